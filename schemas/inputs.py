@@ -1,0 +1,222 @@
+"""Models of the inbox after reading and validation (SPEC §1-§3).
+
+Every validated extract row keeps `file` (path relative to the period folder) and `line`
+(1-based line in the file as a clerk sees it in a text editor or Excel), so any later finding
+can point back to its source.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pandera.polars as pa
+
+__all__ = [
+    "SourceRow", "RosterPerson", "GridHousehold", "MedSettlement", "MedEnrollment", "Housing",
+    "Education", "Water", "Civil", "Disability", "HR", "Agri", "Feedback", "Rejected",
+    "PersonRecord", "EXTRACT_MODELS",
+]
+
+
+class SourceRow(pa.DataFrameModel):
+    """Columns every row read from the inbox carries: where it came from."""
+
+    dept: str = pa.Field(description="canonical folder name, e.g. 医保")
+    kind: str = pa.Field(description="extract kind, e.g. med_settlement")
+    file: str = pa.Field(description="path relative to the period folder")
+    line: int = pa.Field(ge=1, description="1-based line number in the source file")
+
+
+class RosterPerson(SourceRow):
+    """户籍底册: one row per person on the county roster (脱贫户 / 监测户), full ID numbers."""
+
+    county: str = pa.Field(nullable=True)
+    township: str
+    village: str
+    group: str = pa.Field(nullable=True)
+    household_id: str
+    person_id: str = pa.Field(unique=True)
+    name: str
+    id_number: str = pa.Field(str_length=18)
+    sex: str = pa.Field(nullable=True)
+    relation: str = pa.Field(nullable=True)
+    household_size: int = pa.Field(nullable=True, ge=1)
+    household_type: str = pa.Field(nullable=True)
+    monitor_category: str = pa.Field(nullable=True)
+    risk_cleared: str = pa.Field(nullable=True)
+    income_per_capita: float = pa.Field(nullable=True, ge=0)
+    phone: str = pa.Field(nullable=True)
+
+
+class GridHousehold(SourceRow):
+    """网格: one row per household, the grid and the grid worker who visits it."""
+
+    grid_id: str
+    township: str = pa.Field(nullable=True)
+    village: str = pa.Field(nullable=True)
+    group: str = pa.Field(nullable=True)
+    grid_leader: str = pa.Field(nullable=True)
+    grid_leader_phone: str = pa.Field(nullable=True)
+    grid_worker: str
+    grid_worker_phone: str = pa.Field(nullable=True)
+    household_id: str
+
+
+class _PersonExtract(SourceRow):
+    record_id: str
+    name: str = pa.Field(nullable=True)
+    id_raw: str = pa.Field(nullable=True, description="ID as delivered (masked/dirty), trimmed")
+
+
+class MedSettlement(_PersonExtract):
+    """医保 结算明细: one row per settlement (结算流水号)."""
+
+    insured_place: str = pa.Field(nullable=True)
+    facility: str = pa.Field(nullable=True)
+    visit_type: str = pa.Field(nullable=True, isin=["住院", "门诊慢特病", "普通门诊"])
+    admit_date: pl.Date = pa.Field(nullable=True)
+    settle_date: pl.Date
+    total_cost: float = pa.Field(nullable=True, ge=0)
+    pooled_pay: float = pa.Field(nullable=True, ge=0)
+    critical_pay: float = pa.Field(nullable=True, ge=0)
+    assistance_pay: float = pa.Field(nullable=True, ge=0)
+    out_of_pocket: float = pa.Field(ge=0)
+
+
+class MedEnrollment(_PersonExtract):
+    """医保 参保名单: full snapshot of the county's insured residents, one row per insured person."""
+
+    status: str = pa.Field(isin=["正常参保", "暂停参保", "终止参保"])
+    year: int = pa.Field(nullable=True)
+
+
+class Housing(_PersonExtract):
+    """住建 农村住房安全鉴定: one row per house assessment (鉴定编号); name is the household head."""
+
+    township: str = pa.Field(nullable=True)
+    village: str = pa.Field(nullable=True)
+    group: str = pa.Field(nullable=True)
+    grade: str = pa.Field(isin=["A", "B", "C", "D"])
+    assess_date: pl.Date = pa.Field(nullable=True)
+    renovation: str = pa.Field(isin=["未改造", "改造中", "已改造"])
+
+
+class Education(_PersonExtract):
+    """教育 学籍异动: one row per student status change (学籍号, may be `G` + ID number)."""
+
+    school: str = pa.Field(nullable=True)
+    stage: str = pa.Field(isin=["学前", "小学", "初中", "高中", "中职", "高校"])
+    status: str = pa.Field(isin=["在读", "休学", "辍学", "转出", "毕业"])
+    change_date: pl.Date = pa.Field(nullable=True)
+    annual_cost: float = pa.Field(nullable=True, ge=0)
+
+
+class Water(SourceRow):
+    """水利 农村供水问题台账: one row per work order about a place (village, or group when given)."""
+
+    record_id: str
+    township: str
+    village: str
+    group: str = pa.Field(nullable=True, description="empty = the whole village")
+    problem_type: str = pa.Field(
+        isin=["有管无水", "频繁停水断水", "水质较差", "未通自来水且自行取水困难", "高价买水", "其他"]
+    )
+    found_date: pl.Date = pa.Field(nullable=True)
+    resolved_date: pl.Date = pa.Field(nullable=True, description="empty = unresolved")
+    households_affected: int = pa.Field(nullable=True, ge=0)
+
+
+class Civil(_PersonExtract):
+    """民政 救助变动: one row per assistance change (记录编号)."""
+
+    township: str = pa.Field(nullable=True)
+    village: str = pa.Field(nullable=True)
+    category: str = pa.Field(isin=["低保", "特困", "临时救助", "孤儿"])
+    change_type: str = pa.Field(isin=["新增", "停发", "调整", "死亡注销"])
+    change_date: pl.Date = pa.Field(nullable=True)
+    monthly_amount: float = pa.Field(nullable=True, ge=0)
+
+
+class Disability(_PersonExtract):
+    """残联 残疾人证: one row per certificate event; `record_id` is the 20-char 残疾人证号
+    (18-char ID + type + level digit), which is also copied into `id_raw` for linking."""
+
+    disability_type: str = pa.Field(nullable=True)
+    level: str = pa.Field(isin=["一级", "二级", "三级", "四级"])
+    cert_type: str = pa.Field(isin=["新办", "换领", "注销"])
+    issue_date: pl.Date = pa.Field(nullable=True)
+    township: str = pa.Field(nullable=True)
+
+
+class HR(_PersonExtract):
+    """人社 就业社保变动: one row per employment / social-insurance event (记录编号)."""
+
+    event_type: str = pa.Field(isin=["失业登记", "停止缴费", "就业登记", "返乡登记"])
+    event_date: pl.Date = pa.Field(nullable=True)
+    months_unpaid: int = pa.Field(nullable=True, ge=0)
+
+
+class Agri(_PersonExtract):
+    """农业农村 灾情损失: one row per loss report (报案编号); name is the household head."""
+
+    township: str = pa.Field(nullable=True)
+    village: str = pa.Field(nullable=True)
+    disaster_type: str = pa.Field(
+        isin=["洪涝", "干旱", "冰雹", "风灾", "病虫害", "畜禽疫病", "产业项目失败"]
+    )
+    loss_amount: float = pa.Field(ge=0)
+    occur_date: pl.Date = pa.Field(nullable=True)
+
+
+class Feedback(SourceRow):
+    """反馈: one row per returned warning, as filled in by the township."""
+
+    warning_id: str
+    township: str = pa.Field(nullable=True)
+    result: str = pa.Field(nullable=True, isin=["属实", "不属实"])
+    include_monitoring: str = pa.Field(nullable=True, isin=["是", "否"])
+    verifier: str = pa.Field(nullable=True)
+    verify_date: pl.Date = pa.Field(nullable=True)
+    note: str = pa.Field(nullable=True)
+
+
+class Rejected(pa.DataFrameModel):
+    """A row (or whole file) set aside: never linked, never silently dropped. One row per
+    rejected input row, with the first failing field and every reason joined by '；'."""
+
+    dept: str
+    kind: str = pa.Field(nullable=True)
+    file: str
+    line: int = pa.Field(nullable=True, description="null when the whole file is set aside")
+    record_id: str = pa.Field(nullable=True)
+    field: str = pa.Field(nullable=True)
+    value: str = pa.Field(nullable=True, description="offending value, never a full ID number")
+    reason: str
+
+
+class PersonRecord(pa.DataFrameModel):
+    """What the matcher sees of any person-level department record: one row per (dept, kind,
+    record_id) after de-duplication. Place columns are null where the extract has none."""
+
+    dept: str
+    kind: str
+    record_id: str
+    name: str = pa.Field(nullable=True)
+    id_raw: str = pa.Field(nullable=True)
+    township: str = pa.Field(nullable=True)
+    village: str = pa.Field(nullable=True)
+
+
+EXTRACT_MODELS: dict[str, type[pa.DataFrameModel]] = {
+    "roster": RosterPerson,
+    "grid": GridHousehold,
+    "med_settlement": MedSettlement,
+    "med_enrollment": MedEnrollment,
+    "housing": Housing,
+    "education": Education,
+    "water": Water,
+    "civil": Civil,
+    "disability": Disability,
+    "hr": HR,
+    "agri": Agri,
+    "feedback": Feedback,
+}

@@ -1,0 +1,51 @@
+"""Models of what the run writes (SPEC §5)."""
+
+from __future__ import annotations
+
+import polars as pl
+import pandera.polars as pa
+
+__all__ = ["Warning", "WarningStatus", "TOWNSHIP_COLUMNS", "FEEDBACK_COLUMNS"]
+
+
+class Warning(pa.DataFrameModel):
+    """warnings.parquet: one row per household (or lead) and rule issued by this run.
+
+    `warning_id` is the 预警编号 of the township row it belongs to (rules of one household and
+    risk type share it, e.g. M1 and M2 -> one 因病 row). `household_id` is null for a lead
+    (a person not on the roster). `basis` is the plain-words 预警依据 with figures; `signal` is
+    the rule's measured quantity, kept to decide escalation next time.
+    """
+
+    warning_id: str
+    household_id: str = pa.Field(nullable=True)
+    township: str = pa.Field(nullable=True, description="null for a lead that cannot be placed")
+    risk_type: str
+    rule: str
+    severity: str = pa.Field(isin=["高", "中", "低"])
+    dept: str
+    record_ids: pl.List(pl.Utf8)
+    person_ids: pl.List(pl.Utf8)
+    basis: str
+    signal: float = pa.Field(nullable=True)
+
+
+class WarningStatus(pa.DataFrameModel):
+    """warning_status.parquet: one row per 预警编号 ever issued, its state after this run."""
+
+    warning_id: str
+    township: str = pa.Field(nullable=True)
+    household_id: str = pa.Field(nullable=True)
+    status: str = pa.Field(isin=["open", "overdue", "verified_true", "verified_false"])
+    result: str = pa.Field(nullable=True)
+    verified_on: pl.Date = pa.Field(nullable=True)
+    days_overdue: int = pa.Field(ge=0)
+
+
+# Township warning list (预警清单), in column order. The last five are for the township to fill.
+TOWNSHIP_COLUMNS = [
+    "预警编号", "风险类型", "严重程度", "乡（镇）", "行政村", "村民小组", "户编号", "户主姓名",
+    "涉及人员", "户类型", "来源部门", "预警规则", "预警依据", "来源记录编号", "网格员", "网格员电话",
+    "下发日期", "核实截止日期", "核实结果", "是否纳入监测", "核实人", "核实日期", "备注",
+]
+FEEDBACK_COLUMNS = ["核实结果", "是否纳入监测", "核实人", "核实日期", "备注"]
