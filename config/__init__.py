@@ -62,6 +62,7 @@ class RunConfig:
     verify_working_days: int = 3
     suppress_days: int = 90
     escalation_factor: float = 2.0
+    max_grid_households: int = 100
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,107 @@
+"""Writing outputs: every file is written to a temporary name beside its target and renamed into
+place, so no reader ever sees a half-written file. A period's output folder is built whole in a
+staging folder and swapped in at the end (`publish_dir`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+# Files with personal data are readable by the owner only (Article 27).
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIR_MODE = 0o700
+
+
+@contextmanager
+def atomic_path(target: Path):
+    """Yield a temporary path in the target's folder; on success rename it onto the target."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, PRIVATE_FILE_MODE)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_csv(df: pl.DataFrame, target: Path) -> Path:
+    """CSV in UTF-8 with BOM, so Excel and WPS open Chinese text correctly."""
+    with atomic_path(target) as tmp:
+        df.write_csv(tmp, include_bom=True)
+    return target
+
+
+def write_parquet(df: pl.DataFrame, target: Path) -> Path:
+    with atomic_path(target) as tmp:
+        df.write_parquet(tmp)
+    return target
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    clean = "".join("_" if c in '[]:*?/\\' else c for c in name)[:31] or "Sheet"
+    base, i = clean, 2
+    while clean in used:
+        clean = f"{base[:28]}_{i}"
+        i += 1
+    used.add(clean)
+    return clean
+
+
+def write_xlsx(sheets: dict[str, pl.DataFrame], target: Path, created: datetime | None = None) -> Path:
+    """One workbook, a sheet per entry (in order). Text stays text, so codes such as 户编号 and
+    dates read exactly as in the CSV. `created` pins the workbook's timestamp so a re-run writes
+    the same bytes."""
+    import xlsxwriter
+
+    with atomic_path(target) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False})
+        wb.set_properties({"created": created or datetime(2000, 1, 1)})
+        header_fmt = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+        used: set[str] = set()
+        for name, df in sheets.items():
+            ws = wb.add_worksheet(_sheet_name(name, used))
+            for j, col in enumerate(df.columns):
+                ws.write_string(0, j, col, header_fmt)
+                width = max([len(col) * 2] + [min(len(str(v)) * 2, 60) for v in df[col].head(200).to_list() if v is not None])
+                ws.set_column(j, j, max(8, min(width, 60)))
+            for i, row in enumerate(df.iter_rows(), start=1):
+                for j, v in enumerate(row):
+                    if v is None:
+                        continue
+                    if isinstance(v, (int, float)) and not isinstance(v, bool):
+                        ws.write_number(i, j, v)
+                    else:
+                        ws.write_string(i, j, str(v))
+            ws.freeze_panes(1, 0)
+            if df.width:
+                ws.autofilter(0, 0, max(df.height, 1), df.width - 1)
+        wb.close()
+    return target
+
+
+def new_staging_dir(final: Path) -> Path:
+    """A fresh private folder beside `final`, to build a period's outputs in."""
+    final.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    return Path(tempfile.mkdtemp(prefix=f".{final.name}.staging-", dir=final.parent))
+
+
+def publish_dir(staging: Path, final: Path) -> Path:
+    """Swap a fully written staging folder in as `final`; the previous one is removed after."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+    os.replace(staging, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return final

@@ -1,0 +1,128 @@
+"""The DuckDB warehouse: one county's memory across runs (`OUT/warehouse.duckdb`).
+
+Tables (every one carries `period`; re-running a period replaces exactly that period's rows in
+one transaction, so a re-run never duplicates anything):
+
+- `runs`          who ran which period when, with which config (sha256) and outcome
+- `deliveries`    every input file seen: department, path, sha256, size, duplicate_of
+- `settlements`   医保 settlement rows as delivered, with their link (year-to-date rules read it)
+- `links`         one row per department record and period: decision, person, household, score
+- `warnings`      one row per warning issued (household or lead x rule)
+- `rejected`      rows set aside, with file, line, field and reason
+- `accounting`    per department: rows read = superseded + matched + review + unmatched + rejected
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+PERIOD_TABLES = ("deliveries", "settlements", "links", "warnings", "rejected", "accounting")
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
+    """Execute and fetch to the end (DuckDB 2 refuses other work while a result is pending)."""
+    return con.execute(sql, params or []).fetchall()
+
+
+def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists()
+    con = duckdb.connect(str(path))
+    if not existed:
+        os.chmod(path, 0o600)
+    _run(
+        con,
+        """CREATE TABLE IF NOT EXISTS runs (
+            run_id VARCHAR PRIMARY KEY, period VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,
+            run_by VARCHAR, host VARCHAR, config_sha256 VARCHAR, status VARCHAR, summary VARCHAR)"""
+    )
+    return con
+
+
+def begin_run(con: duckdb.DuckDBPyConnection, period: str, config_sha: str) -> str:
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    run_id = f"{period}-{now:%Y%m%dT%H%M%S%f}"
+    _run(
+        con,
+        "INSERT INTO runs VALUES (?, ?, ?, NULL, ?, ?, ?, 'running', NULL)",
+        [run_id, period, now, getpass.getuser(), socket.gethostname(), config_sha],
+    )
+    return run_id
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, summary: str = "") -> None:
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    _run(
+        con,
+        "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE run_id = ?",
+        [now, status, summary, run_id],
+    )
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(_run(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table])[0][0])
+
+
+def replace_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[str, pl.DataFrame]) -> None:
+    """Replace this period's rows of every table in `frames`, all in one transaction."""
+    _run(con, "BEGIN TRANSACTION")
+    try:
+        for table, df in frames.items():
+            df = df.with_columns(pl.lit(period).alias("period"))
+            con.register("_incoming", df)
+            if not _has_table(con, table):
+                _run(con, f"CREATE TABLE {table} AS SELECT * FROM _incoming LIMIT 0")
+            else:  # a later version of the code may add columns: keep the table in step
+                have = {r[0] for r in _run(
+                    con, "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
+                )}
+                incoming = con.sql("SELECT * FROM _incoming LIMIT 0")
+                for name, dtype in zip(incoming.columns, incoming.types):
+                    if name not in have:
+                        _run(con, f'ALTER TABLE {table} ADD COLUMN "{name}" {dtype}')
+            _run(con, f"DELETE FROM {table} WHERE period = ?", [period])
+            if df.height:
+                _run(con, f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+            con.unregister("_incoming")
+        _run(con, "COMMIT")
+    except BaseException:
+        _run(con, "ROLLBACK")
+        raise
+
+
+def year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, current: pl.DataFrame) -> pl.DataFrame:
+    """Settlements of the calendar year up to `period`: the current period's rows (already linked)
+    plus earlier periods' stored rows, each 结算流水号 once — its latest delivery wins."""
+    if not _has_table(con, "settlements"):
+        return current
+    year = period[:4]
+    earlier = con.sql(
+        """SELECT * EXCLUDE (period, _rank) FROM (
+               SELECT *, row_number() OVER (PARTITION BY record_id ORDER BY period DESC) AS _rank
+               FROM settlements WHERE period < ? AND period >= ?)
+           WHERE _rank = 1""",
+        params=[period, f"{year}-01"],
+    ).pl()
+    if earlier.is_empty():
+        return current
+    earlier = earlier.filter(~pl.col("record_id").is_in(current["record_id"].implode()))
+    return pl.concat([current, earlier.select(current.columns).cast(current.schema)], how="vertical")
+
+
+def earlier_warnings(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame | None:
+    """Warnings issued in periods before `period` (repeat suppression reads them)."""
+    if not _has_table(con, "warnings"):
+        return None
+    df = con.sql(
+        "SELECT *, 'open' AS status, CAST(NULL AS DATE) AS verified_on FROM warnings WHERE period < ?",
+        params=[period],
+    ).pl()
+    return df if df.height else None

@@ -1,0 +1,106 @@
+"""Row accounting and the data-quality report: every input row must end somewhere, and the run
+proves it. Pure functions over the frames the run already has."""
+
+from __future__ import annotations
+
+import polars as pl
+
+DECISIONS = ("matched", "review", "unmatched", "rejected")
+
+
+class AccountingError(RuntimeError):
+    """Raised when rows read != superseded + matched + review + unmatched + rejected."""
+
+
+def account(rows_read: pl.DataFrame, links: pl.DataFrame, superseded: pl.DataFrame) -> pl.DataFrame:
+    """Per department: rows read, superseded duplicates, and the decisions of the rest.
+
+    `rows_read`: dept, rows (data rows read from files that were not byte-identical repeats).
+    `links`: one row per department record (rejected rows included), with `dept, decision`.
+    `superseded`: one row per row replaced by a later delivery of the same record, with `dept`.
+    Raises AccountingError naming the department when a row is unaccounted for.
+    """
+    counts = (
+        links.group_by("dept", "decision").len()
+        .pivot(on="decision", index="dept", values="len")
+    )
+    for d in DECISIONS:
+        if d not in counts.columns:
+            counts = counts.with_columns(pl.lit(0, pl.UInt32).alias(d))
+    sup = superseded.group_by("dept").len(name="superseded")
+    table = (
+        rows_read.group_by("dept").agg(pl.col("rows").sum().alias("rows_read"))
+        .join(sup, on="dept", how="full", coalesce=True)
+        .join(counts, on="dept", how="full", coalesce=True)
+        .fill_null(0)
+        .select("dept", "rows_read", "superseded", *DECISIONS)
+        .with_columns(pl.sum_horizontal("superseded", *DECISIONS).alias("accounted"))
+        .with_columns((pl.col("rows_read") == pl.col("accounted")).alias("balanced"))
+        .sort("dept")
+    )
+    bad = table.filter(~pl.col("balanced"))
+    if bad.height:
+        detail = "; ".join(
+            f"{r['dept']}: read {r['rows_read']} but accounted {r['accounted']}" for r in bad.iter_rows(named=True)
+        )
+        raise AccountingError(f"row accounting does not add up — {detail}")
+    return table
+
+
+def quality_report(
+    findings: pl.DataFrame,
+    rejected: pl.DataFrame,
+    superseded: pl.DataFrame,
+    grid: pl.DataFrame | None,
+    roster: pl.DataFrame | None,
+    max_grid_households: int,
+) -> pl.DataFrame:
+    """The county's data-quality report: one row per finding (category, dept, file, detail, count).
+
+    `findings` are the run's own notes (missing departments, repeated files, unreadable files,
+    unknown folders) in the same columns; rejected rows and superseded records are summarised
+    by department and reason; grids over `max_grid_households` (Article 10) and roster households
+    without a grid worker are listed.
+    """
+    cols = {"category": pl.Utf8, "dept": pl.Utf8, "file": pl.Utf8, "detail": pl.Utf8, "count": pl.Int64}
+    parts = [findings.select(list(cols)).cast(cols)]
+    if rejected.height:
+        parts.append(
+            rejected.with_columns(pl.col("reason").str.split("；").list.first().str.split(":").list.first())
+            .group_by("dept", "file", "reason").len()
+            .select(
+                pl.lit("行被搁置 rows set aside").alias("category"), "dept", "file",
+                pl.col("reason").alias("detail"), pl.col("len").cast(pl.Int64).alias("count"),
+            )
+        )
+    if superseded.height:
+        parts.append(
+            superseded.group_by("dept").len()
+            .select(
+                pl.lit("重复或更正记录 records delivered again").alias("category"), "dept",
+                pl.lit(None, pl.Utf8).alias("file"),
+                pl.lit("同一记录编号再次报送，以最后一次为准 later delivery replaces earlier").alias("detail"),
+                pl.col("len").cast(pl.Int64).alias("count"),
+            )
+        )
+    if grid is not None and grid.height:
+        big = grid.group_by("grid_id").agg(pl.col("household_id").n_unique().alias("n")).filter(
+            pl.col("n") > max_grid_households
+        )
+        parts.append(
+            big.select(
+                pl.lit("网格超过户数上限 grid over household limit (第十条)").alias("category"),
+                pl.lit("网格").alias("dept"), pl.lit(None, pl.Utf8).alias("file"),
+                (pl.lit("网格 ") + pl.col("grid_id") + pl.lit(f" 户数超过 {max_grid_households}")).alias("detail"),
+                pl.col("n").cast(pl.Int64).alias("count"),
+            )
+        )
+        if roster is not None and roster.height:
+            orphan = roster.select("household_id").unique().join(grid.select("household_id"), on="household_id", how="anti")
+            if orphan.height:
+                parts.append(pl.DataFrame({
+                    "category": ["户无网格员 household without grid worker"], "dept": ["网格"], "file": [None],
+                    "detail": ["底册中的户在网格表中找不到 roster households missing from the grid"],
+                    "count": [orphan.height],
+                }, schema=cols))
+    return pl.concat([p.cast(cols) for p in parts], how="vertical").sort("category", "dept", "file", nulls_last=True)

@@ -1,0 +1,33 @@
+"""Shared fixtures: a Prefect test harness for the session, and the sample county generated once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+SHARED_EXAMPLES = ROOT.parent / "shared" / "examples" / "inbox"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def sample_county(tmp_path_factory) -> Path:
+    """The bundled sample county (standard profile, one period), with its ground truth."""
+    from sample_data.generate import generate
+
+    out = tmp_path_factory.mktemp("county")
+    generate(out, seed=7, periods=("2026-10",))
+    return out

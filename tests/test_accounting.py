@@ -1,0 +1,39 @@
+import polars as pl
+import pytest
+
+from pipelines.accounting import AccountingError, account, quality_report
+
+
+def _links(rows):
+    return pl.DataFrame(rows, schema=["dept", "decision"], orient="row")
+
+
+def test_account_balances_each_department():
+    rows = pl.DataFrame({"dept": ["医保", "医保", "住建"], "rows": [3, 2, 2]})
+    links = _links([("医保", "matched"), ("医保", "review"), ("医保", "unmatched"), ("医保", "rejected"),
+                    ("住建", "matched"), ("住建", "matched")])
+    sup = pl.DataFrame({"dept": ["医保"]})
+    t = account(rows, links, sup)
+    yb = t.filter(pl.col("dept") == "医保").row(0, named=True)
+    assert (yb["rows_read"], yb["superseded"], yb["matched"], yb["review"], yb["unmatched"], yb["rejected"]) == (5, 1, 1, 1, 1, 1)
+    assert t["balanced"].all()
+
+
+def test_account_fails_loudly_when_a_row_is_lost():
+    rows = pl.DataFrame({"dept": ["教育"], "rows": [3]})
+    links = _links([("教育", "matched"), ("教育", "unmatched")])
+    with pytest.raises(AccountingError, match="教育: read 3 but accounted 2"):
+        account(rows, links, pl.DataFrame(schema={"dept": pl.Utf8}))
+
+
+def test_quality_report_flags_oversized_grids_and_households_without_grid():
+    grid = pl.DataFrame({"grid_id": ["G1"] * 3 + ["G2"], "household_id": ["h1", "h2", "h3", "h4"]})
+    roster = pl.DataFrame({"household_id": ["h1", "h2", "h3", "h4", "h5"]})
+    empty_rej = pl.DataFrame(schema={"dept": pl.Utf8, "file": pl.Utf8, "reason": pl.Utf8})
+    findings = pl.DataFrame([dict(category="部门未报送 department missing", dept="水利", file=None, detail="x", count=1)])
+    q = quality_report(findings, empty_rej, pl.DataFrame(schema={"dept": pl.Utf8}), grid, roster, max_grid_households=2)
+    cats = q["category"].to_list()
+    assert any("网格超过户数上限" in c for c in cats)
+    assert q.filter(pl.col("category").str.contains("网格超过"))["detail"].item().startswith("网格 G1")
+    assert q.filter(pl.col("category").str.contains("户无网格员"))["count"].item() == 1
+    assert "部门未报送 department missing" in cats

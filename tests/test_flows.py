@@ -1,0 +1,175 @@
+"""End to end: the monthly flow on the sample county, checked against the generator's truth."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+import flows
+from schemas.outputs import TOWNSHIP_COLUMNS
+from tests.conftest import SHARED_EXAMPLES
+
+PERIOD = "2026-10"
+ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def _run(inbox: Path, out: Path, *extra: str) -> int:
+    return flows.main(["run", "--inbox", str(inbox), "--period", PERIOD, "--out", str(out),
+                       "--issue-date", "2026-11-02", *extra])
+
+
+@pytest.fixture(scope="module")
+def county_run(prefect_harness, sample_county, tmp_path_factory):
+    pop = json.loads((sample_county / "truth" / "population.json").read_text())
+    out = tmp_path_factory.mktemp("out")
+    code = _run(sample_county / "inbox", out, "--set", f"matching.county_population={pop['county_population']}")
+    assert code == 0
+    return sample_county, out
+
+
+def test_every_row_is_accounted_for(county_run):
+    _, out = county_run
+    acc = pl.read_csv(out / PERIOD / "county" / "行数核对_accounting.csv")
+    assert acc["balanced"].all()
+    assert set(acc["dept"]) == {"医保", "住建", "教育", "水利", "民政", "残联", "人社", "农业农村"}
+    assert (acc["rows_read"] > 0).all()
+
+
+def test_links_cover_every_record_with_the_contract_columns(county_run):
+    county, out = county_run
+    links = pl.read_parquet(out / PERIOD / "links.parquet")
+    assert links.columns[:6] == ["dept", "record_id", "decision", "person_id", "household_id", "score"]
+    assert set(links["decision"].unique()) <= {"matched", "review", "unmatched", "rejected"}
+    truth = pl.read_csv(county / "truth" / "links.csv", infer_schema=False)
+    expected = truth.filter(pl.col("expect") == "record").select("dept", "record_id").unique()
+    missing = expected.join(links.select("dept", "record_id"), on=["dept", "record_id"], how="anti")
+    assert missing.height == 0, missing.head()
+    # The deliberately bad rows end as rejected, with a reason.
+    bad = truth.filter(pl.col("expect") == "rejected")
+    rejected = pl.read_csv(out / PERIOD / "county" / "搁置行及原因.csv", infer_schema=False)
+    assert rejected.height >= bad.height
+    assert rejected["原因"].is_not_null().all()
+
+
+def test_link_accuracy_against_truth(county_run):
+    county, out = county_run
+    links = pl.read_parquet(out / PERIOD / "links.parquet").filter(pl.col("dept") != "水利")
+    truth = (
+        pl.read_csv(county / "truth" / "links.csv", infer_schema=False)
+        .filter(pl.col("expect") == "record")
+        .select("dept", "record_id", pl.col("person_id").alias("true_person"))
+        .unique(["dept", "record_id"])
+    )
+    j = links.join(truth, on=["dept", "record_id"], how="inner")
+    matched = j.filter(pl.col("decision") == "matched")
+    correct = matched.filter(pl.col("person_id") == pl.col("true_person")).height
+    precision = correct / max(matched.height, 1)
+    linkable = j.filter(pl.col("true_person").is_not_null()).height
+    recall = correct / max(linkable, 1)
+    review_rate = j.filter(pl.col("decision") == "review").height / j.height
+    print(f"precision={precision:.4f} recall={recall:.4f} review={review_rate:.4f}")
+    assert precision >= 0.995
+    assert recall >= 0.95
+    assert review_rate <= 0.05
+
+
+def test_warnings_match_the_truth(county_run):
+    county, out = county_run
+    got = pl.read_parquet(out / PERIOD / "warnings.parquet")
+    assert {"warning_id", "household_id", "township", "risk_type", "rule", "severity", "dept", "record_ids"} <= set(got.columns)
+    truth = pl.read_csv(county / "truth" / "warnings.csv", infer_schema=False).filter(pl.col("period") == PERIOD)
+    # every default rule fires in the sample
+    assert set(truth["rule"]) <= set(got["rule"]), set(truth["rule"]) - set(got["rule"])
+    want = truth.filter(pl.col("household_id").is_not_null()).select("household_id", "rule").unique()
+    have = got.filter(pl.col("household_id").is_not_null()).select("household_id", "rule").unique()
+    hit = want.join(have, on=["household_id", "rule"], how="inner").height
+    recall = hit / want.height
+    precision = hit / have.height
+    print(f"warning precision={precision:.3f} recall={recall:.3f} ({want.height} expected)")
+    assert recall >= 0.9
+    assert precision >= 0.9
+
+
+def test_township_files_are_complete_and_private(county_run):
+    county, out = county_run
+    roster = pl.read_csv(next((county / "inbox" / PERIOD / "户籍底册").glob("*.csv")), infer_schema=False,
+                         encoding="utf8-lossy")
+    grid = pl.read_csv(next((county / "inbox" / PERIOD / "网格").glob("*.csv")), infer_schema=False,
+                       encoding="utf8-lossy")
+    grid_phones = set(grid["网格员电话"].drop_nulls()) | set(grid["网格长电话"].drop_nulls())
+    resident_phones = set(roster["联系电话"].drop_nulls()) - grid_phones
+    town_dirs = sorted((out / PERIOD / "townships").iterdir())
+    assert town_dirs
+    warnings = pl.read_parquet(out / PERIOD / "warnings.parquet")
+    for d in town_dirs:
+        town = d.name
+        csv = d / f"{town}_{PERIOD}_预警清单.csv"
+        assert csv.read_bytes()[:3] == b"\xef\xbb\xbf"  # BOM for Excel/WPS
+        assert (d / f"{town}_{PERIOD}_预警清单.xlsx").exists()
+        df = pl.read_csv(csv, infer_schema=False)
+        assert df.columns[: len(TOWNSHIP_COLUMNS)] == TOWNSHIP_COLUMNS
+        assert (df["乡（镇）"] == town).all()
+        text = csv.read_text(encoding="utf-8-sig")
+        assert not ID18.search(text), f"full ID number in {csv.name}"
+        phones = set(PHONE.findall(text)) - grid_phones
+        assert not phones & resident_phones, f"resident phone number in {csv.name}"
+        # only this township's households
+        hh = df.filter(pl.col("户编号").is_not_null())["户编号"].unique()
+        towns_of = roster.filter(pl.col("户编号").is_in(hh.implode()))["乡（镇）"].unique().to_list()
+        assert towns_of in ([town], [])
+    placed = warnings.filter(pl.col("township").is_not_null())["warning_id"].n_unique()
+    listed = sum(pl.read_csv(d / f"{d.name}_{PERIOD}_预警清单.csv", infer_schema=False).height for d in town_dirs)
+    assert listed == placed
+
+
+def test_county_files_exist(county_run):
+    _, out = county_run
+    county = out / PERIOD / "county"
+    for name in ["县级汇总_乡镇x风险类型.csv", "人工复核队列.csv", "无法落位的新增线索.csv", "搁置行及原因.csv",
+                 "数据质量报告.csv"]:
+        assert (county / name).exists(), name
+    quality = pl.read_csv(county / "数据质量报告.csv", infer_schema=False)
+    assert quality["类别"].str.contains("网格超过户数上限").any()
+
+
+def test_rerun_replaces_the_period_without_duplicates(county_run, tmp_path):
+    county, out = county_run
+    before = pl.read_parquet(out / PERIOD / "warnings.parquet").sort("warning_id", "rule")
+    pop = json.loads((county / "truth" / "population.json").read_text())
+    assert _run(county / "inbox", out, "--set", f"matching.county_population={pop['county_population']}") == 0
+    after = pl.read_parquet(out / PERIOD / "warnings.parquet").sort("warning_id", "rule")
+    assert before.equals(after)
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    n_links = con.sql("SELECT count(*) FROM links WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
+    n_runs = con.sql("SELECT count(*) FROM runs WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
+    con.close()
+    assert n_links == pl.read_parquet(out / PERIOD / "links.parquet").height
+    assert n_runs == 2
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "staging folders left behind"
+
+
+def test_runs_on_the_shared_example_delivery(prefect_harness, tmp_path):
+    if not (SHARED_EXAMPLES / PERIOD).is_dir():
+        pytest.skip("shared/examples not beside the repo")
+    assert _run(SHARED_EXAMPLES, tmp_path) == 0
+    acc = pl.read_csv(tmp_path / PERIOD / "county" / "行数核对_accounting.csv")
+    assert acc["balanced"].all()
+    assert (tmp_path / PERIOD / "townships").is_dir()
+
+
+def test_cli_refuses_bad_input_clearly(tmp_path, capsys):
+    assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-13x", "--out", str(tmp_path)]) == 2
+    assert "YYYY-MM" in capsys.readouterr().err
+    assert flows.main(["run", "--inbox", str(tmp_path), "--period", PERIOD, "--out", str(tmp_path)]) == 2
+    assert "no period folder" in capsys.readouterr().err
+    (tmp_path / PERIOD).mkdir()
+    assert flows.main(["run", "--inbox", str(tmp_path), "--period", PERIOD, "--out", str(tmp_path),
+                       "--set", "M1.nonsense=1"]) == 2
+    assert "unknown key" in capsys.readouterr().err

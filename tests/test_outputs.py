@@ -1,0 +1,44 @@
+import os
+
+import polars as pl
+import pytest
+
+from adapters import outputs
+
+
+def test_csv_has_bom_and_private_mode(tmp_path):
+    target = outputs.write_csv(pl.DataFrame({"户编号": ["H01"], "核实结果": [None]}), tmp_path / "a" / "x.csv")
+    assert target.read_bytes().startswith(b"\xef\xbb\xbf\xe6\x88\xb7")
+    assert os.stat(target).st_mode & 0o077 == 0
+    assert [p.name for p in target.parent.iterdir()] == ["x.csv"]
+
+
+def test_failed_write_leaves_previous_file_and_no_temp(tmp_path):
+    target = tmp_path / "x.csv"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with outputs.atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]
+
+
+def test_xlsx_is_reproducible_and_keeps_codes_as_text(tmp_path):
+    df = pl.DataFrame({"户编号": ["0012"], "金额": [1.5]})
+    a = outputs.write_xlsx({"汇总": df, "因病": df}, tmp_path / "a.xlsx")
+    b = outputs.write_xlsx({"汇总": df, "因病": df}, tmp_path / "b.xlsx")
+    assert a.read_bytes() == b.read_bytes()
+    back = pl.read_excel(a, sheet_name="因病")
+    assert back["户编号"].to_list() == ["0012"]
+
+
+def test_publish_dir_swaps_whole_folder(tmp_path):
+    final = tmp_path / "2026-10"
+    final.mkdir()
+    (final / "old.csv").write_text("old")
+    stage = outputs.new_staging_dir(final)
+    (stage / "new.csv").write_text("new")
+    outputs.publish_dir(stage, final)
+    assert [p.name for p in final.iterdir()] == ["new.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-10"]

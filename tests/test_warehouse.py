@@ -1,0 +1,31 @@
+import polars as pl
+
+from adapters import warehouse
+
+
+def test_replace_period_never_duplicates(tmp_path):
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    df = pl.DataFrame({"record_id": ["a", "b"], "out_of_pocket": [1.0, 2.0]})
+    warehouse.replace_period(con, "2026-09", {"settlements": df})
+    warehouse.replace_period(con, "2026-09", {"settlements": df})
+    assert con.sql("SELECT count(*) FROM settlements").fetchall()[0][0] == 2
+
+
+def test_year_to_date_takes_each_record_once_latest_wins(tmp_path):
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    warehouse.replace_period(con, "2025-12", {"settlements": pl.DataFrame({"record_id": ["old"], "out_of_pocket": [9.0]})})
+    warehouse.replace_period(con, "2026-08", {"settlements": pl.DataFrame({"record_id": ["a", "b"], "out_of_pocket": [1.0, 2.0]})})
+    warehouse.replace_period(con, "2026-09", {"settlements": pl.DataFrame({"record_id": ["b"], "out_of_pocket": [3.0]})})
+    warehouse.replace_period(con, "2026-11", {"settlements": pl.DataFrame({"record_id": ["z"], "out_of_pocket": [7.0]})})
+    current = pl.DataFrame({"record_id": ["c"], "out_of_pocket": [4.0]})
+    ytd = warehouse.year_to_date_settlements(con, "2026-10", current).sort("record_id")
+    # previous year and later periods excluded; b's correction (2026-09) replaces its first delivery
+    assert ytd.rows() == [("a", 1.0), ("b", 3.0), ("c", 4.0)]
+
+
+def test_runs_are_audited(tmp_path):
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    run_id = warehouse.begin_run(con, "2026-10", "abc123")
+    warehouse.finish_run(con, run_id, "ok")
+    row = con.sql("SELECT period, config_sha256, status, run_by FROM runs").fetchall()[0]
+    assert row[:3] == ("2026-10", "abc123", "ok") and row[3]
