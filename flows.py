@@ -15,7 +15,7 @@ import fcntl
 import os
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -34,8 +34,8 @@ from config import Config, load_config  # noqa: E402
 from matchers.link import link  # noqa: E402
 from matchers.places import resolve_places  # noqa: E402
 from pipelines import accounting, calendar, rules, township  # noqa: E402
-from pipelines.standardize import detect_kind, standardize  # noqa: E402
-from pipelines.validate import supersede, to_person_records, validate  # noqa: E402
+from pipelines.standardize import detect_kind, known_headers, standardize  # noqa: E402
+from pipelines.validate import rejected_files, supersede, to_person_records, validate  # noqa: E402
 
 EXIT_OK, EXIT_USAGE, EXIT_BUSY, EXIT_FAILED = 0, 2, 3, 1
 
@@ -64,10 +64,11 @@ def _read(path: Path) -> pl.DataFrame | None:
 
 
 def _concat(frames: list[pl.DataFrame], schema: dict | None = None) -> pl.DataFrame:
-    frames = [f for f in frames if f is not None and f.height]
-    if not frames:
-        return pl.DataFrame(schema=schema or {})
-    return pl.concat(frames, how="diagonal_relaxed")
+    frames = [f for f in frames if f is not None]
+    full = [f for f in frames if f.height]
+    if full:
+        return pl.concat(full, how="diagonal_relaxed")
+    return frames[0] if frames else pl.DataFrame(schema=schema or {})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -78,8 +79,8 @@ def _concat(frames: list[pl.DataFrame], schema: dict | None = None) -> pl.DataFr
 def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
     """List the period's files; note repeated files, unknown folders and missing departments."""
     files, problems = inbox.discover(paths.period_dir, cfg)
-    findings = [dict(category=p["category"], dept=p.get("dept"), file=p.get("file"), detail=p["detail"], count=1)
-                for p in problems]
+    findings = [dict(category="文件被搁置 file set aside" if p.set_aside else "文件说明 file note",
+                     dept=p.dept, file=p.file, detail=p.problem, count=1) for p in problems]
     present = set(files["dept"].to_list()) if files.height else set()
     for dept in cfg.departments:
         if dept not in present:
@@ -88,6 +89,7 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
     paths.work.mkdir(parents=True, exist_ok=True)
     files.write_parquet(paths.work / "files.parquet")
     pl.DataFrame(findings, schema=FINDING_COLS).write_parquet(paths.work / "findings_discover.parquet")
+    rejected_files([p for p in problems if p.set_aside]).write_parquet(paths.work / "rejected__discover.parquet")
     return sorted(present)
 
 
@@ -100,21 +102,22 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
     )
     valid: dict[str, list[pl.DataFrame]] = {}
     rejected: list[pl.DataFrame] = []
+    notes: list[inbox.ReadError] = []
+    known = known_headers(cfg)
     rows_read = 0
     for rel in files["file"].to_list():
-        table = inbox.read_table(paths.period_dir / rel, rel, cfg)
+        table = inbox.read_table(paths.period_dir / rel, rel, known, notes)
         if isinstance(table, inbox.ReadError):
-            rejected.append(pl.DataFrame([dict(dept=dept, kind=None, file=rel, line=None, record_id=None,
-                                               field=None, value=None, reason=table.message)], schema=REJECTED_COLS))
+            rejected.append(rejected_files([replace(table, dept=dept)]))
             continue
-        spec = detect_kind([c for c in table.columns if c != "line"], dept, cfg)
         rows_read += table.height
+        spec = detect_kind([c for c in table.columns if c != "line"], dept, cfg)
         if spec is None:
             rejected.append(table.select(
                 pl.lit(dept).alias("dept"), pl.lit(None, pl.Utf8).alias("kind"), pl.lit(rel).alias("file"),
-                pl.col("line").cast(pl.Int64), pl.lit(None, pl.Utf8).alias("record_id"), pl.lit(None, pl.Utf8).alias("field"),
-                pl.lit(None, pl.Utf8).alias("value"),
-                pl.lit("无法识别表格类型（缺少必需列） unknown extract: required headers not found").alias("reason"),
+                pl.col("line").cast(pl.Int64), pl.lit(None, pl.Utf8).alias("record_id"),
+                pl.lit(None, pl.Utf8).alias("field"), pl.lit(None, pl.Utf8).alias("value"),
+                pl.lit("表头不符合任何数据种类（缺少必需列） headers fit no extract kind").alias("reason"),
             ))
             continue
         ok, bad = validate(standardize(table, spec), spec, dept, rel)
@@ -122,12 +125,14 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
         rejected.append(bad)
     superseded = []
     for kind, frames in valid.items():
-        latest, sup = supersede(_concat(frames))
+        latest, sup = supersede(_concat(frames), key=cfg.kinds[kind].record_id)
         latest.write_parquet(paths.work / f"{kind}.parquet")
-        superseded.append(sup.with_columns(pl.lit(dept).alias("dept"), pl.lit(kind).alias("kind")))
+        superseded.append(sup)
     _concat(rejected, REJECTED_COLS).cast(REJECTED_COLS).write_parquet(paths.work / f"rejected_{dept}.parquet")
     _concat(superseded, {"dept": pl.Utf8, "kind": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "record_id": pl.Utf8}
             ).write_parquet(paths.work / f"superseded_{dept}.parquet")
+    pl.DataFrame([dict(category="文件说明 file note", dept=dept, file=n.file, detail=n.problem, count=1) for n in notes],
+                 schema=FINDING_COLS).write_parquet(paths.work / f"findings_{dept}.parquet")
     return {"dept": dept, "rows": rows_read, "kinds": sorted(valid)}
 
 
@@ -174,9 +179,10 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
         history = warehouse.earlier_warnings(con, period)
     finally:
         con.close()
-    signals = rules.evaluate_rules(
-        extracts, links, roster, _read(paths.work / "ytd_settlements.parquet"),
-        _read(paths.work / "water_places.parquet"), cfg, period,
+    signals = rules.run_rules(
+        extracts, links, roster, cfg, period,
+        ytd_settlements=_read(paths.work / "ytd_settlements.parquet"),
+        water_places=_read(paths.work / "water_places.parquet"),
     )
     warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg)
     warnings.write_parquet(paths.work / "warnings.parquet")
@@ -190,8 +196,8 @@ def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: li
     every row read is accounted for."""
     person = _read(paths.work / "links_person.parquet")
     water = _read(paths.work / "water_places.parquet")
-    rejected = _concat([_read(paths.work / f"rejected_{d}.parquet") for d in depts], REJECTED_COLS)
-    superseded = _concat([_read(paths.work / f"superseded_{d}.parquet") for d in depts])
+    rejected = _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("rejected_*.parquet"))], REJECTED_COLS)
+    superseded = _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("superseded_*.parquet"))])
     parts = [person]
     if water is not None:
         parts.append(water.select(
@@ -271,7 +277,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date) -> dict
     rejected = pl.read_parquet(work / "rejected.parquet")
     outputs.write_csv(rejected.rename(REJECTED_HEADERS), county / "搁置行及原因.csv")
     quality = accounting.quality_report(
-        _concat([pl.read_parquet(work / "findings_discover.parquet"),
+        _concat([*(pl.read_parquet(f) for f in sorted(work.glob("findings_*.parquet"))),
                  pl.DataFrame([dict(category="日历 calendar", dept=None, file=None, detail=cal_note, count=1)]
                               if cal_note else [], schema=FINDING_COLS)], FINDING_COLS),
         rejected, pl.read_parquet(work / "superseded.parquet"), grid, roster, cfg.run.max_grid_households,
@@ -309,7 +315,7 @@ def review_queue(review: pl.DataFrame, work: Path, roster: pl.DataFrame) -> pl.D
 # Flow
 
 
-@flow(name="monthly-run", log_prints=True)
+@flow(name="monthly-run")
 def monthly_run(
     inbox_dir: str, period: str, out_dir: str, warehouse_path: str | None = None,
     config_path: str | None = None, overrides: list[str] | None = None, issue_date: str | None = None,
@@ -348,22 +354,21 @@ def monthly_run(
         con = warehouse.connect(paths.warehouse)
         warehouse.finish_run(con, run_id, status)
         con.close()
-    print_summary(table, decisions, issued_counts, result, final)
-    return {"out": str(final), "accounting": table.to_dicts(), **issued_counts, **result}
+    return {"out": str(final), "accounting": table.to_dicts(), "decisions": decisions, **issued_counts, **result}
 
 
 class RunError(RuntimeError):
     """A problem the user must fix (said in one line, no traceback)."""
 
 
-def print_summary(table: pl.DataFrame, decisions: dict, counts: dict, result: dict, final: Path) -> None:
-    print("行数核对 accounting (rows read = superseded + matched + review + unmatched + rejected):")
-    for r in table.iter_rows(named=True):
+def print_summary(result: dict) -> None:
+    print("行数核对 accounting: rows read = superseded + matched + review + unmatched + rejected")
+    for r in result["accounting"]:
         print(f"  {r['dept']}: {r['rows_read']} = {r['superseded']} + {r['matched']} + {r['review']} + "
               f"{r['unmatched']} + {r['rejected']}  {'OK' if r['balanced'] else 'MISMATCH'}")
-    print(f"预警 warnings issued: {counts['warnings']} (suppressed repeats: {counts['suppressed']})")
+    print(f"预警 warnings issued: {result['warnings']} (repeats suppressed: {result['suppressed']})")
     print(f"乡镇清单 township lists: {len(result['townships'])} townships, 核实截止 deadline {result['deadline']}")
-    print(f"输出 outputs: {final}")
+    print(f"输出 outputs: {result['out']}/townships/  (county files: {result['out']}/county/)")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -419,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: another run is using {wh}; wait for it to finish", file=sys.stderr)
         return EXIT_BUSY
     try:
-        monthly_run(args.inbox, args.period, args.out, str(wh), args.config, args.set, args.issue_date)
+        print_summary(monthly_run(args.inbox, args.period, args.out, str(wh), args.config, args.set, args.issue_date))
     except (RunError, accounting.AccountingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED

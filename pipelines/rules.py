@@ -1,0 +1,488 @@
+"""Warning rules (SPEC §4) and the 预警编号 they are grouped under.
+
+Each rule is a function `(RuleConfig, RuleInputs) -> signals` registered in `RULES`; `run_rules`
+runs the rules listed in `cfg.rules` (in config order) whose source kind was delivered. A signal
+row is one household (or lead) x rule, with columns `SIGNAL_SCHEMA`: `basis` says why in plain
+words with figures, `signal` is the measured quantity used to decide escalation next time.
+
+Leads (persons not on the roster) come only from `unmatched` records (a `review` record waits for
+a human); records of one person are grouped by a lead key (normalised masked ID + name), kept
+as `L` + 12 hex of its sha1 so no ID number travels further.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cached_property
+from typing import Callable
+
+import polars as pl
+
+from config import Config, RuleConfig
+
+SIGNAL_SCHEMA = {
+    "rule": pl.Utf8, "risk_type": pl.Utf8, "household_id": pl.Utf8, "lead_key": pl.Utf8,
+    "lead_name": pl.Utf8, "lead_village": pl.Utf8, "township": pl.Utf8,
+    "person_ids": pl.List(pl.Utf8), "record_ids": pl.List(pl.Utf8), "dept": pl.Utf8,
+    "basis": pl.Utf8, "signal": pl.Float64, "severity": pl.Utf8,
+}
+SEVERITY_RANK = {"低": 1, "中": 2, "高": 3}
+_LEVEL_RANK = {"四级": 1, "三级": 2, "二级": 3, "一级": 4}
+_GRADE_RANK = {"A": 1, "B": 2, "C": 3, "D": 4}
+_FULLWIDTH = (list("０１２３４５６７８９Ｘｘ＊"), list("0123456789XX*"))
+
+
+def period_end(period: str) -> date:
+    y, m = map(int, period.split("-"))
+    return date(y + m // 12, m % 12 + 1, 1) - timedelta(days=1)
+
+
+def households(roster: pl.DataFrame) -> pl.DataFrame:
+    """One row per roster household: place, head's name, size (stated, else counted), income, type."""
+    return (
+        roster.sort("person_id")
+        .group_by("household_id", maintain_order=True)
+        .agg(
+            pl.col("township", "village", "group").first(),
+            head=pl.col("name").filter(pl.col("relation") == "户主").first().fill_null(pl.col("name").first()),
+            size=pl.col("household_size").drop_nulls().first().fill_null(pl.len().cast(pl.Int64)),
+            income=pl.col("income_per_capita").drop_nulls().first(),
+            household_type=pl.col("household_type").drop_nulls().first(),
+        )
+    )
+
+
+@dataclass
+class RuleInputs:
+    """Everything a rule may look at, for one period."""
+
+    extracts: dict[str, pl.DataFrame]
+    links: pl.DataFrame
+    roster: pl.DataFrame
+    period: str
+    ytd_settlements: pl.DataFrame | None = None
+    water_places: pl.DataFrame | None = None
+
+    @property
+    def year(self) -> str:
+        return self.period[:4]
+
+    @cached_property
+    def persons(self) -> pl.DataFrame:
+        return self.roster.select(
+            "person_id", "household_id", r_township="township", p_name="name",
+            birth=pl.col("id_number").str.slice(6, 8).str.to_date("%Y%m%d", strict=False),
+        )
+
+    @cached_property
+    def households(self) -> pl.DataFrame:
+        return households(self.roster)
+
+    @cached_property
+    def settlements(self) -> pl.DataFrame | None:
+        """Year-to-date settlements with links; `is_new` marks this period's. None when 医保 not delivered."""
+        cur = self.extracts.get("med_settlement")
+        if cur is None:
+            return None
+        s = _records(self, cur if self.ytd_settlements is None else self.ytd_settlements)
+        return s.with_columns(is_new=pl.col("record_id").is_in(cur["record_id"].implode()))
+
+
+def _col(df: pl.DataFrame, name: str, dtype=pl.Utf8) -> pl.Expr:
+    return pl.col(name).cast(dtype) if name in df.columns else pl.lit(None, dtype)
+
+
+def _records(d: RuleInputs, x: pl.DataFrame) -> pl.DataFrame:
+    """Extract rows with their link: roster columns for matched rows, `lead`/`lead_key` otherwise."""
+    if "decision" not in x.columns:
+        x = x.join(d.links.select("kind", "record_id", "decision", "person_id"), on=["kind", "record_id"], how="left")
+    matched = pl.col("decision") == "matched"
+    x = x.drop([c for c in ("household_id",) if c in x.columns])
+    x = x.with_columns(person_id=pl.when(matched).then(pl.col("person_id").cast(pl.Utf8)))
+    x = x.join(d.persons, on="person_id", how="left")
+    idn = _col(x, "id_raw").str.replace_many(*_FULLWIDTH).str.replace_all(r"[\s']", "").str.to_uppercase()
+    idn = pl.when(idn.str.len_chars() == 20).then(idn.str.slice(0, 18)).otherwise(idn)
+    name = _col(x, "name").str.replace_all(r"\s", "").str.replace_many(["•", ".", "・"], ["·"] * 3)
+    key = pl.concat_str([idn.fill_null(""), name.fill_null("")], separator="|")
+    lead = pl.col("decision").is_null() | (pl.col("decision") == "unmatched")
+    matched = matched & pl.col("household_id").is_not_null()  # a link to a person not on this roster: neither
+    return x.with_columns(
+        matched=matched.fill_null(False),
+        lead=lead,
+        lead_key=pl.when(lead).then(pl.when(key == "|").then("#" + pl.col("record_id")).otherwise(key)),
+        lead_name=pl.when(lead).then(_col(x, "name")),
+        lead_village=pl.when(lead).then(_col(x, "village")),
+        township=pl.when(matched).then("r_township").otherwise(_col(x, "township")),
+    )
+
+
+def _age(at: pl.Expr) -> pl.Expr:
+    """Age in whole years at `at`, from the roster birth date."""
+    b = pl.col("birth")
+    md = lambda d: d.dt.month().cast(pl.Int32) * 100 + d.dt.day().cast(pl.Int32)  # noqa: E731
+    return (at.dt.year() - b.dt.year() - (md(at) < md(b)).cast(pl.Int32)).alias("age")
+
+
+def _n(x) -> str:
+    """A figure as a clerk reads it: 8,214.50 / 5,000."""
+    return "?" if x is None else f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+
+
+def _money(x) -> str:
+    return "?" if x is None else f"{x:,.2f}"
+
+
+def _d(x) -> str:
+    return "日期不详" if x is None else x.isoformat()
+
+
+def _say(df: pl.DataFrame, fn: Callable[[dict], str]) -> pl.DataFrame:
+    """Add `basis` written row by row (only rows that fired, so few)."""
+    return df.with_columns(basis=pl.Series([fn(r) for r in df.iter_rows(named=True)], dtype=pl.Utf8))
+
+
+def lead_hash(key: str) -> str:
+    return "L" + hashlib.sha1(key.encode()).hexdigest()[:12]
+
+
+def _emit(rc: RuleConfig, rows: pl.DataFrame, signal_agg: str = "max") -> pl.DataFrame:
+    """Item rows (a person, record or aggregate that fired) -> one signal per household/lead x risk type."""
+    if rows.is_empty():
+        return empty_signals()
+    cols = rows.columns
+    rows = rows.with_columns(
+        person_ids=pl.col("person_ids") if "person_ids" in cols else pl.concat_list(_col(rows, "person_id")),
+        record_ids=pl.col("record_ids") if "record_ids" in cols else pl.concat_list(_col(rows, "record_id")),
+        risk_type=_col(rows, "risk_type").fill_null(pl.lit(rc.risk_type)),
+        severity=_col(rows, "severity").fill_null(pl.lit(rc.severity)),
+        signal=pl.col("signal").cast(pl.Float64),
+        **{c: _col(rows, c) for c in ("household_id", "lead_key", "lead_name", "lead_village", "township", "dept")},
+    )
+    flat = dict(keep_nulls=False, empty_as_null=False)
+    out = (
+        rows.sort("basis")  # deterministic order of bases within a signal
+        .group_by("household_id", "lead_key", "risk_type", maintain_order=True)
+        .agg(
+            pl.col("township", "lead_name", "lead_village").drop_nulls().first(),
+            person_ids=pl.col("person_ids").list.explode(**flat).drop_nulls().unique().sort(),
+            record_ids=pl.col("record_ids").list.explode(**flat).drop_nulls().unique().sort(),
+            dept=pl.col("dept").drop_nulls().unique(maintain_order=True).str.join("、"),
+            basis=pl.col("basis").unique(maintain_order=True).str.join("；"),
+            signal=getattr(pl.col("signal"), signal_agg)(),
+            severity=pl.col("severity").sort_by(pl.col("severity").replace_strict(SEVERITY_RANK, default=0)).last(),
+        )
+        .with_columns(
+            rule=pl.lit(rc.name),
+            lead_key=pl.col("lead_key").map_elements(lead_hash, return_dtype=pl.Utf8),
+        )
+    )
+    return out.select([pl.col(c).cast(t) for c, t in SIGNAL_SCHEMA.items()]).sort(
+        "household_id", "lead_key", nulls_last=True
+    )
+
+
+def empty_signals() -> pl.DataFrame:
+    return pl.DataFrame(schema=SIGNAL_SCHEMA)
+
+
+# --- 医保 -----------------------------------------------------------------------------------
+
+def _ytd_by(s: pl.DataFrame, key: str, *firsts: str) -> pl.DataFrame:
+    """Sum 个人自付 by `key`, keeping only keys with a settlement in this period."""
+    return (
+        s.group_by(key)
+        .agg(
+            pl.col(*firsts).drop_nulls().first(),
+            total=pl.col("out_of_pocket").sum(),
+            n=pl.len(),
+            record_ids=pl.col("record_id"),
+            person_ids=pl.col("person_id").drop_nulls().unique(),
+            is_new=pl.col("is_new").any(),
+        )
+        .filter("is_new")
+    )
+
+
+def m1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
+    if (s := d.settlements) is None:
+        return None
+    thr, high = rc["threshold"], rc.get("high_threshold")
+    p = _ytd_by(s.filter("matched"), "person_id", "household_id", "township", "p_name", "dept")
+    p = p.filter(pl.col("total") >= thr).with_columns(
+        signal="total",
+        severity=pl.when(pl.col("total") >= high).then(pl.lit("高")) if high is not None else pl.lit(None, pl.Utf8),
+    )
+    return _emit(rc, _say(p.drop("person_ids"), lambda r: (
+        f"{r['p_name']} {d.year}年累计个人自付 {_money(r['total'])} 元 ≥ {_n(thr)} 元（{r['n']} 笔结算）")))
+
+
+def m2(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
+    if (s := d.settlements) is None:
+        return None
+    share = rc["share_of_income"]
+    h = (
+        _ytd_by(s.filter("matched"), "household_id", "township", "dept")
+        .join(d.households.select("household_id", "income", "size"), on="household_id")
+        .with_columns(annual=pl.col("income") * pl.col("size"))
+        .filter(pl.col("annual").is_not_null(), pl.col("total") > 0, pl.col("total") >= share * pl.col("annual"))
+        .with_columns(signal=pl.when(pl.col("annual") > 0).then(pl.col("total") / pl.col("annual")))
+    )
+    return _emit(rc, _say(h, lambda r: (
+        f"全户{d.year}年累计个人自付 {_money(r['total'])} 元（{r['n']} 笔结算），占家庭年纯收入 "
+        f"{_money(r['annual'])} 元（人均 {_n(r['income'])} 元 × {r['size']} 人）的 "
+        + (f"{r['signal']:.1%}" if r["signal"] is not None else "全部") + f" ≥ {share:.0%}")))
+
+
+def m3(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
+    if (s := d.settlements) is None:
+        return None
+    thr = rc["threshold"]
+    p = _ytd_by(s.filter("lead"), "lead_key", "lead_name", "dept").filter(pl.col("total") >= thr)
+    return _emit(rc, _say(p.with_columns(signal="total"), lambda r: (
+        f"非监测对象 {r['lead_name']} {d.year}年累计个人自付 {_money(r['total'])} 元 ≥ {_n(thr)} 元"
+        f"（{r['n']} 笔结算）")))
+
+
+def m4(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
+    e = d.extracts.get("med_enrollment")
+    if e is None:
+        return None
+    e = _records(d, e)
+    # A roster person who is a candidate of a review record is not called absent.
+    seen = d.links.filter(
+        pl.col("kind") == "med_enrollment", pl.col("decision").is_in(["matched", "review"])
+    )["person_id"].drop_nulls()
+    if e.is_empty():
+        return None  # an empty snapshot is a broken delivery, not a county without insured
+    dept = e["dept"][0]
+    absent = _say(
+        d.persons.filter(~pl.col("person_id").is_in(seen.implode())).select(
+            "person_id", "household_id", township="r_township", p_name="p_name"),
+        lambda r: f"{r['p_name']} 不在医保参保名单（{d.period}）中")
+    bad = _say(
+        e.filter("matched", pl.col("status").is_in(rc["bad_status"])).select(
+            "person_id", "household_id", "township", "p_name", "record_id", "status", year=_col(e, "year", pl.Int64)),
+        lambda r: f"{r['p_name']} 参保状态为{r['status']}" + (f"（{r['year']}年度）" if r["year"] else ""))
+    rows = pl.concat([absent, bad.drop("status", "year")], how="diagonal")
+    return _emit(rc, rows.with_columns(signal=pl.lit(1.0), dept=pl.lit(dept)), "sum")
+
+
+# --- 住建 教育 水利 -------------------------------------------------------------------------
+
+def h1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
+    x = _records(d, d.extracts["housing"]).filter(
+        "matched", pl.col("grade").is_in(rc["grades"]), ~pl.col("renovation").is_in(rc["done_status"]))
+    x = x.with_columns(
+        signal=pl.col("grade").replace_strict(_GRADE_RANK, default=None),
+        severity=pl.when(pl.col("grade").is_in(rc.get("high_grades", []))).then(pl.lit("高")),
+    )
+    return _emit(rc, _say(x, lambda r: (
+        f"住房安全鉴定为 {r['grade']} 级（{_d(r.get('assess_date'))}），{r['renovation']}")))
+
+
+def e1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
+    x = _records(d, d.extracts["education"]).filter(
+        "matched", pl.col("stage").is_in(rc["stages"]), pl.col("status").is_in(rc["statuses"]))
+    return _emit(rc, _say(x.with_columns(signal=pl.lit(1.0)), lambda r: (
+        f"{r['stage']}学生 {r['p_name']} {r['status']}（{_d(r.get('change_date'))}"
+        + (f"，{r['school']}" if r.get("school") else "") + "）")), "sum")
+
+
+def e2(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
+    thr = rc["threshold"]
+    x = _records(d, d.extracts["education"]).filter(
+        "matched", pl.col("stage").is_in(rc["stages"]), pl.col("annual_cost") >= thr)
+    return _emit(rc, _say(x.with_columns(signal="annual_cost"), lambda r: (
+        f"{r['stage']}学生 {r['p_name']} 本学年个人负担费用 {_money(r['annual_cost'])} 元 ≥ {_n(thr)} 元")))
+
+
+def w1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
+    w = d.water_places
+    if w is None or w.is_empty():
+        return None
+    src = d.extracts["water"]
+    extra = [c for c in ("dept", "problem_type", "found_date", "resolved_date") if c not in w.columns and c in src.columns]
+    if extra:
+        w = w.join(src.select("record_id", *extra), on="record_id", how="left")
+    if "decision" in w.columns:
+        w = w.filter(pl.col("decision") == "matched")
+    w = w.filter(pl.col("resolved_date").is_null()).select(
+        "record_id", "dept", "township", "village", "problem_type", "found_date", w_group="group")
+    x = d.households.select("household_id", "township", "village", "group").join(w, on=["township", "village"])
+    x = x.filter(pl.col("w_group").is_null() | (pl.col("w_group") == pl.col("group")))
+    return _emit(rc, _say(x.with_columns(signal=pl.lit(1.0)), lambda r: (
+        f"{r['village']}{r['w_group'] or ''}供水问题未解决：{r['problem_type']}（{_d(r['found_date'])}发现）")), "sum")
+
+
+# --- 民政 残联 人社 农业农村 ----------------------------------------------------------------
+
+def _in_age(rc: RuleConfig, x: pl.DataFrame, at: str, period: str) -> pl.DataFrame:
+    x = x.with_columns(_age(_col(x, at, pl.Date).fill_null(period_end(period))))
+    return x.filter(pl.col("age").is_between(rc["min_age"], rc["max_age"]))
+
+
+def c1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
+    x = _records(d, d.extracts["civil"]).filter("matched", pl.col("change_type").is_in(rc["change_types"]))
+    x = _in_age(rc, x, "change_date", d.period)
+    return _emit(rc, _say(x.with_columns(signal=pl.lit(1.0)), lambda r: (
+        f"家庭成员 {r['p_name']}（{r['age']}岁）{_d(r.get('change_date'))} {r['change_type']}")), "sum")
+
+
+def c2(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
+    x = _records(d, d.extracts["civil"]).filter(
+        pl.col("matched") | pl.col("lead"),
+        pl.col("change_type").is_in(rc["change_types"]), pl.col("category").is_in(rc["categories"]))
+    x = x.filter(pl.col("matched") | pl.lit(rc.lead))
+    return _emit(rc, _say(x.with_columns(signal=pl.lit(1.0)), lambda r: (
+        ("" if r["matched"] else "非监测对象 ") + f"{r['p_name'] or r['name']} {_d(r.get('change_date'))} "
+        f"{r['change_type']}{r['category']}"
+        + (f"（月救助金额 {_n(r['monthly_amount'])} 元）" if r.get("monthly_amount") is not None else ""))), "sum")
+
+
+def d1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
+    severe = pl.col("level").is_in(rc["severe_levels"])
+    x = _records(d, d.extracts["disability"]).filter(
+        pl.col("cert_type").is_in(rc["cert_types"]), pl.col("matched") | (pl.col("lead") & severe & pl.lit(rc.lead)))
+    x = x.with_columns(
+        signal=pl.col("level").replace_strict(_LEVEL_RANK, default=None),
+        severity=pl.when(severe).then(pl.lit("高")),
+    )
+    return _emit(rc, _say(x, lambda r: (
+        ("" if r["matched"] else "非监测对象 ") + f"{r['p_name'] or r['name']} {r['cert_type']}残疾人证："
+        f"{r.get('disability_type') or ''}{r['level']}（{_d(r.get('issue_date'))}）")))
+
+
+def r1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
+    k = rc["months_unpaid"]
+    x = _records(d, d.extracts["hr"]).filter("matched")
+    x = x.with_columns(months=_col(x, "months_unpaid", pl.Int64).fill_null(0))
+    x = x.filter(pl.col("event_type").is_in(rc["event_types"]) | (pl.col("months") >= k))
+    x = _in_age(rc, x, "event_date", d.period)
+    x = x.with_columns(signal=pl.when(pl.col("months") >= k).then("months").otherwise(1))
+    return _emit(rc, _say(x, lambda r: (
+        f"{r['p_name']}（{r['age']}岁）{_d(r.get('event_date'))} {r['event_type']}"
+        + (f"，连续未缴费 {r['months']} 个月 ≥ {k} 个月" if r["months"] >= k else ""))))
+
+
+def a1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
+    thr, share = rc["threshold"], rc["share_of_income"]
+    x = (
+        _records(d, d.extracts["agri"]).filter("matched")
+        .join(d.households.select("household_id", "income", "size"), on="household_id", how="left")
+        .with_columns(annual=pl.col("income") * pl.col("size"))
+    )
+    by_amount = pl.col("loss_amount") >= thr
+    by_share = pl.col("annual").is_not_null() & (pl.col("loss_amount") >= share * pl.col("annual"))
+    x = x.filter(by_amount | by_share).with_columns(
+        signal="loss_amount", big=by_amount, ratio=pl.col("loss_amount") / pl.col("annual"),
+        risk_type=pl.col("disaster_type").replace_strict(rc.get("risk_type_by_disaster", {}), default=rc.risk_type),
+    )
+
+    def basis(r: dict) -> str:
+        parts = [f"{r['disaster_type']}损失 {_money(r['loss_amount'])} 元（{_d(r.get('occur_date'))}）"]
+        if r["big"]:
+            parts.append(f"≥ {_n(thr)} 元")
+        if r["annual"] and r["loss_amount"] >= share * r["annual"]:
+            parts.append(f"占家庭年纯收入 {_money(r['annual'])} 元的 {r['ratio']:.1%} ≥ {share:.0%}")
+        return "，".join(parts)
+
+    return _emit(rc, _say(x, basis), "sum")
+
+
+RULES: dict[str, Callable[[RuleConfig, RuleInputs], pl.DataFrame | None]] = {
+    "M1": m1, "M2": m2, "M3": m3, "M4": m4, "H1": h1, "E1": e1, "E2": e2, "W1": w1,
+    "C1": c1, "C2": c2, "D1": d1, "R1": r1, "A1": a1,
+}
+
+
+def run_rules(
+    extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config, period: str,
+    ytd_settlements: pl.DataFrame | None = None, water_places: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Every rule in `cfg.rules` whose source kind was delivered -> signals (SIGNAL_SCHEMA).
+
+    A rule's function is `RULES[name]`, or `RULES[impl]` when the config gives `impl = "M1"`
+    (a second M1 with other numbers)."""
+    d = RuleInputs(extracts, links, roster, period, ytd_settlements, water_places)
+    out = []
+    for name, rc in cfg.rules.items():
+        fn = RULES.get(rc.get("impl", name))
+        if fn is None:
+            raise KeyError(f"规则 {name} 没有实现（可用：{'、'.join(RULES)}）")
+        if rc.kind in extracts and (s := fn(rc, d)) is not None:
+            out.append(s)
+    return pl.concat(out) if out else empty_signals()
+
+
+# --- 预警编号 and repeat suppression ---------------------------------------------------------
+
+def warning_suffix(key: str, risk_type: str) -> str:
+    """Stable across periods: the same household (or lead) and risk type -> the same suffix."""
+    return hashlib.sha1(f"{key}|{risk_type}".encode()).hexdigest()[:10]
+
+
+def assign_warnings(
+    signals: pl.DataFrame, roster: pl.DataFrame, period: str, history: pl.DataFrame | None, cfg: Config,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Signals -> (warnings conforming to schemas.outputs.Warning, suppressed repeats).
+
+    `warning_id` = `YJ<YYYYMM>-` + 10 hex of sha1(household-or-lead key, risk type): one per household
+    x risk type (M1 and M2 share it), the same on a re-run. A household + rule with an earlier
+    warning (in `history`, earlier periods only) still open/overdue, or verified within
+    `cfg.run.suppress_days` of the period end, is suppressed unless signal ≥ escalation_factor x the
+    earlier one or the severity rose; an escalation's basis names the earlier 预警编号.
+    Extra columns: lead_key, lead_name, lead_village, escalates."""
+    prefix = f"YJ{period.replace('-', '')}-"
+    s = signals.with_columns(
+        township=pl.col("township").fill_null(
+            pl.col("household_id").replace_strict(
+                dict(roster.select("household_id", "township").unique("household_id").iter_rows()), default=None)),
+        _suffix=pl.struct(k=pl.coalesce("household_id", "lead_key"), r="risk_type").map_elements(
+            lambda x: warning_suffix(x["k"], x["r"]), return_dtype=pl.Utf8),
+    ).with_columns(warning_id=prefix + pl.col("_suffix"))
+    collide = s.group_by("warning_id").agg(k=pl.coalesce("household_id", "lead_key").n_unique()).filter(pl.col("k") > 1)
+    if collide.height:
+        raise ValueError(f"预警编号冲突：{collide['warning_id'].to_list()}")
+
+    prev = None
+    if history is not None and history.height:
+        ref = period_end(period)
+        h = history.filter(pl.col("period") < period).with_columns(
+            _suffix=pl.col("warning_id").str.split("-").list.last(),
+            _ref=pl.col("verified_on").fill_null((pl.col("period") + "-01").str.to_date().dt.month_end()),
+        )
+        active = pl.col("status").is_null() | pl.col("status").is_in(["open", "overdue"]) | (
+            pl.col("_ref") >= ref - timedelta(days=cfg.run.suppress_days))
+        prev = h.filter(active).sort("period").group_by("_suffix", "rule").last().select(
+            "_suffix", "rule", prev_id="warning_id", prev_signal="signal", prev_severity="severity", prev_status="status")
+    if prev is None:
+        s = s.with_columns(prev_id=pl.lit(None, pl.Utf8), prev_signal=pl.lit(None, pl.Float64),
+                           prev_severity=pl.lit(None, pl.Utf8), prev_status=pl.lit(None, pl.Utf8))
+    else:
+        s = s.join(prev, on=["_suffix", "rule"], how="left")
+
+    rank = lambda c: pl.col(c).replace_strict(SEVERITY_RANK, default=0)  # noqa: E731
+    grew = (pl.col("prev_signal") > 0) & (pl.col("signal") >= cfg.run.escalation_factor * pl.col("prev_signal"))
+    rose = rank("severity") > rank("prev_severity")
+    has_prev = pl.col("prev_id").is_not_null()
+    s = s.with_columns(escalate=has_prev & (grew.fill_null(False) | rose))
+    why_grew = pl.format("（升级：前次预警 {} 信号 {}，本次 {}）", "prev_id",
+                         pl.col("prev_signal").round(2), pl.col("signal").round(2))
+    why_rose = pl.format("（升级：前次预警 {} 严重程度{}，本次{}）", "prev_id", "prev_severity", "severity")
+    s = s.with_columns(
+        basis=pl.when(pl.col("escalate") & rose).then(pl.col("basis") + why_rose)
+        .when(pl.col("escalate")).then(pl.col("basis") + why_grew).otherwise("basis"),
+        escalates=pl.when("escalate").then("prev_id"),
+    )
+    keep = s.filter(~has_prev | pl.col("escalate"))
+    suppressed = s.filter(has_prev & ~pl.col("escalate")).select(
+        *SIGNAL_SCHEMA, "warning_id", suppressed_by="prev_id",
+        reason=pl.format("前次预警 {}（{}）仍在有效期内，信号未达升级条件", "prev_id",
+                         pl.col("prev_status").fill_null("open")))
+    warnings = keep.select(
+        "warning_id", "household_id", "township", "risk_type", "rule", "severity", "dept", "record_ids",
+        "person_ids", "basis", "signal", "lead_key", "lead_name", "lead_village", "escalates",
+    ).sort("warning_id", "rule")
+    return warnings, suppressed

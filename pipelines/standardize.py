@@ -1,0 +1,64 @@
+"""Header standardisation: Chinese header aliases -> internal field names, kind told by headers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import polars as pl
+
+from config import Config, KindSpec
+
+# A trailing unit in brackets, e.g. 年人均纯收入（元）. Not every bracket is a unit: 乡(镇) keeps its own.
+_UNIT = re.compile(r"\((元|万元|人|户|个|月|天|次|岁|%|亩)\)$")
+
+
+def normalize_header(h: str) -> str:
+    """Comparable form of a header: NFKC (full-width -> half-width), no whitespace, lower-case,
+    trailing unit such as (元) removed. `年人均纯收入（元） ` -> `年人均纯收入`."""
+    s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(h))).lower()
+    return _UNIT.sub("", s)
+
+
+def known_headers(cfg: Config) -> set[str]:
+    """Normalised form of every header alias of every kind (to find the header row in a file)."""
+    return {normalize_header(a) for k in cfg.kinds.values() for al in k.fields.values() for a in al}
+
+
+def resolve_headers(headers: list[str], spec: KindSpec) -> dict[str, str]:
+    """field -> original header for the fields of `spec` present in `headers`.
+    Aliases are tried in config order; a header serves one field only, the first header wins."""
+    by_norm: dict[str, str] = {}
+    for h in headers:
+        by_norm.setdefault(normalize_header(h), h)
+    used: set[str] = set()
+    out: dict[str, str] = {}
+    for field, aliases in spec.fields.items():
+        for a in aliases:
+            h = by_norm.get(normalize_header(a))
+            if h is not None and h not in used:
+                out[field] = h
+                used.add(h)
+                break
+    return out
+
+
+def detect_kind(headers: list[str], dept: str, cfg: Config) -> KindSpec | None:
+    """The kind of the folder `dept` whose required fields all resolve (most fields resolved wins)."""
+    fits = []
+    for spec in cfg.kinds_in(dept):
+        got = resolve_headers(headers, spec)
+        if all(f in got for f in spec.required):
+            fits.append((len(got), spec))
+    return max(fits, key=lambda t: t[0])[1] if fits else None
+
+
+def standardize(raw: pl.DataFrame, spec: KindSpec) -> pl.DataFrame:
+    """Rename alias headers to field names, drop extra columns, add missing fields as null
+    String; keeps `line`. Columns: the spec's fields in config order, then `line`."""
+    got = resolve_headers([c for c in raw.columns if c != "line"], spec)
+    cols = [
+        pl.col(got[f]).cast(pl.String).alias(f) if f in got else pl.lit(None, pl.String).alias(f)
+        for f in spec.fields
+    ]
+    return raw.select(*cols, pl.col("line"))

@@ -1,0 +1,130 @@
+"""Township warning lists (预警清单), the county summary and unplaced leads, as frames.
+
+One township row per 预警编号 (household or lead x risk type). No ID number leaves here: any
+18-character ID embedded in a text (残疾人证号, `G`+ID 学籍号, a department's record number) keeps
+its first 6 and last 4 characters only.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from pipelines.rules import SEVERITY_RANK, households
+from schemas.outputs import FEEDBACK_COLUMNS, TOWNSHIP_COLUMNS
+
+ID_PATTERN = r"(\d{6})\d{8}(\d{3}[\dXx])"
+UNPLACED = "（未落位线索）"
+
+
+def mask_ids(e: pl.Expr) -> pl.Expr:
+    """Mask every embedded 18-character ID number: 341302********123X."""
+    return e.str.replace_all(ID_PATTERN, "${1}********${2}")
+
+
+def _per_warning(warnings: pl.DataFrame) -> pl.DataFrame:
+    """warnings (one row per rule) -> one row per warning_id with rules, bases and ids joined."""
+    flat = dict(keep_nulls=False, empty_as_null=False)
+    w = warnings.with_columns(
+        **{c: (pl.col(c) if c in warnings.columns else pl.lit(None, pl.Utf8)) for c in ("lead_name", "lead_village")}
+    )
+    return (
+        w.sort("warning_id", "rule")
+        .group_by("warning_id", maintain_order=True)
+        .agg(
+            pl.col("risk_type", "household_id").first(),
+            pl.col("township", "lead_name", "lead_village").drop_nulls().first(),
+            severity=pl.col("severity").sort_by(pl.col("severity").replace_strict(SEVERITY_RANK, default=0)).last(),
+            person_ids=pl.col("person_ids").list.explode(**flat).drop_nulls().unique(maintain_order=True),
+            records=pl.col("record_ids").list.explode(**flat).drop_nulls().unique(maintain_order=True).str.join("、"),
+            depts=pl.col("dept").unique(maintain_order=True).str.join("、"),
+            rules=pl.col("rule").str.join("、"),
+            bases=(pl.col("rule") + "：" + pl.col("basis")).str.join("；"),
+        )
+        .with_columns(mask_ids(pl.col("records")), mask_ids(pl.col("bases")))
+    )
+
+
+def _names(g: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+    """warning_id -> names of the involved roster persons ('全户' when the rule names none)."""
+    names = (
+        g.select("warning_id", "person_ids").explode("person_ids")
+        .join(roster.select(person_ids="person_id", name="name"), on="person_ids")
+        .group_by("warning_id").agg(names=pl.col("name").unique(maintain_order=True).str.join("、"))
+    )
+    return g.select("warning_id").join(names, on="warning_id", how="left").with_columns(
+        pl.col("names").fill_null("全户"))
+
+
+def township_rows(
+    warnings: pl.DataFrame, roster: pl.DataFrame, grid: pl.DataFrame, issue_date: date, deadline: date,
+) -> pl.DataFrame:
+    """Warnings -> TOWNSHIP_COLUMNS plus `township` (the key to split files by; null for unplaced
+    leads), sorted by township, 行政村, 村民小组, 户编号, 风险类型."""
+    g = _per_warning(warnings)
+    hh = households(roster).select("household_id", "village", "group", "head", "household_type")
+    gw = grid.select("household_id", "grid_worker", "grid_worker_phone").unique("household_id", keep="first")
+    x = g.join(hh, on="household_id", how="left").join(_names(g, roster), on="warning_id", how="left")
+    x = x.join(gw, on="household_id", how="left")
+    lead = pl.col("household_id").is_null()
+    out = x.select(
+        pl.col("warning_id").alias("预警编号"),
+        pl.col("risk_type").alias("风险类型"),
+        pl.col("severity").alias("严重程度"),
+        pl.col("township").alias("乡（镇）"),
+        pl.when(lead).then("lead_village").otherwise("village").alias("行政村"),
+        pl.col("group").alias("村民小组"),
+        pl.col("household_id").alias("户编号"),
+        pl.when(lead).then("lead_name").otherwise("head").alias("户主姓名"),
+        pl.when(lead).then("lead_name").otherwise("names").alias("涉及人员"),
+        pl.when(lead).then(pl.lit("新增线索")).otherwise("household_type").alias("户类型"),
+        pl.col("depts").alias("来源部门"),
+        pl.col("rules").alias("预警规则"),
+        pl.col("bases").alias("预警依据"),
+        pl.col("records").alias("来源记录编号"),
+        pl.col("grid_worker").alias("网格员"),
+        pl.col("grid_worker_phone").alias("网格员电话"),
+        pl.lit(issue_date.isoformat()).alias("下发日期"),
+        pl.lit(deadline.isoformat()).alias("核实截止日期"),
+        *[pl.lit(None, pl.Utf8).alias(c) for c in FEEDBACK_COLUMNS],
+        pl.col("township"),
+    )
+    for c in ("户主姓名", "涉及人员"):  # a lead's name as delivered could hold anything
+        out = out.with_columns(mask_ids(pl.col(c)))
+    return out.sort("township", "行政村", "村民小组", "户编号", "风险类型", "预警编号", nulls_last=True).select(
+        *TOWNSHIP_COLUMNS, "township")
+
+
+def county_summary(warnings: pl.DataFrame) -> pl.DataFrame:
+    """乡（镇） x 风险类型 counts of 预警编号, with a 合计 column and a 合计 row."""
+    w = warnings.select("warning_id", "risk_type", pl.col("township").fill_null(pl.lit(UNPLACED))).unique("warning_id")
+    if w.is_empty():
+        return pl.DataFrame({"乡（镇）": ["合计"], "合计": [0]})
+    p = (
+        w.group_by("township", "risk_type").len()
+        .sort("risk_type")
+        .pivot(on="risk_type", index="township", values="len", aggregate_function="sum")
+        .fill_null(0)
+        .sort("township")
+        .rename({"township": "乡（镇）"})
+    )
+    kinds = p.columns[1:]
+    p = p.with_columns(pl.sum_horizontal(kinds).alias("合计"))
+    total = p.select(pl.lit("合计").alias("乡（镇）"), *[pl.col(c).sum() for c in [*kinds, "合计"]])
+    return pl.concat([p, total.cast(p.schema)])
+
+
+def unplaced_leads(warnings: pl.DataFrame) -> pl.DataFrame:
+    """Leads (not on the roster) whose township is unknown: for the county to place by hand."""
+    g = _per_warning(warnings.filter(pl.col("household_id").is_null(), pl.col("township").is_null()))
+    return g.select(
+        pl.col("warning_id").alias("预警编号"),
+        pl.col("risk_type").alias("风险类型"),
+        pl.col("severity").alias("严重程度"),
+        mask_ids(pl.col("lead_name")).alias("姓名"),
+        pl.col("depts").alias("来源部门"),
+        pl.col("rules").alias("预警规则"),
+        pl.col("bases").alias("预警依据"),
+        pl.col("records").alias("来源记录编号"),
+    )

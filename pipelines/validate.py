@@ -1,0 +1,213 @@
+"""Validation of standardised extracts: parse strings to typed columns, check with the kind's
+pandera model, set failing rows aside as `Rejected` (SPEC §3: bad rows never stop the run and
+never vanish), and let later deliveries of a record supersede earlier ones."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pandera.polars as pa
+import polars as pl
+
+from config import KindSpec
+from schemas.inputs import EXTRACT_MODELS, PersonRecord, Rejected
+
+REJECTED_SCHEMA = {
+    "dept": pl.String, "kind": pl.String, "file": pl.String, "line": pl.Int64,
+    "record_id": pl.String, "field": pl.String, "value": pl.String, "reason": pl.String,
+}
+_ID_FIELDS = {"id_raw", "id_number"}
+_LOOKS_LIKE_ID = re.compile(r"\d{14}")
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def mask_value(v: str | None, field: str | None = None) -> str | None:
+    """Keep the first 6 and last 4 characters of an ID-like value (Article 27)."""
+    if v is None or len(v) <= 10 or not (field in _ID_FIELDS or _LOOKS_LIKE_ID.search(v)):
+        return v
+    return v[:6] + "*" * (len(v) - 10) + v[-4:]
+
+
+def _text(c: str) -> pl.Expr:
+    return pl.col(c).cast(pl.String).str.normalize("NFKC").str.strip_chars()
+
+
+def parse_date(c: str) -> pl.Expr:
+    """`2026-10-05`, `2026/10/5`, `2026.10.5`, `20261005`, `2026年10月5日`, an Excel serial
+    (`46300`), or any of these followed by a time -> Date; anything else -> null."""
+    s = _text(c)
+    serial = pl.when(s.str.contains(r"^\d{5}(\.\d+)?$")).then(
+        pl.lit(date(1899, 12, 30)) + pl.duration(days=s.cast(pl.Float64, strict=False).floor().cast(pl.Int64))
+    )
+    d = s.str.replace(r"[ T]\d{1,2}:.*$", "").str.replace_all(r"[年月/.]", "-").str.replace(r"日$", "")
+    ymd = pl.when(d.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$")).then(d.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+    compact = pl.when(d.str.contains(r"^\d{8}$")).then(d.str.strptime(pl.Date, "%Y%m%d", strict=False))
+    return pl.coalesce(serial, ymd, compact)
+
+
+def parse_float(c: str) -> pl.Expr:
+    """Amounts: thousands separators, `元`/`¥`, full-width digits, inner spaces allowed."""
+    s = _text(c).str.replace_all(r"[,，\s¥￥]", "").str.replace(r"[\u4e00-\u9fff]+$", "")
+    return pl.when(s.str.contains(_NUMBER)).then(s.cast(pl.Float64, strict=False))
+
+
+def parse_int(c: str) -> pl.Expr:
+    """`3`, `3.0`, `３`, `3个月` -> 3; `3.5` -> null."""
+    f = parse_float(c)
+    return pl.when(f == f.floor()).then(f.cast(pl.Int64, strict=False))
+
+
+def _codes(model) -> set[str]:
+    return {n for n, col in model.to_schema().columns.items() if any(ch.name == "isin" for ch in col.checks)}
+
+
+def _parsed(df: pl.DataFrame, spec: KindSpec, model) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """Typed columns, and one boolean column per parsed field flagging unparseable values."""
+    schema = model.to_schema().columns
+    codes = _codes(model)
+    exprs, fails, fail_fields = [], [], []
+    for name, col in schema.items():
+        if name in ("dept", "kind", "file", "line"):
+            continue
+        if name not in df.columns:
+            exprs.append(pl.lit(None, col.dtype.type).alias(name))
+            continue
+        dt = col.dtype.type
+        parser = {pl.Date: parse_date, pl.Float64: parse_float, pl.Int64: parse_int}.get(dt)
+        if parser is not None:
+            e = parser(name)
+            fails.append((_text(name).fill_null("") != "") & e.is_null())
+            fail_fields.append(name)
+        elif name in codes:
+            e = _text(name).str.replace_all(r"\s", "")
+        elif name == "id_number":
+            e = _text(name).str.replace_all(r"\s", "").str.strip_chars_start("'‘’`").str.to_uppercase()
+        elif name in ("id_raw", "name"):
+            e = pl.col(name).cast(pl.String).str.strip_chars()
+        else:
+            e = _text(name)
+        if dt == pl.String:
+            e = pl.when(e != "").then(e)
+        exprs.append(e.alias(name))
+    out = df.select(exprs)
+    if "id_raw" in schema and "id_raw" not in spec.fields:  # 残联: the cert number holds the ID
+        out = out.with_columns(pl.col(spec.record_id).alias("id_raw"))
+    fail_flags = df.select([f.alias(n) for f, n in zip(fails, fail_fields)]) if fails else pl.DataFrame()
+    return out, fail_flags, fail_fields
+
+
+def _reason(check: str, dtype, value: str | None) -> str:
+    v = f": '{value}'" if value is not None else ""
+    if check == "parse":
+        return {pl.Date: "日期无法解析 unparseable date", pl.Int64: "整数无法解析 unparseable integer"}.get(
+            dtype, "数值无法解析 unparseable number") + v
+    if check == "not_nullable":
+        return "必填项为空 missing value"
+    if check.startswith("isin"):
+        return "代码不在允许值中 unknown code" + v
+    if check.startswith("greater_than_or_equal_to"):
+        return "数值不能为负 negative value" + v
+    if check.startswith("str_length"):
+        return "证件号码应为18位 ID must have 18 characters" + v
+    if "unique" in check:
+        return "编号重复 duplicated record id" + v
+    return f"{check}{v}"
+
+
+def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Standardised strings -> (valid rows typed as `EXTRACT_MODELS[spec.name]`, `Rejected` rows).
+
+    Each failing row gives one Rejected row: first failing field, its value as delivered (ID-like
+    values masked) and every reason joined by '；'."""
+    model = EXTRACT_MODELS[spec.name]
+    columns = model.to_schema().columns
+    typed, flags, fail_fields = _parsed(df, spec, model)
+    typed = typed.with_columns(
+        dept=pl.lit(dept), kind=pl.lit(spec.name), file=pl.lit(file), line=df["line"].cast(pl.Int64)
+    ).select(list(columns))
+
+    # (row, field, check) failures: parse failures first, then the pandera model's.
+    fails = [
+        pl.DataFrame({"index": flags[f].arg_true().cast(pl.Int64)}).with_columns(field=pl.lit(f), check=pl.lit("parse"))
+        for f in fail_fields
+    ]
+    try:
+        model.validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as e:
+        fc = e.failure_cases
+        if fc["index"].null_count():  # a schema-level failure is a bug here, not bad data
+            raise RuntimeError(f"{spec.name}: {fc.filter(pl.col('index').is_null()).rows()}") from e
+        fails.append(fc.select(pl.col("index").cast(pl.Int64), field=pl.col("column"), check=pl.col("check")))
+    fails = pl.concat(fails) if fails else pl.DataFrame(schema={"index": pl.Int64, "field": pl.String, "check": pl.String})
+    fails = fails.unique(["index", "field"], keep="first", maintain_order=True)  # parse beats not_nullable
+
+    order = {c: i for i, c in enumerate(columns)}
+    rows = []
+    for idx, field, check in fails.iter_rows():
+        raw = df[field][idx] if field in df.columns else None
+        raw = None if raw is None else str(raw)
+        value = mask_value(raw, field)
+        rows.append((idx, order[field], field, value, _reason(check, columns[field].dtype.type, value)))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    by_row: dict[int, list] = {}
+    for r in rows:
+        by_row.setdefault(r[0], []).append(r)
+    rid = typed[spec.record_id] if spec.record_id in typed.columns else pl.Series([None] * typed.height)
+    rejected = pl.DataFrame(
+        [
+            {
+                "dept": dept, "kind": spec.name, "file": file, "line": int(typed["line"][i]),
+                "record_id": mask_value(rid[i]), "field": rs[0][2], "value": rs[0][3],
+                "reason": "；".join(f"{r[2]} {r[4]}" for r in rs),
+            }
+            for i, rs in by_row.items()
+        ],
+        schema=REJECTED_SCHEMA,
+    )
+    bad = pl.Series(list(by_row), dtype=pl.Int64)
+    valid = typed.with_row_index("_i").filter(~pl.col("_i").cast(pl.Int64).is_in(bad.implode())).drop("_i")
+    return valid, rejected
+
+
+def rejected_files(errors, kind: str | None = None) -> pl.DataFrame:
+    """Whole-file rejections (line null) from objects with `file`, `problem`, `dept`
+    (e.g. `adapters.inbox.ReadError`); dept falls back to the top folder, or "" at the root."""
+    rows = [
+        {"dept": e.dept or (e.file.split("/")[0] if "/" in e.file else ""), "kind": kind, "file": e.file, "line": None,
+         "record_id": None, "field": None, "value": None, "reason": e.problem}
+        for e in errors
+    ]
+    return Rejected.validate(pl.DataFrame(rows, schema=REJECTED_SCHEMA))
+
+
+def supersede(valid: pl.DataFrame, key: str = "record_id") -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keep the last delivery of each record (sorted by file name, then line) -> (latest,
+    superseded). `superseded`: dept, kind, file, line, record_id, superseded_by (`file:line`);
+    identical re-deliveries are listed too. `key` is the record-id column (roster: person_id)."""
+    groups = [c for c in ("dept", "kind") if c in valid.columns] + [key]
+    df = valid.sort(["file", "line"], maintain_order=True).with_row_index("_n")
+    last = pl.col("_n") == pl.col("_n").max().over(groups)
+    latest = df.filter(last)
+    winner = latest.select(*groups, superseded_by=pl.format("{}:{}", "file", "line"))
+    superseded = (
+        df.filter(~last)
+        .join(winner, on=groups, how="left", nulls_equal=True)
+        .select(*[c for c in ("dept", "kind") if c in groups], "file", "line", pl.col(key).alias("record_id"), "superseded_by")
+    )
+    return latest.drop("_n"), superseded
+
+
+def to_person_records(extracts: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """`PersonRecord` rows of every person-level kind (those carrying `id_raw`: not roster, grid,
+    water, feedback); the last row of each (dept, kind, record_id) is kept."""
+    cols = list(PersonRecord.to_schema().columns)
+    parts = [
+        df.select([pl.col(c) if c in df.columns else pl.lit(None, pl.String).alias(c) for c in cols])
+        for df in extracts.values()
+        if "id_raw" in df.columns
+    ]
+    if not parts:
+        return pl.DataFrame(schema={c: pl.String for c in cols})
+    out = pl.concat(parts).unique(["dept", "kind", "record_id"], keep="last", maintain_order=True)
+    return PersonRecord.validate(out)

@@ -1,0 +1,193 @@
+import datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+import xlsxwriter
+
+from adapters.inbox import ReadError, discover, missing_departments, read_period, read_table
+from config import load_config
+from pipelines.standardize import detect_kind, known_headers
+
+CFG = load_config()
+KNOWN = known_headers(CFG)
+EXAMPLE = Path("/work/shared/examples/inbox/2026-10")
+
+HEADER = "结算流水号,姓名,证件号码,结算日期,个人自付"
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_gb18030_with_title_line_and_total_row(tmp_path):
+    text = f"宿州市医疗保障局 2026年10月结算明细\n{HEADER}\nJS1,张*明,'341302********123X,2026-10-05,100\nJS2,李四,,2026/10/6, 20 \n合计,,,,120\n"
+    df = read_table(write(tmp_path / "a.csv", text, "gb18030"), "医保/a.csv", KNOWN)
+    assert df.columns == ["结算流水号", "姓名", "证件号码", "结算日期", "个人自付", "line"]
+    assert df["line"].to_list() == [3, 4]
+    assert df["证件号码"].to_list() == ["'341302********123X", None]
+    assert df["个人自付"].to_list() == ["100", "20"]  # stripped
+    assert all(dt == pl.String for c, dt in df.schema.items() if c != "line")
+
+
+def test_utf8_bom_crlf_and_blank_lines(tmp_path):
+    text = f"{HEADER}\r\nJS1,王五,341302196201112734,2026-10-05,1\r\n\r\n,,,,\r\nJS2,赵六,,2026-10-06,2\r\n"
+    df = read_table(write(tmp_path / "b.csv", text, "utf-8-sig"), "b.csv", KNOWN)
+    assert df.columns[0] == "结算流水号"  # BOM not glued to the first header
+    assert df["结算流水号"].to_list() == ["JS1", "JS2"]
+    assert df["line"].to_list() == [2, 5]
+
+
+def test_ragged_rows_and_duplicated_header(tmp_path):
+    text = "姓名,证件号码,姓名,结算流水号\n张三,1\n李四,2,重复,JS9,extra\n"
+    notes = []
+    df = read_table(write(tmp_path / "c.csv", text), "c.csv", KNOWN, notes)
+    assert df.columns == ["姓名", "证件号码", "结算流水号", "line"]
+    assert df.row(0) == ("张三", "1", None, 2)
+    assert df.row(1) == ("李四", "2", "JS9", 3)
+    assert len(notes) == 1 and "姓名" in notes[0].problem
+
+
+def test_xlsx_title_rows_numbers_dates_and_total(tmp_path):
+    path = tmp_path / "x.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet()
+    ws.write(1, 0, "宿州市住房和城乡建设局 农村住房安全鉴定")  # Excel row 2; row 1 blank
+    ws.write_row(3, 0, ["鉴定编号", "户主姓名", "身份证号", "鉴定等级", "改造状态", "鉴定日期"])  # row 4
+    ws.write_row(4, 0, ["JD1", "张三", 3.41302e17, "C", "未改造"])  # row 5
+    ws.write_datetime(4, 5, datetime.datetime(2026, 10, 5), wb.add_format({"num_format": "yyyy-mm-dd"}))
+    ws.write_row(6, 0, ["JD2", "李*", "341302********1234", "D", "改造中", "2026/10/6"])  # row 7
+    ws.write_row(7, 0, ["合计", None, None, None, None, 2])  # row 8
+    wb.close()
+    df = read_table(path, "住建/x.xlsx", KNOWN)
+    assert df["line"].to_list() == [5, 7]
+    assert df["鉴定编号"].to_list() == ["JD1", "JD2"]
+    assert df["身份证号"][0] == "341302000000000000"  # destroyed by Excel, but text, no crash
+    assert df["鉴定日期"][0].startswith("2026-10-05")
+    spec = detect_kind([c for c in df.columns if c != "line"], "住建", CFG)
+    assert spec.name == "housing"
+
+
+def test_xlsx_skips_empty_cover_sheet_and_counts_blank_looking_rows(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "说明"
+    ws = wb.create_sheet("数据")
+    ws["A1"] = " "  # looks blank, but the reader's range starts here: line numbers must still hold
+    ws["A2"] = "标题"
+    ws.append([])
+    for row in (["记录编号", "姓名", "事件类型"], ["R1", "张三", "失业登记"]):
+        ws.append(row)
+    wb.save(tmp_path / "m.xlsx")
+    df = read_table(tmp_path / "m.xlsx", "人社/m.xlsx", KNOWN)
+    assert df.columns == ["记录编号", "姓名", "事件类型", "line"]
+    assert df.rows() == [("R1", "张三", "失业登记", 5)]
+
+
+@pytest.mark.parametrize(
+    "name,content,expect",
+    [
+        ("empty.csv", b"", "empty"),
+        ("blank.csv", b"\n \n", "empty"),
+        ("garbage.csv", bytes(range(256)) * 4, "binary"),
+        ("corrupt.xlsx", b"PK\x03\x04 not really a zip", "XLSX"),
+        ("notes.csv", "说明\n本月无数据\n".encode(), "no header"),
+        ("empty.xlsx", b"", "empty"),
+    ],
+)
+def test_unreadable_files_give_messages(tmp_path, name, content, expect):
+    path = tmp_path / name
+    path.write_bytes(content)
+    err = read_table(path, f"医保/{name}", KNOWN)
+    assert isinstance(err, ReadError)
+    assert err.file == f"医保/{name}" and expect in err.problem
+    assert name in err.message
+
+
+def test_discover_aliases_duplicates_and_problems(tmp_path):
+    per = tmp_path / "2026-10"
+    body = f"{HEADER}\nJS1,张三,,2026-10-05,1\n"
+    write(per / "医保" / "b.csv", body)
+    write(per / "medical" / "a.csv", body)  # English alias, byte-identical to 医保/b.csv
+    write(per / "medical" / "sub" / "c.xlsx", "x")
+    write(per / "医保" / "readme.txt", "hello")
+    write(per / "其他部门" / "d.csv", body)
+    write(per / "loose.csv", body)
+    files, problems = discover(per, CFG)
+    assert files.columns == ["dept", "file", "sha256", "size", "duplicate_of"]
+    assert files["file"].to_list() == ["medical/a.csv", "medical/sub/c.xlsx", "医保/b.csv"]
+    assert set(files["dept"]) == {"医保"}
+    assert files["duplicate_of"].to_list() == [None, None, "medical/a.csv"]
+    assert files["size"][0] == len(body.encode())
+    msgs = " | ".join(p.message for p in problems)
+    assert "医保/b.csv identical to medical/a.csv" in msgs
+    assert "医保/readme.txt" in msgs and "wrong file type" in msgs
+    assert "其他部门/" in msgs and "unknown folder" in msgs
+    assert "loose.csv" in msgs
+    assert "医保" not in missing_departments(files, CFG)
+    assert "户籍底册" in missing_departments(files, CFG)
+
+
+# Expected (kind, data rows, first line, last line) of the shared example inbox, counted by hand:
+# 第一批 has a title line, the header on line 2, 200 records on lines 3-202 and 合计 on line 203.
+EXPECTED = {
+    "人社/就业社保变动.csv": ("hr", 2, 2, 3),
+    "住建/住房安全鉴定.xlsx": ("housing", 3, 2, 4),
+    "农业农村/灾情损失.csv": ("agri", 0, None, None),
+    "医保/参保名单_2026-10.csv": ("med_enrollment", 337, 2, 338),
+    "医保/结算明细_2026-10_第一批.csv": ("med_settlement", 200, 3, 202),
+    "医保/结算明细_2026-10_补报.csv": ("med_settlement", 20, 2, 21),
+    "户籍底册/防返贫监测对象.csv": ("roster", 76, 2, 77),
+    "教育/学籍异动.xlsx": ("education", 1, 2, 2),
+    "残联/残疾人证.csv": ("disability", 1, 2, 2),
+    "民政/救助变动.csv": ("civil", 3, 2, 4),
+    "水利/农村供水问题台账.csv": ("water", 4, 2, 5),
+    "网格/网格划分.csv": ("grid", 25, 2, 26),
+}
+
+
+@pytest.mark.skipif(not EXAMPLE.exists(), reason="shared example inbox not present")
+def test_example_inbox_reads_every_file():
+    files, problems = discover(EXAMPLE, CFG)
+    assert problems == []
+    assert set(files["file"]) == set(EXPECTED)
+    for row in files.iter_rows(named=True):
+        df = read_table(EXAMPLE / row["file"], row["file"], KNOWN)
+        assert not isinstance(df, ReadError), df
+        spec = detect_kind([c for c in df.columns if c != "line"], row["dept"], CFG)
+        got = (spec and spec.name, df.height, df["line"].min(), df["line"].max())
+        assert got == EXPECTED[row["file"]], row["file"]
+
+
+def test_read_period_end_to_end(tmp_path):
+    per = tmp_path / "2026-10"
+    good = f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四,,2026-13-45,2\n"
+    write(per / "medical" / "a.csv", good)
+    write(per / "医保" / "a_copy.csv", good)  # identical: read once
+    write(per / "医保" / "weird.csv", "甲,乙,丙\n1,2,3\n")  # no known header
+    write(per / "医保" / "other.csv", "姓名,证件号码,备注\n张三,1,x\n")  # known headers, but no kind
+    write(per / "hr" / "r.csv", "记录编号,姓名,事件类型\nR1,王五,失业登记\n", "gb18030")
+    extracts, rejected, problems = read_period(per, CFG)
+    assert set(extracts) == {"med_settlement", "hr"}
+    assert extracts["med_settlement"]["record_id"].to_list() == ["JS1"]
+    assert extracts["hr"]["dept"].to_list() == ["人社"]
+    rows = {(r["file"], r["line"]): r for r in rejected.iter_rows(named=True)}
+    assert set(rows) == {("medical/a.csv", 3), ("医保/weird.csv", None), ("医保/other.csv", None)}
+    assert rows[("医保/other.csv", None)]["dept"] == "医保" and "fit no kind" in rows[("医保/other.csv", None)]["reason"]
+    assert any("identical" in p.problem and not p.set_aside for p in problems)
+
+
+@pytest.mark.skipif(not EXAMPLE.exists(), reason="shared example inbox not present")
+def test_example_inbox_read_period_and_supersede():
+    from pipelines.validate import supersede
+
+    extracts, rejected, problems = read_period(EXAMPLE, CFG)
+    assert rejected.height == 0 and problems == []
+    latest, superseded = supersede(extracts["med_settlement"])
+    assert latest.height == 200 and superseded.height == 20  # 补报 repeats 20 records of 第一批
+    assert superseded["superseded_by"].str.starts_with("医保/结算明细_2026-10_补报.csv:").all()
+    assert extracts["civil"].filter(pl.col("record_id") == "MZ2026100000206")["id_raw"].to_list() == ["3.41302E+17"]
+    assert extracts["disability"]["id_raw"].to_list() == ["34222319570410315473"]

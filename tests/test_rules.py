@@ -1,0 +1,303 @@
+import datetime as dt
+import re
+
+import polars as pl
+import pytest
+
+from config import load_config
+from pipelines.rules import assign_warnings, run_rules
+from schemas.outputs import Warning
+
+D = dt.date
+CFG = load_config()
+P = "2026-10"
+
+ROSTER = pl.DataFrame(
+    {
+        "person_id": ["A-01", "A-02", "B-01", "C-01"],
+        "household_id": ["A", "A", "B", "C"],
+        "township": ["大店镇", "大店镇", "大店镇", "夹沟镇"],
+        "village": ["韩湖村", "韩湖村", "吕台村", "郑楼村"],
+        "group": ["1组", "1组", "2组", "3组"],
+        "name": ["张三", "李四", "王五", "赵六"],
+        "id_number": ["341302197005011234", "341302196510061221", "341302199001011236", "34130220100101123X"],
+        "relation": ["户主", "配偶", "户主", "户主"],
+        "household_size": [2, 2, 1, 1],
+        "income_per_capita": [5000.0, 5000.0, 20000.0, 50000.0],
+        "household_type": ["脱贫户", "脱贫户", "监测户", "脱贫户"],
+        "phone": ["13800000001"] * 4,
+    }
+)
+
+
+def frame(kind, dept, rows):
+    """Extract rows (dicts) + link rows: a row's `pid` links it (matched); 'lead' = unmatched."""
+    df = pl.DataFrame([{k: v for k, v in r.items() if k != "pid"} for r in rows]).with_columns(
+        dept=pl.lit(dept), kind=pl.lit(kind), file=pl.lit("f.csv"), line=pl.int_range(2, len(rows) + 2))
+    links = pl.DataFrame(
+        {
+            "dept": [dept] * len(rows), "kind": [kind] * len(rows),
+            "record_id": [r["record_id"] for r in rows],
+            "decision": ["unmatched" if r["pid"] is None else "matched" for r in rows],
+            "person_id": [r["pid"] for r in rows],
+            "household_id": [None if r["pid"] is None else r["pid"][0] for r in rows],
+        }
+    )
+    return df, links
+
+
+def run(kinds: dict, cfg=CFG, **kw):
+    extracts, links = {}, []
+    for kind, (df, lk) in kinds.items():
+        extracts[kind] = df
+        links.append(lk)
+    return run_rules(extracts, pl.concat(links), ROSTER, cfg, P, **kw)
+
+
+def med(*rows):
+    return frame("med_settlement", "医保", [
+        dict(record_id=f"JS{i}", pid=pid, name=n, id_raw=i_, out_of_pocket=a, settle_date=D(2026, 10, 3))
+        for i, (pid, n, i_, a) in enumerate(rows)])
+
+
+def fired(sig, rule):
+    return sig.filter(pl.col("rule") == rule)
+
+
+@pytest.mark.parametrize("amounts,fires", [([3000.0, 2000.0], True), ([3000.0, 1999.99], False)])
+def test_m1_threshold_inclusive(amounts, fires):
+    sig = run({"med_settlement": med(*[("B-01", "王五", "341302********1236", a) for a in amounts])})
+    m1 = fired(sig, "M1")
+    assert m1.height == int(fires)
+    if fires:
+        assert m1["household_id"][0] == "B" and m1["person_ids"][0].to_list() == ["B-01"]
+        assert "2026年累计个人自付 5,000.00 元 ≥ 5,000 元（2 笔结算）" in m1["basis"][0]
+        assert m1["signal"][0] == 5000.0 and m1["severity"][0] == "中" and m1["township"][0] == "大店镇"
+    assert fired(sig, "M2").is_empty()  # 5,000 < 40% of 20,000
+
+
+def test_m1_threshold_from_config_and_dropped_rule():
+    rows = med(("B-01", "王五", None, 6000.0))
+    assert fired(run({"med_settlement": rows}, load_config(overrides=["M1.threshold=8000"])), "M1").is_empty()
+    raw = load_config().raw
+    del raw["rules"]["M1"]
+    from config import build_config
+    assert fired(run({"med_settlement": rows}, build_config(raw)), "M1").is_empty()
+
+
+def test_m1_uses_ytd_but_needs_a_settlement_this_period():
+    cur_df, cur_links = med(("B-01", "王五", None, 100.0))
+    old = pl.DataFrame({"dept": ["医保"], "kind": ["med_settlement"], "record_id": ["JS_OLD"], "name": ["王五"],
+                        "id_raw": [None], "out_of_pocket": [4900.0], "settle_date": [D(2026, 3, 1)],
+                        "decision": ["matched"], "person_id": ["B-01"], "household_id": ["B"]},
+                       schema_overrides={"id_raw": pl.Utf8})
+    ytd = pl.concat([old, cur_df.select(old.columns[:7]).join(
+        cur_links.select("record_id", "decision", "person_id", "household_id"), on="record_id")])
+    m1 = fired(run({"med_settlement": (cur_df, cur_links)}, ytd_settlements=ytd), "M1")
+    assert m1.height == 1 and sorted(m1["record_ids"][0].to_list()) == ["JS0", "JS_OLD"]
+    only_old = run({"med_settlement": (cur_df.clear(), cur_links.clear())}, ytd_settlements=old)
+    assert fired(only_old, "M1").is_empty()
+
+
+@pytest.mark.parametrize("amount,m2", [(3999.99, False), (4000.0, True)])
+def test_m2_share_of_household_income(amount, m2):
+    sig = run({"med_settlement": med(("A-02", "李*", None, amount))})
+    assert fired(sig, "M2").height == int(m2)  # household A: 5,000 x 2 x 40% = 4,000
+    if m2:
+        assert "10,000.00" in fired(sig, "M2")["basis"][0] and "40.0%" in fired(sig, "M2")["basis"][0]
+
+
+def test_m1_m2_share_one_warning_id():
+    sig = run({"med_settlement": med(("A-01", "张*", None, 6000.0))})
+    assert set(sig["rule"]) == {"M1", "M2"}
+    w, sup = assign_warnings(sig, ROSTER, P, None, CFG)
+    Warning.validate(w)
+    assert w.height == 2 and w["warning_id"].n_unique() == 1 and sup.is_empty()
+    assert re.fullmatch(r"YJ202610-[0-9a-f]{10}", w["warning_id"][0])
+    assert w.equals(assign_warnings(sig, ROSTER, P, None, CFG)[0])  # stable on re-run
+
+
+@pytest.mark.parametrize("second,fires", [(5000.0, True), (4999.99, False)])
+def test_m3_lead_groups_masked_id_variants(second, fires):
+    sig = run({"med_settlement": med((None, "赵*", "341302********5678", 15000.0),
+                                     (None, "赵 *", "'３４１３０２＊＊＊＊＊＊＊＊５６７８", second),
+                                     (None, "钱*", "341302********5678", 10.0))})
+    m3 = fired(sig, "M3")
+    assert m3.height == int(fires)
+    if fires:
+        assert m3["household_id"][0] is None and m3["township"][0] is None
+        assert re.fullmatch(r"L[0-9a-f]{12}", m3["lead_key"][0]) and m3["lead_name"][0] == "赵*"
+        assert sorted(m3["record_ids"][0].to_list()) == ["JS0", "JS1"]
+        w, _ = assign_warnings(sig, ROSTER, P, None, CFG)
+        Warning.validate(w)
+        assert w.filter(pl.col("rule") == "M3")["household_id"][0] is None
+
+
+def enrollment(*rows):
+    return frame("med_enrollment", "医保", [
+        dict(record_id=f"CB{i}", pid=pid, name="x", id_raw=None, status=st, year=2026)
+        for i, (pid, st) in enumerate(rows)])
+
+
+def test_m4_absent_or_suspended_and_not_without_list():
+    assert fired(run({"med_settlement": med(("B-01", "王五", None, 1.0))}), "M4").is_empty()
+    sig = fired(run({"med_enrollment": enrollment(("A-01", "正常参保"), ("A-02", "暂停参保"),
+                                                  ("C-01", "正常参保"), (None, "正常参保"))}), "M4")
+    assert sig["household_id"].to_list() == ["A", "B"]
+    assert sig["person_ids"].to_list() == [["A-02"], ["B-01"]]
+    assert "暂停参保" in sig["basis"][0] and "不在医保参保名单" in sig["basis"][1]
+    assert sig["record_ids"].to_list() == [["CB1"], []]
+
+
+def test_h1_grades_and_renovation():
+    rows = [("A-01", "C", "未改造"), ("B-01", "D", "改造中"), ("C-01", "C", "已改造"), (None, "D", "未改造")]
+    sig = run({"housing": frame("housing", "住建", [
+        dict(record_id=f"JD{i}", pid=p, name="x", id_raw=None, township="大店镇", village="v", group=None,
+             grade=g, assess_date=D(2026, 10, 1), renovation=r) for i, (p, g, r) in enumerate(rows)])})
+    h1 = fired(sig, "H1")
+    assert h1["household_id"].to_list() == ["A", "B"] and h1["severity"].to_list() == ["中", "高"]
+    assert "C 级" in h1["basis"][0]
+
+
+def test_e1_e2():
+    rows = [("A-01", "初中", "辍学", None), ("A-02", "高中", "休学", 9999.99), ("B-01", "高校", "在读", 10000.0),
+            ("C-01", "学前", "辍学", None)]
+    sig = run({"education": frame("education", "教育", [
+        dict(record_id=f"G{i}", pid=p, name="x", id_raw=None, school="一中", stage=s, status=st,
+             change_date=D(2026, 10, 1), annual_cost=c) for i, (p, s, st, c) in enumerate(rows)])})
+    assert fired(sig, "E1")["person_ids"].to_list() == [["A-01"]]
+    assert fired(sig, "E2")["household_id"].to_list() == ["B"]
+    assert "10,000.00 元 ≥ 10,000 元" in fired(sig, "E2")["basis"][0]
+
+
+def test_w1_village_group_and_resolved():
+    water = pl.DataFrame({
+        "dept": "水利", "kind": "water", "record_id": ["GS1", "GS2", "GS3"],
+        "township": ["大店镇", "大店镇", "夹沟镇"], "village": ["韩湖村", "吕台村", "郑楼村"],
+        "group": [None, "9组", None], "problem_type": ["有管无水", "水质较差", "高价买水"],
+        "found_date": [D(2026, 10, 1)] * 3, "resolved_date": [None, None, D(2026, 10, 9)],
+    })
+    places = water.select("record_id", "township", "village", "group", decision=pl.lit("matched"))
+    links = pl.DataFrame({"dept": [], "kind": [], "record_id": [], "decision": [], "person_id": []},
+                         schema={c: pl.Utf8 for c in ["dept", "kind", "record_id", "decision", "person_id"]})
+    sig = run_rules({"water": water}, links, ROSTER, CFG, P, water_places=places)
+    w1 = fired(sig, "W1")
+    assert w1["household_id"].to_list() == ["A"]  # B is in 2组, not 9组; C's problem is resolved
+    assert "有管无水" in w1["basis"][0] and w1["record_ids"][0].to_list() == ["GS1"]
+    assert fired(run_rules({}, links, ROSTER, CFG, P, water_places=places), "W1").is_empty()
+
+
+def civil(*rows):
+    return frame("civil", "民政", [
+        dict(record_id=f"MZ{i}", pid=p, name=n, id_raw=i_, township=t, village="某村", category=c,
+             change_type=ct, change_date=d, monthly_amount=500.0)
+        for i, (p, n, i_, t, c, ct, d) in enumerate(rows)])
+
+
+@pytest.mark.parametrize("death,fires", [(D(2026, 10, 5), True), (D(2026, 10, 6), False)])
+def test_c1_age_boundary(death, fires):
+    # 李四 born 1965-10-06: 60 on 2026-10-05, 61 on 2026-10-06
+    sig = run({"civil": civil(("A-02", "李四", None, None, "低保", "死亡注销", death))})
+    assert fired(sig, "C1").height == int(fires)
+    if fires:
+        assert "60岁" in fired(sig, "C1")["basis"][0]
+
+
+def test_c2_roster_and_lead():
+    sig = fired(run({"civil": civil(
+        ("B-01", "王五", None, "大店镇", "临时救助", "新增", D(2026, 10, 2)),
+        (None, "孙七", "341302********9999", "永镇镇", "特困", "新增", D(2026, 10, 2)),
+        (None, "周八", "341302********8888", "永镇镇", "低保", "新增", D(2026, 10, 2)),
+        ("A-01", "张三", None, None, "临时救助", "停发", D(2026, 10, 2)))}), "C2")
+    assert sig["household_id"].to_list() == ["B", None]
+    lead = sig.row(1, named=True)
+    assert lead["township"] == "永镇镇" and lead["lead_name"] == "孙七" and lead["lead_village"] == "某村"
+
+
+def test_d1_roster_severity_and_severe_leads_only():
+    rows = [("A-01", "三级"), ("B-01", "一级"), (None, "三级"), (None, "二级")]
+    sig = fired(run({"disability": frame("disability", "残联", [
+        dict(record_id=f"3413021980010{i}12341{i}", pid=p, name=f"人{i}", id_raw=f"3413021980010{i}12341{i}",
+             disability_type="肢体", level=lv, cert_type="新办", issue_date=D(2026, 10, 2), township="大营镇")
+        for i, (p, lv) in enumerate(rows)])}), "D1")
+    assert sig["household_id"].to_list() == ["A", "B", None]
+    assert sig["severity"].to_list() == ["中", "高", "高"]
+    assert sig["township"][2] == "大营镇" and sig["lead_name"][2] == "人3"
+
+
+@pytest.mark.parametrize("pid,event,months,fires", [
+    ("B-01", "失业登记", 0, True), ("B-01", "停止缴费", 2, False), ("B-01", "停止缴费", 3, True),
+    ("B-01", "就业登记", 0, False), ("C-01", "返乡登记", 0, True), (None, "失业登记", 0, False),
+])
+def test_r1(pid, event, months, fires):
+    sig = run({"hr": frame("hr", "人社", [dict(record_id="RS1", pid=pid, name="x", id_raw=None, event_type=event,
+                                                event_date=D(2026, 10, 7), months_unpaid=months)])})
+    assert fired(sig, "R1").height == int(fires)
+
+
+def test_r1_age_limits():
+    ev = lambda pid, d: frame("hr", "人社", [dict(record_id="RS1", pid=pid, name="x", id_raw=None,  # noqa: E731
+                                                  event_type="失业登记", event_date=d, months_unpaid=0)])
+    assert fired(run({"hr": ev("C-01", D(2025, 12, 31))}), "R1").is_empty()  # 15
+    assert fired(run({"hr": ev("C-01", D(2026, 1, 1))}), "R1").height == 1  # 16
+
+
+@pytest.mark.parametrize("pid,dtype,loss,risk", [
+    ("C-01", "洪涝", 10000.0, "因自然灾害"), ("C-01", "洪涝", 9999.0, None),  # income 50,000: share no help
+    ("A-01", "冰雹", 3000.0, "因自然灾害"), ("A-01", "冰雹", 2999.0, None),  # 30% of 10,000
+    ("A-01", "产业项目失败", 12000.0, "因产业项目失败"), (None, "洪涝", 50000.0, None),
+])
+def test_a1(pid, dtype, loss, risk):
+    sig = fired(run({"agri": frame("agri", "农业农村", [dict(
+        record_id="BA1", pid=pid, name="x", id_raw=None, township="t", village="v", disaster_type=dtype,
+        loss_amount=loss, occur_date=D(2026, 10, 1))])}), "A1")
+    assert sig["risk_type"].to_list() == ([risk] if risk else [])
+
+
+def hist(signal, status, verified_on=None, severity="中", period="2026-09", rule="M1"):
+    sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
+    wid = assign_warnings(sig, ROSTER, period, None, CFG)[0]["warning_id"][0]
+    return pl.DataFrame({"warning_id": [wid], "household_id": ["B"], "rule": [rule], "period": [period],
+                         "signal": [signal], "severity": [severity], "status": [status],
+                         "verified_on": [verified_on]}, schema_overrides={"verified_on": pl.Date})
+
+
+@pytest.mark.parametrize("h,suppressed", [
+    (hist(6000.0, "open"), True),
+    (hist(6000.0, "overdue"), True),
+    (hist(6000.0, "verified_true", D(2026, 9, 1)), True),  # 60 days before 2026-10-31
+    (hist(6000.0, "verified_false", D(2026, 7, 1)), False),  # 122 days
+    (hist(6000.0, "open", rule="M2"), False),  # another rule
+    (hist(3000.0, "open"), False),  # doubled -> escalation
+    (hist(6000.0, "open", period="2026-10"), False),  # same period = re-run, not history
+])
+def test_suppression(h, suppressed):
+    sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
+    w, sup = assign_warnings(sig, ROSTER, P, h, CFG)
+    assert (sup.height, w.height) == ((1, 0) if suppressed else (0, 1))
+    if suppressed:
+        assert sup["suppressed_by"][0] == h["warning_id"][0]
+
+
+def test_escalation_by_signal_or_severity_names_earlier_warning():
+    sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
+    w, _ = assign_warnings(sig, ROSTER, P, hist(3000.0, "open"), CFG)
+    assert w["escalates"][0] == hist(3000.0, "open")["warning_id"][0]
+    assert "升级：前次预警 YJ202609-" in w["basis"][0]
+    w, sup = assign_warnings(sig, ROSTER, P, hist(5900.0, "open", severity="低"), CFG)
+    assert w.height == 1 and "严重程度低" in w["basis"][0]
+
+
+def test_nothing_delivered_gives_empty_valid_warnings_and_unknown_rule_fails():
+    links = pl.DataFrame(schema={c: pl.Utf8 for c in ["dept", "kind", "record_id", "decision", "person_id"]})
+    w, sup = assign_warnings(run_rules({}, links, ROSTER, CFG, P), ROSTER, P, None, CFG)
+    Warning.validate(w)
+    assert w.is_empty() and sup.is_empty()
+    from config import build_config
+    raw = load_config().raw
+    raw["rules"]["X9"] = dict(raw["rules"]["M1"])
+    with pytest.raises(KeyError):
+        run_rules({}, links, ROSTER, build_config(raw), P)
+    raw["rules"]["X9"]["impl"], raw["rules"]["X9"]["threshold"] = "M1", 100
+    sig = run({"med_settlement": med(("B-01", "王五", None, 150.0))}, build_config(raw))
+    assert sig["rule"].to_list() == ["X9"]

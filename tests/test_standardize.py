@@ -1,0 +1,69 @@
+import polars as pl
+import pytest
+
+from config import load_config
+from pipelines.standardize import detect_kind, known_headers, normalize_header, resolve_headers, standardize
+
+CFG = load_config()
+
+
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("乡（镇）", "乡(镇)"),
+        (" 乡 (镇) ", "乡（镇）"),
+        ("年人均纯收入（元）", "年人均纯收入"),
+        ("损失金额 (元)", "损失金额"),
+        ("ｎａｍｅ１", "name1"),
+    ],
+)
+def test_normalize_header_equal(a, b):
+    assert normalize_header(a) == normalize_header(b)
+
+
+def test_normalize_header_keeps_non_unit_brackets():
+    assert normalize_header("乡（镇）") == "乡(镇)"
+    assert normalize_header("县（市、区）") == "县(市、区)"
+
+
+def test_detect_kind_medical_two_kinds():
+    settle = ["结算流水号", "患者姓名", "身份证号码", "结算日期", "个人自付（元）", "备注"]
+    enrol = ["人员编号", "姓名", "证件号码", "参保状态", "参保年度"]
+    assert detect_kind(settle, "医保", CFG).name == "med_settlement"
+    assert detect_kind(enrol, "医保", CFG).name == "med_enrollment"
+    assert detect_kind(["姓名", "证件号码", "参保年度"], "医保", CFG) is None
+    assert detect_kind(enrol, "住建", CFG) is None  # kinds of another folder are not tried
+
+
+def test_resolve_headers_one_header_per_field_first_alias_wins():
+    spec = CFG.kinds["housing"]
+    got = resolve_headers(["姓名", "户主姓名", "乡镇", "乡 (镇)"], spec)
+    assert got["name"] == "户主姓名"  # first alias in config order
+    assert got["township"] == "乡 (镇)"  # 乡（镇） alias comes first
+
+
+def test_standardize_renames_drops_and_adds():
+    spec = CFG.kinds["agri"]
+    raw = pl.DataFrame(
+        {
+            "灾害类型": ["洪涝"],
+            "报案编号": ["BA1"],
+            "户主姓名": ["张三"],
+            "损失金额（元）": ["12,000"],
+            "无关列": ["x"],
+            "乡(镇)": ["大店镇"],
+            "line": [7],
+        }
+    )
+    out = standardize(raw, spec)
+    assert out.columns == [*spec.fields, "line"]
+    row = out.row(0, named=True)
+    assert row["record_id"] == "BA1" and row["loss_amount"] == "12,000" and row["township"] == "大店镇"
+    assert row["id_raw"] is None and out.schema["id_raw"] == pl.String
+    assert row["line"] == 7
+
+
+def test_known_headers_covers_all_aliases():
+    kh = known_headers(CFG)
+    assert normalize_header("公民身份号码") in kh and normalize_header("网格员电话") in kh
+    assert normalize_header("宿州市医疗保障局") not in kh

@@ -1,0 +1,93 @@
+import datetime as dt
+import re
+
+import polars as pl
+
+from pipelines.township import county_summary, township_rows, unplaced_leads
+from schemas.outputs import TOWNSHIP_COLUMNS
+
+ROSTER = pl.DataFrame({
+    "person_id": ["A-01", "A-02", "B-01"],
+    "household_id": ["A", "A", "B"],
+    "township": ["大店镇", "大店镇", "夹沟镇"],
+    "village": ["韩湖村", "韩湖村", "郑楼村"],
+    "group": ["1组", "1组", None],
+    "name": ["张三", "李四", "王五"],
+    "id_number": ["341302197005011234", "341302196510061221", "34130219900101123X"],
+    "relation": ["配偶", "户主", "户主"],
+    "household_size": [2, 2, 1],
+    "income_per_capita": [5000.0, 5000.0, 8000.0],
+    "household_type": ["脱贫户", "脱贫户", "监测户"],
+    "phone": ["13812345678", "13812345678", "13987654321"],
+})
+GRID = pl.DataFrame({"household_id": ["A", "B"], "grid_worker": ["网格员1", "网格员2"],
+                     "grid_worker_phone": ["13700000001", "13700000002"]})
+
+W = pl.DataFrame({
+    "warning_id": ["YJ202610-aaa", "YJ202610-aaa", "YJ202610-bbb", "YJ202610-ccc", "YJ202610-ddd", "YJ202610-eee"],
+    "household_id": ["A", "A", "A", "B", None, None],
+    "township": ["大店镇", "大店镇", "大店镇", "夹沟镇", "永镇镇", None],
+    "risk_type": ["因病", "因病", "因残", "饮水出现安全问题", "突发严重困难", "因病"],
+    "rule": ["M2", "M1", "D1", "W1", "C2", "M3"],
+    "severity": ["高", "中", "中", "中", "高", "高"],
+    "dept": ["医保", "医保", "残联", "水利", "民政", "医保"],
+    "record_ids": [["JS1", "JS2"], ["JS1"], ["34130219700501123411"], ["GS1"], ["G341302201001011234"], ["JS9"]],
+    "person_ids": [["A-01", "A-02"], ["A-01"], ["A-01"], [], [], []],
+    "basis": ["全户累计 …", "张三 2026年累计个人自付 6,000.00 元", "新办残疾人证", "郑楼村供水问题未解决", "新增特困",
+              "非监测对象 钱* 累计 20,000.00 元"],
+    "signal": [0.6, 6000.0, 2.0, 1.0, 1.0, 20000.0],
+    "lead_key": [None, None, None, None, "Labc", "Ldef"],
+    "lead_name": [None, None, None, None, "孙*七", "钱*"],
+    "lead_village": [None, None, None, None, "马集村", None],
+})
+ISSUE, DEADLINE = dt.date(2026, 9, 30), dt.date(2026, 10, 10)
+
+
+def rows():
+    return township_rows(W, ROSTER, GRID, ISSUE, DEADLINE)
+
+
+def test_columns_one_row_per_warning_and_sorted():
+    t = rows()
+    assert t.columns == [*TOWNSHIP_COLUMNS, "township"]
+    assert t["预警编号"].to_list() == ["YJ202610-bbb", "YJ202610-aaa", "YJ202610-ccc", "YJ202610-ddd", "YJ202610-eee"]
+    assert t.select(TOWNSHIP_COLUMNS[-5:]).null_count().row(0) == (5,) * 5
+
+
+def test_roster_household_row():
+    r = rows().filter(pl.col("预警编号") == "YJ202610-aaa").row(0, named=True)
+    assert r["预警规则"] == "M1、M2" and r["严重程度"] == "高" and r["户主姓名"] == "李四"
+    assert r["涉及人员"] == "张三、李四" and r["户类型"] == "脱贫户" and r["来源部门"] == "医保"
+    assert r["预警依据"].startswith("M1：张三 2026年累计个人自付 6,000.00 元；M2：")
+    assert r["来源记录编号"] == "JS1、JS2" and (r["网格员"], r["网格员电话"]) == ("网格员1", "13700000001")
+    assert (r["下发日期"], r["核实截止日期"]) == ("2026-09-30", "2026-10-10")
+    assert (r["行政村"], r["村民小组"], r["户编号"]) == ("韩湖村", "1组", "A")
+
+
+def test_whole_household_and_leads():
+    t = rows()
+    assert t.filter(pl.col("预警编号") == "YJ202610-ccc")["涉及人员"][0] == "全户"
+    lead = t.filter(pl.col("预警编号") == "YJ202610-ddd").row(0, named=True)
+    assert lead["户编号"] is None and lead["户类型"] == "新增线索" and lead["户主姓名"] == "孙*七"
+    assert (lead["乡（镇）"], lead["行政村"], lead["township"]) == ("永镇镇", "马集村", "永镇镇")
+    assert t.filter(pl.col("预警编号") == "YJ202610-eee")["township"][0] is None
+
+
+def test_record_ids_with_ids_are_masked_and_no_full_id_or_phone_anywhere():
+    t = rows()
+    assert t.filter(pl.col("预警编号") == "YJ202610-bbb")["来源记录编号"][0] == "341302********123411"
+    assert t.filter(pl.col("预警编号") == "YJ202610-ddd")["来源记录编号"][0] == "G341302********1234"
+    text = t.write_csv()
+    assert not re.search(r"\d{17}[\dXx]", text)
+    assert "13812345678" not in text and "13987654321" not in text
+
+
+def test_county_summary_and_unplaced_leads():
+    s = county_summary(W)
+    assert set(s["乡（镇）"]) == {"夹沟镇", "大店镇", "永镇镇", "（未落位线索）", "合计"}
+    assert s["乡（镇）"][-1] == "合计" and s.columns[-1] == "合计"
+    total = s.filter(pl.col("乡（镇）") == "合计").row(0, named=True)
+    assert total["合计"] == 5 and total["因病"] == 2
+    assert s.filter(pl.col("乡（镇）") == "大店镇")["合计"][0] == 2
+    u = unplaced_leads(W)
+    assert u["预警编号"].to_list() == ["YJ202610-eee"] and u["姓名"][0] == "钱*"

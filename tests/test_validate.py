@@ -1,0 +1,186 @@
+from datetime import date
+
+import polars as pl
+import pytest
+
+from adapters.inbox import ReadError
+from config import load_config
+from pipelines.standardize import standardize
+from pipelines.validate import mask_value, rejected_files, supersede, to_person_records, validate
+from schemas.inputs import EXTRACT_MODELS, PersonRecord, Rejected
+
+CFG = load_config()
+
+
+def settlements(**cols) -> pl.DataFrame:
+    """A standardised med_settlement frame of n rows; defaults make every row valid."""
+    n = len(next(iter(cols.values())))
+    base = {
+        "record_id": [f"JS{i}" for i in range(n)],
+        "name": ["张*"] * n,
+        "id_raw": ["341302********123X"] * n,
+        "settle_date": ["2026-10-05"] * n,
+        "out_of_pocket": ["10"] * n,
+        "line": list(range(2, n + 2)),
+    }
+    spec = CFG.kinds["med_settlement"]
+    raw = pl.DataFrame(base | cols, schema={k: pl.Int64 if k == "line" else pl.String for k in base | cols})
+    return standardize(raw.rename({f: spec.fields[f][0] for f in raw.columns if f != "line"}), spec)
+
+
+def run(df, kind="med_settlement", dept="医保", file="医保/a.csv"):
+    valid, rejected = validate(df, CFG.kinds[kind], dept, file)
+    EXTRACT_MODELS[kind].validate(valid)
+    Rejected.validate(rejected)
+    return valid, rejected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-10-05", "2026/10/5", "20261005", "2026年10月5日", "46300", "2026-10-05 13:45:00", "２０２６-10-05", "2026.10.5"],
+)
+def test_date_formats(text):
+    valid, rejected = run(settlements(settle_date=[text]))
+    assert rejected.height == 0
+    assert valid["settle_date"].to_list() == [date(2026, 10, 5)]
+
+
+@pytest.mark.parametrize(
+    "text,expect", [("1,234.50", 1234.5), ("1,234.50元", 1234.5), ("１２３", 123.0), (" 7 ", 7.0), ("¥5", 5.0)]
+)
+def test_amount_formats(text, expect):
+    valid, rejected = run(settlements(out_of_pocket=[text]))
+    assert rejected.height == 0 and valid["out_of_pocket"].to_list() == [expect]
+
+
+def test_bad_values_rejected_with_field_line_and_reason():
+    df = settlements(
+        settle_date=["2026-13-45", "2026-10-05", "2026-10-05", "2026-10-05", "2026-10-05"],
+        out_of_pocket=["10", "-5", "abc", "10", "10"],
+        visit_type=[None, None, None, "急诊", "住院"],
+    )
+    valid, rejected = run(df)
+    assert valid["line"].to_list() == [6]
+    got = {r["line"]: r for r in rejected.iter_rows(named=True)}
+    assert set(got) == {2, 3, 4, 5}
+    assert (got[2]["field"], got[2]["value"]) == ("settle_date", "2026-13-45")
+    assert "unparseable date: '2026-13-45'" in got[2]["reason"]
+    assert (got[3]["field"], got[3]["value"]) == ("out_of_pocket", "-5") and "negative" in got[3]["reason"]
+    assert got[4]["field"] == "out_of_pocket" and "unparseable number" in got[4]["reason"]
+    assert (got[5]["field"], got[5]["value"]) == ("visit_type", "急诊") and "unknown code" in got[5]["reason"]
+    assert set(rejected["record_id"]) == {"JS0", "JS1", "JS2", "JS3"}
+    assert set(rejected["dept"]) == {"医保"} and set(rejected["file"]) == {"医保/a.csv"}
+
+
+def test_missing_record_id_and_several_reasons():
+    valid, rejected = run(settlements(record_id=[None], settle_date=["x"]))
+    assert valid.height == 0
+    row = rejected.row(0, named=True)
+    assert row["record_id"] is None and row["field"] == "record_id"  # first failing column
+    assert "settle_date" in row["reason"] and "；" in row["reason"]
+
+
+def test_codes_are_nfkc_and_trimmed():
+    raw = pl.DataFrame(
+        {"鉴定编号": ["JD1", "JD2"], "户主姓名": ["张三", "李四"], "鉴定等级": ["Ｃ", " d "], "改造状态": ["未 改造", "已改造"], "line": [2, 3]}
+    )
+    valid, rejected = run(standardize(raw, CFG.kinds["housing"]), "housing", "住建", "住建/x.csv")
+    assert valid["grade"].to_list() == ["C"] and rejected["line"].to_list() == [3]
+    assert valid["renovation"].to_list() == ["未改造"]
+
+
+def test_integers():
+    raw = pl.DataFrame(
+        {"记录编号": ["R1", "R2", "R3"], "姓名": ["a", "b", "c"], "事件类型": ["失业登记"] * 3,
+         "连续未缴费月数": ["3", "3.0", "3.5"], "line": [2, 3, 4]}
+    )
+    valid, rejected = run(standardize(raw, CFG.kinds["hr"]), "hr", "人社", "人社/x.csv")
+    assert valid["months_unpaid"].to_list() == [3, 3]
+    assert rejected.select("line", "field").row(0) == (4, "months_unpaid")
+    assert "unparseable integer" in rejected["reason"][0]
+
+
+def test_roster_bad_id_rejected_and_masked():
+    raw = pl.DataFrame(
+        {
+            "乡（镇）": ["大店镇"] * 3, "行政村": ["韩湖村"] * 3, "户编号": ["H1"] * 3,
+            "人编号": ["H1-01", "H1-02", "H1-03"], "姓名": ["甲", "乙", "丙"],
+            "证件号码": ["'341302196201112734", "3413021962011127345", "34130219620111273x"],
+            "家庭人口数": ["3", "3", "3"], "年人均纯收入（元）": ["8,596", "8596", "8596"], "line": [2, 3, 4],
+        }
+    )
+    valid, rejected = run(standardize(raw, CFG.kinds["roster"]), "roster", "户籍底册", "户籍底册/r.csv")
+    assert valid["id_number"].to_list() == ["341302196201112734", "34130219620111273X"]
+    assert valid["income_per_capita"].to_list() == [8596.0, 8596.0]
+    row = rejected.row(0, named=True)
+    assert (row["line"], row["record_id"], row["field"]) == (3, "H1-02", "id_number")
+    assert row["value"] == "341302*********7345" and "3413021962011127345" not in row["reason"]
+
+
+def test_roster_duplicated_person_id_rejected():
+    raw = pl.DataFrame(
+        {"乡镇": ["大店镇"] * 3, "村": ["韩湖村"] * 3, "户号": ["H1"] * 3, "人编号": ["P1", "P1", "P2"],
+         "姓名": ["甲", "乙", "丙"], "身份证号": ["341302196201112734"] * 3, "line": [2, 3, 4]}
+    )
+    valid, rejected = run(standardize(raw, CFG.kinds["roster"]), "roster", "户籍底册", "户籍底册/r.csv")
+    assert valid["person_id"].to_list() == ["P2"]
+    assert rejected["line"].to_list() == [2, 3] and set(rejected["field"]) == {"person_id"}
+    assert "duplicated" in rejected["reason"][0]
+
+
+def test_whitespace_only_value_is_missing_not_unparseable():
+    valid, rejected = run(settlements(settle_date=["2026-10-05"], admit_date=["  "]))
+    assert rejected.height == 0 and valid["admit_date"].to_list() == [None]
+
+
+def test_disability_id_raw_is_cert_number_and_record_id_masked_in_rejections():
+    raw = pl.DataFrame(
+        {"残疾人证号": ["34222319570410315473", "34222319570410315474"], "姓名": ["郝*", "王*"],
+         "残疾等级": ["三级", "五级"], "办证类型": ["新办", "新办"], "line": [2, 3]}
+    )
+    valid, rejected = run(standardize(raw, CFG.kinds["disability"]), "disability", "残联", "残联/d.csv")
+    assert valid["id_raw"].to_list() == ["34222319570410315473"]
+    assert rejected["record_id"].to_list() == ["342223**********5474"]
+
+
+def test_mask_value():
+    assert mask_value("341302196201112734", "id_raw") == "341302********2734"
+    assert mask_value("3.41302E+17", "id_raw") == "3.4130*E+17"
+    assert mask_value("JS2026100000001", "record_id") == "JS2026100000001"  # not ID-like
+    assert mask_value(None) is None
+
+
+def test_supersede_keeps_last_delivery():
+    rows = pl.DataFrame(
+        {
+            "dept": ["医保"] * 4, "kind": ["med_settlement"] * 4,
+            "file": ["医保/b_补报.csv", "医保/a.csv", "医保/a.csv", "医保/b_补报.csv"],
+            "line": [2, 3, 2, 3],
+            "record_id": ["JS1", "JS1", "JS2", "JS3"],
+            "out_of_pocket": [20.0, 10.0, 5.0, 1.0],
+        }
+    )
+    latest, superseded = supersede(rows)
+    assert sorted(latest["record_id"]) == ["JS1", "JS2", "JS3"]
+    assert latest.filter(pl.col("record_id") == "JS1")["out_of_pocket"].to_list() == [20.0]
+    assert superseded.to_dicts() == [
+        {"dept": "医保", "kind": "med_settlement", "file": "医保/a.csv", "line": 3, "record_id": "JS1",
+         "superseded_by": "医保/b_补报.csv:2"}
+    ]
+
+
+def test_supersede_identical_duplicates_and_roster_key():
+    rows = pl.DataFrame({"file": ["r.csv"] * 3, "line": [2, 3, 4], "person_id": ["P1", "P1", "P2"], "name": ["a", "a", "b"]})
+    latest, superseded = supersede(rows, key="person_id")
+    assert latest["line"].to_list() == [3, 4]
+    assert superseded.select("line", "record_id", "superseded_by").row(0) == (2, "P1", "r.csv:3")
+
+
+def test_to_person_records_and_rejected_files():
+    valid, _ = run(settlements(out_of_pocket=["1", "2"]))
+    water = pl.DataFrame({"dept": ["水利"], "kind": ["water"], "record_id": ["GS1"], "township": ["x"], "village": ["y"]})
+    pr = to_person_records({"med_settlement": valid, "water": water})
+    PersonRecord.validate(pr)
+    assert pr["record_id"].to_list() == ["JS0", "JS1"] and pr["township"].null_count() == 2
+    rf = rejected_files([ReadError("医保/x.csv", "空文件 empty file", "医保"), ReadError("其他/", "unknown folder")])
+    assert rf["dept"].to_list() == ["医保", "其他"] and rf["line"].null_count() == 2
