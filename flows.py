@@ -33,6 +33,7 @@ from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, load_config  # noqa: E402
 from matchers.link import link  # noqa: E402
 from matchers.places import resolve_places  # noqa: E402
+from matchers.review import review_queue  # noqa: E402
 from pipelines import accounting, calendar, rules, township  # noqa: E402
 from pipelines.standardize import detect_kind, known_headers, standardize  # noqa: E402
 from pipelines.validate import rejected_files, supersede, to_person_records, validate  # noqa: E402
@@ -142,6 +143,7 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     roster = pl.read_parquet(paths.work / "roster.parquet")
     extracts = {k: pl.read_parquet(paths.work / f"{k}.parquet") for k in kinds if k not in ("roster", "grid", "feedback")}
     records = to_person_records(extracts)
+    records.write_parquet(paths.work / "person_records.parquet")
     links, review = link(records, roster, cfg.matching)
     links.write_parquet(paths.work / "links_person.parquet")
     review.write_parquet(paths.work / "review_candidates.parquet")
@@ -272,7 +274,8 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date) -> dict
     county = stage / "county"
     review = pl.read_parquet(work / "review_candidates.parquet")
     outputs.write_csv(township.county_summary(warnings), county / "县级汇总_乡镇x风险类型.csv")
-    outputs.write_csv(review_queue(review, work, roster), county / "人工复核队列.csv")
+    outputs.write_csv(review_queue(review, pl.read_parquet(work / "person_records.parquet"), roster),
+                      county / "人工复核队列.csv")
     outputs.write_csv(township.unplaced_leads(warnings), county / "无法落位的新增线索.csv")
     rejected = pl.read_parquet(work / "rejected.parquet")
     outputs.write_csv(rejected.rename(REJECTED_HEADERS), county / "搁置行及原因.csv")
@@ -301,14 +304,6 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date) -> dict
 REJECTED_HEADERS = {"dept": "部门", "kind": "表类型", "file": "文件", "line": "行号", "record_id": "记录编号",
                     "field": "字段", "value": "值", "reason": "原因"}
 QUALITY_HEADERS = {"category": "类别", "dept": "部门", "file": "文件", "detail": "说明", "count": "数量"}
-
-
-def review_queue(review: pl.DataFrame, work: Path, roster: pl.DataFrame) -> pl.DataFrame:
-    """Review candidates side by side. The candidate's ID shows only the positions the record
-    itself kept, so the queue reveals nothing the department did not already send."""
-    return review.join(
-        roster.select("person_id", "name", "township", "village", "group"), on="person_id", how="left"
-    ).rename({"name": "候选人姓名", "township": "乡（镇）", "village": "行政村", "group": "村民小组"})
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,0 +1,50 @@
+"""The human-review queue: each ambiguous record beside its candidates, best first.
+
+A candidate's ID is shown only at the positions the record itself kept, so the queue tells the
+reviewer which characters agree without revealing anything the department did not already send.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from matchers.ids import normalize_ids
+
+COLUMNS = {
+    "dept": "部门", "record_id": "记录编号", "rec_name": "记录姓名", "rec_id": "记录证件号码（脱敏）",
+    "rec_place": "记录地址", "rank": "候选序号", "cand_name": "候选人姓名", "cand_id": "候选人证件号码（按记录保留位）",
+    "township": "乡（镇）", "village": "行政村", "group": "村民小组", "household_id": "户编号",
+    "person_id": "人编号", "score": "概率", "reason": "依据",
+}
+
+
+def _show_kept(id_number: pl.Expr, kept: pl.Expr) -> pl.Expr:
+    """Characters of `id_number` where `kept` has '1', `*` elsewhere."""
+    chars = id_number.str.split("")
+    flags = kept.str.split("")
+    return pl.struct(c=chars, k=flags).map_elements(
+        lambda s: "".join(ch if k == "1" else "*" for ch, k in zip(s["c"] or [], s["k"] or [])),
+        return_dtype=pl.Utf8,
+    )
+
+
+def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+    """`review`: ReviewCandidate rows; `records`: PersonRecord rows; `roster`: RosterPerson rows.
+    One row per (record, candidate), Chinese headers, sorted by department, record and rank."""
+    if review.is_empty():
+        return pl.DataFrame(schema={v: pl.Utf8 for v in COLUMNS.values()})
+    rec = normalize_ids(records.select("dept", "kind", "record_id", "name", "id_raw", "township", "village"))
+    out = (
+        review.join(rec, on=["dept", "kind", "record_id"], how="left")
+        .join(roster.select("person_id", pl.col("name").alias("cand_name"), "id_number", "township", "village", "group"),
+              on="person_id", how="left", suffix="_cand")
+        .with_columns(
+            rec_name=pl.col("name"),
+            rec_id=pl.col("id_raw"),
+            rec_place=pl.concat_str([pl.col("township").fill_null(""), pl.col("village").fill_null("")]),
+            cand_id=_show_kept(pl.col("id_number"), pl.col("kept")),
+            township=pl.col("township_cand"), village=pl.col("village_cand"),
+            score=pl.col("score").round(4),
+        )
+    )
+    return out.sort("dept", "record_id", "rank").select(list(COLUMNS)).rename(COLUMNS)

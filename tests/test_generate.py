@@ -1,0 +1,161 @@
+"""Sample-county generator: determinism, valid roster IDs, planted rules, complete truth."""
+
+import csv
+import io
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sample_data.dirt import check_char, dirty_id, mask, valid_id
+from sample_data.generate import generate
+
+RULES = ["M1", "M2", "M3", "M4", "H1", "E1", "E2", "W1", "C1", "C2", "D1", "R1", "A1"]
+PERIODS = ("2026-09", "2026-10")
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("county")
+    generate(out, seed=3, periods=PERIODS, households=300)
+    return out
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    """Every row of a CSV (UTF-8/BOM/GB18030) or XLSX file, as strings."""
+    if path.suffix == ".xlsx":
+        ws = openpyxl.load_workbook(path, read_only=True).active
+        return [["" if v is None else str(v) for v in r] for r in ws.iter_rows(values_only=True)]
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def truth(county: Path, name: str) -> list[dict]:
+    with open(county / "truth" / name, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_check_char_and_masks():
+    assert check_char("11010519491231002") == "X"
+    assert valid_id("11010519491231002X") and not valid_id("11010519491231003X")
+    i = "341302199001011234"
+    assert mask(i, "6+4") == "341302********1234"
+    assert mask(i, "3+4") == "341***********1234"
+    assert mask(i, "14+0") == "34130219900101****"
+    assert mask(i, "birth") == "******19900101****"
+
+
+def test_same_seed_gives_identical_files(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    generate(a, seed=11, households=200)
+    generate(b, seed=11, households=200)
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files_a == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert any(str(f).endswith(".xlsx") for f in files_a)
+    for f in files_a:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+    generate(tmp_path / "c", seed=12, households=200)
+    assert (tmp_path / "c/truth/links.csv").read_bytes() != (a / "truth/links.csv").read_bytes()
+
+
+def test_roster_ids_valid_and_sex_consistent(county):
+    for period in PERIODS:
+        rows = read_rows(next((county / "inbox" / period / "户籍底册").glob("*.csv")))
+        head, body = rows[0], rows[1:]
+        idc, sexc = head.index("证件号码"), head.index("性别")
+        assert len(body) > 600
+        assert all(valid_id(r[idc]) for r in body)
+        assert all((int(r[idc][16]) % 2 == 1) == (r[sexc] == "男") for r in body)
+        assert len({r[idc] for r in body}) == len(body)
+
+
+def test_grid_covers_households_with_one_oversized(county):
+    rows = read_rows(county / "inbox/2026-10/网格/网格划分.csv")
+    roster = read_rows(next((county / "inbox/2026-10/户籍底册").glob("*.csv")))
+    assert {r[-1] for r in rows[1:]} == {r[4] for r in roster[1:]}
+    sizes = Counter(r[0] for r in rows[1:])
+    assert sum(n > 100 for n in sizes.values()) == 1
+
+
+def test_truth_covers_every_data_row(county):
+    by_file = defaultdict(dict)
+    for t in truth(county, "links.csv"):
+        by_file[(t["period"], t["file"])][int(t["line"])] = t
+    on_disk = {(p.parts[-3], f"{p.parts[-2]}/{p.name}") for p in (county / "inbox").glob("*/*/*")
+               if p.parts[-2] not in ("户籍底册", "网格")}
+    assert set(by_file) == on_disk
+    for (period, f), lines in by_file.items():
+        rows = read_rows(county / "inbox" / period / f)
+        header = min(lines) - 1
+        body = [i + 1 for i in range(header, len(rows)) if rows[i] and rows[i][0] != "合计"]
+        assert sorted(body) == sorted(lines), f
+        for ln, t in lines.items():
+            assert t["record_id"] in rows[ln - 1], (f, ln)
+
+
+def test_every_rule_planted_and_near_misses_do_not_fire(county):
+    warns = truth(county, "warnings.csv")
+    last = Counter(w["rule"] for w in warns if w["period"] == "2026-10")
+    assert all(last[r] >= 1 for r in RULES), last
+    fired = {rid for w in warns for rid in w["record_ids"].split(";")}
+    links = truth(county, "links.csv")
+    record_level = ("H1", "E1", "E2", "C1", "C2", "D1", "R1", "A1")
+    plants = [t for t in links if any(f"plant={r}" in t["dirt"].split(";") for r in record_level)]
+    nears = [t for t in links if any(f"near={r}" in t["dirt"].split(";") for r in record_level + ("W1",))]
+    assert plants and nears
+    assert all(t["record_id"] in fired for t in plants)
+    assert not any(t["record_id"] in fired for t in nears)
+    leads = [w for w in warns if w["household_id"] == ""]
+    assert {w["rule"] for w in leads} == {"M3", "C2", "D1"}
+    assert all(w["household_id"] for w in warns if w["rule"] not in ("M3", "C2", "D1"))
+
+
+def test_dirt_variety_and_expectations(county):
+    links = truth(county, "links.csv")
+    tags = Counter(t for row in links for t in row["dirt"].split(";"))
+    for m in ("6+4", "4+4", "3+4", "14+0", "birth", "full"):
+        assert tags[f"mask={m}"] > 0, m
+    for enc in ("utf-8", "utf-8-sig", "gb18030", "xlsx"):
+        assert tags[f"enc={enc}"] > 0, enc
+    for t in ("name=homophone", "name=traditional", "id=fw_star", "id=apostrophe", "dup=corrected", "dup=identical"):
+        assert tags[t] > 0, t
+    expect = Counter(t["expect"] for t in links)
+    assert expect["duplicate"] > 0 and expect["rejected"] >= 8 * len(PERIODS) - 1
+    assert all(t["person_id"] == "" for t in links if t["dept"] == "水利")
+    assert any(t["file"].startswith("hr/") for t in links)
+    assert not (county / "inbox/2026-09/水利").exists()
+    pop = json.loads((county / "truth/population.json").read_text(encoding="utf-8"))
+    assert pop["county_population"] == round(pop["roster_persons"] / 0.11)
+
+
+def test_dirty_id_keeps_true_characters():
+    import random
+
+    rng = random.Random(1)
+    i = "34220119561203251X"
+    probs = dict.fromkeys(["mistype", "transpose", "id15", "destroy", "kept_wrong", "fw_star", "lower_x",
+                           "fw_digits", "apostrophe", "space"], 0.0)
+    s, tags = dirty_id(rng, i, "6+4", probs, False)
+    assert s == "342201********251X" and tags == ["mask=6+4"]
+    s, tags = dirty_id(rng, i, "full", dict(probs, mistype=1.0), False)
+    assert len(s) == 18 and s != i and not valid_id(s) and "id=mistyped" in tags
+
+
+def test_hard_profile_masks_more(tmp_path):
+    def share(out):
+        tags = Counter(t for row in truth(out, "links.csv") for t in row["dirt"].split(";"))
+        masked = tags["mask=3+4"] + tags["mask=birth"]
+        return masked / sum(v for k, v in tags.items() if k.startswith("mask=")), tags["name=homophone"]
+
+    generate(tmp_path / "s", seed=5, households=200)
+    generate(tmp_path / "h", seed=5, households=200, profile="hard")
+    (s_mask, s_typo), (h_mask, h_typo) = share(tmp_path / "s"), share(tmp_path / "h")
+    assert h_mask > 1.5 * s_mask and h_typo > s_typo
+    wb = openpyxl.load_workbook(next((tmp_path / "h/inbox/2026-10/住建").glob("*.xlsx")), read_only=True)
+    assert [r[0] for r in wb.active.iter_rows(max_row=4, values_only=True)][3] == "鉴定编号"
