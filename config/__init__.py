@@ -36,6 +36,25 @@ class MatchingConfig:
     match_threshold: float = 0.99
     review_threshold: float = 0.5
     ambiguity_ratio: float = 0.2
+    birth_years: int = 80
+    min_kept_for_id_block: int = 7
+    typo_min_kept: int = 4
+    typo_name_key_below: int = 10
+    review_max_candidates: int = 5
+    one_record_per_person_kinds: tuple[str, ...] = ("med_enrollment",)
+    estimate_prior: bool = True
+    prior_iterations: int = 10
+    prior_strength: float = 50.0
+    max_roster_prior: float = 0.9
+    id_levels: dict[str, float] = field(default_factory=lambda: {
+        "kept-agree": 0.985, "one-differs": 0.01, "two-differ": 0.002, "disagree": 0.003})
+    id_levels_check_failed: dict[str, float] = field(default_factory=lambda: {
+        "one-differs": 0.9, "two-differ": 0.05, "disagree": 0.05})
+    name_levels: dict[str, float] = field(default_factory=lambda: {
+        "exact": 0.90, "masked-agree": 0.90, "homophone": 0.03, "swapped": 0.01, "dropped": 0.01, "added": 0.005, "one-char": 0.02,
+        "surname-only": 0.015, "disagree": 0.01})
+    place_levels: dict[str, float] = field(default_factory=lambda: {
+        "village": 0.90, "township": 0.07, "disagree": 0.03})
 
 
 @dataclass(frozen=True)
@@ -66,6 +85,15 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
+class FeedbackConfig:
+    """Township feedback loop: township-name endings ignored when comparing names, and the
+    office that gets verified warnings of a risk type missing from `[dispatch]`."""
+
+    township_suffixes: tuple[str, ...] = ("街道办事处", "办事处", "街道", "镇", "乡")
+    unmapped_department: str = "乡村振兴局"
+
+
+@dataclass(frozen=True)
 class Config:
     run: RunConfig
     folders: dict[str, tuple[str, ...]]
@@ -73,6 +101,9 @@ class Config:
     matching: MatchingConfig
     rules: dict[str, RuleConfig]
     raw: dict[str, Any]
+    # 风险类型 -> responsible department for verified warnings (`[dispatch]`).
+    dispatch: dict[str, str] = field(default_factory=dict)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
 
     @property
     def fingerprint(self) -> str:
@@ -159,6 +190,9 @@ def build_config(raw: dict[str, Any]) -> Config:
         matching=MatchingConfig(**raw.get("matching", {})),
         rules=rules,
         raw=raw,
+        dispatch={str(k): str(v) for k, v in raw.get("dispatch", {}).items()},
+        feedback=FeedbackConfig(**{
+            k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("feedback", {}).items()}),
     )
 
 

@@ -1,0 +1,369 @@
+"""Link department person records to roster persons (Fellegi-Sunter style, like Splink).
+
+1. Blocking (DuckDB): records join roster persons whose ID agrees on every kept position
+   (one join per mask pattern); records whose kept digits may hold a typo join on the kept
+   positions minus one segment (region / birth / sequence); records with no usable ID join
+   on surname + place (or full name).
+2. Comparisons, each a level with m = P(level | same person) from config and
+   u = P(level | random county person): ID (kept-agree / one-differs / two-differ /
+   disagree), name (names.py levels), place (village / township / disagree).
+3. Posterior per candidate: w = Π m/u; someone off the candidate list (anyone in the county)
+   weighs `county_population` (their expected likelihood ratio is 1).
+   p = w / (Σ w + population). Decide with thresholds from `MatchingConfig`.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from config import MatchingConfig
+from matchers.ids import normalize_ids
+from matchers.names import compare_names, name_stats, name_u, normalize_name
+from matchers.places import normalize_place
+
+SEGMENTS = {"region": (0, 6), "birth": (6, 14), "seq": (14, 18)}
+
+
+def _runs(pattern: str) -> list[tuple[int, int]]:
+    """'111000011' -> [(0, 3), (7, 2)]: (start, length) of kept runs."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern[i] == "1":
+            j = i
+            while j < len(pattern) and pattern[j] == "1":
+                j += 1
+            out.append((i, j - i))
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def _key_sql(col: str, pattern: str) -> str:
+    return " || ".join(f"substr({col}, {s + 1}, {n})" for s, n in _runs(pattern)) or "''"
+
+
+def _describe(pattern: str) -> str:
+    return f"{pattern.count('1')}/18 kept (" + "+".join(str(n) for _, n in _runs(pattern)) + ")"
+
+
+def _prepare_records(records: pl.DataFrame) -> pl.DataFrame:
+    cols = records.columns
+    place = lambda c, lv: normalize_place(pl.col(c), lv) if c in cols else pl.lit(None, pl.Utf8)  # noqa: E731
+    rec = normalize_ids(records.with_row_index("rid").select(
+        "rid", pl.col("id_raw") if "id_raw" in cols else pl.lit(None, pl.Utf8).alias("id_raw"),
+        rname=normalize_name(pl.col("name")) if "name" in cols else pl.lit(None, pl.Utf8),
+        tn=place("township", "township"), vn=place("village", "village"),
+    ))
+    return rec.with_columns(
+        k=pl.col("kept").str.count_matches("1"),
+        surname=pl.when(~pl.col("rname").str.starts_with("*")).then(pl.col("rname").str.slice(0, 1)),
+    ).drop("id_raw")
+
+
+def _prepare_roster(roster: pl.DataFrame) -> pl.DataFrame:
+    return roster.with_row_index("pidx").select(
+        "pidx", "person_id", "household_id", pl.col("id_number").str.strip_chars().str.to_uppercase(),
+        cname=normalize_name(pl.col("name")),
+        ctn=normalize_place(pl.col("township"), "township"), cvn=normalize_place(pl.col("village")),
+    ).with_columns(csurname=pl.col("cname").str.slice(0, 1))
+
+
+def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+    """Candidate pairs (rid, pidx, pass) from the three blocking passes."""
+    con = duckdb.connect()
+    con.register("rec", rec.select("rid", "id_norm", "kept", "k", "id_status", "surname", "rname", "tn", "vn").to_arrow())
+    con.register("ros", ros.select("pidx", "id_number", "csurname", "cname", "ctn", "cvn").to_arrow())
+    strong = rec.filter(pl.col("k") >= cfg.min_kept_for_id_block, pl.col("id_status") != "full_check_failed")
+    parts = [
+        f"SELECT r.rid, p.pidx, 'id' AS pass FROM rec r JOIN ros p ON {_key_sql('r.id_norm', pat)} = "
+        f"{_key_sql('p.id_number', pat)} WHERE r.kept = '{pat}' AND r.k >= {cfg.min_kept_for_id_block} "
+        "AND r.id_status <> 'full_check_failed'"
+        for pat in strong["kept"].unique().to_list()
+    ]
+    pairs = _sql(con, parts)
+    found = pairs["rid"].unique()
+    # Typo pass: full IDs failing the check, and masked IDs without an ID-compatible person.
+    typo = rec.filter(
+        (pl.col("id_status") == "full_check_failed")
+        | (pl.col("id_status").is_in(["masked", "destroyed"]) & ~pl.col("rid").is_in(found.implode()))
+    )
+    parts = []
+    for pat in typo["kept"].unique().to_list():
+        for a, b in SEGMENTS.values():
+            sub = "".join("1" if c == "1" and not a <= i < b else "0" for i, c in enumerate(pat))
+            if sub == pat or "1" not in sub:
+                continue
+            cond = f"{_key_sql('r.id_norm', sub)} = {_key_sql('p.id_number', sub)}"
+            if sub[6:].count("1") < cfg.typo_min_kept:  # weak key: the full (unmasked) name joins it
+                cond += " AND r.rname = p.cname AND r.rname NOT LIKE '%*%'"
+            elif sub.count("1") < cfg.typo_name_key_below:
+                cond += " AND r.surname = p.csurname"
+            parts.append(f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo r JOIN ros p ON {cond} WHERE r.kept = '{pat}'")
+    con.register("typo", typo.select("rid", "id_norm", "kept", "surname", "rname").to_arrow())
+    typo_pairs = _sql(con, parts)
+    found = pl.concat([found, typo_pairs["rid"]]).unique()
+    # Name pass, for records found by neither pass that have no usable ID or do have a place:
+    # surname + place, or the full name alone.
+    con.register("left_", rec.filter(
+        ~pl.col("rid").is_in(found.implode()), pl.col("surname").is_not_null(),
+        (pl.col("k") < cfg.min_kept_for_id_block) | pl.col("tn").is_not_null() | pl.col("vn").is_not_null())
+                 .select("rid", "surname", "rname", "tn", "vn").to_arrow())
+    name_pairs = _sql(con, [
+        "SELECT r.rid, p.pidx, 'name+place' AS pass FROM left_ r JOIN ros p ON r.surname = p.csurname "
+        "AND r.vn = p.cvn AND (r.tn IS NULL OR r.tn = p.ctn)",
+        "SELECT r.rid, p.pidx, 'name+township' AS pass FROM left_ r JOIN ros p ON r.surname = p.csurname "
+        "AND r.tn = p.ctn WHERE r.vn IS NULL",
+        "SELECT r.rid, p.pidx, 'name' AS pass FROM left_ r JOIN ros p ON r.rname = p.cname "
+        "WHERE r.vn IS NULL AND r.tn IS NULL",
+    ])
+    con.close()
+    return pl.concat([pairs, typo_pairs, name_pairs]).unique(["rid", "pidx"], keep="first")
+
+
+def _sql(con: duckdb.DuckDBPyConnection, parts: list[str]) -> pl.DataFrame:
+    empty = pl.DataFrame(schema={"rid": pl.UInt32, "pidx": pl.UInt32, "pass": pl.Utf8})
+    if not parts:
+        return empty
+    return con.sql(" UNION ALL ".join(parts)).pl().cast(empty.schema)
+
+
+def _id_u(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+    """Per record: u_id = P(a random person's ID agrees on every kept position)."""
+    n = ros.height
+    region = []
+    for m6 in rec["kept"].str.slice(0, 6).unique().to_list():
+        if "1" not in m6:
+            continue
+        counts = ros.group_by(key=pl.col("id_number").str.slice(0, 6).map_batches(
+            lambda s, m6=m6: _mask_series(s, m6), return_dtype=pl.Utf8)).len()
+        region.append(
+            rec.filter(pl.col("kept").str.slice(0, 6) == m6)
+            .select("rid", key=pl.col("id_norm").str.slice(0, 6).map_batches(
+                lambda s, m6=m6: _mask_series(s, m6), return_dtype=pl.Utf8))
+            .join(counts, on="key", how="left")
+            .select("rid", u_region=(pl.col("len").fill_null(0) + 1) / (n + 2))
+        )
+    region_u = pl.concat(region) if region else pl.DataFrame(schema={"rid": pl.UInt32, "u_region": pl.Float64})
+    kept = pl.col("kept")
+    birth_k = kept.str.slice(6, 8).str.count_matches("1")
+    bit = lambda i: kept.str.slice(i, 1) == "1"  # noqa: E731
+    u = (
+        (1 / (cfg.birth_years * 365.25)) ** (birth_k / 8)
+        * pl.when(bit(14)).then(0.1).otherwise(1.0)
+        * pl.when(bit(15)).then(0.1).otherwise(1.0)
+        * pl.when(bit(16)).then(0.1).otherwise(1.0)
+        * pl.when(bit(17) & ~kept.str.starts_with("1" * 17)).then(1 / 11).otherwise(1.0)
+    )
+    return (
+        rec.select("rid", "k", u_rest=u).join(region_u, on="rid", how="left")
+        .select("rid", "k", u_id=pl.col("u_region").fill_null(1.0) * pl.col("u_rest"))
+    )
+
+
+def _mask_series(s: pl.Series, mask: str) -> pl.Series:
+    idx = [i for i, c in enumerate(mask) if c == "1"]
+    return s.str.split("").list.gather(idx).list.join("")
+
+
+def _compare_ids(pairs: pl.DataFrame) -> pl.Series:
+    """ID level per pair: kept-agree, one-differs (one digit or one adjacent swap),
+    two-differ, disagree, missing (nothing kept)."""
+    r, c = pl.col("id_norm"), pl.col("id_number")
+    diff = [((r.str.slice(i, 1) != "*") & (r.str.slice(i, 1) != c.str.slice(i, 1))).cast(pl.Int32) for i in range(18)]
+    swap = [
+        (r.str.slice(i, 1) != r.str.slice(i + 1, 1)) & (r.str.slice(i, 1) == c.str.slice(i + 1, 1))
+        & (r.str.slice(i + 1, 1) == c.str.slice(i, 1))
+        for i in range(17)
+    ]
+    nd = pl.sum_horizontal(diff)
+    return pairs.select(
+        pl.when(pl.col("k") == 0).then(pl.lit("missing"))
+        .when(nd == 0).then(pl.lit("kept-agree"))
+        .when((nd == 1) | ((nd == 2) & pl.any_horizontal(swap))).then(pl.lit("one-differs"))
+        .when(nd == 2).then(pl.lit("two-differ"))
+        .otherwise(pl.lit("disagree"))
+    ).to_series()
+
+
+def _place_stats(ros: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    n = ros.height
+    v = ros.group_by("ctn", "cvn").len().with_columns(u_village=(pl.col("len") + 1) / (n + 2)).drop("len")
+    t = ros.group_by("ctn").len().with_columns(u_township=(pl.col("len") + 1) / (n + 2)).drop("len")
+    return v, t
+
+
+def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """PersonRecord frame + RosterPerson frame -> (Link frame, ReviewCandidate frame)."""
+    rec = _prepare_records(records)
+    ros = _prepare_roster(roster)
+    population = cfg.county_population or max(roster.height / cfg.roster_share, roster.height + 1)
+    pairs = _block(rec, ros, cfg)
+
+    stats = name_stats(ros["cname"])
+    nu = name_u(rec["rname"], stats).rename({"name": "rname"})
+    vstat, tstat = _place_stats(ros)
+    pairs = (
+        pairs.join(rec, on="rid").join(ros, on="pidx")
+        .join(_id_u(rec, ros, cfg).drop("k"), on="rid")
+        .join(nu, on="rname", how="left")
+        .join(vstat, left_on=["tn", "vn"], right_on=["ctn", "cvn"], how="left")
+        .join(vstat.group_by("cvn").agg(u_v_any=pl.col("u_village").sum()), left_on="vn", right_on="cvn", how="left")
+        .join(tstat, left_on="tn", right_on="ctn", how="left")
+    )
+    pairs = pairs.with_columns(
+        id_level=_compare_ids(pairs),
+        name_level=compare_names(pairs["rname"], pairs["cname"]),
+        place_level=pl.when(pl.col("vn").is_not_null() & (pl.col("vn") == pl.col("cvn"))
+                            & (pl.col("tn").is_null() | (pl.col("tn") == pl.col("ctn")))).then(pl.lit("village"))
+        .when(pl.col("tn").is_not_null() & (pl.col("tn") == pl.col("ctn"))).then(pl.lit("township"))
+        .when(pl.col("tn").is_null() & pl.col("vn").is_null()).then(pl.lit("missing"))
+        .otherwise(pl.lit("disagree")),
+    )
+    floor = 0.1 / population
+    m_id = pl.when(pl.col("id_status") == "full_check_failed").then(
+        pl.col("id_level").replace_strict(cfg.id_levels_check_failed, default=1.0, return_dtype=pl.Float64)
+    ).otherwise(pl.col("id_level").replace_strict(cfg.id_levels, default=1.0, return_dtype=pl.Float64))
+    u_id = (
+        pl.when(pl.col("id_level") == "kept-agree").then(pl.col("u_id"))
+        .when(pl.col("id_level") == "one-differs").then(pl.col("u_id") * 9 * pl.col("k"))
+        .when(pl.col("id_level") == "two-differ").then(pl.col("u_id") * 81 * pl.col("k") * (pl.col("k") - 1) / 2)
+        .otherwise(1.0)
+    )
+    m_name = pl.col("name_level").replace_strict(cfg.name_levels, default=1.0, return_dtype=pl.Float64)
+    u_name = (
+        pl.when(pl.col("name_level").is_in(["exact", "masked-agree"])).then(pl.col("u_exact"))
+        .when(pl.col("name_level") == "homophone").then(pl.col("u_homophone"))
+        .when(pl.col("name_level") == "swapped").then(pl.col("u_swapped"))
+        .when(pl.col("name_level") == "dropped").then(pl.col("u_dropped"))
+        .when(pl.col("name_level") == "added").then(pl.col("u_added"))
+        .when(pl.col("name_level") == "one-char").then(pl.col("u_one_char"))
+        .when(pl.col("name_level") == "surname-only").then(pl.col("u_surname"))
+        .otherwise(1.0)
+    )
+    pl_village, pl_town, pl_dis = (cfg.place_levels[k] for k in ("village", "township", "disagree"))
+    m_place = (
+        pl.when(pl.col("place_level") == "village").then(pl_village)
+        .when((pl.col("place_level") == "township") & pl.col("vn").is_null()).then(pl_village + pl_town)
+        .when(pl.col("place_level") == "township").then(pl_town)
+        .when(pl.col("place_level") == "disagree").then(pl_dis)
+        .otherwise(1.0)
+    )
+    u_place = (
+        pl.when(pl.col("place_level") == "village").then(
+            pl.when(pl.col("tn").is_null()).then(pl.col("u_v_any")).otherwise(pl.col("u_village")))
+        .when(pl.col("place_level") == "township").then(pl.col("u_township"))
+        .otherwise(1.0)
+    )
+    clip = lambda e: pl.max_horizontal(e.fill_null(1.0), floor)  # noqa: E731
+    pairs = pairs.with_columns(
+        w=(m_id / clip(u_id)) * (m_name / clip(u_name)) * (m_place / clip(u_place)),
+    )
+    other = _other_weight(pairs, records, roster.height, population, cfg)
+    pairs = pairs.join(other, on="rid").with_columns(
+        p=pl.col("w") / (pl.col("w").sum().over("rid") + pl.col("other")),
+        n_cand=pl.len().over("rid"),
+    ).sort(["rid", "p"], descending=[False, True]).with_columns(rank=pl.int_range(1, pl.len() + 1).over("rid"))
+    pairs = pairs.with_columns(reason=_reason(pairs))
+
+    best = pairs.filter(pl.col("rank") <= 2).group_by("rid").agg(
+        p1=pl.col("p").first(), w1=pl.col("w").first(), p2=pl.col("p").get(1, null_on_oob=True).fill_null(0.0),
+        psum=pl.col("p").sum(), person_id=pl.col("person_id").first(),
+        household_id=pl.col("household_id").first(), reason=pl.col("reason").first(), n_cand=pl.col("n_cand").first(),
+    )
+    ambiguous = pl.col("p2") >= cfg.ambiguity_ratio * pl.col("p1")
+    decision = (
+        pl.when((pl.col("p1") >= cfg.match_threshold) & ~ambiguous).then(pl.lit("matched"))
+        .when((pl.col("p1") >= cfg.review_threshold) | (pl.col("psum") >= cfg.review_threshold)).then(pl.lit("review"))
+        .otherwise(pl.lit("unmatched"))
+    )
+    out = rec.select("rid", "id_status", "k").join(best, on="rid", how="left").with_columns(decision=decision.fill_null("unmatched"))
+    out = _one_record_per_person(out, records, cfg)
+    matched = pl.col("decision") == "matched"
+    links = pl.concat([records.select("dept", "kind", "record_id"), out.sort("rid")], how="horizontal").select(
+        "dept", "kind", "record_id", "decision",
+        person_id=pl.when(matched).then("person_id"), household_id=pl.when(matched).then("household_id"),
+        score=pl.col("p1"),
+        reason=pl.coalesce(
+            pl.when(pl.col("rival")).then(pl.concat_str(
+                [pl.lit("another record of this snapshot fits the same person: "), pl.col("reason")])),
+            pl.when(ambiguous & (pl.col("decision") == "review")).then(pl.concat_str(
+                [pl.lit("ambiguous: "), pl.col("reason")])),
+            "reason",
+            pl.when(pl.col("k") == 0).then(pl.lit("ID ") + pl.col("id_status") + pl.lit("; no name/place candidate"))
+            .otherwise(pl.lit("no ID-compatible roster person")),
+        ),
+        n_candidates=pl.col("n_cand").fill_null(0).cast(pl.Int64),
+    )
+    assert links.height == records.height, "link() must return one row per record"
+    review_ids = out.filter(pl.col("decision") == "review")["rid"]
+    review = (
+        pairs.filter(pl.col("rid").is_in(review_ids.implode()), pl.col("rank") <= cfg.review_max_candidates)
+        .join(records.with_row_index("rid").select("rid", "dept", "kind", "record_id"), on="rid")
+        .select("dept", "kind", "record_id", rank=pl.col("rank").cast(pl.Int64), person_id="person_id",
+                household_id="household_id", score="p", reason="reason")
+    )
+    return links, review
+
+
+def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+    """In a snapshot kind (one row per person, e.g. 参保名单) two records cannot both be one
+    roster person. When several records claim the same best candidate, claimants whose
+    evidence (w) is within `ambiguity_ratio` of the strongest go to review; weaker ones lose
+    the candidate (unmatched). `rival` marks every record touched."""
+    kind = records.with_row_index("rid").select("rid", "kind")
+    claims = (
+        out.join(kind, on="rid")
+        .filter(pl.col("kind").is_in(list(cfg.one_record_per_person_kinds)), pl.col("p1") >= cfg.review_threshold)
+        .with_columns(top=pl.col("w1").max().over("kind", "person_id"), n=pl.len().over("kind", "person_id"))
+        .filter(pl.col("n") >= 2)
+        .with_columns(close=(pl.col("w1") >= cfg.ambiguity_ratio * pl.col("top")).sum().over("kind", "person_id"))
+        .select("rid", rival=pl.lit(True), lost=pl.col("w1") < cfg.ambiguity_ratio * pl.col("top"),
+                keep=(pl.col("close") == 1) & (pl.col("w1") == pl.col("top")))
+    )
+    out = out.join(claims, on="rid", how="left").with_columns(
+        pl.col("rival", "lost", "keep").fill_null(False))
+    return out.with_columns(
+        decision=pl.when(pl.col("lost")).then(pl.lit("unmatched"))
+        .when(pl.col("rival") & ~pl.col("keep") & (pl.col("decision") == "matched")).then(pl.lit("review"))
+        .otherwise("decision"),
+        rival=pl.col("rival") & ~pl.col("keep"),
+    ).drop("lost", "keep")
+
+
+def _other_weight(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, population: float,
+                  cfg: MatchingConfig) -> pl.DataFrame:
+    """Per record, the weight of "someone not among the candidates": n_roster (1 - π) / π,
+    with π = P(a record of this dept/kind is about a roster person). π starts at the roster's
+    population share and, when `estimate_prior`, is re-estimated per dept/kind (EM on the
+    prior, shrunk towards the start, capped at `max_roster_prior`)."""
+    pi0 = min(max(n_roster / population, 1e-9), cfg.max_roster_prior)
+    grp = records.with_row_index("rid").select("rid", grp=pl.concat_str(["dept", "kind"], separator="/"))
+    sizes = grp.group_by("grp").agg(n=pl.len(), pi=pl.lit(pi0))
+    w = pairs.select("rid", "w").join(grp, on="rid")
+    for _ in range(cfg.prior_iterations if cfg.estimate_prior else 0):
+        s = (
+            w.join(sizes, on="grp")
+            .with_columns(p=pl.col("w") / (pl.col("w").sum().over("rid") + n_roster * (1 - pl.col("pi")) / pl.col("pi")))
+            .group_by("grp").agg(s=pl.col("p").sum())
+        )
+        sizes = sizes.drop("pi").join(s, on="grp", how="left").with_columns(
+            pi=((pl.col("s").fill_null(0) + pi0 * cfg.prior_strength) / (pl.col("n") + cfg.prior_strength))
+            .clip(pi0, cfg.max_roster_prior)
+        ).drop("s")
+    return grp.join(sizes, on="grp").select("rid", other=n_roster * (1 - pl.col("pi")) / pl.col("pi"))
+
+
+def _reason(pairs: pl.DataFrame) -> pl.Expr:
+    desc = {p: _describe(p) for p in pairs["kept"].unique().to_list()}
+    id_txt = pl.when(pl.col("id_level") == "missing").then(pl.lit("ID ") + pl.col("id_status")).otherwise(
+        pl.concat_str([pl.lit("ID "), pl.col("kept").replace_strict(desc, default=""), pl.lit(" "), pl.col("id_level")])
+    )
+    return pl.concat_str([
+        id_txt,
+        pl.when(pl.col("pass") != "id").then(pl.lit(" [") + pl.col("pass") + pl.lit(" pass]")).otherwise(pl.lit("")),
+        pl.lit("; name "), pl.col("rname").fill_null("-"), pl.lit("~"), pl.col("cname"), pl.lit(" "), pl.col("name_level"),
+        pl.lit("; place "), pl.col("place_level"),
+        pl.lit("; "), pl.col("n_cand").cast(pl.Utf8), pl.lit(" candidate(s); p="), pl.col("p").round(4).cast(pl.Utf8),
+    ])

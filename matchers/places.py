@@ -1,0 +1,86 @@
+"""Place names: suffix-insensitive normalisation and resolving 水利 records to roster places."""
+
+from __future__ import annotations
+
+import polars as pl
+
+_SUFFIX = {
+    "village": r"(社区居民委员会|居民委员会|村民委员会|社区居委会|村委会|居委会|社区|行政村|村)$",
+    "township": r"(人民政府|街道办事处|办事处|街道|镇|乡)$",
+    "group": r"(村民小组|小组|组|队)$",
+}
+_NUM = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+
+
+def normalize_place(expr: pl.Expr, level: str = "village") -> pl.Expr:
+    """王庄 / 王庄村 / 王庄村委会 / 王庄社区 -> 王庄; 时村镇 / 时村乡 -> 时村 (level="township");
+    第三组 / 3组 / 三村民小组 -> 3 (level="group"). Empty -> null."""
+    e = expr.cast(pl.Utf8).str.normalize("NFKC").str.replace_all(r"[\s()（）]", "")
+    stripped = e.str.replace(_SUFFIX[level], "")
+    e = pl.when(stripped.str.len_chars() > 0).then(stripped).otherwise(e)
+    if level == "group":
+        e = e.str.replace(r"^第", "")
+        e = (
+            pl.when(e.str.contains(r"^[一二三四五六七八九]?十[一二三四五六七八九]?$|^[一二三四五六七八九]$"))
+            .then(
+                e.str.replace(r"^十", "1十").str.replace(r"十$", "十0").str.replace("十", "")
+                .str.replace_many(list(_NUM), list(_NUM.values()))
+            )
+            .otherwise(e)
+        )
+        e = e.str.replace(r"^0+(\d)", "$1")
+    return pl.when(e.str.len_chars() > 0).then(e)
+
+
+def resolve_places(water: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+    """水利 records -> roster place. Returns dept, kind, record_id, township, village, group
+    (canonical roster spelling; group null = whole village; a group not on the roster keeps
+    the record's spelling so it selects no household),
+    decision (matched = village found / unmatched) and reason.
+
+    Village is found by (township, village) ignoring suffixes, else by village alone when
+    that is unique in the county."""
+    t, v, g = (normalize_place(pl.col(c), lv) for c, lv in
+               (("township", "township"), ("village", "village"), ("group", "group")))
+    places = roster.select("township", "village", "group").unique().with_columns(tn=t, vn=v, gn=g)
+    villages = places.group_by("tn", "vn").agg(pl.col("township").first(), pl.col("village").first())
+    unique_v = villages.filter(pl.len().over("vn") == 1).select("vn", t2="township", v2="village", tn2="tn")
+    groups = places.group_by("tn", "vn", "gn").agg(group_c=pl.col("group").first())
+    keep = [c for c in ("dept", "kind") if c in water.columns]
+    w = (
+        water.select(*keep, "record_id", rt="township", rv="village", rg="group")
+        .with_columns(tn=normalize_place(pl.col("rt"), "township"), vn=normalize_place(pl.col("rv")),
+                      gn=normalize_place(pl.col("rg"), "group"))
+        .join(villages, on=["tn", "vn"], how="left")
+        .join(unique_v, on="vn", how="left")
+        .with_columns(
+            via=pl.when(pl.col("village").is_not_null()).then(pl.lit("township+village"))
+            .when(pl.col("v2").is_not_null()).then(pl.lit("village unique in county")),
+            township=pl.coalesce("township", "t2"), village=pl.coalesce("village", "v2"),
+            tn=pl.coalesce(pl.when(pl.col("village").is_not_null()).then("tn"), "tn2"),
+        )
+        .join(groups, on=["tn", "vn", "gn"], how="left")
+    )
+    out = w.with_columns(
+        group=pl.when(pl.col("gn").is_not_null()).then(pl.coalesce("group_c", "rg")),
+        decision=pl.when(pl.col("village").is_not_null()).then(pl.lit("matched")).otherwise(pl.lit("unmatched")),
+        reason=pl.when(pl.col("village").is_null()).then(pl.lit("village not on roster"))
+        .otherwise(pl.concat_str([
+            pl.col("via"),
+            pl.when(pl.col("gn").is_null()).then(pl.lit("; whole village"))
+            .when(pl.col("group_c").is_null()).then(pl.lit("; group not on roster"))
+            .otherwise(pl.lit("; group found")),
+        ])),
+    ).select(*keep, "record_id", "township", "village", "group", "decision", "reason")
+    assert out.height == water.height, "resolve_places lost or duplicated rows"
+    return out
+
+
+def water_links(resolved: pl.DataFrame) -> pl.DataFrame:
+    """`resolve_places` output -> Link rows (place-level: null person/household ids)."""
+    return resolved.select(
+        "dept", "kind", "record_id", "decision",
+        person_id=pl.lit(None, pl.Utf8), household_id=pl.lit(None, pl.Utf8), score=pl.lit(None, pl.Float64),
+        reason=pl.concat_str([pl.lit("place: "), pl.col("reason")]),
+        n_candidates=(pl.col("decision") == "matched").cast(pl.Int64),
+    )

@@ -1,0 +1,487 @@
+"""Township feedback loop (反馈, SPEC §5 last paragraph): returned 预警清单 rows checked, every
+warning tracked to closure, overdue ones listed per township, open ones carried into the next
+file, verified ones sent to the responsible department, set-aside answers sent back.
+
+Pure functions, polars frames in and out. Frames used below:
+
+- `feedback`: validated `schemas.inputs.Feedback` rows of one delivery (the period's `反馈/`).
+- `issued`: every warning ever issued, one row per 预警编号 (extra rows of the same id, e.g.
+  one per rule or a carried-over copy, are collapsed to the earliest period): warning_id,
+  township (null for an unplaced lead), household_id, period, issue_date, deadline (Date, or
+  ISO text). `issued_from_rows()` builds it from written township rows.
+- `answers`: every accepted answer ever received = `check_feedback`'s `accepted` rows of each
+  delivery + `received_period` (YYYY-MM of the run that read them).
+
+Which township a returned file belongs to is inferred from its path (`file_township`): the
+known township (any township in `issued`) whose name appears in the file or folder names
+(`反馈/大店镇_2026-10_预警清单.csv`, `feedback/大店镇/清单.xlsx`, `反馈/大店2026年10月.xlsx`).
+Full names are tried first, then names without their ending (镇/乡/街道..., from
+`cfg.feedback.township_suffixes`); when no township or more than one fits, the file's township
+is unknown and only each row's 乡（镇） column is checked.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import date
+
+import polars as pl
+
+from config import Config, FeedbackConfig
+from pipelines.rules import SEVERITY_RANK
+from pipelines.township import UNPLACED, mask_ids
+from pipelines.validate import REJECTED_SCHEMA, mask_value
+from schemas.outputs import FEEDBACK_COLUMNS, TOWNSHIP_COLUMNS, WarningStatus
+
+__all__ = [
+    "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "UNKNOWN_TOWNSHIP",
+    "issued_from_rows", "file_township", "check_feedback", "warning_status", "answer_history",
+    "overdue_by_township", "carry_over", "with_carry_over", "dispatch", "newly_verified",
+    "returned_to_township",
+]
+
+# The five columns a township fills in (internal names of FEEDBACK_COLUMNS).
+ANSWER_FIELDS = ["result", "include_monitoring", "verifier", "verify_date", "note"]
+# 状态 column of a township file: carried-over rows first, then this period's new rows.
+STATUS_OVERDUE, STATUS_OPEN, STATUS_NEW = "逾期未核实", "待核实", "新下发"
+# Key of `returned_to_township` for set-aside rows whose township cannot be told.
+UNKNOWN_TOWNSHIP = "（未能确定乡镇）"
+
+_ISSUED_SCHEMA = {
+    "warning_id": pl.String, "township": pl.String, "household_id": pl.String, "period": pl.String,
+    "issue_date": pl.Date, "deadline": pl.Date,
+}
+_ANSWER_SCHEMA = {
+    "dept": pl.String, "kind": pl.String, "file": pl.String, "line": pl.Int64, "warning_id": pl.String,
+    "township": pl.String, "result": pl.String, "include_monitoring": pl.String, "verifier": pl.String,
+    "verify_date": pl.Date, "note": pl.String,
+}
+_STATUS_COLUMNS = list(WarningStatus.to_schema().columns)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def _nfkc(s: str) -> str:
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", s))
+
+
+def _stem(name: str, suffixes: Iterable[str]) -> str:
+    n = _nfkc(name)
+    for suf in sorted(suffixes, key=len, reverse=True):
+        if n.endswith(suf) and len(n) > len(suf):
+            return n[: -len(suf)]
+    return n
+
+
+def _town_key(e: pl.Expr, suffixes: Iterable[str]) -> pl.Expr:
+    """Township name -> comparison key: NFKC, no spaces, ending (镇/乡/街道...) dropped."""
+    n = e.cast(pl.String).str.normalize("NFKC").str.replace_all(r"\s", "")
+    sufs = sorted(suffixes, key=len, reverse=True)
+    stripped = n.str.replace("(" + "|".join(re.escape(s) for s in sufs) + ")$", "") if sufs else n
+    return pl.when(stripped.str.len_chars() > 0).then(stripped).when(n.str.len_chars() > 0).then(n)
+
+
+def _text(e: pl.Expr) -> pl.Expr:
+    """Trimmed text, empty -> null."""
+    t = e.cast(pl.String).str.strip_chars()
+    return pl.when(t.str.len_chars() > 0).then(t)
+
+
+def _as_date(df: pl.DataFrame, col: str) -> pl.Expr:
+    if col not in df.columns:
+        return pl.lit(None, pl.Date).alias(col)
+    if df.schema[col] == pl.Date:
+        return pl.col(col)
+    if df.schema[col] == pl.Datetime or isinstance(df.schema[col], pl.Datetime):
+        return pl.col(col).dt.date()
+    return pl.col(col).cast(pl.String).str.strip_chars().str.to_date("%Y-%m-%d", strict=False).alias(col)
+
+
+def _issued(issued: pl.DataFrame) -> pl.DataFrame:
+    """One row per warning_id (earliest period kept), typed as `_ISSUED_SCHEMA`."""
+    if "warning_id" not in issued.columns:
+        raise ValueError("issued: needs a warning_id column")
+    cols = [
+        pl.col(c).cast(t) if c in issued.columns else pl.lit(None, t).alias(c)
+        for c, t in _ISSUED_SCHEMA.items() if t != pl.Date
+    ]
+    df = issued.select(*cols, _as_date(issued, "issue_date"), _as_date(issued, "deadline"))
+    return (
+        df.filter(pl.col("warning_id").is_not_null())
+        .sort("period", "issue_date", nulls_last=True, maintain_order=True)
+        .unique("warning_id", keep="first", maintain_order=True)
+        .select(list(_ISSUED_SCHEMA))
+    )
+
+
+def issued_from_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """Written township rows (TOWNSHIP_COLUMNS + township + period, of every period, carried-over
+    copies included) -> `issued`: one row per 预警编号, from the period it was first written."""
+    return _issued(rows.select(
+        warning_id="预警编号", township="township", household_id="户编号", period="period",
+        issue_date="下发日期", deadline="核实截止日期",
+    ))
+
+
+def file_township(file: str, townships: Iterable[str], suffixes: Iterable[str]) -> str | None:
+    """The known township a returned file belongs to, told by its path; None if none or several fit."""
+    path = _nfkc(file)
+    names = sorted({t for t in townships if t})
+
+    def only(found: dict[str, str]) -> str | None:
+        # a hit inside a longer hit (大店 within 大店集) does not count on its own
+        keep = {t for t, k in found.items() if not any(k != k2 and k in k2 for k2 in found.values())}
+        return keep.pop() if len(keep) == 1 else None
+
+    full = {t: _nfkc(t) for t in names if _nfkc(t) and _nfkc(t) in path}
+    if full:
+        return only(full)
+    stems = {t: _stem(t, suffixes) for t in names}
+    # a bare stem followed by 村/社区/居委 names a village (大店村), not the township
+    return only({t: s for t, s in stems.items()
+                 if len(s) >= 2 and re.search(re.escape(s) + "(?!村|社区|居委)", path)})
+
+
+def _empty_rejected() -> pl.DataFrame:
+    return pl.DataFrame(schema={**REJECTED_SCHEMA, "township": pl.String})
+
+
+# --- 1. check one delivery --------------------------------------------------------------------
+
+def check_feedback(
+    feedback: pl.DataFrame, issued: pl.DataFrame, as_of: date, cfg: FeedbackConfig | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """One delivery of returned rows -> (accepted, unanswered, rejected); every input row lands in
+    exactly one (asserted).
+
+    rejected (REJECTED_SCHEMA columns + `township`, the township to tell): unknown 预警编号;
+    another township's warning (the row's 乡（镇） or the file's township differs from the warning's;
+    an unplaced lead's warning is never refused on township); 核实日期 before 下发日期 or after
+    `as_of`. All failing checks are named in `reason` (joined by '；'), the first in field/value.
+    unanswered: the rest with none of the five feedback columns filled (input columns).
+    accepted: the rest (a partial answer without 核实结果 included), input columns with
+    `warning_id` spelled as issued, plus `rank` (1 = the latest answer to that warning in this
+    delivery, by file then line; 2 = the one before ...) and `is_latest` (rank == 1).
+    """
+    cfg = cfg or FeedbackConfig()
+    sufs = cfg.township_suffixes
+    iss = _issued(issued)
+    fb = feedback.select(
+        [pl.col(c).cast(t) if c in feedback.columns else pl.lit(None, t).alias(c) for c, t in _ANSWER_SCHEMA.items()]
+    )
+    fb = fb.with_columns(
+        _text(pl.col(c)).alias(c) for c in ANSWER_FIELDS if c != "verify_date"
+    ).with_row_index("_row")
+    towns = iss["township"].drop_nulls().unique().to_list()
+    by_key = {}
+    for t in sorted(towns):
+        by_key.setdefault(_stem(t, sufs), t)
+    files = {f: file_township(f, towns, sufs) for f in fb["file"].drop_nulls().unique().to_list()}
+
+    x = fb.with_columns(
+        _id=pl.col("warning_id").str.normalize("NFKC").str.strip_chars().str.to_lowercase(),
+        _file_town=pl.col("file").replace_strict(files, default=None, return_dtype=pl.String),
+    ).join(
+        iss.select(_id=pl.col("warning_id").str.to_lowercase(), _wid="warning_id", _w_town="township",
+                   _issue="issue_date"),
+        on="_id", how="left",
+    )
+    x = x.with_columns(
+        _row_town=_text(pl.col("township").str.normalize("NFKC").str.replace_all(r"\s", "")),
+    ).with_columns(
+        _rk=_town_key(pl.col("_row_town"), sufs), _fk=_town_key(pl.col("_file_town"), sufs),
+        _wk=_town_key(pl.col("_w_town"), sufs),
+    )
+    unknown = pl.col("_wid").is_null()
+    wrong_row = ~unknown & pl.col("_wk").is_not_null() & pl.col("_rk").is_not_null() & (pl.col("_rk") != pl.col("_wk"))
+    wrong_file = ~unknown & pl.col("_wk").is_not_null() & pl.col("_fk").is_not_null() & (pl.col("_fk") != pl.col("_wk"))
+    vd = pl.col("verify_date")
+    early = ~unknown & vd.is_not_null() & pl.col("_issue").is_not_null() & (vd < pl.col("_issue"))
+    future = vd.is_not_null() & (vd > pl.lit(as_of))
+    blank = pl.all_horizontal(pl.col(c).is_null() for c in ANSWER_FIELDS)
+    x = x.with_columns(
+        _unknown=unknown, _wrong_row=wrong_row.fill_null(False), _wrong_file=wrong_file.fill_null(False),
+        _early=early.fill_null(False), _future=future.fill_null(False), _blank=blank,
+    ).with_columns(_bad=pl.any_horizontal("_unknown", "_wrong_row", "_wrong_file", "_early", "_future"))
+
+    vds = vd.dt.to_string("%Y-%m-%d")
+    checks = [  # (flag, field, value, reason)
+        ("_unknown", "warning_id", pl.col("warning_id"),
+         pl.lit("预警编号不存在（未下发过此编号） unknown warning id")),
+        ("_wrong_row", "township", pl.col("township"),
+         pl.format("乡（镇）填写为“{}”，与该预警所属乡镇不符 warning belongs to another township", "_row_town")),
+        ("_wrong_file", "file", pl.col("file"),
+         pl.format("反馈文件属于{}，该预警不属于该乡镇 file is from another township", "_file_town")),
+        ("_early", "verify_date", vds,
+         pl.format("核实日期{}早于下发日期{} verify date before issue date", vds, pl.col("_issue").dt.to_string("%Y-%m-%d"))),
+        ("_future", "verify_date", vds,
+         pl.format("核实日期{}晚于本次处理日期{} verify date after processing date", vds, pl.lit(as_of.isoformat()))),
+    ]
+    bad = x.filter("_bad")
+    rejected = bad.select(
+        pl.col("dept").fill_null("反馈"), pl.col("kind").fill_null("feedback"), "file", "line",
+        pl.col("warning_id").alias("record_id"),
+        pl.coalesce([pl.when(f).then(pl.lit(name)) for f, name, _, _ in checks]).alias("field"),
+        pl.coalesce([pl.when(f).then(v) for f, _, v, _ in checks]).alias("value"),
+        pl.concat_str([pl.when(f).then(r) for f, _, _, r in checks], separator="；", ignore_nulls=True).alias("reason"),
+        # the township to tell: the file's, else the row's (if it is a known township), else the
+        # warning's own township unless the answer came from another township
+        pl.coalesce(
+            "_file_town",
+            pl.col("_rk").replace_strict(by_key, default=None, return_dtype=pl.String),
+            pl.when(~pl.col("_wrong_row") & ~pl.col("_wrong_file")).then("_w_town"),
+        ).alias("township"),
+        "_row",
+    )
+    if rejected.height:
+        rejected = rejected.with_columns(
+            pl.col(c).map_elements(mask_value, return_dtype=pl.String) for c in ("record_id", "value"))
+
+    cols = list(_ANSWER_SCHEMA)
+    unanswered = x.filter(~pl.col("_bad") & pl.col("_blank")).with_columns(warning_id="_wid").select("_row", *cols)
+    accepted = (
+        x.filter(~pl.col("_bad") & ~pl.col("_blank"))
+        .with_columns(warning_id="_wid")
+        .sort("file", "line", descending=True, nulls_last=True, maintain_order=True)
+        .with_columns(rank=(pl.int_range(pl.len()).over("warning_id") + 1).cast(pl.Int64))
+        .with_columns(is_latest=pl.col("rank") == 1)
+        .sort("file", "line", maintain_order=True)
+        .select("_row", *cols, "rank", "is_latest")
+    )
+    seen = pl.concat([accepted["_row"], unanswered["_row"], rejected["_row"]])
+    if seen.len() != fb.height or seen.n_unique() != fb.height:  # explicit: survives python -O
+        raise AssertionError(f"feedback rows lost or doubled: {fb.height} in, {seen.len()} out")
+    return (
+        accepted.drop("_row"),
+        unanswered.sort("_row").drop("_row"),
+        rejected.sort("_row").drop("_row").cast({"line": pl.Int64}) if rejected.height else _empty_rejected(),
+    )
+
+
+# --- 2. status of every warning ---------------------------------------------------------------
+
+def _answers(answers: pl.DataFrame | None) -> pl.DataFrame:
+    schema = {**_ANSWER_SCHEMA, "received_period": pl.String}
+    if answers is None or answers.is_empty():
+        return pl.DataFrame(schema=schema)
+    return answers.select(
+        [pl.col(c).cast(t) if c in answers.columns else pl.lit(None, t).alias(c) for c, t in schema.items()]
+    ).sort("received_period", "file", "line", nulls_last=False, maintain_order=True)
+
+
+def _deciding(a: pl.DataFrame) -> pl.DataFrame:
+    """Per warning the answer that decides: the latest one carrying a 核实结果. A later answer
+    without one (a note, a verifier) does not undo a verification; it stays in the history."""
+    return (
+        a.with_row_index("_order")
+        .filter(pl.col("result").is_not_null())
+        .group_by("warning_id").agg(pl.all().sort_by("_order").last())
+        .select("warning_id", "result", "verify_date", "_order")
+    )
+
+
+def warning_status(issued: pl.DataFrame, answers: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
+    """Every warning ever issued -> its state on `as_of` (`schemas.outputs.WarningStatus`).
+
+    属实 -> verified_true, 不属实 -> verified_false (verified_on = that answer's 核实日期, may be
+    null); no 核实结果 yet and as_of later than 核实截止日期 -> overdue with days_overdue = calendar
+    days past the deadline; otherwise open with 0. See `_deciding` for which answer counts."""
+    iss = _issued(issued)
+    dec = _deciding(_answers(answers))
+    res = pl.col("result")
+    s = iss.join(dec, on="warning_id", how="left").with_columns(
+        status=pl.when(res == "属实").then(pl.lit("verified_true"))
+        .when(res == "不属实").then(pl.lit("verified_false"))
+        .when(pl.col("deadline").is_not_null() & (pl.lit(as_of) > pl.col("deadline"))).then(pl.lit("overdue"))
+        .otherwise(pl.lit("open")),
+        verified_on=pl.when(res.is_not_null()).then("verify_date"),
+    ).with_columns(
+        days_overdue=pl.when(pl.col("status") == "overdue")
+        .then((pl.lit(as_of) - pl.col("deadline")).dt.total_days())
+        .otherwise(0).cast(pl.Int64),
+    )
+    return WarningStatus.validate(s.select(_STATUS_COLUMNS).sort("warning_id"))
+
+
+def answer_history(answers: pl.DataFrame | None) -> pl.DataFrame:
+    """Every answer ever received, per warning in the order received: answer_no (1 = first),
+    received_period, file, line, township, the five answer columns, `decides` (the answer that
+    sets the status) and `latest` (the last answer received)."""
+    a = _answers(answers).with_row_index("_order")
+    dec = _deciding(_answers(answers)).select("_order", decides=pl.lit(True))
+    return (
+        a.join(dec, on="_order", how="left")
+        .with_columns(
+            answer_no=(pl.int_range(pl.len()).over("warning_id") + 1).cast(pl.Int64),
+            decides=pl.col("decides").fill_null(False),
+            latest=pl.col("_order") == pl.col("_order").max().over("warning_id"),
+        )
+        .sort("warning_id", "answer_no")
+        .select("warning_id", "answer_no", "received_period", "file", "line", "township", *ANSWER_FIELDS,
+                "decides", "latest")
+    )
+
+
+# --- 3. overdue per township ------------------------------------------------------------------
+
+def overdue_by_township(status: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """WarningStatus -> (summary, overdue list), Chinese headers, for the county.
+
+    summary: one row per 乡（镇） (unplaced leads under （未落位线索）) and a 合计 row: 预警总数,
+    待核实, 逾期未核实, 已核实, 其中属实, 其中不属实, 逾期率 (= 逾期未核实 / 预警总数, 4 decimals),
+    最长逾期天数. overdue list: 乡（镇）, 预警编号, 户编号, 逾期天数, longest overdue first."""
+    s = status.with_columns(pl.col("township").fill_null(UNPLACED))
+    st = pl.col("status")
+    counts = [
+        pl.len().cast(pl.Int64).alias("预警总数"),
+        (st == "open").sum().cast(pl.Int64).alias("待核实"),
+        (st == "overdue").sum().cast(pl.Int64).alias("逾期未核实"),
+        st.is_in(["verified_true", "verified_false"]).sum().cast(pl.Int64).alias("已核实"),
+        (st == "verified_true").sum().cast(pl.Int64).alias("其中属实"),
+        (st == "verified_false").sum().cast(pl.Int64).alias("其中不属实"),
+        pl.col("days_overdue").max().fill_null(0).cast(pl.Int64).alias("最长逾期天数"),
+    ]
+    total_n = pl.col("预警总数")
+    rate = pl.when(total_n > 0).then((pl.col("逾期未核实") / total_n).round(4)).otherwise(0.0)
+    per = s.group_by("township").agg(counts).sort("township").rename({"township": "乡（镇）"})
+    total = s.select(pl.lit("合计").alias("乡（镇）"), *counts)
+    summary = pl.concat([per, total]).with_columns(rate.alias("逾期率")).select(
+        "乡（镇）", "预警总数", "待核实", "逾期未核实", "已核实", "其中属实", "其中不属实", "逾期率", "最长逾期天数")
+    overdue = (
+        s.filter(st == "overdue")
+        .sort(["township", "days_overdue", "warning_id"], descending=[False, True, False])
+        .select(pl.col("township").alias("乡（镇）"), pl.col("warning_id").alias("预警编号"),
+                pl.col("household_id").alias("户编号"), pl.col("days_overdue").alias("逾期天数"))
+    )
+    return summary, overdue
+
+
+# --- 4. carry-over into the next township file ------------------------------------------------
+
+def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: str | None = None) -> pl.DataFrame:
+    """Still-open and overdue warnings -> their township rows as last written (latest period in
+    `earlier_rows`, so a warning carried twice shows as the township last saw it), feedback
+    columns blank, with two columns put in front: `状态` (逾期未核实 / 待核实) and `逾期天数`.
+    Columns: 状态, 逾期天数, *TOWNSHIP_COLUMNS, township. Sorted per township: overdue first (most
+    days first), then open, then by 下发日期, 行政村, 村民小组, 户编号, 预警编号. Rows without a
+    township (unplaced leads) are not carried. `before_period` keeps only rows of earlier periods."""
+    rows = earlier_rows
+    if before_period is not None:
+        rows = rows.filter(pl.col("period") < before_period)
+    rows = (
+        rows.filter(pl.col("township").is_not_null())
+        .sort("period", maintain_order=True)
+        .unique("预警编号", keep="last", maintain_order=True)
+    )
+    pending = status.filter(pl.col("status").is_in(["open", "overdue"])).select("warning_id", "status", "days_overdue")
+    out = rows.join(pending, left_on="预警编号", right_on="warning_id", how="inner")
+    out = out.with_columns(
+        pl.when(pl.col("status") == "overdue").then(pl.lit(STATUS_OVERDUE)).otherwise(pl.lit(STATUS_OPEN)).alias("状态"),
+        pl.col("days_overdue").cast(pl.Int64).alias("逾期天数"),
+        *[pl.lit(None, pl.String).alias(c) for c in FEEDBACK_COLUMNS],
+    )
+    return out.sort(
+        ["township", "逾期天数", "下发日期", "行政村", "村民小组", "户编号", "预警编号"],
+        descending=[False, True, False, False, False, False, False], nulls_last=True,
+    ).select("状态", "逾期天数", *[pl.col(c).cast(pl.String) for c in [*TOWNSHIP_COLUMNS, "township"]])
+
+
+def with_carry_over(new_rows: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFrame:
+    """This period's township rows (`township_rows()` output) + `carry_over()` rows -> one frame,
+    per township the carried rows FIRST, then the new ones (状态 = 新下发, 逾期天数 = 0).
+    Townships are in name order (null = unplaced leads last); split it with
+    `partition_by("township", maintain_order=True)`."""
+    new = new_rows.select(
+        pl.lit(STATUS_NEW).alias("状态"), pl.lit(0, pl.Int64).alias("逾期天数"),
+        *[pl.col(c).cast(pl.String) for c in TOWNSHIP_COLUMNS], pl.col("township").cast(pl.String),
+    )
+    both = pl.concat([carried.with_columns(_k=pl.lit(0)), new.with_columns(_k=pl.lit(1))], how="vertical_relaxed")
+    return both.with_row_index("_i").sort("township", "_k", "_i", nulls_last=True).drop("_i", "_k")
+
+
+# --- 5. verified warnings to the responsible departments --------------------------------------
+
+def newly_verified(status: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
+    """Status rows verified 属实 now but not in `previous` status (None = every one): what to
+    dispatch in this run only."""
+    now = status.filter(pl.col("status") == "verified_true")
+    if previous is None or previous.is_empty():
+        return now
+    before = previous.filter(pl.col("status") == "verified_true").select("warning_id")
+    return now.join(before, on="warning_id", how="anti")
+
+
+def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config) -> dict[str, pl.DataFrame]:
+    """Warnings verified 属实 -> {department: frame}, the department from `cfg.dispatch` by 风险类型
+    (a risk type missing there, or a warning missing from `warnings`, goes to
+    `cfg.feedback.unmapped_department`). `warnings`: schemas.outputs.Warning rows (one per rule;
+    rule, severity, basis, dept used when present). Columns: 预警编号, 风险类型, 严重程度, 乡（镇）,
+    户编号, 核实日期, 预警规则, 预警依据 (ID numbers masked), 来源部门; sorted by 风险类型, 乡（镇）,
+    户编号. Pass `newly_verified(...)` as `status` to send only what is new."""
+    opt = lambda c: pl.col(c) if c in warnings.columns else pl.lit(None, pl.String)  # noqa: E731
+    w = (
+        warnings.select("warning_id", "risk_type", opt("rule").alias("rule"), opt("severity").alias("severity"),
+                        opt("basis").alias("basis"), opt("dept").alias("dept"))
+        .sort("warning_id", "rule", maintain_order=True, nulls_last=True)
+        .group_by("warning_id", maintain_order=True)
+        .agg(
+            pl.col("risk_type").drop_nulls().first(),
+            severity=pl.col("severity").sort_by(pl.col("severity").replace_strict(SEVERITY_RANK, default=0)).last(),
+            rules=pl.col("rule").drop_nulls().unique(maintain_order=True).str.join("、"),
+            bases=pl.when(pl.col("rule").is_not_null()).then(pl.col("rule") + "：" + pl.col("basis"))
+            .otherwise("basis").drop_nulls().str.join("；"),
+            depts=pl.col("dept").drop_nulls().unique(maintain_order=True).str.join("、"),
+        )
+    )
+    v = status.filter(pl.col("status") == "verified_true").join(w, on="warning_id", how="left").with_columns(
+        _to=pl.col("risk_type").replace_strict(cfg.dispatch, default=cfg.feedback.unmapped_department,
+                                               return_dtype=pl.String),
+    )
+    out = v.sort("risk_type", "township", "household_id", "warning_id", nulls_last=True).select(
+        "_to",
+        pl.col("warning_id").alias("预警编号"), pl.col("risk_type").alias("风险类型"),
+        pl.col("severity").alias("严重程度"),
+        pl.col("township").alias("乡（镇）"), pl.col("household_id").alias("户编号"),
+        pl.col("verified_on").alias("核实日期"), pl.col("rules").alias("预警规则"),
+        mask_ids(pl.col("bases")).alias("预警依据"), pl.col("depts").alias("来源部门"),
+    )
+    return {to: df.drop("_to") for (to,), df in out.partition_by("_to", as_dict=True, maintain_order=True).items()}
+
+
+# --- 6. set-aside answers back to their township ---------------------------------------------
+
+def returned_to_township(
+    rejected: pl.DataFrame, cfg: Config, issued: pl.DataFrame | None = None,
+) -> dict[str, pl.DataFrame]:
+    """Set-aside feedback rows -> {township: frame} telling each township what was not taken and why.
+
+    Takes `check_feedback`'s rejected rows and/or the validator's `Rejected` rows of the 反馈
+    folder (values outside the allowed lists, unparseable dates, unreadable files). The township
+    is the row's `township` column when present, else the file's township (`file_township`,
+    needs `issued`), else the township of the warning named in `record_id`; rows where none is
+    known go under UNKNOWN_TOWNSHIP for the county. Columns: 文件, 行号, 预警编号, 字段 (Chinese
+    header), 填报内容, 原因; sorted by 文件, 行号."""
+    fields = cfg.kinds["feedback"].fields
+    header = {f: aliases[0] for f, aliases in fields.items()} | {"file": "文件"}
+    r = rejected.with_columns(
+        (pl.col("township") if "township" in rejected.columns else pl.lit(None, pl.String)).alias("_town"))
+    if issued is not None:
+        iss = _issued(issued)
+        towns = iss["township"].drop_nulls().unique().to_list()
+        sufs = cfg.feedback.township_suffixes
+        files = {f: file_township(f, towns, sufs) for f in r["file"].drop_nulls().unique().to_list()}
+        r = r.join(iss.select(record_id="warning_id", _w_town="township"), on="record_id", how="left").with_columns(
+            _town=pl.coalesce("_town", pl.col("file").replace_strict(files, default=None, return_dtype=pl.String),
+                              "_w_town"))
+    reason = pl.col("reason")
+    for f, h in sorted(header.items(), key=lambda kv: -len(kv[0])):  # validator reasons start with the field name
+        reason = reason.str.replace_all(rf"(^|；){re.escape(f)} ", f"${{1}}{h} ")
+    out = r.sort("file", "line", nulls_last=True, maintain_order=True).select(
+        pl.col("_town").fill_null(UNKNOWN_TOWNSHIP).alias("_town"),
+        pl.col("file").alias("文件"), pl.col("line").alias("行号"), pl.col("record_id").alias("预警编号"),
+        pl.col("field").replace_strict(header, default=pl.col("field"), return_dtype=pl.String).alias("字段"),
+        pl.col("value").alias("填报内容"), reason.alias("原因"),
+    )
+    return {t: df.drop("_town") for (t,), df in out.partition_by("_town", as_dict=True, maintain_order=True).items()}

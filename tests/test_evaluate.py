@@ -1,0 +1,45 @@
+import polars as pl
+
+from matchers.evaluate import evaluate, main
+
+
+def frames():
+    links = pl.DataFrame({
+        "dept": ["医保"] * 6 + ["水利"],
+        "kind": ["med_settlement"] * 6 + ["water"],
+        "record_id": ["1", "2", "3", "4", "5", "6", "w"],
+        "decision": ["matched", "matched", "matched", "review", "unmatched", "matched", "matched"],
+        "person_id": ["A", "B", "X", None, None, "F", None],
+    })
+    truth = pl.DataFrame({
+        "dept": ["医保"] * 7 + ["水利"],
+        "record_id": ["1", "2", "3", "4", "5", "6", "6", "w"],
+        "person_id": ["A", "C", None, "D", "E", "Z", "F", None],  # record 6 delivered twice: last wins
+        "expect": ["record"] * 5 + ["rejected", "record", "record"],
+    })
+    return links, truth
+
+
+def test_evaluate_counts():
+    links, truth = frames()
+    row = evaluate(links, truth).filter(pl.col("dept") == "医保").row(0, named=True)
+    assert row["n"] == 6 and row["linkable"] == 5 and row["matched"] == 4
+    assert row["correct_matched"] == 2 and row["wrong_person"] == 1 and row["false_link"] == 1
+    assert row["precision"] == 0.5 and row["recall"] == 2 / 5
+    assert abs(row["review_rate"] - 1 / 6) < 1e-12
+    assert (row["matched_on"], row["matched_off"], row["review_on"], row["unmatched_on"]) == (3, 1, 1, 1)
+
+
+def test_place_level_records_carry_no_person_precision():
+    links, truth = frames()
+    row = evaluate(links, truth).filter(pl.col("dept") == "水利").row(0, named=True)
+    assert row["matched"] == 1 and row["false_link"] == 0 and row["precision"] is None
+
+
+def test_cli(tmp_path, capsys):
+    links, truth = frames()
+    links.write_parquet(tmp_path / "links.parquet")
+    truth.write_csv(tmp_path / "links.csv")
+    main(["--links", str(tmp_path / "links.parquet"), "--truth", str(tmp_path / "links.csv")])
+    out = capsys.readouterr().out
+    assert "医保" in out and "precision" in out

@@ -1,0 +1,330 @@
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from config import load_config
+from pipelines.calendar import add_working_days
+from pipelines.feedback import (
+    UNKNOWN_TOWNSHIP, answer_history, carry_over, check_feedback, dispatch, file_township, issued_from_rows,
+    newly_verified, overdue_by_township, returned_to_township, warning_status, with_carry_over,
+)
+from pipelines.standardize import standardize
+from pipelines.validate import validate
+from schemas.inputs import Feedback, Rejected
+from schemas.outputs import TOWNSHIP_COLUMNS, WarningStatus
+
+D = dt.date
+CFG = load_config()
+ISSUE = D(2026, 10, 9)
+DEADLINE = add_working_days(ISSUE, CFG.run.verify_working_days)[0]  # 2026-10-13 (10-10 is a make-up workday)
+AS_OF = D(2026, 11, 5)
+W1, W2, W3, W4, W5 = (f"YJ202610-{c * 10}" for c in "abcde")
+
+ISSUED = pl.DataFrame({
+    "warning_id": [W1, W2, W3, W4, W5],
+    "township": ["大店镇", "大店镇", "夹沟镇", None, "夹沟镇"],
+    "household_id": ["A", "B", "C", None, "E"],
+    "period": ["2026-10"] * 5,
+    "issue_date": [ISSUE] * 5,
+    "deadline": [DEADLINE] * 5,
+})
+DADIAN, JIAGOU = "反馈/大店镇_2026-10_预警清单.csv", "反馈/夹沟镇/反馈.xlsx"
+
+
+def fb(*rows):
+    """rows: (file, line, warning_id, township, result, include, verifier, verify_date, note)."""
+    cols = ["file", "line", "warning_id", "township", "result", "include_monitoring", "verifier", "verify_date", "note"]
+    df = pl.DataFrame([dict(zip(cols, r)) for r in rows], schema={
+        "file": pl.String, "line": pl.Int64, "warning_id": pl.String, "township": pl.String, "result": pl.String,
+        "include_monitoring": pl.String, "verifier": pl.String, "verify_date": pl.Date, "note": pl.String})
+    return Feedback.validate(df.with_columns(dept=pl.lit("反馈"), kind=pl.lit("feedback")))
+
+
+DELIVERY = fb(
+    (DADIAN, 2, W1, "大店镇", "属实", "是", "张干事", D(2026, 10, 12), None),   # accepted, superseded by line 6
+    (DADIAN, 3, W2, "大店镇", None, None, None, None, None),                  # unanswered
+    (DADIAN, 4, "YJ202610-zzzzzzzzzz", "大店镇", "属实", None, None, None, None),  # unknown id
+    (DADIAN, 5, W3, "大店镇", "属实", "是", "张干事", D(2026, 10, 12), None),   # 夹沟镇's warning
+    (DADIAN, 6, W1, "大店", "不属实", "否", "李干事", D(2026, 10, 13), "复核"),  # duplicate: wins
+    (DADIAN, 7, W2, "大店镇", "属实", None, None, D(2026, 10, 1), None),        # before issue date
+    (DADIAN, 8, W2, "大店镇", "属实", None, None, D(2026, 11, 20), None),       # after as_of
+    (DADIAN, 9, W2, "大店镇", None, None, None, None, "外出务工，待回访"),       # partial: accepted
+    (JIAGOU, 2, W1, None, "属实", None, None, None, None),                     # 大店镇's warning in 夹沟镇's file
+    ("feedback/夹沟_反馈.csv", 3, W3, " 夹沟 ", "属实", "是", "王", D(2026, 10, 12), None),  # accepted
+)
+
+
+def checked():
+    return check_feedback(DELIVERY, ISSUED, AS_OF, CFG.feedback)
+
+
+def keys(df):
+    return sorted(zip(df["file"], df["line"]))
+
+
+def test_every_row_lands_in_exactly_one_output():
+    acc, una, rej = checked()
+    assert acc.height + una.height + rej.height == DELIVERY.height
+    assert sorted(keys(acc) + keys(una) + keys(rej)) == keys(DELIVERY)
+    assert keys(acc) == sorted([(DADIAN, 2), (DADIAN, 6), (DADIAN, 9), ("feedback/夹沟_反馈.csv", 3)])
+    assert keys(una) == [(DADIAN, 3)]
+    Rejected.validate(rej)
+
+
+def test_rejections_name_field_and_reason():
+    rej = checked()[2]
+    got = {r["line"] if r["file"] == DADIAN else -r["line"]: r for r in rej.iter_rows(named=True)}
+    assert sorted(got) == [-2, 4, 5, 7, 8]
+    assert (got[4]["field"], got[4]["value"], got[4]["record_id"]) == ("warning_id", "YJ202610-zzzzzzzzzz",
+                                                                       "YJ202610-zzzzzzzzzz")
+    assert "预警编号不存在" in got[4]["reason"] and "unknown warning id" in got[4]["reason"]
+    assert got[5]["field"] == "township" and "another township" in got[5]["reason"]
+    assert got[-2]["field"] == "file" and "夹沟镇" in got[-2]["reason"]
+    assert got[7]["field"] == "verify_date" and "早于下发日期" in got[7]["reason"] and got[7]["value"] == "2026-10-01"
+    assert got[8]["field"] == "verify_date" and "晚于本次处理日期" in got[8]["reason"]
+    assert set(rej["dept"]) == {"反馈"} and set(rej["kind"]) == {"feedback"}
+    # told back to the township the answer came from, never to the warning's owner
+    assert got[5]["township"] == "大店镇" and got[-2]["township"] == "夹沟镇" and got[4]["township"] == "大店镇"
+
+
+def test_answer_from_unknown_sender_is_not_returned_to_the_warning_owner():
+    f = fb(("反馈/清单(1).csv", 2, W3, "某某镇", "属实", None, None, None, None),
+           ("反馈/清单(1).csv", 3, W3, None, "属实", None, None, D(2026, 9, 1), None))
+    rej = check_feedback(f, ISSUED, AS_OF, CFG.feedback)[2]
+    assert rej["field"].to_list() == ["township", "verify_date"]
+    assert rej["township"].to_list() == [None, "夹沟镇"]  # sender unknown / the owner's own bad date
+
+
+def test_several_problems_in_one_row_all_named():
+    f = fb((JIAGOU, 2, W1, "夹沟镇", "属实", None, None, D(2026, 12, 1), None))
+    acc, una, rej = check_feedback(f, ISSUED, AS_OF, CFG.feedback)
+    assert acc.is_empty() and una.is_empty()
+    r = rej.row(0, named=True)
+    assert r["field"] == "township" and r["reason"].count("；") == 2 and "晚于本次处理日期" in r["reason"]
+
+
+def test_blank_row_is_unanswered_and_partial_answer_is_accepted():
+    acc, una, _ = checked()
+    assert una["warning_id"].to_list() == [W2]
+    partial = acc.filter(pl.col("line") == 9).row(0, named=True)
+    assert partial["result"] is None and partial["note"] == "外出务工，待回访"
+
+
+def test_duplicate_answers_latest_line_wins_and_both_are_kept():
+    acc = checked()[0].filter(pl.col("warning_id") == W1).sort("line")
+    assert acc["line"].to_list() == [2, 6]
+    assert acc["rank"].to_list() == [2, 1] and acc["is_latest"].to_list() == [False, True]
+    st = warning_status(ISSUED, acc.with_columns(received_period=pl.lit("2026-11")), AS_OF)
+    assert st.filter(pl.col("warning_id") == W1)["status"][0] == "verified_false"
+
+
+def test_unplaced_lead_answer_is_not_refused_on_township_and_ids_are_matched_loosely():
+    f = fb(("反馈/大店镇.csv", 2, f" {W4.upper()} ", "大店镇", "属实", None, None, None, None))
+    acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.feedback)
+    assert rej.is_empty() and acc["warning_id"].to_list() == [W4]
+
+
+def test_file_township():
+    towns, sufs = ["大店镇", "夹沟镇", "大店集镇"], CFG.feedback.township_suffixes
+    assert file_township("反馈/大店镇_2026-10_预警清单.csv", towns, sufs) == "大店镇"
+    assert file_township("feedback/夹沟镇/清单(1).xlsx", towns, sufs) == "夹沟镇"
+    assert file_township("反馈/夹沟2026年10月.xlsx", towns, sufs) == "夹沟镇"
+    assert file_township("反馈/大店村_反馈.xlsx", towns, sufs) is None  # a village, not 大店镇
+    assert file_township("反馈/大店集镇_反馈.xlsx", towns, sufs) == "大店集镇"  # not also 大店镇
+    assert file_township("反馈/大店镇_夹沟镇_合并.xlsx", towns, sufs) is None
+    assert file_township("反馈/新建 Microsoft Excel 工作表.xlsx", towns, sufs) is None
+
+
+def test_empty_delivery():
+    acc, una, rej = check_feedback(DELIVERY.clear(), ISSUED, AS_OF, CFG.feedback)
+    assert acc.height == una.height == rej.height == 0
+    assert "rank" in acc.columns and "township" in rej.columns
+
+
+def answers(*rows):
+    """rows: (received_period, file, line, warning_id, result, verify_date, note)."""
+    return pl.DataFrame(
+        [dict(received_period=p, file=f, line=n, warning_id=w, township="大店镇", result=r, include_monitoring=None,
+              verifier=None, verify_date=d, note=t) for p, f, n, w, r, d, t in rows],
+        schema_overrides={"verify_date": pl.Date, "result": pl.String, "note": pl.String})
+
+
+def test_status_transitions_open_overdue_verified():
+    one = ISSUED.filter(pl.col("warning_id") == W1)
+    row = lambda a, on: warning_status(one, a, on).row(0, named=True)  # noqa: E731
+    assert row(None, DEADLINE) | {} == dict(warning_id=W1, township="大店镇", household_id="A", status="open",
+                                            result=None, verified_on=None, days_overdue=0)
+    late = row(None, DEADLINE + dt.timedelta(days=9))
+    assert (late["status"], late["days_overdue"]) == ("overdue", 9)
+    a = answers(("2026-11", "反馈/大店镇.csv", 2, W1, "属实", D(2026, 10, 20), None))
+    done = row(a, D(2026, 11, 5))
+    assert (done["status"], done["result"], done["verified_on"], done["days_overdue"]) == (
+        "verified_true", "属实", D(2026, 10, 20), 0)
+
+
+def test_latest_answer_by_period_then_file_then_line_decides():
+    a = answers(
+        ("2026-11", "反馈/z.csv", 9, W1, "属实", D(2026, 10, 20), None),
+        ("2026-12", "反馈/a.csv", 2, W1, "不属实", D(2026, 11, 20), None),   # later period beats later file name
+        ("2026-12", "反馈/a.csv", 5, W1, None, None, "户主外出，补充说明"),   # note only: does not undo
+        ("2026-11", "反馈/a.csv", 3, W2, "不属实", D(2026, 10, 20), None),
+        ("2026-11", "反馈/b.csv", 1, W2, "属实", D(2026, 10, 21), None),     # later file wins
+        ("2026-11", "反馈/a.csv", 4, W5, None, D(2026, 10, 21), "未遇到人"),  # partial only: still overdue
+    )
+    st = WarningStatus.validate(warning_status(ISSUED, a, AS_OF))
+    by = {r["warning_id"]: r for r in st.iter_rows(named=True)}
+    assert st.height == ISSUED.height
+    assert (by[W1]["status"], by[W1]["verified_on"]) == ("verified_false", D(2026, 11, 20))
+    assert by[W2]["status"] == "verified_true"
+    assert (by[W5]["status"], by[W5]["days_overdue"]) == ("overdue", (AS_OF - DEADLINE).days)
+    assert (by[W4]["status"], by[W4]["township"], by[W4]["household_id"]) == ("overdue", None, None)
+
+    h = answer_history(a).filter(pl.col("warning_id") == W1)
+    assert h["answer_no"].to_list() == [1, 2, 3] and h["result"].to_list() == ["属实", "不属实", None]
+    assert h["decides"].to_list() == [False, True, False] and h["latest"].to_list() == [False, False, True]
+
+
+def test_overdue_by_township():
+    status = pl.DataFrame({
+        "warning_id": ["w1", "w2", "w3", "w4", "w5"],
+        "township": ["大店镇", "大店镇", "大店镇", "夹沟镇", None],
+        "household_id": ["A", "B", "C", "D", None],
+        "status": ["overdue", "overdue", "verified_true", "open", "verified_false"],
+        "result": [None, None, "属实", None, "不属实"],
+        "verified_on": [None, None, D(2026, 10, 11), None, D(2026, 10, 12)],
+        "days_overdue": [3, 12, 0, 0, 0],
+    })
+    summary, overdue = overdue_by_township(status)
+    rows = {r["乡（镇）"]: r for r in summary.iter_rows(named=True)}
+    assert sorted(rows) == sorted(["夹沟镇", "大店镇", "（未落位线索）", "合计"])
+    d = rows["大店镇"]
+    assert (d["预警总数"], d["待核实"], d["逾期未核实"], d["已核实"], d["其中属实"], d["逾期率"], d["最长逾期天数"]) == (
+        3, 0, 2, 1, 1, round(2 / 3, 4), 12)
+    assert (rows["夹沟镇"]["待核实"], rows["夹沟镇"]["逾期率"]) == (1, 0.0)
+    assert (rows["合计"]["预警总数"], rows["合计"]["其中不属实"], rows["合计"]["最长逾期天数"]) == (5, 1, 12)
+    assert summary["乡（镇）"][-1] == "合计"
+    assert overdue.rows() == [("大店镇", "w2", "B", 12), ("大店镇", "w1", "A", 3)]
+
+
+def township_row(wid, town, period, village="韩湖村", hh="A", issued="2026-10-09"):
+    r = {c: None for c in TOWNSHIP_COLUMNS}
+    r.update({"预警编号": wid, "乡（镇）": town, "行政村": village, "户编号": hh, "风险类型": "因病",
+              "下发日期": issued, "核实截止日期": "2026-10-13", "township": town, "period": period})
+    return r
+
+
+EARLIER = pl.DataFrame([
+    township_row("w-open", "大店镇", "2026-09", hh="A", issued="2026-09-10"),
+    township_row("w-over", "大店镇", "2026-10", hh="B"),
+    township_row("w-done", "大店镇", "2026-10", hh="C"),
+    township_row("w-late", "大店镇", "2026-09", hh="D", issued="2026-09-10"),
+    township_row("w-late", "大店镇", "2026-10", hh="D", issued="2026-09-10") | {"核实人": "上期误填", "网格员": "新网格员"},  # carried copy
+    township_row("w-jg", "夹沟镇", "2026-10", hh="E"),
+    township_row("w-now", "大店镇", "2026-11", hh="F"),   # this period's own row
+], schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]})
+STATUS = pl.DataFrame({
+    "warning_id": ["w-open", "w-over", "w-done", "w-late", "w-jg", "w-now"],
+    "township": ["大店镇"] * 4 + ["夹沟镇", "大店镇"],
+    "household_id": list("ABCDEF"),
+    "status": ["open", "overdue", "verified_true", "overdue", "overdue", "open"],
+    "result": [None, None, "属实", None, None, None],
+    "verified_on": [None, None, D(2026, 10, 12), None, None, None],
+    "days_overdue": [0, 5, 0, 40, 5, 0],
+})
+
+
+def test_carry_over_lists_pending_rows_overdue_first():
+    c = carry_over(STATUS, EARLIER, before_period="2026-11")
+    assert c.columns == ["状态", "逾期天数", *TOWNSHIP_COLUMNS, "township"]
+    assert c["预警编号"].to_list() == ["w-late", "w-over", "w-open", "w-jg"]
+    assert c["状态"].to_list() == ["逾期未核实", "逾期未核实", "待核实", "逾期未核实"]
+    assert c["逾期天数"].to_list() == [40, 5, 0, 5]
+    # feedback columns blank, even where a stored copy carried something
+    assert c.select("核实结果", "是否纳入监测", "核实人", "核实日期", "备注").null_count().row(0) == (c.height,) * 5
+    assert c.filter(pl.col("预警编号") == "w-late")["网格员"][0] == "新网格员"  # as last written
+
+
+def test_with_carry_over_puts_carried_rows_first_per_township():
+    carried = carry_over(STATUS, EARLIER, before_period="2026-11")
+    new = EARLIER.filter(pl.col("period") == "2026-11").drop("period").with_columns(
+        pl.lit("w-new2").alias("预警编号")).vstack(EARLIER.filter(pl.col("period") == "2026-11").drop("period"))
+    new = pl.concat([new, pl.DataFrame([township_row("w-jg-new", "夹沟镇", "x")]).drop("period")
+                     .cast({c: pl.String for c in TOWNSHIP_COLUMNS})], how="vertical_relaxed")
+    both = with_carry_over(new, carried)
+    assert [(r["township"], r["预警编号"], r["状态"]) for r in both.iter_rows(named=True)] == [
+        ("大店镇", "w-late", "逾期未核实"), ("大店镇", "w-over", "逾期未核实"), ("大店镇", "w-open", "待核实"),
+        ("大店镇", "w-new2", "新下发"), ("大店镇", "w-now", "新下发"),
+        ("夹沟镇", "w-jg", "逾期未核实"), ("夹沟镇", "w-jg-new", "新下发")]
+
+
+def test_issued_from_rows_keeps_first_period():
+    iss = issued_from_rows(EARLIER)
+    late = iss.filter(pl.col("warning_id") == "w-late").row(0, named=True)
+    assert iss.height == 6 and late["period"] == "2026-09" and late["issue_date"] == D(2026, 9, 10)
+    assert late["deadline"] == D(2026, 10, 13)
+
+
+def test_dispatch_by_risk_type_to_department():
+    risks = ["因病", "住房出现安全问题", "因学", "饮水出现安全问题", "因残", "因务工就业不稳", "因产业项目失败", "缺劳动力",
+             "未参加基本医疗保险", "某新风险"]
+    ids = [f"w{i}" for i in range(len(risks))]
+    status = pl.DataFrame({
+        "warning_id": [*ids, "w-open"], "township": ["大店镇"] * (len(ids) + 1), "household_id": [*ids, "x"],
+        "status": ["verified_true"] * len(ids) + ["open"], "result": ["属实"] * len(ids) + [None],
+        "verified_on": [D(2026, 10, 12)] * len(ids) + [None], "days_overdue": [0] * (len(ids) + 1),
+    })
+    warnings = pl.DataFrame({
+        "warning_id": [*ids, "w0", "w-open"], "risk_type": [*risks, "因病", "因病"],
+        "rule": ["X"] * len(ids) + ["M2", "M1"], "severity": ["中"] * len(ids) + ["高", "中"],
+        "basis": ["依据 341302197005011234"] + ["依据"] * (len(ids) + 1),
+        "dept": ["医保"] * (len(ids) + 2),
+    })
+    out = dispatch(status, warnings, CFG)
+    got = {d: df["风险类型"].to_list() for d, df in out.items()}
+    assert got == {"医保": ["因病", "未参加基本医疗保险"], "住建": ["住房出现安全问题"], "教育": ["因学"],
+                   "水利": ["饮水出现安全问题"], "残联": ["因残"], "人社": ["因务工就业不稳"],
+                   "农业农村": ["因产业项目失败"], "民政": ["缺劳动力"], "乡村振兴局": ["某新风险"]}
+    w0 = out["医保"].filter(pl.col("预警编号") == "w0").row(0, named=True)
+    assert w0["严重程度"] == "高" and w0["预警规则"] == "M2、X" and "341302********1234" in w0["预警依据"]
+    assert "w-open" not in pl.concat(list(out.values()))["预警编号"].to_list()
+
+
+def test_every_configured_risk_type_has_a_department():
+    risks = {r.risk_type for r in CFG.rules.values()} | set(CFG.rules["A1"]["risk_type_by_disaster"].values())
+    assert risks <= set(CFG.dispatch)
+    assert {CFG.dispatch[r] for r in ("因病", "因自然灾害", "突发严重困难", "义务教育阶段失学辍学")} == {
+        "医保", "农业农村", "民政", "教育"}
+
+
+def test_newly_verified():
+    prev = STATUS.with_columns(status=pl.lit("open"))
+    assert newly_verified(STATUS, prev)["warning_id"].to_list() == ["w-done"]
+    assert newly_verified(STATUS, STATUS).is_empty()
+
+
+def test_returned_to_township_includes_validator_rejections():
+    raw = pl.DataFrame({"预警编号": [W2, W3], "乡（镇）": ["大店镇", "夹沟镇"], "核实结果": ["核实属实", "属实"],
+                        "核实日期": ["2026-10-12", "明天"], "line": [2, 3]})
+    spec = CFG.kinds["feedback"]
+    valid, bad = validate(standardize(raw, spec), spec, "反馈", "反馈/混合.csv")
+    assert valid.is_empty() and bad.height == 2
+    rej = pl.concat([checked()[2], bad], how="diagonal_relaxed")
+    out = returned_to_township(rej, CFG, ISSUED)
+    assert set(out) == {"大店镇", "夹沟镇"}
+    d = out["大店镇"]
+    assert d.columns == ["文件", "行号", "预警编号", "字段", "填报内容", "原因"]
+    assert d.filter(pl.col("文件") == "反馈/混合.csv")["字段"].to_list() == ["核实结果"]
+    assert d.filter(pl.col("文件") == "反馈/混合.csv")["原因"][0].startswith("核实结果 ")
+    assert sorted(d.filter(pl.col("文件") == DADIAN)["行号"].to_list()) == [4, 5, 7, 8]
+    assert out["夹沟镇"]["字段"].to_list() == ["文件", "核实日期"]
+    assert sum(df.height for df in out.values()) == rej.height
+    lost = returned_to_township(bad.with_columns(record_id=pl.lit("YJ-unknown")), CFG, None)
+    assert list(lost) == [UNKNOWN_TOWNSHIP]
+
+
+@pytest.mark.parametrize("town", ["大店", "大店镇", " 大店镇 ", "大店镇\u3000", None])
+def test_township_spellings_are_accepted(town):
+    f = fb((DADIAN, 2, W1, town, "属实", None, None, None, None))
+    acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.feedback)
+    assert acc.height == 1 and rej.is_empty()

@@ -1,0 +1,117 @@
+import dataclasses
+import random
+
+import polars as pl
+import pytest
+
+from config import MatchingConfig
+from matchers.ids import check_char
+from matchers.link import link
+
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
+VILLAGES = [f"{'东西南北中'[k % 5]}{'王李张刘陈杨赵黄周吴'[k // 5]}庄村" for k in range(50)]
+CFG = MatchingConfig(county_population=20000)
+
+
+def make_id(rng, region="341302", birth=None):
+    birth = birth or f"{rng.randint(1940, 2015)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+    id17 = f"{region}{birth}{rng.randint(0, 999):03d}"
+    return id17 + check_char(id17)
+
+
+@pytest.fixture(scope="module")
+def roster():
+    rng = random.Random(3)
+    rows = []
+    for i in range(300):
+        rows.append(dict(township=rng.choice(["大店镇", "时村乡"]), village=VILLAGES[rng.randrange(50)],
+                         household_id=f"H{i // 3:04d}", person_id=f"H{i // 3:04d}-{i % 3 + 1:02d}",
+                         name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+                         id_number=make_id(rng, rng.choice(["341302", "342201"]))))
+    # twins: same birth date, same surname, given names differ in the last char only
+    rows.append(dict(township="大店镇", village="东庄村", household_id="HT", person_id="HT-01", name="欧晓明",
+                     id_number="34130219900101" + "0011"[:3] + check_char("34130219900101001")))
+    rows.append(dict(township="大店镇", village="东庄村", household_id="HT", person_id="HT-02", name="欧晓亮",
+                     id_number="34130219900101" + "003" + check_char("34130219900101003")))
+    return pl.DataFrame(rows)
+
+
+def records(rows):
+    cols = ["dept", "kind", "record_id", "name", "id_raw", "township", "village"]
+    return pl.DataFrame([{c: r.get(c) for c in cols} | {"dept": "医保", "kind": "med_settlement"} for r in rows],
+                        schema={c: pl.Utf8 for c in cols})
+
+
+def run(roster, rows, cfg=CFG):
+    links, review = link(records(rows), roster, cfg)
+    return links, review, {r["record_id"]: r for r in links.iter_rows(named=True)}
+
+
+def mask64(i):
+    return i[:6] + "*" * 8 + i[14:]
+
+
+def test_mask_styles_and_dirt_match_the_right_person(roster):
+    p = roster.row(5, named=True)
+    i, name = p["id_number"], p["name"]
+    rows = [
+        dict(record_id="6+4", name=name, id_raw=mask64(i)),
+        dict(record_id="fw", name=name[0] + "*" + name[2], id_raw="'" + i[:6] + "＊" * 8 + i[14:]),
+        dict(record_id="14+0", name=name, id_raw=i[:14] + "****"),
+        dict(record_id="full", name=name, id_raw=i),
+        dict(record_id="typo", name=name, id_raw=i[:8] + str((int(i[8]) + 1) % 10) + i[9:]),
+        dict(record_id="noid", name=name, id_raw=None, township=p["township"], village=p["village"][:-1]),
+    ]
+    links, _, d = run(roster, rows)
+    assert links.height == len(rows)
+    for rid in d:
+        assert d[rid]["decision"] == "matched", (rid, d[rid]["reason"])
+        assert d[rid]["person_id"] == p["person_id"]
+        assert d[rid]["household_id"] == p["household_id"]
+    assert "6+4" in d["6+4"]["reason"] and "exact" in d["6+4"]["reason"]
+    assert "typo pass" in d["typo"]["reason"]
+    assert "name+place pass" in d["noid"]["reason"]
+    assert d["full"]["score"] > 0.999
+
+
+def test_twins_go_to_review_never_a_guess(roster):
+    rows = [dict(record_id="t", name="欧晓*", id_raw="******19900101****")]
+    links, review, d = run(roster, rows)
+    assert d["t"]["decision"] == "review"
+    assert d["t"]["person_id"] is None
+    assert set(review["person_id"]) == {"HT-01", "HT-02"}
+    assert review["rank"].to_list() == [1, 2]
+
+
+def test_non_roster_lookalikes_are_not_matched(roster):
+    p = roster.row(7, named=True)
+    i = p["id_number"]
+    other_tail = i[:14] + ("1234" if i[14:] != "1234" else "5678")
+    rows = [
+        dict(record_id="nobody", name="司马懿", id_raw="110105194912310021"),
+        dict(record_id="wrong-name", name="司马光", id_raw=mask64(i)),
+        dict(record_id="other-tail", name=p["name"], id_raw=mask64(other_tail)),
+    ]
+    links, _, d = run(roster, rows)
+    assert d["nobody"]["decision"] == "unmatched" and d["nobody"]["n_candidates"] == 0
+    assert d["wrong-name"]["decision"] != "matched"
+    assert d["other-tail"]["decision"] != "matched"
+
+
+def test_one_row_per_record_and_thresholds_from_config(roster):
+    p = roster.row(1, named=True)
+    rows = [dict(record_id="a", name=p["name"], id_raw=mask64(p["id_number"]))] * 3 + [dict(record_id="b")]
+    links, _, _ = run(roster, rows)
+    assert links.height == 4 and links["decision"].to_list()[:3] == ["matched"] * 3
+    strict = dataclasses.replace(CFG, match_threshold=1.0, review_threshold=1.0)
+    links, review, _ = run(roster, rows, strict)
+    assert links["decision"].to_list() == ["unmatched"] * 4 and review.height == 0
+
+
+def test_snapshot_kind_never_gives_one_person_to_two_records(roster):
+    p = roster.row(9, named=True)
+    rows = [dict(record_id=r, name=p["name"], id_raw=mask64(p["id_number"])) for r in ("x", "y")]
+    recs = records(rows).with_columns(kind=pl.lit("med_enrollment"))
+    links, _ = link(recs, roster, CFG)
+    assert links["decision"].to_list() == ["review", "review"]

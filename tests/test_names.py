@@ -1,0 +1,44 @@
+import polars as pl
+
+from matchers.names import compare_names, name_stats, name_u, normalize_name
+
+
+def nn(*names):
+    return pl.select(n=normalize_name(pl.lit(pl.Series(list(names), dtype=pl.Utf8))))["n"]
+
+
+def test_normalize_name():
+    assert nn("張 曉明", "阿依古丽•买买提", "阿依古丽.买买提", "张＊", "  ", None).to_list() == [
+        "张晓明", "阿依古丽·买买提", "阿依古丽·买买提", "张*", None, None]
+
+
+def levels(pairs):
+    rec = nn(*[r for r, _ in pairs])
+    return compare_names(rec, pl.Series([c for _, c in pairs])).to_list()
+
+
+def test_levels():
+    pairs = [
+        ("张晓明", "张晓明"), ("張曉明", "张晓明"), ("张*明", "张晓明"), ("张*", "张晓明"), ("*明", "张晓明"),
+        ("张**", "张晓明"), ("张晓铭", "张晓明"), ("张明晓", "张晓明"), ("张明", "张晓明"), ("张晓明明", "张晓明"),
+        ("张晓东", "张晓明"), ("张伟", "张晓明"), ("李晓明", "张晓明"), ("*", "张晓明"), ("李*", "张晓明"),
+        ("张*明", "张晓红"), ("张***", "张晓明"),
+    ]
+    assert levels(pairs) == [
+        "exact", "exact", "masked-agree", "masked-agree", "masked-agree",
+        "masked-agree", "homophone", "swapped", "dropped", "added",
+        "one-char", "surname-only", "disagree", "missing", "disagree",
+        "one-char", "surname-only",
+    ]
+
+
+def test_u_reflects_frequency_and_masking():
+    roster = nn("张伟", "张伟", "张强", "张敏", "李明", "王芳", "王伟", "赵晓东")
+    u = name_u(nn("张伟", "赵晓东", "张*", "*伟"), name_stats(roster)).sort("name")
+    d = {r["name"]: r for r in u.iter_rows(named=True)}
+    assert d["张伟"]["u_exact"] > d["赵晓东"]["u_exact"]  # common name, short name
+    assert d["张*"]["u_exact"] > d["张伟"]["u_exact"]  # a mask shows less
+    assert d["张*"]["u_exact"] >= 3 / 8  # roster share of other 张 (the candidate itself not counted)
+    assert d["张伟"]["u_surname"] > d["赵晓东"]["u_surname"]
+    for r in d.values():
+        assert 0 < r["u_exact"] <= r["u_one_char"] <= 1

@@ -1,0 +1,47 @@
+import polars as pl
+
+from matchers.places import normalize_place, resolve_places, water_links
+from schemas import Link
+
+
+def norm(values, level="village"):
+    return pl.select(v=normalize_place(pl.lit(pl.Series(values, dtype=pl.Utf8)), level))["v"].to_list()
+
+
+def test_normalize_place():
+    assert norm(["王庄", "王庄村", "王庄村委会", "王庄社区", " 王庄村民委员会", None, ""]) == ["王庄"] * 5 + [None, None]
+    assert norm(["时村镇", "时村乡", "时村", "城东街道"], "township") == ["时村", "时村", "时村", "城东"]
+    assert norm(["3组", "三组", "第三组", "3", "第十二村民小组", "03组"], "group") == ["3", "3", "3", "3", "12", "3"]
+
+
+def roster():
+    return pl.DataFrame({
+        "township": ["大店镇", "大店镇", "时村乡", "时村乡"],
+        "village": ["王庄村", "王庄村", "刘圩村", "王庄村"],
+        "group": ["1组", "2组", "3组", "1组"],
+    })
+
+
+def test_resolve_places():
+    water = pl.DataFrame({
+        "dept": ["水利"] * 5, "kind": ["water"] * 5,
+        "record_id": ["a", "b", "c", "d", "e"],
+        "township": ["大店", "大店镇", "曹村镇", "时村镇", "时村乡"],
+        "village": ["王庄", "王庄村委会", "刘圩", "马集", "刘圩村"],
+        "group": ["", "第二组", None, None, "9组"],
+    })
+    out = resolve_places(water, roster()).sort("record_id")
+    assert out.height == 5
+    assert out["decision"].to_list() == ["matched", "matched", "matched", "unmatched", "matched"]
+    assert out["township"].to_list()[:3] == ["大店镇", "大店镇", "时村乡"]  # c: 刘圩 is unique in the county
+    assert out["village"][0] == "王庄村"
+    assert out["group"].to_list()[:2] == [None, "2组"]
+    assert out["group"][4] == "9组" and "not on roster" in out["reason"][4]
+
+
+def test_water_links_fit_the_link_model():
+    water = pl.DataFrame({"dept": ["水利"] * 2, "kind": ["water"] * 2, "record_id": ["a", "b"],
+                          "township": ["大店镇", "大店镇"], "village": ["王庄", "马集"], "group": [None, None]})
+    links = Link.validate(water_links(resolve_places(water, roster())))
+    assert links["decision"].to_list() == ["matched", "unmatched"]
+    assert links["person_id"].is_null().all()
