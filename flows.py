@@ -32,9 +32,10 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, load_config  # noqa: E402
 from matchers.link import link  # noqa: E402
-from matchers.places import resolve_places  # noqa: E402
+from matchers.places import resolve_places, water_links  # noqa: E402
 from matchers.review import review_queue  # noqa: E402
-from pipelines import accounting, calendar, rules, township  # noqa: E402
+from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
+from pipelines.identify import set_aside_unidentifiable  # noqa: E402
 from pipelines.standardize import detect_kind, known_headers, standardize  # noqa: E402
 from pipelines.validate import rejected_files, supersede, to_person_records, validate  # noqa: E402
 
@@ -122,10 +123,14 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
             ))
             continue
         ok, bad = validate(standardize(table, spec), spec, dept, rel)
+        ok, nobody = set_aside_unidentifiable(ok)
         valid.setdefault(spec.name, []).append(ok)
-        rejected.append(bad)
+        rejected.extend([bad, nobody])
     superseded = []
     for kind, frames in valid.items():
+        if kind == "feedback":  # every returned answer is history: none replaces another here
+            _concat(frames).write_parquet(paths.work / f"{kind}.parquet")
+            continue
         latest, sup = supersede(_concat(frames), key=cfg.kinds[kind].record_id)
         latest.write_parquet(paths.work / f"{kind}.parquet")
         superseded.append(sup)
@@ -144,9 +149,9 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     extracts = {k: pl.read_parquet(paths.work / f"{k}.parquet") for k in kinds if k not in ("roster", "grid", "feedback")}
     records = to_person_records(extracts)
     records.write_parquet(paths.work / "person_records.parquet")
-    links, review = link(records, roster, cfg.matching)
+    links, candidates = link(records, roster, cfg.matching)
     links.write_parquet(paths.work / "links_person.parquet")
-    review.write_parquet(paths.work / "review_candidates.parquet")
+    candidates.write_parquet(paths.work / "candidates.parquet")
     if "water" in extracts:
         resolve_places(extracts["water"], roster).write_parquet(paths.work / "water_places.parquet")
     return {k: int(v) for k, v in links.group_by("decision").len().iter_rows()}
@@ -171,6 +176,47 @@ def year_to_date(paths: RunPaths, period: str) -> None:
 
 
 @task(cache_policy=NO_CACHE)
+def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dict:
+    """Returned township lists (反馈/): check each answer against the warnings issued before this
+    period, keep every accepted answer, and work out every earlier warning's status."""
+    con = warehouse.connect(paths.warehouse)
+    try:
+        earlier_rows = warehouse.table(con, "township_rows", "period < ?", [period])
+        earlier_answers = warehouse.table(con, "feedback_answers", "period < ?", [period])
+        previous_status = warehouse.latest_before(con, "warning_status", period)
+    finally:
+        con.close()
+    issued = feedback.issued_from_rows(earlier_rows) if earlier_rows is not None else None
+    returned = _read(paths.work / "feedback.parquet")
+    counts = {"returned": 0, "accepted": 0, "unanswered": 0, "set_aside": 0}
+    accepted = None
+    if returned is not None and returned.height:
+        if issued is None:
+            issued = feedback.issued_from_rows(pl.DataFrame(schema={c: pl.Utf8 for c in
+                                                                   ["预警编号", "township", "户编号", "period", "下发日期", "核实截止日期"]}))
+        accepted, unanswered, refused = feedback.check_feedback(returned, issued, as_of, cfg.feedback)
+        accepted = accepted.with_columns(received_period=pl.lit(period))
+        refused.drop("township").cast(REJECTED_COLS).write_parquet(paths.work / "rejected_反馈_answers.parquet")
+        counts = {"returned": returned.height, "accepted": accepted.height, "unanswered": unanswered.height,
+                  "set_aside": refused.height}
+        if sum(list(counts.values())[1:]) != counts["returned"]:
+            raise accounting.AccountingError(f"反馈: read {returned.height} answers but accounted {counts}")
+        refused.write_parquet(paths.work / "feedback_refused.parquet")
+    answers = _concat([earlier_answers, accepted]) if (earlier_answers is not None or accepted is not None) else None
+    if answers is not None:
+        answers.write_parquet(paths.work / "answers_all.parquet")
+    if accepted is not None:
+        accepted.write_parquet(paths.work / "answers_new.parquet")
+    if issued is not None:
+        issued.write_parquet(paths.work / "issued_earlier.parquet")
+        earlier_rows.write_parquet(paths.work / "township_rows_earlier.parquet")
+        feedback.warning_status(issued, answers, as_of).write_parquet(paths.work / "status_earlier.parquet")
+    if previous_status is not None:
+        previous_status.write_parquet(paths.work / "status_previous.parquet")
+    return counts
+
+
+@task(cache_policy=NO_CACHE)
 def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) -> dict:
     """Apply every configured rule; one warning per household (or lead) and risk type."""
     roster = pl.read_parquet(paths.work / "roster.parquet")
@@ -178,13 +224,22 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     links = pl.read_parquet(paths.work / "links_person.parquet")
     con = warehouse.connect(paths.warehouse)
     try:
-        history = warehouse.earlier_warnings(con, period)
+        history = warehouse.table(con, "warnings", "period < ?", [period])
     finally:
         con.close()
+    status = _read(paths.work / "status_earlier.parquet")
+    if history is not None:
+        history.write_parquet(paths.work / "warnings_earlier.parquet")
+        history = history.join(
+            status.select("warning_id", "status", "verified_on") if status is not None
+            else pl.DataFrame(schema={"warning_id": pl.Utf8, "status": pl.Utf8, "verified_on": pl.Date}),
+            on="warning_id", how="left",
+        ).with_columns(pl.col("status").fill_null("open"))
     signals = rules.run_rules(
         extracts, links, roster, cfg, period,
         ytd_settlements=_read(paths.work / "ytd_settlements.parquet"),
         water_places=_read(paths.work / "water_places.parquet"),
+        candidates=pl.read_parquet(paths.work / "candidates.parquet"),
     )
     warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg)
     warnings.write_parquet(paths.work / "warnings.parquet")
@@ -202,11 +257,7 @@ def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: li
     superseded = _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("superseded_*.parquet"))])
     parts = [person]
     if water is not None:
-        parts.append(water.select(
-            "dept", "kind", "record_id", "decision",
-            pl.lit(None, pl.Utf8).alias("person_id"), pl.lit(None, pl.Utf8).alias("household_id"),
-            pl.lit(None, pl.Float64).alias("score"), "reason", pl.lit(0).alias("n_candidates"),
-        ))
+        parts.append(water_links(water))
     if rejected.height:
         rows = rejected.filter(pl.col("line").is_not_null())
         parts.append(rows.select(
@@ -238,9 +289,11 @@ def remember(paths: RunPaths, period: str) -> None:
         "rejected": pl.read_parquet(paths.work / "rejected.parquet"),
         "accounting": pl.read_parquet(paths.work / "accounting.parquet"),
     }
-    linked = _read(paths.work / "settlements_linked.parquet")
-    if linked is not None:
-        frames["settlements"] = linked
+    for table, name in [("settlements", "settlements_linked"), ("township_rows", "township_rows"),
+                        ("feedback_answers", "answers_new"), ("warning_status", "status_all")]:
+        df = _read(paths.work / f"{name}.parquet")
+        if df is not None:
+            frames[table] = df
     con = warehouse.connect(paths.warehouse)
     try:
         warehouse.replace_period(con, period, frames)
@@ -249,14 +302,47 @@ def remember(paths: RunPaths, period: str) -> None:
 
 
 @task(cache_policy=NO_CACHE)
-def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date) -> dict:
+def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date) -> str:
+    """Township rows (still-open earlier warnings first, then this period's) and the status of
+    every warning ever issued. Returns the verification deadline of this period's warnings."""
+    work = paths.work
+    warnings = pl.read_parquet(work / "warnings.parquet")
+    deadline, cal_note = calendar.add_working_days(issue_date, cfg.run.verify_working_days)
+    if cal_note:
+        pl.DataFrame([dict(category="日历 calendar", dept=None, file=None, detail=cal_note, count=1)],
+                     schema=FINDING_COLS).write_parquet(work / "findings_calendar.parquet")
+    new = township.township_rows(warnings, pl.read_parquet(work / "roster.parquet"), _read(work / "grid.parquet"),
+                                 issue_date, deadline)
+    earlier_rows = _read(work / "township_rows_earlier.parquet")
+    status_earlier = _read(work / "status_earlier.parquet")
+    carried = (feedback.carry_over(status_earlier, earlier_rows, before_period=period)
+               if earlier_rows is not None and status_earlier is not None else None)
+    rows = feedback.with_carry_over(new, carried if carried is not None else new.head(0).select(
+        pl.lit(None, pl.Utf8).alias("状态"), pl.lit(None, pl.Int64).alias("逾期天数"), *new.columns))
+    rows.write_parquet(work / "township_rows.parquet")
+    issued = feedback.issued_from_rows(
+        _concat([earlier_rows, rows.with_columns(period=pl.lit(period))]) if earlier_rows is not None
+        else rows.with_columns(period=pl.lit(period))
+    )
+    feedback.warning_status(issued, _read(work / "answers_all.parquet"), issue_date).write_parquet(
+        work / "status_all.parquet")
+    return deadline.isoformat()
+
+
+@task(cache_policy=NO_CACHE)
+def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadline: str) -> dict:
     """Write township lists and county files into the staging folder, then swap it in whole."""
     work, stage = paths.work, paths.stage
     warnings = pl.read_parquet(work / "warnings.parquet")
     roster = pl.read_parquet(work / "roster.parquet")
     grid = _read(work / "grid.parquet")
-    deadline, cal_note = calendar.add_working_days(issue_date, cfg.run.verify_working_days)
-    rows = township.township_rows(warnings, roster, grid, issue_date, deadline)
+    rows = pl.read_parquet(work / "township_rows.parquet")
+    status = pl.read_parquet(work / "status_all.parquet")
+    refused = _read(work / "feedback_refused.parquet")
+    validator_refused = _read(work / "rejected_反馈.parquet")
+    returned = feedback.returned_to_township(
+        _concat([refused, validator_refused]), cfg, _read(work / "issued_earlier.parquet")
+    ) if (refused is not None and refused.height) or (validator_refused is not None and validator_refused.height) else {}
     created = datetime.combine(issue_date, datetime.min.time())
     towns = []
     for (town,), df in rows.partition_by("township", as_dict=True, maintain_order=True).items():
@@ -270,9 +356,11 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date) -> dict
             sheets[risk] = part
         outputs.write_xlsx(sheets, folder / f"{town}_{period}_预警清单.xlsx", created)
         towns.append(town)
+    for town, df in returned.items():
+        outputs.write_csv(df, stage / "townships" / town / f"{town}_{period}_反馈退回.csv")
 
     county = stage / "county"
-    review = pl.read_parquet(work / "review_candidates.parquet")
+    review = pl.read_parquet(work / "candidates.parquet").filter(pl.col("decision") == "review")
     outputs.write_csv(township.county_summary(warnings), county / "县级汇总_乡镇x风险类型.csv")
     outputs.write_csv(review_queue(review, pl.read_parquet(work / "person_records.parquet"), roster),
                       county / "人工复核队列.csv")
@@ -280,13 +368,19 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date) -> dict
     rejected = pl.read_parquet(work / "rejected.parquet")
     outputs.write_csv(rejected.rename(REJECTED_HEADERS), county / "搁置行及原因.csv")
     quality = accounting.quality_report(
-        _concat([*(pl.read_parquet(f) for f in sorted(work.glob("findings_*.parquet"))),
-                 pl.DataFrame([dict(category="日历 calendar", dept=None, file=None, detail=cal_note, count=1)]
-                              if cal_note else [], schema=FINDING_COLS)], FINDING_COLS),
+        _concat([pl.read_parquet(f) for f in sorted(work.glob("findings_*.parquet"))], FINDING_COLS),
         rejected, pl.read_parquet(work / "superseded.parquet"), grid, roster, cfg.run.max_grid_households,
     )
     outputs.write_csv(quality.rename(QUALITY_HEADERS), county / "数据质量报告.csv")
     outputs.write_csv(pl.read_parquet(work / "accounting.parquet"), county / "行数核对_accounting.csv")
+    summary, overdue = feedback.overdue_by_township(status)
+    outputs.write_csv(summary, county / "核实进度_乡镇.csv")
+    outputs.write_csv(overdue, county / "逾期未核实清单.csv")
+    all_warnings = _concat([_read(work / "warnings_earlier.parquet"), warnings])
+    for dept, df in feedback.dispatch(
+        feedback.newly_verified(status, _read(work / "status_previous.parquet")), all_warnings, cfg
+    ).items():
+        outputs.write_csv(df, county / "派单" / f"派单_{dept}_{period}.csv")
 
     links = pl.read_parquet(work / "links.parquet")
     outputs.write_parquet(links.select("dept", "record_id", "decision", "person_id", "household_id", "score", "kind", "reason"),
@@ -296,9 +390,22 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date) -> dict
                         "record_ids", "person_ids", "basis", "signal"),
         stage / "warnings.parquet",
     )
+    outputs.write_parquet(status, stage / "warning_status.parquet")
+    con = warehouse.connect(paths.warehouse)
+    try:
+        inputs = report.report_inputs(con, period)
+    finally:
+        con.close()
+    inputs["quality"] = quality
+    outputs.write_text(report.county_report_html(**inputs, meta={
+        "period": period, "issue_date": issue_date.isoformat(), "deadline": deadline,
+        "generated_at": datetime.combine(issue_date, datetime.min.time()).isoformat(),
+        "departments": list(cfg.departments),
+        "county": roster["county"].drop_nulls().mode().first() if roster["county"].drop_nulls().len() else None,
+    }), county / "县级预警报告.html")
     shutil.rmtree(work)
     outputs.publish_dir(stage, paths.out)
-    return {"townships": towns, "deadline": deadline.isoformat()}
+    return {"townships": towns}
 
 
 REJECTED_HEADERS = {"dept": "部门", "kind": "表类型", "file": "文件", "line": "行号", "record_id": "记录编号",
@@ -338,10 +445,12 @@ def monthly_run(
             raise RunError(f"no usable roster (户籍底册) in {paths.period_dir}: nothing can be linked")
         decisions = link_records(paths, cfg, kinds)
         year_to_date(paths, period)
+        answers = take_feedback(paths, cfg, period, issued)
         issued_counts = issue_warnings(paths, cfg, period, kinds)
         table = settle_accounts(paths, cfg, depts, ingested)
+        deadline = prepare_lists(paths, cfg, period, issued)
         remember(paths, period)
-        result = publish(paths, cfg, period, issued)
+        result = publish(paths, cfg, period, issued, deadline) | {"deadline": deadline, "feedback": answers}
         status = "ok"
     finally:
         if paths.stage.exists():
@@ -362,6 +471,10 @@ def print_summary(result: dict) -> None:
         print(f"  {r['dept']}: {r['rows_read']} = {r['superseded']} + {r['matched']} + {r['review']} + "
               f"{r['unmatched']} + {r['rejected']}  {'OK' if r['balanced'] else 'MISMATCH'}")
     print(f"预警 warnings issued: {result['warnings']} (repeats suppressed: {result['suppressed']})")
+    fb = result["feedback"]
+    if fb["returned"]:
+        print(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']} + unanswered {fb['unanswered']}"
+              f" + set aside {fb['set_aside']}")
     print(f"乡镇清单 township lists: {len(result['townships'])} townships, 核实截止 deadline {result['deadline']}")
     print(f"输出 outputs: {result['out']}/townships/  (county files: {result['out']}/county/)")
 

@@ -103,21 +103,75 @@ def _cell(v) -> str | None:
     return s or None
 
 
-def _csv_rows(path: Path) -> Iterable[tuple[int, list[str]]] | str:
+_OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")  # legacy Office container (.xls, .doc, encrypted .xlsx)
+MAX_CSV_FIELD = 1 << 28  # read over-long fields (validation sets their rows aside) instead of losing the file
+
+
+def _utf16(name: str) -> bytes:
+    return name.encode("utf-16-le")
+
+
+def _sniff(data: bytes) -> str | None:
+    """What a file really is when it is not the CSV/XLSX its name says (a one-line problem), or None."""
+    if data.startswith(_OLE2):
+        if _utf16("EncryptionInfo") in data or _utf16("EncryptedPackage") in data:
+            return "Excel文件设有密码（加密），无法读取 password-protected (encrypted) Excel file: ask for an unprotected copy"
+        if _utf16("WordDocument") in data:
+            return "这是改了扩展名的Word文档(.doc) a Word .doc renamed, not a data table"
+        if _utf16("Workbook") in data or _utf16("Book") in data:
+            return "这是改了扩展名的旧版Excel(.xls) legacy Excel .xls renamed: save it as .xlsx or CSV"
+        return "旧版Office文件(OLE2)，不是CSV/XLSX legacy Office (OLE2) file, not CSV/XLSX"
+    head = data[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+        len(head) >= 8 and max(head[0::2].count(0), head[1::2].count(0)) > len(head) // 4
+    ):
+        return "文件编码为UTF-16，请另存为UTF-8或GB18030 text encoded as UTF-16 (expected UTF-8 or GB18030)"
+    if head.startswith(b"PK\x03\x04"):
+        return "ZIP/XLSX内容，不是文本CSV ZIP/XLSX content, not a text CSV"
+    if head.startswith(b"%PDF"):
+        return "这是PDF文件 a PDF file, not a data table"
+    return None
+
+
+def _one_line(e: BaseException, path: Path, rel: str) -> str:
+    """An exception as one short line, naming the file by its inbox path (not the server's)."""
+    text = " ".join(f"{type(e).__name__}: {e}".replace(str(path), rel).split())
+    return text[:200]
+
+
+def _decode(data: bytes) -> tuple[str, str | None] | None:
+    """Text of a UTF-8 (BOM or not) or GB18030 file, and a note when its last character is cut
+    off (a truncated file); None when neither encoding fits."""
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc), None
+        except UnicodeDecodeError as e:
+            if e.reason in ("unexpected end of data", "incomplete multibyte sequence") and e.start >= len(data) - 4:
+                try:
+                    return data[: e.start].decode(enc), "文件末尾字符不完整（可能被截断） file ends mid-character (truncated?)"
+                except UnicodeDecodeError:
+                    pass
+    return None
+
+
+def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None) -> Iterable[tuple[int, list[str]]] | str:
     """(line, cells) of a CSV in UTF-8 (BOM or not) or GB18030; or a problem message."""
     data = path.read_bytes()
     if not data.strip():
         return "空文件 empty file"
-    if b"\x00" in data[:4096] or data[:2] == b"PK":
+    sniffed = _sniff(data)
+    if sniffed:
+        return sniffed
+    if b"\x00" in data[:4096]:
         return "不是文本CSV文件 not a text CSV (binary content)"
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    decoded = _decode(data)
+    if decoded is None:
         return "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)"
+    text, note = decoded
+    if note and notes is not None:
+        notes.append(ReadError(rel or path.name, note, None, False))
+    if csv.field_size_limit() < MAX_CSV_FIELD:
+        csv.field_size_limit(MAX_CSV_FIELD)
 
     def rows():
         reader = csv.reader(io.StringIO(text, newline=""))
@@ -129,7 +183,7 @@ def _csv_rows(path: Path) -> Iterable[tuple[int, list[str]]] | str:
     return rows()
 
 
-def _xlsx_sheets(path: Path) -> Iterable[Iterable[tuple[int, Sequence]]] | str:
+def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[Iterable[tuple[int, Sequence]]] | str:
     """Per sheet, (Excel row number, cells as text); or a problem message.
 
     fastexcel reads cells as strings (numbers as their string, dates as `YYYY-MM-DD HH:MM:SS`);
@@ -138,11 +192,15 @@ def _xlsx_sheets(path: Path) -> Iterable[Iterable[tuple[int, Sequence]]] | str:
     import fastexcel
     import openpyxl
 
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    if not head.startswith(b"PK"):
+        return _sniff(head) or "不是XLSX文件（内容不是ZIP） not an XLSX file (no ZIP content)"
     try:
         book = fastexcel.read_excel(str(path))
         wb = openpyxl.load_workbook(path, read_only=True)
-    except Exception as e:  # corrupt zip, not an xlsx, encrypted ...
-        return f"无法打开Excel文件 cannot open XLSX: {type(e).__name__}: {str(e)[:200]}"
+    except Exception as e:  # truncated or corrupt zip, broken workbook XML ...
+        return f"XLSX文件损坏，无法打开 corrupt XLSX, cannot open: {_one_line(e, path, rel)}"
 
     def sheet(ws):
         offset = 0
@@ -226,9 +284,9 @@ def read_table(
         if path.suffix.lower() == ".xlsx":
             if path.stat().st_size == 0:
                 return ReadError(rel, "空文件 empty file")
-            sheets = _xlsx_sheets(path)
+            sheets = _xlsx_sheets(path, rel)
         else:
-            sheets = _csv_rows(path)
+            sheets = _csv_rows(path, notes, rel)
             sheets = sheets if isinstance(sheets, str) else [sheets]
         if isinstance(sheets, str):
             return ReadError(rel, sheets)
@@ -238,7 +296,7 @@ def read_table(
                 return df
         return ReadError(rel, f"前{HEADER_SCAN_ROWS}行未找到表头 no header row found")
     except Exception as e:  # last resort: a file must never stop the run
-        return ReadError(rel, f"无法读取 unreadable: {type(e).__name__}: {str(e)[:200]}")
+        return ReadError(rel, f"无法读取 unreadable: {_one_line(e, path, rel)}")
 
 
 def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, list[ReadError]]:

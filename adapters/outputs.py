@@ -41,6 +41,12 @@ def write_csv(df: pl.DataFrame, target: Path) -> Path:
     return target
 
 
+def write_text(text: str, target: Path) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return target
+
+
 def write_parquet(df: pl.DataFrame, target: Path) -> Path:
     with atomic_path(target) as tmp:
         df.write_parquet(tmp)

@@ -10,6 +10,9 @@ one transaction, so a re-run never duplicates anything):
 - `warnings`      one row per warning issued (household or lead x rule)
 - `rejected`      rows set aside, with file, line, field and reason
 - `accounting`    per department: rows read = superseded + matched + review + unmatched + rejected
+- `township_rows` every row written to a township list (new and carried over), as written
+- `feedback_answers` every answer a township returned and the run accepted (`period` = received)
+- `warning_status` the status of every warning ever issued, as of each run
 """
 
 from __future__ import annotations
@@ -117,12 +120,16 @@ def year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, curren
     return pl.concat([current, earlier.select(current.columns).cast(current.schema)], how="vertical")
 
 
-def earlier_warnings(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame | None:
-    """Warnings issued in periods before `period` (repeat suppression reads them)."""
-    if not _has_table(con, "warnings"):
+def table(con: duckdb.DuckDBPyConnection, name: str, where: str = "true", params: list | None = None) -> pl.DataFrame | None:
+    """Rows of a warehouse table (None when the table does not exist yet or nothing matches)."""
+    if not _has_table(con, name):
         return None
-    df = con.sql(
-        "SELECT *, 'open' AS status, CAST(NULL AS DATE) AS verified_on FROM warnings WHERE period < ?",
-        params=[period],
-    ).pl()
+    df = con.sql(f"SELECT * FROM {name} WHERE {where}", params=params or []).pl()
     return df if df.height else None
+
+
+def latest_before(con: duckdb.DuckDBPyConnection, name: str, period: str) -> pl.DataFrame | None:
+    """The rows of the latest period before `period` (e.g. the warning status the last run left)."""
+    if not _has_table(con, name):
+        return None
+    return table(con, name, f"period = (SELECT max(period) FROM {name} WHERE period < ?)", [period])

@@ -41,6 +41,7 @@ class MatchingConfig:
     typo_min_kept: int = 4
     typo_name_key_below: int = 10
     review_max_candidates: int = 5
+    candidate_floor: float = 0.05
     one_record_per_person_kinds: tuple[str, ...] = ("med_enrollment",)
     estimate_prior: bool = True
     prior_iterations: int = 10

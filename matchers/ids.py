@@ -59,7 +59,7 @@ def normalize_ids(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:
         .when(s.str.contains(r"^G" + id18.lstrip("^") + "$")).then(s.str.slice(1, 18))  # 学籍号
         .when(s.str.contains(r"^[0-9]{15}$")).then(pl.concat_str([old15, _check_expr(old15)]))
         .when(s.str.contains(r"^\d\.?\d*E\+?\d+$")).then(sci_id)
-        .when(s.str.contains(r"^[0-9X]*\*+[0-9X]*$")).then(_pad_mask(s))
+        .when(s.str.contains(r"^[0-9]*\*+[0-9]*X?$")).then(_pad_mask(s))  # X only as the check character
     )
     out = df.with_columns(_cand=cand, _sci=s.str.contains(r"E\+?\d+$").fill_null(False))
     c = pl.col("_cand")

@@ -195,7 +195,12 @@ def _place_stats(ros: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """PersonRecord frame + RosterPerson frame -> (Link frame, ReviewCandidate frame)."""
+    """PersonRecord frame + RosterPerson frame -> (Link frame, ReviewCandidate frame).
+
+    The candidates are those of every record not matched: all top candidates of a `review`
+    record (the human-review queue), and of an `unmatched` one those still holding at least
+    `candidate_floor` probability (so that, e.g., a roster person who may well be on the
+    enrollment list is not called absent from it). `decision` says which."""
     rec = _prepare_records(records)
     ros = _prepare_roster(roster)
     population = cfg.county_population or max(roster.height / cfg.roster_share, roster.height + 1)
@@ -297,14 +302,16 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         n_candidates=pl.col("n_cand").fill_null(0).cast(pl.Int64),
     )
     assert links.height == records.height, "link() must return one row per record"
-    review_ids = out.filter(pl.col("decision") == "review")["rid"]
-    review = (
-        pairs.filter(pl.col("rid").is_in(review_ids.implode()), pl.col("rank") <= cfg.review_max_candidates)
+    undecided = out.filter(pl.col("decision") != "matched").select("rid", "decision")
+    candidates = (
+        pairs.join(undecided, on="rid")
+        .filter(pl.col("rank") <= cfg.review_max_candidates,
+                (pl.col("decision") == "review") | (pl.col("p") >= cfg.candidate_floor))
         .join(records.with_row_index("rid").select("rid", "dept", "kind", "record_id"), on="rid")
-        .select("dept", "kind", "record_id", rank=pl.col("rank").cast(pl.Int64), person_id="person_id",
+        .select("dept", "kind", "record_id", "decision", rank=pl.col("rank").cast(pl.Int64), person_id="person_id",
                 household_id="household_id", score="p", reason="reason")
     )
-    return links, review
+    return links, candidates
 
 
 def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:

@@ -20,6 +20,8 @@ from typing import Callable
 
 import polars as pl
 
+from matchers.places import normalize_place
+
 from config import Config, RuleConfig
 
 SIGNAL_SCHEMA = {
@@ -64,6 +66,7 @@ class RuleInputs:
     period: str
     ytd_settlements: pl.DataFrame | None = None
     water_places: pl.DataFrame | None = None
+    candidates: pl.DataFrame | None = None  # ReviewCandidate rows (plausible, not linked)
 
     @property
     def year(self) -> str:
@@ -250,10 +253,13 @@ def m4(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
     if e is None:
         return None
     e = _records(d, e)
-    # A roster person who is a candidate of a review record is not called absent.
+    # A roster person who may well be behind an enrollment record not linked automatically
+    # (a plausible candidate of it) is not called absent.
     seen = d.links.filter(
         pl.col("kind") == "med_enrollment", pl.col("decision").is_in(["matched", "review"])
     )["person_id"].drop_nulls()
+    if d.candidates is not None:
+        seen = pl.concat([seen, d.candidates.filter(pl.col("kind") == "med_enrollment")["person_id"].drop_nulls()])
     if e.is_empty():
         return None  # an empty snapshot is a broken delivery, not a county without insured
     dept = e["dept"][0]
@@ -400,12 +406,14 @@ RULES: dict[str, Callable[[RuleConfig, RuleInputs], pl.DataFrame | None]] = {
 def run_rules(
     extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config, period: str,
     ytd_settlements: pl.DataFrame | None = None, water_places: pl.DataFrame | None = None,
+    candidates: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every rule in `cfg.rules` whose source kind was delivered -> signals (SIGNAL_SCHEMA).
+    `candidates`: the matcher's plausible candidates of records it did not link.
 
     A rule's function is `RULES[name]`, or `RULES[impl]` when the config gives `impl = "M1"`
     (a second M1 with other numbers)."""
-    d = RuleInputs(extracts, links, roster, period, ytd_settlements, water_places)
+    d = RuleInputs(extracts, links, roster, period, ytd_settlements, water_places, candidates)
     out = []
     for name, rc in cfg.rules.items():
         fn = RULES.get(rc.get("impl", name))
@@ -413,7 +421,16 @@ def run_rules(
             raise KeyError(f"规则 {name} 没有实现（可用：{'、'.join(RULES)}）")
         if rc.kind in extracts and (s := fn(rc, d)) is not None:
             out.append(s)
-    return pl.concat(out) if out else empty_signals()
+    return canonical_townships(pl.concat(out), roster) if out else empty_signals()
+
+
+def canonical_townships(signals: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+    """Township as the roster spells it (a lead's record may write 桃沟 for 桃沟乡); a township
+    the roster does not know leaves the lead unplaced (null) for the county to place."""
+    known = roster.select(pl.col("township").unique().drop_nulls()).with_columns(
+        _k=normalize_place(pl.col("township"), "township"))
+    return signals.with_columns(_k=normalize_place(pl.col("township"), "township")).drop("township").join(
+        known.unique("_k", keep="first"), on="_k", how="left").drop("_k").select(signals.columns)
 
 
 # --- 预警编号 and repeat suppression ---------------------------------------------------------

@@ -20,11 +20,18 @@ REJECTED_SCHEMA = {
 _ID_FIELDS = {"id_raw", "id_number"}
 _LOOKS_LIKE_ID = re.compile(r"\d{14}")
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
+_SHOW_CHARS = 60  # a rejected value is echoed back at most this long
 
 
 def mask_value(v: str | None, field: str | None = None) -> str | None:
-    """Keep the first 6 and last 4 characters of an ID-like value (Article 27)."""
-    if v is None or len(v) <= 10 or not (field in _ID_FIELDS or _LOOKS_LIKE_ID.search(v)):
+    """Keep the first 6 and last 4 characters of an ID-like value (Article 27); a value longer
+    than the longest real field is cut short (`…(N字符)`) so no report echoes a huge blob."""
+    if v is None:
+        return v
+    if len(v) > MAX_FIELD_CHARS:
+        return mask_value(v[:_SHOW_CHARS], field) + f"…({len(v)}字符 chars)"
+    if len(v) <= 10 or not (field in _ID_FIELDS or _LOOKS_LIKE_ID.search(v)):
         return v
     return v[:6] + "*" * (len(v) - 10) + v[-4:]
 
@@ -49,7 +56,8 @@ def parse_date(c: str) -> pl.Expr:
 def parse_float(c: str) -> pl.Expr:
     """Amounts: thousands separators, `元`/`¥`, full-width digits, inner spaces allowed."""
     s = _text(c).str.replace_all(r"[,，\s¥￥]", "").str.replace(r"[\u4e00-\u9fff]+$", "")
-    return pl.when(s.str.contains(_NUMBER)).then(s.cast(pl.Float64, strict=False))
+    f = s.cast(pl.Float64, strict=False)
+    return pl.when(s.str.contains(_NUMBER) & f.is_finite()).then(f)  # `1e999` is not an amount
 
 
 def parse_int(c: str) -> pl.Expr:
@@ -62,11 +70,12 @@ def _codes(model) -> set[str]:
     return {n for n, col in model.to_schema().columns.items() if any(ch.name == "isin" for ch in col.checks)}
 
 
-def _parsed(df: pl.DataFrame, spec: KindSpec, model) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
-    """Typed columns, and one boolean column per parsed field flagging unparseable values."""
+def _parsed(df: pl.DataFrame, spec: KindSpec, model) -> tuple[pl.DataFrame, pl.DataFrame, list[str], pl.DataFrame]:
+    """Typed columns, one boolean column per parsed field flagging unparseable values, and one
+    per text field flagging values over MAX_FIELD_CHARS."""
     schema = model.to_schema().columns
     codes = _codes(model)
-    exprs, fails, fail_fields = [], [], []
+    exprs, fails, fail_fields, too_long = [], [], [], []
     for name, col in schema.items():
         if name in ("dept", "kind", "file", "line"):
             continue
@@ -75,6 +84,8 @@ def _parsed(df: pl.DataFrame, spec: KindSpec, model) -> tuple[pl.DataFrame, pl.D
             continue
         dt = col.dtype.type
         parser = {pl.Date: parse_date, pl.Float64: parse_float, pl.Int64: parse_int}.get(dt)
+        if dt == pl.String:
+            too_long.append((pl.col(name).cast(pl.String).str.len_chars().fill_null(0) > MAX_FIELD_CHARS).alias(name))
         if parser is not None:
             e = parser(name)
             fails.append((_text(name).fill_null("") != "") & e.is_null())
@@ -94,7 +105,8 @@ def _parsed(df: pl.DataFrame, spec: KindSpec, model) -> tuple[pl.DataFrame, pl.D
     if "id_raw" in schema and "id_raw" not in spec.fields:  # 残联: the cert number holds the ID
         out = out.with_columns(pl.col(spec.record_id).alias("id_raw"))
     fail_flags = df.select([f.alias(n) for f, n in zip(fails, fail_fields)]) if fails else pl.DataFrame()
-    return out, fail_flags, fail_fields
+    long_flags = df.select(too_long) if too_long else pl.DataFrame()
+    return out, fail_flags, fail_fields, long_flags
 
 
 def _reason(check: str, dtype, value: str | None) -> str:
@@ -102,6 +114,8 @@ def _reason(check: str, dtype, value: str | None) -> str:
     if check == "parse":
         return {pl.Date: "日期无法解析 unparseable date", pl.Int64: "整数无法解析 unparseable integer"}.get(
             dtype, "数值无法解析 unparseable number") + v
+    if check == "too_long":
+        return f"值过长（超过{MAX_FIELD_CHARS}字符） value too long (over {MAX_FIELD_CHARS} characters)"
     if check == "not_nullable":
         return "必填项为空 missing value"
     if check.startswith("isin"):
@@ -122,7 +136,7 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str) -> tuple[pl
     values masked) and every reason joined by '；'."""
     model = EXTRACT_MODELS[spec.name]
     columns = model.to_schema().columns
-    typed, flags, fail_fields = _parsed(df, spec, model)
+    typed, flags, fail_fields, long_flags = _parsed(df, spec, model)
     typed = typed.with_columns(
         dept=pl.lit(dept), kind=pl.lit(spec.name), file=pl.lit(file), line=df["line"].cast(pl.Int64)
     ).select(list(columns))
@@ -131,6 +145,9 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str) -> tuple[pl
     fails = [
         pl.DataFrame({"index": flags[f].arg_true().cast(pl.Int64)}).with_columns(field=pl.lit(f), check=pl.lit("parse"))
         for f in fail_fields
+    ] + [
+        pl.DataFrame({"index": long_flags[f].arg_true().cast(pl.Int64)}).with_columns(field=pl.lit(f), check=pl.lit("too_long"))
+        for f in long_flags.columns
     ]
     try:
         model.validate(typed, lazy=True)

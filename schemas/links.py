@@ -29,12 +29,14 @@ class Link(pa.DataFrameModel):
 
 
 class ReviewCandidate(pa.DataFrameModel):
-    """Human-review queue: one row per (record in review, candidate roster person), best first,
-    so a reviewer sees the candidates side by side with why each fits."""
+    """Candidates of records not linked automatically: one row per (record, candidate roster
+    person), best first. Rows of `review` records are the human-review queue, shown side by
+    side with why each fits; `unmatched` records keep only candidates still plausible."""
 
     dept: str
     kind: str
     record_id: str
+    decision: str = pa.Field(isin=["review", "unmatched"])
     rank: int = pa.Field(ge=1)
     person_id: str
     household_id: str

@@ -149,6 +149,14 @@ def test_m4_absent_or_suspended_and_not_without_list():
     assert sig["record_ids"].to_list() == [["CB1"], []]
 
 
+def test_m4_not_absent_when_a_plausible_candidate_of_an_unlinked_record():
+    kinds = {"med_enrollment": enrollment(("A-01", "正常参保"), ("A-02", "正常参保"), ("C-01", "正常参保"))}
+    assert fired(run(kinds), "M4")["person_ids"].to_list() == [["B-01"]]
+    cand = pl.DataFrame({"dept": ["医保"], "kind": ["med_enrollment"], "record_id": ["CBX"], "decision": ["unmatched"],
+                         "rank": [1], "person_id": ["B-01"], "household_id": ["B"], "score": [0.3], "reason": ["x"]})
+    assert fired(run(kinds, candidates=cand), "M4").is_empty()
+
+
 def test_h1_grades_and_renovation():
     rows = [("A-01", "C", "未改造"), ("B-01", "D", "改造中"), ("C-01", "C", "已改造"), (None, "D", "未改造")]
     sig = run({"housing": frame("housing", "住建", [
@@ -206,23 +214,23 @@ def test_c1_age_boundary(death, fires):
 def test_c2_roster_and_lead():
     sig = fired(run({"civil": civil(
         ("B-01", "王五", None, "大店镇", "临时救助", "新增", D(2026, 10, 2)),
-        (None, "孙七", "341302********9999", "永镇镇", "特困", "新增", D(2026, 10, 2)),
-        (None, "周八", "341302********8888", "永镇镇", "低保", "新增", D(2026, 10, 2)),
+        (None, "孙七", "341302********9999", "夹沟", "特困", "新增", D(2026, 10, 2)),
+        (None, "周八", "341302********8888", "夹沟", "低保", "新增", D(2026, 10, 2)),
         ("A-01", "张三", None, None, "临时救助", "停发", D(2026, 10, 2)))}), "C2")
     assert sig["household_id"].to_list() == ["B", None]
     lead = sig.row(1, named=True)
-    assert lead["township"] == "永镇镇" and lead["lead_name"] == "孙七" and lead["lead_village"] == "某村"
+    assert lead["township"] == "夹沟镇" and lead["lead_name"] == "孙七" and lead["lead_village"] == "某村"
 
 
 def test_d1_roster_severity_and_severe_leads_only():
     rows = [("A-01", "三级"), ("B-01", "一级"), (None, "三级"), (None, "二级")]
     sig = fired(run({"disability": frame("disability", "残联", [
         dict(record_id=f"3413021980010{i}12341{i}", pid=p, name=f"人{i}", id_raw=f"3413021980010{i}12341{i}",
-             disability_type="肢体", level=lv, cert_type="新办", issue_date=D(2026, 10, 2), township="大营镇")
+             disability_type="肢体", level=lv, cert_type="新办", issue_date=D(2026, 10, 2), township="夹沟镇")
         for i, (p, lv) in enumerate(rows)])}), "D1")
     assert sig["household_id"].to_list() == ["A", "B", None]
     assert sig["severity"].to_list() == ["中", "高", "高"]
-    assert sig["township"][2] == "大营镇" and sig["lead_name"][2] == "人3"
+    assert sig["township"][2] == "夹沟镇" and sig["lead_name"][2] == "人3"
 
 
 @pytest.mark.parametrize("pid,event,months,fires", [
@@ -301,3 +309,11 @@ def test_nothing_delivered_gives_empty_valid_warnings_and_unknown_rule_fails():
     raw["rules"]["X9"]["impl"], raw["rules"]["X9"]["threshold"] = "M1", 100
     sig = run({"med_settlement": med(("B-01", "王五", None, 150.0))}, build_config(raw))
     assert sig["rule"].to_list() == ["X9"]
+
+
+def test_lead_township_spelled_as_on_the_roster_or_unplaced():
+    from pipelines.rules import canonical_townships
+
+    roster = pl.DataFrame({"township": ["桃沟乡", "大店镇"]})
+    sig = pl.DataFrame({"rule": ["D1", "D1", "D1"], "township": ["桃沟", "大店镇", "外县镇"]})
+    assert canonical_townships(sig, roster)["township"].to_list() == ["桃沟乡", "大店镇", None]

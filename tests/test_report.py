@@ -1,0 +1,180 @@
+import datetime as dt
+import os
+import re
+import shutil
+import struct
+import subprocess
+
+import duckdb
+import polars as pl
+import pytest
+
+from adapters import warehouse
+from pipelines.report import INPUT_SCHEMAS, UNPLACED, county_report_html, report_inputs, verification_by_township
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+
+PERIODS = pl.DataFrame({
+    "period": ["2026-08", "2026-09", "2026-10"], "status": ["ok", "failed", "ok"],
+    "finished_at": [dt.datetime(2026, 9, 2, 8), None, dt.datetime(2026, 11, 2, 8, 30)], "runs": [1, 2, 1],
+})
+TOWN_RISK = pl.DataFrame({
+    "township": ["大店镇", "大店镇", "夹沟镇", None, "夹沟镇"],
+    "risk_type": ["因病", "因残", "饮水出现安全问题", "因病", "其他新风险"],
+    "warnings": [3, 1, 2, 1, 4],
+})
+TREND = pl.DataFrame({
+    "period": ["2026-08", "2026-09", "2026-09", "2026-10", "2026-10", "2026-10", "2026-10"],
+    "risk_type": ["因病", "因病", "因残", "因病", "因残", "饮水出现安全问题", "其他新风险"],
+    "warnings": [5, 6, 2, 4, 1, 2, 4],
+})
+VERIFICATION = pl.DataFrame({
+    "warning_id": [f"YJ-{i}" for i in range(8)],
+    "township": ["大店镇"] * 4 + ["夹沟镇"] * 3 + [None],
+    "status": ["verified_true", "verified_false", "open", "overdue", "overdue", "overdue", "verified_true", "open"],
+    "days_overdue": [0, 0, 0, 2, 5, 7, 0, 0],
+})
+QUALITY = pl.DataFrame({
+    "category": ["行被搁置 rows set aside", "网格超过户数上限 grid over household limit (第十条)", "文件说明 file note"],
+    "dept": ["医保", "网格", "住建"],
+    "file": ["医保/<script>alert(1)</script>.csv", None, "住建/鉴定.xlsx"],
+    "detail": ["settle_date 日期无法解析 unparseable date", "网格 G007 户数超过 100",
+               "证件号码 341302197005011234 电话 13812345678 A&B"],
+    "count": [2, 131, 1],
+})
+ACCOUNTING = pl.DataFrame({
+    "dept": ["医保", "住建"], "rows_read": [1000, 30], "superseded": [10, 0], "matched": [600, 20],
+    "review": [20, 1], "unmatched": [360, 6], "rejected": [10, 3], "balanced": [True, True],
+})
+META = {"period": "2026-10", "county": "埇桥区", "issue_date": "2026-11-02", "deadline": "2026-11-05",
+        "generated_at": "2026-11-02 09:00", "departments": ["医保", "住建", "水利"]}
+
+
+def render(**over) -> str:
+    args = dict(periods=PERIODS, warnings_by_town_risk=TOWN_RISK, trend=TREND, verification=VERIFICATION,
+                quality=QUALITY, accounting=ACCOUNTING, meta=META)
+    return county_report_html(**{**args, **over})
+
+
+def cell_values(page: str, row_label: str) -> list[str]:
+    """The cells of the table row headed `row_label` (first match), as text."""
+    m = re.search(r"<tr[^>]*><th>" + re.escape(row_label) + r"</th>(.*?)</tr>", page)
+    assert m, row_label
+    return [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", m[1])]
+
+
+def test_key_numbers_and_townships():
+    page = render()
+    assert page.startswith("<!DOCTYPE html>") and 'lang="zh-CN"' in page and "埇桥区" in page
+    heat = page[page.index('<table class="heat"'):]
+    # columns: known risk types in SPEC order, then unknown ones; last column is the total
+    assert cell_values(heat, "大店镇") == ["3", "0", "1", "0", "4"]  # 因病 饮水… 因残 其他新风险 合计
+    assert cell_values(heat, "夹沟镇") == ["0", "2", "0", "4", "6"]
+    assert cell_values(heat, UNPLACED) == ["1", "0", "0", "0", "1"]
+    assert re.search(r"<tfoot><tr><th>合计 <small>total</small></th>(<td[^>]*>\d+</td>){4}<td[^>]*>11</td>", heat)
+    assert heat.index("夹沟镇") < heat.index("大店镇") < heat.index(UNPLACED)  # busiest first, leads last
+    for label in ("2026-08", "2026-09", "成功 ok", "失败 failed", "其他新风险", "饮水出现安全问题"):
+        assert label in page
+    assert "本期未报送" in page and "水利" in page  # configured department with no rows
+    acc = page[page.index("四、各部门数据质量"):]
+    assert cell_values(acc, "医保")[:3] == ["1,000", "600", "20"] and "61.2%" in cell_values(acc, "医保")
+
+
+def test_verification_progress_and_overdue_rates():
+    s = verification_by_township(VERIFICATION)
+    rows = {r["township"]: r for r in s.iter_rows(named=True)}
+    assert s["township"].to_list()[0] == "夹沟镇"  # highest overdue rate first
+    assert (rows["大店镇"]["total"], rows["大店镇"]["overdue"], rows["大店镇"]["progress"]) == (4, 1, 0.5)
+    assert rows["夹沟镇"]["overdue_rate"] == pytest.approx(2 / 3) and rows["夹沟镇"]["max_days_overdue"] == 7
+    assert rows["夹沟镇"]["mean_days_overdue"] == 6.0 and rows[UNPLACED]["open"] == 1
+    sec = render()
+    sec = sec[sec.index("三、核实进度与逾期"):sec.index("四、各部门数据质量")]
+    assert cell_values(sec, "大店镇") == ["4", "1", "1", "1", "1", "50.0%", "25.0%", "2.0", "2"]
+    assert cell_values(sec, "夹沟镇")[-4:] == ["33.3%", "66.7%", "6.0", "7"]
+    assert "<svg" in sec
+
+
+def test_no_feedback_yet_and_empty_inputs_render():
+    page = render(verification=pl.DataFrame(schema=INPUT_SCHEMAS["verification"]))
+    assert "尚无乡镇核实反馈" in page and "暂无反馈" in page
+    bare = county_report_html(None, None, None, None, None, None, {"period": "2026-10"})
+    assert "本期没有预警" in bare and "尚无历史预警数据" in bare and "未发现数据质量问题" in bare
+    assert "2026-10" in bare and "<svg" not in bare
+
+
+def test_self_contained_escaped_and_no_personal_data():
+    page = render()
+    low = page.lower()
+    for bad in ("<script", "http://", "https://", "src=", "<link", "url(", "@import", "<iframe", "<img"):
+        assert bad not in low, bad
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "A&amp;B" in page
+    assert "341302197005011234" not in page and "341302********1234" in page
+    assert "13812345678" not in page and "138****5678" in page
+    assert "YJ-" not in page  # warning ids are counted, never listed
+    assert page.count("<svg") == page.count("</svg>") >= 4
+
+
+def _png_size(path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", head[16:24])
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (CI: apt-get install -y chromium "
+                    "fonts-wqy-microhei); the headless rendering check needs it")
+def test_renders_in_headless_chromium(tmp_path):
+    page = render()
+    html_file = tmp_path / "report.html"
+    html_file.write_text(page, encoding="utf-8")
+    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}"]
+    png = tmp_path / "r.png"
+    shot = subprocess.run([*base, f"--screenshot={png}", "--window-size=1280,2000", html_file.as_uri()],
+                          capture_output=True, timeout=90, check=False)
+    assert png.exists(), shot.stderr.decode("utf-8", "replace")[-2000:]
+    assert png.stat().st_size > 20_000  # a blank page is a few kB
+    assert _png_size(png) == (1280, 2000)
+    dom = subprocess.run([*base, "--dump-dom", html_file.as_uri()], capture_output=True, timeout=90,
+                         check=False).stdout.decode("utf-8")
+    assert dom.count("<svg") == page.count("<svg") and dom.count("<rect") == page.count("<rect")
+    assert "大店镇" in dom and "三、核实进度与逾期" in dom
+
+
+def _warning_rows(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=["warning_id", "household_id", "township", "risk_type", "rule"], orient="row")
+
+
+def test_report_inputs_from_warehouse(tmp_path):
+    empty = report_inputs(duckdb.connect(), "2026-10")  # no tables at all: every frame empty, right columns
+    assert all(empty[k].is_empty() and empty[k].columns == list(s) for k, s in INPUT_SCHEMAS.items())
+    con = warehouse.connect(tmp_path / "warehouse.duckdb")
+    run = warehouse.begin_run(con, "2026-09", "cfg")
+    warehouse.finish_run(con, run, "ok")
+    warehouse.begin_run(con, "2026-10", "cfg")
+    acc = ACCOUNTING.drop("balanced").with_columns(balanced=pl.lit(True))
+    rej = pl.DataFrame({"dept": ["医保", "医保"], "file": ["a.csv", "a.csv"],
+                        "reason": ["settle_date 日期无法解析 unparseable date: '2026-13-45'"] * 2})
+    warehouse.replace_period(con, "2026-09", {
+        "warnings": _warning_rows([("W1", "H1", "大店镇", "因病", "M1"), ("W2", "H2", "夹沟镇", "因残", "D1")]),
+        "accounting": acc, "rejected": rej})
+    warehouse.replace_period(con, "2026-10", {
+        "warnings": _warning_rows([("W3", "H1", "大店镇", "因病", "M1"), ("W3", "H1", "大店镇", "因病", "M2"),
+                                   ("W4", None, None, "因病", "M3")]),
+        "accounting": acc, "rejected": rej})
+    got = report_inputs(con, "2026-10")
+    assert got["warnings_by_town_risk"].sort("township", nulls_last=True).rows() == [
+        ("大店镇", "因病", 1), (None, "因病", 1)]  # M1 + M2 of one household: one 预警编号
+    assert got["trend"].sort("period", "risk_type").rows() == [
+        ("2026-09", "因残", 1), ("2026-09", "因病", 1), ("2026-10", "因病", 2)]
+    assert got["periods"].select("period", "status", "runs").rows() == [("2026-09", "ok", 1), ("2026-10", "running", 1)]
+    assert got["verification"].is_empty()  # no warning_status table yet
+    assert got["quality"].rows() == [("行被搁置 rows set aside", "医保", "a.csv", "settle_date 日期无法解析 unparseable date", 2)]
+    assert got["accounting"]["rows_read"].to_list() == [30, 1000]
+    assert report_inputs(con, "2026-09")["trend"]["period"].unique().to_list() == ["2026-09"]
+    status = VERIFICATION.with_columns(household_id=pl.lit(None, pl.Utf8), result=pl.lit(None, pl.Utf8),
+                                       verified_on=pl.lit(None, pl.Date))
+    warehouse.replace_period(con, "2026-10", {"warning_status": status})
+    assert report_inputs(con, "2026-10")["verification"].height == 8
+    page = county_report_html(**report_inputs(con, "2026-10"), meta={"period": "2026-10"})
+    assert "66.7%" in page and "运行中或中断" in page
