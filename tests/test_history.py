@@ -1,0 +1,200 @@
+"""Across periods: year-to-date sums, repeat suppression, re-runs, and the township feedback loop
+(three months of the sample county, township answers returned with errors)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+import flows
+
+PERIODS = ("2026-08", "2026-09", "2026-10")
+ISSUE = {"2026-08": "2026-09-02", "2026-09": "2026-10-09", "2026-10": "2026-11-02"}
+
+
+def _run(county: Path, out: Path, period: str) -> int:
+    pop = json.loads((county / "truth" / "population.json").read_text())["county_population"]
+    return flows.main(["run", "--inbox", str(county / "inbox"), "--period", period, "--out", str(out),
+                       "--issue-date", ISSUE[period], "--set", f"matching.county_population={pop}"])
+
+
+def _town_files(out: Path, period: str) -> dict[str, pl.DataFrame]:
+    return {d.name: pl.read_csv(d / f"{d.name}_{period}_预警清单.csv", infer_schema=False)
+            for d in sorted((out / period / "townships").iterdir())}
+
+
+def _return_feedback(county: Path, out: Path) -> dict:
+    """Townships fill in their August lists and send them back in September's 反馈/ folder:
+    one as GB18030 CSV with columns re-ordered, one as XLSX, with a few mistakes."""
+    files = _town_files(out, "2026-08")
+    towns = sorted(files)
+    a, b = towns[0], towns[1]
+    fa = files[a].with_row_index("i").with_columns(
+        核实结果=pl.when(pl.col("i") % 2 == 0).then(pl.lit("属实")).otherwise(pl.lit("不属实")),
+        是否纳入监测=pl.when(pl.col("i") % 2 == 0).then(pl.lit("是")).otherwise(pl.lit("否")),
+        核实人=pl.lit("张网格"), 核实日期=pl.lit("2026-09-04"),
+    ).drop("i")
+    # mistakes: an unknown 预警编号, another township's warning, a date before the issue date
+    bad = pl.concat([
+        fa.head(1).with_columns(预警编号=pl.lit("YJ202608-ffffffffff")),
+        files[b].head(1).with_columns(pl.lit(a).alias("乡（镇）"), 核实结果=pl.lit("属实"), 核实日期=pl.lit("2026-09-04")),
+        fa.slice(1, 1).with_columns(核实日期=pl.lit("2026-08-01")),
+    ])
+    fa_out = pl.concat([fa.slice(2), bad])  # rows 0-1 of the answered list are not returned
+    folder = county / "inbox" / "2026-09" / "反馈"
+    folder.mkdir(parents=True, exist_ok=True)
+    cols = list(reversed(fa_out.columns))
+    (folder / f"{a}_2026-08_预警清单.csv").write_bytes(fa_out.select(cols).write_csv().encode("gb18030"))
+    fb = files[b].with_columns(核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("是"), 核实日期=pl.lit("2026-09-05"))
+    fb = pl.concat([fb, fb.head(1).with_columns(核实结果=pl.lit("是的"))])  # a value outside the list
+    fb.write_excel(folder / f"{b}_2026-08_预警清单.xlsx")
+    return {"a": a, "b": b, "answered_a": fa.slice(2), "answered_b": fb.head(fb.height - 1), "bad_ids": bad["预警编号"]}
+
+
+@pytest.fixture(scope="module")
+def three_months(prefect_harness, tmp_path_factory):
+    from sample_data.generate import generate
+
+    county = tmp_path_factory.mktemp("county3")
+    generate(county, seed=11, periods=PERIODS, households=1200)
+    out = tmp_path_factory.mktemp("out3")
+    assert _run(county, out, "2026-08") == 0
+    returned = _return_feedback(county, out)
+    assert _run(county, out, "2026-09") == 0
+    first_september = pl.read_parquet(out / "2026-09" / "warnings.parquet")
+    assert _run(county, out, "2026-10") == 0
+    assert _run(county, out, "2026-09") == 0  # an analyst re-runs September
+    return county, out, returned, first_september
+
+
+def test_rerun_gives_the_same_answers_and_never_duplicates(three_months):
+    county, out, _, first_september = three_months
+    again = pl.read_parquet(out / "2026-09" / "warnings.parquet")
+    key = ["warning_id", "rule"]
+    assert again.sort(key).select(key, "basis").equals(first_september.sort(key).select(key, "basis"))
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    dup = con.sql("SELECT period, warning_id, rule, count(*) n FROM warnings GROUP BY ALL HAVING n > 1").fetchall()
+    links = con.sql("SELECT count(*) FROM links WHERE period = '2026-09'").fetchall()[0][0]
+    con.close()
+    assert dup == []
+    assert links == pl.read_parquet(out / "2026-09" / "links.parquet").height
+
+
+def test_returned_answers_are_taken_and_mistakes_sent_back(three_months):
+    _, out, ret, _ = three_months
+    status = pl.read_parquet(out / "2026-09" / "warning_status.parquet")
+    a_ids = ret["answered_a"]["预警编号"]
+    got = status.filter(pl.col("warning_id").is_in(a_ids.implode()))
+    assert got.height == a_ids.n_unique()
+    assert set(got["status"]) <= {"verified_true", "verified_false"}
+    b_true = status.filter(pl.col("warning_id").is_in(ret["answered_b"]["预警编号"].implode()))
+    assert (b_true["status"] == "verified_true").all()
+    # every mistake is listed back to the township that returned it, with a reason
+    back = pl.read_csv(out / "2026-09" / "townships" / ret["a"] / f"{ret['a']}_2026-09_反馈退回.csv", infer_schema=False)
+    assert back.height >= 3 and back["原因"].is_not_null().all()
+    assert "YJ202608-ffffffffff" in back["预警编号"].to_list()
+    back_b = pl.read_csv(out / "2026-09" / "townships" / ret["b"] / f"{ret['b']}_2026-09_反馈退回.csv", infer_schema=False)
+    assert back_b.height == 1
+    # no returned answer is lost: every accepted answer is in the warehouse
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    n = con.sql("SELECT count(*) FROM feedback_answers WHERE period = '2026-09'").fetchall()[0][0]
+    con.close()
+    assert n == ret["answered_a"].height + ret["answered_b"].height
+
+
+def test_open_warnings_are_carried_first_and_overdue_listed(three_months):
+    _, out, ret, _ = three_months
+    status = pl.read_parquet(out / "2026-09" / "warning_status.parquet")
+    overdue = status.filter(pl.col("status") == "overdue")
+    assert overdue.height > 0 and (overdue["days_overdue"] > 0).all()
+    files = _town_files(out, "2026-09")
+    for town, df in files.items():
+        states = df["状态"].to_list()
+        firsts = [s for s in states if s != "新下发"]
+        assert states[: len(firsts)] == firsts, f"{town}: carried rows must come first"
+    carried = pl.concat([df.filter(pl.col("状态") != "新下发") for df in files.values()])
+    assert set(carried["预警编号"]) == set(
+        status.filter(pl.col("status").is_in(["open", "overdue"]), pl.col("township").is_not_null())["warning_id"]
+    ) - set(pl.read_parquet(out / "2026-09" / "warnings.parquet")["warning_id"])
+    overdue_list = pl.read_csv(out / "2026-09" / "county" / "逾期未核实清单.csv", infer_schema=False)
+    assert overdue_list.height == overdue.height
+
+
+def test_verified_true_warnings_are_dispatched_to_departments(three_months):
+    _, out, _, _ = three_months
+    status = pl.read_parquet(out / "2026-09" / "warning_status.parquet")
+    dispatched = pl.concat([pl.read_csv(f, infer_schema=False) for f in (out / "2026-09" / "county" / "派单").glob("*.csv")])
+    assert set(dispatched["预警编号"]) == set(status.filter(pl.col("status") == "verified_true")["warning_id"])
+
+
+def test_year_to_date_rules_sum_across_periods(three_months):
+    county, out, _, _ = three_months
+    truth = pl.read_csv(county / "truth" / "warnings.csv", infer_schema=False)
+    want = truth.filter(pl.col("period") == "2026-10", pl.col("rule") == "M1")["household_id"].drop_nulls()
+    warned = pl.concat([pl.read_parquet(out / p / "warnings.parquet") for p in PERIODS]).filter(pl.col("rule") == "M1")
+    hit = set(want) & set(warned["household_id"].drop_nulls())
+    assert len(hit) >= 0.85 * want.n_unique()
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    n = con.sql("SELECT count(DISTINCT record_id), count(*) FROM settlements WHERE period <= '2026-10'").fetchall()[0]
+    con.close()
+    assert n[0] > 0
+
+
+def _rewrite_csv_amounts(path: Path, record_ids: set[str], factor: float) -> int:
+    """Multiply 个人自付 of the given settlements in a delivered CSV (any encoding); returns rows changed."""
+    import csv
+    import io
+
+    raw = path.read_bytes()
+    enc = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
+    try:
+        text = raw.decode(enc)
+    except UnicodeDecodeError:
+        enc, text = "gb18030", raw.decode("gb18030")
+    rows = list(csv.reader(io.StringIO(text)))
+    h = next((i for i, r in enumerate(rows) if "个人自付" in r), None)
+    if h is None:  # the enrollment list
+        return 0
+    col, rid = rows[h].index("个人自付"), next(j for j, c in enumerate(rows[h]) if "流水号" in c)
+    n = 0
+    for r in rows[h + 1:]:
+        if len(r) > col and r[rid] in record_ids:
+            r[col] = f"{float(r[col]) * factor:.2f}"
+            n += 1
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    path.write_bytes(buf.getvalue().encode(enc))
+    return n
+
+
+def test_same_signals_next_month_are_suppressed_and_growth_escalates(prefect_harness, tmp_path):
+    import shutil
+
+    from sample_data.generate import generate
+
+    county = tmp_path / "c"
+    generate(county, seed=5, periods=("2026-08",), households=400)
+    out = tmp_path / "o"
+    assert _run(county, out, "2026-08") == 0
+    aug = pl.read_parquet(out / "2026-08" / "warnings.parquet")
+    shutil.copytree(county / "inbox" / "2026-08", county / "inbox" / "2026-09")  # the same month delivered again
+    m1 = aug.filter(pl.col("rule") == "M1", pl.col("household_id").is_not_null()).sort("warning_id").row(0, named=True)
+    changed = sum(_rewrite_csv_amounts(f, set(m1["record_ids"]), 3.0)
+                  for f in (county / "inbox" / "2026-09" / "医保").glob("*.csv"))
+    assert changed > 0
+    assert _run(county, out, "2026-09") == 0
+    sep = pl.read_parquet(out / "2026-09" / "warnings.parquet")
+    # 预警编号 = YJ<period>-<household x risk type>: the same suffix is the same household and risk
+    suffix = pl.col("warning_id").str.split("-").list.last().alias("key")
+    aug, sep = aug.with_columns(suffix), sep.with_columns(suffix)
+    key = m1["warning_id"].split("-")[-1]
+    # nothing is warned twice while open, except the M1 whose year-to-date sum tripled
+    escalated = sep.filter(pl.col("key") == key, pl.col("rule") == "M1")["basis"].item()
+    assert "升级" in escalated and m1["warning_id"] in escalated
+    repeats = sep.join(aug, on=["key", "rule"]).filter(~pl.col("basis").str.contains("升级"))
+    assert repeats.height == 0
+    assert sep.height < aug.height
