@@ -18,11 +18,23 @@ PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
 
 
+def _private_dirs(folder: Path) -> None:
+    """Create `folder` and any missing parents readable by the owner only (mkdir's mode applies
+    to the last folder alone)."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for d in reversed(missing):
+        d.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        os.chmod(d, PRIVATE_DIR_MODE)
+
+
 @contextmanager
 def atomic_path(target: Path):
     """Yield a temporary path in the target's folder; on success rename it onto the target."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    _private_dirs(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
@@ -34,10 +46,16 @@ def atomic_path(target: Path):
         raise
 
 
+def defuse_formulas(df: pl.DataFrame) -> pl.DataFrame:
+    """Text cells starting with = + - @ TAB or CR get a leading apostrophe, so a value planted
+    in a department extract (`=HYPERLINK(...)`) is shown as text, never run, in Excel/WPS."""
+    return df.with_columns(pl.col(pl.Utf8).str.replace(r"^([=+\-@\t\r])", "'$1"))
+
+
 def write_csv(df: pl.DataFrame, target: Path) -> Path:
-    """CSV in UTF-8 with BOM, so Excel and WPS open Chinese text correctly."""
+    """CSV in UTF-8 with BOM, so Excel and WPS open Chinese text correctly; formulas defused."""
     with atomic_path(target) as tmp:
-        df.write_csv(tmp, include_bom=True)
+        defuse_formulas(df).write_csv(tmp, include_bom=True)
     return target
 
 
@@ -97,7 +115,7 @@ def write_xlsx(sheets: dict[str, pl.DataFrame], target: Path, created: datetime 
 
 def new_staging_dir(final: Path) -> Path:
     """A fresh private folder beside `final`, to build a period's outputs in."""
-    final.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    _private_dirs(final.parent)
     return Path(tempfile.mkdtemp(prefix=f".{final.name}.staging-", dir=final.parent))
 
 

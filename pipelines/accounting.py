@@ -103,4 +103,5 @@ def quality_report(
                     "detail": ["底册中的户在网格表中找不到 roster households missing from the grid"],
                     "count": [orphan.height],
                 }, schema=cols))
-    return pl.concat([p.cast(cols) for p in parts], how="vertical").sort("category", "dept", "file", nulls_last=True)
+    return pl.concat([p.cast(cols) for p in parts], how="vertical").sort(
+        "category", "dept", "file", "detail", nulls_last=True)

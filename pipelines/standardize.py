@@ -62,3 +62,16 @@ def standardize(raw: pl.DataFrame, spec: KindSpec) -> pl.DataFrame:
         for f in spec.fields
     ]
     return raw.select(*cols, pl.col("line"))
+
+
+def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
+    """Why no kind of folder `dept` fits `headers`, in one line naming the missing required
+    columns per kind (by their first Chinese alias), e.g. for a 农业农村 file without 损失金额:
+    `缺少必需列 missing required columns: agri: 损失金额（元）`."""
+    parts = []
+    for spec in cfg.kinds_in(dept):
+        got = resolve_headers(headers, spec)
+        missing = [spec.fields[f][0] for f in spec.required if f not in got]
+        if missing:
+            parts.append(f"{spec.name}: {'、'.join(missing)}")
+    return "缺少必需列 missing required columns: " + ("; ".join(parts) or f"no extract kind for folder {dept}")

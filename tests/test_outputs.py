@@ -42,3 +42,15 @@ def test_publish_dir_swaps_whole_folder(tmp_path):
     outputs.publish_dir(stage, final)
     assert [p.name for p in final.iterdir()] == ["new.csv"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-10"]
+
+
+def test_csv_defuses_formulas_planted_in_text(tmp_path):
+    df = pl.DataFrame({"学校名称": ["=HYPERLINK(\"http://x\")", "一中", "-1+2", "@cmd"], "n": [1, 2, 3, 4]})
+    back = pl.read_csv(outputs.write_csv(df, tmp_path / "x.csv"), infer_schema=False)
+    assert back["学校名称"].to_list() == ["'=HYPERLINK(\"http://x\")", "一中", "'-1+2", "'@cmd"]
+
+
+def test_new_folders_are_private(tmp_path):
+    target = outputs.write_csv(pl.DataFrame({"a": [1]}), tmp_path / "p" / "townships" / "大店镇" / "x.csv")
+    for d in (tmp_path / "p", tmp_path / "p" / "townships", target.parent):
+        assert os.stat(d).st_mode & 0o077 == 0

@@ -1,0 +1,519 @@
+"""Faults: bad files, runs killed at random points, two runs at once, row conservation.
+
+The county is small (300 households) so the whole file stays near a minute and a half. Runs that
+must be killed are real CLI processes (`python flows.py run ...`) pointed at the test harness's
+Prefect API (no server start of their own), SIGKILLed in a chosen phase after a random delay.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import polars as pl
+import pytest
+
+import flows
+from adapters.inbox import ReadError, read_table
+from config import load_config
+from pipelines.standardize import detect_kind, known_headers, standardize
+from pipelines.validate import MAX_FIELD_CHARS, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+PERIOD = "2026-10"
+ISSUE = "2026-11-02"
+CFG = load_config()
+KNOWN = known_headers(CFG)
+OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
+SETTLEMENT_HEADER = "结算流水号,姓名,证件号码,就诊类型,结算日期,医疗总费用,个人自付"
+
+
+def _args(inbox: Path, out: Path, *extra: str) -> list[str]:
+    return ["run", "--inbox", str(inbox), "--period", PERIOD, "--out", str(out), "--issue-date", ISSUE, *extra]
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _ole(*streams: str) -> bytes:
+    """A legacy-Office (OLE2 compound file) blob naming the given streams, as an encrypted XLSX,
+    an .xls or a .doc carries them (directory entries are UTF-16 names)."""
+    body = b"".join(s.encode("utf-16-le").ljust(64, b"\0") for s in ("Root Entry", *streams))
+    return OLE2 + b"\0" * 504 + body + b"\0" * 1024
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory) -> Path:
+    from sample_data.generate import generate
+
+    out = tmp_path_factory.mktemp("small_county")
+    generate(out, seed=11, periods=(PERIOD,), households=300)
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference(prefect_harness, county, tmp_path_factory) -> Path:
+    """An uninterrupted run: what every rerun must reproduce."""
+    out = tmp_path_factory.mktemp("reference")
+    assert flows.main(_args(county / "inbox", out)) == 0
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad files, through the reader and validator (fast)
+
+
+def _settlements(n: int = 3, huge_at: int | None = None) -> str:
+    rows = [SETTLEMENT_HEADER]
+    for i in range(n):
+        name = "张" * 1_000_000 if i == huge_at else "张*明"
+        rows.append(f"JS{i},{name},341302********123X,住院,2026-10-0{i + 1},100.5,{20 + i}")
+    return "\n".join(rows) + "\n"
+
+
+def _xlsx_bytes() -> bytes:
+    buf = io.BytesIO()
+    wb = openpyxl.Workbook()
+    wb.active.append(SETTLEMENT_HEADER.split(","))
+    wb.active.append(["JS1", "张*明", "341302********123X", "住院", "2026-10-01", "100", "20"])
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _corrupt_xlsx() -> bytes:
+    """A valid ZIP whose workbook XML is garbage."""
+    src = zipfile.ZipFile(io.BytesIO(_xlsx_bytes()))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for item in src.infolist():
+            data = src.read(item)
+            z.writestr(item, b"<worksheet><sheetData><row><c" if item.filename.endswith("sheet1.xml") else data)
+    return buf.getvalue()
+
+
+BAD_FILES = {
+    # name: (bytes, words the one-line message must contain)
+    "empty.csv": (b"", "empty file"),
+    "blank.csv": (b" \r\n\r\n  ", "empty file"),
+    "empty.xlsx": (b"", "empty file"),
+    "garbage.csv": (random.Random(1).randbytes(5000), "binary"),
+    "garbage.xlsx": (random.Random(2).randbytes(5000), "not an XLSX"),
+    "truncated.xlsx": (_xlsx_bytes()[:1500], "corrupt XLSX"),
+    "corrupt.xlsx": (_corrupt_xlsx(), "XLSX"),
+    "encrypted.xlsx": (_ole("EncryptionInfo", "EncryptedPackage"), "password-protected"),
+    "old_excel.xlsx": (_ole("Workbook", "SummaryInformation"), ".xls renamed"),
+    "word.csv": (_ole("WordDocument", "1Table"), ".doc renamed"),
+    "word.xlsx": (_ole("WordDocument", "1Table"), ".doc renamed"),
+    "utf16.csv": (_settlements().encode("utf-16"), "UTF-16"),
+    "utf16be.csv": (_settlements().encode("utf-16-be"), "UTF-16"),
+    "xlsx_named.csv": (_xlsx_bytes(), "not a text CSV"),
+    "pdf.csv": (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n" * 20, "PDF"),
+    "latin1.csv": ("结算流水号".encode("utf-8")[:2] + bytes(range(0x80, 0x100)) * 3, ""),
+    "no_header.csv": ("a,b,c\n1,2,3\n".encode(), "no header"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_each_bad_file_gives_one_clear_line_naming_file_and_problem(tmp_path, name):
+    data, words = BAD_FILES[name]
+    path = tmp_path / name
+    path.write_bytes(data)
+    rel = f"医保/{name}"
+    got = read_table(path, rel, KNOWN, [])
+    assert isinstance(got, ReadError), f"{name} read as a table"
+    assert got.message.startswith(rel + ": ")
+    assert "\n" not in got.message and "\r" not in got.message
+    assert len(got.message) < 300
+    assert str(tmp_path) not in got.message  # the server's paths are nobody's business
+    assert words.lower() in got.problem.lower(), got.problem
+
+
+def test_truncated_csv_keeps_every_complete_row_and_sets_the_torn_one_aside(tmp_path):
+    text = _settlements(6)
+    for cut_in_char in (False, True):
+        data = text.encode("utf-8")
+        cut = len(data) - 12
+        if cut_in_char:  # end inside the 3-byte UTF-8 of a Chinese character
+            data = (text + "JS9,王").encode("utf-8")
+            cut = len(data) - 1
+        path = tmp_path / f"t{cut_in_char}.csv"
+        path.write_bytes(data[:cut])
+        notes: list = []
+        raw = read_table(path, "医保/t.csv", KNOWN, notes)
+        assert not isinstance(raw, ReadError), raw
+        spec = detect_kind([c for c in raw.columns if c != "line"], "医保", CFG)
+        valid, rejected = validate(standardize(raw, spec), spec, "医保", "医保/t.csv")
+        complete = 6 if cut_in_char else 5
+        assert valid["record_id"].to_list() == [f"JS{i}" for i in range(complete)]
+        assert rejected["line"].to_list() == [complete + 2]  # the torn last row, set aside with its line
+        if cut_in_char:
+            assert any("truncated" in n.problem for n in notes)
+
+
+def test_million_character_field_sets_its_row_aside_and_keeps_the_others(tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text(_settlements(3, huge_at=1), encoding="utf-8")
+    raw = read_table(path, "医保/huge.csv", KNOWN, [])
+    assert not isinstance(raw, ReadError), raw  # one bad field does not cost the whole file
+    spec = detect_kind([c for c in raw.columns if c != "line"], "医保", CFG)
+    valid, rejected = validate(standardize(raw, spec), spec, "医保", "医保/huge.csv")
+    assert valid["record_id"].to_list() == ["JS0", "JS2"]
+    row = rejected.row(0, named=True)
+    assert (row["line"], row["field"]) == (3, "name")
+    assert "too long" in row["reason"] and len(row["value"]) < 100
+
+
+def test_missing_required_column_and_duplicated_columns(tmp_path):
+    # 个人自付 missing: no 医保 kind fits; the flow sets every row aside (line kept)
+    path = tmp_path / "missing.csv"
+    path.write_text("结算流水号,姓名,证件号码,结算日期\nJS1,张三,341302********123X,2026-10-01\n", encoding="utf-8")
+    raw = read_table(path, "医保/missing.csv", KNOWN, [])
+    assert detect_kind([c for c in raw.columns if c != "line"], "医保", CFG) is None
+    # duplicated column: the first is kept, a note names the column
+    path = tmp_path / "dup.csv"
+    path.write_text(SETTLEMENT_HEADER + ",个人自付\nJS1,张*明,341302********123X,住院,2026-10-01,9,20,99999\n", "utf-8")
+    notes: list = []
+    raw = read_table(path, "医保/dup.csv", KNOWN, notes)
+    assert raw["个人自付"].to_list() == ["20"]
+    assert len(notes) == 1 and "个人自付" in notes[0].message and notes[0].message.startswith("医保/dup.csv")
+
+
+# ---------------------------------------------------------------------------------------------
+# One end-to-end run with several bad files dropped into the inbox
+
+
+def _bad_inbox(county: Path, dest: Path) -> tuple[Path, dict[str, str]]:
+    import shutil
+
+    inbox = dest / "inbox"
+    shutil.copytree(county / "inbox", inbox)
+    p = inbox / PERIOD
+    utf16_src = next(f for d in p.iterdir() if CFG.folder_of(d.name) == "民政" for f in d.glob("*.csv")).read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            utf16 = utf16_src.decode(enc).encode("utf-16")
+            break
+        except UnicodeDecodeError:
+            continue
+    bad = {
+        "医保/结算明细_截断.xlsx": (_xlsx_bytes()[:1500], "corrupt XLSX"),
+        "住建/鉴定_加密.xlsx": (_ole("EncryptionInfo", "EncryptedPackage"), "password-protected"),
+        "教育/学籍异动_旧版.xls": (_ole("Workbook"), "wrong file type"),
+        "教育/学籍异动_改名.csv": (_ole("WordDocument"), ".doc renamed"),
+        "民政/救助变动_utf16.csv": (utf16, "UTF-16"),
+        "残联/残疾人证_空.csv": (b"", "empty file"),
+        "人社/就业_乱码.csv": (random.Random(3).randbytes(4000), "binary"),
+        "农业农村/灾情_缺列.csv": ("报案编号,户主姓名,证件号码,灾害类型\nNYX1,张三,341302********123X,洪涝\n".encode(),
+                               "缺少必需列"),
+        "医保/结算明细_超长.csv": (_settlements(3, huge_at=1).replace("JS", "BIG").encode(), "too long"),
+    }
+    folder = {CFG.folder_of(d.name): d.name for d in p.iterdir() if d.is_dir()}  # 人社 may be delivered as hr/
+    said = {}
+    for rel, (data, words) in bad.items():
+        dept, name = rel.split("/")
+        rel = f"{folder[dept]}/{name}"
+        (p / rel).write_bytes(data)
+        said[rel] = words
+    return inbox, said
+
+
+@pytest.fixture(scope="module")
+def bad_run(prefect_harness, county, tmp_path_factory):
+    dest = tmp_path_factory.mktemp("bad")
+    inbox, bad = _bad_inbox(county, dest)
+    out = dest / "out"
+    code = flows.main(_args(inbox, out))
+    return code, out, bad
+
+
+def test_bad_files_are_set_aside_with_a_message_and_the_rest_runs(bad_run, reference):
+    code, out, bad = bad_run
+    assert code == 0
+    county = out / PERIOD / "county"
+    rejected = pl.read_csv(county / "搁置行及原因.csv", infer_schema=False)
+    quality = pl.read_csv(county / "数据质量报告.csv", infer_schema=False)
+    said = pl.concat([
+        rejected.select(pl.col("文件").alias("file"), pl.col("原因").alias("text")),
+        quality.select(pl.col("文件").alias("file"), (pl.col("类别") + " " + pl.col("说明")).alias("text")),
+    ]).drop_nulls("file")
+    for rel, words in bad.items():
+        lines = said.filter(pl.col("file") == rel)["text"].to_list()
+        assert lines, f"{rel} is not reported"
+        assert any(words.lower() in t.lower() for t in lines), (rel, lines)
+        assert all("\n" not in t for t in lines)
+    # the quality report lists every skipped file
+    skipped = set(quality.filter(pl.col("文件").is_in(list(bad)))["文件"])
+    assert skipped == set(bad)
+    # every department still ran, and balanced
+    acc = pl.read_csv(county / "行数核对_accounting.csv")
+    assert acc["balanced"].all() and (acc["rows_read"] > 0).all() and acc.height == 8
+    # nothing from the good files was lost: every record of the uninterrupted run is still there
+    ref = pl.read_parquet(reference / PERIOD / "links.parquet").select("dept", "record_id")
+    got = pl.read_parquet(out / PERIOD / "links.parquet")
+    assert ref.join(got, on=["dept", "record_id"], how="anti").height == 0
+    # the good rows of the file with a 1,000,000-character field were linked, the bad one set aside
+    assert set(got.filter(pl.col("record_id").is_in(["BIG0", "BIG2"]))["decision"]) <= {"matched", "review", "unmatched"}
+    assert got.filter(pl.col("record_id") == "BIG1")["decision"].to_list() == ["rejected"]
+    assert (rejected["值"].str.len_chars().fill_null(0) < 200).all()
+    # the folder-level warnings are unchanged by the junk
+    assert pl.read_parquet(out / PERIOD / "warnings.parquet").drop("warning_id").sort(pl.all()).equals(
+        pl.read_parquet(reference / PERIOD / "warnings.parquet").drop("warning_id").sort(pl.all()))
+
+
+def test_describe_misfit_names_the_missing_required_columns():
+    from pipelines.standardize import describe_misfit
+
+    msg = describe_misfit(["报案编号", "户主姓名", "证件号码", "灾害类型"], "农业农村", CFG)
+    assert "损失金额" in msg and "\n" not in msg
+    msg = describe_misfit(["结算流水号", "姓名", "证件号码", "结算日期"], "医保", CFG)
+    assert "个人自付" in msg and "参保状态" in msg
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "needs lead change: flows.ingest_department, when detect_kind() is None, use "
+    "pipelines.standardize.describe_misfit([c for c in table.columns if c != 'line'], dept, cfg) as the reason "
+    "(instead of the fixed '表头不符合任何数据种类（缺少必需列） headers fit no extract kind')"))
+def test_a_file_missing_a_required_column_is_reported_with_the_column_name(bad_run):
+    _, out, bad = bad_run
+    rel = next(f for f in bad if f.endswith("灾情_缺列.csv"))
+    rejected = pl.read_csv(out / PERIOD / "county" / "搁置行及原因.csv", infer_schema=False)
+    reasons = rejected.filter(pl.col("文件") == rel)["原因"].to_list()
+    assert reasons and all("损失金额" in r for r in reasons), reasons
+
+
+# ---------------------------------------------------------------------------------------------
+# Row conservation: a broken balance fails the run loudly and publishes nothing
+
+
+def test_a_lost_row_fails_the_run_loudly_and_keeps_the_last_good_outputs(bad_run, monkeypatch, capsys):
+    code, out, _ = bad_run
+    assert code == 0
+    before = _files(out / PERIOD)
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    links_before = con.sql("SELECT count(*) FROM links WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
+    con.close()
+    inbox = out.parent / "inbox"
+    real = flows.supersede
+
+    def losing_supersede(valid, key="record_id"):  # a bug that silently drops the superseded rows
+        latest, superseded = real(valid, key)
+        return latest, superseded.head(0)
+
+    monkeypatch.setattr(flows, "supersede", losing_supersede)
+    capsys.readouterr()
+    assert flows.main(_args(inbox, out)) == 1
+    err = capsys.readouterr().err
+    assert "row accounting does not add up" in err and "read" in err and "accounted" in err
+    assert _files(out / PERIOD) == before  # the last good period folder is untouched
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.sql("SELECT count(*) FROM links WHERE period = ?", params=[PERIOD]).fetchall()[0][0] == links_before
+        last = con.sql("SELECT status FROM runs ORDER BY started_at DESC LIMIT 1").fetchall()[0][0]
+    finally:
+        con.close()
+    assert last == "failed"
+    assert not [p for p in out.iterdir() if p.name.startswith(f".{PERIOD}.staging")]
+
+
+# ---------------------------------------------------------------------------------------------
+# Kills at random points, two runs at once
+
+
+def _staging(out: Path) -> list[Path]:
+    return sorted(out.glob(f".{PERIOD}.staging-*")) if out.exists() else []
+
+
+PHASES = {  # phase -> (marker in the newest staging folder, max random delay after it, seconds)
+    "ingest": ("_work/files.parquet", 0.3),
+    "linking": ("_work/person_records.parquet", 0.4),
+    "writing": ("townships", 0.25),
+}
+
+
+def _start(cmd_args: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(ROOT / "flows.py"), *cmd_args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _wait_for(proc: subprocess.Popen, out: Path, marker: str, old: list[Path], timeout: float = 90) -> bool:
+    """Until this run's own staging folder (not one left by an earlier kill) holds `marker`."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        mine = [s for s in _staging(out) if s not in old]
+        if mine and (mine[0] / marker).exists():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def _assert_complete(folder: Path, reference: Path) -> None:
+    """A visible period folder is whole: the reference's files, none hidden, each one readable."""
+    files = _files(folder)
+    assert set(files) == set(_files(reference)), set(files) ^ set(_files(reference))
+    assert not [f for f in files if any(part.startswith(".") for part in f.split("/"))]
+    for rel in files:
+        if rel.endswith(".parquet"):
+            pl.read_parquet(folder / rel)
+        elif rel.endswith(".csv"):
+            assert files[rel].endswith(b"\n") and files[rel].startswith(b"\xef\xbb\xbf")
+        elif rel.endswith(".xlsx"):
+            openpyxl.load_workbook(folder / rel, read_only=True).close()
+
+
+@pytest.fixture(scope="module")
+def killed(prefect_harness, county, reference, tmp_path_factory):
+    """Kill the CLI in each phase (fresh OUT), rerun, then kill once more while it rewrites a
+    published period. Records what was seen after each kill."""
+    import prefect.settings
+
+    env = dict(os.environ, PREFECT_API_URL=prefect.settings.PREFECT_API_URL.value(), PREFECT_LOGGING_LEVEL="WARNING")
+    out = tmp_path_factory.mktemp("killed") / "out"
+    rnd = random.Random(int(os.environ.get("FAULT_SEED", "20261128")))
+    seen: dict = {"kills": [], "busy": None}
+    args = _args(county / "inbox", out)
+
+    def kill_in(phase: str, during=None) -> dict:
+        marker, max_delay = PHASES[phase]
+        old = _staging(out)
+        proc = _start(args, env)
+        reached = _wait_for(proc, out, marker, old)
+        if during:
+            during()
+        time.sleep(rnd.uniform(0, max_delay))
+        alive = proc.poll() is None
+        if alive:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        stderr = proc.stderr.read().decode(errors="replace")
+        return dict(phase=phase, reached=reached, killed=alive and proc.returncode == -signal.SIGKILL, stderr=stderr[-2000:],
+                    visible=(out / PERIOD).exists())
+
+    def second_run():  # a second run of the same period while the first is linking
+        err = io.StringIO()
+        real_stderr, sys.stderr = sys.stderr, err
+        try:
+            code = flows.main(args)
+        finally:
+            sys.stderr = real_stderr
+        seen["busy"] = (code, err.getvalue())
+
+    for phase in ("ingest", "linking", "writing"):
+        seen["kills"].append(kill_in(phase, second_run if phase == "linking" else None))
+    seen["stale_staging_after_kills"] = len(_staging(out))
+    seen["modes_after_kills"] = {p.name: oct(p.stat().st_mode & 0o777) for p in out.glob("warehouse.duckdb*")}
+    con = duckdb.connect(str(out / "warehouse.duckdb"))  # opens (WAL replayed) after every kill
+    seen["runs_after_kills"] = con.sql("SELECT status FROM runs").fetchall()
+    con.close()
+    seen["rerun"] = flows.main(args)
+    seen["rerun_files"] = _files(out / PERIOD)
+    seen["stale_staging_after_rerun"] = [p.name for p in _staging(out)]
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    seen["runs_after_rerun"] = [r[0] for r in con.sql("SELECT status FROM runs").fetchall()]
+    con.close()
+    published = seen["rerun_files"]
+    last = kill_in("writing")
+    last["unchanged"] = (out / PERIOD).exists() and _files(out / PERIOD) == published
+    seen["kills"].append(last)
+    return out, seen
+
+
+def test_kills_in_every_phase_never_show_a_half_written_period(killed, reference):
+    out, seen = killed
+    for k in seen["kills"]:
+        assert k["reached"] and k["killed"], f"run not killed in phase {k['phase']}: {k['stderr']}"
+    for k in seen["kills"][:3]:  # nothing was published before: nothing may be visible
+        assert not k["visible"], f"period folder visible after a kill while {k['phase']}"
+    # killed while rewriting a published period: the published one is still there, whole
+    assert seen["kills"][3]["unchanged"]
+    _assert_complete(out / PERIOD, reference / PERIOD)
+
+
+def test_rerun_after_kills_reproduces_the_uninterrupted_run(killed, reference):
+    out, seen = killed
+    assert seen["rerun"] == 0
+    got, want = seen["rerun_files"], _files(reference / PERIOD)
+    assert set(got) == set(want)
+    # township lists (CSV and XLSX), warnings, summary, leads, set-aside rows and accounting: same bytes
+    exact = [f for f in want if f.startswith("townships/") or f in (
+        "warnings.parquet", "county/县级汇总_乡镇x风险类型.csv", "county/无法落位的新增线索.csv",
+        "county/搁置行及原因.csv", "county/行数核对_accounting.csv")]
+    assert len(exact) >= 8
+    for f in exact:
+        assert got[f] == want[f], f
+    # the rest: same content (order and last-bit float noise aside; see the strict test below)
+    for f in ("county/人工复核队列.csv", "county/数据质量报告.csv"):
+        assert sorted(got[f].splitlines()) == sorted(want[f].splitlines()), f
+    a = pl.read_parquet(io.BytesIO(got["links.parquet"])).drop("reason").sort("dept", "kind", "record_id")
+    b = pl.read_parquet(io.BytesIO(want["links.parquet"])).drop("reason").sort("dept", "kind", "record_id")
+    from polars.testing import assert_frame_equal
+
+    assert_frame_equal(a, b, check_exact=False, rel_tol=1e-9)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "needs lead change: deterministic order — matchers/link.py _block (its return): .unique(['rid','pidx'], "
+    "keep='first', maintain_order=True).sort('rid','pidx'); link(): pairs.sort(['rid','p','pidx'], "
+    "descending=[False,True,False]); pipelines/accounting.quality_report (its return): "
+    ".sort('category','dept','file','detail', nulls_last=True)"))
+def test_rerun_after_kills_is_byte_for_byte_the_uninterrupted_run(killed, reference):
+    _, seen = killed
+    want = _files(reference / PERIOD)
+    # the HTML report shows the warehouse's run history (run counts, finish times), which a rerun
+    # changes by design: it is the one file left out
+    assert [f for f in want if seen["rerun_files"].get(f) != want[f] and not f.endswith(".html")] == []
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "needs lead change: in flows.main (and scheduled_run/run_county), inside `with warehouse_lock(wh) as held:` "
+    "once held, remove OUT/.<period>.staging-* and OUT/.<period>.old-* left by killed runs, and UPDATE runs "
+    "SET status='interrupted' WHERE status='running' (holding the lock proves those runs are dead)"))
+def test_killed_runs_leave_no_staging_folder_nor_a_running_row_behind(killed):
+    _, seen = killed
+    assert seen["stale_staging_after_kills"] >= 1  # a kill does leave one (personal data) ...
+    assert seen["stale_staging_after_rerun"] == []  # ... the next run must clear it
+    assert seen["runs_after_rerun"].count("ok") == 1
+    assert "running" not in seen["runs_after_rerun"], seen["runs_after_rerun"]  # dead runs are not "running"
+
+
+def test_a_second_run_of_the_same_period_refuses_clearly_and_the_warehouse_holds(killed, county):
+    out, seen = killed
+    code, err = seen["busy"]
+    assert code == 3, err
+    assert "another run" in err and "warehouse.duckdb" in err and len(err.strip().splitlines()) == 1
+    # killed runs are on record and never marked ok; the refused one left no row; the warehouse
+    # opens after the kills and holds exactly one copy of the period
+    assert [s for (s,) in seen["runs_after_kills"]].count("ok") == 0 and len(seen["runs_after_kills"]) == 3
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    try:
+        n_links = con.sql("SELECT count(*) FROM links WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
+        n_del = con.sql("SELECT count(*) FROM deliveries WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
+        ok = con.sql("SELECT count(*) FROM runs WHERE status = 'ok'").fetchall()[0][0]
+    finally:
+        con.close()
+    # what a kill leaves beside the warehouse (its WAL) is as private as the warehouse
+    assert {k: v for k, v in seen["modes_after_kills"].items() if not k.endswith(".lock")} in (
+        {"warehouse.duckdb": "0o600"}, {"warehouse.duckdb": "0o600", "warehouse.duckdb.wal": "0o600"}), seen["modes_after_kills"]
+    assert n_links == pl.read_parquet(out / PERIOD / "links.parquet").height
+    assert n_del == len([p for p in (county / "inbox" / PERIOD).rglob("*") if p.is_file()])
+    assert ok == 1
+
+
+def test_a_second_run_sharing_the_warehouse_from_another_out_also_refuses(tmp_path, capsys):
+    wh = tmp_path / "wh" / "warehouse.duckdb"
+    (tmp_path / "inbox" / PERIOD).mkdir(parents=True)
+    with flows.warehouse_lock(wh) as held:  # what a running run holds
+        assert held
+        code = flows.main(_args(tmp_path / "inbox", tmp_path / "other", "--warehouse", str(wh)))
+    assert code == 3
+    assert "another run" in capsys.readouterr().err
+    assert not wh.exists() and not (tmp_path / "other" / PERIOD).exists()  # the refused run touched nothing
