@@ -43,6 +43,12 @@ class MatchingConfig:
     review_max_candidates: int = 5
     candidate_floor: float = 0.05
     one_record_per_person_kinds: tuple[str, ...] = ("med_enrollment",)
+    complete_snapshot_kinds: tuple[str, ...] = ("med_enrollment",)
+    max_snapshot_presence: float = 0.99
+    lookalike_prior: float = 0.0
+    lookalike_strength: float = 50.0
+    lookalike_sample: int = 20000
+    lookalike_levels: tuple[str, ...] = ()
     estimate_prior: bool = True
     prior_iterations: int = 10
     prior_strength: float = 50.0

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import unicodedata
 
 import polars as pl
 
@@ -51,15 +52,58 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
              "wrong_person", "false_link", *[f"{d}_{s}" for d in DECISIONS for s in ("on", "off")])
 
 
+def totals(table: pl.DataFrame) -> dict:
+    """Sum the counts of an `evaluate()` frame (person-level departments) and recompute the rates."""
+    person = table.filter(pl.col("precision").is_not_null() | (pl.col("linkable") > 0))
+    s = person.select(pl.exclude("dept", "precision", "recall", "review_rate")).sum().row(0, named=True)
+    judged = s["correct_matched"] + s["wrong_person"] + s["false_link"]
+    s["precision"] = s["correct_matched"] / judged if judged else None
+    s["recall"] = s["correct_matched"] / s["linkable"] if s["linkable"] else None
+    s["review_rate"] = (s["review_on"] + s["review_off"]) / s["n"] if s["n"] else None
+    return s
+
+
+def _ljust(text: str, width: int) -> str:
+    """Left-justify by display width (a Chinese character takes two columns)."""
+    shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - shown)
+
+
+def _pct(v: float | None, digits: int = 4) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def format_table(table: pl.DataFrame) -> str:
+    """Readable per-department report: rates, counts, and decisions vs truth (on / off roster)."""
+    head = (f"{'dept':<8} {'n':>7} {'linkable':>8} {'matched':>8} {'precision':>9} {'recall':>7} {'review%':>7} "
+            f"{'wrong':>5} {'false':>5} | {'match on/off':>13} {'review on/off':>13} {'unmatch on/off':>14} "
+            f"{'reject on/off':>13}")
+    lines = [head, "-" * len(head)]
+
+    def row(name: str, r: dict) -> str:
+        conf = [f"{r[f'{d}_on']}/{r[f'{d}_off']}" for d in DECISIONS]
+        rv = None if r["review_rate"] is None else 100 * r["review_rate"]
+        return (f"{_ljust(name, 8)} {r['n']:>7} {r['linkable']:>8} {r['matched']:>8} {_pct(r['precision']):>9} "
+                f"{_pct(r['recall']):>7} {_pct(rv, 2):>7} {r['wrong_person']:>5} {r['false_link']:>5} | "
+                f"{conf[0]:>13} {conf[1]:>13} {conf[2]:>14} {conf[3]:>13}")
+
+    for r in table.iter_rows(named=True):
+        lines.append(row(r["dept"], r))
+    lines.append("-" * len(head))
+    lines.append(row("TOTAL", totals(table)))
+    lines.append("precision = correct / matched to a person; recall = correct / linkable (truth on roster); "
+                 "review% of records; wrong = matched to another roster person; false = matched, truth off roster; "
+                 "on/off = truth on / off the roster. Place-level rows (水利) carry no person precision.")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--links", required=True, help="links.parquet")
     ap.add_argument("--truth", required=True, help="truth/links.csv")
     a = ap.parse_args(argv)
     truth = pl.read_csv(a.truth, infer_schema_length=0)
-    table = evaluate(pl.read_parquet(a.links), truth)
-    with pl.Config(tbl_rows=100, tbl_cols=30, tbl_width_chars=250):
-        print(table)
+    print(format_table(evaluate(pl.read_parquet(a.links), truth)))
 
 
 if __name__ == "__main__":

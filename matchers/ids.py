@@ -65,15 +65,22 @@ def normalize_ids(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:
     c = pl.col("_cand")
     full = c.is_not_null() & ~c.str.contains(r"\*")
     valid = full & (_check_expr(c) == c.str.slice(17, 1))
-    destroyed_tail = full & ~valid & c.str.ends_with("000")
+    # Excel keeps 15 significant digits and zero-fills the rest. A tail of 000 is taken as
+    # destroyed even when the check happens to pass (1 in 11 destroyed IDs does; a genuine
+    # ID ends in 000 about 1 in 1100 times, and 15 kept characters still identify it). A
+    # longer run of zeros (a number shown with fewer digits) keeps only the digits before it,
+    # minus the last one, which Excel may have rounded.
+    destroyed_tail = full & c.str.ends_with("000")
+    lead = c.str.replace(r"0+$", "").str.len_chars().cast(pl.Int64)  # u32 would wrap below 0
+    keep = pl.when(lead >= 15).then(15).otherwise((lead - 1).clip(lower_bound=0))  # all zeros: nothing kept
     id_norm = (
-        pl.when(destroyed_tail).then(pl.concat_str([c.str.slice(0, 15), pl.lit("***")]))
+        pl.when(destroyed_tail).then(c.str.slice(0, keep).str.pad_end(18, "*"))
         .when(c.str.contains(r"[0-9X]")).then(c)
     )
     status = (
         pl.when(id_norm.is_null()).then(pl.lit("missing"))
-        .when(valid).then(pl.lit("full_valid"))
         .when(destroyed_tail | pl.col("_sci")).then(pl.lit("destroyed"))
+        .when(valid).then(pl.lit("full_valid"))
         .when(full).then(pl.lit("full_check_failed"))
         .otherwise(pl.lit("masked"))
     )

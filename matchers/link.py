@@ -1,15 +1,21 @@
 """Link department person records to roster persons (Fellegi-Sunter style, like Splink).
 
 1. Blocking (DuckDB): records join roster persons whose ID agrees on every kept position
-   (one join per mask pattern); records whose kept digits may hold a typo join on the kept
-   positions minus one segment (region / birth / sequence); records with no usable ID join
-   on surname + place (or full name).
+   (one join per mask pattern); records whose kept digits may hold a typo (full IDs failing
+   the check; masked IDs without an ID-compatible person sharing their surname) join on the
+   kept positions minus one segment (region / year / month-day / sequence; check-failed full
+   IDs also minus two adjacent ones), weak keys helped by surname (or last char) or full
+   name; records with no usable ID join on surname + place (or full name).
 2. Comparisons, each a level with m = P(level | same person) from config and
    u = P(level | random county person): ID (kept-agree / one-differs / two-differ /
-   disagree), name (names.py levels), place (village / township / disagree).
+   disagree), name (names.py levels), place (village / township / disagree). Optionally
+   (`lookalike_levels`) the joint chance of ID and name agreeing is floored by the rate
+   measured on known off-roster records (`_lookalike_rates`).
 3. Posterior per candidate: w = Π m/u; someone off the candidate list (anyone in the county)
-   weighs `county_population` (their expected likelihood ratio is 1).
-   p = w / (Σ w + population). Decide with thresholds from `MatchingConfig`.
+   weighs n_roster (1 - π) / π, π the dept/kind's roster share (EM-estimated).
+   p = w / (Σ w + other). In a complete snapshot (参保名单) the only record fitting a roster
+   person is raised to the snapshot posterior (`_complete_snapshots`). Decide with thresholds
+   from `MatchingConfig`; ambiguity between candidates goes to review, never to a guess.
 """
 
 from __future__ import annotations
@@ -22,7 +28,11 @@ from matchers.ids import normalize_ids
 from matchers.names import compare_names, name_stats, name_u, normalize_name
 from matchers.places import normalize_place
 
-SEGMENTS = {"region": (0, 6), "birth": (6, 14), "seq": (14, 18)}
+# ID segments for the typo pass: a record whose kept digits may hold a typo joins on its kept
+# positions minus one segment (full IDs failing the check also minus two adjacent ones, for a
+# transposition across a segment boundary).
+SEGMENTS = {"region": (0, 6), "year": (6, 10), "monthday": (10, 14), "seq": (14, 18)}
+ADJACENT = [("year", "monthday"), ("monthday", "seq")]
 
 
 def _runs(pattern: str) -> list[tuple[int, int]]:
@@ -74,7 +84,8 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
     """Candidate pairs (rid, pidx, pass) from the three blocking passes."""
     con = duckdb.connect()
     con.register("rec", rec.select("rid", "id_norm", "kept", "k", "id_status", "surname", "rname", "tn", "vn").to_arrow())
-    con.register("ros", ros.select("pidx", "id_number", "csurname", "cname", "ctn", "cvn").to_arrow())
+    con.register("ros", ros.select("pidx", "id_number", "csurname", "cname", "ctn", "cvn",
+                                   clast=pl.col("cname").str.slice(-1)).to_arrow())
     strong = rec.filter(pl.col("k") >= cfg.min_kept_for_id_block, pl.col("id_status") != "full_check_failed")
     parts = [
         f"SELECT r.rid, p.pidx, 'id' AS pass FROM rec r JOIN ros p ON {_key_sql('r.id_norm', pat)} = "
@@ -83,25 +94,44 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
         for pat in strong["kept"].unique().to_list()
     ]
     pairs = _sql(con, parts)
-    found = pairs["rid"].unique()
+    # A record counts as found when an ID-compatible person also shares its surname (or the
+    # record shows none): a kept digit mistyped into another person's digits must not hide
+    # the right person from the typo pass.
+    fits = pairs.join(rec.select("rid", "surname", "rname"), on="rid").join(ros.select("pidx", "csurname", "cname"), on="pidx")
+    found = fits.filter(
+        pl.col("rname").is_null() | (pl.col("surname") == pl.col("csurname"))
+        | (pl.col("surname").is_null() & (pl.col("rname").str.slice(-1) == pl.col("cname").str.slice(-1)))
+    )["rid"].unique()
     # Typo pass: full IDs failing the check, and masked IDs without an ID-compatible person.
     typo = rec.filter(
         (pl.col("id_status") == "full_check_failed")
         | (pl.col("id_status").is_in(["masked", "destroyed"]) & ~pl.col("rid").is_in(found.implode()))
     )
     parts = []
+    failed = set(typo.filter(pl.col("id_status") == "full_check_failed")["kept"].unique().to_list())
     for pat in typo["kept"].unique().to_list():
-        for a, b in SEGMENTS.values():
-            sub = "".join("1" if c == "1" and not a <= i < b else "0" for i, c in enumerate(pat))
-            if sub == pat or "1" not in sub:
+        drops = [[SEGMENTS[x]] for x in SEGMENTS]
+        if pat in failed:
+            drops += [[SEGMENTS[a], SEGMENTS[b]] for a, b in ADJACENT]
+        subs = []
+        for segs in drops:
+            sub = "".join("1" if c == "1" and not any(a <= i < b for a, b in segs) else "0" for i, c in enumerate(pat))
+            if sub == pat or "1" not in sub or sub in subs:
                 continue
+            subs.append(sub)
             cond = f"{_key_sql('r.id_norm', sub)} = {_key_sql('p.id_number', sub)}"
-            if sub[6:].count("1") < cfg.typo_min_kept:  # weak key: the full (unmasked) name joins it
+            if sub[6:].count("1") < cfg.typo_min_kept or "1" not in sub[14:]:
+                # weak key (few non-region chars, or region + part of a birth date, which many
+                # share): the full (unmasked) name joins it
                 cond += " AND r.rname = p.cname AND r.rname NOT LIKE '%*%'"
-            elif sub.count("1") < cfg.typo_name_key_below:
+            elif sub.count("1") < cfg.typo_name_key_below:  # surname, or the last char when it is hidden
+                parts.append(f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo r JOIN ros p ON {cond} "
+                             f"AND r.rlast = p.clast WHERE r.kept = '{pat}' AND r.surname IS NULL")
                 cond += " AND r.surname = p.csurname"
             parts.append(f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo r JOIN ros p ON {cond} WHERE r.kept = '{pat}'")
-    con.register("typo", typo.select("rid", "id_norm", "kept", "surname", "rname").to_arrow())
+    con.register("typo", typo.select(
+        "rid", "id_norm", "kept", "surname", "rname",
+        rlast=pl.when(~pl.col("rname").str.ends_with("*")).then(pl.col("rname").str.slice(-1))).to_arrow())
     typo_pairs = _sql(con, parts)
     found = pl.concat([found, typo_pairs["rid"]]).unique()
     # Name pass, for records found by neither pass that have no usable ID or do have a place:
@@ -119,7 +149,9 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
         "WHERE r.vn IS NULL AND r.tn IS NULL",
     ])
     con.close()
-    return pl.concat([pairs, typo_pairs, name_pairs]).unique(["rid", "pidx"], keep="first")
+    # first pass wins; sorted so that every run gives the same pairs in the same order
+    return pl.concat([pairs, typo_pairs, name_pairs]).unique(
+        ["rid", "pidx"], keep="first", maintain_order=True).sort("rid", "pidx")
 
 
 def _sql(con: duckdb.DuckDBPyConnection, parts: list[str]) -> pl.DataFrame:
@@ -169,7 +201,17 @@ def _mask_series(s: pl.Series, mask: str) -> pl.Series:
 
 def _compare_ids(pairs: pl.DataFrame) -> pl.Series:
     """ID level per pair: kept-agree, one-differs (one digit or one adjacent swap),
-    two-differ, disagree, missing (nothing kept)."""
+    two-differ, disagree, missing (nothing kept). Pairs of the ID pass joined on every kept
+    position: they agree by construction and skip the per-character comparison."""
+    by_id = pairs["pass"] == "id"
+    if by_id.all():
+        return pl.Series("id_level", ["kept-agree"] * pairs.height, pl.Utf8)
+    rest = pairs.with_row_index("_i").filter(~by_id)
+    out = pl.Series("id_level", ["kept-agree"] * pairs.height, pl.Utf8)
+    return out.scatter(rest["_i"], _compare_id_chars(rest))
+
+
+def _compare_id_chars(pairs: pl.DataFrame) -> pl.Series:
     r, c = pl.col("id_norm"), pl.col("id_number")
     diff = [((r.str.slice(i, 1) != "*") & (r.str.slice(i, 1) != c.str.slice(i, 1))).cast(pl.Int32) for i in range(18)]
     swap = [
@@ -262,14 +304,32 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         .otherwise(1.0)
     )
     clip = lambda e: pl.max_horizontal(e.fill_null(1.0), floor)  # noqa: E731
+    # Chance agreement of ID and name together: the product of their u, but never below the
+    # rate at which known off-roster people (full IDs not on the roster) are seen to agree
+    # with some roster person under the record's mask (`_lookalike_rates`), spread over the
+    # roster. Place agreement stays independent evidence.
+    pairs = pairs.join(_lookalike_rates(rec, ros, cfg, records), on="rid", how="left")
+    lam = (
+        pl.when(pl.col("id_level") != "kept-agree").then(0.0)
+        .when((pl.col("name_level") == "exact") & pl.lit("exact" in cfg.lookalike_levels)).then(pl.col("lam_name"))
+        .when((pl.col("name_level") == "masked-agree") & pl.lit("masked-agree" in cfg.lookalike_levels))
+        .then(pl.col("lam_sur"))
+        .otherwise(0.0).fill_null(0.0)
+    )
+    u_joint = pl.max_horizontal(clip(u_id) * clip(u_name), lam / max(ros.height, 1))
     pairs = pairs.with_columns(
-        w=(m_id / clip(u_id)) * (m_name / clip(u_name)) * (m_place / clip(u_place)),
+        w=(m_id * m_name / u_joint) * (m_place / clip(u_place)),
+        lookalike=lam / max(ros.height, 1) > clip(u_id) * clip(u_name),
+        lam=lam,
     )
     other = _other_weight(pairs, records, roster.height, population, cfg)
     pairs = pairs.join(other, on="rid").with_columns(
         p=pl.col("w") / (pl.col("w").sum().over("rid") + pl.col("other")),
         n_cand=pl.len().over("rid"),
-    ).sort(["rid", "p"], descending=[False, True]).with_columns(rank=pl.int_range(1, pl.len() + 1).over("rid"))
+    )
+    pairs = _complete_snapshots(pairs, records, roster.height, cfg)
+    pairs = pairs.sort(["rid", "p", "pidx"], descending=[False, True, False]).with_columns(
+        rank=pl.int_range(1, pl.len() + 1).over("rid"))
     pairs = pairs.with_columns(reason=_reason(pairs))
 
     best = pairs.filter(pl.col("rank") <= 2).group_by("rid").agg(
@@ -339,6 +399,101 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
     ).drop("lost", "keep")
 
 
+def _lookalike_rates(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig, records: pl.DataFrame) -> pl.DataFrame:
+    """Per masked record: lam_name / lam_sur = the rate at which an off-roster person's record
+    of the same dept/kind, masked the same way, agrees with some roster person on every kept
+    ID character and on the full name / the surname.
+
+    Measured, not assumed: records whose full valid ID is not on the roster are known
+    off-roster people; each is masked with every pattern the masked records use and joined
+    to the roster. Independence of ID and name (u_id * u_name) misses relatives, namesakes and
+    re-used sequence numbers; this does not. Per dept/kind the rate is shrunk towards the
+    rate of all kinds (`lookalike_strength` pseudo-records), itself shrunk towards
+    `lookalike_prior`. At most `lookalike_sample` known off-roster records per kind are used."""
+    empty = pl.DataFrame(schema={"rid": pl.UInt32, "lam_name": pl.Float64, "lam_sur": pl.Float64})
+    if not cfg.lookalike_levels:
+        return empty
+    grp = records.with_row_index("rid").select("rid", grp=pl.concat_str(["dept", "kind"], separator="/"))
+    rec = rec.join(grp, on="rid")
+    off = rec.filter(pl.col("id_status") == "full_valid", ~pl.col("id_norm").is_in(ros["id_number"].implode()),
+                     pl.col("rname").is_not_null(), ~pl.col("rname").str.contains(r"\*"))
+    off = off.filter(pl.int_range(pl.len()).shuffle(seed=0).over("grp") < cfg.lookalike_sample)
+    masked = rec.filter(pl.col("id_status") == "masked")
+    patterns = masked["kept"].unique().to_list()
+    if not patterns or off.is_empty():
+        hits = pl.DataFrame(schema={"grp": pl.Utf8, "kept": pl.Utf8, "h_name": pl.UInt32, "h_sur": pl.UInt32})
+    else:
+        con = duckdb.connect()
+        con.register("off", off.select("rid", "grp", "id_norm", "rname").to_arrow())
+        con.register("ros", ros.select("id_number", "cname").to_arrow())
+        parts = [
+            f"SELECT o.grp, '{pat}' AS kept, o.rid, max((o.rname = p.cname)::INT) AS name_hit, "
+            f"max((substr(o.rname, 1, 1) = substr(p.cname, 1, 1))::INT) AS sur_hit FROM off o JOIN ros p "
+            f"ON {_key_sql('o.id_norm', pat)} = {_key_sql('p.id_number', pat)} GROUP BY o.grp, o.rid"
+            for pat in patterns
+        ]
+        hits = con.sql(
+            f"SELECT grp, kept, sum(name_hit) AS h_name, sum(sur_hit) AS h_sur FROM ({' UNION ALL '.join(parts)}) "
+            "GROUP BY grp, kept").pl()
+        con.close()
+    n_off = off.group_by("grp").len("n_off")
+    a, lam0 = cfg.lookalike_strength, cfg.lookalike_prior
+    base = pl.DataFrame({"kept": patterns}, schema={"kept": pl.Utf8}).join(
+        hits.group_by("kept").agg(pl.col("h_name", "h_sur").sum()), on="kept", how="left").with_columns(
+        pool_name=(pl.col("h_name").fill_null(0) + a * lam0) / (n_off["n_off"].sum() + a),
+        pool_sur=(pl.col("h_sur").fill_null(0) + a * lam0) / (n_off["n_off"].sum() + a),
+    ).drop("h_name", "h_sur")
+    rates = (
+        masked.select("rid", "grp", "kept").join(base, on="kept")
+        .join(n_off, on="grp", how="left").join(hits, on=["grp", "kept"], how="left")
+        .with_columns(pl.col("n_off", "h_name", "h_sur").fill_null(0))
+        .select(
+            "rid",
+            lam_name=(pl.col("h_name") + a * pl.col("pool_name")) / (pl.col("n_off") + a),
+            lam_sur=(pl.col("h_sur") + a * pl.col("pool_sur")) / (pl.col("n_off") + a),
+        )
+    )
+    return rates.cast(empty.schema) if rates.height else empty
+
+
+def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, cfg: MatchingConfig) -> pl.DataFrame:
+    """A complete snapshot (e.g. 参保名单: every insured resident, once) holds nearly every
+    roster person. When exactly one of its records fits roster person j (p >= candidate_floor),
+    either that record is j's, or j's record is missing/unrecognisable and the record is
+    someone else who happens to fit j:
+
+        odds = present·m_r / ((1 - present·m) · n_records · u_r) = w · present / ((1 - present·m) · n_records)
+
+    with `present` the share of roster persons the snapshot is seen to hold (Σ best p per
+    person / roster size, capped), m the chance j's own record fits j at all, m_r / u_r = w the
+    record's likelihood ratio for j. A candidate's p is raised to that posterior when it is
+    higher; candidates claimed by several records keep their p (and `_one_record_per_person`
+    sends rivals to review)."""
+    kinds = list(cfg.complete_snapshot_kinds)
+    if not kinds or pairs.is_empty():
+        return pairs.with_columns(snapshot=pl.lit(False))
+    kind = records.with_row_index("rid").select("rid", "kind").filter(pl.col("kind").is_in(kinds))
+    sizes = kind.group_by("kind").len("n_kind")
+    snap = pairs.select("rid", "pidx", "p", "w").join(kind, on="rid")
+    present = (
+        snap.group_by("kind", "pidx").agg(pl.col("p").max()).group_by("kind")
+        .agg(present=(pl.col("p").sum() / max(n_roster, 1)).clip(0.0, cfg.max_snapshot_presence))
+    )
+    m = cfg.id_levels["kept-agree"] * (1 - cfg.name_levels.get("disagree", 0.0))
+    claims = (
+        snap.filter(pl.col("p") >= cfg.candidate_floor)
+        .filter(pl.len().over("kind", "pidx") == 1)
+        .join(sizes, on="kind").join(present, on="kind")
+        .with_columns(pm=pl.col("present") * m)
+        .select("rid", "pidx", odds=pl.col("w") * pl.col("present") / ((1 - pl.col("pm")) * pl.col("n_kind")))
+        .select("rid", "pidx", p_snap=pl.col("odds") / (1 + pl.col("odds")))
+    )
+    return pairs.join(claims, on=["rid", "pidx"], how="left").with_columns(
+        p=pl.max_horizontal("p", pl.col("p_snap").fill_null(0.0)),
+        snapshot=(pl.col("p_snap").fill_null(0.0) > pl.col("p")) & (pl.col("p") < cfg.match_threshold),
+    ).drop("p_snap")
+
+
 def _other_weight(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, population: float,
                   cfg: MatchingConfig) -> pl.DataFrame:
     """Per record, the weight of "someone not among the candidates": n_roster (1 - π) / π,
@@ -372,5 +527,10 @@ def _reason(pairs: pl.DataFrame) -> pl.Expr:
         pl.when(pl.col("pass") != "id").then(pl.lit(" [") + pl.col("pass") + pl.lit(" pass]")).otherwise(pl.lit("")),
         pl.lit("; name "), pl.col("rname").fill_null("-"), pl.lit("~"), pl.col("cname"), pl.lit(" "), pl.col("name_level"),
         pl.lit("; place "), pl.col("place_level"),
+        pl.when(pl.col("lookalike")).then(pl.concat_str([
+            pl.lit("; off-roster lookalike rate "), (100 * pl.col("lam")).round(3).cast(pl.Utf8), pl.lit("%")]))
+        .otherwise(pl.lit("")),
+        pl.when(pl.col("snapshot")).then(pl.lit("; only record of the snapshot fitting this person"))
+        .otherwise(pl.lit("")),
         pl.lit("; "), pl.col("n_cand").cast(pl.Utf8), pl.lit(" candidate(s); p="), pl.col("p").round(4).cast(pl.Utf8),
     ])

@@ -158,6 +158,18 @@ def name_u(names: pl.Series, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
 
 
 def compare_names(rec: pl.Series, ros: pl.Series) -> pl.Series:
+    """Level label per pair of normalised names (see `_compare_names`); each distinct pair
+    is compared once, identical unmasked names are `exact` without comparison."""
+    df = pl.DataFrame({"r": rec, "c": ros}, schema={"r": pl.Utf8, "c": pl.Utf8}).with_row_index("_i")
+    same = (df["r"] == df["c"]).fill_null(False) & ~df["r"].str.contains(r"\*").fill_null(True)
+    uniq = df.filter(~same).select("r", "c").unique()
+    levels = uniq.with_columns(name_level=_compare_names(uniq["r"], uniq["c"]))
+    out = df.join(levels, on=["r", "c"], how="left", nulls_equal=True).sort("_i")
+    return out.select(pl.when(same.alias("s")).then(pl.lit("exact")).otherwise(pl.col("name_level"))
+                      .alias("name_level"))["name_level"]
+
+
+def _compare_names(rec: pl.Series, ros: pl.Series) -> pl.Series:
     """Level label per pair of normalised names: exact, masked-agree, homophone, swapped
     (two adjacent chars), dropped (record lacks one char), added (record has one extra),
     one-char (one char differs), surname-only, disagree, or missing (nothing visible).

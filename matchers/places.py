@@ -14,10 +14,13 @@ _NUM = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", 
 
 def normalize_place(expr: pl.Expr, level: str = "village") -> pl.Expr:
     """王庄 / 王庄村 / 王庄村委会 / 王庄社区 -> 王庄; 时村镇 / 时村乡 -> 时村 (level="township");
+    永镇镇 / 永镇 -> 永镇 (a stem keeps two characters);
     第三组 / 3组 / 三村民小组 -> 3 (level="group"). Empty -> null."""
     e = expr.cast(pl.Utf8).str.normalize("NFKC").str.replace_all(r"[\s()（）]", "")
     stripped = e.str.replace(_SUFFIX[level], "")
-    e = pl.when(stripped.str.len_chars() > 0).then(stripped).otherwise(e)
+    # A stem keeps at least two characters: 永镇镇 and its short form 永镇 both -> 永镇.
+    min_stem = 1 if level == "group" else 2
+    e = pl.when(stripped.str.len_chars() >= min_stem).then(stripped).otherwise(e)
     if level == "group":
         e = e.str.replace(r"^第", "")
         e = (

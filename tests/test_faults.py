@@ -460,11 +460,6 @@ def test_rerun_after_kills_reproduces_the_uninterrupted_run(killed, reference):
     assert_frame_equal(a, b, check_exact=False, rel_tol=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "needs lead change: deterministic order — matchers/link.py _block (its return): .unique(['rid','pidx'], "
-    "keep='first', maintain_order=True).sort('rid','pidx'); link(): pairs.sort(['rid','p','pidx'], "
-    "descending=[False,True,False]); pipelines/accounting.quality_report (its return): "
-    ".sort('category','dept','file','detail', nulls_last=True)"))
 def test_rerun_after_kills_is_byte_for_byte_the_uninterrupted_run(killed, reference):
     _, seen = killed
     want = _files(reference / PERIOD)

@@ -64,3 +64,12 @@ def test_any_string_gives_a_value(raw):
     assert set(out["id_status"]) <= {"full_valid", "full_check_failed", "masked", "destroyed", "missing"}
     for n, k in zip(out["id_norm"], out["kept"]):
         assert k == "".join("0" if c == "*" else "1" for c in n)
+
+
+def test_excel_zero_filled_ids_keep_only_real_digits():
+    # read back from an Excel number: the region survives, the zeros are not data
+    out = norm("341302000000000000", "342201196306032000")
+    assert out["id_status"].to_list() == ["destroyed", "destroyed"]
+    assert out["id_norm"][0] == "34130" + "*" * 13
+    # a 000 tail is destroyed even when the check character happens to pass
+    assert out["id_norm"][1] == "342201196306032***"

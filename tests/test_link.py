@@ -115,3 +115,72 @@ def test_snapshot_kind_never_gives_one_person_to_two_records(roster):
     recs = records(rows).with_columns(kind=pl.lit("med_enrollment"))
     links, _ = link(recs, roster, CFG)
     assert links["decision"].to_list() == ["review", "review"]
+
+
+def test_sole_fit_in_a_complete_snapshot_is_linked(roster):
+    """参保名单 holds (nearly) every roster person once: a weak record that is the only one
+    fitting a roster person is that person; the same record in a settlement extract is not."""
+    cfg = dataclasses.replace(CFG, estimate_prior=False)
+    x = roster.row(11, named=True)
+    rows = [dict(record_id=p["person_id"], name=p["name"], id_raw=mask64(p["id_number"]))
+            for p in roster.iter_rows(named=True) if p["person_id"] != x["person_id"]]
+    weak = dict(record_id="weak", name=x["name"][0] + "*", id_raw=mask64(x["id_number"]))
+    links, _, d = run(roster, [weak], cfg)
+    assert d["weak"]["decision"] == "review", d["weak"]["reason"]
+    recs = records(rows + [weak]).with_columns(kind=pl.lit("med_enrollment"))
+    links, _ = link(recs, roster, cfg)
+    w = links.filter(pl.col("record_id") == "weak").row(0, named=True)
+    assert w["decision"] == "matched" and w["person_id"] == x["person_id"], w["reason"]
+    assert "only record of the snapshot" in w["reason"]
+
+
+def test_typo_pass_runs_when_an_id_compatible_stranger_exists(roster):
+    """A mistyped kept digit can land on another roster person's kept digits; the right
+    person (same name, one digit off) must still be found."""
+    a = roster.row(4, named=True)
+    i = a["id_number"]
+    other = i[:6] + "19991231" + i[14] + str((int(i[15]) + 1) % 10) + i[16:]
+    stranger = dict(township="大店镇", village="东王庄村", household_id="HX", person_id="HX-01", name="司马光",
+                    id_number=other)
+    ros = pl.concat([roster, pl.DataFrame([stranger])])
+    _, review, d = run(ros, [dict(record_id="t", name=a["name"], id_raw=mask64(other))])
+    assert d["t"]["person_id"] in (None, a["person_id"])
+    assert review.filter(pl.col("rank") == 1)["person_id"].to_list() == [a["person_id"]]
+    assert "typo pass" in review.filter(pl.col("rank") == 1)["reason"][0]
+
+
+def _off_roster_ids(rng, n, roster_ids):
+    out = []
+    while len(out) < n:
+        i = make_id(rng, "341302")
+        if i not in roster_ids:
+            out.append(i)
+    return out
+
+
+def test_measured_lookalikes_keep_a_masked_exact_name_from_matching(roster):
+    """Known off-roster people (full IDs not on the roster) that share a roster person's
+    region + last 4 + full name make an exact-name 6+4 record of that person uncertain."""
+    rng = random.Random(5)
+    p = roster.row(20, named=True)
+    i = p["id_number"]
+    ids = set(roster["id_number"])
+    for k in range(1, 4000):  # same region, seq and check character, another birth date
+        b = f"{1950 + k % 60}{k % 12 + 1:02d}{k % 28 + 1:02d}"
+        twin = i[:6] + b + i[14:17]
+        if check_char(twin) == i[17] and twin + i[17] not in ids:
+            twin += i[17]
+            break
+    strangers = [dict(record_id=f"s{j}", name="司马" + "懿昭"[j % 2], id_raw=x)
+                 for j, x in enumerate(_off_roster_ids(rng, 20, ids))]
+    target = dict(record_id="t", name=p["name"], id_raw=mask64(i))
+    _, _, clean = run(roster, strangers + [target], dataclasses.replace(CFG, lookalike_levels=("exact",)))
+    assert clean["t"]["decision"] == "matched"
+    seen = strangers[:-2] + [dict(record_id="look1", name=p["name"], id_raw=twin),
+                             dict(record_id="look2", name=p["name"], id_raw=twin)]
+    on = dataclasses.replace(CFG, lookalike_levels=("exact",))
+    _, _, d = run(roster, seen + [target], on)
+    assert d["t"]["decision"] in ("review", "unmatched"), d["t"]["reason"]
+    assert "lookalike rate" in d["t"]["reason"]
+    _, _, d = run(roster, seen + [target])  # default: off
+    assert d["t"]["decision"] == "matched"

@@ -11,6 +11,9 @@ def norm(values, level="village"):
 def test_normalize_place():
     assert norm(["王庄", "王庄村", "王庄村委会", "王庄社区", " 王庄村民委员会", None, ""]) == ["王庄"] * 5 + [None, None]
     assert norm(["时村镇", "时村乡", "时村", "城东街道"], "township") == ["时村", "时村", "时村", "城东"]
+    # a one-character stem is not a name: 永镇镇 written 永镇 is still 永镇
+    assert norm(["永镇镇", "永镇"], "township") == ["永镇", "永镇"]
+    assert norm(["楼村", "楼村村委会"]) == ["楼村", "楼村"]
     assert norm(["3组", "三组", "第三组", "3", "第十二村民小组", "03组"], "group") == ["3", "3", "3", "3", "12", "3"]
 
 
