@@ -1,6 +1,10 @@
 """Prefect flows of the county early-warning pipeline (部门筛查预警), and its command line.
 
-    python flows.py run --inbox INBOX --period 2026-10 --out OUT
+    python flows.py run --inbox INBOX --period 2026-10 --out OUT      one county, one period
+    python flows.py serve --inbox INBOX --out OUT                       monthly schedule (needs a Prefect server)
+    python flows.py province --counties counties.toml --period 2026-10  several counties at once
+
+Operating it (exit codes, schedules, province runs): docs/OPERATIONS.md.
 
 The monthly flow reads like its steps: discover the inbox, ingest each department, link records
 to the roster, look up the year so far, issue warnings, remember the period in the warehouse,
@@ -13,21 +17,34 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import re
 import shutil
 import sys
+import tempfile
+import threading
+import time
+import tomllib
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent
 os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+if __name__ == "__main__" and sys.argv[1:2] in (["run"], ["province"]):
+    # The CLI says one safe line per failure; Prefect's console tracebacks (library messages may
+    # quote data values) stay in the flow-run log only (`prefect flow-run logs <id>`).
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 
 import polars as pl  # noqa: E402
 from prefect import flow, task  # noqa: E402
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
+from prefect.task_runners import ProcessPoolTaskRunner  # noqa: E402
 
 from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, load_config  # noqa: E402
@@ -36,10 +53,13 @@ from matchers.places import resolve_places, water_links  # noqa: E402
 from matchers.review import review_queue  # noqa: E402
 from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
 from pipelines.identify import set_aside_unidentifiable  # noqa: E402
-from pipelines.standardize import detect_kind, known_headers, standardize  # noqa: E402
+from pipelines.standardize import describe_misfit, detect_kind, known_headers, standardize  # noqa: E402
 from pipelines.validate import rejected_files, supersede, to_person_records, validate  # noqa: E402
 
-EXIT_OK, EXIT_USAGE, EXIT_BUSY, EXIT_FAILED = 0, 2, 3, 1
+# Exit codes scripts can rely on (docs/OPERATIONS.md).
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
+TIMEZONE = "Asia/Shanghai"
+MONTHLY_CRON = "0 2 5 * *"  # 02:00 on the 5th of every month, county time
 
 FINDING_COLS = {"category": pl.Utf8, "dept": pl.Utf8, "file": pl.Utf8, "detail": pl.Utf8, "count": pl.Int64}
 REJECTED_COLS = {
@@ -51,9 +71,13 @@ REJECTED_COLS = {
 @dataclass(frozen=True)
 class RunPaths:
     period_dir: Path
-    out: Path          # OUT/YYYY-MM, replaced whole at the end
+    out: Path          # OUT/YYYY-MM, replaced whole at the end (a scratch folder in a dry run)
     stage: Path        # private staging folder, becomes `out`
-    warehouse: Path
+    warehouse: Path    # the county warehouse (a scratch copy in a dry run)
+    final: Path | None = None  # where OUT/YYYY-MM really is (differs from `out` in a dry run)
+    only: tuple[str, ...] = ()  # departments re-read in a partial run; () = all
+    scratch: Path | None = None  # dry run: private temporary folder holding `out` and `warehouse`
+    real_warehouse: Path | None = None  # dry run: the warehouse a real run would change
 
     @property
     def work(self) -> Path:
@@ -73,18 +97,52 @@ def _concat(frames: list[pl.DataFrame], schema: dict | None = None) -> pl.DataFr
     return frames[0] if frames else pl.DataFrame(schema=schema or {})
 
 
+def _reference_folders(cfg: Config) -> list[str]:
+    """Roster, grid and feedback folders: always read in full, also by a partial run."""
+    return [cfg.kinds[k].folder for k in ("roster", "grid", "feedback")]
+
+
+# ----------------------------------------------------------------------------------------------
+# Progress: one line per finished step on stderr, with its elapsed seconds (never any data).
+
+_started: dict = {}
+_progress_lock = threading.Lock()
+
+
+def _step_started(task, task_run, state) -> None:
+    with _progress_lock:
+        _started[task_run.id] = time.monotonic()
+
+
+def _step_finished(task, task_run, state) -> None:
+    with _progress_lock:
+        t0 = _started.pop(task_run.id, None)
+    took = f"{time.monotonic() - t0:7.1f}s" if t0 is not None else "      ?s"
+    name = task_run.name if task.task_run_name else task.name
+    print(f"[{datetime.now():%H:%M:%S}] {took}  {name}{'' if state.is_completed() else '  FAILED'}",
+          file=sys.stderr, flush=True)
+
+
+STEP = dict(cache_policy=NO_CACHE, on_running=[_step_started], on_completion=[_step_finished],
+            on_failure=[_step_finished])
+
+
 # ----------------------------------------------------------------------------------------------
 # Tasks
 
 
-@task(cache_policy=NO_CACHE)
+@task(**STEP)
 def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
     """List the period's files; note repeated files, unknown folders and missing departments."""
     files, problems = inbox.discover(paths.period_dir, cfg)
+    if paths.only:  # a partial run reads the reference folders and the chosen departments only
+        keep = set(paths.only) | set(_reference_folders(cfg))
+        files = files.filter(pl.col("dept").is_in(sorted(keep)))
+        problems = [p for p in problems if p.dept is None or p.dept in keep]
     findings = [dict(category="文件被搁置 file set aside" if p.set_aside else "文件说明 file note",
                      dept=p.dept, file=p.file, detail=p.problem, count=1) for p in problems]
     present = set(files["dept"].to_list()) if files.height else set()
-    for dept in cfg.departments:
+    for dept in (paths.only or cfg.departments):
         if dept not in present:
             findings.append(dict(category="部门未报送 department missing", dept=dept, file=None,
                                  detail="本期未收到该部门数据，其规则未运行 no extract this period; its rules did not run", count=1))
@@ -95,7 +153,38 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
     return sorted(present)
 
 
-@task(cache_policy=NO_CACHE)
+KEPT_TABLES = ("links", "warnings", "rejected", "accounting", "deliveries")
+
+
+@task(**STEP)
+def keep_other_departments(paths: RunPaths, cfg: Config, period: str) -> list[str]:
+    """Partial run: the departments not re-read keep this period's stored results — their links,
+    warnings, set-aside rows, accounting and deliveries from the warehouse, their review-queue and
+    data-quality rows from the period's published county files. Returns those departments."""
+    final = paths.final or paths.out
+    if not _full_run_done(paths.warehouse, period) or not (final / "county").is_dir():
+        raise RunError(f"--dept needs a complete earlier run of {period} (warehouse {paths.warehouse} and "
+                       f"folder {final}); run the whole period first")
+    others = [d for d in cfg.departments if d not in paths.only]
+    con = warehouse.connect(paths.warehouse)
+    try:
+        for name in KEPT_TABLES:
+            df = warehouse.table(con, name, "period = ? AND list_contains(?::VARCHAR[], dept)", [period, others])
+            if df is not None:
+                df.drop("period").write_parquet(paths.work / f"kept_{name}.parquet")
+    finally:
+        con.close()
+    county = final / "county"
+    for name, csv, rename in [("review", "人工复核队列.csv", None),
+                              ("quality", "数据质量报告.csv", {v: k for k, v in QUALITY_HEADERS.items()})]:
+        if (county / csv).exists():
+            df = pl.read_csv(county / csv, infer_schema=False)
+            df = df.filter(pl.col("部门").is_in(others))
+            (df.rename(rename) if rename else df).write_parquet(paths.work / f"kept_{name}.parquet")
+    return others
+
+
+@task(**STEP, task_run_name="ingest {dept}")
 def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
     """Read, standardise and validate every file of one department folder; the latest delivery of
     each record wins. Writes <kind>.parquet, and this department's rejected/superseded rows."""
@@ -119,7 +208,7 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
                 pl.lit(dept).alias("dept"), pl.lit(None, pl.Utf8).alias("kind"), pl.lit(rel).alias("file"),
                 pl.col("line").cast(pl.Int64), pl.lit(None, pl.Utf8).alias("record_id"),
                 pl.lit(None, pl.Utf8).alias("field"), pl.lit(None, pl.Utf8).alias("value"),
-                pl.lit("表头不符合任何数据种类（缺少必需列） headers fit no extract kind").alias("reason"),
+                pl.lit(describe_misfit([c for c in table.columns if c != "line"], dept, cfg)).alias("reason"),
             ))
             continue
         ok, bad = validate(standardize(table, spec), spec, dept, rel)
@@ -142,7 +231,7 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
     return {"dept": dept, "rows": rows_read, "kinds": sorted(valid)}
 
 
-@task(cache_policy=NO_CACHE)
+@task(**STEP)
 def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     """Link every person-level record to the roster; resolve water work orders to places."""
     roster = pl.read_parquet(paths.work / "roster.parquet")
@@ -157,7 +246,7 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     return {k: int(v) for k, v in links.group_by("decision").len().iter_rows()}
 
 
-@task(cache_policy=NO_CACHE)
+@task(**STEP)
 def year_to_date(paths: RunPaths, period: str) -> None:
     """This period's settlements with their links, plus the stored settlements of the year so far."""
     current = _read(paths.work / "med_settlement.parquet")
@@ -175,7 +264,7 @@ def year_to_date(paths: RunPaths, period: str) -> None:
         con.close()
 
 
-@task(cache_policy=NO_CACHE)
+@task(**STEP)
 def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dict:
     """Returned township lists (反馈/): check each answer against the warnings issued before this
     period, keep every accepted answer, and work out every earlier warning's status."""
@@ -216,7 +305,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
     return counts
 
 
-@task(cache_policy=NO_CACHE)
+@task(**STEP)
 def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) -> dict:
     """Apply every configured rule; one warning per household (or lead) and risk type."""
     roster = pl.read_parquet(paths.work / "roster.parquet")
@@ -242,12 +331,15 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
         candidates=pl.read_parquet(paths.work / "candidates.parquet"),
     )
     warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg)
+    kept = _read(paths.work / "kept_warnings.parquet")  # partial run: the other departments' warnings
+    if kept is not None:
+        warnings = pl.concat([warnings, kept.select(warnings.columns).cast(warnings.schema)]).sort("warning_id", "rule")
     warnings.write_parquet(paths.work / "warnings.parquet")
     suppressed.write_parquet(paths.work / "suppressed.parquet")
     return {"warnings": warnings.height, "suppressed": suppressed.height}
 
 
-@task(cache_policy=NO_CACHE)
+@task(**STEP)
 def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: list[dict]) -> pl.DataFrame:
     """links.parquet (one row per department record, rejected rows included) and the proof that
     every row read is accounted for."""
@@ -272,6 +364,10 @@ def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: li
     links = links.with_columns(pl.col("n_candidates").cast(pl.Int64)).sort("dept", "kind", "record_id")
     rows = pl.DataFrame(ingested).select("dept", "rows").filter(pl.col("dept").is_in(person_depts))
     table = accounting.account(rows, links, superseded.filter(pl.col("dept").is_in(person_depts)))
+    # partial run: the other departments' stored rows complete the period
+    links = _concat([links, _read(paths.work / "kept_links.parquet")]).sort("dept", "kind", "record_id")
+    rejected = _concat([rejected, _read(paths.work / "kept_rejected.parquet")], REJECTED_COLS)
+    table = _concat([table, _read(paths.work / "kept_accounting.parquet")]).cast(table.schema).sort("dept")
     links.write_parquet(paths.work / "links.parquet")
     rejected.write_parquet(paths.work / "rejected.parquet")
     superseded.write_parquet(paths.work / "superseded.parquet")
@@ -279,11 +375,11 @@ def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: li
     return table
 
 
-@task(cache_policy=NO_CACHE)
+@task(**STEP)
 def remember(paths: RunPaths, period: str) -> None:
     """Store the period in the warehouse, replacing an earlier run of the same period."""
     frames = {
-        "deliveries": pl.read_parquet(paths.work / "files.parquet"),
+        "deliveries": _concat([pl.read_parquet(paths.work / "files.parquet"), _read(paths.work / "kept_deliveries.parquet")]),
         "links": pl.read_parquet(paths.work / "links.parquet"),
         "warnings": pl.read_parquet(paths.work / "warnings.parquet"),
         "rejected": pl.read_parquet(paths.work / "rejected.parquet"),
@@ -301,7 +397,7 @@ def remember(paths: RunPaths, period: str) -> None:
         con.close()
 
 
-@task(cache_policy=NO_CACHE)
+@task(**STEP)
 def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date) -> str:
     """Township rows (still-open earlier warnings first, then this period's) and the status of
     every warning ever issued. Returns the verification deadline of this period's warnings."""
@@ -329,7 +425,7 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date) -
     return deadline.isoformat()
 
 
-@task(cache_policy=NO_CACHE)
+@task(**STEP)
 def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadline: str) -> dict:
     """Write township lists and county files into the staging folder, then swap it in whole."""
     work, stage = paths.work, paths.stage
@@ -362,15 +458,23 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     county = stage / "county"
     review = pl.read_parquet(work / "candidates.parquet").filter(pl.col("decision") == "review")
     outputs.write_csv(township.county_summary(warnings), county / "县级汇总_乡镇x风险类型.csv")
-    outputs.write_csv(review_queue(review, pl.read_parquet(work / "person_records.parquet"), roster),
-                      county / "人工复核队列.csv")
+    queue = review_queue(review, pl.read_parquet(work / "person_records.parquet"), roster)
+    kept_queue = _read(work / "kept_review.parquet")  # partial run: the other departments' rows
+    if kept_queue is not None:
+        queue = pl.concat([queue.cast(pl.Utf8), kept_queue.select(queue.columns)]).sort("部门", "记录编号")
+    outputs.write_csv(queue, county / "人工复核队列.csv")
     outputs.write_csv(township.unplaced_leads(warnings), county / "无法落位的新增线索.csv")
     rejected = pl.read_parquet(work / "rejected.parquet")
     outputs.write_csv(rejected.rename(REJECTED_HEADERS), county / "搁置行及原因.csv")
+    read_now = pl.col("dept").is_null() | pl.col("dept").is_in([*(paths.only or cfg.departments), *_reference_folders(cfg)])
     quality = accounting.quality_report(
         _concat([pl.read_parquet(f) for f in sorted(work.glob("findings_*.parquet"))], FINDING_COLS),
-        rejected, pl.read_parquet(work / "superseded.parquet"), grid, roster, cfg.run.max_grid_households,
+        rejected.filter(read_now), pl.read_parquet(work / "superseded.parquet"), grid, roster,
+        cfg.run.max_grid_households,
     )
+    kept_quality = _read(work / "kept_quality.parquet")
+    if kept_quality is not None:
+        quality = pl.concat([quality, kept_quality.select(list(FINDING_COLS)).cast(FINDING_COLS)])
     outputs.write_csv(quality.rename(QUALITY_HEADERS), county / "数据质量报告.csv")
     outputs.write_csv(pl.read_parquet(work / "accounting.parquet"), county / "行数核对_accounting.csv")
     summary, overdue = feedback.overdue_by_township(status)
@@ -413,32 +517,75 @@ REJECTED_HEADERS = {"dept": "部门", "kind": "表类型", "file": "文件", "li
 QUALITY_HEADERS = {"category": "类别", "dept": "部门", "file": "文件", "detail": "说明", "count": "数量"}
 
 
+@task(**STEP)
+def announce(paths: RunPaths, period: str, table: pl.DataFrame, county: str | None) -> None:
+    """Prefect artifacts of the run, for the UI: row accounting per department, warnings per
+    township x risk type, links to the output folders. Counts and folder names only: no name,
+    ID number, phone or 预警编号 ever goes into an artifact."""
+    slug = _artifact_slug(county)
+    final = paths.final or paths.out
+    acc = table.select("dept", pl.col("rows_read").alias("rows_in"), "superseded", "matched", "review",
+                       "unmatched", "rejected", "balanced")
+    create_table_artifact(acc.to_dicts(), key=f"{slug}-accounting",
+                          description=f"{county or ''} {period}: rows in = superseded + matched + review + unmatched + rejected")
+    warnings = pl.read_parquet(final / "warnings.parquet")
+    by_town = (warnings.group_by(pl.col("township").fill_null(report.UNPLACED), "risk_type")
+               .agg(pl.col("warning_id").n_unique().alias("warnings")).sort("township", "risk_type"))
+    create_table_artifact(by_town.to_dicts() or [{"township": None, "risk_type": None, "warnings": 0}],
+                          key=f"{slug}-warnings", description=f"{county or ''} {period}: warnings (households) per township x risk type")
+    scope = f"partial run, departments re-read: {', '.join(paths.only)}" if paths.only else "full run"
+    create_markdown_artifact(
+        f"## {county or 'county'} {period}\n\n{scope}\n\n"
+        f"| | |\n|---|---|\n| warnings issued | {warnings['warning_id'].n_unique()} |\n"
+        f"| townships with a list | {warnings['township'].drop_nulls().n_unique()} |\n"
+        f"| all rows balanced | {bool(table['balanced'].all())} |\n\n"
+        f"Outputs: `{final}`\n", key=f"{slug}-summary", description=f"{period} run summary")
+    create_link_artifact(final.joinpath("townships").resolve().as_uri(), link_text=f"{period} township lists",
+                         key=f"{slug}-townships")
+    create_link_artifact(final.joinpath("county").resolve().as_uri(), link_text=f"{period} county files",
+                         key=f"{slug}-county-files")
+
+
+@task(**STEP)
+def describe_dry_run(paths: RunPaths) -> list[str]:
+    """What a real run would have written (the dry run built it all in a scratch folder)."""
+    files = sorted(p for p in paths.out.rglob("*") if p.is_file())
+    lines = [f"{paths.final / p.relative_to(paths.out)}  ({p.stat().st_size} bytes)" for p in files]
+    tables = ", ".join(KEPT_TABLES + ("settlements", "township_rows", "feedback_answers", "warning_status"))
+    lines.append(f"{paths.real_warehouse}  (period {paths.out.name} replaced in: {tables})")
+    return lines
+
+
+def _artifact_slug(county: str | None) -> str:
+    """Artifact keys allow lowercase letters, digits and dashes only (e.g. the county code 341302)."""
+    return re.sub(r"[^a-z0-9-]+", "-", (county or "").lower()).strip("-") or "county"
+
+
 # ----------------------------------------------------------------------------------------------
-# Flow
+# Flows
 
 
 @flow(name="monthly-run")
 def monthly_run(
     inbox_dir: str, period: str, out_dir: str, warehouse_path: str | None = None,
     config_path: str | None = None, overrides: list[str] | None = None, issue_date: str | None = None,
+    departments: list[str] | None = None, dry_run: bool = False, county: str | None = None,
 ) -> dict:
-    """One county, one period: inbox -> township warning lists, county files, warehouse."""
+    """One county, one period: inbox -> township warning lists, county files, warehouse.
+
+    `departments`: re-read, link and warn only these (the period must have been run in full
+    before; the other departments' results are kept as they were). `dry_run`: do everything in a
+    private scratch folder and report what would be written; the warehouse and OUT are untouched.
+    `county`: a label (e.g. the county code) for the run's Prefect artifacts."""
     cfg = load_config(config_path, overrides or [])
-    out = Path(out_dir)
-    final = out / period
-    paths = RunPaths(
-        period_dir=Path(inbox_dir) / period,
-        out=final,
-        stage=outputs.new_staging_dir(final),
-        warehouse=Path(warehouse_path) if warehouse_path else out / "warehouse.duckdb",
-    )
+    paths = plan_paths(inbox_dir, period, out_dir, warehouse_path, resolve_departments(cfg, departments), dry_run)
     issued = date.fromisoformat(issue_date) if issue_date else date.today()
-    con = warehouse.connect(paths.warehouse)
-    run_id = warehouse.begin_run(con, period, cfg.fingerprint)
-    con.close()
+    run_id = _begin_run(paths, period, cfg)
     status = "failed"
     try:
         depts = discover_inputs(paths, cfg)
+        if paths.only:
+            keep_other_departments(paths, cfg, period)
         ingested = [ingest_department(paths, cfg, d) for d in depts]
         kinds = sorted({k for i in ingested for k in i["kinds"]})
         if "roster" not in kinds:
@@ -451,21 +598,212 @@ def monthly_run(
         deadline = prepare_lists(paths, cfg, period, issued)
         remember(paths, period)
         result = publish(paths, cfg, period, issued, deadline) | {"deadline": deadline, "feedback": answers}
+        if dry_run:
+            result["would_write"] = describe_dry_run(paths)
+        else:
+            announce(paths, period, table, county)
         status = "ok"
     finally:
-        if paths.stage.exists():
-            shutil.rmtree(paths.stage, ignore_errors=True)
-        con = warehouse.connect(paths.warehouse)
-        warehouse.finish_run(con, run_id, status)
-        con.close()
-    return {"out": str(final), "accounting": table.to_dicts(), "decisions": decisions, **issued_counts, **result}
+        _finish_run(paths, run_id, status)
+    return {"out": str(paths.final), "accounting": table.to_dicts(), "decisions": decisions,
+            "departments": list(paths.only), "dry_run": dry_run, **issued_counts, **result}
+
+
+@flow(name="monthly-scheduled")
+def scheduled_run(
+    inbox_dir: str, out_dir: str, warehouse_path: str | None = None, config_path: str | None = None,
+    overrides: list[str] | None = None, period: str | None = None, issue_date: str | None = None,
+    county: str | None = None,
+) -> dict:
+    """What the monthly schedule starts: the previous month's period (county time) unless `period`
+    is given, under the warehouse lock, as a `monthly-run` subflow."""
+    period = period or previous_period()
+    if not (Path(inbox_dir) / period).is_dir():
+        raise RunError(f"no period folder {Path(inbox_dir) / period}: the departments' deliveries are not in yet")
+    wh = Path(warehouse_path) if warehouse_path else Path(out_dir) / "warehouse.duckdb"
+    with warehouse_lock(wh) as held:
+        if not held:
+            raise RunError(f"another run is using {wh}")
+        recover_interrupted(Path(out_dir), wh)
+        return monthly_run(inbox_dir, period, out_dir, str(wh), config_path, overrides, issue_date, county=county)
+
+
+@task(cache_policy=NO_CACHE, task_run_name="county {county[name]}")
+def run_county(county: dict, period: str, config_path: str | None, overrides: list[str] | None,
+               issue_date: str | None) -> dict:
+    """One county of a province run: its own inbox, OUT and warehouse, under its own lock."""
+    wh = Path(county.get("warehouse") or Path(county["out"]) / "warehouse.duckdb")
+    label = str(county.get("code") or county["name"])
+    with warehouse_lock(wh) as held:
+        if not held:
+            raise RunError(f"{county['name']}: another run is using {wh}")
+        recover_interrupted(Path(county["out"]), wh)
+        result = monthly_run.with_options(flow_run_name=f"{_artifact_slug(label)}-{period}")(
+            county["inbox"], period, county["out"], str(wh), county.get("config") or config_path,
+            list(overrides or []) + list(county.get("set", [])), issue_date, county=label)
+    return {"county": county["name"], "code": county.get("code"), "out": result["out"],
+            "balanced": all(r["balanced"] for r in result["accounting"]), "warnings": result["warnings"],
+            "townships": len(result["townships"])}
+
+
+@flow(name="province-run", task_runner=ProcessPoolTaskRunner(max_workers=2))
+def province_run(counties: list[dict], period: str, config_path: str | None = None,
+                 overrides: list[str] | None = None, issue_date: str | None = None) -> list[dict]:
+    """Several counties, one period: each county's `monthly-run` subflow is submitted concurrently
+    through the flow's task runner, a pool of worker processes (Prefect 3.9 serialises subflows
+    started from threads of one process; processes also sidestep the GIL). Across machines: work
+    pools, docs/OPERATIONS.md.
+    `counties`: dicts with name, code, inbox, out (+ optional warehouse, config, set).
+    One county's failure does not stop the others; the province run fails at the end if any did."""
+    futures = [run_county.submit(c, period, config_path, overrides, issue_date) for c in counties]
+    results, failed = [], []
+    for county, fut in zip(counties, futures):
+        try:
+            results.append(fut.result())
+        except Exception as exc:  # noqa: BLE001 - reported per county, raised below
+            failed.append(county["name"])
+            results.append({"county": county["name"], "code": county.get("code"), "out": county["out"],
+                             "balanced": None, "error": _safe_error(exc)})
+            print(f"error: {county['name']}: {_safe_error(exc)}", file=sys.stderr, flush=True)
+    create_table_artifact(results, key="province-counties", description=f"province run {period}: one row per county")
+    if failed:
+        raise RunError(f"{len(failed)} of {len(counties)} counties failed: {', '.join(failed)}")
+    return results
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers of the flows
 
 
 class RunError(RuntimeError):
-    """A problem the user must fix (said in one line, no traceback)."""
+    """A problem the user must fix (said in one line, no traceback, no personal data)."""
+
+
+def _safe_error(exc: BaseException) -> str:
+    """One line about a failure that is safe to print: our own messages in full; for anything else
+    only its type, since library messages may quote data values."""
+    if type(exc).__name__ in ("RunError", "AccountingError"):  # also when raised from `flows`, not `__main__`
+        return str(exc)
+    return f"{type(exc).__name__} (details in the flow run's log)"
+
+
+def resolve_departments(cfg: Config, names: list[str] | None) -> tuple[str, ...]:
+    """Department folder names or English aliases -> canonical folders, in config order.
+    () when none or all are named (a full run)."""
+    if not names:
+        return ()
+    chosen = set()
+    for name in names:
+        canon = cfg.folder_of(name.strip())
+        if canon not in cfg.departments:
+            raise ValueError(f"unknown department {name!r}; one of {', '.join(cfg.departments)}")
+        chosen.add(canon)
+    only = tuple(d for d in cfg.departments if d in chosen)
+    return () if len(only) == len(cfg.departments) else only
+
+
+def plan_paths(inbox_dir: str, period: str, out_dir: str, warehouse_path: str | None,
+               only: tuple[str, ...] = (), dry_run: bool = False) -> RunPaths:
+    """Where the run reads and writes. A dry run works on a copy of the warehouse in a private
+    scratch folder and builds OUT/YYYY-MM there; nothing beside the real ones is touched."""
+    final = Path(out_dir) / period
+    wh = Path(warehouse_path) if warehouse_path else Path(out_dir) / "warehouse.duckdb"
+    if not dry_run:
+        return RunPaths(period_dir=Path(inbox_dir) / period, out=final, stage=outputs.new_staging_dir(final),
+                        warehouse=wh, final=final, only=only)
+    scratch = Path(tempfile.mkdtemp(prefix="fanpin-dry-run-"))  # mode 0700
+    copy = scratch / "warehouse.duckdb"
+    if wh.exists():
+        shutil.copy2(wh, copy)
+        if wh.with_name(wh.name + ".wal").exists():
+            shutil.copy2(wh.with_name(wh.name + ".wal"), copy.with_name(copy.name + ".wal"))
+    out = scratch / "out" / period
+    return RunPaths(period_dir=Path(inbox_dir) / period, out=out, stage=outputs.new_staging_dir(out),
+                    warehouse=copy, final=final, only=only, scratch=scratch, real_warehouse=wh)
+
+
+def _begin_run(paths: RunPaths, period: str, cfg: Config) -> str:
+    con = warehouse.connect(paths.warehouse)
+    try:
+        return warehouse.begin_run(con, period, cfg.fingerprint)
+    finally:
+        con.close()
+
+
+def _finish_run(paths: RunPaths, run_id: str, status: str) -> None:
+    if paths.stage.exists():
+        shutil.rmtree(paths.stage, ignore_errors=True)
+    con = warehouse.connect(paths.warehouse)
+    try:
+        warehouse.finish_run(con, run_id, status, f"partial: {','.join(paths.only)}" if paths.only else "")
+    finally:
+        con.close()
+    if paths.scratch is not None:
+        shutil.rmtree(paths.scratch, ignore_errors=True)
+
+
+def _full_run_done(warehouse_path: Path, period: str) -> bool:
+    """True when the warehouse records a successful full (not partial) run of `period`."""
+    import duckdb
+
+    if not Path(warehouse_path).exists():
+        return False
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        runs = warehouse.table(con, "runs", "period = ? AND status = 'ok' AND coalesce(summary, '') NOT LIKE 'partial%'",
+                               [period])
+    finally:
+        con.close()
+    return runs is not None
+
+
+def previous_period(today: date | None = None) -> str:
+    """The reporting period a monthly run on `today` (county time) works on: the month before."""
+    today = today or datetime.now(ZoneInfo(TIMEZONE)).date()
+    return (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+
+
+def recover_interrupted(out: Path, wh: Path) -> None:
+    """Holding the lock proves earlier runs are dead: clear what a killed run left behind."""
+    for line in outputs.recover(out):
+        print(f"recovered after an interrupted run: {line}", file=sys.stderr)
+    if wh.exists():
+        con = warehouse.connect(wh)
+        try:
+            warehouse.mark_interrupted(con)
+        finally:
+            con.close()
+
+
+@contextmanager
+def warehouse_lock(warehouse_path: Path, shared: bool = False):
+    """One writing run per warehouse at a time: yields True when held, False when another run has
+    it (the caller refuses clearly instead of corrupting it). `shared` (dry runs): only waits out
+    no writer, never creates the lock file."""
+    lock_file = Path(warehouse_path).with_suffix(Path(warehouse_path).suffix + ".lock")
+    if shared:
+        if not lock_file.exists():
+            yield True
+            return
+        fh = open(lock_file)
+    else:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock_file, "w")
+    try:
+        try:
+            fcntl.flock(fh, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        fh.close()
 
 
 def print_summary(result: dict) -> None:
+    if result.get("departments"):
+        print(f"部分重跑 partial run: re-read {', '.join(result['departments'])}; the other departments' "
+              "results of this period were kept as they were")
     print("行数核对 accounting: rows read = superseded + matched + review + unmatched + rejected")
     for r in result["accounting"]:
         print(f"  {r['dept']}: {r['rows_read']} = {r['superseded']} + {r['matched']} + {r['review']} + "
@@ -476,68 +814,242 @@ def print_summary(result: dict) -> None:
         print(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']} + unanswered {fb['unanswered']}"
               f" + set aside {fb['set_aside']}")
     print(f"乡镇清单 township lists: {len(result['townships'])} townships, 核实截止 deadline {result['deadline']}")
+    if result.get("dry_run"):
+        print("试运行 dry run: nothing was written. A real run would write:")
+        for line in result["would_write"]:
+            print(f"  {line}")
+        return
     print(f"输出 outputs: {result['out']}/townships/  (county files: {result['out']}/county/)")
 
 
 # ----------------------------------------------------------------------------------------------
 # Command line
 
+HELP = """\
+县级防返贫部门筛查预警 · county early-warning pipeline.
 
-def _lock(warehouse_path: Path):
-    """One run per warehouse at a time: a second run refuses clearly instead of corrupting it."""
-    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    fh = open(warehouse_path.with_suffix(warehouse_path.suffix + ".lock"), "w")
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.close()
-        return None
-    return fh
+commands:
+  run       one county, one period: inbox -> township lists, county files, warehouse
+  serve     register the monthly schedule (5th of the month, 02:00 Asia/Shanghai) on a Prefect
+            server and run it from this process (needs PREFECT_API_URL)
+  province  several counties, one period, run concurrently (counties listed in a TOML file)
+
+exit codes:
+  0 done   1 the run failed (one-line message on stderr)   2 bad arguments or configuration
+  3 busy: another run is using the same warehouse (try again later)
+"""
+
+RUN_EXAMPLES = """\
+examples:
+  # the month, in full
+  python flows.py run --inbox /data/inbox --period 2026-10 --out /data/out
+  # 医保 and 民政 re-delivered corrections: re-read only them, keep the other departments' results
+  python flows.py run --inbox /data/inbox --period 2026-10 --out /data/out --dept 医保 --dept 民政
+  # try a stricter M1 threshold without writing anything
+  python flows.py run --inbox /data/inbox --period 2026-10 --out /data/out --set M1.threshold=8000 --dry-run
+  # an analyst's own rules file
+  python flows.py run --inbox /data/inbox --period 2026-10 --out /tmp/try --config my_rules.toml
+
+Progress goes to stderr (one line per finished step with its seconds); the summary to stdout.
+Neither ever shows a name or an ID number.
+"""
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="flows.py", description="县级防返贫部门筛查预警 monthly early-warning run.",
-        epilog="example: python flows.py run --inbox sample_data/county/inbox --period 2026-10 --out out",
-    )
+def _parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="flows.py", description=HELP, formatter_class=fmt,
+                                     epilog="details: docs/OPERATIONS.md")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run one period: inbox -> township lists")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", help="rule/threshold file (default config/default.toml)")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override one setting, e.g. --set M1.threshold=8000 (repeatable)")
+
+    run = sub.add_parser("run", help="run one period: inbox -> township lists", formatter_class=fmt,
+                         description="Run one county's period.", epilog=RUN_EXAMPLES)
     run.add_argument("--inbox", required=True, help="inbox folder holding YYYY-MM period folders")
     run.add_argument("--period", required=True, help="reporting period, YYYY-MM")
     run.add_argument("--out", required=True, help="output folder (OUT/YYYY-MM/ is written)")
     run.add_argument("--warehouse", help="DuckDB warehouse file (default OUT/warehouse.duckdb)")
-    run.add_argument("--config", help="rule/threshold file (default config/default.toml)")
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="override one setting, e.g. --set M1.threshold=8000 (repeatable)")
+    common(run)
     run.add_argument("--issue-date", help="下发日期 to print on the lists (default today), YYYY-MM-DD")
-    args = parser.parse_args(argv)
+    run.add_argument("--dept", action="append", default=[], metavar="DEPT",
+                     help="re-read, link and warn only this department (repeatable; Chinese folder name or "
+                          "English alias). The period must have been run in full before; the other "
+                          "departments' results are kept")
+    run.add_argument("--dry-run", action="store_true",
+                     help="do everything in a scratch folder, print what would be written; change nothing")
+    run.add_argument("--county", help="label for the run's Prefect artifacts, e.g. the county code 341302")
 
+    serve = sub.add_parser("serve", formatter_class=fmt, help="serve the monthly schedule (needs a Prefect server)",
+                           description="Create/update the deployment `monthly-scheduled/<name>` with its cron "
+                                       "schedule and run its flow runs from this process until stopped. Each run "
+                                       "works on the previous month (county time).",
+                           epilog="example:\n  PREFECT_API_URL=http://127.0.0.1:4200/api python flows.py serve "
+                                  "--inbox /data/inbox --out /data/out --county 341302")
+    serve.add_argument("--inbox", required=True)
+    serve.add_argument("--out", required=True)
+    serve.add_argument("--warehouse")
+    common(serve)
+    serve.add_argument("--name", default="county-monthly", help="deployment name (default county-monthly)")
+    serve.add_argument("--cron", default=MONTHLY_CRON, help=f"cron schedule (default '{MONTHLY_CRON}')")
+    serve.add_argument("--timezone", default=TIMEZONE, help=f"schedule time zone (default {TIMEZONE})")
+    serve.add_argument("--county", help="label for the runs' artifacts, e.g. 341302")
+
+    prov = sub.add_parser("province", formatter_class=fmt, help="run several counties at once",
+                          description="Run one period for every county listed in a TOML file, concurrently.",
+                          epilog='counties file:\n  [[county]]\n  name = "埇桥区"\n  code = "341302"\n'
+                                 '  inbox = "/data/341302/inbox"\n  out = "/data/341302/out"\n'
+                                 '  # warehouse = ..., config = ..., set = ["M1.threshold=8000"] (optional)\n\n'
+                                 "example:\n  python flows.py province --counties suzhou.toml --period 2026-10")
+    prov.add_argument("--counties", required=True, help="TOML file with one [[county]] table per county")
+    prov.add_argument("--period", required=True)
+    common(prov)
+    prov.add_argument("--issue-date")
+    prov.add_argument("--workers", type=int, default=2, help="counties run at the same time (default 2)")
+    return parser
+
+
+def _check_period(period: str) -> str | None:
     try:
-        datetime.strptime(args.period, "%Y-%m")
+        datetime.strptime(period, "%Y-%m")
     except ValueError:
-        print(f"error: --period must be YYYY-MM, got {args.period!r}", file=sys.stderr)
-        return EXIT_USAGE
+        return f"--period must be YYYY-MM, got {period!r}"
+    return None
+
+
+def _err(message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    try:
+        cfg = load_config(args.config, args.set)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return _err(f"configuration: {exc}", EXIT_USAGE)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "province":
+        return _province(args)
+
+    if (bad := _check_period(args.period)) is not None:
+        return _err(bad, EXIT_USAGE)
     period_dir = Path(args.inbox) / args.period
     if not period_dir.is_dir():
-        print(f"error: no period folder {period_dir}", file=sys.stderr)
-        return EXIT_USAGE
+        return _err(f"no period folder {period_dir}", EXIT_USAGE)
     try:
-        load_config(args.config, args.set)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        print(f"error: configuration: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        only = resolve_departments(cfg, args.dept)
+    except ValueError as exc:
+        return _err(str(exc), EXIT_USAGE)
+    if args.issue_date:
+        try:
+            date.fromisoformat(args.issue_date)
+        except ValueError:
+            return _err(f"--issue-date must be YYYY-MM-DD, got {args.issue_date!r}", EXIT_USAGE)
     wh = Path(args.warehouse) if args.warehouse else Path(args.out) / "warehouse.duckdb"
-    lock = _lock(wh)
-    if lock is None:
-        print(f"error: another run is using {wh}; wait for it to finish", file=sys.stderr)
-        return EXIT_BUSY
+    with warehouse_lock(wh, shared=args.dry_run) as held:
+        if not held:
+            return _err(f"another run is using {wh}; wait for it to finish", EXIT_BUSY)
+        if not args.dry_run:
+            recover_interrupted(Path(args.out), wh)
+        if only and not (_full_run_done(wh, args.period) and (Path(args.out) / args.period / "county").is_dir()):
+            return _err(f"--dept re-runs part of a period that was run in full before, but {args.period} has no "
+                        f"complete run in {wh} with its folder {Path(args.out) / args.period}; run the whole "
+                        "period first (without --dept)", EXIT_USAGE)
+        print(f"run {args.period}{' (dry run)' if args.dry_run else ''}"
+              f"{': departments ' + ', '.join(only) if only else ''} ...", file=sys.stderr, flush=True)
+        try:
+            result = monthly_run(args.inbox, args.period, args.out, str(wh), args.config, args.set,
+                                 args.issue_date, departments=list(only) or None, dry_run=args.dry_run,
+                                 county=args.county)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one safe line and exit 1
+            return _err(_safe_error(exc), EXIT_FAILED)
+    print_summary(result)
+    return EXIT_OK
+
+
+def _serve(args) -> int:
+    from prefect.schedules import Cron
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        return _err("serve needs a running Prefect server: start `prefect server start` and set "
+                    "PREFECT_API_URL (docs/OPERATIONS.md)", EXIT_USAGE)
+    if not Path(args.inbox).is_dir():
+        return _err(f"no inbox folder {args.inbox}", EXIT_USAGE)
+    params = {"inbox_dir": str(Path(args.inbox).resolve()), "out_dir": str(Path(args.out).resolve()),
+              "warehouse_path": str(Path(args.warehouse).resolve()) if args.warehouse else None,
+              "config_path": str(Path(args.config).resolve()) if args.config else None,
+              "overrides": list(args.set), "county": args.county}
+    # The runner ships the flow to each run's subprocess by reference to its module: serve the
+    # importable `flows` module's flow, not this script's `__main__` copy.
+    from flows import scheduled_run as flow_
+
+    flow_.serve(
+        name=args.name, schedule=Cron(args.cron, timezone=args.timezone), parameters=params,
+        tags=["fanpin", *( [args.county] if args.county else [])], limit=1, pause_on_shutdown=False,
+        description="县级防返贫部门筛查预警: monthly run on the previous month's deliveries",
+    )
+    return EXIT_OK
+
+
+def load_counties(path: Path) -> list[dict]:
+    """The province's counties file: `[[county]]` tables with name, inbox, out (+ code, warehouse,
+    config, set). Relative paths are taken from the file's folder."""
+    with open(path, "rb") as fh:
+        raw = tomllib.load(fh)
+    counties = raw.get("county", [])
+    if not counties:
+        raise ValueError(f"{path}: no [[county]] tables")
+    base = Path(path).resolve().parent
+    out = []
+    for c in counties:
+        missing = [k for k in ("name", "inbox", "out") if not c.get(k)]
+        if missing:
+            raise ValueError(f"{path}: a county lacks {', '.join(missing)}")
+        c = dict(c)
+        for k in ("inbox", "out", "warehouse", "config"):
+            if c.get(k):
+                c[k] = str((base / c[k]).resolve())
+        out.append(c)
+    return out
+
+
+def _province(args) -> int:
+    if (bad := _check_period(args.period)) is not None:
+        return _err(bad, EXIT_USAGE)
     try:
-        print_summary(monthly_run(args.inbox, args.period, args.out, str(wh), args.config, args.set, args.issue_date))
-    except (RunError, accounting.AccountingError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    finally:
-        lock.close()
+        counties = load_counties(Path(args.counties))
+    except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
+        return _err(f"counties file: {exc}", EXIT_USAGE)
+    for c in counties:
+        if not (Path(c["inbox"]) / args.period).is_dir():
+            return _err(f"{c['name']}: no period folder {Path(c['inbox']) / args.period}", EXIT_USAGE)
+    # Worker processes import the tasks by module name: use the importable `flows`, not `__main__`.
+    from flows import province_run as province
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():  # one temporary API for this process and its county workers
+        from prefect.server.api.server import SubprocessASGIServer
+
+        server = SubprocessASGIServer()
+        server.start()
+        os.environ["PREFECT_API_URL"] = server.api_url
+
+    flow_ = province.with_options(task_runner=ProcessPoolTaskRunner(max_workers=max(1, args.workers)))
+    try:
+        results = flow_(counties, args.period, args.config, args.set, args.issue_date)
+    except Exception as exc:  # noqa: BLE001
+        return _err(_safe_error(exc), EXIT_FAILED)
+    for r in results:
+        print(f"{r['county']}: {r['warnings']} warnings, {r['townships']} townships, "
+              f"rows balanced {r['balanced']}  -> {r['out']}")
     return EXIT_OK
 
 

@@ -88,7 +88,9 @@ def write_xlsx(sheets: dict[str, pl.DataFrame], target: Path, created: datetime 
     import xlsxwriter
 
     with atomic_path(target) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False})
+        # constant_memory: rows stream to disk as written (a city's lists would otherwise sit in RAM)
+        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False,
+                                            "constant_memory": True})
         wb.set_properties({"created": created or datetime(2000, 1, 1)})
         header_fmt = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
         used: set[str] = set()
@@ -98,14 +100,17 @@ def write_xlsx(sheets: dict[str, pl.DataFrame], target: Path, created: datetime 
                 ws.write_string(0, j, col, header_fmt)
                 width = max([len(col) * 2] + [min(len(str(v)) * 2, 60) for v in df[col].head(200).to_list() if v is not None])
                 ws.set_column(j, j, max(8, min(width, 60)))
+            write_number, write_string = ws.write_number, ws.write_string
             for i, row in enumerate(df.iter_rows(), start=1):
                 for j, v in enumerate(row):
                     if v is None:
                         continue
-                    if isinstance(v, (int, float)) and not isinstance(v, bool):
-                        ws.write_number(i, j, v)
+                    if type(v) is str:
+                        write_string(i, j, v)
+                    elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                        write_number(i, j, v)
                     else:
-                        ws.write_string(i, j, str(v))
+                        write_string(i, j, str(v))
             ws.freeze_panes(1, 0)
             if df.width:
                 ws.autofilter(0, 0, max(df.height, 1), df.width - 1)
@@ -129,3 +134,24 @@ def publish_dir(staging: Path, final: Path) -> Path:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def recover(out_dir: Path) -> list[str]:
+    """After a killed run (call while holding the warehouse lock): remove half-built staging
+    folders, and put back a period folder whose swap was cut between its two renames.
+    Returns what was done, for the log."""
+    out_dir, done = Path(out_dir), []
+    if not out_dir.is_dir():
+        return done
+    for d in sorted(out_dir.glob(".*.staging-*")):
+        shutil.rmtree(d, ignore_errors=True)
+        done.append(f"removed unfinished {d.name}")
+    for d in sorted(out_dir.glob(".*.old-*")):
+        final = out_dir / d.name[1:].rsplit(".old-", 1)[0]
+        if final.exists():
+            shutil.rmtree(d, ignore_errors=True)
+            done.append(f"removed replaced {d.name}")
+        else:
+            os.replace(d, final)
+            done.append(f"restored {final.name}")
+    return done

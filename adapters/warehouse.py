@@ -70,6 +70,13 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, summary
     )
 
 
+def mark_interrupted(con: duckdb.DuckDBPyConnection) -> int:
+    """Runs still 'running' when the lock is free again were killed: record them as such."""
+    n = _run(con, "SELECT count(*) FROM runs WHERE status = 'running'")[0][0]
+    _run(con, "UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+    return n
+
+
 def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(_run(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table])[0][0])
 

@@ -279,10 +279,6 @@ def test_describe_misfit_names_the_missing_required_columns():
     assert "个人自付" in msg and "参保状态" in msg
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "needs lead change: flows.ingest_department, when detect_kind() is None, use "
-    "pipelines.standardize.describe_misfit([c for c in table.columns if c != 'line'], dept, cfg) as the reason "
-    "(instead of the fixed '表头不符合任何数据种类（缺少必需列） headers fit no extract kind')"))
 def test_a_file_missing_a_required_column_is_reported_with_the_column_name(bad_run):
     _, out, bad = bad_run
     rel = next(f for f in bad if f.endswith("灾情_缺列.csv"))
@@ -468,10 +464,6 @@ def test_rerun_after_kills_is_byte_for_byte_the_uninterrupted_run(killed, refere
     assert [f for f in want if seen["rerun_files"].get(f) != want[f] and not f.endswith(".html")] == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "needs lead change: in flows.main (and scheduled_run/run_county), inside `with warehouse_lock(wh) as held:` "
-    "once held, remove OUT/.<period>.staging-* and OUT/.<period>.old-* left by killed runs, and UPDATE runs "
-    "SET status='interrupted' WHERE status='running' (holding the lock proves those runs are dead)"))
 def test_killed_runs_leave_no_staging_folder_nor_a_running_row_behind(killed):
     _, seen = killed
     assert seen["stale_staging_after_kills"] >= 1  # a kill does leave one (personal data) ...

@@ -1,0 +1,164 @@
+"""The analysts' command line: help, partial re-runs (--dept), dry runs, exit codes, progress,
+and the Prefect artifacts each run publishes (counts only, never a name or an ID number)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+import flows
+
+PERIOD = "2026-10"
+ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+def _run(inbox: Path, out: Path, *extra: str) -> int:
+    return flows.main(["run", "--inbox", str(inbox), "--period", PERIOD, "--out", str(out),
+                       "--issue-date", "2026-11-02", *extra])
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    """Every file under `folder` with its sha256 (the warehouse included)."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def small_county(tmp_path_factory) -> Path:
+    from sample_data.generate import generate
+
+    county = tmp_path_factory.mktemp("cli_county")
+    generate(county, seed=5, periods=(PERIOD,), households=300)
+    return county
+
+
+@pytest.fixture(scope="module")
+def full_run(prefect_harness, small_county, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli_out")
+    assert _run(small_county / "inbox", out, "--county", "341399") == 0
+    snapshot = tmp_path_factory.mktemp("cli_full") / PERIOD
+    import shutil
+
+    shutil.copytree(out / PERIOD, snapshot)
+    return small_county, out, snapshot
+
+
+def _roster_names(county: Path) -> set[str]:
+    roster = pl.read_csv(next((county / "inbox" / PERIOD / "户籍底册").glob("*.csv")), infer_schema=False,
+                         encoding="utf8-lossy")
+    return {n for n in roster["姓名"].drop_nulls().to_list() if len(n) >= 2}
+
+
+def test_help_shows_examples_and_exit_codes(capsys):
+    assert flows.main(["--help"]) == 0
+    text = capsys.readouterr().out
+    assert "exit codes" in text and "3 busy" in text
+    assert flows.main(["run", "--help"]) == 0
+    text = capsys.readouterr().out
+    for word in ("--dept", "--dry-run", "--config", "--set", "examples:"):
+        assert word in text
+    assert flows.main(["run", "--nonsense"]) == 2
+
+
+def test_progress_goes_to_stderr_and_nothing_personal_is_printed(prefect_harness, small_county, tmp_path, capsys):
+    assert _run(small_county / "inbox", tmp_path) == 0
+    cap = capsys.readouterr()
+    for step in ("discover_inputs", "ingest 医保", "link_records", "issue_warnings", "publish"):
+        assert re.search(rf"\d+\.\ds  {step}", cap.err), step
+    assert "行数核对" in cap.out
+    text = cap.out + cap.err
+    assert not ID18.search(text)
+    assert not [n for n in _roster_names(small_county) if n in text]
+
+
+def test_dry_run_writes_nothing_and_says_what_it_would_write(full_run, tmp_path, capsys):
+    county, out, _ = full_run
+    before = _tree(out)
+    capsys.readouterr()
+    assert _run(county / "inbox", out, "--dry-run", "--set", "M1.threshold=8000") == 0
+    said = capsys.readouterr().out
+    assert _tree(out) == before
+    assert "dry run" in said and f"{out / PERIOD / 'links.parquet'}" in said and "warehouse.duckdb" in said
+    fresh = tmp_path / "never"
+    assert _run(county / "inbox", fresh, "--dry-run") == 0
+    assert not fresh.exists()
+
+
+def test_partial_rerun_keeps_the_other_departments(full_run, capsys):
+    county, out, full = full_run
+    assert _run(county / "inbox", out, "--dept", "医保", "--dept", "civil") == 0
+    assert "partial run: re-read 医保, 民政" in capsys.readouterr().out
+    key = ["warning_id", "rule"]
+    before, after = pl.read_parquet(full / "warnings.parquet"), pl.read_parquet(out / PERIOD / "warnings.parquet")
+    assert after.sort(key).select(key, "household_id", "basis").equals(before.sort(key).select(key, "household_id", "basis"))
+    lb, la = pl.read_parquet(full / "links.parquet"), pl.read_parquet(out / PERIOD / "links.parquet")
+    others = ~pl.col("dept").is_in(["医保", "民政"])
+    k = ["dept", "kind", "record_id"]
+    assert la.filter(others).sort(k).equals(lb.filter(others).sort(k))  # kept exactly as they were
+    d = ["dept", "kind", "record_id", "decision", "person_id"]
+    assert la.select(d).sort(d).equals(lb.select(d).sort(d))
+    acc = pl.read_csv(out / PERIOD / "county" / "行数核对_accounting.csv")
+    assert acc["balanced"].all() and acc.height == 8
+    for name in ("人工复核队列.csv", "数据质量报告.csv", "搁置行及原因.csv"):
+        a = pl.read_csv(full / "county" / name, infer_schema=False)
+        b = pl.read_csv(out / PERIOD / "county" / name, infer_schema=False)
+        assert a.height == b.height, name
+    assert sorted((out / PERIOD / "townships").iterdir()) and \
+        [p.name for p in sorted((out / PERIOD / "townships").iterdir())] == [p.name for p in sorted((full / "townships").iterdir())]
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    try:
+        runs = con.sql("SELECT status, summary FROM runs WHERE period = ? ORDER BY started_at", params=[PERIOD]).fetchall()
+        n_links = con.sql("SELECT count(*) FROM links WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
+        n_deliv = con.sql("SELECT count(DISTINCT dept) FROM deliveries WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
+    finally:
+        con.close()
+    assert runs[-1] == ("ok", "partial: 医保,民政")
+    assert n_links == la.height
+    assert n_deliv >= 10  # eight departments + roster + grid
+
+
+def test_partial_rerun_refuses_without_a_full_run_and_unknown_departments(prefect_harness, small_county, tmp_path, capsys):
+    assert _run(small_county / "inbox", tmp_path, "--dept", "医保") == 2
+    assert "run the whole period first" in capsys.readouterr().err
+    assert _run(small_county / "inbox", tmp_path, "--dept", "税务") == 2
+    assert "unknown department" in capsys.readouterr().err
+    assert not (tmp_path / PERIOD).exists()
+
+
+def test_busy_warehouse_exits_3(small_county, tmp_path, capsys):
+    with flows.warehouse_lock(tmp_path / "warehouse.duckdb") as held:
+        assert held
+        assert _run(small_county / "inbox", tmp_path) == 3
+    assert "another run" in capsys.readouterr().err
+
+
+def test_run_failure_exits_1_with_one_line(prefect_harness, tmp_path, capsys):
+    (tmp_path / "inbox" / PERIOD / "医保").mkdir(parents=True)  # no roster: nothing can be linked
+    (tmp_path / "inbox" / PERIOD / "医保" / "empty.csv").write_text("结算流水号,姓名\n", encoding="utf-8")
+    assert _run(tmp_path / "inbox", tmp_path / "out") == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and "roster" in err[-1]
+
+
+def test_artifacts_hold_counts_and_links_only(full_run):
+    from prefect import get_client
+
+    county, out, _ = full_run
+    with get_client(sync_client=True) as client:
+        arts = {a.key: a for a in client.read_artifacts() if a.key and a.key.startswith("341399-")}
+    assert {"341399-accounting", "341399-warnings", "341399-summary", "341399-townships",
+            "341399-county-files"} <= set(arts)
+    acc = arts["341399-accounting"].data
+    acc = acc if isinstance(acc, list) else __import__("json").loads(acc)
+    assert {r["dept"] for r in acc} == {"医保", "住建", "教育", "水利", "民政", "残联", "人社", "农业农村"}
+    assert all(r["rows_in"] == r["superseded"] + r["matched"] + r["review"] + r["unmatched"] + r["rejected"] for r in acc)
+    assert "file://" in str(arts["341399-townships"].data)
+    text = " ".join(str(a.data) + str(a.description) for a in arts.values())
+    assert not ID18.search(text)
+    assert not [n for n in _roster_names(county) if n in text]
+    assert not re.search(r"YJ\d{6}-", text)  # no 预警编号 either

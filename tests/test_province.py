@@ -1,0 +1,90 @@
+"""A province run: two small generated counties in one `province-run` flow, each county's
+`monthly-run` submitted concurrently through the flow's task runner; each keeps its own
+inbox, outputs and warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+import flows
+
+PERIOD = "2026-10"
+
+
+@pytest.fixture(scope="module")
+def two_counties(tmp_path_factory) -> list[dict]:
+    from sample_data.generate import generate
+
+    root = tmp_path_factory.mktemp("province")
+    counties = []
+    for code, seed in (("341321", 21), ("341322", 22)):
+        generate(root / code, seed=seed, periods=(PERIOD,), households=300)
+        counties.append({"name": f"县{code}", "code": code, "inbox": str(root / code / "inbox"),
+                         "out": str(root / code / "out")})
+    return counties
+
+
+def test_two_counties_in_one_province_flow(prefect_harness, two_counties, tmp_path):
+    toml = tmp_path / "counties.toml"
+    toml.write_text("".join(
+        f'[[county]]\nname = "{c["name"]}"\ncode = "{c["code"]}"\ninbox = "{c["inbox"]}"\nout = "{c["out"]}"\n\n'
+        for c in two_counties), encoding="utf-8")
+    assert flows.main(["province", "--counties", str(toml), "--period", PERIOD, "--issue-date", "2026-11-02",
+                       "--workers", "2"]) == 0
+    seen_links = []
+    for c in two_counties:
+        out = Path(c["out"])
+        acc = pl.read_csv(out / PERIOD / "county" / "行数核对_accounting.csv")
+        assert acc["balanced"].all() and acc.height == 8, c["code"]
+        assert (out / "warehouse.duckdb").exists()
+        con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+        try:
+            n = con.sql("SELECT count(*) FROM links WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
+            runs = con.sql("SELECT status FROM runs").fetchall()
+        finally:
+            con.close()
+        links = pl.read_parquet(out / PERIOD / "links.parquet")
+        assert n == links.height and runs == [("ok",)]
+        seen_links.append(set(links["record_id"]))
+    # separate warehouses: each holds its own county only
+    assert seen_links[0] != seen_links[1]
+
+
+def test_province_flow_runs_counties_as_concurrent_subflows(prefect_harness, two_counties):
+    from prefect import get_client
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    assert isinstance(flows.province_run.task_runner, ProcessPoolTaskRunner)
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    wanted = ["341321-2026-10", "341322-2026-10"]
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=wanted)))
+    names = {r.name for r in runs}
+    assert {"341321-2026-10", "341322-2026-10"} <= names  # one monthly-run subflow per county
+    sub = sorted((r for r in runs if r.name in {"341321-2026-10", "341322-2026-10"}), key=lambda r: r.start_time)
+    parents = {r.parent_task_run_id for r in sub}
+    assert None not in parents and len(parents) == 2
+    # both are children of one province-run flow run, each executed in a worker process of its
+    # task runner (threads would not do: Prefect 3.9 serialises subflows started from threads)
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterId
+
+    with get_client(sync_client=True) as client:
+        tasks = client.read_task_runs(task_run_filter=TaskRunFilter(id=TaskRunFilterId(any_=list(parents))))
+        [province] = {t.flow_run_id for t in tasks}
+        assert client.read_flow_run(province).name and client.read_flow(
+            client.read_flow_run(province).flow_id).name == "province-run"
+    assert flows.province_run.task_runner._max_workers >= 2
+
+
+def test_one_failing_county_does_not_stop_the_other(prefect_harness, two_counties, tmp_path):
+    bad = {"name": "坏县", "code": "341399", "inbox": str(tmp_path / "none"), "out": str(tmp_path / "bad_out")}
+    (tmp_path / "none" / PERIOD).mkdir(parents=True)  # an empty delivery: no roster, the run fails
+    good = dict(two_counties[0], out=str(tmp_path / "good_out"))
+    state = flows.province_run([bad, good], PERIOD, issue_date="2026-11-02", return_state=True)
+    assert state.is_failed()
+    assert (tmp_path / "good_out" / PERIOD / "county" / "行数核对_accounting.csv").exists()
