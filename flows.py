@@ -580,7 +580,7 @@ def monthly_run(
     cfg = load_config(config_path, overrides or [])
     paths = plan_paths(inbox_dir, period, out_dir, warehouse_path, resolve_departments(cfg, departments), dry_run)
     issued = date.fromisoformat(issue_date) if issue_date else date.today()
-    run_id = _begin_run(paths, period, cfg)
+    run_id = _begin_run(paths, period, cfg, issued)
     status = "failed"
     try:
         depts = discover_inputs(paths, cfg)
@@ -722,10 +722,10 @@ def plan_paths(inbox_dir: str, period: str, out_dir: str, warehouse_path: str | 
                     warehouse=copy, final=final, only=only, scratch=scratch, real_warehouse=wh)
 
 
-def _begin_run(paths: RunPaths, period: str, cfg: Config) -> str:
+def _begin_run(paths: RunPaths, period: str, cfg: Config, issue_date: date) -> str:
     con = warehouse.connect(paths.warehouse)
     try:
-        return warehouse.begin_run(con, period, cfg.fingerprint)
+        return warehouse.begin_run(con, period, cfg.fingerprint, issue_date)
     finally:
         con.close()
 
@@ -881,6 +881,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true",
                      help="do everything in a scratch folder, print what would be written; change nothing")
     run.add_argument("--county", help="label for the run's Prefect artifacts, e.g. the county code 341302")
+    run.add_argument("--no-cascade", action="store_true",
+                     help="do not re-run later periods already run (by default they are run again, in order, "
+                          "because their year-to-date sums and warning history depend on this period)")
 
     serve = sub.add_parser("serve", formatter_class=fmt, help="serve the monthly schedule (needs a Prefect server)",
                            description="Create/update the deployment `monthly-scheduled/<name>` with its cron "
@@ -968,10 +971,30 @@ def main(argv: list[str] | None = None) -> int:
             result = monthly_run(args.inbox, args.period, args.out, str(wh), args.config, args.set,
                                  args.issue_date, departments=list(only) or None, dry_run=args.dry_run,
                                  county=args.county)
+            print_summary(result)
+            if not args.dry_run and not args.no_cascade:
+                rerun_later_periods(args, wh)
         except Exception as exc:  # noqa: BLE001 - every failure becomes one safe line and exit 1
             return _err(_safe_error(exc), EXIT_FAILED)
-    print_summary(result)
     return EXIT_OK
+
+
+def rerun_later_periods(args, wh: Path) -> None:
+    """Periods after this one that were already run depend on it (year-to-date sums, warning
+    history): run them again, in order, with their own 下发日期, so running periods out of order
+    gives the same answers as running them in order."""
+    con = warehouse.connect(wh)
+    try:
+        later = warehouse.later_periods(con, args.period)
+    finally:
+        con.close()
+    for period, issued in later:
+        if not (Path(args.inbox) / period).is_dir():
+            print(f"note: {period} was run before but its inbox folder is gone; not re-run", file=sys.stderr)
+            continue
+        print(f"re-running {period}: it was run before {args.period} and depends on it", file=sys.stderr, flush=True)
+        print_summary(monthly_run(args.inbox, period, args.out, str(wh), args.config, args.set,
+                                  issued.isoformat() if issued else None, county=args.county))
 
 
 def _serve(args) -> int:

@@ -47,18 +47,32 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
             run_id VARCHAR PRIMARY KEY, period VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,
             run_by VARCHAR, host VARCHAR, config_sha256 VARCHAR, status VARCHAR, summary VARCHAR)"""
     )
+    _run(con, "ALTER TABLE runs ADD COLUMN IF NOT EXISTS issue_date DATE")
     return con
 
 
-def begin_run(con: duckdb.DuckDBPyConnection, period: str, config_sha: str) -> str:
+def begin_run(con: duckdb.DuckDBPyConnection, period: str, config_sha: str, issue_date=None) -> str:
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     run_id = f"{period}-{now:%Y%m%dT%H%M%S%f}"
     _run(
         con,
-        "INSERT INTO runs VALUES (?, ?, ?, NULL, ?, ?, ?, 'running', NULL)",
-        [run_id, period, now, getpass.getuser(), socket.gethostname(), config_sha],
+        "INSERT INTO runs BY NAME SELECT ? AS run_id, ? AS period, ? AS started_at, ? AS run_by, ? AS host, "
+        "? AS config_sha256, 'running' AS status, ?::DATE AS issue_date",
+        [run_id, period, now, getpass.getuser(), socket.gethostname(), config_sha, issue_date],
     )
     return run_id
+
+
+def later_periods(con: duckdb.DuckDBPyConnection, period: str) -> list[tuple[str, object]]:
+    """Periods after `period` already run in full and successfully, with the 下发日期 of their last
+    such run, in order: their year-to-date sums and warning history depend on `period`."""
+    return _run(
+        con,
+        """SELECT period, arg_max(issue_date, started_at) FROM runs
+           WHERE period > ? AND status = 'ok' AND coalesce(summary, '') = ''
+           GROUP BY period ORDER BY period""",
+        [period],
+    )
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, summary: str = "") -> None:
