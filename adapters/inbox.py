@@ -6,6 +6,7 @@ Nothing here raises on bad data: an unreadable file becomes a `ReadError`, which
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -14,6 +15,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from config import Config
@@ -183,6 +185,128 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None) -> 
     return rows()
 
 
+TRANSCODE_CHUNK = 8 << 20  # GB18030 -> UTF-8 in 8 MiB steps (no whole-file str in memory)
+
+
+def _to_utf8(data: bytes) -> tuple[bytes, str | None] | None:
+    """`data` as UTF-8 bytes without BOM (UTF-8 taken as is, GB18030 transcoded chunk by chunk),
+    with the truncation note of `_decode`; None when neither encoding fits. Same choices as
+    `_decode`: UTF-8 (BOM or not) first, then GB18030; a character cut at the very end is dropped."""
+    cut = "文件末尾字符不完整（可能被截断） file ends mid-character (truncated?)"
+    body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+    try:
+        codecs.utf_8_decode(body, "strict", True)
+        return body, None
+    except UnicodeDecodeError as e:
+        if e.reason in ("unexpected end of data", "incomplete multibyte sequence") and e.start >= len(body) - 4:
+            try:
+                codecs.utf_8_decode(body[: e.start], "strict", True)
+                return body[: e.start], cut
+            except UnicodeDecodeError:
+                pass
+    dec = codecs.getincrementaldecoder("gb18030")("strict")
+    out = bytearray()
+    note = None
+    try:
+        for i in range(0, len(data), TRANSCODE_CHUNK):
+            out += dec.decode(data[i:i + TRANSCODE_CHUNK], False).encode("utf-8")
+        out += dec.decode(b"", True).encode("utf-8")
+    except UnicodeDecodeError as e:
+        pending = len(dec.getstate()[0])  # bytes the decoder held back at the end
+        if not (e.reason in ("unexpected end of data", "incomplete multibyte sequence") and 0 < pending <= 4):
+            return None
+        note = cut
+    return bytes(out), note
+
+
+def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame | ReadError | None:
+    """A CSV read by polars: transcoded to UTF-8, header found among the first records (as
+    `_table`), the rest parsed by `pl.read_csv` with every column a String. Line numbers are the
+    1-based physical line where each record starts, computed from the newline positions outside
+    quotes. None when the file is unusual enough (lone CR, unbalanced quotes, a record count that
+    disagrees with polars) for the exact Python csv path to read it instead."""
+    data = path.read_bytes()
+    if not data or data.isspace():  # no stripped copy of a large file
+        return ReadError(rel, "空文件 empty file")
+    sniffed = _sniff(data)
+    if sniffed:
+        return ReadError(rel, sniffed)
+    if b"\x00" in data[:4096]:
+        return ReadError(rel, "不是文本CSV文件 not a text CSV (binary content)")
+    got = _to_utf8(data)
+    del data
+    if got is None:
+        return ReadError(rel, "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)")
+    buf, note = got
+    if b"\x00" in buf or (b"\r" in buf and buf.count(b"\r") != buf.count(b"\r\n")):
+        return None
+    a = np.frombuffer(buf, dtype=np.uint8)
+    nl = np.flatnonzero(a == 10)
+    quotes = np.flatnonzero(a == 34)
+    if len(quotes) % 2:
+        return None
+    if len(quotes):
+        ends = nl[np.searchsorted(quotes, nl) % 2 == 0]  # newlines outside quotes end records
+    else:
+        ends = nl
+    del a
+    starts = np.concatenate([[0], ends + 1])
+    if starts[-1] >= len(buf):
+        starts = starts[:-1]  # the file ends with a newline: no record after it
+    # header: the first records, read by the csv module exactly as the slow path does
+    head_end = int(ends[HEADER_SCAN_ROWS - 1]) + 1 if len(ends) >= HEADER_SCAN_ROWS else len(buf)
+    reader = csv.reader(io.StringIO(buf[:head_end].decode("utf-8"), newline=""))
+    header, h = None, -1
+    for h, cells in enumerate(reader):
+        if h >= HEADER_SCAN_ROWS:
+            break
+        cells = [_cell(c) for c in cells]
+        if _is_header(cells, known):
+            header = cells
+            break
+    if header is None:
+        return ReadError(rel, f"前{HEADER_SCAN_ROWS}行未找到表头 no header row found")
+    width = len(header)
+    first = h + 1
+    lines = (1 + np.searchsorted(nl, starts[first:])).astype(np.int64)
+    if first < len(starts):
+        grid = pl.read_csv(
+            io.BytesIO(buf[int(starts[first]):]) if first else io.BytesIO(buf), has_header=False,
+            schema={f"c{i}": pl.String for i in range(width)}, truncate_ragged_lines=True,
+            infer_schema=False, quote_char='"', raise_if_empty=False, extra_columns="ignore",
+        )
+    else:
+        grid = pl.DataFrame(schema={f"c{i}": pl.String for i in range(width)})
+    if grid.height != len(lines):
+        return None
+    found: list = [ReadError(rel, note, None, False)] if note else []
+    df = _frame_table(header, grid.with_columns(line=pl.Series(lines, dtype=pl.Int64)), rel, found)
+    if notes is not None:
+        notes.extend(found)
+    return df
+
+
+def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
+    """Vectorised tail of `_table`: String columns c0..c{n-1} (raw cells) + `line` -> the
+    header-named, stripped frame without blank and 合计/总计/小计 rows."""
+    keep: dict[str, int] = {}
+    for i, h in enumerate(header):
+        if h is None:
+            continue
+        if h in keep:
+            if notes is not None:
+                notes.append(ReadError(rel, f"表头重复，保留第一列 duplicated header '{h}': kept the first", None, False))
+            continue
+        keep[h] = i
+    cols = [c for c in grid.columns if c != "line"]
+    text = pl.concat_str([pl.col(c) for c in cols], ignore_nulls=True).fill_null("").str.strip_chars_start()
+    drop = (text.str.strip_chars() == "") | text.str.contains(_TOTAL.pattern)
+    return grid.filter(~drop).select(
+        *[pl.col(f"c{i}").str.strip_chars().replace("", None).alias(h) for h, i in keep.items()],
+        pl.col("line").cast(pl.Int64),
+    )
+
+
 def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[Iterable[tuple[int, Sequence]]] | str:
     """Per sheet, (Excel row number, cells as text); or a problem message.
 
@@ -286,6 +410,12 @@ def read_table(
                 return ReadError(rel, "空文件 empty file")
             sheets = _xlsx_sheets(path, rel)
         else:
+            try:
+                fast = _fast_csv(path, known, rel, notes)
+            except Exception:  # noqa: BLE001 - anything odd: the exact csv-module path below decides
+                fast = None
+            if fast is not None:
+                return fast
             sheets = _csv_rows(path, notes, rel)
             sheets = sheets if isinstance(sheets, str) else [sheets]
         if isinstance(sheets, str):

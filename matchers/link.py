@@ -503,11 +503,12 @@ def _other_weight(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, pop
     pi0 = min(max(n_roster / population, 1e-9), cfg.max_roster_prior)
     grp = records.with_row_index("rid").select("rid", grp=pl.concat_str(["dept", "kind"], separator="/"))
     sizes = grp.group_by("grp").agg(n=pl.len(), pi=pl.lit(pi0))
-    w = pairs.select("rid", "w").join(grp, on="rid")
+    # one row per record: a record's candidates' probabilities sum to W / (W + other)
+    w = pairs.group_by("rid").agg(w=pl.col("w").sum()).join(grp, on="rid")
     for _ in range(cfg.prior_iterations if cfg.estimate_prior else 0):
         s = (
             w.join(sizes, on="grp")
-            .with_columns(p=pl.col("w") / (pl.col("w").sum().over("rid") + n_roster * (1 - pl.col("pi")) / pl.col("pi")))
+            .with_columns(p=pl.col("w") / (pl.col("w") + n_roster * (1 - pl.col("pi")) / pl.col("pi")))
             .group_by("grp").agg(s=pl.col("p").sum())
         )
         sizes = sizes.drop("pi").join(s, on="grp", how="left").with_columns(

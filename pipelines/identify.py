@@ -16,10 +16,12 @@ def set_aside_unidentifiable(valid: pl.DataFrame) -> tuple[pl.DataFrame, pl.Data
     """(kept rows, Rejected rows) for one validated person-level extract (has `id_raw`, `name`)."""
     if "id_raw" not in valid.columns or "name" not in valid.columns or valid.is_empty():
         return valid, pl.DataFrame(schema=REJECTED_SCHEMA)
-    ids = normalize_ids(valid.select("id_raw"))["id_status"]
-    no_id = ids.is_in(["missing", "destroyed"])
     no_name = valid["name"].fill_null("").str.replace_all(r"[\s*＊·•.]", "").str.len_chars() == 0
-    bad = no_id & no_name
+    bad = no_name
+    if no_name.any():  # only nameless rows need their ID looked at
+        nameless = valid.filter(no_name).select("id_raw")
+        no_id = normalize_ids(nameless)["id_status"].is_in(["missing", "destroyed"])
+        bad = no_name.scatter(no_name.arg_true(), no_id)
     rejected = valid.filter(bad).select(
         "dept", "kind", "file", pl.col("line").cast(pl.Int64), "record_id",
         pl.lit("id_raw").alias("field"),

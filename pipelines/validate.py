@@ -70,42 +70,93 @@ def _codes(model) -> set[str]:
     return {n for n, col in model.to_schema().columns.items() if any(ch.name == "isin" for ch in col.checks)}
 
 
+DEDUP_BELOW = 0.5  # parse a column's distinct values once when they are fewer than this share of rows
+
+
+def _field_exprs(name: str, dt, codes: set[str]) -> tuple[pl.Expr, pl.Expr | None, pl.Expr | None]:
+    """(typed value, unparseable flag or None, too-long flag or None) of one field; each a
+    function of that column's raw value only."""
+    too_long = None
+    if dt == pl.String:
+        too_long = pl.col(name).cast(pl.String).str.len_chars().fill_null(0) > MAX_FIELD_CHARS
+    parser = {pl.Date: parse_date, pl.Float64: parse_float, pl.Int64: parse_int}.get(dt)
+    fail = None
+    if parser is not None:
+        e = parser(name)
+        fail = (_text(name).fill_null("") != "") & e.is_null()
+    elif name in codes:
+        e = _text(name).str.replace_all(r"\s", "")
+    elif name == "id_number":
+        e = _text(name).str.replace_all(r"\s", "").str.strip_chars_start("'‘’`").str.to_uppercase()
+    elif name in ("id_raw", "name"):
+        e = pl.col(name).cast(pl.String).str.strip_chars()
+    else:
+        e = _text(name)
+    if dt == pl.String:
+        e = pl.when(e != "").then(e)
+    return e, fail, too_long
+
+
 def _parsed(df: pl.DataFrame, spec: KindSpec, model) -> tuple[pl.DataFrame, pl.DataFrame, list[str], pl.DataFrame]:
     """Typed columns, one boolean column per parsed field flagging unparseable values, and one
-    per text field flagging values over MAX_FIELD_CHARS."""
+    per text field flagging values over MAX_FIELD_CHARS.
+
+    Every value is a function of its own raw cell, so a column with few distinct values (dates,
+    codes, places) is parsed once per distinct value and joined back; the others are parsed in
+    one lazy pass (each parser evaluated once for value and flag)."""
     schema = model.to_schema().columns
     codes = _codes(model)
-    exprs, fails, fail_fields, too_long = [], [], [], []
+    cols: dict[str, pl.Series] = {}
+    fail_cols: dict[str, pl.Series] = {}
+    long_cols: dict[str, pl.Series] = {}
+    direct: list[tuple[str, pl.Expr, pl.Expr | None, pl.Expr | None]] = []
+    n = df.height
     for name, col in schema.items():
         if name in ("dept", "kind", "file", "line"):
             continue
-        if name not in df.columns:
-            exprs.append(pl.lit(None, col.dtype.type).alias(name))
-            continue
         dt = col.dtype.type
-        parser = {pl.Date: parse_date, pl.Float64: parse_float, pl.Int64: parse_int}.get(dt)
-        if dt == pl.String:
-            too_long.append((pl.col(name).cast(pl.String).str.len_chars().fill_null(0) > MAX_FIELD_CHARS).alias(name))
-        if parser is not None:
-            e = parser(name)
-            fails.append((_text(name).fill_null("") != "") & e.is_null())
-            fail_fields.append(name)
-        elif name in codes:
-            e = _text(name).str.replace_all(r"\s", "")
-        elif name == "id_number":
-            e = _text(name).str.replace_all(r"\s", "").str.strip_chars_start("'‘’`").str.to_uppercase()
-        elif name in ("id_raw", "name"):
-            e = pl.col(name).cast(pl.String).str.strip_chars()
+        if name not in df.columns:
+            cols[name] = pl.Series(name, [None] * n, dtype=col.dtype.type)
+            continue
+        e, fail, long = _field_exprs(name, dt, codes)
+        raw = df.select(pl.col(name).cast(pl.String))
+        uniq = raw.unique() if n >= 1000 else None
+        if uniq is not None and uniq.height < DEDUP_BELOW * n:
+            exprs = [pl.col(name).alias("_k"), e.alias("_v")]
+            exprs += [fail.alias("_f")] if fail is not None else []
+            exprs += [long.alias("_l")] if long is not None else []
+            res = uniq.lazy().select(exprs).collect()
+            back = raw.select(pl.col(name).alias("_k")).join(res, on="_k", how="left", nulls_equal=True,
+                                                             maintain_order="left")
+            cols[name] = back["_v"].alias(name)
+            if fail is not None:
+                fail_cols[name] = back["_f"].alias(name)
+            if long is not None:
+                long_cols[name] = back["_l"].alias(name)
         else:
-            e = _text(name)
-        if dt == pl.String:
-            e = pl.when(e != "").then(e)
-        exprs.append(e.alias(name))
-    out = df.select(exprs)
+            direct.append((name, e, fail, long))
+    if direct:
+        exprs = []
+        for name, e, fail, long in direct:
+            exprs.append(e.alias(name))
+            if fail is not None:
+                exprs.append(fail.alias(f"_f_{name}"))
+            if long is not None:
+                exprs.append(long.alias(f"_l_{name}"))
+        got = df.lazy().select(exprs).collect()
+        for name, e, fail, long in direct:
+            cols[name] = got[name]
+            if fail is not None:
+                fail_cols[name] = got[f"_f_{name}"].alias(name)
+            if long is not None:
+                long_cols[name] = got[f"_l_{name}"].alias(name)
+    order = [c for c in schema if c not in ("dept", "kind", "file", "line")]
+    out = pl.DataFrame([cols[c] for c in order]) if order else pl.DataFrame()
     if "id_raw" in schema and "id_raw" not in spec.fields:  # 残联: the cert number holds the ID
         out = out.with_columns(pl.col(spec.record_id).alias("id_raw"))
-    fail_flags = df.select([f.alias(n) for f, n in zip(fails, fail_fields)]) if fails else pl.DataFrame()
-    long_flags = df.select(too_long) if too_long else pl.DataFrame()
+    fail_fields = [c for c in order if c in fail_cols]
+    fail_flags = pl.DataFrame([fail_cols[c] for c in fail_fields]) if fail_fields else pl.DataFrame()
+    long_flags = pl.DataFrame([long_cols[c] for c in order if c in long_cols]) if long_cols else pl.DataFrame()
     return out, fail_flags, fail_fields, long_flags
 
 
