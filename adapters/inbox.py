@@ -286,9 +286,8 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     return df
 
 
-def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
-    """Vectorised tail of `_table`: String columns c0..c{n-1} (raw cells) + `line` -> the
-    header-named, stripped frame without blank and 合计/总计/小计 rows."""
+def _header_columns(header: list[str | None], rel: str, notes: list | None) -> dict[str, int]:
+    """Header name -> column index; a repeated name keeps its first column (noted)."""
     keep: dict[str, int] = {}
     for i, h in enumerate(header):
         if h is None:
@@ -298,6 +297,13 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
                 notes.append(ReadError(rel, f"表头重复，保留第一列 duplicated header '{h}': kept the first", None, False))
             continue
         keep[h] = i
+    return keep
+
+
+def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
+    """Vectorised tail of `_table`: String columns c0..c{n-1} (raw cells) + `line` -> the
+    header-named, stripped frame without blank and 合计/总计/小计 rows."""
+    keep = _header_columns(header, rel, notes)
     cols = [c for c in grid.columns if c != "line"]
     text = pl.concat_str([pl.col(c) for c in cols], ignore_nulls=True).fill_null("").str.strip_chars_start()
     drop = (text.str.strip_chars() == "") | text.str.contains(_TOTAL.pattern)
@@ -360,15 +366,7 @@ def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | 
             break
     if header is None:
         return None
-    keep: dict[str, int] = {}
-    for i, h in enumerate(header):
-        if h is None:
-            continue
-        if h in keep:
-            if notes is not None:
-                notes.append(ReadError(rel, f"表头重复，保留第一列 duplicated header '{h}': kept the first", None, False))
-            continue
-        keep[h] = i
+    keep = _header_columns(header, rel, notes)
     width = len(header)
     data: list[list] = []
     lines: list[int] = []

@@ -504,12 +504,12 @@ def _other_weight(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, pop
     grp = records.with_row_index("rid").select("rid", grp=pl.concat_str(["dept", "kind"], separator="/"))
     sizes = grp.group_by("grp").agg(n=pl.len(), pi=pl.lit(pi0))
     # one row per record: a record's candidates' probabilities sum to W / (W + other)
-    w = pairs.group_by("rid").agg(w=pl.col("w").sum()).join(grp, on="rid")
+    w = pairs.group_by("rid", maintain_order=True).agg(w=pl.col("w").sum()).join(grp, on="rid").sort("rid")
     for _ in range(cfg.prior_iterations if cfg.estimate_prior else 0):
         s = (
             w.join(sizes, on="grp")
             .with_columns(p=pl.col("w") / (pl.col("w") + n_roster * (1 - pl.col("pi")) / pl.col("pi")))
-            .group_by("grp").agg(s=pl.col("p").sum())
+            .sort("rid").group_by("grp", maintain_order=True).agg(s=pl.col("p").sum())
         )
         sizes = sizes.drop("pi").join(s, on="grp", how="left").with_columns(
             pi=((pl.col("s").fill_null(0) + pi0 * cfg.prior_strength) / (pl.col("n") + cfg.prior_strength))
