@@ -9,9 +9,10 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import itertools
 import io
 import re
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -256,14 +257,7 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     # header: the first records, read by the csv module exactly as the slow path does
     head_end = int(ends[HEADER_SCAN_ROWS - 1]) + 1 if len(ends) >= HEADER_SCAN_ROWS else len(buf)
     reader = csv.reader(io.StringIO(buf[:head_end].decode("utf-8"), newline=""))
-    header, h = None, -1
-    for h, cells in enumerate(reader):
-        if h >= HEADER_SCAN_ROWS:
-            break
-        cells = [_cell(c) for c in cells]
-        if _is_header(cells, known):
-            header = cells
-            break
+    h, header = _find_header(reader, known)
     if header is None:
         return ReadError(rel, f"前{HEADER_SCAN_ROWS}行未找到表头 no header row found")
     width = len(header)
@@ -352,18 +346,19 @@ def _is_header(cells: list[str | None], known: Callable[[str], bool] | None) -> 
     return known is None or sum(known(c) for c in filled) >= 2
 
 
-def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | None) -> pl.DataFrame | None:
-    it = iter(rows)
-    header = None
-    for _ in range(HEADER_SCAN_ROWS):
-        try:
-            _, cells = next(it)
-        except StopIteration:
-            break
+def _find_header(rows: Iterator[Sequence], known) -> tuple[int, list[str | None] | None]:
+    """(index, cells) of the header among the first HEADER_SCAN_ROWS rows, or (-1, None). Reads no
+    row past the header, so the caller's iterator continues with the first data row."""
+    for h, cells in enumerate(itertools.islice(rows, HEADER_SCAN_ROWS)):
         cells = [_cell(c) for c in cells]
         if _is_header(cells, known):
-            header = cells
-            break
+            return h, cells
+    return -1, None
+
+
+def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | None) -> pl.DataFrame | None:
+    it = iter(rows)
+    _, header = _find_header((cells for _, cells in it), known)
     if header is None:
         return None
     keep = _header_columns(header, rel, notes)
@@ -453,3 +448,16 @@ def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame],
         rejected.append(bad)
     rejected.insert(0, rejected_files([p for p in problems if p.set_aside]))
     return {k: pl.concat(v) for k, v in parts.items()}, pl.concat(rejected), problems
+
+
+def read_linkable(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A period's person records and roster as the matcher sees them in a run (latest delivery of
+    each record, unidentifiable rows set aside): for evaluation scripts and accuracy tests that
+    link without the Prefect flow."""
+    from pipelines.identify import set_aside_unidentifiable
+    from pipelines.validate import supersede, to_person_records
+
+    valid, _, _ = read_period(period_dir, cfg)
+    latest = {kind: supersede(df, key=cfg.kinds[kind].record_id)[0] for kind, df in valid.items()}
+    records = {k: set_aside_unidentifiable(df)[0] for k, df in latest.items() if k not in ("roster", "grid", "feedback")}
+    return to_person_records(records), latest["roster"]

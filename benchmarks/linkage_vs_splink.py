@@ -28,15 +28,13 @@ from pathlib import Path
 import polars as pl
 from pypinyin import lazy_pinyin
 
-from adapters.inbox import read_period
+from adapters.inbox import read_linkable
 from config import MatchingConfig, load_config
 from matchers.evaluate import evaluate, totals
 from matchers.ids import normalize_ids
 from matchers.link import link
 from matchers.names import normalize_name
 from matchers.places import normalize_place
-from pipelines.identify import set_aside_unidentifiable
-from pipelines.validate import supersede, to_person_records
 from sample_data.generate import generate
 
 PERIOD = "2026-10"
@@ -46,17 +44,10 @@ def load_county(out: Path, profile: str, households: int, seed: int) -> tuple[pl
     if not (out / "truth" / "links.csv").exists():
         generate(out, seed=seed, periods=(PERIOD,), profile=profile, households=households)
     cfg = load_config()
-    valid, _, _ = read_period(out / "inbox" / PERIOD, cfg)
-    ex = {}
-    for kind, df in valid.items():
-        latest, _ = supersede(df, key=cfg.kinds[kind].record_id)
-        if kind not in ("roster", "grid", "feedback"):
-            latest, _ = set_aside_unidentifiable(latest)
-        ex[kind] = latest
-    records = to_person_records({k: v for k, v in ex.items() if k not in ("roster", "grid", "feedback")})
+    records, roster = read_linkable(out / "inbox" / PERIOD, cfg)
     truth = pl.read_csv(out / "truth" / "links.csv", infer_schema_length=0)
     population = json.loads((out / "truth" / "population.json").read_text())["county_population"]
-    return records, ex["roster"], truth, population
+    return records, roster, truth, population
 
 
 # --- Splink ------------------------------------------------------------------------------------

@@ -15,12 +15,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from adapters.inbox import read_period
+from adapters.inbox import read_linkable
 from config import load_config
 from matchers.evaluate import evaluate
 from matchers.link import link
-from pipelines.identify import set_aside_unidentifiable
-from pipelines.validate import supersede, to_person_records
 from sample_data.generate import generate
 
 PERIOD = "2026-10"
@@ -52,15 +50,8 @@ def link_county(out: Path, profile: str, households: int) -> pl.DataFrame:
     generate(out, seed=7, periods=(PERIOD,), profile=profile, households=households)
     cfg = load_config()
     population = json.loads((out / "truth" / "population.json").read_text())["county_population"]
-    valid, _, _ = read_period(out / "inbox" / PERIOD, cfg)
-    extracts = {}
-    for kind, df in valid.items():
-        latest, _ = supersede(df, key=cfg.kinds[kind].record_id)
-        if kind not in ("roster", "grid", "feedback"):
-            latest, _ = set_aside_unidentifiable(latest)
-        extracts[kind] = latest
-    records = to_person_records({k: v for k, v in extracts.items() if k not in ("roster", "grid", "feedback")})
-    links, _ = link(records, extracts["roster"], dataclasses.replace(cfg.matching, county_population=population))
+    records, roster = read_linkable(out / "inbox" / PERIOD, cfg)
+    links, _ = link(records, roster, dataclasses.replace(cfg.matching, county_population=population))
     truth = pl.read_csv(out / "truth" / "links.csv", infer_schema_length=0)
     return evaluate(links, truth)
 
