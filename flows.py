@@ -35,6 +35,9 @@ os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+# The first run on a fresh machine migrates Prefect's SQLite database before the temporary API
+# answers (~25 s here, more on a busy machine); Prefect's default wait is 20 s.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 if __name__ == "__main__" and sys.argv[1:2] in (["run"], ["province"]):
     # The CLI says one safe line per failure; Prefect's console tracebacks (library messages may
     # quote data values) stay in the flow-run log only (`prefect flow-run logs <id>`).

@@ -162,3 +162,23 @@ def test_artifacts_hold_counts_and_links_only(full_run):
     assert not ID18.search(text)
     assert not [n for n in _roster_names(county) if n in text]
     assert not re.search(r"YJ\d{6}-", text)  # no 预警编号 either
+
+
+def test_first_run_on_a_fresh_machine_starts_its_own_prefect(small_county, tmp_path):
+    """The README's first command on a new machine: no Prefect server, an empty PREFECT_HOME (so
+    Prefect migrates its database before its temporary API answers, which outlasts Prefect's
+    default 20 s wait on a loaded 2-core machine). The run must still succeed."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect_home")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, str(flows.ROOT / "flows.py"), "run", "--inbox", str(small_county / "inbox"),
+         "--period", PERIOD, "--out", str(out)],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "OK" in proc.stdout and (out / PERIOD / "townships").is_dir()
+    assert (tmp_path / "prefect_home").is_dir()
