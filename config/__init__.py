@@ -38,6 +38,7 @@ class MatchingConfig:
     ambiguity_ratio: float = 0.2
     birth_years: int = 80
     min_kept_for_id_block: int = 7
+    id_block_name_key_above: float = 8.0
     typo_min_kept: int = 4
     typo_name_key_below: int = 10
     review_max_candidates: int = 5

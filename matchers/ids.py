@@ -3,10 +3,12 @@ masked department IDs into an 18-char `id_norm` with `*` for every unknown posit
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
+_CHECK_ARR = np.array(list(CHECK), dtype="<U1")
 ID_COLUMNS = ("id_norm", "kept", "id_status")
 
 
@@ -19,11 +21,19 @@ def check_char(id17: str) -> str:
 
 def _check_expr(s: pl.Expr) -> pl.Expr:
     """Check character of the first 17 chars of `s` (null when any is not a digit)."""
-    total = pl.sum_horizontal(
-        [s.str.slice(i, 1).cast(pl.Int64, strict=False) * w for i, w in enumerate(WEIGHTS)],
-        ignore_nulls=False,
-    )
-    return pl.lit(CHECK).str.slice(total % 11, 1)
+    return s.map_batches(_check_series, return_dtype=pl.Utf8)
+
+
+def _check_series(s: pl.Series) -> pl.Series:
+    head = s.str.slice(0, 17)
+    ok = (head.str.len_bytes() == 17) & head.str.contains(r"^[0-9]{17}$")
+    ok = ok.fill_null(False)
+    digits = head.filter(ok)
+    out = np.full(s.len(), "", dtype="<U1")
+    if digits.len():
+        m = np.frombuffer(digits.str.join("").item().encode("ascii"), np.uint8).reshape(-1, 17).astype(np.int64) - 48
+        out[ok.to_numpy()] = _CHECK_ARR[(m @ np.array(WEIGHTS)) % 11]
+    return pl.select(pl.when(ok).then(pl.Series(out))).to_series().alias(s.name)
 
 
 def _pad_mask(s: pl.Expr) -> pl.Expr:
@@ -38,8 +48,14 @@ def normalize_ids(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:
     """Add `id_norm` (18 chars, `*` = unknown), `kept` ('1'/'0' per position) and `id_status`
     (full_valid / full_check_failed / masked / destroyed / missing) computed from `col`.
 
-    Never raises on odd input: anything unusable becomes `missing`.
+    Never raises on odd input: anything unusable becomes `missing`. Each distinct value is
+    worked out once (department extracts repeat a person's ID on many rows).
     """
+    raw = df.select(pl.col(col).cast(pl.Utf8)).unique()
+    return df.join(_normalize_unique(raw, col), on=col, how="left", nulls_equal=True, maintain_order="left")
+
+
+def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
     s = (
         pl.col(col).cast(pl.Utf8).str.normalize("NFKC")
         .str.replace_all(r"[\s'\"`‘’“”]", "").str.to_uppercase()

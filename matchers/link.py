@@ -21,11 +21,12 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from config import MatchingConfig
 from matchers.ids import normalize_ids
-from matchers.names import compare_names, name_stats, name_u, normalize_name
+from matchers.names import compare_names, edge_pinyin, name_stats, name_u, normalize_name
 from matchers.places import normalize_place
 
 # ID segments for the typo pass: a record whose kept digits may hold a typo joins on its kept
@@ -66,33 +67,47 @@ def _prepare_records(records: pl.DataFrame) -> pl.DataFrame:
         rname=normalize_name(pl.col("name")) if "name" in cols else pl.lit(None, pl.Utf8),
         tn=place("township", "township"), vn=place("village", "village"),
     ))
-    return rec.with_columns(
+    return pl.concat([rec, edge_pinyin(rec["rname"])], how="horizontal").with_columns(
         k=pl.col("kept").str.count_matches("1"),
         surname=pl.when(~pl.col("rname").str.starts_with("*")).then(pl.col("rname").str.slice(0, 1)),
     ).drop("id_raw")
 
 
 def _prepare_roster(roster: pl.DataFrame) -> pl.DataFrame:
-    return roster.with_row_index("pidx").select(
+    ros = roster.with_row_index("pidx").select(
         "pidx", "person_id", "household_id", pl.col("id_number").str.strip_chars().str.to_uppercase(),
         cname=normalize_name(pl.col("name")),
         ctn=normalize_place(pl.col("township"), "township"), cvn=normalize_place(pl.col("village")),
     ).with_columns(csurname=pl.col("cname").str.slice(0, 1))
+    return pl.concat([ros, edge_pinyin(ros["cname"]).rename({"first_py": "cfirst_py", "last_py": "clast_py"})],
+                     how="horizontal")
 
 
 def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """Candidate pairs (rid, pidx, pass) from the three blocking passes."""
     con = duckdb.connect()
-    con.register("rec", rec.select("rid", "id_norm", "kept", "k", "id_status", "surname", "rname", "tn", "vn").to_arrow())
-    con.register("ros", ros.select("pidx", "id_number", "csurname", "cname", "ctn", "cvn",
+    con.register("rec", rec.select("rid", "id_norm", "kept", "k", "id_status", "surname", "rname", "tn", "vn",
+                                   "first_py", "last_py").to_arrow())
+    con.register("ros", ros.select("pidx", "id_number", "csurname", "cname", "ctn", "cvn", "cfirst_py", "clast_py",
                                    clast=pl.col("cname").str.slice(-1)).to_arrow())
     strong = rec.filter(pl.col("k") >= cfg.min_kept_for_id_block, pl.col("id_status") != "full_check_failed")
-    parts = [
-        f"SELECT r.rid, p.pidx, 'id' AS pass FROM rec r JOIN ros p ON {_key_sql('r.id_norm', pat)} = "
-        f"{_key_sql('p.id_number', pat)} WHERE r.kept = '{pat}' AND r.k >= {cfg.min_kept_for_id_block} "
-        "AND r.id_status <> 'full_check_failed'"
-        for pat in strong["kept"].unique().to_list()
-    ]
+    parts = []
+    for pat in strong["kept"].unique().to_list():
+        join = (f"SELECT r.rid, p.pidx, 'id' AS pass FROM rec r JOIN ros p ON {_key_sql('r.id_norm', pat)} = "
+                f"{_key_sql('p.id_number', pat)}")
+        where = (f" WHERE r.kept = '{pat}' AND r.k >= {cfg.min_kept_for_id_block} "
+                 "AND r.id_status <> 'full_check_failed'")
+        if _mean_block(con, pat) <= cfg.id_block_name_key_above:
+            parts.append(join + where)
+            continue
+        # A weak pattern for this roster (many persons share its kept characters, e.g. 3+4 kept in
+        # a city): the first (or, when it is masked, the last) name character's pinyin joins too,
+        # so that homophones and traditional forms still meet. Names showing neither join by ID.
+        parts += [
+            join + " AND r.first_py = p.cfirst_py" + where,
+            join + " AND r.last_py = p.clast_py" + where + " AND r.first_py IS NULL",
+            join + where + " AND r.first_py IS NULL AND r.last_py IS NULL",
+        ]
     pairs = _sql(con, parts)
     # A record counts as found when an ID-compatible person also shares its surname (or the
     # record shows none): a kept digit mistyped into another person's digits must not hide
@@ -135,16 +150,17 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
     typo_pairs = _sql(con, parts)
     found = pl.concat([found, typo_pairs["rid"]]).unique()
     # Name pass, for records found by neither pass that have no usable ID or do have a place:
-    # surname + place, or the full name alone.
+    # surname + village, surname + township + the last name character's pinyin (a township
+    # holds thousands: surname alone would pair a record with hundreds), or the full name alone.
     con.register("left_", rec.filter(
         ~pl.col("rid").is_in(found.implode()), pl.col("surname").is_not_null(),
         (pl.col("k") < cfg.min_kept_for_id_block) | pl.col("tn").is_not_null() | pl.col("vn").is_not_null())
-                 .select("rid", "surname", "rname", "tn", "vn").to_arrow())
+                 .select("rid", "surname", "rname", "tn", "vn", "last_py").to_arrow())
     name_pairs = _sql(con, [
         "SELECT r.rid, p.pidx, 'name+place' AS pass FROM left_ r JOIN ros p ON r.surname = p.csurname "
         "AND r.vn = p.cvn AND (r.tn IS NULL OR r.tn = p.ctn)",
         "SELECT r.rid, p.pidx, 'name+township' AS pass FROM left_ r JOIN ros p ON r.surname = p.csurname "
-        "AND r.tn = p.ctn WHERE r.vn IS NULL",
+        "AND r.tn = p.ctn AND (r.last_py IS NULL OR r.last_py = p.clast_py) WHERE r.vn IS NULL",
         "SELECT r.rid, p.pidx, 'name' AS pass FROM left_ r JOIN ros p ON r.rname = p.cname "
         "WHERE r.vn IS NULL AND r.tn IS NULL",
     ])
@@ -152,6 +168,14 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
     # first pass wins; sorted so that every run gives the same pairs in the same order
     return pl.concat([pairs, typo_pairs, name_pairs]).unique(
         ["rid", "pidx"], keep="first", maintain_order=True).sort("rid", "pidx")
+
+
+def _mean_block(con: duckdb.DuckDBPyConnection, pat: str) -> float:
+    """Mean number of roster persons compatible with a record of mask pattern `pat`."""
+    key = _key_sql("id_number", pat)
+    q = (f"WITH c AS (SELECT {key} AS key, count(*) AS n FROM ros GROUP BY 1) SELECT coalesce(avg(c.n), 0) "
+         f"FROM rec r JOIN c ON {_key_sql('r.id_norm', pat)} = c.key WHERE r.kept = '{pat}'")
+    return float(con.sql(q).fetchall()[0][0])
 
 
 def _sql(con: duckdb.DuckDBPyConnection, parts: list[str]) -> pl.DataFrame:
@@ -212,21 +236,25 @@ def _compare_ids(pairs: pl.DataFrame) -> pl.Series:
 
 
 def _compare_id_chars(pairs: pl.DataFrame) -> pl.Series:
-    r, c = pl.col("id_norm"), pl.col("id_number")
-    diff = [((r.str.slice(i, 1) != "*") & (r.str.slice(i, 1) != c.str.slice(i, 1))).cast(pl.Int32) for i in range(18)]
-    swap = [
-        (r.str.slice(i, 1) != r.str.slice(i + 1, 1)) & (r.str.slice(i, 1) == c.str.slice(i + 1, 1))
-        & (r.str.slice(i + 1, 1) == c.str.slice(i, 1))
-        for i in range(17)
-    ]
-    nd = pl.sum_horizontal(diff)
-    return pairs.select(
+    r, c = _id_bytes(pairs["id_norm"]), _id_bytes(pairs["id_number"])
+    nd = ((r != ord("*")) & (r != c)).sum(1)
+    swap = ((r[:, :-1] != r[:, 1:]) & (r[:, :-1] == c[:, 1:]) & (r[:, 1:] == c[:, :-1])).any(1)
+    return pairs.select(pl.col("k"), nd=pl.Series(nd), swap=pl.Series(swap)).select(
         pl.when(pl.col("k") == 0).then(pl.lit("missing"))
-        .when(nd == 0).then(pl.lit("kept-agree"))
-        .when((nd == 1) | ((nd == 2) & pl.any_horizontal(swap))).then(pl.lit("one-differs"))
-        .when(nd == 2).then(pl.lit("two-differ"))
+        .when(pl.col("nd") == 0).then(pl.lit("kept-agree"))
+        .when((pl.col("nd") == 1) | ((pl.col("nd") == 2) & pl.col("swap"))).then(pl.lit("one-differs"))
+        .when(pl.col("nd") == 2).then(pl.lit("two-differ"))
         .otherwise(pl.lit("disagree"))
     ).to_series()
+
+
+def _id_bytes(s: pl.Series) -> np.ndarray:
+    """IDs as an (n, 18) byte matrix; a value that is not 18 ASCII characters agrees with nothing."""
+    s = s.fill_null("").str.pad_end(18, "?").str.slice(0, 18)
+    s = pl.select(pl.when(s.str.len_bytes() == 18).then(s).otherwise(pl.lit("?" * 18))).to_series()
+    if s.is_empty():
+        return np.zeros((0, 18), np.uint8)
+    return np.frombuffer(s.str.join("").item().encode("ascii"), np.uint8).reshape(-1, 18)
 
 
 def _place_stats(ros: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
