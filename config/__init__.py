@@ -39,6 +39,7 @@ class MatchingConfig:
     birth_years: int = 80
     min_kept_for_id_block: int = 7
     id_block_name_key_above: float = 8.0
+    pair_chunk: int = 2_000_000
     typo_min_kept: int = 4
     typo_name_key_below: int = 10
     review_max_candidates: int = 5

@@ -277,79 +277,22 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     pairs = _block(rec, ros, cfg)
 
     stats = name_stats(ros["cname"])
-    nu = name_u(rec["rname"], stats).rename({"name": "rname"})
-    vstat, tstat = _place_stats(ros)
-    pairs = (
-        pairs.join(rec, on="rid").join(ros, on="pidx")
-        .join(_id_u(rec, ros, cfg).drop("k"), on="rid")
-        .join(nu, on="rname", how="left")
-        .join(vstat, left_on=["tn", "vn"], right_on=["ctn", "cvn"], how="left")
-        .join(vstat.group_by("cvn").agg(u_v_any=pl.col("u_village").sum()), left_on="vn", right_on="cvn", how="left")
-        .join(tstat, left_on="tn", right_on="ctn", how="left")
-    )
-    pairs = pairs.with_columns(
-        id_level=_compare_ids(pairs),
-        name_level=compare_names(pairs["rname"], pairs["cname"]),
-        place_level=pl.when(pl.col("vn").is_not_null() & (pl.col("vn") == pl.col("cvn"))
-                            & (pl.col("tn").is_null() | (pl.col("tn") == pl.col("ctn")))).then(pl.lit("village"))
-        .when(pl.col("tn").is_not_null() & (pl.col("tn") == pl.col("ctn"))).then(pl.lit("township"))
-        .when(pl.col("tn").is_null() & pl.col("vn").is_null()).then(pl.lit("missing"))
-        .otherwise(pl.lit("disagree")),
-    )
-    floor = 0.1 / population
-    m_id = pl.when(pl.col("id_status") == "full_check_failed").then(
-        pl.col("id_level").replace_strict(cfg.id_levels_check_failed, default=1.0, return_dtype=pl.Float64)
-    ).otherwise(pl.col("id_level").replace_strict(cfg.id_levels, default=1.0, return_dtype=pl.Float64))
-    u_id = (
-        pl.when(pl.col("id_level") == "kept-agree").then(pl.col("u_id"))
-        .when(pl.col("id_level") == "one-differs").then(pl.col("u_id") * 9 * pl.col("k"))
-        .when(pl.col("id_level") == "two-differ").then(pl.col("u_id") * 81 * pl.col("k") * (pl.col("k") - 1) / 2)
-        .otherwise(1.0)
-    )
-    m_name = pl.col("name_level").replace_strict(cfg.name_levels, default=1.0, return_dtype=pl.Float64)
-    u_name = (
-        pl.when(pl.col("name_level").is_in(["exact", "masked-agree"])).then(pl.col("u_exact"))
-        .when(pl.col("name_level") == "homophone").then(pl.col("u_homophone"))
-        .when(pl.col("name_level") == "swapped").then(pl.col("u_swapped"))
-        .when(pl.col("name_level") == "dropped").then(pl.col("u_dropped"))
-        .when(pl.col("name_level") == "added").then(pl.col("u_added"))
-        .when(pl.col("name_level") == "one-char").then(pl.col("u_one_char"))
-        .when(pl.col("name_level") == "surname-only").then(pl.col("u_surname"))
-        .otherwise(1.0)
-    )
-    pl_village, pl_town, pl_dis = (cfg.place_levels[k] for k in ("village", "township", "disagree"))
-    m_place = (
-        pl.when(pl.col("place_level") == "village").then(pl_village)
-        .when((pl.col("place_level") == "township") & pl.col("vn").is_null()).then(pl_village + pl_town)
-        .when(pl.col("place_level") == "township").then(pl_town)
-        .when(pl.col("place_level") == "disagree").then(pl_dis)
-        .otherwise(1.0)
-    )
-    u_place = (
-        pl.when(pl.col("place_level") == "village").then(
-            pl.when(pl.col("tn").is_null()).then(pl.col("u_v_any")).otherwise(pl.col("u_village")))
-        .when(pl.col("place_level") == "township").then(pl.col("u_township"))
-        .otherwise(1.0)
-    )
-    clip = lambda e: pl.max_horizontal(e.fill_null(1.0), floor)  # noqa: E731
-    # Chance agreement of ID and name together: the product of their u, but never below the
-    # rate at which known off-roster people (full IDs not on the roster) are seen to agree
-    # with some roster person under the record's mask (`_lookalike_rates`), spread over the
-    # roster. Place agreement stays independent evidence.
-    pairs = pairs.join(_lookalike_rates(rec, ros, cfg, records), on="rid", how="left")
-    lam = (
-        pl.when(pl.col("id_level") != "kept-agree").then(0.0)
-        .when((pl.col("name_level") == "exact") & pl.lit("exact" in cfg.lookalike_levels)).then(pl.col("lam_name"))
-        .when((pl.col("name_level") == "masked-agree") & pl.lit("masked-agree" in cfg.lookalike_levels))
-        .then(pl.col("lam_sur"))
-        .otherwise(0.0).fill_null(0.0)
-    )
-    u_joint = pl.max_horizontal(clip(u_id) * clip(u_name), lam / max(ros.height, 1))
-    pairs = pairs.with_columns(
-        w=(m_id * m_name / u_joint) * (m_place / clip(u_place)),
-        lookalike=lam / max(ros.height, 1) > clip(u_id) * clip(u_name),
-        lam=lam,
-    )
+    ctx = {
+        "rec": rec.select("rid", "id_norm", "kept", "k", "id_status", "rname", "tn", "vn"),
+        "ros": ros.select("pidx", "id_number", "cname", "ctn", "cvn"),
+        "id_u": _id_u(rec, ros, cfg).drop("k"),
+        "name_u": name_u(rec["rname"], stats).rename({"name": "rname"}),
+        "lookalike": _lookalike_rates(rec, ros, cfg, records),
+        "places": _place_stats(ros),
+        "floor": 0.1 / population,
+        "n_roster": max(ros.height, 1),
+    }
+    # Pairs are scored in slices (whole records each) and kept narrow: a city holds millions.
+    step = max(cfg.pair_chunk, 1)
+    bounds = pairs["rid"].gather_every(step).to_list()[1:] if pairs.height > step else []
+    edges = [0, *pairs["rid"].search_sorted(pl.Series(bounds, dtype=pl.UInt32), "left").to_list(), pairs.height]
+    pairs = pl.concat([_score(pairs.slice(lo, hi - lo), ctx, cfg) for lo, hi in zip(edges, edges[1:]) if hi > lo]
+                      or [_score(pairs, ctx, cfg)])
     other = _other_weight(pairs, records, roster.height, population, cfg)
     pairs = pairs.join(other, on="rid").with_columns(
         p=pl.col("w") / (pl.col("w").sum().over("rid") + pl.col("other")),
@@ -358,6 +301,13 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     pairs = _complete_snapshots(pairs, records, roster.height, cfg)
     pairs = pairs.sort(["rid", "p", "pidx"], descending=[False, True, False]).with_columns(
         rank=pl.int_range(1, pl.len() + 1).over("rid"))
+    # only the candidates anyone reads (the best two, the review queue's) get their reason
+    pairs = (
+        pairs.filter(pl.col("rank") <= max(2, cfg.review_max_candidates))
+        .join(rec.select("rid", "kept", "id_status", "rname"), on="rid", how="left")
+        .join(ros.select("pidx", "person_id", "household_id", "cname"), on="pidx", how="left")
+        .sort(["rid", "rank"])
+    )
     pairs = pairs.with_columns(reason=_reason(pairs))
 
     best = pairs.filter(pl.col("rank") <= 2).group_by("rid").agg(
@@ -400,6 +350,82 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
                 household_id="household_id", score="p", reason="reason")
     )
     return links, candidates
+
+
+def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
+    """Candidate pairs (rid, pidx, pass) -> their comparison levels and likelihood ratio w."""
+    vstat, tstat = ctx["places"]
+    pairs = (
+        pairs.join(ctx["rec"], on="rid").join(ctx["ros"], on="pidx")
+        .join(ctx["id_u"], on="rid")
+        .join(ctx["name_u"], on="rname", how="left")
+        .join(vstat, left_on=["tn", "vn"], right_on=["ctn", "cvn"], how="left")
+        .join(vstat.group_by("cvn").agg(u_v_any=pl.col("u_village").sum()), left_on="vn", right_on="cvn", how="left")
+        .join(tstat, left_on="tn", right_on="ctn", how="left")
+    )
+    pairs = pairs.with_columns(
+        id_level=_compare_ids(pairs),
+        name_level=compare_names(pairs["rname"], pairs["cname"]),
+        place_level=pl.when(pl.col("vn").is_not_null() & (pl.col("vn") == pl.col("cvn"))
+                            & (pl.col("tn").is_null() | (pl.col("tn") == pl.col("ctn")))).then(pl.lit("village"))
+        .when(pl.col("tn").is_not_null() & (pl.col("tn") == pl.col("ctn"))).then(pl.lit("township"))
+        .when(pl.col("tn").is_null() & pl.col("vn").is_null()).then(pl.lit("missing"))
+        .otherwise(pl.lit("disagree")),
+    )
+    floor = ctx["floor"]
+    m_id = pl.when(pl.col("id_status") == "full_check_failed").then(
+        pl.col("id_level").replace_strict(cfg.id_levels_check_failed, default=1.0, return_dtype=pl.Float64)
+    ).otherwise(pl.col("id_level").replace_strict(cfg.id_levels, default=1.0, return_dtype=pl.Float64))
+    u_id = (
+        pl.when(pl.col("id_level") == "kept-agree").then(pl.col("u_id"))
+        .when(pl.col("id_level") == "one-differs").then(pl.col("u_id") * 9 * pl.col("k"))
+        .when(pl.col("id_level") == "two-differ").then(pl.col("u_id") * 81 * pl.col("k") * (pl.col("k") - 1) / 2)
+        .otherwise(1.0)
+    )
+    m_name = pl.col("name_level").replace_strict(cfg.name_levels, default=1.0, return_dtype=pl.Float64)
+    u_name = (
+        pl.when(pl.col("name_level").is_in(["exact", "masked-agree"])).then(pl.col("u_exact"))
+        .when(pl.col("name_level") == "homophone").then(pl.col("u_homophone"))
+        .when(pl.col("name_level") == "swapped").then(pl.col("u_swapped"))
+        .when(pl.col("name_level") == "dropped").then(pl.col("u_dropped"))
+        .when(pl.col("name_level") == "added").then(pl.col("u_added"))
+        .when(pl.col("name_level") == "one-char").then(pl.col("u_one_char"))
+        .when(pl.col("name_level") == "surname-only").then(pl.col("u_surname"))
+        .otherwise(1.0)
+    )
+    pl_village, pl_town, pl_dis = (cfg.place_levels[k] for k in ("village", "township", "disagree"))
+    m_place = (
+        pl.when(pl.col("place_level") == "village").then(pl_village)
+        .when((pl.col("place_level") == "township") & pl.col("vn").is_null()).then(pl_village + pl_town)
+        .when(pl.col("place_level") == "township").then(pl_town)
+        .when(pl.col("place_level") == "disagree").then(pl_dis)
+        .otherwise(1.0)
+    )
+    u_place = (
+        pl.when(pl.col("place_level") == "village").then(
+            pl.when(pl.col("tn").is_null()).then(pl.col("u_v_any")).otherwise(pl.col("u_village")))
+        .when(pl.col("place_level") == "township").then(pl.col("u_township"))
+        .otherwise(1.0)
+    )
+    clip = lambda e: pl.max_horizontal(e.fill_null(1.0), floor)  # noqa: E731
+    # Chance agreement of ID and name together: the product of their u, but never below the
+    # rate at which known off-roster people (full IDs not on the roster) are seen to agree
+    # with some roster person under the record's mask (`_lookalike_rates`), spread over the
+    # roster. Place agreement stays independent evidence.
+    pairs = pairs.join(ctx["lookalike"], on="rid", how="left")
+    lam = (
+        pl.when(pl.col("id_level") != "kept-agree").then(0.0)
+        .when((pl.col("name_level") == "exact") & pl.lit("exact" in cfg.lookalike_levels)).then(pl.col("lam_name"))
+        .when((pl.col("name_level") == "masked-agree") & pl.lit("masked-agree" in cfg.lookalike_levels))
+        .then(pl.col("lam_sur"))
+        .otherwise(0.0).fill_null(0.0)
+    )
+    u_joint = pl.max_horizontal(clip(u_id) * clip(u_name), lam / ctx["n_roster"])
+    return pairs.with_columns(
+        w=(m_id * m_name / u_joint) * (m_place / clip(u_place)),
+        lookalike=lam / ctx["n_roster"] > clip(u_id) * clip(u_name),
+        lam=lam,
+    ).select("rid", "pidx", "pass", "id_level", "name_level", "place_level", "w", "lookalike", "lam")
 
 
 def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
