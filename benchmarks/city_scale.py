@@ -27,6 +27,7 @@ import json
 import os
 import re
 import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -477,7 +478,10 @@ def run_flow(inbox: Path, out: Path, timeout: float, max_rss: float) -> dict:
            "--out", str(out), "--issue-date", "2026-11-03"]
     samples: list[tuple[float, int]] = []
     t0 = time.time()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # its own process group: a kill also ends the temporary Prefect server the run started
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    kill = lambda: os.killpg(proc.pid, signal.SIGKILL)  # noqa: E731
     stop = threading.Event()
 
     killed = []
@@ -487,7 +491,7 @@ def run_flow(inbox: Path, out: Path, timeout: float, max_rss: float) -> dict:
             samples.append((time.time(), _tree_rss(proc.pid)))
             if samples[-1][1] > max_rss:  # a shared machine: never let the run push others into swap/OOM
                 killed.append(samples[-1][1])
-                proc.kill()
+                kill()
                 break
             stop.wait(0.2)
 
@@ -510,7 +514,7 @@ def run_flow(inbox: Path, out: Path, timeout: float, max_rss: float) -> dict:
     try:
         rc = proc.wait(timeout=timeout)  # not communicate(): the stderr thread alone reads stderr
     except subprocess.TimeoutExpired:
-        proc.kill()
+        kill()
         proc.wait()
         rc = f"timeout after {timeout:.0f} s"
     to.join(5)

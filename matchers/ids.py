@@ -70,14 +70,21 @@ def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
     id18 = r"^[0-9*]{17}[0-9X*]"
     old15 = pl.concat_str([s.str.slice(0, 6), pl.lit("19"), s.str.slice(6, 9)])
     cand = (
-        pl.when(s.str.contains(r"^[0-9*]{17}[0-9X*]$")).then(s)
-        .when(s.str.contains(id18 + r"[0-9]{2}$")).then(s.str.slice(0, 18))  # 残疾人证号
+        pl.when(s.str.contains(id18 + r"[0-9]{2}$")).then(s.str.slice(0, 18))  # 残疾人证号
         .when(s.str.contains(r"^G" + id18.lstrip("^") + "$")).then(s.str.slice(1, 18))  # 学籍号
         .when(s.str.contains(r"^[0-9]{15}$")).then(pl.concat_str([old15, _check_expr(old15)]))
         .when(s.str.contains(r"^\d\.?\d*E\+?\d+$")).then(sci_id)
         .when(s.str.contains(r"^[0-9]*\*+[0-9]*X?$")).then(_pad_mask(s))  # X only as the check character
     )
-    out = df.with_columns(_cand=cand, _sci=s.str.contains(r"E\+?\d+$").fill_null(False))
+    # Most values already are 18 characters of digits, `*` and X: only the others take the
+    # longer road (15-digit IDs, certificate numbers, Excel numbers, miscounted masks).
+    df = df.with_columns(_s=s)
+    plain = pl.col("_s").str.contains(r"^[0-9*]{17}[0-9X*]$").fill_null(False)
+    other = df.filter(~plain)
+    out = pl.concat([
+        df.filter(plain).with_columns(_cand=pl.col("_s"), _sci=pl.lit(False)),
+        other.with_columns(_cand=cand, _sci=s.str.contains(r"E\+?\d+$").fill_null(False)),
+    ]).drop("_s")
     c = pl.col("_cand")
     full = c.is_not_null() & ~c.str.contains(r"\*")
     valid = full & (_check_expr(c) == c.str.slice(17, 1))
@@ -102,5 +109,5 @@ def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
     )
     out = out.with_columns(id_norm=id_norm.fill_null("*" * 18), id_status=status)
     return out.with_columns(
-        kept=pl.col("id_norm").str.replace_all(r"[0-9X]", "1").str.replace_all(r"\*", "0")
+        kept=pl.col("id_norm").str.replace_many(list("0123456789X*"), ["1"] * 11 + ["0"])
     ).drop("_cand", "_sci")

@@ -59,14 +59,23 @@ def _describe(pattern: str) -> str:
     return f"{pattern.count('1')}/18 kept (" + "+".join(str(n) for _, n in _runs(pattern)) + ")"
 
 
+def _per_value(s: pl.Series, fn) -> pl.Series:
+    """`fn` (an expression builder) applied once per distinct value of `s`, in `s`'s order."""
+    uniq = s.unique().to_frame("v")
+    done = uniq.with_columns(out=fn(pl.col("v")))
+    return s.to_frame("v").join(done, on="v", how="left", nulls_equal=True, maintain_order="left")["out"]
+
+
 def _prepare_records(records: pl.DataFrame) -> pl.DataFrame:
     cols = records.columns
-    place = lambda c, lv: normalize_place(pl.col(c), lv) if c in cols else pl.lit(None, pl.Utf8)  # noqa: E731
-    rec = normalize_ids(records.with_row_index("rid").select(
-        "rid", pl.col("id_raw") if "id_raw" in cols else pl.lit(None, pl.Utf8).alias("id_raw"),
-        rname=normalize_name(pl.col("name")) if "name" in cols else pl.lit(None, pl.Utf8),
-        tn=place("township", "township"), vn=place("village", "village"),
-    ))
+    nulls = pl.Series([None] * records.height, dtype=pl.Utf8)
+    col = lambda c: records[c].cast(pl.Utf8) if c in cols else nulls  # noqa: E731
+    rec = normalize_ids(pl.DataFrame({
+        "rid": pl.int_range(records.height, dtype=pl.UInt32, eager=True), "id_raw": col("id_raw"),
+        "rname": _per_value(col("name"), normalize_name),
+        "tn": _per_value(col("township"), lambda e: normalize_place(e, "township")),
+        "vn": _per_value(col("village"), lambda e: normalize_place(e, "village")),
+    }))
     return pl.concat([rec, edge_pinyin(rec["rname"])], how="horizontal").with_columns(
         k=pl.col("kept").str.count_matches("1"),
         surname=pl.when(~pl.col("rname").str.starts_with("*")).then(pl.col("rname").str.slice(0, 1)),
@@ -76,8 +85,10 @@ def _prepare_records(records: pl.DataFrame) -> pl.DataFrame:
 def _prepare_roster(roster: pl.DataFrame) -> pl.DataFrame:
     ros = roster.with_row_index("pidx").select(
         "pidx", "person_id", "household_id", pl.col("id_number").str.strip_chars().str.to_uppercase(),
-        cname=normalize_name(pl.col("name")),
-        ctn=normalize_place(pl.col("township"), "township"), cvn=normalize_place(pl.col("village")),
+    ).with_columns(
+        cname=_per_value(roster["name"].cast(pl.Utf8), normalize_name),
+        ctn=_per_value(roster["township"].cast(pl.Utf8), lambda e: normalize_place(e, "township")),
+        cvn=_per_value(roster["village"].cast(pl.Utf8), normalize_place),
     ).with_columns(csurname=pl.col("cname").str.slice(0, 1))
     return pl.concat([ros, edge_pinyin(ros["cname"]).rename({"first_py": "cfirst_py", "last_py": "clast_py"})],
                      how="horizontal")
@@ -220,7 +231,7 @@ def _id_u(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataF
 
 def _mask_series(s: pl.Series, mask: str) -> pl.Series:
     idx = [i for i, c in enumerate(mask) if c == "1"]
-    return s.str.split("").list.gather(idx).list.join("")
+    return pl.select(pl.concat_str([s.str.slice(i, 1) for i in idx])).to_series() if idx else pl.Series([""] * s.len())
 
 
 def _compare_ids(pairs: pl.DataFrame) -> pl.Series:

@@ -18,8 +18,12 @@ _T2S = opencc.OpenCC("t2s")
 
 
 def _t2s_batch(s: pl.Series) -> pl.Series:
-    uniq = s.drop_nulls().unique()
-    mapping = {v: _T2S.convert(v) for v in uniq.to_list()}
+    uniq = s.drop_nulls().unique().filter(~s.drop_nulls().unique().str.contains("\n")).to_list()
+    # one conversion of all distinct names, a line each (OpenCC is C++; a call per name is not)
+    done = _T2S.convert("\n".join(uniq)).split("\n") if uniq else []
+    if len(done) != len(uniq):  # a line break the converter did not keep: one name at a time
+        done = [_T2S.convert(v) for v in uniq]
+    mapping = dict(zip(uniq, done))
     return s.replace_strict(mapping, default=s, return_dtype=pl.Utf8) if mapping else s
 
 
