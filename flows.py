@@ -443,7 +443,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
         _concat([refused, validator_refused]), cfg, _read(work / "issued_earlier.parquet")
     ) if (refused is not None and refused.height) or (validator_refused is not None and validator_refused.height) else {}
     created = datetime.combine(issue_date, datetime.min.time())
-    towns = []
+    towns, workbooks = [], []
     for (town,), df in rows.partition_by("township", as_dict=True, maintain_order=True).items():
         if town is None:
             continue
@@ -453,8 +453,9 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
         sheets = {"汇总": sheet.group_by("风险类型").len("户数").sort("风险类型")}
         for (risk,), part in sheet.partition_by("风险类型", as_dict=True, maintain_order=True).items():
             sheets[risk] = part
-        outputs.write_xlsx(sheets, folder / f"{town}_{period}_预警清单.xlsx", created)
+        workbooks.append((sheets, folder / f"{town}_{period}_预警清单.xlsx"))
         towns.append(town)
+    outputs.write_xlsx_many(workbooks, created, cfg.run.parallel_write_rows)
     for town, df in returned.items():
         outputs.write_csv(df, stage / "townships" / town / f"{town}_{period}_反馈退回.csv")
 

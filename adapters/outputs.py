@@ -118,6 +118,25 @@ def write_xlsx(sheets: dict[str, pl.DataFrame], target: Path, created: datetime 
     return target
 
 
+def write_xlsx_many(jobs: list[tuple[dict[str, pl.DataFrame], Path]], created: datetime | None,
+                    parallel_rows: int) -> None:
+    """`write_xlsx` for many workbooks; when they hold more than `parallel_rows` rows in all (a
+    city's township lists), on every core in fresh (spawned, not forked) processes."""
+    rows = sum(df.height for sheets, _ in jobs for df in sheets.values())
+    if rows <= parallel_rows or (os.cpu_count() or 1) < 2 or len(jobs) < 2:
+        for sheets, target in jobs:
+            write_xlsx(sheets, target, created)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("spawn")) as pool:
+        # largest first, so that no core is left with a big one at the end
+        order = sorted(jobs, key=lambda j: -sum(df.height for df in j[0].values()))
+        for done in [pool.submit(write_xlsx, sheets, target, created) for sheets, target in order]:
+            done.result()
+
+
 def new_staging_dir(final: Path) -> Path:
     """A fresh private folder beside `final`, to build a period's outputs in."""
     _private_dirs(final.parent)

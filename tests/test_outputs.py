@@ -54,3 +54,18 @@ def test_new_folders_are_private(tmp_path):
     target = outputs.write_csv(pl.DataFrame({"a": [1]}), tmp_path / "p" / "townships" / "大店镇" / "x.csv")
     for d in (tmp_path / "p", tmp_path / "p" / "townships", target.parent):
         assert os.stat(d).st_mode & 0o077 == 0
+
+
+def test_many_workbooks_on_all_cores_are_the_same_bytes(tmp_path):
+    """A city's township workbooks are written in parallel processes: the same files, byte for
+    byte, as one at a time, each private."""
+    from datetime import datetime
+
+    jobs = lambda root: [({"汇总": pl.DataFrame({"户编号": [f"{t:03d}{i:04d}" for i in range(50 * t)]})},  # noqa: E731
+                          root / f"镇{t}" / f"镇{t}.xlsx") for t in range(1, 5)]
+    created = datetime(2026, 11, 2)
+    outputs.write_xlsx_many(jobs(tmp_path / "serial"), created, parallel_rows=10**9)
+    outputs.write_xlsx_many(jobs(tmp_path / "parallel"), created, parallel_rows=0)
+    for (_, a), (_, b) in zip(jobs(tmp_path / "serial"), jobs(tmp_path / "parallel")):
+        assert a.read_bytes() == b.read_bytes()
+        assert os.stat(b).st_mode & 0o077 == 0
