@@ -307,8 +307,10 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     )
 
 
-def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[Iterable[tuple[int, Sequence]]] | str:
-    """Per sheet, (Excel row number, cells as text); or a problem message.
+def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[int, pl.DataFrame]] | str:
+    """Per sheet, (rows above its first non-empty one, its cells as a String frame); or a
+    problem message. The cells stay in a polars frame (never a Python string per cell), so a
+    large workbook costs what calamine needs to hold it.
 
     fastexcel reads cells as strings (numbers as their string, dates as `YYYY-MM-DD HH:MM:SS`);
     its range starts at the first non-empty row, which openpyxl (read-only, early stop) locates.
@@ -333,10 +335,20 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[Iterable[tuple[int, Sequ
             if any(c not in (None, "") for c in cells):  # as calamine: a blank-looking " " counts
                 break
             offset += 1
-        df = book.load_sheet(ws.title, header_row=None, dtypes="string").to_polars()
-        return ((offset + j + 1, r) for j, r in enumerate(df.iter_rows()))
+        return offset, book.load_sheet(ws.title, header_row=None, dtypes="string").to_polars()
 
     return (sheet(ws) for ws in wb.worksheets)
+
+
+def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | None) -> pl.DataFrame | None:
+    """A sheet's frame -> the table below its header row (as `_table`, vectorised); None
+    when no header is among its first rows. `line` is the Excel row number."""
+    h, header = _find_header(df.head(HEADER_SCAN_ROWS).iter_rows(), known)
+    if header is None:
+        return None
+    grid = df.slice(h + 1).select([pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(df.columns)])
+    grid = grid.with_columns(line=pl.int_range(offset + h + 2, offset + h + 2 + grid.height, dtype=pl.Int64))
+    return _frame_table(header, grid, rel, notes)
 
 
 def _is_header(cells: list[str | None], known: Callable[[str], bool] | None) -> bool:
@@ -402,6 +414,13 @@ def read_table(
             if path.stat().st_size == 0:
                 return ReadError(rel, "空文件 empty file")
             sheets = _xlsx_sheets(path, rel)
+            if isinstance(sheets, str):
+                return ReadError(rel, sheets)
+            for offset, frame in sheets:
+                df = _sheet_table(offset, frame, known, rel, notes)
+                if df is not None:
+                    return df
+            return ReadError(rel, f"前{HEADER_SCAN_ROWS}行未找到表头 no header row found")
         else:
             try:
                 fast = _fast_csv(path, known, rel, notes)

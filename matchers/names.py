@@ -175,11 +175,11 @@ def name_u(names: pl.Series, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
 def compare_names(rec: pl.Series, ros: pl.Series) -> pl.Series:
     """Level label per pair of normalised names (see `_compare_names`); each distinct pair
     is compared once, identical unmasked names are `exact` without comparison."""
-    df = pl.DataFrame({"r": rec, "c": ros}, schema={"r": pl.Utf8, "c": pl.Utf8}).with_row_index("_i")
+    df = pl.DataFrame({"r": rec, "c": ros}, schema={"r": pl.Utf8, "c": pl.Utf8})
     same = (df["r"] == df["c"]).fill_null(False) & ~df["r"].str.contains(r"\*").fill_null(True)
-    uniq = df.filter(~same).select("r", "c").unique()
+    uniq = df.filter(~same).unique()
     levels = uniq.with_columns(name_level=_compare_names(uniq["r"], uniq["c"]))
-    out = df.join(levels, on=["r", "c"], how="left", nulls_equal=True).sort("_i")
+    out = df.join(levels, on=["r", "c"], how="left", nulls_equal=True, maintain_order="left")
     return out.select(pl.when(same.alias("s")).then(pl.lit("exact")).otherwise(pl.col("name_level"))
                       .alias("name_level"))["name_level"]
 
@@ -225,11 +225,16 @@ def _compare_names(rec: pl.Series, ros: pl.Series) -> pl.Series:
         sur=(pl.col("pre") > 0) & (r.str.slice(0, 1) == c.str.slice(0, 1)),
         sur_hidden=r.str.starts_with("*"),
     )
-    rs, cs = df["r"].fill_null("").to_list(), df["c"].fill_null("").to_list()
+    # Edit distances, for unmasked names only (a masked one is compared position by position).
     # OSA counts an adjacent swap as one edit, Levenshtein as two: OSA 1 with Levenshtein 2 at
     # equal length is a swap, not a changed character.
-    df = df.with_columns(osa=pl.Series(process.cpdist(rs, cs, scorer=OSA.distance, workers=-1)),
-                         lev=pl.Series(process.cpdist(rs, cs, scorer=Levenshtein.distance, workers=-1)))
+    df = df.with_row_index("_i")
+    plain = df.filter(~pl.col("masked"))
+    rs, cs = plain["r"].fill_null("").to_list(), plain["c"].fill_null("").to_list()
+    dist = plain.select("_i").with_columns(
+        osa=pl.Series(process.cpdist(rs, cs, scorer=OSA.distance, workers=-1), dtype=pl.Int64),
+        lev=pl.Series(process.cpdist(rs, cs, scorer=Levenshtein.distance, workers=-1), dtype=pl.Int64))
+    df = df.join(dist, on="_i", how="left", maintain_order="left").drop("_i")
     m, ok = pl.col("masked"), pl.col("len_ok")
     one = ~m & (pl.col("osa") == 1)
     rl, cl = r.str.len_chars(), c.str.len_chars()

@@ -33,7 +33,8 @@ def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFra
     One row per (record, candidate), Chinese headers, sorted by department, record and rank."""
     if review.is_empty():
         return pl.DataFrame(schema={v: pl.Utf8 for v in COLUMNS.values()})
-    rec = normalize_ids(records.select("dept", "kind", "record_id", "name", "id_raw", "township", "village"))
+    rec = normalize_ids(records.select("dept", "kind", "record_id", "name", "id_raw", "township", "village")
+                        .join(review.select("dept", "kind", "record_id").unique(), on=["dept", "kind", "record_id"]))
     out = (
         review.join(rec, on=["dept", "kind", "record_id"], how="left")
         .join(roster.select("person_id", pl.col("name").alias("cand_name"), "id_number", "township", "village", "group"),
