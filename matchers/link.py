@@ -5,12 +5,15 @@
    the check; masked IDs without an ID-compatible person sharing their surname) join on the
    kept positions minus one segment (region / year / month-day / sequence; check-failed full
    IDs also minus two adjacent ones), weak keys helped by surname (or last char) or full
-   name; records with no usable ID join on surname + place (or full name).
+   name; records with no usable ID join on surname + place (or full name). A mask pattern
+   that leaves many roster persons per record (3+4 kept in a city) also joins on the pinyin
+   of the first (or last) visible name character, so pairs grow with the roster, not its square.
 2. Comparisons, each a level with m = P(level | same person) from config and
    u = P(level | random county person): ID (kept-agree / one-differs / two-differ /
    disagree), name (names.py levels), place (village / township / disagree). Optionally
    (`lookalike_levels`) the joint chance of ID and name agreeing is floored by the rate
    measured on known off-roster records (`_lookalike_rates`).
+   Pairs are scored in slices of `pair_chunk` and kept narrow (levels and w only).
 3. Posterior per candidate: w = Π m/u; someone off the candidate list (anyone in the county)
    weighs n_roster (1 - π) / π, π the dept/kind's roster share (EM-estimated).
    p = w / (Σ w + other). In a complete snapshot (参保名单) the only record fitting a roster

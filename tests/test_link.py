@@ -201,3 +201,23 @@ def test_scoring_in_slices_gives_the_same_links(roster):
     assert whole[0]["n_candidates"].max() > 1 and whole[1].height > 0  # several candidates, a review
     for a, b in zip(whole, sliced):
         assert a.equals(b)
+
+
+def test_weak_masks_in_a_large_roster_also_block_on_name_pinyin(roster):
+    """When a mask pattern leaves more than `id_block_name_key_above` roster persons per record
+    (3+4 kept in a city), the ID block also needs the first name character's pinyin: a
+    homophone surname (章 for 张) still meets its person, another surname no longer pairs."""
+    p = roster.row(7, named=True)
+    rid = p["id_number"]
+    other = dict(p, person_id="X-01", household_id="X", name="欧" + p["name"][1:],
+                 id_number=rid[:3] + "99999999999" + rid[14:])
+    bigger = pl.concat([roster, pl.DataFrame([other], schema=roster.schema)])
+    homophone = {"王": "汪", "李": "理", "张": "章", "刘": "流", "陈": "晨", "杨": "阳", "赵": "照", "黄": "皇",
+                 "周": "舟", "吴": "无", "徐": "许", "孙": "荪", "胡": "湖", "朱": "珠", "高": "糕", "林": "临",
+                 "何": "河", "郭": "锅", "马": "玛", "罗": "萝"}
+    row = dict(record_id="w", name=homophone[p["name"][0]] + p["name"][1:], id_raw=rid[:3] + "*" * 11 + rid[14:])
+    by_id, _, _ = run(bigger, [row])
+    keyed, _, _ = run(bigger, [row], dataclasses.replace(CFG, id_block_name_key_above=0))
+    assert by_id["n_candidates"][0] >= 2  # both share the kept characters
+    assert keyed["n_candidates"][0] == by_id["n_candidates"][0] - 1  # 欧 (ou) no longer pairs
+    assert keyed["decision"][0] != "matched" or keyed["person_id"][0] == p["person_id"]
