@@ -40,7 +40,7 @@ def _pad_mask(s: pl.Expr) -> pl.Expr:
     """`prefix***suffix` with a wrong number of stars -> 18 chars (prefix at 0, suffix at the end)."""
     pre = s.str.extract(r"^([0-9X]*)\*", 1)
     suf = s.str.extract(r"\*([0-9X]*)$", 1)
-    n = 18 - pre.str.len_chars() - suf.str.len_chars()
+    n = 18 - pre.str.len_chars().cast(pl.Int64) - suf.str.len_chars().cast(pl.Int64)  # u32 would wrap below 0
     return pl.when(n >= 1).then(pl.concat_str([pre, pl.lit("*").repeat_by(n).list.join(""), suf]))
 
 
