@@ -180,11 +180,10 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
     ])
     con.close()
     # first pass wins; sorted so that every run gives the same pairs in the same order
-    allp = pl.concat([pairs.with_columns(_o=pl.lit(0, pl.UInt8)), typo_pairs.with_columns(_o=pl.lit(1, pl.UInt8)),
-                      name_pairs.with_columns(_o=pl.lit(2, pl.UInt8))])
-    allp = allp.with_columns(_n=pl.int_range(pl.len(), dtype=pl.UInt32)).sort("rid", "pidx", "_o", "_n")
+    allp = pl.concat([pairs, typo_pairs, name_pairs]).with_columns(_n=pl.int_range(pl.len(), dtype=pl.UInt32))
+    allp = allp.sort("rid", "pidx", "_n")
     new = (pl.col("rid") != pl.col("rid").shift()) | (pl.col("pidx") != pl.col("pidx").shift())
-    return allp.filter(new.fill_null(True)).drop("_o", "_n")
+    return allp.filter(new.fill_null(True)).drop("_n")
 
 
 def _mean_block(con: duckdb.DuckDBPyConnection, pat: str) -> float:
