@@ -51,8 +51,9 @@ def normalize_ids(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:
     Never raises on odd input: anything unusable becomes `missing`. Each distinct value is
     worked out once (department extracts repeat a person's ID on many rows).
     """
-    raw = df.select(pl.col(col).cast(pl.Utf8)).unique()
-    return df.join(_normalize_unique(raw, col), on=col, how="left", nulls_equal=True, maintain_order="left")
+    df = df.with_columns(pl.col(col).cast(pl.Utf8))
+    return df.join(_normalize_unique(df.select(col).unique(), col), on=col, how="left", nulls_equal=True,
+                   maintain_order="left")
 
 
 def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:

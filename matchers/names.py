@@ -18,7 +18,8 @@ _T2S = opencc.OpenCC("t2s")
 
 
 def _t2s_batch(s: pl.Series) -> pl.Series:
-    uniq = s.drop_nulls().unique().filter(~s.drop_nulls().unique().str.contains("\n")).to_list()
+    uniq = s.drop_nulls().unique()
+    uniq = uniq.filter(~uniq.str.contains("\n")).to_list()
     # one conversion of all distinct names, a line each (OpenCC is C++; a call per name is not)
     done = _T2S.convert("\n".join(uniq)).split("\n") if uniq else []
     if len(done) != len(uniq):  # a line break the converter did not keep: one name at a time
