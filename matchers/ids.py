@@ -24,6 +24,13 @@ def _check_expr(s: pl.Expr) -> pl.Expr:
     return s.map_batches(_check_series, return_dtype=pl.Utf8)
 
 
+def char_matrix(s: pl.Series, width: int) -> np.ndarray:
+    """ASCII strings of exactly `width` characters as an (n, width) byte matrix."""
+    if s.is_empty():
+        return np.zeros((0, width), np.uint8)
+    return np.frombuffer(s.str.join("").item().encode("ascii"), np.uint8).reshape(-1, width)
+
+
 def _check_series(s: pl.Series) -> pl.Series:
     head = s.str.slice(0, 17)
     ok = (head.str.len_bytes() == 17) & head.str.contains(r"^[0-9]{17}$")
@@ -31,7 +38,7 @@ def _check_series(s: pl.Series) -> pl.Series:
     digits = head.filter(ok)
     out = np.full(s.len(), "", dtype="<U1")
     if digits.len():
-        m = np.frombuffer(digits.str.join("").item().encode("ascii"), np.uint8).reshape(-1, 17).astype(np.int64) - 48
+        m = char_matrix(digits, 17).astype(np.int64) - 48
         out[ok.to_numpy()] = _CHECK_ARR[(m @ np.array(WEIGHTS)) % 11]
     return pl.select(pl.when(ok).then(pl.Series(out))).to_series().alias(s.name)
 

@@ -28,7 +28,7 @@ import numpy as np
 import polars as pl
 
 from config import MatchingConfig
-from matchers.ids import normalize_ids
+from matchers.ids import char_matrix, normalize_ids
 from matchers.names import compare_names, edge_pinyin, name_stats, name_u, normalize_name
 from matchers.places import normalize_place
 
@@ -235,8 +235,8 @@ def _id_u(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataF
 
 
 def _mask_series(s: pl.Series, mask: str) -> pl.Series:
-    idx = [i for i, c in enumerate(mask) if c == "1"]
-    return pl.select(pl.concat_str([s.str.slice(i, 1) for i in idx])).to_series() if idx else pl.Series([""] * s.len())
+    runs = _runs(mask)  # the same kept runs as the blocking key (`_key_sql`)
+    return pl.select(pl.concat_str([s.str.slice(a, n) for a, n in runs])).to_series() if runs else pl.Series([""] * s.len())
 
 
 def _compare_ids(pairs: pl.DataFrame) -> pl.Series:
@@ -267,17 +267,15 @@ def _compare_id_chars(pairs: pl.DataFrame) -> pl.Series:
 def _id_bytes(s: pl.Series) -> np.ndarray:
     """IDs as an (n, 18) byte matrix; a value that is not 18 ASCII characters agrees with nothing."""
     s = s.fill_null("").str.pad_end(18, "?").str.slice(0, 18)
-    s = pl.select(pl.when(s.str.len_bytes() == 18).then(s).otherwise(pl.lit("?" * 18))).to_series()
-    if s.is_empty():
-        return np.zeros((0, 18), np.uint8)
-    return np.frombuffer(s.str.join("").item().encode("ascii"), np.uint8).reshape(-1, 18)
+    return char_matrix(pl.select(pl.when(s.str.len_bytes() == 18).then(s).otherwise(pl.lit("?" * 18))).to_series(), 18)
 
 
-def _place_stats(ros: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _place_stats(ros: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Chance agreement per (township, village), per village name in any township, per township."""
     n = ros.height
     v = ros.group_by("ctn", "cvn").len().with_columns(u_village=(pl.col("len") + 1) / (n + 2)).drop("len")
     t = ros.group_by("ctn").len().with_columns(u_township=(pl.col("len") + 1) / (n + 2)).drop("len")
-    return v, t
+    return v, v.group_by("cvn").agg(u_v_any=pl.col("u_village").sum()), t
 
 
 def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -370,13 +368,13 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
 
 def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
     """Candidate pairs (rid, pidx, pass) -> their comparison levels and likelihood ratio w."""
-    vstat, tstat = ctx["places"]
+    vstat, vany, tstat = ctx["places"]
     pairs = (
         pairs.join(ctx["rec"], on="rid").join(ctx["ros"], on="pidx")
         .join(ctx["id_u"], on="rid")
         .join(ctx["name_u"], on="rname", how="left")
         .join(vstat, left_on=["tn", "vn"], right_on=["ctn", "cvn"], how="left")
-        .join(vstat.group_by("cvn").agg(u_v_any=pl.col("u_village").sum()), left_on="vn", right_on="cvn", how="left")
+        .join(vany, left_on="vn", right_on="cvn", how="left")
         .join(tstat, left_on="tn", right_on="ctn", how="left")
     )
     pairs = pairs.with_columns(
