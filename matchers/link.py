@@ -29,7 +29,7 @@ import polars as pl
 
 from config import MatchingConfig
 from matchers.ids import char_matrix, normalize_ids
-from matchers.names import compare_names, edge_pinyin, name_stats, name_u, normalize_name
+from matchers.names import NameCodes, compare_codes, edge_pinyin, name_stats, name_u, normalize_name
 from matchers.places import normalize_place
 
 # ID segments for the typo pass: a record whose kept digits may hold a typo joins on its kept
@@ -291,11 +291,13 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     pairs = _block(rec, ros, cfg)
 
     stats = name_stats(ros["cname"])
+    codes = NameCodes.of(rec["rname"], ros["cname"])  # pairs compare names as integer codes
     ctx = {
-        "rec": rec.select("rid", "id_norm", "kept", "k", "id_status", "rname", "tn", "vn"),
-        "ros": ros.select("pidx", "id_number", "cname", "ctn", "cvn"),
+        "rec": rec.select("rid", "id_norm", "kept", "k", "id_status", "tn", "vn", rcode=codes.code(rec["rname"])),
+        "ros": ros.select("pidx", "id_number", "ctn", "cvn", ccode=codes.code(ros["cname"])),
+        "codes": codes,
         "id_u": _id_u(rec, ros, cfg).drop("k"),
-        "name_u": name_u(rec["rname"], stats).rename({"name": "rname"}),
+        "name_u": name_u(rec["rname"], stats).select(pl.exclude("name"), rcode=codes.code(pl.col("name"))),
         "lookalike": _lookalike_rates(rec, ros, cfg, records),
         "places": _place_stats(ros),
         "floor": 0.1 / population,
@@ -313,30 +315,38 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         n_cand=pl.len().over("rid"),
     )
     pairs = _complete_snapshots(pairs, records, roster.height, cfg)
-    pairs = pairs.sort(["rid", "p", "pidx"], descending=[False, True, False]).with_columns(
-        rank=pl.int_range(1, pl.len() + 1).over("rid"))
-    # only the candidates anyone reads (the best two, the review queue's) get their reason
-    pairs = (
-        pairs.filter(pl.col("rank") <= max(2, cfg.review_max_candidates))
-        .join(rec.select("rid", "kept", "id_status", "rname"), on="rid", how="left")
-        .join(ros.select("pidx", "person_id", "household_id", "cname"), on="pidx", how="left")
-        .sort(["rid", "rank"])
-    )
-    pairs = pairs.with_columns(reason=_reason(pairs))
-
-    best = pairs.filter(pl.col("rank") <= 2).group_by("rid").agg(
+    # rank = position in the record's run of rows once sorted (no window over millions of groups)
+    pairs = pairs.sort(["rid", "p", "pidx"], descending=[False, True, False]).with_columns(pl.col("rid").set_sorted())
+    first = (pl.col("rid") != pl.col("rid").shift()).fill_null(True)
+    top = pairs.with_columns(
+        rank=(pl.int_range(1, pl.len() + 1) - pl.when(first).then(pl.int_range(pl.len())).forward_fill())
+    ).filter(pl.col("rank") <= max(2, cfg.review_max_candidates))
+    best = top.filter(pl.col("rank") <= 2).group_by("rid", maintain_order=True).agg(
         p1=pl.col("p").first(), w1=pl.col("w").first(), p2=pl.col("p").get(1, null_on_oob=True).fill_null(0.0),
-        psum=pl.col("p").sum(), person_id=pl.col("person_id").first(),
-        household_id=pl.col("household_id").first(), reason=pl.col("reason").first(), n_cand=pl.col("n_cand").first(),
-    )
+        psum=pl.col("p").sum(), pidx=pl.col("pidx").first(), n_cand=pl.col("n_cand").first(),
+    ).join(ros.select("pidx", "person_id", "household_id"), on="pidx", how="left", maintain_order="left")
     ambiguous = pl.col("p2") >= cfg.ambiguity_ratio * pl.col("p1")
     decision = (
         pl.when((pl.col("p1") >= cfg.match_threshold) & ~ambiguous).then(pl.lit("matched"))
         .when((pl.col("p1") >= cfg.review_threshold) | (pl.col("psum") >= cfg.review_threshold)).then(pl.lit("review"))
         .otherwise(pl.lit("unmatched"))
     )
-    out = rec.select("rid", "id_status", "k").join(best, on="rid", how="left").with_columns(decision=decision.fill_null("unmatched"))
+    out = rec.select("rid", "id_status", "k").join(best, on="rid", how="left", maintain_order="left").with_columns(
+        decision=decision.fill_null("unmatched"))
     out = _one_record_per_person(out, records, cfg)
+    # reasons only for the candidates anyone reads: each record's best, the undecided records' list
+    undecided = out.filter(pl.col("decision") != "matched").select("rid", "decision")
+    read = (
+        top.join(undecided, on="rid", how="left", maintain_order="left")
+        .with_columns(listed=pl.col("decision").is_not_null() & (pl.col("rank") <= cfg.review_max_candidates)
+                      & ((pl.col("decision") == "review") | (pl.col("p") >= cfg.candidate_floor)))
+        .filter((pl.col("rank") == 1) | pl.col("listed"))
+        .join(rec.select("rid", "kept", "id_status", "rname"), on="rid", how="left", maintain_order="left")
+        .join(ros.select("pidx", "person_id", "household_id", "cname"), on="pidx", how="left", maintain_order="left")
+    )
+    read = read.with_columns(reason=_reason(read))
+    out = out.join(read.filter(pl.col("rank") == 1).select("rid", "reason"), on="rid", how="left",
+                   maintain_order="left")
     matched = pl.col("decision") == "matched"
     links = pl.concat([records.select("dept", "kind", "record_id"), out.sort("rid")], how="horizontal").select(
         "dept", "kind", "record_id", "decision",
@@ -354,11 +364,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         n_candidates=pl.col("n_cand").fill_null(0).cast(pl.Int64),
     )
     assert links.height == records.height, "link() must return one row per record"
-    undecided = out.filter(pl.col("decision") != "matched").select("rid", "decision")
     candidates = (
-        pairs.join(undecided, on="rid")
-        .filter(pl.col("rank") <= cfg.review_max_candidates,
-                (pl.col("decision") == "review") | (pl.col("p") >= cfg.candidate_floor))
+        read.filter(pl.col("listed"))
         .join(records.with_row_index("rid").select("rid", "dept", "kind", "record_id"), on="rid")
         .select("dept", "kind", "record_id", "decision", rank=pl.col("rank").cast(pl.Int64), person_id="person_id",
                 household_id="household_id", score="p", reason="reason")
@@ -372,14 +379,14 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
     pairs = (
         pairs.join(ctx["rec"], on="rid").join(ctx["ros"], on="pidx")
         .join(ctx["id_u"], on="rid")
-        .join(ctx["name_u"], on="rname", how="left")
+        .join(ctx["name_u"], on="rcode", how="left")
         .join(vstat, left_on=["tn", "vn"], right_on=["ctn", "cvn"], how="left")
         .join(vany, left_on="vn", right_on="cvn", how="left")
         .join(tstat, left_on="tn", right_on="ctn", how="left")
     )
     pairs = pairs.with_columns(
         id_level=_compare_ids(pairs),
-        name_level=compare_names(pairs["rname"], pairs["cname"]),
+        name_level=compare_codes(pairs["rcode"], pairs["ccode"], ctx["codes"]),
         place_level=pl.when(pl.col("vn").is_not_null() & (pl.col("vn") == pl.col("cvn"))
                             & (pl.col("tn").is_null() | (pl.col("tn") == pl.col("ctn")))).then(pl.lit("village"))
         .when(pl.col("tn").is_not_null() & (pl.col("tn") == pl.col("ctn"))).then(pl.lit("township"))
@@ -569,21 +576,19 @@ def _other_weight(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, pop
     population share and, when `estimate_prior`, is re-estimated per dept/kind (EM on the
     prior, shrunk towards the start, capped at `max_roster_prior`)."""
     pi0 = min(max(n_roster / population, 1e-9), cfg.max_roster_prior)
-    grp = records.with_row_index("rid").select("rid", grp=pl.concat_str(["dept", "kind"], separator="/"))
-    sizes = grp.group_by("grp").agg(n=pl.len(), pi=pl.lit(pi0))
-    # one row per record: a record's candidates' probabilities sum to W / (W + other)
-    w = pairs.group_by("rid", maintain_order=True).agg(w=pl.col("w").sum()).join(grp, on="rid").sort("rid")
+    grp = records.select(pl.concat_str("dept", "kind", separator="/")).to_series()
+    names = grp.unique().sort()
+    g = grp.cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)  # dept/kind of each record
+    n = np.bincount(g, minlength=names.len()).astype(np.float64)
+    pi = np.full(names.len(), pi0)
+    # one value per record with candidates: the sum of their w (a record's candidates' p sum to W / (W + other))
+    per = pairs.group_by("rid").agg(w=pl.col("w").sum()).sort("rid")
+    w, gw = per["w"].to_numpy(), g[per["rid"].to_numpy()]
     for _ in range(cfg.prior_iterations if cfg.estimate_prior else 0):
-        s = (
-            w.join(sizes, on="grp")
-            .with_columns(p=pl.col("w") / (pl.col("w") + n_roster * (1 - pl.col("pi")) / pl.col("pi")))
-            .sort("rid").group_by("grp", maintain_order=True).agg(s=pl.col("p").sum())
-        )
-        sizes = sizes.drop("pi").join(s, on="grp", how="left").with_columns(
-            pi=((pl.col("s").fill_null(0) + pi0 * cfg.prior_strength) / (pl.col("n") + cfg.prior_strength))
-            .clip(pi0, cfg.max_roster_prior)
-        ).drop("s")
-    return grp.join(sizes, on="grp").select("rid", other=n_roster * (1 - pl.col("pi")) / pl.col("pi"))
+        s = np.bincount(gw, weights=w / (w + n_roster * (1 - pi[gw]) / pi[gw]), minlength=names.len())
+        pi = np.clip((s + pi0 * cfg.prior_strength) / (n + cfg.prior_strength), pi0, cfg.max_roster_prior)
+    return pl.DataFrame({"rid": pl.int_range(len(g), dtype=pl.UInt32, eager=True),
+                         "other": n_roster * (1 - pi[g]) / pi[g]})
 
 
 def _reason(pairs: pl.DataFrame) -> pl.Expr:

@@ -8,6 +8,9 @@ from the roster's surname / given-name character / pinyin frequencies.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import opencc
 import polars as pl
 from pypinyin import lazy_pinyin
@@ -173,84 +176,105 @@ def name_u(names: pl.Series, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
     )
 
 
+LEVELS = ("missing", "exact", "masked-agree", "homophone", "swapped", "dropped", "added", "one-char",
+          "surname-only", "disagree")
+
+
+@dataclass(frozen=True)
+class NameCodes:
+    """Distinct normalised names as integer codes (a null name is ""), with each name's
+    characters (Unicode code points) and their toneless-pinyin ids laid end to end: name i's
+    characters are `chars[offsets[i]:offsets[i + 1]]`. Pairs of names are then compared as
+    arrays of codes, never as strings."""
+    names: pl.Series
+    offsets: np.ndarray
+    chars: np.ndarray
+    pinyin: np.ndarray
+    length: np.ndarray
+    pre: np.ndarray     # visible characters before the first `*` (all of them when unmasked)
+    suf: np.ndarray     # visible characters after the last `*` (0 when unmasked)
+    masked: np.ndarray
+
+    @classmethod
+    def of(cls, *series: pl.Series) -> "NameCodes":
+        names = pl.concat([s.cast(pl.Utf8).fill_null("") for s in series]).unique().sort()
+        length = names.str.len_chars().to_numpy().astype(np.int64)
+        chars = np.frombuffer("".join(names.to_list()).encode("utf-32-le"), dtype=np.uint32)
+        cps = np.unique(chars)
+        py = _pinyin_map([chr(c) for c in cps])
+        py_id = {v: i for i, v in enumerate(sorted(set(py.values())))}
+        masked = names.str.contains(r"\*", literal=False)
+        return cls(
+            names=names, offsets=np.concatenate([[0], np.cumsum(length)]), chars=chars,
+            pinyin=np.array([py_id[py[chr(c)]] for c in cps], dtype=np.int64)[np.searchsorted(cps, chars)],
+            length=length,
+            pre=pl.select(pl.when(masked).then(names.str.extract(r"^([^*]*)", 1).str.len_chars())
+                          .otherwise(names.str.len_chars())).to_series().to_numpy().astype(np.int64),
+            suf=pl.select(pl.when(masked).then(names.str.extract(r"([^*]*)$", 1).str.len_chars())
+                          .otherwise(0)).to_series().to_numpy().astype(np.int64),
+            masked=masked.to_numpy(),
+        )
+
+    def code(self, s: pl.Series | pl.Expr) -> pl.Series | pl.Expr:
+        """Each name's code (a name not among `names` is an error)."""
+        return s.cast(pl.Utf8).fill_null("").cast(pl.Enum(self.names)).to_physical().cast(pl.UInt32)
+
+
 def compare_names(rec: pl.Series, ros: pl.Series) -> pl.Series:
-    """Level label per pair of normalised names (see `_compare_names`); each distinct pair
-    is compared once, identical unmasked names are `exact` without comparison."""
-    df = pl.DataFrame({"r": rec, "c": ros}, schema={"r": pl.Utf8, "c": pl.Utf8})
-    same = (df["r"] == df["c"]).fill_null(False) & ~df["r"].str.contains(r"\*").fill_null(True)
-    uniq = df.filter(~same).unique()
-    levels = uniq.with_columns(name_level=_compare_names(uniq["r"], uniq["c"]))
-    out = df.join(levels, on=["r", "c"], how="left", nulls_equal=True, maintain_order="left")
-    return out.select(pl.when(same.alias("s")).then(pl.lit("exact")).otherwise(pl.col("name_level"))
-                      .alias("name_level"))["name_level"]
+    """Level label per pair of normalised names (see `compare_codes`)."""
+    codes = NameCodes.of(rec, ros)
+    return compare_codes(codes.code(rec), codes.code(ros), codes)
 
 
-def _compare_names(rec: pl.Series, ros: pl.Series) -> pl.Series:
-    """Level label per pair of normalised names: exact, masked-agree, homophone, swapped
-    (two adjacent chars), dropped (record lacks one char), added (record has one extra),
-    one-char (one char differs), surname-only, disagree, or missing (nothing visible).
+def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series:
+    """Level label per pair of coded names: exact, masked-agree, homophone, swapped (two
+    adjacent chars), dropped (record lacks one char), added (record has one extra), one-char
+    (one char differs), surname-only, disagree, or missing (nothing visible).
 
     A masked record name (`张*明`, `张**`, `张*`, `*明`) shows a prefix and a suffix; it agrees
     with a roster name that starts and ends with them and is at least as long."""
-    df = pl.DataFrame({"r": rec, "c": ros}, schema={"r": pl.Utf8, "c": pl.Utf8})
-    if df.height == 0:
-        return pl.Series("name_level", [], pl.Utf8)
-    chars = set("".join(df["r"].drop_nulls().unique().to_list() + df["c"].drop_nulls().unique().to_list()))
-    py = _pinyin_map(sorted(chars))
-    r, c = pl.col("r").fill_null(""), pl.col("c").fill_null("")
-    masked = r.str.contains(r"\*")
-    df = df.with_columns(
-        masked=masked,
-        pre=pl.when(masked).then(r.str.extract(r"^([^*]*)", 1).str.len_chars()).otherwise(r.str.len_chars()),
-        suf=pl.when(masked).then(r.str.extract(r"([^*]*)$", 1).str.len_chars()).otherwise(0),
+    r, c = rec.to_numpy().astype(np.int64), ros.to_numpy().astype(np.int64)
+    off, ch, py = codes.offsets, codes.chars, codes.pinyin
+    rl, cl, pre, suf, m = codes.length[r], codes.length[c], codes.pre[r], codes.suf[r], codes.masked[r]
+    n_eq, n_py = np.zeros(len(r), np.int64), np.zeros(len(r), np.int64)
+    # visible characters, position by position from the start, then from the end
+    for i in range(int(pre.max(initial=0))):
+        sel = np.flatnonzero(pre > i)
+        a, b, ok = off[r[sel]] + i, off[c[sel]] + i, cl[sel] > i
+        b = np.where(ok, b, 0)
+        n_eq[sel] += ok & (ch[a] == ch[b])
+        n_py[sel] += ok & (py[a] == py[b])
+    for j in range(1, int(suf.max(initial=0)) + 1):
+        sel = np.flatnonzero(suf >= j)
+        a, b, ok = off[r[sel] + 1] - j, off[c[sel] + 1] - j, cl[sel] >= j
+        b = np.where(ok, b, 0)
+        n_eq[sel] += ok & (ch[a] == ch[b])
+        n_py[sel] += ok & (py[a] == py[b])
+    n_vis = pre + suf
+    same = r == c
+    len_ok = np.where(m, cl >= rl, cl == rl)
+    first_r, first_c = ch[np.minimum(off[r], len(ch) - 1)], ch[np.minimum(off[c], len(ch) - 1)]
+    sur = (pre > 0) & (cl > 0) & (first_r == first_c)
+    sur_hidden = (rl > 0) & (pre == 0)
+    # Edit distances, for distinct unmasked pairs only (a masked name is compared position by
+    # position). OSA counts an adjacent swap as one edit, Levenshtein as two: OSA 1 with
+    # Levenshtein 2 at equal length is a swap, not a changed character.
+    osa, lev = np.full(len(r), 99), np.full(len(r), 99)
+    todo = np.flatnonzero(~m & ~same)
+    if len(todo):
+        key = r[todo] * len(codes.length) + c[todo]
+        uniq, back = np.unique(key, return_inverse=True)
+        text = np.asarray(codes.names.to_list(), dtype=object)
+        rs, cs = text[uniq // len(codes.length)].tolist(), text[uniq % len(codes.length)].tolist()
+        osa[todo] = np.asarray(process.cpdist(rs, cs, scorer=OSA.distance, workers=-1))[back]
+        lev[todo] = np.asarray(process.cpdist(rs, cs, scorer=Levenshtein.distance, workers=-1))[back]
+    one = ~m & (osa == 1)
+    agree = len_ok & (n_eq == n_vis)
+    level = np.select(
+        [n_vis == 0, ~m & same, m & agree, len_ok & (n_py == n_vis),
+         one & (rl == cl) & (lev == 2), one & (rl + 1 == cl), one & (rl == cl + 1),
+         (sur | sur_hidden) & ((one & (rl == cl)) | (m & len_ok & (n_eq == n_vis - 1) & (n_vis >= 2))),
+         sur],
+        list(range(9)), default=9,
     )
-    wp = int(df["pre"].max() or 0)
-    ws = int(df["suf"].max() or 0)
-    pyx = lambda e: e.replace_strict(py, default=e)  # noqa: E731
-    eq, pyeq = [], []
-    for i in range(wp):
-        ri, ci, v = r.str.slice(i, 1), c.str.slice(i, 1), pl.col("pre") > i
-        eq.append((v & (ri == ci)).cast(pl.Int32))
-        pyeq.append((v & (pyx(ri) == pyx(ci))).cast(pl.Int32))
-    for j in range(1, ws + 1):
-        ri, ci, v = r.str.slice(-j, 1), c.str.slice(-j, 1), pl.col("suf") >= j
-        eq.append((v & (ri == ci)).cast(pl.Int32))
-        pyeq.append((v & (pyx(ri) == pyx(ci))).cast(pl.Int32))
-    zero = pl.lit(0, pl.Int32)
-    n_vis = pl.col("pre") + pl.col("suf")
-    df = df.with_columns(
-        n_eq=pl.sum_horizontal(eq) if eq else zero,
-        n_py=pl.sum_horizontal(pyeq) if pyeq else zero,
-        len_ok=pl.when(masked).then(c.str.len_chars() >= r.str.len_chars())
-        .otherwise(c.str.len_chars() == r.str.len_chars()),
-        sur=(pl.col("pre") > 0) & (r.str.slice(0, 1) == c.str.slice(0, 1)),
-        sur_hidden=r.str.starts_with("*"),
-    )
-    # Edit distances, for unmasked names only (a masked one is compared position by position).
-    # OSA counts an adjacent swap as one edit, Levenshtein as two: OSA 1 with Levenshtein 2 at
-    # equal length is a swap, not a changed character.
-    df = df.with_row_index("_i")
-    plain = df.filter(~pl.col("masked"))
-    rs, cs = plain["r"].fill_null("").to_list(), plain["c"].fill_null("").to_list()
-    dist = plain.select("_i").with_columns(
-        osa=pl.Series(process.cpdist(rs, cs, scorer=OSA.distance, workers=-1), dtype=pl.Int64),
-        lev=pl.Series(process.cpdist(rs, cs, scorer=Levenshtein.distance, workers=-1), dtype=pl.Int64))
-    df = df.join(dist, on="_i", how="left", maintain_order="left").drop("_i")
-    m, ok = pl.col("masked"), pl.col("len_ok")
-    one = ~m & (pl.col("osa") == 1)
-    rl, cl = r.str.len_chars(), c.str.len_chars()
-    lvl = (
-        pl.when(n_vis == 0).then(pl.lit("missing"))
-        .when(~m & (pl.col("r") == pl.col("c"))).then(pl.lit("exact"))
-        .when(m & ok & (pl.col("n_eq") == n_vis)).then(pl.lit("masked-agree"))
-        .when(ok & (pl.col("n_py") == n_vis)).then(pl.lit("homophone"))
-        .when(one & (rl == cl) & (pl.col("lev") == 2)).then(pl.lit("swapped"))
-        .when(one & (rl + 1 == cl)).then(pl.lit("dropped"))
-        .when(one & (rl == cl + 1)).then(pl.lit("added"))
-        .when((pl.col("sur") | pl.col("sur_hidden")) & (
-            (one & (rl == cl)) | (m & ok & (pl.col("n_eq") == n_vis - 1) & (n_vis >= 2))
-        )).then(pl.lit("one-char"))
-        .when(pl.col("sur")).then(pl.lit("surname-only"))
-        .otherwise(pl.lit("disagree"))
-    )
-    return df.select(name_level=lvl)["name_level"]
+    return pl.Series("name_level", LEVELS, pl.Utf8).gather(pl.Series(level, dtype=pl.UInt32))
