@@ -91,7 +91,6 @@ class RunConfig:
     suppress_days: int = 90
     escalation_factor: float = 2.0
     max_grid_households: int = 100
-    parallel_write_rows: int = 20000
 
 
 @dataclass(frozen=True)
