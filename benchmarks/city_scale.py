@@ -565,6 +565,17 @@ def bench(scale: float, work: Path, timeout: float, gen_only: bool, max_rss: flo
     return res
 
 
+def span(steps: list[dict]) -> float:
+    """Seconds covered by the steps' intervals (departments are ingested side by side, so their
+    times overlap: this is the wall time they took together)."""
+    total, reach = 0.0, float("-inf")
+    for lo, hi in sorted((st["end"] - st["s"], st["end"]) for st in steps):
+        if hi > reach:
+            total += hi - max(lo, reach)
+            reach = hi
+    return total
+
+
 def gib(b) -> str:
     return f"{b / 2**30:.2f}" if b else "-"
 
@@ -581,8 +592,9 @@ def report(results: list[dict]) -> None:
             n = stage_rows(s["name"], m)
             rate = f"{n / s['s']:,.0f}" if n and s["s"] > 0.05 else "-"
             print(f"| {s['name']}{'' if s['ok'] else ' FAILED'} | {s['s']:.1f} | {rate} | {gib(s['peak'])} |")
-        other = r["wall"] - sum(s["s"] for s in r["steps"])
-        print(f"| (startup, Prefect, between stages) | {other:.1f} | | |")
+        ingest = [s for s in r["steps"] if s["name"].startswith("ingest")]
+        print(f"| all ingests, side by side (wall) | {span(ingest):.1f} | | |")
+        print(f"| (startup, Prefect, between stages) | {r['wall'] - span(r['steps']):.1f} | | |")
         if r["rc"] != 0:
             print("\nstderr tail:\n```\n" + "\n".join(r["stderr_tail"]) + "\n```")
     if len(results) > 1:
@@ -590,12 +602,11 @@ def report(results: list[dict]) -> None:
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in results:
             m, st = r["meta"], r["steps"]
-            ing = sum(s["s"] for s in st if s["name"].startswith("ingest"))
+            ing = span([s for s in st if s["name"].startswith("ingest")])
             lnk = sum(s["s"] for s in st if s["name"] == "link_records")
-            rest = sum(s["s"] for s in st) - ing - lnk
+            rest = span(st) - ing - lnk
             print(f"| {r['scale']:g} | {m['roster']:,} | {m['dept_rows']:,} | {r['wall']:.1f} | {gib(r['peak_tree'])} | "
-                  f"{m['dept_rows'] / r['wall']:,.0f} | {ing:.1f} | {lnk:.1f} | {rest:.1f} | "
-                  f"{r['wall'] - sum(s['s'] for s in st):.1f} |")
+                  f"{m['dept_rows'] / r['wall']:,.0f} | {ing:.1f} | {lnk:.1f} | {rest:.1f} | {r['wall'] - span(st):.1f} |")
 
 
 def main(argv=None) -> int:

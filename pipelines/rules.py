@@ -84,6 +84,12 @@ class RuleInputs:
         return households(self.roster)
 
     @cached_property
+    def links_by_kind(self) -> dict[str, pl.DataFrame]:
+        """The links of each kind, so that a rule joins its extract to its own kind's links only."""
+        parts = self.links.select("kind", "record_id", "decision", "person_id").partition_by("kind", as_dict=True)
+        return {k: df for (k,), df in parts.items()}
+
+    @cached_property
     def settlements(self) -> pl.DataFrame | None:
         """Year-to-date settlements with links; `is_new` marks this period's. None when 医保 not delivered."""
         cur = self.extracts.get("med_settlement")
@@ -100,7 +106,9 @@ def _col(df: pl.DataFrame, name: str, dtype=pl.Utf8) -> pl.Expr:
 def _records(d: RuleInputs, x: pl.DataFrame) -> pl.DataFrame:
     """Extract rows with their link: roster columns for matched rows, `lead`/`lead_key` otherwise."""
     if "decision" not in x.columns:
-        x = x.join(d.links.select("kind", "record_id", "decision", "person_id"), on=["kind", "record_id"], how="left")
+        mine = [d.links_by_kind[k] for k in x["kind"].unique().to_list() if k in d.links_by_kind]
+        links = pl.concat(mine) if mine else d.links.select("kind", "record_id", "decision", "person_id").head(0)
+        x = x.join(links, on=["kind", "record_id"], how="left")
     matched = pl.col("decision") == "matched"
     x = x.drop([c for c in ("household_id",) if c in x.columns])
     x = x.with_columns(person_id=pl.when(matched).then(pl.col("person_id").cast(pl.Utf8)))
