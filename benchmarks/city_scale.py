@@ -618,13 +618,30 @@ def main(argv=None) -> int:
     ap.add_argument("--max-rss-gib", type=float, default=12, help="kill the run above this RSS (shared machine)")
     ap.add_argument("--gen-only", action="store_true", help="only generate (cache) the inboxes")
     ap.add_argument("--json", help="also write the raw results here")
+    ap.add_argument("--prefect-server", action="store_true",
+                    help="start one Prefect API first and point the runs at it (PREFECT_API_URL), as a "
+                         "bureau that schedules runs has; by default each run starts its own temporary one")
     a = ap.parse_args(argv)
     scales = [float(s) for s in a.scales.split(",")] if a.scales else [a.scale]
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
-    results = [r for s in scales if (r := bench(s, work, a.timeout, a.gen_only, a.max_rss_gib * 2**30)) is not None]
+    server = None
+    if a.prefect_server and not a.gen_only and not os.environ.get("PREFECT_API_URL"):
+        os.environ.setdefault("PREFECT_HOME", str(work / ".prefect"))
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        from prefect.server.api.server import SubprocessASGIServer
+
+        server = SubprocessASGIServer()
+        server.start(timeout=180)
+        os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        results = [r for s in scales if (r := bench(s, work, a.timeout, a.gen_only, a.max_rss_gib * 2**30)) is not None]
+    finally:
+        if server is not None:
+            server.stop()
     if results:
-        print(f"\nmeasured {datetime.now():%Y-%m-%d %H:%M} local, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+        api = f"Prefect API {os.environ['PREFECT_API_URL']}" if os.environ.get("PREFECT_API_URL") else "a temporary Prefect API per run"
+        print(f"\nmeasured {datetime.now():%Y-%m-%d %H:%M} local, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, {api}")
         report(results)
         if a.json:
             Path(a.json).write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str))
