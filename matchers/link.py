@@ -23,6 +23,9 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import duckdb
 import numpy as np
 import polars as pl
@@ -292,14 +295,19 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
 
     stats = name_stats(ros["cname"])
     codes = NameCodes.of(rec["rname"], ros["cname"])  # pairs compare names as integer codes
+    vstat, vany, tstat = _place_stats(ros)
+    left = dict(how="left", maintain_order="left")
     ctx = {
-        "rec": rec.select("rid", "id_norm", "kept", "k", "id_status", "tn", "vn", rcode=codes.code(rec["rname"])),
+        # each record once with everything its pairs need from its side (chance agreements included)
+        "rec": rec.select("rid", "id_norm", "kept", "k", "id_status", "tn", "vn", rcode=codes.code(rec["rname"]))
+        .join(_id_u(rec, ros, cfg).drop("k"), on="rid", **left)
+        .join(name_u(rec["rname"], stats).select(pl.exclude("name"), rcode=codes.code(pl.col("name"))), on="rcode", **left)
+        .join(vstat, left_on=["tn", "vn"], right_on=["ctn", "cvn"], **left)
+        .join(vany, left_on="vn", right_on="cvn", **left)
+        .join(tstat, left_on="tn", right_on="ctn", **left)
+        .join(_lookalike_rates(rec, ros, cfg, records), on="rid", **left),
         "ros": ros.select("pidx", "id_number", "ctn", "cvn", ccode=codes.code(ros["cname"])),
         "codes": codes,
-        "id_u": _id_u(rec, ros, cfg).drop("k"),
-        "name_u": name_u(rec["rname"], stats).select(pl.exclude("name"), rcode=codes.code(pl.col("name"))),
-        "lookalike": _lookalike_rates(rec, ros, cfg, records),
-        "places": _place_stats(ros),
         "floor": 0.1 / population,
         "n_roster": max(ros.height, 1),
     }
@@ -307,8 +315,9 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     step = max(cfg.pair_chunk, 1)
     bounds = pairs["rid"].gather_every(step).to_list()[1:] if pairs.height > step else []
     edges = [0, *pairs["rid"].search_sorted(pl.Series(bounds, dtype=pl.UInt32), "left").to_list(), pairs.height]
-    pairs = pl.concat([_score(pairs.slice(lo, hi - lo), ctx, cfg) for lo, hi in zip(edges, edges[1:]) if hi > lo]
-                      or [_score(pairs, ctx, cfg)])
+    slices = [pairs.slice(lo, hi - lo) for lo, hi in zip(edges, edges[1:]) if hi > lo] or [pairs]
+    with ThreadPoolExecutor(max_workers=min(len(slices), os.cpu_count() or 1)) as pool:  # polars, numpy: no GIL
+        pairs = pl.concat(list(pool.map(lambda part: _score(part, ctx, cfg), slices)))
     other = _other_weight(pairs, records, roster.height, population, cfg)
     pairs = pairs.join(other, on="rid").with_columns(
         p=pl.col("w") / (pl.col("w").sum().over("rid") + pl.col("other")),
@@ -353,11 +362,10 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         person_id=pl.when(matched).then("person_id"), household_id=pl.when(matched).then("household_id"),
         score=pl.col("p1"),
         reason=pl.coalesce(
-            pl.when(pl.col("rival")).then(pl.concat_str(
-                [pl.lit("another record of this snapshot fits the same person: "), pl.col("reason")])),
-            pl.when(ambiguous & (pl.col("decision") == "review")).then(pl.concat_str(
-                [pl.lit("ambiguous: "), pl.col("reason")])),
-            "reason",
+            pl.concat_str([
+                pl.when(pl.col("rival")).then(pl.lit("another record of this snapshot fits the same person: "))
+                .when(ambiguous & (pl.col("decision") == "review")).then(pl.lit("ambiguous: ")).otherwise(pl.lit("")),
+                "reason"]),
             pl.when(pl.col("k") == 0).then(pl.lit("ID ") + pl.col("id_status") + pl.lit("; no name/place candidate"))
             .otherwise(pl.lit("no ID-compatible roster person")),
         ),
@@ -375,15 +383,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
 
 def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
     """Candidate pairs (rid, pidx, pass) -> their comparison levels and likelihood ratio w."""
-    vstat, vany, tstat = ctx["places"]
-    pairs = (
-        pairs.join(ctx["rec"], on="rid").join(ctx["ros"], on="pidx")
-        .join(ctx["id_u"], on="rid")
-        .join(ctx["name_u"], on="rcode", how="left")
-        .join(vstat, left_on=["tn", "vn"], right_on=["ctn", "cvn"], how="left")
-        .join(vany, left_on="vn", right_on="cvn", how="left")
-        .join(tstat, left_on="tn", right_on="ctn", how="left")
-    )
+    pairs = pairs.join(ctx["rec"], on="rid").join(ctx["ros"], on="pidx")
     pairs = pairs.with_columns(
         id_level=_compare_ids(pairs),
         name_level=compare_codes(pairs["rcode"], pairs["ccode"], ctx["codes"]),
@@ -433,7 +433,6 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
     # rate at which known off-roster people (full IDs not on the roster) are seen to agree
     # with some roster person under the record's mask (`_lookalike_rates`), spread over the
     # roster. Place agreement stays independent evidence.
-    pairs = pairs.join(ctx["lookalike"], on="rid", how="left")
     lam = (
         pl.when(pl.col("id_level") != "kept-agree").then(0.0)
         .when((pl.col("name_level") == "exact") & pl.lit("exact" in cfg.lookalike_levels)).then(pl.col("lam_name"))
