@@ -23,9 +23,6 @@
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import duckdb
 import numpy as np
 import polars as pl
@@ -315,9 +312,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     step = max(cfg.pair_chunk, 1)
     bounds = pairs["rid"].gather_every(step).to_list()[1:] if pairs.height > step else []
     edges = [0, *pairs["rid"].search_sorted(pl.Series(bounds, dtype=pl.UInt32), "left").to_list(), pairs.height]
-    slices = [pairs.slice(lo, hi - lo) for lo, hi in zip(edges, edges[1:]) if hi > lo] or [pairs]
-    with ThreadPoolExecutor(max_workers=min(len(slices), os.cpu_count() or 1)) as pool:  # polars, numpy: no GIL
-        pairs = pl.concat(list(pool.map(lambda part: _score(part, ctx, cfg), slices)))
+    pairs = pl.concat([_score(pairs.slice(lo, hi - lo), ctx, cfg) for lo, hi in zip(edges, edges[1:]) if hi > lo]
+                      or [_score(pairs, ctx, cfg)])
     other = _other_weight(pairs, records, roster.height, population, cfg)
     pairs = pairs.join(other, on="rid").with_columns(
         p=pl.col("w") / (pl.col("w").sum().over("rid") + pl.col("other")),
