@@ -32,7 +32,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
