@@ -326,6 +326,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     top = pairs.with_columns(
         rank=(pl.int_range(1, pl.len() + 1) - pl.when(first).then(pl.int_range(pl.len())).forward_fill())
     ).filter(pl.col("rank") <= max(2, cfg.review_max_candidates))
+    del pairs, ctx  # a city's millions of scored pairs: only the top candidates are read from here on
     best = top.filter(pl.col("rank") <= 2).group_by("rid", maintain_order=True).agg(
         p1=pl.col("p").first(), w1=pl.col("w").first(), p2=pl.col("p").get(1, null_on_oob=True).fill_null(0.0),
         psum=pl.col("p").sum(), pidx=pl.col("pidx").first(), n_cand=pl.col("n_cand").first(),
