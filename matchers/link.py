@@ -7,7 +7,8 @@
    IDs also minus two adjacent ones), weak keys helped by surname (or last char) or full
    name; records with no usable ID join on surname + place (or full name). A mask pattern
    that leaves many roster persons per record (3+4 kept in a city) also joins on the pinyin
-   of the first (or last) visible name character, so pairs grow with the roster, not its square.
+   of the first (or last) visible name character, so pairs grow with the roster, not its square;
+   one still that weak with it (a province-sized roster) also needs a shown last character's.
 2. Comparisons, each a level with m = P(level | same person) from config and
    u = P(level | random county person): ID (kept-agree / one-differs / two-differ /
    disagree), name (names.py levels), place (village / township / disagree). Optionally
@@ -117,8 +118,12 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
         # A weak pattern for this roster (many persons share its kept characters, e.g. 3+4 kept in
         # a city): the first (or, when it is masked, the last) name character's pinyin joins too,
         # so that homophones and traditional forms still meet. Names showing neither join by ID.
+        # Still weak with the first character (3+4 kept in a province-sized roster): a shown last
+        # character's pinyin must agree as well.
+        both = (" AND (r.last_py IS NULL OR r.last_py = p.clast_py)"
+                if _mean_block(con, pat, first_py=True) > cfg.id_block_name_key_above else "")
         parts += [
-            join + " AND r.first_py = p.cfirst_py" + where,
+            join + " AND r.first_py = p.cfirst_py" + both + where,
             join + " AND r.last_py = p.clast_py" + where + " AND r.first_py IS NULL",
             join + where + " AND r.first_py IS NULL AND r.last_py IS NULL",
         ]
@@ -186,11 +191,13 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
     return allp.filter(new.fill_null(True)).drop("_n")
 
 
-def _mean_block(con: duckdb.DuckDBPyConnection, pat: str) -> float:
-    """Mean number of roster persons compatible with a record of mask pattern `pat`."""
+def _mean_block(con: duckdb.DuckDBPyConnection, pat: str, first_py: bool = False) -> float:
+    """Mean number of roster persons compatible with a record of mask pattern `pat` (with
+    `first_py`: also sharing the pinyin of its first name character)."""
     key = _key_sql("id_number", pat)
-    q = (f"WITH c AS (SELECT {key} AS key, count(*) AS n FROM ros GROUP BY 1) SELECT coalesce(avg(c.n), 0) "
-         f"FROM rec r JOIN c ON {_key_sql('r.id_norm', pat)} = c.key WHERE r.kept = '{pat}'")
+    by, on = (", cfirst_py", " AND r.first_py = c.cfirst_py") if first_py else ("", "")
+    q = (f"WITH c AS (SELECT {key} AS key{by}, count(*) AS n FROM ros GROUP BY ALL) SELECT coalesce(avg(c.n), 0) "
+         f"FROM rec r JOIN c ON {_key_sql('r.id_norm', pat)} = c.key{on} WHERE r.kept = '{pat}'")
     return float(con.sql(q).fetchall()[0][0])
 
 

@@ -221,3 +221,24 @@ def test_weak_masks_in_a_large_roster_also_block_on_name_pinyin(roster):
     assert by_id["n_candidates"][0] >= 2  # both share the kept characters
     assert keyed["n_candidates"][0] == by_id["n_candidates"][0] - 1  # 欧 (ou) no longer pairs
     assert keyed["decision"][0] != "matched" or keyed["person_id"][0] == p["person_id"]
+
+
+def test_a_pattern_still_weak_with_the_first_character_also_needs_the_last(roster):
+    """3+4 kept in a province-sized roster: even persons sharing the first name character's
+    pinyin are too many, so a shown last character's pinyin must agree too."""
+    from pypinyin import lazy_pinyin
+
+    p = roster.row(7, named=True)
+    rid = p["id_number"]
+    last = "龙" if lazy_pinyin(p["name"][-1])[0] != "long" else "虎"
+    other = dict(p, person_id="X-01", household_id="X", name="欧" + p["name"][1:],
+                 id_number=rid[:3] + "99999999999" + rid[14:])
+    namesake = dict(p, person_id="X-02", household_id="X2", name=p["name"][:-1] + last,
+                    id_number=rid[:3] + "88888888888" + rid[14:])
+    bigger = pl.concat([roster, pl.DataFrame([other, namesake], schema=roster.schema)])
+    row = dict(record_id="w", name=p["name"], id_raw=rid[:3] + "*" * 11 + rid[14:])
+    first_only, _, _ = run(bigger, [row], dataclasses.replace(CFG, id_block_name_key_above=2))
+    both, _, _ = run(bigger, [row], dataclasses.replace(CFG, id_block_name_key_above=1))
+    assert first_only["n_candidates"][0] == 2  # the person and the namesake (欧 no longer pairs)
+    assert both["n_candidates"][0] == 1  # the namesake's last character differs
+    assert both["person_id"][0] == p["person_id"] or both["decision"][0] != "matched"
