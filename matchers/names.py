@@ -187,6 +187,7 @@ class NameCodes:
     characters are `chars[offsets[i]:offsets[i + 1]]`. Pairs of names are then compared as
     arrays of codes, never as strings."""
     names: pl.Series
+    text: np.ndarray    # the same names as Python strings (for rapidfuzz), built once
     offsets: np.ndarray
     chars: np.ndarray
     pinyin: np.ndarray
@@ -205,7 +206,7 @@ class NameCodes:
         py_id = {v: i for i, v in enumerate(sorted(set(py.values())))}
         masked = names.str.contains(r"\*", literal=False)
         return cls(
-            names=names, offsets=np.concatenate([[0], np.cumsum(length)]), chars=chars,
+            names=names, text=np.asarray(names.to_list(), dtype=object), offsets=np.concatenate([[0], np.cumsum(length)]), chars=chars,
             pinyin=np.array([py_id[py[chr(c)]] for c in cps], dtype=np.int64)[np.searchsorted(cps, chars)],
             length=length,
             pre=pl.select(pl.when(masked).then(names.str.extract(r"^([^*]*)", 1).str.len_chars())
@@ -264,8 +265,7 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
     if len(todo):
         key = r[todo] * len(codes.length) + c[todo]
         uniq, back = np.unique(key, return_inverse=True)
-        text = np.asarray(codes.names.to_list(), dtype=object)
-        rs, cs = text[uniq // len(codes.length)].tolist(), text[uniq % len(codes.length)].tolist()
+        rs, cs = codes.text[uniq // len(codes.length)].tolist(), codes.text[uniq % len(codes.length)].tolist()
         osa[todo] = np.asarray(process.cpdist(rs, cs, scorer=OSA.distance, workers=-1))[back]
         lev[todo] = np.asarray(process.cpdist(rs, cs, scorer=Levenshtein.distance, workers=-1))[back]
     one = ~m & (osa == 1)
