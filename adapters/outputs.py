@@ -137,13 +137,6 @@ def _col_letter(j: int) -> str:
     return letters
 
 
-def _xml_text(s: str) -> str:
-    """`_text_cell` for one Python string (headers)."""
-    s = re.sub(r"_x[0-9A-Fa-f]{4}_", r"_x005F\g<0>", _XML_ILLEGAL_PY.sub("", s))
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    return (_TEXT_OPEN_PRESERVE if s[:1].isspace() or s[-1:].isspace() else _TEXT_OPEN) + s + _TEXT_CLOSE
-
-
 def _is_number(dt: pl.DataType) -> bool:
     return dt.is_integer() or dt.is_float()
 
@@ -276,7 +269,9 @@ def _sheet_xml_head(df: pl.DataFrame, selected: bool, last_row: int, widths: lis
             w = (w * 7 + 5) * 256 // 7 / 256  # as xlsxwriter: characters -> pixels -> Excel's units
             parts.append(f'<col min="{j + 1}" max="{j + 1}" width="{w:.16g}" customWidth="1"/>')
         parts.append('</cols><sheetData><row r="1">')
-        parts += [f'<c r="{letter}1" s="1{_xml_text(n)}' for letter, n in zip(letters, df.columns)]
+        # header cells go through the same text-cell escaping as every other cell
+        heads = pl.select(_text_cell(pl.lit(pl.Series(df.columns, dtype=pl.Utf8)), True, True, False)).to_series()
+        parts += [f'<c r="{letter}1" s="1{h}' for letter, h in zip(letters, heads.to_list())]
         parts.append("</row>")
     else:
         parts.append("<sheetData>")
