@@ -47,6 +47,8 @@ class MatchingConfig:
     one_record_per_person_kinds: tuple[str, ...] = ("med_enrollment",)
     complete_snapshot_kinds: tuple[str, ...] = ("med_enrollment",)
     max_snapshot_presence: float = 0.99
+    census_coverage: float = 0.95
+    census_min_kept: int = 4
     lookalike_prior: float = 0.0
     lookalike_strength: float = 50.0
     lookalike_sample: int = 20000

@@ -18,8 +18,11 @@
 3. Posterior per candidate: w = Π m/u; someone off the candidate list (anyone in the county)
    weighs n_roster (1 - π) / π, π the dept/kind's roster share (EM-estimated).
    p = w / (Σ w + other). In a complete snapshot (参保名单) the only record fitting a roster
-   person is raised to the snapshot posterior (`_complete_snapshots`). Decide with thresholds
-   from `MatchingConfig`; ambiguity between candidates goes to review, never to a guess.
+   person is raised to the snapshot posterior (`_complete_snapshots`). The same snapshot is
+   the county's census of insured residents: for records of other kinds, "other" counts the
+   off-roster insured people it shows fitting the record instead of assuming the average
+   (`_census`). Decide with thresholds from `MatchingConfig`; ambiguity between candidates
+   goes to review, never to a guess.
 """
 
 from __future__ import annotations
@@ -321,7 +324,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     edges = [0, *pairs["rid"].search_sorted(pl.Series(bounds, dtype=pl.UInt32), "left").to_list(), pairs.height]
     pairs = pl.concat([_score(pairs.slice(lo, hi - lo), ctx, cfg) for lo, hi in zip(edges, edges[1:]) if hi > lo]
                       or [_score(pairs, ctx, cfg)])
-    other = _other_weight(pairs, records, roster.height, population, cfg)
+    census = _census(pairs, rec, ros, ctx, records, population, cfg)
+    other = _other_weight(pairs, records, roster.height, population, cfg, census)
     pairs = pairs.join(other, on="rid").with_columns(
         p=pl.col("w") / (pl.col("w").sum().over("rid") + pl.col("other")),
         n_cand=pl.len().over("rid"),
@@ -356,6 +360,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         .filter((pl.col("rank") == 1) | pl.col("listed"))
         .join(rec.select("rid", "kept", "id_status", "rname"), on="rid", how="left", maintain_order="left")
         .join(ros.select("pidx", "person_id", "household_id", "cname"), on="pidx", how="left", maintain_order="left")
+        .join(census.select("rid", "census_fits"), on="rid", how="left", maintain_order="left")
     )
     read = read.with_columns(reason=_reason(read))
     out = out.join(read.filter(pl.col("rank") == 1).select("rid", "reason"), on="rid", how="left",
@@ -387,14 +392,16 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
 
 def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
     """Candidate pairs (rid, pidx, pass) -> their comparison levels and likelihood ratio w."""
-    pairs = pairs.join(ctx["rec"], on="rid").join(ctx["ros"], on="pidx")
+    rec_side = ctx["rec"].drop("u_id") if "u_id" in pairs.columns else ctx["rec"]  # census pairs bring their own
+    pairs = pairs.join(rec_side, on="rid").join(ctx["ros"], on="pidx")
     pairs = pairs.with_columns(
         id_level=_compare_ids(pairs),
         name_level=compare_codes(pairs["rcode"], pairs["ccode"], ctx["codes"]),
         place_level=pl.when(pl.col("vn").is_not_null() & (pl.col("vn") == pl.col("cvn"))
                             & (pl.col("tn").is_null() | (pl.col("tn") == pl.col("ctn")))).then(pl.lit("village"))
         .when(pl.col("tn").is_not_null() & (pl.col("tn") == pl.col("ctn"))).then(pl.lit("township"))
-        .when(pl.col("tn").is_null() & pl.col("vn").is_null()).then(pl.lit("missing"))
+        .when(pl.col("tn").is_null() & pl.col("vn").is_null()
+              | pl.col("ctn").is_null() & pl.col("cvn").is_null()).then(pl.lit("missing"))
         .otherwise(pl.lit("disagree")),
     )
     floor = ctx["floor"]
@@ -573,25 +580,144 @@ def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: in
 
 
 def _other_weight(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, population: float,
-                  cfg: MatchingConfig) -> pl.DataFrame:
+                  cfg: MatchingConfig, census: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per record, the weight of "someone not among the candidates": n_roster (1 - π) / π,
-    with π = P(a record of this dept/kind is about a roster person). π starts at the roster's
-    population share and, when `estimate_prior`, is re-estimated per dept/kind (EM on the
-    prior, shrunk towards the start, capped at `max_roster_prior`)."""
+    with π = P(a record of this dept/kind is about a roster person), times the record's
+    census factor (`_census`; 1 without one). π starts at the roster's population share and,
+    when `estimate_prior`, is re-estimated per dept/kind (EM on the prior, shrunk towards the
+    start, capped at `max_roster_prior`)."""
     pi0 = min(max(n_roster / population, 1e-9), cfg.max_roster_prior)
     grp = records.select(pl.concat_str("dept", "kind", separator="/")).to_series()
     names = grp.unique().sort()
     g = grp.cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)  # dept/kind of each record
     n = np.bincount(g, minlength=names.len()).astype(np.float64)
+    f = np.ones(len(g))
+    if census is not None and census.height:
+        f[census["rid"].to_numpy()] = census["factor"].to_numpy()
     pi = np.full(names.len(), pi0)
     # one value per record with candidates: the sum of their w (a record's candidates' p sum to W / (W + other))
     per = pairs.group_by("rid").agg(w=pl.col("w").sum()).sort("rid")
-    w, gw = per["w"].to_numpy(), g[per["rid"].to_numpy()]
+    rid = per["rid"].to_numpy()
+    w, gw, fw = per["w"].to_numpy(), g[rid], f[rid]
     for _ in range(cfg.prior_iterations if cfg.estimate_prior else 0):
-        s = np.bincount(gw, weights=w / (w + n_roster * (1 - pi[gw]) / pi[gw]), minlength=names.len())
+        s = np.bincount(gw, weights=w / (w + fw * n_roster * (1 - pi[gw]) / pi[gw]), minlength=names.len())
         pi = np.clip((s + pi0 * cfg.prior_strength) / (n + cfg.prior_strength), pi0, cfg.max_roster_prior)
     return pl.DataFrame({"rid": pl.int_range(len(g), dtype=pl.UInt32, eager=True),
-                         "other": n_roster * (1 - pi[g]) / pi[g]})
+                         "other": f * n_roster * (1 - pi[g]) / pi[g]})
+
+
+def _census(pairs: pl.DataFrame, rec: pl.DataFrame, ros: pl.DataFrame, ctx: dict, records: pl.DataFrame,
+            population: float, cfg: MatchingConfig) -> pl.DataFrame:
+    """Per record of another kind: its census factor, by which the weight of "someone off the
+    roster" is multiplied. A complete snapshot (参保名单: every insured resident, once) lists
+    the off-roster people who could be behind a masked record, so they are counted, not
+    assumed (SPEC §3):
+
+        factor = 1 - U / N_off + Σ_e q_e · w(record, e) / N_off
+
+    over the snapshot's records e, each off the roster with probability q_e (`_census_members`);
+    N_off = Σ q_e / `census_coverage` is the number of off-roster residents, U = Σ q_e over the
+    snapshot records whose kept ID positions share at least `census_min_kept` non-region
+    characters with the record's (the others say nothing about it and keep the average), and
+    w the record's likelihood ratio against e's shown ID characters and name. One insured
+    look-alike (same kept characters and name) sends the record to review; a record that no
+    insured off-roster person fits is its roster candidate's all the more. Records without a
+    candidate agreeing on every kept ID character (a kept digit may be mistyped, so the census
+    would miss its person) only gain mass. Columns: rid, factor, census_fits (the expected
+    number of insured off-roster persons fitting the record, Σ q_e over e with w >= 1; null
+    when none fits and the census covers less than half of it)."""
+    empty = pl.DataFrame(schema={"rid": pl.UInt32, "factor": pl.Float64, "census_fits": pl.Float64})
+    snap_rid = records.select("kind").with_row_index("rid").filter(
+        pl.col("kind").is_in(list(cfg.complete_snapshot_kinds)))["rid"].implode()
+    members = _census_members(pairs, rec, ros, records, population, cfg) if cfg.census_coverage > 0 else None
+    if members is None or members["q"].sum() <= 0:
+        return empty
+    n_off = float(members["q"].sum()) / cfg.census_coverage
+    # the records it speaks for: other kinds, with a usable ID and some candidate
+    who = rec.filter(~pl.col("rid").is_in(snap_rid), pl.col("rid").is_in(pairs["rid"].unique().implode()),
+                     pl.col("id_status").is_in(["masked", "full_valid"]), pl.col("k") > 0)
+    agree = pairs.filter(pl.col("id_level") == "kept-agree")["rid"].unique().implode()
+    seen, joins = [], []
+    for ps in who["kept"].unique().to_list():
+        for pe, q in members.group_by("kept").agg(pl.col("q").sum()).rows():
+            common = "".join("1" if a == b == "1" else "0" for a, b in zip(ps, pe))
+            if common[6:].count("1") < cfg.census_min_kept:
+                continue
+            seen.append((ps, q))
+            on = f"{_key_sql('s.id_norm', common)} = {_key_sql('e.id_norm', common)}"
+            # the name key of the roster's weak patterns, so that homophones still meet
+            for name_on, name_where in [("s.first_py = e.first_py", ""),
+                                        ("s.last_py = e.last_py", " AND (s.first_py IS NULL OR e.first_py IS NULL)"),
+                                        ("TRUE", " AND s.first_py IS NULL AND s.last_py IS NULL")]:
+                joins.append(f"SELECT s.rid, e.rid AS eid, '{common}' AS common FROM who s JOIN members e ON {on} "
+                             f"AND {name_on} WHERE s.kept = '{ps}' AND e.kept = '{pe}'{name_where}")
+    seen = pl.DataFrame(seen, schema={"kept": pl.Utf8, "q": pl.Float64}, orient="row").group_by("kept").sum()
+    out = who.select("rid", "kept").join(seen, on="kept", how="left").select(
+        "rid", reduce=(pl.col("q").fill_null(0.0) / n_off).clip(0.0, 1.0) * pl.col("rid").is_in(agree))
+    con = duckdb.connect()
+    con.register("who", who.select("rid", "id_norm", "kept", "first_py", "last_py").to_arrow())
+    con.register("members", members.select("rid", "id_norm", "kept", "first_py", "last_py").to_arrow())
+    cp = (con.sql(" UNION ALL ".join(joins)).pl() if joins else
+          pl.DataFrame(schema={"rid": pl.UInt32, "eid": pl.UInt32, "common": pl.Utf8})).cast({"rid": pl.UInt32, "eid": pl.UInt32})
+    con.close()
+    # each pair scored on the positions both show: u_id of their common pattern ...
+    combos = cp.select("rid", "common").unique().join(rec.select("rid", "id_norm"), on="rid").with_row_index("key")
+    u = _id_u(combos.select(rid="key", id_norm="id_norm", kept="common", k=pl.col("common").str.count_matches("1")), ros, cfg)
+    cand = cp.join(combos.join(u, left_on="key", right_on="rid").select("rid", "common", "u_id"), on=["rid", "common"])
+    # A masked census name is compared the other way round: its shown characters against the
+    # record's name, at its own chance of agreeing.
+    masked = members.filter(pl.col("rname").str.contains("*", literal=True))["rid"].implode()
+    cand = cand.with_columns(swap=pl.col("eid").is_in(masked))
+    side = lambda f: dict(ctx, ros=pl.DataFrame({  # noqa: E731
+        "pidx": f["rid"], "id_number": f["id_norm"], "ctn": pl.Series([None] * f.height, dtype=pl.Utf8),
+        "cvn": pl.Series([None] * f.height, dtype=pl.Utf8), "ccode": ctx["codes"].code(f["rname"])}))
+    pair = dict(u_id="u_id", **{"pass": pl.lit("id")})
+    scored = pl.concat([
+        _score(cand.filter(~pl.col("swap")).select("rid", pidx="eid", **pair), side(members), cfg),
+        _score(cand.filter(pl.col("swap")).select(rid="eid", pidx="rid", **pair), side(who.select("rid", "id_norm", "rname")),
+               cfg).rename({"rid": "pidx", "pidx": "rid"}),
+    ], how="diagonal")
+    # ... and, as the record's own candidates' u_id is floored (`floor`), its positions that e
+    # does not show count for e only as far as they count for those candidates
+    fits = (
+        scored.join(ctx["rec"].select("rid", "u_id"), on="rid")
+        .join(members.select(pidx="rid", q="q"), on="pidx")
+        .with_columns(w=pl.col("w") * (pl.col("u_id") / ctx["floor"]).clip(upper_bound=1.0))
+        .group_by("rid").agg(mass=(pl.col("q") * pl.col("w")).sum() / n_off,
+                             census_fits=pl.col("q").filter(pl.col("w") >= 1).sum())
+    )
+    fitting = pl.col("census_fits").fill_null(0.0)
+    return out.join(fits, on="rid", how="left").select(
+        "rid", factor=1 - pl.col("reduce") + pl.col("mass").fill_null(0.0),
+        census_fits=pl.when((pl.col("reduce") >= 0.5) | (fitting >= 0.5)).then(fitting))
+
+
+def _census_members(pairs: pl.DataFrame, rec: pl.DataFrame, ros: pl.DataFrame, records: pl.DataFrame,
+                    population: float, cfg: MatchingConfig) -> pl.DataFrame:
+    """The complete snapshot's records that can stand for a person (usable ID, a name showing a
+    character), each with q = P(it is off the roster): 1 - the p of its roster candidates, where a roster
+    person claimed by n of its records (p >= review_threshold) is at most one of them."""
+    snap_rid = records.select("kind").with_row_index("rid").filter(
+        pl.col("kind").is_in(list(cfg.complete_snapshot_kinds)))["rid"].implode()
+    snap = pairs.filter(pl.col("rid").is_in(snap_rid))
+    other = _other_weight(snap, records, max(ros.height, 1), population, cfg)
+    snap = _complete_snapshots(
+        snap.join(other, on="rid").with_columns(p=pl.col("w") / (pl.col("w").sum().over("rid") + pl.col("other"))),
+        records, ros.height, cfg)
+    claim = pl.col("p1") >= cfg.review_threshold
+    best = (
+        snap.sort(["rid", "p", "pidx"], descending=[False, True, False]).group_by("rid", maintain_order=True)
+        .agg(psum=pl.col("p").sum().clip(0.0, 1.0), pidx=pl.col("pidx").first(), p1=pl.col("p").first())
+        .with_columns(n=pl.when(claim).then(claim.sum().over("pidx")).otherwise(1))
+    )
+    return (
+        rec.filter(pl.col("rid").is_in(snap_rid), pl.col("id_status").is_in(["masked", "full_valid"]),
+                   pl.col("first_py").is_not_null() | pl.col("last_py").is_not_null())
+        .join(best, on="rid", how="left")
+        .select("rid", "id_norm", "kept", "rname", "first_py", "last_py",
+                q=(1 - pl.col("psum").fill_null(0.0) / pl.col("n").fill_null(1)).clip(0.0, 1.0))
+        .filter(pl.col("q") > 0)
+    )
 
 
 def _reason(pairs: pl.DataFrame) -> pl.Expr:
@@ -608,6 +734,11 @@ def _reason(pairs: pl.DataFrame) -> pl.Expr:
             pl.lit("; off-roster lookalike rate "), (100 * pl.col("lam")).round(3).cast(pl.Utf8), pl.lit("%")]))
         .otherwise(pl.lit("")),
         pl.when(pl.col("snapshot")).then(pl.lit("; only record of the snapshot fitting this person"))
+        .otherwise(pl.lit("")),
+        pl.when(pl.col("census_fits") >= 0.5).then(pl.concat_str([
+            pl.lit("; census (参保名单): "), pl.col("census_fits").round(0).cast(pl.Int64).cast(pl.Utf8),
+            pl.lit(" insured off-roster person(s) fit too")]))
+        .when(pl.col("census_fits").is_not_null()).then(pl.lit("; census (参保名单): no insured off-roster person fits"))
         .otherwise(pl.lit("")),
         pl.lit("; "), pl.col("n_cand").cast(pl.Utf8), pl.lit(" candidate(s); p="), pl.col("p").round(4).cast(pl.Utf8),
     ])

@@ -67,7 +67,7 @@ COLS = {
     "agri": [("record_id", "报案编号"), ("name", "户主姓名"), ("id_raw", "证件号码"), ("township", "乡（镇）"),
              ("village", "行政村"), ("disaster_type", "灾害类型"), ("loss_amount", "损失金额（元）"), ("occur_date", "发生日期")],
 }
-DEPT_OF = {"med_settlement": "医保", "med_enrollment": "医保", "housing": "住建", "education": "教育", "water": "水利",
+DEPT_OF = {"med_settlement": "医保", "med_enrollment": "医保", "enrollment": "医保", "housing": "住建", "education": "教育", "water": "水利",
            "civil": "民政", "disability": "残联", "hr": "人社", "agri": "农业农村"}
 # mask-style weights (order of MASKS: 6+4, 4+4, 3+4, 14+0, birth, full) and name-mask share per kind
 MASK_W = {
@@ -298,15 +298,19 @@ class PeriodBuilder:
             self.settlement(rng, self.someone(rng, 0.3), 300.0, bad={"settle_date": "2026-13-45"})
             self.settlement(rng, self.someone(rng, 0.3), 120.5, bad={"out_of_pocket": "-120.50"})
         self.settlement(rng, self.someone(rng, 0.3), 200.0, bad={"id_raw": "3.41302E+17", "name": "*"})
-        # enrollment snapshot: all roster persons but the M4 ones, plus insured non-roster residents
-        er = self.rng("参保")
-        for p in w.persons + w.insured:
+
+    def enrollment(self):
+        """参保名单, the county's insured residents (SPEC §3): all roster persons but the M4 ones,
+        and every non-roster resident met so far (those of this period's other extracts too)
+        but an uninsured `uninsured_p` share."""
+        er, w = self.rng("参保"), self.w
+        for p in w.persons + [o for o in w.outsiders if w.insured_of(o)]:
             status = w.m4.get(p.pid, "正常参保") if p.pid else ("终止参保" if er.random() < 0.01 else "正常参保")
             if status is None:
                 continue
             tag = "plant=M4" if p.pid in w.m4 else None
-            self.add(er, "med_enrollment", w.enroll_id[p.key], p, dict(name=p.name, status=status,
-                                                                      year=self.start.year), tag=tag)
+            self.add(er, "med_enrollment", w.enroll_no(p), p, dict(name=p.name, status=status,
+                                                                  year=self.start.year), tag=tag)
         for _ in range(2):
             p = w.outsider(er, self.mid)
             self.add(er, "med_enrollment", f"CB{er.randrange(10**8):08d}", p,
@@ -494,7 +498,7 @@ class PeriodBuilder:
         rec(self.someone(rng, 0.3, True, 25), 800.0, bad={"disaster_type": "地震"})
 
     def build(self, skip: set[str]) -> list[OutFile]:
-        for name in ["medical", "housing", "education", "water", "civil", "disability", "hr", "agri"]:
+        for name in ["medical", "housing", "education", "water", "civil", "disability", "hr", "agri", "enrollment"]:
             if DEPT_OF[{"medical": "med_settlement"}.get(name, name)] not in skip:
                 getattr(self, name)()
         return self.files(skip)

@@ -11,10 +11,10 @@ from sample_data.names import MINORITY, TOWNSHIPS, VILLAGE_SUFFIX, SurnamePicker
 
 PROFILES = {
     "standard": dict(top_surnames=None, dominant_p=0.4, dominant_share=(0.3, 0.55), twin_p=0.04,
-                     same_name_p=0.02, shared_head_p=0.03, minority_p=0.004, lookalike_p=0.01, mask_boost=1.0, dirt=1.0,
+                     same_name_p=0.02, shared_head_p=0.03, minority_p=0.004, lookalike_p=0.01, uninsured_p=0.03, mask_boost=1.0, dirt=1.0,
                      name_mask=1.0),
     "hard": dict(top_surnames=25, dominant_p=0.75, dominant_share=(0.45, 0.75), twin_p=0.1,
-                 same_name_p=0.06, shared_head_p=0.08, minority_p=0.006, lookalike_p=0.03, mask_boost=3.0, dirt=2.5,
+                 same_name_p=0.06, shared_head_p=0.08, minority_p=0.006, lookalike_p=0.03, uninsured_p=0.03, mask_boost=3.0, dirt=2.5,
                  name_mask=1.6),
 }
 LEGACY = (["342201", "342223", "342221", "342222", "342224", "342225"], [45, 40, 4, 4, 4, 3])
@@ -81,7 +81,8 @@ class World:
     """Roster households plus on-demand non-roster people, all from the same distributions."""
 
     def __init__(self, seed: int, profile: str, households: int):
-        self.p = PROFILES[profile]
+        self.p, self.seed = PROFILES[profile], seed
+        self.enroll_id: dict[int, str] = {}
         self.rng = rng = random.Random(f"{seed}:world")
         self.surnames = SurnamePicker(self.p["top_surnames"])
         self.ids: set[str] = set()
@@ -152,6 +153,20 @@ class World:
         p.key = -1 - len(self.outsiders)
         self.outsiders.append(p)
         return p
+
+    def insured_of(self, p: Person) -> bool:
+        """Is non-roster person `p` on the county's 参保名单? Decided once per person: all of the
+        insured cast (`enroll_id`), and all others but an `uninsured_p` share."""
+        return p.key in self.enroll_id or random.Random(f"{self.seed}:insured:{p.key}").random() >= self.p["uninsured_p"]
+
+    def enroll_no(self, p: Person) -> str:
+        """The person's 人员编号 on the 参保名单, the same in every period."""
+        if p.key not in self.enroll_id:
+            rng, taken = random.Random(f"{self.seed}:cb:{p.key}"), set(self.enroll_id.values())
+            while (no := f"CB{rng.randrange(10**7, 10**8)}") in taken:
+                pass
+            self.enroll_id[p.key] = no
+        return self.enroll_id[p.key]
 
     def lookalike(self, rng: random.Random, t: Person, on: date) -> Person:
         """A non-roster person whose ID keeps the same region and last 4 as roster person `t`

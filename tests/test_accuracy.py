@@ -2,8 +2,10 @@
 
 Goes through the pure pieces the flow uses (read, validate, supersede, set aside, link) rather
 than the Prefect flow, for speed. The floors are the levels reached when they were set, minus a
-small margin: a change that makes linking worse fails here. The issue's targets (precision >=
-0.999, recall >= 0.98, review <= 2% per department) are not all reached; see FLOORS.
+small margin: a change that makes linking worse fails here. Precision is held at the issue's
+0.999 everywhere; recall >= 0.98 and review <= 2% are reached on the standard county but for
+民政 (two genuinely ambiguous records of 69), not on every small department of the hard one,
+where each department has 20-45 linkable records and each miss costs 2-5 points.
 """
 
 from __future__ import annotations
@@ -24,23 +26,23 @@ from sample_data.generate import generate
 PERIOD = "2026-10"
 # (county, dept) -> (min precision, min recall, max review rate). None: no floor.
 FLOORS = {
-    "standard": {  # reached: 医保 0.9990/0.986/0.75%, 人社 0.955/0.808/5.2%, others >= 0.999/0.98/1.4%
-        "医保": (0.9985, 0.98, 0.010),
-        "人社": (0.95, 0.78, 0.06),
+    "standard": {  # reached: 医保 0.9998/0.994/0.29%, 人社 1/0.981/0%, 民政 1/0.971/1.4%, others 1/>=0.98/<=1.6%
+        "医保": (0.999, 0.99, 0.005),
+        "人社": (0.999, 0.96, 0.01),
         "住建": (0.999, 0.97, 0.01),
-        "农业农村": (0.999, 0.97, 0.025),
+        "农业农村": (0.999, 0.96, 0.02),
         "教育": (0.999, 0.97, 0.01),
         "残联": (0.999, 0.97, 0.01),
-        "民政": (0.999, 0.97, 0.02),
+        "民政": (0.999, 0.95, 0.02),
     },
-    "hard": {  # 1500 households; reached: 医保 0.9995/0.973/1.4%, 人社 0.875/0.677/11%
-        "医保": (0.999, 0.965, 0.018),
-        "人社": (0.85, 0.65, 0.13),
+    "hard": {  # 1500 households; reached: 医保 0.9993/0.986/0.64%, 人社 1/0.968/2.0%, 教育 1/0.938/2.3%
+        "医保": (0.999, 0.98, 0.01),
+        "人社": (0.999, 0.93, 0.03),
         "住建": (0.999, 0.93, 0.02),
-        "农业农村": (0.96, 0.93, 0.025),  # one off-roster namesake in the same village, one digit off
-        "教育": (0.999, 0.90, 0.04),
+        "农业农村": (0.999, 0.93, 0.04),
+        "教育": (0.999, 0.90, 0.035),
         "残联": (0.999, 0.97, 0.01),
-        "民政": (0.999, 0.97, 0.035),
+        "民政": (0.999, 0.97, 0.01),
     },
 }
 COUNTIES = {"standard": dict(profile="standard", households=3000), "hard": dict(profile="hard", households=1500)}

@@ -242,3 +242,61 @@ def test_a_pattern_still_weak_with_the_first_character_also_needs_the_last(roste
     assert first_only["n_candidates"][0] == 2  # the person and the namesake (欧 no longer pairs)
     assert both["n_candidates"][0] == 1  # the namesake's last character differs
     assert both["person_id"][0] == p["person_id"] or both["decision"][0] != "matched"
+
+
+def _same_kept_id(i: str, taken: set[str]) -> str:
+    """Another person's ID with i's region, sequence and check character (another birth date)."""
+    for k in range(1, 4000):
+        b = f"{1950 + k % 60}{k % 12 + 1:02d}{k % 28 + 1:02d}"
+        other = i[:6] + b + i[14:17]
+        if check_char(other) == i[17] and other + i[17] not in taken:
+            return other + i[17]
+    raise AssertionError("no look-alike ID")
+
+
+def test_the_enrollment_census_counts_who_else_a_masked_record_could_be(roster):
+    """参保名单 lists every insured resident once. A weak masked settlement record (6+4, surname
+    only) that no insured off-roster person fits is its roster candidate's; one that an insured
+    off-roster person fits as well goes to review; without the census it stays in between."""
+    rng = random.Random(8)
+    p = roster.row(20, named=True)
+    ids = set(roster["id_number"])
+    enrolled = [dict(record_id=f"CB{q['person_id']}", name=q["name"], id_raw=mask64(q["id_number"]))
+                for q in roster.iter_rows(named=True)]
+    strangers = [dict(record_id=f"CBs{j}", name=rng.choice(SURNAMES) + rng.choice(GIVEN), id_raw=mask64(x))
+                 for j, x in enumerate(_off_roster_ids(rng, 300, ids))]
+    look = dict(record_id="CBlook", name=p["name"][0] + "子" + "墨", id_raw=mask64(_same_kept_id(p["id_number"], ids)))
+    target = dict(record_id="t", name=p["name"][0] + "*", id_raw=mask64(p["id_number"]))
+
+    def decide(census, cfg=CFG):
+        recs = pl.concat([records([target]), records(census).with_columns(kind=pl.lit("med_enrollment"))])
+        links, _ = link(recs, roster, cfg)
+        return links.filter(pl.col("record_id") == "t").row(0, named=True)
+
+    alone = decide([])
+    assert alone["decision"] == "review", alone["reason"]
+    clean = decide(enrolled + strangers)
+    assert clean["decision"] == "matched" and clean["person_id"] == p["person_id"], clean["reason"]
+    assert clean["score"] > alone["score"] and "no insured off-roster person fits" in clean["reason"]
+    seen = decide(enrolled + strangers + [look])
+    assert seen["decision"] != "matched" and seen["score"] < 0.7, seen["reason"]
+    assert "1 insured off-roster person(s) fit too" in seen["reason"]
+    off = decide(enrolled + strangers + [look], dataclasses.replace(CFG, census_coverage=0.0))
+    assert off["score"] == pytest.approx(alone["score"], rel=1e-9)
+
+
+def test_the_census_does_not_vouch_for_a_record_whose_kept_digits_may_hold_a_typo(roster):
+    """A record found only by the typo pass (a kept digit differs) could be an insured person
+    whose own census row the typo hides: the census adds no confidence to it."""
+    p = roster.row(21, named=True)
+    i = p["id_number"]
+    typo = i[:15] + str((int(i[15]) + 1) % 10) + i[16:]
+    enrolled = [dict(record_id=f"CB{q['person_id']}", name=q["name"], id_raw=mask64(q["id_number"]))
+                for q in roster.iter_rows(named=True)]
+    target = dict(record_id="t", name=p["name"], id_raw=mask64(typo))
+    scores = []
+    for census in ([], enrolled):
+        recs = pl.concat([records([target]), records(census).with_columns(kind=pl.lit("med_enrollment"))])
+        links, review = link(recs, roster, CFG)
+        scores.append(review.filter(pl.col("record_id") == "t", pl.col("rank") == 1)["score"][0])
+    assert scores[1] <= scores[0] * (1 + 1e-9)
