@@ -49,10 +49,6 @@ class MatchingConfig:
     max_snapshot_presence: float = 0.99
     census_coverage: float = 0.95
     census_min_kept: int = 4
-    lookalike_prior: float = 0.0
-    lookalike_strength: float = 50.0
-    lookalike_sample: int = 20000
-    lookalike_levels: tuple[str, ...] = ()
     estimate_prior: bool = True
     prior_iterations: int = 10
     prior_strength: float = 50.0

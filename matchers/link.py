@@ -11,9 +11,7 @@
    one still that weak with it (a province-sized roster) also needs a shown last character's.
 2. Comparisons, each a level with m = P(level | same person) from config and
    u = P(level | random county person): ID (kept-agree / one-differs / two-differ /
-   disagree), name (names.py levels), place (village / township / disagree). Optionally
-   (`lookalike_levels`) the joint chance of ID and name agreeing is floored by the rate
-   measured on known off-roster records (`_lookalike_rates`).
+   disagree), name (names.py levels), place (village / township / disagree).
    Pairs are scored in slices of `pair_chunk` and kept narrow (levels and w only).
 3. Posterior per candidate: w = Π m/u; someone off the candidate list (anyone in the county)
    weighs n_roster (1 - π) / π, π the dept/kind's roster share (EM-estimated).
@@ -311,12 +309,10 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         .join(name_u(rec["rname"], stats).select(pl.exclude("name"), rcode=codes.code(pl.col("name"))), on="rcode", **left)
         .join(vstat, left_on=["tn", "vn"], right_on=["ctn", "cvn"], **left)
         .join(vany, left_on="vn", right_on="cvn", **left)
-        .join(tstat, left_on="tn", right_on="ctn", **left)
-        .join(_lookalike_rates(rec, ros, cfg, records), on="rid", **left),
+        .join(tstat, left_on="tn", right_on="ctn", **left),
         "ros": ros.select("pidx", "id_number", "ctn", "cvn", ccode=codes.code(ros["cname"])),
         "codes": codes,
         "floor": 0.1 / population,
-        "n_roster": max(ros.height, 1),
     }
     # Pairs are scored in slices (whole records each) and kept narrow: a city holds millions.
     step = max(cfg.pair_chunk, 1)
@@ -440,23 +436,9 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
         .otherwise(1.0)
     )
     clip = lambda e: pl.max_horizontal(e.fill_null(1.0), floor)  # noqa: E731
-    # Chance agreement of ID and name together: the product of their u, but never below the
-    # rate at which known off-roster people (full IDs not on the roster) are seen to agree
-    # with some roster person under the record's mask (`_lookalike_rates`), spread over the
-    # roster. Place agreement stays independent evidence.
-    lam = (
-        pl.when(pl.col("id_level") != "kept-agree").then(0.0)
-        .when((pl.col("name_level") == "exact") & pl.lit("exact" in cfg.lookalike_levels)).then(pl.col("lam_name"))
-        .when((pl.col("name_level") == "masked-agree") & pl.lit("masked-agree" in cfg.lookalike_levels))
-        .then(pl.col("lam_sur"))
-        .otherwise(0.0).fill_null(0.0)
-    )
-    u_joint = pl.max_horizontal(clip(u_id) * clip(u_name), lam / ctx["n_roster"])
     return pairs.with_columns(
-        w=(m_id * m_name / u_joint) * (m_place / clip(u_place)),
-        lookalike=lam / ctx["n_roster"] > clip(u_id) * clip(u_name),
-        lam=lam,
-    ).select("rid", "pidx", "pass", "id_level", "name_level", "place_level", "w", "lookalike", "lam")
+        w=(m_id * m_name / (clip(u_id) * clip(u_name))) * (m_place / clip(u_place)),
+    ).select("rid", "pidx", "pass", "id_level", "name_level", "place_level", "w")
 
 
 def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
@@ -482,63 +464,6 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
         .otherwise("decision"),
         rival=pl.col("rival") & ~pl.col("keep"),
     ).drop("lost", "keep")
-
-
-def _lookalike_rates(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig, records: pl.DataFrame) -> pl.DataFrame:
-    """Per masked record: lam_name / lam_sur = the rate at which an off-roster person's record
-    of the same dept/kind, masked the same way, agrees with some roster person on every kept
-    ID character and on the full name / the surname.
-
-    Measured, not assumed: records whose full valid ID is not on the roster are known
-    off-roster people; each is masked with every pattern the masked records use and joined
-    to the roster. Independence of ID and name (u_id * u_name) misses relatives, namesakes and
-    re-used sequence numbers; this does not. Per dept/kind the rate is shrunk towards the
-    rate of all kinds (`lookalike_strength` pseudo-records), itself shrunk towards
-    `lookalike_prior`. At most `lookalike_sample` known off-roster records per kind are used."""
-    empty = pl.DataFrame(schema={"rid": pl.UInt32, "lam_name": pl.Float64, "lam_sur": pl.Float64})
-    if not cfg.lookalike_levels:
-        return empty
-    grp = records.with_row_index("rid").select("rid", grp=pl.concat_str(["dept", "kind"], separator="/"))
-    rec = rec.join(grp, on="rid")
-    off = rec.filter(pl.col("id_status") == "full_valid", ~pl.col("id_norm").is_in(ros["id_number"].implode()),
-                     pl.col("rname").is_not_null(), ~pl.col("rname").str.contains(r"\*"))
-    off = off.filter(pl.int_range(pl.len()).shuffle(seed=0).over("grp") < cfg.lookalike_sample)
-    masked = rec.filter(pl.col("id_status") == "masked")
-    patterns = masked["kept"].unique().to_list()
-    if not patterns or off.is_empty():
-        hits = pl.DataFrame(schema={"grp": pl.Utf8, "kept": pl.Utf8, "h_name": pl.UInt32, "h_sur": pl.UInt32})
-    else:
-        con = duckdb.connect()
-        con.register("off", off.select("rid", "grp", "id_norm", "rname").to_arrow())
-        con.register("ros", ros.select("id_number", "cname").to_arrow())
-        parts = [
-            f"SELECT o.grp, '{pat}' AS kept, o.rid, max((o.rname = p.cname)::INT) AS name_hit, "
-            f"max((substr(o.rname, 1, 1) = substr(p.cname, 1, 1))::INT) AS sur_hit FROM off o JOIN ros p "
-            f"ON {_key_sql('o.id_norm', pat)} = {_key_sql('p.id_number', pat)} GROUP BY o.grp, o.rid"
-            for pat in patterns
-        ]
-        hits = con.sql(
-            f"SELECT grp, kept, sum(name_hit) AS h_name, sum(sur_hit) AS h_sur FROM ({' UNION ALL '.join(parts)}) "
-            "GROUP BY grp, kept").pl()
-        con.close()
-    n_off = off.group_by("grp").len("n_off")
-    a, lam0 = cfg.lookalike_strength, cfg.lookalike_prior
-    base = pl.DataFrame({"kept": patterns}, schema={"kept": pl.Utf8}).join(
-        hits.group_by("kept").agg(pl.col("h_name", "h_sur").sum()), on="kept", how="left").with_columns(
-        pool_name=(pl.col("h_name").fill_null(0) + a * lam0) / (n_off["n_off"].sum() + a),
-        pool_sur=(pl.col("h_sur").fill_null(0) + a * lam0) / (n_off["n_off"].sum() + a),
-    ).drop("h_name", "h_sur")
-    rates = (
-        masked.select("rid", "grp", "kept").join(base, on="kept")
-        .join(n_off, on="grp", how="left").join(hits, on=["grp", "kept"], how="left")
-        .with_columns(pl.col("n_off", "h_name", "h_sur").fill_null(0))
-        .select(
-            "rid",
-            lam_name=(pl.col("h_name") + a * pl.col("pool_name")) / (pl.col("n_off") + a),
-            lam_sur=(pl.col("h_sur") + a * pl.col("pool_sur")) / (pl.col("n_off") + a),
-        )
-    )
-    return rates.cast(empty.schema) if rates.height else empty
 
 
 def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, cfg: MatchingConfig) -> pl.DataFrame:
@@ -730,9 +655,6 @@ def _reason(pairs: pl.DataFrame) -> pl.Expr:
         pl.when(pl.col("pass") != "id").then(pl.lit(" [") + pl.col("pass") + pl.lit(" pass]")).otherwise(pl.lit("")),
         pl.lit("; name "), pl.col("rname").fill_null("-"), pl.lit("~"), pl.col("cname"), pl.lit(" "), pl.col("name_level"),
         pl.lit("; place "), pl.col("place_level"),
-        pl.when(pl.col("lookalike")).then(pl.concat_str([
-            pl.lit("; off-roster lookalike rate "), (100 * pl.col("lam")).round(3).cast(pl.Utf8), pl.lit("%")]))
-        .otherwise(pl.lit("")),
         pl.when(pl.col("snapshot")).then(pl.lit("; only record of the snapshot fitting this person"))
         .otherwise(pl.lit("")),
         pl.when(pl.col("census_fits") >= 0.5).then(pl.concat_str([

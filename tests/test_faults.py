@@ -26,7 +26,7 @@ import flows
 from adapters.inbox import ReadError, read_table
 from config import load_config
 from pipelines.standardize import detect_kind, known_headers, standardize
-from pipelines.validate import MAX_FIELD_CHARS, validate
+from pipelines.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD = "2026-10"

@@ -158,34 +158,6 @@ def _off_roster_ids(rng, n, roster_ids):
     return out
 
 
-def test_measured_lookalikes_keep_a_masked_exact_name_from_matching(roster):
-    """Known off-roster people (full IDs not on the roster) that share a roster person's
-    region + last 4 + full name make an exact-name 6+4 record of that person uncertain."""
-    rng = random.Random(5)
-    p = roster.row(20, named=True)
-    i = p["id_number"]
-    ids = set(roster["id_number"])
-    for k in range(1, 4000):  # same region, seq and check character, another birth date
-        b = f"{1950 + k % 60}{k % 12 + 1:02d}{k % 28 + 1:02d}"
-        twin = i[:6] + b + i[14:17]
-        if check_char(twin) == i[17] and twin + i[17] not in ids:
-            twin += i[17]
-            break
-    strangers = [dict(record_id=f"s{j}", name="司马" + "懿昭"[j % 2], id_raw=x)
-                 for j, x in enumerate(_off_roster_ids(rng, 20, ids))]
-    target = dict(record_id="t", name=p["name"], id_raw=mask64(i))
-    _, _, clean = run(roster, strangers + [target], dataclasses.replace(CFG, lookalike_levels=("exact",)))
-    assert clean["t"]["decision"] == "matched"
-    seen = strangers[:-2] + [dict(record_id="look1", name=p["name"], id_raw=twin),
-                             dict(record_id="look2", name=p["name"], id_raw=twin)]
-    on = dataclasses.replace(CFG, lookalike_levels=("exact",))
-    _, _, d = run(roster, seen + [target], on)
-    assert d["t"]["decision"] in ("review", "unmatched"), d["t"]["reason"]
-    assert "lookalike rate" in d["t"]["reason"]
-    _, _, d = run(roster, seen + [target])  # default: off
-    assert d["t"]["decision"] == "matched"
-
-
 def test_scoring_in_slices_gives_the_same_links(roster):
     """Pairs are scored `pair_chunk` at a time (a city holds millions): any slice size, even one
     that cuts the pair list every few rows, gives the same links and review candidates."""
