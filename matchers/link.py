@@ -320,13 +320,20 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     edges = [0, *pairs["rid"].search_sorted(pl.Series(bounds, dtype=pl.UInt32), "left").to_list(), pairs.height]
     pairs = pl.concat([_score(pairs.slice(lo, hi - lo), ctx, cfg) for lo, hi in zip(edges, edges[1:]) if hi > lo]
                       or [_score(pairs, ctx, cfg)])
-    census = _census(pairs, rec, ros, ctx, records, population, cfg)
-    other = _other_weight(pairs, records, roster.height, population, cfg, census)
-    pairs = pairs.join(other, on="rid").with_columns(
-        p=pl.col("w") / (pl.col("w").sum().over("rid") + pl.col("other")),
-        n_cand=pl.len().over("rid"),
-    )
-    pairs = _complete_snapshots(pairs, records, roster.height, cfg)
+    # The complete snapshot first: its posteriors make the census the other kinds are weighed against.
+    snap_rid = records.select("kind").with_row_index("rid").filter(
+        pl.col("kind").is_in(list(cfg.complete_snapshot_kinds)))["rid"]
+    is_snap = pl.col("rid").is_in(snap_rid.implode())
+    snap, rest = pairs.filter(is_snap), pairs.filter(~is_snap)
+    del pairs
+    posterior = lambda p, other: p.join(other, on="rid").with_columns(  # noqa: E731
+        p=pl.col("w") / (pl.col("w").sum().over("rid") + pl.col("other")), n_cand=pl.len().over("rid"))
+    snap = _complete_snapshots(posterior(snap, _other_weight(snap, records, roster.height, population, cfg)),
+                               records, roster.height, cfg)
+    census = _census(rest, snap, rec.filter(is_snap), rec.filter(~is_snap), ros, ctx, cfg)
+    rest = posterior(rest, _other_weight(rest, records, roster.height, population, cfg, census))
+    pairs = pl.concat([snap, rest.with_columns(snapshot=pl.lit(False))])
+    del snap, rest
     # rank = position in the record's run of rows once sorted (no window over millions of groups)
     pairs = pairs.sort(["rid", "p", "pidx"], descending=[False, True, False]).with_columns(pl.col("rid").set_sorted())
     first = (pl.col("rid") != pl.col("rid").shift()).fill_null(True)
@@ -531,10 +538,11 @@ def _other_weight(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, pop
                          "other": f * n_roster * (1 - pi[g]) / pi[g]})
 
 
-def _census(pairs: pl.DataFrame, rec: pl.DataFrame, ros: pl.DataFrame, ctx: dict, records: pl.DataFrame,
-            population: float, cfg: MatchingConfig) -> pl.DataFrame:
-    """Per record of another kind: its census factor, by which the weight of "someone off the
-    roster" is multiplied. A complete snapshot (参保名单: every insured resident, once) lists
+def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec: pl.DataFrame, ros: pl.DataFrame,
+            ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
+    """Per record of another kind (`rec`, its scored `pairs`): its census factor, by which the
+    weight of "someone off the roster" is multiplied. A complete snapshot (参保名单: every
+    insured resident, once; its records `snap_rec`, their pairs with posteriors `snap`) lists
     the off-roster people who could be behind a masked record, so they are counted, not
     assumed (SPEC §3):
 
@@ -552,39 +560,36 @@ def _census(pairs: pl.DataFrame, rec: pl.DataFrame, ros: pl.DataFrame, ctx: dict
     number of insured off-roster persons fitting the record, Σ q_e over e with w >= 1; null
     when none fits and the census covers less than half of it)."""
     empty = pl.DataFrame(schema={"rid": pl.UInt32, "factor": pl.Float64, "census_fits": pl.Float64})
-    snap_rid = records.select("kind").with_row_index("rid").filter(
-        pl.col("kind").is_in(list(cfg.complete_snapshot_kinds)))["rid"].implode()
-    members = _census_members(pairs, rec, ros, records, population, cfg) if cfg.census_coverage > 0 else None
+    members = _census_members(snap, snap_rec, cfg) if cfg.census_coverage > 0 else None
     if members is None or members["q"].sum() <= 0:
         return empty
     n_off = float(members["q"].sum()) / cfg.census_coverage
     # the records it speaks for: other kinds, with a usable ID and some candidate
-    who = rec.filter(~pl.col("rid").is_in(snap_rid), pl.col("rid").is_in(pairs["rid"].unique().implode()),
+    who = rec.filter(pl.col("rid").is_in(pairs["rid"].unique().implode()),
                      pl.col("id_status").is_in(["masked", "full_valid"]), pl.col("k") > 0)
     agree = pairs.filter(pl.col("id_level") == "kept-agree")["rid"].unique().implode()
-    seen, joins = [], []
-    for ps in who["kept"].unique().to_list():
-        for pe, q in members.group_by("kept").agg(pl.col("q").sum()).rows():
+    by_s = who.partition_by("kept", as_dict=True, include_key=False)
+    by_e = members.partition_by("kept", as_dict=True, include_key=False)
+    seen, found = [], []
+    for (ps,), s in by_s.items():
+        for (pe,), e in by_e.items():
             common = "".join("1" if a == b == "1" else "0" for a, b in zip(ps, pe))
             if common[6:].count("1") < cfg.census_min_kept:
                 continue
-            seen.append((ps, q))
-            on = f"{_key_sql('s.id_norm', common)} = {_key_sql('e.id_norm', common)}"
+            seen.append((ps, float(e["q"].sum())))
+            key = pl.concat_str([pl.col("id_norm").str.slice(a, n) for a, n in _runs(common)]).alias("key")
+            s_, e_ = (f.select("rid", key, "first_py", "last_py") for f in (s, e))
+            e_ = e_.rename({"rid": "eid"})
             # the name key of the roster's weak patterns, so that homophones still meet
-            for name_on, name_where in [("s.first_py = e.first_py", ""),
-                                        ("s.last_py = e.last_py", " AND (s.first_py IS NULL OR e.first_py IS NULL)"),
-                                        ("TRUE", " AND s.first_py IS NULL AND s.last_py IS NULL")]:
-                joins.append(f"SELECT s.rid, e.rid AS eid, '{common}' AS common FROM who s JOIN members e ON {on} "
-                             f"AND {name_on} WHERE s.kept = '{ps}' AND e.kept = '{pe}'{name_where}")
+            found += [f.select("rid", "eid", common=pl.lit(common)) for f in (
+                s_.join(e_, on=["key", "first_py"]),
+                s_.join(e_, on=["key", "last_py"]).filter(pl.col("first_py").is_null() | pl.col("first_py_right").is_null()),
+                s_.filter(pl.col("first_py").is_null(), pl.col("last_py").is_null()).join(e_, on="key"),
+            )]
     seen = pl.DataFrame(seen, schema={"kept": pl.Utf8, "q": pl.Float64}, orient="row").group_by("kept").sum()
     out = who.select("rid", "kept").join(seen, on="kept", how="left").select(
         "rid", reduce=(pl.col("q").fill_null(0.0) / n_off).clip(0.0, 1.0) * pl.col("rid").is_in(agree))
-    con = duckdb.connect()
-    con.register("who", who.select("rid", "id_norm", "kept", "first_py", "last_py").to_arrow())
-    con.register("members", members.select("rid", "id_norm", "kept", "first_py", "last_py").to_arrow())
-    cp = (con.sql(" UNION ALL ".join(joins)).pl() if joins else
-          pl.DataFrame(schema={"rid": pl.UInt32, "eid": pl.UInt32, "common": pl.Utf8})).cast({"rid": pl.UInt32, "eid": pl.UInt32})
-    con.close()
+    cp = pl.concat(found) if found else pl.DataFrame(schema={"rid": pl.UInt32, "eid": pl.UInt32, "common": pl.Utf8})
     # each pair scored on the positions both show: u_id of their common pattern ...
     combos = cp.select("rid", "common").unique().join(rec.select("rid", "id_norm"), on="rid").with_row_index("key")
     u = _id_u(combos.select(rid="key", id_norm="id_norm", kept="common", k=pl.col("common").str.count_matches("1")), ros, cfg)
@@ -617,18 +622,11 @@ def _census(pairs: pl.DataFrame, rec: pl.DataFrame, ros: pl.DataFrame, ctx: dict
         census_fits=pl.when((pl.col("reduce") >= 0.5) | (fitting >= 0.5)).then(fitting))
 
 
-def _census_members(pairs: pl.DataFrame, rec: pl.DataFrame, ros: pl.DataFrame, records: pl.DataFrame,
-                    population: float, cfg: MatchingConfig) -> pl.DataFrame:
-    """The complete snapshot's records that can stand for a person (usable ID, a name showing a
-    character), each with q = P(it is off the roster): 1 - the p of its roster candidates, where a roster
-    person claimed by n of its records (p >= review_threshold) is at most one of them."""
-    snap_rid = records.select("kind").with_row_index("rid").filter(
-        pl.col("kind").is_in(list(cfg.complete_snapshot_kinds)))["rid"].implode()
-    snap = pairs.filter(pl.col("rid").is_in(snap_rid))
-    other = _other_weight(snap, records, max(ros.height, 1), population, cfg)
-    snap = _complete_snapshots(
-        snap.join(other, on="rid").with_columns(p=pl.col("w") / (pl.col("w").sum().over("rid") + pl.col("other"))),
-        records, ros.height, cfg)
+def _census_members(snap: pl.DataFrame, snap_rec: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+    """The complete snapshot's records (`snap_rec`) that can stand for someone off the roster
+    (usable ID, a name showing a character, q >= 1 - match_threshold), each with q = P(it is
+    off the roster): 1 - the p of its roster candidates (`snap`: their scored pairs), where a
+    roster person claimed by n of its records (p >= review_threshold) is at most one of them."""
     claim = pl.col("p1") >= cfg.review_threshold
     best = (
         snap.sort(["rid", "p", "pidx"], descending=[False, True, False]).group_by("rid", maintain_order=True)
@@ -636,12 +634,12 @@ def _census_members(pairs: pl.DataFrame, rec: pl.DataFrame, ros: pl.DataFrame, r
         .with_columns(n=pl.when(claim).then(claim.sum().over("pidx")).otherwise(1))
     )
     return (
-        rec.filter(pl.col("rid").is_in(snap_rid), pl.col("id_status").is_in(["masked", "full_valid"]),
-                   pl.col("first_py").is_not_null() | pl.col("last_py").is_not_null())
+        snap_rec.filter(pl.col("id_status").is_in(["masked", "full_valid"]),
+                        pl.col("first_py").is_not_null() | pl.col("last_py").is_not_null())
         .join(best, on="rid", how="left")
         .select("rid", "id_norm", "kept", "rname", "first_py", "last_py",
                 q=(1 - pl.col("psum").fill_null(0.0) / pl.col("n").fill_null(1)).clip(0.0, 1.0))
-        .filter(pl.col("q") > 0)
+        .filter(pl.col("q") >= 1 - cfg.match_threshold)
     )
 
 
