@@ -241,12 +241,33 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     extracts = {k: pl.read_parquet(paths.work / f"{k}.parquet") for k in kinds if k not in ("roster", "grid", "feedback")}
     records = to_person_records(extracts)
     records.write_parquet(paths.work / "person_records.parquet")
-    links, candidates = link(records, roster, cfg.matching)
+    # The 参保名单 is the census other kinds are linked against (`link._census`): a partial run
+    # that does not re-read it links with the period's stored one and keeps that one's links.
+    census_kinds = list(cfg.matching.complete_snapshot_kinds)
+    census = records.filter(pl.col("kind").is_in(census_kinds))
+    borrowed = census.is_empty() and paths.only
+    if borrowed:
+        census = stored_census(paths, records.clear())
+    census.write_parquet(paths.work / "census_records.parquet")
+    links, candidates = link(pl.concat([records, census]) if borrowed else records, roster, cfg.matching)
+    if borrowed:
+        links, candidates = (f.filter(~pl.col("kind").is_in(census_kinds)) for f in (links, candidates))
     links.write_parquet(paths.work / "links_person.parquet")
     candidates.write_parquet(paths.work / "candidates.parquet")
     if "water" in extracts:
         resolve_places(extracts["water"], roster).write_parquet(paths.work / "water_places.parquet")
     return {k: int(v) for k, v in links.group_by("decision").len().iter_rows()}
+
+
+def stored_census(paths: RunPaths, empty: pl.DataFrame) -> pl.DataFrame:
+    """The census records stored by the period's full run, as the columns of `empty` (no rows
+    if it stored none)."""
+    con = warehouse.connect(paths.warehouse)
+    try:
+        df = warehouse.table(con, "census_records", "period = ?", [paths.period_dir.name])
+    finally:
+        con.close()
+    return empty if df is None else df.select(empty.columns).cast(empty.schema)
 
 
 @task(**STEP)
@@ -388,7 +409,8 @@ def remember(paths: RunPaths, period: str) -> None:
         "rejected": pl.read_parquet(paths.work / "rejected.parquet"),
         "accounting": pl.read_parquet(paths.work / "accounting.parquet"),
     }
-    for table, name in [("settlements", "settlements_linked"), ("township_rows", "township_rows"),
+    for table, name in [("settlements", "settlements_linked"), ("census_records", "census_records"),
+                        ("township_rows", "township_rows"),
                         ("feedback_answers", "answers_new"), ("warning_status", "status_all")]:
         df = _read(paths.work / f"{name}.parquet")
         if df is not None:

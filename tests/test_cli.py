@@ -122,6 +122,17 @@ def test_partial_rerun_keeps_the_other_departments(full_run, capsys):
     assert n_deliv >= 10  # eight departments + roster + grid
 
 
+def test_partial_rerun_without_the_enrollment_links_against_the_stored_census(full_run):
+    """人社 alone: its records are weighed against the period's stored 参保名单 (the census), so
+    its links are those of the full run, and the 参保名单's own links are kept."""
+    county, out, full = full_run
+    assert _run(county / "inbox", out, "--dept", "hr") == 0
+    d = ["dept", "kind", "record_id", "decision", "person_id", "score"]
+    lb, la = pl.read_parquet(full / "links.parquet"), pl.read_parquet(out / PERIOD / "links.parquet")
+    assert la.select(d).sort(d[:3]).equals(lb.select(d).sort(d[:3]))
+    assert la.filter(pl.col("dept") == "人社")["reason"].str.contains("census").any()
+
+
 def test_partial_rerun_refuses_without_a_full_run_and_unknown_departments(prefect_harness, small_county, tmp_path, capsys):
     assert _run(small_county / "inbox", tmp_path, "--dept", "医保") == 2
     assert "run the whole period first" in capsys.readouterr().err
