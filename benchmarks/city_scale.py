@@ -43,6 +43,16 @@ PERIOD = "2026-10"
 COUNTIES = [("埇桥区", "341302", 37), ("砀山县", "341321", 16), ("萧县", "341322", 23),
             ("灵璧县", "341323", 20), ("泗县", "341324", 26)]  # name, code, townships (122)
 LEGACY = {"341302": "342201", "341321": "342221", "341322": "342222", "341323": "342224", "341324": "342225"}
+# Beyond 1x the area grows, not its counties (a county of 宿州 already holds 0.7-1.8M people):
+# the next cities' county-level units, 122 townships each, with their legacy codes (阜阳地区 3421xx).
+MORE_CITIES = [
+    [("颍州区", "341202", 15), ("颍东区", "341203", 12), ("颍泉区", "341204", 10), ("临泉县", "341221", 28),
+     ("太和县", "341222", 21), ("阜南县", "341225", 16), ("颍上县", "341226", 12), ("界首市", "341282", 8)],
+    [("龙子湖区", "340302", 10), ("蚌山区", "340303", 8), ("禹会区", "340304", 12), ("淮上区", "340311", 10),
+     ("怀远县", "340321", 30), ("五河县", "340322", 24), ("固镇县", "340323", 28)],
+]
+LEGACY |= {"341202": "342101", "341203": "342101", "341204": "342101", "341221": "342122", "341222": "342123",
+           "341225": "342125", "341226": "342126", "341282": "342127"} | {c: c for _, c, _ in MORE_CITIES[1]}
 W17 = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 SURNAMES = list("王李张刘陈杨赵黄周吴徐孙胡朱高马郭何郑罗宋谢韩唐许曹冯邓程董魏田杜梁林于苏吕蒋丁沈姜范任贾袁彭蔡潘余叶卢汪戴崔姚方夏石孟秦薛侯白武牛郝孔邵史毛常段雷阎钱施洪龚康")
@@ -77,11 +87,14 @@ class Gen:
         self.sur_p = SUR_W / SUR_W.sum()
         self._places()
 
-    # places: 122 townships, ~20 villages each at scale 1 (fewer at smaller scales)
+    # places: 122 townships, ~20 villages each at scale 1 (fewer at smaller scales); beyond 1x the
+    # next cities' counties (`MORE_CITIES`), 20 villages a township, as many as the scale needs
     def _places(self):
         rng, rows, used = self.rng, [], set()
-        per_town_v = max(4, round(20 * min(self.scale, 1.0))) if self.scale <= 1 else round(20 * self.scale)
-        for cname, code, nt in COUNTIES:
+        per_town_v = max(4, round(20 * min(self.scale, 1.0)))
+        extra = [c for city in MORE_CITIES[:max(0, int(np.ceil(self.scale)) - 1)] for c in city]
+        self.counties = COUNTIES + extra
+        for cname, code, nt in self.counties:
             for _ in range(nt):
                 while True:
                     t = "".join(rng.choice(PLACE_CHARS, 2)) + rng.choice(["镇", "乡"])
@@ -399,7 +412,7 @@ def generate(inbox: Path, scale: float) -> dict:
     st = ex["med_settlement"].with_row_index("_i")
     county_of = dict(zip(g.places["township"], g.places["county"]))
     st = st.with_columns(_c=pl.col("参保地").replace_strict(county_of, default="埇桥区"))
-    for ci, (cname, _, _) in enumerate(COUNTIES):
+    for ci, (cname, _, _) in enumerate(g.counties):
         part = st.filter(pl.col("_c") == cname).drop("_i", "_c")
         half = part.height // 2
         for b, sub in enumerate([part[:half], part[half:]]):
@@ -407,7 +420,7 @@ def generate(inbox: Path, scale: float) -> dict:
             write_csv(pdir / "医保" / f"结算明细_{PERIOD}_{cname}_第{b + 1}批.csv", sub, enc,
                       title=f"宿州市医疗保障局{PERIOD}结算明细" if b == 0 else None, total=(b == 1), crlf=(ci == 3))
     en = ex["med_enrollment"]
-    k = len(COUNTIES)
+    k = len(g.counties)
     for ci in range(k):
         write_csv(pdir / "医保" / f"参保名单_{PERIOD}_{ci + 1}.csv", en[ci * en.height // k:(ci + 1) * en.height // k],
                   encs[ci % 3])

@@ -142,6 +142,17 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
         (pl.col("id_status") == "full_check_failed")
         | (pl.col("id_status").is_in(["masked", "destroyed"]) & ~pl.col("rid").is_in(found.implode()))
     )
+    # A region whose kept characters some roster ID shares is taken as typed right: dropping
+    # it would join on the rest alone, which in a city-sized roster pairs every off-roster
+    # record with dozens of namesakes sharing its last 4.
+    known = []
+    for m6 in typo["kept"].str.slice(0, 6).unique().to_list():
+        sub = typo.filter(pl.col("kept").str.slice(0, 6) == m6).select("rid", "id_norm")
+        regions = _mask_series(ros["id_number"].str.slice(0, 6), m6).unique().implode()
+        known.append(sub.select("rid", known=_mask_series(sub["id_norm"].str.slice(0, 6), m6).is_in(regions)
+                                if "1" in m6 else pl.lit(True)))
+    typo = typo.join(pl.concat(known) if known else pl.DataFrame(schema={"rid": pl.UInt32, "known": pl.Boolean}),
+                     on="rid", how="left")
     parts = []
     failed = set(typo.filter(pl.col("id_status") == "full_check_failed")["kept"].unique().to_list())
     for pat in typo["kept"].unique().to_list():
@@ -161,11 +172,13 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
                 cond += " AND r.rname = p.cname AND r.rname NOT LIKE '%*%'"
             elif sub.count("1") < cfg.typo_name_key_below:  # surname, or the last char when it is hidden
                 parts.append(f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo r JOIN ros p ON {cond} "
-                             f"AND r.rlast = p.clast WHERE r.kept = '{pat}' AND r.surname IS NULL")
+                             f"AND r.rlast = p.clast WHERE r.kept = '{pat}' AND r.surname IS NULL"
+                             + (" AND NOT r.known" if SEGMENTS["region"] in segs else ""))
                 cond += " AND r.surname = p.csurname"
-            parts.append(f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo r JOIN ros p ON {cond} WHERE r.kept = '{pat}'")
+            where = f"r.kept = '{pat}'" + (" AND NOT r.known" if SEGMENTS["region"] in segs else "")
+            parts.append(f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo r JOIN ros p ON {cond} WHERE {where}")
     con.register("typo", typo.select(
-        "rid", "id_norm", "kept", "surname", "rname",
+        "rid", "id_norm", "kept", "surname", "rname", "known",
         rlast=pl.when(~pl.col("rname").str.ends_with("*")).then(pl.col("rname").str.slice(-1))).to_arrow())
     typo_pairs = _sql(con, parts)
     found = pl.concat([found, typo_pairs["rid"]]).unique()
