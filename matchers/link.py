@@ -331,8 +331,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     step = max(cfg.pair_chunk, 1)
     bounds = pairs["rid"].gather_every(step).to_list()[1:] if pairs.height > step else []
     edges = [0, *pairs["rid"].search_sorted(pl.Series(bounds, dtype=pl.UInt32), "left").to_list(), pairs.height]
-    pairs = pl.concat([_score(pairs.slice(lo, hi - lo), ctx, cfg) for lo, hi in zip(edges, edges[1:]) if hi > lo]
-                      or [_score(pairs, ctx, cfg)])
+    pairs = pl.concat([_keep_top(_score(pairs.slice(lo, hi - lo), ctx, cfg), cfg)
+                       for lo, hi in zip(edges, edges[1:]) if hi > lo] or [_keep_top(_score(pairs, ctx, cfg), cfg)])
     # The complete snapshot first: its posteriors make the census the other kinds are weighed against.
     snap_rid = records.select("kind").with_row_index("rid").filter(
         pl.col("kind").is_in(list(cfg.complete_snapshot_kinds)))["rid"]
@@ -340,7 +340,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     snap, rest = pairs.filter(is_snap), pairs.filter(~is_snap)
     del pairs
     posterior = lambda p, other: p.join(other, on="rid").with_columns(  # noqa: E731
-        p=pl.col("w") / (pl.col("w").sum().over("rid") + pl.col("other")), n_cand=pl.len().over("rid"))
+        p=pl.col("w") / (pl.col("W") + pl.col("other")))
     snap = _complete_snapshots(posterior(snap, _other_weight(snap, records, roster.height, population, cfg)),
                                records, roster.height, cfg)
     census = _census(rest, snap, rec.filter(is_snap), rec.filter(~is_snap), ros, ctx, cfg)
@@ -461,6 +461,22 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
     ).select("rid", "pidx", "pass", "id_level", "name_level", "place_level", "w")
 
 
+def _keep_top(pairs: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+    """A slice of scored pairs (whole records) -> what the rest of linking reads of it: per
+    record W (Σ w of all its candidates), n_cand and agree (some candidate agrees on every kept
+    ID character), and only the candidates that can matter: its `review_max_candidates` best
+    (at least 2) and any other holding w >= candidate_floor * W (p can reach the floor, which a
+    complete snapshot's claims need). A city's tens of millions of pairs are not all held."""
+    ranked = pairs.sort(["rid", "w", "pidx"], descending=[False, True, False])
+    first = (pl.col("rid") != pl.col("rid").shift()).fill_null(True)
+    return ranked.with_columns(
+        W=pl.col("w").sum().over("rid"), n_cand=pl.len().over("rid").cast(pl.UInt32),
+        agree=(pl.col("id_level") == "kept-agree").any().over("rid"),
+        _rank=pl.int_range(1, pl.len() + 1) - pl.when(first).then(pl.int_range(pl.len())).forward_fill(),
+    ).filter((pl.col("_rank") <= max(2, cfg.review_max_candidates)) | (pl.col("w") >= cfg.candidate_floor * pl.col("W"))
+             ).drop("_rank")
+
+
 def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """In a snapshot kind (one row per person, e.g. 参保名单) two records cannot both be one
     roster person. When several records claim the same best candidate, claimants whose
@@ -541,7 +557,7 @@ def _other_weight(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, pop
         f[census["rid"].to_numpy()] = census["factor"].to_numpy()
     pi = np.full(names.len(), pi0)
     # one value per record with candidates: the sum of their w (a record's candidates' p sum to W / (W + other))
-    per = pairs.group_by("rid").agg(w=pl.col("w").sum()).sort("rid")
+    per = pairs.group_by("rid").agg(w=pl.col("W").first()).sort("rid")
     rid = per["rid"].to_numpy()
     w, gw, fw = per["w"].to_numpy(), g[rid], f[rid]
     for _ in range(cfg.prior_iterations if cfg.estimate_prior else 0):
@@ -580,7 +596,7 @@ def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec
     # the records it speaks for: other kinds, with a usable ID and some candidate
     who = rec.filter(pl.col("rid").is_in(pairs["rid"].unique().implode()),
                      pl.col("id_status").is_in(["masked", "full_valid"]), pl.col("k") > 0)
-    agree = pairs.filter(pl.col("id_level") == "kept-agree")["rid"].unique().implode()
+    agree = pairs.filter(pl.col("agree"))["rid"].unique().implode()
     by_s = who.partition_by("kept", as_dict=True, include_key=False)
     by_e = members.partition_by("kept", as_dict=True, include_key=False)
     seen, found = [], []
