@@ -4,15 +4,17 @@
    (one join per mask pattern); records whose kept digits may hold a typo (full IDs failing
    the check; masked IDs without an ID-compatible person sharing their surname) join on the
    kept positions minus one segment (region / year / month-day / sequence; check-failed full
-   IDs also minus two adjacent ones), weak keys helped by surname (or last char) or full
-   name; records with no usable ID join on surname + place (or full name). A mask pattern
-   that leaves many roster persons per record (3+4 kept in a city) also joins on the pinyin
-   of the first (or last) visible name character, so pairs grow with the roster, not its square;
-   one still that weak with it (a province-sized roster) also needs a shown last character's.
+   IDs also minus two adjacent ones; the region only when no roster ID shares its kept
+   characters), weak keys helped by surname (or last char) or full name; records with no
+   usable ID join on surname + place (or full name). A mask pattern that leaves many roster
+   persons per record (3+4 kept in a city) also joins on the pinyin of the first (or last)
+   visible name character, so pairs grow with the roster, not its square; one still that
+   weak with it (a province-sized roster) also needs a shown last character's.
 2. Comparisons, each a level with m = P(level | same person) from config and
    u = P(level | random county person): ID (kept-agree / one-differs / two-differ /
    disagree), name (names.py levels), place (village / township / disagree).
-   Pairs are scored in slices of `pair_chunk` and kept narrow (levels and w only).
+   Pairs are scored in slices of `pair_chunk`; of each slice only the candidates that can
+   matter are kept (`_keep_top`), with each record's W = Σ w over all of them.
 3. Posterior per candidate: w = Π m/u; someone off the candidate list (anyone in the county)
    weighs n_roster (1 - π) / π, π the dept/kind's roster share (EM-estimated).
    p = w / (Σ w + other). In a complete snapshot (参保名单) the only record fitting a roster
