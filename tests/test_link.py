@@ -287,3 +287,21 @@ def test_typo_pass_drops_the_region_only_when_no_roster_id_shares_it(roster):
     assert d["bad-region"]["person_id"] == p["person_id"] or bad["person_id"].to_list() == [p["person_id"]]
     assert "typo pass" in (d["bad-region"]["reason"] or "")
     assert d["other-region"]["n_candidates"] == 0, d["other-region"]["reason"]
+
+
+def test_a_record_fitting_many_persons_lists_the_best_and_weighs_them_all(roster):
+    """Only a record's best candidates are kept once scored, but its p are shares of the
+    evidence of all of them: each of 25 equal fits holds under 1/25."""
+    p = roster.row(30, named=True)
+    i, taken = p["id_number"], set(roster["id_number"])
+    rows = []
+    for k in range(25):
+        other = _same_kept_id(i, taken)
+        taken.add(other)
+        rows.append(dict(township="大店镇", village="东王庄村", household_id=f"HM{k}", person_id=f"HM{k}-01",
+                         name="王" + GIVEN[k % len(GIVEN)] + GIVEN[(k + 1) % len(GIVEN)], id_number=other))
+    ros = pl.DataFrame(rows)
+    _, _, d = run(ros, [dict(record_id="w", name="王*", id_raw=mask64(i))])
+    assert d["w"]["n_candidates"] == 25 and d["w"]["decision"] != "matched"
+    assert d["w"]["score"] * 25 <= 1 + 1e-9, d["w"]["reason"]
+    assert "25 candidate(s)" in d["w"]["reason"]
