@@ -263,11 +263,14 @@ def test_the_census_does_not_vouch_for_a_record_whose_kept_digits_may_hold_a_typ
     p = roster.row(21, named=True)
     i = p["id_number"]
     typo = i[:15] + str((int(i[15]) + 1) % 10) + i[16:]
+    rng = random.Random(9)
     enrolled = [dict(record_id=f"CB{q['person_id']}", name=q["name"], id_raw=mask64(q["id_number"]))
                 for q in roster.iter_rows(named=True)]
+    strangers = [dict(record_id=f"CBs{j}", name=rng.choice(SURNAMES) + rng.choice(GIVEN), id_raw=mask64(x))
+                 for j, x in enumerate(_off_roster_ids(rng, 300, set(roster["id_number"])))]
     target = dict(record_id="t", name=p["name"], id_raw=mask64(typo))
     scores = []
-    for census in ([], enrolled):
+    for census in ([], enrolled + strangers):
         recs = pl.concat([records([target]), records(census).with_columns(kind=pl.lit("med_enrollment"))])
         links, review = link(recs, roster, CFG)
         scores.append(review.filter(pl.col("record_id") == "t", pl.col("rank") == 1)["score"][0])
