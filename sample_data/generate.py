@@ -67,8 +67,7 @@ COLS = {
     "agri": [("record_id", "报案编号"), ("name", "户主姓名"), ("id_raw", "证件号码"), ("township", "乡（镇）"),
              ("village", "行政村"), ("disaster_type", "灾害类型"), ("loss_amount", "损失金额（元）"), ("occur_date", "发生日期")],
 }
-DEPT_OF = {"med_settlement": "医保", "med_enrollment": "医保", "enrollment": "医保",  # enrollment: the builder step
-           "housing": "住建", "education": "教育", "water": "水利",
+DEPT_OF = {"med_settlement": "医保", "med_enrollment": "医保", "housing": "住建", "education": "教育", "water": "水利",
            "civil": "民政", "disability": "残联", "hr": "人社", "agri": "农业农村"}
 # mask-style weights (order of MASKS: 6+4, 4+4, 3+4, 14+0, birth, full) and name-mask share per kind
 MASK_W = {
@@ -500,7 +499,7 @@ class PeriodBuilder:
 
     def build(self, skip: set[str]) -> list[OutFile]:
         for name in ["medical", "housing", "education", "water", "civil", "disability", "hr", "agri", "enrollment"]:
-            if DEPT_OF[{"medical": "med_settlement"}.get(name, name)] not in skip:
+            if DEPT_OF[{"medical": "med_settlement", "enrollment": "med_enrollment"}.get(name, name)] not in skip:
                 getattr(self, name)()
         return self.files(skip)
 

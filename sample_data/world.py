@@ -83,6 +83,7 @@ class World:
     def __init__(self, seed: int, profile: str, households: int):
         self.p, self.seed = PROFILES[profile], seed
         self.enroll_id: dict[int, str] = {}
+        self._enroll_taken: set[str] | None = None
         self.rng = rng = random.Random(f"{seed}:world")
         self.surnames = SurnamePicker(self.p["top_surnames"])
         self.ids: set[str] = set()
@@ -162,10 +163,13 @@ class World:
     def enroll_no(self, p: Person) -> str:
         """The person's 人员编号 on the 参保名单, the same in every period."""
         if p.key not in self.enroll_id:
-            rng, taken = random.Random(f"{self.seed}:cb:{p.key}"), set(self.enroll_id.values())
-            while (no := f"CB{rng.randrange(10**7, 10**8)}") in taken:
+            if self._enroll_taken is None:  # the numbers given so far (the cast's are set before any of these)
+                self._enroll_taken = set(self.enroll_id.values())
+            rng = random.Random(f"{self.seed}:cb:{p.key}")
+            while (no := f"CB{rng.randrange(10**7, 10**8)}") in self._enroll_taken:
                 pass
             self.enroll_id[p.key] = no
+            self._enroll_taken.add(no)
         return self.enroll_id[p.key]
 
     def lookalike(self, rng: random.Random, t: Person, on: date) -> Person:
