@@ -147,14 +147,8 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
     # A region whose kept characters some roster ID shares is taken as typed right: dropping
     # it would join on the rest alone, which in a city-sized roster pairs every off-roster
     # record with dozens of namesakes sharing its last 4.
-    known = []
-    for m6 in typo["kept"].str.slice(0, 6).unique().to_list():
-        sub = typo.filter(pl.col("kept").str.slice(0, 6) == m6).select("rid", "id_norm")
-        regions = _mask_series(ros["id_number"].str.slice(0, 6), m6).unique().implode()
-        known.append(sub.select("rid", known=_mask_series(sub["id_norm"].str.slice(0, 6), m6).is_in(regions)
-                                if "1" in m6 else pl.lit(True)))
-    typo = typo.join(pl.concat(known) if known else pl.DataFrame(schema={"rid": pl.UInt32, "known": pl.Boolean}),
-                     on="rid", how="left")
+    typo = typo.join(_region_count(typo, ros), on="rid", how="left").with_columns(
+        known=pl.col("n_region").is_null() | (pl.col("n_region") > 0))  # null: no region character kept
     parts = []
     failed = set(typo.filter(pl.col("id_status") == "full_check_failed")["kept"].unique().to_list())
     for pat in typo["kept"].unique().to_list():
@@ -227,20 +221,7 @@ def _sql(con: duckdb.DuckDBPyConnection, parts: list[str]) -> pl.DataFrame:
 def _id_u(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """Per record: u_id = P(a random person's ID agrees on every kept position)."""
     n = ros.height
-    region = []
-    for m6 in rec["kept"].str.slice(0, 6).unique().to_list():
-        if "1" not in m6:
-            continue
-        counts = ros.group_by(key=pl.col("id_number").str.slice(0, 6).map_batches(
-            lambda s, m6=m6: _mask_series(s, m6), return_dtype=pl.Utf8)).len()
-        region.append(
-            rec.filter(pl.col("kept").str.slice(0, 6) == m6)
-            .select("rid", key=pl.col("id_norm").str.slice(0, 6).map_batches(
-                lambda s, m6=m6: _mask_series(s, m6), return_dtype=pl.Utf8))
-            .join(counts, on="key", how="left")
-            .select("rid", u_region=(pl.col("len").fill_null(0) + 1) / (n + 2))
-        )
-    region_u = pl.concat(region) if region else pl.DataFrame(schema={"rid": pl.UInt32, "u_region": pl.Float64})
+    region_u = _region_count(rec, ros).select("rid", u_region=(pl.col("n_region") + 1) / (n + 2))
     kept = pl.col("kept")
     birth_k = kept.str.slice(6, 8).str.count_matches("1")
     bit = lambda i: kept.str.slice(i, 1) == "1"  # noqa: E731
@@ -255,6 +236,25 @@ def _id_u(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataF
         rec.select("rid", "k", u_rest=u).join(region_u, on="rid", how="left")
         .select("rid", "k", u_id=pl.col("u_region").fill_null(1.0) * pl.col("u_rest"))
     )
+
+
+def _region_count(rec: pl.DataFrame, ros: pl.DataFrame) -> pl.DataFrame:
+    """Per record keeping some region character (rid, id_norm, kept): n_region, the number of
+    roster IDs sharing its kept region characters."""
+    out = []
+    for m6 in rec["kept"].str.slice(0, 6).unique().to_list():
+        if "1" not in m6:
+            continue
+        key = pl.col("id_number").str.slice(0, 6).map_batches(lambda s, m6=m6: _mask_series(s, m6), return_dtype=pl.Utf8)
+        counts = ros.group_by(key=key).len()
+        out.append(
+            rec.filter(pl.col("kept").str.slice(0, 6) == m6)
+            .select("rid", key=pl.col("id_norm").str.slice(0, 6).map_batches(
+                lambda s, m6=m6: _mask_series(s, m6), return_dtype=pl.Utf8))
+            .join(counts, on="key", how="left")
+            .select("rid", n_region=pl.col("len").fill_null(0).cast(pl.UInt32))
+        )
+    return pl.concat(out) if out else pl.DataFrame(schema={"rid": pl.UInt32, "n_region": pl.UInt32})
 
 
 def _mask_series(s: pl.Series, mask: str) -> pl.Series:
@@ -349,12 +349,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     rest = posterior(rest, _other_weight(rest, records, roster.height, population, cfg, census))
     pairs = pl.concat([snap, rest.with_columns(snapshot=pl.lit(False))])
     del snap, rest
-    # rank = position in the record's run of rows once sorted (no window over millions of groups)
     pairs = pairs.sort(["rid", "p", "pidx"], descending=[False, True, False]).with_columns(pl.col("rid").set_sorted())
-    first = (pl.col("rid") != pl.col("rid").shift()).fill_null(True)
-    top = pairs.with_columns(
-        rank=(pl.int_range(1, pl.len() + 1) - pl.when(first).then(pl.int_range(pl.len())).forward_fill())
-    ).filter(pl.col("rank") <= max(2, cfg.review_max_candidates))
+    top = pairs.with_columns(rank=_rank_in_run()).filter(pl.col("rank") <= max(2, cfg.review_max_candidates))
     del pairs, ctx  # a city's millions of scored pairs: only the top candidates are read from here on
     best = top.filter(pl.col("rank") <= 2).group_by("rid", maintain_order=True).agg(
         p1=pl.col("p").first(), w1=pl.col("w").first(), p2=pl.col("p").get(1, null_on_oob=True).fill_null(0.0),
@@ -463,6 +459,13 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
     ).select("rid", "pidx", "pass", "id_level", "name_level", "place_level", "w")
 
 
+def _rank_in_run() -> pl.Expr:
+    """1, 2, ... within each run of equal `rid` of a frame sorted by rid: the rank of each row
+    once sorted, without a window over millions of groups."""
+    first = (pl.col("rid") != pl.col("rid").shift()).fill_null(True)
+    return pl.int_range(1, pl.len() + 1) - pl.when(first).then(pl.int_range(pl.len())).forward_fill()
+
+
 def _keep_top(pairs: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """A slice of scored pairs (whole records) -> what the rest of linking reads of it: per
     record W (Σ w of all its candidates), n_cand and agree (some candidate agrees on every kept
@@ -470,11 +473,9 @@ def _keep_top(pairs: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     (at least 2) and any other holding w >= candidate_floor * W (p can reach the floor, which a
     complete snapshot's claims need). A city's tens of millions of pairs are not all held."""
     ranked = pairs.sort(["rid", "w", "pidx"], descending=[False, True, False])
-    first = (pl.col("rid") != pl.col("rid").shift()).fill_null(True)
     return ranked.with_columns(
         W=pl.col("w").sum().over("rid"), n_cand=pl.len().over("rid").cast(pl.UInt32),
-        agree=(pl.col("id_level") == "kept-agree").any().over("rid"),
-        _rank=pl.int_range(1, pl.len() + 1) - pl.when(first).then(pl.int_range(pl.len())).forward_fill(),
+        agree=(pl.col("id_level") == "kept-agree").any().over("rid"), _rank=_rank_in_run(),
     ).filter((pl.col("_rank") <= max(2, cfg.review_max_candidates)) | (pl.col("w") >= cfg.candidate_floor * pl.col("W"))
              ).drop("_rank")
 
