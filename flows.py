@@ -50,8 +50,8 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # noqa: E402
 
 from adapters import inbox, outputs, warehouse  # noqa: E402
-from config import Config, load_config  # noqa: E402
-from matchers.link import link  # noqa: E402
+from config import Config, MatchingConfig, load_config  # noqa: E402
+from matchers.link import link, list_completeness  # noqa: E402
 from matchers.places import resolve_places, water_links  # noqa: E402
 from matchers.review import review_queue  # noqa: E402
 from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
@@ -249,7 +249,8 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     if borrowed:
         census = stored_census(paths, records.clear())
     census.write_parquet(paths.work / "census_records.parquet")
-    links, candidates = link(pl.concat([records, census]) if borrowed else records, roster, cfg.matching)
+    matching = measure_census(paths, cfg, records, census, roster, borrowed)
+    links, candidates = link(pl.concat([records, census]) if borrowed else records, roster, matching)
     if borrowed:
         links, candidates = (f.filter(~pl.col("kind").is_in(census_kinds)) for f in (links, candidates))
     links.write_parquet(paths.work / "links_person.parquet")
@@ -257,6 +258,35 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     if "water" in extracts:
         resolve_places(extracts["water"], roster).write_parquet(paths.work / "water_places.parquet")
     return {k: int(v) for k, v in links.group_by("decision").len().iter_rows()}
+
+
+def measure_census(paths: RunPaths, cfg: Config, records: pl.DataFrame, census: pl.DataFrame, roster: pl.DataFrame,
+                   borrowed: bool) -> MatchingConfig:
+    """The matching config with the 参保名单's measured completeness (`link.list_completeness`),
+    reported in the data-quality file. A partial run without 医保 measures on the period's
+    stored settlements, as its full run did."""
+    if cfg.matching.census_completeness != "measured" or census.is_empty():
+        return cfg.matching
+    ids = lambda df: df.select("kind", pl.col("id_raw").cast(pl.Utf8))  # noqa: E731 - all it reads
+    insured = ids(records.filter(pl.col("kind").is_in(list(cfg.matching.census_completeness_kinds))))
+    if borrowed:
+        con = warehouse.connect(paths.warehouse)
+        try:
+            stored = warehouse.table(con, "settlements", "period = ?", [paths.period_dir.name])
+        finally:
+            con.close()
+        insured = insured if stored is None else ids(stored)
+    got = list_completeness(pl.concat([insured, ids(census)]), roster, cfg.matching)
+    share = "—" if got.value is None else f"{got.value:.0%}"
+    detail = (f"参保名单对非监测对象的完整度 {share}：{got.probes} 名结算人员（完整身份证号、不在底册）中 {got.found} 名在名单中以完整身份证号出现"
+              f"（名单中 {got.share_full:.0%} 的记录显示完整身份证号）。"
+              f" enrollment list completeness for off-roster people {share}: of {got.probes} off-roster insured persons with a full ID, "
+              f"{got.found} appear in it by full ID ({got.share_full:.0%} of its records show one)"
+              + ("; too few to measure, taken as complete" if got.value is None else ""))
+    pl.DataFrame([dict(category="参保名单完整度 enrollment list completeness", dept=census["dept"][0],
+                       file=None, detail=detail, count=got.found)],
+                 schema=FINDING_COLS).write_parquet(paths.work / "findings_census.parquet")
+    return replace(cfg.matching, census_completeness=1.0 if got.value is None else got.value)
 
 
 def stored_census(paths: RunPaths, empty: pl.DataFrame) -> pl.DataFrame:

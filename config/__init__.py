@@ -49,6 +49,9 @@ class MatchingConfig:
     max_snapshot_presence: float = 0.99
     census_coverage: float = 0.95
     census_min_kept: int = 4
+    census_completeness: float | str = "measured"
+    census_completeness_kinds: tuple[str, ...] = ("med_settlement",)
+    census_completeness_min: float = 20.0
     estimate_prior: bool = True
     prior_iterations: int = 10
     prior_strength: float = 50.0
@@ -62,6 +65,11 @@ class MatchingConfig:
         "surname-only": 0.015, "disagree": 0.01})
     place_levels: dict[str, float] = field(default_factory=lambda: {
         "village": 0.90, "township": 0.07, "disagree": 0.03})
+
+    def __post_init__(self) -> None:
+        c = self.census_completeness
+        if c != "measured" and not (isinstance(c, int | float) and 0 <= c <= 1):
+            raise ValueError(f"matching.census_completeness must be \"measured\" or a share from 0 to 1, got {c!r}")
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import duckdb
 import numpy as np
 import polars as pl
@@ -87,6 +89,47 @@ def _prepare_records(records: pl.DataFrame) -> pl.DataFrame:
         k=pl.col("kept").str.count_matches("1"),
         surname=pl.when(~pl.col("rname").str.starts_with("*")).then(pl.col("rname").str.slice(0, 1)),
     ).drop("id_raw")
+
+
+@dataclass(frozen=True)
+class ListCompleteness:
+    """How complete the complete snapshot (参保名单) is for people off the roster, measured:
+    `value` (None when there was too little to measure), from `probes` off-roster insured
+    persons showing a full ID, `found` of them in the list, which shows a full ID on
+    `share_full` of its records."""
+
+    value: float | None
+    probes: int
+    found: int
+    share_full: float
+
+
+def list_completeness(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> ListCompleteness:
+    """PersonRecord + RosterPerson frames -> how much of the insured off-roster population the
+    complete snapshot holds, measured rather than assumed (SPEC §3 calls 参保名单 a full snapshot;
+    a county's may hold only part of its insured, e.g. 城乡居民 but not 职工).
+
+    Everyone a kind of `census_completeness_kinds` (医保 settlements) names is insured. Its
+    persons showing a full valid ID that no roster ID equals are a sample of the insured
+    off-roster residents: a complete list holds each of them, and shows the same full ID for the
+    share `share_full` of its records that show one. So value = found / (share_full · probes),
+    capped at 1; None when a complete list would show fewer than `census_completeness_min` of
+    them (nothing to measure: the list is then taken as complete)."""
+    kinds = list(cfg.complete_snapshot_kinds)
+    probe_kinds = list(cfg.census_completeness_kinds)
+    raw = records.select("kind", id_raw=pl.col("id_raw").cast(pl.Utf8))
+    listed = normalize_ids(raw.filter(pl.col("kind").is_in(kinds)))
+    usable = listed.filter(pl.col("id_status").is_in(["masked", "full_valid"]))
+    full_ids = usable.filter(pl.col("id_status") == "full_valid")["id_norm"].unique()
+    share_full = full_ids.len() / max(usable.height, 1)
+    # persons, not rows (one person may have many settlements); masked values cannot be full
+    probes = normalize_ids(raw.filter(pl.col("kind").is_in(probe_kinds), ~pl.col("id_raw").str.contains("[*＊]")))
+    probes = probes.filter(pl.col("id_status") == "full_valid").select("id_norm").unique().filter(
+        ~pl.col("id_norm").is_in(roster["id_number"].cast(pl.Utf8).str.strip_chars().str.to_uppercase().implode()))
+    found = probes.filter(pl.col("id_norm").is_in(full_ids.implode())).height
+    expected = share_full * probes.height
+    value = None if expected < cfg.census_completeness_min else min(1.0, found / expected)
+    return ListCompleteness(value, probes.height, found, share_full)
 
 
 def _prepare_roster(roster: pl.DataFrame) -> pl.DataFrame:
@@ -345,7 +388,11 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         p=pl.col("w") / (pl.col("W") + pl.col("other")))
     snap = _complete_snapshots(posterior(snap, _other_weight(snap, records, roster.height, population, cfg)),
                                records, roster.height, cfg)
-    census = _census(rest, snap, rec.filter(is_snap), rec.filter(~is_snap), ros, ctx, cfg)
+    complete = cfg.census_completeness
+    if complete == "measured":
+        complete = list_completeness(records, roster, cfg).value
+    counted = replace(cfg, census_coverage=cfg.census_coverage * (1.0 if complete is None else complete))
+    census = _census(rest, snap, rec.filter(is_snap), rec.filter(~is_snap), ros, ctx, counted)
     rest = posterior(rest, _other_weight(rest, records, roster.height, population, cfg, census))
     pairs = pl.concat([snap, rest.with_columns(snapshot=pl.lit(False))])
     del snap, rest

@@ -19,8 +19,8 @@ import pytest
 
 from adapters.inbox import read_linkable
 from config import load_config
-from matchers.evaluate import evaluate
-from matchers.link import link
+from matchers.evaluate import evaluate, totals
+from matchers.link import link, list_completeness
 from sample_data.generate import generate
 
 PERIOD = "2026-10"
@@ -84,3 +84,29 @@ def test_no_wrong_roster_person(county):
     """A matched record that is on the roster is matched to the right roster person."""
     name, table = county
     assert table["wrong_person"].sum() == 0, table.filter(pl.col("wrong_person") > 0)
+
+
+def test_a_partial_enrollment_list_is_measured_and_costs_recall_not_precision(tmp_path):
+    """A county whose 参保名单 holds a third of its insured off-roster people (only 城乡居民,
+    say): the run measures that from the settlements, and weighs masked records against the list
+    it has. Taking the list as complete instead links look-alikes the list does not show."""
+    out = tmp_path / "partial"
+    generate(out, seed=7, periods=(PERIOD,), profile="standard", households=3000)
+    cfg = load_config()
+    population = json.loads((out / "truth" / "population.json").read_text())["county_population"]
+    records, roster = read_linkable(out / "inbox" / PERIOD, cfg)
+    truth = pl.read_csv(out / "truth" / "links.csv", infer_schema_length=0)
+    off = truth.filter(pl.col("kind") == "med_enrollment", pl.col("person_id").is_null())["record_id"]
+    unlisted = off.sample(fraction=2 / 3, seed=1).implode()
+    records = records.filter(~((pl.col("kind") == "med_enrollment") & pl.col("record_id").is_in(unlisted)))
+    matching = dataclasses.replace(cfg.matching, county_population=population)
+    assert 0.2 < list_completeness(records, roster, matching).value < 0.5
+
+    def others(completeness):  # the records weighed against the list: every kind but the list's own
+        links, _ = link(records, roster, dataclasses.replace(matching, census_completeness=completeness))
+        return totals(evaluate(links.filter(pl.col("kind") != "med_enrollment"), truth))
+
+    measured, complete = others("measured"), others(1.0)
+    assert measured["false_link"] < 0.7 * complete["false_link"], (measured, complete)
+    assert measured["precision"] > complete["precision"]
+    assert measured["wrong_person"] == 0

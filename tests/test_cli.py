@@ -65,6 +65,13 @@ def test_help_shows_examples_and_exit_codes(capsys):
     assert flows.main(["run", "--nonsense"]) == 2
 
 
+@pytest.mark.parametrize("value", ["half", "1.5", "-0.1"])
+def test_a_census_completeness_that_is_not_a_share_is_refused(value, capsys):
+    args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.census_completeness={value}"]
+    assert flows.main(args) == 2
+    assert "census_completeness" in capsys.readouterr().err
+
+
 def test_progress_goes_to_stderr_and_nothing_personal_is_printed(prefect_harness, small_county, tmp_path, capsys):
     assert _run(small_county / "inbox", tmp_path) == 0
     cap = capsys.readouterr()

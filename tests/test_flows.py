@@ -136,6 +136,9 @@ def test_county_files_exist(county_run):
         assert (county / name).exists(), name
     quality = pl.read_csv(county / "数据质量报告.csv", infer_schema=False)
     assert quality["类别"].str.contains("网格超过户数上限").any()
+    # the 参保名单's completeness, measured on the settlements (the sample's holds every insured person)
+    completeness = quality.filter(pl.col("类别").str.contains("参保名单完整度"))["说明"].to_list()
+    assert len(completeness) == 1 and "完整度 100%" in completeness[0], completeness
 
 
 def test_rerun_replaces_the_period_without_duplicates(county_run, tmp_path):

@@ -308,3 +308,48 @@ def test_a_record_fitting_many_persons_lists_the_best_and_weighs_them_all(roster
     assert d["w"]["n_candidates"] == 25 and d["w"]["decision"] != "matched"
     assert d["w"]["score"] * 25 <= 1 + 1e-9, d["w"]["reason"]
     assert "25 candidate(s)" in d["w"]["reason"]
+
+
+def test_list_completeness_measures_the_share_of_insured_off_roster_persons_the_list_holds(roster):
+    """Everyone a settlement pays is insured: of the off-roster settlement persons showing a full
+    ID, a complete 参保名单 holds all, showing the same full ID for the share of its records that
+    show one. Half of them listed (and the list showing full IDs on half its records) measures
+    0.5; the roster's own persons (on both) are no evidence; too few to measure gives None."""
+    from matchers.link import list_completeness
+
+    rng = random.Random(11)
+    off = _off_roster_ids(rng, 400, set(roster["id_number"]))
+    paid = [dict(record_id=f"JS{j}", name="王*", id_raw=x) for j, x in enumerate(off)]
+    on = [dict(record_id=f"JSr{j}", name=q["name"], id_raw=q["id_number"]) for j, q in enumerate(roster.head(100).iter_rows(named=True))]
+    listed = off[:200]  # half of the insured off-roster persons: 100 with full IDs, 100 masked
+    enrolled = [dict(record_id=f"CB{j}", name="王*", id_raw=x if j % 2 else mask64(x)) for j, x in enumerate(listed)]
+    enrolled += [dict(record_id=f"CBr{j}", name=q["name"], id_raw=q["id_number"] if j % 2 else mask64(q["id_number"]))
+                 for j, q in enumerate(roster.iter_rows(named=True))]
+    recs = pl.concat([records(paid + on), records(enrolled).with_columns(kind=pl.lit("med_enrollment"))])
+    got = list_completeness(recs, roster, CFG)
+    assert got.probes == 400 and got.found == 100 and got.share_full == pytest.approx(0.5, abs=0.01)
+    assert got.value == pytest.approx(0.5, abs=0.02)
+    every = pl.concat([recs, records([dict(record_id=f"CBx{j}", name="王*", id_raw=x) for j, x in enumerate(off[200:])])
+                       .with_columns(kind=pl.lit("med_enrollment"))])
+    assert list_completeness(every, roster, CFG).value == 1.0
+    few = recs.filter(~pl.col("record_id").str.starts_with("JS") | pl.col("record_id").is_in([f"JS{j}" for j in range(30)]))
+    assert list_completeness(few, roster, CFG).value is None  # 30 probes x 0.5 shown < 20 expected
+
+
+def test_a_partial_list_weighs_off_roster_people_by_its_measured_completeness(roster):
+    """A record no listed off-roster person fits is its candidate's only as far as the list is
+    complete: the same record and census give a lower p when the list is measured to hold a
+    tenth of the insured than when it is taken as complete."""
+    rng = random.Random(8)
+    p = roster.row(20, named=True)
+    ids = set(roster["id_number"])
+    enrolled = [dict(record_id=f"CB{q['person_id']}", name=q["name"], id_raw=mask64(q["id_number"]))
+                for q in roster.iter_rows(named=True)]
+    strangers = [dict(record_id=f"CBs{j}", name=rng.choice(SURNAMES) + rng.choice(GIVEN), id_raw=mask64(x))
+                 for j, x in enumerate(_off_roster_ids(rng, 300, ids))]
+    target = dict(record_id="t", name=p["name"][0] + "*", id_raw=mask64(p["id_number"]))
+    recs = pl.concat([records([target]), records(enrolled + strangers).with_columns(kind=pl.lit("med_enrollment"))])
+    score = lambda c: link(recs, roster, dataclasses.replace(CFG, census_completeness=c))[0].filter(  # noqa: E731
+        pl.col("record_id") == "t")["score"][0]
+    assert score(0.1) < score(1.0)
+    assert score("measured") == pytest.approx(score(1.0), rel=1e-12)  # no settlement shows a full ID: taken as complete
