@@ -301,7 +301,14 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     cols = [c for c in grid.columns if c != "line"]
     text = pl.concat_str([pl.col(c) for c in cols], ignore_nulls=True).fill_null("").str.strip_chars_start()
     drop = (text.str.strip_chars() == "") | text.str.contains(_TOTAL.pattern)
-    return grid.filter(~drop).select(
+    # Only a row whose first cell is blank or starts like 合计/总计/小计 can be either: the
+    # others (nearly all) skip building the row's text.
+    first = pl.col(cols[0]).fill_null("").str.strip_chars_start() if cols else pl.lit("")
+    maybe = grid.select((first == "") | first.str.contains("^[合总小]")).to_series().arg_true()
+    if maybe.len():
+        dropped = pl.repeat(False, grid.height, eager=True).scatter(maybe, grid[maybe].select(drop).to_series())
+        grid = grid.filter(~dropped)
+    return grid.select(
         *[pl.col(f"c{i}").str.strip_chars().replace("", None).alias(h) for h, i in keep.items()],
         pl.col("line").cast(pl.Int64),
     )

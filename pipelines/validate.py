@@ -71,6 +71,14 @@ def _codes(model) -> set[str]:
 
 
 DEDUP_BELOW = 0.5  # parse a column's distinct values once when they are fewer than this share of rows
+DEDUP_PROBE = 10_000  # ... as far as its first rows tell
+# Values already in plain ASCII form (`1234.50`, `3`, `2026-10-05`; not `１２３`) parse with one
+# cast: the full parser (widths, separators, units, other date forms) runs only on the others.
+PLAIN = {
+    pl.Float64: (r"^-?[0-9]{1,15}(\.[0-9]{1,6})?$", lambda e: e.cast(pl.Float64, strict=False)),
+    pl.Int64: (r"^-?[0-9]{1,15}$", lambda e: e.cast(pl.Int64, strict=False)),
+    pl.Date: (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", lambda e: e.str.strptime(pl.Date, "%Y-%m-%d", strict=False)),
+}
 
 
 def _field_exprs(name: str, dt, codes: set[str]) -> tuple[pl.Expr, pl.Expr | None, pl.Expr | None]:
@@ -120,7 +128,19 @@ def _parsed(df: pl.DataFrame, spec: KindSpec, model) -> tuple[pl.DataFrame, pl.D
             continue
         e, fail, long = _field_exprs(name, dt, codes)
         raw = df.select(pl.col(name).cast(pl.String))
-        uniq = raw.unique() if n >= 1000 else None
+        if dt in PLAIN and n >= 1000:
+            pattern, cast = PLAIN[dt]
+            plain = raw[name].str.contains(pattern).fill_null(False)
+            values = raw.select(pl.when(plain).then(cast(pl.col(name)))).to_series()
+            others = plain.not_().arg_true()
+            fails = values.is_null() & plain  # a plain value that does not parse (2026-02-30)
+            if others.len():
+                slow = raw[others].lazy().select(e.alias("_v"), fail.alias("_f")).collect()
+                values, fails = values.scatter(others, slow["_v"]), fails.scatter(others, slow["_f"])
+            cols[name], fail_cols[name] = values.alias(name), fails.alias(name)
+            continue
+        # a column whose first rows are mostly distinct (IDs, names, amounts) is not worth deduplicating
+        uniq = raw.unique() if n >= 1000 and raw.head(DEDUP_PROBE)[name].n_unique() < DEDUP_BELOW * min(n, DEDUP_PROBE) else None
         if uniq is not None and uniq.height < DEDUP_BELOW * n:
             exprs = [pl.col(name).alias("_k"), e.alias("_v")]
             exprs += [fail.alias("_f")] if fail is not None else []
@@ -255,9 +275,12 @@ def supersede(valid: pl.DataFrame, key: str = "record_id") -> tuple[pl.DataFrame
     identical re-deliveries are listed too. `key` is the record-id column (roster: person_id)."""
     groups = [c for c in ("dept", "kind") if c in valid.columns] + [key]
     df = valid.sort(["file", "line"], maintain_order=True).with_row_index("_n")
-    last = pl.col("_n") == pl.col("_n").max().over(groups)
+    # only records delivered more than once are looked at (a city's millions mostly are not)
+    again = df.select(groups).is_duplicated().arg_true()
+    twice = df[again].with_columns(_last=pl.col("_n") == pl.col("_n").max().over(groups))
+    last = pl.repeat(True, df.height, eager=True).scatter(again, twice["_last"])
     latest = df.filter(last)
-    winner = latest.select(*groups, superseded_by=pl.format("{}:{}", "file", "line"))
+    winner = twice.filter("_last").select(*groups, superseded_by=pl.format("{}:{}", "file", "line"))
     superseded = (
         df.filter(~last)
         .join(winner, on=groups, how="left", nulls_equal=True)

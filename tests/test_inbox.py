@@ -32,6 +32,16 @@ def test_gb18030_with_title_line_and_total_row(tmp_path):
     assert all(dt == pl.String for c, dt in df.schema.items() if c != "line")
 
 
+def test_total_and_blank_rows_wherever_their_text_starts(tmp_path):
+    """A 合计/总计/小计 row is dropped whichever cell its text starts in (the first cell may be
+    blank), a blank row too; a record whose first cell merely starts with 合 or 小 is kept."""
+    rows = ["JS1,张三,,2026-10-05,1", ",合计,,,120", " ,  总 计：,,,", ",,,,", "合肥001,李四,,2026-10-05,2",
+            "小计,,,,3", "JS2,王五,,2026-10-05,4"]
+    df = read_table(write(tmp_path / "t.csv", "\n".join([HEADER, *rows]) + "\n"), "t.csv", KNOWN)
+    assert df["结算流水号"].to_list() == ["JS1", "合肥001", "JS2"]
+    assert df["line"].to_list() == [2, 6, 8]
+
+
 def test_utf8_bom_crlf_and_blank_lines(tmp_path):
     text = f"{HEADER}\r\nJS1,王五,341302196201112734,2026-10-05,1\r\n\r\n,,,,\r\nJS2,赵六,,2026-10-06,2\r\n"
     df = read_table(write(tmp_path / "b.csv", text, "utf-8-sig"), "b.csv", KNOWN)

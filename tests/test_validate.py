@@ -184,3 +184,30 @@ def test_to_person_records_and_rejected_files():
     assert pr["record_id"].to_list() == ["JS0", "JS1"] and pr["township"].null_count() == 2
     rf = rejected_files([ReadError("医保/x.csv", "空文件 empty file", "医保"), ReadError("其他/", "unknown folder")])
     assert rf["dept"].to_list() == ["医保", "其他"] and rf["line"].null_count() == 2
+
+
+def test_plain_values_take_the_quick_cast_and_parse_as_the_full_parser_does():
+    """A large file's plain numbers and dates are cast directly, the rest parsed in full: the
+    typed values and set-aside rows are those of the full parser (small frames use it alone)."""
+    import random
+
+    rng = random.Random(5)
+    dates = ["2026-10-05", "2026-02-30", "2026/10/5", "20261005", "46300", "2026-10-05 13:45", "", "x", "2026-1-5"]
+    money = ["12.5", "-5", "1,234.50", "１２３", "1e3", "1e999", "12.345678901", "007", "abc", " 7 ", "", "5元",
+             "1" * 16, "-0.5"]
+    months = ["3", "3.0", "３", "3个月", "3.5", "-1", "", "x", "123456789012345"]
+    n = 1500
+    df = pl.DataFrame({"settle_date": [rng.choice(dates) for _ in range(n)],
+                       "out_of_pocket": [rng.choice(money) for _ in range(n)],
+                       "months": [rng.choice(months) for _ in range(n)]})
+    spec = CFG.kinds["hr"]
+    hr = standardize(pl.DataFrame({"记录编号": [f"RS{i}" for i in range(n)], "姓名": ["张*"] * n, "事件类型": ["失业登记"] * n,
+                                   "事件日期": df["settle_date"], "连续未缴费月数": df["months"],
+                                   "line": list(range(2, n + 2))}), spec)
+    big = settlements(settle_date=df["settle_date"].to_list(), out_of_pocket=df["out_of_pocket"].to_list())
+    for frame, kind, dept in ((big, "med_settlement", "医保"), (hr, "hr", "人社")):
+        whole = run(frame, kind, dept)
+        parts = [run(frame.slice(lo, 500), kind, dept) for lo in range(0, n, 500)]  # under 1000 rows: full parser only
+        assert whole[0].equals(pl.concat([p[0] for p in parts]))
+        assert whole[1].equals(pl.concat([p[1] for p in parts]))
+        assert whole[1].height > 0 and whole[0].height > 0
