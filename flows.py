@@ -263,8 +263,8 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
 def measure_census(paths: RunPaths, cfg: Config, records: pl.DataFrame, census: pl.DataFrame, roster: pl.DataFrame,
                    borrowed: bool) -> MatchingConfig:
     """The matching config with the 参保名单's measured completeness (`link.list_completeness`),
-    reported in the data-quality file. A partial run without 医保 measures on the period's
-    stored settlements, as its full run did."""
+    reported in the data-quality file. A partial run without 医保 measures it again on the
+    period's stored settlements and census, as its full run did."""
     if cfg.matching.census_completeness != "measured" or census.is_empty():
         return cfg.matching
     ids = lambda df: df.select("kind", pl.col("id_raw").cast(pl.Utf8))  # noqa: E731 - all it reads
@@ -283,9 +283,10 @@ def measure_census(paths: RunPaths, cfg: Config, records: pl.DataFrame, census: 
               f" enrollment list completeness for off-roster people {share}: of {got.probes} off-roster insured persons with a full ID, "
               f"{got.found} appear in it by full ID ({got.share_full:.0%} of its records show one)"
               + ("; too few to measure, taken as complete" if got.value is None else ""))
-    pl.DataFrame([dict(category="参保名单完整度 enrollment list completeness", dept=census["dept"][0],
-                       file=None, detail=detail, count=got.found)],
-                 schema=FINDING_COLS).write_parquet(paths.work / "findings_census.parquet")
+    if not borrowed:  # a partial run keeps the full run's line (its data-quality rows of 医保)
+        pl.DataFrame([dict(category="参保名单完整度 enrollment list completeness", dept=census["dept"][0],
+                           file=None, detail=detail, count=got.found)],
+                     schema=FINDING_COLS).write_parquet(paths.work / "findings_census.parquet")
     return replace(cfg.matching, census_completeness=1.0 if got.value is None else got.value)
 
 

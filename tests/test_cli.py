@@ -138,6 +138,8 @@ def test_partial_rerun_without_the_enrollment_links_against_the_stored_census(fu
     lb, la = pl.read_parquet(full / "links.parquet"), pl.read_parquet(out / PERIOD / "links.parquet")
     assert la.select(d).sort(d[:3]).equals(lb.select(d).sort(d[:3]))
     assert la.filter(pl.col("dept") == "人社")["reason"].str.contains("census").any()
+    quality = pl.read_csv(out / PERIOD / "county" / "数据质量报告.csv", infer_schema=False)
+    assert quality["类别"].str.contains("参保名单完整度").sum() == 1  # the full run's line, kept once
 
 
 def test_partial_rerun_refuses_without_a_full_run_and_unknown_departments(prefect_harness, small_county, tmp_path, capsys):
