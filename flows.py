@@ -383,8 +383,12 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
         extracts, links, roster, cfg, period,
         ytd_settlements=_read(paths.work / "ytd_settlements.parquet"),
         water_places=_read(paths.work / "water_places.parquet"),
-        candidates=pl.read_parquet(paths.work / "candidates.parquet"),
+        candidates=(candidates := pl.read_parquet(paths.work / "candidates.parquet")),
     )
+    notes = rules.held_back(extracts, links, roster, cfg, period, candidates=candidates)
+    pl.DataFrame([dict(category="规则暂停 rule held back", dept=cfg.kinds[cfg.rules[name].kind].folder, file=None,
+                       detail=f"{name}: {why}", count=1) for name, why in notes],
+                 schema=FINDING_COLS).write_parquet(paths.work / "findings_rules.parquet")
     warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg)
     kept = _read(paths.work / "kept_warnings.parquet")  # partial run: the other departments' warnings
     if kept is not None:

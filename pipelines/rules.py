@@ -256,25 +256,47 @@ def m3(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         f"（{r['n']} 笔结算）")))
 
 
-def m4(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
-    e = d.extracts.get("med_enrollment")
-    if e is None:
-        return None
-    e = _records(d, e)
-    # A roster person who may well be behind an enrollment record not linked automatically
-    # (a plausible candidate of it) is not called absent.
+def _enrolled(d: RuleInputs) -> pl.Series:
+    """Roster persons the enrollment list shows: linked (or in review), or a plausible
+    candidate of a record not linked automatically (who may well be behind it)."""
     seen = d.links.filter(
         pl.col("kind") == "med_enrollment", pl.col("decision").is_in(["matched", "review"])
     )["person_id"].drop_nulls()
     if d.candidates is not None:
         seen = pl.concat([seen, d.candidates.filter(pl.col("kind") == "med_enrollment")["person_id"].drop_nulls()])
+    return seen.unique()
+
+
+def enrollment_too_short(rc: RuleConfig, d: RuleInputs) -> str | None:
+    """Why M4 does not call roster persons absent this period, or None: a list showing fewer
+    than `min_roster_share` of the roster is a partial delivery (one county's file of several,
+    one insurance scheme), not a county where most monitored people lost their insurance."""
+    e = d.extracts.get("med_enrollment")
+    if e is None or e.is_empty():
+        return None
+    share = d.persons["person_id"].is_in(_enrolled(d).implode()).mean() if d.persons.height else 1.0
+    if share >= rc.get("min_roster_share", 0.0):
+        return None
+    return (f"参保名单只显示底册中 {share:.0%} 的人（应≥{rc['min_roster_share']:.0%}），疑为部分报送：本期不按“不在名单中”预警，"
+            f"只按暂停/终止参保预警 the enrollment list shows {share:.0%} of the roster (expected ≥ "
+            f"{rc['min_roster_share']:.0%}), a partial delivery: no one is warned as absent from it this period")
+
+
+def m4(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
+    e = d.extracts.get("med_enrollment")
+    if e is None:
+        return None
     if e.is_empty():
         return None  # an empty snapshot is a broken delivery, not a county without insured
+    seen = _enrolled(d)
+    e = _records(d, e)
     dept = e["dept"][0]
     absent = _say(
         d.persons.filter(~pl.col("person_id").is_in(seen.implode())).select(
             "person_id", "household_id", township="r_township", p_name="p_name"),
         lambda r: f"{r['p_name']} 不在医保参保名单（{d.period}）中")
+    if enrollment_too_short(rc, d):
+        absent = absent.clear()
     bad = _say(
         e.filter("matched", pl.col("status").is_in(rc["bad_status"])).select(
             "person_id", "household_id", "township", "p_name", "record_id", "status", year=_col(e, "year", pl.Int64)),
@@ -430,6 +452,15 @@ def run_rules(
         if rc.kind in extracts and (s := fn(rc, d)) is not None:
             out.append(s)
     return canonical_townships(pl.concat(out), roster) if out else empty_signals()
+
+
+def held_back(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config, period: str,
+              candidates: pl.DataFrame | None = None) -> list[tuple[str, str]]:
+    """(rule, why) for every rule that holds part of itself back this period because its input
+    looks partial (for the data-quality report)."""
+    d = RuleInputs(extracts, links, roster, period, candidates=candidates)
+    return [(name, why) for name, rc in cfg.rules.items()
+            if rc.get("impl", name) == "M4" and rc.kind in extracts and (why := enrollment_too_short(rc, d))]
 
 
 def canonical_townships(signals: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:

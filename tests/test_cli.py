@@ -202,3 +202,29 @@ def test_first_run_on_a_fresh_machine_starts_its_own_prefect(small_county, tmp_p
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "OK" in proc.stdout and (out / PERIOD / "townships").is_dir()
     assert (tmp_path / "prefect_home").is_dir()
+
+
+def test_a_partial_enrollment_list_calls_no_one_absent_and_says_why(prefect_harness, small_county, tmp_path):
+    """医保 delivers a 参保名单 holding a third of its rows (one county's file of three, say):
+    M4 warns no roster person as absent from it, only 暂停/终止 ones, and the data-quality
+    report says the rule was held back."""
+    import shutil
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(small_county / "inbox", inbox)
+    path = next((inbox / PERIOD / "医保").glob("参保名单*.csv"))
+    raw = path.read_bytes()
+    try:
+        enc, lines = "utf-8-sig", raw.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        enc, lines = "gb18030", raw.decode("gb18030").splitlines()
+    head = next(i for i, line in enumerate(lines) if "人员编号" in line)
+    kept = lines[:head + 1] + [line for i, line in enumerate(lines[head + 1:]) if i % 3 == 0]
+    path.write_bytes(("\n".join(kept) + "\n").encode(enc))
+    out = tmp_path / "out"
+    assert _run(inbox, out) == 0
+    quality = pl.read_csv(out / PERIOD / "county" / "数据质量报告.csv", infer_schema=False)
+    held = quality.filter(pl.col("类别").str.contains("规则暂停"))["说明"].to_list()
+    assert len(held) == 1 and held[0].startswith("M4: ") and "部分报送" in held[0], held
+    m4 = pl.read_parquet(out / PERIOD / "warnings.parquet").filter(pl.col("rule") == "M4")
+    assert (m4["record_ids"].list.len() > 0).all()  # only suspended/terminated enrollments, no one absent

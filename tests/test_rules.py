@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from config import load_config
-from pipelines.rules import assign_warnings, run_rules
+from pipelines.rules import assign_warnings, held_back, run_rules
 from schemas.outputs import Warning
 
 D = dt.date
@@ -139,10 +139,13 @@ def enrollment(*rows):
         for i, (pid, st) in enumerate(rows)])
 
 
+LIST_OF_4 = load_config(overrides=["M4.min_roster_share=0.5"])  # 3 of this 4-person roster is a whole list
+
+
 def test_m4_absent_or_suspended_and_not_without_list():
     assert fired(run({"med_settlement": med(("B-01", "王五", None, 1.0))}), "M4").is_empty()
     sig = fired(run({"med_enrollment": enrollment(("A-01", "正常参保"), ("A-02", "暂停参保"),
-                                                  ("C-01", "正常参保"), (None, "正常参保"))}), "M4")
+                                                  ("C-01", "正常参保"), (None, "正常参保"))}, LIST_OF_4), "M4")
     assert sig["household_id"].to_list() == ["A", "B"]
     assert sig["person_ids"].to_list() == [["A-02"], ["B-01"]]
     assert "暂停参保" in sig["basis"][0] and "不在医保参保名单" in sig["basis"][1]
@@ -151,10 +154,26 @@ def test_m4_absent_or_suspended_and_not_without_list():
 
 def test_m4_not_absent_when_a_plausible_candidate_of_an_unlinked_record():
     kinds = {"med_enrollment": enrollment(("A-01", "正常参保"), ("A-02", "正常参保"), ("C-01", "正常参保"))}
-    assert fired(run(kinds), "M4")["person_ids"].to_list() == [["B-01"]]
+    assert fired(run(kinds, LIST_OF_4), "M4")["person_ids"].to_list() == [["B-01"]]
     cand = pl.DataFrame({"dept": ["医保"], "kind": ["med_enrollment"], "record_id": ["CBX"], "decision": ["unmatched"],
                          "rank": [1], "person_id": ["B-01"], "household_id": ["B"], "score": [0.3], "reason": ["x"]})
-    assert fired(run(kinds, candidates=cand), "M4").is_empty()
+    assert fired(run(kinds, LIST_OF_4, candidates=cand), "M4").is_empty()
+
+
+def test_m4_calls_no_one_absent_from_a_list_that_shows_too_little_of_the_roster():
+    """A list showing 2 of the 4 roster persons (under `min_roster_share`) is a partial delivery:
+    the two it does not show are not warned as absent, a suspended one still is, and the
+    data-quality report is told why."""
+    kinds = {"med_enrollment": enrollment(("A-01", "正常参保"), ("A-02", "暂停参保"))}
+    sig = fired(run(kinds, LIST_OF_4), "M4")
+    assert sig["person_ids"].to_list() == [["A-02"], ["B-01"], ["C-01"]]  # at 50% the list is taken as whole
+    short = load_config(overrides=["M4.min_roster_share=0.8"])
+    sig = fired(run(kinds, short), "M4")
+    assert sig["person_ids"].to_list() == [["A-02"]] and "暂停参保" in sig["basis"][0]
+    df, lk = kinds["med_enrollment"]
+    notes = held_back({"med_enrollment": df}, lk, ROSTER, short, P)
+    assert [n for n, _ in notes] == ["M4"] and "50%" in notes[0][1]
+    assert held_back({"med_enrollment": df}, lk, ROSTER, LIST_OF_4, P) == []
 
 
 def test_h1_grades_and_renovation():
