@@ -226,6 +226,15 @@ def _same_kept_id(i: str, taken: set[str]) -> str:
     raise AssertionError("no look-alike ID")
 
 
+def _enrollment_list(roster, rng, strangers=300):
+    """A county's 参保名单: every roster person and `strangers` insured off-roster people, 6+4 masked."""
+    enrolled = [dict(record_id=f"CB{q['person_id']}", name=q["name"], id_raw=mask64(q["id_number"]))
+                for q in roster.iter_rows(named=True)]
+    others = [dict(record_id=f"CBs{j}", name=rng.choice(SURNAMES) + rng.choice(GIVEN), id_raw=mask64(x))
+              for j, x in enumerate(_off_roster_ids(rng, strangers, set(roster["id_number"])))]
+    return enrolled, others
+
+
 def test_the_enrollment_census_counts_who_else_a_masked_record_could_be(roster):
     """参保名单 lists every insured resident once. A weak masked settlement record (6+4, surname
     only) that no insured off-roster person fits is its roster candidate's; one that an insured
@@ -233,10 +242,7 @@ def test_the_enrollment_census_counts_who_else_a_masked_record_could_be(roster):
     rng = random.Random(8)
     p = roster.row(20, named=True)
     ids = set(roster["id_number"])
-    enrolled = [dict(record_id=f"CB{q['person_id']}", name=q["name"], id_raw=mask64(q["id_number"]))
-                for q in roster.iter_rows(named=True)]
-    strangers = [dict(record_id=f"CBs{j}", name=rng.choice(SURNAMES) + rng.choice(GIVEN), id_raw=mask64(x))
-                 for j, x in enumerate(_off_roster_ids(rng, 300, ids))]
+    enrolled, strangers = _enrollment_list(roster, rng)
     look = dict(record_id="CBlook", name=p["name"][0] + "子" + "墨", id_raw=mask64(_same_kept_id(p["id_number"], ids)))
     target = dict(record_id="t", name=p["name"][0] + "*", id_raw=mask64(p["id_number"]))
 
@@ -264,10 +270,7 @@ def test_the_census_does_not_vouch_for_a_record_whose_kept_digits_may_hold_a_typ
     i = p["id_number"]
     typo = i[:15] + str((int(i[15]) + 1) % 10) + i[16:]
     rng = random.Random(9)
-    enrolled = [dict(record_id=f"CB{q['person_id']}", name=q["name"], id_raw=mask64(q["id_number"]))
-                for q in roster.iter_rows(named=True)]
-    strangers = [dict(record_id=f"CBs{j}", name=rng.choice(SURNAMES) + rng.choice(GIVEN), id_raw=mask64(x))
-                 for j, x in enumerate(_off_roster_ids(rng, 300, set(roster["id_number"])))]
+    enrolled, strangers = _enrollment_list(roster, rng)
     target = dict(record_id="t", name=p["name"], id_raw=mask64(typo))
     scores = []
     for census in ([], enrolled + strangers):
@@ -340,13 +343,8 @@ def test_a_partial_list_weighs_off_roster_people_by_its_measured_completeness(ro
     """A record no listed off-roster person fits is its candidate's only as far as the list is
     complete: the same record and census give a lower p when the list is measured to hold a
     tenth of the insured than when it is taken as complete."""
-    rng = random.Random(8)
     p = roster.row(20, named=True)
-    ids = set(roster["id_number"])
-    enrolled = [dict(record_id=f"CB{q['person_id']}", name=q["name"], id_raw=mask64(q["id_number"]))
-                for q in roster.iter_rows(named=True)]
-    strangers = [dict(record_id=f"CBs{j}", name=rng.choice(SURNAMES) + rng.choice(GIVEN), id_raw=mask64(x))
-                 for j, x in enumerate(_off_roster_ids(rng, 300, ids))]
+    enrolled, strangers = _enrollment_list(roster, random.Random(8))
     target = dict(record_id="t", name=p["name"][0] + "*", id_raw=mask64(p["id_number"]))
     recs = pl.concat([records([target]), records(enrolled + strangers).with_columns(kind=pl.lit("med_enrollment"))])
     score = lambda c: link(recs, roster, dataclasses.replace(CFG, census_completeness=c))[0].filter(  # noqa: E731
