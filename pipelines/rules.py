@@ -84,6 +84,17 @@ class RuleInputs:
         return households(self.roster)
 
     @cached_property
+    def enrolled(self) -> pl.Series:
+        """Roster persons the enrollment list shows: linked (or in review), or a plausible
+        candidate of a record not linked automatically (who may well be behind it)."""
+        seen = self.links.filter(
+            pl.col("kind") == "med_enrollment", pl.col("decision").is_in(["matched", "review"])
+        )["person_id"].drop_nulls()
+        if self.candidates is not None:
+            seen = pl.concat([seen, self.candidates.filter(pl.col("kind") == "med_enrollment")["person_id"].drop_nulls()])
+        return seen.unique()
+
+    @cached_property
     def links_by_kind(self) -> dict[str, pl.DataFrame]:
         """The links of each kind, so that a rule joins its extract to its own kind's links only."""
         parts = self.links.select("kind", "record_id", "decision", "person_id").partition_by("kind", as_dict=True)
@@ -256,17 +267,6 @@ def m3(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         f"（{r['n']} 笔结算）")))
 
 
-def _enrolled(d: RuleInputs) -> pl.Series:
-    """Roster persons the enrollment list shows: linked (or in review), or a plausible
-    candidate of a record not linked automatically (who may well be behind it)."""
-    seen = d.links.filter(
-        pl.col("kind") == "med_enrollment", pl.col("decision").is_in(["matched", "review"])
-    )["person_id"].drop_nulls()
-    if d.candidates is not None:
-        seen = pl.concat([seen, d.candidates.filter(pl.col("kind") == "med_enrollment")["person_id"].drop_nulls()])
-    return seen.unique()
-
-
 def enrollment_too_short(rc: RuleConfig, d: RuleInputs) -> str | None:
     """Why M4 does not call roster persons absent this period, or None: a list showing fewer
     than `min_roster_share` of the roster is a partial delivery (one county's file of several,
@@ -274,7 +274,7 @@ def enrollment_too_short(rc: RuleConfig, d: RuleInputs) -> str | None:
     e = d.extracts.get("med_enrollment")
     if e is None or e.is_empty():
         return None
-    share = d.persons["person_id"].is_in(_enrolled(d).implode()).mean() if d.persons.height else 1.0
+    share = d.persons["person_id"].is_in(d.enrolled.implode()).mean() if d.persons.height else 1.0
     if share >= rc.get("min_roster_share", 0.0):
         return None
     return (f"参保名单只显示底册中 {share:.0%} 的人（应≥{rc['min_roster_share']:.0%}），疑为部分报送：本期不按“不在名单中”预警，"
@@ -288,15 +288,13 @@ def m4(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         return None
     if e.is_empty():
         return None  # an empty snapshot is a broken delivery, not a county without insured
-    seen = _enrolled(d)
     e = _records(d, e)
     dept = e["dept"][0]
+    absentees = d.persons.filter(~pl.col("person_id").is_in(d.enrolled.implode()))
     absent = _say(
-        d.persons.filter(~pl.col("person_id").is_in(seen.implode())).select(
+        (absentees.clear() if enrollment_too_short(rc, d) else absentees).select(
             "person_id", "household_id", township="r_township", p_name="p_name"),
         lambda r: f"{r['p_name']} 不在医保参保名单（{d.period}）中")
-    if enrollment_too_short(rc, d):
-        absent = absent.clear()
     bad = _say(
         e.filter("matched", pl.col("status").is_in(rc["bad_status"])).select(
             "person_id", "household_id", "township", "p_name", "record_id", "status", year=_col(e, "year", pl.Int64)),
