@@ -122,6 +122,8 @@ def list_completeness(records: pl.DataFrame, roster: pl.DataFrame, cfg: Matching
     usable = listed.filter(pl.col("id_status").is_in(["masked", "full_valid"]))
     full_ids = usable.filter(pl.col("id_status") == "full_valid")["id_norm"].unique()
     share_full = full_ids.len() / max(usable.height, 1)
+    if usable.is_empty():  # no list this run (e.g. 医保 not delivered): nothing to measure
+        return ListCompleteness(None, 0, 0, 0.0)
     # persons, not rows (one person may have many settlements); masked values cannot be full
     probes = normalize_ids(raw.filter(pl.col("kind").is_in(probe_kinds), ~pl.col("id_raw").str.contains("[*＊]")))
     probes = probes.filter(pl.col("id_status") == "full_valid").select("id_norm").unique().filter(
