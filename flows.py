@@ -3,6 +3,7 @@
     python flows.py run --inbox INBOX --period 2026-10 --out OUT      one county, one period
     python flows.py serve --inbox INBOX --out OUT                       monthly schedule (needs a Prefect server)
     python flows.py province --counties counties.toml --period 2026-10  several counties at once
+    python flows.py deploy --counties counties.toml --pool suzhou       one deployment per county on a work pool
 
 Operating it (exit codes, schedules, province runs): docs/OPERATIONS.md.
 
@@ -714,8 +715,8 @@ def province_run(counties: list[dict], period: str, config_path: str | None = No
                  overrides: list[str] | None = None, issue_date: str | None = None) -> list[dict]:
     """Several counties, one period: each county's `monthly-run` subflow is submitted concurrently
     through the flow's task runner, a pool of worker processes (Prefect 3.9 serialises subflows
-    started from threads of one process; processes also sidestep the GIL). Across machines: work
-    pools, docs/OPERATIONS.md.
+    started from threads of one process; processes also sidestep the GIL). Across machines:
+    `flows.py deploy` on a work pool, docs/OPERATIONS.md.
     `counties`: dicts with name, code, inbox, out (+ optional warehouse, config, set).
     One county's failure does not stop the others; the province run fails at the end if any did."""
     futures = [run_county.submit(c, period, config_path, overrides, issue_date) for c in counties]
@@ -902,6 +903,8 @@ commands:
   serve     register the monthly schedule (5th of the month, 02:00 Asia/Shanghai) on a Prefect
             server and run it from this process (needs PREFECT_API_URL)
   province  several counties, one period, run concurrently (counties listed in a TOML file)
+  deploy    register one monthly deployment per county (same TOML file) on a process work pool,
+            run by `prefect worker start --pool POOL` on the machines (needs PREFECT_API_URL)
 
 exit codes:
   0 done   1 the run failed (one-line message on stderr)   2 bad arguments or configuration
@@ -980,6 +983,24 @@ def _parser() -> argparse.ArgumentParser:
     common(prov)
     prov.add_argument("--issue-date")
     prov.add_argument("--workers", type=int, default=2, help="counties run at the same time (default 2)")
+
+    dep = sub.add_parser("deploy", formatter_class=fmt, help="one monthly deployment per county on a work pool",
+                         description="Create the process work pool if missing and create/update the deployment "
+                                     "`monthly-scheduled/<code>` of every county in the TOML file, with its "
+                                     "parameters and the monthly cron. Workers on the counties' machines run them.",
+                         epilog="example:\n  PREFECT_API_URL=http://city-server:4200/api python flows.py deploy "
+                                "--counties suzhou.toml --pool suzhou\n  # then, on each machine:\n"
+                                "  PREFECT_API_URL=http://city-server:4200/api prefect worker start --pool suzhou "
+                                "--limit 1\n\ncounties file: as for `province` (+ optional queue = \"host-a\": "
+                                "the pool's work queue of the machine holding the county's data)")
+    dep.add_argument("--counties", required=True, help="TOML file with one [[county]] table per county")
+    dep.add_argument("--pool", required=True, help="process work pool (created if missing)")
+    common(dep)
+    dep.add_argument("--cron", default=MONTHLY_CRON, help=f"cron schedule (default '{MONTHLY_CRON}')")
+    dep.add_argument("--timezone", default=TIMEZONE, help=f"schedule time zone (default {TIMEZONE})")
+    dep.add_argument("--source", default=str(ROOT),
+                     help="project folder holding flows.py, at the same path on every worker machine "
+                          "(default this one)")
     return parser
 
 
@@ -1009,6 +1030,8 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(args)
     if args.command == "province":
         return _province(args)
+    if args.command == "deploy":
+        return _deploy(args)
 
     if (bad := _check_period(args.period)) is not None:
         return _err(bad, EXIT_USAGE)
@@ -1142,6 +1165,58 @@ def _province(args) -> int:
     for r in results:
         print(f"{r['county']}: {r['warnings']} warnings, {r['townships']} townships, "
               f"rows balanced {r['balanced']}  -> {r['out']}")
+    return EXIT_OK
+
+
+def _deploy(args) -> int:
+    """One deployment of `scheduled_run` per county on a process work pool; workers run them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+    from prefect.schedules import Cron
+    from prefect.settings import PREFECT_API_URL
+    from prefect.workers.process import ProcessWorker
+
+    if not (url := PREFECT_API_URL.value()):
+        return _err("deploy needs a running Prefect server: start `prefect server start` and set "
+                    "PREFECT_API_URL (docs/OPERATIONS.md)", EXIT_USAGE)
+    try:
+        counties = load_counties(Path(args.counties))
+        for c in counties:  # a bad per-county setting fails now, not on the 5th at 02:00
+            load_config(c.get("config") or args.config, list(args.set) + list(c.get("set", [])))
+        ZoneInfo(args.timezone)
+        schedule = Cron(args.cron, timezone=args.timezone)
+    except (OSError, ValueError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+        return _err(f"deploy: {exc}", EXIT_USAGE)
+    source = Path(args.source).resolve()
+    if not (source / "flows.py").is_file():
+        return _err(f"--source {source} holds no flows.py", EXIT_USAGE)
+    config = str(Path(args.config).resolve()) if args.config else None
+    try:
+        with get_client(sync_client=True) as client:
+            try:
+                client.create_work_pool(WorkPoolCreate(
+                    name=args.pool, type="process", base_job_template=ProcessWorker.get_default_base_job_template()))
+            except ObjectAlreadyExists:
+                pass
+        # The workers load flows.py from `source` (a process pool runs it in that folder); the
+        # paths are the ones on the machine whose worker picks the run up. `to_deployment().apply()`
+        # is what `Flow.deploy` does for a pool without an image, minus its console tables.
+        flow_ = scheduled_run.from_source(source=str(source), entrypoint="flows.py:scheduled_run")
+        for c in counties:
+            label = str(c.get("code") or c["name"])
+            params = {"inbox_dir": c["inbox"], "out_dir": c["out"], "warehouse_path": c.get("warehouse"),
+                      "config_path": c.get("config") or config,
+                      "overrides": list(args.set) + list(c.get("set", [])), "county": label}
+            flow_.to_deployment(
+                name=label, parameters=params, schedule=schedule, tags=["fanpin", label],
+                work_queue_name=c.get("queue"), description=f"县级防返贫部门筛查预警: {c['name']}, monthly",
+            ).apply(work_pool_name=args.pool)
+            print(f"{flow_.name}/{label}")
+    except Exception as exc:  # noqa: BLE001 - server unreachable, refused names: one line
+        return _err(f"deploy on {url}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                    EXIT_FAILED)
+    print(f"start a worker on each machine: PREFECT_API_URL={url} prefect worker start --pool {args.pool} --limit 1")
     return EXIT_OK
 
 

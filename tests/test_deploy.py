@@ -1,7 +1,10 @@
-"""The scheduled deployment against a real Prefect server, once: `prefect server start` on a free
-localhost port, `python flows.py serve ...` registers `monthly-scheduled/county-monthly` with
-the monthly cron (the 5th, 02:00 Asia/Shanghai), one run is triggered on a small generated county
-and must complete. Skipped (with the server's own words) only when the server cannot start."""
+"""The scheduled deployments against a real Prefect server, started once for the module:
+`prefect server start` on a free localhost port.
+- `python flows.py serve ...` registers `monthly-scheduled/county-monthly` with the monthly cron
+  (the 5th, 02:00 Asia/Shanghai); one run is triggered on a small generated county and must complete.
+- `python flows.py deploy ...` registers one deployment per county on a process work pool; two
+  `prefect worker start --limit 1` run one triggered run per county at the same time.
+Skipped (with the server's own words) only when the server cannot start."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PERIOD = "2026-10"
 SERVER_START_S = 60
 RUN_S = 150
+POOL_RUNS_S = 240
 
 
 def _free_port() -> int:
@@ -129,6 +133,85 @@ def test_monthly_deployment_on_a_real_server(prefect_server, tmp_path):
     assert (out / "warehouse.duckdb").exists()
 
 
+def test_counties_deployed_on_a_work_pool_run_at_once_on_two_workers(prefect_server, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from sample_data.generate import generate
+
+    url, env = prefect_server
+    codes = ("341321", "341322")
+    for code, seed in zip(codes, (21, 22)):
+        generate(tmp_path / code, seed=seed, periods=(PERIOD,), households=300)
+    # relative paths (from the file's folder), and the second county on its machine's work queue
+    (tmp_path / "suzhou.toml").write_text(
+        "".join(f'[[county]]\nname = "县{c}"\ncode = "{c}"\ninbox = "{c}/inbox"\nout = "{c}/out"\n\n' for c in codes)
+        + 'queue = "host-b"\n', encoding="utf-8")
+    deploy = subprocess.run(
+        [sys.executable, str(ROOT / "flows.py"), "deploy", "--counties", str(tmp_path / "suzhou.toml"),
+         "--pool", "suzhou"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert deploy.returncode == 0, deploy.stderr[-2000:]
+    assert deploy.stdout.splitlines()[:2] == [f"monthly-scheduled/{c}" for c in codes], deploy.stdout
+    assert "prefect worker start --pool suzhou" in deploy.stdout
+
+    worker_env = env | {"PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_PREFETCH_SECONDS": "1",
+                        "PREFECT_LOGGING_LEVEL": "INFO"}
+    logs = [tmp_path / f"worker{i}.log" for i in (1, 2)]
+    log_files = [open(log, "w") for log in logs]
+    workers = [subprocess.Popen(
+        [str(Path(sys.executable).with_name("prefect")), "worker", "start", "--pool", "suzhou", "--limit", "1",
+         "--name", log.stem], cwd=tmp_path, env=worker_env, stdout=fh, stderr=subprocess.STDOUT,
+        start_new_session=True) for log, fh in zip(logs, log_files)]
+
+    def worker_logs() -> str:
+        return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}" for log in logs)
+
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: url}), get_client(sync_client=True) as client:
+            deployments = [client.read_deployment_by_name(f"monthly-scheduled/{c}") for c in codes]
+            for code, d in zip(codes, deployments):
+                [schedule] = d.schedules
+                assert schedule.active and schedule.schedule.cron == flows.MONTHLY_CRON
+                assert schedule.schedule.timezone == flows.TIMEZONE
+                assert d.work_pool_name == "suzhou" and d.parameters["county"] == code
+                assert d.parameters["inbox_dir"] == str(tmp_path / code / "inbox")
+                assert d.parameters["out_dir"] == str(tmp_path / code / "out")
+            assert deployments[1].work_queue_name == "host-b"
+
+            # both workers polling before the runs exist, so neither takes both in turn
+            deadline = time.monotonic() + 60
+            while {w.name for w in client.read_workers_for_work_pool("suzhou")} != {"worker1", "worker2"}:
+                assert time.monotonic() < deadline and all(w.poll() is None for w in workers), worker_logs()
+                time.sleep(0.5)
+            runs = [client.create_flow_run_from_deployment(
+                d.id, parameters={"period": PERIOD, "issue_date": "2026-11-02"}) for d in deployments]
+            deadline = time.monotonic() + POOL_RUNS_S
+            while time.monotonic() < deadline:
+                runs = [client.read_flow_run(r.id) for r in runs]
+                if all(r.state and r.state.is_final() for r in runs):
+                    break
+                assert all(w.poll() is None for w in workers), worker_logs()
+                time.sleep(1)
+            assert all(r.state and r.state.is_completed() for r in runs), (
+                f"{[r.state for r in runs]}\n{worker_logs()}")
+            # a worker with --limit 1 holds its one slot from claiming a run (Pending) until the run
+            # ends: two runs in flight at the same time were on two workers, at once
+            claimed = [min(st.timestamp for st in client.read_flow_run_states(r.id) if st.is_pending())
+                       for r in runs]
+    finally:
+        for w, fh in zip(workers, log_files):
+            _stop(w)
+            fh.close()
+    for code in codes:
+        out = tmp_path / code / "out"
+        acc = pl.read_csv(out / PERIOD / "county" / "行数核对_accounting.csv")
+        assert acc["balanced"].all(), code
+        assert (out / "warehouse.duckdb").exists(), code
+    (a, b), (claimed_a, claimed_b) = runs, claimed
+    assert claimed_a < b.end_time and claimed_b < a.end_time, (
+        f"in flight {claimed_a}-{a.end_time} / {claimed_b}-{b.end_time}\n{worker_logs()}")
+
+
 def test_previous_period_is_the_month_before_in_county_time():
     from datetime import date
 
@@ -142,3 +225,18 @@ def test_serve_refuses_without_a_server(monkeypatch, tmp_path, capsys):
     with temporary_settings(updates={PREFECT_API_URL: None}):
         assert flows.main(["serve", "--inbox", str(tmp_path), "--out", str(tmp_path)]) == 2
     assert "prefect server start" in capsys.readouterr().err
+
+
+def test_deploy_refuses_without_a_server_and_with_a_bad_county_setting(tmp_path, capsys):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    toml = tmp_path / "counties.toml"
+    toml.write_text('[[county]]\nname = "县"\ncode = "341321"\ninbox = "in"\nout = "out"\nset = ["Nope.x=1"]\n',
+                    encoding="utf-8")
+    with temporary_settings(updates={PREFECT_API_URL: None}):
+        assert flows.main(["deploy", "--counties", str(toml), "--pool", "suzhou"]) == 2
+    assert "prefect server start" in capsys.readouterr().err
+    # refused before the server is asked anything (nothing listens on this port)
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        assert flows.main(["deploy", "--counties", str(toml), "--pool", "suzhou"]) == 2
+    assert "Nope.x" in capsys.readouterr().err
