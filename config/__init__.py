@@ -40,6 +40,7 @@ class MatchingConfig:
     min_kept_for_id_block: int = 7
     id_block_name_key_above: float = 8.0
     pair_chunk: int = 2_000_000
+    block_size_sample: int = 20_000
     typo_min_kept: int = 4
     typo_name_key_below: int = 10
     review_max_candidates: int = 5
@@ -70,6 +71,9 @@ class MatchingConfig:
         c = self.census_completeness
         if c != "measured" and not (isinstance(c, int | float) and 0 <= c <= 1):
             raise ValueError(f"matching.census_completeness must be \"measured\" or a share from 0 to 1, got {c!r}")
+        for name in ("block_size_sample", "pair_chunk"):
+            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
+                raise ValueError(f"matching.{name} must be a whole number of at least 1, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,11 @@ def _key_sql(col: str, pattern: str) -> str:
     return " || ".join(f"substr({col}, {s + 1}, {n})" for s, n in _runs(pattern)) or "''"
 
 
+def _zero(pattern: str, positions: list[int]) -> str:
+    """The mask pattern with these kept positions masked too."""
+    return "".join("0" if i in positions else c for i, c in enumerate(pattern))
+
+
 def _describe(pattern: str) -> str:
     return f"{pattern.count('1')}/18 kept (" + "+".join(str(n) for _, n in _runs(pattern)) + ")"
 
@@ -154,12 +159,20 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
     con.register("ros", ros.select("pidx", "id_number", "csurname", "cname", "ctn", "cvn", "cfirst_py", "clast_py",
                                    clast=pl.col("cname").str.slice(-1)).to_arrow())
     strong = rec.filter(pl.col("k") >= cfg.min_kept_for_id_block, pl.col("id_status") != "full_check_failed")
+    # A record counts as found when an ID-compatible person also shares its surname (or the
+    # record shows none): a kept digit mistyped into another person's digits must not hide
+    # the right person from the typo pass.
+    fits = ("r.rname IS NULL OR r.surname = p.csurname "
+            "OR (r.surname IS NULL AND right(r.rname, 1) = p.clast)")
     parts = []
     for pat in strong["kept"].unique().to_list():
-        join = (f"SELECT r.rid, p.pidx, 'id' AS pass FROM rec r JOIN ros p ON {_key_sql('r.id_norm', pat)} = "
-                f"{_key_sql('p.id_number', pat)}")
+        join = (f"SELECT r.rid, p.pidx, 'id' AS pass, {fits} AS fits FROM rec r JOIN ros p ON "
+                f"{_key_sql('r.id_norm', pat)} = {_key_sql('p.id_number', pat)}")
         where = (f" WHERE r.kept = '{pat}' AND r.k >= {cfg.min_kept_for_id_block} "
                  "AND r.id_status <> 'full_check_failed'")
+        some = rec.filter(pl.col("kept") == pat)
+        con.register("smp", some.gather_every(-(-some.height // cfg.block_size_sample)).select(
+            "rid", "id_norm", "first_py").to_arrow())
         if _mean_block(con, pat) <= cfg.id_block_name_key_above:
             parts.append(join + where)
             continue
@@ -175,15 +188,9 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
             join + " AND r.last_py = p.clast_py" + where + " AND r.first_py IS NULL",
             join + where + " AND r.first_py IS NULL AND r.last_py IS NULL",
         ]
-    pairs = _sql(con, parts)
-    # A record counts as found when an ID-compatible person also shares its surname (or the
-    # record shows none): a kept digit mistyped into another person's digits must not hide
-    # the right person from the typo pass.
-    fits = pairs.join(rec.select("rid", "surname", "rname"), on="rid").join(ros.select("pidx", "csurname", "cname"), on="pidx")
-    found = fits.filter(
-        pl.col("rname").is_null() | (pl.col("surname") == pl.col("csurname"))
-        | (pl.col("surname").is_null() & (pl.col("rname").str.slice(-1) == pl.col("cname").str.slice(-1)))
-    )["rid"].unique()
+    pairs = _sql(con, parts, fits=pl.Boolean)
+    found = pairs.filter("fits")["rid"].unique()
+    pairs = pairs.drop("fits")
     # Typo pass: full IDs failing the check, and masked IDs without an ID-compatible person.
     typo = rec.filter(
         (pl.col("id_status") == "full_check_failed")
@@ -200,13 +207,24 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
         drops = [[SEGMENTS[x]] for x in SEGMENTS]
         if pat in failed:
             drops += [[SEGMENTS[a], SEGMENTS[b]] for a, b in ADJACENT]
-        subs = []
+        keys = {}  # key pattern -> (whether it drops the region, extra join condition)
         for segs in drops:
-            sub = "".join("1" if c == "1" and not any(a <= i < b for a, b in segs) else "0" for i, c in enumerate(pat))
-            if sub == pat or "1" not in sub or sub in subs:
+            gone = [i for a, b in segs for i in range(a, b) if pat[i] == "1"]
+            sub = _zero(pat, gone)
+            if sub == pat or "1" not in sub or sub in keys:
                 continue
-            subs.append(sub)
-            cond = f"{_key_sql('r.id_norm', sub)} = {_key_sql('p.id_number', sub)}"
+            near = ""
+            if "1" not in sub[6:]:
+                # Only region characters would be left (3+4 or 6+4 kept, the last 4 dropped): a
+                # namesake search over the whole area, which grows with its square. All but one
+                # of the dropped characters, or all but two adjacent ones, must still agree.
+                same = {i: f"substr(r.id_norm, {i + 1}, 1) = substr(p.id_number, {i + 1}, 1)" for i in gone}
+                near = " AND (" + " OR ".join(
+                    "(" + (" AND ".join(same[i] for i in gone if i not in differ) or "TRUE") + ")"
+                    for differ in [{j} for j in gone] + [{j, j + 1} for j in gone if j + 1 in gone]) + ")"
+            keys[sub] = (SEGMENTS["region"] in segs, near)
+        for sub, (region_dropped, near) in keys.items():
+            cond = f"{_key_sql('r.id_norm', sub)} = {_key_sql('p.id_number', sub)}" + near
             if sub[6:].count("1") < cfg.typo_min_kept or "1" not in sub[14:]:
                 # weak key (few non-region chars, or region + part of a birth date, which many
                 # share): the full (unmasked) name joins it
@@ -214,9 +232,9 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
             elif sub.count("1") < cfg.typo_name_key_below:  # surname, or the last char when it is hidden
                 parts.append(f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo r JOIN ros p ON {cond} "
                              f"AND r.rlast = p.clast WHERE r.kept = '{pat}' AND r.surname IS NULL"
-                             + (" AND NOT r.known" if SEGMENTS["region"] in segs else ""))
+                             + (" AND NOT r.known" if region_dropped else ""))
                 cond += " AND r.surname = p.csurname"
-            where = f"r.kept = '{pat}'" + (" AND NOT r.known" if SEGMENTS["region"] in segs else "")
+            where = f"r.kept = '{pat}'" + (" AND NOT r.known" if region_dropped else "")
             parts.append(f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo r JOIN ros p ON {cond} WHERE {where}")
     con.register("typo", typo.select(
         "rid", "id_norm", "kept", "surname", "rname", "known",
@@ -248,16 +266,16 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
 
 def _mean_block(con: duckdb.DuckDBPyConnection, pat: str, first_py: bool = False) -> float:
     """Mean number of roster persons compatible with a record of mask pattern `pat` (with
-    `first_py`: also sharing the pinyin of its first name character)."""
-    key = _key_sql("id_number", pat)
-    by, on = (", cfirst_py", " AND r.first_py = c.cfirst_py") if first_py else ("", "")
-    q = (f"WITH c AS (SELECT {key} AS key{by}, count(*) AS n FROM ros GROUP BY ALL) SELECT coalesce(avg(c.n), 0) "
-         f"FROM rec r JOIN c ON {_key_sql('r.id_norm', pat)} = c.key{on} WHERE r.kept = '{pat}'")
+    `first_py`: also sharing the pinyin of its first name character), over the records of
+    `smp` (those of the pattern, or an even sample of them) that have any."""
+    on = " AND r.first_py = p.cfirst_py" if first_py else ""
+    q = (f"SELECT coalesce(count(*) / nullif(count(DISTINCT r.rid), 0), 0) FROM smp r JOIN ros p "
+         f"ON {_key_sql('r.id_norm', pat)} = {_key_sql('p.id_number', pat)}{on}")
     return float(con.sql(q).fetchall()[0][0])
 
 
-def _sql(con: duckdb.DuckDBPyConnection, parts: list[str]) -> pl.DataFrame:
-    empty = pl.DataFrame(schema={"rid": pl.UInt32, "pidx": pl.UInt32, "pass": pl.Utf8})
+def _sql(con: duckdb.DuckDBPyConnection, parts: list[str], **extra) -> pl.DataFrame:
+    empty = pl.DataFrame(schema={"rid": pl.UInt32, "pidx": pl.UInt32, "pass": pl.Utf8, **extra})
     if not parts:
         return empty
     return con.sql(" UNION ALL ".join(parts)).pl().cast(empty.schema)

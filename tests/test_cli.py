@@ -72,6 +72,13 @@ def test_a_census_completeness_that_is_not_a_share_is_refused(value, capsys):
     assert "census_completeness" in capsys.readouterr().err
 
 
+
+@pytest.mark.parametrize("setting", ["block_size_sample=0", "pair_chunk=0", "block_size_sample=2.5"])
+def test_a_sample_or_slice_size_below_one_is_refused(setting, capsys):
+    args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.{setting}"]
+    assert flows.main(args) == 2
+    assert setting.split("=")[0] in capsys.readouterr().err
+
 def test_progress_goes_to_stderr_and_nothing_personal_is_printed(prefect_harness, small_county, tmp_path, capsys):
     assert _run(small_county / "inbox", tmp_path) == 0
     cap = capsys.readouterr()

@@ -6,7 +6,7 @@ import pytest
 
 from config import MatchingConfig
 from matchers.ids import check_char
-from matchers.link import link
+from matchers.link import _block, _prepare_records, _prepare_roster, link
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
@@ -293,6 +293,30 @@ def test_typo_pass_drops_the_region_only_when_no_roster_id_shares_it(roster):
     assert d["bad-region"]["person_id"] == p["person_id"] or bad["person_id"].to_list() == [p["person_id"]]
     assert "typo pass" in (d["bad-region"]["reason"] or "")
     assert d["other-region"]["n_candidates"] == 0, d["other-region"]["reason"]
+
+
+@pytest.mark.parametrize("typo", ["one digit", "adjacent swap"])
+def test_typo_pass_on_the_last_4_finds_the_person_not_every_namesake(roster, typo):
+    """A 6+4 record whose last 4 hold a typo: dropping them would leave the region alone, a
+    namesake search over the whole area (in a city, dozens each, growing with its square). All
+    but one of them, or all but two adjacent ones, must still agree: the person one digit (or
+    one swap) off is found, namesakes sharing only the region are not paired."""
+    p = roster.row(13, named=True)
+    i = p["id_number"]
+    namesakes = [dict(p, person_id=f"N-{k}", household_id=f"N{k}",
+                      id_number=(n17 := i[:14] + "".join(str((int(c) + 1 + k) % 10) for c in i[14:17])) + check_char(n17))
+                 for k in range(5)]
+    ros = pl.concat([roster, pl.DataFrame(namesakes, schema=roster.schema)])
+    seq = i[14:18]
+    wrong = (seq[0] + str((int(seq[1]) + 5) % 10) + seq[2:] if typo == "one digit"
+             else seq[1] + seq[0] + seq[2:] if seq[0] != seq[1] else seq[0] + seq[2] + seq[1] + seq[3])
+    assert wrong != seq and not any(q[14:] == wrong and q[:6] == i[:6] for q in ros["id_number"])
+    rec = records([dict(record_id="t", name=p["name"], id_raw=mask64(i[:14] + wrong))])
+    pairs = _block(_prepare_records(rec), _prepare_roster(ros), CFG)
+    assert ros[pairs["pidx"].to_list()]["person_id"].to_list() == [p["person_id"]]  # none of the namesakes
+    assert pairs["pass"].to_list() == ["typo"]
+    _, _, d = run(ros, [dict(record_id="t", name=p["name"], id_raw=mask64(i[:14] + wrong))])
+    assert d["t"]["n_candidates"] == 1 and "one-differs [typo pass]" in d["t"]["reason"]
 
 
 def test_a_record_fitting_many_persons_lists_the_best_and_weighs_them_all(roster):
