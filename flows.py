@@ -52,7 +52,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # 
 
 from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, MatchingConfig, load_config  # noqa: E402
-from matchers.link import link, list_completeness  # noqa: E402
+from matchers.link import census_coverage, link, list_completeness  # noqa: E402
 from matchers.places import resolve_places, water_links  # noqa: E402
 from matchers.review import review_queue  # noqa: E402
 from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
@@ -283,7 +283,10 @@ def measure_census(paths: RunPaths, cfg: Config, records: pl.DataFrame, census: 
               f"（名单中 {got.share_full:.0%} 的记录显示完整身份证号）。"
               f" enrollment list completeness for off-roster people {share}: of {got.probes} off-roster insured persons with a full ID, "
               f"{got.found} appear in it by full ID ({got.share_full:.0%} of its records show one)"
-              + ("; too few to measure, taken as complete" if got.value is None else ""))
+              + ("; too few to measure, taken as complete" if got.value is None else "")
+              + ("" if census_coverage(cfg.matching, got.value) else
+                 f"; 名单仅覆盖约 {cfg.matching.census_coverage * got.value:.1%} 的居民，不据以比对 "
+                 f"it holds under {cfg.matching.census_min_coverage:.0%} of the residents and is not weighed"))
     if not borrowed:  # a partial run keeps the full run's line (its data-quality rows of 医保)
         pl.DataFrame([dict(category="参保名单完整度 enrollment list completeness", dept=census["dept"][0],
                            file=None, detail=detail, count=got.found)],

@@ -139,6 +139,14 @@ def list_completeness(records: pl.DataFrame, roster: pl.DataFrame, cfg: Matching
     return ListCompleteness(value, probes.height, found, share_full)
 
 
+def census_coverage(cfg: MatchingConfig, completeness: float | None) -> float:
+    """The share of the county's residents the 参保名单 is counted to hold: `census_coverage` x
+    its completeness (None: too little to measure, taken as complete); 0 (not weighed) below
+    `census_min_coverage`."""
+    share = cfg.census_coverage * (1.0 if completeness is None else completeness)
+    return share if share >= cfg.census_min_coverage else 0.0
+
+
 def _prepare_roster(roster: pl.DataFrame) -> pl.DataFrame:
     ros = roster.with_row_index("pidx").select(
         "pidx", "person_id", "household_id", pl.col("id_number").str.strip_chars().str.to_uppercase(),
@@ -411,7 +419,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     complete = cfg.census_completeness
     if complete == "measured":
         complete = list_completeness(records, roster, cfg).value
-    counted = replace(cfg, census_coverage=cfg.census_coverage * (1.0 if complete is None else complete))
+    counted = replace(cfg, census_coverage=census_coverage(cfg, complete))
     census = _census(rest, snap, rec.filter(is_snap), rec.filter(~is_snap), ros, ctx, counted)
     rest = posterior(rest, _other_weight(rest, records, roster.height, population, cfg, census))
     pairs = pl.concat([snap, rest.with_columns(snapshot=pl.lit(False))])

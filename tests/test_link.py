@@ -375,3 +375,18 @@ def test_a_partial_list_weighs_off_roster_people_by_its_measured_completeness(ro
         pl.col("record_id") == "t")["score"][0]
     assert score(0.1) < score(1.0)
     assert score("measured") == pytest.approx(score(1.0), rel=1e-12)  # no settlement shows a full ID: taken as complete
+
+
+def test_a_list_holding_almost_none_of_the_residents_is_not_weighed(roster):
+    """A 参保名单 counted to hold under `census_min_coverage` of the residents (coverage x
+    completeness) could barely move a record's odds: the links are those without any list."""
+    p = roster.row(20, named=True)
+    enrolled, strangers = _enrollment_list(roster, random.Random(8))
+    target = dict(record_id="t", name=p["name"][0] + "*", id_raw=mask64(p["id_number"]))
+    recs = pl.concat([records([target]), records(enrolled + strangers).with_columns(kind=pl.lit("med_enrollment"))])
+    score = lambda **kw: link(recs, roster, dataclasses.replace(CFG, **kw))[0].filter(  # noqa: E731
+        pl.col("record_id") == "t")["score"][0]
+    off = score(census_coverage=0.0)
+    assert score(census_completeness=0.1) != pytest.approx(off, rel=1e-9)  # 0.095 of the residents: weighed
+    assert score(census_completeness=0.05) == pytest.approx(off, rel=1e-12)  # 0.0475: not
+
