@@ -660,8 +660,9 @@ def monthly_run(
         decisions = link_records(paths, cfg, kinds)
         year_to_date(paths, period)
         answers = take_feedback(paths, cfg, period, issued)
+        accounts = settle_accounts.submit(paths, cfg, depts, ingested)  # beside the warnings: needs none
         issued_counts = issue_warnings(paths, cfg, period, kinds)
-        table = settle_accounts(paths, cfg, depts, ingested)
+        table = accounts.result()
         deadline = prepare_lists(paths, cfg, period, issued)
         remember(paths, period)
         result = publish(paths, cfg, period, issued, deadline) | {"deadline": deadline, "feedback": answers}
