@@ -216,6 +216,29 @@ def test_a_pattern_still_weak_with_the_first_character_also_needs_the_last(roste
     assert both["person_id"][0] == p["person_id"] or both["decision"][0] != "matched"
 
 
+def test_block_sizes_estimated_on_a_sample_block_as_the_exact_count_does(roster):
+    """A pattern's roster persons per record (over the records that have any) are estimated on
+    an even sample of at most `block_size_sample` of its records (a city has millions): on
+    records alike, the sample takes the decision counting them all does, on either side of the
+    threshold; records no roster ID fits do not dilute it."""
+    taken = {i[:3] + i[14:] for i in roster["id_number"]}
+    rows = []
+    for k, p in enumerate(roster.head(60).iter_rows(named=True)):
+        i = p["id_number"]  # each record's ID fits its person; its surname (欧, ou) no roster person's
+        rows.append(dict(record_id=f"r{k}", name="欧" + p["name"][1:], id_raw=i[:3] + "*" * 11 + i[14:]))
+        alone = next(f"{n:03d}1" for n in range(1000) if i[:3] + f"{n:03d}1" not in taken)
+        rows.append(dict(record_id=f"x{k}", name="欧" + p["name"][1:], id_raw=i[:3] + "*" * 11 + alone))
+    rec, ros = _prepare_records(records(rows)), _prepare_roster(roster)
+    blocks = {}
+    for above in (0.75, 50):  # 1 person per record that has any: keyed by name above 0.75, not 50
+        for sample in (1000, 7):
+            blocks[above, sample] = _block(rec, ros, dataclasses.replace(CFG, id_block_name_key_above=above,
+                                                                        block_size_sample=sample))
+        assert blocks[above, 1000].equals(blocks[above, 7])
+    assert blocks[50, 7].filter(pl.col("pass") == "id").height >= 60
+    assert blocks[0.75, 7].filter(pl.col("pass") == "id").is_empty()
+
+
 def _same_kept_id(i: str, taken: set[str]) -> str:
     """Another person's ID with i's region, sequence and check character (another birth date)."""
     for k in range(1, 4000):
