@@ -162,8 +162,6 @@ def _prepare_roster(roster: pl.DataFrame) -> pl.DataFrame:
 def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """Candidate pairs (rid, pidx, pass) from the three blocking passes."""
     con = duckdb.connect()
-    con.register("rec", rec.select("rid", "id_norm", "kept", "k", "id_status", "surname", "rname", "tn", "vn",
-                                   "first_py", "last_py").to_arrow())
     con.register("ros", ros.select("pidx", "id_number", "csurname", "cname", "ctn", "cvn", "cfirst_py", "clast_py",
                                    clast=pl.col("cname").str.slice(-1)).to_arrow())
     strong = rec.filter(pl.col("k") >= cfg.min_kept_for_id_block, pl.col("id_status") != "full_check_failed")
@@ -172,17 +170,17 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
     # the right person from the typo pass.
     fits = ("r.rname IS NULL OR r.surname = p.csurname "
             "OR (r.surname IS NULL AND right(r.rname, 1) = p.clast)")
+    # Each mask pattern's records are a table of their own: every join scans only them.
     parts = []
-    for pat in strong["kept"].unique().to_list():
-        join = (f"SELECT r.rid, p.pidx, 'id' AS pass, {fits} AS fits FROM rec r JOIN ros p ON "
+    for n, ((pat,), part) in enumerate(strong.partition_by("kept", as_dict=True).items()):
+        con.register(f"id{n}", part.select("rid", "id_norm", "surname", "rname", "first_py", "last_py").to_arrow())
+        join = (f"SELECT r.rid, p.pidx, 'id' AS pass, {fits} AS fits FROM id{n} r JOIN ros p ON "
                 f"{_key_sql('r.id_norm', pat)} = {_key_sql('p.id_number', pat)}")
-        where = (f" WHERE r.kept = '{pat}' AND r.k >= {cfg.min_kept_for_id_block} "
-                 "AND r.id_status <> 'full_check_failed'")
         some = rec.filter(pl.col("kept") == pat)
         con.register("smp", some.gather_every(-(-some.height // cfg.block_size_sample)).select(
             "rid", "id_norm", "first_py").to_arrow())
         if _mean_block(con, pat) <= cfg.id_block_name_key_above:
-            parts.append(join + where)
+            parts.append(join)
             continue
         # A weak pattern for this roster (many persons share its kept characters, e.g. 3+4 kept in
         # a city): the first (or, when it is masked, the last) name character's pinyin joins too,
@@ -192,9 +190,9 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
         both = (" AND (r.last_py IS NULL OR r.last_py = p.clast_py)"
                 if _mean_block(con, pat, first_py=True) > cfg.id_block_name_key_above else "")
         parts += [
-            join + " AND r.first_py = p.cfirst_py" + both + where,
-            join + " AND r.last_py = p.clast_py" + where + " AND r.first_py IS NULL",
-            join + where + " AND r.first_py IS NULL AND r.last_py IS NULL",
+            join + " AND r.first_py = p.cfirst_py" + both,
+            join + " AND r.last_py = p.clast_py WHERE r.first_py IS NULL",
+            join + " WHERE r.first_py IS NULL AND r.last_py IS NULL",
         ]
     pairs = _sql(con, parts, fits=pl.Boolean)
     found = pairs.filter("fits")["rid"].unique()
@@ -211,7 +209,9 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
         known=pl.col("n_region").is_null() | (pl.col("n_region") > 0))  # null: no region character kept
     parts = []
     failed = set(typo.filter(pl.col("id_status") == "full_check_failed")["kept"].unique().to_list())
-    for pat in typo["kept"].unique().to_list():
+    typo = typo.with_columns(rlast=pl.when(~pl.col("rname").str.ends_with("*")).then(pl.col("rname").str.slice(-1)))
+    for n, ((pat,), part) in enumerate(typo.partition_by("kept", as_dict=True).items()):
+        con.register(f"typo{n}", part.select("rid", "id_norm", "surname", "rname", "known", "rlast").to_arrow())
         drops = [[SEGMENTS[x]] for x in SEGMENTS]
         if pat in failed:
             drops += [[SEGMENTS[a], SEGMENTS[b]] for a, b in ADJACENT]
@@ -238,15 +238,12 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
                 # share): the full (unmasked) name joins it
                 cond += " AND r.rname = p.cname AND r.rname NOT LIKE '%*%'"
             elif sub.count("1") < cfg.typo_name_key_below:  # surname, or the last char when it is hidden
-                parts.append(f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo r JOIN ros p ON {cond} "
-                             f"AND r.rlast = p.clast WHERE r.kept = '{pat}' AND r.surname IS NULL"
+                parts.append(f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {cond} "
+                             f"AND r.rlast = p.clast WHERE r.surname IS NULL"
                              + (" AND NOT r.known" if region_dropped else ""))
                 cond += " AND r.surname = p.csurname"
-            where = f"r.kept = '{pat}'" + (" AND NOT r.known" if region_dropped else "")
-            parts.append(f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo r JOIN ros p ON {cond} WHERE {where}")
-    con.register("typo", typo.select(
-        "rid", "id_norm", "kept", "surname", "rname", "known",
-        rlast=pl.when(~pl.col("rname").str.ends_with("*")).then(pl.col("rname").str.slice(-1))).to_arrow())
+            where = "NOT r.known" if region_dropped else "TRUE"
+            parts.append(f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {cond} WHERE {where}")
     typo_pairs = _sql(con, parts)
     found = pl.concat([found, typo_pairs["rid"]]).unique()
     # Name pass, for records found by neither pass that have no usable ID or do have a place:
