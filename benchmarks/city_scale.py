@@ -492,6 +492,7 @@ def run_flow(inbox: Path, out: Path, timeout: float, max_rss: float) -> dict:
     cmd = [sys.executable, str(ROOT / "flows.py"), "run", "--inbox", str(inbox), "--period", PERIOD,
            "--out", str(out), "--issue-date", "2026-11-03"]
     samples: list[tuple[float, int]] = []
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
     # its own process group: a kill also ends the temporary Prefect server the run started
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -540,13 +541,17 @@ def run_flow(inbox: Path, out: Path, timeout: float, max_rss: float) -> dict:
     stop.set()
     th.join()
     te.join(5)
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ru = cpu1.ru_maxrss * 1024
     for s in steps:
         start = s["end"] - s["s"]
         inside = [r for t, r in samples if start - 0.2 <= t <= s["end"] + 0.2]
         s["peak"] = max(inside) if inside else None
     return {"rc": rc, "wall": wall, "steps": steps, "peak_tree": max((r for _, r in samples), default=0),
-            "maxrss_child": ru, "stdout": stdout[-2000:], "stderr_tail": err_lines[-15:]}
+            "maxrss_child": ru, "stdout": stdout[-2000:], "stderr_tail": err_lines[-15:],
+            # CPU seconds of the run (user + system, with the processes it waited for): unlike wall
+            # time, not stretched by a shared host's slow disk or busy neighbours
+            "cpu": (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)}
 
 
 def stage_rows(name: str, meta: dict) -> int | None:
@@ -599,7 +604,7 @@ def report(results: list[dict]) -> None:
     for r in results:
         m = r["meta"]
         print(f"\n### scale {r['scale']:g}: roster {m['roster']:,}, department rows {m['dept_rows']:,} "
-              f"— exit {r['rc']}, wall {r['wall']:.1f} s, peak RSS {gib(r['peak_tree'])} GiB "
+              f"— exit {r['rc']}, wall {r['wall']:.1f} s, CPU {r.get('cpu', 0):.1f} s, peak RSS {gib(r['peak_tree'])} GiB "
               f"(getrusage max child {gib(r['maxrss_child'])} GiB), polars-only read {r['polars_read']:.1f} s, "
               f"run/read ratio {r['wall'] / max(r['polars_read'], 1e-9):.1f}x\n")
         print("| stage | wall s | rows/s | peak RSS GiB |\n|---|---:|---:|---:|")
@@ -613,14 +618,15 @@ def report(results: list[dict]) -> None:
         if r["rc"] != 0:
             print("\nstderr tail:\n```\n" + "\n".join(r["stderr_tail"]) + "\n```")
     if len(results) > 1:
-        print("\n| scale | roster | rows | wall s | peak GiB | rows/s | ingest s | link s | warn+write s | other s |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("\n| scale | roster | rows | wall s | CPU s | peak GiB | rows/s | ingest s | link s | warn+write s | other s |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in results:
             m, st = r["meta"], r["steps"]
             ing = span([s for s in st if s["name"].startswith("ingest")])
             lnk = sum(s["s"] for s in st if s["name"] == "link_records")
             rest = span(st) - ing - lnk
-            print(f"| {r['scale']:g} | {m['roster']:,} | {m['dept_rows']:,} | {r['wall']:.1f} | {gib(r['peak_tree'])} | "
+            print(f"| {r['scale']:g} | {m['roster']:,} | {m['dept_rows']:,} | {r['wall']:.1f} | {r.get('cpu', 0):.1f} | "
+                  f"{gib(r['peak_tree'])} | "
                   f"{m['dept_rows'] / r['wall']:,.0f} | {ing:.1f} | {lnk:.1f} | {rest:.1f} | {r['wall'] - span(st):.1f} |")
 
 
