@@ -284,8 +284,9 @@ def measure_census(paths: RunPaths, cfg: Config, records: pl.DataFrame, census: 
               f" enrollment list completeness for off-roster people {share}: of {got.probes} off-roster insured persons with a full ID, "
               f"{got.found} appear in it by full ID ({got.share_full:.0%} of its records show one)"
               + ("; too few to measure, taken as complete" if got.value is None else "")
-              + ("" if census_coverage(cfg.matching, got.value) else
-                 f"; 名单仅覆盖约 {cfg.matching.census_coverage * got.value:.1%} 的居民，不据以比对 "
+              # (a census switched off by `census_coverage = 0` is the user's choice, not the list's)
+              + ("" if got.value is None or census_coverage(cfg.matching, got.value) or not cfg.matching.census_coverage
+                 else f"; 名单仅覆盖约 {cfg.matching.census_coverage * got.value:.1%} 的居民，不据以比对 "
                  f"it holds under {cfg.matching.census_min_coverage:.0%} of the residents and is not weighed"))
     if not borrowed:  # a partial run keeps the full run's line (its data-quality rows of 医保)
         pl.DataFrame([dict(category="参保名单完整度 enrollment list completeness", dept=census["dept"][0],

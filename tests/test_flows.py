@@ -175,3 +175,25 @@ def test_cli_refuses_bad_input_clearly(tmp_path, capsys):
     assert flows.main(["run", "--inbox", str(tmp_path), "--period", PERIOD, "--out", str(tmp_path),
                        "--set", "M1.nonsense=1"]) == 2
     assert "unknown key" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("coverage", [0.0, 0.95])
+def test_the_completeness_line_is_written_when_the_list_cannot_be_measured(tmp_path, coverage):
+    """No settlement shows a full ID: the list's completeness cannot be measured (taken as
+    complete), also when the census is switched off (`census_coverage = 0`)."""
+    import dataclasses
+
+    from config import load_config
+
+    cfg = load_config(None, [])
+    cfg = dataclasses.replace(cfg, matching=dataclasses.replace(cfg.matching, census_coverage=coverage))
+    paths = flows.RunPaths(period_dir=tmp_path / "in", out=tmp_path / "out", stage=tmp_path / "stage",
+                           warehouse=tmp_path / "wh.duckdb")
+    paths.work.mkdir(parents=True)
+    records = pl.DataFrame({"kind": ["med_settlement"], "id_raw": ["341302********1234"]})
+    census = pl.DataFrame({"kind": ["med_enrollment"], "dept": ["医保"], "id_raw": ["341302********1234"]})
+    roster = pl.DataFrame({"id_number": ["341302199001011234"]})
+    matching = flows.measure_census(paths, cfg, records, census, roster, borrowed=False)
+    assert matching.census_completeness == 1.0
+    [line] = pl.read_parquet(paths.work / "findings_census.parquet")["detail"].to_list()
+    assert "taken as complete" in line and "not weighed" not in line
