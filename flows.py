@@ -708,8 +708,8 @@ def run_county(county: dict, period: str, config_path: str | None, overrides: li
             raise RunError(f"{county['name']}: another run is using {wh}")
         recover_interrupted(Path(county["out"]), wh)
         result = monthly_run.with_options(flow_run_name=f"{_artifact_slug(label)}-{period}")(
-            county["inbox"], period, county["out"], str(wh), county.get("config") or config_path,
-            list(overrides or []) + list(county.get("set", [])), issue_date, county=label)
+            county["inbox"], period, county["out"], str(wh), *county_settings(county, config_path, overrides),
+            issue_date, county=label)
     return {"county": county["name"], "code": county.get("code"), "out": result["out"],
             "balanced": all(r["balanced"] for r in result["accounting"]), "warnings": result["warnings"],
             "townships": len(result["townships"])}
@@ -754,6 +754,12 @@ def _safe_error(exc: BaseException) -> str:
     if type(exc).__name__ in ("RunError", "AccountingError"):  # also when raised from `flows`, not `__main__`
         return str(exc)
     return f"{type(exc).__name__} (details in the flow run's log)"
+
+
+def county_settings(county: dict, config_path: str | None, overrides: list[str] | None) -> tuple[str | None, list[str]]:
+    """A province county's config file and `--set` overrides: its own `config` if it names one,
+    else the command's; the command's overrides, then its own `set`."""
+    return county.get("config") or config_path, list(overrides or []) + list(county.get("set", []))
 
 
 def largest_first(paths: RunPaths, depts: list[str]) -> list[str]:
@@ -1188,7 +1194,7 @@ def _deploy(args) -> int:
     try:
         counties = load_counties(Path(args.counties))
         for c in counties:  # a bad per-county setting fails now, not on the 5th at 02:00
-            load_config(c.get("config") or args.config, list(args.set) + list(c.get("set", [])))
+            load_config(*county_settings(c, args.config, args.set))
         ZoneInfo(args.timezone)
         schedule = Cron(args.cron, timezone=args.timezone)
     except (OSError, ValueError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
@@ -1210,9 +1216,9 @@ def _deploy(args) -> int:
         flow_ = scheduled_run.from_source(source=str(source), entrypoint="flows.py:scheduled_run")
         for c in counties:
             label = str(c.get("code") or c["name"])
+            config_path, overrides = county_settings(c, config, args.set)
             params = {"inbox_dir": c["inbox"], "out_dir": c["out"], "warehouse_path": c.get("warehouse"),
-                      "config_path": c.get("config") or config,
-                      "overrides": list(args.set) + list(c.get("set", [])), "county": label}
+                      "config_path": config_path, "overrides": overrides, "county": label}
             flow_.to_deployment(
                 name=label, parameters=params, schedule=schedule, tags=["fanpin", label],
                 work_queue_name=c.get("queue"), description=f"县级防返贫部门筛查预警: {c['name']}, monthly",
