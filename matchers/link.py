@@ -171,14 +171,14 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
     fits = ("r.rname IS NULL OR r.surname = p.csurname "
             "OR (r.surname IS NULL AND right(r.rname, 1) = p.clast)")
     # Each mask pattern's records are a table of their own: every join scans only them.
+    by_kept = rec.select("kept", "rid", "id_norm", "first_py").partition_by("kept", as_dict=True, include_key=False)
     parts = []
     for n, ((pat,), part) in enumerate(strong.partition_by("kept", as_dict=True).items()):
         con.register(f"id{n}", part.select("rid", "id_norm", "surname", "rname", "first_py", "last_py").to_arrow())
         join = (f"SELECT r.rid, p.pidx, 'id' AS pass, {fits} AS fits FROM id{n} r JOIN ros p ON "
                 f"{_key_sql('r.id_norm', pat)} = {_key_sql('p.id_number', pat)}")
-        some = rec.filter(pl.col("kept") == pat)
-        con.register("smp", some.gather_every(-(-some.height // cfg.block_size_sample)).select(
-            "rid", "id_norm", "first_py").to_arrow())
+        some = by_kept[(pat,)]  # all of the pattern's records, those failing the check too
+        con.register("smp", some.gather_every(-(-some.height // cfg.block_size_sample)).to_arrow())
         if _mean_block(con, pat) <= cfg.id_block_name_key_above:
             parts.append(join)
             continue
