@@ -279,10 +279,12 @@ def measure_census(paths: RunPaths, cfg: Config, records: pl.DataFrame, census: 
         insured = insured if stored is None else ids(stored)
     got = list_completeness(pl.concat([insured, ids(census)]), roster, cfg.matching)
     share = "—" if got.value is None else f"{got.value:.0%}"
+    expected = got.share_full * got.probes  # found by a complete list
     detail = (f"参保名单对非监测对象的完整度 {share}：{got.probes} 名结算人员（完整身份证号、不在底册）中 {got.found} 名在名单中以完整身份证号出现"
-              f"（名单中 {got.share_full:.0%} 的记录显示完整身份证号）。"
+              f"（名单中 {got.share_full:.0%} 的记录显示完整身份证号，完整的名单约出现 {expected:.0f} 名；短缺超出偶然的部分才算不完整）。"
               f" enrollment list completeness for off-roster people {share}: of {got.probes} off-roster insured persons with a full ID, "
-              f"{got.found} appear in it by full ID ({got.share_full:.0%} of its records show one)"
+              f"{got.found} appear in it by full ID ({got.share_full:.0%} of its records show one, so a complete list shows about "
+              f"{expected:.0f}; only a shortfall beyond chance counts)"
               + ("; too few to measure, taken as complete" if got.value is None else "")
               # (a census switched off by `census_coverage = 0` is the user's choice, not the list's)
               + ("" if got.value is None or census_coverage(cfg.matching, got.value) or not cfg.matching.census_coverage

@@ -53,6 +53,7 @@ class MatchingConfig:
     census_completeness: float | str = "measured"
     census_completeness_kinds: tuple[str, ...] = ("med_settlement",)
     census_completeness_min: float = 20.0
+    census_completeness_z: float = 1.645
     census_min_coverage: float = 0.05
     estimate_prior: bool = True
     prior_iterations: int = 10

@@ -27,7 +27,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import math
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
@@ -117,9 +118,12 @@ def list_completeness(records: pl.DataFrame, roster: pl.DataFrame, cfg: Matching
     Everyone a kind of `census_completeness_kinds` (医保 settlements) names is insured. Its
     persons showing a full valid ID that no roster ID equals are a sample of the insured
     off-roster residents: a complete list holds each of them, and shows the same full ID for the
-    share `share_full` of its records that show one. So value = found / (share_full · probes),
-    capped at 1; None when a complete list would show fewer than `census_completeness_min` of
-    them (nothing to measure: the list is then taken as complete)."""
+    share `share_full` of its records that show one, expected = share_full · probes of them.
+    SPEC §3 calls the list complete, and ~30 found persons leave ±20% to chance, so the list is
+    counted as partial only by as much as the shortfall exceeds chance: value = the one-sided
+    upper bound of found (Poisson, `census_completeness_z`) / expected, capped at 1; None when a
+    complete list would show fewer than `census_completeness_min` of them (nothing to measure:
+    the list is then taken as complete)."""
     kinds = list(cfg.complete_snapshot_kinds)
     probe_kinds = list(cfg.census_completeness_kinds)
     raw = records.select("kind", id_raw=pl.col("id_raw").cast(pl.Utf8))
@@ -135,16 +139,23 @@ def list_completeness(records: pl.DataFrame, roster: pl.DataFrame, cfg: Matching
         ~pl.col("id_norm").is_in(roster["id_number"].cast(pl.Utf8).str.strip_chars().str.to_uppercase().implode()))
     found = probes.filter(pl.col("id_norm").is_in(full_ids.implode())).height
     expected = share_full * probes.height
-    value = None if expected < cfg.census_completeness_min else min(1.0, found / expected)
+    z = cfg.census_completeness_z  # a shortfall within chance keeps the contract's "complete"
+    upper = found + z * z / 2 + z * math.sqrt(found + z * z / 4)
+    value = None if expected < cfg.census_completeness_min else min(1.0, upper / expected)
     return ListCompleteness(value, probes.height, found, share_full)
 
 
-def census_coverage(cfg: MatchingConfig, completeness: float | None) -> float:
+def census_coverage(cfg: MatchingConfig, completeness: float | None, insured: bool = False) -> float:
     """The share of the county's residents the 参保名单 is counted to hold: `census_coverage` x
     its completeness (None: too little to measure, taken as complete); 0 (not weighed) below
-    `census_min_coverage`."""
-    share = cfg.census_coverage * (1.0 if completeness is None else completeness)
-    return share if share >= cfg.census_min_coverage else 0.0
+    `census_min_coverage`. For a record of `census_completeness_kinds` (a 医保 settlement: its
+    person is insured, so on a complete list) the share of the insured: its completeness, at most
+    `max_snapshot_presence`; 0 too when the census is off."""
+    whole = 1.0 if completeness is None else completeness
+    share = cfg.census_coverage * whole
+    if share < cfg.census_min_coverage:
+        return 0.0
+    return min(whole, cfg.max_snapshot_presence) if insured else share
 
 
 def _prepare_roster(roster: pl.DataFrame) -> pl.DataFrame:
@@ -416,8 +427,10 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     complete = cfg.census_completeness
     if complete == "measured":
         complete = list_completeness(records, roster, cfg).value
-    counted = replace(cfg, census_coverage=census_coverage(cfg, complete))
-    census = _census(rest, snap, rec.filter(is_snap), rec.filter(~is_snap), ros, ctx, counted)
+    coverage = records.select(cov=pl.when(pl.col("kind").is_in(list(cfg.census_completeness_kinds)))
+                              .then(pl.lit(census_coverage(cfg, complete, insured=True)))
+                              .otherwise(pl.lit(census_coverage(cfg, complete))))["cov"]
+    census = _census(rest, snap, rec.filter(is_snap), rec.with_columns(coverage).filter(~is_snap), ros, ctx, cfg)
     rest = posterior(rest, _other_weight(rest, records, roster.height, population, cfg, census))
     pairs = pl.concat([snap, rest.with_columns(snapshot=pl.lit(False))])
     del snap, rest
@@ -653,7 +666,8 @@ def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec
         factor = 1 - U / N_off + Σ_e q_e · w(record, e) / N_off
 
     over the snapshot's records e, each off the roster with probability q_e (`_census_members`);
-    N_off = Σ q_e / `census_coverage` is the number of off-roster residents, U = Σ q_e over the
+    N_off = Σ q_e / coverage is the number of off-roster residents who could be behind the
+    record (coverage: the record's `cov`, `census_coverage` of its kind), U = Σ q_e over the
     snapshot records whose kept ID positions share at least `census_min_kept` non-region
     characters with the record's (the others say nothing about it and keep the average), and
     w the record's likelihood ratio against e's shown ID characters and name. One insured
@@ -664,10 +678,10 @@ def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec
     number of insured off-roster persons fitting the record, Σ q_e over e with w >= 1; null
     when none fits and the census covers less than half of it)."""
     empty = pl.DataFrame(schema={"rid": pl.UInt32, "factor": pl.Float64, "census_fits": pl.Float64})
-    members = _census_members(snap, snap_rec, cfg) if cfg.census_coverage > 0 else None
+    members = _census_members(snap, snap_rec, cfg) if (rec["cov"].max() or 0.0) > 0 else None
     if members is None or members["q"].sum() <= 0:
         return empty
-    n_off = float(members["q"].sum()) / cfg.census_coverage
+    listed = float(members["q"].sum())  # N_off of a record = listed / its cov
     # the records it speaks for: other kinds, with a usable ID and some candidate
     who = rec.filter(pl.col("rid").is_in(pairs["rid"].unique().implode()),
                      pl.col("id_status").is_in(["masked", "full_valid"]), pl.col("k") > 0)
@@ -684,15 +698,21 @@ def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec
             key = pl.concat_str([pl.col("id_norm").str.slice(a, n) for a, n in _runs(common)]).alias("key")
             s_, e_ = (f.select("rid", key, "first_py", "last_py") for f in (s, e))
             e_ = e_.rename({"rid": "eid"})
-            # the name key of the roster's weak patterns, so that homophones still meet
+            # the name key of the roster's weak patterns, so that homophones still meet; names
+            # showing nothing in common (张* and *明) meet on the ID alone
+            first_only = pl.col("first_py").is_not_null() & pl.col("last_py").is_null()
+            last_only = pl.col("first_py").is_null() & pl.col("last_py").is_not_null()
             found += [f.select("rid", "eid", common=pl.lit(common)) for f in (
                 s_.join(e_, on=["key", "first_py"]),
                 s_.join(e_, on=["key", "last_py"]).filter(pl.col("first_py").is_null() | pl.col("first_py_right").is_null()),
                 s_.filter(pl.col("first_py").is_null(), pl.col("last_py").is_null()).join(e_, on="key"),
+                s_.filter(first_only).join(e_.filter(last_only), on="key"),
+                s_.filter(last_only).join(e_.filter(first_only), on="key"),
             )]
     seen = pl.DataFrame(seen, schema={"kept": pl.Utf8, "q": pl.Float64}, orient="row").group_by("kept").sum()
-    out = who.select("rid", "kept").join(seen, on="kept", how="left").select(
-        "rid", reduce=(pl.col("q").fill_null(0.0) / n_off).clip(0.0, 1.0) * pl.col("rid").is_in(agree))
+    out = who.select("rid", "kept", "cov").join(seen, on="kept", how="left").select(
+        "rid", "cov", reduce=(pl.col("q").fill_null(0.0) * pl.col("cov") / listed).clip(0.0, 1.0)
+        * pl.col("rid").is_in(agree))
     cp = pl.concat(found) if found else pl.DataFrame(schema={"rid": pl.UInt32, "eid": pl.UInt32, "common": pl.Utf8})
     # each pair scored on the positions both show: u_id of their common pattern ...
     combos = cp.select("rid", "common").unique().join(rec.select("rid", "id_norm"), on="rid").with_row_index("key")
@@ -717,12 +737,12 @@ def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec
         scored.join(ctx["rec"].select("rid", "u_id"), on="rid")
         .join(members.select(pidx="rid", q="q"), on="pidx")
         .with_columns(w=pl.col("w") * (pl.col("u_id") / ctx["floor"]).clip(upper_bound=1.0))
-        .group_by("rid").agg(mass=(pl.col("q") * pl.col("w")).sum() / n_off,
+        .group_by("rid").agg(mass=(pl.col("q") * pl.col("w")).sum() / listed,
                              census_fits=pl.col("q").filter(pl.col("w") >= 1).sum())
     )
     fitting = pl.col("census_fits").fill_null(0.0)
     return out.join(fits, on="rid", how="left").select(
-        "rid", factor=1 - pl.col("reduce") + pl.col("mass").fill_null(0.0),
+        "rid", factor=1 - pl.col("reduce") + pl.col("mass").fill_null(0.0) * pl.col("cov"),
         census_fits=pl.when((pl.col("reduce") >= 0.5) | (fitting >= 0.5)).then(fitting))
 
 

@@ -233,27 +233,37 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
     (one char differs), surname-only, disagree, or missing (nothing visible).
 
     A masked record name (`张*明`, `张**`, `张*`, `*明`) shows a prefix and a suffix; it agrees
-    with a roster name that starts and ends with them and is at least as long."""
+    with a roster name that starts and ends with them and is at least as long. A masked name on
+    the right is compared the same way round (its visible characters against the left name);
+    two masked names agree when every character both show agrees (`*` hides any number), and
+    are `missing` (nothing compared) when they show no position in common (张* and *明)."""
     r, c = rec.to_numpy().astype(np.int64), ros.to_numpy().astype(np.int64)
+    turn = ~codes.masked[r] & codes.masked[c]
+    r, c = np.where(turn, c, r), np.where(turn, r, c)
     off, ch, py = codes.offsets, codes.chars, codes.pinyin
     rl, cl, pre, suf, m = codes.length[r], codes.length[c], codes.pre[r], codes.suf[r], codes.masked[r]
-    n_eq, n_py = np.zeros(len(r), np.int64), np.zeros(len(r), np.int64)
+    both = m & codes.masked[c]  # a `*` on the right hides what the left shows there
+    star, star_py = ord("*"), py[np.flatnonzero(ch == ord("*"))[:1]]
+    star_py = star_py[0] if len(star_py) else -1
+    n_eq, n_py, n_both = (np.zeros(len(r), np.int64) for _ in range(3))
     # visible characters, position by position from the start, then from the end
     for i in range(int(pre.max(initial=0))):
         sel = np.flatnonzero(pre > i)
         a, b, ok = off[r[sel]] + i, off[c[sel]] + i, cl[sel] > i
         b = np.where(ok, b, 0)
-        n_eq[sel] += ok & (ch[a] == ch[b])
-        n_py[sel] += ok & (py[a] == py[b])
+        n_eq[sel] += ok & ((ch[a] == ch[b]) | (ch[b] == star))
+        n_py[sel] += ok & ((py[a] == py[b]) | (py[b] == star_py))
+        n_both[sel] += ok & (ch[b] != star)
     for j in range(1, int(suf.max(initial=0)) + 1):
         sel = np.flatnonzero(suf >= j)
         a, b, ok = off[r[sel] + 1] - j, off[c[sel] + 1] - j, cl[sel] >= j
         b = np.where(ok, b, 0)
-        n_eq[sel] += ok & (ch[a] == ch[b])
-        n_py[sel] += ok & (py[a] == py[b])
+        n_eq[sel] += ok & ((ch[a] == ch[b]) | (ch[b] == star))
+        n_py[sel] += ok & ((py[a] == py[b]) | (py[b] == star_py))
+        n_both[sel] += ok & (ch[b] != star)
     n_vis = pre + suf
     same = r == c
-    len_ok = np.where(m, cl >= rl, cl == rl)
+    len_ok = np.where(m, (cl >= rl) | both, cl == rl)
     first_r, first_c = ch[np.minimum(off[r], len(ch) - 1)], ch[np.minimum(off[c], len(ch) - 1)]
     sur = (pre > 0) & (cl > 0) & (first_r == first_c)
     sur_hidden = (rl > 0) & (pre == 0)
@@ -271,7 +281,7 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
     one = ~m & (osa == 1)
     agree = len_ok & (n_eq == n_vis)
     level = np.select(
-        [n_vis == 0, ~m & same, m & agree, len_ok & (n_py == n_vis),
+        [(n_vis == 0) | (both & agree & (n_both == 0)), ~m & same, m & agree, len_ok & (n_py == n_vis),
          one & (rl == cl) & (lev == 2), one & (rl + 1 == cl), one & (rl == cl + 1),
          (sur | sur_hidden) & ((one & (rl == cl)) | (m & len_ok & (n_eq == n_vis - 1) & (n_vis >= 2))),
          sur],

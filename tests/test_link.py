@@ -286,6 +286,27 @@ def test_the_enrollment_census_counts_who_else_a_masked_record_could_be(roster):
     assert off["score"] == pytest.approx(alone["score"], rel=1e-9)
 
 
+def test_a_listed_look_alike_whose_name_shows_other_characters_still_counts(roster):
+    """A record showing only the end of its name (*明) and an insured off-roster person listed
+    with only the surname (张**) share no visible character, yet both could be 张晓明: the
+    census counts that person as fitting, and the record goes to review, not to its candidate."""
+    rng = random.Random(8)
+    p = roster.row(20, named=True)
+    enrolled, strangers = _enrollment_list(roster, rng)
+    # listed with a full ID (another birth date): no roster person's, so surely off the roster
+    look = dict(record_id="CBlook", name=p["name"][0] + "**", id_raw=_same_kept_id(p["id_number"], set(roster["id_number"])))
+    target = dict(record_id="t", name="*" + p["name"][-1], id_raw=mask64(p["id_number"]))
+
+    def decide(census):
+        recs = pl.concat([records([target]), records(census).with_columns(kind=pl.lit("med_enrollment"))])
+        return link(recs, roster, CFG)[0].filter(pl.col("record_id") == "t").row(0, named=True)
+
+    clean = decide(enrolled + strangers)
+    assert clean["decision"] == "matched", clean["reason"]
+    seen = decide(enrolled + strangers + [look])
+    assert seen["decision"] != "matched" and "1 insured off-roster person(s) fit too" in seen["reason"], seen["reason"]
+
+
 def test_the_census_does_not_vouch_for_a_record_whose_kept_digits_may_hold_a_typo(roster):
     """A record found only by the typo pass (a kept digit differs) could be an insured person
     whose own census row the typo hides: the census adds no confidence to it."""
@@ -364,7 +385,9 @@ def test_list_completeness_measures_the_share_of_insured_off_roster_persons_the_
     """Everyone a settlement pays is insured: of the off-roster settlement persons showing a full
     ID, a complete 参保名单 holds all, showing the same full ID for the share of its records that
     show one. Half of them listed (and the list showing full IDs on half its records) measures
-    0.5; the roster's own persons (on both) are no evidence; too few to measure gives None."""
+    about 0.5, counted up by what chance could leave out (100 found of 200: 0.59); 90% listed is
+    within chance of complete; the roster's own persons (on both) are no evidence; too few to
+    measure gives None."""
     from matchers.link import list_completeness
 
     rng = random.Random(11)
@@ -378,7 +401,11 @@ def test_list_completeness_measures_the_share_of_insured_off_roster_persons_the_
     recs = pl.concat([records(paid + on), records(enrolled).with_columns(kind=pl.lit("med_enrollment"))])
     got = list_completeness(recs, roster, CFG)
     assert got.probes == 400 and got.found == 100 and got.share_full == pytest.approx(0.5, abs=0.01)
-    assert got.value == pytest.approx(0.5, abs=0.02)
+    assert 0.5 < got.value < 0.62
+    most = off[:360]  # 90%: 180 found where a complete list shows 200 is a shortfall chance explains
+    near = [dict(record_id=f"CB{j}", name="王*", id_raw=x if j % 2 else mask64(x)) for j, x in enumerate(most)]
+    near = pl.concat([records(paid + on), records(near + enrolled[len(listed):]).with_columns(kind=pl.lit("med_enrollment"))])
+    assert list_completeness(near, roster, CFG).value == 1.0
     every = pl.concat([recs, records([dict(record_id=f"CBx{j}", name="王*", id_raw=x) for j, x in enumerate(off[200:])])
                        .with_columns(kind=pl.lit("med_enrollment"))])
     assert list_completeness(every, roster, CFG).value == 1.0
@@ -398,6 +425,29 @@ def test_a_partial_list_weighs_off_roster_people_by_its_measured_completeness(ro
         pl.col("record_id") == "t")["score"][0]
     assert score(0.1) < score(1.0)
     assert score("measured") == pytest.approx(score(1.0), rel=1e-12)  # no settlement shows a full ID: taken as complete
+
+
+def test_a_settlement_is_weighed_against_the_list_of_the_insured(roster):
+    """Everyone a settlement pays is insured, so a complete 参保名单 holds whoever is behind a
+    settlement, not only `census_coverage` of the residents: the same masked record that no
+    listed off-roster person fits is its candidate's more surely as a settlement than as a 人社
+    record (whose person may be among the uninsured). A list measured partial lowers both."""
+    p = roster.row(20, named=True)
+    enrolled, strangers = _enrollment_list(roster, random.Random(8))
+    target = dict(record_id="t", name=p["name"][0] + "*", id_raw=mask64(p["id_number"]))
+    listed = records(enrolled + strangers).with_columns(kind=pl.lit("med_enrollment"))
+
+    def p_of(kind, **kw):
+        recs = pl.concat([records([target]).with_columns(kind=pl.lit(kind)), listed])
+        return link(recs, roster, dataclasses.replace(CFG, **kw))[0].filter(pl.col("record_id") == "t")["score"][0]
+
+    paid, hr = p_of("med_settlement"), p_of("hr")
+    assert paid > hr
+    # other weight: 1 - 0.99 of the insured unlisted vs 1 - 0.95 of the residents (the mass of the
+    # few listed strangers sharing kept characters aside): about a fifth of the doubt
+    assert (1 - paid) < 0.4 * (1 - hr)
+    assert p_of("med_settlement", census_completeness=0.5) < paid
+    assert p_of("med_settlement", census_coverage=0.0) == pytest.approx(p_of("hr", census_coverage=0.0), rel=1e-12)
 
 
 def test_a_list_holding_almost_none_of_the_residents_is_not_weighed(roster):

@@ -32,6 +32,15 @@ def test_levels():
     ]
 
 
+def test_two_masked_names_agree_on_what_both_show():
+    """The 参保名单 masks names too: a masked name on the right is compared the same way round as
+    on the left, and two masked names agree when every character both show agrees; 张* and *明
+    show no position in common (both could be 张晓明): nothing is compared."""
+    pairs = [("张晓明", "张*"), ("张晓明", "*明"), ("张*明", "张**"), ("张*明", "*明"), ("张*", "*明"),
+             ("*明", "张**"), ("张*", "李*"), ("*明", "*红"), ("张*明", "李**"), ("张晓明", "李*")]
+    assert levels(pairs) == ["masked-agree"] * 4 + ["missing"] * 2 + ["disagree"] * 4
+
+
 def test_u_reflects_frequency_and_masking():
     roster = nn("张伟", "张伟", "张强", "张敏", "李明", "王芳", "王伟", "赵晓东")
     u = name_u(nn("张伟", "赵晓东", "张*", "*伟"), name_stats(roster)).sort("name")
