@@ -592,17 +592,17 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
 
 def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, cfg: MatchingConfig) -> pl.DataFrame:
     """A complete snapshot (e.g. 参保名单: every insured resident, once) holds nearly every
-    roster person. When exactly one of its records fits roster person j (p >= candidate_floor),
-    either that record is j's, or j's record is missing/unrecognisable and the record is
-    someone else who happens to fit j:
+    roster person. When its records C fit roster person j (p >= candidate_floor), either one of
+    them is j's, or j's record is missing/unrecognisable and they are others who happen to fit j:
 
-        odds = present·m_r / ((1 - present·m) · n_records · u_r) = w · present / ((1 - present·m) · n_records)
+        odds_c = w_c · present / ((1 - present·m) · n_records + present · Σ_{c' in C, c' != c} w_c')
 
     with `present` the share of roster persons the snapshot is seen to hold (Σ best p per
-    person / roster size, capped), m the chance j's own record fits j at all, m_r / u_r = w the
-    record's likelihood ratio for j. A candidate's p is raised to that posterior when it is
-    higher; candidates claimed by several records keep their p (and `_one_record_per_person`
-    sends rivals to review)."""
+    person / roster size, capped), m the chance j's own record fits j at all, w_c = m_c / u_c
+    record c's likelihood ratio for j. So the only record fitting j is j's, and of several the
+    one whose evidence outweighs the others' (a masked 李** beside a 李红丽 that shares only
+    the surname). A candidate's p is raised to that posterior when it is higher; rivals of
+    similar weight keep their p (and `_one_record_per_person` sends them to review)."""
     kinds = list(cfg.complete_snapshot_kinds)
     if not kinds or pairs.is_empty():
         return pairs.with_columns(snapshot=pl.lit(False))
@@ -616,10 +616,10 @@ def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: in
     m = cfg.id_levels["kept-agree"] * (1 - cfg.name_levels.get("disagree", 0.0))
     claims = (
         snap.filter(pl.col("p") >= cfg.candidate_floor)
-        .filter(pl.len().over("kind", "pidx") == 1)
         .join(sizes, on="kind").join(present, on="kind")
-        .with_columns(pm=pl.col("present") * m)
-        .select("rid", "pidx", odds=pl.col("w") * pl.col("present") / ((1 - pl.col("pm")) * pl.col("n_kind")))
+        .with_columns(pm=pl.col("present") * m, others=pl.col("w").sum().over("kind", "pidx") - pl.col("w"))
+        .select("rid", "pidx", odds=pl.col("w") * pl.col("present")
+                / ((1 - pl.col("pm")) * pl.col("n_kind") + pl.col("present") * pl.col("others")))
         .select("rid", "pidx", p_snap=pl.col("odds") / (1 + pl.col("odds")))
     )
     return pairs.join(claims, on=["rid", "pidx"], how="left").with_columns(
@@ -777,7 +777,7 @@ def _reason(pairs: pl.DataFrame) -> pl.Expr:
         pl.when(pl.col("pass") != "id").then(pl.lit(" [") + pl.col("pass") + pl.lit(" pass]")).otherwise(pl.lit("")),
         pl.lit("; name "), pl.col("rname").fill_null("-"), pl.lit("~"), pl.col("cname"), pl.lit(" "), pl.col("name_level"),
         pl.lit("; place "), pl.col("place_level"),
-        pl.when(pl.col("snapshot")).then(pl.lit("; only record of the snapshot fitting this person"))
+        pl.when(pl.col("snapshot")).then(pl.lit("; the snapshot's record of this person (no other fits as well)"))
         .otherwise(pl.lit("")),
         pl.when(pl.col("census_fits") >= 0.5).then(pl.concat_str([
             pl.lit("; census (参保名单): "), pl.col("census_fits").round(0).cast(pl.Int64).cast(pl.Utf8),

@@ -131,7 +131,29 @@ def test_sole_fit_in_a_complete_snapshot_is_linked(roster):
     links, _ = link(recs, roster, cfg)
     w = links.filter(pl.col("record_id") == "weak").row(0, named=True)
     assert w["decision"] == "matched" and w["person_id"] == x["person_id"], w["reason"]
-    assert "only record of the snapshot" in w["reason"]
+    assert "the snapshot's record of this person" in w["reason"]
+
+
+def test_a_snapshot_record_outweighing_the_others_fitting_a_person_is_that_person(roster):
+    """Beside the weak record of roster person x (surname and 6+4 ID), the 参保名单 lists someone
+    off the roster with x's kept ID characters and surname but another given name: x's own
+    record fits far better, so it is x's nearly as surely as if it fitted alone (the other
+    could still be x's record under a changed given name, 1.5% of records: review, p > 0.97),
+    and the other is no one's."""
+    cfg = dataclasses.replace(CFG, estimate_prior=False)
+    x = roster.row(11, named=True)
+    rows = [dict(record_id=p["person_id"], name=p["name"], id_raw=mask64(p["id_number"]))
+            for p in roster.iter_rows(named=True) if p["person_id"] != x["person_id"]]
+    weak = dict(record_id="weak", name=x["name"][0] + "*", id_raw=mask64(x["id_number"]))
+    other = dict(record_id="other", name=x["name"][0] + "丰收", id_raw=mask64(_same_kept_id(x["id_number"], set(roster["id_number"]))))
+    links, review = link(records(rows + [weak, other]).with_columns(kind=pl.lit("med_enrollment")), roster, cfg)
+    d = {r["record_id"]: r for r in links.iter_rows(named=True)}
+    assert d["other"]["decision"] == "unmatched" and d["other"]["score"] >= cfg.candidate_floor, d["other"]["reason"]
+    assert d["weak"]["score"] > 0.97 and "the snapshot's record of this person" in d["weak"]["reason"], d["weak"]["reason"]
+    top = review.filter(pl.col("record_id") == "weak", pl.col("rank") == 1)
+    assert top["person_id"].to_list() == [x["person_id"]]
+    alone, _ = link(records(rows + [weak]).with_columns(kind=pl.lit("med_enrollment")), roster, cfg)
+    assert alone.filter(pl.col("record_id") == "weak")["decision"].to_list() == ["matched"]
 
 
 def test_typo_pass_runs_when_an_id_compatible_stranger_exists(roster):
