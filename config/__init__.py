@@ -73,6 +73,9 @@ class MatchingConfig:
         c = self.census_completeness
         if c != "measured" and not (isinstance(c, int | float) and 0 <= c <= 1):
             raise ValueError(f"matching.census_completeness must be \"measured\" or a share from 0 to 1, got {c!r}")
+        z = self.census_completeness_z
+        if not (isinstance(z, int | float) and not isinstance(z, bool) and z >= 0):
+            raise ValueError(f"matching.census_completeness_z must be a number of at least 0, got {z!r}")
         for name in ("block_size_sample", "pair_chunk"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
                 raise ValueError(f"matching.{name} must be a whole number of at least 1, got {getattr(self, name)!r}")

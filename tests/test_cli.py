@@ -72,6 +72,13 @@ def test_a_census_completeness_that_is_not_a_share_is_refused(value, capsys):
     assert "census_completeness" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("value", ["-1", "sure"])
+def test_a_completeness_doubt_that_is_not_a_number_of_at_least_0_is_refused(value, capsys):
+    args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.census_completeness_z={value}"]
+    assert flows.main(args) == 2
+    assert "census_completeness_z" in capsys.readouterr().err
+
+
 
 @pytest.mark.parametrize("setting", ["block_size_sample=0", "pair_chunk=0", "block_size_sample=2.5"])
 def test_a_sample_or_slice_size_below_one_is_refused(setting, capsys):
