@@ -59,6 +59,9 @@ class MatchingConfig:
     prior_iterations: int = 10
     prior_strength: float = 50.0
     max_roster_prior: float = 0.9
+    name_m_iterations: int = 3
+    name_m_strength: float = 200.0
+    name_m_floor: float = 0.1
     id_levels: dict[str, float] = field(default_factory=lambda: {
         "kept-agree": 0.985, "one-differs": 0.01, "two-differ": 0.002, "disagree": 0.003})
     id_levels_check_failed: dict[str, float] = field(default_factory=lambda: {

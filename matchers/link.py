@@ -12,13 +12,14 @@
    weak with it (a province-sized roster) also needs a shown last character's.
 2. Comparisons, each a level with m = P(level | same person) from config and
    u = P(level | random county person): ID (kept-agree / one-differs / two-differ /
-   disagree), name (names.py levels), place (village / township / disagree).
+   disagree), name (names.py levels), place (village / township / disagree). The name
+   levels' m are then learned per dept/kind from the run's own pairs (`_learn_name_m`).
    Pairs are scored in slices of `pair_chunk`; of each slice only the candidates that can
    matter are kept (`_keep_top`), with each record's W = Σ w over all of them.
 3. Posterior per candidate: w = Π m/u; someone off the candidate list (anyone in the county)
    weighs n_roster (1 - π) / π, π the dept/kind's roster share (EM-estimated).
-   p = w / (Σ w + other). In a complete snapshot (参保名单) the only record fitting a roster
-   person is raised to the snapshot posterior (`_complete_snapshots`). The same snapshot is
+   p = w / (Σ w + other). In a complete snapshot (参保名单) a record fitting a roster person
+   better than the others that do is raised to the snapshot posterior (`_complete_snapshots`). The same snapshot is
    the county's census of insured residents: for records of other kinds, "other" counts the
    off-roster insured people it shows fitting the record instead of assuming the average
    (`_census`). Decide with thresholds from `MatchingConfig`; ambiguity between candidates
@@ -414,6 +415,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     edges = [0, *pairs["rid"].search_sorted(pl.Series(bounds, dtype=pl.UInt32), "left").to_list(), pairs.height]
     pairs = pl.concat([_keep_top(_score(pairs.slice(lo, hi - lo), ctx, cfg), cfg)
                        for lo, hi in zip(edges, edges[1:]) if hi > lo] or [_keep_top(_score(pairs, ctx, cfg), cfg)])
+    if cfg.name_m_iterations:
+        pairs = _learn_name_m(pairs, rec, records, roster.height, population, cfg)
     # The complete snapshot first: its posteriors make the census the other kinds are weighed against.
     snap_rid = records.select("kind").with_row_index("rid").filter(
         pl.col("kind").is_in(list(cfg.complete_snapshot_kinds)))["rid"]
@@ -542,6 +545,47 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
     return pairs.with_columns(
         w=(m_id * m_name / (clip(u_id) * clip(u_name))) * (m_place / clip(u_place)),
     ).select("rid", "pidx", "pass", "id_level", "name_level", "place_level", "w")
+
+
+UNMASKED_NAME_LEVELS = ("exact", "homophone", "swapped", "dropped", "added", "one-char", "surname-only", "disagree")
+
+
+def _learn_name_m(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFrame, n_roster: int, population: float,
+                  cfg: MatchingConfig) -> pl.DataFrame:
+    """The name levels' m learned from the run itself, per dept/kind (EM, as Splink trains its
+    m-values): over the scored pairs of records showing a whole name, m_L = the share of the
+    pairs' posterior mass at level L, shrunk towards the configured m by `name_m_strength`
+    pseudo-records and kept at least `name_m_floor` x the configured m. A department whose
+    records never show a changed given name stops treating a same-surname stranger as one of
+    its persons renamed; one whose records often do, keeps doing so. Each round reweighs the
+    pairs' w (and each record's W) by m_new / m_used; `name_m_iterations` rounds. Sums run in
+    row order (numpy), so a group's m depend on its own pairs only, the same in every run."""
+    levels = list(UNMASKED_NAME_LEVELS)
+    m0 = np.array([cfg.name_levels.get(k, 1.0) for k in levels])
+    grp = records.select(pl.concat_str("dept", "kind", separator="/")).to_series()
+    names = grp.unique().sort()
+    g_of = grp.cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)  # dept/kind of each record
+    whole = np.zeros(records.height, bool)
+    whole[rec.filter(pl.col("rname").is_not_null(), ~pl.col("rname").str.contains("*", literal=True))["rid"].to_numpy()] = True
+    rid = pairs["rid"].to_numpy().astype(np.int64)
+    lvl = pairs["name_level"].replace_strict({k: i for i, k in enumerate(levels)}, default=-1,
+                                             return_dtype=pl.Int64).to_numpy()
+    mine = whole[rid] & (lvl >= 0)
+    cell = g_of[rid] * len(levels) + np.where(mine, lvl, 0)  # (group, level) of each pair
+    n_cells = names.len() * len(levels)
+    w, W = pairs["w"].to_numpy().copy(), pairs["W"].to_numpy().copy()
+    used = np.tile(m0, names.len())
+    a = cfg.name_m_strength
+    for _ in range(cfg.name_m_iterations):
+        other = _other_weight(pairs.with_columns(W=pl.Series(W)), records, n_roster, population, cfg)["other"].to_numpy()
+        p = w / (W + other[rid])
+        mass = np.bincount(cell[mine], weights=p[mine], minlength=n_cells).reshape(names.len(), len(levels))
+        new = (mass + a * m0) / (mass.sum(axis=1, keepdims=True) + a)
+        new = np.maximum(new, cfg.name_m_floor * m0).ravel()
+        w_new = np.where(mine, w * new[cell] / used[cell], w)
+        W = W + np.bincount(rid, weights=w_new - w, minlength=records.height)[rid]
+        w, used = w_new, new
+    return pairs.with_columns(w=pl.Series(w), W=pl.Series(W))
 
 
 def _rank_in_run() -> pl.Expr:

@@ -139,8 +139,8 @@ def test_a_snapshot_record_outweighing_the_others_fitting_a_person_is_that_perso
     off the roster with x's kept ID characters and surname but another given name: x's own
     record fits far better, so it is x's nearly as surely as if it fitted alone (the other
     could still be x's record under a changed given name, 1.5% of records: review, p > 0.97),
-    and the other is no one's."""
-    cfg = dataclasses.replace(CFG, estimate_prior=False)
+    and the other is no one's. (With the configured name m: `name_m_iterations = 0`.)"""
+    cfg = dataclasses.replace(CFG, estimate_prior=False, name_m_iterations=0)
     x = roster.row(11, named=True)
     rows = [dict(record_id=p["person_id"], name=p["name"], id_raw=mask64(p["id_number"]))
             for p in roster.iter_rows(named=True) if p["person_id"] != x["person_id"]]
@@ -154,6 +154,31 @@ def test_a_snapshot_record_outweighing_the_others_fitting_a_person_is_that_perso
     assert top["person_id"].to_list() == [x["person_id"]]
     alone, _ = link(records(rows + [weak]).with_columns(kind=pl.lit("med_enrollment")), roster, cfg)
     assert alone.filter(pl.col("record_id") == "weak")["decision"].to_list() == ["matched"]
+
+
+def test_the_name_levels_m_are_learned_from_the_run(roster):
+    """The configured m of a name level is where learning starts. Every person this 参保名单
+    lists shows their whole name, unchanged: the run learns that a record sharing only the
+    surname is seldom one of its persons renamed, so x's weak record beside such a stranger is
+    surer than with the configured m kept (`name_m_iterations = 0`); the stranger is no one's
+    either way."""
+    cfg = dataclasses.replace(CFG, estimate_prior=False)
+    x = roster.row(11, named=True)
+    rows = [dict(record_id=p["person_id"], name=p["name"], id_raw=mask64(p["id_number"]))
+            for p in roster.iter_rows(named=True) if p["person_id"] != x["person_id"]]
+    weak = dict(record_id="weak", name=x["name"][0] + "*", id_raw=mask64(x["id_number"]))
+    other = dict(record_id="other", name=x["name"][0] + "丰收", id_raw=mask64(_same_kept_id(x["id_number"], set(roster["id_number"]))))
+    recs = records(rows + [weak, other]).with_columns(kind=pl.lit("med_enrollment"))
+
+    def decide(**kw):
+        links, _ = link(recs, roster, dataclasses.replace(cfg, **kw))
+        return {r["record_id"]: r for r in links.iter_rows(named=True)}
+
+    learned, kept = decide(), decide(name_m_iterations=0)
+    assert learned["weak"]["score"] > kept["weak"]["score"] + 0.005, (learned["weak"]["reason"], kept["weak"]["reason"])
+    assert learned["other"]["decision"] == kept["other"]["decision"] == "unmatched"
+    # the persons' own records are unmoved by it
+    assert learned[rows[0]["record_id"]]["person_id"] == kept[rows[0]["record_id"]]["person_id"] == rows[0]["record_id"]
 
 
 def test_typo_pass_runs_when_an_id_compatible_stranger_exists(roster):
