@@ -76,6 +76,11 @@ class MatchingConfig:
         c = self.census_completeness
         if c != "measured" and not (isinstance(c, int | float) and 0 <= c <= 1):
             raise ValueError(f"matching.census_completeness must be \"measured\" or a share from 0 to 1, got {c!r}")
+        if not (isinstance(self.name_m_iterations, int) and self.name_m_iterations >= 0
+                and self.name_m_strength >= 0 and 0 < self.name_m_floor <= 1):
+            raise ValueError("matching.name_m_iterations must be a whole number of at least 0, name_m_strength at least 0 "
+                             f"and name_m_floor in (0, 1], got {self.name_m_iterations!r}, {self.name_m_strength!r}, "
+                             f"{self.name_m_floor!r}")
         z = self.census_completeness_z
         if not (isinstance(z, int | float) and not isinstance(z, bool) and z >= 0):
             raise ValueError(f"matching.census_completeness_z must be a number of at least 0, got {z!r}")

@@ -72,11 +72,12 @@ def test_a_census_completeness_that_is_not_a_share_is_refused(value, capsys):
     assert "census_completeness" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("value", ["-1", "sure"])
-def test_a_completeness_doubt_that_is_not_a_number_of_at_least_0_is_refused(value, capsys):
-    args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.census_completeness_z={value}"]
+@pytest.mark.parametrize("setting", ["census_completeness_z=-1", "census_completeness_z=sure", "name_m_iterations=-1",
+                                     "name_m_iterations=1.5", "name_m_floor=0"])
+def test_a_learning_or_doubt_setting_out_of_range_is_refused(setting, capsys):
+    args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.{setting}"]
     assert flows.main(args) == 2
-    assert "census_completeness_z" in capsys.readouterr().err
+    assert setting.split("=")[0] in capsys.readouterr().err
 
 
 
