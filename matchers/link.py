@@ -19,8 +19,8 @@
 3. Posterior per candidate: w = Π m/u; someone off the candidate list (anyone in the county)
    weighs n_roster (1 - π) / π, π the dept/kind's roster share (EM-estimated).
    p = w / (Σ w + other). In a complete snapshot (参保名单) a record fitting a roster person
-   better than the others that do is raised to the snapshot posterior (`_complete_snapshots`). The same snapshot is
-   the county's census of insured residents: for records of other kinds, "other" counts the
+   better than the others that do is raised to the snapshot posterior (`_complete_snapshots`).
+   The same snapshot is the county's census of insured residents: for records of other kinds, "other" counts the
    off-roster insured people it shows fitting the record instead of assuming the average
    (`_census`). Decide with thresholds from `MatchingConfig`; ambiguity between candidates
    goes to review, never to a guess.
@@ -547,6 +547,13 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
     ).select("rid", "pidx", "pass", "id_level", "name_level", "place_level", "w")
 
 
+def _groups(records: pl.DataFrame) -> tuple[pl.Series, np.ndarray]:
+    """The records' dept/kind groups (sorted names) and each record's group index."""
+    grp = records.select(pl.concat_str("dept", "kind", separator="/")).to_series()
+    names = grp.unique().sort()
+    return names, grp.cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)
+
+
 UNMASKED_NAME_LEVELS = ("exact", "homophone", "swapped", "dropped", "added", "one-char", "surname-only", "disagree")
 
 
@@ -562,9 +569,7 @@ def _learn_name_m(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFrame,
     row order (numpy), so a group's m depend on its own pairs only, the same in every run."""
     levels = list(UNMASKED_NAME_LEVELS)
     m0 = np.array([cfg.name_levels.get(k, 1.0) for k in levels])
-    grp = records.select(pl.concat_str("dept", "kind", separator="/")).to_series()
-    names = grp.unique().sort()
-    g_of = grp.cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)  # dept/kind of each record
+    names, g_of = _groups(records)
     whole = np.zeros(records.height, bool)
     whole[rec.filter(pl.col("rname").is_not_null(), ~pl.col("rname").str.contains("*", literal=True))["rid"].to_numpy()] = True
     rid = pairs["rid"].to_numpy().astype(np.int64)
@@ -576,8 +581,10 @@ def _learn_name_m(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFrame,
     w, W = pairs["w"].to_numpy().copy(), pairs["W"].to_numpy().copy()
     used = np.tile(m0, names.len())
     a = cfg.name_m_strength
+    _, first = np.unique(rid, return_index=True)  # one row per record: all `_other_weight` reads
     for _ in range(cfg.name_m_iterations):
-        other = _other_weight(pairs.with_columns(W=pl.Series(W)), records, n_roster, population, cfg)["other"].to_numpy()
+        per = pl.DataFrame({"rid": pl.Series(rid[first], dtype=pl.UInt32), "W": W[first]})
+        other = _other_weight(per, records, n_roster, population, cfg)["other"].to_numpy()
         p = w / (W + other[rid])
         mass = np.bincount(cell[mine], weights=p[mine], minlength=n_cells).reshape(names.len(), len(levels))
         new = (mass + a * m0) / (mass.sum(axis=1, keepdims=True) + a)
@@ -680,9 +687,7 @@ def _other_weight(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, pop
     when `estimate_prior`, is re-estimated per dept/kind (EM on the prior, shrunk towards the
     start, capped at `max_roster_prior`)."""
     pi0 = min(max(n_roster / population, 1e-9), cfg.max_roster_prior)
-    grp = records.select(pl.concat_str("dept", "kind", separator="/")).to_series()
-    names = grp.unique().sort()
-    g = grp.cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)  # dept/kind of each record
+    names, g = _groups(records)
     n = np.bincount(g, minlength=names.len()).astype(np.float64)
     f = np.ones(len(g))
     if census is not None and census.height:

@@ -246,21 +246,21 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
     star, star_py = ord("*"), py[np.flatnonzero(ch == ord("*"))[:1]]
     star_py = star_py[0] if len(star_py) else -1
     n_eq, n_py, n_both = (np.zeros(len(r), np.int64) for _ in range(3))
+
+    def tally(sel: np.ndarray, a: np.ndarray, b: np.ndarray, ok: np.ndarray) -> None:
+        """Left characters `a` against right ones `b` (where the right name is long enough)."""
+        b = np.where(ok, b, 0)
+        n_eq[sel] += ok & ((ch[a] == ch[b]) | (ch[b] == star))
+        n_py[sel] += ok & ((py[a] == py[b]) | (py[b] == star_py))
+        n_both[sel] += ok & (ch[b] != star)
+
     # visible characters, position by position from the start, then from the end
     for i in range(int(pre.max(initial=0))):
         sel = np.flatnonzero(pre > i)
-        a, b, ok = off[r[sel]] + i, off[c[sel]] + i, cl[sel] > i
-        b = np.where(ok, b, 0)
-        n_eq[sel] += ok & ((ch[a] == ch[b]) | (ch[b] == star))
-        n_py[sel] += ok & ((py[a] == py[b]) | (py[b] == star_py))
-        n_both[sel] += ok & (ch[b] != star)
+        tally(sel, off[r[sel]] + i, off[c[sel]] + i, cl[sel] > i)
     for j in range(1, int(suf.max(initial=0)) + 1):
         sel = np.flatnonzero(suf >= j)
-        a, b, ok = off[r[sel] + 1] - j, off[c[sel] + 1] - j, cl[sel] >= j
-        b = np.where(ok, b, 0)
-        n_eq[sel] += ok & ((ch[a] == ch[b]) | (ch[b] == star))
-        n_py[sel] += ok & ((py[a] == py[b]) | (py[b] == star_py))
-        n_both[sel] += ok & (ch[b] != star)
+        tally(sel, off[r[sel] + 1] - j, off[c[sel] + 1] - j, cl[sel] >= j)
     n_vis = pre + suf
     same = r == c
     len_ok = np.where(m, (cl >= rl) | both, cl == rl)
