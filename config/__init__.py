@@ -71,6 +71,9 @@ class MatchingConfig:
         "surname-only": 0.015, "disagree": 0.01})
     place_levels: dict[str, float] = field(default_factory=lambda: {
         "village": 0.90, "township": 0.07, "disagree": 0.03})
+    head_kinds: tuple[str, ...] = ("housing", "agri")
+    head_relations: tuple[str, ...] = ("户主", "本人")
+    role_levels: dict[str, float] = field(default_factory=lambda: {"head": 0.95, "member": 0.05})
 
     def __post_init__(self) -> None:
         c = self.census_completeness
@@ -84,6 +87,9 @@ class MatchingConfig:
         z = self.census_completeness_z
         if not (isinstance(z, int | float) and not isinstance(z, bool) and z >= 0):
             raise ValueError(f"matching.census_completeness_z must be a number of at least 0, got {z!r}")
+        if set(self.role_levels) != {"head", "member"} or not all(
+                isinstance(v, int | float) and 0 < v <= 1 for v in self.role_levels.values()):
+            raise ValueError(f"matching.role_levels must give head and member each a share in (0, 1], got {self.role_levels!r}")
         for name in ("block_size_sample", "pair_chunk"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
                 raise ValueError(f"matching.{name} must be a whole number of at least 1, got {getattr(self, name)!r}")

@@ -159,9 +159,11 @@ def census_coverage(cfg: MatchingConfig, completeness: float | None, insured: bo
     return min(whole, cfg.max_snapshot_presence) if insured else share
 
 
-def _prepare_roster(roster: pl.DataFrame) -> pl.DataFrame:
+def _prepare_roster(roster: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+    relation = pl.col("relation").cast(pl.Utf8).str.strip_chars() if "relation" in roster.columns else pl.lit(None, pl.Utf8)
     ros = roster.with_row_index("pidx").select(
         "pidx", "person_id", "household_id", pl.col("id_number").str.strip_chars().str.to_uppercase(),
+        chead=pl.when(relation.is_not_null() & (relation != "")).then(relation.is_in(list(cfg.head_relations))),
     ).with_columns(
         cname=_per_value(roster["name"].cast(pl.Utf8), normalize_name),
         ctn=_per_value(roster["township"].cast(pl.Utf8), lambda e: normalize_place(e, "township")),
@@ -389,7 +391,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     `candidate_floor` probability (so that, e.g., a roster person who may well be on the
     enrollment list is not called absent from it). `decision` says which."""
     rec = _prepare_records(records)
-    ros = _prepare_roster(roster)
+    ros = _prepare_roster(roster, cfg)
     population = cfg.county_population or max(roster.height / cfg.roster_share, roster.height + 1)
     pairs = _block(rec, ros, cfg)
 
@@ -399,14 +401,16 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     left = dict(how="left", maintain_order="left")
     ctx = {
         # each record once with everything its pairs need from its side (chance agreements included)
-        "rec": rec.select("rid", "id_norm", "kept", "k", "id_status", "tn", "vn", rcode=codes.code(rec["rname"]))
+        "rec": rec.select("rid", "id_norm", "kept", "k", "id_status", "tn", "vn", rcode=codes.code(rec["rname"]),
+                          rhead=records["kind"].is_in(list(cfg.head_kinds)))
         .join(_id_u(rec, ros, cfg).drop("k"), on="rid", **left)
         .join(name_u(rec["rname"], stats).select(pl.exclude("name"), rcode=codes.code(pl.col("name"))), on="rcode", **left)
         .join(vstat, left_on=["tn", "vn"], right_on=["ctn", "cvn"], **left)
         .join(vany, left_on="vn", right_on="cvn", **left)
         .join(tstat, left_on="tn", right_on="ctn", **left),
-        "ros": ros.select("pidx", "id_number", "ctn", "cvn", ccode=codes.code(ros["cname"])),
+        "ros": ros.select("pidx", "id_number", "ctn", "cvn", "chead", ccode=codes.code(ros["cname"])),
         "codes": codes,
+        "u_head": ros["chead"].mean(),  # the share of heads among roster persons whose role is known
         "floor": 0.1 / population,
     }
     # Pairs are scored in slices (whole records each) and kept narrow: a city holds millions.
@@ -505,6 +509,8 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
         .when(pl.col("tn").is_null() & pl.col("vn").is_null()
               | pl.col("ctn").is_null() & pl.col("cvn").is_null()).then(pl.lit("missing"))
         .otherwise(pl.lit("disagree")),
+        role_level=pl.when(pl.col("rhead") & pl.col("chead").is_not_null())
+        .then(pl.when(pl.col("chead")).then(pl.lit("head")).otherwise(pl.lit("member"))).otherwise(pl.lit("missing")),
     )
     floor = ctx["floor"]
     m_id = pl.when(pl.col("id_status") == "full_check_failed").then(
@@ -541,10 +547,16 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
         .when(pl.col("place_level") == "township").then(pl.col("u_township"))
         .otherwise(1.0)
     )
+    u_head = ctx["u_head"]
+    w_role = (
+        pl.when(pl.col("role_level") == "head").then(cfg.role_levels["head"] / u_head)
+        .when(pl.col("role_level") == "member").then(cfg.role_levels["member"] / (1 - u_head))
+        .otherwise(1.0)
+    ) if u_head is not None and 0 < u_head < 1 else pl.lit(1.0)
     clip = lambda e: pl.max_horizontal(e.fill_null(1.0), floor)  # noqa: E731
     return pairs.with_columns(
-        w=(m_id * m_name / (clip(u_id) * clip(u_name))) * (m_place / clip(u_place)),
-    ).select("rid", "pidx", "pass", "id_level", "name_level", "place_level", "w")
+        w=(m_id * m_name / (clip(u_id) * clip(u_name))) * (m_place / clip(u_place)) * w_role,
+    ).select("rid", "pidx", "pass", "id_level", "name_level", "place_level", "role_level", "w")
 
 
 def _groups(records: pl.DataFrame) -> tuple[pl.Series, np.ndarray]:
@@ -773,7 +785,8 @@ def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec
     cand = cand.with_columns(swap=pl.col("eid").is_in(masked))
     side = lambda f: dict(ctx, ros=pl.DataFrame({  # noqa: E731
         "pidx": f["rid"], "id_number": f["id_norm"], "ctn": pl.Series([None] * f.height, dtype=pl.Utf8),
-        "cvn": pl.Series([None] * f.height, dtype=pl.Utf8), "ccode": ctx["codes"].code(f["rname"])}))
+        "cvn": pl.Series([None] * f.height, dtype=pl.Utf8), "chead": pl.Series([None] * f.height, dtype=pl.Boolean),
+        "ccode": ctx["codes"].code(f["rname"])}))
     pair = dict(u_id="u_id", **{"pass": pl.lit("id")})
     scored = pl.concat([
         _score(cand.filter(~pl.col("swap")).select("rid", pidx="eid", **pair), side(members), cfg),
@@ -826,6 +839,8 @@ def _reason(pairs: pl.DataFrame) -> pl.Expr:
         pl.when(pl.col("pass") != "id").then(pl.lit(" [") + pl.col("pass") + pl.lit(" pass]")).otherwise(pl.lit("")),
         pl.lit("; name "), pl.col("rname").fill_null("-"), pl.lit("~"), pl.col("cname"), pl.lit(" "), pl.col("name_level"),
         pl.lit("; place "), pl.col("place_level"),
+        pl.when(pl.col("role_level") == "head").then(pl.lit("; 户主 (head) agrees"))
+        .when(pl.col("role_level") == "member").then(pl.lit("; not the 户主 (head)")).otherwise(pl.lit("")),
         pl.when(pl.col("snapshot")).then(pl.lit("; the snapshot's record of this person (no other fits as well)"))
         .otherwise(pl.lit("")),
         pl.when(pl.col("census_fits") >= 0.5).then(pl.concat_str([

@@ -275,7 +275,7 @@ def test_block_sizes_estimated_on_a_sample_block_as_the_exact_count_does(roster)
         rows.append(dict(record_id=f"r{k}", name="欧" + p["name"][1:], id_raw=i[:3] + "*" * 11 + i[14:]))
         alone = next(f"{n:03d}1" for n in range(1000) if i[:3] + f"{n:03d}1" not in taken)
         rows.append(dict(record_id=f"x{k}", name="欧" + p["name"][1:], id_raw=i[:3] + "*" * 11 + alone))
-    rec, ros = _prepare_records(records(rows)), _prepare_roster(roster)
+    rec, ros = _prepare_records(records(rows)), _prepare_roster(roster, CFG)
     blocks = {}
     for above in (0.75, 50):  # 1 person per record that has any: keyed by name above 0.75, not 50
         for sample in (1000, 7):
@@ -403,7 +403,7 @@ def test_typo_pass_on_the_last_4_finds_the_person_not_every_namesake(roster, typ
              else seq[1] + seq[0] + seq[2:] if seq[0] != seq[1] else seq[0] + seq[2] + seq[1] + seq[3])
     assert wrong != seq and not any(q[14:] == wrong and q[:6] == i[:6] for q in ros["id_number"])
     rec = records([dict(record_id="t", name=p["name"], id_raw=mask64(i[:14] + wrong))])
-    pairs = _block(_prepare_records(rec), _prepare_roster(ros), CFG)
+    pairs = _block(_prepare_records(rec), _prepare_roster(ros, CFG), CFG)
     assert ros[pairs["pidx"].to_list()]["person_id"].to_list() == [p["person_id"]]  # none of the namesakes
     assert pairs["pass"].to_list() == ["typo"]
     _, _, d = run(ros, [dict(record_id="t", name=p["name"], id_raw=mask64(i[:14] + wrong))])
@@ -510,3 +510,31 @@ def test_a_list_holding_almost_none_of_the_residents_is_not_weighed(roster):
     assert score(census_completeness=0.1) != pytest.approx(off, rel=1e-9)  # 0.095 of the residents: weighed
     assert score(census_completeness=0.05) == pytest.approx(off, rel=1e-12)  # 0.0475: not
 
+
+
+def test_a_record_naming_the_household_head_prefers_the_roster_head(roster):
+    """住建 and 农业农村 send 户主姓名: of two namesakes in one village, the one the roster calls
+    户主 is that record's person, and the reason says so. A settlement (anyone in the
+    household) stays ambiguous between them, and so does a roster that does not say who heads."""
+    head, member = roster.row(30, named=True), roster.row(31, named=True)
+    two = pl.DataFrame([
+        dict(head, person_id="HX-01", household_id="HX", name="欧阳奋发", relation="户主",
+             id_number=make_id(random.Random(5), "341302")),
+        dict(member, person_id="HY-02", household_id="HY", name="欧阳奋发", village=head["village"],
+             township=head["township"], relation="之子", id_number=make_id(random.Random(6), "341302")),
+    ])
+    ros = pl.concat([roster.with_columns(relation=pl.when(pl.col("person_id").str.ends_with("-01"))
+                                         .then(pl.lit("户主")).otherwise(pl.lit("之女"))), two])
+    rec = dict(record_id="t", name="欧阳奋发", id_raw="3.41302E+17", township=head["township"], village=head["village"])
+
+    def decide(kind, ros):
+        links, review = link(records([rec]).with_columns(kind=pl.lit(kind)), ros, CFG)
+        return links.row(0, named=True), {r["person_id"]: r["score"] for r in review.iter_rows(named=True)}
+
+    housing, cands = decide("housing", ros)
+    assert housing["person_id"] == "HX-01" or cands["HX-01"] > 10 * cands.get("HY-02", 0.0), (housing, cands)
+    assert "户主 (head) agrees" in housing["reason"] and not housing["reason"].startswith("ambiguous"), housing["reason"]
+    settlement, _ = decide("med_settlement", ros)
+    assert settlement["decision"] == "review" and settlement["reason"].startswith("ambiguous"), settlement["reason"]
+    unknown, _ = decide("housing", ros.drop("relation"))
+    assert unknown["decision"] == "review" and unknown["reason"].startswith("ambiguous"), unknown["reason"]
