@@ -46,6 +46,8 @@ class MatchingConfig:
     review_max_candidates: int = 5
     candidate_floor: float = 0.05
     one_record_per_person_kinds: tuple[str, ...] = ("med_enrollment",)
+    lookalike_prior: float = 0.01
+    lookalike_strength: float = 10.0
     complete_snapshot_kinds: tuple[str, ...] = ("med_enrollment",)
     max_snapshot_presence: float = 0.99
     census_coverage: float = 0.95
@@ -84,6 +86,9 @@ class MatchingConfig:
             raise ValueError("matching.name_m_iterations must be a whole number of at least 0, name_m_strength at least 0 "
                              f"and name_m_floor in (0, 1], got {self.name_m_iterations!r}, {self.name_m_strength!r}, "
                              f"{self.name_m_floor!r}")
+        if not (0 <= self.lookalike_prior <= 1 and self.lookalike_strength > 0):
+            raise ValueError("matching.lookalike_prior must be a share from 0 to 1 and lookalike_strength above 0, "
+                             f"got {self.lookalike_prior!r}, {self.lookalike_strength!r}")
         z = self.census_completeness_z
         if not (isinstance(z, int | float) and not isinstance(z, bool) and z >= 0):
             raise ValueError(f"matching.census_completeness_z must be a number of at least 0, got {z!r}")

@@ -447,6 +447,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     best = top.filter(pl.col("rank") <= 2).group_by("rid", maintain_order=True).agg(
         p1=pl.col("p").first(), w1=pl.col("w").first(), p2=pl.col("p").get(1, null_on_oob=True).fill_null(0.0),
         psum=pl.col("p").sum(), pidx=pl.col("pidx").first(), n_cand=pl.col("n_cand").first(),
+        name1=pl.col("name_level").first(),
     ).join(ros.select("pidx", "person_id", "household_id"), on="pidx", how="left", maintain_order="left")
     ambiguous = pl.col("p2") >= cfg.ambiguity_ratio * pl.col("p1")
     decision = (
@@ -454,8 +455,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         .when((pl.col("p1") >= cfg.review_threshold) | (pl.col("psum") >= cfg.review_threshold)).then(pl.lit("review"))
         .otherwise(pl.lit("unmatched"))
     )
-    out = rec.select("rid", "id_status", "k").join(best, on="rid", how="left", maintain_order="left").with_columns(
-        decision=decision.fill_null("unmatched"))
+    out = rec.select("rid", "id_status", "k", masked=pl.col("rname").str.contains("*", literal=True).fill_null(True)).join(
+        best, on="rid", how="left", maintain_order="left").with_columns(decision=decision.fill_null("unmatched"))
     out = _one_record_per_person(out, records, cfg)
     # reasons only for the candidates anyone reads: each record's best, the undecided records' list
     undecided = out.filter(pl.col("decision") != "matched").select("rid", "decision")
@@ -630,27 +631,49 @@ def _keep_top(pairs: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
 
 def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """In a snapshot kind (one row per person, e.g. 参保名单) two records cannot both be one
-    roster person. When several records claim the same best candidate, claimants whose
-    evidence (w) is within `ambiguity_ratio` of the strongest go to review; weaker ones lose
-    the candidate (unmatched). `rival` marks every record touched."""
+    roster person. When several records C claim the same best candidate (p >= review_threshold),
+    each is that person with share v_c / Σ_C v, v_c = w_c / the strongest w (the evidence of
+    each against the others), and its p is scaled by that share. Claimants with v within
+    `ambiguity_ratio` of the strongest go to review; weaker ones lose the candidate (unmatched);
+    the strongest is matched only when its scaled p still reaches `match_threshold`.
+
+    A masked name (王**) beside a claimant showing the exact whole name (王华明) is outweighed
+    only as far as strangers with the person's exact name are rare: v of the masked claimant is
+    at least r_x, the share of claimants showing a whole name that lose their person (strangers,
+    mostly) and show exactly that person's name (`lookalike_prior`, shrunk by
+    `lookalike_strength` pseudo-records). A run whose list holds look-alikes (same kept ID
+    characters, same name) thereby sends such pairs to review; one that holds none keeps the
+    exact name's weight. `rival` marks every record touched."""
     kind = records.with_row_index("rid").select("rid", "kind")
+    group = ("kind", "person_id")
     claims = (
         out.join(kind, on="rid")
         .filter(pl.col("kind").is_in(list(cfg.one_record_per_person_kinds)), pl.col("p1") >= cfg.review_threshold)
-        .with_columns(top=pl.col("w1").max().over("kind", "person_id"), n=pl.len().over("kind", "person_id"))
+        .with_columns(top=pl.col("w1").max().over(group), n=pl.len().over(group))
         .filter(pl.col("n") >= 2)
-        .with_columns(close=(pl.col("w1") >= cfg.ambiguity_ratio * pl.col("top")).sum().over("kind", "person_id"))
-        .select("rid", rival=pl.lit(True), lost=pl.col("w1") < cfg.ambiguity_ratio * pl.col("top"),
-                keep=(pl.col("close") == 1) & (pl.col("w1") == pl.col("top")))
+        .with_columns(lead=(pl.col("w1") == pl.col("top")).cum_sum().over(group) == 1)
+        .with_columns(lead=pl.col("lead") & (pl.col("w1") == pl.col("top")))
     )
+    losers = claims.filter(~pl.col("lead"), ~pl.col("masked"))
+    r_x = ((losers["name1"] == "exact").sum() + cfg.lookalike_strength * cfg.lookalike_prior) / (
+        losers.height + cfg.lookalike_strength)
+    exact_lead = (pl.col("lead") & (pl.col("name1") == "exact")).any().over(group)
+    v = pl.col("w1") / pl.col("top")
+    claims = claims.with_columns(
+        v=pl.when(~pl.col("lead") & pl.col("masked") & (pl.col("name1") == "masked-agree") & exact_lead)
+        .then(pl.max_horizontal(v, pl.lit(r_x))).otherwise(v))
+    claims = claims.with_columns(share=pl.col("v") / pl.col("v").sum().over(group)).with_columns(
+        close=(pl.col("v") >= cfg.ambiguity_ratio).sum().over(group)).select(
+        "rid", rival=pl.lit(True), share="share", lost=pl.col("v") < cfg.ambiguity_ratio,
+        keep=(pl.col("close") == 1) & pl.col("lead") & (pl.col("p1") * pl.col("share") >= cfg.match_threshold))
     out = out.join(claims, on="rid", how="left").with_columns(
-        pl.col("rival", "lost", "keep").fill_null(False))
+        pl.col("rival", "lost", "keep").fill_null(False), p1=pl.col("p1") * pl.col("share").fill_null(1.0))
     return out.with_columns(
         decision=pl.when(pl.col("lost")).then(pl.lit("unmatched"))
         .when(pl.col("rival") & ~pl.col("keep") & (pl.col("decision") == "matched")).then(pl.lit("review"))
         .otherwise("decision"),
         rival=pl.col("rival") & ~pl.col("keep"),
-    ).drop("lost", "keep")
+    ).drop("lost", "keep", "share")
 
 
 def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, cfg: MatchingConfig) -> pl.DataFrame:

@@ -538,3 +538,29 @@ def test_a_record_naming_the_household_head_prefers_the_roster_head(roster):
     assert settlement["decision"] == "review" and settlement["reason"].startswith("ambiguous"), settlement["reason"]
     unknown, _ = decide("housing", ros.drop("relation"))
     assert unknown["decision"] == "review" and unknown["reason"].startswith("ambiguous"), unknown["reason"]
+
+
+@pytest.mark.parametrize("lookalikes", [True, False])
+def test_an_exact_name_outweighs_a_masked_rival_only_while_the_list_shows_no_look_alikes(roster, lookalikes):
+    """Two 参保名单 records fit roster person y with the same kept ID characters: one masked (y's
+    surname only), one showing y's exact name. If strangers with a roster person's exact name
+    and kept ID characters are rare, the exact one is y's. When the list itself shows such
+    look-alikes (here 8 pairs of whole names, half of the losing ones exact), the exact name is
+    no longer proof: both go to review, and the reason names the rivalry."""
+    ids = set(roster["id_number"])
+    xs, y = list(roster.head(8).iter_rows(named=True)), roster.row(40, named=True)
+    rows = [dict(record_id=f"CB{q['person_id']}", name=q["name"], id_raw=mask64(q["id_number"]))
+            for q in roster.iter_rows(named=True) if q["person_id"] != y["person_id"]]
+    for j, x in enumerate(xs):  # a stranger beside x: x's exact name, or x's name with another last character
+        name = x["name"] if lookalikes and j % 2 == 0 else x["name"][:-1] + "荣"
+        rows.append(dict(record_id=f"CBs{j}", name=name, id_raw=mask64(_same_kept_id(x["id_number"], ids))))
+    rows += [dict(record_id="own", name=y["name"][0] + "*" * (len(y["name"]) - 1), id_raw=mask64(y["id_number"])),
+             dict(record_id="look", name=y["name"], id_raw=mask64(_same_kept_id(y["id_number"], ids)))]
+    links, _ = link(records(rows).with_columns(kind=pl.lit("med_enrollment")), roster, CFG)
+    d = {r["record_id"]: r for r in links.iter_rows(named=True)}
+    if lookalikes:
+        assert d["look"]["decision"] == "review" and d["own"]["decision"] == "review", (d["look"], d["own"])
+        assert d["look"]["score"] < CFG.match_threshold
+        assert d["look"]["reason"].startswith("another record of this snapshot fits the same person"), d["look"]["reason"]
+    else:
+        assert d["look"]["decision"] == "matched" and d["look"]["person_id"] == y["person_id"], d["look"]["reason"]
