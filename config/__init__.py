@@ -86,7 +86,9 @@ class MatchingConfig:
             raise ValueError("matching.name_m_iterations must be a whole number of at least 0, name_m_strength at least 0 "
                              f"and name_m_floor in (0, 1], got {self.name_m_iterations!r}, {self.name_m_strength!r}, "
                              f"{self.name_m_floor!r}")
-        if not (0 <= self.lookalike_prior <= 1 and self.lookalike_strength > 0):
+        num = lambda x: isinstance(x, int | float) and not isinstance(x, bool)  # noqa: E731
+        if not (num(self.lookalike_prior) and 0 <= self.lookalike_prior <= 1
+                and num(self.lookalike_strength) and self.lookalike_strength > 0):
             raise ValueError("matching.lookalike_prior must be a share from 0 to 1 and lookalike_strength above 0, "
                              f"got {self.lookalike_prior!r}, {self.lookalike_strength!r}")
         z = self.census_completeness_z

@@ -447,7 +447,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     best = top.filter(pl.col("rank") <= 2).group_by("rid", maintain_order=True).agg(
         p1=pl.col("p").first(), w1=pl.col("w").first(), p2=pl.col("p").get(1, null_on_oob=True).fill_null(0.0),
         psum=pl.col("p").sum(), pidx=pl.col("pidx").first(), n_cand=pl.col("n_cand").first(),
-        name1=pl.col("name_level").first(),
+        name1=pl.col("name_level").first(), id1=pl.col("id_level").first(),
     ).join(ros.select("pidx", "person_id", "household_id"), on="pidx", how="left", maintain_order="left")
     ambiguous = pl.col("p2") >= cfg.ambiguity_ratio * pl.col("p1")
     decision = (
@@ -481,7 +481,11 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
             pl.concat_str([
                 pl.when(pl.col("rival")).then(pl.lit("another record of this snapshot fits the same person: "))
                 .when(ambiguous & (pl.col("decision") == "review")).then(pl.lit("ambiguous: ")).otherwise(pl.lit("")),
-                "reason"]),
+                pl.col("reason").str.replace(r"; p=[^;]*$", ""),
+                pl.when(pl.col("share") < 0.995).then(pl.concat_str([
+                    pl.lit("; holds "), (pl.col("share") * 100).round(0).cast(pl.Int64).cast(pl.Utf8),
+                    pl.lit("% of the person among the snapshot's records fitting them")])).otherwise(pl.lit("")),
+                pl.lit("; p="), pl.col("p1").round(4).cast(pl.Utf8)]),
             pl.when(pl.col("k") == 0).then(pl.lit("ID ") + pl.col("id_status") + pl.lit("; no name/place candidate"))
             .otherwise(pl.lit("no ID-compatible roster person")),
         ),
@@ -658,11 +662,14 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
     r_x = ((losers["name1"] == "exact").sum() + cfg.lookalike_strength * cfg.lookalike_prior) / (
         losers.height + cfg.lookalike_strength)
     exact_lead = (pl.col("lead") & (pl.col("name1") == "exact")).any().over(group)
+    # a lead showing the person's whole ID is theirs: no look-alike shares it, and its w is floored
+    full_lead = (pl.col("lead") & (pl.col("k") == 18) & (pl.col("id1") == "kept-agree")).any().over(group)
     v = pl.col("w1") / pl.col("top")
     claims = claims.with_columns(
-        v=pl.when(~pl.col("lead") & pl.col("masked") & (pl.col("name1") == "masked-agree") & exact_lead)
+        v=pl.when(~pl.col("lead") & pl.col("masked") & (pl.col("name1") == "masked-agree") & exact_lead & ~full_lead)
         .then(pl.max_horizontal(v, pl.lit(r_x))).otherwise(v))
-    claims = claims.with_columns(share=pl.col("v") / pl.col("v").sum().over(group)).with_columns(
+    claims = claims.with_columns(share=pl.when(pl.col("lead") & full_lead).then(1.0)
+                                 .otherwise(pl.col("v") / pl.col("v").sum().over(group))).with_columns(
         close=(pl.col("v") >= cfg.ambiguity_ratio).sum().over(group)).select(
         "rid", rival=pl.lit(True), share="share", lost=pl.col("v") < cfg.ambiguity_ratio,
         keep=(pl.col("close") == 1) & pl.col("lead") & (pl.col("p1") * pl.col("share") >= cfg.match_threshold))
@@ -673,7 +680,7 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
         .when(pl.col("rival") & ~pl.col("keep") & (pl.col("decision") == "matched")).then(pl.lit("review"))
         .otherwise("decision"),
         rival=pl.col("rival") & ~pl.col("keep"),
-    ).drop("lost", "keep", "share")
+    ).drop("lost", "keep")
 
 
 def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, cfg: MatchingConfig) -> pl.DataFrame:

@@ -554,10 +554,16 @@ def test_an_exact_name_outweighs_a_masked_rival_only_while_the_list_shows_no_loo
     for j, x in enumerate(xs):  # a stranger beside x: x's exact name, or x's name with another last character
         name = x["name"] if lookalikes and j % 2 == 0 else x["name"][:-1] + "荣"
         rows.append(dict(record_id=f"CBs{j}", name=name, id_raw=mask64(_same_kept_id(x["id_number"], ids))))
+    z = roster.row(41, named=True)  # listed with her whole ID: no look-alike shares that
+    rows = [r for r in rows if r["record_id"] != f"CB{z['person_id']}"]
     rows += [dict(record_id="own", name=y["name"][0] + "*" * (len(y["name"]) - 1), id_raw=mask64(y["id_number"])),
-             dict(record_id="look", name=y["name"], id_raw=mask64(_same_kept_id(y["id_number"], ids)))]
+             dict(record_id="look", name=y["name"], id_raw=mask64(_same_kept_id(y["id_number"], ids))),
+             dict(record_id="full", name=z["name"], id_raw=z["id_number"]),
+             dict(record_id="zlook", name=z["name"][0] + "*" * (len(z["name"]) - 1),
+                  id_raw=mask64(_same_kept_id(z["id_number"], ids)))]
     links, _ = link(records(rows).with_columns(kind=pl.lit("med_enrollment")), roster, CFG)
     d = {r["record_id"]: r for r in links.iter_rows(named=True)}
+    assert d["full"]["decision"] == "matched" and d["full"]["person_id"] == z["person_id"], d["full"]["reason"]
     if lookalikes:
         assert d["look"]["decision"] == "review" and d["own"]["decision"] == "review", (d["look"], d["own"])
         assert d["look"]["score"] < CFG.match_threshold
