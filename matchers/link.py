@@ -647,7 +647,8 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
     mostly) and show exactly that person's name (`lookalike_prior`, shrunk by
     `lookalike_strength` pseudo-records). A run whose list holds look-alikes (same kept ID
     characters, same name) thereby sends such pairs to review; one that holds none keeps the
-    exact name's weight. `rival` marks every record touched."""
+    exact name's weight. A strongest claimant showing the person's whole ID keeps share 1 (no
+    look-alike shares a full ID). `rival` marks every record touched."""
     kind = records.with_row_index("rid").select("rid", "kind")
     group = ("kind", "person_id")
     claims = (
