@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import unicodedata
 
 import polars as pl
@@ -13,11 +14,24 @@ import polars as pl
 DECISIONS = ("matched", "review", "unmatched", "rejected")
 
 
-def evaluate(links: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+def wilson_low(k: int, n: int, z: float) -> float | None:
+    """The one-sided lower confidence bound (Wilson score, `z`) of a rate k / n; None when n = 0.
+    A hand-labelled sample of 50 records all linked right shows precision 1.0, but only that it
+    is at least 0.949 (z 1.645): what the sample can prove, not what it happened to show."""
+    if not n:
+        return None
+    p = k / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n)
+
+
+def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645) -> pl.DataFrame:
     """Per dept: n, linkable (truth on roster), matched, correct_matched, precision
-    (correct / matched), recall (correct / linkable), review_rate, wrong_person (matched to
-    another roster person), false_link (matched, truth off roster), and a confusion of
-    decision x truth: `<decision>_on` / `<decision>_off` counts.
+    (correct / matched), recall (correct / linkable), their lower confidence bounds
+    precision_low / recall_low (`wilson_low`, one-sided at `z`: 1.645 = 95%), review_rate,
+    wrong_person (matched to another roster person), false_link (matched, truth off roster),
+    and a confusion of decision x truth: `<decision>_on` / `<decision>_off` counts.
 
     Truth rows whose `expect` is not `record` (duplicates, rejected rows) are left out when the
     column exists; place-level rows (水利: no person on either side) count as on-roster when
@@ -48,17 +62,26 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
     return out.with_columns(
         precision=pl.when(person_matched > 0).then(pl.col("correct_matched") / person_matched),
         recall=pl.when(pl.col("linkable") > 0).then(pl.col("correct_matched") / pl.col("linkable")),
-    ).select("dept", "n", "linkable", "matched", "correct_matched", "precision", "recall", "review_rate",
-             "wrong_person", "false_link", *[f"{d}_{s}" for d in DECISIONS for s in ("on", "off")])
+        judged=person_matched,
+    ).with_columns(
+        precision_low=pl.struct("correct_matched", "judged").map_elements(
+            lambda r: wilson_low(r["correct_matched"], r["judged"], z), return_dtype=pl.Float64),
+        recall_low=pl.struct("correct_matched", "linkable").map_elements(
+            lambda r: wilson_low(r["correct_matched"], r["linkable"], z), return_dtype=pl.Float64),
+    ).select("dept", "n", "linkable", "matched", "correct_matched", "precision", "precision_low", "recall", "recall_low",
+             "review_rate", "wrong_person", "false_link", *[f"{d}_{s}" for d in DECISIONS for s in ("on", "off")])
 
 
-def totals(table: pl.DataFrame) -> dict:
+def totals(table: pl.DataFrame, z: float = 1.645) -> dict:
     """Sum the counts of an `evaluate()` frame (person-level departments) and recompute the rates."""
     person = table.filter(pl.col("precision").is_not_null() | (pl.col("linkable") > 0))
-    s = person.select(pl.exclude("dept", "precision", "recall", "review_rate")).sum().row(0, named=True)
+    rates = ("precision", "precision_low", "recall", "recall_low", "review_rate")
+    s = person.select(pl.exclude("dept", *rates)).sum().row(0, named=True)
     judged = s["correct_matched"] + s["wrong_person"] + s["false_link"]
     s["precision"] = s["correct_matched"] / judged if judged else None
     s["recall"] = s["correct_matched"] / s["linkable"] if s["linkable"] else None
+    s["precision_low"] = wilson_low(s["correct_matched"], judged, z)
+    s["recall_low"] = wilson_low(s["correct_matched"], s["linkable"], z)
     s["review_rate"] = (s["review_on"] + s["review_off"]) / s["n"] if s["n"] else None
     return s
 
@@ -75,7 +98,8 @@ def _pct(v: float | None, digits: int = 4) -> str:
 
 def format_table(table: pl.DataFrame) -> str:
     """Readable per-department report: rates, counts, and decisions vs truth (on / off roster)."""
-    head = (f"{'dept':<8} {'n':>7} {'linkable':>8} {'matched':>8} {'precision':>9} {'recall':>7} {'review%':>7} "
+    head = (f"{'dept':<8} {'n':>7} {'linkable':>8} {'matched':>8} {'precision':>9} {'(>=)':>6} {'recall':>7} {'(>=)':>6} "
+            f"{'review%':>7} "
             f"{'wrong':>5} {'false':>5} | {'match on/off':>13} {'review on/off':>13} {'unmatch on/off':>14} "
             f"{'reject on/off':>13}")
     lines = [head, "-" * len(head)]
@@ -84,7 +108,8 @@ def format_table(table: pl.DataFrame) -> str:
         conf = [f"{r[f'{d}_on']}/{r[f'{d}_off']}" for d in DECISIONS]
         rv = None if r["review_rate"] is None else 100 * r["review_rate"]
         return (f"{_ljust(name, 8)} {r['n']:>7} {r['linkable']:>8} {r['matched']:>8} {_pct(r['precision']):>9} "
-                f"{_pct(r['recall']):>7} {_pct(rv, 2):>7} {r['wrong_person']:>5} {r['false_link']:>5} | "
+                f"{_pct(r['precision_low']):>6} {_pct(r['recall']):>7} {_pct(r['recall_low']):>6} "
+                f"{_pct(rv, 2):>7} {r['wrong_person']:>5} {r['false_link']:>5} | "
                 f"{conf[0]:>13} {conf[1]:>13} {conf[2]:>14} {conf[3]:>13}")
 
     for r in table.iter_rows(named=True):
@@ -92,6 +117,7 @@ def format_table(table: pl.DataFrame) -> str:
     lines.append("-" * len(head))
     lines.append(row("TOTAL", totals(table)))
     lines.append("precision = correct / matched to a person; recall = correct / linkable (truth on roster); "
+                 "(>=) = what the counts prove: the one-sided 95% lower bound (Wilson) of the rate before it; "
                  "review% of records; wrong = matched to another roster person; false = matched, truth off roster; "
                  "on/off = truth on / off the roster. Place-level rows (水利) carry no person precision.")
     return "\n".join(lines)

@@ -43,3 +43,16 @@ def test_cli(tmp_path, capsys):
     main(["--links", str(tmp_path / "links.parquet"), "--truth", str(tmp_path / "links.csv")])
     out = capsys.readouterr().out
     assert "医保" in out and "precision" in out
+
+
+def test_a_small_labelled_sample_proves_only_its_lower_bound():
+    """50 of 50 right is precision 1.0, but a hand-labelled sample that small proves only about
+    0.949 (one-sided 95%); 10,000 of 10,000 proves 0.9997. The bound grows with the sample."""
+    for n, low in ((50, 0.948), (10_000, 0.9997)):
+        ids = [str(i) for i in range(n)]
+        links = pl.DataFrame({"dept": ["民政"] * n, "kind": ["civil"] * n, "record_id": ids,
+                              "decision": ["matched"] * n, "person_id": ids})
+        truth = pl.DataFrame({"dept": ["民政"] * n, "record_id": ids, "person_id": ids})
+        row = evaluate(links, truth).row(0, named=True)
+        assert row["precision"] == 1.0 and row["recall"] == 1.0
+        assert low <= row["precision_low"] < 1.0 and row["recall_low"] == row["precision_low"], row
