@@ -73,6 +73,7 @@ class MatchingConfig:
         "surname-only": 0.015, "disagree": 0.01})
     place_levels: dict[str, float] = field(default_factory=lambda: {
         "village": 0.90, "township": 0.07, "disagree": 0.03})
+    id_in_record_id_kinds: tuple[str, ...] = ("education",)
     head_kinds: tuple[str, ...] = ("housing", "agri")
     head_relations: tuple[str, ...] = ("户主", "本人")
     role_levels: dict[str, float] = field(default_factory=lambda: {"head": 0.95, "member": 0.05})

@@ -82,7 +82,7 @@ def _per_value(s: pl.Series, fn) -> pl.Series:
     return s.to_frame("v").join(done, on="v", how="left", nulls_equal=True, maintain_order="left")["out"]
 
 
-def _prepare_records(records: pl.DataFrame) -> pl.DataFrame:
+def _prepare_records(records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     cols = records.columns
     nulls = pl.Series([None] * records.height, dtype=pl.Utf8)
     col = lambda c: records[c].cast(pl.Utf8) if c in cols else nulls  # noqa: E731
@@ -92,10 +92,36 @@ def _prepare_records(records: pl.DataFrame) -> pl.DataFrame:
         "tn": _per_value(col("township"), lambda e: normalize_place(e, "township")),
         "vn": _per_value(col("village"), lambda e: normalize_place(e, "village")),
     }))
+    rec = _id_from_record_number(rec, records, cfg)
     return pl.concat([rec, edge_pinyin(rec["rname"])], how="horizontal").with_columns(
         k=pl.col("kept").str.count_matches("1"),
         surname=pl.when(~pl.col("rname").str.starts_with("*")).then(pl.col("rname").str.slice(0, 1)),
     ).drop("id_raw")
+
+
+def _id_from_record_number(rec: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+    """A record of `id_in_record_id_kinds` whose record number holds a whole, valid ID (学籍号 =
+    `G` + the student's ID, SPEC §1) is linked on that ID when its own 证件号码 is unusable or
+    masked and agrees with it on every kept character (a masked 证件号码 then adds nothing; one
+    that disagrees is left as it is). `id_src` says where the ID was read: id_raw or record_id."""
+    rec = rec.with_columns(id_src=pl.lit("id_raw"))
+    if not cfg.id_in_record_id_kinds or "record_id" not in records.columns:
+        return rec
+    which = records["kind"].is_in(list(cfg.id_in_record_id_kinds)) if "kind" in records.columns else None
+    if which is None or not which.any():
+        return rec
+    idx = which.arg_true()
+    alt = normalize_ids(pl.DataFrame({"id_raw": records["record_id"].cast(pl.Utf8).gather(idx)}))
+    own = rec.select("id_norm", "kept", "id_status")[idx]
+    agree = [k is None or all(c == "0" or a == b for c, a, b in zip(k, x, y))
+             for k, x, y in zip(own["kept"].to_list(), own["id_norm"].to_list(), alt["id_norm"].to_list())]
+    use = ((alt["id_status"] == "full_valid") & (own["id_status"] != "full_valid")
+           & (~own["id_status"].is_in(["masked", "full_check_failed"]) | pl.Series(agree, dtype=pl.Boolean)))
+    if not use.any():
+        return rec
+    take = alt.filter(use).select("id_norm", "kept", "id_status", rid=idx.filter(use).cast(pl.UInt32),
+                                  id_src=pl.lit("record_id"))
+    return rec.update(take, on="rid")
 
 
 @dataclass(frozen=True)
@@ -390,7 +416,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     record (the human-review queue), and of an `unmatched` one those still holding at least
     `candidate_floor` probability (so that, e.g., a roster person who may well be on the
     enrollment list is not called absent from it). `decision` says which."""
-    rec = _prepare_records(records)
+    rec = _prepare_records(records, cfg)
     ros = _prepare_roster(roster, cfg)
     population = cfg.county_population or max(roster.height / cfg.roster_share, roster.height + 1)
     pairs = _block(rec, ros, cfg)
@@ -465,7 +491,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         .with_columns(listed=pl.col("decision").is_not_null() & (pl.col("rank") <= cfg.review_max_candidates)
                       & ((pl.col("decision") == "review") | (pl.col("p") >= cfg.candidate_floor)))
         .filter((pl.col("rank") == 1) | pl.col("listed"))
-        .join(rec.select("rid", "kept", "id_status", "rname"), on="rid", how="left", maintain_order="left")
+        .join(rec.select("rid", "kept", "id_status", "id_src", "rname"), on="rid", how="left", maintain_order="left")
         .join(ros.select("pidx", "person_id", "household_id", "cname"), on="pidx", how="left", maintain_order="left")
         .join(census.select("rid", "census_fits"), on="rid", how="left", maintain_order="left")
     )
@@ -864,7 +890,7 @@ def _reason(pairs: pl.DataFrame) -> pl.Expr:
     desc = {p: _describe(p) for p in pairs["kept"].unique().to_list()}
     id_txt = pl.when(pl.col("id_level") == "missing").then(pl.lit("ID ") + pl.col("id_status")).otherwise(
         pl.concat_str([pl.lit("ID "), pl.col("kept").replace_strict(desc, default=""), pl.lit(" "), pl.col("id_level")])
-    )
+    ) + pl.when(pl.col("id_src") == "record_id").then(pl.lit(" (the ID in the record number)")).otherwise(pl.lit(""))
     return pl.concat_str([
         id_txt,
         pl.when(pl.col("pass") != "id").then(pl.lit(" [") + pl.col("pass") + pl.lit(" pass]")).otherwise(pl.lit("")),

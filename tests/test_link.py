@@ -275,7 +275,7 @@ def test_block_sizes_estimated_on_a_sample_block_as_the_exact_count_does(roster)
         rows.append(dict(record_id=f"r{k}", name="欧" + p["name"][1:], id_raw=i[:3] + "*" * 11 + i[14:]))
         alone = next(f"{n:03d}1" for n in range(1000) if i[:3] + f"{n:03d}1" not in taken)
         rows.append(dict(record_id=f"x{k}", name="欧" + p["name"][1:], id_raw=i[:3] + "*" * 11 + alone))
-    rec, ros = _prepare_records(records(rows)), _prepare_roster(roster, CFG)
+    rec, ros = _prepare_records(records(rows), CFG), _prepare_roster(roster, CFG)
     blocks = {}
     for above in (0.75, 50):  # 1 person per record that has any: keyed by name above 0.75, not 50
         for sample in (1000, 7):
@@ -403,7 +403,7 @@ def test_typo_pass_on_the_last_4_finds_the_person_not_every_namesake(roster, typ
              else seq[1] + seq[0] + seq[2:] if seq[0] != seq[1] else seq[0] + seq[2] + seq[1] + seq[3])
     assert wrong != seq and not any(q[14:] == wrong and q[:6] == i[:6] for q in ros["id_number"])
     rec = records([dict(record_id="t", name=p["name"], id_raw=mask64(i[:14] + wrong))])
-    pairs = _block(_prepare_records(rec), _prepare_roster(ros, CFG), CFG)
+    pairs = _block(_prepare_records(rec, CFG), _prepare_roster(ros, CFG), CFG)
     assert ros[pairs["pidx"].to_list()]["person_id"].to_list() == [p["person_id"]]  # none of the namesakes
     assert pairs["pass"].to_list() == ["typo"]
     _, _, d = run(ros, [dict(record_id="t", name=p["name"], id_raw=mask64(i[:14] + wrong))])
@@ -570,3 +570,23 @@ def test_an_exact_name_outweighs_a_masked_rival_only_while_the_list_shows_no_loo
         assert d["look"]["reason"].startswith("another record of this snapshot fits the same person"), d["look"]["reason"]
     else:
         assert d["look"]["decision"] == "matched" and d["look"]["person_id"] == y["person_id"], d["look"]["reason"]
+
+
+def test_a_student_number_holding_the_id_links_on_it(roster):
+    """学籍号 may be G + the student's ID (SPEC §1). A 教育 record whose 证件号码 keeps only the
+    birth date and whose name shows only the surname is linked on the 学籍号's ID, and says so;
+    one whose 学籍号 ID disagrees with a kept character is linked on its 证件号码 alone, and a
+    record of another kind never reads an ID out of its record number."""
+    p = roster.row(50, named=True)
+    i = p["id_number"]
+    birth_only = "*" * 6 + i[6:14] + "*" * 4
+    other = i[:6] + "19000101" + i[14:]  # another birth date: the kept characters disagree
+    rows = [dict(record_id="G" + i, name=p["name"][0] + "*", id_raw=birth_only),
+            dict(record_id="G" + other[:17] + check_char(other[:17]), name=p["name"][0] + "*", id_raw=birth_only)]
+    links, _ = link(records(rows).with_columns(kind=pl.lit("education")), roster, CFG)
+    hit, odd = links.row(0, named=True), links.row(1, named=True)
+    assert hit["decision"] == "matched" and hit["person_id"] == p["person_id"], hit["reason"]
+    assert "ID 18/18 kept (18) kept-agree (the ID in the record number)" in hit["reason"], hit["reason"]
+    assert "record number" not in odd["reason"] and "8/18" in odd["reason"], odd["reason"]
+    settlement, _ = link(records(rows[:1]), roster, CFG)
+    assert "record number" not in settlement["reason"][0], settlement["reason"][0]
