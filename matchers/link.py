@@ -95,6 +95,7 @@ def _prepare_records(records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame
     rec = _id_from_record_number(rec, records, cfg)
     return pl.concat([rec, edge_pinyin(rec["rname"])], how="horizontal").with_columns(
         k=pl.col("kept").str.count_matches("1"),
+        masked=pl.col("rname").str.contains("*", literal=True).fill_null(True),  # no whole name shown
         surname=pl.when(~pl.col("rname").str.starts_with("*")).then(pl.col("rname").str.slice(0, 1)),
     ).drop("id_raw")
 
@@ -105,18 +106,15 @@ def _id_from_record_number(rec: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
     masked and agrees with it on every kept character (a masked 证件号码 then adds nothing; one
     that disagrees is left as it is). `id_src` says where the ID was read: id_raw or record_id."""
     rec = rec.with_columns(id_src=pl.lit("id_raw"))
-    if not cfg.id_in_record_id_kinds or "record_id" not in records.columns:
+    idx = records["kind"].is_in(list(cfg.id_in_record_id_kinds)).arg_true()
+    if idx.is_empty():
         return rec
-    which = records["kind"].is_in(list(cfg.id_in_record_id_kinds)) if "kind" in records.columns else None
-    if which is None or not which.any():
-        return rec
-    idx = which.arg_true()
     alt = normalize_ids(pl.DataFrame({"id_raw": records["record_id"].cast(pl.Utf8).gather(idx)}))
-    own = rec.select("id_norm", "kept", "id_status")[idx]
-    agree = [k is None or all(c == "0" or a == b for c, a, b in zip(k, x, y))
-             for k, x, y in zip(own["kept"].to_list(), own["id_norm"].to_list(), alt["id_norm"].to_list())]
+    own = rec.select("id_norm", "id_status")[idx]
+    r, c = _id_bytes(own["id_norm"]), _id_bytes(alt["id_norm"])
+    agree = pl.Series(((r == ord("*")) | (r == c)).all(1))  # every kept character equal
     use = ((alt["id_status"] == "full_valid") & (own["id_status"] != "full_valid")
-           & (~own["id_status"].is_in(["masked", "full_check_failed"]) | pl.Series(agree, dtype=pl.Boolean)))
+           & (~own["id_status"].is_in(["masked", "full_check_failed"]) | agree))
     if not use.any():
         return rec
     take = alt.filter(use).select("id_norm", "kept", "id_status", rid=idx.filter(use).cast(pl.UInt32),
@@ -481,8 +479,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         .when((pl.col("p1") >= cfg.review_threshold) | (pl.col("psum") >= cfg.review_threshold)).then(pl.lit("review"))
         .otherwise(pl.lit("unmatched"))
     )
-    out = rec.select("rid", "id_status", "k", masked=pl.col("rname").str.contains("*", literal=True).fill_null(True)).join(
-        best, on="rid", how="left", maintain_order="left").with_columns(decision=decision.fill_null("unmatched"))
+    out = rec.select("rid", "id_status", "k", "masked").join(best, on="rid", how="left", maintain_order="left").with_columns(
+        decision=decision.fill_null("unmatched"))
     out = _one_record_per_person(out, records, cfg)
     # reasons only for the candidates anyone reads: each record's best, the undecided records' list
     undecided = out.filter(pl.col("decision") != "matched").select("rid", "decision")
@@ -507,7 +505,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
             pl.concat_str([
                 pl.when(pl.col("rival")).then(pl.lit("another record of this snapshot fits the same person: "))
                 .when(ambiguous & (pl.col("decision") == "review")).then(pl.lit("ambiguous: ")).otherwise(pl.lit("")),
-                pl.col("reason").str.replace(r"; p=[^;]*$", ""),
+                "reason",
                 pl.when(pl.col("share") < 0.995).then(pl.concat_str([
                     pl.lit("; holds "), (pl.col("share") * 100).round(0).cast(pl.Int64).cast(pl.Utf8),
                     pl.lit("% of the person among the snapshot's records fitting them")])).otherwise(pl.lit("")),
@@ -522,7 +520,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         read.filter(pl.col("listed"))
         .join(records.with_row_index("rid").select("rid", "dept", "kind", "record_id"), on="rid")
         .select("dept", "kind", "record_id", "decision", rank=pl.col("rank").cast(pl.Int64), person_id="person_id",
-                household_id="household_id", score="p", reason="reason")
+                household_id="household_id", score="p",
+                reason=pl.concat_str(["reason", pl.lit("; p="), pl.col("p").round(4).cast(pl.Utf8)]))
     )
     return links, candidates
 
@@ -614,7 +613,7 @@ def _learn_name_m(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFrame,
     m0 = np.array([cfg.name_levels.get(k, 1.0) for k in levels])
     names, g_of = _groups(records)
     whole = np.zeros(records.height, bool)
-    whole[rec.filter(pl.col("rname").is_not_null(), ~pl.col("rname").str.contains("*", literal=True))["rid"].to_numpy()] = True
+    whole[rec.filter(~pl.col("masked"))["rid"].to_numpy()] = True
     rid = pairs["rid"].to_numpy().astype(np.int64)
     lvl = pairs["name_level"].replace_strict({k: i for i, k in enumerate(levels)}, default=-1,
                                              return_dtype=pl.Int64).to_numpy()
@@ -682,8 +681,7 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
         .filter(pl.col("kind").is_in(list(cfg.one_record_per_person_kinds)), pl.col("p1") >= cfg.review_threshold)
         .with_columns(top=pl.col("w1").max().over(group), n=pl.len().over(group))
         .filter(pl.col("n") >= 2)
-        .with_columns(lead=(pl.col("w1") == pl.col("top")).cum_sum().over(group) == 1)
-        .with_columns(lead=pl.col("lead") & (pl.col("w1") == pl.col("top")))
+        .with_columns(lead=pl.col("w1").rank("ordinal", descending=True).over(group) == 1)  # ties: the first
     )
     losers = claims.filter(~pl.col("lead"), ~pl.col("masked"))
     r_x = ((losers["name1"] == "exact").sum() + cfg.lookalike_strength * cfg.lookalike_prior) / (
@@ -838,7 +836,7 @@ def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec
     cand = cp.join(combos.join(u, left_on="key", right_on="rid").select("rid", "common", "u_id"), on=["rid", "common"])
     # A masked census name is compared the other way round: its shown characters against the
     # record's name, at its own chance of agreeing.
-    masked = members.filter(pl.col("rname").str.contains("*", literal=True))["rid"].implode()
+    masked = members.filter("masked")["rid"].implode()
     cand = cand.with_columns(swap=pl.col("eid").is_in(masked))
     side = lambda f: dict(ctx, ros=pl.DataFrame({  # noqa: E731
         "pidx": f["rid"], "id_number": f["id_norm"], "ctn": pl.Series([None] * f.height, dtype=pl.Utf8),
@@ -880,7 +878,7 @@ def _census_members(snap: pl.DataFrame, snap_rec: pl.DataFrame, cfg: MatchingCon
         snap_rec.filter(pl.col("id_status").is_in(["masked", "full_valid"]),
                         pl.col("first_py").is_not_null() | pl.col("last_py").is_not_null())
         .join(best, on="rid", how="left")
-        .select("rid", "id_norm", "kept", "rname", "first_py", "last_py",
+        .select("rid", "id_norm", "kept", "rname", "masked", "first_py", "last_py",
                 q=(1 - pl.col("psum").fill_null(0.0) / pl.col("n").fill_null(1)).clip(0.0, 1.0))
         .filter(pl.col("q") >= 1 - cfg.match_threshold)
     )
@@ -905,5 +903,5 @@ def _reason(pairs: pl.DataFrame) -> pl.Expr:
             pl.lit(" insured off-roster person(s) fit too")]))
         .when(pl.col("census_fits").is_not_null()).then(pl.lit("; census (参保名单): no insured off-roster person fits"))
         .otherwise(pl.lit("")),
-        pl.lit("; "), pl.col("n_cand").cast(pl.Utf8), pl.lit(" candidate(s); p="), pl.col("p").round(4).cast(pl.Utf8),
+        pl.lit("; "), pl.col("n_cand").cast(pl.Utf8), pl.lit(" candidate(s)"),
     ])
