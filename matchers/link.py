@@ -1,11 +1,11 @@
 """Link department person records to roster persons (Fellegi-Sunter style, like Splink).
 
 1. Blocking (DuckDB): records join roster persons whose ID agrees on every kept position
-   (one join per mask pattern); records whose kept digits may hold a typo (full IDs failing
-   the check; masked IDs without an ID-compatible person sharing their surname) join on the
-   kept positions minus one segment (region / year / month-day / sequence; check-failed full
-   IDs also minus two adjacent ones; the region only when no roster ID shares its kept
-   characters), weak keys helped by surname (or last char) or full name; records with no
+   (one join per mask pattern); a full ID failing the check joins the valid IDs one typing
+   slip away (one character changed, two adjacent swapped: `ids.one_edit_ids`); a masked ID
+   without an ID-compatible person sharing its surname joins on the kept positions minus
+   one segment (region / year / month-day / sequence; the region only when no roster ID
+   shares its kept characters), weak keys helped by surname (or last char) or full name; records with no
    usable ID join on surname + place (or full name). A mask pattern that leaves many roster
    persons per record (3+4 kept in a city) also joins on the pinyin of the first (or last)
    visible name character, so pairs grow with the roster, not its square; one still that
@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 
 from config import MatchingConfig
-from matchers.ids import char_matrix, normalize_ids
+from matchers.ids import char_matrix, normalize_ids, one_edit_ids
 from matchers.names import NameCodes, compare_codes, edge_pinyin, name_stats, name_u, normalize_name
 from matchers.places import normalize_place
 
@@ -44,7 +44,6 @@ from matchers.places import normalize_place
 # positions minus one segment (full IDs failing the check also minus two adjacent ones, for a
 # transposition across a segment boundary).
 SEGMENTS = {"region": (0, 6), "year": (6, 10), "monthday": (10, 14), "seq": (14, 18)}
-ADJACENT = [("year", "monthday"), ("monthday", "seq")]
 
 
 def _runs(pattern: str) -> list[tuple[int, int]]:
@@ -197,8 +196,16 @@ def _prepare_roster(roster: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
                      how="horizontal")
 
 
-def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
-    """Candidate pairs (rid, pidx, pass) from the three blocking passes."""
+def _near_ids(rec: pl.DataFrame) -> pl.DataFrame:
+    """(rid, id_number): for each record whose full ID fails the check, the valid IDs one
+    typing slip away (`one_edit_ids`)."""
+    failed = rec.filter(pl.col("id_status") == "full_check_failed")
+    near = one_edit_ids(failed["id_norm"])
+    return near.select(rid=failed["rid"].gather(near["row"]), id_number="id_number")
+
+
+def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+    """Candidate pairs (rid, pidx, pass) from the three blocking passes; `near` from `_near_ids`."""
     con = duckdb.connect()
     con.register("ros", ros.select("pidx", "id_number", "csurname", "cname", "ctn", "cvn", "cfirst_py", "clast_py",
                                    clast=pl.col("cname").str.slice(-1)).to_arrow())
@@ -235,42 +242,38 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Data
     pairs = _sql(con, parts, fits=pl.Boolean)
     found = pairs.filter("fits")["rid"].unique()
     pairs = pairs.drop("fits")
-    # Typo pass: full IDs failing the check, and masked IDs without an ID-compatible person.
-    typo = rec.filter(
-        (pl.col("id_status") == "full_check_failed")
-        | (pl.col("id_status").is_in(["masked", "destroyed"]) & ~pl.col("rid").is_in(found.implode()))
-    )
+    # Typo pass. A full ID failing the check: the roster persons one typing slip away (one
+    # character changed, two adjacent swapped; `one_edit_ids`), joined on the whole ID.
+    con.register("near", near.to_arrow())
+    parts = ["SELECT n.rid, p.pidx, 'typo' AS pass FROM near n JOIN ros p ON n.id_number = p.id_number"]
+    # A masked ID without an ID-compatible person: one kept segment at a time is taken as mistyped.
+    typo = rec.filter(pl.col("id_status").is_in(["masked", "destroyed"]) & ~pl.col("rid").is_in(found.implode()))
     # A region whose kept characters some roster ID shares is taken as typed right: dropping
     # it would join on the rest alone, which in a city-sized roster pairs every off-roster
     # record with dozens of namesakes sharing its last 4.
     typo = typo.join(_region_count(typo, ros), on="rid", how="left").with_columns(
         known=pl.col("n_region").is_null() | (pl.col("n_region") > 0))  # null: no region character kept
-    parts = []
-    failed = set(typo.filter(pl.col("id_status") == "full_check_failed")["kept"].unique().to_list())
     typo = typo.with_columns(rlast=pl.when(~pl.col("rname").str.ends_with("*")).then(pl.col("rname").str.slice(-1)))
     for n, ((pat,), part) in enumerate(typo.partition_by("kept", as_dict=True).items()):
         con.register(f"typo{n}", part.select("rid", "id_norm", "surname", "rname", "known", "rlast").to_arrow())
-        drops = [[SEGMENTS[x]] for x in SEGMENTS]
-        if pat in failed:
-            drops += [[SEGMENTS[a], SEGMENTS[b]] for a, b in ADJACENT]
         keys = {}  # key pattern -> (whether it drops the region, extra join condition)
-        for segs in drops:
-            gone = [i for a, b in segs for i in range(a, b) if pat[i] == "1"]
+        for seg, (a, b) in SEGMENTS.items():
+            gone = [i for i in range(a, b) if pat[i] == "1"]
             sub = _zero(pat, gone)
             if sub == pat or "1" not in sub or sub in keys:
                 continue
-            near = ""
+            close = ""
             if "1" not in sub[6:]:
                 # Only region characters would be left (3+4 or 6+4 kept, the last 4 dropped): a
                 # namesake search over the whole area, which grows with its square. All but one
                 # of the dropped characters, or all but two adjacent ones, must still agree.
                 same = {i: f"substr(r.id_norm, {i + 1}, 1) = substr(p.id_number, {i + 1}, 1)" for i in gone}
-                near = " AND (" + " OR ".join(
+                close = " AND (" + " OR ".join(
                     "(" + (" AND ".join(same[i] for i in gone if i not in differ) or "TRUE") + ")"
                     for differ in [{j} for j in gone] + [{j, j + 1} for j in gone if j + 1 in gone]) + ")"
-            keys[sub] = (SEGMENTS["region"] in segs, near)
-        for sub, (region_dropped, near) in keys.items():
-            cond = f"{_key_sql('r.id_norm', sub)} = {_key_sql('p.id_number', sub)}" + near
+            keys[sub] = (seg == "region", close)
+        for sub, (region_dropped, close) in keys.items():
+            cond = f"{_key_sql('r.id_norm', sub)} = {_key_sql('p.id_number', sub)}" + close
             if sub[6:].count("1") < cfg.typo_min_kept or "1" not in sub[14:]:
                 # weak key (few non-region chars, or region + part of a birth date, which many
                 # share): the full (unmasked) name joins it
@@ -417,7 +420,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     rec = _prepare_records(records, cfg)
     ros = _prepare_roster(roster, cfg)
     population = cfg.county_population or max(roster.height / cfg.roster_share, roster.height + 1)
-    pairs = _block(rec, ros, cfg)
+    near = _near_ids(rec)
+    pairs = _block(rec, ros, near, cfg)
 
     stats = name_stats(ros["cname"])
     codes = NameCodes.of(rec["rname"], ros["cname"])  # pairs compare names as integer codes
@@ -428,6 +432,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         "rec": rec.select("rid", "id_norm", "kept", "k", "id_status", "tn", "vn", rcode=codes.code(rec["rname"]),
                           rhead=records["kind"].is_in(list(cfg.head_kinds)))
         .join(_id_u(rec, ros, cfg).drop("k"), on="rid", **left)
+        .join(near.group_by("rid").agg(n_near=pl.len()), on="rid", **left)
         .join(name_u(rec["rname"], stats).select(pl.exclude("name"), rcode=codes.code(pl.col("name"))), on="rcode", **left)
         .join(vstat, left_on=["tn", "vn"], right_on=["ctn", "cvn"], **left)
         .join(vany, left_on="vn", right_on="cvn", **left)
@@ -548,7 +553,8 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
     ).otherwise(pl.col("id_level").replace_strict(cfg.id_levels, default=1.0, return_dtype=pl.Float64))
     u_id = (
         pl.when(pl.col("id_level") == "kept-agree").then(pl.col("u_id"))
-        .when(pl.col("id_level") == "one-differs").then(pl.col("u_id") * 9 * pl.col("k"))
+        # one slip from a full ID failing the check: one of its n_near valid neighbours
+        .when(pl.col("id_level") == "one-differs").then(pl.col("u_id") * pl.coalesce("n_near", 9 * pl.col("k")))
         .when(pl.col("id_level") == "two-differ").then(pl.col("u_id") * 81 * pl.col("k") * (pl.col("k") - 1) / 2)
         .otherwise(1.0)
     )

@@ -1,7 +1,7 @@
 import polars as pl
 from hypothesis import given, settings, strategies as st
 
-from matchers.ids import check_char, normalize_ids
+from matchers.ids import check_char, normalize_ids, one_edit_ids
 
 
 def norm(*raw):
@@ -73,3 +73,27 @@ def test_excel_zero_filled_ids_keep_only_real_digits():
     assert out["id_norm"][0] == "34130" + "*" * 13
     # a 000 tail is destroyed even when the check character happens to pass
     assert out["id_norm"][1] == "342201196306032***"
+
+
+def _slips(i: str):
+    """Every one-character change and every adjacent swap of i."""
+    chars = "0123456789X"
+    yield from (i[:k] + c + i[k + 1:] for k in range(18) for c in (chars if k == 17 else chars[:10]) if c != i[k])
+    yield from (i[:k] + i[k + 1] + i[k] + i[k + 2:] for k in range(17) if i[k] != i[k + 1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text("0123456789", min_size=17, max_size=17))
+def test_one_edit_ids_are_exactly_the_valid_ids_one_slip_away(id17):
+    i = id17 + check_char(id17)
+    # every slip the check catches (an X moved off the end is no ID at all)
+    typed = [s for s in _slips(i) if "X" not in s[:17] and check_char(s[:17]) != s[17]]
+    near = one_edit_ids(pl.Series(typed))
+    for row, typo in enumerate(typed):
+        got = set(near.filter(pl.col("row") == row)["id_number"])
+        want = {s for s in _slips(typo) if check_char(s[:17]) == s[17]}
+        assert i in got and got == want
+
+
+def test_one_edit_ids_skip_what_is_not_a_full_id():
+    assert one_edit_ids(pl.Series(["341302********1234", "3413021962", None, "G341302196201112734"])).is_empty()

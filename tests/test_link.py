@@ -6,7 +6,7 @@ import pytest
 
 from config import MatchingConfig
 from matchers.ids import check_char
-from matchers.link import _block, _prepare_records, _prepare_roster, link
+from matchers.link import _block, _near_ids, _prepare_records, _prepare_roster, link
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
@@ -279,7 +279,7 @@ def test_block_sizes_estimated_on_a_sample_block_as_the_exact_count_does(roster)
     blocks = {}
     for above in (0.75, 50):  # 1 person per record that has any: keyed by name above 0.75, not 50
         for sample in (1000, 7):
-            blocks[above, sample] = _block(rec, ros, dataclasses.replace(CFG, id_block_name_key_above=above,
+            blocks[above, sample] = _block(rec, ros, _near_ids(rec), dataclasses.replace(CFG, id_block_name_key_above=above,
                                                                         block_size_sample=sample))
         assert blocks[above, 1000].equals(blocks[above, 7])
     assert blocks[50, 7].filter(pl.col("pass") == "id").height >= 60
@@ -403,7 +403,8 @@ def test_typo_pass_on_the_last_4_finds_the_person_not_every_namesake(roster, typ
              else seq[1] + seq[0] + seq[2:] if seq[0] != seq[1] else seq[0] + seq[2] + seq[1] + seq[3])
     assert wrong != seq and not any(q[14:] == wrong and q[:6] == i[:6] for q in ros["id_number"])
     rec = records([dict(record_id="t", name=p["name"], id_raw=mask64(i[:14] + wrong))])
-    pairs = _block(_prepare_records(rec, CFG), _prepare_roster(ros, CFG), CFG)
+    prepared = _prepare_records(rec, CFG)
+    pairs = _block(prepared, _prepare_roster(ros, CFG), _near_ids(prepared), CFG)
     assert ros[pairs["pidx"].to_list()]["person_id"].to_list() == [p["person_id"]]  # none of the namesakes
     assert pairs["pass"].to_list() == ["typo"]
     _, _, d = run(ros, [dict(record_id="t", name=p["name"], id_raw=mask64(i[:14] + wrong))])
@@ -590,3 +591,17 @@ def test_a_student_number_holding_the_id_links_on_it(roster):
     assert "record number" not in odd["reason"] and "8/18" in odd["reason"], odd["reason"]
     settlement, _ = link(records(rows[:1]), roster, CFG)
     assert "record number" not in settlement["reason"][0], settlement["reason"][0]
+
+
+@pytest.mark.parametrize("k", [5, 9, 13, 16])
+def test_a_full_id_with_a_swap_across_id_segments_finds_its_person(roster, k):
+    """A full ID with two adjacent digits swapped where region, year, month-day and sequence
+    meet: the check fails, and the person one slip away is found on the whole ID (no name
+    needed to find them) and linked; a stranger's ID with the same slip finds no one."""
+    p = next(r for r in roster.iter_rows(named=True) if r["id_number"][k] != r["id_number"][k + 1])
+    i = p["id_number"]
+    typo = i[:k] + i[k + 1] + i[k] + i[k + 2:]
+    assert check_char(typo[:17]) != typo[17]
+    _, _, d = run(roster, [dict(record_id="t", name=p["name"][0] + "*", id_raw=typo)])
+    assert d["t"]["decision"] == "matched" and d["t"]["person_id"] == p["person_id"], d["t"]["reason"]
+    assert "one-differs [typo pass]" in d["t"]["reason"]
