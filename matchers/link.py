@@ -719,11 +719,13 @@ def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: in
     roster person. When its records C fit roster person j (p >= candidate_floor), either one of
     them is j's, or j's record is missing/unrecognisable and they are others who happen to fit j:
 
-        odds_c = w_c · present / ((1 - present·m) · n_records + present · Σ_{c' in C, c' != c} w_c')
+        odds_c = w_c · present / ((1 - present·m) · n_off + present · Σ_{c' in C, c' != c} w_c')
 
     with `present` the share of roster persons the snapshot is seen to hold (Σ best p per
     person / roster size, capped), m the chance j's own record fits j at all, w_c = m_c / u_c
-    record c's likelihood ratio for j. So the only record fitting j is j's, and of several the
+    record c's likelihood ratio for j, and n_off the snapshot's records about someone off the
+    roster (its records less Σ p, at least 1 - `max_roster_prior` of them): the strangers who
+    may fit j by chance. A roster person's own record is theirs, not a stranger fitting j. So the only record fitting j is j's, and of several the
     one whose evidence outweighs the others' (a masked 李** beside a 李红丽 that shares only
     the surname). A candidate's p is raised to that posterior when it is higher; rivals of
     similar weight keep their p (and `_one_record_per_person` sends them to review)."""
@@ -731,8 +733,12 @@ def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: in
     if not kinds or pairs.is_empty():
         return pairs.with_columns(snapshot=pl.lit(False))
     kind = records.with_row_index("rid").select("rid", "kind").filter(pl.col("kind").is_in(kinds))
-    sizes = kind.group_by("kind").len("n_kind")
     snap = pairs.select("rid", "pidx", "p", "w").join(kind, on="rid")
+    # the snapshot's records about someone off the roster, the strangers who may fit j by chance
+    sizes = kind.group_by("kind").len("n_kind").join(snap.group_by("kind").agg(on=pl.col("p").sum()), on="kind",
+                                                     how="left").select(
+        "kind", n_kind=pl.max_horizontal(pl.col("n_kind") - pl.col("on").fill_null(0.0),
+                                         pl.col("n_kind") * (1 - cfg.max_roster_prior)))
     present = (
         snap.group_by("kind", "pidx").agg(pl.col("p").max()).group_by("kind")
         .agg(present=(pl.col("p").sum() / max(n_roster, 1)).clip(0.0, cfg.max_snapshot_presence))

@@ -6,7 +6,7 @@ import pytest
 
 from config import MatchingConfig
 from matchers.ids import check_char
-from matchers.link import _block, _near_ids, _prepare_records, _prepare_roster, link
+from matchers.link import _block, _complete_snapshots, _near_ids, _prepare_records, _prepare_roster, link
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
@@ -605,3 +605,18 @@ def test_a_full_id_with_a_swap_across_id_segments_finds_its_person(roster, k):
     _, _, d = run(roster, [dict(record_id="t", name=p["name"][0] + "*", id_raw=typo)])
     assert d["t"]["decision"] == "matched" and d["t"]["person_id"] == p["person_id"], d["t"]["reason"]
     assert "one-differs [typo pass]" in d["t"]["reason"]
+
+
+@pytest.mark.parametrize("strangers", [0, 9000])
+def test_a_sole_fit_is_weighed_against_the_snapshots_strangers_not_all_its_records(strangers):
+    """Record 0 is the only 参保名单 record fitting roster person 0 (w 2000). Either it is theirs,
+    or their record is missing and a stranger fits them by chance: the strangers are the list's
+    records about no roster person. Beside 900 records each surely their own person's, it is
+    person 0's (p >= 0.99); among 9,000 more records no roster person fits, it may be a stranger."""
+    n_roster, own = 1000, 900
+    pairs = pl.DataFrame({"rid": range(own + 1), "pidx": range(own + 1), "p": [0.5] + [1.0] * own,
+                          "w": [2000.0] + [1e9] * own}, schema={"rid": pl.UInt32, "pidx": pl.UInt32,
+                                                               "p": pl.Float64, "w": pl.Float64})
+    recs = pl.DataFrame({"kind": ["med_enrollment"] * (own + 1 + strangers)})
+    p = _complete_snapshots(pairs, recs, n_roster, CFG).filter(pl.col("rid") == 0)["p"].item()
+    assert (p >= CFG.match_threshold) if not strangers else (p < 0.9), p
