@@ -1,0 +1,71 @@
+"""Linkage accuracy over several generated counties, against the targets per department
+(precision of `matched` >= 0.999, recall of linkable records >= 0.98, review <= 2% of records).
+
+    python -m benchmarks.linkage_accuracy [--profile hard] [--households 3000] [--seeds 3 5 7 11]
+                                          [--work DIR] [--precision 0.999 --recall 0.98 --review 0.02]
+
+Each county is generated once into WORK/<profile>_<households>_<seed>/ (kept for re-runs), read
+and linked as the flow does, and scored with `matchers.evaluate`. Printed: each county's table,
+then every department pooled over the counties with its lower 95% bounds and which targets it
+meets. A small department has 40-70 linkable records per county: one county shows its rates,
+only several together say much about them. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tempfile
+from pathlib import Path
+
+import polars as pl
+
+from benchmarks.linkage_vs_splink import load_county
+from config import load_config
+from matchers.evaluate import evaluate, format_table
+from matchers.link import link
+
+
+def county(work: Path, profile: str, households: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(links, truth) of one generated county, record ids prefixed with the seed so that
+    several counties can be pooled."""
+    records, roster, truth, population = load_county(work / f"{profile}_{households}_{seed}", profile, households, seed)
+    links, _ = link(records, roster, dataclasses.replace(load_config().matching, county_population=population))
+    tag = pl.lit(f"{seed}:") + pl.col("record_id")
+    return links.with_columns(record_id=tag), truth.with_columns(record_id=tag)
+
+
+def verdict(table: pl.DataFrame, precision: float, recall: float, review: float) -> pl.DataFrame:
+    """The person-level departments of an `evaluate` frame with one flag per target (null when
+    there is nothing to judge)."""
+    return table.filter(pl.col("linkable") > 0).select(
+        "dept", "n", "linkable", "precision", "precision_low", "recall", "recall_low", "review_rate",
+        P_met=pl.col("precision") >= precision, R_met=pl.col("recall") >= recall, review_met=pl.col("review_rate") <= review)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--profile", default="hard", choices=["standard", "hard"])
+    ap.add_argument("--households", type=int, default=3000)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[3, 5, 7, 11])
+    ap.add_argument("--work", type=Path, help="where the counties are generated (kept for re-runs)")
+    ap.add_argument("--precision", type=float, default=0.999)
+    ap.add_argument("--recall", type=float, default=0.98)
+    ap.add_argument("--review", type=float, default=0.02)
+    a = ap.parse_args(argv)
+    work = a.work or Path(tempfile.mkdtemp(prefix="bench_accuracy_"))
+    links, truth = [], []
+    for seed in a.seeds:
+        lk, tr = county(work, a.profile, a.households, seed)
+        print(f"\n== {a.profile}, {a.households} households, seed {seed}\n{format_table(evaluate(lk, tr))}")
+        links.append(lk)
+        truth.append(tr)
+    pooled = evaluate(pl.concat(links), pl.concat(truth, how="diagonal_relaxed"))
+    print(f"\n== pooled over seeds {', '.join(map(str, a.seeds))}\n{format_table(pooled)}")
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, float_precision=4):
+        print(f"\ntargets: precision >= {a.precision}, recall >= {a.recall}, review <= {a.review:.0%}")
+        print(verdict(pooled, a.precision, a.recall, a.review))
+
+
+if __name__ == "__main__":
+    main()
