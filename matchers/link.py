@@ -678,8 +678,9 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
     mostly) and show exactly that person's name (`lookalike_prior`, shrunk by
     `lookalike_strength` pseudo-records). A run whose list holds look-alikes (same kept ID
     characters, same name) thereby sends such pairs to review; one that holds none keeps the
-    exact name's weight. A strongest claimant showing the person's whole ID keeps share 1 (no
-    look-alike shares a full ID). `rival` marks every record touched."""
+    exact name's weight. A claimant showing the person's whole ID leads, however its name reads,
+    and keeps them (share 1; no look-alike shares a full ID); the others lose them. `rival`
+    marks every record touched."""
     kind = records.with_row_index("rid").select("rid", "kind")
     group = ("kind", "person_id")
     claims = (
@@ -687,14 +688,17 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
         .filter(pl.col("kind").is_in(list(cfg.one_record_per_person_kinds)), pl.col("p1") >= cfg.review_threshold)
         .with_columns(top=pl.col("w1").max().over(group), n=pl.len().over(group))
         .filter(pl.col("n") >= 2)
-        .with_columns(lead=pl.col("w1").rank("ordinal", descending=True).over(group) == 1)  # ties: the first
+        # the lead: a claimant showing the person's whole ID (no look-alike shares it, and its w
+        # is floored), else the strongest; ties: the first
+        .with_columns(full=(pl.col("k") == 18) & (pl.col("id1") == "kept-agree"))
+        .sort("full", "w1", descending=True, maintain_order=True)
+        .with_columns(lead=pl.col("rid") == pl.col("rid").first().over(group))
     )
     losers = claims.filter(~pl.col("lead"), ~pl.col("masked"))
     r_x = ((losers["name1"] == "exact").sum() + cfg.lookalike_strength * cfg.lookalike_prior) / (
         losers.height + cfg.lookalike_strength)
     exact_lead = (pl.col("lead") & (pl.col("name1") == "exact")).any().over(group)
-    # a lead showing the person's whole ID is theirs: no look-alike shares it, and its w is floored
-    full_lead = (pl.col("lead") & (pl.col("k") == 18) & (pl.col("id1") == "kept-agree")).any().over(group)
+    full_lead = (pl.col("lead") & pl.col("full")).any().over(group)  # the person's: the others lose them
     v = pl.col("w1") / pl.col("top")
     claims = claims.with_columns(
         v=pl.when(~pl.col("lead") & pl.col("masked") & (pl.col("name1") == "masked-agree") & exact_lead & ~full_lead)
@@ -702,8 +706,10 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
     claims = claims.with_columns(share=pl.when(pl.col("lead") & full_lead).then(1.0)
                                  .otherwise(pl.col("v") / pl.col("v").sum().over(group))).with_columns(
         close=(pl.col("v") >= cfg.ambiguity_ratio).sum().over(group)).select(
-        "rid", rival=pl.lit(True), share="share", lost=pl.col("v") < cfg.ambiguity_ratio,
-        keep=(pl.col("close") == 1) & pl.col("lead") & (pl.col("p1") * pl.col("share") >= cfg.match_threshold))
+        "rid", rival=pl.lit(True), share=pl.when(full_lead & ~pl.col("lead")).then(0.0).otherwise("share"),
+        lost=pl.when(full_lead).then(~pl.col("lead")).otherwise(pl.col("v") < cfg.ambiguity_ratio),
+        keep=pl.col("lead") & (full_lead | (pl.col("close") == 1))
+        & (pl.col("p1") * pl.col("share") >= cfg.match_threshold))
     out = out.join(claims, on="rid", how="left").with_columns(
         pl.col("rival", "lost", "keep").fill_null(False), p1=pl.col("p1") * pl.col("share").fill_null(1.0))
     return out.with_columns(

@@ -620,3 +620,20 @@ def test_a_sole_fit_is_weighed_against_the_snapshots_strangers_not_all_its_recor
     recs = pl.DataFrame({"kind": ["med_enrollment"] * (own + 1 + strangers)})
     p = _complete_snapshots(pairs, recs, n_roster, CFG).filter(pl.col("rid") == 0)["p"].item()
     assert (p >= CFG.match_threshold) if not strangers else (p < 0.9), p
+
+
+def test_a_list_record_showing_the_whole_id_keeps_its_person_whatever_its_name(roster):
+    """Two 参保名单 records fit roster person u: one shows u's whole ID under a name that lost a
+    character (u's record), one shows u's exact name under a 6+4 ID a stranger shares (a look-
+    alike). The exact name weighs more, but no look-alike shares a whole ID: the first is u's,
+    and the look-alike loses u."""
+    ids = set(roster["id_number"])
+    u = roster.row(42, named=True)
+    rows = [dict(record_id=f"CB{q['person_id']}", name=q["name"], id_raw=mask64(q["id_number"]))
+            for q in roster.iter_rows(named=True) if q["person_id"] != u["person_id"]]
+    rows += [dict(record_id="own", name=u["name"][0] + u["name"][2], id_raw=u["id_number"]),
+             dict(record_id="look", name=u["name"], id_raw=mask64(_same_kept_id(u["id_number"], ids)))]
+    links, _ = link(records(rows).with_columns(kind=pl.lit("med_enrollment")), roster, CFG)
+    d = {r["record_id"]: r for r in links.iter_rows(named=True)}
+    assert d["own"]["decision"] == "matched" and d["own"]["person_id"] == u["person_id"], d["own"]["reason"]
+    assert d["look"]["decision"] == "unmatched", d["look"]["reason"]
