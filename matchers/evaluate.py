@@ -26,8 +26,8 @@ def wilson_low(k: int, n: int, z: float) -> float | None:
     return (centre - spread) / (1 + z * z / n)
 
 
-def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645) -> pl.DataFrame:
-    """Per dept: n, linkable (truth on roster), matched, correct_matched, precision
+def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind: bool = False) -> pl.DataFrame:
+    """Per dept (and, `by_kind`, per extract of it: a `kind` column after `dept`): n, linkable (truth on roster), matched, correct_matched, precision
     (correct / matched), recall (correct / linkable), their lower confidence bounds
     precision_low / recall_low (`wilson_low`, one-sided at `z`: 1.645 = 95%), review_rate,
     wrong_person (matched to another roster person), false_link (matched, truth off roster),
@@ -57,7 +57,8 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645) -> pl.D
     for d in DECISIONS:
         for side, cond in (("on", pl.col("on")), ("off", ~pl.col("on"))):
             agg.append(((pl.col("decision") == d) & cond).sum().alias(f"{d}_{side}"))
-    out = df.group_by("dept").agg(agg).sort("dept")
+    keys = ["dept", "kind"] if by_kind else ["dept"]
+    out = df.group_by(keys).agg(agg).sort(keys)
     person_matched = pl.col("correct_matched") + pl.col("wrong_person") + pl.col("false_link")
     return out.with_columns(
         precision=pl.when(person_matched > 0).then(pl.col("correct_matched") / person_matched),
@@ -68,7 +69,7 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645) -> pl.D
             lambda r: wilson_low(r["correct_matched"], r["judged"], z), return_dtype=pl.Float64),
         recall_low=pl.struct("correct_matched", "linkable").map_elements(
             lambda r: wilson_low(r["correct_matched"], r["linkable"], z), return_dtype=pl.Float64),
-    ).select("dept", "n", "linkable", "matched", "correct_matched", "precision", "precision_low", "recall", "recall_low",
+    ).select(*keys, "n", "linkable", "matched", "correct_matched", "precision", "precision_low", "recall", "recall_low",
              "review_rate", "wrong_person", "false_link", *[f"{d}_{s}" for d in DECISIONS for s in ("on", "off")])
 
 
@@ -76,7 +77,7 @@ def totals(table: pl.DataFrame, z: float = 1.645) -> dict:
     """Sum the counts of an `evaluate()` frame (person-level departments) and recompute the rates."""
     person = table.filter(pl.col("precision").is_not_null() | (pl.col("linkable") > 0))
     rates = ("precision", "precision_low", "recall", "recall_low", "review_rate")
-    s = person.select(pl.exclude("dept", *rates)).sum().row(0, named=True)
+    s = person.select(pl.exclude("dept", "kind", *rates)).sum().row(0, named=True)
     judged = s["correct_matched"] + s["wrong_person"] + s["false_link"]
     s["precision"] = s["correct_matched"] / judged if judged else None
     s["recall"] = s["correct_matched"] / s["linkable"] if s["linkable"] else None
@@ -86,10 +87,13 @@ def totals(table: pl.DataFrame, z: float = 1.645) -> dict:
     return s
 
 
+def _width(text: str) -> int:
+    """Display width (a Chinese character takes two columns)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def _ljust(text: str, width: int) -> str:
-    """Left-justify by display width (a Chinese character takes two columns)."""
-    shown = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-    return text + " " * max(0, width - shown)
+    return text + " " * max(0, width - _width(text))
 
 
 def _pct(v: float | None, digits: int = 4) -> str:
@@ -97,8 +101,11 @@ def _pct(v: float | None, digits: int = 4) -> str:
 
 
 def format_table(table: pl.DataFrame) -> str:
-    """Readable per-department report: rates, counts, and decisions vs truth (on / off roster)."""
-    head = (f"{'dept':<8} {'n':>7} {'linkable':>8} {'matched':>8} {'precision':>9} {'(>=)':>6} {'recall':>7} {'(>=)':>6} "
+    """Readable per-department (or per-extract) report: rates, counts, and decisions vs truth
+    (on / off roster)."""
+    labels = [r["dept"] + (f" {r['kind']}" if "kind" in r else "") for r in table.iter_rows(named=True)]
+    w = max([8, *map(_width, labels)])
+    head = (f"{_ljust('dept', w)} {'n':>7} {'linkable':>8} {'matched':>8} {'precision':>9} {'(>=)':>6} {'recall':>7} {'(>=)':>6} "
             f"{'review%':>7} "
             f"{'wrong':>5} {'false':>5} | {'match on/off':>13} {'review on/off':>13} {'unmatch on/off':>14} "
             f"{'reject on/off':>13}")
@@ -107,13 +114,12 @@ def format_table(table: pl.DataFrame) -> str:
     def row(name: str, r: dict) -> str:
         conf = [f"{r[f'{d}_on']}/{r[f'{d}_off']}" for d in DECISIONS]
         rv = None if r["review_rate"] is None else 100 * r["review_rate"]
-        return (f"{_ljust(name, 8)} {r['n']:>7} {r['linkable']:>8} {r['matched']:>8} {_pct(r['precision']):>9} "
+        return (f"{_ljust(name, w)} {r['n']:>7} {r['linkable']:>8} {r['matched']:>8} {_pct(r['precision']):>9} "
                 f"{_pct(r['precision_low']):>6} {_pct(r['recall']):>7} {_pct(r['recall_low']):>6} "
                 f"{_pct(rv, 2):>7} {r['wrong_person']:>5} {r['false_link']:>5} | "
                 f"{conf[0]:>13} {conf[1]:>13} {conf[2]:>14} {conf[3]:>13}")
 
-    for r in table.iter_rows(named=True):
-        lines.append(row(r["dept"], r))
+    lines += [row(label, r) for label, r in zip(labels, table.iter_rows(named=True))]
     lines.append("-" * len(head))
     lines.append(row("TOTAL", totals(table)))
     lines.append("precision = correct / matched to a person; recall = correct / linkable (truth on roster); "
@@ -127,9 +133,10 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--links", required=True, help="links.parquet")
     ap.add_argument("--truth", required=True, help="truth/links.csv")
+    ap.add_argument("--by-kind", action="store_true", help="one row per extract (医保: settlements, enrollment)")
     a = ap.parse_args(argv)
     truth = pl.read_csv(a.truth, infer_schema_length=0)
-    print(format_table(evaluate(pl.read_parquet(a.links), truth)))
+    print(format_table(evaluate(pl.read_parquet(a.links), truth, by_kind=a.by_kind)))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 import polars as pl
 
-from matchers.evaluate import evaluate, main
+from matchers.evaluate import evaluate, format_table, main
 
 
 def frames():
@@ -56,3 +56,20 @@ def test_a_small_labelled_sample_proves_only_its_lower_bound():
         row = evaluate(links, truth).row(0, named=True)
         assert row["precision"] == 1.0 and row["recall"] == 1.0
         assert low <= row["precision_low"] < 1.0 and row["recall_low"] == row["precision_low"], row
+
+
+def test_by_kind_splits_a_department_into_its_extracts(capsys):
+    """医保 sends settlements and the enrollment list: a large list that links well can hide a
+    settlement extract that does not, so the rates can be read per extract."""
+    links, truth = frames()
+    links = links.with_columns(kind=pl.when(pl.col("record_id").is_in(["1", "2"])).then(pl.lit("med_enrollment"))
+                               .otherwise("kind"))
+    table = evaluate(links, truth, by_kind=True)
+    rows = {(r["dept"], r["kind"]): r for r in table.iter_rows(named=True)}
+    assert set(rows) == {("医保", "med_enrollment"), ("医保", "med_settlement"), ("水利", "water")}
+    assert (rows["医保", "med_enrollment"]["correct_matched"], rows["医保", "med_enrollment"]["precision"]) == (1, 0.5)
+    assert rows["医保", "med_settlement"]["linkable"] == 3 and rows["医保", "med_settlement"]["recall"] == 1 / 3
+    whole = evaluate(links, truth).filter(pl.col("dept") == "医保").row(0, named=True)
+    assert whole["correct_matched"] == 2 and whole["n"] == 6
+    print(format_table(table))
+    assert "医保 med_settlement" in capsys.readouterr().out
