@@ -299,13 +299,15 @@ def measure_census(paths: RunPaths, cfg: Config, records: pl.DataFrame, census: 
 
 def stored_census(paths: RunPaths, empty: pl.DataFrame) -> pl.DataFrame:
     """The census records stored by the period's full run, as the columns of `empty` (no rows
-    if it stored none)."""
+    if it stored none; a column an older version did not store is null)."""
     con = warehouse.connect(paths.warehouse)
     try:
         df = warehouse.table(con, "census_records", "period = ?", [paths.period_dir.name])
     finally:
         con.close()
-    return empty if df is None else df.select(empty.columns).cast(empty.schema)
+    if df is None:
+        return empty
+    return df.select([pl.col(c) if c in df.columns else pl.lit(None).alias(c) for c in empty.columns]).cast(empty.schema)
 
 
 @task(**STEP)

@@ -77,6 +77,9 @@ class MatchingConfig:
     head_kinds: tuple[str, ...] = ("housing", "agri")
     head_relations: tuple[str, ...] = ("户主", "本人")
     role_levels: dict[str, float] = field(default_factory=lambda: {"head": 0.95, "member": 0.05})
+    place_hint_fields: tuple[str, ...] = ("facility", "school")
+    place_hint_strength: float = 50.0
+    place_hint_z: float = 1.645
 
     def __post_init__(self) -> None:
         c = self.census_completeness
@@ -95,6 +98,10 @@ class MatchingConfig:
         z = self.census_completeness_z
         if not (isinstance(z, int | float) and not isinstance(z, bool) and z >= 0):
             raise ValueError(f"matching.census_completeness_z must be a number of at least 0, got {z!r}")
+        if not (num(self.place_hint_strength) and self.place_hint_strength >= 0
+                and num(self.place_hint_z) and self.place_hint_z >= 0):
+            raise ValueError("matching.place_hint_strength and place_hint_z must be numbers of at least 0, "
+                             f"got {self.place_hint_strength!r}, {self.place_hint_z!r}")
         if set(self.role_levels) != {"head", "member"} or not all(
                 isinstance(v, int | float) and 0 < v <= 1 for v in self.role_levels.values()):
             raise ValueError(f"matching.role_levels must give head and member each a share in (0, 1], got {self.role_levels!r}")

@@ -29,6 +29,7 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 
 import duckdb
@@ -194,6 +195,20 @@ def _prepare_roster(roster: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     ).with_columns(csurname=pl.col("cname").str.slice(0, 1))
     return pl.concat([ros, edge_pinyin(ros["cname"]).rename({"first_py": "cfirst_py", "last_py": "clast_py"})],
                      how="horizontal")
+
+
+def _hint_towns(records: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.Series:
+    """Per record: the roster township its place hint names (`place_hint_fields`, the first
+    given: 就诊机构 大店镇卫生院 -> 大店), the longest roster township stem found in it; null
+    when it names none (埇桥区人民医院) or there is no hint."""
+    cols = [records[c].cast(pl.Utf8) for c in cfg.place_hint_fields if c in records.columns]
+    if not cols:
+        return pl.Series("hn", [None] * records.height, dtype=pl.Utf8)
+    hint = pl.select(pl.coalesce(cols)).to_series()
+    towns = sorted(set(ros["ctn"].drop_nulls().to_list()), key=len, reverse=True)
+    named = {h: next((t for t in towns if t in unicodedata.normalize("NFKC", h)), None)
+             for h in hint.drop_nulls().unique().to_list()}
+    return hint.replace_strict(named, default=None, return_dtype=pl.Utf8).alias("hn")
 
 
 def _near_ids(rec: pl.DataFrame) -> pl.DataFrame:
@@ -417,8 +432,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     record (the human-review queue), and of an `unmatched` one those still holding at least
     `candidate_floor` probability (so that, e.g., a roster person who may well be on the
     enrollment list is not called absent from it). `decision` says which."""
-    rec = _prepare_records(records, cfg)
     ros = _prepare_roster(roster, cfg)
+    rec = _prepare_records(records, cfg).with_columns(_hint_towns(records, ros, cfg))
     population = cfg.county_population or max(roster.height / cfg.roster_share, roster.height + 1)
     near = _near_ids(rec)
     pairs = _block(rec, ros, near, cfg)
@@ -429,7 +444,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     left = dict(how="left", maintain_order="left")
     ctx = {
         # each record once with everything its pairs need from its side (chance agreements included)
-        "rec": rec.select("rid", "id_norm", "kept", "k", "id_status", "tn", "vn", rcode=codes.code(rec["rname"]),
+        "rec": rec.select("rid", "id_norm", "kept", "k", "id_status", "tn", "vn", "hn", rcode=codes.code(rec["rname"]),
                           rhead=records["kind"].is_in(list(cfg.head_kinds)))
         .join(_id_u(rec, ros, cfg).drop("k"), on="rid", **left)
         .join(near.group_by("rid").agg(n_near=pl.len()), on="rid", **left)
@@ -450,6 +465,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
                        for lo, hi in zip(edges, edges[1:]) if hi > lo] or [_keep_top(_score(pairs, ctx, cfg), cfg)])
     if cfg.name_m_iterations:
         pairs = _learn_name_m(pairs, rec, records, roster.height, population, cfg)
+    pairs = _learn_place_hint(pairs, rec, records, roster.height, population, cfg)
     # The complete snapshot first: its posteriors make the census the other kinds are weighed against.
     snap_rid = records.select("kind").with_row_index("rid").filter(
         pl.col("kind").is_in(list(cfg.complete_snapshot_kinds)))["rid"]
@@ -544,6 +560,7 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
         .when(pl.col("tn").is_null() & pl.col("vn").is_null()
               | pl.col("ctn").is_null() & pl.col("cvn").is_null()).then(pl.lit("missing"))
         .otherwise(pl.lit("disagree")),
+        hint=pl.when(pl.col("hn").is_not_null() & pl.col("ctn").is_not_null()).then(pl.col("hn") == pl.col("ctn")),
         role_level=pl.when(pl.col("rhead") & pl.col("chead").is_not_null())
         .then(pl.when(pl.col("chead")).then(pl.lit("head")).otherwise(pl.lit("member"))).otherwise(pl.lit("missing")),
     )
@@ -592,7 +609,7 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
     clip = lambda e: pl.max_horizontal(e.fill_null(1.0), floor)  # noqa: E731
     return pairs.with_columns(
         w=(m_id * m_name / (clip(u_id) * clip(u_name))) * (m_place / clip(u_place)) * w_role,
-    ).select("rid", "pidx", "pass", "id_level", "name_level", "place_level", "role_level", "w")
+    ).select("rid", "pidx", "pass", "id_level", "name_level", "place_level", "role_level", "hint", "w")
 
 
 def _groups(records: pl.DataFrame) -> tuple[pl.Series, np.ndarray]:
@@ -641,6 +658,48 @@ def _learn_name_m(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFrame,
         W = W + np.bincount(rid, weights=w_new - w, minlength=records.height)[rid]
         w, used = w_new, new
     return pairs.with_columns(w=pl.Series(w), W=pl.Series(W))
+
+
+def _learn_place_hint(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFrame, n_roster: int, population: float,
+                      cfg: MatchingConfig) -> pl.DataFrame:
+    """Whether a dept/kind's place hints (`_hint_towns`) tell where its persons live, learned
+    from the run's own pairs. A record naming township t is about someone living there with
+    chance α + (1 - α) q_t, q_t the share of the group's hinted records naming t (what chance
+    gives: hospitals and schools chosen regardless of home is α = 0). Over the pairs whose
+    hint and candidate's township are both known, weighted by their posterior p: α = (A - E -
+    z·sd) / (N - E + `place_hint_strength`), at least 0, with A the mass where they agree, E
+    the mass chance makes agree (Σ p q_t), sd its standard deviation, N all of it. Each pair's
+    w is then multiplied by (α + (1 - α) q_t) / q_t when they agree and by 1 - α when not
+    (`hint_lr`, 1 where α = 0 or nothing is known), and each record's W with it."""
+    out = pairs.with_columns(hint_lr=pl.lit(1.0))
+    known = pairs["hint"].is_not_null().to_numpy()
+    if not known.any():
+        return out
+    names, g_of = _groups(records)
+    hinted = rec.select("rid", "hn").with_columns(g=pl.Series(g_of)).filter(pl.col("hn").is_not_null())
+    q = hinted.group_by("g", "hn").len().with_columns(q=pl.col("len") / pl.col("len").sum().over("g"))
+    rid = pairs["rid"].to_numpy().astype(np.int64)
+    qt = (pairs.select("rid").join(rec.select("rid", "hn"), on="rid", how="left", maintain_order="left")
+          .with_columns(g=pl.Series(g_of[rid])).join(q, on=["g", "hn"], how="left", maintain_order="left")["q"]
+          .fill_null(1.0).to_numpy())
+    w, W = pairs["w"].to_numpy(), pairs["W"].to_numpy()
+    _, first = np.unique(rid, return_index=True)
+    per = pl.DataFrame({"rid": pl.Series(rid[first], dtype=pl.UInt32), "W": W[first]})
+    other = _other_weight(per, records, n_roster, population, cfg)["other"].to_numpy()
+    p = np.where(known, w / (W + other[rid]), 0.0)
+    agree = known & pairs["hint"].fill_null(False).to_numpy()
+    g = g_of[rid]
+    sums = lambda x: np.bincount(g, weights=x, minlength=names.len())  # noqa: E731
+    a_, e_, n_, var = sums(p * agree), sums(p * qt), sums(p), sums(p * qt * (1 - qt))
+    alpha = np.clip((a_ - e_ - cfg.place_hint_z * np.sqrt(var)) / np.maximum(n_ - e_ + cfg.place_hint_strength, 1e-9),
+                    0.0, 0.99)
+    if not alpha.any():  # no group's hints say more than chance
+        return out
+    al = alpha[g]
+    lr = np.where(~known, 1.0, np.where(agree, (al + (1 - al) * qt) / qt, 1 - al))
+    w_new = w * lr
+    W_new = W + np.bincount(rid, weights=w_new - w, minlength=records.height)[rid]
+    return out.with_columns(w=pl.Series(w_new), W=pl.Series(W_new), hint_lr=pl.Series(lr))
 
 
 def _rank_in_run() -> pl.Expr:
@@ -914,6 +973,11 @@ def _reason(pairs: pl.DataFrame) -> pl.Expr:
         pl.lit("; place "), pl.col("place_level"),
         pl.when(pl.col("role_level") == "head").then(pl.lit("; 户主 (head) agrees"))
         .when(pl.col("role_level") == "member").then(pl.lit("; not the 户主 (head)")).otherwise(pl.lit("")),
+        pl.when(pl.col("hint_lr") > 1.0001).then(pl.concat_str([
+            pl.lit("; 就诊机构/学校 names their township (x"), pl.col("hint_lr").round(1).cast(pl.Utf8), pl.lit(")")]))
+        .when(pl.col("hint_lr") < 0.9999).then(pl.concat_str([
+            pl.lit("; 就诊机构/学校 names another township (x"), pl.col("hint_lr").round(2).cast(pl.Utf8), pl.lit(")")]))
+        .otherwise(pl.lit("")),
         pl.when(pl.col("snapshot")).then(pl.lit("; the snapshot's record of this person (no other fits as well)"))
         .otherwise(pl.lit("")),
         pl.when(pl.col("census_fits") >= 0.5).then(pl.concat_str([

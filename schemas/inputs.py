@@ -195,7 +195,9 @@ class Rejected(pa.DataFrameModel):
 
 class PersonRecord(pa.DataFrameModel):
     """What the matcher sees of any person-level department record: one row per (dept, kind,
-    record_id) after de-duplication. Place columns are null where the extract has none."""
+    record_id) after de-duplication. Place columns are null where the extract has none;
+    facility (医保 settlements' 就诊机构) and school (教育's 学校名称) may name a township (a
+    place hint, `MatchingConfig.place_hint_fields`)."""
 
     dept: str
     kind: str
@@ -204,6 +206,8 @@ class PersonRecord(pa.DataFrameModel):
     id_raw: str = pa.Field(nullable=True)
     township: str = pa.Field(nullable=True)
     village: str = pa.Field(nullable=True)
+    facility: str = pa.Field(nullable=True)
+    school: str = pa.Field(nullable=True)
 
 
 EXTRACT_MODELS: dict[str, type[pa.DataFrameModel]] = {

@@ -197,3 +197,24 @@ def test_the_completeness_line_is_written_when_the_list_cannot_be_measured(tmp_p
     assert matching.census_completeness == 1.0
     [line] = pl.read_parquet(paths.work / "findings_census.parquet")["detail"].to_list()
     assert "taken as complete" in line and "not weighed" not in line
+
+
+def test_a_census_stored_by_an_older_version_still_serves_a_partial_run(tmp_path):
+    """A period's 参保名单 stored before PersonRecord gained its place hints (facility, school):
+    a partial re-run reads it with those columns null instead of failing."""
+    from adapters import warehouse
+    from pipelines.validate import to_person_records
+
+    paths = flows.RunPaths(period_dir=tmp_path / "2026-10", out=tmp_path / "out", stage=tmp_path / "stage",
+                           warehouse=tmp_path / "wh.duckdb")
+    old = pl.DataFrame({"dept": ["医保"], "kind": ["med_enrollment"], "record_id": ["CB1"], "name": ["张三"],
+                        "id_raw": ["341302********1234"], "township": [None], "village": [None]},
+                       schema_overrides={"township": pl.Utf8, "village": pl.Utf8})
+    con = warehouse.connect(paths.warehouse)
+    try:
+        warehouse.replace_period(con, "2026-10", {"census_records": old})
+    finally:
+        con.close()
+    got = flows.stored_census(paths, to_person_records({}).clear())
+    assert got["record_id"].to_list() == ["CB1"] and got["facility"].to_list() == [None]
+    assert got.columns == to_person_records({}).columns

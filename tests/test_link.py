@@ -637,3 +637,33 @@ def test_a_list_record_showing_the_whole_id_keeps_its_person_whatever_its_name(r
     d = {r["record_id"]: r for r in links.iter_rows(named=True)}
     assert d["own"]["decision"] == "matched" and d["own"]["person_id"] == u["person_id"], d["own"]["reason"]
     assert d["look"]["decision"] == "unmatched", d["look"]["reason"]
+
+
+@pytest.mark.parametrize("informative", [True, False])
+def test_a_facility_naming_a_township_counts_as_far_as_the_run_shows_it_does(roster, informative):
+    """Settlements whose 就诊机构 is the patient's township 卫生院 (a real county's 普通门诊)
+    teach the run that the hint tells where a person lives: a record fitting two namesakes born
+    the same day in different townships then leans to the one whose township it names. Where
+    facilities are chosen regardless of home, the run learns nothing and the two stay tied."""
+    rng = random.Random(11)
+    towns = sorted(set(roster["township"]))
+    x = dict(roster.row(0, named=True), person_id="HX-01", household_id="HX", name="欧晓明", township=towns[0],
+             id_number=make_id(rng, "341302", "19800303"))
+    y = dict(x, person_id="HY-01", household_id="HY", name="欧晓亮", township=towns[1],
+             id_number=make_id(rng, "341302", "19800303"))
+    ros = pl.concat([roster, pl.DataFrame([x, y], schema=roster.schema)])
+    rows, clinics = [], []
+    for k, p in enumerate(roster.iter_rows(named=True)):
+        rows.append(dict(record_id=f"s{k}", name=p["name"], id_raw=p["id_number"]))
+        clinics.append(f"{p['township'] if informative else rng.choice(towns)}卫生院")
+    rows.append(dict(record_id="t", name="欧*", id_raw="******19800303****"))
+    clinics.append(f"{x['township']}卫生院")
+    recs = records(rows).with_columns(facility=pl.Series(clinics))
+    _, cands = link(recs, ros, CFG)
+    p = {r["person_id"]: r for r in cands.filter(pl.col("record_id") == "t").iter_rows(named=True)}
+    if informative:
+        assert p["HX-01"]["score"] > 3 * p["HY-01"]["score"], p
+        assert "就诊机构/学校 names their township" in p["HX-01"]["reason"], p["HX-01"]["reason"]
+    else:
+        assert p["HX-01"]["score"] == pytest.approx(p["HY-01"]["score"], rel=1e-9), p
+        assert "就诊机构" not in p["HX-01"]["reason"]
