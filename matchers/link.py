@@ -5,15 +5,17 @@
    slip away (one character changed, two adjacent swapped: `ids.one_edit_ids`); a masked ID
    without an ID-compatible person sharing its surname joins on the kept positions minus
    one segment (region / year / month-day / sequence; the region only when no roster ID
-   shares its kept characters), weak keys helped by surname (or last char) or full name; records with no
-   usable ID join on surname + place (or full name). A mask pattern that leaves many roster
-   persons per record (3+4 kept in a city) also joins on the pinyin of the first (or last)
-   visible name character, so pairs grow with the roster, not its square; one still that
-   weak with it (a province-sized roster) also needs a shown last character's.
+   shares its kept characters), weak keys helped by surname (or last char) or full name;
+   records with no usable ID join on surname + place (or full name). A mask pattern that
+   leaves many roster persons per record (3+4 kept in a city) also joins on the pinyin of the
+   first (or last) visible name character, so pairs grow with the roster, not its square; one
+   still that weak with it (a province-sized roster) also needs a shown last character's.
 2. Comparisons, each a level with m = P(level | same person) from config and
    u = P(level | random county person): ID (kept-agree / one-differs / two-differ /
-   disagree), name (names.py levels), place (village / township / disagree). The name
-   levels' m are then learned per dept/kind from the run's own pairs (`_learn_name_m`).
+   disagree), name (names.py levels), place (village / township / disagree), role (head /
+   member). The name levels' m are then learned per dept/kind from the run's own pairs
+   (`_learn_name_m`), and so is how far a place hint (就诊机构, 学校名称) names the person's
+   township (`_learn_place_hint`).
    Pairs are scored in slices of `pair_chunk`; of each slice only the candidates that can
    matter are kept (`_keep_top`), with each record's W = Σ w over all of them.
 3. Posterior per candidate: w = Π m/u; someone off the candidate list (anyone in the county)
@@ -41,9 +43,8 @@ from matchers.ids import char_matrix, normalize_ids, one_edit_ids
 from matchers.names import NameCodes, compare_codes, edge_pinyin, name_stats, name_u, normalize_name
 from matchers.places import normalize_place
 
-# ID segments for the typo pass: a record whose kept digits may hold a typo joins on its kept
-# positions minus one segment (full IDs failing the check also minus two adjacent ones, for a
-# transposition across a segment boundary).
+# ID segments for the typo pass: a masked record whose kept digits may hold a typo joins on its
+# kept positions minus one segment (a full ID failing the check joins its one-slip neighbours).
 SEGMENTS = {"region": (0, 6), "year": (6, 10), "monthday": (10, 14), "seq": (14, 18)}
 
 
