@@ -40,7 +40,7 @@ def verdict(table: pl.DataFrame, precision: float, recall: float, review: float)
     """The person-level rows of an `evaluate` frame with one flag per target (null when there
     is nothing to judge)."""
     return table.filter(pl.col("linkable") > 0).select(
-        pl.exclude("n", "linkable").exclude(pl.Int64, pl.UInt32, pl.Float64), "n", "linkable", "precision", "precision_low", "recall", "recall_low", "review_rate",
+        pl.col(pl.String), "n", "linkable", "precision", "precision_low", "recall", "recall_low", "review_rate",
         P_met=pl.col("precision") >= precision, R_met=pl.col("recall") >= recall, review_met=pl.col("review_rate") <= review)
 
 
