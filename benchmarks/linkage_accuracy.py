@@ -3,12 +3,14 @@
 
     python -m benchmarks.linkage_accuracy [--profile hard] [--households 3000] [--seeds 3 5 7 11]
                                           [--work DIR] [--precision 0.999 --recall 0.98 --review 0.02]
-                                          [--by-kind]
+                                          [--by-kind] [--local-clinic 0.6]
 
 Each county is generated once into WORK/<profile>_<households>_<seed>/ (kept for re-runs), read
 and linked as the flow does, and scored with `matchers.evaluate`. Printed: each county's table,
 then every department pooled over the counties with its lower 95% bounds and which targets it
-meets (`--by-kind`: per extract, e.g. 医保's settlements and enrollment list apart). A small department has 40-70 linkable records per county: one county shows its rates,
+meets (`--by-kind`: per extract, e.g. 医保's settlements and enrollment list apart;
+`--local-clinic`: counties whose 普通门诊 patients visit their own township 卫生院 that often,
+so that the learned place hints can show what they gain). A small department has 40-70 linkable records per county: one county shows its rates,
 only several together say much about them. Not part of the test suite.
 """
 
@@ -27,10 +29,12 @@ from matchers.evaluate import evaluate, format_table
 from matchers.link import link
 
 
-def county(work: Path, profile: str, households: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def county(work: Path, profile: str, households: int, seed: int,
+           local_clinic: float | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(links, truth) of one generated county, record ids prefixed with the seed so that
     several counties can be pooled."""
-    records, roster, truth, population = load_county(work / f"{profile}_{households}_{seed}", profile, households, seed)
+    name = f"{profile}_{households}_{seed}" + (f"_clinic{local_clinic}" if local_clinic else "")
+    records, roster, truth, population = load_county(work / name, profile, households, seed, local_clinic)
     links, _ = link(records, roster, dataclasses.replace(load_config().matching, county_population=population))
     tag = pl.lit(f"{seed}:") + pl.col("record_id")
     return links.with_columns(record_id=tag), truth.with_columns(record_id=tag)
@@ -54,11 +58,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--recall", type=float, default=0.98)
     ap.add_argument("--review", type=float, default=0.02)
     ap.add_argument("--by-kind", action="store_true", help="one row per extract, not per department")
+    ap.add_argument("--local-clinic", type=float, help="share of 普通门诊 visits at the patient's township 卫生院")
     a = ap.parse_args(argv)
     work = a.work or Path(tempfile.mkdtemp(prefix="bench_accuracy_"))
     links, truth = [], []
     for seed in a.seeds:
-        lk, tr = county(work, a.profile, a.households, seed)
+        lk, tr = county(work, a.profile, a.households, seed, a.local_clinic)
         print(f"\n== {a.profile}, {a.households} households, seed {seed}\n"
               f"{format_table(evaluate(lk, tr, by_kind=a.by_kind))}")
         links.append(lk)

@@ -40,9 +40,10 @@ from sample_data.generate import generate
 PERIOD = "2026-10"
 
 
-def load_county(out: Path, profile: str, households: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, int]:
+def load_county(out: Path, profile: str, households: int, seed: int,
+                local_clinic: float | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, int]:
     if not (out / "truth" / "links.csv").exists():
-        generate(out, seed=seed, periods=(PERIOD,), profile=profile, households=households)
+        generate(out, seed=seed, periods=(PERIOD,), profile=profile, households=households, local_clinic=local_clinic)
     cfg = load_config()
     records, roster = read_linkable(out / "inbox" / PERIOD, cfg)
     truth = pl.read_csv(out / "truth" / "links.csv", infer_schema_length=0)

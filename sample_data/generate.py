@@ -249,7 +249,12 @@ class PeriodBuilder:
         pooled = round(total - oop - critical - assist, 2)
         settle = day_in(rng, self.period)
         admit = settle - timedelta(days=rng.randint(1, 20)) if visit == "住院" else settle
-        f = dict(name=p.name, insured_place=rng.choice(["埇桥区", "宿州市埇桥区"]), facility=rng.choice(FACILITIES),
+        insured, facility = rng.choice(["埇桥区", "宿州市埇桥区"]), rng.choice(FACILITIES)
+        # `local_clinic_p` of 普通门诊 visits at the patient's own township 卫生院 (0 in both
+        # profiles: facilities at random). A coin of its own, so the county is otherwise the same.
+        if visit == "普通门诊" and random.Random(f"{self.seed}:clinic:{p.key}:{settle}").random() < self.w.p["local_clinic_p"]:
+            facility = f"{p.township}卫生院"
+        f = dict(name=p.name, insured_place=insured, facility=facility,
                  visit_type=visit, admit_date=admit, settle_date=settle, total_cost=total, pooled_pay=pooled,
                  critical_pay=critical, assistance_pay=assist, out_of_pocket=round(oop, 2))
         return self.add(rng, "med_settlement", self.rid("JS"), p, f, bad, tag)
@@ -812,14 +817,18 @@ def setup_world(w: World, cfg: Config, seed: int, periods: list[str]) -> None:
                              copy_name=False).name for i in range(60)]
 
 
-def generate(out: Path, seed: int = 7, periods=("2026-10",), profile: str = "standard", households: int = 3000) -> dict:
-    """Write the sample inbox and truth under `out`; return summary counts."""
+def generate(out: Path, seed: int = 7, periods=("2026-10",), profile: str = "standard", households: int = 3000,
+             local_clinic: float | None = None) -> dict:
+    """Write the sample inbox and truth under `out`; return summary counts. `local_clinic`: the
+    share of 普通门诊 visits at the patient's own township 卫生院 (the profile's, 0, if None)."""
     out, periods = Path(out), list(periods)
     months = [datetime.strptime(p, "%Y-%m") for p in periods]
     if any((b.year * 12 + b.month) - (a.year * 12 + a.month) != 1 for a, b in zip(months, months[1:])):
         raise ValueError(f"periods must be consecutive YYYY-MM: {periods}")
     cfg = load_config()
     w = World(seed, profile, households)
+    if local_clinic is not None:
+        w.p = dict(w.p, local_clinic_p=local_clinic)
     setup_world(w, cfg, seed, periods)
     by_period: dict[str, list[OutFile]] = {}
     for i, P in enumerate(periods):
@@ -883,8 +892,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--periods", default="2026-10", help="comma list of consecutive YYYY-MM")
     ap.add_argument("--profile", choices=["standard", "hard"], default="standard")
     ap.add_argument("--households", type=int, default=3000)
+    ap.add_argument("--local-clinic", type=float, help="share of 普通门诊 visits at the patient's own township 卫生院 "
+                    "(default 0: facilities at random)")
     a = ap.parse_args(argv)
-    s = generate(a.out, a.seed, [p.strip() for p in a.periods.split(",") if p.strip()], a.profile, a.households)
+    s = generate(a.out, a.seed, [p.strip() for p in a.periods.split(",") if p.strip()], a.profile, a.households,
+                 a.local_clinic)
     print(json.dumps({k: s[k] for k in ("county_population", "roster_persons", "rows_per_kind", "warnings_per_rule")},
                      ensure_ascii=False))
 

@@ -12,10 +12,10 @@ from sample_data.names import MINORITY, TOWNSHIPS, VILLAGE_SUFFIX, SurnamePicker
 PROFILES = {
     "standard": dict(top_surnames=None, dominant_p=0.4, dominant_share=(0.3, 0.55), twin_p=0.04,
                      same_name_p=0.02, shared_head_p=0.03, minority_p=0.004, lookalike_p=0.01, uninsured_p=0.03,
-                     mask_boost=1.0, dirt=1.0, name_mask=1.0),
+                     mask_boost=1.0, dirt=1.0, name_mask=1.0, local_clinic_p=0.0),
     "hard": dict(top_surnames=25, dominant_p=0.75, dominant_share=(0.45, 0.75), twin_p=0.1,
                  same_name_p=0.06, shared_head_p=0.08, minority_p=0.006, lookalike_p=0.03, uninsured_p=0.03,
-                 mask_boost=3.0, dirt=2.5, name_mask=1.6),
+                 mask_boost=3.0, dirt=2.5, name_mask=1.6, local_clinic_p=0.0),
 }
 LEGACY = (["342201", "342223", "342221", "342222", "342224", "342225"], [45, 40, 4, 4, 4, 3])
 REF_YEAR = 2026

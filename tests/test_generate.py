@@ -159,3 +159,26 @@ def test_hard_profile_masks_more(tmp_path):
     assert h_mask > 1.5 * s_mask and h_typo > s_typo
     wb = openpyxl.load_workbook(next((tmp_path / "h/inbox/2026-10/住建").glob("*.xlsx")), read_only=True)
     assert [r[0] for r in wb.active.iter_rows(max_row=4, values_only=True)][3] == "鉴定编号"
+
+
+def test_local_clinics_send_outpatients_to_their_township_and_change_nothing_else(tmp_path):
+    """`local_clinic`: that share of 普通门诊 visits (55% of settlements) at the patient's own
+    township 卫生院, to measure what the matcher's place hints gain. The county is otherwise
+    the same; by default facilities are picked at random."""
+    from adapters.inbox import read_linkable
+    from config import load_config
+
+    generate(tmp_path / "base", seed=3, households=150)
+    generate(tmp_path / "local", seed=3, households=150, local_clinic=1.0)
+    cfg = load_config()
+    (base, roster), (local, _) = (read_linkable(tmp_path / c / "inbox/2026-10", cfg) for c in ("base", "local"))
+    assert base.drop("facility").equals(local.drop("facility"))
+    home = dict(zip(roster["person_id"], roster["township"]))
+    people = {r["record_id"]: home[r["person_id"]] for r in truth(tmp_path / "base", "links.csv")
+              if r["kind"] == "med_settlement" and r["person_id"]}
+
+    def at_home(records):
+        rows = [r for r in records.filter(records["kind"] == "med_settlement").to_dicts() if r["record_id"] in people]
+        return sum(r["facility"] == f"{people[r['record_id']]}卫生院" for r in rows) / len(rows)
+
+    assert at_home(base) < 0.15 and at_home(local) > 0.3  # the planted 住院 cases stay where they were
