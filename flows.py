@@ -240,7 +240,7 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     """Link every person-level record to the roster; resolve water work orders to places."""
     roster = pl.read_parquet(paths.work / "roster.parquet")
     extracts = {k: pl.read_parquet(paths.work / f"{k}.parquet") for k in kinds if k not in ("roster", "grid", "feedback")}
-    records = to_person_records(extracts)
+    records = to_person_records(extracts, cfg.matching.prior_groups)
     records.write_parquet(paths.work / "person_records.parquet")
     # The 参保名单 is the census other kinds are linked against (`link._census`): a partial run
     # that does not re-read it links with the period's stored one and keeps that one's links.

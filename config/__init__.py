@@ -77,6 +77,7 @@ class MatchingConfig:
     head_kinds: tuple[str, ...] = ("housing", "agri")
     head_relations: tuple[str, ...] = ("户主", "本人")
     role_levels: dict[str, float] = field(default_factory=lambda: {"head": 0.95, "member": 0.05})
+    prior_groups: dict[str, str] = field(default_factory=lambda: {"assistance_pay": "医疗救助"})
     place_hint_fields: tuple[str, ...] = ("facility", "school")
     place_hint_strength: float = 50.0
     place_hint_z: float = 1.645

@@ -613,9 +613,11 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
     ).select("rid", "pidx", "pass", "id_level", "name_level", "place_level", "role_level", "hint", "w")
 
 
-def _groups(records: pl.DataFrame) -> tuple[pl.Series, np.ndarray]:
-    """The records' dept/kind groups (sorted names) and each record's group index."""
-    grp = records.select(pl.concat_str("dept", "kind", separator="/")).to_series()
+def _groups(records: pl.DataFrame, prior: bool = False) -> tuple[pl.Series, np.ndarray]:
+    """The records' dept/kind groups (sorted names) and each record's group index; `prior`:
+    dept/kind/prior_group, the groups whose roster share π is estimated apart."""
+    cols = ["dept", "kind"] + (["prior_group"] if prior and "prior_group" in records.columns else [])
+    grp = records.select(pl.concat_str([pl.col(c).fill_null("") for c in cols], separator="/")).to_series()
     names = grp.unique().sort()
     return names, grp.cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)
 
@@ -827,12 +829,13 @@ def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: in
 def _other_weight(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, population: float,
                   cfg: MatchingConfig, census: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per record, the weight of "someone not among the candidates": n_roster (1 - π) / π,
-    with π = P(a record of this dept/kind is about a roster person), times the record's
-    census factor (`_census`; 1 without one). π starts at the roster's population share and,
-    when `estimate_prior`, is re-estimated per dept/kind (EM on the prior, shrunk towards the
-    start, capped at `max_roster_prior`)."""
+    with π = P(a record of this dept/kind is about a roster person), times the record's census
+    factor (`_census`; 1 without one). π starts at the roster's population share and, when
+    `estimate_prior`, is re-estimated per dept/kind and prior_group (a settlement 医疗救助 paid
+    for apart from the others; EM on the prior, shrunk towards the start, capped at
+    `max_roster_prior`)."""
     pi0 = min(max(n_roster / population, 1e-9), cfg.max_roster_prior)
-    names, g = _groups(records)
+    names, g = _groups(records, prior=True)
     n = np.bincount(g, minlength=names.len()).astype(np.float64)
     f = np.ones(len(g))
     if census is not None and census.height:

@@ -289,13 +289,21 @@ def supersede(valid: pl.DataFrame, key: str = "record_id") -> tuple[pl.DataFrame
     return latest.drop("_n"), superseded
 
 
-def to_person_records(extracts: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def to_person_records(extracts: dict[str, pl.DataFrame], prior_groups: dict[str, str] | None = None) -> pl.DataFrame:
     """`PersonRecord` rows of every person-level kind (those carrying `id_raw`: not roster, grid,
-    water, feedback); the last row of each (dept, kind, record_id) is kept."""
+    water, feedback); the last row of each (dept, kind, record_id) is kept. `prior_groups`
+    (`MatchingConfig.prior_groups`: column -> group): a record with a positive amount in such a
+    column gets that `prior_group` (a settlement 医疗救助 paid for: 医疗救助)."""
     cols = list(PersonRecord.to_schema().columns)
+
+    def grouped(df: pl.DataFrame) -> pl.DataFrame:
+        given = [(c, g) for c, g in (prior_groups or {}).items() if c in df.columns]
+        return df.with_columns(prior_group=pl.coalesce(
+            [pl.when(pl.col(c).cast(pl.Float64, strict=False) > 0).then(pl.lit(g)) for c, g in given])) if given else df
+
     parts = [
         df.select([pl.col(c) if c in df.columns else pl.lit(None, pl.String).alias(c) for c in cols])
-        for df in extracts.values()
+        for df in map(grouped, extracts.values())
         if "id_raw" in df.columns
     ]
     if not parts:

@@ -197,7 +197,9 @@ class PersonRecord(pa.DataFrameModel):
     """What the matcher sees of any person-level department record: one row per (dept, kind,
     record_id) after de-duplication. Place columns are null where the extract has none;
     facility (医保 settlements' 就诊机构) and school (教育's 学校名称) may name a township (a
-    place hint, `MatchingConfig.place_hint_fields`)."""
+    place hint, `MatchingConfig.place_hint_fields`). prior_group refines dept/kind for the
+    estimate of how many of its records are about roster persons (`MatchingConfig.prior_groups`:
+    医疗救助 for a settlement medical assistance paid for); null for the others."""
 
     dept: str
     kind: str
@@ -208,6 +210,7 @@ class PersonRecord(pa.DataFrameModel):
     village: str = pa.Field(nullable=True)
     facility: str = pa.Field(nullable=True)
     school: str = pa.Field(nullable=True)
+    prior_group: str = pa.Field(nullable=True)
 
 
 EXTRACT_MODELS: dict[str, type[pa.DataFrameModel]] = {

@@ -667,3 +667,31 @@ def test_a_facility_naming_a_township_counts_as_far_as_the_run_shows_it_does(ros
     else:
         assert p["HX-01"]["score"] == pytest.approx(p["HY-01"]["score"], rel=1e-9), p
         assert "就诊机构" not in p["HX-01"]["reason"]
+
+
+@pytest.mark.parametrize("informative", [True, False])
+def test_a_settlement_medical_assistance_paid_for_is_weighed_with_its_own_roster_share(roster, informative):
+    """Settlements are counted apart by prior_group (医疗救助 paid): where assistance goes to
+    roster persons, a weak record with assistance is more surely its roster candidate than the
+    same record without; where it goes to anyone, the two weigh the same."""
+    rng = random.Random(4)
+    ids = set(roster["id_number"])
+    rows, groups = [], []
+    for k, p in enumerate(roster.head(120).iter_rows(named=True)):
+        rows.append(dict(record_id=f"r{k}", name=p["name"], id_raw=p["id_number"]))
+        groups.append("医疗救助" if informative or k % 2 else None)
+    for k in range(120):
+        i = next(i for i in iter(lambda: make_id(rng), None) if i not in ids)
+        rows.append(dict(record_id=f"s{k}", name=rng.choice(SURNAMES) + rng.choice(GIVEN), id_raw=i))
+        groups.append(None if informative or k % 2 else "医疗救助")
+    x = roster.row(200, named=True)
+    weak = x["id_number"][:3] + "*" * 11 + x["id_number"][14:]
+    rows += [dict(record_id=t, name=x["name"][0] + "*", id_raw=weak) for t in ("with", "without")]
+    groups += ["医疗救助", None]
+    links, _ = link(records(rows).with_columns(prior_group=pl.Series(groups, dtype=pl.Utf8)), roster, CFG)
+    p = {r["record_id"]: r["score"] for r in links.filter(pl.col("record_id").is_in(["with", "without"])).iter_rows(named=True)}
+    odds = {k: v / (1 - v) for k, v in p.items()}
+    if informative:
+        assert odds["with"] > 5 * odds["without"], p
+    else:
+        assert odds["with"] == pytest.approx(odds["without"], rel=0.3), p

@@ -182,6 +182,10 @@ def test_to_person_records_and_rejected_files():
     pr = to_person_records({"med_settlement": valid, "water": water})
     PersonRecord.validate(pr)
     assert pr["record_id"].to_list() == ["JS0", "JS1"] and pr["township"].null_count() == 2
+    assert pr["prior_group"].null_count() == 2  # no prior groups asked for
+    paid, _ = run(settlements(out_of_pocket=["1", "2", "3"], assistance_pay=["0", "12.5", ""]))
+    grouped = to_person_records({"med_settlement": paid}, CFG.matching.prior_groups)
+    assert grouped["prior_group"].to_list() == [None, "医疗救助", None]
     rf = rejected_files([ReadError("医保/x.csv", "空文件 empty file", "医保"), ReadError("其他/", "unknown folder")])
     assert rf["dept"].to_list() == ["医保", "其他"] and rf["line"].null_count() == 2
 
