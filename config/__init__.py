@@ -99,6 +99,11 @@ class MatchingConfig:
         z = self.census_completeness_z
         if not (isinstance(z, int | float) and not isinstance(z, bool) and z >= 0):
             raise ValueError(f"matching.census_completeness_z must be a number of at least 0, got {z!r}")
+        if not (isinstance(self.prior_groups, dict)
+                and all(isinstance(k, str) and isinstance(v, str) and v for k, v in self.prior_groups.items())):
+            raise ValueError(f"matching.prior_groups must map column names to group names, got {self.prior_groups!r}")
+        if isinstance(self.place_hint_fields, str) or not all(isinstance(f, str) for f in self.place_hint_fields):
+            raise ValueError(f"matching.place_hint_fields must be a list of column names, got {self.place_hint_fields!r}")
         if not (num(self.place_hint_strength) and self.place_hint_strength >= 0
                 and num(self.place_hint_z) and self.place_hint_z >= 0):
             raise ValueError("matching.place_hint_strength and place_hint_z must be numbers of at least 0, "

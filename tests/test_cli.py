@@ -74,7 +74,9 @@ def test_a_census_completeness_that_is_not_a_share_is_refused(value, capsys):
 
 @pytest.mark.parametrize("setting", ["census_completeness_z=-1", "census_completeness_z=sure", "name_m_iterations=-1",
                                      "name_m_iterations=1.5", "name_m_floor=0", "lookalike_prior=2",
-                                     "lookalike_prior=often", "lookalike_strength=0"])
+                                     "lookalike_prior=often", "lookalike_strength=0", "place_hint_z=-1",
+                                     "place_hint_strength=many", "prior_groups=assistance_pay",
+                                     "place_hint_fields=facility"])
 def test_a_learning_or_doubt_setting_out_of_range_is_refused(setting, capsys):
     args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.{setting}"]
     assert flows.main(args) == 2
