@@ -27,8 +27,9 @@ def wilson_low(k: int, n: int, z: float) -> float | None:
 
 
 def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind: bool = False) -> pl.DataFrame:
-    """Per dept (and, `by_kind`, per extract of it: a `kind` column after `dept`): n, linkable (truth on roster), matched, correct_matched, precision
-    (correct / matched), recall (correct / linkable), their lower confidence bounds
+    """Per dept (and, `by_kind`, per extract of it: a `kind` column after `dept`): n, linkable
+    (truth on roster), matched, correct_matched, precision (correct / matched), recall
+    (correct / linkable), their lower confidence bounds
     precision_low / recall_low (`wilson_low`, one-sided at `z`: 1.645 = 95%), review_rate,
     wrong_person (matched to another roster person), false_link (matched, truth off roster),
     and a confusion of decision x truth: `<decision>_on` / `<decision>_off` counts.

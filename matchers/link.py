@@ -625,6 +625,15 @@ def _groups(records: pl.DataFrame, prior: bool = False) -> tuple[pl.Series, np.n
 UNMASKED_NAME_LEVELS = ("exact", "homophone", "swapped", "dropped", "added", "one-char", "surname-only", "disagree")
 
 
+def _pair_p(rid: np.ndarray, w: np.ndarray, W: np.ndarray, records: pl.DataFrame, n_roster: int, population: float,
+            cfg: MatchingConfig) -> np.ndarray:
+    """Each kept pair's posterior p = w / (W + other) before the census, for the learning steps.
+    The pairs come grouped by rid (`_keep_top`); `_other_weight` reads one row per record."""
+    first = np.flatnonzero(np.diff(rid, prepend=-1) != 0)
+    per = pl.DataFrame({"rid": pl.Series(rid[first], dtype=pl.UInt32), "W": W[first]})
+    return w / (W + _other_weight(per, records, n_roster, population, cfg)["other"].to_numpy()[rid])
+
+
 def _learn_name_m(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFrame, n_roster: int, population: float,
                   cfg: MatchingConfig) -> pl.DataFrame:
     """The name levels' m learned from the run itself, per dept/kind (EM, as Splink trains its
@@ -649,11 +658,8 @@ def _learn_name_m(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFrame,
     w, W = pairs["w"].to_numpy().copy(), pairs["W"].to_numpy().copy()
     used = np.tile(m0, names.len())
     a = cfg.name_m_strength
-    _, first = np.unique(rid, return_index=True)  # one row per record: all `_other_weight` reads
     for _ in range(cfg.name_m_iterations):
-        per = pl.DataFrame({"rid": pl.Series(rid[first], dtype=pl.UInt32), "W": W[first]})
-        other = _other_weight(per, records, n_roster, population, cfg)["other"].to_numpy()
-        p = w / (W + other[rid])
+        p = _pair_p(rid, w, W, records, n_roster, population, cfg)
         mass = np.bincount(cell[mine], weights=p[mine], minlength=n_cells).reshape(names.len(), len(levels))
         new = (mass + a * m0) / (mass.sum(axis=1, keepdims=True) + a)
         new = np.maximum(new, cfg.name_m_floor * m0).ravel()
@@ -682,16 +688,12 @@ def _learn_place_hint(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFr
     hinted = rec.select("rid", "hn").with_columns(g=pl.Series(g_of)).filter(pl.col("hn").is_not_null())
     q = hinted.group_by("g", "hn").len().with_columns(q=pl.col("len") / pl.col("len").sum().over("g"))
     rid = pairs["rid"].to_numpy().astype(np.int64)
-    qt = (pairs.select("rid").join(rec.select("rid", "hn"), on="rid", how="left", maintain_order="left")
-          .with_columns(g=pl.Series(g_of[rid])).join(q, on=["g", "hn"], how="left", maintain_order="left")["q"]
-          .fill_null(1.0).to_numpy())
-    w, W = pairs["w"].to_numpy(), pairs["W"].to_numpy()
-    _, first = np.unique(rid, return_index=True)
-    per = pl.DataFrame({"rid": pl.Series(rid[first], dtype=pl.UInt32), "W": W[first]})
-    other = _other_weight(per, records, n_roster, population, cfg)["other"].to_numpy()
-    p = np.where(known, w / (W + other[rid]), 0.0)
-    agree = known & pairs["hint"].fill_null(False).to_numpy()
     g = g_of[rid]
+    qt = (pl.DataFrame({"g": g, "hn": rec["hn"].gather(rid)})  # rec's rows are its rids
+          .join(q, on=["g", "hn"], how="left", maintain_order="left")["q"].fill_null(1.0).to_numpy())
+    w, W = pairs["w"].to_numpy(), pairs["W"].to_numpy()
+    p = np.where(known, _pair_p(rid, w, W, records, n_roster, population, cfg), 0.0)
+    agree = known & pairs["hint"].fill_null(False).to_numpy()
     sums = lambda x: np.bincount(g, weights=x, minlength=names.len())  # noqa: E731
     a_, e_, n_, var = sums(p * agree), sums(p * qt), sums(p), sums(p * qt * (1 - qt))
     alpha = np.clip((a_ - e_ - cfg.place_hint_z * np.sqrt(var)) / np.maximum(n_ - e_ + cfg.place_hint_strength, 1e-9),
@@ -765,10 +767,10 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
     claims = claims.with_columns(
         v=pl.when(~pl.col("lead") & pl.col("masked") & (pl.col("name1") == "masked-agree") & exact_lead & ~full_lead)
         .then(pl.max_horizontal(v, pl.lit(r_x))).otherwise(v))
-    claims = claims.with_columns(share=pl.when(pl.col("lead") & full_lead).then(1.0)
+    claims = claims.with_columns(share=pl.when(full_lead).then(pl.col("lead").cast(pl.Float64))
                                  .otherwise(pl.col("v") / pl.col("v").sum().over(group))).with_columns(
         close=(pl.col("v") >= cfg.ambiguity_ratio).sum().over(group)).select(
-        "rid", rival=pl.lit(True), share=pl.when(full_lead & ~pl.col("lead")).then(0.0).otherwise("share"),
+        "rid", rival=pl.lit(True), share="share",
         lost=pl.when(full_lead).then(~pl.col("lead")).otherwise(pl.col("v") < cfg.ambiguity_ratio),
         keep=pl.col("lead") & (full_lead | (pl.col("close") == 1))
         & (pl.col("p1") * pl.col("share") >= cfg.match_threshold))
@@ -793,9 +795,9 @@ def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: in
     person / roster size, capped), m the chance j's own record fits j at all, w_c = m_c / u_c
     record c's likelihood ratio for j, and n_off the snapshot's records about someone off the
     roster (its records less Σ p, at least 1 - `max_roster_prior` of them): the strangers who
-    may fit j by chance. A roster person's own record is theirs, not a stranger fitting j. So the only record fitting j is j's, and of several the
-    one whose evidence outweighs the others' (a masked 李** beside a 李红丽 that shares only
-    the surname). A candidate's p is raised to that posterior when it is higher; rivals of
+    may fit j by chance (a roster person's own record is theirs, not a stranger fitting j). So
+    the only record fitting j is j's, and of several the one whose evidence outweighs the
+    others' (a masked 李** beside a 李红丽 that shares only the surname). A candidate's p is raised to that posterior when it is higher; rivals of
     similar weight keep their p (and `_one_record_per_person` sends them to review)."""
     kinds = list(cfg.complete_snapshot_kinds)
     if not kinds or pairs.is_empty():
@@ -803,10 +805,10 @@ def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: in
     kind = records.with_row_index("rid").select("rid", "kind").filter(pl.col("kind").is_in(kinds))
     snap = pairs.select("rid", "pidx", "p", "w").join(kind, on="rid")
     # the snapshot's records about someone off the roster, the strangers who may fit j by chance
-    sizes = kind.group_by("kind").len("n_kind").join(snap.group_by("kind").agg(on=pl.col("p").sum()), on="kind",
-                                                     how="left").select(
-        "kind", n_kind=pl.max_horizontal(pl.col("n_kind") - pl.col("on").fill_null(0.0),
-                                         pl.col("n_kind") * (1 - cfg.max_roster_prior)))
+    strangers = kind.group_by("kind").len("n_kind").join(snap.group_by("kind").agg(on=pl.col("p").sum()), on="kind",
+                                                         how="left").select(
+        "kind", n_off=pl.max_horizontal(pl.col("n_kind") - pl.col("on").fill_null(0.0),
+                                        pl.col("n_kind") * (1 - cfg.max_roster_prior)))
     present = (
         snap.group_by("kind", "pidx").agg(pl.col("p").max()).group_by("kind")
         .agg(present=(pl.col("p").sum() / max(n_roster, 1)).clip(0.0, cfg.max_snapshot_presence))
@@ -814,10 +816,10 @@ def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: in
     m = cfg.id_levels["kept-agree"] * (1 - cfg.name_levels.get("disagree", 0.0))
     claims = (
         snap.filter(pl.col("p") >= cfg.candidate_floor)
-        .join(sizes, on="kind").join(present, on="kind")
+        .join(strangers, on="kind").join(present, on="kind")
         .with_columns(pm=pl.col("present") * m, others=pl.col("w").sum().over("kind", "pidx") - pl.col("w"))
         .select("rid", "pidx", odds=pl.col("w") * pl.col("present")
-                / ((1 - pl.col("pm")) * pl.col("n_kind") + pl.col("present") * pl.col("others")))
+                / ((1 - pl.col("pm")) * pl.col("n_off") + pl.col("present") * pl.col("others")))
         .select("rid", "pidx", p_snap=pl.col("odds") / (1 + pl.col("odds")))
     )
     return pairs.join(claims, on=["rid", "pidx"], how="left").with_columns(
