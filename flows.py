@@ -528,9 +528,10 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     county = stage / "county"
     review = pl.read_parquet(work / "candidates.parquet").filter(pl.col("decision") == "review")
     outputs.write_csv(township.county_summary(warnings), county / "县级汇总_乡镇x风险类型.csv")
-    queue = review_queue(review, pl.read_parquet(work / "person_records.parquet"), roster)
+    queue = review_queue(review, pl.read_parquet(work / "person_records.parquet"), roster, cfg.matching.match_threshold)
     kept_queue = _read(work / "kept_review.parquet")  # partial run: the other departments' rows
-    if kept_queue is not None:
+    if kept_queue is not None:  # (a queue published by an older version lacks its newer columns)
+        kept_queue = kept_queue.with_columns(pl.lit("").alias(c) for c in queue.columns if c not in kept_queue.columns)
         queue = pl.concat([queue.cast(pl.Utf8), kept_queue.select(queue.columns)]).sort("部门", "记录编号")
     outputs.write_csv(queue, county / "人工复核队列.csv")
     outputs.write_csv(township.unplaced_leads(warnings), county / "无法落位的新增线索.csv")

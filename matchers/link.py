@@ -503,9 +503,11 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     )
     out = rec.select("rid", "id_status", "k", "masked").join(best, on="rid", how="left", maintain_order="left").with_columns(
         decision=decision.fill_null("unmatched"))
-    out = _one_record_per_person(out, records, cfg)
+    out = _one_record_per_person(out, records, cfg).with_columns(
+        cause=pl.when(pl.col("rival")).then(pl.lit("rival")).when(ambiguous).then(pl.lit("ambiguous"))
+        .otherwise(pl.lit("weak")))
     # reasons only for the candidates anyone reads: each record's best, the undecided records' list
-    undecided = out.filter(pl.col("decision") != "matched").select("rid", "decision")
+    undecided = out.filter(pl.col("decision") != "matched").select("rid", "decision", "cause", "rivals")
     read = (
         top.join(undecided, on="rid", how="left", maintain_order="left")
         .with_columns(listed=pl.col("decision").is_not_null() & (pl.col("rank") <= cfg.review_max_candidates)
@@ -543,7 +545,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         .join(records.with_row_index("rid").select("rid", "dept", "kind", "record_id"), on="rid")
         .select("dept", "kind", "record_id", "decision", rank=pl.col("rank").cast(pl.Int64), person_id="person_id",
                 household_id="household_id", score="p",
-                reason=pl.concat_str(["reason", pl.lit("; p="), pl.col("p").round(4).cast(pl.Utf8)]))
+                reason=pl.concat_str(["reason", pl.lit("; p="), pl.col("p").round(4).cast(pl.Utf8)]), cause="cause",
+                rivals="rivals")
     )
     return links, candidates
 
@@ -745,7 +748,7 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
     exact name's weight. A claimant showing the person's whole ID leads, however its name reads,
     and keeps them (share 1; no look-alike shares a full ID); the others lose them. `rival`
     marks every record touched."""
-    kind = records.with_row_index("rid").select("rid", "kind")
+    kind = records.with_row_index("rid").select("rid", "kind", "record_id")
     group = ("kind", "person_id")
     claims = (
         out.join(kind, on="rid")
@@ -756,7 +759,9 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
         # is floored), else the strongest; ties: the first
         .with_columns(full=(pl.col("k") == 18) & (pl.col("id1") == "kept-agree"))
         .sort("full", "w1", descending=True, maintain_order=True)
-        .with_columns(lead=pl.col("rid") == pl.col("rid").first().over(group))
+        .with_columns(lead=pl.col("rid") == pl.col("rid").first().over(group),
+                      rivals=pl.col("record_id").implode().over(group))
+        .with_columns(rivals=pl.col("rivals").list.set_difference(pl.concat_list("record_id")).list.sort().list.join("、"))
     )
     losers = claims.filter(~pl.col("lead"), ~pl.col("masked"))
     r_x = ((losers["name1"] == "exact").sum() + cfg.lookalike_strength * cfg.lookalike_prior) / (
@@ -770,7 +775,7 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
     claims = claims.with_columns(share=pl.when(full_lead).then(pl.col("lead").cast(pl.Float64))
                                  .otherwise(pl.col("v") / pl.col("v").sum().over(group))).with_columns(
         close=(pl.col("v") >= cfg.ambiguity_ratio).sum().over(group)).select(
-        "rid", rival=pl.lit(True), share="share",
+        "rid", "rivals", rival=pl.lit(True), share="share",
         lost=pl.when(full_lead).then(~pl.col("lead")).otherwise(pl.col("v") < cfg.ambiguity_ratio),
         keep=pl.col("lead") & (full_lead | (pl.col("close") == 1))
         & (pl.col("p1") * pl.col("share") >= cfg.match_threshold))

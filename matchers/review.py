@@ -14,7 +14,14 @@ COLUMNS = {
     "dept": "部门", "record_id": "记录编号", "rec_name": "记录姓名", "rec_id": "记录证件号码（脱敏）",
     "rec_place": "记录地址", "rank": "候选序号", "cand_name": "候选人姓名", "cand_id": "候选人证件号码（按记录保留位）",
     "township": "乡（镇）", "village": "行政村", "group": "村民小组", "household_id": "户编号",
-    "person_id": "人编号", "score": "概率", "reason": "依据",
+    "person_id": "人编号", "score": "概率", "reason": "依据", "why": "复核原因",
+}
+# why a record waits for a person (ReviewCandidate.cause), in the reviewer's words; {} are
+# filled with the rival records (rival) and the best probability and the threshold (weak)
+CAUSES = {
+    "ambiguous": "多名候选人同样相符，请核实是其中哪一位",
+    "rival": "同一名单中另有记录与该候选人相符（一人只应有一条）：{}，请指认哪条是本人",
+    "weak": "最佳候选人相符程度不足以自动关联（概率 {} 低于 {}），请核实",
 }
 
 
@@ -28,15 +35,27 @@ def _show_kept(id_number: pl.Expr, kept: pl.Expr) -> pl.Expr:
     )
 
 
-def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
-    """`review`: ReviewCandidate rows; `records`: PersonRecord rows; `roster`: RosterPerson rows.
-    One row per (record, candidate), Chinese headers, sorted by department, record and rank."""
+def _why(review: pl.DataFrame, match_threshold: float) -> pl.Expr:
+    """Why a record of `review` (ReviewCandidate rows) waits for a person, from its rows'
+    `cause`, `rivals` and best `score` (`CAUSES`)."""
+    best = pl.col("score").max().over("dept", "kind", "record_id").round(4)
+    return (pl.when(pl.col("cause") == "rival").then(pl.format(CAUSES["rival"], pl.col("rivals").fill_null("-")))
+            .when(pl.col("cause") == "ambiguous").then(pl.lit(CAUSES["ambiguous"]))
+            .otherwise(pl.format(CAUSES["weak"], best, pl.lit(match_threshold))))
+
+
+def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFrame,
+                 match_threshold: float) -> pl.DataFrame:
+    """`review`: ReviewCandidate rows; `records`: PersonRecord rows; `roster`: RosterPerson rows;
+    `match_threshold`: the probability an automatic link needs (cited when evidence is short).
+    One row per (record, candidate), Chinese headers, sorted by department, record and rank;
+    复核原因 says why the record waits for a person."""
     if review.is_empty():
         return pl.DataFrame(schema={v: pl.Utf8 for v in COLUMNS.values()})
     rec = normalize_ids(records.select("dept", "kind", "record_id", "name", "id_raw", "township", "village")
                         .join(review.select("dept", "kind", "record_id").unique(), on=["dept", "kind", "record_id"]))
     out = (
-        review.join(rec, on=["dept", "kind", "record_id"], how="left")
+        review.with_columns(why=_why(review, match_threshold)).join(rec, on=["dept", "kind", "record_id"], how="left")
         .join(roster.select("person_id", pl.col("name").alias("cand_name"), "id_number", "township", "village", "group"),
               on="person_id", how="left", suffix="_cand")
         .with_columns(

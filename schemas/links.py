@@ -31,7 +31,13 @@ class Link(pa.DataFrameModel):
 class ReviewCandidate(pa.DataFrameModel):
     """Candidates of records not linked automatically: one row per (record, candidate roster
     person), best first. Rows of `review` records are the human-review queue, shown side by
-    side with why each fits; `unmatched` records keep only candidates still plausible."""
+    side with why each fits; `unmatched` records keep only candidates still plausible.
+
+    `cause` says why the record was not linked automatically (the same for all its rows):
+    `ambiguous` (a second candidate fits within `ambiguity_ratio` of the best), `rival` (another
+    record of a one-record-per-person snapshot, e.g. 参保名单, fits the same person), `weak` (the
+    best candidate's probability is below `match_threshold`). `rivals`: for a rival, the other
+    records claiming the same person (record numbers joined by 、)."""
 
     dept: str
     kind: str
@@ -42,3 +48,5 @@ class ReviewCandidate(pa.DataFrameModel):
     household_id: str
     score: float = pa.Field(ge=0, le=1)
     reason: str
+    cause: str = pa.Field(isin=["ambiguous", "rival", "weak"])
+    rivals: str = pa.Field(nullable=True)

@@ -116,6 +116,10 @@ def test_dry_run_writes_nothing_and_says_what_it_would_write(full_run, tmp_path,
 
 def test_partial_rerun_keeps_the_other_departments(full_run, capsys):
     county, out, full = full_run
+    queue = out / PERIOD / "county" / "人工复核队列.csv"  # as published by a version without 复核原因
+    published = pl.read_csv(queue, infer_schema=False)
+    assert published["复核原因"].str.len_chars().min() > 0
+    published.drop("复核原因").write_csv(queue, include_bom=True)
     assert _run(county / "inbox", out, "--dept", "医保", "--dept", "civil") == 0
     assert "partial run: re-read 医保, 民政" in capsys.readouterr().out
     key = ["warning_id", "rule"]
@@ -133,6 +137,10 @@ def test_partial_rerun_keeps_the_other_departments(full_run, capsys):
         a = pl.read_csv(full / "county" / name, infer_schema=False)
         b = pl.read_csv(out / PERIOD / "county" / name, infer_schema=False)
         assert a.height == b.height, name
+    queue = pl.read_csv(queue, infer_schema=False)  # re-read departments say why; kept rows as published
+    assert queue.filter(pl.col("部门").is_in(["医保", "民政"]))["复核原因"].str.len_chars().min() > 0
+    kept = queue.filter(~pl.col("部门").is_in(["医保", "民政"]))["复核原因"]
+    assert kept.len() > 0 and kept.fill_null("").eq("").all()
     assert sorted((out / PERIOD / "townships").iterdir()) and \
         [p.name for p in sorted((out / PERIOD / "townships").iterdir())] == [p.name for p in sorted((full / "townships").iterdir())]
     con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)

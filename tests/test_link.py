@@ -82,6 +82,7 @@ def test_twins_go_to_review_never_a_guess(roster):
     assert d["t"]["person_id"] is None
     assert set(review["person_id"]) == {"HT-01", "HT-02"}
     assert review["rank"].to_list() == [1, 2]
+    assert review["cause"].to_list() == ["ambiguous"] * 2 and review["rivals"].is_null().all()
 
 
 def test_non_roster_lookalikes_are_not_matched(roster):
@@ -562,13 +563,16 @@ def test_an_exact_name_outweighs_a_masked_rival_only_while_the_list_shows_no_loo
              dict(record_id="full", name=z["name"], id_raw=z["id_number"]),
              dict(record_id="zlook", name=z["name"][0] + "*" * (len(z["name"]) - 1),
                   id_raw=mask64(_same_kept_id(z["id_number"], ids)))]
-    links, _ = link(records(rows).with_columns(kind=pl.lit("med_enrollment")), roster, CFG)
+    links, cands = link(records(rows).with_columns(kind=pl.lit("med_enrollment")), roster, CFG)
     d = {r["record_id"]: r for r in links.iter_rows(named=True)}
     assert d["full"]["decision"] == "matched" and d["full"]["person_id"] == z["person_id"], d["full"]["reason"]
     if lookalikes:
         assert d["look"]["decision"] == "review" and d["own"]["decision"] == "review", (d["look"], d["own"])
         assert d["look"]["score"] < CFG.match_threshold
         assert d["look"]["reason"].startswith("another record of this snapshot fits the same person"), d["look"]["reason"]
+        # the review queue names each one's rival
+        why = {r["record_id"]: (r["cause"], r["rivals"]) for r in cands.filter(pl.col("rank") == 1).iter_rows(named=True)}
+        assert why["look"] == ("rival", "own") and why["own"] == ("rival", "look"), why
     else:
         assert d["look"]["decision"] == "matched" and d["look"]["person_id"] == y["person_id"], d["look"]["reason"]
 

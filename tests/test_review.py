@@ -8,7 +8,8 @@ def test_review_queue_shows_candidates_side_by_side_without_revealing_ids():
         "dept": ["医保", "医保"], "kind": ["med_settlement"] * 2, "record_id": ["JS1", "JS1"], "rank": [1, 2],
         "person_id": ["H1-01", "H2-01"], "household_id": ["H1", "H2"], "score": [0.48, 0.47],
         "reason": ["ID 10/18 agree; name 张*~张明", "ID 10/18 agree; name 张*~张敏"],
-    })
+        "cause": ["ambiguous"] * 2, "rivals": [None, None],
+    }, schema_overrides={"rivals": pl.Utf8})
     records = pl.DataFrame({
         "dept": ["医保"], "kind": ["med_settlement"], "record_id": ["JS1"], "name": ["张*"],
         "id_raw": ["341302********1234"], "township": [None], "village": [None],
@@ -18,8 +19,29 @@ def test_review_queue_shows_candidates_side_by_side_without_revealing_ids():
         "id_number": ["341302199001011234", "341302198502021234"],
         "township": ["大店镇", "时村乡"], "village": ["韩湖村", "刘圩村"], "group": ["1组", "2组"],
     })
-    q = review_queue(review, records, roster)
+    q = review_queue(review, records, roster, 0.99)
     assert q["候选人姓名"].to_list() == ["张明", "张敏"]
     assert q["候选人证件号码（按记录保留位）"].to_list() == ["341302********1234"] * 2
     assert q["乡（镇）"].to_list() == ["大店镇", "时村乡"]
     assert q["记录证件号码（脱敏）"].to_list() == ["341302********1234"] * 2
+    assert q["复核原因"].to_list() == ["多名候选人同样相符，请核实是其中哪一位"] * 2
+
+
+def test_review_queue_says_why_each_record_waits():
+    """A record short of evidence cites its best probability and the threshold; a rival names
+    the other records claiming the same person."""
+    review = pl.DataFrame({
+        "dept": ["医保"] * 3, "kind": ["med_enrollment"] * 3, "record_id": ["CB1", "CB2", "CB3"], "rank": [1, 1, 1],
+        "person_id": ["H1-01", "H1-01", "H2-01"], "household_id": ["H1", "H1", "H2"], "score": [0.9999, 0.98, 0.97],
+        "reason": ["a", "b", "c"], "cause": ["rival", "rival", "weak"], "rivals": ["CB2", "CB1、CB9", None],
+    })
+    records = pl.DataFrame({"dept": ["医保"] * 3, "kind": ["med_enrollment"] * 3, "record_id": ["CB1", "CB2", "CB3"],
+                            "name": ["张明", "张*", "李华"], "id_raw": ["341302********1234"] * 3,
+                            "township": [None] * 3, "village": [None] * 3},
+                           schema_overrides={"township": pl.Utf8, "village": pl.Utf8})
+    roster = pl.DataFrame({"person_id": ["H1-01", "H2-01"], "name": ["张明", "李华"],
+                           "id_number": ["341302199001011234", "341302198502021234"],
+                           "township": ["大店镇"] * 2, "village": ["韩湖村"] * 2, "group": ["1组"] * 2})
+    why = dict(zip(*review_queue(review, records, roster, 0.99).select("记录编号", "复核原因")))
+    assert "：CB2，" in why["CB1"] and "：CB1、CB9，" in why["CB2"], why
+    assert "概率 0.97 低于 0.99" in why["CB3"], why
