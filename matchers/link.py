@@ -40,7 +40,7 @@ import polars as pl
 
 from config import MatchingConfig
 from matchers.ids import char_matrix, normalize_ids, one_edit_ids
-from matchers.names import NameCodes, compare_codes, edge_pinyin, name_stats, name_u, normalize_name
+from matchers.names import NameCodes, compare_codes, edge_pinyin, full_pinyin, name_stats, name_u, normalize_name
 from matchers.places import normalize_place
 
 # ID segments for the typo pass: a masked record whose kept digits may hold a typo joins on its
@@ -224,7 +224,7 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
     """Candidate pairs (rid, pidx, pass) from the three blocking passes; `near` from `_near_ids`."""
     con = duckdb.connect()
     con.register("ros", ros.select("pidx", "id_number", "csurname", "cname", "ctn", "cvn", "cfirst_py", "clast_py",
-                                   clast=pl.col("cname").str.slice(-1)).to_arrow())
+                                   clast=pl.col("cname").str.slice(-1), cfpy=full_pinyin(ros["cname"])).to_arrow())
     strong = rec.filter(pl.col("k") >= cfg.min_kept_for_id_block, pl.col("id_status") != "full_check_failed")
     # A record counts as found when an ID-compatible person also shares its surname (or the
     # record shows none): a kept digit mistyped into another person's digits must not hide
@@ -264,43 +264,45 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
     parts = ["SELECT n.rid, p.pidx, 'typo' AS pass FROM near n JOIN ros p ON n.id_number = p.id_number"]
     # A masked ID without an ID-compatible person: one kept segment at a time is taken as mistyped.
     typo = rec.filter(pl.col("id_status").is_in(["masked", "destroyed"]) & ~pl.col("rid").is_in(found.implode()))
-    # A region whose kept characters some roster ID shares is taken as typed right: dropping
-    # it would join on the rest alone, which in a city-sized roster pairs every off-roster
-    # record with dozens of namesakes sharing its last 4.
+    # A region whose kept characters some roster ID shares is taken as typed right (unless the
+    # name reads alike, below): dropping it would join on the rest alone, which in a city-sized
+    # roster pairs every off-roster record with dozens of namesakes sharing its last 4.
     typo = typo.join(_region_count(typo, ros), on="rid", how="left").with_columns(
         known=pl.col("n_region").is_null() | (pl.col("n_region") > 0))  # null: no region character kept
-    typo = typo.with_columns(rlast=pl.when(~pl.col("rname").str.ends_with("*")).then(pl.col("rname").str.slice(-1)))
+    typo = typo.with_columns(rlast=pl.when(~pl.col("rname").str.ends_with("*")).then(pl.col("rname").str.slice(-1)),
+                             fpy=full_pinyin(typo["rname"]))
     for n, ((pat,), part) in enumerate(typo.partition_by("kept", as_dict=True).items()):
-        con.register(f"typo{n}", part.select("rid", "id_norm", "surname", "rname", "known", "rlast").to_arrow())
-        keys = {}  # key pattern -> (whether it drops the region, extra join condition)
+        con.register(f"typo{n}", part.select("rid", "id_norm", "surname", "rname", "known", "rlast", "fpy").to_arrow())
+        keys = {}  # key pattern -> (whether it drops the region, extra join condition, one slip in the region)
         for seg, (a, b) in SEGMENTS.items():
             gone = [i for i in range(a, b) if pat[i] == "1"]
             sub = _zero(pat, gone)
             if sub == pat or "1" not in sub or sub in keys:
                 continue
-            close = ""
-            if "1" not in sub[6:]:
-                # Only region characters would be left (3+4 or 6+4 kept, the last 4 dropped): a
-                # namesake search over the whole area, which grows with its square. All but one
-                # of the dropped characters, or all but two adjacent ones, must still agree.
-                same = {i: f"substr(r.id_norm, {i + 1}, 1) = substr(p.id_number, {i + 1}, 1)" for i in gone}
-                close = " AND (" + " OR ".join(
-                    "(" + (" AND ".join(same[i] for i in gone if i not in differ) or "TRUE") + ")"
-                    for differ in [{j} for j in gone] + [{j, j + 1} for j in gone if j + 1 in gone]) + ")"
-            keys[sub] = (seg == "region", close)
-        for sub, (region_dropped, close) in keys.items():
+            # Only region characters would be left (3+4 or 6+4 kept, the last 4 dropped): a
+            # namesake search over the whole area, which grows with its square. All but one of
+            # the dropped characters, or all but two adjacent ones, must still agree.
+            close = "" if "1" in sub[6:] else " AND " + _one_slip(gone)
+            keys[sub] = (seg == "region", close, _one_slip(gone) if seg == "region" else None)
+        for sub, (region_dropped, close, region_slip) in keys.items():
             cond = f"{_key_sql('r.id_norm', sub)} = {_key_sql('p.id_number', sub)}" + close
+            where = "NOT r.known" if region_dropped else "TRUE"
             if sub[6:].count("1") < cfg.typo_min_kept or "1" not in sub[14:]:
                 # weak key (few non-region chars, or region + part of a birth date, which many
-                # share): the full (unmasked) name joins it
-                cond += " AND r.rname = p.cname AND r.rname NOT LIKE '%*%'"
+                # share): the name must read alike too (`TYPO_WHOLE`, `TYPO_ENDS`)
+                conds = [cond + " AND " + name for name in ([TYPO_WHOLE] if close else [TYPO_WHOLE, TYPO_ENDS])]
             elif sub.count("1") < cfg.typo_name_key_below:  # surname, or the last char when it is hidden
                 parts.append(f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {cond} "
-                             f"AND r.rlast = p.clast WHERE r.surname IS NULL"
-                             + (" AND NOT r.known" if region_dropped else ""))
-                cond += " AND r.surname = p.csurname"
-            where = "NOT r.known" if region_dropped else "TRUE"
-            parts.append(f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {cond} WHERE {where}")
+                             f"AND r.rlast = p.clast WHERE r.surname IS NULL AND {where}")
+                conds = [cond + " AND r.surname = p.csurname"]
+            else:
+                conds = [cond]
+            parts += [f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {c} WHERE {where}" for c in conds]
+            # A region the roster knows may still be another of the county's regions mistyped (342223
+            # as 342224): dropped too, when the name reads alike and the region is one slip away.
+            if region_dropped:
+                parts += [f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {cond} AND {name} "
+                          f"AND {region_slip} WHERE r.known" for name in (TYPO_WHOLE, TYPO_ENDS)]
     typo_pairs = _sql(con, parts)
     found = pl.concat([found, typo_pairs["rid"]]).unique()
     # Name pass, for records found by neither pass that have no usable ID or do have a place:
@@ -324,6 +326,24 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
     allp = allp.sort("rid", "pidx", "_n")
     new = (pl.col("rid") != pl.col("rid").shift()) | (pl.col("pidx") != pl.col("pidx").shift())
     return allp.filter(new.fill_null(True)).drop("_n")
+
+
+# A weak typo-pass key's name conditions (each an equi-join): the whole name read alike
+# (exact, homophone, traditional form: the same pinyin, character by character), or a masked
+# name showing both ends (李*静: the surname, the last character and the length agree). A key of
+# region characters alone (the last 4 dropped) takes only the first: in a city, both ends of a
+# name are shared by hundreds in an area.
+TYPO_WHOLE = "r.fpy = p.cfpy"
+TYPO_ENDS = "r.surname = p.csurname AND r.rlast = p.clast AND length(r.rname) = length(p.cname) AND r.fpy IS NULL"
+
+
+def _one_slip(positions: list[int]) -> str:
+    """SQL: the record's ID (r.id_norm) and the roster person's (p.id_number) agree at all of
+    `positions` but one, or but two adjacent ones (a transposition)."""
+    same = {i: f"substr(r.id_norm, {i + 1}, 1) = substr(p.id_number, {i + 1}, 1)" for i in positions}
+    return "(" + " OR ".join(
+        "(" + (" AND ".join(same[i] for i in positions if i not in differ) or "TRUE") + ")"
+        for differ in [{j} for j in positions] + [{j, j + 1} for j in positions if j + 1 in positions]) + ")"
 
 
 def _mean_block(con: duckdb.DuckDBPyConnection, pat: str, first_py: bool = False) -> float:
@@ -818,7 +838,9 @@ def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: in
         snap.group_by("kind", "pidx").agg(pl.col("p").max()).group_by("kind")
         .agg(present=(pl.col("p").sum() / max(n_roster, 1)).clip(0.0, cfg.max_snapshot_presence))
     )
-    m = cfg.id_levels["kept-agree"] * (1 - cfg.name_levels.get("disagree", 0.0))
+    # j's own record fits j unless its ID or name disagrees outright (a mistyped kept character
+    # still pairs it with j, in the typo pass)
+    m = (1 - cfg.id_levels.get("disagree", 0.0)) * (1 - cfg.name_levels.get("disagree", 0.0))
     claims = (
         snap.filter(pl.col("p") >= cfg.candidate_floor)
         .join(strangers, on="kind").join(present, on="kind")

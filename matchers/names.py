@@ -57,6 +57,16 @@ def edge_pinyin(names: pl.Series) -> pl.DataFrame:
     return pl.DataFrame({"first_py": conv(first), "last_py": conv(last)})
 
 
+def full_pinyin(names: pl.Series) -> pl.Series:
+    """Per normalised name: the toneless pinyin of every character, space-separated (null when
+    a character is masked or the name is missing). A whole-name key that survives homophones
+    and traditional forms (宋锋军 and 宋峰军 both read song feng jun)."""
+    whole = names.filter(~names.str.contains("*", literal=True)).drop_nulls().unique()
+    py = _pinyin_map(whole.str.split("").explode().unique().to_list())
+    read = whole.str.split("").list.eval(pl.element().replace_strict(py, default=None, return_dtype=pl.Utf8)).list.join(" ")
+    return names.replace_strict(dict(zip(whole.to_list(), read.to_list())), default=None, return_dtype=pl.Utf8)
+
+
 def _chars(df: pl.DataFrame, col: str) -> pl.DataFrame:
     """One row per (name, position, char)."""
     return (

@@ -387,6 +387,35 @@ def test_typo_pass_drops_the_region_only_when_no_roster_id_shares_it(roster):
     assert d["other-region"]["n_candidates"] == 0, d["other-region"]["reason"]
 
 
+HOMOPHONE = {"芳": "方", "伟": "玮", "静": "靖", "娜": "那", "丽": "莉", "军": "君", "杰": "洁", "明": "鸣"}
+
+
+def test_typo_pass_takes_a_known_region_as_mistyped_only_when_the_name_reads_alike(roster):
+    """A region code the roster knows may still be another of the county's codes mistyped
+    (342201 as 342202): the person whose region is one slip away is found when the record's
+    name reads like theirs (here a homophone), not when it shows the surname alone, nor when
+    the region is further off (341302). A record whose region nobody has and whose name shows both
+    ends (李*静) is found on its birth date with a typo-free name: surname and last character."""
+    p = next(q for q in roster.iter_rows(named=True) if q["id_number"].startswith("342201") and q["name"][-1] in HOMOPHONE)
+    i, name = p["id_number"], p["name"]
+    other = dict(p, person_id="X-01", household_id="X", name="欧阳修", id_number=make_id(random.Random(9), "342202"))
+    ros = pl.concat([roster, pl.DataFrame([other], schema=roster.schema)])
+    alike = name[:-1] + HOMOPHONE[name[-1]]
+    q = next(q for q in roster.iter_rows(named=True) if q["id_number"].startswith("341302") and len(q["name"]) == 3)
+    rows = [dict(record_id="alike", name=alike, id_raw="342202" + "*" * 8 + i[14:]),
+            dict(record_id="surname", name=name[0] + "**", id_raw="342202" + "*" * 8 + i[14:]),
+            dict(record_id="far", name=alike, id_raw="341302" + "*" * 8 + i[14:]),
+            dict(record_id="both-ends", name=q["name"][0] + "*" + q["name"][2], id_raw="341312" + q["id_number"][6:14] + "****")]
+    _, review, d = run(ros, rows)
+    top = {r["record_id"]: r["person_id"] for r in review.filter(pl.col("rank") == 1).iter_rows(named=True)}
+    found = lambda rid, pid: (d[rid]["person_id"] or top.get(rid)) == pid  # noqa: E731
+    assert found("alike", p["person_id"]) and "typo pass" in d["alike"]["reason"], d["alike"]["reason"]
+    assert "homophone" in d["alike"]["reason"], d["alike"]["reason"]
+    assert d["surname"]["n_candidates"] == 0, d["surname"]["reason"]
+    assert d["far"]["n_candidates"] == 0, d["far"]["reason"]
+    assert found("both-ends", q["person_id"]) and "typo pass" in d["both-ends"]["reason"], d["both-ends"]["reason"]
+
+
 @pytest.mark.parametrize("typo", ["one digit", "adjacent swap"])
 def test_typo_pass_on_the_last_4_finds_the_person_not_every_namesake(roster, typo):
     """A 6+4 record whose last 4 hold a typo: dropping them would leave the region alone, a
@@ -624,6 +653,20 @@ def test_a_sole_fit_is_weighed_against_the_snapshots_strangers_not_all_its_recor
     recs = pl.DataFrame({"kind": ["med_enrollment"] * (own + 1 + strangers)})
     p = _complete_snapshots(pairs, recs, n_roster, CFG).filter(pl.col("rid") == 0)["p"].item()
     assert (p >= CFG.match_threshold) if not strangers else (p < 0.9), p
+
+
+def test_a_sole_fit_is_a_stranger_only_if_the_persons_own_record_is_missing_or_unrecognisable():
+    """The person's own 参保名单 record fits them unless its ID or name disagrees outright: a
+    mistyped kept digit still pairs it with them (typo pass). So beside a list holding 99% of
+    the roster, a record fitting person 0 alone at w 8,000 (a one-digit slip under the exact
+    name weighs about that) is theirs, against the list's 3,000 strangers."""
+    n_roster, own = 1000, 999
+    pairs = pl.DataFrame({"rid": range(own + 1), "pidx": range(own + 1), "p": [0.5] + [1.0] * own,
+                          "w": [8000.0] + [1e9] * own}, schema={"rid": pl.UInt32, "pidx": pl.UInt32,
+                                                                 "p": pl.Float64, "w": pl.Float64})
+    recs = pl.DataFrame({"kind": ["med_enrollment"] * (own + 1 + 3000)})
+    p = _complete_snapshots(pairs, recs, n_roster, CFG).filter(pl.col("rid") == 0)["p"].item()
+    assert CFG.match_threshold <= p < 0.995, p
 
 
 def test_a_list_record_showing_the_whole_id_keeps_its_person_whatever_its_name(roster):

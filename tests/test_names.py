@@ -1,6 +1,6 @@
 import polars as pl
 
-from matchers.names import compare_names, name_stats, name_u, normalize_name
+from matchers.names import compare_names, full_pinyin, name_stats, name_u, normalize_name
 
 
 def nn(*names):
@@ -51,3 +51,11 @@ def test_u_reflects_frequency_and_masking():
     assert d["张伟"]["u_surname"] > d["赵晓东"]["u_surname"]
     for r in d.values():
         assert 0 < r["u_exact"] <= r["u_one_char"] <= 1
+
+
+def test_full_pinyin_reads_homophones_alike_and_masked_names_not_at_all():
+    names = pl.Series(["宋锋军", "宋峰军", "宋锋君", "李*静", None])
+    read = full_pinyin(names).to_list()
+    assert read[0] == read[1] == "song feng jun" and read[2] == read[0]  # 军/君 both jun
+    assert read[3] is None and read[4] is None
+    assert full_pinyin(pl.Series(["王芳", "王方", "汪芳"])).n_unique() == 1
