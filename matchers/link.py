@@ -503,7 +503,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     coverage = records.select(cov=pl.when(pl.col("kind").is_in(list(cfg.census_completeness_kinds)))
                               .then(pl.lit(census_coverage(cfg, complete, insured=True)))
                               .otherwise(pl.lit(census_coverage(cfg, complete))))["cov"]
-    census = _census(rest, snap, rec.filter(is_snap), rec.with_columns(coverage).filter(~is_snap), ros, ctx, cfg)
+    census = _census(rest, snap, rec.with_columns(records["kind"]).filter(is_snap), rec.with_columns(coverage).filter(~is_snap),
+                     ros, ctx, cfg)
     rest = posterior(rest, _other_weight(rest, records, roster.height, population, cfg, census))
     pairs = pl.concat([snap, rest.with_columns(snapshot=pl.lit(False))])
     del snap, rest
@@ -751,13 +752,15 @@ def _keep_top(pairs: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
              ).drop("_rank")
 
 
-def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+def _rival_shares(cl: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """In a snapshot kind (one row per person, e.g. 参保名单) two records cannot both be one
-    roster person. When several records C claim the same best candidate (p >= review_threshold),
-    each is that person with share v_c / Σ_C v, v_c = w_c / the strongest w (the evidence of
-    each against the others), and its p is scaled by that share. Claimants with v within
-    `ambiguity_ratio` of the strongest go to review; weaker ones lose the candidate (unmatched);
-    the strongest is matched only when its scaled p still reaches `match_threshold`.
+    roster person. `cl`: records with their best candidate (rid, kind, record_id, person_id, p1,
+    w1, k, id1, name1, masked). When several records C of a kind in
+    `one_record_per_person_kinds` claim the same best candidate (p1 >= review_threshold), each is
+    that person with share v_c / Σ_C v, v_c = w_c / the strongest w (the evidence of each
+    against the others). Claimants with v within `ambiguity_ratio` of the strongest are close;
+    weaker ones lose the candidate (`lost`); the strongest keeps it (`keep`) only when no other
+    is close and its scaled p still reaches `match_threshold`.
 
     A masked name (王**) beside a claimant showing the exact whole name (王华明) is outweighed
     only as far as strangers with the person's exact name are rare: v of the masked claimant is
@@ -766,13 +769,12 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
     `lookalike_strength` pseudo-records). A run whose list holds look-alikes (same kept ID
     characters, same name) thereby sends such pairs to review; one that holds none keeps the
     exact name's weight. A claimant showing the person's whole ID leads, however its name reads,
-    and keeps them (share 1; no look-alike shares a full ID); the others lose them. `rival`
-    marks every record touched."""
-    kind = records.with_row_index("rid").select("rid", "kind", "record_id")
+    and keeps them (share 1; no look-alike shares a full ID); the others lose them. One row per
+    claimant: rid, rivals (the other claimants' record numbers), share, n (claimants), sure (a
+    whole ID leads), lost, keep."""
     group = ("kind", "person_id")
     claims = (
-        out.join(kind, on="rid")
-        .filter(pl.col("kind").is_in(list(cfg.one_record_per_person_kinds)), pl.col("p1") >= cfg.review_threshold)
+        cl.filter(pl.col("kind").is_in(list(cfg.one_record_per_person_kinds)), pl.col("p1") >= cfg.review_threshold)
         .with_columns(top=pl.col("w1").max().over(group), n=pl.len().over(group))
         .filter(pl.col("n") >= 2)
         # the lead: a claimant showing the person's whole ID (no look-alike shares it, and its w
@@ -794,11 +796,21 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
         .then(pl.max_horizontal(v, pl.lit(r_x))).otherwise(v))
     claims = claims.with_columns(share=pl.when(full_lead).then(pl.col("lead").cast(pl.Float64))
                                  .otherwise(pl.col("v") / pl.col("v").sum().over(group))).with_columns(
-        close=(pl.col("v") >= cfg.ambiguity_ratio).sum().over(group)).select(
-        "rid", "rivals", rival=pl.lit(True), share="share",
+        close=(pl.col("v") >= cfg.ambiguity_ratio).sum().over(group))
+    return claims.select(
+        "rid", "rivals", "share", "n", sure=full_lead,
         lost=pl.when(full_lead).then(~pl.col("lead")).otherwise(pl.col("v") < cfg.ambiguity_ratio),
         keep=pl.col("lead") & (full_lead | (pl.col("close") == 1))
         & (pl.col("p1") * pl.col("share") >= cfg.match_threshold))
+
+
+def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+    """Two records of a one-record-per-person snapshot claiming the same person
+    (`_rival_shares`): each one's p is scaled by its share; a claimant that lost the person is
+    unmatched, and the others are matched only when they keep the person, else reviewed.
+    `rival` marks every record touched and not kept."""
+    kind = records.with_row_index("rid").select("rid", "kind", "record_id")
+    claims = _rival_shares(out.join(kind, on="rid"), cfg).with_columns(rival=pl.lit(True))
     out = out.join(claims, on="rid", how="left").with_columns(
         pl.col("rival", "lost", "keep").fill_null(False), p1=pl.col("p1") * pl.col("share").fill_null(1.0))
     return out.with_columns(
@@ -974,22 +986,27 @@ def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec
 
 
 def _census_members(snap: pl.DataFrame, snap_rec: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
-    """The complete snapshot's records (`snap_rec`) that can stand for someone off the roster
-    (usable ID, a name showing a character, q >= 1 - match_threshold), each with q = P(it is
-    off the roster): 1 - the p of its roster candidates (`snap`: their scored pairs), where a
-    roster person claimed by n of its records (p >= review_threshold) is at most one of them."""
-    claim = pl.col("p1") >= cfg.review_threshold
+    """The complete snapshot's records (`snap_rec`, with their kind) that can stand for someone
+    off the roster (usable ID, a name showing a character, q >= 1 - match_threshold), each with
+    q = P(it is off the roster): 1 - the p of its roster candidates (`snap`: their scored
+    pairs). A roster person claimed by n records (`_rival_shares`) is at most one of them: each
+    claimant's p is divided by n, unless one shows the person's whole ID, which then keeps
+    them (the others lose them). Shares read from names are not trusted here: a look-alike's
+    record showing the exact name may outweigh the person's own, and is then still counted."""
     best = (
         snap.sort(["rid", "p", "pidx"], descending=[False, True, False]).group_by("rid", maintain_order=True)
-        .agg(psum=pl.col("p").sum().clip(0.0, 1.0), pidx=pl.col("pidx").first(), p1=pl.col("p").first())
-        .with_columns(n=pl.when(claim).then(claim.sum().over("pidx")).otherwise(1))
+        .agg(psum=pl.col("p").sum().clip(0.0, 1.0), person_id=pl.col("pidx").first(), p1=pl.col("p").first(),
+             w1=pl.col("w").first(), id1=pl.col("id_level").first(), name1=pl.col("name_level").first())
+        .join(snap_rec.select("rid", "kind", "k", "masked", record_id=pl.col("rid").cast(pl.Utf8)), on="rid")
     )
+    shares = _rival_shares(best, cfg).select("rid", "share", "n", "sure")
     return (
         snap_rec.filter(pl.col("id_status").is_in(["masked", "full_valid"]),
                         pl.col("first_py").is_not_null() | pl.col("last_py").is_not_null())
-        .join(best, on="rid", how="left")
+        .join(best.join(shares, on="rid", how="left"), on="rid", how="left")
         .select("rid", "id_norm", "kept", "rname", "masked", "first_py", "last_py",
-                q=(1 - pl.col("psum").fill_null(0.0) / pl.col("n").fill_null(1)).clip(0.0, 1.0))
+                q=pl.when(pl.col("sure")).then(1 - pl.col("psum") + pl.col("p1") * (1 - pl.col("share")))
+                .otherwise(1 - pl.col("psum").fill_null(0.0) / pl.col("n").fill_null(1)).clip(0.0, 1.0))
         .filter(pl.col("q") >= 1 - cfg.match_threshold)
     )
 

@@ -626,6 +626,28 @@ def test_a_student_number_holding_the_id_links_on_it(roster):
     assert "record number" not in settlement["reason"][0], settlement["reason"][0]
 
 
+def test_the_census_counts_a_list_record_showing_the_whole_id_as_its_person_not_a_stranger(roster):
+    """参保名单: u's own record shows u's whole ID; a second record with u's kept ID characters
+    and a name one character off claims u too and loses them. The first is u's, so it is no
+    insured off-roster person fitting u's settlement (region + birth date, u's exact name),
+    which is linked (counted as half a stranger, it kept the settlement from u)."""
+    rng = random.Random(12)
+    ids = set(roster["id_number"])
+    u = roster.row(44, named=True)
+    enrolled, strangers = _enrollment_list(roster, rng)
+    rows = [r for r in enrolled if r["record_id"] != f"CB{u['person_id']}"] + strangers
+    rows += [dict(record_id="own", name=u["name"], id_raw=u["id_number"]),
+             dict(record_id="other", name=u["name"][:-1] + "荣", id_raw=mask64(_same_kept_id(u["id_number"], ids)))]
+    recs = pl.concat([records(rows).with_columns(kind=pl.lit("med_enrollment")),
+                      records([dict(record_id="js", name=u["name"], id_raw=u["id_number"][:14] + "****")])])
+    links, _ = link(recs, roster, CFG)
+    d = {r["record_id"]: r for r in links.iter_rows(named=True)}
+    assert d["own"]["decision"] == "matched" and d["other"]["decision"] == "unmatched", (d["own"], d["other"])
+    assert "another record" in d["other"]["reason"], d["other"]["reason"]
+    assert d["js"]["decision"] == "matched" and d["js"]["person_id"] == u["person_id"], d["js"]["reason"]
+    assert "fit too" not in d["js"]["reason"], d["js"]["reason"]
+
+
 @pytest.mark.parametrize("k", [5, 9, 13, 16])
 def test_a_full_id_with_a_swap_across_id_segments_finds_its_person(roster, k):
     """A full ID with two adjacent digits swapped where region, year, month-day and sequence
