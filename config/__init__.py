@@ -59,7 +59,7 @@ class MatchingConfig:
     census_min_coverage: float = 0.05
     estimate_prior: bool = True
     prior_iterations: int = 10
-    prior_strength: float = 50.0
+    prior_strength: float = 10.0
     max_roster_prior: float = 0.9
     name_m_iterations: int = 3
     name_m_strength: float = 200.0

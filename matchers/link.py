@@ -874,7 +874,7 @@ def _other_weight(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, pop
     factor (`_census`; 1 without one). π starts at the roster's population share and, when
     `estimate_prior`, is re-estimated per dept/kind and prior_group (a settlement 医疗救助 paid
     for apart from the others; EM on the prior, shrunk towards the start, capped at
-    `max_roster_prior`)."""
+    `max_roster_prior`), each record's leaving the record itself out."""
     pi0 = min(max(n_roster / population, 1e-9), cfg.max_roster_prior)
     names, g = _groups(records, prior=True)
     n = np.bincount(g, minlength=names.len()).astype(np.float64)
@@ -886,11 +886,20 @@ def _other_weight(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, pop
     per = pairs.group_by("rid").agg(w=pl.col("W").first()).sort("rid")
     rid = per["rid"].to_numpy()
     w, gw, fw = per["w"].to_numpy(), g[rid], f[rid]
+    own = lambda pi: w / (w + fw * n_roster * (1 - pi[gw]) / pi[gw])  # noqa: E731  (each record's P(on the roster))
     for _ in range(cfg.prior_iterations if cfg.estimate_prior else 0):
-        s = np.bincount(gw, weights=w / (w + fw * n_roster * (1 - pi[gw]) / pi[gw]), minlength=names.len())
+        s = np.bincount(gw, weights=own(pi), minlength=names.len())
         pi = np.clip((s + pi0 * cfg.prior_strength) / (n + cfg.prior_strength), pi0, cfg.max_roster_prior)
+    pi_r = pi[g]
+    if cfg.estimate_prior and cfg.prior_iterations:
+        # each record's π leaves the record itself out: its own evidence must not raise its prior
+        # (a lone record would otherwise lift its extract's π, and so itself)
+        sr = np.zeros(len(g))
+        sr[rid] = own(pi)
+        s = np.bincount(g, weights=sr, minlength=names.len())
+        pi_r = np.clip((s[g] - sr + pi0 * cfg.prior_strength) / (n[g] - 1 + cfg.prior_strength), pi0, cfg.max_roster_prior)
     return pl.DataFrame({"rid": pl.int_range(len(g), dtype=pl.UInt32, eager=True),
-                         "other": f * n_roster * (1 - pi[g]) / pi[g]})
+                         "other": f * n_roster * (1 - pi_r) / pi_r})
 
 
 def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec: pl.DataFrame, ros: pl.DataFrame,
