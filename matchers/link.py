@@ -273,6 +273,10 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
                              fpy=full_pinyin(typo["rname"]))
     for n, ((pat,), part) in enumerate(typo.partition_by("kept", as_dict=True).items()):
         con.register(f"typo{n}", part.select("rid", "id_norm", "surname", "rname", "known", "rlast", "fpy").to_arrow())
+        # the name conditions some record of the pattern can meet (a join no record can meet is not run)
+        names = [c for c, some in ((TYPO_WHOLE, part["fpy"].is_not_null().any()),
+                                   (TYPO_ENDS, (part["fpy"].is_null() & part["surname"].is_not_null()
+                                                & part["rlast"].is_not_null()).any())) if some]
         keys = {}  # key pattern -> (whether it drops the region, extra join condition, one slip in the region)
         for seg, (a, b) in SEGMENTS.items():
             gone = [i for i in range(a, b) if pat[i] == "1"]
@@ -290,19 +294,20 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
             if sub[6:].count("1") < cfg.typo_min_kept or "1" not in sub[14:]:
                 # weak key (few non-region chars, or region + part of a birth date, which many
                 # share): the name must read alike too (`TYPO_WHOLE`, `TYPO_ENDS`)
-                conds = [cond + " AND " + name for name in ([TYPO_WHOLE] if close else [TYPO_WHOLE, TYPO_ENDS])]
+                conds = [cond + " AND " + name for name in names if not close or name == TYPO_WHOLE]
             elif sub.count("1") < cfg.typo_name_key_below:  # surname, or the last char when it is hidden
-                parts.append(f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {cond} "
-                             f"AND r.rlast = p.clast WHERE r.surname IS NULL AND {where}")
-                conds = [cond + " AND r.surname = p.csurname"]
+                conds = [cond + " AND r.surname = p.csurname"] + (
+                    [cond + " AND r.rlast = p.clast AND r.surname IS NULL"] if part["surname"].is_null().any() else [])
             else:
                 conds = [cond]
-            parts += [f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {c} WHERE {where}" for c in conds]
+            if not region_dropped or not part["known"].all():  # (no record's region is unknown: none to drop)
+                parts += [f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {c} WHERE {where}"
+                          for c in conds]
             # A region the roster knows may still be another of the county's regions mistyped (342223
             # as 342224): dropped too, when the name reads alike and the region is one slip away.
-            if region_dropped:
+            if region_dropped and part["known"].any():
                 parts += [f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {cond} AND {name} "
-                          f"AND {region_slip} WHERE r.known" for name in (TYPO_WHOLE, TYPO_ENDS)]
+                          f"AND {region_slip} WHERE r.known" for name in names]
     typo_pairs = _sql(con, parts)
     found = pl.concat([found, typo_pairs["rid"]]).unique()
     # Name pass, for records found by neither pass that have no usable ID or do have a place:
