@@ -553,8 +553,9 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         score=pl.col("p1"),
         reason=pl.coalesce(
             pl.concat_str([
-                pl.when(pl.col("rival")).then(pl.lit("another record of this snapshot fits the same person: "))
-                .when(ambiguous & (pl.col("decision") == "review")).then(pl.lit("ambiguous: ")).otherwise(pl.lit("")),
+                pl.when(pl.col("cause") == "rival").then(pl.lit("another record of this snapshot fits the same person: "))
+                .when((pl.col("cause") == "ambiguous") & (pl.col("decision") == "review")).then(pl.lit("ambiguous: "))
+                .otherwise(pl.lit("")),
                 "reason",
                 pl.when(pl.col("share") < 0.995).then(pl.concat_str([
                     pl.lit("; holds "), (pl.col("share") * 100).round(0).cast(pl.Int64).cast(pl.Utf8),
