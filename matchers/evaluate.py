@@ -11,6 +11,10 @@ import unicodedata
 
 import polars as pl
 
+from matchers.ids import normalize_ids
+from matchers.names import normalize_name
+from matchers.places import normalize_place
+
 DECISIONS = ("matched", "review", "unmatched", "rejected")
 
 
@@ -26,7 +30,70 @@ def wilson_low(k: int, n: int, z: float) -> float | None:
     return (centre - spread) / (1 + z * z / n)
 
 
-def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind: bool = False) -> pl.DataFrame:
+def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.DataFrame,
+                      head_kinds: tuple[str, ...] = (), head_relations: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Per linkable record (PersonRecord + RosterPerson frames, truth with person_id): `twins`,
+    how many other roster persons fit what the record shows at least as well as its true person
+    T, so that no matcher can tell them apart from the record alone (it must go to review):
+    every kept ID character T agrees with, they agree with too; they bear T's very name when the
+    record shows a whole name, or agree with every shown character T agrees with when it is
+    masked (李* fits 李红 and 李红云 alike, 张** only names of three characters or more); they share the township and village the record shows
+    where T does; and, for a record of `head_kinds` (naming a head) whose T is a head (relation in
+    `head_relations`), they are heads too.
+    A record with twins > 0 is genuinely ambiguous: the masking, not the matcher, hides who it
+    is. (Off-roster look-alikes are not counted: the roster is all this sees.)"""
+    t = truth.filter(pl.col("expect") == "record") if "expect" in truth.columns else truth
+    t = t.filter(pl.col("person_id").is_not_null()).select("dept", "record_id", tp=pl.col("person_id").cast(pl.Utf8))
+    t = t.unique(["dept", "record_id"], keep="last")
+    col = lambda df, c: df[c].cast(pl.Utf8) if c in df.columns else pl.Series([None] * df.height, dtype=pl.Utf8)  # noqa: E731
+    rec = normalize_ids(pl.DataFrame({
+        "dept": records["dept"], "kind": records["kind"], "record_id": records["record_id"].cast(pl.Utf8),
+        "id_raw": col(records, "id_raw"), "rname": col(records, "name"),
+        "rtn": col(records, "township"), "rvn": col(records, "village")}))
+    rel = col(roster, "relation").str.strip_chars()
+    ros = pl.DataFrame({"pid": roster["person_id"].cast(pl.Utf8), "pno": roster["id_number"].cast(pl.Utf8).str.strip_chars()
+                        .str.to_uppercase(), "pname": col(roster, "name"), "ptn": col(roster, "township"),
+                        "pvn": col(roster, "village"), "phead": rel.is_in(list(head_relations))})
+    norm = lambda prefix: [normalize_name(pl.col(f"{prefix}name")).alias(f"{prefix}name"),  # noqa: E731
+                           normalize_place(pl.col(f"{prefix}tn"), "township").alias(f"{prefix}tn"),
+                           normalize_place(pl.col(f"{prefix}vn")).alias(f"{prefix}vn")]
+    rec, ros = rec.with_columns(norm("r")), ros.with_columns(norm("p"))
+    me = rec.join(t, on=["dept", "record_id"]).join(
+        ros.rename({c: "t" + c[1:] for c in ros.columns}), left_on="tp", right_on="tid")
+    # the ID positions T agrees with (none when the record's ID is unusable)
+    usable = pl.col("id_status").is_in(["masked", "full_valid", "full_check_failed", "destroyed"])
+    me = me.with_columns(agree=pl.when(usable).then(pl.concat_str([
+        pl.when((pl.col("kept").str.slice(i, 1) == "1")
+                & (pl.col("id_norm").str.slice(i, 1) == pl.col("tno").str.slice(i, 1))).then(pl.lit("1")).otherwise(pl.lit("0"))
+        for i in range(18)])).otherwise(pl.lit("0" * 18)))
+    # a masked name's shown ends: the characters before the first * and after the last
+    shown = pl.col("rname").fill_null("*")
+    me = me.with_columns(
+        whole=~shown.str.contains("*", literal=True),
+        pre=shown.str.extract(r"^([^*]*)"), suf=shown.str.extract(r"([^*]*)$"))
+    out = []
+    for (agree,), part in me.partition_by("agree", as_dict=True).items():
+        pos = [i for i, c in enumerate(agree) if c == "1"]
+        key = lambda c: pl.concat_str([pl.col(c).str.slice(i, 1) for i in pos]) if pos else pl.lit("")  # noqa: E731
+        pairs = part.with_columns(key=key("tno")).join(ros.with_columns(key=key("pno")), on="key")
+        out.append(pairs.filter(pl.col("pid") != pl.col("tp")))
+    pairs = pl.concat(out, how="diagonal") if out else me.clear()
+    pre_ok = (~pl.col("tname").str.starts_with(pl.col("pre")) | pl.col("pname").str.starts_with(pl.col("pre")))
+    suf_ok = (~pl.col("tname").str.ends_with(pl.col("suf")) | pl.col("pname").str.ends_with(pl.col("suf")))
+    long_ok = (pl.col("tname").str.len_chars() < pl.col("rname").str.len_chars()) | (
+        pl.col("pname").str.len_chars() >= pl.col("rname").str.len_chars())  # 张** shows three characters
+    name_ok = pl.when(pl.col("whole")).then(pl.col("pname") == pl.col("tname")).otherwise(pre_ok & suf_ok & long_ok)
+    place_ok = (
+        (pl.col("rvn").is_null() | (pl.col("tvn") != pl.col("rvn")).fill_null(True) | (pl.col("pvn") == pl.col("rvn")).fill_null(False))
+        & (pl.col("rtn").is_null() | (pl.col("ttn") != pl.col("rtn")).fill_null(True) | (pl.col("ptn") == pl.col("rtn")).fill_null(False)))
+    head_ok = ~pl.col("kind").is_in(list(head_kinds)) | ~pl.col("thead").fill_null(False) | pl.col("phead").fill_null(False)
+    twins = pairs.filter(name_ok.fill_null(False) & place_ok & head_ok).group_by("dept", "record_id").agg(twins=pl.len())
+    return me.select("dept", "record_id").join(twins, on=["dept", "record_id"], how="left").with_columns(
+        pl.col("twins").fill_null(0).cast(pl.UInt32))
+
+
+def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind: bool = False,
+             twins: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per dept (and, `by_kind`, per extract of it: a `kind` column after `dept`): n, linkable
     (truth on roster), matched, correct_matched, precision (correct / matched), recall
     (correct / linkable), their lower confidence bounds
@@ -36,7 +103,12 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind
 
     Truth rows whose `expect` is not `record` (duplicates, rejected rows) are left out when the
     column exists; place-level rows (水利: no person on either side) count as on-roster when
-    matched is what they should be, i.e. they are reported but carry no person precision."""
+    matched is what they should be, i.e. they are reported but carry no person precision.
+
+    With `twins` (`indistinguishable`): also `ambiguous`, the linkable records another roster
+    person fits as well as their own (they belong in review), and `recall_resolvable`, correct
+    matches among the other linkable records / their number: the recall a matcher can reach
+    at all on these records, beside the plain recall that counts the ambiguous ones as misses."""
     t = truth
     if "expect" in t.columns:
         t = t.filter(pl.col("expect") == "record")
@@ -46,6 +118,9 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind
         on=pl.col("true_pid").is_not_null(),
         ok=(pl.col("decision") == "matched") & (pl.col("person_id") == pl.col("true_pid")),
     )
+    if twins is not None:
+        df = df.join(twins.select("dept", "record_id", "twins"), on=["dept", "record_id"], how="left").with_columns(
+            amb=pl.col("on") & (pl.col("twins").fill_null(0) > 0))
     agg = [
         pl.len().alias("n"),
         pl.col("on").sum().alias("linkable"),
@@ -58,6 +133,11 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind
     for d in DECISIONS:
         for side, cond in (("on", pl.col("on")), ("off", ~pl.col("on"))):
             agg.append(((pl.col("decision") == d) & cond).sum().alias(f"{d}_{side}"))
+    extra = []
+    if twins is not None:
+        agg += [pl.col("amb").sum().alias("ambiguous"),
+                (pl.col("ok").fill_null(False) & ~pl.col("amb")).sum().alias("correct_resolvable")]
+        extra = ["ambiguous", "recall_resolvable"]
     keys = ["dept", "kind"] if by_kind else ["dept"]
     out = df.group_by(keys).agg(agg).sort(keys)
     person_matched = pl.col("correct_matched") + pl.col("wrong_person") + pl.col("false_link")
@@ -65,19 +145,22 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind
         precision=pl.when(person_matched > 0).then(pl.col("correct_matched") / person_matched),
         recall=pl.when(pl.col("linkable") > 0).then(pl.col("correct_matched") / pl.col("linkable")),
         judged=person_matched,
+        **({"recall_resolvable": pl.when(pl.col("linkable") > pl.col("ambiguous")).then(
+            pl.col("correct_resolvable") / (pl.col("linkable") - pl.col("ambiguous")))} if twins is not None else {}),
     ).with_columns(
         precision_low=pl.struct("correct_matched", "judged").map_elements(
             lambda r: wilson_low(r["correct_matched"], r["judged"], z), return_dtype=pl.Float64),
         recall_low=pl.struct("correct_matched", "linkable").map_elements(
             lambda r: wilson_low(r["correct_matched"], r["linkable"], z), return_dtype=pl.Float64),
     ).select(*keys, "n", "linkable", "matched", "correct_matched", "precision", "precision_low", "recall", "recall_low",
-             "review_rate", "wrong_person", "false_link", *[f"{d}_{s}" for d in DECISIONS for s in ("on", "off")])
+             "review_rate", "wrong_person", "false_link", *[f"{d}_{s}" for d in DECISIONS for s in ("on", "off")],
+             *extra, *(["correct_resolvable"] if extra else []))
 
 
 def totals(table: pl.DataFrame, z: float = 1.645) -> dict:
     """Sum the counts of an `evaluate()` frame (person-level departments) and recompute the rates."""
     person = table.filter(pl.col("precision").is_not_null() | (pl.col("linkable") > 0))
-    rates = ("precision", "precision_low", "recall", "recall_low", "review_rate")
+    rates = ("precision", "precision_low", "recall", "recall_low", "review_rate", "recall_resolvable")
     s = person.select(pl.exclude("dept", "kind", *rates)).sum().row(0, named=True)
     judged = s["correct_matched"] + s["wrong_person"] + s["false_link"]
     s["precision"] = s["correct_matched"] / judged if judged else None
@@ -85,6 +168,9 @@ def totals(table: pl.DataFrame, z: float = 1.645) -> dict:
     s["precision_low"] = wilson_low(s["correct_matched"], judged, z)
     s["recall_low"] = wilson_low(s["correct_matched"], s["linkable"], z)
     s["review_rate"] = (s["review_on"] + s["review_off"]) / s["n"] if s["n"] else None
+    if "ambiguous" in s:
+        resolvable = s["linkable"] - s["ambiguous"]
+        s["recall_resolvable"] = s["correct_resolvable"] / resolvable if resolvable else None
     return s
 
 
@@ -103,11 +189,13 @@ def _pct(v: float | None, digits: int = 4) -> str:
 
 def format_table(table: pl.DataFrame) -> str:
     """Readable per-department (or per-extract) report: rates, counts, and decisions vs truth
-    (on / off roster)."""
+    (on / off roster); with `ambiguous` (evaluate's `twins`), those records and the recall of
+    the others too."""
     labels = [r["dept"] + (f" {r['kind']}" if "kind" in r else "") for r in table.iter_rows(named=True)]
     w = max([8, *map(_width, labels)])
+    amb = "ambiguous" in table.columns
     head = (f"{_ljust('dept', w)} {'n':>7} {'linkable':>8} {'matched':>8} {'precision':>9} {'(>=)':>6} {'recall':>7} {'(>=)':>6} "
-            f"{'review%':>7} "
+            + (f"{'ambig':>5} {'recall*':>7} " if amb else "") + f"{'review%':>7} "
             f"{'wrong':>5} {'false':>5} | {'match on/off':>13} {'review on/off':>13} {'unmatch on/off':>14} "
             f"{'reject on/off':>13}")
     lines = [head, "-" * len(head)]
@@ -117,7 +205,8 @@ def format_table(table: pl.DataFrame) -> str:
         rv = None if r["review_rate"] is None else 100 * r["review_rate"]
         return (f"{_ljust(name, w)} {r['n']:>7} {r['linkable']:>8} {r['matched']:>8} {_pct(r['precision']):>9} "
                 f"{_pct(r['precision_low']):>6} {_pct(r['recall']):>7} {_pct(r['recall_low']):>6} "
-                f"{_pct(rv, 2):>7} {r['wrong_person']:>5} {r['false_link']:>5} | "
+                + (f"{r['ambiguous']:>5} {_pct(r['recall_resolvable']):>7} " if amb else "")
+                + f"{_pct(rv, 2):>7} {r['wrong_person']:>5} {r['false_link']:>5} | "
                 f"{conf[0]:>13} {conf[1]:>13} {conf[2]:>14} {conf[3]:>13}")
 
     lines += [row(label, r) for label, r in zip(labels, table.iter_rows(named=True))]
@@ -125,7 +214,9 @@ def format_table(table: pl.DataFrame) -> str:
     lines.append(row("TOTAL", totals(table)))
     lines.append("precision = correct / matched to a person; recall = correct / linkable (truth on roster); "
                  "(>=) = what the counts prove: the one-sided 95% lower bound (Wilson) of the rate before it; "
-                 "review% of records; wrong = matched to another roster person; false = matched, truth off roster; "
+                 + ("ambig = linkable records another roster person fits as well as their own (no matcher can tell "
+                    "them apart: they belong in review); recall* = correct / the other linkable records; " if amb else "")
+                 + "review% of records; wrong = matched to another roster person; false = matched, truth off roster; "
                  "on/off = truth on / off the roster. Place-level rows (水利) carry no person precision.")
     return "\n".join(lines)
 
@@ -135,9 +226,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--links", required=True, help="links.parquet")
     ap.add_argument("--truth", required=True, help="truth/links.csv")
     ap.add_argument("--by-kind", action="store_true", help="one row per extract (医保: settlements, enrollment)")
+    ap.add_argument("--inbox", help="the period's inbox folder the links came from (e.g. inbox/2026-10): also count "
+                                    "the records another roster person fits as well as their own (ambig, recall*)")
     a = ap.parse_args(argv)
     truth = pl.read_csv(a.truth, infer_schema_length=0)
-    print(format_table(evaluate(pl.read_parquet(a.links), truth, by_kind=a.by_kind)))
+    twins = None
+    if a.inbox:
+        from pathlib import Path
+
+        from adapters.inbox import read_linkable
+        from config import load_config
+        cfg = load_config()
+        records, roster = read_linkable(Path(a.inbox), cfg)
+        twins = indistinguishable(records, roster, truth, cfg.matching.head_kinds, cfg.matching.head_relations)
+    print(format_table(evaluate(pl.read_parquet(a.links), truth, by_kind=a.by_kind, twins=twins)))
 
 
 if __name__ == "__main__":

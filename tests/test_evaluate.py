@@ -1,6 +1,6 @@
 import polars as pl
 
-from matchers.evaluate import evaluate, format_table, main
+from matchers.evaluate import evaluate, format_table, indistinguishable, main
 
 
 def frames():
@@ -73,3 +73,53 @@ def test_by_kind_splits_a_department_into_its_extracts(capsys):
     assert whole["correct_matched"] == 2 and whole["n"] == 6
     print(format_table(table))
     assert "医保 med_settlement" in capsys.readouterr().out
+
+
+# --- records no matcher can tell apart ----------------------------------------------------------
+ROSTER = pl.DataFrame({
+    "person_id": ["T", "P", "Q", "S"],
+    "name": ["李红云", "李红", "王五", "李红云"],
+    "id_number": ["341302199001011234", "341302198505051234", "341302197001011234", "341302196001011239"],
+    "township": ["大店镇"] * 4,
+    "village": ["王庄村", "李湖村", "王庄村", "李湖村"],
+    "relation": ["户主", "子女", "户主", "户主"],
+})
+
+
+def twins_of(name, id_raw, village=None, kind="hr", person="T"):
+    records = pl.DataFrame({"dept": ["x"], "kind": [kind], "record_id": ["r"], "name": [name], "id_raw": [id_raw],
+                            "township": [None if village is None else "大店"], "village": [village]})
+    truth = pl.DataFrame({"dept": ["x"], "record_id": ["r"], "person_id": [person]})
+    return indistinguishable(records, ROSTER, truth, ("housing",), ("户主",))["twins"].to_list()
+
+
+def test_a_masked_record_fitting_two_roster_persons_is_ambiguous():
+    """李* with region and last 4 kept fits 李红云 (T) and 李红 (P) alike, not 王五 nor 李红云 of
+    another last 4 (S): one twin. Shown more, the record is T's alone."""
+    assert twins_of("李*", "341302********1234") == [1]
+    assert twins_of("李**", "341302********1234") == [0]  # three characters shown: 李红 is too short
+    assert twins_of("李红云", "341302********1234") == [0]  # the whole name
+    assert twins_of("李*", "3413021990********") == [0]  # the birth date
+    assert twins_of("李*", "341302********1234", village="王庄村") == [0]  # T's village, not P's
+    assert twins_of("李*", "341302********1234", village="李湖村") == [1]  # another village: no help from it
+
+
+def test_a_mistyped_kept_digit_asks_only_what_the_true_person_shows():
+    """Last 4 typed 1239 for T's 1234: T agrees on 341302 and 123 only; S (1239) agrees there too
+    and bears T's name, so nothing shown tells them apart."""
+    assert twins_of("李红云", "341302********1239", person="T") == [1]
+    assert twins_of("李红云", "341302********1239", person="S") == [0]  # S agrees on all of it
+
+
+def test_a_head_kind_record_of_a_head_asks_for_a_head():
+    assert twins_of("李*", "341302********1234", kind="housing") == [0]  # P is not a head
+    assert twins_of("*", "", kind="hr") == [3]  # nothing shown: every other roster person fits
+
+
+def test_evaluate_reports_the_recall_of_the_resolvable_records():
+    links, truth = frames()
+    twins = pl.DataFrame({"dept": ["医保"], "record_id": ["4"], "twins": [2]})
+    row = evaluate(links, truth, twins=twins).filter(pl.col("dept") == "医保").row(0, named=True)
+    assert row["ambiguous"] == 1 and row["recall"] == 2 / 5 and row["recall_resolvable"] == 2 / 4
+    assert "recall*" in format_table(evaluate(links, truth, twins=twins))
+    assert "recall*" not in format_table(evaluate(links, truth))

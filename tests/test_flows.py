@@ -79,6 +79,21 @@ def test_link_accuracy_against_truth(county_run):
     assert review_rate <= 0.05
 
 
+def test_evaluate_counts_the_records_no_matcher_can_tell_apart(county_run, capsys):
+    """The evaluation CLI, given the inbox, also reports the linkable records another roster
+    person fits as well as their own: the sample county's 民政 holds one (a masked 蒋* two
+    roster persons fit), in review, and the recall of the others is the higher."""
+    from matchers.evaluate import main as evaluate_main
+
+    county, out = county_run
+    evaluate_main(["--links", str(out / PERIOD / "links.parquet"), "--truth", str(county / "truth" / "links.csv"),
+                   "--inbox", str(county / "inbox" / PERIOD)])
+    lines = {ln.split()[0]: ln.split() for ln in capsys.readouterr().out.splitlines() if ln.strip()}
+    head = lines["dept"]
+    civil = dict(zip(head, lines["民政"]))
+    assert int(civil["ambig"]) >= 1 and float(civil["recall*"]) > float(civil["recall"]), civil
+
+
 def test_warnings_match_the_truth(county_run):
     county, out = county_run
     got = pl.read_parquet(out / PERIOD / "warnings.parquet")
