@@ -1,6 +1,10 @@
 """Measure links against ground truth, per department.
 
 `python -m matchers.evaluate --links links.parquet --truth truth/links.csv` prints the table.
+A bureau auditing a data source draws a sample to label by hand
+(`--links links.parquet --inbox INBOX/2026-10 --draw 60 --out 标注样本.csv`), fills in each
+row's `true_person_id` (the roster 人编号, or 无 when the record is about no roster person; rows
+left blank are not scored) and passes the file back as `--truth`.
 """
 
 from __future__ import annotations
@@ -28,6 +32,34 @@ def wilson_low(k: int, n: int, z: float) -> float | None:
     centre = p + z * z / (2 * n)
     spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return (centre - spread) / (1 + z * z / n)
+
+
+LABEL_COLUMN = "true_person_id"
+NOT_ON_ROSTER = ("无", "none", "-")  # a labeller's "about no roster person"
+
+
+def draw_sample(links: pl.DataFrame, records: pl.DataFrame, per_dept: int, seed: int = 0) -> pl.DataFrame:
+    """Links + the run's PersonRecord rows -> a sample to label by hand: per department
+    `per_dept` person records drawn uniformly at random (all of a smaller one), whatever the
+    decision, so that the labelled rows estimate precision, recall and review rate alike. One
+    row per record: dept, kind, record_id, the empty `true_person_id` to fill in, what the record
+    shows (姓名, 证件号码, 乡镇, 村) and what the run decided (decision, person_id, score,
+    reason), sorted by dept and record_id."""
+    shown = records.select("dept", "kind", "record_id", *[pl.col(c).alias(z) for c, z in (
+        ("name", "姓名"), ("id_raw", "证件号码"), ("township", "乡镇"), ("village", "村")) if c in records.columns])
+    per = links.join(shown, on=["dept", "kind", "record_id"])  # person records: 水利's places aside
+    return per.filter(pl.int_range(pl.len()).shuffle(seed=seed).over("dept") < per_dept).select(
+        "dept", "kind", "record_id", pl.lit(None, pl.Utf8).alias(LABEL_COLUMN),
+        *[c for c in ("姓名", "证件号码", "乡镇", "村") if c in shown.columns],
+        "decision", "person_id", "score", "reason").sort("dept", "record_id")
+
+
+def read_labels(labelled: pl.DataFrame) -> pl.DataFrame:
+    """A hand-labelled sample (`draw_sample`, filled in) -> truth rows (dept, record_id,
+    person_id): the rows left blank are dropped, 无 (`NOT_ON_ROSTER`) is no roster person."""
+    value = pl.col(LABEL_COLUMN).cast(pl.Utf8).str.strip_chars()
+    return labelled.filter(value.is_not_null() & (value != "")).select(
+        "dept", "record_id", person_id=pl.when(value.str.to_lowercase().is_in(list(NOT_ON_ROSTER))).then(None).otherwise(value))
 
 
 def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.DataFrame,
@@ -222,24 +254,51 @@ def format_table(table: pl.DataFrame) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--links", required=True, help="links.parquet")
-    ap.add_argument("--truth", required=True, help="truth/links.csv")
+    ap.add_argument("--truth", help="truth/links.csv, or a hand-labelled sample (CSV or XLSX, from --draw)")
     ap.add_argument("--by-kind", action="store_true", help="one row per extract (医保: settlements, enrollment)")
     ap.add_argument("--inbox", help="the period's inbox folder the links came from (e.g. inbox/2026-10): also count "
-                                    "the records another roster person fits as well as their own (ambig, recall*)")
+                                    "the records another roster person fits as well as their own (ambig, recall*); "
+                                    "with --draw, what each drawn record shows")
+    ap.add_argument("--draw", type=int, metavar="N", help="write N records per department, drawn at random, to --out "
+                                                          "for labelling by hand")
+    ap.add_argument("--out", help="the sample file --draw writes (CSV)")
+    ap.add_argument("--seed", type=int, default=0, help="the draw's random seed")
     a = ap.parse_args(argv)
-    truth = pl.read_csv(a.truth, infer_schema_length=0)
-    twins = None
-    if a.inbox:
-        from pathlib import Path
+    if (a.draw is None) == (a.truth is None) or (a.draw is not None and not (a.out and a.inbox)):
+        ap.error("give --truth to measure, or --draw N with --inbox and --out to draw a sample to label")
+    from pathlib import Path
 
-        from adapters.inbox import read_linkable
-        from config import load_config
-        cfg = load_config()
-        records, roster = read_linkable(Path(a.inbox), cfg)
+    from adapters.inbox import read_linkable, read_table
+    from config import load_config
+    cfg = load_config()
+    records, roster = read_linkable(Path(a.inbox), cfg) if a.inbox else (None, None)
+    links = pl.read_parquet(a.links)
+    if a.draw is not None:
+        from adapters.outputs import write_csv
+
+        sample = draw_sample(links, records, a.draw, a.seed)
+        write_csv(sample, Path(a.out))
+        print(f"{sample.height} records drawn to {a.out}: fill in {LABEL_COLUMN} (the roster 人编号, or 无), "
+              f"then: python -m matchers.evaluate --links {a.links} --truth {a.out}")
+        return
+    truth = None
+    if Path(a.truth).suffix.lower() != ".xlsx":
+        try:
+            truth = pl.read_csv(a.truth, infer_schema_length=0)
+        except pl.exceptions.PolarsError:
+            pass  # not UTF-8: a labelled sample Excel or WPS saved as GB18030
+    if truth is None:
+        truth = read_table(Path(a.truth), Path(a.truth).name)
+        if not isinstance(truth, pl.DataFrame):
+            raise SystemExit(f"{a.truth}: {truth.problem}")
+    if LABEL_COLUMN in truth.columns:
+        truth = read_labels(truth)
+    twins = None
+    if records is not None:
         twins = indistinguishable(records, roster, truth, cfg.matching.head_kinds, cfg.matching.head_relations)
-    print(format_table(evaluate(pl.read_parquet(a.links), truth, by_kind=a.by_kind, twins=twins)))
+    print(format_table(evaluate(links, truth, by_kind=a.by_kind, twins=twins)))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 import polars as pl
 
-from matchers.evaluate import evaluate, format_table, indistinguishable, main
+from matchers.evaluate import draw_sample, evaluate, format_table, indistinguishable, main, read_labels
 
 
 def frames():
@@ -123,3 +123,26 @@ def test_evaluate_reports_the_recall_of_the_resolvable_records():
     assert row["ambiguous"] == 1 and row["recall"] == 2 / 5 and row["recall_resolvable"] == 2 / 4
     assert "recall*" in format_table(evaluate(links, truth, twins=twins))
     assert "recall*" not in format_table(evaluate(links, truth))
+
+
+# --- a sample to label by hand --------------------------------------------------------------------
+def test_a_drawn_sample_takes_each_department_alike_whatever_the_decision():
+    n = 300
+    links = pl.DataFrame({"dept": ["医保"] * n + ["民政"] * 5 + ["水利"], "kind": ["med_settlement"] * n + ["civil"] * 5 + ["water"],
+                          "record_id": [str(i) for i in range(n + 6)],
+                          "decision": (["matched", "review", "unmatched"] * n)[:n] + ["matched"] * 6,
+                          "person_id": ["P"] * (n + 5) + [None], "score": [0.5] * (n + 6), "reason": ["r"] * (n + 6)})
+    records = links.filter(pl.col("dept") != "水利").select("dept", "kind", "record_id", name=pl.lit("张*"),
+                                                          id_raw=pl.lit("341302********1234"))
+    got = draw_sample(links, records, 60, seed=1)
+    assert got.group_by("dept").len().sort("dept").rows() == [("医保", 60), ("民政", 5)]  # 水利 places are not drawn
+    assert set(got.filter(pl.col("dept") == "医保")["decision"]) == {"matched", "review", "unmatched"}
+    assert got["true_person_id"].is_null().all() and {"姓名", "证件号码"} <= set(got.columns)
+    assert got.equals(draw_sample(links, records, 60, seed=1))  # the same draw again
+    assert not got.equals(draw_sample(links, records, 60, seed=2))
+
+
+def test_labels_blank_are_skipped_and_none_means_off_the_roster():
+    labelled = pl.DataFrame({"dept": ["x"] * 4, "record_id": ["1", "2", "3", "4"],
+                             "true_person_id": ["H1-01", "无", None, " "]})
+    assert read_labels(labelled).rows() == [("x", "1", "H1-01"), ("x", "2", None)]

@@ -94,6 +94,34 @@ def test_evaluate_counts_the_records_no_matcher_can_tell_apart(county_run, capsy
     assert int(civil["ambig"]) >= 1 and float(civil["recall*"]) > float(civil["recall"]), civil
 
 
+def test_a_hand_labelled_sample_measures_what_the_truth_measures_on_it(county_run, tmp_path, capsys):
+    """--draw writes a sample to label; filled in from the truth (无 off the roster, a few rows
+    left blank) and saved by Excel as GB18030, --truth reads it back and scores exactly the
+    labelled rows."""
+    from matchers.evaluate import evaluate, main as evaluate_main, totals
+
+    county, out = county_run
+    links_path, sample = out / PERIOD / "links.parquet", tmp_path / "标注样本.csv"
+    evaluate_main(["--links", str(links_path), "--inbox", str(county / "inbox" / PERIOD), "--draw", "25",
+                   "--out", str(sample)])
+    drawn = pl.read_csv(sample, infer_schema_length=0)
+    assert drawn.height == 7 * 25 and drawn["true_person_id"].is_null().all()
+    truth = pl.read_csv(county / "truth" / "links.csv", infer_schema_length=0).filter(pl.col("expect") == "record")
+    filled = drawn.drop("true_person_id").join(truth.select("dept", "record_id", "person_id").unique(["dept", "record_id"]),
+                                               on=["dept", "record_id"], how="left").with_columns(
+        true_person_id=pl.when(pl.int_range(pl.len()) % 20 == 7).then(None)  # not labelled
+        .otherwise(pl.col("person_id").fill_null("无"))).drop("person_id")
+    sample.write_bytes(filled.write_csv().encode("gb18030"))
+    capsys.readouterr()
+    evaluate_main(["--links", str(links_path), "--truth", str(sample)])
+    total = next(ln.split() for ln in capsys.readouterr().out.splitlines() if ln.startswith("TOTAL"))
+    labelled = filled.filter(pl.col("true_person_id").is_not_null()).select(
+        "dept", "record_id", person_id=pl.when(pl.col("true_person_id") != "无").then(pl.col("true_person_id")))
+    want = totals(evaluate(pl.read_parquet(links_path), labelled))
+    assert int(total[1]) == want["n"] == labelled.height < drawn.height
+    assert int(total[2]) == want["linkable"] > 0 and int(total[3]) == want["matched"]
+
+
 def test_warnings_match_the_truth(county_run):
     county, out = county_run
     got = pl.read_parquet(out / PERIOD / "warnings.parquet")
