@@ -43,6 +43,8 @@ class MatchingConfig:
     block_size_sample: int = 20_000
     typo_min_kept: int = 4
     typo_name_key_below: int = 10
+    typo_rate: float = 0.001
+    typo_strength: float = 200.0
     review_max_candidates: int = 5
     candidate_floor: float = 0.05
     one_record_per_person_kinds: tuple[str, ...] = ("med_enrollment",)
@@ -92,6 +94,9 @@ class MatchingConfig:
                              f"and name_m_floor in (0, 1], got {self.name_m_iterations!r}, {self.name_m_strength!r}, "
                              f"{self.name_m_floor!r}")
         num = lambda x: isinstance(x, int | float) and not isinstance(x, bool)  # noqa: E731
+        if not (num(self.typo_rate) and 0 <= self.typo_rate < 1 / 17 and num(self.typo_strength) and self.typo_strength > 0):
+            raise ValueError("matching.typo_rate must be a rate per ID character from 0 to 1/17 and typo_strength above 0, "
+                             f"got {self.typo_rate!r}, {self.typo_strength!r}")
         if not (num(self.lookalike_prior) and 0 <= self.lookalike_prior <= 1
                 and num(self.lookalike_strength) and self.lookalike_strength > 0):
             raise ValueError("matching.lookalike_prior must be a share from 0 to 1 and lookalike_strength above 0, "

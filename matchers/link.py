@@ -388,6 +388,24 @@ def _id_u(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataF
     )
 
 
+def _typo_m(rec: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.Series:
+    """Per masked record (null for the others, whose levels are configured): m of one-differs,
+    the chance that one of its k kept ID characters was mistyped, k x c, with c the slip rate
+    per character of its dept/kind read off the group's own full IDs (the same hands typed
+    them): a slip in one of a full ID's 17 digits fails the check 10 times in 11, so c =
+    failed / (full x 17 x 10/11), shrunk towards `typo_rate` by `typo_strength` pseudo full
+    IDs. A department whose full IDs often fail the check is trusted to have mistyped a kept
+    digit too (a one-slip candidate weighs more); one whose full IDs never fail, less."""
+    names, g = _groups(records)
+    status = rec["id_status"].to_numpy()
+    full = np.bincount(g, weights=np.isin(status, ["full_valid", "full_check_failed"]), minlength=names.len())
+    failed = np.bincount(g, weights=status == "full_check_failed", minlength=names.len())
+    fails = 17 * 10 / 11  # a full ID's failing slips per unit of slip rate
+    c = (failed + cfg.typo_strength * fails * cfg.typo_rate) / ((full + cfg.typo_strength) * fails)
+    m = c[g] * rec["k"].to_numpy()
+    return pl.Series("m_one", np.where(np.isin(status, ["masked", "destroyed"]), m, np.nan)).fill_nan(None)
+
+
 def _region_count(rec: pl.DataFrame, ros: pl.DataFrame) -> pl.DataFrame:
     """Per record keeping some region character (rid, id_norm, kept): n_region, the number of
     roster IDs sharing its kept region characters."""
@@ -471,6 +489,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     ctx = {
         # each record once with everything its pairs need from its side (chance agreements included)
         "rec": rec.select("rid", "id_norm", "kept", "k", "id_status", "tn", "vn", "hn", rcode=codes.code(rec["rname"]),
+                          m_one=_typo_m(rec, records, cfg),
                           rhead=records["kind"].is_in(list(cfg.head_kinds)))
         .join(_id_u(rec, ros, cfg).drop("k"), on="rid", **left)
         .join(near.group_by("rid").agg(n_near=pl.len()), on="rid", **left)
@@ -598,6 +617,7 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
     floor = ctx["floor"]
     m_id = pl.when(pl.col("id_status") == "full_check_failed").then(
         pl.col("id_level").replace_strict(cfg.id_levels_check_failed, default=1.0, return_dtype=pl.Float64)
+    ).when((pl.col("id_level") == "one-differs") & pl.col("m_one").is_not_null()).then(pl.col("m_one")
     ).otherwise(pl.col("id_level").replace_strict(cfg.id_levels, default=1.0, return_dtype=pl.Float64))
     u_id = (
         pl.when(pl.col("id_level") == "kept-agree").then(pl.col("u_id"))

@@ -4,7 +4,8 @@ Goes through the pure pieces the flow uses (read, validate, supersede, set aside
 than the Prefect flow, for speed. The floors are the levels reached when they were set, minus a
 small margin: a change that makes linking worse fails here. Precision is held at the issue's
 0.999 everywhere; recall >= 0.98 and review <= 2% are reached on the standard county but for
-民政 (two genuinely ambiguous records of 69), not on every small department of the hard one,
+民政 (2 of 69 in review: one two roster persons fit alike, one an insured look-alike fits too),
+not on every small department of the hard one,
 where each department has 20-45 linkable records and each miss costs 2-5 points.
 """
 

@@ -372,6 +372,30 @@ def test_the_census_does_not_vouch_for_a_record_whose_kept_digits_may_hold_a_typ
     assert scores[1] <= scores[0] * (1 + 1e-9)
 
 
+def test_a_department_whose_full_ids_fail_the_check_is_trusted_to_mistype_kept_digits(roster):
+    """The slip rate per ID character is read off the department's own full IDs: of 60, none
+    failing the check, or 8 (a slip in one of 17 digits fails it 10 times in 11). A masked
+    record one kept digit off its person is the likelier a slip the more its department slips."""
+    p = roster.row(21, named=True)
+    i = p["id_number"]
+    target = dict(record_id="t", name=p["name"], id_raw=mask64(i[:15] + str((int(i[15]) + 1) % 10) + i[16:]))
+    rng = random.Random(4)
+    fulls = _off_roster_ids(rng, 60, set(roster["id_number"]))
+    failing = lambda k: [x[:17] + ("0" if x[17] != "0" else "1") if n < k else x for n, x in enumerate(fulls)]  # noqa: E731
+    scores = []
+    for bad in (0, 8):
+        rows = [target] + [dict(record_id=f"f{n}", name="某某", id_raw=x) for n, x in enumerate(failing(bad))]
+        links, review, d = run(roster, rows)
+        assert d["t"]["n_candidates"] == 1 and "one-differs [typo pass]" in d["t"]["reason"]
+        scores.append(d["t"]["score"])
+    assert scores[1] > scores[0] * 1.01, scores
+    # the same with no full ID at all: the configured rate
+    _, _, d = run(roster, [target])
+    none = d["t"]["score"]
+    _, _, d = run(roster, [target], dataclasses.replace(CFG, typo_rate=0.003))
+    assert d["t"]["score"] > none
+
+
 def test_typo_pass_drops_the_region_only_when_no_roster_id_shares_it(roster):
     """A region code no roster ID has is surely mistyped: the record is found on the rest of
     its ID. One that roster IDs share is taken as typed right, so a record is not paired with
