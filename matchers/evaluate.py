@@ -103,11 +103,27 @@ def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.Dat
     me = me.with_columns(
         whole=~shown.str.contains("*", literal=True),
         pre=shown.str.extract(r"^([^*]*)"), suf=shown.str.extract(r"([^*]*)$"))
+    # Each record meets the roster persons sharing, besides those ID characters, what a twin
+    # must share anyway (the whole name; or the shown first or last character T bears; the
+    # village or township T shares with the record), so that an ID-less record does not meet
+    # the whole roster.
+    me = me.with_columns(
+        nkind=pl.when(pl.col("whole")).then(pl.lit("name"))
+        .when((pl.col("pre") != "") & pl.col("tname").str.starts_with(pl.col("pre"))).then(pl.lit("first"))
+        .when((pl.col("suf") != "") & pl.col("tname").str.ends_with(pl.col("suf"))).then(pl.lit("last"))
+        .otherwise(pl.lit("")),
+        pkind=pl.when(pl.col("rvn").is_not_null() & (pl.col("tvn") == pl.col("rvn"))).then(pl.lit("vn"))
+        .when(pl.col("rtn").is_not_null() & (pl.col("ttn") == pl.col("rtn"))).then(pl.lit("tn")).otherwise(pl.lit("")))
+    name_key = {"name": lambda p: pl.col(f"{p}name"), "first": lambda p: pl.col(f"{p}name").str.slice(0, 1),
+                "last": lambda p: pl.col(f"{p}name").str.slice(-1), "": lambda p: pl.lit("")}
+    place_key = {"vn": lambda p: pl.col(f"{p}vn"), "tn": lambda p: pl.col(f"{p}tn"), "": lambda p: pl.lit("")}
     out = []
-    for (agree,), part in me.partition_by("agree", as_dict=True).items():
+    for (agree, nkind, pkind), part in me.partition_by("agree", "nkind", "pkind", as_dict=True).items():
         pos = [i for i, c in enumerate(agree) if c == "1"]
-        key = lambda c: pl.concat_str([pl.col(c).str.slice(i, 1) for i in pos]) if pos else pl.lit("")  # noqa: E731
-        pairs = part.with_columns(key=key("tno")).join(ros.with_columns(key=key("pno")), on="key")
+        key = lambda p: pl.concat_str([pl.col(f"{p}no").str.slice(i, 1) for i in pos]  # noqa: E731
+                                      + [name_key[nkind](p), place_key[pkind](p)], separator="|")
+        pairs = part.with_columns(key=key("t")).join(ros.with_columns(key=key("p")).filter(pl.col("key").is_not_null()),
+                                                     on="key")
         out.append(pairs.filter(pl.col("pid") != pl.col("tp")))
     pairs = pl.concat(out, how="diagonal") if out else me.clear()
     pre_ok = (~pl.col("tname").str.starts_with(pl.col("pre")) | pl.col("pname").str.starts_with(pl.col("pre")))
