@@ -288,9 +288,24 @@ def main(argv: list[str] | None = None) -> None:
 
     from adapters.inbox import read_linkable, read_table
     from config import load_config
+    for flag, path in (("--links", a.links), ("--truth", a.truth), ("--inbox", a.inbox)):
+        if path and not Path(path).exists():
+            raise SystemExit(f"{flag} {path}: no such file or folder")
     cfg = load_config()
-    records, roster = read_linkable(Path(a.inbox), cfg) if a.inbox else (None, None)
-    links = pl.read_parquet(a.links)
+    records, roster = None, None
+    if a.inbox:
+        try:
+            records, roster = read_linkable(Path(a.inbox), cfg)
+        except KeyError:
+            periods = sorted(p.name for p in Path(a.inbox).iterdir() if p.is_dir() and p.name[:4].isdigit())
+            raise SystemExit(f"--inbox {a.inbox}: no roster (户籍底册) read there; give one period's folder"
+                             + (f", e.g. {Path(a.inbox) / periods[-1]}" if periods else "")) from None
+    try:
+        links = pl.read_parquet(a.links)
+    except (OSError, pl.exceptions.PolarsError) as e:
+        raise SystemExit(f"--links {a.links}: not a links.parquet ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+    if missing := {"dept", "kind", "record_id", "decision", "person_id"} - set(links.columns):
+        raise SystemExit(f"--links {a.links}: not a links.parquet (no column {', '.join(sorted(missing))})")
     if a.draw is not None:
         from adapters.outputs import write_csv
 
@@ -309,7 +324,11 @@ def main(argv: list[str] | None = None) -> None:
         truth = read_table(Path(a.truth), Path(a.truth).name)
         if not isinstance(truth, pl.DataFrame):
             raise SystemExit(f"{a.truth}: {truth.problem}")
-    if LABEL_COLUMN in truth.columns:
+    label = LABEL_COLUMN if LABEL_COLUMN in truth.columns else "person_id"
+    if missing := {"dept", "record_id", label} - set(truth.columns):
+        raise SystemExit(f"--truth {a.truth}: no column {', '.join(sorted(missing))} (a truth file has dept, record_id "
+                         f"and person_id; a labelled sample dept, record_id and {LABEL_COLUMN})")
+    if label == LABEL_COLUMN:
         truth = read_labels(truth)
     twins = None
     if records is not None:

@@ -1,4 +1,5 @@
 import polars as pl
+import pytest
 
 from matchers.evaluate import draw_sample, evaluate, format_table, indistinguishable, main, read_labels
 
@@ -146,3 +147,22 @@ def test_labels_blank_are_skipped_and_none_means_off_the_roster():
     labelled = pl.DataFrame({"dept": ["x"] * 4, "record_id": ["1", "2", "3", "4"],
                              "true_person_id": ["H1-01", "无", None, " "]})
     assert read_labels(labelled).rows() == [("x", "1", "H1-01"), ("x", "2", None)]
+
+
+def test_cli_names_what_is_wrong_instead_of_a_traceback(tmp_path):
+    links, truth = frames()
+    links.write_parquet(tmp_path / "links.parquet")
+    truth.write_csv(tmp_path / "links.csv")
+    pl.DataFrame({"a": ["1"]}).write_csv(tmp_path / "other.csv")
+    (tmp_path / "inbox" / "2026-10").mkdir(parents=True)
+    lk, tr = str(tmp_path / "links.parquet"), str(tmp_path / "links.csv")
+    cases = {
+        ("--links", lk, "--truth", str(tmp_path / "nope.csv")): "no such file",
+        ("--links", str(tmp_path / "other.csv"), "--truth", tr): "not a links.parquet",
+        ("--links", lk, "--truth", str(tmp_path / "other.csv")): "no column dept, person_id, record_id",
+        ("--links", lk, "--truth", tr, "--inbox", str(tmp_path / "inbox")): "inbox/2026-10",
+    }
+    for argv, says in cases.items():
+        with pytest.raises(SystemExit) as e:
+            main(list(argv))
+        assert says in str(e.value), (argv, e.value)
