@@ -137,7 +137,7 @@ def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.Dat
     head_ok = ~pl.col("kind").is_in(list(head_kinds)) | ~pl.col("thead").fill_null(False) | pl.col("phead").fill_null(False)
     twins = pairs.filter(name_ok.fill_null(False) & place_ok & head_ok).group_by("dept", "record_id").agg(twins=pl.len())
     return me.select("dept", "record_id").join(twins, on=["dept", "record_id"], how="left").with_columns(
-        pl.col("twins").fill_null(0).cast(pl.UInt32))
+        pl.col("twins").fill_null(0).cast(pl.Int64))
 
 
 def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind: bool = False,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandera.polars as pa
 
-__all__ = ["Link", "ReviewCandidate", "DECISIONS"]
+__all__ = ["Link", "ReviewCandidate", "Twins", "LabelSample", "DECISIONS"]
 
 DECISIONS = ["matched", "review", "unmatched", "rejected"]
 
@@ -50,3 +50,33 @@ class ReviewCandidate(pa.DataFrameModel):
     reason: str
     cause: str = pa.Field(isin=["ambiguous", "rival", "weak"])
     rivals: str = pa.Field(nullable=True)
+
+
+class Twins(pa.DataFrameModel):
+    """One row per linkable record of a truth file (`matchers.evaluate.indistinguishable` ->
+    `evaluate(twins=...)`): how many other roster persons fit what the record shows (kept ID
+    characters, the name as far as shown, place, head) at least as well as its true person.
+    twins > 0: no matcher can tell who the record is from the record itself; it belongs in
+    review, and the evaluation's `recall*` leaves it out."""
+
+    dept: str
+    record_id: str
+    twins: int = pa.Field(ge=0)
+
+
+class LabelSample(pa.DataFrameModel):
+    """A sample of a run's person records to label by hand (`python -m matchers.evaluate
+    --draw N`, `matchers.evaluate.draw_sample`): per department N records drawn at random
+    whatever the decision, one row each. The labeller fills in `true_person_id` (the roster
+    人编号, or 无 when the record is about no roster person; blank = not labelled) and passes
+    the file back as `--truth`. 姓名, 证件号码, 乡镇, 村 are what the record shows (as the
+    department sent them), decision / person_id / score / reason what the run made of it."""
+
+    dept: str
+    kind: str
+    record_id: str
+    true_person_id: str = pa.Field(nullable=True)
+    decision: str = pa.Field(isin=DECISIONS)
+    person_id: str = pa.Field(nullable=True)
+    score: float = pa.Field(nullable=True, ge=0, le=1)
+    reason: str = pa.Field(nullable=True)

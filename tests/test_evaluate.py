@@ -2,6 +2,7 @@ import polars as pl
 import pytest
 
 from matchers.evaluate import draw_sample, evaluate, format_table, indistinguishable, main, read_labels
+from schemas.links import LabelSample, Twins
 
 
 def frames():
@@ -91,7 +92,7 @@ def twins_of(name, id_raw, village=None, kind="hr", person="T"):
     records = pl.DataFrame({"dept": ["x"], "kind": [kind], "record_id": ["r"], "name": [name], "id_raw": [id_raw],
                             "township": [None if village is None else "大店"], "village": [village]})
     truth = pl.DataFrame({"dept": ["x"], "record_id": ["r"], "person_id": [person]})
-    return indistinguishable(records, ROSTER, truth, ("housing",), ("户主",))["twins"].to_list()
+    return Twins.validate(indistinguishable(records, ROSTER, truth, ("housing",), ("户主",)))["twins"].to_list()
 
 
 def test_a_masked_record_fitting_two_roster_persons_is_ambiguous():
@@ -135,7 +136,7 @@ def test_a_drawn_sample_takes_each_department_alike_whatever_the_decision():
                           "person_id": ["P"] * (n + 5) + [None], "score": [0.5] * (n + 6), "reason": ["r"] * (n + 6)})
     records = links.filter(pl.col("dept") != "水利").select("dept", "kind", "record_id", name=pl.lit("张*"),
                                                           id_raw=pl.lit("341302********1234"))
-    got = draw_sample(links, records, 60, seed=1)
+    got = LabelSample.validate(draw_sample(links, records, 60, seed=1))
     assert got.group_by("dept").len().sort("dept").rows() == [("医保", 60), ("民政", 5)]  # 水利 places are not drawn
     assert set(got.filter(pl.col("dept") == "医保")["decision"]) == {"matched", "review", "unmatched"}
     assert got["true_person_id"].is_null().all() and {"姓名", "证件号码"} <= set(got.columns)
