@@ -13,7 +13,8 @@
 2. Comparisons, each a level with m = P(level | same person) from config and
    u = P(level | random county person): ID (kept-agree / one-differs / two-differ /
    disagree), name (names.py levels), place (village / township / disagree), role (head /
-   member). The name levels' m are then learned per dept/kind from the run's own pairs
+   member). A masked record's one-differs m is measured per dept/kind from how often its full
+   IDs fail the check (`_typo_m`). The name levels' m are then learned per dept/kind from the run's own pairs
    (`_learn_name_m`), and so is how far a place hint (就诊机构, 学校名称) names the person's
    township (`_learn_place_hint`).
    Pairs are scored in slices of `pair_chunk`; of each slice only the candidates that can
