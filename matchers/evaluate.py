@@ -47,7 +47,7 @@ def draw_sample(links: pl.DataFrame, records: pl.DataFrame, per_dept: int, seed:
     reason), sorted by dept and record_id."""
     shown = records.select("dept", "kind", "record_id", *[pl.col(c).alias(z) for c, z in (
         ("name", "姓名"), ("id_raw", "证件号码"), ("township", "乡镇"), ("village", "村")) if c in records.columns])
-    per = links.join(shown, on=["dept", "kind", "record_id"])  # person records: 水利's places aside
+    per = links.join(shown, on=["dept", "kind", "record_id"]).sort("dept", "kind", "record_id")  # 水利's places aside
     return per.filter(pl.int_range(pl.len()).shuffle(seed=seed).over("dept") < per_dept).select(
         "dept", "kind", "record_id", pl.lit(None, pl.Utf8).alias(LABEL_COLUMN),
         *[c for c in ("姓名", "证件号码", "乡镇", "村") if c in shown.columns],
