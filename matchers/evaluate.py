@@ -62,6 +62,22 @@ def read_labels(labelled: pl.DataFrame) -> pl.DataFrame:
         "dept", "record_id", person_id=pl.when(value.str.to_lowercase().is_in(list(NOT_ON_ROSTER))).then(None).otherwise(value))
 
 
+def check_truth(truth: pl.DataFrame, links: pl.DataFrame, roster: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Truth rows (dept, record_id, person_id) that cannot be scored as given: a record the
+    links do not hold, or (with the roster) a 人编号 the roster does not hold (a labeller's typo
+    would otherwise read as the matcher's miss). One row per problem: dept, record_id, problem;
+    `evaluate` leaves them out."""
+    t = truth.filter(pl.col("expect") == "record") if "expect" in truth.columns else truth
+    t = t.select("dept", "record_id", pid=pl.col("person_id").cast(pl.Utf8))
+    problems = [t.join(links.select("dept", "record_id"), on=["dept", "record_id"], how="anti")
+                .select("dept", "record_id", problem=pl.lit("not in the links"))]
+    if roster is not None:
+        known = roster["person_id"].cast(pl.Utf8).implode()
+        problems.append(t.filter(pl.col("pid").is_not_null() & ~pl.col("pid").is_in(known)).select(
+            "dept", "record_id", problem=pl.lit("人编号 ") + pl.col("pid") + pl.lit(" is not on the roster")))
+    return pl.concat(problems)
+
+
 def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.DataFrame,
                       head_kinds: tuple[str, ...] = (), head_relations: tuple[str, ...] = ()) -> pl.DataFrame:
     """Per linkable record (PersonRecord + RosterPerson frames, truth with person_id): `twins`,
@@ -330,6 +346,12 @@ def main(argv: list[str] | None = None) -> None:
                          f"and person_id; a labelled sample dept, record_id and {LABEL_COLUMN})")
     if label == LABEL_COLUMN:
         truth = read_labels(truth)
+    if (bad := check_truth(truth, links, roster)).height:
+        import sys
+        print(f"{a.truth}: {bad.height} row(s) not scored:", file=sys.stderr)
+        for r in bad.head(20).iter_rows(named=True):
+            print(f"  {r['dept']} {r['record_id']}: {r['problem']}", file=sys.stderr)
+        truth = truth.join(bad.select("dept", "record_id"), on=["dept", "record_id"], how="anti")
     twins = None
     if records is not None:
         twins = indistinguishable(records, roster, truth, cfg.matching.head_kinds, cfg.matching.head_relations)

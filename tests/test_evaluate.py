@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from matchers.evaluate import draw_sample, evaluate, format_table, indistinguishable, main, read_labels
+from matchers.evaluate import check_truth, draw_sample, evaluate, format_table, indistinguishable, main, read_labels
 from schemas.links import LabelSample, Twins
 
 
@@ -167,3 +167,15 @@ def test_cli_names_what_is_wrong_instead_of_a_traceback(tmp_path):
         with pytest.raises(SystemExit) as e:
             main(list(argv))
         assert says in str(e.value), (argv, e.value)
+
+
+def test_a_labellers_slip_is_named_not_scored_as_a_miss():
+    """A labelled 人编号 the roster does not hold (H1-0l for H1-01) or a record number the links
+    do not hold is reported and left out, not counted against the matcher."""
+    links, _ = frames()
+    roster = pl.DataFrame({"person_id": ["A", "B", "C", "D", "E", "F"]})
+    labelled = pl.DataFrame({"dept": ["医保"] * 4, "record_id": ["1", "2", "9", "3"],
+                             "person_id": ["A", "B0", "A", None]})
+    got = {(r["record_id"], r["problem"]) for r in check_truth(labelled, links, roster).iter_rows(named=True)}
+    assert got == {("2", "人编号 B0 is not on the roster"), ("9", "not in the links")}
+    assert check_truth(labelled, links).height == 1  # without the roster only the record is checked
