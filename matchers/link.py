@@ -389,21 +389,38 @@ def _id_u(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataF
     )
 
 
+def _slip_rate(full: np.ndarray, failed: np.ndarray, cfg: MatchingConfig) -> np.ndarray:
+    """The slip rate per typed ID character of groups whose `full` full IDs include `failed`
+    failing the check: a slip in one of a full ID's 17 digits fails it 10 times in 11, so
+    c = failed / (full x 17 x 10/11), shrunk towards `typo_rate` by `typo_strength` pseudo
+    full IDs."""
+    fails = 17 * 10 / 11  # a full ID's failing slips per unit of slip rate
+    return (failed + cfg.typo_strength * fails * cfg.typo_rate) / ((full + cfg.typo_strength) * fails)
+
+
+def slip_rates(records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+    """PersonRecord frame -> per dept/kind: full (records showing a whole ID), failed (of them
+    failing the check) and slip_rate (`_slip_rate`), the m the matcher gives a masked record of
+    the group for one kept character differing (x its kept characters): for the data-quality
+    report, so a department whose clerks mistype IDs hears of it."""
+    status = normalize_ids(records.select(id_raw=pl.col("id_raw").cast(pl.Utf8)))["id_status"]
+    counts = records.select("dept", "kind", full=status.is_in(["full_valid", "full_check_failed"]),
+                            failed=status == "full_check_failed").group_by("dept", "kind").agg(
+        pl.col("full").sum(), pl.col("failed").sum()).sort("dept", "kind")
+    return counts.with_columns(slip_rate=pl.Series(_slip_rate(counts["full"].to_numpy(), counts["failed"].to_numpy(), cfg)))
+
+
 def _typo_m(rec: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.Series:
     """Per masked record (null for the others, whose levels are configured): m of one-differs,
-    the chance that one of its k kept ID characters was mistyped, k x c, with c the slip rate
-    per character of its dept/kind read off the group's own full IDs (the same hands typed
-    them): a slip in one of a full ID's 17 digits fails the check 10 times in 11, so c =
-    failed / (full x 17 x 10/11), shrunk towards `typo_rate` by `typo_strength` pseudo full
-    IDs. A department whose full IDs often fail the check is trusted to have mistyped a kept
-    digit too (a one-slip candidate weighs more); one whose full IDs never fail, less."""
+    the chance that one of its k kept ID characters was mistyped, k x the slip rate per
+    character of its dept/kind read off the group's own full IDs (`_slip_rate`: the same hands
+    typed them). A department whose full IDs often fail the check is trusted to have mistyped a
+    kept digit too (a one-slip candidate weighs more); one whose full IDs never fail, less."""
     names, g = _groups(records)
     status = rec["id_status"].to_numpy()
     full = np.bincount(g, weights=np.isin(status, ["full_valid", "full_check_failed"]), minlength=names.len())
     failed = np.bincount(g, weights=status == "full_check_failed", minlength=names.len())
-    fails = 17 * 10 / 11  # a full ID's failing slips per unit of slip rate
-    c = (failed + cfg.typo_strength * fails * cfg.typo_rate) / ((full + cfg.typo_strength) * fails)
-    m = c[g] * rec["k"].to_numpy()
+    m = _slip_rate(full, failed, cfg)[g] * rec["k"].to_numpy()
     return pl.Series("m_one", np.where(np.isin(status, ["masked", "destroyed"]), m, np.nan)).fill_nan(None)
 
 

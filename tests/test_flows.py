@@ -182,6 +182,10 @@ def test_county_files_exist(county_run):
     # the 参保名单's completeness, measured on the settlements (the sample's holds every insured person)
     completeness = quality.filter(pl.col("类别").str.contains("参保名单完整度"))["说明"].to_list()
     assert len(completeness) == 1 and "完整度 100%" in completeness[0], completeness
+    # each extract whose full IDs fail the check, with the slip rate the matcher uses for it
+    slips = quality.filter(pl.col("类别").str.contains("校验位不符"))
+    assert {"医保", "民政"} <= set(slips["部门"]), slips
+    assert slips["说明"].str.contains(r"of \d+ full IDs fail the check").all()
 
 
 def test_rerun_replaces_the_period_without_duplicates(county_run, tmp_path):

@@ -6,7 +6,7 @@ import pytest
 
 from config import MatchingConfig
 from matchers.ids import check_char
-from matchers.link import _block, _complete_snapshots, _near_ids, _prepare_records, _prepare_roster, link
+from matchers.link import _block, _complete_snapshots, _near_ids, _prepare_records, _prepare_roster, link, slip_rates
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
@@ -394,6 +394,21 @@ def test_a_department_whose_full_ids_fail_the_check_is_trusted_to_mistype_kept_d
     none = d["t"]["score"]
     _, _, d = run(roster, [target], dataclasses.replace(CFG, typo_rate=0.003))
     assert d["t"]["score"] > none
+
+
+def test_slip_rates_per_department_are_read_off_its_full_ids():
+    """For the data-quality report: 2 of 4 full IDs failing the check (the masked one is not a
+    full ID), against none of 3: the first department's clerks slip more, the configured rate
+    shrinking both towards it."""
+    good = "341302199001011234"[:17]
+    good += check_char(good)
+    bad = good[:17] + ("0" if good[17] != "0" else "1")
+    recs = pl.DataFrame({"dept": ["甲"] * 5 + ["乙"] * 3, "kind": ["k1"] * 5 + ["k2"] * 3,
+                         "record_id": [str(i) for i in range(8)],
+                         "id_raw": [good, good, bad, bad, mask64(good), good, good, good]})
+    rates = {r["dept"]: r for r in slip_rates(recs, CFG).iter_rows(named=True)}
+    assert (rates["甲"]["full"], rates["甲"]["failed"], rates["乙"]["full"], rates["乙"]["failed"]) == (4, 2, 3, 0)
+    assert rates["甲"]["slip_rate"] > CFG.typo_rate > rates["乙"]["slip_rate"] > 0
 
 
 def test_typo_pass_drops_the_region_only_when_no_roster_id_shares_it(roster):
