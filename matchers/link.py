@@ -420,7 +420,7 @@ def _typo_m(rec: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl
     status = rec["id_status"].to_numpy()
     full = np.bincount(g, weights=np.isin(status, ["full_valid", "full_check_failed"]), minlength=names.len())
     failed = np.bincount(g, weights=status == "full_check_failed", minlength=names.len())
-    m = _slip_rate(full, failed, cfg)[g] * rec["k"].to_numpy()
+    m = np.minimum(_slip_rate(full, failed, cfg)[g] * rec["k"].to_numpy(), 1.0)  # (a department failing every check)
     return pl.Series("m_one", np.where(np.isin(status, ["masked", "destroyed"]), m, np.nan)).fill_nan(None)
 
 
