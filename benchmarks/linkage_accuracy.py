@@ -47,7 +47,7 @@ def verdict(table: pl.DataFrame, precision: float, recall: float, review: float)
     is nothing to judge)."""
     return table.filter(pl.col("linkable") > 0).select(
         pl.col(pl.String), "n", "linkable", "precision", "precision_low", "recall", "recall_low", "ambiguous",
-        "recall_resolvable", "review_rate", P_met=pl.col("precision") >= precision, R_met=pl.col("recall") >= recall,
+        "ambiguous_matched", "recall_resolvable", "review_rate", P_met=pl.col("precision") >= precision, R_met=pl.col("recall") >= recall,
         R_resolvable_met=pl.col("recall_resolvable") >= recall, review_met=pl.col("review_rate") <= review)
 
 

@@ -170,7 +170,9 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind
     matched is what they should be, i.e. they are reported but carry no person precision.
 
     With `twins` (`indistinguishable`): also `ambiguous`, the linkable records another roster
-    person fits as well as their own (they belong in review), and `recall_resolvable`, correct
+    person fits as well as their own (they belong in review), `ambiguous_matched`, those of them
+    matched all the same (a guess, unless the record's snapshot gave the other person a record of
+    their own), and `recall_resolvable`, correct
     matches among the other linkable records / their number: the recall a matcher can reach
     at all on these records, beside the plain recall that counts the ambiguous ones as misses."""
     t = truth
@@ -200,8 +202,9 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind
     extra = []
     if twins is not None:
         agg += [pl.col("amb").sum().alias("ambiguous"),
+                (pl.col("amb") & (pl.col("decision") == "matched")).sum().alias("ambiguous_matched"),
                 (pl.col("ok").fill_null(False) & ~pl.col("amb")).sum().alias("correct_resolvable")]
-        extra = ["ambiguous", "recall_resolvable"]
+        extra = ["ambiguous", "ambiguous_matched", "recall_resolvable"]
     keys = ["dept", "kind"] if by_kind else ["dept"]
     out = df.group_by(keys).agg(agg).sort(keys)
     person_matched = pl.col("correct_matched") + pl.col("wrong_person") + pl.col("false_link")
@@ -224,7 +227,7 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind
 def totals(table: pl.DataFrame, z: float = 1.645) -> dict:
     """Sum the counts of an `evaluate()` frame (person-level departments) and recompute the rates."""
     person = table.filter(pl.col("precision").is_not_null() | (pl.col("linkable") > 0))
-    rates = ("precision", "precision_low", "recall", "recall_low", "review_rate", "recall_resolvable")
+    rates = ("precision", "precision_low", "recall", "recall_low", "review_rate", "recall_resolvable")  # recomputed
     s = person.select(pl.exclude("dept", "kind", *rates)).sum().row(0, named=True)
     judged = s["correct_matched"] + s["wrong_person"] + s["false_link"]
     s["precision"] = s["correct_matched"] / judged if judged else None

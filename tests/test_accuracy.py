@@ -20,7 +20,7 @@ import pytest
 
 from adapters.inbox import read_linkable
 from config import load_config
-from matchers.evaluate import evaluate, totals
+from matchers.evaluate import evaluate, indistinguishable, totals
 from matchers.link import link, list_completeness
 from sample_data.generate import generate
 
@@ -58,7 +58,8 @@ def link_county(out: Path, profile: str, households: int) -> pl.DataFrame:
     records, roster = read_linkable(out / "inbox" / PERIOD, cfg)
     links, _ = link(records, roster, dataclasses.replace(cfg.matching, county_population=population))
     truth = pl.read_csv(out / "truth" / "links.csv", infer_schema_length=0)
-    return evaluate(links, truth)
+    twins = indistinguishable(records, roster, truth, cfg.matching.head_kinds, cfg.matching.head_relations)
+    return evaluate(links, truth, twins=twins)
 
 
 @pytest.fixture(scope="module", params=list(COUNTIES))
@@ -81,6 +82,15 @@ def test_per_department_precision_recall_review(county):
         if r["review_rate"] > review:
             failures.append(f"{dept} review {r['review_rate']:.4f} > {review}")
     assert not failures, f"{name}: " + "; ".join(failures)
+
+
+def test_what_the_record_cannot_tell_apart_goes_to_review_never_a_guess(county):
+    """A record that another roster person fits as well as its own (masked name and ID they
+    share, namesakes in one village without an ID) is never matched: the contract's "when two or
+    more roster persons fit equally well, the record goes to human review"."""
+    name, table = county
+    assert table["ambiguous"].sum() >= 1, f"{name}: the county holds no such record to test with"
+    assert table["ambiguous_matched"].sum() == 0, table.filter(pl.col("ambiguous_matched") > 0)
 
 
 def test_no_wrong_roster_person(county):
