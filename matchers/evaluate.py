@@ -38,6 +38,15 @@ LABEL_COLUMN = "true_person_id"
 NOT_ON_ROSTER = ("无", "none", "-")  # a labeller's "about no roster person"
 
 
+def _truth_records(truth: pl.DataFrame) -> pl.DataFrame:
+    """The scored rows of a truth file: dept, record_id, person_id (String), only rows whose
+    `expect` is `record` when the column exists (not duplicates, not rejected rows), one per
+    record (the last delivery's)."""
+    t = truth.filter(pl.col("expect") == "record") if "expect" in truth.columns else truth
+    return t.select("dept", "record_id", person_id=pl.col("person_id").cast(pl.Utf8)).unique(
+        ["dept", "record_id"], keep="last", maintain_order=True)
+
+
 def draw_sample(links: pl.DataFrame, records: pl.DataFrame, per_dept: int, seed: int = 0) -> pl.DataFrame:
     """Links + the run's PersonRecord rows -> a sample to label by hand: per department
     `per_dept` person records drawn uniformly at random (all of a smaller one), whatever the
@@ -67,8 +76,7 @@ def check_truth(truth: pl.DataFrame, links: pl.DataFrame, roster: pl.DataFrame |
     links do not hold, or (with the roster) a 人编号 the roster does not hold (a labeller's typo
     would otherwise read as the matcher's miss). One row per problem: dept, record_id, problem;
     `evaluate` leaves them out."""
-    t = truth.filter(pl.col("expect") == "record") if "expect" in truth.columns else truth
-    t = t.select("dept", "record_id", pid=pl.col("person_id").cast(pl.Utf8))
+    t = _truth_records(truth).rename({"person_id": "pid"})
     problems = [t.join(links.select("dept", "record_id"), on=["dept", "record_id"], how="anti")
                 .select("dept", "record_id", problem=pl.lit("not in the links"))]
     if roster is not None:
@@ -90,9 +98,7 @@ def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.Dat
     `head_relations`), they are heads too.
     A record with twins > 0 is genuinely ambiguous: the masking, not the matcher, hides who it
     is. (Off-roster look-alikes are not counted: the roster is all this sees.)"""
-    t = truth.filter(pl.col("expect") == "record") if "expect" in truth.columns else truth
-    t = t.filter(pl.col("person_id").is_not_null()).select("dept", "record_id", tp=pl.col("person_id").cast(pl.Utf8))
-    t = t.unique(["dept", "record_id"], keep="last")
+    t = _truth_records(truth).filter(pl.col("person_id").is_not_null()).rename({"person_id": "tp"})
     col = lambda df, c: df[c].cast(pl.Utf8) if c in df.columns else pl.Series([None] * df.height, dtype=pl.Utf8)  # noqa: E731
     rec = normalize_ids(pl.DataFrame({
         "dept": records["dept"], "kind": records["kind"], "record_id": records["record_id"].cast(pl.Utf8),
@@ -175,11 +181,7 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind
     their own), and `recall_resolvable`, correct
     matches among the other linkable records / their number: the recall a matcher can reach
     at all on these records, beside the plain recall that counts the ambiguous ones as misses."""
-    t = truth
-    if "expect" in t.columns:
-        t = t.filter(pl.col("expect") == "record")
-    t = t.select("dept", "record_id", true_pid=pl.col("person_id").cast(pl.Utf8)).unique(
-        ["dept", "record_id"], keep="last")
+    t = _truth_records(truth).rename({"person_id": "true_pid"})
     df = links.join(t, on=["dept", "record_id"], how="inner").with_columns(
         on=pl.col("true_pid").is_not_null(),
         ok=(pl.col("decision") == "matched") & (pl.col("person_id") == pl.col("true_pid")),

@@ -398,12 +398,14 @@ def _slip_rate(full: np.ndarray, failed: np.ndarray, cfg: MatchingConfig) -> np.
     return (failed + cfg.typo_strength * fails * cfg.typo_rate) / ((full + cfg.typo_strength) * fails)
 
 
-def slip_rates(records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
-    """PersonRecord frame -> per dept/kind: full (records showing a whole ID), failed (of them
-    failing the check) and slip_rate (`_slip_rate`), the m the matcher gives a masked record of
-    the group for one kept character differing (x its kept characters): for the data-quality
-    report, so a department whose clerks mistype IDs hears of it."""
-    status = normalize_ids(records.select(id_raw=pl.col("id_raw").cast(pl.Utf8)))["id_status"]
+def slip_rates(records: pl.DataFrame, cfg: MatchingConfig, status: pl.Series | None = None) -> pl.DataFrame:
+    """PersonRecord frame (+ its records' `id_status`, normalised here when not given) -> per
+    dept/kind: full (records showing a whole ID), failed (of them failing the check) and
+    slip_rate (`_slip_rate`), the m the matcher gives a masked record of the group for one kept
+    character differing (x its kept characters, `_typo_m`); the data-quality report lists them,
+    so a department whose clerks mistype IDs hears of it."""
+    if status is None:
+        status = normalize_ids(records.select(id_raw=pl.col("id_raw").cast(pl.Utf8)))["id_status"]
     counts = records.select("dept", "kind", full=status.is_in(["full_valid", "full_check_failed"]),
                             failed=status == "full_check_failed").group_by("dept", "kind").agg(
         pl.col("full").sum(), pl.col("failed").sum()).sort("dept", "kind")
@@ -413,15 +415,13 @@ def slip_rates(records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
 def _typo_m(rec: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.Series:
     """Per masked record (null for the others, whose levels are configured): m of one-differs,
     the chance that one of its k kept ID characters was mistyped, k x the slip rate per
-    character of its dept/kind read off the group's own full IDs (`_slip_rate`: the same hands
+    character of its dept/kind read off the group's own full IDs (`slip_rates`: the same hands
     typed them). A department whose full IDs often fail the check is trusted to have mistyped a
     kept digit too (a one-slip candidate weighs more); one whose full IDs never fail, less."""
-    names, g = _groups(records)
-    status = rec["id_status"].to_numpy()
-    full = np.bincount(g, weights=np.isin(status, ["full_valid", "full_check_failed"]), minlength=names.len())
-    failed = np.bincount(g, weights=status == "full_check_failed", minlength=names.len())
-    m = np.minimum(_slip_rate(full, failed, cfg)[g] * rec["k"].to_numpy(), 1.0)  # (a department failing every check)
-    return pl.Series("m_one", np.where(np.isin(status, ["masked", "destroyed"]), m, np.nan)).fill_nan(None)
+    rate = records.select("dept", "kind").join(slip_rates(records, cfg, rec["id_status"]), on=["dept", "kind"],
+                                               how="left", maintain_order="left")["slip_rate"]
+    m = (rate * rec["k"]).clip(upper_bound=1.0)  # (a department failing every check)
+    return m.set(~rec["id_status"].is_in(["masked", "destroyed"]), None).alias("m_one")
 
 
 def _region_count(rec: pl.DataFrame, ros: pl.DataFrame) -> pl.DataFrame:
