@@ -22,7 +22,7 @@ sample_data/county/.done: $(VENV)/.installed $(wildcard sample_data/*.py)
 
 demo: sample_data/county/.done
 	$(BIN)/python flows.py run --inbox sample_data/county/inbox --period $(PERIOD) --out out
-	$(BIN)/python -m matchers.evaluate --links out/$(PERIOD)/links.parquet --truth sample_data/county/truth/links.csv --by-kind \
+	$(BIN)/python -m matchers.evaluate --links out/$(PERIOD)/links.parquet --truth sample_data/county/truth/links.csv --by-kind --calibration \
 		--inbox sample_data/county/inbox/$(PERIOD)
 
 test: $(VENV)/.installed

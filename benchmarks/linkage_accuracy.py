@@ -25,7 +25,7 @@ import polars as pl
 
 from benchmarks.linkage_vs_splink import load_county
 from config import load_config
-from matchers.evaluate import evaluate, format_table, indistinguishable
+from matchers.evaluate import calibration, evaluate, format_calibration, format_table, indistinguishable
 from matchers.link import link
 
 
@@ -37,7 +37,8 @@ def county(work: Path, profile: str, households: int, seed: int,
     records, roster, truth, population = load_county(work / name, profile, households, seed, local_clinic)
     matching = load_config().matching
     links, _ = link(records, roster, dataclasses.replace(matching, county_population=population))
-    twins = indistinguishable(records, roster, truth, matching.head_kinds, matching.head_relations)
+    twins = indistinguishable(records, roster, truth, matching.head_kinds, matching.head_relations,
+                              matching.complete_snapshot_kinds)
     tag = pl.lit(f"{seed}:") + pl.col("record_id")
     return links.with_columns(record_id=tag), truth.with_columns(record_id=tag), twins.with_columns(record_id=tag)
 
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     pooled = evaluate(pl.concat(links), pl.concat(truth, how="diagonal_relaxed"), by_kind=a.by_kind,
                       twins=pl.concat(twins))
     print(f"\n== pooled over seeds {', '.join(map(str, a.seeds))}\n{format_table(pooled)}")
+    print("\n" + format_calibration(calibration(pl.concat(links), pl.concat(truth, how="diagonal_relaxed"))))
     with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200, float_precision=4):
         print(f"\ntargets: precision >= {a.precision}, recall >= {a.recall}, review <= {a.review:.0%} "
               "(R_resolvable: the recall of the records no other roster person fits as well)")

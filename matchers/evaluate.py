@@ -87,7 +87,8 @@ def check_truth(truth: pl.DataFrame, links: pl.DataFrame, roster: pl.DataFrame |
 
 
 def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.DataFrame,
-                      head_kinds: tuple[str, ...] = (), head_relations: tuple[str, ...] = ()) -> pl.DataFrame:
+                      head_kinds: tuple[str, ...] = (), head_relations: tuple[str, ...] = (),
+                      census_kinds: tuple[str, ...] = ()) -> pl.DataFrame:
     """Per linkable record (PersonRecord + RosterPerson frames, truth with person_id): `twins`,
     how many other roster persons fit what the record shows at least as well as its true person
     T, so that no matcher can tell them apart from the record alone (it must go to review):
@@ -97,8 +98,17 @@ def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.Dat
     where T does; and, for a record of `head_kinds` (naming a head) whose T is a head (relation in
     `head_relations`), they are heads too.
     A record with twins > 0 is genuinely ambiguous: the masking, not the matcher, hides who it
-    is. (Off-roster look-alikes are not counted: the roster is all this sees.)"""
-    t = _truth_records(truth).filter(pl.col("person_id").is_not_null()).rename({"person_id": "tp"})
+    is.
+
+    `census_twins`: the same for people off the roster, as far as the delivery shows them: the
+    records of a complete snapshot (`census_kinds`, 参保名单: every insured resident once) that
+    the truth puts off the roster and that show every kept ID character T agrees with (the same
+    character, not a mask), T's very name when the record shows a whole name (else the shown
+    characters T bears, and a name as long). The snapshot shows no place and no household, so a
+    record naming a place T shares, or a head-kind record of a head, has none; nor has a
+    snapshot record itself (one record per person: another record is another person)."""
+    truth = _truth_records(truth).rename({"person_id": "tp"})
+    t = truth.filter(pl.col("tp").is_not_null())
     col = lambda df, c: df[c].cast(pl.Utf8) if c in df.columns else pl.Series([None] * df.height, dtype=pl.Utf8)  # noqa: E731
     rec = normalize_ids(pl.DataFrame({
         "dept": records["dept"], "kind": records["kind"], "record_id": records["record_id"].cast(pl.Utf8),
@@ -158,8 +168,45 @@ def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.Dat
         & (pl.col("rtn").is_null() | (pl.col("ttn") != pl.col("rtn")).fill_null(True) | (pl.col("ptn") == pl.col("rtn")).fill_null(False)))
     head_ok = ~pl.col("kind").is_in(list(head_kinds)) | ~pl.col("thead").fill_null(False) | pl.col("phead").fill_null(False)
     twins = pairs.filter(name_ok.fill_null(False) & place_ok & head_ok).group_by("dept", "record_id").agg(twins=pl.len())
-    return me.select("dept", "record_id").join(twins, on=["dept", "record_id"], how="left").with_columns(
-        pl.col("twins").fill_null(0).cast(pl.Int64))
+    off = truth.filter(pl.col("tp").is_null()).select("dept", "record_id")
+    listed = rec.filter(pl.col("kind").is_in(list(census_kinds))).join(off, on=["dept", "record_id"])
+    census = _census_twins(me, listed, census_kinds, head_kinds)
+    return me.select("dept", "record_id").join(twins, on=["dept", "record_id"], how="left").join(
+        census, on=["dept", "record_id"], how="left").with_columns(pl.col("twins", "census_twins").fill_null(0).cast(pl.Int64))
+
+
+def _census_twins(me: pl.DataFrame, listed: pl.DataFrame, census_kinds: tuple[str, ...],
+                  head_kinds: tuple[str, ...]) -> pl.DataFrame:
+    """`indistinguishable`'s census_twins: per record of `me` (with its true person's t* columns,
+    agree, whole, pre, suf), the snapshot records `listed` (off the roster) that show all of it T
+    agrees with. Columns dept, record_id, census_twins."""
+    placed = ((pl.col("rvn").is_not_null() & (pl.col("tvn") == pl.col("rvn")))
+              | (pl.col("rtn").is_not_null() & (pl.col("ttn") == pl.col("rtn")))).fill_null(False)
+    me = me.filter(~pl.col("kind").is_in(list(census_kinds)), ~placed,
+                   ~(pl.col("kind").is_in(list(head_kinds)) & pl.col("thead").fill_null(False)))
+    shown = pl.col("rname").fill_null("*")
+    # what T agrees with of the name: all of it when whole, else the shown ends T bears
+    me = me.with_columns(
+        need_pre=pl.when(pl.col("whole")).then(pl.col("tname"))
+        .when(pl.col("tname").str.starts_with(pl.col("pre"))).then(pl.col("pre")).otherwise(pl.lit("")),
+        need_suf=pl.when(pl.col("whole")).then(pl.col("tname"))
+        .when(pl.col("tname").str.ends_with(pl.col("suf"))).then(pl.col("suf")).otherwise(pl.lit("")),
+        need_len=pl.when(pl.col("whole")).then(pl.col("tname").str.len_chars())
+        .when(pl.col("tname").str.len_chars() >= shown.str.len_chars()).then(shown.str.len_chars()).otherwise(0))
+    ename = pl.col("rname").fill_null("*")
+    listed = listed.filter(pl.col("id_status").is_in(["masked", "full_valid"])).select(
+        eno="id_norm", ekept="kept", epre=ename.str.extract(r"^([^*]*)"), esuf=ename.str.extract(r"([^*]*)$"),
+        elen=ename.str.len_chars())
+    found = []
+    for (agree,), part in me.partition_by("agree", as_dict=True).items():
+        pos = [i for i, c in enumerate(agree) if c == "1"]
+        key = lambda no: pl.concat_str([pl.col(no).str.slice(i, 1) for i in pos] or [pl.lit("")])  # noqa: E731
+        shows = listed.filter(pl.all_horizontal([pl.col("ekept").str.slice(i, 1) == "1" for i in pos] or [pl.lit(True)]))
+        found.append(part.with_columns(key=key("id_norm")).join(shows.with_columns(key=key("eno")), on="key").filter(
+            pl.col("epre").str.starts_with(pl.col("need_pre")), pl.col("esuf").str.ends_with(pl.col("need_suf")),
+            pl.col("elen") >= pl.col("need_len")))
+    pairs = pl.concat(found, how="diagonal") if found else me.clear().with_columns(key=pl.lit(""))
+    return pairs.group_by("dept", "record_id").agg(census_twins=pl.len())
 
 
 def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind: bool = False,
@@ -176,7 +223,8 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind
     matched is what they should be, i.e. they are reported but carry no person precision.
 
     With `twins` (`indistinguishable`): also `ambiguous`, the linkable records another roster
-    person fits as well as their own (they belong in review), `ambiguous_matched`, those of them
+    person, or an off-roster person on the 参保名单 (`census_twins`), fits as well as their own
+    (they belong in review), `ambiguous_matched`, those of them
     matched all the same (a guess, unless the record's snapshot gave the other person a record of
     their own), and `recall_resolvable`, correct
     matches among the other linkable records / their number: the recall a matcher can reach
@@ -187,8 +235,9 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind
         ok=(pl.col("decision") == "matched") & (pl.col("person_id") == pl.col("true_pid")),
     )
     if twins is not None:
-        df = df.join(twins.select("dept", "record_id", "twins"), on=["dept", "record_id"], how="left").with_columns(
-            amb=pl.col("on") & (pl.col("twins").fill_null(0) > 0))
+        fits = pl.col("twins") + (pl.col("census_twins") if "census_twins" in twins.columns else 0)
+        df = df.join(twins.select("dept", "record_id", fits=fits), on=["dept", "record_id"], how="left").with_columns(
+            amb=pl.col("on") & (pl.col("fits").fill_null(0) > 0))
     agg = [
         pl.len().alias("n"),
         pl.col("on").sum().alias("linkable"),
@@ -224,6 +273,34 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind
     ).select(*keys, "n", "linkable", "matched", "correct_matched", "precision", "precision_low", "recall", "recall_low",
              "review_rate", "wrong_person", "false_link", *[f"{d}_{s}" for d in DECISIONS for s in ("on", "off")],
              *extra, *(["correct_resolvable"] if extra else []))
+
+
+def calibration(links: pl.DataFrame, truth: pl.DataFrame, edges: tuple[float, ...] = (0.995, 0.999, 0.9999),
+                z: float = 1.645) -> pl.DataFrame:
+    """Do the links' scores mean what they say? The scored matched links (truth known), by score
+    band (`edges` cut them; the first band starts at the lowest score): band, n, claimed (the
+    mean score: the share the matcher expects right), correct, precision, precision_low
+    (`wilson_low`). A band whose precision falls short of its claim says the scores there are too
+    sure, and how far match_threshold would have to rise to reach a precision."""
+    t = _truth_records(truth).rename({"person_id": "true_pid"})
+    m = links.filter(pl.col("decision") == "matched", pl.col("person_id").is_not_null()).join(
+        t, on=["dept", "record_id"]).with_columns(ok=(pl.col("person_id") == pl.col("true_pid")).fill_null(False))
+    labels = [f"<= {edges[0]}", *[f"{a}-{b}" for a, b in zip(edges, edges[1:])], f"> {edges[-1]}"]
+    out = m.with_columns(band=pl.sum_horizontal([(pl.col("score") > e).cast(pl.Int32) for e in edges])).group_by(
+        "band").agg(n=pl.len(), claimed=pl.col("score").mean(), correct=pl.col("ok").sum()).sort("band")
+    return out.select(pl.col("band").replace_strict(list(range(len(labels))), labels, return_dtype=pl.Utf8),
+                      "n", "claimed", "correct", precision=pl.col("correct") / pl.col("n"),
+                      precision_low=pl.struct("correct", "n").map_elements(
+                          lambda r: wilson_low(r["correct"], r["n"], z), return_dtype=pl.Float64))
+
+
+def format_calibration(table: pl.DataFrame) -> str:
+    lines = [f"{'score band':<14} {'n':>8} {'claimed':>8} {'correct':>8} {'precision':>9} {'(>=)':>6}"]
+    lines += [f"{r['band']:<14} {r['n']:>8} {_pct(r['claimed']):>8} {r['correct']:>8} {_pct(r['precision']):>9} "
+              f"{_pct(r['precision_low']):>6}" for r in table.iter_rows(named=True)]
+    lines.append("claimed = the mean score of the band's matched links (the share the matcher expects right); "
+                 "precision = the share truth confirms; (>=) its one-sided 95% lower bound.")
+    return "\n".join(lines)
 
 
 def totals(table: pl.DataFrame, z: float = 1.645) -> dict:
@@ -283,7 +360,8 @@ def format_table(table: pl.DataFrame) -> str:
     lines.append(row("TOTAL", totals(table)))
     lines.append("precision = correct / matched to a person; recall = correct / linkable (truth on roster); "
                  "(>=) = what the counts prove: the one-sided 95% lower bound (Wilson) of the rate before it; "
-                 + ("ambig = linkable records another roster person fits as well as their own (no matcher can tell "
+                 + ("ambig = linkable records another roster person (or an off-roster one on the 参保名单) fits as well "
+                    "as their own (no matcher can tell "
                     "them apart: they belong in review); recall* = correct / the other linkable records; " if amb else "")
                  + "review% of records; wrong = matched to another roster person; false = matched, truth off roster; "
                  "on/off = truth on / off the roster. Place-level rows (水利) carry no person precision.")
@@ -295,6 +373,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--links", required=True, help="links.parquet")
     ap.add_argument("--truth", help="truth/links.csv, or a hand-labelled sample (CSV or XLSX, from --draw)")
     ap.add_argument("--by-kind", action="store_true", help="one row per extract (医保: settlements, enrollment)")
+    ap.add_argument("--calibration", action="store_true", help="also the precision of the matched links by score band")
     ap.add_argument("--inbox", help="the period's inbox folder the links came from (e.g. inbox/2026-10): also count "
                                     "the records another roster person fits as well as their own (ambig, recall*); "
                                     "with --draw, what each drawn record shows")
@@ -359,8 +438,11 @@ def main(argv: list[str] | None = None) -> None:
         truth = truth.join(bad.select("dept", "record_id"), on=["dept", "record_id"], how="anti")
     twins = None
     if records is not None:
-        twins = indistinguishable(records, roster, truth, cfg.matching.head_kinds, cfg.matching.head_relations)
+        twins = indistinguishable(records, roster, truth, cfg.matching.head_kinds, cfg.matching.head_relations,
+                                  cfg.matching.complete_snapshot_kinds)
     print(format_table(evaluate(links, truth, by_kind=a.by_kind, twins=twins)))
+    if a.calibration:
+        print("\n" + format_calibration(calibration(links, truth)))
 
 
 if __name__ == "__main__":

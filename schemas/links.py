@@ -57,11 +57,13 @@ class Twins(pa.DataFrameModel):
     `evaluate(twins=...)`): how many other roster persons fit what the record shows (kept ID
     characters, the name as far as shown, place, head) at least as well as its true person.
     twins > 0: no matcher can tell who the record is from the record itself; it belongs in
-    review, and the evaluation's `recall*` leaves it out."""
+    review, and the evaluation's `recall*` leaves it out. census_twins: the same for off-roster
+    people as the 参保名单 shows them (their records there show all of it T agrees with)."""
 
     dept: str
     record_id: str
     twins: int = pa.Field(ge=0)
+    census_twins: int = pa.Field(ge=0)
 
 
 class LabelSample(pa.DataFrameModel):

@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from matchers.evaluate import check_truth, draw_sample, evaluate, format_table, indistinguishable, main, read_labels
+from matchers.evaluate import calibration, check_truth, draw_sample, format_calibration, evaluate, format_table, indistinguishable, main, read_labels
 from schemas.links import LabelSample, Twins
 
 
@@ -118,6 +118,32 @@ def test_a_head_kind_record_of_a_head_asks_for_a_head():
     assert twins_of("*", "", kind="hr") == [3]  # nothing shown: every other roster person fits
 
 
+def census_twins_of(name, id_raw, e_name, e_id, e_person=None, kind="hr", village=None):
+    """The record r (true person T) beside one 参保名单 record e (true person `e_person`)."""
+    records = pl.DataFrame({"dept": ["x", "医保"], "kind": [kind, "med_enrollment"], "record_id": ["r", "e"],
+                            "name": [name, e_name], "id_raw": [id_raw, e_id],
+                            "township": [None if village is None else "大店", None], "village": [village, None]})
+    truth = pl.DataFrame({"dept": ["x", "医保"], "record_id": ["r", "e"], "person_id": ["T", e_person]})
+    roster = ROSTER.filter(pl.col("person_id") == "T")
+    out = Twins.validate(indistinguishable(records, roster, truth, ("housing",), ("户主",), ("med_enrollment",)))
+    return out.filter(pl.col("record_id") == "r")["census_twins"].to_list()
+
+
+def test_an_insured_off_roster_person_showing_all_the_record_shows_is_a_census_twin():
+    """李* kept 341302...1234 fits T 李红云 and, as far as the 参保名单 shows them, an off-roster
+    李** listed with those characters just as well; one that hides some, or shows another name,
+    does not; nor does T's own listing, or a record naming T's village (the list shows none)."""
+    assert census_twins_of("李*", "341302********1234", "李**", "341302********1234") == [1]
+    assert census_twins_of("李*", "341302********1234", "李红霞", "341302200101091234") == [1]  # full ID, whole name
+    assert census_twins_of("李*", "341302********1234", "李**", "341***********1234") == [0]  # hides 302
+    assert census_twins_of("李*", "341302********1234", "王**", "341302********1234") == [0]
+    assert census_twins_of("李*", "341302********1234", "李**", "341302********1234", e_person="T") == [0]
+    assert census_twins_of("李红云", "341302********1234", "李**", "341302********1234") == [0]  # T's whole name shown
+    assert census_twins_of("李红云", "341302********1234", "李红云", "341302********1234") == [1]
+    assert census_twins_of("李*", "341302********1234", "李**", "341302********1234", village="王庄村") == [0]
+    assert census_twins_of("李*", "341302********1234", "李**", "341302********1234", kind="med_enrollment") == [0]
+
+
 def test_evaluate_reports_the_recall_of_the_resolvable_records():
     links, truth = frames()
     twins = pl.DataFrame({"dept": ["医保"], "record_id": ["4"], "twins": [2]})
@@ -125,6 +151,23 @@ def test_evaluate_reports_the_recall_of_the_resolvable_records():
     assert row["ambiguous"] == 1 and row["recall"] == 2 / 5 and row["recall_resolvable"] == 2 / 4
     assert "recall*" in format_table(evaluate(links, truth, twins=twins))
     assert "recall*" not in format_table(evaluate(links, truth))
+
+
+def test_calibration_sets_each_score_band_against_what_truth_confirms():
+    """Matched links scored 0.992 and 0.993 (one wrong, one a false link) and 0.99999 (right):
+    the lowest band claims 0.9925 and is right 0 times in 2; reviews and unscored records are not
+    counted."""
+    links = pl.DataFrame({"dept": ["民政"] * 5, "kind": ["civil"] * 5, "record_id": list("abcde"),
+                          "decision": ["matched", "matched", "matched", "review", "matched"],
+                          "person_id": ["A", "B", "C", None, "E"], "score": [0.992, 0.993, 0.99999, 0.7, 0.999]})
+    truth = pl.DataFrame({"dept": ["民政"] * 4, "record_id": list("abcd"), "person_id": ["Z", None, "C", "D"]})
+    table = calibration(links, truth)
+    rows = {r["band"]: r for r in table.iter_rows(named=True)}
+    assert set(rows) == {"<= 0.995", "> 0.9999"}
+    low = rows["<= 0.995"]
+    assert (low["n"], low["correct"], low["precision"]) == (2, 0, 0.0) and abs(low["claimed"] - 0.9925) < 1e-12
+    assert (rows["> 0.9999"]["n"], rows["> 0.9999"]["precision"]) == (1, 1.0)
+    assert "<= 0.995" in format_calibration(table)
 
 
 # --- a sample to label by hand --------------------------------------------------------------------
