@@ -37,8 +37,7 @@ def county(work: Path, profile: str, households: int, seed: int,
     records, roster, truth, population = load_county(work / name, profile, households, seed, local_clinic)
     matching = load_config().matching
     links, _ = link(records, roster, dataclasses.replace(matching, county_population=population))
-    twins = indistinguishable(records, roster, truth, matching.head_kinds, matching.head_relations,
-                              matching.complete_snapshot_kinds)
+    twins = indistinguishable(records, roster, truth, matching)
     tag = pl.lit(f"{seed}:") + pl.col("record_id")
     return links.with_columns(record_id=tag), truth.with_columns(record_id=tag), twins.with_columns(record_id=tag)
 

@@ -15,7 +15,9 @@ import unicodedata
 
 import polars as pl
 
+from config import MatchingConfig
 from matchers.ids import normalize_ids
+from matchers.link import id_from_record_number
 from matchers.names import normalize_name
 from matchers.places import normalize_place
 
@@ -87,21 +89,21 @@ def check_truth(truth: pl.DataFrame, links: pl.DataFrame, roster: pl.DataFrame |
 
 
 def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.DataFrame,
-                      head_kinds: tuple[str, ...] = (), head_relations: tuple[str, ...] = (),
-                      census_kinds: tuple[str, ...] = ()) -> pl.DataFrame:
+                      matching: MatchingConfig) -> pl.DataFrame:
     """Per linkable record (PersonRecord + RosterPerson frames, truth with person_id): `twins`,
     how many other roster persons fit what the record shows at least as well as its true person
     T, so that no matcher can tell them apart from the record alone (it must go to review):
     every kept ID character T agrees with, they agree with too; they bear T's very name when the
     record shows a whole name, or agree with every shown character T agrees with when it is
     masked (李* fits 李红 and 李红云 alike, 张** only names of three characters or more); they share the township and village the record shows
-    where T does; and, for a record of `head_kinds` (naming a head) whose T is a head (relation in
-    `head_relations`), they are heads too.
+    where T does; and, for a record of `matching.head_kinds` (naming a head) whose T is a head (relation in
+    `head_relations`), they are heads too. The record shows the ID the matcher reads: its 证件号码,
+    or the one its record number holds (学籍号 = G + ID: `link.id_from_record_number`).
     A record with twins > 0 is genuinely ambiguous: the masking, not the matcher, hides who it
     is.
 
     `census_twins`: the same for people off the roster, as far as the delivery shows them: the
-    records of a complete snapshot (`census_kinds`, 参保名单: every insured resident once) that
+    records of a complete snapshot (`complete_snapshot_kinds`, 参保名单: every insured resident once) that
     the truth puts off the roster and that show every kept ID character T agrees with (the same
     character, not a mask), T's very name when the record shows a whole name (else the shown
     characters T bears, and a name as long). The snapshot shows no place and no household, so a
@@ -110,10 +112,13 @@ def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.Dat
     truth = _truth_records(truth).rename({"person_id": "tp"})
     t = truth.filter(pl.col("tp").is_not_null())
     col = lambda df, c: df[c].cast(pl.Utf8) if c in df.columns else pl.Series([None] * df.height, dtype=pl.Utf8)  # noqa: E731
-    rec = normalize_ids(pl.DataFrame({
+    head_kinds, head_relations, census_kinds = (
+        matching.head_kinds, matching.head_relations, matching.complete_snapshot_kinds)
+    rec = id_from_record_number(normalize_ids(pl.DataFrame({
+        "rid": pl.int_range(records.height, dtype=pl.UInt32, eager=True),
         "dept": records["dept"], "kind": records["kind"], "record_id": records["record_id"].cast(pl.Utf8),
         "id_raw": col(records, "id_raw"), "rname": col(records, "name"),
-        "rtn": col(records, "township"), "rvn": col(records, "village")}))
+        "rtn": col(records, "township"), "rvn": col(records, "village")})), records, matching)
     rel = col(roster, "relation").str.strip_chars()
     ros = pl.DataFrame({"pid": roster["person_id"].cast(pl.Utf8), "pno": roster["id_number"].cast(pl.Utf8).str.strip_chars()
                         .str.to_uppercase(), "pname": col(roster, "name"), "ptn": col(roster, "township"),
@@ -438,8 +443,7 @@ def main(argv: list[str] | None = None) -> None:
         truth = truth.join(bad.select("dept", "record_id"), on=["dept", "record_id"], how="anti")
     twins = None
     if records is not None:
-        twins = indistinguishable(records, roster, truth, cfg.matching.head_kinds, cfg.matching.head_relations,
-                                  cfg.matching.complete_snapshot_kinds)
+        twins = indistinguishable(records, roster, truth, cfg.matching)
     print(format_table(evaluate(links, truth, by_kind=a.by_kind, twins=twins)))
     if a.calibration:
         print("\n" + format_calibration(calibration(links, truth)))

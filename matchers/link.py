@@ -94,7 +94,7 @@ def _prepare_records(records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame
         "tn": _per_value(col("township"), lambda e: normalize_place(e, "township")),
         "vn": _per_value(col("village"), lambda e: normalize_place(e, "village")),
     }))
-    rec = _id_from_record_number(rec, records, cfg)
+    rec = id_from_record_number(rec, records, cfg)
     return pl.concat([rec, edge_pinyin(rec["rname"])], how="horizontal").with_columns(
         k=pl.col("kept").str.count_matches("1"),
         masked=pl.col("rname").str.contains("*", literal=True).fill_null(True),  # no whole name shown
@@ -102,7 +102,7 @@ def _prepare_records(records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame
     ).drop("id_raw")
 
 
-def _id_from_record_number(rec: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+def id_from_record_number(rec: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """A record of `id_in_record_id_kinds` whose record number holds a whole, valid ID (学籍号 =
     `G` + the student's ID, SPEC §1) is linked on that ID when its own 证件号码 is unusable or
     masked and agrees with it on every kept character (a masked 证件号码 then adds nothing; one
@@ -1045,7 +1045,18 @@ def _census_members(snap: pl.DataFrame, snap_rec: pl.DataFrame, cfg: MatchingCon
     pairs). A roster person claimed by n records (`_rival_shares`) is at most one of them: each
     claimant's p is divided by n, unless one shows the person's whole ID, which then keeps
     them (the others lose them). Shares read from names are not trusted here: a look-alike's
-    record showing the exact name may outweigh the person's own, and is then still counted."""
+    record showing the exact name may outweigh the person's own, and is then still counted.
+    A person whose whole ID a record of the kind shows (p >= review_threshold) is that record's:
+    the other records' p for them is dropped first, so that a record whose p was spread over
+    that person and another is weighed as what it can still be (the other, or no roster person)."""
+    kind = snap_rec.select("rid", "kind", "k")
+    holders = (
+        snap.join(kind, on="rid")
+        .filter(pl.col("k") == 18, pl.col("id_level") == "kept-agree", pl.col("p") >= cfg.review_threshold)
+        .unique(["kind", "pidx"], keep="first", maintain_order=True).select("kind", "pidx", holder="rid")
+    )
+    snap = snap.join(kind.select("rid", "kind"), on="rid").join(holders, on=["kind", "pidx"], how="left").filter(
+        pl.col("holder").is_null() | (pl.col("holder") == pl.col("rid"))).drop("kind", "holder")
     best = (
         snap.sort(["rid", "p", "pidx"], descending=[False, True, False]).group_by("rid", maintain_order=True)
         .agg(psum=pl.col("p").sum().clip(0.0, 1.0), person_id=pl.col("pidx").first(), p1=pl.col("p").first(),

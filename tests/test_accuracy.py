@@ -58,8 +58,7 @@ def link_county(out: Path, profile: str, households: int) -> pl.DataFrame:
     records, roster = read_linkable(out / "inbox" / PERIOD, cfg)
     links, _ = link(records, roster, dataclasses.replace(cfg.matching, county_population=population))
     truth = pl.read_csv(out / "truth" / "links.csv", infer_schema_length=0)
-    twins = indistinguishable(records, roster, truth, cfg.matching.head_kinds, cfg.matching.head_relations,
-                              cfg.matching.complete_snapshot_kinds)
+    twins = indistinguishable(records, roster, truth, cfg.matching)
     return evaluate(links, truth, twins=twins)
 
 

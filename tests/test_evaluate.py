@@ -1,5 +1,9 @@
+import dataclasses
+
 import polars as pl
 import pytest
+
+from config import load_config
 
 from matchers.evaluate import calibration, check_truth, draw_sample, format_calibration, evaluate, format_table, indistinguishable, main, read_labels
 from schemas.links import LabelSample, Twins
@@ -87,12 +91,15 @@ ROSTER = pl.DataFrame({
     "relation": ["户主", "子女", "户主", "户主"],
 })
 
+MATCHING = dataclasses.replace(load_config().matching, head_kinds=("housing",), head_relations=("户主",),
+                               complete_snapshot_kinds=("med_enrollment",), id_in_record_id_kinds=("education",))
+
 
 def twins_of(name, id_raw, village=None, kind="hr", person="T"):
     records = pl.DataFrame({"dept": ["x"], "kind": [kind], "record_id": ["r"], "name": [name], "id_raw": [id_raw],
                             "township": [None if village is None else "大店"], "village": [village]})
     truth = pl.DataFrame({"dept": ["x"], "record_id": ["r"], "person_id": [person]})
-    return Twins.validate(indistinguishable(records, ROSTER, truth, ("housing",), ("户主",)))["twins"].to_list()
+    return Twins.validate(indistinguishable(records, ROSTER, truth, MATCHING))["twins"].to_list()
 
 
 def test_a_masked_record_fitting_two_roster_persons_is_ambiguous():
@@ -118,15 +125,15 @@ def test_a_head_kind_record_of_a_head_asks_for_a_head():
     assert twins_of("*", "", kind="hr") == [3]  # nothing shown: every other roster person fits
 
 
-def census_twins_of(name, id_raw, e_name, e_id, e_person=None, kind="hr", village=None):
+def census_twins_of(name, id_raw, e_name, e_id, e_person=None, kind="hr", village=None, record_id="r"):
     """The record r (true person T) beside one 参保名单 record e (true person `e_person`)."""
-    records = pl.DataFrame({"dept": ["x", "医保"], "kind": [kind, "med_enrollment"], "record_id": ["r", "e"],
+    records = pl.DataFrame({"dept": ["x", "医保"], "kind": [kind, "med_enrollment"], "record_id": [record_id, "e"],
                             "name": [name, e_name], "id_raw": [id_raw, e_id],
                             "township": [None if village is None else "大店", None], "village": [village, None]})
-    truth = pl.DataFrame({"dept": ["x", "医保"], "record_id": ["r", "e"], "person_id": ["T", e_person]})
-    roster = ROSTER.filter(pl.col("person_id") == "T")
-    out = Twins.validate(indistinguishable(records, roster, truth, ("housing",), ("户主",), ("med_enrollment",)))
-    return out.filter(pl.col("record_id") == "r")["census_twins"].to_list()
+    truth = pl.DataFrame({"dept": ["x", "医保"], "record_id": [record_id, "e"], "person_id": ["T", e_person]})
+    roster = ROSTER.filter(pl.col("person_id") == "T").with_columns(id_number=pl.lit("341302199001041234"))  # valid
+    out = Twins.validate(indistinguishable(records, roster, truth, MATCHING))
+    return out.filter(pl.col("record_id") == record_id)["census_twins"].to_list()
 
 
 def test_an_insured_off_roster_person_showing_all_the_record_shows_is_a_census_twin():
@@ -142,6 +149,10 @@ def test_an_insured_off_roster_person_showing_all_the_record_shows_is_a_census_t
     assert census_twins_of("李红云", "341302********1234", "李红云", "341302********1234") == [1]
     assert census_twins_of("李*", "341302********1234", "李**", "341302********1234", village="王庄村") == [0]
     assert census_twins_of("李*", "341302********1234", "李**", "341302********1234", kind="med_enrollment") == [0]
+    # a 学籍号 holding T's whole ID shows the birth date the listed 李** hides (the matcher reads it)
+    student = dict(kind="education", record_id="G341302199001041234")
+    assert census_twins_of("李*", "341302********1234", "李**", "341302********1234", **student) == [0]
+    assert census_twins_of("李*", "341302********1234", "李**", "341302********1234", kind="education") == [1]
 
 
 def test_evaluate_reports_the_recall_of_the_resolvable_records():

@@ -6,7 +6,7 @@ import pytest
 
 from config import MatchingConfig
 from matchers.ids import check_char
-from matchers.link import _block, _complete_snapshots, _near_ids, _prepare_records, _prepare_roster, link, slip_rates
+from matchers.link import _block, _census_members, _complete_snapshots, _near_ids, _prepare_records, _prepare_roster, link, slip_rates
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
@@ -685,6 +685,26 @@ def test_the_census_counts_a_list_record_showing_the_whole_id_as_its_person_not_
     assert "another record" in d["other"]["reason"], d["other"]["reason"]
     assert d["js"]["decision"] == "matched" and d["js"]["person_id"] == u["person_id"], d["js"]["reason"]
     assert "fit too" not in d["js"]["reason"], d["js"]["reason"]
+
+
+def test_a_list_record_spread_over_two_persons_who_have_their_own_counts_off_the_roster():
+    """参保名单 record 2 (陈*, 6+4) fits roster persons a and b about equally (p 0.49 / 0.48). a's
+    own record shows a's whole ID, so record 2 is not a's; b's own record claims b. Record 2 is
+    then b's or no roster person's: about half off the roster (q 0.52), not 0.03, so the census
+    counts it among the insured people who could be behind a masked record of another kind."""
+    pairs = pl.DataFrame({"rid": [0, 1, 2, 2], "pidx": [0, 1, 0, 1], "p": [0.999, 0.99, 0.49, 0.48],
+                          "w": [1e9, 5e3, 60.0, 58.0], "id_level": ["kept-agree"] * 4,
+                          "name_level": ["exact", "exact", "masked-agree", "masked-agree"]},
+                         schema_overrides={"rid": pl.UInt32, "pidx": pl.UInt32})
+    snap_rec = pl.DataFrame({
+        "rid": [0, 1, 2], "kind": ["med_enrollment"] * 3, "k": [18, 10, 10], "masked": [False, False, True],
+        "id_status": ["full_valid", "masked", "masked"],
+        "id_norm": ["34130219660214696X", "341302********696X", "341302********696X"],
+        "kept": ["1" * 18, "111111000000001111", "111111000000001111"], "rname": ["陈红花", "陈丽佳", "陈*"],
+        "first_py": ["chen"] * 3, "last_py": ["hua", "jia", None]}, schema_overrides={"rid": pl.UInt32})
+    q = dict(_census_members(pairs, snap_rec, CFG).select("rid", "q").iter_rows())
+    assert q[2] == pytest.approx(0.52), q
+    assert 0 not in q  # a's own record: surely a's
 
 
 @pytest.mark.parametrize("k", [5, 9, 13, 16])
