@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import unicodedata
 
 import polars as pl
@@ -22,6 +23,7 @@ from matchers.names import normalize_name
 from matchers.places import normalize_place
 
 DECISIONS = ("matched", "review", "unmatched", "rejected")
+PERIOD = re.compile(r"\d{4}-\d{2}")  # a period folder's name
 
 
 def wilson_low(k: int, n: int, z: float) -> float | None:
@@ -386,6 +388,8 @@ def main(argv: list[str] | None = None) -> None:
                                                           "for labelling by hand")
     ap.add_argument("--out", help="the sample file --draw writes (CSV)")
     ap.add_argument("--seed", type=int, default=0, help="the draw's random seed")
+    ap.add_argument("--period", help="score only the truth rows of this period (YYYY-MM), when the truth file has a "
+                                     "period column; default: the period folder of --inbox or of --links")
     a = ap.parse_args(argv)
     if (a.draw is None) == (a.truth is None) or (a.draw is not None and not (a.out and a.inbox)):
         ap.error("give --truth to measure, or --draw N with --inbox and --out to draw a sample to label")
@@ -435,8 +439,19 @@ def main(argv: list[str] | None = None) -> None:
                          f"and person_id; a labelled sample dept, record_id and {LABEL_COLUMN})")
     if label == LABEL_COLUMN:
         truth = read_labels(truth)
+    import sys
+    period = a.period or next((f.name for f in (Path(a.inbox) if a.inbox else None, Path(a.links).resolve().parent)
+                               if f is not None and PERIOD.fullmatch(f.name)), None)
+    if period and "period" in truth.columns:
+        held = truth["period"].cast(pl.Utf8).unique().sort().to_list()
+        if period not in held:
+            raise SystemExit(f"--truth {a.truth}: no row of period {period} (it holds {', '.join(map(str, held))}); "
+                             "give --period")
+        if len(held) > 1:
+            print(f"{a.truth}: scoring period {period} only ({', '.join(h for h in held if h != period)} left aside)",
+                  file=sys.stderr)
+            truth = truth.filter(pl.col("period").cast(pl.Utf8) == period)
     if (bad := check_truth(truth, links, roster)).height:
-        import sys
         print(f"{a.truth}: {bad.height} row(s) not scored:", file=sys.stderr)
         for r in bad.head(20).iter_rows(named=True):
             print(f"  {r['dept']} {r['record_id']}: {r['problem']}", file=sys.stderr)

@@ -204,6 +204,24 @@ def test_labels_blank_are_skipped_and_none_means_off_the_roster():
     assert read_labels(labelled).rows() == [("x", "1", "H1-01"), ("x", "2", None)]
 
 
+def test_cli_scores_the_period_the_links_are_of(tmp_path, capsys):
+    """A truth file of two periods, links of 2026-10 (OUT/2026-10/links.parquet): the other
+    period's rows are left aside, said once, not listed as records missing from the links."""
+    links, truth = frames()
+    run = tmp_path / "2026-10"
+    run.mkdir()
+    links.write_parquet(run / "links.parquet")
+    later = truth.with_columns(record_id=pl.col("record_id") + "b", period=pl.lit("2026-11"))
+    pl.concat([truth.with_columns(period=pl.lit("2026-10")), later]).write_csv(tmp_path / "links.csv")
+    main(["--links", str(run / "links.parquet"), "--truth", str(tmp_path / "links.csv")])
+    out, err = capsys.readouterr()
+    assert "scoring period 2026-10 only (2026-11 left aside)" in err and "not in the links" not in err, err
+    main(["--links", str(run / "links.parquet"), "--truth", str(tmp_path / "links.csv"), "--period", "2026-10"])
+    assert capsys.readouterr().out == out
+    with pytest.raises(SystemExit, match="no row of period 2026-12"):
+        main(["--links", str(run / "links.parquet"), "--truth", str(tmp_path / "links.csv"), "--period", "2026-12"])
+
+
 def test_cli_names_what_is_wrong_instead_of_a_traceback(tmp_path):
     links, truth = frames()
     links.write_parquet(tmp_path / "links.parquet")
