@@ -83,6 +83,8 @@ class MatchingConfig:
     place_hint_fields: tuple[str, ...] = ("facility", "school")
     place_hint_strength: float = 50.0
     place_hint_z: float = 1.645
+    age_prior_strength: float = 30.0
+    age_band_years: int = 10
 
     def __post_init__(self) -> None:
         c = self.census_completeness
@@ -116,7 +118,9 @@ class MatchingConfig:
         if set(self.role_levels) != {"head", "member"} or not all(
                 isinstance(v, int | float) and 0 < v <= 1 for v in self.role_levels.values()):
             raise ValueError(f"matching.role_levels must give head and member each a share in (0, 1], got {self.role_levels!r}")
-        for name in ("block_size_sample", "pair_chunk"):
+        if not (num(self.age_prior_strength) and self.age_prior_strength >= 0):
+            raise ValueError(f"matching.age_prior_strength must be a number of at least 0, got {self.age_prior_strength!r}")
+        for name in ("block_size_sample", "pair_chunk", "age_band_years"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
                 raise ValueError(f"matching.{name} must be a whole number of at least 1, got {getattr(self, name)!r}")
 

@@ -102,7 +102,8 @@ def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.Dat
     `head_relations`), they are heads too. The record shows the ID the matcher reads: its 证件号码,
     or the one its record number holds (学籍号 = G + ID: `link.id_from_record_number`).
     A record with twins > 0 is genuinely ambiguous: the masking, not the matcher, hides who it
-    is.
+    is. (What the record does not show is not asked: a department's age structure, which the
+    matcher weighs, may still make one twin the likelier.)
 
     `census_twins`: the same for people off the roster, as far as the delivery shows them: the
     records of a complete snapshot (`complete_snapshot_kinds`, 参保名单: every insured resident once) that

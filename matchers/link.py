@@ -529,6 +529,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     if cfg.name_m_iterations:
         pairs = _learn_name_m(pairs, rec, records, roster.height, population, cfg)
     pairs = _learn_place_hint(pairs, rec, records, roster.height, population, cfg)
+    pairs = _learn_age_prior(pairs, rec, ros, records, roster.height, population, cfg)
     # The complete snapshot first: its posteriors make the census the other kinds are weighed against.
     snap_rid = records.select("kind").with_row_index("rid").filter(
         pl.col("kind").is_in(list(cfg.complete_snapshot_kinds)))["rid"]
@@ -773,6 +774,48 @@ def _learn_place_hint(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFr
     w_new = w * lr
     W_new = W + np.bincount(rid, weights=w_new - w, minlength=records.height)[rid]
     return out.with_columns(w=pl.Series(w_new), W=pl.Series(W_new), hint_lr=pl.Series(lr))
+
+
+def _learn_age_prior(pairs: pl.DataFrame, rec: pl.DataFrame, ros: pl.DataFrame, records: pl.DataFrame,
+                     n_roster: int, population: float, cfg: MatchingConfig) -> pl.DataFrame:
+    """How a dept/kind's records spread over ages, learned from the run's own pairs: per group
+    g and birth cohort b (`age_band_years` wide, read from the roster ID), λ_gb = s_gb / r_b, with
+    s_gb the share of g's posterior mass on candidates born in b (shrunk by `age_prior_strength`
+    pseudo-records spread as the roster) and r_b the roster's share born in b. A person of a
+    cohort that rarely has such a record (a child in 人社's) is that much less likely the one
+    behind it; Σ_b r_b λ_gb = 1, so an average roster person keeps their weight against
+    "someone off the roster". A record showing the birth decade (ID positions 7-9) is left as it
+    is: whoever else could be behind it was born then too, so the cohort weighs them alike. Each
+    other record's pairs have their w multiplied by λ (`age_lr`), its W with it."""
+    out = pairs.with_columns(age_lr=pl.lit(1.0))
+    if not cfg.age_prior_strength or pairs.is_empty():
+        return out
+    # each roster person's birth cohort (by pidx; -1 when the ID shows no year), counted with
+    # numpy so that the sums, and so the scores, are the same on every run
+    year = ros.sort("pidx")["id_number"].str.slice(6, 4).cast(pl.Int32, strict=False).fill_null(-1).to_numpy()
+    known_year = year > 0
+    cohort = np.full(len(year), -1, np.int64)
+    cohorts, idx = np.unique((year[known_year] // cfg.age_band_years).astype(np.int64), return_inverse=True)
+    cohort[known_year] = idx
+    n_b = len(cohorts)
+    if n_b == 0:
+        return out
+    r = np.bincount(cohort[known_year], minlength=n_b) / known_year.sum()
+    names, g_of = _groups(records)
+    rid = pairs["rid"].to_numpy().astype(np.int64)
+    w, W = pairs["w"].to_numpy(), pairs["W"].to_numpy()
+    p = _pair_p(rid, w, W, records, n_roster, population, cfg)
+    g, b = g_of[rid], cohort[pairs["pidx"].to_numpy().astype(np.int64)]
+    ok = b >= 0
+    n = np.bincount(g[ok] * n_b + b[ok], weights=p[ok], minlength=names.len() * n_b).reshape(names.len(), n_b)
+    s_ = cfg.age_prior_strength
+    lam = (n + s_ * r) / (n.sum(axis=1, keepdims=True) + s_) / r
+    lr = np.where(ok, lam[g, np.maximum(b, 0)], 1.0)
+    decade_shown = rec["kept"].str.slice(6, 3).eq("111").fill_null(False).to_numpy()  # rec's rows are its rids
+    lr = np.where(decade_shown[rid], 1.0, lr)
+    w_new = w * lr
+    W_new = W + np.bincount(rid, weights=w_new - w, minlength=records.height)[rid]
+    return out.with_columns(w=pl.Series(w_new), W=pl.Series(W_new), age_lr=pl.Series(lr))
 
 
 def _rank_in_run() -> pl.Expr:
@@ -1091,6 +1134,9 @@ def _reason(pairs: pl.DataFrame) -> pl.Expr:
             pl.lit("; 就诊机构/学校 names their township (x"), pl.col("hint_lr").round(1).cast(pl.Utf8), pl.lit(")")]))
         .when(pl.col("hint_lr") < 0.9999).then(pl.concat_str([
             pl.lit("; 就诊机构/学校 names another township (x"), pl.col("hint_lr").round(2).cast(pl.Utf8), pl.lit(")")]))
+        .otherwise(pl.lit("")),
+        pl.when((pl.col("age_lr") > 1.05) | (pl.col("age_lr") < 0.95)).then(pl.concat_str([
+            pl.lit("; people of their birth cohort have such records x"), pl.col("age_lr").round(2).cast(pl.Utf8)]))
         .otherwise(pl.lit("")),
         pl.when(pl.col("snapshot")).then(pl.lit("; the snapshot's record of this person (no other fits as well)"))
         .otherwise(pl.lit("")),

@@ -76,7 +76,7 @@ def test_a_census_completeness_that_is_not_a_share_is_refused(value, capsys):
                                      "name_m_iterations=1.5", "name_m_floor=0", "lookalike_prior=2",
                                      "lookalike_prior=often", "lookalike_strength=0", "place_hint_z=-1",
                                      "place_hint_strength=many", "prior_groups=assistance_pay",
-                                     "place_hint_fields=facility"])
+                                     "place_hint_fields=facility", "age_prior_strength=-1"])
 def test_a_learning_or_doubt_setting_out_of_range_is_refused(setting, capsys):
     args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.{setting}"]
     assert flows.main(args) == 2
@@ -84,7 +84,7 @@ def test_a_learning_or_doubt_setting_out_of_range_is_refused(setting, capsys):
 
 
 
-@pytest.mark.parametrize("setting", ["block_size_sample=0", "pair_chunk=0", "block_size_sample=2.5"])
+@pytest.mark.parametrize("setting", ["block_size_sample=0", "pair_chunk=0", "block_size_sample=2.5", "age_band_years=0"])
 def test_a_sample_or_slice_size_below_one_is_refused(setting, capsys):
     args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.{setting}"]
     assert flows.main(args) == 2

@@ -687,6 +687,40 @@ def test_the_census_counts_a_list_record_showing_the_whole_id_as_its_person_not_
     assert "fit too" not in d["js"]["reason"], d["js"]["reason"]
 
 
+def test_a_departments_age_structure_weighs_its_candidates(roster):
+    """人社's records are about working-age people. 孔* with region and last 4 kept fits an adult
+    and a child of the roster alike; the run's other 人社 records (full IDs) are all of people
+    born in the 1980s, so the adult is the far likelier one, and the reason says why. Without
+    the age prior it is a toss-up ("ambiguous"); a record showing the birth decade is weighed as
+    before (whoever else fits it was born then too)."""
+    rng = random.Random(5)
+    adult = make_id(rng, "341302", "19850317")
+    child = next(c for d in range(1, 28) if (c := adult[:6] + f"201604{d:02d}" + adult[14:17] + check_char(
+        adult[:6] + f"201604{d:02d}" + adult[14:17]))[17] == adult[17])
+    extra = pl.DataFrame([dict(township="大店镇", village="东王庄村", household_id=h, person_id=h + "-01", name=n, id_number=i)
+                          for h, n, i in (("HA", "孔德明", adult), ("HC", "孔子轩", child))])
+    ros = pl.concat([roster, extra])
+    workers = [r for r in ros.iter_rows(named=True) if r["id_number"][6:9] == "198"][:40]
+    assert len(workers) >= 15
+    rows = [dict(record_id="k", name="孔*", id_raw=adult[:3] + "*" * 11 + adult[14:])]
+    rows += [dict(record_id=f"w{j}", name=r["name"], id_raw=r["id_number"]) for j, r in enumerate(workers)]
+    hr = lambda f: f.with_columns(dept=pl.lit("人社"), kind=pl.lit("hr"))  # noqa: E731
+
+    def decide(cfg, id_raw=None):
+        recs = hr(records([dict(rows[0], id_raw=id_raw or rows[0]["id_raw"])] + rows[1:]))
+        links, cands = link(recs, ros, cfg)
+        p = dict(cands.filter(pl.col("record_id") == "k").select("person_id", "score").iter_rows())
+        return links.row(0, named=True), p
+
+    plain, p0 = decide(dataclasses.replace(CFG, age_prior_strength=0.0))
+    assert plain["reason"].startswith("ambiguous") and p0["HA-01"] == pytest.approx(p0["HC-01"]), plain["reason"]
+    aged, p1 = decide(CFG)
+    assert not aged["reason"].startswith("ambiguous") and p1["HA-01"] > 5 * p1["HC-01"], (aged["reason"], p1)
+    assert "孔德明" in aged["reason"] and "birth cohort have such records x" in aged["reason"], aged["reason"]
+    shown, _ = decide(CFG, id_raw="******1985******" + adult[16:])  # the birth decade shown: nothing to weigh
+    assert "birth cohort" not in shown["reason"], shown["reason"]
+
+
 def test_a_list_record_spread_over_two_persons_who_have_their_own_counts_off_the_roster():
     """参保名单 record 2 (陈*, 6+4) fits roster persons a and b about equally (p 0.49 / 0.48). a's
     own record shows a's whole ID, so record 2 is not a's; b's own record claims b. Record 2 is
