@@ -85,6 +85,7 @@ class MatchingConfig:
     place_hint_z: float = 1.645
     age_prior_strength: float = 30.0
     age_band_years: int = 10
+    record_id_slips: int = 2
 
     def __post_init__(self) -> None:
         c = self.census_completeness
@@ -120,6 +121,8 @@ class MatchingConfig:
             raise ValueError(f"matching.role_levels must give head and member each a share in (0, 1], got {self.role_levels!r}")
         if not (num(self.age_prior_strength) and self.age_prior_strength >= 0):
             raise ValueError(f"matching.age_prior_strength must be a number of at least 0, got {self.age_prior_strength!r}")
+        if not (isinstance(self.record_id_slips, int) and 0 <= self.record_id_slips <= 4):
+            raise ValueError(f"matching.record_id_slips must be a whole number from 0 to 4, got {self.record_id_slips!r}")
         for name in ("block_size_sample", "pair_chunk", "age_band_years"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
                 raise ValueError(f"matching.{name} must be a whole number of at least 1, got {getattr(self, name)!r}")

@@ -104,17 +104,20 @@ def _prepare_records(records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame
 
 def id_from_record_number(rec: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """A record of `id_in_record_id_kinds` whose record number holds a whole, valid ID (学籍号 =
-    `G` + the student's ID, SPEC §1) is linked on that ID when its own 证件号码 is unusable or
-    masked and agrees with it on every kept character (a masked 证件号码 then adds nothing; one
-    that disagrees is left as it is). `id_src` says where the ID was read: id_raw or record_id."""
-    rec = rec.with_columns(id_src=pl.lit("id_raw"))
+    `G` + the student's ID, SPEC §1) is linked on that ID when its own 证件号码 is unusable, or
+    masked or failing the check and agreeing with it on every kept character but at most
+    `record_id_slips` (a masked 证件号码 then adds nothing, and one kept digit mistyped or two
+    swapped there is the 证件号码's slip, not the valid ID's; one that disagrees more is left as it
+    is). `id_src` says where the ID was read: id_raw or record_id; `own_status` is the 证件号码's
+    id_status as sent (its slips are the department's, `_typo_m`)."""
+    rec = rec.with_columns(id_src=pl.lit("id_raw"), own_status=pl.col("id_status"))
     idx = records["kind"].is_in(list(cfg.id_in_record_id_kinds)).arg_true()
     if idx.is_empty():
         return rec
     alt = normalize_ids(pl.DataFrame({"id_raw": records["record_id"].cast(pl.Utf8).gather(idx)}))
     own = rec.select("id_norm", "id_status")[idx]
     r, c = _id_bytes(own["id_norm"]), _id_bytes(alt["id_norm"])
-    agree = pl.Series(((r == ord("*")) | (r == c)).all(1))  # every kept character equal
+    agree = pl.Series(((r != ord("*")) & (r != c)).sum(1) <= cfg.record_id_slips)  # kept characters differing
     use = ((alt["id_status"] == "full_valid") & (own["id_status"] != "full_valid")
            & (~own["id_status"].is_in(["masked", "full_check_failed"]) | agree))
     if not use.any():
@@ -418,7 +421,7 @@ def _typo_m(rec: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl
     character of its dept/kind read off the group's own full IDs (`slip_rates`: the same hands
     typed them). A department whose full IDs often fail the check is trusted to have mistyped a
     kept digit too (a one-slip candidate weighs more); one whose full IDs never fail, less."""
-    rate = records.select("dept", "kind").join(slip_rates(records, cfg, rec["id_status"]), on=["dept", "kind"],
+    rate = records.select("dept", "kind").join(slip_rates(records, cfg, rec["own_status"]), on=["dept", "kind"],
                                                how="left", maintain_order="left")["slip_rate"]
     m = (rate * rec["k"]).clip(upper_bound=1.0)  # (a department failing every check)
     return m.set(~rec["id_status"].is_in(["masked", "destroyed"]), None).alias("m_one")

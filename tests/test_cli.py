@@ -84,7 +84,8 @@ def test_a_learning_or_doubt_setting_out_of_range_is_refused(setting, capsys):
 
 
 
-@pytest.mark.parametrize("setting", ["block_size_sample=0", "pair_chunk=0", "block_size_sample=2.5", "age_band_years=0"])
+@pytest.mark.parametrize("setting", ["block_size_sample=0", "pair_chunk=0", "block_size_sample=2.5", "age_band_years=0",
+                                     "record_id_slips=9"])
 def test_a_sample_or_slice_size_below_one_is_refused(setting, capsys):
     args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.{setting}"]
     assert flows.main(args) == 2

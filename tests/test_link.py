@@ -648,18 +648,22 @@ def test_an_exact_name_outweighs_a_masked_rival_only_while_the_list_shows_no_loo
 def test_a_student_number_holding_the_id_links_on_it(roster):
     """学籍号 may be G + the student's ID (SPEC §1). A 教育 record whose 证件号码 keeps only the
     birth date and whose name shows only the surname is linked on the 学籍号's ID, and says so;
-    one whose 学籍号 ID disagrees with a kept character is linked on its 证件号码 alone, and a
+    one whose 证件号码 has a kept digit mistyped is linked on the 学籍号's valid ID all the same;
+    one whose 学籍号 ID disagrees with the kept birth date is linked on its 证件号码 alone, and a
     record of another kind never reads an ID out of its record number."""
     p = roster.row(50, named=True)
     i = p["id_number"]
     birth_only = "*" * 6 + i[6:14] + "*" * 4
     other = i[:6] + "19000101" + i[14:]  # another birth date: the kept characters disagree
+    slip = birth_only[:9] + str((int(birth_only[9]) + 1) % 10) + birth_only[10:]  # the year's last digit
     rows = [dict(record_id="G" + i, name=p["name"][0] + "*", id_raw=birth_only),
-            dict(record_id="G" + other[:17] + check_char(other[:17]), name=p["name"][0] + "*", id_raw=birth_only)]
+            dict(record_id="G" + other[:17] + check_char(other[:17]), name=p["name"][0] + "*", id_raw=birth_only),
+            dict(record_id="G" + i + " ", name=p["name"][0] + "*", id_raw=slip)]
     links, _ = link(records(rows).with_columns(kind=pl.lit("education")), roster, CFG)
-    hit, odd = links.row(0, named=True), links.row(1, named=True)
-    assert hit["decision"] == "matched" and hit["person_id"] == p["person_id"], hit["reason"]
-    assert "ID 18/18 kept (18) kept-agree (the ID in the record number)" in hit["reason"], hit["reason"]
+    hit, odd, typo = links.row(0, named=True), links.row(1, named=True), links.row(2, named=True)
+    for r in (hit, typo):
+        assert r["decision"] == "matched" and r["person_id"] == p["person_id"], r["reason"]
+        assert "ID 18/18 kept (18) kept-agree (the ID in the record number)" in r["reason"], r["reason"]
     assert "record number" not in odd["reason"] and "8/18" in odd["reason"], odd["reason"]
     settlement, _ = link(records(rows[:1]), roster, CFG)
     assert "record number" not in settlement["reason"][0], settlement["reason"][0]
