@@ -97,19 +97,20 @@ def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.Dat
     T, so that no matcher can tell them apart from the record alone (it must go to review):
     every kept ID character T agrees with, they agree with too; they bear T's very name when the
     record shows a whole name, or agree with every shown character T agrees with when it is
-    masked (李* fits 李红 and 李红云 alike, 张** only names of three characters or more); they share the township and village the record shows
-    where T does; and, for a record of `matching.head_kinds` (naming a head) whose T is a head (relation in
-    `head_relations`), they are heads too. The record shows the ID the matcher reads: its 证件号码,
-    or the one its record number holds (学籍号 = G + ID: `link.id_from_record_number`).
+    masked (李* fits 李红 and 李红云 alike, 张** only names of three characters or more); they
+    share the township and village the record shows where T does; and, for a record of
+    `matching.head_kinds` (naming a head) whose T is a head (relation in `head_relations`), they
+    are heads too. The record shows the ID the matcher reads: its 证件号码, or the one its
+    record number holds (学籍号 = G + ID: `link.id_from_record_number`).
     A record with twins > 0 is genuinely ambiguous: the masking, not the matcher, hides who it
     is. (What the record does not show is not asked: a department's age structure, which the
     matcher weighs, may still make one twin the likelier.)
 
     `census_twins`: the same for people off the roster, as far as the delivery shows them: the
-    records of a complete snapshot (`complete_snapshot_kinds`, 参保名单: every insured resident once) that
-    the truth puts off the roster and that show every kept ID character T agrees with (the same
-    character, not a mask), T's very name when the record shows a whole name (else the shown
-    characters T bears, and a name as long). The snapshot shows no place and no household, so a
+    records of a complete snapshot (`complete_snapshot_kinds`, 参保名单: every insured resident
+    once) that the truth puts off the roster and that show every kept ID character T agrees with
+    (the same character, not a mask), T's very name when the record shows a whole name (else the
+    shown characters T bears, and a name as long). The snapshot shows no place and no household, so a
     record naming a place T shares, or a head-kind record of a head, has none; nor has a
     snapshot record itself (one record per person: another record is another person)."""
     truth = _truth_records(truth).rename({"person_id": "tp"})
@@ -179,8 +180,9 @@ def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.Dat
     off = truth.filter(pl.col("tp").is_null()).select("dept", "record_id")
     listed = rec.filter(pl.col("kind").is_in(list(census_kinds))).join(off, on=["dept", "record_id"])
     census = _census_twins(me, listed, census_kinds, head_kinds)
-    return me.select("dept", "record_id").join(twins, on=["dept", "record_id"], how="left").join(
-        census, on=["dept", "record_id"], how="left").with_columns(pl.col("twins", "census_twins").fill_null(0).cast(pl.Int64))
+    return (me.select("dept", "record_id").join(twins, on=["dept", "record_id"], how="left")
+            .join(census, on=["dept", "record_id"], how="left")
+            .with_columns(pl.col("twins", "census_twins").fill_null(0).cast(pl.Int64)))
 
 
 def _census_twins(me: pl.DataFrame, listed: pl.DataFrame, census_kinds: tuple[str, ...],
