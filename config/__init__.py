@@ -86,6 +86,12 @@ class MatchingConfig:
     age_prior_strength: float = 30.0
     age_band_years: int = 10
     record_id_slips: int = 2
+    match_threshold_by_dept: dict[str, float] = field(default_factory=dict)
+
+    def threshold_of(self, dept: str) -> float:
+        """The p a record of `dept` needs for an automatic link (`match_threshold`, unless the
+        department has its own in `match_threshold_by_dept`)."""
+        return self.match_threshold_by_dept.get(dept, self.match_threshold)
 
     def __post_init__(self) -> None:
         c = self.census_completeness
@@ -119,6 +125,11 @@ class MatchingConfig:
         if set(self.role_levels) != {"head", "member"} or not all(
                 isinstance(v, int | float) and 0 < v <= 1 for v in self.role_levels.values()):
             raise ValueError(f"matching.role_levels must give head and member each a share in (0, 1], got {self.role_levels!r}")
+        if not (isinstance(self.match_threshold_by_dept, dict) and all(
+                isinstance(k, str) and num(v) and self.review_threshold < v <= 1
+                for k, v in self.match_threshold_by_dept.items())):
+            raise ValueError("matching.match_threshold_by_dept must map department names to thresholds above "
+                             f"review_threshold and at most 1, got {self.match_threshold_by_dept!r}")
         if not (num(self.age_prior_strength) and self.age_prior_strength >= 0):
             raise ValueError(f"matching.age_prior_strength must be a number of at least 0, got {self.age_prior_strength!r}")
         if not (isinstance(self.record_id_slips, int) and 0 <= self.record_id_slips <= 4):
@@ -231,6 +242,22 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
+def _matching(raw: dict[str, Any], folders: dict[str, list[str]]) -> MatchingConfig:
+    """[matching], with the departments of match_threshold_by_dept named by their folder or an
+    English alias (人社 or hr) and stored under the folder name the links carry."""
+    by_dept = raw.get("match_threshold_by_dept", {})
+    if isinstance(by_dept, dict):
+        canon = {}
+        for name, value in by_dept.items():
+            folder = next((c for c, aliases in folders.items()
+                           if name == c or str(name).lower() in {a.lower() for a in aliases}), None)
+            if folder is None:
+                raise ValueError(f"matching.match_threshold_by_dept: unknown department {name!r}")
+            canon[folder] = value
+        raw = dict(raw, match_threshold_by_dept=canon)
+    return MatchingConfig(**raw)
+
+
 def build_config(raw: dict[str, Any]) -> Config:
     kinds = {
         name: KindSpec(
@@ -258,7 +285,7 @@ def build_config(raw: dict[str, Any]) -> Config:
         run=RunConfig(**raw.get("run", {})),
         folders={k: tuple(v) for k, v in raw["folders"].items()},
         kinds=kinds,
-        matching=MatchingConfig(**raw.get("matching", {})),
+        matching=_matching(raw.get("matching", {}), raw["folders"]),
         rules=rules,
         raw=raw,
         dispatch={str(k): str(v) for k, v in raw.get("dispatch", {}).items()},

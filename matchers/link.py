@@ -564,12 +564,13 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     ).join(ros.select("pidx", "person_id", "household_id"), on="pidx", how="left", maintain_order="left")
     ambiguous = pl.col("p2") >= cfg.ambiguity_ratio * pl.col("p1")
     decision = (
-        pl.when((pl.col("p1") >= cfg.match_threshold) & ~ambiguous).then(pl.lit("matched"))
+        pl.when((pl.col("p1") >= pl.col("thr")) & ~ambiguous).then(pl.lit("matched"))
         .when((pl.col("p1") >= cfg.review_threshold) | (pl.col("psum") >= cfg.review_threshold)).then(pl.lit("review"))
         .otherwise(pl.lit("unmatched"))
     )
-    out = rec.select("rid", "id_status", "k", "masked").join(best, on="rid", how="left", maintain_order="left").with_columns(
-        decision=decision.fill_null("unmatched"))
+    thr = records["dept"].replace_strict(cfg.match_threshold_by_dept, default=cfg.match_threshold, return_dtype=pl.Float64)
+    out = rec.select("rid", "id_status", "k", "masked", thr=thr).join(best, on="rid", how="left", maintain_order="left")
+    out = out.with_columns(decision=decision.fill_null("unmatched"))
     out = _one_record_per_person(out, records, cfg).with_columns(
         cause=pl.when(pl.col("rival")).then(pl.lit("rival")).when(ambiguous).then(pl.lit("ambiguous"))
         .otherwise(pl.lit("weak")))
@@ -891,7 +892,7 @@ def _rival_shares(cl: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
         "rid", "rivals", "share", "n", sure=full_lead,
         lost=pl.when(full_lead).then(~pl.col("lead")).otherwise(pl.col("v") < cfg.ambiguity_ratio),
         keep=pl.col("lead") & (full_lead | (pl.col("close") == 1))
-        & (pl.col("p1") * pl.col("share") >= cfg.match_threshold))
+        & (pl.col("p1") * pl.col("share") >= (pl.col("thr") if "thr" in cl.columns else cfg.match_threshold)))
 
 
 def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:

@@ -76,7 +76,8 @@ def test_a_census_completeness_that_is_not_a_share_is_refused(value, capsys):
                                      "name_m_iterations=1.5", "name_m_floor=0", "lookalike_prior=2",
                                      "lookalike_prior=often", "lookalike_strength=0", "place_hint_z=-1",
                                      "place_hint_strength=many", "prior_groups=assistance_pay",
-                                     "place_hint_fields=facility", "age_prior_strength=-1"])
+                                     "place_hint_fields=facility", "age_prior_strength=-1",
+                                     'match_threshold_by_dept={"税务"=0.999}', 'match_threshold_by_dept={"hr"=0.3}'])
 def test_a_learning_or_doubt_setting_out_of_range_is_refused(setting, capsys):
     args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.{setting}"]
     assert flows.main(args) == 2

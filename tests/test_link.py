@@ -75,6 +75,21 @@ def test_mask_styles_and_dirt_match_the_right_person(roster):
     assert d["full"]["score"] > 0.999
 
 
+def test_a_department_may_ask_for_a_stricter_threshold(roster):
+    """match_threshold_by_dept: a 4+4 record showing a name's first and last characters links at
+    the default 0.99 (p below 0.999); with 医保 asking for 0.999 the same record waits in
+    review, and another department's threshold leaves it alone."""
+    p = roster.row(7, named=True)
+    i, name = p["id_number"], p["name"]
+    rows = [dict(record_id="t", name=name[0] + "*" + name[-1], id_raw=i[:4] + "*" * 10 + i[14:])]
+    _, _, base = run(roster, rows)
+    assert base["t"]["decision"] == "matched" and base["t"]["score"] < 0.999, base["t"]["reason"]
+    _, _, strict = run(roster, rows, dataclasses.replace(CFG, match_threshold_by_dept={"医保": 0.999}))
+    assert strict["t"]["decision"] == "review" and strict["t"]["score"] == base["t"]["score"], strict["t"]["reason"]
+    _, _, other = run(roster, rows, dataclasses.replace(CFG, match_threshold_by_dept={"人社": 0.999}))
+    assert other["t"]["decision"] == "matched"
+
+
 def test_twins_go_to_review_never_a_guess(roster):
     rows = [dict(record_id="t", name="欧晓*", id_raw="******19900101****")]
     links, review, d = run(roster, rows)
