@@ -88,11 +88,6 @@ class MatchingConfig:
     record_id_slips: int = 2
     match_threshold_by_dept: dict[str, float] = field(default_factory=dict)
 
-    def threshold_of(self, dept: str) -> float:
-        """The p a record of `dept` needs for an automatic link (`match_threshold`, unless the
-        department has its own in `match_threshold_by_dept`)."""
-        return self.match_threshold_by_dept.get(dept, self.match_threshold)
-
     def __post_init__(self) -> None:
         c = self.census_completeness
         if c != "measured" and not (isinstance(c, int | float) and 0 <= c <= 1):
@@ -195,10 +190,7 @@ class Config:
 
     def folder_of(self, name: str) -> str | None:
         """Canonical department folder for a folder name or its English alias."""
-        for canon, aliases in self.folders.items():
-            if name == canon or name.lower() in {a.lower() for a in aliases}:
-                return canon
-        return None
+        return _folder_of(self.folders, name)
 
     def kinds_in(self, folder: str) -> list[KindSpec]:
         return [k for k in self.kinds.values() if k.folder == folder]
@@ -242,6 +234,14 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
+def _folder_of(folders: dict[str, Any], name: str) -> str | None:
+    """The canonical folder (its key in `folders`) named `name` or one of its English aliases."""
+    for canon, aliases in folders.items():
+        if name == canon or name.lower() in {a.lower() for a in aliases}:
+            return canon
+    return None
+
+
 def _matching(raw: dict[str, Any], folders: dict[str, list[str]]) -> MatchingConfig:
     """[matching], with the departments of match_threshold_by_dept named by their folder or an
     English alias (人社 or hr) and stored under the folder name the links carry."""
@@ -249,8 +249,7 @@ def _matching(raw: dict[str, Any], folders: dict[str, list[str]]) -> MatchingCon
     if isinstance(by_dept, dict):
         canon = {}
         for name, value in by_dept.items():
-            folder = next((c for c, aliases in folders.items()
-                           if name == c or str(name).lower() in {a.lower() for a in aliases}), None)
+            folder = _folder_of(folders, str(name))
             if folder is None:
                 raise ValueError(f"matching.match_threshold_by_dept: unknown department {name!r}")
             canon[folder] = value

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import sys
 import unicodedata
 
 import polars as pl
@@ -90,6 +91,15 @@ def check_truth(truth: pl.DataFrame, links: pl.DataFrame, roster: pl.DataFrame |
     return pl.concat(problems)
 
 
+SHOWN = pl.col("rname").fill_null("*")  # a record's name as shown (nothing shown: *)
+
+
+def _ends(name: pl.Expr) -> dict[str, pl.Expr]:
+    """A masked name's shown ends: the characters before the first * and after the last (a
+    whole name: all of it, both ways)."""
+    return {"pre": name.str.extract(r"^([^*]*)"), "suf": name.str.extract(r"([^*]*)$")}
+
+
 def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.DataFrame,
                       matching: MatchingConfig) -> pl.DataFrame:
     """Per linkable record (PersonRecord + RosterPerson frames, truth with person_id): `twins`,
@@ -139,11 +149,7 @@ def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.Dat
         pl.when((pl.col("kept").str.slice(i, 1) == "1")
                 & (pl.col("id_norm").str.slice(i, 1) == pl.col("tno").str.slice(i, 1))).then(pl.lit("1")).otherwise(pl.lit("0"))
         for i in range(18)])).otherwise(pl.lit("0" * 18)))
-    # a masked name's shown ends: the characters before the first * and after the last
-    shown = pl.col("rname").fill_null("*")
-    me = me.with_columns(
-        whole=~shown.str.contains("*", literal=True),
-        pre=shown.str.extract(r"^([^*]*)"), suf=shown.str.extract(r"([^*]*)$"))
+    me = me.with_columns(whole=~SHOWN.str.contains("*", literal=True), **_ends(SHOWN))
     # Each record meets the roster persons sharing, besides those ID characters, what a twin
     # must share anyway (the whole name; or the shown first or last character T bears; the
     # village or township T shares with the record), so that an ID-less record does not meet
@@ -194,7 +200,6 @@ def _census_twins(me: pl.DataFrame, listed: pl.DataFrame, census_kinds: tuple[st
               | (pl.col("rtn").is_not_null() & (pl.col("ttn") == pl.col("rtn")))).fill_null(False)
     me = me.filter(~pl.col("kind").is_in(list(census_kinds)), ~placed,
                    ~(pl.col("kind").is_in(list(head_kinds)) & pl.col("thead").fill_null(False)))
-    shown = pl.col("rname").fill_null("*")
     # what T agrees with of the name: all of it when whole, else the shown ends T bears
     me = me.with_columns(
         need_pre=pl.when(pl.col("whole")).then(pl.col("tname"))
@@ -202,11 +207,9 @@ def _census_twins(me: pl.DataFrame, listed: pl.DataFrame, census_kinds: tuple[st
         need_suf=pl.when(pl.col("whole")).then(pl.col("tname"))
         .when(pl.col("tname").str.ends_with(pl.col("suf"))).then(pl.col("suf")).otherwise(pl.lit("")),
         need_len=pl.when(pl.col("whole")).then(pl.col("tname").str.len_chars())
-        .when(pl.col("tname").str.len_chars() >= shown.str.len_chars()).then(shown.str.len_chars()).otherwise(0))
-    ename = pl.col("rname").fill_null("*")
+        .when(pl.col("tname").str.len_chars() >= SHOWN.str.len_chars()).then(SHOWN.str.len_chars()).otherwise(0))
     listed = listed.filter(pl.col("id_status").is_in(["masked", "full_valid"])).select(
-        eno="id_norm", ekept="kept", epre=ename.str.extract(r"^([^*]*)"), esuf=ename.str.extract(r"([^*]*)$"),
-        elen=ename.str.len_chars())
+        eno="id_norm", ekept="kept", **{"e" + k: v for k, v in _ends(SHOWN).items()}, elen=SHOWN.str.len_chars())
     found = []
     for (agree,), part in me.partition_by("agree", as_dict=True).items():
         pos = [i for i, c in enumerate(agree) if c == "1"]
@@ -442,7 +445,6 @@ def main(argv: list[str] | None = None) -> None:
                          f"and person_id; a labelled sample dept, record_id and {LABEL_COLUMN})")
     if label == LABEL_COLUMN:
         truth = read_labels(truth)
-    import sys
     period = a.period or next((f.name for f in (Path(a.inbox) if a.inbox else None, Path(a.links).resolve().parent)
                                if f is not None and PERIOD.fullmatch(f.name)), None)
     if period and "period" in truth.columns:
