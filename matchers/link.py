@@ -850,8 +850,8 @@ def _rival_shares(cl: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     `one_record_per_person_kinds` claim the same best candidate (p1 >= review_threshold), each is
     that person with share v_c / Σ_C v, v_c = w_c / the strongest w (the evidence of each
     against the others). Claimants with v within `ambiguity_ratio` of the strongest are close;
-    weaker ones lose the candidate (`lost`); the strongest keeps it (`keep`) only when no other
-    is close and its scaled p still reaches `match_threshold`.
+    weaker ones lose the candidate (`lost`); the strongest may keep it (`alone`) only when no
+    other is close (`_one_record_per_person` keeps it when its scaled p reaches its threshold).
 
     A masked name (王**) beside a claimant showing the exact whole name (王华明) is outweighed
     only as far as strangers with the person's exact name are rare: v of the masked claimant is
@@ -862,7 +862,7 @@ def _rival_shares(cl: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     exact name's weight. A claimant showing the person's whole ID leads, however its name reads,
     and keeps them (share 1; no look-alike shares a full ID); the others lose them. One row per
     claimant: rid, rivals (the other claimants' record numbers), share, n (claimants), sure (a
-    whole ID leads), lost, keep."""
+    whole ID leads), lost, alone."""
     group = ("kind", "person_id")
     claims = (
         cl.filter(pl.col("kind").is_in(list(cfg.one_record_per_person_kinds)), pl.col("p1") >= cfg.review_threshold)
@@ -891,8 +891,7 @@ def _rival_shares(cl: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     return claims.select(
         "rid", "rivals", "share", "n", sure=full_lead,
         lost=pl.when(full_lead).then(~pl.col("lead")).otherwise(pl.col("v") < cfg.ambiguity_ratio),
-        keep=pl.col("lead") & (full_lead | (pl.col("close") == 1))
-        & (pl.col("p1") * pl.col("share") >= (pl.col("thr") if "thr" in cl.columns else cfg.match_threshold)))
+        alone=pl.col("lead") & (full_lead | (pl.col("close") == 1)))
 
 
 def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
@@ -903,7 +902,8 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
     kind = records.with_row_index("rid").select("rid", "kind", "record_id")
     claims = _rival_shares(out.join(kind, on="rid"), cfg).with_columns(rival=pl.lit(True))
     out = out.join(claims, on="rid", how="left").with_columns(
-        pl.col("rival", "lost", "keep").fill_null(False), p1=pl.col("p1") * pl.col("share").fill_null(1.0))
+        pl.col("rival", "lost", "alone").fill_null(False), p1=pl.col("p1") * pl.col("share").fill_null(1.0))
+    out = out.with_columns(keep=pl.col("alone") & (pl.col("p1") >= pl.col("thr"))).drop("alone")
     return out.with_columns(
         decision=pl.when(pl.col("lost")).then(pl.lit("unmatched"))
         .when(pl.col("rival") & ~pl.col("keep") & (pl.col("decision") == "matched")).then(pl.lit("review"))
