@@ -143,8 +143,9 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
         keep = set(paths.only) | set(_reference_folders(cfg))
         files = files.filter(pl.col("dept").is_in(sorted(keep)))
         problems = [p for p in problems if p.dept is None or p.dept in keep]
-    findings = [dict(category="文件被搁置 file set aside" if p.set_aside else "文件说明 file note",
-                     dept=p.dept, file=p.file, detail=p.problem, count=1) for p in problems]
+    # files set aside are listed from their rejected rows (rejected__discover), like unreadable ones
+    findings = [dict(category="文件说明 file note", dept=p.dept, file=p.file, detail=p.problem, count=1)
+                for p in problems if not p.set_aside]
     present = set(files["dept"].to_list()) if files.height else set()
     for dept in (paths.only or cfg.departments):
         if dept not in present:
@@ -206,13 +207,14 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
             rejected.append(rejected_files([replace(table, dept=dept)]))
             continue
         rows_read += table.height
-        spec = detect_kind([c for c in table.columns if c != "line"], dept, cfg)
+        headers = [c for c in table.columns if c not in ("line", inbox.EXTRA)]
+        spec = detect_kind(headers, dept, cfg)
         if spec is None:
             rejected.append(table.select(
                 pl.lit(dept).alias("dept"), pl.lit(None, pl.Utf8).alias("kind"), pl.lit(rel).alias("file"),
                 pl.col("line").cast(pl.Int64), pl.lit(None, pl.Utf8).alias("record_id"),
                 pl.lit(None, pl.Utf8).alias("field"), pl.lit(None, pl.Utf8).alias("value"),
-                pl.lit(describe_misfit([c for c in table.columns if c != "line"], dept, cfg)).alias("reason"),
+                pl.lit(describe_misfit(headers, dept, cfg)).alias("reason"),
             ))
             continue
         ok, bad = validate(standardize(table, spec), spec, dept, rel)
@@ -403,7 +405,8 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
         water_places=_read(paths.work / "water_places.parquet"),
         candidates=(candidates := pl.read_parquet(paths.work / "candidates.parquet")),
     )
-    notes = rules.held_back(extracts, links, roster, cfg, period, candidates=candidates)
+    delivered = set(pl.read_parquet(paths.work / "files.parquet")["dept"].to_list())
+    notes = rules.held_back(extracts, links, roster, cfg, period, candidates=candidates, delivered=delivered)
     pl.DataFrame([dict(category="规则暂停 rule held back", dept=cfg.kinds[cfg.rules[name].kind].folder, file=None,
                        detail=f"{name}: {why}", count=1) for name, why in notes],
                  schema=FINDING_COLS).write_parquet(paths.work / "findings_rules.parquet")
@@ -485,8 +488,13 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date) -
     if cal_note:
         pl.DataFrame([dict(category="日历 calendar", dept=None, file=None, detail=cal_note, count=1)],
                      schema=FINDING_COLS).write_parquet(work / "findings_calendar.parquet")
-    new = township.township_rows(warnings, pl.read_parquet(work / "roster.parquet"), _read(work / "grid.parquet"),
-                                 issue_date, deadline)
+    grid = _read(work / "grid.parquet")
+    if grid is None:
+        pl.DataFrame([dict(category="部门未报送 department missing", dept=cfg.kinds["grid"].folder, file=None,
+                           detail="本期没有可用的网格划分，预警清单的网格员、网格员电话为空 no usable grid this period: "
+                                  "the lists' 网格员 and 网格员电话 are empty", count=1)],
+                     schema=FINDING_COLS).write_parquet(work / "findings_grid.parquet")
+    new = township.township_rows(warnings, pl.read_parquet(work / "roster.parquet"), grid, issue_date, deadline)
     earlier_rows = _read(work / "township_rows_earlier.parquet")
     status_earlier = _read(work / "status_earlier.parquet")
     carried = (feedback.carry_over(status_earlier, earlier_rows, before_period=period)
@@ -589,7 +597,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     }), county / "县级预警报告.html")
     shutil.rmtree(work)
     outputs.publish_dir(stage, paths.out)
-    return {"townships": towns}
+    return {"townships": towns, "attention": attention_lines(quality)}
 
 
 REJECTED_HEADERS = {"dept": "部门", "kind": "表类型", "file": "文件", "line": "行号", "record_id": "记录编号",
@@ -895,6 +903,17 @@ def warehouse_lock(warehouse_path: Path, shared: bool = False):
         fh.close()
 
 
+ATTENTION = ("部门未报送", "文件被搁置", "规则暂停")  # data-quality categories the console repeats
+
+
+def attention_lines(quality: pl.DataFrame) -> list[str]:
+    """The data-quality findings an operator must see on the console, not only in
+    数据质量报告.csv: departments or the grid missing, files set aside whole, rules held back."""
+    keep = quality.filter(pl.col("category").str.split(" ").list.first().is_in(list(ATTENTION)))
+    return [" ".join(x for x in (r["category"].split(" ")[0], r["dept"], r["file"], r["detail"]) if x)
+            for r in keep.iter_rows(named=True)]
+
+
 def print_summary(result: dict) -> None:
     if result.get("departments"):
         print(f"部分重跑 partial run: re-read {', '.join(result['departments'])}; the other departments' "
@@ -909,6 +928,10 @@ def print_summary(result: dict) -> None:
         print(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']} + unanswered {fb['unanswered']}"
               f" + set aside {fb['set_aside']}")
     print(f"乡镇清单 township lists: {len(result['townships'])} townships, 核实截止 deadline {result['deadline']}")
+    if result.get("attention"):
+        print("请注意 attention (数据质量报告.csv):")
+        for line in result["attention"]:
+            print(f"  {line}")
     if result.get("dry_run"):
         print("试运行 dry run: nothing was written. A real run would write:")
         for line in result["would_write"]:

@@ -21,7 +21,7 @@ import polars as pl
 
 from config import Config
 from pipelines.standardize import detect_kind, known_headers, normalize_header, standardize
-from pipelines.validate import rejected_files, validate
+from pipelines.validate import EXTRA, rejected_files, validate  # EXTRA: a row's first field past the header
 
 EXTENSIONS = (".csv", ".xlsx")
 HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepared to skip
@@ -54,7 +54,8 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
     """List the period's department files: `dept, file, sha256, size, duplicate_of`.
 
     Folders map to their canonical name via `cfg.folder_of` (Chinese or English alias). Unknown
-    folders, files outside a department folder and non-CSV/XLSX files are reported, not listed.
+    folders, files outside a department folder and non-CSV/XLSX files are reported, not listed;
+    hidden files and Office lock files (`.DS_Store`, `~$表.xlsx`) are noted and ignored.
     A file byte-identical to an earlier one (sorted order) gets `duplicate_of` and is read once.
     """
     period_dir = Path(period_dir)
@@ -75,6 +76,10 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
                 found.append((dept, p.relative_to(period_dir).as_posix(), p))
     rows, seen = [], {}
     for dept, rel, p in sorted(found, key=lambda t: (t[0], t[1])):
+        if p.name.startswith((".", "~$")):  # .DS_Store, Thumbs-like dotfiles, Excel/WPS lock files
+            problems.append(ReadError(rel, "隐藏或临时文件（如Excel打开时的~$锁文件），已忽略 hidden or temporary file "
+                                           "(e.g. the ~$ lock file of an open workbook), ignored", dept, False))
+            continue
         if p.suffix.lower() not in EXTENSIONS:
             problems.append(ReadError(rel, "文件类型不对，已搁置 set aside: wrong file type", dept))
             continue
@@ -266,9 +271,9 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     if first < len(starts):
         grid = pl.read_csv(
             io.BytesIO(buf[int(starts[first]):]) if first else io.BytesIO(buf), has_header=False,
-            schema={f"c{i}": pl.String for i in range(width)}, truncate_ragged_lines=True,
+            schema={f"c{i}": pl.String for i in range(width + 1)}, truncate_ragged_lines=True,
             infer_schema=False, quote_char='"', raise_if_empty=False, extra_columns="ignore",
-        )
+        ).rename({f"c{width}": EXTRA})
     else:
         grid = pl.DataFrame(schema={f"c{i}": pl.String for i in range(width)})
     if grid.height != len(lines):
@@ -295,8 +300,9 @@ def _header_columns(header: list[str | None], rel: str, notes: list | None) -> d
 
 
 def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
-    """Vectorised tail of `_table`: String columns c0..c{n-1} (raw cells) + `line` -> the
-    header-named, stripped frame without blank and 合计/总计/小计 rows."""
+    """Vectorised tail of `_table`: String columns c0..c{n-1} (raw cells) + `line` (+ `EXTRA`, a
+    field past the header) -> the header-named, stripped frame without blank and 合计/总计/小计
+    rows; `EXTRA` is kept only when some row has one (validation sets those rows aside)."""
     keep = _header_columns(header, rel, notes)
     cols = [c for c in grid.columns if c != "line"]
     text = pl.concat_str([pl.col(c) for c in cols], ignore_nulls=True).fill_null("").str.strip_chars_start()
@@ -308,10 +314,11 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     if maybe.len():
         dropped = pl.repeat(False, grid.height, eager=True).scatter(maybe, grid[maybe].select(drop).to_series())
         grid = grid.filter(~dropped)
+    extra = grid[EXTRA].str.strip_chars().replace("", None) if EXTRA in grid.columns else None
     return grid.select(
         *[pl.col(f"c{i}").str.strip_chars().replace("", None).alias(h) for h, i in keep.items()],
         pl.col("line").cast(pl.Int64),
-    )
+    ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else []))
 
 
 def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[int, pl.DataFrame]] | str:
@@ -347,6 +354,27 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[int, pl.DataFrame]
     return (sheet(ws) for ws in wb.worksheets)
 
 
+EXACT_DIGITS = 15  # significant digits a spreadsheet number keeps (Excel shows and stores 15)
+
+
+def _as_spreadsheet_number(s: pl.Series) -> pl.Series:
+    """A long number stored in a numeric cell (an ID typed into a number-formatted column,
+    written by a program that keeps every digit) is read through a float: its digits past the
+    15th are noise (341302201603043325 reads 341302201603043328). Such a value, all digits and
+    exactly a float, is written as Excel would have kept it (15 digits, then zeros), so that it
+    counts as an ID destroyed by Excel (`matchers.ids`) and not as a mistyped one. A text cell
+    holding a genuine ID is exactly a float 1 time in 64 or fewer: it then keeps its first 15
+    characters, which still identify its person."""
+    long = s.str.contains(rf"^\d{{{EXACT_DIGITS + 1},}}$").fill_null(False)
+    if not long.any():
+        return s
+    vals = s.filter(long).unique()
+    noisy = [v for v in vals.to_list() if int(float(v)) == int(v)]
+    if not noisy:
+        return s
+    return s.replace(noisy, [v[:EXACT_DIGITS] + "0" * (len(v) - EXACT_DIGITS) for v in noisy])
+
+
 def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | None) -> pl.DataFrame | None:
     """A sheet's frame -> the table below its header row (as `_table`, vectorised); None
     when no header is among its first rows. `line` is the Excel row number."""
@@ -354,6 +382,7 @@ def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | N
     if header is None:
         return None
     grid = df.slice(h + 1).select([pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(df.columns)])
+    grid = grid.with_columns(_as_spreadsheet_number(grid[c]) for c in grid.columns)
     grid = grid.with_columns(line=pl.int_range(offset + h + 2, offset + h + 2 + grid.height, dtype=pl.Int64))
     return _frame_table(header, grid, rel, notes)
 
@@ -384,18 +413,21 @@ def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | 
     width = len(header)
     data: list[list] = []
     lines: list[int] = []
+    extras: list[str | None] = []
     for line, cells in it:
         text = "".join(filter(None, cells)).lstrip()
         if not text.strip() or _TOTAL.match(text):
             continue  # blank row, or a 合计/总计/小计 row
+        extras.append(next((c.strip() for c in cells[width:] if c and c.strip()), None))
         cells = list(cells[:width])
         data.append(cells + [None] * (width - len(cells)))
         lines.append(line)
     grid = pl.DataFrame(data, schema={f"c{i}": pl.String for i in range(width)}, orient="row")
-    return grid.select(
+    out = grid.select(
         *[pl.col(f"c{i}").str.strip_chars().replace("", None).alias(h) for h, i in keep.items()],
         line=pl.Series(lines, dtype=pl.Int64),
     )
+    return out.with_columns(pl.Series(EXTRA, extras, dtype=pl.String)) if any(e is not None for e in extras) else out
 
 
 def read_table(
@@ -405,7 +437,8 @@ def read_table(
     notes: list | None = None,
 ) -> pl.DataFrame | ReadError:
     """Read one CSV/XLSX into String columns named as in its header row, plus `line`
-    (1-based line in the file; Excel row number for XLSX).
+    (1-based line in the file; Excel row number for XLSX), plus `EXTRA` when a CSV row has more
+    fields than the header (an unquoted comma, e.g. 1,234.50: the values have shifted).
 
     `known`: header names (any alias form, e.g. `known_headers(cfg)`) or a predicate; the
     header is the first of the top rows with >=3 filled cells of which >=2 are known. Title
@@ -464,7 +497,7 @@ def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame],
         if isinstance(raw, ReadError):
             problems.append(replace(raw, dept=f["dept"]))
             continue
-        headers = [c for c in raw.columns if c != "line"]
+        headers = [c for c in raw.columns if c not in ("line", EXTRA)]
         spec = detect_kind(headers, f["dept"], cfg)
         if spec is None:
             problems.append(ReadError(f["file"], f"表头不符合{f['dept']}任何数据种类 headers fit no kind: {headers[:15]}", f["dept"]))

@@ -11,7 +11,7 @@ import polars as pl
 from matchers.ids import normalize_ids
 
 COLUMNS = {
-    "dept": "部门", "record_id": "记录编号", "rec_name": "记录姓名", "rec_id": "记录证件号码（脱敏）",
+    "dept": "部门", "record_id": "记录编号", "rec_name": "记录姓名", "rec_id": "记录证件号码（部门报送原样）",
     "rec_place": "记录地址", "rank": "候选序号", "cand_name": "候选人姓名", "cand_id": "候选人证件号码（按记录保留位）",
     "township": "乡（镇）", "village": "行政村", "group": "村民小组", "household_id": "户编号",
     "person_id": "人编号", "score": "概率", "reason": "依据", "why": "复核原因",

@@ -57,13 +57,18 @@ def quality_report(
 ) -> pl.DataFrame:
     """The county's data-quality report: one row per finding (category, dept, file, detail, count).
 
-    `findings` are the run's own notes (missing departments, repeated files, unreadable files,
-    unknown folders) in the same columns; rejected rows and superseded records are summarised
-    by department and reason; grids over `max_grid_households` (Article 10) and roster households
+    `findings` are the run's own notes (missing departments, repeated files, unknown folders) in
+    the same columns; files set aside whole (rejected rows without a line) are listed one by one,
+    the other rejected rows and superseded records summarised by department and reason; grids over `max_grid_households` (Article 10) and roster households
     without a grid worker are listed.
     """
     cols = {"category": pl.Utf8, "dept": pl.Utf8, "file": pl.Utf8, "detail": pl.Utf8, "count": pl.Int64}
     parts = [findings.select(list(cols)).cast(cols)]
+    whole = rejected.filter(pl.col("line").is_null())  # a file set aside whole: one finding, not a row count
+    if whole.height:
+        parts.append(whole.select(pl.lit("文件被搁置 file set aside").alias("category"), "dept", "file",
+                                  pl.col("reason").alias("detail"), pl.lit(1, pl.Int64).alias("count")))
+    rejected = rejected.filter(pl.col("line").is_not_null())
     if rejected.height:
         parts.append(
             rejected.with_columns(pl.col("reason").str.split("；").list.first().str.split(":").list.first())

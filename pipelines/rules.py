@@ -13,6 +13,7 @@ as `L` + 12 hex of its sha1 so no ID number travels further.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
@@ -453,12 +454,22 @@ def run_rules(
 
 
 def held_back(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config, period: str,
-              candidates: pl.DataFrame | None = None) -> list[tuple[str, str]]:
+              candidates: pl.DataFrame | None = None, delivered: Collection[str] = ()) -> list[tuple[str, str]]:
     """(rule, why) for every rule that holds part of itself back this period because its input
-    looks partial (for the data-quality report)."""
+    looks partial, and every rule of a `delivered` department (folder names with files this run)
+    that did not run because none of its extract's rows could be used: the file is missing
+    (参保名单 not sent with the settlements) or was set aside whole. For the data-quality report;
+    a department that sent nothing is reported as missing already."""
     d = RuleInputs(extracts, links, roster, period, candidates=candidates)
-    return [(name, why) for name, rc in cfg.rules.items()
-            if rc.get("impl", name) == "M4" and rc.kind in extracts and (why := enrollment_too_short(rc, d))]
+    out = []
+    for name, rc in cfg.rules.items():
+        folder = cfg.kinds[rc.kind].folder
+        if folder in delivered and (rc.kind not in extracts or extracts[rc.kind].is_empty()):
+            out.append((name, f"本期没有可用的 {rc.kind} 数据行（文件未报送、被整体搁置或没有数据行），规则未运行 "
+                              f"no usable {rc.kind} rows this period (file not sent, set aside whole, or empty): rule not run"))
+        elif rc.get("impl", name) == "M4" and rc.kind in extracts and (why := enrollment_too_short(rc, d)):
+            out.append((name, why))
+    return out
 
 
 def canonical_townships(signals: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:

@@ -8,6 +8,7 @@ import unicodedata
 import polars as pl
 
 from config import Config, KindSpec
+from pipelines.validate import EXTRA
 
 # A trailing unit in brackets, e.g. 年人均纯收入（元）. Not every bracket is a unit: 乡(镇) keeps its own.
 _UNIT = re.compile(r"\((元|万元|人|户|个|月|天|次|岁|%|亩)\)$")
@@ -55,13 +56,15 @@ def detect_kind(headers: list[str], dept: str, cfg: Config) -> KindSpec | None:
 
 def standardize(raw: pl.DataFrame, spec: KindSpec) -> pl.DataFrame:
     """Rename alias headers to field names, drop extra columns, add missing fields as null
-    String; keeps `line`. Columns: the spec's fields in config order, then `line`."""
-    got = resolve_headers([c for c in raw.columns if c != "line"], spec)
+    String; keeps `line` (and `_extra`, a field past the header, for validation). Columns: the
+    spec's fields in config order, then `line`."""
+    meta = [c for c in ("line", EXTRA) if c in raw.columns]
+    got = resolve_headers([c for c in raw.columns if c not in meta], spec)
     cols = [
         pl.col(got[f]).cast(pl.String).alias(f) if f in got else pl.lit(None, pl.String).alias(f)
         for f in spec.fields
     ]
-    return raw.select(*cols, pl.col("line"))
+    return raw.select(*cols, *meta)
 
 
 def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:

@@ -58,13 +58,15 @@ def _names(g: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
 
 
 def township_rows(
-    warnings: pl.DataFrame, roster: pl.DataFrame, grid: pl.DataFrame, issue_date: date, deadline: date,
+    warnings: pl.DataFrame, roster: pl.DataFrame, grid: pl.DataFrame | None, issue_date: date, deadline: date,
 ) -> pl.DataFrame:
     """Warnings -> TOWNSHIP_COLUMNS plus `township` (the key to split files by; null for unplaced
-    leads), sorted by township, 行政村, 村民小组, 户编号, 风险类型."""
+    leads), sorted by township, 行政村, 村民小组, 户编号, 风险类型. Without a grid this period
+    (网格 not delivered or set aside) 网格员 and 网格员电话 stay empty."""
     g = _per_warning(warnings)
     hh = households(roster).select("household_id", "village", "group", "head", "household_type")
-    gw = grid.select("household_id", "grid_worker", "grid_worker_phone").unique("household_id", keep="first")
+    gw = (grid if grid is not None else pl.DataFrame(schema={c: pl.Utf8 for c in ("household_id", "grid_worker", "grid_worker_phone")})
+          ).select("household_id", "grid_worker", "grid_worker_phone").unique("household_id", keep="first")
     x = g.join(hh, on="household_id", how="left").join(_names(g, roster), on="warning_id", how="left")
     x = x.join(gw, on="household_id", how="left")
     lead = pl.col("household_id").is_null()

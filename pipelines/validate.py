@@ -20,6 +20,8 @@ REJECTED_SCHEMA = {
 _ID_FIELDS = {"id_raw", "id_number"}
 _LOOKS_LIKE_ID = re.compile(r"\d{14}")
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+EXTRA = "_extra"  # adapters.inbox.EXTRA: a field past the header's width, when a row has one
+WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
 MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
 _SHOW_CHARS = 60  # a rejected value is echoed back at most this long
 
@@ -182,6 +184,9 @@ def _parsed(df: pl.DataFrame, spec: KindSpec, model) -> tuple[pl.DataFrame, pl.D
 
 def _reason(check: str, dtype, value: str | None) -> str:
     v = f": '{value}'" if value is not None else ""
+    if check == "extra_fields":
+        return ("字段数多于表头，各列的值已错位（某个值含未加引号的逗号？如 1,234.50） more fields than the header, "
+                "the values have shifted (an unquoted comma in a value, e.g. 1,234.50?); first extra field" + v)
     if check == "parse":
         return {pl.Date: "日期无法解析 unparseable date", pl.Int64: "整数无法解析 unparseable integer"}.get(
             dtype, "数值无法解析 unparseable number") + v
@@ -220,6 +225,9 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str) -> tuple[pl
         pl.DataFrame({"index": long_flags[f].arg_true().cast(pl.Int64)}).with_columns(field=pl.lit(f), check=pl.lit("too_long"))
         for f in long_flags.columns
     ]
+    if EXTRA in df.columns:  # a field past the header: the row's values have shifted
+        fails.append(pl.DataFrame({"index": df[EXTRA].is_not_null().arg_true().cast(pl.Int64)}).with_columns(
+            field=pl.lit(EXTRA), check=pl.lit("extra_fields")))
     try:
         model.validate(typed, lazy=True)
     except pa.errors.SchemaErrors as e:
@@ -236,7 +244,8 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str) -> tuple[pl
         raw = df[field][idx] if field in df.columns else None
         raw = None if raw is None else str(raw)
         value = mask_value(raw, field)
-        rows.append((idx, order[field], field, value, _reason(check, columns[field].dtype.type, value)))
+        dtype = columns[field].dtype.type if field in columns else None
+        rows.append((idx, order.get(field, -1), WHOLE_ROW if field == EXTRA else field, value, _reason(check, dtype, value)))
     rows.sort(key=lambda r: (r[0], r[1]))
     by_row: dict[int, list] = {}
     for r in rows:

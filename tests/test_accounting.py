@@ -29,7 +29,7 @@ def test_account_fails_loudly_when_a_row_is_lost():
 def test_quality_report_flags_oversized_grids_and_households_without_grid():
     grid = pl.DataFrame({"grid_id": ["G1"] * 3 + ["G2"], "household_id": ["h1", "h2", "h3", "h4"]})
     roster = pl.DataFrame({"household_id": ["h1", "h2", "h3", "h4", "h5"]})
-    empty_rej = pl.DataFrame(schema={"dept": pl.Utf8, "file": pl.Utf8, "reason": pl.Utf8})
+    empty_rej = pl.DataFrame(schema={"dept": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "reason": pl.Utf8})
     findings = pl.DataFrame([dict(category="部门未报送 department missing", dept="水利", file=None, detail="x", count=1)])
     q = quality_report(findings, empty_rej, pl.DataFrame(schema={"dept": pl.Utf8}), grid, roster, max_grid_households=2)
     cats = q["category"].to_list()
@@ -37,3 +37,15 @@ def test_quality_report_flags_oversized_grids_and_households_without_grid():
     assert q.filter(pl.col("category").str.contains("网格超过"))["detail"].item().startswith("网格 G1")
     assert q.filter(pl.col("category").str.contains("户无网格员"))["count"].item() == 1
     assert "部门未报送 department missing" in cats
+
+
+def test_quality_report_lists_a_file_set_aside_whole_once_and_counts_bad_rows_by_reason():
+    rejected = pl.DataFrame([("住建", "住建/a.xlsx", None, "XLSX文件损坏 corrupt XLSX"),
+                             ("医保", "医保/b.csv", 3, "settle_date 日期无法解析: '2026-13-45'"),
+                             ("医保", "医保/b.csv", 9, "settle_date 日期无法解析: '2026-02-30'")],
+                            schema={"dept": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "reason": pl.Utf8}, orient="row")
+    q = quality_report(pl.DataFrame(schema={"category": pl.Utf8, "dept": pl.Utf8, "file": pl.Utf8, "detail": pl.Utf8,
+                                            "count": pl.Int64}),
+                       rejected, pl.DataFrame(schema={"dept": pl.Utf8}), None, None, max_grid_households=100)
+    assert q.select("category", "file", "count").rows() == [
+        ("文件被搁置 file set aside", "住建/a.xlsx", 1), ("行被搁置 rows set aside", "医保/b.csv", 2)]

@@ -291,6 +291,59 @@ def test_a_file_missing_a_required_column_is_reported_with_the_column_name(bad_r
 # Row conservation: a broken balance fails the run loudly and publishes nothing
 
 
+@pytest.fixture(scope="module")
+def gaps_run(prefect_harness, county, tmp_path_factory):
+    """A delivery with pieces missing or odd, as counties send them: no 网格, no 参保名单, an
+    Excel lock file beside a department's workbook, a settlement row with an unquoted 1,234.50."""
+    import shutil
+
+    dest = tmp_path_factory.mktemp("gaps")
+    inbox = dest / "inbox"
+    shutil.copytree(county / "inbox", inbox)
+    p = inbox / PERIOD
+    folder = {CFG.folder_of(d.name): d for d in p.iterdir() if d.is_dir()}
+    shutil.rmtree(folder["网格"])
+    for f in folder["医保"].glob("参保名单*"):
+        f.unlink()
+    (folder["住建"] / "~$住房安全鉴定.xlsx").write_bytes(b"\x08\x00a\x00b\x00" * 20)
+    (folder["医保"] / "结算明细_手工补录.csv").write_text(
+        SETTLEMENT_HEADER + "\nRAG1,张*明,341302********123X,住院,2026-10-01,1,234.50,134.50\n"
+        "RAG2,张*明,341302********123X,住院,2026-10-02,100,20\n", encoding="utf-8")
+    out = dest / "out"
+    sys_out = io.StringIO()
+    from contextlib import redirect_stdout
+    with redirect_stdout(sys_out):
+        code = flows.main(_args(inbox, out))
+    return code, out / PERIOD, sys_out.getvalue()
+
+
+def test_missing_pieces_are_said_on_the_console_and_in_the_report_and_the_run_goes_on(gaps_run):
+    code, out, said = gaps_run
+    assert code == 0
+    quality = pl.read_csv(out / "county" / "数据质量报告.csv", infer_schema=False)
+    detail = lambda cat: " ".join(quality.filter(pl.col("类别").str.starts_with(cat))["说明"].to_list())  # noqa: E731
+    # no grid: the lists go out with empty 网格员 columns, and the report and console say why
+    assert "网格员" in detail("部门未报送") and "网格员" in said
+    town = next((out / "townships").rglob("*_预警清单.csv"))
+    assert pl.read_csv(town, infer_schema=False)["网格员"].null_count() == pl.read_csv(town, infer_schema=False).height
+    # no 参保名单 beside the settlements: M4 did not run, and that is said
+    assert "M4" in detail("规则暂停") and "M4: 本期没有可用的 med_enrollment" in said
+    # the lock file is a note, not a delivery set aside
+    notes = quality.filter(pl.col("文件").fill_null("").str.contains("~$", literal=True))
+    assert notes["类别"].to_list() == ["文件说明 file note"]
+
+
+def test_a_row_with_more_fields_than_the_header_is_set_aside_not_read_shifted(gaps_run):
+    _, out, _ = gaps_run
+    rejected = pl.read_csv(out / "county" / "搁置行及原因.csv", infer_schema=False)
+    rag = rejected.filter(pl.col("记录编号") == "RAG1")
+    assert rag["行号"].to_list() == ["2"] and rag["字段"].to_list() == ["(整行 row)"]
+    assert "more fields than the header" in rag["原因"][0]
+    links = pl.read_parquet(out / "links.parquet")
+    assert links.filter(pl.col("record_id") == "RAG1")["decision"].to_list() == ["rejected"]
+    assert links.filter(pl.col("record_id") == "RAG2")["decision"].to_list() != ["rejected"]
+
+
 def test_a_lost_row_fails_the_run_loudly_and_keeps_the_last_good_outputs(bad_run, monkeypatch, capsys):
     code, out, _ = bad_run
     assert code == 0

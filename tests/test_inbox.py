@@ -50,14 +50,35 @@ def test_utf8_bom_crlf_and_blank_lines(tmp_path):
     assert df["line"].to_list() == [2, 5]
 
 
-def test_ragged_rows_and_duplicated_header(tmp_path):
-    text = "姓名,证件号码,姓名,结算流水号\n张三,1\n李四,2,重复,JS9,extra\n"
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_ragged_rows_and_duplicated_header(tmp_path, newline):
+    """A short row is padded; a long one keeps its first field past the header in `_extra`
+    (validation sets it aside: its values have shifted), on both reading paths."""
+    text = newline.join(["姓名,证件号码,姓名,结算流水号", "张三,1", "李四,2,重复,JS9,extra,more", "王五,3,,JS8,", ""])
     notes = []
     df = read_table(write(tmp_path / "c.csv", text), "c.csv", KNOWN, notes)
-    assert df.columns == ["姓名", "证件号码", "结算流水号", "line"]
-    assert df.row(0) == ("张三", "1", None, 2)
-    assert df.row(1) == ("李四", "2", "JS9", 3)
+    assert df.columns == ["姓名", "证件号码", "结算流水号", "line", "_extra"]
+    assert df.row(0) == ("张三", "1", None, 2, None)
+    assert df.row(1) == ("李四", "2", "JS9", 3, "extra")
+    assert df.row(2) == ("王五", "3", "JS8", 4, None)  # a trailing empty field is no extra field
     assert len(notes) == 1 and "姓名" in notes[0].problem
+    even = read_table(write(tmp_path / "d.csv", "姓名,证件号码,结算流水号\n张三,1,JS1,\n"), "d.csv", KNOWN)
+    assert "_extra" not in even.columns
+
+
+def test_xlsx_long_number_cells_read_as_excel_keeps_them(tmp_path):
+    """An ID written into a numeric cell with all its digits reads back through a float
+    (…325 -> …328): it is taken as Excel keeps it (15 digits, zeros), i.e. destroyed, not
+    mistyped; the same ID as text is left alone."""
+    path = tmp_path / "n.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet()
+    ws.write_row(0, 0, ["学籍号", "学生姓名", "证件号码", "学段"])
+    ws.write_row(1, 0, ["X1", "吴博涵", 341302201603043325, "小学"])
+    ws.write_row(2, 0, ["X2", "吴博涵", "341302201603043325", "小学"])
+    wb.close()
+    df = read_table(path, "教育/n.xlsx", KNOWN)
+    assert df["证件号码"].to_list() == ["341302201603043000", "341302201603043325"]
 
 
 def test_xlsx_title_rows_numbers_dates_and_total(tmp_path):
@@ -124,6 +145,8 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     write(per / "medical" / "a.csv", body)  # English alias, byte-identical to 医保/b.csv
     write(per / "medical" / "sub" / "c.xlsx", "x")
     write(per / "医保" / "readme.txt", "hello")
+    write(per / "医保" / "~$结算明细.xlsx", "lock")  # Excel's lock file while the workbook is open
+    write(per / "医保" / ".DS_Store", "mac")
     write(per / "其他部门" / "d.csv", body)
     write(per / "loose.csv", body)
     files, problems = discover(per, CFG)
@@ -137,6 +160,8 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     assert "医保/readme.txt" in msgs and "wrong file type" in msgs
     assert "其他部门/" in msgs and "unknown folder" in msgs
     assert "loose.csv" in msgs
+    ignored = [p for p in problems if p.file in ("医保/~$结算明细.xlsx", "医保/.DS_Store")]
+    assert len(ignored) == 2 and not any(p.set_aside for p in ignored) and "ignored" in ignored[0].problem
     assert "医保" not in missing_departments(files, CFG)
     assert "户籍底册" in missing_departments(files, CFG)
 

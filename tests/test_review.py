@@ -23,7 +23,7 @@ def test_review_queue_shows_candidates_side_by_side_without_revealing_ids():
     assert q["候选人姓名"].to_list() == ["张明", "张敏"]
     assert q["候选人证件号码（按记录保留位）"].to_list() == ["341302********1234"] * 2
     assert q["乡（镇）"].to_list() == ["大店镇", "时村乡"]
-    assert q["记录证件号码（脱敏）"].to_list() == ["341302********1234"] * 2
+    assert q["记录证件号码（部门报送原样）"].to_list() == ["341302********1234"] * 2
     assert q["复核原因"].to_list() == ["多名候选人同样相符，请核实是其中哪一位"] * 2
 
 

@@ -176,6 +176,18 @@ def test_m4_calls_no_one_absent_from_a_list_that_shows_too_little_of_the_roster(
     assert held_back({"med_enrollment": df}, lk, ROSTER, LIST_OF_4, P) == []
 
 
+def test_rules_of_a_delivered_department_without_usable_rows_are_said_not_to_have_run():
+    """医保 sent settlements but no 参保名单 (or one set aside whole): M4 did not run, and the
+    report must say so; a department that sent nothing is reported as missing elsewhere."""
+    df, lk = enrollment(("A-01", "正常参保"))
+    notes = dict(held_back({"med_enrollment": df.clear()}, lk, ROSTER, LIST_OF_4, P, delivered={"医保"}))
+    assert "M4" in notes and "rule not run" in notes["M4"]
+    assert "M1" in notes  # no settlements either
+    assert "H1" not in notes  # 住建 sent nothing: not this note's business
+    ran = dict(held_back({"med_enrollment": df}, lk, ROSTER, LIST_OF_4, P, delivered={"医保"}))
+    assert "rule not run" not in ran.get("M4", "")  # a list of one row ran (as a partial delivery)
+
+
 def test_h1_grades_and_renovation():
     rows = [("A-01", "C", "未改造"), ("B-01", "D", "改造中"), ("C-01", "C", "已改造"), (None, "D", "未改造")]
     sig = run({"housing": frame("housing", "住建", [

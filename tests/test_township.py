@@ -82,6 +82,12 @@ def test_record_ids_with_ids_are_masked_and_no_full_id_or_phone_anywhere():
     assert "13812345678" not in text and "13987654321" not in text
 
 
+def test_without_a_grid_the_rows_go_out_with_empty_grid_worker_columns():
+    with_grid, without = rows(), township_rows(W, ROSTER, None, ISSUE, DEADLINE)
+    assert without.drop("网格员", "网格员电话").equals(with_grid.drop("网格员", "网格员电话"))
+    assert without["网格员"].null_count() == without.height and with_grid["网格员"].null_count() < with_grid.height
+
+
 def test_county_summary_and_unplaced_leads():
     s = county_summary(W)
     assert set(s["乡（镇）"]) == {"夹沟镇", "大店镇", "永镇镇", "（未落位线索）", "合计"}

@@ -72,6 +72,16 @@ def test_bad_values_rejected_with_field_line_and_reason():
     assert set(rejected["dept"]) == {"医保"} and set(rejected["file"]) == {"医保/a.csv"}
 
 
+def test_a_row_with_a_field_past_the_header_is_set_aside_whole():
+    """`_extra` (adapters.inbox: a field past the header) means the row's values shifted, e.g.
+    1,234.50 unquoted: its amounts cannot be trusted, whatever they parse to."""
+    df = settlements(out_of_pocket=["1", "20"]).with_columns(_extra=pl.Series([None, "234.50"], dtype=pl.String))
+    valid, rejected = run(df)
+    assert valid["record_id"].to_list() == ["JS0"]
+    assert rejected.select("line", "field", "value").rows() == [(3, "(整行 row)", "234.50")]
+    assert "more fields than the header" in rejected["reason"][0]
+
+
 def test_missing_record_id_and_several_reasons():
     valid, rejected = run(settlements(record_id=[None], settle_date=["x"]))
     assert valid.height == 0
