@@ -644,6 +644,16 @@ def describe_dry_run(paths: RunPaths) -> list[str]:
     return lines
 
 
+def _why_set_aside(paths: RunPaths, folder: str) -> str:
+    """`; <file>: <reason>` for the first rows of a folder set aside this run (why a roster is
+    unusable: its headers, its encoding ...), or "" when none were (the folder is empty or missing)."""
+    rejected = _read(paths.work / f"rejected_{folder}.parquet")
+    if rejected is None or rejected.is_empty():
+        return ""
+    first = rejected.unique(["file", "reason"], keep="first", maintain_order=True).head(2)
+    return "".join(f"; {r['file']}: {r['reason']}" for r in first.iter_rows(named=True))
+
+
 def _artifact_slug(county: str | None) -> str:
     """Artifact keys allow lowercase letters, digits and dashes only (e.g. the county code 341302)."""
     return re.sub(r"[^a-z0-9-]+", "-", (county or "").lower()).strip("-") or "county"
@@ -679,7 +689,8 @@ def monthly_run(
         ingested = [futures[d].result() for d in depts]
         kinds = sorted({k for i in ingested for k in i["kinds"]})
         if "roster" not in kinds:
-            raise RunError(f"no usable roster (户籍底册) in {paths.period_dir}: nothing can be linked")
+            raise RunError(f"no usable roster (户籍底册) in {paths.period_dir}: nothing can be linked"
+                           + _why_set_aside(paths, cfg.kinds["roster"].folder))
         decisions = link_records(paths, cfg, kinds)
         year_to_date(paths, period)
         answers = take_feedback(paths, cfg, period, issued)

@@ -24,8 +24,12 @@ from pipelines.standardize import detect_kind, known_headers, normalize_header, 
 from pipelines.validate import EXTRA, rejected_files, validate  # EXTRA: a row's first field past the header
 
 EXTENSIONS = (".csv", ".xlsx")
+_COPY = re.compile(r"(\s*[(（]\d+[)）]|\s*-\s*(副本|copy)(\s*[(（]\d+[)）])?|副本)$", re.IGNORECASE)
 HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepared to skip
 _TOTAL = re.compile(r"^(合\s*计|总\s*计|小\s*计)")
+# a footer under the table (填表人：… 审核人：…, 注：…), on a row of at most FOOTER_CELLS filled cells
+_FOOTER = re.compile(r"^((填表|填报|制表|审核|负责|联系|统计)人|(填表|填报|制表|统计)(日期|时间|单位)|(注|说明|备注)\s*[:：])")
+FOOTER_CELLS = 2
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,10 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
             if p.is_file():
                 found.append((dept, p.relative_to(period_dir).as_posix(), p))
     rows, seen = [], {}
-    for dept, rel, p in sorted(found, key=lambda t: (t[0], t[1])):
+    # a saved-again copy (表(1).csv, 表 - 副本.csv) sorts after its original, so that the original's
+    # name is the one read and the copy the one reported as repeating it
+    copy = lambda rel: (Path(rel).parent.as_posix(), _COPY.sub("", Path(rel).stem), bool(_COPY.search(Path(rel).stem)), rel)  # noqa: E731
+    for dept, rel, p in sorted(found, key=lambda t: (t[0], *copy(t[1]))):
         if p.name.startswith((".", "~$")):  # .DS_Store, Thumbs-like dotfiles, Excel/WPS lock files
             problems.append(ReadError(rel, "隐藏或临时文件（如Excel打开时的~$锁文件），已忽略 hidden or temporary file "
                                            "(e.g. the ~$ lock file of an open workbook), ignored", dept, False))
@@ -265,8 +272,10 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     h, header = _find_header(reader, known)
     if header is None:
         return ReadError(rel, f"前{HEADER_SCAN_ROWS}行未找到表头 no header row found")
-    width = len(header)
     first = h + 1
+    if merged := _sub_header(header, next(reader, None), known):
+        header, first = merged, h + 2
+    width = len(header)
     lines = (1 + np.searchsorted(nl, starts[first:])).astype(np.int64)
     if first < len(starts):
         grid = pl.read_csv(
@@ -301,16 +310,18 @@ def _header_columns(header: list[str | None], rel: str, notes: list | None) -> d
 
 def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
     """Vectorised tail of `_table`: String columns c0..c{n-1} (raw cells) + `line` (+ `EXTRA`, a
-    field past the header) -> the header-named, stripped frame without blank and 合计/总计/小计
-    rows; `EXTRA` is kept only when some row has one (validation sets those rows aside)."""
+    field past the header) -> the header-named, stripped frame without blank, 合计/总计/小计 and
+    footer (填表人：…, 注：…) rows; `EXTRA` is kept only when some row has one (validation sets those rows aside)."""
     keep = _header_columns(header, rel, notes)
     cols = [c for c in grid.columns if c != "line"]
     text = pl.concat_str([pl.col(c) for c in cols], ignore_nulls=True).fill_null("").str.strip_chars_start()
-    drop = (text.str.strip_chars() == "") | text.str.contains(_TOTAL.pattern)
-    # Only a row whose first cell is blank or starts like 合计/总计/小计 can be either: the
-    # others (nearly all) skip building the row's text.
+    filled = pl.sum_horizontal([(pl.col(c).fill_null("").str.strip_chars() != "").cast(pl.Int32) for c in cols])
+    drop = ((text.str.strip_chars() == "") | text.str.contains(_TOTAL.pattern)
+            | (text.str.contains(_FOOTER.pattern) & (filled <= FOOTER_CELLS)))
+    # Only a row whose first cell is blank or starts like 合计/总计/小计 or a footer can be any of
+    # these: the others (nearly all) skip building the row's text.
     first = pl.col(cols[0]).fill_null("").str.strip_chars_start() if cols else pl.lit("")
-    maybe = grid.select((first == "") | first.str.contains("^[合总小]")).to_series().arg_true()
+    maybe = grid.select((first == "") | first.str.contains("^[合总小填制审负联统注说备]")).to_series().arg_true()
     if maybe.len():
         dropped = pl.repeat(False, grid.height, eager=True).scatter(maybe, grid[maybe].select(drop).to_series())
         grid = grid.filter(~dropped)
@@ -381,6 +392,8 @@ def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | N
     h, header = _find_header(df.head(HEADER_SCAN_ROWS).iter_rows(), known)
     if header is None:
         return None
+    if merged := _sub_header(header, df.row(h + 1) if h + 1 < df.height else None, known):
+        header, h = merged, h + 1
     grid = df.slice(h + 1).select([pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(df.columns)])
     grid = grid.with_columns(_as_spreadsheet_number(grid[c]) for c in grid.columns)
     grid = grid.with_columns(line=pl.int_range(offset + h + 2, offset + h + 2 + grid.height, dtype=pl.Int64))
@@ -404,11 +417,35 @@ def _find_header(rows: Iterator[Sequence], known) -> tuple[int, list[str | None]
     return -1, None
 
 
+def _sub_header(header: list[str | None], cells: Sequence | None, known) -> list[str | None] | None:
+    """A header on two rows (a merged 地址 over 乡（镇）/行政村/村民小组 below it): when the row
+    after the header holds known header names only, and at least one under a cell the header
+    leaves empty or names unknowably, the header with those names put in; else None."""
+    if cells is None or known is None:
+        return None
+    cells = [_cell(c) for c in cells]
+    filled = [(i, c) for i, c in enumerate(cells) if c]
+    if not filled or not all(known(c) for _, c in filled):
+        return None
+    if not any(i >= len(header) or header[i] is None or not known(header[i]) for i, _ in filled):
+        return None
+    merged = list(header) + [None] * (len(cells) - len(header))
+    for i, c in filled:
+        merged[i] = c
+    return merged
+
+
 def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | None) -> pl.DataFrame | None:
     it = iter(rows)
     _, header = _find_header((cells for _, cells in it), known)
     if header is None:
         return None
+    nxt = next(it, None)
+    merged = _sub_header(header, nxt[1] if nxt else None, known)
+    if merged:
+        header = merged
+    elif nxt is not None:
+        it = itertools.chain([nxt], it)
     keep = _header_columns(header, rel, notes)
     width = len(header)
     data: list[list] = []
@@ -416,8 +453,9 @@ def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | 
     extras: list[str | None] = []
     for line, cells in it:
         text = "".join(filter(None, cells)).lstrip()
-        if not text.strip() or _TOTAL.match(text):
-            continue  # blank row, or a 合计/总计/小计 row
+        if not text.strip() or _TOTAL.match(text) or (
+                _FOOTER.match(text) and sum(bool(c and c.strip()) for c in cells) <= FOOTER_CELLS):
+            continue  # blank row, a 合计/总计/小计 row, or a footer (填表人：…, 注：…)
         extras.append(next((c.strip() for c in cells[width:] if c and c.strip()), None))
         cells = list(cells[:width])
         data.append(cells + [None] * (width - len(cells)))
@@ -441,8 +479,10 @@ def read_table(
     fields than the header (an unquoted comma, e.g. 1,234.50: the values have shifted).
 
     `known`: header names (any alias form, e.g. `known_headers(cfg)`) or a predicate; the
-    header is the first of the top rows with >=3 filled cells of which >=2 are known. Title
-    lines, blank rows and 合计/总计/小计 rows are dropped; values stripped, empty -> null.
+    header is the first of the top rows with >=3 filled cells of which >=2 are known (a second
+    header row of known names under it, as below a merged 地址, lends them its names). Title
+    lines, blank rows, 合计/总计/小计 rows and footers (填表人：…, 注：… alone on their row) are
+    dropped; values stripped, empty -> null.
     Non-fatal findings (duplicated header names) are appended to `notes`. Never raises.
     """
     if known is not None and not callable(known):

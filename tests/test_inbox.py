@@ -42,6 +42,16 @@ def test_total_and_blank_rows_wherever_their_text_starts(tmp_path):
     assert df["line"].to_list() == [2, 6, 8]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r"])
+def test_footer_lines_under_the_table_are_not_records(tmp_path, newline):
+    """填表人：… 审核人：… and 注：… alone on a row under the table are dropped like 合计; a record
+    whose name merely starts with such a word, or a row filling more cells, is kept."""
+    rows = [HEADER, "JS1,张三,,2026-10-05,1", "填表人：张三    审核人：李四,,,,", "注：自付为个人负担部分",
+            ",,说明：单位元,,", "JS2,注明,,2026-10-05,2", "备注：补报,李四,,2026-10-05,3"]
+    df = read_table(write(tmp_path / "f.csv", newline.join(rows) + newline), "f.csv", KNOWN)
+    assert df["结算流水号"].to_list() == ["JS1", "JS2", "备注：补报"]
+
+
 def test_utf8_bom_crlf_and_blank_lines(tmp_path):
     text = f"{HEADER}\r\nJS1,王五,341302196201112734,2026-10-05,1\r\n\r\n,,,,\r\nJS2,赵六,,2026-10-06,2\r\n"
     df = read_table(write(tmp_path / "b.csv", text, "utf-8-sig"), "b.csv", KNOWN)
@@ -64,6 +74,29 @@ def test_ragged_rows_and_duplicated_header(tmp_path, newline):
     assert len(notes) == 1 and "姓名" in notes[0].problem
     even = read_table(write(tmp_path / "d.csv", "姓名,证件号码,结算流水号\n张三,1,JS1,\n"), "d.csv", KNOWN)
     assert "_extra" not in even.columns
+
+
+HOUSING_TWO_ROWS = [["鉴定编号", "户主姓名", "证件号码", "地址", None, None, "鉴定等级"],
+                    [None, None, None, "乡（镇）", "行政村", "村民小组", None],
+                    ["JD1", "张三", "341302********1234", "大店镇", "王庄村", "3组", "C"]]
+
+
+def test_a_header_on_two_rows_takes_the_names_of_the_second(tmp_path):
+    """A merged 地址 over 乡（镇）/行政村/村民小组: the places are read, not lost, and the
+    sub-header row is not a record (XLSX, and the same saved as CSV)."""
+    path = tmp_path / "h.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet()
+    for r, row in enumerate(HOUSING_TWO_ROWS):
+        ws.write_row(r, 0, row)
+    wb.close()
+    csv_text = "\n".join(",".join(c or "" for c in row) for row in HOUSING_TWO_ROWS) + "\n"
+    for df in (read_table(path, "住建/h.xlsx", KNOWN), read_table(write(tmp_path / "h.csv", csv_text), "住建/h.csv", KNOWN)):
+        assert df.columns == ["鉴定编号", "户主姓名", "证件号码", "乡（镇）", "行政村", "村民小组", "鉴定等级", "line"]
+        assert df.rows() == [("JD1", "张三", "341302********1234", "大店镇", "王庄村", "3组", "C", 3)]
+    # a first record right under a one-row header is a record, not a sub-header
+    one = read_table(write(tmp_path / "o.csv", "鉴定编号,户主姓名,乡（镇）\nJD1,张三,大店镇\n"), "o.csv", KNOWN)
+    assert one.rows() == [("JD1", "张三", "大店镇", 2)]
 
 
 def test_xlsx_long_number_cells_read_as_excel_keeps_them(tmp_path):
@@ -164,6 +197,16 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     assert len(ignored) == 2 and not any(p.set_aside for p in ignored) and "ignored" in ignored[0].problem
     assert "医保" not in missing_departments(files, CFG)
     assert "户籍底册" in missing_departments(files, CFG)
+
+
+def test_a_saved_again_copy_is_the_one_reported_as_repeating_its_original(tmp_path):
+    per = tmp_path / "2026-10"
+    body = f"{HEADER}\nJS1,张三,,2026-10-05,1\n"
+    for name in ("结算明细_第一批(1).csv", "结算明细_第一批.csv", "结算明细_第一批 - 副本.csv"):
+        write(per / "医保" / name, body)
+    files, _ = discover(per, CFG)
+    assert files.filter(pl.col("duplicate_of").is_null())["file"].to_list() == ["医保/结算明细_第一批.csv"]
+    assert set(files["duplicate_of"].drop_nulls()) == {"医保/结算明细_第一批.csv"}
 
 
 # Expected (kind, data rows, first line, last line) of the shared example inbox, counted by hand:
