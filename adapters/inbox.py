@@ -81,8 +81,11 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
     rows, seen = [], {}
     # a saved-again copy (表(1).csv, 表 - 副本.csv) sorts after its original, so that the original's
     # name is the one read and the copy the one reported as repeating it
-    copy = lambda rel: (Path(rel).parent.as_posix(), _COPY.sub("", Path(rel).stem), bool(_COPY.search(Path(rel).stem)), rel)  # noqa: E731
-    for dept, rel, p in sorted(found, key=lambda t: (t[0], *copy(t[1]))):
+    def order(rel: str) -> tuple:
+        parent, stem = Path(rel).parent.as_posix(), Path(rel).stem
+        return parent, _COPY.sub("", stem), bool(_COPY.search(stem)), rel
+
+    for dept, rel, p in sorted(found, key=lambda t: (t[0], *order(t[1]))):
         if p.name.startswith((".", "~$")):  # .DS_Store, Thumbs-like dotfiles, Excel/WPS lock files
             problems.append(ReadError(rel, "隐藏或临时文件（如Excel打开时的~$锁文件），已忽略 hidden or temporary file "
                                            "(e.g. the ~$ lock file of an open workbook), ignored", dept, False))
@@ -311,7 +314,8 @@ def _header_columns(header: list[str | None], rel: str, notes: list | None) -> d
 def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
     """Vectorised tail of `_table`: String columns c0..c{n-1} (raw cells) + `line` (+ `EXTRA`, a
     field past the header) -> the header-named, stripped frame without blank, 合计/总计/小计 and
-    footer (填表人：…, 注：…) rows; `EXTRA` is kept only when some row has one (validation sets those rows aside)."""
+    footer (填表人：…, 注：…) rows; `EXTRA` is kept only when some row has one (validation sets
+    those rows aside)."""
     keep = _header_columns(header, rel, notes)
     cols = [c for c in grid.columns if c != "line"]
     text = pl.concat_str([pl.col(c) for c in cols], ignore_nulls=True).fill_null("").str.strip_chars_start()
