@@ -202,25 +202,26 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
     known = known_headers(cfg)
     rows_read = 0
     for rel in files["file"].to_list():
-        table = inbox.read_table(paths.period_dir / rel, rel, known, notes)
-        if isinstance(table, inbox.ReadError):
-            rejected.append(rejected_files([replace(table, dept=dept)]))
+        tables = inbox.read_tables(paths.period_dir / rel, rel, known, notes)
+        if isinstance(tables, inbox.ReadError):
+            rejected.append(rejected_files([replace(tables, dept=dept)]))
             continue
-        rows_read += table.height
-        headers = [c for c in table.columns if c not in ("line", inbox.EXTRA)]
-        spec = detect_kind(headers, dept, cfg)
-        if spec is None:
-            rejected.append(table.select(
-                pl.lit(dept).alias("dept"), pl.lit(None, pl.Utf8).alias("kind"), pl.lit(rel).alias("file"),
-                pl.col("line").cast(pl.Int64), pl.lit(None, pl.Utf8).alias("record_id"),
-                pl.lit(None, pl.Utf8).alias("field"), pl.lit(None, pl.Utf8).alias("value"),
-                pl.lit(describe_misfit(headers, dept, cfg)).alias("reason"),
-            ))
-            continue
-        ok, bad = validate(standardize(table, spec), spec, dept, rel)
-        ok, nobody = set_aside_unidentifiable(ok)
-        valid.setdefault(spec.name, []).append(ok)
-        rejected.extend([bad, nobody])
+        for label, table in tables:  # a workbook: one table per sheet with a header
+            rows_read += table.height
+            headers = [c for c in table.columns if c not in ("line", inbox.EXTRA)]
+            spec = detect_kind(headers, dept, cfg)
+            if spec is None:
+                rejected.append(table.select(
+                    pl.lit(dept).alias("dept"), pl.lit(None, pl.Utf8).alias("kind"), pl.lit(label).alias("file"),
+                    pl.col("line").cast(pl.Int64), pl.lit(None, pl.Utf8).alias("record_id"),
+                    pl.lit(None, pl.Utf8).alias("field"), pl.lit(None, pl.Utf8).alias("value"),
+                    pl.lit(describe_misfit(headers, dept, cfg)).alias("reason"),
+                ))
+                continue
+            ok, bad = validate(standardize(table, spec), spec, dept, label)
+            ok, nobody = set_aside_unidentifiable(ok)
+            valid.setdefault(spec.name, []).append(ok)
+            rejected.extend([bad, nobody])
     superseded = []
     for kind, frames in valid.items():
         if kind == "feedback":  # every returned answer is history: none replaces another here
@@ -366,6 +367,12 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         if sum(list(counts.values())[1:]) != counts["returned"]:
             raise accounting.AccountingError(f"反馈: read {returned.height} answers but accounted {counts}")
         refused.write_parquet(paths.work / "feedback_refused.parquet")
+    # rows the validator already set aside (a 核实结果 outside 属实/不属实, an unreadable date) were
+    # returned too: the console's count says so
+    invalid = _read(paths.work / f"rejected_{cfg.kinds['feedback'].folder}.parquet")
+    invalid = 0 if invalid is None else invalid.filter(pl.col("line").is_not_null()).height
+    counts["returned"] += invalid
+    counts["set_aside"] += invalid
     answers = _concat([earlier_answers, accepted]) if (earlier_answers is not None or accepted is not None) else None
     if answers is not None:
         answers.write_parquet(paths.work / "answers_all.parquet")

@@ -21,10 +21,9 @@ import polars as pl
 
 from config import Config
 from pipelines.standardize import detect_kind, known_headers, normalize_header, standardize
-from pipelines.validate import EXTRA, rejected_files, validate  # EXTRA: a row's first field past the header
+from pipelines.validate import EXTRA, delivery_order, rejected_files, validate  # EXTRA: a row's first field past the header
 
 EXTENSIONS = (".csv", ".xlsx")
-_COPY = re.compile(r"(\s*[(（]\d+[)）]|\s*-\s*(副本|copy)(\s*[(（]\d+[)）])?|副本)$", re.IGNORECASE)
 HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepared to skip
 _TOTAL = re.compile(r"^(合\s*计|总\s*计|小\s*计)")
 # a footer under the table (填表人：… 审核人：…, 注：…), on a row of at most FOOTER_CELLS filled cells
@@ -81,11 +80,10 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
     rows, seen = [], {}
     # a saved-again copy (表(1).csv, 表 - 副本.csv) sorts after its original, so that the original's
     # name is the one read and the copy the one reported as repeating it
-    def order(rel: str) -> tuple:
-        parent, stem = Path(rel).parent.as_posix(), Path(rel).stem
-        return parent, _COPY.sub("", stem), bool(_COPY.search(stem)), rel
-
-    for dept, rel, p in sorted(found, key=lambda t: (t[0], *order(t[1]))):
+    rank = (pl.DataFrame({"rel": [rel for _, rel, _ in found]}, schema={"rel": pl.String})
+            .with_columns(k=delivery_order(pl.col("rel"))).sort("k")["rel"].to_list())
+    place = {rel: i for i, rel in enumerate(rank)}
+    for dept, rel, p in sorted(found, key=lambda t: (t[0], place[t[1]])):
         if p.name.startswith((".", "~$")):  # .DS_Store, Thumbs-like dotfiles, Excel/WPS lock files
             problems.append(ReadError(rel, "隐藏或临时文件（如Excel打开时的~$锁文件），已忽略 hidden or temporary file "
                                            "(e.g. the ~$ lock file of an open workbook), ignored", dept, False))
@@ -336,9 +334,9 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else []))
 
 
-def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[int, pl.DataFrame]] | str:
-    """Per sheet, (rows above its first non-empty one, its cells as a String frame); or a
-    problem message. The cells stay in a polars frame (never a Python string per cell), so a
+def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame]] | str:
+    """Per sheet, (its name, rows above its first non-empty one, its cells as a String frame); or
+    a problem message. The cells stay in a polars frame (never a Python string per cell), so a
     large workbook costs what calamine needs to hold it.
 
     fastexcel reads cells as strings (numbers as their string, dates as `YYYY-MM-DD HH:MM:SS`);
@@ -364,7 +362,7 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[int, pl.DataFrame]
             if any(c not in (None, "") for c in cells):  # as calamine: a blank-looking " " counts
                 break
             offset += 1
-        return offset, book.load_sheet(ws.title, header_row=None, dtypes="string").to_polars()
+        return ws.title, offset, book.load_sheet(ws.title, header_row=None, dtypes="string").to_polars()
 
     return (sheet(ws) for ws in wb.worksheets)
 
@@ -472,15 +470,23 @@ def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | 
     return out.with_columns(pl.Series(EXTRA, extras, dtype=pl.String)) if any(e is not None for e in extras) else out
 
 
-def read_table(
+def sheet_label(rel: str, sheet: str) -> str:
+    """How a row's file is named when its workbook holds several tables: the path and the sheet."""
+    return f"{rel}（工作表 {sheet}）"
+
+
+def read_tables(
     path: Path,
     rel: str,
     known: Callable[[str], bool] | Collection[str] | None = None,
     notes: list | None = None,
-) -> pl.DataFrame | ReadError:
-    """Read one CSV/XLSX into String columns named as in its header row, plus `line`
-    (1-based line in the file; Excel row number for XLSX), plus `EXTRA` when a CSV row has more
-    fields than the header (an unquoted comma, e.g. 1,234.50: the values have shifted).
+) -> list[tuple[str, pl.DataFrame]] | ReadError:
+    """Read one CSV/XLSX into (label, frame) per table: String columns named as in its header
+    row, plus `line` (1-based line in the file; Excel row number for XLSX), plus `EXTRA` when a
+    CSV row has more fields than the header (an unquoted comma, e.g. 1,234.50: the values have
+    shifted). A CSV is one table labelled `rel`; a workbook has one per sheet with a header row
+    (a returned township list: one sheet per risk type, the 汇总 sheet has none), labelled `rel`
+    when it is the only one, else `sheet_label(rel, sheet)`.
 
     `known`: header names (any alias form, e.g. `known_headers(cfg)`) or a predicate; the
     header is the first of the top rows with >=3 filled cells of which >=2 are known (a second
@@ -493,6 +499,7 @@ def read_table(
         names = {normalize_header(k) for k in known}
         known = lambda h: normalize_header(h) in names  # noqa: E731
     path = Path(path)
+    no_header = ReadError(rel, f"前{HEADER_SCAN_ROWS}行未找到表头 no header row found")
     try:
         if path.suffix.lower() == ".xlsx":
             if path.stat().st_size == 0:
@@ -500,29 +507,38 @@ def read_table(
             sheets = _xlsx_sheets(path, rel)
             if isinstance(sheets, str):
                 return ReadError(rel, sheets)
-            for offset, frame in sheets:
-                df = _sheet_table(offset, frame, known, rel, notes)
-                if df is not None:
-                    return df
-            return ReadError(rel, f"前{HEADER_SCAN_ROWS}行未找到表头 no header row found")
-        else:
-            try:
-                fast = _fast_csv(path, known, rel, notes)
-            except Exception:  # noqa: BLE001 - anything odd: the exact csv-module path below decides
-                fast = None
-            if fast is not None:
-                return fast
-            sheets = _csv_rows(path, notes, rel)
-            sheets = sheets if isinstance(sheets, str) else [sheets]
-        if isinstance(sheets, str):
-            return ReadError(rel, sheets)
-        for rows in sheets:
-            df = _table(rows, known, rel, notes)
-            if df is not None:
-                return df
-        return ReadError(rel, f"前{HEADER_SCAN_ROWS}行未找到表头 no header row found")
+            found = [(name, df) for name, offset, frame in sheets
+                     if (df := _sheet_table(offset, frame, known, rel, notes)) is not None]
+            if len(found) == 1:
+                return [(rel, found[0][1])]
+            return [(sheet_label(rel, name), df) for name, df in found] or no_header
+        try:
+            fast = _fast_csv(path, known, rel, notes)
+        except Exception:  # noqa: BLE001 - anything odd: the exact csv-module path below decides
+            fast = None
+        if isinstance(fast, ReadError):
+            return fast
+        if fast is not None:
+            return [(rel, fast)]
+        rows = _csv_rows(path, notes, rel)
+        if isinstance(rows, str):
+            return ReadError(rel, rows)
+        df = _table(rows, known, rel, notes)
+        return [(rel, df)] if df is not None else no_header
     except Exception as e:  # last resort: a file must never stop the run
         return ReadError(rel, f"无法读取 unreadable: {_one_line(e, path, rel)}")
+
+
+def read_table(
+    path: Path,
+    rel: str,
+    known: Callable[[str], bool] | Collection[str] | None = None,
+    notes: list | None = None,
+) -> pl.DataFrame | ReadError:
+    """The first table of `read_tables` (a CSV's only one): for single-table files such as a
+    truth file or a hand-labelled sample."""
+    tables = read_tables(path, rel, known, notes)
+    return tables if isinstance(tables, ReadError) else tables[0][1]
 
 
 def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, list[ReadError]]:
@@ -537,18 +553,19 @@ def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame],
     parts: dict[str, list[pl.DataFrame]] = {}
     rejected: list[pl.DataFrame] = []
     for f in files.filter(pl.col("duplicate_of").is_null()).iter_rows(named=True):
-        raw = read_table(period_dir / f["file"], f["file"], known, problems)
-        if isinstance(raw, ReadError):
-            problems.append(replace(raw, dept=f["dept"]))
+        tables = read_tables(period_dir / f["file"], f["file"], known, problems)
+        if isinstance(tables, ReadError):
+            problems.append(replace(tables, dept=f["dept"]))
             continue
-        headers = [c for c in raw.columns if c not in ("line", EXTRA)]
-        spec = detect_kind(headers, f["dept"], cfg)
-        if spec is None:
-            problems.append(ReadError(f["file"], f"表头不符合{f['dept']}任何数据种类 headers fit no kind: {headers[:15]}", f["dept"]))
-            continue
-        valid, bad = validate(standardize(raw, spec), spec, f["dept"], f["file"])
-        parts.setdefault(spec.name, []).append(valid)
-        rejected.append(bad)
+        for label, raw in tables:
+            headers = [c for c in raw.columns if c not in ("line", EXTRA)]
+            spec = detect_kind(headers, f["dept"], cfg)
+            if spec is None:
+                problems.append(ReadError(label, f"表头不符合{f['dept']}任何数据种类 headers fit no kind: {headers[:15]}", f["dept"]))
+                continue
+            valid, bad = validate(standardize(raw, spec), spec, f["dept"], label)
+            parts.setdefault(spec.name, []).append(valid)
+            rejected.append(bad)
     rejected.insert(0, rejected_files([p for p in problems if p.set_aside]))
     return {k: pl.concat(v) for k, v in parts.items()}, pl.concat(rejected), problems
 

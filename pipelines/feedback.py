@@ -32,7 +32,7 @@ import polars as pl
 from config import Config, FeedbackConfig
 from pipelines.rules import SEVERITY_RANK
 from pipelines.township import UNPLACED, mask_ids
-from pipelines.validate import REJECTED_SCHEMA, mask_value
+from pipelines.validate import REJECTED_SCHEMA, delivery_order, mask_value
 from schemas.outputs import FEEDBACK_COLUMNS, TOWNSHIP_COLUMNS, WarningStatus
 
 __all__ = [
@@ -244,10 +244,10 @@ def check_feedback(
     accepted = (
         x.filter(~pl.col("_bad") & ~pl.col("_blank"))
         .with_columns(warning_id="_wid")
-        .sort("file", "line", descending=True, nulls_last=True, maintain_order=True)
+        .sort(delivery_order(pl.col("file")), "line", descending=True, nulls_last=True, maintain_order=True)
         .with_columns(rank=(pl.int_range(pl.len()).over("warning_id") + 1).cast(pl.Int64))
         .with_columns(is_latest=pl.col("rank") == 1)
-        .sort("file", "line", maintain_order=True)
+        .sort(delivery_order(pl.col("file")), "line", maintain_order=True)
         .select("_row", *cols, "rank", "is_latest")
     )
     seen = pl.concat([accepted["_row"], unanswered["_row"], rejected["_row"]])
@@ -268,7 +268,7 @@ def _answers(answers: pl.DataFrame | None) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     return answers.select(
         [pl.col(c).cast(t) if c in answers.columns else pl.lit(None, t).alias(c) for c, t in schema.items()]
-    ).sort("received_period", "file", "line", nulls_last=False, maintain_order=True)
+    ).sort("received_period", delivery_order(pl.col("file")), "line", nulls_last=False, maintain_order=True)
 
 
 def _deciding(a: pl.DataFrame) -> pl.DataFrame:

@@ -278,12 +278,27 @@ def rejected_files(errors, kind: str | None = None) -> pl.DataFrame:
     return Rejected.validate(pl.DataFrame(rows, schema=REJECTED_SCHEMA))
 
 
+# a saved-again copy's mark at the end of a file name: 表(1), 表（2）, 表 - 副本, 表 - Copy (2), 表副本
+_COPY = r"(\s*[(（]\d+[)）]|\s*-\s*(副本|[Cc][Oo][Pp][Yy])(\s*[(（]\d+[)）])?|副本)$"
+_SHEET = r"（工作表 [^（）]*）$"  # adapters.inbox.sheet_label: a workbook's sheet after its path
+
+
+def delivery_order(file: pl.Expr) -> pl.Expr:
+    """A sort key putting the files (or sheet labels) of a delivery in the order they were made:
+    by name, except that a saved-again copy (表(1).csv, 表 - 副本.csv) comes right after its
+    original, not before it ('(' sorts before '.'), so that what the copy says wins."""
+    path = file.str.replace(_SHEET, "")
+    stem = path.str.replace(r"\.[^./]*$", "")
+    return pl.concat_str([stem.str.replace(_COPY, ""), stem.str.contains(_COPY).cast(pl.UInt8).cast(pl.Utf8), file],
+                         separator="\x00")
+
+
 def supersede(valid: pl.DataFrame, key: str = "record_id") -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Keep the last delivery of each record (sorted by file name, then line) -> (latest,
+    """Keep the last delivery of each record (files in `delivery_order`, then line) -> (latest,
     superseded). `superseded`: dept, kind, file, line, record_id, superseded_by (`file:line`);
     identical re-deliveries are listed too. `key` is the record-id column (roster: person_id)."""
     groups = [c for c in ("dept", "kind") if c in valid.columns] + [key]
-    df = valid.sort(["file", "line"], maintain_order=True).with_row_index("_n")
+    df = valid.sort(delivery_order(pl.col("file")), "line", maintain_order=True).with_row_index("_n")
     # only records delivered more than once are looked at (a city's millions mostly are not)
     again = df.select(groups).is_duplicated().arg_true()
     twice = df[again].with_columns(_last=pl.col("_n") == pl.col("_n").max().over(groups))

@@ -119,6 +119,18 @@ def test_duplicate_answers_latest_line_wins_and_both_are_kept():
     assert st.filter(pl.col("warning_id") == W1)["status"][0] == "verified_false"
 
 
+def test_a_corrected_copy_of_a_returned_file_decides_over_its_original():
+    """The township re-saves its list as …预警清单(1).csv with a corrected answer: the copy is the
+    later one, although '(' sorts before '.'; both answers are kept."""
+    copy = DADIAN.replace(".csv", "(1).csv")
+    acc = check_feedback(fb((copy, 2, W1, "大店镇", "不属实", "否", "李干事", D(2026, 10, 13), None),
+                            (DADIAN, 2, W1, "大店镇", "属实", "是", "张干事", D(2026, 10, 12), None)),
+                         ISSUED, AS_OF, CFG.feedback)[0]
+    assert acc.filter("is_latest")["file"].to_list() == [copy] and acc.height == 2
+    st = warning_status(ISSUED, acc.with_columns(received_period=pl.lit("2026-11")), AS_OF)
+    assert st.filter(pl.col("warning_id") == W1)["status"][0] == "verified_false"
+
+
 def test_unplaced_lead_answer_is_not_refused_on_township_and_ids_are_matched_loosely():
     f = fb(("反馈/大店镇.csv", 2, f" {W4.upper()} ", "大店镇", "属实", None, None, None, None))
     acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.feedback)

@@ -32,7 +32,8 @@ def _return_feedback(county: Path, out: Path) -> dict:
     one as GB18030 CSV with columns re-ordered, one as XLSX, with a few mistakes."""
     files = _town_files(out, "2026-08")
     towns = sorted(files)
-    a, b = towns[0], towns[1]
+    a = towns[0]
+    b = max(towns[1:], key=lambda t: (files[t]["风险类型"].n_unique(), t))  # its XLSX has sheets to read
     fa = files[a].with_row_index("i").with_columns(
         核实结果=pl.when(pl.col("i") % 2 == 0).then(pl.lit("属实")).otherwise(pl.lit("不属实")),
         是否纳入监测=pl.when(pl.col("i") % 2 == 0).then(pl.lit("是")).otherwise(pl.lit("否")),
@@ -51,7 +52,13 @@ def _return_feedback(county: Path, out: Path) -> dict:
     (folder / f"{a}_2026-08_预警清单.csv").write_bytes(fa_out.select(cols).write_csv().encode("gb18030"))
     fb = files[b].with_columns(核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("是"), 核实日期=pl.lit("2026-09-05"))
     fb = pl.concat([fb, fb.head(1).with_columns(核实结果=pl.lit("是的"))])  # a value outside the list
-    fb.write_excel(folder / f"{b}_2026-08_预警清单.xlsx")
+    # b fills in the workbook as it was sent: a 汇总 sheet, then one sheet per risk type
+    import xlsxwriter
+    with xlsxwriter.Workbook(folder / f"{b}_2026-08_预警清单.xlsx") as wb:
+        fb.group_by("风险类型").len("户数").sort("风险类型").write_excel(wb, worksheet="汇总")
+        for (risk,), part in fb.partition_by("风险类型", as_dict=True, maintain_order=True).items():
+            part.write_excel(wb, worksheet=risk)
+    assert fb["风险类型"].n_unique() >= 2, "the XLSX must hold several risk-type sheets to test them all"
     return {"a": a, "b": b, "answered_a": fa.slice(2), "answered_b": fb.head(fb.height - 1), "bad_ids": bad["预警编号"]}
 
 

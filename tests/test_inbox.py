@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from adapters.inbox import ReadError, discover, missing_departments, read_period, read_table
+from adapters.inbox import ReadError, discover, missing_departments, read_period, read_table, read_tables
 from config import load_config
 from pipelines.standardize import detect_kind, known_headers
 
@@ -97,6 +97,26 @@ def test_a_header_on_two_rows_takes_the_names_of_the_second(tmp_path):
     # a first record right under a one-row header is a record, not a sub-header
     one = read_table(write(tmp_path / "o.csv", "鉴定编号,户主姓名,乡（镇）\nJD1,张三,大店镇\n"), "o.csv", KNOWN)
     assert one.rows() == [("JD1", "张三", "大店镇", 2)]
+
+
+def test_every_sheet_with_a_header_is_a_table_named_by_its_sheet(tmp_path):
+    """A township's returned list: a 汇总 sheet (no header), then a sheet per risk type. Each
+    risk sheet is read (labelled by its sheet); a one-table workbook keeps the plain path."""
+    path = tmp_path / "r.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    wb.add_worksheet("汇总").write_row(0, 0, ["风险类型", "户数"])
+    for risk, wid in (("因病", "YJ1"), ("因残", "YJ2")):
+        ws = wb.add_worksheet(risk)
+        ws.write_row(0, 0, ["预警编号", "风险类型", "乡（镇）", "核实结果", "核实日期"])
+        ws.write_row(1, 0, [wid, risk, "大店镇", "属实", "2026-11-05"])
+    wb.close()
+    tables = read_tables(path, "反馈/r.xlsx", KNOWN)
+    assert [label for label, _ in tables] == ["反馈/r.xlsx（工作表 因病）", "反馈/r.xlsx（工作表 因残）"]
+    assert [df["预警编号"].to_list() for _, df in tables] == [["YJ1"], ["YJ2"]]
+    assert read_table(path, "反馈/r.xlsx", KNOWN)["预警编号"].to_list() == ["YJ1"]
+    one = tmp_path / "one.xlsx"
+    pl.DataFrame({"预警编号": ["YJ3"], "乡（镇）": ["大店镇"], "核实结果": ["属实"]}).write_excel(one)
+    assert [label for label, _ in read_tables(one, "反馈/one.xlsx", KNOWN)] == ["反馈/one.xlsx"]
 
 
 def test_xlsx_long_number_cells_read_as_excel_keeps_them(tmp_path):

@@ -179,6 +179,17 @@ def test_supersede_keeps_last_delivery():
     ]
 
 
+def test_a_saved_again_copy_supersedes_its_original():
+    """结算明细(1).csv / 结算明细 - 副本.csv are later than 结算明细.csv, though '(' and ' ' sort
+    before '.': what the copy says wins (delivery_order)."""
+    for copy in ("医保/结算明细(1).csv", "医保/结算明细 - 副本.csv", "医保/结算明细（2）.xlsx"):
+        rows = pl.DataFrame({"dept": ["医保"] * 2, "kind": ["med_settlement"] * 2, "file": [copy, "医保/结算明细.csv"],
+                             "line": [2, 2], "record_id": ["JS1", "JS1"], "out_of_pocket": [99.0, 10.0]})
+        latest, superseded = supersede(rows)
+        assert latest["out_of_pocket"].to_list() == [99.0], copy
+        assert superseded["file"].to_list() == ["医保/结算明细.csv"]
+
+
 def test_supersede_identical_duplicates_and_roster_key():
     rows = pl.DataFrame({"file": ["r.csv"] * 3, "line": [2, 3, 4], "person_id": ["P1", "P1", "P2"], "name": ["a", "a", "b"]})
     latest, superseded = supersede(rows, key="person_id")
