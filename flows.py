@@ -577,7 +577,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     outputs.write_csv(overdue, county / "逾期未核实清单.csv")
     all_warnings = _concat([_read(work / "warnings_earlier.parquet"), warnings])
     for dept, df in feedback.dispatch(
-        feedback.newly_verified(status, _read(work / "status_previous.parquet")), all_warnings, cfg
+        feedback.dispatch_changes(status, _read(work / "status_previous.parquet")), all_warnings, cfg
     ).items():
         outputs.write_csv(df, county / "派单" / f"派单_{dept}_{period}.csv")
 

@@ -38,7 +38,7 @@ from schemas.outputs import FEEDBACK_COLUMNS, TOWNSHIP_COLUMNS, WarningStatus
 __all__ = [
     "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "UNKNOWN_TOWNSHIP",
     "issued_from_rows", "file_township", "check_feedback", "warning_status", "answer_history",
-    "overdue_by_township", "carry_over", "with_carry_over", "dispatch", "newly_verified",
+    "overdue_by_township", "carry_over", "with_carry_over", "dispatch", "dispatch_changes",
     "returned_to_township",
 ]
 
@@ -403,14 +403,23 @@ def with_carry_over(new_rows: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFra
 
 # --- 5. verified warnings to the responsible departments --------------------------------------
 
-def newly_verified(status: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
-    """Status rows verified 属实 now but not in `previous` status (None = every one): what to
-    dispatch in this run only."""
+SEND, WITHDRAW = "派单", "撤回（复核改为不属实）"  # 派单动作 of a dispatch row
+
+
+def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
+    """What this run tells the departments (`previous` status: None = nothing sent before): the
+    warnings verified 属实 now and not before (`action` SEND), and those verified 属实 before but
+    no longer (a later answer says 不属实: `action` WITHDRAW, so a department does not go on
+    acting on a dispatch the township took back)."""
     now = status.filter(pl.col("status") == "verified_true")
     if previous is None or previous.is_empty():
-        return now
+        return now.with_columns(action=pl.lit(SEND))
     before = previous.filter(pl.col("status") == "verified_true").select("warning_id")
-    return now.join(before, on="warning_id", how="anti")
+    return pl.concat([
+        now.join(before, on="warning_id", how="anti").with_columns(action=pl.lit(SEND)),
+        status.join(before, on="warning_id", how="semi").filter(pl.col("status") != "verified_true")
+        .with_columns(action=pl.lit(WITHDRAW)),
+    ])
 
 
 def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config) -> dict[str, pl.DataFrame]:
@@ -419,7 +428,8 @@ def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config) -> dict[
     `cfg.feedback.unmapped_department`). `warnings`: schemas.outputs.Warning rows (one per rule;
     rule, severity, basis, dept used when present). Columns: 预警编号, 风险类型, 严重程度, 乡（镇）,
     户编号, 核实日期, 预警规则, 预警依据 (ID numbers masked), 来源部门; sorted by 风险类型, 乡（镇）,
-    户编号. Pass `newly_verified(...)` as `status` to send only what is new."""
+    户编号. Pass `dispatch_changes(...)` as `status` to send only what changed (its `action`
+    becomes the first column, 派单动作: 派单 or 撤回); plain status rows are all sent."""
     opt = lambda c: pl.col(c) if c in warnings.columns else pl.lit(None, pl.String)  # noqa: E731
     w = (
         warnings.select("warning_id", "risk_type", opt("rule").alias("rule"), opt("severity").alias("severity"),
@@ -435,12 +445,14 @@ def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config) -> dict[
             depts=pl.col("dept").drop_nulls().unique(maintain_order=True).str.join("、"),
         )
     )
-    v = status.filter(pl.col("status") == "verified_true").join(w, on="warning_id", how="left").with_columns(
+    if "action" not in status.columns:
+        status = status.filter(pl.col("status") == "verified_true").with_columns(action=pl.lit(SEND))
+    v = status.join(w, on="warning_id", how="left").with_columns(
         _to=pl.col("risk_type").replace_strict(cfg.dispatch, default=cfg.feedback.unmapped_department,
                                                return_dtype=pl.String),
     )
     out = v.sort("risk_type", "township", "household_id", "warning_id", nulls_last=True).select(
-        "_to",
+        "_to", pl.col("action").alias("派单动作"),
         pl.col("warning_id").alias("预警编号"), pl.col("risk_type").alias("风险类型"),
         pl.col("severity").alias("严重程度"),
         pl.col("township").alias("乡（镇）"), pl.col("household_id").alias("户编号"),

@@ -7,7 +7,7 @@ from config import load_config
 from pipelines.calendar import add_working_days
 from pipelines.feedback import (
     UNKNOWN_TOWNSHIP, answer_history, carry_over, check_feedback, dispatch, file_township, issued_from_rows,
-    newly_verified, overdue_by_township, returned_to_township, warning_status, with_carry_over,
+    dispatch_changes, overdue_by_township, returned_to_township, warning_status, with_carry_over,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import validate
@@ -309,10 +309,15 @@ def test_every_configured_risk_type_has_a_department():
         "医保", "农业农村", "民政", "教育"}
 
 
-def test_newly_verified():
+def test_dispatch_changes_send_the_new_and_withdraw_the_overturned():
     prev = STATUS.with_columns(status=pl.lit("open"))
-    assert newly_verified(STATUS, prev)["warning_id"].to_list() == ["w-done"]
-    assert newly_verified(STATUS, STATUS).is_empty()
+    assert dispatch_changes(STATUS, prev).select("warning_id", "action").rows() == [("w-done", "派单")]
+    assert dispatch_changes(STATUS, STATUS).is_empty()
+    # a 属实 sent last month, answered 不属实 this month: the department is told to stand down
+    overturned = STATUS.with_columns(status=pl.when(pl.col("warning_id") == "w-done").then(pl.lit("verified_false"))
+                                     .otherwise("status"))
+    changes = dispatch_changes(overturned, STATUS)
+    assert changes.select("warning_id", "action").rows() == [("w-done", "撤回（复核改为不属实）")]
 
 
 def test_returned_to_township_includes_validator_rejections():
