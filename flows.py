@@ -816,6 +816,9 @@ def resolve_departments(cfg: Config, names: list[str] | None) -> tuple[str, ...]
     chosen = set()
     for name in names:
         canon = cfg.folder_of(name.strip())
+        if canon in _reference_folders(cfg):
+            raise ValueError(f"{name!r} ({canon}) is read by every run, partial or not; --dept names a department: "
+                             f"one of {', '.join(cfg.departments)}")
         if canon not in cfg.departments:
             raise ValueError(f"unknown department {name!r}; one of {', '.join(cfg.departments)}")
         chosen.add(canon)
@@ -1114,6 +1117,15 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             return _err(f"--issue-date must be YYYY-MM-DD, got {args.issue_date!r}", EXIT_USAGE)
     wh = Path(args.warehouse) if args.warehouse else Path(args.out) / "warehouse.duckdb"
+    try:
+        return _run_locked(args, cfg, wh, only)
+    except OSError as exc:  # OUT or the warehouse's folder not writable, a disk full before the run began
+        return _err(f"cannot use {exc.filename or wh}: {exc.strerror or exc}", EXIT_FAILED)
+
+
+def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
+    """`run`, under the warehouse lock: recover an interrupted run, run the period, re-run the
+    later ones (cascade). Exit code."""
     with warehouse_lock(wh, shared=args.dry_run) as held:
         if not held:
             return _err(f"another run is using {wh}; wait for it to finish", EXIT_BUSY)

@@ -89,6 +89,10 @@ class MatchingConfig:
     match_threshold_by_dept: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not (0 < self.review_threshold <= self.match_threshold <= 1):
+            raise ValueError("matching.review_threshold and match_threshold must be probabilities with 0 < "
+                             f"review_threshold <= match_threshold <= 1, got {self.review_threshold!r}, "
+                             f"{self.match_threshold!r}")
         c = self.census_completeness
         if c != "measured" and not (isinstance(c, int | float) and 0 <= c <= 1):
             raise ValueError(f"matching.census_completeness must be \"measured\" or a share from 0 to 1, got {c!r}")
@@ -293,7 +297,55 @@ def build_config(raw: dict[str, Any]) -> Config:
     )
 
 
+SEVERITIES = ("高", "中", "低")
+
+
+def _shape(v: Any) -> str:
+    """What a config value is, as a reader would say it: number, text, yes/no, list, table."""
+    if isinstance(v, bool):
+        return "true/false"
+    if isinstance(v, int | float):
+        return "a number"
+    return {str: "text", list: "a list", dict: "a table"}.get(type(v), type(v).__name__)
+
+
+def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
+    """Every value of `raw` (a config file with its --set overrides applied) against the default
+    config: a key the default has must hold the same kind of value (a number where a number is,
+    a list where a list is, of the same kind of items), a rule's numbers are at least 0, its
+    severity one of 高/中/低. A rule copied under a new name (`impl = "M1"`) is checked against
+    the rule it runs. Raises ValueError naming the key, so a bad `--set` or file is exit 2
+    before anything is read, not a failure inside the rules after linking."""
+    def check(key: str, v: Any, d: Any) -> None:
+        if _shape(v) != _shape(d):
+            raise ValueError(f"{key} must be {_shape(d)}, got {v!r}")
+        if isinstance(d, list) and d and any(_shape(x) != _shape(d[0]) for x in v):
+            raise ValueError(f"{key} must be a list of {_shape(d[0])} items, got {v!r}")
+        if isinstance(d, dict):
+            for k, x in v.items():
+                if k in d:
+                    check(f"{key}.{k}", x, d[k])
+
+    for section in ("run", "matching", "feedback"):
+        if isinstance(raw.get(section), dict):
+            check(section, raw[section], default.get(section, {}))
+    defaults = default.get("rules", {})
+    for name, rule in raw.get("rules", {}).items():
+        if not isinstance(rule, dict):
+            raise ValueError(f"rules.{name} must be a table")
+        base = defaults.get(rule.get("impl", name), defaults.get(name, {}))
+        for k, v in rule.items():
+            if k in base:
+                check(f"rules.{name}.{k}", v, base[k])
+            if _shape(v) == "a number" and v < 0:
+                raise ValueError(f"rules.{name}.{k} must be at least 0, got {v!r}")
+        if rule.get("severity", "中") not in SEVERITIES:
+            raise ValueError(f"rules.{name}.severity must be one of {'/'.join(SEVERITIES)}, got {rule['severity']!r}")
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
     with open(path or DEFAULT_CONFIG, "rb") as fh:
-        raw = tomllib.load(fh)
-    return build_config(apply_overrides(raw, overrides or []))
+        raw = apply_overrides(tomllib.load(fh), overrides or [])
+    with open(DEFAULT_CONFIG, "rb") as fh:
+        check_values(raw, tomllib.load(fh))
+    return build_config(raw)

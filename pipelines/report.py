@@ -345,8 +345,11 @@ def _runs_table(periods: pl.DataFrame, period: str) -> str:
     if p.is_empty():
         return ""
     status = {"ok": "成功 ok", "failed": "失败 failed", "running": "运行中或中断 running/interrupted"}
+    # the report is written by its own period's run, before that run is marked finished
+    said = lambda r: "本次运行 this run" if r["period"] == period and r["status"] == "running" else (  # noqa: E731
+        status.get(r["status"], r["status"]))
     rows = "".join(
-        f"<tr><th>{_e(r['period'])}</th><td class=\"txt\">{_e(status.get(r['status'], r['status']))}</td>"
+        f"<tr><th>{_e(r['period'])}</th><td class=\"txt\">{_e(said(r))}</td>"
         f"<td class=\"txt\">{_e(r['finished_at'] and str(r['finished_at'])[:16])}</td><td>{_n(r['runs'])}</td></tr>"
         for r in p.iter_rows(named=True))
     return ('<h3>运行记录 <small>runs per period (latest run shown)</small></h3><table class="num">'

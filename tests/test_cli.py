@@ -85,6 +85,48 @@ def test_a_learning_or_doubt_setting_out_of_range_is_refused(setting, capsys):
 
 
 
+@pytest.mark.parametrize("setting, says", [
+    ("M1.threshold=abc", "rules.M1.threshold must be a number"), ("H1.grades=D", "rules.H1.grades must be a list"),
+    ("M1.threshold=-1", "at least 0"), ("M1.severity=极高", "高/中/低"),
+    ("matching.match_threshold=1.5", "match_threshold"), ("matching.review_threshold=0.999", "review_threshold")])
+def test_a_rule_or_threshold_value_of_the_wrong_kind_or_range_is_refused_before_reading(setting, says, capsys):
+    """A wrong --set is exit 2 with the key named, before any file is read (it used to fail inside
+    the rules after linking, exit 1, or run silently with no link or 132 warnings)."""
+    args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", setting]
+    assert flows.main(args) == 2
+    assert says in capsys.readouterr().err
+
+
+def test_a_rule_copied_under_a_new_name_is_checked_against_the_rule_it_runs(tmp_path):
+    from config import DEFAULT_CONFIG, load_config
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    good = tmp_path / "good.toml"
+    good.write_text(text + '\n[rules.M1B]\nimpl = "M1"\nkind = "med_settlement"\nrisk_type = "因病"\nthreshold = 8000\n',
+                    encoding="utf-8")
+    assert load_config(good).rules["M1B"]["threshold"] == 8000
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text + '\n[rules.M1B]\nimpl = "M1"\nkind = "med_settlement"\nrisk_type = "因病"\nthreshold = "8千"\n',
+                   encoding="utf-8")
+    with pytest.raises(ValueError, match="rules.M1B.threshold must be a number"):
+        load_config(bad)
+
+
+def test_an_out_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, capsys):
+    (tmp_path / "2026-10").mkdir()
+    blocked = tmp_path / "out_is_a_file"
+    blocked.write_text("x")
+    assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(blocked)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot use") and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_dept_naming_a_reference_folder_says_it_is_always_read(tmp_path, capsys):
+    (tmp_path / "2026-10").mkdir()
+    assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(tmp_path / "o"),
+                       "--dept", "户籍底册"]) == 2
+    assert "read by every run" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("setting", ["block_size_sample=0", "pair_chunk=0", "block_size_sample=2.5", "age_band_years=0",
                                      "record_id_slips=9"])
 def test_a_sample_or_slice_size_below_one_is_refused(setting, capsys):

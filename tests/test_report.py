@@ -177,4 +177,6 @@ def test_report_inputs_from_warehouse(tmp_path):
     warehouse.replace_period(con, "2026-10", {"warning_status": status})
     assert report_inputs(con, "2026-10")["verification"].height == 8
     page = county_report_html(**report_inputs(con, "2026-10"), meta={"period": "2026-10"})
-    assert "66.7%" in page and "运行中或中断" in page
+    assert "66.7%" in page and "本次运行" in page and "运行中或中断" not in page  # the run writing it
+    later = county_report_html(**report_inputs(con, "2026-10"), meta={"period": "2026-11"})
+    assert "运行中或中断" in later  # seen from a later period, a run never marked finished was cut short
