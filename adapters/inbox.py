@@ -282,7 +282,7 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
         grid = pl.read_csv(
             io.BytesIO(buf[int(starts[first]):]) if first else io.BytesIO(buf), has_header=False,
             schema={f"c{i}": pl.String for i in range(width + 1)}, truncate_ragged_lines=True,
-            infer_schema=False, quote_char='"', raise_if_empty=False, extra_columns="ignore",
+            infer_schema=False, quote_char='"', raise_if_empty=False, extra_columns="ignore", missing_columns="insert",
         ).rename({f"c{width}": EXTRA})
     else:
         grid = pl.DataFrame(schema={f"c{i}": pl.String for i in range(width)})
