@@ -23,7 +23,7 @@ import polars as pl
 
 from matchers.places import normalize_place
 
-from config import Config, RuleConfig
+from config import SEVERITIES, Config, RuleConfig
 
 SIGNAL_SCHEMA = {
     "rule": pl.Utf8, "risk_type": pl.Utf8, "household_id": pl.Utf8, "lead_key": pl.Utf8,
@@ -31,7 +31,7 @@ SIGNAL_SCHEMA = {
     "person_ids": pl.List(pl.Utf8), "record_ids": pl.List(pl.Utf8), "dept": pl.Utf8,
     "basis": pl.Utf8, "signal": pl.Float64, "severity": pl.Utf8,
 }
-SEVERITY_RANK = {"低": 1, "中": 2, "高": 3}
+SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES), 1)}  # 低 1, 中 2, 高 3
 _LEVEL_RANK = {"四级": 1, "三级": 2, "二级": 3, "一级": 4}
 _GRADE_RANK = {"A": 1, "B": 2, "C": 3, "D": 4}
 _FULLWIDTH = (list("０１２３４５６７８９Ｘｘ＊"), list("0123456789XX*"))
