@@ -335,8 +335,8 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
 
 
 def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame]] | str:
-    """Per sheet, (its name, rows above its first non-empty one, its cells as a String frame); or
-    a problem message. The cells stay in a polars frame (never a Python string per cell), so a
+    """Per visible sheet, (its name, rows above its first non-empty one, its cells as a String
+    frame); or a problem message. The cells stay in a polars frame (never a Python string per cell), so a
     large workbook costs what calamine needs to hold it.
 
     fastexcel reads cells as strings (numbers as their string, dates as `YYYY-MM-DD HH:MM:SS`);
@@ -364,7 +364,8 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
             offset += 1
         return ws.title, offset, book.load_sheet(ws.title, header_row=None, dtypes="string").to_polars()
 
-    return (sheet(ws) for ws in wb.worksheets)
+    # a hidden sheet holds a workbook's lookup lists (乡镇/村 for its drop-downs), not its records
+    return (sheet(ws) for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible")
 
 
 EXACT_DIGITS = 15  # significant digits a spreadsheet number keeps (Excel shows and stores 15)

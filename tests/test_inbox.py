@@ -109,6 +109,10 @@ def test_every_sheet_with_a_header_is_a_table_named_by_its_sheet(tmp_path):
         ws = wb.add_worksheet(risk)
         ws.write_row(0, 0, ["预警编号", "风险类型", "乡（镇）", "核实结果", "核实日期"])
         ws.write_row(1, 0, [wid, risk, "大店镇", "属实", "2026-11-05"])
+    hidden = wb.add_worksheet("下拉选项")  # a hidden lookup sheet for drop-downs is not a table
+    hidden.write_row(0, 0, ["乡（镇）", "行政村", "村民小组"])
+    hidden.write_row(1, 0, ["大店镇", "王庄村", "1组"])
+    hidden.hide()
     wb.close()
     tables = read_tables(path, "反馈/r.xlsx", KNOWN)
     assert [label for label, _ in tables] == ["反馈/r.xlsx（工作表 因病）", "反馈/r.xlsx（工作表 因残）"]
