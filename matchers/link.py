@@ -485,9 +485,10 @@ def _id_bytes(s: pl.Series) -> np.ndarray:
 def _place_stats(ros: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Chance agreement per (township, village), per village name in any township, per township."""
     n = ros.height
-    v = ros.group_by("ctn", "cvn").len().with_columns(u_village=(pl.col("len") + 1) / (n + 2)).drop("len")
+    # groups in a fixed order: u_v_any sums floats, and a sum's last digit follows its order
+    v = ros.group_by("ctn", "cvn", maintain_order=True).len().with_columns(u_village=(pl.col("len") + 1) / (n + 2)).drop("len")
     t = ros.group_by("ctn").len().with_columns(u_township=(pl.col("len") + 1) / (n + 2)).drop("len")
-    return v, v.group_by("cvn").agg(u_v_any=pl.col("u_village").sum()), t
+    return v, v.group_by("cvn", maintain_order=True).agg(u_v_any=pl.col("u_village").sum()), t
 
 
 def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -931,14 +932,14 @@ def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: in
     if not kinds or pairs.is_empty():
         return pairs.with_columns(snapshot=pl.lit(False))
     kind = records.with_row_index("rid").select("rid", "kind").filter(pl.col("kind").is_in(kinds))
-    snap = pairs.select("rid", "pidx", "p", "w").join(kind, on="rid")
+    snap = pairs.select("rid", "pidx", "p", "w").join(kind, on="rid", maintain_order="left")
     # the snapshot's records about someone off the roster, the strangers who may fit j by chance
-    strangers = kind.group_by("kind").len("n_kind").join(snap.group_by("kind").agg(on=pl.col("p").sum()), on="kind",
-                                                         how="left").select(
+    on_roster = snap.group_by("kind", maintain_order=True).agg(on=pl.col("p").sum())
+    strangers = kind.group_by("kind").len("n_kind").join(on_roster, on="kind", how="left").select(
         "kind", n_off=pl.max_horizontal(pl.col("n_kind") - pl.col("on").fill_null(0.0),
                                         pl.col("n_kind") * (1 - cfg.max_roster_prior)))
     present = (
-        snap.group_by("kind", "pidx").agg(pl.col("p").max()).group_by("kind")
+        snap.group_by("kind", "pidx", maintain_order=True).agg(pl.col("p").max()).group_by("kind", maintain_order=True)
         .agg(present=(pl.col("p").sum() / max(n_roster, 1)).clip(0.0, cfg.max_snapshot_presence))
     )
     # j's own record fits j unless its ID or name disagrees outright (a mistyped kept character
@@ -1076,7 +1077,8 @@ def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec
         scored.join(ctx["rec"].select("rid", "u_id"), on="rid")
         .join(members.select(pidx="rid", q="q"), on="pidx")
         .with_columns(w=pl.col("w") * (pl.col("u_id") / ctx["floor"]).clip(upper_bound=1.0))
-        .group_by("rid").agg(mass=(pl.col("q") * pl.col("w")).sum() / listed,
+        .sort("rid", "pidx")  # joins keep no order: the sums below add in a fixed one, so re-runs agree to the bit
+        .group_by("rid", maintain_order=True).agg(mass=(pl.col("q") * pl.col("w")).sum() / listed,
                              census_fits=pl.col("q").filter(pl.col("w") >= 1).sum())
     )
     fitting = pl.col("census_fits").fill_null(0.0)
