@@ -21,7 +21,7 @@ import polars as pl
 
 from config import Config
 from pipelines.standardize import detect_kind, known_headers, normalize_header, standardize
-from pipelines.validate import EXTRA, delivery_order, rejected_files, validate  # EXTRA: a row's first field past the header
+from pipelines.validate import EXTRA, file_ranks, rejected_files, sheet_label, validate
 
 EXTENSIONS = (".csv", ".xlsx")
 HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepared to skip
@@ -80,9 +80,7 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
     rows, seen = [], {}
     # a saved-again copy (表(1).csv, 表 - 副本.csv) sorts after its original, so that the original's
     # name is the one read and the copy the one reported as repeating it
-    rank = (pl.DataFrame({"rel": [rel for _, rel, _ in found]}, schema={"rel": pl.String})
-            .with_columns(k=delivery_order(pl.col("rel"))).sort("k")["rel"].to_list())
-    place = {rel: i for i, rel in enumerate(rank)}
+    place = file_ranks(rel for _, rel, _ in found)
     for dept, rel, p in sorted(found, key=lambda t: (t[0], place[t[1]])):
         if p.name.startswith((".", "~$")):  # .DS_Store, Thumbs-like dotfiles, Excel/WPS lock files
             problems.append(ReadError(rel, "隐藏或临时文件（如Excel打开时的~$锁文件），已忽略 hidden or temporary file "
@@ -336,8 +334,8 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
 
 def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame]] | str:
     """Per visible sheet, (its name, rows above its first non-empty one, its cells as a String
-    frame); or a problem message. The cells stay in a polars frame (never a Python string per cell), so a
-    large workbook costs what calamine needs to hold it.
+    frame); or a problem message. The cells stay in a polars frame (never a Python string per
+    cell), so a large workbook costs what calamine needs to hold it.
 
     fastexcel reads cells as strings (numbers as their string, dates as `YYYY-MM-DD HH:MM:SS`);
     its range starts at the first non-empty row, which openpyxl (read-only, early stop) locates.
@@ -469,11 +467,6 @@ def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | 
         line=pl.Series(lines, dtype=pl.Int64),
     )
     return out.with_columns(pl.Series(EXTRA, extras, dtype=pl.String)) if any(e is not None for e in extras) else out
-
-
-def sheet_label(rel: str, sheet: str) -> str:
-    """How a row's file is named when its workbook holds several tables: the path and the sheet."""
-    return f"{rel}（工作表 {sheet}）"
 
 
 def read_tables(

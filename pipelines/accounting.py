@@ -59,8 +59,9 @@ def quality_report(
 
     `findings` are the run's own notes (missing departments, repeated files, unknown folders) in
     the same columns; files set aside whole (rejected rows without a line) are listed one by one,
-    the other rejected rows and superseded records summarised by department and reason; grids over `max_grid_households` (Article 10) and roster households
-    without a grid worker are listed.
+    the other rejected rows and superseded records summarised by department and reason; grids
+    over `max_grid_households` (Article 10) and roster households without a grid worker are
+    listed.
     """
     cols = {"category": pl.Utf8, "dept": pl.Utf8, "file": pl.Utf8, "detail": pl.Utf8, "count": pl.Int64}
     parts = [findings.select(list(cols)).cast(cols)]

@@ -5,6 +5,7 @@ never vanish), and let later deliveries of a record supersede earlier ones."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 
 import pandera.polars as pa
@@ -20,7 +21,7 @@ REJECTED_SCHEMA = {
 _ID_FIELDS = {"id_raw", "id_number"}
 _LOOKS_LIKE_ID = re.compile(r"\d{14}")
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-EXTRA = "_extra"  # adapters.inbox.EXTRA: a field past the header's width, when a row has one
+EXTRA = "_extra"  # the column adapters.inbox gives a row's first field past the header's width
 WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
 MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
 _SHOW_CHARS = 60  # a rejected value is echoed back at most this long
@@ -280,7 +281,12 @@ def rejected_files(errors, kind: str | None = None) -> pl.DataFrame:
 
 # a saved-again copy's mark at the end of a file name: 表(1), 表（2）, 表 - 副本, 表 - Copy (2), 表副本
 _COPY = r"(\s*[(（]\d+[)）]|\s*-\s*(副本|[Cc][Oo][Pp][Yy])(\s*[(（]\d+[)）])?|副本)$"
-_SHEET = r"（工作表 [^（）]*）$"  # adapters.inbox.sheet_label: a workbook's sheet after its path
+_SHEET = r"（工作表 [^（）]*）$"  # `sheet_label`'s sheet after its path
+
+
+def sheet_label(rel: str, sheet: str) -> str:
+    """How a row's file is named when its workbook holds several tables: the path and the sheet."""
+    return f"{rel}（工作表 {sheet}）"
 
 
 def delivery_order(file: pl.Expr) -> pl.Expr:
@@ -293,12 +299,20 @@ def delivery_order(file: pl.Expr) -> pl.Expr:
                          separator="\x00")
 
 
+def file_ranks(files: Iterable[str]) -> dict[str, int]:
+    """Each distinct file (or sheet label) -> its place in `delivery_order`: for sorting many
+    rows by file without working the key out once per row."""
+    order = pl.DataFrame({"f": list(dict.fromkeys(files))}, schema={"f": pl.String}).sort(delivery_order(pl.col("f")))
+    return {f: i for i, f in enumerate(order["f"].to_list())}
+
+
 def supersede(valid: pl.DataFrame, key: str = "record_id") -> tuple[pl.DataFrame, pl.DataFrame]:
     """Keep the last delivery of each record (files in `delivery_order`, then line) -> (latest,
     superseded). `superseded`: dept, kind, file, line, record_id, superseded_by (`file:line`);
     identical re-deliveries are listed too. `key` is the record-id column (roster: person_id)."""
     groups = [c for c in ("dept", "kind") if c in valid.columns] + [key]
-    df = valid.sort(delivery_order(pl.col("file")), "line", maintain_order=True).with_row_index("_n")
+    rank = pl.col("file").replace_strict(file_ranks(valid["file"].unique().to_list()), return_dtype=pl.UInt32)
+    df = valid.sort(rank, "line", maintain_order=True).with_row_index("_n")
     # only records delivered more than once are looked at (a city's millions mostly are not)
     again = df.select(groups).is_duplicated().arg_true()
     twice = df[again].with_columns(_last=pl.col("_n") == pl.col("_n").max().over(groups))
