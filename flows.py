@@ -57,19 +57,15 @@ from matchers.places import resolve_places, water_links  # noqa: E402
 from matchers.review import review_queue  # noqa: E402
 from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
 from pipelines.identify import set_aside_unidentifiable  # noqa: E402
-from pipelines.standardize import describe_misfit, detect_kind, known_headers, standardize  # noqa: E402
-from pipelines.validate import rejected_files, supersede, to_person_records, validate  # noqa: E402
+from pipelines.standardize import known_headers  # noqa: E402
+from pipelines.validate import REJECTED_SCHEMA, rejected_files, supersede, to_person_records  # noqa: E402
+from schemas.outputs import QUALITY_COLUMNS, Finding  # noqa: E402
 
 # Exit codes scripts can rely on (docs/OPERATIONS.md).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
 TIMEZONE = "Asia/Shanghai"
 MONTHLY_CRON = "0 2 5 * *"  # 02:00 on the 5th of every month, county time
 
-FINDING_COLS = {"category": pl.Utf8, "dept": pl.Utf8, "file": pl.Utf8, "detail": pl.Utf8, "count": pl.Int64}
-REJECTED_COLS = {
-    "dept": pl.Utf8, "kind": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "record_id": pl.Utf8,
-    "field": pl.Utf8, "value": pl.Utf8, "reason": pl.Utf8,
-}
 
 
 @dataclass(frozen=True)
@@ -144,16 +140,16 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
         files = files.filter(pl.col("dept").is_in(sorted(keep)))
         problems = [p for p in problems if p.dept is None or p.dept in keep]
     # files set aside are listed from their rejected rows (rejected__discover), like unreadable ones
-    findings = [dict(category="文件说明 file note", dept=p.dept, file=p.file, detail=p.problem, count=1)
+    findings = [dict(category=Finding.FILE_NOTE, dept=p.dept, file=p.file, detail=p.problem, count=1)
                 for p in problems if not p.set_aside]
     present = set(files["dept"].to_list()) if files.height else set()
     for dept in (paths.only or cfg.departments):
         if dept not in present:
-            findings.append(dict(category="部门未报送 department missing", dept=dept, file=None,
+            findings.append(dict(category=Finding.DEPT_MISSING, dept=dept, file=None,
                                  detail="本期未收到该部门数据，其规则未运行 no extract this period; its rules did not run", count=1))
     paths.work.mkdir(parents=True, exist_ok=True)
     files.write_parquet(paths.work / "files.parquet")
-    pl.DataFrame(findings, schema=FINDING_COLS).write_parquet(paths.work / "findings_discover.parquet")
+    pl.DataFrame(findings, schema=QUALITY_COLUMNS).write_parquet(paths.work / "findings_discover.parquet")
     rejected_files([p for p in problems if p.set_aside]).write_parquet(paths.work / "rejected__discover.parquet")
     return sorted(present)
 
@@ -202,26 +198,13 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
     known = known_headers(cfg)
     rows_read = 0
     for rel in files["file"].to_list():
-        tables = inbox.read_tables(paths.period_dir / rel, rel, known, notes)
-        if isinstance(tables, inbox.ReadError):
-            rejected.append(rejected_files([replace(tables, dept=dept)]))
-            continue
-        for label, table in tables:  # a workbook: one table per sheet with a header
-            rows_read += table.height
-            headers = [c for c in table.columns if c not in ("line", inbox.EXTRA)]
-            spec = detect_kind(headers, dept, cfg)
-            if spec is None:
-                rejected.append(table.select(
-                    pl.lit(dept).alias("dept"), pl.lit(None, pl.Utf8).alias("kind"), pl.lit(label).alias("file"),
-                    pl.col("line").cast(pl.Int64), pl.lit(None, pl.Utf8).alias("record_id"),
-                    pl.lit(None, pl.Utf8).alias("field"), pl.lit(None, pl.Utf8).alias("value"),
-                    pl.lit(describe_misfit(headers, dept, cfg)).alias("reason"),
-                ))
-                continue
-            ok, bad = validate(standardize(table, spec), spec, dept, label)
+        tables, bad, rows = inbox.read_delivery(paths.period_dir / rel, rel, dept, cfg, known, notes)
+        rows_read += rows
+        rejected.append(bad)
+        for kind, ok in tables:
             ok, nobody = set_aside_unidentifiable(ok)
-            valid.setdefault(spec.name, []).append(ok)
-            rejected.extend([bad, nobody])
+            valid.setdefault(kind, []).append(ok)
+            rejected.append(nobody)
     superseded = []
     for kind, frames in valid.items():
         if kind == "feedback":  # every returned answer is history: none replaces another here
@@ -230,11 +213,11 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
         latest, sup = supersede(_concat(frames), key=cfg.kinds[kind].record_id)
         latest.write_parquet(paths.work / f"{kind}.parquet")
         superseded.append(sup)
-    _concat(rejected, REJECTED_COLS).cast(REJECTED_COLS).write_parquet(paths.work / f"rejected_{dept}.parquet")
+    _concat(rejected, REJECTED_SCHEMA).cast(REJECTED_SCHEMA).write_parquet(paths.work / f"rejected_{dept}.parquet")
     _concat(superseded, {"dept": pl.Utf8, "kind": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "record_id": pl.Utf8}
             ).write_parquet(paths.work / f"superseded_{dept}.parquet")
-    pl.DataFrame([dict(category="文件说明 file note", dept=dept, file=n.file, detail=n.problem, count=1) for n in notes],
-                 schema=FINDING_COLS).write_parquet(paths.work / f"findings_{dept}.parquet")
+    pl.DataFrame([dict(category=Finding.FILE_NOTE, dept=dept, file=n.file, detail=n.problem, count=1) for n in notes],
+                 schema=QUALITY_COLUMNS).write_parquet(paths.work / f"findings_{dept}.parquet")
     return {"dept": dept, "rows": rows_read, "kinds": sorted(valid)}
 
 
@@ -261,7 +244,7 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     candidates.write_parquet(paths.work / "candidates.parquet")
     slips = slip_rates(records, matching).filter(pl.col("failed") > 0)
     slips.select(
-        category=pl.lit("身份证号校验位不符 ID check character fails"), dept="dept", file=pl.lit(None, pl.Utf8),
+        category=pl.lit(Finding.CHECK_FAILS), dept="dept", file=pl.lit(None, pl.Utf8),
         detail=pl.format("{}：完整身份证号 {} 个中 {} 个校验位不符，估计每录入一位出错约 {}%，脱敏号码的保留位按此计入一位之差"
                          " — {} of {} full IDs fail the check: about {}% of typed characters slip, which the matcher "
                          "allows for in masked IDs' kept digits", "kind", "full", "failed",
@@ -303,9 +286,9 @@ def measure_census(paths: RunPaths, cfg: Config, records: pl.DataFrame, census: 
                  else f"; 名单仅覆盖约 {cfg.matching.census_coverage * got.value:.1%} 的居民，不据以比对 "
                  f"it holds under {cfg.matching.census_min_coverage:.0%} of the residents and is not weighed"))
     if not borrowed:  # a partial run keeps the full run's line (its data-quality rows of 医保)
-        pl.DataFrame([dict(category="参保名单完整度 enrollment list completeness", dept=census["dept"][0],
+        pl.DataFrame([dict(category=Finding.CENSUS, dept=census["dept"][0],
                            file=None, detail=detail, count=got.found)],
-                     schema=FINDING_COLS).write_parquet(paths.work / "findings_census.parquet")
+                     schema=QUALITY_COLUMNS).write_parquet(paths.work / "findings_census.parquet")
     return replace(cfg.matching, census_completeness=1.0 if got.value is None else got.value)
 
 
@@ -361,7 +344,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
                                                                    ["预警编号", "township", "户编号", "period", "下发日期", "核实截止日期"]}))
         accepted, unanswered, refused = feedback.check_feedback(returned, issued, as_of, cfg.feedback)
         accepted = accepted.with_columns(received_period=pl.lit(period))
-        refused.drop("township").cast(REJECTED_COLS).write_parquet(paths.work / "rejected_反馈_answers.parquet")
+        refused.drop("township").cast(REJECTED_SCHEMA).write_parquet(paths.work / "rejected_反馈_answers.parquet")
         counts = {"returned": returned.height, "accepted": accepted.height, "unanswered": unanswered.height,
                   "set_aside": refused.height}
         if sum(list(counts.values())[1:]) != counts["returned"]:
@@ -414,9 +397,9 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     )
     delivered = set(pl.read_parquet(paths.work / "files.parquet")["dept"].to_list())
     notes = rules.held_back(extracts, links, roster, cfg, period, candidates=candidates, delivered=delivered)
-    pl.DataFrame([dict(category="规则暂停 rule held back", dept=cfg.kinds[cfg.rules[name].kind].folder, file=None,
+    pl.DataFrame([dict(category=Finding.RULE_HELD_BACK, dept=cfg.kinds[cfg.rules[name].kind].folder, file=None,
                        detail=f"{name}: {why}", count=1) for name, why in notes],
-                 schema=FINDING_COLS).write_parquet(paths.work / "findings_rules.parquet")
+                 schema=QUALITY_COLUMNS).write_parquet(paths.work / "findings_rules.parquet")
     warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg)
     kept = _read(paths.work / "kept_warnings.parquet")  # partial run: the other departments' warnings
     if kept is not None:
@@ -432,7 +415,7 @@ def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: li
     every row read is accounted for."""
     person = _read(paths.work / "links_person.parquet")
     water = _read(paths.work / "water_places.parquet")
-    rejected = _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("rejected_*.parquet"))], REJECTED_COLS)
+    rejected = _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("rejected_*.parquet"))], REJECTED_SCHEMA)
     superseded = _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("superseded_*.parquet"))])
     parts = [person]
     if water is not None:
@@ -453,7 +436,7 @@ def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: li
     table = accounting.account(rows, links, superseded.filter(pl.col("dept").is_in(person_depts)))
     # partial run: the other departments' stored rows complete the period
     links = _concat([links, _read(paths.work / "kept_links.parquet")]).sort("dept", "kind", "record_id")
-    rejected = _concat([rejected, _read(paths.work / "kept_rejected.parquet")], REJECTED_COLS)
+    rejected = _concat([rejected, _read(paths.work / "kept_rejected.parquet")], REJECTED_SCHEMA)
     table = _concat([table, _read(paths.work / "kept_accounting.parquet")]).cast(table.schema).sort("dept")
     links.write_parquet(paths.work / "links.parquet")
     rejected.write_parquet(paths.work / "rejected.parquet")
@@ -493,14 +476,14 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date) -
     warnings = pl.read_parquet(work / "warnings.parquet")
     deadline, cal_note = calendar.add_working_days(issue_date, cfg.run.verify_working_days)
     if cal_note:
-        pl.DataFrame([dict(category="日历 calendar", dept=None, file=None, detail=cal_note, count=1)],
-                     schema=FINDING_COLS).write_parquet(work / "findings_calendar.parquet")
+        pl.DataFrame([dict(category=Finding.CALENDAR, dept=None, file=None, detail=cal_note, count=1)],
+                     schema=QUALITY_COLUMNS).write_parquet(work / "findings_calendar.parquet")
     grid = _read(work / "grid.parquet")
     if grid is None:
-        pl.DataFrame([dict(category="部门未报送 department missing", dept=cfg.kinds["grid"].folder, file=None,
+        pl.DataFrame([dict(category=Finding.DEPT_MISSING, dept=cfg.kinds["grid"].folder, file=None,
                            detail="本期没有可用的网格划分，预警清单的网格员、网格员电话为空 no usable grid this period: "
                                   "the lists' 网格员 and 网格员电话 are empty", count=1)],
-                     schema=FINDING_COLS).write_parquet(work / "findings_grid.parquet")
+                     schema=QUALITY_COLUMNS).write_parquet(work / "findings_grid.parquet")
     new = township.township_rows(warnings, pl.read_parquet(work / "roster.parquet"), grid, issue_date, deadline)
     earlier_rows = _read(work / "township_rows_earlier.parquet")
     status_earlier = _read(work / "status_earlier.parquet")
@@ -563,13 +546,13 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     outputs.write_csv(rejected.rename(REJECTED_HEADERS), county / "搁置行及原因.csv")
     read_now = pl.col("dept").is_null() | pl.col("dept").is_in([*(paths.only or cfg.departments), *_reference_folders(cfg)])
     quality = accounting.quality_report(
-        _concat([pl.read_parquet(f) for f in sorted(work.glob("findings_*.parquet"))], FINDING_COLS),
+        _concat([pl.read_parquet(f) for f in sorted(work.glob("findings_*.parquet"))], QUALITY_COLUMNS),
         rejected.filter(read_now), pl.read_parquet(work / "superseded.parquet"), grid, roster,
         cfg.run.max_grid_households,
     )
     kept_quality = _read(work / "kept_quality.parquet")
     if kept_quality is not None:
-        quality = pl.concat([quality, kept_quality.select(list(FINDING_COLS)).cast(FINDING_COLS)])
+        quality = pl.concat([quality, kept_quality.select(list(QUALITY_COLUMNS)).cast(QUALITY_COLUMNS)])
     outputs.write_csv(quality.rename(QUALITY_HEADERS), county / "数据质量报告.csv")
     outputs.write_csv(pl.read_parquet(work / "accounting.parquet"), county / "行数核对_accounting.csv")
     summary, overdue = feedback.overdue_by_township(status)
@@ -595,8 +578,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
         inputs = report.report_inputs(con, period)
     finally:
         con.close()
-    inputs["quality"] = quality
-    outputs.write_text(report.county_report_html(**inputs, meta={
+    outputs.write_text(report.county_report_html(**inputs, quality=quality, meta={
         "period": period, "issue_date": issue_date.isoformat(), "deadline": deadline,
         "generated_at": datetime.combine(issue_date, datetime.min.time()).isoformat(),
         "departments": list(cfg.departments),
@@ -924,13 +906,11 @@ def warehouse_lock(warehouse_path: Path, shared: bool = False):
         fh.close()
 
 
-ATTENTION = ("部门未报送", "文件被搁置", "规则暂停")  # data-quality categories the console repeats
-
-
 def attention_lines(quality: pl.DataFrame) -> list[str]:
     """The data-quality findings an operator must see on the console, not only in
-    数据质量报告.csv: departments or the grid missing, files set aside whole, rules held back."""
-    keep = quality.filter(pl.col("category").str.split(" ").list.first().is_in(list(ATTENTION)))
+    数据质量报告.csv (`Finding.ATTENTION`): departments or the grid missing, files set aside
+    whole, rules held back."""
+    keep = quality.filter(pl.col("category").is_in(list(Finding.ATTENTION)))
     return [" ".join(x for x in (r["category"].split(" ")[0], r["dept"], r["file"], r["detail"]) if x)
             for r in keep.iter_rows(named=True)]
 
@@ -1073,11 +1053,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_period(period: str) -> str | None:
+def _check_dates(period: str, issue_date: str | None) -> str | None:
+    """What is wrong with --period and --issue-date, or None. The lists go out after the month's
+    deliveries: a 下发日期 inside or before the period is a typo (2026-10-02 for 2026-11-02) that
+    would date every deadline a month early."""
     try:
-        datetime.strptime(period, "%Y-%m")
+        start = datetime.strptime(period, "%Y-%m").date()
     except ValueError:
         return f"--period must be YYYY-MM, got {period!r}"
+    if issue_date is None:
+        return None
+    try:
+        issued = date.fromisoformat(issue_date)
+    except ValueError:
+        return f"--issue-date must be YYYY-MM-DD, got {issue_date!r}"
+    end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)  # the first day after the period
+    if issued < end:
+        return (f"--issue-date {issue_date} is not after period {period}: the lists go out once the month's "
+                f"deliveries are in (from {end.isoformat()})")
     return None
 
 
@@ -1102,7 +1095,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "deploy":
         return _deploy(args)
 
-    if (bad := _check_period(args.period)) is not None:
+    if (bad := _check_dates(args.period, args.issue_date)) is not None:
         return _err(bad, EXIT_USAGE)
     period_dir = Path(args.inbox) / args.period
     if not period_dir.is_dir():
@@ -1111,16 +1104,18 @@ def main(argv: list[str] | None = None) -> int:
         only = resolve_departments(cfg, args.dept)
     except ValueError as exc:
         return _err(str(exc), EXIT_USAGE)
-    if args.issue_date:
-        try:
-            date.fromisoformat(args.issue_date)
-        except ValueError:
-            return _err(f"--issue-date must be YYYY-MM-DD, got {args.issue_date!r}", EXIT_USAGE)
     wh = Path(args.warehouse) if args.warehouse else Path(args.out) / "warehouse.duckdb"
+    if only and not wh.exists():  # refused before the lock file (and OUT) would be created
+        return _err(_no_full_run(args, wh), EXIT_USAGE)
     try:
         return _run_locked(args, cfg, wh, only)
     except OSError as exc:  # OUT or the warehouse's folder not writable, a disk full before the run began
         return _err(f"cannot use {exc.filename or wh}: {exc.strerror or exc}", EXIT_FAILED)
+
+
+def _no_full_run(args, wh: Path) -> str:
+    return (f"--dept re-runs part of a period that was run in full before, but {args.period} has no complete run "
+            f"in {wh} with its folder {Path(args.out) / args.period}; run the whole period first (without --dept)")
 
 
 def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
@@ -1132,9 +1127,7 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
         if not args.dry_run:
             recover_interrupted(Path(args.out), wh)
         if only and not (_full_run_done(wh, args.period) and (Path(args.out) / args.period / "county").is_dir()):
-            return _err(f"--dept re-runs part of a period that was run in full before, but {args.period} has no "
-                        f"complete run in {wh} with its folder {Path(args.out) / args.period}; run the whole "
-                        "period first (without --dept)", EXIT_USAGE)
+            return _err(_no_full_run(args, wh), EXIT_USAGE)
         print(f"run {args.period}{' (dry run)' if args.dry_run else ''}"
               f"{': departments ' + ', '.join(only) if only else ''} ...", file=sys.stderr, flush=True)
         try:
@@ -1215,7 +1208,7 @@ def load_counties(path: Path) -> list[dict]:
 
 
 def _province(args) -> int:
-    if (bad := _check_period(args.period)) is not None:
+    if (bad := _check_dates(args.period, args.issue_date)) is not None:
         return _err(bad, EXIT_USAGE)
     try:
         counties = load_counties(Path(args.counties))

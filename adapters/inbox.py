@@ -20,8 +20,8 @@ import numpy as np
 import polars as pl
 
 from config import Config
-from pipelines.standardize import detect_kind, known_headers, normalize_header, standardize
-from pipelines.validate import EXTRA, file_ranks, rejected_files, sheet_label, validate
+from pipelines.standardize import describe_misfit, detect_kind, known_headers, normalize_header, standardize
+from pipelines.validate import EXTRA, REJECTED_SCHEMA, file_ranks, rejected_files, sheet_label, validate
 
 EXTENSIONS = (".csv", ".xlsx")
 HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepared to skip
@@ -308,7 +308,7 @@ def _header_columns(header: list[str | None], rel: str, notes: list | None) -> d
 
 
 def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
-    """Vectorised tail of `_table`: String columns c0..c{n-1} (raw cells) + `line` (+ `EXTRA`, a
+    """The tail of both read paths (polars' CSV reader, `_table`): String columns c0..c{n-1} (raw cells) + `line` (+ `EXTRA`, a
     field past the header) -> the header-named, stripped frame without blank, 合计/总计/小计 and
     footer (填表人：…, 注：…) rows; `EXTRA` is kept only when some row has one (validation sets
     those rows aside)."""
@@ -447,26 +447,18 @@ def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | 
         header = merged
     elif nxt is not None:
         it = itertools.chain([nxt], it)
-    keep = _header_columns(header, rel, notes)
     width = len(header)
     data: list[list] = []
     lines: list[int] = []
     extras: list[str | None] = []
     for line, cells in it:
-        text = "".join(filter(None, cells)).lstrip()
-        if not text.strip() or _TOTAL.match(text) or (
-                _FOOTER.match(text) and sum(bool(c and c.strip()) for c in cells) <= FOOTER_CELLS):
-            continue  # blank row, a 合计/总计/小计 row, or a footer (填表人：…, 注：…)
-        extras.append(next((c.strip() for c in cells[width:] if c and c.strip()), None))
+        extras.append(next((c for c in cells[width:] if c and c.strip()), None))
         cells = list(cells[:width])
         data.append(cells + [None] * (width - len(cells)))
         lines.append(line)
-    grid = pl.DataFrame(data, schema={f"c{i}": pl.String for i in range(width)}, orient="row")
-    out = grid.select(
-        *[pl.col(f"c{i}").str.strip_chars().replace("", None).alias(h) for h, i in keep.items()],
-        line=pl.Series(lines, dtype=pl.Int64),
-    )
-    return out.with_columns(pl.Series(EXTRA, extras, dtype=pl.String)) if any(e is not None for e in extras) else out
+    grid = pl.DataFrame(data, schema={f"c{i}": pl.String for i in range(width)}, orient="row").with_columns(
+        line=pl.Series(lines, dtype=pl.Int64), **({EXTRA: pl.Series(extras, dtype=pl.String)} if any(extras) else {}))
+    return _frame_table(header, grid, rel, notes)
 
 
 def read_tables(
@@ -535,32 +527,48 @@ def read_table(
     return tables if isinstance(tables, ReadError) else tables[0][1]
 
 
+def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: list | None = None
+                  ) -> tuple[list[tuple[str, pl.DataFrame]], pl.DataFrame, int]:
+    """One delivered file of folder `dept` -> read, detect each table's kind, standardise,
+    validate: ([(kind, valid rows)] per table, `Rejected` rows, data rows read). A file that
+    cannot be read is one rejected row (line null); a table whose header fits no kind of `dept`
+    has every row rejected, naming the missing columns. Notes (duplicated header names) go to
+    `notes`."""
+    tables = read_tables(path, rel, known, notes)
+    if isinstance(tables, ReadError):
+        return [], rejected_files([replace(tables, dept=dept)]), 0
+    valid, rejected = [], [pl.DataFrame(schema=REJECTED_SCHEMA)]
+    for label, table in tables:  # a workbook: one table per sheet with a header
+        headers = [c for c in table.columns if c not in ("line", EXTRA)]
+        spec = detect_kind(headers, dept, cfg)
+        if spec is None:
+            rejected.append(table.select(
+                pl.lit(dept).alias("dept"), pl.lit(None, pl.String).alias("kind"), pl.lit(label).alias("file"),
+                pl.col("line").cast(pl.Int64), *[pl.lit(None, pl.String).alias(c) for c in ("record_id", "field", "value")],
+                pl.lit(describe_misfit(headers, dept, cfg)).alias("reason")))
+            continue
+        ok, bad = validate(standardize(table, spec), spec, dept, label)
+        valid.append((spec.name, ok))
+        rejected.append(bad)
+    return valid, pl.concat([r.cast(REJECTED_SCHEMA) for r in rejected]), sum(t.height for _, t in tables)
+
+
 def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, list[ReadError]]:
-    """discover -> read -> detect kind -> standardise -> validate every file of a period.
+    """discover -> `read_delivery` every file of a period, as a run does (without Prefect).
 
     Returns (valid rows per kind, files in sorted order, not yet superseded; `Rejected` rows,
-    including whole files set aside with line null; every problem and note, for the report).
+    including whole files set aside with line null; discover's problems and the files' notes).
     """
     period_dir = Path(period_dir)
     files, problems = discover(period_dir, cfg)
     known = known_headers(cfg)
     parts: dict[str, list[pl.DataFrame]] = {}
-    rejected: list[pl.DataFrame] = []
+    rejected = [rejected_files([p for p in problems if p.set_aside])]
     for f in files.filter(pl.col("duplicate_of").is_null()).iter_rows(named=True):
-        tables = read_tables(period_dir / f["file"], f["file"], known, problems)
-        if isinstance(tables, ReadError):
-            problems.append(replace(tables, dept=f["dept"]))
-            continue
-        for label, raw in tables:
-            headers = [c for c in raw.columns if c not in ("line", EXTRA)]
-            spec = detect_kind(headers, f["dept"], cfg)
-            if spec is None:
-                problems.append(ReadError(label, f"表头不符合{f['dept']}任何数据种类 headers fit no kind: {headers[:15]}", f["dept"]))
-                continue
-            valid, bad = validate(standardize(raw, spec), spec, f["dept"], label)
-            parts.setdefault(spec.name, []).append(valid)
-            rejected.append(bad)
-    rejected.insert(0, rejected_files([p for p in problems if p.set_aside]))
+        valid, bad, _ = read_delivery(period_dir / f["file"], f["file"], f["dept"], cfg, known, problems)
+        for kind, df in valid:
+            parts.setdefault(kind, []).append(df)
+        rejected.append(bad)
     return {k: pl.concat(v) for k, v in parts.items()}, pl.concat(rejected), problems
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas.outputs import QUALITY_COLUMNS, Finding, QualityFinding
+
 DECISIONS = ("matched", "review", "unmatched", "rejected")
 
 
@@ -55,7 +57,7 @@ def quality_report(
     roster: pl.DataFrame | None,
     max_grid_households: int,
 ) -> pl.DataFrame:
-    """The county's data-quality report: one row per finding (category, dept, file, detail, count).
+    """The county's data-quality report (`QualityFinding`): one row per finding.
 
     `findings` are the run's own notes (missing departments, repeated files, unknown folders) in
     the same columns; files set aside whole (rejected rows without a line) are listed one by one,
@@ -63,11 +65,11 @@ def quality_report(
     over `max_grid_households` (Article 10) and roster households without a grid worker are
     listed.
     """
-    cols = {"category": pl.Utf8, "dept": pl.Utf8, "file": pl.Utf8, "detail": pl.Utf8, "count": pl.Int64}
+    cols = QUALITY_COLUMNS
     parts = [findings.select(list(cols)).cast(cols)]
     whole = rejected.filter(pl.col("line").is_null())  # a file set aside whole: one finding, not a row count
     if whole.height:
-        parts.append(whole.select(pl.lit("文件被搁置 file set aside").alias("category"), "dept", "file",
+        parts.append(whole.select(pl.lit(Finding.FILE_SET_ASIDE).alias("category"), "dept", "file",
                                   pl.col("reason").alias("detail"), pl.lit(1, pl.Int64).alias("count")))
     rejected = rejected.filter(pl.col("line").is_not_null())
     if rejected.height:
@@ -75,7 +77,7 @@ def quality_report(
             rejected.with_columns(pl.col("reason").str.split("；").list.first().str.split(":").list.first())
             .group_by("dept", "file", "reason").len()
             .select(
-                pl.lit("行被搁置 rows set aside").alias("category"), "dept", "file",
+                pl.lit(Finding.ROWS_SET_ASIDE).alias("category"), "dept", "file",
                 pl.col("reason").alias("detail"), pl.col("len").cast(pl.Int64).alias("count"),
             )
         )
@@ -83,7 +85,7 @@ def quality_report(
         parts.append(
             superseded.group_by("dept").len()
             .select(
-                pl.lit("重复或更正记录 records delivered again").alias("category"), "dept",
+                pl.lit(Finding.DELIVERED_AGAIN).alias("category"), "dept",
                 pl.lit(None, pl.Utf8).alias("file"),
                 pl.lit("同一记录编号再次报送，以最后一次为准 later delivery replaces earlier").alias("detail"),
                 pl.col("len").cast(pl.Int64).alias("count"),
@@ -95,7 +97,7 @@ def quality_report(
         )
         parts.append(
             big.select(
-                pl.lit("网格超过户数上限 grid over household limit (第十条)").alias("category"),
+                pl.lit(Finding.GRID_OVER_LIMIT).alias("category"),
                 pl.lit("网格").alias("dept"), pl.lit(None, pl.Utf8).alias("file"),
                 (pl.lit("网格 ") + pl.col("grid_id") + pl.lit(f" 户数超过 {max_grid_households}")).alias("detail"),
                 pl.col("n").cast(pl.Int64).alias("count"),
@@ -105,9 +107,9 @@ def quality_report(
             orphan = roster.select("household_id").unique().join(grid.select("household_id"), on="household_id", how="anti")
             if orphan.height:
                 parts.append(pl.DataFrame({
-                    "category": ["户无网格员 household without grid worker"], "dept": ["网格"], "file": [None],
+                    "category": [Finding.NO_GRID_WORKER], "dept": ["网格"], "file": [None],
                     "detail": ["底册中的户在网格表中找不到 roster households missing from the grid"],
                     "count": [orphan.height],
                 }, schema=cols))
-    return pl.concat([p.cast(cols) for p in parts], how="vertical").sort(
-        "category", "dept", "file", "detail", nulls_last=True)
+    return QualityFinding.validate(pl.concat([p.cast(cols) for p in parts], how="vertical").sort(
+        "category", "dept", "file", "detail", nulls_last=True))

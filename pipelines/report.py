@@ -15,9 +15,8 @@ it opens offline, from a USB stick or an intranet share, and prints.
 - `verification`  one row per 预警编号 ever issued, its state after the report period's run:
               `warning_id`, `township`, `status` (open / overdue / verified_true /
               verified_false), `days_overdue` (int). Empty before any feedback loop exists.
-- `quality`   data-quality findings: `category`, `dept`, `file`, `detail`, `count`
-              (pipelines.accounting.quality_report's frame, or the warehouse's rejected rows
-              summarised the same way). May be empty.
+- `quality`   the run's data-quality findings (`schemas.outputs.QualityFinding`,
+              pipelines.accounting.quality_report's frame). May be empty.
 - `accounting` per department: `dept`, `rows_read`, `superseded`, `matched`, `review`,
               `unmatched`, `rejected` (+ optional `balanced`).
 - `meta`      `period` (required); optional `county`, `issue_date`, `deadline`,
@@ -25,8 +24,9 @@ it opens offline, from a USB stick or an intranet share, and prints.
               `departments` (the configured department folders: those without a row in
               `accounting` are shown as not delivered).
 
-`report_inputs(con, period)` reads those frames from the DuckDB warehouse (adapters/warehouse.py);
-a table the warehouse does not hold yet gives an empty frame of the right columns.
+`report_inputs(con, period)` reads those frames but `quality` from the DuckDB warehouse
+(adapters/warehouse.py); a table the warehouse does not hold yet gives an empty frame of the right
+columns.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from schemas.outputs import QUALITY_COLUMNS
+
 __all__ = ["county_report_html", "report_inputs", "verification_by_township", "INPUT_SCHEMAS", "UNPLACED"]
 
 UNPLACED = "（未落位线索）"  # same label as pipelines.township.UNPLACED
@@ -46,7 +48,7 @@ INPUT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "warnings_by_town_risk": {"township": pl.Utf8, "risk_type": pl.Utf8, "warnings": pl.Int64},
     "trend": {"period": pl.Utf8, "risk_type": pl.Utf8, "warnings": pl.Int64},
     "verification": {"warning_id": pl.Utf8, "township": pl.Utf8, "status": pl.Utf8, "days_overdue": pl.Int64},
-    "quality": {"category": pl.Utf8, "dept": pl.Utf8, "file": pl.Utf8, "detail": pl.Utf8, "count": pl.Int64},
+    "quality": QUALITY_COLUMNS,
     "accounting": {"dept": pl.Utf8, "rows_read": pl.Int64, "superseded": pl.Int64, "matched": pl.Int64,
                    "review": pl.Int64, "unmatched": pl.Int64, "rejected": pl.Int64, "balanced": pl.Boolean},
 }
@@ -607,8 +609,8 @@ def report_inputs(con, period: str, months: int = 12) -> dict[str, pl.DataFrame]
     """The frames `county_report_html` takes (all but `meta`), read from the warehouse for
     `period`; the trend and run history cover the last `months` periods up to it. A table the
     warehouse lacks (e.g. `warning_status` before the feedback loop is stored) gives an empty
-    frame. Findings come from a `quality` table when the run stores one, else from `rejected`."""
-    empty = {k: pl.DataFrame(schema=s) for k, s in INPUT_SCHEMAS.items()}
+    frame. Not `quality`: the findings are the run's own (`pipelines.accounting.quality_report`)."""
+    empty = {k: pl.DataFrame(schema=s) for k, s in INPUT_SCHEMAS.items() if k != "quality"}
     out = dict(empty)
     if _has_table(con, "runs"):
         out["periods"] = _query(con, "periods", """
@@ -629,16 +631,6 @@ def report_inputs(con, period: str, months: int = 12) -> dict[str, pl.DataFrame]
     if _has_table(con, "warning_status"):
         out["verification"] = _query(con, "verification", """
             SELECT warning_id, township, status, days_overdue FROM warning_status WHERE period = ?""", [period])
-    if _has_table(con, "quality"):
-        out["quality"] = _query(con, "quality", """
-            SELECT category, dept, file, detail, count FROM quality WHERE period = ?""", [period])
-    elif _has_table(con, "rejected"):
-        # Same summary as pipelines.accounting.quality_report: the reason up to its first '：'/':',
-        # which drops the offending value (it may be personal data).
-        out["quality"] = _query(con, "quality", """
-            SELECT '行被搁置 rows set aside' AS category, dept, file,
-                   split_part(split_part(reason, '；', 1), ':', 1) AS detail, count(*) AS count
-            FROM rejected WHERE period = ? GROUP BY ALL ORDER BY ALL""", [period])
     if _has_table(con, "accounting"):
         out["accounting"] = _query(con, "accounting", """
             SELECT * EXCLUDE (period) FROM accounting WHERE period = ? ORDER BY dept""", [period])

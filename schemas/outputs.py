@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pandera.polars as pa
 
-__all__ = ["Warning", "WarningStatus", "TOWNSHIP_COLUMNS", "FEEDBACK_COLUMNS"]
+__all__ = ["Warning", "WarningStatus", "QualityFinding", "QUALITY_COLUMNS", "Finding", "TOWNSHIP_COLUMNS",
+           "FEEDBACK_COLUMNS"]
 
 
 class Warning(pa.DataFrameModel):
@@ -40,6 +41,41 @@ class WarningStatus(pa.DataFrameModel):
     result: str = pa.Field(nullable=True)
     verified_on: pl.Date = pa.Field(nullable=True)
     days_overdue: int = pa.Field(ge=0)
+
+
+class QualityFinding(pa.DataFrameModel):
+    """数据质量报告.csv (county/) and the warehouse's `quality` table: one row per finding of a
+    run, from the run's own notes (flows: missing departments, file notes, census completeness,
+    rules held back, the calendar) and `pipelines.accounting.quality_report` (files and rows set
+    aside, records delivered again, the grid). `category` is one of `Finding`'s labels; `count`
+    is how many rows, files or households the finding covers."""
+
+    category: str
+    dept: str = pa.Field(nullable=True)
+    file: str = pa.Field(nullable=True)
+    detail: str = pa.Field(nullable=True)
+    count: int
+
+
+QUALITY_COLUMNS = {"category": pl.Utf8, "dept": pl.Utf8, "file": pl.Utf8, "detail": pl.Utf8, "count": pl.Int64}
+
+
+class Finding:
+    """The data-quality categories (数据质量报告's 类别), the Chinese word first. `ATTENTION`: the
+    ones an operator must see on the console too, not only in the report."""
+
+    FILE_NOTE = "文件说明 file note"
+    DEPT_MISSING = "部门未报送 department missing"
+    FILE_SET_ASIDE = "文件被搁置 file set aside"
+    ROWS_SET_ASIDE = "行被搁置 rows set aside"
+    DELIVERED_AGAIN = "重复或更正记录 records delivered again"
+    RULE_HELD_BACK = "规则暂停 rule held back"
+    CHECK_FAILS = "身份证号校验位不符 ID check character fails"
+    CENSUS = "参保名单完整度 enrollment list completeness"
+    CALENDAR = "日历 calendar"
+    GRID_OVER_LIMIT = "网格超过户数上限 grid over household limit (第十条)"
+    NO_GRID_WORKER = "户无网格员 household without grid worker"
+    ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, RULE_HELD_BACK)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

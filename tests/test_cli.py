@@ -217,7 +217,16 @@ def test_partial_rerun_refuses_without_a_full_run_and_unknown_departments(prefec
     assert "run the whole period first" in capsys.readouterr().err
     assert _run(small_county / "inbox", tmp_path, "--dept", "税务") == 2
     assert "unknown department" in capsys.readouterr().err
-    assert not (tmp_path / PERIOD).exists()
+    assert not (tmp_path / PERIOD).exists() and not list(tmp_path.iterdir())  # no lock file left either
+
+
+@pytest.mark.parametrize("issued", ["2026-10-02", "2026-10-31", "2026-09-30"])
+def test_an_issue_date_not_after_the_period_is_refused(issued, tmp_path, capsys):
+    (tmp_path / "inbox" / PERIOD).mkdir(parents=True)
+    assert flows.main(["run", "--inbox", str(tmp_path / "inbox"), "--period", PERIOD, "--out", str(tmp_path / "out"),
+                       "--issue-date", issued]) == 2
+    assert f"--issue-date {issued} is not after period {PERIOD}" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_busy_warehouse_exits_3(small_county, tmp_path, capsys):

@@ -291,8 +291,9 @@ def test_read_period_end_to_end(tmp_path):
     assert extracts["med_settlement"]["record_id"].to_list() == ["JS1"]
     assert extracts["hr"]["dept"].to_list() == ["人社"]
     rows = {(r["file"], r["line"]): r for r in rejected.iter_rows(named=True)}
-    assert set(rows) == {("medical/a.csv", 3), ("医保/weird.csv", None), ("医保/other.csv", None)}
-    assert rows[("医保/other.csv", None)]["dept"] == "医保" and "fit no kind" in rows[("医保/other.csv", None)]["reason"]
+    # a header read but fitting no kind of 医保: its every row set aside, as a run does, naming what is missing
+    assert set(rows) == {("medical/a.csv", 3), ("医保/weird.csv", None), ("医保/other.csv", 2)}
+    assert rows[("医保/other.csv", 2)]["dept"] == "医保" and "缺少必需列" in rows[("医保/other.csv", 2)]["reason"]
     assert any("identical" in p.problem and not p.set_aside for p in problems)
 
 
