@@ -73,6 +73,7 @@ class MatchingConfig:
     name_levels: dict[str, float] = field(default_factory=lambda: {
         "exact": 0.90, "masked-agree": 0.90, "homophone": 0.03, "swapped": 0.01, "dropped": 0.01, "added": 0.005, "one-char": 0.02,
         "surname-only": 0.015, "disagree": 0.01})
+    no_link_name_levels: tuple[str, ...] = ("disagree",)
     place_levels: dict[str, float] = field(default_factory=lambda: {
         "village": 0.90, "township": 0.07, "disagree": 0.03})
     id_in_record_id_kinds: tuple[str, ...] = ("education",)
@@ -89,6 +90,8 @@ class MatchingConfig:
     match_threshold_by_dept: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if unknown := set(self.no_link_name_levels) - set(self.name_levels):
+            raise ValueError(f"matching.no_link_name_levels: {sorted(unknown)} are not name levels ({', '.join(self.name_levels)})")
         if not (0 < self.review_threshold <= self.match_threshold <= 1):
             raise ValueError("matching.review_threshold and match_threshold must be probabilities with 0 < "
                              f"review_threshold <= match_threshold <= 1, got {self.review_threshold!r}, "

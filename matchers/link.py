@@ -68,6 +68,16 @@ def _key_sql(col: str, pattern: str) -> str:
     return " || ".join(f"substr({col}, {s + 1}, {n})" for s, n in _runs(pattern)) or "''"
 
 
+def _swapped_sql(pattern: str, i: int) -> str:
+    """SQL: the record's ID (r.id_norm) and the roster person's (p.id_number) agree at every kept
+    position of `pattern` but i and i+1, which hold the same two characters swapped (3382 /
+    3832). An equi-join: both sides' key takes the pair in sorted order."""
+    def key(col: str) -> str:
+        a, b = (f"substr({col}, {j + 1}, 1)" for j in (i, i + 1))
+        return f"{_key_sql(col, _zero(pattern, [i, i + 1]))} || least({a}, {b}) || greatest({a}, {b})"
+    return f"{key('r.id_norm')} = {key('p.id_number')} AND substr(r.id_norm, {i + 1}, 1) <> substr(p.id_number, {i + 1}, 1)"
+
+
 def _zero(pattern: str, positions: list[int]) -> str:
     """The mask pattern with these kept positions masked too."""
     return "".join("0" if i in positions else c for i, c in enumerate(pattern))
@@ -275,6 +285,17 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
         known=pl.col("n_region").is_null() | (pl.col("n_region") > 0))  # null: no region character kept
     typo = typo.with_columns(rlast=pl.when(~pl.col("rname").str.ends_with("*")).then(pl.col("rname").str.slice(-1)),
                              fpy=full_pinyin(typo["rname"]))
+    def name_conds(cond: str, sub: str, close: str, names: list[str], part: pl.DataFrame) -> list[str]:
+        """The join conditions of a typo-pass key `sub` (kept pattern) with its ID condition `cond`."""
+        if sub[6:].count("1") < cfg.typo_min_kept or "1" not in sub[14:]:
+            # weak key (few non-region chars, or region + part of a birth date, which many
+            # share): the name must read alike too (`TYPO_WHOLE`, `TYPO_ENDS`)
+            return [cond + " AND " + name for name in names if not close or name == TYPO_WHOLE]
+        if sub.count("1") < cfg.typo_name_key_below:  # surname, or the last char when it is hidden
+            return [cond + " AND r.surname = p.csurname"] + (
+                [cond + " AND r.rlast = p.clast AND r.surname IS NULL"] if part["surname"].is_null().any() else [])
+        return [cond]
+
     for n, ((pat,), part) in enumerate(typo.partition_by("kept", as_dict=True).items()):
         con.register(f"typo{n}", part.select("rid", "id_norm", "surname", "rname", "known", "rlast", "fpy").to_arrow())
         # the name conditions some record of the pattern can meet (a join no record can meet is not run)
@@ -292,18 +313,15 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
             # the dropped characters, or all but two adjacent ones, must still agree.
             close = "" if "1" in sub[6:] else " AND " + _one_slip(gone)
             keys[sub] = (seg == "region", close, _one_slip(gone) if seg == "region" else None)
+            if close:  # ... so two adjacent ones swapped (3382 for 3832) are also joined order-free,
+                # on every kept character: as strong a key as the pattern's own, a masked name will do
+                parts += [f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {c}"
+                          for i in gone if i + 1 in gone
+                          for c in name_conds(_swapped_sql(pat, i), pat, "", names, part)]
         for sub, (region_dropped, close, region_slip) in keys.items():
             cond = f"{_key_sql('r.id_norm', sub)} = {_key_sql('p.id_number', sub)}" + close
             where = "NOT r.known" if region_dropped else "TRUE"
-            if sub[6:].count("1") < cfg.typo_min_kept or "1" not in sub[14:]:
-                # weak key (few non-region chars, or region + part of a birth date, which many
-                # share): the name must read alike too (`TYPO_WHOLE`, `TYPO_ENDS`)
-                conds = [cond + " AND " + name for name in names if not close or name == TYPO_WHOLE]
-            elif sub.count("1") < cfg.typo_name_key_below:  # surname, or the last char when it is hidden
-                conds = [cond + " AND r.surname = p.csurname"] + (
-                    [cond + " AND r.rlast = p.clast AND r.surname IS NULL"] if part["surname"].is_null().any() else [])
-            else:
-                conds = [cond]
+            conds = name_conds(cond, sub, close, names, part)
             if not region_dropped or not part["known"].all():  # (no record's region is unknown: none to drop)
                 parts += [f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {c} WHERE {where}"
                           for c in conds]
@@ -564,8 +582,11 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         name1=pl.col("name_level").first(), id1=pl.col("id_level").first(),
     ).join(ros.select("pidx", "person_id", "household_id"), on="pidx", how="left", maintain_order="left")
     ambiguous = pl.col("p2") >= cfg.ambiguity_ratio * pl.col("p1")
+    # the name says another person, and no whole ID says otherwise (a mistyped whole ID fails its
+    # check, and a name's dirt and mask together may leave it reading as another's: *浩 for 杨浩宇)
+    unnamed = pl.col("name1").is_in(list(cfg.no_link_name_levels)) & ~((pl.col("k") == 18) & (pl.col("id1") == "kept-agree"))
     decision = (
-        pl.when((pl.col("p1") >= pl.col("thr")) & ~ambiguous).then(pl.lit("matched"))
+        pl.when((pl.col("p1") >= pl.col("thr")) & ~ambiguous & ~unnamed).then(pl.lit("matched"))
         .when((pl.col("p1") >= cfg.review_threshold) | (pl.col("psum") >= cfg.review_threshold)).then(pl.lit("review"))
         .otherwise(pl.lit("unmatched"))
     )
@@ -574,7 +595,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     out = out.with_columns(decision=decision.fill_null("unmatched"))
     out = _one_record_per_person(out, records, cfg).with_columns(
         cause=pl.when(pl.col("rival")).then(pl.lit("rival")).when(ambiguous).then(pl.lit("ambiguous"))
-        .otherwise(pl.lit("weak")))
+        .when(unnamed & (pl.col("p1") >= pl.col("thr"))).then(pl.lit("name")).otherwise(pl.lit("weak")))
     # reasons only for the candidates anyone reads: each record's best, the undecided records' list
     undecided = out.filter(pl.col("decision") != "matched").select("rid", "decision", "cause", "rivals")
     read = (
@@ -598,6 +619,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
             pl.concat_str([
                 pl.when(pl.col("cause") == "rival").then(pl.lit("another record of this snapshot fits the same person: "))
                 .when((pl.col("cause") == "ambiguous") & (pl.col("decision") == "review")).then(pl.lit("ambiguous: "))
+                .when(pl.col("cause") == "name").then(pl.lit("the name is not the candidate's, never linked unseen: "))
                 .otherwise(pl.lit("")),
                 "reason",
                 pl.when(pl.col("share") < 0.995).then(pl.concat_str([
@@ -856,8 +878,9 @@ def _rival_shares(cl: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
 
     A masked name (王**) beside a claimant showing the exact whole name (王华明) is outweighed
     only as far as strangers with the person's exact name are rare: v of the masked claimant is
-    at least r_x, the share of claimants showing a whole name that lose their person (strangers,
-    mostly) and show exactly that person's name (`lookalike_prior`, shrunk by
+    at least r_x, the share of claimants showing a whole name and the person's kept ID
+    characters that lose their person (strangers, mostly) and show exactly that person's name
+    (`lookalike_prior`, shrunk by
     `lookalike_strength` pseudo-records). A run whose list holds look-alikes (same kept ID
     characters, same name) thereby sends such pairs to review; one that holds none keeps the
     exact name's weight. A claimant showing the person's whole ID leads, however its name reads,
@@ -877,7 +900,9 @@ def _rival_shares(cl: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
                       rivals=pl.col("record_id").implode().over(group))
         .with_columns(rivals=pl.col("rivals").list.set_difference(pl.concat_list("record_id")).list.sort().list.join("、"))
     )
-    losers = claims.filter(~pl.col("lead"), ~pl.col("masked"))
+    # look-alikes are strangers sharing the kept ID characters: a claimant without a usable ID
+    # that shows the person's name says nothing of how often such strangers show it too
+    losers = claims.filter(~pl.col("lead"), ~pl.col("masked"), pl.col("id1") == "kept-agree")
     r_x = ((losers["name1"] == "exact").sum() + cfg.lookalike_strength * cfg.lookalike_prior) / (
         losers.height + cfg.lookalike_strength)
     exact_lead = (pl.col("lead") & (pl.col("name1") == "exact")).any().over(group)

@@ -22,6 +22,7 @@ CAUSES = {
     "ambiguous": "多名候选人同样相符，请核实是其中哪一位",
     "rival": "同一名单中另有记录与该候选人相符（一人只应有一条）：{}，请指认哪条是本人",
     "weak": "最佳候选人相符程度不足以自动关联（概率 {} 低于 {}），请核实",
+    "name": "记录姓名与最佳候选人不符，不自动关联，请核实是否本人",
 }
 
 
@@ -41,6 +42,7 @@ def _why(review: pl.DataFrame, match_threshold: float) -> pl.Expr:
     best = pl.col("score").max().over("dept", "kind", "record_id").round(4)
     return (pl.when(pl.col("cause") == "rival").then(pl.format(CAUSES["rival"], pl.col("rivals").fill_null("-")))
             .when(pl.col("cause") == "ambiguous").then(pl.lit(CAUSES["ambiguous"]))
+            .when(pl.col("cause") == "name").then(pl.lit(CAUSES["name"]))
             .otherwise(pl.format(CAUSES["weak"], best, pl.lit(match_threshold))))
 
 

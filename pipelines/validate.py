@@ -19,7 +19,11 @@ REJECTED_SCHEMA = {
     "record_id": pl.String, "field": pl.String, "value": pl.String, "reason": pl.String,
 }
 _ID_FIELDS = {"id_raw", "id_number"}
-_LOOKS_LIKE_ID = re.compile(r"\d{14}")
+# an ID number inside a value (学籍号 G + ID, 残疾人证号 = ID + 2 digits): a region code, a birth
+# date, 3 digits and a check character (18), or an old 15-digit ID standing alone; a record number
+# that merely has many digits (YB3413232026100002935: no date at the right place) is not one
+_DATE = r"(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"
+_HOLDS_ID = re.compile(rf"(?=[1-6]\d{{5}}(18|19|20)\d{{2}}{_DATE}\d{{3}}[\dXx])|(?<!\d)[1-6]\d{{7}}{_DATE}\d{{3}}(?!\d)")
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 EXTRA = "_extra"  # the column adapters.inbox gives a row's first field past the header's width
 WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
@@ -28,13 +32,14 @@ _SHOW_CHARS = 60  # a rejected value is echoed back at most this long
 
 
 def mask_value(v: str | None, field: str | None = None) -> str | None:
-    """Keep the first 6 and last 4 characters of an ID-like value (Article 27); a value longer
-    than the longest real field is cut short (`…(N字符)`) so no report echoes a huge blob."""
+    """Keep the first 6 and last 4 characters of a value of an ID field or holding an ID number
+    (Article 27); a value longer than the longest real field is cut short (`…(N字符)`) so no
+    report echoes a huge blob."""
     if v is None:
         return v
     if len(v) > MAX_FIELD_CHARS:
         return mask_value(v[:_SHOW_CHARS], field) + f"…({len(v)}字符 chars)"
-    if len(v) <= 10 or not (field in _ID_FIELDS or _LOOKS_LIKE_ID.search(v)):
+    if len(v) <= 10 or not (field in _ID_FIELDS or _HOLDS_ID.search(v)):
         return v
     return v[:6] + "*" * (len(v) - 10) + v[-4:]
 

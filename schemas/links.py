@@ -36,7 +36,8 @@ class ReviewCandidate(pa.DataFrameModel):
     `cause` says why the record was not linked automatically (the same for all its rows):
     `ambiguous` (a second candidate fits within `ambiguity_ratio` of the best), `rival` (another
     record of a one-record-per-person snapshot, e.g. 参保名单, fits the same person), `weak` (the
-    best candidate's probability is below `match_threshold`). `rivals`: for a rival, the other
+    best candidate's probability is below `match_threshold`), `name` (it reaches the threshold but
+    the name compares at one of `no_link_name_levels`, e.g. disagree, and the ID is not whole). `rivals`: for a rival, the other
     records claiming the same person (record numbers joined by 、)."""
 
     dept: str
@@ -48,7 +49,7 @@ class ReviewCandidate(pa.DataFrameModel):
     household_id: str
     score: float = pa.Field(ge=0, le=1)
     reason: str
-    cause: str = pa.Field(isin=["ambiguous", "rival", "weak"])
+    cause: str = pa.Field(isin=["ambiguous", "rival", "weak", "name"])
     rivals: str = pa.Field(nullable=True)
 
 

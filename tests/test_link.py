@@ -495,6 +495,43 @@ def test_typo_pass_on_the_last_4_finds_the_person_not_every_namesake(roster, typ
     assert d["t"]["n_candidates"] == 1 and "one-differs [typo pass]" in d["t"]["reason"]
 
 
+def test_two_swapped_digits_in_the_last_4_are_found_under_a_masked_name(roster):
+    """A 6+4 record whose last 4 hold two adjacent digits swapped and whose name shows only the
+    surname (no whole name to search the region by): the swap is joined order-free on every
+    kept character, so the person is a candidate (one slip: one-differs), not 'no ID-compatible
+    roster person'; persons sharing the region and surname only are not paired."""
+    p = roster.row(13, named=True)
+    i = p["id_number"]
+    j = next(k for k in (14, 15, 16) if i[k] != i[k + 1])
+    wrong = i[:j] + i[j + 1] + i[j] + i[j + 2:]
+    assert not any(q[14:] == wrong[14:] and q[:6] == i[:6] for q in roster["id_number"])
+    row = dict(record_id="t", name=p["name"][0] + "*" * (len(p["name"]) - 1), id_raw=mask64(wrong))
+    prepared = _prepare_records(records([row]), CFG)
+    pairs = _block(prepared, _prepare_roster(roster, CFG), _near_ids(prepared), CFG)
+    assert roster[pairs["pidx"].to_list()]["person_id"].to_list() == [p["person_id"]]
+    _, _, d = run(roster, [row])
+    assert "one-differs [typo pass]" in d["t"]["reason"] and d["t"]["n_candidates"] == 1, d["t"]
+
+
+def test_a_record_whose_name_disagrees_is_never_linked_unseen(roster):
+    """A record whose masked ID and village agree with roster person p but whose name shows
+    another surname: however high its p (here a county whose departments often write another
+    name), it waits in review, saying why; with `no_link_name_levels` emptied it would link. A
+    record showing p's whole ID is p's, whatever its name reads."""
+    p = roster.row(20, named=True)
+    other = next(s for s in SURNAMES if s != p["name"][0])
+    row = dict(record_id="t", name=other + "*", id_raw=mask64(p["id_number"]), township=p["township"], village=p["village"])
+    cfg = dataclasses.replace(CFG, name_levels={**CFG.name_levels, "disagree": 0.5}, name_m_iterations=0, county_population=3000)
+    _, review, d = run(roster, [row], cfg)
+    assert d["t"]["decision"] == "review" and d["t"]["score"] >= CFG.match_threshold, d["t"]
+    assert d["t"]["reason"].startswith("the name is not the candidate's") and "disagree" in d["t"]["reason"]
+    assert review.filter(pl.col("record_id") == "t")["cause"].to_list()[:1] == ["name"]
+    _, _, d = run(roster, [row], dataclasses.replace(cfg, no_link_name_levels=()))
+    assert d["t"]["decision"] == "matched" and d["t"]["person_id"] == p["person_id"]
+    _, _, d = run(roster, [dict(row, id_raw=p["id_number"])], cfg)
+    assert d["t"]["decision"] == "matched" and d["t"]["person_id"] == p["person_id"], d["t"]
+
+
 def test_a_record_fitting_many_persons_lists_the_best_and_weighs_them_all(roster):
     """Only a record's best candidates are kept once scored, but its p are shares of the
     evidence of all of them: each of 25 equal fits holds under 1/25."""
@@ -625,13 +662,15 @@ def test_a_record_naming_the_household_head_prefers_the_roster_head(roster):
     assert unknown["decision"] == "review" and unknown["reason"].startswith("ambiguous"), unknown["reason"]
 
 
-@pytest.mark.parametrize("lookalikes", [True, False])
-def test_an_exact_name_outweighs_a_masked_rival_only_while_the_list_shows_no_look_alikes(roster, lookalikes):
+@pytest.mark.parametrize("lookalikes,idless", [(True, False), (False, False), (False, True)])
+def test_an_exact_name_outweighs_a_masked_rival_only_while_the_list_shows_no_look_alikes(roster, lookalikes, idless):
     """Two 参保名单 records fit roster person y with the same kept ID characters: one masked (y's
     surname only), one showing y's exact name. If strangers with a roster person's exact name
     and kept ID characters are rare, the exact one is y's. When the list itself shows such
     look-alikes (here 8 pairs of whole names, half of the losing ones exact), the exact name is
-    no longer proof: both go to review, and the reason names the rivalry."""
+    no longer proof: both go to review, and the reason names the rivalry. Records without an ID
+    that lose a person to the person's own record while showing the person's name (`idless`:
+    namesakes, the name is all they have) are no such look-alikes."""
     ids = set(roster["id_number"])
     xs, y = list(roster.head(8).iter_rows(named=True)), roster.row(40, named=True)
     rows = [dict(record_id=f"CB{q['person_id']}", name=q["name"], id_raw=mask64(q["id_number"]))
@@ -639,6 +678,8 @@ def test_an_exact_name_outweighs_a_masked_rival_only_while_the_list_shows_no_loo
     for j, x in enumerate(xs):  # a stranger beside x: x's exact name, or x's name with another last character
         name = x["name"] if lookalikes and j % 2 == 0 else x["name"][:-1] + "荣"
         rows.append(dict(record_id=f"CBs{j}", name=name, id_raw=mask64(_same_kept_id(x["id_number"], ids))))
+        if idless:
+            rows.append(dict(record_id=f"CBn{j}", name=x["name"], id_raw=None))
     z = roster.row(41, named=True)  # listed with her whole ID: no look-alike shares that
     rows = [r for r in rows if r["record_id"] != f"CB{z['person_id']}"]
     rows += [dict(record_id="own", name=y["name"][0] + "*" * (len(y["name"]) - 1), id_raw=mask64(y["id_number"])),
@@ -658,6 +699,9 @@ def test_an_exact_name_outweighs_a_masked_rival_only_while_the_list_shows_no_loo
         assert why["look"] == ("rival", "own") and why["own"] == ("rival", "look"), why
     else:
         assert d["look"]["decision"] == "matched" and d["look"]["person_id"] == y["person_id"], d["look"]["reason"]
+    if idless:  # they lost their person (to x's own record; but a name two roster persons share)
+        lost = links.filter(pl.col("record_id").str.starts_with("CBn"))
+        assert lost["reason"].str.starts_with("another record").sum() >= 6, lost["reason"].to_list()
 
 
 def test_a_student_number_holding_the_id_links_on_it(roster):

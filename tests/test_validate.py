@@ -157,6 +157,13 @@ def test_mask_value():
     assert mask_value("341302196201112734", "id_raw") == "341302********2734"
     assert mask_value("3.41302E+17", "id_raw") == "3.4130*E+17"
     assert mask_value("JS2026100000001", "record_id") == "JS2026100000001"  # not ID-like
+    # a record number with a long run of digits but no ID in it stays as sent, to be traced back
+    assert mask_value("YB3413232026100002935", "record_id") == "YB3413232026100002935"
+    assert mask_value("JD341324261000310", "record_id") == "JD341324261000310"
+    # one holding an ID (学籍号 G + ID, a mistyped one too; an old 15-digit ID) is masked
+    assert mask_value("G341302201203154518", "record_id") == "G34130*********4518"
+    assert mask_value("G341302201203154519", "record_id") == "G34130*********4519"
+    assert mask_value("XJ341302120315451", "record_id") == "XJ3413*******5451"
     assert mask_value(None) is None
 
 
