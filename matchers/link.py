@@ -248,6 +248,7 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
     # Each mask pattern's records are a table of their own: every join scans only them.
     by_kept = rec.select("kept", "rid", "id_norm", "first_py").partition_by("kept", as_dict=True, include_key=False)
     parts = []
+    by_name = {}  # a weak pattern's name conditions (pinyin), which its typo-pass swaps join by too
     for n, ((pat,), part) in enumerate(strong.partition_by("kept", as_dict=True).items()):
         con.register(f"id{n}", part.select("rid", "id_norm", "surname", "rname", "first_py", "last_py").to_arrow())
         join = (f"SELECT r.rid, p.pidx, 'id' AS pass, {fits} AS fits FROM id{n} r JOIN ros p ON "
@@ -264,11 +265,9 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
         # character's pinyin must agree as well.
         both = (" AND (r.last_py IS NULL OR r.last_py = p.clast_py)"
                 if _mean_block(con, pat, first_py=True) > cfg.id_block_name_key_above else "")
-        parts += [
-            join + " AND r.first_py = p.cfirst_py" + both,
-            join + " AND r.last_py = p.clast_py WHERE r.first_py IS NULL",
-            join + " WHERE r.first_py IS NULL AND r.last_py IS NULL",
-        ]
+        by_name[pat] = [" AND r.first_py = p.cfirst_py" + both, " AND r.last_py = p.clast_py AND r.first_py IS NULL",
+                        " AND r.first_py IS NULL AND r.last_py IS NULL"]
+        parts += [join + c for c in by_name[pat]]
     pairs = _sql(con, parts, fits=pl.Boolean)
     found = pairs.filter("fits")["rid"].unique()
     pairs = pairs.drop("fits")
@@ -297,7 +296,8 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
         return [cond]
 
     for n, ((pat,), part) in enumerate(typo.partition_by("kept", as_dict=True).items()):
-        con.register(f"typo{n}", part.select("rid", "id_norm", "surname", "rname", "known", "rlast", "fpy").to_arrow())
+        con.register(f"typo{n}", part.select("rid", "id_norm", "surname", "rname", "known", "rlast", "fpy", "first_py",
+                                             "last_py").to_arrow())
         # the name conditions some record of the pattern can meet (a join no record can meet is not run)
         names = [c for c, some in ((TYPO_WHOLE, part["fpy"].is_not_null().any()),
                                    (TYPO_ENDS, (part["fpy"].is_null() & part["surname"].is_not_null()
@@ -314,10 +314,11 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
             close = "" if "1" in sub[6:] else " AND " + _one_slip(gone)
             keys[sub] = (seg == "region", close, _one_slip(gone) if seg == "region" else None)
             if close:  # ... so two adjacent ones swapped (3382 for 3832) are also joined order-free,
-                # on every kept character: as strong a key as the pattern's own, a masked name will do
+                # on every kept character: as strong a key as the pattern's own (with its name
+                # conditions where it is weak), a masked name will do
                 parts += [f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {c}"
-                          for i in gone if i + 1 in gone
-                          for c in name_conds(_swapped_sql(pat, i), pat, "", names, part)]
+                          for i in gone if i + 1 in gone for extra in by_name.get(pat, [""])
+                          for c in name_conds(_swapped_sql(pat, i) + extra, pat, "", names, part)]
         for sub, (region_dropped, close, region_slip) in keys.items():
             cond = f"{_key_sql('r.id_norm', sub)} = {_key_sql('p.id_number', sub)}" + close
             where = "NOT r.known" if region_dropped else "TRUE"

@@ -495,20 +495,29 @@ def test_typo_pass_on_the_last_4_finds_the_person_not_every_namesake(roster, typ
     assert d["t"]["n_candidates"] == 1 and "one-differs [typo pass]" in d["t"]["reason"]
 
 
-def test_two_swapped_digits_in_the_last_4_are_found_under_a_masked_name(roster):
+@pytest.mark.parametrize("weak", [False, True])
+def test_two_swapped_digits_in_the_last_4_are_found_under_a_masked_name(roster, weak):
     """A 6+4 record whose last 4 hold two adjacent digits swapped and whose name shows only the
     surname (no whole name to search the region by): the swap is joined order-free on every
     kept character, so the person is a candidate (one slip: one-differs), not 'no ID-compatible
-    roster person'; persons sharing the region and surname only are not paired."""
+    roster person'. Where the pattern is weak (a city: many share its kept characters), the swap
+    joins with the pattern's name pinyin too, as its ID pass does: a stranger sharing p's kept
+    characters under another surname is then not paired."""
     p = roster.row(13, named=True)
     i = p["id_number"]
     j = next(k for k in (14, 15, 16) if i[k] != i[k + 1])
     wrong = i[:j] + i[j + 1] + i[j] + i[j + 2:]
     assert not any(q[14:] == wrong[14:] and q[:6] == i[:6] for q in roster["id_number"])
+    other = next(s for s in SURNAMES if s != p["name"][0] and s not in "王黄")  # another surname's pinyin
+    stranger = dict(p, person_id="S-1", household_id="S", name=other + p["name"][1:],
+                    id_number=_same_kept_id(i, set(roster["id_number"])))
+    ros = pl.concat([roster, pl.DataFrame([stranger], schema=roster.schema)])
+    cfg = dataclasses.replace(CFG, id_block_name_key_above=0.0) if weak else CFG
     row = dict(record_id="t", name=p["name"][0] + "*" * (len(p["name"]) - 1), id_raw=mask64(wrong))
-    prepared = _prepare_records(records([row]), CFG)
-    pairs = _block(prepared, _prepare_roster(roster, CFG), _near_ids(prepared), CFG)
-    assert roster[pairs["pidx"].to_list()]["person_id"].to_list() == [p["person_id"]]
+    q = roster.row(30, named=True)  # another record of the pattern, so that its block size is measured
+    prepared = _prepare_records(records([row, dict(record_id="q", name=q["name"], id_raw=mask64(q["id_number"]))]), cfg)
+    pairs = _block(prepared, _prepare_roster(ros, cfg), _near_ids(prepared), cfg).filter(pl.col("rid") == 0)
+    assert sorted(ros[pairs["pidx"].to_list()]["person_id"].to_list()) == ([p["person_id"]] if weak else [p["person_id"], "S-1"])
     _, _, d = run(roster, [row])
     assert "one-differs [typo pass]" in d["t"]["reason"] and d["t"]["n_candidates"] == 1, d["t"]
 
