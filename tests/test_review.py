@@ -29,15 +29,16 @@ def test_review_queue_shows_candidates_side_by_side_without_revealing_ids():
 
 def test_review_queue_says_why_each_record_waits():
     """A record short of evidence cites its best probability and the threshold; a rival names
-    the other records claiming the same person."""
+    the other records claiming the same person; a record whose name is another's says so."""
     review = pl.DataFrame({
-        "dept": ["医保"] * 3, "kind": ["med_enrollment"] * 3, "record_id": ["CB1", "CB2", "CB3"], "rank": [1, 1, 1],
-        "person_id": ["H1-01", "H1-01", "H2-01"], "household_id": ["H1", "H1", "H2"], "score": [0.9999, 0.98, 0.97],
-        "reason": ["a", "b", "c"], "cause": ["rival", "rival", "weak"], "rivals": ["CB2", "CB1、CB9", None],
+        "dept": ["医保"] * 4, "kind": ["med_enrollment"] * 4, "record_id": ["CB1", "CB2", "CB3", "CB4"],
+        "rank": [1, 1, 1, 1], "person_id": ["H1-01", "H1-01", "H2-01", "H2-01"], "household_id": ["H1", "H1", "H2", "H2"],
+        "score": [0.9999, 0.98, 0.97, 0.995], "reason": ["a", "b", "c", "d"], "cause": ["rival", "rival", "weak", "name"],
+        "rivals": ["CB2", "CB1、CB9", None, None],
     })
-    records = pl.DataFrame({"dept": ["医保"] * 3, "kind": ["med_enrollment"] * 3, "record_id": ["CB1", "CB2", "CB3"],
-                            "name": ["张明", "张*", "李华"], "id_raw": ["341302********1234"] * 3,
-                            "township": [None] * 3, "village": [None] * 3},
+    records = pl.DataFrame({"dept": ["医保"] * 4, "kind": ["med_enrollment"] * 4, "record_id": ["CB1", "CB2", "CB3", "CB4"],
+                            "name": ["张明", "张*", "李华", "王*"], "id_raw": ["341302********1234"] * 4,
+                            "township": [None] * 4, "village": [None] * 4},
                            schema_overrides={"township": pl.Utf8, "village": pl.Utf8})
     roster = pl.DataFrame({"person_id": ["H1-01", "H2-01"], "name": ["张明", "李华"],
                            "id_number": ["341302199001011234", "341302198502021234"],
@@ -45,3 +46,4 @@ def test_review_queue_says_why_each_record_waits():
     why = dict(zip(*review_queue(review, records, roster, 0.99).select("记录编号", "复核原因")))
     assert "：CB2，" in why["CB1"] and "：CB1、CB9，" in why["CB2"], why
     assert "概率 0.97 低于 0.99" in why["CB3"], why
+    assert why["CB4"].startswith("记录姓名与最佳候选人不符"), why
