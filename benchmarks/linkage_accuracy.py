@@ -1,7 +1,8 @@
 """Linkage accuracy over several generated counties, against the targets per department
 (precision of `matched` >= 0.999, recall of linkable records >= 0.98, review <= 2% of records).
 
-    python -m benchmarks.linkage_accuracy [--profile hard] [--households 3000] [--seeds 3 5 7 11]
+    python -m benchmarks.linkage_accuracy [--profile hard|standard|spec-moderate|spec-heavy|spec-dirty]
+                                          [--households 3000] [--seeds 3 5 7 11]
                                           [--work DIR] [--precision 0.999 --recall 0.98 --review 0.02]
                                           [--by-kind] [--local-clinic 0.6]
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import polars as pl
 
-from benchmarks.linkage_vs_splink import load_county
+from benchmarks.linkage_vs_splink import PROFILES, load_county
 from config import load_config
 from matchers.evaluate import calibration, evaluate, format_calibration, format_table, indistinguishable
 from matchers.link import link
@@ -53,7 +54,8 @@ def verdict(table: pl.DataFrame, precision: float, recall: float, review: float)
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--profile", default="hard", choices=["standard", "hard"])
+    ap.add_argument("--profile", default="hard", choices=PROFILES,
+                    help="spec-*: counties generated from SPEC.md alone (benchmarks.spec_county; --households ignored)")
     ap.add_argument("--households", type=int, default=3000)
     ap.add_argument("--seeds", type=int, nargs="+", default=[3, 5, 7, 11])
     ap.add_argument("--work", type=Path, help="where the counties are generated (kept for re-runs)")

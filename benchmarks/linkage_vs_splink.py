@@ -40,10 +40,20 @@ from sample_data.generate import generate
 PERIOD = "2026-10"
 
 
+# our generator's two profiles, and the held-out styles of `benchmarks.spec_county`
+PROFILES = ["standard", "hard", "spec-moderate", "spec-heavy", "spec-dirty"]
+
+
 def load_county(out: Path, profile: str, households: int, seed: int,
                 local_clinic: float | None = None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, int]:
     if not (out / "truth" / "links.csv").exists():
-        generate(out, seed=seed, periods=(PERIOD,), profile=profile, households=households, local_clinic=local_clinic)
+        if profile.startswith("spec-"):  # a county generated from SPEC.md alone (its own size)
+            from benchmarks.spec_county import generate as generate_spec
+
+            generate_spec(out, profile.removeprefix("spec-"), seed)
+        else:
+            generate(out, seed=seed, periods=(PERIOD,), profile=profile, households=households,
+                     local_clinic=local_clinic)
     cfg = load_config()
     records, roster = read_linkable(out / "inbox" / PERIOD, cfg)
     truth = pl.read_csv(out / "truth" / "links.csv", infer_schema_length=0)
@@ -159,7 +169,7 @@ def summary(name: str, links: pl.DataFrame, truth: pl.DataFrame, seconds: float)
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--profile", default="standard", choices=["standard", "hard"])
+    ap.add_argument("--profile", default="standard", choices=PROFILES)
     ap.add_argument("--households", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out", type=Path, help="county directory (generated there if empty)")
