@@ -664,9 +664,11 @@ def monthly_run(
     before; the other departments' results are kept as they were). `dry_run`: do everything in a
     private scratch folder and report what would be written; the warehouse and OUT are untouched.
     `county`: a label (e.g. the county code) for the run's Prefect artifacts."""
+    if (bad := _check_dates(period, issue_date)) is not None:  # a deployment's parameters come unchecked
+        raise RunError(bad)
     cfg = load_config(config_path, overrides or [])
+    issued = date.fromisoformat(issue_date) if issue_date else county_today()
     paths = plan_paths(inbox_dir, period, out_dir, warehouse_path, resolve_departments(cfg, departments), dry_run)
-    issued = date.fromisoformat(issue_date) if issue_date else date.today()
     run_id = _begin_run(paths, period, cfg, issued)
     status = "failed"
     try:
@@ -706,17 +708,30 @@ def scheduled_run(
     overrides: list[str] | None = None, period: str | None = None, issue_date: str | None = None,
     county: str | None = None,
 ) -> dict:
-    """What the monthly schedule starts: the previous month's period (county time) unless `period`
-    is given, under the warehouse lock, as a `monthly-run` subflow."""
-    period = period or previous_period()
+    """What the monthly schedule starts: the month before the one the run was scheduled in
+    (county time; a run started late still works on its own month) unless `period` is given,
+    under the warehouse lock, as a `monthly-run` subflow; then, as the CLI does, the later
+    periods already run, which depend on it."""
+    from prefect.logging import get_run_logger
+    from prefect.runtime import flow_run
+
+    due = flow_run.scheduled_start_time
+    period = period or previous_period(due.astimezone(ZoneInfo(TIMEZONE)).date() if due else None)
+    if (bad := _check_dates(period, issue_date)) is not None:
+        raise RunError(bad)
     if not (Path(inbox_dir) / period).is_dir():
         raise RunError(f"no period folder {Path(inbox_dir) / period}: the departments' deliveries are not in yet")
     wh = Path(warehouse_path) if warehouse_path else Path(out_dir) / "warehouse.duckdb"
+    log = get_run_logger()
     with warehouse_lock(wh) as held:
         if not held:
             raise RunError(f"another run is using {wh}")
-        recover_interrupted(Path(out_dir), wh)
-        return monthly_run(inbox_dir, period, out_dir, str(wh), config_path, overrides, issue_date, county=county)
+        for line in recover_interrupted(Path(out_dir), wh):
+            log.warning(f"recovered after an interrupted run: {line}")
+        result = monthly_run(inbox_dir, period, out_dir, str(wh), config_path, overrides, issue_date, county=county)
+        for later in rerun_later_periods(inbox_dir, out_dir, wh, config_path, overrides, period, county):
+            log.warning(later)
+        return result
 
 
 @task(cache_policy=NO_CACHE, task_run_name="county {county[name]}")
@@ -863,15 +878,23 @@ def _full_run_done(warehouse_path: Path, period: str) -> bool:
     return runs is not None
 
 
+def county_today() -> date:
+    """Today in the county (Asia/Shanghai), whatever the machine's clock zone: a run at 02:00 on
+    the 5th is the 4th in UTC."""
+    return datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
 def previous_period(today: date | None = None) -> str:
     """The reporting period a monthly run on `today` (county time) works on: the month before."""
-    today = today or datetime.now(ZoneInfo(TIMEZONE)).date()
+    today = today or county_today()
     return (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
 
 
-def recover_interrupted(out: Path, wh: Path) -> None:
-    """Holding the lock proves earlier runs are dead: clear what a killed run left behind."""
-    for line in outputs.recover(out):
+def recover_interrupted(out: Path, wh: Path) -> list[str]:
+    """Holding the lock proves earlier runs are dead: clear what a killed run left behind (and
+    say what, one line each)."""
+    lines = outputs.recover(out)
+    for line in lines:
         print(f"recovered after an interrupted run: {line}", file=sys.stderr)
     if wh.exists():
         con = warehouse.connect(wh)
@@ -879,6 +902,7 @@ def recover_interrupted(out: Path, wh: Path) -> None:
             warehouse.mark_interrupted(con)
         finally:
             con.close()
+    return lines
 
 
 @contextmanager
@@ -1016,7 +1040,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--out", required=True)
     serve.add_argument("--warehouse")
     common(serve)
-    serve.add_argument("--name", default="county-monthly", help="deployment name (default county-monthly)")
+    serve.add_argument("--name", default="county-monthly",
+                       help="deployment name (default county-monthly; one name per county on a server)")
     serve.add_argument("--cron", default=MONTHLY_CRON, help=f"cron schedule (default '{MONTHLY_CRON}')")
     serve.add_argument("--timezone", default=TIMEZONE, help=f"schedule time zone (default {TIMEZONE})")
     serve.add_argument("--county", help="label for the runs' artifacts, e.g. 341302")
@@ -1136,28 +1161,34 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
                                  county=args.county)
             print_summary(result)
             if not args.dry_run and not args.no_cascade:
-                rerun_later_periods(args, wh)
+                rerun_later_periods(args.inbox, args.out, wh, args.config, args.set, args.period, args.county)
         except Exception as exc:  # noqa: BLE001 - every failure becomes one safe line and exit 1
             return _err(_safe_error(exc), EXIT_FAILED)
     return EXIT_OK
 
 
-def rerun_later_periods(args, wh: Path) -> None:
-    """Periods after this one that were already run depend on it (year-to-date sums, warning
+def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, overrides: list[str] | None,
+                        period: str, county: str | None) -> list[str]:
+    """Periods after `period` that were already run depend on it (year-to-date sums, warning
     history): run them again, in order, with their own 下发日期, so running periods out of order
-    gives the same answers as running them in order."""
+    gives the same answers as running them in order. Returns what it did, one line each (also
+    printed)."""
     con = warehouse.connect(wh)
     try:
-        later = warehouse.later_periods(con, args.period)
+        later = warehouse.later_periods(con, period)
     finally:
         con.close()
-    for period, issued in later:
-        if not (Path(args.inbox) / period).is_dir():
-            print(f"note: {period} was run before but its inbox folder is gone; not re-run", file=sys.stderr)
+    said = []
+    for p, issued in later:
+        if not (Path(inbox) / p).is_dir():
+            said.append(f"note: {p} was run before but its inbox folder is gone; not re-run")
+            print(said[-1], file=sys.stderr)
             continue
-        print(f"re-running {period}: it was run before {args.period} and depends on it", file=sys.stderr, flush=True)
-        print_summary(monthly_run(args.inbox, period, args.out, str(wh), args.config, args.set,
-                                  issued.isoformat() if issued else None, county=args.county))
+        said.append(f"re-running {p}: it was run before {period} and depends on it")
+        print(said[-1], file=sys.stderr, flush=True)
+        print_summary(monthly_run(inbox, p, out, str(wh), config, overrides,
+                                  issued.isoformat() if issued else None, county=county))
+    return said
 
 
 def _serve(args) -> int:
@@ -1169,20 +1200,46 @@ def _serve(args) -> int:
                     "PREFECT_API_URL (docs/OPERATIONS.md)", EXIT_USAGE)
     if not Path(args.inbox).is_dir():
         return _err(f"no inbox folder {args.inbox}", EXIT_USAGE)
+    try:
+        ZoneInfo(args.timezone)
+        schedule = Cron(args.cron, timezone=args.timezone)
+    except (ValueError, KeyError) as exc:
+        return _err(f"serve: {exc}", EXIT_USAGE)
     params = {"inbox_dir": str(Path(args.inbox).resolve()), "out_dir": str(Path(args.out).resolve()),
               "warehouse_path": str(Path(args.warehouse).resolve()) if args.warehouse else None,
               "config_path": str(Path(args.config).resolve()) if args.config else None,
               "overrides": list(args.set), "county": args.county}
+    if (other := _served_elsewhere(f"{scheduled_run.name}/{args.name}", params)) is not None:
+        return _err(f"the deployment {scheduled_run.name}/{args.name} already serves {other}; serving this county "
+                    f"under the same name would take its schedule over: give it its own --name", EXIT_USAGE)
     # The runner ships the flow to each run's subprocess by reference to its module: serve the
     # importable `flows` module's flow, not this script's `__main__` copy.
     from flows import scheduled_run as flow_
 
     flow_.serve(
-        name=args.name, schedule=Cron(args.cron, timezone=args.timezone), parameters=params,
+        name=args.name, schedule=schedule, parameters=params,
         tags=["fanpin", *( [args.county] if args.county else [])], limit=1, pause_on_shutdown=False,
         description="县级防返贫部门筛查预警: monthly run on the previous month's deliveries",
     )
     return EXIT_OK
+
+
+def _served_elsewhere(name: str, params: dict) -> str | None:
+    """The inbox and OUT of deployment `name` when it exists for another county's folders (a
+    second `serve` under the same name replaces its parameters: the first county would silently
+    stop running); None when it is new or the same county's."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            got = client.read_deployment_by_name(name).parameters or {}
+        except ObjectNotFound:
+            return None
+    keys = ("inbox_dir", "out_dir")
+    if all(got.get(k) in (None, params[k]) for k in keys):
+        return None
+    return f"inbox {got.get('inbox_dir')}, OUT {got.get('out_dir')}"
 
 
 def load_counties(path: Path) -> list[dict]:
@@ -1287,7 +1344,14 @@ def _deploy(args) -> int:
     except Exception as exc:  # noqa: BLE001 - server unreachable, refused names: one line
         return _err(f"deploy on {url}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
                     EXIT_FAILED)
-    print(f"start a worker on each machine: PREFECT_API_URL={url} prefect worker start --pool {args.pool} --limit 1")
+    start = f"PREFECT_API_URL={url} prefect worker start --pool {args.pool} --limit 1"
+    queues = sorted({str(c["queue"]) for c in counties if c.get("queue")})
+    if not queues:
+        print(f"start a worker on each machine: {start}")
+    for q in queues:  # a worker without --work-queue would take every queue's runs
+        print(f"on the machine of queue {q}: {start} --work-queue {q}")
+    if queues and len(queues) < len(counties) and any(not c.get("queue") for c in counties):
+        print(f"for the counties without a queue: {start} --work-queue default")
     return EXIT_OK
 
 

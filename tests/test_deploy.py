@@ -80,7 +80,7 @@ def prefect_server(tmp_path_factory):
         log.close()
 
 
-def test_monthly_deployment_on_a_real_server(prefect_server, tmp_path):
+def test_monthly_deployment_on_a_real_server(prefect_server, tmp_path, capsys):
     from prefect.client.orchestration import get_client
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
@@ -125,6 +125,12 @@ def test_monthly_deployment_on_a_real_server(prefect_server, tmp_path):
                 f"{run.state}\n{(tmp_path / 'serve.log').read_text()[-3000:]}")
             arts = {a.key for a in client.read_artifacts() if a.key}
             assert "341398-accounting" in arts
+        # a second county served under the same name would take this one's schedule over: refused
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            assert flows.main(["serve", "--inbox", str(inbox), "--out", str(tmp_path / "other")]) == 2
+            assert flows.main(["serve", "--inbox", str(inbox), "--out", str(out), "--cron", "bogus"]) == 2
+        err = capsys.readouterr().err
+        assert "already serves" in err and str(out.resolve()) in err and "--name" in err, err
     finally:
         _stop(serve)
         serve_log.close()

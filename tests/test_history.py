@@ -207,7 +207,10 @@ def test_same_signals_next_month_are_suppressed_and_growth_escalates(prefect_har
     assert sep.height < aug.height
 
 
-def test_periods_run_out_of_order_give_the_same_answers(prefect_harness, tmp_path):
+@pytest.mark.parametrize("late_by", ["cli", "schedule"])
+def test_periods_run_out_of_order_give_the_same_answers(prefect_harness, tmp_path, late_by):
+    """September arrives late and is run after October: October is run again after it, by the
+    CLI and by the scheduled flow (a deployment triggered for a month) alike."""
     from sample_data.generate import generate
 
     county = tmp_path / "c"
@@ -215,8 +218,17 @@ def test_periods_run_out_of_order_give_the_same_answers(prefect_harness, tmp_pat
     in_order, shuffled = tmp_path / "a", tmp_path / "b"
     for p in PERIODS:
         assert _run(county, in_order, p) == 0
-    for p in ("2026-08", "2026-10", "2026-09"):  # September arrives late: October is re-run after it
+    for p in ("2026-08", "2026-10"):
         assert _run(county, shuffled, p) == 0
+    if late_by == "cli":
+        assert _run(county, shuffled, "2026-09") == 0
+    else:
+        pop = json.loads((county / "truth" / "population.json").read_text())["county_population"]
+        flows.scheduled_run(str(county / "inbox"), str(shuffled), overrides=[f"matching.county_population={pop}"],
+                            period="2026-09", issue_date=ISSUE["2026-09"])
+    runs = duckdb.connect(str(shuffled / "warehouse.duckdb"), read_only=True).sql(
+        "SELECT period, count(*) FROM runs GROUP BY period ORDER BY period").fetchall()
+    assert runs == [("2026-08", 1), ("2026-09", 1), ("2026-10", 2)], runs
     key = ["warning_id", "rule"]
     for p in PERIODS:
         a = pl.read_parquet(in_order / p / "warnings.parquet").sort(key).select(key, "basis", "signal")
