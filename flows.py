@@ -1209,7 +1209,12 @@ def _serve(args) -> int:
               "warehouse_path": str(Path(args.warehouse).resolve()) if args.warehouse else None,
               "config_path": str(Path(args.config).resolve()) if args.config else None,
               "overrides": list(args.set), "county": args.county}
-    if (other := _served_elsewhere(f"{scheduled_run.name}/{args.name}", params)) is not None:
+    try:
+        other = _served_elsewhere(f"{scheduled_run.name}/{args.name}", params)
+    except Exception as exc:  # noqa: BLE001 - the server unreachable: one line
+        return _err(f"serve on {PREFECT_API_URL.value()}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                    EXIT_FAILED)
+    if other is not None:
         return _err(f"the deployment {scheduled_run.name}/{args.name} already serves {other}; serving this county "
                     f"under the same name would take its schedule over: give it its own --name", EXIT_USAGE)
     # The runner ships the flow to each run's subprocess by reference to its module: serve the

@@ -881,13 +881,12 @@ def _rival_shares(cl: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     only as far as strangers with the person's exact name are rare: v of the masked claimant is
     at least r_x, the share of claimants showing a whole name and the person's kept ID
     characters that lose their person (strangers, mostly) and show exactly that person's name
-    (`lookalike_prior`, shrunk by
-    `lookalike_strength` pseudo-records). A run whose list holds look-alikes (same kept ID
-    characters, same name) thereby sends such pairs to review; one that holds none keeps the
-    exact name's weight. A claimant showing the person's whole ID leads, however its name reads,
-    and keeps them (share 1; no look-alike shares a full ID); the others lose them. One row per
-    claimant: rid, rivals (the other claimants' record numbers), share, n (claimants), sure (a
-    whole ID leads), lost, alone."""
+    (`lookalike_prior`, shrunk by `lookalike_strength` pseudo-records). A run whose list holds
+    look-alikes (same kept ID characters, same name) thereby sends such pairs to review; one
+    that holds none keeps the exact name's weight. A claimant showing the person's whole ID
+    leads, however its name reads, and keeps them (share 1; no look-alike shares a full ID); the
+    others lose them. One row per claimant: rid, rivals (the other claimants' record numbers),
+    share, n (claimants), sure (a whole ID leads), lost, alone."""
     group = ("kind", "person_id")
     claims = (
         cl.filter(pl.col("kind").is_in(list(cfg.one_record_per_person_kinds)), pl.col("p1") >= cfg.review_threshold)
