@@ -127,18 +127,41 @@ def _records(d: RuleInputs, x: pl.DataFrame) -> pl.DataFrame:
     x = x.join(d.persons, on="person_id", how="left")
     idn = _col(x, "id_raw").str.replace_many(*_FULLWIDTH).str.replace_all(r"[\s']", "").str.to_uppercase()
     idn = pl.when(idn.str.len_chars() == 20).then(idn.str.slice(0, 18)).otherwise(idn)
-    name = _col(x, "name").str.replace_all(r"\s", "").str.replace_many(["•", ".", "・"], ["·"] * 3)
-    key = pl.concat_str([idn.fill_null(""), name.fill_null("")], separator="|")
+    name = _col(x, "name").str.replace_all(r"\s", "").str.replace_many(["•", ".", "・", "＊"], ["·"] * 3 + ["*"])
     lead = pl.col("decision").is_null() | (pl.col("decision") == "unmatched")
+    x = x.with_columns(_idn=idn.fill_null(""), _name=name, _lead=lead.fill_null(True))
+    x = _whole_names(x)
+    key = pl.concat_str(["_idn", pl.col("_name").fill_null("")], separator="|")
     matched = matched & pl.col("household_id").is_not_null()  # a link to a person not on this roster: neither
     return x.with_columns(
         matched=matched.fill_null(False),
         lead=lead,
         lead_key=pl.when(lead).then(pl.when(key == "|").then("#" + pl.col("record_id")).otherwise(key)),
-        lead_name=pl.when(lead).then(_col(x, "name")),
+        lead_name=pl.when(lead).then(pl.col("_name")),
         lead_village=pl.when(lead).then(_col(x, "village")),
         township=pl.when(matched).then("r_township").otherwise(_col(x, "township")),
+    ).drop("_idn", "_name", "_lead")
+
+
+def _whole_names(x: pl.DataFrame) -> pl.DataFrame:
+    """Off-roster rows (`_lead`) under one ID text (`_idn`, as sent: same mask, same kept
+    characters) whose records show one whole name (张妹敏): a masked name there that fits it
+    (张*敏, 张**) is that person's, so their settlements add up as one lead's (M3). Two whole
+    names, or a masked name that does not fit, stay apart."""
+    masked = pl.col("_name").str.contains("*", literal=True)
+    whole = (
+        x.filter(pl.col("_lead"), pl.col("_idn") != "", pl.col("_name").is_not_null(), ~masked)
+        .group_by("_idn").agg(_whole=pl.col("_name").unique())
+        .filter(pl.col("_whole").list.len() == 1).with_columns(pl.col("_whole").list.first())
     )
+    if whole.is_empty():
+        return x
+    plain = pl.col("_name").str.contains(r"^[^\\^$.|?+()\[\]{}]*$")  # no regex character but the mask
+    fits = pl.col("_whole").str.contains(
+        pl.lit("^") + pl.col("_name").str.replace_all("*", ".", literal=True) + pl.lit("$"), strict=False)
+    x = x.join(whole, on="_idn", how="left", maintain_order="left")
+    return x.with_columns(_name=pl.when(pl.col("_lead") & masked & plain & fits.fill_null(False)).then("_whole")
+                          .otherwise("_name")).drop("_whole")
 
 
 def _age(at: pl.Expr) -> pl.Expr:

@@ -133,6 +133,20 @@ def test_m3_lead_groups_masked_id_variants(second, fires):
         assert w.filter(pl.col("rule") == "M3")["household_id"][0] is None
 
 
+@pytest.mark.parametrize("other,fires", [("张*敏", True), ("张**", True), ("张红敏", False), ("李*敏", False)])
+def test_m3_a_masked_name_under_the_same_id_adds_to_the_one_whole_name(other, fires):
+    """Off-roster settlements under one ID text: a masked name fitting the only whole name shown
+    there (张*敏 / 张** for 张妹敏) is that person's, and their sums add up; another whole name or
+    a name that does not fit stays apart."""
+    sig = run({"med_settlement": med((None, "张妹敏", "341323********5108", 7612.24),
+                                     (None, other, "341323********5108", 13247.19))})
+    m3 = fired(sig, "M3")
+    assert m3.height == int(fires), m3
+    if fires:
+        assert m3["lead_name"][0] == "张妹敏" and sorted(m3["record_ids"][0].to_list()) == ["JS0", "JS1"]
+        assert "20,859.43" in m3["basis"][0]
+
+
 def enrollment(*rows):
     return frame("med_enrollment", "医保", [
         dict(record_id=f"CB{i}", pid=pid, name="x", id_raw=None, status=st, year=2026)
