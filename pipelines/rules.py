@@ -146,8 +146,9 @@ def _records(d: RuleInputs, x: pl.DataFrame) -> pl.DataFrame:
 def _whole_names(x: pl.DataFrame) -> pl.DataFrame:
     """Off-roster rows (`_lead`) under one ID text (`_idn`, as sent: same mask, same kept
     characters) whose records show one whole name (张妹敏): a masked name there that fits it
-    (张*敏, 张**) is that person's, so their settlements add up as one lead's (M3). Two whole
-    names, or a masked name that does not fit, stay apart."""
+    (张*敏, 张**: same length, every shown character equal) is that person's, so their
+    settlements add up as one lead's (M3). Two whole names, or a masked name that does not fit,
+    stay apart."""
     masked = pl.col("_name").str.contains("*", literal=True)
     whole = (
         x.filter(pl.col("_lead"), pl.col("_idn") != "", pl.col("_name").is_not_null(), ~masked)
@@ -156,12 +157,17 @@ def _whole_names(x: pl.DataFrame) -> pl.DataFrame:
     )
     if whole.is_empty():
         return x
-    plain = pl.col("_name").str.contains(r"^[^\\^$.|?+()\[\]{}]*$")  # no regex character but the mask
-    fits = pl.col("_whole").str.contains(
-        pl.lit("^") + pl.col("_name").str.replace_all("*", ".", literal=True) + pl.lit("$"), strict=False)
-    x = x.join(whole, on="_idn", how="left", maintain_order="left")
-    return x.with_columns(_name=pl.when(pl.col("_lead") & masked & plain & fits.fill_null(False)).then("_whole")
-                          .otherwise("_name")).drop("_whole")
+    x = x.with_row_index("_row")
+    some = x.filter(pl.col("_lead"), masked).select("_row", "_idn", "_name").join(whole, on="_idn")
+    if some.is_empty():
+        return x.drop("_row")
+    longest = some["_name"].str.len_chars().max()
+    char = lambda c, i: pl.col(c).str.slice(i, 1)  # noqa: E731
+    fits = (pl.col("_name").str.len_chars() == pl.col("_whole").str.len_chars()) & pl.all_horizontal(
+        (char("_name", i) == "*") | (char("_name", i) == char("_whole", i)) for i in range(longest))
+    some = some.filter(fits).select("_row", "_whole")
+    return (x.join(some, on="_row", how="left", maintain_order="left")
+            .with_columns(_name=pl.coalesce("_whole", "_name")).drop("_row", "_whole"))
 
 
 def _age(at: pl.Expr) -> pl.Expr:
