@@ -59,7 +59,7 @@ from pipelines import accounting, calendar, feedback, report, rules, township  #
 from pipelines.identify import set_aside_unidentifiable  # noqa: E402
 from pipelines.standardize import known_headers  # noqa: E402
 from pipelines.validate import REJECTED_SCHEMA, rejected_files, supersede, to_person_records  # noqa: E402
-from schemas.outputs import QUALITY_COLUMNS, Finding  # noqa: E402
+from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, Finding  # noqa: E402
 
 # Exit codes scripts can rely on (docs/OPERATIONS.md).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
@@ -528,7 +528,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
             sheets[risk] = part
         workbooks.append((sheets, folder / f"{town}_{period}_预警清单.xlsx"))
         towns.append(town)
-    outputs.write_xlsx_many(workbooks, created)
+    outputs.write_xlsx_many(workbooks, created, choices=FEEDBACK_CHOICES)
     for town, df in returned.items():
         outputs.write_csv(df, stage / "townships" / town / f"{town}_{period}_反馈退回.csv")
 

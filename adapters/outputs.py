@@ -278,15 +278,23 @@ def _sheet_xml_head(df: pl.DataFrame, selected: bool, last_row: int, widths: lis
     return "".join(parts).encode()
 
 
-def _sheet_xml_tail(df: pl.DataFrame) -> bytes:
+def _sheet_xml_tail(df: pl.DataFrame, choices: dict[str, list[str]] | None = None) -> bytes:
     tail = "</sheetData>"
     if df.width:
         tail += f'<autoFilter ref="A1:{_col_letter(df.width - 1)}{max(df.height, 1) + 1}"/>'
+    lists = [(j, n, choices[n]) for j, n in enumerate(df.columns) if n in (choices or {})]
+    if lists:  # a drop-down on the column's cells below the header, so that a clerk picks, not types
+        tail += f'<dataValidations count="{len(lists)}">' + "".join(
+            f'<dataValidation type="list" allowBlank="1" showErrorMessage="1" errorTitle="{_xml_escape(n, True)}" '
+            f'error="{_xml_escape("请从下拉列表中选择：" + "、".join(vals), True)}" '
+            f'sqref="{_col_letter(j)}2:{_col_letter(j)}1048576"><formula1>"{_xml_escape(",".join(vals))}"</formula1>'
+            "</dataValidation>" for j, n, vals in lists) + "</dataValidations>"
     return (tail + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
             "</worksheet>").encode()
 
 
-def _write_sheets(zf: zipfile.ZipFile, entries: list[zipfile.ZipInfo], frames: list[pl.DataFrame]) -> None:
+def _write_sheets(zf: zipfile.ZipFile, entries: list[zipfile.ZipInfo], frames: list[pl.DataFrame],
+                  choices: dict[str, list[str]] | None = None) -> None:
     """The worksheet parts: header row styled and frozen, autofilter over the used range, column
     widths from the first 200 values. A batch of sheets (`_sheet_batches`) is scanned once (widths,
     last row with a value, what each text column needs) and its rows built in one query; a big
@@ -298,7 +306,7 @@ def _write_sheets(zf: zipfile.ZipFile, entries: list[zipfile.ZipInfo], frames: l
         if not dfs[0].width:
             for i in batch:
                 with zf.open(entries[i], "w") as out:
-                    out.write(_sheet_xml_head(frames[i], i == 0, 1, []) + _sheet_xml_tail(frames[i]))
+                    out.write(_sheet_xml_head(frames[i], i == 0, 1, []) + _sheet_xml_tail(frames[i], choices))
             continue
         sheet, row_col = "__sheet__", "__row__"
         while sheet in schema or row_col in schema:
@@ -354,18 +362,20 @@ def _write_sheets(zf: zipfile.ZipFile, entries: list[zipfile.ZipInfo], frames: l
                 out.write(heads[0])
                 for start in range(0, df.height, _XLSX_CHUNK_ROWS):
                     out.write(big.slice(start, _XLSX_CHUNK_ROWS).lazy().filter(has_value).select(xml).collect().item() or b"")
-                out.write(_sheet_xml_tail(df))
+                out.write(_sheet_xml_tail(df, choices))
         else:  # small ones, at most `_XLSX_CHUNK_ROWS` rows in all
             parts = dict(big.lazy().filter(has_value).group_by(sheet).agg(xml).collect().rows())
             for k, df in enumerate(dfs):
                 with zf.open(entries[batch[k]], "w") as out:
-                    out.write(heads[k] + (parts.get(k) or b"") + _sheet_xml_tail(df))
+                    out.write(heads[k] + (parts.get(k) or b"") + _sheet_xml_tail(df, choices))
 
 
-def write_xlsx(sheets: dict[str, pl.DataFrame], target: Path, created: datetime | None = None) -> Path:
+def write_xlsx(sheets: dict[str, pl.DataFrame], target: Path, created: datetime | None = None,
+               choices: dict[str, list[str]] | None = None) -> Path:
     """One workbook, a sheet per entry (in order). Text stays text, so codes such as 户编号 and
     dates read exactly as in the CSV; numeric columns are numbers. `created` pins the workbook's
-    timestamps (properties and zip entries) so a re-run writes the same bytes.
+    timestamps (properties and zip entries) so a re-run writes the same bytes. `choices`: columns
+    (by header) whose cells offer a drop-down of these values (a township's 核实结果: 属实/不属实).
 
     The package is written directly: each sheet's XML is built by polars string expressions
     (inline strings, as xlsxwriter's constant_memory mode wrote them; no per-cell Python), and
@@ -451,12 +461,12 @@ def write_xlsx(sheets: dict[str, pl.DataFrame], target: Path, created: datetime 
                            ("xl/_rels/workbook.xml.rels", workbook_rels), ("xl/styles.xml", _XLSX_STYLES)):
             zf.writestr(entry(name), text.encode())
         _write_sheets(zf, [entry(f"xl/worksheets/sheet{i}.xml") for i in range(1, n + 1)],
-                      [_python_str_columns(df) for df in frames])
+                      [_python_str_columns(df) for df in frames], choices)
     return target
 
 
 def write_xlsx_many(jobs: list[tuple[dict[str, pl.DataFrame], Path]], created: datetime | None,
-                    workers: int | None = None) -> None:
+                    workers: int | None = None, choices: dict[str, list[str]] | None = None) -> None:
     """`write_xlsx` for many workbooks (a city's township lists), on `workers` threads (every
     core by default): building the XML (polars) and compressing it (zlib) run outside the GIL."""
     from concurrent.futures import ThreadPoolExecutor
@@ -464,7 +474,7 @@ def write_xlsx_many(jobs: list[tuple[dict[str, pl.DataFrame], Path]], created: d
     # largest first, so that no core is left with a big one at the end
     order = sorted(jobs, key=lambda j: -sum(df.height for df in j[0].values()))
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        for done in [pool.submit(write_xlsx, sheets, target, created) for sheets, target in order]:
+        for done in [pool.submit(write_xlsx, sheets, target, created, choices) for sheets, target in order]:
             done.result()
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import polars as pl
 import pandera.polars as pa
 
+from schemas.outputs import FEEDBACK_CHOICES
+
 __all__ = [
     "SourceRow", "RosterPerson", "GridHousehold", "MedSettlement", "MedEnrollment", "Housing",
     "Education", "Water", "Civil", "Disability", "HR", "Agri", "Feedback", "Rejected",
@@ -172,8 +174,8 @@ class Feedback(SourceRow):
 
     warning_id: str
     township: str = pa.Field(nullable=True)
-    result: str = pa.Field(nullable=True, isin=["属实", "不属实"])
-    include_monitoring: str = pa.Field(nullable=True, isin=["是", "否"])
+    result: str = pa.Field(nullable=True, isin=FEEDBACK_CHOICES["核实结果"])
+    include_monitoring: str = pa.Field(nullable=True, isin=FEEDBACK_CHOICES["是否纳入监测"])
     verifier: str = pa.Field(nullable=True)
     verify_date: pl.Date = pa.Field(nullable=True)
     note: str = pa.Field(nullable=True)

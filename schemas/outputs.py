@@ -6,7 +6,7 @@ import polars as pl
 import pandera.polars as pa
 
 __all__ = ["Warning", "WarningStatus", "QualityFinding", "QUALITY_COLUMNS", "Finding", "TOWNSHIP_COLUMNS",
-           "FEEDBACK_COLUMNS"]
+           "FEEDBACK_COLUMNS", "FEEDBACK_CHOICES"]
 
 
 class Warning(pa.DataFrameModel):
@@ -85,3 +85,6 @@ TOWNSHIP_COLUMNS = [
     "下发日期", "核实截止日期", "核实结果", "是否纳入监测", "核实人", "核实日期", "备注",
 ]
 FEEDBACK_COLUMNS = ["核实结果", "是否纳入监测", "核实人", "核实日期", "备注"]
+# The values a township may write in the list's choice columns: the XLSX offers them as a
+# drop-down, and a returned answer outside them is sent back (`schemas.inputs.Feedback`).
+FEEDBACK_CHOICES = {"核实结果": ["属实", "不属实"], "是否纳入监测": ["是", "否"]}

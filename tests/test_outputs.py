@@ -127,6 +127,23 @@ def test_xlsx_numbers_are_numbers_and_codes_and_formulas_stay_text(tmp_path):
     assert back["人数"].dtype.is_numeric() and back["金额"].to_list() == [1.5, 2.0]
 
 
+def test_xlsx_offers_the_feedback_choices_as_drop_downs(tmp_path):
+    """A township picks 核实结果 and 是否纳入监测 from a list instead of typing them (a typed 是的
+    comes back refused); sheets without those columns (汇总) get none."""
+    import openpyxl
+
+    from schemas.outputs import FEEDBACK_CHOICES
+
+    df = pl.DataFrame({"预警编号": ["YJ1", "YJ2"], "核实结果": [None, None], "是否纳入监测": [None, None], "备注": [None, None]},
+                      schema_overrides={c: pl.Utf8 for c in ("核实结果", "是否纳入监测", "备注")})
+    target = outputs.write_xlsx({"汇总": pl.DataFrame({"风险类型": ["因病"], "户数": [2]}), "因病": df},
+                                tmp_path / "x.xlsx", choices=FEEDBACK_CHOICES)
+    wb = openpyxl.load_workbook(target)
+    assert not wb["汇总"].data_validations.dataValidation
+    got = {str(dv.sqref): (dv.type, dv.formula1, dv.showErrorMessage) for dv in wb["因病"].data_validations.dataValidation}
+    assert got == {"B2:B1048576": ("list", '"属实,不属实"', True), "C2:C1048576": ("list", '"是,否"', True)}, got
+
+
 def test_xlsx_header_style_frozen_pane_autofilter_and_widths(tmp_path):
     df = pl.DataFrame({"户编号": ["H" * 40, None, "x"], "n": [1, 2, 3], "风险类型": ["因病", "因学", None]})
     target = outputs.write_xlsx({"因病": df, "因学": df.head(0)}, tmp_path / "x.xlsx")
