@@ -487,7 +487,8 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date) -
     new = township.township_rows(warnings, pl.read_parquet(work / "roster.parquet"), grid, issue_date, deadline)
     earlier_rows = _read(work / "township_rows_earlier.parquet")
     status_earlier = _read(work / "status_earlier.parquet")
-    carried = (feedback.carry_over(status_earlier, earlier_rows, before_period=period)
+    carried = (feedback.carry_over(status_earlier, earlier_rows, before_period=period,
+                                   answers=_read(work / "answers_all.parquet"))
                if earlier_rows is not None and status_earlier is not None else None)
     rows = feedback.with_carry_over(new, carried if carried is not None else new.head(0).select(
         pl.lit(None, pl.Utf8).alias("状态"), pl.lit(None, pl.Int64).alias("逾期天数"), *new.columns))

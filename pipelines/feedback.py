@@ -360,10 +360,17 @@ def overdue_by_township(status: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
 
 # --- 4. carry-over into the next township file ------------------------------------------------
 
-def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: str | None = None) -> pl.DataFrame:
+PARTIAL_NOTE = "上次反馈未填核实结果，请补填"  # 备注 of a carried row the township answered without one
+
+
+def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: str | None = None,
+               answers: pl.DataFrame | None = None) -> pl.DataFrame:
     """Still-open and overdue warnings -> their township rows as last written (latest period in
     `earlier_rows`, so a warning carried twice shows as the township last saw it), feedback
     columns blank, with two columns put in front: `状态` (逾期未核实 / 待核实) and `逾期天数`.
+    A warning whose latest answer (`answers`, every one received) came back without 核实结果
+    shows that answer (是否纳入监测, 核实人, 核实日期) and, in 备注, `PARTIAL_NOTE` before what
+    the township wrote: it is told its answer did not count, and only the result is missing.
     Columns: 状态, 逾期天数, *TOWNSHIP_COLUMNS, township. Sorted per township: overdue first (most
     days first), then open, then by 下发日期, 行政村, 村民小组, 户编号, 预警编号. Rows without a
     township (unplaced leads) are not carried. `before_period` keeps only rows of earlier periods."""
@@ -382,6 +389,16 @@ def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: 
         pl.col("days_overdue").cast(pl.Int64).alias("逾期天数"),
         *[pl.lit(None, pl.String).alias(c) for c in FEEDBACK_COLUMNS],
     )
+    last = _answers(answers).group_by("warning_id", maintain_order=True).last().filter(pl.col("result").is_null())
+    if last.height:
+        out = out.join(last.select("warning_id", _inc="include_monitoring", _who="verifier", _when="verify_date",
+                                   _note="note"), left_on="预警编号", right_on="warning_id", how="left")
+        told = pl.col("_inc").is_not_null() | pl.col("_who").is_not_null() | pl.col("_when").is_not_null() | pl.col("_note").is_not_null()
+        out = out.with_columns(
+            是否纳入监测=pl.when(told).then("_inc"), 核实人=pl.when(told).then("_who"),
+            核实日期=pl.when(told).then(pl.col("_when").dt.to_string("%Y-%m-%d")),
+            备注=pl.when(told).then(pl.concat_str([pl.lit(PARTIAL_NOTE), pl.col("_note")], separator="：", ignore_nulls=True)),
+        ).drop("_inc", "_who", "_when", "_note")
     return out.sort(
         ["township", "逾期天数", "下发日期", "行政村", "村民小组", "户编号", "预警编号"],
         descending=[False, True, False, False, False, False, False], nulls_last=True,

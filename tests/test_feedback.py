@@ -12,7 +12,7 @@ from pipelines.feedback import (
 from pipelines.standardize import standardize
 from pipelines.validate import validate
 from schemas.inputs import Feedback, Rejected
-from schemas.outputs import TOWNSHIP_COLUMNS, WarningStatus
+from schemas.outputs import FEEDBACK_COLUMNS, TOWNSHIP_COLUMNS, WarningStatus
 
 D = dt.date
 CFG = load_config()
@@ -255,6 +255,22 @@ def test_carry_over_lists_pending_rows_overdue_first():
     # feedback columns blank, even where a stored copy carried something
     assert c.select("核实结果", "是否纳入监测", "核实人", "核实日期", "备注").null_count().row(0) == (c.height,) * 5
     assert c.filter(pl.col("预警编号") == "w-late")["网格员"][0] == "新网格员"  # as last written
+
+
+def test_a_carried_warning_answered_without_a_result_shows_that_answer_and_asks_for_it():
+    """w-over came back with 是否纳入监测, a verifier, a date and a note but no 核实结果 (accepted,
+    still overdue); w-open with nothing in it. The carried w-over row shows what the township
+    sent and asks for the result; the others stay blank."""
+    a = pl.DataFrame({"warning_id": ["w-over", "w-open"], "received_period": ["2026-11", "2026-11"],
+                      "file": ["反馈/a.csv"] * 2, "line": [2, 3], "result": [None, None],
+                      "include_monitoring": ["是", None], "verifier": ["张网格", None],
+                      "verify_date": [D(2026, 10, 14), None], "note": ["家中无人，改日再访", None]})
+    c = carry_over(STATUS, EARLIER, before_period="2026-11", answers=a)
+    over = c.filter(pl.col("预警编号") == "w-over").row(0, named=True)
+    assert (over["核实结果"], over["是否纳入监测"], over["核实人"], over["核实日期"]) == (None, "是", "张网格", "2026-10-14")
+    assert over["备注"] == "上次反馈未填核实结果，请补填：家中无人，改日再访" and over["状态"] == "逾期未核实"
+    others = c.filter(pl.col("预警编号") != "w-over")
+    assert others.select(*FEEDBACK_COLUMNS).null_count().row(0) == (others.height,) * 5
 
 
 def test_with_carry_over_puts_carried_rows_first_per_township():
