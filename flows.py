@@ -711,8 +711,9 @@ def scheduled_run(
 ) -> dict:
     """What the monthly schedule starts: the month before the one the run was scheduled in
     (county time; a run started late still works on its own month) unless `period` is given,
-    under the warehouse lock, as a `monthly-run` subflow; then, as the CLI does, the later
-    periods already run, which depend on it."""
+    under the warehouse lock (waiting up to `run.busy_wait_minutes` for another run to finish),
+    as a `monthly-run` subflow; then, as the CLI does, the later periods already run, which
+    depend on it."""
     from prefect.logging import get_run_logger
     from prefect.runtime import flow_run
 
@@ -724,15 +725,22 @@ def scheduled_run(
         raise RunError(f"no period folder {Path(inbox_dir) / period}: the departments' deliveries are not in yet")
     wh = Path(warehouse_path) if warehouse_path else Path(out_dir) / "warehouse.duckdb"
     log = get_run_logger()
-    with warehouse_lock(wh) as held:
-        if not held:
-            raise RunError(f"another run is using {wh}")
-        for line in recover_interrupted(Path(out_dir), wh):
-            log.warning(f"recovered after an interrupted run: {line}")
-        result = monthly_run(inbox_dir, period, out_dir, str(wh), config_path, overrides, issue_date, county=county)
-        for later in rerun_later_periods(inbox_dir, out_dir, wh, config_path, overrides, period, county):
-            log.warning(later)
-        return result
+    wait = load_config(config_path, overrides or []).run.busy_wait_minutes * 60
+    until = time.monotonic() + wait
+    while True:
+        with warehouse_lock(wh) as held:
+            if held:
+                for line in recover_interrupted(Path(out_dir), wh):
+                    log.warning(f"recovered after an interrupted run: {line}")
+                result = monthly_run(inbox_dir, period, out_dir, str(wh), config_path, overrides, issue_date,
+                                     county=county)
+                for later in rerun_later_periods(inbox_dir, out_dir, wh, config_path, overrides, period, county):
+                    log.warning(later)
+                return result
+        if time.monotonic() >= until:
+            raise RunError(f"another run is using {wh} (waited {wait / 60:g} min)")
+        log.warning(f"another run is using {wh}: trying again in a minute")
+        time.sleep(max(0.5, min(60.0, until - time.monotonic())))
 
 
 @task(cache_policy=NO_CACHE, task_run_name="county {county[name]}")

@@ -166,6 +166,7 @@ class RunConfig:
     suppress_days: int = 90
     escalation_factor: float = 2.0
     max_grid_households: int = 100
+    busy_wait_minutes: float = 30.0
 
 
 @dataclass(frozen=True)

@@ -565,3 +565,37 @@ def test_a_second_run_sharing_the_warehouse_from_another_out_also_refuses(tmp_pa
     assert code == 3
     assert "another run" in capsys.readouterr().err
     assert not wh.exists() and not (tmp_path / "other" / PERIOD).exists()  # the refused run touched nothing
+
+
+@pytest.mark.parametrize("released_after", [1.0, None])
+def test_a_scheduled_run_waits_for_a_busy_warehouse_then_runs_or_fails_saying_so(prefect_harness, county, tmp_path,
+                                                                                  released_after):
+    """The 02:00 run on the 5th finds an analyst's run holding the warehouse: it tries again
+    (here for 3 s, `run.busy_wait_minutes`) and runs once the other is done; if the other is
+    still running then, it fails saying so, having touched nothing."""
+    import threading
+
+    out = tmp_path / "out"
+    wh = out / "warehouse.duckdb"
+    got: dict = {}
+
+    def scheduled():
+        try:
+            got["result"] = flows.scheduled_run(str(county / "inbox"), str(out), period=PERIOD, issue_date=ISSUE,
+                                                overrides=["run.busy_wait_minutes=0.05"])
+        except Exception as exc:  # noqa: BLE001 - what the flow run ends with
+            got["error"] = exc
+
+    with flows.warehouse_lock(wh) as held:
+        assert held
+        t = threading.Thread(target=scheduled)
+        t.start()
+        t.join(released_after if released_after is not None else 60)
+        assert t.is_alive() == (released_after is not None)  # still waiting while the lock is held
+    t.join(120)
+    if released_after is None:
+        assert "another run is using" in str(got.get("error")) and "waited 0.05 min" in str(got["error"])
+        assert not (out / PERIOD).exists()
+    else:
+        assert "error" not in got, got.get("error")
+        assert (out / PERIOD / "county" / "行数核对_accounting.csv").exists()
