@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import tomllib
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -725,22 +726,17 @@ def scheduled_run(
         raise RunError(f"no period folder {Path(inbox_dir) / period}: the departments' deliveries are not in yet")
     wh = Path(warehouse_path) if warehouse_path else Path(out_dir) / "warehouse.duckdb"
     log = get_run_logger()
-    wait = load_config(config_path, overrides or []).run.busy_wait_minutes * 60
-    until = time.monotonic() + wait
-    while True:
-        with warehouse_lock(wh) as held:
-            if held:
-                for line in recover_interrupted(Path(out_dir), wh):
-                    log.warning(f"recovered after an interrupted run: {line}")
-                result = monthly_run(inbox_dir, period, out_dir, str(wh), config_path, overrides, issue_date,
-                                     county=county)
-                for later in rerun_later_periods(inbox_dir, out_dir, wh, config_path, overrides, period, county):
-                    log.warning(later)
-                return result
-        if time.monotonic() >= until:
-            raise RunError(f"another run is using {wh} (waited {wait / 60:g} min)")
-        log.warning(f"another run is using {wh}: trying again in a minute")
-        time.sleep(max(0.5, min(60.0, until - time.monotonic())))
+    minutes = load_config(config_path, overrides or []).run.busy_wait_minutes
+    with warehouse_lock(wh, wait=minutes * 60,
+                        on_wait=lambda: log.warning(f"another run is using {wh}: trying again in a minute")) as held:
+        if not held:
+            raise RunError(f"another run is using {wh} (waited {minutes:g} min)")
+        for line in recover_interrupted(Path(out_dir), wh):
+            log.warning(f"recovered after an interrupted run: {line}")
+        result = monthly_run(inbox_dir, period, out_dir, str(wh), config_path, overrides, issue_date, county=county)
+        for later in rerun_later_periods(inbox_dir, out_dir, wh, config_path, overrides, period, county):
+            log.warning(later)
+        return result
 
 
 @task(cache_policy=NO_CACHE, task_run_name="county {county[name]}")
@@ -800,6 +796,11 @@ def _safe_error(exc: BaseException) -> str:
     if type(exc).__name__ in ("RunError", "AccountingError"):  # also when raised from `flows`, not `__main__`
         return str(exc)
     return f"{type(exc).__name__} (details in the flow run's log)"
+
+
+def _server_error(exc: BaseException) -> str:
+    """A Prefect server's refusal or absence, in one line (`serve`, `deploy`)."""
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
 def county_settings(county: dict, config_path: str | None, overrides: list[str] | None) -> tuple[str | None, list[str]]:
@@ -915,10 +916,12 @@ def recover_interrupted(out: Path, wh: Path) -> list[str]:
 
 
 @contextmanager
-def warehouse_lock(warehouse_path: Path, shared: bool = False):
+def warehouse_lock(warehouse_path: Path, shared: bool = False, wait: float = 0.0,
+                   on_wait: Callable[[], None] | None = None):
     """One writing run per warehouse at a time: yields True when held, False when another run has
     it (the caller refuses clearly instead of corrupting it). `shared` (dry runs): only waits out
-    no writer, never creates the lock file."""
+    no writer, never creates the lock file. `wait`: seconds to keep trying (every minute, calling
+    `on_wait` before each pause) before yielding False."""
     lock_file = Path(warehouse_path).with_suffix(Path(warehouse_path).suffix + ".lock")
     if shared:
         if not lock_file.exists():
@@ -928,12 +931,19 @@ def warehouse_lock(warehouse_path: Path, shared: bool = False):
     else:
         lock_file.parent.mkdir(parents=True, exist_ok=True)
         fh = open(lock_file, "w")
+    until = time.monotonic() + wait
     try:
-        try:
-            fcntl.flock(fh, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
+        while True:
+            try:
+                fcntl.flock(fh, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= until:
+                    yield False
+                    return
+                if on_wait is not None:
+                    on_wait()
+                time.sleep(max(0.5, min(60.0, until - time.monotonic())))
         yield True
     finally:
         fh.close()
@@ -1221,8 +1231,7 @@ def _serve(args) -> int:
     try:
         other = _served_elsewhere(f"{scheduled_run.name}/{args.name}", params)
     except Exception as exc:  # noqa: BLE001 - the server unreachable: one line
-        return _err(f"serve on {PREFECT_API_URL.value()}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                    EXIT_FAILED)
+        return _err(f"serve on {PREFECT_API_URL.value()}: {_server_error(exc)}", EXIT_FAILED)
     if other is not None:
         return _err(f"the deployment {scheduled_run.name}/{args.name} already serves {other}; serving this county "
                     f"under the same name would take its schedule over: give it its own --name", EXIT_USAGE)
@@ -1356,15 +1365,14 @@ def _deploy(args) -> int:
             ).apply(work_pool_name=args.pool)
             print(f"{flow_.name}/{label}")
     except Exception as exc:  # noqa: BLE001 - server unreachable, refused names: one line
-        return _err(f"deploy on {url}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                    EXIT_FAILED)
+        return _err(f"deploy on {url}: {_server_error(exc)}", EXIT_FAILED)
     start = f"PREFECT_API_URL={url} prefect worker start --pool {args.pool} --limit 1"
     queues = sorted({str(c["queue"]) for c in counties if c.get("queue")})
     if not queues:
         print(f"start a worker on each machine: {start}")
     for q in queues:  # a worker without --work-queue would take every queue's runs
         print(f"on the machine of queue {q}: {start} --work-queue {q}")
-    if queues and len(queues) < len(counties) and any(not c.get("queue") for c in counties):
+    if queues and any(not c.get("queue") for c in counties):
         print(f"for the counties without a queue: {start} --work-queue default")
     return EXIT_OK
 

@@ -308,10 +308,11 @@ def _header_columns(header: list[str | None], rel: str, notes: list | None) -> d
 
 
 def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
-    """The tail of both read paths (polars' CSV reader, `_table`): String columns c0..c{n-1} (raw cells) + `line` (+ `EXTRA`, a
-    field past the header) -> the header-named, stripped frame without blank, 合计/总计/小计 and
-    footer (填表人：…, 注：…) rows; `EXTRA` is kept only when some row has one (validation sets
-    those rows aside)."""
+    """The tail of every read path (polars' CSV reader, the csv module's `_table`, a workbook's
+    `_sheet_table`): String columns c0..c{n-1} (raw cells) + `line` (+ `EXTRA`, a field past the
+    header) -> the header-named, stripped frame without blank, 合计/总计/小计 and footer
+    (填表人：…, 注：…) rows; `EXTRA` is kept only when some row has one (validation sets those
+    rows aside)."""
     keep = _header_columns(header, rel, notes)
     cols = [c for c in grid.columns if c != "line"]
     text = pl.concat_str([pl.col(c) for c in cols], ignore_nulls=True).fill_null("").str.strip_chars_start()

@@ -393,7 +393,7 @@ def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: 
     if last.height:
         out = out.join(last.select("warning_id", _inc="include_monitoring", _who="verifier", _when="verify_date",
                                    _note="note"), left_on="预警编号", right_on="warning_id", how="left")
-        told = pl.col("_inc").is_not_null() | pl.col("_who").is_not_null() | pl.col("_when").is_not_null() | pl.col("_note").is_not_null()
+        told = pl.any_horizontal(pl.col(c).is_not_null() for c in ("_inc", "_who", "_when", "_note"))
         out = out.with_columns(
             是否纳入监测=pl.when(told).then("_inc"), 核实人=pl.when(told).then("_who"),
             核实日期=pl.when(told).then(pl.col("_when").dt.to_string("%Y-%m-%d")),

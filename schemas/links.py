@@ -37,7 +37,8 @@ class ReviewCandidate(pa.DataFrameModel):
     `ambiguous` (a second candidate fits within `ambiguity_ratio` of the best), `rival` (another
     record of a one-record-per-person snapshot, e.g. 参保名单, fits the same person), `weak` (the
     best candidate's probability is below `match_threshold`), `name` (it reaches the threshold but
-    the name compares at one of `no_link_name_levels`, e.g. disagree, and the ID is not whole). `rivals`: for a rival, the other
+    the name compares at one of `no_link_name_levels`, e.g. disagree, and the ID is not whole).
+    `rivals`: for a rival, the other
     records claiming the same person (record numbers joined by 、)."""
 
     dept: str

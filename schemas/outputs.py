@@ -44,8 +44,8 @@ class WarningStatus(pa.DataFrameModel):
 
 
 class QualityFinding(pa.DataFrameModel):
-    """数据质量报告.csv (county/) and the warehouse's `quality` table: one row per finding of a
-    run, from the run's own notes (flows: missing departments, file notes, census completeness,
+    """数据质量报告.csv (county/) and the county HTML report's findings: one row per finding of a
+    run (the warehouse keeps none: each run's are its own), from the run's own notes (flows: missing departments, file notes, census completeness,
     rules held back, the calendar) and `pipelines.accounting.quality_report` (files and rows set
     aside, records delivered again, the grid). `category` is one of `Finding`'s labels; `count`
     is how many rows, files or households the finding covers."""
