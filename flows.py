@@ -55,12 +55,12 @@ from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, MatchingConfig, load_config  # noqa: E402
 from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
 from matchers.places import resolve_places, water_links  # noqa: E402
-from matchers.review import review_queue  # noqa: E402
+from matchers.review import ANSWER_SCHEMA, answers_in_effect, apply_answers, check_answers, review_queue  # noqa: E402
 from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
 from pipelines.identify import set_aside_unidentifiable  # noqa: E402
 from pipelines.standardize import known_headers  # noqa: E402
-from pipelines.validate import REJECTED_SCHEMA, rejected_files, supersede, to_person_records  # noqa: E402
-from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, Finding  # noqa: E402
+from pipelines.validate import REJECTED_SCHEMA, delivery_order, rejected_files, supersede, to_person_records  # noqa: E402
+from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
 # Exit codes scripts can rely on (docs/OPERATIONS.md).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
@@ -98,11 +98,6 @@ def _concat(frames: list[pl.DataFrame], schema: dict | None = None) -> pl.DataFr
     return frames[0] if frames else pl.DataFrame(schema=schema or {})
 
 
-def _reference_folders(cfg: Config) -> list[str]:
-    """Roster, grid and feedback folders: always read in full, also by a partial run."""
-    return [cfg.kinds[k].folder for k in ("roster", "grid", "feedback")]
-
-
 # ----------------------------------------------------------------------------------------------
 # Progress: one line per finished step on stderr, with its elapsed seconds (never any data).
 
@@ -137,7 +132,7 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
     """List the period's files; note repeated files, unknown folders and missing departments."""
     files, problems = inbox.discover(paths.period_dir, cfg)
     if paths.only:  # a partial run reads the reference folders and the chosen departments only
-        keep = set(paths.only) | set(_reference_folders(cfg))
+        keep = set(paths.only) | set(cfg.reference_folders)
         files = files.filter(pl.col("dept").is_in(sorted(keep)))
         problems = [p for p in problems if p.dept is None or p.dept in keep]
     # files set aside are listed from their rejected rows (rejected__discover), like unreadable ones
@@ -208,7 +203,7 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
             rejected.append(nobody)
     superseded = []
     for kind, frames in valid.items():
-        if kind == "feedback":  # every returned answer is history: none replaces another here
+        if kind in cfg.ANSWER_KINDS:  # every returned answer is history: none replaces another here
             _concat(frames).write_parquet(paths.work / f"{kind}.parquet")
             continue
         latest, sup = supersede(_concat(frames), key=cfg.kinds[kind].record_id)
@@ -226,7 +221,7 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
 def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     """Link every person-level record to the roster; resolve water work orders to places."""
     roster = pl.read_parquet(paths.work / "roster.parquet")
-    extracts = {k: pl.read_parquet(paths.work / f"{k}.parquet") for k in kinds if k not in ("roster", "grid", "feedback")}
+    extracts = {k: pl.read_parquet(paths.work / f"{k}.parquet") for k in kinds if k not in cfg.REFERENCE_KINDS}
     records = to_person_records(extracts, cfg.matching.prior_groups)
     records.write_parquet(paths.work / "person_records.parquet")
     # The 参保名单 is the census other kinds are linked against (`link._census`): a partial run
@@ -307,8 +302,65 @@ def stored_census(paths: RunPaths, empty: pl.DataFrame) -> pl.DataFrame:
 
 
 @task(**STEP)
+def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
+    """The county's answers to its review queue (复核/): check the rows returned this period,
+    then apply every answer received up to this period to the period's links and candidates (a
+    record answered 是 is linked to that person, a person answered 否 is ruled out). Writes the
+    answers in effect (for the year's earlier settlements) and the accepted new ones (stored)."""
+    work, folder = paths.work, cfg.kinds["review_answer"].folder
+    roster = pl.read_parquet(work / "roster.parquet")
+    con = warehouse.connect(paths.warehouse)
+    try:
+        earlier = warehouse.table(con, "review_answers", "period < ?", [period])
+    finally:
+        con.close()
+    returned = _read(work / "review_answer.parquet")
+    invalid = _read(work / f"rejected_{folder}.parquet")
+    invalid = 0 if invalid is None else invalid.filter(pl.col("line").is_not_null()).height
+    counts = {"returned": invalid, "accepted": 0, "blank": 0, "set_aside": invalid}
+    new = None  # (written even when none came back: a re-run without the file forgets its answers)
+    pl.DataFrame(schema=ANSWER_SCHEMA).write_parquet(work / "review_answers_new.parquet")
+    if returned is not None and returned.height:
+        accepted, refused = check_answers(returned, roster)
+        refused.cast(REJECTED_SCHEMA).write_parquet(work / f"rejected_{folder}_answers.parquet")
+        new = accepted.with_columns(period=pl.lit(period))
+        new.drop("period").cast(ANSWER_SCHEMA).write_parquet(work / "review_answers_new.parquet")
+        counts = {"returned": returned.height + invalid, "accepted": accepted.height,
+                  "blank": returned["verdict"].null_count(), "set_aside": refused.height + invalid}
+        if sum(list(counts.values())[1:]) != counts["returned"]:
+            raise accounting.AccountingError(f"{folder}: read {counts['returned']} answers but accounted {counts}")
+    answers = _concat([earlier, new])
+    if not answers.height:
+        return counts | {"confirmed": 0, "ruled_out": 0}
+    decided = answers_in_effect(answers, delivery_order(pl.col("file")))
+    decided.write_parquet(work / "review_decided.parquet")
+    before = pl.read_parquet(work / "links_person.parquet")
+    links, candidates = apply_answers(before, decided, roster, pl.read_parquet(work / "candidates.parquet"))
+    links.write_parquet(work / "links_person.parquet")
+    candidates.write_parquet(work / "candidates.parquet")
+    changed = links.join(before.select("dept", "kind", "record_id", was="decision", was_person="person_id"),
+                         on=["dept", "kind", "record_id"])
+    counts["confirmed"] = changed.filter(pl.col("reason").str.ends_with("确认是本人")).height
+    counts["ruled_out"] = changed.filter((pl.col("decision") == "unmatched") & (pl.col("was") != "unmatched")).height
+    if new is not None:
+        read_now = list(paths.only or cfg.departments)
+        unseen = (new.filter(pl.col("record_dept").is_in(read_now)).select(dept="record_dept", record_id="record_id")
+                  .unique().join(before.select("dept", "record_id"), on=["dept", "record_id"], how="anti").height)
+        detail = (f"本期收到复核结论 {counts['returned']} 行：采用 {counts['accepted']}，未填是否本人 {counts['blank']}，"
+                  f"退回 {counts['set_aside']}（见搁置行及原因）；按历次复核结论，本期 {counts['confirmed']} 条记录确认关联、"
+                  f"{counts['ruled_out']} 条改为未关联；{unseen} 条有结论的记录不在本期记录中（结论已保存，该记录出现时采用）"
+                  f" — review answers returned {counts['returned']}: used {counts['accepted']}, blank {counts['blank']}, "
+                  f"set aside {counts['set_aside']}; this period {counts['confirmed']} records linked and "
+                  f"{counts['ruled_out']} unlinked by answers; {unseen} answered records are not in this period")
+        pl.DataFrame([dict(category=Finding.REVIEW_ANSWERS, dept=folder, file=None, detail=detail,
+                           count=counts["returned"])], schema=QUALITY_COLUMNS).write_parquet(work / "findings_review.parquet")
+    return counts
+
+
+@task(**STEP)
 def year_to_date(paths: RunPaths, period: str) -> None:
-    """This period's settlements with their links, plus the stored settlements of the year so far."""
+    """This period's settlements with their links, plus the stored settlements of the year so far
+    (with the review answers received since they were stored)."""
     current = _read(paths.work / "med_settlement.parquet")
     if current is None:
         return
@@ -319,9 +371,12 @@ def year_to_date(paths: RunPaths, period: str) -> None:
     current.write_parquet(paths.work / "settlements_linked.parquet")
     con = warehouse.connect(paths.warehouse)
     try:
-        warehouse.year_to_date_settlements(con, period, current).write_parquet(paths.work / "ytd_settlements.parquet")
+        ytd = warehouse.year_to_date_settlements(con, period, current)
     finally:
         con.close()
+    if (decided := _read(paths.work / "review_decided.parquet")) is not None:  # answers about earlier months' rows
+        ytd = apply_answers(ytd, decided, pl.read_parquet(paths.work / "roster.parquet"))[0]
+    ytd.write_parquet(paths.work / "ytd_settlements.parquet")
 
 
 @task(**STEP)
@@ -375,7 +430,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
 def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) -> dict:
     """Apply every configured rule; one warning per household (or lead) and risk type."""
     roster = pl.read_parquet(paths.work / "roster.parquet")
-    extracts = {k: pl.read_parquet(paths.work / f"{k}.parquet") for k in kinds if k not in ("roster", "grid", "feedback")}
+    extracts = {k: pl.read_parquet(paths.work / f"{k}.parquet") for k in kinds if k not in cfg.REFERENCE_KINDS}
     links = pl.read_parquet(paths.work / "links_person.parquet")
     con = warehouse.connect(paths.warehouse)
     try:
@@ -458,7 +513,8 @@ def remember(paths: RunPaths, period: str) -> None:
     }
     for table, name in [("settlements", "settlements_linked"), ("census_records", "census_records"),
                         ("township_rows", "township_rows"),
-                        ("feedback_answers", "answers_new"), ("warning_status", "status_all")]:
+                        ("feedback_answers", "answers_new"), ("warning_status", "status_all"),
+                        ("review_answers", "review_answers_new")]:
         df = _read(paths.work / f"{name}.parquet")
         if df is not None:
             frames[table] = df
@@ -543,10 +599,11 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
         kept_queue = kept_queue.with_columns(pl.lit("").alias(c) for c in queue.columns if c not in kept_queue.columns)
         queue = pl.concat([queue.cast(pl.Utf8), kept_queue.select(queue.columns)]).sort("部门", "记录编号")
     outputs.write_csv(queue, county / "人工复核队列.csv")
+    outputs.write_xlsx({"人工复核队列": queue}, county / "人工复核队列.xlsx", created, choices=REVIEW_CHOICES)
     outputs.write_csv(township.unplaced_leads(warnings), county / "无法落位的新增线索.csv")
     rejected = pl.read_parquet(work / "rejected.parquet")
     outputs.write_csv(rejected.rename(REJECTED_HEADERS), county / "搁置行及原因.csv")
-    read_now = pl.col("dept").is_null() | pl.col("dept").is_in([*(paths.only or cfg.departments), *_reference_folders(cfg)])
+    read_now = pl.col("dept").is_null() | pl.col("dept").is_in([*(paths.only or cfg.departments), *cfg.reference_folders])
     quality = accounting.quality_report(
         _concat([pl.read_parquet(f) for f in sorted(work.glob("findings_*.parquet"))], QUALITY_COLUMNS),
         rejected.filter(read_now), pl.read_parquet(work / "superseded.parquet"), grid, roster,
@@ -630,7 +687,8 @@ def describe_dry_run(paths: RunPaths) -> list[str]:
     """What a real run would have written (the dry run built it all in a scratch folder)."""
     files = sorted(p for p in paths.out.rglob("*") if p.is_file())
     lines = [f"{paths.final / p.relative_to(paths.out)}  ({p.stat().st_size} bytes)" for p in files]
-    tables = ", ".join(KEPT_TABLES + ("settlements", "township_rows", "feedback_answers", "warning_status"))
+    tables = ", ".join(KEPT_TABLES + ("settlements", "township_rows", "feedback_answers", "warning_status",
+                                      "review_answers"))
     lines.append(f"{paths.real_warehouse}  (period {paths.out.name} replaced in: {tables})")
     return lines
 
@@ -685,6 +743,7 @@ def monthly_run(
             raise RunError(f"no usable roster (户籍底册) in {paths.period_dir}: nothing can be linked"
                            + _why_set_aside(paths, cfg.kinds["roster"].folder))
         decisions = link_records(paths, cfg, kinds)
+        reviewed = take_review_answers(paths, cfg, period)
         year_to_date(paths, period)
         answers = take_feedback(paths, cfg, period, issued)
         accounts = settle_accounts.submit(paths, cfg, depts, ingested)  # beside the warnings: needs none
@@ -692,7 +751,8 @@ def monthly_run(
         table = accounts.result()
         deadline = prepare_lists(paths, cfg, period, issued)
         remember(paths, period)
-        result = publish(paths, cfg, period, issued, deadline) | {"deadline": deadline, "feedback": answers}
+        result = publish(paths, cfg, period, issued, deadline) | {"deadline": deadline, "feedback": answers,
+                                                                  "review_answers": reviewed}
         if dry_run:
             result["would_write"] = describe_dry_run(paths)
         else:
@@ -823,7 +883,7 @@ def resolve_departments(cfg: Config, names: list[str] | None) -> tuple[str, ...]
     chosen = set()
     for name in names:
         canon = cfg.folder_of(name.strip())
-        if canon in _reference_folders(cfg):
+        if canon in cfg.reference_folders:
             raise ValueError(f"{name!r} ({canon}) is read by every run, partial or not; --dept names a department: "
                              f"one of {', '.join(cfg.departments)}")
         if canon not in cfg.departments:
@@ -971,6 +1031,10 @@ def print_summary(result: dict) -> None:
     if fb["returned"]:
         print(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']} + unanswered {fb['unanswered']}"
               f" + set aside {fb['set_aside']}")
+    ra = result["review_answers"]
+    if ra["returned"] or ra["confirmed"] or ra["ruled_out"]:
+        print(f"复核 review answers: {ra['returned']} = used {ra['accepted']} + blank {ra['blank']} + set aside "
+              f"{ra['set_aside']}; records linked by answers {ra['confirmed']}, unlinked {ra['ruled_out']}")
     print(f"乡镇清单 township lists: {len(result['townships'])} townships, 核实截止 deadline {result['deadline']}")
     if result.get("attention"):
         print("请注意 attention (数据质量报告.csv):")

@@ -582,5 +582,5 @@ def read_linkable(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, pl.DataF
 
     valid, _, _ = read_period(period_dir, cfg)
     latest = {kind: supersede(df, key=cfg.kinds[kind].record_id)[0] for kind, df in valid.items()}
-    records = {k: set_aside_unidentifiable(df)[0] for k, df in latest.items() if k not in ("roster", "grid", "feedback")}
+    records = {k: set_aside_unidentifiable(df)[0] for k, df in latest.items() if k not in cfg.REFERENCE_KINDS}
     return to_person_records(records, cfg.matching.prior_groups), latest["roster"]

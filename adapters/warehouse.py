@@ -13,6 +13,7 @@ one transaction, so a re-run never duplicates anything):
 - `township_rows` every row written to a township list (new and carried over), as written
 - `feedback_answers` every answer a township returned and the run accepted (`period` = received)
 - `warning_status` the status of every warning ever issued, as of each run
+- `review_answers` every answer to the review queue (复核/) the run accepted (`period` = received)
 """
 
 from __future__ import annotations

@@ -203,11 +203,20 @@ class Config:
     def kinds_in(self, folder: str) -> list[KindSpec]:
         return [k for k in self.kinds.values() if k.folder == folder]
 
+    # Kinds that are not department extracts: the roster and grid (read in full by every run,
+    # also a partial one) and the answers people return (townships' 反馈, the county's 复核).
+    # Of the answers none replaces another on delivery: every returned row is history.
+    REFERENCE_KINDS = ("roster", "grid", "feedback", "review_answer")
+    ANSWER_KINDS = ("feedback", "review_answer")
+
+    @property
+    def reference_folders(self) -> list[str]:
+        return [self.kinds[k].folder for k in self.REFERENCE_KINDS]
+
     @property
     def departments(self) -> list[str]:
-        """The eight department folders (everything that is not roster, grid or feedback)."""
-        special = {self.kinds[k].folder for k in ("roster", "grid", "feedback")}
-        return [f for f in self.folders if f not in special]
+        """The eight department folders (everything that is not a reference folder)."""
+        return [f for f in self.folders if f not in self.reference_folders]
 
 
 def _parse_value(text: str) -> Any:

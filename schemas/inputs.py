@@ -10,11 +10,11 @@ from __future__ import annotations
 import polars as pl
 import pandera.polars as pa
 
-from schemas.outputs import FEEDBACK_CHOICES
+from schemas.outputs import FEEDBACK_CHOICES, REVIEW_CHOICES
 
 __all__ = [
     "SourceRow", "RosterPerson", "GridHousehold", "MedSettlement", "MedEnrollment", "Housing",
-    "Education", "Water", "Civil", "Disability", "HR", "Agri", "Feedback", "Rejected",
+    "Education", "Water", "Civil", "Disability", "HR", "Agri", "Feedback", "ReviewAnswer", "Rejected",
     "PersonRecord", "EXTRACT_MODELS",
 ]
 
@@ -181,6 +181,22 @@ class Feedback(SourceRow):
     note: str = pa.Field(nullable=True)
 
 
+class ReviewAnswer(SourceRow):
+    """复核: one row of the county's review queue (人工复核队列) returned by an analyst: a record
+    (`record_dept` 部门 + `record_id` 记录编号) beside one candidate (`person_id` 人编号), and
+    `verdict` 是否本人 — 是: the record is this person's; 否: it is not; blank: not decided.
+    `rec_name` is the record's name as the queue showed it, to tell a reviewer which record an
+    answer that cannot be used was about."""
+
+    record_dept: str
+    record_id: str
+    rec_name: str = pa.Field(nullable=True)
+    person_id: str
+    verdict: str = pa.Field(nullable=True, isin=REVIEW_CHOICES["是否本人"])
+    reviewer: str = pa.Field(nullable=True)
+    note: str = pa.Field(nullable=True)
+
+
 class Rejected(pa.DataFrameModel):
     """A row (or whole file) set aside: never linked, never silently dropped. One row per
     rejected input row, with the first failing field and every reason joined by '；'."""
@@ -228,4 +244,5 @@ EXTRACT_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "hr": HR,
     "agri": Agri,
     "feedback": Feedback,
+    "review_answer": ReviewAnswer,
 }

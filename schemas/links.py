@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pandera.polars as pa
+import polars as pl
 
-__all__ = ["Link", "ReviewCandidate", "Twins", "LabelSample", "DECISIONS"]
+__all__ = ["Link", "ReviewCandidate", "ReviewDecision", "Twins", "LabelSample", "DECISIONS"]
 
 DECISIONS = ["matched", "review", "unmatched", "rejected"]
 
@@ -52,6 +53,22 @@ class ReviewCandidate(pa.DataFrameModel):
     reason: str
     cause: str = pa.Field(isin=["ambiguous", "rival", "weak", "name"])
     rivals: str = pa.Field(nullable=True)
+
+
+class ReviewDecision(pa.DataFrameModel):
+    """What the analysts' answers to the review queue say of one record, as of a run
+    (`matchers.review.answers_in_effect` over every `ReviewAnswer` received up to its period ->
+    `apply_answers`): `person_id` the person it is (the latest 是; null when none), `excluded`
+    the persons it is not (their latest answer is 否); `file`, `line`, `period` (received) of the
+    answer that decided, which the link's reason cites."""
+
+    record_dept: str
+    record_id: str
+    person_id: str = pa.Field(nullable=True)
+    excluded: pl.List(pl.Utf8)
+    file: str
+    line: int
+    period: str
 
 
 class Twins(pa.DataFrameModel):

@@ -6,7 +6,7 @@ import polars as pl
 import pandera.polars as pa
 
 __all__ = ["Warning", "WarningStatus", "QualityFinding", "QUALITY_COLUMNS", "Finding", "TOWNSHIP_COLUMNS",
-           "FEEDBACK_COLUMNS", "FEEDBACK_CHOICES"]
+           "FEEDBACK_COLUMNS", "FEEDBACK_CHOICES", "REVIEW_ANSWER_COLUMNS", "REVIEW_CHOICES"]
 
 
 class Warning(pa.DataFrameModel):
@@ -74,6 +74,7 @@ class Finding:
     CENSUS = "参保名单完整度 enrollment list completeness"
     CALENDAR = "日历 calendar"
     GRID_OVER_LIMIT = "网格超过户数上限 grid over household limit (第十条)"
+    REVIEW_ANSWERS = "人工复核结论 review answers"
     NO_GRID_WORKER = "户无网格员 household without grid worker"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, RULE_HELD_BACK)
 
@@ -88,3 +89,7 @@ FEEDBACK_COLUMNS = ["核实结果", "是否纳入监测", "核实人", "核实�
 # The values a township may write in the list's choice columns: the XLSX offers them as a
 # drop-down, and a returned answer outside them is sent back (`schemas.inputs.Feedback`).
 FEEDBACK_CHOICES = {"核实结果": ["属实", "不属实"], "是否纳入监测": ["是", "否"]}
+# The county's review queue (人工复核队列) ends in columns for the analyst: 是 on the row of the
+# record's person, 否 on a candidate ruled out (`schemas.inputs.ReviewAnswer` reads them back).
+REVIEW_ANSWER_COLUMNS = ["是否本人", "复核人", "复核备注"]
+REVIEW_CHOICES = {"是否本人": ["是", "否"]}

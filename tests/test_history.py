@@ -234,3 +234,52 @@ def test_periods_run_out_of_order_give_the_same_answers(prefect_harness, tmp_pat
         a = pl.read_parquet(in_order / p / "warnings.parquet").sort(key).select(key, "basis", "signal")
         b = pl.read_parquet(shuffled / p / "warnings.parquet").sort(key).select(key, "basis", "signal")
         assert a.equals(b), p
+
+
+def test_review_answers_link_records_now_and_in_later_months(prefect_harness, tmp_path):
+    """The county answers September's review queue (the XLSX, 是否本人 from the truth, a few
+    mistakes) and returns it in October's 复核/: October's records of the same 记录编号 (the
+    参保名单 comes every month) are decided as answered and leave the queue; the mistakes are set
+    aside naming file, line and field; every returned row is accounted for."""
+    from sample_data.generate import generate
+
+    county, out = tmp_path / "c", tmp_path / "o"
+    generate(county, seed=11, periods=("2026-09", "2026-10"), households=1200)
+    assert _run(county, out, "2026-09") == 0
+    queue = pl.read_excel(out / "2026-09" / "county" / "人工复核队列.xlsx", infer_schema_length=0)
+    truth = (pl.read_csv(county / "truth" / "links.csv", infer_schema=False).filter(pl.col("period") == "2026-09")
+             .select(部门="dept", 记录编号="record_id", true="person_id").unique(["部门", "记录编号"]))
+    answered = queue.join(truth, on=["部门", "记录编号"], how="left").with_columns(
+        是否本人=pl.when(pl.col("人编号") == pl.col("true")).then(pl.lit("是")).otherwise(pl.lit("否")), 复核人=pl.lit("李分析"))
+    assert answered.height >= 10 and answered["是否本人"].eq("是").sum() >= 3
+    mistakes = pl.concat([answered.head(1).with_columns(是否本人=pl.lit("对")),  # outside 是/否
+                          answered.head(1).with_columns(人编号=pl.lit("H9999999-01")),  # nobody on the roster
+                          answered.head(1).with_columns(是否本人=pl.lit(None, pl.Utf8))])  # not decided
+    returned = pl.concat([answered, mistakes]).drop("true")
+    folder = county / "inbox" / "2026-10" / "复核"
+    folder.mkdir(parents=True)
+    returned.write_excel(folder / "人工复核队列_2026-09_已复核.xlsx", worksheet="人工复核队列")
+    assert _run(county, out, "2026-10") == 0
+
+    links = pl.read_parquet(out / "2026-10" / "links.parquet")
+    yes = answered.filter(pl.col("是否本人") == "是").select(dept="部门", record_id="记录编号", answer="人编号")
+    again = yes.join(links, on=["dept", "record_id"])  # records delivered again in October
+    assert again.height >= 1, "the 参保名单 comes every month: some answered record must be back"
+    assert (again["decision"] == "matched").all() and (again["person_id"] == again["answer"]).all()
+    assert again["reason"].str.starts_with("人工复核：复核/人工复核队列_2026-09_已复核.xlsx").all()
+    ruled_out = (answered.filter(pl.col("是否本人") == "否").select(dept="部门", record_id="记录编号", person_id="人编号")
+                 .join(links, on=["dept", "record_id", "person_id"]))
+    assert ruled_out.height == 0, "no October record is linked to a person answered 否"
+    october_queue = pl.read_csv(out / "2026-10" / "county" / "人工复核队列.csv", infer_schema=False)
+    assert october_queue.join(yes.rename({"dept": "部门", "record_id": "记录编号"}), on=["部门", "记录编号"]).height == 0
+
+    set_aside = pl.read_csv(out / "2026-10" / "county" / "搁置行及原因.csv", infer_schema=False).filter(pl.col("部门") == "复核")
+    first = answered.height + 2  # header row, then the answered rows: the mistakes follow
+    assert sorted(zip(set_aside["行号"].cast(int), set_aside["字段"])) == [(first, "verdict"), (first + 1, "person_id")]
+    report = pl.read_csv(out / "2026-10" / "county" / "数据质量报告.csv", infer_schema=False)
+    line = report.filter(pl.col("类别") == "人工复核结论 review answers")["说明"].item()
+    assert f"本期收到复核结论 {returned.height} 行：采用 {answered.height}，未填是否本人 1，退回 2" in line, line
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    stored = con.sql("SELECT period, count(*) FROM review_answers GROUP BY period").fetchall()
+    con.close()
+    assert stored == [("2026-10", answered.height)]
