@@ -318,8 +318,7 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
     invalid = _read(work / f"rejected_{folder}.parquet")
     invalid = 0 if invalid is None else invalid.filter(pl.col("line").is_not_null()).height
     counts = {"returned": invalid, "accepted": 0, "blank": 0, "set_aside": invalid}
-    new = None  # (written even when none came back: a re-run without the file forgets its answers)
-    pl.DataFrame(schema=ANSWER_SCHEMA).write_parquet(work / "review_answers_new.parquet")
+    new = None
     if returned is not None and returned.height:
         accepted, refused = check_answers(returned, roster)
         refused.cast(REJECTED_SCHEMA).write_parquet(work / f"rejected_{folder}_answers.parquet")
@@ -518,6 +517,8 @@ def remember(paths: RunPaths, period: str) -> None:
         df = _read(paths.work / f"{name}.parquet")
         if df is not None:
             frames[table] = df
+        elif table in ("feedback_answers", "review_answers"):  # none now: a re-run without the file forgets them
+            frames[table] = pl.DataFrame()
     con = warehouse.connect(paths.warehouse)
     try:
         warehouse.replace_period(con, period, frames)

@@ -97,13 +97,18 @@ def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 
 def replace_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[str, pl.DataFrame]) -> None:
-    """Replace this period's rows of every table in `frames`, all in one transaction. Rows are
-    stored in no particular order (readers sort what they need): a city's period is written in
-    about half the time and space."""
+    """Replace this period's rows of every table in `frames`, all in one transaction (a frame
+    without columns only removes them: nothing of that kind this time). Rows are stored in no
+    particular order (readers sort what they need): a city's period is written in about half the
+    time and space."""
     _run(con, "SET preserve_insertion_order = false")
     _run(con, "BEGIN TRANSACTION")
     try:
         for table, df in frames.items():
+            if not df.width:
+                if _has_table(con, table):
+                    _run(con, f"DELETE FROM {table} WHERE period = ?", [period])
+                continue
             df = df.with_columns(pl.lit(period).alias("period"))
             con.register("_incoming", df)
             if not _has_table(con, table):

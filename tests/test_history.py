@@ -283,3 +283,11 @@ def test_review_answers_link_records_now_and_in_later_months(prefect_harness, tm
     stored = con.sql("SELECT period, count(*) FROM review_answers GROUP BY period").fetchall()
     con.close()
     assert stored == [("2026-10", answered.height)]
+    # the file taken out again (it was the wrong one), October re-run: its answers are forgotten
+    (folder / "人工复核队列_2026-09_已复核.xlsx").unlink()
+    assert _run(county, out, "2026-10") == 0
+    links = pl.read_parquet(out / "2026-10" / "links.parquet")
+    assert not links["reason"].str.starts_with("人工复核").any()
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    assert con.sql("SELECT count(*) FROM review_answers").fetchall() == [(0,)]
+    con.close()

@@ -11,6 +11,17 @@ def test_replace_period_never_duplicates(tmp_path):
     assert con.sql("SELECT count(*) FROM settlements").fetchall()[0][0] == 2
 
 
+def test_a_frame_without_columns_removes_the_periods_rows_and_creates_nothing(tmp_path):
+    """A re-run whose 反馈/ (or 复核/) file was taken out forgets that period's answers."""
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    answers = pl.DataFrame({"warning_id": ["YJ1", "YJ2"]})
+    warehouse.replace_period(con, "2026-09", {"feedback_answers": answers})
+    warehouse.replace_period(con, "2026-10", {"feedback_answers": answers})
+    warehouse.replace_period(con, "2026-10", {"feedback_answers": pl.DataFrame(), "review_answers": pl.DataFrame()})
+    assert con.sql("SELECT period, count(*) FROM feedback_answers GROUP BY ALL").fetchall() == [("2026-09", 2)]
+    assert warehouse.table(con, "review_answers") is None
+
+
 def test_year_to_date_takes_each_record_once_latest_wins(tmp_path):
     con = warehouse.connect(tmp_path / "w.duckdb")
     warehouse.replace_period(con, "2025-12", {"settlements": pl.DataFrame({"record_id": ["old"], "out_of_pocket": [9.0]})})
