@@ -803,19 +803,21 @@ def scheduled_run(
 @task(cache_policy=NO_CACHE, task_run_name="county {county[name]}")
 def run_county(county: dict, period: str, config_path: str | None, overrides: list[str] | None,
                issue_date: str | None) -> dict:
-    """One county of a province run: its own inbox, OUT and warehouse, under its own lock."""
+    """One county of a province run: its own inbox, OUT and warehouse, under its own lock; then,
+    as the CLI does, the county's later periods already run, which depend on it."""
     wh = Path(county.get("warehouse") or Path(county["out"]) / "warehouse.duckdb")
     label = str(county.get("code") or county["name"])
+    settings = county_settings(county, config_path, overrides)
     with warehouse_lock(wh) as held:
         if not held:
             raise RunError(f"{county['name']}: another run is using {wh}")
         recover_interrupted(Path(county["out"]), wh)
         result = monthly_run.with_options(flow_run_name=f"{_artifact_slug(label)}-{period}")(
-            county["inbox"], period, county["out"], str(wh), *county_settings(county, config_path, overrides),
-            issue_date, county=label)
+            county["inbox"], period, county["out"], str(wh), *settings, issue_date, county=label)
+        later = rerun_later_periods(county["inbox"], county["out"], wh, *settings, period, label)
     return {"county": county["name"], "code": county.get("code"), "out": result["out"],
             "balanced": all(r["balanced"] for r in result["accounting"]), "warnings": result["warnings"],
-            "townships": len(result["townships"])}
+            "townships": len(result["townships"]), "later": later}
 
 
 @flow(name="province-run", task_runner=ProcessPoolTaskRunner(max_workers=2))
@@ -1381,6 +1383,8 @@ def _province(args) -> int:
     for r in results:
         print(f"{r['county']}: {r['warnings']} warnings, {r['townships']} townships, "
               f"rows balanced {r['balanced']}  -> {r['out']}")
+        for line in r["later"]:
+            print(f"  {line}")
     return EXIT_OK
 
 

@@ -88,3 +88,18 @@ def test_one_failing_county_does_not_stop_the_other(prefect_harness, two_countie
     state = flows.province_run([bad, good], PERIOD, issue_date="2026-11-02", return_state=True)
     assert state.is_failed()
     assert (tmp_path / "good_out" / PERIOD / "county" / "行数核对_accounting.csv").exists()
+
+
+def test_a_county_run_again_for_an_earlier_month_runs_its_later_months_again(prefect_harness, tmp_path):
+    """As `flows.py run` does: October depends on September (year-to-date sums, warning history)."""
+    from sample_data.generate import generate
+
+    generate(tmp_path / "c", seed=23, periods=("2026-09", PERIOD), households=300)
+    county = {"name": "县341323", "code": "341323", "inbox": str(tmp_path / "c" / "inbox"), "out": str(tmp_path / "o")}
+    assert flows.run_county.fn(county, PERIOD, None, None, "2026-11-02")["later"] == []
+    late = flows.run_county.fn(county, "2026-09", None, None, "2026-10-09")
+    assert late["later"] == ["re-running 2026-10: it was run before 2026-09 and depends on it"]
+    con = duckdb.connect(str(tmp_path / "o" / "warehouse.duckdb"), read_only=True)
+    runs = con.sql("SELECT period, count(*) FROM runs WHERE status = 'ok' GROUP BY period ORDER BY period").fetchall()
+    con.close()
+    assert runs == [("2026-09", 1), (PERIOD, 2)]
