@@ -55,7 +55,8 @@ from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, MatchingConfig, load_config  # noqa: E402
 from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
 from matchers.places import resolve_places, water_links  # noqa: E402
-from matchers.review import ANSWER_SCHEMA, answers_in_effect, apply_answers, check_answers, review_queue  # noqa: E402
+from matchers.review import (ANSWER_SCHEMA, IMPACT_COLUMN, answers_in_effect, apply_answers, best_guess,  # noqa: E402
+                             check_answers, review_queue)
 from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
 from pipelines.identify import set_aside_unidentifiable  # noqa: E402
 from pipelines.standardize import known_headers  # noqa: E402
@@ -450,6 +451,9 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
         water_places=_read(paths.work / "water_places.parquet"),
         candidates=(candidates := pl.read_parquet(paths.work / "candidates.parquet")),
     )
+    rules.review_impact(extracts, links, roster, cfg, period, signals, best_guess(candidates),
+                        ytd_settlements=_read(paths.work / "ytd_settlements.parquet"), candidates=candidates,
+                        ).write_parquet(paths.work / "review_impact.parquet")
     delivered = set(pl.read_parquet(paths.work / "files.parquet")["dept"].to_list())
     notes = rules.held_back(extracts, links, roster, cfg, period, candidates=candidates, delivered=delivered)
     pl.DataFrame([dict(category=Finding.RULE_HELD_BACK, dept=cfg.kinds[cfg.rules[name].kind].folder, file=None,
@@ -594,11 +598,13 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     county = stage / "county"
     review = pl.read_parquet(work / "candidates.parquet").filter(pl.col("decision") == "review")
     outputs.write_csv(township.county_summary(warnings), county / "县级汇总_乡镇x风险类型.csv")
-    queue = review_queue(review, pl.read_parquet(work / "person_records.parquet"), roster, cfg.matching.match_threshold)
+    queue = review_queue(review, pl.read_parquet(work / "person_records.parquet"), roster, cfg.matching.match_threshold,
+                         pl.read_parquet(work / "review_impact.parquet"))
     kept_queue = _read(work / "kept_review.parquet")  # partial run: the other departments' rows
     if kept_queue is not None:  # (a queue published by an older version lacks its newer columns)
         kept_queue = kept_queue.with_columns(pl.lit("").alias(c) for c in queue.columns if c not in kept_queue.columns)
-        queue = pl.concat([queue.cast(pl.Utf8), kept_queue.select(queue.columns)]).sort("部门", "记录编号")
+        queue = pl.concat([queue.cast(pl.Utf8), kept_queue.select(queue.columns)]).sort(
+            pl.col(IMPACT_COLUMN).is_null(), "部门", "记录编号", maintain_order=True)
     outputs.write_csv(queue, county / "人工复核队列.csv")
     outputs.write_xlsx({"人工复核队列": queue}, county / "人工复核队列.xlsx", created, choices=REVIEW_CHOICES)
     outputs.write_csv(township.unplaced_leads(warnings), county / "无法落位的新增线索.csv")

@@ -20,6 +20,7 @@ COLUMNS = {
     "township": "乡（镇）", "village": "行政村", "group": "村民小组", "household_id": "户编号",
     "person_id": "人编号", "score": "概率", "reason": "依据", "why": "复核原因",
 }
+IMPACT_COLUMN = "若为候选人1将新增预警"
 # why a record waits for a person (ReviewCandidate.cause), in the reviewer's words; {} are
 # filled with the rival records (rival) and the best probability and the threshold (weak)
 CAUSES = {
@@ -50,14 +51,16 @@ def _why(review: pl.DataFrame, match_threshold: float) -> pl.Expr:
 
 
 def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFrame,
-                 match_threshold: float) -> pl.DataFrame:
+                 match_threshold: float, impact: pl.DataFrame | None = None) -> pl.DataFrame:
     """`review`: ReviewCandidate rows; `records`: PersonRecord rows; `roster`: RosterPerson rows;
     `match_threshold`: the probability an automatic link needs (cited when evidence is short).
     One row per (record, candidate), Chinese headers, sorted by department, record and rank;
-    复核原因 says why the record waits for a person; the `REVIEW_ANSWER_COLUMNS` are empty, for
-    the analyst (是否本人: 是 / 否) — the file comes back through 复核/ (`check_answers`)."""
+    复核原因 says why the record waits for a person; `IMPACT_COLUMN` the warnings it would raise
+    as its best candidate's (`impact`: dept, record_id, impact from `pipelines.rules.review_impact`),
+    and such records come first; the `REVIEW_ANSWER_COLUMNS` are empty, for the analyst
+    (是否本人: 是 / 否) — the file comes back through 复核/ (`check_answers`)."""
     if review.is_empty():
-        return pl.DataFrame(schema={v: pl.Utf8 for v in [*COLUMNS.values(), *REVIEW_ANSWER_COLUMNS]})
+        return pl.DataFrame(schema={v: pl.Utf8 for v in [*COLUMNS.values(), IMPACT_COLUMN, *REVIEW_ANSWER_COLUMNS]})
     rec = normalize_ids(records.select("dept", "kind", "record_id", "name", "id_raw", "township", "village")
                         .join(review.select("dept", "kind", "record_id").unique(), on=["dept", "kind", "record_id"]))
     out = (
@@ -73,7 +76,11 @@ def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFra
             score=pl.col("score").round(4),
         )
     )
-    return (out.sort("dept", "record_id", "rank").select(list(COLUMNS)).rename(COLUMNS)
+    if impact is None:
+        impact = pl.DataFrame(schema={"dept": pl.Utf8, "record_id": pl.Utf8, "impact": pl.Utf8})
+    out = out.join(impact.select("dept", "record_id", "impact"), on=["dept", "record_id"], how="left")
+    return (out.sort(pl.col("impact").is_null(), "dept", "record_id", "rank").select(*COLUMNS, "impact")
+            .rename(COLUMNS | {"impact": IMPACT_COLUMN})
             .with_columns(pl.lit(None, pl.Utf8).alias(c) for c in REVIEW_ANSWER_COLUMNS))
 
 
@@ -171,3 +178,12 @@ def apply_answers(links: pl.DataFrame, decided: pl.DataFrame, roster: pl.DataFra
                        .when(ruled_out).then(pl.format("{}排除了 {}", "_why", pl.col("_no").list.join("、")))
                        .otherwise(pl.col("reason")).alias("reason"))
     return df.with_columns(changes).select(links.columns), candidates
+
+
+def best_guess(candidates: pl.DataFrame) -> pl.DataFrame:
+    """Every review record taken as its best candidate's (ReviewDecision rows, one per record):
+    what `pipelines.rules.review_impact` links to ask which warnings the answers could raise."""
+    best = candidates.filter(pl.col("decision") == "review").sort("rank").unique(["dept", "kind", "record_id"], keep="first")
+    return ReviewDecision.validate(best.select(
+        record_dept="dept", record_id="record_id", person_id="person_id", excluded=pl.lit([], pl.List(pl.Utf8)),
+        file=pl.lit(""), line=pl.lit(0, pl.Int64), period=pl.lit("")))

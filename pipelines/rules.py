@@ -22,6 +22,7 @@ from typing import Callable
 import polars as pl
 
 from matchers.places import normalize_place
+from matchers.review import apply_answers
 
 from config import SEVERITIES, Config, RuleConfig
 
@@ -499,6 +500,35 @@ def held_back(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl
         elif rc.get("impl", name) == "M4" and rc.kind in extracts and (why := enrollment_too_short(rc, d)):
             out.append((name, why))
     return out
+
+
+def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config,
+                  period: str, signals: pl.DataFrame, guess: pl.DataFrame,
+                  ytd_settlements: pl.DataFrame | None = None, candidates: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Which review records matter: link each to its best candidate (`guess`, ReviewDecision
+    rows from `matchers.review.best_guess`; all at once) and run the rules again over those
+    candidates' households only; a household warning that `signals` (this period's) lacks is what
+    the answers about the records it cites could raise. -> dept, record_id, impact (`<rule> <risk
+    type>：<basis>`, several joined by '；'), one row per record cited by such a warning."""
+    out = {"dept": pl.Utf8, "record_id": pl.Utf8, "impact": pl.Utf8}
+    if guess.is_empty():
+        return pl.DataFrame(schema=out)
+    linked = apply_answers(links, guess, roster)[0]
+    ytd = apply_answers(ytd_settlements, guess, roster)[0] if ytd_settlements is not None else None
+    scope = roster.filter(pl.col("person_id").is_in(guess["person_id"].implode()))["household_id"].unique().implode()
+    rows = linked.filter(pl.col("household_id").is_in(scope)).select("kind", "record_id")
+    hypo = run_rules({k: df.join(rows, on=["kind", "record_id"], how="semi") if "record_id" in df.columns else df.clear()
+                      for k, df in extracts.items() if k in {rc.kind for rc in cfg.rules.values()}},
+                     linked, roster, cfg, period,
+                     ytd_settlements=None if ytd is None else ytd.filter(pl.col("household_id").is_in(scope)),
+                     candidates=candidates)
+    new = hypo.filter(pl.col("household_id").is_not_null()).join(
+        signals.select("household_id", "rule"), on=["household_id", "rule"], how="anti")
+    said = pl.format("{} {}：{}", "rule", "risk_type", "basis")
+    return (new.select(said.alias("impact"), "record_ids").explode("record_ids")
+            .join(guess.select(dept="record_dept", record_ids="record_id"), on="record_ids")
+            .group_by("dept", record_id="record_ids").agg(pl.col("impact").unique().sort().str.join("；"))
+            .select(list(out)).cast(out))
 
 
 def canonical_townships(signals: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:

@@ -52,7 +52,7 @@ def test_review_queue_says_why_each_record_waits():
 # ----------------------------------------------------------------------------------------------
 # Answers to the queue (复核/)
 
-from matchers.review import ANSWER_SCHEMA, answers_in_effect, apply_answers, check_answers  # noqa: E402
+from matchers.review import ANSWER_SCHEMA, IMPACT_COLUMN, answers_in_effect, apply_answers, check_answers  # noqa: E402
 from pipelines.validate import delivery_order  # noqa: E402
 
 ROSTER = pl.DataFrame({"person_id": ["P1", "P2", "P3", "P4", "P5"], "household_id": ["H1", "H2", "H3", "H4", "H5"]})
@@ -150,3 +150,22 @@ def test_the_queue_shows_a_candidates_id_only_where_it_equals_what_the_record_ke
     q = review_queue(review, records, roster, 0.99)
     assert q["候选人证件号码（按记录保留位）"].to_list() == ["34130219××0×××××××"]
     assert q.columns[-3:] == ["是否本人", "复核人", "复核备注"] and q["是否本人"].null_count() == 1
+
+
+def test_records_whose_answer_would_raise_a_warning_come_first_and_say_which():
+    review = pl.DataFrame({
+        "dept": ["医保"] * 3, "kind": ["med_settlement"] * 3, "record_id": ["JS1", "JS2", "JS2"], "rank": [1, 1, 2],
+        "person_id": ["H1-01", "H2-01", "H1-01"], "household_id": ["H1", "H2", "H1"], "score": [0.9, 0.6, 0.3],
+        "reason": ["a", "b", "c"], "cause": ["weak", "ambiguous", "ambiguous"], "rivals": [None] * 3,
+    }, schema_overrides={"rivals": pl.Utf8})
+    records = pl.DataFrame({"dept": ["医保"] * 2, "kind": ["med_settlement"] * 2, "record_id": ["JS1", "JS2"],
+                            "name": ["张*", "李*"], "id_raw": ["341302********1234"] * 2,
+                            "township": [None] * 2, "village": [None] * 2},
+                           schema_overrides={"township": pl.Utf8, "village": pl.Utf8})
+    roster = pl.DataFrame({"person_id": ["H1-01", "H2-01"], "name": ["张明", "李华"],
+                           "id_number": ["341302199001011234", "341302198502021234"],
+                           "township": ["大店镇"] * 2, "village": ["韩湖村"] * 2, "group": ["1组"] * 2})
+    impact = pl.DataFrame({"dept": ["医保"], "record_id": ["JS2"], "impact": ["M1 因病：李华 2026年累计个人自付 …"]})
+    q = review_queue(review, records, roster, 0.99, impact)
+    assert q["记录编号"].to_list() == ["JS2", "JS2", "JS1"]
+    assert q[IMPACT_COLUMN].to_list() == ["M1 因病：李华 2026年累计个人自付 …"] * 2 + [None]

@@ -362,3 +362,28 @@ def test_lead_township_spelled_as_on_the_roster_or_unplaced():
     roster = pl.DataFrame({"township": ["桃沟乡", "大店镇"]})
     sig = pl.DataFrame({"rule": ["D1", "D1", "D1"], "township": ["桃沟", "大店镇", "外县镇"]})
     assert canonical_townships(sig, roster)["township"].to_list() == ["桃沟乡", "大店镇", None]
+
+
+def test_review_impact_names_the_records_whose_answer_would_raise_a_warning():
+    """Two settlements of 王五 (B) wait in review: linked to him, together with the 1,500 linked
+    already they take his year past M1's 5,000 (both are named: the rules see every waiting record
+    linked at once); a record whose household is warned anyway raises nothing new."""
+    from matchers.review import best_guess
+    from pipelines.rules import review_impact
+
+    df, links = med(("B-01", "王五", None, 1500.0), (None, "王*", None, 4000.0), (None, "王*", None, 100.0),
+                    ("A-01", "张三", None, 6000.0), (None, "张*", None, 300.0))
+    links = links.with_columns(decision=pl.when(pl.col("record_id").is_in(["JS1", "JS2", "JS4"]))
+                               .then(pl.lit("review")).otherwise("decision"),
+                               score=pl.lit(0.9), reason=pl.lit("x"), n_candidates=pl.lit(1))
+    candidates = pl.DataFrame({
+        "dept": ["医保"] * 3, "kind": ["med_settlement"] * 3, "record_id": ["JS1", "JS2", "JS4"],
+        "decision": ["review"] * 3, "rank": [1] * 3, "person_id": ["B-01", "B-01", "A-01"],
+        "household_id": ["B", "B", "A"], "score": [0.9] * 3, "reason": ["x"] * 3, "cause": ["weak"] * 3,
+        "rivals": [None] * 3}, schema_overrides={"rivals": pl.Utf8})
+    signals = run_rules({"med_settlement": df}, links, ROSTER, CFG, P, candidates=candidates)
+    assert fired(signals, "M1")["household_id"].to_list() == ["A"]
+    got = review_impact({"med_settlement": df}, links, ROSTER, CFG, P, signals, best_guess(candidates),
+                        candidates=candidates)
+    assert sorted(got["record_id"]) == ["JS1", "JS2"], got
+    assert got["impact"].str.starts_with("M1 因病：王五 2026年累计个人自付 5,600.00 元 ≥ 5,000 元").all()
