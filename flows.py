@@ -55,9 +55,10 @@ from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, MatchingConfig, load_config  # noqa: E402
 from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
 from matchers.places import resolve_places, water_links  # noqa: E402
-from matchers.review import (ANSWER_SCHEMA, IMPACT_COLUMN, answers_in_effect, apply_answers, best_guess,  # noqa: E402
-                             check_answers, review_queue)
+from matchers.review import IMPACT_COLUMN, review_queue  # noqa: E402
 from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
+from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess,  # noqa: E402
+                                      check_answers, gone_from_roster)
 from pipelines.identify import set_aside_unidentifiable  # noqa: E402
 from pipelines.standardize import known_headers  # noqa: E402
 from pipelines.validate import REJECTED_SCHEMA, delivery_order, rejected_files, supersede, to_person_records  # noqa: E402
@@ -310,18 +311,30 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
     answers in effect (for the year's earlier settlements) and the accepted new ones (stored)."""
     work, folder = paths.work, cfg.kinds["review_answer"].folder
     roster = pl.read_parquet(work / "roster.parquet")
+    before = pl.read_parquet(work / "links_person.parquet")
+    returned = _read(work / "review_answer.parquet")
+    rows_set_aside = _read(work / f"rejected_{folder}.parquet")
+    rows_set_aside = (rows_set_aside if rows_set_aside is not None else pl.DataFrame(schema=REJECTED_SCHEMA)).filter(
+        pl.col("line").is_not_null())
+    invalid = rows_set_aside.filter(pl.col("kind") == "review_answer").height  # the validator's: 是否本人 = 对 ...
+    misfiled = rows_set_aside.filter(pl.col("kind").is_null())  # rows of a table that holds no answers
+    counts = {"returned": invalid, "accepted": 0, "blank": 0, "set_aside": invalid}
     con = warehouse.connect(paths.warehouse)
     try:
         earlier = warehouse.table(con, "review_answers", "period < ?", [period])
+        if returned is not None:
+            returned = returned.with_columns(record_dept=pl.col("record_dept").replace(
+                {d: c for d in returned["record_dept"].unique().to_list() if (c := cfg.folder_of(d))}))
+            asked = returned.select(dept="record_dept", record_id="record_id").unique()
+            known = _concat([warehouse.records_seen(con, period, asked), before.select("dept", "record_id")])
     finally:
         con.close()
-    returned = _read(work / "review_answer.parquet")
-    invalid = _read(work / f"rejected_{folder}.parquet")
-    invalid = 0 if invalid is None else invalid.filter(pl.col("line").is_not_null()).height
-    counts = {"returned": invalid, "accepted": 0, "blank": 0, "set_aside": invalid}
     new = None
     if returned is not None and returned.height:
-        accepted, refused = check_answers(returned, roster)
+        accepted, refused = check_answers(
+            returned, roster, cfg.person_departments, known,
+            pl.read_parquet(work / "person_records.parquet").select("dept", "kind", "record_id", "id_raw"),
+            cfg.matching.one_record_per_person_kinds, cfg.matching.answer_max_id_differences)
         refused.cast(REJECTED_SCHEMA).write_parquet(work / f"rejected_{folder}_answers.parquet")
         new = accepted.with_columns(period=pl.lit(period))
         new.drop("period").cast(ANSWER_SCHEMA).write_parquet(work / "review_answers_new.parquet")
@@ -329,29 +342,41 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
                   "blank": returned["verdict"].null_count(), "set_aside": refused.height + invalid}
         if sum(list(counts.values())[1:]) != counts["returned"]:
             raise accounting.AccountingError(f"{folder}: read {counts['returned']} answers but accounted {counts}")
+    counts |= {"confirmed": 0, "ruled_out": 0, "misfiled": misfiled.height}
     answers = _concat([earlier, new])
-    if not answers.height:
-        return counts | {"confirmed": 0, "ruled_out": 0}
-    decided = answers_in_effect(answers, delivery_order(pl.col("file")))
-    decided.write_parquet(work / "review_decided.parquet")
-    before = pl.read_parquet(work / "links_person.parquet")
-    links, candidates = apply_answers(before, decided, roster, pl.read_parquet(work / "candidates.parquet"))
-    links.write_parquet(work / "links_person.parquet")
-    candidates.write_parquet(work / "candidates.parquet")
-    changed = links.join(before.select("dept", "kind", "record_id", was="decision", was_person="person_id"),
-                         on=["dept", "kind", "record_id"])
-    counts["confirmed"] = changed.filter(pl.col("reason").str.ends_with("确认是本人")).height
-    counts["ruled_out"] = changed.filter((pl.col("decision") == "unmatched") & (pl.col("was") != "unmatched")).height
+    gone = pending = unseen = 0
+    if answers.height:
+        decided = answers_in_effect(answers)
+        decided.write_parquet(work / "review_decided.parquet")
+        links, candidates = apply_answers(before, decided, roster, pl.read_parquet(work / "candidates.parquet"))
+        links.write_parquet(work / "links_person.parquet")
+        candidates.write_parquet(work / "candidates.parquet")
+        changed = links.join(before.select("dept", "kind", "record_id", was="decision"), on=["dept", "kind", "record_id"])
+        counts["confirmed"] = changed.filter(pl.col("reason").str.ends_with("确认是本人")).height
+        counts["ruled_out"] = changed.filter((pl.col("decision") == "unmatched") & (pl.col("was") != "unmatched")).height
+        gone = gone_from_roster(decided, roster).join(
+            before.select(record_dept="dept", record_id="record_id"), on=["record_dept", "record_id"], how="semi").height
     if new is not None:
-        read_now = list(paths.only or cfg.departments)
-        unseen = (new.filter(pl.col("record_dept").is_in(read_now)).select(dept="record_dept", record_id="record_id")
-                  .unique().join(before.select("dept", "record_id"), on=["dept", "record_id"], how="anti").height)
+        now = new.select(dept="record_dept", record_id="record_id").unique()
+        pending = now.filter(~pl.col("dept").is_in(list(paths.only or cfg.departments))).height
+        unseen = now.filter(pl.col("dept").is_in(list(paths.only or cfg.departments))).join(
+            before.select("dept", "record_id"), on=["dept", "record_id"], how="anti").height
+    if returned is not None or rows_set_aside.height or counts["confirmed"] or counts["ruled_out"] or gone:
+        files = rows_set_aside.filter(pl.col("kind").is_null())["file"].n_unique()
         detail = (f"本期收到复核结论 {counts['returned']} 行：采用 {counts['accepted']}，未填是否本人 {counts['blank']}，"
                   f"退回 {counts['set_aside']}（见搁置行及原因）；按历次复核结论，本期 {counts['confirmed']} 条记录确认关联、"
-                  f"{counts['ruled_out']} 条改为未关联；{unseen} 条有结论的记录不在本期记录中（结论已保存，该记录出现时采用）"
-                  f" — review answers returned {counts['returned']}: used {counts['accepted']}, blank {counts['blank']}, "
+                  f"{counts['ruled_out']} 条改为未关联"
+                  + (f"；{unseen} 条有结论的记录不在本期记录中（结论已保存，该记录再出现时采用）" if unseen else "")
+                  + (f"；{pending} 条属本次未重读的部门，整期重跑时采用" if pending else "")
+                  + (f"；{gone} 条记录答“是”的人已不在户籍底册中，未采用，请重新复核" if gone else "")
+                  + (f"；复核/ 中 {files} 个文件（表）不是复核结论（{misfiled.height} 行搁置，应放在其他文件夹？）" if files else "")
+                  + f" — review answers returned {counts['returned']}: used {counts['accepted']}, blank {counts['blank']}, "
                   f"set aside {counts['set_aside']}; this period {counts['confirmed']} records linked and "
-                  f"{counts['ruled_out']} unlinked by answers; {unseen} answered records are not in this period")
+                  f"{counts['ruled_out']} unlinked by answers"
+                  + (f"; {unseen} answered records are not in this period" if unseen else "")
+                  + (f"; {pending} wait for a full run" if pending else "")
+                  + (f"; {gone} answered for persons no longer on the roster, not applied" if gone else "")
+                  + (f"; {files} tables in 复核/ hold no answers" if files else ""))
         pl.DataFrame([dict(category=Finding.REVIEW_ANSWERS, dept=folder, file=None, detail=detail,
                            count=counts["returned"])], schema=QUALITY_COLUMNS).write_parquet(work / "findings_review.parquet")
     return counts
@@ -942,6 +967,20 @@ def _finish_run(paths: RunPaths, run_id: str, status: str) -> None:
         shutil.rmtree(paths.scratch, ignore_errors=True)
 
 
+def _later_periods(warehouse_path: Path, period: str) -> list[str]:
+    """The periods after `period` a real run would run again (`rerun_later_periods`), read
+    without writing to the warehouse (for a dry run)."""
+    import duckdb
+
+    if not Path(warehouse_path).exists():
+        return []
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        return [p for p, _ in warehouse.later_periods(con, period)]  # (every warehouse file has `runs`)
+    finally:
+        con.close()
+
+
 def _full_run_done(warehouse_path: Path, period: str) -> bool:
     """True when the warehouse records a successful full (not partial) run of `period`."""
     import duckdb
@@ -1041,9 +1080,10 @@ def print_summary(result: dict) -> None:
         print(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']} + unanswered {fb['unanswered']}"
               f" + set aside {fb['set_aside']}")
     ra = result["review_answers"]
-    if ra["returned"] or ra["confirmed"] or ra["ruled_out"]:
+    if ra["returned"] or ra["confirmed"] or ra["ruled_out"] or ra["misfiled"]:
         print(f"复核 review answers: {ra['returned']} = used {ra['accepted']} + blank {ra['blank']} + set aside "
-              f"{ra['set_aside']}; records linked by answers {ra['confirmed']}, unlinked {ra['ruled_out']}")
+              f"{ra['set_aside']}; records linked by answers {ra['confirmed']}, unlinked {ra['ruled_out']}"
+              + (f"; {ra['misfiled']} rows of tables in 复核/ that hold no answers set aside" if ra["misfiled"] else ""))
     print(f"乡镇清单 township lists: {len(result['townships'])} townships, 核实截止 deadline {result['deadline']}")
     if result.get("attention"):
         print("请注意 attention (数据质量报告.csv):")
@@ -1252,6 +1292,8 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
                                  args.issue_date, departments=list(only) or None, dry_run=args.dry_run,
                                  county=args.county)
             print_summary(result)
+            if args.dry_run and not args.no_cascade and (later := _later_periods(wh, args.period)):
+                print(f"  then, as they depend on {args.period}, a real run would run again: {', '.join(later)}")
             if not args.dry_run and not args.no_cascade:
                 rerun_later_periods(args.inbox, args.out, wh, args.config, args.set, args.period, args.county)
         except Exception as exc:  # noqa: BLE001 - every failure becomes one safe line and exit 1

@@ -152,6 +152,18 @@ def year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, curren
     return pl.concat([current, earlier.select(current.columns).cast(current.schema)], how="vertical")
 
 
+def records_seen(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFrame) -> pl.DataFrame:
+    """Of `asked` (dept, record_id), the records some stored period up to `period` linked."""
+    if not _has_table(con, "links") or asked.is_empty():
+        return asked.clear()
+    con.register("_asked", asked)
+    try:
+        return con.sql("SELECT DISTINCT a.dept, a.record_id FROM _asked a JOIN links l USING (dept, record_id) "
+                       "WHERE l.period <= ?", params=[period]).pl()
+    finally:
+        con.unregister("_asked")
+
+
 def table(con: duckdb.DuckDBPyConnection, name: str, where: str = "true", params: list | None = None) -> pl.DataFrame | None:
     """Rows of a warehouse table (None when the table does not exist yet or nothing matches)."""
     if not _has_table(con, name):

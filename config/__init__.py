@@ -48,6 +48,7 @@ class MatchingConfig:
     review_max_candidates: int = 5
     candidate_floor: float = 0.05
     one_record_per_person_kinds: tuple[str, ...] = ("med_enrollment",)
+    answer_max_id_differences: int = 2
     lookalike_prior: float = 0.01
     lookalike_strength: float = 10.0
     complete_snapshot_kinds: tuple[str, ...] = ("med_enrollment",)
@@ -212,6 +213,11 @@ class Config:
     @property
     def reference_folders(self) -> list[str]:
         return [self.kinds[k].folder for k in self.REFERENCE_KINDS]
+
+    @property
+    def person_departments(self) -> list[str]:
+        """The departments whose records name persons (not 水利's places): the review queue's."""
+        return [f for f in self.departments if any("id_raw" in k.fields for k in self.kinds_in(f))]
 
     @property
     def departments(self) -> list[str]:

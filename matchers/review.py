@@ -1,5 +1,5 @@
-"""The human-review queue: each ambiguous record beside its candidates, best first; and the
-analysts' answers to it (是否本人), applied to the links of later runs.
+"""The human-review queue: each ambiguous record beside its candidates, best first (the
+analysts' answers to it: `pipelines.review_answers`).
 
 A candidate's ID is shown only where it equals what the record kept (× where it differs, * where
 the record kept nothing), so the queue tells the reviewer which characters agree without
@@ -11,7 +11,6 @@ from __future__ import annotations
 import polars as pl
 
 from matchers.ids import normalize_ids
-from schemas.links import ReviewDecision
 from schemas.outputs import REVIEW_ANSWER_COLUMNS
 
 COLUMNS = {
@@ -83,107 +82,3 @@ def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFra
             .rename(COLUMNS | {"impact": IMPACT_COLUMN})
             .with_columns(pl.lit(None, pl.Utf8).alias(c) for c in REVIEW_ANSWER_COLUMNS))
 
-
-# ----------------------------------------------------------------------------------------------
-# The analysts' answers (复核/): `schemas.inputs.ReviewAnswer` rows.
-
-RECORD = ["record_dept", "record_id"]
-# ReviewAnswer's columns, as stored in the warehouse (`review_answers`, with the period received)
-ANSWER_SCHEMA = {"dept": pl.Utf8, "kind": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "record_dept": pl.Utf8,
-                 "record_id": pl.Utf8, "rec_name": pl.Utf8, "person_id": pl.Utf8, "verdict": pl.Utf8,
-                 "reviewer": pl.Utf8, "note": pl.Utf8}
-
-
-def check_answers(answers: pl.DataFrame, roster: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`answers`: ReviewAnswer rows returned this period; `roster`: RosterPerson rows ->
-    (accepted: the rows with a verdict that can be used, refused: one row per refused row with
-    `field`, `value` and `reason`). Refused: a 人编号 not on the roster, and every 是 of a record
-    that one file answers 是 for two persons (which of them is it?). Rows without a verdict are
-    in neither: the record is not decided yet."""
-    given = answers.filter(pl.col("verdict").is_not_null())
-    off_roster = ~pl.col("person_id").is_in(roster["person_id"].implode())
-    two_yes = (pl.col("verdict") == "是") & (
-        pl.col("person_id").filter(pl.col("verdict") == "是").n_unique().over([*RECORD, "file"]) > 1)
-    flagged = given.with_columns(
-        field=pl.when(off_roster).then(pl.lit("person_id")).when(two_yes).then(pl.lit("verdict")),
-        reason=pl.when(off_roster).then(pl.lit("人编号不在本期户籍底册中，结论未采用 person not on the roster"))
-        .when(two_yes).then(pl.lit("同一文件中该记录有两名以上候选人标为“是”，一条记录只能是一人，结论未采用 "
-                                   "two candidates of one record answered 是")),
-    )
-    refused = flagged.filter(pl.col("field").is_not_null()).select(
-        "dept", "kind", "file", "line", "record_id", "field",
-        value=pl.when(pl.col("field") == "person_id").then(pl.col("person_id")).otherwise(pl.col("verdict")),
-        reason=pl.format("{} {}：{}", "record_dept", "record_id", "reason"),
-    )
-    return flagged.filter(pl.col("field").is_null()).drop("field", "reason"), refused
-
-
-def answers_in_effect(answers: pl.DataFrame, file_rank: pl.Expr) -> pl.DataFrame:
-    """Accepted answers of every period so far (`period` = received) -> one row per record
-    answered (`ReviewDecision`): the person it is (the latest 是, or null), the persons it is
-    not (their latest answer is 否), and the answer that decided.
-    Later answers win: by period, then `file_rank` (the delivery order), then line — so a
-    corrected copy, or next month's answer, changes an earlier one."""
-    if answers.is_empty():
-        return pl.DataFrame(schema={**{c: pl.Utf8 for c in RECORD}, "person_id": pl.Utf8,
-                                    "excluded": pl.List(pl.Utf8), "file": pl.Utf8, "line": pl.Int64, "period": pl.Utf8})
-    latest = (answers.sort("period", file_rank, "line", maintain_order=True).with_row_index("_seq")
-              .unique([*RECORD, "person_id"], keep="last").sort("_seq"))
-    yes = latest.filter(pl.col("verdict") == "是").unique(RECORD, keep="last").sort("_seq")
-    no = (latest.filter(pl.col("verdict") == "否").group_by(RECORD, maintain_order=True)
-          .agg(excluded=pl.col("person_id"), _f=pl.col("file").last(), _l=pl.col("line").last(),
-               _p=pl.col("period").last()))
-    return ReviewDecision.validate(
-        yes.select(*RECORD, "person_id", "file", "line", "period").join(no, on=RECORD, how="full", coalesce=True)
-        .select(*RECORD, "person_id", pl.col("excluded").fill_null([]), file=pl.coalesce("file", "_f"),
-                line=pl.coalesce("line", "_l"), period=pl.coalesce("period", "_p")))
-
-
-def apply_answers(links: pl.DataFrame, decided: pl.DataFrame, roster: pl.DataFrame,
-                  candidates: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame | None]:
-    """Analysts' answers (`answers_in_effect`) over the matcher's decisions. `links`: Link rows
-    (or any frame with dept, record_id, decision, person_id, household_id, score; `reason` if
-    it has one), `candidates`: ReviewCandidate rows. A record answered 是 is `matched` to that
-    person (score 1, reason naming the answer's file and line) and leaves the queue; a record
-    linked to a person answered 否 becomes `unmatched`; a candidate answered 否 leaves the queue,
-    and a review record whose every candidate is so ruled out becomes `unmatched`. Rejected
-    records and records no answer names are as they were."""
-    answer = decided.select(dept="record_dept", record_id="record_id", _yes="person_id", _no="excluded",
-                            _why=pl.format("人工复核：{} 第 {} 行（{} 收到）", "file", "line", "period"))
-    df = links.join(answer, on=["dept", "record_id"], how="left").join(
-        roster.select(_yes="person_id", _household="household_id").unique("_yes"), on="_yes", how="left")
-    if candidates is not None:
-        candidates = (candidates.join(answer.select("dept", "record_id", "_yes", "_no"), on=["dept", "record_id"], how="left")
-                      .filter(pl.col("_yes").is_null() & ~pl.col("_no").list.contains(pl.col("person_id")).fill_null(False))
-                      .drop("_yes", "_no"))
-        still_open = candidates.filter(pl.col("decision") == "review").select("dept", "record_id").unique()
-        df = df.join(still_open.with_columns(_open=pl.lit(True)), on=["dept", "record_id"], how="left")
-    else:  # (no candidates to rule out: a review record stays in review)
-        df = df.with_columns(_open=pl.lit(True))
-    live = pl.col("decision") != "rejected"
-    confirm = live & pl.col("_yes").is_not_null()
-    ruled_out = live & pl.col("_yes").is_null() & pl.col("_no").is_not_null() & (
-        ((pl.col("decision") == "matched") & pl.col("_no").list.contains(pl.col("person_id")))
-        | ((pl.col("decision") == "review") & pl.col("_open").is_null()))
-    changes = [
-        pl.when(confirm).then(pl.lit("matched")).when(ruled_out).then(pl.lit("unmatched"))
-        .otherwise(pl.col("decision")).alias("decision"),
-        pl.when(confirm).then(pl.col("_yes")).when(ruled_out).then(None).otherwise(pl.col("person_id")).alias("person_id"),
-        pl.when(confirm).then(pl.col("_household")).when(ruled_out).then(None)
-        .otherwise(pl.col("household_id")).alias("household_id"),
-        pl.when(confirm).then(pl.lit(1.0)).otherwise(pl.col("score")).alias("score"),
-    ]
-    if "reason" in links.columns:
-        changes.append(pl.when(confirm).then(pl.format("{}确认是本人", "_why"))
-                       .when(ruled_out).then(pl.format("{}排除了 {}", "_why", pl.col("_no").list.join("、")))
-                       .otherwise(pl.col("reason")).alias("reason"))
-    return df.with_columns(changes).select(links.columns), candidates
-
-
-def best_guess(candidates: pl.DataFrame) -> pl.DataFrame:
-    """Every review record taken as its best candidate's (ReviewDecision rows, one per record):
-    what `pipelines.rules.review_impact` links to ask which warnings the answers could raise."""
-    best = candidates.filter(pl.col("decision") == "review").sort("rank").unique(["dept", "kind", "record_id"], keep="first")
-    return ReviewDecision.validate(best.select(
-        record_dept="dept", record_id="record_id", person_id="person_id", excluded=pl.lit([], pl.List(pl.Utf8)),
-        file=pl.lit(""), line=pl.lit(0, pl.Int64), period=pl.lit("")))

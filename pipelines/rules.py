@@ -22,7 +22,7 @@ from typing import Callable
 import polars as pl
 
 from matchers.places import normalize_place
-from matchers.review import apply_answers
+from pipelines.review_answers import apply_answers
 
 from config import SEVERITIES, Config, RuleConfig
 
@@ -506,7 +506,7 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
                   period: str, signals: pl.DataFrame, guess: pl.DataFrame,
                   ytd_settlements: pl.DataFrame | None = None, candidates: pl.DataFrame | None = None) -> pl.DataFrame:
     """Which review records matter: link each to its best candidate (`guess`, ReviewDecision
-    rows from `matchers.review.best_guess`; all at once) and run the rules again over those
+    rows from `pipelines.review_answers.best_guess`; all at once) and run the rules again over those
     candidates' households only; a household warning that `signals` (this period's) lacks is what
     the answers about the records it cites could raise. -> dept, record_id, impact (`<rule> <risk
     type>：<basis>`, several joined by '；'), one row per record cited by such a warning."""

@@ -304,6 +304,15 @@ def delivery_order(file: pl.Expr) -> pl.Expr:
                          separator="\x00")
 
 
+def original_file(file: pl.Expr) -> pl.Expr:
+    """The file (or sheet label) a saved-again copy was saved from (表(1).csv -> 表.csv); others
+    are their own."""
+    path = file.str.replace(_SHEET, "")
+    ext = path.str.extract(r"(\.[^./]*)$").fill_null("")
+    stem = path.str.replace(r"\.[^./]*$", "").str.replace(_COPY, "")
+    return pl.concat_str([stem, ext, file.str.extract("(" + _SHEET + ")").fill_null("")])
+
+
 def file_ranks(files: Iterable[str]) -> dict[str, int]:
     """Each distinct file (or sheet label) -> its place in `delivery_order`: for sorting many
     rows by file without working the key out once per row."""

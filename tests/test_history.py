@@ -254,11 +254,15 @@ def test_review_answers_link_records_now_and_in_later_months(prefect_harness, tm
     assert answered.height >= 10 and answered["是否本人"].eq("是").sum() >= 3
     mistakes = pl.concat([answered.head(1).with_columns(是否本人=pl.lit("对")),  # outside 是/否
                           answered.head(1).with_columns(人编号=pl.lit("H9999999-01")),  # nobody on the roster
-                          answered.head(1).with_columns(是否本人=pl.lit(None, pl.Utf8))])  # not decided
-    returned = pl.concat([answered, mistakes]).drop("true")
+                          answered.head(1).with_columns(是否本人=pl.lit(None, pl.Utf8)),  # not decided
+                          answered.head(1).with_columns(记录编号=pl.lit("NO-SUCH-RECORD"))])  # a typo
+    again_in_english = answered.filter(pl.col("部门") == "医保").head(1).with_columns(部门=pl.lit("medical"))
+    returned = pl.concat([answered, mistakes, again_in_english]).drop("true")
     folder = county / "inbox" / "2026-10" / "复核"
     folder.mkdir(parents=True)
     returned.write_excel(folder / "人工复核队列_2026-09_已复核.xlsx", worksheet="人工复核队列")
+    town = next((out / "2026-09" / "townships").iterdir())  # a township's list dropped in the wrong folder
+    (folder / f"{town.name}_2026-09_预警清单.csv").write_bytes((town / f"{town.name}_2026-09_预警清单.csv").read_bytes())
     assert _run(county, out, "2026-10") == 0
 
     links = pl.read_parquet(out / "2026-10" / "links.parquet")
@@ -275,14 +279,18 @@ def test_review_answers_link_records_now_and_in_later_months(prefect_harness, tm
 
     set_aside = pl.read_csv(out / "2026-10" / "county" / "搁置行及原因.csv", infer_schema=False).filter(pl.col("部门") == "复核")
     first = answered.height + 2  # header row, then the answered rows: the mistakes follow
-    assert sorted(zip(set_aside["行号"].cast(int), set_aside["字段"])) == [(first, "verdict"), (first + 1, "person_id")]
+    answers_set_aside = set_aside.filter(pl.col("文件").str.contains("已复核"))
+    assert sorted(zip(answers_set_aside["行号"].cast(int), answers_set_aside["字段"])) == [
+        (first, "verdict"), (first + 1, "person_id"), (first + 3, "record_id")]
     report = pl.read_csv(out / "2026-10" / "county" / "数据质量报告.csv", infer_schema=False)
     line = report.filter(pl.col("类别") == "人工复核结论 review answers")["说明"].item()
-    assert f"本期收到复核结论 {returned.height} 行：采用 {answered.height}，未填是否本人 1，退回 2" in line, line
+    used = answered.height + 1
+    assert f"本期收到复核结论 {returned.height} 行：采用 {used}，未填是否本人 1，退回 3" in line, line
+    assert "1 个文件（表）不是复核结论" in line, line
     con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
     stored = con.sql("SELECT period, count(*) FROM review_answers GROUP BY period").fetchall()
     con.close()
-    assert stored == [("2026-10", answered.height)]
+    assert stored == [("2026-10", used)]
     # the file taken out again (it was the wrong one), October re-run: its answers are forgotten
     (folder / "人工复核队列_2026-09_已复核.xlsx").unlink()
     assert _run(county, out, "2026-10") == 0
@@ -291,3 +299,11 @@ def test_review_answers_link_records_now_and_in_later_months(prefect_harness, tm
     con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
     assert con.sql("SELECT count(*) FROM review_answers").fetchall() == [(0,)]
     con.close()
+
+
+def test_a_dry_run_of_an_earlier_month_says_which_later_months_a_real_run_would_redo(three_months, capsys):
+    county, out, _, _ = three_months
+    pop = json.loads((county / "truth" / "population.json").read_text())["county_population"]
+    assert flows.main(["run", "--inbox", str(county / "inbox"), "--period", "2026-08", "--out", str(out),
+                       "--issue-date", ISSUE["2026-08"], "--set", f"matching.county_population={pop}", "--dry-run"]) == 0
+    assert "a real run would run again: 2026-09, 2026-10" in capsys.readouterr().out

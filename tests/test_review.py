@@ -1,6 +1,6 @@
 import polars as pl
 
-from matchers.review import review_queue
+from matchers.review import IMPACT_COLUMN, review_queue
 
 
 def test_review_queue_shows_candidates_side_by_side_without_revealing_ids():
@@ -48,93 +48,6 @@ def test_review_queue_says_why_each_record_waits():
     assert "概率 0.97 低于 0.99" in why["CB3"], why
     assert why["CB4"].startswith("记录姓名与最佳候选人不符"), why
 
-
-# ----------------------------------------------------------------------------------------------
-# Answers to the queue (复核/)
-
-from matchers.review import ANSWER_SCHEMA, IMPACT_COLUMN, answers_in_effect, apply_answers, check_answers  # noqa: E402
-from pipelines.validate import delivery_order  # noqa: E402
-
-ROSTER = pl.DataFrame({"person_id": ["P1", "P2", "P3", "P4", "P5"], "household_id": ["H1", "H2", "H3", "H4", "H5"]})
-
-
-def _answers(rows: list[tuple], period: str = "2026-10") -> pl.DataFrame:
-    """(file, line, 部门, 记录编号, 人编号, 是否本人) -> ReviewAnswer rows received in `period`."""
-    return pl.DataFrame([dict(dept="复核", kind="review_answer", file=f, line=n, record_dept=d, record_id=r,
-                              rec_name=None, person_id=p, verdict=v, reviewer=None, note=None)
-                         for f, n, d, r, p, v in rows], schema=ANSWER_SCHEMA).with_columns(period=pl.lit(period))
-
-
-def _decided(*frames: pl.DataFrame) -> pl.DataFrame:
-    return answers_in_effect(pl.concat(frames), delivery_order(pl.col("file")))
-
-
-def test_answers_off_the_roster_or_naming_two_persons_are_refused_blank_ones_wait():
-    got, refused = check_answers(_answers([
-        ("复核/q.csv", 2, "医保", "A", "P1", "是"), ("复核/q.csv", 3, "医保", "A", "P2", "否"),
-        ("复核/q.csv", 4, "住建", "B", "P9", "否"),  # not on the roster
-        ("复核/q.csv", 5, "人社", "C", "P3", "是"), ("复核/q.csv", 6, "人社", "C", "P4", "是"),  # which one?
-        ("复核/q.csv", 7, "民政", "D", "P5", None),  # not decided yet
-    ]).drop("period"), ROSTER)
-    assert got.select("record_id", "person_id").rows() == [("A", "P1"), ("A", "P2")]
-    assert refused.select("line", "field", "value").sort("line").rows() == [
-        (4, "person_id", "P9"), (5, "verdict", "是"), (6, "verdict", "是")]
-    assert refused["reason"].str.contains("人编号不在本期户籍底册中").sum() == 1
-    assert all(r.startswith(("住建 B：", "人社 C：")) for r in refused["reason"])
-
-
-def test_the_latest_answer_decides_a_corrected_copy_and_a_later_month_over_an_earlier_one():
-    october = _answers([("复核/q.csv", 2, "医保", "A", "P1", "是"), ("复核/q.csv", 3, "医保", "A", "P2", "否"),
-                        ("复核/q.csv", 4, "医保", "B", "P3", "否"),
-                        ("复核/q(1).csv", 4, "医保", "B", "P3", "是")])  # a corrected copy, saved again
-    november = _answers([("复核/r.csv", 2, "医保", "A", "P2", "是")], "2026-11")
-    now = _decided(october).sort("record_id")
-    assert now.select("record_id", "person_id", "excluded", "file").rows() == [
-        ("A", "P1", ["P2"], "复核/q.csv"), ("B", "P3", [], "复核/q(1).csv")]
-    later = _decided(october, november).sort("record_id")
-    assert later.filter(pl.col("record_id") == "A").select("person_id", "period").rows() == [("P2", "2026-11")]
-
-
-def _links(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame([dict(dept="医保", kind="med_enrollment", record_id=r, decision=d, person_id=p,
-                              household_id=p and "H" + p[1:], score=s, reason="model", n_candidates=1)
-                         for r, d, p, s in rows], schema_overrides={"person_id": pl.Utf8, "household_id": pl.Utf8})
-
-
-def _candidates(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame([dict(dept="医保", kind="med_enrollment", record_id=r, decision="review", rank=k,
-                              person_id=p, household_id="H" + p[1:], score=s, reason="model", cause="weak", rivals=None)
-                         for r, k, p, s in rows], schema_overrides={"rivals": pl.Utf8})
-
-
-def test_answers_link_the_confirmed_unlink_the_ruled_out_and_leave_the_rest():
-    links = _links([("A", "review", None, 0.8), ("B", "review", None, 0.7), ("C", "review", None, 0.6),
-                    ("D", "matched", "P5", 0.995), ("E", "matched", "P5", 0.999), ("F", "rejected", None, None),
-                    ("G", "review", None, 0.9)])
-    candidates = _candidates([("A", 1, "P1", 0.8), ("A", 2, "P2", 0.1), ("B", 1, "P3", 0.7), ("B", 2, "P4", 0.2),
-                              ("C", 1, "P3", 0.6), ("C", 2, "P4", 0.3), ("G", 1, "P1", 0.9)])
-    decided = _decided(_answers([
-        ("复核/q.csv", 2, "医保", "A", "P2", "是"),  # the second candidate is the person
-        ("复核/q.csv", 3, "医保", "B", "P3", "否"), ("复核/q.csv", 4, "医保", "B", "P4", "否"),  # neither
-        ("复核/q.csv", 5, "医保", "C", "P3", "否"),  # one ruled out, one left
-        ("复核/q.csv", 6, "医保", "D", "P5", "否"),  # a link the matcher made, ruled out
-        ("复核/q.csv", 7, "医保", "F", "P1", "是"),  # a rejected row stays rejected
-        ("复核/q.csv", 8, "住建", "G", "P1", "是"),  # another department's record G
-    ]))
-    got, left = apply_answers(links, decided, ROSTER, candidates)
-    by = {r["record_id"]: r for r in got.iter_rows(named=True)}
-    assert (by["A"]["decision"], by["A"]["person_id"], by["A"]["household_id"], by["A"]["score"]) == ("matched", "P2", "H2", 1.0)
-    assert by["A"]["reason"] == "人工复核：复核/q.csv 第 2 行（2026-10 收到）确认是本人"
-    assert (by["B"]["decision"], by["B"]["person_id"]) == ("unmatched", None) and "排除了 P3、P4" in by["B"]["reason"]
-    assert by["C"]["decision"] == "review" and by["D"]["decision"] == "unmatched" and by["D"]["household_id"] is None
-    assert [(by[r]["decision"], by[r]["reason"]) for r in "EFG"] == [("matched", "model"), ("rejected", "model"),
-                                                                      ("review", "model")]
-    assert left.select("record_id", "person_id").rows() == [("C", "P4"), ("G", "P1")]
-    assert got.columns == links.columns and got.height == links.height
-    # without candidates (the year's earlier settlements), a review record stays in review
-    settled, _ = apply_answers(links.drop("reason", "kind", "n_candidates"), decided, ROSTER)
-    assert dict(settled.select("record_id", "decision").iter_rows()) == {
-        "A": "matched", "B": "review", "C": "review", "D": "unmatched", "E": "matched", "F": "rejected", "G": "review"}
 
 
 def test_the_queue_shows_a_candidates_id_only_where_it_equals_what_the_record_kept():

@@ -368,7 +368,7 @@ def test_review_impact_names_the_records_whose_answer_would_raise_a_warning():
     """Two settlements of 王五 (B) wait in review: linked to him, together with the 1,500 linked
     already they take his year past M1's 5,000 (both are named: the rules see every waiting record
     linked at once); a record whose household is warned anyway raises nothing new."""
-    from matchers.review import best_guess
+    from pipelines.review_answers import best_guess
     from pipelines.rules import review_impact
 
     df, links = med(("B-01", "王五", None, 1500.0), (None, "王*", None, 4000.0), (None, "王*", None, 100.0),

@@ -1,0 +1,171 @@
+"""The county's answers to its review queue (复核/, `schemas.inputs.ReviewAnswer` rows): which
+can be used (`check_answers`), what they say as of a run (`answers_in_effect`), and the links
+they change (`apply_answers`). Later answers win; every answer is kept (warehouse
+`review_answers`), so a record that comes back every month keeps its answer.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from matchers.ids import normalize_ids
+from pipelines.validate import delivery_order, original_file
+from schemas.links import ReviewDecision
+
+RECORD = ["record_dept", "record_id"]
+# ReviewAnswer's columns, as stored in the warehouse (`review_answers`, with the period received)
+ANSWER_SCHEMA = {"dept": pl.Utf8, "kind": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "record_dept": pl.Utf8,
+                 "record_id": pl.Utf8, "rec_name": pl.Utf8, "person_id": pl.Utf8, "verdict": pl.Utf8,
+                 "reviewer": pl.Utf8, "note": pl.Utf8}
+
+
+def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list[str], known: pl.DataFrame,
+                  shown: pl.DataFrame, single_kinds: tuple[str, ...] = (), max_id_differences: int = 2,
+                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`answers`: ReviewAnswer rows returned this period (部门 as canonical folder names where
+    known); `roster`: RosterPerson rows; `departments`: the folders whose records name persons;
+    `known`: dept, record_id of every record of this and earlier periods; `shown`: dept, kind,
+    record_id, id_raw of this period's person records. -> (accepted: the rows with a verdict
+    that can be used, refused: one row per refused row with `field`, `value` and `reason`, the
+    first that applies of:
+    - 部门 not a department whose records name persons (水利's are places);
+    - 记录编号 in no period so far (a typo would otherwise wait for a record that never comes);
+    - 人编号 not on the roster;
+    - 是 for a person whose birth date and sequence digits differ from what the record shows at
+      more than `max_id_differences` positions (a mistyped 人编号: a relative's, a neighbour's);
+    - one file answering 是 for two persons of a record;
+    - two files of the period (not a file and its saved-again copy, whose copy wins) answering
+      a record and candidate differently, or 是 for different persons;
+    - 是 for one person on two records of a one-record-per-person list (`single_kinds`, the
+      参保名单): one of them is someone else's.
+    Rows without a verdict are in neither: the record is not decided yet."""
+    given = answers.filter(pl.col("verdict").is_not_null()).with_row_index("_row").with_columns(
+        _base=original_file(pl.col("file")))
+    ids = normalize_ids(shown.select("dept", "kind", "record_id", "id_raw")).select(
+        record_dept="dept", record_id="record_id", _kind="kind", _shown="id_norm", _kept="kept")
+    g = (given.join(ids, on=RECORD, how="left")
+         .join(known.select(record_dept="dept", record_id="record_id").unique().with_columns(_known=pl.lit(True)),
+               on=RECORD, how="left")
+         .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left"))
+    at = lambda c, i: pl.col(c).str.slice(i, 1)  # noqa: E731
+    differ = pl.sum_horizontal((at("_kept", i) == "1") & (at("_shown", i) != at("_number", i)) for i in range(6, 18))
+    yes = pl.col("verdict") == "是"
+    latest = (g.sort(delivery_order(pl.col("file")), "line").group_by([*RECORD, "person_id", "_base"])
+              .agg(pl.col("verdict").last()))
+    disagree = latest.group_by([*RECORD, "person_id"]).agg(_n=pl.col("verdict").n_unique()).filter(pl.col("_n") > 1)
+    yes_apart = (latest.filter(pl.col("verdict") == "是").group_by(RECORD).agg(_n=pl.col("person_id").n_unique())
+                 .filter(pl.col("_n") > 1))
+    one_list = (g.filter(yes, pl.col("_kind").is_in(list(single_kinds)))
+                .group_by("record_dept", "_kind", "person_id").agg(_n=pl.col("record_id").n_unique())
+                .filter(pl.col("_n") > 1))
+    g = (g.join(disagree.select(*RECORD, "person_id", _disagree=pl.lit(True)), on=[*RECORD, "person_id"], how="left")
+         .join(yes_apart.select(*RECORD, _apart=pl.lit(True)), on=RECORD, how="left")
+         .join(one_list.select("record_dept", "_kind", "person_id", _twice=pl.lit(True)),
+               on=["record_dept", "_kind", "person_id"], how="left"))
+    checks = [
+        (~pl.col("record_dept").is_in(departments), "record_dept",
+         pl.lit(f"部门不是有人员记录的部门（{'、'.join(departments)}） not a department with person records")),
+        (pl.col("_known").is_null(), "record_id",
+         pl.lit("记录编号在本期及以往各期的记录中都没有 no such record in any period so far")),
+        (pl.col("_number").is_null(), "person_id", pl.lit("人编号不在本期户籍底册中 person not on the roster")),
+        (yes & (differ > max_id_differences), "person_id",
+         pl.format("人编号 {} 的证件号码与记录显示的出生日期和顺序码有 {} 位不同，疑为填错人编号 the person's ID "
+                   "differs from the record's in {} kept digits", "person_id", differ, differ)),
+        (yes & (pl.col("person_id").filter(yes).n_unique().over([*RECORD, "file"]) > 1), "verdict",
+         pl.lit("同一文件中该记录有两名以上候选人标为“是”，一条记录只能是一人 two candidates of one record answered 是")),
+        (pl.col("_disagree").is_not_null() | (yes & pl.col("_apart").is_not_null()), "verdict",
+         pl.lit("本期另一文件对同一记录的结论不同，请核对后只交一份 another file of this period answers this record otherwise")),
+        (yes & pl.col("_twice").is_not_null(), "verdict",
+         pl.lit("同一名单中两条记录都答“是”为同一人，一人只应有一条 two records of one list answered 是 for one person")),
+    ]
+    field, reason = pl.lit(None, pl.Utf8), pl.lit(None, pl.Utf8)
+    for failed, name, why in reversed(checks):  # the first failing check wins
+        field = pl.when(failed.fill_null(False)).then(pl.lit(name)).otherwise(field)
+        reason = pl.when(failed.fill_null(False)).then(why).otherwise(reason)
+    flagged = g.with_columns(field=field, reason=reason).sort("_row")
+    refused = flagged.filter(pl.col("field").is_not_null()).select(
+        "dept", "kind", "file", "line", "record_id", "field",
+        value=pl.when(pl.col("field") == "person_id").then(pl.col("person_id"))
+        .when(pl.col("field") == "record_dept").then(pl.col("record_dept")).otherwise(pl.col("verdict")),
+        reason=pl.format("{} {}：{}，结论未采用", "record_dept", "record_id", "reason"),
+    )
+    return flagged.filter(pl.col("field").is_null()).select(answers.columns), refused
+
+
+def answers_in_effect(answers: pl.DataFrame) -> pl.DataFrame:
+    """Accepted answers of every period so far (`period` = received) -> one row per record
+    answered (`ReviewDecision`): the person it is (the latest 是, or null), the persons it is
+    not (their latest answer is 否), and the answer that decided.
+    Later answers win: by period, then delivery order of the files, then line — so a corrected
+    copy, or next month's answer, changes an earlier one."""
+    if answers.is_empty():
+        return pl.DataFrame(schema={**{c: pl.Utf8 for c in RECORD}, "person_id": pl.Utf8,
+                                    "excluded": pl.List(pl.Utf8), "file": pl.Utf8, "line": pl.Int64, "period": pl.Utf8})
+    latest = (answers.sort("period", delivery_order(pl.col("file")), "line", maintain_order=True).with_row_index("_seq")
+              .unique([*RECORD, "person_id"], keep="last").sort("_seq"))
+    yes = latest.filter(pl.col("verdict") == "是").unique(RECORD, keep="last").sort("_seq")
+    no = (latest.filter(pl.col("verdict") == "否").group_by(RECORD, maintain_order=True)
+          .agg(excluded=pl.col("person_id"), _f=pl.col("file").last(), _l=pl.col("line").last(),
+               _p=pl.col("period").last()))
+    return ReviewDecision.validate(
+        yes.select(*RECORD, "person_id", "file", "line", "period").join(no, on=RECORD, how="full", coalesce=True)
+        .select(*RECORD, "person_id", pl.col("excluded").fill_null([]), file=pl.coalesce("file", "_f"),
+                line=pl.coalesce("line", "_l"), period=pl.coalesce("period", "_p")))
+
+
+def apply_answers(links: pl.DataFrame, decided: pl.DataFrame, roster: pl.DataFrame,
+                  candidates: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """Analysts' answers (`answers_in_effect`) over the matcher's decisions. `links`: Link rows
+    (or any frame with dept, record_id, decision, person_id, household_id, score; `reason` if
+    it has one), `candidates`: ReviewCandidate rows. A record answered 是 is `matched` to that
+    person (score 1, reason naming the answer's file and line) and leaves the queue; a record
+    linked to a person answered 否 becomes `unmatched`; a candidate answered 否 leaves the queue,
+    and a review record whose every candidate is so ruled out becomes `unmatched`. Rejected
+    records, records no answer names, and records answered 是 for a person no longer on the
+    roster (`gone_from_roster` lists them) are as they were."""
+    answer = (decided.select(dept="record_dept", record_id="record_id", _yes="person_id", _no="excluded",
+                             _why=pl.format("人工复核：{} 第 {} 行（{} 收到）", "file", "line", "period"))
+              .join(roster.select(_yes="person_id", _household="household_id").unique("_yes"), on="_yes", how="left")
+              .with_columns(_yes=pl.when(pl.col("_household").is_not_null()).then("_yes")))
+    df = links.join(answer, on=["dept", "record_id"], how="left")
+    if candidates is not None:
+        candidates = (candidates.join(answer.select("dept", "record_id", "_yes", "_no"), on=["dept", "record_id"], how="left")
+                      .filter(pl.col("_yes").is_null() & ~pl.col("_no").list.contains(pl.col("person_id")).fill_null(False))
+                      .drop("_yes", "_no"))
+        still_open = candidates.filter(pl.col("decision") == "review").select("dept", "record_id").unique()
+        df = df.join(still_open.with_columns(_open=pl.lit(True)), on=["dept", "record_id"], how="left")
+    else:  # (no candidates to rule out: a review record stays in review)
+        df = df.with_columns(_open=pl.lit(True))
+    live = pl.col("decision") != "rejected"
+    confirm = live & pl.col("_yes").is_not_null()
+    ruled_out = live & pl.col("_yes").is_null() & pl.col("_no").is_not_null() & (
+        ((pl.col("decision") == "matched") & pl.col("_no").list.contains(pl.col("person_id")))
+        | ((pl.col("decision") == "review") & pl.col("_open").is_null()))
+    changes = [
+        pl.when(confirm).then(pl.lit("matched")).when(ruled_out).then(pl.lit("unmatched"))
+        .otherwise(pl.col("decision")).alias("decision"),
+        pl.when(confirm).then(pl.col("_yes")).when(ruled_out).then(None).otherwise(pl.col("person_id")).alias("person_id"),
+        pl.when(confirm).then(pl.col("_household")).when(ruled_out).then(None)
+        .otherwise(pl.col("household_id")).alias("household_id"),
+        pl.when(confirm).then(pl.lit(1.0)).otherwise(pl.col("score")).alias("score"),
+    ]
+    if "reason" in links.columns:
+        changes.append(pl.when(confirm).then(pl.format("{}确认是本人", "_why"))
+                       .when(ruled_out).then(pl.format("{}排除了 {}", "_why", pl.col("_no").list.join("、")))
+                       .otherwise(pl.col("reason")).alias("reason"))
+    return df.with_columns(changes).select(links.columns), candidates
+
+
+def gone_from_roster(decided: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+    """Answers in effect whose 是 names a person the roster no longer holds (moved, died, left
+    monitoring): `apply_answers` leaves their records as the matcher decided."""
+    return decided.filter(pl.col("person_id").is_not_null(), ~pl.col("person_id").is_in(roster["person_id"].implode()))
+
+
+def best_guess(candidates: pl.DataFrame) -> pl.DataFrame:
+    """Every review record taken as its best candidate's (ReviewDecision rows, one per record):
+    what `pipelines.rules.review_impact` links to ask which warnings the answers could raise."""
+    best = candidates.filter(pl.col("decision") == "review").sort("rank").unique(["dept", "kind", "record_id"], keep="first")
+    return ReviewDecision.validate(best.select(
+        record_dept="dept", record_id="record_id", person_id="person_id", excluded=pl.lit([], pl.List(pl.Utf8)),
+        file=pl.lit(""), line=pl.lit(0, pl.Int64), period=pl.lit("")))

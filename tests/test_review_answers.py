@@ -1,0 +1,151 @@
+"""The county's answers to its review queue: which are used, which set aside and why, which
+win, and what they change."""
+
+import polars as pl
+
+from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, check_answers,
+                                      gone_from_roster)
+
+ROSTER = pl.DataFrame({"person_id": ["P1", "P2", "P3", "P4", "P5"], "household_id": ["H1", "H2", "H3", "H4", "H5"],
+                       "id_number": ["341302199001011234", "341302199202021235", "341302196003031236",
+                                     "341302196504041237", "341302197005051238"]})
+DEPTS = ["医保", "住建", "人社", "民政"]
+
+
+def _answers(rows: list[tuple], period: str = "2026-10") -> pl.DataFrame:
+    """(file, line, 部门, 记录编号, 人编号, 是否本人) -> ReviewAnswer rows received in `period`."""
+    return pl.DataFrame([dict(dept="复核", kind="review_answer", file=f, line=n, record_dept=d, record_id=r,
+                              rec_name=None, person_id=p, verdict=v, reviewer=None, note=None)
+                         for f, n, d, r, p, v in rows], schema=ANSWER_SCHEMA).with_columns(period=pl.lit(period))
+
+
+def _decided(*frames: pl.DataFrame) -> pl.DataFrame:
+    return answers_in_effect(pl.concat(frames))
+
+
+def _check(rows: list[tuple], shown: list[tuple] = (), known: list[tuple] | None = None):
+    """`shown`: (部门, kind, 记录编号, 证件号码) of this period's records; `known`: (部门, 记录编号) of
+    every period's (default: every record the answers name)."""
+    answers = _answers(rows).drop("period")
+    known = (answers.select(dept="record_dept", record_id="record_id").unique() if known is None
+             else pl.DataFrame(known, schema=["dept", "record_id"], orient="row"))
+    shown = pl.DataFrame(list(shown), schema={"dept": pl.Utf8, "kind": pl.Utf8, "record_id": pl.Utf8, "id_raw": pl.Utf8},
+                         orient="row")
+    got, refused = check_answers(answers, ROSTER, DEPTS, known, shown, ("med_enrollment",), 2)
+    return got, {r["line"]: (r["field"], r["reason"]) for r in refused.iter_rows(named=True)}
+
+
+def test_answers_are_set_aside_for_what_cannot_be_right_and_blank_ones_wait():
+    got, refused = _check([
+        ("复核/q.csv", 2, "医保", "A", "P1", "是"), ("复核/q.csv", 3, "医保", "A", "P2", "否"),
+        ("复核/q.csv", 4, "住建", "B", "P9", "否"),  # not on the roster
+        ("复核/q.csv", 5, "人社", "C", "P3", "是"), ("复核/q.csv", 6, "人社", "C", "P4", "是"),  # which one?
+        ("复核/q.csv", 7, "民政", "D", "P5", None),  # not decided yet
+        ("复核/q.csv", 8, "水利", "GS1", "P5", "是"),  # a place, not a person
+        ("复核/q.csv", 9, "医保局", "CB1", "P5", "是"),  # no such department
+        ("复核/q.csv", 10, "医保", "cb2", "P5", "是"),  # no such record in any period
+    ], known=[("医保", "A"), ("住建", "B"), ("人社", "C"), ("民政", "D")])
+    assert got.select("record_id", "person_id").rows() == [("A", "P1"), ("A", "P2")]
+    assert {n: f for n, (f, _) in refused.items()} == {4: "person_id", 5: "verdict", 6: "verdict", 8: "record_dept",
+                                                      9: "record_dept", 10: "record_id"}
+    assert refused[4][1] == "住建 B：人编号不在本期户籍底册中 person not on the roster，结论未采用"
+    assert "两名以上候选人" in refused[5][1] and "不是有人员记录的部门" in refused[8][1]
+    assert "都没有" in refused[10][1]
+
+
+def test_a_yes_for_a_person_whose_id_contradicts_the_record_is_taken_for_a_mistyped_person_number():
+    shown = [("医保", "med_settlement", "JS1", "341302********1234"),  # P1's last four
+             ("医保", "med_settlement", "JS2", "34130219900101123X"),  # P1 but for the check character
+             ("医保", "med_settlement", "JS3", "3413021990010*****")]  # birth date only
+    got, refused = _check([("复核/q.csv", 2, "医保", "JS1", "P2", "是"),  # P2's ends 1235: one digit
+                           ("复核/q.csv", 3, "医保", "JS2", "P3", "是"),  # P3: born 1960-03-03
+                           ("复核/q.csv", 4, "医保", "JS3", "P1", "是"),
+                           ("复核/q.csv", 5, "医保", "JS2", "P4", "否")], shown)  # a 否 says nothing of IDs
+    assert sorted(got["line"]) == [2, 4, 5]
+    assert refused[3][0] == "person_id" and "有 4 位不同" in refused[3][1], refused
+
+
+def test_two_files_disagreeing_are_both_set_aside_but_a_saved_again_copy_corrects_its_original():
+    got, refused = _check([
+        ("复核/张三.xlsx", 2, "医保", "A", "P1", "是"), ("复核/李四.xlsx", 2, "医保", "A", "P1", "否"),
+        ("复核/张三.xlsx", 3, "医保", "B", "P2", "是"), ("复核/李四.xlsx", 3, "医保", "B", "P3", "是"),
+        ("复核/q.csv", 2, "医保", "C", "P4", "否"), ("复核/q(1).csv", 2, "医保", "C", "P4", "是"),
+    ])
+    assert {(r["file"], r["line"]) for r in got.iter_rows(named=True)} == {("复核/q.csv", 2), ("复核/q(1).csv", 2)}
+    assert sorted(refused) == [2, 3] and all("另一文件" in why for _, why in refused.values())  # (by line: both files)
+    assert _decided(got.with_columns(period=pl.lit("2026-10")))["person_id"].to_list() == ["P4"]
+
+
+def test_one_person_answered_yes_on_two_records_of_a_one_record_per_person_list_is_set_aside():
+    shown = [("医保", "med_enrollment", "CB1", None), ("医保", "med_enrollment", "CB2", None),
+             ("医保", "med_settlement", "JS1", None), ("医保", "med_settlement", "JS2", None)]
+    got, refused = _check([("复核/q.csv", 2, "医保", "CB1", "P1", "是"), ("复核/q.csv", 3, "医保", "CB2", "P1", "是"),
+                           ("复核/q.csv", 4, "医保", "JS1", "P1", "是"), ("复核/q.csv", 5, "医保", "JS2", "P1", "是")],
+                          shown)
+    assert sorted(got["record_id"]) == ["JS1", "JS2"]  # a person has many settlements
+    assert sorted(refused) == [2, 3] and "一人只应有一条" in refused[2][1]
+
+
+def test_the_latest_answer_decides_a_corrected_copy_and_a_later_month_over_an_earlier_one():
+    october = _answers([("复核/q.csv", 2, "医保", "A", "P1", "是"), ("复核/q.csv", 3, "医保", "A", "P2", "否"),
+                        ("复核/q.csv", 4, "医保", "B", "P3", "否"),
+                        ("复核/q(1).csv", 4, "医保", "B", "P3", "是")])  # a corrected copy, saved again
+    november = _answers([("复核/r.csv", 2, "医保", "A", "P2", "是")], "2026-11")
+    now = _decided(october).sort("record_id")
+    assert now.select("record_id", "person_id", "excluded", "file").rows() == [
+        ("A", "P1", ["P2"], "复核/q.csv"), ("B", "P3", [], "复核/q(1).csv")]
+    later = _decided(october, november).sort("record_id")
+    assert later.filter(pl.col("record_id") == "A").select("person_id", "period").rows() == [("P2", "2026-11")]
+
+
+def _links(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame([dict(dept="医保", kind="med_enrollment", record_id=r, decision=d, person_id=p,
+                              household_id=p and "H" + p[1:], score=s, reason="model", n_candidates=1)
+                         for r, d, p, s in rows], schema_overrides={"person_id": pl.Utf8, "household_id": pl.Utf8})
+
+
+def _candidates(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame([dict(dept="医保", kind="med_enrollment", record_id=r, decision="review", rank=k,
+                              person_id=p, household_id="H" + p[1:], score=s, reason="model", cause="weak", rivals=None)
+                         for r, k, p, s in rows], schema_overrides={"rivals": pl.Utf8})
+
+
+def test_answers_link_the_confirmed_unlink_the_ruled_out_and_leave_the_rest():
+    links = _links([("A", "review", None, 0.8), ("B", "review", None, 0.7), ("C", "review", None, 0.6),
+                    ("D", "matched", "P5", 0.995), ("E", "matched", "P5", 0.999), ("F", "rejected", None, None),
+                    ("G", "review", None, 0.9)])
+    candidates = _candidates([("A", 1, "P1", 0.8), ("A", 2, "P2", 0.1), ("B", 1, "P3", 0.7), ("B", 2, "P4", 0.2),
+                              ("C", 1, "P3", 0.6), ("C", 2, "P4", 0.3), ("G", 1, "P1", 0.9)])
+    decided = _decided(_answers([
+        ("复核/q.csv", 2, "医保", "A", "P2", "是"),  # the second candidate is the person
+        ("复核/q.csv", 3, "医保", "B", "P3", "否"), ("复核/q.csv", 4, "医保", "B", "P4", "否"),  # neither
+        ("复核/q.csv", 5, "医保", "C", "P3", "否"),  # one ruled out, one left
+        ("复核/q.csv", 6, "医保", "D", "P5", "否"),  # a link the matcher made, ruled out
+        ("复核/q.csv", 7, "医保", "F", "P1", "是"),  # a rejected row stays rejected
+        ("复核/q.csv", 8, "住建", "G", "P1", "是"),  # another department's record G
+    ]))
+    got, left = apply_answers(links, decided, ROSTER, candidates)
+    by = {r["record_id"]: r for r in got.iter_rows(named=True)}
+    assert (by["A"]["decision"], by["A"]["person_id"], by["A"]["household_id"], by["A"]["score"]) == ("matched", "P2", "H2", 1.0)
+    assert by["A"]["reason"] == "人工复核：复核/q.csv 第 2 行（2026-10 收到）确认是本人"
+    assert (by["B"]["decision"], by["B"]["person_id"]) == ("unmatched", None) and "排除了 P3、P4" in by["B"]["reason"]
+    assert by["C"]["decision"] == "review" and by["D"]["decision"] == "unmatched" and by["D"]["household_id"] is None
+    assert [(by[r]["decision"], by[r]["reason"]) for r in "EFG"] == [("matched", "model"), ("rejected", "model"),
+                                                                      ("review", "model")]
+    assert left.select("record_id", "person_id").rows() == [("C", "P4"), ("G", "P1")]
+    assert got.columns == links.columns and got.height == links.height
+    # without candidates (the year's earlier settlements), a review record stays in review
+    settled, _ = apply_answers(links.drop("reason", "kind", "n_candidates"), decided, ROSTER)
+    assert dict(settled.select("record_id", "decision").iter_rows()) == {
+        "A": "matched", "B": "review", "C": "review", "D": "unmatched", "E": "matched", "F": "rejected", "G": "review"}
+
+
+
+
+def test_a_yes_for_a_person_gone_from_the_roster_is_not_applied_and_is_listed():
+    links = _links([("A", "review", None, 0.8)])
+    candidates = _candidates([("A", 1, "P1", 0.8)])
+    decided = _decided(_answers([("复核/q.csv", 2, "医保", "A", "P7", "是")]))
+    got, left = apply_answers(links, decided, ROSTER, candidates)
+    assert got["decision"].to_list() == ["review"] and left.height == 1
+    assert gone_from_roster(decided, ROSTER)["record_id"].to_list() == ["A"]
