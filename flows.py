@@ -604,7 +604,18 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
         _concat([refused, validator_refused]), cfg, _read(work / "issued_earlier.parquet")
     ) if (refused is not None and refused.height) or (validator_refused is not None and validator_refused.height) else {}
     created = datetime.combine(issue_date, datetime.min.time())
-    towns, workbooks = [], []
+    review = pl.read_parquet(work / "candidates.parquet").filter(pl.col("decision") == "review")
+    queue = review_queue(review, pl.read_parquet(work / "person_records.parquet"), roster, cfg.matching.match_threshold,
+                         pl.read_parquet(work / "review_impact.parquet"))
+    kept_queue = _read(work / "kept_review.parquet")  # partial run: the other departments' rows
+    if kept_queue is not None:  # (a queue published by an older version lacks its newer columns)
+        kept_queue = kept_queue.with_columns(pl.lit(None, pl.Utf8).alias(c) for c in queue.columns
+                                             if c not in kept_queue.columns)
+        queue = pl.concat([queue.cast(pl.Utf8), kept_queue.select(queue.columns)]).sort(
+            pl.col(IMPACT_COLUMN).is_null(), "部门", "记录编号", maintain_order=True)
+    # the queue's workbook is written beside the townships' (a city's holds ~300,000 rows)
+    workbooks = [(outputs.split_sheets("人工复核队列", queue), stage / "county" / "人工复核队列.xlsx")]
+    towns = []
     for (town,), df in rows.partition_by("township", as_dict=True, maintain_order=True).items():
         if town is None:
             continue
@@ -616,22 +627,13 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
             sheets[risk] = part
         workbooks.append((sheets, folder / f"{town}_{period}_预警清单.xlsx"))
         towns.append(town)
-    outputs.write_xlsx_many(workbooks, created, choices=FEEDBACK_CHOICES)
+    outputs.write_xlsx_many(workbooks, created, choices=FEEDBACK_CHOICES | REVIEW_CHOICES)
     for town, df in returned.items():
         outputs.write_csv(df, stage / "townships" / town / f"{town}_{period}_反馈退回.csv")
 
     county = stage / "county"
-    review = pl.read_parquet(work / "candidates.parquet").filter(pl.col("decision") == "review")
     outputs.write_csv(township.county_summary(warnings), county / "县级汇总_乡镇x风险类型.csv")
-    queue = review_queue(review, pl.read_parquet(work / "person_records.parquet"), roster, cfg.matching.match_threshold,
-                         pl.read_parquet(work / "review_impact.parquet"))
-    kept_queue = _read(work / "kept_review.parquet")  # partial run: the other departments' rows
-    if kept_queue is not None:  # (a queue published by an older version lacks its newer columns)
-        kept_queue = kept_queue.with_columns(pl.lit("").alias(c) for c in queue.columns if c not in kept_queue.columns)
-        queue = pl.concat([queue.cast(pl.Utf8), kept_queue.select(queue.columns)]).sort(
-            pl.col(IMPACT_COLUMN).is_null(), "部门", "记录编号", maintain_order=True)
     outputs.write_csv(queue, county / "人工复核队列.csv")
-    outputs.write_xlsx({"人工复核队列": queue}, county / "人工复核队列.xlsx", created, choices=REVIEW_CHOICES)
     outputs.write_csv(township.unplaced_leads(warnings), county / "无法落位的新增线索.csv")
     rejected = pl.read_parquet(work / "rejected.parquet")
     outputs.write_csv(rejected.rename(REJECTED_HEADERS), county / "搁置行及原因.csv")

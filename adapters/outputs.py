@@ -370,6 +370,13 @@ def _write_sheets(zf: zipfile.ZipFile, entries: list[zipfile.ZipInfo], frames: l
                     out.write(heads[k] + (parts.get(k) or b"") + _sheet_xml_tail(df, choices))
 
 
+def split_sheets(name: str, df: pl.DataFrame, rows: int = _XLSX_MAX_ROWS - 1) -> dict[str, pl.DataFrame]:
+    """`df` as sheets `name`, `name_2`, ... of at most `rows` rows each (below the header row: an
+    Excel sheet holds 1,048,576 rows; a city's review queue may be longer)."""
+    n = max(1, -(-df.height // rows))
+    return {f"{name}_{i + 1}" if i else name: df.slice(i * rows, rows) for i in range(n)}
+
+
 def write_xlsx(sheets: dict[str, pl.DataFrame], target: Path, created: datetime | None = None,
                choices: dict[str, list[str]] | None = None) -> Path:
     """One workbook, a sheet per entry (in order). Text stays text, so codes such as 户编号 and

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cached_property
 from typing import Callable
@@ -513,15 +513,24 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
     out = {"dept": pl.Utf8, "record_id": pl.Utf8, "impact": pl.Utf8}
     if guess.is_empty():
         return pl.DataFrame(schema=out)
-    linked = apply_answers(links, guess, roster)[0]
-    ytd = apply_answers(ytd_settlements, guess, roster)[0] if ytd_settlements is not None else None
+    # Everything below is cut down to the candidates' households (a city waits on ~10% of them):
+    # their roster rows, and their records with the waiting ones.
     scope = roster.filter(pl.col("person_id").is_in(guess["person_id"].implode()))["household_id"].unique().implode()
-    rows = linked.filter(pl.col("household_id").is_in(scope)).select("kind", "record_id")
+    people = roster.filter(pl.col("household_id").is_in(scope))
+    waiting = pl.col("record_id").is_in(guess["record_id"].implode())
+    linked = apply_answers(links.filter(pl.col("household_id").is_in(scope) | waiting), guess, roster)[0]
+    ytd = (None if ytd_settlements is None else apply_answers(
+        ytd_settlements.filter(pl.col("household_id").is_in(scope) | waiting), guess, roster)[0])
+    rows = linked.select("kind", "record_id")
+    # M4 asks how much of the whole roster the list shows: as the period's own run found it
+    d = RuleInputs(extracts, links, roster, period, candidates=candidates)
+    rules = {name: replace(rc, params={**rc.params, "min_roster_share": 2.0 if enrollment_too_short(rc, d) else 0.0})
+             if rc.get("impl", name) == "M4" and rc.kind in extracts else rc for name, rc in cfg.rules.items()}
     hypo = run_rules({k: df.join(rows, on=["kind", "record_id"], how="semi") if "record_id" in df.columns else df.clear()
                       for k, df in extracts.items() if k in {rc.kind for rc in cfg.rules.values()}},
-                     linked, roster, cfg, period,
-                     ytd_settlements=None if ytd is None else ytd.filter(pl.col("household_id").is_in(scope)),
-                     candidates=candidates)
+                     linked, people, replace(cfg, rules=rules), period, ytd_settlements=ytd,
+                     candidates=None if candidates is None else candidates.filter(
+                         pl.col("person_id").is_in(people["person_id"].implode())))
     new = hypo.filter(pl.col("household_id").is_not_null()).join(
         signals.select("household_id", "rule"), on=["household_id", "rule"], how="anti")
     said = pl.format("{} {}：{}", "rule", "risk_type", "basis")

@@ -212,3 +212,12 @@ def test_xlsx_chunked_rows_write_the_same_sheets(tmp_path, monkeypatch):
             assert a.read(name) == b.read(name), name
     for name, part in sheets.items():
         assert pl.read_excel(chunked, sheet_name=name).equals(part) or part.height == 0
+
+
+def test_a_frame_longer_than_a_sheet_goes_on_in_further_sheets():
+    from adapters.outputs import split_sheets
+
+    df = pl.DataFrame({"a": [1, 2, 3, 4, 5]})
+    assert {k: v["a"].to_list() for k, v in split_sheets("队列", df, rows=2).items()} == {
+        "队列": [1, 2], "队列_2": [3, 4], "队列_3": [5]}
+    assert list(split_sheets("队列", df.clear(), rows=2)) == ["队列"]  # an empty queue still has its sheet

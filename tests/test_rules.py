@@ -387,3 +387,28 @@ def test_review_impact_names_the_records_whose_answer_would_raise_a_warning():
                         candidates=candidates)
     assert sorted(got["record_id"]) == ["JS1", "JS2"], got
     assert got["impact"].str.starts_with("M1 因病：王五 2026年累计个人自付 5,600.00 元 ≥ 5,000 元").all()
+
+
+def test_review_impact_does_not_take_a_list_held_back_as_partial_for_a_whole_one():
+    """The list shows 2 of 7 roster persons (M4 held back: a partial delivery); the rules of the
+    impact see household A alone, where the waiting record (张三 暂停参保) would make it 2 of 3 —
+    still the run's partial list, which calls no one absent: the impact is the suspension alone."""
+    from pipelines.review_answers import best_guess
+    from pipelines.rules import review_impact
+
+    more = pl.concat([ROSTER.filter(pl.col("person_id") == "A-02").with_columns(person_id=pl.lit("A-03")),
+                      *[ROSTER.filter(pl.col("person_id") == "B-01").with_columns(
+                          person_id=pl.lit(f"{h}-01"), household_id=pl.lit(h)) for h in "DE"]])
+    roster = pl.concat([ROSTER, more])
+    df, links = enrollment(("A-02", "正常参保"), (None, "暂停参保"))
+    links = links.with_columns(decision=pl.when(pl.col("record_id") == "CB1").then(pl.lit("review"))
+                               .otherwise("decision"), score=pl.lit(0.9), reason=pl.lit("x"), n_candidates=pl.lit(1))
+    candidates = pl.DataFrame({
+        "dept": ["医保"], "kind": ["med_enrollment"], "record_id": ["CB1"], "decision": ["review"], "rank": [1],
+        "person_id": ["A-01"], "household_id": ["A"], "score": [0.9], "reason": ["x"], "cause": ["weak"],
+        "rivals": [None]}, schema_overrides={"rivals": pl.Utf8})
+    signals = run_rules({"med_enrollment": df}, links, roster, LIST_OF_4, P, candidates=candidates)
+    assert fired(signals, "M4").is_empty()  # held back: 2 of 7
+    got = review_impact({"med_enrollment": df}, links, roster, LIST_OF_4, P, signals, best_guess(candidates),
+                        candidates=candidates)
+    assert got["record_id"].to_list() == ["CB1"] and got["impact"][0] == "M4 未参加基本医疗保险：张三 参保状态为暂停参保（2026年度）"
