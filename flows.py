@@ -1128,6 +1128,9 @@ examples:
   python flows.py run --inbox /data/inbox --period 2026-10 --out /data/out --set M1.threshold=8000 --dry-run
   # an analyst's own rules file
   python flows.py run --inbox /data/inbox --period 2026-10 --out /tmp/try --config my_rules.toml
+  # the review queue answered (是否本人 filled in OUT/2026-10/county/人工复核队列.xlsx, saved into
+  # /data/inbox/2026-10/复核/): run the month again; its later months follow
+  python flows.py run --inbox /data/inbox --period 2026-10 --out /data/out
 
 Progress goes to stderr (one line per finished step with its seconds); the summary to stdout.
 Neither ever shows a name or an ID number.
