@@ -58,10 +58,11 @@ from matchers.places import resolve_places, water_links  # noqa: E402
 from matchers.review import IMPACT_COLUMN, review_queue  # noqa: E402
 from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess,  # noqa: E402
-                                      check_answers, gone_from_roster)
+                                      check_answers, gone_from_roster, unconfirmable, without_yes)
 from pipelines.identify import set_aside_unidentifiable  # noqa: E402
 from pipelines.standardize import known_headers  # noqa: E402
 from pipelines.validate import REJECTED_SCHEMA, delivery_order, rejected_files, supersede, to_person_records  # noqa: E402
+from schemas.inputs import PERSON_KINDS  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
 # Exit codes scripts can rely on (docs/OPERATIONS.md).
@@ -332,7 +333,7 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
     new = None
     if returned is not None and returned.height:
         accepted, refused = check_answers(
-            returned, roster, cfg.person_departments, known,
+            returned, roster, answerable_departments(cfg), known,
             pl.read_parquet(work / "person_records.parquet").select("dept", "kind", "record_id", "id_raw"),
             cfg.matching.one_record_per_person_kinds, cfg.matching.answer_max_id_differences)
         refused.cast(REJECTED_SCHEMA).write_parquet(work / f"rejected_{folder}_answers.parquet")
@@ -342,11 +343,16 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
                   "blank": returned["verdict"].null_count(), "set_aside": refused.height + invalid}
         if sum(list(counts.values())[1:]) != counts["returned"]:
             raise accounting.AccountingError(f"{folder}: read {counts['returned']} answers but accounted {counts}")
-    counts |= {"confirmed": 0, "ruled_out": 0, "misfiled": misfiled.height}
+    files = pl.read_parquet(work / "files.parquet").filter(pl.col("dept") == folder)["file"].to_list()
+    counts |= {"confirmed": 0, "ruled_out": 0, "misfiled": misfiled.height, "files": len(files)}
     answers = _concat([earlier, new])
     gone = pending = unseen = 0
+    held = pl.DataFrame(schema={"record_dept": pl.Utf8, "record_id": pl.Utf8, "person_id": pl.Utf8, "why": pl.Utf8})
     if answers.height:
         decided = answers_in_effect(answers)
+        held = unconfirmable(decided, pl.read_parquet(work / "person_records.parquet"), roster,
+                             cfg.matching.one_record_per_person_kinds, cfg.matching.answer_max_id_differences)
+        decided = without_yes(decided, held)
         decided.write_parquet(work / "review_decided.parquet")
         links, candidates = apply_answers(before, decided, roster, pl.read_parquet(work / "candidates.parquet"))
         links.write_parquet(work / "links_person.parquet")
@@ -354,36 +360,46 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
         changed = links.join(before.select("dept", "kind", "record_id", was="decision"), on=["dept", "kind", "record_id"])
         counts["confirmed"] = changed.filter(pl.col("reason").str.ends_with("确认是本人")).height
         counts["ruled_out"] = changed.filter((pl.col("decision") == "unmatched") & (pl.col("was") != "unmatched")).height
-        gone = gone_from_roster(decided, roster).join(
-            before.select(record_dept="dept", record_id="record_id"), on=["record_dept", "record_id"], how="semi").height
+        gone_rows = gone_from_roster(decided, roster).join(
+            before.select(record_dept="dept", record_id="record_id"), on=["record_dept", "record_id"], how="semi")
+        gone = gone_rows.height
     if new is not None:
         now = new.select(dept="record_dept", record_id="record_id").unique()
         pending = now.filter(~pl.col("dept").is_in(list(paths.only or cfg.departments))).height
         unseen = now.filter(pl.col("dept").is_in(list(paths.only or cfg.departments))).join(
             before.select("dept", "record_id"), on=["dept", "record_id"], how="anti").height
-    if returned is not None or rows_set_aside.height or counts["confirmed"] or counts["ruled_out"] or gone:
-        files = rows_set_aside.filter(pl.col("kind").is_null())["file"].n_unique()
-        detail = (f"本期收到复核结论 {counts['returned']} 行：采用 {counts['accepted']}，未填是否本人 {counts['blank']}，"
+    counts["held"] = held.height
+    if files or counts["confirmed"] or counts["ruled_out"] or gone or held.height:
+        misfits = rows_set_aside.filter(pl.col("kind").is_null())["file"].n_unique()
+        detail = (f"本期 复核/ 中 {len(files)} 个文件（{'、'.join(files[:5])}{'…' if len(files) > 5 else ''}），收到复核结论 {counts['returned']} 行：采用 {counts['accepted']}，未填是否本人 {counts['blank']}，"
                   f"退回 {counts['set_aside']}（见搁置行及原因）；按历次复核结论，本期 {counts['confirmed']} 条记录确认关联、"
                   f"{counts['ruled_out']} 条改为未关联"
-                  + (f"；{unseen} 条有结论的记录不在本期记录中（结论已保存，该记录再出现时采用）" if unseen else "")
+                  + (f"；{unseen} 条有结论的记录不在本期记录中（结论已保存：本年较早的结算计入累计，其他记录再出现时采用）"
+                     if unseen else "")
                   + (f"；{pending} 条属本次未重读的部门，整期重跑时采用" if pending else "")
-                  + (f"；{gone} 条记录答“是”的人已不在户籍底册中，未采用，请重新复核" if gone else "")
-                  + (f"；复核/ 中 {files} 个文件（表）不是复核结论（{misfiled.height} 行搁置，应放在其他文件夹？）" if files else "")
+                  + (f"；{gone} 条记录答“是”的人已不在户籍底册中，未采用，请重新复核（" + "、".join(
+                      f"{r['record_dept']} {r['record_id']}（{r['file']} 第 {r['line']} 行）"
+                      for r in gone_rows.head(5).iter_rows(named=True)) + ("…" if gone > 5 else "") + "）" if gone else "")
+                  + (f"；{held.height} 条记录的“是”本期未采用（" + "、".join(
+                      f"{r['record_dept']} {r['record_id']}：{r['why']}" for r in held.head(5).iter_rows(named=True))
+                     + ("…" if held.height > 5 else "") + "），请重新复核" if held.height else "")
+                  + (f"；其中 {misfits} 个表不是复核结论（{misfiled.height} 行搁置，应放在其他文件夹？）" if misfits else "")
                   + f" — review answers returned {counts['returned']}: used {counts['accepted']}, blank {counts['blank']}, "
                   f"set aside {counts['set_aside']}; this period {counts['confirmed']} records linked and "
                   f"{counts['ruled_out']} unlinked by answers"
                   + (f"; {unseen} answered records are not in this period" if unseen else "")
                   + (f"; {pending} wait for a full run" if pending else "")
                   + (f"; {gone} answered for persons no longer on the roster, not applied" if gone else "")
-                  + (f"; {files} tables in 复核/ hold no answers" if files else ""))
+                  + (f"; {held.height} answered 是 not taken (ID contradicts, or two list records for one person)"
+                     if held.height else "")
+                  + (f"; {misfits} tables in 复核/ hold no answers" if misfits else ""))
         pl.DataFrame([dict(category=Finding.REVIEW_ANSWERS, dept=folder, file=None, detail=detail,
                            count=counts["returned"])], schema=QUALITY_COLUMNS).write_parquet(work / "findings_review.parquet")
     return counts
 
 
 @task(**STEP)
-def year_to_date(paths: RunPaths, period: str) -> None:
+def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     """This period's settlements with their links, plus the stored settlements of the year so far
     (with the review answers received since they were stored)."""
     current = _read(paths.work / "med_settlement.parquet")
@@ -400,7 +416,10 @@ def year_to_date(paths: RunPaths, period: str) -> None:
     finally:
         con.close()
     if (decided := _read(paths.work / "review_decided.parquet")) is not None:  # answers about earlier months' rows
-        ytd = apply_answers(ytd, decided, pl.read_parquet(paths.work / "roster.parquet"))[0]
+        roster = pl.read_parquet(paths.work / "roster.parquet")
+        decided = without_yes(decided, unconfirmable(decided, ytd, roster,
+                                                     max_id_differences=cfg.matching.answer_max_id_differences))
+        ytd = apply_answers(ytd, decided, roster)[0]
     ytd.write_parquet(paths.work / "ytd_settlements.parquet")
 
 
@@ -478,7 +497,7 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     )
     rules.review_impact(extracts, links, roster, cfg, period, signals, best_guess(candidates),
                         ytd_settlements=_read(paths.work / "ytd_settlements.parquet"), candidates=candidates,
-                        ).write_parquet(paths.work / "review_impact.parquet")
+                        history=history).write_parquet(paths.work / "review_impact.parquet")
     delivered = set(pl.read_parquet(paths.work / "files.parquet")["dept"].to_list())
     notes = rules.held_back(extracts, links, roster, cfg, period, candidates=candidates, delivered=delivered)
     pl.DataFrame([dict(category=Finding.RULE_HELD_BACK, dept=cfg.kinds[cfg.rules[name].kind].folder, file=None,
@@ -611,8 +630,8 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     if kept_queue is not None:  # (a queue published by an older version lacks its newer columns)
         kept_queue = kept_queue.with_columns(pl.lit(None, pl.Utf8).alias(c) for c in queue.columns
                                              if c not in kept_queue.columns)
-        queue = pl.concat([queue.cast(pl.Utf8), kept_queue.select(queue.columns)]).sort(
-            pl.col(IMPACT_COLUMN).is_null(), "部门", "记录编号", maintain_order=True)
+        queue = pl.concat([queue, kept_queue.select(queue.columns).cast(queue.schema, strict=False)]).sort(
+            pl.col(IMPACT_COLUMN).is_null(), "部门", "记录编号", "候选序号", maintain_order=True)
     # the queue's workbook is written beside the townships' (a city's holds ~300,000 rows)
     workbooks = [(outputs.split_sheets("人工复核队列", queue), stage / "county" / "人工复核队列.xlsx")]
     towns = []
@@ -778,7 +797,7 @@ def monthly_run(
                            + _why_set_aside(paths, cfg.kinds["roster"].folder))
         decisions = link_records(paths, cfg, kinds)
         reviewed = take_review_answers(paths, cfg, period)
-        year_to_date(paths, period)
+        year_to_date(paths, cfg, period)
         answers = take_feedback(paths, cfg, period, issued)
         accounts = settle_accounts.submit(paths, cfg, depts, ingested)  # beside the warnings: needs none
         issued_counts = issue_warnings(paths, cfg, period, kinds)
@@ -903,6 +922,13 @@ def county_settings(county: dict, config_path: str | None, overrides: list[str] 
     """A province county's config file and `--set` overrides: its own `config` if it names one,
     else the command's; the command's overrides, then its own `set`."""
     return county.get("config") or config_path, list(overrides or []) + list(county.get("set", []))
+
+
+def answerable_departments(cfg: Config) -> list[str]:
+    """The departments whose records name persons (`PERSON_KINDS`; not 水利's places): those a
+    review answer may be about."""
+    folders = {cfg.kinds[k].folder for k in PERSON_KINDS if k in cfg.kinds}
+    return [d for d in cfg.departments if d in folders]
 
 
 def largest_first(paths: RunPaths, depts: list[str]) -> list[str]:
@@ -1082,10 +1108,11 @@ def print_summary(result: dict) -> None:
         print(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']} + unanswered {fb['unanswered']}"
               f" + set aside {fb['set_aside']}")
     ra = result["review_answers"]
-    if ra["returned"] or ra["confirmed"] or ra["ruled_out"] or ra["misfiled"]:
+    if ra["files"] or ra["confirmed"] or ra["ruled_out"] or ra.get("held"):
         print(f"复核 review answers: {ra['returned']} = used {ra['accepted']} + blank {ra['blank']} + set aside "
               f"{ra['set_aside']}; records linked by answers {ra['confirmed']}, unlinked {ra['ruled_out']}"
-              + (f"; {ra['misfiled']} rows of tables in 复核/ that hold no answers set aside" if ra["misfiled"] else ""))
+              + (f"; {ra['misfiled']} rows of tables in 复核/ that hold no answers set aside" if ra["misfiled"] else "")
+              + (f"; {ra['held']} answered 是 not taken (数据质量报告.csv)" if ra.get("held") else ""))
     print(f"乡镇清单 township lists: {len(result['townships'])} townships, 核实截止 deadline {result['deadline']}")
     if result.get("attention"):
         print("请注意 attention (数据质量报告.csv):")

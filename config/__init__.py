@@ -215,11 +215,6 @@ class Config:
         return [self.kinds[k].folder for k in self.REFERENCE_KINDS]
 
     @property
-    def person_departments(self) -> list[str]:
-        """The departments whose records name persons (not 水利's places): the review queue's."""
-        return [f for f in self.departments if any("id_raw" in k.fields for k in self.kinds_in(f))]
-
-    @property
     def departments(self) -> list[str]:
         """The eight department folders (everything that is not a reference folder)."""
         return [f for f in self.folders if f not in self.reference_folders]

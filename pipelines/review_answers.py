@@ -41,14 +41,11 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
     Rows without a verdict are in neither: the record is not decided yet."""
     given = answers.filter(pl.col("verdict").is_not_null()).with_row_index("_row").with_columns(
         _base=original_file(pl.col("file")))
-    ids = normalize_ids(shown.select("dept", "kind", "record_id", "id_raw")).select(
-        record_dept="dept", record_id="record_id", _kind="kind", _shown="id_norm", _kept="kept")
-    g = (given.join(ids, on=RECORD, how="left")
+    g = (given.join(_shown_ids(shown), on=RECORD, how="left")
          .join(known.select(record_dept="dept", record_id="record_id").unique().with_columns(_known=pl.lit(True)),
                on=RECORD, how="left")
          .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left"))
-    at = lambda c, i: pl.col(c).str.slice(i, 1)  # noqa: E731
-    differ = pl.sum_horizontal((at("_kept", i) == "1") & (at("_shown", i) != at("_number", i)) for i in range(6, 18))
+    differ = _differences()
     yes = pl.col("verdict") == "是"
     latest = (g.sort(delivery_order(pl.col("file")), "line").group_by([*RECORD, "person_id", "_base"])
               .agg(pl.col("verdict").last()))
@@ -86,10 +83,49 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
     refused = flagged.filter(pl.col("field").is_not_null()).select(
         "dept", "kind", "file", "line", "record_id", "field",
         value=pl.when(pl.col("field") == "person_id").then(pl.col("person_id"))
-        .when(pl.col("field") == "record_dept").then(pl.col("record_dept")).otherwise(pl.col("verdict")),
+        .when(pl.col("field") == "record_dept").then(pl.col("record_dept"))
+        .when(pl.col("field") == "record_id").then(pl.col("record_id")).otherwise(pl.col("verdict")),
         reason=pl.format("{} {}：{}，结论未采用", "record_dept", "record_id", "reason"),
     )
     return flagged.filter(pl.col("field").is_null()).select(answers.columns), refused
+
+
+def _differences() -> pl.Expr:
+    """Birth-date and sequence characters (positions 7-18) the record kept (`_kept`, `_shown`:
+    `normalize_ids`' kept and id_norm) that differ from the person's ID (`_number`). The region
+    is left out: a record may show a legacy region code."""
+    at = lambda c, i: pl.col(c).str.slice(i, 1)  # noqa: E731
+    return pl.sum_horizontal((at("_kept", i) == "1") & (at("_shown", i) != at("_number", i)) for i in range(6, 18))
+
+
+def _shown_ids(shown: pl.DataFrame) -> pl.DataFrame:
+    return normalize_ids(shown.select("dept", "kind", "record_id", "id_raw")).select(
+        record_dept="dept", record_id="record_id", _kind="kind", _shown="id_norm", _kept="kept")
+
+
+def unconfirmable(decided: pl.DataFrame, shown: pl.DataFrame, roster: pl.DataFrame, single_kinds: tuple[str, ...] = (),
+                  max_id_differences: int = 2) -> pl.DataFrame:
+    """The 是 of `decided` (ReviewDecision rows) that a run cannot take for the records it has
+    (`shown`: dept, kind, record_id, id_raw), however long ago they were given: the person's
+    birth-date and sequence digits differ from the record's kept ones at more than
+    `max_id_differences` positions (an answer about a record number reused, or mistyped), or
+    two records of a one-record-per-person list (`single_kinds`) are confirmed to one person
+    (answered months apart: which is theirs?). -> record_dept, record_id, person_id, why."""
+    g = (decided.filter(pl.col("person_id").is_not_null()).join(_shown_ids(shown), on=RECORD)
+         .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left"))
+    far = g.filter(_differences() > max_id_differences).select(
+        *RECORD, "person_id", why=pl.format("证件号码有 {} 位与记录不符", _differences()))
+    twice = g.filter(pl.col("_kind").is_in(list(single_kinds)),
+                     pl.col("record_id").n_unique().over("record_dept", "_kind", "person_id") > 1).select(
+        *RECORD, "person_id", why=pl.lit("同一名单中另一条记录也确认为此人"))
+    return pl.concat([far, twice]).unique(RECORD, keep="first", maintain_order=True)
+
+
+def without_yes(decided: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
+    """`decided` with the 是 of `records` (record_dept, record_id) dropped: those records stay as
+    the matcher decided, but for the persons answered 否."""
+    drop = pl.struct(RECORD).is_in(records.select(pl.struct(RECORD)).to_series().implode())
+    return decided.with_columns(person_id=pl.when(drop).then(None).otherwise(pl.col("person_id")))
 
 
 def answers_in_effect(answers: pl.DataFrame) -> pl.DataFrame:

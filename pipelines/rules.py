@@ -504,12 +504,15 @@ def held_back(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl
 
 def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config,
                   period: str, signals: pl.DataFrame, guess: pl.DataFrame,
-                  ytd_settlements: pl.DataFrame | None = None, candidates: pl.DataFrame | None = None) -> pl.DataFrame:
+                  ytd_settlements: pl.DataFrame | None = None, candidates: pl.DataFrame | None = None,
+                  history: pl.DataFrame | None = None) -> pl.DataFrame:
     """Which review records matter: link each to its best candidate (`guess`, ReviewDecision
     rows from `pipelines.review_answers.best_guess`; all at once) and run the rules again over those
-    candidates' households only; a household warning that `signals` (this period's) lacks is what
-    the answers about the records it cites could raise. -> dept, record_id, impact (`<rule> <risk
-    type>：<basis>`, several joined by '；'), one row per record cited by such a warning."""
+    candidates' households only; a household warning that `signals` (this period's) lacks, and
+    that `history` (as for `assign_warnings`) would not suppress as a repeat, is what the answers
+    about the records it cites could raise. -> dept, record_id, impact (`<rule> <risk type>：
+    <basis>`, and the other waiting records it needs too; several joined by '；'), one row per
+    record cited by such a warning."""
     out = {"dept": pl.Utf8, "record_id": pl.Utf8, "impact": pl.Utf8}
     if guess.is_empty():
         return pl.DataFrame(schema=out)
@@ -533,10 +536,18 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
                          pl.col("person_id").is_in(people["person_id"].implode())))
     new = hypo.filter(pl.col("household_id").is_not_null()).join(
         signals.select("household_id", "rule"), on=["household_id", "rule"], how="anti")
+    if new.height:  # a repeat of a warning still open (or verified lately) would be suppressed
+        issued = assign_warnings(new, roster, period, history, cfg)[0]
+        new = new.join(issued.select("household_id", "rule"), on=["household_id", "rule"], how="semi")
+    cited = (new.with_row_index("_signal").explode("record_ids")
+             .join(guess.select(dept="record_dept", record_ids="record_id"), on="record_ids")
+             .with_columns(_others=pl.col("record_ids").implode().over("_signal").list.set_difference(
+                 pl.concat_list("record_ids")).list.sort()))
     said = pl.format("{} {}：{}", "rule", "risk_type", "basis")
-    return (new.select(said.alias("impact"), "record_ids").explode("record_ids")
-            .join(guess.select(dept="record_dept", record_ids="record_id"), on="record_ids")
-            .group_by("dept", record_id="record_ids").agg(pl.col("impact").unique().sort().str.join("；"))
+    needs = pl.when(pl.col("_others").list.len() > 0).then(
+        pl.format("（需同时确认：{}）", pl.col("_others").list.join("、"))).otherwise(pl.lit(""))
+    return (cited.select("dept", record_id="record_ids", impact=pl.concat_str([said, needs]))
+            .group_by("dept", "record_id").agg(pl.col("impact").unique().sort().str.join("；"))
             .select(list(out)).cast(out))
 
 

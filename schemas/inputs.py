@@ -15,7 +15,7 @@ from schemas.outputs import FEEDBACK_CHOICES, REVIEW_CHOICES
 __all__ = [
     "SourceRow", "RosterPerson", "GridHousehold", "MedSettlement", "MedEnrollment", "Housing",
     "Education", "Water", "Civil", "Disability", "HR", "Agri", "Feedback", "ReviewAnswer", "Rejected",
-    "PersonRecord", "EXTRACT_MODELS",
+    "PersonRecord", "EXTRACT_MODELS", "PERSON_KINDS",
 ]
 
 
@@ -246,3 +246,6 @@ EXTRACT_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "feedback": Feedback,
     "review_answer": ReviewAnswer,
 }
+# The kinds whose records name a person (they carry `id_raw`, for 残联 copied from the 残疾人证号):
+# everything but the roster, the grid, 水利's places and the returned answers.
+PERSON_KINDS = [k for k, m in EXTRACT_MODELS.items() if "id_raw" in m.to_schema().columns]

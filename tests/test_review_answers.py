@@ -149,3 +149,27 @@ def test_a_yes_for_a_person_gone_from_the_roster_is_not_applied_and_is_listed():
     got, left = apply_answers(links, decided, ROSTER, candidates)
     assert got["decision"].to_list() == ["review"] and left.height == 1
     assert gone_from_roster(decided, ROSTER)["record_id"].to_list() == ["A"]
+
+
+def test_a_yes_given_months_ago_is_not_taken_for_a_record_it_contradicts_or_a_second_list_record():
+    """Answers put into a later month's 复核/ are checked against the records when they apply: a
+    record number answered for a person whose ID it contradicts, and a second 参保名单 record
+    confirmed to a person another one already was."""
+    from pipelines.review_answers import unconfirmable, without_yes
+
+    decided = _decided(_answers([("复核/q.csv", 2, "医保", "JS9", "P1", "是"),
+                                 ("复核/q.csv", 3, "医保", "CB1", "P2", "是")], "2026-10"),
+                       _answers([("复核/r.csv", 2, "医保", "CB2", "P2", "是"),
+                                 ("复核/r.csv", 3, "医保", "JS8", "P3", "是"), ("复核/r.csv", 4, "医保", "JS8", "P4", "否")],
+                                "2026-11"))
+    shown = pl.DataFrame({"dept": ["医保"] * 4, "kind": ["med_settlement", "med_enrollment", "med_enrollment",
+                                                         "med_settlement"],
+                          "record_id": ["JS9", "CB1", "CB2", "JS8"],
+                          "id_raw": ["342201199604173163", None, None, "341302196003031236"]})
+    held = unconfirmable(decided, shown, ROSTER, ("med_enrollment",), 2).sort("record_id")
+    assert held.select("record_id", "why").rows() == [
+        ("CB1", "同一名单中另一条记录也确认为此人"), ("CB2", "同一名单中另一条记录也确认为此人"),
+        ("JS9", "证件号码有 8 位与记录不符")]
+    kept = without_yes(decided, held).sort("record_id")
+    assert kept.select("record_id", "person_id", "excluded").rows() == [
+        ("CB1", None, []), ("CB2", None, []), ("JS8", "P3", ["P4"]), ("JS9", None, [])]

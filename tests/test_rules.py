@@ -387,6 +387,11 @@ def test_review_impact_names_the_records_whose_answer_would_raise_a_warning():
                         candidates=candidates)
     assert sorted(got["record_id"]) == ["JS1", "JS2"], got
     assert got["impact"].str.starts_with("M1 因病：王五 2026年累计个人自付 5,600.00 元 ≥ 5,000 元").all()
+    assert dict(got.select("record_id", pl.col("impact").str.extract("（(需同时确认：.*)）$")).iter_rows()) == {
+        "JS1": "需同时确认：JS2", "JS2": "需同时确认：JS1"}
+    # the household's M1 is still open from September (of 6,000): a repeat would be suppressed
+    assert review_impact({"med_settlement": df}, links, ROSTER, CFG, P, signals, best_guess(candidates),
+                         candidates=candidates, history=hist(6000.0, "open")).is_empty()
 
 
 def test_review_impact_does_not_take_a_list_held_back_as_partial_for_a_whole_one():
