@@ -58,7 +58,8 @@ from matchers.places import resolve_places, water_links  # noqa: E402
 from matchers.review import IMPACT_COLUMN, review_queue  # noqa: E402
 from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess,  # noqa: E402
-                                      check_answers, gone_from_roster, unconfirmable, without_yes)
+                                      check_answers, describe, gone_from_roster, unconfirmable,
+                                      without_yes)
 from pipelines.identify import set_aside_unidentifiable  # noqa: E402
 from pipelines.standardize import known_headers  # noqa: E402
 from pipelines.validate import REJECTED_SCHEMA, delivery_order, rejected_files, supersede, to_person_records  # noqa: E402
@@ -330,11 +331,11 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
             known = _concat([warehouse.records_seen(con, period, asked), before.select("dept", "record_id")])
     finally:
         con.close()
+    shown = pl.read_parquet(work / "person_records.parquet").select("dept", "kind", "record_id", "id_raw")
     new = None
     if returned is not None and returned.height:
         accepted, refused = check_answers(
-            returned, roster, answerable_departments(cfg), known,
-            pl.read_parquet(work / "person_records.parquet").select("dept", "kind", "record_id", "id_raw"),
+            returned, roster, answerable_departments(cfg), known, shown,
             cfg.matching.one_record_per_person_kinds, cfg.matching.answer_max_id_differences)
         refused.cast(REJECTED_SCHEMA).write_parquet(work / f"rejected_{folder}_answers.parquet")
         new = accepted.with_columns(period=pl.lit(period))
@@ -346,11 +347,11 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
     files = pl.read_parquet(work / "files.parquet").filter(pl.col("dept") == folder)["file"].to_list()
     counts |= {"confirmed": 0, "ruled_out": 0, "misfiled": misfiled.height, "files": len(files)}
     answers = _concat([earlier, new])
-    gone = pending = unseen = 0
-    held = pl.DataFrame(schema={"record_dept": pl.Utf8, "record_id": pl.Utf8, "person_id": pl.Utf8, "why": pl.Utf8})
+    pending = unseen = 0
+    held = gone_rows = None
     if answers.height:
         decided = answers_in_effect(answers)
-        held = unconfirmable(decided, pl.read_parquet(work / "person_records.parquet"), roster,
+        held = unconfirmable(decided, shown, roster,
                              cfg.matching.one_record_per_person_kinds, cfg.matching.answer_max_id_differences)
         decided = without_yes(decided, held)
         decided.write_parquet(work / "review_decided.parquet")
@@ -362,37 +363,15 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
         counts["ruled_out"] = changed.filter((pl.col("decision") == "unmatched") & (pl.col("was") != "unmatched")).height
         gone_rows = gone_from_roster(decided, roster).join(
             before.select(record_dept="dept", record_id="record_id"), on=["record_dept", "record_id"], how="semi")
-        gone = gone_rows.height
     if new is not None:
         now = new.select(dept="record_dept", record_id="record_id").unique()
         pending = now.filter(~pl.col("dept").is_in(list(paths.only or cfg.departments))).height
         unseen = now.filter(pl.col("dept").is_in(list(paths.only or cfg.departments))).join(
             before.select("dept", "record_id"), on=["dept", "record_id"], how="anti").height
-    counts["held"] = held.height
-    if files or counts["confirmed"] or counts["ruled_out"] or gone or held.height:
-        misfits = rows_set_aside.filter(pl.col("kind").is_null())["file"].n_unique()
-        detail = (f"本期 复核/ 中 {len(files)} 个文件（{'、'.join(files[:5])}{'…' if len(files) > 5 else ''}），收到复核结论 {counts['returned']} 行：采用 {counts['accepted']}，未填是否本人 {counts['blank']}，"
-                  f"退回 {counts['set_aside']}（见搁置行及原因）；按历次复核结论，本期 {counts['confirmed']} 条记录确认关联、"
-                  f"{counts['ruled_out']} 条改为未关联"
-                  + (f"；{unseen} 条有结论的记录不在本期记录中（结论已保存：本年较早的结算计入累计，其他记录再出现时采用）"
-                     if unseen else "")
-                  + (f"；{pending} 条属本次未重读的部门，整期重跑时采用" if pending else "")
-                  + (f"；{gone} 条记录答“是”的人已不在户籍底册中，未采用，请重新复核（" + "、".join(
-                      f"{r['record_dept']} {r['record_id']}（{r['file']} 第 {r['line']} 行）"
-                      for r in gone_rows.head(5).iter_rows(named=True)) + ("…" if gone > 5 else "") + "）" if gone else "")
-                  + (f"；{held.height} 条记录的“是”本期未采用（" + "、".join(
-                      f"{r['record_dept']} {r['record_id']}：{r['why']}" for r in held.head(5).iter_rows(named=True))
-                     + ("…" if held.height > 5 else "") + "），请重新复核" if held.height else "")
-                  + (f"；其中 {misfits} 个表不是复核结论（{misfiled.height} 行搁置，应放在其他文件夹？）" if misfits else "")
-                  + f" — review answers returned {counts['returned']}: used {counts['accepted']}, blank {counts['blank']}, "
-                  f"set aside {counts['set_aside']}; this period {counts['confirmed']} records linked and "
-                  f"{counts['ruled_out']} unlinked by answers"
-                  + (f"; {unseen} answered records are not in this period" if unseen else "")
-                  + (f"; {pending} wait for a full run" if pending else "")
-                  + (f"; {gone} answered for persons no longer on the roster, not applied" if gone else "")
-                  + (f"; {held.height} answered 是 not taken (ID contradicts, or two list records for one person)"
-                     if held.height else "")
-                  + (f"; {misfits} tables in 复核/ hold no answers" if misfits else ""))
+    counts |= {"held": 0 if held is None else held.height, "gone": 0 if gone_rows is None else gone_rows.height,
+               "pending": pending, "unseen": unseen}
+    if files or counts["confirmed"] or counts["ruled_out"] or counts["gone"] or counts["held"]:
+        detail = describe(counts, files, gone_rows, held, misfiled)
         pl.DataFrame([dict(category=Finding.REVIEW_ANSWERS, dept=folder, file=None, detail=detail,
                            count=counts["returned"])], schema=QUALITY_COLUMNS).write_parquet(work / "findings_review.parquet")
     return counts

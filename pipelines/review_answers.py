@@ -205,3 +205,38 @@ def best_guess(candidates: pl.DataFrame) -> pl.DataFrame:
     return ReviewDecision.validate(best.select(
         record_dept="dept", record_id="record_id", person_id="person_id", excluded=pl.lit([], pl.List(pl.Utf8)),
         file=pl.lit(""), line=pl.lit(0, pl.Int64), period=pl.lit("")))
+
+
+def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl.DataFrame | None,
+             misfiled: pl.DataFrame) -> str:
+    """The run's line on review answers for 数据质量报告.csv: `counts` as the run took them
+    (returned = accepted + blank + set_aside; confirmed, ruled_out, unseen, pending), the files
+    in 复核/, the records answered 是 for someone gone from the roster (`gone`, ReviewDecision
+    rows) or not taken (`held`, from `unconfirmable`), rows of tables that hold no answers."""
+    c, misfits = counts, misfiled["file"].n_unique()
+    def some(df: pl.DataFrame | None, say) -> str:
+        return "、".join(say(r) for r in df.head(5).iter_rows(named=True)) + ("…" if df.height > 5 else "")
+    zh = (f"本期 复核/ 中 {len(files)} 个文件（{'、'.join(files[:5])}{'…' if len(files) > 5 else ''}），"
+          f"收到复核结论 {c['returned']} 行：采用 {c['accepted']}，未填是否本人 {c['blank']}，退回 {c['set_aside']}"
+          f"（见搁置行及原因）；按历次复核结论，本期 {c['confirmed']} 条记录确认关联、{c['ruled_out']} 条改为未关联")
+    if c["unseen"]:
+        zh += f"；{c['unseen']} 条有结论的记录不在本期记录中（结论已保存：本年较早的结算计入累计，其他记录再出现时采用）"
+    if c["pending"]:
+        zh += f"；{c['pending']} 条属本次未重读的部门，整期重跑时采用"
+    if c["gone"]:
+        zh += f"；{c['gone']} 条记录答“是”的人已不在户籍底册中，未采用，请重新复核（" + some(
+            gone, lambda r: f"{r['record_dept']} {r['record_id']}（{r['file']} 第 {r['line']} 行）") + "）"
+    if c["held"]:
+        zh += f"；{c['held']} 条记录的“是”本期未采用（" + some(
+            held, lambda r: f"{r['record_dept']} {r['record_id']}：{r['why']}") + "），请重新复核"
+    if misfits:
+        zh += f"；其中 {misfits} 个表不是复核结论（{misfiled.height} 行搁置，应放在其他文件夹？）"
+    en = (f"review answers returned {c['returned']}: used {c['accepted']}, blank {c['blank']}, set aside "
+          f"{c['set_aside']}; this period {c['confirmed']} records linked and {c['ruled_out']} unlinked by answers"
+          + (f"; {c['unseen']} answered records are not in this period" if c["unseen"] else "")
+          + (f"; {c['pending']} wait for a full run" if c["pending"] else "")
+          + (f"; {c['gone']} answered for persons no longer on the roster, not applied" if c["gone"] else "")
+          + (f"; {c['held']} answered 是 not taken (ID contradicts, or two list records for one person)"
+             if c["held"] else "")
+          + (f"; {misfits} tables in 复核/ hold no answers" if misfits else ""))
+    return f"{zh} — {en}"
