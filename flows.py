@@ -62,7 +62,7 @@ from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_an
                                       without_yes)
 from pipelines.identify import set_aside_unidentifiable  # noqa: E402
 from pipelines.standardize import known_headers  # noqa: E402
-from pipelines.validate import REJECTED_SCHEMA, delivery_order, rejected_files, supersede, to_person_records  # noqa: E402
+from pipelines.validate import REJECTED_SCHEMA, rejected_files, supersede, to_person_records  # noqa: E402
 from schemas.inputs import PERSON_KINDS  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
