@@ -474,11 +474,12 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
         water_places=_read(paths.work / "water_places.parquet"),
         candidates=(candidates := pl.read_parquet(paths.work / "candidates.parquet")),
     )
-    rules.review_impact(extracts, links, roster, cfg, period, signals, best_guess(candidates),
-                        ytd_settlements=_read(paths.work / "ytd_settlements.parquet"), candidates=candidates,
-                        history=history).write_parquet(paths.work / "review_impact.parquet")
     delivered = set(pl.read_parquet(paths.work / "files.parquet")["dept"].to_list())
     notes = rules.held_back(extracts, links, roster, cfg, period, candidates=candidates, delivered=delivered)
+    rules.review_impact(extracts, links, roster, cfg, period, signals, best_guess(candidates),
+                        ytd_settlements=_read(paths.work / "ytd_settlements.parquet"), candidates=candidates,
+                        history=history, held={name for name, _ in notes}).write_parquet(
+        paths.work / "review_impact.parquet")
     pl.DataFrame([dict(category=Finding.RULE_HELD_BACK, dept=cfg.kinds[cfg.rules[name].kind].folder, file=None,
                        detail=f"{name}: {why}", count=1) for name, why in notes],
                  schema=QUALITY_COLUMNS).write_parquet(paths.work / "findings_rules.parquet")
@@ -1087,11 +1088,11 @@ def print_summary(result: dict) -> None:
         print(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']} + unanswered {fb['unanswered']}"
               f" + set aside {fb['set_aside']}")
     ra = result["review_answers"]
-    if ra["files"] or ra["confirmed"] or ra["ruled_out"] or ra.get("held"):
+    if ra["files"] or ra["confirmed"] or ra["ruled_out"] or ra["held"]:
         print(f"复核 review answers: {ra['returned']} = used {ra['accepted']} + blank {ra['blank']} + set aside "
               f"{ra['set_aside']}; records linked by answers {ra['confirmed']}, unlinked {ra['ruled_out']}"
               + (f"; {ra['misfiled']} rows of tables in 复核/ that hold no answers set aside" if ra["misfiled"] else "")
-              + (f"; {ra['held']} answered 是 not taken (数据质量报告.csv)" if ra.get("held") else ""))
+              + (f"; {ra['held']} answered 是 not taken (数据质量报告.csv)" if ra["held"] else ""))
     print(f"乡镇清单 township lists: {len(result['townships'])} townships, 核实截止 deadline {result['deadline']}")
     if result.get("attention"):
         print("请注意 attention (数据质量报告.csv):")

@@ -134,9 +134,6 @@ def answers_in_effect(answers: pl.DataFrame) -> pl.DataFrame:
     not (their latest answer is 否), and the answer that decided.
     Later answers win: by period, then delivery order of the files, then line — so a corrected
     copy, or next month's answer, changes an earlier one."""
-    if answers.is_empty():
-        return pl.DataFrame(schema={**{c: pl.Utf8 for c in RECORD}, "person_id": pl.Utf8,
-                                    "excluded": pl.List(pl.Utf8), "file": pl.Utf8, "line": pl.Int64, "period": pl.Utf8})
     latest = (answers.sort("period", delivery_order(pl.col("file")), "line", maintain_order=True).with_row_index("_seq")
               .unique([*RECORD, "person_id"], keep="last").sort("_seq"))
     yes = latest.filter(pl.col("verdict") == "是").unique(RECORD, keep="last").sort("_seq")

@@ -505,12 +505,13 @@ def held_back(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl
 def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config,
                   period: str, signals: pl.DataFrame, guess: pl.DataFrame,
                   ytd_settlements: pl.DataFrame | None = None, candidates: pl.DataFrame | None = None,
-                  history: pl.DataFrame | None = None) -> pl.DataFrame:
+                  history: pl.DataFrame | None = None, held: Collection[str] = ()) -> pl.DataFrame:
     """Which review records matter: link each to its best candidate (`guess`, ReviewDecision
     rows from `pipelines.review_answers.best_guess`; all at once) and run the rules again over those
     candidates' households only; a household warning that `signals` (this period's) lacks, and
     that `history` (as for `assign_warnings`) would not suppress as a repeat, is what the answers
-    about the records it cites could raise. -> dept, record_id, impact (`<rule> <risk type>：
+    about the records it cites could raise. `held`: the rules the run held back (`held_back`): an
+    M4 the period's list was too partial for stays held back on the households' smaller roster. -> dept, record_id, impact (`<rule> <risk type>：
     <basis>`, and the other waiting records it needs too; several joined by '；'), one row per
     record cited by such a warning."""
     out = {"dept": pl.Utf8, "record_id": pl.Utf8, "impact": pl.Utf8}
@@ -526,8 +527,7 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
         ytd_settlements.filter(pl.col("household_id").is_in(scope) | waiting), guess, roster)[0])
     rows = linked.select("kind", "record_id")
     # M4 asks how much of the whole roster the list shows: as the period's own run found it
-    d = RuleInputs(extracts, links, roster, period, candidates=candidates)
-    rules = {name: replace(rc, params={**rc.params, "min_roster_share": 2.0 if enrollment_too_short(rc, d) else 0.0})
+    rules = {name: replace(rc, params={**rc.params, "min_roster_share": 2.0 if name in held else 0.0})
              if rc.get("impl", name) == "M4" and rc.kind in extracts else rc for name, rc in cfg.rules.items()}
     hypo = run_rules({k: df.join(rows, on=["kind", "record_id"], how="semi") if "record_id" in df.columns else df.clear()
                       for k, df in extracts.items() if k in {rc.kind for rc in cfg.rules.values()}},

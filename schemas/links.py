@@ -57,8 +57,8 @@ class ReviewCandidate(pa.DataFrameModel):
 
 class ReviewDecision(pa.DataFrameModel):
     """What the analysts' answers to the review queue say of one record, as of a run
-    (`matchers.review.answers_in_effect` over every `ReviewAnswer` received up to its period ->
-    `apply_answers`): `person_id` the person it is (the latest 是; null when none), `excluded`
+    (`pipelines.review_answers.answers_in_effect` over every `ReviewAnswer` received up to its
+    period -> `apply_answers`): `person_id` the person it is (the latest 是; null when none), `excluded`
     the persons it is not (their latest answer is 否); `file`, `line`, `period` (received) of the
     answer that decided, which the link's reason cites."""
 

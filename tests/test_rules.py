@@ -414,6 +414,8 @@ def test_review_impact_does_not_take_a_list_held_back_as_partial_for_a_whole_one
         "rivals": [None]}, schema_overrides={"rivals": pl.Utf8})
     signals = run_rules({"med_enrollment": df}, links, roster, LIST_OF_4, P, candidates=candidates)
     assert fired(signals, "M4").is_empty()  # held back: 2 of 7
+    held = {name for name, _ in held_back({"med_enrollment": df}, links, roster, LIST_OF_4, P, candidates=candidates)}
+    assert held == {"M4"}
     got = review_impact({"med_enrollment": df}, links, roster, LIST_OF_4, P, signals, best_guess(candidates),
-                        candidates=candidates)
+                        candidates=candidates, held=held)
     assert got["record_id"].to_list() == ["CB1"] and got["impact"][0] == "M4 未参加基本医疗保险：张三 参保状态为暂停参保（2026年度）"
