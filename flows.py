@@ -222,12 +222,19 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
 
 
 @task(**STEP)
-def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
-    """Link every person-level record to the roster; resolve water work orders to places."""
-    roster = pl.read_parquet(paths.work / "roster.parquet")
+def collect_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> None:
+    """Every record of the period's extracts that names a person, in one frame (PersonRecord)."""
     extracts = {k: pl.read_parquet(paths.work / f"{k}.parquet") for k in kinds if k not in cfg.REFERENCE_KINDS}
-    records = to_person_records(extracts, cfg.matching.prior_groups)
-    records.write_parquet(paths.work / "person_records.parquet")
+    to_person_records(extracts, cfg.matching.prior_groups).write_parquet(paths.work / "person_records.parquet")
+
+
+@task(**STEP)
+def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
+    """Link every person-level record to the roster, weighing the analysts' answers in effect
+    (`take_review_answers`); resolve water work orders to places."""
+    roster = pl.read_parquet(paths.work / "roster.parquet")
+    records = pl.read_parquet(paths.work / "person_records.parquet")
+    decided = _read(paths.work / "review_decided.parquet")
     # The 参保名单 is the census other kinds are linked against (`link._census`): a partial run
     # that does not re-read it links with the period's stored one and keeps that one's links.
     census_kinds = list(cfg.matching.complete_snapshot_kinds)
@@ -237,9 +244,11 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         census = stored_census(paths, records.clear())
     census.write_parquet(paths.work / "census_records.parquet")
     matching = measure_census(paths, cfg, records, census, roster, borrowed)
-    links, candidates = link(pl.concat([records, census]) if borrowed else records, roster, matching)
+    links, candidates = link(pl.concat([records, census]) if borrowed else records, roster, matching, decided)
     if borrowed:
         links, candidates = (f.filter(~pl.col("kind").is_in(census_kinds)) for f in (links, candidates))
+    if decided is not None:  # (the links cite the answers that made them)
+        links, candidates = apply_answers(links, decided, roster, candidates)
     links.write_parquet(paths.work / "links_person.parquet")
     candidates.write_parquet(paths.work / "candidates.parquet")
     slips = slip_rates(records, matching).filter(pl.col("failed") > 0)
@@ -251,8 +260,8 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
                          (pl.col("slip_rate") * 100).round(2), "failed", "full", (pl.col("slip_rate") * 100).round(2)),
         count=pl.col("failed").cast(pl.Int64),
     ).write_parquet(paths.work / "findings_ids.parquet")
-    if "water" in extracts:
-        resolve_places(extracts["water"], roster).write_parquet(paths.work / "water_places.parquet")
+    if "water" in kinds:
+        resolve_places(pl.read_parquet(paths.work / "water.parquet"), roster).write_parquet(paths.work / "water_places.parquet")
     return {k: int(v) for k, v in links.group_by("decision").len().iter_rows()}
 
 
@@ -308,12 +317,13 @@ def stored_census(paths: RunPaths, empty: pl.DataFrame) -> pl.DataFrame:
 @task(**STEP)
 def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
     """The county's answers to its review queue (复核/): check the rows returned this period,
-    then apply every answer received up to this period to the period's links and candidates (a
-    record answered 是 is linked to that person, a person answered 否 is ruled out). Writes the
-    answers in effect (for the year's earlier settlements) and the accepted new ones (stored)."""
+    then work out every answer received up to this period (`answers_in_effect`) for linking to
+    weigh (a record answered 是 is that person's, a person answered 否 is not the record's).
+    Writes the answers in effect (linking, the year's earlier settlements) and the accepted new
+    ones (stored)."""
     work, folder = paths.work, cfg.kinds["review_answer"].folder
     roster = pl.read_parquet(work / "roster.parquet")
-    before = pl.read_parquet(work / "links_person.parquet")
+    shown = pl.read_parquet(work / "person_records.parquet").select("dept", "kind", "record_id", "id_raw")
     returned = _read(work / "review_answer.parquet")
     rows_set_aside = _read(work / f"rejected_{folder}.parquet")
     rows_set_aside = (rows_set_aside if rows_set_aside is not None else pl.DataFrame(schema=REJECTED_SCHEMA)).filter(
@@ -328,10 +338,9 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
             returned = returned.with_columns(record_dept=pl.col("record_dept").replace(
                 {d: c for d in returned["record_dept"].unique().to_list() if (c := cfg.folder_of(d))}))
             asked = returned.select(dept="record_dept", record_id="record_id").unique()
-            known = _concat([warehouse.records_seen(con, period, asked), before.select("dept", "record_id")])
+            known = _concat([warehouse.records_seen(con, period, asked), shown.select("dept", "record_id")])
     finally:
         con.close()
-    shown = pl.read_parquet(work / "person_records.parquet").select("dept", "kind", "record_id", "id_raw")
     new = None
     if returned is not None and returned.height:
         accepted, refused = check_answers(
@@ -345,8 +354,9 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
         if sum(list(counts.values())[1:]) != counts["returned"]:
             raise accounting.AccountingError(f"{folder}: read {counts['returned']} answers but accounted {counts}")
     files = pl.read_parquet(work / "files.parquet").filter(pl.col("dept") == folder)["file"].to_list()
-    counts |= {"confirmed": 0, "ruled_out": 0, "misfiled": misfiled.height, "files": len(files)}
+    counts |= {"confirmed": 0, "excluded": 0, "misfiled": misfiled.height, "files": len(files)}
     answers = _concat([earlier, new])
+    here = shown.select(record_dept="dept", record_id="record_id").unique()
     pending = unseen = 0
     held = gone_rows = None
     if answers.height:
@@ -355,22 +365,18 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
                              cfg.matching.one_record_per_person_kinds, cfg.matching.answer_max_id_differences)
         decided = without_yes(decided, held)
         decided.write_parquet(work / "review_decided.parquet")
-        links, candidates = apply_answers(before, decided, roster, pl.read_parquet(work / "candidates.parquet"))
-        links.write_parquet(work / "links_person.parquet")
-        candidates.write_parquet(work / "candidates.parquet")
-        changed = links.join(before.select("dept", "kind", "record_id", was="decision"), on=["dept", "kind", "record_id"])
-        counts["confirmed"] = changed.filter(pl.col("reason").str.ends_with("确认是本人")).height
-        counts["ruled_out"] = changed.filter((pl.col("decision") == "unmatched") & (pl.col("was") != "unmatched")).height
-        gone_rows = gone_from_roster(decided, roster).join(
-            before.select(record_dept="dept", record_id="record_id"), on=["record_dept", "record_id"], how="semi")
+        now = decided.join(here, on=["record_dept", "record_id"], how="semi")
+        gone_rows = gone_from_roster(now, roster)
+        counts["confirmed"] = now.filter(pl.col("person_id").is_not_null()).height - gone_rows.height
+        counts["excluded"] = now.filter(pl.col("person_id").is_null(), pl.col("excluded").list.len() > 0).height
     if new is not None:
-        now = new.select(dept="record_dept", record_id="record_id").unique()
-        pending = now.filter(~pl.col("dept").is_in(list(paths.only or cfg.departments))).height
-        unseen = now.filter(pl.col("dept").is_in(list(paths.only or cfg.departments))).join(
-            before.select("dept", "record_id"), on=["dept", "record_id"], how="anti").height
+        now = new.select("record_dept", "record_id").unique()
+        pending = now.filter(~pl.col("record_dept").is_in(list(paths.only or cfg.departments))).height
+        unseen = now.filter(pl.col("record_dept").is_in(list(paths.only or cfg.departments))).join(
+            here, on=["record_dept", "record_id"], how="anti").height
     counts |= {"held": 0 if held is None else held.height, "gone": 0 if gone_rows is None else gone_rows.height,
                "pending": pending, "unseen": unseen}
-    if files or counts["confirmed"] or counts["ruled_out"] or counts["gone"] or counts["held"]:
+    if files or counts["confirmed"] or counts["excluded"] or counts["gone"] or counts["held"]:
         detail = describe(counts, files, gone_rows, held, misfiled)
         pl.DataFrame([dict(category=Finding.REVIEW_ANSWERS, dept=folder, file=None, detail=detail,
                            count=counts["returned"])], schema=QUALITY_COLUMNS).write_parquet(work / "findings_review.parquet")
@@ -423,11 +429,13 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
                                                                    ["预警编号", "township", "户编号", "period", "下发日期", "核实截止日期"]}))
         accepted, unanswered, refused = feedback.check_feedback(returned, issued, as_of, cfg.feedback)
         accepted = accepted.with_columns(received_period=pl.lit(period))
-        refused.drop("township").cast(REJECTED_SCHEMA).write_parquet(paths.work / "rejected_反馈_answers.parquet")
+        refused.drop("township").cast(REJECTED_SCHEMA).write_parquet(
+            paths.work / f"rejected_{cfg.kinds['feedback'].folder}_answers.parquet")
         counts = {"returned": returned.height, "accepted": accepted.height, "unanswered": unanswered.height,
                   "set_aside": refused.height}
         if sum(list(counts.values())[1:]) != counts["returned"]:
-            raise accounting.AccountingError(f"反馈: read {returned.height} answers but accounted {counts}")
+            raise accounting.AccountingError(
+                f"{cfg.kinds['feedback'].folder}: read {returned.height} answers but accounted {counts}")
         refused.write_parquet(paths.work / "feedback_refused.parquet")
     # rows the validator already set aside (a 核实结果 outside 属实/不属实, an unreadable date) were
     # returned too: the console's count says so
@@ -598,7 +606,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     rows = pl.read_parquet(work / "township_rows.parquet")
     status = pl.read_parquet(work / "status_all.parquet")
     refused = _read(work / "feedback_refused.parquet")
-    validator_refused = _read(work / "rejected_反馈.parquet")
+    validator_refused = _read(work / f"rejected_{cfg.kinds['feedback'].folder}.parquet")
     returned = feedback.returned_to_township(
         _concat([refused, validator_refused]), cfg, _read(work / "issued_earlier.parquet")
     ) if (refused is not None and refused.height) or (validator_refused is not None and validator_refused.height) else {}
@@ -775,8 +783,9 @@ def monthly_run(
         if "roster" not in kinds:
             raise RunError(f"no usable roster (户籍底册) in {paths.period_dir}: nothing can be linked"
                            + _why_set_aside(paths, cfg.kinds["roster"].folder))
-        decisions = link_records(paths, cfg, kinds)
+        collect_records(paths, cfg, kinds)
         reviewed = take_review_answers(paths, cfg, period)
+        decisions = link_records(paths, cfg, kinds)
         year_to_date(paths, cfg, period)
         answers = take_feedback(paths, cfg, period, issued)
         accounts = settle_accounts.submit(paths, cfg, depts, ingested)  # beside the warnings: needs none
@@ -1088,9 +1097,9 @@ def print_summary(result: dict) -> None:
         print(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']} + unanswered {fb['unanswered']}"
               f" + set aside {fb['set_aside']}")
     ra = result["review_answers"]
-    if ra["files"] or ra["confirmed"] or ra["ruled_out"] or ra["held"]:
+    if ra["files"] or ra["confirmed"] or ra["excluded"] or ra["held"]:
         print(f"复核 review answers: {ra['returned']} = used {ra['accepted']} + blank {ra['blank']} + set aside "
-              f"{ra['set_aside']}; records linked by answers {ra['confirmed']}, unlinked {ra['ruled_out']}"
+              f"{ra['set_aside']}; records linked by answers {ra['confirmed']}, with candidates ruled out {ra['excluded']}"
               + (f"; {ra['misfiled']} rows of tables in 复核/ that hold no answers set aside" if ra["misfiled"] else "")
               + (f"; {ra['held']} answered 是 not taken (数据质量报告.csv)" if ra["held"] else ""))
     print(f"乡镇清单 township lists: {len(result['townships'])} townships, 核实截止 deadline {result['deadline']}")

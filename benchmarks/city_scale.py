@@ -561,7 +561,7 @@ def stage_rows(name: str, meta: dict) -> int | None:
         return {"医保": r["med_settlement"] + r["med_enrollment"], "户籍底册": meta["roster"], "网格": meta["grid"],
                 "住建": r["housing"], "教育": r["education"], "水利": r["water"], "民政": r["civil"],
                 "残联": r["disability"], "人社": r["hr"], "农业农村": r["agri"] * 2}.get(d)
-    if name == "link_records":
+    if name in ("collect_records", "link_records"):
         return meta["dept_rows"] - r["water"]
     return meta["dept_rows"]
 
@@ -623,7 +623,7 @@ def report(results: list[dict]) -> None:
         for r in results:
             m, st = r["meta"], r["steps"]
             ing = span([s for s in st if s["name"].startswith("ingest")])
-            lnk = sum(s["s"] for s in st if s["name"] == "link_records")
+            lnk = sum(s["s"] for s in st if s["name"] in ("collect_records", "link_records"))
             rest = span(st) - ing - lnk
             print(f"| {r['scale']:g} | {m['roster']:,} | {m['dept_rows']:,} | {r['wall']:.1f} | {r.get('cpu', 0):.1f} | "
                   f"{gib(r['peak_tree'])} | "

@@ -27,6 +27,9 @@
    off-roster insured people it shows fitting the record instead of assuming the average
    (`_census`). Decide with thresholds from `MatchingConfig`; ambiguity between candidates
    goes to review, never to a guess.
+4. Analysts' answers to the review queue are evidence, taken right after blocking
+   (`_answered`): a person answered 否 is not the record's candidate; a record answered 是 has
+   that person alone, with certainty, and in a one-record-per-person list nobody else has them.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ from matchers.places import normalize_place
 # ID segments for the typo pass: a masked record whose kept digits may hold a typo joins on its
 # kept positions minus one segment (a full ID failing the check joins its one-slip neighbours).
 SEGMENTS = {"region": (0, 6), "year": (6, 10), "monthday": (10, 14), "seq": (14, 18)}
+# the likelihood ratio of a pair an analyst confirmed (`_answered`): certain, yet finite, so that
+# p = w / (W + other) reads 1 for any county's "other"
+CONFIRMED_W = 1e15
 
 
 def _runs(pattern: str) -> list[tuple[int, int]]:
@@ -510,18 +516,30 @@ def _place_stats(ros: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Data
     return v, v.group_by("cvn", maintain_order=True).agg(u_v_any=pl.col("u_village").sum()), t
 
 
-def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tuple[pl.DataFrame, pl.DataFrame]:
+def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
+         answers: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """PersonRecord frame + RosterPerson frame -> (Link frame, ReviewCandidate frame).
 
     The candidates are those of every record not matched: all top candidates of a `review`
     record (the human-review queue), and of an `unmatched` one those still holding at least
     `candidate_floor` probability (so that, e.g., a roster person who may well be on the
-    enrollment list is not called absent from it). `decision` says which."""
+    enrollment list is not called absent from it). `decision` says which.
+
+    `answers`: analysts' answers to the review queue (ReviewDecision rows), weighed as evidence
+    before anything is decided (`_answered`): a person answered 否 is never the record's
+    candidate, and the record's other candidates are weighed without them; a record answered
+    是 is that person's and no one else's (in a one-record-per-person list, no other record is
+    that person's), so its rivals are decided again without it. The answer itself is cited
+    by `pipelines.review_answers.apply_answers`."""
     ros = _prepare_roster(roster, cfg)
     rec = _prepare_records(records, cfg).with_columns(_hint_towns(records, ros, cfg))
     population = cfg.county_population or max(roster.height / cfg.roster_share, roster.height + 1)
     near = _near_ids(rec)
     pairs = _block(rec, ros, near, cfg)
+    confirmed = None
+    taken = pl.DataFrame(schema={"rid": pl.UInt32, "note": pl.Utf8})
+    if answers is not None and answers.height:
+        pairs, confirmed, taken = _answered(pairs, records, ros, answers, cfg)
 
     stats = name_stats(ros["cname"])
     codes = NameCodes.of(rec["rname"], ros["cname"])  # pairs compare names as integer codes
@@ -553,6 +571,10 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
         pairs = _learn_name_m(pairs, rec, records, roster.height, population, cfg)
     pairs = _learn_place_hint(pairs, rec, records, roster.height, population, cfg)
     pairs = _learn_age_prior(pairs, rec, ros, records, roster.height, population, cfg)
+    if confirmed is not None:  # a confirmed pair outweighs anyone else: its p is 1 wherever p is read
+        sure = pl.col("rid").is_in(confirmed["rid"].implode())
+        pairs = pairs.with_columns(w=pl.when(sure).then(pl.lit(CONFIRMED_W)).otherwise("w"),
+                                   W=pl.when(sure).then(pl.lit(CONFIRMED_W)).otherwise("W"))
     # The complete snapshot first: its posteriors make the census the other kinds are weighed against.
     snap_rid = records.select("kind").with_row_index("rid").filter(
         pl.col("kind").is_in(list(cfg.complete_snapshot_kinds)))["rid"]
@@ -610,13 +632,13 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
     )
     read = read.with_columns(reason=_reason(read))
     out = out.join(read.filter(pl.col("rank") == 1).select("rid", "reason"), on="rid", how="left",
-                   maintain_order="left")
+                   maintain_order="left").join(taken, on="rid", how="left", maintain_order="left")
     matched = pl.col("decision") == "matched"
     links = pl.concat([records.select("dept", "kind", "record_id"), out.sort("rid")], how="horizontal").select(
         "dept", "kind", "record_id", "decision",
         person_id=pl.when(matched).then("person_id"), household_id=pl.when(matched).then("household_id"),
         score=pl.col("p1"),
-        reason=pl.coalesce(
+        reason=pl.concat_str([pl.coalesce(
             pl.concat_str([
                 pl.when(pl.col("cause") == "rival").then(pl.lit("another record of this snapshot fits the same person: "))
                 .when((pl.col("cause") == "ambiguous") & (pl.col("decision") == "review")).then(pl.lit("ambiguous: "))
@@ -629,7 +651,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
                 pl.lit("; p="), pl.col("p1").round(4).cast(pl.Utf8)]),
             pl.when(pl.col("k") == 0).then(pl.lit("ID ") + pl.col("id_status") + pl.lit("; no name/place candidate"))
             .otherwise(pl.lit("no ID-compatible roster person")),
-        ),
+        ), pl.when(~matched).then(pl.lit("; ") + pl.col("note"))], ignore_nulls=True),
         n_candidates=pl.col("n_cand").fill_null(0).cast(pl.Int64),
     )
     assert links.height == records.height, "link() must return one row per record"
@@ -642,6 +664,36 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig) -> tu
                 rivals="rivals")
     )
     return links, candidates
+
+
+def _answered(pairs: pl.DataFrame, records: pl.DataFrame, ros: pl.DataFrame, answers: pl.DataFrame,
+              cfg: MatchingConfig) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Blocked pairs (rid, pidx, ...) less those the analysts' answers (ReviewDecision rows)
+    rule out: the persons a record was answered 否 for; every other person of a record answered
+    是; and, in a one-record-per-person kind (`one_record_per_person_kinds`), the confirmed
+    person as a candidate of the kind's other records. -> (pairs, confirmed: rid, pidx of the
+    records answered 是, whose one remaining pair `link` then takes as certain; taken: rid of
+    each other record that so lost a candidate, with a note naming the person and the record
+    confirmed, which an unlinked record's reason gives)."""
+    rid = records.with_row_index("rid").select("rid", "kind", record_dept="dept", record_id="record_id")
+    who = ros.select("pidx", "person_id")
+    answered = answers.join(rid, on=["record_dept", "record_id"])
+    confirmed = answered.join(who, on="person_id").select("rid", "kind", "pidx")
+    ruled_out = (answered.select("rid", person_id="excluded").explode("person_id")
+                 .join(who, on="person_id").select("rid", "pidx"))
+    owners = confirmed.filter(pl.col("kind").is_in(list(cfg.one_record_per_person_kinds))).select(
+        "pidx", _kind="kind", _owner="rid").unique(["pidx", "_kind"], keep="first")  # (`unconfirmable` holds one)
+    pairs = (pairs.join(ruled_out, on=["rid", "pidx"], how="anti")
+             .join(confirmed.select("rid", _yes="pidx"), on="rid", how="left", maintain_order="left")
+             .join(rid.select("rid", _kind="kind"), on="rid", how="left", maintain_order="left")
+             .join(owners, on=["_kind", "pidx"], how="left", maintain_order="left"))
+    other_owner = pl.col("_owner").is_not_null() & (pl.col("_owner") != pl.col("rid"))
+    taken = (pairs.filter(other_owner).join(who, on="pidx").join(rid.select(_owner="rid", _by="record_id"), on="_owner")
+             .sort("rid", "person_id").group_by("rid", maintain_order=True).agg(note=pl.format("{} was confirmed (review answer) as the person of record {}",
+                                                 "person_id", "_by").str.join("; ")))
+    pairs = (pairs.filter(pl.col("_yes").is_null() | (pl.col("_yes") == pl.col("pidx")), ~other_owner)
+             .drop("_yes", "_kind", "_owner").sort("rid", "pidx"))  # (scored in slices of whole records)
+    return pairs, confirmed.select("rid", "pidx"), taken
 
 
 def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:

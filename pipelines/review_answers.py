@@ -153,18 +153,26 @@ def apply_answers(links: pl.DataFrame, decided: pl.DataFrame, roster: pl.DataFra
     it has one), `candidates`: ReviewCandidate rows. A record answered 是 is `matched` to that
     person (score 1, reason naming the answer's file and line) and leaves the queue; a record
     linked to a person answered 否 becomes `unmatched`; a candidate answered 否 leaves the queue,
-    and a review record whose every candidate is so ruled out becomes `unmatched`. Rejected
+    and a review record whose every candidate is so ruled out becomes `unmatched`; a record
+    with persons ruled out says so in its reason (and its candidates in theirs). Rejected
     records, records no answer names, and records answered 是 for a person no longer on the
-    roster (`gone_from_roster` lists them) are as they were."""
+    roster (`gone_from_roster` lists them) are as they were.
+    The period's own links were weighed with the answers already (`matchers.link.link`), so
+    only the citing is new for them; the year's earlier settlements are changed here."""
     answer = (decided.select(dept="record_dept", record_id="record_id", _yes="person_id", _no="excluded",
                              _why=pl.format("人工复核：{} 第 {} 行（{} 收到）", "file", "line", "period"))
               .join(roster.select(_yes="person_id", _household="household_id").unique("_yes"), on="_yes", how="left")
               .with_columns(_yes=pl.when(pl.col("_household").is_not_null()).then("_yes")))
     df = links.join(answer, on=["dept", "record_id"], how="left")
+    excluded = pl.format("；{}排除了 {}", "_why", pl.col("_no").list.join("、"))
+    some_excluded = pl.col("_yes").is_null() & (pl.col("_no").list.len() > 0).fill_null(False)
     if candidates is not None:
-        candidates = (candidates.join(answer.select("dept", "record_id", "_yes", "_no"), on=["dept", "record_id"], how="left")
+        candidates = (candidates.join(answer.select("dept", "record_id", "_yes", "_no", "_why"), on=["dept", "record_id"],
+                                      how="left")
                       .filter(pl.col("_yes").is_null() & ~pl.col("_no").list.contains(pl.col("person_id")).fill_null(False))
-                      .drop("_yes", "_no"))
+                      .with_columns(reason=pl.when(some_excluded).then(pl.concat_str("reason", excluded))
+                                    .otherwise("reason"))
+                      .drop("_yes", "_no", "_why"))
         still_open = candidates.filter(pl.col("decision") == "review").select("dept", "record_id").unique()
         df = df.join(still_open.with_columns(_open=pl.lit(True)), on=["dept", "record_id"], how="left")
     else:  # (no candidates to rule out: a review record stays in review)
@@ -184,7 +192,7 @@ def apply_answers(links: pl.DataFrame, decided: pl.DataFrame, roster: pl.DataFra
     ]
     if "reason" in links.columns:
         changes.append(pl.when(confirm).then(pl.format("{}确认是本人", "_why"))
-                       .when(ruled_out).then(pl.format("{}排除了 {}", "_why", pl.col("_no").list.join("、")))
+                       .when(live & some_excluded).then(pl.concat_str(pl.col("reason").fill_null(""), excluded))
                        .otherwise(pl.col("reason")).alias("reason"))
     return df.with_columns(changes).select(links.columns), candidates
 
@@ -207,7 +215,7 @@ def best_guess(candidates: pl.DataFrame) -> pl.DataFrame:
 def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl.DataFrame | None,
              misfiled: pl.DataFrame) -> str:
     """The run's line on review answers for 数据质量报告.csv: `counts` as the run took them
-    (returned = accepted + blank + set_aside; confirmed, ruled_out, unseen, pending), the files
+    (returned = accepted + blank + set_aside; confirmed, excluded, unseen, pending), the files
     in 复核/, the records answered 是 for someone gone from the roster (`gone`, ReviewDecision
     rows) or not taken (`held`, from `unconfirmable`), rows of tables that hold no answers."""
     c, misfits = counts, misfiled["file"].n_unique()
@@ -215,7 +223,8 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
         return "、".join(say(r) for r in df.head(5).iter_rows(named=True)) + ("…" if df.height > 5 else "")
     zh = (f"本期 复核/ 中 {len(files)} 个文件（{'、'.join(files[:5])}{'…' if len(files) > 5 else ''}），"
           f"收到复核结论 {c['returned']} 行：采用 {c['accepted']}，未填是否本人 {c['blank']}，退回 {c['set_aside']}"
-          f"（见搁置行及原因）；按历次复核结论，本期 {c['confirmed']} 条记录确认关联、{c['ruled_out']} 条改为未关联")
+          f"（见搁置行及原因）；按历次复核结论，本期 {c['confirmed']} 条记录确认关联、{c['excluded']} 条排除了候选人"
+          f"（其余候选人重新比对）")
     if c["unseen"]:
         zh += f"；{c['unseen']} 条有结论的记录不在本期记录中（结论已保存：本年较早的结算计入累计，其他记录再出现时采用）"
     if c["pending"]:
@@ -229,7 +238,8 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
     if misfits:
         zh += f"；其中 {misfits} 个表不是复核结论（{misfiled.height} 行搁置，应放在其他文件夹？）"
     en = (f"review answers returned {c['returned']}: used {c['accepted']}, blank {c['blank']}, set aside "
-          f"{c['set_aside']}; this period {c['confirmed']} records linked and {c['ruled_out']} unlinked by answers"
+          f"{c['set_aside']}; this period {c['confirmed']} records linked by answers and {c['excluded']} weighed "
+          f"again without the candidates ruled out"
           + (f"; {c['unseen']} answered records are not in this period" if c["unseen"] else "")
           + (f"; {c['pending']} wait for a full run" if c["pending"] else "")
           + (f"; {c['gone']} answered for persons no longer on the roster, not applied" if c["gone"] else "")

@@ -929,3 +929,45 @@ def test_a_settlement_medical_assistance_paid_for_is_weighed_with_its_own_roster
         assert odds["with"] > 5 * odds["without"], p
     else:
         assert odds["with"] == pytest.approx(odds["without"], rel=0.3), p
+
+
+def _answers(rows):
+    """ReviewDecision rows: (record_id, person answered 是 or None, persons answered 否)."""
+    return pl.DataFrame([dict(record_dept="医保", record_id=r, person_id=yes, excluded=no, file="复核/q.csv", line=n + 2,
+                              period="2026-10") for n, (r, yes, no) in enumerate(rows)],
+                        schema={"record_dept": pl.Utf8, "record_id": pl.Utf8, "person_id": pl.Utf8,
+                                "excluded": pl.List(pl.Utf8), "file": pl.Utf8, "line": pl.Int64, "period": pl.Utf8})
+
+
+def test_an_answer_is_weighed_before_anything_is_decided(roster):
+    """Twins a masked record fits equally wait in review; 否 for one leaves the other as the only
+    fit, linked on the record's own evidence (never the ruled-out one, not even as a candidate);
+    是 for one links that one."""
+    rows = [dict(record_id="t", name="欧晓*", id_raw="******19900101****")]
+    links, review = link(records(rows), roster, CFG)
+    assert links["decision"].to_list() == ["review"] and set(review["person_id"]) == {"HT-01", "HT-02"}
+    links, review = link(records(rows), roster, CFG, _answers([("t", None, ["HT-01"])]))
+    assert links.select("decision", "person_id").rows() == [("matched", "HT-02")] and review.is_empty()
+    assert links["score"].item() >= CFG.match_threshold
+    links, review = link(records(rows), roster, CFG, _answers([("t", "HT-01", [])]))
+    assert links.select("decision", "person_id").rows() == [("matched", "HT-01")] and links["score"].item() > 0.999999
+    # an answer about another record, or another department's record of the same number, changes nothing
+    other = link(records(rows), roster, CFG, _answers([("u", None, ["HT-01"])]))[0]
+    assert other["decision"].to_list() == ["review"]
+
+
+def test_a_list_record_answered_yes_takes_its_person_from_the_lists_other_records(roster):
+    """Two 参保名单 records fitting one person wait as rivals; one answered 是 is that person's, and
+    the other is decided again without them (here: no one else fits), saying why."""
+    p = roster.row(9, named=True)
+    rows = [dict(record_id=r, name=p["name"], id_raw=mask64(p["id_number"])) for r in ("x", "y")]
+    recs = records(rows).with_columns(kind=pl.lit("med_enrollment"))
+    assert link(recs, roster, CFG)[0]["decision"].to_list() == ["review", "review"]
+    links, review = link(recs, roster, CFG, _answers([("x", p["person_id"], [])]))
+    d = {r["record_id"]: r for r in links.iter_rows(named=True)}
+    assert (d["x"]["decision"], d["x"]["person_id"]) == ("matched", p["person_id"])
+    assert d["y"]["decision"] == "unmatched" and review.filter(pl.col("record_id") == "y").is_empty()
+    assert f"{p['person_id']} was confirmed (review answer) as the person of record x" in d["y"]["reason"]
+    # in a kind where one person has many records (settlements), the other record keeps them
+    links, _ = link(records(rows), roster, CFG, _answers([("x", p["person_id"], [])]))
+    assert links.select("decision", "person_id").rows() == [("matched", p["person_id"])] * 2

@@ -130,6 +130,8 @@ def test_answers_link_the_confirmed_unlink_the_ruled_out_and_leave_the_rest():
     assert by["A"]["reason"] == "人工复核：复核/q.csv 第 2 行（2026-10 收到）确认是本人"
     assert (by["B"]["decision"], by["B"]["person_id"]) == ("unmatched", None) and "排除了 P3、P4" in by["B"]["reason"]
     assert by["C"]["decision"] == "review" and by["D"]["decision"] == "unmatched" and by["D"]["household_id"] is None
+    assert by["C"]["reason"] == "model；人工复核：复核/q.csv 第 5 行（2026-10 收到）排除了 P3"  # the queue says so too
+    assert left.filter(pl.col("record_id") == "C")["reason"].to_list() == [by["C"]["reason"]]
     assert [(by[r]["decision"], by[r]["reason"]) for r in "EFG"] == [("matched", "model"), ("rejected", "model"),
                                                                       ("review", "model")]
     assert left.select("record_id", "person_id").rows() == [("C", "P4"), ("G", "P1")]
