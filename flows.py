@@ -55,7 +55,7 @@ from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, MatchingConfig, load_config  # noqa: E402
 from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
 from matchers.places import resolve_places, water_links  # noqa: E402
-from matchers.review import IMPACT_COLUMN, review_queue  # noqa: E402
+from matchers.review import in_order, review_queue  # noqa: E402
 from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess,  # noqa: E402
                                       check_answers, describe, gone_from_roster, unconfirmable,
@@ -618,8 +618,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     if kept_queue is not None:  # (a queue published by an older version lacks its newer columns)
         kept_queue = kept_queue.with_columns(pl.lit(None, pl.Utf8).alias(c) for c in queue.columns
                                              if c not in kept_queue.columns)
-        queue = pl.concat([queue, kept_queue.select(queue.columns).cast(queue.schema, strict=False)]).sort(
-            pl.col(IMPACT_COLUMN).is_null(), "部门", "记录编号", "候选序号", maintain_order=True)
+        queue = in_order(pl.concat([queue, kept_queue.select(queue.columns).cast(queue.schema, strict=False)]))
     # the queue's workbook is written beside the townships' (a city's holds ~300,000 rows)
     workbooks = [(outputs.split_sheets("人工复核队列", queue), stage / "county" / "人工复核队列.xlsx")]
     towns = []

@@ -78,7 +78,13 @@ def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFra
     if impact is None:
         impact = pl.DataFrame(schema={"dept": pl.Utf8, "record_id": pl.Utf8, "impact": pl.Utf8})
     out = out.join(impact.select("dept", "record_id", "impact"), on=["dept", "record_id"], how="left")
-    return (out.sort(pl.col("impact").is_null(), "dept", "record_id", "rank").select(*COLUMNS, "impact")
-            .rename(COLUMNS | {"impact": IMPACT_COLUMN})
-            .with_columns(pl.lit(None, pl.Utf8).alias(c) for c in REVIEW_ANSWER_COLUMNS))
+    return in_order(out.select(*COLUMNS, "impact").rename(COLUMNS | {"impact": IMPACT_COLUMN})
+                    .with_columns(pl.lit(None, pl.Utf8).alias(c) for c in REVIEW_ANSWER_COLUMNS))
+
+
+def in_order(queue: pl.DataFrame) -> pl.DataFrame:
+    """The queue's order (Chinese headers, as `review_queue` gives it): records whose answer would
+    raise a warning first, then by department, record and rank."""
+    return queue.sort(pl.col(IMPACT_COLUMN).is_null(), COLUMNS["dept"], COLUMNS["record_id"], COLUMNS["rank"],
+                      maintain_order=True)
 
