@@ -334,6 +334,7 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
     con = warehouse.connect(paths.warehouse)
     try:
         earlier = warehouse.table(con, "review_answers", "period < ?", [period])
+        before = warehouse.table(con, "review_answers", "period = ?", [period])  # as the period's last run took them
         if returned is not None:
             returned = returned.with_columns(record_dept=pl.col("record_dept").replace(
                 {d: c for d in returned["record_dept"].unique().to_list() if (c := cfg.folder_of(d))}))
@@ -370,8 +371,14 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
         counts["confirmed"] = now.filter(pl.col("person_id").is_not_null()).height - gone_rows.height
         counts["excluded"] = now.filter(pl.col("person_id").is_null(), pl.col("excluded").list.len() > 0).height
     if new is not None:
+        # a partial run keeps the other departments' links as the last run made them, with the
+        # answers it had: only answers it did not have wait for a full run
+        kept = new.filter(~pl.col("record_dept").is_in(list(paths.only or cfg.departments)))
+        if before is not None and paths.only:
+            key = ["record_dept", "record_id", "person_id", "verdict"]
+            kept = kept.join(before.select(key), on=key, how="anti", nulls_equal=True)
+        pending = kept.select("record_dept", "record_id").unique().height
         now = new.select("record_dept", "record_id").unique()
-        pending = now.filter(~pl.col("record_dept").is_in(list(paths.only or cfg.departments))).height
         unseen = now.filter(pl.col("record_dept").is_in(list(paths.only or cfg.departments))).join(
             here, on=["record_dept", "record_id"], how="anti").height
     counts |= {"held": 0 if held is None else held.height, "gone": 0 if gone_rows is None else gone_rows.height,
@@ -612,8 +619,10 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     ) if (refused is not None and refused.height) or (validator_refused is not None and validator_refused.height) else {}
     created = datetime.combine(issue_date, datetime.min.time())
     review = pl.read_parquet(work / "candidates.parquet").filter(pl.col("decision") == "review")
+    linked = pl.read_parquet(work / "links_person.parquet").filter(
+        pl.col("decision") == "matched", pl.col("kind").is_in(list(cfg.matching.one_record_per_person_kinds)))
     queue = review_queue(review, pl.read_parquet(work / "person_records.parquet"), roster, cfg.matching.match_threshold,
-                         pl.read_parquet(work / "review_impact.parquet"))
+                         pl.read_parquet(work / "review_impact.parquet"), linked)
     kept_queue = _read(work / "kept_review.parquet")  # partial run: the other departments' rows
     if kept_queue is not None:  # (a queue published by an older version lacks its newer columns)
         kept_queue = kept_queue.with_columns(pl.lit(None, pl.Utf8).alias(c) for c in queue.columns
@@ -1098,7 +1107,10 @@ def print_summary(result: dict) -> None:
     ra = result["review_answers"]
     if ra["files"] or ra["confirmed"] or ra["excluded"] or ra["held"]:
         print(f"复核 review answers: {ra['returned']} = used {ra['accepted']} + blank {ra['blank']} + set aside "
-              f"{ra['set_aside']}; records linked by answers {ra['confirmed']}, with candidates ruled out {ra['excluded']}"
+              f"{ra['set_aside']}; {'in the departments re-read, ' if result.get('departments') else ''}"
+              f"records linked by answers {ra['confirmed']}, with candidates ruled out {ra['excluded']}"
+              + (f"; {ra['pending']} wait for a full run" if ra["pending"] else "")
+              + (f"; {ra['gone']} answered 是 for persons no longer on the roster, not applied" if ra["gone"] else "")
               + (f"; {ra['misfiled']} rows of tables in 复核/ that hold no answers set aside" if ra["misfiled"] else "")
               + (f"; {ra['held']} answered 是 not taken (数据质量报告.csv)" if ra["held"] else ""))
     print(f"乡镇清单 township lists: {len(result['townships'])} townships, 核实截止 deadline {result['deadline']}")

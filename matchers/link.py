@@ -537,9 +537,9 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
     near = _near_ids(rec)
     pairs = _block(rec, ros, near, cfg)
     confirmed = None
-    taken = pl.DataFrame(schema={"rid": pl.UInt32, "note": pl.Utf8})
+    touched = pl.DataFrame(schema={"rid": pl.UInt32, "note": pl.Utf8, "asked": pl.Boolean})
     if answers is not None and answers.height:
-        pairs, confirmed, taken = _answered(pairs, records, ros, answers, cfg)
+        pairs, confirmed, touched = _answered(pairs, records, ros, answers, cfg)
 
     stats = name_stats(ros["cname"])
     codes = NameCodes.of(rec["rname"], ros["cname"])  # pairs compare names as integer codes
@@ -610,11 +610,14 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
     unnamed = pl.col("name1").is_in(list(cfg.no_link_name_levels)) & ~((pl.col("k") == 18) & (pl.col("id1") == "kept-agree"))
     decision = (
         pl.when((pl.col("p1") >= pl.col("thr")) & ~ambiguous & ~unnamed).then(pl.lit("matched"))
-        .when((pl.col("p1") >= cfg.review_threshold) | (pl.col("psum") >= cfg.review_threshold)).then(pl.lit("review"))
+        .when((pl.col("p1") >= cfg.review_threshold) | (pl.col("psum") >= cfg.review_threshold)
+              # an analyst who ruled a candidate out is still asked about the ones left that may be it
+              | (pl.col("asked") & (pl.col("p1") >= cfg.candidate_floor))).then(pl.lit("review"))
         .otherwise(pl.lit("unmatched"))
     )
     thr = records["dept"].replace_strict(cfg.match_threshold_by_dept, default=cfg.match_threshold, return_dtype=pl.Float64)
-    out = rec.select("rid", "id_status", "k", "masked", thr=thr).join(best, on="rid", how="left", maintain_order="left")
+    out = (rec.select("rid", "id_status", "k", "masked", thr=thr).join(best, on="rid", how="left", maintain_order="left")
+           .join(touched, on="rid", how="left", maintain_order="left").with_columns(pl.col("asked").fill_null(False)))
     out = out.with_columns(decision=decision.fill_null("unmatched"))
     out = _one_record_per_person(out, records, cfg).with_columns(
         cause=pl.when(pl.col("rival")).then(pl.lit("rival")).when(ambiguous).then(pl.lit("ambiguous"))
@@ -632,7 +635,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
     )
     read = read.with_columns(reason=_reason(read))
     out = out.join(read.filter(pl.col("rank") == 1).select("rid", "reason"), on="rid", how="left",
-                   maintain_order="left").join(taken, on="rid", how="left", maintain_order="left")
+                   maintain_order="left")
     matched = pl.col("decision") == "matched"
     links = pl.concat([records.select("dept", "kind", "record_id"), out.sort("rid")], how="horizontal").select(
         "dept", "kind", "record_id", "decision",
@@ -649,7 +652,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
                     pl.lit("; holds "), (pl.col("share") * 100).round(0).cast(pl.Int64).cast(pl.Utf8),
                     pl.lit("% of the person among the snapshot's records fitting them")])).otherwise(pl.lit("")),
                 pl.lit("; p="), pl.col("p1").round(4).cast(pl.Utf8)]),
-            pl.when(pl.col("k") == 0).then(pl.lit("ID ") + pl.col("id_status") + pl.lit("; no name/place candidate"))
+            pl.when(pl.col("asked") | pl.col("note").is_not_null()).then(pl.lit("no candidate left by the review answers"))
+            .when(pl.col("k") == 0).then(pl.lit("ID ") + pl.col("id_status") + pl.lit("; no name/place candidate"))
             .otherwise(pl.lit("no ID-compatible roster person")),
         ), pl.when(~matched).then(pl.lit("; ") + pl.col("note"))], ignore_nulls=True),
         n_candidates=pl.col("n_cand").fill_null(0).cast(pl.Int64),
@@ -672,9 +676,10 @@ def _answered(pairs: pl.DataFrame, records: pl.DataFrame, ros: pl.DataFrame, ans
     rule out: the persons a record was answered 否 for; every other person of a record answered
     是; and, in a one-record-per-person kind (`one_record_per_person_kinds`), the confirmed
     person as a candidate of the kind's other records. -> (pairs, confirmed: rid, pidx of the
-    records answered 是, whose one remaining pair `link` then takes as certain; taken: rid of
-    each other record that so lost a candidate, with a note naming the person and the record
-    confirmed, which an unlinked record's reason gives)."""
+    records answered 是, whose one remaining pair `link` then takes as certain; touched: rid,
+    asked (the record was answered 否 for one of its candidates: the analyst is still asked
+    about the ones left), note (the record lost a candidate to a confirmed record of its list:
+    who, and which record; an unlinked record's reason gives it))."""
     rid = records.with_row_index("rid").select("rid", "kind", record_dept="dept", record_id="record_id")
     who = ros.select("pidx", "person_id")
     answered = answers.join(rid, on=["record_dept", "record_id"])
@@ -683,6 +688,7 @@ def _answered(pairs: pl.DataFrame, records: pl.DataFrame, ros: pl.DataFrame, ans
                  .join(who, on="person_id").select("rid", "pidx"))
     owners = confirmed.filter(pl.col("kind").is_in(list(cfg.one_record_per_person_kinds))).select(
         "pidx", _kind="kind", _owner="rid").unique(["pidx", "_kind"], keep="first")  # (`unconfirmable` holds one)
+    asked = pairs.join(ruled_out, on=["rid", "pidx"], how="semi").select("rid", asked=pl.lit(True)).unique("rid")
     pairs = (pairs.join(ruled_out, on=["rid", "pidx"], how="anti")
              .join(confirmed.select("rid", _yes="pidx"), on="rid", how="left", maintain_order="left")
              .join(rid.select("rid", _kind="kind"), on="rid", how="left", maintain_order="left")
@@ -693,7 +699,8 @@ def _answered(pairs: pl.DataFrame, records: pl.DataFrame, ros: pl.DataFrame, ans
                                                  "person_id", "_by").str.join("; ")))
     pairs = (pairs.filter(pl.col("_yes").is_null() | (pl.col("_yes") == pl.col("pidx")), ~other_owner)
              .drop("_yes", "_kind", "_owner").sort("rid", "pidx"))  # (scored in slices of whole records)
-    return pairs, confirmed.select("rid", "pidx"), taken
+    touched = taken.join(asked, on="rid", how="full", coalesce=True).with_columns(pl.col("asked").fill_null(False))
+    return pairs, confirmed.select("rid", "pidx"), touched.select("rid", "note", "asked")
 
 
 def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:

@@ -41,20 +41,28 @@ def _show_kept(id_number: pl.Expr, kept: pl.Expr, shown: pl.Expr) -> pl.Expr:
 
 def _why(review: pl.DataFrame, match_threshold: float) -> pl.Expr:
     """Why a record of `review` (ReviewCandidate rows) waits for a person, from its rows'
-    `cause`, `rivals` and best `score` (`CAUSES`)."""
-    best = pl.col("score").max().over("dept", "kind", "record_id").round(4)
-    return (pl.when(pl.col("cause") == "rival").then(pl.format(CAUSES["rival"], pl.col("rivals").fill_null("-")))
+    `cause`, `rivals` (those not in the queue themselves marked so: the matcher gave them to
+    someone else or no one) and best `score` (`CAUSES`; cut, not rounded, to 4 places: 0.98996
+    is not "0.99 低于 0.99")."""
+    best = ((pl.col("score").max().over("dept", "kind", "record_id") * 10_000 + 1e-9).floor() / 10_000).round(4)
+    queued = review["record_id"].unique().to_list()
+    rivals = pl.col("rivals").str.split("、").list.eval(
+        pl.when(pl.element().is_in(queued)).then(pl.element()).otherwise(pl.element() + "（不在复核队列中）")).list.join("、")
+    return (pl.when(pl.col("cause") == "rival").then(pl.format(CAUSES["rival"], rivals.fill_null("-")))
             .when(pl.col("cause") == "ambiguous").then(pl.lit(CAUSES["ambiguous"]))
             .when(pl.col("cause") == "name").then(pl.lit(CAUSES["name"]))
             .otherwise(pl.format(CAUSES["weak"], best, pl.lit(match_threshold))))
 
 
 def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFrame,
-                 match_threshold: float, impact: pl.DataFrame | None = None) -> pl.DataFrame:
+                 match_threshold: float, impact: pl.DataFrame | None = None,
+                 linked: pl.DataFrame | None = None) -> pl.DataFrame:
     """`review`: ReviewCandidate rows; `records`: PersonRecord rows; `roster`: RosterPerson rows;
-    `match_threshold`: the probability an automatic link needs (cited when evidence is short).
+    `match_threshold`: the probability an automatic link needs (cited when evidence is short);
+    `linked`: Link rows matched in one-record-per-person kinds (参保名单).
     One row per (record, candidate), Chinese headers, sorted by department, record and rank;
-    复核原因 says why the record waits for a person; `IMPACT_COLUMN` the warnings it would raise
+    复核原因 says why the record waits for a person (and, on a candidate `linked` already holds
+    for another record of the same list, that 是 would take them from it); `IMPACT_COLUMN` the warnings it would raise
     as its best candidate's (`impact`: dept, record_id, impact from `pipelines.rules.review_impact`),
     and such records come first; the `REVIEW_ANSWER_COLUMNS` are empty, for the analyst
     (是否本人: 是 / 否) — the file comes back through 复核/ (`check_answers`)."""
@@ -75,6 +83,13 @@ def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFra
             score=pl.col("score").round(4),
         )
     )
+    if linked is not None and linked.height:
+        holders = (linked.select("dept", "kind", "person_id", "record_id").sort("record_id")
+                   .group_by("dept", "kind", "person_id").agg(_holders=pl.col("record_id").str.join("、")))
+        out = out.join(holders, on=["dept", "kind", "person_id"], how="left", maintain_order="left").with_columns(
+            why=pl.when(pl.col("_holders").is_not_null())
+            .then(pl.format("{}；注意：此候选人已自动关联同一名单中的记录 {}（一人只应有一条），答“是”将取消那条关联",
+                            "why", "_holders")).otherwise("why"))
     if impact is None:
         impact = pl.DataFrame(schema={"dept": pl.Utf8, "record_id": pl.Utf8, "impact": pl.Utf8})
     out = out.join(impact.select("dept", "record_id", "impact"), on=["dept", "record_id"], how="left")

@@ -109,15 +109,18 @@ def unconfirmable(decided: pl.DataFrame, shown: pl.DataFrame, roster: pl.DataFra
     (`shown`: dept, kind, record_id, id_raw), however long ago they were given: the person's
     birth-date and sequence digits differ from the record's kept ones at more than
     `max_id_differences` positions (an answer about a record number reused, or mistyped), or
-    two records of a one-record-per-person list (`single_kinds`) are confirmed to one person
-    (answered months apart: which is theirs?). -> record_dept, record_id, person_id, why."""
+    a record of a one-record-per-person list (`single_kinds`) confirmed to a person whom a later
+    answer confirmed to another record of the list (answered months apart: the later answer
+    wins, as it does about one record). -> record_dept, record_id, person_id, why."""
     g = (decided.filter(pl.col("person_id").is_not_null()).join(_shown_ids(shown), on=RECORD)
          .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left"))
     far = g.filter(_differences() > max_id_differences).select(
         *RECORD, "person_id", why=pl.format("证件号码有 {} 位与记录不符", _differences()))
-    twice = g.filter(pl.col("_kind").is_in(list(single_kinds)),
-                     pl.col("record_id").n_unique().over("record_dept", "_kind", "person_id") > 1).select(
-        *RECORD, "person_id", why=pl.lit("同一名单中另一条记录也确认为此人"))
+    same = ["record_dept", "_kind", "person_id"]
+    twice = (g.filter(pl.col("_kind").is_in(list(single_kinds)), pl.col("record_id").n_unique().over(same) > 1)
+             .sort("period", delivery_order(pl.col("file")), "line", maintain_order=True)
+             .with_columns(_later=pl.col("record_id").last().over(same)).filter(pl.col("record_id") != pl.col("_later"))
+             .select(*RECORD, "person_id", why=pl.format("同一名单中的记录 {} 后来确认为此人，此结论被取代", "_later")))
     return pl.concat([far, twice]).unique(RECORD, keep="first", maintain_order=True)
 
 
@@ -234,7 +237,7 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
             gone, lambda r: f"{r['record_dept']} {r['record_id']}（{r['file']} 第 {r['line']} 行）") + "）"
     if c["held"]:
         zh += f"；{c['held']} 条记录的“是”本期未采用（" + some(
-            held, lambda r: f"{r['record_dept']} {r['record_id']}：{r['why']}") + "），请重新复核"
+            held, lambda r: f"{r['record_dept']} {r['record_id']}：{r['why']}") + "），如有误请重新复核"
     if misfits:
         zh += f"；其中 {misfits} 个表不是复核结论（{misfiled.height} 行搁置，应放在其他文件夹？）"
     en = (f"review answers returned {c['returned']}: used {c['accepted']}, blank {c['blank']}, set aside "

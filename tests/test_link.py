@@ -971,3 +971,20 @@ def test_a_list_record_answered_yes_takes_its_person_from_the_lists_other_record
     # in a kind where one person has many records (settlements), the other record keeps them
     links, _ = link(records(rows), roster, CFG, _answers([("x", p["person_id"], [])]))
     assert links.select("decision", "person_id").rows() == [("matched", p["person_id"])] * 2
+
+
+
+def test_a_record_answered_no_for_one_candidate_still_asks_about_the_others(roster):
+    """A record waiting between twins, each too weak alone (a county of millions could hold
+    another 欧 born that day): after 否 for one, the other holds less than the review threshold,
+    yet the record stays in the queue with it (an analyst is on it), not silently unmatched; an
+    answer ruling out everyone it fits says so instead of "no ID-compatible roster person"."""
+    cfg = dataclasses.replace(CFG, county_population=6e6)
+    rows = [dict(record_id="t", name="欧**", id_raw="******19900101****")]
+    links, review = link(records(rows), roster, cfg)
+    assert links["decision"].to_list() == ["review"] and review.height == 2 and links["score"].item() < cfg.review_threshold
+    links, review = link(records(rows), roster, cfg, _answers([("t", None, ["HT-01"])]))
+    assert links["decision"].to_list() == ["review"] and review["person_id"].to_list() == ["HT-02"]
+    assert cfg.candidate_floor <= links["score"].item() < cfg.review_threshold
+    links, review = link(records(rows), roster, cfg, _answers([("t", None, ["HT-01", "HT-02"])]))
+    assert links.select("decision", "reason").rows() == [("unmatched", "no candidate left by the review answers")]

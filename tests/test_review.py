@@ -44,9 +44,16 @@ def test_review_queue_says_why_each_record_waits():
                            "id_number": ["341302199001011234", "341302198502021234"],
                            "township": ["大店镇"] * 2, "village": ["韩湖村"] * 2, "group": ["1组"] * 2})
     why = dict(zip(*review_queue(review, records, roster, 0.99).select("记录编号", "复核原因")))
-    assert "：CB2，" in why["CB1"] and "：CB1、CB9，" in why["CB2"], why
+    assert "：CB2，" in why["CB1"] and "：CB1、CB9（不在复核队列中），" in why["CB2"], why
     assert "概率 0.97 低于 0.99" in why["CB3"], why
+    edge = review_queue(review.with_columns(score=pl.lit(0.98996)), records, roster, 0.99)
+    assert "概率 0.9899 低于 0.99" in dict(zip(*edge.select("记录编号", "复核原因")))["CB3"]
     assert why["CB4"].startswith("记录姓名与最佳候选人不符"), why
+    # a candidate the matcher linked to another record of the list: 是 would take them from it
+    linked = pl.DataFrame({"dept": ["医保"], "kind": ["med_enrollment"], "record_id": ["CB7"], "person_id": ["H2-01"]})
+    hinted = review_queue(review, records, roster, 0.99, linked=linked)
+    note = "注意：此候选人已自动关联同一名单中的记录 CB7"
+    assert hinted.filter(pl.col("复核原因").str.contains(note))["记录编号"].to_list() == ["CB3", "CB4"]
 
 
 

@@ -155,8 +155,8 @@ def test_a_yes_for_a_person_gone_from_the_roster_is_not_applied_and_is_listed():
 
 def test_a_yes_given_months_ago_is_not_taken_for_a_record_it_contradicts_or_a_second_list_record():
     """Answers put into a later month's 复核/ are checked against the records when they apply: a
-    record number answered for a person whose ID it contradicts, and a second 参保名单 record
-    confirmed to a person another one already was."""
+    record number answered for a person whose ID it contradicts; a second 参保名单 record
+    confirmed to a person another one already was (the later answer wins)."""
     from pipelines.review_answers import unconfirmable, without_yes
 
     decided = _decided(_answers([("复核/q.csv", 2, "医保", "JS9", "P1", "是"),
@@ -170,8 +170,7 @@ def test_a_yes_given_months_ago_is_not_taken_for_a_record_it_contradicts_or_a_se
                           "id_raw": ["342201199604173163", None, None, "341302196003031236"]})
     held = unconfirmable(decided, shown, ROSTER, ("med_enrollment",), 2).sort("record_id")
     assert held.select("record_id", "why").rows() == [
-        ("CB1", "同一名单中另一条记录也确认为此人"), ("CB2", "同一名单中另一条记录也确认为此人"),
-        ("JS9", "证件号码有 8 位与记录不符")]
+        ("CB1", "同一名单中的记录 CB2 后来确认为此人，此结论被取代"), ("JS9", "证件号码有 8 位与记录不符")]
     kept = without_yes(decided, held).sort("record_id")
     assert kept.select("record_id", "person_id", "excluded").rows() == [
-        ("CB1", None, []), ("CB2", None, []), ("JS8", "P3", ["P4"]), ("JS9", None, [])]
+        ("CB1", None, []), ("CB2", "P2", []), ("JS8", "P3", ["P4"]), ("JS9", None, [])]
