@@ -109,19 +109,26 @@ def unconfirmable(decided: pl.DataFrame, shown: pl.DataFrame, roster: pl.DataFra
     (`shown`: dept, kind, record_id, id_raw), however long ago they were given: the person's
     birth-date and sequence digits differ from the record's kept ones at more than
     `max_id_differences` positions (an answer about a record number reused, or mistyped), or
-    a record of a one-record-per-person list (`single_kinds`) confirmed to a person whom a later
-    answer confirmed to another record of the list (answered months apart: the later answer
-    wins, as it does about one record). -> record_dept, record_id, person_id, why."""
-    g = (decided.filter(pl.col("person_id").is_not_null()).join(_shown_ids(shown), on=RECORD)
+    a record of a one-record-per-person list (`single_kinds`) confirmed to a person whose whole
+    ID another record of the list shows (that record is theirs; the answer picked a look-alike),
+    or whom a later answer confirmed to another record of the list (answered months apart: the
+    later answer wins, as it does about one record). -> record_dept, record_id, person_id, why."""
+    ids = _shown_ids(shown)
+    g = (decided.filter(pl.col("person_id").is_not_null()).join(ids, on=RECORD)
          .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left"))
     far = g.filter(_differences() > max_id_differences).select(
         *RECORD, "person_id", why=pl.format("证件号码有 {} 位与记录不符", _differences()))
+    single = pl.col("_kind").is_in(list(single_kinds))
+    full = ids.filter(single, pl.col("_kept") == "1" * 18).select("record_dept", "_kind", _number="_shown",
+                                                                   _holder="record_id")
+    whole = (g.filter(single).join(full, on=["record_dept", "_kind", "_number"]).filter(pl.col("_holder") != pl.col("record_id"))
+             .select(*RECORD, "person_id", why=pl.format("同一名单中的记录 {} 显示此人的完整身份证号", "_holder")))
     same = ["record_dept", "_kind", "person_id"]
-    twice = (g.filter(pl.col("_kind").is_in(list(single_kinds)), pl.col("record_id").n_unique().over(same) > 1)
+    twice = (g.filter(single, pl.col("record_id").n_unique().over(same) > 1)
              .sort("period", delivery_order(pl.col("file")), "line", maintain_order=True)
              .with_columns(_later=pl.col("record_id").last().over(same)).filter(pl.col("record_id") != pl.col("_later"))
              .select(*RECORD, "person_id", why=pl.format("同一名单中的记录 {} 后来确认为此人，此结论被取代", "_later")))
-    return pl.concat([far, twice]).unique(RECORD, keep="first", maintain_order=True)
+    return pl.concat([far, whole, twice]).unique(RECORD, keep="first", maintain_order=True)
 
 
 def without_yes(decided: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:

@@ -174,3 +174,17 @@ def test_a_yes_given_months_ago_is_not_taken_for_a_record_it_contradicts_or_a_se
     kept = without_yes(decided, held).sort("record_id")
     assert kept.select("record_id", "person_id", "excluded").rows() == [
         ("CB1", None, []), ("CB2", "P2", []), ("JS8", "P3", ["P4"]), ("JS9", None, [])]
+
+
+def test_a_yes_for_a_person_whose_whole_id_another_list_record_shows_is_not_taken():
+    """The 参保名单 record showing a person's whole ID is theirs: a 是 that gives the person to a
+    masked record of the same list picked a look-alike. A settlement showing the ID proves
+    nothing of the kind (a person has many)."""
+    from pipelines.review_answers import unconfirmable
+
+    decided = _decided(_answers([("复核/q.csv", 2, "医保", "CB3", "P4", "是"), ("复核/q.csv", 3, "医保", "CB5", "P5", "是")]))
+    shown = pl.DataFrame({"dept": ["医保"] * 4, "kind": ["med_enrollment", "med_enrollment", "med_enrollment", "med_settlement"],
+                          "record_id": ["CB3", "CB4", "CB5", "JS1"],
+                          "id_raw": ["341302********1237", "341302196504041237", "341302********1238", "341302197005051238"]})
+    held = unconfirmable(decided, shown, ROSTER, ("med_enrollment",), 2)
+    assert held.select("record_id", "person_id", "why").rows() == [("CB3", "P4", "同一名单中的记录 CB4 显示此人的完整身份证号")]
