@@ -57,7 +57,7 @@ from matchers.link import census_coverage, link, list_completeness, slip_rates  
 from matchers.places import resolve_places, water_links  # noqa: E402
 from matchers.review import in_order, review_queue  # noqa: E402
 from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
-from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess,  # noqa: E402
+from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
                                       check_answers, describe, gone_from_roster, unconfirmable,
                                       without_yes)
 from pipelines.identify import set_aside_unidentifiable  # noqa: E402
@@ -355,7 +355,8 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
         if sum(list(counts.values())[1:]) != counts["returned"]:
             raise accounting.AccountingError(f"{folder}: read {counts['returned']} answers but accounted {counts}")
     files = pl.read_parquet(work / "files.parquet").filter(pl.col("dept") == folder)["file"].to_list()
-    counts |= {"confirmed": 0, "excluded": 0, "misfiled": misfiled.height, "files": len(files)}
+    counts |= {"confirmed": 0, "excluded": 0, "misfiled": misfiled.height, "files": len(files),
+               "partial": bool(paths.only)}
     answers = _concat([earlier, new])
     here = shown.select(record_dept="dept", record_id="record_id").unique()
     pending = unseen = 0
@@ -411,7 +412,7 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
         roster = pl.read_parquet(paths.work / "roster.parquet")
         decided = without_yes(decided, unconfirmable(decided, ytd, roster,
                                                      max_id_differences=cfg.matching.answer_max_id_differences))
-        ytd = apply_answers(ytd, decided, roster)[0]
+        ytd = changed_now(ytd, apply_answers(ytd, decided, roster)[0], decided, period)
     ytd.write_parquet(paths.work / "ytd_settlements.parquet")
 
 

@@ -124,7 +124,8 @@ def unconfirmable(decided: pl.DataFrame, shown: pl.DataFrame, roster: pl.DataFra
     whole = (g.filter(single).join(full, on=["record_dept", "_kind", "_number"]).filter(pl.col("_holder") != pl.col("record_id"))
              .select(*RECORD, "person_id", why=pl.format("同一名单中的记录 {} 显示此人的完整身份证号", "_holder")))
     same = ["record_dept", "_kind", "person_id"]
-    twice = (g.filter(single, pl.col("record_id").n_unique().over(same) > 1)
+    taken = g.join(pl.concat([far, whole]).select(RECORD), on=RECORD, how="anti")  # (a refused 是 supersedes none)
+    twice = (taken.filter(single, pl.col("record_id").n_unique().over(same) > 1)
              .sort("period", delivery_order(pl.col("file")), "line", maintain_order=True)
              .with_columns(_later=pl.col("record_id").last().over(same)).filter(pl.col("record_id") != pl.col("_later"))
              .select(*RECORD, "person_id", why=pl.format("同一名单中的记录 {} 后来确认为此人，此结论被取代", "_later")))
@@ -207,6 +208,20 @@ def apply_answers(links: pl.DataFrame, decided: pl.DataFrame, roster: pl.DataFra
     return df.with_columns(changes).select(links.columns), candidates
 
 
+def changed_now(before: pl.DataFrame, after: pl.DataFrame, decided: pl.DataFrame, period: str) -> pl.DataFrame:
+    """`after` (`apply_answers`' links of `before`, e.g. the year's earlier settlements) with
+    `answered_now`: the record's link was changed by an answer received in `period`. The rules
+    weigh such a record as they weigh this period's own (an M1 the answer completes is raised
+    now, even for someone with no new settlement); later runs, whose answers are older, do not."""
+    fresh = decided.filter(pl.col("period") == period).select(dept="record_dept", record_id="record_id", _fresh=pl.lit(True))
+    was = before.select("dept", "record_id", _was_d="decision", _was_p="person_id").unique(["dept", "record_id"])
+    return (after.join(was, on=["dept", "record_id"], how="left", maintain_order="left")
+            .join(fresh.unique(["dept", "record_id"]), on=["dept", "record_id"], how="left", maintain_order="left")
+            .with_columns(answered_now=pl.col("_fresh").fill_null(False)
+                          & (pl.col("decision").ne_missing(pl.col("_was_d")) | pl.col("person_id").ne_missing(pl.col("_was_p"))))
+            .drop("_was_d", "_was_p", "_fresh"))
+
+
 def gone_from_roster(decided: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
     """Answers in effect whose 是 names a person the roster no longer holds (moved, died, left
     monitoring): `apply_answers` leaves their records as the matcher decided."""
@@ -225,7 +240,8 @@ def best_guess(candidates: pl.DataFrame) -> pl.DataFrame:
 def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl.DataFrame | None,
              misfiled: pl.DataFrame) -> str:
     """The run's line on review answers for 数据质量报告.csv: `counts` as the run took them
-    (returned = accepted + blank + set_aside; confirmed, excluded, unseen, pending), the files
+    (returned = accepted + blank + set_aside; confirmed, excluded, unseen, pending; partial: those
+    of a `--dept` run's departments), the files
     in 复核/, the records answered 是 for someone gone from the roster (`gone`, ReviewDecision
     rows) or not taken (`held`, from `unconfirmable`), rows of tables that hold no answers."""
     c, misfits = counts, misfiled["file"].n_unique()
@@ -233,7 +249,8 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
         return "、".join(say(r) for r in df.head(5).iter_rows(named=True)) + ("…" if df.height > 5 else "")
     zh = (f"本期 复核/ 中 {len(files)} 个文件（{'、'.join(files[:5])}{'…' if len(files) > 5 else ''}），"
           f"收到复核结论 {c['returned']} 行：采用 {c['accepted']}，未填是否本人 {c['blank']}，退回 {c['set_aside']}"
-          f"（见搁置行及原因）；按历次复核结论，本期 {c['confirmed']} 条记录确认关联、{c['excluded']} 条排除了候选人"
+          f"（见搁置行及原因）；按历次复核结论，本期{'重读的部门中' if c.get('partial') else ''} {c['confirmed']} 条记录确认关联、"
+          f"{c['excluded']} 条排除了候选人"
           f"（其余候选人重新比对）")
     if c["unseen"]:
         zh += f"；{c['unseen']} 条有结论的记录不在本期记录中（结论已保存：本年较早的结算计入累计，其他记录再出现时采用）"
@@ -248,7 +265,8 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
     if misfits:
         zh += f"；其中 {misfits} 个表不是复核结论（{misfiled.height} 行搁置，应放在其他文件夹？）"
     en = (f"review answers returned {c['returned']}: used {c['accepted']}, blank {c['blank']}, set aside "
-          f"{c['set_aside']}; this period {c['confirmed']} records linked by answers and {c['excluded']} weighed "
+          f"{c['set_aside']}; this period{' in the departments re-read' if c.get('partial') else ''} "
+          f"{c['confirmed']} records linked by answers and {c['excluded']} weighed "
           f"again without the candidates ruled out"
           + (f"; {c['unseen']} answered records are not in this period" if c["unseen"] else "")
           + (f"; {c['pending']} wait for a full run" if c["pending"] else "")

@@ -104,12 +104,14 @@ class RuleInputs:
 
     @cached_property
     def settlements(self) -> pl.DataFrame | None:
-        """Year-to-date settlements with links; `is_new` marks this period's. None when 医保 not delivered."""
+        """Year-to-date settlements with links; `is_new` marks this period's, and earlier ones whose
+        link an answer received this period changed (`answered_now`). None when 医保 not delivered."""
         cur = self.extracts.get("med_settlement")
         if cur is None:
             return None
         s = _records(self, cur if self.ytd_settlements is None else self.ytd_settlements)
-        return s.with_columns(is_new=pl.col("record_id").is_in(cur["record_id"].implode()))
+        now = pl.col("answered_now").fill_null(False) if "answered_now" in s.columns else pl.lit(False)
+        return s.with_columns(is_new=pl.col("record_id").is_in(cur["record_id"].implode()) | now)
 
 
 def _col(df: pl.DataFrame, name: str, dtype=pl.Utf8) -> pl.Expr:

@@ -48,6 +48,7 @@ def test_review_queue_says_why_each_record_waits():
     assert "概率 0.97 低于 0.99" in why["CB3"], why
     edge = review_queue(review.with_columns(score=pl.lit(0.98996)), records, roster, 0.99)
     assert "概率 0.9899 低于 0.99" in dict(zip(*edge.select("记录编号", "复核原因")))["CB3"]
+    assert edge["概率"].unique().to_list() == [0.9899]  # as the reason says
     assert why["CB4"].startswith("记录姓名与最佳候选人不符"), why
     # a candidate the matcher linked to another record of the list: 是 would take them from it
     linked = pl.DataFrame({"dept": ["医保"], "kind": ["med_enrollment"], "record_id": ["CB7"], "person_id": ["H2-01"]})

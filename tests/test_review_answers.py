@@ -188,3 +188,22 @@ def test_a_yes_for_a_person_whose_whole_id_another_list_record_shows_is_not_take
                           "id_raw": ["341302********1237", "341302196504041237", "341302********1238", "341302197005051238"]})
     held = unconfirmable(decided, shown, ROSTER, ("med_enrollment",), 2)
     assert held.select("record_id", "person_id", "why").rows() == [("CB3", "P4", "同一名单中的记录 CB4 显示此人的完整身份证号")]
+    # CB4 confirmed in September, CB3 (refused) in October: CB3 supersedes nothing
+    earlier = _decided(_answers([("复核/p.csv", 2, "医保", "CB4", "P4", "是")], "2026-09"),
+                       _answers([("复核/q.csv", 2, "医保", "CB3", "P4", "是")]))
+    assert unconfirmable(earlier, shown, ROSTER, ("med_enrollment",), 2)["record_id"].to_list() == ["CB3"]
+
+
+def test_an_earlier_settlement_relinked_by_an_answer_received_now_is_marked_for_the_rules():
+    """Only links changed by this period's answers count as new: a September settlement answered
+    in October raises its warning in October, not again every month after."""
+    from pipelines.review_answers import changed_now
+
+    before = _links([("A", "review", None, 0.8), ("B", "review", None, 0.7), ("C", "matched", "P5", 0.999)])
+    decided = _decided(_answers([("复核/q.csv", 2, "医保", "A", "P1", "是")], "2026-10"),
+                       _answers([("复核/r.csv", 2, "医保", "B", "P2", "是")], "2026-09"),
+                       _answers([("复核/q.csv", 3, "医保", "C", "P5", "是")], "2026-10"))
+    after = apply_answers(before, decided, ROSTER)[0]
+    got = changed_now(before, after, decided, "2026-10")
+    assert dict(got.select("record_id", "answered_now").iter_rows()) == {"A": True, "B": False, "C": False}
+    assert got.drop("answered_now").equals(after)

@@ -97,6 +97,12 @@ def test_m1_uses_ytd_but_needs_a_settlement_this_period():
     assert m1.height == 1 and sorted(m1["record_ids"][0].to_list()) == ["JS0", "JS_OLD"]
     only_old = run({"med_settlement": (cur_df.clear(), cur_links.clear())}, ytd_settlements=old)
     assert fired(only_old, "M1").is_empty()
+    # ... or an earlier settlement an answer received this period linked to them (year_to_date)
+    answered = old.with_columns(out_of_pocket=pl.lit(5000.0), answered_now=pl.lit(True))
+    now = fired(run({"med_settlement": (cur_df.clear(), cur_links.clear())}, ytd_settlements=answered), "M1")
+    assert now["record_ids"].to_list() == [["JS_OLD"]]
+    assert fired(run({"med_settlement": (cur_df.clear(), cur_links.clear())},
+                     ytd_settlements=answered.with_columns(answered_now=pl.lit(False))), "M1").is_empty()
 
 
 @pytest.mark.parametrize("amount,m2", [(3999.99, False), (4000.0, True)])
