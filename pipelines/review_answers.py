@@ -41,7 +41,7 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
     Rows without a verdict are in neither: the record is not decided yet."""
     given = answers.filter(pl.col("verdict").is_not_null()).with_row_index("_row").with_columns(
         _base=original_file(pl.col("file")))
-    g = (given.join(_shown_ids(shown), on=RECORD, how="left")
+    g = (given.join(_shown_ids(shown, given), on=RECORD, how="left")
          .join(known.select(record_dept="dept", record_id="record_id").unique().with_columns(_known=pl.lit(True)),
                on=RECORD, how="left")
          .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left"))
@@ -98,7 +98,12 @@ def _differences() -> pl.Expr:
     return pl.sum_horizontal((at("_kept", i) == "1") & (at("_shown", i) != at("_number", i)) for i in range(6, 18))
 
 
-def _shown_ids(shown: pl.DataFrame) -> pl.DataFrame:
+def _shown_ids(shown: pl.DataFrame, of: pl.DataFrame | None = None) -> pl.DataFrame:
+    """What `shown`'s records show of their IDs (normalized: a city's period holds millions of
+    records, so only those of `of`'s record_dept, record_id when given)."""
+    if of is not None:
+        shown = shown.join(of.select(dept="record_dept", record_id="record_id").unique(), on=["dept", "record_id"],
+                           how="semi")
     return normalize_ids(shown.select("dept", "kind", "record_id", "id_raw")).select(
         record_dept="dept", record_id="record_id", _kind="kind", _shown="id_norm", _kept="kept")
 
@@ -113,14 +118,15 @@ def unconfirmable(decided: pl.DataFrame, shown: pl.DataFrame, roster: pl.DataFra
     ID another record of the list shows (that record is theirs; the answer picked a look-alike),
     or whom a later answer confirmed to another record of the list (answered months apart: the
     later answer wins, as it does about one record). -> record_dept, record_id, person_id, why."""
-    ids = _shown_ids(shown)
-    g = (decided.filter(pl.col("person_id").is_not_null()).join(ids, on=RECORD)
+    yes = decided.filter(pl.col("person_id").is_not_null())
+    g = (yes.join(_shown_ids(shown, yes), on=RECORD)
          .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left"))
     far = g.filter(_differences() > max_id_differences).select(
         *RECORD, "person_id", why=pl.format("证件号码有 {} 位与记录不符", _differences()))
     single = pl.col("_kind").is_in(list(single_kinds))
-    full = ids.filter(single, pl.col("_kept") == "1" * 18).select("record_dept", "_kind", _number="_shown",
-                                                                   _holder="record_id")
+    whole_ids = shown.filter(pl.col("kind").is_in(list(single_kinds)), ~pl.col("id_raw").cast(pl.Utf8).str.contains(r"\*|＊"))
+    full = _shown_ids(whole_ids).filter(pl.col("_kept") == "1" * 18).select(
+        "record_dept", "_kind", _number="_shown", _holder="record_id")
     whole = (g.filter(single).join(full, on=["record_dept", "_kind", "_number"]).filter(pl.col("_holder") != pl.col("record_id"))
              .select(*RECORD, "person_id", why=pl.format("同一名单中的记录 {} 显示此人的完整身份证号", "_holder")))
     same = ["record_dept", "_kind", "person_id"]
