@@ -688,6 +688,9 @@ def _answered(pairs: pl.DataFrame, records: pl.DataFrame, ros: pl.DataFrame, ans
                  .join(who, on="person_id").select("rid", "pidx"))
     owners = confirmed.filter(pl.col("kind").is_in(list(cfg.one_record_per_person_kinds))).select(
         "pidx", _kind="kind", _owner="rid").unique(["pidx", "_kind"], keep="first")  # (`unconfirmable` holds one)
+    # only the answered records' pairs and the confirmed persons' change: a city holds millions of pairs
+    touch = pl.col("rid").is_in(answered["rid"].implode()) | pl.col("pidx").is_in(owners["pidx"].implode())
+    rest, pairs = pairs.filter(~touch), pairs.filter(touch)
     asked = pairs.join(ruled_out, on=["rid", "pidx"], how="semi").select("rid", asked=pl.lit(True)).unique("rid")
     pairs = (pairs.join(ruled_out, on=["rid", "pidx"], how="anti")
              .join(confirmed.select("rid", _yes="pidx"), on="rid", how="left", maintain_order="left")
@@ -697,8 +700,8 @@ def _answered(pairs: pl.DataFrame, records: pl.DataFrame, ros: pl.DataFrame, ans
     taken = (pairs.filter(other_owner).join(who, on="pidx").join(rid.select(_owner="rid", _by="record_id"), on="_owner")
              .sort("rid", "person_id").group_by("rid", maintain_order=True).agg(note=pl.format("{} was confirmed (review answer) as the person of record {}",
                                                  "person_id", "_by").str.join("; ")))
-    pairs = (pairs.filter(pl.col("_yes").is_null() | (pl.col("_yes") == pl.col("pidx")), ~other_owner)
-             .drop("_yes", "_kind", "_owner").sort("rid", "pidx"))  # (scored in slices of whole records)
+    pairs = pl.concat([rest, pairs.filter(pl.col("_yes").is_null() | (pl.col("_yes") == pl.col("pidx")), ~other_owner)
+                       .drop("_yes", "_kind", "_owner")]).sort("rid", "pidx")  # (scored in slices of whole records)
     touched = taken.join(asked, on="rid", how="full", coalesce=True).with_columns(pl.col("asked").fill_null(False))
     return pairs, confirmed.select("rid", "pidx"), touched.select("rid", "note", "asked")
 
