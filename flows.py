@@ -379,9 +379,9 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
             key = ["record_dept", "record_id", "person_id", "verdict"]
             kept = kept.join(before.select(key), on=key, how="anti", nulls_equal=True)
         pending = kept.select("record_dept", "record_id").unique().height
-        now = new.select("record_dept", "record_id").unique()
-        unseen = now.filter(pl.col("record_dept").is_in(list(paths.only or cfg.departments))).join(
-            here, on=["record_dept", "record_id"], how="anti").height
+        unseen = (new.filter(pl.col("record_dept").is_in(list(paths.only or cfg.departments)))
+                  .select("record_dept", "record_id").unique()
+                  .join(here, on=["record_dept", "record_id"], how="anti").height)
     counts |= {"held": 0 if held is None else held.height, "gone": 0 if gone_rows is None else gone_rows.height,
                "pending": pending, "unseen": unseen}
     if files or counts["confirmed"] or counts["excluded"] or counts["gone"] or counts["held"]:

@@ -219,10 +219,11 @@ def changed_now(before: pl.DataFrame, after: pl.DataFrame, decided: pl.DataFrame
     `answered_now`: the record's link was changed by an answer received in `period`. The rules
     weigh such a record as they weigh this period's own (an M1 the answer completes is raised
     now, even for someone with no new settlement); later runs, whose answers are older, do not."""
-    fresh = decided.filter(pl.col("period") == period).select(dept="record_dept", record_id="record_id", _fresh=pl.lit(True))
+    fresh = (decided.filter(pl.col("period") == period)
+             .select(dept="record_dept", record_id="record_id", _fresh=pl.lit(True)).unique(["dept", "record_id"]))
     was = before.select("dept", "record_id", _was_d="decision", _was_p="person_id").unique(["dept", "record_id"])
     return (after.join(was, on=["dept", "record_id"], how="left", maintain_order="left")
-            .join(fresh.unique(["dept", "record_id"]), on=["dept", "record_id"], how="left", maintain_order="left")
+            .join(fresh, on=["dept", "record_id"], how="left", maintain_order="left")
             .with_columns(answered_now=pl.col("_fresh").fill_null(False)
                           & (pl.col("decision").ne_missing(pl.col("_was_d")) | pl.col("person_id").ne_missing(pl.col("_was_p"))))
             .drop("_was_d", "_was_p", "_fresh"))
@@ -256,8 +257,7 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
     zh = (f"本期 复核/ 中 {len(files)} 个文件（{'、'.join(files[:5])}{'…' if len(files) > 5 else ''}），"
           f"收到复核结论 {c['returned']} 行：采用 {c['accepted']}，未填是否本人 {c['blank']}，退回 {c['set_aside']}"
           f"（见搁置行及原因）；按历次复核结论，本期{'重读的部门中' if c.get('partial') else ''} {c['confirmed']} 条记录确认关联、"
-          f"{c['excluded']} 条排除了候选人"
-          f"（其余候选人重新比对）")
+          f"{c['excluded']} 条排除了候选人（其余候选人重新比对）")
     if c["unseen"]:
         zh += f"；{c['unseen']} 条有结论的记录不在本期记录中（结论已保存：本年较早的结算计入累计，其他记录再出现时采用）"
     if c["pending"]:

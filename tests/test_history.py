@@ -289,7 +289,7 @@ def test_review_answers_link_records_now_and_in_later_months(prefect_harness, tm
     report = pl.read_csv(out / "2026-10" / "county" / "数据质量报告.csv", infer_schema=False)
     line = report.filter(pl.col("类别") == "人工复核结论 review answers")["说明"].item()
     used = answered.height + 1
-    assert f"本期 复核/ 中 2 个文件" in line and f"收到复核结论 {returned.height} 行：采用 {used}，未填是否本人 1，退回 3" in line, line
+    assert "本期 复核/ 中 2 个文件" in line and f"收到复核结论 {returned.height} 行：采用 {used}，未填是否本人 1，退回 3" in line, line
     assert "其中 1 个表不是复核结论" in line, line
     con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
     stored = con.sql("SELECT period, count(*) FROM review_answers GROUP BY period").fetchall()
