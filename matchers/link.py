@@ -74,14 +74,15 @@ def _key_sql(col: str, pattern: str) -> str:
     return " || ".join(f"substr({col}, {s + 1}, {n})" for s, n in _runs(pattern)) or "''"
 
 
-def _swapped_sql(pattern: str, i: int) -> str:
-    """SQL: the record's ID (r.id_norm) and the roster person's (p.id_number) agree at every kept
-    position of `pattern` but i and i+1, which hold the same two characters swapped (3382 /
-    3832). An equi-join: both sides' key takes the pair in sorted order."""
-    def key(col: str) -> str:
-        a, b = (f"substr({col}, {j + 1}, 1)" for j in (i, i + 1))
-        return f"{_key_sql(col, _zero(pattern, [i, i + 1]))} || least({a}, {b}) || greatest({a}, {b})"
-    return f"{key('r.id_norm')} = {key('p.id_number')} AND substr(r.id_norm, {i + 1}, 1) <> substr(p.id_number, {i + 1}, 1)"
+def _swapped(rec: pl.DataFrame, positions: list[int]) -> pl.DataFrame:
+    """`rec` (with id_norm) once per two adjacent `positions` i, i+1 holding different
+    characters, with those two swapped: joined on the kept positions, each finds the roster
+    persons whose ID shows the same two characters the other way round (3382 for 3832)."""
+    idc = pl.col("id_norm")
+    return pl.concat([
+        rec.filter(idc.str.slice(i, 1) != idc.str.slice(i + 1, 1)).with_columns(id_norm=pl.concat_str(
+            [idc.str.slice(0, i), idc.str.slice(i + 1, 1), idc.str.slice(i, 1), idc.str.slice(i + 2)]))
+        for i in positions if i + 1 in positions])
 
 
 def _zero(pattern: str, positions: list[int]) -> str:
@@ -302,8 +303,8 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
         return [cond]
 
     for n, ((pat,), part) in enumerate(typo.partition_by("kept", as_dict=True).items()):
-        con.register(f"typo{n}", part.select("rid", "id_norm", "surname", "rname", "known", "rlast", "fpy", "first_py",
-                                             "last_py").to_arrow())
+        table = part.select("rid", "id_norm", "surname", "rname", "known", "rlast", "fpy", "first_py", "last_py")
+        con.register(f"typo{n}", table.to_arrow())
         # the name conditions some record of the pattern can meet (a join no record can meet is not run)
         names = [c for c, some in ((TYPO_WHOLE, part["fpy"].is_not_null().any()),
                                    (TYPO_ENDS, (part["fpy"].is_null() & part["surname"].is_not_null()
@@ -319,12 +320,13 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
             # the dropped characters, or all but two adjacent ones, must still agree.
             close = "" if "1" in sub[6:] else " AND " + _one_slip(gone)
             keys[sub] = (seg == "region", close, _one_slip(gone) if seg == "region" else None)
-            if close:  # ... so two adjacent ones swapped (3382 for 3832) are also joined order-free,
-                # on every kept character: as strong a key as the pattern's own (with its name
-                # conditions where it is weak), a masked name will do
-                parts += [f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {c}"
-                          for i in gone if i + 1 in gone for extra in by_name.get(pat, [""])
-                          for c in name_conds(_swapped_sql(pat, i) + extra, pat, "", names, part)]
+            if close and any(i + 1 in gone for i in gone):  # ... so two adjacent ones swapped (3382
+                # for 3832) are also joined, on every kept character: as strong a key as the
+                # pattern's own (with its name conditions where it is weak), a masked name will do
+                con.register(f"swap{n}{seg}", _swapped(table, gone).to_arrow())
+                same = f"{_key_sql('r.id_norm', pat)} = {_key_sql('p.id_number', pat)}"
+                parts += [f"SELECT r.rid, p.pidx, 'typo' AS pass FROM swap{n}{seg} r JOIN ros p ON {c}"
+                          for extra in by_name.get(pat, [""]) for c in name_conds(same + extra, pat, "", names, part)]
         for sub, (region_dropped, close, region_slip) in keys.items():
             cond = f"{_key_sql('r.id_norm', sub)} = {_key_sql('p.id_number', sub)}" + close
             where = "NOT r.known" if region_dropped else "TRUE"
@@ -534,6 +536,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
     ros = _prepare_roster(roster, cfg)
     rec = _prepare_records(records, cfg).with_columns(_hint_towns(records, ros, cfg))
     population = cfg.county_population or max(roster.height / cfg.roster_share, roster.height + 1)
+    run = _Run.of(records, roster.height, population)
     near = _near_ids(rec)
     pairs = _block(rec, ros, near, cfg)
     confirmed = None
@@ -568,9 +571,9 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
     pairs = pl.concat([_keep_top(_score(pairs.slice(lo, hi - lo), ctx, cfg), cfg)
                        for lo, hi in zip(edges, edges[1:]) if hi > lo] or [_keep_top(_score(pairs, ctx, cfg), cfg)])
     if cfg.name_m_iterations:
-        pairs = _learn_name_m(pairs, rec, records, roster.height, population, cfg)
-    pairs = _learn_place_hint(pairs, rec, records, roster.height, population, cfg)
-    pairs = _learn_age_prior(pairs, rec, ros, records, roster.height, population, cfg)
+        pairs = _learn_name_m(pairs, rec, run, cfg)
+    pairs = _learn_place_hint(pairs, rec, run, cfg)
+    pairs = _learn_age_prior(pairs, rec, ros, run, cfg)
     if confirmed is not None:  # a confirmed pair outweighs anyone else: its p is 1 wherever p is read
         sure = pl.col("rid").is_in(confirmed["rid"].implode())
         pairs = pairs.with_columns(w=pl.when(sure).then(pl.lit(CONFIRMED_W)).otherwise("w"),
@@ -581,10 +584,12 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
     is_snap = pl.col("rid").is_in(snap_rid.implode())
     snap, rest = pairs.filter(is_snap), pairs.filter(~is_snap)
     del pairs
-    posterior = lambda p, other: p.join(other, on="rid").with_columns(  # noqa: E731
-        p=pl.col("w") / (pl.col("W") + pl.col("other")))
-    snap = _complete_snapshots(posterior(snap, _other_weight(snap, records, roster.height, population, cfg)),
-                               records, roster.height, cfg)
+    def posterior(p: pl.DataFrame, census: pl.DataFrame | None = None) -> pl.DataFrame:
+        rid = p["rid"].to_numpy()
+        other = _other_weight(*_per_record(rid, p["W"].to_numpy()), run, cfg, census)
+        return p.with_columns(other=pl.Series(other[rid])).with_columns(p=pl.col("w") / (pl.col("W") + pl.col("other")))
+
+    snap = _complete_snapshots(posterior(snap), records, roster.height, cfg)
     complete = cfg.census_completeness
     if complete == "measured":
         complete = list_completeness(records, roster, cfg).value
@@ -593,7 +598,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
                               .otherwise(pl.lit(census_coverage(cfg, complete))))["cov"]
     census = _census(rest, snap, rec.with_columns(records["kind"]).filter(is_snap), rec.with_columns(coverage).filter(~is_snap),
                      ros, ctx, cfg)
-    rest = posterior(rest, _other_weight(rest, records, roster.height, population, cfg, census))
+    rest = posterior(rest, census)
     pairs = pl.concat([snap, rest.with_columns(snapshot=pl.lit(False))])
     del snap, rest
     pairs = pairs.sort(["rid", "p", "pidx"], descending=[False, True, False]).with_columns(pl.col("rid").set_sorted())
@@ -781,20 +786,41 @@ def _groups(records: pl.DataFrame, prior: bool = False) -> tuple[pl.Series, np.n
     return names, grp.cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What weighing a pair against "someone off the candidate list" needs of the run, worked
+    out once (`link`): the records' dept/kind groups (`kinds`, each record's index in
+    `kind_of`), their dept/kind/prior_group groups (`priors`, `prior_of`), the roster's size
+    and the population it is drawn from."""
+    kinds: pl.Series
+    kind_of: np.ndarray
+    priors: pl.Series
+    prior_of: np.ndarray
+    n_roster: int
+    population: float
+
+    @classmethod
+    def of(cls, records: pl.DataFrame, n_roster: int, population: float) -> "_Run":
+        return cls(*_groups(records), *_groups(records, prior=True), n_roster, population)
+
+
+def _per_record(rid: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs sorted by rid (`_keep_top` keeps them so) -> each record's rid and W, once."""
+    step = np.diff(rid.astype(np.int64), prepend=-1)
+    assert (step >= 0).all(), "pairs must be sorted by rid"
+    first = np.flatnonzero(step)
+    return rid[first].astype(np.int64), W[first]
+
+
 UNMASKED_NAME_LEVELS = ("exact", "homophone", "swapped", "dropped", "added", "one-char", "surname-only", "disagree")
 
 
-def _pair_p(rid: np.ndarray, w: np.ndarray, W: np.ndarray, records: pl.DataFrame, n_roster: int, population: float,
-            cfg: MatchingConfig) -> np.ndarray:
-    """Each kept pair's posterior p = w / (W + other) before the census, for the learning steps.
-    The pairs come grouped by rid (`_keep_top`); `_other_weight` reads one row per record."""
-    first = np.flatnonzero(np.diff(rid, prepend=-1) != 0)
-    per = pl.DataFrame({"rid": pl.Series(rid[first], dtype=pl.UInt32), "W": W[first]})
-    return w / (W + _other_weight(per, records, n_roster, population, cfg)["other"].to_numpy()[rid])
+def _pair_p(rid: np.ndarray, w: np.ndarray, W: np.ndarray, run: _Run, cfg: MatchingConfig) -> np.ndarray:
+    """Each kept pair's posterior p = w / (W + other) before the census, for the learning steps."""
+    return w / (W + _other_weight(*_per_record(rid, W), run, cfg)[rid])
 
 
-def _learn_name_m(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFrame, n_roster: int, population: float,
-                  cfg: MatchingConfig) -> pl.DataFrame:
+def _learn_name_m(pairs: pl.DataFrame, rec: pl.DataFrame, run: _Run, cfg: MatchingConfig) -> pl.DataFrame:
     """The name levels' m learned from the run itself, per dept/kind (EM, as Splink trains its
     m-values): over the scored pairs of records showing a whole name, m_L = the share of the
     pairs' posterior mass at level L, shrunk towards the configured m by `name_m_strength`
@@ -805,8 +831,8 @@ def _learn_name_m(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFrame,
     row order (numpy), so a group's m depend on its own pairs only, the same in every run."""
     levels = list(UNMASKED_NAME_LEVELS)
     m0 = np.array([cfg.name_levels.get(k, 1.0) for k in levels])
-    names, g_of = _groups(records)
-    whole = np.zeros(records.height, bool)
+    names, g_of = run.kinds, run.kind_of
+    whole = np.zeros(len(g_of), bool)
     whole[rec.filter(~pl.col("masked"))["rid"].to_numpy()] = True
     rid = pairs["rid"].to_numpy().astype(np.int64)
     lvl = pairs["name_level"].replace_strict({k: i for i, k in enumerate(levels)}, default=-1,
@@ -818,18 +844,17 @@ def _learn_name_m(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFrame,
     used = np.tile(m0, names.len())
     a = cfg.name_m_strength
     for _ in range(cfg.name_m_iterations):
-        p = _pair_p(rid, w, W, records, n_roster, population, cfg)
+        p = _pair_p(rid, w, W, run, cfg)
         mass = np.bincount(cell[mine], weights=p[mine], minlength=n_cells).reshape(names.len(), len(levels))
         new = (mass + a * m0) / (mass.sum(axis=1, keepdims=True) + a)
         new = np.maximum(new, cfg.name_m_floor * m0).ravel()
         w_new = np.where(mine, w * new[cell] / used[cell], w)
-        W = W + np.bincount(rid, weights=w_new - w, minlength=records.height)[rid]
+        W = W + np.bincount(rid, weights=w_new - w, minlength=len(g_of))[rid]
         w, used = w_new, new
     return pairs.with_columns(w=pl.Series(w), W=pl.Series(W))
 
 
-def _learn_place_hint(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFrame, n_roster: int, population: float,
-                      cfg: MatchingConfig) -> pl.DataFrame:
+def _learn_place_hint(pairs: pl.DataFrame, rec: pl.DataFrame, run: _Run, cfg: MatchingConfig) -> pl.DataFrame:
     """Whether a dept/kind's place hints (`_hint_towns`) tell where its persons live, learned
     from the run's own pairs. A record naming township t is about someone living there with
     chance α + (1 - α) q_t, q_t the share of the group's hinted records naming t (what chance
@@ -843,7 +868,7 @@ def _learn_place_hint(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFr
     known = pairs["hint"].is_not_null().to_numpy()
     if not known.any():
         return out
-    names, g_of = _groups(records)
+    names, g_of = run.kinds, run.kind_of
     hinted = rec.select("rid", "hn").with_columns(g=pl.Series(g_of)).filter(pl.col("hn").is_not_null())
     q = hinted.group_by("g", "hn").len().with_columns(q=pl.col("len") / pl.col("len").sum().over("g"))
     rid = pairs["rid"].to_numpy().astype(np.int64)
@@ -851,7 +876,7 @@ def _learn_place_hint(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFr
     qt = (pl.DataFrame({"g": g, "hn": rec["hn"].gather(rid)})  # rec's rows are its rids
           .join(q, on=["g", "hn"], how="left", maintain_order="left")["q"].fill_null(1.0).to_numpy())
     w, W = pairs["w"].to_numpy(), pairs["W"].to_numpy()
-    p = np.where(known, _pair_p(rid, w, W, records, n_roster, population, cfg), 0.0)
+    p = np.where(known, _pair_p(rid, w, W, run, cfg), 0.0)
     agree = known & pairs["hint"].fill_null(False).to_numpy()
     sums = lambda x: np.bincount(g, weights=x, minlength=names.len())  # noqa: E731
     a_, e_, n_, var = sums(p * agree), sums(p * qt), sums(p), sums(p * qt * (1 - qt))
@@ -862,12 +887,12 @@ def _learn_place_hint(pairs: pl.DataFrame, rec: pl.DataFrame, records: pl.DataFr
     al = alpha[g]
     lr = np.where(~known, 1.0, np.where(agree, (al + (1 - al) * qt) / qt, 1 - al))
     w_new = w * lr
-    W_new = W + np.bincount(rid, weights=w_new - w, minlength=records.height)[rid]
+    W_new = W + np.bincount(rid, weights=w_new - w, minlength=len(g_of))[rid]
     return out.with_columns(w=pl.Series(w_new), W=pl.Series(W_new), hint_lr=pl.Series(lr))
 
 
-def _learn_age_prior(pairs: pl.DataFrame, rec: pl.DataFrame, ros: pl.DataFrame, records: pl.DataFrame,
-                     n_roster: int, population: float, cfg: MatchingConfig) -> pl.DataFrame:
+def _learn_age_prior(pairs: pl.DataFrame, rec: pl.DataFrame, ros: pl.DataFrame, run: _Run,
+                     cfg: MatchingConfig) -> pl.DataFrame:
     """How a dept/kind's records spread over ages, learned from the run's own pairs: per group
     g and birth cohort b (`age_band_years` wide, read from the roster ID), λ_gb = s_gb / r_b, with
     s_gb the share of g's posterior mass on candidates born in b (shrunk by `age_prior_strength`
@@ -891,10 +916,10 @@ def _learn_age_prior(pairs: pl.DataFrame, rec: pl.DataFrame, ros: pl.DataFrame, 
     if n_b == 0:
         return out
     r = np.bincount(cohort[known_year], minlength=n_b) / known_year.sum()
-    names, g_of = _groups(records)
+    names, g_of = run.kinds, run.kind_of
     rid = pairs["rid"].to_numpy().astype(np.int64)
     w, W = pairs["w"].to_numpy(), pairs["W"].to_numpy()
-    p = _pair_p(rid, w, W, records, n_roster, population, cfg)
+    p = _pair_p(rid, w, W, run, cfg)
     g, b = g_of[rid], cohort[pairs["pidx"].to_numpy().astype(np.int64)]
     ok = b >= 0
     n = np.bincount(g[ok] * n_b + b[ok], weights=p[ok], minlength=names.len() * n_b).reshape(names.len(), n_b)
@@ -904,7 +929,7 @@ def _learn_age_prior(pairs: pl.DataFrame, rec: pl.DataFrame, ros: pl.DataFrame, 
     decade_shown = rec["kept"].str.slice(6, 3).eq("111").fill_null(False).to_numpy()  # rec's rows are its rids
     lr = np.where(decade_shown[rid], 1.0, lr)
     w_new = w * lr
-    W_new = W + np.bincount(rid, weights=w_new - w, minlength=records.height)[rid]
+    W_new = W + np.bincount(rid, weights=w_new - w, minlength=len(g_of))[rid]
     return out.with_columns(w=pl.Series(w_new), W=pl.Series(W_new), age_lr=pl.Series(lr))
 
 
@@ -1046,26 +1071,29 @@ def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: in
     ).drop("p_snap")
 
 
-def _other_weight(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, population: float,
-                  cfg: MatchingConfig, census: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Per record, the weight of "someone not among the candidates": n_roster (1 - π) / π,
-    with π = P(a record of this dept/kind is about a roster person), times the record's census
-    factor (`_census`; 1 without one). π starts at the roster's population share and, when
-    `estimate_prior`, is re-estimated per dept/kind and prior_group (a settlement 医疗救助 paid
-    for apart from the others; EM on the prior, shrunk towards the start, capped at
-    `max_roster_prior`), each record's leaving the record itself out."""
-    pi0 = min(max(n_roster / population, 1e-9), cfg.max_roster_prior)
-    names, g = _groups(records, prior=True)
+def _other_weight(rid: np.ndarray, W: np.ndarray, run: _Run, cfg: MatchingConfig,
+                  census: pl.DataFrame | None = None) -> np.ndarray:
+    """Per record (indexed by rid), the weight of "someone not among the candidates":
+    n_roster (1 - π) / π, with π = P(a record of this dept/kind is about a roster person),
+    times the record's census factor (`_census`; 1 without one). `rid`, `W`: each record with
+    candidates once (`_per_record`), W the sum of their w. π starts at the roster's population
+    share and, when `estimate_prior`, is re-estimated per dept/kind and prior_group (a
+    settlement 医疗救助 paid for apart from the others; EM on the prior, shrunk towards the
+    start, capped at `max_roster_prior`), each record's leaving the record itself out."""
+    n_roster = run.n_roster
+    pi0 = min(max(n_roster / run.population, 1e-9), cfg.max_roster_prior)
+    names, g = run.priors, run.prior_of
     n = np.bincount(g, minlength=names.len()).astype(np.float64)
     f = np.ones(len(g))
     if census is not None and census.height:
         f[census["rid"].to_numpy()] = census["factor"].to_numpy()
     pi = np.full(names.len(), pi0)
-    # one value per record with candidates: the sum of their w (a record's candidates' p sum to W / (W + other))
-    per = pairs.group_by("rid").agg(w=pl.col("W").first()).sort("rid")
-    rid = per["rid"].to_numpy()
-    w, gw, fw = per["w"].to_numpy(), g[rid], f[rid]
-    own = lambda pi: w / (w + fw * n_roster * (1 - pi[gw]) / pi[gw])  # noqa: E731  (each record's P(on the roster))
+    # a record's candidates' p sum to W / (W + other): its P(on the roster)
+    w, gw, fn = W, g[rid], f[rid] * n_roster
+
+    def own(pi: np.ndarray) -> np.ndarray:
+        pg = pi[gw]
+        return w / (w + fn * (1 - pg) / pg)
     for _ in range(cfg.prior_iterations if cfg.estimate_prior else 0):
         s = np.bincount(gw, weights=own(pi), minlength=names.len())
         pi = np.clip((s + pi0 * cfg.prior_strength) / (n + cfg.prior_strength), pi0, cfg.max_roster_prior)
@@ -1077,8 +1105,7 @@ def _other_weight(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, pop
         sr[rid] = own(pi)
         s = np.bincount(g, weights=sr, minlength=names.len())
         pi_r = np.clip((s[g] - sr + pi0 * cfg.prior_strength) / (n[g] - 1 + cfg.prior_strength), pi0, cfg.max_roster_prior)
-    return pl.DataFrame({"rid": pl.int_range(len(g), dtype=pl.UInt32, eager=True),
-                         "other": f * n_roster * (1 - pi_r) / pi_r})
+    return f * n_roster * (1 - pi_r) / pi_r
 
 
 def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec: pl.DataFrame, ros: pl.DataFrame,

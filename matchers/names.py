@@ -285,9 +285,15 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
     if len(todo):
         key = r[todo] * len(codes.length) + c[todo]
         uniq, back = np.unique(key, return_inverse=True)
-        rs, cs = codes.text[uniq // len(codes.length)].tolist(), codes.text[uniq % len(codes.length)].tolist()
-        osa[todo] = np.asarray(process.cpdist(rs, cs, scorer=OSA.distance, workers=-1))[back]
-        lev[todo] = np.asarray(process.cpdist(rs, cs, scorer=Levenshtein.distance, workers=-1))[back]
+        rs, cs = codes.text[uniq // len(codes.length)], codes.text[uniq % len(codes.length)]
+        d = np.asarray(process.cpdist(rs.tolist(), cs.tolist(), scorer=OSA.distance, workers=-1))
+        osa[todo] = d[back]
+        # Levenshtein tells a swap from a changed character: needed only at OSA 1, equal length
+        ask = np.flatnonzero(d == 1)
+        ask = ask[codes.length[uniq[ask] // len(codes.length)] == codes.length[uniq[ask] % len(codes.length)]]
+        dl = np.full(len(uniq), 99)
+        dl[ask] = process.cpdist(rs[ask].tolist(), cs[ask].tolist(), scorer=Levenshtein.distance, workers=-1)
+        lev[todo] = dl[back]
     one = ~m & (osa == 1)
     agree = len_ok & (n_eq == n_vis)
     level = np.select(
