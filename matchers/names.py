@@ -27,8 +27,9 @@ def _t2s_batch(s: pl.Series) -> pl.Series:
     done = _T2S.convert("\n".join(uniq)).split("\n") if uniq else []
     if len(done) != len(uniq):  # a line break the converter did not keep: one name at a time
         done = [_T2S.convert(v) for v in uniq]
-    mapping = dict(zip(uniq, done))
-    return s.replace_strict(mapping, default=s, return_dtype=pl.Utf8) if mapping else s
+    changed = pl.DataFrame({"old": uniq, "new": done}, schema={"old": pl.Utf8, "new": pl.Utf8}).filter(
+        pl.col("old") != pl.col("new"))  # most names are simplified already
+    return s.replace(changed["old"], changed["new"]) if changed.height else s
 
 
 def normalize_name(expr: pl.Expr) -> pl.Expr:
@@ -64,7 +65,7 @@ def full_pinyin(names: pl.Series) -> pl.Series:
     whole = names.filter(~names.str.contains("*", literal=True)).drop_nulls().unique()
     py = _pinyin_map(whole.str.split("").explode().unique().to_list())
     read = whole.str.split("").list.eval(pl.element().replace_strict(py, default=None, return_dtype=pl.Utf8)).list.join(" ")
-    return names.replace_strict(dict(zip(whole.to_list(), read.to_list())), default=None, return_dtype=pl.Utf8)
+    return names.replace_strict(whole, read, default=None, return_dtype=pl.Utf8)
 
 
 def _chars(df: pl.DataFrame, col: str) -> pl.DataFrame:
