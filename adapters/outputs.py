@@ -51,8 +51,11 @@ def atomic_path(target: Path):
 
 def defuse_formulas(df: pl.DataFrame) -> pl.DataFrame:
     """Text cells starting with = + - @ TAB or CR get a leading apostrophe, so a value planted
-    in a department extract (`=HYPERLINK(...)`) is shown as text, never run, in Excel/WPS."""
-    return df.with_columns(pl.col(pl.Utf8).str.replace(r"^([=+\-@\t\r])", "'$1"))
+    in a department extract (`=HYPERLINK(...)`) is shown as text, never run, in Excel/WPS.
+    Only the columns holding one are rewritten (a scan finds them: rewriting costs more)."""
+    risky = r"^([=+\-@\t\r])"
+    found = df.select(pl.col(pl.Utf8).str.contains(risky).any())
+    return df.with_columns(pl.col(c.name).str.replace(risky, "'$1") for c in found.iter_columns() if c[0])
 
 
 def write_csv(df: pl.DataFrame, target: Path) -> Path:
