@@ -492,14 +492,14 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
         ).with_columns(pl.col("status").fill_null("open"))
     signals = rules.run_rules(
         extracts, links, roster, cfg, period,
-        ytd_settlements=_read(paths.work / "ytd_settlements.parquet"),
+        ytd_settlements=(ytd := _read(paths.work / "ytd_settlements.parquet")),
         water_places=_read(paths.work / "water_places.parquet"),
         candidates=(candidates := pl.read_parquet(paths.work / "candidates.parquet")),
     )
     delivered = set(pl.read_parquet(paths.work / "files.parquet")["dept"].to_list())
     notes = rules.held_back(extracts, links, roster, cfg, period, candidates=candidates, delivered=delivered)
     rules.review_impact(extracts, links, roster, cfg, period, signals, best_guess(candidates),
-                        ytd_settlements=_read(paths.work / "ytd_settlements.parquet"), candidates=candidates,
+                        ytd_settlements=ytd, candidates=candidates,
                         history=history, held={name for name, _ in notes}).write_parquet(
         paths.work / "review_impact.parquet")
     pl.DataFrame([dict(category=Finding.RULE_HELD_BACK, dept=cfg.kinds[cfg.rules[name].kind].folder, file=None,

@@ -51,8 +51,11 @@ def atomic_path(target: Path):
 
 def defuse_formulas(df: pl.DataFrame) -> pl.DataFrame:
     """Text cells starting with = + - @ TAB or CR get a leading apostrophe, so a value planted
-    in a department extract (`=HYPERLINK(...)`) is shown as text, never run, in Excel/WPS."""
-    return df.with_columns(pl.col(pl.Utf8).str.replace(r"^([=+\-@\t\r])", "'$1"))
+    in a department extract (`=HYPERLINK(...)`) is shown as text, never run, in Excel/WPS.
+    Only the columns holding one are rewritten (a scan finds them: rewriting costs more)."""
+    risky = r"^([=+\-@\t\r])"
+    found = df.select(pl.col(pl.Utf8).str.contains(risky).any())
+    return df.with_columns(pl.col(c.name).str.replace(risky, "'$1") for c in found.iter_columns() if c[0])
 
 
 def write_csv(df: pl.DataFrame, target: Path) -> Path:
@@ -254,6 +257,13 @@ def _sheet_batches(frames: list[pl.DataFrame]) -> list[list[int]]:
     return batches
 
 
+@functools.lru_cache(maxsize=64)
+def _header_cells(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """Header cells through the same text-cell escaping as every other cell. Cached: a city's
+    ~1,300 township sheets share a few headers."""
+    return tuple(pl.select(_text_cell(pl.lit(pl.Series(columns, dtype=pl.Utf8)), True, True, False)).to_series())
+
+
 def _sheet_xml_head(df: pl.DataFrame, selected: bool, last_row: int, widths: list[int]) -> bytes:
     letters = [_col_letter(j) for j in range(df.width)]
     dimension = f"A1:{letters[-1]}{last_row}" if df.width and (df.width, last_row) != (1, 1) else "A1"
@@ -269,9 +279,7 @@ def _sheet_xml_head(df: pl.DataFrame, selected: bool, last_row: int, widths: lis
             w = (w * 7 + 5) * 256 // 7 / 256  # as xlsxwriter: characters -> pixels -> Excel's units
             parts.append(f'<col min="{j + 1}" max="{j + 1}" width="{w:.16g}" customWidth="1"/>')
         parts.append('</cols><sheetData><row r="1">')
-        # header cells go through the same text-cell escaping as every other cell
-        heads = pl.select(_text_cell(pl.lit(pl.Series(df.columns, dtype=pl.Utf8)), True, True, False)).to_series()
-        parts += [f'<c r="{letter}1" s="1{h}' for letter, h in zip(letters, heads.to_list())]
+        parts += [f'<c r="{letter}1" s="1{h}' for letter, h in zip(letters, _header_cells(tuple(df.columns)))]
         parts.append("</row>")
     else:
         parts.append("<sheetData>")

@@ -127,12 +127,14 @@ def _records(d: RuleInputs, x: pl.DataFrame) -> pl.DataFrame:
     matched = pl.col("decision") == "matched"
     x = x.drop([c for c in ("household_id",) if c in x.columns])
     x = x.with_columns(person_id=pl.when(matched).then(pl.col("person_id").cast(pl.Utf8)))
-    x = x.join(d.persons, on="person_id", how="left")
+    # (the persons cut to this extract's first: joining a small extract hashes them, not the roster)
+    x = x.join(d.persons.filter(pl.col("person_id").is_in(x["person_id"].implode())), on="person_id", how="left")
     idn = _col(x, "id_raw").str.replace_many(*_FULLWIDTH).str.replace_all(r"[\s']", "").str.to_uppercase()
-    idn = pl.when(idn.str.len_chars() == 20).then(idn.str.slice(0, 18)).otherwise(idn)
     name = _col(x, "name").str.replace_all(r"\s", "").str.replace_many(["•", ".", "・", "＊"], ["·"] * 3 + ["*"])
     lead = pl.col("decision").is_null() | (pl.col("decision") == "unmatched")
-    x = x.with_columns(_idn=idn.fill_null(""), _name=name, _lead=lead.fill_null(True))
+    x = x.with_columns(_idn=idn, _name=name, _lead=lead.fill_null(True))
+    idn = pl.col("_idn")  # normalised once, then cut (an eager frame would normalise it for each use)
+    x = x.with_columns(_idn=pl.when(idn.str.len_chars() == 20).then(idn.str.slice(0, 18)).otherwise(idn).fill_null(""))
     x = _whole_names(x)
     key = pl.concat_str(["_idn", pl.col("_name").fill_null("")], separator="|")
     matched = matched & pl.col("household_id").is_not_null()  # a link to a person not on this roster: neither
@@ -520,13 +522,13 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
     if guess.is_empty():
         return pl.DataFrame(schema=out)
     # Everything below is cut down to the candidates' households (a city waits on ~10% of them):
-    # their roster rows, and their records with the waiting ones.
+    # their roster rows (which hold every candidate), and their records with the waiting ones.
     scope = roster.filter(pl.col("person_id").is_in(guess["person_id"].implode()))["household_id"].unique().implode()
     people = roster.filter(pl.col("household_id").is_in(scope))
     waiting = pl.col("record_id").is_in(guess["record_id"].implode())
-    linked = apply_answers(links.filter(pl.col("household_id").is_in(scope) | waiting), guess, roster)[0]
+    linked = apply_answers(links.filter(pl.col("household_id").is_in(scope) | waiting), guess, people)[0]
     ytd = (None if ytd_settlements is None else apply_answers(
-        ytd_settlements.filter(pl.col("household_id").is_in(scope) | waiting), guess, roster)[0])
+        ytd_settlements.filter(pl.col("household_id").is_in(scope) | waiting), guess, people)[0])
     rows = linked.select("kind", "record_id")
     # M4 asks how much of the whole roster the list shows: as the period's own run found it
     rules = {name: replace(rc, params={**rc.params, "min_roster_share": 2.0 if name in held else 0.0})
@@ -539,7 +541,7 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
     new = hypo.filter(pl.col("household_id").is_not_null()).join(
         signals.select("household_id", "rule"), on=["household_id", "rule"], how="anti")
     if new.height:  # a repeat of a warning still open (or verified lately) would be suppressed
-        issued = assign_warnings(new, roster, period, history, cfg)[0]
+        issued = assign_warnings(new, people, period, history, cfg)[0]
         new = new.join(issued.select("household_id", "rule"), on=["household_id", "rule"], how="semi")
     cited = (new.with_row_index("_signal").explode("record_ids")
              .join(guess.select(dept="record_dept", record_ids="record_id"), on="record_ids")
