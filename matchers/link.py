@@ -246,7 +246,8 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
     con = duckdb.connect()
     con.register("ros", ros.select("pidx", "id_number", "csurname", "cname", "ctn", "cvn", "cfirst_py", "clast_py",
                                    clast=pl.col("cname").str.slice(-1), cfpy=full_pinyin(ros["cname"])).to_arrow())
-    strong = rec.filter(pl.col("k") >= cfg.min_kept_for_id_block, pl.col("id_status") != "full_check_failed")
+    strong = rec.filter(pl.col("k") >= cfg.min_kept_for_id_block, pl.col("id_status") != "full_check_failed").select(
+        "kept", "rid", "id_norm", "surname", "rname", "first_py", "last_py")
     # A record counts as found when an ID-compatible person also shares its surname (or the
     # record shows none): a kept digit mistyped into another person's digits must not hide
     # the right person from the typo pass.
@@ -256,8 +257,8 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
     by_kept = rec.select("kept", "rid", "id_norm", "first_py").partition_by("kept", as_dict=True, include_key=False)
     parts = []
     by_name = {}  # a weak pattern's name conditions (pinyin), which its typo-pass swaps join by too
-    for n, ((pat,), part) in enumerate(strong.partition_by("kept", as_dict=True).items()):
-        con.register(f"id{n}", part.select("rid", "id_norm", "surname", "rname", "first_py", "last_py").to_arrow())
+    for n, ((pat,), part) in enumerate(strong.partition_by("kept", as_dict=True, include_key=False).items()):
+        con.register(f"id{n}", part.to_arrow())
         join = (f"SELECT r.rid, p.pidx, 'id' AS pass, {fits} AS fits FROM id{n} r JOIN ros p ON "
                 f"{_key_sql('r.id_norm', pat)} = {_key_sql('p.id_number', pat)}")
         some = by_kept[(pat,)]  # all of the pattern's records, those failing the check too
@@ -358,10 +359,10 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
     ])
     con.close()
     # first pass wins; sorted so that every run gives the same pairs in the same order
-    allp = pl.concat([pairs, typo_pairs, name_pairs]).with_columns(_n=pl.int_range(pl.len(), dtype=pl.UInt32))
-    allp = allp.sort("rid", "pidx", "_n")
+    allp = pl.concat([pairs, typo_pairs, name_pairs]).sort(  # (stable: a pair's first pass comes first)
+        pl.col("rid").cast(pl.UInt64) * 2**32 + pl.col("pidx").cast(pl.UInt64), maintain_order=True)
     new = (pl.col("rid") != pl.col("rid").shift()) | (pl.col("pidx") != pl.col("pidx").shift())
-    return allp.filter(new.fill_null(True)).drop("_n")
+    return allp.filter(new.fill_null(True))
 
 
 # A weak typo-pass key's name conditions (each an equi-join): the whole name read alike
