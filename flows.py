@@ -416,10 +416,9 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     current = _read(paths.work / "med_settlement.parquet")
     if current is None:
         return
-    links = pl.read_parquet(paths.work / "links_person.parquet").filter(pl.col("kind") == "med_settlement")
-    current = current.join(
-        links.select("record_id", "decision", "person_id", "household_id", "score"), on="record_id", how="left"
-    )
+    links = pl.scan_parquet(paths.work / "links_person.parquet").filter(pl.col("kind") == "med_settlement").select(
+        "record_id", "decision", "person_id", "household_id", "score").collect()
+    current = current.join(links, on="record_id", how="left")
     current.write_parquet(paths.work / "settlements_linked.parquet")
     con = warehouse.connect(paths.warehouse)
     try:
