@@ -360,5 +360,8 @@ def to_person_records(extracts: dict[str, pl.DataFrame], prior_groups: dict[str,
     ]
     if not parts:
         return pl.DataFrame(schema={c: pl.String for c in cols})
-    out = pl.concat(parts).unique(["dept", "kind", "record_id"], keep="last", maintain_order=True)
+    out = pl.concat(parts)
+    key = ["dept", "kind", "record_id"]
+    if out.select(key).is_duplicated().any():  # (extracts come superseded: as a rule none is)
+        out = out.unique(key, keep="last", maintain_order=True)
     return PersonRecord.validate(out)
