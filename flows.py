@@ -268,8 +268,7 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         links, candidates = apply_answers(links, decided, roster, candidates)
     links.write_parquet(paths.work / "links_person.parquet")
     candidates.write_parquet(paths.work / "candidates.parquet")
-    # only a record showing a whole ID can fail its check: one showing * or ＊ is masked (`ids.normalize_ids`)
-    slips = slip_rates(records.filter(~pl.col("id_raw").str.contains("[*＊]")), matching).filter(pl.col("failed") > 0)
+    slips = slip_rates(records, matching).filter(pl.col("failed") > 0)
     slips.select(
         category=pl.lit(Finding.CHECK_FAILS), dept="dept", file=pl.lit(None, pl.Utf8),
         detail=pl.format("{}：完整身份证号 {} 个中 {} 个校验位不符，估计每录入一位出错约 {}%，脱敏号码的保留位按此计入一位之差"

@@ -43,6 +43,12 @@ def _check_series(s: pl.Series) -> pl.Series:
     return pl.select(pl.when(ok).then(pl.Series(out))).to_series().alias(s.name)
 
 
+def shows_mask(id_raw: pl.Expr) -> pl.Expr:
+    """A raw ID showing a mask (`*`, or `＊`, which NFKC makes one): masked or destroyed whatever
+    else it holds, never a whole ID (`normalize_ids`), so it is told apart without normalising."""
+    return id_raw.cast(pl.Utf8).str.contains("[*＊]")
+
+
 def _pad_mask(s: pl.Expr) -> pl.Expr:
     """`prefix***suffix` with a wrong number of stars -> 18 chars (prefix at 0, suffix at the end)."""
     pre = s.str.extract(r"^([0-9X]*)\*", 1)

@@ -43,7 +43,7 @@ import numpy as np
 import polars as pl
 
 from config import MatchingConfig
-from matchers.ids import char_matrix, normalize_ids, one_edit_ids
+from matchers.ids import char_matrix, normalize_ids, one_edit_ids, shows_mask
 from matchers.names import NameCodes, compare_codes, edge_pinyin, full_pinyin, name_stats, name_u, normalize_name
 from matchers.places import normalize_place
 
@@ -181,7 +181,7 @@ def list_completeness(records: pl.DataFrame, roster: pl.DataFrame, cfg: Matching
     if usable.is_empty():  # no list this run (e.g. 医保 not delivered): nothing to measure
         return ListCompleteness(None, 0, 0, 0.0)
     # persons, not rows (one person may have many settlements); masked values cannot be full
-    probes = normalize_ids(raw.filter(pl.col("kind").is_in(probe_kinds), ~pl.col("id_raw").str.contains("[*＊]")))
+    probes = normalize_ids(raw.filter(pl.col("kind").is_in(probe_kinds), ~shows_mask(pl.col("id_raw"))))
     probes = probes.filter(pl.col("id_status") == "full_valid").select("id_norm").unique().filter(
         ~pl.col("id_norm").is_in(roster["id_number"].cast(pl.Utf8).str.strip_chars().str.to_uppercase().implode()))
     found = probes.filter(pl.col("id_norm").is_in(full_ids.implode())).height
@@ -435,8 +435,11 @@ def slip_rates(records: pl.DataFrame, cfg: MatchingConfig, status: pl.Series | N
     slip_rate (`_slip_rate`), the m the matcher gives a masked record of the group for one kept
     character differing (x its kept characters, `_typo_m`); the data-quality report lists them,
     so a department whose clerks mistype IDs hears of it."""
-    if status is None:
-        status = normalize_ids(records.select(id_raw=pl.col("id_raw").cast(pl.Utf8)))["id_status"]
+    if status is None:  # only the IDs showing no mask can be whole: the others are not normalised
+        raw = records.select(id_raw=pl.col("id_raw").cast(pl.Utf8)).with_row_index("_i")
+        bare = raw.filter(~shows_mask(pl.col("id_raw")).fill_null(True))
+        status = pl.repeat("masked", records.height, dtype=pl.Utf8, eager=True).scatter(
+            bare["_i"], normalize_ids(bare.drop("_i"))["id_status"])
     counts = records.select("dept", "kind", full=status.is_in(["full_valid", "full_check_failed"]),
                             failed=status == "full_check_failed").group_by("dept", "kind").agg(
         pl.col("full").sum(), pl.col("failed").sum()).sort("dept", "kind")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from matchers.ids import normalize_ids
+from matchers.ids import normalize_ids, shows_mask
 from pipelines.validate import delivery_order, original_file
 from schemas.links import ReviewDecision
 
@@ -124,7 +124,7 @@ def unconfirmable(decided: pl.DataFrame, shown: pl.DataFrame, roster: pl.DataFra
     far = g.filter(_differences() > max_id_differences).select(
         *RECORD, "person_id", why=pl.format("证件号码有 {} 位与记录不符", _differences()))
     single = pl.col("_kind").is_in(list(single_kinds))
-    whole_ids = shown.filter(pl.col("kind").is_in(list(single_kinds)), ~pl.col("id_raw").cast(pl.Utf8).str.contains(r"\*|＊"))
+    whole_ids = shown.filter(pl.col("kind").is_in(list(single_kinds)), ~shows_mask(pl.col("id_raw")))
     full = _shown_ids(whole_ids).filter(pl.col("_kept") == "1" * 18).select(
         "record_dept", "_kind", _number="_shown", _holder="record_id")
     whole = (g.filter(single).join(full, on=["record_dept", "_kind", "_number"]).filter(pl.col("_holder") != pl.col("record_id"))

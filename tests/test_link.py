@@ -424,6 +424,11 @@ def test_slip_rates_per_department_are_read_off_its_full_ids():
     rates = {r["dept"]: r for r in slip_rates(recs, CFG).iter_rows(named=True)}
     assert (rates["甲"]["full"], rates["甲"]["failed"], rates["乙"]["full"], rates["乙"]["failed"]) == (4, 2, 3, 0)
     assert rates["甲"]["slip_rate"] > CFG.typo_rate > rates["乙"]["slip_rate"] > 0
+    # a department whose IDs all show a mask (full-width too) or none is still listed, with no full ID
+    masked = pl.DataFrame({"dept": ["丙"] * 3, "kind": ["k3"] * 3, "record_id": ["8", "9", "10"],
+                           "id_raw": [mask64(good), good[:6] + "＊" * 8 + good[14:], None]})
+    row = slip_rates(pl.concat([recs, masked]), CFG).filter(pl.col("dept") == "丙").row(0, named=True)
+    assert (row["full"], row["failed"]) == (0, 0)
 
 
 def test_typo_pass_drops_the_region_only_when_no_roster_id_shares_it(roster):
