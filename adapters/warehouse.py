@@ -40,6 +40,7 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
     existed = path.exists()
     con = duckdb.connect(str(path))
+    con.execute("SET enable_progress_bar = false")  # (at a terminal it would print over the run's own lines)
     if not existed:
         os.chmod(path, 0o600)
     _run(

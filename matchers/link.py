@@ -244,6 +244,7 @@ def _near_ids(rec: pl.DataFrame) -> pl.DataFrame:
 def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """Candidate pairs (rid, pidx, pass) from the three blocking passes; `near` from `_near_ids`."""
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # (at a terminal it would print over the run's own lines)
     con.register("ros", ros.select("pidx", "id_number", "csurname", "cname", "ctn", "cvn", "cfirst_py", "clast_py",
                                    clast=pl.col("cname").str.slice(-1), cfpy=full_pinyin(ros["cname"])).to_arrow())
     strong = rec.filter(pl.col("k") >= cfg.min_kept_for_id_block, pl.col("id_status") != "full_check_failed").select(
