@@ -361,31 +361,37 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
             if any(c not in (None, "") for c in cells):  # as calamine: a blank-looking " " counts
                 break
             offset += 1
-        return ws.title, offset, book.load_sheet(ws.title, header_row=None, dtypes="string").to_polars()
+        cells = book.load_sheet(ws.title, header_row=None, dtypes="string").to_polars()
+        long = [i for i, c in enumerate(cells.columns) if cells[c].str.contains(LONG_NUMBER).any()]
+        if long:  # which of those cells are numbers: a boolean read leaves text cells null
+            numeric = book.load_sheet(ws.title, header_row=None, use_columns=long,
+                                      dtypes={i: "boolean" for i in long}).to_polars()
+            cells = _as_spreadsheet_numbers(cells, numeric)
+        return ws.title, offset, cells
 
     # a hidden sheet holds a workbook's lookup lists (乡镇/村 for its drop-downs), not its records
     return (sheet(ws) for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible")
 
 
 EXACT_DIGITS = 15  # significant digits a spreadsheet number keeps (Excel shows and stores 15)
+LONG_NUMBER = rf"^\d{{{EXACT_DIGITS + 1},}}$"
 
 
-def _as_spreadsheet_number(s: pl.Series) -> pl.Series:
+def _as_spreadsheet_numbers(cells: pl.DataFrame, numeric: pl.DataFrame) -> pl.DataFrame:
     """A long number stored in a numeric cell (an ID typed into a number-formatted column,
     written by a program that keeps every digit) is read through a float: its digits past the
-    15th are noise (341302201603043325 reads 341302201603043328). Such a value, all digits and
-    exactly a float, is written as Excel would have kept it (15 digits, then zeros), so that it
-    counts as an ID destroyed by Excel (`matchers.ids`) and not as a mistyped one. A text cell
-    holding a genuine ID is exactly a float 1 time in 64 or fewer: it then keeps its first 15
-    characters, which still identify its person."""
-    long = s.str.contains(rf"^\d{{{EXACT_DIGITS + 1},}}$").fill_null(False)
-    if not long.any():
-        return s
-    vals = s.filter(long).unique()
-    noisy = [v for v in vals.to_list() if int(float(v)) == int(v)]
-    if not noisy:
-        return s
-    return s.replace(noisy, [v[:EXACT_DIGITS] + "0" * (len(v) - EXACT_DIGITS) for v in noisy])
+    15th are noise (341302201603043325 reads 341302201603043328). Such a cell is written as
+    Excel would have kept it (15 digits, then zeros), so that it counts as an ID destroyed by
+    Excel (`matchers.ids`) and not as a mistyped one; a text cell keeps every character.
+    `cells`: the sheet as strings; `numeric`: some of its columns read as booleans (non-null
+    where the cell is a number), row for row."""
+    if numeric.height != cells.height:  # (not expected: both reads start at the same first row)
+        raise ValueError(f"cell types read for {numeric.height} rows, values for {cells.height}")
+    kept = lambda c: pl.concat_str(c.str.slice(0, EXACT_DIGITS), pl.lit("0").repeat_by(  # noqa: E731
+        c.str.len_chars() - EXACT_DIGITS).list.join(""))
+    return cells.with_columns(
+        pl.when(numeric[c].is_not_null() & pl.col(c).str.contains(LONG_NUMBER)).then(kept(pl.col(c)))
+        .otherwise(pl.col(c)).alias(c) for c in numeric.columns)
 
 
 def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | None) -> pl.DataFrame | None:
@@ -397,7 +403,6 @@ def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | N
     if merged := _sub_header(header, df.row(h + 1) if h + 1 < df.height else None, known):
         header, h = merged, h + 1
     grid = df.slice(h + 1).select([pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(df.columns)])
-    grid = grid.with_columns(_as_spreadsheet_number(grid[c]) for c in grid.columns)
     grid = grid.with_columns(line=pl.int_range(offset + h + 2, offset + h + 2 + grid.height, dtype=pl.Int64))
     return _frame_table(header, grid, rel, notes)
 
