@@ -65,8 +65,8 @@ from matchers.places import resolve_places, water_links  # noqa: E402
 from matchers.review import in_order, review_queue  # noqa: E402
 from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
-                                      check_answers, describe, gone_from_roster, unconfirmable,
-                                      without_yes)
+                                      check_answers, describe, gone_from_roster, relinked,
+                                      unconfirmable, without_yes)
 from pipelines.identify import set_aside_unidentifiable  # noqa: E402
 from pipelines.standardize import known_headers  # noqa: E402
 from pipelines.validate import REJECTED_SCHEMA, rejected_files, supersede, to_person_records  # noqa: E402
@@ -365,7 +365,7 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
             returned, roster, answerable_departments(cfg), known, shown,
             cfg.matching.one_record_per_person_kinds, cfg.matching.answer_max_id_differences)
         refused.cast(REJECTED_SCHEMA).write_parquet(work / f"rejected_{folder}_answers.parquet")
-        new = accepted.with_columns(period=pl.lit(period))
+        new = relinked(accepted.with_columns(period=pl.lit(period)), before, list(paths.only or cfg.departments))
         new.drop("period").cast(ANSWER_SCHEMA).write_parquet(work / "review_answers_new.parquet")
         counts = {"returned": returned.height + invalid, "accepted": accepted.height,
                   "blank": returned["verdict"].null_count(), "set_aside": refused.height + invalid}
@@ -389,13 +389,7 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
         counts["confirmed"] = now.filter(pl.col("person_id").is_not_null()).height - gone_rows.height
         counts["excluded"] = now.filter(pl.col("person_id").is_null(), pl.col("excluded").list.len() > 0).height
     if new is not None:
-        # a partial run keeps the other departments' links as the last run made them, with the
-        # answers it had: only answers it did not have wait for a full run
-        kept = new.filter(~pl.col("record_dept").is_in(list(paths.only or cfg.departments)))
-        if before is not None and paths.only:
-            key = ["record_dept", "record_id", "person_id", "verdict"]
-            kept = kept.join(before.select(key), on=key, how="anti", nulls_equal=True)
-        pending = kept.select("record_dept", "record_id").unique().height
+        pending = new.filter(~pl.col("relinked")).select("record_dept", "record_id").unique().height
         unseen = (new.filter(pl.col("record_dept").is_in(list(paths.only or cfg.departments)))
                   .select("record_dept", "record_id").unique()
                   .join(here, on=["record_dept", "record_id"], how="anti").height)
@@ -1126,7 +1120,7 @@ def print_summary(result: dict) -> None:
         print(f"复核 review answers: {ra['returned']} = used {ra['accepted']} + blank {ra['blank']} + set aside "
               f"{ra['set_aside']}; {'in the departments re-read, ' if result.get('departments') else ''}"
               f"records linked by answers {ra['confirmed']}, with candidates ruled out {ra['excluded']}"
-              + (f"; {ra['pending']} wait for a full run" if ra["pending"] else "")
+              + (f"; {ra['pending']} wait for a run that re-reads their department" if ra["pending"] else "")
               + (f"; {ra['gone']} answered 是 for persons no longer on the roster, not applied" if ra["gone"] else "")
               + (f"; {ra['misfiled']} rows of tables in 复核/ that hold no answers set aside" if ra["misfiled"] else "")
               + (f"; {ra['held']} answered 是 not taken (数据质量报告.csv)" if ra["held"] else ""))

@@ -29,7 +29,8 @@
    goes to review, never to a guess.
 4. Analysts' answers to the review queue are evidence, taken right after blocking
    (`_answered`): a person answered 否 is not the record's candidate; a record answered 是 has
-   that person alone, with certainty, and in a one-record-per-person list nobody else has them.
+   that person alone, with certainty, and in a one-record-per-person list nobody else has them
+   (another record claiming them goes back to review, `taken`: the answer may be the mistake).
 """
 
 from __future__ import annotations
@@ -535,9 +536,11 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
     `answers`: analysts' answers to the review queue (ReviewDecision rows), weighed as evidence
     before anything is decided (`_answered`): a person answered 否 is never the record's
     candidate, and the record's other candidates are weighed without them; a record answered
-    是 is that person's and no one else's (in a one-record-per-person list, no other record is
-    that person's), so its rivals are decided again without it. The answer itself is cited
-    by `pipelines.review_answers.apply_answers`."""
+    是 is that person's and no one else's: in a one-record-per-person list no other record is
+    linked to them, and one whose best candidate they are (p >= review_threshold, a claimant,
+    `_rival_shares`) goes to review with them (cause `taken`, naming the record and the answer),
+    so that a wrong 是 does not silently unlink the person's own record. The answer itself is
+    cited by `pipelines.review_answers.apply_answers`."""
     ros = _prepare_roster(roster, cfg)
     rec = _prepare_records(records, cfg).with_columns(_hint_towns(records, ros, cfg))
     population = cfg.county_population or max(roster.height / cfg.roster_share, roster.height + 1)
@@ -545,9 +548,11 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
     near = _near_ids(rec)
     pairs = _block(rec, ros, near, cfg)
     confirmed = None
-    touched = pl.DataFrame(schema={"rid": pl.UInt32, "note": pl.Utf8, "asked": pl.Boolean})
+    touched = pl.DataFrame(schema={"rid": pl.UInt32, "asked": pl.Boolean, "cite": pl.Utf8})
     if answers is not None and answers.height:
-        pairs, confirmed, touched = _answered(pairs, records, ros, answers, cfg)
+        pairs, confirmed, touched = _answered(pairs, records, ros, answers)
+    rec = rec.with_columns(confirmed=pl.col("rid").is_in(confirmed["rid"].implode()) if confirmed is not None
+                           else pl.lit(False))  # (its person leads any rivals: `_rival_shares`)
 
     stats = name_stats(ros["cname"])
     codes = NameCodes.of(rec["rname"], ros["cname"])  # pairs compare names as integer codes
@@ -626,11 +631,13 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
         .otherwise(pl.lit("unmatched"))
     )
     thr = records["dept"].replace_strict(cfg.match_threshold_by_dept, default=cfg.match_threshold, return_dtype=pl.Float64)
-    out = (rec.select("rid", "id_status", "k", "masked", thr=thr).join(best, on="rid", how="left", maintain_order="left")
+    out = (rec.select("rid", "id_status", "k", "masked", "confirmed", thr=thr)
+           .join(best, on="rid", how="left", maintain_order="left")
            .join(touched, on="rid", how="left", maintain_order="left").with_columns(pl.col("asked").fill_null(False)))
     out = out.with_columns(decision=decision.fill_null("unmatched"))
     out = _one_record_per_person(out, records, cfg).with_columns(
-        cause=pl.when(pl.col("rival")).then(pl.lit("rival")).when(ambiguous).then(pl.lit("ambiguous"))
+        cause=pl.when(pl.col("taken")).then(pl.lit("taken")).when(pl.col("rival")).then(pl.lit("rival"))
+        .when(ambiguous).then(pl.lit("ambiguous"))
         .when(unnamed & (pl.col("p1") >= pl.col("thr"))).then(pl.lit("name")).otherwise(pl.lit("weak")))
     # reasons only for the candidates anyone reads: each record's best, the undecided records' list
     undecided = out.filter(pl.col("decision") != "matched").select("rid", "decision", "cause", "rivals")
@@ -653,7 +660,9 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
         score=pl.col("p1"),
         reason=pl.concat_str([pl.coalesce(
             pl.concat_str([
-                pl.when(pl.col("cause") == "rival").then(pl.lit("another record of this snapshot fits the same person: "))
+                pl.when(pl.col("cause") == "taken").then(pl.format(
+                    "the person was confirmed by a review answer as that of record {} of this list: ", "rivals"))
+                .when(pl.col("cause") == "rival").then(pl.lit("another record of this snapshot fits the same person: "))
                 .when((pl.col("cause") == "ambiguous") & (pl.col("decision") == "review")).then(pl.lit("ambiguous: "))
                 .when(pl.col("cause") == "name").then(pl.lit("the name is not the candidate's, never linked unseen: "))
                 .otherwise(pl.lit("")),
@@ -662,10 +671,10 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
                     pl.lit("; holds "), (pl.col("share") * 100).round(0).cast(pl.Int64).cast(pl.Utf8),
                     pl.lit("% of the person among the snapshot's records fitting them")])).otherwise(pl.lit("")),
                 pl.lit("; p="), pl.col("p1").round(4).cast(pl.Utf8)]),
-            pl.when(pl.col("asked") | pl.col("note").is_not_null()).then(pl.lit("no candidate left by the review answers"))
+            pl.when(pl.col("asked")).then(pl.lit("no candidate left by the review answers"))
             .when(pl.col("k") == 0).then(pl.lit("ID ") + pl.col("id_status") + pl.lit("; no name/place candidate"))
             .otherwise(pl.lit("no ID-compatible roster person")),
-        ), pl.when(~matched).then(pl.lit("; ") + pl.col("note"))], ignore_nulls=True),
+        )], ignore_nulls=True),
         n_candidates=pl.col("n_cand").fill_null(0).cast(pl.Int64),
     )
     assert links.height == records.height, "link() must return one row per record"
@@ -681,39 +690,38 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
 
 
 def _answered(pairs: pl.DataFrame, records: pl.DataFrame, ros: pl.DataFrame, answers: pl.DataFrame,
-              cfg: MatchingConfig) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+              ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Blocked pairs (rid, pidx, ...) less those the analysts' answers (ReviewDecision rows)
-    rule out: the persons a record was answered 否 for; every other person of a record answered
-    是; and, in a one-record-per-person kind (`one_record_per_person_kinds`), the confirmed
-    person as a candidate of the kind's other records. -> (pairs, confirmed: rid, pidx of the
-    records answered 是, whose one remaining pair `link` then takes as certain; touched: rid,
-    asked (the record was answered 否 for one of its candidates: the analyst is still asked
-    about the ones left), note (the record lost a candidate to a confirmed record of its list:
-    who, and which record; an unlinked record's reason gives it))."""
-    rid = records.with_row_index("rid").select("rid", "kind", record_dept="dept", record_id="record_id")
+    rule out: the persons a record was answered 否 for, and every other person of a record
+    answered 是. -> (pairs, confirmed: rid, pidx of the records answered 是, whose one remaining
+    pair `link` then takes as certain; touched: rid, asked (the record was answered 否 for one
+    of its candidates: the analyst is still asked about the ones left), cite (the answer that
+    confirmed the record's person: file, line, period received)).
+    The other records of a one-record-per-person list keep the confirmed person as a candidate:
+    `_rival_shares` gives the person to the confirmed record and sends back to review a record
+    that claims them too (the answer may be the mistake)."""
+    rid = records.with_row_index("rid").select("rid", record_dept="dept", record_id="record_id")
     who = ros.select("pidx", "person_id")
     answered = answers.join(rid, on=["record_dept", "record_id"])
-    confirmed = answered.join(who, on="person_id").select("rid", "kind", "pidx")
+    confirmed = answered.join(who, on="person_id").select(
+        "rid", "pidx", cite=pl.format("{} 第 {} 行，{} 收到", "file", "line", "period"))
     ruled_out = (answered.select("rid", person_id="excluded").explode("person_id")
                  .join(who, on="person_id").select("rid", "pidx"))
-    owners = confirmed.filter(pl.col("kind").is_in(list(cfg.one_record_per_person_kinds))).select(
-        "pidx", _kind="kind", _owner="rid").unique(["pidx", "_kind"], keep="first")  # (`unconfirmable` holds one)
-    # only the answered records' pairs and the confirmed persons' change: a city holds millions of pairs
-    touch = pl.col("rid").is_in(answered["rid"].implode()) | pl.col("pidx").is_in(owners["pidx"].implode())
+    # only the answered records' pairs change: a city holds millions of pairs
+    touch = pl.col("rid").is_in(answered["rid"].implode())
     rest, pairs = pairs.filter(~touch), pairs.filter(touch)
     asked = pairs.join(ruled_out, on=["rid", "pidx"], how="semi").select("rid", asked=pl.lit(True)).unique("rid")
+    # a confirmed person blocking did not pair with the record (it shows less than when it was
+    # answered) is paired with it: the record holds them, in its list too
+    pairs = pl.concat([pairs, confirmed.join(pairs, on=["rid", "pidx"], how="anti").select(
+        "rid", "pidx", **{"pass": pl.lit("answer")})])
     pairs = (pairs.join(ruled_out, on=["rid", "pidx"], how="anti")
-             .join(confirmed.select("rid", _yes="pidx"), on="rid", how="left", maintain_order="left")
-             .join(rid.select("rid", _kind="kind"), on="rid", how="left", maintain_order="left")
-             .join(owners, on=["_kind", "pidx"], how="left", maintain_order="left"))
-    other_owner = pl.col("_owner").is_not_null() & (pl.col("_owner") != pl.col("rid"))
-    taken = (pairs.filter(other_owner).join(who, on="pidx").join(rid.select(_owner="rid", _by="record_id"), on="_owner")
-             .sort("rid", "person_id").group_by("rid", maintain_order=True).agg(note=pl.format("{} was confirmed (review answer) as the person of record {}",
-                                                 "person_id", "_by").str.join("; ")))
-    pairs = pl.concat([rest, pairs.filter(pl.col("_yes").is_null() | (pl.col("_yes") == pl.col("pidx")), ~other_owner)
-                       .drop("_yes", "_kind", "_owner")]).sort("rid", "pidx")  # (scored in slices of whole records)
-    touched = taken.join(asked, on="rid", how="full", coalesce=True).with_columns(pl.col("asked").fill_null(False))
-    return pairs, confirmed.select("rid", "pidx"), touched.select("rid", "note", "asked")
+             .join(confirmed.select("rid", _yes="pidx"), on="rid", how="left", maintain_order="left"))
+    pairs = pl.concat([rest, pairs.filter(pl.col("_yes").is_null() | (pl.col("_yes") == pl.col("pidx"))).drop("_yes")]
+                      ).sort("rid", "pidx")  # (scored in slices of whole records)
+    touched = (confirmed.select("rid", "cite").join(asked, on="rid", how="full", coalesce=True)
+               .with_columns(pl.col("asked").fill_null(False)))
+    return pairs, confirmed.select("rid", "pidx"), touched.select("rid", "asked", "cite")
 
 
 def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
@@ -962,10 +970,10 @@ def _keep_top(pairs: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
 def _rival_shares(cl: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """In a snapshot kind (one row per person, e.g. 参保名单) two records cannot both be one
     roster person. `cl`: records with their best candidate (rid, kind, record_id, person_id, p1,
-    w1, k, id1, name1, masked). When several records C of a kind in
-    `one_record_per_person_kinds` claim the same best candidate (p1 >= review_threshold), each is
-    that person with share v_c / Σ_C v, v_c = w_c / the strongest w (the evidence of each
-    against the others). Claimants with v within `ambiguity_ratio` of the strongest are close;
+    w1, k, id1, name1, masked, confirmed: an analyst answered 是 for it). When several records C
+    of a kind in `one_record_per_person_kinds` claim the same best candidate (p1 >=
+    review_threshold), each is that person with share v_c / Σ_C v, v_c = w_c / the strongest w
+    (the evidence of each against the others). Claimants with v within `ambiguity_ratio` of the strongest are close;
     weaker ones lose the candidate (`lost`); the strongest may keep it (`alone`) only when no
     other is close (`_one_record_per_person` keeps it when its scaled p reaches its threshold).
 
@@ -977,20 +985,28 @@ def _rival_shares(cl: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     look-alikes (same kept ID characters, same name) thereby sends such pairs to review; one
     that holds none keeps the exact name's weight. A claimant showing the person's whole ID
     leads, however its name reads, and keeps them (share 1; no look-alike shares a full ID); the
-    others lose them. One row per claimant: rid, rivals (the other claimants' record numbers),
-    share, n (claimants), sure (a whole ID leads), lost, alone."""
+    others lose them. So does a claimant an analyst confirmed as the person (`confirmed`):
+    the others are `taken` from them, and (`_one_record_per_person`) sent to review, since the
+    answer may be the mistake. One row per claimant: rid, rivals (the other claimants' record
+    numbers; for a taken one, the confirmed record's, with the answer's `cite` when `cl` has
+    it), share, n (claimants), sure (a whole ID or an answer leads), lost, alone, taken."""
     group = ("kind", "person_id")
+    cite = pl.col("cite") if "cite" in cl.columns else pl.lit(None, pl.Utf8)
     claims = (
         cl.filter(pl.col("kind").is_in(list(cfg.one_record_per_person_kinds)), pl.col("p1") >= cfg.review_threshold)
         .with_columns(top=pl.col("w1").max().over(group), n=pl.len().over(group))
         .filter(pl.col("n") >= 2)
-        # the lead: a claimant showing the person's whole ID (no look-alike shares it, and its w
-        # is floored), else the strongest; ties: the first
-        .with_columns(full=(pl.col("k") == 18) & (pl.col("id1") == "kept-agree"))
-        .sort("full", "w1", descending=True, maintain_order=True)
+        # the lead: a claimant confirmed by an answer, else one showing the person's whole ID (no
+        # look-alike shares it, and its w is floored), else the strongest; ties: the first
+        .with_columns(full=((pl.col("k") == 18) & (pl.col("id1") == "kept-agree")) | pl.col("confirmed"))
+        .sort("confirmed", "full", "w1", descending=True, maintain_order=True)
         .with_columns(lead=pl.col("rid") == pl.col("rid").first().over(group),
-                      rivals=pl.col("record_id").implode().over(group))
-        .with_columns(rivals=pl.col("rivals").list.set_difference(pl.concat_list("record_id")).list.sort().list.join("、"))
+                      rivals=pl.col("record_id").implode().over(group),
+                      taken=pl.col("confirmed").first().over(group) & (pl.col("rid") != pl.col("rid").first().over(group)),
+                      _by=pl.concat_str([pl.col("record_id"), pl.format("（{}）", cite)], ignore_nulls=True)
+                      .first().over(group))
+        .with_columns(rivals=pl.when(pl.col("taken")).then("_by").otherwise(
+            pl.col("rivals").list.set_difference(pl.concat_list("record_id")).list.sort().list.join("、")))
     )
     # look-alikes are strangers sharing the kept ID characters: a claimant without a usable ID
     # that shows the person's name says nothing of how often such strangers show it too
@@ -1007,7 +1023,7 @@ def _rival_shares(cl: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
                                  .otherwise(pl.col("v") / pl.col("v").sum().over(group))).with_columns(
         close=(pl.col("v") >= cfg.ambiguity_ratio).sum().over(group))
     return claims.select(
-        "rid", "rivals", "share", "n", sure=full_lead,
+        "rid", "rivals", "share", "n", "taken", sure=full_lead,
         lost=pl.when(full_lead).then(~pl.col("lead")).otherwise(pl.col("v") < cfg.ambiguity_ratio),
         alone=pl.col("lead") & (full_lead | (pl.col("close") == 1)))
 
@@ -1015,15 +1031,15 @@ def _rival_shares(cl: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
 def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """Two records of a one-record-per-person snapshot claiming the same person
     (`_rival_shares`): each one's p is scaled by its share; a claimant that lost the person is
-    unmatched, and the others are matched only when they keep the person, else reviewed.
-    `rival` marks every record touched and not kept."""
+    unmatched (reviewed when an answer took them: `taken`), and the others are matched only
+    when they keep the person, else reviewed. `rival` marks every record touched and not kept."""
     kind = records.with_row_index("rid").select("rid", "kind", "record_id")
     claims = _rival_shares(out.join(kind, on="rid"), cfg).with_columns(rival=pl.lit(True))
     out = out.join(claims, on="rid", how="left").with_columns(
-        pl.col("rival", "lost", "alone").fill_null(False), p1=pl.col("p1") * pl.col("share").fill_null(1.0))
+        pl.col("rival", "lost", "alone", "taken").fill_null(False), p1=pl.col("p1") * pl.col("share").fill_null(1.0))
     out = out.with_columns(keep=pl.col("alone") & (pl.col("p1") >= pl.col("thr"))).drop("alone")
     return out.with_columns(
-        decision=pl.when(pl.col("lost")).then(pl.lit("unmatched"))
+        decision=pl.when(pl.col("taken")).then(pl.lit("review")).when(pl.col("lost")).then(pl.lit("unmatched"))
         .when(pl.col("rival") & ~pl.col("keep") & (pl.col("decision") == "matched")).then(pl.lit("review"))
         .otherwise("decision"),
         rival=pl.col("rival") & ~pl.col("keep"),
@@ -1216,11 +1232,14 @@ def _census_members(snap: pl.DataFrame, snap_rec: pl.DataFrame, cfg: MatchingCon
     record showing the exact name may outweigh the person's own, and is then still counted.
     A person whose whole ID a record of the kind shows (p >= review_threshold) is that record's:
     the other records' p for them is dropped first, so that a record whose p was spread over
-    that person and another is weighed as what it can still be (the other, or no roster person)."""
-    kind = snap_rec.select("rid", "kind", "k")
+    that person and another is weighed as what it can still be (the other, or no roster person).
+    So is a person an analyst confirmed as a record's (`confirmed`), first."""
+    kind = snap_rec.select("rid", "kind", "k", "confirmed")
     holders = (
         snap.join(kind, on="rid")
-        .filter(pl.col("k") == 18, pl.col("id_level") == "kept-agree", pl.col("p") >= cfg.review_threshold)
+        .filter(pl.col("confirmed") | ((pl.col("k") == 18) & (pl.col("id_level") == "kept-agree")
+                                       & (pl.col("p") >= cfg.review_threshold)))
+        .sort("confirmed", descending=True, maintain_order=True)
         .unique(["kind", "pidx"], keep="first", maintain_order=True).select("kind", "pidx", holder="rid")
     )
     snap = snap.join(kind.select("rid", "kind"), on="rid").join(holders, on=["kind", "pidx"], how="left").filter(
@@ -1229,7 +1248,7 @@ def _census_members(snap: pl.DataFrame, snap_rec: pl.DataFrame, cfg: MatchingCon
         snap.sort(["rid", "p", "pidx"], descending=[False, True, False]).group_by("rid", maintain_order=True)
         .agg(psum=pl.col("p").sum().clip(0.0, 1.0), person_id=pl.col("pidx").first(), p1=pl.col("p").first(),
              w1=pl.col("w").first(), id1=pl.col("id_level").first(), name1=pl.col("name_level").first())
-        .join(snap_rec.select("rid", "kind", "k", "masked", record_id=pl.col("rid").cast(pl.Utf8)), on="rid")
+        .join(snap_rec.select("rid", "kind", "k", "masked", "confirmed", record_id=pl.col("rid").cast(pl.Utf8)), on="rid")
     )
     shares = _rival_shares(best, cfg).select("rid", "share", "n", "sure")
     return (

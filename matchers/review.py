@@ -21,10 +21,12 @@ COLUMNS = {
 }
 IMPACT_COLUMN = "若为候选人1将新增预警"
 # why a record waits for a person (ReviewCandidate.cause), in the reviewer's words; {} are
-# filled with the rival records (rival) and the best probability and the threshold (weak)
+# filled with the rival records (rival), the record answered 是 for the person with the answer
+# (taken), and the best probability and the threshold (weak)
 CAUSES = {
     "ambiguous": "多名候选人同样相符，请核实是其中哪一位",
     "rival": "同一名单中另有记录与该候选人相符（一人只应有一条）：{}，请指认哪条是本人",
+    "taken": "复核结论已确认候选人1是同一名单中记录 {}的本人（一人只应有一条），本记录因此未关联：如该结论有误、此人是本记录的，请答“是”，否则答“否”",
     "weak": "最佳候选人相符程度不足以自动关联（概率 {} 低于 {}），请核实",
     "name": "记录姓名与最佳候选人不符，不自动关联，请核实是否本人",
 }
@@ -53,6 +55,7 @@ def _why(review: pl.DataFrame, match_threshold: float) -> pl.Expr:
     rivals = pl.col("rivals").str.split("、").list.eval(
         pl.when(pl.element().is_in(queued)).then(pl.element()).otherwise(pl.element() + "（不在复核队列中）")).list.join("、")
     return (pl.when(pl.col("cause") == "rival").then(pl.format(CAUSES["rival"], rivals.fill_null("-")))
+            .when(pl.col("cause") == "taken").then(pl.format(CAUSES["taken"], pl.col("rivals").fill_null("-")))
             .when(pl.col("cause") == "ambiguous").then(pl.lit(CAUSES["ambiguous"]))
             .when(pl.col("cause") == "name").then(pl.lit(CAUSES["name"]))
             .otherwise(pl.format(CAUSES["weak"], best, pl.lit(match_threshold))))
@@ -91,7 +94,7 @@ def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFra
         holders = (linked.select("dept", "kind", "person_id", "record_id").sort("record_id")
                    .group_by("dept", "kind", "person_id").agg(_holders=pl.col("record_id").str.join("、")))
         out = out.join(holders, on=["dept", "kind", "person_id"], how="left", maintain_order="left").with_columns(
-            why=pl.when(pl.col("_holders").is_not_null())
+            why=pl.when(pl.col("_holders").is_not_null() & ((pl.col("cause") != "taken") | (pl.col("rank") > 1)))
             .then(pl.format("{}；注意：此候选人已自动关联同一名单中的记录 {}（一人只应有一条），答“是”将取消那条关联",
                             "why", "_holders")).otherwise("why"))
     if impact is None:

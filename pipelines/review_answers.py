@@ -13,7 +13,8 @@ from pipelines.validate import delivery_order, original_file
 from schemas.links import ReviewDecision
 
 RECORD = ["record_dept", "record_id"]
-# ReviewAnswer's columns, as stored in the warehouse (`review_answers`, with the period received)
+# ReviewAnswer's columns, as stored in the warehouse (`review_answers`, with the period received
+# and `relinked`: see `relinked`)
 ANSWER_SCHEMA = {"dept": pl.Utf8, "kind": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "record_dept": pl.Utf8,
                  "record_id": pl.Utf8, "rec_name": pl.Utf8, "person_id": pl.Utf8, "verdict": pl.Utf8,
                  "reviewer": pl.Utf8, "note": pl.Utf8}
@@ -145,6 +146,24 @@ def without_yes(decided: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
     return decided.with_columns(person_id=pl.when(drop).then(None).otherwise(pl.col("person_id")))
 
 
+def relinked(new: pl.DataFrame, before: pl.DataFrame | None, departments: list[str]) -> pl.DataFrame:
+    """`new` (the answers accepted this period, as the run stores them) with `relinked`: the
+    links the period keeps of the answer's department were made with it. So they are when the
+    run links that department (`departments`: all of them in a full run, those re-read in a
+    partial one), or when the period's last run stored the same answer (record, person,
+    verdict) so flagged (`before`; one stored by a version that kept no flag was taken by a
+    full run). The others wait for a run that links their department again: a partial run
+    keeps the other departments' links as the last run made them."""
+    key = ["record_dept", "record_id", "person_id", "verdict"]
+    had = pl.DataFrame(schema={k: pl.Utf8 for k in key})
+    if before is not None:
+        flag = pl.col("relinked").fill_null(True) if "relinked" in before.columns else pl.lit(True)
+        had = before.filter(flag).select(key).unique()
+    return (new.join(had.with_columns(_had=pl.lit(True)), on=key, how="left", nulls_equal=True, maintain_order="left")
+            .with_columns(relinked=pl.col("record_dept").is_in(departments) | pl.col("_had").fill_null(False))
+            .drop("_had"))
+
+
 def answers_in_effect(answers: pl.DataFrame) -> pl.DataFrame:
     """Accepted answers of every period so far (`period` = received) -> one row per record
     answered (`ReviewDecision`): the person it is (the latest 是, or null), the persons it is
@@ -247,7 +266,8 @@ def best_guess(candidates: pl.DataFrame) -> pl.DataFrame:
 def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl.DataFrame | None,
              misfiled: pl.DataFrame) -> str:
     """The run's line on review answers for 数据质量报告.csv: `counts` as the run took them
-    (returned = accepted + blank + set_aside; confirmed, excluded, unseen, pending; partial: those
+    (returned = accepted + blank + set_aside; confirmed, excluded, unseen; pending: records of
+    departments whose kept links were made without their answers, `relinked`; partial: those
     of a `--dept` run's departments), the files
     in 复核/, the records answered 是 for someone gone from the roster (`gone`, ReviewDecision
     rows) or not taken (`held`, from `unconfirmable`), rows of tables that hold no answers."""
@@ -261,7 +281,7 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
     if c["unseen"]:
         zh += f"；{c['unseen']} 条有结论的记录不在本期记录中（结论已保存：本年较早的结算计入累计，其他记录再出现时采用）"
     if c["pending"]:
-        zh += f"；{c['pending']} 条属本次未重读的部门，整期重跑时采用"
+        zh += f"；{c['pending']} 条属未重读的部门，其关联尚未按结论更新，重读该部门或整期重跑时采用"
     if c["gone"]:
         zh += f"；{c['gone']} 条记录答“是”的人已不在户籍底册中，未采用，请重新复核（" + some(
             gone, lambda r: f"{r['record_dept']} {r['record_id']}（{r['file']} 第 {r['line']} 行）") + "）"
@@ -275,7 +295,7 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
           f"{c['confirmed']} records linked by answers and {c['excluded']} weighed "
           f"again without the candidates ruled out"
           + (f"; {c['unseen']} answered records are not in this period" if c["unseen"] else "")
-          + (f"; {c['pending']} wait for a full run" if c["pending"] else "")
+          + (f"; {c['pending']} wait for a run that re-reads their department" if c["pending"] else "")
           + (f"; {c['gone']} answered for persons no longer on the roster, not applied" if c["gone"] else "")
           + (f"; {c['held']} answered 是 not taken (ID contradicts, or two list records for one person)"
              if c["held"] else "")

@@ -38,9 +38,11 @@ class ReviewCandidate(pa.DataFrameModel):
     `ambiguous` (a second candidate fits within `ambiguity_ratio` of the best), `rival` (another
     record of a one-record-per-person snapshot, e.g. 参保名单, fits the same person), `weak` (the
     best candidate's probability is below `match_threshold`), `name` (it reaches the threshold but
-    the name compares at one of `no_link_name_levels`, e.g. disagree, and the ID is not whole).
-    `rivals`: for a rival, the other
-    records claiming the same person (record numbers joined by 、)."""
+    the name compares at one of `no_link_name_levels`, e.g. disagree, and the ID is not whole),
+    `taken` (its best candidate was confirmed by a review answer as the person of another record
+    of its one-record-per-person list: the answer may be the mistake).
+    `rivals`: for a rival, the other records claiming the same person (record numbers joined by
+    、); for taken, the record answered 是 for them, with the answer (file, line, period received)."""
 
     dept: str
     kind: str
@@ -51,7 +53,7 @@ class ReviewCandidate(pa.DataFrameModel):
     household_id: str
     score: float = pa.Field(ge=0, le=1)
     reason: str
-    cause: str = pa.Field(isin=["ambiguous", "rival", "weak", "name"])
+    cause: str = pa.Field(isin=["ambiguous", "rival", "weak", "name", "taken"])
     rivals: str = pa.Field(nullable=True)
 
 

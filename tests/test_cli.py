@@ -307,3 +307,61 @@ def test_a_partial_enrollment_list_calls_no_one_absent_and_says_why(prefect_harn
     assert len(held) == 1 and held[0].startswith("M4: ") and "部分报送" in held[0], held
     m4 = pl.read_parquet(out / PERIOD / "warnings.parquet").filter(pl.col("rule") == "M4")
     assert (m4["record_ids"].list.len() > 0).all()  # only suspended/terminated enrollments, no one absent
+
+
+def test_review_answers_wait_until_a_run_links_their_department_and_a_wrong_yes_asks_again(
+        prefect_harness, small_county, tmp_path):
+    """Answers for 医保 and 民政 arrive after the full run. `--dept 医保` links 医保 with them and
+    says 民政's wait; so must a `--dept 住建` after it, though the answers are stored by then
+    (民政's links still predate them); `--dept 民政` takes them. The 是 for 医保 confirms, for a
+    参保名单 record added since (x, a masked copy of y: the analyst picked the wrong record), the
+    person the matcher had linked y to: y is not silently unlinked but waits in review with that
+    person, in the queue like any review row, saying which answer took them; the rows balance."""
+    import shutil
+
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    shutil.copytree(small_county / "inbox", inbox)
+    assert _run(inbox, out) == 0
+    links = pl.read_parquet(out / PERIOD / "links.parquet")
+    raw = next((inbox / PERIOD / "医保").glob("参保名单*.csv")).read_bytes()
+    try:
+        lines = raw.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        lines = raw.decode("gb18030").splitlines()
+    head = next(i for i, line in enumerate(lines) if "人员编号" in line)
+    rows = {line.split(",")[0]: line.split(",") for line in lines[head + 1:]}
+    y = links.filter(pl.col("kind") == "med_enrollment", pl.col("decision") == "matched",
+                     pl.col("reason").str.contains("(6+4) kept-agree", literal=True),
+                     pl.col("record_id").is_in(list(rows))).sort("record_id").row(0, named=True)
+    x = ["CB99999999", rows[y["record_id"]][1][0] + "*" * (len(rows[y["record_id"]][1]) - 1), *rows[y["record_id"]][2:]]
+    (inbox / PERIOD / "医保" / "参保名单_2026-10_补报.csv").write_text(lines[head] + "\n" + ",".join(x) + "\n", encoding="utf-8")
+    c = links.filter(pl.col("dept") == "民政", pl.col("decision") == "matched").sort("record_id").row(0, named=True)
+    (inbox / PERIOD / "复核").mkdir()
+    pl.DataFrame({"部门": ["医保", "民政"], "记录编号": ["CB99999999", c["record_id"]],
+                  "人编号": [y["person_id"], c["person_id"]], "是否本人": ["是", "否"]}).write_csv(
+        inbox / PERIOD / "复核" / "复核结论.csv")
+
+    def waiting() -> int:  # records whose answers wait for a run that links their department
+        quality = pl.read_csv(out / PERIOD / "county" / "数据质量报告.csv", infer_schema=False)
+        line = quality.filter(pl.col("类别") == "人工复核结论 review answers")["说明"].item()
+        return int(m.group(1)) if (m := re.search(r"(\d+) 条属[^；]*未重读的部门", line)) else 0
+
+    assert _run(inbox, out, "--dept", "医保") == 0
+    assert waiting() == 1
+    d = {r["record_id"]: r for r in pl.read_parquet(out / PERIOD / "links.parquet").filter(
+        pl.col("record_id").is_in(["CB99999999", y["record_id"], c["record_id"]])).iter_rows(named=True)}
+    assert (d["CB99999999"]["decision"], d["CB99999999"]["person_id"]) == ("matched", y["person_id"])
+    assert d[y["record_id"]]["decision"] == "review" and d[c["record_id"]]["person_id"] == c["person_id"]
+    queue = pl.read_csv(out / PERIOD / "county" / "人工复核队列.csv", infer_schema=False).filter(
+        pl.col("记录编号") == y["record_id"])
+    assert queue["人编号"].to_list()[:1] == [y["person_id"]], queue
+    assert "记录 CB99999999（复核/复核结论.csv 第 2 行，2026-10 收到）的本人" in queue["复核原因"][0], queue["复核原因"][0]
+    acc = pl.read_csv(out / PERIOD / "county" / "行数核对_accounting.csv").filter(pl.col("dept") == "医保").row(0, named=True)
+    assert acc["balanced"] and acc["review"] == links.filter(pl.col("dept") == "医保", pl.col("decision") == "review").height + 1
+
+    assert _run(inbox, out, "--dept", "住建") == 0  # 民政's links are still those of the full run
+    assert waiting() == 1
+    assert _run(inbox, out, "--dept", "民政") == 0
+    assert waiting() == 0
+    now = pl.read_parquet(out / PERIOD / "links.parquet").filter(pl.col("record_id") == c["record_id"])
+    assert now["person_id"].to_list() != [c["person_id"]]

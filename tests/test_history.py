@@ -302,7 +302,7 @@ def test_review_answers_link_records_now_and_in_later_months(prefect_harness, tm
     assert pl.read_parquet(out / "2026-10" / "links.parquet").sort("dept", "record_id").equals(links.sort("dept", "record_id"))
     report = pl.read_csv(out / "2026-10" / "county" / "数据质量报告.csv", infer_schema=False)
     line = report.filter(pl.col("类别") == "人工复核结论 review answers")["说明"].item()
-    assert "整期重跑时采用" not in line and "本期重读的部门中" in line, line
+    assert "重读该部门或整期重跑时采用" not in line and "本期重读的部门中" in line, line
     # the file taken out again (it was the wrong one), October re-run: its answers are forgotten
     (folder / "人工复核队列_2026-09_已复核.xlsx").unlink()
     assert _run(county, out, "2026-10") == 0

@@ -812,7 +812,8 @@ def test_a_list_record_spread_over_two_persons_who_have_their_own_counts_off_the
         "id_status": ["full_valid", "masked", "masked"],
         "id_norm": ["34130219660214696X", "341302********696X", "341302********696X"],
         "kept": ["1" * 18, "111111000000001111", "111111000000001111"], "rname": ["陈红花", "陈丽佳", "陈*"],
-        "first_py": ["chen"] * 3, "last_py": ["hua", "jia", None]}, schema_overrides={"rid": pl.UInt32})
+        "first_py": ["chen"] * 3, "last_py": ["hua", "jia", None], "confirmed": [False] * 3},
+        schema_overrides={"rid": pl.UInt32})
     q = dict(_census_members(pairs, snap_rec, CFG).select("rid", "q").iter_rows())
     assert q[2] == pytest.approx(0.52), q
     assert 0 not in q  # a's own record: surely a's
@@ -961,22 +962,38 @@ def test_an_answer_is_weighed_before_anything_is_decided(roster):
     assert other["decision"].to_list() == ["review"]
 
 
-def test_a_list_record_answered_yes_takes_its_person_from_the_lists_other_records(roster):
-    """Two 参保名单 records fitting one person wait as rivals; one answered 是 is that person's, and
-    the other is decided again without them (here: no one else fits), saying why."""
-    p = roster.row(9, named=True)
-    rows = [dict(record_id=r, name=p["name"], id_raw=mask64(p["id_number"])) for r in ("x", "y")]
-    recs = records(rows).with_columns(kind=pl.lit("med_enrollment"))
-    assert link(recs, roster, CFG)[0]["decision"].to_list() == ["review", "review"]
-    links, review = link(recs, roster, CFG, _answers([("x", p["person_id"], [])]))
-    d = {r["record_id"]: r for r in links.iter_rows(named=True)}
-    assert (d["x"]["decision"], d["x"]["person_id"]) == ("matched", p["person_id"])
-    assert d["y"]["decision"] == "unmatched" and review.filter(pl.col("record_id") == "y").is_empty()
-    assert f"{p['person_id']} was confirmed (review answer) as the person of record x" in d["y"]["reason"]
-    # in a kind where one person has many records (settlements), the other record keeps them
-    links, _ = link(records(rows), roster, CFG, _answers([("x", p["person_id"], [])]))
-    assert links.select("decision", "person_id").rows() == [("matched", p["person_id"])] * 2
+def test_a_list_record_answered_yes_sends_the_lists_record_claiming_that_person_back_to_review(roster):
+    """A 参保名单 record the matcher links on its own (y: whole name, 6+4) and a weaker one (x)
+    fitting the same person: x answered 是 is that person's, and y, which no longer may be, is
+    not silently unlinked: it waits in review with them as its candidate, naming x and the
+    answer (the 是 may be the mistake), and the queue lists it so. So for rivals alike, and
+    for an x blocking did not pair with the person (the answer does). In a kind where one
+    person has many records (settlements), the other record keeps them."""
+    from matchers.review import review_queue
 
+    p = roster.row(9, named=True)
+    i = p["id_number"]
+    y = dict(record_id="y", name=p["name"], id_raw=mask64(i))
+    for x in (dict(record_id="x", name=p["name"][0] + "**", id_raw=mask64(i)), {**y, "record_id": "x"},
+              dict(record_id="x", name=p["name"][0] + "*" + p["name"][2], id_raw="*" * 14 + i[14:])):
+        recs = records([y, x]).with_columns(kind=pl.lit("med_enrollment"))
+        before = {r["record_id"]: r["decision"] for r in link(recs, roster, CFG)[0].iter_rows(named=True)}
+        assert before["y"] in ("matched", "review") and before["x"] != "matched", (x, before)
+        links, review = link(recs, roster, CFG, _answers([("x", p["person_id"], [])]))
+        d = {r["record_id"]: r for r in links.iter_rows(named=True)}
+        assert (d["x"]["decision"], d["x"]["person_id"]) == ("matched", p["person_id"]), x
+        assert (d["y"]["decision"], d["y"]["person_id"]) == ("review", None), x
+        assert "confirmed by a review answer as that of record x（复核/q.csv 第 2 行，2026-10 收到）" in d["y"]["reason"]
+        assert review.select("record_id", "rank", "person_id", "cause").rows() == [("y", 1, p["person_id"], "taken")], x
+    queue = review_queue(review, recs, roster.with_columns(group=pl.lit(None, pl.Utf8)), CFG.match_threshold,
+                         linked=links.filter(pl.col("decision") == "matched"))
+    assert queue.select("记录编号", "人编号").rows() == [("y", p["person_id"])]
+    assert queue["复核原因"].item().startswith(
+        "复核结论已确认候选人1是同一名单中记录 x（复核/q.csv 第 2 行，2026-10 收到）的本人（一人只应有一条）"), queue["复核原因"].item()
+    assert "已自动关联" not in queue["复核原因"].item()  # (x is named once, as the answer's)
+    # in a kind where one person has many records (settlements), the other record keeps them
+    links, _ = link(records([y, {**y, "record_id": "x"}]), roster, CFG, _answers([("x", p["person_id"], [])]))
+    assert links.select("decision", "person_id").rows() == [("matched", p["person_id"])] * 2
 
 
 def test_a_record_answered_no_for_one_candidate_still_asks_about_the_others(roster):

@@ -4,7 +4,7 @@ win, and what they change."""
 import polars as pl
 
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, check_answers,
-                                      gone_from_roster)
+                                      gone_from_roster, relinked)
 
 ROSTER = pl.DataFrame({"person_id": ["P1", "P2", "P3", "P4", "P5"], "household_id": ["H1", "H2", "H3", "H4", "H5"],
                        "id_number": ["341302199001011234", "341302199202021235", "341302196003031236",
@@ -207,3 +207,24 @@ def test_an_earlier_settlement_relinked_by_an_answer_received_now_is_marked_for_
     got = changed_now(before, after, decided, "2026-10")
     assert dict(got.select("record_id", "answered_now").iter_rows()) == {"A": True, "B": False, "C": False}
     assert got.drop("answered_now").equals(after)
+
+
+def test_answers_wait_until_a_run_links_their_department_with_them():
+    """Partial runs keep the other departments' links as their last run made them. Answers for
+    医保 and 民政 arrive; `--dept 医保` takes those for 医保 and stores both: 民政's wait. A
+    `--dept 住建` run after it finds 民政's stored, yet 民政's links still predate them: they
+    still wait. `--dept 民政` takes them, and the next run keeps knowing it; an answer changed
+    since waits again; a full run takes everything. An answer stored by a version that kept no
+    flag was taken by the run that stored it."""
+    new = _answers([("复核/q.csv", 2, "医保", "CB1", "P1", "是"), ("复核/q.csv", 3, "民政", "MZ1", "P2", "否")])
+    waiting = lambda df: df.filter(~pl.col("relinked"))["record_id"].to_list()  # noqa: E731
+    stored = relinked(new, None, ["医保"])  # --dept 医保 (no answers stored for the period yet)
+    assert waiting(stored) == ["MZ1"]
+    stored = relinked(new, stored, ["住建"])
+    assert waiting(stored) == ["MZ1"]
+    stored = relinked(new, stored, ["民政"])
+    assert waiting(stored) == [] and waiting(relinked(new, stored, ["住建"])) == []
+    changed = new.with_columns(verdict=pl.lit("是"))  # MZ1: 否 corrected to 是 since
+    assert waiting(relinked(changed, stored, ["住建"])) == ["MZ1"]
+    assert waiting(relinked(changed, stored, DEPTS)) == []
+    assert waiting(relinked(new, new, ["住建"])) == []
