@@ -14,12 +14,15 @@ import polars as pl
 from pipelines.rules import SEVERITY_RANK, households
 from schemas.outputs import FEEDBACK_COLUMNS, TOWNSHIP_COLUMNS
 
-ID_PATTERN = r"(\d{6})\d{8}(\d{3}[\dXx])"
+# an 18-character ID number, also with spaces typed inside it (SPEC §1: IDs come with spaces;
+# `\d` matches full-width digits too)
+ID_PATTERN = r"((?:\d\s*){6})(?:\d\s*){8}((?:\d\s*){3}[\dXxＸｘ])"
 UNPLACED = "（未落位线索）"
 
 
 def mask_ids(e: pl.Expr) -> pl.Expr:
-    """Mask every embedded 18-character ID number: 341302********123X."""
+    """Mask every embedded 18-character ID number: 341302********123X (341302 ********123X
+    when typed with a space after the region)."""
     return e.str.replace_all(ID_PATTERN, "${1}********${2}")
 
 

@@ -3,7 +3,7 @@ import re
 
 import polars as pl
 
-from pipelines.township import county_summary, township_rows, unplaced_leads
+from pipelines.township import county_summary, mask_ids, township_rows, unplaced_leads
 from schemas.outputs import TOWNSHIP_COLUMNS
 
 ROSTER = pl.DataFrame({
@@ -97,3 +97,11 @@ def test_county_summary_and_unplaced_leads():
     assert s.filter(pl.col("乡（镇）") == "大店镇")["合计"][0] == 2
     u = unplaced_leads(W)
     assert u["预警编号"].to_list() == ["YJ202610-eee"] and u["姓名"][0] == "钱*"
+
+
+def test_ids_typed_with_spaces_or_full_width_digits_are_masked_too():
+    raw = pl.Series(["341302 19310130767X43", "３４１３０２１９３１０１３０７６７Ｘ", "3413 0219 3101 3076 7x",
+                     "JS202610001520", "2026-10-05 12:00"])
+    got = pl.select(mask_ids(pl.lit(raw))).to_series().to_list()
+    assert got == ["341302 ********767X43", "３４１３０２********７６７Ｘ", "3413 02********76 7x",
+                   "JS202610001520", "2026-10-05 12:00"]
