@@ -135,7 +135,7 @@ def _records(d: RuleInputs, x: pl.DataFrame) -> pl.DataFrame:
     x = x.with_columns(_idn=idn, _name=name, _lead=lead.fill_null(True))
     idn = pl.col("_idn")  # normalised once, then cut (an eager frame would normalise it for each use)
     x = x.with_columns(_idn=pl.when(idn.str.len_chars() == 20).then(idn.str.slice(0, 18)).otherwise(idn).fill_null(""))
-    x = _whole_names(x)
+    x = _whole_names(_whole_ids(x))
     key = pl.concat_str(["_idn", pl.col("_name").fill_null("")], separator="|")
     matched = matched & pl.col("household_id").is_not_null()  # a link to a person not on this roster: neither
     return x.with_columns(
@@ -146,6 +146,28 @@ def _records(d: RuleInputs, x: pl.DataFrame) -> pl.DataFrame:
         lead_village=pl.when(lead).then(_col(x, "village")),
         township=pl.when(matched).then("r_township").otherwise(_col(x, "township")),
     ).drop("_idn", "_name", "_lead")
+
+
+def _whole_ids(x: pl.DataFrame) -> pl.DataFrame:
+    """Off-roster rows (`_lead`) showing a masked ID (`_idn`) under a whole name (张妹敏) that
+    off-roster rows of the same name show one whole ID compatible with (every kept character
+    equal): that person's, so their settlements add up as one lead's (M3) whatever mask each
+    hospital sent (SPEC §1: one file can mix styles). Two compatible whole IDs, or none, stay
+    apart."""
+    whole_id = pl.col("_idn").str.contains(r"^[0-9]{17}[0-9X]$")
+    rows = x.filter(pl.col("_lead"), pl.col("_name").is_not_null(), ~pl.col("_name").str.contains("*", literal=True))
+    full = rows.filter(whole_id).select("_name", _full="_idn").unique()
+    masked = rows.filter(pl.col("_idn").str.contains("*", literal=True), pl.col("_idn").str.len_chars() == 18)
+    if full.is_empty() or masked.is_empty():
+        return x
+    char = lambda c, i: pl.col(c).str.slice(i, 1)  # noqa: E731
+    fits = pl.all_horizontal((char("_idn", i) == "*") | (char("_idn", i) == char("_full", i)) for i in range(18))
+    one = (masked.select("_idn", "_name").unique().join(full, on="_name").filter(fits)
+           .group_by("_idn", "_name").agg(pl.col("_full").unique()).filter(pl.col("_full").list.len() == 1)
+           .with_columns(pl.col("_full").list.first()))
+    return (x.join(one, on=["_idn", "_name"], how="left", maintain_order="left")
+            .with_columns(_idn=pl.when(pl.col("_lead")).then(pl.coalesce("_full", "_idn")).otherwise("_idn"))
+            .drop("_full"))
 
 
 def _whole_names(x: pl.DataFrame) -> pl.DataFrame:

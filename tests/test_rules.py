@@ -153,6 +153,25 @@ def test_m3_a_masked_name_under_the_same_id_adds_to_the_one_whole_name(other, fi
         assert "20,859.43" in m3["basis"][0]
 
 
+@pytest.mark.parametrize("second,fires", [
+    ("341323********5108", True), ("341***********5108", True), ("341323********5109", False)])
+def test_m3_a_masked_id_adds_to_the_one_whole_id_of_the_same_name(second, fires):
+    """Off-roster settlements of one whole name under a whole ID and a masked ID that fits it
+    (another hospital's mask) are one person's; a masked ID that does not fit stays apart, and
+    so does one that fits two whole IDs of the name."""
+    sig = run({"med_settlement": med((None, "张妹敏", "341323197705025108", 12000.0),
+                                     (None, "张妹敏", second, 9000.0),
+                                     (None, "李四", "341323********5108", 9000.0))})
+    m3 = fired(sig, "M3")
+    assert m3.height == int(fires), m3
+    if fires:
+        assert sorted(m3["record_ids"][0].to_list()) == ["JS0", "JS1"] and "21,000" in m3["basis"][0]
+    twice = run({"med_settlement": med((None, "张妹敏", "341323197705025108", 12000.0),
+                                       (None, "张妹敏", "341323197811115108", 1.0),
+                                       (None, "张妹敏", second, 9000.0))})
+    assert fired(twice, "M3").is_empty()
+
+
 def enrollment(*rows):
     return frame("med_enrollment", "医保", [
         dict(record_id=f"CB{i}", pid=pid, name="x", id_raw=None, status=st, year=2026)
