@@ -160,9 +160,16 @@ def _whole_ids(x: pl.DataFrame) -> pl.DataFrame:
     masked = rows.filter(pl.col("_idn").str.contains("*", literal=True), pl.col("_idn").str.len_chars() == 18)
     if full.is_empty() or masked.is_empty():
         return x
+    # joined on the name and the first 3 characters, or the birth date where those are masked (a
+    # city's 王伟 would otherwise pair every masked ID with every whole one)
+    block = lambda c: pl.when(~pl.col(c).str.slice(0, 3).str.contains("*", literal=True)).then(  # noqa: E731
+        "R" + pl.col(c).str.slice(0, 3)).otherwise("B" + pl.col(c).str.slice(6, 8))
+    full = pl.concat([full.with_columns(_b="R" + pl.col("_full").str.slice(0, 3)),
+                      full.with_columns(_b="B" + pl.col("_full").str.slice(6, 8))])
     char = lambda c, i: pl.col(c).str.slice(i, 1)  # noqa: E731
     fits = pl.all_horizontal((char("_idn", i) == "*") | (char("_idn", i) == char("_full", i)) for i in range(18))
-    one = (masked.select("_idn", "_name").unique().join(full, on="_name").filter(fits)
+    one = (masked.select("_idn", "_name").unique().with_columns(_b=block("_idn"))
+           .join(full, on=["_name", "_b"]).filter(fits)
            .group_by("_idn", "_name").agg(pl.col("_full").unique()).filter(pl.col("_full").list.len() == 1)
            .with_columns(pl.col("_full").list.first()))
     return (x.join(one, on=["_idn", "_name"], how="left", maintain_order="left")

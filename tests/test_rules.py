@@ -154,7 +154,8 @@ def test_m3_a_masked_name_under_the_same_id_adds_to_the_one_whole_name(other, fi
 
 
 @pytest.mark.parametrize("second,fires", [
-    ("341323********5108", True), ("341***********5108", True), ("341323********5109", False)])
+    ("341323********5108", True), ("341***********5108", True), ("******19770502****", True),
+    ("341323********5109", False)])
 def test_m3_a_masked_id_adds_to_the_one_whole_id_of_the_same_name(second, fires):
     """Off-roster settlements of one whole name under a whole ID and a masked ID that fits it
     (another hospital's mask) are one person's; a masked ID that does not fit stays apart, and
@@ -166,8 +167,10 @@ def test_m3_a_masked_id_adds_to_the_one_whole_id_of_the_same_name(second, fires)
     assert m3.height == int(fires), m3
     if fires:
         assert sorted(m3["record_ids"][0].to_list()) == ["JS0", "JS1"] and "21,000" in m3["basis"][0]
+    other = "".join("9" if m == "*" and f != "9" else "8" if m == "*" else m  # another whole ID it fits
+                    for m, f in zip(second, "341323197705025108"))
     twice = run({"med_settlement": med((None, "张妹敏", "341323197705025108", 12000.0),
-                                       (None, "张妹敏", "341323197811115108", 1.0),
+                                       (None, "张妹敏", other, 1.0),
                                        (None, "张妹敏", second, 9000.0))})
     assert fired(twice, "M3").is_empty()
 
