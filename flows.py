@@ -669,10 +669,12 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     outputs.write_csv(township.unplaced_leads(warnings), county / "无法落位的新增线索.csv")
     rejected = pl.read_parquet(work / "rejected.parquet")
     outputs.write_csv(rejected.rename(REJECTED_HEADERS), county / "搁置行及原因.csv")
-    read_now = pl.col("dept").is_null() | pl.col("dept").is_in([*(paths.only or cfg.departments), *cfg.reference_folders])
+    # (a partial run keeps the published findings of the departments it did not re-read; an
+    # unknown folder or a file at the period's root is found again by every run)
+    kept = pl.col("dept").is_in([d for d in cfg.departments if d not in (paths.only or cfg.departments)])
     quality = accounting.quality_report(
         _concat([pl.read_parquet(f) for f in sorted(work.glob("findings_*.parquet"))], QUALITY_COLUMNS),
-        rejected.filter(read_now), pl.read_parquet(work / "superseded.parquet"), grid, roster,
+        rejected.filter(~kept.fill_null(False)), pl.read_parquet(work / "superseded.parquet"), grid, roster,
         cfg.run.max_grid_households,
     )
     kept_quality = _read(work / "kept_quality.parquet")
@@ -1101,10 +1103,12 @@ def warehouse_lock(warehouse_path: Path, shared: bool = False, wait: float = 0.0
 
 def attention_lines(quality: pl.DataFrame) -> list[str]:
     """The data-quality findings an operator must see on the console, not only in
-    数据质量报告.csv (`Finding.ATTENTION`): departments or the grid missing, files set aside
-    whole, rules held back."""
+    数据质量报告.csv (`Finding.ATTENTION`): departments or the grid missing, files and folders
+    set aside whole (with their reason, and their rows when a header fitting no kind set them
+    aside), rules held back."""
     keep = quality.filter(pl.col("category").is_in(list(Finding.ATTENTION)))
     return [" ".join(x for x in (r["category"].split(" ")[0], r["dept"], r["file"], r["detail"]) if x)
+            + (f"（{r['count']} 行 rows）" if r["count"] > 1 else "")
             for r in keep.iter_rows(named=True)]
 
 
