@@ -7,6 +7,7 @@ Prefect API (no server start of their own), SIGKILLed in a chosen phase after a 
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import random
@@ -314,7 +315,8 @@ def test_every_file_set_aside_whole_is_said_on_the_console_with_its_reason(bad_r
 @pytest.fixture(scope="module")
 def gaps_run(prefect_harness, county, tmp_path_factory):
     """A delivery with pieces missing or odd, as counties send them: no 网格, no 参保名单, an
-    Excel lock file beside a department's workbook, a settlement row with an unquoted 1,234.50."""
+    Excel lock file beside a department's workbook, a settlement row with an unquoted 1,234.50,
+    roster rows without an ID or with a repeated 人编号."""
     import shutil
 
     dest = tmp_path_factory.mktemp("gaps")
@@ -326,6 +328,12 @@ def gaps_run(prefect_harness, county, tmp_path_factory):
     for f in folder["医保"].glob("参保名单*"):
         f.unlink()
     (folder["住建"] / "~$住房安全鉴定.xlsx").write_bytes(b"\x08\x00a\x00b\x00" * 20)
+    roster = next(folder["户籍底册"].glob("*.csv"))
+    rows = list(csv.reader(io.StringIO(roster.read_text(encoding="utf-8-sig"))))
+    rows[3][rows[0].index("证件号码")] = ""  # a roster row without its ID, two with one 人编号
+    rows[5][rows[0].index("人编号")] = rows[4][rows[0].index("人编号")]
+    with open(roster, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(rows)
     (folder["医保"] / "结算明细_手工补录.csv").write_text(
         SETTLEMENT_HEADER + "\nRAG1,张*明,341302********123X,住院,2026-10-01,1,234.50,134.50\n"
         "RAG2,张*明,341302********123X,住院,2026-10-02,100,20\n", encoding="utf-8")
@@ -351,6 +359,16 @@ def test_missing_pieces_are_said_on_the_console_and_in_the_report_and_the_run_go
     # the lock file is a note, not a delivery set aside
     notes = quality.filter(pl.col("文件").fill_null("").str.contains("~$", literal=True))
     assert notes["类别"].to_list() == ["文件说明 file note"]
+
+
+def test_roster_rows_set_aside_are_said_on_the_console_once_per_reason(gaps_run):
+    """A roster person set aside is one no record can be linked to nor warned: the console says
+    so, one line per file and reason with its count of rows (not a line per row)."""
+    _, _, said = gaps_run
+    attention = said.split("请注意 attention")[1].splitlines()
+    roster = [line for line in attention if line.startswith("  行被搁置 户籍底册 户籍底册/")]
+    assert [line for line in roster if "必填项为空" in line and "id_number" in line]
+    assert [line for line in roster if "编号重复" in line and line.endswith("（2 行 rows）")]
 
 
 def test_a_row_with_more_fields_than_the_header_is_set_aside_not_read_shifted(gaps_run):
