@@ -663,10 +663,12 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     outputs.write_csv(township.unplaced_leads(warnings), county / "无法落位的新增线索.csv")
     rejected = pl.read_parquet(work / "rejected.parquet")
     outputs.write_csv(rejected.rename(REJECTED_HEADERS), county / "搁置行及原因.csv")
-    read_now = pl.col("dept").is_null() | pl.col("dept").is_in([*(paths.only or cfg.departments), *cfg.reference_folders])
+    # (a partial run keeps the published findings of the departments it did not re-read; an
+    # unknown folder or a file at the period's root is found again by every run)
+    kept = pl.col("dept").is_in([d for d in cfg.departments if d not in (paths.only or cfg.departments)])
     quality = accounting.quality_report(
         _concat([pl.read_parquet(f) for f in sorted(work.glob("findings_*.parquet"))], QUALITY_COLUMNS),
-        rejected.filter(read_now), pl.read_parquet(work / "superseded.parquet"), grid, roster,
+        rejected.filter(~kept.fill_null(False)), pl.read_parquet(work / "superseded.parquet"), grid, roster,
         cfg.run.max_grid_households,
     )
     kept_quality = _read(work / "kept_quality.parquet")
@@ -705,7 +707,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     }), county / "县级预警报告.html")
     shutil.rmtree(work)
     outputs.publish_dir(stage, paths.out)
-    return {"townships": towns, "attention": attention_lines(quality)}
+    return {"townships": towns, "attention": attention_lines(quality, cfg.kinds["roster"].folder)}
 
 
 REJECTED_HEADERS = {"dept": "部门", "kind": "表类型", "file": "文件", "line": "行号", "record_id": "记录编号",
@@ -1093,12 +1095,15 @@ def warehouse_lock(warehouse_path: Path, shared: bool = False, wait: float = 0.0
         fh.close()
 
 
-def attention_lines(quality: pl.DataFrame) -> list[str]:
+def attention_lines(quality: pl.DataFrame, roster_folder: str) -> list[str]:
     """The data-quality findings an operator must see on the console, not only in
-    数据质量报告.csv (`Finding.ATTENTION`): departments or the grid missing, files set aside
-    whole, rules held back."""
-    keep = quality.filter(pl.col("category").is_in(list(Finding.ATTENTION)))
+    数据质量报告.csv: departments or the grid missing, files and folders set aside whole (with
+    their reason), rules held back (`Finding.ATTENTION`), and the roster's rows set aside (persons
+    no record can be linked to), one line per file and reason with its count of rows."""
+    keep = quality.filter(pl.col("category").is_in(list(Finding.ATTENTION))
+                          | ((pl.col("category") == Finding.ROWS_SET_ASIDE) & (pl.col("dept") == roster_folder)))
     return [" ".join(x for x in (r["category"].split(" ")[0], r["dept"], r["file"], r["detail"]) if x)
+            + (f"（{r['count']} 行 rows）" if r["count"] > 1 else "")
             for r in keep.iter_rows(named=True)]
 
 

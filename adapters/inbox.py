@@ -425,19 +425,21 @@ def _find_header(rows: Iterator[Sequence], known) -> tuple[int, list[str | None]
 
 
 def _sub_header(header: list[str | None], cells: Sequence | None, known) -> list[str | None] | None:
-    """A header on two rows (a merged 地址 over 乡（镇）/行政村/村民小组 below it): when the row
-    after the header holds known header names only, and at least one under a cell the header
-    leaves empty or names unknowably, the header with those names put in; else None."""
+    """A header on two rows (a merged 地址 over 乡（镇）/行政村/村民小组, a merged 费用信息（元）
+    over the amounts): the row after the header is its second row when it names a known column
+    under a header cell that is empty or unknown, and holds only known names under the header's
+    known ones (a record has its values there). Its names are put in, known or not (an added
+    其中：自费 under 费用信息 is then an extra column like any other); else None."""
     if cells is None or known is None:
         return None
     cells = [_cell(c) for c in cells]
-    filled = [(i, c) for i, c in enumerate(cells) if c]
-    if not filled or not all(known(c) for _, c in filled):
-        return None
-    if not any(i >= len(header) or header[i] is None or not known(header[i]) for i, _ in filled):
-        return None
     merged = list(header) + [None] * (len(cells) - len(header))
-    for i, c in filled:
+    filled = [(i, c, merged[i] is None or not known(merged[i])) for i, c in enumerate(cells) if c]
+    if not any(under_open and known(c) for _, c, under_open in filled):
+        return None
+    if not all(under_open or known(c) for _, c, under_open in filled):
+        return None
+    for i, c, _ in filled:
         merged[i] = c
     return merged
 
@@ -482,7 +484,7 @@ def read_tables(
 
     `known`: header names (any alias form, e.g. `known_headers(cfg)`) or a predicate; the
     header is the first of the top rows with >=3 filled cells of which >=2 are known (a second
-    header row of known names under it, as below a merged 地址, lends them its names). Title
+    header row under it, as below a merged 地址 or 费用信息, lends it its names: `_sub_header`). Title
     lines, blank rows, 合计/总计/小计 rows and footers (填表人：…, 注：… alone on their row) are
     dropped; values stripped, empty -> null.
     Non-fatal findings (duplicated header names) are appended to `notes`. Never raises.

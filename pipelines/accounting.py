@@ -59,19 +59,21 @@ def quality_report(
 ) -> pl.DataFrame:
     """The county's data-quality report (`QualityFinding`): one row per finding.
 
-    `findings` are the run's own notes (missing departments, repeated files, unknown folders) in
-    the same columns; files set aside whole (rejected rows without a line) are listed one by one,
-    the other rejected rows and superseded records summarised by department and reason; grids
-    over `max_grid_households` (Article 10) and roster households without a grid worker are
-    listed.
+    `findings` are the run's own notes (missing departments, repeated files) in the same
+    columns; files set aside whole are listed one by one with their reason: a file or folder
+    not read (a rejected row without a line, count 1) or a table whose header fits no kind (its
+    rows, without a kind; count: its rows). The other rejected rows and superseded records are
+    summarised by department and reason; grids over `max_grid_households` (Article 10) and
+    roster households without a grid worker are listed.
     """
     cols = QUALITY_COLUMNS
     parts = [findings.select(list(cols)).cast(cols)]
-    whole = rejected.filter(pl.col("line").is_null())  # a file set aside whole: one finding, not a row count
-    if whole.height:
-        parts.append(whole.select(pl.lit(Finding.FILE_SET_ASIDE).alias("category"), "dept", "file",
-                                  pl.col("reason").alias("detail"), pl.lit(1, pl.Int64).alias("count")))
-    rejected = rejected.filter(pl.col("line").is_not_null())
+    whole = pl.col("line").is_null() | pl.col("kind").is_null()
+    if (files := rejected.filter(whole)).height:
+        parts.append(files.group_by("dept", "file", "reason").len().select(
+            pl.lit(Finding.FILE_SET_ASIDE).alias("category"), "dept", "file",
+            pl.col("reason").alias("detail"), pl.col("len").cast(pl.Int64).alias("count")))
+    rejected = rejected.filter(~whole)
     if rejected.height:
         parts.append(
             rejected.with_columns(pl.col("reason").str.split("；").list.first().str.split(":").list.first())

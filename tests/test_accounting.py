@@ -29,7 +29,7 @@ def test_account_fails_loudly_when_a_row_is_lost():
 def test_quality_report_flags_oversized_grids_and_households_without_grid():
     grid = pl.DataFrame({"grid_id": ["G1"] * 3 + ["G2"], "household_id": ["h1", "h2", "h3", "h4"]})
     roster = pl.DataFrame({"household_id": ["h1", "h2", "h3", "h4", "h5"]})
-    empty_rej = pl.DataFrame(schema={"dept": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "reason": pl.Utf8})
+    empty_rej = pl.DataFrame(schema={"dept": pl.Utf8, "kind": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "reason": pl.Utf8})
     findings = pl.DataFrame([dict(category="部门未报送 department missing", dept="水利", file=None, detail="x", count=1)])
     q = quality_report(findings, empty_rej, pl.DataFrame(schema={"dept": pl.Utf8}), grid, roster, max_grid_households=2)
     cats = q["category"].to_list()
@@ -39,13 +39,33 @@ def test_quality_report_flags_oversized_grids_and_households_without_grid():
     assert "部门未报送 department missing" in cats
 
 
+REJECTED = {"dept": pl.Utf8, "kind": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "reason": pl.Utf8}
+NO_FINDINGS = pl.DataFrame(schema={"category": pl.Utf8, "dept": pl.Utf8, "file": pl.Utf8, "detail": pl.Utf8,
+                                   "count": pl.Int64})
+
+
 def test_quality_report_lists_a_file_set_aside_whole_once_and_counts_bad_rows_by_reason():
-    rejected = pl.DataFrame([("住建", "住建/a.xlsx", None, "XLSX文件损坏 corrupt XLSX"),
-                             ("医保", "医保/b.csv", 3, "settle_date 日期无法解析: '2026-13-45'"),
-                             ("医保", "医保/b.csv", 9, "settle_date 日期无法解析: '2026-02-30'")],
-                            schema={"dept": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "reason": pl.Utf8}, orient="row")
-    q = quality_report(pl.DataFrame(schema={"category": pl.Utf8, "dept": pl.Utf8, "file": pl.Utf8, "detail": pl.Utf8,
-                                            "count": pl.Int64}),
-                       rejected, pl.DataFrame(schema={"dept": pl.Utf8}), None, None, max_grid_households=100)
+    rejected = pl.DataFrame([("住建", None, "住建/a.xlsx", None, "XLSX文件损坏 corrupt XLSX"),
+                             ("医保", "med_settlement", "医保/b.csv", 3, "settle_date 日期无法解析: '2026-13-45'"),
+                             ("医保", "med_settlement", "医保/b.csv", 9, "settle_date 日期无法解析: '2026-02-30'")],
+                            schema=REJECTED, orient="row")
+    q = quality_report(NO_FINDINGS, rejected, pl.DataFrame(schema={"dept": pl.Utf8}), None, None, max_grid_households=100)
     assert q.select("category", "file", "count").rows() == [
         ("文件被搁置 file set aside", "住建/a.xlsx", 1), ("行被搁置 rows set aside", "医保/b.csv", 2)]
+
+
+def test_a_table_whose_header_fits_no_kind_is_a_file_set_aside_with_its_reason_and_rows():
+    """Its rows are set aside one by one (kind unknown, each with its line, for the accounting),
+    but it is one file set aside whole, saying which columns it lacks (once cut at the ':' into
+    a row count under 行被搁置, which the console's attention lines leave out); an unknown
+    folder or a file at the period's root is one too."""
+    misfit = "缺少必需列 missing required columns: civil: 变动类型"
+    rejected = pl.DataFrame([("民政", None, "民政/c.csv", 2, misfit), ("民政", None, "民政/c.csv", 3, misfit),
+                             ("医保局", None, "医保局/", None, "未知文件夹，已跳过 unknown folder, set aside"),
+                             ("", None, "说明.csv", None, "不在部门文件夹中 not in a department folder")],
+                            schema=REJECTED, orient="row")
+    q = quality_report(NO_FINDINGS, rejected, pl.DataFrame(schema={"dept": pl.Utf8}), None, None, max_grid_households=100)
+    assert q.select("category", "dept", "file", "detail", "count").rows() == [
+        ("文件被搁置 file set aside", "", "说明.csv", "不在部门文件夹中 not in a department folder", 1),
+        ("文件被搁置 file set aside", "医保局", "医保局/", "未知文件夹，已跳过 unknown folder, set aside", 1),
+        ("文件被搁置 file set aside", "民政", "民政/c.csv", misfit, 2)]

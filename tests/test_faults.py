@@ -7,6 +7,7 @@ Prefect API (no server start of their own), SIGKILLed in a chosen phase after a 
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import random
@@ -224,6 +225,10 @@ def _bad_inbox(county: Path, dest: Path) -> tuple[Path, dict[str, str]]:
         rel = f"{folder[dept]}/{name}"
         (p / rel).write_bytes(data)
         said[rel] = words
+    (p / "医保局").mkdir()  # an unknown folder, a file outside any: read by no one, and said so
+    (p / "医保局" / "结算明细_2026-10.csv").write_text(_settlements(), encoding="utf-8")
+    (p / "结算明细_放错位置.csv").write_text(_settlements(), encoding="utf-8")
+    said |= {"医保局/": "unknown folder", "结算明细_放错位置.csv": "not in a department folder"}
     return inbox, said
 
 
@@ -232,12 +237,15 @@ def bad_run(prefect_harness, county, tmp_path_factory):
     dest = tmp_path_factory.mktemp("bad")
     inbox, bad = _bad_inbox(county, dest)
     out = dest / "out"
-    code = flows.main(_args(inbox, out))
-    return code, out, bad
+    sys_out = io.StringIO()
+    from contextlib import redirect_stdout
+    with redirect_stdout(sys_out):
+        code = flows.main(_args(inbox, out))
+    return code, out, bad, sys_out.getvalue()
 
 
 def test_bad_files_are_set_aside_with_a_message_and_the_rest_runs(bad_run, reference):
-    code, out, bad = bad_run
+    code, out, bad, _ = bad_run
     assert code == 0
     county = out / PERIOD / "county"
     rejected = pl.read_csv(county / "搁置行及原因.csv", infer_schema=False)
@@ -280,11 +288,24 @@ def test_describe_misfit_names_the_missing_required_columns():
 
 
 def test_a_file_missing_a_required_column_is_reported_with_the_column_name(bad_run):
-    _, out, bad = bad_run
+    _, out, bad, _ = bad_run
     rel = next(f for f in bad if f.endswith("灾情_缺列.csv"))
     rejected = pl.read_csv(out / PERIOD / "county" / "搁置行及原因.csv", infer_schema=False)
     reasons = rejected.filter(pl.col("文件") == rel)["原因"].to_list()
     assert reasons and all("损失金额" in r for r in reasons), reasons
+
+
+def test_every_file_set_aside_whole_is_said_on_the_console_with_its_reason(bad_run):
+    """README: the console's 请注意 attention lines name each file (or folder) set aside whole
+    with its reason, not only 数据质量报告.csv: unreadable, of no kind by its header (缺少必需列,
+    once only rows counted in the report), in an unknown folder or outside any (once in neither)."""
+    _, _, bad, said = bad_run
+    attention = said.split("请注意 attention")[1].splitlines()
+    for rel, words in bad.items():
+        if rel.endswith("_超长.csv"):  # one row set aside, the file read
+            continue
+        lines = [line for line in attention if f" {rel} " in line]
+        assert len(lines) == 1 and words.lower() in lines[0].lower(), (rel, lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,7 +315,8 @@ def test_a_file_missing_a_required_column_is_reported_with_the_column_name(bad_r
 @pytest.fixture(scope="module")
 def gaps_run(prefect_harness, county, tmp_path_factory):
     """A delivery with pieces missing or odd, as counties send them: no 网格, no 参保名单, an
-    Excel lock file beside a department's workbook, a settlement row with an unquoted 1,234.50."""
+    Excel lock file beside a department's workbook, a settlement row with an unquoted 1,234.50,
+    roster rows without an ID or with a repeated 人编号."""
     import shutil
 
     dest = tmp_path_factory.mktemp("gaps")
@@ -306,6 +328,12 @@ def gaps_run(prefect_harness, county, tmp_path_factory):
     for f in folder["医保"].glob("参保名单*"):
         f.unlink()
     (folder["住建"] / "~$住房安全鉴定.xlsx").write_bytes(b"\x08\x00a\x00b\x00" * 20)
+    roster = next(folder["户籍底册"].glob("*.csv"))
+    rows = list(csv.reader(io.StringIO(roster.read_text(encoding="utf-8-sig"))))
+    rows[3][rows[0].index("证件号码")] = ""  # a roster row without its ID, two with one 人编号
+    rows[5][rows[0].index("人编号")] = rows[4][rows[0].index("人编号")]
+    with open(roster, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(rows)
     (folder["医保"] / "结算明细_手工补录.csv").write_text(
         SETTLEMENT_HEADER + "\nRAG1,张*明,341302********123X,住院,2026-10-01,1,234.50,134.50\n"
         "RAG2,张*明,341302********123X,住院,2026-10-02,100,20\n", encoding="utf-8")
@@ -333,6 +361,16 @@ def test_missing_pieces_are_said_on_the_console_and_in_the_report_and_the_run_go
     assert notes["类别"].to_list() == ["文件说明 file note"]
 
 
+def test_roster_rows_set_aside_are_said_on_the_console_once_per_reason(gaps_run):
+    """A roster person set aside is one no record can be linked to nor warned: the console says
+    so, one line per file and reason with its count of rows (not a line per row)."""
+    _, _, said = gaps_run
+    attention = said.split("请注意 attention")[1].splitlines()
+    roster = [line for line in attention if line.startswith("  行被搁置 户籍底册 户籍底册/")]
+    assert [line for line in roster if "必填项为空" in line and "id_number" in line]
+    assert [line for line in roster if "编号重复" in line and line.endswith("（2 行 rows）")]
+
+
 def test_a_row_with_more_fields_than_the_header_is_set_aside_not_read_shifted(gaps_run):
     _, out, _ = gaps_run
     rejected = pl.read_csv(out / "county" / "搁置行及原因.csv", infer_schema=False)
@@ -345,7 +383,7 @@ def test_a_row_with_more_fields_than_the_header_is_set_aside_not_read_shifted(ga
 
 
 def test_a_lost_row_fails_the_run_loudly_and_keeps_the_last_good_outputs(bad_run, monkeypatch, capsys):
-    code, out, _ = bad_run
+    code, out, _, _ = bad_run
     assert code == 0
     before = _files(out / PERIOD)
     con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from adapters.inbox import ReadError, discover, missing_departments, read_period, read_table, read_tables
+from adapters.inbox import ReadError, discover, missing_departments, read_delivery, read_period, read_table, read_tables
 from config import load_config
 from pipelines.standardize import detect_kind, known_headers
 
@@ -97,6 +97,37 @@ def test_a_header_on_two_rows_takes_the_names_of_the_second(tmp_path):
     # a first record right under a one-row header is a record, not a sub-header
     one = read_table(write(tmp_path / "o.csv", "鉴定编号,户主姓名,乡（镇）\nJD1,张三,大店镇\n"), "o.csv", KNOWN)
     assert one.rows() == [("JD1", "张三", "大店镇", 2)]
+
+
+SETTLEMENT_TWO_ROWS = [["宿州市医疗保障局 2026年10月结算明细"],
+                       ["结算流水号", "姓名", "证件号码", "结算日期", "费用信息（元）", None, None],
+                       [None, None, None, None, "医疗总费用", "个人自付", "其中：自费"],
+                       ["JS1", "张三", "341302********1234", "2026-10-05", "300.00", "120.00", "20.00"],
+                       ["合计", None, None, None, "300.00", "120.00", "20.00"]]
+
+
+def test_a_second_header_row_may_name_a_column_no_kind_knows(tmp_path):
+    """A merged 费用信息（元） over the amounts, whose second row adds a column of its own (其中：自费):
+    the file is read as settlements (its 个人自付 found, the extra column ignored), and the
+    sub-header row is no record. It once had to hold known names only: the whole file was set
+    aside as 缺少必需列 个人自付, its sub-header counted as a row."""
+    path = tmp_path / "医保" / "s.xlsx"
+    path.parent.mkdir()
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet()
+    for r, row in enumerate(SETTLEMENT_TWO_ROWS):
+        ws.write_row(r, 0, row)
+    ws.merge_range(1, 4, 1, 6, "费用信息（元）")
+    wb.close()
+    csv_text = "\n".join(",".join(c or "" for c in row) for row in SETTLEMENT_TWO_ROWS) + "\n"
+    for p in (path, write(tmp_path / "医保" / "s.csv", csv_text)):
+        valid, rejected, rows = read_delivery(p, f"医保/{p.name}", "医保", CFG, KNOWN)
+        assert rejected.is_empty() and rows == 1
+        assert [kind for kind, _ in valid] == ["med_settlement"]
+        assert valid[0][1].select("record_id", "out_of_pocket", "line").rows() == [("JS1", 120.0, 4)]
+    # a record under a header with an unknown column is still a record, whatever that column holds
+    one = read_table(write(tmp_path / "o.csv", "鉴定编号,户主姓名,备注\nJD1,张三,乡（镇）\n"), "o.csv", KNOWN)
+    assert one.rows() == [("JD1", "张三", "乡（镇）", 2)]
 
 
 def test_every_sheet_with_a_header_is_a_table_named_by_its_sheet(tmp_path):
