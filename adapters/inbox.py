@@ -59,7 +59,9 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
     Folders map to their canonical name via `cfg.folder_of` (Chinese or English alias). Unknown
     folders, files outside a department folder and non-CSV/XLSX files are reported, not listed;
     hidden files and Office lock files (`.DS_Store`, `~$表.xlsx`) are noted and ignored.
-    A file byte-identical to an earlier one (sorted order) gets `duplicate_of` and is read once.
+    A file byte-identical to an earlier one of its folder (sorted order) gets `duplicate_of` and is
+    read once (a copy in another department's folder is read there, and set aside when it fits no
+    kind of it).
     """
     period_dir = Path(period_dir)
     problems: list[ReadError] = []
@@ -90,7 +92,7 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
             problems.append(ReadError(rel, "文件类型不对，已搁置 set aside: wrong file type", dept))
             continue
         sha = _sha256(p)
-        dup = seen.setdefault(sha, rel)
+        dup = seen.setdefault((dept, sha), rel)
         dup = None if dup == rel else dup
         if dup:
             problems.append(ReadError(rel, f"与 {dup} 完全相同，只读一次 file {rel} identical to {dup}", dept, False))

@@ -70,11 +70,14 @@ def standardize(raw: pl.DataFrame, spec: KindSpec) -> pl.DataFrame:
 def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
     """Why no kind of folder `dept` fits `headers`, in one line naming the missing required
     columns per kind (by their first Chinese alias), e.g. for a 农业农村 file without 损失金额:
-    `缺少必需列 missing required columns: agri: 损失金额（元）`."""
+    `缺少必需列 missing required columns: agri: 损失金额（元）`; and the folders whose extract the
+    headers fit (a file put in the wrong folder)."""
     parts = []
     for spec in cfg.kinds_in(dept):
         got = resolve_headers(headers, spec)
         missing = [spec.fields[f][0] for f in spec.required if f not in got]
         if missing:
             parts.append(f"{spec.name}: {'、'.join(missing)}")
-    return "缺少必需列 missing required columns: " + ("; ".join(parts) or f"no extract kind for folder {dept}")
+    why = "缺少必需列 missing required columns: " + ("; ".join(parts) or f"no extract kind for folder {dept}")
+    elsewhere = "、".join(f for f in cfg.folders if f != dept and detect_kind(headers, f, cfg))
+    return why + (f"（表头符合 {elsewhere} 的数据，放错文件夹？ the headers fit {elsewhere}: wrong folder?）" if elsewhere else "")

@@ -284,7 +284,10 @@ def test_describe_misfit_names_the_missing_required_columns():
     msg = describe_misfit(["报案编号", "户主姓名", "证件号码", "灾害类型"], "农业农村", CFG)
     assert "损失金额" in msg and "\n" not in msg
     msg = describe_misfit(["结算流水号", "姓名", "证件号码", "结算日期"], "医保", CFG)
-    assert "个人自付" in msg and "参保状态" in msg
+    assert "个人自付" in msg and "参保状态" in msg and "放错" not in msg
+    # a file put in the wrong folder: whose data it looks like
+    msg = describe_misfit(["记录编号", "姓名", "证件号码", "救助类别", "变动类型"], "教育", CFG)
+    assert "学籍号" in msg and "表头符合 民政 的数据，放错文件夹？" in msg
 
 
 def test_a_file_missing_a_required_column_is_reported_with_the_column_name(bad_run):

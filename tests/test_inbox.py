@@ -344,3 +344,22 @@ def test_example_inbox_read_period_and_supersede():
     assert superseded["superseded_by"].str.starts_with("医保/结算明细_2026-10_补报.csv:").all()
     assert extracts["civil"].filter(pl.col("record_id") == "MZ2026100000206")["id_raw"].to_list() == ["3.41302E+17"]
     assert extracts["disability"]["id_raw"].to_list() == ["34222319570410315473"]
+
+
+def test_an_identical_copy_in_another_departments_folder_does_not_take_the_real_ones_place(tmp_path):
+    """The same file delivered twice counts once within its department's folder. A byte-identical
+    copy put into another department's folder by mistake is read there (and set aside whole,
+    saying whose data it looks like); the real delivery is read, not skipped as its repeat."""
+    per = tmp_path / "2026-10"
+    body = "记录编号,姓名,救助类别,变动类型,月救助金额\nMZ1,张三,低保,新增,300\nMZ2,李四,特困,新增,500\n"
+    write(per / "教育" / "救助变动.csv", body)  # 教育 sorts before 民政
+    write(per / "民政" / "救助变动.csv", body)
+    write(per / "民政" / "救助变动(1).csv", body)  # a repeat within 民政: read once
+    files, problems = discover(per, CFG)
+    assert files.select("file", "duplicate_of").rows() == [
+        ("教育/救助变动.csv", None), ("民政/救助变动.csv", None), ("民政/救助变动(1).csv", "民政/救助变动.csv")]
+    assert [p.file for p in problems] == ["民政/救助变动(1).csv"]
+    extracts, rejected, _ = read_period(per, CFG)
+    assert extracts["civil"]["record_id"].to_list() == ["MZ1", "MZ2"]
+    assert rejected.select("dept", "file", "line").rows() == [("教育", "教育/救助变动.csv", 2), ("教育", "教育/救助变动.csv", 3)]
+    assert all("缺少必需列" in r and "民政" in r for r in rejected["reason"])
