@@ -69,7 +69,8 @@ from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_an
                                       unconfirmable, without_yes)
 from pipelines.identify import set_aside_unidentifiable  # noqa: E402
 from pipelines.standardize import known_headers  # noqa: E402
-from pipelines.validate import REJECTED_SCHEMA, rejected_files, supersede, to_person_records  # noqa: E402
+from pipelines.validate import (REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_ranks, rejected_files, supersede,  # noqa: E402
+                                to_person_records)
 from schemas.inputs import PERSON_KINDS  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
@@ -222,17 +223,17 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
             for kind, ok, nobody in tables:
                 valid.setdefault(kind, []).append(ok)
                 rejected.append(nobody)
-    superseded = []
+    superseded = [pl.DataFrame(schema=SUPERSEDED_SCHEMA)]
+    ranks = delivery_ranks(files, cfg.inbox.later_marks)
     for kind, frames in valid.items():
         if kind in cfg.ANSWER_KINDS:  # every returned answer is history: none replaces another here
             _concat(frames).write_parquet(paths.work / f"{kind}.parquet")
             continue
-        latest, sup = supersede(_concat(frames), key=cfg.kinds[kind].record_id)
+        latest, sup = supersede(_concat(frames), ranks, key=cfg.kinds[kind].record_id)
         latest.write_parquet(paths.work / f"{kind}.parquet")
         superseded.append(sup)
     _concat(rejected, REJECTED_SCHEMA).cast(REJECTED_SCHEMA).write_parquet(paths.work / f"rejected_{dept}.parquet")
-    _concat(superseded, {"dept": pl.Utf8, "kind": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "record_id": pl.Utf8}
-            ).write_parquet(paths.work / f"superseded_{dept}.parquet")
+    pl.concat([s.cast(SUPERSEDED_SCHEMA) for s in superseded]).write_parquet(paths.work / f"superseded_{dept}.parquet")
     pl.DataFrame([dict(category=Finding.FILE_NOTE, dept=dept, file=n.file, detail=n.problem, count=1) for n in notes],
                  schema=QUALITY_COLUMNS).write_parquet(paths.work / f"findings_{dept}.parquet")
     return {"dept": dept, "rows": rows_read, "kinds": sorted(valid)}
@@ -1098,8 +1099,9 @@ def warehouse_lock(warehouse_path: Path, shared: bool = False, wait: float = 0.0
 def attention_lines(quality: pl.DataFrame, roster_folder: str) -> list[str]:
     """The data-quality findings an operator must see on the console, not only in
     数据质量报告.csv: departments or the grid missing, files and folders set aside whole (with
-    their reason), rules held back (`Finding.ATTENTION`), and the roster's rows set aside (persons
-    no record can be linked to), one line per file and reason with its count of rows."""
+    their reason), records a later file delivered again with other content (naming the file
+    whose delivery is used), rules held back (`Finding.ATTENTION`), and the roster's rows set
+    aside (persons no record can be linked to), one line per file and reason with its count of rows."""
     keep = quality.filter(pl.col("category").is_in(list(Finding.ATTENTION))
                           | ((pl.col("category") == Finding.ROWS_SET_ASIDE) & (pl.col("dept") == roster_folder)))
     return [" ".join(x for x in (r["category"].split(" ")[0], r["dept"], r["file"], r["detail"]) if x)

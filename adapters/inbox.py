@@ -14,6 +14,7 @@ import io
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ import polars as pl
 
 from config import Config
 from pipelines.standardize import describe_misfit, detect_kind, known_headers, normalize_header, standardize
-from pipelines.validate import EXTRA, REJECTED_SCHEMA, file_ranks, rejected_files, sheet_label, validate
+from pipelines.validate import EXTRA, REJECTED_SCHEMA, delivery_ranks, rejected_files, sheet_label, validate
 
 EXTENSIONS = (".csv", ".xlsx")
 HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepared to skip
@@ -54,18 +55,18 @@ def _sha256(path: Path) -> str:
 
 
 def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadError]]:
-    """List the period's department files: `dept, file, sha256, size, duplicate_of`.
+    """List the period's department files: `dept, file, sha256, size, modified, duplicate_of`, in
+    the order they were put in within each department (`delivery_ranks`).
 
     Folders map to their canonical name via `cfg.folder_of` (Chinese or English alias). Unknown
     folders, files outside a department folder and non-CSV/XLSX files are reported, not listed;
     hidden files and Office lock files (`.DS_Store`, `~$表.xlsx`) are noted and ignored.
-    A file byte-identical to an earlier one of its folder (sorted order) gets `duplicate_of` and is
-    read once (a copy in another department's folder is read there, and set aside when it fits no
-    kind of it).
+    A file byte-identical to an earlier one of its folder gets `duplicate_of` and is read once (a
+    copy in another department's folder is read there, and set aside when it fits no kind of it).
     """
     period_dir = Path(period_dir)
     problems: list[ReadError] = []
-    found: list[tuple[str, str, Path]] = []
+    found: list[dict] = []
     for top in sorted(period_dir.iterdir()):
         if top.name.startswith("."):
             continue
@@ -78,12 +79,14 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
             continue
         for p in top.rglob("*"):
             if p.is_file():
-                found.append((dept, p.relative_to(period_dir).as_posix(), p))
+                found.append({"dept": dept, "file": p.relative_to(period_dir).as_posix(), "path": p,
+                              "modified": datetime.fromtimestamp(p.stat().st_mtime)})
     rows, seen = [], {}
-    # a saved-again copy (表(1).csv, 表 - 副本.csv) sorts after its original, so that the original's
-    # name is the one read and the copy the one reported as repeating it
-    place = file_ranks(rel for _, rel, _ in found)
-    for dept, rel, p in sorted(found, key=lambda t: (t[0], place[t[1]])):
+    # the first put in is the one read, a later copy (表(1).csv, 表 - 副本.csv) the one reported as repeating it
+    place = delivery_ranks(pl.DataFrame({"file": [f["file"] for f in found], "modified": [f["modified"] for f in found]},
+                                        schema={"file": pl.String, "modified": pl.Datetime("us")}), cfg.inbox.later_marks)
+    for f in sorted(found, key=lambda f: (f["dept"], place[f["file"]])):
+        dept, rel, p = f["dept"], f["file"], f["path"]
         if p.name.startswith((".", "~$")):  # .DS_Store, Thumbs-like dotfiles, Excel/WPS lock files
             problems.append(ReadError(rel, "隐藏或临时文件（如Excel打开时的~$锁文件），已忽略 hidden or temporary file "
                                            "(e.g. the ~$ lock file of an open workbook), ignored", dept, False))
@@ -96,8 +99,10 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
         dup = None if dup == rel else dup
         if dup:
             problems.append(ReadError(rel, f"与 {dup} 完全相同，只读一次 file {rel} identical to {dup}", dept, False))
-        rows.append({"dept": dept, "file": rel, "sha256": sha, "size": p.stat().st_size, "duplicate_of": dup})
-    schema = {"dept": pl.String, "file": pl.String, "sha256": pl.String, "size": pl.Int64, "duplicate_of": pl.String}
+        rows.append({"dept": dept, "file": rel, "sha256": sha, "size": p.stat().st_size, "modified": f["modified"],
+                     "duplicate_of": dup})
+    schema = {"dept": pl.String, "file": pl.String, "sha256": pl.String, "size": pl.Int64,
+              "modified": pl.Datetime("us"), "duplicate_of": pl.String}
     return pl.DataFrame(rows, schema=schema), problems
 
 
@@ -590,6 +595,7 @@ def read_linkable(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, pl.DataF
     from pipelines.validate import supersede, to_person_records
 
     valid, _, _ = read_period(period_dir, cfg)
-    latest = {kind: supersede(df, key=cfg.kinds[kind].record_id)[0] for kind, df in valid.items()}
+    ranks = delivery_ranks(discover(period_dir, cfg)[0], cfg.inbox.later_marks)
+    latest = {kind: supersede(df, ranks, key=cfg.kinds[kind].record_id)[0] for kind, df in valid.items()}
     records = {k: set_aside_unidentifiable(df)[0] for k, df in latest.items() if k not in cfg.REFERENCE_KINDS}
     return to_person_records(records, cfg.matching.prior_groups), latest["roster"]

@@ -171,6 +171,14 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
+class InboxConfig:
+    """Reading the inbox: words in a file's name that say it was delivered after the files
+    without them (a correction), for deciding which delivery of a record is the latest."""
+
+    later_marks: tuple[str, ...] = ("更正", "修正", "补充", "补报", "重报", "重发", "corrected", "correction")
+
+
+@dataclass(frozen=True)
 class FeedbackConfig:
     """Township feedback loop: township-name endings ignored when comparing names, and the
     office that gets verified warnings of a risk type missing from `[dispatch]`."""
@@ -190,6 +198,7 @@ class Config:
     # 风险类型 -> responsible department for verified warnings (`[dispatch]`).
     dispatch: dict[str, str] = field(default_factory=dict)
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    inbox: InboxConfig = field(default_factory=InboxConfig)
 
     @property
     def fingerprint(self) -> str:
@@ -308,6 +317,7 @@ def build_config(raw: dict[str, Any]) -> Config:
         dispatch={str(k): str(v) for k, v in raw.get("dispatch", {}).items()},
         feedback=FeedbackConfig(**{
             k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("feedback", {}).items()}),
+        inbox=InboxConfig(**{k: tuple(v) for k, v in raw.get("inbox", {}).items()}),
     )
 
 
@@ -340,7 +350,7 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
                 if k in d:
                     check(f"{key}.{k}", x, d[k])
 
-    for section in ("run", "matching", "feedback"):
+    for section in ("run", "inbox", "matching", "feedback"):
         if isinstance(raw.get(section), dict):
             check(section, raw[section], default.get(section, {}))
     defaults = default.get("rules", {})

@@ -62,8 +62,10 @@ def quality_report(
     `findings` are the run's own notes (missing departments, repeated files) in the same
     columns; files set aside whole are listed one by one with their reason: a file or folder
     not read (a rejected row without a line, count 1) or a table whose header fits no kind (its
-    rows, without a kind; count: its rows). The other rejected rows and superseded records are
-    summarised by department and reason; grids over `max_grid_households` (Article 10) and
+    rows, without a kind; count: its rows). The other rejected rows are summarised by
+    department, file and reason; records delivered again by the file replaced and the file whose
+    delivery is used (with other content: `Finding.REPLACED`, which the console shows too;
+    unchanged: `Finding.DELIVERED_AGAIN`); grids over `max_grid_households` (Article 10) and
     roster households without a grid worker are listed.
     """
     cols = QUALITY_COLUMNS
@@ -84,12 +86,17 @@ def quality_report(
             )
         )
     if superseded.height:
+        changed = pl.col("changed")
         parts.append(
-            superseded.group_by("dept").len()
+            superseded.group_by("dept", "file", pl.col("superseded_by").str.replace(r":\d+$", "").alias("by"), "changed")
+            .len()
             .select(
-                pl.lit(Finding.DELIVERED_AGAIN).alias("category"), "dept",
-                pl.lit(None, pl.Utf8).alias("file"),
-                pl.lit("同一记录编号再次报送，以最后一次为准 later delivery replaces earlier").alias("detail"),
+                pl.when(changed).then(pl.lit(Finding.REPLACED)).otherwise(pl.lit(Finding.DELIVERED_AGAIN)).alias("category"),
+                "dept", "file",
+                pl.when(changed).then(pl.format("在 {} 中以不同内容再次报送，以后者为准 delivered again with other content in {}: "
+                                                "that delivery is used", "by", "by"))
+                .otherwise(pl.format("在 {} 中原样再次报送，只计一次 delivered again unchanged in {}: counted once", "by", "by"))
+                .alias("detail"),
                 pl.col("len").cast(pl.Int64).alias("count"),
             )
         )

@@ -5,7 +5,7 @@ never vanish), and let later deliveries of a record supersede earlier ones."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import pandera.polars as pa
@@ -313,30 +313,52 @@ def original_file(file: pl.Expr) -> pl.Expr:
     return pl.concat_str([stem, ext, file.str.extract("(" + _SHEET + ")").fill_null("")])
 
 
-def file_ranks(files: Iterable[str]) -> dict[str, int]:
-    """Each distinct file (or sheet label) -> its place in `delivery_order`: for sorting many
-    rows by file without working the key out once per row."""
-    order = pl.DataFrame({"f": list(dict.fromkeys(files))}, schema={"f": pl.String}).sort(delivery_order(pl.col("f")))
-    return {f: i for i, f in enumerate(order["f"].to_list())}
+def delivery_ranks(files: pl.DataFrame, later_marks: Sequence[str]) -> dict[str, int]:
+    """`files` (`file`: path under the period folder, `modified`: its modification time) -> each
+    file's place in the order the files were put in, first to last: a file whose name says it
+    came later — one of `later_marks` (更正, 补报 …, any case) or a saved-again copy (表(1).csv,
+    表 - 副本.csv) — after the files without; then by modification time to the second; then by
+    name (`delivery_order`). Names first: a copied or re-saved file gets a new time, a correction
+    keeps its name."""
+    stem = pl.col("file").str.replace(r"\.[^./]*$", "")
+    words = "|".join(re.escape(m.lower()) for m in later_marks) or "$^"
+    named_later = stem.str.to_lowercase().str.contains(words) | stem.str.contains(_COPY)
+    order = files.select("file", "modified").unique("file").sort(
+        named_later, pl.col("modified").dt.truncate("1s"), delivery_order(pl.col("file")))
+    return {f: i for i, f in enumerate(order["file"].to_list())}
 
 
-def supersede(valid: pl.DataFrame, key: str = "record_id") -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Keep the last delivery of each record (files in `delivery_order`, then line) -> (latest,
-    superseded). `superseded`: dept, kind, file, line, record_id, superseded_by (`file:line`);
-    identical re-deliveries are listed too. `key` is the record-id column (roster: person_id)."""
-    groups = [c for c in ("dept", "kind") if c in valid.columns] + [key]
-    rank = pl.col("file").replace_strict(file_ranks(valid["file"].unique().to_list()), return_dtype=pl.UInt32)
-    df = valid.sort(rank, "line", maintain_order=True).with_row_index("_n")
+def delivery_place(file: pl.Expr, ranks: Mapping[str, int]) -> pl.Expr:
+    """The place of a file (or a sheet label: its workbook's) in `ranks` (`delivery_ranks`)."""
+    return file.str.replace(_SHEET, "").replace_strict(ranks, default=None, return_dtype=pl.UInt32)
+
+
+SUPERSEDED_SCHEMA = {"dept": pl.String, "kind": pl.String, "file": pl.String, "line": pl.Int64,
+                     "record_id": pl.String, "superseded_by": pl.String, "changed": pl.Boolean}
+
+
+def supersede(delivered: pl.DataFrame, ranks: Mapping[str, int], key: str = "record_id") -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Keep the last delivery of each record (files in the order of `ranks`, path -> place, as
+    `delivery_ranks` gives it; a workbook's sheets by name; then line) -> (latest, superseded).
+    `superseded` (`SUPERSEDED_SCHEMA`): dept, kind, file, line, record_id, superseded_by
+    (`file:line`), changed (its content differs from the winner's; identical re-deliveries are
+    listed too). `key` is the record-id column (roster: person_id); a row without one stands alone."""
+    groups = [c for c in ("dept", "kind") if c in delivered.columns] + [key]
+    labels = delivered.select(pl.col("file").unique()).sort(delivery_place(pl.col("file"), ranks), "file")["file"]
+    rank = pl.col("file").replace_strict({f: i for i, f in enumerate(labels.to_list())}, return_dtype=pl.UInt32)
+    df = delivered.sort(rank, "line", maintain_order=True).with_row_index("_n")
     # only records delivered more than once are looked at (a city's millions mostly are not)
-    again = df.select(groups).is_duplicated().arg_true()
-    twice = df[again].with_columns(_last=pl.col("_n") == pl.col("_n").max().over(groups))
+    again = (df.select(groups).is_duplicated() & df[key].is_not_null()).arg_true()
+    content = df[again].drop("file", "line", "_n").hash_rows()
+    twice = df[again].with_columns(_last=pl.col("_n") == pl.col("_n").max().over(groups), _h=content)
     last = pl.repeat(True, df.height, eager=True).scatter(again, twice["_last"])
     latest = df.filter(last)
-    winner = twice.filter("_last").select(*groups, superseded_by=pl.format("{}:{}", "file", "line"))
+    winner = twice.filter("_last").select(*groups, superseded_by=pl.format("{}:{}", "file", "line"), _won="_h")
     superseded = (
-        df.filter(~last)
-        .join(winner, on=groups, how="left", nulls_equal=True)
-        .select(*[c for c in ("dept", "kind") if c in groups], "file", "line", pl.col(key).alias("record_id"), "superseded_by")
+        twice.filter(~pl.col("_last"))
+        .join(winner, on=groups, how="left", nulls_equal=True, maintain_order="left")
+        .select(*[c for c in ("dept", "kind") if c in groups], "file", "line", pl.col(key).alias("record_id"),
+                "superseded_by", changed=pl.col("_h") != pl.col("_won"))
     )
     return latest.drop("_n"), superseded
 

@@ -68,7 +68,8 @@ class Finding:
     DEPT_MISSING = "部门未报送 department missing"
     FILE_SET_ASIDE = "文件被搁置 file set aside"
     ROWS_SET_ASIDE = "行被搁置 rows set aside"
-    DELIVERED_AGAIN = "重复或更正记录 records delivered again"
+    DELIVERED_AGAIN = "重复记录 records delivered again unchanged"
+    REPLACED = "更正记录 records replaced by a later delivery"
     RULE_HELD_BACK = "规则暂停 rule held back"
     CHECK_FAILS = "身份证号校验位不符 ID check character fails"
     CENSUS = "参保名单完整度 enrollment list completeness"
@@ -76,7 +77,7 @@ class Finding:
     GRID_OVER_LIMIT = "网格超过户数上限 grid over household limit (第十条)"
     REVIEW_ANSWERS = "人工复核结论 review answers"
     NO_GRID_WORKER = "户无网格员 household without grid worker"
-    ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, RULE_HELD_BACK)
+    ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

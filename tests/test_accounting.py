@@ -69,3 +69,22 @@ def test_a_table_whose_header_fits_no_kind_is_a_file_set_aside_with_its_reason_a
         ("文件被搁置 file set aside", "", "说明.csv", "不在部门文件夹中 not in a department folder", 1),
         ("文件被搁置 file set aside", "医保局", "医保局/", "未知文件夹，已跳过 unknown folder, set aside", 1),
         ("文件被搁置 file set aside", "民政", "民政/c.csv", misfit, 2)]
+
+
+def test_quality_report_says_which_files_delivery_of_a_record_is_used():
+    """Records delivered again: by the file replaced and the file used; those replaced with other
+    content (a correction) in a category the console shows too, the unchanged ones apart."""
+    from flows import attention_lines
+
+    sup = pl.DataFrame([("医保", "医保/第二批.csv", 7, "JS1", "医保/更正.csv:2", True),
+                        ("医保", "医保/第二批.csv", 9, "JS2", "医保/更正.csv:3", True),
+                        ("医保", "医保/第一批.csv", 4, "JS3", "医保/更正.csv:4", False)],
+                       schema=["dept", "file", "line", "record_id", "superseded_by", "changed"], orient="row")
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), sup, None, None, max_grid_households=100)
+    assert q.select("category", "file", "count").rows() == [
+        ("更正记录 records replaced by a later delivery", "医保/第二批.csv", 2),
+        ("重复记录 records delivered again unchanged", "医保/第一批.csv", 1)]
+    assert all("医保/更正.csv" in d for d in q["detail"])
+    assert attention_lines(q, "户籍底册") == [
+        "更正记录 医保 医保/第二批.csv 在 医保/更正.csv 中以不同内容再次报送，以后者为准 delivered again with other content "
+        "in 医保/更正.csv: that delivery is used（2 行 rows）"]

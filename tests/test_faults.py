@@ -395,8 +395,8 @@ def test_a_lost_row_fails_the_run_loudly_and_keeps_the_last_good_outputs(bad_run
     inbox = out.parent / "inbox"
     real = flows.supersede
 
-    def losing_supersede(valid, key="record_id"):  # a bug that silently drops the superseded rows
-        latest, superseded = real(valid, key)
+    def losing_supersede(valid, ranks, key="record_id"):  # a bug that silently drops the superseded rows
+        latest, superseded = real(valid, ranks, key)
         return latest, superseded.head(0)
 
     monkeypatch.setattr(flows, "supersede", losing_supersede)

@@ -1,4 +1,5 @@
 import datetime
+import os
 from pathlib import Path
 
 import polars as pl
@@ -16,9 +17,14 @@ EXAMPLE = Path("/work/shared/examples/inbox/2026-10")
 HEADER = "结算流水号,姓名,证件号码,结算日期,个人自付"
 
 
-def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+PUT_IN = datetime.datetime(2026, 11, 2, 9, 0, 0)
+
+
+def write(path: Path, text: str, encoding: str = "utf-8", modified: datetime.datetime = PUT_IN) -> Path:
+    """A file put in at `modified` (one time for all unless said: their names order them)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(encoding))
+    os.utime(path, (modified.timestamp(), modified.timestamp()))
     return path
 
 
@@ -257,7 +263,8 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     write(per / "其他部门" / "d.csv", body)
     write(per / "loose.csv", body)
     files, problems = discover(per, CFG)
-    assert files.columns == ["dept", "file", "sha256", "size", "duplicate_of"]
+    assert files.columns == ["dept", "file", "sha256", "size", "modified", "duplicate_of"]
+    assert files["modified"].unique().to_list() == [PUT_IN]
     assert files["file"].to_list() == ["medical/a.csv", "medical/sub/c.xlsx", "医保/b.csv"]
     assert set(files["dept"]) == {"医保"}
     assert files["duplicate_of"].to_list() == [None, None, "medical/a.csv"]
@@ -335,11 +342,12 @@ def test_read_period_end_to_end(tmp_path):
 
 @pytest.mark.skipif(not EXAMPLE.exists(), reason="shared example inbox not present")
 def test_example_inbox_read_period_and_supersede():
-    from pipelines.validate import supersede
+    from pipelines.validate import delivery_ranks, supersede
 
     extracts, rejected, problems = read_period(EXAMPLE, CFG)
     assert rejected.height == 0 and problems == []
-    latest, superseded = supersede(extracts["med_settlement"])
+    ranks = delivery_ranks(discover(EXAMPLE, CFG)[0], CFG.inbox.later_marks)
+    latest, superseded = supersede(extracts["med_settlement"], ranks)
     assert latest.height == 200 and superseded.height == 20  # 补报 repeats 20 records of 第一批
     assert superseded["superseded_by"].str.starts_with("医保/结算明细_2026-10_补报.csv:").all()
     assert extracts["civil"].filter(pl.col("record_id") == "MZ2026100000206")["id_raw"].to_list() == ["3.41302E+17"]
@@ -363,3 +371,27 @@ def test_an_identical_copy_in_another_departments_folder_does_not_take_the_real_
     assert extracts["civil"]["record_id"].to_list() == ["MZ1", "MZ2"]
     assert rejected.select("dept", "file", "line").rows() == [("教育", "教育/救助变动.csv", 2), ("教育", "教育/救助变动.csv", 3)]
     assert all("缺少必需列" in r and "民政" in r for r in rejected["reason"])
+
+
+def test_a_correction_put_in_later_wins_though_its_name_sorts_first(tmp_path):
+    """SPEC §1: a record delivered again with other content replaces the earlier one. 更正 (U+66F4)
+    sorts before 第 (U+7B2C): ranked by name, 第二批 corrected its own correction. A name saying it
+    came later wins even over an original re-saved after it; without such a name the file put in
+    later (modification time) wins, whatever its name."""
+    from pipelines.validate import delivery_ranks, supersede
+
+    per = tmp_path / "2026-10"
+    write(per / "医保" / "结算明细_第二批.csv", f"{HEADER}\nJS1,张三,,2026-10-05,21.63\nJS2,李四,,2026-10-05,5\n",
+          modified=PUT_IN + datetime.timedelta(hours=2))  # opened and saved again after the correction came
+    write(per / "医保" / "结算明细_更正.csv", f"{HEADER}\nJS1,张三,,2026-10-05,30000.00\n",
+          modified=PUT_IN + datetime.timedelta(hours=1))
+    write(per / "医保" / "结算明细_9月补录.csv", f"{HEADER}\nJS3,王五,,2026-10-05,1\n")
+    write(per / "医保" / "结算明细_10月补录.csv", f"{HEADER}\nJS3,王五,,2026-10-05,2\n",  # '1' < '9', yet put in later
+          modified=PUT_IN + datetime.timedelta(minutes=1))
+    extracts, rejected, _ = read_period(per, CFG)
+    latest, superseded = supersede(extracts["med_settlement"], delivery_ranks(discover(per, CFG)[0], CFG.inbox.later_marks))
+    assert dict(latest.select("record_id", "out_of_pocket").iter_rows()) == {"JS1": 30000.0, "JS2": 5.0, "JS3": 2.0}
+    assert superseded.select("file", "record_id", "superseded_by", "changed").sort("record_id").rows() == [
+        ("医保/结算明细_第二批.csv", "JS1", "医保/结算明细_更正.csv:2", True),
+        ("医保/结算明细_9月补录.csv", "JS3", "医保/结算明细_10月补录.csv:2", True)]
+    assert rejected.is_empty()

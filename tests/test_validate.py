@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from adapters.inbox import ReadError
 from config import load_config
 from pipelines.standardize import standardize
-from pipelines.validate import mask_value, rejected_files, supersede, to_person_records, validate
+from pipelines.validate import delivery_ranks, mask_value, rejected_files, supersede, to_person_records, validate
 from schemas.inputs import EXTRACT_MODELS, PersonRecord, Rejected
 
 CFG = load_config()
@@ -167,6 +167,12 @@ def test_mask_value():
     assert mask_value(None) is None
 
 
+def ranks(*files: str, modified: list[datetime] | None = None) -> dict[str, int]:
+    """`delivery_ranks` of files put in at the same second (or at `modified`)."""
+    when = modified or [datetime(2026, 11, 2, 9, 0, 0)] * len(files)
+    return delivery_ranks(pl.DataFrame({"file": files, "modified": when}), CFG.inbox.later_marks)
+
+
 def test_supersede_keeps_last_delivery():
     rows = pl.DataFrame(
         {
@@ -177,31 +183,54 @@ def test_supersede_keeps_last_delivery():
             "out_of_pocket": [20.0, 10.0, 5.0, 1.0],
         }
     )
-    latest, superseded = supersede(rows)
+    latest, superseded = supersede(rows, ranks("医保/a.csv", "医保/b_补报.csv"))
     assert sorted(latest["record_id"]) == ["JS1", "JS2", "JS3"]
     assert latest.filter(pl.col("record_id") == "JS1")["out_of_pocket"].to_list() == [20.0]
     assert superseded.to_dicts() == [
         {"dept": "医保", "kind": "med_settlement", "file": "医保/a.csv", "line": 3, "record_id": "JS1",
-         "superseded_by": "医保/b_补报.csv:2"}
+         "superseded_by": "医保/b_补报.csv:2", "changed": True}
     ]
 
 
 def test_a_saved_again_copy_supersedes_its_original():
     """结算明细(1).csv / 结算明细 - 副本.csv are later than 结算明细.csv, though '(' and ' ' sort
-    before '.': what the copy says wins (delivery_order)."""
+    before '.': what the copy says wins (delivery_ranks)."""
     for copy in ("医保/结算明细(1).csv", "医保/结算明细 - 副本.csv", "医保/结算明细（2）.xlsx"):
         rows = pl.DataFrame({"dept": ["医保"] * 2, "kind": ["med_settlement"] * 2, "file": [copy, "医保/结算明细.csv"],
                              "line": [2, 2], "record_id": ["JS1", "JS1"], "out_of_pocket": [99.0, 10.0]})
-        latest, superseded = supersede(rows)
+        latest, superseded = supersede(rows, ranks(copy, "医保/结算明细.csv"))
         assert latest["out_of_pocket"].to_list() == [99.0], copy
         assert superseded["file"].to_list() == ["医保/结算明细.csv"]
 
 
+def test_files_are_ranked_as_put_in_a_correction_named_so_first():
+    """The order files were put in: a name saying it came later (更正, 补报 …, a saved-again copy)
+    after the others, whatever its time (a copied file's time is the copy's, a re-saved
+    original's the editor's); then modification time to the second; then name. 更 (U+66F4) sorts
+    before 第 (U+7B2C): by name alone the correction came first."""
+    t = datetime(2026, 11, 2, 9, 0, 0)
+    first, second, fix = "医保/结算明细_第一批.csv", "医保/结算明细_第二批.csv", "医保/结算明细_更正.csv"
+    # a correction beats the file it corrects though its name sorts first and its time is older
+    got = ranks(second, fix, first, modified=[t + timedelta(hours=1), t, t])
+    assert sorted(got, key=got.get) == [first, second, fix]
+    for word in ("修正", "补充", "补报", "重发", "Corrected", "重报"):  # any of cfg.inbox.later_marks, any case
+        other = f"医保/{word}_结算明细.csv"
+        assert ranks(second, other)[other] == 1, word
+    # without such a word: the later modification time, then the name
+    assert ranks("医保/第十批.csv", "医保/第二批.csv", modified=[t + timedelta(seconds=1), t]) == {
+        "医保/第二批.csv": 0, "医保/第十批.csv": 1}
+    assert ranks("医保/b.csv", "医保/a.csv", modified=[t, t + timedelta(milliseconds=900)]) == {"医保/a.csv": 0, "医保/b.csv": 1}
+    # of two corrections, the later put in; a copy of a correction after the correction
+    assert ranks("医保/x_更正2.csv", "医保/x_更正.csv", modified=[t, t + timedelta(minutes=5)]) == {
+        "医保/x_更正2.csv": 0, "医保/x_更正.csv": 1}
+    assert ranks("医保/x_更正(1).csv", "医保/x_更正.csv") == {"医保/x_更正.csv": 0, "医保/x_更正(1).csv": 1}
+
+
 def test_supersede_identical_duplicates_and_roster_key():
     rows = pl.DataFrame({"file": ["r.csv"] * 3, "line": [2, 3, 4], "person_id": ["P1", "P1", "P2"], "name": ["a", "a", "b"]})
-    latest, superseded = supersede(rows, key="person_id")
+    latest, superseded = supersede(rows, ranks("r.csv"), key="person_id")
     assert latest["line"].to_list() == [3, 4]
-    assert superseded.select("line", "record_id", "superseded_by").row(0) == (2, "P1", "r.csv:3")
+    assert superseded.select("line", "record_id", "superseded_by", "changed").row(0) == (2, "P1", "r.csv:3", False)
 
 
 def test_to_person_records_and_rejected_files():
