@@ -22,7 +22,8 @@ import polars as pl
 
 from config import Config
 from pipelines.standardize import describe_misfit, detect_kind, known_headers, normalize_header, standardize
-from pipelines.validate import EXTRA, REJECTED_SCHEMA, delivery_ranks, rejected_files, sheet_label, validate
+from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_ranks, keep_latest, rejected_files,
+                                sheet_label, stand_ins, validate)
 
 EXTENSIONS = (".csv", ".xlsx")
 HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepared to skip
@@ -543,16 +544,16 @@ def read_table(
 
 
 def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: list | None = None
-                  ) -> tuple[list[tuple[str, pl.DataFrame]], pl.DataFrame, int]:
+                  ) -> tuple[list[tuple[str, pl.DataFrame]], pl.DataFrame, list[tuple[str, pl.DataFrame]], int]:
     """One delivered file of folder `dept` -> read, detect each table's kind, standardise,
-    validate: ([(kind, valid rows)] per table, `Rejected` rows, data rows read). A file that
-    cannot be read is one rejected row (line null); a table whose header fits no kind of `dept`
-    has every row rejected, naming the missing columns. Notes (duplicated header names) go to
-    `notes`."""
+    validate: ([(kind, valid rows)] per table, `Rejected` rows, [(kind, `stand_ins` of its rows
+    set aside)] per table, data rows read). A file that cannot be read is one rejected row (line
+    null); a table whose header fits no kind of `dept` has every row rejected, naming the missing
+    columns. Notes (duplicated header names) go to `notes`."""
     tables = read_tables(path, rel, known, notes)
     if isinstance(tables, ReadError):
-        return [], rejected_files([replace(tables, dept=dept)]), 0
-    valid, rejected = [], [pl.DataFrame(schema=REJECTED_SCHEMA)]
+        return [], rejected_files([replace(tables, dept=dept)]), [], 0
+    valid, rejected, set_aside = [], [pl.DataFrame(schema=REJECTED_SCHEMA)], []
     for label, table in tables:  # a workbook: one table per sheet with a header
         headers = [c for c in table.columns if c not in ("line", EXTRA)]
         spec = detect_kind(headers, dept, cfg)
@@ -562,29 +563,41 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
                 pl.col("line").cast(pl.Int64), *[pl.lit(None, pl.String).alias(c) for c in ("record_id", "field", "value")],
                 pl.lit(describe_misfit(headers, dept, cfg)).alias("reason")))
             continue
-        ok, bad = validate(standardize(table, spec), spec, dept, label)
+        std = standardize(table, spec)
+        ok, bad = validate(std, spec, dept, label)
         valid.append((spec.name, ok))
+        set_aside.append((spec.name, stand_ins(std, bad, spec, dept, label)))
         rejected.append(bad)
-    return valid, pl.concat([r.cast(REJECTED_SCHEMA) for r in rejected]), sum(t.height for _, t in tables)
+    return valid, pl.concat([r.cast(REJECTED_SCHEMA) for r in rejected]), set_aside, sum(t.height for _, t in tables)
 
 
-def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, list[ReadError]]:
-    """discover -> `read_delivery` every file of a period, as a run does (without Prefect).
+def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, list[ReadError]]:
+    """discover -> `read_delivery` every file of a period -> the latest delivery of each record
+    (`keep_latest`), as a run does (without Prefect and without setting unidentifiable rows aside).
 
-    Returns (valid rows per kind, files in sorted order, not yet superseded; `Rejected` rows,
-    including whole files set aside with line null; discover's problems and the files' notes).
+    Returns (valid rows per kind; `Rejected` rows, including whole files set aside with line null;
+    superseded rows; discover's problems and the files' notes).
     """
     period_dir = Path(period_dir)
     files, problems = discover(period_dir, cfg)
+    files = files.filter(pl.col("duplicate_of").is_null())
     known = known_headers(cfg)
-    parts: dict[str, list[pl.DataFrame]] = {}
+    latest: dict[str, pl.DataFrame] = {}
     rejected = [rejected_files([p for p in problems if p.set_aside])]
-    for f in files.filter(pl.col("duplicate_of").is_null()).iter_rows(named=True):
-        valid, bad, _ = read_delivery(period_dir / f["file"], f["file"], f["dept"], cfg, known, problems)
-        for kind, df in valid:
-            parts.setdefault(kind, []).append(df)
-        rejected.append(bad)
-    return {k: pl.concat(v) for k, v in parts.items()}, pl.concat(rejected), problems
+    superseded = [pl.DataFrame(schema=SUPERSEDED_SCHEMA)]
+    for (dept,), mine in files.partition_by("dept", as_dict=True, maintain_order=True).items():
+        delivered: dict[str, list[pl.DataFrame]] = {}
+        bad = []
+        for rel in mine["file"].to_list():
+            valid, wrong, set_aside, _ = read_delivery(period_dir / rel, rel, dept, cfg, known, problems)
+            for kind, df in valid + set_aside:
+                delivered.setdefault(kind, []).append(df)
+            bad.append(wrong)
+        last, wrong, sup = keep_latest(delivered, pl.concat(bad), delivery_ranks(mine, cfg.inbox.later_marks), cfg)
+        latest.update(last)
+        rejected.append(wrong)
+        superseded.append(sup)
+    return latest, pl.concat(rejected), pl.concat(superseded), problems
 
 
 def read_linkable(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -592,10 +605,8 @@ def read_linkable(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, pl.DataF
     each record, unidentifiable rows set aside): for evaluation scripts and accuracy tests that
     link without the Prefect flow."""
     from pipelines.identify import set_aside_unidentifiable
-    from pipelines.validate import supersede, to_person_records
+    from pipelines.validate import to_person_records
 
-    valid, _, _ = read_period(period_dir, cfg)
-    ranks = delivery_ranks(discover(period_dir, cfg)[0], cfg.inbox.later_marks)
-    latest = {kind: supersede(df, ranks, key=cfg.kinds[kind].record_id)[0] for kind, df in valid.items()}
+    latest, _, _, _ = read_period(period_dir, cfg)
     records = {k: set_aside_unidentifiable(df)[0] for k, df in latest.items() if k not in cfg.REFERENCE_KINDS}
     return to_person_records(records, cfg.matching.prior_groups), latest["roster"]

@@ -11,7 +11,7 @@ from datetime import date
 import pandera.polars as pa
 import polars as pl
 
-from config import KindSpec
+from config import Config, KindSpec
 from schemas.inputs import EXTRACT_MODELS, PersonRecord, Rejected
 
 REJECTED_SCHEMA = {
@@ -29,6 +29,7 @@ EXTRA = "_extra"  # the column adapters.inbox gives a row's first field past the
 WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
 MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
 _SHOW_CHARS = 60  # a rejected value is echoed back at most this long
+DUPLICATED = "编号重复 duplicated record id"  # the roster's 人编号 twice in one table: both rows set aside
 
 
 def mask_value(v: str | None, field: str | None = None) -> str | None:
@@ -207,7 +208,7 @@ def _reason(check: str, dtype, value: str | None) -> str:
     if check.startswith("str_length"):
         return "证件号码应为18位 ID must have 18 characters" + v
     if "unique" in check:
-        return "编号重复 duplicated record id" + v
+        return DUPLICATED + v
     return f"{check}{v}"
 
 
@@ -333,8 +334,23 @@ def delivery_place(file: pl.Expr, ranks: Mapping[str, int]) -> pl.Expr:
     return file.str.replace(_SHEET, "").replace_strict(ranks, default=None, return_dtype=pl.UInt32)
 
 
+SET_ASIDE = "_set_aside"  # on a stand-in for a row set aside (`stand_ins`): a hash of its cells as delivered
 SUPERSEDED_SCHEMA = {"dept": pl.String, "kind": pl.String, "file": pl.String, "line": pl.Int64,
                      "record_id": pl.String, "superseded_by": pl.String, "changed": pl.Boolean}
+
+
+def stand_ins(df: pl.DataFrame, rejected: pl.DataFrame, spec: KindSpec, dept: str, file: str) -> pl.DataFrame:
+    """For each row of the standardised table `df` that `validate` set aside (`rejected`), which
+    record it delivered: dept, kind, file, line, the record number as `validate` types it (under
+    the kind's record-id field), and `SET_ASIDE`. A row set aside is a delivery of its record
+    too: a later delivery supersedes it, and it supersedes an earlier one (`keep_latest`). Not
+    the rows set aside for sharing their number (`DUPLICATED`): two persons, not two deliveries."""
+    lines = rejected.filter(~pl.col("reason").str.contains(DUPLICATED, literal=True))["line"]
+    bad = df.filter(pl.col("line").is_in(lines.implode()))
+    key, _, _ = _field_exprs(spec.record_id, pl.String, _codes(EXTRACT_MODELS[spec.name]))
+    return bad.select(pl.lit(dept).alias("dept"), pl.lit(spec.name).alias("kind"), pl.lit(file).alias("file"),
+                      pl.col("line").cast(pl.Int64), key.alias(spec.record_id)).with_columns(
+        bad.drop("line").hash_rows().alias(SET_ASIDE))
 
 
 def supersede(delivered: pl.DataFrame, ranks: Mapping[str, int], key: str = "record_id") -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -361,6 +377,33 @@ def supersede(delivered: pl.DataFrame, ranks: Mapping[str, int], key: str = "rec
                 "superseded_by", changed=pl.col("_h") != pl.col("_won"))
     )
     return latest.drop("_n"), superseded
+
+
+def keep_latest(delivered: dict[str, list[pl.DataFrame]], rejected: pl.DataFrame, ranks: Mapping[str, int], cfg: Config
+                ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame]:
+    """A department's deliveries -> the latest of each record, whether valid or set aside (SPEC
+    §1: a record delivered again with other content replaces the earlier one): (valid rows per
+    kind, `rejected` without the rows a later delivery superseded, superseded rows
+    (`supersede`)). `delivered`: per kind, its tables' valid rows and `stand_ins` of their rows
+    set aside; `ranks` as `supersede` takes them. Answers (cfg.ANSWER_KINDS) are kept whole:
+    every returned answer is history."""
+    latest, superseded = {}, [pl.DataFrame(schema=SUPERSEDED_SCHEMA)]
+    for kind, frames in delivered.items():
+        valid = [f for f in frames if SET_ASIDE not in f.columns]
+        if kind in cfg.ANSWER_KINDS:
+            latest[kind] = pl.concat(valid, how="diagonal_relaxed")
+            continue
+        last, sup = supersede(pl.concat(valid + [f for f in frames if SET_ASIDE in f.columns], how="diagonal_relaxed"),
+                              ranks, key=cfg.kinds[kind].record_id)
+        if SET_ASIDE in last.columns:  # the records whose latest delivery was set aside stay so
+            bad = last[SET_ASIDE].is_not_null()
+            last = (last.filter(~bad) if bad.any() else last).drop(SET_ASIDE)
+        latest[kind] = last
+        superseded.append(sup.cast(SUPERSEDED_SCHEMA))
+    superseded = pl.concat(superseded)
+    rejected = rejected.join(superseded.select("dept", "kind", "file", "line"), on=["dept", "kind", "file", "line"],
+                             how="anti", maintain_order="left")
+    return latest, rejected, superseded
 
 
 def to_person_records(extracts: dict[str, pl.DataFrame], prior_groups: dict[str, str] | None = None) -> pl.DataFrame:

@@ -312,6 +312,112 @@ def test_every_file_set_aside_whole_is_said_on_the_console_with_its_reason(bad_r
 
 
 # ---------------------------------------------------------------------------------------------
+# Re-deliveries as a bureau puts them into the inbox
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    data = path.read_bytes()
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return list(csv.reader(io.StringIO(data.decode(enc))))
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError(f"{path}: neither UTF-8 nor GB18030")
+
+
+@pytest.fixture(scope="module")
+def redelivered_run(prefect_harness, county, reference, tmp_path_factory):
+    """The same month with re-deliveries: 医保 sends 结算明细_2026-10_更正.csv (put in after the
+    others) correcting a settlement of 第二批 (更 U+66F4 sorts before 第 U+7B2C); 残联's file is also
+    dropped into 教育 byte for byte (教育 sorts before 残联); and 民政 sends 救助变动_2026-10_更正.csv
+    correcting the rows the uninterrupted run set aside (an unknown code, a negative amount)."""
+    import shutil
+
+    dest = tmp_path_factory.mktemp("redelivered")
+    inbox = dest / "inbox"
+    shutil.copytree(county / "inbox", inbox)
+    p = inbox / PERIOD
+    folder = {CFG.folder_of(d.name): d for d in p.iterdir() if d.is_dir()}
+    later = time.time() + 3600
+
+    def put(path: Path, rows: list[list[str]]) -> None:
+        s = io.StringIO()
+        csv.writer(s, lineterminator="\n").writerows(rows)
+        path.write_text(s.getvalue(), encoding="utf-8-sig")
+        os.utime(path, (later, later))
+
+    header, *body = _csv_rows(next(folder["医保"].glob("结算明细_*第二批.csv")))
+    col = next(i for i, h in enumerate(header) if h in CFG.kinds["med_settlement"].fields["out_of_pocket"])
+    fixed = body[0][:col] + ["30000.00"] + body[0][col + 1:]
+    put(folder["医保"] / "结算明细_2026-10_更正.csv", [header, fixed])
+
+    disability = next(folder["残联"].glob("*.csv"))
+    shutil.copy2(disability, folder["教育"] / disability.name)
+    civil = next(folder["民政"].glob("救助变动_*.csv"))
+    bad = pl.read_csv(reference / PERIOD / "county" / "搁置行及原因.csv", infer_schema=False).filter(
+        (pl.col("文件") == f"{folder['民政'].name}/{civil.name}") & pl.col("字段").is_in(["category", "monthly_amount"]))
+    header, *body = _csv_rows(civil)
+    fixes = []
+    for line in bad["行号"].cast(pl.Int64).to_list():
+        row = body[line - 2][:]
+        row[header.index("救助类别")] = "低保"
+        row[header.index("月救助金额")] = row[header.index("月救助金额")].lstrip("'-")
+        fixes.append(row)
+    put(folder["民政"] / "救助变动_2026-10_更正.csv", [header, *fixes])
+    out = dest / "out"
+    said = io.StringIO()
+    from contextlib import redirect_stdout
+    with redirect_stdout(said):
+        code = flows.main(_args(inbox, out))
+    assert code == 0
+    return out, said.getvalue(), fixed[0], [r[0] for r in fixes], f"{folder['教育'].name}/{disability.name}"
+
+
+def test_a_correction_put_in_later_wins_though_its_name_sorts_first(redelivered_run):
+    out, said, record, _, _ = redelivered_run
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    try:
+        used = con.sql("SELECT file, out_of_pocket FROM settlements WHERE period = ? AND record_id = ?",
+                       params=[PERIOD, record]).fetchall()
+    finally:
+        con.close()
+    assert used == [("医保/结算明细_2026-10_更正.csv", 30000.0)]
+    links = pl.read_parquet(out / PERIOD / "links.parquet")
+    assert links.filter(pl.col("record_id") == record).height == 1
+    # which file's delivery was used is said in the report and on the console
+    quality = pl.read_csv(out / PERIOD / "county" / "数据质量报告.csv", infer_schema=False)
+    replaced = quality.filter(pl.col("类别").str.starts_with("更正记录") & pl.col("说明").str.contains("_更正.csv", literal=True)
+                              & pl.col("文件").str.contains("第二批", literal=True))
+    assert replaced["数量"].to_list() == ["1"]
+    assert any("第二批" in line and "结算明细_2026-10_更正.csv" in line for line in said.splitlines())
+
+
+def test_a_copy_in_another_departments_folder_does_not_take_the_real_files_place(redelivered_run, reference):
+    out, _, _, _, copy = redelivered_run
+    acc = {r["dept"]: r for r in pl.read_csv(out / PERIOD / "county" / "行数核对_accounting.csv").iter_rows(named=True)}
+    ref = {r["dept"]: r for r in pl.read_csv(reference / PERIOD / "county" / "行数核对_accounting.csv").iter_rows(named=True)}
+    assert acc["残联"] == ref["残联"]
+    assert acc["教育"]["rows_read"] == ref["教育"]["rows_read"] + ref["残联"]["rows_read"]
+    rejected = pl.read_csv(out / PERIOD / "county" / "搁置行及原因.csv", infer_schema=False)
+    copied = rejected.filter(pl.col("文件") == copy)  # set aside in 教育, saying whose data it looks like
+    assert copied.height == ref["残联"]["rows_read"] and copied["原因"].str.contains("残联").all()
+    quality = pl.read_csv(out / PERIOD / "county" / "数据质量报告.csv", infer_schema=False)
+    assert quality.filter(pl.col("说明").str.contains("identical") & pl.col("部门").is_in(["残联", "教育"])).is_empty()
+    assert quality.filter(pl.col("类别").str.starts_with("规则暂停") & (pl.col("部门") == "残联")).is_empty()
+
+
+def test_a_corrected_bad_row_is_superseded_not_left_to_be_fixed(redelivered_run):
+    out, _, _, fixed, _ = redelivered_run
+    assert fixed
+    links = pl.read_parquet(out / PERIOD / "links.parquet").filter(pl.col("record_id").is_in(fixed))
+    assert links.height == len(fixed) and "rejected" not in links["decision"].to_list()
+    rejected = pl.read_csv(out / PERIOD / "county" / "搁置行及原因.csv", infer_schema=False)
+    assert rejected.filter(pl.col("记录编号").is_in(fixed)).is_empty()
+    acc = pl.read_csv(out / PERIOD / "county" / "行数核对_accounting.csv").filter(pl.col("dept") == "民政")
+    assert acc["superseded"].to_list() == [len(fixed)] and acc["balanced"].all()
+
+
+# ---------------------------------------------------------------------------------------------
 # Row conservation: a broken balance fails the run loudly and publishes nothing
 
 
@@ -393,13 +499,13 @@ def test_a_lost_row_fails_the_run_loudly_and_keeps_the_last_good_outputs(bad_run
     links_before = con.sql("SELECT count(*) FROM links WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
     con.close()
     inbox = out.parent / "inbox"
-    real = flows.supersede
+    real = flows.keep_latest
 
-    def losing_supersede(valid, ranks, key="record_id"):  # a bug that silently drops the superseded rows
-        latest, superseded = real(valid, ranks, key)
-        return latest, superseded.head(0)
+    def losing_keep_latest(*args):  # a bug that silently drops the superseded rows
+        latest, rejected, superseded = real(*args)
+        return latest, rejected, superseded.head(0)
 
-    monkeypatch.setattr(flows, "supersede", losing_supersede)
+    monkeypatch.setattr(flows, "keep_latest", losing_keep_latest)
     capsys.readouterr()
     assert flows.main(_args(inbox, out)) == 1
     err = capsys.readouterr().err

@@ -127,7 +127,7 @@ def test_a_second_header_row_may_name_a_column_no_kind_knows(tmp_path):
     wb.close()
     csv_text = "\n".join(",".join(c or "" for c in row) for row in SETTLEMENT_TWO_ROWS) + "\n"
     for p in (path, write(tmp_path / "医保" / "s.csv", csv_text)):
-        valid, rejected, rows = read_delivery(p, f"医保/{p.name}", "医保", CFG, KNOWN)
+        valid, rejected, _, rows = read_delivery(p, f"医保/{p.name}", "医保", CFG, KNOWN)
         assert rejected.is_empty() and rows == 1
         assert [kind for kind, _ in valid] == ["med_settlement"]
         assert valid[0][1].select("record_id", "out_of_pocket", "line").rows() == [("JS1", 120.0, 4)]
@@ -329,8 +329,8 @@ def test_read_period_end_to_end(tmp_path):
     write(per / "医保" / "weird.csv", "甲,乙,丙\n1,2,3\n")  # no known header
     write(per / "医保" / "other.csv", "姓名,证件号码,备注\n张三,1,x\n")  # known headers, but no kind
     write(per / "hr" / "r.csv", "记录编号,姓名,事件类型\nR1,王五,失业登记\n", "gb18030")
-    extracts, rejected, problems = read_period(per, CFG)
-    assert set(extracts) == {"med_settlement", "hr"}
+    extracts, rejected, superseded, problems = read_period(per, CFG)
+    assert set(extracts) == {"med_settlement", "hr"} and superseded.is_empty()
     assert extracts["med_settlement"]["record_id"].to_list() == ["JS1"]
     assert extracts["hr"]["dept"].to_list() == ["人社"]
     rows = {(r["file"], r["line"]): r for r in rejected.iter_rows(named=True)}
@@ -342,13 +342,9 @@ def test_read_period_end_to_end(tmp_path):
 
 @pytest.mark.skipif(not EXAMPLE.exists(), reason="shared example inbox not present")
 def test_example_inbox_read_period_and_supersede():
-    from pipelines.validate import delivery_ranks, supersede
-
-    extracts, rejected, problems = read_period(EXAMPLE, CFG)
+    extracts, rejected, superseded, problems = read_period(EXAMPLE, CFG)
     assert rejected.height == 0 and problems == []
-    ranks = delivery_ranks(discover(EXAMPLE, CFG)[0], CFG.inbox.later_marks)
-    latest, superseded = supersede(extracts["med_settlement"], ranks)
-    assert latest.height == 200 and superseded.height == 20  # 补报 repeats 20 records of 第一批
+    assert extracts["med_settlement"].height == 200 and superseded.height == 20  # 补报 repeats 20 records of 第一批
     assert superseded["superseded_by"].str.starts_with("医保/结算明细_2026-10_补报.csv:").all()
     assert extracts["civil"].filter(pl.col("record_id") == "MZ2026100000206")["id_raw"].to_list() == ["3.41302E+17"]
     assert extracts["disability"]["id_raw"].to_list() == ["34222319570410315473"]
@@ -367,7 +363,7 @@ def test_an_identical_copy_in_another_departments_folder_does_not_take_the_real_
     assert files.select("file", "duplicate_of").rows() == [
         ("教育/救助变动.csv", None), ("民政/救助变动.csv", None), ("民政/救助变动(1).csv", "民政/救助变动.csv")]
     assert [p.file for p in problems] == ["民政/救助变动(1).csv"]
-    extracts, rejected, _ = read_period(per, CFG)
+    extracts, rejected, _, _ = read_period(per, CFG)
     assert extracts["civil"]["record_id"].to_list() == ["MZ1", "MZ2"]
     assert rejected.select("dept", "file", "line").rows() == [("教育", "教育/救助变动.csv", 2), ("教育", "教育/救助变动.csv", 3)]
     assert all("缺少必需列" in r and "民政" in r for r in rejected["reason"])
@@ -378,8 +374,6 @@ def test_a_correction_put_in_later_wins_though_its_name_sorts_first(tmp_path):
     sorts before 第 (U+7B2C): ranked by name, 第二批 corrected its own correction. A name saying it
     came later wins even over an original re-saved after it; without such a name the file put in
     later (modification time) wins, whatever its name."""
-    from pipelines.validate import delivery_ranks, supersede
-
     per = tmp_path / "2026-10"
     write(per / "医保" / "结算明细_第二批.csv", f"{HEADER}\nJS1,张三,,2026-10-05,21.63\nJS2,李四,,2026-10-05,5\n",
           modified=PUT_IN + datetime.timedelta(hours=2))  # opened and saved again after the correction came
@@ -388,10 +382,31 @@ def test_a_correction_put_in_later_wins_though_its_name_sorts_first(tmp_path):
     write(per / "医保" / "结算明细_9月补录.csv", f"{HEADER}\nJS3,王五,,2026-10-05,1\n")
     write(per / "医保" / "结算明细_10月补录.csv", f"{HEADER}\nJS3,王五,,2026-10-05,2\n",  # '1' < '9', yet put in later
           modified=PUT_IN + datetime.timedelta(minutes=1))
-    extracts, rejected, _ = read_period(per, CFG)
-    latest, superseded = supersede(extracts["med_settlement"], delivery_ranks(discover(per, CFG)[0], CFG.inbox.later_marks))
-    assert dict(latest.select("record_id", "out_of_pocket").iter_rows()) == {"JS1": 30000.0, "JS2": 5.0, "JS3": 2.0}
+    extracts, rejected, superseded, _ = read_period(per, CFG)
+    got = dict(extracts["med_settlement"].select("record_id", "out_of_pocket").iter_rows())
+    assert got == {"JS1": 30000.0, "JS2": 5.0, "JS3": 2.0}
     assert superseded.select("file", "record_id", "superseded_by", "changed").sort("record_id").rows() == [
         ("医保/结算明细_第二批.csv", "JS1", "医保/结算明细_更正.csv:2", True),
         ("医保/结算明细_9月补录.csv", "JS3", "医保/结算明细_10月补录.csv:2", True)]
     assert rejected.is_empty()
+
+
+def test_a_corrected_bad_row_is_superseded_not_left_to_be_fixed(tmp_path):
+    """A row set aside is a delivery of its record too: a correction of it replaces it (the
+    record is read once, from the correction, and the bad row is no longer listed as one for the
+    department to fix), and a bad row delivered again unchanged (a re-export that is not
+    byte-identical) is one problem, listed once. Every row read still ends in one place."""
+    per = tmp_path / "2026-10"
+    civil = "记录编号,姓名,救助类别,变动类型,月救助金额\n"
+    write(per / "民政" / "救助变动.csv", civil + "MZ1,张三,五保,新增,300\nMZ2,李四,低保,新增,-500\nMZ3,王五,特困,新增,800\n")
+    write(per / "民政" / "救助变动_更正.csv", civil + "MZ1,张三,低保,新增,300\nMZ2,李四,低保,新增,500\n")
+    agri = "报案编号,户主姓名,证件号码,乡镇,行政村,灾害类型,损失金额,发生日期\nNY1,赵六,,大店镇,叶营村,洪涝,-100,2026-10-03\n"
+    write(per / "农业农村" / "灾情损失.csv", agri, "gb18030")
+    write(per / "农业农村" / "灾情损失_重发.csv", agri, "utf-8-sig")  # the same rows, other bytes
+    extracts, rejected, superseded, _ = read_period(per, CFG)
+    assert extracts["civil"].select("record_id", "category", "monthly_amount", "file").sort("record_id").rows() == [
+        ("MZ1", "低保", 300.0, "民政/救助变动_更正.csv"), ("MZ2", "低保", 500.0, "民政/救助变动_更正.csv"),
+        ("MZ3", "特困", 800.0, "民政/救助变动.csv")]
+    assert rejected.select("file", "line", "record_id").rows() == [("农业农村/灾情损失_重发.csv", 2, "NY1")]
+    assert superseded.select("file", "line", "record_id", "changed").sort("file", "line").rows() == [
+        ("农业农村/灾情损失.csv", 2, "NY1", False), ("民政/救助变动.csv", 2, "MZ1", True), ("民政/救助变动.csv", 3, "MZ2", True)]

@@ -6,7 +6,8 @@ import pytest
 from adapters.inbox import ReadError
 from config import load_config
 from pipelines.standardize import standardize
-from pipelines.validate import delivery_ranks, mask_value, rejected_files, supersede, to_person_records, validate
+from pipelines.validate import (delivery_ranks, keep_latest, mask_value, rejected_files, stand_ins, supersede,
+                                to_person_records, validate)
 from schemas.inputs import EXTRACT_MODELS, PersonRecord, Rejected
 
 CFG = load_config()
@@ -132,10 +133,13 @@ def test_roster_duplicated_person_id_rejected():
         {"乡镇": ["大店镇"] * 3, "村": ["韩湖村"] * 3, "户号": ["H1"] * 3, "人编号": ["P1", "P1", "P2"],
          "姓名": ["甲", "乙", "丙"], "身份证号": ["341302196201112734"] * 3, "line": [2, 3, 4]}
     )
-    valid, rejected = run(standardize(raw, CFG.kinds["roster"]), "roster", "户籍底册", "户籍底册/r.csv")
+    std = standardize(raw, CFG.kinds["roster"])
+    valid, rejected = run(std, "roster", "户籍底册", "户籍底册/r.csv")
     assert valid["person_id"].to_list() == ["P2"]
     assert rejected["line"].to_list() == [2, 3] and set(rejected["field"]) == {"person_id"}
     assert "duplicated" in rejected["reason"][0]
+    # two persons under one 人编号, not one delivered twice: both stay set aside, neither supersedes the other
+    assert stand_ins(std, rejected, CFG.kinds["roster"], "户籍底册", "户籍底册/r.csv").is_empty()
 
 
 def test_whitespace_only_value_is_missing_not_unparseable():
@@ -231,6 +235,42 @@ def test_supersede_identical_duplicates_and_roster_key():
     latest, superseded = supersede(rows, ranks("r.csv"), key="person_id")
     assert latest["line"].to_list() == [3, 4]
     assert superseded.select("line", "record_id", "superseded_by", "changed").row(0) == (2, "P1", "r.csv:3", False)
+
+
+def test_a_row_set_aside_is_a_delivery_of_its_record_too():
+    """SPEC §1: a record delivered again replaces the earlier delivery, valid or set aside. A
+    correction of a bad row supersedes it (it no longer waits in 搁置行 to be fixed, and links
+    hold one row for the record); a bad row delivered again unchanged is one problem, listed once
+    (at its latest delivery); a later bad delivery of a good record sets the record aside."""
+    spec = CFG.kinds["civil"]
+
+    def civil(file: str, rows: list[tuple[str, str, str]]):
+        raw = pl.DataFrame({"记录编号": [r[0] for r in rows], "姓名": ["张三"] * len(rows), "救助类别": [r[1] for r in rows],
+                            "变动类型": ["新增"] * len(rows), "月救助金额": [r[2] for r in rows],
+                            "line": list(range(2, len(rows) + 2))}, schema_overrides={"line": pl.Int64})
+        std = standardize(raw, spec)
+        ok, bad = validate(std, spec, "民政", file)
+        return ok, bad, stand_ins(std, bad, spec, "民政", file)
+
+    first = civil("民政/救助变动.csv", [("MZ1", "五保", "300"), ("MZ2", "低保", "-500"), ("MZ3", "低保", "x"),
+                                     ("MZ4", "特困", "800"), ("ＭＺ5", "孤儿", "-1")])
+    fix = civil("民政/救助变动_更正.csv", [("MZ1", "低保", "300"), ("MZ2", "低保", "500"), ("MZ3", "低保", "x"),
+                                        ("MZ4", "特困", "-800"), ("MZ5", "孤儿", "1")])
+    delivered = {"civil": [first[0], first[2], fix[0], fix[2]]}
+    latest, rejected, superseded = keep_latest(delivered, pl.concat([first[1], fix[1]]),
+                                               ranks("民政/救助变动.csv", "民政/救助变动_更正.csv"), CFG)
+    assert sorted(latest["civil"]["record_id"]) == ["MZ1", "MZ2", "MZ5"]  # ＭＺ5 is MZ5, as validate types it
+    assert latest["civil"].columns == first[0].columns and latest["civil"]["file"].unique().to_list() == ["民政/救助变动_更正.csv"]
+    assert rejected.select("file", "record_id").sort("record_id").rows() == [
+        ("民政/救助变动_更正.csv", "MZ3"), ("民政/救助变动_更正.csv", "MZ4")]
+    assert superseded.sort("record_id").select("file", "line", "record_id", "superseded_by", "changed").rows() == [
+        ("民政/救助变动.csv", 2, "MZ1", "民政/救助变动_更正.csv:2", True),
+        ("民政/救助变动.csv", 3, "MZ2", "民政/救助变动_更正.csv:3", True),
+        ("民政/救助变动.csv", 4, "MZ3", "民政/救助变动_更正.csv:4", False),  # the same bad row again: one problem
+        ("民政/救助变动.csv", 5, "MZ4", "民政/救助变动_更正.csv:5", True),
+        ("民政/救助变动.csv", 6, "MZ5", "民政/救助变动_更正.csv:6", True)]
+    # every row read ends once: superseded, valid or set aside
+    assert superseded.height + latest["civil"].height + rejected.height == 10
 
 
 def test_to_person_records_and_rejected_files():
