@@ -549,7 +549,7 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
     validate: ([(kind, valid rows)] per table, `Rejected` rows, [(kind, `stand_ins` of its rows
     set aside)] per table, data rows read). A file that cannot be read is one rejected row (line
     null); a table whose header fits no kind of `dept` has every row rejected, naming the missing
-    columns. Notes (duplicated header names) go to `notes`."""
+    columns (one without rows is rejected whole, as a file). Notes (duplicated header names) go to `notes`."""
     tables = read_tables(path, rel, known, notes)
     if isinstance(tables, ReadError):
         return [], rejected_files([replace(tables, dept=dept)]), [], 0
@@ -557,6 +557,9 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
     for label, table in tables:  # a workbook: one table per sheet with a header
         headers = [c for c in table.columns if c not in ("line", EXTRA)]
         spec = detect_kind(headers, dept, cfg)
+        if spec is None and table.is_empty():  # no row to set aside: the table itself is
+            rejected.append(rejected_files([ReadError(label, describe_misfit(headers, dept, cfg), dept)]))
+            continue
         if spec is None:
             rejected.append(table.select(
                 pl.lit(dept).alias("dept"), pl.lit(None, pl.String).alias("kind"), pl.lit(label).alias("file"),

@@ -216,6 +216,7 @@ def _bad_inbox(county: Path, dest: Path) -> tuple[Path, dict[str, str]]:
         "人社/就业_乱码.csv": (random.Random(3).randbytes(4000), "binary"),
         "农业农村/灾情_缺列.csv": ("报案编号,户主姓名,证件号码,灾害类型\nNYX1,张三,341302********123X,洪涝\n".encode(),
                                "缺少必需列"),
+        "农业农村/灾情_缺列_无数据.csv": ("报案编号,户主姓名,证件号码,灾害类型\n".encode(), "缺少必需列"),  # no row to set aside
         "医保/结算明细_超长.csv": (_settlements(3, huge_at=1).replace("JS", "BIG").encode(), "too long"),
     }
     folder = {CFG.folder_of(d.name): d.name for d in p.iterdir() if d.is_dir()}  # 人社 may be delivered as hr/
