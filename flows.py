@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -709,7 +709,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     }), county / "县级预警报告.html")
     shutil.rmtree(work)
     outputs.publish_dir(stage, paths.out)
-    return {"townships": towns, "attention": attention_lines(quality, cfg.kinds["roster"].folder)}
+    return {"townships": towns, "attention": attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")])}
 
 
 REJECTED_HEADERS = {"dept": "部门", "kind": "表类型", "file": "文件", "line": "行号", "record_id": "记录编号",
@@ -1097,14 +1097,15 @@ def warehouse_lock(warehouse_path: Path, shared: bool = False, wait: float = 0.0
         fh.close()
 
 
-def attention_lines(quality: pl.DataFrame, roster_folder: str) -> list[str]:
+def attention_lines(quality: pl.DataFrame, reference_folders: Collection[str]) -> list[str]:
     """The data-quality findings an operator must see on the console, not only in
     数据质量报告.csv: departments or the grid missing, files and folders set aside whole (with
     their reason), records a later file delivered again with other content (naming the file
-    whose delivery is used), rules held back (`Finding.ATTENTION`), and the roster's rows set
-    aside (persons no record can be linked to), one line per file and reason with its count of rows."""
+    whose delivery is used), rules held back (`Finding.ATTENTION`), and the rows set aside of
+    the roster and the grid (`reference_folders`: persons no record can be linked to, households
+    whose grid worker the list will not name), one line per file and reason with its count of rows."""
     keep = quality.filter(pl.col("category").is_in(list(Finding.ATTENTION))
-                          | ((pl.col("category") == Finding.ROWS_SET_ASIDE) & (pl.col("dept") == roster_folder)))
+                          | ((pl.col("category") == Finding.ROWS_SET_ASIDE) & pl.col("dept").is_in(list(reference_folders))))
     return [" ".join(x for x in (r["category"].split(" ")[0], r["dept"], r["file"], r["detail"]) if x)
             + (f"（{r['count']} 行 rows）" if r["count"] > 1 else "")
             for r in keep.iter_rows(named=True)]

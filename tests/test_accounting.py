@@ -85,6 +85,18 @@ def test_quality_report_says_which_files_delivery_of_a_record_is_used():
         ("更正记录 records replaced by a later delivery", "医保/第二批.csv", 2),
         ("重复记录 records delivered again unchanged", "医保/第一批.csv", 1)]
     assert all("医保/更正.csv" in d for d in q["detail"])
-    assert attention_lines(q, "户籍底册") == [
+    assert attention_lines(q, ["户籍底册", "网格"]) == [
         "更正记录 医保 医保/第二批.csv 在 医保/更正.csv 中以不同内容再次报送，以后者为准 delivered again with other content "
         "in 医保/更正.csv: that delivery is used（2 行 rows）"]
+
+
+def test_the_reference_files_rows_set_aside_are_on_the_console_others_in_the_report_only():
+    from flows import attention_lines
+
+    q = pl.DataFrame([("行被搁置 rows set aside", "户籍底册", "户籍底册/a.csv", "id_number 必填项为空 missing value", 2),
+                      ("行被搁置 rows set aside", "网格", "网格/g.csv", "household_id 必填项为空 missing value", 1),
+                      ("行被搁置 rows set aside", "医保", "医保/s.csv", "amount 负数 negative", 5)],
+                     schema=["category", "dept", "file", "detail", "count"], orient="row")
+    assert attention_lines(q, ["户籍底册", "网格"]) == [
+        "行被搁置 户籍底册 户籍底册/a.csv id_number 必填项为空 missing value（2 行 rows）",
+        "行被搁置 网格 网格/g.csv household_id 必填项为空 missing value"]
