@@ -148,6 +148,13 @@ def _records(d: RuleInputs, x: pl.DataFrame) -> pl.DataFrame:
     ).drop("_idn", "_name", "_lead")
 
 
+def _shows_of(shown: str, whole: str, width: int) -> pl.Expr:
+    """Every character of column `shown` within its first `width` is `*` or that of `whole`: a
+    masked name or ID that a whole one fits."""
+    char = lambda c, i: pl.col(c).str.slice(i, 1)  # noqa: E731
+    return pl.all_horizontal((char(shown, i) == "*") | (char(shown, i) == char(whole, i)) for i in range(width))
+
+
 def _whole_ids(x: pl.DataFrame) -> pl.DataFrame:
     """Off-roster rows (`_lead`) showing a masked ID (`_idn`) under a whole name (张妹敏) that
     off-roster rows of the same name show one whole ID compatible with (every kept character
@@ -166,10 +173,8 @@ def _whole_ids(x: pl.DataFrame) -> pl.DataFrame:
         "R" + pl.col(c).str.slice(0, 3)).otherwise("B" + pl.col(c).str.slice(6, 8))
     full = pl.concat([full.with_columns(_b="R" + pl.col("_full").str.slice(0, 3)),
                       full.with_columns(_b="B" + pl.col("_full").str.slice(6, 8))])
-    char = lambda c, i: pl.col(c).str.slice(i, 1)  # noqa: E731
-    fits = pl.all_horizontal((char("_idn", i) == "*") | (char("_idn", i) == char("_full", i)) for i in range(18))
     one = (masked.select("_idn", "_name").unique().with_columns(_b=block("_idn"))
-           .join(full, on=["_name", "_b"]).filter(fits)
+           .join(full, on=["_name", "_b"]).filter(_shows_of("_idn", "_full", 18))
            .group_by("_idn", "_name").agg(pl.col("_full").unique()).filter(pl.col("_full").list.len() == 1)
            .with_columns(pl.col("_full").list.first()))
     return (x.join(one, on=["_idn", "_name"], how="left", maintain_order="left")
@@ -195,10 +200,8 @@ def _whole_names(x: pl.DataFrame) -> pl.DataFrame:
     some = x.filter(pl.col("_lead"), masked).select("_row", "_idn", "_name").join(whole, on="_idn")
     if some.is_empty():
         return x.drop("_row")
-    longest = some["_name"].str.len_chars().max()
-    char = lambda c, i: pl.col(c).str.slice(i, 1)  # noqa: E731
-    fits = (pl.col("_name").str.len_chars() == pl.col("_whole").str.len_chars()) & pl.all_horizontal(
-        (char("_name", i) == "*") | (char("_name", i) == char("_whole", i)) for i in range(longest))
+    fits = (pl.col("_name").str.len_chars() == pl.col("_whole").str.len_chars()) & _shows_of(
+        "_name", "_whole", some["_name"].str.len_chars().max())
     some = some.filter(fits).select("_row", "_whole")
     return (x.join(some, on="_row", how="left", maintain_order="left")
             .with_columns(_name=pl.coalesce("_whole", "_name")).drop("_row", "_whole"))
