@@ -26,7 +26,6 @@ import threading
 import time
 import tomllib
 from collections.abc import Callable, Collection
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -67,10 +66,7 @@ from pipelines import accounting, calendar, feedback, report, rules, township  #
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
                                       check_answers, describe, gone_from_roster, relinked,
                                       unconfirmable, without_yes)
-from pipelines.identify import set_aside_unidentifiable  # noqa: E402
-from pipelines.standardize import known_headers  # noqa: E402
-from pipelines.validate import (REJECTED_SCHEMA, delivery_place, delivery_ranks, keep_latest,  # noqa: E402
-                                rejected_files, to_person_records)
+from pipelines.validate import REJECTED_SCHEMA, rejected_files, to_person_records  # noqa: E402
 from schemas.inputs import PERSON_KINDS  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
@@ -196,44 +192,16 @@ def keep_other_departments(paths: RunPaths, cfg: Config, period: str) -> list[st
 @task(**STEP, task_run_name="ingest {dept}")
 def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
     """Read, standardise and validate every file of one department folder; the latest delivery of
-    each record wins, valid or set aside (`keep_latest`). Writes <kind>.parquet, and this
-    department's rejected/superseded rows."""
+    each record wins, valid or set aside (`inbox.read_department`). Writes <kind>.parquet, and
+    this department's rejected/superseded rows."""
     files = pl.read_parquet(paths.work / "files.parquet").filter(
         (pl.col("dept") == dept) & pl.col("duplicate_of").is_null()
     )
-    delivered: dict[str, list[pl.DataFrame]] = {}
-    rejected: list[pl.DataFrame] = []
     notes: list[inbox.ReadError] = []
-    known = known_headers(cfg)
-    rows_read = 0
-
-    def read(rel: str) -> tuple[list[tuple[str, pl.DataFrame]], pl.DataFrame, list[tuple[str, pl.DataFrame]], int,
-                                list[inbox.ReadError]]:
-        found: list[inbox.ReadError] = []
-        return *inbox.read_delivery(paths.period_dir / rel, rel, dept, cfg, known, found), found
-
-    # a department's files are read side by side too (transcoding and parsing a city's 15 医保
-    # files on one core left the other idle), largest first; taken in the folder's order
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        reading = {rel: pool.submit(read, rel) for rel in files.sort("size", descending=True, maintain_order=True)["file"]}
-        for rel in files["file"].to_list():
-            tables, bad, set_aside, rows, found = reading.pop(rel).result()
-            rows_read += rows
-            notes.extend(found)
-            rejected.append(bad)
-            for kind, df in tables + set_aside:
-                delivered.setdefault(kind, []).append(df)
-    ranks = delivery_ranks(files, cfg.inbox.later_marks)
-    latest, bad, superseded = keep_latest(delivered, _concat(rejected, REJECTED_SCHEMA).cast(REJECTED_SCHEMA), ranks, cfg)
-    rejected = [bad]
+    latest, rejected, superseded, rows_read = inbox.read_department(paths.period_dir, files, dept, cfg, notes)
     for kind, df in latest.items():
-        kept, nobody = set_aside_unidentifiable(df)
-        kept.write_parquet(paths.work / f"{kind}.parquet")
-        rejected.append(nobody)
-    rejected = _concat(rejected, REJECTED_SCHEMA).cast(REJECTED_SCHEMA)
-    # file by file, as they were put in
-    rejected.sort(delivery_place(pl.col("file"), ranks), maintain_order=True).write_parquet(
-        paths.work / f"rejected_{dept}.parquet")
+        df.write_parquet(paths.work / f"{kind}.parquet")
+    rejected.write_parquet(paths.work / f"rejected_{dept}.parquet")
     superseded.write_parquet(paths.work / f"superseded_{dept}.parquet")
     pl.DataFrame([dict(category=Finding.FILE_NOTE, dept=dept, file=n.file, detail=n.problem, count=1) for n in notes],
                  schema=QUALITY_COLUMNS).write_parquet(paths.work / f"findings_{dept}.parquet")

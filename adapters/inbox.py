@@ -11,8 +11,10 @@ import csv
 import hashlib
 import itertools
 import io
+import os
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +24,8 @@ import polars as pl
 
 from config import Config
 from pipelines.standardize import describe_misfit, detect_kind, known_headers, normalize_header, standardize
-from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_ranks, keep_latest, rejected_files,
-                                sheet_label, stand_ins, validate)
+from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks, keep_latest,
+                                rejected_files, sheet_label, stand_ins, validate)
 
 EXTENSIONS = (".csv", ".xlsx")
 HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepared to skip
@@ -574,29 +576,60 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
     return valid, pl.concat([r.cast(REJECTED_SCHEMA) for r in rejected]), set_aside, sum(t.height for _, t in tables)
 
 
-def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, list[ReadError]]:
-    """discover -> `read_delivery` every file of a period -> the latest delivery of each record
-    (`keep_latest`), as a run does (without Prefect and without setting unidentifiable rows aside).
+def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Config, notes: list
+                    ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, int]:
+    """Every file of department folder `dept` (`files`: `discover`'s rows of it, byte-identical
+    repeats left out, in the order put in) -> `read_delivery` each, side by side (a city's 15 医保
+    files on one core left the other idle; largest first, taken in the folder's order), then the
+    latest delivery of each record, valid or set aside (`keep_latest`), and the rows nobody can
+    identify set aside (`set_aside_unidentifiable`): (rows per kind, `Rejected` rows file by file
+    as put in, superseded rows, data rows read). The files' notes go to `notes`, in order."""
+    from pipelines.identify import set_aside_unidentifiable
 
-    Returns (valid rows per kind; `Rejected` rows, including whole files set aside with line null;
+    known = known_headers(cfg)
+    delivered: dict[str, list[pl.DataFrame]] = {}
+    rejected: list[pl.DataFrame] = []
+    rows_read = 0
+
+    def read(rel: str):
+        found: list[ReadError] = []
+        return *read_delivery(period_dir / rel, rel, dept, cfg, known, found), found
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        reading = {rel: pool.submit(read, rel) for rel in files.sort("size", descending=True, maintain_order=True)["file"]}
+        for rel in files["file"].to_list():
+            tables, bad, set_aside, rows, found = reading.pop(rel).result()
+            rows_read += rows
+            notes.extend(found)
+            rejected.append(bad)
+            for kind, df in tables + set_aside:
+                delivered.setdefault(kind, []).append(df)
+    ranks = delivery_ranks(files, cfg.inbox.later_marks)
+    latest, bad, superseded = keep_latest(
+        delivered, pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]).cast(REJECTED_SCHEMA), ranks, cfg)
+    rejected = [bad]
+    for kind, df in latest.items():
+        latest[kind], nobody = set_aside_unidentifiable(df)
+        rejected.append(nobody)
+    rejected = pl.concat(rejected).cast(REJECTED_SCHEMA).sort(delivery_place(pl.col("file"), ranks), maintain_order=True)
+    return latest, rejected, superseded, rows_read
+
+
+def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, list[ReadError]]:
+    """discover -> every department folder read as a run reads it (`read_department`), without
+    Prefect.
+
+    Returns (rows per kind; `Rejected` rows, including whole files set aside with line null;
     superseded rows; discover's problems and the files' notes).
     """
     period_dir = Path(period_dir)
     files, problems = discover(period_dir, cfg)
     files = files.filter(pl.col("duplicate_of").is_null())
-    known = known_headers(cfg)
     latest: dict[str, pl.DataFrame] = {}
     rejected = [rejected_files([p for p in problems if p.set_aside])]
     superseded = [pl.DataFrame(schema=SUPERSEDED_SCHEMA)]
     for (dept,), mine in files.partition_by("dept", as_dict=True, maintain_order=True).items():
-        delivered: dict[str, list[pl.DataFrame]] = {}
-        bad = []
-        for rel in mine["file"].to_list():
-            valid, wrong, set_aside, _ = read_delivery(period_dir / rel, rel, dept, cfg, known, problems)
-            for kind, df in valid + set_aside:
-                delivered.setdefault(kind, []).append(df)
-            bad.append(wrong)
-        last, wrong, sup = keep_latest(delivered, pl.concat(bad), delivery_ranks(mine, cfg.inbox.later_marks), cfg)
+        last, wrong, sup, _ = read_department(period_dir, mine, dept, cfg, problems)
         latest.update(last)
         rejected.append(wrong)
         superseded.append(sup)
@@ -607,9 +640,8 @@ def read_linkable(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, pl.DataF
     """A period's person records and roster as the matcher sees them in a run (latest delivery of
     each record, unidentifiable rows set aside): for evaluation scripts and accuracy tests that
     link without the Prefect flow."""
-    from pipelines.identify import set_aside_unidentifiable
     from pipelines.validate import to_person_records
 
     latest, _, _, _ = read_period(period_dir, cfg)
-    records = {k: set_aside_unidentifiable(df)[0] for k, df in latest.items() if k not in cfg.REFERENCE_KINDS}
+    records = {k: df for k, df in latest.items() if k not in cfg.REFERENCE_KINDS}
     return to_person_records(records, cfg.matching.prior_groups), latest["roster"]

@@ -24,6 +24,7 @@ import polars as pl
 import pytest
 
 import flows
+from adapters import inbox as reading
 from adapters.inbox import ReadError, read_table
 from config import load_config
 from pipelines.standardize import detect_kind, known_headers, standardize
@@ -500,13 +501,13 @@ def test_a_lost_row_fails_the_run_loudly_and_keeps_the_last_good_outputs(bad_run
     links_before = con.sql("SELECT count(*) FROM links WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
     con.close()
     inbox = out.parent / "inbox"
-    real = flows.keep_latest
+    real = reading.keep_latest
 
     def losing_keep_latest(*args):  # a bug that silently drops the superseded rows
         latest, rejected, superseded = real(*args)
         return latest, rejected, superseded.head(0)
 
-    monkeypatch.setattr(flows, "keep_latest", losing_keep_latest)
+    monkeypatch.setattr(reading, "keep_latest", losing_keep_latest)
     capsys.readouterr()
     assert flows.main(_args(inbox, out)) == 1
     err = capsys.readouterr().err
