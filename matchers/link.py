@@ -1032,9 +1032,12 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
     """Two records of a one-record-per-person snapshot claiming the same person
     (`_rival_shares`): each one's p is scaled by its share; a claimant that lost the person is
     unmatched (reviewed when an answer took them: `taken`), and the others are matched only
-    when they keep the person, else reviewed. `rival` marks every record touched and not kept."""
+    when they keep the person, else reviewed. `rival` marks every record touched and not kept.
+    A taken record keeps its pair's own p, as its queue row shows it, and no share: an answer,
+    not the records' evidence, gave the person to another record (the answer may be wrong)."""
     kind = records.with_row_index("rid").select("rid", "kind", "record_id")
-    claims = _rival_shares(out.join(kind, on="rid"), cfg).with_columns(rival=pl.lit(True))
+    claims = _rival_shares(out.join(kind, on="rid"), cfg).with_columns(
+        rival=pl.lit(True), share=pl.when(~pl.col("taken")).then("share"))
     out = out.join(claims, on="rid", how="left").with_columns(
         pl.col("rival", "lost", "alone", "taken").fill_null(False), p1=pl.col("p1") * pl.col("share").fill_null(1.0))
     out = out.with_columns(keep=pl.col("alone") & (pl.col("p1") >= pl.col("thr"))).drop("alone")

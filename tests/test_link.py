@@ -985,6 +985,9 @@ def test_a_list_record_answered_yes_sends_the_lists_record_claiming_that_person_
         assert (d["y"]["decision"], d["y"]["person_id"]) == ("review", None), x
         assert "confirmed by a review answer as that of record x（复核/q.csv 第 2 行，2026-10 收到）" in d["y"]["reason"]
         assert review.select("record_id", "rank", "person_id", "cause").rows() == [("y", 1, p["person_id"], "taken")], x
+        # y's link shows the score its queue row shows (its own evidence), not the 0 of a share the answer took
+        assert d["y"]["score"] == review["score"].item() >= CFG.review_threshold, (d["y"], review["score"])
+        assert d["y"]["reason"].endswith(f"p={round(review['score'].item(), 4)}") and "holds" not in d["y"]["reason"], x
     queue = review_queue(review, recs, roster.with_columns(group=pl.lit(None, pl.Utf8)), CFG.match_threshold,
                          linked=links.filter(pl.col("decision") == "matched"))
     assert queue.select("记录编号", "人编号").rows() == [("y", p["person_id"])]
