@@ -35,25 +35,26 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
     - 是 for a person whose birth date and sequence digits differ from what the record shows at
       more than `max_id_differences` positions (a mistyped 人编号: a relative's, a neighbour's);
     - one file answering 是 for two persons of a record;
-    - two files of the period (not a file and its saved-again copy, whose copy wins) answering
-      a record and candidate differently, or 是 for different persons;
+    - two files of the period answering a record and candidate differently, or 是 for different
+      persons; a saved-again copy is not another file: its answers for a record replace its
+      original's for that record (`_not_replaced`; those stay accepted, and are not in effect);
     - 是 for one person on two records of a one-record-per-person list (`single_kinds`, the
       参保名单): one of them is someone else's.
     Rows without a verdict are in neither: the record is not decided yet."""
     given = answers.filter(pl.col("verdict").is_not_null()).with_row_index("_row").with_columns(
-        _base=original_file(pl.col("file")))
+        _base=original_file(pl.col("file")), _current=_not_replaced())
     g = (given.join(_shown_ids(shown, given), on=RECORD, how="left")
          .join(known.select(record_dept="dept", record_id="record_id").unique().with_columns(_known=pl.lit(True)),
                on=RECORD, how="left")
          .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left"))
     differ = _differences()
     yes = pl.col("verdict") == "是"
-    latest = (g.sort(delivery_order(pl.col("file")), "line").group_by([*RECORD, "person_id", "_base"])
-              .agg(pl.col("verdict").last()))
+    latest = (g.filter("_current").sort(delivery_order(pl.col("file")), "line")
+              .group_by([*RECORD, "person_id", "_base"]).agg(pl.col("verdict").last()))
     disagree = latest.group_by([*RECORD, "person_id"]).agg(_n=pl.col("verdict").n_unique()).filter(pl.col("_n") > 1)
     yes_apart = (latest.filter(pl.col("verdict") == "是").group_by(RECORD).agg(_n=pl.col("person_id").n_unique())
                  .filter(pl.col("_n") > 1))
-    one_list = (g.filter(yes, pl.col("_kind").is_in(list(single_kinds)))
+    one_list = (g.filter(yes, "_current", pl.col("_kind").is_in(list(single_kinds)))
                 .group_by("record_dept", "_kind", "person_id").agg(_n=pl.col("record_id").n_unique())
                 .filter(pl.col("_n") > 1))
     g = (g.join(disagree.select(*RECORD, "person_id", _disagree=pl.lit(True)), on=[*RECORD, "person_id"], how="left")
@@ -71,9 +72,9 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
                    "differs from the record's in {} kept digits", "person_id", differ, differ)),
         (yes & (pl.col("person_id").filter(yes).n_unique().over([*RECORD, "file"]) > 1), "verdict",
          pl.lit("同一文件中该记录有两名以上候选人标为“是”，一条记录只能是一人 two candidates of one record answered 是")),
-        (pl.col("_disagree").is_not_null() | (yes & pl.col("_apart").is_not_null()), "verdict",
+        (pl.col("_current") & (pl.col("_disagree").is_not_null() | (yes & pl.col("_apart").is_not_null())), "verdict",
          pl.lit("本期另一文件对同一记录的结论不同，请核对后只交一份 another file of this period answers this record otherwise")),
-        (yes & pl.col("_twice").is_not_null(), "verdict",
+        (yes & pl.col("_current") & pl.col("_twice").is_not_null(), "verdict",
          pl.lit("同一名单中两条记录都答“是”为同一人，一人只应有一条 two records of one list answered 是 for one person")),
     ]
     field, reason = pl.lit(None, pl.Utf8), pl.lit(None, pl.Utf8)
@@ -89,6 +90,15 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
         reason=pl.format("{} {}：{}，结论未采用", "record_dept", "record_id", "reason"),
     )
     return flagged.filter(pl.col("field").is_null()).select(answers.columns), refused
+
+
+def _not_replaced(*by: str) -> pl.Expr:
+    """False on the answers (ReviewAnswer rows, answered in one period per `by`) of a file a
+    saved-again copy (表(1).xlsx) replaced for their record: of a file and its copies, the last
+    (`delivery_order`) answering a record speaks for it — the analyst corrected themselves, 是 on
+    x into 否 on x and 是 on y, or 是 moved from x to y."""
+    order = delivery_order(pl.col("file"))
+    return order == order.max().over([*by, *RECORD, original_file(pl.col("file"))])
 
 
 def _differences() -> pl.Expr:
@@ -168,9 +178,10 @@ def answers_in_effect(answers: pl.DataFrame) -> pl.DataFrame:
     """Accepted answers of every period so far (`period` = received) -> one row per record
     answered (`ReviewDecision`): the person it is (the latest 是, or null), the persons it is
     not (their latest answer is 否), and the answer that decided.
-    Later answers win: by period, then delivery order of the files, then line — so a corrected
-    copy, or next month's answer, changes an earlier one."""
-    latest = (answers.sort("period", delivery_order(pl.col("file")), "line", maintain_order=True).with_row_index("_seq")
+    Later answers win: by period, then delivery order of the files, then line — so next
+    month's answer changes an earlier one, and a saved-again copy's answers for a record
+    replace its original's for that record (`_not_replaced`)."""
+    latest = (answers.filter(_not_replaced("period")).sort("period", delivery_order(pl.col("file")), "line", maintain_order=True).with_row_index("_seq")
               .unique([*RECORD, "person_id"], keep="last").sort("_seq"))
     yes = latest.filter(pl.col("verdict") == "是").unique(RECORD, keep="last").sort("_seq")
     no = (latest.filter(pl.col("verdict") == "否").group_by(RECORD, maintain_order=True)

@@ -76,6 +76,25 @@ def test_two_files_disagreeing_are_both_set_aside_but_a_saved_again_copy_correct
     assert _decided(got.with_columns(period=pl.lit("2026-10")))["person_id"].to_list() == ["P4"]
 
 
+def test_a_saved_again_copy_replaces_its_originals_answers_for_a_record():
+    """An analyst moves 是 from P1 to P2 in a saved-again copy, P1 left blank or answered 否 there:
+    the copy's answers for record A replace the original's (its 否 for P2 too), none is set aside
+    as another file's. 是 for two persons of one record within one file (R's copy) is still set
+    aside, row by row; two files that are not copies of one another still disagree (B)."""
+    for p1_in_copy, ruled_out in [(None, []), ("否", ["P1"])]:
+        got, refused = _check([("复核/q.csv", 2, "医保", "A", "P1", "是"), ("复核/q.csv", 3, "医保", "A", "P2", "否"),
+                               ("复核/q(1).csv", 2, "医保", "A", "P1", p1_in_copy),
+                               ("复核/q(1).csv", 3, "医保", "A", "P2", "是")])
+        assert refused == {}, refused
+        now = _decided(got.with_columns(period=pl.lit("2026-10")))
+        assert now.select("person_id", "excluded", "file", "line").rows() == [("P2", ruled_out, "复核/q(1).csv", 3)]
+    got, refused = _check([("复核/r.csv", 7, "医保", "R", "P3", "是"),
+                           ("复核/r(1).csv", 8, "医保", "R", "P3", "是"), ("复核/r(1).csv", 9, "医保", "R", "P4", "是"),
+                           ("复核/张三.xlsx", 10, "医保", "B", "P1", "是"), ("复核/李四.xlsx", 11, "医保", "B", "P2", "是")])
+    assert sorted(refused) == [8, 9, 10, 11] and all("两名以上候选人" in refused[n][1] for n in (8, 9))
+    assert all("另一文件" in refused[n][1] for n in (10, 11))
+
+
 def test_one_person_answered_yes_on_two_records_of_a_one_record_per_person_list_is_set_aside():
     shown = [("医保", "med_enrollment", "CB1", None), ("医保", "med_enrollment", "CB2", None),
              ("医保", "med_settlement", "JS1", None), ("医保", "med_settlement", "JS2", None)]
