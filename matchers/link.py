@@ -47,6 +47,7 @@ from config import MatchingConfig
 from matchers.ids import char_matrix, normalize_ids, one_edit_ids, shows_mask
 from matchers.names import NameCodes, compare_codes, edge_pinyin, full_pinyin, name_stats, name_u, normalize_name
 from matchers.places import normalize_place
+from matchers.review import answer_cite
 
 # ID segments for the typo pass: a masked record whose kept digits may hold a typo joins on its
 # kept positions minus one segment (a full ID failing the check joins its one-slip neighbours).
@@ -704,7 +705,7 @@ def _answered(pairs: pl.DataFrame, records: pl.DataFrame, ros: pl.DataFrame, ans
     who = ros.select("pidx", "person_id")
     answered = answers.join(rid, on=["record_dept", "record_id"])
     confirmed = answered.join(who, on="person_id").select(
-        "rid", "pidx", cite=pl.format("{} 第 {} 行，{} 收到", "file", "line", "period"))
+        "rid", "pidx", cite=answer_cite())
     ruled_out = (answered.select("rid", person_id="excluded").explode("person_id")
                  .join(who, on="person_id").select("rid", "pidx"))
     # only the answered records' pairs change: a city holds millions of pairs

@@ -32,6 +32,14 @@ CAUSES = {
 }
 
 
+def answer_cite() -> pl.Expr:
+    """Where an answer to the queue was given (a ReviewDecision or ReviewAnswer row with its
+    `period` received): `<file> 第 N 行，<period> 收到`. Every text citing an answer reads it
+    from here: the links an answer made or changed (`pipelines.review_answers.apply_answers`),
+    the record whose person an answer took (`matchers.link`, CAUSES["taken"]), the data-quality line."""
+    return pl.format("{} 第 {} 行，{} 收到", "file", "line", "period")
+
+
 def _show_kept(id_number: pl.Expr, kept: pl.Expr, shown: pl.Expr) -> pl.Expr:
     """Characters of `id_number` where `kept` has '1' and the record `shown` the same one, `×`
     where the record kept another, `*` where it kept nothing."""

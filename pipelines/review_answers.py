@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from matchers.ids import normalize_ids, shows_mask
+from matchers.review import answer_cite
 from pipelines.validate import delivery_order, original_file
 from schemas.links import ReviewDecision
 
@@ -207,7 +208,7 @@ def apply_answers(links: pl.DataFrame, decided: pl.DataFrame, roster: pl.DataFra
     The period's own links were weighed with the answers already (`matchers.link.link`), so
     only the citing is new for them; the year's earlier settlements are changed here."""
     answer = (decided.select(dept="record_dept", record_id="record_id", _yes="person_id", _no="excluded",
-                             _why=pl.format("人工复核：{} 第 {} 行（{} 收到）", "file", "line", "period"))
+                             _why=pl.format("人工复核（{}）", answer_cite()))
               .join(roster.select(_yes="person_id", _household="household_id").unique("_yes"), on="_yes", how="left")
               .with_columns(_yes=pl.when(pl.col("_household").is_not_null()).then("_yes")))
     df = links.join(answer, on=["dept", "record_id"], how="left")
@@ -295,7 +296,7 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
         zh += f"；{c['pending']} 条属未重读的部门，其关联尚未按结论更新，重读该部门或整期重跑时采用"
     if c["gone"]:
         zh += f"；{c['gone']} 条记录答“是”的人已不在户籍底册中，未采用，请重新复核（" + some(
-            gone, lambda r: f"{r['record_dept']} {r['record_id']}（{r['file']} 第 {r['line']} 行）") + "）"
+            gone.with_columns(cite=answer_cite()), lambda r: f"{r['record_dept']} {r['record_id']}（{r['cite']}）") + "）"
     if c["held"]:
         zh += f"；{c['held']} 条记录的“是”本期未采用（" + some(
             held, lambda r: f"{r['record_dept']} {r['record_id']}：{r['why']}") + "），如有误请重新复核"

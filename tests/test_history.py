@@ -270,14 +270,14 @@ def test_review_answers_link_records_now_and_in_later_months(prefect_harness, tm
     again = yes.join(links, on=["dept", "record_id"])  # records delivered again in October
     assert again.height >= 1, "the 参保名单 comes every month: some answered record must be back"
     assert (again["decision"] == "matched").all() and (again["person_id"] == again["answer"]).all()
-    assert again["reason"].str.starts_with("人工复核：复核/人工复核队列_2026-09_已复核.xlsx").all()
+    assert again["reason"].str.starts_with("人工复核（复核/人工复核队列_2026-09_已复核.xlsx").all()
     ruled_out = (answered.filter(pl.col("是否本人") == "否").select(dept="部门", record_id="记录编号", person_id="人编号")
                  .join(links, on=["dept", "record_id", "person_id"]))
     assert ruled_out.height == 0, "no October record is linked to a person answered 否"
     weighed = (answered.filter(pl.col("是否本人") == "否").select(dept="部门", record_id="记录编号").unique()
                .join(yes.select("dept", "record_id"), on=["dept", "record_id"], how="anti")
                .join(links, on=["dept", "record_id"]))
-    assert weighed.height >= 1 and weighed["reason"].str.contains("人工复核：.*排除了").all()
+    assert weighed.height >= 1 and weighed["reason"].str.contains("人工复核（.*排除了").all()
     october_queue = pl.read_csv(out / "2026-10" / "county" / "人工复核队列.csv", infer_schema=False)
     assert october_queue.join(yes.rename({"dept": "部门", "record_id": "记录编号"}), on=["部门", "记录编号"]).height == 0
 

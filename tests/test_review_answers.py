@@ -3,7 +3,7 @@ win, and what they change."""
 
 import polars as pl
 
-from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, check_answers,
+from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, check_answers, describe,
                                       gone_from_roster, relinked)
 
 ROSTER = pl.DataFrame({"person_id": ["P1", "P2", "P3", "P4", "P5"], "household_id": ["H1", "H2", "H3", "H4", "H5"],
@@ -146,10 +146,11 @@ def test_answers_link_the_confirmed_unlink_the_ruled_out_and_leave_the_rest():
     got, left = apply_answers(links, decided, ROSTER, candidates)
     by = {r["record_id"]: r for r in got.iter_rows(named=True)}
     assert (by["A"]["decision"], by["A"]["person_id"], by["A"]["household_id"], by["A"]["score"]) == ("matched", "P2", "H2", 1.0)
-    assert by["A"]["reason"] == "人工复核：复核/q.csv 第 2 行（2026-10 收到）确认是本人"
+    # cited as every text cites an answer (the record whose person it took, in link's reason and the queue, too)
+    assert by["A"]["reason"] == "人工复核（复核/q.csv 第 2 行，2026-10 收到）确认是本人"
     assert (by["B"]["decision"], by["B"]["person_id"]) == ("unmatched", None) and "排除了 P3、P4" in by["B"]["reason"]
     assert by["C"]["decision"] == "review" and by["D"]["decision"] == "unmatched" and by["D"]["household_id"] is None
-    assert by["C"]["reason"] == "model；人工复核：复核/q.csv 第 5 行（2026-10 收到）排除了 P3"  # the queue says so too
+    assert by["C"]["reason"] == "model；人工复核（复核/q.csv 第 5 行，2026-10 收到）排除了 P3"  # the queue says so too
     assert left.filter(pl.col("record_id") == "C")["reason"].to_list() == [by["C"]["reason"]]
     assert [(by[r]["decision"], by[r]["reason"]) for r in "EFG"] == [("matched", "model"), ("rejected", "model"),
                                                                       ("review", "model")]
@@ -169,7 +170,12 @@ def test_a_yes_for_a_person_gone_from_the_roster_is_not_applied_and_is_listed():
     decided = _decided(_answers([("复核/q.csv", 2, "医保", "A", "P7", "是")]))
     got, left = apply_answers(links, decided, ROSTER, candidates)
     assert got["decision"].to_list() == ["review"] and left.height == 1
-    assert gone_from_roster(decided, ROSTER)["record_id"].to_list() == ["A"]
+    gone = gone_from_roster(decided, ROSTER)
+    assert gone["record_id"].to_list() == ["A"]
+    counts = dict(returned=1, accepted=1, blank=0, set_aside=0, confirmed=0, excluded=0, unseen=0, pending=0, gone=1,
+                  held=0)
+    line = describe(counts, ["复核/q.csv"], gone, None, pl.DataFrame(schema={"file": pl.Utf8}))
+    assert "请重新复核（医保 A（复核/q.csv 第 2 行，2026-10 收到））" in line, line  # cited as apply_answers cites it
 
 
 def test_a_yes_given_months_ago_is_not_taken_for_a_record_it_contradicts_or_a_second_list_record():
