@@ -329,24 +329,25 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
             known = _concat([warehouse.records_seen(con, period, asked), shown.select("dept", "record_id")])
     finally:
         con.close()
-    new = None
+    accepted = pl.DataFrame(schema=ANSWER_SCHEMA)
     if returned is not None and returned.height:
         accepted, refused = check_answers(
             returned, roster, answerable_departments(cfg), known, shown,
             cfg.matching.one_record_per_person_kinds, cfg.matching.answer_max_id_differences)
         refused.cast(REJECTED_SCHEMA).write_parquet(work / f"rejected_{folder}_answers.parquet")
-        new = relinked(accepted.with_columns(period=pl.lit(period)), before, list(paths.only or cfg.departments))
-        new.drop("period").cast(ANSWER_SCHEMA).write_parquet(work / "review_answers_new.parquet")
         counts = {"returned": returned.height + invalid, "accepted": accepted.height,
                   "blank": returned["verdict"].null_count(), "set_aside": refused.height + invalid}
         if sum(list(counts.values())[1:]) != counts["returned"]:
             raise accounting.AccountingError(f"{folder}: read {counts['returned']} answers but accounted {counts}")
+    # (with the answers the kept links of departments not re-read were made with, no longer in 复核/)
+    new = relinked(accepted.with_columns(period=pl.lit(period)), before, list(paths.only or cfg.departments))
+    if new.height:
+        new.drop("period").cast(ANSWER_SCHEMA).write_parquet(work / "review_answers_new.parquet")
     files = pl.read_parquet(work / "files.parquet").filter(pl.col("dept") == folder)["file"].to_list()
     counts |= {"confirmed": 0, "excluded": 0, "misfiled": misfiled.height, "files": len(files),
                "partial": bool(paths.only)}
     answers = _concat([earlier, new])
     here = shown.select(record_dept="dept", record_id="record_id").unique()
-    pending = unseen = 0
     held = gone_rows = None
     if answers.height:
         decided = answers_in_effect(answers)
@@ -358,14 +359,15 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
         gone_rows = gone_from_roster(now, roster)
         counts["confirmed"] = now.filter(pl.col("person_id").is_not_null()).height - gone_rows.height
         counts["excluded"] = now.filter(pl.col("person_id").is_null(), pl.col("excluded").list.len() > 0).height
-    if new is not None:
-        pending = new.filter(~pl.col("relinked")).select("record_dept", "record_id").unique().height
-        unseen = (new.filter(pl.col("record_dept").is_in(list(paths.only or cfg.departments)))
-                  .select("record_dept", "record_id").unique()
-                  .join(here, on=["record_dept", "record_id"], how="anti").height)
+    record = ["record_dept", "record_id"]
+    waiting = new.filter(~pl.col("relinked")).select(record).unique()
+    unseen = (new.filter(pl.col("record_dept").is_in(list(paths.only or cfg.departments))).select(record).unique()
+              .join(here, on=record, how="anti").height)
+    withdrawn = new.filter("withdrawn").select(record).unique().join(waiting, on=record, how="anti").height
     counts |= {"held": 0 if held is None else held.height, "gone": 0 if gone_rows is None else gone_rows.height,
-               "pending": pending, "unseen": unseen}
-    if files or counts["confirmed"] or counts["excluded"] or counts["gone"] or counts["held"]:
+               "pending": waiting.height, "withdrawn": withdrawn, "unseen": unseen}
+    if (files or counts["confirmed"] or counts["excluded"] or counts["gone"] or counts["held"] or counts["pending"]
+            or withdrawn):
         detail = describe(counts, files, gone_rows, held, misfiled)
         pl.DataFrame([dict(category=Finding.REVIEW_ANSWERS, dept=folder, file=None, detail=detail,
                            count=counts["returned"])], schema=QUALITY_COLUMNS).write_parquet(work / "findings_review.parquet")
@@ -1093,11 +1095,13 @@ def print_summary(result: dict) -> None:
         print(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']} + unanswered {fb['unanswered']}"
               f" + set aside {fb['set_aside']}")
     ra = result["review_answers"]
-    if ra["files"] or ra["confirmed"] or ra["excluded"] or ra["held"]:
+    if ra["files"] or ra["confirmed"] or ra["excluded"] or ra["held"] or ra["pending"] or ra["withdrawn"]:
         print(f"复核 review answers: {ra['returned']} = used {ra['accepted']} + blank {ra['blank']} + set aside "
               f"{ra['set_aside']}; {'in the departments re-read, ' if result.get('departments') else ''}"
               f"records linked by answers {ra['confirmed']}, with candidates ruled out {ra['excluded']}"
               + (f"; {ra['pending']} wait for a run that re-reads their department" if ra["pending"] else "")
+              + (f"; {ra['withdrawn']} records' answers no longer in 复核/ still shape their department's kept links "
+                 f"until a run re-reads it" if ra["withdrawn"] else "")
               + (f"; {ra['gone']} answered 是 for persons no longer on the roster, not applied" if ra["gone"] else "")
               + (f"; {ra['misfiled']} rows of tables in 复核/ that hold no answers set aside" if ra["misfiled"] else "")
               + (f"; {ra['held']} answered 是 not taken (数据质量报告.csv)" if ra["held"] else ""))

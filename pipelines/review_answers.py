@@ -14,8 +14,8 @@ from pipelines.validate import delivery_order, original_file
 from schemas.links import ReviewDecision
 
 RECORD = ["record_dept", "record_id"]
-# ReviewAnswer's columns, as stored in the warehouse (`review_answers`, with the period received
-# and `relinked`: see `relinked`)
+# ReviewAnswer's columns, as stored in the warehouse (`review_answers`, with the period received,
+# `relinked` and `withdrawn`: see `relinked`)
 ANSWER_SCHEMA = {"dept": pl.Utf8, "kind": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "record_dept": pl.Utf8,
                  "record_id": pl.Utf8, "rec_name": pl.Utf8, "person_id": pl.Utf8, "verdict": pl.Utf8,
                  "reviewer": pl.Utf8, "note": pl.Utf8}
@@ -164,24 +164,36 @@ def relinked(new: pl.DataFrame, before: pl.DataFrame | None, departments: list[s
     partial one), or when the period's last run stored the same answer (record, person,
     verdict) so flagged (`before`; one stored by a version that kept no flag was taken by a
     full run). The others wait for a run that links their department again: a partial run
-    keeps the other departments' links as the last run made them."""
+    keeps the other departments' links as the last run made them.
+    Those kept links may also carry answers `new` no longer holds (their file taken out of 复核/,
+    the answer changed or left blank): such answers of `before` are kept too, `withdrawn` (not in
+    effect: `answers_in_effect`), until a run links their department without them."""
     key = ["record_dept", "record_id", "person_id", "verdict"]
     had = pl.DataFrame(schema={k: pl.Utf8 for k in key})
+    gone = None
     if before is not None:
         flag = pl.col("relinked").fill_null(True) if "relinked" in before.columns else pl.lit(True)
         had = before.filter(flag).select(key).unique()
-    return (new.join(had.with_columns(_had=pl.lit(True)), on=key, how="left", nulls_equal=True, maintain_order="left")
-            .with_columns(relinked=pl.col("record_dept").is_in(departments) | pl.col("_had").fill_null(False))
-            .drop("_had"))
+        gone = (before.filter(flag, ~pl.col("record_dept").is_in(departments))
+                .join(new.select(key).unique(), on=key, how="anti", nulls_equal=True)
+                .select(*new.columns, relinked=pl.lit(True), withdrawn=pl.lit(True)))
+    flagged = (new.join(had.with_columns(_had=pl.lit(True)), on=key, how="left", nulls_equal=True, maintain_order="left")
+               .with_columns(relinked=pl.col("record_dept").is_in(departments) | pl.col("_had").fill_null(False),
+                             withdrawn=pl.lit(False))
+               .drop("_had"))
+    return flagged if gone is None else pl.concat([flagged, gone.cast(flagged.schema)])
 
 
 def answers_in_effect(answers: pl.DataFrame) -> pl.DataFrame:
-    """Accepted answers of every period so far (`period` = received) -> one row per record
+    """Accepted answers of every period so far (`period` = received; those `withdrawn` left
+    out) -> one row per record
     answered (`ReviewDecision`): the person it is (the latest 是, or null), the persons it is
     not (their latest answer is 否), and the answer that decided.
     Later answers win: by period, then delivery order of the files, then line — so next
     month's answer changes an earlier one, and a saved-again copy's answers for a record
     replace its original's for that record (`_not_replaced`)."""
+    if "withdrawn" in answers.columns:  # (kept only for the links still made with them: `relinked`)
+        answers = answers.filter(~pl.col("withdrawn").fill_null(False))
     latest = (answers.filter(_not_replaced("period")).sort("period", delivery_order(pl.col("file")), "line", maintain_order=True).with_row_index("_seq")
               .unique([*RECORD, "person_id"], keep="last").sort("_seq"))
     yes = latest.filter(pl.col("verdict") == "是").unique(RECORD, keep="last").sort("_seq")
@@ -279,14 +291,16 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
              misfiled: pl.DataFrame) -> str:
     """The run's line on review answers for 数据质量报告.csv: `counts` as the run took them
     (returned = accepted + blank + set_aside; confirmed, excluded, unseen; pending: records of
-    departments whose kept links were made without their answers, `relinked`; partial: those
+    departments whose kept links were made without their answers, `relinked`; withdrawn: the
+    other records whose kept links were made with answers no longer in 复核/; partial: those
     of a `--dept` run's departments), the files
     in 复核/, the records answered 是 for someone gone from the roster (`gone`, ReviewDecision
     rows) or not taken (`held`, from `unconfirmable`), rows of tables that hold no answers."""
     c, misfits = counts, misfiled["file"].n_unique()
     def some(df: pl.DataFrame | None, say) -> str:
         return "、".join(say(r) for r in df.head(5).iter_rows(named=True)) + ("…" if df.height > 5 else "")
-    zh = (f"本期 复核/ 中 {len(files)} 个文件（{'、'.join(files[:5])}{'…' if len(files) > 5 else ''}），"
+    named = f"（{'、'.join(files[:5])}{'…' if len(files) > 5 else ''}）" if files else ""
+    zh = (f"本期 复核/ 中 {len(files)} 个文件{named}，"
           f"收到复核结论 {c['returned']} 行：采用 {c['accepted']}，未填是否本人 {c['blank']}，退回 {c['set_aside']}"
           f"（见搁置行及原因）；按历次复核结论，本期{'重读的部门中' if c.get('partial') else ''} {c['confirmed']} 条记录确认关联、"
           f"{c['excluded']} 条排除了候选人（其余候选人重新比对）")
@@ -294,6 +308,9 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
         zh += f"；{c['unseen']} 条有结论的记录不在本期记录中（结论已保存：本年较早的结算计入累计，其他记录再出现时采用）"
     if c["pending"]:
         zh += f"；{c['pending']} 条属未重读的部门，其关联尚未按结论更新，重读该部门或整期重跑时采用"
+    if c["withdrawn"]:
+        zh += (f"；{c['withdrawn']} 条记录的结论已不在 复核/ 中（文件已撤回或改动），其所属未重读的部门的关联仍按原结论，"
+               f"重读该部门或整期重跑时撤销")
     if c["gone"]:
         zh += f"；{c['gone']} 条记录答“是”的人已不在户籍底册中，未采用，请重新复核（" + some(
             gone.with_columns(cite=answer_cite()), lambda r: f"{r['record_dept']} {r['record_id']}（{r['cite']}）") + "）"
@@ -308,6 +325,8 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
           f"again without the candidates ruled out"
           + (f"; {c['unseen']} answered records are not in this period" if c["unseen"] else "")
           + (f"; {c['pending']} wait for a run that re-reads their department" if c["pending"] else "")
+          + (f"; {c['withdrawn']} answered records' answers are no longer in 复核/, yet their department's kept links"
+             f" still follow them until a run re-reads it" if c["withdrawn"] else "")
           + (f"; {c['gone']} answered for persons no longer on the roster, not applied" if c["gone"] else "")
           + (f"; {c['held']} answered 是 not taken (ID contradicts, or two list records for one person)"
              if c["held"] else "")

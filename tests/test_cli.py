@@ -310,13 +310,15 @@ def test_a_partial_enrollment_list_calls_no_one_absent_and_says_why(prefect_harn
 
 
 def test_review_answers_wait_until_a_run_links_their_department_and_a_wrong_yes_asks_again(
-        prefect_harness, small_county, tmp_path):
+        prefect_harness, small_county, tmp_path, capsys):
     """Answers for 医保 and 民政 arrive after the full run. `--dept 医保` links 医保 with them and
     says 民政's wait; so must a `--dept 住建` after it, though the answers are stored by then
     (民政's links still predate them); `--dept 民政` takes them. The 是 for 医保 confirms, for a
     参保名单 record added since (x, a masked copy of y: the analyst picked the wrong record), the
     person the matcher had linked y to: y is not silently unlinked but waits in review with that
-    person, in the queue like any review row, saying which answer took them; the rows balance."""
+    person, in the queue like any review row, saying which answer took them; the rows balance.
+    Taking the file out, a partial run says which kept links were made with answers it no longer
+    holds, until a run re-reads their department."""
     import shutil
 
     inbox, out = tmp_path / "inbox", tmp_path / "out"
@@ -365,3 +367,19 @@ def test_review_answers_wait_until_a_run_links_their_department_and_a_wrong_yes_
     assert waiting() == 0
     now = pl.read_parquet(out / PERIOD / "links.parquet").filter(pl.col("record_id") == c["record_id"])
     assert now["person_id"].to_list() != [c["person_id"]]
+
+    # The bureau takes the file back: 医保's and 民政's kept links were made with its answers. A
+    # `--dept 住建` keeps them, and says so; a run re-reading 民政 links it without its answer.
+    def withdrawn() -> int:
+        quality = pl.read_csv(out / PERIOD / "county" / "数据质量报告.csv", infer_schema=False)
+        line = quality.filter(pl.col("类别") == "人工复核结论 review answers")["说明"]
+        return int(m.group(1)) if line.len() and (m := re.search(r"(\d+) 条记录的结论已不在 复核/ 中", line.item())) else 0
+
+    (inbox / PERIOD / "复核" / "复核结论.csv").unlink()
+    capsys.readouterr()
+    assert _run(inbox, out, "--dept", "住建") == 0
+    assert withdrawn() == 2 and "2 records' answers no longer in 复核/" in capsys.readouterr().out
+    assert _run(inbox, out, "--dept", "民政") == 0
+    assert withdrawn() == 1  # 医保's links are still those made with the 是
+    now = pl.read_parquet(out / PERIOD / "links.parquet").filter(pl.col("record_id") == c["record_id"])
+    assert now["person_id"].to_list() == [c["person_id"]]  # the 否 no longer applies

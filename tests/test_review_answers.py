@@ -172,8 +172,8 @@ def test_a_yes_for_a_person_gone_from_the_roster_is_not_applied_and_is_listed():
     assert got["decision"].to_list() == ["review"] and left.height == 1
     gone = gone_from_roster(decided, ROSTER)
     assert gone["record_id"].to_list() == ["A"]
-    counts = dict(returned=1, accepted=1, blank=0, set_aside=0, confirmed=0, excluded=0, unseen=0, pending=0, gone=1,
-                  held=0)
+    counts = dict(returned=1, accepted=1, blank=0, set_aside=0, confirmed=0, excluded=0, unseen=0, pending=0,
+                  withdrawn=0, gone=1, held=0)
     line = describe(counts, ["复核/q.csv"], gone, None, pl.DataFrame(schema={"file": pl.Utf8}))
     assert "请重新复核（医保 A（复核/q.csv 第 2 行，2026-10 收到））" in line, line  # cited as apply_answers cites it
 
@@ -253,3 +253,26 @@ def test_answers_wait_until_a_run_links_their_department_with_them():
     assert waiting(relinked(changed, stored, ["住建"])) == ["MZ1"]
     assert waiting(relinked(changed, stored, DEPTS)) == []
     assert waiting(relinked(new, new, ["住建"])) == []
+
+
+def test_answers_taken_out_of_review_are_kept_as_long_as_kept_links_were_made_with_them():
+    """The full run took answers for 医保 and 民政; then the file is taken out of 复核/. `--dept
+    医保` links 医保 without them, but keeps 民政's links, made with 民政's answer: that answer is
+    kept, `withdrawn` (in effect no more, for this period or a later one), so that a `--dept 住建`
+    after it still knows. A run linking 民政 again, or the answer delivered again (the links were
+    made with it), ends that (医保's, delivered again, waits: its links were made without it since);
+    a changed answer waits."""
+    new = _answers([("复核/q.csv", 2, "医保", "CB1", "P1", "是"), ("复核/q.csv", 3, "民政", "MZ1", "P2", "是")])
+    none = new.clear()
+    full = relinked(new, None, DEPTS)
+    assert not full["withdrawn"].any()
+    after = relinked(none, full, ["医保"])
+    assert after.select("record_id", "person_id", "relinked", "withdrawn").rows() == [("MZ1", "P2", True, True)]
+    assert after.equals(relinked(none, after, ["住建"]))
+    november = _answers([("复核/r.csv", 2, "民政", "MZ2", "P3", "是")], "2026-11")
+    assert _decided(pl.concat([after, november], how="diagonal"))["record_id"].to_list() == ["MZ2"]
+    assert relinked(none, after, ["民政"]).is_empty() and relinked(none, after, DEPTS).is_empty()
+    back = relinked(new, after, ["住建"])
+    assert back.select("record_id", "relinked", "withdrawn").rows() == [("CB1", False, False), ("MZ1", True, False)]
+    changed = relinked(new.with_columns(verdict=pl.lit("否")), after, ["住建"])
+    assert changed.filter(~pl.col("relinked"))["record_id"].to_list() == ["CB1", "MZ1"]
