@@ -47,7 +47,7 @@ from config import MatchingConfig
 from matchers.ids import char_matrix, normalize_ids, one_edit_ids, shows_mask
 from matchers.names import NameCodes, compare_codes, edge_pinyin, full_pinyin, name_stats, name_u, normalize_name
 from matchers.places import normalize_place
-from matchers.review import answer_cite
+from matchers.review import answer_cite, cut_p
 
 # ID segments for the typo pass: a masked record whose kept digits may hold a typo joins on its
 # kept positions minus one segment (a full ID failing the check joins its one-slip neighbours).
@@ -671,7 +671,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
                 pl.when(pl.col("share") < 0.995).then(pl.concat_str([
                     pl.lit("; holds "), (pl.col("share") * 100).round(0).cast(pl.Int64).cast(pl.Utf8),
                     pl.lit("% of the person among the snapshot's records fitting them")])).otherwise(pl.lit("")),
-                pl.lit("; p="), pl.col("p1").round(4).cast(pl.Utf8)]),
+                pl.lit("; p="), cut_p(pl.col("p1")).cast(pl.Utf8)]),
             pl.when(pl.col("asked")).then(pl.lit("no candidate left by the review answers"))
             .when(pl.col("k") == 0).then(pl.lit("ID ") + pl.col("id_status") + pl.lit("; no name/place candidate"))
             .otherwise(pl.lit("no ID-compatible roster person")),
@@ -684,7 +684,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
         .join(records.with_row_index("rid").select("rid", "dept", "kind", "record_id"), on="rid")
         .select("dept", "kind", "record_id", "decision", rank=pl.col("rank").cast(pl.Int64), person_id="person_id",
                 household_id="household_id", score="p",
-                reason=pl.concat_str(["reason", pl.lit("; p="), pl.col("p").round(4).cast(pl.Utf8)]), cause="cause",
+                reason=pl.concat_str(["reason", pl.lit("; p="), cut_p(pl.col("p")).cast(pl.Utf8)]), cause="cause",
                 rivals="rivals")
     )
     return links, candidates

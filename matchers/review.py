@@ -49,16 +49,17 @@ def _show_kept(id_number: pl.Expr, kept: pl.Expr, shown: pl.Expr) -> pl.Expr:
     return pl.struct(c=id_number, k=kept, r=shown).map_elements(show, return_dtype=pl.Utf8)
 
 
-def _cut(p: pl.Expr) -> pl.Expr:
-    """A probability cut, not rounded, to 4 places: 0.98996 is 0.9899, under a 0.99 threshold."""
+def cut_p(p: pl.Expr) -> pl.Expr:
+    """A probability cut, not rounded, to 4 places: 0.98996 is 0.9899, under a 0.99 threshold.
+    Every probability shown (the queue's 概率, `p=` in a link's or candidate's reason) reads it from here."""
     return ((p * 10_000 + 1e-9).floor() / 10_000).round(4)
 
 
 def _why(review: pl.DataFrame, match_threshold: float) -> pl.Expr:
     """Why a record of `review` (ReviewCandidate rows) waits for a person, from its rows'
     `cause`, `rivals` (those not in the queue themselves marked so: the matcher gave them to
-    someone else or no one) and best `score` (`CAUSES`, `_cut`)."""
-    best = _cut(pl.col("score").max().over("dept", "kind", "record_id"))
+    someone else or no one) and best `score` (`CAUSES`, `cut_p`)."""
+    best = cut_p(pl.col("score").max().over("dept", "kind", "record_id"))
     queued = review["record_id"].unique().to_list()
     rivals = pl.col("rivals").str.split("、").list.eval(
         pl.when(pl.element().is_in(queued)).then(pl.element()).otherwise(pl.element() + "（不在复核队列中）")).list.join("、")
@@ -95,7 +96,7 @@ def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFra
             rec_place=pl.concat_str([pl.col("township").fill_null(""), pl.col("village").fill_null("")]),
             cand_id=_show_kept(pl.col("id_number"), pl.col("kept"), pl.col("id_norm")),
             township=pl.col("township_cand"), village=pl.col("village_cand"),
-            score=_cut(pl.col("score")),
+            score=cut_p(pl.col("score")),
         )
     )
     if linked is not None and linked.height:

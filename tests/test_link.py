@@ -987,9 +987,12 @@ def test_a_list_record_answered_yes_sends_the_lists_record_claiming_that_person_
         assert review.select("record_id", "rank", "person_id", "cause").rows() == [("y", 1, p["person_id"], "taken")], x
         # y's link shows the score its queue row shows (its own evidence), not the 0 of a share the answer took
         assert d["y"]["score"] == review["score"].item() >= CFG.review_threshold, (d["y"], review["score"])
-        assert d["y"]["reason"].endswith(f"p={round(review['score'].item(), 4)}") and "holds" not in d["y"]["reason"], x
-    queue = review_queue(review, recs, roster.with_columns(group=pl.lit(None, pl.Utf8)), CFG.match_threshold,
-                         linked=links.filter(pl.col("decision") == "matched"))
+        assert "holds" not in d["y"]["reason"], x
+        queue = review_queue(review, recs, roster.with_columns(group=pl.lit(None, pl.Utf8)), CFG.match_threshold,
+                             linked=links.filter(pl.col("decision") == "matched"))
+        # the link, the candidate and the queue show one probability, cut to 4 places
+        assert d["y"]["reason"].endswith(f"p={queue['概率'].item()}"), (d["y"]["reason"], queue["概率"].item())
+        assert review["reason"].item().endswith(f"p={queue['概率'].item()}"), review["reason"].item()
     assert queue.select("记录编号", "人编号").rows() == [("y", p["person_id"])]
     assert queue["复核原因"].item().startswith(
         "复核结论已确认候选人1是同一名单中记录 x（复核/q.csv 第 2 行，2026-10 收到）的本人（一人只应有一条）"), queue["复核原因"].item()
@@ -1013,3 +1016,24 @@ def test_a_record_answered_no_for_one_candidate_still_asks_about_the_others(rost
     assert cfg.candidate_floor <= links["score"].item() < cfg.review_threshold
     links, review = link(records(rows), roster, cfg, _answers([("t", None, ["HT-01", "HT-02"])]))
     assert links.select("decision", "reason").rows() == [("unmatched", "no candidate left by the review answers")]
+
+
+def test_a_shown_probability_is_cut_never_rounded_up(roster):
+    """The p in a link's and a candidate's reason is the score cut to 4 places, as the review
+    queue's 概率: 0.99996 shows as 0.9999, not 1.0, and a record waiting under a 0.99 threshold
+    never shows p=0.99."""
+    rows = []
+    for k, p in enumerate(roster.head(60).iter_rows(named=True)):
+        i, n = p["id_number"], p["name"]
+        rows += [dict(record_id=f"a{k}", name=n[0] + "*" * (len(n) - 1), id_raw=i[:3] + "*" * 11 + i[14:]),
+                 dict(record_id=f"b{k}", name=n, id_raw=mask64(i)),
+                 dict(record_id=f"c{k}", name=n[0] + "*" + n[-1], id_raw="*" * 6 + i[6:14] + "****")]
+    links, review = link(records(rows), roster, CFG)
+    shown = pl.concat([links.filter(pl.col("score").is_not_null()).select("decision", "score", "reason"),
+                       review.select("decision", "score", "reason")])
+    p = shown.with_columns(p=pl.col("reason").str.extract(r"; p=([0-9.e-]+)$").cast(pl.Float64))
+    assert p["p"].null_count() == 0, p.filter(pl.col("p").is_null())
+    assert p.filter((pl.col("p") > pl.col("score")) | (pl.col("p") <= pl.col("score") - 1e-4)).is_empty(), \
+        p.filter(pl.col("p") > pl.col("score"))
+    assert p.filter(pl.col("decision") != "matched", pl.col("p") >= CFG.match_threshold).is_empty()
+    assert p.filter(pl.col("p") != pl.col("p").round(4)).is_empty()
