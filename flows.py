@@ -558,7 +558,7 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date) -
     every warning ever issued. Returns the verification deadline of this period's warnings."""
     work = paths.work
     warnings = pl.read_parquet(work / "warnings.parquet")
-    deadline, cal_note = calendar.add_working_days(issue_date, cfg.run.verify_working_days)
+    deadline, cal_note = calendar.add_working_days(issue_date, cfg.run.verify_working_days, cfg.run)
     if cal_note:
         pl.DataFrame([dict(category=Finding.CALENDAR, dept=None, file=None, detail=cal_note, count=1)],
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_calendar.parquet")

@@ -12,6 +12,7 @@ import hashlib
 import json
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,24 @@ class RunConfig:
     escalation_factor: float = 2.0
     max_grid_households: int = 100
     busy_wait_minutes: float = 30.0
+    # a year's 部分节假日安排 (YYYY-MM-DD), for years chinese_calendar does not know, and the
+    # statutory fixed-date holidays (MM-DD) a year neither knows is counted without
+    holidays: tuple[str, ...] = ()
+    workdays: tuple[str, ...] = ()
+    fixed_holidays: tuple[str, ...] = ("01-01", "05-01", "05-02", "10-01", "10-02", "10-03")
+
+    def __post_init__(self) -> None:
+        for name, fmt in (("holidays", "%Y-%m-%d"), ("workdays", "%Y-%m-%d"), ("fixed_holidays", "%m-%d")):
+            for day in getattr(self, name):
+                try:
+                    ok = datetime.strptime(f"2000-{day}" if fmt == "%m-%d" else day, "%Y-%m-%d").strftime(fmt) == day
+                except (TypeError, ValueError):
+                    ok = False
+                if not ok:
+                    raise ValueError(f"run.{name} must list dates as {fmt.replace('%Y', 'YYYY').replace('%m', 'MM').replace('%d', 'DD')}, "
+                                     f"got {day!r}")
+        if set(self.holidays) & set(self.workdays):
+            raise ValueError(f"run.holidays and run.workdays share {sorted(set(self.holidays) & set(self.workdays))}")
 
 
 @dataclass(frozen=True)
@@ -308,7 +327,7 @@ def build_config(raw: dict[str, Any]) -> Config:
             params=params,
         )
     return Config(
-        run=RunConfig(**raw.get("run", {})),
+        run=RunConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("run", {}).items()}),
         folders={k: tuple(v) for k, v in raw["folders"].items()},
         kinds=kinds,
         matching=_matching(raw.get("matching", {}), raw["folders"]),

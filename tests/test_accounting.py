@@ -100,3 +100,17 @@ def test_the_reference_files_rows_set_aside_are_on_the_console_others_in_the_rep
     assert attention_lines(q, ["户籍底册", "网格"]) == [
         "行被搁置 户籍底册 户籍底册/a.csv id_number 必填项为空 missing value（2 行 rows）",
         "行被搁置 网格 网格/g.csv household_id 必填项为空 missing value"]
+
+
+def test_a_deadline_counted_without_a_holiday_schedule_is_on_the_console():
+    """A deadline in a year the calendar does not know is a guess the operator must check (and
+    can fix by entering the year's schedule): the console says so, not only the report."""
+    from datetime import date
+
+    from flows import attention_lines
+    from pipelines.calendar import add_working_days
+
+    note = add_working_days(date(2026, 12, 30), 3)[1]
+    q = pl.DataFrame([("日历 calendar", None, None, note, 1)],
+                     schema=["category", "dept", "file", "detail", "count"], orient="row")
+    assert attention_lines(q, ["户籍底册", "网格"]) == [f"日历 {note}"]
