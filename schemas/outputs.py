@@ -77,6 +77,7 @@ class Finding:
     GRID_OVER_LIMIT = "网格超过户数上限 grid over household limit (第十条)"
     REVIEW_ANSWERS = "人工复核结论 review answers"
     NO_GRID_WORKER = "户无网格员 household without grid worker"
+    MOVED = "预警随户迁移 warnings moved with their household"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK)
 
 
