@@ -554,8 +554,9 @@ def remember(paths: RunPaths, period: str) -> None:
 
 @task(**STEP)
 def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date) -> str:
-    """Township rows (still-open earlier warnings first, then this period's) and the status of
-    every warning ever issued. Returns the verification deadline of this period's warnings."""
+    """Township rows (still-open earlier warnings first, each in the township its household lives
+    in now, then this period's), the warnings that moved (a data-quality finding) and the status
+    of every warning ever issued. Returns the verification deadline of this period's warnings."""
     work = paths.work
     warnings = pl.read_parquet(work / "warnings.parquet")
     deadline, cal_note = calendar.add_working_days(issue_date, cfg.run.verify_working_days, cfg.run)
@@ -568,12 +569,15 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date) -
                            detail="本期没有可用的网格划分，预警清单的网格员、网格员电话为空 no usable grid this period: "
                                   "the lists' 网格员 and 网格员电话 are empty", count=1)],
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_grid.parquet")
-    new = township.township_rows(warnings, pl.read_parquet(work / "roster.parquet"), grid, issue_date, deadline)
+    roster = pl.read_parquet(work / "roster.parquet")
+    new = township.township_rows(warnings, roster, grid, issue_date, deadline)
     earlier_rows = _read(work / "township_rows_earlier.parquet")
     status_earlier = _read(work / "status_earlier.parquet")
     carried = (feedback.carry_over(status_earlier, earlier_rows, before_period=period,
-                                   answers=_read(work / "answers_all.parquet"))
+                                   answers=_read(work / "answers_all.parquet"), roster=roster, grid=grid)
                if earlier_rows is not None and status_earlier is not None else None)
+    if carried is not None:
+        feedback.moved_warnings(carried, earlier_rows).write_parquet(work / "findings_moved.parquet")
     rows = feedback.with_carry_over(new, carried if carried is not None else new.head(0).select(
         pl.lit(None, pl.Utf8).alias("状态"), pl.lit(None, pl.Int64).alias("逾期天数"), *new.columns))
     rows.write_parquet(work / "township_rows.parquet")

@@ -1,6 +1,7 @@
 """Township feedback loop (反馈, SPEC §5 last paragraph): returned 预警清单 rows checked, every
 warning tracked to closure, overdue ones listed per township, open ones carried into the next
-file, verified ones sent to the responsible department, set-aside answers sent back.
+file (of the township the roster places their household in now), verified ones sent to the
+responsible department, set-aside answers sent back.
 
 Pure functions, polars frames in and out. Frames used below:
 
@@ -8,7 +9,9 @@ Pure functions, polars frames in and out. Frames used below:
 - `issued`: every warning ever issued, one row per 预警编号 (extra rows of the same id, e.g.
   one per rule or a carried-over copy, are collapsed to the earliest period): warning_id,
   township (null for an unplaced lead), household_id, period, issue_date, deadline (Date, or
-  ISO text). `issued_from_rows()` builds it from written township rows.
+  ISO text). `issued_from_rows()` builds it from written township rows. Collapsed, `township` is
+  the latest row's (a warning carried to the township its household moved to is that
+  township's now) and `townships` every township whose list has carried it.
 - `answers`: every accepted answer ever received = `check_feedback`'s `accepted` rows of each
   delivery + `received_period` (YYYY-MM of the run that read them).
 
@@ -30,15 +33,15 @@ from datetime import date
 import polars as pl
 
 from config import Config, FeedbackConfig
-from pipelines.rules import SEVERITY_RANK
-from pipelines.township import UNPLACED, mask_ids
+from pipelines.rules import SEVERITY_RANK, households
+from pipelines.township import UNPLACED, grid_workers, mask_ids
 from pipelines.validate import REJECTED_SCHEMA, delivery_order, mask_value
-from schemas.outputs import FEEDBACK_COLUMNS, TOWNSHIP_COLUMNS, WarningStatus
+from schemas.outputs import FEEDBACK_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding, WarningStatus
 
 __all__ = [
     "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "UNKNOWN_TOWNSHIP",
     "issued_from_rows", "file_township", "check_feedback", "warning_status", "answer_history",
-    "overdue_by_township", "carry_over", "with_carry_over", "dispatch", "dispatch_changes",
+    "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings", "dispatch", "dispatch_changes",
     "returned_to_township",
 ]
 
@@ -100,19 +103,25 @@ def _as_date(df: pl.DataFrame, col: str) -> pl.Expr:
 
 
 def _issued(issued: pl.DataFrame) -> pl.DataFrame:
-    """One row per warning_id (earliest period kept), typed as `_ISSUED_SCHEMA`."""
+    """One row per warning_id, typed as `_ISSUED_SCHEMA`: the earliest period's row, but the
+    latest period's township; plus `townships`, every township it was written to."""
     if "warning_id" not in issued.columns:
         raise ValueError("issued: needs a warning_id column")
     cols = [
         pl.col(c).cast(t) if c in issued.columns else pl.lit(None, t).alias(c)
         for c, t in _ISSUED_SCHEMA.items() if t != pl.Date
     ]
-    df = issued.select(*cols, _as_date(issued, "issue_date"), _as_date(issued, "deadline"))
+    towns = (pl.col("townships").cast(pl.List(pl.String)) if "townships" in issued.columns  # collapsed already
+             else pl.concat_list(pl.col("township").cast(pl.String)))
+    df = issued.select(*cols, _as_date(issued, "issue_date"), _as_date(issued, "deadline"), towns.alias("townships"))
     return (
         df.filter(pl.col("warning_id").is_not_null())
         .sort("period", "issue_date", nulls_last=True, maintain_order=True)
-        .unique("warning_id", keep="first", maintain_order=True)
-        .select(list(_ISSUED_SCHEMA))
+        .group_by("warning_id", maintain_order=True)
+        .agg(pl.exclude("township", "townships").first(), township=pl.col("township").drop_nulls().last(),
+             townships=pl.col("townships").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls()
+             .unique(maintain_order=True))
+        .select(*_ISSUED_SCHEMA, "townships")
     )
 
 
@@ -157,8 +166,9 @@ def check_feedback(
     exactly one (asserted).
 
     rejected (REJECTED_SCHEMA columns + `township`, the township to tell): unknown 预警编号;
-    another township's warning (the row's 乡（镇） or the file's township differs from the warning's;
-    an unplaced lead's warning is never refused on township); 核实日期 before 下发日期 or after
+    another township's warning (the row's 乡（镇） or the file's township is none of the townships
+    whose list has carried the warning: a warning that moved with its household is answered by
+    either; an unplaced lead's warning is never refused on township); 核实日期 before 下发日期 or after
     `as_of`. All failing checks are named in `reason` (joined by '；'), the first in field/value.
     unanswered: the rest with none of the five feedback columns filled (input columns).
     accepted: the rest (a partial answer without 核实结果 included), input columns with
@@ -174,7 +184,7 @@ def check_feedback(
     fb = fb.with_columns(
         _text(pl.col(c)).alias(c) for c in ANSWER_FIELDS if c != "verify_date"
     ).with_row_index("_row")
-    towns = iss["township"].drop_nulls().unique().to_list()
+    towns = iss["townships"].explode().drop_nulls().unique().to_list()
     by_key = {}
     for t in sorted(towns):
         by_key.setdefault(_stem(t, sufs), t)
@@ -185,18 +195,19 @@ def check_feedback(
         _file_town=pl.col("file").replace_strict(files, default=None, return_dtype=pl.String),
     ).join(
         iss.select(_id=pl.col("warning_id").str.to_lowercase(), _wid="warning_id", _w_town="township",
-                   _issue="issue_date"),
+                   _w_towns="townships", _issue="issue_date"),
         on="_id", how="left",
     )
     x = x.with_columns(
         _row_town=_text(pl.col("township").str.normalize("NFKC").str.replace_all(r"\s", "")),
     ).with_columns(
         _rk=_town_key(pl.col("_row_town"), sufs), _fk=_town_key(pl.col("_file_town"), sufs),
-        _wk=_town_key(pl.col("_w_town"), sufs),
+        _wks=pl.col("_w_towns").list.eval(_town_key(pl.element(), sufs)),
     )
     unknown = pl.col("_wid").is_null()
-    wrong_row = ~unknown & pl.col("_wk").is_not_null() & pl.col("_rk").is_not_null() & (pl.col("_rk") != pl.col("_wk"))
-    wrong_file = ~unknown & pl.col("_wk").is_not_null() & pl.col("_fk").is_not_null() & (pl.col("_fk") != pl.col("_wk"))
+    placed = ~unknown & (pl.col("_wks").list.len() > 0)
+    wrong_row = placed & pl.col("_rk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_rk"))
+    wrong_file = placed & pl.col("_fk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_fk"))
     vd = pl.col("verify_date")
     early = ~unknown & vd.is_not_null() & pl.col("_issue").is_not_null() & (vd < pl.col("_issue"))
     future = vd.is_not_null() & (vd > pl.lit(as_of))
@@ -361,13 +372,44 @@ def overdue_by_township(status: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
 # --- 4. carry-over into the next township file ------------------------------------------------
 
 PARTIAL_NOTE = "上次反馈未填核实结果，请补填"  # 备注 of a carried row the township answered without one
+LEFT_ROSTER = "该户已不在本期户籍底册"  # 状态 of a carried row whose household is on no roster now
+
+
+def _follow_households(rows: pl.DataFrame, roster: pl.DataFrame, grid: pl.DataFrame | None) -> pl.DataFrame:
+    """Carried rows -> the same rows where this period's roster places their household: one
+    whose 乡（镇）, 行政村 or 村民小组 changed takes the new ones and its grid worker now, and its
+    状态 says where it came from; one whose household left the roster stays as written, and
+    its 状态 says so. Leads and households that did not move are left as written."""
+    mine = roster.join(rows.select(household_id="户编号").drop_nulls().unique(), on="household_id", how="semi")
+    now = households(mine).select("household_id", _t="township", _v="village", _g="group").join(
+        grid_workers(grid).rename({"grid_worker": "_w", "grid_worker_phone": "_p"}), on="household_id", how="left")
+    x = rows.join(now, left_on="户编号", right_on="household_id", how="left")
+    on_roster = pl.col("_t").is_not_null()
+    moved = on_roster & pl.any_horizontal(
+        pl.col(a).ne_missing(pl.col(b)) for a, b in (("乡（镇）", "_t"), ("行政村", "_v"), ("村民小组", "_g")))
+    came_from = pl.concat_str(
+        pl.lit("（由"), pl.concat_str("乡（镇）", "行政村", "村民小组", ignore_nulls=True),
+        pl.lit("迁入，原下发日期"), pl.col("下发日期").fill_null(""), pl.lit("）"))
+    follow = {"乡（镇）": "_t", "township": "_t", "行政村": "_v", "村民小组": "_g", "网格员": "_w", "网格员电话": "_p"}
+    return x.with_columns(
+        pl.when(moved).then(pl.col("状态") + came_from)
+        .when(pl.col("户编号").is_not_null() & ~on_roster).then(pl.col("状态") + f"（{LEFT_ROSTER}）")
+        .otherwise("状态").alias("状态"),
+        *[pl.when(moved).then(new).otherwise(old).alias(old) for old, new in follow.items()],
+    ).drop(*now.columns[1:])
 
 
 def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: str | None = None,
-               answers: pl.DataFrame | None = None) -> pl.DataFrame:
+               answers: pl.DataFrame | None = None, roster: pl.DataFrame | None = None,
+               grid: pl.DataFrame | None = None) -> pl.DataFrame:
     """Still-open and overdue warnings -> their township rows as last written (latest period in
     `earlier_rows`, so a warning carried twice shows as the township last saw it), feedback
     columns blank, with two columns put in front: `状态` (逾期未核实 / 待核实) and `逾期天数`.
+    Given this period's `roster` (RosterPerson rows) and `grid` (GridHousehold rows, or None), a
+    warning follows its household: one the roster now places in another township (or village,
+    or group) goes to that township's list with its place and grid worker now, 状态 saying
+    `（由<乡镇><村><组>迁入，原下发日期…）`; 下发日期, 核实截止日期 and 逾期天数 stay the first
+    ones. One whose household is on the roster no more stays where it was, 状态 saying so.
     A warning whose latest answer (`answers`, every one received) came back without 核实结果
     shows that answer (是否纳入监测, 核实人, 核实日期) and, in 备注, `PARTIAL_NOTE` before what
     the township wrote: it is told its answer did not count, and only the result is missing.
@@ -389,6 +431,8 @@ def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: 
         pl.col("days_overdue").cast(pl.Int64).alias("逾期天数"),
         *[pl.lit(None, pl.String).alias(c) for c in FEEDBACK_COLUMNS],
     )
+    if roster is not None:
+        out = _follow_households(out, roster, grid)
     last = _answers(answers).group_by("warning_id", maintain_order=True).last().filter(pl.col("result").is_null())
     if last.height:
         out = out.join(last.select("warning_id", _inc="include_monitoring", _who="verifier", _when="verify_date",
@@ -416,6 +460,23 @@ def with_carry_over(new_rows: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFra
     )
     both = pl.concat([carried.with_columns(_k=pl.lit(0)), new.with_columns(_k=pl.lit(1))], how="vertical_relaxed")
     return both.with_row_index("_i").sort("township", "_k", "_i", nulls_last=True).drop("_i", "_k")
+
+
+def moved_warnings(carried: pl.DataFrame, earlier_rows: pl.DataFrame) -> pl.DataFrame:
+    """`carry_over()` rows + the rows written before -> QualityFinding rows for the county, one per
+    (township left, township now): the warnings that moved with their household to another
+    township's list, which the township left is not told in its own files."""
+    last = (earlier_rows.sort("period", maintain_order=True).unique("预警编号", keep="last", maintain_order=True)
+            .select("预警编号", _from="township"))
+    m = carried.join(last, on="预警编号").filter(pl.col("_from").is_not_null(), pl.col("_from") != pl.col("township"))
+    return m.sort("_from", "township", "预警编号").group_by("_from", "township", maintain_order=True).agg(
+        pl.col("预警编号").str.join("、").alias("_ids"), count=pl.len().cast(pl.Int64),
+    ).select(
+        category=pl.lit(Finding.MOVED), dept=pl.lit(None, pl.String), file=pl.lit(None, pl.String),
+        detail=pl.format("{} → {}：{}（户已迁入{}，未核实的预警转入其清单，{}清单不再列出）",
+                         "_from", "township", "_ids", "township", "_from"),
+        count="count",
+    ).cast(QUALITY_COLUMNS)
 
 
 # --- 5. verified warnings to the responsible departments --------------------------------------
@@ -498,7 +559,7 @@ def returned_to_township(
         (pl.col("township") if "township" in rejected.columns else pl.lit(None, pl.String)).alias("_town"))
     if issued is not None:
         iss = _issued(issued)
-        towns = iss["township"].drop_nulls().unique().to_list()
+        towns = iss["townships"].explode().drop_nulls().unique().to_list()
         sufs = cfg.feedback.township_suffixes
         files = {f: file_township(f, towns, sufs) for f in r["file"].drop_nulls().unique().to_list()}
         r = r.join(iss.select(record_id="warning_id", _w_town="township"), on="record_id", how="left").with_columns(

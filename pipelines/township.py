@@ -60,6 +60,14 @@ def _names(g: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
         pl.col("names").fill_null("全户"))
 
 
+def grid_workers(grid: pl.DataFrame | None) -> pl.DataFrame:
+    """The period's grid (GridHousehold rows, or None when there is none) -> household_id,
+    grid_worker, grid_worker_phone: one row per household, the first the grid lists."""
+    gw = grid if grid is not None else pl.DataFrame(
+        schema={c: pl.Utf8 for c in ("household_id", "grid_worker", "grid_worker_phone")})
+    return gw.select("household_id", "grid_worker", "grid_worker_phone").unique("household_id", keep="first")
+
+
 def township_rows(
     warnings: pl.DataFrame, roster: pl.DataFrame, grid: pl.DataFrame | None, issue_date: date, deadline: date,
 ) -> pl.DataFrame:
@@ -68,10 +76,8 @@ def township_rows(
     (网格 not delivered or set aside) 网格员 and 网格员电话 stay empty."""
     g = _per_warning(warnings)
     hh = households(roster).select("household_id", "village", "group", "head", "household_type")
-    gw = (grid if grid is not None else pl.DataFrame(schema={c: pl.Utf8 for c in ("household_id", "grid_worker", "grid_worker_phone")})
-          ).select("household_id", "grid_worker", "grid_worker_phone").unique("household_id", keep="first")
     x = g.join(hh, on="household_id", how="left").join(_names(g, roster), on="warning_id", how="left")
-    x = x.join(gw, on="household_id", how="left")
+    x = x.join(grid_workers(grid), on="household_id", how="left")
     lead = pl.col("household_id").is_null()
     out = x.select(
         pl.col("warning_id").alias("预警编号"),

@@ -77,7 +77,8 @@ class Finding:
     GRID_OVER_LIMIT = "网格超过户数上限 grid over household limit (第十条)"
     REVIEW_ANSWERS = "人工复核结论 review answers"
     NO_GRID_WORKER = "户无网格员 household without grid worker"
-    ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR)
+    MOVED = "预警随户迁移 warnings moved with their household"
+    ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

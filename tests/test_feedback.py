@@ -6,7 +6,7 @@ import pytest
 from config import load_config
 from pipelines.calendar import add_working_days
 from pipelines.feedback import (
-    UNKNOWN_TOWNSHIP, answer_history, carry_over, check_feedback, dispatch, file_township, issued_from_rows,
+    UNKNOWN_TOWNSHIP, answer_history, carry_over, check_feedback, dispatch, file_township, issued_from_rows, moved_warnings,
     dispatch_changes, overdue_by_township, returned_to_township, warning_status, with_carry_over,
 )
 from pipelines.standardize import standardize
@@ -361,3 +361,69 @@ def test_township_spellings_are_accepted(town):
     f = fb((DADIAN, 2, W1, town, "属实", None, None, None, None))
     acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.feedback)
     assert acc.height == 1 and rej.is_empty()
+
+
+def roster_of(*households):
+    """households: (household_id, township, village, group) -> a roster of one person each."""
+    return pl.DataFrame([dict(person_id=f"{h}-01", household_id=h, township=t, village=v, group=g, name=f"户主{h}",
+                              relation="户主", household_size=1, income_per_capita=5000.0, household_type="脱贫户")
+                         for h, t, v, g in households])
+
+
+GRID_NOW = pl.DataFrame({"household_id": ["A", "B"], "grid_worker": ["网格员甲", "夹沟网格员"],
+                         "grid_worker_phone": ["13700000001", "13700000002"]})
+
+
+def test_a_carried_warning_follows_its_household_to_the_township_the_roster_now_places_it():
+    """Household B (w-over, 大店镇 韩湖村) is now on the roster in 夹沟镇 王庄村 3组: its open warning
+    leaves 大店镇's list for 夹沟镇's, with the village, group and grid worker it has now and a 状态
+    saying where it came from; the days overdue still count from the first deadline. D (w-late) left
+    the roster: it stays where it was last written, and 状态 says so. A and E did not move."""
+    roster = roster_of(("A", "大店镇", "韩湖村", None), ("B", "夹沟镇", "王庄村", "3组"), ("E", "夹沟镇", "韩湖村", None))
+    c = carry_over(STATUS, EARLIER, before_period="2026-11", roster=roster, grid=GRID_NOW)
+    by = {r["预警编号"]: r for r in c.iter_rows(named=True)}
+    assert c["township"].to_list() == ["大店镇", "大店镇", "夹沟镇", "夹沟镇"]
+    moved = by["w-over"]
+    assert (moved["township"], moved["乡（镇）"], moved["行政村"], moved["村民小组"]) == ("夹沟镇", "夹沟镇", "王庄村", "3组")
+    assert (moved["网格员"], moved["网格员电话"]) == ("夹沟网格员", "13700000002")
+    assert moved["状态"] == "逾期未核实（由大店镇韩湖村迁入，原下发日期2026-10-09）"
+    assert (moved["逾期天数"], moved["下发日期"], moved["核实截止日期"]) == (5, "2026-10-09", "2026-10-13")
+    assert moved["备注"] is None  # nothing the township did not write comes back as its answer
+    assert by["w-late"]["township"] == "大店镇" and by["w-late"]["状态"] == "逾期未核实（该户已不在本期户籍底册）"
+    assert by["w-late"]["网格员"] == "新网格员"
+    assert (by["w-open"]["状态"], by["w-open"]["网格员"]) == ("待核实", None)  # unmoved: as last written
+    assert by["w-jg"]["状态"] == "逾期未核实"
+
+
+def test_a_warning_listed_in_two_townships_takes_answers_from_both_and_counts_where_it_is_now():
+    """w-mv was issued to 大店镇 in October and carried to 夹沟镇 in November (its household moved):
+    an answer from either township's file is taken, one from a third township is not; its status,
+    the overdue summary and the dispatch name 夹沟镇, the township that lists it now."""
+    rows = pl.DataFrame([
+        township_row("w-mv", "大店镇", "2026-10", hh="B"),
+        township_row("w-mv", "夹沟镇", "2026-11", hh="B", village="王庄村"),
+    ], schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]})
+    iss = issued_from_rows(rows)
+    assert iss.select("township", "period", "issue_date").row(0) == ("夹沟镇", "2026-10", ISSUE)
+    f = fb(("反馈/大店镇_2026-10_预警清单.csv", 2, "w-mv", "大店镇", None, None, None, None, "已迁走"),
+           ("反馈/夹沟镇_2026-11_预警清单.csv", 2, "w-mv", "夹沟镇", "属实", "是", "王", D(2026, 11, 10), None),
+           ("反馈/朱仙庄镇_2026-11_预警清单.csv", 2, "w-mv", "朱仙庄镇", "属实", None, None, None, None))
+    acc, _, rej = check_feedback(f, iss, D(2026, 12, 5), CFG.feedback)
+    assert acc["township"].to_list() == ["大店镇", "夹沟镇"]
+    assert rej["file"].to_list() == ["反馈/朱仙庄镇_2026-11_预警清单.csv"] and "another township" in rej["reason"][0]
+    st = warning_status(iss, acc.with_columns(received_period=pl.lit("2026-12")), D(2026, 12, 5))
+    assert st.select("township", "status").row(0) == ("夹沟镇", "verified_true")
+    sent = dispatch(st, pl.DataFrame({"warning_id": ["w-mv"], "risk_type": ["因病"]}), CFG)
+    assert sent["医保"]["乡（镇）"].to_list() == ["夹沟镇"]
+    overdue = warning_status(iss, None, D(2026, 12, 5))
+    summary, listed = overdue_by_township(overdue)
+    assert summary["乡（镇）"].to_list() == ["夹沟镇", "合计"] and listed["乡（镇）"].to_list() == ["夹沟镇"]
+
+
+def test_moved_warnings_name_the_township_that_no_longer_lists_them():
+    roster = roster_of(("A", "大店镇", "韩湖村", None), ("B", "夹沟镇", "王庄村", "3组"), ("E", "夹沟镇", "韩湖村", None))
+    c = carry_over(STATUS, EARLIER, before_period="2026-11", roster=roster, grid=GRID_NOW)
+    found = moved_warnings(c, EARLIER.filter(pl.col("period") < "2026-11"))
+    assert found.select("category", "count").rows() == [("预警随户迁移 warnings moved with their household", 1)]
+    assert found["detail"][0].startswith("大店镇 → 夹沟镇：w-over（户已迁入夹沟镇")
+    assert moved_warnings(carry_over(STATUS, EARLIER, before_period="2026-11"), EARLIER).is_empty()

@@ -319,3 +319,87 @@ def test_a_dry_run_of_an_earlier_month_says_which_later_months_a_real_run_would_
     assert flows.main(["run", "--inbox", str(county / "inbox"), "--period", "2026-08", "--out", str(out),
                        "--issue-date", ISSUE["2026-08"], "--set", f"matching.county_population={pop}", "--dry-run"]) == 0
     assert "a real run would run again: 2026-09, 2026-10" in capsys.readouterr().out
+
+
+def _move_households(period_dir: Path, households: list[str], like: str) -> None:
+    """The period's 户籍底册 and 网格 place `households` where household `like` lives: its 乡（镇）,
+    行政村, 村民小组, and its grid (网格编号, 网格员 ...)."""
+    import csv
+    import io
+
+    for folder, place in (("户籍底册", ("乡", "行政村", "村民小组")), ("网格", None)):
+        for f in (period_dir / folder).glob("*.csv"):
+            raw = f.read_bytes()
+            enc = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
+            rows = list(csv.reader(io.StringIO(raw.decode(enc))))
+            hid = rows[0].index("户编号")
+            cols = ([next(j for j, c in enumerate(rows[0]) if c.startswith(p)) for p in place] if place
+                    else [j for j in range(len(rows[0])) if j != hid])
+            model = next(r for r in rows[1:] if r[hid] == like)
+            moved = [r for r in rows[1:] if r[hid] in households]
+            assert {r[hid] for r in moved} == set(households), f"{f}: {households} not all there"
+            for r in moved:
+                for j in cols:
+                    r[j] = model[j]
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\n").writerows(rows)
+            f.write_bytes(buf.getvalue().encode(enc))
+
+
+def test_an_open_warning_moves_with_its_household_to_its_new_township(prefect_harness, tmp_path):
+    """Two households of township A with unanswered August warnings are on September's (and
+    October's) roster in township B. September: their warnings leave A's list and open B's, with
+    the village, group and grid worker they have now, 状态 saying where they came from, still
+    overdue from August's deadline, counted under B; the county's report names the move. October:
+    B answers one in its September list, A (late) the other in its August list; both are taken."""
+    from sample_data.generate import generate
+
+    county, out = tmp_path / "c", tmp_path / "o"
+    generate(county, seed=13, periods=PERIODS, households=300)
+    assert _run(county, out, "2026-08") == 0
+    aug = _town_files(out, "2026-08")
+    town_a = max(aug, key=lambda t: aug[t].height)
+    town_b = next(t for t in sorted(aug) if t != town_a)
+    picked = (aug[town_a].filter(pl.col("户编号").is_not_null(), pl.col("风险类型") != "饮水出现安全问题")
+              .unique("户编号", keep="first", maintain_order=True).head(2))
+    assert picked.height == 2
+    (w1, h1), (w2, h2) = picked.select("预警编号", "户编号").rows()
+    like = aug[town_b].filter(pl.col("户编号").is_not_null())["户编号"][0]
+    for p in ("2026-09", "2026-10"):
+        _move_households(county / "inbox" / p, [h1, h2], like)
+    assert _run(county, out, "2026-09") == 0
+
+    sep = _town_files(out, "2026-09")
+    assert not sep[town_a]["预警编号"].is_in([w1, w2]).any(), "A no longer lists the households that left it"
+    there = sep[town_b].filter(pl.col("预警编号").is_in([w1, w2]))
+    home = sep[town_b].filter(pl.col("户编号") == like).row(0, named=True)
+    assert sorted(there["户编号"]) == sorted([h1, h2])
+    for r in there.iter_rows(named=True):
+        assert (r["乡（镇）"], r["行政村"], r["村民小组"], r["网格员"]) == (
+            town_b, home["行政村"], home["村民小组"], home["网格员"])
+        assert r["状态"].startswith("逾期未核实（由" + town_a) and f"原下发日期{ISSUE['2026-08']}" in r["状态"]
+        assert r["下发日期"] == ISSUE["2026-08"]
+    status = pl.read_parquet(out / "2026-09" / "warning_status.parquet").filter(pl.col("warning_id").is_in([w1, w2]))
+    assert set(status["township"]) == {town_b} and set(status["status"]) == {"overdue"}
+    overdue = pl.read_csv(out / "2026-09" / "county" / "逾期未核实清单.csv", infer_schema=False)
+    assert set(overdue.filter(pl.col("预警编号").is_in([w1, w2]))["乡（镇）"]) == {town_b}
+    quality = pl.read_csv(out / "2026-09" / "county" / "数据质量报告.csv", infer_schema=False)
+    line = quality.filter(pl.col("类别").str.starts_with("预警随户迁移"))["说明"].item()
+    assert town_a in line and town_b in line and w1 in line and w2 in line, line
+
+    folder = county / "inbox" / "2026-10" / "反馈"
+    folder.mkdir(parents=True)
+    answer = dict(核实结果="属实", 是否纳入监测="是", 核实人="王网格", 核实日期="2026-10-20")
+    (folder / f"{town_b}_2026-09_预警清单.csv").write_bytes(
+        sep[town_b].filter(pl.col("预警编号") == w1).with_columns(**{k: pl.lit(v) for k, v in answer.items()})
+        .write_csv().encode("utf-8-sig"))
+    (folder / f"{town_a}_2026-08_预警清单.csv").write_bytes(
+        aug[town_a].filter(pl.col("预警编号") == w2).with_columns(
+            **{k: pl.lit(v) for k, v in (answer | {"核实结果": "不属实"}).items()})
+        .write_csv().encode("utf-8-sig"))
+    assert _run(county, out, "2026-10") == 0
+    status = pl.read_parquet(out / "2026-10" / "warning_status.parquet").filter(pl.col("warning_id").is_in([w1, w2]))
+    assert dict(status.select("warning_id", "status").rows()) == {w1: "verified_true", w2: "verified_false"}
+    assert not list((out / "2026-10" / "townships").glob("*/*反馈退回.csv"))
+    sent = pl.concat([pl.read_csv(f, infer_schema=False) for f in (out / "2026-10" / "county" / "派单").glob("*.csv")])
+    assert sent.filter(pl.col("预警编号") == w1)["乡（镇）"].to_list() == [town_b]
