@@ -378,11 +378,13 @@ LEFT_ROSTER = "该户已不在本期户籍底册"  # 状态 of a carried row who
 def _follow_households(rows: pl.DataFrame, roster: pl.DataFrame, grid: pl.DataFrame | None) -> pl.DataFrame:
     """Carried rows -> the same rows where this period's roster places their household: one
     whose 乡（镇）, 行政村 or 村民小组 changed takes the new ones and its grid worker now, and its
-    状态 says where it came from; one whose household left the roster stays as written, and
-    its 状态 says so. Leads and households that did not move are left as written."""
+    状态 says where it came from; one that did not move takes its grid worker now when this
+    period's grid lists it (a worker replaced is not sent the visit); one whose household left
+    the roster stays as written, and its 状态 says so. Leads are left as written."""
     mine = roster.join(rows.select(household_id="户编号").drop_nulls().unique(), on="household_id", how="semi")
     now = households(mine).select("household_id", _t="township", _v="village", _g="group").join(
-        grid_workers(grid).rename({"grid_worker": "_w", "grid_worker_phone": "_p"}), on="household_id", how="left")
+        grid_workers(grid).rename({"grid_worker": "_w", "grid_worker_phone": "_p"}).with_columns(_in=pl.lit(True)),
+        on="household_id", how="left")
     x = rows.join(now, left_on="户编号", right_on="household_id", how="left")
     on_roster = pl.col("_t").is_not_null()
     moved = on_roster & pl.any_horizontal(
@@ -390,12 +392,14 @@ def _follow_households(rows: pl.DataFrame, roster: pl.DataFrame, grid: pl.DataFr
     came_from = pl.concat_str(
         pl.lit("（由"), pl.concat_str("乡（镇）", "行政村", "村民小组", ignore_nulls=True),
         pl.lit("迁入，原下发日期"), pl.col("下发日期").fill_null(""), pl.lit("）"))
-    follow = {"乡（镇）": "_t", "township": "_t", "行政村": "_v", "村民小组": "_g", "网格员": "_w", "网格员电话": "_p"}
+    place = {"乡（镇）": "_t", "township": "_t", "行政村": "_v", "村民小组": "_g"}
+    worker = moved | (on_roster & pl.col("_in").fill_null(False))
     return x.with_columns(
         pl.when(moved).then(pl.col("状态") + came_from)
         .when(pl.col("户编号").is_not_null() & ~on_roster).then(pl.col("状态") + f"（{LEFT_ROSTER}）")
         .otherwise("状态").alias("状态"),
-        *[pl.when(moved).then(new).otherwise(old).alias(old) for old, new in follow.items()],
+        *[pl.when(moved).then(new).otherwise(old).alias(old) for old, new in place.items()],
+        *[pl.when(worker).then(new).otherwise(old).alias(old) for old, new in (("网格员", "_w"), ("网格员电话", "_p"))],
     ).drop(*now.columns[1:])
 
 
@@ -407,7 +411,8 @@ def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: 
     columns blank, with two columns put in front: `状态` (逾期未核实 / 待核实) and `逾期天数`.
     Given this period's `roster` (RosterPerson rows) and `grid` (GridHousehold rows, or None), a
     warning follows its household: one the roster now places in another township (or village,
-    or group) goes to that township's list with its place and grid worker now, 状态 saying
+    or group) goes to that township's list with its place and grid worker now (one that did not
+    move takes its grid worker now, when the grid lists it), 状态 saying
     `（由<乡镇><村><组>迁入，原下发日期…）`; 下发日期, 核实截止日期 and 逾期天数 stay the first
     ones. One whose household is on the roster no more stays where it was, 状态 saying so.
     A warning whose latest answer (`answers`, every one received) came back without 核实结果

@@ -391,7 +391,11 @@ def test_a_carried_warning_follows_its_household_to_the_township_the_roster_now_
     assert moved["备注"] is None  # nothing the township did not write comes back as its answer
     assert by["w-late"]["township"] == "大店镇" and by["w-late"]["状态"] == "逾期未核实（该户已不在本期户籍底册）"
     assert by["w-late"]["网格员"] == "新网格员"
-    assert (by["w-open"]["状态"], by["w-open"]["网格员"]) == ("待核实", None)  # unmoved: as last written
+    # unmoved: as last written, but for the grid worker the grid names now (A's was replaced)
+    assert (by["w-open"]["状态"], by["w-open"]["行政村"], by["w-open"]["网格员"], by["w-open"]["网格员电话"]) == (
+        "待核实", "韩湖村", "网格员甲", "13700000001")
+    # a household the grid does not list keeps the worker last written
+    assert by["w-jg"]["网格员"] == EARLIER.filter(pl.col("预警编号") == "w-jg")["网格员"].item()
     assert by["w-jg"]["状态"] == "逾期未核实"
 
 
