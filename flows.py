@@ -60,7 +60,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # 
 from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, MatchingConfig, load_config  # noqa: E402
 from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
-from matchers.places import resolve_places, water_links  # noqa: E402
+from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
 from matchers.review import in_order, review_queue  # noqa: E402
 from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
@@ -248,7 +248,10 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         count=pl.col("failed").cast(pl.Int64),
     ).write_parquet(paths.work / "findings_ids.parquet")
     if "water" in kinds:
-        resolve_places(pl.read_parquet(paths.work / "water.parquet"), roster).write_parquet(paths.work / "water_places.parquet")
+        water = pl.read_parquet(paths.work / "water.parquet")
+        resolved = resolve_places(water, roster)
+        resolved.write_parquet(paths.work / "water_places.parquet")
+        places_not_found(water, resolved).write_parquet(paths.work / "findings_places.parquet")
     return {k: int(v) for k, v in links.group_by("decision").len().iter_rows()}
 
 

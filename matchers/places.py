@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from schemas.outputs import QUALITY_COLUMNS, Finding
+
 _SUFFIX = {
     "village": r"(社区居民委员会|居民委员会|村民委员会|社区居委会|村委会|居委会|社区|行政村|村)$",
     "township": r"(人民政府|街道办事处|办事处|街道|镇|乡)$",
@@ -87,3 +89,31 @@ def water_links(resolved: pl.DataFrame) -> pl.DataFrame:
         reason=pl.concat_str([pl.lit("place: "), pl.col("reason")]),
         n_candidates=(pl.col("decision") == "matched").cast(pl.Int64),
     )
+
+
+def places_not_found(water: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFrame:
+    """水利 records (Water rows, with file and line) + their `resolve_places` rows -> QualityFinding
+    rows, one per file and kind of miss: the unresolved work orders (no 解决日期) whose village is
+    not on the roster (unmatched), or whose group has no roster household (matched, selecting
+    none). W1 warns no household for them, which nothing else would show. Often right (the
+    roster holds a tenth of the households: a group may hold none of them), but a village
+    renamed, merged or mistyped looks the same, so the report names them."""
+    miss = (resolved.join(water.select("record_id", "file", "line", "resolved_date", rt="township", rv="village",
+                                       rg="group"), on="record_id", how="left")
+            .filter(pl.col("resolved_date").is_null(),
+                    (pl.col("decision") == "unmatched") | pl.col("reason").str.contains("group not on roster"))
+            .with_columns(village_missing=pl.col("decision") == "unmatched")
+            .sort("file", "line"))
+    what = pl.concat_str(pl.col("record_id"), pl.lit("（"), pl.concat_str("rt", "rv", "rg", separator=" ", ignore_nulls=True),
+                         pl.lit("）"))
+    more = pl.when(pl.col("count") > 5).then(pl.lit("…")).otherwise(pl.lit(""))
+    return miss.group_by("dept", "file", "village_missing", maintain_order=True).agg(
+        what.head(5).str.join("、").alias("_some"), count=pl.len().cast(pl.Int64),
+    ).select(
+        category=pl.lit(Finding.PLACE_NOT_FOUND), dept="dept", file="file",
+        detail=pl.format("未解决的工单所在{}在户籍底册中没有监测对象户，未对任何户预警（W1）；若村组已更名、合并或写错，请核对：{}{}"
+                         " — unresolved, its {} holds no roster household: no household warned",
+                         pl.when("village_missing").then(pl.lit("行政村")).otherwise(pl.lit("村民小组")), "_some", more,
+                         pl.when("village_missing").then(pl.lit("village")).otherwise(pl.lit("group"))),
+        count="count",
+    ).cast(QUALITY_COLUMNS)

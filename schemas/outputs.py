@@ -78,6 +78,7 @@ class Finding:
     REVIEW_ANSWERS = "人工复核结论 review answers"
     NO_GRID_WORKER = "户无网格员 household without grid worker"
     MOVED = "预警随户迁移 warnings moved with their household"
+    PLACE_NOT_FOUND = "地点无监测户 place with no roster household"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED)
 
 

@@ -1,6 +1,8 @@
+from datetime import date
+
 import polars as pl
 
-from matchers.places import normalize_place, resolve_places, water_links
+from matchers.places import normalize_place, places_not_found, resolve_places, water_links
 from schemas import Link
 
 
@@ -48,3 +50,24 @@ def test_water_links_fit_the_link_model():
     links = Link.validate(water_links(resolve_places(water, roster())))
     assert links["decision"].to_list() == ["matched", "unmatched"]
     assert links["person_id"].is_null().all()
+
+
+def test_an_unresolved_water_record_that_reaches_no_household_is_reported_not_lost():
+    """A village with no roster household (renamed, merged, mistyped, or holding none), a group
+    holding none: the work order reaches no household (W1 warns none), so the report names the
+    unresolved ones, per file and kind of miss; found places and resolved orders are not named."""
+    water = pl.DataFrame({
+        "dept": ["水利"] * 5, "kind": ["water"] * 5, "file": ["水利/a.csv"] * 4 + ["水利/b.csv"], "line": [2, 3, 4, 5, 2],
+        "record_id": ["ok", "gone", "nogroup", "fixed", "gone2"],
+        "township": ["大店镇", "大营镇", "时村乡", "大营镇", "时村乡"], "village": ["王庄村", "邓湖村", "刘圩村", "邓湖村", "马集"],
+        "group": [None, None, "9组", None, None], "resolved_date": [None, None, None, date(2026, 10, 3), None],
+    }, schema_overrides={"resolved_date": pl.Date})
+    found = places_not_found(water, resolve_places(water, roster()))
+    assert found.select("category", "dept", "file", "count").rows() == [
+        ("地点无监测户 place with no roster household", "水利", "水利/a.csv", 1),
+        ("地点无监测户 place with no roster household", "水利", "水利/a.csv", 1),
+        ("地点无监测户 place with no roster household", "水利", "水利/b.csv", 1)]
+    d = found["detail"].to_list()
+    assert d[0].startswith("未解决的工单所在行政村在户籍底册中没有监测对象户") and d[0].count("（大营镇 邓湖村）") == 1
+    assert d[1].startswith("未解决的工单所在村民小组") and "nogroup（时村乡 刘圩村 9组）" in d[1]
+    assert not any("ok（" in x or "fixed（" in x for x in d)
