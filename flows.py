@@ -59,6 +59,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # 
 
 from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, MatchingConfig, load_config  # noqa: E402
+from matchers.ids import roster_check_fails  # noqa: E402
 from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
 from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
 from matchers.review import in_order, review_queue  # noqa: E402
@@ -247,6 +248,7 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
                          (pl.col("slip_rate") * 100).round(2), "failed", "full", (pl.col("slip_rate") * 100).round(2)),
         count=pl.col("failed").cast(pl.Int64),
     ).write_parquet(paths.work / "findings_ids.parquet")
+    roster_check_fails(roster).write_parquet(paths.work / "findings_roster_ids.parquet")
     if "water" in kinds:
         water = pl.read_parquet(paths.work / "water.parquet")
         resolved = resolve_places(water, roster)
@@ -1080,9 +1082,11 @@ def attention_lines(quality: pl.DataFrame, reference_folders: Collection[str]) -
     their reason), records a later file delivered again with other content (naming the file
     whose delivery is used), rules held back (`Finding.ATTENTION`), and the rows set aside of
     the roster and the grid (`reference_folders`: persons no record can be linked to, households
-    whose grid worker the list will not name), one line per file and reason with its count of rows."""
+    whose grid worker the list will not name) and the roster's IDs failing their check, one line
+    per file and reason with its count of rows."""
     keep = quality.filter(pl.col("category").is_in(list(Finding.ATTENTION))
-                          | ((pl.col("category") == Finding.ROWS_SET_ASIDE) & pl.col("dept").is_in(list(reference_folders))))
+                          | (pl.col("category").is_in([Finding.ROWS_SET_ASIDE, Finding.CHECK_FAILS])
+                             & pl.col("dept").is_in(list(reference_folders))))
     return [" ".join(x for x in (r["category"].split(" ")[0], r["dept"], r["file"], r["detail"]) if x)
             + (f"（{r['count']} 行 rows）" if r["count"] > 1 else "")
             for r in keep.iter_rows(named=True)]

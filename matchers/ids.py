@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from schemas.outputs import QUALITY_COLUMNS, Finding
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
 _CHECK_ARR = np.array(list(CHECK), dtype="<U1")
@@ -175,3 +177,22 @@ def one_edit_ids(ids: pl.Series) -> pl.DataFrame:
         "row": pl.Series(np.concatenate(out_row) if out_row else [], dtype=pl.UInt32),
         "id_number": pl.Series(np.ascontiguousarray(allv).view("S18").ravel().astype("U18"), dtype=pl.Utf8),
     })
+
+
+def roster_check_fails(roster: pl.DataFrame) -> pl.DataFrame:
+    """RosterPerson rows -> QualityFinding rows, one per roster file: the persons whose 身份证号
+    fails its check character (a mistyped or transposed digit in the county's own roster). The
+    matcher finds their records showing the right ID only through a name, so the bureau should
+    correct them; named by 人编号 (the report holds no ID number)."""
+    bad = (roster.with_columns(normalize_ids(roster.select(id_raw="id_number"))["id_status"].alias("_st"))
+           .filter(pl.col("_st") == "full_check_failed").sort("file", "line"))
+    more = pl.when(pl.col("count") > 10).then(pl.lit("…")).otherwise(pl.lit(""))
+    return bad.group_by("dept", "file", maintain_order=True).agg(
+        pl.format("{}（第 {} 行）", "person_id", "line").head(10).str.join("、").alias("_who"), count=pl.len().cast(pl.Int64),
+    ).select(
+        category=pl.lit(Finding.CHECK_FAILS), dept="dept", file="file",
+        detail=pl.format("户籍底册身份证号校验位不符，请核对更正：{}{} — roster ID numbers failing the check "
+                         "character: their records showing the right ID link by name only", "_who", more),
+        count="count",
+    ).cast(QUALITY_COLUMNS)
+

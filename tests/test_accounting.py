@@ -95,11 +95,14 @@ def test_the_reference_files_rows_set_aside_are_on_the_console_others_in_the_rep
 
     q = pl.DataFrame([("行被搁置 rows set aside", "户籍底册", "户籍底册/a.csv", "id_number 必填项为空 missing value", 2),
                       ("行被搁置 rows set aside", "网格", "网格/g.csv", "household_id 必填项为空 missing value", 1),
-                      ("行被搁置 rows set aside", "医保", "医保/s.csv", "amount 负数 negative", 5)],
+                      ("行被搁置 rows set aside", "医保", "医保/s.csv", "amount 负数 negative", 5),
+                      ("身份证号校验位不符 ID check character fails", "户籍底册", "户籍底册/a.csv", "H1-02（第 3 行）", 1),
+                      ("身份证号校验位不符 ID check character fails", "医保", None, "3 of 900", 3)],
                      schema=["category", "dept", "file", "detail", "count"], orient="row")
     assert attention_lines(q, ["户籍底册", "网格"]) == [
         "行被搁置 户籍底册 户籍底册/a.csv id_number 必填项为空 missing value（2 行 rows）",
-        "行被搁置 网格 网格/g.csv household_id 必填项为空 missing value"]
+        "行被搁置 网格 网格/g.csv household_id 必填项为空 missing value",
+        "身份证号校验位不符 户籍底册 户籍底册/a.csv H1-02（第 3 行）"]
 
 
 def test_a_deadline_counted_without_a_holiday_schedule_is_on_the_console():

@@ -97,3 +97,19 @@ def test_one_edit_ids_are_exactly_the_valid_ids_one_slip_away(id17):
 
 def test_one_edit_ids_skip_what_is_not_a_full_id():
     assert one_edit_ids(pl.Series(["341302********1234", "3413021962", None, "G341302196201112734"])).is_empty()
+
+
+def test_roster_ids_failing_their_check_are_named_by_person_not_by_number():
+    """A mistyped digit in the county's own roster: the report names the person (人编号, line),
+    never the ID, one line per roster file; valid IDs are not named."""
+    from matchers.ids import roster_check_fails
+
+    good = "34130219900101001" + check_char("34130219900101001")
+    bad = good[:10] + str((int(good[10]) + 1) % 10) + good[11:]
+    roster = pl.DataFrame({"dept": ["户籍底册"] * 3, "file": ["户籍底册/a.csv"] * 3, "line": [2, 3, 4],
+                           "person_id": ["H1-01", "H1-02", "H2-01"], "id_number": [good, bad, good]})
+    found = roster_check_fails(roster)
+    assert found.select("category", "dept", "file", "count").rows() == [
+        ("身份证号校验位不符 ID check character fails", "户籍底册", "户籍底册/a.csv", 1)]
+    assert "H1-02（第 3 行）" in found["detail"][0] and bad not in found["detail"][0] and "H1-01" not in found["detail"][0]
+    assert roster_check_fails(roster.filter(pl.col("id_number") == good)).is_empty()
