@@ -68,6 +68,7 @@ from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_an
                                       check_answers, describe, gone_from_roster, relinked,
                                       unconfirmable, without_yes)
 from pipelines.validate import REJECTED_SCHEMA, rejected_files, to_person_records  # noqa: E402
+from pipelines.year_to_date import merge, settle_years, to_relink  # noqa: E402
 from schemas.inputs import PERSON_KINDS  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
@@ -217,11 +218,50 @@ def collect_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> None:
 
 
 @task(**STEP)
+def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
+    """The settlements delivered before this period that its year-to-date sums read (those of the
+    calendar years of its settlements' 结算日期, `settle_years`), and of them those this run links
+    again against its roster (`to_relink`: their person's roster row is gone or changed since, or
+    they were not linked and may be a person new or changed since), as PersonRecord rows with the
+    `period` that delivered them; the persons changed since the previous period; and the roster's
+    digests, stored with the period for later runs to compare with (`warehouse.roster_digests`)."""
+    roster = pl.read_parquet(paths.work / "roster.parquet")
+    warehouse.roster_digests(roster).write_parquet(paths.work / "roster_persons.parquet")
+    current = _read(paths.work / "med_settlement.parquet")
+    if current is None:
+        return
+    con = warehouse.connect(paths.warehouse)
+    try:
+        earlier = warehouse.year_to_date_settlements(con, period, settle_years(current, period))
+        previous = warehouse.previous_period(con, period)
+        stored = [] if earlier is None else earlier["period"].unique().to_list()
+        changed = warehouse.roster_changes(con, roster, sorted({*stored, *([previous] if previous else [])}))
+    finally:
+        con.close()
+    (changed.filter(pl.col("since") == previous) if previous else changed.clear()).select("person_id").write_parquet(
+        paths.work / "changed_now.parquet")
+    if earlier is None:
+        return
+    earlier = earlier.filter(~pl.col("record_id").is_in(current["record_id"].implode()))
+    earlier.write_parquet(paths.work / "ytd_earlier.parquet")
+    again = to_relink(earlier, changed, roster)
+    if again.height:
+        (to_person_records({"med_settlement": again}, cfg.matching.prior_groups)
+         .join(again.select("record_id", "period"), on="record_id", how="left")
+         .write_parquet(paths.work / "relink_records.parquet"))
+
+
+@task(**STEP)
 def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     """Link every person-level record to the roster, weighing the analysts' answers in effect
-    (`take_review_answers`); resolve water work orders to places."""
+    (`take_review_answers`); resolve water work orders to places. The earlier settlements this
+    run links again (`earlier_settlements`) are linked with the period's records (against the
+    same roster and 参保名单) and kept apart (`links_relinked.parquet`); their candidates join
+    the review queue."""
     roster = pl.read_parquet(paths.work / "roster.parquet")
     records = pl.read_parquet(paths.work / "person_records.parquet")
+    relink = _read(paths.work / "relink_records.parquet")
+    linking = records if relink is None else pl.concat([records, relink.drop("period")])
     decided = _read(paths.work / "review_decided.parquet")
     # The 参保名单 is the census other kinds are linked against (`link._census`): a partial run
     # that does not re-read it links with the period's stored one and keeps that one's links.
@@ -232,11 +272,15 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         census = stored_census(paths, records.clear())
     census.write_parquet(paths.work / "census_records.parquet")
     matching = measure_census(paths, cfg, records, census, roster, borrowed)
-    links, candidates = link(pl.concat([records, census]) if borrowed else records, roster, matching, decided)
+    links, candidates = link(pl.concat([linking, census]) if borrowed else linking, roster, matching, decided)
     if borrowed:
         links, candidates = (f.filter(~pl.col("kind").is_in(census_kinds)) for f in (links, candidates))
     if decided is not None:  # (the links cite the answers that made them)
         links, candidates = apply_answers(links, decided, roster, candidates)
+    if relink is not None:
+        again = (pl.col("kind") == "med_settlement") & pl.col("record_id").is_in(relink["record_id"].implode())
+        links.filter(again).write_parquet(paths.work / "links_relinked.parquet")
+        links = links.filter(~again)
     links.write_parquet(paths.work / "links_person.parquet")
     candidates.write_parquet(paths.work / "candidates.parquet")
     slips = slip_rates(records, matching).filter(pl.col("failed") > 0)
@@ -381,8 +425,9 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
 
 @task(**STEP)
 def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
-    """This period's settlements with their links, plus the stored settlements of the year so far
-    (with the review answers received since they were stored)."""
+    """This period's settlements with their links, plus the earlier ones of their calendar years
+    (`earlier_settlements`), those linked again by this run with their new links (`merge`), all
+    with the review answers received since they were stored."""
     current = _read(paths.work / "med_settlement.parquet")
     if current is None:
         return
@@ -390,11 +435,9 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
         "record_id", "decision", "person_id", "household_id", "score").collect()
     current = current.join(links, on="record_id", how="left")
     current.write_parquet(paths.work / "settlements_linked.parquet")
-    con = warehouse.connect(paths.warehouse)
-    try:
-        ytd = warehouse.year_to_date_settlements(con, period, current)
-    finally:
-        con.close()
+    changed = _read(paths.work / "changed_now.parquet")
+    ytd = merge(current, _read(paths.work / "ytd_earlier.parquet"), _read(paths.work / "links_relinked.parquet"),
+                pl.Series("person_id", [], pl.Utf8) if changed is None else changed["person_id"])
     if (decided := _read(paths.work / "review_decided.parquet")) is not None:  # answers about earlier months' rows
         roster = pl.read_parquet(paths.work / "roster.parquet")
         decided = without_yes(decided, unconfirmable(decided, ytd, roster,
@@ -542,6 +585,7 @@ def remember(paths: RunPaths, period: str) -> None:
         "accounting": pl.read_parquet(paths.work / "accounting.parquet"),
     }
     for table, name in [("settlements", "settlements_linked"), ("census_records", "census_records"),
+                        ("roster_persons", "roster_persons"),
                         ("township_rows", "township_rows"),
                         ("feedback_answers", "answers_new"), ("warning_status", "status_all"),
                         ("review_answers", "review_answers_new")]:
@@ -613,7 +657,8 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     review = pl.read_parquet(work / "candidates.parquet").filter(pl.col("decision") == "review")
     linked = pl.read_parquet(work / "links_person.parquet").filter(
         pl.col("decision") == "matched", pl.col("kind").is_in(list(cfg.matching.one_record_per_person_kinds)))
-    queue = review_queue(review, pl.read_parquet(work / "person_records.parquet"), roster, cfg.matching.match_threshold,
+    queue = review_queue(review, _concat([pl.read_parquet(work / "person_records.parquet"),
+                                          _read(work / "relink_records.parquet")]), roster, cfg.matching.match_threshold,
                          pl.read_parquet(work / "review_impact.parquet"), linked)
     kept_queue = _read(work / "kept_review.parquet")  # partial run: the other departments' rows
     if kept_queue is not None:  # (a queue published by an older version lacks its newer columns)
@@ -787,6 +832,7 @@ def monthly_run(
                            + _why_set_aside(paths, cfg.kinds["roster"].folder))
         collect_records(paths, cfg, kinds)
         reviewed = take_review_answers(paths, cfg, period)
+        earlier_settlements(paths, cfg, period)
         decisions = link_records(paths, cfg, kinds)
         year_to_date(paths, cfg, period)
         answers = take_feedback(paths, cfg, period, issued)

@@ -6,6 +6,7 @@ one transaction, so a re-run never duplicates anything):
 - `runs`          who ran which period when, with which config (sha256) and outcome
 - `deliveries`    every input file seen: department, path, sha256, size, duplicate_of
 - `settlements`   医保 settlement rows as delivered, with their link (year-to-date rules read it)
+- `roster_persons` each roster person's 人编号 and a digest of their row (what changed since a period)
 - `links`         one row per department record and period: decision, person, household, score
 - `warnings`      one row per warning issued (household or lead x rule)
 - `rejected`      rows set aside, with file, line, field and reason
@@ -26,6 +27,8 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+
+from schemas.links import RosterChange, RosterDigest
 
 PERIOD_TABLES = ("deliveries", "settlements", "links", "warnings", "rejected", "accounting")
 
@@ -75,6 +78,11 @@ def later_periods(con: duckdb.DuckDBPyConnection, period: str) -> list[tuple[str
            GROUP BY period ORDER BY period""",
         [period],
     )
+
+
+def previous_period(con: duckdb.DuckDBPyConnection, period: str) -> str | None:
+    """The latest period before `period` run successfully (None when there is none)."""
+    return _run(con, "SELECT max(period) FROM runs WHERE period < ? AND status = 'ok'", [period])[0][0]
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, summary: str = "") -> None:
@@ -134,23 +142,65 @@ def replace_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[str
         _run(con, "RESET preserve_insertion_order")
 
 
-def year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, current: pl.DataFrame) -> pl.DataFrame:
-    """Settlements of the calendar year up to `period`: the current period's rows (already linked)
-    plus earlier periods' stored rows, each 结算流水号 once — its latest delivery wins."""
-    if not _has_table(con, "settlements"):
-        return current
-    year = period[:4]
-    earlier = con.sql(
-        """SELECT * EXCLUDE (period, _rank) FROM (
+def year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, years: list[int]) -> pl.DataFrame | None:
+    """Stored settlements delivered before `period` (each 结算流水号 once: its latest delivery
+    wins) whose 结算日期 falls in one of `years` (one without a date: its delivery period's
+    year), with the `period` that delivered them; None when there are none. The year's sums read
+    them (`pipelines.year_to_date`): a December settlement delivered in January belongs to
+    December's year, not January's."""
+    if not _has_table(con, "settlements") or not years:
+        return None
+    df = con.sql(
+        """SELECT * EXCLUDE (_rank) FROM (
                SELECT *, row_number() OVER (PARTITION BY record_id ORDER BY period DESC) AS _rank
                FROM settlements WHERE period < ? AND period >= ?)
-           WHERE _rank = 1""",
-        params=[period, f"{year}-01"],
+           WHERE _rank = 1
+             AND list_contains(?::INTEGER[], coalesce(year(settle_date), left(period, 4)::INTEGER))""",
+        params=[period, f"{min(years)}-01", years],
     ).pl()
-    if earlier.is_empty():
-        return current
-    earlier = earlier.filter(~pl.col("record_id").is_in(current["record_id"].implode()))
-    return pl.concat([current, earlier.select(current.columns).cast(current.schema)], how="vertical")
+    return df if df.height else None
+
+
+def roster_digests(roster: pl.DataFrame) -> pl.DataFrame:
+    """`RosterDigest` rows: each roster person's 人编号 with an md5 of what the matcher reads of
+    them (人编号, 证件号码, 姓名), stored per period (table `roster_persons`) so that a later run
+    can tell whose roster row is new, changed or gone since then (`roster_changes`)."""
+    con = duckdb.connect()
+    try:
+        con.register("_roster", roster.select("person_id", "id_number", "name"))
+        return RosterDigest.validate(con.sql(
+            "SELECT person_id, md5(concat_ws('|', person_id, coalesce(id_number, ''), coalesce(name, ''))) "
+            "AS digest FROM _roster").pl())
+    finally:
+        con.close()
+
+
+def roster_changes(con: duckdb.DuckDBPyConnection, roster: pl.DataFrame, since: list[str]) -> pl.DataFrame:
+    """`RosterChange` rows: for each period of `since`, the persons whose roster row `roster`
+    (this period's) holds differently from that period's stored one: new, 证件号码 or 姓名
+    changed, or gone (on that period's roster, not on this one). A period whose roster was not
+    stored (run by an older version) counts every person of `roster` as changed."""
+    out = {"since": pl.Utf8, "person_id": pl.Utf8}
+    if not since:
+        return pl.DataFrame(schema=out)
+    digests = roster_digests(roster)
+    stored = ([p for (p,) in _run(con, "SELECT DISTINCT period FROM roster_persons WHERE list_contains(?::VARCHAR[], period)",
+                                  [since])] if _has_table(con, "roster_persons") else [])
+    unknown = [pl.DataFrame({"since": p, "person_id": digests["person_id"]}) for p in since if p not in stored]
+    if not stored:
+        return RosterChange.validate(pl.concat(unknown).cast(out) if unknown else pl.DataFrame(schema=out))
+    con.register("_digests", digests)
+    try:
+        changed = con.sql(
+            """SELECT s.period AS since, d.person_id FROM _digests d CROSS JOIN (SELECT unnest(?::VARCHAR[]) AS period) s
+               WHERE NOT EXISTS (SELECT 1 FROM roster_persons r WHERE r.period = s.period AND r.digest = d.digest)
+               UNION ALL
+               SELECT r.period AS since, r.person_id FROM roster_persons r
+               WHERE list_contains(?::VARCHAR[], r.period) AND r.person_id NOT IN (SELECT person_id FROM _digests)""",
+            params=[stored, stored]).pl()
+    finally:
+        con.unregister("_digests")
+    return RosterChange.validate(pl.concat([changed.cast(out), *[u.cast(out) for u in unknown]]))
 
 
 def records_seen(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFrame) -> pl.DataFrame:

@@ -20,6 +20,9 @@ COLUMNS = {
     "person_id": "人编号", "score": "概率", "reason": "依据", "why": "复核原因",
 }
 IMPACT_COLUMN = "若为候选人1将新增预警"
+# a settlement of an earlier period (its `period`) that this run linked again against its own
+# roster because the roster changed since (pipelines.year_to_date): it waits for a person now
+EARLIER = "{} 报送的结算，户籍底册变动后按本期底册重新比对：计入本年累计前需确认本人。"
 # why a record waits for a person (ReviewCandidate.cause), in the reviewer's words; {} are
 # filled with the rival records (rival), the record answered 是 for the person with the answer
 # (taken), and the best probability and the threshold (weak)
@@ -73,7 +76,8 @@ def _why(review: pl.DataFrame, match_threshold: float) -> pl.Expr:
 def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFrame,
                  match_threshold: float, impact: pl.DataFrame | None = None,
                  linked: pl.DataFrame | None = None) -> pl.DataFrame:
-    """`review`: ReviewCandidate rows; `records`: PersonRecord rows; `roster`: RosterPerson rows;
+    """`review`: ReviewCandidate rows; `records`: PersonRecord rows (an earlier period's settlement
+    this run linked again carries that `period`: its 复核原因 says so first, `EARLIER`); `roster`: RosterPerson rows;
     `match_threshold`: the probability an automatic link needs (cited when evidence is short);
     `linked`: Link rows matched in one-record-per-person kinds (参保名单).
     One row per (record, candidate), Chinese headers, sorted by department, record and rank;
@@ -86,8 +90,14 @@ def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFra
         return pl.DataFrame(schema={v: pl.Utf8 for v in [*COLUMNS.values(), IMPACT_COLUMN, *REVIEW_ANSWER_COLUMNS]})
     rec = normalize_ids(records.select("dept", "kind", "record_id", "name", "id_raw", "township", "village")
                         .join(review.select("dept", "kind", "record_id").unique(), on=["dept", "kind", "record_id"]))
+    if "period" in records.columns:  # an earlier period's settlement this run linked again (pipelines.year_to_date)
+        rec = rec.join(records.select("dept", "kind", "record_id", "period"), on=["dept", "kind", "record_id"], how="left")
+    else:
+        rec = rec.with_columns(period=pl.lit(None, pl.Utf8))
+    earlier = pl.format(EARLIER, "period")
     out = (
         review.with_columns(why=_why(review, match_threshold)).join(rec, on=["dept", "kind", "record_id"], how="left")
+        .with_columns(why=pl.when(pl.col("period").is_not_null()).then(pl.concat_str([earlier, "why"])).otherwise("why"))
         .join(roster.select("person_id", pl.col("name").alias("cand_name"), "id_number", "township", "village", "group"),
               on="person_id", how="left", suffix="_cand")
         .with_columns(

@@ -104,14 +104,19 @@ class RuleInputs:
 
     @cached_property
     def settlements(self) -> pl.DataFrame | None:
-        """Year-to-date settlements with links; `is_new` marks this period's, and earlier ones whose
-        link an answer received this period changed (`answered_now`). None when 医保 not delivered."""
+        """Year-to-date settlements with links (`pipelines.year_to_date`) and the calendar `year` of
+        their 结算日期 (the period's when it has none); `is_new` marks this period's, and earlier
+        ones whose link an answer received this period changed (`answered_now`) or that this run
+        linked again after this period's roster change (`relinked_now`). None when 医保 not delivered."""
         cur = self.extracts.get("med_settlement")
         if cur is None:
             return None
         s = _records(self, cur if self.ytd_settlements is None else self.ytd_settlements)
-        now = pl.col("answered_now").fill_null(False) if "answered_now" in s.columns else pl.lit(False)
-        return s.with_columns(is_new=pl.col("record_id").is_in(cur["record_id"].implode()) | now)
+        now = [pl.col(c).fill_null(False) for c in ("answered_now", "relinked_now") if c in s.columns]
+        return s.with_columns(
+            is_new=pl.any_horizontal(pl.col("record_id").is_in(cur["record_id"].implode()), *now),
+            year=_col(s, "settle_date", pl.Date).dt.year().fill_null(int(self.year)).cast(pl.Int32),
+        )
 
 
 def _col(df: pl.DataFrame, name: str, dtype=pl.Utf8) -> pl.Expr:
@@ -279,9 +284,11 @@ def empty_signals() -> pl.DataFrame:
 # --- 医保 -----------------------------------------------------------------------------------
 
 def _ytd_by(s: pl.DataFrame, key: str, *firsts: str) -> pl.DataFrame:
-    """Sum 个人自付 by `key`, keeping only keys with a settlement in this period."""
+    """Sum 个人自付 by `key` and calendar `year` (of 结算日期), keeping only sums with a settlement
+    new this period: in January a 补报 of last December's settlements completes last year's sum,
+    said with that year."""
     return (
-        s.group_by(key)
+        s.group_by(key, "year")
         .agg(
             pl.col(*firsts).drop_nulls().first(),
             total=pl.col("out_of_pocket").sum(),
@@ -304,7 +311,7 @@ def m1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         severity=pl.when(pl.col("total") >= high).then(pl.lit("高")) if high is not None else pl.lit(None, pl.Utf8),
     )
     return _emit(rc, _say(p.drop("person_ids"), lambda r: (
-        f"{r['p_name']} {d.year}年累计个人自付 {_money(r['total'])} 元 ≥ {_n(thr)} 元（{r['n']} 笔结算）")))
+        f"{r['p_name']} {r['year']}年累计个人自付 {_money(r['total'])} 元 ≥ {_n(thr)} 元（{r['n']} 笔结算）")))
 
 
 def m2(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
@@ -319,7 +326,7 @@ def m2(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         .with_columns(signal=pl.when(pl.col("annual") > 0).then(pl.col("total") / pl.col("annual")))
     )
     return _emit(rc, _say(h, lambda r: (
-        f"全户{d.year}年累计个人自付 {_money(r['total'])} 元（{r['n']} 笔结算），占家庭年纯收入 "
+        f"全户{r['year']}年累计个人自付 {_money(r['total'])} 元（{r['n']} 笔结算），占家庭年纯收入 "
         f"{_money(r['annual'])} 元（人均 {_n(r['income'])} 元 × {r['size']} 人）的 "
         + (f"{r['signal']:.1%}" if r["signal"] is not None else "全部") + f" ≥ {share:.0%}")))
 
@@ -330,7 +337,7 @@ def m3(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
     thr = rc["threshold"]
     p = _ytd_by(s.filter("lead"), "lead_key", "lead_name", "dept").filter(pl.col("total") >= thr)
     return _emit(rc, _say(p.with_columns(signal="total"), lambda r: (
-        f"非监测对象 {r['lead_name']} {d.year}年累计个人自付 {_money(r['total'])} 元 ≥ {_n(thr)} 元"
+        f"非监测对象 {r['lead_name']} {r['year']}年累计个人自付 {_money(r['total'])} 元 ≥ {_n(thr)} 元"
         f"（{r['n']} 笔结算）")))
 
 

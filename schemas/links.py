@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-__all__ = ["Link", "ReviewCandidate", "ReviewDecision", "Twins", "LabelSample", "DECISIONS"]
+__all__ = ["Link", "ReviewCandidate", "ReviewDecision", "Twins", "LabelSample", "RosterDigest", "RosterChange", "DECISIONS"]
 
 DECISIONS = ["matched", "review", "unmatched", "rejected"]
 
@@ -103,3 +103,22 @@ class LabelSample(pa.DataFrameModel):
     person_id: str = pa.Field(nullable=True)
     score: float = pa.Field(nullable=True, ge=0, le=1)
     reason: str = pa.Field(nullable=True)
+
+
+class RosterDigest(pa.DataFrameModel):
+    """One row per roster person of a period (`adapters.warehouse.roster_digests`, stored as
+    warehouse table `roster_persons`): the 人编号 and an md5 of what the matcher reads of the
+    person (人编号, 证件号码, 姓名), so that no ID number is stored twice."""
+
+    person_id: str
+    digest: str = pa.Field(str_length=32)
+
+
+class RosterChange(pa.DataFrameModel):
+    """A person whose roster row differs from the one stored for period `since`
+    (`adapters.warehouse.roster_changes` -> `pipelines.year_to_date.to_relink`): new on this
+    period's roster, 证件号码 or 姓名 changed, or gone from it (a split household's member has a
+    new 人编号 and the old one is gone)."""
+
+    since: str
+    person_id: str

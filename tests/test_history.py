@@ -403,3 +403,115 @@ def test_an_open_warning_moves_with_its_household_to_its_new_township(prefect_ha
     assert not list((out / "2026-10" / "townships").glob("*/*反馈退回.csv"))
     sent = pl.concat([pl.read_csv(f, infer_schema=False) for f in (out / "2026-10" / "county" / "派单").glob("*.csv")])
     assert sent.filter(pl.col("预警编号") == w1)["乡（镇）"].to_list() == [town_b]
+
+SETTLEMENT_HEADER = ("结算流水号,姓名,证件号码,参保地,就诊机构,就诊类型,入院日期,结算日期,医疗总费用,统筹支付,大病保险支付,"
+                     "医疗救助支付,个人自付").split(",")
+
+
+def _roster_csv(folder: Path) -> Path:
+    (path,) = list((folder / "户籍底册").glob("*.csv"))
+    return path
+
+
+def _read_table(path: Path) -> list[dict]:
+    import csv
+    import io
+
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _write_table(path: Path, rows: list[dict]) -> None:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    path.write_bytes(buf.getvalue().encode("utf-8-sig"))
+
+
+def _settle(folder: Path, name: str, rows: list[tuple[str, str, str, str, float]]) -> None:
+    """A settlements file (结算流水号, 姓名, 证件号码, 结算日期, 个人自付) in the period's 医保 folder."""
+    _write_table(folder / "医保" / name, [dict(zip(SETTLEMENT_HEADER, [
+        rid, n, i, "埇桥区", "埇桥区人民医院", "住院", d, d, f"{a * 4:.2f}", f"{a * 3:.2f}", "0.00", "0.00", f"{a:.2f}"]))
+        for rid, n, i, d, a in rows])
+
+
+def _quiet_persons(county: Path, roster: list[dict], n: int) -> list[dict]:
+    """n heads of households of two or more whom no settlement of the sample names (truth)."""
+    truth = pl.read_csv(county / "truth" / "links.csv", infer_schema=False)
+    busy = set(truth.filter(pl.col("kind") == "med_settlement")["person_id"].drop_nulls())
+    heads = [r for r in roster if r["与户主关系"] == "户主" and r["人编号"] not in busy and int(r["家庭人口数"]) >= 2]
+    return heads[:n]
+
+
+def test_year_to_date_follows_the_current_roster(prefect_harness, tmp_path):
+    """November's roster splits a man off into a household of his own (new 人编号 and 户编号),
+    corrects a woman's mistyped 证件号码, and adds a household whose head had an October
+    settlement while off the roster: each one's October settlement counts in November's sum about
+    them, once, so M1 fires for all three (each 3,000 in October + 2,500 in November)."""
+    from sample_data.generate import generate
+
+    county = tmp_path / "c"
+    generate(county, seed=5, periods=("2026-10", "2026-11"), households=400)
+    inbox, out = county / "inbox", tmp_path / "o"
+    oct_rows = _read_table(_roster_csv(inbox / "2026-10"))
+    split, fixed = _quiet_persons(county, oct_rows, 2)
+    right = fixed["证件号码"]
+    wrong = right[:14] + ("1" if right[14] != "1" else "2") + right[15:]
+    _write_table(_roster_csv(inbox / "2026-10"), [dict(r, 证件号码=wrong) if r["人编号"] == fixed["人编号"] else r
+                                                  for r in oct_rows])
+    nov_path = _roster_csv(inbox / "2026-11")
+    nov_rows = _read_table(nov_path)  # (its headers may be other aliases than October's)
+    income = next(h for h in nov_rows[0] if h.startswith("年人均"))
+    newcomer = dict(next(r for r in nov_rows if r["人编号"] == split["人编号"]), **{
+        "户编号": "H9999002", "人编号": "H9999002-01", "姓名": "郭建金", "证件号码": "342223195208089218",
+        "与户主关系": "户主", "家庭人口数": "1", "户类型": "监测户", income: "6000"})
+    moved = {"户编号": "H9999001", "人编号": "H9999001-01", "与户主关系": "户主", "家庭人口数": "1"}
+    _write_table(nov_path, [dict(r, **moved) if r["人编号"] == split["人编号"] else r for r in nov_rows] + [newcomer])
+    people = [(split, "X"), (fixed, "Y"), (newcomer, "Z")]
+    _settle(inbox / "2026-10", "结算明细_测试.csv",
+            [(f"JS_OCT_{t}", p["姓名"], right if p is fixed else p["证件号码"], "2026-10-12", 3000.0) for p, t in people])
+    _settle(inbox / "2026-11", "结算明细_测试.csv",
+            [(f"JS_NOV_{t}", p["姓名"], right if p is fixed else p["证件号码"], "2026-11-12", 2500.0) for p, t in people])
+    ISSUE.setdefault("2026-11", "2026-12-03")
+    assert _run(county, out, "2026-10") == 0 and _run(county, out, "2026-11") == 0
+    m1 = pl.read_parquet(out / "2026-11" / "warnings.parquet").filter(pl.col("rule") == "M1")
+    for household, t in (("H9999001", "X"), (fixed["户编号"], "Y"), ("H9999002", "Z")):
+        row = m1.filter(pl.col("household_id") == household)
+        assert row.height == 1, (household, m1.select("household_id", "basis"))
+        assert "2026年累计个人自付 5,500.00 元" in row["basis"][0] and "（2 笔结算）" in row["basis"][0]
+        assert sorted(row["record_ids"][0]) == [f"JS_NOV_{t}", f"JS_OCT_{t}"]
+    # October's stored rows keep October's links: November's sums use the new ones
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    stored = dict(con.sql("SELECT record_id, coalesce(person_id, decision) FROM settlements "
+                          "WHERE period = '2026-10' AND record_id LIKE 'JS_OCT_%'").fetchall())
+    con.close()
+    assert stored["JS_OCT_X"] == split["人编号"] and stored["JS_OCT_Z"] == "unmatched"
+
+
+def test_a_late_december_settlement_counts_in_december_s_year(prefect_harness, tmp_path):
+    """January 2027's 医保 folder holds a 补报 of two December 2026 settlements of someone with no
+    2027 cost: they complete 2026's sum (with December's own 200), warned in January as 2026's;
+    no 2027 sum is warned."""
+    from sample_data.generate import generate
+
+    county = tmp_path / "c"
+    generate(county, seed=5, periods=("2026-12", "2027-01"), households=400)
+    inbox, out = county / "inbox", tmp_path / "o"
+    (p,) = _quiet_persons(county, _read_table(_roster_csv(inbox / "2026-12")), 1)
+    _settle(inbox / "2026-12", "结算明细_测试.csv", [("JS_DEC_1", p["姓名"], p["证件号码"], "2026-12-05", 200.0)])
+    _settle(inbox / "2027-01", "结算明细_2026-12_补报.csv", [("JS_DEC_2", p["姓名"], p["证件号码"], "2026-12-28", 3000.0),
+                                                         ("JS_DEC_3", p["姓名"], p["证件号码"], "2026-12-30", 2500.0)])
+    ISSUE.update({"2026-12": "2027-01-06", "2027-01": "2027-02-03"})
+    assert _run(county, out, "2026-12") == 0 and _run(county, out, "2027-01") == 0
+    jan = pl.read_parquet(out / "2027-01" / "warnings.parquet").filter(pl.col("household_id") == p["户编号"])
+    m1 = jan.filter(pl.col("rule") == "M1")
+    assert m1.height == 1 and "2026年累计个人自付 5,700.00 元" in m1["basis"][0] and "2027年" not in m1["basis"][0]
+    assert sorted(m1["record_ids"][0]) == ["JS_DEC_1", "JS_DEC_2", "JS_DEC_3"]

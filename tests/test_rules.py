@@ -105,6 +105,30 @@ def test_m1_uses_ytd_but_needs_a_settlement_this_period():
                      ytd_settlements=answered.with_columns(answered_now=pl.lit(False))), "M1").is_empty()
 
 
+def test_a_late_settlement_counts_in_the_year_of_its_settle_date():
+    """January 2027's 医保 folder holds a 补报 of December 2026 settlements: they complete 2026's
+    sum (and warn, worded with 2026), never 2027's, for which this person has no cost."""
+    late = pl.DataFrame({"dept": ["医保"] * 3, "kind": ["med_settlement"] * 3, "record_id": ["JS_DEC", "JS_L1", "JS_L2"],
+                         "name": ["王五"] * 3, "id_raw": [None] * 3, "out_of_pocket": [1200.0, 3000.0, 2500.0],
+                         "settle_date": [D(2026, 12, 2), D(2026, 12, 28), D(2026, 12, 30)],
+                         "decision": ["matched"] * 3, "person_id": ["B-01"] * 3, "household_id": ["B"] * 3},
+                        schema_overrides={"id_raw": pl.Utf8})
+    cur = late.filter(pl.col("record_id") != "JS_DEC")  # delivered in 2027-01; JS_DEC in 2026-12
+    links = cur.select("dept", "kind", "record_id", "decision", "person_id", "household_id")
+    sig = run_rules({"med_settlement": cur.drop("decision", "person_id", "household_id")}, links, ROSTER, CFG,
+                    "2027-01", ytd_settlements=late)
+    m1 = fired(sig, "M1")
+    assert m1.height == 1 and "2026年累计个人自付 6,700.00 元" in m1["basis"][0] and "2027年" not in m1["basis"][0]
+    assert sorted(m1["record_ids"][0].to_list()) == ["JS_DEC", "JS_L1", "JS_L2"]
+    # a 2027 settlement beside them is summed apart, in 2027's sum
+    jan = late.head(1).with_columns(record_id=pl.lit("JS_JAN"), settle_date=D(2027, 1, 5), out_of_pocket=pl.lit(5000.0))
+    both = run_rules({"med_settlement": pl.concat([cur, jan]).drop("decision", "person_id", "household_id")},
+                     pl.concat([links, jan.select(links.columns)]), ROSTER, CFG, "2027-01",
+                     ytd_settlements=pl.concat([late, jan]))
+    basis = fired(both, "M1")["basis"][0]
+    assert "2026年累计个人自付 6,700.00 元" in basis and "2027年累计个人自付 5,000.00 元 ≥ 5,000 元（1 笔结算）" in basis
+
+
 @pytest.mark.parametrize("amount,m2", [(3999.99, False), (4000.0, True)])
 def test_m2_share_of_household_income(amount, m2):
     sig = run({"med_settlement": med(("A-02", "李*", None, amount))})

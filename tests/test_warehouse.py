@@ -24,14 +24,16 @@ def test_a_frame_without_columns_removes_the_periods_rows_and_creates_nothing(tm
 
 def test_year_to_date_takes_each_record_once_latest_wins(tmp_path):
     con = warehouse.connect(tmp_path / "w.duckdb")
-    warehouse.replace_period(con, "2025-12", {"settlements": pl.DataFrame({"record_id": ["old"], "out_of_pocket": [9.0]})})
-    warehouse.replace_period(con, "2026-08", {"settlements": pl.DataFrame({"record_id": ["a", "b"], "out_of_pocket": [1.0, 2.0]})})
-    warehouse.replace_period(con, "2026-09", {"settlements": pl.DataFrame({"record_id": ["b"], "out_of_pocket": [3.0]})})
-    warehouse.replace_period(con, "2026-11", {"settlements": pl.DataFrame({"record_id": ["z"], "out_of_pocket": [7.0]})})
-    current = pl.DataFrame({"record_id": ["c"], "out_of_pocket": [4.0]})
-    ytd = warehouse.year_to_date_settlements(con, "2026-10", current).sort("record_id")
+    def rows(ids, amounts):  # (no 结算日期: the delivery period's year)
+        return pl.DataFrame({"record_id": ids, "out_of_pocket": amounts, "settle_date": [None] * len(ids)},
+                            schema_overrides={"settle_date": pl.Date})
+    warehouse.replace_period(con, "2025-12", {"settlements": rows(["old"], [9.0])})
+    warehouse.replace_period(con, "2026-08", {"settlements": rows(["a", "b"], [1.0, 2.0])})
+    warehouse.replace_period(con, "2026-09", {"settlements": rows(["b"], [3.0])})
+    warehouse.replace_period(con, "2026-11", {"settlements": rows(["z"], [7.0])})
+    ytd = warehouse.year_to_date_settlements(con, "2026-10", [2026]).sort("record_id")
     # previous year and later periods excluded; b's correction (2026-09) replaces its first delivery
-    assert ytd.rows() == [("a", 1.0), ("b", 3.0), ("c", 4.0)]
+    assert ytd.select("record_id", "out_of_pocket", "period").rows() == [("a", 1.0, "2026-08"), ("b", 3.0, "2026-09")]
 
 
 def test_runs_are_audited(tmp_path):

@@ -1,0 +1,97 @@
+"""Which earlier settlements a run links again when the roster changed, and how their new links
+enter the year-to-date sums (pipelines/year_to_date.py; the warehouse side in adapters/warehouse.py)."""
+
+import datetime as dt
+
+import duckdb
+import polars as pl
+
+from adapters import warehouse
+from pipelines.year_to_date import merge, settle_years, to_relink
+
+D = dt.date
+
+ROSTER = pl.DataFrame({
+    "person_id": ["H2-01", "H3-01", "H4-01"],
+    "household_id": ["H2", "H3", "H4"],
+    "name": ["陈强鹏", "吴国建", "郭建金"],
+    "id_number": ["341302198001011234", "341302196903317777", "342223195208089218"],
+})
+
+
+def settlements(rows):
+    """Stored settlements: (record_id, period, id_raw, decision, person_id)."""
+    return pl.DataFrame(
+        [dict(dept="医保", kind="med_settlement", record_id=r, period=p, name=None, id_raw=i, out_of_pocket=1000.0,
+              settle_date=D(2026, 10, 5), decision=d, person_id=pid, household_id=pid and pid.split("-")[0], score=0.99)
+         for r, p, i, d, pid in rows],
+        schema_overrides={"name": pl.Utf8, "person_id": pl.Utf8, "household_id": pl.Utf8, "id_raw": pl.Utf8})
+
+
+EARLIER = settlements([
+    ("S_SPLIT", "2026-10", "341302********1234", "matched", "H1-01"),  # his 人编号 is gone: split to H2-01
+    ("S_KEPT", "2026-10", "341302********5555", "matched", "H9-01"),  # H9-01 unchanged: keeps its link
+    ("S_FIXED", "2026-10", "341302196903317777", "unmatched", None),  # shows 吴国建's corrected ID
+    ("S_NEW", "2026-10", "3422**********9218", "unmatched", None),  # 郭建金, added to the roster in 2026-11
+    ("S_OTHER", "2026-10", "341302********4321", "unmatched", None),  # nobody new fits
+    ("S_NOID", "2026-10", "3.41302E+17", "unmatched", None),  # its ID shows neither: linked by name
+])
+
+
+def test_only_settlements_the_roster_change_concerns_are_linked_again():
+    changed = pl.DataFrame({"since": ["2026-10"] * 4, "person_id": ["H1-01", "H2-01", "H3-01", "H4-01"]})
+    roster = pl.concat([ROSTER, pl.DataFrame({"person_id": ["H9-01"], "household_id": ["H9"], "name": ["某某"],
+                                              "id_number": ["341302199901015555"]})])
+    again = to_relink(EARLIER, changed, roster)
+    assert sorted(again["record_id"]) == ["S_FIXED", "S_NEW", "S_NOID", "S_SPLIT"]
+    # a change since another period does not concern a record of 2026-10
+    assert to_relink(EARLIER.filter(pl.col("record_id") == "S_NEW"), changed.with_columns(since=pl.lit("2026-09")),
+                     ROSTER).is_empty()
+
+
+def test_relinked_settlements_take_their_new_link_once_each():
+    current = settlements([("S_NOW", "2026-11", None, "matched", "H2-01")]).drop("period")
+    relinked = pl.DataFrame({"dept": ["医保"] * 2, "kind": ["med_settlement"] * 2, "record_id": ["S_SPLIT", "S_NEW"],
+                             "decision": ["matched", "matched"], "person_id": ["H2-01", "H4-01"],
+                             "household_id": ["H2", "H4"], "score": [0.999, 0.995], "reason": ["r", "r"],
+                             "n_candidates": [1, 1]})
+    # S_NOW delivered again this period: the earlier delivery is not counted beside it
+    earlier = pl.concat([EARLIER, settlements([("S_NOW", "2026-10", None, "matched", "H2-01")])])
+    ytd = merge(current, earlier, relinked, pl.Series(["H2-01", "H4-01", "H1-01"]))
+    assert ytd["record_id"].is_unique().all() and ytd.height == 7
+    by = {r["record_id"]: r for r in ytd.iter_rows(named=True)}
+    assert (by["S_SPLIT"]["person_id"], by["S_SPLIT"]["household_id"], by["S_SPLIT"]["relinked_now"]) == ("H2-01", "H2", True)
+    assert (by["S_NEW"]["decision"], by["S_NEW"]["person_id"], by["S_NEW"]["relinked_now"]) == ("matched", "H4-01", True)
+    assert (by["S_KEPT"]["person_id"], by["S_KEPT"]["relinked_now"]) == ("H9-01", False)
+    assert by["S_FIXED"]["decision"] == "unmatched"
+    # next month the same re-link is no longer news: the roster changed the month before
+    later = merge(current, earlier, relinked, pl.Series([], dtype=pl.Utf8))
+    assert not later["relinked_now"].any() and later.filter(pl.col("record_id") == "S_SPLIT")["person_id"][0] == "H2-01"
+
+
+def test_settle_years_add_last_year_for_a_late_delivery():
+    jan = pl.DataFrame({"settle_date": [D(2026, 12, 28), D(2027, 1, 3), None]})
+    assert settle_years(jan, "2027-01") == [2026, 2027]
+    assert settle_years(jan.tail(1), "2027-01") == [2027]
+
+
+def test_the_warehouse_tells_whose_roster_row_changed_and_which_year_a_settlement_counts_in(tmp_path):
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    october = ROSTER.with_columns(person_id=pl.Series(["H1-01", "H3-01", "H5-01"]),
+                                  id_number=pl.Series(["341302198001011234", "341302196903311777", "341302197001015555"]))
+    november = pl.concat([ROSTER, october.filter(pl.col("person_id") == "H5-01")])
+    warehouse.replace_period(con, "2026-10", {"roster_persons": warehouse.roster_digests(october)})
+    changed = warehouse.roster_changes(con, november, ["2026-10", "2026-09"])
+    since_oct = set(changed.filter(pl.col("since") == "2026-10")["person_id"])
+    assert since_oct == {"H1-01", "H2-01", "H3-01", "H4-01"}  # gone, new (split), ID corrected, new household
+    assert set(changed.filter(pl.col("since") == "2026-09")["person_id"]) == set(november["person_id"])  # not stored
+    # a December settlement delivered in January counts in 2026, not in 2027
+    s = settlements([("S_DEC", "2026-12", None, "matched", "H2-01"), ("S_LATE", "2027-01", None, "matched", "H2-01"),
+                     ("S_JAN", "2027-01", None, "matched", "H2-01")])
+    s = s.with_columns(settle_date=pl.Series([D(2026, 12, 2), D(2026, 12, 30), D(2027, 1, 4)]))
+    for p, part in s.partition_by("period", as_dict=True).items():
+        warehouse.replace_period(con, p[0], {"settlements": part.drop("period")})
+    assert sorted(warehouse.year_to_date_settlements(con, "2027-02", [2027])["record_id"]) == ["S_JAN"]
+    assert sorted(warehouse.year_to_date_settlements(con, "2027-02", [2026, 2027])["record_id"]) == [
+        "S_DEC", "S_JAN", "S_LATE"]
+    con.close()
