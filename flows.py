@@ -453,6 +453,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
     con = warehouse.connect(paths.warehouse)
     try:
         earlier_rows = warehouse.table(con, "township_rows", "period < ?", [period])
+        rows_before = warehouse.table(con, "township_rows", "period = ?", [period])  # a re-run: what went out
         earlier_answers = warehouse.table(con, "feedback_answers", "period < ?", [period])
         previous_status = warehouse.latest_before(con, "warning_status", period)
     finally:
@@ -492,6 +493,8 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         feedback.warning_status(issued, answers, as_of).write_parquet(paths.work / "status_earlier.parquet")
     if previous_status is not None:
         previous_status.write_parquet(paths.work / "status_previous.parquet")
+    if rows_before is not None:
+        rows_before.drop("period").write_parquet(paths.work / "township_rows_before.parquet")
     return counts
 
 
@@ -602,13 +605,21 @@ def remember(paths: RunPaths, period: str) -> None:
 
 
 @task(**STEP)
-def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date) -> str:
+def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, sent_on: date) -> dict:
     """Township rows (still-open earlier warnings first, each in the township its household lives
-    in now, then this period's), the warnings that moved (a data-quality finding) and the status
-    of every warning ever issued. Returns the verification deadline of this period's warnings."""
+    in now, then this period's, then those a re-run takes back), the warnings that moved (a
+    data-quality finding) and the status of every warning ever issued. A re-run dates the
+    warnings its period's list did not hold before `sent_on`. Returns the verification deadline
+    of this period's warnings, how many were first sent now and how many taken back."""
     work = paths.work
     warnings = pl.read_parquet(work / "warnings.parquet")
     deadline, cal_note = calendar.add_working_days(issue_date, cfg.run.verify_working_days, cfg.run)
+    before = _read(work / "township_rows_before.parquet")
+    if before is not None and sent_on != issue_date:
+        sent_deadline, sent_note = calendar.add_working_days(sent_on, cfg.run.verify_working_days, cfg.run)
+        cal_note = cal_note or sent_note
+    else:
+        sent_deadline = deadline
     if cal_note:
         pl.DataFrame([dict(category=Finding.CALENDAR, dept=None, file=None, detail=cal_note, count=1)],
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_calendar.parquet")
@@ -619,7 +630,8 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date) -
                                   "the lists' 网格员 and 网格员电话 are empty", count=1)],
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_grid.parquet")
     roster = pl.read_parquet(work / "roster.parquet")
-    new = township.township_rows(warnings, roster, grid, issue_date, deadline)
+    new = feedback.first_sent(township.township_rows(warnings, roster, grid, issue_date, deadline),
+                              before, sent_on, sent_deadline)
     earlier_rows = _read(work / "township_rows_earlier.parquet")
     status_earlier = _read(work / "status_earlier.parquet")
     carried = (feedback.carry_over(status_earlier, earlier_rows, before_period=period,
@@ -629,6 +641,8 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date) -
         feedback.moved_warnings(carried, earlier_rows).write_parquet(work / "findings_moved.parquet")
     rows = feedback.with_carry_over(new, carried if carried is not None else new.head(0).select(
         pl.lit(None, pl.Utf8).alias("状态"), pl.lit(None, pl.Int64).alias("逾期天数"), *new.columns))
+    withdrawn = feedback.withdrawn_rows(before, rows, status_earlier)
+    rows = pl.concat([rows, withdrawn])
     rows.write_parquet(work / "township_rows.parquet")
     issued = feedback.issued_from_rows(
         _concat([earlier_rows, rows.with_columns(period=pl.lit(period))]) if earlier_rows is not None
@@ -636,7 +650,9 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date) -
     )
     feedback.warning_status(issued, _read(work / "answers_all.parquet"), issue_date).write_parquet(
         work / "status_all.parquet")
-    return deadline.isoformat()
+    first = new.filter(pl.col("下发日期") != issue_date.isoformat()).height
+    return {"deadline": deadline.isoformat(), "sent_now": first, "sent_on": sent_on.isoformat(),
+            "withdrawn": withdrawn.height}
 
 
 @task(**STEP)
@@ -674,7 +690,8 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
         sheet = df.drop("township")
         folder = stage / "townships" / town
         outputs.write_csv(sheet, folder / f"{town}_{period}_预警清单.csv")
-        sheets = {"汇总": sheet.group_by("风险类型").len("户数").sort("风险类型")}
+        sheets = {"汇总": sheet.filter(pl.col("状态") != feedback.STATUS_WITHDRAWN)
+                  .group_by("风险类型").len("户数").sort("风险类型")}
         for (risk,), part in sheet.partition_by("风险类型", as_dict=True, maintain_order=True).items():
             sheets[risk] = part
         workbooks.append((sheets, folder / f"{town}_{period}_预警清单.xlsx"))
@@ -706,9 +723,11 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     outputs.write_csv(summary, county / "核实进度_乡镇.csv")
     outputs.write_csv(overdue, county / "逾期未核实清单.csv")
     all_warnings = _concat([_read(work / "warnings_earlier.parquet"), warnings])
-    for dept, df in feedback.dispatch(
-        feedback.dispatch_changes(status, _read(work / "status_previous.parquet")), all_warnings, cfg
-    ).items():
+    sent = {f.name.removeprefix("派单_").removesuffix(f"_{period}.csv"): pl.read_csv(f, infer_schema=False)
+            for f in sorted(((paths.final or paths.out) / "county" / "派单").glob(f"派单_*_{period}.csv"))}
+    dispatched = feedback.dispatch_sent_before(sent, feedback.dispatch(
+        feedback.dispatch_changes(status, _read(work / "status_previous.parquet")), all_warnings, cfg), status)
+    for dept, df in dispatched.items():
         outputs.write_csv(df, county / "派单" / f"派单_{dept}_{period}.csv")
 
     links = pl.read_parquet(work / "links.parquet")
@@ -733,7 +752,9 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     }), county / "县级预警报告.html")
     shutil.rmtree(work)
     outputs.publish_dir(stage, paths.out)
-    return {"townships": towns, "attention": attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")])}
+    taken_back = sum(df.filter(pl.col("派单动作") == feedback.WITHDRAWN).height for df in dispatched.values())
+    return {"townships": towns, "attention": attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")]),
+            "dispatch_withdrawn": taken_back}
 
 
 REJECTED_HEADERS = {"dept": "部门", "kind": "表类型", "file": "文件", "line": "行号", "record_id": "记录编号",
@@ -815,9 +836,9 @@ def monthly_run(
     if (bad := _check_dates(period, issue_date)) is not None:  # a deployment's parameters come unchecked
         raise RunError(bad)
     cfg = load_config(config_path, overrides or [])
-    issued = date.fromisoformat(issue_date) if issue_date else county_today()
     paths = plan_paths(inbox_dir, period, out_dir, warehouse_path, resolve_departments(cfg, departments), dry_run)
-    run_id = _begin_run(paths, period, cfg, issued)
+    run_id, dates = _begin_run(paths, period, cfg, issue_date, config_path, overrides)
+    issued = dates["issued"]
     status = "failed"
     try:
         depts = discover_inputs(paths, cfg)
@@ -839,10 +860,11 @@ def monthly_run(
         accounts = settle_accounts.submit(paths, cfg, depts, ingested)  # beside the warnings: needs none
         issued_counts = issue_warnings(paths, cfg, period, kinds)
         table = accounts.result()
-        deadline = prepare_lists(paths, cfg, period, issued)
+        lists = prepare_lists(paths, cfg, period, issued, dates["sent_on"])
         remember(paths, period)
-        result = publish(paths, cfg, period, issued, deadline) | {"deadline": deadline, "feedback": answers,
-                                                                  "review_answers": reviewed}
+        result = publish(paths, cfg, period, issued, lists["deadline"]) | lists | {
+            "feedback": answers, "review_answers": reviewed, "issue_date": issued.isoformat(),
+            "issue_date_kept": dates["kept"], "settings_before": dates["settings_before"]}
         if dry_run:
             result["would_write"] = describe_dry_run(paths)
         else:
@@ -850,7 +872,7 @@ def monthly_run(
         status = "ok"
     finally:
         _finish_run(paths, run_id, status)
-    return {"out": str(paths.final), "accounting": table.to_dicts(), "decisions": decisions,
+    return {"out": str(paths.final), "period": period, "accounting": table.to_dicts(), "decisions": decisions,
             "departments": list(paths.only), "dry_run": dry_run, **issued_counts, **result}
 
 
@@ -1012,12 +1034,38 @@ def plan_paths(inbox_dir: str, period: str, out_dir: str, warehouse_path: str | 
                     warehouse=copy, final=final, only=only, scratch=scratch, real_warehouse=wh)
 
 
-def _begin_run(paths: RunPaths, period: str, cfg: Config, issue_date: date) -> str:
+def _begin_run(paths: RunPaths, period: str, cfg: Config, issue_date: str | None, config_path: str | None,
+               overrides: list[str] | None) -> tuple[str, dict]:
+    """Record the run with its settings (the config file's path and content, the overrides).
+    Returns its id and its dates: `issued`, the period's 下发日期 (`issue_date`; else the one the
+    period's last run gave its lists, `kept`; else today, county time); `sent_on`, the 下发日期 of
+    a warning a re-run publishes first (today, but not before any list already out); and
+    `settings_before`, how the period's last full run was set when it differs from `cfg`."""
     con = warehouse.connect(paths.warehouse)
     try:
-        return warehouse.begin_run(con, period, cfg.fingerprint, issue_date)
+        before = warehouse.last_run(con, period)
+        full = warehouse.last_run(con, period, full=True)
+        latest = warehouse.latest_issue_date(con)
+        kept = issue_date is None and before is not None and before["issue_date"] is not None
+        issued = date.fromisoformat(issue_date) if issue_date else before["issue_date"] if kept else county_today()
+        text = Path(config_path).read_text(encoding="utf-8") if config_path else None
+        run_id = warehouse.begin_run(con, period, cfg.fingerprint, issued,
+                                     str(Path(config_path).resolve()) if config_path else None, text, overrides)
     finally:
         con.close()
+    changed = full is not None and full["config_sha256"] != cfg.fingerprint
+    return run_id, {"issued": issued, "kept": kept, "sent_on": max(d for d in (county_today(), latest, issued) if d),
+                    "settings_before": describe_settings(full) if changed else None}
+
+
+def describe_settings(run: dict) -> str:
+    """A stored run's settings in words: `--config PATH --set K=V ...`, `default settings`, or
+    `not recorded` (a run stored before runs kept them)."""
+    if run.get("overrides") is None:
+        return "settings not recorded"
+    said = ([f"--config {run['config_path']}"] if run.get("config_path") else []) + [
+        f"--set {o}" for o in run["overrides"]]
+    return " ".join(said) or "default settings"
 
 
 def _finish_run(paths: RunPaths, run_id: str, status: str) -> None:
@@ -1041,7 +1089,7 @@ def _later_periods(warehouse_path: Path, period: str) -> list[str]:
         return []
     con = duckdb.connect(str(warehouse_path), read_only=True)
     try:
-        return [p for p, _ in warehouse.later_periods(con, period)]  # (every warehouse file has `runs`)
+        return warehouse.later_periods(con, period)  # (every warehouse file has `runs`)
     finally:
         con.close()
 
@@ -1162,7 +1210,18 @@ def print_summary(result: dict) -> None:
               + (f"; {ra['gone']} answered 是 for persons no longer on the roster, not applied" if ra["gone"] else "")
               + (f"; {ra['misfiled']} rows of tables in 复核/ that hold no answers set aside" if ra["misfiled"] else "")
               + (f"; {ra['held']} answered 是 not taken (数据质量报告.csv)" if ra["held"] else ""))
-    print(f"乡镇清单 township lists: {len(result['townships'])} townships, 核实截止 deadline {result['deadline']}")
+    print(f"乡镇清单 township lists: {len(result['townships'])} townships, 下发日期 issued {result['issue_date']}"
+          f"{' (kept from the period’s earlier run; --issue-date to change it)' if result.get('issue_date_kept') else ''}"
+          f", 核实截止 deadline {result['deadline']}")
+    if result.get("sent_now"):
+        print(f"  {result['sent_now']} warnings the period's lists did not hold before go out now: 下发日期 "
+              f"{result['sent_on']}, their own deadline")
+    if result.get("withdrawn") or result.get("dispatch_withdrawn"):
+        print(f"撤回 withdrawn: {result['withdrawn']} rows of the lists sent before are no longer warned (状态 撤回, "
+              f"answers to them kept); 派单 rows taken back: {result['dispatch_withdrawn']}")
+    if result.get("settings_before"):
+        print(f"note: {result['period']} was last run with {result['settings_before']}; this run's settings differ "
+              "(later periods re-run keep their own)")
     if result.get("attention"):
         print("请注意 attention (数据质量报告.csv):")
         for line in result["attention"]:
@@ -1231,7 +1290,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, help="output folder (OUT/YYYY-MM/ is written)")
     run.add_argument("--warehouse", help="DuckDB warehouse file (default OUT/warehouse.duckdb)")
     common(run)
-    run.add_argument("--issue-date", help="下发日期 to print on the lists (default today), YYYY-MM-DD")
+    run.add_argument("--issue-date", help="下发日期 to print on the lists, YYYY-MM-DD (default: the one the period's "
+                     "lists went out with if it was run before, else today)")
     run.add_argument("--dept", action="append", default=[], metavar="DEPT",
                      help="re-read, link and warn only this department (repeatable; Chinese folder name or "
                           "English alias). The period must have been run in full before; the other "
@@ -1385,24 +1445,36 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
 def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, overrides: list[str] | None,
                         period: str, county: str | None) -> list[str]:
     """Periods after `period` that were already run depend on it (year-to-date sums, warning
-    history): run them again, in order, with their own 下发日期, so running periods out of order
-    gives the same answers as running them in order. Returns what it did, one line each (also
+    history): run them again, in order, each with its own 下发日期 and its own settings (those of
+    its last full run: the config file's content as it was then, its overrides), so running
+    periods out of order gives the same answers as running them in order and a setting given for
+    `period` changes no other. `config`/`overrides` (this run's) serve only a period whose run
+    recorded none (stored before runs kept them). Returns what it did, one line each (also
     printed)."""
     con = warehouse.connect(wh)
     try:
-        later = warehouse.later_periods(con, period)
+        later = [(p, warehouse.last_run(con, p, full=True)) for p in warehouse.later_periods(con, period)]
     finally:
         con.close()
     said = []
-    for p, issued in later:
-        if not (Path(inbox) / p).is_dir():
-            said.append(f"note: {p} was run before but its inbox folder is gone; not re-run")
-            print(said[-1], file=sys.stderr)
-            continue
-        said.append(f"re-running {p}: it was run before {period} and depends on it")
-        print(said[-1], file=sys.stderr, flush=True)
-        print_summary(monthly_run(inbox, p, out, str(wh), config, overrides,
-                                  issued.isoformat() if issued else None, county=county))
+    with tempfile.TemporaryDirectory(prefix="fanpin-settings-") as scratch:
+        for p, run in later:
+            if not (Path(inbox) / p).is_dir():
+                said.append(f"note: {p} was run before but its inbox folder is gone; not re-run")
+                print(said[-1], file=sys.stderr)
+                continue
+            if run is None or run["overrides"] is None:
+                own, sets, how = config, overrides, "its settings were not recorded: with this run's"
+            else:
+                own, sets, how = run["config_path"], list(run["overrides"]), f"with its own {describe_settings(run)}"
+                if run["config_text"] is not None and not (
+                        Path(own).is_file() and Path(own).read_text(encoding="utf-8") == run["config_text"]):
+                    own = str(Path(scratch) / f"{p}.toml")  # the file changed or is gone: its content then
+                    Path(own).write_text(run["config_text"], encoding="utf-8")
+                    how += " (the file's content as it was then)"
+            said.append(f"re-running {p}: it was run before {period} and depends on it; {how}")
+            print(said[-1], file=sys.stderr, flush=True)
+            print_summary(monthly_run(inbox, p, out, str(wh), own, sets, county=county))
     return said
 
 

@@ -3,7 +3,8 @@
 Tables (every one carries `period`; re-running a period replaces exactly that period's rows in
 one transaction, so a re-run never duplicates anything):
 
-- `runs`          who ran which period when, with which config (sha256) and outcome
+- `runs`          who ran which period when, with which settings (config file, its content, --set
+                  overrides, sha256), 下发日期 and outcome
 - `deliveries`    every input file seen: department, path, sha256, size, duplicate_of
 - `settlements`   医保 settlement rows as delivered, with their link (year-to-date rules read it)
 - `roster_persons` each roster person's 人编号 and a digest of their row (what changed since a period)
@@ -53,31 +54,57 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
             run_by VARCHAR, host VARCHAR, config_sha256 VARCHAR, status VARCHAR, summary VARCHAR)"""
     )
     _run(con, "ALTER TABLE runs ADD COLUMN IF NOT EXISTS issue_date DATE")
+    # the settings as given (null `overrides`: a run recorded before settings were kept)
+    _run(con, "ALTER TABLE runs ADD COLUMN IF NOT EXISTS config_path VARCHAR")
+    _run(con, "ALTER TABLE runs ADD COLUMN IF NOT EXISTS config_text VARCHAR")
+    _run(con, "ALTER TABLE runs ADD COLUMN IF NOT EXISTS overrides VARCHAR[]")
     return con
 
 
-def begin_run(con: duckdb.DuckDBPyConnection, period: str, config_sha: str, issue_date=None) -> str:
+def begin_run(con: duckdb.DuckDBPyConnection, period: str, config_sha: str, issue_date=None,
+              config_path: str | None = None, config_text: str | None = None,
+              overrides: list[str] | None = None) -> str:
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     run_id = f"{period}-{now:%Y%m%dT%H%M%S%f}"
     _run(
         con,
         "INSERT INTO runs BY NAME SELECT ? AS run_id, ? AS period, ? AS started_at, ? AS run_by, ? AS host, "
-        "? AS config_sha256, 'running' AS status, ?::DATE AS issue_date",
-        [run_id, period, now, getpass.getuser(), socket.gethostname(), config_sha, issue_date],
+        "? AS config_sha256, 'running' AS status, ?::DATE AS issue_date, ? AS config_path, ? AS config_text, "
+        "?::VARCHAR[] AS overrides",
+        [run_id, period, now, getpass.getuser(), socket.gethostname(), config_sha, issue_date,
+         config_path, config_text, list(overrides or [])],
     )
     return run_id
 
 
-def later_periods(con: duckdb.DuckDBPyConnection, period: str) -> list[tuple[str, object]]:
-    """Periods after `period` already run in full and successfully, with the 下发日期 of their last
-    such run, in order: their year-to-date sums and warning history depend on `period`."""
-    return _run(
-        con,
-        """SELECT period, arg_max(issue_date, started_at) FROM runs
-           WHERE period > ? AND status = 'ok' AND coalesce(summary, '') = ''
-           GROUP BY period ORDER BY period""",
+def last_run(con: duckdb.DuckDBPyConnection, period: str, full: bool = False) -> dict | None:
+    """The period's last successful run (`full`: of the whole period, not `--dept`), as a dict of
+    `runs` columns (issue_date: the 下发日期 its lists went out with; config_path, config_text,
+    overrides: its settings), or None when the period never ran."""
+    rows = con.execute(
+        f"""SELECT * FROM runs WHERE period = ? AND status = 'ok'
+            {"AND coalesce(summary, '') = ''" if full else ""} ORDER BY started_at DESC LIMIT 1""",
         [period],
     )
+    names = [d[0] for d in rows.description]
+    row = rows.fetchone()
+    return dict(zip(names, row)) if row else None
+
+
+def latest_issue_date(con: duckdb.DuckDBPyConnection):
+    """The latest 下发日期 any successful run gave its lists (None before the first run)."""
+    return _run(con, "SELECT max(issue_date) FROM runs WHERE status = 'ok'")[0][0]
+
+
+def later_periods(con: duckdb.DuckDBPyConnection, period: str) -> list[str]:
+    """Periods after `period` already run in full and successfully, in order: their year-to-date
+    sums and warning history depend on `period`."""
+    return [p for (p,) in _run(
+        con,
+        """SELECT DISTINCT period FROM runs
+           WHERE period > ? AND status = 'ok' AND coalesce(summary, '') = '' ORDER BY period""",
+        [period],
+    )]
 
 
 def previous_period(con: duckdb.DuckDBPyConnection, period: str) -> str | None:

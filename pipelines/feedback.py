@@ -9,7 +9,8 @@ Pure functions, polars frames in and out. Frames used below:
 - `issued`: every warning ever issued, one row per 预警编号 (extra rows of the same id, e.g.
   one per rule or a carried-over copy, are collapsed to the earliest period): warning_id,
   township (null for an unplaced lead), household_id, period, issue_date, deadline (Date, or
-  ISO text). `issued_from_rows()` builds it from written township rows. Collapsed, `township` is
+  ISO text), withdrawn (optional: its latest row says 撤回, `withdrawn_rows`).
+  `issued_from_rows()` builds it from written township rows. Collapsed, `township` is
   the latest row's (a warning carried to the township its household moved to is that
   township's now) and `townships` every township whose list has carried it.
 - `answers`: every accepted answer ever received = `check_feedback`'s `accepted` rows of each
@@ -39,22 +40,25 @@ from pipelines.validate import REJECTED_SCHEMA, delivery_order, mask_value
 from schemas.outputs import FEEDBACK_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding, WarningStatus
 
 __all__ = [
-    "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "UNKNOWN_TOWNSHIP",
-    "issued_from_rows", "file_township", "check_feedback", "warning_status", "answer_history",
-    "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings", "dispatch", "dispatch_changes",
+    "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "STATUS_WITHDRAWN", "UNKNOWN_TOWNSHIP",
+    "issued_from_rows", "first_sent", "withdrawn_rows", "dispatch_sent_before", "file_township", "check_feedback",
+    "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
+    "dispatch", "dispatch_changes",
     "returned_to_township",
 ]
 
 # The five columns a township fills in (internal names of FEEDBACK_COLUMNS).
 ANSWER_FIELDS = ["result", "include_monitoring", "verifier", "verify_date", "note"]
-# 状态 column of a township file: carried-over rows first, then this period's new rows.
-STATUS_OVERDUE, STATUS_OPEN, STATUS_NEW = "逾期未核实", "待核实", "新下发"
+# 状态 column of a township file: carried-over rows first, then this period's new rows, then the
+# rows a re-run of the period takes back (`withdrawn_rows`).
+STATUS_OVERDUE, STATUS_OPEN, STATUS_NEW, STATUS_WITHDRAWN = "逾期未核实", "待核实", "新下发", "撤回"
+WITHDRAWN_NOTE = "该预警已撤回：重新研判后不再预警，无需核实（已反馈的核实结果仍保留）"
 # Key of `returned_to_township` for set-aside rows whose township cannot be told.
 UNKNOWN_TOWNSHIP = "（未能确定乡镇）"
 
 _ISSUED_SCHEMA = {
     "warning_id": pl.String, "township": pl.String, "household_id": pl.String, "period": pl.String,
-    "issue_date": pl.Date, "deadline": pl.Date,
+    "issue_date": pl.Date, "deadline": pl.Date, "withdrawn": pl.Boolean,
 }
 _ANSWER_SCHEMA = {
     "dept": pl.String, "kind": pl.String, "file": pl.String, "line": pl.Int64, "warning_id": pl.String,
@@ -108,7 +112,7 @@ def _issued(issued: pl.DataFrame) -> pl.DataFrame:
     if "warning_id" not in issued.columns:
         raise ValueError("issued: needs a warning_id column")
     cols = [
-        pl.col(c).cast(t) if c in issued.columns else pl.lit(None, t).alias(c)
+        pl.col(c).cast(t) if c in issued.columns else pl.lit(False if t == pl.Boolean else None, t).alias(c)
         for c, t in _ISSUED_SCHEMA.items() if t != pl.Date
     ]
     towns = (pl.col("townships").cast(pl.List(pl.String)) if "townships" in issued.columns  # collapsed already
@@ -127,10 +131,13 @@ def _issued(issued: pl.DataFrame) -> pl.DataFrame:
 
 def issued_from_rows(rows: pl.DataFrame) -> pl.DataFrame:
     """Written township rows (TOWNSHIP_COLUMNS + township + period, of every period, carried-over
-    copies included) -> `issued`: one row per 预警编号, from the period it was first written."""
-    return _issued(rows.select(
+    copies included) -> `issued`: one row per 预警编号, from the period it was first written;
+    `withdrawn` when its row of the latest period says 撤回 (a re-run took it back)."""
+    state = pl.col("状态") if "状态" in rows.columns else pl.lit(None, pl.String)
+    last = (pl.col("_state").sort_by("period").last() == STATUS_WITHDRAWN).fill_null(False).over("预警编号")
+    return _issued(rows.with_columns(_state=state).with_columns(_withdrawn=last).select(
         warning_id="预警编号", township="township", household_id="户编号", period="period",
-        issue_date="下发日期", deadline="核实截止日期",
+        issue_date="下发日期", deadline="核实截止日期", withdrawn="_withdrawn",
     ))
 
 
@@ -296,14 +303,17 @@ def _deciding(a: pl.DataFrame) -> pl.DataFrame:
 def warning_status(issued: pl.DataFrame, answers: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
     """Every warning ever issued -> its state on `as_of` (`schemas.outputs.WarningStatus`).
 
-    属实 -> verified_true, 不属实 -> verified_false (verified_on = that answer's 核实日期, may be
-    null); no 核实结果 yet and as_of later than 核实截止日期 -> overdue with days_overdue = calendar
-    days past the deadline; otherwise open with 0. See `_deciding` for which answer counts."""
+    A warning a re-run took back (`withdrawn` in `issued`) -> withdrawn, whatever its answers say
+    (result and verified_on still show the deciding one). Otherwise 属实 -> verified_true, 不属实 ->
+    verified_false (verified_on = that answer's 核实日期, may be null); no 核实结果 yet and as_of
+    later than 核实截止日期 -> overdue with days_overdue = calendar days past the deadline;
+    otherwise open with 0. See `_deciding` for which answer counts."""
     iss = _issued(issued)
     dec = _deciding(_answers(answers))
     res = pl.col("result")
     s = iss.join(dec, on="warning_id", how="left").with_columns(
-        status=pl.when(res == "属实").then(pl.lit("verified_true"))
+        status=pl.when(pl.col("withdrawn")).then(pl.lit("withdrawn"))
+        .when(res == "属实").then(pl.lit("verified_true"))
         .when(res == "不属实").then(pl.lit("verified_false"))
         .when(pl.col("deadline").is_not_null() & (pl.lit(as_of) > pl.col("deadline"))).then(pl.lit("overdue"))
         .otherwise(pl.lit("open")),
@@ -342,8 +352,9 @@ def overdue_by_township(status: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
 
     summary: one row per 乡（镇） (unplaced leads under （未落位线索）) and a 合计 row: 预警总数,
     待核实, 逾期未核实, 已核实, 其中属实, 其中不属实, 逾期率 (= 逾期未核实 / 预警总数, 4 decimals),
-    最长逾期天数. overdue list: 乡（镇）, 预警编号, 户编号, 逾期天数, longest overdue first."""
-    s = status.with_columns(pl.col("township").fill_null(UNPLACED))
+    最长逾期天数. overdue list: 乡（镇）, 预警编号, 户编号, 逾期天数, longest overdue first.
+    Warnings taken back (withdrawn) are no longer to verify: not counted."""
+    s = status.filter(pl.col("status") != "withdrawn").with_columns(pl.col("township").fill_null(UNPLACED))
     st = pl.col("status")
     counts = [
         pl.len().cast(pl.Int64).alias("预警总数"),
@@ -484,16 +495,54 @@ def moved_warnings(carried: pl.DataFrame, earlier_rows: pl.DataFrame) -> pl.Data
     ).cast(QUALITY_COLUMNS)
 
 
+def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: date, deadline: date) -> pl.DataFrame:
+    """A re-run's new rows (`township_rows()` output) -> the same, those of warnings its period's
+    list did not hold before (`before`: the rows the period's last run wrote, 撤回 rows not
+    counted; None = the period's first run, nothing changes) dated `sent_on`, with `deadline`: a warning first published now
+    is sent now, not on the period's old 下发日期, and is not overdue on arrival."""
+    if before is None:
+        return new_rows
+    live = before.filter(pl.col("状态") != STATUS_WITHDRAWN)["预警编号"]  # (one taken back and raised again: sent now)
+    now = ~pl.col("预警编号").is_in(live.implode())
+    return new_rows.with_columns(
+        下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).otherwise("下发日期"),
+        核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).otherwise("核实截止日期"),
+    )
+
+
+def withdrawn_rows(before: pl.DataFrame | None, rows: pl.DataFrame, status_earlier: pl.DataFrame | None) -> pl.DataFrame:
+    """What a re-run takes back: the rows the period's list held before (`before`, as stored)
+    that its new list (`rows`: new and carried, `with_carry_over()` output) no longer holds,
+    unless an answer closed them (verified in `status_earlier`) -> those rows as written, 状态
+    撤回, 逾期天数 0, the feedback columns blank but 备注 `WITHDRAWN_NOTE`. A warning of the
+    period no longer raised (a changed threshold, a corrected file) and one carried before whose
+    own period withdrew it come back so, and `issued_from_rows` keeps knowing them as issued
+    (answers to them are taken, not refused as unknown). Same columns as `rows`."""
+    if before is None or before.is_empty():
+        return rows.clear()
+    closed = (status_earlier.filter(pl.col("status").is_in(["verified_true", "verified_false"]))["warning_id"]
+              if status_earlier is not None else pl.Series([], dtype=pl.String))
+    gone = before.filter(~pl.col("预警编号").is_in(rows["预警编号"].implode()),
+                         ~pl.col("预警编号").is_in(closed.implode()))
+    return gone.with_columns(
+        状态=pl.lit(STATUS_WITHDRAWN), 逾期天数=pl.lit(0, pl.Int64),
+        *[pl.lit(None, pl.String).alias(c) for c in FEEDBACK_COLUMNS if c != "备注"],
+        备注=pl.lit(WITHDRAWN_NOTE),
+    ).select(rows.columns).cast(rows.schema).sort("township", "下发日期", "户编号", "预警编号", nulls_last=True)
+
+
 # --- 5. verified warnings to the responsible departments --------------------------------------
 
-SEND, WITHDRAW = "派单", "撤回（复核改为不属实）"  # 派单动作 of a dispatch row
+# 派单动作 of a dispatch row: sent; taken back by the township (不属实); taken back by the county (the
+# warning withdrawn by a re-run)
+SEND, WITHDRAW, WITHDRAWN = "派单", "撤回（复核改为不属实）", "撤回（预警已撤回）"
 
 
 def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
     """What this run tells the departments (`previous` status: None = nothing sent before): the
     warnings verified 属实 now and not before (`action` SEND), and those verified 属实 before but
     no longer (a later answer says 不属实: `action` WITHDRAW, so a department does not go on
-    acting on a dispatch the township took back)."""
+    acting on a dispatch the township took back; withdrawn: WITHDRAWN)."""
     now = status.filter(pl.col("status") == "verified_true")
     if previous is None or previous.is_empty():
         return now.with_columns(action=pl.lit(SEND))
@@ -501,8 +550,34 @@ def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None) -> pl.
     return pl.concat([
         now.join(before, on="warning_id", how="anti").with_columns(action=pl.lit(SEND)),
         status.join(before, on="warning_id", how="semi").filter(pl.col("status") != "verified_true")
-        .with_columns(action=pl.lit(WITHDRAW)),
+        .with_columns(action=pl.when(pl.col("status") == "withdrawn").then(pl.lit(WITHDRAWN)).otherwise(pl.lit(WITHDRAW))),
     ])
+
+
+def dispatch_sent_before(sent: dict[str, pl.DataFrame], now: dict[str, pl.DataFrame],
+                         status: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """A re-run's dispatch files: `now` ({department: `dispatch()` frame}) plus, from the files
+    the period's last run sent (`sent`, {department: frame as read back, text columns}), every
+    row about a warning now withdrawn (`status`) that `now` does not hold, as it was sent but
+    派单动作 WITHDRAWN: a department that was sent a warning a re-run took back is told so in
+    the file that sent it, not left to find the row gone."""
+    gone = status.filter(pl.col("status") == "withdrawn")["warning_id"].implode()
+    out = dict(now)
+    for dept, old in sent.items():
+        have = now.get(dept)
+        back = old.filter(pl.col("预警编号").is_in(gone))
+        if have is not None:
+            back = back.filter(~pl.col("预警编号").is_in(have["预警编号"].implode()))
+        if back.is_empty():
+            continue
+        back = back.with_columns(派单动作=pl.lit(WITHDRAWN))
+        if have is not None:
+            back = back.select(pl.col(c).str.to_date("%Y-%m-%d", strict=False) if t == pl.Date else pl.col(c).cast(t)
+                               for c, t in have.schema.items())
+            out[dept] = pl.concat([have, back])
+        else:
+            out[dept] = back
+    return out
 
 
 def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config) -> dict[str, pl.DataFrame]:

@@ -14,7 +14,7 @@ it opens offline, from a USB stick or an intranet share, and prints.
 - `trend`     `period`, `risk_type`, `warnings` (distinct 预警编号 issued in that period).
 - `verification`  one row per 预警编号 ever issued, its state after the report period's run:
               `warning_id`, `township`, `status` (open / overdue / verified_true /
-              verified_false), `days_overdue` (int). Empty before any feedback loop exists.
+              verified_false; not the withdrawn ones), `days_overdue` (int). Empty before any feedback loop exists.
 - `quality`   the run's data-quality findings (`schemas.outputs.QualityFinding`,
               pipelines.accounting.quality_report's frame). May be empty.
 - `accounting` per department: `dept`, `rows_read`, `superseded`, `matched`, `review`,
@@ -630,7 +630,8 @@ def report_inputs(con, period: str, months: int = 12) -> dict[str, pl.DataFrame]
             [period, months])
     if _has_table(con, "warning_status"):
         out["verification"] = _query(con, "verification", """
-            SELECT warning_id, township, status, days_overdue FROM warning_status WHERE period = ?""", [period])
+            SELECT warning_id, township, status, days_overdue FROM warning_status
+            WHERE period = ? AND status <> 'withdrawn'""", [period])  # (taken back: no longer to verify)
     if _has_table(con, "accounting"):
         out["accounting"] = _query(con, "accounting", """
             SELECT * EXCLUDE (period) FROM accounting WHERE period = ? ORDER BY dept""", [period])

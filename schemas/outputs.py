@@ -37,7 +37,7 @@ class WarningStatus(pa.DataFrameModel):
     warning_id: str
     township: str = pa.Field(nullable=True)
     household_id: str = pa.Field(nullable=True)
-    status: str = pa.Field(isin=["open", "overdue", "verified_true", "verified_false"])
+    status: str = pa.Field(isin=["open", "overdue", "verified_true", "verified_false", "withdrawn"])
     result: str = pa.Field(nullable=True)
     verified_on: pl.Date = pa.Field(nullable=True)
     days_overdue: int = pa.Field(ge=0)

@@ -6,8 +6,9 @@ import pytest
 from config import load_config
 from pipelines.calendar import add_working_days
 from pipelines.feedback import (
-    UNKNOWN_TOWNSHIP, answer_history, carry_over, check_feedback, dispatch, file_township, issued_from_rows, moved_warnings,
-    dispatch_changes, overdue_by_township, returned_to_township, warning_status, with_carry_over,
+    UNKNOWN_TOWNSHIP, answer_history, carry_over, check_feedback, dispatch, dispatch_sent_before, file_township,
+    first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
+    warning_status, with_carry_over, withdrawn_rows,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import validate
@@ -334,6 +335,88 @@ def test_dispatch_changes_send_the_new_and_withdraw_the_overturned():
                                      .otherwise("status"))
     changes = dispatch_changes(overturned, STATUS)
     assert changes.select("warning_id", "action").rows() == [("w-done", "撤回（复核改为不属实）")]
+
+
+def test_a_rerun_dates_the_warnings_its_period_did_not_send_before_by_when_they_go_out():
+    """A re-run of 2026-10 (lists out on 10-09) raises w-new, which its list did not hold before:
+    it goes out now, so it is dated now with its own deadline, not 10-09 (it would arrive
+    overdue). A warning the list held is dated as before; one it held only as 撤回 and raised
+    again goes out now too. A first run (nothing before) dates all with the period's date."""
+    new = pl.DataFrame([township_row(w, "大店镇", "2026-10", hh=h) for w, h in
+                        [("w-sent", "A"), ("w-new", "B"), ("w-back", "C")]]).drop("period")
+    before = pl.DataFrame([township_row("w-sent", "大店镇", "2026-10") | {"状态": "新下发"},
+                           township_row("w-back", "大店镇", "2026-10", hh="C") | {"状态": "撤回"}])
+    now = D(2026, 12, 4)
+    deadline = add_working_days(now, CFG.run.verify_working_days)[0]
+    got = first_sent(new, before, now, deadline).select("预警编号", "下发日期", "核实截止日期").rows()
+    assert got == [("w-sent", "2026-10-09", "2026-10-13"), ("w-new", "2026-12-04", deadline.isoformat()),
+                   ("w-back", "2026-12-04", deadline.isoformat())]
+    assert first_sent(new, None, now, deadline).equals(new)
+    status = warning_status(issued_from_rows(first_sent(new, before, now, deadline).with_columns(
+        period=pl.lit("2026-10"))), None, D(2026, 12, 4))
+    assert status.filter(pl.col("warning_id") == "w-new")["status"].item() == "open"
+
+
+def test_a_warning_a_rerun_no_longer_raises_is_withdrawn_and_stays_known_as_issued():
+    """2026-11 re-run with a higher threshold no longer raises w-now (sent before as 新下发) and
+    its earlier period withdrew w-late (carried before): both come back as 撤回 rows, as written,
+    with a note; w-over, answered since, is closed, not withdrawn. From those rows the warnings
+    are still issued (an answer to them is taken, not refused as unknown), their status is
+    withdrawn (never carried, not overdue, not counted as to verify) and the answer is kept."""
+    before = EARLIER.filter(pl.col("预警编号").is_in(["w-now", "w-late", "w-over", "w-jg"])).with_columns(
+        状态=pl.when(pl.col("period") == "2026-11").then(pl.lit("新下发")).otherwise(pl.lit("逾期未核实")),
+        逾期天数=pl.lit(0, pl.Int64)).unique("预警编号", keep="last").drop("period")
+    rows = with_carry_over(EARLIER.filter(pl.col("预警编号") == "w-jg").drop("period"),
+                           before.head(0).select("状态", "逾期天数", *TOWNSHIP_COLUMNS, "township"))
+    status_earlier = STATUS.with_columns(status=pl.when(pl.col("warning_id") == "w-late").then(pl.lit("withdrawn"))
+                                         .when(pl.col("warning_id") == "w-over").then(pl.lit("verified_false"))
+                                         .otherwise("status"))
+    back = withdrawn_rows(before, rows, status_earlier)
+    assert back.columns == rows.columns
+    assert sorted(back["预警编号"]) == ["w-late", "w-now"]
+    assert set(back["状态"]) == {"撤回"} and back["备注"].str.contains("已撤回").all()
+    assert back.filter(pl.col("预警编号") == "w-late")["下发日期"].item() == "2026-09-10"  # as written
+    assert withdrawn_rows(None, rows, status_earlier).is_empty()
+    # stored as 2026-11's rows, the later run still knows them as issued
+    stored = pl.concat([EARLIER.filter(pl.col("period") < "2026-11").with_columns(
+        状态=pl.lit("新下发"), 逾期天数=pl.lit(0, pl.Int64)),
+        pl.concat([rows, back]).with_columns(period=pl.lit("2026-11"))], how="diagonal_relaxed")
+    issued = issued_from_rows(stored)
+    assert issued.filter(pl.col("warning_id").is_in(["w-now", "w-late"]))["withdrawn"].all()
+    assert not issued.filter(pl.col("warning_id") == "w-jg")["withdrawn"].item()
+    answer = fb((DADIAN, 2, "w-now", "大店镇", "属实", "是", "张干事", D(2026, 12, 5), None))
+    accepted, _, refused = check_feedback(answer, issued, D(2026, 12, 31), CFG.feedback)
+    assert (accepted.height, refused.height) == (1, 0)
+    status = warning_status(issued, accepted.with_columns(received_period=pl.lit("2026-12")), D(2026, 12, 31))
+    now = status.filter(pl.col("warning_id") == "w-now").row(0, named=True)
+    assert (now["status"], now["result"], now["days_overdue"]) == ("withdrawn", "属实", 0)
+    assert status.filter(pl.col("warning_id") == "w-late")["status"].item() == "withdrawn"
+    assert carry_over(status, stored).filter(pl.col("预警编号").is_in(["w-now", "w-late"])).is_empty()
+    summary, overdue = overdue_by_township(status)
+    assert "w-now" not in overdue["预警编号"] and "w-late" not in overdue["预警编号"]
+    assert summary.filter(pl.col("乡（镇）") == "合计")["预警总数"].item() == status.height - 2
+
+
+def test_a_dispatch_of_a_warning_since_withdrawn_is_taken_back_in_the_file_that_sent_it():
+    """2026-12's 派单 sent w-done and w-keep; a re-run withdrew w-done: the re-run's file keeps
+    w-keep as it computes it and adds w-done as sent, 派单动作 撤回（预警已撤回）. A warning
+    verified 属实 before and withdrawn now is taken back the same way by dispatch_changes."""
+    status = STATUS.with_columns(status=pl.when(pl.col("warning_id") == "w-done").then(pl.lit("withdrawn"))
+                                 .otherwise("status")).vstack(STATUS.filter(pl.col("warning_id") == "w-done")
+                                                              .with_columns(warning_id=pl.lit("w-keep")))
+    warnings = pl.DataFrame({"warning_id": ["w-done", "w-keep"], "risk_type": ["因病", "因病"], "rule": ["M1", "M1"],
+                             "severity": ["中", "中"], "basis": ["依据", "依据"], "dept": ["医保", "医保"]})
+    sent = {d: df.with_columns(pl.all().cast(pl.String)) for d, df in dispatch(
+        STATUS.vstack(STATUS.filter(pl.col("warning_id") == "w-done").with_columns(warning_id=pl.lit("w-keep"))),
+        warnings, CFG).items()}
+    now = dispatch(status, warnings, CFG)
+    assert now["医保"]["预警编号"].to_list() == ["w-keep"]
+    out = dispatch_sent_before(sent, now, status)
+    assert out["医保"].select("派单动作", "预警编号").rows() == [("派单", "w-keep"), ("撤回（预警已撤回）", "w-done")]
+    assert out["医保"].schema == now["医保"].schema
+    assert dispatch_sent_before({}, now, status) == now
+    changes = dispatch_changes(status, STATUS)
+    assert changes.filter(pl.col("warning_id") == "w-done")["action"].to_list() == ["撤回（预警已撤回）"]
 
 
 def test_returned_to_township_includes_validator_rejections():

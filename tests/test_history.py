@@ -16,10 +16,10 @@ PERIODS = ("2026-08", "2026-09", "2026-10")
 ISSUE = {"2026-08": "2026-09-02", "2026-09": "2026-10-09", "2026-10": "2026-11-02"}
 
 
-def _run(county: Path, out: Path, period: str) -> int:
+def _run(county: Path, out: Path, period: str, *extra: str) -> int:
     pop = json.loads((county / "truth" / "population.json").read_text())["county_population"]
     return flows.main(["run", "--inbox", str(county / "inbox"), "--period", period, "--out", str(out),
-                       "--issue-date", ISSUE[period], "--set", f"matching.county_population={pop}"])
+                       "--issue-date", ISSUE[period], "--set", f"matching.county_population={pop}", *extra])
 
 
 def _town_files(out: Path, period: str) -> dict[str, pl.DataFrame]:
@@ -515,3 +515,139 @@ def test_a_late_december_settlement_counts_in_december_s_year(prefect_harness, t
     m1 = jan.filter(pl.col("rule") == "M1")
     assert m1.height == 1 and "2026年累计个人自付 5,700.00 元" in m1["basis"][0] and "2027年" not in m1["basis"][0]
     assert sorted(m1["record_ids"][0]) == ["JS_DEC_1", "JS_DEC_2", "JS_DEC_3"]
+
+# --- re-running an earlier period after later ones were run ------------------------------------
+
+NOT_NEW_CARDS = 'D1.cert_types=["换领"]'  # 新办 certificates no longer warned, 换领 ones warned instead
+
+
+def _rerun(county: Path, out: Path, period: str, *extra: str) -> tuple[int, str]:
+    """The README's re-run: no --issue-date. Returns the exit code and what it printed."""
+    import contextlib
+    import io
+
+    pop = json.loads((county / "truth" / "population.json").read_text())["county_population"]
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
+        code = flows.main(["run", "--inbox", str(county / "inbox"), "--period", period, "--out", str(out),
+                           "--set", f"matching.county_population={pop}", *extra])
+    return code, said.getvalue()
+
+
+def _state(out: Path) -> dict:
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    try:
+        answers = dict(con.sql("SELECT period, count(*) FROM feedback_answers GROUP BY period").fetchall())
+        runs = con.sql("SELECT period, config_sha256 FROM runs ORDER BY started_at").fetchall()
+    finally:
+        con.close()
+    return {
+        "lists": {p: pl.concat(list(_town_files(out, p).values())) for p in PERIODS},
+        "warnings": {p: pl.read_parquet(out / p / "warnings.parquet") for p in PERIODS},
+        "status": {p: pl.read_parquet(out / p / "warning_status.parquet") for p in PERIODS},
+        "dispatch": {f.name: pl.read_csv(f, infer_schema=False) for f in (out / "2026-09" / "county" / "派单").glob("*.csv")},
+        "sent_back": pl.concat([pl.read_csv(f, infer_schema=False) for f in (out / "2026-09").rglob("*_反馈退回.csv")]
+                               or [pl.DataFrame(schema={"原因": pl.String})], how="diagonal"),
+        "answers": answers, "runs": runs,
+    }
+
+
+@pytest.fixture(scope="module")
+def rerun_after_later_months(prefect_harness, tmp_path_factory):
+    """Three months; every township answers its August list 属实 in September's 反馈/; September
+    is run with its own threshold. Then an analyst re-runs August twice the README's way (no
+    --issue-date): unchanged, and with 新办 disability certificates no longer warned (D1 warnings
+    already answered and dispatched to 残联 are withdrawn, 换领 ones are raised)."""
+    from sample_data.generate import generate
+
+    county = tmp_path_factory.mktemp("county_rerun")
+    generate(county, seed=13, periods=PERIODS, households=300)
+    out = tmp_path_factory.mktemp("out_rerun")
+    assert _run(county, out, "2026-08") == 0
+    folder = county / "inbox" / "2026-09" / "反馈"
+    folder.mkdir(parents=True, exist_ok=True)
+    for town, df in _town_files(out, "2026-08").items():
+        df.with_columns(核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("是"), 核实人=pl.lit("张网格"),
+                        核实日期=pl.lit("2026-09-04")).write_csv(folder / f"{town}_2026-08_预警清单.csv")
+    assert _run(county, out, "2026-09", "--set", "M1.threshold=2000") == 0
+    assert _run(county, out, "2026-10") == 0
+    first = _state(out)
+    code, unchanged_said = _rerun(county, out, "2026-08")
+    assert code == 0
+    unchanged = _state(out)
+    code, withdrawn_said = _rerun(county, out, "2026-08", "--set", NOT_NEW_CARDS)
+    assert code == 0
+    return {"first": first, "unchanged": unchanged, "unchanged_said": unchanged_said,
+            "withdrawn": _state(out), "withdrawn_said": withdrawn_said}
+
+
+def test_a_rerun_without_issue_date_keeps_the_periods_issue_date_and_its_answers(rerun_after_later_months):
+    r = rerun_after_later_months
+    assert r["first"]["answers"]["2026-09"] > 0
+    dates = r["unchanged"]["lists"]["2026-08"]["下发日期"].unique().to_list()
+    assert dates == [ISSUE["2026-08"]], dates
+    assert f"下发日期 issued {ISSUE['2026-08']} (kept from the period’s earlier run" in r["unchanged_said"]
+    assert r["unchanged"]["answers"] == r["first"]["answers"]  # none refused as dated before the issue date
+    assert r["unchanged"]["dispatch"].keys() == r["first"]["dispatch"].keys()
+    assert r["unchanged"]["sent_back"].height == r["first"]["sent_back"].height
+
+
+def test_the_cascade_reruns_each_later_period_with_its_own_settings(rerun_after_later_months):
+    from config import load_config
+
+    r = rerun_after_later_months
+    runs = r["unchanged"]["runs"]
+    first_sha = {p: sha for p, sha in r["first"]["runs"]}
+    again = runs[len(r["first"]["runs"]):]
+    assert [p for p, _ in again] == list(PERIODS)
+    assert {p: sha for p, sha in again[1:]} == {p: first_sha[p] for p in ("2026-09", "2026-10")}
+    assert first_sha["2026-09"] != first_sha["2026-10"]
+    assert "re-running 2026-09: it was run before 2026-08 and depends on it; with its own --set " in r["unchanged_said"]
+    assert "--set M1.threshold=2000" in r["unchanged_said"]
+    key = ["warning_id", "rule"]
+    for p in ("2026-09", "2026-10"):
+        a = r["first"]["warnings"][p].sort(key).select(key, "basis")
+        assert a.equals(r["unchanged"]["warnings"][p].sort(key).select(key, "basis")), p
+    assert load_config(None, ["M1.threshold=2000"]).fingerprint != load_config().fingerprint
+
+
+def test_a_warning_already_sent_that_a_rerun_no_longer_raises_is_withdrawn_and_its_answers_kept(rerun_after_later_months):
+    r = rerun_after_later_months
+    before, after = r["unchanged"], r["withdrawn"]
+    d1 = set(before["warnings"]["2026-08"].filter(pl.col("rule") == "D1")["warning_id"])
+    gone = d1 - set(after["warnings"]["2026-08"]["warning_id"])
+    assert gone, "the new threshold must withdraw warnings already sent"
+    gone &= set(before["lists"]["2026-08"]["预警编号"])  # (not the leads no township could be sent)
+    back = after["lists"]["2026-08"].filter(pl.col("预警编号").is_in(list(gone)))
+    assert set(back["预警编号"]) == gone
+    assert set(back["状态"]) == {"撤回"} and back["备注"].str.contains("已撤回").all()
+    assert (back["下发日期"] == ISSUE["2026-08"]).all()
+    # the townships' answers to them are kept, none refused as never issued
+    assert after["answers"] == before["answers"]
+    assert not after["sent_back"]["原因"].str.contains("未下发过").any()
+    status = after["status"]["2026-10"].filter(pl.col("warning_id").is_in(list(gone)))
+    assert status.height == len(gone) and set(status["status"]) == {"withdrawn"}
+    assert set(status["result"]) == {"属实"}
+    assert after["lists"]["2026-10"].filter(pl.col("预警编号").is_in(list(gone)), pl.col("状态") != "撤回").is_empty()
+    # 残联 was sent them in September's 派单: the re-run's file takes them back there
+    sent = pl.concat(list(before["dispatch"].values()), how="diagonal").filter(pl.col("预警编号").is_in(list(gone)))
+    assert sent.height and set(sent["派单动作"]) == {"派单"}
+    now = pl.concat(list(after["dispatch"].values()), how="diagonal").filter(pl.col("预警编号").is_in(list(gone)))
+    assert sorted(now["预警编号"]) == sorted(sent["预警编号"]) and set(now["派单动作"]) == {"撤回（预警已撤回）"}
+    assert "撤回 withdrawn:" in r["withdrawn_said"]
+
+
+def test_a_warning_a_rerun_first_raises_goes_out_dated_now_not_overdue_on_arrival(rerun_after_later_months):
+    import datetime as dt
+
+    r = rerun_after_later_months
+    before, after = r["unchanged"], r["withdrawn"]
+    new = set(after["warnings"]["2026-08"]["warning_id"]) - set(before["warnings"]["2026-08"]["warning_id"])
+    assert new, "the new setting must raise warnings August did not send"
+    sent_on = max(flows.county_today(), dt.date.fromisoformat(ISSUE["2026-10"])).isoformat()
+    rows = after["lists"]["2026-08"].filter(pl.col("预警编号").is_in(list(new)))
+    assert set(rows["下发日期"]) == {sent_on} and (rows["核实截止日期"] > sent_on).all()
+    status = after["status"]["2026-10"].filter(pl.col("warning_id").is_in(list(new)))
+    assert set(status["status"]) == {"open"} and (status["days_overdue"] == 0).all()
+    kept = after["lists"]["2026-08"].filter(~pl.col("预警编号").is_in(list(new)), pl.col("状态") == "新下发")
+    assert set(kept["下发日期"]) == {ISSUE["2026-08"]}

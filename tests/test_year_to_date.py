@@ -3,7 +3,6 @@ enter the year-to-date sums (pipelines/year_to_date.py; the warehouse side in ad
 
 import datetime as dt
 
-import duckdb
 import polars as pl
 
 from adapters import warehouse
