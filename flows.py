@@ -723,10 +723,8 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     outputs.write_csv(summary, county / "核实进度_乡镇.csv")
     outputs.write_csv(overdue, county / "逾期未核实清单.csv")
     all_warnings = _concat([_read(work / "warnings_earlier.parquet"), warnings])
-    sent = {f.name.removeprefix("派单_").removesuffix(f"_{period}.csv"): pl.read_csv(f, infer_schema=False)
-            for f in sorted(((paths.final or paths.out) / "county" / "派单").glob(f"派单_*_{period}.csv"))}
-    dispatched = feedback.dispatch_sent_before(sent, feedback.dispatch(
-        feedback.dispatch_changes(status, _read(work / "status_previous.parquet")), all_warnings, cfg), status)
+    dispatched = feedback.dispatch(feedback.dispatch_changes(status, _read(work / "status_previous.parquet")),
+                                   all_warnings, cfg)
     for dept, df in dispatched.items():
         outputs.write_csv(df, county / "派单" / f"派单_{dept}_{period}.csv")
 
@@ -752,9 +750,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     }), county / "县级预警报告.html")
     shutil.rmtree(work)
     outputs.publish_dir(stage, paths.out)
-    taken_back = sum(df.filter(pl.col("派单动作") == feedback.WITHDRAWN).height for df in dispatched.values())
-    return {"townships": towns, "attention": attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")]),
-            "dispatch_withdrawn": taken_back}
+    return {"townships": towns, "attention": attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")])}
 
 
 REJECTED_HEADERS = {"dept": "部门", "kind": "表类型", "file": "文件", "line": "行号", "record_id": "记录编号",
@@ -1216,9 +1212,9 @@ def print_summary(result: dict) -> None:
     if result.get("sent_now"):
         print(f"  {result['sent_now']} warnings the period's lists did not hold before go out now: 下发日期 "
               f"{result['sent_on']}, their own deadline")
-    if result.get("withdrawn") or result.get("dispatch_withdrawn"):
+    if result.get("withdrawn"):
         print(f"撤回 withdrawn: {result['withdrawn']} rows of the lists sent before are no longer warned (状态 撤回, "
-              f"answers to them kept); 派单 rows taken back: {result['dispatch_withdrawn']}")
+              f"answers to them kept; one a township found 属实 stays dispatched)")
     if result.get("settings_before"):
         print(f"note: {result['period']} was last run with {result['settings_before']}; this run's settings differ "
               "(later periods re-run keep their own)")

@@ -41,7 +41,7 @@ from schemas.outputs import FEEDBACK_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS,
 
 __all__ = [
     "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "STATUS_WITHDRAWN", "UNKNOWN_TOWNSHIP",
-    "issued_from_rows", "first_sent", "withdrawn_rows", "dispatch_sent_before", "file_township", "check_feedback",
+    "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback",
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
     "dispatch", "dispatch_changes",
     "returned_to_township",
@@ -303,18 +303,19 @@ def _deciding(a: pl.DataFrame) -> pl.DataFrame:
 def warning_status(issued: pl.DataFrame, answers: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
     """Every warning ever issued -> its state on `as_of` (`schemas.outputs.WarningStatus`).
 
-    A warning a re-run took back (`withdrawn` in `issued`) -> withdrawn, whatever its answers say
-    (result and verified_on still show the deciding one). Otherwise 属实 -> verified_true, 不属实 ->
-    verified_false (verified_on = that answer's 核实日期, may be null); no 核实结果 yet and as_of
-    later than 核实截止日期 -> overdue with days_overdue = calendar days past the deadline;
-    otherwise open with 0. See `_deciding` for which answer counts."""
+    属实 -> verified_true, 不属实 -> verified_false (verified_on = that answer's 核实日期, may be
+    null); no 核实结果 yet: a warning a re-run took back (`withdrawn` in `issued`) -> verified_false
+    with a null result (closed by the county: no one is to verify it; the SPEC's four states),
+    else as_of later than 核实截止日期 -> overdue with days_overdue = calendar days past the
+    deadline, else open with 0. `withdrawn` says which were taken back: what a township found on
+    its visit stands (a 属实 stays verified_true and dispatched). See `_deciding` for which
+    answer counts."""
     iss = _issued(issued)
     dec = _deciding(_answers(answers))
     res = pl.col("result")
     s = iss.join(dec, on="warning_id", how="left").with_columns(
-        status=pl.when(pl.col("withdrawn")).then(pl.lit("withdrawn"))
-        .when(res == "属实").then(pl.lit("verified_true"))
-        .when(res == "不属实").then(pl.lit("verified_false"))
+        status=pl.when(res == "属实").then(pl.lit("verified_true"))
+        .when((res == "不属实") | pl.col("withdrawn")).then(pl.lit("verified_false"))
         .when(pl.col("deadline").is_not_null() & (pl.lit(as_of) > pl.col("deadline"))).then(pl.lit("overdue"))
         .otherwise(pl.lit("open")),
         verified_on=pl.when(res.is_not_null()).then("verify_date"),
@@ -347,14 +348,20 @@ def answer_history(answers: pl.DataFrame | None) -> pl.DataFrame:
 
 # --- 3. overdue per township ------------------------------------------------------------------
 
+def _taken_back(status: pl.DataFrame) -> pl.Expr:
+    """The warnings (WarningStatus rows) a re-run took back that no township answered."""
+    return ((pl.col("withdrawn") if "withdrawn" in status.columns else pl.lit(False)).fill_null(False)
+            & pl.col("result").is_null())
+
+
 def overdue_by_township(status: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """WarningStatus -> (summary, overdue list), Chinese headers, for the county.
 
     summary: one row per 乡（镇） (unplaced leads under （未落位线索）) and a 合计 row: 预警总数,
     待核实, 逾期未核实, 已核实, 其中属实, 其中不属实, 逾期率 (= 逾期未核实 / 预警总数, 4 decimals),
     最长逾期天数. overdue list: 乡（镇）, 预警编号, 户编号, 逾期天数, longest overdue first.
-    Warnings taken back (withdrawn) are no longer to verify: not counted."""
-    s = status.filter(pl.col("status") != "withdrawn").with_columns(pl.col("township").fill_null(UNPLACED))
+    Warnings a re-run took back that no township answered were never to verify: not counted."""
+    s = status.filter(~_taken_back(status)).with_columns(pl.col("township").fill_null(UNPLACED))
     st = pl.col("status")
     counts = [
         pl.len().cast(pl.Int64).alias("预警总数"),
@@ -513,14 +520,14 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
 def withdrawn_rows(before: pl.DataFrame | None, rows: pl.DataFrame, status_earlier: pl.DataFrame | None) -> pl.DataFrame:
     """What a re-run takes back: the rows the period's list held before (`before`, as stored)
     that its new list (`rows`: new and carried, `with_carry_over()` output) no longer holds,
-    unless an answer closed them (verified in `status_earlier`) -> those rows as written, 状态
+    unless an answer closed them (a result in `status_earlier`) -> those rows as written, 状态
     撤回, 逾期天数 0, the feedback columns blank but 备注 `WITHDRAWN_NOTE`. A warning of the
     period no longer raised (a changed threshold, a corrected file) and one carried before whose
     own period withdrew it come back so, and `issued_from_rows` keeps knowing them as issued
     (answers to them are taken, not refused as unknown). Same columns as `rows`."""
     if before is None or before.is_empty():
         return rows.clear()
-    closed = (status_earlier.filter(pl.col("status").is_in(["verified_true", "verified_false"]))["warning_id"]
+    closed = (status_earlier.filter(pl.col("result").is_not_null())["warning_id"]  # (answered: a township closed it)
               if status_earlier is not None else pl.Series([], dtype=pl.String))
     gone = before.filter(~pl.col("预警编号").is_in(rows["预警编号"].implode()),
                          ~pl.col("预警编号").is_in(closed.implode()))
@@ -533,16 +540,15 @@ def withdrawn_rows(before: pl.DataFrame | None, rows: pl.DataFrame, status_earli
 
 # --- 5. verified warnings to the responsible departments --------------------------------------
 
-# 派单动作 of a dispatch row: sent; taken back by the township (不属实); taken back by the county (the
-# warning withdrawn by a re-run)
-SEND, WITHDRAW, WITHDRAWN = "派单", "撤回（复核改为不属实）", "撤回（预警已撤回）"
+SEND, WITHDRAW = "派单", "撤回（复核改为不属实）"  # 派单动作 of a dispatch row
 
 
 def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
     """What this run tells the departments (`previous` status: None = nothing sent before): the
     warnings verified 属实 now and not before (`action` SEND), and those verified 属实 before but
     no longer (a later answer says 不属实: `action` WITHDRAW, so a department does not go on
-    acting on a dispatch the township took back; withdrawn: WITHDRAWN)."""
+    acting on a dispatch the township took back). A warning a re-run took back after a township
+    verified it 属实 stays sent: what the visit found stands."""
     now = status.filter(pl.col("status") == "verified_true")
     if previous is None or previous.is_empty():
         return now.with_columns(action=pl.lit(SEND))
@@ -550,34 +556,8 @@ def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None) -> pl.
     return pl.concat([
         now.join(before, on="warning_id", how="anti").with_columns(action=pl.lit(SEND)),
         status.join(before, on="warning_id", how="semi").filter(pl.col("status") != "verified_true")
-        .with_columns(action=pl.when(pl.col("status") == "withdrawn").then(pl.lit(WITHDRAWN)).otherwise(pl.lit(WITHDRAW))),
+        .with_columns(action=pl.lit(WITHDRAW)),
     ])
-
-
-def dispatch_sent_before(sent: dict[str, pl.DataFrame], now: dict[str, pl.DataFrame],
-                         status: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """A re-run's dispatch files: `now` ({department: `dispatch()` frame}) plus, from the files
-    the period's last run sent (`sent`, {department: frame as read back, text columns}), every
-    row about a warning now withdrawn (`status`) that `now` does not hold, as it was sent but
-    派单动作 WITHDRAWN: a department that was sent a warning a re-run took back is told so in
-    the file that sent it, not left to find the row gone."""
-    gone = status.filter(pl.col("status") == "withdrawn")["warning_id"].implode()
-    out = dict(now)
-    for dept, old in sent.items():
-        have = now.get(dept)
-        back = old.filter(pl.col("预警编号").is_in(gone))
-        if have is not None:
-            back = back.filter(~pl.col("预警编号").is_in(have["预警编号"].implode()))
-        if back.is_empty():
-            continue
-        back = back.with_columns(派单动作=pl.lit(WITHDRAWN))
-        if have is not None:
-            back = back.select(pl.col(c).str.to_date("%Y-%m-%d", strict=False) if t == pl.Date else pl.col(c).cast(t)
-                               for c, t in have.schema.items())
-            out[dept] = pl.concat([have, back])
-        else:
-            out[dept] = back
-    return out
 
 
 def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config) -> dict[str, pl.DataFrame]:

@@ -14,7 +14,7 @@ it opens offline, from a USB stick or an intranet share, and prints.
 - `trend`     `period`, `risk_type`, `warnings` (distinct 预警编号 issued in that period).
 - `verification`  one row per 预警编号 ever issued, its state after the report period's run:
               `warning_id`, `township`, `status` (open / overdue / verified_true /
-              verified_false; not the withdrawn ones), `days_overdue` (int). Empty before any feedback loop exists.
+              verified_false; not those a re-run took back unanswered), `days_overdue` (int). Empty before any feedback loop exists.
 - `quality`   the run's data-quality findings (`schemas.outputs.QualityFinding`,
               pipelines.accounting.quality_report's frame). May be empty.
 - `accounting` per department: `dept`, `rows_read`, `superseded`, `matched`, `review`,
@@ -596,9 +596,13 @@ def county_report_html(
 # Warehouse -> inputs (the one function here that touches a connection)
 
 
-def _has_table(con, table: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                            [table]).fetchall()[0][0])
+def _has_table(con, table: str, column: str | None = None) -> bool:
+    """Whether the warehouse has `table` (and its `column`)."""
+    if column is None:
+        return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                                [table]).fetchall()[0][0])
+    return bool(con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
+                            [table, column]).fetchall()[0][0])
 
 
 def _query(con, name: str, sql: str, params: list) -> pl.DataFrame:
@@ -629,9 +633,11 @@ def report_inputs(con, period: str, months: int = 12) -> dict[str, pl.DataFrame]
             FROM warnings WHERE period IN (SELECT period FROM recent) GROUP BY ALL ORDER BY ALL""",
             [period, months])
     if _has_table(con, "warning_status"):
-        out["verification"] = _query(con, "verification", """
+        taken_back = ("coalesce(withdrawn, false) AND result IS NULL" if _has_table(con, "warning_status", "withdrawn")
+                      else "false")  # (taken back by a re-run, unanswered: never to verify; older tables lack it)
+        out["verification"] = _query(con, "verification", f"""
             SELECT warning_id, township, status, days_overdue FROM warning_status
-            WHERE period = ? AND status <> 'withdrawn'""", [period])  # (taken back: no longer to verify)
+            WHERE period = ? AND NOT ({taken_back})""", [period])
     if _has_table(con, "accounting"):
         out["accounting"] = _query(con, "accounting", """
             SELECT * EXCLUDE (period) FROM accounting WHERE period = ? ORDER BY dept""", [period])

@@ -37,10 +37,12 @@ class WarningStatus(pa.DataFrameModel):
     warning_id: str
     township: str = pa.Field(nullable=True)
     household_id: str = pa.Field(nullable=True)
-    status: str = pa.Field(isin=["open", "overdue", "verified_true", "verified_false", "withdrawn"])
+    status: str = pa.Field(isin=["open", "overdue", "verified_true", "verified_false"])
     result: str = pa.Field(nullable=True)
     verified_on: pl.Date = pa.Field(nullable=True)
     days_overdue: int = pa.Field(ge=0)
+    withdrawn: bool = pa.Field(description="a re-run no longer raises it (its list row says 撤回); unanswered, "
+                                           "it is verified_false with a null result: closed by the county")
 
 
 class QualityFinding(pa.DataFrameModel):

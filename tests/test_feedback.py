@@ -6,7 +6,7 @@ import pytest
 from config import load_config
 from pipelines.calendar import add_working_days
 from pipelines.feedback import (
-    UNKNOWN_TOWNSHIP, answer_history, carry_over, check_feedback, dispatch, dispatch_sent_before, file_township,
+    UNKNOWN_TOWNSHIP, answer_history, carry_over, check_feedback, dispatch, file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     warning_status, with_carry_over, withdrawn_rows,
 )
@@ -167,7 +167,7 @@ def test_status_transitions_open_overdue_verified():
     one = ISSUED.filter(pl.col("warning_id") == W1)
     row = lambda a, on: warning_status(one, a, on).row(0, named=True)  # noqa: E731
     assert row(None, DEADLINE) | {} == dict(warning_id=W1, township="大店镇", household_id="A", status="open",
-                                            result=None, verified_on=None, days_overdue=0)
+                                            result=None, verified_on=None, days_overdue=0, withdrawn=False)
     late = row(None, DEADLINE + dt.timedelta(days=9))
     assert (late["status"], late["days_overdue"]) == ("overdue", 9)
     a = answers(("2026-11", "反馈/大店镇.csv", 2, W1, "属实", D(2026, 10, 20), None))
@@ -361,16 +361,18 @@ def test_a_warning_a_rerun_no_longer_raises_is_withdrawn_and_stays_known_as_issu
     """2026-11 re-run with a higher threshold no longer raises w-now (sent before as 新下发) and
     its earlier period withdrew w-late (carried before): both come back as 撤回 rows, as written,
     with a note; w-over, answered since, is closed, not withdrawn. From those rows the warnings
-    are still issued (an answer to them is taken, not refused as unknown), their status is
-    withdrawn (never carried, not overdue, not counted as to verify) and the answer is kept."""
+    are still issued (an answer to them is taken, not refused as unknown) and `withdrawn`: one
+    no township answered is verified_false with no result (closed by the county, within the
+    SPEC's four states: never carried, not overdue, not counted as to verify), one answered
+    keeps what the visit found."""
     before = EARLIER.filter(pl.col("预警编号").is_in(["w-now", "w-late", "w-over", "w-jg"])).with_columns(
         状态=pl.when(pl.col("period") == "2026-11").then(pl.lit("新下发")).otherwise(pl.lit("逾期未核实")),
         逾期天数=pl.lit(0, pl.Int64)).unique("预警编号", keep="last").drop("period")
     rows = with_carry_over(EARLIER.filter(pl.col("预警编号") == "w-jg").drop("period"),
                            before.head(0).select("状态", "逾期天数", *TOWNSHIP_COLUMNS, "township"))
-    status_earlier = STATUS.with_columns(status=pl.when(pl.col("warning_id") == "w-late").then(pl.lit("withdrawn"))
-                                         .when(pl.col("warning_id") == "w-over").then(pl.lit("verified_false"))
-                                         .otherwise("status"))
+    status_earlier = STATUS.with_columns(  # w-late: withdrawn by its own period's re-run, unanswered
+        status=pl.when(pl.col("warning_id").is_in(["w-late", "w-over"])).then(pl.lit("verified_false")).otherwise("status"),
+        result=pl.when(pl.col("warning_id") == "w-over").then(pl.lit("不属实")).otherwise("result"))
     back = withdrawn_rows(before, rows, status_earlier)
     assert back.columns == rows.columns
     assert sorted(back["预警编号"]) == ["w-late", "w-now"]
@@ -389,34 +391,26 @@ def test_a_warning_a_rerun_no_longer_raises_is_withdrawn_and_stays_known_as_issu
     assert (accepted.height, refused.height) == (1, 0)
     status = warning_status(issued, accepted.with_columns(received_period=pl.lit("2026-12")), D(2026, 12, 31))
     now = status.filter(pl.col("warning_id") == "w-now").row(0, named=True)
-    assert (now["status"], now["result"], now["days_overdue"]) == ("withdrawn", "属实", 0)
-    assert status.filter(pl.col("warning_id") == "w-late")["status"].item() == "withdrawn"
+    assert (now["status"], now["result"], now["days_overdue"], now["withdrawn"]) == ("verified_true", "属实", 0, True)
+    late = status.filter(pl.col("warning_id") == "w-late").row(0, named=True)
+    assert (late["status"], late["result"], late["days_overdue"], late["withdrawn"]) == ("verified_false", None, 0, True)
+    assert not status.filter(~pl.col("warning_id").is_in(["w-now", "w-late"]))["withdrawn"].any()
     assert carry_over(status, stored).filter(pl.col("预警编号").is_in(["w-now", "w-late"])).is_empty()
     summary, overdue = overdue_by_township(status)
     assert "w-now" not in overdue["预警编号"] and "w-late" not in overdue["预警编号"]
-    assert summary.filter(pl.col("乡（镇）") == "合计")["预警总数"].item() == status.height - 2
+    assert summary.filter(pl.col("乡（镇）") == "合计")["预警总数"].item() == status.height - 1  # (w-late)
 
 
-def test_a_dispatch_of_a_warning_since_withdrawn_is_taken_back_in_the_file_that_sent_it():
-    """2026-12's 派单 sent w-done and w-keep; a re-run withdrew w-done: the re-run's file keeps
-    w-keep as it computes it and adds w-done as sent, 派单动作 撤回（预警已撤回）. A warning
-    verified 属实 before and withdrawn now is taken back the same way by dispatch_changes."""
-    status = STATUS.with_columns(status=pl.when(pl.col("warning_id") == "w-done").then(pl.lit("withdrawn"))
-                                 .otherwise("status")).vstack(STATUS.filter(pl.col("warning_id") == "w-done")
-                                                              .with_columns(warning_id=pl.lit("w-keep")))
-    warnings = pl.DataFrame({"warning_id": ["w-done", "w-keep"], "risk_type": ["因病", "因病"], "rule": ["M1", "M1"],
-                             "severity": ["中", "中"], "basis": ["依据", "依据"], "dept": ["医保", "医保"]})
-    sent = {d: df.with_columns(pl.all().cast(pl.String)) for d, df in dispatch(
-        STATUS.vstack(STATUS.filter(pl.col("warning_id") == "w-done").with_columns(warning_id=pl.lit("w-keep"))),
-        warnings, CFG).items()}
-    now = dispatch(status, warnings, CFG)
-    assert now["医保"]["预警编号"].to_list() == ["w-keep"]
-    out = dispatch_sent_before(sent, now, status)
-    assert out["医保"].select("派单动作", "预警编号").rows() == [("派单", "w-keep"), ("撤回（预警已撤回）", "w-done")]
-    assert out["医保"].schema == now["医保"].schema
-    assert dispatch_sent_before({}, now, status) == now
-    changes = dispatch_changes(status, STATUS)
-    assert changes.filter(pl.col("warning_id") == "w-done")["action"].to_list() == ["撤回（预警已撤回）"]
+def test_what_a_visit_found_stands_when_a_rerun_withdraws_the_warning():
+    """w-done was verified 属实 and sent to 医保; a re-run no longer raises it: it stays
+    verified_true and sent (the family's difficulty was seen at the door; a changed threshold
+    does not take the department's help back), no 撤回 row is written for it."""
+    status = STATUS.with_columns(withdrawn=pl.col("warning_id") == "w-done")
+    warnings = pl.DataFrame({"warning_id": ["w-done"], "risk_type": ["因病"], "rule": ["M1"], "severity": ["中"],
+                             "basis": ["依据"], "dept": ["医保"]})
+    assert status.filter(pl.col("warning_id") == "w-done")["status"].item() == "verified_true"
+    assert dispatch_changes(status, STATUS).is_empty()
+    assert dispatch(status, warnings, CFG)["医保"]["预警编号"].to_list() == ["w-done"]
 
 
 def test_returned_to_township_includes_validator_rejections():

@@ -557,7 +557,7 @@ def rerun_after_later_months(prefect_harness, tmp_path_factory):
     """Three months; every township answers its August list 属实 in September's 反馈/; September
     is run with its own threshold. Then an analyst re-runs August twice the README's way (no
     --issue-date): unchanged, and with 新办 disability certificates no longer warned (D1 warnings
-    already answered and dispatched to 残联 are withdrawn, 换领 ones are raised)."""
+    already answered and dispatched to 残联 are withdrawn from the list, 换领 ones are raised)."""
     from sample_data.generate import generate
 
     county = tmp_path_factory.mktemp("county_rerun")
@@ -626,14 +626,16 @@ def test_a_warning_already_sent_that_a_rerun_no_longer_raises_is_withdrawn_and_i
     assert after["answers"] == before["answers"]
     assert not after["sent_back"]["原因"].str.contains("未下发过").any()
     status = after["status"]["2026-10"].filter(pl.col("warning_id").is_in(list(gone)))
-    assert status.height == len(gone) and set(status["status"]) == {"withdrawn"}
+    # within the SPEC's four states: what the visits found stands (属实), and `withdrawn` says so
+    assert status.height == len(gone) and set(status["status"]) == {"verified_true"} and status["withdrawn"].all()
     assert set(status["result"]) == {"属实"}
+    assert not after["status"]["2026-10"].filter(~pl.col("warning_id").is_in(list(gone)))["withdrawn"].any()
     assert after["lists"]["2026-10"].filter(pl.col("预警编号").is_in(list(gone)), pl.col("状态") != "撤回").is_empty()
-    # 残联 was sent them in September's 派单: the re-run's file takes them back there
+    # 残联 was sent them in September's 派单, verified 属实 at the door: the re-run does not take them back
     sent = pl.concat(list(before["dispatch"].values()), how="diagonal").filter(pl.col("预警编号").is_in(list(gone)))
     assert sent.height and set(sent["派单动作"]) == {"派单"}
     now = pl.concat(list(after["dispatch"].values()), how="diagonal").filter(pl.col("预警编号").is_in(list(gone)))
-    assert sorted(now["预警编号"]) == sorted(sent["预警编号"]) and set(now["派单动作"]) == {"撤回（预警已撤回）"}
+    assert sorted(now["预警编号"]) == sorted(sent["预警编号"]) and set(now["派单动作"]) == {"派单"}
     assert "撤回 withdrawn:" in r["withdrawn_said"]
 
 
