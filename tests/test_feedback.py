@@ -201,6 +201,22 @@ def test_a_saved_again_copy_is_a_correction_not_a_disagreement():
     assert overruled.is_empty() and findings.is_empty()
 
 
+def test_free_text_is_kept_as_written_codes_and_dates_are_normalised():
+    """备注 and 核实人 are the township's words: full-width punctuation stays (NFKC would turn
+    `户主外出，未见到人` into `户主外出,未见到人`); only the compared values are normalised."""
+    raw = pl.DataFrame({"预警编号": [W1], "乡（镇）": ["大店镇"], "核实结果": [" 属实 "], "是否纳入监测": ["是"],
+                        "核实人": [" 张　三（村委） "], "核实日期": ["２０２６-10-12"], "备注": [" 户主外出，未见到人（电话：１３８） "],
+                        "line": [2]})
+    spec = CFG.kinds["feedback"]
+    valid, bad = validate(standardize(raw, spec), spec, "反馈", DADIAN)
+    assert bad.is_empty()
+    r = valid.row(0, named=True)
+    assert (r["note"], r["verifier"]) == ("户主外出，未见到人（电话：１３８）", "张　三（村委）")
+    assert (r["result"], r["verify_date"]) == ("属实", D(2026, 10, 12))
+    acc = check_feedback(valid, ISSUED, AS_OF, CFG.feedback)[0]
+    assert acc["note"].to_list() == ["户主外出，未见到人（电话：１３８）"]
+
+
 def test_unplaced_lead_answer_is_not_refused_on_township_and_ids_are_matched_loosely():
     f = fb(("反馈/大店镇.csv", 2, f" {W4.upper()} ", "大店镇", "属实", None, None, None, None))
     acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.feedback)
