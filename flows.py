@@ -67,7 +67,7 @@ from pipelines import accounting, calendar, feedback, report, rules, township  #
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
                                       check_answers, describe, gone_from_roster, relinked,
                                       unconfirmable, without_yes)
-from pipelines.validate import REJECTED_SCHEMA, rejected_files, to_person_records  # noqa: E402
+from pipelines.validate import REJECTED_SCHEMA, delivery_ranks, rejected_files, to_person_records  # noqa: E402
 from pipelines.year_to_date import merge, settle_years, to_relink  # noqa: E402
 from schemas.inputs import PERSON_KINDS  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
@@ -466,7 +466,11 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         if issued is None:
             issued = feedback.issued_from_rows(pl.DataFrame(schema={c: pl.Utf8 for c in
                                                                    ["预警编号", "township", "户编号", "period", "下发日期", "核实截止日期"]}))
-        accepted, unanswered, refused = feedback.check_feedback(returned, issued, as_of, cfg.feedback)
+        files = pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == cfg.kinds["feedback"].folder)
+        accepted, unanswered, refused = feedback.check_feedback(
+            returned, issued, as_of, cfg.feedback, delivery_ranks(files, cfg.inbox.later_marks))
+        overruled, findings = feedback.disagreements(accepted)
+        findings.write_parquet(paths.work / "findings_disagreements.parquet")
         accepted = accepted.with_columns(received_period=pl.lit(period))
         refused.drop("township").cast(REJECTED_SCHEMA).write_parquet(
             paths.work / f"rejected_{cfg.kinds['feedback'].folder}_answers.parquet")
@@ -475,7 +479,8 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         if sum(list(counts.values())[1:]) != counts["returned"]:
             raise accounting.AccountingError(
                 f"{cfg.kinds['feedback'].folder}: read {returned.height} answers but accounted {counts}")
-        refused.write_parquet(paths.work / "feedback_refused.parquet")
+        # told back to the townships: the answers not taken, and those a later file overruled
+        pl.concat([refused, overruled]).write_parquet(paths.work / "feedback_returned.parquet")
     # rows the validator already set aside (a 核实结果 outside 属实/不属实, an unreadable date) were
     # returned too: the console's count says so
     invalid = _read(paths.work / f"rejected_{cfg.kinds['feedback'].folder}.parquet")
@@ -664,7 +669,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     grid = _read(work / "grid.parquet")
     rows = pl.read_parquet(work / "township_rows.parquet")
     status = pl.read_parquet(work / "status_all.parquet")
-    refused = _read(work / "feedback_refused.parquet")
+    refused = _read(work / "feedback_returned.parquet")
     validator_refused = _read(work / f"rejected_{cfg.kinds['feedback'].folder}.parquet")
     returned = feedback.returned_to_township(
         _concat([refused, validator_refused]), cfg, _read(work / "issued_earlier.parquet")

@@ -6,6 +6,9 @@ responsible department, set-aside answers sent back.
 Pure functions, polars frames in and out. Frames used below:
 
 - `feedback`: validated `schemas.inputs.Feedback` rows of one delivery (the period's `反馈/`).
+- `ranks`: the place of each file of that delivery in the order the files were put in
+  (`validate.delivery_ranks`, as for a department's files: a name marked 更正/补报… or a
+  saved-again copy last, then modification time, then name); without it, name order.
 - `issued`: every warning ever issued, one row per 预警编号 (extra rows of the same id, e.g.
   one per rule or a carried-over copy, are collapsed to the earliest period): warning_id,
   township (null for an unplaced lead), household_id, period, issue_date, deadline (Date, or
@@ -14,7 +17,9 @@ Pure functions, polars frames in and out. Frames used below:
   the latest row's (a warning carried to the township its household moved to is that
   township's now) and `townships` every township whose list has carried it.
 - `answers`: every accepted answer ever received = `check_feedback`'s `accepted` rows of each
-  delivery + `received_period` (YYYY-MM of the run that read them).
+  delivery + `received_period` (YYYY-MM of the run that read them). They are in the order
+  received: by received_period, then the delivery's order as stored in `rank` (so a later run,
+  which has no modification times, orders them as the run that took them in did).
 
 Which township a returned file belongs to is inferred from its path (`file_township`): the
 known township (any township in `issued`) whose name appears in the file or folder names
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 
 import polars as pl
@@ -36,12 +41,12 @@ import polars as pl
 from config import Config, FeedbackConfig
 from pipelines.rules import SEVERITY_RANK, households
 from pipelines.township import UNPLACED, grid_workers, mask_ids
-from pipelines.validate import REJECTED_SCHEMA, delivery_order, mask_value
+from pipelines.validate import REJECTED_SCHEMA, delivery_order, delivery_place, mask_value, original_file
 from schemas.outputs import FEEDBACK_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding, WarningStatus
 
 __all__ = [
     "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "STATUS_WITHDRAWN", "UNKNOWN_TOWNSHIP",
-    "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback",
+    "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "disagreements",
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
     "dispatch", "dispatch_changes",
     "returned_to_township",
@@ -168,6 +173,7 @@ def _empty_rejected() -> pl.DataFrame:
 
 def check_feedback(
     feedback: pl.DataFrame, issued: pl.DataFrame, as_of: date, cfg: FeedbackConfig | None = None,
+    ranks: Mapping[str, int] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """One delivery of returned rows -> (accepted, unanswered, rejected); every input row lands in
     exactly one (asserted).
@@ -179,8 +185,9 @@ def check_feedback(
     `as_of`. All failing checks are named in `reason` (joined by '；'), the first in field/value.
     unanswered: the rest with none of the five feedback columns filled (input columns).
     accepted: the rest (a partial answer without 核实结果 included), input columns with
-    `warning_id` spelled as issued, plus `rank` (1 = the latest answer to that warning in this
-    delivery, by file then line; 2 = the one before ...) and `is_latest` (rank == 1).
+    `warning_id` spelled as issued, in the order put in, plus `rank` (1 = the latest answer to
+    that warning in this delivery: by the file's place in `ranks`, then line; 2 = the one
+    before ...) and `is_latest` (rank == 1).
     """
     cfg = cfg or FeedbackConfig()
     sufs = cfg.township_suffixes
@@ -262,10 +269,9 @@ def check_feedback(
     accepted = (
         x.filter(~pl.col("_bad") & ~pl.col("_blank"))
         .with_columns(warning_id="_wid")
-        .sort(delivery_order(pl.col("file")), "line", descending=True, nulls_last=True, maintain_order=True)
-        .with_columns(rank=(pl.int_range(pl.len()).over("warning_id") + 1).cast(pl.Int64))
+        .sort(delivery_place(pl.col("file"), ranks or {}), delivery_order(pl.col("file")), "line", maintain_order=True)
+        .with_columns(rank=(pl.len() - pl.int_range(pl.len())).over("warning_id").cast(pl.Int64))
         .with_columns(is_latest=pl.col("rank") == 1)
-        .sort(delivery_order(pl.col("file")), "line", maintain_order=True)
         .select("_row", *cols, "rank", "is_latest")
     )
     seen = pl.concat([accepted["_row"], unanswered["_row"], rejected["_row"]])
@@ -278,15 +284,63 @@ def check_feedback(
     )
 
 
+def disagreements(accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`check_feedback`'s accepted rows of one delivery -> the answers a file put in later
+    contradicts, as (overruled, findings).
+
+    Per warning the answer that counts is the latest (`rank`) carrying a 核实结果 (the one that
+    decides its status), else the latest. An answer put in before it, in another file, that
+    gives another 核实结果 or 是否纳入监测 (both filled) is overruled: it stays in the history
+    but does not count. A file's saved-again copy (表(1).csv, `original_file`) is the same file
+    corrected, and lines of one file are not two files: neither is a disagreement.
+    overruled: REJECTED_SCHEMA columns + `township` (null: `returned_to_township` tells the
+    file's township), one row per answer overruled, `reason` naming the file and line that
+    counts and its answer. findings: QUALITY_COLUMNS rows for the county, one per file
+    overruled and file that counts, the warnings with both lines and answers."""
+    a = accepted.with_columns(_base=original_file(pl.col("file")),
+                              _says=pl.concat_str("result", "include_monitoring", separator="/", ignore_nulls=True))
+    used = a.sort(pl.col("result").is_null(), "rank", maintain_order=True).unique("warning_id", keep="first").select(
+        "warning_id", _file="file", _line="line", _rank="rank", _result="result", _inc="include_monitoring",
+        _ubase="_base", _usays="_says")
+    differs = {f: pl.col(f).is_not_null() & pl.col(u).is_not_null() & (pl.col(f) != pl.col(u))
+               for f, u in (("result", "_result"), ("include_monitoring", "_inc"))}
+    x = a.join(used, on="warning_id").filter(
+        pl.col("rank") > pl.col("_rank"), pl.col("_base") != pl.col("_ubase"), differs["result"] | differs["include_monitoring"],
+    ).sort("file", "line", maintain_order=True)
+    field = pl.when(differs["result"]).then(pl.lit("result")).otherwise(pl.lit("include_monitoring"))
+    overruled = x.select(
+        pl.col("dept").fill_null("反馈"), pl.col("kind").fill_null("feedback"), "file", "line",
+        record_id="warning_id", field=field,
+        value=pl.when(differs["result"]).then("result").otherwise("include_monitoring"),
+        reason=pl.format("与后放入的 {} 第{}行（{}）答复不一致，以该行为准，本行未采用 another file put in later "
+                         "answers otherwise ({}:{}): that answer counts, not this one", "_file", "_line", "_usays",
+                         "_file", "_line"),
+        township=pl.lit(None, pl.String),
+    ).cast({**REJECTED_SCHEMA, "township": pl.String})
+    findings = x.group_by("dept", "file", "_file", maintain_order=True).agg(
+        pl.format("{}（第{}行 {} → 第{}行 {}）", "warning_id", "line", "_says", "_line", "_usays").str.join("、").alias("_w"),
+        count=pl.len().cast(pl.Int64),
+    ).select(
+        category=pl.lit(Finding.DISAGREE), dept=pl.col("dept").fill_null("反馈"), file="file",
+        detail=pl.format("与后放入的 {} 对同一预警答复不一致，以后者为准 answers otherwise than {}, put in later: "
+                         "that file's answers count：{}", "_file", "_file", "_w"),
+        count="count",
+    ).cast(QUALITY_COLUMNS)
+    return overruled, findings
+
+
 # --- 2. status of every warning ---------------------------------------------------------------
 
 def _answers(answers: pl.DataFrame | None) -> pl.DataFrame:
-    schema = {**_ANSWER_SCHEMA, "received_period": pl.String}
+    """`answers` typed, in the order received: by received_period, then as put in (`rank`
+    descending: rank 1 is the latest of its delivery; without one, file name), then line."""
+    schema = {**_ANSWER_SCHEMA, "rank": pl.Int64, "received_period": pl.String}
     if answers is None or answers.is_empty():
         return pl.DataFrame(schema=schema)
     return answers.select(
         [pl.col(c).cast(t) if c in answers.columns else pl.lit(None, t).alias(c) for c, t in schema.items()]
-    ).sort("received_period", delivery_order(pl.col("file")), "line", nulls_last=False, maintain_order=True)
+    ).sort("received_period", pl.col("rank"), delivery_order(pl.col("file")), "line",
+           descending=[False, True, False, False], nulls_last=False, maintain_order=True)
 
 
 def _deciding(a: pl.DataFrame) -> pl.DataFrame:

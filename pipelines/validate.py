@@ -30,6 +30,10 @@ WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
 MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
 _SHOW_CHARS = 60  # a rejected value is echoed back at most this long
 DUPLICATED = "编号重复 duplicated record id"  # the roster's 人编号 twice in one table: both rows set aside
+# fields kept as delivered but for surrounding whitespace (no NFKC): a masked ID and a name are
+# compared by the matcher in their own way; a township's 核实人 and 备注 and an analyst's 复核人
+# and 复核备注 are people's words, stored and sent back as written (`户主外出，未见到人`)
+AS_WRITTEN = frozenset({"id_raw", "name", "verifier", "reviewer", "note"})
 
 
 def mask_value(v: str | None, field: str | None = None) -> str | None:
@@ -105,7 +109,7 @@ def _field_exprs(name: str, dt, codes: set[str]) -> tuple[pl.Expr, pl.Expr | Non
         e = _text(name).str.replace_all(r"\s", "")
     elif name == "id_number":
         e = _text(name).str.replace_all(r"\s", "").str.strip_chars_start("'‘’`").str.to_uppercase()
-    elif name in ("id_raw", "name"):
+    elif name in AS_WRITTEN:
         e = pl.col(name).cast(pl.String).str.strip_chars()
     else:
         e = _text(name)

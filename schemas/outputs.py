@@ -81,7 +81,8 @@ class Finding:
     NO_GRID_WORKER = "户无网格员 household without grid worker"
     MOVED = "预警随户迁移 warnings moved with their household"
     PLACE_NOT_FOUND = "地点无监测户 place with no roster household"
-    ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED)
+    DISAGREE = "反馈答复不一致 returned files answer a warning differently"
+    ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

@@ -6,14 +6,14 @@ import pytest
 from config import load_config
 from pipelines.calendar import add_working_days
 from pipelines.feedback import (
-    UNKNOWN_TOWNSHIP, answer_history, carry_over, check_feedback, dispatch, file_township,
+    UNKNOWN_TOWNSHIP, answer_history, carry_over, check_feedback, disagreements, dispatch, file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     warning_status, with_carry_over, withdrawn_rows,
 )
 from pipelines.standardize import standardize
-from pipelines.validate import validate
+from pipelines.validate import delivery_ranks, validate
 from schemas.inputs import Feedback, Rejected
-from schemas.outputs import FEEDBACK_COLUMNS, TOWNSHIP_COLUMNS, WarningStatus
+from schemas.outputs import FEEDBACK_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding, WarningStatus
 
 D = dt.date
 CFG = load_config()
@@ -130,6 +130,91 @@ def test_a_corrected_copy_of_a_returned_file_decides_over_its_original():
     assert acc.filter("is_latest")["file"].to_list() == [copy] and acc.height == 2
     st = warning_status(ISSUED, acc.with_columns(received_period=pl.lit("2026-11")), AS_OF)
     assert st.filter(pl.col("warning_id") == W1)["status"][0] == "verified_false"
+
+
+NOV, OCT = "反馈/大店镇_2026-11_预警清单.csv", "反馈/大店镇_2026-10_预警清单.csv"
+
+
+def put_in(*files):
+    """The files' places as a run reads them (`delivery_ranks`), put in 2 s apart in this order."""
+    t0 = dt.datetime(2026, 12, 6, 9, 0, 0)
+    return delivery_ranks(pl.DataFrame({"file": list(files), "modified": [t0 + dt.timedelta(seconds=2 * i)
+                                                                          for i in range(len(files))]}),
+                          CFG.inbox.later_marks)
+
+
+TWO_FILES = fb(
+    (NOV, 2, W1, "大店镇", "不属实", "否", "张干事", D(2026, 10, 20), None),
+    (NOV, 3, W2, "大店镇", "属实", "是", "张干事", D(2026, 10, 20), None),
+    (OCT, 5, W1, "大店镇", "属实", "是", "李干事", D(2026, 10, 21), None),   # other answer, put in later: counts
+    (OCT, 6, W2, "大店镇", "属实", "是", "李干事", D(2026, 10, 21), None),   # the same answer: no disagreement
+)
+
+
+def test_two_returned_files_are_ordered_as_department_files_are_not_by_name():
+    """The township put its November list into 反馈/, then its October list: the October file is
+    the later one although its name sorts first (marks, then modification time, then name)."""
+    acc = check_feedback(TWO_FILES, ISSUED, AS_OF, CFG.feedback, put_in(NOV, OCT))[0]
+    assert acc.filter("is_latest").sort("warning_id").select("warning_id", "file").rows() == [(W1, OCT), (W2, OCT)]
+    st = warning_status(ISSUED, acc.with_columns(received_period=pl.lit("2026-12")), AS_OF)
+    assert st.filter(pl.col("warning_id") == W1)["status"][0] == "verified_true"
+    # put in the other way round, the November file counts
+    acc = check_feedback(TWO_FILES, ISSUED, AS_OF, CFG.feedback, put_in(OCT, NOV))[0]
+    assert acc.filter("is_latest", pl.col("warning_id") == W1)["file"].to_list() == [NOV]
+
+
+def test_stored_answers_of_a_period_keep_the_order_they_were_taken_in():
+    """A later run decides from the warehouse's answers, which have no modification times: the
+    stored `rank` keeps each period's order (a re-run gives the same status)."""
+    a = answers(("2026-12", NOV, 2, W1, "不属实", D(2026, 10, 20), None),
+                ("2026-12", OCT, 5, W1, "属实", D(2026, 10, 21), None)).with_columns(rank=pl.Series([2, 1]))
+    assert warning_status(ISSUED, a, AS_OF).filter(pl.col("warning_id") == W1)["status"][0] == "verified_true"
+    h = answer_history(a)
+    assert h.filter("decides")["file"].to_list() == [OCT] and h.filter("latest")["file"].to_list() == [OCT]
+
+
+def test_two_files_answering_a_warning_differently_are_reported_and_told_back():
+    acc = check_feedback(TWO_FILES, ISSUED, AS_OF, CFG.feedback, put_in(NOV, OCT))[0]
+    overruled, findings = disagreements(acc)
+    # only W1: W2 is answered alike in both files
+    assert overruled.select("file", "line", "record_id", "field", "value").rows() == [(NOV, 2, W1, "result", "不属实")]
+    reason = overruled["reason"][0]
+    assert f"{OCT} 第5行" in reason and "属实" in reason and "为准" in reason
+    Rejected.validate(overruled.drop("township"))
+    f = findings.cast(QUALITY_COLUMNS).row(0, named=True)
+    assert findings.height == 1 and f["category"] == Finding.DISAGREE and f["count"] == 1 and f["file"] == NOV
+    assert all(s in f["detail"] for s in (OCT, W1, "第2行 不属实/否", "第5行 属实/是", "为准"))
+    # the township is told, in its 反馈退回
+    back = returned_to_township(overruled, CFG, ISSUED)
+    assert list(back) == ["大店镇"] and back["大店镇"].select("文件", "行号", "字段", "填报内容").rows() == [
+        (NOV, 2, "核实结果", "不属实")]
+
+
+def test_a_saved_again_copy_is_a_correction_not_a_disagreement():
+    copy = DADIAN.replace(".csv", "(1).csv")
+    f = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张干事", D(2026, 10, 12), None),
+           (copy, 2, W1, "大店镇", "不属实", "否", "张干事", D(2026, 10, 12), None),
+           (DADIAN, 3, W2, "大店镇", "属实", None, None, None, None),
+           (NOV, 3, W2, "大店镇", None, "否", None, None, "补充说明"))  # no result: does not undo the other's
+    acc = check_feedback(f, ISSUED, AS_OF, CFG.feedback, put_in(DADIAN, copy, NOV))[0]
+    overruled, findings = disagreements(acc)
+    assert overruled.is_empty() and findings.is_empty()
+
+
+def test_free_text_is_kept_as_written_codes_and_dates_are_normalised():
+    """备注 and 核实人 are the township's words: full-width punctuation stays (NFKC would turn
+    `户主外出，未见到人` into `户主外出,未见到人`); only the compared values are normalised."""
+    raw = pl.DataFrame({"预警编号": [W1], "乡（镇）": ["大店镇"], "核实结果": [" 属实 "], "是否纳入监测": ["是"],
+                        "核实人": [" 张　三（村委） "], "核实日期": ["２０２６-10-12"], "备注": [" 户主外出，未见到人（电话：１３８） "],
+                        "line": [2]})
+    spec = CFG.kinds["feedback"]
+    valid, bad = validate(standardize(raw, spec), spec, "反馈", DADIAN)
+    assert bad.is_empty()
+    r = valid.row(0, named=True)
+    assert (r["note"], r["verifier"]) == ("户主外出，未见到人（电话：１３８）", "张　三（村委）")
+    assert (r["result"], r["verify_date"]) == ("属实", D(2026, 10, 12))
+    acc = check_feedback(valid, ISSUED, AS_OF, CFG.feedback)[0]
+    assert acc["note"].to_list() == ["户主外出，未见到人（电话：１３８）"]
 
 
 def test_unplaced_lead_answer_is_not_refused_on_township_and_ids_are_matched_loosely():
