@@ -93,8 +93,13 @@ def quality_report(
             .select(
                 pl.when(changed).then(pl.lit(Finding.REPLACED)).otherwise(pl.lit(Finding.DELIVERED_AGAIN)).alias("category"),
                 "dept", "file",
-                pl.when(changed).then(pl.format("在 {} 中以不同内容再次报送，以后者为准 delivered again with other content in {}: "
-                                                "that delivery is used", "by", "by"))
+                pl.when(changed & (pl.col("by") == pl.col("file"))).then(pl.lit(
+                    "同一记录在本文件中以不同内容出现两次，以后一行为准 a record twice in the file with other content: "
+                    "the later line is used"))
+                .when(changed).then(pl.format("在 {} 中以不同内容再次报送，以后者为准 delivered again with other content in {}: "
+                                              "that delivery is used", "by", "by"))
+                .when(pl.col("by") == pl.col("file")).then(pl.lit(
+                    "同一记录在本文件中原样出现两次，只计一次 a record twice in the file unchanged: counted once"))
                 .otherwise(pl.format("在 {} 中原样再次报送，只计一次 delivered again unchanged in {}: counted once", "by", "by"))
                 .alias("detail"),
                 pl.col("len").cast(pl.Int64).alias("count"),

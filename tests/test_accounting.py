@@ -117,3 +117,16 @@ def test_a_deadline_counted_without_a_holiday_schedule_is_on_the_console():
     q = pl.DataFrame([("日历 calendar", None, None, note, 1)],
                      schema=["category", "dept", "file", "detail", "count"], orient="row")
     assert attention_lines(q, ["户籍底册", "网格"]) == [f"日历 {note}"]
+
+
+def test_a_record_twice_in_one_file_is_not_called_the_file_replacing_itself():
+    sup = pl.DataFrame([("医保", "医保/补报.csv", 3, "JS1", "医保/补报.csv:9", True),
+                        ("医保", "医保/补报.csv", 4, "JS2", "医保/补报.csv:10", False)],
+                       schema=["dept", "file", "line", "record_id", "superseded_by", "changed"], orient="row")
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), sup, None, None, max_grid_households=100)
+    assert q.select("category", "file", "count").rows() == [
+        ("更正记录 records replaced by a later delivery", "医保/补报.csv", 1),
+        ("重复记录 records delivered again unchanged", "医保/补报.csv", 1)]
+    assert q["detail"].to_list() == [
+        "同一记录在本文件中以不同内容出现两次，以后一行为准 a record twice in the file with other content: the later line is used",
+        "同一记录在本文件中原样出现两次，只计一次 a record twice in the file unchanged: counted once"]
