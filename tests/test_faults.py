@@ -626,7 +626,10 @@ def killed(prefect_harness, county, reference, tmp_path_factory):
     # A kill that lands after the run swapped its period in (while it records the run) shows the
     # new period: whole, and the same but for the HTML report's run history and time.
     same = lambda files: {f: b for f, b in files.items() if not f.endswith(".html")}  # noqa: E731
-    last["unchanged"] = (out / PERIOD).exists() and same(_files(out / PERIOD)) == same(published)
+    now = same(_files(out / PERIOD)) if (out / PERIOD).exists() else None
+    last["unchanged"] = now == same(published)
+    last["differs"] = "no period folder" if now is None else sorted(  # (to tell a failure's cause)
+        f for f in set(now) | set(same(published)) if now.get(f) != same(published).get(f))
     seen["kills"].append(last)
     return out, seen
 
@@ -640,7 +643,7 @@ def test_kills_in_every_phase_never_show_a_half_written_period(killed, reference
         assert not k["visible"] or (k["phase"] == "writing" and k["whole"]), \
             f"period folder visible after a kill while {k['phase']}"
     # killed while rewriting a published period: the published one is still there, whole
-    assert seen["kills"][3]["unchanged"]
+    assert seen["kills"][3]["unchanged"], seen["kills"][3]["differs"]
     _assert_complete(out / PERIOD, reference / PERIOD)
 
 
