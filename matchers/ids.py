@@ -184,8 +184,8 @@ def roster_check_fails(roster: pl.DataFrame) -> pl.DataFrame:
     fails its check character (a mistyped or transposed digit in the county's own roster). The
     matcher finds their records showing the right ID only through a name, so the bureau should
     correct them; named by 人编号 (the report holds no ID number)."""
-    bad = (roster.with_columns(normalize_ids(roster.select(id_raw="id_number"))["id_status"].alias("_st"))
-           .filter(pl.col("_st") == "full_check_failed").sort("file", "line"))
+    ids = roster["id_number"].str.to_uppercase()
+    bad = roster.filter(_check_series(ids).ne_missing(ids.str.slice(17, 1))).sort("file", "line")
     more = pl.when(pl.col("count") > 10).then(pl.lit("…")).otherwise(pl.lit(""))
     return bad.group_by("dept", "file", maintain_order=True).agg(
         pl.format("{}（第 {} 行）", "person_id", "line").head(10).str.join("、").alias("_who"), count=pl.len().cast(pl.Int64),
