@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from pathlib import Path
 
@@ -13,6 +15,21 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 SHARED_EXAMPLES = ROOT.parent / "shared" / "examples" / "inbox"
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    """Every row of a CSV (UTF-8/BOM/GB18030) or XLSX file, as strings (the sheet a clerk opens)."""
+    if path.suffix == ".xlsx":
+        import openpyxl
+
+        ws = openpyxl.load_workbook(path, read_only=True).active
+        return [["" if v is None else str(v) for v in r] for r in ws.iter_rows(values_only=True)]
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030")
+    return list(csv.reader(io.StringIO(text)))
 
 
 @pytest.fixture(scope="session")

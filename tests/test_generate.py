@@ -1,7 +1,6 @@
 """Sample-county generator: determinism, valid roster IDs, planted rules, complete truth."""
 
 import csv
-import io
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 
 from sample_data.dirt import check_char, dirty_id, mask, valid_id
 from sample_data.generate import generate
+from tests.conftest import read_rows
 
 RULES = ["M1", "M2", "M3", "M4", "H1", "E1", "E2", "W1", "C1", "C2", "D1", "R1", "A1"]
 PERIODS = ("2026-09", "2026-10")
@@ -21,19 +21,6 @@ def county(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("county")
     generate(out, seed=3, periods=PERIODS, households=300)
     return out
-
-
-def read_rows(path: Path) -> list[list[str]]:
-    """Every row of a CSV (UTF-8/BOM/GB18030) or XLSX file, as strings."""
-    if path.suffix == ".xlsx":
-        ws = openpyxl.load_workbook(path, read_only=True).active
-        return [["" if v is None else str(v) for v in r] for r in ws.iter_rows(values_only=True)]
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("gb18030")
-    return list(csv.reader(io.StringIO(text)))
 
 
 def truth(county: Path, name: str) -> list[dict]:

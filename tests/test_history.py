@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 import flows
+from tests.conftest import read_rows
 
 PERIODS = ("2026-08", "2026-09", "2026-10")
 ISSUE = {"2026-08": "2026-09-02", "2026-09": "2026-10-09", "2026-10": "2026-11-02"}
@@ -414,15 +415,8 @@ def _roster_csv(folder: Path) -> Path:
 
 
 def _read_table(path: Path) -> list[dict]:
-    import csv
-    import io
-
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("gb18030")
-    return list(csv.DictReader(io.StringIO(text)))
+    header, *rows = read_rows(path)
+    return [dict(zip(header, r)) for r in rows]
 
 
 def _write_table(path: Path, rows: list[dict]) -> None:
