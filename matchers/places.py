@@ -11,6 +11,8 @@ _SUFFIX = {
     "township": r"(人民政府|街道办事处|办事处|街道|镇|乡)$",
     "group": r"(村民小组|小组|组|队)$",
 }
+# reason of a 水利 record whose village is found but not its group (it selects no household)
+GROUP_MISSING = "group not on roster"
 _NUM = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 
 
@@ -73,7 +75,7 @@ def resolve_places(water: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.concat_str([
             pl.col("via"),
             pl.when(pl.col("gn").is_null()).then(pl.lit("; whole village"))
-            .when(pl.col("group_c").is_null()).then(pl.lit("; group not on roster"))
+            .when(pl.col("group_c").is_null()).then(pl.lit("; " + GROUP_MISSING))
             .otherwise(pl.lit("; group found")),
         ])),
     ).select(*keep, "record_id", "township", "village", "group", "decision", "reason")
@@ -101,7 +103,7 @@ def places_not_found(water: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFram
     miss = (resolved.join(water.select("record_id", "file", "line", "resolved_date", rt="township", rv="village",
                                        rg="group"), on="record_id", how="left")
             .filter(pl.col("resolved_date").is_null(),
-                    (pl.col("decision") == "unmatched") | pl.col("reason").str.contains("group not on roster"))
+                    (pl.col("decision") == "unmatched") | pl.col("reason").str.contains(GROUP_MISSING, literal=True))
             .with_columns(village_missing=pl.col("decision") == "unmatched")
             .sort("file", "line"))
     what = pl.concat_str(pl.col("record_id"), pl.lit("（"), pl.concat_str("rt", "rv", "rg", separator=" ", ignore_nulls=True),
