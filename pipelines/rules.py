@@ -140,7 +140,9 @@ def _records(d: RuleInputs, x: pl.DataFrame) -> pl.DataFrame:
     x = x.with_columns(_idn=idn, _name=name, _lead=lead.fill_null(True))
     idn = pl.col("_idn")  # normalised once, then cut (an eager frame would normalise it for each use)
     x = x.with_columns(_idn=pl.when(idn.str.len_chars() == 20).then(idn.str.slice(0, 18)).otherwise(idn).fill_null(""))
-    x = _whole_names(_whole_ids(x))
+    # masked names first take the whole name their ID text shows, so that a whole ID reached from
+    # that name carries them along; then those under a whole ID reached so take its whole name
+    x = _whole_names(_whole_ids(_whole_names(x)))
     key = pl.concat_str(["_idn", pl.col("_name").fill_null("")], separator="|")
     matched = matched & pl.col("household_id").is_not_null()  # a link to a person not on this roster: neither
     return x.with_columns(

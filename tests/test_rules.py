@@ -199,6 +199,20 @@ def test_m3_a_masked_id_adds_to_the_one_whole_id_of_the_same_name(second, fires)
     assert fired(twice, "M3").is_empty()
 
 
+@pytest.mark.parametrize("masked_name", ["张*敏", "张**"])
+def test_m3_a_masked_name_and_id_add_to_the_whole_id_their_whole_name_leads_to(masked_name):
+    """A masked name under a masked ID (张*敏 341323********5108) whose ID text shows one whole name
+    (张妹敏), which in turn fits one whole ID of that name: all three are one person's, whichever
+    way the hospitals masked them; without the whole name there the masked one stays apart."""
+    rows = [(None, "张妹敏", "341323197705025108", 12000.0), (None, "张妹敏", "341323********5108", 5000.0),
+            (None, masked_name, "341323********5108", 4000.0)]
+    m3 = fired(run({"med_settlement": med(*rows)}), "M3")
+    assert m3.height == 1, m3
+    assert sorted(m3["record_ids"][0].to_list()) == ["JS0", "JS1", "JS2"] and "21,000" in m3["basis"][0]
+    apart = fired(run({"med_settlement": med(rows[0], (None, "张妹敏", "341323********5109", 5000.0), rows[2])}), "M3")
+    assert apart.is_empty(), apart
+
+
 def enrollment(*rows):
     return frame("med_enrollment", "医保", [
         dict(record_id=f"CB{i}", pid=pid, name="x", id_raw=None, status=st, year=2026)
