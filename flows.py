@@ -505,23 +505,28 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
 
 @task(**STEP)
 def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) -> dict:
-    """Apply every configured rule; one warning per household (or lead) and risk type."""
+    """Apply every configured rule; one warning per household (or lead) and risk type. The persons
+    earlier warnings of per-person rules named are looked for on this period's roster (a member
+    split off into a new household: `warehouse.persons_now`), for the repeats and the carry-over."""
     roster = pl.read_parquet(paths.work / "roster.parquet")
     extracts = {k: pl.read_parquet(paths.work / f"{k}.parquet") for k in kinds if k not in cfg.REFERENCE_KINDS}
     links = pl.read_parquet(paths.work / "links_person.parquet")
+    status = _read(paths.work / "status_earlier.parquet")
+    persons_now = None
     con = warehouse.connect(paths.warehouse)
     try:
         history = warehouse.table(con, "warnings", "period < ?", [period])
+        if history is not None:
+            history.write_parquet(paths.work / "warnings_earlier.parquet")
+            history = history.join(
+                status.select("warning_id", "status", "verified_on") if status is not None
+                else pl.DataFrame(schema={"warning_id": pl.Utf8, "status": pl.Utf8, "verified_on": pl.Date}),
+                on="warning_id", how="left",
+            ).with_columns(pl.col("status").fill_null("open"))
+            persons_now = warehouse.persons_now(con, period, roster, rules.persons_to_recognise(history, period, cfg))
+            persons_now.write_parquet(paths.work / "persons_now.parquet")
     finally:
         con.close()
-    status = _read(paths.work / "status_earlier.parquet")
-    if history is not None:
-        history.write_parquet(paths.work / "warnings_earlier.parquet")
-        history = history.join(
-            status.select("warning_id", "status", "verified_on") if status is not None
-            else pl.DataFrame(schema={"warning_id": pl.Utf8, "status": pl.Utf8, "verified_on": pl.Date}),
-            on="warning_id", how="left",
-        ).with_columns(pl.col("status").fill_null("open"))
     signals = rules.run_rules(
         extracts, links, roster, cfg, period,
         ytd_settlements=(ytd := _read(paths.work / "ytd_settlements.parquet")),
@@ -532,12 +537,12 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     notes = rules.held_back(extracts, links, roster, cfg, period, candidates=candidates, delivered=delivered)
     rules.review_impact(extracts, links, roster, cfg, period, signals, best_guess(candidates),
                         ytd_settlements=ytd, candidates=candidates,
-                        history=history, held={name for name, _ in notes}).write_parquet(
+                        history=history, held={name for name, _ in notes}, persons_now=persons_now).write_parquet(
         paths.work / "review_impact.parquet")
     pl.DataFrame([dict(category=Finding.RULE_HELD_BACK, dept=cfg.kinds[cfg.rules[name].kind].folder, file=None,
                        detail=f"{name}: {why}", count=1) for name, why in notes],
                  schema=QUALITY_COLUMNS).write_parquet(paths.work / "findings_rules.parquet")
-    warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg)
+    warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg, persons_now)
     kept = _read(paths.work / "kept_warnings.parquet")  # partial run: the other departments' warnings
     if kept is not None:
         warnings = pl.concat([warnings, kept.select(warnings.columns).cast(warnings.schema)]).sort("warning_id", "rule")
@@ -612,7 +617,8 @@ def remember(paths: RunPaths, period: str) -> None:
 @task(**STEP)
 def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, sent_on: date) -> dict:
     """Township rows (still-open earlier warnings first, each in the township its household lives
-    in now, then this period's, then those a re-run takes back), the warnings that moved (a
+    in now, or its persons when all were split off into one new household, then this period's,
+    then those a re-run takes back), the warnings that moved (a
     data-quality finding) and the status of every warning ever issued. A re-run dates the
     warnings its period's list did not hold before `sent_on`. Returns the verification deadline
     of this period's warnings, how many were first sent now and how many taken back."""
@@ -639,8 +645,10 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
                               before, sent_on, sent_deadline)
     earlier_rows = _read(work / "township_rows_earlier.parquet")
     status_earlier = _read(work / "status_earlier.parquet")
+    persons = rules.persons_followed(_read(work / "warnings_earlier.parquet"), _read(work / "persons_now.parquet"), cfg)
     carried = (feedback.carry_over(status_earlier, earlier_rows, before_period=period,
-                                   answers=_read(work / "answers_all.parquet"), roster=roster, grid=grid)
+                                   answers=_read(work / "answers_all.parquet"), roster=roster, grid=grid,
+                                   persons=persons)
                if earlier_rows is not None and status_earlier is not None else None)
     if carried is not None:
         feedback.moved_warnings(carried, earlier_rows).write_parquet(work / "findings_moved.parquet")

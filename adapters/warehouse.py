@@ -188,6 +188,11 @@ def year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, years:
     return df if df.height else None
 
 
+def _digest(person_id: str, id_number: str, name: str) -> str:
+    """The SQL of a roster person's digest (`roster_persons.digest`) from these columns."""
+    return f"md5(concat_ws('|', {person_id}, coalesce({id_number}, ''), coalesce({name}, '')))"
+
+
 def roster_digests(roster: pl.DataFrame) -> pl.DataFrame:
     """`RosterDigest` rows: each roster person's 人编号 with an md5 of what the matcher reads of
     them (人编号, 证件号码, 姓名), stored per period (table `roster_persons`) so that a later run
@@ -196,10 +201,50 @@ def roster_digests(roster: pl.DataFrame) -> pl.DataFrame:
     try:
         con.register("_roster", roster.select("person_id", "id_number", "name"))
         return RosterDigest.validate(con.sql(
-            "SELECT person_id, md5(concat_ws('|', person_id, coalesce(id_number, ''), coalesce(name, ''))) "
-            "AS digest FROM _roster").pl())
+            f"SELECT person_id, {_digest('person_id', 'id_number', 'name')} AS digest FROM _roster").pl())
     finally:
         con.close()
+
+
+def persons_now(con: duckdb.DuckDBPyConnection, period: str, roster: pl.DataFrame, asked: pl.DataFrame) -> pl.DataFrame:
+    """Who the persons of `asked` (period, person_id: named by earlier warnings) are on `roster`
+    (`period`'s) -> period, person_id, person_id_now. One still on it under the same 人编号 is
+    themself. One whose 人编号 is gone (a member split off into a new household gets a new 户编号
+    and often a new 人编号) is the person of `roster` whose 证件号码 and 姓名 give, under the old
+    人编号, the digest stored for it (`roster_persons`) the last period before `period` it was on
+    the roster, and who was not on that roster: the same ID number and name under a new number.
+    No ID number is stored for this: the digest is tried for each gone person and each person new
+    since it was last seen (mostly this month's new persons). Not found (no row): a person whose
+    name or ID was corrected in the same month, one no stored roster holds (run before
+    `roster_persons` existed), or one two persons of `roster` fit."""
+    out = {"period": pl.Utf8, "person_id": pl.Utf8, "person_id_now": pl.Utf8}
+    asked = asked.select("period", "person_id").unique()
+    same = asked.filter(pl.col("person_id").is_in(roster["person_id"].implode())).with_columns(
+        person_id_now=pl.col("person_id"))
+    gone = asked.join(same, on=["period", "person_id"], how="anti")
+    if gone.is_empty() or not _has_table(con, "roster_persons"):
+        return same.select(list(out)).cast(out)
+    con.register("_gone", gone)
+    con.register("_roster", roster.select("person_id", "id_number", "name"))
+    try:
+        found = con.sql(
+            f"""WITH last AS (SELECT person_id, period AS seen, digest FROM roster_persons
+                              WHERE period < ? AND person_id IN (SELECT person_id FROM _gone)
+                              QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY period DESC) = 1),
+                     stored AS (SELECT period AS seen, person_id FROM roster_persons
+                                WHERE period IN (SELECT seen FROM last)),
+                     fresh AS (SELECT s.seen, c.* FROM (SELECT DISTINCT seen FROM last) s CROSS JOIN _roster c
+                               ANTI JOIN stored ON stored.seen = s.seen AND stored.person_id = c.person_id),
+                     hit AS (SELECT l.person_id, any_value(f.person_id) AS person_id_now
+                             FROM last l JOIN fresh f ON f.seen = l.seen
+                              AND {_digest('l.person_id', 'f.id_number', 'f.name')} = l.digest
+                             GROUP BY l.person_id HAVING count(*) = 1)
+                SELECT g.period, g.person_id, h.person_id_now FROM _gone g JOIN hit h USING (person_id)""",
+            params=[period]).pl()
+    finally:
+        con.unregister("_gone")
+        con.unregister("_roster")
+    return pl.concat([same.select(list(out)).cast(out), found.cast(out)]).sort("period", "person_id")
 
 
 def roster_changes(con: duckdb.DuckDBPyConnection, roster: pl.DataFrame, since: list[str]) -> pl.DataFrame:

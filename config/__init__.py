@@ -153,6 +153,10 @@ class RuleConfig:
     label: str
     severity: str
     lead: bool = False
+    # A fact about the persons it names (a member not insured, a pupil out of school), not about
+    # their household: a member split off into a new household who was warned under the old one
+    # is not warned again for it under the new one (`pipelines.rules.assign_warnings`).
+    per_person: bool = False
     params: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
@@ -303,7 +307,10 @@ def _matching(raw: dict[str, Any], folders: dict[str, list[str]]) -> MatchingCon
     return MatchingConfig(**raw)
 
 
-def build_config(raw: dict[str, Any]) -> Config:
+def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) -> Config:
+    """The typed config of `raw`. `defaults` (the default config's raw): a rule that does not say
+    `per_person` takes it from the default rule it runs (a copy of the config made before the
+    key existed keeps M4 a fact about persons)."""
     kinds = {
         name: KindSpec(
             name=name,
@@ -315,8 +322,10 @@ def build_config(raw: dict[str, Any]) -> Config:
         for name, k in raw["kinds"].items()
     }
     rules = {}
+    base = (defaults or {}).get("rules", {})
     for name, r in raw["rules"].items():
-        params = {k: v for k, v in r.items() if k not in {"kind", "risk_type", "label", "severity", "lead"}}
+        params = {k: v for k, v in r.items() if k not in {"kind", "risk_type", "label", "severity", "lead", "per_person"}}
+        per_person = r.get("per_person", base.get(r.get("impl", name), base.get(name, {})).get("per_person", False))
         rules[name] = RuleConfig(
             name=name,
             kind=r["kind"],
@@ -324,6 +333,7 @@ def build_config(raw: dict[str, Any]) -> Config:
             label=r.get("label", name),
             severity=r.get("severity", "中"),
             lead=bool(r.get("lead", False)),
+            per_person=bool(per_person),
             params=params,
         )
     return Config(
@@ -390,5 +400,6 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     with open(path or DEFAULT_CONFIG, "rb") as fh:
         raw = apply_overrides(tomllib.load(fh), overrides or [])
     with open(DEFAULT_CONFIG, "rb") as fh:
-        check_values(raw, tomllib.load(fh))
-    return build_config(raw)
+        default = tomllib.load(fh)
+    check_values(raw, default)
+    return build_config(raw, default)

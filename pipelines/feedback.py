@@ -447,37 +447,80 @@ PARTIAL_NOTE = "上次反馈未填核实结果，请补填"  # 备注 of a carri
 LEFT_ROSTER = "该户已不在本期户籍底册"  # 状态 of a carried row whose household is on no roster now
 
 
-def _follow_households(rows: pl.DataFrame, roster: pl.DataFrame, grid: pl.DataFrame | None) -> pl.DataFrame:
+def _split_off(rows: pl.DataFrame, roster: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
+    """Carried rows + `persons` (warning_id, person_id: whom each warning about persons alone
+    names, as this period's roster knows them) -> 预警编号, `_to`: the household they all live in
+    now when none of them is in the warning's household any more and they share one (a member
+    split off), `_names`: their names, `_where`: for the others who left while someone stayed,
+    `<name> 已分户至 <户编号>，现住<乡镇><村><组>` (joined by '；')."""
+    p = (persons.join(rows.select(warning_id="预警编号", _hh="户编号").unique(), on="warning_id")
+         .join(roster.select("person_id", "name", _now="household_id"), on="person_id"))  # (on the roster now)
+    hh = households(roster.join(p.select(household_id="_now").unique(), on="household_id", how="semi"))
+    p = (p.join(hh.select("household_id", "township", "village", "group"), left_on="_now", right_on="household_id")
+         .with_columns(_left=pl.col("_now").ne_missing(pl.col("_hh"))).sort("warning_id", "person_id"))
+    place = pl.concat_str("township", "village", "group", ignore_nulls=True)
+    per = p.group_by("warning_id", maintain_order=True).agg(
+        _all=pl.col("_left").all(),
+        _tos=pl.col("_now").filter("_left").unique(),
+        _names=pl.col("name").filter("_left").str.join("、"),
+        _where=pl.format("{} 已分户至 {}，现住{}", "name", "_now", place).filter("_left").str.join("；"),
+    )
+    one = pl.col("_all") & (pl.col("_tos").list.len() == 1)
+    return per.select(
+        预警编号="warning_id", _to=pl.when(one).then(pl.col("_tos").list.first()),
+        _names=pl.when(one).then("_names"),
+        _where=pl.when(~one & (pl.col("_tos").list.len() > 0)).then("_where"),
+    )
+
+
+def _follow_households(rows: pl.DataFrame, roster: pl.DataFrame, grid: pl.DataFrame | None,
+                       persons: pl.DataFrame | None = None) -> pl.DataFrame:
     """Carried rows -> the same rows where this period's roster places their household: one
     whose 乡（镇）, 行政村 or 村民小组 changed takes the new ones and its grid worker now, and its
     状态 says where it came from; one that did not move takes its grid worker now when this
     period's grid lists it (a worker replaced is not sent the visit); one whose household left
-    the roster stays as written, and its 状态 says so. Leads are left as written."""
-    mine = roster.join(rows.select(household_id="户编号").drop_nulls().unique(), on="household_id", how="semi")
+    the roster stays as written, and its 状态 says so. Leads are left as written.
+    A warning about persons alone (`persons`, see `_split_off`) none of whom lives in its
+    household now, all split off into one new household, goes where they live: that household's
+    place and grid worker, its 户编号 unchanged (the household it was raised under), 状态 saying
+    `（<names> 已分户至 <户编号>，由<乡镇><村><组>迁入，原下发日期…）` (or without the 由… when the place is
+    the same); one some of whose persons left while others stayed stays, 状态 saying where the
+    others live now."""
+    x = rows.with_columns(_to=pl.lit(None, pl.String), _names=pl.lit(None, pl.String), _where=pl.lit(None, pl.String))
+    if persons is not None and persons.height:
+        x = x.drop("_to", "_names", "_where").join(_split_off(rows, roster, persons), on="预警编号", how="left")
+    x = x.with_columns(_target=pl.coalesce("_to", "户编号"))
+    mine = roster.join(x.select(household_id="_target").drop_nulls().unique(), on="household_id", how="semi")
     now = households(mine).select("household_id", _t="township", _v="village", _g="group").join(
         grid_workers(grid).rename({"grid_worker": "_w", "grid_worker_phone": "_p"}).with_columns(_in=pl.lit(True)),
         on="household_id", how="left")
-    x = rows.join(now, left_on="户编号", right_on="household_id", how="left")
+    x = x.join(now, left_on="_target", right_on="household_id", how="left")
     on_roster = pl.col("_t").is_not_null()
     moved = on_roster & pl.any_horizontal(
         pl.col(a).ne_missing(pl.col(b)) for a, b in (("乡（镇）", "_t"), ("行政村", "_v"), ("村民小组", "_g")))
-    came_from = pl.concat_str(
-        pl.lit("（由"), pl.concat_str("乡（镇）", "行政村", "村民小组", ignore_nulls=True),
-        pl.lit("迁入，原下发日期"), pl.col("下发日期").fill_null(""), pl.lit("）"))
+    was = pl.concat_str("乡（镇）", "行政村", "村民小组", ignore_nulls=True)
+    since = pl.concat_str(pl.lit("，原下发日期"), pl.col("下发日期").fill_null(""))
+    split = pl.concat_str(pl.col("_names"), pl.lit(" 已分户至 "), pl.col("_to"))
+    came_from = (pl.when(pl.col("_to").is_not_null() & moved)
+                 .then(pl.concat_str(pl.lit("（"), split, pl.lit("，由"), was, pl.lit("迁入"), since, pl.lit("）")))
+                 .when(pl.col("_to").is_not_null()).then(pl.concat_str(pl.lit("（"), split, pl.lit("）")))
+                 .otherwise(pl.concat_str(pl.lit("（由"), was, pl.lit("迁入"), since, pl.lit("）"))))
     place = {"乡（镇）": "_t", "township": "_t", "行政村": "_v", "村民小组": "_g"}
     worker = moved | (on_roster & pl.col("_in").fill_null(False))
+    state = (pl.when(moved | pl.col("_to").is_not_null()).then(pl.col("状态") + came_from)
+             .when(pl.col("户编号").is_not_null() & ~on_roster).then(pl.col("状态") + f"（{LEFT_ROSTER}）")
+             .otherwise("状态"))
     return x.with_columns(
-        pl.when(moved).then(pl.col("状态") + came_from)
-        .when(pl.col("户编号").is_not_null() & ~on_roster).then(pl.col("状态") + f"（{LEFT_ROSTER}）")
-        .otherwise("状态").alias("状态"),
+        pl.when(pl.col("_where").is_not_null()).then(pl.concat_str(state, pl.lit("（"), "_where", pl.lit("）")))
+        .otherwise(state).alias("状态"),
         *[pl.when(moved).then(new).otherwise(old).alias(old) for old, new in place.items()],
         *[pl.when(worker).then(new).otherwise(old).alias(old) for old, new in (("网格员", "_w"), ("网格员电话", "_p"))],
-    ).drop(*now.columns[1:])
+    ).drop(*now.columns[1:], "_to", "_names", "_where", "_target")
 
 
 def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: str | None = None,
                answers: pl.DataFrame | None = None, roster: pl.DataFrame | None = None,
-               grid: pl.DataFrame | None = None) -> pl.DataFrame:
+               grid: pl.DataFrame | None = None, persons: pl.DataFrame | None = None) -> pl.DataFrame:
     """Still-open and overdue warnings -> their township rows as last written (latest period in
     `earlier_rows`, so a warning carried twice shows as the township last saw it), feedback
     columns blank, with two columns put in front: `状态` (逾期未核实 / 待核实) and `逾期天数`.
@@ -487,6 +530,10 @@ def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: 
     move takes its grid worker now, when the grid lists it), 状态 saying
     `（由<乡镇><村><组>迁入，原下发日期…）`; 下发日期, 核实截止日期 and 逾期天数 stay the first
     ones. One whose household is on the roster no more stays where it was, 状态 saying so.
+    `persons` (warning_id, person_id, `pipelines.rules.persons_followed`): a warning about
+    persons alone goes where they live now when all of them were split off into one new household
+    (and says where those who left live when some stayed): one open warning per person, listed
+    where a grid worker finds them (`_follow_households`).
     A warning whose latest answer (`answers`, every one received) came back without 核实结果
     shows that answer (是否纳入监测, 核实人, 核实日期) and, in 备注, `PARTIAL_NOTE` before what
     the township wrote: it is told its answer did not count, and only the result is missing.
@@ -509,7 +556,7 @@ def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: 
         *[pl.lit(None, pl.String).alias(c) for c in FEEDBACK_COLUMNS],
     )
     if roster is not None:
-        out = _follow_households(out, roster, grid)
+        out = _follow_households(out, roster, grid, persons)
     last = _answers(answers).group_by("warning_id", maintain_order=True).last().filter(pl.col("result").is_null())
     if last.height:
         out = out.join(last.select("warning_id", _inc="include_monitoring", _who="verifier", _when="verify_date",
@@ -541,17 +588,20 @@ def with_carry_over(new_rows: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFra
 
 def moved_warnings(carried: pl.DataFrame, earlier_rows: pl.DataFrame) -> pl.DataFrame:
     """`carry_over()` rows + the rows written before -> QualityFinding rows for the county, one per
-    (township left, township now): the warnings that moved with their household to another
-    township's list, which the township left is not told in its own files."""
+    (township left, township now, why): the warnings that moved with their household to another
+    township's list, or with the persons they name, split off into a household there (状态 says
+    `已分户至`), which the township left is not told in its own files."""
     last = (earlier_rows.sort("period", maintain_order=True).unique("预警编号", keep="last", maintain_order=True)
             .select("预警编号", _from="township"))
     m = carried.join(last, on="预警编号").filter(pl.col("_from").is_not_null(), pl.col("_from") != pl.col("township"))
-    return m.sort("_from", "township", "预警编号").group_by("_from", "township", maintain_order=True).agg(
+    m = m.with_columns(_split=pl.col("状态").str.contains("已分户至", literal=True))
+    why = pl.when("_split").then(pl.format("涉及人员已分户至{}的户", "township")).otherwise(pl.format("户已迁入{}", "township"))
+    return m.sort("_from", "township", "_split", "预警编号").group_by("_from", "township", "_split", maintain_order=True).agg(
         pl.col("预警编号").str.join("、").alias("_ids"), count=pl.len().cast(pl.Int64),
     ).select(
         category=pl.lit(Finding.MOVED), dept=pl.lit(None, pl.String), file=pl.lit(None, pl.String),
-        detail=pl.format("{} → {}：{}（户已迁入{}，未核实的预警转入其清单，{}清单不再列出）",
-                         "_from", "township", "_ids", "township", "_from"),
+        detail=pl.format("{} → {}：{}（{}，未核实的预警转入其清单，{}清单不再列出）",
+                         "_from", "township", "_ids", why, "_from"),
         count="count",
     ).cast(QUALITY_COLUMNS)
 

@@ -26,11 +26,17 @@ from pipelines.review_answers import apply_answers
 
 from config import SEVERITIES, Config, RuleConfig
 
+# One item of a signal of a per-person rule (`RuleConfig.per_person`): the person it names, its
+# basis, records, signal and severity, so that `assign_warnings` can take out a person warned
+# already under another household and add up the rest as the rule did (`signal_agg`).
+PART = pl.Struct({"person_id": pl.Utf8, "basis": pl.Utf8, "record_ids": pl.List(pl.Utf8),
+                  "signal": pl.Float64, "severity": pl.Utf8})
 SIGNAL_SCHEMA = {
     "rule": pl.Utf8, "risk_type": pl.Utf8, "household_id": pl.Utf8, "lead_key": pl.Utf8,
     "lead_name": pl.Utf8, "lead_village": pl.Utf8, "township": pl.Utf8,
     "person_ids": pl.List(pl.Utf8), "record_ids": pl.List(pl.Utf8), "dept": pl.Utf8,
     "basis": pl.Utf8, "signal": pl.Float64, "severity": pl.Utf8,
+    "parts": pl.List(PART), "signal_agg": pl.Utf8,  # (null unless the rule is per person)
 }
 SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES), 1)}  # 低 1, 中 2, 高 3
 _LEVEL_RANK = {"四级": 1, "三级": 2, "二级": 3, "一级": 4}
@@ -243,8 +249,28 @@ def lead_hash(key: str) -> str:
     return "L" + hashlib.sha1(key.encode()).hexdigest()[:12]
 
 
+_FLAT = dict(keep_nulls=False, empty_as_null=False)
+
+
+def _fold(rows: pl.DataFrame, by: list[str], signal_agg: str, *more: pl.Expr, **named: pl.Expr) -> pl.DataFrame:
+    """Item rows (person_ids, record_ids, basis, signal, severity) -> one row per `by`: its
+    persons and records (sorted, each once), bases (in basis order, each once, joined by '；'),
+    the items' signal added up by `signal_agg` (max or sum), the most severe severity; `more`:
+    further aggregations."""
+    return rows.sort("basis").group_by(*by, maintain_order=True).agg(  # (sorted: a deterministic order of bases)
+        *more, **named,
+        person_ids=pl.col("person_ids").list.explode(**_FLAT).drop_nulls().unique().sort(),
+        record_ids=pl.col("record_ids").list.explode(**_FLAT).drop_nulls().unique().sort(),
+        basis=pl.col("basis").unique(maintain_order=True).str.join("；"),
+        signal=getattr(pl.col("signal"), signal_agg)(),
+        severity=pl.col("severity").sort_by(pl.col("severity").replace_strict(SEVERITY_RANK, default=0)).last(),
+    )
+
+
 def _emit(rc: RuleConfig, rows: pl.DataFrame, signal_agg: str = "max") -> pl.DataFrame:
-    """Item rows (a person, record or aggregate that fired) -> one signal per household/lead x risk type."""
+    """Item rows (a person, record or aggregate that fired) -> one signal per household/lead x
+    risk type. A per-person rule's signal keeps its items (`parts`, one person each) and how they
+    add up (`signal_agg`)."""
     if rows.is_empty():
         return empty_signals()
     cols = rows.columns
@@ -256,23 +282,17 @@ def _emit(rc: RuleConfig, rows: pl.DataFrame, signal_agg: str = "max") -> pl.Dat
         signal=pl.col("signal").cast(pl.Float64),
         **{c: _col(rows, c) for c in ("household_id", "lead_key", "lead_name", "lead_village", "township", "dept")},
     )
-    flat = dict(keep_nulls=False, empty_as_null=False)
-    out = (
-        rows.sort("basis")  # deterministic order of bases within a signal
-        .group_by("household_id", "lead_key", "risk_type", maintain_order=True)
-        .agg(
-            pl.col("township", "lead_name", "lead_village").drop_nulls().first(),
-            person_ids=pl.col("person_ids").list.explode(**flat).drop_nulls().unique().sort(),
-            record_ids=pl.col("record_ids").list.explode(**flat).drop_nulls().unique().sort(),
-            dept=pl.col("dept").drop_nulls().unique(maintain_order=True).str.join("、"),
-            basis=pl.col("basis").unique(maintain_order=True).str.join("；"),
-            signal=getattr(pl.col("signal"), signal_agg)(),
-            severity=pl.col("severity").sort_by(pl.col("severity").replace_strict(SEVERITY_RANK, default=0)).last(),
-        )
-        .with_columns(
-            rule=pl.lit(rc.name),
-            lead_key=pl.col("lead_key").map_elements(lead_hash, return_dtype=pl.Utf8),
-        )
+    parts = pl.struct(person_id=pl.col("person_ids").list.first(), basis="basis", record_ids="record_ids",
+                      signal="signal", severity="severity")
+    out = _fold(
+        rows, ["household_id", "lead_key", "risk_type"], signal_agg,
+        pl.col("township", "lead_name", "lead_village").drop_nulls().first(),
+        dept=pl.col("dept").drop_nulls().unique(maintain_order=True).str.join("、"),
+        parts=parts if rc.per_person else pl.lit(None, pl.List(PART)).first(),
+    ).with_columns(
+        rule=pl.lit(rc.name),
+        lead_key=pl.col("lead_key").map_elements(lead_hash, return_dtype=pl.Utf8),
+        signal_agg=pl.lit(signal_agg if rc.per_person else None, pl.Utf8),
     )
     return out.select([pl.col(c).cast(t) for c, t in SIGNAL_SCHEMA.items()]).sort(
         "household_id", "lead_key", nulls_last=True
@@ -550,12 +570,13 @@ def held_back(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl
 def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config,
                   period: str, signals: pl.DataFrame, guess: pl.DataFrame,
                   ytd_settlements: pl.DataFrame | None = None, candidates: pl.DataFrame | None = None,
-                  history: pl.DataFrame | None = None, held: Collection[str] = ()) -> pl.DataFrame:
+                  history: pl.DataFrame | None = None, held: Collection[str] = (),
+                  persons_now: pl.DataFrame | None = None) -> pl.DataFrame:
     """Which review records matter: link each to its best candidate (`guess`, ReviewDecision
     rows from `pipelines.review_answers.best_guess`; all at once) and run the rules again over those
     candidates' households only; a household warning that `signals` (this period's) lacks, and
-    that `history` (as for `assign_warnings`) would not suppress as a repeat, is what the answers
-    about the records it cites could raise. `held`: the rules the run held back (`held_back`): an
+    that `history` (with `persons_now`, as for `assign_warnings`) would not suppress as a repeat,
+    is what the answers about the records it cites could raise. `held`: the rules the run held back (`held_back`): an
     M4 the period's list was too partial for stays held back on the households' smaller roster. -> dept, record_id, impact (`<rule> <risk type>：
     <basis>`, and the other waiting records it needs too; several joined by '；'), one row per
     record cited by such a warning."""
@@ -582,7 +603,7 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
     new = hypo.filter(pl.col("household_id").is_not_null()).join(
         signals.select("household_id", "rule"), on=["household_id", "rule"], how="anti")
     if new.height:  # a repeat of a warning still open (or verified lately) would be suppressed
-        issued = assign_warnings(new, people, period, history, cfg)[0]
+        issued = assign_warnings(new, people, period, history, cfg, persons_now)[0]
         new = new.join(issued.select("household_id", "rule"), on=["household_id", "rule"], how="semi")
     cited = (new.with_row_index("_signal").explode("record_ids")
              .join(guess.select(dept="record_dept", record_ids="record_id"), on="record_ids")
@@ -612,8 +633,128 @@ def warning_suffix(key: str, risk_type: str) -> str:
     return hashlib.sha1(f"{key}|{risk_type}".encode()).hexdigest()[:10]
 
 
+def _active(history: pl.DataFrame, period: str, cfg: Config) -> pl.DataFrame:
+    """The earlier warnings (`history` rows of periods before `period`) a repeat is suppressed by:
+    still open or overdue (or without a status), or verified within `cfg.run.suppress_days` of the
+    period end; with `_suffix`, the household-and-risk-type part of their 预警编号."""
+    ref = period_end(period)
+    h = history.filter(pl.col("period") < period).with_columns(
+        _suffix=pl.col("warning_id").str.split("-").list.last(),
+        _ref=pl.col("verified_on").fill_null((pl.col("period") + "-01").str.to_date().dt.month_end()),
+    )
+    return h.filter(pl.col("status").is_null() | pl.col("status").is_in(["open", "overdue"]) | (
+        pl.col("_ref") >= ref - timedelta(days=cfg.run.suppress_days)))
+
+
+PERSON_NOW = {"period": pl.Utf8, "person_id": pl.Utf8, "person_id_now": pl.Utf8}
+
+
+def _named(history: pl.DataFrame, persons_now: pl.DataFrame | None, cfg: Config) -> pl.DataFrame:
+    """Earlier warnings of per-person rules (`RuleConfig.per_person`) -> one row per person each
+    names: its warning_id, rule, period, household_id, signal, severity, status, the `person_id`
+    it named and `person_id_now`, the same person on this period's roster (`persons_now`:
+    PERSON_NOW rows, `adapters.warehouse.persons_now`; a person it does not list keeps the 人编号)."""
+    person_rules = [name for name, rc in cfg.rules.items() if rc.per_person]
+    cols = [pl.col(c) if c in history.columns else pl.lit(None, t).alias(c) for c, t in (
+        ("warning_id", pl.Utf8), ("rule", pl.Utf8), ("period", pl.Utf8), ("household_id", pl.Utf8),
+        ("signal", pl.Float64), ("severity", pl.Utf8), ("status", pl.Utf8))]  # (stored warnings have no status)
+    named = pl.col("person_ids").cast(pl.List(pl.Utf8)) if "person_ids" in history.columns else pl.lit([], pl.List(pl.Utf8))
+    x = (history.filter(pl.col("rule").is_in(person_rules), pl.col("household_id").is_not_null())
+         .select(*cols, person_id=named).explode("person_id").drop_nulls("person_id"))
+    now = (persons_now if persons_now is not None else pl.DataFrame(schema=PERSON_NOW)).select(
+        pl.col(c).cast(t) for c, t in PERSON_NOW.items()).unique(["period", "person_id"])
+    return x.join(now, on=["period", "person_id"], how="left").with_columns(
+        person_id_now=pl.coalesce("person_id_now", "person_id"))
+
+
+def persons_to_recognise(history: pl.DataFrame | None, period: str, cfg: Config) -> pl.DataFrame:
+    """period, person_id: the persons named by the earlier warnings of per-person rules that
+    would suppress a repeat in `period` (still open, or verified lately): whom
+    `adapters.warehouse.persons_now` looks for on the period's roster (a member split off into a
+    new household has a new 户编号 and often a new 人编号)."""
+    if history is None or history.is_empty():
+        return pl.DataFrame(schema={"period": pl.Utf8, "person_id": pl.Utf8})
+    return _named(_active(history, period, cfg), None, cfg).select("period", "person_id").unique().sort(
+        "period", "person_id")
+
+
+def persons_followed(history: pl.DataFrame | None, persons_now: pl.DataFrame | None, cfg: Config) -> pl.DataFrame:
+    """warning_id, person_id: for each earlier 预警编号 about persons only (every rule of it per
+    person: a 因病 row with M2 is about the household too), the persons it names as this period's
+    roster knows them (`persons_now`), for `pipelines.feedback.carry_over` to list it where they
+    live now."""
+    out = {"warning_id": pl.Utf8, "person_id": pl.Utf8}
+    if history is None or history.is_empty():
+        return pl.DataFrame(schema=out)
+    person_rules = [name for name, rc in cfg.rules.items() if rc.per_person]
+    only = history.group_by("warning_id").agg(pl.col("rule").is_in(person_rules).all().alias("_only")).filter("_only")
+    return (_named(history.join(only, on="warning_id", how="semi"), persons_now, cfg)
+            .select("warning_id", person_id="person_id_now").unique().sort("warning_id", "person_id").cast(out))
+
+
+def _take_out_warned(s: pl.DataFrame, named: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Signals (`_sig` numbered) of per-person rules -> the same without the persons an earlier
+    warning of the rule (`named`: `_named` rows of the active ones) named under another household
+    while the signal about them did not grow enough to escalate it (escalation_factor x its
+    signal, or more severe); their items added up again as the rule does (`signal_agg`).
+
+    Returns (signals, taken out, escalating): a signal none of whose persons is left is dropped;
+    `taken out` has a row (SIGNAL_SCHEMA + warning_id, suppressed_by, reason naming the earlier
+    预警编号 and the household it was raised under) per signal for the persons taken out of it;
+    `escalating` per signal the earlier warning under another household one of its persons
+    escalates (x_prev_id, x_prev_household, x_prev_signal, x_prev_severity), for a signal that has
+    none of its own household."""
+    rank = lambda c: pl.col(c).replace_strict(SEVERITY_RANK, default=0)  # noqa: E731
+    none = (s.clear().select(*SIGNAL_SCHEMA, "warning_id", suppressed_by=pl.lit(None, pl.Utf8), reason=pl.lit(None, pl.Utf8)),
+            pl.DataFrame(schema={"_sig": pl.UInt32, "x_prev_id": pl.Utf8, "x_prev_household": pl.Utf8,
+                                 "x_prev_signal": pl.Float64, "x_prev_severity": pl.Utf8}))
+    items = (s.filter(pl.col("parts").is_not_null(), pl.col("household_id").is_not_null())
+             .select("_sig", "household_id", "rule", "signal_agg", "parts").explode("parts").unnest("parts")
+             .filter(pl.col("person_id").is_not_null()))
+    if items.is_empty() or named.is_empty():
+        return s, *none
+    person = items.group_by("_sig", "household_id", "rule", "person_id").agg(
+        p_signal=pl.when(pl.col("signal_agg").first() == "sum").then(pl.col("signal").sum()).otherwise(pl.col("signal").max()),
+        p_severity=pl.col("severity").sort_by(rank("severity")).last())
+    hits = (person.join(named.select("rule", "period", "person_id_now", prev_id="warning_id", prev_household="household_id",
+                                     prev_signal="signal", prev_severity="severity", prev_status="status"),
+                        left_on=["rule", "person_id"], right_on=["rule", "person_id_now"])
+            .filter(pl.col("prev_household") != pl.col("household_id"))
+            .sort("period", "prev_id").group_by("_sig", "person_id", maintain_order=True).last())
+    grew = (pl.col("prev_signal") > 0) & (pl.col("p_signal") >= cfg.run.escalation_factor * pl.col("prev_signal"))
+    hits = hits.with_columns(_esc=grew.fill_null(False) | (rank("p_severity") > rank("prev_severity")))
+    escalating = hits.filter("_esc").sort("_sig", "period", "prev_id", descending=[False, True, False]).group_by(
+        "_sig", maintain_order=True).first().select(
+        "_sig", x_prev_id="prev_id", x_prev_household="prev_household", x_prev_signal="prev_signal",
+        x_prev_severity="prev_severity")
+    warned = hits.filter(~pl.col("_esc"))
+    if warned.is_empty():
+        return s, none[0], escalating
+
+    def fold(part: pl.DataFrame) -> pl.DataFrame:
+        part = part.with_columns(person_ids=pl.concat_list("person_id"))
+        parts = pl.struct(person_id="person_id", basis="basis", record_ids="record_ids", signal="signal", severity="severity")
+        by_agg = part.partition_by("signal_agg", as_dict=True) or {("max",): part}  # (none: an empty frame)
+        return pl.concat([_fold(p, ["_sig"], agg, parts=parts) for (agg,), p in by_agg.items()])
+
+    key = ["_sig", "person_id"]
+    out = fold(items.join(warned.select(key), on=key, how="semi"))
+    rest = fold(items.join(warned.select(key), on=key, how="anti"))
+    said = (warned.sort("_sig", "period", "prev_id").group_by("_sig", maintain_order=True).agg(
+        suppressed_by=pl.col("prev_id").last(),
+        reason=pl.format("前次预警 {}（原户 {}，{}）", "prev_id", "prev_household", pl.col("prev_status").fill_null("open"))
+        .unique(maintain_order=True).str.join("、")))
+    folded = ["person_ids", "record_ids", "basis", "signal", "severity", "parts"]
+    taken = s.drop(folded).join(out, on="_sig").join(said, on="_sig").select(
+        *SIGNAL_SCHEMA, "warning_id", "suppressed_by", reason=pl.col("reason") + "仍在有效期内，信号未达升级条件")
+    touched = pl.col("_sig").is_in(warned["_sig"].implode())
+    left = s.filter(touched).drop(folded).join(rest, on="_sig").select(s.columns)
+    return pl.concat([s.filter(~touched), left]).sort("_sig"), taken, escalating
+
+
 def assign_warnings(
     signals: pl.DataFrame, roster: pl.DataFrame, period: str, history: pl.DataFrame | None, cfg: Config,
+    persons_now: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Signals -> (warnings conforming to schemas.outputs.Warning, suppressed repeats).
 
@@ -622,44 +763,57 @@ def assign_warnings(
     warning (in `history`, earlier periods only) still open/overdue, or verified within
     `cfg.run.suppress_days` of the period end, is suppressed unless signal ≥ escalation_factor x the
     earlier one or the severity rose; an escalation's basis names the earlier 预警编号.
-    Extra columns: lead_key, lead_name, lead_village, escalates."""
+
+    A rule about persons (`RuleConfig.per_person`) is suppressed per person too: a person an
+    earlier warning of the rule named under another household (a member split off into a new
+    household; `persons_now`, PERSON_NOW rows, tells who they are on this period's roster when
+    their 人编号 changed) is taken out of the signal under the same conditions, judged on their
+    own items; a signal with no one left is suppressed, its reason naming the earlier 预警编号 and
+    the household it was raised under (`前次预警 YJ…（原户 H…，open）仍在有效期内…`). Household rules
+    (`per_person` false) stay keyed by household. A suppressed row is a signal, or the persons
+    taken out of one. Extra columns: lead_key, lead_name, lead_village, escalates."""
     prefix = f"YJ{period.replace('-', '')}-"
     s = signals.with_columns(
+        *[pl.lit(None, t).alias(c) for c, t in SIGNAL_SCHEMA.items() if c not in signals.columns])
+    s = s.with_columns(
         township=pl.col("township").fill_null(
             pl.col("household_id").replace_strict(
                 dict(roster.select("household_id", "township").unique("household_id").iter_rows()), default=None)),
         _suffix=pl.struct(k=pl.coalesce("household_id", "lead_key"), r="risk_type").map_elements(
             lambda x: warning_suffix(x["k"], x["r"]), return_dtype=pl.Utf8),
-    ).with_columns(warning_id=prefix + pl.col("_suffix"))
+    ).with_columns(warning_id=prefix + pl.col("_suffix")).with_row_index("_sig")
     collide = s.group_by("warning_id").agg(k=pl.coalesce("household_id", "lead_key").n_unique()).filter(pl.col("k") > 1)
     if collide.height:
         raise ValueError(f"预警编号冲突：{collide['warning_id'].to_list()}")
 
-    prev = None
+    prev, taken, escalating = None, None, None
     if history is not None and history.height:
-        ref = period_end(period)
-        h = history.filter(pl.col("period") < period).with_columns(
-            _suffix=pl.col("warning_id").str.split("-").list.last(),
-            _ref=pl.col("verified_on").fill_null((pl.col("period") + "-01").str.to_date().dt.month_end()),
-        )
-        active = pl.col("status").is_null() | pl.col("status").is_in(["open", "overdue"]) | (
-            pl.col("_ref") >= ref - timedelta(days=cfg.run.suppress_days))
-        prev = h.filter(active).sort("period").group_by("_suffix", "rule").last().select(
+        h = _active(history, period, cfg)
+        prev = h.sort("period").group_by("_suffix", "rule").last().select(
             "_suffix", "rule", prev_id="warning_id", prev_signal="signal", prev_severity="severity", prev_status="status")
+        s, taken, escalating = _take_out_warned(s, _named(h, persons_now, cfg), cfg)
     if prev is None:
         s = s.with_columns(prev_id=pl.lit(None, pl.Utf8), prev_signal=pl.lit(None, pl.Float64),
                            prev_severity=pl.lit(None, pl.Utf8), prev_status=pl.lit(None, pl.Utf8))
     else:
         s = s.join(prev, on=["_suffix", "rule"], how="left")
+    s = s.with_columns(prev_household=pl.lit(None, pl.Utf8))
+    if escalating is not None and escalating.height:  # a person warned under another household, grown since
+        own = pl.col("prev_id").is_not_null()
+        s = s.join(escalating, on="_sig", how="left").with_columns(
+            *[pl.when(own).then(c).otherwise("x_" + c).alias(c)
+              for c in ("prev_id", "prev_signal", "prev_severity", "prev_household")],
+        ).drop(escalating.columns[1:])
 
     rank = lambda c: pl.col(c).replace_strict(SEVERITY_RANK, default=0)  # noqa: E731
     grew = (pl.col("prev_signal") > 0) & (pl.col("signal") >= cfg.run.escalation_factor * pl.col("prev_signal"))
     rose = rank("severity") > rank("prev_severity")
     has_prev = pl.col("prev_id").is_not_null()
     s = s.with_columns(escalate=has_prev & (grew.fill_null(False) | rose))
-    why_grew = pl.format("（升级：前次预警 {} 信号 {}，本次 {}）", "prev_id",
+    earlier = pl.concat_str([pl.col("prev_id"), pl.format("（原户 {}）", "prev_household").fill_null("")])
+    why_grew = pl.format("（升级：前次预警 {} 信号 {}，本次 {}）", earlier,
                          pl.col("prev_signal").round(2), pl.col("signal").round(2))
-    why_rose = pl.format("（升级：前次预警 {} 严重程度{}，本次{}）", "prev_id", "prev_severity", "severity")
+    why_rose = pl.format("（升级：前次预警 {} 严重程度{}，本次{}）", earlier, "prev_severity", "severity")
     s = s.with_columns(
         basis=pl.when(pl.col("escalate") & rose).then(pl.col("basis") + why_rose)
         .when(pl.col("escalate")).then(pl.col("basis") + why_grew).otherwise("basis"),
@@ -670,6 +824,8 @@ def assign_warnings(
         *SIGNAL_SCHEMA, "warning_id", suppressed_by="prev_id",
         reason=pl.format("前次预警 {}（{}）仍在有效期内，信号未达升级条件", "prev_id",
                          pl.col("prev_status").fill_null("open")))
+    if taken is not None and taken.height:
+        suppressed = pl.concat([suppressed, taken.cast(suppressed.schema)]).sort("warning_id", "rule", maintain_order=True)
     warnings = keep.select(
         "warning_id", "household_id", "township", "risk_type", "rule", "severity", "dept", "record_ids",
         "person_ids", "basis", "signal", "lead_key", "lead_name", "lead_village", "escalates",

@@ -593,3 +593,51 @@ def test_moved_warnings_name_the_township_that_no_longer_lists_them():
     assert found.select("category", "count").rows() == [("预警随户迁移 warnings moved with their household", 1)]
     assert found["detail"][0].startswith("大店镇 → 夹沟镇：w-over（户已迁入夹沟镇")
     assert moved_warnings(carry_over(STATUS, EARLIER, before_period="2026-11"), EARLIER).is_empty()
+
+
+def test_an_open_warning_about_a_member_split_off_goes_where_the_member_lives_now():
+    """Four open warnings of 大店镇 韩湖村 1组. w-m4 (M4, about 王睿 of household H1) and w-same (about
+    赵六 of H9) are about persons alone, and all of them were split off into a new household
+    (王睿 as H3-01 in 夹沟镇 王庄村 3组; 赵六 as H10-01 in the same group); w-two names two persons of
+    H7, one of whom (李四) was split off into H8 in 吕台村 while 张三 stayed. w-hh (a 因病 row with M2:
+    about the household) is not given as a warning about persons. The warnings keep their 户编号
+    (the household they were raised under); w-m4 goes to 夹沟镇's list with H3's place and grid
+    worker, w-same takes H10's grid worker, w-two stays and says where 李四 lives now."""
+    rows = pl.DataFrame([township_row(w, "大店镇", "2026-10", hh=hh) | {"村民小组": "1组", "网格员": "旧网格员"}
+                         for w, hh in (("w-m4", "H1"), ("w-two", "H7"), ("w-hh", "H1"), ("w-same", "H9"))],
+                        schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]})
+    status = pl.DataFrame({"warning_id": ["w-m4", "w-two", "w-hh", "w-same"], "status": ["open"] * 4,
+                           "days_overdue": [0] * 4})
+    roster = pl.DataFrame([dict(person_id=p, household_id=p.split("-")[0], township=t, village=v, group=g, name=n,
+                                relation=r, household_size=1, income_per_capita=5000.0, household_type="脱贫户")
+                           for p, t, v, g, n, r in (
+                               ("H1-01", "大店镇", "韩湖村", "1组", "王友", "户主"),
+                               ("H3-01", "夹沟镇", "王庄村", "3组", "王睿", "户主"),
+                               ("H7-01", "大店镇", "韩湖村", "1组", "张三", "户主"),
+                               ("H8-01", "大店镇", "吕台村", "2组", "李四", "户主"),
+                               ("H9-01", "大店镇", "韩湖村", "1组", "钱七", "户主"),
+                               ("H10-01", "大店镇", "韩湖村", "1组", "赵六", "户主"))])
+    grid = pl.DataFrame({"household_id": ["H1", "H3", "H7", "H9", "H10"],
+                         "grid_worker": ["网格员甲", "夹沟网格员", "网格员甲", "网格员甲", "网格员乙"],
+                         "grid_worker_phone": ["1", "2", "1", "1", "3"]})
+    persons = pl.DataFrame({"warning_id": ["w-m4", "w-two", "w-two", "w-same"],
+                            "person_id": ["H3-01", "H7-01", "H8-01", "H10-01"]})
+    c = carry_over(status, rows, before_period="2026-11", roster=roster, grid=grid, persons=persons)
+    by = {r["预警编号"]: r for r in c.iter_rows(named=True)}
+    m4 = by["w-m4"]
+    assert (m4["township"], m4["乡（镇）"], m4["行政村"], m4["村民小组"], m4["户编号"]) == ("夹沟镇", "夹沟镇", "王庄村", "3组", "H1")
+    assert (m4["网格员"], m4["网格员电话"]) == ("夹沟网格员", "2")
+    assert m4["状态"] == "待核实（王睿 已分户至 H3，由大店镇韩湖村1组迁入，原下发日期2026-10-09）"
+    same = by["w-same"]
+    assert (same["township"], same["行政村"], same["户编号"], same["网格员"]) == ("大店镇", "韩湖村", "H9", "网格员乙")
+    assert same["状态"] == "待核实（赵六 已分户至 H10）"
+    two = by["w-two"]
+    assert (two["township"], two["行政村"], two["网格员"]) == ("大店镇", "韩湖村", "网格员甲")
+    assert two["状态"] == "待核实（李四 已分户至 H8，现住大店镇吕台村2组）"
+    assert (by["w-hh"]["township"], by["w-hh"]["状态"], by["w-hh"]["网格员"]) == ("大店镇", "待核实", "网格员甲")
+    found = moved_warnings(c, rows)
+    assert found["detail"].to_list() == [
+        "大店镇 → 夹沟镇：w-m4（涉及人员已分户至夹沟镇的户，未核实的预警转入其清单，大店镇清单不再列出）"]
+    # without knowing whom the warnings name, a household that did not move keeps them all
+    c = carry_over(status, rows, before_period="2026-11", roster=roster, grid=grid)
+    assert set(c["township"]) == {"大店镇"} and set(c["状态"]) == {"待核实"}

@@ -485,3 +485,157 @@ def test_review_impact_does_not_take_a_list_held_back_as_partial_for_a_whole_one
     got = review_impact({"med_enrollment": df}, links, roster, LIST_OF_4, P, signals, best_guess(candidates),
                         candidates=candidates, held=held)
     assert got["record_id"].to_list() == ["CB1"] and got["impact"][0] == "M4 未参加基本医疗保险：张三 参保状态为暂停参保（2026年度）"
+
+
+# --- a member split off into a new household ---------------------------------------------------
+# September: 李四 (A-02) of 张三's household A is absent from the enrollment list (M4). October: she
+# is split off into a new household S in 吕台村 with a new 人编号 S-01 (same 证件号码 and 姓名), and 周七
+# (S-02), never warned, lives there with her. `RENUMBERED` is what `adapters.warehouse.persons_now`
+# finds: September's A-02 is October's S-01.
+SPLIT = pl.concat([
+    ROSTER.filter(pl.col("person_id") != "A-02").with_columns(
+        household_size=pl.when(pl.col("household_id") == "A").then(pl.lit(1, pl.Int64)).otherwise("household_size")),
+    ROSTER.filter(pl.col("person_id") == "A-02").with_columns(
+        person_id=pl.lit("S-01"), household_id=pl.lit("S"), village=pl.lit("吕台村"), group=pl.lit("5组"),
+        relation=pl.lit("户主"), household_size=pl.lit(2, pl.Int64)),
+    ROSTER.filter(pl.col("person_id") == "A-02").with_columns(
+        person_id=pl.lit("S-02"), household_id=pl.lit("S"), village=pl.lit("吕台村"), group=pl.lit("5组"),
+        name=pl.lit("周七"), id_number=pl.lit("341302196601011227"), relation=pl.lit("配偶"),
+        household_size=pl.lit(2, pl.Int64)),
+])
+RENUMBERED = pl.DataFrame({"period": ["2026-09"], "person_id": ["A-02"], "person_id_now": ["S-01"]})
+SPLIT_KEPT = SPLIT.with_columns(person_id=pl.col("person_id").replace("S-01", "A-02"))  # the roster kept her 人编号
+
+
+
+def october(*listed, roster=SPLIT, history=None, persons_now=RENUMBERED, extra=None):
+    """October's M4 (the list shows `listed`, 人编号), with `extra` extracts, on the split roster:
+    -> (warnings, suppressed)."""
+    df, links = enrollment(*[(p, "正常参保") for p in listed])
+    extracts, links = {"med_enrollment": df}, [links]
+    for kind, (x, lk) in (extra or {}).items():
+        extracts[kind] = x
+        links.append(lk)
+    sig = run_rules(extracts, pl.concat(links, how="diagonal"), roster, LIST_OF_4, P)
+    return assign_warnings(sig, roster, P, history, LIST_OF_4, **({} if persons_now is None else {"persons_now": persons_now}))
+
+
+def september(status="open", verified_on=None, severity="中"):
+    """The warehouse's September warnings (M4 about 李四 under household A, and the H1 of a
+    house survey naming her), as `flows.issue_warnings` reads them: with their status now."""
+    df, links = enrollment(("A-01", "正常参保"), ("B-01", "正常参保"), ("C-01", "正常参保"))
+    sig = run_rules({"med_enrollment": df, "housing": housing("A-02")[0]}, pl.concat([links, housing("A-02")[1]]),
+                    ROSTER, LIST_OF_4, "2026-09")
+    w = assign_warnings(sig, ROSTER, "2026-09", None, LIST_OF_4)[0]
+    assert sorted(w.select("rule", "household_id", "person_ids").rows()) == [("H1", "A", ["A-02"]), ("M4", "A", ["A-02"])]
+    return w.with_columns(period=pl.lit("2026-09"), severity=pl.lit(severity), status=pl.lit(status),
+                          verified_on=pl.lit(verified_on, pl.Date))
+
+
+def housing(pid):
+    return frame("housing", "住建", [dict(record_id="JD1", pid=pid, name="x", id_raw=None, township="大店镇",
+                                          village="v", group=None, grade="C", assess_date=D(2026, 9, 1),
+                                          renovation="未改造")])
+
+
+@pytest.mark.parametrize("renumbered", [True, False])
+def test_a_member_split_off_with_an_open_warning_is_not_warned_again_under_the_new_household(renumbered):
+    """李四's September M4 (household A) is still open. In October she is absent from the list
+    again, now in household S: no second warning, the suppressed row names September's 预警编号
+    and household A. Whether the roster gave her a new 人编号 (recognised by `persons_now`) or
+    kept A-02. The house survey naming her (H1, a fact about household A's house) is not hers:
+    it is warned under S as a new household's."""
+    hist = september()
+    m4 = hist.filter(pl.col("rule") == "M4")["warning_id"][0]
+    roster, now = (SPLIT, RENUMBERED) if renumbered else (SPLIT_KEPT, None)
+    w, sup = october("A-01", "B-01", "C-01", "S-02", roster=roster, history=hist, persons_now=now,
+                     extra={"housing": housing("S-01" if renumbered else "A-02")})
+    assert w.filter(pl.col("rule") == "M4").is_empty(), w
+    assert sup.select("household_id", "rule", "suppressed_by").rows() == [("S", "M4", m4)]
+    assert sup["reason"][0] == f"前次预警 {m4}（原户 A，open）仍在有效期内，信号未达升级条件"
+    assert sup["person_ids"].to_list() == [["S-01" if renumbered else "A-02"]]
+    assert "李四 不在医保参保名单（2026-10）中" in sup["basis"][0]
+    # a household rule stays keyed by household: S's house was not warned before
+    assert w.select("household_id", "rule", "escalates").rows() == [("S", "H1", None)]
+
+
+def split(renumbered):
+    """(roster, persons_now, 李四's 人编号 now): she has a new 人编号 (recognised by the
+    warehouse), or the roster kept hers."""
+    return (SPLIT, RENUMBERED, "S-01") if renumbered else (SPLIT_KEPT, None, "A-02")
+
+
+@pytest.mark.parametrize("renumbered", [True, False])
+@pytest.mark.parametrize("status,verified_on,severity,warned", [
+    ("verified_true", D(2026, 6, 30), "中", True),    # verified 123 days before 2026-10-31: beyond 90
+    ("verified_false", D(2026, 9, 15), "中", False),  # 46 days: still suppresses
+    ("overdue", None, "中", False),
+    ("open", None, "低", True),                       # more severe now: escalates
+])
+def test_a_split_off_member_is_warned_again_when_the_earlier_warning_is_old_or_escalated(
+        status, verified_on, severity, warned, renumbered):
+    hist = september(status, verified_on, severity)
+    m4 = hist.filter(pl.col("rule") == "M4")["warning_id"][0]
+    roster, now, her = split(renumbered)
+    w, sup = october("A-01", "B-01", "C-01", "S-02", roster=roster, history=hist, persons_now=now)
+    w = w.filter(pl.col("rule") == "M4")
+    assert (w.height, sup.height) == ((1, 0) if warned else (0, 1))
+    if warned:
+        assert w.select("household_id", "person_ids").rows() == [("S", [her])]
+        assert w["escalates"][0] == (m4 if status == "open" else None)
+        if status == "open":
+            assert f"（升级：前次预警 {m4}（原户 A） 严重程度低，本次中）" in w["basis"][0]
+
+
+@pytest.mark.parametrize("renumbered", [True, False])
+def test_another_member_of_the_new_household_never_warned_is_warned_alone(renumbered):
+    """周七 (S-02) is absent too: S's M4 is raised for her alone; 李四, warned under A in
+    September, is taken out of it (a suppressed row of her own), so one open warning per person."""
+    hist = september()
+    m4 = hist.filter(pl.col("rule") == "M4")["warning_id"][0]
+    roster, now, her = split(renumbered)
+    w, sup = october("A-01", "B-01", "C-01", roster=roster, history=hist, persons_now=now)
+    assert w.select("household_id", "rule", "person_ids", "signal", "escalates").rows() == [
+        ("S", "M4", ["S-02"], 1.0, None)]
+    assert w["basis"][0] == "周七 不在医保参保名单（2026-10）中"
+    assert sup.select("household_id", "person_ids", "suppressed_by").rows() == [("S", [her], m4)]
+    assert "（原户 A，open）" in sup["reason"][0]
+    if renumbered:  # a new 人编号 not recognised (no `persons_now`) is a new person: both are warned
+        w, sup = october("A-01", "B-01", "C-01", history=hist, persons_now=None)
+        assert w["person_ids"].to_list() == [["S-01", "S-02"]] and sup.is_empty()
+
+
+def test_a_household_rule_is_not_suppressed_across_households_even_naming_the_same_person():
+    """M1 is about a person, M2 about a household's income: 李四's costs raised both under A in
+    September; under S (the roster kept her 人编号 A-02), M1 is a repeat, M2 (S's own income) is not."""
+    sep_df, sep_links = med(("A-02", "李四", None, 6000.0))
+    sep = assign_warnings(run_rules({"med_settlement": sep_df}, sep_links, ROSTER, CFG, "2026-09"),
+                          ROSTER, "2026-09", None, CFG)[0]
+    assert sep.select("household_id", "rule", "person_ids").rows() == [("A", "M1", ["A-02"]), ("A", "M2", ["A-02"])]
+    hist = sep.with_columns(period=pl.lit("2026-09"), status=pl.lit("open"), verified_on=pl.lit(None, pl.Date))
+    # October: a new settlement, with September's, both hers (now in S)
+    df, links = med(("A-02", "李四", None, 500.0))
+    links = links.with_columns(household_id=pl.lit("S"))
+    ytd = pl.concat([df, sep_df.with_columns(record_id=pl.lit("JS-09"), settle_date=pl.lit(D(2026, 9, 3)))]).with_columns(
+        decision=pl.lit("matched"), person_id=pl.lit("A-02"))
+    sig = run_rules({"med_settlement": df}, links, SPLIT_KEPT, CFG, P, ytd_settlements=ytd)
+    assert sig.select("household_id", "rule").rows() == [("S", "M1"), ("S", "M2")]
+    w, sup = assign_warnings(sig, SPLIT_KEPT, P, hist, CFG)
+    assert w.select("household_id", "rule").rows() == [("S", "M2")]
+    assert sup.select("household_id", "rule").rows() == [("S", "M1")] and "（原户 A，open）" in sup["reason"][0]
+
+
+def test_whom_the_warehouse_is_asked_about_and_whom_the_carried_warnings_follow():
+    """The persons named by September's still active warnings of per-person rules are looked for
+    on October's roster (`adapters.warehouse.persons_now`); a warning verified long ago is not
+    asked about. A carried warning follows its persons only when every rule of it is per person
+    (M4's row does; H1's, about the house, does not)."""
+    from pipelines.rules import persons_followed, persons_to_recognise
+
+    hist = september()
+    assert persons_to_recognise(hist, P, LIST_OF_4).rows() == [("2026-09", "A-02")]
+    assert persons_to_recognise(september("verified_true", D(2026, 6, 30)), P, LIST_OF_4).is_empty()
+    m4 = hist.filter(pl.col("rule") == "M4")["warning_id"][0]
+    stored = hist.drop("status", "verified_on")  # (as the warehouse keeps them)
+    assert persons_followed(stored, RENUMBERED, LIST_OF_4).rows() == [(m4, "S-01")]
+    assert persons_followed(stored, None, LIST_OF_4).rows() == [(m4, "A-02")]

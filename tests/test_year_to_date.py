@@ -94,3 +94,28 @@ def test_the_warehouse_tells_whose_roster_row_changed_and_which_year_a_settlemen
     assert sorted(warehouse.year_to_date_settlements(con, "2027-02", [2026, 2027])["record_id"]) == [
         "S_DEC", "S_JAN", "S_LATE"]
     con.close()
+
+
+def test_the_warehouse_recognises_a_person_split_off_under_a_new_number_by_the_stored_digest(tmp_path):
+    """September's roster had 陈强鹏 as H1-01 and 吴国建 as H3-01; in October 陈强鹏 is split off as
+    H2-01 (same 证件号码 and 姓名), 吴国建 kept his 人编号, and a namesake of 陈强鹏 with another ID
+    number is new too (H5-01). The persons earlier warnings named are found on October's roster
+    from the digests stored for the last period they were on it (no ID number is stored), also
+    for a warning of August, whose roster was not stored; not one whose name was corrected that
+    month, nor one no stored roster holds. A later period stored (November, before October is
+    run again) is not looked at."""
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    september = pl.DataFrame({"person_id": ["H1-01", "H3-01", "H6-01"], "name": ["陈强鹏", "吴国建", "郭建"],
+                              "id_number": ["341302198001011234", "341302196903317777", "342223195208089218"]})
+    warehouse.replace_period(con, "2026-09", {"roster_persons": warehouse.roster_digests(september)})
+    warehouse.replace_period(con, "2026-11", {"roster_persons": warehouse.roster_digests(
+        september.with_columns(name=pl.lit("某某")))})
+    assert "341302198001011234" not in str(con.sql("SELECT * FROM roster_persons").fetchall())
+    october = pl.concat([ROSTER, pl.DataFrame({"person_id": ["H5-01"], "household_id": ["H5"], "name": ["陈强鹏"],
+                                               "id_number": ["341302198002021238"]})])
+    asked = pl.DataFrame({"period": ["2026-09", "2026-09", "2026-09", "2026-08", "2026-08"],
+                          "person_id": ["H1-01", "H3-01", "H6-01", "H1-01", "H7-01"]})
+    got = warehouse.persons_now(con, "2026-10", october, asked)
+    # H6-01 (郭建) is H4-01 郭建金 now: the same ID number under a corrected name is not recognised
+    assert got.rows() == [("2026-08", "H1-01", "H2-01"), ("2026-09", "H1-01", "H2-01"), ("2026-09", "H3-01", "H3-01")]
+    con.close()
