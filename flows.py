@@ -512,7 +512,7 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     extracts = {k: pl.read_parquet(paths.work / f"{k}.parquet") for k in kinds if k not in cfg.REFERENCE_KINDS}
     links = pl.read_parquet(paths.work / "links_person.parquet")
     status = _read(paths.work / "status_earlier.parquet")
-    persons_now = None
+    persons_now, skipped = None, None
     con = warehouse.connect(paths.warehouse)
     try:
         history = warehouse.table(con, "warnings", "period < ?", [period])
@@ -523,7 +523,8 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
                 else pl.DataFrame(schema={"warning_id": pl.Utf8, "status": pl.Utf8, "verified_on": pl.Date}),
                 on="warning_id", how="left",
             ).with_columns(pl.col("status").fill_null("open"))
-            persons_now = warehouse.persons_now(con, period, roster, rules.persons_to_recognise(history, period, cfg))
+            persons_now, skipped = warehouse.persons_now(con, period, roster, rules.persons_to_recognise(history, period, cfg),
+                                                         cfg.run.split_search_max_pairs)
             persons_now.write_parquet(paths.work / "persons_now.parquet")
     finally:
         con.close()
@@ -539,8 +540,14 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
                         ytd_settlements=ytd, candidates=candidates,
                         history=history, held={name for name, _ in notes}, persons_now=persons_now).write_parquet(
         paths.work / "review_impact.parquet")
+    not_sought = [] if skipped is None else [dict(
+        category=Finding.SPLIT_NOT_SOUGHT, dept=cfg.kinds["roster"].folder, file=None, count=1,
+        detail=f"户籍底册中已不在底册的预警对象与新增人员组合过多（{skipped:,} 对，上限 run.split_search_max_pairs "
+               f"{cfg.run.split_search_max_pairs:,}），本期未识别分户人员：分户成员的按人预警可能重复下发 — too many pairs of "
+               f"warned persons gone from the roster x persons new on it ({skipped:,}; a renumbered roster?): split-off "
+               f"members were not sought, and a per-person warning may go out again under their new household")]
     pl.DataFrame([dict(category=Finding.RULE_HELD_BACK, dept=cfg.kinds[cfg.rules[name].kind].folder, file=None,
-                       detail=f"{name}: {why}", count=1) for name, why in notes],
+                       detail=f"{name}: {why}", count=1) for name, why in notes] + not_sought,
                  schema=QUALITY_COLUMNS).write_parquet(paths.work / "findings_rules.parquet")
     warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg, persons_now)
     kept = _read(paths.work / "kept_warnings.parquet")  # partial run: the other departments' warnings

@@ -206,7 +206,8 @@ def roster_digests(roster: pl.DataFrame) -> pl.DataFrame:
         con.close()
 
 
-def persons_now(con: duckdb.DuckDBPyConnection, period: str, roster: pl.DataFrame, asked: pl.DataFrame) -> pl.DataFrame:
+def persons_now(con: duckdb.DuckDBPyConnection, period: str, roster: pl.DataFrame, asked: pl.DataFrame,
+                max_pairs: int) -> tuple[pl.DataFrame, int | None]:
     """Who the persons of `asked` (period, person_id: named by earlier warnings) are on `roster`
     (`period`'s) -> period, person_id, person_id_now. One still on it under the same 人编号 is
     themself. One whose 人编号 is gone (a member split off into a new household gets a new 户编号
@@ -216,35 +217,43 @@ def persons_now(con: duckdb.DuckDBPyConnection, period: str, roster: pl.DataFram
     No ID number is stored for this: the digest is tried for each gone person and each person new
     since it was last seen (mostly this month's new persons). Not found (no row): a person whose
     name or ID was corrected in the same month, one no stored roster holds (run before
-    `roster_persons` existed), or one two persons of `roster` fit."""
+    `roster_persons` existed), or one two persons of `roster` fit.
+    Returns (that frame, None), or, when more than `max_pairs` (gone x new) would be tried (a
+    roster renumbering most of its persons), (the persons under their own 人编号 only, the pairs)."""
     out = {"period": pl.Utf8, "person_id": pl.Utf8, "person_id_now": pl.Utf8}
     asked = asked.select("period", "person_id").unique()
     same = asked.filter(pl.col("person_id").is_in(roster["person_id"].implode())).with_columns(
         person_id_now=pl.col("person_id"))
     gone = asked.join(same, on=["period", "person_id"], how="anti")
+    same = same.select(list(out)).cast(out)
     if gone.is_empty() or not _has_table(con, "roster_persons"):
-        return same.select(list(out)).cast(out)
+        return same, None
     con.register("_gone", gone)
     con.register("_roster", roster.select("person_id", "id_number", "name"))
+    tried = """WITH last AS (SELECT person_id, period AS seen, digest FROM roster_persons
+                        WHERE period < ? AND person_id IN (SELECT person_id FROM _gone)
+                        QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY period DESC) = 1),
+               stored AS (SELECT period AS seen, person_id FROM roster_persons
+                          WHERE period IN (SELECT seen FROM last)),
+               fresh AS (SELECT s.seen, c.* FROM (SELECT DISTINCT seen FROM last) s CROSS JOIN _roster c
+                         ANTI JOIN stored ON stored.seen = s.seen AND stored.person_id = c.person_id)"""
     try:
-        found = con.sql(
-            f"""WITH last AS (SELECT person_id, period AS seen, digest FROM roster_persons
-                              WHERE period < ? AND person_id IN (SELECT person_id FROM _gone)
-                              QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY period DESC) = 1),
-                     stored AS (SELECT period AS seen, person_id FROM roster_persons
-                                WHERE period IN (SELECT seen FROM last)),
-                     fresh AS (SELECT s.seen, c.* FROM (SELECT DISTINCT seen FROM last) s CROSS JOIN _roster c
-                               ANTI JOIN stored ON stored.seen = s.seen AND stored.person_id = c.person_id),
-                     hit AS (SELECT l.person_id, any_value(f.person_id) AS person_id_now
-                             FROM last l JOIN fresh f ON f.seen = l.seen
-                              AND {_digest('l.person_id', 'f.id_number', 'f.name')} = l.digest
-                             GROUP BY l.person_id HAVING count(*) = 1)
-                SELECT g.period, g.person_id, h.person_id_now FROM _gone g JOIN hit h USING (person_id)""",
+        pairs = con.sql(tried + """ SELECT coalesce(sum(g.n * f.n), 0)::BIGINT
+            FROM (SELECT seen, count(*) AS n FROM last GROUP BY seen) g
+            JOIN (SELECT seen, count(*) AS n FROM fresh GROUP BY seen) f USING (seen)""", params=[period]).fetchall()[0][0]
+        if pairs > max_pairs:
+            return same, int(pairs)
+        found = con.sql(tried + f""",
+               hit AS (SELECT l.person_id, any_value(f.person_id) AS person_id_now
+                       FROM last l JOIN fresh f ON f.seen = l.seen
+                        AND {_digest('l.person_id', 'f.id_number', 'f.name')} = l.digest
+                       GROUP BY l.person_id HAVING count(*) = 1)
+            SELECT g.period, g.person_id, h.person_id_now FROM _gone g JOIN hit h USING (person_id)""",
             params=[period]).pl()
     finally:
         con.unregister("_gone")
         con.unregister("_roster")
-    return pl.concat([same.select(list(out)).cast(out), found.cast(out)]).sort("period", "person_id")
+    return pl.concat([same, found.cast(out)]).sort("period", "person_id"), None
 
 
 def roster_changes(con: duckdb.DuckDBPyConnection, roster: pl.DataFrame, since: list[str]) -> pl.DataFrame:

@@ -171,6 +171,9 @@ class RunConfig:
     verify_working_days: int = 3
     suppress_days: int = 90
     escalation_factor: float = 2.0
+    # whom `adapters.warehouse.persons_now` may try as a split-off member: pairs of a warned person
+    # gone from the roster x a person new on it (each an md5); above, none is recognised and it is said
+    split_search_max_pairs: int = 20_000_000
     max_grid_households: int = 100
     busy_wait_minutes: float = 30.0
     # a year's 部分节假日安排 (YYYY-MM-DD), for years chinese_calendar does not know, and the

@@ -445,6 +445,7 @@ def overdue_by_township(status: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
 
 PARTIAL_NOTE = "上次反馈未填核实结果，请补填"  # 备注 of a carried row the township answered without one
 LEFT_ROSTER = "该户已不在本期户籍底册"  # 状态 of a carried row whose household is on no roster now
+SPLIT_OFF = "已分户至"  # in 状态 of a carried row that went with its persons to the household they were split off into
 
 
 def _split_off(rows: pl.DataFrame, roster: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
@@ -463,7 +464,7 @@ def _split_off(rows: pl.DataFrame, roster: pl.DataFrame, persons: pl.DataFrame) 
         _all=pl.col("_left").all(),
         _tos=pl.col("_now").filter("_left").unique(),
         _names=pl.col("name").filter("_left").str.join("、"),
-        _where=pl.format("{} 已分户至 {}，现住{}", "name", "_now", place).filter("_left").str.join("；"),
+        _where=pl.format(f"{{}} {SPLIT_OFF} {{}}，现住{{}}", "name", "_now", place).filter("_left").str.join("；"),
     )
     one = pl.col("_all") & (pl.col("_tos").list.len() == 1)
     return per.select(
@@ -500,7 +501,7 @@ def _follow_households(rows: pl.DataFrame, roster: pl.DataFrame, grid: pl.DataFr
         pl.col(a).ne_missing(pl.col(b)) for a, b in (("乡（镇）", "_t"), ("行政村", "_v"), ("村民小组", "_g")))
     was = pl.concat_str("乡（镇）", "行政村", "村民小组", ignore_nulls=True)
     since = pl.concat_str(pl.lit("，原下发日期"), pl.col("下发日期").fill_null(""))
-    split = pl.concat_str(pl.col("_names"), pl.lit(" 已分户至 "), pl.col("_to"))
+    split = pl.concat_str(pl.col("_names"), pl.lit(f" {SPLIT_OFF} "), pl.col("_to"))
     came_from = (pl.when(pl.col("_to").is_not_null() & moved)
                  .then(pl.concat_str(pl.lit("（"), split, pl.lit("，由"), was, pl.lit("迁入"), since, pl.lit("）")))
                  .when(pl.col("_to").is_not_null()).then(pl.concat_str(pl.lit("（"), split, pl.lit("）")))
@@ -594,7 +595,7 @@ def moved_warnings(carried: pl.DataFrame, earlier_rows: pl.DataFrame) -> pl.Data
     last = (earlier_rows.sort("period", maintain_order=True).unique("预警编号", keep="last", maintain_order=True)
             .select("预警编号", _from="township"))
     m = carried.join(last, on="预警编号").filter(pl.col("_from").is_not_null(), pl.col("_from") != pl.col("township"))
-    m = m.with_columns(_split=pl.col("状态").str.contains("已分户至", literal=True))
+    m = m.with_columns(_split=pl.col("状态").str.contains(SPLIT_OFF, literal=True))
     why = pl.when("_split").then(pl.format("涉及人员已分户至{}的户", "township")).otherwise(pl.format("户已迁入{}", "township"))
     return m.sort("_from", "township", "_split", "预警编号").group_by("_from", "township", "_split", maintain_order=True).agg(
         pl.col("预警编号").str.join("、").alias("_ids"), count=pl.len().cast(pl.Int64),

@@ -82,7 +82,8 @@ class Finding:
     MOVED = "预警随户迁移 warnings moved with their household"
     PLACE_NOT_FOUND = "地点无监测户 place with no roster household"
     DISAGREE = "反馈答复不一致 returned files answer a warning differently"
-    ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE)
+    SPLIT_NOT_SOUGHT = "分户人员未比对 split-off members not sought"
+    ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

@@ -115,7 +115,13 @@ def test_the_warehouse_recognises_a_person_split_off_under_a_new_number_by_the_s
                                                "id_number": ["341302198002021238"]})])
     asked = pl.DataFrame({"period": ["2026-09", "2026-09", "2026-09", "2026-08", "2026-08"],
                           "person_id": ["H1-01", "H3-01", "H6-01", "H1-01", "H7-01"]})
-    got = warehouse.persons_now(con, "2026-10", october, asked)
+    got, skipped = warehouse.persons_now(con, "2026-10", october, asked, max_pairs=100)
     # H6-01 (郭建) is H4-01 郭建金 now: the same ID number under a corrected name is not recognised
     assert got.rows() == [("2026-08", "H1-01", "H2-01"), ("2026-09", "H1-01", "H2-01"), ("2026-09", "H3-01", "H3-01")]
+    assert skipped is None
+    # more pairs to try (2 gone persons x the October persons not on September's roster) than
+    # allowed: no one is tried, and the count says so; those under their own 人编号 are still known
+    n_new = october.filter(~pl.col("person_id").is_in(september["person_id"].implode())).height
+    got, skipped = warehouse.persons_now(con, "2026-10", october, asked, max_pairs=2 * n_new - 1)
+    assert got.rows() == [("2026-09", "H3-01", "H3-01")] and skipped == 2 * n_new
     con.close()
