@@ -188,8 +188,9 @@ def check_fails(ids: pl.Series) -> pl.Series:
 def roster_check_fails(roster: pl.DataFrame) -> pl.DataFrame:
     """RosterPerson rows -> QualityFinding rows, one per roster file: the persons whose 身份证号
     fails its check character (a mistyped or transposed digit in the county's own roster). The
-    matcher finds their records showing the right ID only through a name, so the bureau should
-    correct them; named by 人编号 (the report holds no ID number)."""
+    matcher pairs them with the records showing a valid ID one slip away (`link`'s roster-slip
+    pass), weighed against the ~19 such IDs any of which could be theirs, so the bureau should
+    still correct them; named by 人编号 (the report holds no ID number)."""
     ids = roster["id_number"].str.to_uppercase()
     bad = roster.filter(check_fails(ids)).sort("file", "line")
     more = pl.when(pl.col("count") > 10).then(pl.lit("…")).otherwise(pl.lit(""))
@@ -198,7 +199,7 @@ def roster_check_fails(roster: pl.DataFrame) -> pl.DataFrame:
     ).select(
         category=pl.lit(Finding.CHECK_FAILS), dept="dept", file="file",
         detail=pl.format("户籍底册身份证号校验位不符，请核对更正：{}{} — roster ID numbers failing the check "
-                         "character: their records showing the right ID link by name only", "_who", more),
+                         "character: records showing a valid ID one slip away are linked to them as a roster slip", "_who", more),
         count="count",
     ).cast(QUALITY_COLUMNS)
 
