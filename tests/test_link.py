@@ -876,6 +876,30 @@ def test_a_roster_id_failing_its_check_links_the_records_showing_the_right_id(ro
     assert d["full"]["score"] > 0.999
 
 
+def test_the_census_vouches_for_a_record_whose_kept_digits_fit_a_roster_slip(roster):
+    """A 6+4 record under a masked name whose kept last 4 differ from its roster person's ID
+    only by the roster's own slip (the roster ID fails its check): its kept characters are
+    whole, so an insured off-roster person behind it would show them on 参保名单 too. The
+    census counts who fits them, as for a record agreeing on every kept character: none does,
+    and the record is the more surely the person's (unlike a record whose kept digits may hold
+    its own typo, which the census cannot vouch for)."""
+    rng = random.Random(8)
+    p = roster.row(20, named=True)
+    i = p["id_number"]
+    enrolled, strangers = _enrollment_list(roster, rng)  # each person listed under their right ID
+    ros = _with_id(roster, p["person_id"], _roster_slip(i, "transposed"))
+    target = dict(record_id="t", name=p["name"][0] + "*", id_raw=mask64(i))
+    got = []
+    for census in ([], enrolled + strangers):
+        recs = pl.concat([records([target]), records(census).with_columns(kind=pl.lit("med_enrollment"))])
+        links, _ = link(recs, ros, CFG)
+        got.append(links.filter(pl.col("record_id") == "t").row(0, named=True))
+    alone, counted = got
+    assert counted["decision"] == "matched" and counted["person_id"] == p["person_id"], got
+    assert "[roster-slip pass]" in counted["reason"] and "[roster-slip pass]" in alone["reason"], got
+    assert counted["score"] > alone["score"] and "no insured off-roster person fits" in counted["reason"], got
+
+
 def test_a_record_one_slip_from_a_roster_id_passing_its_check_is_not_pulled_in(roster):
     """The roster-slip pass starts from roster IDs failing the check only. A valid roster ID has
     no valid ID one slip away (MOD 11-2 catches every changed character and every adjacent swap,
