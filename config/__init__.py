@@ -72,6 +72,8 @@ class MatchingConfig:
         "kept-agree": 0.985, "one-differs": 0.01, "two-differ": 0.002, "disagree": 0.003})
     id_levels_check_failed: dict[str, float] = field(default_factory=lambda: {
         "one-differs": 0.9, "two-differ": 0.05, "disagree": 0.05})
+    id_levels_roster_check_failed: dict[str, float] = field(default_factory=lambda: {
+        "one-differs": 0.9, "two-differ": 0.05, "disagree": 0.05})
     name_levels: dict[str, float] = field(default_factory=lambda: {
         "exact": 0.90, "masked-agree": 0.90, "homophone": 0.03, "swapped": 0.01, "dropped": 0.01, "added": 0.005, "one-char": 0.02,
         "surname-only": 0.015, "disagree": 0.01})

@@ -179,20 +179,27 @@ def one_edit_ids(ids: pl.Series) -> pl.DataFrame:
     })
 
 
+def check_fails(ids: pl.Series) -> pl.Series:
+    """Per full ID (upper-case): True when its check character does not hold, or its first 17
+    characters are not digits (a mistyped or transposed digit, SPEC §1); False for a null."""
+    return _check_series(ids).ne_missing(ids.str.slice(17, 1))
+
+
 def roster_check_fails(roster: pl.DataFrame) -> pl.DataFrame:
     """RosterPerson rows -> QualityFinding rows, one per roster file: the persons whose 身份证号
     fails its check character (a mistyped or transposed digit in the county's own roster). The
-    matcher finds their records showing the right ID only through a name, so the bureau should
-    correct them; named by 人编号 (the report holds no ID number)."""
+    matcher pairs them with the records showing a valid ID one slip away (`link`'s roster-slip
+    pass), weighed against the ~19 such IDs any of which could be theirs, so the bureau should
+    still correct them; named by 人编号 (the report holds no ID number)."""
     ids = roster["id_number"].str.to_uppercase()
-    bad = roster.filter(_check_series(ids).ne_missing(ids.str.slice(17, 1))).sort("file", "line")
+    bad = roster.filter(check_fails(ids)).sort("file", "line")
     more = pl.when(pl.col("count") > 10).then(pl.lit("…")).otherwise(pl.lit(""))
     return bad.group_by("dept", "file", maintain_order=True).agg(
         pl.format("{}（第 {} 行）", "person_id", "line").head(10).str.join("、").alias("_who"), count=pl.len().cast(pl.Int64),
     ).select(
         category=pl.lit(Finding.CHECK_FAILS), dept="dept", file="file",
         detail=pl.format("户籍底册身份证号校验位不符，请核对更正：{}{} — roster ID numbers failing the check "
-                         "character: their records showing the right ID link by name only", "_who", more),
+                         "character: records showing a valid ID one slip away are linked to them as a roster slip", "_who", more),
         count="count",
     ).cast(QUALITY_COLUMNS)
 

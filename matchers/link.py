@@ -2,7 +2,9 @@
 
 1. Blocking (DuckDB): records join roster persons whose ID agrees on every kept position
    (one join per mask pattern); a full ID failing the check joins the valid IDs one typing
-   slip away (one character changed, two adjacent swapped: `ids.one_edit_ids`); a masked ID
+   slip away (one character changed, two adjacent swapped: `ids.one_edit_ids`); a roster
+   person whose own ID fails the check, the records whose kept characters are those of one of
+   the valid IDs one slip from it (roster-slip pass: the roster's typist slipped); a masked ID
    without an ID-compatible person sharing its surname joins on the kept positions minus
    one segment (region / year / month-day / sequence; the region only when no roster ID
    shares its kept characters), weak keys helped by surname (or last char) or full name;
@@ -14,7 +16,9 @@
    u = P(level | random county person): ID (kept-agree / one-differs / two-differ /
    disagree), name (names.py levels), place (village / township / disagree), role (head /
    member). A masked record's one-differs m is measured per dept/kind from how often its full
-   IDs fail the check (`_typo_m`). The name levels' m are then learned per dept/kind from the run's own pairs
+   IDs fail the check (`_typo_m`); a roster person's ID failing the check has its own m
+   (`id_levels_roster_check_failed`), and the u of one slip from it counts its valid
+   neighbours. The name levels' m are then learned per dept/kind from the run's own pairs
    (`_learn_name_m`), and so is how far a place hint (就诊机构, 学校名称) names the person's
    township (`_learn_place_hint`).
    Pairs are scored in slices of `pair_chunk`; of each slice only the candidates that can
@@ -44,7 +48,7 @@ import numpy as np
 import polars as pl
 
 from config import MatchingConfig
-from matchers.ids import char_matrix, normalize_ids, one_edit_ids, shows_mask
+from matchers.ids import char_matrix, check_fails, normalize_ids, one_edit_ids, shows_mask
 from matchers.names import NameCodes, compare_codes, edge_pinyin, full_pinyin, name_stats, name_u, normalize_name
 from matchers.places import normalize_place
 from matchers.review import answer_cite, cut_p
@@ -55,6 +59,8 @@ SEGMENTS = {"region": (0, 6), "year": (6, 10), "monthday": (10, 14), "seq": (14,
 # the likelihood ratio of a pair an analyst confirmed (`_answered`): certain, yet finite, so that
 # p = w / (W + other) reads 1 for any county's "other"
 CONFIRMED_W = 1e15
+# the pass pairing a roster person whose own ID fails the check with records one slip from it
+ROSTER_SLIP = "roster-slip"
 
 
 def _runs(pattern: str) -> list[tuple[int, int]]:
@@ -243,8 +249,30 @@ def _near_ids(rec: pl.DataFrame) -> pl.DataFrame:
     return near.select(rid=failed["rid"].gather(near["row"]), id_number="id_number")
 
 
-def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
-    """Candidate pairs (rid, pidx, pass) from the three blocking passes; `near` from `_near_ids`."""
+def _roster_near_ids(ros: pl.DataFrame) -> pl.DataFrame:
+    """(pidx, id_number): for each roster person whose own ID fails the check (the roster's
+    typist slipped: `ids.roster_check_fails` reports them), the valid IDs one typing slip away
+    (`one_edit_ids`, about 19 each), one of which is likely theirs. A handful in 10,000 roster
+    IDs fail: a city's million give a few thousand rows, whatever the records."""
+    failed = ros.filter(check_fails(ros["id_number"]))
+    near = one_edit_ids(failed["id_number"])
+    return near.select(pidx=failed["pidx"].gather(near["row"]), id_number="id_number")
+
+
+def _roster_slip() -> pl.Expr:
+    """Per scored pair: its roster person's ID fails the check (`n_slip`, the count of valid IDs
+    one slip from it, is known) and the record's is a whole valid one, or kept characters the
+    roster-slip pass found to be those of one of those valid IDs: the roster slipped, not the
+    record (`id_levels_roster_check_failed`)."""
+    return pl.col("n_slip").is_not_null() & ((pl.col("id_status") == "full_valid") | (pl.col("pass") == ROSTER_SLIP))
+
+
+def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: MatchingConfig,
+           slips: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Candidate pairs (rid, pidx, pass) from the blocking passes; `near` from `_near_ids`,
+    `slips` from `_roster_near_ids` (worked out here when not given)."""
+    if slips is None:
+        slips = _roster_near_ids(ros)
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")  # (at a terminal it would print over the run's own lines)
     con.register("ros", ros.select("pidx", "id_number", "csurname", "cname", "ctn", "cvn", "cfirst_py", "clast_py",
@@ -260,14 +288,27 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
     by_kept = rec.select("kept", "rid", "id_norm", "first_py").partition_by("kept", as_dict=True, include_key=False)
     parts = []
     by_name = {}  # a weak pattern's name conditions (pinyin), which its typo-pass swaps join by too
+    # Roster-slip pass. A roster person whose own ID fails the check: the records showing one of
+    # the valid IDs one slip from it (`_roster_near_ids`), joined on every kept character like
+    # the ID pass, each roster-side slip standing for the person (their name and pinyin with it).
+    # Kept characters that are the roster ID's own (the slip where the record masks) are the ID
+    # pass's already.
+    if slips.height:
+        con.register("slip", slips.join(ros.select("pidx", "csurname", "cfirst_py", "clast_py", own="id_number",
+                                                   clast=pl.col("cname").str.slice(-1)), on="pidx").to_arrow())
+    slip_parts = []
     for n, ((pat,), part) in enumerate(strong.partition_by("kept", as_dict=True, include_key=False).items()):
         con.register(f"id{n}", part.to_arrow())
         join = (f"SELECT r.rid, p.pidx, 'id' AS pass, {fits} AS fits FROM id{n} r JOIN ros p ON "
                 f"{_key_sql('r.id_norm', pat)} = {_key_sql('p.id_number', pat)}")
+        slip_join = (f"SELECT r.rid, p.pidx, '{ROSTER_SLIP}' AS pass, {fits} AS fits FROM id{n} r JOIN slip p ON "
+                     f"{_key_sql('r.id_norm', pat)} = {_key_sql('p.id_number', pat)} "
+                     f"AND {_key_sql('p.id_number', pat)} <> {_key_sql('p.own', pat)}") if slips.height else None
         some = by_kept[(pat,)]  # all of the pattern's records, those failing the check too
         con.register("smp", some.gather_every(-(-some.height // cfg.block_size_sample)).to_arrow())
         if _mean_block(con, pat) <= cfg.id_block_name_key_above:
             parts.append(join)
+            slip_parts += [slip_join] if slip_join else []
             continue
         # A weak pattern for this roster (many persons share its kept characters, e.g. 3+4 kept in
         # a city): the first (or, when it is masked, the last) name character's pinyin joins too,
@@ -279,9 +320,11 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
         by_name[pat] = [" AND r.first_py = p.cfirst_py" + both, " AND r.last_py = p.clast_py AND r.first_py IS NULL",
                         " AND r.first_py IS NULL AND r.last_py IS NULL"]
         parts += [join + c for c in by_name[pat]]
+        slip_parts += [slip_join + c for c in by_name[pat]] if slip_join else []
     pairs = _sql(con, parts, fits=pl.Boolean)
-    found = pairs.filter("fits")["rid"].unique()
-    pairs = pairs.drop("fits")
+    slip_pairs = _sql(con, slip_parts, fits=pl.Boolean)
+    found = pl.concat([pairs, slip_pairs]).filter("fits")["rid"].unique()
+    pairs, slip_pairs = pairs.drop("fits"), slip_pairs.drop("fits")
     # Typo pass. A full ID failing the check: the roster persons one typing slip away (one
     # character changed, two adjacent swapped; `one_edit_ids`), joined on the whole ID.
     con.register("near", near.to_arrow())
@@ -361,8 +404,9 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
         "WHERE r.vn IS NULL AND r.tn IS NULL",
     ])
     con.close()
-    # first pass wins; sorted so that every run gives the same pairs in the same order
-    allp = pl.concat([pairs, typo_pairs, name_pairs]).sort(  # (stable: a pair's first pass comes first)
+    # first pass wins (a roster slip before a record's typo: the roster's ID surely holds one);
+    # sorted so that every run gives the same pairs in the same order
+    allp = pl.concat([pairs, slip_pairs, typo_pairs, name_pairs]).sort(  # (stable: a pair's first pass comes first)
         pl.col("rid").cast(pl.UInt64) * 2**32 + pl.col("pidx").cast(pl.UInt64), maintain_order=True)
     new = (pl.col("rid") != pl.col("rid").shift()) | (pl.col("pidx") != pl.col("pidx").shift())
     return allp.filter(new.fill_null(True))
@@ -547,7 +591,9 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
     population = cfg.county_population or max(roster.height / cfg.roster_share, roster.height + 1)
     run = _Run.of(records, roster.height, population)
     near = _near_ids(rec)
-    pairs = _block(rec, ros, near, cfg)
+    slips = _roster_near_ids(ros)
+    n_slip = slips.group_by("pidx").agg(n_slip=pl.len())  # per roster person whose ID fails the check
+    pairs = _block(rec, ros, near, cfg, slips)
     confirmed = None
     touched = pl.DataFrame(schema={"rid": pl.UInt32, "asked": pl.Boolean, "cite": pl.Utf8})
     if answers is not None and answers.height:
@@ -570,7 +616,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
         .join(vstat, left_on=["tn", "vn"], right_on=["ctn", "cvn"], **left)
         .join(vany, left_on="vn", right_on="cvn", **left)
         .join(tstat, left_on="tn", right_on="ctn", **left),
-        "ros": ros.select("pidx", "id_number", "ctn", "cvn", "chead", ccode=codes.code(ros["cname"])),
+        "ros": ros.select("pidx", "id_number", "ctn", "cvn", "chead", ccode=codes.code(ros["cname"]))
+        .join(n_slip, on="pidx", **left),
         "codes": codes,
         "u_head": ros["chead"].mean(),  # the share of heads among roster persons whose role is known
         "floor": 0.1 / population,
@@ -649,6 +696,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
         .filter((pl.col("rank") == 1) | pl.col("listed"))
         .join(rec.select("rid", "kept", "id_status", "id_src", "rname"), on="rid", how="left", maintain_order="left")
         .join(ros.select("pidx", "person_id", "household_id", "cname"), on="pidx", how="left", maintain_order="left")
+        .join(n_slip, on="pidx", how="left", maintain_order="left")
         .join(census.select("rid", "census_fits"), on="rid", how="left", maintain_order="left")
     )
     read = read.with_columns(reason=_reason(read))
@@ -743,14 +791,23 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
         .then(pl.when(pl.col("chead")).then(pl.lit("head")).otherwise(pl.lit("member"))).otherwise(pl.lit("missing")),
     )
     floor = ctx["floor"]
+    if "n_slip" not in pairs.columns:  # (the census's pairs: records against records)
+        pairs = pairs.with_columns(n_slip=pl.lit(None, pl.UInt32))
+    roster_slip = _roster_slip()
     m_id = pl.when(pl.col("id_status") == "full_check_failed").then(
         pl.col("id_level").replace_strict(cfg.id_levels_check_failed, default=1.0, return_dtype=pl.Float64)
+    ).when(roster_slip).then(  # the roster's typist slipped (its check says so), not the record's
+        pl.col("id_level").replace_strict(cfg.id_levels_roster_check_failed, default=1.0, return_dtype=pl.Float64)
     ).when((pl.col("id_level") == "one-differs") & pl.col("m_one").is_not_null()).then(pl.col("m_one")
     ).otherwise(pl.col("id_level").replace_strict(cfg.id_levels, default=1.0, return_dtype=pl.Float64))
     u_id = (
         pl.when(pl.col("id_level") == "kept-agree").then(pl.col("u_id"))
-        # one slip from a full ID failing the check: one of its n_near valid neighbours
-        .when(pl.col("id_level") == "one-differs").then(pl.col("u_id") * pl.coalesce("n_near", 9 * pl.col("k")))
+        # one slip from a full ID failing the check, the record's (n_near) or the roster person's
+        # (n_slip): a stranger agrees with one of its few valid neighbours, not with any one-digit
+        # difference (a masked record's kept characters may fit two or three of the roster's
+        # neighbours: counted as one, so that u errs high, against the pair)
+        .when(pl.col("id_level") == "one-differs").then(pl.col("u_id") * pl.coalesce(
+            "n_near", pl.when(roster_slip).then(pl.col("n_slip")), 9 * pl.col("k")))
         .when(pl.col("id_level") == "two-differ").then(pl.col("u_id") * 81 * pl.col("k") * (pl.col("k") - 1) / 2)
         .otherwise(1.0)
     )
@@ -957,13 +1014,16 @@ def _rank_in_run() -> pl.Expr:
 def _keep_top(pairs: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """A slice of scored pairs (whole records) -> what the rest of linking reads of it: per
     record W (Σ w of all its candidates), n_cand and agree (some candidate agrees on every kept
-    ID character), and only the candidates that can matter: its `review_max_candidates` best
+    ID character, or with one of the valid IDs one slip from a roster ID failing the check: the
+    roster-slip pass's, whose kept characters the roster's slip, not the record's, sets apart),
+    and only the candidates that can matter: its `review_max_candidates` best
     (at least 2) and any other holding w >= candidate_floor * W (p can reach the floor, which a
     complete snapshot's claims need). A city's tens of millions of pairs are not all held."""
     ranked = pairs.sort(["rid", "w", "pidx"], descending=[False, True, False])
     return ranked.with_columns(
         W=pl.col("w").sum().over("rid"), n_cand=pl.len().over("rid").cast(pl.UInt32),
-        agree=(pl.col("id_level") == "kept-agree").any().over("rid"), _rank=_rank_in_run(),
+        agree=((pl.col("id_level") == "kept-agree") | (pl.col("pass") == ROSTER_SLIP)).any().over("rid"),
+        _rank=_rank_in_run(),
     ).filter((pl.col("_rank") <= max(2, cfg.review_max_candidates)) | (pl.col("w") >= cfg.candidate_floor * pl.col("W"))
              ).drop("_rank")
 
@@ -1152,7 +1212,9 @@ def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec
     look-alike (same kept characters and name) sends the record to review; a record that no
     insured off-roster person fits is its roster candidate's all the more. Records without a
     candidate agreeing on every kept ID character (a kept digit may be mistyped, so the census
-    would miss its person) only gain mass. Columns: rid, factor, census_fits (the expected
+    would miss its person) only gain mass; one whose candidate's roster ID fails the check and
+    is one slip from what the record keeps (roster-slip pass: the slip is the roster's, the
+    record's characters are whole) is weighed as an agreeing one. Columns: rid, factor, census_fits (the expected
     number of insured off-roster persons fitting the record, Σ q_e over e with w >= 1; null
     when none fits and the census covers less than half of it)."""
     empty = pl.DataFrame(schema={"rid": pl.UInt32, "factor": pl.Float64, "census_fits": pl.Float64})
@@ -1268,8 +1330,16 @@ def _census_members(snap: pl.DataFrame, snap_rec: pl.DataFrame, cfg: MatchingCon
 
 def _reason(pairs: pl.DataFrame) -> pl.Expr:
     desc = {p: _describe(p) for p in pairs["kept"].unique().to_list()}
+    # a roster person whose own ID fails the check: the slip is the roster's (`_roster_slip`)
+    slip_txt = (
+        pl.when(_roster_slip() & (pl.col("id_level") == "one-differs")).then(pl.format(
+            " from the roster's 身份证号, which fails its check character: the roster's slip (the record's ID "
+            "fits one of the {} valid IDs one slip from it)", "n_slip"))
+        .when(_roster_slip()).then(pl.lit(" from the roster's 身份证号, which fails its check character"))
+        .otherwise(pl.lit("")))
     id_txt = pl.when(pl.col("id_level") == "missing").then(pl.lit("ID ") + pl.col("id_status")).otherwise(
-        pl.concat_str([pl.lit("ID "), pl.col("kept").replace_strict(desc, default=""), pl.lit(" "), pl.col("id_level")])
+        pl.concat_str([pl.lit("ID "), pl.col("kept").replace_strict(desc, default=""), pl.lit(" "), pl.col("id_level"),
+                       slip_txt])
     ) + pl.when(pl.col("id_src") == "record_id").then(pl.lit(" (the ID in the record number)")).otherwise(pl.lit(""))
     return pl.concat_str([
         id_txt,

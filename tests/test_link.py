@@ -833,6 +833,124 @@ def test_a_full_id_with_a_swap_across_id_segments_finds_its_person(roster, k):
     assert "one-differs [typo pass]" in d["t"]["reason"]
 
 
+def _roster_slip(i: str, slip: str) -> str:
+    """i as the roster's typist may have typed it: a sequence digit mistyped, or two adjacent
+    sequence digits transposed (the check character then fails)."""
+    if slip == "transposed":
+        k = next(k for k in (15, 14, 13) if i[k] != i[k + 1])
+        out = i[:k] + i[k + 1] + i[k] + i[k + 2:]
+    else:
+        out = i[:15] + str((int(i[15]) + 3) % 10) + i[16:]
+    assert check_char(out[:17]) != out[17]
+    return out
+
+
+def _with_id(roster, person_id: str, id_number: str) -> pl.DataFrame:
+    return roster.with_columns(id_number=pl.when(pl.col("person_id") == person_id).then(pl.lit(id_number))
+                               .otherwise("id_number"))
+
+
+@pytest.mark.parametrize("slip", ["transposed", "one digit"])
+def test_a_roster_id_failing_its_check_links_the_records_showing_the_right_id(roster, slip):
+    """A roster person whose own 身份证号 fails its check (the roster's typist slipped): a record
+    showing their right, valid ID is one slip from it, one of the ~19 valid IDs the roster's
+    could have been. It is joined to them (roster-slip pass) and linked, the reason naming the
+    roster's slip. So is a 6+4 record whose kept last 4 hold the slipped position (it does not
+    ID-join the roster's ID either; the typo pass, which takes the slip for the record's, left
+    it in review or, under a masked name, found no one). (A 6+4 record showing the surname alone
+    waits in review: it is one of the roster ID's ~19 neighbours, each as likely.)"""
+    p = roster.row(5, named=True)
+    i = p["id_number"]
+    ros = _with_id(roster, p["person_id"], _roster_slip(i, slip))
+    name = p["name"]
+    rows = [dict(record_id="full", name=name, id_raw=i),
+            dict(record_id="6+4", name=name, id_raw=mask64(i)),
+            dict(record_id="6+4 masked name", name=name[0] + "*" * (len(name) - 2) + name[-1], id_raw=mask64(i))]
+    _, _, d = run(ros, rows)
+    for r in d.values():
+        assert r["decision"] == "matched" and r["person_id"] == p["person_id"], r
+        assert "one-differs from the roster's 身份证号, which fails its check character: the roster's slip" in r["reason"]
+        assert "[roster-slip pass]" in r["reason"] and r["n_candidates"] == 1, r["reason"]
+    # the pair is weighed as one of the roster ID's few valid neighbours: a full ID is as sure as
+    # one the typo pass finds on the record's side
+    assert d["full"]["score"] > 0.999
+
+
+def test_the_census_vouches_for_a_record_whose_kept_digits_fit_a_roster_slip(roster):
+    """A 6+4 record under a masked name whose kept last 4 differ from its roster person's ID
+    only by the roster's own slip (the roster ID fails its check): its kept characters are
+    whole, so an insured off-roster person behind it would show them on 参保名单 too. The
+    census counts who fits them, as for a record agreeing on every kept character: none does,
+    and the record is the more surely the person's (unlike a record whose kept digits may hold
+    its own typo, which the census cannot vouch for)."""
+    rng = random.Random(8)
+    p = roster.row(20, named=True)
+    i = p["id_number"]
+    enrolled, strangers = _enrollment_list(roster, rng)  # each person listed under their right ID
+    ros = _with_id(roster, p["person_id"], _roster_slip(i, "transposed"))
+    target = dict(record_id="t", name=p["name"][0] + "*", id_raw=mask64(i))
+    got = []
+    for census in ([], enrolled + strangers):
+        recs = pl.concat([records([target]), records(census).with_columns(kind=pl.lit("med_enrollment"))])
+        links, _ = link(recs, ros, CFG)
+        got.append(links.filter(pl.col("record_id") == "t").row(0, named=True))
+    alone, counted = got
+    assert counted["decision"] == "matched" and counted["person_id"] == p["person_id"], got
+    assert "[roster-slip pass]" in counted["reason"] and "[roster-slip pass]" in alone["reason"], got
+    assert counted["score"] > alone["score"] and "no insured off-roster person fits" in counted["reason"], got
+
+
+def test_a_record_one_slip_from_a_roster_id_passing_its_check_is_not_pulled_in(roster):
+    """The roster-slip pass starts from roster IDs failing the check only. A valid roster ID has
+    no valid ID one slip away (MOD 11-2 catches every changed character and every adjacent swap,
+    the check character's too), so a record showing a whole valid ID is never paired with a
+    passing roster person as a slip; a 6+4 record whose kept last 4 are one digit off a passing
+    roster ID is the typo pass's (the record's slip, at the department's slip rate), not taken
+    for the roster's. The failing roster ID's own record in the same run is the pass's."""
+    from matchers.ids import one_edit_ids
+    assert one_edit_ids(roster["id_number"]).is_empty()
+    q, p = roster.row(13, named=True), roster.row(5, named=True)
+    j = q["id_number"]
+    off = j[:15] + str((int(j[15]) + 5) % 10) + j[16:]
+    ros = _with_id(roster, p["person_id"], _roster_slip(p["id_number"], "one digit"))
+    rows = [dict(record_id="q", name=q["name"], id_raw=mask64(off)), dict(record_id="p", name=p["name"], id_raw=p["id_number"])]
+    prepared = _prepare_records(records(rows), CFG)
+    pairs = _block(prepared, _prepare_roster(ros, CFG), _near_ids(prepared), CFG)
+    who = pairs.with_columns(person_id=ros["person_id"].gather(pairs["pidx"]))
+    assert who.filter(pl.col("rid") == 0).select("person_id", "pass").rows() == [(q["person_id"], "typo")], who
+    assert who.filter(pl.col("rid") == 1).select("person_id", "pass").rows() == [(p["person_id"], "roster-slip")], who
+    _, _, d = run(ros, rows)
+    assert "roster" not in (d["q"]["reason"] or "") and d["q"]["decision"] != "matched", d["q"]
+    assert d["p"]["decision"] == "matched" and d["p"]["person_id"] == p["person_id"], d["p"]
+
+
+def test_an_off_roster_record_one_slip_from_a_failing_roster_id_under_another_name_is_not_linked(roster):
+    """Another valid ID one slip from a failing roster ID is someone else's as likely as the
+    person's (the roster's ID could have been any of ~19): a record showing it under another name
+    is paired with the roster person (roster-slip pass) and weighed, but not linked (a name that
+    disagrees never is); one under the person's surname with another given name is not linked
+    either (it may wait in review: the ID says much). The person's own record in the same run is."""
+    p = roster.row(5, named=True)
+    bad = _roster_slip(p["id_number"], "one digit")
+    ros = _with_id(roster, p["person_id"], bad)
+    from matchers.ids import one_edit_ids
+    near = [x for x in one_edit_ids(pl.Series([bad]))["id_number"].to_list() if x != p["id_number"]]
+    assert len(near) >= 2 and not set(near) & set(ros["id_number"])
+    given = next(g for g in GIVEN if g not in p["name"])
+    rows = [dict(record_id="other", name="司马懿", id_raw=near[0]),
+            dict(record_id="same surname", name=p["name"][0] + given, id_raw=near[1]),
+            dict(record_id="own", name=p["name"], id_raw=p["id_number"])]
+    prepared = _prepare_records(records(rows), CFG)
+    pairs = _block(prepared, _prepare_roster(ros, CFG), _near_ids(prepared), CFG)
+    assert pairs.filter(pl.col("pass") == "roster-slip")["rid"].sort().to_list() == [0, 1, 2], pairs
+    _, review, d = run(ros, rows)
+    assert d["own"]["decision"] == "matched" and d["own"]["person_id"] == p["person_id"], d["own"]
+    for r in ("other", "same surname"):
+        assert d[r]["decision"] != "matched" and d[r]["person_id"] is None, d[r]
+    # weighed as the roster-side slip it might be (review at most: an analyst may look), never linked
+    assert "[roster-slip pass]" in d["other"]["reason"] and "disagree" in d["other"]["reason"], d["other"]
+
+
 @pytest.mark.parametrize("strangers", [0, 9000])
 def test_a_sole_fit_is_weighed_against_the_snapshots_strangers_not_all_its_records(strangers):
     """Record 0 is the only 参保名单 record fitting roster person 0 (w 2000). Either it is theirs,
