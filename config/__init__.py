@@ -71,7 +71,7 @@ class MatchingConfig:
     id_levels: dict[str, float] = field(default_factory=lambda: {
         "kept-agree": 0.985, "one-differs": 0.01, "two-differ": 0.002, "disagree": 0.003})
     id_levels_check_failed: dict[str, float] = field(default_factory=lambda: {
-        "one-differs": 0.9, "two-differ": 0.05, "disagree": 0.05})
+        "kept-agree": 0.05, "one-differs": 0.9, "two-differ": 0.05, "disagree": 0.05})
     id_levels_roster_check_failed: dict[str, float] = field(default_factory=lambda: {
         "one-differs": 0.9, "two-differ": 0.05, "disagree": 0.05})
     name_levels: dict[str, float] = field(default_factory=lambda: {

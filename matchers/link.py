@@ -329,6 +329,10 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
     # character changed, two adjacent swapped; `one_edit_ids`), joined on the whole ID.
     con.register("near", near.to_arrow())
     parts = ["SELECT n.rid, p.pidx, 'typo' AS pass FROM near n JOIN ros p ON n.id_number = p.id_number"]
+    # ... and a roster ID failing the check too, equal to it character for character: the
+    # department's copy of the roster's own slip (one source typed once)
+    con.register("failing", rec.filter(pl.col("id_status") == "full_check_failed").select("rid", "id_norm").to_arrow())
+    parts.append("SELECT r.rid, p.pidx, 'id' AS pass FROM failing r JOIN ros p ON r.id_norm = p.id_number")
     # A masked ID without an ID-compatible person: one kept segment at a time is taken as mistyped.
     typo = rec.filter(pl.col("id_status").is_in(["masked", "destroyed"]) & ~pl.col("rid").is_in(found.implode()))
     # A region whose kept characters some roster ID shares is taken as typed right (unless the

@@ -876,6 +876,20 @@ def test_a_roster_id_failing_its_check_links_the_records_showing_the_right_id(ro
     assert d["full"]["score"] > 0.999
 
 
+@pytest.mark.parametrize("slip", ["transposed", "one digit"])
+def test_a_record_showing_the_roster_s_own_failing_id_links_to_that_person(roster, slip):
+    """A department whose copy of the ID holds the same slip as the roster's (one source typed
+    once): the record's full ID fails its check and equals the roster person's character for
+    character. It is that person's, not a guess among the valid IDs one slip from either."""
+    p = roster.row(7, named=True)
+    wrong = _roster_slip(p["id_number"], slip)
+    ros = _with_id(roster, p["person_id"], wrong)
+    _, _, d = run(ros, [dict(record_id="same", name=p["name"], id_raw=wrong)])
+    r = d["same"]
+    assert r["decision"] == "matched" and r["person_id"] == p["person_id"], r
+    assert r["reason"].startswith("ID 18/18 kept") and "kept-agree" in r["reason"], r["reason"]
+
+
 def test_the_census_vouches_for_a_record_whose_kept_digits_fit_a_roster_slip(roster):
     """A 6+4 record under a masked name whose kept last 4 differ from its roster person's ID
     only by the roster's own slip (the roster ID fails its check): its kept characters are
