@@ -619,11 +619,15 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
 
 def canonical_townships(signals: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
     """Township as the roster spells it (a lead's record may write 桃沟 for 桃沟乡); a township
-    the roster does not know leaves the lead unplaced (null) for the county to place."""
+    the roster does not know, or that reads as two of its townships (营许 for 营许乡 and 营许镇)
+    unless it spells one of them whole, leaves the lead unplaced (null) for the county to place."""
     known = roster.select(pl.col("township").unique().drop_nulls()).with_columns(
         _k=normalize_place(pl.col("township"), "township"))
-    return signals.with_columns(_k=normalize_place(pl.col("township"), "township")).drop("township").join(
-        known.unique("_k", keep="first"), on="_k", how="left").drop("_k").select(signals.columns)
+    one = known.filter(pl.len().over("_k") == 1).rename({"township": "_one"})
+    return signals.with_columns(_k=normalize_place(pl.col("township"), "township")).join(
+        one, on="_k", how="left", maintain_order="left").with_columns(
+        township=pl.when(pl.col("township").is_in(known["township"].implode())).then("township").otherwise("_one"),
+    ).select(signals.columns)
 
 
 # --- 预警编号 and repeat suppression ---------------------------------------------------------

@@ -428,6 +428,13 @@ def test_lead_township_spelled_as_on_the_roster_or_unplaced():
     roster = pl.DataFrame({"township": ["桃沟乡", "大店镇"]})
     sig = pl.DataFrame({"rule": ["D1", "D1", "D1"], "township": ["桃沟", "大店镇", "外县镇"]})
     assert canonical_townships(sig, roster)["township"].to_list() == ["桃沟乡", "大店镇", None]
+    # two roster townships read alike without their suffix (营许乡, 营许镇): a record naming one of
+    # them whole is placed there; one writing 营许 could be either, so it is left for the county
+    # (it was placed in one of them, whichever came first)
+    two = pl.DataFrame({"township": ["营许乡", "营许镇"]})
+    sig = pl.DataFrame({"rule": ["D1"] * 3, "township": ["营许镇", "营许乡", "营许"]})
+    for roster in (two, two.reverse()):
+        assert canonical_townships(sig, roster)["township"].to_list() == ["营许镇", "营许乡", None]
 
 
 def test_review_impact_names_the_records_whose_answer_would_raise_a_warning():
