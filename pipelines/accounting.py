@@ -66,7 +66,8 @@ def quality_report(
     department, file and reason; records delivered again by the file replaced and the file whose
     delivery is used (with other content: `Finding.REPLACED`, which the console shows too;
     unchanged: `Finding.DELIVERED_AGAIN`); grids over `max_grid_households` (Article 10) and
-    roster households without a grid worker are listed.
+    roster households without a grid worker are listed; so is a 乡（镇） the roster holds under two
+    县（市、区） (one township list would carry both: run each county from its own inbox).
     """
     cols = QUALITY_COLUMNS
     parts = [findings.select(list(cols)).cast(cols)]
@@ -125,5 +126,14 @@ def quality_report(
                     "detail": ["底册中的户在网格表中找不到 roster households missing from the grid"],
                     "count": [orphan.height],
                 }, schema=cols))
+    if roster is not None and {"township", "county"} <= set(roster.columns):
+        twice = (roster.filter(pl.col("township").is_not_null()).group_by("township")
+                 .agg(pl.col("county").drop_nulls().unique().sort()).filter(pl.col("county").list.len() > 1).sort("township"))
+        parts.append(twice.select(
+            category=pl.lit(Finding.TOWNSHIP_TWICE), dept=pl.lit("户籍底册"), file=pl.lit(None, pl.Utf8),
+            detail=pl.format("乡（镇）{} 在 {} 均有，两地的户将列入同一份乡镇清单：请按县分别运行 township in two counties: "
+                             "their households would share one township list; run each county from its own inbox",
+                             "township", pl.col("county").list.join("、")),
+            count=pl.lit(1, pl.Int64)))
     return QualityFinding.validate(pl.concat([p.cast(cols) for p in parts], how="vertical").sort(
         "category", "dept", "file", "detail", nulls_last=True))

@@ -83,7 +83,9 @@ class Finding:
     PLACE_NOT_FOUND = "地点无监测户 place with no roster household"
     DISAGREE = "反馈答复不一致 returned files answer a warning differently"
     SPLIT_NOT_SOUGHT = "分户人员未比对 split-off members not sought"
-    ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT)
+    TOWNSHIP_TWICE = "乡镇同名 township name in two counties"
+    ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
+                 TOWNSHIP_TWICE)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

@@ -2,6 +2,7 @@ import polars as pl
 import pytest
 
 from pipelines.accounting import AccountingError, account, quality_report
+from schemas.outputs import Finding
 
 
 def _links(rows):
@@ -37,6 +38,22 @@ def test_quality_report_flags_oversized_grids_and_households_without_grid():
     assert q.filter(pl.col("category").str.contains("网格超过"))["detail"].item().startswith("网格 G1")
     assert q.filter(pl.col("category").str.contains("户无网格员"))["count"].item() == 1
     assert "部门未报送 department missing" in cats
+
+
+def test_quality_report_names_a_township_the_roster_holds_under_two_counties():
+    """A city's roster run as one county: 城关镇 of 砀山县 and of 萧县 would share one township
+    list (lists are by 乡（镇）), so the report and the console say so; 大店镇 of one county, and a
+    township whose county is not given beside one that is, are not named."""
+    roster = pl.DataFrame({"household_id": ["h1", "h2", "h3", "h4", "h5"],
+                           "county": ["砀山县", "萧县", "萧县", "埇桥区", None],
+                           "township": ["城关镇", "城关镇", "城关镇", "大店镇", "大店镇"]})
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), pl.DataFrame(schema={"dept": pl.Utf8}), None, roster,
+                       max_grid_households=100)
+    twice = q.filter(pl.col("category") == Finding.TOWNSHIP_TWICE)
+    assert twice["detail"].to_list() == [
+        "乡（镇）城关镇 在 砀山县、萧县 均有，两地的户将列入同一份乡镇清单：请按县分别运行 township in two counties: "
+        "their households would share one township list; run each county from its own inbox"]
+    assert Finding.TOWNSHIP_TWICE in Finding.ATTENTION
 
 
 REJECTED = {"dept": pl.Utf8, "kind": pl.Utf8, "file": pl.Utf8, "line": pl.Int64, "reason": pl.Utf8}
