@@ -172,19 +172,43 @@ def _whole_ids(x: pl.DataFrame) -> pl.DataFrame:
     masked = rows.filter(pl.col("_idn").str.contains("*", literal=True), pl.col("_idn").str.len_chars() == 18)
     if full.is_empty() or masked.is_empty():
         return x
-    # joined on the name and the first 3 characters, or the birth date where those are masked (a
-    # city's 王伟 would otherwise pair every masked ID with every whole one)
-    block = lambda c: pl.when(~pl.col(c).str.slice(0, 3).str.contains("*", literal=True)).then(  # noqa: E731
-        "R" + pl.col(c).str.slice(0, 3)).otherwise("B" + pl.col(c).str.slice(6, 8))
-    full = pl.concat([full.with_columns(_b="R" + pl.col("_full").str.slice(0, 3)),
-                      full.with_columns(_b="B" + pl.col("_full").str.slice(6, 8))])
-    one = (masked.select("_idn", "_name").unique().with_columns(_b=block("_idn"))
-           .join(full, on=["_name", "_b"]).filter(_shows_of("_idn", "_full", 18))
+    one = (_fitting_whole_ids(masked.select("_idn", "_name").unique(), full)
            .group_by("_idn", "_name").agg(pl.col("_full").unique()).filter(pl.col("_full").list.len() == 1)
            .with_columns(pl.col("_full").list.first()))
-    return (x.join(one, on=["_idn", "_name"], how="left", maintain_order="left")
-            .with_columns(_idn=pl.when(pl.col("_lead")).then(pl.coalesce("_full", "_idn")).otherwise("_idn"))
-            .drop("_full"))
+    # (joined on the two columns alone: a year's settlements are wide)
+    whole = x.select("_idn", "_name").join(one, on=["_idn", "_name"], how="left", maintain_order="left")["_full"]
+    return x.with_columns(_idn=pl.when(pl.col("_lead")).then(pl.coalesce(whole, "_idn")).otherwise("_idn"))
+
+
+def _fitting_whole_ids(masked: pl.DataFrame, full: pl.DataFrame) -> pl.DataFrame:
+    """(_idn, _name, _full): each masked ID of `masked` (_idn, 18 characters, `*` where hidden;
+    _name) with each whole ID of `full` (_name, _full) under the same name that it fits (every
+    shown character equal), for the masked IDs that show their first 3 characters or, those
+    hidden, their whole birth date (the blocks a whole ID is looked for in: a city's 王伟 would
+    otherwise pair every masked ID with every whole one).
+    An equi-join per mask pattern on the name and the shown characters: a year of a city's
+    settlements pairs millions of masked IDs with the whole IDs of their name, and comparing
+    each pair character by character took most of the rules' time."""
+    out = {"_idn": pl.Utf8, "_name": pl.Utf8, "_full": pl.Utf8}
+    shown = pl.col("_idn").str.replace_all(r"[^*]", "1").str.replace_all("*", "0", literal=True)
+    masked = masked.with_columns(_p=shown).filter(
+        (pl.col("_p").str.slice(0, 3) == "111") | (pl.col("_p").str.slice(6, 8) == "1" * 8))
+    parts = []
+    for (pattern,), part in masked.partition_by("_p", as_dict=True, include_key=False).items():
+        runs, i = [], 0
+        while i < len(pattern):  # (start, length) of the shown runs
+            if pattern[i] == "1":
+                j = pattern.find("0", i)
+                j = len(pattern) if j < 0 else j
+                runs.append((i, j - i))
+                i = j
+            else:
+                i += 1
+        key = lambda c: pl.concat_str([pl.col(c).str.slice(a, n) for a, n in runs])  # noqa: E731
+        whole = full.filter(pl.col("_name").is_in(part["_name"].implode()))
+        parts.append(part.with_columns(_k=key("_idn")).join(whole.with_columns(_k=key("_full")), on=["_name", "_k"])
+                     .select(list(out)))
+    return pl.concat(parts) if parts else pl.DataFrame(schema=out)
 
 
 def _whole_names(x: pl.DataFrame) -> pl.DataFrame:
@@ -201,15 +225,15 @@ def _whole_names(x: pl.DataFrame) -> pl.DataFrame:
     )
     if whole.is_empty():
         return x
-    x = x.with_row_index("_row")
-    some = x.filter(pl.col("_lead"), masked).select("_row", "_idn", "_name").join(whole, on="_idn")
+    some = (x.select("_lead", "_idn", "_name").with_row_index("_row").filter(pl.col("_lead"), masked)
+            .select("_row", "_idn", "_name").join(whole, on="_idn"))  # (at most one whole name a row)
     if some.is_empty():
-        return x.drop("_row")
+        return x
     fits = (pl.col("_name").str.len_chars() == pl.col("_whole").str.len_chars()) & _shows_of(
         "_name", "_whole", some["_name"].str.len_chars().max())
-    some = some.filter(fits).select("_row", "_whole")
-    return (x.join(some, on="_row", how="left", maintain_order="left")
-            .with_columns(_name=pl.coalesce("_whole", "_name")).drop("_row", "_whole"))
+    some = some.filter(fits)
+    # (set in place, not joined: a year's settlements are wide)
+    return x.with_columns(x["_name"].clone().scatter(some["_row"], some["_whole"]))
 
 
 def _age(at: pl.Expr) -> pl.Expr:

@@ -1,11 +1,12 @@
 import datetime as dt
+import random
 import re
 
 import polars as pl
 import pytest
 
 from config import load_config
-from pipelines.rules import assign_warnings, held_back, run_rules
+from pipelines.rules import _fitting_whole_ids, assign_warnings, held_back, run_rules
 from schemas.outputs import Warning
 
 D = dt.date
@@ -179,7 +180,7 @@ def test_m3_a_masked_name_under_the_same_id_adds_to_the_one_whole_name(other, fi
 
 @pytest.mark.parametrize("second,fires", [
     ("341323********5108", True), ("341***********5108", True), ("******19770502****", True),
-    ("341323********5109", False)])
+    ("341323********5109", False), ("******1977050*5108", False)])  # (neither block shown whole)
 def test_m3_a_masked_id_adds_to_the_one_whole_id_of_the_same_name(second, fires):
     """Off-roster settlements of one whole name under a whole ID and a masked ID that fits it
     (another hospital's mask) are one person's; a masked ID that does not fit stays apart, and
@@ -197,6 +198,34 @@ def test_m3_a_masked_id_adds_to_the_one_whole_id_of_the_same_name(second, fires)
                                        (None, "张妹敏", other, 1.0),
                                        (None, "张妹敏", second, 9000.0))})
     assert fired(twice, "M3").is_empty()
+
+
+def test_whole_ids_found_by_their_shown_characters_are_those_of_every_pair_compared():
+    """`_fitting_whole_ids` (an equi-join per mask pattern) pairs a masked ID with exactly the
+    whole IDs the definition names: the same name, every shown character equal, the masked ID
+    showing its first 3 characters or its whole birth date (where a whole ID is looked for)."""
+    rng = random.Random(7)
+    names = ["张妹敏", "李四", "王五", "Ａ"]
+    whole = [(rng.choice(names), "".join(rng.choice("0123") for _ in range(17)) + rng.choice("1X"))
+             for _ in range(400)]
+    patterns = ["111111********1111", "111***********1111", "1111**********1111", "11111111111111****",
+                "******11111111****", "******1111111*1111", "*11111********1111", "******************"]
+    masked = []
+    for _ in range(600):
+        name, number = rng.choice(whole)
+        number = list(number)
+        if rng.random() < 0.3:  # another person's digit
+            number[rng.randrange(18)] = rng.choice("0123")
+        pattern = rng.choice(patterns + ["".join(rng.choice("1*") for _ in range(18))])
+        masked.append((rng.choice([name, *names]), "".join(c if k == "1" else "*" for c, k in zip(number, pattern))))
+    masked = sorted(set(masked))
+    full = pl.DataFrame(sorted(set(whole)), schema=["_name", "_full"], orient="row")
+    got = _fitting_whole_ids(pl.DataFrame(masked, schema=["_name", "_idn"], orient="row"), full)
+    looked = lambda m: "*" not in m[:3] or "*" not in m[6:14]  # noqa: E731
+    expected = sorted((m, n, f) for n, m in masked for n2, f in set(whole)
+                      if n == n2 and looked(m) and all(a in ("*", b) for a, b in zip(m, f)))
+    assert sorted(got.select("_idn", "_name", "_full").iter_rows()) == expected
+    assert len(expected) > 50
 
 
 def enrollment(*rows):
