@@ -20,6 +20,14 @@ from matchers.ids import normalize_ids
 from schemas.links import Link, RosterChange
 
 
+# The columns of a settlement the year's sums read (`pipelines.rules`: M1-M3 and what the review
+# answers change, `pipelines.review_answers`) and that choose the earlier ones to link again
+# (`to_relink`). A year's settlements are read and carried with these alone (a city's December
+# carries some 20 million): a rule that reads another column of them adds it here.
+YTD_COLUMNS = ("dept", "kind", "record_id", "name", "id_raw", "township", "village", "settle_date", "out_of_pocket",
+               "decision", "person_id", "household_id", "score")
+
+
 def settle_years(current: pl.DataFrame, period: str) -> list[int]:
     """The calendar years whose sums the period's settlements (`current`) add to: the period's
     own, and an earlier one a late delivery (补报 of last December in January) falls in."""

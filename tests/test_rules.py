@@ -7,6 +7,7 @@ import pytest
 
 from config import load_config
 from pipelines.rules import _fitting_whole_ids, assign_warnings, held_back, run_rules
+from pipelines.year_to_date import YTD_COLUMNS
 from schemas.outputs import Warning
 
 D = dt.date
@@ -104,6 +105,27 @@ def test_m1_uses_ytd_but_needs_a_settlement_this_period():
     assert now["record_ids"].to_list() == [["JS_OLD"]]
     assert fired(run({"med_settlement": (cur_df.clear(), cur_links.clear())},
                      ytd_settlements=answered.with_columns(answered_now=pl.lit(False))), "M1").is_empty()
+
+
+def test_the_year_to_date_rules_read_only_the_columns_a_year_is_carried_with():
+    """A year's settlements are read and carried with `YTD_COLUMNS` alone (a city's December holds
+    some 20 million): M1-M3 over them fire as over every column as delivered."""
+    cur, links = med(("B-01", "王五", "341302********1236", 3000.0), ("A-01", "张三", None, 3500.0),
+                     (None, "张妹敏", "341323197705025108", 12000.0), (None, "张*敏", "341323********5108", 500.0))
+    old = pl.DataFrame({"dept": ["医保"] * 3, "kind": ["med_settlement"] * 3, "record_id": ["JS_A", "JS_B", "JS_C"],
+                        "name": ["王五", "李四", "张妹敏"], "id_raw": [None, None, "341***********5108"],
+                        "out_of_pocket": [2500.0, 1000.0, 8000.0], "settle_date": [D(2026, 3, 1)] * 3,
+                        "decision": ["matched", "matched", "unmatched"], "person_id": ["B-01", "A-02", None],
+                        "household_id": ["B", "A", None]}, schema_overrides={"id_raw": pl.Utf8})
+    delivered = dict(file="x.csv", line=2, insured_place="大店镇", facility="县人民医院", visit_type="住院",
+                     admit_date=D(2026, 2, 27), total_cost=9999.0, pooled_pay=1.0, critical_pay=0.0, assistance_pay=0.0,
+                     score=0.99)
+    ytd = pl.concat([old, cur.select(old.columns[:7]).join(links.select("record_id", "decision", "person_id", "household_id"),
+                                                           on="record_id")]).with_columns(
+        **{k: pl.lit(v) for k, v in delivered.items()})
+    every = run({"med_settlement": (cur, links)}, ytd_settlements=ytd)
+    carried = run({"med_settlement": (cur, links)}, ytd_settlements=ytd.select([c for c in ytd.columns if c in YTD_COLUMNS]))
+    assert {"M1", "M2", "M3"} <= set(every["rule"]) and carried.equals(every)
 
 
 def test_a_late_settlement_counts_in_the_year_of_its_settle_date():
