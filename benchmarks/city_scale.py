@@ -657,18 +657,18 @@ STEP = re.compile(r"\[(\d\d:\d\d:\d\d)\]\s+([\d.]+)s\s+(.+?)\s*(FAILED)?\s*(?=\[
 
 
 def run_flow(inbox: Path, out: Path, timeout: float, max_rss: float, period: str = PERIOD,
-             issue_date: str = "2026-11-03") -> dict:
+             issue_date: str = "2026-11-03", root: Path = ROOT) -> dict:
     env = dict(os.environ, PREFECT_LOGGING_LEVEL="WARNING", PREFECT_SERVER_ANALYTICS_ENABLED="false")
     env.setdefault("PREFECT_HOME", str(out.parent / ".prefect"))
     # This 参保名单 holds 86% of the roster and 20,000 others per 1x, none of them a settlement's
     # person: the run measures it holds none of the insured off-roster people (数据质量报告).
-    cmd = [sys.executable, str(ROOT / "flows.py"), "run", "--inbox", str(inbox), "--period", period,
+    cmd = [sys.executable, str(root / "flows.py"), "run", "--inbox", str(inbox), "--period", period,
            "--out", str(out), "--issue-date", issue_date]
     samples: list[tuple[float, int]] = []
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
     # its own process group: a kill also ends the temporary Prefect server the run started
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     kill = lambda: os.killpg(proc.pid, signal.SIGKILL)  # noqa: E731
     stop = threading.Event()
@@ -865,7 +865,7 @@ def _warehouse_rows(wh: Path) -> dict:
 
 
 def year_bench(scale: float, work: Path, periods: list[str], timeout: float, max_rss: float, gen_only: bool,
-               answer_share: float, tag: str) -> list[dict]:
+               answer_share: float, tag: str, code: Path = ROOT) -> list[dict]:
     """Generate the months (cached under WORK/year_<scale>/inbox/) and run them in order into one
     OUT (WORK/year_<scale>/out_<tag>/, its warehouse growing), townships answering `answer_share`
     of each month's list in the next month's 反馈/. One result per month, also appended to
@@ -906,7 +906,7 @@ def year_bench(scale: float, work: Path, periods: list[str], timeout: float, max
                                         (datetime.fromisoformat(issue_date_of(periods[i - 1])) + timedelta(days=1)).date().isoformat())
         issued = issue_date_of(p)
         print(f"\n{p}: running into {out} (issue date {issued}, {answered:,} answers in 反馈/) ...", file=sys.stderr, flush=True)
-        res = run_flow(run_inbox, out, timeout, max_rss, period=p, issue_date=issued)
+        res = run_flow(run_inbox, out, timeout, max_rss, period=p, issue_date=issued, root=code)
         res |= {"scale": scale, "period": p, "meta": metas[p], "answers_given": answered, "polars_read": 0.0,
                 "warehouse_bytes": _du(out / "warehouse.duckdb"), "out_bytes": _du(out / p),
                 "inbox_bytes": _du(pdir), "started": f"{datetime.now():%Y-%m-%d %H:%M} (local)",
@@ -959,6 +959,7 @@ def main(argv=None) -> int:
     ap.add_argument("--answer-share", type=float, default=0.8,
                     help="--year: share of each month's township rows answered in the next month's 反馈/")
     ap.add_argument("--tag", default=None, help="--year: name of the OUT (default: the time)")
+    ap.add_argument("--code", default=str(ROOT), help="the checkout whose flows.py runs (another version, to compare)")
     ap.add_argument("--prefect-server", action="store_true",
                     help="start one Prefect API first and point the runs at it (PREFECT_API_URL), as a "
                          "bureau that schedules runs has; by default each run starts its own temporary one")
@@ -970,7 +971,7 @@ def main(argv=None) -> int:
         tag = a.tag or f"{datetime.now():%m%d%H%M}"
         for sc in scales:
             res = year_bench(sc, work, year_periods(a.year), a.timeout, a.max_rss_gib * 2**30, a.gen_only,
-                             a.answer_share, tag)
+                             a.answer_share, tag, Path(a.code))
             if res:
                 print(f"\nscale {sc:g}, measured {datetime.now():%Y-%m-%d %H:%M} local, {os.cpu_count()} cores")
                 year_report(res)
