@@ -76,17 +76,23 @@ def to_relink(earlier: pl.DataFrame, changed: pl.DataFrame, roster: pl.DataFrame
     ]).unique("record_id", maintain_order=True)
     open_ = earlier.filter(pl.col("decision").is_in(["unmatched", "review"]))
     named = _first_py(open_["name"]) if "name" in open_.columns else pl.Series([None] * open_.height, dtype=pl.Utf8)
-    open_ = normalize_ids(open_.select("record_id", "period", "id_raw").with_columns(_py=named))
+    # each record's keys side by side (a city's year holds millions of records not linked)
+    shown = lambda a, b: pl.col("kept").str.slice(a, b - a) == "1" * (b - a)  # noqa: E731
+    open_ = normalize_ids(open_.select("record_id", "period", "id_raw")).select(
+        "record_id", "period", _py=named, L=pl.when(shown(14, 18)).then("L" + pl.col("id_norm").str.slice(14, 4)),
+        B=pl.when(shown(6, 14)).then("B" + pl.col("id_norm").str.slice(6, 8)))
     new = since.join(roster.select("person_id", "name", id_number=pl.col("id_number").str.to_uppercase()), on="person_id")
-    new = _keys(new.with_columns(_py=_first_py(new["name"])), "id_number", None)
-    keyed = _keys(open_, "id_norm", "kept")
-    fits = pl.concat([  # (a record or a person without a name to read: the key alone)
-        keyed.filter(pl.col("_py").is_not_null()).join(new, on=["period", "key", "_py"], how="semi"),
-        keyed.filter(pl.col("_py").is_null()).join(new, on=["period", "key"], how="semi"),
-        keyed.filter(pl.col("_py").is_not_null()).join(new.filter(pl.col("_py").is_null()), on=["period", "key"], how="semi"),
-    ])
-    unkeyed = open_.filter(~pl.col("record_id").is_in(keyed["record_id"].implode()))
-    wanted = pl.concat([moved["record_id"], fits["record_id"], unkeyed["record_id"]]).unique()
+    new = _keys(new.with_columns(_py=_first_py(new["name"])), "id_number", None).select("period", "key", "_py")
+    fits = []
+    for k in ("L", "B"):
+        keyed = open_.filter(pl.col(k).is_not_null()).select("record_id", "period", "_py", key=k)
+        fits += [  # (a record or a person without a name to read: the key alone)
+            keyed.filter(pl.col("_py").is_not_null()).join(new, on=["period", "key", "_py"], how="semi"),
+            keyed.filter(pl.col("_py").is_null()).join(new, on=["period", "key"], how="semi"),
+            keyed.filter(pl.col("_py").is_not_null()).join(new.filter(pl.col("_py").is_null()), on=["period", "key"], how="semi"),
+        ]
+    unkeyed = open_.filter(pl.col("L").is_null(), pl.col("B").is_null())
+    wanted = pl.concat([moved["record_id"], *[f["record_id"] for f in fits], unkeyed["record_id"]]).unique()
     return earlier.filter(pl.col("record_id").is_in(wanted.implode()))
 
 
