@@ -132,8 +132,11 @@ def _records(d: RuleInputs, x: pl.DataFrame) -> pl.DataFrame:
     matched = pl.col("decision") == "matched"
     x = x.drop([c for c in ("household_id",) if c in x.columns])
     x = x.with_columns(person_id=pl.when(matched).then(pl.col("person_id").cast(pl.Utf8)))
-    # (the persons cut to this extract's first: joining a small extract hashes them, not the roster)
-    x = x.join(d.persons.filter(pl.col("person_id").is_in(x["person_id"].implode())), on="person_id", how="left")
+    # (the persons cut to this extract's first: joining a small extract hashes them, not the roster;
+    # joined to the one column and set beside: a year's settlements are wide)
+    persons = d.persons.filter(pl.col("person_id").is_in(x["person_id"].implode()))
+    x = x.hstack(x.select("person_id").join(persons, on="person_id", how="left", maintain_order="left")
+                 .drop("person_id"))
     idn = _col(x, "id_raw").str.replace_many(*_FULLWIDTH).str.replace_all(r"[\s']", "").str.to_uppercase()
     name = _col(x, "name").str.replace_all(r"\s", "").str.replace_many(["•", ".", "・", "＊"], ["·"] * 3 + ["*"])
     lead = pl.col("decision").is_null() | (pl.col("decision") == "unmatched")
@@ -167,7 +170,8 @@ def _whole_ids(x: pl.DataFrame) -> pl.DataFrame:
     hospital sent (SPEC §1: one file can mix styles). Two compatible whole IDs, or none, stay
     apart."""
     whole_id = pl.col("_idn").str.contains(r"^[0-9]{17}[0-9X]$")
-    rows = x.filter(pl.col("_lead"), pl.col("_name").is_not_null(), ~pl.col("_name").str.contains("*", literal=True))
+    rows = x.select("_lead", "_idn", "_name").filter(  # (of a wide frame, the columns read)
+        pl.col("_lead"), pl.col("_name").is_not_null(), ~pl.col("_name").str.contains("*", literal=True))
     full = rows.filter(whole_id).select("_name", _full="_idn").unique()
     masked = rows.filter(pl.col("_idn").str.contains("*", literal=True), pl.col("_idn").str.len_chars() == 18)
     if full.is_empty() or masked.is_empty():
@@ -219,7 +223,7 @@ def _whole_names(x: pl.DataFrame) -> pl.DataFrame:
     stay apart."""
     masked = pl.col("_name").str.contains("*", literal=True)
     whole = (
-        x.filter(pl.col("_lead"), pl.col("_idn") != "", pl.col("_name").is_not_null(), ~masked)
+        x.select("_lead", "_idn", "_name").filter(pl.col("_lead"), pl.col("_idn") != "", pl.col("_name").is_not_null(), ~masked)
         .group_by("_idn").agg(_whole=pl.col("_name").unique())
         .filter(pl.col("_whole").list.len() == 1).with_columns(pl.col("_whole").list.first())
     )
