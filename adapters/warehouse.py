@@ -169,6 +169,20 @@ def replace_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[str
         _run(con, "RESET preserve_insertion_order")
 
 
+def _year_to_date_sql(con: duckdb.DuckDBPyConnection, columns: list[str] | None) -> str:
+    if columns is None:
+        cols = "*"
+    else:
+        have = {r[0] for r in _run(con, "SELECT column_name FROM information_schema.columns WHERE table_name = 'settlements'")}
+        cols = ", ".join(dict.fromkeys(f'"{c}"' for c in [*columns, "period"] if c in have))
+    return f"""SELECT * EXCLUDE (_rank, _settled) FROM (
+                   SELECT {cols}, settle_date AS _settled,
+                          row_number() OVER (PARTITION BY record_id ORDER BY period DESC) AS _rank
+                   FROM settlements WHERE period < $period AND period >= $first)
+               WHERE _rank = 1
+                 AND list_contains($years::INTEGER[], coalesce(year(_settled), left(period, 4)::INTEGER))"""
+
+
 def year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, years: list[int],
                              columns: list[str] | None = None) -> pl.DataFrame | None:
     """Stored settlements delivered before `period` (each 结算流水号 once: its latest delivery
@@ -179,21 +193,24 @@ def year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, years:
     a city's year holds some 20 million rows: `settlement_rows` gives the others where needed)."""
     if not _has_table(con, "settlements") or not years:
         return None
-    if columns is None:
-        cols = "*"
-    else:
-        have = {r[0] for r in _run(con, "SELECT column_name FROM information_schema.columns WHERE table_name = 'settlements'")}
-        cols = ", ".join(dict.fromkeys(f'"{c}"' for c in [*columns, "period"] if c in have))
-    df = con.sql(
-        f"""SELECT * EXCLUDE (_rank, _settled) FROM (
-               SELECT {cols}, settle_date AS _settled,
-                      row_number() OVER (PARTITION BY record_id ORDER BY period DESC) AS _rank
-               FROM settlements WHERE period < ? AND period >= ?)
-           WHERE _rank = 1
-             AND list_contains(?::INTEGER[], coalesce(year(_settled), left(period, 4)::INTEGER))""",
-        params=[period, f"{min(years)}-01", years],
-    ).pl()
+    df = con.sql(_year_to_date_sql(con, columns), params={"period": period, "first": f"{min(years)}-01", "years": years}).pl()
     return df if df.height else None
+
+
+def write_year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, years: list[int],
+                                   columns: list[str] | None, path: Path) -> int:
+    """`year_to_date_settlements` written to the parquet file `path` by DuckDB (a city's year, some
+    20 million rows, never passes through Python: fetched, it took three times its size); the
+    number of rows (0: no file)."""
+    Path(path).unlink(missing_ok=True)
+    if not _has_table(con, "settlements") or not years:
+        return 0
+    target = str(Path(path)).replace("'", "''")
+    n = con.execute(f"COPY ({_year_to_date_sql(con, columns)}) TO '{target}' (FORMAT parquet)",
+                    {"period": period, "first": f"{min(years)}-01", "years": years}).fetchall()[0][0]
+    if not n:
+        Path(path).unlink(missing_ok=True)
+    return n
 
 
 def settlement_rows(con: duckdb.DuckDBPyConnection, keys: pl.DataFrame) -> pl.DataFrame:

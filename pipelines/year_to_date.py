@@ -28,6 +28,8 @@ from schemas.links import Link, RosterChange
 # carries some 20 million): a rule that reads another column of them adds it here.
 YTD_COLUMNS = ("dept", "kind", "record_id", "name", "id_raw", "township", "village", "settle_date", "out_of_pocket",
                "decision", "person_id", "household_id", "score")
+# Of those, what `to_relink` reads.
+RELINK_COLUMNS = ("record_id", "period", "name", "id_raw", "decision", "person_id")
 
 
 def settle_years(current: pl.DataFrame, period: str) -> list[int]:
@@ -111,7 +113,11 @@ def merge(current: pl.DataFrame, earlier: pl.DataFrame | None, relinked: pl.Data
     earlier = earlier.filter(~pl.col("record_id").is_in(current["record_id"].implode()))
     if relinked is not None and relinked.height:
         new = Link.validate(relinked).select("record_id", _d="decision", _p="person_id", _h="household_id", _s="score")
-        earlier = earlier.join(new, on="record_id", how="left", maintain_order="left")
+        if new["record_id"].is_unique().all():  # (joined to the one column and set beside: a year is wide)
+            earlier = earlier.hstack(earlier.select("record_id").join(new, on="record_id", how="left",
+                                                                      maintain_order="left").drop("record_id"))
+        else:
+            earlier = earlier.join(new, on="record_id", how="left", maintain_order="left")
         again = pl.col("_d").is_not_null()
         differs = pl.col("_d").ne_missing(pl.col("decision")) | pl.col("_p").ne_missing(pl.col("person_id"))
         concerns = pl.col("person_id").is_in(changed_now.implode()) | pl.col("_p").is_in(changed_now.implode())
