@@ -111,20 +111,30 @@ class RuleInputs:
         cur = self.extracts.get("med_settlement")
         if cur is None:
             return None
-        s = _records(self, cur if self.ytd_settlements is None else self.ytd_settlements)
+        # (a city's year holds some 20 million: only the columns M1-M3 read go in and come out)
+        x = cur if self.ytd_settlements is None else self.ytd_settlements
+        s = _records(self, x.select([c for c in x.columns if c in _SETTLEMENTS_READ]), keep_sources=False)
         now = [pl.col(c).fill_null(False) for c in ("answered_now", "relinked_now") if c in s.columns]
         return s.with_columns(
             is_new=pl.any_horizontal(pl.col("record_id").is_in(cur["record_id"].implode()), *now),
             year=_col(s, "settle_date", pl.Date).dt.year().fill_null(int(self.year)).cast(pl.Int32),
-        )
+        ).select(_SETTLEMENTS_USED)
+
+
+# What `RuleInputs.settlements` reads of a settlement (`_records`), and what M1-M3 read of it.
+_SETTLEMENTS_READ = ("kind", "dept", "record_id", "decision", "person_id", "id_raw", "name", "village", "township",
+                     "settle_date", "out_of_pocket", "answered_now", "relinked_now")
+_SETTLEMENTS_USED = ("record_id", "dept", "person_id", "household_id", "township", "p_name", "matched", "lead",
+                     "lead_key", "lead_name", "out_of_pocket", "year", "is_new")
 
 
 def _col(df: pl.DataFrame, name: str, dtype=pl.Utf8) -> pl.Expr:
     return pl.col(name).cast(dtype) if name in df.columns else pl.lit(None, dtype)
 
 
-def _records(d: RuleInputs, x: pl.DataFrame) -> pl.DataFrame:
-    """Extract rows with their link: roster columns for matched rows, `lead`/`lead_key` otherwise."""
+def _records(d: RuleInputs, x: pl.DataFrame, keep_sources: bool = True) -> pl.DataFrame:
+    """Extract rows with their link: roster columns for matched rows, `lead`/`lead_key` otherwise.
+    `keep_sources=False`: without the `id_raw` and `name` the lead keys are made of (once made)."""
     if "decision" not in x.columns:
         mine = [d.links_by_kind[k] for k in x["kind"].unique().to_list() if k in d.links_by_kind]
         links = pl.concat(mine) if mine else d.links.select("kind", "record_id", "decision", "person_id").head(0)
@@ -141,6 +151,8 @@ def _records(d: RuleInputs, x: pl.DataFrame) -> pl.DataFrame:
     name = _col(x, "name").str.replace_all(r"\s", "").str.replace_many(["•", ".", "・", "＊"], ["·"] * 3 + ["*"])
     lead = pl.col("decision").is_null() | (pl.col("decision") == "unmatched")
     x = x.with_columns(_idn=idn, _name=name, _lead=lead.fill_null(True))
+    if not keep_sources:
+        x = x.drop([c for c in ("id_raw", "name") if c in x.columns])
     idn = pl.col("_idn")  # normalised once, then cut (an eager frame would normalise it for each use)
     x = x.with_columns(_idn=pl.when(idn.str.len_chars() == 20).then(idn.str.slice(0, 18)).otherwise(idn).fill_null(""))
     x = _whole_names(_whole_ids(x))
