@@ -68,7 +68,7 @@ from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_an
                                       check_answers, describe, gone_from_roster, relinked,
                                       unconfirmable, without_yes)
 from pipelines.validate import REJECTED_SCHEMA, delivery_ranks, rejected_files, to_person_records  # noqa: E402
-from pipelines.year_to_date import merge, settle_years, to_relink  # noqa: E402
+from pipelines.year_to_date import RELINK_COLUMNS, YTD_COLUMNS, merge, settle_years, to_relink  # noqa: E402
 from schemas.inputs import PERSON_KINDS  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
@@ -230,22 +230,29 @@ def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
     current = _read(paths.work / "med_settlement.parquet")
     if current is None:
         return
+    ytd = paths.work / "ytd_earlier.parquet"  # (those delivered again now are left out by `merge`)
     con = warehouse.connect(paths.warehouse)
     try:
-        earlier = warehouse.year_to_date_settlements(con, period, settle_years(current, period))
+        n = warehouse.write_year_to_date_settlements(con, period, settle_years(current, period), list(YTD_COLUMNS), ytd)
         previous = warehouse.previous_period(con, period)
-        stored = [] if earlier is None else earlier["period"].unique().to_list()
+        stored = pl.scan_parquet(ytd).select(pl.col("period").unique()).collect()["period"].to_list() if n else []
         changed = warehouse.roster_changes(con, roster, sorted({*stored, *([previous] if previous else [])}))
     finally:
         con.close()
     (changed.filter(pl.col("since") == previous) if previous else changed.clear()).select("person_id").write_parquet(
         paths.work / "changed_now.parquet")
-    if earlier is None:
+    if not n:
         return
-    earlier = earlier.filter(~pl.col("record_id").is_in(current["record_id"].implode()))
-    earlier.write_parquet(paths.work / "ytd_earlier.parquet")
+    earlier = pl.scan_parquet(ytd).select(RELINK_COLUMNS).filter(
+        ~pl.col("record_id").is_in(current["record_id"].implode())).collect()
     again = to_relink(earlier, changed, roster)
-    if again.height:
+    del earlier
+    if again.height:  # linked as delivered: every column (the place hints, ...)
+        con = warehouse.connect(paths.warehouse)
+        try:
+            again = warehouse.settlement_rows(con, again.select("record_id", "period"))
+        finally:
+            con.close()
         (to_person_records({"med_settlement": again}, cfg.matching.prior_groups)
          .join(again.select("record_id", "period"), on="record_id", how="left")
          .write_parquet(paths.work / "relink_records.parquet"))
@@ -435,6 +442,7 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
         "record_id", "decision", "person_id", "household_id", "score").collect()
     current = current.join(links, on="record_id", how="left")
     current.write_parquet(paths.work / "settlements_linked.parquet")
+    current = current.select([c for c in current.columns if c in YTD_COLUMNS])  # (what the sums read)
     changed = _read(paths.work / "changed_now.parquet")
     ytd = merge(current, _read(paths.work / "ytd_earlier.parquet"), _read(paths.work / "links_relinked.parquet"),
                 pl.Series("person_id", [], pl.Utf8) if changed is None else changed["person_id"])

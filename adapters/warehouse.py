@@ -169,28 +169,64 @@ def replace_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[str
         _run(con, "RESET preserve_insertion_order")
 
 
-def year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, years: list[int]) -> pl.DataFrame | None:
+def _year_to_date_sql(con: duckdb.DuckDBPyConnection, columns: list[str] | None) -> str:
+    if columns is None:
+        cols = "*"
+    else:
+        have = {r[0] for r in _run(con, "SELECT column_name FROM information_schema.columns WHERE table_name = 'settlements'")}
+        cols = ", ".join(dict.fromkeys(f'"{c}"' for c in [*columns, "period"] if c in have))
+    return f"""SELECT * EXCLUDE (_rank, _settled) FROM (
+                   SELECT {cols}, settle_date AS _settled,
+                          row_number() OVER (PARTITION BY record_id ORDER BY period DESC) AS _rank
+                   FROM settlements WHERE period < $period AND period >= $first)
+               WHERE _rank = 1
+                 AND list_contains($years::INTEGER[], coalesce(year(_settled), left(period, 4)::INTEGER))"""
+
+
+def year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, years: list[int],
+                             columns: list[str] | None = None) -> pl.DataFrame | None:
     """Stored settlements delivered before `period` (each 结算流水号 once: its latest delivery
     wins) whose 结算日期 falls in one of `years` (one without a date: its delivery period's
     year), with the `period` that delivered them; None when there are none. The year's sums read
     them (`pipelines.year_to_date`): a December settlement delivered in January belongs to
-    December's year, not January's."""
+    December's year, not January's. `columns`: only those the table has of them (and `period`;
+    a city's year holds some 20 million rows: `settlement_rows` gives the others where needed)."""
     if not _has_table(con, "settlements") or not years:
         return None
-    df = con.sql(
-        """SELECT * EXCLUDE (_rank) FROM (
-               SELECT *, row_number() OVER (PARTITION BY record_id ORDER BY period DESC) AS _rank
-               FROM settlements WHERE period < ? AND period >= ?)
-           WHERE _rank = 1
-             AND list_contains(?::INTEGER[], coalesce(year(settle_date), left(period, 4)::INTEGER))""",
-        params=[period, f"{min(years)}-01", years],
-    ).pl()
+    df = con.sql(_year_to_date_sql(con, columns), params={"period": period, "first": f"{min(years)}-01", "years": years}).pl()
     return df if df.height else None
 
 
 def _digest(person_id: str, id_number: str, name: str) -> str:
     """The SQL of a roster person's digest (`roster_persons.digest`) from these columns."""
     return f"md5(concat_ws('|', {person_id}, coalesce({id_number}, ''), coalesce({name}, '')))"
+
+
+def write_year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, years: list[int],
+                                   columns: list[str] | None, path: Path) -> int:
+    """`year_to_date_settlements` written to the parquet file `path` by DuckDB (a city's year, some
+    20 million rows, never passes through Python: fetched, it took three times its size); the
+    number of rows (0: no file)."""
+    Path(path).unlink(missing_ok=True)
+    if not _has_table(con, "settlements") or not years:
+        return 0
+    target = str(Path(path)).replace("'", "''")
+    n = con.execute(f"COPY ({_year_to_date_sql(con, columns)}) TO '{target}' (FORMAT parquet)",
+                    {"period": period, "first": f"{min(years)}-01", "years": years}).fetchall()[0][0]
+    if not n:
+        Path(path).unlink(missing_ok=True)
+    return n
+
+
+def settlement_rows(con: duckdb.DuckDBPyConnection, keys: pl.DataFrame) -> pl.DataFrame:
+    """The stored settlements of `keys` (record_id, period: the period that delivered each), every
+    column, in the order of `keys`."""
+    con.register("_keys", keys.select("record_id", "period").with_row_index("_order"))
+    try:
+        return con.sql("SELECT s.* FROM _keys k JOIN settlements s ON s.record_id = k.record_id AND s.period = k.period "
+                       "ORDER BY k._order").pl()
+    finally:
+        con.unregister("_keys")
 
 
 def roster_digests(roster: pl.DataFrame) -> pl.DataFrame:

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -79,9 +79,15 @@ ROWS = {"med_settlement": 2_000_000, "med_enrollment": 880_000, "housing": 12_00
 # Generation
 
 
+def month_days(period: str) -> int:
+    y, m = int(period[:4]), int(period[5:7])
+    return int((np.datetime64(f"{y + m // 12}-{m % 12 + 1:02d}-01") - np.datetime64(f"{period}-01")).astype(int))
+
+
 class Gen:
-    def __init__(self, scale: float, seed: int = 11):
+    def __init__(self, scale: float, seed: int = 11, period: str = PERIOD):
         self.scale = scale
+        self.period = period  # record numbers and dates of the extracts (not the roster's ages)
         self.rng = np.random.default_rng(seed)
         self.sur_p = SUR_W / SUR_W.sum()
         self._places()
@@ -247,6 +253,19 @@ class Gen:
         )
         return pl.DataFrame({"n": names, "k": kind}).select(expr)["n"]
 
+    def enrollment(self, roster: pl.DataFrame, m: int) -> pl.DataFrame:
+        """医保 enrollment: ~86% of the roster + off-roster insured."""
+        rng = self.rng
+        k = min(int(roster.height * 0.86), m - 1)
+        on = roster[rng.permutation(roster.height)[:k]].select(name="姓名", id18="证件号码")
+        off = self.people(m - k).select("name", "id18")
+        w = pl.concat([on, off])[rng.permutation(m)]
+        return pl.DataFrame({
+            "人员编号": np.char.add("CB", np.char.zfill(np.arange(m).astype("U9"), 9)),
+            "姓名": self.dirty_names(w["name"], 0.2), "证件号码": self.mask_ids(w["id18"].to_numpy(), (0.6, 0.1, 0.05, 0.05, 0, 0.2)),
+            "参保状态": rng.choice(["正常参保", "暂停参保", "终止参保"], m, p=[.97, .02, .01]), "参保年度": "2026",
+        })
+
     def who(self, roster: pl.DataFrame, n: int, share: float, min_age=0, max_age=95) -> pl.DataFrame:
         """n record persons: `share` drawn from the roster, the rest off-roster (some repeat)."""
         rng = self.rng
@@ -259,7 +278,8 @@ class Gen:
         return both[rng.permutation(n)]
 
     def dates(self, n: int, bad: float = 0.0) -> np.ndarray:
-        d = (np.datetime64("2026-10-01") + self.rng.integers(0, 31, n).astype("timedelta64[D]")).astype("U10")
+        start, days = np.datetime64(f"{self.period}-01"), month_days(self.period)
+        d = (start + self.rng.integers(0, days, n).astype("timedelta64[D]")).astype("U10")
         if bad:
             d = np.where(self.rng.random(n) < bad, "2026-13-45", d)
         return d
@@ -267,19 +287,23 @@ class Gen:
     def money(self, x: np.ndarray) -> np.ndarray:
         return np.char.mod("%.2f", np.round(x, 2))
 
-    def extracts(self, roster: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    def extracts(self, roster: pl.DataFrame, year: "YearWorld | None" = None) -> dict[str, pl.DataFrame]:
+        """The period's department extracts. `year` (a month of `--year`): settlements' off-roster
+        persons come from the city's one population (`YearWorld.pool`), so a person settles in
+        several months, at costs of a whole year's scale; the 参保名单 is the world's (re-delivered
+        each month, not made here)."""
         rng, sc = self.rng, self.scale
         n = {k: max(50, int(v * sc)) for k, v in ROWS.items()}
         out = {}
-        P = "202610"
+        P = self.period.replace("-", "")
 
         def rid(prefix, m):
             return np.char.add(f"{prefix}{P}", np.char.zfill(np.arange(m).astype("U9"), 9))
 
         # 医保 settlements
         m = n["med_settlement"]
-        w = self.who(roster, m, 0.11)
-        total = np.exp(rng.normal(7.5, 1.2, m))
+        w = self.who(roster, m, 0.11) if year is None else year.who(rng, roster, m, 0.11)
+        total = np.exp(rng.normal(7.5 if year is None else YEAR_COST_MU, 1.2, m))
         fund = total * rng.uniform(0.4, 0.8, m)
         oop = total - fund
         out["med_settlement"] = pl.DataFrame({
@@ -290,17 +314,8 @@ class Gen:
             "统筹支付": self.money(fund), "大病保险支付": "0.00", "医疗救助支付": "0.00",
             "个人自付": np.where(rng.random(m) < 0.0005, "-12.00", self.money(oop)),
         })
-        # 医保 enrollment: ~86% of the roster + off-roster insured
-        m = n["med_enrollment"]
-        k = min(int(roster.height * 0.86), m - 1)
-        on = roster[rng.permutation(roster.height)[:k]].select(name="姓名", id18="证件号码")
-        off = self.people(m - k).select("name", "id18")
-        w = pl.concat([on, off])[rng.permutation(m)]
-        out["med_enrollment"] = pl.DataFrame({
-            "人员编号": np.char.add("CB", np.char.zfill(np.arange(m).astype("U9"), 9)),
-            "姓名": self.dirty_names(w["name"], 0.2), "证件号码": self.mask_ids(w["id18"].to_numpy(), (0.6, 0.1, 0.05, 0.05, 0, 0.2)),
-            "参保状态": rng.choice(["正常参保", "暂停参保", "终止参保"], m, p=[.97, .02, .01]), "参保年度": "2026",
-        })
+        if year is None:
+            out["med_enrollment"] = self.enrollment(roster, n["med_enrollment"])
         # 住建
         m = n["housing"]
         w = self.who(roster, m, 0.11, 25)
@@ -398,15 +413,16 @@ def write_xlsx(path: Path, df: pl.DataFrame, title: str | None = None):
     wb.close()
 
 
-def generate(inbox: Path, scale: float) -> dict:
-    t0 = time.perf_counter()
-    g = Gen(scale)
-    roster, grid = g.roster()
-    ex = g.extracts(roster)
-    pdir = inbox / PERIOD
+ENCS = ["gb18030", "utf-8", "utf-8-sig"]
+
+
+def write_period(pdir: Path, period: str, g: Gen, roster: pl.DataFrame, grid: pl.DataFrame,
+                 ex: dict[str, pl.DataFrame], enrollment_files: list[Path] | None = None) -> None:
+    """One period's inbox folder. `enrollment_files`: the 参保名单 as already written (a snapshot
+    re-delivered every month), hard-linked under this period's names instead of written again."""
     write_csv(pdir / "户籍底册" / "防返贫监测对象.csv", roster, "utf-8-sig")
     write_csv(pdir / "网格" / "网格划分.csv", grid, "gb18030")
-    encs = ["gb18030", "utf-8", "utf-8-sig"]
+    encs = ENCS
     # settlements: per county, two batches; enrollment per county
     st = ex["med_settlement"].with_row_index("_i")
     county_of = dict(zip(g.places["township"], g.places["county"]))
@@ -416,25 +432,180 @@ def generate(inbox: Path, scale: float) -> dict:
         half = part.height // 2
         for b, sub in enumerate([part[:half], part[half:]]):
             enc = encs[(ci * 2 + b) % 3]
-            write_csv(pdir / "医保" / f"结算明细_{PERIOD}_{cname}_第{b + 1}批.csv", sub, enc,
-                      title=f"宿州市医疗保障局{PERIOD}结算明细" if b == 0 else None, total=(b == 1), crlf=(ci == 3))
-    en = ex["med_enrollment"]
-    k = len(g.counties)
-    for ci in range(k):
-        write_csv(pdir / "医保" / f"参保名单_{PERIOD}_{ci + 1}.csv", en[ci * en.height // k:(ci + 1) * en.height // k],
-                  encs[ci % 3])
-    write_xlsx(pdir / "住建" / f"住房安全鉴定_{PERIOD}.xlsx", ex["housing"], title="宿州市住房和城乡建设局 农村住房安全鉴定")
-    write_xlsx(pdir / "教育" / f"学籍异动_{PERIOD}.xlsx", ex["education"])
-    write_csv(pdir / "水利" / f"农村供水问题台账_{PERIOD}.csv", ex["water"], "utf-8-sig")
-    write_csv(pdir / "民政" / f"救助变动_{PERIOD}.csv", ex["civil"], "utf-8-sig", total=True)
-    write_csv(pdir / "残联" / f"残疾人证_{PERIOD}.csv", ex["disability"], "gb18030", crlf=True)
-    write_csv(pdir / "人社" / f"就业社保变动_{PERIOD}.csv", ex["hr"], "gb18030", title="宿州市人力资源和社会保障局")
-    write_csv(pdir / "农业农村" / f"灾情损失_{PERIOD}.csv", ex["agri"], "utf-8", crlf=True)
-    (pdir / "农业农村" / f"灾情损失_{PERIOD}(1).csv").write_bytes((pdir / "农业农村" / f"灾情损失_{PERIOD}.csv").read_bytes())
+            write_csv(pdir / "医保" / f"结算明细_{period}_{cname}_第{b + 1}批.csv", sub, enc,
+                      title=f"宿州市医疗保障局{period}结算明细" if b == 0 else None, total=(b == 1), crlf=(ci == 3))
+    if enrollment_files is not None:
+        for ci, src in enumerate(enrollment_files):
+            dst = pdir / "医保" / f"参保名单_{period}_{ci + 1}.csv"
+            dst.unlink(missing_ok=True)
+            os.link(src, dst)
+    else:
+        en = ex["med_enrollment"]
+        k = len(g.counties)
+        for ci in range(k):
+            write_csv(pdir / "医保" / f"参保名单_{period}_{ci + 1}.csv", en[ci * en.height // k:(ci + 1) * en.height // k],
+                      encs[ci % 3])
+    write_xlsx(pdir / "住建" / f"住房安全鉴定_{period}.xlsx", ex["housing"], title="宿州市住房和城乡建设局 农村住房安全鉴定")
+    write_xlsx(pdir / "教育" / f"学籍异动_{period}.xlsx", ex["education"])
+    write_csv(pdir / "水利" / f"农村供水问题台账_{period}.csv", ex["water"], "utf-8-sig")
+    write_csv(pdir / "民政" / f"救助变动_{period}.csv", ex["civil"], "utf-8-sig", total=True)
+    write_csv(pdir / "残联" / f"残疾人证_{period}.csv", ex["disability"], "gb18030", crlf=True)
+    write_csv(pdir / "人社" / f"就业社保变动_{period}.csv", ex["hr"], "gb18030", title="宿州市人力资源和社会保障局")
+    write_csv(pdir / "农业农村" / f"灾情损失_{period}.csv", ex["agri"], "utf-8", crlf=True)
+    (pdir / "农业农村" / f"灾情损失_{period}(1).csv").write_bytes((pdir / "农业农村" / f"灾情损失_{period}.csv").read_bytes())
+
+
+def generate(inbox: Path, scale: float) -> dict:
+    t0 = time.perf_counter()
+    g = Gen(scale)
+    roster, grid = g.roster()
+    ex = g.extracts(roster)
+    write_period(inbox / PERIOD, PERIOD, g, roster, grid, ex)
     meta = {"scale": scale, "roster": roster.height, "grid": grid.height,
             "rows": {k: v.height for k, v in ex.items()}, "dept_rows": sum(v.height for v in ex.values()),
             "seconds": round(time.perf_counter() - t0, 1)}
     (inbox / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
+    return meta
+
+
+# ------------------------------------------------------------------------------------------
+# A year of months (`--year`): the same city every month, its warehouse growing
+
+
+YEAR_COST_MU = 6.2  # ln 元 of a settlement's total cost in a year's months (~1,000 元 mean, ~400 自付):
+#                     the single period's 7.5 (~3,700) summed over twelve months would put most
+#                     of the city over M3's 20,000 元
+POOL = 4_300_000  # off-roster insured persons per 1x: 宿州's ~5.3M residents less the roster
+CHURN = {"add_households": 400, "rename": 100, "split": 100, "remove": 300}  # roster changes a month, per 1x
+
+
+class YearWorld:
+    """The city of a year of months: the roster and grid of the single-period benchmark (same
+    seed), the city's off-roster insured (`pool`, each with a weight: some settle every month,
+    most once or twice a year) and one 参保名单 snapshot re-delivered every month. Each month
+    after the first changes the roster a little (`CHURN` per 1x): households added (persons of
+    the pool, so their earlier settlements become theirs), names corrected, a member split into
+    a household of their own (a new 户编号 and 人编号), members removed. Deterministic: month m is
+    seeded (11, year, m)."""
+
+    def __init__(self, scale: float, base: Path):
+        t0 = time.perf_counter()
+        self.scale = scale
+        g = Gen(scale)
+        self.places, self.counties = g.places, g.counties
+        cached = base / "roster.parquet"
+        if cached.exists():
+            self.roster0 = pl.read_parquet(cached)
+            self.grid0 = pl.read_parquet(base / "grid.parquet")
+            self.pool = pl.read_parquet(base / "pool.parquet")
+        else:
+            self.roster0, self.grid0 = g.roster()
+            g.rng = np.random.default_rng([11, 0xB001])
+            n = max(1000, int(POOL * scale))
+            self.pool = g.people(n).with_columns(w=pl.Series(g.rng.lognormal(0.0, 1.0, n)))
+            base.mkdir(parents=True, exist_ok=True)
+            self.roster0.write_parquet(cached)
+            self.grid0.write_parquet(base / "grid.parquet")
+            self.pool.write_parquet(base / "pool.parquet")
+        self.p = (self.pool["w"] / self.pool["w"].sum()).to_numpy()
+        self.enrollment_files = sorted((base / "医保").glob("参保名单_*.csv"))
+        if not self.enrollment_files:
+            g.rng = np.random.default_rng([11, 0xE001])
+            en = g.enrollment(self.roster0, max(50, int(ROWS["med_enrollment"] * scale)))
+            k = len(self.counties)
+            for ci in range(k):
+                write_csv(base / "医保" / f"参保名单_{ci + 1}.csv", en[ci * en.height // k:(ci + 1) * en.height // k], ENCS[ci % 3])
+            self.enrollment_files = sorted((base / "医保").glob("参保名单_*.csv"))
+        self.seconds = time.perf_counter() - t0
+
+    def who(self, rng, roster: pl.DataFrame, n: int, share: float) -> pl.DataFrame:
+        """Settlements' persons: `share` from this month's roster, the rest from the pool by weight."""
+        k = int(round(n * share))
+        on = roster[rng.integers(0, roster.height, k)].select(
+            township="乡（镇）", village="行政村", name="姓名", id18="证件号码", on=pl.lit(True))
+        off = self.pool[rng.choice(self.pool.height, n - k, p=self.p)].select(
+            "township", "village", "name", "id18", on=pl.lit(False))
+        return pl.concat([on, off])[rng.permutation(n)]
+
+    def roster(self, year: int, month: int) -> tuple[pl.DataFrame, pl.DataFrame, dict]:
+        """Month `month`'s roster and grid: the first month's, changed by every month since."""
+        roster, grid, said = self.roster0, self.grid0, {}
+        taken: set[int] = set()
+        for m in range(2, month + 1):
+            roster, grid, said = self._change(roster, grid, year, m, taken)
+        return roster, grid, said
+
+    def _change(self, roster, grid, year, m, taken):
+        rng = np.random.default_rng([11, year, m, 0xC4])
+        c = {k: max(1, int(v * self.scale)) for k, v in CHURN.items()}
+        cols = roster.columns
+        # members removed (not heads: the household stays)
+        members = np.flatnonzero((roster["与户主关系"] != "户主").to_numpy())
+        gone = rng.choice(members, c["remove"] + c["rename"] + c["split"], replace=False)
+        rm, rn, sp = np.split(gone, [c["remove"], c["remove"] + c["rename"]])
+        # names corrected: the last character replaced
+        given = np.array(GIVEN_M + GIVEN_F)[rng.integers(0, len(GIVEN_M) + len(GIVEN_F), len(rn))]
+        fix = pl.DataFrame({"_r": rn, "_n": given})
+        roster = roster.with_row_index("_r").join(fix, on="_r", how="left").with_columns(
+            姓名=pl.when(pl.col("_n").is_not_null()).then(pl.col("姓名").str.slice(0, 1) + pl.col("_n")).otherwise("姓名"))
+        # a member split off into a household of their own (same village)
+        hid = np.char.add(f"H9{m:02d}", np.char.zfill(np.arange(len(sp)).astype("U5"), 5))
+        split = roster.filter(pl.col("_r").is_in(sp.tolist())).with_columns(
+            户编号=pl.Series(hid), 与户主关系=pl.lit("户主"), 家庭人口数=pl.lit("1")).with_columns(
+            人编号=pl.col("户编号") + "-01")
+        roster = pl.concat([roster.filter(~pl.col("_r").is_in(np.concatenate([rm, sp]).tolist())), split]).select(cols)
+        # households added: persons of the pool (their earlier settlements are theirs)
+        sizes = rng.choice([1, 2, 3, 4, 5], c["add_households"], p=[.2, .3, .25, .15, .1])
+        free = np.setdiff1d(rng.choice(self.pool.height, sizes.sum() * 2, replace=False), list(taken))[: sizes.sum()]
+        free = rng.permutation(free)[: sizes.sum()]
+        sizes[-1] -= sizes.sum() - len(free)
+        taken.update(free.tolist())
+        who = self.pool[free]
+        h = np.repeat(np.arange(len(sizes)), sizes)
+        member = np.arange(len(free)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        head = who[np.repeat(np.cumsum(sizes) - sizes, sizes)]
+        hids = np.char.add(f"H9{m:02d}", np.char.zfill((h + len(sp)).astype("U5"), 5))
+        county_of = dict(zip(self.places["township"], self.places["county"]))
+        added = pl.DataFrame({
+            "县（市、区）": head["township"].replace_strict(county_of), "乡（镇）": head["township"], "行政村": head["village"],
+            "村民小组": np.char.add(rng.integers(1, 10, len(sizes))[h].astype("U1"), "组"), "户编号": hids,
+            "人编号": np.char.add(np.char.add(hids, "-"), np.char.zfill((member + 1).astype("U2"), 2)),
+            "姓名": who["name"], "证件号码": who["id18"], "性别": who["sex"],
+            "与户主关系": np.select([member == 0, member == 1], ["户主", "配偶"], "子女"),
+            "家庭人口数": sizes[h].astype("U1"), "户类型": "监测户",
+            "监测对象类别": rng.choice(["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"], len(sizes))[h],
+            "风险是否已消除": "否", "年人均纯收入（元）": rng.integers(5000, 30000, len(sizes))[h].astype("U6"),
+            "联系电话": np.char.add("138", np.char.zfill(rng.integers(0, 10**8, len(free)).astype("U8"), 8)),
+        })
+        roster = pl.concat([roster, added.select(cols)])
+        # the grid lists the new households in their village's first grid
+        new_h = pl.concat([split.select(cols), added.select(cols)]).filter(pl.col("与户主关系") == "户主").select("乡（镇）", "行政村", "村民小组", "户编号")
+        first = grid.group_by("乡（镇）", "行政村", maintain_order=True).first().drop("村民小组", "户编号")
+        grid = pl.concat([grid, new_h.join(first, on=["乡（镇）", "行政村"]).select(grid.columns)])
+        return roster, grid, {"removed": len(rm), "renamed": len(rn), "split": len(sp), "added": len(free)}
+
+
+def generate_month(root: Path, world: YearWorld, period: str) -> dict:
+    """root/<period>/ for one month of the year (cached: root/meta_<period>.json)."""
+    if (root / f"meta_{period}.json").exists():
+        return json.loads((root / f"meta_{period}.json").read_text())
+    t0 = time.perf_counter()
+    y, m = int(period[:4]), int(period[5:7])
+    roster, grid, churn = world.roster(y, m)
+    g = Gen(world.scale, seed=11, period=period)
+    g.rng = np.random.default_rng([11, y, m])
+    ex = g.extracts(roster, year=world)
+    pdir = root / period
+    if pdir.exists():
+        import shutil
+
+        shutil.rmtree(pdir)
+    write_period(pdir, period, g, roster, grid, ex, world.enrollment_files)
+    en_rows = sum(max(0, sum(1 for _ in open(f, "rb")) - 1) for f in world.enrollment_files)
+    rows = {k: v.height for k, v in ex.items()} | {"med_enrollment": en_rows}
+    meta = {"scale": world.scale, "period": period, "roster": roster.height, "grid": grid.height, "rows": rows,
+            "dept_rows": sum(rows.values()), "roster_changes": churn, "seconds": round(time.perf_counter() - t0, 1)}
+    (root / f"meta_{period}.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
     return meta
 
 
@@ -484,18 +655,19 @@ def _tree_rss(pid: int) -> int:
 STEP = re.compile(r"\[(\d\d:\d\d:\d\d)\]\s+([\d.]+)s\s+(.+?)\s*(FAILED)?\s*(?=\[\d\d:\d\d:\d\d\]|$)")
 
 
-def run_flow(inbox: Path, out: Path, timeout: float, max_rss: float) -> dict:
+def run_flow(inbox: Path, out: Path, timeout: float, max_rss: float, period: str = PERIOD,
+             issue_date: str = "2026-11-03", root: Path = ROOT) -> dict:
     env = dict(os.environ, PREFECT_LOGGING_LEVEL="WARNING", PREFECT_SERVER_ANALYTICS_ENABLED="false")
     env.setdefault("PREFECT_HOME", str(out.parent / ".prefect"))
     # This 参保名单 holds 86% of the roster and 20,000 others per 1x, none of them a settlement's
     # person: the run measures it holds none of the insured off-roster people (数据质量报告).
-    cmd = [sys.executable, str(ROOT / "flows.py"), "run", "--inbox", str(inbox), "--period", PERIOD,
-           "--out", str(out), "--issue-date", "2026-11-03"]
+    cmd = [sys.executable, str(root / "flows.py"), "run", "--inbox", str(inbox), "--period", period,
+           "--out", str(out), "--issue-date", issue_date]
     samples: list[tuple[float, int]] = []
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
     # its own process group: a kill also ends the temporary Prefect server the run started
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     kill = lambda: os.killpg(proc.pid, signal.SIGKILL)  # noqa: E731
     stop = threading.Event()
@@ -630,6 +802,147 @@ def report(results: list[dict]) -> None:
                   f"{m['dept_rows'] / r['wall']:,.0f} | {ing:.1f} | {lnk:.1f} | {rest:.1f} | {r['wall'] - span(st):.1f} |")
 
 
+def year_periods(spec: str) -> list[str]:
+    """'2026-01..2026-12' or '2026-01,2026-02,2026-12'."""
+    if ".." in spec:
+        a, b = spec.split("..")
+        y, m = int(a[:4]), int(a[5:7])
+        out = []
+        while f"{y}-{m:02d}" <= b:
+            out.append(f"{y}-{m:02d}")
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return out
+    return [p.strip() for p in spec.split(",") if p.strip()]
+
+
+def issue_date_of(period: str) -> str:
+    """The lists go out on the first weekday from the 3rd of the next month."""
+    y, m = int(period[:4]), int(period[5:7])
+    d = datetime(y + m // 12, m % 12 + 1, 3)
+    while d.weekday() >= 5:
+        d = d.replace(day=d.day + 1)
+    return d.date().isoformat()
+
+
+def township_answers(prev: Path, dst: Path, share: float, answered_on: str) -> int:
+    """Townships return last month's lists (`prev` = OUT/<previous period>) into `dst` (反馈/ of
+    this period), each file whole, with `share` of its rows answered (by the hash of 预警编号 and
+    the month: deterministic, and a row left unanswered one month has the same chance the next):
+    属实 for three in ten (是否纳入监测 是), else 不属实. Returns rows answered."""
+    n = 0
+    dst.mkdir(parents=True, exist_ok=True)
+    for f in sorted(prev.glob("townships/*/*_预警清单.csv")):
+        df = pl.read_csv(f, infer_schema=False, encoding="utf8-lossy")
+        h = (df["预警编号"] + prev.name).hash(seed=7)
+        answer = ((h % 1000) < int(share * 1000)) & ~df["状态"].str.starts_with("撤回").fill_null(False)
+        true = (h // 1000 % 10) < 3
+        df = df.with_columns(
+            核实结果=pl.when(answer).then(pl.when(true).then(pl.lit("属实")).otherwise(pl.lit("不属实"))),
+            是否纳入监测=pl.when(answer).then(pl.when(true).then(pl.lit("是")).otherwise(pl.lit("否"))),
+            核实人=pl.when(answer).then(pl.col("网格员")),
+            核实日期=pl.when(answer).then(pl.lit(answered_on)),
+        )
+        write_csv(dst / f.name.replace("_预警清单.csv", "_预警清单_已核实.csv"), df, "utf-8-sig")
+        n += int(answer.sum())
+    return n
+
+
+def _du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else (
+        path.stat().st_size if path.exists() else 0)
+
+
+def _warehouse_rows(wh: Path) -> dict:
+    import duckdb
+
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        names = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in sorted(names)}
+    finally:
+        con.close()
+
+
+def year_bench(scale: float, work: Path, periods: list[str], timeout: float, max_rss: float, gen_only: bool,
+               answer_share: float, tag: str, code: Path = ROOT) -> list[dict]:
+    """Generate the months (cached under WORK/year_<scale>/inbox/) and run them in order into one
+    OUT (WORK/year_<scale>/out_<tag>/, its warehouse growing), townships answering `answer_share`
+    of each month's list in the next month's 反馈/. One result per month, also appended to
+    WORK/year_<scale>/results_<tag>.json as each month ends."""
+    root = work / f"year_{scale:g}"
+    gen = root / "inbox"
+    world = None
+    metas = {}
+    for p in periods:
+        if not (gen / f"meta_{p}.json").exists():
+            if world is None:
+                print(f"scale {scale:g}: the city of the year (roster, pool, 参保名单) ...", file=sys.stderr, flush=True)
+                world = YearWorld(scale, gen / "_base")
+                print(f"  {world.seconds:.1f} s", file=sys.stderr, flush=True)
+            print(f"scale {scale:g}: generating {p} ...", file=sys.stderr, flush=True)
+        metas[p] = generate_month(gen, world, p) if world is not None else json.loads((gen / f"meta_{p}.json").read_text())
+        print(f"  {p}: roster {metas[p]['roster']:,}, dept rows {metas[p]['dept_rows']:,} "
+              f"({metas[p]['seconds']} s to generate) {metas[p].get('roster_changes') or ''}", file=sys.stderr, flush=True)
+    if gen_only:
+        return []
+    out = root / f"out_{tag}"
+    run_inbox = root / f"run_inbox_{tag}"
+    results, log = [], root / f"results_{tag}.json"
+    for i, p in enumerate(periods):
+        # the run's inbox: the month's files hard-linked, and the townships' answers to last month
+        pdir = run_inbox / p
+        if pdir.exists():
+            import shutil
+
+            shutil.rmtree(pdir)
+        for f in (gen / p).rglob("*"):
+            if f.is_file():
+                (pdir / f.relative_to(gen / p)).parent.mkdir(parents=True, exist_ok=True)
+                os.link(f, pdir / f.relative_to(gen / p))
+        answered = 0
+        if i and answer_share > 0 and (out / periods[i - 1]).is_dir():
+            answered = township_answers(out / periods[i - 1], pdir / "反馈", answer_share,
+                                        (datetime.fromisoformat(issue_date_of(periods[i - 1])) + timedelta(days=1)).date().isoformat())
+        issued = issue_date_of(p)
+        print(f"\n{p}: running into {out} (issue date {issued}, {answered:,} answers in 反馈/) ...", file=sys.stderr, flush=True)
+        res = run_flow(run_inbox, out, timeout, max_rss, period=p, issue_date=issued, root=code)
+        res |= {"scale": scale, "period": p, "meta": metas[p], "answers_given": answered, "polars_read": 0.0,
+                "warehouse_bytes": _du(out / "warehouse.duckdb"), "out_bytes": _du(out / p),
+                "inbox_bytes": _du(pdir), "started": f"{datetime.now():%Y-%m-%d %H:%M} (local)",
+                "load": os.getloadavg()[0]}
+        try:
+            res["warehouse_rows"] = _warehouse_rows(out / "warehouse.duckdb")
+        except Exception as exc:  # noqa: BLE001 - a benchmark: say it and go on
+            res["warehouse_rows"] = {"error": str(exc)}
+        results.append(res)
+        print(f"  {p}: exit {res['rc']}, wall {res['wall']:.1f} s, CPU {res['cpu']:.1f} s, peak {gib(res['peak_tree'])} GiB, "
+              f"warehouse {res['warehouse_bytes'] / 2**20:.0f} MiB, OUT/{p} {res['out_bytes'] / 2**20:.0f} MiB",
+              file=sys.stderr, flush=True)
+        old = json.loads(log.read_text()) if log.exists() and i else []
+        log.write_text(json.dumps(old + [res], ensure_ascii=False, indent=1, default=str))
+        if res["rc"] != 0:
+            print("\n".join(res["stderr_tail"]), file=sys.stderr)
+            break
+    return results
+
+
+YEAR_STAGES = ["link_records", "earlier_settlements", "year_to_date", "take_feedback", "issue_warnings",
+               "prepare_lists", "remember", "publish"]
+
+
+def year_report(results: list[dict]) -> None:
+    print("\n| period | wall s | CPU s | peak RSS GiB | ingest s | " + " | ".join(f"{s} s" for s in YEAR_STAGES)
+          + " | warehouse MiB | OUT/period MiB | answers in |")
+    print("|---|" + "---:|" * (8 + len(YEAR_STAGES)))
+    for r in results:
+        st = r["steps"]
+        by = {s["name"]: s["s"] for s in st}
+        ing = span([s for s in st if s["name"].startswith("ingest")])
+        print(f"| {r['period']} | {r['wall']:.1f} | {r['cpu']:.1f} | {gib(r['peak_tree'])} | {ing:.1f} | "
+              + " | ".join(f"{by.get(s, float('nan')):.1f}" for s in YEAR_STAGES)
+              + f" | {r['warehouse_bytes'] / 2**20:.0f} | {r['out_bytes'] / 2**20:.0f} | {r['answers_given']:,} |")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scale", type=float, default=1.0)
@@ -639,6 +952,13 @@ def main(argv=None) -> int:
     ap.add_argument("--max-rss-gib", type=float, default=12, help="kill the run above this RSS (shared machine)")
     ap.add_argument("--gen-only", action="store_true", help="only generate (cache) the inboxes")
     ap.add_argument("--json", help="also write the raw results here")
+    ap.add_argument("--year", metavar="PERIODS",
+                    help="a year of months run in order into one OUT, e.g. 2026-01..2026-12 (generated under "
+                         "WORK/year_<scale>/inbox, run into WORK/year_<scale>/out_<tag>)")
+    ap.add_argument("--answer-share", type=float, default=0.8,
+                    help="--year: share of each month's township rows answered in the next month's 反馈/")
+    ap.add_argument("--tag", default=None, help="--year: name of the OUT (default: the time)")
+    ap.add_argument("--code", default=str(ROOT), help="the checkout whose flows.py runs (another version, to compare)")
     ap.add_argument("--prefect-server", action="store_true",
                     help="start one Prefect API first and point the runs at it (PREFECT_API_URL), as a "
                          "bureau that schedules runs has; by default each run starts its own temporary one")
@@ -646,6 +966,15 @@ def main(argv=None) -> int:
     scales = [float(s) for s in a.scales.split(",")] if a.scales else [a.scale]
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
+    if a.year:
+        tag = a.tag or f"{datetime.now():%m%d%H%M}"
+        for sc in scales:
+            res = year_bench(sc, work, year_periods(a.year), a.timeout, a.max_rss_gib * 2**30, a.gen_only,
+                             a.answer_share, tag, Path(a.code))
+            if res:
+                print(f"\nscale {sc:g}, measured {datetime.now():%Y-%m-%d %H:%M} local, {os.cpu_count()} cores")
+                year_report(res)
+        return 0
     server = None
     if a.prefect_server and not a.gen_only and not os.environ.get("PREFECT_API_URL"):
         os.environ.setdefault("PREFECT_HOME", str(work / ".prefect"))

@@ -18,7 +18,7 @@ DIR/truth/population.json and two side files naming every person behind every ro
 """
 import argparse
 import json
-import csv, datetime as dt, io, os, random, sys
+import csv, datetime as dt, io, os, random
 import numpy as np
 import openpyxl
 

@@ -117,20 +117,30 @@ class RuleInputs:
         cur = self.extracts.get("med_settlement")
         if cur is None:
             return None
-        s = _records(self, cur if self.ytd_settlements is None else self.ytd_settlements)
+        # (a city's year holds some 20 million: only the columns M1-M3 read go in and come out)
+        x = cur if self.ytd_settlements is None else self.ytd_settlements
+        s = _records(self, x.select([c for c in x.columns if c in _SETTLEMENTS_READ]), keep_sources=False)
         now = [pl.col(c).fill_null(False) for c in ("answered_now", "relinked_now") if c in s.columns]
         return s.with_columns(
             is_new=pl.any_horizontal(pl.col("record_id").is_in(cur["record_id"].implode()), *now),
             year=_col(s, "settle_date", pl.Date).dt.year().fill_null(int(self.year)).cast(pl.Int32),
-        )
+        ).select(_SETTLEMENTS_USED)
+
+
+# What `RuleInputs.settlements` reads of a settlement (`_records`), and what M1-M3 read of it.
+_SETTLEMENTS_READ = ("kind", "dept", "record_id", "decision", "person_id", "id_raw", "name", "village", "township",
+                     "settle_date", "out_of_pocket", "answered_now", "relinked_now")
+_SETTLEMENTS_USED = ("record_id", "dept", "person_id", "household_id", "township", "p_name", "matched", "lead",
+                     "lead_key", "lead_name", "out_of_pocket", "year", "is_new")
 
 
 def _col(df: pl.DataFrame, name: str, dtype=pl.Utf8) -> pl.Expr:
     return pl.col(name).cast(dtype) if name in df.columns else pl.lit(None, dtype)
 
 
-def _records(d: RuleInputs, x: pl.DataFrame) -> pl.DataFrame:
-    """Extract rows with their link: roster columns for matched rows, `lead`/`lead_key` otherwise."""
+def _records(d: RuleInputs, x: pl.DataFrame, keep_sources: bool = True) -> pl.DataFrame:
+    """Extract rows with their link: roster columns for matched rows, `lead`/`lead_key` otherwise.
+    `keep_sources=False`: without the `id_raw` and `name` the lead keys are made of (once made)."""
     if "decision" not in x.columns:
         mine = [d.links_by_kind[k] for k in x["kind"].unique().to_list() if k in d.links_by_kind]
         links = pl.concat(mine) if mine else d.links.select("kind", "record_id", "decision", "person_id").head(0)
@@ -138,12 +148,17 @@ def _records(d: RuleInputs, x: pl.DataFrame) -> pl.DataFrame:
     matched = pl.col("decision") == "matched"
     x = x.drop([c for c in ("household_id",) if c in x.columns])
     x = x.with_columns(person_id=pl.when(matched).then(pl.col("person_id").cast(pl.Utf8)))
-    # (the persons cut to this extract's first: joining a small extract hashes them, not the roster)
-    x = x.join(d.persons.filter(pl.col("person_id").is_in(x["person_id"].implode())), on="person_id", how="left")
+    # (the persons cut to this extract's first: joining a small extract hashes them, not the roster;
+    # joined to the one column and set beside: a year's settlements are wide)
+    persons = d.persons.filter(pl.col("person_id").is_in(x["person_id"].implode()))
+    x = x.hstack(x.select("person_id").join(persons, on="person_id", how="left", maintain_order="left")
+                 .drop("person_id"))
     idn = _col(x, "id_raw").str.replace_many(*_FULLWIDTH).str.replace_all(r"[\s']", "").str.to_uppercase()
     name = _col(x, "name").str.replace_all(r"\s", "").str.replace_many(["•", ".", "・", "＊"], ["·"] * 3 + ["*"])
     lead = pl.col("decision").is_null() | (pl.col("decision") == "unmatched")
     x = x.with_columns(_idn=idn, _name=name, _lead=lead.fill_null(True))
+    if not keep_sources:
+        x = x.drop([c for c in ("id_raw", "name") if c in x.columns])
     idn = pl.col("_idn")  # normalised once, then cut (an eager frame would normalise it for each use)
     x = x.with_columns(_idn=pl.when(idn.str.len_chars() == 20).then(idn.str.slice(0, 18)).otherwise(idn).fill_null(""))
     # masked names first take the whole name their ID text shows, so that a whole ID reached from
@@ -175,24 +190,49 @@ def _whole_ids(x: pl.DataFrame) -> pl.DataFrame:
     hospital sent (SPEC §1: one file can mix styles). Two compatible whole IDs, or none, stay
     apart."""
     whole_id = pl.col("_idn").str.contains(r"^[0-9]{17}[0-9X]$")
-    rows = x.filter(pl.col("_lead"), pl.col("_name").is_not_null(), ~pl.col("_name").str.contains("*", literal=True))
+    rows = x.select("_lead", "_idn", "_name").filter(  # (of a wide frame, the columns read)
+        pl.col("_lead"), pl.col("_name").is_not_null(), ~pl.col("_name").str.contains("*", literal=True))
     full = rows.filter(whole_id).select("_name", _full="_idn").unique()
     masked = rows.filter(pl.col("_idn").str.contains("*", literal=True), pl.col("_idn").str.len_chars() == 18)
     if full.is_empty() or masked.is_empty():
         return x
-    # joined on the name and the first 3 characters, or the birth date where those are masked (a
-    # city's 王伟 would otherwise pair every masked ID with every whole one)
-    block = lambda c: pl.when(~pl.col(c).str.slice(0, 3).str.contains("*", literal=True)).then(  # noqa: E731
-        "R" + pl.col(c).str.slice(0, 3)).otherwise("B" + pl.col(c).str.slice(6, 8))
-    full = pl.concat([full.with_columns(_b="R" + pl.col("_full").str.slice(0, 3)),
-                      full.with_columns(_b="B" + pl.col("_full").str.slice(6, 8))])
-    one = (masked.select("_idn", "_name").unique().with_columns(_b=block("_idn"))
-           .join(full, on=["_name", "_b"]).filter(_shows_of("_idn", "_full", 18))
+    one = (_fitting_whole_ids(masked.select("_idn", "_name").unique(), full)
            .group_by("_idn", "_name").agg(pl.col("_full").unique()).filter(pl.col("_full").list.len() == 1)
            .with_columns(pl.col("_full").list.first()))
-    return (x.join(one, on=["_idn", "_name"], how="left", maintain_order="left")
-            .with_columns(_idn=pl.when(pl.col("_lead")).then(pl.coalesce("_full", "_idn")).otherwise("_idn"))
-            .drop("_full"))
+    # (joined on the two columns alone: a year's settlements are wide)
+    whole = x.select("_idn", "_name").join(one, on=["_idn", "_name"], how="left", maintain_order="left")["_full"]
+    return x.with_columns(_idn=pl.when(pl.col("_lead")).then(pl.coalesce(whole, "_idn")).otherwise("_idn"))
+
+
+def _fitting_whole_ids(masked: pl.DataFrame, full: pl.DataFrame) -> pl.DataFrame:
+    """(_idn, _name, _full): each masked ID of `masked` (_idn, 18 characters, `*` where hidden;
+    _name) with each whole ID of `full` (_name, _full) under the same name that it fits (every
+    shown character equal), for the masked IDs that show their first 3 characters or, those
+    hidden, their whole birth date (the blocks a whole ID is looked for in: a city's 王伟 would
+    otherwise pair every masked ID with every whole one).
+    An equi-join per mask pattern on the name and the shown characters: a year of a city's
+    settlements pairs millions of masked IDs with the whole IDs of their name, and comparing
+    each pair character by character took most of the rules' time."""
+    out = {"_idn": pl.Utf8, "_name": pl.Utf8, "_full": pl.Utf8}
+    shown = pl.col("_idn").str.replace_all(r"[^*]", "1").str.replace_all("*", "0", literal=True)
+    masked = masked.with_columns(_p=shown).filter(
+        (pl.col("_p").str.slice(0, 3) == "111") | (pl.col("_p").str.slice(6, 8) == "1" * 8))
+    parts = []
+    for (pattern,), part in masked.partition_by("_p", as_dict=True, include_key=False).items():
+        runs, i = [], 0
+        while i < len(pattern):  # (start, length) of the shown runs
+            if pattern[i] == "1":
+                j = pattern.find("0", i)
+                j = len(pattern) if j < 0 else j
+                runs.append((i, j - i))
+                i = j
+            else:
+                i += 1
+        key = lambda c: pl.concat_str([pl.col(c).str.slice(a, n) for a, n in runs])  # noqa: E731
+        whole = full.filter(pl.col("_name").is_in(part["_name"].implode()))
+        parts.append(part.with_columns(_k=key("_idn")).join(whole.with_columns(_k=key("_full")), on=["_name", "_k"])
+                     .select(list(out)))
+    return pl.concat(parts) if parts else pl.DataFrame(schema=out)
 
 
 def _whole_names(x: pl.DataFrame) -> pl.DataFrame:
@@ -203,21 +243,21 @@ def _whole_names(x: pl.DataFrame) -> pl.DataFrame:
     stay apart."""
     masked = pl.col("_name").str.contains("*", literal=True)
     whole = (
-        x.filter(pl.col("_lead"), pl.col("_idn") != "", pl.col("_name").is_not_null(), ~masked)
+        x.select("_lead", "_idn", "_name").filter(pl.col("_lead"), pl.col("_idn") != "", pl.col("_name").is_not_null(), ~masked)
         .group_by("_idn").agg(_whole=pl.col("_name").unique())
         .filter(pl.col("_whole").list.len() == 1).with_columns(pl.col("_whole").list.first())
     )
     if whole.is_empty():
         return x
-    x = x.with_row_index("_row")
-    some = x.filter(pl.col("_lead"), masked).select("_row", "_idn", "_name").join(whole, on="_idn")
+    some = (x.select("_lead", "_idn", "_name").with_row_index("_row").filter(pl.col("_lead"), masked)
+            .select("_row", "_idn", "_name").join(whole, on="_idn"))  # (at most one whole name a row)
     if some.is_empty():
-        return x.drop("_row")
+        return x
     fits = (pl.col("_name").str.len_chars() == pl.col("_whole").str.len_chars()) & _shows_of(
         "_name", "_whole", some["_name"].str.len_chars().max())
-    some = some.filter(fits).select("_row", "_whole")
-    return (x.join(some, on="_row", how="left", maintain_order="left")
-            .with_columns(_name=pl.coalesce("_whole", "_name")).drop("_row", "_whole"))
+    some = some.filter(fits)
+    # (set in place, not joined: a year's settlements are wide)
+    return x.with_columns(x["_name"].clone().scatter(some["_row"], some["_whole"]))
 
 
 def _age(at: pl.Expr) -> pl.Expr:

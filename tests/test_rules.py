@@ -1,11 +1,13 @@
 import datetime as dt
+import random
 import re
 
 import polars as pl
 import pytest
 
 from config import load_config
-from pipelines.rules import assign_warnings, held_back, run_rules
+from pipelines.rules import _fitting_whole_ids, assign_warnings, held_back, run_rules
+from pipelines.year_to_date import YTD_COLUMNS
 from schemas.outputs import Warning
 
 D = dt.date
@@ -105,6 +107,27 @@ def test_m1_uses_ytd_but_needs_a_settlement_this_period():
                      ytd_settlements=answered.with_columns(answered_now=pl.lit(False))), "M1").is_empty()
 
 
+def test_the_year_to_date_rules_read_only_the_columns_a_year_is_carried_with():
+    """A year's settlements are read and carried with `YTD_COLUMNS` alone (a city's December holds
+    some 20 million): M1-M3 over them fire as over every column as delivered."""
+    cur, links = med(("B-01", "王五", "341302********1236", 3000.0), ("A-01", "张三", None, 3500.0),
+                     (None, "张妹敏", "341323197705025108", 12000.0), (None, "张*敏", "341323********5108", 500.0))
+    old = pl.DataFrame({"dept": ["医保"] * 3, "kind": ["med_settlement"] * 3, "record_id": ["JS_A", "JS_B", "JS_C"],
+                        "name": ["王五", "李四", "张妹敏"], "id_raw": [None, None, "341***********5108"],
+                        "out_of_pocket": [2500.0, 1000.0, 8000.0], "settle_date": [D(2026, 3, 1)] * 3,
+                        "decision": ["matched", "matched", "unmatched"], "person_id": ["B-01", "A-02", None],
+                        "household_id": ["B", "A", None]}, schema_overrides={"id_raw": pl.Utf8})
+    delivered = dict(file="x.csv", line=2, insured_place="大店镇", facility="县人民医院", visit_type="住院",
+                     admit_date=D(2026, 2, 27), total_cost=9999.0, pooled_pay=1.0, critical_pay=0.0, assistance_pay=0.0,
+                     score=0.99)
+    ytd = pl.concat([old, cur.select(old.columns[:7]).join(links.select("record_id", "decision", "person_id", "household_id"),
+                                                           on="record_id")]).with_columns(
+        **{k: pl.lit(v) for k, v in delivered.items()})
+    every = run({"med_settlement": (cur, links)}, ytd_settlements=ytd)
+    carried = run({"med_settlement": (cur, links)}, ytd_settlements=ytd.select([c for c in ytd.columns if c in YTD_COLUMNS]))
+    assert {"M1", "M2", "M3"} <= set(every["rule"]) and carried.equals(every)
+
+
 def test_a_late_settlement_counts_in_the_year_of_its_settle_date():
     """January 2027's 医保 folder holds a 补报 of December 2026 settlements: they complete 2026's
     sum (and warn, worded with 2026), never 2027's, for which this person has no cost."""
@@ -179,7 +202,7 @@ def test_m3_a_masked_name_under_the_same_id_adds_to_the_one_whole_name(other, fi
 
 @pytest.mark.parametrize("second,fires", [
     ("341323********5108", True), ("341***********5108", True), ("******19770502****", True),
-    ("341323********5109", False)])
+    ("341323********5109", False), ("******1977050*5108", False)])  # (neither block shown whole)
 def test_m3_a_masked_id_adds_to_the_one_whole_id_of_the_same_name(second, fires):
     """Off-roster settlements of one whole name under a whole ID and a masked ID that fits it
     (another hospital's mask) are one person's; a masked ID that does not fit stays apart, and
@@ -211,6 +234,34 @@ def test_m3_a_masked_name_and_id_add_to_the_whole_id_their_whole_name_leads_to(m
     assert sorted(m3["record_ids"][0].to_list()) == ["JS0", "JS1", "JS2"] and "21,000" in m3["basis"][0]
     apart = fired(run({"med_settlement": med(rows[0], (None, "张妹敏", "341323********5109", 5000.0), rows[2])}), "M3")
     assert apart.is_empty(), apart
+
+
+def test_whole_ids_found_by_their_shown_characters_are_those_of_every_pair_compared():
+    """`_fitting_whole_ids` (an equi-join per mask pattern) pairs a masked ID with exactly the
+    whole IDs the definition names: the same name, every shown character equal, the masked ID
+    showing its first 3 characters or its whole birth date (where a whole ID is looked for)."""
+    rng = random.Random(7)
+    names = ["张妹敏", "李四", "王五", "Ａ"]
+    whole = [(rng.choice(names), "".join(rng.choice("0123") for _ in range(17)) + rng.choice("1X"))
+             for _ in range(400)]
+    patterns = ["111111********1111", "111***********1111", "1111**********1111", "11111111111111****",
+                "******11111111****", "******1111111*1111", "*11111********1111", "******************"]
+    masked = []
+    for _ in range(600):
+        name, number = rng.choice(whole)
+        number = list(number)
+        if rng.random() < 0.3:  # another person's digit
+            number[rng.randrange(18)] = rng.choice("0123")
+        pattern = rng.choice(patterns + ["".join(rng.choice("1*") for _ in range(18))])
+        masked.append((rng.choice([name, *names]), "".join(c if k == "1" else "*" for c, k in zip(number, pattern))))
+    masked = sorted(set(masked))
+    full = pl.DataFrame(sorted(set(whole)), schema=["_name", "_full"], orient="row")
+    got = _fitting_whole_ids(pl.DataFrame(masked, schema=["_name", "_idn"], orient="row"), full)
+    looked = lambda m: "*" not in m[:3] or "*" not in m[6:14]  # noqa: E731
+    expected = sorted((m, n, f) for n, m in masked for n2, f in set(whole)
+                      if n == n2 and looked(m) and all(a in ("*", b) for a, b in zip(m, f)))
+    assert sorted(got.select("_idn", "_name", "_full").iter_rows()) == expected
+    assert len(expected) > 50
 
 
 def enrollment(*rows):

@@ -48,6 +48,23 @@ def test_only_settlements_the_roster_change_concerns_are_linked_again():
                      ROSTER).is_empty()
 
 
+def test_a_record_showing_a_changed_persons_last_4_is_linked_again_only_under_a_name_that_may_be_theirs():
+    """The last 4 or the birth date of a person new or changed since is shared by hundreds of a
+    city's records a month: a record not linked then is linked again when its name's first
+    character reads as the person's (a traditional form or a homophone too) or is hidden, not
+    under another surname."""
+    changed = pl.DataFrame({"since": ["2026-10"], "person_id": ["H3-01"]})  # 吴国建, his ID corrected
+    rows = [("S_SAME", "吴国建"), ("S_TRAD", "吳國建"), ("S_HOMOPHONE", "武国建"), ("S_HIDDEN", "*国建"),
+            ("S_NONAME", None), ("S_OTHER", "胡国建"), ("S_OTHER2", "李*")]
+    earlier = settlements([(r, "2026-10", "341302********7777", "unmatched", None) for r, _ in rows]).with_columns(
+        name=pl.Series([n for _, n in rows], dtype=pl.Utf8))
+    again = to_relink(earlier, changed, ROSTER)
+    assert sorted(again["record_id"]) == ["S_HIDDEN", "S_HOMOPHONE", "S_NONAME", "S_SAME", "S_TRAD"]
+    # a person on the roster without a name to read: the key alone, as for a record without one
+    nameless = ROSTER.with_columns(name=pl.when(pl.col("person_id") == "H3-01").then(None).otherwise("name"))
+    assert to_relink(earlier, changed, nameless).height == len(rows)
+
+
 def test_relinked_settlements_take_their_new_link_once_each():
     current = settlements([("S_NOW", "2026-11", None, "matched", "H2-01")]).drop("period")
     relinked = pl.DataFrame({"dept": ["医保"] * 2, "kind": ["med_settlement"] * 2, "record_id": ["S_SPLIT", "S_NEW"],
