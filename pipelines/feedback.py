@@ -291,8 +291,9 @@ def disagreements(accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     Per warning the answer that counts is the latest (`rank`) carrying a 核实结果 (the one that
     decides its status), else the latest. An answer put in before it, in another file, that
     gives another 核实结果 or 是否纳入监测 (both filled) is overruled: it stays in the history
-    but does not count. A file's saved-again copy (表(1).csv, `original_file`) is the same file
-    corrected, and lines of one file are not two files: neither is a disagreement.
+    but does not count; so is an earlier line of the same file answering otherwise (the clerk
+    filled the warning in twice: the township is asked which holds). A file's saved-again copy
+    (表(1).csv, `original_file`) is the same file corrected: not a disagreement.
     overruled: REJECTED_SCHEMA columns + `township` (null: `returned_to_township` tells the
     file's township), one row per answer overruled, `reason` naming the file and line that
     counts and its answer. findings: QUALITY_COLUMNS rows for the county, one per file
@@ -305,16 +306,20 @@ def disagreements(accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     differs = {f: pl.col(f).is_not_null() & pl.col(u).is_not_null() & (pl.col(f) != pl.col(u))
                for f, u in (("result", "_result"), ("include_monitoring", "_inc"))}
     x = a.join(used, on="warning_id").filter(
-        pl.col("rank") > pl.col("_rank"), pl.col("_base") != pl.col("_ubase"), differs["result"] | differs["include_monitoring"],
+        pl.col("rank") > pl.col("_rank"), (pl.col("_base") != pl.col("_ubase")) | (pl.col("file") == pl.col("_file")),
+        differs["result"] | differs["include_monitoring"],
     ).sort("file", "line", maintain_order=True)
+    same_file = pl.col("file") == pl.col("_file")
     field = pl.when(differs["result"]).then(pl.lit("result")).otherwise(pl.lit("include_monitoring"))
     overruled = x.select(
         pl.col("dept").fill_null("反馈"), pl.col("kind").fill_null("feedback"), "file", "line",
         record_id="warning_id", field=field,
         value=pl.when(differs["result"]).then("result").otherwise("include_monitoring"),
-        reason=pl.format("与后放入的 {} 第{}行（{}）答复不一致，以该行为准，本行未采用 another file put in later "
-                         "answers otherwise ({}:{}): that answer counts, not this one", "_file", "_line", "_usays",
-                         "_file", "_line"),
+        reason=pl.when(same_file).then(pl.format(
+            "本文件第{}行对同一预警另有答复（{}），以较后的该行为准，本行未采用，请核对 a later line of this file ({}) "
+            "answers otherwise: that line counts, not this one", "_line", "_usays", "_line")).otherwise(pl.format(
+            "与后放入的 {} 第{}行（{}）答复不一致，以该行为准，本行未采用 another file put in later "
+            "answers otherwise ({}:{}): that answer counts, not this one", "_file", "_line", "_usays", "_file", "_line")),
         township=pl.lit(None, pl.String),
     ).cast({**REJECTED_SCHEMA, "township": pl.String})
     findings = x.group_by("dept", "file", "_file", maintain_order=True).agg(
@@ -322,8 +327,11 @@ def disagreements(accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         count=pl.len().cast(pl.Int64),
     ).select(
         category=pl.lit(Finding.DISAGREE), dept=pl.col("dept").fill_null("反馈"), file="file",
-        detail=pl.format("与后放入的 {} 对同一预警答复不一致，以后者为准 answers otherwise than {}, put in later: "
-                         "that file's answers count：{}", "_file", "_file", "_w"),
+        detail=pl.when(pl.col("file") == pl.col("_file")).then(pl.format(
+            "本文件对同一预警填了两行不同答复，以较后一行为准 answers one warning on two lines, differently: "
+            "the later line counts：{}", "_w")).otherwise(pl.format(
+            "与后放入的 {} 对同一预警答复不一致，以后者为准 answers otherwise than {}, put in later: "
+            "that file's answers count：{}", "_file", "_file", "_w")),
         count="count",
     ).cast(QUALITY_COLUMNS)
     return overruled, findings

@@ -201,6 +201,25 @@ def test_a_saved_again_copy_is_a_correction_not_a_disagreement():
     assert overruled.is_empty() and findings.is_empty()
 
 
+def test_one_file_answering_a_warning_twice_differently_is_told_back():
+    """Lines of one file answering the same warning otherwise: the later line counts, the earlier
+    is returned to the township to confirm; the same answer twice is no disagreement."""
+    f = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张干事", D(2026, 10, 12), None),
+           (DADIAN, 3, W2, "大店镇", "属实", "是", "张干事", D(2026, 10, 12), None),
+           (DADIAN, 7, W1, "大店镇", "不属实", "否", "张干事", D(2026, 10, 12), None),
+           (DADIAN, 8, W2, "大店镇", "属实", "是", "张干事", D(2026, 10, 12), None))
+    acc = check_feedback(f, ISSUED, AS_OF, CFG.feedback)[0]
+    st = warning_status(ISSUED, acc.with_columns(received_period=pl.lit("2026-11")), AS_OF)
+    assert st.filter(pl.col("warning_id") == W1)["status"][0] == "verified_false"
+    overruled, findings = disagreements(acc)
+    assert overruled.select("file", "line", "record_id", "field", "value").rows() == [(DADIAN, 2, W1, "result", "属实")]
+    assert "本文件第7行" in overruled["reason"][0] and "不属实/否" in overruled["reason"][0]
+    f = findings.row(0, named=True)
+    assert findings.height == 1 and f["category"] == Finding.DISAGREE and f["file"] == DADIAN
+    assert all(s in f["detail"] for s in ("两行", W1, "第2行 属实/是", "第7行 不属实/否"))
+    assert list(returned_to_township(overruled, CFG, ISSUED)) == ["大店镇"]
+
+
 def test_free_text_is_kept_as_written_codes_and_dates_are_normalised():
     """备注 and 核实人 are the township's words: full-width punctuation stays (NFKC would turn
     `户主外出，未见到人` into `户主外出,未见到人`); only the compared values are normalised."""
