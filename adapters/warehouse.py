@@ -183,20 +183,6 @@ def _year_to_date_sql(con: duckdb.DuckDBPyConnection, columns: list[str] | None)
                  AND list_contains($years::INTEGER[], coalesce(year(_settled), left(period, 4)::INTEGER))"""
 
 
-def year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, years: list[int],
-                             columns: list[str] | None = None) -> pl.DataFrame | None:
-    """Stored settlements delivered before `period` (each 结算流水号 once: its latest delivery
-    wins) whose 结算日期 falls in one of `years` (one without a date: its delivery period's
-    year), with the `period` that delivered them; None when there are none. The year's sums read
-    them (`pipelines.year_to_date`): a December settlement delivered in January belongs to
-    December's year, not January's. `columns`: only those the table has of them (and `period`;
-    a city's year holds some 20 million rows: `settlement_rows` gives the others where needed)."""
-    if not _has_table(con, "settlements") or not years:
-        return None
-    df = con.sql(_year_to_date_sql(con, columns), params={"period": period, "first": f"{min(years)}-01", "years": years}).pl()
-    return df if df.height else None
-
-
 def _digest(person_id: str, id_number: str, name: str) -> str:
     """The SQL of a roster person's digest (`roster_persons.digest`) from these columns."""
     return f"md5(concat_ws('|', {person_id}, coalesce({id_number}, ''), coalesce({name}, '')))"
@@ -204,9 +190,14 @@ def _digest(person_id: str, id_number: str, name: str) -> str:
 
 def write_year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, years: list[int],
                                    columns: list[str] | None, path: Path) -> int:
-    """`year_to_date_settlements` written to the parquet file `path` by DuckDB (a city's year, some
-    20 million rows, never passes through Python: fetched, it took three times its size); the
-    number of rows (0: no file)."""
+    """Stored settlements delivered before `period` (each 结算流水号 once: its latest delivery
+    wins) whose 结算日期 falls in one of `years` (one without a date: its delivery period's
+    year), with the `period` that delivered them, written to the parquet file `path` by DuckDB;
+    the number of rows (0: no file). The year's sums read them (`pipelines.year_to_date`): a
+    December settlement delivered in January belongs to December's year, not January's.
+    `columns`: only those the table has of them, and `period` (None: all). A city's year holds
+    some 20 million rows: they never pass through Python (fetched, they took three times their
+    size); `settlement_rows` gives the other columns of the few rows that need them."""
     Path(path).unlink(missing_ok=True)
     if not _has_table(con, "settlements") or not years:
         return 0

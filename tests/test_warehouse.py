@@ -31,16 +31,20 @@ def test_year_to_date_takes_each_record_once_latest_wins(tmp_path):
     warehouse.replace_period(con, "2026-08", {"settlements": rows(["a", "b"], [1.0, 2.0])})
     warehouse.replace_period(con, "2026-09", {"settlements": rows(["b"], [3.0])})
     warehouse.replace_period(con, "2026-11", {"settlements": rows(["z"], [7.0])})
-    ytd = warehouse.year_to_date_settlements(con, "2026-10", [2026]).sort("record_id")
+    def year_to_date(period, years, columns=None):
+        n = warehouse.write_year_to_date_settlements(con, period, years, columns, tmp_path / "ytd.parquet")
+        return pl.read_parquet(tmp_path / "ytd.parquet") if n else None
+    ytd = year_to_date("2026-10", [2026]).sort("record_id")
     # previous year and later periods excluded; b's correction (2026-09) replaces its first delivery
     assert ytd.select("record_id", "out_of_pocket", "period").rows() == [("a", 1.0, "2026-08"), ("b", 3.0, "2026-09")]
     # the columns the sums read (those the table has, and the period), the same rows; then every
     # column of the chosen ones, in the order asked
-    slim = warehouse.year_to_date_settlements(con, "2026-10", [2026], ["record_id", "out_of_pocket", "no_such"])
+    slim = year_to_date("2026-10", [2026], ["record_id", "out_of_pocket", "no_such"])
     assert slim.columns == ["record_id", "out_of_pocket", "period"]
     assert slim.sort("record_id").rows() == [("a", 1.0, "2026-08"), ("b", 3.0, "2026-09")]
     full = warehouse.settlement_rows(con, pl.DataFrame({"record_id": ["b", "a"], "period": ["2026-09", "2026-08"]}))
     assert full.columns == ytd.columns and full.rows() == ytd.sort("record_id", descending=True).rows()
+    assert year_to_date("2026-08", [2026]) is None and not (tmp_path / "ytd.parquet").exists()
 
 
 def test_runs_are_audited(tmp_path):

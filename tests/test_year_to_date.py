@@ -107,9 +107,11 @@ def test_the_warehouse_tells_whose_roster_row_changed_and_which_year_a_settlemen
     s = s.with_columns(settle_date=pl.Series([D(2026, 12, 2), D(2026, 12, 30), D(2027, 1, 4)]))
     for p, part in s.partition_by("period", as_dict=True).items():
         warehouse.replace_period(con, p[0], {"settlements": part.drop("period")})
-    assert sorted(warehouse.year_to_date_settlements(con, "2027-02", [2027])["record_id"]) == ["S_JAN"]
-    assert sorted(warehouse.year_to_date_settlements(con, "2027-02", [2026, 2027])["record_id"]) == [
-        "S_DEC", "S_JAN", "S_LATE"]
+    def ids(years):
+        warehouse.write_year_to_date_settlements(con, "2027-02", years, ["record_id"], tmp_path / "ytd.parquet")
+        return sorted(pl.read_parquet(tmp_path / "ytd.parquet")["record_id"])
+    assert ids([2027]) == ["S_JAN"]
+    assert ids([2026, 2027]) == ["S_DEC", "S_JAN", "S_LATE"]
     con.close()
 
 
