@@ -67,7 +67,7 @@ from pipelines import accounting, calendar, feedback, report, rules, township  #
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
                                       check_answers, describe, gone_from_roster, relinked,
                                       unconfirmable, without_yes)
-from pipelines.validate import REJECTED_SCHEMA, delivery_ranks, rejected_files, to_person_records  # noqa: E402
+from pipelines.validate import REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_ranks, rejected_files, to_person_records  # noqa: E402
 from pipelines.year_to_date import RELINK_COLUMNS, YTD_COLUMNS, merge, settle_years, to_relink  # noqa: E402
 from schemas.inputs import PERSON_KINDS  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
@@ -160,7 +160,7 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
     return sorted(present)
 
 
-KEPT_TABLES = ("links", "warnings", "rejected", "accounting", "deliveries")
+KEPT_TABLES = ("links", "warnings", "rejected", "superseded", "accounting", "deliveries")
 
 
 @task(**STEP)
@@ -597,7 +597,9 @@ def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: li
     table = _concat([table, _read(paths.work / "kept_accounting.parquet")]).cast(table.schema).sort("dept")
     links.write_parquet(paths.work / "links.parquet")
     rejected.write_parquet(paths.work / "rejected.parquet")
-    superseded.write_parquet(paths.work / "superseded.parquet")
+    superseded.write_parquet(paths.work / "superseded.parquet")  # (the data-quality report: the departments read now)
+    _concat([superseded, _read(paths.work / "kept_superseded.parquet")], SUPERSEDED_SCHEMA).write_parquet(
+        paths.work / "stored_superseded.parquet")
     table.write_parquet(paths.work / "accounting.parquet")
     return table
 
@@ -612,7 +614,8 @@ def remember(paths: RunPaths, period: str) -> None:
         "rejected": pl.read_parquet(paths.work / "rejected.parquet"),
         "accounting": pl.read_parquet(paths.work / "accounting.parquet"),
     }
-    for table, name in [("settlements", "settlements_linked"), ("census_records", "census_records"),
+    for table, name in [("superseded", "stored_superseded"),
+                        ("settlements", "settlements_linked"), ("census_records", "census_records"),
                         ("roster_persons", "roster_persons"),
                         ("township_rows", "township_rows"),
                         ("feedback_answers", "answers_new"), ("warning_status", "status_all"),

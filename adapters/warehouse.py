@@ -11,6 +11,7 @@ one transaction, so a re-run never duplicates anything):
 - `links`         one row per department record and period: decision, person, household, score
 - `warnings`      one row per warning issued (household or lead x rule)
 - `rejected`      rows set aside, with file, line, field and reason
+- `superseded`    rows replaced by a later delivery of the same record: file, line, and the file:line that won
 - `accounting`    per department: rows read = superseded + matched + review + unmatched + rejected
 - `township_rows` every row written to a township list (new and carried over), as written
 - `feedback_answers` every answer a township returned and the run accepted (`period` = received)

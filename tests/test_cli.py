@@ -192,10 +192,15 @@ def test_partial_rerun_keeps_the_other_departments(full_run, capsys):
         runs = con.sql("SELECT status, summary FROM runs WHERE period = ? ORDER BY started_at", params=[PERIOD]).fetchall()
         n_links = con.sql("SELECT count(*) FROM links WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
         n_deliv = con.sql("SELECT count(DISTINCT dept) FROM deliveries WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
+        superseded = con.sql("SELECT dept, count(*) AS n FROM superseded WHERE period = ? GROUP BY dept",
+                             params=[PERIOD]).pl()
     finally:
         con.close()
     assert runs[-1] == ("ok", "partial: 医保,民政")
     assert n_links == la.height
+    # the rows replaced by a later delivery: the re-read departments' and the kept ones', once each
+    assert dict(superseded.iter_rows()) == {r["dept"]: r["superseded"] for r in acc.iter_rows(named=True) if r["superseded"]}
+    assert superseded.height >= 2
     assert n_deliv >= 10  # eight departments + roster + grid
 
 

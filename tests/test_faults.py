@@ -419,6 +419,26 @@ def test_a_corrected_bad_row_is_superseded_not_left_to_be_fixed(redelivered_run)
     assert acc["superseded"].to_list() == [len(fixed)] and acc["balanced"].all()
 
 
+def test_every_row_read_is_in_the_warehouse_as_linked_or_superseded(redelivered_run):
+    """Nothing lost, row by row: each department's rows read = its rows in `links` (decided or set
+    aside) + its rows in `superseded`, which names the file, line and the delivery that replaced it."""
+    out, _, record, fixed, _ = redelivered_run
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    try:
+        sup = con.sql("SELECT * FROM superseded WHERE period = ?", params=[PERIOD]).pl()
+        per_dept = con.sql("""SELECT a.dept, a.rows_read, a.superseded,
+                                     (SELECT count(*) FROM links l WHERE l.period = a.period AND l.dept = a.dept) AS linked,
+                                     (SELECT count(*) FROM superseded s WHERE s.period = a.period AND s.dept = a.dept) AS stored
+                              FROM accounting a WHERE a.period = ?""", params=[PERIOD]).pl()
+    finally:
+        con.close()
+    assert (per_dept["stored"] == per_dept["superseded"]).all()
+    assert (per_dept["linked"] + per_dept["stored"] == per_dept["rows_read"]).all()
+    by = dict(zip(sup["record_id"], sup["superseded_by"]))
+    assert by[record].startswith("医保/结算明细_2026-10_更正.csv:")
+    assert all(by[r].startswith("民政/救助变动_2026-10_更正.csv:") for r in fixed)
+
+
 # ---------------------------------------------------------------------------------------------
 # Row conservation: a broken balance fails the run loudly and publishes nothing
 
