@@ -29,6 +29,9 @@ from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SUPERSEDED_SCHEMA, deliv
 
 EXTENSIONS = (".csv", ".xlsx")
 HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepared to skip
+# A ".csv" whose header is not found between commas is tried with these in turn (a system's
+# export, or Excel's "Text (tab delimited)" renamed .csv); the one that finds it is noted.
+SEPARATORS = {",": None, "\t": ("制表符", "tabs"), ";": ("分号", "semicolons"), "|": ("竖线", "vertical bars")}
 _TOTAL = re.compile(r"^(合\s*计|总\s*计|小\s*计)")
 # a footer under the table (填表人：… 审核人：…, 注：…), on a row of at most FOOTER_CELLS filled cells
 _FOOTER = re.compile(r"^((填表|填报|制表|审核|负责|联系|统计)人|(填表|填报|制表|统计)(日期|时间|单位)|(注|说明|备注)\s*[:：])")
@@ -178,8 +181,18 @@ def _decode(data: bytes) -> tuple[str, str | None] | None:
     return None
 
 
-def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None) -> Iterable[tuple[int, list[str]]] | str:
-    """(line, cells) of a CSV in UTF-8 (BOM or not) or GB18030; or a problem message."""
+def _separated(sep: str) -> str | None:
+    """The note on a CSV read with another separator than the comma."""
+    if SEPARATORS[sep] is None:
+        return None
+    zh, en = SEPARATORS[sep]
+    return f"字段以{zh}分隔（不是逗号），已按此读取 fields separated by {en}, not commas: read so"
+
+
+def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
+              sep: str = ",") -> Iterable[tuple[int, list[str]]] | str:
+    """(line, cells) of a CSV in UTF-8 (BOM or not) or GB18030, fields separated by `sep`; or a
+    problem message."""
     data = path.read_bytes()
     if not data.strip():
         return "空文件 empty file"
@@ -198,7 +211,7 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None) -> 
         csv.field_size_limit(MAX_CSV_FIELD)
 
     def rows():
-        reader = csv.reader(io.StringIO(text, newline=""))
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
         start = 1
         for cells in reader:
             yield start, cells
@@ -277,8 +290,12 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
         starts = starts[:-1]  # the file ends with a newline: no record after it
     # header: the first records, read by the csv module exactly as the slow path does
     head_end = int(ends[HEADER_SCAN_ROWS - 1]) + 1 if len(ends) >= HEADER_SCAN_ROWS else len(buf)
-    reader = csv.reader(io.StringIO(buf[:head_end].decode("utf-8"), newline=""))
-    h, header = _find_header(reader, known)
+    head = buf[:head_end].decode("utf-8")
+    for sep in SEPARATORS:
+        reader = csv.reader(io.StringIO(head, newline=""), delimiter=sep)
+        h, header = _find_header(reader, known)
+        if header is not None:
+            break
     if header is None:
         return ReadError(rel, f"前{HEADER_SCAN_ROWS}行未找到表头 no header row found")
     first = h + 1
@@ -288,7 +305,7 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     lines = (1 + np.searchsorted(nl, starts[first:])).astype(np.int64)
     if first < len(starts):
         grid = pl.read_csv(
-            io.BytesIO(buf[int(starts[first]):]) if first else io.BytesIO(buf), has_header=False,
+            io.BytesIO(buf[int(starts[first]):]) if first else io.BytesIO(buf), has_header=False, separator=sep,
             schema={f"c{i}": pl.String for i in range(width + 1)}, truncate_ragged_lines=True,
             infer_schema=False, quote_char='"', raise_if_empty=False, extra_columns="ignore", missing_columns="insert",
         ).rename({f"c{width}": EXTRA})
@@ -296,7 +313,7 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
         grid = pl.DataFrame(schema={f"c{i}": pl.String for i in range(width)})
     if grid.height != len(lines):
         return None
-    found: list = [ReadError(rel, note, None, False)] if note else []
+    found: list = [ReadError(rel, n, None, False) for n in (note, _separated(sep)) if n]
     df = _frame_table(header, grid.with_columns(line=pl.Series(lines, dtype=pl.Int64)), rel, found)
     if notes is not None:
         notes.extend(found)
@@ -524,11 +541,16 @@ def read_tables(
             return fast
         if fast is not None:
             return [(rel, fast)]
-        rows = _csv_rows(path, notes, rel)
-        if isinstance(rows, str):
-            return ReadError(rel, rows)
-        df = _table(rows, known, rel, notes)
-        return [(rel, df)] if df is not None else no_header
+        for sep in SEPARATORS:
+            found = [] if sep == "," else [ReadError(rel, _separated(sep), None, False)]
+            rows = _csv_rows(path, found, rel, sep)
+            if isinstance(rows, str):
+                return ReadError(rel, rows)
+            if (df := _table(rows, known, rel, found)) is not None:
+                if notes is not None:
+                    notes.extend(found)
+                return [(rel, df)]
+        return no_header
     except Exception as e:  # last resort: a file must never stop the run
         return ReadError(rel, f"无法读取 unreadable: {_one_line(e, path, rel)}")
 
