@@ -25,6 +25,9 @@ _ID_FIELDS = {"id_raw", "id_number"}
 _DATE = r"(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"
 _HOLDS_ID = re.compile(rf"(?=[1-6]\d{{5}}(18|19|20)\d{{2}}{_DATE}\d{{3}}[\dXx])|(?<!\d)[1-6]\d{{7}}{_DATE}\d{{3}}(?!\d)")
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+# A cell holding only a dash (-, —, －, --, and Excel's accounting format, which shows 0 as ` -  `
+# or `¥ -` and saves it so in a CSV): nothing, i.e. an amount of 0 and no date.
+_DASH = r"^[-‐‑–—―－−]+$"
 EXTRA = "_extra"  # the column adapters.inbox gives a row's first field past the header's width
 WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
 MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
@@ -55,7 +58,7 @@ def _text(c: str) -> pl.Expr:
 
 def parse_date(c: str) -> pl.Expr:
     """`2026-10-05`, `2026/10/5`, `2026.10.5`, `20261005`, `2026年10月5日`, an Excel serial
-    (`46300`), or any of these followed by a time -> Date; anything else -> null."""
+    (`46300`), or any of these followed by a time -> Date; anything else (a dash: no date) -> null."""
     s = _text(c)
     serial = pl.when(s.str.contains(r"^\d{5}(\.\d+)?$")).then(
         pl.lit(date(1899, 12, 30)) + pl.duration(days=s.cast(pl.Float64, strict=False).floor().cast(pl.Int64))
@@ -67,10 +70,12 @@ def parse_date(c: str) -> pl.Expr:
 
 
 def parse_float(c: str) -> pl.Expr:
-    """Amounts: thousands separators, `元`/`¥`, full-width digits, inner spaces allowed."""
+    """Amounts: thousands separators, `元`/`¥`, full-width digits, inner spaces allowed; a dash
+    alone is 0 (`_DASH`)."""
     s = _text(c).str.replace_all(r"[,，\s¥￥]", "").str.replace(r"[\u4e00-\u9fff]+$", "")
     f = s.cast(pl.Float64, strict=False)
-    return pl.when(s.str.contains(_NUMBER) & f.is_finite()).then(f)  # `1e999` is not an amount
+    return (pl.when(s.str.contains(_NUMBER) & f.is_finite()).then(f)  # `1e999` is not an amount
+            .when(s.str.contains(_DASH)).then(pl.lit(0.0)))
 
 
 def parse_int(c: str) -> pl.Expr:
@@ -104,7 +109,7 @@ def _field_exprs(name: str, dt, codes: set[str]) -> tuple[pl.Expr, pl.Expr | Non
     fail = None
     if parser is not None:
         e = parser(name)
-        fail = (_text(name).fill_null("") != "") & e.is_null()
+        fail = (_text(name).fill_null("") != "") & ~_text(name).str.contains(_DASH).fill_null(False) & e.is_null()
     elif name in codes:
         e = _text(name).str.replace_all(r"\s", "")
     elif name == "id_number":

@@ -54,6 +54,21 @@ def test_amount_formats(text, expect):
     assert rejected.height == 0 and valid["out_of_pocket"].to_list() == [expect]
 
 
+def test_a_dash_is_an_amount_of_0_and_no_date():
+    """Excel's accounting format shows 0 as ` -  ` (`¥ -`) and a CSV saved from it keeps that;
+    people write — for "none". An amount that is only a dash is 0, a date that is only one is
+    empty (a required date: missing, not unparseable); a negative amount stays negative."""
+    n = 7
+    valid, rejected = run(settlements(
+        out_of_pocket=["-", " -   ", "¥ -", "—", "－－", "-5", "5"], critical_pay=["—"] * n,
+        admit_date=["-"] * n, settle_date=["2026-10-05"] * (n - 1) + ["—"]))
+    assert valid["out_of_pocket"].to_list() == [0.0] * 5 and valid["critical_pay"].to_list() == [0.0] * 5
+    assert valid["admit_date"].null_count() == 5
+    assert rejected.sort("line").select("line", "field").rows() == [(7, "out_of_pocket"), (8, "settle_date")]
+    reasons = rejected.sort("line")["reason"].to_list()
+    assert "negative" in reasons[0] and "missing" in reasons[1]
+
+
 def test_bad_values_rejected_with_field_line_and_reason():
     df = settlements(
         settle_date=["2026-13-45", "2026-10-05", "2026-10-05", "2026-10-05", "2026-10-05"],
