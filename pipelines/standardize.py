@@ -8,17 +8,24 @@ import unicodedata
 import polars as pl
 
 from config import Config, KindSpec
-from pipelines.validate import EXTRA
+from pipelines.validate import EXTRA, parse_float
 
-# A trailing unit in brackets, e.g. 年人均纯收入（元）. Not every bracket is a unit: 乡(镇) keeps its own.
-_UNIT = re.compile(r"\((元|万元|人|户|个|月|天|次|岁|%|亩)\)$")
+# A trailing unit in brackets, e.g. 年人均纯收入（元）, （单位：元）, （元/人）. Not every bracket is a
+# unit: 乡(镇) keeps its own. A header in 万元 has its values read in 元 (`standardize`).
+_UNIT = re.compile(r"\((单位:)?(元|万元|人|户|个|月|天|次|岁|%|亩)(/(人|户|年|月))?\)$")
+_TEN_THOUSAND = re.compile(r"\((单位:)?万元(/(人|户|年|月))?\)$")
 
 
 def normalize_header(h: str) -> str:
     """Comparable form of a header: NFKC (full-width -> half-width), no whitespace, lower-case,
-    trailing unit such as (元) removed. `年人均纯收入（元） ` -> `年人均纯收入`."""
-    s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(h))).lower()
+    trailing unit such as (元) removed, a template's required-field mark `*` too.
+    `*年人均纯收入（元） ` -> `年人均纯收入`."""
+    s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(h))).lower().strip("*")
     return _UNIT.sub("", s)
+
+
+def _in_ten_thousands(h: str) -> bool:
+    return bool(_TEN_THOUSAND.search(re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(h))).strip("*")))
 
 
 def known_headers(cfg: Config) -> set[str]:
@@ -56,15 +63,23 @@ def detect_kind(headers: list[str], dept: str, cfg: Config) -> KindSpec | None:
 
 def standardize(raw: pl.DataFrame, spec: KindSpec) -> pl.DataFrame:
     """Rename alias headers to field names, drop extra columns, add missing fields as null
-    String; keeps `line` (and `_extra`, a field past the header, for validation). Columns: the
-    spec's fields in config order, then `line`."""
+    String; keeps `line` (and `_extra`, a field past the header, for validation). A column
+    headed in 万元 (损失金额（万元）) has its numbers given in 元 (× 10,000; a value that is not a
+    number stays as delivered, for validation to set aside). Columns: the spec's fields in config
+    order, then `line`."""
     meta = [c for c in ("line", EXTRA) if c in raw.columns]
     got = resolve_headers([c for c in raw.columns if c not in meta], spec)
-    cols = [
-        pl.col(got[f]).cast(pl.String).alias(f) if f in got else pl.lit(None, pl.String).alias(f)
-        for f in spec.fields
-    ]
-    return raw.select(*cols, *meta)
+
+    def column(f: str) -> pl.Expr:
+        if f not in got:
+            return pl.lit(None, pl.String).alias(f)
+        h = got[f]
+        if _in_ten_thousands(h):
+            yuan = (parse_float(h) * 10_000).round(4)
+            return pl.when(yuan.is_not_null()).then(yuan.cast(pl.String)).otherwise(pl.col(h).cast(pl.String)).alias(f)
+        return pl.col(h).cast(pl.String).alias(f)
+
+    return raw.select(*[column(f) for f in spec.fields], *meta)
 
 
 def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:

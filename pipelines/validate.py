@@ -70,10 +70,13 @@ def parse_date(c: str) -> pl.Expr:
 
 
 def parse_float(c: str) -> pl.Expr:
-    """Amounts: thousands separators, `元`/`¥`, full-width digits, inner spaces allowed; a dash
-    alone is 0 (`_DASH`)."""
-    s = _text(c).str.replace_all(r"[,，\s¥￥]", "").str.replace(r"[\u4e00-\u9fff]+$", "")
-    f = s.cast(pl.Float64, strict=False)
+    """Amounts: thousands separators, `元`/`¥`, full-width digits, inner spaces allowed, a unit
+    after the number (`3个月`, `120元`; `1.5万`, `1.5万元` are 15,000); a dash alone is 0 (`_DASH`)."""
+    t = _text(c).str.replace_all(r"[,，\s¥￥]", "")
+    s = t.str.replace(r"[\u4e00-\u9fff]+$", "")
+    unit = t.str.extract(r"([\u4e00-\u9fff]+)$", 1)
+    scale = pl.when(unit.str.starts_with("万")).then(1e4).when(unit.str.starts_with("亿")).then(1e8).otherwise(1.0)
+    f = s.cast(pl.Float64, strict=False) * scale
     return (pl.when(s.str.contains(_NUMBER) & f.is_finite()).then(f)  # `1e999` is not an amount
             .when(s.str.contains(_DASH)).then(pl.lit(0.0)))
 

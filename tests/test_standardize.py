@@ -15,6 +15,10 @@ CFG = load_config()
         ("年人均纯收入（元）", "年人均纯收入"),
         ("损失金额 (元)", "损失金额"),
         ("ｎａｍｅ１", "name1"),
+        ("个人自付（单位：元）", "个人自付"),
+        ("年人均纯收入（元/人）", "年人均纯收入"),
+        ("*姓名", "姓名"),  # a template's mark of a required field
+        ("姓名＊", "姓名"),
     ],
 )
 def test_normalize_header_equal(a, b):
@@ -61,6 +65,17 @@ def test_standardize_renames_drops_and_adds():
     assert row["record_id"] == "BA1" and row["loss_amount"] == "12,000" and row["township"] == "大店镇"
     assert row["id_raw"] is None and out.schema["id_raw"] == pl.String
     assert row["line"] == 7
+
+
+def test_a_column_in_ten_thousand_yuan_is_read_in_yuan():
+    """损失金额（万元）: 1.5 is 15,000 元 (read as 元 it would be 10,000 times too small to warn on);
+    what is not a number stays as delivered for validation to set aside."""
+    spec = CFG.kinds["agri"]
+    raw = pl.DataFrame({"报案编号": ["BA1", "BA2", "BA3", "BA4"], "户主姓名": ["张三"] * 4,
+                        "损失金额（单位：万元）": ["1.5", "0.0123", "约1.2", "-"], "line": [2, 3, 4, 5]})
+    assert standardize(raw, spec)["loss_amount"].to_list() == ["15000.0", "123.0", "约1.2", "0.0"]
+    plain = raw.rename({"损失金额（单位：万元）": "损失金额（元）"})
+    assert standardize(plain, spec)["loss_amount"].to_list() == ["1.5", "0.0123", "约1.2", "-"]
 
 
 def test_known_headers_covers_all_aliases():

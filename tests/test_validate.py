@@ -47,7 +47,8 @@ def test_date_formats(text):
 
 
 @pytest.mark.parametrize(
-    "text,expect", [("1,234.50", 1234.5), ("1,234.50元", 1234.5), ("１２３", 123.0), (" 7 ", 7.0), ("¥5", 5.0)]
+    "text,expect", [("1,234.50", 1234.5), ("1,234.50元", 1234.5), ("１２３", 123.0), (" 7 ", 7.0), ("¥5", 5.0),
+                    ("1.5万", 15000.0), ("2万元", 20000.0), ("0.35 万元", 3500.0)]
 )
 def test_amount_formats(text, expect):
     valid, rejected = run(settlements(out_of_pocket=[text]))
