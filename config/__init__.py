@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,13 +22,16 @@ DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
 
 @dataclass(frozen=True)
 class KindSpec:
-    """One extract kind: its folder, the headers that identify it, and its header aliases."""
+    """One extract kind: its folder, the headers that identify it, its header aliases, and the
+    other spellings of its code values (`codes`: field -> {as delivered: the SPEC's value},
+    compared after NFKC and without spaces)."""
 
     name: str
     folder: str
     record_id: str
     required: tuple[str, ...]
     fields: dict[str, tuple[str, ...]]
+    codes: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -323,6 +327,8 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
             record_id=k["record_id"],
             required=tuple(k["required"]),
             fields={f: tuple(a) for f, a in k["fields"].items()},
+            codes={f: {unicodedata.normalize("NFKC", str(v)).replace(" ", ""): str(c) for v, c in m.items()}
+                   for f, m in k.get("codes", {}).items()},
         )
         for name, k in raw["kinds"].items()
     }

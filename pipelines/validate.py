@@ -102,9 +102,11 @@ PLAIN = {
 }
 
 
-def _field_exprs(name: str, dt, codes: set[str]) -> tuple[pl.Expr, pl.Expr | None, pl.Expr | None]:
+def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | None = None
+                 ) -> tuple[pl.Expr, pl.Expr | None, pl.Expr | None]:
     """(typed value, unparseable flag or None, too-long flag or None) of one field; each a
-    function of that column's raw value only."""
+    function of that column's raw value only. `spellings`: a code field's other spellings of its
+    values (`KindSpec.codes`), given the SPEC's."""
     too_long = None
     if dt == pl.String:
         too_long = pl.col(name).cast(pl.String).str.len_chars().fill_null(0) > MAX_FIELD_CHARS
@@ -115,6 +117,8 @@ def _field_exprs(name: str, dt, codes: set[str]) -> tuple[pl.Expr, pl.Expr | Non
         fail = (_text(name).fill_null("") != "") & ~_text(name).str.contains(_DASH).fill_null(False) & e.is_null()
     elif name in codes:
         e = _text(name).str.replace_all(r"\s", "")
+        if spellings:
+            e = e.replace(dict(spellings))
     elif name == "id_number":
         e = _text(name).str.replace_all(r"\s", "").str.strip_chars_start("'‘’`").str.to_uppercase()
     elif name in AS_WRITTEN:
@@ -147,7 +151,7 @@ def _parsed(df: pl.DataFrame, spec: KindSpec, model) -> tuple[pl.DataFrame, pl.D
         if name not in df.columns:
             cols[name] = pl.Series(name, [None] * n, dtype=col.dtype.type)
             continue
-        e, fail, long = _field_exprs(name, dt, codes)
+        e, fail, long = _field_exprs(name, dt, codes, spec.codes.get(name))
         raw = df.select(pl.col(name).cast(pl.String))
         if dt in PLAIN and n >= 1000:
             pattern, cast = PLAIN[dt]

@@ -518,7 +518,7 @@ def test_what_a_visit_found_stands_when_a_rerun_withdraws_the_warning():
 
 
 def test_returned_to_township_includes_validator_rejections():
-    raw = pl.DataFrame({"预警编号": [W2, W3], "乡（镇）": ["大店镇", "夹沟镇"], "核实结果": ["核实属实", "属实"],
+    raw = pl.DataFrame({"预警编号": [W2, W3], "乡（镇）": ["大店镇", "夹沟镇"], "核实结果": ["已核实", "属实"],
                         "核实日期": ["2026-10-12", "明天"], "line": [2, 3]})
     spec = CFG.kinds["feedback"]
     valid, bad = validate(standardize(raw, spec), spec, "反馈", "反馈/混合.csv")

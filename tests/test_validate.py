@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -109,11 +110,27 @@ def test_missing_record_id_and_several_reasons():
 
 def test_codes_are_nfkc_and_trimmed():
     raw = pl.DataFrame(
-        {"鉴定编号": ["JD1", "JD2"], "户主姓名": ["张三", "李四"], "鉴定等级": ["Ｃ", " d "], "改造状态": ["未 改造", "已改造"], "line": [2, 3]}
+        {"鉴定编号": ["JD1", "JD2"], "户主姓名": ["张三", "李四"], "鉴定等级": ["Ｃ", " E "], "改造状态": ["未 改造", "已改造"], "line": [2, 3]}
     )
     valid, rejected = run(standardize(raw, CFG.kinds["housing"]), "housing", "住建", "住建/x.csv")
     assert valid["grade"].to_list() == ["C"] and rejected["line"].to_list() == [3]
     assert valid["renovation"].to_list() == ["未改造"]
+
+
+def test_other_spellings_of_a_code_are_read_as_the_specs_and_others_still_set_aside():
+    """`[kinds.<kind>.codes]`: C级 and a lower-case d are the grades C and D, 门诊慢性病 is 门诊慢特病
+    (compared after NFKC, without spaces); a spelling no list holds is an unknown code, named.
+    A config without the table (copied before it existed) reads codes as before."""
+    raw = pl.DataFrame({"鉴定编号": ["JD1", "JD2", "JD3"], "户主姓名": ["张三", "李四", "王五"],
+                        "鉴定等级": ["C级", " d ", "危房"], "改造状态": ["未改造"] * 3, "line": [2, 3, 4]})
+    valid, rejected = run(standardize(raw, CFG.kinds["housing"]), "housing", "住建", "住建/x.csv")
+    assert valid["grade"].to_list() == ["C", "D"]
+    assert rejected.select("line", "value").rows() == [(4, "危房")] and "unknown code" in rejected["reason"][0]
+    valid, _ = run(settlements(visit_type=["门诊慢性病", "门 特", "住院"]))
+    assert valid["visit_type"].to_list() == ["门诊慢特病", "门诊慢特病", "住院"]
+    bare = replace(CFG.kinds["housing"], codes={})
+    valid, rejected = validate(standardize(raw, bare), bare, "住建", "住建/x.csv")
+    assert valid.is_empty() and rejected["line"].to_list() == [2, 3, 4]
 
 
 def test_integers():
