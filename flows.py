@@ -659,7 +659,8 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
                                   "the lists' 网格员 and 网格员电话 are empty", count=1)],
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_grid.parquet")
     roster = pl.read_parquet(work / "roster.parquet")
-    new = feedback.first_sent(township.township_rows(warnings, roster, grid, issue_date, deadline),
+    new = feedback.first_sent(township.township_rows(warnings, roster, grid, issue_date, deadline,
+                                                   cfg.matching.head_relations),
                               before, sent_on, sent_deadline)
     earlier_rows = _read(work / "township_rows_earlier.parquet")
     status_earlier = _read(work / "status_earlier.parquet")

@@ -50,13 +50,12 @@ def period_end(period: str) -> date:
 
 
 def households(roster: pl.DataFrame) -> pl.DataFrame:
-    """One row per roster household: place, head's name, size (stated, else counted), income, type."""
+    """One row per roster household: place, size (stated, else counted), income, type."""
     return (
         roster.sort("person_id")
         .group_by("household_id", maintain_order=True)
         .agg(
             pl.col("township", "village", "group").first(),
-            head=pl.col("name").filter(pl.col("relation") == "户主").first().fill_null(pl.col("name").first()),
             size=pl.col("household_size").drop_nulls().first().fill_null(pl.len().cast(pl.Int64)),
             income=pl.col("income_per_capita").drop_nulls().first(),
             household_type=pl.col("household_type").drop_nulls().first(),

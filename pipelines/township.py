@@ -7,6 +7,7 @@ its first 6 and last 4 characters only.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 
 import polars as pl
@@ -68,14 +69,24 @@ def grid_workers(grid: pl.DataFrame | None) -> pl.DataFrame:
     return gw.select("household_id", "grid_worker", "grid_worker_phone").unique("household_id", keep="first")
 
 
+def heads(roster: pl.DataFrame, head_relations: Collection[str]) -> pl.DataFrame:
+    """household_id, head: the name of the person whose 与户主关系 is one of `head_relations`
+    (`matching.head_relations`: 户主, 本人), else of the household's first person."""
+    is_head = pl.col("relation").is_in(list(head_relations))
+    return roster.sort("person_id").group_by("household_id", maintain_order=True).agg(
+        head=pl.col("name").filter(is_head).first().fill_null(pl.col("name").first()))
+
+
 def township_rows(
     warnings: pl.DataFrame, roster: pl.DataFrame, grid: pl.DataFrame | None, issue_date: date, deadline: date,
+    head_relations: Collection[str],
 ) -> pl.DataFrame:
     """Warnings -> TOWNSHIP_COLUMNS plus `township` (the key to split files by; null for unplaced
     leads), sorted by township, 行政村, 村民小组, 户编号, 风险类型. Without a grid this period
-    (网格 not delivered or set aside) 网格员 and 网格员电话 stay empty."""
+    (网格 not delivered or set aside) 网格员 and 网格员电话 stay empty. 户主姓名: `heads`."""
     g = _per_warning(warnings)
-    hh = households(roster).select("household_id", "village", "group", "head", "household_type")
+    hh = households(roster).select("household_id", "village", "group", "household_type").join(
+        heads(roster, head_relations), on="household_id", how="left")
     x = g.join(hh, on="household_id", how="left").join(_names(g, roster), on="warning_id", how="left")
     x = x.join(grid_workers(grid), on="household_id", how="left")
     lead = pl.col("household_id").is_null()

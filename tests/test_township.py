@@ -3,7 +3,8 @@ import re
 
 import polars as pl
 
-from pipelines.township import county_summary, mask_ids, township_rows, unplaced_leads
+from config import load_config
+from pipelines.township import county_summary, heads, mask_ids, township_rows, unplaced_leads
 from schemas.outputs import TOWNSHIP_COLUMNS
 
 ROSTER = pl.DataFrame({
@@ -41,10 +42,11 @@ W = pl.DataFrame({
     "lead_village": [None, None, None, None, "马集村", None],
 })
 ISSUE, DEADLINE = dt.date(2026, 9, 30), dt.date(2026, 10, 10)
+HEADS = load_config().matching.head_relations
 
 
 def rows():
-    return township_rows(W, ROSTER, GRID, ISSUE, DEADLINE)
+    return township_rows(W, ROSTER, GRID, ISSUE, DEADLINE, HEADS)
 
 
 def test_columns_one_row_per_warning_and_sorted():
@@ -62,6 +64,16 @@ def test_roster_household_row():
     assert r["来源记录编号"] == "JS1、JS2" and (r["网格员"], r["网格员电话"]) == ("网格员1", "13700000001")
     assert (r["下发日期"], r["核实截止日期"]) == ("2026-09-30", "2026-10-10")
     assert (r["行政村"], r["村民小组"], r["户编号"]) == ("韩湖村", "1组", "A")
+
+
+def test_the_head_is_whom_the_roster_says_in_any_of_the_configured_words():
+    """户主姓名: the person whose 与户主关系 is one of `matching.head_relations` (a roster may say 本人),
+    not merely the household's first person; with none, the first."""
+    roster = ROSTER.with_columns(relation=pl.Series(["配偶", "本人", None]))
+    assert dict(heads(roster, HEADS).iter_rows()) == {"A": "李四", "B": "王五"}
+    assert dict(heads(roster, ["户主"]).iter_rows()) == {"A": "张三", "B": "王五"}
+    r = township_rows(W, roster, GRID, ISSUE, DEADLINE, HEADS).filter(pl.col("预警编号") == "YJ202610-aaa")
+    assert r["户主姓名"].to_list() == ["李四"]
 
 
 def test_whole_household_and_leads():
@@ -83,7 +95,7 @@ def test_record_ids_with_ids_are_masked_and_no_full_id_or_phone_anywhere():
 
 
 def test_without_a_grid_the_rows_go_out_with_empty_grid_worker_columns():
-    with_grid, without = rows(), township_rows(W, ROSTER, None, ISSUE, DEADLINE)
+    with_grid, without = rows(), township_rows(W, ROSTER, None, ISSUE, DEADLINE, HEADS)
     assert without.drop("网格员", "网格员电话").equals(with_grid.drop("网格员", "网格员电话"))
     assert without["网格员"].null_count() == without.height and with_grid["网格员"].null_count() < with_grid.height
 
