@@ -568,8 +568,11 @@ def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: 
         out = _follow_households(out, roster, grid, persons)
     last = _answers(answers).group_by("warning_id", maintain_order=True).last().filter(pl.col("result").is_null())
     if last.height:
-        out = out.join(last.select("warning_id", _inc="include_monitoring", _who="verifier", _when="verify_date",
-                                   _note="note"), left_on="预警编号", right_on="warning_id", how="left")
+        # (the township's own words, shown back to it: an ID number typed in them is masked like
+        # any other, SPEC: no full ID number in a township file)
+        out = out.join(last.select("warning_id", _inc="include_monitoring", _who=mask_ids(pl.col("verifier")),
+                                   _when="verify_date", _note=mask_ids(pl.col("note"))),
+                       left_on="预警编号", right_on="warning_id", how="left")
         told = pl.any_horizontal(pl.col(c).is_not_null() for c in ("_inc", "_who", "_when", "_note"))
         out = out.with_columns(
             是否纳入监测=pl.when(told).then("_inc"), 核实人=pl.when(told).then("_who"),

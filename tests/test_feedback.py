@@ -376,6 +376,10 @@ def test_a_carried_warning_answered_without_a_result_shows_that_answer_and_asks_
     assert over["备注"] == "上次反馈未填核实结果，请补填：家中无人，改日再访" and over["状态"] == "逾期未核实"
     others = c.filter(pl.col("预警编号") != "w-over")
     assert others.select(*FEEDBACK_COLUMNS).null_count().row(0) == (others.height,) * 5
+    # an ID number the township typed into its note is masked when shown back (no full ID in its file)
+    typed = a.with_columns(note=pl.Series(["已核对身份证341302198001011234，家中无人", None]))
+    over = carry_over(STATUS, EARLIER, before_period="2026-11", answers=typed).filter(pl.col("预警编号") == "w-over")
+    assert over["备注"][0] == "上次反馈未填核实结果，请补填：已核对身份证341302********1234，家中无人"
 
 
 def test_with_carry_over_puts_carried_rows_first_per_township():
