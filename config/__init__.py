@@ -294,9 +294,13 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 
 
 def _folder_of(folders: dict[str, Any], name: str) -> str | None:
-    """The canonical folder (its key in `folders`) named `name` or one of its English aliases."""
+    """The canonical folder (its key in `folders`) named `name` or one of its aliases (English,
+    or the department's own name: 医保局); compared after NFKC, without spaces, ignoring case."""
+    def norm(n: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", str(n)).split()).lower()
+    name = norm(name)
     for canon, aliases in folders.items():
-        if name == canon or name.lower() in {a.lower() for a in aliases}:
+        if name == norm(canon) or name in {norm(a) for a in aliases}:
             return canon
     return None
 

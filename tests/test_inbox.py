@@ -300,6 +300,16 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     assert "户籍底册" in missing_departments(files, CFG)
 
 
+def test_a_folder_named_as_the_department_calls_itself_is_that_department(tmp_path):
+    per = tmp_path / "2026-10"
+    for folder in ["医疗保障局", "人社局", " 住建局", "Ｗａｔｅｒ"]:
+        write(per / folder / "a.csv", f"{HEADER}\n{folder},张三,,2026-10-05,1\n")
+    files, problems = discover(per, CFG)
+    assert dict(zip(files["file"], files["dept"])) == {
+        "医疗保障局/a.csv": "医保", "人社局/a.csv": "人社", " 住建局/a.csv": "住建", "Ｗａｔｅｒ/a.csv": "水利"}
+    assert not problems
+
+
 def test_a_saved_again_copy_is_the_one_reported_as_repeating_its_original(tmp_path):
     per = tmp_path / "2026-10"
     body = f"{HEADER}\nJS1,张三,,2026-10-05,1\n"
