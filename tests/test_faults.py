@@ -227,10 +227,10 @@ def _bad_inbox(county: Path, dest: Path) -> tuple[Path, dict[str, str]]:
         rel = f"{folder[dept]}/{name}"
         (p / rel).write_bytes(data)
         said[rel] = words
-    (p / "医保局").mkdir()  # an unknown folder, a file outside any: read by no one, and said so
-    (p / "医保局" / "结算明细_2026-10.csv").write_text(_settlements(), encoding="utf-8")
+    (p / "税务局").mkdir()  # an unknown folder, a file outside any: read by no one, and said so
+    (p / "税务局" / "结算明细_2026-10.csv").write_text(_settlements(), encoding="utf-8")
     (p / "结算明细_放错位置.csv").write_text(_settlements(), encoding="utf-8")
-    said |= {"医保局/": "unknown folder", "结算明细_放错位置.csv": "not in a department folder"}
+    said |= {"税务局/": "unknown folder", "结算明细_放错位置.csv": "not in a department folder"}
     return inbox, said
 
 
