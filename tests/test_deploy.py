@@ -164,10 +164,13 @@ def test_counties_deployed_on_a_work_pool_run_at_once_on_two_workers(prefect_ser
                         "PREFECT_LOGGING_LEVEL": "INFO"}
     logs = [tmp_path / f"worker{i}.log" for i in (1, 2)]
     log_files = [open(log, "w") for log in logs]
+    # one worker per machine, each taking its machine's queue (the first county's is the pool's
+    # default queue): which run each takes does not depend on who polls first on a busy host
     workers = [subprocess.Popen(
         [str(Path(sys.executable).with_name("prefect")), "worker", "start", "--pool", "suzhou", "--limit", "1",
-         "--name", log.stem], cwd=tmp_path, env=worker_env, stdout=fh, stderr=subprocess.STDOUT,
-        start_new_session=True) for log, fh in zip(logs, log_files)]
+         "--work-queue", queue, "--name", log.stem], cwd=tmp_path, env=worker_env, stdout=fh,
+        stderr=subprocess.STDOUT, start_new_session=True)
+        for log, fh, queue in zip(logs, log_files, ("default", "host-b"))]
 
     def worker_logs() -> str:
         return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}" for log in logs)
@@ -182,7 +185,7 @@ def test_counties_deployed_on_a_work_pool_run_at_once_on_two_workers(prefect_ser
                 assert d.work_pool_name == "suzhou" and d.parameters["county"] == code
                 assert d.parameters["inbox_dir"] == str(tmp_path / code / "inbox")
                 assert d.parameters["out_dir"] == str(tmp_path / code / "out")
-            assert deployments[1].work_queue_name == "host-b"
+            assert [d.work_queue_name for d in deployments] == ["default", "host-b"]
 
             # both workers polling before the runs exist, so neither takes both in turn
             deadline = time.monotonic() + 60
