@@ -13,6 +13,7 @@ import itertools
 import io
 import os
 import re
+import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -394,10 +395,57 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
             numeric = book.load_sheet(ws.title, header_row=None, use_columns=long,
                                       dtypes={i: "boolean" for i in long}).to_polars()
             cells = _as_spreadsheet_numbers(cells, numeric)
+        if merges := _column_merges(path, getattr(ws, "_worksheet_path", None)):
+            # (calamine's frame also starts at the first non-empty column)
+            left = min((next(i for i, c in enumerate(r) if c not in (None, "")) for r in ws.iter_rows(values_only=True)
+                        if any(c not in (None, "") for c in r)), default=0)
+            cells = _fill_merged(cells, merges, offset, left)
         return ws.title, offset, cells
 
     # a hidden sheet holds a workbook's lookup lists (乡镇/村 for its drop-downs), not its records
     return (sheet(ws) for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible")
+
+
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+
+
+def _column_merges(path: Path, member: str | None) -> list[tuple[int, int, int]]:
+    """The sheet's merged ranges one column wide and more than one row high, as (column, first
+    row, last row), 0-based: a value typed once for several rows (a 网格员 merged over the
+    households of their grid). Read from the sheet's XML, where they follow the cells."""
+    if not member:
+        return []
+    col = lambda letters: sum((ord(ch) - 64) * 26 ** i for i, ch in enumerate(reversed(letters))) - 1  # noqa: E731
+    out, tail = [], b""
+    with zipfile.ZipFile(path) as z, z.open(member.lstrip("/")) as fh:
+        while chunk := fh.read(1 << 22):
+            text = tail + chunk
+            if b"mergeCell " not in text:  # (nearly every chunk: the cells)
+                tail = text[-200:]
+                continue
+            for m in _MERGE.finditer(text):
+                c1, r1, c2, r2 = m.group(1).decode(), int(m.group(2)), m.group(3).decode(), int(m.group(4))
+                if c1 == c2 and r2 > r1:
+                    out.append((col(c1), r1 - 1, r2 - 1))
+            tail = text[-200:]  # (a tag cut by the chunk's end is found whole next time; found twice, kept once)
+    return sorted(set(out))
+
+
+def _fill_merged(cells: pl.DataFrame, merges: list[tuple[int, int, int]], top: int, left: int) -> pl.DataFrame:
+    """`cells` (a sheet's frame from row `top` and column `left`, 0-based) with every cell of a
+    merged column range holding the value its first cell shows, as the person reading it sees."""
+    columns = cells.columns
+    fills: dict[str, list[tuple[int, int]]] = {}
+    for c, r1, r2 in merges:
+        if 0 <= c - left < len(columns) and r1 - top >= 0 and r1 - top < cells.height:
+            fills.setdefault(columns[c - left], []).append((r1 - top, min(r2 - top, cells.height - 1)))
+    out = []
+    for name, ranges in fills.items():
+        v = cells[name]
+        for a, b in ranges:
+            v = v.scatter(list(range(a + 1, b + 1)), [v[a]] * (b - a))
+        out.append(v)
+    return cells.with_columns(out) if out else cells
 
 
 EXACT_DIGITS = 15  # significant digits a spreadsheet number keeps (Excel shows and stores 15)

@@ -194,6 +194,31 @@ def test_an_ordinary_csv_is_read_by_the_fast_path(tmp_path, rows):
     assert ("_extra" in got.columns) == (len(rows) == 2)
 
 
+def test_xlsx_cells_merged_down_a_column_hold_their_value_in_every_row(tmp_path):
+    """A 网格员 (and their grid, place, phone) typed once in cells merged over the rows of their
+    households: every row holds it, as the reader of the sheet sees it; also below a title merged
+    across the columns and from column B on. A cell merged across columns only is left as read."""
+    path = tmp_path / "网格.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("网格")
+    header = ["网格编号", "乡（镇）", "行政村", "网格员", "网格员电话", "户编号", "备注"]
+    ws.merge_range(0, 1, 0, 7, "大店镇网格划分表")  # a title over B1:H1
+    ws.write_row(2, 1, header)
+    rows = [["G1", "大店镇", "韩湖村", "张网", "13700000001", "H1", "a"], [None] * 5 + ["H2", None],
+            [None] * 5 + ["H3", None], ["G2", "大店镇", "韩湖村", "王网", "13700000002", "H4", None]]
+    for i, r in enumerate(rows):
+        ws.write_row(3 + i, 1, r)
+    for c in range(5):  # B4:B6 ... F4:F6
+        ws.merge_range(3, 1 + c, 5, 1 + c, rows[0][c])
+    ws.merge_range(6, 6, 6, 7, "H4")  # across columns only
+    wb.close()
+    df = read_table(path, "网格/网格.xlsx", KNOWN)
+    assert df.select("网格编号", "网格员", "网格员电话", "户编号", "line").rows() == [
+        ("G1", "张网", "13700000001", "H1", 4), ("G1", "张网", "13700000001", "H2", 5),
+        ("G1", "张网", "13700000001", "H3", 6), ("G2", "王网", "13700000002", "H4", 7)]
+    assert df["备注"].to_list() == ["a", None, None, None]
+
+
 def test_xlsx_long_number_cells_read_as_excel_keeps_them(tmp_path):
     """An ID written into a numeric cell with all its digits reads back through a float
     (…325 -> …328): it is taken as Excel keeps it (15 digits, zeros), i.e. destroyed, not
