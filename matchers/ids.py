@@ -72,9 +72,10 @@ def normalize_ids(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:
 
 
 def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
+    # (an X typed as the multiplication sign ×; digits grouped by dashes: 341302-19900101-123X)
     s = (
         pl.col(col).cast(pl.Utf8).str.normalize("NFKC")
-        .str.replace_all(r"[\s'\"`‘’“”]", "").str.to_uppercase()
+        .str.replace_all(r"[\s'\"`‘’“”\-‐‑–—]", "").str.replace_all(r"[×✕]", "X").str.to_uppercase()
     )
     sci = s.str.extract_groups(r"^(\d)\.?(\d*)E\+?(\d+)$")
     sci_digits = pl.concat_str([sci.struct[0], sci.struct[1]])

@@ -41,7 +41,7 @@ SIGNAL_SCHEMA = {
 SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES), 1)}  # 低 1, 中 2, 高 3
 _LEVEL_RANK = {"四级": 1, "三级": 2, "二级": 3, "一级": 4}
 _GRADE_RANK = {"A": 1, "B": 2, "C": 3, "D": 4}
-_FULLWIDTH = (list("０１２３４５６７８９Ｘｘ＊"), list("0123456789XX*"))
+_FULLWIDTH = (list("０１２３４５６７８９Ｘｘ×✕＊"), list("0123456789XXXX*"))  # (as `matchers.ids` reads them)
 
 
 def period_end(period: str) -> date:
@@ -152,7 +152,7 @@ def _records(d: RuleInputs, x: pl.DataFrame, keep_sources: bool = True) -> pl.Da
     persons = d.persons.filter(pl.col("person_id").is_in(x["person_id"].implode()))
     x = x.hstack(x.select("person_id").join(persons, on="person_id", how="left", maintain_order="left")
                  .drop("person_id"))
-    idn = _col(x, "id_raw").str.replace_many(*_FULLWIDTH).str.replace_all(r"[\s']", "").str.to_uppercase()
+    idn = _col(x, "id_raw").str.replace_many(*_FULLWIDTH).str.replace_all(r"[\s'\-‐‑–—]", "").str.to_uppercase()
     name = _col(x, "name").str.replace_all(r"\s", "").str.replace_many(["•", ".", "・", "＊"], ["·"] * 3 + ["*"])
     lead = pl.col("decision").is_null() | (pl.col("decision") == "unmatched")
     x = x.with_columns(_idn=idn, _name=name, _lead=lead.fill_null(True))

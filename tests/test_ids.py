@@ -22,12 +22,16 @@ def test_masks_and_dirt_normalise():
         "34220119560506****",  # first 14 kept
         " ３４１３０２196201112734 ",  # spaces, full-width digits
         "11010519491231002x",  # lower-case x
+        "11010519491231002×",  # X typed as the multiplication sign
+        "341302-19620111-2734",  # grouped by dashes
+        "342201—********—2205",
     )
     assert out["id_norm"].to_list() == [
         "341302196201112734", "342201********2205", "341302********6128", "34220119560506****",
-        "341302196201112734", "11010519491231002X",
+        "341302196201112734", "11010519491231002X", "11010519491231002X", "341302196201112734", "342201********2205",
     ]
-    assert out["id_status"].to_list() == ["full_valid", "masked", "masked", "masked", "full_valid", "full_valid"]
+    assert out["id_status"].to_list() == ["full_valid", "masked", "masked", "masked", "full_valid", "full_valid",
+                                          "full_valid", "full_valid", "masked"]
     assert out["kept"][1] == "111111000000001111"
 
 
