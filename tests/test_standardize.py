@@ -19,6 +19,9 @@ CFG = load_config()
         ("年人均纯收入（元/人）", "年人均纯收入"),
         ("*姓名", "姓名"),  # a template's mark of a required field
         ("姓名＊", "姓名"),
+        ("姓名（必填）", "姓名"),
+        ("核实结果（属实/不属实）", "核实结果"),  # the values to choose from
+        ("是否纳入监测(是/否)", "是否纳入监测"),
     ],
 )
 def test_normalize_header_equal(a, b):
@@ -28,6 +31,7 @@ def test_normalize_header_equal(a, b):
 def test_normalize_header_keeps_non_unit_brackets():
     assert normalize_header("乡（镇）") == "乡(镇)"
     assert normalize_header("县（市、区）") == "县(市、区)"
+    assert normalize_header("乡镇（街道）") == "乡镇(街道)"
 
 
 def test_detect_kind_medical_two_kinds():
