@@ -205,9 +205,12 @@ class RunConfig:
 @dataclass(frozen=True)
 class InboxConfig:
     """Reading the inbox: words in a file's name that say it was delivered after the files
-    without them (a correction), for deciding which delivery of a record is the latest."""
+    without them (a correction), for deciding which delivery of a record is the latest; how many
+    days after its period's last day a department record's date may fall (a later one cannot
+    have happened when the extract was made: a mistyped year)."""
 
     later_marks: tuple[str, ...] = ("更正", "修正", "补充", "补报", "重报", "重发", "corrected", "correction")
+    days_after_period: int = 61
 
 
 @dataclass(frozen=True)
@@ -361,7 +364,7 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
         dispatch={str(k): str(v) for k, v in raw.get("dispatch", {}).items()},
         feedback=FeedbackConfig(**{
             k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("feedback", {}).items()}),
-        inbox=InboxConfig(**{k: tuple(v) for k, v in raw.get("inbox", {}).items()}),
+        inbox=InboxConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("inbox", {}).items()}),
     )
 
 

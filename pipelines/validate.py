@@ -355,6 +355,27 @@ SUPERSEDED_SCHEMA = {"dept": pl.String, "kind": pl.String, "file": pl.String, "l
                      "record_id": pl.String, "superseded_by": pl.String, "changed": pl.Boolean}
 
 
+def set_aside_future_dates(valid: pl.DataFrame, latest: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(kept rows, Rejected rows) of one validated extract: a row with a date after `latest` (its
+    period's last day and `inbox.days_after_period`) cannot have happened when the extract was
+    made (a mistyped year: 2027 for 2026) and is set aside, naming the first such field."""
+    dates = [c for c, t in valid.schema.items() if t == pl.Date]
+    if not dates or valid.is_empty():
+        return valid, pl.DataFrame(schema=REJECTED_SCHEMA)
+    late = [(pl.col(c) > pl.lit(latest)).fill_null(False) for c in dates]
+    bad = valid.select(pl.any_horizontal(late)).to_series()
+    if not bad.any():
+        return valid, pl.DataFrame(schema=REJECTED_SCHEMA)
+    first = pl.coalesce([pl.when(cond).then(pl.lit(c)) for c, cond in zip(dates, late)])
+    rows = valid.filter(bad).with_columns(_f=first)
+    value = pl.coalesce([pl.when(pl.col("_f") == c).then(pl.col(c).dt.to_string("%Y-%m-%d")) for c in dates])
+    rejected = rows.select(
+        "dept", "kind", "file", pl.col("line").cast(pl.Int64), pl.col("record_id").cast(pl.String), field="_f", value=value,
+        reason=pl.format("{} 日期晚于 {}，不可能已发生（年份录错？） date after {}: cannot have happened yet (a mistyped year?)",
+                         "_f", pl.lit(latest.isoformat()), pl.lit(latest.isoformat())))
+    return valid.filter(~bad), rejected.cast(REJECTED_SCHEMA)
+
+
 def stand_ins(df: pl.DataFrame, rejected: pl.DataFrame, spec: KindSpec, dept: str, file: str) -> pl.DataFrame:
     """For each row of the standardised table `df` that `validate` set aside (`rejected`), which
     record it delivered: dept, kind, file, line, the record number as `validate` types it (under

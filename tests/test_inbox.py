@@ -395,6 +395,22 @@ def test_read_period_end_to_end(tmp_path):
     assert any("identical" in p.problem and not p.set_aside for p in problems)
 
 
+def test_a_record_dated_after_its_extract_could_be_made_is_set_aside(tmp_path):
+    """October's extract: a settlement of 2027-10-05 (a mistyped year) would count in 2027's sums;
+    it is set aside naming the field, as is an 事件日期 of 2027. A date up to `days_after_period`
+    (61) after the period's last day is kept: an extract made in December holds November's."""
+    per = tmp_path / "2026-10"
+    write(per / "医保" / "a.csv", f"{HEADER}\nJS1,张三,,2026-12-31,1\nJS2,李四,,2027-10-05,2\nJS3,王五,,2027-01-01,3\n")
+    write(per / "人社" / "r.csv", "记录编号,姓名,事件类型,事件日期\nR1,王五,失业登记,2027-10-08\nR2,赵六,失业登记,2026-10-08\n")
+    extracts, rejected, _, _ = read_period(per, CFG)
+    assert extracts["med_settlement"]["record_id"].to_list() == ["JS1"]
+    assert extracts["hr"]["record_id"].to_list() == ["R2"]
+    late = rejected.sort("file", "line").select("file", "line", "record_id", "field", "value").rows()
+    assert late == [("人社/r.csv", 2, "R1", "event_date", "2027-10-08"), ("医保/a.csv", 3, "JS2", "settle_date", "2027-10-05"),
+                    ("医保/a.csv", 4, "JS3", "settle_date", "2027-01-01")]
+    assert rejected["reason"].str.contains("2026-12-31").all()
+
+
 @pytest.mark.skipif(not EXAMPLE.exists(), reason="shared example inbox not present")
 def test_example_inbox_read_period_and_supersede():
     extracts, rejected, superseded, problems = read_period(EXAMPLE, CFG)
