@@ -17,13 +17,14 @@ import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from config import Config
+from pipelines.calendar import period_end
 from pipelines.standardize import describe_misfit, detect_kind, known_headers, normalize_header, standardize
 from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks, keep_latest,
                                 rejected_files, set_aside_future_dates, sheet_label, stand_ins, validate)
@@ -680,13 +681,12 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     rejected = [bad]
     latest_date = None  # the period folder is named for its period (YYYY-MM): its last day, and the days allowed after
     if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period_dir.name):
-        last_day = (date.fromisoformat(f"{period_dir.name}-01") + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-        latest_date = last_day + timedelta(days=cfg.inbox.days_after_period)
+        latest_date = period_end(period_dir.name) + timedelta(days=cfg.inbox.days_after_period)
     for kind, df in latest.items():
         latest[kind], nobody = set_aside_unidentifiable(df)
         rejected.append(nobody)
         if latest_date and kind not in cfg.ANSWER_KINDS:  # (an answer's date is checked against when it came back)
-            latest[kind], late = set_aside_future_dates(latest[kind], latest_date)
+            latest[kind], late = set_aside_future_dates(latest[kind], latest_date, cfg.inbox.planned_date_fields)
             rejected.append(late)
     rejected = pl.concat(rejected).cast(REJECTED_SCHEMA).sort(delivery_place(pl.col("file"), ranks), maintain_order=True)
     return latest, rejected, superseded, rows_read

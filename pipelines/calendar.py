@@ -9,6 +9,12 @@ import chinese_calendar
 from config import RunConfig
 
 
+def period_end(period: str) -> date:
+    """The last day of a period `YYYY-MM`."""
+    y, m = map(int, period.split("-"))
+    return date(y + m // 12, m % 12 + 1, 1) - timedelta(days=1)
+
+
 def is_workday(day: date, run: RunConfig = RunConfig()) -> tuple[bool, bool]:
     """(is a working day, the year's schedule is known). The days of `run.holidays` and
     `run.workdays` (a year's 部分节假日安排 as the bureau entered it) come first, then

@@ -15,13 +15,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import cached_property
 from typing import Callable
 
 import polars as pl
 
 from matchers.places import normalize_place
+from pipelines.calendar import period_end
 from pipelines.review_answers import apply_answers
 
 from config import SEVERITIES, Config, RuleConfig
@@ -42,11 +43,6 @@ SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES), 1)}  # 低 1, 
 _LEVEL_RANK = {"四级": 1, "三级": 2, "二级": 3, "一级": 4}
 _GRADE_RANK = {"A": 1, "B": 2, "C": 3, "D": 4}
 _FULLWIDTH = (list("０１２３４５６７８９Ｘｘ×✕＊"), list("0123456789XXXX*"))  # (as `matchers.ids` reads them)
-
-
-def period_end(period: str) -> date:
-    y, m = map(int, period.split("-"))
-    return date(y + m // 12, m % 12 + 1, 1) - timedelta(days=1)
 
 
 def households(roster: pl.DataFrame) -> pl.DataFrame:
@@ -477,7 +473,8 @@ def w1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         w = w.join(src.select("record_id", *extra), on="record_id", how="left")
     if "decision" in w.columns:
         w = w.filter(pl.col("decision") == "matched")
-    w = w.filter(pl.col("resolved_date").is_null()).select(
+    # (a 解决日期 after the period is a plan: not solved yet)
+    w = w.filter(pl.col("resolved_date").is_null() | (pl.col("resolved_date") > period_end(d.period))).select(
         "record_id", "dept", "township", "village", "problem_type", "found_date", w_group="group")
     x = d.households.select("household_id", "township", "village", "group").join(w, on=["township", "village"])
     x = x.filter(pl.col("w_group").is_null() | (pl.col("w_group") == pl.col("group")))

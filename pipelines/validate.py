@@ -5,7 +5,7 @@ never vanish), and let later deliveries of a record supersede earlier ones."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 
 import pandera.polars as pa
@@ -355,11 +355,13 @@ SUPERSEDED_SCHEMA = {"dept": pl.String, "kind": pl.String, "file": pl.String, "l
                      "record_id": pl.String, "superseded_by": pl.String, "changed": pl.Boolean}
 
 
-def set_aside_future_dates(valid: pl.DataFrame, latest: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+def set_aside_future_dates(valid: pl.DataFrame, latest: date, planned: Collection[str] = ()
+                           ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(kept rows, Rejected rows) of one validated extract: a row with a date after `latest` (its
     period's last day and `inbox.days_after_period`) cannot have happened when the extract was
-    made (a mistyped year: 2027 for 2026) and is set aside, naming the first such field."""
-    dates = [c for c, t in valid.schema.items() if t == pl.Date]
+    made (a mistyped year: 2027 for 2026) and is set aside, naming the first such field. The
+    `planned` fields (`inbox.planned_date_fields`) may be later."""
+    dates = [c for c, t in valid.schema.items() if t == pl.Date and c not in planned]
     if not dates or valid.is_empty():
         return valid, pl.DataFrame(schema=REJECTED_SCHEMA)
     late = [(pl.col(c) > pl.lit(latest)).fill_null(False) for c in dates]

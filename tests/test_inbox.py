@@ -402,7 +402,10 @@ def test_a_record_dated_after_its_extract_could_be_made_is_set_aside(tmp_path):
     per = tmp_path / "2026-10"
     write(per / "医保" / "a.csv", f"{HEADER}\nJS1,张三,,2026-12-31,1\nJS2,李四,,2027-10-05,2\nJS3,王五,,2027-01-01,3\n")
     write(per / "人社" / "r.csv", "记录编号,姓名,事件类型,事件日期\nR1,王五,失业登记,2027-10-08\nR2,赵六,失业登记,2026-10-08\n")
+    # (a 解决日期 may be a plan: `inbox.planned_date_fields`)
+    write(per / "水利" / "w.csv", "工单编号,乡（镇）,行政村,问题类型,发现日期,解决日期\nGS1,大店镇,韩湖村,有管无水,2026-10-01,2027-03-01\n")
     extracts, rejected, _, _ = read_period(per, CFG)
+    assert extracts["water"]["record_id"].to_list() == ["GS1"]
     assert extracts["med_settlement"]["record_id"].to_list() == ["JS1"]
     assert extracts["hr"]["record_id"].to_list() == ["R2"]
     late = rejected.sort("file", "line").select("file", "line", "record_id", "field", "value").rows()

@@ -342,17 +342,19 @@ def test_e1_e2():
 
 def test_w1_village_group_and_resolved():
     water = pl.DataFrame({
-        "dept": "水利", "kind": "water", "record_id": ["GS1", "GS2", "GS3"],
-        "township": ["大店镇", "大店镇", "夹沟镇"], "village": ["韩湖村", "吕台村", "郑楼村"],
-        "group": [None, "9组", None], "problem_type": ["有管无水", "水质较差", "高价买水"],
-        "found_date": [D(2026, 10, 1)] * 3, "resolved_date": [None, None, D(2026, 10, 9)],
+        "dept": "水利", "kind": "water", "record_id": ["GS1", "GS2", "GS3", "GS4"],
+        "township": ["大店镇", "大店镇", "夹沟镇", "夹沟镇"], "village": ["韩湖村", "吕台村", "郑楼村", "郑楼村"],
+        "group": [None, "9组", None, None], "problem_type": ["有管无水", "水质较差", "高价买水", "频繁停水断水"],
+        "found_date": [D(2026, 10, 1)] * 4, "resolved_date": [None, None, D(2026, 10, 9), D(2026, 12, 20)],
     })
     places = water.select("record_id", "township", "village", "group", decision=pl.lit("matched"))
     links = pl.DataFrame({"dept": [], "kind": [], "record_id": [], "decision": [], "person_id": []},
                          schema={c: pl.Utf8 for c in ["dept", "kind", "record_id", "decision", "person_id"]})
     sig = run_rules({"water": water}, links, ROSTER, CFG, P, water_places=places)
     w1 = fired(sig, "W1")
-    assert w1["household_id"].to_list() == ["A"]  # B is in 2组, not 9组; C's problem is resolved
+    # B is in 2组, not 9组; C's first problem is resolved, its second is to be by December (a plan)
+    assert w1.sort("household_id")["household_id"].to_list() == ["A", "C"]
+    assert "频繁停水断水" in w1.filter(pl.col("household_id") == "C")["basis"][0]
     assert "有管无水" in w1["basis"][0] and w1["record_ids"][0].to_list() == ["GS1"]
     assert fired(run_rules({}, links, ROSTER, CFG, P, water_places=places), "W1").is_empty()
 
