@@ -31,6 +31,7 @@ from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SUPERSEDED_SCHEMA, deliv
 
 EXTENSIONS = (".csv", ".xlsx")
 HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepared to skip
+HIDDEN_TABLE_NAMES = 4  # known column names that make a hidden sheet's table look like records (a lookup list has fewer)
 # A ".csv" whose header is not found between commas is tried with these in turn (a system's
 # export, or Excel's "Text (tab delimited)" renamed .csv); the one that finds it is noted.
 SEPARATORS = {",": None, "\t": ("制表符", "tabs"), ";": ("分号", "semicolons"), "|": ("竖线", "vertical bars")}
@@ -362,9 +363,9 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else []))
 
 
-def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame]] | str:
-    """Per visible sheet, (its name, rows above its first non-empty one, its cells as a String
-    frame); or a problem message. The cells stay in a polars frame (never a Python string per
+def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame, bool]] | str:
+    """Per sheet, (its name, rows above its first non-empty one, its cells as a String frame,
+    whether it is visible); or a problem message. The cells stay in a polars frame (never a Python string per
     cell), so a large workbook costs what calamine needs to hold it.
 
     fastexcel reads cells as strings (numbers as their string, dates as `YYYY-MM-DD HH:MM:SS`);
@@ -401,10 +402,9 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
             left = min((next(i for i, c in enumerate(r) if c not in (None, "")) for r in ws.iter_rows(values_only=True)
                         if any(c not in (None, "") for c in r)), default=0)
             cells = _fill_merged(cells, merges, offset, left)
-        return ws.title, offset, cells
+        return ws.title, offset, cells, getattr(ws, "sheet_state", "visible") == "visible"
 
-    # a hidden sheet holds a workbook's lookup lists (乡镇/村 for its drop-downs), not its records
-    return (sheet(ws) for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible")
+    return (sheet(ws) for ws in wb.worksheets)
 
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
@@ -577,8 +577,17 @@ def read_tables(
             sheets = _xlsx_sheets(path, rel)
             if isinstance(sheets, str):
                 return ReadError(rel, sheets)
-            found = [(name, df) for name, offset, frame in sheets
-                     if (df := _sheet_table(offset, frame, known, rel, notes)) is not None]
+            found = []
+            for name, offset, frame, visible in sheets:
+                if (df := _sheet_table(offset, frame, known, rel, notes if visible else None)) is None:
+                    continue
+                if visible:
+                    found.append((name, df))
+                elif notes is not None and sum(map(bool, map(known or bool, df.columns[:-1]))) >= HIDDEN_TABLE_NAMES:
+                    # a hidden sheet holds a workbook's lookup lists (乡镇/村 for its drop-downs), not its
+                    # records; one whose header reads like a table of records is said, not read
+                    notes.append(ReadError(rel, f"隐藏的工作表「{name}」有表头（{df.height} 行），未读取；如是数据请取消隐藏 "
+                                                f"hidden sheet '{name}' holds a table ({df.height} rows): not read", None, False))
             if len(found) == 1:
                 return [(rel, found[0][1])]
             return [(sheet_label(rel, name), df) for name, df in found] or no_header

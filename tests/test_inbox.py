@@ -170,8 +170,14 @@ def test_every_sheet_with_a_header_is_a_table_named_by_its_sheet(tmp_path):
     hidden.write_row(0, 0, ["乡（镇）", "行政村", "村民小组"])
     hidden.write_row(1, 0, ["大店镇", "王庄村", "1组"])
     hidden.hide()
+    old = wb.add_worksheet("上月")  # a hidden sheet of records: said, not read
+    old.write_row(0, 0, ["预警编号", "风险类型", "乡（镇）", "核实结果", "核实日期"])
+    old.write_row(1, 0, ["YJ0", "因病", "大店镇", "属实", "2026-10-05"])
+    old.hide()
     wb.close()
-    tables = read_tables(path, "反馈/r.xlsx", KNOWN)
+    notes = []
+    tables = read_tables(path, "反馈/r.xlsx", KNOWN, notes)
+    assert [n.problem[:13] for n in notes] == ["隐藏的工作表「上月」有表头"] and not notes[0].set_aside
     assert [label for label, _ in tables] == ["反馈/r.xlsx（工作表 因病）", "反馈/r.xlsx（工作表 因残）"]
     assert [df["预警编号"].to_list() for _, df in tables] == [["YJ1"], ["YJ2"]]
     assert read_table(path, "反馈/r.xlsx", KNOWN)["预警编号"].to_list() == ["YJ1"]
