@@ -133,6 +133,17 @@ def test_other_spellings_of_a_code_are_read_as_the_specs_and_others_still_set_as
     assert valid.is_empty() and rejected["line"].to_list() == [2, 3, 4]
 
 
+def test_every_spelling_in_the_config_reads_as_a_value_the_spec_allows():
+    """A `[kinds.<kind>.codes]` entry leading to a value outside the field's list would set aside
+    every row spelled so: each one leads to an allowed value, of a code field of its kind."""
+    for spec in CFG.kinds.values():
+        columns = EXTRACT_MODELS[spec.name].to_schema().columns
+        for field, spellings in spec.codes.items():
+            [isin] = [c for c in columns[field].checks if c.name == "isin"]
+            allowed = set(isin.statistics["allowed_values"])
+            assert set(spellings.values()) <= allowed, (spec.name, field, set(spellings.values()) - allowed)
+
+
 def test_integers():
     raw = pl.DataFrame(
         {"记录编号": ["R1", "R2", "R3"], "姓名": ["a", "b", "c"], "事件类型": ["失业登记"] * 3,
