@@ -17,7 +17,7 @@ import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -625,13 +625,16 @@ def read_table(
     return tables if isinstance(tables, ReadError) else tables[0][1]
 
 
-def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: list | None = None
+def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: list | None = None,
+                  latest: date | None = None
                   ) -> tuple[list[tuple[str, pl.DataFrame]], pl.DataFrame, list[tuple[str, pl.DataFrame]], int]:
     """One delivered file of folder `dept` -> read, detect each table's kind, standardise,
     validate: ([(kind, valid rows)] per table, `Rejected` rows, [(kind, `stand_ins` of its rows
     set aside)] per table, data rows read). A file that cannot be read is one rejected row (line
     null); a table whose header fits no kind of `dept` has every row rejected, naming the missing
-    columns (one without rows is rejected whole, as a file). Notes (duplicated header names) go to `notes`."""
+    columns (one without rows is rejected whole, as a file). Notes (duplicated header names) go to
+    `notes`. `latest`: the latest date a record may carry (a date people typed without its year in
+    their answers takes the year that puts it on or before it)."""
     tables = read_tables(path, rel, known, notes)
     if isinstance(tables, ReadError):
         return [], rejected_files([replace(tables, dept=dept)]), [], 0
@@ -649,7 +652,7 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
                 pl.lit(describe_misfit(headers, dept, cfg)).alias("reason")))
             continue
         std = standardize(table, spec)
-        ok, bad = validate(std, spec, dept, label)
+        ok, bad = validate(std, spec, dept, label, latest if spec.name in cfg.ANSWER_KINDS else None)
         valid.append((spec.name, ok))
         set_aside.append((spec.name, stand_ins(std, bad, spec, dept, label)))
         rejected.append(bad)
@@ -670,10 +673,13 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     delivered: dict[str, list[pl.DataFrame]] = {}
     rejected: list[pl.DataFrame] = []
     rows_read = 0
+    latest_date = None  # the period folder is named for its period (YYYY-MM): its last day, and the days allowed after
+    if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period_dir.name):
+        latest_date = period_end(period_dir.name) + timedelta(days=cfg.inbox.days_after_period)
 
     def read(rel: str):
         found: list[ReadError] = []
-        return *read_delivery(period_dir / rel, rel, dept, cfg, known, found), found
+        return *read_delivery(period_dir / rel, rel, dept, cfg, known, found, latest_date), found
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         reading = {rel: pool.submit(read, rel) for rel in files.sort("size", descending=True, maintain_order=True)["file"]}
@@ -688,9 +694,6 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     latest, bad, superseded = keep_latest(
         delivered, pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]).cast(REJECTED_SCHEMA), ranks, cfg)
     rejected = [bad]
-    latest_date = None  # the period folder is named for its period (YYYY-MM): its last day, and the days allowed after
-    if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period_dir.name):
-        latest_date = period_end(period_dir.name) + timedelta(days=cfg.inbox.days_after_period)
     for kind, df in latest.items():
         latest[kind], nobody = set_aside_unidentifiable(df)
         rejected.append(nobody)

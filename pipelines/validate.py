@@ -56,9 +56,11 @@ def _text(c: str) -> pl.Expr:
     return pl.col(c).cast(pl.String).str.normalize("NFKC").str.strip_chars()
 
 
-def parse_date(c: str) -> pl.Expr:
+def parse_date(c: str, latest: date | None = None) -> pl.Expr:
     """`2026-10-05`, `2026/10/5`, `2026.10.5`, `20261005`, `2026年10月5日`, an Excel serial
-    (`46300`), or any of these followed by a time -> Date; anything else (a dash: no date) -> null."""
+    (`46300`), or any of these followed by a time -> Date; anything else (a dash: no date) -> null.
+    With `latest`, a date typed without its year (`12.7`, `12月7日`, `12/7`) takes the year that
+    puts it on or before `latest` (the latest it may be), the nearest such."""
     s = _text(c)
     serial = pl.when(s.str.contains(r"^\d{5}(\.\d+)?$")).then(
         pl.lit(date(1899, 12, 30)) + pl.duration(days=s.cast(pl.Float64, strict=False).floor().cast(pl.Int64))
@@ -66,7 +68,13 @@ def parse_date(c: str) -> pl.Expr:
     d = s.str.replace(r"[ T]\d{1,2}:.*$", "").str.replace_all(r"[年月/.]", "-").str.replace(r"日$", "")
     ymd = pl.when(d.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$")).then(d.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
     compact = pl.when(d.str.contains(r"^\d{8}$")).then(d.str.strptime(pl.Date, "%Y%m%d", strict=False))
-    return pl.coalesce(serial, ymd, compact)
+    if latest is None:
+        return pl.coalesce(serial, ymd, compact)
+    md = s.str.extract_groups(r"^(\d{1,2})[月./-](\d{1,2})日?$")
+    in_year = lambda y: pl.format("{}-{}-{}", pl.lit(y), md.struct[0], md.struct[1]).str.strptime(  # noqa: E731
+        pl.Date, "%Y-%m-%d", strict=False)
+    this = in_year(latest.year)
+    return pl.coalesce(serial, ymd, compact, pl.when(this <= pl.lit(latest)).then(this).otherwise(in_year(latest.year - 1)))
 
 
 def parse_float(c: str) -> pl.Expr:
@@ -102,15 +110,15 @@ PLAIN = {
 }
 
 
-def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | None = None
-                 ) -> tuple[pl.Expr, pl.Expr | None, pl.Expr | None]:
+def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | None = None,
+                 latest: date | None = None) -> tuple[pl.Expr, pl.Expr | None, pl.Expr | None]:
     """(typed value, unparseable flag or None, too-long flag or None) of one field; each a
     function of that column's raw value only. `spellings`: a code field's other spellings of its
-    values (`KindSpec.codes`), given the SPEC's."""
+    values (`KindSpec.codes`), given the SPEC's; `latest`: see `parse_date`."""
     too_long = None
     if dt == pl.String:
         too_long = pl.col(name).cast(pl.String).str.len_chars().fill_null(0) > MAX_FIELD_CHARS
-    parser = {pl.Date: parse_date, pl.Float64: parse_float, pl.Int64: parse_int}.get(dt)
+    parser = {pl.Date: lambda c: parse_date(c, latest), pl.Float64: parse_float, pl.Int64: parse_int}.get(dt)
     fail = None
     if parser is not None:
         e = parser(name)
@@ -130,7 +138,8 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
     return e, fail, too_long
 
 
-def _parsed(df: pl.DataFrame, spec: KindSpec, model) -> tuple[pl.DataFrame, pl.DataFrame, list[str], pl.DataFrame]:
+def _parsed(df: pl.DataFrame, spec: KindSpec, model, latest: date | None = None
+            ) -> tuple[pl.DataFrame, pl.DataFrame, list[str], pl.DataFrame]:
     """Typed columns, one boolean column per parsed field flagging unparseable values, and one
     per text field flagging values over MAX_FIELD_CHARS.
 
@@ -151,7 +160,7 @@ def _parsed(df: pl.DataFrame, spec: KindSpec, model) -> tuple[pl.DataFrame, pl.D
         if name not in df.columns:
             cols[name] = pl.Series(name, [None] * n, dtype=col.dtype.type)
             continue
-        e, fail, long = _field_exprs(name, dt, codes, spec.codes.get(name))
+        e, fail, long = _field_exprs(name, dt, codes, spec.codes.get(name), latest)
         raw = df.select(pl.col(name).cast(pl.String))
         if dt in PLAIN and n >= 1000:
             pattern, cast = PLAIN[dt]
@@ -228,14 +237,17 @@ def _reason(check: str, dtype, value: str | None) -> str:
     return f"{check}{v}"
 
 
-def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: date | None = None
+             ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Standardised strings -> (valid rows typed as `EXTRACT_MODELS[spec.name]`, `Rejected` rows).
+    `latest`: for people's answers, the latest date they may give, for dates typed without their
+    year (`parse_date`).
 
     Each failing row gives one Rejected row: first failing field, its value as delivered (ID-like
     values masked) and every reason joined by '；'."""
     model = EXTRACT_MODELS[spec.name]
     columns = model.to_schema().columns
-    typed, flags, fail_fields, long_flags = _parsed(df, spec, model)
+    typed, flags, fail_fields, long_flags = _parsed(df, spec, model, latest)
     typed = typed.with_columns(
         dept=pl.lit(dept), kind=pl.lit(spec.name), file=pl.lit(file), line=df["line"].cast(pl.Int64)
     ).select(list(columns))

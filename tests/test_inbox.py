@@ -420,6 +420,21 @@ def test_a_record_dated_after_its_extract_could_be_made_is_set_aside(tmp_path):
     assert rejected["reason"].str.contains("2026-12-31").all()
 
 
+def test_a_township_date_typed_without_its_year_takes_the_year_of_its_period(tmp_path):
+    """A clerk writes 核实日期 12.28 or 1月5日 in the list returned into 2027-01/反馈/: the dates
+    before the folder's period could have been given (12.28 is last December's). A department's
+    dates are machine-made: a year-less 结算日期 stays unparseable, set aside."""
+    per = tmp_path / "2027-01"
+    write(per / "反馈" / "大店镇.csv", "预警编号,乡（镇）,核实结果,核实日期\nYJ1,大店镇,属实,12.28\nYJ2,大店镇,不属实,1月5日\n"
+          "YJ3,大店镇,属实,2.30\n")
+    write(per / "医保" / "a.csv", f"{HEADER}\nJS1,张三,,12.28,1\n")
+    extracts, rejected, _, _ = read_period(per, CFG)
+    assert extracts["feedback"].select("warning_id", "verify_date").rows() == [
+        ("YJ1", datetime.date(2026, 12, 28)), ("YJ2", datetime.date(2027, 1, 5))]
+    assert sorted(rejected.select("file", "field", "value").rows()) == [
+        ("医保/a.csv", "settle_date", "12.28"), ("反馈/大店镇.csv", "verify_date", "2.30")]
+
+
 @pytest.mark.skipif(not EXAMPLE.exists(), reason="shared example inbox not present")
 def test_example_inbox_read_period_and_supersede():
     extracts, rejected, superseded, problems = read_period(EXAMPLE, CFG)
