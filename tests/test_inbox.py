@@ -225,6 +225,32 @@ def test_xlsx_cells_merged_down_a_column_hold_their_value_in_every_row(tmp_path)
     assert df["备注"].to_list() == ["a", None, None, None]
 
 
+def test_a_roster_with_household_cells_merged_over_its_members_and_a_two_row_header(tmp_path):
+    """The usual hand-kept roster: a title, a header on two rows (户编号 merged down both, 地址
+    across 乡（镇）/行政村/村民小组), and each household's cells merged over its members' rows."""
+    path = tmp_path / "底册.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("底册")
+    ws.merge_range(0, 0, 0, 6, "防返贫监测对象底册")
+    for c, h in enumerate(["户编号", None, None, None, "人编号", "姓名", "证件号码"]):
+        if h:
+            ws.merge_range(1, c, 2, c, h)
+    ws.merge_range(1, 1, 1, 3, "地址")
+    ws.write_row(2, 1, ["乡（镇）", "行政村", "村民小组"])
+    rows = [["H1", "大店镇", "韩湖村", "1组", "H1-01", "张三", "341302197005011234"],
+            [None, None, None, None, "H1-02", "李四", "341302196510061221"],
+            ["H2", "大店镇", "韩湖村", "2组", "H2-01", "王五", "34130219900101123X"]]
+    for i, r in enumerate(rows):
+        ws.write_row(3 + i, 0, r)
+    for c in range(4):
+        ws.merge_range(3, c, 4, c, rows[0][c])
+    wb.close()
+    df = read_table(path, "户籍底册/底册.xlsx", KNOWN)
+    assert df.columns == ["户编号", "乡（镇）", "行政村", "村民小组", "人编号", "姓名", "证件号码", "line"]
+    assert df.select("户编号", "村民小组", "人编号", "line").rows() == [
+        ("H1", "1组", "H1-01", 4), ("H1", "1组", "H1-02", 5), ("H2", "2组", "H2-01", 6)]
+
+
 def test_xlsx_long_number_cells_read_as_excel_keeps_them(tmp_path):
     """An ID written into a numeric cell with all its digits reads back through a float
     (…325 -> …328): it is taken as Excel keeps it (15 digits, zeros), i.e. destroyed, not
