@@ -463,7 +463,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         earlier_rows = warehouse.table(con, "township_rows", "period < ?", [period])
         rows_before = warehouse.table(con, "township_rows", "period = ?", [period])  # a re-run: what went out
         earlier_answers = warehouse.table(con, "feedback_answers", "period < ?", [period])
-        previous_status = warehouse.latest_before(con, "warning_status", period)
+        previous_status = warehouse.status_before(con, period)
     finally:
         con.close()
     issued = feedback.issued_from_rows(earlier_rows) if earlier_rows is not None else None

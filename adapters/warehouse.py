@@ -15,7 +15,10 @@ one transaction, so a re-run never duplicates anything):
 - `accounting`    per department: rows read = superseded + matched + review + unmatched + rejected
 - `township_rows` every row written to a township list (new and carried over), as written
 - `feedback_answers` every answer a township returned and the run accepted (`period` = received)
-- `warning_status` the status of every warning ever issued, as of each run
+- `warning_status` the status of every warning ever issued, as of each run: a view over
+                  `warning_status_log` (per period only the warnings whose status row changed since
+                  the latest earlier period stored, and those gone from it) and
+                  `warning_status_periods` (the periods stored)
 - `review_answers` every answer to the review queue (复核/) the run accepted (`period` = received)
 """
 
@@ -33,6 +36,9 @@ import polars as pl
 from schemas.links import RosterChange, RosterDigest
 
 PERIOD_TABLES = ("deliveries", "settlements", "links", "warnings", "rejected", "accounting")
+# `warning_status` is stored as a log: a period's snapshot holds every warning ever issued, and most
+# rows are the same as the period before (6.1M rows in a city's October, growing quadratically)
+STATUS, STATUS_LOG, STATUS_PERIODS = "warning_status", "warning_status_log", "warning_status_periods"
 
 
 def _run(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
@@ -59,6 +65,8 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     _run(con, "ALTER TABLE runs ADD COLUMN IF NOT EXISTS config_path VARCHAR")
     _run(con, "ALTER TABLE runs ADD COLUMN IF NOT EXISTS config_text VARCHAR")
     _run(con, "ALTER TABLE runs ADD COLUMN IF NOT EXISTS overrides VARCHAR[]")
+    if _table_type(con, STATUS) == "BASE TABLE":  # written before the log: full snapshots
+        _status_to_log(con)
     return con
 
 
@@ -133,6 +141,17 @@ def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(_run(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table])[0][0])
 
 
+def _table_type(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """'BASE TABLE', 'VIEW', or None when there is no such table."""
+    rows = _run(con, "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [table])
+    return rows[0][0] if rows else None
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in _run(con, "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                                    "ORDER BY ordinal_position", [table])]
+
+
 def replace_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[str, pl.DataFrame]) -> None:
     """Replace this period's rows of every table in `frames`, all in one transaction (a frame
     without columns only removes them: nothing of that kind this time). Rows are stored in no
@@ -142,6 +161,9 @@ def replace_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[str
     _run(con, "BEGIN TRANSACTION")
     try:
         for table, df in frames.items():
+            if table == STATUS:
+                _replace_status(con, period, df)
+                continue
             if not df.width:
                 if _has_table(con, table):
                     _run(con, f"DELETE FROM {table} WHERE period = ?", [period])
@@ -151,13 +173,7 @@ def replace_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[str
             if not _has_table(con, table):
                 _run(con, f"CREATE TABLE {table} AS SELECT * FROM _incoming LIMIT 0")
             else:  # a later version of the code may add columns: keep the table in step
-                have = {r[0] for r in _run(
-                    con, "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]
-                )}
-                incoming = con.sql("SELECT * FROM _incoming LIMIT 0")
-                for name, dtype in zip(incoming.columns, incoming.types):
-                    if name not in have:
-                        _run(con, f'ALTER TABLE {table} ADD COLUMN "{name}" {dtype}')
+                _add_columns(con, table)
             _run(con, f"DELETE FROM {table} WHERE period = ?", [period])
             if df.height:
                 _run(con, f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
@@ -168,6 +184,100 @@ def replace_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[str
         raise
     finally:
         _run(con, "RESET preserve_insertion_order")
+
+
+def _add_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Add to `table` the columns of `_incoming` it lacks (a later version of the code wrote them)."""
+    have = set(_columns(con, table))
+    incoming = con.sql("SELECT * FROM _incoming LIMIT 0")
+    for name, dtype in zip(incoming.columns, incoming.types):
+        if name not in have:
+            _run(con, f'ALTER TABLE {table} ADD COLUMN "{name}" {dtype}')
+
+
+def _status_view(con: duckdb.DuckDBPyConnection) -> None:
+    """`warning_status`, the full snapshot of every stored period, as the log gives it: for each
+    stored period P and warning, the warning's latest log row of a period <= P, unless that row
+    says it is `absent` (gone from P's snapshot)."""
+    _run(con, f"""CREATE OR REPLACE VIEW {STATUS} AS
+        SELECT l.* EXCLUDE (absent, _until) REPLACE (p.period AS period)
+        FROM (SELECT *, lead(period) OVER (PARTITION BY warning_id ORDER BY period) AS _until FROM {STATUS_LOG}) l
+        JOIN {STATUS_PERIODS} p ON p.period >= l.period AND (l._until IS NULL OR p.period < l._until)
+        WHERE NOT l.absent""")
+
+
+def _store_status(con: duckdb.DuckDBPyConnection, period: str, snapshot: str) -> None:
+    """Replace `period`'s log rows by what the table `snapshot` (the period's full snapshot, the
+    log's columns but `absent`) changes from the latest row of each warning before `period`: the
+    rows that differ in any column (new warnings included) and an `absent` row for each warning
+    the snapshot no longer holds."""
+    cols = ", ".join(f'"{c}"' for c in _columns(con, STATUS_LOG) if c not in ("period", "absent"))
+    _run(con, f"DELETE FROM {STATUS_LOG} WHERE period = ?", [period])
+    _run(con, f"""INSERT INTO {STATUS_LOG} BY NAME
+        WITH earlier AS (SELECT * FROM {STATUS_LOG} WHERE period < $period
+                         QUALIFY row_number() OVER (PARTITION BY warning_id ORDER BY period DESC) = 1)
+        SELECT *, $period AS period FROM (SELECT {cols}, false AS absent FROM {snapshot}
+                                          EXCEPT SELECT {cols}, absent FROM earlier)
+        UNION ALL BY NAME
+        SELECT warning_id, true AS absent, $period AS period FROM earlier
+        WHERE NOT absent AND warning_id NOT IN (SELECT warning_id FROM {snapshot})""", {"period": period})
+
+
+def _replace_status(con: duckdb.DuckDBPyConnection, period: str, df: pl.DataFrame) -> None:
+    """Store `df`, `period`'s full `warning_status` snapshot, in the log (`_store_status`), inside
+    `replace_period`'s transaction. The next stored period's rows were written against the
+    snapshot replaced: they are written again so that its snapshot (and so every later one)
+    stays as it was stored, until that period runs again."""
+    con.register("_incoming", df.with_columns(pl.lit(period).alias("period")))
+    if not _has_table(con, STATUS_LOG):
+        _run(con, f"CREATE TABLE {STATUS_LOG} AS SELECT *, false AS absent FROM _incoming LIMIT 0")
+        _run(con, f"CREATE TABLE {STATUS_PERIODS} (period VARCHAR, warnings BIGINT)")
+    else:
+        _add_columns(con, STATUS_LOG)
+    _status_view(con)
+    later = _run(con, f"SELECT min(period) FROM {STATUS_PERIODS} WHERE period > ?", [period])[0][0]
+    if later is not None:
+        _run(con, f"CREATE TEMP TABLE _later AS SELECT * FROM {STATUS} WHERE period = ?", [later])
+    _run(con, f"CREATE TEMP TABLE _snapshot AS SELECT * EXCLUDE (absent) FROM {STATUS_LOG} LIMIT 0")
+    _run(con, "INSERT INTO _snapshot BY NAME SELECT * FROM _incoming")
+    con.unregister("_incoming")
+    _store_status(con, period, "_snapshot")
+    _run(con, f"DELETE FROM {STATUS_PERIODS} WHERE period = ?", [period])
+    _run(con, f"INSERT INTO {STATUS_PERIODS} SELECT ?, count(*) FROM _snapshot", [period])
+    if later is not None:
+        _store_status(con, later, "_later")
+        _run(con, "DROP TABLE _later")
+    _run(con, "DROP TABLE _snapshot")
+
+
+def _status_to_log(con: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse written before the log holds every period's full snapshot in the table
+    `warning_status`: it becomes the log (the same snapshots, each row kept only where it differs
+    from the warning's row of the period stored before, an `absent` row where a warning is gone
+    from a period's snapshot) and the view takes its name. One transaction."""
+    _run(con, "BEGIN TRANSACTION")
+    try:
+        _run(con, f"ALTER TABLE {STATUS} RENAME TO {STATUS_LOG}")
+        _run(con, f"CREATE TABLE {STATUS_PERIODS} AS SELECT period, count(*) AS warnings FROM {STATUS_LOG} GROUP BY period")
+        _run(con, f"ALTER TABLE {STATUS_LOG} ADD COLUMN absent BOOLEAN DEFAULT false")
+        _run(con, f"""INSERT INTO {STATUS_LOG} BY NAME
+            WITH p AS (SELECT period, lead(period) OVER (ORDER BY period) AS next FROM {STATUS_PERIODS})
+            SELECT l.warning_id, p.next AS period, true AS absent
+            FROM {STATUS_LOG} l JOIN p USING (period)
+            ANTI JOIN {STATUS_LOG} n ON n.period = p.next AND n.warning_id = l.warning_id
+            WHERE p.next IS NOT NULL""")
+        # (a row like the warning's row before it: that one is of the period stored just before,
+        # as a warning gone from a snapshot has an `absent` row in it)
+        same = " AND ".join(f'"{c}" IS NOT DISTINCT FROM lag("{c}") OVER w'
+                            for c in _columns(con, STATUS_LOG) if c != "period")
+        _run(con, f"""DELETE FROM {STATUS_LOG} WHERE rowid IN (
+            SELECT rowid FROM {STATUS_LOG} WINDOW w AS (PARTITION BY warning_id ORDER BY period)
+            QUALIFY lag(period) OVER w IS NOT NULL AND {same})""")
+        _status_view(con)
+        _run(con, "COMMIT")
+    except BaseException:
+        _run(con, "ROLLBACK")
+        raise
 
 
 def _year_to_date_sql(con: duckdb.DuckDBPyConnection, columns: list[str] | None) -> str:
@@ -332,8 +442,10 @@ def table(con: duckdb.DuckDBPyConnection, name: str, where: str = "true", params
     return df if df.height else None
 
 
-def latest_before(con: duckdb.DuckDBPyConnection, name: str, period: str) -> pl.DataFrame | None:
-    """The rows of the latest period before `period` (e.g. the warning status the last run left)."""
-    if not _has_table(con, name):
+def status_before(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame | None:
+    """The `warning_status` snapshot of the latest period before `period` that stored one with
+    rows (the warning status the last run left; None when there is none)."""
+    if not _has_table(con, STATUS_PERIODS):
         return None
-    return table(con, name, f"period = (SELECT max(period) FROM {name} WHERE period < ?)", [period])
+    last = _run(con, f"SELECT max(period) FROM {STATUS_PERIODS} WHERE period < ? AND warnings > 0", [period])[0][0]
+    return None if last is None else table(con, STATUS, "period = ?", [last])

@@ -857,7 +857,8 @@ def _warehouse_rows(wh: Path) -> dict:
 
     con = duckdb.connect(str(wh), read_only=True)
     try:
-        names = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        names = [t for (t,) in con.execute(  # (stored rows: not the view `warning_status`)
+            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall()]
         return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in sorted(names)}
     finally:
         con.close()

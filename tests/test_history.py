@@ -533,6 +533,8 @@ def _state(out: Path) -> dict:
     try:
         answers = dict(con.sql("SELECT period, count(*) FROM feedback_answers GROUP BY period").fetchall())
         runs = con.sql("SELECT period, config_sha256 FROM runs ORDER BY started_at").fetchall()
+        stored = {p: con.sql("SELECT * EXCLUDE (period) FROM warning_status WHERE period = ?", params=[p]).pl()
+                  for p in PERIODS}
     finally:
         con.close()
     return {
@@ -542,7 +544,7 @@ def _state(out: Path) -> dict:
         "dispatch": {f.name: pl.read_csv(f, infer_schema=False) for f in (out / "2026-09" / "county" / "派单").glob("*.csv")},
         "sent_back": pl.concat([pl.read_csv(f, infer_schema=False) for f in (out / "2026-09").rglob("*_反馈退回.csv")]
                                or [pl.DataFrame(schema={"原因": pl.String})], how="diagonal"),
-        "answers": answers, "runs": runs,
+        "answers": answers, "runs": runs, "stored": stored,
     }
 
 
@@ -603,6 +605,17 @@ def test_the_cascade_reruns_each_later_period_with_its_own_settings(rerun_after_
         a = r["first"]["warnings"][p].sort(key).select(key, "basis")
         assert a.equals(r["unchanged"]["warnings"][p].sort(key).select(key, "basis")), p
     assert load_config(None, ["M1.threshold=2000"]).fingerprint != load_config().fingerprint
+
+
+def test_the_warehouse_status_of_every_period_is_the_published_one_after_reruns(rerun_after_later_months):
+    """`warning_status` (a view over the log of what changed) reads, for every period, the rows
+    its last run published, before and after August's re-runs and their cascade (which withdraw
+    warnings and raise new ones)."""
+    for state in ("first", "unchanged", "withdrawn"):
+        for p in PERIODS:
+            published = rerun_after_later_months[state]["status"][p]
+            stored = rerun_after_later_months[state]["stored"][p].select(published.columns)
+            assert stored.sort("warning_id").equals(published.sort("warning_id")), (state, p)
 
 
 def test_a_warning_already_sent_that_a_rerun_no_longer_raises_is_withdrawn_and_its_answers_kept(rerun_after_later_months):

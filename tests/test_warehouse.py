@@ -1,3 +1,6 @@
+import datetime as dt
+
+import duckdb
 import polars as pl
 
 from adapters import warehouse
@@ -53,3 +56,145 @@ def test_runs_are_audited(tmp_path):
     warehouse.finish_run(con, run_id, "ok")
     row = con.sql("SELECT period, config_sha256, status, run_by FROM runs").fetchall()[0]
     assert row[:3] == ("2026-10", "abc123", "ok") and row[3]
+
+
+# --- warning_status: a log of what changed, read as full snapshots --------------------------
+
+def _status(rows: list[tuple]) -> pl.DataFrame:
+    """WarningStatus-like rows: warning_id, status, days_overdue, verified_on, withdrawn."""
+    return pl.DataFrame(rows, schema={"warning_id": pl.Utf8, "status": pl.Utf8, "days_overdue": pl.Int64,
+                                      "verified_on": pl.Date, "withdrawn": pl.Boolean}, orient="row")
+
+
+def _snapshot(con, period: str) -> pl.DataFrame:
+    return con.sql("SELECT * FROM warning_status WHERE period = ? ORDER BY warning_id", params=[period]).pl()
+
+
+def _log(con) -> list[tuple]:
+    return con.sql("SELECT warning_id, period, status, days_overdue, absent FROM warning_status_log "
+                   "ORDER BY period, warning_id").fetchall()
+
+
+AUG = _status([("a", "open", 0, None, False), ("b", "overdue", 3, None, False)])
+SEP = _status([("a", "open", 0, None, False), ("b", "verified_true", 0, dt.date(2026, 9, 3), False),
+               ("c", "open", 0, None, False)])
+OCT = _status([("a", "open", 0, None, False), ("c", "overdue", 2, None, False)])  # b gone (see below)
+
+
+def test_warning_status_stores_only_what_changed_and_reads_every_snapshot_whole(tmp_path):
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    for period, status in [("2026-08", AUG), ("2026-09", SEP), ("2026-10", OCT)]:
+        warehouse.replace_period(con, period, {"warning_status": status})
+    assert _log(con) == [  # a unchanged after August: one row; b gone from October: an `absent` row
+        ("a", "2026-08", "open", 0, False), ("b", "2026-08", "overdue", 3, False),
+        ("b", "2026-09", "verified_true", 0, False), ("c", "2026-09", "open", 0, False),
+        ("b", "2026-10", None, None, True), ("c", "2026-10", "overdue", 2, False)]
+    for period, status in [("2026-08", AUG), ("2026-09", SEP), ("2026-10", OCT)]:  # as stored, same columns
+        assert _snapshot(con, period).equals(status.with_columns(period=pl.lit(period)))
+    assert warehouse.status_before(con, "2026-10").sort("warning_id").equals(_snapshot(con, "2026-09"))
+    assert warehouse.status_before(con, "2026-11").sort("warning_id").equals(_snapshot(con, "2026-10"))
+    assert warehouse.status_before(con, "2026-08") is None
+    assert con.sql("SELECT * FROM warning_status_periods ORDER BY period").fetchall() == [
+        ("2026-08", 2), ("2026-09", 3), ("2026-10", 2)]
+    # what analysts and the county report read: the column `withdrawn`, a period's rows
+    assert report_columns(con) == ["warning_id", "status", "days_overdue", "verified_on", "withdrawn", "period"]
+    # the same snapshot stored again adds nothing; an empty one is gone whole
+    warehouse.replace_period(con, "2026-11", {"warning_status": OCT})
+    warehouse.replace_period(con, "2026-12", {"warning_status": OCT.clear()})
+    assert _snapshot(con, "2026-11").drop("period").equals(OCT) and _snapshot(con, "2026-12").is_empty()
+    assert [r for r in _log(con) if r[1] >= "2026-11"] == [("a", "2026-12", None, None, True),
+                                                            ("c", "2026-12", None, None, True)]
+    assert warehouse.status_before(con, "2027-01").sort("warning_id").equals(_snapshot(con, "2026-11"))  # (the latest with rows)
+
+
+def report_columns(con) -> list[str]:
+    return [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'warning_status' ORDER BY ordinal_position").fetchall()]
+
+
+def test_warning_status_an_earlier_period_run_again_leaves_the_later_snapshots_as_stored(tmp_path):
+    """Re-running September (a new warning d, a changed) replaces its rows; October's snapshot,
+    stored against the old September, stays as it was until October runs again."""
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    for period, status in [("2026-08", AUG), ("2026-09", SEP), ("2026-10", OCT)]:
+        warehouse.replace_period(con, period, {"warning_status": status})
+    again = _status([("a", "overdue", 5, None, False), ("b", "verified_true", 0, dt.date(2026, 9, 3), False),
+                     ("c", "open", 0, None, False), ("d", "open", 0, None, False)])
+    warehouse.replace_period(con, "2026-09", {"warning_status": again})
+    assert _snapshot(con, "2026-09").drop("period").equals(again)
+    for period, status in [("2026-08", AUG), ("2026-10", OCT)]:
+        assert _snapshot(con, period).drop("period").equals(status)
+    assert [r for r in _log(con) if r[1] == "2026-10"] == [  # October written again against it
+        ("a", "2026-10", "open", 0, False), ("b", "2026-10", None, None, True),
+        ("c", "2026-10", "overdue", 2, False), ("d", "2026-10", None, None, True)]
+    # a period run for the first time between stored ones (July), then October again
+    july = _status([("z", "open", 0, None, False)])
+    warehouse.replace_period(con, "2026-07", {"warning_status": july})
+    warehouse.replace_period(con, "2026-10", {"warning_status": OCT})
+    for period, status in [("2026-07", july), ("2026-08", AUG), ("2026-09", again), ("2026-10", OCT)]:
+        assert _snapshot(con, period).drop("period").equals(status)
+
+
+def test_warning_status_random_runs_and_reruns_read_back_as_last_stored(tmp_path):
+    """Any order of periods run and run again: every stored period reads back exactly the
+    snapshot its last run stored."""
+    import random
+
+    rnd = random.Random(7)
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    periods = [f"2026-{m:02d}" for m in range(1, 9)]
+    stored = {}
+    for _ in range(40):
+        period = rnd.choice(periods)
+        rows = [(f"w{i}", rnd.choice(["open", "overdue", "verified_true"]), rnd.choice([0, 1, None]),
+                 rnd.choice([None, dt.date(2026, 1, 1)]), rnd.choice([False, True, None]))
+                for i in range(12) if rnd.random() < 0.7]
+        stored[period] = _status(rows)
+        warehouse.replace_period(con, period, {"warning_status": stored[period]})
+        for p, status in stored.items():
+            assert _snapshot(con, p).drop("period").equals(status.sort("warning_id")), p
+    # and the log holds no row that repeats the warning's row before it
+    assert con.sql("""SELECT count(*) FROM (SELECT * FROM warning_status_log
+                      WINDOW w AS (PARTITION BY warning_id ORDER BY period)
+                      QUALIFY lag(period) OVER w IS NOT NULL AND absent = lag(absent) OVER w
+                          AND status IS NOT DISTINCT FROM lag(status) OVER w
+                          AND days_overdue IS NOT DISTINCT FROM lag(days_overdue) OVER w
+                          AND verified_on IS NOT DISTINCT FROM lag(verified_on) OVER w
+                          AND withdrawn IS NOT DISTINCT FROM lag(withdrawn) OVER w)""").fetchall() == [(0,)]
+
+
+def test_a_warehouse_of_full_snapshots_becomes_the_log_and_reads_the_same(tmp_path):
+    """A warehouse written before the log: `warning_status` a table of every period's full
+    snapshot (`withdrawn` added later, after `period`). Opening it converts it in place."""
+    path = tmp_path / "old.duckdb"
+    old = duckdb.connect(str(path))
+    frames = {p: s.drop("withdrawn").with_columns(period=pl.lit(p))
+              for p, s in [("2026-08", AUG), ("2026-09", SEP), ("2026-10", OCT)]}
+    old.register("_aug", frames["2026-08"])
+    old.execute("CREATE TABLE warning_status AS SELECT * FROM _aug")
+    for p in ("2026-09", "2026-10"):
+        old.register("_f", frames[p])
+        old.execute("INSERT INTO warning_status BY NAME SELECT * FROM _f")
+        old.unregister("_f")
+    old.execute("ALTER TABLE warning_status ADD COLUMN withdrawn BOOLEAN")
+    old.execute("UPDATE warning_status SET withdrawn = false WHERE period = '2026-10'")
+    before = old.sql("SELECT * FROM warning_status ORDER BY period, warning_id").pl()
+    old.close()
+
+    con = warehouse.connect(path)
+    assert con.sql("SELECT table_type FROM information_schema.tables WHERE table_name = 'warning_status'"
+                   ).fetchall() == [("VIEW",)]
+    assert con.sql("SELECT * FROM warning_status ORDER BY period, warning_id").pl().equals(before)
+    assert _log(con) == [  # (withdrawn: null, then false in October, a change for a)
+        ("a", "2026-08", "open", 0, False), ("b", "2026-08", "overdue", 3, False),
+        ("b", "2026-09", "verified_true", 0, False), ("c", "2026-09", "open", 0, False),
+        ("a", "2026-10", "open", 0, False), ("b", "2026-10", None, None, True),
+        ("c", "2026-10", "overdue", 2, False)]
+    assert warehouse.status_before(con, "2026-10").sort("warning_id").equals(before.filter(pl.col("period") == "2026-09"))
+    con.close()
+    con = warehouse.connect(path)  # (converted once)
+    warehouse.replace_period(con, "2026-09", {"warning_status": SEP})  # now with `withdrawn`
+    warehouse.replace_period(con, "2026-11", {"warning_status": OCT})
+    assert _snapshot(con, "2026-09").equals(SEP.with_columns(period=pl.lit("2026-09")).select(before.columns))
+    assert _snapshot(con, "2026-10").equals(before.filter(pl.col("period") == "2026-10"))
+    assert _snapshot(con, "2026-11").drop("period").equals(OCT.select(before.drop("period").columns))
