@@ -32,6 +32,10 @@ EXTRA = "_extra"  # the column adapters.inbox gives a row's first field past the
 WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
 MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
 _SHOW_CHARS = 60  # a rejected value is echoed back at most this long
+# several required fields empty under lines that have them: how a sheet's merged cells (a 网格员,
+# a household's 户编号 and place typed once over its rows) come out of "save as CSV"
+MERGED_HINT = ("（这些值上方的行有：是否合并单元格另存为CSV？请在Excel中取消合并、向下填充后重报 the lines above "
+               "have them: merged cells saved as CSV? unmerge and fill down, then deliver again）")
 DUPLICATED = "编号重复 duplicated record id"  # the roster's 人编号 twice in one table: both rows set aside
 # fields kept as delivered but for surrounding whitespace (no NFKC): a masked ID and a name are
 # compared by the matcher in their own way; a township's 核实人 and 备注 and an analyst's 复核人
@@ -274,12 +278,19 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
     fails = fails.unique(["index", "field"], keep="first", maintain_order=True)  # parse beats not_nullable
 
     order = {c: i for i, c in enumerate(columns)}
-    rows = []
+    lines, above = df["line"], {}
+    rows, merged = [], {}
     for idx, field, check in fails.iter_rows():
         raw = df[field][idx] if field in df.columns else None
         raw = None if raw is None else str(raw)
         value = mask_value(raw, field)
         dtype = columns[field].dtype.type if field in columns else None
+        if check == "not_nullable" and idx and field in df.columns and lines[idx - 1] == lines[idx] - 1:
+            # empty under lines that have it (a value typed once in merged cells, saved as CSV?)
+            if field not in above:
+                above[field] = df[field].forward_fill()
+            if above[field][idx] is not None:
+                merged[idx] = merged.get(idx, 0) + 1
         rows.append((idx, order.get(field, -1), WHOLE_ROW if field == EXTRA else field, value, _reason(check, dtype, value)))
     rows.sort(key=lambda r: (r[0], r[1]))
     by_row: dict[int, list] = {}
@@ -291,7 +302,7 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
             {
                 "dept": dept, "kind": spec.name, "file": file, "line": int(typed["line"][i]),
                 "record_id": mask_value(rid[i]), "field": rs[0][2], "value": rs[0][3],
-                "reason": "；".join(f"{r[2]} {r[4]}" for r in rs),
+                "reason": "；".join(f"{r[2]} {r[4]}" for r in rs) + (MERGED_HINT if merged.get(i, 0) >= 2 else ""),
             }
             for i, rs in by_row.items()
         ],

@@ -144,6 +144,18 @@ def test_every_spelling_in_the_config_reads_as_a_value_the_spec_allows():
             assert set(spellings.values()) <= allowed, (spec.name, field, set(spellings.values()) - allowed)
 
 
+def test_required_values_empty_under_lines_that_have_them_suggest_merged_cells_saved_as_csv():
+    """A grid saved as CSV from a sheet whose 网格编号 and 网格员 were merged over their households:
+    rows with only 户编号 say what probably happened and what to do; one value missing alone does not."""
+    spec = CFG.kinds["grid"]
+    raw = pl.DataFrame({"网格编号": ["G1", None, None, "G2"], "网格员": ["张网", None, None, None],
+                        "户编号": ["H1", "H2", "H3", "H4"], "line": [2, 3, 4, 5]})
+    valid, rejected = validate(standardize(raw, spec), spec, "网格", "网格/g.csv")
+    reasons = dict(zip(rejected["line"], rejected["reason"]))
+    assert valid["household_id"].to_list() == ["H1"] and sorted(reasons) == [3, 4, 5]
+    assert all("合并单元格另存为CSV" in reasons[n] for n in (3, 4)) and "合并" not in reasons[5]
+
+
 def test_integers():
     raw = pl.DataFrame(
         {"记录编号": ["R1", "R2", "R3"], "姓名": ["a", "b", "c"], "事件类型": ["失业登记"] * 3,
