@@ -725,7 +725,9 @@ def test_a_second_run_of_the_same_period_refuses_clearly_and_the_warehouse_holds
         {"warehouse.duckdb": "0o600"}, {"warehouse.duckdb": "0o600", "warehouse.duckdb.wal": "0o600"}), seen["modes_after_kills"]
     assert n_links == pl.read_parquet(out / PERIOD / "links.parquet").height
     assert n_del == len([p for p in (county / "inbox" / PERIOD).rglob("*") if p.is_file()])
-    assert ok == 1
+    # the rerun's run is ok; the run killed while rewriting the period may have recorded itself ok
+    # just before the kill landed (it then left the period whole: test above)
+    assert ok in (1, 2)
 
 
 def test_a_second_run_sharing_the_warehouse_from_another_out_also_refuses(tmp_path, capsys):
