@@ -9,7 +9,7 @@ from schemas.outputs import QUALITY_COLUMNS, Finding
 _SUFFIX = {
     "village": r"(社区居民委员会|居民委员会|村民委员会|社区居委会|村委会|居委会|社区|行政村|村)$",
     "township": r"(人民政府|街道办事处|办事处|街道|镇|乡)$",
-    "group": r"(村民小组|小组|组|队)$",
+    "group": r"(村民小组|村民组|小组|组|队)$",
 }
 # reason of a 水利 record whose village is found but not its group (it selects no household)
 GROUP_MISSING = "group not on roster"
@@ -21,10 +21,12 @@ def normalize_place(expr: pl.Expr, level: str = "village") -> pl.Expr:
     永镇镇 / 永镇 -> 永镇 (a stem keeps two characters);
     第三组 / 3组 / 三村民小组 -> 3 (level="group"). Empty -> null."""
     e = expr.cast(pl.Utf8).str.normalize("NFKC").str.replace_all(r"[\s()（）]", "")
-    stripped = e.str.replace(_SUFFIX[level], "")
-    # A stem keeps at least two characters: 永镇镇 and its short form 永镇 both -> 永镇.
+    # A stem keeps at least two characters: 永镇镇 and its short form 永镇 both -> 永镇. Twice: the
+    # body's name may follow the place's (王庄村村委会, 大店镇人民政府; 楼村村委会 -> 楼村).
     min_stem = 1 if level == "group" else 2
-    e = pl.when(stripped.str.len_chars() >= min_stem).then(stripped).otherwise(e)
+    for _ in range(2):
+        stripped = e.str.replace(_SUFFIX[level], "")
+        e = pl.when(stripped.str.len_chars() >= min_stem).then(stripped).otherwise(e)
     if level == "group":
         e = e.str.replace(r"^第", "")
         e = (

@@ -16,7 +16,10 @@ def test_normalize_place():
     # a one-character stem is not a name: 永镇镇 written 永镇 is still 永镇
     assert norm(["永镇镇", "永镇"], "township") == ["永镇", "永镇"]
     assert norm(["楼村", "楼村村委会"]) == ["楼村", "楼村"]
-    assert norm(["3组", "三组", "第三组", "3", "第十二村民小组", "03组"], "group") == ["3", "3", "3", "3", "12", "3"]
+    assert norm(["3组", "三组", "第三组", "3", "第十二村民小组", "03组", "3村民组"], "group") == ["3"] * 4 + ["12", "3", "3"]
+    # the body's name after the place's: 王庄村村委会, 大店镇人民政府 (one suffix only was stripped)
+    assert norm(["王庄村村委会", "王庄村村民委员会", "楼村村委会"]) == ["王庄", "王庄", "楼村"]
+    assert norm(["大店镇人民政府", "时村乡人民政府", "永镇镇人民政府"], "township") == ["大店", "时村", "永镇"]
 
 
 def roster():
