@@ -418,17 +418,20 @@ def _column_merges(path: Path, member: str | None) -> list[tuple[int, int, int]]
         return []
     col = lambda letters: sum((ord(ch) - 64) * 26 ** i for i, ch in enumerate(reversed(letters))) - 1  # noqa: E731
     out, tail = [], b""
-    with zipfile.ZipFile(path) as z, z.open(member.lstrip("/")) as fh:
-        while chunk := fh.read(1 << 22):
-            text = tail + chunk
-            if b"mergeCell " not in text:  # (nearly every chunk: the cells)
-                tail = text[-200:]
-                continue
-            for m in _MERGE.finditer(text):
-                c1, r1, c2, r2 = m.group(1).decode(), int(m.group(2)), m.group(3).decode(), int(m.group(4))
-                if c1 == c2 and r2 > r1:
-                    out.append((col(c1), r1 - 1, r2 - 1))
-            tail = text[-200:]  # (a tag cut by the chunk's end is found whole next time; found twice, kept once)
+    try:
+        with zipfile.ZipFile(path) as z, z.open(member.lstrip("/")) as fh:
+            while chunk := fh.read(1 << 22):
+                text = tail + chunk
+                if b"mergeCell " not in text:  # (nearly every chunk: the cells)
+                    tail = text[-200:]
+                    continue
+                for m in _MERGE.finditer(text):
+                    c1, r1, c2, r2 = m.group(1).decode(), int(m.group(2)), m.group(3).decode(), int(m.group(4))
+                    if c1 == c2 and r2 > r1:
+                        out.append((col(c1), r1 - 1, r2 - 1))
+                tail = text[-200:]  # (a tag cut by the chunk's end is found whole next time; found twice, kept once)
+    except (KeyError, OSError, zipfile.BadZipFile):  # (the cells were read: the file is read without its merges)
+        return []
     return sorted(set(out))
 
 
