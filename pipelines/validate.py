@@ -128,7 +128,8 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
         e = parser(name)
         fail = (_text(name).fill_null("") != "") & ~_text(name).str.contains(_DASH).fill_null(False) & e.is_null()
     elif name in codes:
-        e = _text(name).str.replace_all(r"\s", "")
+        # (a detail in brackets after the code is not part of it: 门诊慢特病（高血压）, 低保（农村）)
+        e = _text(name).str.replace_all(r"\s", "").str.replace(r"(.)\([^()]*\)$", "$1")
         if spellings:
             e = e.replace(dict(spellings))
     elif name == "id_number":
