@@ -324,6 +324,23 @@ def _matching(raw: dict[str, Any], folders: dict[str, list[str]]) -> MatchingCon
     return MatchingConfig(**raw)
 
 
+def _check_codes(kinds: dict[str, KindSpec]) -> None:
+    """Every `[kinds.<kind>.codes]` spelling leads to a value the field allows (SPEC's lists, in
+    `schemas.inputs`): a mistyped one would set aside every row spelled so."""
+    from schemas.inputs import EXTRACT_MODELS
+
+    for spec in kinds.values():
+        columns = EXTRACT_MODELS[spec.name].to_schema().columns if spec.name in EXTRACT_MODELS else {}
+        for field_name, spellings in spec.codes.items():
+            isin = [c for c in columns[field_name].checks if c.name == "isin"] if field_name in columns else []
+            if not isin:
+                raise ValueError(f"kinds.{spec.name}.codes.{field_name}: not a field with a list of values")
+            allowed = isin[0].statistics["allowed_values"]
+            if wrong := sorted(set(spellings.values()) - set(allowed)):
+                raise ValueError(f"kinds.{spec.name}.codes.{field_name}: {wrong} are not among its values "
+                                 f"({'、'.join(allowed)})")
+
+
 def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) -> Config:
     """The typed config of `raw`. `defaults` (the default config's raw): a rule that does not say
     `per_person` takes it from the default rule it runs (a copy of the config made before the
@@ -340,6 +357,7 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
         )
         for name, k in raw["kinds"].items()
     }
+    _check_codes(kinds)
     rules = {}
     base = (defaults or {}).get("rules", {})
     for name, r in raw["rules"].items():

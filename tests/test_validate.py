@@ -133,15 +133,20 @@ def test_other_spellings_of_a_code_are_read_as_the_specs_and_others_still_set_as
     assert valid.is_empty() and rejected["line"].to_list() == [2, 3, 4]
 
 
-def test_every_spelling_in_the_config_reads_as_a_value_the_spec_allows():
-    """A `[kinds.<kind>.codes]` entry leading to a value outside the field's list would set aside
-    every row spelled so: each one leads to an allowed value, of a code field of its kind."""
-    for spec in CFG.kinds.values():
-        columns = EXTRACT_MODELS[spec.name].to_schema().columns
-        for field, spellings in spec.codes.items():
-            [isin] = [c for c in columns[field].checks if c.name == "isin"]
-            allowed = set(isin.statistics["allowed_values"])
-            assert set(spellings.values()) <= allowed, (spec.name, field, set(spellings.values()) - allowed)
+def test_a_spelling_leading_to_a_value_the_spec_does_not_allow_is_a_configuration_error():
+    """A `[kinds.<kind>.codes]` entry leading outside the field's list would set aside every row
+    spelled so: the config refuses to load, naming it (the default config loads: CFG)."""
+    import copy
+    import tomllib
+
+    from config import DEFAULT_CONFIG, build_config
+
+    with pytest.raises(ValueError, match=r"kinds.housing.codes.grade: \['危'\] are not among its values"):
+        load_config(None, ["kinds.housing.codes.grade.C级=危"])
+    raw = copy.deepcopy(tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8")))
+    raw["kinds"]["housing"]["codes"]["name"] = {"张三": "李四"}
+    with pytest.raises(ValueError, match="kinds.housing.codes.name: not a field with a list of values"):
+        build_config(raw)
 
 
 def test_required_values_empty_under_lines_that_have_them_suggest_merged_cells_saved_as_csv():
