@@ -594,12 +594,11 @@ def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: li
     # partial run: the other departments' stored rows complete the period
     links = _concat([links, _read(paths.work / "kept_links.parquet")]).sort("dept", "kind", "record_id")
     rejected = _concat([rejected, _read(paths.work / "kept_rejected.parquet")], REJECTED_SCHEMA)
+    superseded = _concat([superseded, _read(paths.work / "kept_superseded.parquet")], SUPERSEDED_SCHEMA)
     table = _concat([table, _read(paths.work / "kept_accounting.parquet")]).cast(table.schema).sort("dept")
     links.write_parquet(paths.work / "links.parquet")
     rejected.write_parquet(paths.work / "rejected.parquet")
-    superseded.write_parquet(paths.work / "superseded.parquet")  # (the data-quality report: the departments read now)
-    _concat([superseded, _read(paths.work / "kept_superseded.parquet")], SUPERSEDED_SCHEMA).write_parquet(
-        paths.work / "stored_superseded.parquet")
+    superseded.write_parquet(paths.work / "superseded.parquet")
     table.write_parquet(paths.work / "accounting.parquet")
     return table
 
@@ -612,10 +611,10 @@ def remember(paths: RunPaths, period: str) -> None:
         "links": pl.read_parquet(paths.work / "links.parquet"),
         "warnings": pl.read_parquet(paths.work / "warnings.parquet"),
         "rejected": pl.read_parquet(paths.work / "rejected.parquet"),
+        "superseded": pl.read_parquet(paths.work / "superseded.parquet"),
         "accounting": pl.read_parquet(paths.work / "accounting.parquet"),
     }
-    for table, name in [("superseded", "stored_superseded"),
-                        ("settlements", "settlements_linked"), ("census_records", "census_records"),
+    for table, name in [("settlements", "settlements_linked"), ("census_records", "census_records"),
                         ("roster_persons", "roster_persons"),
                         ("township_rows", "township_rows"),
                         ("feedback_answers", "answers_new"), ("warning_status", "status_all"),
@@ -743,7 +742,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     kept = pl.col("dept").is_in([d for d in cfg.departments if d not in (paths.only or cfg.departments)])
     quality = accounting.quality_report(
         _concat([pl.read_parquet(f) for f in sorted(work.glob("findings_*.parquet"))], QUALITY_COLUMNS),
-        rejected.filter(~kept.fill_null(False)), pl.read_parquet(work / "superseded.parquet"), grid, roster,
+        rejected.filter(~kept.fill_null(False)), pl.read_parquet(work / "superseded.parquet").filter(~kept.fill_null(False)), grid, roster,
         cfg.run.max_grid_households,
     )
     kept_quality = _read(work / "kept_quality.parquet")

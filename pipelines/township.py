@@ -85,8 +85,9 @@ def township_rows(
     leads), sorted by township, 行政村, 村民小组, 户编号, 风险类型. Without a grid this period
     (网格 not delivered or set aside) 网格员 and 网格员电话 stay empty. 户主姓名: `heads`."""
     g = _per_warning(warnings)
-    hh = households(roster).select("household_id", "village", "group", "household_type").join(
-        heads(roster, head_relations), on="household_id", how="left")
+    warned = roster.filter(pl.col("household_id").is_in(g["household_id"].drop_nulls().implode()))  # (not the whole roster, twice)
+    hh = households(warned).select("household_id", "village", "group", "household_type").join(
+        heads(warned, head_relations), on="household_id", how="left")
     x = g.join(hh, on="household_id", how="left").join(_names(g, roster), on="warning_id", how="left")
     x = x.join(grid_workers(grid), on="household_id", how="left")
     lead = pl.col("household_id").is_null()
