@@ -586,7 +586,7 @@ def read_tables(
                     continue
                 if visible:
                     found.append((name, df))
-                elif notes is not None and sum(map(bool, map(known or bool, df.columns[:-1]))) >= HIDDEN_TABLE_NAMES:
+                elif notes is not None and sum(bool((known or bool)(c)) for c in df.columns if c != "line") >= HIDDEN_TABLE_NAMES:
                     # a hidden sheet holds a workbook's lookup lists (乡镇/村 for its drop-downs), not its
                     # records; one whose header reads like a table of records is said, not read
                     notes.append(ReadError(rel, f"隐藏的工作表「{name}」有表头（{df.height} 行），未读取；如是数据请取消隐藏 "

@@ -138,7 +138,7 @@ def mark_interrupted(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    return bool(_run(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table])[0][0])
+    return _table_type(con, table) is not None
 
 
 def _table_type(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
@@ -284,7 +284,7 @@ def _year_to_date_sql(con: duckdb.DuckDBPyConnection, columns: list[str] | None)
     if columns is None:
         cols = "*"
     else:
-        have = {r[0] for r in _run(con, "SELECT column_name FROM information_schema.columns WHERE table_name = 'settlements'")}
+        have = set(_columns(con, "settlements"))
         cols = ", ".join(dict.fromkeys(f'"{c}"' for c in [*columns, "period"] if c in have))
     return f"""SELECT * EXCLUDE (_rank, _settled) FROM (
                    SELECT {cols}, settle_date AS _settled,

@@ -305,11 +305,11 @@ def disagreements(accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         _ubase="_base", _usays="_says")
     differs = {f: pl.col(f).is_not_null() & pl.col(u).is_not_null() & (pl.col(f) != pl.col(u))
                for f, u in (("result", "_result"), ("include_monitoring", "_inc"))}
+    same_file = pl.col("file") == pl.col("_file")
     x = a.join(used, on="warning_id").filter(
-        pl.col("rank") > pl.col("_rank"), (pl.col("_base") != pl.col("_ubase")) | (pl.col("file") == pl.col("_file")),
+        pl.col("rank") > pl.col("_rank"), (pl.col("_base") != pl.col("_ubase")) | same_file,
         differs["result"] | differs["include_monitoring"],
     ).sort("file", "line", maintain_order=True)
-    same_file = pl.col("file") == pl.col("_file")
     field = pl.when(differs["result"]).then(pl.lit("result")).otherwise(pl.lit("include_monitoring"))
     overruled = x.select(
         pl.col("dept").fill_null("反馈"), pl.col("kind").fill_null("feedback"), "file", "line",
@@ -327,7 +327,7 @@ def disagreements(accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         count=pl.len().cast(pl.Int64),
     ).select(
         category=pl.lit(Finding.DISAGREE), dept=pl.col("dept").fill_null("反馈"), file="file",
-        detail=pl.when(pl.col("file") == pl.col("_file")).then(pl.format(
+        detail=pl.when(same_file).then(pl.format(
             "本文件对同一预警填了两行不同答复，以较后一行为准 answers one warning on two lines, differently: "
             "the later line counts：{}", "_w")).otherwise(pl.format(
             "与后放入的 {} 对同一预警答复不一致，以后者为准 answers otherwise than {}, put in later: "

@@ -18,16 +18,19 @@ _UNIT = re.compile(r"\((单位:)?(元|万元|人|户|个|月|天|次|岁|%|亩)(
 _TEN_THOUSAND = re.compile(r"\((单位:)?万元(/(人|户|年|月))?\)$")
 
 
+def _plain(h: str) -> str:
+    """A header NFKC (full-width -> half-width), without whitespace or a template's required-field mark `*`."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(h))).strip("*")
+
+
 def normalize_header(h: str) -> str:
-    """Comparable form of a header: NFKC (full-width -> half-width), no whitespace, lower-case,
-    trailing unit such as (元) removed, a template's required-field mark `*` too.
+    """Comparable form of a header: `_plain`, lower-case, trailing unit such as (元) removed.
     `*年人均纯收入（元） ` -> `年人均纯收入`."""
-    s = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(h))).lower().strip("*")
-    return _UNIT.sub("", s)
+    return _UNIT.sub("", _plain(h).lower())
 
 
 def _in_ten_thousands(h: str) -> bool:
-    return bool(_TEN_THOUSAND.search(re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(h))).strip("*")))
+    return bool(_TEN_THOUSAND.search(_plain(h)))
 
 
 def known_headers(cfg: Config) -> set[str]:
