@@ -337,6 +337,16 @@ def _header_columns(header: list[str | None], rel: str, notes: list | None) -> d
     return keep
 
 
+def _value(cell: pl.Expr) -> pl.Expr:
+    """A raw cell as a value: stripped, empty -> null, and Excel's text-formula form `="…"` (how
+    many systems export a long number or a date to CSV so that Excel shows it as text:
+    `="341302199001011234"`) read as the text inside, as Excel shows it."""
+    v = cell.str.strip_chars()
+    formula = v.str.starts_with('="') & v.str.ends_with('"') & (v.str.len_chars() >= 3)
+    v = pl.when(formula).then(v.str.slice(2, v.str.len_chars() - 3).str.strip_chars()).otherwise(v)
+    return v.replace("", None)
+
+
 def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
     """The tail of every read path (polars' CSV reader, the csv module's `_table`, a workbook's
     `_sheet_table`): String columns c0..c{n-1} (raw cells) + `line` (+ `EXTRA`, a field past the
@@ -358,7 +368,7 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
         grid = grid.filter(~dropped)
     extra = grid[EXTRA].str.strip_chars().replace("", None) if EXTRA in grid.columns else None
     return grid.select(
-        *[pl.col(f"c{i}").str.strip_chars().replace("", None).alias(h) for h, i in keep.items()],
+        *[_value(pl.col(f"c{i}")).alias(h) for h, i in keep.items()],
         pl.col("line").cast(pl.Int64),
     ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else []))
 

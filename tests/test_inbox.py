@@ -67,6 +67,20 @@ def test_utf8_bom_crlf_and_blank_lines(tmp_path):
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_excel_text_formula_cells_read_as_the_text_inside(tmp_path, newline):
+    """Systems export a long number or a date as `="…"` so that Excel shows it as text: the
+    value is the text inside (the ID was read as nothing shown, the date set aside), on both
+    reading paths; a value merely starting with = or holding quotes stays as written."""
+    rows = [HEADER, '="JS1",张三,="341302196201112734",="2026-10-05",="1"',
+            '"=""JS2""",李四,"=""341302********123X""",2026-10-06, ="2" ',
+            'JS3,王五,="",=2026-10-07,"=""3"" 元"', ""]
+    df = read_table(write(tmp_path / "e.csv", newline.join(rows)), "e.csv", KNOWN)
+    assert df.rows() == [("JS1", "张三", "341302196201112734", "2026-10-05", "1", 2),
+                         ("JS2", "李四", "341302********123X", "2026-10-06", "2", 3),
+                         ("JS3", "王五", None, "=2026-10-07", '="3" 元', 4)]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
 def test_ragged_rows_and_duplicated_header(tmp_path, newline):
     """A short row is padded; a long one keeps its first field past the header in `_extra`
     (validation sets it aside: its values have shifted), on both reading paths."""
