@@ -37,6 +37,9 @@ _SHOW_CHARS = 60  # a rejected value is echoed back at most this long
 MERGED_HINT = ("（这些值上方的行有：是否合并单元格另存为CSV？请在Excel中取消合并、向下填充后重报 the lines above "
                "have them: merged cells saved as CSV? unmerge and fill down, then deliver again）")
 DUPLICATED = "编号重复 duplicated record id"  # the roster's 人编号 twice in one table: both rows set aside
+# a record number, 户编号 or 人编号 that Excel turned into a float (`schemas.inputs.EXCEL_NUMBER`)
+EXCEL_DESTROYED = ("已被Excel改为科学计数法，无法还原（请将该列设为文本后重新导出） destroyed by Excel "
+                   "(scientific notation): deliver again with the column as text")
 # fields kept as delivered but for surrounding whitespace (no NFKC): a masked ID and a name are
 # compared by the matcher in their own way; a township's 核实人 and 备注 and an analyst's 复核人
 # and 复核备注 are people's words, stored and sent back as written (`户主外出，未见到人`)
@@ -239,6 +242,8 @@ def _reason(check: str, dtype, value: str | None) -> str:
         return "证件号码应为18位 ID must have 18 characters" + v
     if "unique" in check:
         return DUPLICATED + v
+    if check == "excel_number":
+        return EXCEL_DESTROYED + v
     return f"{check}{v}"
 
 
@@ -407,8 +412,10 @@ def stand_ins(df: pl.DataFrame, rejected: pl.DataFrame, spec: KindSpec, dept: st
     record it delivered: dept, kind, file, line, the record number as `validate` types it (under
     the kind's record-id field), and `SET_ASIDE`. A row set aside is a delivery of its record
     too: a later delivery supersedes it, and it supersedes an earlier one (`keep_latest`). Not
-    the rows set aside for sharing their number (`DUPLICATED`): two persons, not two deliveries."""
-    lines = rejected.filter(~pl.col("reason").str.contains(DUPLICATED, literal=True))["line"]
+    the rows set aside for sharing their number (`DUPLICATED`): two persons, not two deliveries;
+    nor those whose number Excel destroyed (`EXCEL_DESTROYED`): it no longer says which record."""
+    lines = rejected.filter(~pl.col("reason").str.contains(DUPLICATED, literal=True),
+                            ~pl.col("reason").str.contains(EXCEL_DESTROYED, literal=True))["line"]
     bad = df.filter(pl.col("line").is_in(lines.implode()))
     key, _, _ = _field_exprs(spec.record_id, pl.String, _codes(EXTRACT_MODELS[spec.name]))
     return bad.select(pl.lit(dept).alias("dept"), pl.lit(spec.name).alias("kind"), pl.lit(file).alias("file"),

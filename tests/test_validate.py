@@ -203,6 +203,25 @@ def test_roster_duplicated_person_id_rejected():
     assert stand_ins(std, rejected, CFG.kinds["roster"], "户籍底册", "户籍底册/r.csv").is_empty()
 
 
+def test_a_number_excel_turned_into_scientific_notation_sets_its_row_aside():
+    """A 结算流水号, 户编号 or 人编号 saved through Excel as `2.02610E+19` no longer says which
+    record, household or person it was: the row is set aside naming the field (such rows were
+    taken as one record delivered again, all but the last lost as superseded), and none of them
+    stands in for a delivery of its record. A number written out in full stays."""
+    std = settlements(record_id=["2.02610E+19", "2.02610E+19", "3.4E+17", "20261001000012345678", "1E5"])
+    valid, rejected = run(std)
+    assert valid["record_id"].to_list() == ["20261001000012345678", "1E5"]
+    assert rejected["line"].to_list() == [2, 3, 4] and set(rejected["field"]) == {"record_id"}
+    assert all("科学计数法" in r and "destroyed by Excel" in r for r in rejected["reason"])
+    assert stand_ins(std, rejected, CFG.kinds["med_settlement"], "医保", "医保/a.csv").is_empty()
+    raw = pl.DataFrame({"乡镇": ["大店镇"] * 3, "村": ["韩湖村"] * 3, "户号": ["3.41302E+17", "3.41302E+17", "H2"],
+                        "人编号": ["P1", "P2", "3.41302E+19"], "姓名": ["甲", "乙", "丙"],
+                        "身份证号": ["341302196201112734"] * 3, "line": [2, 3, 4]})
+    valid, rejected = run(standardize(raw, CFG.kinds["roster"]), "roster", "户籍底册", "户籍底册/r.csv")
+    assert valid.is_empty()
+    assert rejected.select("line", "field").rows() == [(2, "household_id"), (3, "household_id"), (4, "person_id")]
+
+
 def test_whitespace_only_value_is_missing_not_unparseable():
     valid, rejected = run(settlements(settle_date=["2026-10-05"], admit_date=["  "]))
     assert rejected.height == 0 and valid["admit_date"].to_list() == [None]
