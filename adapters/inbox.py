@@ -101,7 +101,7 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
                                            "(e.g. the ~$ lock file of an open workbook), ignored", dept, False))
             continue
         if p.suffix.lower() not in EXTENSIONS:
-            problems.append(ReadError(rel, "文件类型不对，已搁置 set aside: wrong file type", dept))
+            problems.append(ReadError(rel, _wrong_type(p.suffix.lower()), dept))
             continue
         sha = _sha256(p)
         dup = seen.setdefault((dept, sha), rel)
@@ -113,6 +113,17 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
     schema = {"dept": pl.String, "file": pl.String, "sha256": pl.String, "size": pl.Int64,
               "modified": pl.Datetime("us"), "duplicate_of": pl.String}
     return pl.DataFrame(rows, schema=schema), problems
+
+
+def _wrong_type(suffix: str) -> str:
+    """The problem of a file neither CSV nor XLSX, saying what to do with it."""
+    if suffix in (".xls", ".et", ".ods", ".xlsm", ".xlsb", ".numbers"):
+        do = "请另存为 .xlsx 后重报 save it as .xlsx and deliver again"
+    elif suffix in (".zip", ".rar", ".7z", ".gz", ".tar"):
+        do = "压缩包：请解压后将其中的表放入本文件夹 an archive: unpack it and put its tables in this folder"
+    else:
+        do = "只读取 .csv 和 .xlsx only .csv and .xlsx files are read"
+    return f"文件类型不对，已搁置 set aside: wrong file type ({suffix or 'no extension'}): {do}"
 
 
 def missing_departments(files: pl.DataFrame, cfg: Config) -> list[str]:

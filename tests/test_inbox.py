@@ -349,6 +349,8 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     write(per / "medical" / "a.csv", body)  # English alias, byte-identical to 医保/b.csv
     write(per / "medical" / "sub" / "c.xlsx", "x")
     write(per / "医保" / "readme.txt", "hello")
+    write(per / "医保" / "结算明细.xls", "old")
+    write(per / "医保" / "结算明细.zip", "PK")
     write(per / "医保" / "~$结算明细.xlsx", "lock")  # Excel's lock file while the workbook is open
     write(per / "医保" / ".DS_Store", "mac")
     write(per / "其他部门" / "d.csv", body)
@@ -363,6 +365,9 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     msgs = " | ".join(p.message for p in problems)
     assert "医保/b.csv identical to medical/a.csv" in msgs
     assert "医保/readme.txt" in msgs and "wrong file type" in msgs
+    said = {p.file: p.problem for p in problems}  # and what to do about it
+    assert "only .csv and .xlsx" in said["医保/readme.txt"]
+    assert "save it as .xlsx" in said["医保/结算明细.xls"] and "unpack it" in said["医保/结算明细.zip"]
     assert "其他部门/" in msgs and "unknown folder" in msgs
     assert "loose.csv" in msgs
     ignored = [p for p in problems if p.file in ("医保/~$结算明细.xlsx", "医保/.DS_Store")]
