@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import polars as pl
 
 from schemas.outputs import QUALITY_COLUMNS, Finding
@@ -11,34 +14,65 @@ _SUFFIX = {
     "township": r"(人民政府|街道办事处|办事处|街道|镇|乡)$",
     "group": r"(村民小组|村民组|小组|组|队)$",
 }
+_SUFFIX_RE = {level: re.compile(p) for level, p in _SUFFIX.items()}
+# the units a place may be written under, cut from its front one at a time (`place_key`):
+# 安徽省宿州市埇桥区大店镇叶岗村3组 holds at most five of them
+_HIGHER_RE = {
+    "township": re.compile(r"^.*?(省|市|县|区|旗)"),
+    "village": re.compile(r"^.*?(省|市|县|区|旗|街道|办事处|镇|乡)"),
+    "group": re.compile(r"^.*?(村民委员会|村委会|居委会|社区|村(?!民))"),  # (not 村民小组's)
+}
+_MAX_HIGHER = 5
 # reason of a 水利 record whose village is found but not its group (it selects no household)
 GROUP_MISSING = "group not on roster"
 _NUM = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 
 
-def normalize_place(expr: pl.Expr, level: str = "village") -> pl.Expr:
+def _stem(v: str, level: str, min_stem: int) -> str:
+    """`v` without its unit suffix, keeping at least `min_stem` characters: 永镇镇 and its short
+    form 永镇 both -> 永镇. Twice: the body's name may follow the place's (王庄村村委会, 大店镇人民政府;
+    楼村村委会 -> 楼村)."""
+    for _ in range(2):
+        stripped = _SUFFIX_RE[level].sub("", v, count=1)
+        if len(stripped) >= min_stem:
+            v = stripped
+    return v
+
+
+def place_key(value: str | None, level: str = "village") -> str | None:
     """王庄 / 王庄村 / 王庄村委会 / 王庄社区 -> 王庄; 时村镇 / 时村乡 -> 时村 (level="township");
     永镇镇 / 永镇 -> 永镇 (a stem keeps two characters);
-    第三组 / 3组 / 三村民小组 -> 3 (level="group"). Empty -> null."""
-    e = expr.cast(pl.Utf8).str.normalize("NFKC").str.replace_all(r"[\s()（）]", "")
-    # A stem keeps at least two characters: 永镇镇 and its short form 永镇 both -> 永镇. Twice: the
-    # body's name may follow the place's (王庄村村委会, 大店镇人民政府; 楼村村委会 -> 楼村).
+    第三组 / 3组 / 三村民小组 -> 3 (level="group"). Empty -> None.
+    A place written under its higher units (埇桥区大店镇, 宿州市埇桥区大店镇叶岗村, 叶岗村3组) is the
+    place itself: each leading unit (`_HIGHER`) is cut while a stem of the place is left (镇东村
+    and 新市镇 stay whole: 东, or nothing, is no name). Roster and records are read alike."""
+    if value is None:
+        return None
+    v = re.sub(r"[\s()（）]", "", unicodedata.normalize("NFKC", value))
     min_stem = 1 if level == "group" else 2
-    for _ in range(2):
-        stripped = e.str.replace(_SUFFIX[level], "")
-        e = pl.when(stripped.str.len_chars() >= min_stem).then(stripped).otherwise(e)
+    for _ in range(_MAX_HIGHER):
+        unit = _HIGHER_RE[level].match(v)
+        if unit is None or len(_stem(v[unit.end():], level, 0)) < min_stem:
+            break
+        v = v[unit.end():]
+    v = _stem(v, level, min_stem)
     if level == "group":
-        e = e.str.replace(r"^第", "")
-        e = (
-            pl.when(e.str.contains(r"^[一二三四五六七八九]?十[一二三四五六七八九]?$|^[一二三四五六七八九]$"))
-            .then(
-                e.str.replace(r"^十", "1十").str.replace(r"十$", "十0").str.replace("十", "")
-                .str.replace_many(list(_NUM), list(_NUM.values()))
-            )
-            .otherwise(e)
-        )
-        e = e.str.replace(r"^0+(\d)", "$1")
-    return pl.when(e.str.len_chars() > 0).then(e)
+        v = v.removeprefix("第")
+        if re.fullmatch(r"[一二三四五六七八九]?十[一二三四五六七八九]?|[一二三四五六七八九]", v):
+            tens, _, ones = v.rpartition("十")
+            v = (_NUM.get(tens, "1") + _NUM.get(ones, "0")) if "十" in v else _NUM[v]
+        v = re.sub(r"^0+(\d)", r"\1", v)
+    return v or None
+
+
+def normalize_place(expr: pl.Expr, level: str = "village") -> pl.Expr:
+    """`place_key` of each value, worked out once per distinct value."""
+    def keys(s: pl.Series) -> pl.Series:
+        uniq = s.unique()
+        done = pl.DataFrame({"v": uniq, "k": [place_key(v, level) for v in uniq.to_list()]},
+                            schema={"v": pl.Utf8, "k": pl.Utf8})
+        return s.to_frame("v").join(done, on="v", how="left", nulls_equal=True, maintain_order="left")["k"]
+    return expr.cast(pl.Utf8).map_batches(keys, return_dtype=pl.Utf8, is_elementwise=True)
 
 
 def resolve_places(water: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:

@@ -22,6 +22,17 @@ def test_normalize_place():
     assert norm(["大店镇人民政府", "时村乡人民政府", "永镇镇人民政府"], "township") == ["大店", "时村", "永镇"]
 
 
+def test_a_place_written_under_its_higher_units_is_the_place():
+    """Systems write a place under its county, township or village (埇桥区大店镇, 大店镇王庄村,
+    王庄村3组): the place is the last unit. A name merely holding such a character keeps it
+    (镇东村 is not 东村 of a 镇, 新市镇 not a 市's 镇; the roster is read alike)."""
+    assert norm(["埇桥区大店镇", "宿州市埇桥区大店镇", "安徽省宿州市埇桥区大店镇"], "township") == ["大店"] * 3
+    assert norm(["新市镇", "市场镇", "县集镇", "宿州经济技术开发区"], "township") == ["新市", "市场", "县集", "宿州经济技术开发区"]
+    assert norm(["大店镇王庄村", "埇桥区大店镇王庄村委会", "城东街道办事处王庄社区", "大店镇王庄社区"]) == ["王庄"] * 4
+    assert norm(["镇东村", "区庄村", "新镇村", "大店镇镇东村"]) == ["镇东", "区庄", "新镇", "镇东"]
+    assert norm(["王庄村3组", "王庄村委会三组", "第十二村民小组", "3村民组"], "group") == ["3", "3", "12", "3"]
+
+
 def roster():
     return pl.DataFrame({
         "township": ["大店镇", "大店镇", "时村乡", "时村乡"],
@@ -45,6 +56,15 @@ def test_resolve_places():
     assert out["village"][0] == "王庄村"
     assert out["group"].to_list()[:2] == [None, "2组"]
     assert out["group"][4] == "9组" and "not on roster" in out["reason"][4]
+    # written under higher units: the same places (a village outside the roster was unmatched:
+    # no W1 for its households)
+    under = pl.DataFrame({"record_id": ["b", "c", "e"], "township": ["宿州市埇桥区大店镇", "埇桥区曹村镇", None],
+                          "village": ["大店镇王庄村委会", "曹村镇刘圩", "埇桥区时村乡刘圩村"],
+                          "group": ["王庄村第二组", None, "9组"]})
+    again = resolve_places(under, roster()).sort("record_id")
+    assert again.select("decision", "township", "village").rows() == [
+        ("matched", "大店镇", "王庄村"), ("matched", "时村乡", "刘圩村"), ("matched", "时村乡", "刘圩村")]
+    assert again["group"].to_list() == ["2组", None, "9组"]
 
 
 def test_water_links_fit_the_link_model():
