@@ -37,9 +37,11 @@ _SHOW_CHARS = 60  # a rejected value is echoed back at most this long
 MERGED_HINT = ("（这些值上方的行有：是否合并单元格另存为CSV？请在Excel中取消合并、向下填充后重报 the lines above "
                "have them: merged cells saved as CSV? unmerge and fill down, then deliver again）")
 DUPLICATED = "编号重复 duplicated record id"  # the roster's 人编号 twice in one table: both rows set aside
-# a record number, 户编号 or 人编号 that Excel turned into a float (`schemas.inputs.EXCEL_NUMBER`)
-EXCEL_DESTROYED = ("已被Excel改为科学计数法，无法还原（请将该列设为文本后重新导出） destroyed by Excel "
-                   "(scientific notation): deliver again with the column as text")
+# a record number, 户编号 or 人编号 that Excel turned into a float (`schemas.inputs.EXCEL_NUMBER`),
+# or a record number as Excel keeps a long number (15 digits, then zeros) on several rows of a table
+EXCEL_DESTROYED = ("已被Excel截为15位有效数字（如 2.0261E+19），无法还原（请将该列设为文本后重新导出） destroyed by "
+                   "Excel (a long number cut to 15 digits, e.g. 2.0261E+19): deliver again with the column as text")
+_EXCEL_TAIL = r"^[0-9]{15}0+$"
 # fields kept as delivered but for surrounding whitespace (no NFKC): a masked ID and a name are
 # compared by the matcher in their own way; a township's 核实人 and 备注 and an analyst's 复核人
 # and 复核备注 are people's words, stored and sent back as written (`户主外出，未见到人`)
@@ -270,6 +272,14 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
         pl.DataFrame({"index": long_flags[f].arg_true().cast(pl.Int64)}).with_columns(field=pl.lit(f), check=pl.lit("too_long"))
         for f in long_flags.columns
     ]
+    if spec.name not in Config.ANSWER_KINDS and spec.record_id in typed.columns:
+        # a record number read from a numeric cell keeps 15 digits and zeros (`adapters.inbox`):
+        # records that shared one so are not one record delivered twice (an answer file repeats
+        # a record on purpose: one row per candidate)
+        rid = typed[spec.record_id]
+        tails = (rid.str.contains(_EXCEL_TAIL) & rid.is_duplicated()).fill_null(False)
+        fails.append(pl.DataFrame({"index": tails.arg_true().cast(pl.Int64)}).with_columns(
+            field=pl.lit(spec.record_id), check=pl.lit("excel_number")))
     if EXTRA in df.columns:  # a field past the header: the row's values have shifted
         fails.append(pl.DataFrame({"index": df[EXTRA].is_not_null().arg_true().cast(pl.Int64)}).with_columns(
             field=pl.lit(EXTRA), check=pl.lit("extra_fields")))

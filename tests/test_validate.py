@@ -203,7 +203,7 @@ def test_roster_duplicated_person_id_rejected():
     assert stand_ins(std, rejected, CFG.kinds["roster"], "户籍底册", "户籍底册/r.csv").is_empty()
 
 
-def test_a_number_excel_turned_into_scientific_notation_sets_its_row_aside():
+def test_a_number_excel_cut_to_15_digits_sets_its_row_aside():
     """A 结算流水号, 户编号 or 人编号 saved through Excel as `2.02610E+19` no longer says which
     record, household or person it was: the row is set aside naming the field (such rows were
     taken as one record delivered again, all but the last lost as superseded), and none of them
@@ -212,7 +212,15 @@ def test_a_number_excel_turned_into_scientific_notation_sets_its_row_aside():
     valid, rejected = run(std)
     assert valid["record_id"].to_list() == ["20261001000012345678", "1E5"]
     assert rejected["line"].to_list() == [2, 3, 4] and set(rejected["field"]) == {"record_id"}
-    assert all("科学计数法" in r and "destroyed by Excel" in r for r in rejected["reason"])
+    assert all("2.0261E+19" in r and "destroyed by Excel" in r for r in rejected["reason"])
+    assert stand_ins(std, rejected, CFG.kinds["med_settlement"], "医保", "医保/a.csv").is_empty()
+    # read from numeric XLSX cells, numbers keep 15 digits and zeros: several rows sharing one
+    # so are set aside too (they were one record delivered again); one alone stays
+    std = settlements(record_id=["202610010000123000000", "202610010000123000000", "202610010000999000000", "JS1", "JS1"],
+                      out_of_pocket=["1", "2", "3", "4", "5"])
+    valid, rejected = run(std)
+    assert valid["record_id"].to_list() == ["202610010000999000000", "JS1", "JS1"]
+    assert rejected["line"].to_list() == [2, 3] and set(rejected["field"]) == {"record_id"}
     assert stand_ins(std, rejected, CFG.kinds["med_settlement"], "医保", "医保/a.csv").is_empty()
     raw = pl.DataFrame({"乡镇": ["大店镇"] * 3, "村": ["韩湖村"] * 3, "户号": ["3.41302E+17", "3.41302E+17", "H2"],
                         "人编号": ["P1", "P2", "3.41302E+19"], "姓名": ["甲", "乙", "丙"],
