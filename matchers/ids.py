@@ -45,10 +45,29 @@ def _check_series(s: pl.Series) -> pl.Series:
     return pl.select(pl.when(ok).then(pl.Series(out))).to_series().alias(s.name)
 
 
+# Characters a department masks a position of an ID or a name with: `*` (SPEC §1; `＊` is one after
+# NFKC) and what other systems use instead (341302########123X, 张●明).
+MASKS = "[*#●○■□※◆★☆]"
+
+
+def id_text(id_raw: pl.Expr) -> pl.Expr:
+    """An ID as typed -> its plain text: NFKC (full-width digits, `＊`), no spaces, quotes or
+    dashes (341302-19620111-2734), `×` for X, upper case, every mask character (`MASKS`) as `*`,
+    and an X before the last of 18 characters too (341302XXXXXXXX123X: a check character stands
+    last). What `normalize_ids` reads and what a lead's key is made of (`pipelines.rules`)."""
+    s = (
+        id_raw.cast(pl.Utf8).str.normalize("NFKC").str.replace_all(r"[\s'\"`‘’“”\-‐‑–—]", "")
+        .str.replace_all(r"[×✕]", "X").str.to_uppercase().str.replace_all(MASKS, "*")
+    )
+    body = s.str.slice(0, 17)
+    return (pl.when((s.str.len_chars() == 18) & body.str.contains("X", literal=True))
+            .then(pl.concat_str([body.str.replace_all("X", "*", literal=True), s.str.slice(17)])).otherwise(s))
+
+
 def shows_mask(id_raw: pl.Expr) -> pl.Expr:
-    """A raw ID showing a mask (`*`, or `＊`, which NFKC makes one): masked or destroyed whatever
+    """A raw ID showing a mask (`MASKS`; `＊`, which NFKC makes `*`): masked or destroyed whatever
     else it holds, never a whole ID (`normalize_ids`), so it is told apart without normalising."""
-    return id_raw.cast(pl.Utf8).str.contains("[*＊]")
+    return id_raw.cast(pl.Utf8).str.contains(MASKS.replace("[", "[＊", 1))
 
 
 def _pad_mask(s: pl.Expr) -> pl.Expr:
@@ -72,11 +91,7 @@ def normalize_ids(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:
 
 
 def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
-    # (an X typed as the multiplication sign ×; digits grouped by dashes: 341302-19900101-123X)
-    s = (
-        pl.col(col).cast(pl.Utf8).str.normalize("NFKC")
-        .str.replace_all(r"[\s'\"`‘’“”\-‐‑–—]", "").str.replace_all(r"[×✕]", "X").str.to_uppercase()
-    )
+    s = id_text(pl.col(col))
     sci = s.str.extract_groups(r"^(\d)\.?(\d*)E\+?(\d+)$")
     sci_digits = pl.concat_str([sci.struct[0], sci.struct[1]])
     # Excel rounds the mantissa: only the digits before the last shown one are exact.

@@ -17,6 +17,8 @@ from pypinyin import lazy_pinyin
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
+from matchers.ids import MASKS
+
 _T2S = opencc.OpenCC("t2s")
 
 
@@ -33,11 +35,11 @@ def _t2s_batch(s: pl.Series) -> pl.Series:
 
 
 def normalize_name(expr: pl.Expr) -> pl.Expr:
-    """Strip spaces, NFKC, `＊`->`*`, middle dots `·•.・` -> `·`, traditional -> simplified.
-    Empty or all-punctuation names become null."""
+    """Strip spaces, NFKC, `＊` and other mask characters (`matchers.ids.MASKS`: 张●明) -> `*`,
+    middle dots `·•.・` -> `·`, traditional -> simplified. Empty or all-punctuation names become null."""
     e = (
         expr.cast(pl.Utf8).str.replace_all(r"\s", "").str.replace_all(r"[·•・.．‧∙⋅]", "·")
-        .str.normalize("NFKC").str.replace_all(r"[·•・.．‧∙⋅]", "·").str.strip_chars("·")
+        .str.normalize("NFKC").str.replace_all(r"[·•・.．‧∙⋅]", "·").str.strip_chars("·").str.replace_all(MASKS, "*")
     )
     e = e.map_batches(_t2s_batch, return_dtype=pl.Utf8)
     return pl.when(e.str.len_chars() > 0).then(e)

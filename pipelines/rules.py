@@ -21,6 +21,7 @@ from typing import Callable
 
 import polars as pl
 
+from matchers.ids import MASKS, id_text
 from matchers.places import normalize_place
 from pipelines.calendar import period_end
 from pipelines.review_answers import apply_answers
@@ -42,7 +43,6 @@ SIGNAL_SCHEMA = {
 SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES), 1)}  # 低 1, 中 2, 高 3
 _LEVEL_RANK = {"四级": 1, "三级": 2, "二级": 3, "一级": 4}
 _GRADE_RANK = {"A": 1, "B": 2, "C": 3, "D": 4}
-_FULLWIDTH = (list("０１２３４５６７８９Ｘｘ×✕＊"), list("0123456789XXXX*"))  # (as `matchers.ids` reads them)
 
 
 def households(roster: pl.DataFrame) -> pl.DataFrame:
@@ -148,8 +148,9 @@ def _records(d: RuleInputs, x: pl.DataFrame, keep_sources: bool = True) -> pl.Da
     persons = d.persons.filter(pl.col("person_id").is_in(x["person_id"].implode()))
     x = x.hstack(x.select("person_id").join(persons, on="person_id", how="left", maintain_order="left")
                  .drop("person_id"))
-    idn = _col(x, "id_raw").str.replace_many(*_FULLWIDTH).str.replace_all(r"[\s'\-‐‑–—]", "").str.to_uppercase()
-    name = _col(x, "name").str.replace_all(r"\s", "").str.replace_many(["•", ".", "・", "＊"], ["·"] * 3 + ["*"])
+    idn = id_text(_col(x, "id_raw"))
+    name = (_col(x, "name").str.replace_all(r"\s", "").str.replace_many(["•", ".", "・", "＊"], ["·"] * 3 + ["*"])
+            .str.replace_all(MASKS, "*"))
     lead = pl.col("decision").is_null() | (pl.col("decision") == "unmatched")
     x = x.with_columns(_idn=idn, _name=name, _lead=lead.fill_null(True))
     if not keep_sources:

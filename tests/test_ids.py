@@ -35,6 +35,18 @@ def test_masks_and_dirt_normalise():
     assert out["kept"][1] == "111111000000001111"
 
 
+def test_other_mask_characters_are_masks():
+    """Systems that mask with #, ● or X (341302XXXXXXXX123X) instead of `*`: the kept characters
+    count (the ID was read as showing nothing, its record linked by name alone); an X stands for
+    a check character only last, and a lone one in the body is a hidden position."""
+    out = norm("341302########123X", "341302●●●●●●●●6128", "341302xxxxxxxx2205", "341302XXXXXXXX123X",
+               "34130219620111273x", "3413021962X1112734", "34130219620111273X42", "G34130219620111273X")
+    assert out["id_norm"].to_list() == [
+        "341302********123X", "341302********6128", "341302********2205", "341302********123X",
+        "34130219620111273X", "3413021962*1112734", "34130219620111273X", "34130219620111273X"]
+    assert out["id_status"].to_list()[:4] == ["masked"] * 4
+
+
 def test_other_id_forms():
     out = norm("34222319570410315473", "G341302196201112734", "341302620111273", "341302*****2734")
     assert out["id_norm"].to_list()[:3] == ["342223195704103154", "341302196201112734", "341302196201112734"]

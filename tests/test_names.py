@@ -10,6 +10,7 @@ def nn(*names):
 def test_normalize_name():
     assert nn("張 曉明", "阿依古丽•买买提", "阿依古丽.买买提", "张＊", "  ", None).to_list() == [
         "张晓明", "阿依古丽·买买提", "阿依古丽·买买提", "张*", None, None]
+    assert nn("张●明", "张##", "*明").to_list() == ["张*明", "张**", "*明"]  # other systems' masks
 
 
 def levels(pairs):

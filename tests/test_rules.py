@@ -173,14 +173,15 @@ def test_m1_m2_share_one_warning_id():
 @pytest.mark.parametrize("second,fires", [(5000.0, True), (4999.99, False)])
 def test_m3_lead_groups_masked_id_variants(second, fires):
     sig = run({"med_settlement": med((None, "赵*", "341302********5678", 15000.0),
-                                     (None, "赵 *", "'３４１３０２＊＊＊＊＊＊＊＊５６７８", second),
+                                     (None, "赵 *", "'３４１３０２＊＊＊＊＊＊＊＊５６７８", second / 2),
+                                     (None, "赵●", "“341302########5678”", second / 2),  # another system's masks
                                      (None, "钱*", "341302********5678", 10.0))})
     m3 = fired(sig, "M3")
     assert m3.height == int(fires)
     if fires:
         assert m3["household_id"][0] is None and m3["township"][0] is None
         assert re.fullmatch(r"L[0-9a-f]{12}", m3["lead_key"][0]) and m3["lead_name"][0] == "赵*"
-        assert sorted(m3["record_ids"][0].to_list()) == ["JS0", "JS1"]
+        assert sorted(m3["record_ids"][0].to_list()) == ["JS0", "JS1", "JS2"]
         w, _ = assign_warnings(sig, ROSTER, P, None, CFG)
         Warning.validate(w)
         assert w.filter(pl.col("rule") == "M3")["household_id"][0] is None
