@@ -64,6 +64,7 @@ from matchers.link import census_coverage, link, list_completeness, slip_rates  
 from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
 from matchers.review import in_order, review_queue  # noqa: E402
 from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
+from pipelines.identify import unreadable_ids  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
                                       check_answers, describe, gone_from_roster, relinked,
                                       unconfirmable, without_yes)
@@ -205,8 +206,11 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
         df.write_parquet(paths.work / f"{kind}.parquet")
     rejected.write_parquet(paths.work / f"rejected_{dept}.parquet")
     superseded.write_parquet(paths.work / f"superseded_{dept}.parquet")
-    pl.DataFrame([dict(category=Finding.FILE_NOTE, dept=dept, file=n.file, detail=n.problem, count=1) for n in notes],
-                 schema=QUALITY_COLUMNS).write_parquet(paths.work / f"findings_{dept}.parquet")
+    pl.concat([
+        pl.DataFrame([dict(category=Finding.FILE_NOTE, dept=dept, file=n.file, detail=n.problem, count=1) for n in notes],
+                     schema=QUALITY_COLUMNS),
+        *[unreadable_ids(df) for kind, df in latest.items() if kind in PERSON_KINDS],
+    ]).write_parquet(paths.work / f"findings_{dept}.parquet")
     return {"dept": dept, "rows": rows_read, "kinds": sorted(latest)}
 
 

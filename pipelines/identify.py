@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import polars as pl
 
-from matchers.ids import normalize_ids
-from pipelines.validate import REJECTED_SCHEMA
+from matchers.ids import MASKS, normalize_ids
+from pipelines.validate import REJECTED_SCHEMA, mask_value
+from schemas.outputs import QUALITY_COLUMNS, Finding
+
+# an ID as the matcher reads it straight away (digits, masks, an X last): never unreadable
+_PLAIN_ID = r"^[0-9*＊]{17}[0-9Xx*＊]$"
 
 
 def set_aside_unidentifiable(valid: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(kept rows, Rejected rows) for one validated person-level extract (has `id_raw`, `name`)."""
     if "id_raw" not in valid.columns or "name" not in valid.columns or valid.is_empty():
         return valid, pl.DataFrame(schema=REJECTED_SCHEMA)
-    no_name = ~valid["name"].str.contains(r"[^\s*＊·•.]").fill_null(False)  # nothing but blanks and masks
+    no_name = ~valid["name"].str.contains(rf"[^\s＊·•.{MASKS[1:-1]}]").fill_null(False)  # nothing but blanks and masks
     bad = no_name
     if no_name.any():  # only nameless rows need their ID looked at
         nameless = valid.filter(no_name).select("id_raw")
@@ -29,3 +33,28 @@ def set_aside_unidentifiable(valid: pl.DataFrame) -> tuple[pl.DataFrame, pl.Data
         pl.lit("证件号码缺失或已损坏且无姓名，无法识别 ID missing/destroyed and no name: cannot be identified").alias("reason"),
     )
     return valid.filter(~bad), rejected.cast(REJECTED_SCHEMA)
+
+
+def unreadable_ids(valid: pl.DataFrame) -> pl.DataFrame:
+    """Validated person-level rows (with `id_raw`, file, line) -> QualityFinding rows, one per
+    file: the rows whose 证件号码 holds something that reads as no ID at all (neither whole, masked
+    nor destroyed: another mask character than those known, a column of phone numbers under the
+    ID's header). Their records are linked by name and place alone, so a delivery whose IDs come
+    in a form the run does not read is heard of (on the console too), not found out from recall."""
+    if "id_raw" not in valid.columns or valid.is_empty():
+        return pl.DataFrame(schema=QUALITY_COLUMNS)
+    odd = valid.filter(pl.col("id_raw").str.strip_chars() != "", ~pl.col("id_raw").str.contains(_PLAIN_ID))
+    bad = odd.filter(normalize_ids(odd.select("id_raw"))["id_status"] == "missing").sort("file", "line")
+    if bad.is_empty():
+        return pl.DataFrame(schema=QUALITY_COLUMNS)
+    more = pl.when(pl.len() > 10).then(pl.lit(" …")).otherwise(pl.lit(""))
+    return bad.group_by("dept", "file", maintain_order=True).agg(
+        lines=pl.col("line").head(10).cast(pl.Utf8).str.join("、") + more,
+        example=pl.col("id_raw").first().map_elements(lambda v: mask_value(v, "id_raw"), return_dtype=pl.Utf8),
+        count=pl.len().cast(pl.Int64),
+    ).select(
+        category=pl.lit(Finding.ID_UNREADABLE), dept="dept", file="file",
+        detail=pl.format("证件号码读不出身份证号（如 '{}'，第 {} 行），这些记录只能按姓名与地点关联 — ID numbers that read as "
+                         "none (e.g. '{}'): their records are linked by name and place alone", "example", "lines", "example"),
+        count="count",
+    ).cast(QUALITY_COLUMNS)
