@@ -384,9 +384,9 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else []))
 
 
-def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame, bool]] | str:
+def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame, bool, int]] | str:
     """Per sheet, (its name, rows above its first non-empty one, its cells as a String frame,
-    whether it is visible); or a problem message. The cells stay in a polars frame (never a Python string per
+    whether it is visible, its formula cells holding no computed value); or a problem message. The cells stay in a polars frame (never a Python string per
     cell), so a large workbook costs what calamine needs to hold it.
 
     fastexcel reads cells as strings (numbers as their string, dates as `YYYY-MM-DD HH:MM:SS`);
@@ -418,42 +418,47 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
             numeric = book.load_sheet(ws.title, header_row=None, use_columns=long,
                                       dtypes={i: "boolean" for i in long}).to_polars()
             cells = _as_spreadsheet_numbers(cells, numeric)
-        if merges := _column_merges(path, getattr(ws, "_worksheet_path", None)):
+        merges, uncomputed = _sheet_xml_facts(path, getattr(ws, "_worksheet_path", None))
+        if merges:
             # (calamine's frame also starts at the first non-empty column)
             left = min((next(i for i, c in enumerate(r) if c not in (None, "")) for r in ws.iter_rows(values_only=True)
                         if any(c not in (None, "") for c in r)), default=0)
             cells = _fill_merged(cells, merges, offset, left)
-        return ws.title, offset, cells, getattr(ws, "sheet_state", "visible") == "visible"
+        return ws.title, offset, cells, getattr(ws, "sheet_state", "visible") == "visible", uncomputed
 
     return (sheet(ws) for ws in wb.worksheets)
 
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+# a formula cell holding no computed value (a workbook a program wrote and no spreadsheet computed):
+# <f>E2-F2</f><v/>, <f>…</f></c>, a shared formula <f t="shared" si="0"/></c>
+_UNCOMPUTED = re.compile(rb'<(?:\w+:)?f(?:\s[^>]*)?(?:/>|>[^<]*</(?:\w+:)?f>)\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>|</(?:\w+:)?c>)')
 
 
-def _column_merges(path: Path, member: str | None) -> list[tuple[int, int, int]]:
-    """The sheet's merged ranges one column wide and more than one row high, as (column, first
-    row, last row), 0-based: a value typed once for several rows (a 网格员 merged over the
-    households of their grid). Read from the sheet's XML, where they follow the cells."""
+def _sheet_xml_facts(path: Path, member: str | None) -> tuple[list[tuple[int, int, int]], int]:
+    """What the cells read by calamine do not tell, from the sheet's XML in one pass: its merged
+    ranges one column wide and more than one row high, as (column, first row, last row), 0-based
+    (a value typed once for several rows: a 网格员 merged over the households of their grid;
+    they follow the cells), and how many formula cells hold no computed value (they read empty)."""
     if not member:
-        return []
+        return [], 0
     col = lambda letters: sum((ord(ch) - 64) * 26 ** i for i, ch in enumerate(reversed(letters))) - 1  # noqa: E731
-    out, tail = [], b""
+    out, uncomputed, tail = [], 0, b""
     try:
         with zipfile.ZipFile(path) as z, z.open(member.lstrip("/")) as fh:
             while chunk := fh.read(1 << 22):
                 text = tail + chunk
-                if b"mergeCell " not in text:  # (nearly every chunk: the cells)
-                    tail = text[-200:]
-                    continue
-                for m in _MERGE.finditer(text):
-                    c1, r1, c2, r2 = m.group(1).decode(), int(m.group(2)), m.group(3).decode(), int(m.group(4))
-                    if c1 == c2 and r2 > r1:
-                        out.append((col(c1), r1 - 1, r2 - 1))
+                if b"f>" in text or b"f " in text:  # (a formula in this chunk: nearly never)
+                    uncomputed += sum(1 for m in _UNCOMPUTED.finditer(text) if m.end() > len(tail))
+                if b"mergeCell " in text:  # (nearly every chunk holds only cells)
+                    for m in _MERGE.finditer(text):
+                        c1, r1, c2, r2 = m.group(1).decode(), int(m.group(2)), m.group(3).decode(), int(m.group(4))
+                        if c1 == c2 and r2 > r1:
+                            out.append((col(c1), r1 - 1, r2 - 1))
                 tail = text[-200:]  # (a tag cut by the chunk's end is found whole next time; found twice, kept once)
-    except (KeyError, OSError, zipfile.BadZipFile):  # (the cells were read: the file is read without its merges)
-        return []
-    return sorted(set(out))
+    except (KeyError, OSError, zipfile.BadZipFile):  # (the cells were read: the file is read without these)
+        return [], 0
+    return sorted(set(out)), uncomputed
 
 
 def _fill_merged(cells: pl.DataFrame, merges: list[tuple[int, int, int]], top: int, left: int) -> pl.DataFrame:
@@ -602,11 +607,16 @@ def read_tables(
             if isinstance(sheets, str):
                 return ReadError(rel, sheets)
             found = []
-            for name, offset, frame, visible in sheets:
+            for name, offset, frame, visible, uncomputed in sheets:
                 if (df := _sheet_table(offset, frame, known, rel, notes if visible else None)) is None:
                     continue
                 if visible:
                     found.append((name, df))
+                    if uncomputed and notes is not None:
+                        notes.append(ReadError(rel, f"工作表「{name}」有 {uncomputed} 个公式单元格没有计算结果，读作空值（由程序生成、"
+                                                    f"未经Excel计算？请在Excel中打开并保存后重报） sheet '{name}': {uncomputed} "
+                                                    "formula cells hold no computed value and read empty (written by a "
+                                                    "program? open and save it in Excel, then deliver again)", None, False))
                 elif notes is not None and sum(bool((known or bool)(c)) for c in df.columns if c != "line") >= HIDDEN_TABLE_NAMES:
                     # a hidden sheet holds a workbook's lookup lists (乡镇/村 for its drop-downs), not its
                     # records; one whose header reads like a table of records is said, not read

@@ -285,6 +285,31 @@ def test_xlsx_long_number_cells_read_as_excel_keeps_them(tmp_path):
     assert df["学籍号"].to_list() == ["X1", "X2", "X3", "8888888888888880000"]
 
 
+def test_formula_cells_a_program_wrote_without_their_values_are_named(tmp_path):
+    """A workbook written by a program holds formulas no spreadsheet has computed: their cells
+    read empty (a required 个人自付 then sets its row aside as missing), and the file note says
+    why and what to do; computed formulas read as their values, unnoted."""
+    import openpyxl
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["结算流水号", "姓名", "证件号码", "结算日期", "医疗总费用", "统筹支付", "个人自付"])
+    for i in range(3):
+        ws.append([f"JS{i}", "张三", "341302********1234", "2026-10-05", 1000 + i, 600, f"=E{i + 2}-F{i + 2}"])
+    wb.save(tmp_path / "f.xlsx")
+    notes = []
+    df = read_table(tmp_path / "f.xlsx", "医保/f.xlsx", KNOWN, notes)
+    assert df["个人自付"].to_list() == [None] * 3
+    assert len(notes) == 1 and "3 formula cells hold no computed value" in notes[0].problem
+    xw = xlsxwriter.Workbook(tmp_path / "g.xlsx")  # cached values written with the formulas
+    sheet = xw.add_worksheet()
+    sheet.write_row(0, 0, ["结算流水号", "姓名", "证件号码", "个人自付"])
+    sheet.write_row(1, 0, ["JS1", "张三", "341302********1234"])
+    sheet.write_formula(1, 3, "=200+200", None, 400)
+    xw.close()
+    notes = []
+    assert read_table(tmp_path / "g.xlsx", "医保/g.xlsx", KNOWN, notes)["个人自付"].to_list() == ["400"] and not notes
+
+
 def test_xlsx_title_rows_numbers_dates_and_total(tmp_path):
     path = tmp_path / "x.xlsx"
     wb = xlsxwriter.Workbook(path)
