@@ -386,8 +386,9 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
 
 def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame, bool, int]] | str:
     """Per sheet, (its name, rows above its first non-empty one, its cells as a String frame,
-    whether it is visible, its formula cells holding no computed value); or a problem message. The cells stay in a polars frame (never a Python string per
-    cell), so a large workbook costs what calamine needs to hold it.
+    whether it is visible, how many of its formula cells hold no computed value); or a problem
+    message. The cells stay in a polars frame (never a Python string per cell), so a large
+    workbook costs what calamine needs to hold it.
 
     fastexcel reads cells as strings (numbers as their string, dates as `YYYY-MM-DD HH:MM:SS`);
     its range starts at the first non-empty row, which openpyxl (read-only, early stop) locates.

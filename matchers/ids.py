@@ -45,9 +45,9 @@ def _check_series(s: pl.Series) -> pl.Series:
     return pl.select(pl.when(ok).then(pl.Series(out))).to_series().alias(s.name)
 
 
-# Characters a department masks a position of an ID or a name with: `*` (SPEC §1; `＊` is one after
-# NFKC) and what other systems use instead (341302########123X, 张●明).
-MASKS = "[*#●○■□※◆★☆]"
+# Characters a department masks a position of an ID or a name with: `*` or `＊` (SPEC §1) and what
+# other systems use instead (341302########123X, 张●明).
+MASKS = "[*＊#●○■□※◆★☆]"
 
 
 def id_text(id_raw: pl.Expr) -> pl.Expr:
@@ -65,9 +65,9 @@ def id_text(id_raw: pl.Expr) -> pl.Expr:
 
 
 def shows_mask(id_raw: pl.Expr) -> pl.Expr:
-    """A raw ID showing a mask (`MASKS`; `＊`, which NFKC makes `*`): masked or destroyed whatever
+    """A raw ID showing a mask (`MASKS`): masked or destroyed whatever
     else it holds, never a whole ID (`normalize_ids`), so it is told apart without normalising."""
-    return id_raw.cast(pl.Utf8).str.contains(MASKS.replace("[", "[＊", 1))
+    return id_raw.cast(pl.Utf8).str.contains(MASKS)
 
 
 def _pad_mask(s: pl.Expr) -> pl.Expr:

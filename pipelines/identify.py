@@ -20,7 +20,7 @@ def set_aside_unidentifiable(valid: pl.DataFrame) -> tuple[pl.DataFrame, pl.Data
     """(kept rows, Rejected rows) for one validated person-level extract (has `id_raw`, `name`)."""
     if "id_raw" not in valid.columns or "name" not in valid.columns or valid.is_empty():
         return valid, pl.DataFrame(schema=REJECTED_SCHEMA)
-    no_name = ~valid["name"].str.contains(rf"[^\s＊·•.{MASKS[1:-1]}]").fill_null(False)  # nothing but blanks and masks
+    no_name = ~valid["name"].str.contains(rf"[^\s·•.{MASKS[1:-1]}]").fill_null(False)  # nothing but blanks and masks
     bad = no_name
     if no_name.any():  # only nameless rows need their ID looked at
         nameless = valid.filter(no_name).select("id_raw")
