@@ -46,22 +46,37 @@ def _check_series(s: pl.Series) -> pl.Series:
 
 
 # Characters a department masks a position of an ID or a name with: `*` or `＊` (SPEC §1) and what
-# other systems use instead (341302########123X, 张●明).
-MASKS = "[*＊#●○■□※◆★☆]"
+# other systems use instead (341302########123X, 张●明): `OTHER_MASKS`, read as `*`.
+OTHER_MASKS = "[#●○■□※◆★☆]"
+MASKS = "[*＊" + OTHER_MASKS[1:]
+# an ID already in its plain text (digits and `*`, a check character last): nearly every one
+_PLAIN_TEXT = r"^[0-9*]{17}[0-9X*]$"
+
+
+def _id_text(s: pl.Expr) -> pl.Expr:
+    s = (
+        s.str.normalize("NFKC").str.replace_all(r"[\s'\"`‘’“”\-‐‑–—]", "")
+        .str.replace_all(r"[×✕]", "X").str.to_uppercase().str.replace_all(OTHER_MASKS, "*")
+    )
+    body = s.str.slice(0, 17)
+    return (pl.when((s.str.len_chars() == 18) & body.str.contains("X", literal=True))
+            .then(pl.concat_str([body.str.replace_all("X", "*", literal=True), s.str.slice(17)])).otherwise(s))
+
+
+def _id_text_series(s: pl.Series) -> pl.Series:
+    other = (~s.str.contains(_PLAIN_TEXT)).fill_null(False).arg_true()  # (the others: as typed already)
+    if other.is_empty():
+        return s
+    return s.scatter(other, s[other].to_frame("v").select(_id_text(pl.col("v"))).to_series())
 
 
 def id_text(id_raw: pl.Expr) -> pl.Expr:
     """An ID as typed -> its plain text: NFKC (full-width digits, `＊`), no spaces, quotes or
     dashes (341302-19620111-2734), `×` for X, upper case, every mask character (`MASKS`) as `*`,
     and an X before the last of 18 characters too (341302XXXXXXXX123X: a check character stands
-    last). What `normalize_ids` reads and what a lead's key is made of (`pipelines.rules`)."""
-    s = (
-        id_raw.cast(pl.Utf8).str.normalize("NFKC").str.replace_all(r"[\s'\"`‘’“”\-‐‑–—]", "")
-        .str.replace_all(r"[×✕]", "X").str.to_uppercase().str.replace_all(MASKS, "*")
-    )
-    body = s.str.slice(0, 17)
-    return (pl.when((s.str.len_chars() == 18) & body.str.contains("X", literal=True))
-            .then(pl.concat_str([body.str.replace_all("X", "*", literal=True), s.str.slice(17)])).otherwise(s))
+    last). What `normalize_ids` reads and what a lead's key is made of (`pipelines.rules`). Only
+    the values not plain already are worked on (a year's settlements are millions)."""
+    return id_raw.cast(pl.Utf8).map_batches(_id_text_series, return_dtype=pl.Utf8, is_elementwise=True)
 
 
 def shows_mask(id_raw: pl.Expr) -> pl.Expr:
@@ -91,7 +106,8 @@ def normalize_ids(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:
 
 
 def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
-    s = id_text(pl.col(col))
+    df = df.with_columns(_s=id_text(pl.col(col)))  # (read once: the roads below read it many times)
+    s = pl.col("_s")
     sci = s.str.extract_groups(r"^(\d)\.?(\d*)E\+?(\d+)$")
     sci_digits = pl.concat_str([sci.struct[0], sci.struct[1]])
     # Excel rounds the mantissa: only the digits before the last shown one are exact.
@@ -110,8 +126,7 @@ def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
     )
     # Most values already are 18 characters of digits, `*` and X: only the others take the
     # longer road (15-digit IDs, certificate numbers, Excel numbers, miscounted masks).
-    df = df.with_columns(_s=s)
-    plain = pl.col("_s").str.contains(r"^[0-9*]{17}[0-9X*]$").fill_null(False)
+    plain = s.str.contains(_PLAIN_TEXT).fill_null(False)
     other = df.filter(~plain)
     out = pl.concat([
         df.filter(plain).with_columns(_cand=pl.col("_s"), _sci=pl.lit(False)),

@@ -17,7 +17,7 @@ from pypinyin import lazy_pinyin
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
-from matchers.ids import MASKS
+from matchers.ids import OTHER_MASKS
 
 _T2S = opencc.OpenCC("t2s")
 
@@ -39,7 +39,7 @@ def normalize_name(expr: pl.Expr) -> pl.Expr:
     middle dots `·•.・` -> `·`, traditional -> simplified. Empty or all-punctuation names become null."""
     e = (
         expr.cast(pl.Utf8).str.replace_all(r"\s", "").str.replace_all(r"[·•・.．‧∙⋅]", "·")
-        .str.normalize("NFKC").str.replace_all(r"[·•・.．‧∙⋅]", "·").str.strip_chars("·").str.replace_all(MASKS, "*")
+        .str.normalize("NFKC").str.replace_all(r"[·•・.．‧∙⋅]", "·").str.strip_chars("·").str.replace_all(OTHER_MASKS, "*")
     )
     e = e.map_batches(_t2s_batch, return_dtype=pl.Utf8)
     return pl.when(e.str.len_chars() > 0).then(e)

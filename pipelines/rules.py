@@ -21,7 +21,7 @@ from typing import Callable
 
 import polars as pl
 
-from matchers.ids import MASKS, id_text
+from matchers.ids import OTHER_MASKS, id_text
 from matchers.places import normalize_place
 from pipelines.calendar import period_end
 from pipelines.review_answers import apply_answers
@@ -150,7 +150,7 @@ def _records(d: RuleInputs, x: pl.DataFrame, keep_sources: bool = True) -> pl.Da
                  .drop("person_id"))
     idn = id_text(_col(x, "id_raw"))
     name = (_col(x, "name").str.replace_all(r"\s", "").str.replace_many(["•", ".", "・", "＊"], ["·"] * 3 + ["*"])
-            .str.replace_all(MASKS, "*"))
+            .str.replace_all(OTHER_MASKS, "*"))
     lead = pl.col("decision").is_null() | (pl.col("decision") == "unmatched")
     x = x.with_columns(_idn=idn, _name=name, _lead=lead.fill_null(True))
     if not keep_sources:
