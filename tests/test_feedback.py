@@ -242,6 +242,24 @@ def test_unplaced_lead_answer_is_not_refused_on_township_and_ids_are_matched_loo
     assert rej.is_empty() and acc["warning_id"].to_list() == [W4]
 
 
+def test_a_warning_id_retyped_with_other_separators_is_the_issued_one_when_only_one_fits():
+    """A 预警编号 retyped by hand (an IME's dash, the hyphen left out, spaces around it) or pasted
+    with an invisible character is the issued id showing the same letters and digits; when two
+    issued ids would show the same, neither is guessed."""
+    f = fb(("反馈/大店镇.csv", 2, W1.replace("-", "—"), "大店镇", "属实", None, None, None, None),
+           ("反馈/大店镇.csv", 3, W2.replace("-", ""), "大店镇", "不属实", None, None, None, None),
+           ("反馈/大店镇.csv", 4, W1.replace("-", " – ") + "\u200b", "大店镇", "属实", None, None, None, None),
+           ("反馈/大店镇.csv", 5, "YJ202610_zzzzzzzzzz", "大店镇", "属实", None, None, None, None))
+    acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.feedback)
+    assert acc.sort("line")["warning_id"].to_list() == [W1, W2, W1]
+    assert rej.select("line", "field", "value").rows() == [(5, "warning_id", "YJ202610_zzzzzzzzzz")]
+    twins = ISSUED.head(2).with_columns(warning_id=pl.Series(["YJ1-23", "YJ12-3"]))
+    acc, _, rej = check_feedback(fb(("反馈/大店镇.csv", 2, "YJ123", "大店镇", "属实", None, None, None, None),
+                                    ("反馈/大店镇.csv", 3, "yj12-3 ", "大店镇", "属实", None, None, None, None)),
+                                 twins, AS_OF, CFG.feedback)
+    assert acc["warning_id"].to_list() == ["YJ12-3"] and rej["line"].to_list() == [2]
+
+
 def test_file_township():
     towns, sufs = ["大店镇", "夹沟镇", "大店集镇"], CFG.feedback.township_suffixes
     assert file_township("反馈/大店镇_2026-10_预警清单.csv", towns, sufs) == "大店镇"
