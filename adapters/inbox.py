@@ -363,6 +363,41 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else []))
 
 
+REPEATED_HEADER_CELLS = 3  # filled cells a row must hold, each its own column's name, to be the header again
+
+
+def _without_repeated_header(df: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
+    """A table without the rows that say its header again (tables pasted one under another,
+    each with its header: a township's risk-type sheets put on one sheet, a department's
+    exports appended): every filled cell of such a row is its own column's name (as
+    `normalize_header` reads it), at least REPEATED_HEADER_CELLS of them. They are not records:
+    dropped, and noted with their lines."""
+    names = [c for c in df.columns if c not in ("line", EXTRA)]
+    if len(names) < REPEATED_HEADER_CELLS or df.is_empty():
+        return df
+    # (only a row whose first filled cell is a column's name can be one: the others skip the test)
+    first = pl.coalesce([pl.col(c) for c in names])
+    maybe = df.select(first.is_in(names)).to_series().fill_null(False)
+    if not maybe.any():
+        return df
+    cand = df.filter(maybe)
+    same = [
+        pl.when(pl.col(c).is_null()).then(None).otherwise(
+            pl.col(c).map_elements(normalize_header, return_dtype=pl.String) == normalize_header(c))
+        for c in names
+    ]
+    again = cand.filter(pl.all_horizontal(pl.coalesce(e, True) for e in same)
+                        & (pl.sum_horizontal(e.fill_null(False).cast(pl.Int32) for e in same) >= REPEATED_HEADER_CELLS))
+    if again.is_empty():
+        return df
+    lines = again["line"].to_list()
+    if notes is not None:
+        shown = "、".join(str(n) for n in lines[:10]) + ("…" if len(lines) > 10 else "")
+        notes.append(ReadError(rel, f"第{shown}行重复表头（多张表粘贴在一起？），不是记录，已跳过 line(s) {shown} "
+                                    f"repeat the header row (tables pasted together?): not records, skipped", None, False))
+    return df.filter(~pl.col("line").is_in(lines))
+
+
 def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame, bool]] | str:
     """Per sheet, (its name, rows above its first non-empty one, its cells as a String frame,
     whether it is visible); or a problem message. The cells stay in a polars frame (never a Python string per
@@ -585,7 +620,7 @@ def read_tables(
                 if (df := _sheet_table(offset, frame, known, rel, notes if visible else None)) is None:
                     continue
                 if visible:
-                    found.append((name, df))
+                    found.append((name, _without_repeated_header(df, sheet_label(rel, name), notes)))
                 elif notes is not None and sum(bool((known or bool)(c)) for c in df.columns if c != "line") >= HIDDEN_TABLE_NAMES:
                     # a hidden sheet holds a workbook's lookup lists (乡镇/村 for its drop-downs), not its
                     # records; one whose header reads like a table of records is said, not read
@@ -601,13 +636,14 @@ def read_tables(
         if isinstance(fast, ReadError):
             return fast
         if fast is not None:
-            return [(rel, fast)]
+            return [(rel, _without_repeated_header(fast, rel, notes))]
         for sep in SEPARATORS:
             found = [] if sep == "," else [ReadError(rel, _separated(sep), None, False)]
             rows = _csv_rows(path, found, rel, sep)
             if isinstance(rows, str):
                 return ReadError(rel, rows)
             if (df := _table(rows, known, rel, found)) is not None:
+                df = _without_repeated_header(df, rel, found)
                 if notes is not None:
                     notes.extend(found)
                 return [(rel, df)]

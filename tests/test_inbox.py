@@ -186,6 +186,31 @@ def test_every_sheet_with_a_header_is_a_table_named_by_its_sheet(tmp_path):
     assert [label for label, _ in read_tables(one, "反馈/one.xlsx", KNOWN)] == ["反馈/one.xlsx"]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_a_header_said_again_under_the_table_is_not_a_record(tmp_path, newline):
+    """Tables pasted one under another with their headers (a township's risk-type sheets put on
+    one sheet, a department's two exports appended): the header rows again are dropped and
+    noted, not set aside as records with unknown codes; a record is kept even where a value
+    happens to read as its column's name."""
+    fb = ["预警编号,风险类型,乡（镇）,核实结果,核实日期", "YJ1,因病,大店镇,属实,2026-11-05", "",
+          "预警编号,风险类型,乡（镇）,核实结果,核实日期", "YJ2,因残,大店镇,不属实,2026-11-05",
+          " 预警编号 ,风险类型,,核实结果,", "YJ3,风险类型,大店镇,,"]
+    notes = []
+    df = read_table(write(tmp_path / "f.csv", newline.join(fb) + newline), "反馈/f.csv", KNOWN, notes)
+    assert df["预警编号"].to_list() == ["YJ1", "YJ2", "YJ3"] and df["line"].to_list() == [2, 5, 7]
+    assert len(notes) == 1 and not notes[0].set_aside and "第4、6行重复表头" in notes[0].problem
+    path = tmp_path / "all.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet("全部")
+    for i, row in enumerate(r.split(",") for r in fb):
+        ws.write_row(i, 0, row)
+    wb.close()
+    notes = []
+    ((label, df),) = read_tables(path, "反馈/all.xlsx", KNOWN, notes)
+    assert label == "反馈/all.xlsx" and df["预警编号"].to_list() == ["YJ1", "YJ2", "YJ3"]
+    assert [n.problem[:9] for n in notes] == ["第4、6行重复表头"]
+
+
 @pytest.mark.parametrize("rows", [["JS1,张三,,2026-10-05,1"], ["JS1,张三,,2026-10-05,1", "JS2,李四,,2026-10-05,1,234.50"]])
 def test_an_ordinary_csv_is_read_by_the_fast_path(tmp_path, rows):
     """polars, not the csv module (a city's millions of rows: 1.3 s against 8 s): the fast path
