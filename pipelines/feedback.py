@@ -108,6 +108,15 @@ def _text(e: pl.Expr) -> pl.Expr:
     return pl.when(t.str.len_chars() > 0).then(t)
 
 
+def _own_words(note: pl.Expr) -> pl.Expr:
+    """A returned 备注 without what this system wrote into it (`carry_over`'s `PARTIAL_NOTE`
+    before the township's earlier note, a 撤回 row's `WITHDRAWN_NOTE`), which a list sent back
+    as it came still holds: the township's own words, or null. Otherwise the prompt would be
+    kept as its answer and asked again in front of itself every month."""
+    own = note.str.replace(rf"^({re.escape(PARTIAL_NOTE)}\s*(：|:|$)\s*)+", "")
+    return _text(pl.when(own != WITHDRAWN_NOTE).then(own))
+
+
 def _as_date(df: pl.DataFrame, col: str) -> pl.Expr:
     if col not in df.columns:
         return pl.lit(None, pl.Date).alias(col)
@@ -206,7 +215,7 @@ def check_feedback(
     )
     fb = fb.with_columns(
         _text(pl.col(c)).alias(c) for c in ANSWER_FIELDS if c != "verify_date"
-    ).with_row_index("_row")
+    ).with_columns(note=_own_words(pl.col("note"))).with_row_index("_row")
     towns = iss["townships"].explode().drop_nulls().unique().to_list()
     by_key = {}
     for t in sorted(towns):

@@ -400,6 +400,24 @@ def test_a_carried_warning_answered_without_a_result_shows_that_answer_and_asks_
     assert over["备注"][0] == "上次反馈未填核实结果，请补填：已核对身份证341302********1234，家中无人"
 
 
+def test_a_list_sent_back_as_it_came_is_not_the_townships_answer_and_the_prompt_does_not_grow():
+    """The 备注 this system wrote into a carried row (`请补填` before the township's earlier note)
+    or a 撤回 row is not the township's answer when the list comes back with it: a row left so is
+    unanswered, a row answered now keeps only the township's words, and the next list asks once."""
+    from pipelines.feedback import PARTIAL_NOTE, WITHDRAWN_NOTE
+    asked = f"{PARTIAL_NOTE}：家中无人，改日再访"
+    f = fb((DADIAN, 2, W1, "大店镇", "属实", None, "张网格", D(2026, 10, 14), asked),
+           (DADIAN, 3, W2, "大店镇", None, None, None, None, PARTIAL_NOTE),
+           (JIAGOU, 4, W3, "夹沟镇", None, None, None, None, f"{PARTIAL_NOTE}：{asked}"),
+           (JIAGOU, 5, W5, "夹沟镇", None, None, None, None, WITHDRAWN_NOTE))
+    acc, una, _ = check_feedback(f, ISSUED, AS_OF, CFG.feedback)
+    assert acc.sort("line").select("line", "note").rows() == [(2, "家中无人，改日再访"), (4, "家中无人，改日再访")]
+    assert sorted(una["line"].to_list()) == [3, 5]
+    partial = acc.filter(pl.col("line") == 4).with_columns(warning_id=pl.lit("w-over"), received_period=pl.lit("2026-11"))
+    c = carry_over(STATUS, EARLIER, before_period="2026-11", answers=partial)
+    assert c.filter(pl.col("预警编号") == "w-over")["备注"].to_list() == [asked]
+
+
 def test_with_carry_over_puts_carried_rows_first_per_township():
     carried = carry_over(STATUS, EARLIER, before_period="2026-11")
     new = EARLIER.filter(pl.col("period") == "2026-11").drop("period").with_columns(
