@@ -102,7 +102,7 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
                                            "(e.g. the ~$ lock file of an open workbook), ignored", dept, False))
             continue
         if p.suffix.lower() not in EXTENSIONS:
-            problems.append(ReadError(rel, "文件类型不对，已搁置 set aside: wrong file type", dept))
+            problems.append(ReadError(rel, _wrong_type(p.suffix), dept))
             continue
         sha = _sha256(p)
         dup = seen.setdefault((dept, sha), rel)
@@ -114,6 +114,19 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
     schema = {"dept": pl.String, "file": pl.String, "sha256": pl.String, "size": pl.Int64,
               "modified": pl.Datetime("us"), "duplicate_of": pl.String}
     return pl.DataFrame(rows, schema=schema), problems
+
+
+# a spreadsheet saved in another format than .xlsx (Excel 97-2003, WPS 表格's own, with macros,
+# binary, OpenDocument, Apple Numbers): the person who sent it can save it again as .xlsx
+OTHER_SPREADSHEETS = (".xls", ".et", ".ett", ".xlsm", ".xlsb", ".ods", ".numbers")
+
+
+def _wrong_type(suffix: str) -> str:
+    """The problem of a file that is neither .csv nor .xlsx; for another spreadsheet format, what to do."""
+    if suffix.lower() in OTHER_SPREADSHEETS:
+        return (f"文件类型不对（{suffix}），请另存为.xlsx或CSV后重报，已搁置 set aside: wrong file type "
+                f"({suffix}): save it as .xlsx or CSV and deliver it again")
+    return "文件类型不对，已搁置 set aside: wrong file type"
 
 
 def missing_departments(files: pl.DataFrame, cfg: Config) -> list[str]:

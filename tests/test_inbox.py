@@ -360,6 +360,7 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     write(per / "medical" / "a.csv", body)  # English alias, byte-identical to 医保/b.csv
     write(per / "medical" / "sub" / "c.xlsx", "x")
     write(per / "医保" / "readme.txt", "hello")
+    write(per / "医保" / "结算明细.et", "wps")  # WPS 表格's own format
     write(per / "医保" / "~$结算明细.xlsx", "lock")  # Excel's lock file while the workbook is open
     write(per / "医保" / ".DS_Store", "mac")
     write(per / "其他部门" / "d.csv", body)
@@ -374,6 +375,9 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     msgs = " | ".join(p.message for p in problems)
     assert "医保/b.csv identical to medical/a.csv" in msgs
     assert "医保/readme.txt" in msgs and "wrong file type" in msgs
+    et = next(p.problem for p in problems if p.file == "医保/结算明细.et")
+    readme = next(p.problem for p in problems if p.file == "医保/readme.txt")
+    assert "请另存为.xlsx或CSV" in et and "wrong file type (.et)" in et and "另存为" not in readme  # another spreadsheet: what to do
     assert "其他部门/" in msgs and "unknown folder" in msgs
     assert "loose.csv" in msgs
     ignored = [p for p in problems if p.file in ("医保/~$结算明细.xlsx", "医保/.DS_Store")]
