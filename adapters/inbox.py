@@ -25,7 +25,7 @@ import polars as pl
 
 from config import Config
 from pipelines.calendar import period_end
-from pipelines.standardize import describe_misfit, detect_kind, known_headers, normalize_header, standardize
+from pipelines.standardize import describe_misfit, detect_kind, field_columns, known_headers, normalize_header, standardize
 from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks, keep_latest,
                                 rejected_files, set_aside_future_dates, sheet_label, stand_ins, validate)
 
@@ -704,6 +704,13 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
                 pl.col("line").cast(pl.Int64), *[pl.lit(None, pl.String).alias(c) for c in ("record_id", "field", "value")],
                 pl.lit(describe_misfit(headers, dept, cfg)).alias("reason")))
             continue
+        if notes is not None:
+            for f, hs in field_columns(headers, spec).items():
+                if len(hs) > 1:
+                    also = "」「".join(hs[1:])
+                    notes.append(ReadError(label, f"「{also}」与「{hs[0]}」都读作{spec.fields[f][0]}：先读「{hs[0]}」，"
+                                                  f"其为空的行读「{also}」 columns '{also}' read as '{hs[0]}' too: "
+                                                  f"where '{hs[0]}' is empty", None, False))
         std = standardize(table, spec)
         ok, bad = validate(std, spec, dept, label, latest if spec.name in cfg.ANSWER_KINDS else None)
         valid.append((spec.name, ok))

@@ -156,6 +156,16 @@ def test_a_second_header_row_may_name_a_column_no_kind_knows(tmp_path):
     assert one.rows() == [("JD1", "张三", "乡（镇）", 2)]
 
 
+def test_an_answer_column_added_beside_the_lists_own_is_read_and_noted(tmp_path):
+    """A clerk fills a 核实结果（属实/不属实） column added beside the list's empty 核实结果: the
+    answers are taken (they were read as unanswered, silently), and the file noted."""
+    text = "预警编号,乡（镇）,核实结果,核实日期,核实结果（属实/不属实）\nYJ1,大店镇,,2026-11-05,属实\nYJ2,大店镇,不属实,,属实\n"
+    notes = []
+    valid, rejected, _, _ = read_delivery(write(tmp_path / "反馈" / "f.csv", text), "反馈/f.csv", "反馈", CFG, KNOWN, notes)
+    assert rejected.is_empty() and valid[0][1].select("warning_id", "result").rows() == [("YJ1", "属实"), ("YJ2", "不属实")]
+    assert len(notes) == 1 and notes[0].problem.startswith("「核实结果（属实/不属实）」与「核实结果」都读作核实结果") and not notes[0].set_aside
+
+
 def test_every_sheet_with_a_header_is_a_table_named_by_its_sheet(tmp_path):
     """A township's returned list: a 汇总 sheet (no header), then a sheet per risk type. Each
     risk sheet is read (labelled by its sheet); a one-table workbook keeps the plain path."""
