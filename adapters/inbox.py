@@ -440,7 +440,7 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
             if any(c not in (None, "") for c in cells):  # as calamine: a blank-looking " " counts
                 break
             offset += 1
-        cells = book.load_sheet(ws.title, header_row=None, dtypes="string").to_polars()
+        cells = _with_errors(book.load_sheet(ws.title, header_row=None, dtypes="string"))
         long = [i for i, c in enumerate(cells.columns) if cells[c].str.contains(LONG_NUMBER).any()]
         if long:  # which of those cells are numbers: a boolean read leaves text cells null
             numeric = book.load_sheet(ws.title, header_row=None, use_columns=long,
@@ -454,6 +454,34 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
         return ws.title, offset, cells, getattr(ws, "sheet_state", "visible") == "visible"
 
     return (sheet(ws) for ws in wb.worksheets)
+
+
+# A formula's error value, as Excel shows it in the cell and writes it into a CSV (calamine's name -> Excel's)
+CELL_ERRORS = {"NA": "#N/A", "Div0": "#DIV/0!", "Value": "#VALUE!", "Ref": "#REF!", "Name": "#NAME?",
+               "Num": "#NUM!", "Null": "#NULL!", "GettingData": "#GETTING_DATA"}
+
+
+def _with_errors(sheet) -> pl.DataFrame:
+    """A fastexcel sheet's cells as a String frame, a cell holding a formula's error value (a
+    VLOOKUP that found nothing: #N/A) as the text Excel shows (and a CSV saved from it holds), not
+    as an empty cell: validation then sets its row aside naming it, instead of reading nothing there.
+    A row holding error values alone (a formula filled down past the table) stays a blank row."""
+    if not hasattr(sheet, "to_arrow_with_errors"):  # (an older fastexcel: errors read as empty)
+        return sheet.to_polars()
+    batch, errors = sheet.to_arrow_with_errors()
+    cells = pl.DataFrame(batch)
+    if not errors or not errors.errors:
+        return cells
+    filled = cells.select(pl.any_horizontal(pl.all().is_not_null())).to_series()
+    at: dict[int, tuple[list[int], list[str]]] = {}
+    for e in errors.errors:
+        m = re.search(r"Error\((\w+)\)", e.detail)
+        row, col = e.offset_position
+        if m and 0 <= col < cells.width and 0 <= row < cells.height and filled[row]:
+            rows, texts = at.setdefault(col, ([], []))
+            rows.append(row)
+            texts.append(CELL_ERRORS.get(m.group(1), f"#{m.group(1).upper()}"))
+    return cells.with_columns(cells[:, c].scatter(rows, texts) for c, (rows, texts) in at.items())
 
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')

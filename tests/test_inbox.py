@@ -166,6 +166,29 @@ def test_an_answer_column_added_beside_the_lists_own_is_read_and_noted(tmp_path)
     assert len(notes) == 1 and notes[0].problem.startswith("「核实结果（属实/不属实）」与「核实结果」都读作核实结果") and not notes[0].set_aside
 
 
+def test_a_formulas_error_value_in_a_workbook_is_read_as_excel_shows_it(tmp_path):
+    """A clerk's VLOOKUP that found nothing shows #N/A: the cell is read as `#N/A` (as a CSV
+    saved from the sheet holds it) and its row set aside naming it, not read as an empty answer;
+    rows holding error values alone (the formula filled down past the list) are blank rows."""
+    path = tmp_path / "反馈" / "f.xlsx"
+    path.parent.mkdir()
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet("因病")
+    ws.write_row(1, 1, ["预警编号", "乡（镇）", "核实结果", "核实日期"])  # from B2: the frame's own offsets
+    ws.write_row(2, 1, ["YJ1", "大店镇"])
+    ws.write_formula(2, 3, "=VLOOKUP(B3,Sheet2!A:B,2,0)", None, "#N/A")
+    ws.write_row(3, 1, ["YJ2", "大店镇", "属实"])
+    ws.write_formula(3, 4, "=1/0", None, "#DIV/0!")
+    for r in (4, 5):
+        ws.write_formula(r, 3, "=NA()", None, "#N/A")
+    wb.close()
+    df = read_table(path, "反馈/f.xlsx", KNOWN)
+    assert df.select("预警编号", "核实结果", "核实日期", "line").rows() == [("YJ1", "#N/A", None, 3), ("YJ2", "属实", "#DIV/0!", 4)]
+    valid, rejected, _, _ = read_delivery(path, "反馈/f.xlsx", "反馈", CFG, KNOWN)
+    assert valid[0][1].is_empty()
+    assert rejected.select("line", "field", "value").rows() == [(3, "result", "#N/A"), (4, "verify_date", "#DIV/0!")]
+
+
 def test_every_sheet_with_a_header_is_a_table_named_by_its_sheet(tmp_path):
     """A township's returned list: a 汇总 sheet (no header), then a sheet per risk type. Each
     risk sheet is read (labelled by its sheet); a one-table workbook keeps the plain path."""
