@@ -690,6 +690,21 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
             "withdrawn": withdrawn.height}
 
 
+def _not_read(work: Path, folder: str) -> pl.DataFrame | None:
+    """What of `folder` was not read at all, as `Rejected` rows (line null) for its township to be
+    told like the files that could not be read: the files set aside before reading (a `.xls` or
+    `.et` saved by Excel or WPS, a PDF: `inbox.discover`) and its workbooks' hidden sheets holding
+    a table (not read, `inbox.HIDDEN_TABLE`), which the county's report alone named."""
+    found = []
+    if (discovered := _read(work / "rejected__discover.parquet")) is not None:
+        found.append(discovered.filter(pl.col("dept") == folder))
+    if (notes := _read(work / f"findings_{folder}.parquet")) is not None:
+        found.append(notes.filter(pl.col("detail").str.starts_with(inbox.HIDDEN_TABLE)).select(
+            "dept", kind=pl.lit(None, pl.String), file="file", line=pl.lit(None, pl.Int64),
+            **{c: pl.lit(None, pl.String) for c in ("record_id", "field", "value")}, reason="detail"))
+    return _concat(found).cast(REJECTED_SCHEMA) if found else None
+
+
 @task(**STEP)
 def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadline: str) -> dict:
     """Write township lists and county files into the staging folder, then swap it in whole."""
@@ -700,7 +715,8 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     rows = pl.read_parquet(work / "township_rows.parquet")
     status = pl.read_parquet(work / "status_all.parquet")
     refused = _read(work / "feedback_returned.parquet")
-    validator_refused = _read(work / f"rejected_{cfg.kinds['feedback'].folder}.parquet")
+    validator_refused = _concat([_read(work / f"rejected_{cfg.kinds['feedback'].folder}.parquet"),
+                                 _not_read(work, cfg.kinds["feedback"].folder)])
     returned = feedback.returned_to_township(
         _concat([refused, validator_refused]), cfg, _read(work / "issued_earlier.parquet")
     ) if (refused is not None and refused.height) or (validator_refused is not None and validator_refused.height) else {}

@@ -25,13 +25,14 @@ import polars as pl
 
 from config import Config
 from pipelines.calendar import period_end
-from pipelines.standardize import describe_misfit, detect_kind, known_headers, normalize_header, standardize
+from pipelines.standardize import describe_misfit, detect_kind, field_columns, known_headers, normalize_header, standardize
 from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks, keep_latest,
                                 rejected_files, set_aside_future_dates, sheet_label, stand_ins, validate)
 
 EXTENSIONS = (".csv", ".xlsx")
 HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepared to skip
 HIDDEN_TABLE_NAMES = 4  # known column names that make a hidden sheet's table look like records (a lookup list has fewer)
+HIDDEN_TABLE = "隐藏的工作表"  # how the note on such a sheet (not read) begins
 # A ".csv" whose header is not found between commas is tried with these in turn (a system's
 # export, or Excel's "Text (tab delimited)" renamed .csv); the one that finds it is noted.
 SEPARATORS = {",": None, "\t": ("制表符", "tabs"), ";": ("分号", "semicolons"), "|": ("竖线", "vertical bars")}
@@ -101,7 +102,7 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
                                            "(e.g. the ~$ lock file of an open workbook), ignored", dept, False))
             continue
         if p.suffix.lower() not in EXTENSIONS:
-            problems.append(ReadError(rel, _wrong_type(p.suffix.lower()), dept))
+            problems.append(ReadError(rel, _wrong_type(p.suffix), dept))
             continue
         sha = _sha256(p)
         dup = seen.setdefault((dept, sha), rel)
@@ -115,15 +116,22 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
     return pl.DataFrame(rows, schema=schema), problems
 
 
+# a spreadsheet saved in another format than .xlsx (Excel 97-2003, WPS 表格's own, with macros,
+# binary, OpenDocument, Apple Numbers): the person who sent it can save it again as .xlsx
+OTHER_SPREADSHEETS = (".xls", ".et", ".ett", ".xlsm", ".xlsb", ".ods", ".numbers")
+ARCHIVES = (".zip", ".rar", ".7z", ".gz", ".tar")
+
+
 def _wrong_type(suffix: str) -> str:
-    """The problem of a file neither CSV nor XLSX, saying what to do with it."""
-    if suffix in (".xls", ".et", ".ods", ".xlsm", ".xlsb", ".numbers"):
-        do = "请另存为 .xlsx 后重报 save it as .xlsx and deliver again"
-    elif suffix in (".zip", ".rar", ".7z", ".gz", ".tar"):
-        do = "压缩包：请解压后将其中的表放入本文件夹 an archive: unpack it and put its tables in this folder"
-    else:
-        do = "只读取 .csv 和 .xlsx only .csv and .xlsx files are read"
-    return f"文件类型不对，已搁置 set aside: wrong file type ({suffix or 'no extension'}): {do}"
+    """The problem of a file that is neither .csv nor .xlsx, saying what to do with it."""
+    if suffix.lower() in OTHER_SPREADSHEETS:
+        return (f"文件类型不对（{suffix}），请另存为.xlsx或CSV后重报，已搁置 set aside: wrong file type "
+                f"({suffix}): save it as .xlsx or CSV and deliver it again")
+    if suffix.lower() in ARCHIVES:
+        return (f"文件类型不对（{suffix}，压缩包），请解压后将其中的表放入本文件夹，已搁置 set aside: wrong file type "
+                f"({suffix}, an archive): unpack it and put its tables in this folder")
+    return (f"文件类型不对（{suffix or '无扩展名'}），只读取 .csv 和 .xlsx，已搁置 set aside: wrong file type "
+            f"({suffix or 'no extension'}): only .csv and .xlsx files are read")
 
 
 def missing_departments(files: pl.DataFrame, cfg: Config) -> list[str]:
@@ -384,6 +392,41 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else []))
 
 
+REPEATED_HEADER_CELLS = 3  # filled cells a row must hold, each its own column's name, to be the header again
+
+
+def _without_repeated_header(df: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
+    """A table without the rows that say its header again (tables pasted one under another,
+    each with its header: a township's risk-type sheets put on one sheet, a department's
+    exports appended): every filled cell of such a row is its own column's name (as
+    `normalize_header` reads it), at least REPEATED_HEADER_CELLS of them. They are not records:
+    dropped, and noted with their lines."""
+    names = [c for c in df.columns if c not in ("line", EXTRA)]
+    if len(names) < REPEATED_HEADER_CELLS or df.is_empty():
+        return df
+    # (only a row whose first filled cell is a column's name can be one: the others skip the test)
+    first = pl.coalesce([pl.col(c) for c in names])
+    maybe = df.select(first.is_in(names)).to_series().fill_null(False)
+    if not maybe.any():
+        return df
+    cand = df.filter(maybe)
+    same = [
+        pl.when(pl.col(c).is_null()).then(None).otherwise(
+            pl.col(c).map_elements(normalize_header, return_dtype=pl.String) == normalize_header(c))
+        for c in names
+    ]
+    again = cand.filter(pl.all_horizontal(pl.coalesce(e, True) for e in same)
+                        & (pl.sum_horizontal(e.fill_null(False).cast(pl.Int32) for e in same) >= REPEATED_HEADER_CELLS))
+    if again.is_empty():
+        return df
+    lines = again["line"].to_list()
+    if notes is not None:
+        shown = "、".join(str(n) for n in lines[:10]) + ("…" if len(lines) > 10 else "")
+        notes.append(ReadError(rel, f"第{shown}行重复表头（多张表粘贴在一起？），不是记录，已跳过 line(s) {shown} "
+                                    f"repeat the header row (tables pasted together?): not records, skipped", None, False))
+    return df.filter(~pl.col("line").is_in(lines))
+
+
 def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame, bool, int]] | str:
     """Per sheet, (its name, rows above its first non-empty one, its cells as a String frame,
     whether it is visible, how many of its formula cells hold no computed value); or a problem
@@ -413,7 +456,7 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
             if any(c not in (None, "") for c in cells):  # as calamine: a blank-looking " " counts
                 break
             offset += 1
-        cells = book.load_sheet(ws.title, header_row=None, dtypes="string").to_polars()
+        cells = _with_errors(book.load_sheet(ws.title, header_row=None, dtypes="string"))
         long = [i for i, c in enumerate(cells.columns) if cells[c].str.contains(LONG_NUMBER).any()]
         if long:  # which of those cells are numbers: a boolean read leaves text cells null
             numeric = book.load_sheet(ws.title, header_row=None, use_columns=long,
@@ -428,6 +471,34 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
         return ws.title, offset, cells, getattr(ws, "sheet_state", "visible") == "visible", uncomputed
 
     return (sheet(ws) for ws in wb.worksheets)
+
+
+# A formula's error value, as Excel shows it in the cell and writes it into a CSV (calamine's name -> Excel's)
+CELL_ERRORS = {"NA": "#N/A", "Div0": "#DIV/0!", "Value": "#VALUE!", "Ref": "#REF!", "Name": "#NAME?",
+               "Num": "#NUM!", "Null": "#NULL!", "GettingData": "#GETTING_DATA"}
+
+
+def _with_errors(sheet) -> pl.DataFrame:
+    """A fastexcel sheet's cells as a String frame, a cell holding a formula's error value (a
+    VLOOKUP that found nothing: #N/A) as the text Excel shows (and a CSV saved from it holds), not
+    as an empty cell: validation then sets its row aside naming it, instead of reading nothing there.
+    A row holding error values alone (a formula filled down past the table) stays a blank row."""
+    if not hasattr(sheet, "to_arrow_with_errors"):  # (an older fastexcel: errors read as empty)
+        return sheet.to_polars()
+    batch, errors = sheet.to_arrow_with_errors()
+    cells = pl.DataFrame(batch)
+    if not errors or not errors.errors:
+        return cells
+    filled = cells.select(pl.any_horizontal(pl.all().is_not_null())).to_series()
+    at: dict[int, tuple[list[int], list[str]]] = {}
+    for e in errors.errors:
+        m = re.search(r"Error\((\w+)\)", e.detail)
+        row, col = e.offset_position
+        if m and 0 <= col < cells.width and 0 <= row < cells.height and filled[row]:
+            rows, texts = at.setdefault(col, ([], []))
+            rows.append(row)
+            texts.append(CELL_ERRORS.get(m.group(1), f"#{m.group(1).upper()}"))
+    return cells.with_columns(cells[:, c].scatter(rows, texts) for c, (rows, texts) in at.items())
 
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
@@ -612,7 +683,7 @@ def read_tables(
                 if (df := _sheet_table(offset, frame, known, rel, notes if visible else None)) is None:
                     continue
                 if visible:
-                    found.append((name, df))
+                    found.append((name, _without_repeated_header(df, sheet_label(rel, name), notes)))
                     if uncomputed and notes is not None:
                         notes.append(ReadError(rel, f"工作表「{name}」有 {uncomputed} 个公式单元格没有计算结果，读作空值（由程序生成、"
                                                     f"未经Excel计算？请在Excel中打开并保存后重报） sheet '{name}': {uncomputed} "
@@ -621,7 +692,7 @@ def read_tables(
                 elif notes is not None and sum(bool((known or bool)(c)) for c in df.columns if c != "line") >= HIDDEN_TABLE_NAMES:
                     # a hidden sheet holds a workbook's lookup lists (乡镇/村 for its drop-downs), not its
                     # records; one whose header reads like a table of records is said, not read
-                    notes.append(ReadError(rel, f"隐藏的工作表「{name}」有表头（{df.height} 行），未读取；如是数据请取消隐藏 "
+                    notes.append(ReadError(rel, f"{HIDDEN_TABLE}「{name}」有表头（{df.height} 行），未读取；如是数据请取消隐藏 "
                                                 f"hidden sheet '{name}' holds a table ({df.height} rows): not read", None, False))
             if len(found) == 1:
                 return [(rel, found[0][1])]
@@ -633,13 +704,14 @@ def read_tables(
         if isinstance(fast, ReadError):
             return fast
         if fast is not None:
-            return [(rel, fast)]
+            return [(rel, _without_repeated_header(fast, rel, notes))]
         for sep in SEPARATORS:
             found = [] if sep == "," else [ReadError(rel, _separated(sep), None, False)]
             rows = _csv_rows(path, found, rel, sep)
             if isinstance(rows, str):
                 return ReadError(rel, rows)
             if (df := _table(rows, known, rel, found)) is not None:
+                df = _without_repeated_header(df, rel, found)
                 if notes is not None:
                     notes.extend(found)
                 return [(rel, df)]
@@ -686,6 +758,13 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
                 pl.col("line").cast(pl.Int64), *[pl.lit(None, pl.String).alias(c) for c in ("record_id", "field", "value")],
                 pl.lit(describe_misfit(headers, dept, cfg)).alias("reason")))
             continue
+        if notes is not None:
+            for f, hs in field_columns(headers, spec).items():
+                if len(hs) > 1:
+                    also = "」「".join(hs[1:])
+                    notes.append(ReadError(label, f"「{also}」与「{hs[0]}」都读作{spec.fields[f][0]}：先读「{hs[0]}」，"
+                                                  f"其为空的行读「{also}」 columns '{also}' read as '{hs[0]}' too: "
+                                                  f"where '{hs[0]}' is empty", None, False))
         std = standardize(table, spec)
         ok, bad = validate(std, spec, dept, label, latest if spec.name in cfg.ANSWER_KINDS else None)
         valid.append((spec.name, ok))

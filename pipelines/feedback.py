@@ -95,10 +95,26 @@ def _town_key(e: pl.Expr, suffixes: Iterable[str]) -> pl.Expr:
     return pl.when(stripped.str.len_chars() > 0).then(stripped).when(n.str.len_chars() > 0).then(n)
 
 
+def _id_key(e: pl.Expr) -> pl.Expr:
+    """A 预警编号 -> its letters and digits, lower case (NFKC: full-width ＹＪ２０… read as typed
+    half-width): no spaces, dashes of any kind, underscores, quotes or invisible characters."""
+    return (e.cast(pl.String).str.normalize("NFKC").str.to_lowercase()
+            .str.replace_all(r"[\s\p{Pd}\p{Cf}_'\"`‘’“”]", ""))
+
+
 def _text(e: pl.Expr) -> pl.Expr:
     """Trimmed text, empty -> null."""
     t = e.cast(pl.String).str.strip_chars()
     return pl.when(t.str.len_chars() > 0).then(t)
+
+
+def _own_words(note: pl.Expr) -> pl.Expr:
+    """A returned 备注 without what this system wrote into it (`carry_over`'s `PARTIAL_NOTE`
+    before the township's earlier note, a 撤回 row's `WITHDRAWN_NOTE`), which a list sent back
+    as it came still holds: the township's own words, or null. Otherwise the prompt would be
+    kept as its answer and asked again in front of itself every month."""
+    own = note.str.replace(rf"^({re.escape(PARTIAL_NOTE)}\s*(：|:|$)\s*)+", "")
+    return _text(pl.when(own != WITHDRAWN_NOTE).then(own))
 
 
 def _as_date(df: pl.DataFrame, col: str) -> pl.Expr:
@@ -184,6 +200,8 @@ def check_feedback(
     either; an unplaced lead's warning is never refused on township); 核实日期 before 下发日期 or after
     `as_of`. All failing checks are named in `reason` (joined by '；'), the first in field/value.
     unanswered: the rest with none of the five feedback columns filled (input columns).
+    A 预警编号 is matched as issued (NFKC, case and surrounding spaces aside) or, failing that, by
+    its letters and digits alone (`_id_key`) when one issued id alone shows them.
     accepted: the rest (a partial answer without 核实结果 included), input columns with
     `warning_id` spelled as issued, in the order put in, plus `rank` (1 = the latest answer to
     that warning in this delivery: by the file's place in `ranks`, then line; 2 = the one
@@ -197,20 +215,28 @@ def check_feedback(
     )
     fb = fb.with_columns(
         _text(pl.col(c)).alias(c) for c in ANSWER_FIELDS if c != "verify_date"
-    ).with_row_index("_row")
+    ).with_columns(note=_own_words(pl.col("note"))).with_row_index("_row")
     towns = iss["townships"].explode().drop_nulls().unique().to_list()
     by_key = {}
     for t in sorted(towns):
         by_key.setdefault(_stem(t, sufs), t)
     files = {f: file_township(f, towns, sufs) for f in fb["file"].drop_nulls().unique().to_list()}
 
+    # a 预警编号 as issued, or retyped with other separators (an IME's dash —, – or －, a space, the
+    # hyphen left out) or carrying an invisible character pasted along (a zero-width space): the
+    # issued id whose letters and digits it shows, when only one issued id shows them
+    keys = iss.select("warning_id", _exact=pl.col("warning_id").str.to_lowercase(),
+                      _loose=_id_key(pl.col("warning_id")))
+    keys = keys.with_columns(_loose=pl.when(pl.col("_loose").is_unique()).then("_loose"))
     x = fb.with_columns(
-        _id=pl.col("warning_id").str.normalize("NFKC").str.strip_chars().str.to_lowercase(),
+        _exact=pl.col("warning_id").str.normalize("NFKC").str.strip_chars().str.to_lowercase(),
+        _loose=_id_key(pl.col("warning_id")),
         _file_town=pl.col("file").replace_strict(files, default=None, return_dtype=pl.String),
-    ).join(
-        iss.select(_id=pl.col("warning_id").str.to_lowercase(), _wid="warning_id", _w_town="township",
-                   _w_towns="townships", _issue="issue_date"),
-        on="_id", how="left",
+    ).join(keys.select("_exact", _by_exact="warning_id"), on="_exact", how="left"
+    ).join(keys.filter(pl.col("_loose").is_not_null()).select("_loose", _by_loose="warning_id"), on="_loose", how="left"
+    ).with_columns(_wid=pl.coalesce("_by_exact", "_by_loose")).join(
+        iss.select(_wid="warning_id", _w_town="township", _w_towns="townships", _issue="issue_date"),
+        on="_wid", how="left",
     )
     x = x.with_columns(
         _row_town=_text(pl.col("township").str.normalize("NFKC").str.replace_all(r"\s", "")),

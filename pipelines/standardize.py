@@ -56,6 +56,20 @@ def resolve_headers(headers: list[str], spec: KindSpec) -> dict[str, str]:
     return out
 
 
+def field_columns(headers: list[str], spec: KindSpec) -> dict[str, list[str]]:
+    """field -> every header of `headers` that reads as it: the one `resolve_headers` gives, then
+    the others that `normalize_header` reads as that very header (a column added beside it, its
+    name spelled with the values to choose from or a unit: 核实结果（属实/不属实） beside 核实结果),
+    in column order. Another alias of the field (姓名 beside 户主姓名) is another column, not read."""
+    got = resolve_headers(headers, spec)
+    out = {f: [h] for f, h in got.items()}
+    by_norm = {normalize_header(h): f for f, h in got.items()}
+    for h in headers:
+        if h not in got.values() and (f := by_norm.get(normalize_header(h))) is not None:
+            out[f].append(h)
+    return out
+
+
 def detect_kind(headers: list[str], dept: str, cfg: Config) -> KindSpec | None:
     """The kind of the folder `dept` whose required fields all resolve (most fields resolved wins)."""
     fits = []
@@ -70,19 +84,23 @@ def standardize(raw: pl.DataFrame, spec: KindSpec) -> pl.DataFrame:
     """Rename alias headers to field names, drop extra columns, add missing fields as null
     String; keeps `line` (and `_extra`, a field past the header, for validation). A column
     headed in 万元 (损失金额（万元）) has its numbers given in 元 (× 10,000; a value that is not a
-    number stays as delivered, for validation to set aside). Columns: the spec's fields in config
-    order, then `line`."""
+    number stays as delivered, for validation to set aside). A field with several columns
+    (`field_columns`) takes the first one's value, or where that is empty the next one's.
+    Columns: the spec's fields in config order, then `line`."""
     meta = [c for c in ("line", EXTRA) if c in raw.columns]
-    got = resolve_headers([c for c in raw.columns if c not in meta], spec)
+    got = field_columns([c for c in raw.columns if c not in meta], spec)
+
+    def one(h: str) -> pl.Expr:
+        if _in_ten_thousands(h):
+            yuan = (parse_float(h) * 10_000).round(4)
+            return pl.when(yuan.is_not_null()).then(yuan.cast(pl.String)).otherwise(pl.col(h).cast(pl.String))
+        return pl.col(h).cast(pl.String)
 
     def column(f: str) -> pl.Expr:
         if f not in got:
             return pl.lit(None, pl.String).alias(f)
-        h = got[f]
-        if _in_ten_thousands(h):
-            yuan = (parse_float(h) * 10_000).round(4)
-            return pl.when(yuan.is_not_null()).then(yuan.cast(pl.String)).otherwise(pl.col(h).cast(pl.String)).alias(f)
-        return pl.col(h).cast(pl.String).alias(f)
+        hs = got[f]
+        return (one(hs[0]) if len(hs) == 1 else pl.coalesce([one(h) for h in hs])).alias(f)
 
     return raw.select(*[column(f) for f in spec.fields], *meta)
 

@@ -242,6 +242,24 @@ def test_unplaced_lead_answer_is_not_refused_on_township_and_ids_are_matched_loo
     assert rej.is_empty() and acc["warning_id"].to_list() == [W4]
 
 
+def test_a_warning_id_retyped_with_other_separators_is_the_issued_one_when_only_one_fits():
+    """A 预警编号 retyped by hand (an IME's dash, the hyphen left out, spaces around it) or pasted
+    with an invisible character is the issued id showing the same letters and digits; when two
+    issued ids would show the same, neither is guessed."""
+    f = fb(("反馈/大店镇.csv", 2, W1.replace("-", "—"), "大店镇", "属实", None, None, None, None),
+           ("反馈/大店镇.csv", 3, W2.replace("-", ""), "大店镇", "不属实", None, None, None, None),
+           ("反馈/大店镇.csv", 4, W1.replace("-", " – ") + "\u200b", "大店镇", "属实", None, None, None, None),
+           ("反馈/大店镇.csv", 5, "YJ202610_zzzzzzzzzz", "大店镇", "属实", None, None, None, None))
+    acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.feedback)
+    assert acc.sort("line")["warning_id"].to_list() == [W1, W2, W1]
+    assert rej.select("line", "field", "value").rows() == [(5, "warning_id", "YJ202610_zzzzzzzzzz")]
+    twins = ISSUED.head(2).with_columns(warning_id=pl.Series(["YJ1-23", "YJ12-3"]))
+    acc, _, rej = check_feedback(fb(("反馈/大店镇.csv", 2, "YJ123", "大店镇", "属实", None, None, None, None),
+                                    ("反馈/大店镇.csv", 3, "yj12-3 ", "大店镇", "属实", None, None, None, None)),
+                                 twins, AS_OF, CFG.feedback)
+    assert acc["warning_id"].to_list() == ["YJ12-3"] and rej["line"].to_list() == [2]
+
+
 def test_file_township():
     towns, sufs = ["大店镇", "夹沟镇", "大店集镇"], CFG.feedback.township_suffixes
     assert file_township("反馈/大店镇_2026-10_预警清单.csv", towns, sufs) == "大店镇"
@@ -380,6 +398,24 @@ def test_a_carried_warning_answered_without_a_result_shows_that_answer_and_asks_
     typed = a.with_columns(note=pl.Series(["已核对身份证341302198001011234，家中无人", None]))
     over = carry_over(STATUS, EARLIER, before_period="2026-11", answers=typed).filter(pl.col("预警编号") == "w-over")
     assert over["备注"][0] == "上次反馈未填核实结果，请补填：已核对身份证341302********1234，家中无人"
+
+
+def test_a_list_sent_back_as_it_came_is_not_the_townships_answer_and_the_prompt_does_not_grow():
+    """The 备注 this system wrote into a carried row (`请补填` before the township's earlier note)
+    or a 撤回 row is not the township's answer when the list comes back with it: a row left so is
+    unanswered, a row answered now keeps only the township's words, and the next list asks once."""
+    from pipelines.feedback import PARTIAL_NOTE, WITHDRAWN_NOTE
+    asked = f"{PARTIAL_NOTE}：家中无人，改日再访"
+    f = fb((DADIAN, 2, W1, "大店镇", "属实", None, "张网格", D(2026, 10, 14), asked),
+           (DADIAN, 3, W2, "大店镇", None, None, None, None, PARTIAL_NOTE),
+           (JIAGOU, 4, W3, "夹沟镇", None, None, None, None, f"{PARTIAL_NOTE}：{asked}"),
+           (JIAGOU, 5, W5, "夹沟镇", None, None, None, None, WITHDRAWN_NOTE))
+    acc, una, _ = check_feedback(f, ISSUED, AS_OF, CFG.feedback)
+    assert acc.sort("line").select("line", "note").rows() == [(2, "家中无人，改日再访"), (4, "家中无人，改日再访")]
+    assert sorted(una["line"].to_list()) == [3, 5]
+    partial = acc.filter(pl.col("line") == 4).with_columns(warning_id=pl.lit("w-over"), received_period=pl.lit("2026-11"))
+    c = carry_over(STATUS, EARLIER, before_period="2026-11", answers=partial)
+    assert c.filter(pl.col("预警编号") == "w-over")["备注"].to_list() == [asked]
 
 
 def test_with_carry_over_puts_carried_rows_first_per_township():

@@ -405,6 +405,37 @@ def test_an_open_warning_moves_with_its_household_to_its_new_township(prefect_ha
     sent = pl.concat([pl.read_csv(f, infer_schema=False) for f in (out / "2026-10" / "county" / "派单").glob("*.csv")])
     assert sent.filter(pl.col("预警编号") == w1)["乡（镇）"].to_list() == [town_b]
 
+def test_a_returned_list_the_run_cannot_read_is_told_back_to_its_township(prefect_harness, tmp_path):
+    """A township's answers saved by WPS or Excel 97-2003 (`.et`, `.xls`) are set aside before
+    reading, and a workbook's hidden sheet is not read: each township is told in its 反馈退回
+    (as it is of a file it sent that could not be read), not the county's report alone."""
+    import openpyxl
+    from sample_data.generate import generate
+
+    county, out = tmp_path / "c", tmp_path / "o"
+    generate(county, seed=13, periods=PERIODS[:2], households=300)
+    assert _run(county, out, "2026-08") == 0
+    aug = _town_files(out, "2026-08")
+    xls, et, hid = sorted(aug)[:3]
+    folder = county / "inbox" / "2026-09" / "反馈"
+    folder.mkdir(parents=True)
+    ole = bytes.fromhex("D0CF11E0A1B11AE1") + "Workbook".encode("utf-16-le")
+    (folder / f"{xls}_2026-08_预警清单.xls").write_bytes(ole)
+    (folder / f"{et}反馈.et").write_bytes(ole)
+    wb = openpyxl.load_workbook(out / "2026-08" / "townships" / hid / f"{hid}_2026-08_预警清单.xlsx")
+    ws = wb.worksheets[1]
+    ws.cell(2, [c.value for c in ws[1]].index("核实结果") + 1, "属实")
+    ws.sheet_state = "hidden"
+    wb.save(folder / f"{hid}_2026-08_预警清单.xlsx")
+    assert _run(county, out, "2026-09") == 0
+    back = {t: pl.read_csv(out / "2026-09" / "townships" / t / f"{t}_2026-09_反馈退回.csv", infer_schema=False)
+            for t in (xls, et, hid)}
+    assert back[xls].select("文件", "行号").rows() == [(f"反馈/{xls}_2026-08_预警清单.xls", None)]
+    assert back[et]["文件"].to_list() == [f"反馈/{et}反馈.et"]
+    assert "wrong file type" in back[xls]["原因"][0] and "wrong file type" in back[et]["原因"][0]
+    assert back[hid]["原因"].to_list()[0].startswith(f"隐藏的工作表「{ws.title}」有表头")
+
+
 SETTLEMENT_HEADER = ("结算流水号,姓名,证件号码,参保地,就诊机构,就诊类型,入院日期,结算日期,医疗总费用,统筹支付,大病保险支付,"
                      "医疗救助支付,个人自付").split(",")
 

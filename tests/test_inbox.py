@@ -170,6 +170,39 @@ def test_a_second_header_row_may_name_a_column_no_kind_knows(tmp_path):
     assert one.rows() == [("JD1", "张三", "乡（镇）", 2)]
 
 
+def test_an_answer_column_added_beside_the_lists_own_is_read_and_noted(tmp_path):
+    """A clerk fills a 核实结果（属实/不属实） column added beside the list's empty 核实结果: the
+    answers are taken (they were read as unanswered, silently), and the file noted."""
+    text = "预警编号,乡（镇）,核实结果,核实日期,核实结果（属实/不属实）\nYJ1,大店镇,,2026-11-05,属实\nYJ2,大店镇,不属实,,属实\n"
+    notes = []
+    valid, rejected, _, _ = read_delivery(write(tmp_path / "反馈" / "f.csv", text), "反馈/f.csv", "反馈", CFG, KNOWN, notes)
+    assert rejected.is_empty() and valid[0][1].select("warning_id", "result").rows() == [("YJ1", "属实"), ("YJ2", "不属实")]
+    assert len(notes) == 1 and notes[0].problem.startswith("「核实结果（属实/不属实）」与「核实结果」都读作核实结果") and not notes[0].set_aside
+
+
+def test_a_formulas_error_value_in_a_workbook_is_read_as_excel_shows_it(tmp_path):
+    """A clerk's VLOOKUP that found nothing shows #N/A: the cell is read as `#N/A` (as a CSV
+    saved from the sheet holds it) and its row set aside naming it, not read as an empty answer;
+    rows holding error values alone (the formula filled down past the list) are blank rows."""
+    path = tmp_path / "反馈" / "f.xlsx"
+    path.parent.mkdir()
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet("因病")
+    ws.write_row(1, 1, ["预警编号", "乡（镇）", "核实结果", "核实日期"])  # from B2: the frame's own offsets
+    ws.write_row(2, 1, ["YJ1", "大店镇"])
+    ws.write_formula(2, 3, "=VLOOKUP(B3,Sheet2!A:B,2,0)", None, "#N/A")
+    ws.write_row(3, 1, ["YJ2", "大店镇", "属实"])
+    ws.write_formula(3, 4, "=1/0", None, "#DIV/0!")
+    for r in (4, 5):
+        ws.write_formula(r, 3, "=NA()", None, "#N/A")
+    wb.close()
+    df = read_table(path, "反馈/f.xlsx", KNOWN)
+    assert df.select("预警编号", "核实结果", "核实日期", "line").rows() == [("YJ1", "#N/A", None, 3), ("YJ2", "属实", "#DIV/0!", 4)]
+    valid, rejected, _, _ = read_delivery(path, "反馈/f.xlsx", "反馈", CFG, KNOWN)
+    assert valid[0][1].is_empty()
+    assert rejected.select("line", "field", "value").rows() == [(3, "result", "#N/A"), (4, "verify_date", "#DIV/0!")]
+
+
 def test_every_sheet_with_a_header_is_a_table_named_by_its_sheet(tmp_path):
     """A township's returned list: a 汇总 sheet (no header), then a sheet per risk type. Each
     risk sheet is read (labelled by its sheet); a one-table workbook keeps the plain path."""
@@ -198,6 +231,31 @@ def test_every_sheet_with_a_header_is_a_table_named_by_its_sheet(tmp_path):
     one = tmp_path / "one.xlsx"
     pl.DataFrame({"预警编号": ["YJ3"], "乡（镇）": ["大店镇"], "核实结果": ["属实"]}).write_excel(one)
     assert [label for label, _ in read_tables(one, "反馈/one.xlsx", KNOWN)] == ["反馈/one.xlsx"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_a_header_said_again_under_the_table_is_not_a_record(tmp_path, newline):
+    """Tables pasted one under another with their headers (a township's risk-type sheets put on
+    one sheet, a department's two exports appended): the header rows again are dropped and
+    noted, not set aside as records with unknown codes; a record is kept even where a value
+    happens to read as its column's name."""
+    fb = ["预警编号,风险类型,乡（镇）,核实结果,核实日期", "YJ1,因病,大店镇,属实,2026-11-05", "",
+          "预警编号,风险类型,乡（镇）,核实结果,核实日期", "YJ2,因残,大店镇,不属实,2026-11-05",
+          " 预警编号 ,风险类型,,核实结果,", "YJ3,风险类型,大店镇,,"]
+    notes = []
+    df = read_table(write(tmp_path / "f.csv", newline.join(fb) + newline), "反馈/f.csv", KNOWN, notes)
+    assert df["预警编号"].to_list() == ["YJ1", "YJ2", "YJ3"] and df["line"].to_list() == [2, 5, 7]
+    assert len(notes) == 1 and not notes[0].set_aside and "第4、6行重复表头" in notes[0].problem
+    path = tmp_path / "all.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet("全部")
+    for i, row in enumerate(r.split(",") for r in fb):
+        ws.write_row(i, 0, row)
+    wb.close()
+    notes = []
+    ((label, df),) = read_tables(path, "反馈/all.xlsx", KNOWN, notes)
+    assert label == "反馈/all.xlsx" and df["预警编号"].to_list() == ["YJ1", "YJ2", "YJ3"]
+    assert [n.problem[:9] for n in notes] == ["第4、6行重复表头"]
 
 
 @pytest.mark.parametrize("rows", [["JS1,张三,,2026-10-05,1"], ["JS1,张三,,2026-10-05,1", "JS2,李四,,2026-10-05,1,234.50"]])
@@ -375,6 +433,7 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     write(per / "medical" / "sub" / "c.xlsx", "x")
     write(per / "医保" / "readme.txt", "hello")
     write(per / "医保" / "结算明细.xls", "old")
+    write(per / "医保" / "结算明细.et", "wps")  # WPS 表格's own format
     write(per / "医保" / "结算明细.zip", "PK")
     write(per / "医保" / "~$结算明细.xlsx", "lock")  # Excel's lock file while the workbook is open
     write(per / "医保" / ".DS_Store", "mac")
@@ -391,8 +450,9 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     assert "医保/b.csv identical to medical/a.csv" in msgs
     assert "医保/readme.txt" in msgs and "wrong file type" in msgs
     said = {p.file: p.problem for p in problems}  # and what to do about it
-    assert "only .csv and .xlsx" in said["医保/readme.txt"]
-    assert "save it as .xlsx" in said["医保/结算明细.xls"] and "unpack it" in said["医保/结算明细.zip"]
+    assert "only .csv and .xlsx" in said["医保/readme.txt"] and "另存为" not in said["医保/readme.txt"]
+    assert all("请另存为.xlsx或CSV" in said[f] and "save it as .xlsx" in said[f] for f in ("医保/结算明细.xls", "医保/结算明细.et"))
+    assert "wrong file type (.et)" in said["医保/结算明细.et"] and "unpack it" in said["医保/结算明细.zip"]
     assert "其他部门/" in msgs and "unknown folder" in msgs
     assert "loose.csv" in msgs
     ignored = [p for p in problems if p.file in ("医保/~$结算明细.xlsx", "医保/.DS_Store")]

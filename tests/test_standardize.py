@@ -2,7 +2,7 @@ import polars as pl
 import pytest
 
 from config import load_config
-from pipelines.standardize import detect_kind, known_headers, normalize_header, resolve_headers, standardize
+from pipelines.standardize import detect_kind, field_columns, known_headers, normalize_header, resolve_headers, standardize
 
 CFG = load_config()
 
@@ -69,6 +69,19 @@ def test_standardize_renames_drops_and_adds():
     assert row["record_id"] == "BA1" and row["loss_amount"] == "12,000" and row["township"] == "大店镇"
     assert row["id_raw"] is None and out.schema["id_raw"] == pl.String
     assert row["line"] == 7
+
+
+def test_a_column_added_under_another_spelling_of_a_name_is_read_where_the_first_is_empty():
+    """A clerk adds 核实结果（属实/不属实） beside the list's own 核实结果 and fills that one: its
+    answers are read where 核实结果 is empty (the first column's value where both are filled);
+    another alias of a field (姓名 beside 户主姓名) stays another column."""
+    spec = CFG.kinds["feedback"]
+    raw = pl.DataFrame({"预警编号": ["YJ1", "YJ2", "YJ3"], "核实结果": [None, "不属实", None],
+                        "核实结果（属实/不属实）": ["属实", "属实", None], "line": [2, 3, 4]})
+    assert field_columns([c for c in raw.columns if c != "line"], spec)["result"] == ["核实结果", "核实结果（属实/不属实）"]
+    assert standardize(raw, spec)["result"].to_list() == ["属实", "不属实", None]
+    housing = CFG.kinds["housing"]
+    assert field_columns(["户主姓名", "姓名", "乡镇"], housing)["name"] == ["户主姓名"]
 
 
 def test_a_column_in_ten_thousand_yuan_is_read_in_yuan():

@@ -40,12 +40,21 @@ def run(df, kind="med_settlement", dept="医保", file="医保/a.csv"):
 @pytest.mark.parametrize(
     "text",
     ["2026-10-05", "2026/10/5", "20261005", "2026年10月5日", "46300", "2026-10-05 13:45:00", "２０２６-10-05", "2026.10.5",
-     "2026年10月5日 9时30分", "2026/10/5 9点", "2026–10–05", "2026—10—05", "2026-10-05T09:30"],
+     "2026年10月5日 9时30分", "2026/10/5 9点", "2026–10–05", "2026—10—05", "2026-10-05T09:30",
+     "2026年10月5号", "2026 年 10 月 5 日", "2026年10月5号 13:45"],
 )
 def test_date_formats(text):
     valid, rejected = run(settlements(settle_date=[text]))
     assert rejected.height == 0
     assert valid["settle_date"].to_list() == [date(2026, 10, 5)]
+
+
+def test_a_day_written_hao_as_it_is_said_in_a_township_answer():
+    """A clerk types 核实日期 as it is said, 11月3号 (with or without its year): the day is 3."""
+    from pipelines.validate import parse_date
+    df = pl.DataFrame({"d": ["11月3号", "2026年11月3号", "12月28号", "11 月 3 日"]})
+    got = df.select(parse_date("d", date(2027, 1, 31))).to_series().to_list()
+    assert got == [date(2026, 11, 3), date(2026, 11, 3), date(2026, 12, 28), date(2026, 11, 3)]
 
 
 @pytest.mark.parametrize(
