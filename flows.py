@@ -63,7 +63,7 @@ from matchers.ids import roster_check_fails  # noqa: E402
 from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
 from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
 from matchers.review import in_order, review_queue  # noqa: E402
-from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
+from pipelines import accounting, calendar, feedback, reference, report, rules, township  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
                                       check_answers, describe, gone_from_roster, relinked,
                                       unconfirmable, without_yes)
@@ -300,6 +300,8 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         count=pl.col("failed").cast(pl.Int64),
     ).write_parquet(paths.work / "findings_ids.parquet")
     roster_check_fails(roster).write_parquet(paths.work / "findings_roster_ids.parquet")
+    reference.shared_household_ids(roster, cfg.matching.head_relations).write_parquet(
+        paths.work / "findings_roster_households.parquet")
     if "water" in kinds:
         water = pl.read_parquet(paths.work / "water.parquet")
         resolved = resolve_places(water, roster)

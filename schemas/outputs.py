@@ -84,8 +84,9 @@ class Finding:
     DISAGREE = "反馈答复不一致 returned files answer a warning differently"
     SPLIT_NOT_SOUGHT = "分户人员未比对 split-off members not sought"
     TOWNSHIP_TWICE = "乡镇同名 township name in two counties"
+    HOUSEHOLD_SHARED = "户编号多户共用 one 户编号, several households"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
-                 TOWNSHIP_TWICE)
+                 TOWNSHIP_TWICE, HOUSEHOLD_SHARED)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

@@ -1,0 +1,90 @@
+"""Checks of the county's own reference files, the 户籍底册 (roster) and the 网格 (grid), as real
+systems export them: what their rows say about each other that a row alone cannot show. Pure
+functions over `RosterPerson` / `GridHousehold` rows; each returns `QualityFinding` rows for
+数据质量报告.csv, one per roster (or grid) file and kind of fault, naming at most `EXAMPLES`
+households or persons by 户编号 / 人编号 and line (the report holds no ID number)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import polars as pl
+
+from matchers.places import normalize_place
+from schemas.outputs import QUALITY_COLUMNS, Finding
+
+EXAMPLES = 10  # households or persons named in one finding's detail
+LINES = 5  # lines named for one of them
+# A number of more than 15 digits as Excel keeps it: its first 15 significant digits, then zeros
+# (341302101201000123 -> 341302101201000000), so that several households come to share it.
+EXCEL_ZERO_TAIL = r"^[1-9]\d{14}0+$"
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=QUALITY_COLUMNS)
+
+
+def _line_list(lines: pl.Expr) -> pl.Expr:
+    """`第 2、6、10 行` of a list of line numbers (the first `LINES`, then …)."""
+    more = pl.when(lines.list.len() > LINES).then(pl.lit("…")).otherwise(pl.lit(""))
+    return pl.format("第 {}{} 行", lines.list.head(LINES).cast(pl.List(pl.Utf8)).list.join("、"), more)
+
+
+def _per_file(found: pl.DataFrame, category: str, lead: str, tail: str, after: str = "") -> pl.DataFrame:
+    """`found` (dept, file, _what: one example's words, in order) -> one finding per file:
+    `lead` + the first `EXAMPLES` examples + `after` — `tail`, counting them all."""
+    if found.is_empty():
+        return _empty()
+    more = pl.when(pl.col("count") > EXAMPLES).then(pl.lit("…")).otherwise(pl.lit(""))
+    return found.group_by("dept", "file", maintain_order=True).agg(
+        pl.col("_what").head(EXAMPLES).str.join("；"), count=pl.len().cast(pl.Int64),
+    ).select(
+        category=pl.lit(category), dept="dept", file="file",
+        detail=pl.format("{}{}{}{} — {}", pl.lit(lead), "_what", more, pl.lit(after), pl.lit(tail)), count="count",
+    ).cast(QUALITY_COLUMNS)
+
+
+def shared_household_ids(roster: pl.DataFrame, head_relations: Collection[str]) -> pl.DataFrame:
+    """户编号 that hold several households: two or more persons whose 与户主关系 is one of
+    `head_relations`, or persons in two or more villages (乡（镇）+ 行政村, suffixes aside). The
+    run takes each 户编号 as one household (one warning per risk type, one township list, one
+    household income), so such a roster must be corrected; the usual cause is a long numeric
+    户编号 that Excel kept to 15 significant digits (`EXCEL_ZERO_TAIL`), which the finding then
+    says. Named by 户编号 with the lines of its heads (or of its first person in each village)."""
+    if roster.is_empty():
+        return _empty()
+    is_head = pl.col("relation").is_in(list(head_relations)).fill_null(False)
+    place = pl.concat_str([normalize_place(pl.col("township"), "township").fill_null(""),
+                           normalize_place(pl.col("village")).fill_null("")], separator="|")
+    shown = pl.concat_str([pl.col("township").fill_null(""), pl.col("village").fill_null("")])
+    r = roster.sort("file", "line").with_columns(_place=place, _shown=shown, _head=is_head)
+    firsts = r.unique(["household_id", "_place"], keep="first", maintain_order=True)
+    heads = r.filter("_head").group_by("household_id").agg(_heads=pl.col("line"))
+    places = firsts.group_by("household_id").agg(_places=pl.col("_shown"), _place_lines=pl.col("line"))
+    g = (r.unique("household_id", keep="first", maintain_order=True).select("dept", "file", "household_id")
+         .join(heads, on="household_id", how="left").join(places, on="household_id", how="left")
+         .with_columns(pl.col("_heads").fill_null([]))
+         .filter((pl.col("_heads").list.len() > 1) | (pl.col("_places").list.len() > 1)))
+    if g.is_empty():
+        return _empty()
+    n_heads, n_places = pl.col("_heads").list.len(), pl.col("_places").list.len()
+    words = pl.concat_str([
+        pl.format("户编号 {}：", "household_id"),
+        pl.when(n_heads > 1).then(pl.format("{} 名户主（{}）", n_heads, _line_list(pl.col("_heads")))).otherwise(pl.lit("")),
+        pl.when((n_heads > 1) & (n_places > 1)).then(pl.lit("，")).otherwise(pl.lit("")),
+        pl.when(n_places > 1).then(pl.format(
+            "跨 {} 个村（{}{}，{}）", n_places, pl.col("_places").list.head(LINES).list.join("、"),
+            pl.when(n_places > LINES).then(pl.lit("…")).otherwise(pl.lit("")), _line_list(pl.col("_place_lines")))
+        ).otherwise(pl.lit("")),
+    ])
+    zero_tail = g["household_id"].str.contains(EXCEL_ZERO_TAIL).any()
+    excel = ("。其中户编号超过 15 位且末尾为 0：Excel 把长数字只保留 15 位有效数字、其后补 0，几户因此共用一个户编号，"
+             "请把户编号列设为文本后重新导出" if zero_tail else "")
+    excel_en = (" Some are over 15 digits ending in zeros: Excel keeps 15 significant digits of a long number and "
+                "fills the rest with 0, so several households came to share one; export the column as text." if zero_tail else "")
+    return _per_file(
+        g.select("dept", "file", _what=words), Finding.HOUSEHOLD_SHARED,
+        "一个户编号下有几户（两名以上户主，或成员分属不同村），本期按一户预警，乡镇清单可能列出别村、别乡镇的人，请核对更正：",
+        "one 户编号 holding several households (two or more 户主, or members in different villages): this run warns "
+        "them as one household, and a township list may name persons of another village or township; correct the "
+        "roster." + excel_en, after=excel)

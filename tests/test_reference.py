@@ -1,0 +1,53 @@
+"""Checks of the county's own reference files (pipelines/reference.py): the 户籍底册 and the 网格
+as real systems export them."""
+
+import polars as pl
+
+from flows import attention_lines
+from pipelines.reference import shared_household_ids
+from schemas.outputs import Finding
+
+HEADS = ["户主", "本人"]
+
+
+def _roster(rows):
+    """rows: (household_id, person_id, township, village, relation), one line each from line 2."""
+    df = pl.DataFrame(rows, schema=["household_id", "person_id", "township", "village", "relation"], orient="row")
+    return df.with_columns(dept=pl.lit("户籍底册"), file=pl.lit("户籍底册/底册.csv"),
+                           line=pl.int_range(2, df.height + 2, dtype=pl.Int64))
+
+
+def test_a_household_number_that_several_households_share_is_named_with_its_lines_on_the_console():
+    """Excel keeps 15 significant digits of a long number: 341302101201000123 and
+    341302101201000456 both become 341302101201000000, and the run would take two households of
+    two townships for one (one warning, one township list naming the other's persons). Two 户主
+    or two villages under one 户编号 are a finding naming it and the lines, on the console too;
+    suffixes (大店 / 大店镇, 韩湖 / 韩湖村) are one place, and a household with one head is not named."""
+    roster = _roster([
+        ("341302101201000000", "p1", "大店镇", "李湖村", "户主"),
+        ("341302101201000000", "p2", "大店镇", "李湖村", "配偶"),
+        ("341302101201000000", "p3", "永镇镇", "孙集村", "户主"),
+        ("341302101201000000", "p4", "永镇镇", "孙集村", "之子"),
+        ("H2", "p5", "大店镇", "韩湖村", "户主"),
+        ("H2", "p6", "大店", "韩湖", "配偶"),
+        ("H3", "p7", "夹沟镇", "郑楼村", "本人"),
+        ("H3", "p8", "夹沟镇", "郑楼村", "户主"),
+        ("H4", "p9", "夹沟镇", "郑楼村", "之女"),
+        ("H4", "p10", "夹沟镇", "张庄村", "之子"),
+    ])
+    q = shared_household_ids(roster, HEADS)
+    assert q.height == 1 and q["category"].item() == Finding.HOUSEHOLD_SHARED and q["count"].item() == 3
+    d = q["detail"].item()
+    assert "户编号 341302101201000000：2 名户主（第 2、4 行），跨 2 个村（大店镇李湖村、永镇镇孙集村，第 2、4 行）" in d
+    assert "户编号 H3：2 名户主（第 8、9 行）" in d
+    assert "户编号 H4：跨 2 个村（夹沟镇郑楼村、夹沟镇张庄村，第 10、11 行）" in d
+    assert "H2" not in d
+    assert "Excel" in d and "15 位有效数字" in d  # the zero tail says why
+    lines = attention_lines(q, ["户籍底册", "网格"])
+    assert len(lines) == 1 and "341302101201000000" in lines[0]
+
+
+def test_a_roster_whose_households_each_have_one_head_and_place_has_no_such_finding():
+    roster = _roster([("H1", "p1", "大店镇", "李湖村", "户主"), ("H1", "p2", "大店镇", "李湖村", None),
+                      ("341302101201000000", "p3", "永镇镇", "孙集村", "户主")])
+    assert shared_household_ids(roster, HEADS).is_empty()
