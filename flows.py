@@ -654,12 +654,16 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
         pl.DataFrame([dict(category=Finding.CALENDAR, dept=None, file=None, detail=cal_note, count=1)],
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_calendar.parquet")
     grid = _read(work / "grid.parquet")
+    roster = pl.read_parquet(work / "roster.parquet")
     if grid is None:
         pl.DataFrame([dict(category=Finding.DEPT_MISSING, dept=cfg.kinds["grid"].folder, file=None,
                            detail="本期没有可用的网格划分，预警清单的网格员、网格员电话为空 no usable grid this period: "
                                   "the lists' 网格员 and 网格员电话 are empty", count=1)],
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_grid.parquet")
-    roster = pl.read_parquet(work / "roster.parquet")
+    else:  # (its 户编号 as the roster writes them, for the lists here and the report in `publish`)
+        grid, note = reference.align_grid(grid, roster)
+        grid.write_parquet(work / "grid.parquet")
+        note.write_parquet(work / "findings_grid_ids.parquet")
     new = feedback.first_sent(township.township_rows(warnings, roster, grid, issue_date, deadline,
                                                    cfg.matching.head_relations),
                               before, sent_on, sent_deadline)

@@ -88,3 +88,35 @@ def shared_household_ids(roster: pl.DataFrame, head_relations: Collection[str]) 
         "one 户编号 holding several households (two or more 户主, or members in different villages): this run warns "
         "them as one household, and a township list may name persons of another village or township; correct the "
         "roster." + excel_en, after=excel)
+
+
+def household_key(e: pl.Expr) -> pl.Expr:
+    """A 户编号 as the roster and the grid are compared: without spaces or a leading apostrophe
+    (Excel's text mark), in upper case (h0001 = H0001), and a number without its leading zeros
+    (Excel drops them: 0012345 = 12345)."""
+    k = e.cast(pl.Utf8).str.replace_all(r"\s", "").str.strip_chars_start("'‘’`").str.to_uppercase()
+    digits = k.str.strip_chars_start("0")
+    return pl.when(k.str.contains(r"^\d+$")).then(pl.when(digits == "").then(pl.lit("0")).otherwise(digits)).otherwise(k)
+
+
+def align_grid(grid: pl.DataFrame, roster: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(grid, finding): the grid with each 户编号 that the roster does not hold, but writes
+    otherwise (`household_key`: h0001 for H0001, 12345 for 0012345), spelled as the roster
+    spells it — where exactly one roster household has that key — so that its grid worker is
+    found; the finding names how many were read so and a few of them (`Finding.GRID_IDS`)."""
+    ids = roster.select("household_id").unique()
+    off = grid.filter(~pl.col("household_id").is_in(ids["household_id"].implode()))
+    if off.is_empty():
+        return grid, _empty()
+    keyed = ids.with_columns(_k=household_key(pl.col("household_id"))).filter(pl.col("_k").is_unique())
+    to = (off.select("household_id").unique().with_columns(_k=household_key(pl.col("household_id")))
+          .join(keyed.rename({"household_id": "_to"}), on="_k").drop("_k"))
+    if to.is_empty():
+        return grid, _empty()
+    mapped = grid.join(to, on="household_id", how="left", maintain_order="left")
+    found = (mapped.filter(pl.col("_to").is_not_null()).sort("file", "line")
+             .select("dept", "file", _what=pl.format("{} → {}（第 {} 行）", "household_id", "_to", "line")))
+    note = _per_file(found, Finding.GRID_IDS, "网格表的户编号与底册写法不同（大小写、前导 0、空格或撇号），已按底册的户编号对应网格员：",
+                     "grid 户编号 written otherwise than the roster's (case, leading zeros, spaces, an apostrophe): read as "
+                     "the roster's, so that the lists name their grid workers; correct the grid")
+    return mapped.with_columns(household_id=pl.coalesce("_to", "household_id")).drop("_to"), note

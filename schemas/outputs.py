@@ -85,6 +85,7 @@ class Finding:
     SPLIT_NOT_SOUGHT = "分户人员未比对 split-off members not sought"
     TOWNSHIP_TWICE = "乡镇同名 township name in two counties"
     HOUSEHOLD_SHARED = "户编号多户共用 one 户编号, several households"
+    GRID_IDS = "网格户编号写法不同 grid 户编号 written otherwise"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
                  TOWNSHIP_TWICE, HOUSEHOLD_SHARED)
 

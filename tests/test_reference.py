@@ -4,7 +4,7 @@ as real systems export them."""
 import polars as pl
 
 from flows import attention_lines
-from pipelines.reference import shared_household_ids
+from pipelines.reference import align_grid, shared_household_ids
 from schemas.outputs import Finding
 
 HEADS = ["户主", "本人"]
@@ -51,3 +51,27 @@ def test_a_roster_whose_households_each_have_one_head_and_place_has_no_such_find
     roster = _roster([("H1", "p1", "大店镇", "李湖村", "户主"), ("H1", "p2", "大店镇", "李湖村", None),
                       ("341302101201000000", "p3", "永镇镇", "孙集村", "户主")])
     assert shared_household_ids(roster, HEADS).is_empty()
+
+
+def test_grid_household_numbers_written_otherwise_are_read_as_the_rosters_and_noted():
+    """The grid's 户编号 typed in lower case, with its leading zeros dropped by Excel, or with
+    Excel's text apostrophe, is the roster's household: its grid worker is named on the list (he
+    was not: no household of the grid was found) and the report says how it was read. A key two
+    roster households share is not guessed."""
+    from pipelines.township import grid_workers
+
+    roster = pl.DataFrame({"household_id": ["H0001", "0012345", "H0003", "007", "07", "H0009"]})
+    grid = pl.DataFrame({
+        "dept": ["网格"] * 6, "file": ["网格/网格.csv"] * 6, "line": [2, 3, 4, 5, 6, 7],
+        "grid_id": ["G1"] * 6, "grid_worker": ["甲", "乙", "丙", "丁", "戊", "己"],
+        "grid_worker_phone": ["13700000001"] * 6,
+        "household_id": ["h0001", "12345", "'H0003", "7", "07", "H0009"],
+    })
+    aligned, note = align_grid(grid, roster)
+    assert aligned["household_id"].to_list() == ["H0001", "0012345", "H0003", "7", "07", "H0009"]  # (007 or 07?)
+    workers = dict(grid_workers(aligned).select("household_id", "grid_worker").iter_rows())
+    assert (workers["H0001"], workers["0012345"], workers["H0003"]) == ("甲", "乙", "丙")
+    assert note["category"].item() == Finding.GRID_IDS and note["count"].item() == 3
+    assert note["detail"].item().count("→") == 3 and "h0001 → H0001（第 2 行）" in note["detail"].item()
+    same, none = align_grid(grid.filter(pl.col("household_id") == "H0009"), roster)
+    assert same.equals(grid.filter(pl.col("household_id") == "H0009")) and none.is_empty()
