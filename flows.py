@@ -302,6 +302,8 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     roster_check_fails(roster).write_parquet(paths.work / "findings_roster_ids.parquet")
     reference.shared_household_ids(roster, cfg.matching.head_relations).write_parquet(
         paths.work / "findings_roster_households.parquet")
+    reference.households_without_head(roster, cfg.matching.head_relations).write_parquet(
+        paths.work / "findings_roster_heads.parquet")
     if "water" in kinds:
         water = pl.read_parquet(paths.work / "water.parquet")
         resolved = resolve_places(water, roster)

@@ -120,3 +120,28 @@ def align_grid(grid: pl.DataFrame, roster: pl.DataFrame) -> tuple[pl.DataFrame, 
                      "grid 户编号 written otherwise than the roster's (case, leading zeros, spaces, an apostrophe): read as "
                      "the roster's, so that the lists name their grid workers; correct the grid")
     return mapped.with_columns(household_id=pl.coalesce("_to", "household_id")).drop("_to"), note
+
+
+def households_without_head(roster: pl.DataFrame, head_relations: Collection[str]) -> pl.DataFrame:
+    """Households none of whose persons the roster calls 户主 (与户主关系 in `head_relations`):
+    the 户主 left out of the export, or the head written in a word the config does not know. The
+    lists then name the household's first person (by 人编号) as 户主姓名, and 住建's and 农业农村's
+    records (户主姓名) are weighed as naming a member. Not looked for when the roster gives no
+    与户主关系 at all. Named by 户编号 with its first line and the relations it gives."""
+    if roster.is_empty() or roster["relation"].drop_nulls().is_empty():
+        return _empty()
+    is_head = pl.col("relation").is_in(list(head_relations)).fill_null(False)
+    g = (roster.sort("file", "line").group_by("household_id", maintain_order=True)
+         .agg(pl.col("dept", "file", "line").first(), _heads=is_head.sum(),
+              _rel=pl.col("relation").drop_nulls().unique(maintain_order=True))
+         .filter(pl.col("_heads") == 0))
+    words = pl.format("户编号 {}（第 {} 行起，与户主关系：{}）", "household_id", "line",
+                      pl.when(pl.col("_rel").list.len() > 0).then(pl.col("_rel").list.join("、")).otherwise(pl.lit("空")))
+    return _per_file(
+        g.select("dept", "file", _what=words), Finding.NO_HEAD,
+        "户中没有与户主关系为" + "/".join(head_relations) + "的人，预警清单的户主姓名暂填该户人编号最小者，请核对：",
+        "households with no person the roster calls 户主 (" + "/".join(head_relations) + "): the lists name the "
+        "household's first person by 人编号 as its head. If the roster writes the head otherwise, add that word to "
+        "matching.head_relations in the config",
+        after="。如底册对户主另有写法，请加入配置 matching.head_relations")
+

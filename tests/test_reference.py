@@ -4,7 +4,7 @@ as real systems export them."""
 import polars as pl
 
 from flows import attention_lines
-from pipelines.reference import align_grid, shared_household_ids
+from pipelines.reference import align_grid, households_without_head, shared_household_ids
 from schemas.outputs import Finding
 
 HEADS = ["户主", "本人"]
@@ -75,3 +75,21 @@ def test_grid_household_numbers_written_otherwise_are_read_as_the_rosters_and_no
     assert note["detail"].item().count("→") == 3 and "h0001 → H0001（第 2 行）" in note["detail"].item()
     same, none = align_grid(grid.filter(pl.col("household_id") == "H0009"), roster)
     assert same.equals(grid.filter(pl.col("household_id") == "H0009")) and none.is_empty()
+
+
+def test_a_household_without_a_head_is_named_with_the_relations_it_gives():
+    """The 户主's row left out of the export (or the head written in a word the config does not
+    know): the list's 户主姓名 would silently be another member's. Named by 户编号, first line
+    and the relations the household gives, with where to add another word for the head; not
+    looked for when the roster gives no 与户主关系 at all."""
+    roster = _roster([("H1", "p1", "大店镇", "李湖村", "户主"), ("H1", "p2", "大店镇", "李湖村", "配偶"),
+                      ("H2", "p3", "大店镇", "李湖村", "配偶"), ("H2", "p4", "大店镇", "李湖村", "之子"),
+                      ("H3", "p5", "大店镇", "李湖村", "本人"), ("H4", "p6", "大店镇", "李湖村", None)])
+    q = households_without_head(roster, HEADS)
+    assert q["category"].item() == Finding.NO_HEAD and q["count"].item() == 2
+    d = q["detail"].item()
+    assert "户编号 H2（第 4 行起，与户主关系：配偶、之子）" in d and "户编号 H4（第 7 行起，与户主关系：空）" in d
+    assert "H1" not in d and "H3" not in d and "matching.head_relations" in d
+    assert len(attention_lines(q, ["户籍底册", "网格"])) == 1
+    assert households_without_head(roster.with_columns(relation=pl.lit(None, pl.Utf8)), HEADS).is_empty()
+
