@@ -145,3 +145,22 @@ def households_without_head(roster: pl.DataFrame, head_relations: Collection[str
         "matching.head_relations in the config",
         after="。如底册对户主另有写法，请加入配置 matching.head_relations")
 
+
+def persons_listed_twice(roster: pl.DataFrame) -> pl.DataFrame:
+    """One 证件号码 under two or more 人编号 (one person in two households, or entered twice):
+    every record of that person fits each of them alike and waits in the review queue, and a
+    rule may count them twice. Named by 人编号, 户编号 and line, never by the ID number."""
+    if roster.is_empty():
+        return _empty()
+    idn = pl.col("id_number").str.to_uppercase()
+    twice = roster.filter(idn.is_duplicated()).sort("file", "line")
+    if twice.is_empty():
+        return _empty()
+    g = twice.group_by(idn.alias("_id"), maintain_order=True).agg(
+        pl.col("dept", "file").first(),
+        _who=pl.format("{}（户 {}，第 {} 行）", "person_id", "household_id", "line").str.join(" 与 "))
+    return _per_file(
+        g.select("dept", "file", _what=pl.format("{} 证件号码相同", "_who")), Finding.PERSON_TWICE,
+        "同一证件号码在底册中出现不止一次（同一人列在两户，或重复录入），其各部门记录无法自动关联、只能人工复核，请核对更正：",
+        "one ID number under two or more 人编号 (a person listed in two households, or entered twice): their "
+        "records fit both alike and wait for review; correct the roster")
