@@ -667,6 +667,7 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
         grid, note = reference.align_grid(grid, roster)
         grid.write_parquet(work / "grid.parquet")
         note.write_parquet(work / "findings_grid_ids.parquet")
+        reference.grid_phones_destroyed(grid).write_parquet(work / "findings_grid_phones.parquet")
     new = feedback.first_sent(township.township_rows(warnings, roster, grid, issue_date, deadline,
                                                    cfg.matching.head_relations),
                               before, sent_on, sent_deadline)

@@ -164,3 +164,29 @@ def persons_listed_twice(roster: pl.DataFrame) -> pl.DataFrame:
         "同一证件号码在底册中出现不止一次（同一人列在两户，或重复录入），其各部门记录无法自动关联、只能人工复核，请核对更正：",
         "one ID number under two or more 人编号 (a person listed in two households, or entered twice): their "
         "records fit both alike and wait for review; correct the roster")
+
+
+# a number Excel shows in scientific notation (1.37E+10): a long number typed into a General cell,
+# whose digits past the shown ones are gone
+SCIENTIFIC = r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$"
+_PHONES = {"grid_worker_phone": ("grid_worker", "网格员"), "grid_leader_phone": ("grid_leader", "网格长")}
+
+
+def grid_phones_destroyed(grid: pl.DataFrame) -> pl.DataFrame:
+    """Grid workers' (and leaders') phone numbers that Excel turned into `1.37E+10`: the number
+    cannot be recovered, and the lists would print it so. Named by grid, person and first line."""
+    parts = [
+        grid.filter(pl.col(c).str.contains(SCIENTIFIC).fill_null(False)).select(
+            "dept", "file", "line", "grid_id", _who=pl.col(who).fill_null(""), _role=pl.lit(role), _v=pl.col(c))
+        for c, (who, role) in _PHONES.items() if c in grid.columns and who in grid.columns
+    ]
+    bad = pl.concat(parts) if parts else pl.DataFrame()
+    if bad.is_empty():
+        return _empty()
+    bad = bad.sort("file", "line").unique(["grid_id", "_role", "_who", "_v"], keep="first", maintain_order=True)
+    return _per_file(
+        bad.select("dept", "file", _what=pl.format("网格 {} {} {} 电话 {}（第 {} 行起）", "grid_id", "_role", "_who", "_v", "line")),
+        Finding.PHONE_DESTROYED,
+        "电话号码被 Excel 存成科学计数法，号码已无法还原，预警清单的网格员电话照原样列出，请把电话列设为文本后重报：",
+        "phone numbers Excel turned into scientific notation (1.37E+10): the digits are lost and the lists print them "
+        "so; deliver the grid again with the phone columns as text")

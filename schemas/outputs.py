@@ -88,8 +88,10 @@ class Finding:
     GRID_IDS = "网格户编号写法不同 grid 户编号 written otherwise"
     NO_HEAD = "户无户主 household without 户主"
     PERSON_TWICE = "底册重复人员 one ID number under two 人编号"
+    PHONE_DESTROYED = "电话号码已损坏 phone number destroyed by Excel"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
-                 TOWNSHIP_TWICE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE)
+                 TOWNSHIP_TWICE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
+                 PHONE_DESTROYED)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

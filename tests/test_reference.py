@@ -4,7 +4,7 @@ as real systems export them."""
 import polars as pl
 
 from flows import attention_lines
-from pipelines.reference import align_grid, households_without_head, persons_listed_twice, shared_household_ids
+from pipelines.reference import align_grid, grid_phones_destroyed, households_without_head, persons_listed_twice, shared_household_ids
 from schemas.outputs import Finding
 
 HEADS = ["户主", "本人"]
@@ -107,3 +107,21 @@ def test_one_id_number_under_two_person_numbers_is_named_by_person_numbers_not_t
     assert "H1-01（户 H1，第 2 行） 与 H2-09（户 H2，第 4 行） 证件号码相同" in d and "1123X" not in d.upper()
     assert len(attention_lines(q, ["户籍底册", "网格"])) == 1
     assert persons_listed_twice(roster.head(2)).is_empty()
+
+
+def test_a_grid_workers_phone_that_excel_turned_into_scientific_notation_is_named():
+    """`1.37E+10` is what Excel keeps of 13712345678 in a General cell: the list would print it,
+    and nobody could call. Named by grid, person and first line, once per person and number."""
+    grid = pl.DataFrame({
+        "dept": ["网格"] * 4, "file": ["网格/网格.csv"] * 4, "line": [2, 3, 4, 5],
+        "grid_id": ["G1", "G1", "G2", "G3"], "grid_worker": ["甲", "甲", "乙", "丙"],
+        "grid_worker_phone": ["1.37E+10", "1.37E+10", "13700000002", None],
+        "grid_leader": ["长", "长", "长", "长"], "grid_leader_phone": ["13900000001", "13900000001", "1.39E+10", "13900000001"],
+        "household_id": ["H1", "H2", "H3", "H4"],
+    })
+    q = grid_phones_destroyed(grid)
+    assert q["category"].item() == Finding.PHONE_DESTROYED and q["count"].item() == 2
+    d = q["detail"].item()
+    assert "网格 G1 网格员 甲 电话 1.37E+10（第 2 行起）" in d and "网格 G2 网格长 长 电话 1.39E+10（第 4 行起）" in d
+    assert len(attention_lines(q, ["户籍底册", "网格"])) == 1
+    assert grid_phones_destroyed(grid.filter(pl.col("line") == 5)).is_empty()
