@@ -119,12 +119,23 @@ def quality_report(
             )
         )
         if roster is not None and roster.height:
+            def some(ids: pl.DataFrame) -> str:  # (the first 户编号 of them, for the county to look up)
+                first = ids["household_id"].sort().head(10).to_list()
+                return "：" + "、".join(first) + ("…" if ids.height > 10 else "") + " "
             orphan = roster.select("household_id").unique().join(grid.select("household_id"), on="household_id", how="anti")
             if orphan.height:
                 parts.append(pl.DataFrame({
                     "category": [Finding.NO_GRID_WORKER], "dept": ["网格"], "file": [None],
-                    "detail": ["底册中的户在网格表中找不到 roster households missing from the grid"],
+                    "detail": ["底册中的户在网格表中找不到" + some(orphan) + "roster households missing from the grid"],
                     "count": [orphan.height],
+                }, schema=cols))
+            stray = grid.select("household_id").unique().join(roster.select("household_id"), on="household_id", how="anti")
+            if stray.height:
+                parts.append(pl.DataFrame({
+                    "category": [Finding.GRID_OFF_ROSTER], "dept": ["网格"], "file": [None],
+                    "detail": ["网格表中的户在底册中找不到（已不在底册，或户编号写错）" + some(stray)
+                               + "grid households not on the roster (gone from it, or a mistyped 户编号)"],
+                    "count": [stray.height],
                 }, schema=cols))
     if roster is not None and {"township", "county"} <= set(roster.columns):
         twice = (roster.filter(pl.col("township").is_not_null()).group_by("township")
