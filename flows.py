@@ -305,6 +305,7 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     reference.households_without_head(roster, cfg.matching.head_relations).write_parquet(
         paths.work / "findings_roster_heads.parquet")
     reference.persons_listed_twice(roster).write_parquet(paths.work / "findings_roster_twice.parquet")
+    reference.household_size_disagrees(roster).write_parquet(paths.work / "findings_roster_sizes.parquet")
     if "water" in kinds:
         water = pl.read_parquet(paths.work / "water.parquet")
         resolved = resolve_places(water, roster)

@@ -190,3 +190,25 @@ def grid_phones_destroyed(grid: pl.DataFrame) -> pl.DataFrame:
         "电话号码被 Excel 存成科学计数法，号码已无法还原，预警清单的网格员电话照原样列出，请把电话列设为文本后重报：",
         "phone numbers Excel turned into scientific notation (1.37E+10): the digits are lost and the lists print them "
         "so; deliver the grid again with the phone columns as text")
+
+
+def household_size_disagrees(roster: pl.DataFrame) -> pl.DataFrame:
+    """Households whose 家庭人口数 differs from the persons the roster lists under the 户编号, or
+    is given differently on their rows. M2 and A1 count a household's annual income as 年人均纯收入
+    × 家庭人口数 (SPEC §4), taking the stated number (that of its first person by 人编号 who has
+    one; the persons listed when none does), so the county should know where the two disagree.
+    Named by 户编号 with its first line."""
+    if roster.is_empty() or roster["household_size"].drop_nulls().is_empty():
+        return _empty()
+    g = (roster.sort("file", "line").group_by("household_id", maintain_order=True)
+         .agg(pl.col("dept", "file", "line").first(), _listed=pl.len(),
+              _stated=pl.col("household_size").drop_nulls().unique(maintain_order=True)))
+    g = g.filter((pl.col("_stated").list.len() > 1)
+                 | ((pl.col("_stated").list.len() == 1) & (pl.col("_stated").list.first() != pl.col("_listed"))))
+    words = pl.format("户编号 {}：家庭人口数 {}，底册列 {} 人（第 {} 行起）", "household_id",
+                      pl.col("_stated").cast(pl.List(pl.Utf8)).list.join("、"), "_listed", "line")
+    return _per_file(
+        g.select("dept", "file", _what=words), Finding.HOUSEHOLD_SIZE,
+        "家庭人口数与底册所列人数不符（或同一户各行不一），M2、A1 按家庭人口数计算家庭年纯收入，请核对：",
+        "households whose 家庭人口数 differs from the persons listed under the 户编号 (or from row to row): M2 and A1 "
+        "take the household's annual income as 年人均纯收入 x 家庭人口数")

@@ -4,7 +4,8 @@ as real systems export them."""
 import polars as pl
 
 from flows import attention_lines
-from pipelines.reference import align_grid, grid_phones_destroyed, households_without_head, persons_listed_twice, shared_household_ids
+from pipelines.reference import (align_grid, grid_phones_destroyed, household_size_disagrees, households_without_head,
+                                 persons_listed_twice, shared_household_ids)
 from schemas.outputs import Finding
 
 HEADS = ["户主", "本人"]
@@ -125,3 +126,20 @@ def test_a_grid_workers_phone_that_excel_turned_into_scientific_notation_is_name
     assert "网格 G1 网格员 甲 电话 1.37E+10（第 2 行起）" in d and "网格 G2 网格长 长 电话 1.39E+10（第 4 行起）" in d
     assert len(attention_lines(q, ["户籍底册", "网格"])) == 1
     assert grid_phones_destroyed(grid.filter(pl.col("line") == 5)).is_empty()
+
+
+def test_a_household_size_other_than_the_persons_listed_is_named_not_on_the_console():
+    """家庭人口数 5 over 4 listed persons, or 4 on one row and 3 on another: M2 and A1 take the
+    stated number for the household's income, so the report names them (not the console: the
+    run's figures follow the roster's own word). Given on the 户主's row only, it is not named."""
+    roster = _roster([("H1", "p1", "大店镇", "李湖村", "户主"), ("H1", "p2", "大店镇", "李湖村", "配偶"),
+                      ("H2", "p3", "大店镇", "李湖村", "户主"), ("H2", "p4", "大店镇", "李湖村", "配偶"),
+                      ("H3", "p5", "大店镇", "李湖村", "户主"), ("H3", "p6", "大店镇", "李湖村", "配偶"),
+                      ("H4", "p7", "大店镇", "李湖村", "户主")]).with_columns(
+        household_size=pl.Series([2, None, 5, 5, 2, 3, None], dtype=pl.Int64))
+    q = household_size_disagrees(roster)
+    assert q["category"].item() == Finding.HOUSEHOLD_SIZE and q["count"].item() == 2
+    d = q["detail"].item()
+    assert "户编号 H2：家庭人口数 5，底册列 2 人（第 4 行起）" in d and "户编号 H3：家庭人口数 2、3，底册列 2 人（第 6 行起）" in d
+    assert "H1" not in d and "H4" not in d
+    assert attention_lines(q, ["户籍底册", "网格"]) == []
