@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipelines.reference import EXCEL_ZERO_TAIL
 from schemas.outputs import QUALITY_COLUMNS, Finding, QualityFinding
 
 DECISIONS = ("matched", "review", "unmatched", "rejected")
@@ -131,10 +132,14 @@ def quality_report(
                 }, schema=cols))
             stray = grid.select("household_id").unique().join(roster.select("household_id"), on="household_id", how="anti")
             if stray.height:
+                excel = stray["household_id"].str.contains(EXCEL_ZERO_TAIL).any()
                 parts.append(pl.DataFrame({
                     "category": [Finding.GRID_OFF_ROSTER], "dept": ["网格"], "file": [None],
-                    "detail": ["网格表中的户在底册中找不到（已不在底册，或户编号写错）" + some(stray)
-                               + "grid households not on the roster (gone from it, or a mistyped 户编号)"],
+                    "detail": ["网格表中的户在底册中找不到（已不在底册，或户编号写错）" + some(stray).rstrip()
+                               + ("。户编号超过 15 位且末尾为 0：Excel 只保留了 15 位有效数字，请把户编号列设为文本后重报" if excel else "")
+                               + " grid households not on the roster (gone from it, or a mistyped 户编号)"
+                               + ("; some are over 15 digits ending in zeros: Excel kept 15 significant digits, deliver "
+                                  "the grid again with the column as text" if excel else "")],
                     "count": [stray.height],
                 }, schema=cols))
     if roster is not None and {"township", "county"} <= set(roster.columns):

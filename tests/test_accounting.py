@@ -163,3 +163,14 @@ def test_households_the_grid_and_the_roster_do_not_share_are_named():
     assert (orphan["count"], orphan["detail"]) == (2, "底册中的户在网格表中找不到：h2、h3 roster households missing from the grid")
     stray = q.filter(pl.col("category") == Finding.GRID_OFF_ROSTER).row(0, named=True)
     assert stray["count"] == 12 and "：x00、x01、x02、x03、x04、x05、x06、x07、x08、x09… " in stray["detail"]
+
+
+def test_grid_household_numbers_excel_filled_with_zeros_say_so():
+    """A grid whose long 户编号 Excel kept to 15 significant digits (341302101201000123 ->
+    341302101201000000) meets none of the roster's: the finding says why."""
+    grid = pl.DataFrame({"grid_id": ["G1", "G1"], "household_id": ["341302101201000000", "341302101201001000"]})
+    roster = pl.DataFrame({"household_id": ["341302101201000123", "341302101201001456"]})
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), pl.DataFrame(schema={"dept": pl.Utf8}), grid, roster,
+                       max_grid_households=100)
+    d = q.filter(pl.col("category") == Finding.GRID_OFF_ROSTER)["detail"].item()
+    assert "341302101201000000、341302101201001000" in d and "15 位有效数字" in d
