@@ -91,6 +91,7 @@ class Finding:
     PHONE_DESTROYED = "电话号码已损坏 phone number destroyed by Excel"
     GRID_OFF_ROSTER = "网格户不在底册 grid household not on the roster"
     HOUSEHOLD_SIZE = "家庭人口数不符 household size disagrees"
+    GRID_TWICE = "户在两个网格 household listed in two grids"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
                  TOWNSHIP_TWICE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
                  PHONE_DESTROYED)

@@ -174,3 +174,19 @@ def test_grid_household_numbers_excel_filled_with_zeros_say_so():
                        max_grid_households=100)
     d = q.filter(pl.col("category") == Finding.GRID_OFF_ROSTER)["detail"].item()
     assert "341302101201000000、341302101201001000" in d and "15 位有效数字" in d
+
+
+def test_a_household_the_grid_lists_twice_with_other_content_is_named_with_the_grid_kept():
+    """A household in two grids (or under two grid workers): the last delivery is kept, as for any
+    record delivered again, and the generic 更正记录 says how many; which household, and under
+    which grid it now goes out, is named too."""
+    grid = pl.DataFrame({"grid_id": ["G1", "G2"], "grid_worker": ["甲", "乙"], "household_id": ["h1", "h2"]})
+    roster = pl.DataFrame({"household_id": ["h1", "h2"]})
+    sup = pl.DataFrame({"dept": ["网格", "网格", "医保"], "kind": ["grid", "grid", "med_settlement"],
+                        "file": ["网格/网格.csv", "网格/网格.csv", "医保/a.csv"], "line": [3, 5, 2],
+                        "record_id": ["h2", "h1", "JS1"], "superseded_by": ["网格/网格.csv:9", "网格/网格.csv:8", "医保/b.csv:2"],
+                        "changed": [True, False, True]})
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), sup, grid, roster, max_grid_households=100)
+    row = q.filter(pl.col("category") == Finding.GRID_TWICE).row(0, named=True)
+    assert row["count"] == 1 and "h2（网格/网格.csv 第 3 行另列；按网格 G2 乙）" in row["detail"] and "h1" not in row["detail"]
+    assert q.filter(pl.col("category") == Finding.REPLACED).height == 2  # (the generic rows stay)
