@@ -306,6 +306,8 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         paths.work / "findings_roster_heads.parquet")
     reference.persons_listed_twice(roster).write_parquet(paths.work / "findings_roster_twice.parquet")
     reference.household_size_disagrees(roster).write_parquet(paths.work / "findings_roster_sizes.parquet")
+    reference.roster_fields_missing(roster, cfg.kinds["roster"].fields).write_parquet(
+        paths.work / "findings_roster_columns.parquet")
     if "water" in kinds:
         water = pl.read_parquet(paths.work / "water.parquet")
         resolved = resolve_places(water, roster)

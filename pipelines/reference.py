@@ -212,3 +212,38 @@ def household_size_disagrees(roster: pl.DataFrame) -> pl.DataFrame:
         "家庭人口数与底册所列人数不符（或同一户各行不一），M2、A1 按家庭人口数计算家庭年纯收入，请核对：",
         "households whose 家庭人口数 differs from the persons listed under the 户编号 (or from row to row): M2 and A1 "
         "take the household's annual income as 年人均纯收入 x 家庭人口数")
+
+
+# Roster fields the rules or the lists read but the run can go without, and what it does then.
+USED_ROSTER_FIELDS = {
+    "income_per_capita": ("M2 无法计算家庭年纯收入占比、不预警，A1 只按损失金额",
+                          "M2 cannot weigh costs against income and warns no one; A1 goes by the loss amount only"),
+    "relation": ("预警清单的户主姓名取各户人编号最小者，住建、农业农村记录不比对是否户主",
+                 "the lists name each household's first person by 人编号 as its head; 住建's and 农业农村's "
+                 "records are not compared with the head"),
+    "household_size": ("家庭人口数按底册所列人数计", "a household's size is the persons listed"),
+    "household_type": ("预警清单的户类型为空", "the lists' 户类型 is empty"),
+}
+
+
+def roster_fields_missing(roster: pl.DataFrame, aliases: dict[str, list[str]]) -> pl.DataFrame:
+    """Per roster file, the `USED_ROSTER_FIELDS` it gives on no row: its column is missing, named
+    in a way the config does not know (家庭年人均纯收入 before it was an alias), or empty. Nothing
+    else says so (extra columns are ignored), and M2 would quietly warn no one. Names the header
+    looked for (`aliases`: `kinds.roster.fields`), what the run does without it, and where to add
+    another name for it."""
+    if roster.is_empty():
+        return _empty()
+    given = roster.group_by("dept", "file", maintain_order=True).agg(
+        [pl.col(f).is_not_null().any().alias(f) for f in USED_ROSTER_FIELDS if f in roster.columns])
+    rows = []
+    for r in given.iter_rows(named=True):
+        for f, (zh, en) in USED_ROSTER_FIELDS.items():
+            if r.get(f, False):
+                continue
+            header = (aliases.get(f) or [f])[0]
+            rows.append(dict(category=Finding.ROSTER_COLUMN_MISSING, dept=r["dept"], file=r["file"], count=1, detail=(
+                f"没有可用的“{header}”列（缺列、表头写法不认识或全空）：{zh}。表头另有写法时请加入配置 "
+                f"kinds.roster.fields.{f} — no usable {f} column (missing, headed otherwise, or empty): {en}; "
+                f"add another header name to kinds.roster.fields.{f}")))
+    return pl.DataFrame(rows, schema=QUALITY_COLUMNS)

@@ -5,7 +5,7 @@ import polars as pl
 
 from flows import attention_lines
 from pipelines.reference import (align_grid, grid_phones_destroyed, household_size_disagrees, households_without_head,
-                                 persons_listed_twice, shared_household_ids)
+                                 persons_listed_twice, roster_fields_missing, shared_household_ids)
 from schemas.outputs import Finding
 
 HEADS = ["户主", "本人"]
@@ -143,3 +143,25 @@ def test_a_household_size_other_than_the_persons_listed_is_named_not_on_the_cons
     assert "户编号 H2：家庭人口数 5，底册列 2 人（第 4 行起）" in d and "户编号 H3：家庭人口数 2、3，底册列 2 人（第 6 行起）" in d
     assert "H1" not in d and "H4" not in d
     assert attention_lines(q, ["户籍底册", "网格"]) == []
+
+
+def test_a_roster_file_without_a_column_the_rules_read_says_what_the_run_does_without_it():
+    """A header the config does not know (家庭年人均纯收入 for 年人均纯收入) leaves the column
+    ignored like any extra one, and M2 would warn no one with nothing said: each roster file that
+    gives a used field on no row is named on the console, with the header looked for and the
+    config key for another name. A field given on some rows (the 户主's) is given."""
+    from config import load_config
+
+    aliases = load_config().kinds["roster"].fields
+    roster = _roster([("H1", "p1", "大店镇", "李湖村", "户主"), ("H1", "p2", "大店镇", "李湖村", "配偶")]).with_columns(
+        income_per_capita=pl.lit(None, pl.Float64), household_size=pl.Series([2, None], dtype=pl.Int64),
+        household_type=pl.lit("脱贫户"))
+    q = roster_fields_missing(roster, aliases)
+    assert q.height == 1 and q["category"].item() == Finding.ROSTER_COLUMN_MISSING
+    assert "“年人均纯收入（元）”" in q["detail"].item() and "M2" in q["detail"].item()
+    assert "kinds.roster.fields.income_per_capita" in q["detail"].item()
+    assert len(attention_lines(q, ["户籍底册", "网格"])) == 1
+    full = roster.with_columns(income_per_capita=pl.Series([5000.0, None]))
+    assert roster_fields_missing(full, aliases).is_empty()
+    assert roster_fields_missing(full.with_columns(relation=pl.lit(None, pl.Utf8)), aliases)["detail"].item().startswith(
+        "没有可用的“与户主关系”列")
