@@ -671,6 +671,7 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
         grid.write_parquet(work / "grid.parquet")
         note.write_parquet(work / "findings_grid_ids.parquet")
         reference.grid_phones_destroyed(grid).write_parquet(work / "findings_grid_phones.parquet")
+        reference.grid_fields_missing(grid, cfg.kinds["grid"].fields).write_parquet(work / "findings_grid_columns.parquet")
     new = feedback.first_sent(township.township_rows(warnings, roster, grid, issue_date, deadline,
                                                    cfg.matching.head_relations),
                               before, sent_on, sent_deadline)

@@ -226,24 +226,38 @@ USED_ROSTER_FIELDS = {
 }
 
 
+USED_GRID_FIELDS = {"grid_worker_phone": ("预警清单的网格员电话为空", "the lists' 网格员电话 is empty")}
+
+
+def _fields_missing(df: pl.DataFrame, aliases: dict[str, list[str]], used: dict[str, tuple[str, str]], kind: str
+                    ) -> pl.DataFrame:
+    if df.is_empty():
+        return _empty()
+    given = df.group_by("dept", "file", maintain_order=True).agg(
+        [pl.col(f).is_not_null().any().alias(f) for f in used if f in df.columns])
+    rows = []
+    for r in given.iter_rows(named=True):
+        for f, (zh, en) in used.items():
+            if r.get(f, False):
+                continue
+            header = (aliases.get(f) or [f])[0]
+            rows.append(dict(category=Finding.COLUMN_MISSING, dept=r["dept"], file=r["file"], count=1, detail=(
+                f"没有可用的“{header}”列（缺列、表头写法不认识或全空）：{zh}。表头另有写法时请加入配置 "
+                f"kinds.{kind}.fields.{f} — no usable {f} column (missing, headed otherwise, or empty): {en}; "
+                f"add another header name to kinds.{kind}.fields.{f}")))
+    return pl.DataFrame(rows, schema=QUALITY_COLUMNS)
+
+
 def roster_fields_missing(roster: pl.DataFrame, aliases: dict[str, list[str]]) -> pl.DataFrame:
     """Per roster file, the `USED_ROSTER_FIELDS` it gives on no row: its column is missing, named
     in a way the config does not know (家庭年人均纯收入 before it was an alias), or empty. Nothing
     else says so (extra columns are ignored), and M2 would quietly warn no one. Names the header
     looked for (`aliases`: `kinds.roster.fields`), what the run does without it, and where to add
     another name for it."""
-    if roster.is_empty():
-        return _empty()
-    given = roster.group_by("dept", "file", maintain_order=True).agg(
-        [pl.col(f).is_not_null().any().alias(f) for f in USED_ROSTER_FIELDS if f in roster.columns])
-    rows = []
-    for r in given.iter_rows(named=True):
-        for f, (zh, en) in USED_ROSTER_FIELDS.items():
-            if r.get(f, False):
-                continue
-            header = (aliases.get(f) or [f])[0]
-            rows.append(dict(category=Finding.ROSTER_COLUMN_MISSING, dept=r["dept"], file=r["file"], count=1, detail=(
-                f"没有可用的“{header}”列（缺列、表头写法不认识或全空）：{zh}。表头另有写法时请加入配置 "
-                f"kinds.roster.fields.{f} — no usable {f} column (missing, headed otherwise, or empty): {en}; "
-                f"add another header name to kinds.roster.fields.{f}")))
-    return pl.DataFrame(rows, schema=QUALITY_COLUMNS)
+    return _fields_missing(roster, aliases, USED_ROSTER_FIELDS, "roster")
+
+
+def grid_fields_missing(grid: pl.DataFrame, aliases: dict[str, list[str]]) -> pl.DataFrame:
+    """The same for the grid (`USED_GRID_FIELDS`: a 网格员电话 headed 网格员联系电话 left every
+    list's 网格员电话 empty, with nothing said)."""
+    return _fields_missing(grid, aliases, USED_GRID_FIELDS, "grid")

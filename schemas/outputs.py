@@ -92,10 +92,10 @@ class Finding:
     GRID_OFF_ROSTER = "网格户不在底册 grid household not on the roster"
     HOUSEHOLD_SIZE = "家庭人口数不符 household size disagrees"
     GRID_TWICE = "户在两个网格 household listed in two grids"
-    ROSTER_COLUMN_MISSING = "底册缺列 roster column missing"
+    COLUMN_MISSING = "缺列 column missing"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
                  TOWNSHIP_TWICE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
-                 PHONE_DESTROYED, ROSTER_COLUMN_MISSING)
+                 PHONE_DESTROYED, COLUMN_MISSING)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

@@ -4,8 +4,9 @@ as real systems export them."""
 import polars as pl
 
 from flows import attention_lines
-from pipelines.reference import (align_grid, grid_phones_destroyed, household_size_disagrees, households_without_head,
-                                 persons_listed_twice, roster_fields_missing, shared_household_ids)
+from pipelines.reference import (align_grid, grid_fields_missing, grid_phones_destroyed, household_size_disagrees,
+                                 households_without_head, persons_listed_twice, roster_fields_missing,
+                                 shared_household_ids)
 from schemas.outputs import Finding
 
 HEADS = ["户主", "本人"]
@@ -157,7 +158,7 @@ def test_a_roster_file_without_a_column_the_rules_read_says_what_the_run_does_wi
         income_per_capita=pl.lit(None, pl.Float64), household_size=pl.Series([2, None], dtype=pl.Int64),
         household_type=pl.lit("脱贫户"))
     q = roster_fields_missing(roster, aliases)
-    assert q.height == 1 and q["category"].item() == Finding.ROSTER_COLUMN_MISSING
+    assert q.height == 1 and q["category"].item() == Finding.COLUMN_MISSING
     assert "“年人均纯收入（元）”" in q["detail"].item() and "M2" in q["detail"].item()
     assert "kinds.roster.fields.income_per_capita" in q["detail"].item()
     assert len(attention_lines(q, ["户籍底册", "网格"])) == 1
@@ -165,3 +166,14 @@ def test_a_roster_file_without_a_column_the_rules_read_says_what_the_run_does_wi
     assert roster_fields_missing(full, aliases).is_empty()
     assert roster_fields_missing(full.with_columns(relation=pl.lit(None, pl.Utf8)), aliases)["detail"].item().startswith(
         "没有可用的“与户主关系”列")
+
+
+def test_a_grid_without_a_usable_phone_column_says_the_lists_go_out_without_phones():
+    from config import load_config
+
+    grid = pl.DataFrame({"dept": ["网格"], "file": ["网格/网格.csv"], "line": [2], "grid_id": ["G1"], "grid_worker": ["甲"],
+                         "grid_worker_phone": [None], "household_id": ["H1"]}, schema_overrides={"grid_worker_phone": pl.Utf8})
+    q = grid_fields_missing(grid, load_config().kinds["grid"].fields)
+    assert q["category"].item() == Finding.COLUMN_MISSING and "“网格员电话”" in q["detail"].item()
+    assert "kinds.grid.fields.grid_worker_phone" in q["detail"].item()
+    assert grid_fields_missing(grid.with_columns(grid_worker_phone=pl.lit("13700000001")), {}).is_empty()
