@@ -94,3 +94,9 @@ def test_roster_headers_as_the_poverty_monitoring_exports_write_them():
     headers = ["乡（镇）", "行政村", "户编号", "人编号", "姓名", "证件号码", "与户主的关系", "家庭年人均纯收入（元）"]
     got = resolve_headers(headers, CFG.kinds["roster"])
     assert got["income_per_capita"] == "家庭年人均纯收入（元）" and got["relation"] == "与户主的关系"
+
+
+def test_grid_phone_headers_with_lianxi():
+    """网格员联系电话 / 网格长联系电话 are the grid's phone columns (else the lists' 网格员电话 was empty)."""
+    got = resolve_headers(["网格编号", "网格员", "户编号", "网格员联系电话", "网格长联系电话"], CFG.kinds["grid"])
+    assert (got["grid_worker_phone"], got["grid_leader_phone"]) == ("网格员联系电话", "网格长联系电话")
