@@ -57,7 +57,15 @@ def shared_household_ids(roster: pl.DataFrame, head_relations: Collection[str]) 
     place = pl.concat_str([normalize_place(pl.col("township"), "township").fill_null(""),
                            normalize_place(pl.col("village")).fill_null("")], separator="|")
     shown = pl.concat_str([pl.col("township").fill_null(""), pl.col("village").fill_null("")])
-    r = roster.sort("file", "line").with_columns(_place=place, _shown=shown, _head=is_head)
+    # (only the households with two heads or two spellings of their place are looked at closely:
+    # a city's roster holds a million persons)
+    suspect = roster.group_by("household_id").agg(
+        _heads=is_head.sum(), _places=pl.struct("township", "village").n_unique()).filter(
+        (pl.col("_heads") > 1) | (pl.col("_places") > 1))["household_id"]
+    if suspect.is_empty():
+        return _empty()
+    r = (roster.filter(pl.col("household_id").is_in(suspect.implode())).sort("file", "line")
+         .with_columns(_place=place, _shown=shown, _head=is_head))
     firsts = r.unique(["household_id", "_place"], keep="first", maintain_order=True)
     heads = r.filter("_head").group_by("household_id").agg(_heads=pl.col("line"))
     places = firsts.group_by("household_id").agg(_places=pl.col("_shown"), _place_lines=pl.col("line"))
@@ -131,10 +139,12 @@ def households_without_head(roster: pl.DataFrame, head_relations: Collection[str
     if roster.is_empty() or roster["relation"].drop_nulls().is_empty():
         return _empty()
     is_head = pl.col("relation").is_in(list(head_relations)).fill_null(False)
-    g = (roster.sort("file", "line").group_by("household_id", maintain_order=True)
-         .agg(pl.col("dept", "file", "line").first(), _heads=is_head.sum(),
-              _rel=pl.col("relation").drop_nulls().unique(maintain_order=True))
-         .filter(pl.col("_heads") == 0))
+    headless = roster.group_by("household_id").agg(_heads=is_head.sum()).filter(pl.col("_heads") == 0)["household_id"]
+    if headless.is_empty():
+        return _empty()
+    g = (roster.filter(pl.col("household_id").is_in(headless.implode())).sort("file", "line")
+         .group_by("household_id", maintain_order=True)
+         .agg(pl.col("dept", "file", "line").first(), _rel=pl.col("relation").drop_nulls().unique(maintain_order=True)))
     words = pl.format("户编号 {}（第 {} 行起，与户主关系：{}）", "household_id", "line",
                       pl.when(pl.col("_rel").list.len() > 0).then(pl.col("_rel").list.join("、")).otherwise(pl.lit("空")))
     return _per_file(
@@ -152,7 +162,7 @@ def persons_listed_twice(roster: pl.DataFrame) -> pl.DataFrame:
     rule may count them twice. Named by 人编号, 户编号 and line, never by the ID number."""
     if roster.is_empty():
         return _empty()
-    idn = pl.col("id_number").str.to_uppercase()
+    idn = pl.col("id_number")  # (upper case since validation: `validate._field_exprs`)
     twice = roster.filter(idn.is_duplicated()).sort("file", "line")
     if twice.is_empty():
         return _empty()
@@ -200,7 +210,13 @@ def household_size_disagrees(roster: pl.DataFrame) -> pl.DataFrame:
     Named by 户编号 with its first line."""
     if roster.is_empty() or roster["household_size"].drop_nulls().is_empty():
         return _empty()
-    g = (roster.sort("file", "line").group_by("household_id", maintain_order=True)
+    stated = pl.col("household_size")
+    odd = roster.group_by("household_id").agg(_n=pl.len(), _lo=stated.min(), _hi=stated.max()).filter(
+        (pl.col("_lo") != pl.col("_hi")) | (pl.col("_lo") != pl.col("_n")))["household_id"]
+    if odd.is_empty():
+        return _empty()
+    g = (roster.filter(pl.col("household_id").is_in(odd.implode())).sort("file", "line")
+         .group_by("household_id", maintain_order=True)
          .agg(pl.col("dept", "file", "line").first(), _listed=pl.len(),
               _stated=pl.col("household_size").drop_nulls().unique(maintain_order=True)))
     g = g.filter((pl.col("_stated").list.len() > 1)
