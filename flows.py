@@ -63,7 +63,7 @@ from matchers.ids import roster_check_fails  # noqa: E402
 from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
 from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
 from matchers.review import in_order, review_queue  # noqa: E402
-from pipelines import accounting, calendar, feedback, report, rules, township  # noqa: E402
+from pipelines import accounting, calendar, feedback, reference, report, rules, township  # noqa: E402
 from pipelines.identify import unreadable_ids  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
                                       check_answers, describe, gone_from_roster, relinked,
@@ -304,6 +304,14 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         count=pl.col("failed").cast(pl.Int64),
     ).write_parquet(paths.work / "findings_ids.parquet")
     roster_check_fails(roster).write_parquet(paths.work / "findings_roster_ids.parquet")
+    reference.shared_household_ids(roster, cfg.matching.head_relations).write_parquet(
+        paths.work / "findings_roster_households.parquet")
+    reference.households_without_head(roster, cfg.matching.head_relations).write_parquet(
+        paths.work / "findings_roster_heads.parquet")
+    reference.persons_listed_twice(roster).write_parquet(paths.work / "findings_roster_twice.parquet")
+    reference.household_size_disagrees(roster).write_parquet(paths.work / "findings_roster_sizes.parquet")
+    reference.roster_fields_missing(roster, cfg.kinds["roster"].fields).write_parquet(
+        paths.work / "findings_roster_columns.parquet")
     if "water" in kinds:
         water = pl.read_parquet(paths.work / "water.parquet")
         resolved = resolve_places(water, roster)
@@ -656,12 +664,18 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
         pl.DataFrame([dict(category=Finding.CALENDAR, dept=None, file=None, detail=cal_note, count=1)],
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_calendar.parquet")
     grid = _read(work / "grid.parquet")
+    roster = pl.read_parquet(work / "roster.parquet")
     if grid is None:
         pl.DataFrame([dict(category=Finding.DEPT_MISSING, dept=cfg.kinds["grid"].folder, file=None,
                            detail="本期没有可用的网格划分，预警清单的网格员、网格员电话为空 no usable grid this period: "
                                   "the lists' 网格员 and 网格员电话 are empty", count=1)],
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_grid.parquet")
-    roster = pl.read_parquet(work / "roster.parquet")
+    else:  # (its 户编号 as the roster writes them, for the lists here and the report in `publish`)
+        grid, note = reference.align_grid(grid, roster)
+        grid.write_parquet(work / "grid.parquet")
+        note.write_parquet(work / "findings_grid_ids.parquet")
+        reference.grid_phones_destroyed(grid).write_parquet(work / "findings_grid_phones.parquet")
+        reference.grid_fields_missing(grid, cfg.kinds["grid"].fields).write_parquet(work / "findings_grid_columns.parquet")
     new = feedback.first_sent(township.township_rows(warnings, roster, grid, issue_date, deadline,
                                                    cfg.matching.head_relations),
                               before, sent_on, sent_deadline)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipelines.reference import EXCEL_ZERO_TAIL
 from schemas.outputs import QUALITY_COLUMNS, Finding, QualityFinding
 
 DECISIONS = ("matched", "review", "unmatched", "rejected")
@@ -118,13 +119,45 @@ def quality_report(
                 pl.col("n").cast(pl.Int64).alias("count"),
             )
         )
+        twice = (superseded.filter(pl.col("dept") == "网格", pl.col("changed")) if "changed" in superseded.columns
+                 else superseded.head(0))
+        if twice.height and "grid_id" in grid.columns:
+            # a household the grid lists again under another grid or worker: the list names the last
+            kept = grid.select(pl.col("household_id").alias("record_id"), "grid_id",
+                               pl.col("grid_worker") if "grid_worker" in grid.columns else pl.lit(None, pl.Utf8).alias("grid_worker"))
+            named = (twice.sort("file", "line").join(kept, on="record_id", how="left", maintain_order="left")
+                     .unique("record_id", keep="first", maintain_order=True))
+            more = "…" if named.height > 10 else ""
+            parts.append(pl.DataFrame({
+                "category": [Finding.GRID_TWICE], "dept": ["网格"], "file": [None],
+                "detail": ["同一户在网格表中出现不止一次且网格或网格员不同，清单按最后报送的一行：" + "；".join(
+                    f"{r['record_id']}（{r['file']} 第 {r['line']} 行另列；按网格 {r['grid_id']} {r['grid_worker'] or ''}）".replace(" ）", "）")
+                    for r in named.head(10).iter_rows(named=True)) + more
+                    + " a household listed again with another grid or grid worker: the lists name the last one delivered"],
+                "count": [named.height],
+            }, schema=cols))
         if roster is not None and roster.height:
+            def some(ids: pl.DataFrame) -> str:  # (the first 户编号 of them, for the county to look up)
+                first = ids["household_id"].sort().head(10).to_list()
+                return "：" + "、".join(first) + ("…" if ids.height > 10 else "") + " "
             orphan = roster.select("household_id").unique().join(grid.select("household_id"), on="household_id", how="anti")
             if orphan.height:
                 parts.append(pl.DataFrame({
                     "category": [Finding.NO_GRID_WORKER], "dept": ["网格"], "file": [None],
-                    "detail": ["底册中的户在网格表中找不到 roster households missing from the grid"],
+                    "detail": ["底册中的户在网格表中找不到" + some(orphan) + "roster households missing from the grid"],
                     "count": [orphan.height],
+                }, schema=cols))
+            stray = grid.select("household_id").unique().join(roster.select("household_id"), on="household_id", how="anti")
+            if stray.height:
+                excel = stray["household_id"].str.contains(EXCEL_ZERO_TAIL).any()
+                parts.append(pl.DataFrame({
+                    "category": [Finding.GRID_OFF_ROSTER], "dept": ["网格"], "file": [None],
+                    "detail": ["网格表中的户在底册中找不到（已不在底册，或户编号写错）" + some(stray).rstrip()
+                               + ("。户编号超过 15 位且末尾为 0：Excel 只保留了 15 位有效数字，请把户编号列设为文本后重报" if excel else "")
+                               + " grid households not on the roster (gone from it, or a mistyped 户编号)"
+                               + ("; some are over 15 digits ending in zeros: Excel kept 15 significant digits, deliver "
+                                  "the grid again with the column as text" if excel else "")],
+                    "count": [stray.height],
                 }, schema=cols))
     if roster is not None and {"township", "county"} <= set(roster.columns):
         twice = (roster.filter(pl.col("township").is_not_null()).group_by("township")

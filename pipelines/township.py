@@ -51,11 +51,13 @@ def _per_warning(warnings: pl.DataFrame) -> pl.DataFrame:
 
 
 def _names(g: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
-    """warning_id -> names of the involved roster persons ('全户' when the rule names none)."""
+    """warning_id -> names of the involved roster persons ('全户' when the rule names none), in
+    人编号 order (not as a rule met them or the roster's rows happened to be sorted)."""
     names = (
         g.select("warning_id", "person_ids").explode("person_ids")
         .join(roster.select(person_ids="person_id", name="name"), on="person_ids")
-        .group_by("warning_id").agg(names=pl.col("name").unique(maintain_order=True).str.join("、"))
+        .sort("warning_id", "person_ids")
+        .group_by("warning_id", maintain_order=True).agg(names=pl.col("name").unique(maintain_order=True).str.join("、"))
     )
     return g.select("warning_id").join(names, on="warning_id", how="left").with_columns(
         pl.col("names").fill_null("全户"))

@@ -85,8 +85,18 @@ class Finding:
     SPLIT_NOT_SOUGHT = "分户人员未比对 split-off members not sought"
     TOWNSHIP_TWICE = "乡镇同名 township name in two counties"
     ID_UNREADABLE = "证件号码读不出 unreadable ID numbers"
+    HOUSEHOLD_SHARED = "户编号多户共用 one 户编号, several households"
+    GRID_IDS = "网格户编号写法不同 grid 户编号 written otherwise"
+    NO_HEAD = "户无户主 household without 户主"
+    PERSON_TWICE = "底册重复人员 one ID number under two 人编号"
+    PHONE_DESTROYED = "电话号码已损坏 phone number destroyed by Excel"
+    GRID_OFF_ROSTER = "网格户不在底册 grid household not on the roster"
+    HOUSEHOLD_SIZE = "家庭人口数不符 household size disagrees"
+    GRID_TWICE = "户在两个网格 household listed in two grids"
+    COLUMN_MISSING = "缺列 column missing"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
-                 TOWNSHIP_TWICE, ID_UNREADABLE)
+                 TOWNSHIP_TWICE, ID_UNREADABLE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
+                 PHONE_DESTROYED, COLUMN_MISSING)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

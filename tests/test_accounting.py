@@ -37,6 +37,8 @@ def test_quality_report_flags_oversized_grids_and_households_without_grid():
     assert any("网格超过户数上限" in c for c in cats)
     assert q.filter(pl.col("category").str.contains("网格超过"))["detail"].item().startswith("网格 G1")
     assert q.filter(pl.col("category").str.contains("户无网格员"))["count"].item() == 1
+    assert "：h5 " in q.filter(pl.col("category").str.contains("户无网格员"))["detail"].item()  # (which one)
+    assert Finding.GRID_OFF_ROSTER not in cats  # (every grid household is on the roster)
     assert "部门未报送 department missing" in cats
 
 
@@ -147,3 +149,44 @@ def test_a_record_twice_in_one_file_is_not_called_the_file_replacing_itself():
     assert q["detail"].to_list() == [
         "同一记录在本文件中以不同内容出现两次，以后一行为准 a record twice in the file with other content: the later line is used",
         "同一记录在本文件中原样出现两次，只计一次 a record twice in the file unchanged: counted once"]
+
+
+def test_households_the_grid_and_the_roster_do_not_share_are_named():
+    """A household in no grid goes out without a grid worker, one the grid holds but the roster
+    does not is counted in its grid's households (Article 10) though nobody there is monitored:
+    both are named by 户编号 (the first ten, sorted), not only counted."""
+    grid = pl.DataFrame({"grid_id": ["G1"] * 13, "household_id": ["h1"] + [f"x{i:02d}" for i in range(12)]})
+    roster = pl.DataFrame({"household_id": ["h1", "h3", "h2"]})
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), pl.DataFrame(schema={"dept": pl.Utf8}), grid, roster,
+                       max_grid_households=100)
+    orphan = q.filter(pl.col("category") == Finding.NO_GRID_WORKER).row(0, named=True)
+    assert (orphan["count"], orphan["detail"]) == (2, "底册中的户在网格表中找不到：h2、h3 roster households missing from the grid")
+    stray = q.filter(pl.col("category") == Finding.GRID_OFF_ROSTER).row(0, named=True)
+    assert stray["count"] == 12 and "：x00、x01、x02、x03、x04、x05、x06、x07、x08、x09… " in stray["detail"]
+
+
+def test_grid_household_numbers_excel_filled_with_zeros_say_so():
+    """A grid whose long 户编号 Excel kept to 15 significant digits (341302101201000123 ->
+    341302101201000000) meets none of the roster's: the finding says why."""
+    grid = pl.DataFrame({"grid_id": ["G1", "G1"], "household_id": ["341302101201000000", "341302101201001000"]})
+    roster = pl.DataFrame({"household_id": ["341302101201000123", "341302101201001456"]})
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), pl.DataFrame(schema={"dept": pl.Utf8}), grid, roster,
+                       max_grid_households=100)
+    d = q.filter(pl.col("category") == Finding.GRID_OFF_ROSTER)["detail"].item()
+    assert "341302101201000000、341302101201001000" in d and "15 位有效数字" in d
+
+
+def test_a_household_the_grid_lists_twice_with_other_content_is_named_with_the_grid_kept():
+    """A household in two grids (or under two grid workers): the last delivery is kept, as for any
+    record delivered again, and the generic 更正记录 says how many; which household, and under
+    which grid it now goes out, is named too."""
+    grid = pl.DataFrame({"grid_id": ["G1", "G2"], "grid_worker": ["甲", "乙"], "household_id": ["h1", "h2"]})
+    roster = pl.DataFrame({"household_id": ["h1", "h2"]})
+    sup = pl.DataFrame({"dept": ["网格", "网格", "医保"], "kind": ["grid", "grid", "med_settlement"],
+                        "file": ["网格/网格.csv", "网格/网格.csv", "医保/a.csv"], "line": [3, 5, 2],
+                        "record_id": ["h2", "h1", "JS1"], "superseded_by": ["网格/网格.csv:9", "网格/网格.csv:8", "医保/b.csv:2"],
+                        "changed": [True, False, True]})
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), sup, grid, roster, max_grid_households=100)
+    row = q.filter(pl.col("category") == Finding.GRID_TWICE).row(0, named=True)
+    assert row["count"] == 1 and "h2（网格/网格.csv 第 3 行另列；按网格 G2 乙）" in row["detail"] and "h1" not in row["detail"]
+    assert q.filter(pl.col("category") == Finding.REPLACED).height == 2  # (the generic rows stay)

@@ -99,3 +99,17 @@ def test_known_headers_covers_all_aliases():
     kh = known_headers(CFG)
     assert normalize_header("公民身份号码") in kh and normalize_header("网格员电话") in kh
     assert normalize_header("宿州市医疗保障局") not in kh
+
+
+def test_roster_headers_as_the_poverty_monitoring_exports_write_them():
+    """建档立卡 and 防返贫监测 tables head the income 家庭年人均纯收入（元） and the relation
+    与户主的关系: read as the SPEC's fields (else M2 warned no one and every 户主 went unseen)."""
+    headers = ["乡（镇）", "行政村", "户编号", "人编号", "姓名", "证件号码", "与户主的关系", "家庭年人均纯收入（元）"]
+    got = resolve_headers(headers, CFG.kinds["roster"])
+    assert got["income_per_capita"] == "家庭年人均纯收入（元）" and got["relation"] == "与户主的关系"
+
+
+def test_grid_phone_headers_with_lianxi():
+    """网格员联系电话 / 网格长联系电话 are the grid's phone columns (else the lists' 网格员电话 was empty)."""
+    got = resolve_headers(["网格编号", "网格员", "户编号", "网格员联系电话", "网格长联系电话"], CFG.kinds["grid"])
+    assert (got["grid_worker_phone"], got["grid_leader_phone"]) == ("网格员联系电话", "网格长联系电话")

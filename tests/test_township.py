@@ -117,3 +117,14 @@ def test_ids_typed_with_spaces_or_full_width_digits_are_masked_too():
     got = pl.select(mask_ids(pl.lit(raw))).to_series().to_list()
     assert got == ["341302 ********767X43", "３４１３０２********７６７Ｘ", "3413 02********76 7x",
                    "JS202610001520", "2026-10-05 12:00"]
+
+
+def test_the_persons_involved_are_named_in_person_number_order_whatever_the_rosters_row_order():
+    """A roster sorted by person rather than household, or a rule that met the persons in
+    another order (M2 lists them as their settlements came): 涉及人员 reads the same, in 人编号
+    order, so one household's row does not change from one delivery to the next."""
+    w = W.with_columns(pl.when(pl.col("rule") == "M2").then(pl.lit(["A-02", "A-01"])).otherwise("person_ids")
+                       .alias("person_ids"))
+    for roster in (ROSTER, ROSTER.reverse()):
+        r = township_rows(w, roster, GRID, ISSUE, DEADLINE, HEADS).filter(pl.col("预警编号") == "YJ202610-aaa")
+        assert r["涉及人员"].item() == "张三、李四"

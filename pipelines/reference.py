@@ -1,0 +1,279 @@
+"""Checks of the county's own reference files, the 户籍底册 (roster) and the 网格 (grid), as real
+systems export them: what their rows say about each other that a row alone cannot show. Pure
+functions over `RosterPerson` / `GridHousehold` rows; each returns `QualityFinding` rows for
+数据质量报告.csv, one per roster (or grid) file and kind of fault, naming at most `EXAMPLES`
+households or persons by 户编号 / 人编号 and line (the report holds no ID number)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import polars as pl
+
+from matchers.places import normalize_place
+from schemas.outputs import QUALITY_COLUMNS, Finding
+
+EXAMPLES = 10  # households or persons named in one finding's detail
+LINES = 5  # lines named for one of them
+# A number of more than 15 digits as Excel keeps it: its first 15 significant digits, then zeros
+# (341302101201000123 -> 341302101201000000), so that several households come to share it.
+EXCEL_ZERO_TAIL = r"^[1-9]\d{14}0+$"
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=QUALITY_COLUMNS)
+
+
+def _line_list(lines: pl.Expr) -> pl.Expr:
+    """`第 2、6、10 行` of a list of line numbers (the first `LINES`, then …)."""
+    more = pl.when(lines.list.len() > LINES).then(pl.lit("…")).otherwise(pl.lit(""))
+    return pl.format("第 {}{} 行", lines.list.head(LINES).cast(pl.List(pl.Utf8)).list.join("、"), more)
+
+
+def _per_file(found: pl.DataFrame, category: str, lead: str, tail: str, after: str = "") -> pl.DataFrame:
+    """`found` (dept, file, _what: one example's words, in order) -> one finding per file:
+    `lead` + the first `EXAMPLES` examples + `after` — `tail`, counting them all."""
+    if found.is_empty():
+        return _empty()
+    more = pl.when(pl.col("count") > EXAMPLES).then(pl.lit("…")).otherwise(pl.lit(""))
+    return found.group_by("dept", "file", maintain_order=True).agg(
+        pl.col("_what").head(EXAMPLES).str.join("；"), count=pl.len().cast(pl.Int64),
+    ).select(
+        category=pl.lit(category), dept="dept", file="file",
+        detail=pl.format("{}{}{}{} — {}", pl.lit(lead), "_what", more, pl.lit(after), pl.lit(tail)), count="count",
+    ).cast(QUALITY_COLUMNS)
+
+
+def shared_household_ids(roster: pl.DataFrame, head_relations: Collection[str]) -> pl.DataFrame:
+    """户编号 that hold several households: two or more persons whose 与户主关系 is one of
+    `head_relations`, or persons in two or more villages (乡（镇）+ 行政村, suffixes aside). The
+    run takes each 户编号 as one household (one warning per risk type, one township list, one
+    household income), so such a roster must be corrected; the usual cause is a long numeric
+    户编号 that Excel kept to 15 significant digits (`EXCEL_ZERO_TAIL`), which the finding then
+    says. Named by 户编号 with the lines of its heads (or of its first person in each village)."""
+    if roster.is_empty():
+        return _empty()
+    is_head = pl.col("relation").is_in(list(head_relations)).fill_null(False)
+    place = pl.concat_str([normalize_place(pl.col("township"), "township").fill_null(""),
+                           normalize_place(pl.col("village")).fill_null("")], separator="|")
+    shown = pl.concat_str([pl.col("township").fill_null(""), pl.col("village").fill_null("")])
+    # (only the households with two heads or two spellings of their place are looked at closely:
+    # a city's roster holds a million persons)
+    suspect = roster.group_by("household_id").agg(
+        _heads=is_head.sum(), _places=pl.struct("township", "village").n_unique()).filter(
+        (pl.col("_heads") > 1) | (pl.col("_places") > 1))["household_id"]
+    if suspect.is_empty():
+        return _empty()
+    r = (roster.filter(pl.col("household_id").is_in(suspect.implode())).sort("file", "line")
+         .with_columns(_place=place, _shown=shown, _head=is_head))
+    firsts = r.unique(["household_id", "_place"], keep="first", maintain_order=True)
+    heads = r.filter("_head").group_by("household_id").agg(_heads=pl.col("line"))
+    places = firsts.group_by("household_id").agg(_places=pl.col("_shown"), _place_lines=pl.col("line"))
+    g = (r.unique("household_id", keep="first", maintain_order=True).select("dept", "file", "household_id")
+         .join(heads, on="household_id", how="left").join(places, on="household_id", how="left")
+         .with_columns(pl.col("_heads").fill_null([]))
+         .filter((pl.col("_heads").list.len() > 1) | (pl.col("_places").list.len() > 1)))
+    if g.is_empty():
+        return _empty()
+    n_heads, n_places = pl.col("_heads").list.len(), pl.col("_places").list.len()
+    words = pl.concat_str([
+        pl.format("户编号 {}：", "household_id"),
+        pl.when(n_heads > 1).then(pl.format("{} 名户主（{}）", n_heads, _line_list(pl.col("_heads")))).otherwise(pl.lit("")),
+        pl.when((n_heads > 1) & (n_places > 1)).then(pl.lit("，")).otherwise(pl.lit("")),
+        pl.when(n_places > 1).then(pl.format(
+            "跨 {} 个村（{}{}，{}）", n_places, pl.col("_places").list.head(LINES).list.join("、"),
+            pl.when(n_places > LINES).then(pl.lit("…")).otherwise(pl.lit("")), _line_list(pl.col("_place_lines")))
+        ).otherwise(pl.lit("")),
+    ])
+    zero_tail = g["household_id"].str.contains(EXCEL_ZERO_TAIL).any()
+    excel = ("。其中户编号超过 15 位且末尾为 0：Excel 把长数字只保留 15 位有效数字、其后补 0，几户因此共用一个户编号，"
+             "请把户编号列设为文本后重新导出" if zero_tail else "")
+    excel_en = (" Some are over 15 digits ending in zeros: Excel keeps 15 significant digits of a long number and "
+                "fills the rest with 0, so several households came to share one; export the column as text." if zero_tail else "")
+    return _per_file(
+        g.select("dept", "file", _what=words), Finding.HOUSEHOLD_SHARED,
+        "一个户编号下有几户（两名以上户主，或成员分属不同村），本期按一户预警，乡镇清单可能列出别村、别乡镇的人，请核对更正：",
+        "one 户编号 holding several households (two or more 户主, or members in different villages): this run warns "
+        "them as one household, and a township list may name persons of another village or township; correct the "
+        "roster." + excel_en, after=excel)
+
+
+def household_key(e: pl.Expr) -> pl.Expr:
+    """A 户编号 as the roster and the grid are compared: without spaces or a leading apostrophe
+    (Excel's text mark), in upper case (h0001 = H0001), and a number without its leading zeros
+    (Excel drops them: 0012345 = 12345)."""
+    k = e.cast(pl.Utf8).str.replace_all(r"\s", "").str.strip_chars_start("'‘’`").str.to_uppercase()
+    digits = k.str.strip_chars_start("0")
+    return pl.when(k.str.contains(r"^\d+$")).then(pl.when(digits == "").then(pl.lit("0")).otherwise(digits)).otherwise(k)
+
+
+def align_grid(grid: pl.DataFrame, roster: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(grid, finding): the grid with each 户编号 that the roster does not hold, but writes
+    otherwise (`household_key`: h0001 for H0001, 12345 for 0012345), spelled as the roster
+    spells it — where exactly one roster household has that key — so that its grid worker is
+    found; the finding names how many were read so and a few of them (`Finding.GRID_IDS`)."""
+    ids = roster.select("household_id").unique()
+    off = grid.filter(~pl.col("household_id").is_in(ids["household_id"].implode()))
+    if off.is_empty():
+        return grid, _empty()
+    keyed = ids.with_columns(_k=household_key(pl.col("household_id"))).filter(pl.col("_k").is_unique())
+    to = (off.select("household_id").unique().with_columns(_k=household_key(pl.col("household_id")))
+          .join(keyed.rename({"household_id": "_to"}), on="_k").drop("_k"))
+    if to.is_empty():
+        return grid, _empty()
+    mapped = grid.join(to, on="household_id", how="left", maintain_order="left")
+    found = (mapped.filter(pl.col("_to").is_not_null()).sort("file", "line")
+             .select("dept", "file", _what=pl.format("{} → {}（第 {} 行）", "household_id", "_to", "line")))
+    note = _per_file(found, Finding.GRID_IDS, "网格表的户编号与底册写法不同（大小写、前导 0、空格或撇号），已按底册的户编号对应网格员：",
+                     "grid 户编号 written otherwise than the roster's (case, leading zeros, spaces, an apostrophe): read as "
+                     "the roster's, so that the lists name their grid workers; correct the grid")
+    return mapped.with_columns(household_id=pl.coalesce("_to", "household_id")).drop("_to"), note
+
+
+def households_without_head(roster: pl.DataFrame, head_relations: Collection[str]) -> pl.DataFrame:
+    """Households none of whose persons the roster calls 户主 (与户主关系 in `head_relations`):
+    the 户主 left out of the export, or the head written in a word the config does not know. The
+    lists then name the household's first person (by 人编号) as 户主姓名, and 住建's and 农业农村's
+    records (户主姓名) are weighed as naming a member. Not looked for when the roster gives no
+    与户主关系 at all. Named by 户编号 with its first line and the relations it gives."""
+    if roster.is_empty() or roster["relation"].drop_nulls().is_empty():
+        return _empty()
+    is_head = pl.col("relation").is_in(list(head_relations)).fill_null(False)
+    headless = roster.group_by("household_id").agg(_heads=is_head.sum()).filter(pl.col("_heads") == 0)["household_id"]
+    if headless.is_empty():
+        return _empty()
+    g = (roster.filter(pl.col("household_id").is_in(headless.implode())).sort("file", "line")
+         .group_by("household_id", maintain_order=True)
+         .agg(pl.col("dept", "file", "line").first(), _rel=pl.col("relation").drop_nulls().unique(maintain_order=True)))
+    words = pl.format("户编号 {}（第 {} 行起，与户主关系：{}）", "household_id", "line",
+                      pl.when(pl.col("_rel").list.len() > 0).then(pl.col("_rel").list.join("、")).otherwise(pl.lit("空")))
+    return _per_file(
+        g.select("dept", "file", _what=words), Finding.NO_HEAD,
+        "户中没有与户主关系为" + "/".join(head_relations) + "的人，预警清单的户主姓名暂填该户人编号最小者，请核对：",
+        "households with no person the roster calls 户主 (" + "/".join(head_relations) + "): the lists name the "
+        "household's first person by 人编号 as its head. If the roster writes the head otherwise, add that word to "
+        "matching.head_relations in the config",
+        after="。如底册对户主另有写法，请加入配置 matching.head_relations")
+
+
+def persons_listed_twice(roster: pl.DataFrame) -> pl.DataFrame:
+    """One 证件号码 under two or more 人编号 (one person in two households, or entered twice):
+    every record of that person fits each of them alike and waits in the review queue, and a
+    rule may count them twice. Named by 人编号, 户编号 and line, never by the ID number."""
+    if roster.is_empty():
+        return _empty()
+    idn = pl.col("id_number")  # (upper case since validation: `validate._field_exprs`)
+    twice = roster.filter(idn.is_duplicated()).sort("file", "line")
+    if twice.is_empty():
+        return _empty()
+    g = twice.group_by(idn.alias("_id"), maintain_order=True).agg(
+        pl.col("dept", "file").first(),
+        _who=pl.format("{}（户 {}，第 {} 行）", "person_id", "household_id", "line").str.join(" 与 "))
+    return _per_file(
+        g.select("dept", "file", _what=pl.format("{} 证件号码相同", "_who")), Finding.PERSON_TWICE,
+        "同一证件号码在底册中出现不止一次（同一人列在两户，或重复录入），其各部门记录无法自动关联、只能人工复核，请核对更正：",
+        "one ID number under two or more 人编号 (a person listed in two households, or entered twice): their "
+        "records fit both alike and wait for review; correct the roster")
+
+
+# a number Excel shows in scientific notation (1.37E+10): a long number typed into a General cell,
+# whose digits past the shown ones are gone
+SCIENTIFIC = r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$"
+_PHONES = {"grid_worker_phone": ("grid_worker", "网格员"), "grid_leader_phone": ("grid_leader", "网格长")}
+
+
+def grid_phones_destroyed(grid: pl.DataFrame) -> pl.DataFrame:
+    """Grid workers' (and leaders') phone numbers that Excel turned into `1.37E+10`: the number
+    cannot be recovered, and the lists would print it so. Named by grid, person and first line."""
+    parts = [
+        grid.filter(pl.col(c).str.contains(SCIENTIFIC).fill_null(False)).select(
+            "dept", "file", "line", "grid_id", _who=pl.col(who).fill_null(""), _role=pl.lit(role), _v=pl.col(c))
+        for c, (who, role) in _PHONES.items() if c in grid.columns and who in grid.columns
+    ]
+    bad = pl.concat(parts) if parts else pl.DataFrame()
+    if bad.is_empty():
+        return _empty()
+    bad = bad.sort("file", "line").unique(["grid_id", "_role", "_who", "_v"], keep="first", maintain_order=True)
+    return _per_file(
+        bad.select("dept", "file", _what=pl.format("网格 {} {} {} 电话 {}（第 {} 行起）", "grid_id", "_role", "_who", "_v", "line")),
+        Finding.PHONE_DESTROYED,
+        "电话号码被 Excel 存成科学计数法，号码已无法还原，预警清单的网格员电话照原样列出，请把电话列设为文本后重报：",
+        "phone numbers Excel turned into scientific notation (1.37E+10): the digits are lost and the lists print them "
+        "so; deliver the grid again with the phone columns as text")
+
+
+def household_size_disagrees(roster: pl.DataFrame) -> pl.DataFrame:
+    """Households whose 家庭人口数 differs from the persons the roster lists under the 户编号, or
+    is given differently on their rows. M2 and A1 count a household's annual income as 年人均纯收入
+    × 家庭人口数 (SPEC §4), taking the stated number (that of its first person by 人编号 who has
+    one; the persons listed when none does), so the county should know where the two disagree.
+    Named by 户编号 with its first line."""
+    if roster.is_empty() or roster["household_size"].drop_nulls().is_empty():
+        return _empty()
+    stated = pl.col("household_size")
+    odd = roster.group_by("household_id").agg(_n=pl.len(), _lo=stated.min(), _hi=stated.max()).filter(
+        (pl.col("_lo") != pl.col("_hi")) | (pl.col("_lo") != pl.col("_n")))["household_id"]
+    if odd.is_empty():
+        return _empty()
+    g = (roster.filter(pl.col("household_id").is_in(odd.implode())).sort("file", "line")
+         .group_by("household_id", maintain_order=True)
+         .agg(pl.col("dept", "file", "line").first(), _listed=pl.len(),
+              _stated=pl.col("household_size").drop_nulls().unique(maintain_order=True)))
+    g = g.filter((pl.col("_stated").list.len() > 1)
+                 | ((pl.col("_stated").list.len() == 1) & (pl.col("_stated").list.first() != pl.col("_listed"))))
+    words = pl.format("户编号 {}：家庭人口数 {}，底册列 {} 人（第 {} 行起）", "household_id",
+                      pl.col("_stated").cast(pl.List(pl.Utf8)).list.join("、"), "_listed", "line")
+    return _per_file(
+        g.select("dept", "file", _what=words), Finding.HOUSEHOLD_SIZE,
+        "家庭人口数与底册所列人数不符（或同一户各行不一），M2、A1 按家庭人口数计算家庭年纯收入，请核对：",
+        "households whose 家庭人口数 differs from the persons listed under the 户编号 (or from row to row): M2 and A1 "
+        "take the household's annual income as 年人均纯收入 x 家庭人口数")
+
+
+# Roster fields the rules or the lists read but the run can go without, and what it does then.
+USED_ROSTER_FIELDS = {
+    "income_per_capita": ("M2 无法计算家庭年纯收入占比、不预警，A1 只按损失金额",
+                          "M2 cannot weigh costs against income and warns no one; A1 goes by the loss amount only"),
+    "relation": ("预警清单的户主姓名取各户人编号最小者，住建、农业农村记录不比对是否户主",
+                 "the lists name each household's first person by 人编号 as its head; 住建's and 农业农村's "
+                 "records are not compared with the head"),
+    "household_size": ("家庭人口数按底册所列人数计", "a household's size is the persons listed"),
+    "household_type": ("预警清单的户类型为空", "the lists' 户类型 is empty"),
+}
+
+
+USED_GRID_FIELDS = {"grid_worker_phone": ("预警清单的网格员电话为空", "the lists' 网格员电话 is empty")}
+
+
+def _fields_missing(df: pl.DataFrame, aliases: dict[str, list[str]], used: dict[str, tuple[str, str]], kind: str
+                    ) -> pl.DataFrame:
+    if df.is_empty():
+        return _empty()
+    given = df.group_by("dept", "file", maintain_order=True).agg(
+        [pl.col(f).is_not_null().any().alias(f) for f in used if f in df.columns])
+    rows = []
+    for r in given.iter_rows(named=True):
+        for f, (zh, en) in used.items():
+            if r.get(f, False):
+                continue
+            header = (aliases.get(f) or [f])[0]
+            rows.append(dict(category=Finding.COLUMN_MISSING, dept=r["dept"], file=r["file"], count=1, detail=(
+                f"没有可用的“{header}”列（缺列、表头写法不认识或全空）：{zh}。表头另有写法时请加入配置 "
+                f"kinds.{kind}.fields.{f} — no usable {f} column (missing, headed otherwise, or empty): {en}; "
+                f"add another header name to kinds.{kind}.fields.{f}")))
+    return pl.DataFrame(rows, schema=QUALITY_COLUMNS)
+
+
+def roster_fields_missing(roster: pl.DataFrame, aliases: dict[str, list[str]]) -> pl.DataFrame:
+    """Per roster file, the `USED_ROSTER_FIELDS` it gives on no row: its column is missing, named
+    in a way the config does not know (家庭年人均纯收入 before it was an alias), or empty. Nothing
+    else says so (extra columns are ignored), and M2 would quietly warn no one. Names the header
+    looked for (`aliases`: `kinds.roster.fields`), what the run does without it, and where to add
+    another name for it."""
+    return _fields_missing(roster, aliases, USED_ROSTER_FIELDS, "roster")
+
+
+def grid_fields_missing(grid: pl.DataFrame, aliases: dict[str, list[str]]) -> pl.DataFrame:
+    """The same for the grid (`USED_GRID_FIELDS`: a 网格员电话 headed 网格员联系电话 left every
+    list's 网格员电话 empty, with nothing said)."""
+    return _fields_missing(grid, aliases, USED_GRID_FIELDS, "grid")
