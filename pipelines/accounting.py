@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.reference import EXCEL_ZERO_TAIL
+from schemas.inputs import EXCEL_ZERO_TAIL
 from schemas.outputs import QUALITY_COLUMNS, Finding, QualityFinding
 
 DECISIONS = ("matched", "review", "unmatched", "rejected")

@@ -11,13 +11,11 @@ from collections.abc import Collection
 import polars as pl
 
 from matchers.places import normalize_place
+from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
 EXAMPLES = 10  # households or persons named in one finding's detail
 LINES = 5  # lines named for one of them
-# A number of more than 15 digits as Excel keeps it: its first 15 significant digits, then zeros
-# (341302101201000123 -> 341302101201000000), so that several households come to share it.
-EXCEL_ZERO_TAIL = r"^[1-9]\d{14}0+$"
 
 
 def _empty() -> pl.DataFrame:
@@ -176,9 +174,6 @@ def persons_listed_twice(roster: pl.DataFrame) -> pl.DataFrame:
         "records fit both alike and wait for review; correct the roster")
 
 
-# a number Excel shows in scientific notation (1.37E+10): a long number typed into a General cell,
-# whose digits past the shown ones are gone
-SCIENTIFIC = r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$"
 _PHONES = {"grid_worker_phone": ("grid_worker", "网格员"), "grid_leader_phone": ("grid_leader", "网格长")}
 
 
@@ -186,7 +181,7 @@ def grid_phones_destroyed(grid: pl.DataFrame) -> pl.DataFrame:
     """Grid workers' (and leaders') phone numbers that Excel turned into `1.37E+10`: the number
     cannot be recovered, and the lists would print it so. Named by grid, person and first line."""
     parts = [
-        grid.filter(pl.col(c).str.contains(SCIENTIFIC).fill_null(False)).select(
+        grid.filter(pl.col(c).str.contains(EXCEL_NUMBER).fill_null(False)).select(
             "dept", "file", "line", "grid_id", _who=pl.col(who).fill_null(""), _role=pl.lit(role), _v=pl.col(c))
         for c, (who, role) in _PHONES.items() if c in grid.columns and who in grid.columns
     ]

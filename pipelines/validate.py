@@ -12,7 +12,7 @@ import pandera.polars as pa
 import polars as pl
 
 from config import Config, KindSpec
-from schemas.inputs import EXTRACT_MODELS, PersonRecord, Rejected
+from schemas.inputs import EXCEL_ZERO_TAIL, EXTRACT_MODELS, PersonRecord, Rejected
 
 REJECTED_SCHEMA = {
     "dept": pl.String, "kind": pl.String, "file": pl.String, "line": pl.Int64,
@@ -41,7 +41,6 @@ DUPLICATED = "编号重复 duplicated record id"  # the roster's 人编号 twice
 # or a record number as Excel keeps a long number (15 digits, then zeros) on several rows of a table
 EXCEL_DESTROYED = ("已被Excel截为15位有效数字（如 2.0261E+19），无法还原（请将该列设为文本后重新导出） destroyed by "
                    "Excel (a long number cut to 15 digits, e.g. 2.0261E+19): deliver again with the column as text")
-_EXCEL_TAIL = r"^[0-9]{15}0+$"
 # fields kept as delivered but for surrounding whitespace (no NFKC): a masked ID and a name are
 # compared by the matcher in their own way; a township's 核实人 and 备注 and an analyst's 复核人
 # and 复核备注 are people's words, stored and sent back as written (`户主外出，未见到人`)
@@ -280,7 +279,7 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
         # records that shared one so are not one record delivered twice (an answer file repeats
         # a record on purpose: one row per candidate)
         rid = typed[spec.record_id]
-        tails = rid.str.contains(_EXCEL_TAIL).fill_null(False)
+        tails = rid.str.contains(EXCEL_ZERO_TAIL).fill_null(False)
         if tails.any():  # (hashing a city's millions of record numbers only where it matters)
             tails = tails & rid.is_duplicated()
         fails.append(pl.DataFrame({"index": tails.arg_true().cast(pl.Int64)}).with_columns(

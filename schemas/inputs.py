@@ -19,9 +19,12 @@ __all__ = [
 ]
 
 
-# A long number that Excel turned into a float (`3.41302E+17`) when the file went through it: the
-# record number, 户编号 or 人编号 it was can no longer be told from its neighbours'.
+# What Excel leaves of a long number (a record number, 户编号, 人编号 or phone typed into a General
+# cell) when a file goes through it: shown in scientific notation (`3.41302E+17`), or kept to its
+# first 15 significant digits and zero-filled (341302101201000123 -> 341302101201000000). Either way
+# it can no longer be told from its neighbours'.
 EXCEL_NUMBER = r"^[0-9]+(\.[0-9]+)?[Ee]\+[0-9]+$"
+EXCEL_ZERO_TAIL = r"^[1-9][0-9]{14}0+$"
 
 
 def _not_excel_numbers(*fields: str):
