@@ -238,6 +238,11 @@ def test_a_number_excel_cut_to_15_digits_sets_its_row_aside():
     valid, rejected = run(standardize(raw, CFG.kinds["roster"]), "roster", "户籍底册", "户籍底册/r.csv")
     assert valid.is_empty()
     assert rejected.select("line", "field").rows() == [(2, "household_id"), (3, "household_id"), (4, "person_id")]
+    # 人编号 kept to 15 digits and zeros, shared: the reason says Excel did it, not only "duplicated"
+    raw = raw.with_columns(户号=pl.lit("H1"), 人编号=pl.Series(["341302101201000000", "341302101201000000", "P3"]))
+    valid, rejected = run(standardize(raw, CFG.kinds["roster"]), "roster", "户籍底册", "户籍底册/r.csv")
+    assert valid["person_id"].to_list() == ["P3"] and rejected["line"].to_list() == [2, 3]
+    assert all("destroyed by Excel" in r for r in rejected["reason"])
 
 
 def test_whitespace_only_value_is_missing_not_unparseable():
