@@ -314,7 +314,7 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         paths.work / "findings_roster_columns.parquet")
     if "water" in kinds:
         water = pl.read_parquet(paths.work / "water.parquet")
-        resolved = resolve_places(water, roster)
+        resolved = resolve_places(water, roster, cfg.matching.whole_village_groups)
         resolved.write_parquet(paths.work / "water_places.parquet")
         places_not_found(water, resolved).write_parquet(paths.work / "findings_places.parquet")
     return {k: int(v) for k, v in links.group_by("decision").len().iter_rows()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection
 
 import polars as pl
 
@@ -75,10 +76,11 @@ def normalize_place(expr: pl.Expr, level: str = "village") -> pl.Expr:
     return expr.cast(pl.Utf8).map_batches(keys, return_dtype=pl.Utf8, is_elementwise=True)
 
 
-def resolve_places(water: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+def resolve_places(water: pl.DataFrame, roster: pl.DataFrame, whole_village: Collection[str] = ()) -> pl.DataFrame:
     """水利 records -> roster place. Returns dept, kind, record_id, township, village, group
-    (canonical roster spelling; group null = whole village; a group not on the roster keeps
-    the record's spelling so it selects no household),
+    (canonical roster spelling; group null = whole village, as is a group written as one of
+    `whole_village` (`MatchingConfig.whole_village_groups`: 全村, 全部, -); a group not on the
+    roster keeps the record's spelling so it selects no household),
     decision (matched = village found / unmatched) and reason.
 
     Village is found by (township, village) ignoring suffixes, else by village alone when
@@ -90,8 +92,9 @@ def resolve_places(water: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
     unique_v = villages.filter(pl.len().over("vn") == 1).select("vn", t2="township", v2="village", tn2="tn")
     groups = places.group_by("tn", "vn", "gn").agg(group_c=pl.col("group").first())
     keep = [c for c in ("dept", "kind") if c in water.columns]
+    whole = pl.col("group").cast(pl.Utf8).str.normalize("NFKC").str.replace_all(r"\s", "").is_in(list(whole_village))
     w = (
-        water.select(*keep, "record_id", rt="township", rv="village", rg="group")
+        water.select(*keep, "record_id", rt="township", rv="village", rg=pl.when(~whole.fill_null(False)).then("group"))
         .with_columns(tn=normalize_place(pl.col("rt"), "township"), vn=normalize_place(pl.col("rv")),
                       gn=normalize_place(pl.col("rg"), "group"))
         .join(villages, on=["tn", "vn"], how="left")

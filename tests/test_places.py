@@ -2,6 +2,7 @@ from datetime import date
 
 import polars as pl
 
+from config import load_config
 from matchers.places import normalize_place, places_not_found, resolve_places, water_links
 from schemas import Link
 
@@ -65,6 +66,19 @@ def test_resolve_places():
     assert again.select("decision", "township", "village").rows() == [
         ("matched", "大店镇", "王庄村"), ("matched", "时村乡", "刘圩村"), ("matched", "时村乡", "刘圩村")]
     assert again["group"].to_list() == ["2组", None, "9组"]
+
+
+def test_a_group_written_as_the_whole_village_is_the_whole_village():
+    """SPEC §3: an empty 村民小组 is the whole village; 全村, 全部 or a dash there say the same
+    (`matching.whole_village_groups`). They were groups not on the roster: W1 reached no one."""
+    words = ("全村", "全部", "-")
+    water = pl.DataFrame({"record_id": ["a", "b", "c", "d"], "township": ["大店镇"] * 4, "village": ["王庄村"] * 4,
+                          "group": ["全村", " 全 部 ", "－", "全体"]})
+    out = resolve_places(water, roster(), words).sort("record_id")
+    assert out["group"].to_list() == [None, None, None, "全体"]
+    assert [r.endswith("whole village") for r in out["reason"]] == [True, True, True, False]
+    assert resolve_places(water, roster())["group"].to_list() == ["全村", " 全 部 ", "－", "全体"]  # (no words given)
+    assert "全村" in load_config().matching.whole_village_groups
 
 
 def test_water_links_fit_the_link_model():
