@@ -40,6 +40,9 @@ _TOTAL = re.compile(r"^(合\s*计|总\s*计|小\s*计)")
 # a footer under the table (填表人：… 审核人：…, 注：…), on a row of at most FOOTER_CELLS filled cells
 _FOOTER = re.compile(r"^((填表|填报|制表|审核|负责|联系|统计)人|(填表|填报|制表|统计)(日期|时间|单位)|(注|说明|备注)\s*[:：])")
 FOOTER_CELLS = 2
+# ... or on a row of any width each of whose filled cells is such a signature (填表人：张三 | 审核人：李四 |
+# 填报日期：2026-11-05, one per cell)
+_SIGNATURE = re.compile(r"^((填表|填报|制表|审核|负责|联系|统计|经办|审批)人|(填表|填报|制表|统计|报送)?(日期|时间|单位)|联系电话)\s*[:：]")
 
 
 @dataclass(frozen=True)
@@ -376,8 +379,10 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     cols = [c for c in grid.columns if c != "line"]
     text = pl.concat_str([pl.col(c) for c in cols], ignore_nulls=True).fill_null("").str.strip_chars_start()
     filled = pl.sum_horizontal([(pl.col(c).fill_null("").str.strip_chars() != "").cast(pl.Int32) for c in cols])
+    signed = pl.all_horizontal([pl.col(c).fill_null("").str.strip_chars().str.contains(rf"^$|{_SIGNATURE.pattern}")
+                                for c in cols])
     drop = ((text.str.strip_chars() == "") | text.str.contains(_TOTAL.pattern)
-            | (text.str.contains(_FOOTER.pattern) & (filled <= FOOTER_CELLS)))
+            | (text.str.contains(_FOOTER.pattern) & ((filled <= FOOTER_CELLS) | signed)))
     # Only a row whose first cell is blank or starts like 合计/总计/小计 or a footer can be any of
     # these: the others (nearly all) skip building the row's text.
     first = pl.col(cols[0]).fill_null("").str.strip_chars_start() if cols else pl.lit("")

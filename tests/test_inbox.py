@@ -56,6 +56,12 @@ def test_footer_lines_under_the_table_are_not_records(tmp_path, newline):
             ",,说明：单位元,,", "JS2,注明,,2026-10-05,2", "备注：补报,李四,,2026-10-05,3"]
     df = read_table(write(tmp_path / "f.csv", newline.join(rows) + newline), "f.csv", KNOWN)
     assert df["结算流水号"].to_list() == ["JS1", "JS2", "备注：补报"]
+    # the signatures one per cell, as many as the form has: a footer too (they were set aside as
+    # rows, and told back to a township as its answers); a record row with one among its values is kept
+    rows = [HEADER, "JS1,张三,,2026-10-05,1", "填表人：张三,审核人：李四,填报日期：2026-11-05,联系电话：0557-1234567,",
+            "填表人：王五,李四,,2026-10-05,3"]
+    df = read_table(write(tmp_path / "g.csv", newline.join(rows) + newline), "g.csv", KNOWN)
+    assert df["结算流水号"].to_list() == ["JS1", "填表人：王五"]
 
 
 def test_utf8_bom_crlf_and_blank_lines(tmp_path):
