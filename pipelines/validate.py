@@ -12,7 +12,7 @@ import pandera.polars as pa
 import polars as pl
 
 from config import Config, KindSpec
-from schemas.inputs import EXCEL_ZERO_TAIL, EXTRACT_MODELS, PersonRecord, Rejected
+from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, EXTRACT_MODELS, IDENTIFYING, PersonRecord, Rejected
 
 REJECTED_SCHEMA = {
     "dept": pl.String, "kind": pl.String, "file": pl.String, "line": pl.Int64,
@@ -39,6 +39,7 @@ MERGED_HINT = ("（这些值上方的行有：是否合并单元格另存为CSV�
 DUPLICATED = "编号重复 duplicated record id"  # the roster's 人编号 twice in one table: both rows set aside
 # a record number, 户编号 or 人编号 that Excel turned into a float (`schemas.inputs.EXCEL_NUMBER`),
 # or a record number as Excel keeps a long number (15 digits, then zeros) on several rows of a table
+# (`schemas.inputs.IDENTIFYING`: the fields looked at)
 EXCEL_DESTROYED = ("已被Excel截为15位有效数字（如 2.0261E+19），无法还原（请将该列设为文本后重新导出） destroyed by "
                    "Excel (a long number cut to 15 digits, e.g. 2.0261E+19): deliver again with the column as text")
 # fields kept as delivered but for surrounding whitespace (no NFKC): a masked ID and a name are
@@ -274,16 +275,20 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
         pl.DataFrame({"index": long_flags[f].arg_true().cast(pl.Int64)}).with_columns(field=pl.lit(f), check=pl.lit("too_long"))
         for f in long_flags.columns
     ]
-    if spec.name not in Config.ANSWER_KINDS and spec.record_id in typed.columns:
-        # a record number read from a numeric cell keeps 15 digits and zeros (`adapters.inbox`):
-        # records that shared one so are not one record delivered twice (an answer file repeats
-        # a record on purpose: one row per candidate)
-        rid = typed[spec.record_id]
-        tails = rid.str.contains(EXCEL_ZERO_TAIL).fill_null(False)
-        if tails.any():  # (hashing a city's millions of record numbers only where it matters)
-            tails = tails & rid.is_duplicated()
-        fails.append(pl.DataFrame({"index": tails.arg_true().cast(pl.Int64)}).with_columns(
-            field=pl.lit(spec.record_id), check=pl.lit("excel_number")))
+    for f in [c for c in IDENTIFYING if c in typed.columns]:
+        # a number naming a record, household or person that Excel destroyed: in scientific
+        # notation; or, read from a numeric cell, kept to 15 digits and zeros (`adapters.inbox`) and
+        # shared by several rows of the table as its record number: records that shared one so are
+        # not one record delivered twice (an answer file repeats a record on purpose: one row per
+        # candidate; and members share their household's number)
+        v = typed[f]
+        bad = v.str.contains(EXCEL_NUMBER).fill_null(False)
+        if f == spec.record_id and spec.name not in Config.ANSWER_KINDS:
+            tails = v.str.contains(EXCEL_ZERO_TAIL).fill_null(False)
+            if tails.any():  # (hashing a city's millions of record numbers only where it matters)
+                bad = bad | (tails & v.is_duplicated())
+        fails.append(pl.DataFrame({"index": bad.arg_true().cast(pl.Int64)}).with_columns(
+            field=pl.lit(f), check=pl.lit("excel_number")))
     if EXTRA in df.columns:  # a field past the header: the row's values have shifted
         fails.append(pl.DataFrame({"index": df[EXTRA].is_not_null().arg_true().cast(pl.Int64)}).with_columns(
             field=pl.lit(EXTRA), check=pl.lit("extra_fields")))

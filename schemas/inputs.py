@@ -27,12 +27,9 @@ EXCEL_NUMBER = r"^[0-9]+(\.[0-9]+)?[Ee]\+[0-9]+$"
 EXCEL_ZERO_TAIL = r"^[1-9][0-9]{14}0+$"
 
 
-def _not_excel_numbers(*fields: str):
-    """A model's check that `fields` (numbers naming a record, household or person) are not in
-    Excel's scientific notation (`EXCEL_NUMBER`): such a row is set aside, naming the field."""
-    def check(cls, data):
-        return data.lazyframe.select(~pl.col(data.key).str.contains(EXCEL_NUMBER))
-    return pa.check(*fields, name="excel_number")(check)
+# The fields whose values name a record, a household or a person: such a value Excel destroyed
+# (`EXCEL_NUMBER`; `EXCEL_ZERO_TAIL` on several rows) sets its row aside (`pipelines.validate`).
+IDENTIFYING = ("record_id", "household_id", "person_id")
 
 
 class SourceRow(pa.DataFrameModel):
@@ -64,8 +61,6 @@ class RosterPerson(SourceRow):
     income_per_capita: float = pa.Field(nullable=True, ge=0)
     phone: str = pa.Field(nullable=True)
 
-    _whole_ids = _not_excel_numbers("household_id", "person_id")
-
 
 class GridHousehold(SourceRow):
     """网格: one row per household, the grid and the grid worker who visits it."""
@@ -80,15 +75,11 @@ class GridHousehold(SourceRow):
     grid_worker_phone: str = pa.Field(nullable=True)
     household_id: str
 
-    _whole_ids = _not_excel_numbers("household_id")
-
 
 class _PersonExtract(SourceRow):
     record_id: str
     name: str = pa.Field(nullable=True)
     id_raw: str = pa.Field(nullable=True, description="ID as delivered (masked/dirty), trimmed")
-
-    _whole_ids = _not_excel_numbers("record_id")
 
 
 class MedSettlement(_PersonExtract):
@@ -147,8 +138,6 @@ class Water(SourceRow):
     found_date: pl.Date = pa.Field(nullable=True)
     resolved_date: pl.Date = pa.Field(nullable=True, description="empty = unresolved")
     households_affected: int = pa.Field(nullable=True, ge=0)
-
-    _whole_ids = _not_excel_numbers("record_id")
 
 
 class Civil(_PersonExtract):
@@ -219,8 +208,6 @@ class ReviewAnswer(SourceRow):
     verdict: str = pa.Field(nullable=True, isin=REVIEW_CHOICES["是否本人"])
     reviewer: str = pa.Field(nullable=True)
     note: str = pa.Field(nullable=True)
-
-    _whole_ids = _not_excel_numbers("record_id", "person_id")
 
 
 class Rejected(pa.DataFrameModel):

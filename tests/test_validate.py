@@ -224,6 +224,15 @@ def test_a_number_excel_cut_to_15_digits_sets_its_row_aside():
     assert rejected["line"].to_list() == [2, 3, 4] and set(rejected["field"]) == {"record_id"}
     assert all("2.0261E+19" in r and "destroyed by Excel" in r for r in rejected["reason"])
     assert stand_ins(std, rejected, CFG.kinds["med_settlement"], "医保", "医保/a.csv").is_empty()
+    # every kind alike (the check was first a pandera check, whose name only the first model
+    # inheriting it kept: 人社's rows were set aside as "record_id check" and two of the three
+    # taken as one record delivered again)
+    hr = standardize(pl.DataFrame({"记录编号": ["2.0261E+19"] * 3 + ["RS1"], "姓名": ["甲"] * 4, "事件类型": ["失业登记"] * 4,
+                                   "line": [2, 3, 4, 5]}), CFG.kinds["hr"])
+    valid, rejected = run(hr, "hr", "人社", "人社/a.csv")
+    assert valid["record_id"].to_list() == ["RS1"] and rejected["line"].to_list() == [2, 3, 4]
+    assert all("destroyed by Excel" in r for r in rejected["reason"])
+    assert stand_ins(hr, rejected, CFG.kinds["hr"], "人社", "人社/a.csv").is_empty()
     # read from numeric XLSX cells, numbers keep 15 digits and zeros: several rows sharing one
     # so are set aside too (they were one record delivered again); one alone stays
     std = settlements(record_id=["202610010000123000000", "202610010000123000000", "202610010000999000000", "JS1", "JS1"],
