@@ -22,6 +22,10 @@ CFG = load_config()
         ("姓名（必填）", "姓名"),
         ("核实结果（属实/不属实）", "核实结果"),  # the values to choose from
         ("是否纳入监测(是/否)", "是否纳入监测"),
+        ("核实日期（年月日）", "核实日期"),  # how to write the date: a township's 核实日期 was not read
+        ("核实日期(yyyy-mm-dd)", "核实日期"),
+        ("结算日期（格式：2026-10-05）", "结算日期"),
+        ("发现日期(YYYYMMDD)", "发现日期"),
     ],
 )
 def test_normalize_header_equal(a, b):
