@@ -50,7 +50,7 @@ def _check_series(s: pl.Series) -> pl.Series:
 OTHER_MASKS = "[#●○■□※◆★☆]"
 MASKS = "[*＊" + OTHER_MASKS[1:]
 # an ID already in its plain text (digits and `*`, a check character last): nearly every one
-_PLAIN_TEXT = r"^[0-9*]{17}[0-9X*]$"
+PLAIN_TEXT = r"^[0-9*]{17}[0-9X*]$"
 
 
 def _id_text(s: pl.Expr) -> pl.Expr:
@@ -64,7 +64,7 @@ def _id_text(s: pl.Expr) -> pl.Expr:
 
 
 def _id_text_series(s: pl.Series) -> pl.Series:
-    other = (~s.str.contains(_PLAIN_TEXT)).fill_null(False).arg_true()  # (the others: as typed already)
+    other = (~s.str.contains(PLAIN_TEXT)).fill_null(False).arg_true()  # (the others: as typed already)
     if other.is_empty():
         return s
     return s.scatter(other, s[other].to_frame("v").select(_id_text(pl.col("v"))).to_series())
@@ -126,7 +126,7 @@ def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
     )
     # Most values already are 18 characters of digits, `*` and X: only the others take the
     # longer road (15-digit IDs, certificate numbers, Excel numbers, miscounted masks).
-    plain = s.str.contains(_PLAIN_TEXT).fill_null(False)
+    plain = s.str.contains(PLAIN_TEXT).fill_null(False)
     other = df.filter(~plain)
     out = pl.concat([
         df.filter(plain).with_columns(_cand=pl.col("_s"), _sci=pl.lit(False)),

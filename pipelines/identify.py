@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from matchers.ids import MASKS, normalize_ids
+from matchers.ids import MASKS, PLAIN_TEXT, normalize_ids
 from pipelines.validate import REJECTED_SCHEMA, mask_value
 from schemas.outputs import QUALITY_COLUMNS, Finding
-
-# an ID as the matcher reads it straight away (digits, masks, an X last): never unreadable
-_PLAIN_ID = r"^[0-9*＊]{17}[0-9Xx*＊]$"
 
 
 def set_aside_unidentifiable(valid: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -43,7 +40,8 @@ def unreadable_ids(valid: pl.DataFrame) -> pl.DataFrame:
     in a form the run does not read is heard of (on the console too), not found out from recall."""
     if "id_raw" not in valid.columns or valid.is_empty():
         return pl.DataFrame(schema=QUALITY_COLUMNS)
-    odd = valid.filter(pl.col("id_raw").str.strip_chars() != "", ~pl.col("id_raw").str.contains(_PLAIN_ID))
+    # (an ID already plain text is never unreadable: only the others are normalised)
+    odd = valid.filter(pl.col("id_raw").str.strip_chars() != "", ~pl.col("id_raw").str.contains(PLAIN_TEXT))
     bad = odd.filter(normalize_ids(odd.select("id_raw"))["id_status"] == "missing").sort("file", "line")
     if bad.is_empty():
         return pl.DataFrame(schema=QUALITY_COLUMNS)
