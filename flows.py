@@ -490,6 +490,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         accepted, unanswered, refused = feedback.check_feedback(
             returned, issued, as_of, cfg.feedback, delivery_ranks(files, cfg.inbox.later_marks))
         overruled, findings = feedback.disagreements(accepted)
+        findings = pl.concat([findings, feedback.year_slips(returned, accepted)])
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
         accepted = accepted.with_columns(received_period=pl.lit(period))
         refused.drop("township").cast(REJECTED_SCHEMA).write_parquet(

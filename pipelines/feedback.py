@@ -46,7 +46,7 @@ from schemas.outputs import FEEDBACK_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS,
 
 __all__ = [
     "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "STATUS_WITHDRAWN", "UNKNOWN_TOWNSHIP",
-    "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "disagreements",
+    "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "year_slips", "disagreements",
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
     "dispatch", "dispatch_changes",
     "returned_to_township",
@@ -244,6 +244,14 @@ def check_feedback(
         _rk=_town_key(pl.col("_row_town"), sufs), _fk=_town_key(pl.col("_file_town"), sufs),
         _wks=pl.col("_w_towns").list.eval(_town_key(pl.element(), sufs)),
     )
+    # Excel completes a date typed without its year (`12/28`) with the year it is typed in: a
+    # December list answered in January comes back dated next December. A 核实日期 after `as_of`
+    # whose day a year before lies between the warning's 下发日期 and `as_of` is read as that day
+    # (`year_slips` names such rows for the county).
+    slip = pl.col("verify_date").dt.offset_by("-1y")
+    x = x.with_columns(verify_date=pl.when(
+        (pl.col("verify_date") > pl.lit(as_of)) & (slip >= pl.col("_issue")) & (slip <= pl.lit(as_of))
+    ).then(slip).otherwise("verify_date"))
     unknown = pl.col("_wid").is_null()
     placed = ~unknown & (pl.col("_wks").list.len() > 0)
     wrong_row = placed & pl.col("_rk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_rk"))
@@ -308,6 +316,26 @@ def check_feedback(
         unanswered.sort("_row").drop("_row"),
         rejected.sort("_row").drop("_row").cast({"line": pl.Int64}) if rejected.height else _empty_rejected(),
     )
+
+
+def year_slips(returned: pl.DataFrame, accepted: pl.DataFrame) -> pl.DataFrame:
+    """The returned rows whose 核实日期 `check_feedback` read a year earlier than written (Excel's
+    year for a date typed without one) -> QUALITY_COLUMNS rows for the county, one per file,
+    naming its lines and dates as written and as read."""
+    x = returned.select("file", "line", _written="verify_date").join(
+        accepted.select("dept", "file", "line", "verify_date"), on=["file", "line"]
+    ).filter(pl.col("_written") != pl.col("verify_date")).sort("file", "line")
+    return x.group_by("dept", "file", maintain_order=True).agg(
+        pl.format("第{}行 {} → {}", "line", pl.col("_written").dt.to_string("%Y-%m-%d"),
+                  pl.col("verify_date").dt.to_string("%Y-%m-%d")).str.join("、").alias("_w"),
+        count=pl.len().cast(pl.Int64),
+    ).select(
+        category=pl.lit(Finding.FILE_NOTE), dept=pl.col("dept").fill_null("反馈"), file="file",
+        detail=pl.format("核实日期晚于本次处理日期，按上一年读取（Excel 为未写年份的日期补上了录入时的年份）"
+                         " verify dates after the processing date read a year earlier (Excel's year for a "
+                         "date typed without one)：{}", "_w"),
+        count="count",
+    ).cast(QUALITY_COLUMNS)
 
 
 def disagreements(accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

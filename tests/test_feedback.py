@@ -6,7 +6,7 @@ import pytest
 from config import load_config
 from pipelines.calendar import add_working_days
 from pipelines.feedback import (
-    UNKNOWN_TOWNSHIP, answer_history, carry_over, check_feedback, disagreements, dispatch, file_township,
+    UNKNOWN_TOWNSHIP, answer_history, carry_over, check_feedback, disagreements, year_slips, dispatch, file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     warning_status, with_carry_over, withdrawn_rows,
 )
@@ -103,6 +103,22 @@ def test_several_problems_in_one_row_all_named():
     assert acc.is_empty() and una.is_empty()
     r = rej.row(0, named=True)
     assert r["field"] == "township" and r["reason"].count("；") == 2 and "晚于本次处理日期" in r["reason"]
+
+
+def test_a_date_excel_gave_the_typing_year_is_read_a_year_earlier():
+    # a December list answered in January: `12/28` typed into Excel is stored as next December
+    issued = ISSUED.with_columns(period=pl.lit("2026-12"), issue_date=pl.lit(D(2026, 12, 24)))
+    f = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张干事", D(2027, 12, 28), None),
+           (DADIAN, 3, W2, "大店镇", "属实", "是", "张干事", D(2027, 1, 20), None),    # after as_of; a year
+           (DADIAN, 4, W2, "大店镇", "属实", "是", "张干事", D(2027, 12, 20), None))   # before: before issue
+    acc, _, rej = check_feedback(f, issued, D(2027, 1, 6), CFG.feedback)
+    assert acc.select("line", "verify_date").rows() == [(2, D(2026, 12, 28))]
+    assert rej["line"].to_list() == [3, 4] and rej["field"].to_list() == ["verify_date", "verify_date"]
+    note = year_slips(f, acc)
+    assert note.columns == list(QUALITY_COLUMNS) and note["count"].to_list() == [1]
+    assert note["category"].to_list() == [Finding.FILE_NOTE] and note["file"].to_list() == [DADIAN]
+    assert "第2行 2027-12-28 → 2026-12-28" in note["detail"][0]
+    assert year_slips(DELIVERY, checked()[0]).is_empty()
 
 
 def test_blank_row_is_unanswered_and_partial_answer_is_accepted():
