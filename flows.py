@@ -750,6 +750,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     # the queue's workbook is written beside the townships' (a city's holds ~300,000 rows)
     workbooks = [(outputs.split_sheets("人工复核队列", queue), stage / "county" / "人工复核队列.xlsx")]
     towns = []
+    rows = feedback.as_sent(rows, reference.shared_notes(roster, cfg.matching.head_relations))
     for (town,), df in rows.partition_by("township", as_dict=True, maintain_order=True).items():
         if town is None:
             continue

@@ -785,8 +785,11 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     files on one core left the other idle; largest first, taken in the folder's order), then the
     latest delivery of each record, valid or set aside (`keep_latest`), and the rows nobody can
     identify set aside (`set_aside_unidentifiable`): (rows per kind, `Rejected` rows file by file
-    as put in, superseded rows, data rows read). The files' notes go to `notes`, in order."""
+    as put in, superseded rows, data rows read). The files' notes go to `notes`, in order. The
+    roster's households are keyed here, once for the whole run: a 户编号 shared by persons of
+    several villages is one household per village (`split_shared_households`)."""
     from pipelines.identify import set_aside_unidentifiable
+    from pipelines.reference import split_shared_households
 
     known = known_headers(cfg)
     delivered: dict[str, list[pl.DataFrame]] = {}
@@ -819,6 +822,8 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
         if latest_date and kind not in cfg.ANSWER_KINDS:  # (an answer's date is checked against when it came back)
             latest[kind], late = set_aside_future_dates(latest[kind], latest_date, cfg.inbox.planned_date_fields)
             rejected.append(late)
+    if "roster" in latest:
+        latest["roster"] = split_shared_households(latest["roster"])
     rejected = pl.concat(rejected).cast(REJECTED_SCHEMA).sort(delivery_place(pl.col("file"), ranks), maintain_order=True)
     return latest, rejected, superseded, rows_read
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from matchers.ids import normalize_ids
+from schemas.inputs import as_written
 from schemas.outputs import REVIEW_ANSWER_COLUMNS
 
 COLUMNS = {
@@ -106,6 +107,7 @@ def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFra
             rec_place=pl.concat_str([pl.col("township").fill_null(""), pl.col("village").fill_null("")]),
             cand_id=_show_kept(pl.col("id_number"), pl.col("kept"), pl.col("id_norm")),
             township=pl.col("township_cand"), village=pl.col("village_cand"),
+            household_id=as_written(pl.col("household_id")),
             score=cut_p(pl.col("score")),
         )
     )

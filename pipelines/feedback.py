@@ -42,13 +42,14 @@ from config import Config, FeedbackConfig
 from pipelines.rules import SEVERITY_RANK, households
 from pipelines.township import UNPLACED, grid_workers, mask_ids
 from pipelines.validate import REJECTED_SCHEMA, delivery_order, delivery_place, mask_value, original_file
+from schemas.inputs import as_written
 from schemas.outputs import FEEDBACK_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding, WarningStatus
 
 __all__ = [
     "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "STATUS_WITHDRAWN", "UNKNOWN_TOWNSHIP",
     "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "year_slips", "disagreements",
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
-    "dispatch", "dispatch_changes",
+    "dispatch", "dispatch_changes", "as_sent",
     "returned_to_township",
 ]
 
@@ -498,7 +499,7 @@ def overdue_by_township(status: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
         s.filter(st == "overdue")
         .sort(["township", "days_overdue", "warning_id"], descending=[False, True, False])
         .select(pl.col("township").alias("乡（镇）"), pl.col("warning_id").alias("预警编号"),
-                pl.col("household_id").alias("户编号"), pl.col("days_overdue").alias("逾期天数"))
+                as_written(pl.col("household_id")).alias("户编号"), pl.col("days_overdue").alias("逾期天数"))
     )
     return summary, overdue
 
@@ -672,6 +673,17 @@ def moved_warnings(carried: pl.DataFrame, earlier_rows: pl.DataFrame) -> pl.Data
     ).cast(QUALITY_COLUMNS)
 
 
+def as_sent(rows: pl.DataFrame, notes: pl.DataFrame) -> pl.DataFrame:
+    """Township rows (`with_carry_over`'s, 户编号 the run's household key) -> as the lists are
+    written: 户编号 as the roster writes it (`schemas.inputs.as_written`), and 状态 followed by the
+    household's note where the roster gives its 户编号 to several households (`notes`: household_id,
+    note, `pipelines.reference.shared_notes`; a 撤回 row needs no visit and says nothing more)."""
+    x = rows.join(notes.select(户编号="household_id", _note="note"), on="户编号", how="left", maintain_order="left")
+    told = pl.col("_note").is_not_null() & (pl.col("状态") != STATUS_WITHDRAWN)
+    return x.with_columns(状态=pl.when(told).then(pl.col("状态") + pl.col("_note")).otherwise("状态"),
+                          户编号=as_written(pl.col("户编号"))).drop("_note")
+
+
 def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: date, deadline: date) -> pl.DataFrame:
     """A re-run's new rows (`township_rows()` output) -> the same, those of warnings its period's
     list did not hold before (`before`: the rows the period's last run wrote, 撤回 rows not
@@ -763,7 +775,7 @@ def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config) -> dict[
         "_to", pl.col("action").alias("派单动作"),
         pl.col("warning_id").alias("预警编号"), pl.col("risk_type").alias("风险类型"),
         pl.col("severity").alias("严重程度"),
-        pl.col("township").alias("乡（镇）"), pl.col("household_id").alias("户编号"),
+        pl.col("township").alias("乡（镇）"), as_written(pl.col("household_id")).alias("户编号"),
         pl.col("verified_on").alias("核实日期"), pl.col("rules").alias("预警规则"),
         mask_ids(pl.col("bases")).alias("预警依据"), pl.col("depts").alias("来源部门"),
     )

@@ -11,7 +11,7 @@ from collections.abc import Collection
 import polars as pl
 
 from matchers.places import normalize_place
-from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL
+from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, SHARED_MARK, as_written
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
 EXAMPLES = 10  # households or persons named in one finding's detail
@@ -42,18 +42,49 @@ def _per_file(found: pl.DataFrame, category: str, lead: str, tail: str, after: s
     ).cast(QUALITY_COLUMNS)
 
 
+def _place(township: str = "township", village: str = "village") -> pl.Expr:
+    """A village as the roster's rows are compared: 乡（镇）+ 行政村, suffixes aside (大店 = 大店镇)."""
+    return pl.concat_str([normalize_place(pl.col(township), "township").fill_null(""),
+                          normalize_place(pl.col(village)).fill_null("")], separator="|")
+
+
+def split_shared_households(roster: pl.DataFrame) -> pl.DataFrame:
+    """The roster with each 户编号 whose persons live in several villages (乡（镇）+ 行政村,
+    suffixes aside) taken as one household per village, as a roster that gave each its own
+    户编号 would: the village of its first person by 人编号 (where the run placed the whole
+    户编号) keeps it, each other village's persons are keyed `<户编号>@<乡（镇）><行政村>`
+    (`schemas.inputs.SHARED_MARK`, the place as that village's first person's row spells it). Rules,
+    预警编号, the grid and the lists then take them as households of their own: no list names a
+    person of another village; the lists show the 户编号 as written (`as_written`) and say it is
+    shared (`shared_notes`). Several 户主 in one village stay one household: nothing tells whose
+    members are whose. The usual cause, Excel's 15 digits, is named by `shared_household_ids`."""
+    many = roster.group_by("household_id").agg(_n=pl.struct("township", "village").n_unique()).filter(pl.col("_n") > 1)
+    if many.is_empty():  # (a city's roster: only the few spelt in two places are looked at closely)
+        return roster
+    r = (roster.filter(pl.col("household_id").is_in(many["household_id"].implode()))
+         .select("household_id", "person_id", "township", "village", _place=_place()).sort("person_id")
+         .with_columns(_first=pl.col("_place").first().over("household_id"),
+                       _spelt=pl.concat_str("township", "village").first().over("household_id", "_place")))
+    keys = r.filter(pl.col("_place") != pl.col("_first")).select(
+        "person_id", _key=pl.format("{}" + SHARED_MARK + "{}", "household_id", "_spelt"))
+    if keys.is_empty():  # (one village spelt two ways)
+        return roster
+    return roster.join(keys, on="person_id", how="left", maintain_order="left").with_columns(
+        household_id=pl.coalesce("_key", "household_id")).drop("_key")
+
+
 def shared_household_ids(roster: pl.DataFrame, head_relations: Collection[str]) -> pl.DataFrame:
     """户编号 that hold several households: two or more persons whose 与户主关系 is one of
-    `head_relations`, or persons in two or more villages (乡（镇）+ 行政村, suffixes aside). The
-    run takes each 户编号 as one household (one warning per risk type, one township list, one
-    household income), so such a roster must be corrected; the usual cause is a long numeric
+    `head_relations`, or persons in two or more villages (乡（镇）+ 行政村, suffixes aside), by
+    the 户编号 as written (`as_written`: a roster `split_shared_households` keyed). The run warns
+    each village's persons as a household of their own (`split_shared_households`) and several
+    heads in one village as one household, so such a roster must be corrected; the usual cause is a long numeric
     户编号 that Excel kept to 15 significant digits (`EXCEL_ZERO_TAIL`), which the finding then
     says. Named by 户编号 with the lines of its heads (or of its first person in each village)."""
     if roster.is_empty():
         return _empty()
+    roster = roster.with_columns(household_id=as_written(pl.col("household_id")))
     is_head = pl.col("relation").is_in(list(head_relations)).fill_null(False)
-    place = pl.concat_str([normalize_place(pl.col("township"), "township").fill_null(""),
-                           normalize_place(pl.col("village")).fill_null("")], separator="|")
     shown = pl.concat_str([pl.col("township").fill_null(""), pl.col("village").fill_null("")])
     # (only the households with two heads or two spellings of their place are looked at closely:
     # a city's roster holds a million persons)
@@ -63,7 +94,7 @@ def shared_household_ids(roster: pl.DataFrame, head_relations: Collection[str]) 
     if suspect.is_empty():
         return _empty()
     r = (roster.filter(pl.col("household_id").is_in(suspect.implode())).sort("file", "line")
-         .with_columns(_place=place, _shown=shown, _head=is_head))
+         .with_columns(_place=_place(), _shown=shown, _head=is_head))
     firsts = r.unique(["household_id", "_place"], keep="first", maintain_order=True)
     heads = r.filter("_head").group_by("household_id").agg(_heads=pl.col("line"))
     places = firsts.group_by("household_id").agg(_places=pl.col("_shown"), _place_lines=pl.col("line"))
@@ -90,9 +121,11 @@ def shared_household_ids(roster: pl.DataFrame, head_relations: Collection[str]) 
                 "fills the rest with 0, so several households came to share one; export the column as text." if zero_tail else "")
     return _per_file(
         g.select("dept", "file", _what=words), Finding.HOUSEHOLD_SHARED,
-        "一个户编号下有几户（两名以上户主，或成员分属不同村），本期按一户预警，乡镇清单可能列出别村、别乡镇的人，请核对更正：",
+        "一个户编号下有几户（两名以上户主，或成员分属不同村），本期各村的人按一户预警、各列入本村所在乡镇的清单"
+        "（清单的户编号照底册写，状态中注明），同村的几户仍按一户，请核对更正：",
         "one 户编号 holding several households (two or more 户主, or members in different villages): this run warns "
-        "them as one household, and a township list may name persons of another village or township; correct the "
+        "each village's persons as a household of their own, on their own township's list (the lists show the "
+        "户编号 as written and say it is shared), and several households of one village as one; correct the "
         "roster." + excel_en, after=excel)
 
 
@@ -109,23 +142,51 @@ def align_grid(grid: pl.DataFrame, roster: pl.DataFrame) -> tuple[pl.DataFrame, 
     """(grid, finding): the grid with each 户编号 that the roster does not hold, but writes
     otherwise (`household_key`: h0001 for H0001, 12345 for 0012345), spelled as the roster
     spells it — where exactly one roster household has that key — so that its grid worker is
-    found; the finding names how many were read so and a few of them (`Finding.GRID_IDS`)."""
+    found; the finding names how many were read so and a few of them (`Finding.GRID_IDS`). A
+    grid row of a 户编号 the roster shares among villages (`split_shared_households`) is the
+    household of the village the row names (乡（镇）and 行政村, suffixes aside), or, naming
+    none of them, the one that kept the 户编号."""
     ids = roster.select("household_id").unique()
     off = grid.filter(~pl.col("household_id").is_in(ids["household_id"].implode()))
     if off.is_empty():
-        return grid, _empty()
+        return _villages(grid, roster), _empty()
     keyed = ids.with_columns(_k=household_key(pl.col("household_id"))).filter(pl.col("_k").is_unique())
     to = (off.select("household_id").unique().with_columns(_k=household_key(pl.col("household_id")))
           .join(keyed.rename({"household_id": "_to"}), on="_k").drop("_k"))
     if to.is_empty():
-        return grid, _empty()
+        return _villages(grid, roster), _empty()
     mapped = grid.join(to, on="household_id", how="left", maintain_order="left")
     found = (mapped.filter(pl.col("_to").is_not_null()).sort("file", "line")
              .select("dept", "file", _what=pl.format("{} → {}（第 {} 行）", "household_id", "_to", "line")))
     note = _per_file(found, Finding.GRID_IDS, "网格表的户编号与底册写法不同（大小写、前导 0、空格或撇号），已按底册的户编号对应网格员：",
                      "grid 户编号 written otherwise than the roster's (case, leading zeros, spaces, an apostrophe): read as "
                      "the roster's, so that the lists name their grid workers; correct the grid")
-    return mapped.with_columns(household_id=pl.coalesce("_to", "household_id")).drop("_to"), note
+    return _villages(mapped.with_columns(household_id=pl.coalesce("_to", "household_id")).drop("_to"), roster), note
+
+
+def _villages(grid: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+    """The grid with the rows of a 户编号 that `split_shared_households` keyed per village given
+    the key of the village they name (`align_grid`)."""
+    parts = roster.filter(pl.col("household_id").str.contains(SHARED_MARK, literal=True))
+    if parts.is_empty() or not {"township", "village"} <= set(grid.columns):
+        return grid
+    parts = parts.select(_key="household_id", household_id=as_written(pl.col("household_id")), _p=_place()).unique()
+    return (grid.with_columns(_p=_place()).join(parts, on=["household_id", "_p"], how="left", maintain_order="left")
+            .with_columns(household_id=pl.coalesce("_key", "household_id")).drop("_p", "_key"))
+
+
+def shared_notes(roster: pl.DataFrame, head_relations: Collection[str]) -> pl.DataFrame:
+    """household_id, note: what a list row of a household says in its 状态 when the roster gives
+    its 户编号 to several households — persons in other villages too (`split_shared_households`:
+    the row names this village's alone), or two or more 户主 (one household here) — so that the
+    township has the roster corrected: `（底册户编号 H0001 多户共用：跨 2 个村，本行只列本村的人；请核对更正底册）`."""
+    is_head = pl.col("relation").is_in(list(head_relations)).fill_null(False)
+    per = roster.group_by("household_id").agg(_w=as_written(pl.col("household_id")).first(), _heads=is_head.sum())
+    per = per.with_columns(_villages=pl.len().over("_w")).filter((pl.col("_villages") > 1) | (pl.col("_heads") > 1))
+    villages = pl.when(pl.col("_villages") > 1).then(pl.format("跨 {} 个村，本行只列本村的人", "_villages"))
+    heads = pl.when(pl.col("_heads") > 1).then(pl.format("本行 {} 名户主按一户列出", "_heads"))
+    return per.select("household_id", note=pl.format(
+        "（底册户编号 {} 多户共用：{}；请核对更正底册）", "_w", pl.concat_str([villages, heads], separator="，", ignore_nulls=True)))
 
 
 def households_without_head(roster: pl.DataFrame, head_relations: Collection[str]) -> pl.DataFrame:

@@ -15,7 +15,7 @@ from schemas.outputs import FEEDBACK_CHOICES, REVIEW_CHOICES
 __all__ = [
     "SourceRow", "RosterPerson", "GridHousehold", "MedSettlement", "MedEnrollment", "Housing",
     "Education", "Water", "Civil", "Disability", "HR", "Agri", "Feedback", "ReviewAnswer", "Rejected",
-    "PersonRecord", "EXTRACT_MODELS", "PERSON_KINDS",
+    "PersonRecord", "EXTRACT_MODELS", "PERSON_KINDS", "SHARED_MARK", "as_written",
 ]
 
 
@@ -30,6 +30,18 @@ EXCEL_ZERO_TAIL = r"^[1-9][0-9]{14}0+$"
 # The fields whose values name a record, a household or a person: such a value Excel destroyed
 # (`EXCEL_NUMBER`; `EXCEL_ZERO_TAIL` on several rows) sets its row aside (`pipelines.validate`).
 IDENTIFYING = ("record_id", "household_id", "person_id")
+
+
+# A 户编号 the roster gives to persons of several villages stands, inside the run, for one household
+# per village (`pipelines.reference.split_shared_households`): the village of its first person by
+# 人编号 keeps the 户编号, each other village's persons are keyed `<户编号>@<乡（镇）><行政村>`. The
+# files people read show the 户编号 as the roster writes it (`as_written`).
+SHARED_MARK = "@"
+
+
+def as_written(household_id: pl.Expr) -> pl.Expr:
+    """A household key -> the 户编号 as the roster writes it (`SHARED_MARK` and the place after it aside)."""
+    return household_id.str.split(SHARED_MARK).list.first()
 
 
 class SourceRow(pa.DataFrameModel):

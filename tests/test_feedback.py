@@ -6,7 +6,8 @@ import pytest
 from config import load_config
 from pipelines.calendar import add_working_days
 from pipelines.feedback import (
-    UNKNOWN_TOWNSHIP, answer_history, carry_over, check_feedback, disagreements, year_slips, dispatch, file_township,
+    UNKNOWN_TOWNSHIP, answer_history, as_sent, carry_over, check_feedback, disagreements, year_slips, dispatch,
+    file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     warning_status, with_carry_over, withdrawn_rows,
 )
@@ -445,6 +446,24 @@ def test_with_carry_over_puts_carried_rows_first_per_township():
         ("大店镇", "w-late", "逾期未核实"), ("大店镇", "w-over", "逾期未核实"), ("大店镇", "w-open", "待核实"),
         ("大店镇", "w-new2", "新下发"), ("大店镇", "w-now", "新下发"),
         ("夹沟镇", "w-jg", "逾期未核实"), ("夹沟镇", "w-jg-new", "新下发")]
+
+
+def test_the_lists_show_the_household_number_as_the_roster_writes_it_and_say_it_is_shared():
+    """Rows of households keyed per village because the roster gives their 户编号 to persons of
+    several villages (`pipelines.reference.split_shared_households`: H1 and H1@夹沟镇郑楼村) go out
+    with the 户编号 as written, 状态 saying it is shared; a 撤回 row (no visit), a plain
+    household and a lead are written as they are."""
+    note = "（底册户编号 H1 多户共用：跨 2 个村，本行只列本村的人；请核对更正底册）"
+    rows = pl.DataFrame([township_row(w, t, "2026-10", hh=h) | {"状态": st} for w, t, h, st in [
+        ("w1", "大店镇", "H1", "待核实"), ("w2", "夹沟镇", "H1@夹沟镇郑楼村", "新下发"),
+        ("w3", "夹沟镇", "H1@夹沟镇郑楼村", "撤回"), ("w4", "大店镇", "B", "新下发"), ("w5", "大店镇", None, "新下发")]],
+        schema={c: pl.String for c in ["状态", *TOWNSHIP_COLUMNS, "township", "period"]})
+    notes = pl.DataFrame({"household_id": ["H1", "H1@夹沟镇郑楼村"], "note": [note, note]})
+    sent = as_sent(rows, notes)
+    assert sent.columns == rows.columns and sent.drop("户编号", "状态").equals(rows.drop("户编号", "状态"))
+    assert sent["户编号"].to_list() == ["H1", "H1", "H1", "B", None]
+    assert sent["状态"].to_list() == ["待核实" + note, "新下发" + note, "撤回", "新下发", "新下发"]
+    assert as_sent(rows.filter(pl.col("户编号") == "B"), notes.clear()).equals(rows.filter(pl.col("户编号") == "B"))
 
 
 def test_issued_from_rows_keeps_first_period():

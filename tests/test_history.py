@@ -405,6 +405,59 @@ def test_an_open_warning_moves_with_its_household_to_its_new_township(prefect_ha
     sent = pl.concat([pl.read_csv(f, infer_schema=False) for f in (out / "2026-10" / "county" / "派单").glob("*.csv")])
     assert sent.filter(pl.col("预警编号") == w1)["乡（镇）"].to_list() == [town_b]
 
+def test_a_household_number_shared_across_townships_lists_each_township_its_own_persons(prefect_harness, tmp_path):
+    """September's 户籍底册 gives the persons of household B (township TB) the 户编号 of household
+    A (township TA): a slip, or Excel's 15 digits. Each village's persons are a household of
+    their own, as if the roster had been corrected: every list names its own township's persons
+    only, A's open August warnings stay on TA's list under their 预警编号 (A is still on the
+    roster), B's on TB's; the lists show 户编号 A as written, 状态 saying it is shared; every
+    department balances and the report names the 户编号."""
+    import csv
+    import io
+
+    from sample_data.generate import generate
+
+    county, out = tmp_path / "c", tmp_path / "o"
+    generate(county, seed=13, periods=("2026-08", "2026-09"), households=300)
+    assert _run(county, out, "2026-08") == 0
+    aug = pl.concat([df for df in _town_files(out, "2026-08").values()])
+    warned = (aug.filter(pl.col("户编号").is_not_null(), pl.col("涉及人员") != "全户")
+              .sort("户编号").unique("户编号", keep="first", maintain_order=True))
+    a = warned.row(0, named=True)
+    b = warned.filter(pl.col("乡（镇）") != a["乡（镇）"]).row(0, named=True)
+    ha, hb, ta, tb = a["户编号"], b["户编号"], a["乡（镇）"], b["乡（镇）"]
+    f = next((county / "inbox" / "2026-09" / "户籍底册").glob("*.csv"))
+    raw = f.read_bytes()
+    enc = "utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8"
+    rows = list(csv.reader(io.StringIO(raw.decode(enc))))
+    hid = rows[0].index("户编号")
+    for r in rows[1:]:
+        r[hid] = ha if r[hid] == hb else r[hid]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    f.write_bytes(buf.getvalue().encode(enc))
+    assert _run(county, out, "2026-09") == 0
+
+    roster = pl.read_csv(f, infer_schema=False)
+    roster = roster.rename({next(c for c in roster.columns if c.startswith("乡")): "乡（镇）"})
+    lives = dict(roster.select("人编号", "乡（镇）").iter_rows())
+    warnings = pl.read_parquet(out / "2026-09" / "warnings.parquet").filter(pl.col("household_id").is_not_null())
+    for w in warnings.iter_rows(named=True):
+        assert {lives[p] for p in w["person_ids"]} <= {w["township"]}, w
+    sep = _town_files(out, "2026-09")
+    for town, df in sep.items():
+        assert not df["户编号"].drop_nulls().str.contains("@").any()
+        mine = set(roster.filter(pl.col("户编号") == ha, pl.col("乡（镇）") == town)["姓名"])
+        for r in df.filter(pl.col("户编号") == ha).iter_rows(named=True):
+            assert set(r["涉及人员"].split("、")) - {"全户"} <= mine, (town, r)
+            assert f"底册户编号 {ha} 多户共用" in r["状态"] and "不在本期户籍底册" not in r["状态"], r
+    assert set(aug.filter(pl.col("户编号") == ha)["预警编号"]) <= set(sep[ta].filter(pl.col("户编号") == ha)["预警编号"])
+    assert set(aug.filter(pl.col("户编号") == hb)["预警编号"]) <= set(sep[tb]["预警编号"])
+    assert pl.read_csv(out / "2026-09" / "county" / "行数核对_accounting.csv")["balanced"].all()
+    quality = pl.read_csv(out / "2026-09" / "county" / "数据质量报告.csv", infer_schema=False)
+    assert f"户编号 {ha}：" in quality.filter(pl.col("类别").str.starts_with("户编号多户共用"))["说明"].item()
+
+
 def test_a_returned_list_the_run_cannot_read_is_told_back_to_its_township(prefect_harness, tmp_path):
     """A township's answers saved by WPS or Excel 97-2003 (`.et`, `.xls`) are set aside before
     reading, and a workbook's hidden sheet is not read: each township is told in its 反馈退回

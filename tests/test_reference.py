@@ -6,7 +6,7 @@ import polars as pl
 from flows import attention_lines
 from pipelines.reference import (align_grid, grid_fields_missing, grid_phones_destroyed, household_size_disagrees,
                                  households_without_head, persons_listed_twice, roster_fields_missing,
-                                 shared_household_ids)
+                                 shared_household_ids, shared_notes, split_shared_households)
 from schemas.outputs import Finding
 
 HEADS = ["户主", "本人"]
@@ -53,6 +53,70 @@ def test_a_roster_whose_households_each_have_one_head_and_place_has_no_such_find
     roster = _roster([("H1", "p1", "大店镇", "李湖村", "户主"), ("H1", "p2", "大店镇", "李湖村", None),
                       ("341302101201000000", "p3", "永镇镇", "孙集村", "户主")])
     assert shared_household_ids(roster, HEADS).is_empty()
+
+
+SHARED = [  # (household_id, person_id, township, village, relation)
+    ("341302000000000000", "H7-01", "永镇镇", "孙集村", "户主"),  # Excel's 15 digits: three households of
+    ("341302000000000000", "H3-01", "大店镇", "李湖村", "户主"),  # three villages, two townships, share one
+    ("341302000000000000", "H3-02", "大店镇", "李湖村", "配偶"),
+    ("341302000000000000", "H5-01", "大店", "韩湖", "户主"),
+    ("341302000000000000", "H5-02", "大店镇", "韩湖村", "之子"),  # (one village, spelt two ways)
+    ("H2", "H2-01", "夹沟镇", "郑楼村", "户主"),  # two households of one village: two heads, one place
+    ("H2", "H2-02", "夹沟镇", "郑楼村", "户主"),
+    ("H4", "H4-01", "夹沟镇", "郑楼村", "户主"),  # a plain household
+]
+
+
+def test_a_household_number_persons_of_several_villages_share_is_one_household_per_village():
+    """341302000000000000 (Excel's 15 digits) over three households of three villages in two
+    townships: the run would warn them as one household, put the warning on one township's list
+    and name the others' persons there. Each village's persons are a household of their own:
+    the village of the first person by 人编号 (where the whole 户编号 was placed) keeps the
+    户编号, the others are keyed 户编号@乡镇村 as their first row spells the place; a village spelt
+    with and without its suffix is one village; two heads in one village stay one household.
+    Rows, their order and columns are the roster's; a roster without such a 户编号 is returned as it is."""
+    roster = _roster(SHARED)
+    split = split_shared_households(roster)
+    assert split.columns == roster.columns and split.drop("household_id").equals(roster.drop("household_id"))
+    assert split["household_id"].to_list() == [
+        "341302000000000000@永镇镇孙集村", "341302000000000000", "341302000000000000",
+        "341302000000000000@大店韩湖", "341302000000000000@大店韩湖", "H2", "H2", "H4"]
+    plain = roster.filter(pl.col("household_id") != "341302000000000000")
+    assert split_shared_households(plain) is plain
+    one_village = _roster([("H9", "p1", "大店", "韩湖", "户主"), ("H9", "p2", "大店镇", "韩湖村", "配偶")])
+    assert split_shared_households(one_village) is one_village
+    # the finding still names the 户编号 as the roster writes it, with all its heads and villages
+    d = shared_household_ids(split, HEADS)["detail"].item()
+    assert "户编号 341302000000000000：3 名户主（第 2、3、5 行），跨 3 个村" in d and "@" not in d
+    assert "户编号 H2：2 名户主（第 7、8 行）" in d and "各村的人按一户预警" in d
+
+
+def test_the_lists_say_which_households_share_their_number_in_the_roster():
+    """A list row of a household whose 户编号 the roster shares says so in its 状态, for the
+    township to have the roster corrected: with persons in other villages (the row names this
+    village's alone), or several 户主 listed as one household; a plain household says nothing."""
+    notes = dict(shared_notes(split_shared_households(_roster(SHARED)), HEADS).iter_rows())
+    assert notes == {
+        "341302000000000000": "（底册户编号 341302000000000000 多户共用：跨 3 个村，本行只列本村的人；请核对更正底册）",
+        "341302000000000000@永镇镇孙集村": "（底册户编号 341302000000000000 多户共用：跨 3 个村，本行只列本村的人；请核对更正底册）",
+        "341302000000000000@大店韩湖": "（底册户编号 341302000000000000 多户共用：跨 3 个村，本行只列本村的人；请核对更正底册）",
+        "H2": "（底册户编号 H2 多户共用：本行 2 名户主按一户列出；请核对更正底册）",
+    }
+
+
+def test_a_grid_row_of_a_shared_household_number_is_the_household_of_the_village_it_names():
+    """The grid's row for 341302000000000000 in 永镇镇孙集村 gives that village's household its
+    grid worker (not the one that kept the 户编号, in 大店镇); a row naming another place or none
+    stays with the one that kept it."""
+    roster = split_shared_households(_roster(SHARED))
+    grid = pl.DataFrame({
+        "dept": ["网格"] * 3, "file": ["网格/网格.csv"] * 3, "line": [2, 3, 4], "grid_id": ["G1", "G2", "G3"],
+        "township": ["永镇", "大店镇", None], "village": ["孙集", "李湖村", None], "grid_worker": ["甲", "乙", "丙"],
+        "household_id": ["341302000000000000", "341302000000000000", "H4"],
+    })
+    aligned, note = align_grid(grid, roster)
+    assert aligned.columns == grid.columns and note.is_empty()
+    assert aligned["household_id"].to_list() == ["341302000000000000@永镇镇孙集村", "341302000000000000", "H4"]
 
 
 def test_grid_household_numbers_written_otherwise_are_read_as_the_rosters_and_noted():

@@ -170,6 +170,31 @@ def test_m1_m2_share_one_warning_id():
     assert w.equals(assign_warnings(sig, ROSTER, P, None, CFG)[0])  # stable on re-run
 
 
+def test_a_household_number_shared_by_two_villages_is_warned_as_two_households():
+    """The roster gives 户编号 A to 赵七 of 夹沟镇郑楼村 too (Excel's 15 digits, or a slip). Each
+    village's persons are a household (`split_shared_households`): M1 and M2 of 张三 and of 赵七
+    are two warnings, each in its own township, naming its own persons, M2 weighing each
+    household's own income; 张三's keeps the 预警编号 of household A."""
+    from pipelines.reference import split_shared_households
+
+    zhao = pl.DataFrame({"person_id": ["A-03"], "household_id": ["A"], "township": ["夹沟镇"], "village": ["郑楼村"],
+                         "group": ["3组"], "name": ["赵七"], "id_number": ["341302198001011232"], "relation": ["户主"],
+                         "household_size": [1], "income_per_capita": [8000.0], "household_type": ["监测户"],
+                         "phone": ["13800000001"]})
+    roster = split_shared_households(pl.concat([ROSTER, zhao]))
+    settlements = med(("A-01", "张*", None, 6000.0), ("A-03", "赵*", None, 6000.0))
+    sig = run_rules({"med_settlement": settlements[0]}, settlements[1], roster, CFG, P)
+    w, _ = assign_warnings(sig, roster, P, None, CFG)
+    by = {r["warning_id"]: r for r in w.group_by("warning_id").agg(
+        pl.col("household_id", "township").first(), pl.col("rule").sort(),
+        pl.col("person_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort()).iter_rows(named=True)}
+    assert sorted((r["household_id"], r["township"], r["rule"], r["person_ids"]) for r in by.values()) == [
+        ("A", "大店镇", ["M1", "M2"], ["A-01"]), ("A@夹沟镇郑楼村", "夹沟镇", ["M1", "M2"], ["A-03"])]
+    assert "人均 8,000 元 × 1 人" in fired(sig, "M2").filter(pl.col("township") == "夹沟镇")["basis"].item()
+    alone = assign_warnings(run({"med_settlement": med(("A-01", "张*", None, 6000.0))}), ROSTER, P, None, CFG)[0]
+    assert alone["warning_id"][0] in by
+
+
 @pytest.mark.parametrize("second,fires", [(5000.0, True), (4999.99, False)])
 def test_m3_lead_groups_masked_id_variants(second, fires):
     sig = run({"med_settlement": med((None, "赵*", "341302********5678", 15000.0),
