@@ -70,7 +70,7 @@ from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_an
                                       unconfirmable, without_yes)
 from pipelines.validate import REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_ranks, rejected_files, to_person_records  # noqa: E402
 from pipelines.year_to_date import RELINK_COLUMNS, YTD_COLUMNS, merge, settle_years, to_relink  # noqa: E402
-from schemas.inputs import PERSON_KINDS  # noqa: E402
+from schemas.inputs import PERSON_KINDS, as_written  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
 # Exit codes scripts can rely on (docs/OPERATIONS.md).
@@ -795,15 +795,17 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     for dept, df in dispatched.items():
         outputs.write_csv(df, county / "派单" / f"派单_{dept}_{period}.csv")
 
+    # (machine-readable too, household_id is the 户编号 as the roster writes it: SPEC §5)
+    written = as_written(pl.col("household_id"))
     links = pl.read_parquet(work / "links.parquet")
-    outputs.write_parquet(links.select("dept", "record_id", "decision", "person_id", "household_id", "score", "kind", "reason"),
+    outputs.write_parquet(links.select("dept", "record_id", "decision", "person_id", written, "score", "kind", "reason"),
                           stage / "links.parquet")
     outputs.write_parquet(
-        warnings.select("warning_id", "household_id", "township", "risk_type", "rule", "severity", "dept",
+        warnings.select("warning_id", written, "township", "risk_type", "rule", "severity", "dept",
                         "record_ids", "person_ids", "basis", "signal"),
         stage / "warnings.parquet",
     )
-    outputs.write_parquet(status, stage / "warning_status.parquet")
+    outputs.write_parquet(status.with_columns(written), stage / "warning_status.parquet")
     con = warehouse.connect(paths.warehouse)
     try:
         inputs = report.report_inputs(con, period)

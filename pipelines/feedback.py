@@ -527,7 +527,7 @@ def _split_off(rows: pl.DataFrame, roster: pl.DataFrame, persons: pl.DataFrame) 
         _all=pl.col("_left").all(),
         _tos=pl.col("_now").filter("_left").unique(),
         _names=pl.col("name").filter("_left").str.join("、"),
-        _where=pl.format(f"{{}} {SPLIT_OFF} {{}}，现住{{}}", "name", "_now", place).filter("_left").str.join("；"),
+        _where=pl.format(f"{{}} {SPLIT_OFF} {{}}，现住{{}}", "name", as_written(pl.col("_now")), place).filter("_left").str.join("；"),
     )
     one = pl.col("_all") & (pl.col("_tos").list.len() == 1)
     return per.select(
@@ -564,7 +564,7 @@ def _follow_households(rows: pl.DataFrame, roster: pl.DataFrame, grid: pl.DataFr
         pl.col(a).ne_missing(pl.col(b)) for a, b in (("乡（镇）", "_t"), ("行政村", "_v"), ("村民小组", "_g")))
     was = pl.concat_str("乡（镇）", "行政村", "村民小组", ignore_nulls=True)
     since = pl.concat_str(pl.lit("，原下发日期"), pl.col("下发日期").fill_null(""))
-    split = pl.concat_str(pl.col("_names"), pl.lit(f" {SPLIT_OFF} "), pl.col("_to"))
+    split = pl.concat_str(pl.col("_names"), pl.lit(f" {SPLIT_OFF} "), as_written(pl.col("_to")))
     came_from = (pl.when(pl.col("_to").is_not_null() & moved)
                  .then(pl.concat_str(pl.lit("（"), split, pl.lit("，由"), was, pl.lit("迁入"), since, pl.lit("）")))
                  .when(pl.col("_to").is_not_null()).then(pl.concat_str(pl.lit("（"), split, pl.lit("）")))

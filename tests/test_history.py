@@ -444,6 +444,10 @@ def test_a_household_number_shared_across_townships_lists_each_township_its_own_
     warnings = pl.read_parquet(out / "2026-09" / "warnings.parquet").filter(pl.col("household_id").is_not_null())
     for w in warnings.iter_rows(named=True):
         assert {lives[p] for p in w["person_ids"]} <= {w["township"]}, w
+    # machine-readable files too name the 户编号 as the roster writes it (SPEC §5), the run's key aside
+    assert not warnings["household_id"].str.contains("@").any()
+    for name in ("links.parquet", "warning_status.parquet"):
+        assert not pl.read_parquet(out / "2026-09" / name)["household_id"].drop_nulls().str.contains("@").any()
     sep = _town_files(out, "2026-09")
     for town, df in sep.items():
         assert not df["户编号"].drop_nulls().str.contains("@").any()
