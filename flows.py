@@ -606,7 +606,8 @@ def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: li
     table = accounting.account(rows, links, superseded.filter(pl.col("dept").is_in(person_depts)))
     # partial run: the other departments' stored rows complete the period
     links = _concat([links, _read(paths.work / "kept_links.parquet")]).sort("dept", "kind", "record_id")
-    rejected = _concat([rejected, _read(paths.work / "kept_rejected.parquet")], REJECTED_SCHEMA)
+    rejected = _concat([rejected, _read(paths.work / "kept_rejected.parquet")], REJECTED_SCHEMA).sort(
+        "dept", nulls_last=True, maintain_order=True)  # (in the order a full run gives: by folder)
     superseded = _concat([superseded, _read(paths.work / "kept_superseded.parquet")], SUPERSEDED_SCHEMA)
     table = _concat([table, _read(paths.work / "kept_accounting.parquet")]).cast(table.schema).sort("dept")
     links.write_parquet(paths.work / "links.parquet")
@@ -783,7 +784,8 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     )
     kept_quality = _read(work / "kept_quality.parquet")
     if kept_quality is not None:
-        quality = pl.concat([quality, kept_quality.select(list(QUALITY_COLUMNS)).cast(QUALITY_COLUMNS)])
+        quality = accounting.in_report_order(
+            pl.concat([quality, kept_quality.select(list(QUALITY_COLUMNS)).cast(QUALITY_COLUMNS)]))
     outputs.write_csv(quality.rename(QUALITY_HEADERS), county / "数据质量报告.csv")
     outputs.write_csv(pl.read_parquet(work / "accounting.parquet"), county / "行数核对_accounting.csv")
     summary, overdue = feedback.overdue_by_township(status)

@@ -168,5 +168,10 @@ def quality_report(
                              "their households would share one township list; run each county from its own inbox",
                              "township", pl.col("county").list.join("、")),
             count=pl.lit(1, pl.Int64)))
-    return QualityFinding.validate(pl.concat([p.cast(cols) for p in parts], how="vertical").sort(
-        "category", "dept", "file", "detail", nulls_last=True))
+    return QualityFinding.validate(in_report_order(pl.concat([p.cast(cols) for p in parts], how="vertical")))
+
+
+def in_report_order(quality: pl.DataFrame) -> pl.DataFrame:
+    """数据质量报告's rows in its order (category, department, file, detail), a partial run's
+    findings and those it keeps of the other departments alike."""
+    return quality.sort("category", "dept", "file", "detail", nulls_last=True)
