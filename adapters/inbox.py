@@ -137,13 +137,6 @@ def _wrong_type(suffix: str) -> str:
             f"({suffix or 'no extension'}): only .csv and .xlsx files are read")
 
 
-def missing_departments(files: pl.DataFrame, cfg: Config) -> list[str]:
-    """Folders of the config (departments, roster, grid) with no file this period."""
-    have = set(files["dept"].to_list())
-    wanted = [cfg.kinds["roster"].folder, cfg.kinds["grid"].folder, *cfg.departments]
-    return [d for d in wanted if d not in have]
-
-
 # ------------------------------------------------------------------------------------------
 # Reading one file
 

@@ -35,7 +35,6 @@ import polars as pl
 
 from schemas.links import RosterChange, RosterDigest
 
-PERIOD_TABLES = ("deliveries", "settlements", "links", "warnings", "rejected", "accounting")
 # `warning_status` is stored as a log: a period's snapshot holds every warning ever issued, and most
 # rows are the same as the period before (6.1M rows in a city's October, growing quadratically)
 STATUS, STATUS_LOG, STATUS_PERIODS = "warning_status", "warning_status_log", "warning_status_periods"

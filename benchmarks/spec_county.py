@@ -465,7 +465,7 @@ class G:
                 w.writerow([title] + [""] * (len(cols) - 1)); ln += 1
             w.writerow(shown); ln += 1
             for i, r in enumerate(rows):
-                w.writerow([("" if c == "序号" and False else (i + 1 if c == "序号" else r.get(c, ""))) for c in cols])
+                w.writerow([i + 1 if c == "序号" else r.get(c, "") for c in cols])
                 ln += 1
                 lines.append(ln)
             if total_row:

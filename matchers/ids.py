@@ -11,7 +11,6 @@ from schemas.outputs import QUALITY_COLUMNS, Finding
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
 _CHECK_ARR = np.array(list(CHECK), dtype="<U1")
-ID_COLUMNS = ("id_norm", "kept", "id_status")
 
 
 def check_char(id17: str) -> str:

@@ -665,7 +665,7 @@ def write_roster(pdir: Path, w: World, idx: int) -> None:
              str(h.size), h.htype, h.category, h.cleared, str(h.income), h.phone]
             for h in w.households for p in h.members]
     write_csv(pdir / "户籍底册" / "防返贫监测对象.csv", head, rows, encoding="utf-8-sig")
-    grids, rng = [], random.Random("grid")
+    grids = []
     big: list = []
     by_village: dict = {}
     for h in sorted(w.households, key=lambda h: (h.village.township, h.village.name, h.group, h.hid)):

@@ -112,7 +112,6 @@ class World:
             v = rng.choices(self.villages, vw)[0]
             self.households.append(self._household(f"H{i:07d}", v))
         self.by_hid = {h.hid: h for h in self.households}
-        self.by_pid = {p.pid: p for p in self.persons}
 
     # --- people -------------------------------------------------------------------------------
     def surname(self, rng: random.Random, v: Village) -> str:

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from adapters.inbox import ReadError, discover, missing_departments, read_delivery, read_period, read_table, read_tables
+from adapters.inbox import ReadError, discover, read_delivery, read_period, read_table, read_tables
 from config import load_config
 from pipelines.standardize import detect_kind, known_headers
 
@@ -463,8 +463,6 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     assert "loose.csv" in msgs
     ignored = [p for p in problems if p.file in ("医保/~$结算明细.xlsx", "医保/.DS_Store")]
     assert len(ignored) == 2 and not any(p.set_aside for p in ignored) and "ignored" in ignored[0].problem
-    assert "医保" not in missing_departments(files, CFG)
-    assert "户籍底册" in missing_departments(files, CFG)
 
 
 def test_a_folder_named_as_the_department_calls_itself_is_that_department(tmp_path):
