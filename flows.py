@@ -515,7 +515,8 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         accepted.write_parquet(paths.work / "answers_new.parquet")
     if issued is not None:
         issued.write_parquet(paths.work / "issued_earlier.parquet")
-        earlier_rows.write_parquet(paths.work / "township_rows_earlier.parquet")
+        if earlier_rows is not None:  # (a first run with 反馈/ in its inbox: nothing was issued before)
+            earlier_rows.write_parquet(paths.work / "township_rows_earlier.parquet")
         feedback.warning_status(issued, answers, as_of).write_parquet(paths.work / "status_earlier.parquet")
     if previous_status is not None:
         previous_status.write_parquet(paths.work / "status_previous.parquet")
