@@ -111,6 +111,27 @@ def test_a_rule_copied_under_a_new_name_is_checked_against_the_rule_it_runs(tmp_
         load_config(bad)
 
 
+@pytest.mark.parametrize("edit, says", [
+    (lambda t: "[rules.M1]\nthreshold = 8000\n", "no [folders] section"),
+    (lambda t: t.replace("\nthreshold = 5000", "\nthreshhold = 5000", 1), "rules.M1.threshhold: unknown key"),
+    (lambda t: t.replace("\nthreshold = 5000", "\n", 1), "rules.M1.threshold is missing"),
+    (lambda t: t.replace("\nmatch_threshold = ", "\nmatch_threshhold = ", 1), "matching.match_threshhold: unknown key"),
+])
+def test_a_config_file_missing_or_mistyping_a_key_is_refused_naming_it(edit, says, tmp_path, capsys):
+    """A --config file holding only the changed values, or a rule key mistyped or left out, is exit 2
+    naming the key before anything is read. They were a bare `'kinds'` (a KeyError's text), a
+    KeyError inside issue_warnings after linking (exit 1), and a dataclass's `unexpected keyword
+    argument`."""
+    from config import DEFAULT_CONFIG
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    mine = tmp_path / "my_rules.toml"
+    mine.write_text(edit(text), encoding="utf-8")
+    assert mine.read_text(encoding="utf-8") != text
+    args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--config", str(mine)]
+    assert flows.main(args) == 2
+    assert says in capsys.readouterr().err
+
+
 def test_an_out_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, capsys):
     (tmp_path / "2026-10").mkdir()
     blocked = tmp_path / "out_is_a_file"
