@@ -1423,7 +1423,9 @@ def _check_dates(period: str, issue_date: str | None) -> str | None:
     """What is wrong with --period and --issue-date, or None. The lists go out after the month's
     deliveries: a 下发日期 inside or before the period is a typo (2026-10-02 for 2026-11-02) that
     would date every deadline a month early."""
-    try:
+    try:  # (strptime alone takes 2026-9, whose folder and history would sort after 2026-10)
+        if not re.fullmatch(r"\d{4}-\d{2}", period):
+            raise ValueError(period)
         start = datetime.strptime(period, "%Y-%m").date()
     except ValueError:
         return f"--period must be YYYY-MM, got {period!r}"

@@ -132,6 +132,15 @@ def test_a_config_file_missing_or_mistyping_a_key_is_refused_naming_it(edit, say
     assert says in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("period", ["2026-9", "2026-009", " 2026-10", "2026-10-01"])
+def test_a_period_not_written_yyyy_mm_is_refused_as_such(period, tmp_path, capsys):
+    """2026-9 was taken as a period (strptime reads one digit): with a folder 2026-9 it would be
+    stored so, and sort after 2026-10 in every 'period < ?' of the history."""
+    (tmp_path / period).mkdir()
+    assert flows.main(["run", "--inbox", str(tmp_path), "--period", period, "--out", str(tmp_path / "o")]) == 2
+    assert "--period must be YYYY-MM" in capsys.readouterr().err
+
+
 def test_an_out_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, capsys):
     (tmp_path / "2026-10").mkdir()
     blocked = tmp_path / "out_is_a_file"
