@@ -1262,7 +1262,9 @@ def print_summary(result: dict) -> None:
     for r in result["accounting"]:
         print(f"  {r['dept']}: {r['rows_read']} = {r['superseded']} + {r['matched']} + {r['review']} + "
               f"{r['unmatched']} + {r['rejected']}  {'OK' if r['balanced'] else 'MISMATCH'}")
-    print(f"预警 warnings issued: {result['warnings']} (repeats suppressed: {result['suppressed']})")
+    # (a partial run counts the repeats its re-read departments' rules suppressed: the kept ones' are not stored)
+    scope = f" in the re-read {', '.join(result['departments'])}" if result.get("departments") else ""
+    print(f"预警 warnings issued: {result['warnings']} (repeats suppressed{scope}: {result['suppressed']})")
     fb = result["feedback"]
     if fb["returned"]:
         print(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']} + unanswered {fb['unanswered']}"
