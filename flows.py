@@ -702,7 +702,9 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     )
     feedback.warning_status(issued, _read(work / "answers_all.parquet"), issue_date).write_parquet(
         work / "status_all.parquet")
-    first = new.filter(pl.col("下发日期") != issue_date.isoformat()).height
+    held = (before.filter(pl.col("状态") != feedback.STATUS_WITHDRAWN)["预警编号"] if before is not None
+            else pl.Series([], dtype=pl.String))  # (one an earlier re-run sent keeps its date: not sent now)
+    first = new.filter(pl.col("下发日期") != issue_date.isoformat(), ~pl.col("预警编号").is_in(held.implode())).height
     return {"deadline": deadline.isoformat(), "sent_now": first, "sent_on": sent_on.isoformat(),
             "withdrawn": withdrawn.height}
 

@@ -691,12 +691,17 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     is sent now, not on the period's old 下发日期, and is not overdue on arrival."""
     if before is None:
         return new_rows
-    live = before.filter(pl.col("状态") != STATUS_WITHDRAWN)["预警编号"]  # (one taken back and raised again: sent now)
-    now = ~pl.col("预警编号").is_in(live.implode())
-    return new_rows.with_columns(
-        下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).otherwise("下发日期"),
-        核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).otherwise("核实截止日期"),
-    )
+    live = before.filter(pl.col("状态") != STATUS_WITHDRAWN)  # (one taken back and raised again: sent now)
+    now = ~pl.col("预警编号").is_in(live["预警编号"].implode())
+    # one the list held, sent after the period's lists (an earlier re-run sent it): as sent then, not
+    # re-dated to the period's 下发日期 (it would read overdue from before it went out)
+    sent = live.select("预警编号", _sent=pl.col("下发日期").cast(pl.String),
+                       _due=pl.col("核实截止日期").cast(pl.String)).unique("预警编号", keep="first")
+    later = pl.col("_sent").is_not_null() & (pl.col("_sent") > pl.col("下发日期"))
+    return new_rows.join(sent, on="预警编号", how="left", maintain_order="left").with_columns(
+        下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).when(later).then("_sent").otherwise("下发日期"),
+        核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).when(later).then("_due").otherwise("核实截止日期"),
+    ).drop("_sent", "_due")
 
 
 def withdrawn_rows(before: pl.DataFrame | None, rows: pl.DataFrame, status_earlier: pl.DataFrame | None) -> pl.DataFrame:

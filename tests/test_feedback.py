@@ -536,6 +536,22 @@ def test_a_rerun_dates_the_warnings_its_period_did_not_send_before_by_when_they_
     assert status.filter(pl.col("warning_id") == "w-new")["status"].item() == "open"
 
 
+def test_a_warning_an_earlier_rerun_sent_keeps_its_date_when_the_period_is_run_again():
+    """2026-10's lists went out on 10-09; a --dept re-run on 12-04 sent w-late (dated 12-04, due
+    12-09). Run again on 12-20 (a cascade from an earlier month), w-late is in the list before:
+    it stays as sent on 12-04, not re-dated 10-09 with a deadline of 10-13 (overdue from before it
+    went out). w-sent, sent with the lists, keeps the period's date."""
+    new = pl.DataFrame([township_row(w, "大店镇", "2026-10", hh=h) for w, h in
+                        [("w-sent", "A"), ("w-late", "B")]]).drop("period")
+    before = pl.DataFrame([township_row("w-sent", "大店镇", "2026-10") | {"状态": "新下发"},
+                           township_row("w-late", "大店镇", "2026-10", hh="B", issued="2026-12-04")
+                           | {"状态": "新下发", "核实截止日期": "2026-12-09"}])
+    now = D(2026, 12, 20)
+    deadline = add_working_days(now, CFG.run.verify_working_days)[0]
+    got = first_sent(new, before, now, deadline).select("预警编号", "下发日期", "核实截止日期").rows()
+    assert got == [("w-sent", "2026-10-09", "2026-10-13"), ("w-late", "2026-12-04", "2026-12-09")]
+
+
 def test_a_warning_a_rerun_no_longer_raises_is_withdrawn_and_stays_known_as_issued():
     """2026-11 re-run with a higher threshold no longer raises w-now (sent before as 新下发) and
     its earlier period withdrew w-late (carried before): both come back as 撤回 rows, as written,
