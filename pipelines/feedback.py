@@ -190,7 +190,7 @@ def _empty_rejected() -> pl.DataFrame:
 
 def check_feedback(
     feedback: pl.DataFrame, issued: pl.DataFrame, as_of: date, cfg: FeedbackConfig | None = None,
-    ranks: Mapping[str, int] | None = None,
+    ranks: Mapping[str, int] | None = None, period: str | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """One delivery of returned rows -> (accepted, unanswered, rejected); every input row lands in
     exactly one (asserted).
@@ -207,6 +207,8 @@ def check_feedback(
     `warning_id` spelled as issued, in the order put in, plus `rank` (1 = the latest answer to
     that warning in this delivery: by the file's place in `ranks`, then line; 2 = the one
     before ...) and `is_latest` (rank == 1).
+    `period` (the 反馈 folder's): an unknown 预警编号 of that period or later (YJ<YYYYMM>-…) is a
+    list of this period put back into its own 反馈/, and its reason says where answers go.
     """
     cfg = cfg or FeedbackConfig()
     sufs = cfg.township_suffixes
@@ -267,9 +269,16 @@ def check_feedback(
     ).with_columns(_bad=pl.any_horizontal("_unknown", "_wrong_row", "_wrong_file", "_early", "_future"))
 
     vds = vd.dt.to_string("%Y-%m-%d")
+    this_or_later = pl.lit(False)
+    if period is not None:  # (YJ202610-… answered in 2026-10/反馈/: issued by this period's run, not before it)
+        month = pl.col("warning_id").str.normalize("NFKC").str.extract(r"(?i)^\s*YJ\s*(\d{6})")
+        this_or_later = month.is_not_null() & (month >= pl.lit(period.replace("-", "")))
     checks = [  # (flag, field, value, reason)
         ("_unknown", "warning_id", pl.col("warning_id"),
-         pl.lit("预警编号不存在（未下发过此编号） unknown warning id")),
+         pl.when(this_or_later).then(pl.lit(
+             f"预警编号属于本期（{period}）或以后下发的清单，本期 反馈/ 只收此前下发的预警：请把答复放入下一期的 反馈/ "
+             f"warning issued by this period's run or later: answers to it go into the next period's 反馈/"))
+         .otherwise(pl.lit("预警编号不存在（未下发过此编号） unknown warning id"))),
         ("_wrong_row", "township", pl.col("township"),
          pl.format("乡（镇）填写为“{}”，与该预警所属乡镇不符 warning belongs to another township", "_row_town")),
         ("_wrong_file", "file", pl.col("file"),

@@ -90,6 +90,21 @@ def test_rejections_name_field_and_reason():
     assert got[5]["township"] == "大店镇" and got[-2]["township"] == "夹沟镇" and got[4]["township"] == "大店镇"
 
 
+def test_an_answer_to_a_list_of_the_folders_own_period_says_where_answers_go():
+    """2026-10's own list put back into 2026-10/反馈/ (not the next period's): its 预警编号 were
+    issued by this period's run, so 'never issued' (未下发过此编号) was wrong; the reason says to
+    put the answers into the next period's 反馈/. An unknown id of an earlier month stays unknown."""
+    rows = fb((DADIAN, 2, "YJ202610-0123456789", "大店镇", "属实", "是", "张", D(2026, 11, 1), None),
+              (DADIAN, 3, "yj 202611-0123456789", "大店镇", "属实", "是", "张", D(2026, 11, 1), None),
+              (DADIAN, 4, "YJ202609-0123456789", "大店镇", "属实", "是", "张", D(2026, 11, 1), None))
+    rej = check_feedback(rows, ISSUED, D(2026, 11, 3), period="2026-10")[2].sort("line")
+    assert rej["line"].to_list() == [2, 3, 4] and set(rej["field"]) == {"warning_id"}
+    own, later, earlier = rej["reason"].to_list()
+    assert "下一期的 反馈/" in own and "下一期的 反馈/" in later and "未下发过此编号" not in own
+    assert "未下发过此编号" in earlier and "下一期" not in earlier
+    assert "未下发过此编号" in check_feedback(rows, ISSUED, D(2026, 11, 3))[2]["reason"][0]  # (period not given)
+
+
 def test_answer_from_unknown_sender_is_not_returned_to_the_warning_owner():
     f = fb(("反馈/清单(1).csv", 2, W3, "某某镇", "属实", None, None, None, None),
            ("反馈/清单(1).csv", 3, W3, None, "属实", None, None, D(2026, 9, 1), None))
