@@ -390,6 +390,8 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
 
 
 SEVERITIES = ("高", "中", "低")
+# settings whose default is a word but that take a number too ("measured", or a share from 0 to 1)
+_EITHER_SHAPE = {"matching.census_completeness": ("text", "a number")}
 # what a rule may leave out: its description and flags (defaults in build_config) and the
 # parameters the rules read with a default (`RuleConfig.get`): every other key of the default rule is read
 _RULE_OPTIONAL = frozenset({"label", "severity", "lead", "per_person", "impl", "high_threshold", "high_grades",
@@ -413,6 +415,8 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
     the rule it runs. Raises ValueError naming the key, so a bad `--set` or file is exit 2
     before anything is read, not a failure inside the rules after linking."""
     def check(key: str, v: Any, d: Any) -> None:
+        if key in _EITHER_SHAPE and _shape(v) in _EITHER_SHAPE[key]:
+            return  # (its own check, in its dataclass, says what it may be)
         if _shape(v) != _shape(d):
             raise ValueError(f"{key} must be {_shape(d)}, got {v!r}")
         if isinstance(d, list) and d and any(_shape(x) != _shape(d[0]) for x in v):

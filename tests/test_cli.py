@@ -65,6 +65,18 @@ def test_help_shows_examples_and_exit_codes(capsys):
     assert flows.main(["run", "--nonsense"]) == 2
 
 
+def test_a_census_completeness_share_is_taken_as_documented(tmp_path):
+    """docs/OPERATIONS.md: 'pins it with --set matching.census_completeness=0.4'. It was refused,
+    'must be text, got 0.4' (the default is the word "measured"), from --set and from a file."""
+    from config import DEFAULT_CONFIG, load_config
+    assert load_config(None, ["matching.census_completeness=0.4"]).matching.census_completeness == 0.4
+    mine = tmp_path / "my_rules.toml"
+    mine.write_text(DEFAULT_CONFIG.read_text(encoding="utf-8").replace(
+        'census_completeness = "measured"', "census_completeness = 0.4"), encoding="utf-8")
+    assert load_config(mine).matching.census_completeness == 0.4
+    assert load_config(None, ["matching.census_completeness=measured"]).matching.census_completeness == "measured"
+
+
 @pytest.mark.parametrize("value", ["half", "1.5", "-0.1"])
 def test_a_census_completeness_that_is_not_a_share_is_refused(value, capsys):
     args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.census_completeness={value}"]
