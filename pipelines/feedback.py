@@ -702,11 +702,16 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
         return new_rows
     live = before.filter(pl.col("状态") != STATUS_WITHDRAWN)  # (one taken back and raised again: sent now)
     now = ~pl.col("预警编号").is_in(live["预警编号"].implode())
-    # one the list held, sent after the period's lists (an earlier re-run sent it): as sent then, not
-    # re-dated to the period's 下发日期 (it would read overdue from before it went out)
+    # one the list held, sent after the period's lists went out (an earlier re-run sent it): as sent
+    # then, not re-dated to the period's 下发日期 (it would read overdue from before it went out). The
+    # lists' date is the earliest 下发日期 the list gave this period's warnings; those sent with them
+    # take the period's 下发日期 as it is now (an --issue-date re-dates them, earlier or later)
     sent = live.select("预警编号", _sent=pl.col("下发日期").cast(pl.String),
                        _due=pl.col("核实截止日期").cast(pl.String)).unique("预警编号", keep="first")
-    later = pl.col("_sent").is_not_null() & (pl.col("_sent") > pl.col("下发日期"))
+    own = sent.filter(pl.col("预警编号").is_in(new_rows["预警编号"].implode()))
+    lists_out = own["_sent"].drop_nulls().min() if own.height else None
+    later = (pl.col("_sent").is_not_null() & (pl.col("_sent") > pl.lit(lists_out)) if lists_out is not None
+             else pl.lit(False))
     return new_rows.join(sent, on="预警编号", how="left", maintain_order="left").with_columns(
         下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).when(later).then("_sent").otherwise("下发日期"),
         核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).when(later).then("_due").otherwise("核实截止日期"),

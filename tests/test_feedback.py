@@ -565,6 +565,11 @@ def test_a_warning_an_earlier_rerun_sent_keeps_its_date_when_the_period_is_run_a
     deadline = add_working_days(now, CFG.run.verify_working_days)[0]
     got = first_sent(new, before, now, deadline).select("预警编号", "下发日期", "核实截止日期").rows()
     assert got == [("w-sent", "2026-10-09", "2026-10-13"), ("w-late", "2026-12-04", "2026-12-09")]
+    # --issue-date re-dates the lists (10-05, due 10-08), earlier or later: w-sent follows, w-late was sent later
+    for issued, due in (("2026-10-05", "2026-10-08"), ("2026-10-12", "2026-10-15")):
+        redated = new.with_columns(下发日期=pl.lit(issued), 核实截止日期=pl.lit(due))
+        got = first_sent(redated, before, now, deadline).select("预警编号", "下发日期", "核实截止日期").rows()
+        assert got == [("w-sent", issued, due), ("w-late", "2026-12-04", "2026-12-09")]
 
 
 def test_a_warning_a_rerun_no_longer_raises_is_withdrawn_and_stays_known_as_issued():
