@@ -51,6 +51,7 @@ if __name__ == "__main__" and sys.argv[1:2] in (["run"], ["province"]):
 # memory +0.2 GiB; kept for good it was +4 GiB).
 os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:30000,muzzy_decay_ms:0")
 
+import duckdb  # noqa: E402
 import polars as pl  # noqa: E402
 from prefect import flow, task  # noqa: E402
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact  # noqa: E402
@@ -1483,6 +1484,10 @@ def main(argv: list[str] | None = None) -> int:
         return _run_locked(args, cfg, wh, only)
     except OSError as exc:  # OUT or the warehouse's folder not writable, a disk full before the run began
         return _err(f"cannot use {exc.filename or wh}: {exc.strerror or exc}", EXIT_FAILED)
+    except duckdb.Error as exc:  # opened before the run: a --warehouse that is no DuckDB file (a wrong path, a
+        # truncated copy) or one of another DuckDB version; its I/O message names the file only
+        said = str(exc).splitlines()[0] if isinstance(exc, duckdb.IOException) else type(exc).__name__
+        return _err(f"cannot open the warehouse {wh}: {said}", EXIT_FAILED)
 
 
 def _no_full_run(args, wh: Path) -> str:

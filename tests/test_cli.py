@@ -162,6 +162,19 @@ def test_an_out_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, cap
     assert err.startswith("error: cannot use") and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+def test_a_warehouse_that_is_no_duckdb_file_is_one_line_not_a_traceback(tmp_path, capsys):
+    """--warehouse naming a file DuckDB cannot open (a wrong path, a truncated copy): it was opened
+    before the run, outside its error handling, and printed duckdb's whole traceback."""
+    (tmp_path / "2026-10").mkdir()
+    bad = tmp_path / "warehouse.duckdb"
+    bad.write_text("not a database")
+    assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(tmp_path / "o"),
+                       "--warehouse", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot open the warehouse {bad}") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_dept_naming_a_reference_folder_says_it_is_always_read(tmp_path, capsys):
     (tmp_path / "2026-10").mkdir()
     assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(tmp_path / "o"),
