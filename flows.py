@@ -1644,6 +1644,10 @@ def _province(args) -> int:
     for c in counties:
         if not (Path(c["inbox"]) / args.period).is_dir():
             return _err(f"{c['name']}: no period folder {Path(c['inbox']) / args.period}", EXIT_USAGE)
+        try:  # a bad setting is named now (as `run` and `deploy` do), not told as a ValueError per county
+            load_config(*county_settings(c, args.config, args.set))
+        except (OSError, ValueError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+            return _err(f"{c['name']}: configuration: {exc}", EXIT_USAGE)
     # Worker processes import the tasks by module name: use the importable `flows`, not `__main__`.
     from flows import province_run as province
     from prefect.settings import PREFECT_API_URL
