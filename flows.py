@@ -51,6 +51,7 @@ if __name__ == "__main__" and sys.argv[1:2] in (["run"], ["province"]):
 # memory +0.2 GiB; kept for good it was +4 GiB).
 os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:30000,muzzy_decay_ms:0")
 
+import duckdb  # noqa: E402
 import polars as pl  # noqa: E402
 from prefect import flow, task  # noqa: E402
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact  # noqa: E402
@@ -488,7 +489,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
                                                                    ["预警编号", "township", "户编号", "period", "下发日期", "核实截止日期"]}))
         files = pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == cfg.kinds["feedback"].folder)
         accepted, unanswered, refused = feedback.check_feedback(
-            returned, issued, as_of, cfg.feedback, delivery_ranks(files, cfg.inbox.later_marks))
+            returned, issued, as_of, cfg.feedback, delivery_ranks(files, cfg.inbox.later_marks), period=period)
         overruled, findings = feedback.disagreements(accepted)
         findings = pl.concat([findings, feedback.year_slips(returned, accepted)])
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
@@ -515,7 +516,8 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         accepted.write_parquet(paths.work / "answers_new.parquet")
     if issued is not None:
         issued.write_parquet(paths.work / "issued_earlier.parquet")
-        earlier_rows.write_parquet(paths.work / "township_rows_earlier.parquet")
+        if earlier_rows is not None:  # (a first run with 反馈/ in its inbox: nothing was issued before)
+            earlier_rows.write_parquet(paths.work / "township_rows_earlier.parquet")
         feedback.warning_status(issued, answers, as_of).write_parquet(paths.work / "status_earlier.parquet")
     if previous_status is not None:
         previous_status.write_parquet(paths.work / "status_previous.parquet")
@@ -701,7 +703,9 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     )
     feedback.warning_status(issued, _read(work / "answers_all.parquet"), issue_date).write_parquet(
         work / "status_all.parquet")
-    first = new.filter(pl.col("下发日期") != issue_date.isoformat()).height
+    held = (before.filter(pl.col("状态") != feedback.STATUS_WITHDRAWN)["预警编号"] if before is not None
+            else pl.Series([], dtype=pl.String))  # (one an earlier re-run sent keeps its date: not sent now)
+    first = new.filter(pl.col("下发日期") != issue_date.isoformat(), ~pl.col("预警编号").is_in(held.implode())).height
     return {"deadline": deadline.isoformat(), "sent_now": first, "sent_on": sent_on.isoformat(),
             "withdrawn": withdrawn.height}
 
@@ -1261,7 +1265,9 @@ def print_summary(result: dict) -> None:
     for r in result["accounting"]:
         print(f"  {r['dept']}: {r['rows_read']} = {r['superseded']} + {r['matched']} + {r['review']} + "
               f"{r['unmatched']} + {r['rejected']}  {'OK' if r['balanced'] else 'MISMATCH'}")
-    print(f"预警 warnings issued: {result['warnings']} (repeats suppressed: {result['suppressed']})")
+    # (a partial run counts the repeats its re-read departments' rules suppressed: the kept ones' are not stored)
+    scope = f" in the re-read {', '.join(result['departments'])}" if result.get("departments") else ""
+    print(f"预警 warnings issued: {result['warnings']} (repeats suppressed{scope}: {result['suppressed']})")
     fb = result["feedback"]
     if fb["returned"]:
         print(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']} + unanswered {fb['unanswered']}"
@@ -1422,7 +1428,9 @@ def _check_dates(period: str, issue_date: str | None) -> str | None:
     """What is wrong with --period and --issue-date, or None. The lists go out after the month's
     deliveries: a 下发日期 inside or before the period is a typo (2026-10-02 for 2026-11-02) that
     would date every deadline a month early."""
-    try:
+    try:  # (strptime alone takes 2026-9, whose folder and history would sort after 2026-10)
+        if not re.fullmatch(r"\d{4}-\d{2}", period):
+            raise ValueError(period)
         start = datetime.strptime(period, "%Y-%m").date()
     except ValueError:
         return f"--period must be YYYY-MM, got {period!r}"
@@ -1476,6 +1484,10 @@ def main(argv: list[str] | None = None) -> int:
         return _run_locked(args, cfg, wh, only)
     except OSError as exc:  # OUT or the warehouse's folder not writable, a disk full before the run began
         return _err(f"cannot use {exc.filename or wh}: {exc.strerror or exc}", EXIT_FAILED)
+    except duckdb.Error as exc:  # opened before the run: a --warehouse that is no DuckDB file (a wrong path, a
+        # truncated copy) or one of another DuckDB version; its I/O message names the file only
+        said = str(exc).splitlines()[0] if isinstance(exc, duckdb.IOException) else type(exc).__name__
+        return _err(f"cannot open the warehouse {wh}: {said}", EXIT_FAILED)
 
 
 def _no_full_run(args, wh: Path) -> str:
@@ -1632,6 +1644,10 @@ def _province(args) -> int:
     for c in counties:
         if not (Path(c["inbox"]) / args.period).is_dir():
             return _err(f"{c['name']}: no period folder {Path(c['inbox']) / args.period}", EXIT_USAGE)
+        try:  # a bad setting is named now (as `run` and `deploy` do), not told as a ValueError per county
+            load_config(*county_settings(c, args.config, args.set))
+        except (OSError, ValueError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+            return _err(f"{c['name']}: configuration: {exc}", EXIT_USAGE)
     # Worker processes import the tasks by module name: use the importable `flows`, not `__main__`.
     from flows import province_run as province
     from prefect.settings import PREFECT_API_URL

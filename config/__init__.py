@@ -8,6 +8,7 @@ everything tunable arrives through a `Config`.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import tomllib
@@ -389,6 +390,12 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
 
 
 SEVERITIES = ("高", "中", "低")
+# settings whose default is a word but that take a number too ("measured", or a share from 0 to 1)
+_EITHER_SHAPE = {"matching.census_completeness": ("text", "a number")}
+# what a rule may leave out: its description and flags (defaults in build_config) and the
+# parameters the rules read with a default (`RuleConfig.get`): every other key of the default rule is read
+_RULE_OPTIONAL = frozenset({"label", "severity", "lead", "per_person", "impl", "high_threshold", "high_grades",
+                            "min_roster_share", "risk_type_by_disaster"})
 
 
 def _shape(v: Any) -> str:
@@ -408,6 +415,8 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
     the rule it runs. Raises ValueError naming the key, so a bad `--set` or file is exit 2
     before anything is read, not a failure inside the rules after linking."""
     def check(key: str, v: Any, d: Any) -> None:
+        if key in _EITHER_SHAPE and _shape(v) in _EITHER_SHAPE[key]:
+            return  # (its own check, in its dataclass, says what it may be)
         if _shape(v) != _shape(d):
             raise ValueError(f"{key} must be {_shape(d)}, got {v!r}")
         if isinstance(d, list) and d and any(_shape(x) != _shape(d[0]) for x in v):
@@ -417,14 +426,29 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
                 if k in d:
                     check(f"{key}.{k}", x, d[k])
 
-    for section in ("run", "inbox", "matching", "feedback"):
+    for section in ("folders", "kinds", "rules"):
+        if not isinstance(raw.get(section), dict):
+            raise ValueError(f"no [{section}] section: a --config file is a whole copy of config/default.toml "
+                             f"with your changes (to change single values, --set KEY=VALUE)")
+    settings = {"run": RunConfig, "inbox": InboxConfig, "matching": MatchingConfig, "feedback": FeedbackConfig}
+    for section, cls in settings.items():
         if isinstance(raw.get(section), dict):
+            known = {f.name for f in dataclasses.fields(cls)} | set(default.get(section, {}))
+            if unknown := sorted(set(raw[section]) - known):
+                raise ValueError(f"{section}.{unknown[0]}: unknown key (a typo? config/default.toml's [{section}] "
+                                 f"has no such setting)")
             check(section, raw[section], default.get(section, {}))
     defaults = default.get("rules", {})
+    any_rule_key = {k for r in defaults.values() if isinstance(r, dict) for k in r} | {"impl"}
     for name, rule in raw.get("rules", {}).items():
         if not isinstance(rule, dict):
             raise ValueError(f"rules.{name} must be a table")
         base = defaults.get(rule.get("impl", name), defaults.get(name, {}))
+        if unknown := sorted(set(rule) - any_rule_key):
+            raise ValueError(f"rules.{name}.{unknown[0]}: unknown key (a typo? no rule of config/default.toml has it)")
+        if missing := [k for k in base if k not in rule and k not in _RULE_OPTIONAL]:
+            raise ValueError(f"rules.{name}.{missing[0]} is missing (config/default.toml's rules."
+                             f"{rule.get('impl', name)} has {missing[0]} = {base[missing[0]]!r})")
         for k, v in rule.items():
             if k in base:
                 check(f"rules.{name}.{k}", v, base[k])

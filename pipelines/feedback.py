@@ -190,7 +190,7 @@ def _empty_rejected() -> pl.DataFrame:
 
 def check_feedback(
     feedback: pl.DataFrame, issued: pl.DataFrame, as_of: date, cfg: FeedbackConfig | None = None,
-    ranks: Mapping[str, int] | None = None,
+    ranks: Mapping[str, int] | None = None, period: str | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """One delivery of returned rows -> (accepted, unanswered, rejected); every input row lands in
     exactly one (asserted).
@@ -207,6 +207,8 @@ def check_feedback(
     `warning_id` spelled as issued, in the order put in, plus `rank` (1 = the latest answer to
     that warning in this delivery: by the file's place in `ranks`, then line; 2 = the one
     before ...) and `is_latest` (rank == 1).
+    `period` (the 反馈 folder's): an unknown 预警编号 of that period or later (YJ<YYYYMM>-…) is a
+    list of this period put back into its own 反馈/, and its reason says where answers go.
     """
     cfg = cfg or FeedbackConfig()
     sufs = cfg.township_suffixes
@@ -267,9 +269,16 @@ def check_feedback(
     ).with_columns(_bad=pl.any_horizontal("_unknown", "_wrong_row", "_wrong_file", "_early", "_future"))
 
     vds = vd.dt.to_string("%Y-%m-%d")
+    this_or_later = pl.lit(False)
+    if period is not None:  # (YJ202610-… answered in 2026-10/反馈/: issued by this period's run, not before it)
+        month = pl.col("warning_id").str.normalize("NFKC").str.extract(r"(?i)^\s*YJ\s*(\d{6})")
+        this_or_later = month.is_not_null() & (month >= pl.lit(period.replace("-", "")))
     checks = [  # (flag, field, value, reason)
         ("_unknown", "warning_id", pl.col("warning_id"),
-         pl.lit("预警编号不存在（未下发过此编号） unknown warning id")),
+         pl.when(this_or_later).then(pl.lit(
+             f"预警编号属于本期（{period}）或以后下发的清单，本期 反馈/ 只收此前下发的预警：请把答复放入下一期的 反馈/ "
+             f"warning issued by this period's run or later: answers to it go into the next period's 反馈/"))
+         .otherwise(pl.lit("预警编号不存在（未下发过此编号） unknown warning id"))),
         ("_wrong_row", "township", pl.col("township"),
          pl.format("乡（镇）填写为“{}”，与该预警所属乡镇不符 warning belongs to another township", "_row_town")),
         ("_wrong_file", "file", pl.col("file"),
@@ -691,12 +700,22 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     is sent now, not on the period's old 下发日期, and is not overdue on arrival."""
     if before is None:
         return new_rows
-    live = before.filter(pl.col("状态") != STATUS_WITHDRAWN)["预警编号"]  # (one taken back and raised again: sent now)
-    now = ~pl.col("预警编号").is_in(live.implode())
-    return new_rows.with_columns(
-        下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).otherwise("下发日期"),
-        核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).otherwise("核实截止日期"),
-    )
+    live = before.filter(pl.col("状态") != STATUS_WITHDRAWN)  # (one taken back and raised again: sent now)
+    now = ~pl.col("预警编号").is_in(live["预警编号"].implode())
+    # one the list held, sent after the period's lists went out (an earlier re-run sent it): as sent
+    # then, not re-dated to the period's 下发日期 (it would read overdue from before it went out). The
+    # lists' date is the earliest 下发日期 the list gave this period's warnings; those sent with them
+    # take the period's 下发日期 as it is now (an --issue-date re-dates them, earlier or later)
+    sent = live.select("预警编号", _sent=pl.col("下发日期").cast(pl.String),
+                       _due=pl.col("核实截止日期").cast(pl.String)).unique("预警编号", keep="first")
+    own = sent.filter(pl.col("预警编号").is_in(new_rows["预警编号"].implode()))
+    lists_out = own["_sent"].drop_nulls().min() if own.height else None
+    later = (pl.col("_sent").is_not_null() & (pl.col("_sent") > pl.lit(lists_out)) if lists_out is not None
+             else pl.lit(False))
+    return new_rows.join(sent, on="预警编号", how="left", maintain_order="left").with_columns(
+        下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).when(later).then("_sent").otherwise("下发日期"),
+        核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).when(later).then("_due").otherwise("核实截止日期"),
+    ).drop("_sent", "_due")
 
 
 def withdrawn_rows(before: pl.DataFrame | None, rows: pl.DataFrame, status_earlier: pl.DataFrame | None) -> pl.DataFrame:

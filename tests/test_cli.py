@@ -65,6 +65,18 @@ def test_help_shows_examples_and_exit_codes(capsys):
     assert flows.main(["run", "--nonsense"]) == 2
 
 
+def test_a_census_completeness_share_is_taken_as_documented(tmp_path):
+    """docs/OPERATIONS.md: 'pins it with --set matching.census_completeness=0.4'. It was refused,
+    'must be text, got 0.4' (the default is the word "measured"), from --set and from a file."""
+    from config import DEFAULT_CONFIG, load_config
+    assert load_config(None, ["matching.census_completeness=0.4"]).matching.census_completeness == 0.4
+    mine = tmp_path / "my_rules.toml"
+    mine.write_text(DEFAULT_CONFIG.read_text(encoding="utf-8").replace(
+        'census_completeness = "measured"', "census_completeness = 0.4"), encoding="utf-8")
+    assert load_config(mine).matching.census_completeness == 0.4
+    assert load_config(None, ["matching.census_completeness=measured"]).matching.census_completeness == "measured"
+
+
 @pytest.mark.parametrize("value", ["half", "1.5", "-0.1"])
 def test_a_census_completeness_that_is_not_a_share_is_refused(value, capsys):
     args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.census_completeness={value}"]
@@ -111,6 +123,36 @@ def test_a_rule_copied_under_a_new_name_is_checked_against_the_rule_it_runs(tmp_
         load_config(bad)
 
 
+@pytest.mark.parametrize("edit, says", [
+    (lambda t: "[rules.M1]\nthreshold = 8000\n", "no [folders] section"),
+    (lambda t: t.replace("\nthreshold = 5000", "\nthreshhold = 5000", 1), "rules.M1.threshhold: unknown key"),
+    (lambda t: t.replace("\nthreshold = 5000", "\n", 1), "rules.M1.threshold is missing"),
+    (lambda t: t.replace("\nmatch_threshold = ", "\nmatch_threshhold = ", 1), "matching.match_threshhold: unknown key"),
+])
+def test_a_config_file_missing_or_mistyping_a_key_is_refused_naming_it(edit, says, tmp_path, capsys):
+    """A --config file holding only the changed values, or a rule key mistyped or left out, is exit 2
+    naming the key before anything is read. They were a bare `'kinds'` (a KeyError's text), a
+    KeyError inside issue_warnings after linking (exit 1), and a dataclass's `unexpected keyword
+    argument`."""
+    from config import DEFAULT_CONFIG
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    mine = tmp_path / "my_rules.toml"
+    mine.write_text(edit(text), encoding="utf-8")
+    assert mine.read_text(encoding="utf-8") != text
+    args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--config", str(mine)]
+    assert flows.main(args) == 2
+    assert says in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("period", ["2026-9", "2026-009", " 2026-10", "2026-10-01"])
+def test_a_period_not_written_yyyy_mm_is_refused_as_such(period, tmp_path, capsys):
+    """2026-9 was taken as a period (strptime reads one digit): with a folder 2026-9 it would be
+    stored so, and sort after 2026-10 in every 'period < ?' of the history."""
+    (tmp_path / period).mkdir()
+    assert flows.main(["run", "--inbox", str(tmp_path), "--period", period, "--out", str(tmp_path / "o")]) == 2
+    assert "--period must be YYYY-MM" in capsys.readouterr().err
+
+
 def test_an_out_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, capsys):
     (tmp_path / "2026-10").mkdir()
     blocked = tmp_path / "out_is_a_file"
@@ -118,6 +160,19 @@ def test_an_out_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, cap
     assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(blocked)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: cannot use") and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_warehouse_that_is_no_duckdb_file_is_one_line_not_a_traceback(tmp_path, capsys):
+    """--warehouse naming a file DuckDB cannot open (a wrong path, a truncated copy): it was opened
+    before the run, outside its error handling, and printed duckdb's whole traceback."""
+    (tmp_path / "2026-10").mkdir()
+    bad = tmp_path / "warehouse.duckdb"
+    bad.write_text("not a database")
+    assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(tmp_path / "o"),
+                       "--warehouse", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot open the warehouse {bad}") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_dept_naming_a_reference_folder_says_it_is_always_read(tmp_path, capsys):
@@ -165,7 +220,11 @@ def test_partial_rerun_keeps_the_other_departments(full_run, capsys):
     assert published["复核原因"].str.len_chars().min() > 0
     published.drop("复核原因").write_csv(queue, include_bom=True)
     assert _run(county / "inbox", out, "--dept", "医保", "--dept", "civil") == 0
-    assert "partial run: re-read 医保, 民政" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "partial run: re-read 医保, 民政" in said
+    # all departments' warnings, but only the re-read ones' suppressed repeats (it said 'repeats suppressed: 0'
+    # on a month whose full run suppressed 10)
+    assert "(repeats suppressed in the re-read 医保, 民政: " in said
     key = ["warning_id", "rule"]
     before, after = pl.read_parquet(full / "warnings.parquet"), pl.read_parquet(out / PERIOD / "warnings.parquet")
     assert after.sort(key).select(key, "household_id", "basis").equals(before.sort(key).select(key, "household_id", "basis"))

@@ -90,6 +90,21 @@ def test_rejections_name_field_and_reason():
     assert got[5]["township"] == "大店镇" and got[-2]["township"] == "夹沟镇" and got[4]["township"] == "大店镇"
 
 
+def test_an_answer_to_a_list_of_the_folders_own_period_says_where_answers_go():
+    """2026-10's own list put back into 2026-10/反馈/ (not the next period's): its 预警编号 were
+    issued by this period's run, so 'never issued' (未下发过此编号) was wrong; the reason says to
+    put the answers into the next period's 反馈/. An unknown id of an earlier month stays unknown."""
+    rows = fb((DADIAN, 2, "YJ202610-0123456789", "大店镇", "属实", "是", "张", D(2026, 11, 1), None),
+              (DADIAN, 3, "yj 202611-0123456789", "大店镇", "属实", "是", "张", D(2026, 11, 1), None),
+              (DADIAN, 4, "YJ202609-0123456789", "大店镇", "属实", "是", "张", D(2026, 11, 1), None))
+    rej = check_feedback(rows, ISSUED, D(2026, 11, 3), period="2026-10")[2].sort("line")
+    assert rej["line"].to_list() == [2, 3, 4] and set(rej["field"]) == {"warning_id"}
+    own, later, earlier = rej["reason"].to_list()
+    assert "下一期的 反馈/" in own and "下一期的 反馈/" in later and "未下发过此编号" not in own
+    assert "未下发过此编号" in earlier and "下一期" not in earlier
+    assert "未下发过此编号" in check_feedback(rows, ISSUED, D(2026, 11, 3))[2]["reason"][0]  # (period not given)
+
+
 def test_answer_from_unknown_sender_is_not_returned_to_the_warning_owner():
     f = fb(("反馈/清单(1).csv", 2, W3, "某某镇", "属实", None, None, None, None),
            ("反馈/清单(1).csv", 3, W3, None, "属实", None, None, D(2026, 9, 1), None))
@@ -534,6 +549,27 @@ def test_a_rerun_dates_the_warnings_its_period_did_not_send_before_by_when_they_
     status = warning_status(issued_from_rows(first_sent(new, before, now, deadline).with_columns(
         period=pl.lit("2026-10"))), None, D(2026, 12, 4))
     assert status.filter(pl.col("warning_id") == "w-new")["status"].item() == "open"
+
+
+def test_a_warning_an_earlier_rerun_sent_keeps_its_date_when_the_period_is_run_again():
+    """2026-10's lists went out on 10-09; a --dept re-run on 12-04 sent w-late (dated 12-04, due
+    12-09). Run again on 12-20 (a cascade from an earlier month), w-late is in the list before:
+    it stays as sent on 12-04, not re-dated 10-09 with a deadline of 10-13 (overdue from before it
+    went out). w-sent, sent with the lists, keeps the period's date."""
+    new = pl.DataFrame([township_row(w, "大店镇", "2026-10", hh=h) for w, h in
+                        [("w-sent", "A"), ("w-late", "B")]]).drop("period")
+    before = pl.DataFrame([township_row("w-sent", "大店镇", "2026-10") | {"状态": "新下发"},
+                           township_row("w-late", "大店镇", "2026-10", hh="B", issued="2026-12-04")
+                           | {"状态": "新下发", "核实截止日期": "2026-12-09"}])
+    now = D(2026, 12, 20)
+    deadline = add_working_days(now, CFG.run.verify_working_days)[0]
+    got = first_sent(new, before, now, deadline).select("预警编号", "下发日期", "核实截止日期").rows()
+    assert got == [("w-sent", "2026-10-09", "2026-10-13"), ("w-late", "2026-12-04", "2026-12-09")]
+    # --issue-date re-dates the lists (10-05, due 10-08), earlier or later: w-sent follows, w-late was sent later
+    for issued, due in (("2026-10-05", "2026-10-08"), ("2026-10-12", "2026-10-15")):
+        redated = new.with_columns(下发日期=pl.lit(issued), 核实截止日期=pl.lit(due))
+        got = first_sent(redated, before, now, deadline).select("预警编号", "下发日期", "核实截止日期").rows()
+        assert got == [("w-sent", issued, due), ("w-late", "2026-12-04", "2026-12-09")]
 
 
 def test_a_warning_a_rerun_no_longer_raises_is_withdrawn_and_stays_known_as_issued():

@@ -213,6 +213,24 @@ def test_runs_on_the_shared_example_delivery(prefect_harness, tmp_path):
     assert (tmp_path / PERIOD / "townships").is_dir()
 
 
+def test_a_first_run_with_returned_lists_in_its_inbox_sends_them_back(prefect_harness, tmp_path):
+    """A fresh OUT (an analyst trying rules into `--out /tmp/try`, or a county's first month on the
+    system) whose period holds a 反馈/ folder: no warning was issued before, so every answer is
+    set aside and listed back, and the run does not fail (it stopped in take_feedback with AttributeError)."""
+    from sample_data.generate import generate
+
+    generate(tmp_path / "county", seed=3, periods=(PERIOD,), households=60)
+    inbox = tmp_path / "county" / "inbox"
+    (inbox / PERIOD / "反馈").mkdir()
+    (inbox / PERIOD / "反馈" / "大店镇_2026-09_预警清单.csv").write_text(
+        "预警编号,乡（镇）,户编号,核实结果,是否纳入监测,核实人,核实日期,备注\n"
+        "YJ202609-0123456789,大店镇,H0000001,属实,是,张三,2026-10-08,\n", encoding="utf-8-sig")
+    out = tmp_path / "out"
+    assert _run(inbox, out) == 0
+    returned = list((out / PERIOD / "townships").glob("*/*_反馈退回.csv"))  # (no township known: the county's)
+    assert len(returned) == 1 and "YJ202609-0123456789" in returned[0].read_text(encoding="utf-8-sig")
+
+
 def test_cli_refuses_bad_input_clearly(tmp_path, capsys):
     assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-13x", "--out", str(tmp_path)]) == 2
     assert "YYYY-MM" in capsys.readouterr().err

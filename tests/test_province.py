@@ -81,6 +81,20 @@ def test_province_flow_runs_counties_as_concurrent_subflows(prefect_harness, two
     assert flows.province_run.task_runner._max_workers >= 2
 
 
+def test_a_county_setting_the_run_would_refuse_is_named_before_any_county_runs(tmp_path, capsys):
+    """A county's `set`/`config` with a wrong value: exit 2 naming the county and the key, as
+    `run` and `deploy` do. It ran every county and said only 'x: ValueError (details in the flow
+    run's log)', exit 1."""
+    (tmp_path / "inbox" / PERIOD).mkdir(parents=True)
+    toml = tmp_path / "counties.toml"
+    toml.write_text(f'[[county]]\nname = "测试县"\ncode = "341399"\ninbox = "{tmp_path / "inbox"}"\n'
+                    f'out = "{tmp_path / "out"}"\nset = ["M1.threshold=abc"]\n', encoding="utf-8")
+    assert flows.main(["province", "--counties", str(toml), "--period", PERIOD]) == 2
+    err = capsys.readouterr().err
+    assert "测试县" in err and "rules.M1.threshold must be a number" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_one_failing_county_does_not_stop_the_other(prefect_harness, two_counties, tmp_path):
     bad = {"name": "坏县", "code": "341399", "inbox": str(tmp_path / "none"), "out": str(tmp_path / "bad_out")}
     (tmp_path / "none" / PERIOD).mkdir(parents=True)  # an empty delivery: no roster, the run fails
