@@ -69,7 +69,9 @@ from pipelines.identify import unreadable_ids  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
                                       check_answers, describe, gone_from_roster, relinked,
                                       unconfirmable, without_yes)
-from pipelines.validate import REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_ranks, rejected_files, to_person_records  # noqa: E402
+from pipelines.validate import (  # noqa: E402
+    REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_ranks, in_headers, rejected_files, to_person_records,
+)
 from pipelines.year_to_date import RELINK_COLUMNS, YTD_COLUMNS, merge, settle_years, to_relink  # noqa: E402
 from schemas.inputs import PERSON_KINDS, as_written  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
@@ -776,7 +778,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     outputs.write_csv(township.county_summary(warnings), county / "县级汇总_乡镇x风险类型.csv")
     outputs.write_csv(queue, county / "人工复核队列.csv")
     outputs.write_csv(township.unplaced_leads(warnings), county / "无法落位的新增线索.csv")
-    rejected = pl.read_parquet(work / "rejected.parquet")
+    rejected = in_headers(pl.read_parquet(work / "rejected.parquet"), cfg.kinds)  # (fields as the extracts head them)
     outputs.write_csv(rejected.rename(REJECTED_HEADERS), county / "搁置行及原因.csv")
     # (a partial run keeps the published findings of the departments it did not re-read; an
     # unknown folder or a file at the period's root is found again by every run)

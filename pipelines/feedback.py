@@ -41,7 +41,7 @@ import polars as pl
 from config import Config, FeedbackConfig
 from pipelines.rules import SEVERITY_RANK, households
 from pipelines.township import UNPLACED, grid_workers, mask_ids
-from pipelines.validate import REJECTED_SCHEMA, delivery_order, delivery_place, mask_value, original_file
+from pipelines.validate import REJECTED_SCHEMA, delivery_order, delivery_place, in_headers, mask_value, original_file
 from schemas.inputs import as_written
 from schemas.outputs import FEEDBACK_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding, WarningStatus
 
@@ -814,9 +814,8 @@ def returned_to_township(
     needs `issued`), else the township of the warning named in `record_id`; rows where none is
     known go under UNKNOWN_TOWNSHIP for the county. Columns: 文件, 行号, 预警编号, 字段 (Chinese
     header), 填报内容, 原因; sorted by 文件, 行号."""
-    fields = cfg.kinds["feedback"].fields
-    header = {f: aliases[0] for f, aliases in fields.items()} | {"file": "文件"}
-    r = rejected.with_columns(
+    r = in_headers(rejected.with_columns(pl.col("kind").fill_null("feedback")), {"feedback": cfg.kinds["feedback"]})
+    r = r.with_columns(
         (pl.col("township") if "township" in rejected.columns else pl.lit(None, pl.String)).alias("_town"))
     if issued is not None:
         iss = _issued(issued)
@@ -826,13 +825,9 @@ def returned_to_township(
         r = r.join(iss.select(record_id="warning_id", _w_town="township"), on="record_id", how="left").with_columns(
             _town=pl.coalesce("_town", pl.col("file").replace_strict(files, default=None, return_dtype=pl.String),
                               "_w_town"))
-    reason = pl.col("reason")
-    for f, h in sorted(header.items(), key=lambda kv: -len(kv[0])):  # validator reasons start with the field name
-        reason = reason.str.replace_all(rf"(^|；){re.escape(f)} ", f"${{1}}{h} ")
     out = r.sort("file", "line", nulls_last=True, maintain_order=True).select(
         pl.col("_town").fill_null(UNKNOWN_TOWNSHIP).alias("_town"),
         pl.col("file").alias("文件"), pl.col("line").alias("行号"), pl.col("record_id").alias("预警编号"),
-        pl.col("field").replace_strict(header, default=pl.col("field"), return_dtype=pl.String).alias("字段"),
-        pl.col("value").alias("填报内容"), reason.alias("原因"),
+        pl.col("field").alias("字段"), pl.col("value").alias("填报内容"), pl.col("reason").alias("原因"),
     )
     return {t: df.drop("_town") for (t,), df in out.partition_by("_town", as_dict=True, maintain_order=True).items()}

@@ -19,6 +19,22 @@ REJECTED_SCHEMA = {
     "record_id": pl.String, "field": pl.String, "value": pl.String, "reason": pl.String,
 }
 _ID_FIELDS = {"id_raw", "id_number"}
+
+
+def in_headers(rejected: pl.DataFrame, kinds: Mapping[str, KindSpec]) -> pl.DataFrame:
+    """Rejected rows as the people who sent them read them: `field`, and the field named at the
+    start of each part of `reason` (`months_unpaid 数值不能为负 …`), in the extract's header as the
+    contract names it (its kind's first alias: 连续未缴费月数; `file` is 文件). Other columns unchanged."""
+    field, reason = pl.col("field"), pl.col("reason")
+    for name, spec in kinds.items():
+        header = {f: aliases[0] for f, aliases in spec.fields.items() if aliases} | {"file": "文件"}
+        said = pl.col("reason")
+        for f, h in sorted(header.items(), key=lambda kv: -len(kv[0])):
+            said = said.str.replace_all(rf"(^|；){re.escape(f)} ", f"${{1}}{h} ")
+        mine = pl.col("kind") == name
+        field = pl.when(mine).then(pl.col("field").replace(header)).otherwise(field)
+        reason = pl.when(mine).then(said).otherwise(reason)
+    return rejected.with_columns(field.alias("field"), reason.alias("reason"))
 # an ID number inside a value (学籍号 G + ID, 残疾人证号 = ID + 2 digits): a region code, a birth
 # date, 3 digits and a check character (18), or an old 15-digit ID standing alone; a record number
 # that merely has many digits (YB3413232026100002935: no date at the right place) is not one

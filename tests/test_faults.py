@@ -357,7 +357,7 @@ def redelivered_run(prefect_harness, county, reference, tmp_path_factory):
     shutil.copy2(disability, folder["教育"] / disability.name)
     civil = next(folder["民政"].glob("救助变动_*.csv"))
     bad = pl.read_csv(reference / PERIOD / "county" / "搁置行及原因.csv", infer_schema=False).filter(
-        (pl.col("文件") == f"{folder['民政'].name}/{civil.name}") & pl.col("字段").is_in(["category", "monthly_amount"]))
+        (pl.col("文件") == f"{folder['民政'].name}/{civil.name}") & pl.col("字段").is_in(["救助类别", "月救助金额"]))
     header, *body = _csv_rows(civil)
     fixes = []
     for line in bad["行号"].cast(pl.Int64).to_list():
@@ -498,7 +498,7 @@ def test_roster_rows_set_aside_are_said_on_the_console_once_per_reason(gaps_run)
     _, _, said = gaps_run
     attention = said.split("请注意 attention")[1].splitlines()
     roster = [line for line in attention if line.startswith("  行被搁置 户籍底册 户籍底册/")]
-    assert [line for line in roster if "必填项为空" in line and "id_number" in line]
+    assert [line for line in roster if "必填项为空" in line and "证件号码" in line]
     assert [line for line in roster if "编号重复" in line and line.endswith("（2 行 rows）")]
 
 

@@ -286,7 +286,7 @@ def test_review_answers_link_records_now_and_in_later_months(prefect_harness, tm
     first = answered.height + 2  # header row, then the answered rows: the mistakes follow
     answers_set_aside = set_aside.filter(pl.col("文件").str.contains("已复核"))
     assert sorted(zip(answers_set_aside["行号"].cast(int), answers_set_aside["字段"])) == [
-        (first, "verdict"), (first + 1, "person_id"), (first + 3, "record_id")]
+        (first, "是否本人"), (first + 1, "人编号"), (first + 3, "记录编号")]
     report = pl.read_csv(out / "2026-10" / "county" / "数据质量报告.csv", infer_schema=False)
     line = report.filter(pl.col("类别") == "人工复核结论 review answers")["说明"].item()
     used = answered.height + 1

@@ -7,8 +7,8 @@ import pytest
 from adapters.inbox import ReadError
 from config import load_config
 from pipelines.standardize import standardize
-from pipelines.validate import (delivery_ranks, keep_latest, mask_value, rejected_files, stand_ins, supersede,
-                                to_person_records, validate)
+from pipelines.validate import (delivery_ranks, in_headers, keep_latest, mask_value, rejected_files, stand_ins,
+                                supersede, to_person_records, validate)
 from schemas.inputs import EXTRACT_MODELS, PersonRecord, Rejected
 
 CFG = load_config()
@@ -424,3 +424,22 @@ def test_plain_values_take_the_quick_cast_and_parse_as_the_full_parser_does():
         assert whole[0].equals(pl.concat([p[0] for p in parts]))
         assert whole[1].equals(pl.concat([p[1] for p in parts]))
         assert whole[1].height > 0 and whole[0].height > 0
+
+
+def test_set_aside_rows_name_fields_as_the_extracts_head_them():
+    """搁置行及原因 goes back to the departments: the field and the reason read 连续未缴费月数, not
+    the run's months_unpaid; a field two kinds name differently takes its own kind's header."""
+    rej = pl.DataFrame({
+        "dept": ["人社", "民政", "教育", "医保"], "kind": ["hr", "civil", "education", None],
+        "file": ["a.csv", "b.csv", "c.csv", "d.pdf"], "line": [2, 3, 4, None],
+        "record_id": ["R1", "C1", "E1", None], "field": ["months_unpaid", "category", "name", None],
+        "value": ["'-1", "低收入", "", None],
+        "reason": ["months_unpaid 数值不能为负 negative value: '-1'；event_date 日期无法解析 unparseable date",
+                   "category 代码不在允许值中 unknown code: '低收入'", "name 缺失", "文件类型不对"],
+    })
+    got = in_headers(rej, CFG.kinds)
+    assert got["field"].to_list() == ["连续未缴费月数", "救助类别", "学生姓名", None]
+    assert got["reason"].to_list() == [
+        "连续未缴费月数 数值不能为负 negative value: '-1'；事件日期 日期无法解析 unparseable date",
+        "救助类别 代码不在允许值中 unknown code: '低收入'", "学生姓名 缺失", "文件类型不对"]
+    assert got.drop("field", "reason").equals(rej.drop("field", "reason"))
