@@ -73,7 +73,7 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
 
     Folders map to their canonical name via `cfg.folder_of` (Chinese or English alias). Unknown
     folders, files outside a department folder and non-CSV/XLSX files are reported, not listed;
-    hidden files and Office lock files (`.DS_Store`, `~$表.xlsx`) are noted and ignored.
+    hidden files, Office lock files and Windows' own (`.DS_Store`, `~$表.xlsx`, `Thumbs.db`) are noted and ignored.
     A file byte-identical to an earlier one of its folder gets `duplicate_of` and is read once (a
     copy in another department's folder is read there, and set aside when it fits no kind of it).
     """
@@ -100,7 +100,7 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
                                         schema={"file": pl.String, "modified": pl.Datetime("us")}), cfg.inbox.later_marks)
     for f in sorted(found, key=lambda f: (f["dept"], place[f["file"]])):
         dept, rel, p = f["dept"], f["file"], f["path"]
-        if p.name.startswith((".", "~$")):  # .DS_Store, Thumbs-like dotfiles, Excel/WPS lock files
+        if p.name.startswith((".", "~$")) or p.name.lower() in SYSTEM_FILES:  # .DS_Store, lock files, Thumbs.db
             problems.append(ReadError(rel, "隐藏或临时文件（如Excel打开时的~$锁文件），已忽略 hidden or temporary file "
                                            "(e.g. the ~$ lock file of an open workbook), ignored", dept, False))
             continue
@@ -148,6 +148,8 @@ def _cell(v) -> str | None:
     return s or None
 
 
+# files the systems themselves leave in a folder (Windows' picture cache and folder settings)
+SYSTEM_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini"}
 _OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")  # legacy Office container (.xls, .doc, encrypted .xlsx)
 MAX_CSV_FIELD = 1 << 28  # read over-long fields (validation sets their rows aside) instead of losing the file
 

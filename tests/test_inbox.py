@@ -443,6 +443,8 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     write(per / "医保" / "结算明细.zip", "PK")
     write(per / "医保" / "~$结算明细.xlsx", "lock")  # Excel's lock file while the workbook is open
     write(per / "医保" / ".DS_Store", "mac")
+    write(per / "医保" / "Thumbs.db", "windows")
+    write(per / "医保" / "desktop.ini", "windows")
     write(per / "其他部门" / "d.csv", body)
     write(per / "loose.csv", body)
     files, problems = discover(per, CFG)
@@ -461,8 +463,8 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     assert "wrong file type (.et)" in said["医保/结算明细.et"] and "unpack it" in said["医保/结算明细.zip"]
     assert "其他部门/" in msgs and "unknown folder" in msgs
     assert "loose.csv" in msgs
-    ignored = [p for p in problems if p.file in ("医保/~$结算明细.xlsx", "医保/.DS_Store")]
-    assert len(ignored) == 2 and not any(p.set_aside for p in ignored) and "ignored" in ignored[0].problem
+    ignored = [p for p in problems if p.file in ("医保/~$结算明细.xlsx", "医保/.DS_Store", "医保/Thumbs.db", "医保/desktop.ini")]
+    assert len(ignored) == 4 and not any(p.set_aside for p in ignored) and "ignored" in ignored[0].problem
 
 
 def test_a_folder_named_as_the_department_calls_itself_is_that_department(tmp_path):
