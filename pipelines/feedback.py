@@ -286,7 +286,9 @@ def check_feedback(
         ("_early", "verify_date", vds,
          pl.format("核实日期{}早于下发日期{} verify date before issue date", vds, pl.col("_issue").dt.to_string("%Y-%m-%d"))),
         ("_future", "verify_date", vds,
-         pl.format("核实日期{}晚于本次处理日期{} verify date after processing date", vds, pl.lit(as_of.isoformat()))),
+         pl.format("核实日期{}晚于本期清单下发日期{}（本次处理以该日为准）：日期笔误请更正，此后核实的请放入下一期 反馈/ "
+                   "verify date after this period's issue date {}: correct it, or put later answers into the next "
+                   "period's 反馈/", vds, pl.lit(as_of.isoformat()), pl.lit(as_of.isoformat()))),
     ]
     bad = x.filter("_bad")
     rejected = bad.select(
@@ -341,8 +343,8 @@ def year_slips(returned: pl.DataFrame, accepted: pl.DataFrame) -> pl.DataFrame:
         count=pl.len().cast(pl.Int64),
     ).select(
         category=pl.lit(Finding.FILE_NOTE), dept=pl.col("dept").fill_null("反馈"), file="file",
-        detail=pl.format("核实日期晚于本次处理日期，按上一年读取（Excel 为未写年份的日期补上了录入时的年份）"
-                         " verify dates after the processing date read a year earlier (Excel's year for a "
+        detail=pl.format("核实日期晚于本期清单下发日期，按上一年读取（Excel 为未写年份的日期补上了录入时的年份）"
+                         " verify dates after this period's issue date read a year earlier (Excel's year for a "
                          "date typed without one)：{}", "_w"),
         count="count",
     ).cast(QUALITY_COLUMNS)

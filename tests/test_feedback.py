@@ -84,7 +84,7 @@ def test_rejections_name_field_and_reason():
     assert got[5]["field"] == "township" and "another township" in got[5]["reason"]
     assert got[-2]["field"] == "file" and "夹沟镇" in got[-2]["reason"]
     assert got[7]["field"] == "verify_date" and "早于下发日期" in got[7]["reason"] and got[7]["value"] == "2026-10-01"
-    assert got[8]["field"] == "verify_date" and "晚于本次处理日期" in got[8]["reason"]
+    assert got[8]["field"] == "verify_date" and "晚于本期清单下发日期2026-11-05" in got[8]["reason"]
     assert set(rej["dept"]) == {"反馈"} and set(rej["kind"]) == {"feedback"}
     # told back to the township the answer came from, never to the warning's owner
     assert got[5]["township"] == "大店镇" and got[-2]["township"] == "夹沟镇" and got[4]["township"] == "大店镇"
@@ -118,7 +118,7 @@ def test_several_problems_in_one_row_all_named():
     acc, una, rej = check_feedback(f, ISSUED, AS_OF, CFG.feedback)
     assert acc.is_empty() and una.is_empty()
     r = rej.row(0, named=True)
-    assert r["field"] == "township" and r["reason"].count("；") == 2 and "晚于本次处理日期" in r["reason"]
+    assert r["field"] == "township" and r["reason"].count("；") == 2 and "晚于本期清单下发日期" in r["reason"]
 
 
 def test_a_date_excel_gave_the_typing_year_is_read_a_year_earlier():
