@@ -1553,7 +1553,7 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
                     own = str(Path(scratch) / f"{p}.toml")  # the file changed or is gone: its content then
                     Path(own).write_text(run["config_text"], encoding="utf-8")
                     how += " (the file's content as it was then)"
-            said.append(f"re-running {p}: it was run before {period} and depends on it; {how}")
+            said.append(f"re-running {p}: a later period already run, its sums and history depend on {period}; {how}")
             print(said[-1], file=sys.stderr, flush=True)
             print_summary(monthly_run(inbox, p, out, str(wh), own, sets, county=county))
     return said

@@ -686,7 +686,7 @@ def test_the_cascade_reruns_each_later_period_with_its_own_settings(rerun_after_
     assert [p for p, _ in again] == list(PERIODS)
     assert {p: sha for p, sha in again[1:]} == {p: first_sha[p] for p in ("2026-09", "2026-10")}
     assert first_sha["2026-09"] != first_sha["2026-10"]
-    assert "re-running 2026-09: it was run before 2026-08 and depends on it; with its own --set " in r["unchanged_said"]
+    assert "re-running 2026-09: a later period already run, its sums and history depend on 2026-08; with its own --set " in r["unchanged_said"]
     assert "--set M1.threshold=2000" in r["unchanged_said"]
     key = ["warning_id", "rule"]
     for p in ("2026-09", "2026-10"):

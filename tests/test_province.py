@@ -112,7 +112,7 @@ def test_a_county_run_again_for_an_earlier_month_runs_its_later_months_again(pre
     county = {"name": "县341323", "code": "341323", "inbox": str(tmp_path / "c" / "inbox"), "out": str(tmp_path / "o")}
     assert flows.run_county.fn(county, PERIOD, None, None, "2026-11-02")["later"] == []
     late = flows.run_county.fn(county, "2026-09", None, None, "2026-10-09")
-    assert late["later"] == ["re-running 2026-10: it was run before 2026-09 and depends on it; with its own default settings"]
+    assert late["later"] == ["re-running 2026-10: a later period already run, its sums and history depend on 2026-09; with its own default settings"]
     con = duckdb.connect(str(tmp_path / "o" / "warehouse.duckdb"), read_only=True)
     runs = con.sql("SELECT period, count(*) FROM runs WHERE status = 'ok' GROUP BY period ORDER BY period").fetchall()
     con.close()
