@@ -708,8 +708,10 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     held = (before.filter(pl.col("状态") != feedback.STATUS_WITHDRAWN)["预警编号"] if before is not None
             else pl.Series([], dtype=pl.String))  # (one an earlier re-run sent keeps its date: not sent now)
     first = new.filter(pl.col("下发日期") != issue_date.isoformat(), ~pl.col("预警编号").is_in(held.implode())).height
+    # (withdrawn now: of the rows taken back, those the list still warned of before this run)
     return {"deadline": deadline.isoformat(), "sent_now": first, "sent_on": sent_on.isoformat(),
-            "withdrawn": withdrawn.height}
+            "withdrawn": withdrawn.filter(pl.col("预警编号").is_in(held.implode())).height,
+            "withdrawn_all": withdrawn.height}
 
 
 def _not_read(work: Path, folder: str) -> pl.DataFrame | None:
@@ -1292,8 +1294,9 @@ def print_summary(result: dict) -> None:
         print(f"  {result['sent_now']} warnings the period's lists did not hold before go out now: 下发日期 "
               f"{result['sent_on']}, their own deadline")
     if result.get("withdrawn"):
-        print(f"撤回 withdrawn: {result['withdrawn']} rows of the lists sent before are no longer warned (状态 撤回, "
-              f"answers to them kept; one a township found 属实 stays dispatched)")
+        print(f"撤回 withdrawn: {result['withdrawn']} rows of the lists sent before are no longer warned "
+              f"({result['withdrawn_all']} rows 撤回 in all; answers to them kept; a warning a township found 属实 "
+              f"stays dispatched)")
     if result.get("settings_before"):
         print(f"note: {result['period']} was last run with {result['settings_before']}; this run's settings differ "
               "(later periods re-run keep their own)")

@@ -661,8 +661,11 @@ def rerun_after_later_months(prefect_harness, tmp_path_factory):
     unchanged = _state(out)
     code, withdrawn_said = _rerun(county, out, "2026-08", "--set", NOT_NEW_CARDS)
     assert code == 0
+    withdrawn = _state(out)
+    code, again_said = _rerun(county, out, "2026-08", "--set", NOT_NEW_CARDS, "--no-cascade")  # (once more, alike)
+    assert code == 0
     return {"first": first, "unchanged": unchanged, "unchanged_said": unchanged_said,
-            "withdrawn": _state(out), "withdrawn_said": withdrawn_said}
+            "withdrawn": withdrawn, "withdrawn_said": withdrawn_said, "again_said": again_said}
 
 
 def test_a_rerun_without_issue_date_keeps_the_periods_issue_date_and_its_answers(rerun_after_later_months):
@@ -731,7 +734,8 @@ def test_a_warning_already_sent_that_a_rerun_no_longer_raises_is_withdrawn_and_i
     assert sent.height and set(sent["派单动作"]) == {"派单"}
     now = pl.concat(list(after["dispatch"].values()), how="diagonal").filter(pl.col("预警编号").is_in(list(gone)))
     assert sorted(now["预警编号"]) == sorted(sent["预警编号"]) and set(now["派单动作"]) == {"派单"}
-    assert "撤回 withdrawn:" in r["withdrawn_said"]
+    assert f"撤回 withdrawn: {back.height} rows of the lists sent before are no longer warned" in r["withdrawn_said"]
+    assert "撤回 withdrawn:" not in r["again_said"]  # the same run again takes nothing more back
 
 
 def test_a_warning_a_rerun_first_raises_goes_out_dated_now_not_overdue_on_arrival(rerun_after_later_months):
