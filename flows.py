@@ -221,6 +221,9 @@ def collect_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> None:
     to_person_records(extracts, cfg.matching.prior_groups).write_parquet(paths.work / "person_records.parquet")
 
 
+_YEAR_CHUNK = 2_000_000  # rows of the year's earlier settlements `earlier_settlements` reads at a time
+
+
 @task(**STEP)
 def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
     """The settlements delivered before this period that its year-to-date sums read (those of the
@@ -247,11 +250,10 @@ def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
         paths.work / "changed_now.parquet")
     if not n:
         return
-    earlier = pl.scan_parquet(ytd).select(RELINK_COLUMNS).with_row_index("_row").filter(
-        ~pl.col("record_id").is_in(current["record_id"].implode()))
-    # a month's settlements at a time (a city's December would hold eleven months' at once)
-    again = pl.concat([to_relink(earlier.filter(pl.col("period") == p).collect(), changed, roster) for p in stored]
-                      ).sort("_row").drop("_row")
+    # a city's month of settlements at a time, in their order (its December would hold eleven at once)
+    again = pl.concat([to_relink(pl.scan_parquet(ytd).select(RELINK_COLUMNS).slice(i, _YEAR_CHUNK).filter(
+        ~pl.col("record_id").is_in(current["record_id"].implode())).collect(), changed, roster)
+        for i in range(0, n, _YEAR_CHUNK)])
     if again.height:  # linked as delivered: every column (the place hints, ...)
         con = warehouse.connect(paths.warehouse)
         try:
@@ -460,10 +462,12 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     relinked = _read(paths.work / "links_relinked.parquet")
     decided = _read(paths.work / "review_decided.parquet")
     # the earlier ones whose link this run may change (linked again, or answered) are read whole;
-    # the others' stored links stand (`rows_to_sum`)
-    earlier = pl.scan_parquet(paths.work / "ytd_earlier.parquet") if (paths.work / "ytd_earlier.parquet").exists() else None
+    # the others' stored links stand (`rows_to_sum`); `_at`: where each was read, for the sums' order
+    earlier = (pl.scan_parquet(paths.work / "ytd_earlier.parquet").with_row_index("_at")
+               if (paths.work / "ytd_earlier.parquet").exists() else None)
     moving = pl.concat([f["record_id"] for f in (relinked, decided) if f is not None] + [pl.Series("record_id", [], pl.Utf8)])
-    ytd = merge(current, None if earlier is None else earlier.filter(pl.col("record_id").is_in(moving.implode())).collect(),
+    ytd = merge(current.with_columns(_at=pl.lit(None, pl.UInt32)),
+                None if earlier is None else earlier.filter(pl.col("record_id").is_in(moving.implode())).collect(),
                 relinked, pl.Series("person_id", [], pl.Utf8) if changed is None else changed["person_id"])
     if decided is not None:  # answers about earlier months' rows
         roster = pl.read_parquet(paths.work / "roster.parquet")
@@ -473,7 +477,7 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     if earlier is not None:
         stands = earlier.filter(~pl.col("record_id").is_in(pl.concat([current["record_id"], moving]).implode()))
         ytd = rows_to_sum(ytd, stands, rules.lead_floor(cfg), int(period[:4]))
-    ytd.write_parquet(paths.work / "ytd_settlements.parquet")
+    ytd.drop("_at").write_parquet(paths.work / "ytd_settlements.parquet")
 
 
 @task(**STEP)

@@ -189,14 +189,14 @@ def _key() -> pl.Expr:
     return pl.when(key != "|").then(key)
 
 
-def lead_keys(pairs: pl.DataFrame) -> pl.DataFrame:
-    """The leads' `pairs` (id_raw, name: the distinct ones of off-roster settlements) with the key
-    and name of the lead each is (`lead_key`, `lead_name`; a null key: a lead of its own), as
-    `_records` keys those rows. Which lead a row is depends on the other rows' ID texts and names
-    only through the distinct pairs they show (`_whole_names`, `_whole_ids`), so keys worked out
-    over a year's distinct pairs are those of its rows (`pipelines.year_to_date.rows_to_sum`)."""
-    x = _lead_parts(pairs.select("id_raw", "name").with_columns(_lead=pl.lit(True)))
-    return pairs.select("id_raw", "name").hstack(x.select(lead_key=_key(), lead_name="_name"))
+def lead_keys(leads: pl.DataFrame) -> pl.DataFrame:
+    """`leads` (id_raw, name, …: off-roster settlements, or the distinct ID texts and names of
+    some) with the key and name of the lead each is (`lead_key`, `lead_name`; a null key: a lead
+    of its own), as `_records` keys such rows among them. Which lead a row is depends on the
+    other rows only through the distinct ID texts and names they show (`_whole_names`,
+    `_whole_ids`), so the year's distinct ones key its rows (`pipelines.year_to_date.rows_to_sum`)."""
+    x = _lead_parts(leads.select("id_raw", "name").with_columns(_lead=pl.lit(True)))
+    return leads.hstack(x.select(lead_key=_key(), lead_name="_name"))
 
 
 def _shows_of(shown: str, whole: str, width: int) -> pl.Expr:

@@ -154,25 +154,33 @@ def rows_to_sum(ytd: pl.DataFrame, stands: pl.LazyFrame, floor: float | None, ye
 
     stands = stands.select(ytd.drop("relinked_now", "answered_now", strict=False).columns)
     now = {c: pl.lit(False) for c in ("relinked_now", "answered_now") if c in ytd.columns}
-    linked = stands.filter(~_LEAD.fill_null(True), (pl.col("decision") == "matched") | pl.col("household_id").is_not_null())
+    none = {c: pl.lit(None, pl.Utf8) for c in ("lead_key", "lead_name")}
+    linked = (stands.filter(~_LEAD.fill_null(True), (pl.col("decision") == "matched") | pl.col("household_id").is_not_null())
+              .with_columns(**now, **none).collect())
     if floor is None:
-        return pl.concat([ytd, linked.with_columns(**now).collect().select(ytd.columns)], how="vertical_relaxed")
+        return _in_order(pl.concat([ytd, linked.select(ytd.columns)], how="vertical_relaxed"))
     in_year = pl.col("settle_date").dt.year().fill_null(year).cast(pl.Int32).alias("_year")
-    pair = ["id_raw", "name"]
+    pair = ["id_raw", "name", "_year"]
     leads = stands.filter(_LEAD.fill_null(True)).with_columns(in_year)
-    sums = leads.group_by(*pair, "_year").agg(_sum=pl.col("out_of_pocket").sum()).collect(engine="streaming")
-    mine = ytd.with_columns(in_year).filter(_LEAD.fill_null(True))
-    keys = lead_keys(pl.concat([sums.select(pair), mine.select(pair)]).unique())
-    by_key = lambda df: df.join(keys, on=pair, how="left", nulls_equal=True).filter(pl.col("lead_key").is_not_null())  # noqa: E731
-    own = by_key(mine).group_by("lead_key", "_year").agg(_own=pl.col("out_of_pocket").sum())
-    sums = by_key(sums).join(own, on=["lead_key", "_year"])
+    # the year's leads, keyed together: the rows of `ytd`, and each ID text, name and year of the others once
+    ytd = ytd.with_row_index("_row")
+    x = lead_keys(pl.concat([
+        ytd.filter(_LEAD.fill_null(True)).select("_row", "id_raw", "name", in_year, _own="out_of_pocket"),
+        leads.group_by(pair).agg(_sum=pl.col("out_of_pocket").sum()).collect(engine="streaming"),
+    ], how="diagonal"))
     # (a sum is compared a yuan short of `floor`: the rules add the rows up in another order)
-    wanted = (sums.group_by("lead_key", "_year").agg(pl.col("_sum").sum(), pl.col("_own").first())
-              .filter(pl.max_horizontal(pl.col("_sum") + pl.col("_own"), "_own") >= floor - 1))
-    pairs = sums.join(wanted, on=["lead_key", "_year"], how="semi").select(*pair, "_year")
-    rows = leads.join(pairs.lazy(), on=[*pair, "_year"], how="semi", nulls_equal=True).collect().drop("_year")
-    named = lambda df: df.join(keys, on=pair, how="left", nulls_equal=True, maintain_order="left").with_columns(  # noqa: E731
-        pl.when(_LEAD.fill_null(True)).then(pl.col(c)).alias(c) for c in ("lead_key", "lead_name"))
-    ytd = named(ytd)
-    return pl.concat([ytd, *(named(df.with_columns(**now)).select(ytd.columns)
-                             for df in (linked.collect(), rows))], how="vertical_relaxed")
+    wanted = (x.filter(pl.col("lead_key").is_not_null()).group_by("lead_key", "_year")
+              .agg(pl.col("_own", "_sum").sum(), _new=pl.col("_row").is_not_null().any())
+              .filter("_new", pl.max_horizontal(pl.col("_sum") + pl.col("_own"), "_own") >= floor - 1))
+    keys = x.filter(pl.col("_row").is_null()).join(wanted, on=["lead_key", "_year"], how="semi").select(
+        *pair, "lead_key", "lead_name")
+    rows = leads.join(keys.lazy(), on=pair, nulls_equal=True).drop("_year").with_columns(**now).collect()
+    ytd = ytd.join(x.select("_row", "lead_key", "lead_name").drop_nulls("_row"), on="_row", how="left",
+                   maintain_order="left").drop("_row")
+    return _in_order(pl.concat([ytd, linked.select(ytd.columns), rows.select(ytd.columns)], how="vertical_relaxed"))
+
+
+def _in_order(ytd: pl.DataFrame) -> pl.DataFrame:
+    """This period's rows first, then the earlier ones in the order they were read (`_at`, when
+    given): the order `merge` gives the whole year, so the sums add up in the same order."""
+    return ytd.sort("_at", nulls_last=False, maintain_order=True) if "_at" in ytd.columns else ytd
