@@ -72,7 +72,7 @@ from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_an
 from pipelines.validate import (  # noqa: E402
     REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_ranks, in_headers, rejected_files, to_person_records,
 )
-from pipelines.year_to_date import RELINK_COLUMNS, YTD_COLUMNS, merge, settle_years, to_relink  # noqa: E402
+from pipelines.year_to_date import RELINK_COLUMNS, YTD_COLUMNS, merge, rows_to_sum, settle_years, to_relink  # noqa: E402
 from schemas.inputs import PERSON_KINDS, as_written  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
@@ -224,6 +224,9 @@ def collect_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> None:
     to_person_records(extracts, cfg.matching.prior_groups).write_parquet(paths.work / "person_records.parquet")
 
 
+_YEAR_CHUNK = 2_000_000  # rows of the year's earlier settlements `earlier_settlements` reads at a time
+
+
 @task(**STEP)
 def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
     """The settlements delivered before this period that its year-to-date sums read (those of the
@@ -250,10 +253,10 @@ def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
         paths.work / "changed_now.parquet")
     if not n:
         return
-    earlier = pl.scan_parquet(ytd).select(RELINK_COLUMNS).filter(
-        ~pl.col("record_id").is_in(current["record_id"].implode())).collect()
-    again = to_relink(earlier, changed, roster)
-    del earlier
+    # a city's month of settlements at a time, in their order (its December would hold eleven at once)
+    again = pl.concat([to_relink(pl.scan_parquet(ytd).select(RELINK_COLUMNS).slice(i, _YEAR_CHUNK).filter(
+        ~pl.col("record_id").is_in(current["record_id"].implode())).collect(), changed, roster)
+        for i in range(0, n, _YEAR_CHUNK)])
     if again.height:  # linked as delivered: every column (the place hints, ...)
         con = warehouse.connect(paths.warehouse)
         try:
@@ -459,14 +462,25 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     current.write_parquet(paths.work / "settlements_linked.parquet")
     current = current.select([c for c in current.columns if c in YTD_COLUMNS])  # (what the sums read)
     changed = _read(paths.work / "changed_now.parquet")
-    ytd = merge(current, _read(paths.work / "ytd_earlier.parquet"), _read(paths.work / "links_relinked.parquet"),
-                pl.Series("person_id", [], pl.Utf8) if changed is None else changed["person_id"])
-    if (decided := _read(paths.work / "review_decided.parquet")) is not None:  # answers about earlier months' rows
+    relinked = _read(paths.work / "links_relinked.parquet")
+    decided = _read(paths.work / "review_decided.parquet")
+    # the earlier ones whose link this run may change (linked again, or answered) are read whole;
+    # the others' stored links stand (`rows_to_sum`); `_at`: where each was read, for the sums' order
+    earlier = (pl.scan_parquet(paths.work / "ytd_earlier.parquet").with_row_index("_at")
+               if (paths.work / "ytd_earlier.parquet").exists() else None)
+    moving = pl.concat([f["record_id"] for f in (relinked, decided) if f is not None] + [pl.Series("record_id", [], pl.Utf8)])
+    ytd = merge(current.with_columns(_at=pl.lit(None, pl.UInt32)),
+                None if earlier is None else earlier.filter(pl.col("record_id").is_in(moving.implode())).collect(),
+                relinked, pl.Series("person_id", [], pl.Utf8) if changed is None else changed["person_id"])
+    if decided is not None:  # answers about earlier months' rows
         roster = pl.read_parquet(paths.work / "roster.parquet")
         decided = without_yes(decided, unconfirmable(decided, ytd, roster,
                                                      max_id_differences=cfg.matching.answer_max_id_differences))
         ytd = changed_now(ytd, apply_answers(ytd, decided, roster)[0], decided, period)
-    ytd.write_parquet(paths.work / "ytd_settlements.parquet")
+    if earlier is not None:
+        stands = earlier.filter(~pl.col("record_id").is_in(pl.concat([current["record_id"], moving]).implode()))
+        ytd = rows_to_sum(ytd, stands, rules.lead_floor(cfg), int(period[:4]))
+    ytd.drop("_at").write_parquet(paths.work / "ytd_settlements.parquet")
 
 
 @task(**STEP)

@@ -124,7 +124,7 @@ class RuleInputs:
 
 # What `RuleInputs.settlements` reads of a settlement (`_records`), and what M1-M3 read of it.
 _SETTLEMENTS_READ = ("kind", "dept", "record_id", "decision", "person_id", "id_raw", "name", "village", "township",
-                     "settle_date", "out_of_pocket", "answered_now", "relinked_now")
+                     "settle_date", "out_of_pocket", "answered_now", "relinked_now", "lead_key", "lead_name")
 _SETTLEMENTS_USED = ("record_id", "dept", "person_id", "household_id", "township", "p_name", "matched", "lead",
                      "lead_key", "lead_name", "out_of_pocket", "year", "is_new")
 
@@ -148,28 +148,55 @@ def _records(d: RuleInputs, x: pl.DataFrame, keep_sources: bool = True) -> pl.Da
     persons = d.persons.filter(pl.col("person_id").is_in(x["person_id"].implode()))
     x = x.hstack(x.select("person_id").join(persons, on="person_id", how="left", maintain_order="left")
                  .drop("person_id"))
-    idn = id_text(_col(x, "id_raw"))
-    name = (_col(x, "name").str.replace_all(r"\s", "").str.replace_many(["•", ".", "・", "＊"], ["·"] * 3 + ["*"])
-            .str.replace_all(OTHER_MASKS, "*"))
     lead = pl.col("decision").is_null() | (pl.col("decision") == "unmatched")
-    x = x.with_columns(_idn=idn, _name=name, _lead=lead.fill_null(True))
-    if not keep_sources:
-        x = x.drop([c for c in ("id_raw", "name") if c in x.columns])
-    idn = pl.col("_idn")  # normalised once, then cut (an eager frame would normalise it for each use)
-    x = x.with_columns(_idn=pl.when(idn.str.len_chars() == 20).then(idn.str.slice(0, 18)).otherwise(idn).fill_null(""))
-    # masked names first take the whole name their ID text shows, so that a whole ID reached from
-    # that name carries them along; then those under a whole ID reached so take its whole name
-    x = _whole_names(_whole_ids(_whole_names(x)))
-    key = pl.concat_str(["_idn", pl.col("_name").fill_null("")], separator="|")
+    if "lead_key" in x.columns:  # the year's settlements: keyed over all the year's leads (`lead_keys`)
+        x = x.drop([c for c in ("id_raw", "name") if c in x.columns and not keep_sources])
+        key, name = pl.col("lead_key"), pl.col("lead_name")
+    else:
+        x = _lead_parts(x.with_columns(_lead=lead.fill_null(True)))
+        if not keep_sources:
+            x = x.drop([c for c in ("id_raw", "name") if c in x.columns])
+        key, name = _key(), pl.col("_name")
     matched = matched & pl.col("household_id").is_not_null()  # a link to a person not on this roster: neither
     return x.with_columns(
         matched=matched.fill_null(False),
         lead=lead,
-        lead_key=pl.when(lead).then(pl.when(key == "|").then("#" + pl.col("record_id")).otherwise(key)),
-        lead_name=pl.when(lead).then(pl.col("_name")),
+        lead_key=pl.when(lead).then(pl.coalesce(key, "#" + pl.col("record_id"))),
+        lead_name=pl.when(lead).then(name),
         lead_village=pl.when(lead).then(_col(x, "village")),
         township=pl.when(matched).then("r_township").otherwise(_col(x, "township")),
-    ).drop("_idn", "_name", "_lead")
+    ).drop([c for c in ("_idn", "_name", "_lead") if c in x.columns])
+
+
+def _lead_parts(x: pl.DataFrame) -> pl.DataFrame:
+    """`x` (id_raw, name, `_lead`: an off-roster row) with `_idn` and `_name`: the ID text and name a
+    lead's key is made of, the whole ID and name that the lead rows of `x` show filled in."""
+    idn = id_text(_col(x, "id_raw"))
+    name = (_col(x, "name").str.replace_all(r"\s", "").str.replace_many(["•", ".", "・", "＊"], ["·"] * 3 + ["*"])
+            .str.replace_all(OTHER_MASKS, "*"))
+    x = x.with_columns(_idn=idn, _name=name)
+    idn = pl.col("_idn")  # normalised once, then cut (an eager frame would normalise it for each use)
+    x = x.with_columns(_idn=pl.when(idn.str.len_chars() == 20).then(idn.str.slice(0, 18)).otherwise(idn).fill_null(""))
+    # masked names first take the whole name their ID text shows, so that a whole ID reached from
+    # that name carries them along; then those under a whole ID reached so take its whole name
+    return _whole_names(_whole_ids(_whole_names(x)))
+
+
+def _key() -> pl.Expr:
+    """A lead's key from `_lead_parts`' `_idn` and `_name`; null for a record showing neither (a
+    lead of its own: `_records` keys it by its record number)."""
+    key = pl.concat_str(["_idn", pl.col("_name").fill_null("")], separator="|")
+    return pl.when(key != "|").then(key)
+
+
+def lead_keys(leads: pl.DataFrame) -> pl.DataFrame:
+    """`leads` (id_raw, name, …: off-roster settlements, or the distinct ID texts and names of
+    some) with the key and name of the lead each is (`lead_key`, `lead_name`; a null key: a lead
+    of its own), as `_records` keys such rows among them. Which lead a row is depends on the
+    other rows only through the distinct ID texts and names they show (`_whole_names`,
+    `_whole_ids`), so the year's distinct ones key its rows (`pipelines.year_to_date.rows_to_sum`)."""
+    x = _lead_parts(leads.select("id_raw", "name").with_columns(_lead=pl.lit(True)))
+    return leads.hstack(x.select(lead_key=_key(), lead_name="_name"))
 
 
 def _shows_of(shown: str, whole: str, width: int) -> pl.Expr:
@@ -397,6 +424,12 @@ def m3(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
     return _emit(rc, _say(p.with_columns(signal="total"), lambda r: (
         f"非监测对象 {r['lead_name']} {r['year']}年累计个人自付 {_money(r['total'])} 元 ≥ {_n(thr)} 元"
         f"（{r['n']} 笔结算）")))
+
+
+def lead_floor(cfg: Config) -> float | None:
+    """The smallest year's sum a lead rule (M3) warns of; None when none runs: the year's
+    settlements of a lead below it are not read (`pipelines.year_to_date.rows_to_sum`)."""
+    return min((rc["threshold"] for name, rc in cfg.rules.items() if rc.get("impl", name) == "M3"), default=None)
 
 
 def enrollment_too_short(rc: RuleConfig, d: RuleInputs) -> str | None:

@@ -8,9 +8,11 @@ link the roster may have changed (`to_relink`): those linked to a person whose r
 or changed since (household split: a new 人编号; 证件号码 or 姓名 corrected), and those not
 linked then (unmatched, review) that show the kept last 4 or birth date of a person new or
 changed since (a household added, an ID corrected) under a name that may be theirs (its first
-character reads as theirs, or is hidden). The sums use the new links (`merge`); every
-other earlier settlement keeps its link (the review answers received since are applied to all
-of them, `pipelines.review_answers.apply_answers`).
+character reads as theirs, or is hidden). The sums use the new links (`merge`) and those the
+review answers received since give the settlements they name
+(`pipelines.review_answers.apply_answers`); every other earlier settlement keeps its stored link,
+and of those only the rows a warning may cite are read (`rows_to_sum`): the year is summed by
+lead out of core, recomputed from the warehouse every run, never kept as a running total.
 """
 
 from __future__ import annotations
@@ -131,3 +133,54 @@ def merge(current: pl.DataFrame, earlier: pl.DataFrame | None, relinked: pl.Data
     else:
         earlier = earlier.with_columns(relinked_now=pl.lit(False))
     return pl.concat([current, earlier.select(current.columns).cast(current.schema)], how="vertical")
+
+
+_LEAD = pl.col("decision").is_null() | (pl.col("decision") == "unmatched")  # (as `pipelines.rules` reads a link)
+
+
+def rows_to_sum(ytd: pl.DataFrame, stands: pl.LazyFrame, floor: float | None, year: int) -> pl.DataFrame:
+    """The rows of the year's settlements the rules M1-M3 read (`pipelines.rules`): `ytd` (this
+    period's and the earlier ones whose link this run may have changed, `merge` and the answers
+    applied), and of `stands` (the other earlier ones: their stored link stands; never read
+    whole, a city's December holds some 20 million) the linked ones (M1, M2 and the review
+    queue's impact read every one), and the off-roster ones of each lead (M3: lead key x calendar
+    year, `year` for a settlement without 结算日期) that a row of `ytd` belongs to and whose sum
+    may reach `floor` (the smallest threshold of a lead rule; None: none runs) — or whose rows
+    of `ytd` alone might. A lead no row of `ytd` belongs to has nothing new to warn of; one whose
+    sum stays below `floor` warns of nothing. Every off-roster row gets its lead's key and name
+    (`lead_key`, `lead_name`), worked out over all the year's distinct ID texts and names
+    (`pipelines.rules.lead_keys`): the leads' rows left out still tell which lead a row is."""
+    from pipelines.rules import lead_keys  # (the rules' own reading of a lead)
+
+    stands = stands.select(ytd.drop("relinked_now", "answered_now", strict=False).columns)
+    now = {c: pl.lit(False) for c in ("relinked_now", "answered_now") if c in ytd.columns}
+    none = {c: pl.lit(None, pl.Utf8) for c in ("lead_key", "lead_name")}
+    linked = (stands.filter(~_LEAD.fill_null(True), (pl.col("decision") == "matched") | pl.col("household_id").is_not_null())
+              .with_columns(**now, **none).collect())
+    if floor is None:
+        return _in_order(pl.concat([ytd, linked.select(ytd.columns)], how="vertical_relaxed"))
+    in_year = pl.col("settle_date").dt.year().fill_null(year).cast(pl.Int32).alias("_year")
+    pair = ["id_raw", "name", "_year"]
+    leads = stands.filter(_LEAD.fill_null(True)).with_columns(in_year)
+    # the year's leads, keyed together: the rows of `ytd`, and each ID text, name and year of the others once
+    ytd = ytd.with_row_index("_row")
+    x = lead_keys(pl.concat([
+        ytd.filter(_LEAD.fill_null(True)).select("_row", "id_raw", "name", in_year, _own="out_of_pocket"),
+        leads.group_by(pair).agg(_sum=pl.col("out_of_pocket").sum()).collect(engine="streaming"),
+    ], how="diagonal"))
+    # (a sum is compared a yuan short of `floor`: the rules add the rows up in another order)
+    wanted = (x.filter(pl.col("lead_key").is_not_null()).group_by("lead_key", "_year")
+              .agg(pl.col("_own", "_sum").sum(), _new=pl.col("_row").is_not_null().any())
+              .filter("_new", pl.max_horizontal(pl.col("_sum") + pl.col("_own"), "_own") >= floor - 1))
+    keys = x.filter(pl.col("_row").is_null()).join(wanted, on=["lead_key", "_year"], how="semi").select(
+        *pair, "lead_key", "lead_name")
+    rows = leads.join(keys.lazy(), on=pair, nulls_equal=True).drop("_year").with_columns(**now).collect()
+    ytd = ytd.join(x.select("_row", "lead_key", "lead_name").drop_nulls("_row"), on="_row", how="left",
+                   maintain_order="left").drop("_row")
+    return _in_order(pl.concat([ytd, linked.select(ytd.columns), rows.select(ytd.columns)], how="vertical_relaxed"))
+
+
+def _in_order(ytd: pl.DataFrame) -> pl.DataFrame:
+    """This period's rows first, then the earlier ones in the order they were read (`_at`, when
+    given): the order `merge` gives the whole year, so the sums add up in the same order."""
+    return ytd.sort("_at", nulls_last=False, maintain_order=True) if "_at" in ytd.columns else ytd

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from config import load_config
-from pipelines.rules import _fitting_whole_ids, assign_warnings, held_back, run_rules
+from pipelines.rules import RuleInputs, _fitting_whole_ids, _records, assign_warnings, held_back, lead_keys, run_rules
 from pipelines.year_to_date import YTD_COLUMNS
 from schemas.outputs import Warning
 
@@ -288,6 +288,38 @@ def test_whole_ids_found_by_their_shown_characters_are_those_of_every_pair_compa
                       if n == n2 and looked(m) and all(a in ("*", b) for a, b in zip(m, f)))
     assert sorted(got.select("_idn", "_name", "_full").iter_rows()) == expected
     assert len(expected) > 50
+
+
+
+def test_lead_keys_over_distinct_pairs_are_those_of_the_rows():
+    """A lead's key depends on the other leads' rows only through the distinct ID texts and names
+    they show: `lead_keys` over a year's distinct (id_raw, name) gives each row the key
+    `_records` gives it among all the rows, so the year need not be carried row by row."""
+    rng = random.Random(11)
+    persons = [("341323197705025108", "张妹敏"), ("341302196903317777", "吴国建"), ("342223195208089218", "郭建金"),
+               ("342223195208089218", "郭建"), ("341302196903317778", "吴国建")]
+    id_masks = [lambda i: i, lambda i: i[:6] + "*" * 8 + i[14:], lambda i: i[:3] + "*" * 11 + i[14:],
+                lambda i: "*" * 6 + i[6:14] + "*" * 4, lambda i: i[:6] + "＊" * 8 + i[14:], lambda i: None]
+    name_masks = [lambda n: n, lambda n: n[0] + "*" * (len(n) - 1), lambda n: n[0] + "*" + n[2:],
+                  lambda n: "*" + n[1:], lambda n: " ".join(n), lambda n: None]
+
+    def row(i):
+        number, name = rng.choice(persons)
+        return dict(record_id=f"JS{i}", id_raw=rng.choice(id_masks)(number), name=rng.choice(name_masks)(name),
+                    decision=rng.choice(["unmatched", "unmatched", None, "review"]))
+    rows = pl.DataFrame([row(i) for i in range(400)],
+                        schema_overrides={"id_raw": pl.Utf8, "name": pl.Utf8, "decision": pl.Utf8})
+    d = RuleInputs({}, rows.head(0).select("record_id", "decision"), ROSTER, P)
+    by_rows = _records(d, rows.with_columns(person_id=pl.lit(None, pl.Utf8), kind=pl.lit("med_settlement")))
+    leads = rows.filter(pl.col("decision").is_null() | (pl.col("decision") == "unmatched"))
+    keys = lead_keys(leads.select("id_raw", "name").unique())
+    by_pairs = leads.join(keys, on=["id_raw", "name"], how="left", nulls_equal=True).select(
+        "record_id", lead_key=pl.coalesce("lead_key", "#" + pl.col("record_id")), lead_name="lead_name")
+    assert by_rows.filter("lead").select(by_pairs.columns).sort("record_id").equals(by_pairs.sort("record_id"))
+    filled = by_pairs.join(leads, on="record_id").filter(  # (whole names and IDs filled in: both ways)
+        pl.col("name").str.contains("*", literal=True) & ~pl.col("lead_name").str.contains("*", literal=True)
+        | pl.col("id_raw").str.contains("*", literal=True) & ~pl.col("lead_key").str.contains(r"\*|＊"))
+    assert filled.height > 20 and by_pairs["lead_key"].n_unique() > 20
 
 
 def enrollment(*rows):

@@ -144,3 +144,54 @@ def test_the_warehouse_recognises_a_person_split_off_under_a_new_number_by_the_s
     got, skipped = warehouse.persons_now(con, "2026-10", october, asked, max_pairs=2 * n_new - 1)
     assert got.rows() == [("2026-09", "H3-01", "H3-01")] and skipped == 2 * n_new
     con.close()
+
+
+def test_the_year_is_read_as_rows_only_where_a_warning_may_cite_them():
+    """`rows_to_sum` reads the earlier settlements whose link stands only for the linked persons
+    and the leads a settlement of this period belongs to whose year's sum may reach M3's threshold
+    (leads keyed over all the year's ID texts and names, those left out too): M1-M3 over them
+    are those over the whole year."""
+    from config import load_config
+    from pipelines.rules import lead_floor, run_rules
+    from pipelines.year_to_date import rows_to_sum
+
+    cfg = load_config()
+    roster = ROSTER.with_columns(township=pl.lit("大店镇"), village=pl.lit("韩湖村"), group=pl.lit("1组"),
+                                 relation=pl.lit("户主"), household_size=pl.lit(1), income_per_capita=pl.lit(20000.0),
+                                 household_type=pl.lit("脱贫户"), phone=pl.lit("13800000001"))
+    t = "341323********5108"
+    rows = [  # record_id, period, name, id_raw, out_of_pocket, decision, person_id
+        ("N1", "2026-10", "张*敏", t, 9000.0, "unmatched", None),  # this period's
+        ("E1", "2026-03", "张妹敏", t, 12000.0, "unmatched", None),  # the one whole name under t: the same lead
+        ("N2", "2026-10", "李*", "341302********4321", 5000.0, "unmatched", None),
+        ("E2", "2026-04", "李*", "341302********4321", 3000.0, "unmatched", None),  # 8,000 in all: below 20,000
+        ("E3", "2026-05", "王*", "341302********9999", 30000.0, "unmatched", None),  # nothing new this period
+        ("N3", "2026-10", "赵*", "341302********7777", 15000.0, "unmatched", None),
+        ("E4", "2026-02", "赵红", "341302********7777", 9000.0, "unmatched", None),  # a whole name under 赵*'s ID text…
+        ("E5", "2026-02", "赵兰", "341302********7777", 1.0, "unmatched", None),  # …and a second one: 赵* stays apart
+        ("E6", "2026-06", "陈强鹏", None, 4000.0, "matched", "H2-01"),  # linked: M1 reads every one
+        ("N4", "2026-10", "陈强鹏", None, 1500.0, "matched", "H2-01"),
+        ("E7", "2026-06", "吴*", "341302********1111", 50000.0, "review", None),  # waiting: no sum reads it
+        ("N5", "2026-10", "孙*", "341302********2222", 25000.0, "unmatched", None),  # over alone, but a refund…
+        ("E8", "2026-07", "孙*", "341302********2222", -10000.0, "unmatched", None),  # …takes the year below
+    ]
+    year = pl.DataFrame(
+        [dict(dept="医保", kind="med_settlement", record_id=r, period=p, name=n, id_raw=i, township=None, village=None,
+              settle_date=D(int(p[:4]), int(p[5:]), 3), out_of_pocket=a, decision=d, person_id=pid,
+              household_id=pid and pid.split("-")[0], score=0.9) for r, p, n, i, a, d, pid in rows],
+        schema_overrides={"name": pl.Utf8, "person_id": pl.Utf8, "household_id": pl.Utf8, "id_raw": pl.Utf8,
+                          "township": pl.Utf8, "village": pl.Utf8})
+    now = pl.col("period") == "2026-10"
+    current = year.filter(now).drop("period").with_columns(relinked_now=pl.lit(False))
+    carried = rows_to_sum(current, year.filter(~now).lazy(), lead_floor(cfg), 2026)
+    assert sorted(carried["record_id"]) == ["E1", "E6", "E8", "N1", "N2", "N3", "N4", "N5"]
+    keys = dict(zip(carried["record_id"], carried["lead_key"]))
+    assert keys["N1"] == keys["E1"] == f"{t}|张妹敏" and keys["N3"] == "341302********7777|赵*" and keys["N4"] is None
+
+    def signals(ytd):
+        extracts = {"med_settlement": current.drop("decision", "person_id", "household_id", "score", "relinked_now")}
+        links = current.select("dept", "kind", "record_id", "decision", "person_id", "household_id")
+        return run_rules(extracts, links, roster, cfg, "2026-10", ytd_settlements=ytd)
+
+    every = signals(pl.concat([current, year.filter(~now).drop("period").with_columns(relinked_now=pl.lit(False))]))
+    assert sorted(every["rule"]) == ["M1", "M3"] and signals(carried).equals(every)
