@@ -59,7 +59,7 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # noqa: E402
 
 from adapters import inbox, outputs, warehouse  # noqa: E402
-from config import Config, MatchingConfig, load_config  # noqa: E402
+from config import DEFAULT_CONFIG, Config, MatchingConfig, load_config  # noqa: E402
 from matchers.ids import roster_check_fails  # noqa: E402
 from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
 from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
@@ -1479,7 +1479,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = load_config(args.config, args.set)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        return _err(f"configuration: {exc}", EXIT_USAGE)
+        where = f"{args.config or DEFAULT_CONFIG}: " if isinstance(exc, tomllib.TOMLDecodeError) else ""
+        return _err(f"configuration: {where}{exc}", EXIT_USAGE)
     if args.command == "serve":
         return _serve(args)
     if args.command == "province":
@@ -1492,6 +1493,8 @@ def main(argv: list[str] | None = None) -> int:
     period_dir = Path(args.inbox) / args.period
     if not period_dir.is_dir():
         return _err(f"no period folder {period_dir}", EXIT_USAGE)
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # (a dry run would not find out)
+        return _err(f"--out {args.out} is a file, not a folder", EXIT_USAGE)
     try:
         only = resolve_departments(cfg, args.dept)
     except ValueError as exc:

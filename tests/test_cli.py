@@ -128,6 +128,7 @@ def test_a_rule_copied_under_a_new_name_is_checked_against_the_rule_it_runs(tmp_
     (lambda t: t.replace("\nthreshold = 5000", "\nthreshhold = 5000", 1), "rules.M1.threshhold: unknown key"),
     (lambda t: t.replace("\nthreshold = 5000", "\n", 1), "rules.M1.threshold is missing"),
     (lambda t: t.replace("\nmatch_threshold = ", "\nmatch_threshhold = ", 1), "matching.match_threshhold: unknown key"),
+    (lambda t: t.replace("[run]", "[run", 1), "my_rules.toml: Expected ']'"),  # a TOML slip: the file named
 ])
 def test_a_config_file_missing_or_mistyping_a_key_is_refused_naming_it(edit, says, tmp_path, capsys):
     """A --config file holding only the changed values, or a rule key mistyped or left out, is exit 2
@@ -157,9 +158,12 @@ def test_an_out_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, cap
     (tmp_path / "2026-10").mkdir()
     blocked = tmp_path / "out_is_a_file"
     blocked.write_text("x")
-    assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(blocked)]) == 1
+    assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(blocked / "o")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: cannot use") and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    for dry in ([], ["--dry-run"]):  # --out naming a file: a dry run too says so (it worked in a scratch folder)
+        assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(blocked), *dry]) == 2
+        assert capsys.readouterr().err == f"error: --out {blocked} is a file, not a folder\n"
 
 
 def test_a_warehouse_that_is_no_duckdb_file_is_one_line_not_a_traceback(tmp_path, capsys):
