@@ -585,10 +585,12 @@ def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | N
 
 
 def _is_header(cells: list[str | None], known: Callable[[str], bool] | None) -> bool:
+    """Three filled cells, two of them known column names; or two, both known (a township's answers
+    cut down to 预警编号 and 核实结果: all a returned list needs)."""
     filled = [c for c in cells if c]
-    if len(filled) < 3:
+    if len(filled) < 3 and (len(filled) < 2 or known is None):
         return False
-    return known is None or sum(known(c) for c in filled) >= 2
+    return known is None or sum(known(c) for c in filled) >= min(2, len(filled))
 
 
 def _find_header(rows: Iterator[Sequence], known) -> tuple[int, list[str | None] | None]:

@@ -186,6 +186,16 @@ def test_an_answer_column_added_beside_the_lists_own_is_read_and_noted(tmp_path)
     assert len(notes) == 1 and notes[0].problem.startswith("「核实结果（属实/不属实）」与「核实结果」都读作核实结果") and not notes[0].set_aside
 
 
+def test_answers_cut_down_to_the_two_columns_a_returned_list_needs_are_read(tmp_path):
+    """A clerk's sheet of 预警编号 and 核实结果 alone (the two columns an answer needs) was set aside
+    as 'no header row found': a header needed three filled cells. Two, both known names, do; a
+    title of two words that are no column names does not."""
+    text = "2026年10月核实情况,大店镇\n预警编号,核实结果\nYJ1,属实\nYJ2,不属实\n"
+    valid, rejected, _, _ = read_delivery(write(tmp_path / "反馈" / "f.csv", text), "反馈/f.csv", "反馈", CFG, KNOWN)
+    assert rejected.is_empty() and valid[0][1].select("warning_id", "result", "line").rows() == [
+        ("YJ1", "属实", 3), ("YJ2", "不属实", 4)]
+
+
 def test_a_formulas_error_value_in_a_workbook_is_read_as_excel_shows_it(tmp_path):
     """A clerk's VLOOKUP that found nothing shows #N/A: the cell is read as `#N/A` (as a CSV
     saved from the sheet holds it) and its row set aside naming it, not read as an empty answer;
