@@ -19,22 +19,6 @@ REJECTED_SCHEMA = {
     "record_id": pl.String, "field": pl.String, "value": pl.String, "reason": pl.String,
 }
 _ID_FIELDS = {"id_raw", "id_number"}
-
-
-def in_headers(rejected: pl.DataFrame, kinds: Mapping[str, KindSpec]) -> pl.DataFrame:
-    """Rejected rows as the people who sent them read them: `field`, and the field named at the
-    start of each part of `reason` (`months_unpaid 数值不能为负 …`), in the extract's header as the
-    contract names it (its kind's first alias: 连续未缴费月数; `file` is 文件). Other columns unchanged."""
-    field, reason = pl.col("field"), pl.col("reason")
-    for name, spec in kinds.items():
-        header = {f: aliases[0] for f, aliases in spec.fields.items() if aliases} | {"file": "文件"}
-        said = pl.col("reason")
-        for f, h in sorted(header.items(), key=lambda kv: -len(kv[0])):
-            said = said.str.replace_all(rf"(^|；){re.escape(f)} ", f"${{1}}{h} ")
-        mine = pl.col("kind") == name
-        field = pl.when(mine).then(pl.col("field").replace(header)).otherwise(field)
-        reason = pl.when(mine).then(said).otherwise(reason)
-    return rejected.with_columns(field.alias("field"), reason.alias("reason"))
 # an ID number inside a value (学籍号 G + ID, 残疾人证号 = ID + 2 digits): a region code, a birth
 # date, 3 digits and a check character (18), or an old 15-digit ID standing alone; a record number
 # that merely has many digits (YB3413232026100002935: no date at the right place) is not one
@@ -62,6 +46,23 @@ EXCEL_DESTROYED = ("已被Excel截为15位有效数字（如 2.0261E+19），无
 # compared by the matcher in their own way; a township's 核实人 and 备注 and an analyst's 复核人
 # and 复核备注 are people's words, stored and sent back as written (`户主外出，未见到人`)
 AS_WRITTEN = frozenset({"id_raw", "name", "verifier", "reviewer", "note"})
+
+
+def in_headers(rejected: pl.DataFrame, kinds: Mapping[str, KindSpec]) -> pl.DataFrame:
+    """Rejected rows as the people who sent them read them: `field`, and the field named at the
+    start of each part of `reason` (`months_unpaid 数值不能为负 …`), in the extract's header as the
+    contract names it (its kind's first alias: 连续未缴费月数; `file` is 文件). Other columns unchanged."""
+    field, reason = pl.col("field"), pl.col("reason")
+    present = set(rejected["kind"].drop_nulls())  # (each kind's rewriting is worked out on every row)
+    for name, spec in ((k, s) for k, s in kinds.items() if k in present):
+        header = {f: aliases[0] for f, aliases in spec.fields.items() if aliases} | {"file": "文件"}
+        said = pl.col("reason")
+        for f, h in sorted(header.items(), key=lambda kv: -len(kv[0])):
+            said = said.str.replace_all(rf"(^|；){re.escape(f)} ", f"${{1}}{h} ")
+        mine = pl.col("kind") == name
+        field = pl.when(mine).then(pl.col("field").replace(header)).otherwise(field)
+        reason = pl.when(mine).then(said).otherwise(reason)
+    return rejected.with_columns(field.alias("field"), reason.alias("reason"))
 
 
 def mask_value(v: str | None, field: str | None = None) -> str | None:
