@@ -39,7 +39,7 @@ from datetime import date
 import polars as pl
 
 from config import Config, FeedbackConfig
-from pipelines.rules import SEVERITY_RANK, households
+from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
 from pipelines.township import UNPLACED, grid_workers, mask_ids
 from pipelines.validate import REJECTED_SCHEMA, delivery_order, delivery_place, in_headers, mask_value, original_file
 from schemas.inputs import as_written
@@ -271,7 +271,7 @@ def check_feedback(
     vds = vd.dt.to_string("%Y-%m-%d")
     this_or_later = pl.lit(False)
     if period is not None:  # (YJ202610-… answered in 2026-10/反馈/: issued by this period's run, not before it)
-        month = pl.col("warning_id").str.normalize("NFKC").str.extract(r"(?i)^\s*YJ\s*(\d{6})")
+        month = pl.col("warning_id").str.normalize("NFKC").str.extract(rf"(?i)^\s*{WARNING_ID_PREFIX}\s*(\d{{6}})")
         this_or_later = month.is_not_null() & (month >= pl.lit(period.replace("-", "")))
     checks = [  # (flag, field, value, reason)
         ("_unknown", "warning_id", pl.col("warning_id"),

@@ -702,6 +702,9 @@ def canonical_townships(signals: pl.DataFrame, roster: pl.DataFrame) -> pl.DataF
 
 # --- 预警编号 and repeat suppression ---------------------------------------------------------
 
+WARNING_ID_PREFIX = "YJ"  # a 预警编号 is YJ<YYYYMM>-<10 hex>: the period it was first raised in, then `warning_suffix`
+
+
 def warning_suffix(key: str, risk_type: str) -> str:
     """Stable across periods: the same household (or lead) and risk type -> the same suffix."""
     return hashlib.sha1(f"{key}|{risk_type}".encode()).hexdigest()[:10]
@@ -846,7 +849,7 @@ def assign_warnings(
     the household it was raised under (`前次预警 YJ…（原户 H…，open）仍在有效期内…`). Household rules
     (`per_person` false) stay keyed by household. A suppressed row is a signal, or the persons
     taken out of one. Extra columns: lead_key, lead_name, lead_village, escalates."""
-    prefix = f"YJ{period.replace('-', '')}-"
+    prefix = f"{WARNING_ID_PREFIX}{period.replace('-', '')}-"
     s = signals.with_columns(
         *[pl.lit(None, t).alias(c) for c, t in SIGNAL_SCHEMA.items() if c not in signals.columns])
     s = s.with_columns(
