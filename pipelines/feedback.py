@@ -182,6 +182,11 @@ def file_township(file: str, townships: Iterable[str], suffixes: Iterable[str]) 
                  if len(s) >= 2 and re.search(re.escape(s) + "(?!村|社区|居委)", path)})
 
 
+def _known_towns(iss: pl.DataFrame, townships: Iterable[str]) -> list[str]:
+    """The townships a returned file or row may name: those warnings went to, and the roster's."""
+    return sorted(set(iss["townships"].explode().drop_nulls().to_list()) | {t for t in townships if t})
+
+
 def _empty_rejected() -> pl.DataFrame:
     return pl.DataFrame(schema={**REJECTED_SCHEMA, "township": pl.String})
 
@@ -190,7 +195,7 @@ def _empty_rejected() -> pl.DataFrame:
 
 def check_feedback(
     feedback: pl.DataFrame, issued: pl.DataFrame, as_of: date, cfg: FeedbackConfig | None = None,
-    ranks: Mapping[str, int] | None = None, period: str | None = None,
+    ranks: Mapping[str, int] | None = None, period: str | None = None, townships: Iterable[str] = (),
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """One delivery of returned rows -> (accepted, unanswered, rejected); every input row lands in
     exactly one (asserted).
@@ -209,6 +214,8 @@ def check_feedback(
     before ...) and `is_latest` (rank == 1).
     `period` (the 反馈 folder's): an unknown 预警编号 of that period or later (YJ<YYYYMM>-…) is a
     list of this period put back into its own 反馈/, and its reason says where answers go.
+    `townships` (the roster's): the county's townships besides those warnings went to, for telling
+    which township a file or row is from (a first run's 反馈/, a township never warned before).
     """
     cfg = cfg or FeedbackConfig()
     sufs = cfg.township_suffixes
@@ -219,7 +226,7 @@ def check_feedback(
     fb = fb.with_columns(
         _text(pl.col(c)).alias(c) for c in ANSWER_FIELDS if c != "verify_date"
     ).with_columns(note=_own_words(pl.col("note"))).with_row_index("_row")
-    towns = iss["townships"].explode().drop_nulls().unique().to_list()
+    towns = _known_towns(iss, townships)
     by_key = {}
     for t in sorted(towns):
         by_key.setdefault(_stem(t, sufs), t)
@@ -806,27 +813,27 @@ def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config) -> dict[
 # --- 6. set-aside answers back to their township ---------------------------------------------
 
 def returned_to_township(
-    rejected: pl.DataFrame, cfg: Config, issued: pl.DataFrame | None = None,
+    rejected: pl.DataFrame, cfg: Config, issued: pl.DataFrame | None = None, townships: Iterable[str] = (),
 ) -> dict[str, pl.DataFrame]:
     """Set-aside feedback rows -> {township: frame} telling each township what was not taken and why.
 
     Takes `check_feedback`'s rejected rows and/or the validator's `Rejected` rows of the 反馈
     folder (values outside the allowed lists, unparseable dates, unreadable files). The township
-    is the row's `township` column when present, else the file's township (`file_township`,
-    needs `issued`), else the township of the warning named in `record_id`; rows where none is
+    is the row's `township` column when present, else the file's township (`file_township`, among
+    the townships of `issued` and `townships`), else the township of the warning named in
+    `record_id`; rows where none is
     known go under UNKNOWN_TOWNSHIP for the county. Columns: 文件, 行号, 预警编号, 字段 (Chinese
     header), 填报内容, 原因; sorted by 文件, 行号."""
     r = in_headers(rejected.with_columns(pl.col("kind").fill_null("feedback")), {"feedback": cfg.kinds["feedback"]})
     r = r.with_columns(
         (pl.col("township") if "township" in rejected.columns else pl.lit(None, pl.String)).alias("_town"))
-    if issued is not None:
-        iss = _issued(issued)
-        towns = iss["townships"].explode().drop_nulls().unique().to_list()
-        sufs = cfg.feedback.township_suffixes
-        files = {f: file_township(f, towns, sufs) for f in r["file"].drop_nulls().unique().to_list()}
-        r = r.join(iss.select(record_id="warning_id", _w_town="township"), on="record_id", how="left").with_columns(
-            _town=pl.coalesce("_town", pl.col("file").replace_strict(files, default=None, return_dtype=pl.String),
-                              "_w_town"))
+    iss = _issued(issued) if issued is not None else pl.DataFrame(
+        schema={"warning_id": pl.String, "township": pl.String, "townships": pl.List(pl.String)})
+    files = {f: file_township(f, _known_towns(iss, townships), cfg.feedback.township_suffixes)
+             for f in r["file"].drop_nulls().unique().to_list()}
+    r = r.join(iss.select(record_id="warning_id", _w_town="township"), on="record_id", how="left").with_columns(
+        _town=pl.coalesce("_town", pl.col("file").replace_strict(files, default=None, return_dtype=pl.String),
+                          "_w_town"))
     out = r.sort("file", "line", nulls_last=True, maintain_order=True).select(
         pl.col("_town").fill_null(UNKNOWN_TOWNSHIP).alias("_town"),
         pl.col("file").alias("文件"), pl.col("line").alias("行号"), pl.col("record_id").alias("预警编号"),

@@ -648,6 +648,22 @@ def test_returned_to_township_includes_validator_rejections():
     assert list(lost) == [UNKNOWN_TOWNSHIP]
 
 
+def test_answers_before_any_list_are_told_back_to_the_township_they_name():
+    """A first run whose 反馈/ holds answers (nothing issued yet), or a township never warned
+    before: the roster's townships tell whose file or row it is (not （未能确定乡镇）)."""
+    nothing = ISSUED.clear()
+    f = fb((DADIAN, 2, W1, None, "属实", None, None, None, None),
+           ("反馈/答复.csv", 3, W2, "夹沟", "属实", None, None, None, None),
+           ("反馈/答复.csv", 4, W3, None, "属实", None, None, None, None))
+    rej = check_feedback(f, nothing, AS_OF, CFG.feedback, townships=["大店镇", "夹沟镇"])[2]
+    assert rej["township"].to_list() == ["大店镇", "夹沟镇", None]
+    back = returned_to_township(rej, CFG, None, ["大店镇", "夹沟镇"])
+    assert {t: df["行号"].to_list() for t, df in back.items()} == {"大店镇": [2], "夹沟镇": [3], UNKNOWN_TOWNSHIP: [4]}
+    validator_set_aside = rej.drop("township")  # (the validator's rows name no township: the file tells)
+    assert set(returned_to_township(validator_set_aside, CFG, None, ["大店镇", "夹沟镇"])) == {"大店镇", UNKNOWN_TOWNSHIP}
+    assert set(returned_to_township(validator_set_aside, CFG, None)) == {UNKNOWN_TOWNSHIP}
+
+
 @pytest.mark.parametrize("town", ["大店", "大店镇", " 大店镇 ", "大店镇\u3000", None])
 def test_township_spellings_are_accepted(town):
     f = fb((DADIAN, 2, W1, town, "属实", None, None, None, None))

@@ -227,8 +227,9 @@ def test_a_first_run_with_returned_lists_in_its_inbox_sends_them_back(prefect_ha
         "YJ202609-0123456789,大店镇,H0000001,属实,是,张三,2026-10-08,\n", encoding="utf-8-sig")
     out = tmp_path / "out"
     assert _run(inbox, out) == 0
-    returned = list((out / PERIOD / "townships").glob("*/*_反馈退回.csv"))  # (no township known: the county's)
-    assert len(returned) == 1 and "YJ202609-0123456789" in returned[0].read_text(encoding="utf-8-sig")
+    returned = list((out / PERIOD / "townships").glob("*/*_反馈退回.csv"))  # (told to the township its file names)
+    assert [p.parent.name for p in returned] == ["大店镇"]
+    assert "YJ202609-0123456789" in returned[0].read_text(encoding="utf-8-sig")
 
 
 def test_cli_refuses_bad_input_clearly(tmp_path, capsys):
