@@ -1018,8 +1018,8 @@ def run_county(county: dict, period: str, config_path: str | None, overrides: li
         if not held:
             raise RunError(f"{county['name']}: another run is using {wh}")
         recover_interrupted(Path(county["out"]), wh)
-        result = monthly_run.with_options(flow_run_name=f"{_artifact_slug(label)}-{period}")(
-            county["inbox"], period, county["out"], str(wh), *settings, issue_date, county=label)
+        result = _finished(monthly_run.with_options(flow_run_name=f"{_artifact_slug(label)}-{period}")(
+            county["inbox"], period, county["out"], str(wh), *settings, issue_date, county=label, return_state=True))
         later = rerun_later_periods(county["inbox"], county["out"], wh, *settings, period, label)
     return {"county": county["name"], "code": county.get("code"), "out": result["out"],
             "balanced": all(r["balanced"] for r in result["accounting"]), "warnings": result["warnings"],
@@ -1059,12 +1059,24 @@ class RunError(RuntimeError):
     """A problem the user must fix (said in one line, no traceback, no personal data)."""
 
 
+def _finished(state):
+    """A flow run's result, from the state a call with `return_state=True` gave; its failure
+    raised again carrying `flow_run_id`, for `_safe_error` to say where the details are."""
+    try:
+        return state.result()
+    except Exception as exc:
+        exc.flow_run_id = str(state.state_details.flow_run_id)
+        raise
+
+
 def _safe_error(exc: BaseException) -> str:
     """One line about a failure that is safe to print: our own messages in full; for anything else
-    only its type, since library messages may quote data values."""
+    only its type, since library messages may quote data values, and the flow run whose log holds
+    the traceback (`prefect flow-run logs <id>`)."""
     if type(exc).__name__ in ("RunError", "AccountingError"):  # also when raised from `flows`, not `__main__`
         return str(exc)
-    return f"{type(exc).__name__} (details in the flow run's log)"
+    run = getattr(exc, "flow_run_id", None)
+    return f"{type(exc).__name__} (details: {f'prefect flow-run logs {run}' if run else 'the flow run log'})"
 
 
 def _server_error(exc: BaseException) -> str:
@@ -1536,9 +1548,9 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
         print(f"run {args.period}{' (dry run)' if args.dry_run else ''}"
               f"{': departments ' + ', '.join(only) if only else ''} ...", file=sys.stderr, flush=True)
         try:
-            result = monthly_run(args.inbox, args.period, args.out, str(wh), args.config, args.set,
-                                 args.issue_date, departments=list(only) or None, dry_run=args.dry_run,
-                                 county=args.county)
+            result = _finished(monthly_run(args.inbox, args.period, args.out, str(wh), args.config, args.set,
+                                           args.issue_date, departments=list(only) or None, dry_run=args.dry_run,
+                                           county=args.county, return_state=True))
             print_summary(result)
             if args.dry_run and not args.no_cascade and (later := _later_periods(wh, args.period)):
                 print(f"  then, as they depend on {args.period}, a real run would run again: {', '.join(later)}")
@@ -1581,7 +1593,7 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
                     how += " (the file's content as it was then)"
             said.append(f"re-running {p}: a later period already run, its sums and history depend on {period}; {how}")
             print(said[-1], file=sys.stderr, flush=True)
-            print_summary(monthly_run(inbox, p, out, str(wh), own, sets, county=county))
+            print_summary(_finished(monthly_run(inbox, p, out, str(wh), own, sets, county=county, return_state=True)))
     return said
 
 

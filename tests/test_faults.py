@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import os
 import random
 import signal
@@ -541,6 +542,16 @@ def test_a_lost_row_fails_the_run_loudly_and_keeps_the_last_good_outputs(bad_run
         con.close()
     assert last == "failed"
     assert not [p for p in out.iterdir() if p.name.startswith(f".{PERIOD}.staging")]
+
+    def failing_keep_latest(*args):  # any other bug: its message may quote data, so only its type is said
+        raise ValueError("341302199001011234 张三")
+
+    monkeypatch.setattr(reading, "keep_latest", failing_keep_latest)
+    assert flows.main(_args(inbox, out)) == 1
+    err = capsys.readouterr().err.strip()
+    said = re.fullmatch(r"error: ValueError \(details: prefect flow-run logs ([0-9a-f-]{36})\)", err.splitlines()[-1])
+    assert said and "3413" not in err, err  # the run whose log holds the traceback
+    assert _files(out / PERIOD) == before
 
 
 # ---------------------------------------------------------------------------------------------
