@@ -210,7 +210,8 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
     rejected.write_parquet(paths.work / f"rejected_{dept}.parquet")
     superseded.write_parquet(paths.work / f"superseded_{dept}.parquet")
     pl.concat([
-        pl.DataFrame([dict(category=Finding.FILE_NOTE, dept=dept, file=n.file, detail=n.problem, count=1) for n in notes],
+        pl.DataFrame([dict(category=n.category or Finding.FILE_NOTE, dept=dept, file=n.file, detail=n.problem, count=1)
+                      for n in notes],
                      schema=QUALITY_COLUMNS),
         *[unreadable_ids(df) for kind, df in latest.items() if kind in PERSON_KINDS],
     ]).write_parquet(paths.work / f"findings_{dept}.parquet")

@@ -28,6 +28,7 @@ from pipelines.calendar import period_end
 from pipelines.standardize import describe_misfit, detect_kind, field_columns, known_headers, normalize_header, standardize
 from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks, keep_latest,
                                 rejected_files, set_aside_future_dates, sheet_label, stand_ins, validate)
+from schemas.outputs import Finding
 
 EXTENSIONS = (".csv", ".xlsx")
 HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepared to skip
@@ -53,6 +54,7 @@ class ReadError:
     problem: str
     dept: str | None = None
     set_aside: bool = True  # False for notes (duplicate file read once, duplicated header)
+    category: str | None = None  # a note's 数据质量报告 category, when not 文件说明 (`Finding`)
 
     @property
     def message(self) -> str:
@@ -768,11 +770,30 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
                                                   f"其为空的行读「{also}」 columns '{also}' read as '{hs[0]}' too: "
                                                   f"where '{hs[0]}' is empty", None, False))
         std = standardize(table, spec)
-        ok, bad = validate(std, spec, dept, label, latest if spec.name in cfg.ANSWER_KINDS else None)
+        blanked: list[pl.DataFrame] = []
+        ok, bad = validate(std, spec, dept, label, latest if spec.name in cfg.ANSWER_KINDS else None, blanked)
+        if notes is not None:
+            notes.extend(blanked_notes(blanked, field_columns(headers, spec), label, dept))
         valid.append((spec.name, ok))
         set_aside.append((spec.name, stand_ins(std, bad, spec, dept, label)))
         rejected.append(bad)
     return valid, pl.concat([r.cast(REJECTED_SCHEMA) for r in rejected]), set_aside, sum(t.height for _, t in tables)
+
+
+def blanked_notes(blanked: list[pl.DataFrame], headers: dict[str, list[str]], label: str, dept: str
+                  ) -> list[ReadError]:
+    """`validate`'s cells left empty -> one note per field of the table: how many, the first
+    value and reason, the lines (the first ten)."""
+    found = []
+    for (field,), cells in (pl.concat(blanked).partition_by("field", as_dict=True, maintain_order=True).items()
+                            if blanked else ()):
+        header = (headers.get(field) or [field])[0]
+        lines = "、".join(str(n) for n in cells["line"].head(10)) + (" …" if cells.height > 10 else "")
+        reason = cells["reason"][0]
+        found.append(ReadError(label, f"「{header}」{cells.height} 个值读不出，已按空值处理、这些行照常使用（第 {lines} 行；"
+                                      f"{reason}） {cells.height} unreadable values of '{header}' taken as empty, "
+                                      f"the rows kept", dept, False, Finding.VALUES_BLANKED))
+    return found
 
 
 def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Config, notes: list

@@ -33,6 +33,7 @@ class KindSpec:
     required: tuple[str, ...]
     fields: dict[str, tuple[str, ...]]
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
+    blank_unreadable: tuple[str, ...] = ()  # fields whose bad value is left empty, its row kept
 
 
 @dataclass(frozen=True)
@@ -356,6 +357,9 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
             fields={f: tuple(a) for f, a in k["fields"].items()},
             codes={f: {unicodedata.normalize("NFKC", str(v)).replace(" ", ""): str(c) for v, c in m.items()}
                    for f, m in k.get("codes", {}).items()},
+            # (a config copied before the key existed takes the default's)
+            blank_unreadable=tuple(k.get("blank_unreadable", (defaults or {}).get("kinds", {}).get(name, {})
+                                         .get("blank_unreadable", ()))),
         )
         for name, k in raw["kinds"].items()
     }

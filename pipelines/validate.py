@@ -259,7 +259,8 @@ def _reason(check: str, dtype, value: str | None) -> str:
     if check.startswith("isin"):
         return "代码不在允许值中 unknown code" + v
     if check.startswith("greater_than_or_equal_to"):
-        return "数值不能为负 negative value" + v
+        least = check.partition("(")[2].rstrip(")")
+        return ("数值不能为负 negative value" if least in ("0", "0.0", "") else f"数值应不小于{least} must be at least {least}") + v
     if check.startswith("str_length"):
         return "证件号码应为18位 ID must have 18 characters" + v
     if "unique" in check:
@@ -269,14 +270,17 @@ def _reason(check: str, dtype, value: str | None) -> str:
     return f"{check}{v}"
 
 
-def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: date | None = None
-             ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: date | None = None,
+             blanked: list[pl.DataFrame] | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Standardised strings -> (valid rows typed as `EXTRACT_MODELS[spec.name]`, `Rejected` rows).
     `latest`: for people's answers, the latest date they may give, for dates typed without their
     year (`parse_date`).
 
     Each failing row gives one Rejected row: first failing field, its value as delivered (ID-like
-    values masked) and every reason joined by '；'."""
+    values masked) and every reason joined by '；'. A bad value of a field in
+    `spec.blank_unreadable` (the roster's 家庭人口数 `未知`) is left empty and its row kept, unless
+    the row fails on another field too: such cells are appended to `blanked` (REJECTED_SCHEMA
+    rows, each with the reason its value was not taken)."""
     model = EXTRACT_MODELS[spec.name]
     columns = model.to_schema().columns
     typed, flags, fail_fields, long_flags = _parsed(df, spec, model, latest)
@@ -318,6 +322,15 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
         fails.append(fc.select(pl.col("index").cast(pl.Int64), field=pl.col("column"), check=pl.col("check")))
     fails = pl.concat(fails) if fails else pl.DataFrame(schema={"index": pl.Int64, "field": pl.String, "check": pl.String})
     fails = fails.unique(["index", "field"], keep="first", maintain_order=True)  # parse beats not_nullable
+    if spec.blank_unreadable and fails.height:
+        soft = pl.col("field").is_in(list(spec.blank_unreadable)) & (pl.col("check") != "not_nullable")
+        kept = ~pl.col("index").is_in(fails.filter(~soft)["index"].implode())  # rows failing only there
+        empty = fails.filter(soft & kept)
+        fails = fails.filter(~(soft & kept))
+        for (field,), cells in empty.partition_by("field", as_dict=True).items():
+            typed = typed.with_columns(typed[field].scatter(cells["index"], None))
+        if blanked is not None and empty.height:
+            blanked.append(_blanked_cells(empty, df, typed, spec, columns))
 
     order = {c: i for i, c in enumerate(columns)}
     lines, above = df["line"], {}
@@ -353,6 +366,19 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
     bad = pl.Series(list(by_row), dtype=pl.Int64)
     valid = typed.with_row_index("_i").filter(~pl.col("_i").cast(pl.Int64).is_in(bad.implode())).drop("_i")
     return valid, rejected
+
+
+def _blanked_cells(cells: pl.DataFrame, df: pl.DataFrame, typed: pl.DataFrame, spec: KindSpec, columns
+                   ) -> pl.DataFrame:
+    """`validate`'s (index, field, check) cells left empty -> REJECTED_SCHEMA rows saying so."""
+    rid = typed[spec.record_id] if spec.record_id in typed.columns else pl.Series([None] * typed.height)
+    rows = []
+    for idx, field, check in cells.sort("index").iter_rows():
+        value = mask_value(None if df[field][idx] is None else str(df[field][idx]), field)
+        rows.append({"dept": typed["dept"][idx], "kind": spec.name, "file": typed["file"][idx],
+                     "line": int(typed["line"][idx]), "record_id": mask_value(rid[idx]), "field": field, "value": value,
+                     "reason": _reason(check, columns[field].dtype.type, value)})
+    return pl.DataFrame(rows, schema=REJECTED_SCHEMA)
 
 
 def rejected_files(errors, kind: str | None = None) -> pl.DataFrame:

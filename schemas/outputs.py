@@ -94,9 +94,10 @@ class Finding:
     HOUSEHOLD_SIZE = "家庭人口数不符 household size disagrees"
     GRID_TWICE = "户在两个网格 household listed in two grids"
     COLUMN_MISSING = "缺列 column missing"
+    VALUES_BLANKED = "值读不出按空值 unreadable values taken as empty"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
                  TOWNSHIP_TWICE, ID_UNREADABLE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
-                 PHONE_DESTROYED, COLUMN_MISSING)
+                 PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

@@ -9,6 +9,7 @@ import xlsxwriter
 from adapters.inbox import ReadError, discover, read_delivery, read_period, read_table, read_tables
 from config import load_config
 from pipelines.standardize import detect_kind, known_headers
+from schemas.outputs import Finding
 
 CFG = load_config()
 KNOWN = known_headers(CFG)
@@ -184,6 +185,21 @@ def test_an_answer_column_added_beside_the_lists_own_is_read_and_noted(tmp_path)
     valid, rejected, _, _ = read_delivery(write(tmp_path / "反馈" / "f.csv", text), "反馈/f.csv", "反馈", CFG, KNOWN, notes)
     assert rejected.is_empty() and valid[0][1].select("warning_id", "result").rows() == [("YJ1", "属实"), ("YJ2", "不属实")]
     assert len(notes) == 1 and notes[0].problem.startswith("「核实结果（属实/不属实）」与「核实结果」都读作核实结果") and not notes[0].set_aside
+
+
+def test_a_rosters_unreadable_optional_values_are_noted_per_column_and_the_persons_kept(tmp_path):
+    """家庭人口数 filled on the 户主's row only, `/` on the members': every member was set aside
+    (no record could reach them). Now they are kept, the column noted once with its lines."""
+    text = ("乡镇,行政村,户编号,人编号,姓名,身份证号,与户主关系,家庭人口 数\n"
+            + "".join(f"大店镇,韩湖村,H1,H1-0{i},人{i},34130219620111273{i},{r},{n}\n"
+                      for i, r, n in [(1, "户主", "3"), (2, "配偶", "/"), (3, "之子", "/")]))
+    notes = []
+    valid, rejected, _, _ = read_delivery(write(tmp_path / "户籍底册" / "r.csv", text), "户籍底册/r.csv", "户籍底册", CFG,
+                                          KNOWN, notes)
+    assert rejected.is_empty() and valid[0][1]["household_size"].to_list() == [3, None, None]
+    assert len(notes) == 1 and not notes[0].set_aside and notes[0].file == "户籍底册/r.csv"
+    assert notes[0].category == Finding.VALUES_BLANKED and Finding.VALUES_BLANKED in Finding.ATTENTION  # (console too)
+    assert notes[0].problem.startswith("「家庭人口 数」2 个值读不出，已按空值处理、这些行照常使用（第 3、4 行；")
 
 
 def test_answers_cut_down_to_the_two_columns_a_returned_list_needs_are_read(tmp_path):

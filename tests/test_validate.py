@@ -1,5 +1,7 @@
+import re
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -197,6 +199,45 @@ def test_roster_bad_id_rejected_and_masked():
     row = rejected.row(0, named=True)
     assert (row["line"], row["record_id"], row["field"]) == (3, "H1-02", "id_number")
     assert row["value"] == "341302*********7345" and "3413021962011127345" not in row["reason"]
+
+
+def test_a_bad_value_of_an_optional_roster_field_is_left_empty_and_the_person_kept():
+    """家庭人口数 `未知` or `/` on members' rows, 年人均纯收入 `暂无`: the person stays on the roster
+    (set aside, no record could reach them, and a 户主 set aside left the household without one);
+    the cells are told back. A person failing on a required field too stays set aside, with every reason."""
+    raw = pl.DataFrame({
+        "乡（镇）": ["大店镇"] * 4, "行政村": ["韩湖村"] * 4, "户编号": ["H1"] * 4,
+        "人编号": ["H1-01", "H1-02", "H1-03", "H1-04"], "姓名": ["甲", "乙", "丙", "丁"],
+        "证件号码": ["341302196201112734", "341302196201112734", "3413021962011127", "341302196201112734"],
+        "家庭人口数": ["4", "/", "未知", "0"], "年人均纯收入（元）": ["8,596", "暂无", "8596", "-5"], "line": [2, 3, 4, 5],
+    })
+    spec = CFG.kinds["roster"]
+    blanked = []
+    valid, rejected = validate(standardize(raw, spec), spec, "户籍底册", "户籍底册/r.csv", blanked=blanked)
+    assert valid["person_id"].to_list() == ["H1-01", "H1-02", "H1-04"]
+    assert valid["household_size"].to_list() == [4, None, None]
+    assert valid["income_per_capita"].to_list() == [8596.0, None, None]
+    assert rejected.select("line", "field").rows() == [(4, "id_number")]
+    assert "household_size" in rejected["reason"][0]  # (its other faults named with it)
+    cells = pl.concat(blanked)
+    Rejected.validate(cells.with_columns(line=pl.col("line")))
+    assert cells.select("line", "field", "value").rows() == [
+        (3, "household_size", "/"), (3, "income_per_capita", "暂无"), (5, "household_size", "0"),
+        (5, "income_per_capita", "-5")]
+    assert cells["reason"].to_list() == ["整数无法解析 unparseable integer: '/'", "数值无法解析 unparseable number: '暂无'",
+                                         "数值应不小于1 must be at least 1: '0'", "数值不能为负 negative value: '-5'"]
+    # department extracts keep the SPEC's rule: a bad amount sets the row aside
+    valid, rejected = run(settlements(out_of_pocket=["暂无"]))
+    assert valid.is_empty() and rejected["field"].to_list() == ["out_of_pocket"]
+
+
+def test_a_config_copied_before_blank_unreadable_existed_takes_the_defaults(tmp_path):
+    text = (Path(__file__).parents[1] / "config" / "default.toml").read_text(encoding="utf-8")
+    old = tmp_path / "county.toml"
+    old.write_text(re.sub(r"(?ms)^blank_unreadable = \[.*?\]\n", "", text), encoding="utf-8")
+    assert "blank_unreadable" not in old.read_text(encoding="utf-8")
+    assert load_config(str(old)).kinds["roster"].blank_unreadable == CFG.kinds["roster"].blank_unreadable
+    assert "household_size" in CFG.kinds["roster"].blank_unreadable
 
 
 def test_roster_duplicated_person_id_rejected():
