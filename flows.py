@@ -739,12 +739,12 @@ def _not_read(work: Path, folder: str) -> pl.DataFrame | None:
     """What of `folder` was not read at all, as `Rejected` rows (line null) for its township to be
     told like the files that could not be read: the files set aside before reading (a `.xls` or
     `.et` saved by Excel or WPS, a PDF: `inbox.discover`) and its workbooks' hidden sheets holding
-    a table (not read, `inbox.HIDDEN_TABLE`), which the county's report alone named."""
+    a table (not read, `Finding.HIDDEN_TABLE`), which the county's report alone named."""
     found = []
     if (discovered := _read(work / "rejected__discover.parquet")) is not None:
         found.append(discovered.filter(pl.col("dept") == folder))
     if (notes := _read(work / f"findings_{folder}.parquet")) is not None:
-        found.append(notes.filter(pl.col("detail").str.starts_with(inbox.HIDDEN_TABLE)).select(
+        found.append(notes.filter(pl.col("category") == Finding.HIDDEN_TABLE).select(
             "dept", kind=pl.lit(None, pl.String), file="file", line=pl.lit(None, pl.Int64),
             **{c: pl.lit(None, pl.String) for c in ("record_id", "field", "value")}, reason="detail"))
     return _concat(found).cast(REJECTED_SCHEMA) if found else None

@@ -33,7 +33,6 @@ from schemas.outputs import Finding
 EXTENSIONS = (".csv", ".xlsx")
 HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepared to skip
 HIDDEN_TABLE_NAMES = 4  # known column names that make a hidden sheet's table look like records (a lookup list has fewer)
-HIDDEN_TABLE = "隐藏的工作表"  # how the note on such a sheet (not read) begins
 # A ".csv" whose header is not found between commas is tried with these in turn (a system's
 # export, or Excel's "Text (tab delimited)" renamed .csv); the one that finds it is noted.
 SEPARATORS = {",": None, "\t": ("制表符", "tabs"), ";": ("分号", "semicolons"), "|": ("竖线", "vertical bars")}
@@ -696,8 +695,9 @@ def read_tables(
                 elif notes is not None and sum(bool((known or bool)(c)) for c in df.columns if c != "line") >= HIDDEN_TABLE_NAMES:
                     # a hidden sheet holds a workbook's lookup lists (乡镇/村 for its drop-downs), not its
                     # records; one whose header reads like a table of records is said, not read
-                    notes.append(ReadError(rel, f"{HIDDEN_TABLE}「{name}」有表头（{df.height} 行），未读取；如是数据请取消隐藏 "
-                                                f"hidden sheet '{name}' holds a table ({df.height} rows): not read", None, False))
+                    notes.append(ReadError(rel, f"隐藏的工作表「{name}」有表头（{df.height} 行），未读取；如是数据请取消隐藏 "
+                                                f"hidden sheet '{name}' holds a table ({df.height} rows): not read", None, False,
+                                           Finding.HIDDEN_TABLE))
             if len(found) == 1:
                 return [(rel, found[0][1])]
             return [(sheet_label(rel, name), df) for name, df in found] or no_header

@@ -95,6 +95,7 @@ class Finding:
     GRID_TWICE = "户在两个网格 household listed in two grids"
     COLUMN_MISSING = "缺列 column missing"
     VALUES_BLANKED = "值读不出按空值 unreadable values taken as empty"
+    HIDDEN_TABLE = "隐藏表未读 hidden sheet holding a table, not read"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
                  TOWNSHIP_TWICE, ID_UNREADABLE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
                  PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED)

@@ -257,6 +257,7 @@ def test_every_sheet_with_a_header_is_a_table_named_by_its_sheet(tmp_path):
     notes = []
     tables = read_tables(path, "反馈/r.xlsx", KNOWN, notes)
     assert [n.problem[:13] for n in notes] == ["隐藏的工作表「上月」有表头"] and not notes[0].set_aside
+    assert notes[0].category == Finding.HIDDEN_TABLE  # (its township is told of it by this category)
     assert [label for label, _ in tables] == ["反馈/r.xlsx（工作表 因病）", "反馈/r.xlsx（工作表 因残）"]
     assert [df["预警编号"].to_list() for _, df in tables] == [["YJ1"], ["YJ2"]]
     assert read_table(path, "反馈/r.xlsx", KNOWN)["预警编号"].to_list() == ["YJ1"]
