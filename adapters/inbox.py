@@ -36,13 +36,20 @@ HIDDEN_TABLE = "隐藏的工作表"  # how the note on such a sheet (not read) b
 # A ".csv" whose header is not found between commas is tried with these in turn (a system's
 # export, or Excel's "Text (tab delimited)" renamed .csv); the one that finds it is noted.
 SEPARATORS = {",": None, "\t": ("制表符", "tabs"), ";": ("分号", "semicolons"), "|": ("竖线", "vertical bars")}
-_TOTAL = re.compile(r"^(合\s*计|总\s*计|小\s*计)")
-# a footer under the table (填表人：… 审核人：…, 注：…), on a row of at most FOOTER_CELLS filled cells
-_FOOTER = re.compile(r"^((填表|填报|制表|审核|负责|联系|统计)人|(填表|填报|制表|统计)(日期|时间|单位)|(注|说明|备注)\s*[:：])")
+_TOTAL = re.compile(r"^(本页|本表)?(合\s*计|总\s*计|小\s*计)")
+# a label and its colon, as a form's footer or a system's export writes under a table (填表人：,
+# 审核人：, 导出时间：, 打印人：, 数据来源：, 报送单位：, 单位（盖章）：)
+_LABEL = r"[一-龥（）()]{2,12}\s*[:：]"
+# a footer under the table (填表人：… 审核人：…, 注：…, 导出时间：…, 共 200 条, 第 1 页 共 3 页), on a row
+# of at most FOOTER_CELLS filled cells
+_FOOTER = re.compile(rf"^((填表|填报|制表|审核|负责|联系|统计|经办|打印|导出)人|(填表|填报|制表|统计|打印|导出)(日期|时间|单位)"
+                     rf"|{_LABEL}|注\s*\d*\s*[:：]|共\s*\d+\s*(条|行|笔|人|户|项|页)|第\s*\d+\s*页)")
 FOOTER_CELLS = 2
-# ... or on a row of any width each of whose filled cells is such a signature (填表人：张三 | 审核人：李四 |
+# ... or on a row of any width each of whose filled cells is such a label (填表人：张三 | 审核人：李四 |
 # 填报日期：2026-11-05, one per cell)
-_SIGNATURE = re.compile(r"^((填表|填报|制表|审核|负责|联系|统计|经办|审批)人|(填表|填报|制表|统计|报送)?(日期|时间|单位)|联系电话)\s*[:：]")
+_SIGNATURE = re.compile(rf"^{_LABEL}")
+# the first cell of a row that may be one of these (the others, nearly all, skip the test)
+_MAYBE_FOOTER = r"^[合总小本填制审负联统经打导注说备共第]|[:：]"
 
 
 @dataclass(frozen=True)
@@ -381,7 +388,7 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     # Only a row whose first cell is blank or starts like 合计/总计/小计 or a footer can be any of
     # these: the others (nearly all) skip building the row's text.
     first = pl.col(cols[0]).fill_null("").str.strip_chars_start() if cols else pl.lit("")
-    maybe = grid.select((first == "") | first.str.contains("^[合总小填制审负联统注说备]")).to_series().arg_true()
+    maybe = grid.select((first == "") | first.str.contains(_MAYBE_FOOTER)).to_series().arg_true()
     if maybe.len():
         dropped = pl.repeat(False, grid.height, eager=True).scatter(maybe, grid[maybe].select(drop).to_series())
         grid = grid.filter(~dropped)

@@ -64,6 +64,18 @@ def test_footer_lines_under_the_table_are_not_records(tmp_path, newline):
     assert df["结算流水号"].to_list() == ["JS1", "填表人：王五"]
 
 
+def test_a_systems_export_footer_is_not_a_record(tmp_path):
+    """What a system's export prints under its table (导出时间：…, 打印人：…, 共 N 条, 第 1 页，共 3 页,
+    数据来源：…, 本页合计) is no record: each was set aside as one, its 'missing value' blamed on merged
+    cells. A record whose first value is such a label but which fills its row is kept."""
+    rows = [HEADER, "JS1,张三,,2026-10-05,1", "导出时间：2026-11-05 09:30:12", "打印人：管理员,,打印时间：2026-11-05,,",
+            "共 10 条记录", '"第 1 页，共 3 页"', "数据来源：宿州市医疗保障信息平台", "单位（盖章）：,,,负责人：,",
+            "填表说明：本表由系统导出", "注1：个人自付含自费", "本页合计,,,,120", "报送单位：宿州市医疗保障局,,,报送日期：2026年11月5日,",
+            "数据来源：平台,李四,,2026-10-05,3"]
+    df = read_table(write(tmp_path / "e.csv", "\n".join(rows) + "\n"), "e.csv", KNOWN)
+    assert df["结算流水号"].to_list() == ["JS1", "数据来源：平台"]
+
+
 def test_utf8_bom_crlf_and_blank_lines(tmp_path):
     text = f"{HEADER}\r\nJS1,王五,341302196201112734,2026-10-05,1\r\n\r\n,,,,\r\nJS2,赵六,,2026-10-06,2\r\n"
     df = read_table(write(tmp_path / "b.csv", text, "utf-8-sig"), "b.csv", KNOWN)
