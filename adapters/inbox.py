@@ -208,6 +208,21 @@ def _decode(data: bytes) -> tuple[str, str | None] | None:
     return None
 
 
+# Characters that show nothing and mean nothing in a table, taken out of a CSV's text: a BOM inside
+# it (exports joined byte for byte, each with its BOM: `copy /b a.csv+b.csv`) and zero-width spaces
+# pasted along with a value.
+INVISIBLE = ("\ufeff", "\u200b", "\u200c", "\u200d", "\u2060")
+
+
+def _visible(text: str | bytes) -> str | bytes:
+    """`text` (str, or UTF-8 bytes) without the INVISIBLE characters."""
+    for ch in INVISIBLE:
+        c = ch if isinstance(text, str) else ch.encode()
+        if c in text:
+            text = text.replace(c, type(text)())
+    return text
+
+
 def _separated(sep: str) -> str | None:
     """The note on a CSV read with another separator than the comma."""
     if SEPARATORS[sep] is None:
@@ -232,6 +247,7 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
     if decoded is None:
         return "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)"
     text, note = decoded
+    text = _visible(text)
     if note and notes is not None:
         notes.append(ReadError(rel or path.name, note, None, False))
     if csv.field_size_limit() < MAX_CSV_FIELD:
@@ -300,6 +316,7 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     if got is None:
         return ReadError(rel, "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)")
     buf, note = got
+    buf = _visible(buf)
     if b"\x00" in buf or (b"\r" in buf and buf.count(b"\r") != buf.count(b"\r\n")):
         return None
     a = np.frombuffer(buf, dtype=np.uint8)

@@ -76,6 +76,21 @@ def test_a_systems_export_footer_is_not_a_record(tmp_path):
     assert df["结算流水号"].to_list() == ["JS1", "数据来源：平台"]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_exports_joined_byte_for_byte_keep_no_bom_inside(tmp_path, newline):
+    """Two UTF-8 exports joined as files (`copy /b a.csv+b.csv`, `cat`): the second's BOM sits in
+    the middle, before its header, which was then no repeated header but a record set aside with
+    six bogus reasons ('unknown code 就诊类型'); a zero-width space pasted before a value is no part of it."""
+    part = lambda *rows: ("\ufeff" + newline.join([HEADER, *rows]) + newline).encode()  # noqa: E731
+    path = tmp_path / "joined.csv"
+    path.write_bytes(part("JS1,张三,341302196201112734,2026-10-05,1") + part("\u200bJS2,李四,,2026-10-06,2"))
+    notes = []
+    df = read_table(path, "joined.csv", KNOWN, notes)
+    assert df["结算流水号"].to_list() == ["JS1", "JS2"]
+    assert df["line"].to_list() == [2, 4]
+    assert any("第3行重复表头" in n.problem for n in notes)
+
+
 def test_utf8_bom_crlf_and_blank_lines(tmp_path):
     text = f"{HEADER}\r\nJS1,王五,341302196201112734,2026-10-05,1\r\n\r\n,,,,\r\nJS2,赵六,,2026-10-06,2\r\n"
     df = read_table(write(tmp_path / "b.csv", text, "utf-8-sig"), "b.csv", KNOWN)
