@@ -417,14 +417,16 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
 
 
 REPEATED_HEADER_CELLS = 3  # filled cells a row must hold, each its own column's name, to be the header again
+TITLE_LINES = 5  # title lines above a header (SPEC §1: 1-5), also above a header said again
 
 
 def _without_repeated_header(df: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
     """A table without the rows that say its header again (tables pasted one under another,
     each with its header: a township's risk-type sheets put on one sheet, a department's
     exports appended): every filled cell of such a row is its own column's name (as
-    `normalize_header` reads it), at least REPEATED_HEADER_CELLS of them. They are not records:
-    dropped, and noted with their lines."""
+    `normalize_header` reads it), at least REPEATED_HEADER_CELLS of them; and the title lines
+    exported with each (up to TITLE_LINES lines right above it, each of one filled cell holding
+    words). They are not records: dropped, and noted with their lines."""
     names = [c for c in df.columns if c not in ("line", EXTRA)]
     if len(names) < REPEATED_HEADER_CELLS or df.is_empty():
         return df
@@ -444,11 +446,23 @@ def _without_repeated_header(df: pl.DataFrame, rel: str, notes: list | None) -> 
     if again.is_empty():
         return df
     lines = again["line"].to_list()
+    # each header's title lines exported with it: the lines right above it of one filled cell
+    # holding words (宿州市医疗保障局2026年10月结算明细, （补报）; not a record number alone)
+    titled = df.select((pl.sum_horizontal(pl.col(c).is_not_null().cast(pl.Int32) for c in names) == 1)
+                       & pl.coalesce(names).str.contains(r"[一-龥]")).to_series()
+    at, titles, line = df.with_row_index("_i").filter(pl.col("line").is_in(lines))["_i"].to_list(), [], df["line"]
+    for i in at:
+        k = i - 1
+        while k >= 0 and i - k <= TITLE_LINES and line[k] == line[k + 1] - 1 and titled[k]:
+            titles.append(line[k])
+            k -= 1
     if notes is not None:
-        shown = "、".join(str(n) for n in lines[:10]) + ("…" if len(lines) > 10 else "")
-        notes.append(ReadError(rel, f"第{shown}行重复表头（多张表粘贴在一起？），不是记录，已跳过 line(s) {shown} "
-                                    f"repeat the header row (tables pasted together?): not records, skipped", None, False))
-    return df.filter(~pl.col("line").is_in(lines))
+        shown = lambda ns: "、".join(str(n) for n in ns[:10]) + ("…" if len(ns) > 10 else "")  # noqa: E731
+        zh, en = (f"，其上第{shown(sorted(titles))}行是标题", f", line(s) {shown(sorted(titles))} above it the title") if titles else ("", "")
+        notes.append(ReadError(rel, f"第{shown(lines)}行重复表头（多张表粘贴在一起？）{zh}，不是记录，已跳过 line(s) "
+                                    f"{shown(lines)} repeat the header row (tables pasted together?){en}: not records, skipped",
+                               None, False))
+    return df.filter(~pl.col("line").is_in(lines + titles))
 
 
 def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame, bool, int]] | str:

@@ -301,6 +301,20 @@ def test_a_header_said_again_under_the_table_is_not_a_record(tmp_path, newline):
     assert [n.problem[:9] for n in notes] == ["第4、6行重复表头"]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r"])
+def test_the_title_exported_with_a_header_said_again_is_not_a_record(tmp_path, newline):
+    """Two exports appended, each with its title line above its header: the second title was
+    set aside as a record (its 结算流水号 the title, 'missing value' blamed on merged cells). A
+    record of one filled cell elsewhere is still a record (set aside by validation)."""
+    rows = ["宿州市医疗保障局2026年10月结算明细", HEADER, "JS1,张三,,2026-10-05,1", "合计,,,,1", "",
+            "宿州市医疗保障局2026年10月结算明细", "（补报）", HEADER, "JS2,李四,,2026-10-06,2", "JS9,,,,",
+            "宿州市医疗保障局2026年10月结算明细", HEADER, "JS3,王五,,2026-10-07,3"]
+    notes = []
+    df = read_table(write(tmp_path / "t.csv", newline.join(rows) + newline), "t.csv", KNOWN, notes)
+    assert df["结算流水号"].to_list() == ["JS1", "JS2", "JS9", "JS3"]
+    assert len(notes) == 1 and notes[0].problem.startswith("第8、12行重复表头（多张表粘贴在一起？），其上第6、7、11行是标题")
+
+
 @pytest.mark.parametrize("rows", [["JS1,张三,,2026-10-05,1"], ["JS1,张三,,2026-10-05,1", "JS2,李四,,2026-10-05,1,234.50"]])
 def test_an_ordinary_csv_is_read_by_the_fast_path(tmp_path, rows):
     """polars, not the csv module (a city's millions of rows: 1.3 s against 8 s): the fast path
