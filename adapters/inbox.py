@@ -14,7 +14,7 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -622,13 +622,17 @@ def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | N
     return _frame_table(header, grid, rel, notes)
 
 
-def _is_header(cells: list[str | None], known: Callable[[str], bool] | None) -> bool:
-    """Three filled cells, two of them known column names; or two, both known (a township's answers
-    cut down to 预警编号 and 核实结果: all a returned list needs)."""
+def _is_header(cells: list[str | None], known: Callable[[str], frozenset | None] | None) -> bool:
+    """Three filled cells, two of them known column names of two fields; or two, both known, of two
+    fields (a township's answers cut down to 预警编号 and 核实结果: all a returned list needs). Names of
+    one field (a 说明 sheet listing 姓名 | 患者姓名, 证件号码 | 身份证号) are no header."""
     filled = [c for c in cells if c]
     if len(filled) < 3 and (len(filled) < 2 or known is None):
         return False
-    return known is None or sum(known(c) for c in filled) >= min(2, len(filled))
+    if known is None:
+        return True
+    fields = [f for f in map(known, filled) if f]
+    return any(not (a & b) for a, b in itertools.combinations(fields, 2))
 
 
 def _find_header(rows: Iterator[Sequence], known) -> tuple[int, list[str | None] | None]:
@@ -686,10 +690,25 @@ def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | 
     return _frame_table(header, grid, rel, notes)
 
 
+def _fields_of(known: Callable[[str], bool] | Mapping[str, Collection[str]] | Collection[str] | None
+               ) -> Callable[[str], frozenset | None] | None:
+    """`read_tables`' `known` as a function of a header: the fields it names (a `known_headers`
+    mapping's), itself for a name of a collection or one the predicate knows; None when unknown."""
+    if known is None:
+        return None
+    if callable(known):
+        return lambda h: frozenset({normalize_header(h)}) if known(h) else None
+    if isinstance(known, Mapping):
+        names = {normalize_header(k): frozenset(v) for k, v in known.items()}
+    else:
+        names = {normalize_header(k): frozenset({normalize_header(k)}) for k in known}
+    return lambda h: names.get(normalize_header(h))
+
+
 def read_tables(
     path: Path,
     rel: str,
-    known: Callable[[str], bool] | Collection[str] | None = None,
+    known: Callable[[str], bool] | Mapping[str, Collection[str]] | Collection[str] | None = None,
     notes: list | None = None,
 ) -> list[tuple[str, pl.DataFrame]] | ReadError:
     """Read one CSV/XLSX into (label, frame) per table: String columns named as in its header
@@ -699,16 +718,15 @@ def read_tables(
     (a returned township list: one sheet per risk type, the 汇总 sheet has none), labelled `rel`
     when it is the only one, else `sheet_label(rel, sheet)`.
 
-    `known`: header names (any alias form, e.g. `known_headers(cfg)`) or a predicate; the
-    header is the first of the top rows with >=3 filled cells of which >=2 are known (a second
+    `known`: header names (any alias form; `known_headers(cfg)` also says which fields each
+    names) or a predicate; the header is the first of the top rows with >=3 filled cells of which
+    >=2 are known names of two fields, or 2 both so (`_is_header`; a second
     header row under it, as below a merged 地址 or 费用信息, lends it its names: `_sub_header`). Title
     lines, blank rows, 合计/总计/小计 rows and footers (填表人：…, 注：… alone on their row) are
     dropped; values stripped, empty -> null.
     Non-fatal findings (duplicated header names) are appended to `notes`. Never raises.
     """
-    if known is not None and not callable(known):
-        names = {normalize_header(k) for k in known}
-        known = lambda h: normalize_header(h) in names  # noqa: E731
+    known = _fields_of(known)
     path = Path(path)
     no_header = ReadError(rel, f"前{HEADER_SCAN_ROWS}行未找到表头 no header row found")
     try:
@@ -763,7 +781,7 @@ def read_tables(
 def read_table(
     path: Path,
     rel: str,
-    known: Callable[[str], bool] | Collection[str] | None = None,
+    known: Callable[[str], bool] | Mapping[str, Collection[str]] | Collection[str] | None = None,
     notes: list | None = None,
 ) -> pl.DataFrame | ReadError:
     """The first table of `read_tables` (a CSV's only one): for single-table files such as a

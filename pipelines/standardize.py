@@ -34,9 +34,15 @@ def _in_ten_thousands(h: str) -> bool:
     return bool(_TEN_THOUSAND.search(_plain(h)))
 
 
-def known_headers(cfg: Config) -> set[str]:
-    """Normalised form of every header alias of every kind (to find the header row in a file)."""
-    return {normalize_header(a) for k in cfg.kinds.values() for al in k.fields.values() for a in al}
+def known_headers(cfg: Config) -> dict[str, frozenset[str]]:
+    """Normalised form of every header alias of every kind -> the fields it names (`kind.field`),
+    to find the header row in a file: two aliases of one field (姓名, 患者姓名) name one column."""
+    out: dict[str, set[str]] = {}
+    for k in cfg.kinds.values():
+        for f, aliases in k.fields.items():
+            for a in aliases:
+                out.setdefault(normalize_header(a), set()).add(f"{k.name}.{f}")
+    return {h: frozenset(fs) for h, fs in out.items()}
 
 
 def resolve_headers(headers: list[str], spec: KindSpec) -> dict[str, str]:

@@ -320,13 +320,30 @@ def test_an_ordinary_csv_is_read_by_the_fast_path(tmp_path, rows):
     """polars, not the csv module (a city's millions of rows: 1.3 s against 8 s): the fast path
     must not give up on a plain file, with or without a row past the header. (It once raised on
     every file without such a row, and the slow path quietly read them all.)"""
-    from adapters.inbox import _fast_csv
-    from pipelines.standardize import normalize_header
-    names = {normalize_header(k) for k in KNOWN}
-    got = _fast_csv(write(tmp_path / "p.csv", "\n".join([HEADER, *rows]) + "\n"),
-                    lambda h: normalize_header(h) in names, "p.csv", [])
+    from adapters.inbox import _fast_csv, _fields_of
+    got = _fast_csv(write(tmp_path / "p.csv", "\n".join([HEADER, *rows]) + "\n"), _fields_of(KNOWN), "p.csv", [])
     assert isinstance(got, pl.DataFrame) and got.height == len(rows)
     assert ("_extra" in got.columns) == (len(rows) == 2)
+
+
+def test_a_cover_sheet_listing_the_fields_is_not_a_table(tmp_path):
+    """A workbook whose first sheet (说明) explains the fields, the data on the next: a row naming
+    one field twice (姓名 | 患者姓名, 证件号码 | 身份证号码 | 脱敏) was taken for a header and the
+    lines under it set aside as records missing every column. Two known names of two fields still
+    make a header of two cells (a township's 预警编号 | 核实结果)."""
+    path = tmp_path / "医保.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    for name, rows in [("说明", [["本表为2026年10月结算明细"], ["字段", "说明"], ["姓名", "患者姓名"], ["个人自付", "元"],
+                                 ["证件号码", "身份证号码", "脱敏，保留前6后4位"], ["结算日期", "年月日"]]),
+                       ("结算明细", [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", "1"]]),
+                       ("反馈", [["预警编号", "核实结果"], ["YJ1", "属实"]])]:
+        ws = wb.add_worksheet(name)
+        for i, row in enumerate(rows):
+            ws.write_row(i, 0, row)
+    wb.close()
+    tables = read_tables(path, "医保/医保.xlsx", KNOWN)
+    assert [label for label, _ in tables] == ["医保/医保.xlsx（工作表 结算明细）", "医保/医保.xlsx（工作表 反馈）"]
+    assert tables[0][1]["结算流水号"].to_list() == ["JS1"] and tables[1][1]["预警编号"].to_list() == ["YJ1"]
 
 
 def test_xlsx_cells_merged_down_a_column_hold_their_value_in_every_row(tmp_path):
