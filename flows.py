@@ -212,7 +212,7 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
     pl.concat([
         pl.DataFrame([dict(category=Finding.FILE_NOTE, dept=dept, file=n.file, detail=n.problem, count=1) for n in notes],
                      schema=QUALITY_COLUMNS),
-        *[unreadable_ids(df) for kind, df in latest.items() if kind in PERSON_KINDS],
+        *[unreadable_ids(df, kind in cfg.matching.id_in_record_id_kinds) for kind, df in latest.items() if kind in PERSON_KINDS],
     ]).write_parquet(paths.work / f"findings_{dept}.parquet")
     return {"dept": dept, "rows": rows_read, "kinds": sorted(latest)}
 

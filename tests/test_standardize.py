@@ -117,3 +117,11 @@ def test_grid_phone_headers_with_lianxi():
     """网格员联系电话 / 网格长联系电话 are the grid's phone columns (else the lists' 网格员电话 was empty)."""
     got = resolve_headers(["网格编号", "网格员", "户编号", "网格员联系电话", "网格长联系电话"], CFG.kinds["grid"])
     assert (got["grid_worker_phone"], got["grid_leader_phone"]) == ("网格员联系电话", "网格长联系电话")
+
+
+def test_the_heads_id_is_the_id_of_the_extracts_naming_the_head():
+    """住建 and 农业农村 name the 户主 (户主姓名): their ID column is often headed 户主身份证号码,
+    which was an extra column, the ID not read."""
+    for kind in ("housing", "agri"):
+        got = resolve_headers(["户主姓名", "户主身份证号码", "鉴定编号"], CFG.kinds[kind])
+        assert got["id_raw"] == "户主身份证号码"
