@@ -125,3 +125,11 @@ def test_the_heads_id_is_the_id_of_the_extracts_naming_the_head():
     for kind in ("housing", "agri"):
         got = resolve_headers(["户主姓名", "户主身份证号码", "鉴定编号"], CFG.kinds[kind])
         assert got["id_raw"] == "户主身份证号码"
+
+
+def test_every_extract_naming_a_township_reads_the_headers_the_roster_does():
+    """A county whose systems head the township 乡镇（街道） had its roster read and its 住建, 水利,
+    民政, 残联, 农业农村 and 网格 not: the place column ignored (水利: every row set aside)."""
+    for kind in ("roster", "grid", "housing", "water", "civil", "disability", "agri"):
+        for header in ("乡镇（街道）", "乡(镇、街道)"):
+            assert resolve_headers([header], CFG.kinds[kind]) == {"township": header}, (kind, header)
