@@ -12,7 +12,7 @@ from pipelines.validate import EXTRA, parse_float
 
 # A trailing unit in brackets, e.g. 年人均纯收入（元）, （单位：元）, （元/人）, or how to write a date
 # (核实日期（年月日）, (yyyy-mm-dd), （格式：2026-11-05）). Not every bracket is a unit: 乡(镇) keeps its own. A header in 万元 has its values read in 元 (`standardize`).
-_UNIT = re.compile(r"\((单位:)?(元|万元|人|户|个|月|天|次|岁|%|亩)(/(人|户|年|月))?\)$"
+_UNIT = re.compile(r"\((单位:)?(元|万元|人|户|个|个月|月|天|次|岁|%|亩)(/(人|户|年|月))?\)$"
                    r"|\((必填|选填|可选|必填项)\)$"  # a template's note on the column
                    r"|\([^()、,]+(/[^()、,]+)+\)$"  # the values to choose from: 核实结果（属实/不属实）
                    r"|\((格式:|如:?)?(yyyy[-/.]?mm[-/.]?dd|年-?月-?日|\d{4}[-/.年]?\d{1,2}[-/.月]?\d{1,2}日?)\)$")  # a date's form

@@ -17,6 +17,7 @@ CFG = load_config()
         ("ｎａｍｅ１", "name1"),
         ("个人自付（单位：元）", "个人自付"),
         ("年人均纯收入（元/人）", "年人均纯收入"),
+        ("连续未缴费月数（个月）", "连续未缴费月数"),  # was an extra column: R1 saw no unpaid months
         ("*姓名", "姓名"),  # a template's mark of a required field
         ("姓名＊", "姓名"),
         ("姓名（必填）", "姓名"),
