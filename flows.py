@@ -213,6 +213,7 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
         pl.DataFrame([dict(category=Finding.FILE_NOTE, dept=dept, file=n.file, detail=n.problem, count=1) for n in notes],
                      schema=QUALITY_COLUMNS),
         *[unreadable_ids(df, kind in cfg.matching.id_in_record_id_kinds) for kind, df in latest.items() if kind in PERSON_KINDS],
+        *[reference.record_fields_missing(df, kind, cfg.kinds[kind].fields) for kind, df in latest.items()],
     ]).write_parquet(paths.work / f"findings_{dept}.parquet")
     return {"dept": dept, "rows": rows_read, "kinds": sorted(latest)}
 
