@@ -26,8 +26,8 @@ import polars as pl
 from config import Config
 from pipelines.calendar import period_end
 from pipelines.standardize import describe_misfit, detect_kind, field_columns, known_headers, normalize_header, standardize
-from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks, keep_latest,
-                                rejected_files, set_aside_future_dates, sheet_label, stand_ins, validate)
+from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks,
+                                keep_latest, rejected_files, set_aside_future_dates, sheet_label, stand_ins, validate)
 
 EXTENSIONS = (".csv", ".xlsx")
 HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepared to skip
@@ -832,13 +832,14 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
 
 
 def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Config, notes: list
-                    ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, int]:
+                    ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, int, pl.DataFrame]:
     """Every file of department folder `dept` (`files`: `discover`'s rows of it, byte-identical
     repeats left out, in the order put in) -> `read_delivery` each, side by side (a city's 15 医保
     files on one core left the other idle; largest first, taken in the folder's order), then the
     latest delivery of each record, valid or set aside (`keep_latest`), and the rows nobody can
     identify set aside (`set_aside_unidentifiable`): (rows per kind, `Rejected` rows file by file
-    as put in, superseded rows, data rows read). The files' notes go to `notes`, in order. The
+    as put in, superseded rows, data rows read, the records of `complete_snapshot_kinds` whose
+    latest delivery was set aside: dept, kind, record_id, id_raw, name as delivered). The files' notes go to `notes`, in order. The
     roster's households are keyed here, once for the whole run: a 户编号 shared by persons of
     several villages is one household per village (`split_shared_households`)."""
     from pipelines.identify import set_aside_unidentifiable
@@ -868,6 +869,13 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     ranks = delivery_ranks(files, cfg.inbox.later_marks)
     latest, bad, superseded = keep_latest(
         delivered, pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]).cast(REJECTED_SCHEMA), ranks, cfg)
+    unread = [pl.DataFrame(schema={"dept": pl.String, "kind": pl.String, "record_id": pl.String,
+                                   **{c: pl.String for c in SHOWN}})]
+    unread += [f.join(bad, on=["dept", "kind", "file", "line"], how="semi").select(
+        "dept", "kind", record_id=cfg.kinds[kind].record_id, **{c: pl.col(c) for c in SHOWN if c in f.columns})
+        for kind, frames in delivered.items() if kind in cfg.matching.complete_snapshot_kinds
+        for f in frames if SET_ASIDE in f.columns]
+    unread = pl.concat(unread, how="diagonal_relaxed")
     rejected = [bad]
     for kind, df in latest.items():
         latest[kind], nobody = set_aside_unidentifiable(df)
@@ -878,7 +886,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     if "roster" in latest:
         latest["roster"] = split_shared_households(latest["roster"])
     rejected = pl.concat(rejected).cast(REJECTED_SCHEMA).sort(delivery_place(pl.col("file"), ranks), maintain_order=True)
-    return latest, rejected, superseded, rows_read
+    return latest, rejected, superseded, rows_read, unread
 
 
 def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, list[ReadError]]:
@@ -895,7 +903,7 @@ def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame],
     rejected = [rejected_files([p for p in problems if p.set_aside])]
     superseded = [pl.DataFrame(schema=SUPERSEDED_SCHEMA)]
     for (dept,), mine in files.partition_by("dept", as_dict=True, maintain_order=True).items():
-        last, wrong, sup, _ = read_department(period_dir, mine, dept, cfg, problems)
+        last, wrong, sup, _, _ = read_department(period_dir, mine, dept, cfg, problems)
         latest.update(last)
         rejected.append(wrong)
         superseded.append(sup)

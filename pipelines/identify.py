@@ -75,3 +75,33 @@ def unreadable_ids(valid: pl.DataFrame, id_in_record_id: bool = False) -> pl.Dat
                          "none (e.g. '{}'): their records are linked by name and place alone", "example", "lines", "example"),
         count="count",
     ).cast(QUALITY_COLUMNS).vstack(none)
+
+
+def persons_shown(rows: pl.DataFrame, roster: pl.DataFrame, min_kept: int) -> pl.DataFrame:
+    """Records set aside (kind, record_id, id_raw, name as delivered: `adapters.inbox.read_department`'s
+    of the 参保名单) -> kind, record_id, person_id of every roster person each may show: every
+    kept ID character equal (at least `min_kept` kept) and, where the record shows a name, every
+    shown character of it. Not a link: the persons a list does show, so that M4 does not call
+    someone absent whose row was only set aside (an unknown 参保状态 such as 停保)."""
+    out = pl.DataFrame(schema={"kind": pl.String, "record_id": pl.String, "person_id": pl.String})
+    if rows.is_empty():
+        return out
+    ids = normalize_ids(rows.select("kind", "record_id", "id_raw", "name"))
+    ids = ids.filter(pl.col("id_status") != "missing", pl.col("kept").str.count_matches("1") >= min_kept)
+    found = [out]
+    for (kept,), group in ids.partition_by("kept", as_dict=True).items():
+        at = [i for i, c in enumerate(kept) if c == "1"]
+        key = lambda c: pl.concat_str([pl.col(c).str.slice(i, 1) for i in at])  # noqa: E731
+        found.append(group.with_columns(_k=key("id_norm")).join(
+            roster.select("person_id", p_name="name", _k=key("id_number")), on="_k").filter(
+            _name_fits(pl.col("name"), pl.col("p_name"))).select("kind", "record_id", "person_id"))
+    return pl.concat(found).unique(maintain_order=True)
+
+
+def _name_fits(shown: pl.Expr, name: pl.Expr) -> pl.Expr:
+    """A record's name (masked or not) fits a roster name: none shown, or as long with every
+    shown character the same."""
+    s = shown.str.replace_all(r"\s", "").str.replace_all(MASKS, "*")
+    pattern = pl.concat_str(pl.lit("^"), s.str.replace_all(r"([.^$+?()\[\]{}|\\])", r"\$1").str.replace_all(r"\*", "."),
+                            pl.lit("$"))
+    return (s.fill_null("").str.replace_all(r"\*", "") == "") | name.str.replace_all(r"\s", "").str.contains(pattern)

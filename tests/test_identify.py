@@ -1,6 +1,6 @@
 import polars as pl
 
-from pipelines.identify import set_aside_unidentifiable, unreadable_ids
+from pipelines.identify import persons_shown, set_aside_unidentifiable, unreadable_ids
 from schemas.outputs import Finding
 
 
@@ -59,3 +59,17 @@ def test_a_file_no_row_of_which_shows_an_id_is_named():
     school = df.with_columns(kind=pl.lit("education"), record_id=pl.Series(["G341302196201112734", "XJ1", "XJ2"]))
     assert unreadable_ids(school, id_in_record_id=True).is_empty()
     assert unreadable_ids(school)["file"].to_list() == ["住建/a.xlsx"]
+
+
+def test_the_persons_a_list_row_set_aside_shows():
+    """Every roster person whose ID agrees on each kept character (7 at least) and whose name on
+    each character shown: on the list, though their row was set aside (M4 called them absent)."""
+    rows = pl.DataFrame({"kind": ["med_enrollment"] * 5, "record_id": list("ABCDE"),
+                         "id_raw": ["341302********2734", "'341302199901012734", "341302********2734", "3413************34",
+                                    "341302********2734"],
+                         "name": ["廖*全", "王五", "李四", "廖梅全", "阿依古丽.买*提"]})
+    roster = pl.DataFrame({"person_id": ["p1", "p2", "p3"], "name": ["廖梅全", "王五", "阿依古丽.买买提"],
+                           "id_number": ["341302196201112734", "341302199901012734", "341302197003052734"]})
+    got = persons_shown(rows, roster, 7)
+    assert sorted(got.select("record_id", "person_id").rows()) == [("A", "p1"), ("B", "p2"), ("E", "p3")]
+    assert persons_shown(rows.clear(), roster, 7).is_empty()

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from adapters.inbox import ReadError, discover, read_delivery, read_period, read_table, read_tables
+from adapters.inbox import ReadError, discover, read_delivery, read_department, read_period, read_table, read_tables
 from config import load_config
 from pipelines.standardize import detect_kind, known_headers
 
@@ -709,3 +709,19 @@ def test_a_corrected_bad_row_is_superseded_not_left_to_be_fixed(tmp_path):
     assert rejected.select("file", "line", "record_id").rows() == [("农业农村/灾情损失_重发.csv", 2, "NY1")]
     assert superseded.select("file", "line", "record_id", "changed").sort("file", "line").rows() == [
         ("农业农村/灾情损失.csv", 2, "NY1", False), ("民政/救助变动.csv", 2, "MZ1", True), ("民政/救助变动.csv", 3, "MZ2", True)]
+
+
+def test_a_list_row_set_aside_still_says_who_it_shows(tmp_path):
+    """A 参保名单 row set aside (参保状态 停保, a code the SPEC does not list) is no record, but the
+    person it shows is on the list: its record number, ID and name as delivered come back beside
+    the set-aside rows (M4 called such persons absent from the list). A row a later file
+    corrects does not; nor does a row of another extract."""
+    per = tmp_path / "2026-10"
+    head = "人员编号,姓名,证件号码,参保状态,参保年度"
+    write(per / "医保" / "参保名单.csv", "\n".join([head, "CB1,张*明,341302********123X,停保,2026",
+                                                     "CB2,李四,341302196201112734,参保中,2026", "CB3,王五,,正常参保,2026"]) + "\n")
+    write(per / "医保" / "参保名单_更正.csv", "\n".join([head, "CB2,李四,341302196201112734,正常参保,2026"]) + "\n")
+    write(per / "医保" / "结算.csv", HEADER + "\nJS1,赵六,341302196201112734,2026-13-05,1\n")
+    files, _ = discover(per, CFG)
+    *_, unread = read_department(per, files, "医保", CFG, [])
+    assert unread.rows() == [("医保", "med_enrollment", "CB1", "341302********123X", "张*明")]
