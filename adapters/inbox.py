@@ -622,6 +622,17 @@ def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | N
     return _frame_table(header, grid, rel, notes)
 
 
+TABLE_ROWS = 2  # rows of 3 values or more that make a sheet without a header found a table set aside (not a cover sheet)
+
+
+def _table_rows(frame: pl.DataFrame) -> int:
+    """How many rows of a sheet's cells hold 3 values or more."""
+    if frame.width < 3:
+        return 0
+    return int(frame.select((pl.sum_horizontal(
+        (pl.col(c).cast(pl.String).str.strip_chars().fill_null("") != "").cast(pl.Int32) for c in frame.columns) >= 3).sum()).item())
+
+
 def _is_header(cells: list[str | None], known: Callable[[str], frozenset | None] | None) -> bool:
     """Three filled cells, two of them known column names of two fields; or two, both known, of two
     fields (a township's answers cut down to 预警编号 and 核实结果: all a returned list needs). Names of
@@ -736,9 +747,13 @@ def read_tables(
             sheets = _xlsx_sheets(path, rel)
             if isinstance(sheets, str):
                 return ReadError(rel, sheets)
-            found = []
+            found, unread = [], []
             for name, offset, frame, visible, uncomputed in sheets:
                 if (df := _sheet_table(offset, frame, known, rel, notes if visible else None)) is None:
+                    if visible and (rows := _table_rows(frame)) >= TABLE_ROWS:
+                        unread.append(ReadError(sheet_label(rel, name), f"前{HEADER_SCAN_ROWS}行未找到表头，工作表未读取（{rows} 行有3个以上"
+                                                                        f"的值） no header row found in the sheet's first "
+                                                                        f"{HEADER_SCAN_ROWS} rows: not read ({rows} rows of 3 values or more)"))
                     continue
                 if visible:
                     found.append((name, _without_repeated_header(df, sheet_label(rel, name), notes)))
@@ -752,9 +767,11 @@ def read_tables(
                     # records; one whose header reads like a table of records is said, not read
                     notes.append(ReadError(rel, f"{HIDDEN_TABLE}「{name}」有表头（{df.height} 行），未读取；如是数据请取消隐藏 "
                                                 f"hidden sheet '{name}' holds a table ({df.height} rows): not read", None, False))
-            if len(found) == 1:
-                return [(rel, found[0][1])]
-            return [(sheet_label(rel, name), df) for name, df in found] or no_header
+            if not found:
+                return no_header
+            # a sheet that reads like a table but whose header is not found is set aside, not skipped
+            return ([(rel, found[0][1])] if len(found) == 1 else [(sheet_label(rel, name), df) for name, df in found]) + [
+                (e.file, e) for e in unread]
         try:
             fast = _fast_csv(path, known, rel, notes)
         except Exception:  # noqa: BLE001 - anything odd: the exact csv-module path below decides
@@ -804,6 +821,8 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
     if isinstance(tables, ReadError):
         return [], rejected_files([replace(tables, dept=dept)]), [], 0
     valid, rejected, set_aside = [], [pl.DataFrame(schema=REJECTED_SCHEMA)], []
+    rejected += [rejected_files([replace(t, dept=dept)]) for _, t in tables if isinstance(t, ReadError)]
+    tables = [(label, t) for label, t in tables if not isinstance(t, ReadError)]
     for label, table in tables:  # a workbook: one table per sheet with a header
         headers = [c for c in table.columns if c not in ("line", EXTRA)]
         spec = detect_kind(headers, dept, cfg)

@@ -725,3 +725,24 @@ def test_a_list_row_set_aside_still_says_who_it_shows(tmp_path):
     files, _ = discover(per, CFG)
     *_, unread = read_department(per, files, "医保", CFG, [])
     assert unread.rows() == [("医保", "med_enrollment", "CB1", "341302********123X", "张*明")]
+
+
+def test_a_sheet_of_records_whose_header_is_not_found_is_set_aside_not_skipped(tmp_path):
+    """A workbook of three sheets of settlements, the second headed in English, the third below
+    16 title lines: their rows were skipped like a cover sheet's, read by no one and counted
+    nowhere. A sheet that reads like a table (2 rows of 3 values or more) is now set aside whole,
+    naming it; a 说明 sheet of one or two values a row is still no table."""
+    path = tmp_path / "医保.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    rows = [["JS1", "张三", "", "2026-10-05", "1"], ["JS2", "李四", "", "2026-10-05", "2"]]
+    for name, sheet in [("说明", [["本表为结算明细"], ["字段", "说明"], ["个人自付", "元"]]), ("上", [HEADER.split(","), *rows]),
+                        ("下", [["settle_no", "name", "id", "settle_date", "oop"], *rows]),
+                        ("补报", [["宿州市医疗保障局"]] * 16 + [HEADER.split(","), *rows])]:
+        ws = wb.add_worksheet(name)
+        for i, row in enumerate(sheet):
+            ws.write_row(i, 0, row)
+    wb.close()
+    valid, rejected, _, read = read_delivery(path, "医保/医保.xlsx", "医保", CFG, KNOWN, [])
+    assert [k for k, _ in valid] == ["med_settlement"] and valid[0][1].height == 2 and read == 2
+    assert rejected.select("file", "line").rows() == [("医保/医保.xlsx（工作表 下）", None), ("医保/医保.xlsx（工作表 补报）", None)]
+    assert rejected["reason"].str.starts_with("前15行未找到表头，工作表未读取").all()
