@@ -112,11 +112,15 @@ def standardize(raw: pl.DataFrame, spec: KindSpec) -> pl.DataFrame:
     return raw.select(*[column(f) for f in spec.fields], *meta)
 
 
+MISFIT_SHOWN = 8  # unread headers a misfit's reason names
+
+
 def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
     """Why no kind of folder `dept` fits `headers`, in one line naming the missing required
     columns per kind (by their first Chinese alias), e.g. for a 农业农村 file without 损失金额:
     `缺少必需列 missing required columns: agri: 损失金额（元）`; and the folders whose extract the
-    headers fit (a file put in the wrong folder)."""
+    headers fit (a file put in the wrong folder), or else the headers no kind of the folder reads
+    (the column meant is often among them: 个人自付金额（元）)."""
     parts = []
     for spec in cfg.kinds_in(dept):
         got = resolve_headers(headers, spec)
@@ -125,4 +129,10 @@ def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
             parts.append(f"{spec.name}: {'、'.join(missing)}")
     why = "缺少必需列 missing required columns: " + ("; ".join(parts) or f"no extract kind for folder {dept}")
     elsewhere = "、".join(f for f in cfg.folders if f != dept and detect_kind(headers, f, cfg))
-    return why + (f"（表头符合 {elsewhere} 的数据，放错文件夹？ the headers fit {elsewhere}: wrong folder?）" if elsewhere else "")
+    if elsewhere:
+        return why + f"（表头符合 {elsewhere} 的数据，放错文件夹？ the headers fit {elsewhere}: wrong folder?）"
+    # the file's headers no kind of the folder reads: the one meant is likely among them (个人自付金额)
+    names = {normalize_header(a) for spec in cfg.kinds_in(dept) for al in spec.fields.values() for a in al}
+    other = [h for h in headers if normalize_header(h) not in names]
+    shown = "、".join(other[:MISFIT_SHOWN]) + ("…" if len(other) > MISFIT_SHOWN else "")
+    return why + (f"；未识别的表头 headers not read: {shown}" if other else "")
