@@ -65,7 +65,7 @@ from matchers.link import census_coverage, link, list_completeness, slip_rates  
 from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
 from matchers.review import in_order, review_queue  # noqa: E402
 from pipelines import accounting, calendar, feedback, reference, report, rules, township  # noqa: E402
-from pipelines.identify import unreadable_ids  # noqa: E402
+from pipelines.identify import persons_shown, unreadable_ids  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
                                       check_answers, describe, gone_from_roster, relinked,
                                       unconfirmable, without_yes)
@@ -204,16 +204,19 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
         (pl.col("dept") == dept) & pl.col("duplicate_of").is_null()
     )
     notes: list[inbox.ReadError] = []
-    latest, rejected, superseded, rows_read = inbox.read_department(paths.period_dir, files, dept, cfg, notes)
+    latest, rejected, superseded, rows_read, unread = inbox.read_department(paths.period_dir, files, dept, cfg, notes)
     for kind, df in latest.items():
         df.write_parquet(paths.work / f"{kind}.parquet")
+    if not unread.is_empty():
+        unread.write_parquet(paths.work / f"unread_{dept}.parquet")
     rejected.write_parquet(paths.work / f"rejected_{dept}.parquet")
     superseded.write_parquet(paths.work / f"superseded_{dept}.parquet")
     pl.concat([
         pl.DataFrame([dict(category=n.category or Finding.FILE_NOTE, dept=dept, file=n.file, detail=n.problem, count=1)
                       for n in notes],
                      schema=QUALITY_COLUMNS),
-        *[unreadable_ids(df) for kind, df in latest.items() if kind in PERSON_KINDS],
+        *[unreadable_ids(df, kind in cfg.matching.id_in_record_id_kinds) for kind, df in latest.items() if kind in PERSON_KINDS],
+        *[reference.record_fields_missing(df, kind, cfg.kinds[kind].fields) for kind, df in latest.items()],
     ]).write_parquet(paths.work / f"findings_{dept}.parquet")
     return {"dept": dept, "rows": rows_read, "kinds": sorted(latest)}
 
@@ -574,16 +577,21 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
             persons_now.write_parquet(paths.work / "persons_now.parquet")
     finally:
         con.close()
+    candidates = pl.read_parquet(paths.work / "candidates.parquet")
+    # the persons a 参保名单 row set aside shows are on the list, as a record's candidates are (M4)
+    unread = [pl.read_parquet(f) for f in sorted(paths.work.glob("unread_*.parquet"))]
+    shown = pl.concat([candidates, persons_shown(pl.concat(unread), roster, cfg.matching.min_kept_for_id_block)],
+                      how="diagonal_relaxed") if unread else candidates
     signals = rules.run_rules(
         extracts, links, roster, cfg, period,
         ytd_settlements=(ytd := _read(paths.work / "ytd_settlements.parquet")),
         water_places=_read(paths.work / "water_places.parquet"),
-        candidates=(candidates := pl.read_parquet(paths.work / "candidates.parquet")),
+        candidates=shown,
     )
     delivered = set(pl.read_parquet(paths.work / "files.parquet")["dept"].to_list())
-    notes = rules.held_back(extracts, links, roster, cfg, period, candidates=candidates, delivered=delivered)
+    notes = rules.held_back(extracts, links, roster, cfg, period, candidates=shown, delivered=delivered)
     rules.review_impact(extracts, links, roster, cfg, period, signals, best_guess(candidates),
-                        ytd_settlements=ytd, candidates=candidates,
+                        ytd_settlements=ytd, candidates=shown,
                         history=history, held={name for name, _ in notes}, persons_now=persons_now).write_parquet(
         paths.work / "review_impact.parquet")
     not_sought = [] if skipped is None else [dict(

@@ -14,7 +14,7 @@ import io
 import os
 import re
 import zipfile
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -26,8 +26,8 @@ import polars as pl
 from config import Config
 from pipelines.calendar import period_end
 from pipelines.standardize import describe_misfit, detect_kind, field_columns, known_headers, normalize_header, standardize
-from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks, keep_latest,
-                                rejected_files, set_aside_future_dates, sheet_label, stand_ins, validate)
+from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks,
+                                keep_latest, rejected_files, set_aside_future_dates, sheet_label, stand_ins, validate)
 from schemas.outputs import Finding
 
 EXTENSIONS = (".csv", ".xlsx")
@@ -36,13 +36,20 @@ HIDDEN_TABLE_NAMES = 4  # known column names that make a hidden sheet's table lo
 # A ".csv" whose header is not found between commas is tried with these in turn (a system's
 # export, or Excel's "Text (tab delimited)" renamed .csv); the one that finds it is noted.
 SEPARATORS = {",": None, "\t": ("制表符", "tabs"), ";": ("分号", "semicolons"), "|": ("竖线", "vertical bars")}
-_TOTAL = re.compile(r"^(合\s*计|总\s*计|小\s*计)")
-# a footer under the table (填表人：… 审核人：…, 注：…), on a row of at most FOOTER_CELLS filled cells
-_FOOTER = re.compile(r"^((填表|填报|制表|审核|负责|联系|统计)人|(填表|填报|制表|统计)(日期|时间|单位)|(注|说明|备注)\s*[:：])")
+_TOTAL = re.compile(r"^(本页|本表)?(合\s*计|总\s*计|小\s*计)")
+# a label and its colon, as a form's footer or a system's export writes under a table (填表人：,
+# 审核人：, 导出时间：, 打印人：, 数据来源：, 报送单位：, 单位（盖章）：)
+_LABEL = r"[一-龥（）()]{2,12}\s*[:：]"
+# a footer under the table (填表人：… 审核人：…, 注：…, 导出时间：…, 共 200 条, 第 1 页 共 3 页), on a row
+# of at most FOOTER_CELLS filled cells
+_FOOTER = re.compile(rf"^((填表|填报|制表|审核|负责|联系|统计|经办|打印|导出)人|(填表|填报|制表|统计|打印|导出)(日期|时间|单位)"
+                     rf"|{_LABEL}|注\s*\d*\s*[:：]|共\s*\d+\s*(条|行|笔|人|户|项|页)|第\s*\d+\s*页)")
 FOOTER_CELLS = 2
-# ... or on a row of any width each of whose filled cells is such a signature (填表人：张三 | 审核人：李四 |
+# ... or on a row of any width each of whose filled cells is such a label (填表人：张三 | 审核人：李四 |
 # 填报日期：2026-11-05, one per cell)
-_SIGNATURE = re.compile(r"^((填表|填报|制表|审核|负责|联系|统计|经办|审批)人|(填表|填报|制表|统计|报送)?(日期|时间|单位)|联系电话)\s*[:：]")
+_SIGNATURE = re.compile(rf"^{_LABEL}")
+# the first cell of a row that may be one of these (the others, nearly all, skip the test)
+_MAYBE_FOOTER = r"^[合总小本填制审负联统经打导注说备共第]|[:：]"
 
 
 @dataclass(frozen=True)
@@ -202,6 +209,21 @@ def _decode(data: bytes) -> tuple[str, str | None] | None:
     return None
 
 
+# Characters that show nothing and mean nothing in a table, taken out of a CSV's text: a BOM inside
+# it (exports joined byte for byte, each with its BOM: `copy /b a.csv+b.csv`) and zero-width spaces
+# pasted along with a value.
+INVISIBLE = ("\ufeff", "\u200b", "\u200c", "\u200d", "\u2060")
+
+
+def _visible(text: str | bytes) -> str | bytes:
+    """`text` (str, or UTF-8 bytes) without the INVISIBLE characters."""
+    for ch in INVISIBLE:
+        c = ch if isinstance(text, str) else ch.encode()
+        if c in text:
+            text = text.replace(c, type(text)())
+    return text
+
+
 def _separated(sep: str) -> str | None:
     """The note on a CSV read with another separator than the comma."""
     if SEPARATORS[sep] is None:
@@ -226,6 +248,7 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
     if decoded is None:
         return "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)"
     text, note = decoded
+    text = _visible(text)
     if note and notes is not None:
         notes.append(ReadError(rel or path.name, note, None, False))
     if csv.field_size_limit() < MAX_CSV_FIELD:
@@ -294,6 +317,7 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     if got is None:
         return ReadError(rel, "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)")
     buf, note = got
+    buf = _visible(buf)
     if b"\x00" in buf or (b"\r" in buf and buf.count(b"\r") != buf.count(b"\r\n")):
         return None
     a = np.frombuffer(buf, dtype=np.uint8)
@@ -382,7 +406,7 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     # Only a row whose first cell is blank or starts like 合计/总计/小计 or a footer can be any of
     # these: the others (nearly all) skip building the row's text.
     first = pl.col(cols[0]).fill_null("").str.strip_chars_start() if cols else pl.lit("")
-    maybe = grid.select((first == "") | first.str.contains("^[合总小填制审负联统注说备]")).to_series().arg_true()
+    maybe = grid.select((first == "") | first.str.contains(_MAYBE_FOOTER)).to_series().arg_true()
     if maybe.len():
         dropped = pl.repeat(False, grid.height, eager=True).scatter(maybe, grid[maybe].select(drop).to_series())
         grid = grid.filter(~dropped)
@@ -394,14 +418,16 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
 
 
 REPEATED_HEADER_CELLS = 3  # filled cells a row must hold, each its own column's name, to be the header again
+TITLE_LINES = 5  # title lines above a header (SPEC §1: 1-5), also above a header said again
 
 
 def _without_repeated_header(df: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
     """A table without the rows that say its header again (tables pasted one under another,
     each with its header: a township's risk-type sheets put on one sheet, a department's
     exports appended): every filled cell of such a row is its own column's name (as
-    `normalize_header` reads it), at least REPEATED_HEADER_CELLS of them. They are not records:
-    dropped, and noted with their lines."""
+    `normalize_header` reads it), at least REPEATED_HEADER_CELLS of them; and the title lines
+    exported with each (up to TITLE_LINES lines right above it, each of one filled cell holding
+    words). They are not records: dropped, and noted with their lines."""
     names = [c for c in df.columns if c not in ("line", EXTRA)]
     if len(names) < REPEATED_HEADER_CELLS or df.is_empty():
         return df
@@ -421,11 +447,23 @@ def _without_repeated_header(df: pl.DataFrame, rel: str, notes: list | None) -> 
     if again.is_empty():
         return df
     lines = again["line"].to_list()
+    # each header's title lines exported with it: the lines right above it of one filled cell
+    # holding words (宿州市医疗保障局2026年10月结算明细, （补报）; not a record number alone)
+    titled = df.select((pl.sum_horizontal(pl.col(c).is_not_null().cast(pl.Int32) for c in names) == 1)
+                       & pl.coalesce(names).str.contains(r"[一-龥]")).to_series()
+    at, titles, line = df.with_row_index("_i").filter(pl.col("line").is_in(lines))["_i"].to_list(), [], df["line"]
+    for i in at:
+        k = i - 1
+        while k >= 0 and i - k <= TITLE_LINES and line[k] == line[k + 1] - 1 and titled[k]:
+            titles.append(line[k])
+            k -= 1
     if notes is not None:
-        shown = "、".join(str(n) for n in lines[:10]) + ("…" if len(lines) > 10 else "")
-        notes.append(ReadError(rel, f"第{shown}行重复表头（多张表粘贴在一起？），不是记录，已跳过 line(s) {shown} "
-                                    f"repeat the header row (tables pasted together?): not records, skipped", None, False))
-    return df.filter(~pl.col("line").is_in(lines))
+        shown = lambda ns: "、".join(str(n) for n in ns[:10]) + ("…" if len(ns) > 10 else "")  # noqa: E731
+        zh, en = (f"，其上第{shown(sorted(titles))}行是标题", f", line(s) {shown(sorted(titles))} above it the title") if titles else ("", "")
+        notes.append(ReadError(rel, f"第{shown(lines)}行重复表头（多张表粘贴在一起？）{zh}，不是记录，已跳过 line(s) "
+                                    f"{shown(lines)} repeat the header row (tables pasted together?){en}: not records, skipped",
+                               None, False))
+    return df.filter(~pl.col("line").is_in(lines + titles))
 
 
 def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame, bool, int]] | str:
@@ -585,13 +623,28 @@ def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | N
     return _frame_table(header, grid, rel, notes)
 
 
-def _is_header(cells: list[str | None], known: Callable[[str], bool] | None) -> bool:
-    """Three filled cells, two of them known column names; or two, both known (a township's answers
-    cut down to 预警编号 and 核实结果: all a returned list needs)."""
+TABLE_ROWS = 2  # rows of 3 values or more that make a sheet without a header found a table set aside (not a cover sheet)
+
+
+def _table_rows(frame: pl.DataFrame) -> int:
+    """How many rows of a sheet's cells hold 3 values or more."""
+    if frame.width < 3:
+        return 0
+    return int(frame.select((pl.sum_horizontal(
+        (pl.col(c).cast(pl.String).str.strip_chars().fill_null("") != "").cast(pl.Int32) for c in frame.columns) >= 3).sum()).item())
+
+
+def _is_header(cells: list[str | None], known: Callable[[str], frozenset | None] | None) -> bool:
+    """Three filled cells, two of them known column names of two fields; or two, both known, of two
+    fields (a township's answers cut down to 预警编号 and 核实结果: all a returned list needs). Names of
+    one field (a 说明 sheet listing 姓名 | 患者姓名, 证件号码 | 身份证号) are no header."""
     filled = [c for c in cells if c]
     if len(filled) < 3 and (len(filled) < 2 or known is None):
         return False
-    return known is None or sum(known(c) for c in filled) >= min(2, len(filled))
+    if known is None:
+        return True
+    fields = [f for f in map(known, filled) if f]
+    return any(not (a & b) for a, b in itertools.combinations(fields, 2))
 
 
 def _find_header(rows: Iterator[Sequence], known) -> tuple[int, list[str | None] | None]:
@@ -649,10 +702,25 @@ def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | 
     return _frame_table(header, grid, rel, notes)
 
 
+def _fields_of(known: Callable[[str], bool] | Mapping[str, Collection[str]] | Collection[str] | None
+               ) -> Callable[[str], frozenset | None] | None:
+    """`read_tables`' `known` as a function of a header: the fields it names (a `known_headers`
+    mapping's), itself for a name of a collection or one the predicate knows; None when unknown."""
+    if known is None:
+        return None
+    if callable(known):
+        return lambda h: frozenset({normalize_header(h)}) if known(h) else None
+    if isinstance(known, Mapping):
+        names = {normalize_header(k): frozenset(v) for k, v in known.items()}
+    else:
+        names = {normalize_header(k): frozenset({normalize_header(k)}) for k in known}
+    return lambda h: names.get(normalize_header(h))
+
+
 def read_tables(
     path: Path,
     rel: str,
-    known: Callable[[str], bool] | Collection[str] | None = None,
+    known: Callable[[str], bool] | Mapping[str, Collection[str]] | Collection[str] | None = None,
     notes: list | None = None,
 ) -> list[tuple[str, pl.DataFrame]] | ReadError:
     """Read one CSV/XLSX into (label, frame) per table: String columns named as in its header
@@ -662,16 +730,15 @@ def read_tables(
     (a returned township list: one sheet per risk type, the 汇总 sheet has none), labelled `rel`
     when it is the only one, else `sheet_label(rel, sheet)`.
 
-    `known`: header names (any alias form, e.g. `known_headers(cfg)`) or a predicate; the
-    header is the first of the top rows with >=3 filled cells of which >=2 are known (a second
+    `known`: header names (any alias form; `known_headers(cfg)` also says which fields each
+    names) or a predicate; the header is the first of the top rows with >=3 filled cells of which
+    >=2 are known names of two fields, or 2 both so (`_is_header`; a second
     header row under it, as below a merged 地址 or 费用信息, lends it its names: `_sub_header`). Title
     lines, blank rows, 合计/总计/小计 rows and footers (填表人：…, 注：… alone on their row) are
     dropped; values stripped, empty -> null.
     Non-fatal findings (duplicated header names) are appended to `notes`. Never raises.
     """
-    if known is not None and not callable(known):
-        names = {normalize_header(k) for k in known}
-        known = lambda h: normalize_header(h) in names  # noqa: E731
+    known = _fields_of(known)
     path = Path(path)
     no_header = ReadError(rel, f"前{HEADER_SCAN_ROWS}行未找到表头 no header row found")
     try:
@@ -681,9 +748,13 @@ def read_tables(
             sheets = _xlsx_sheets(path, rel)
             if isinstance(sheets, str):
                 return ReadError(rel, sheets)
-            found = []
+            found, unread = [], []
             for name, offset, frame, visible, uncomputed in sheets:
                 if (df := _sheet_table(offset, frame, known, rel, notes if visible else None)) is None:
+                    if visible and (rows := _table_rows(frame)) >= TABLE_ROWS:
+                        unread.append(ReadError(sheet_label(rel, name), f"前{HEADER_SCAN_ROWS}行未找到表头，工作表未读取（{rows} 行有3个以上"
+                                                                        f"的值） no header row found in the sheet's first "
+                                                                        f"{HEADER_SCAN_ROWS} rows: not read ({rows} rows of 3 values or more)"))
                     continue
                 if visible:
                     found.append((name, _without_repeated_header(df, sheet_label(rel, name), notes)))
@@ -698,9 +769,11 @@ def read_tables(
                     notes.append(ReadError(rel, f"隐藏的工作表「{name}」有表头（{df.height} 行），未读取；如是数据请取消隐藏 "
                                                 f"hidden sheet '{name}' holds a table ({df.height} rows): not read", None, False,
                                            Finding.HIDDEN_TABLE))
-            if len(found) == 1:
-                return [(rel, found[0][1])]
-            return [(sheet_label(rel, name), df) for name, df in found] or no_header
+            if not found:
+                return no_header
+            # a sheet that reads like a table but whose header is not found is set aside, not skipped
+            return ([(rel, found[0][1])] if len(found) == 1 else [(sheet_label(rel, name), df) for name, df in found]) + [
+                (e.file, e) for e in unread]
         try:
             fast = _fast_csv(path, known, rel, notes)
         except Exception:  # noqa: BLE001 - anything odd: the exact csv-module path below decides
@@ -727,7 +800,7 @@ def read_tables(
 def read_table(
     path: Path,
     rel: str,
-    known: Callable[[str], bool] | Collection[str] | None = None,
+    known: Callable[[str], bool] | Mapping[str, Collection[str]] | Collection[str] | None = None,
     notes: list | None = None,
 ) -> pl.DataFrame | ReadError:
     """The first table of `read_tables` (a CSV's only one): for single-table files such as a
@@ -750,6 +823,8 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
     if isinstance(tables, ReadError):
         return [], rejected_files([replace(tables, dept=dept)]), [], 0
     valid, rejected, set_aside = [], [pl.DataFrame(schema=REJECTED_SCHEMA)], []
+    rejected += [rejected_files([replace(t, dept=dept)]) for _, t in tables if isinstance(t, ReadError)]
+    tables = [(label, t) for label, t in tables if not isinstance(t, ReadError)]
     for label, table in tables:  # a workbook: one table per sheet with a header
         headers = [c for c in table.columns if c not in ("line", EXTRA)]
         spec = detect_kind(headers, dept, cfg)
@@ -797,13 +872,14 @@ def blanked_notes(blanked: list[pl.DataFrame], headers: dict[str, list[str]], la
 
 
 def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Config, notes: list
-                    ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, int]:
+                    ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, int, pl.DataFrame]:
     """Every file of department folder `dept` (`files`: `discover`'s rows of it, byte-identical
     repeats left out, in the order put in) -> `read_delivery` each, side by side (a city's 15 医保
     files on one core left the other idle; largest first, taken in the folder's order), then the
     latest delivery of each record, valid or set aside (`keep_latest`), and the rows nobody can
     identify set aside (`set_aside_unidentifiable`): (rows per kind, `Rejected` rows file by file
-    as put in, superseded rows, data rows read). The files' notes go to `notes`, in order. The
+    as put in, superseded rows, data rows read, the records of `complete_snapshot_kinds` whose
+    latest delivery was set aside: dept, kind, record_id, id_raw, name as delivered). The files' notes go to `notes`, in order. The
     roster's households are keyed here, once for the whole run: a 户编号 shared by persons of
     several villages is one household per village (`split_shared_households`)."""
     from pipelines.identify import set_aside_unidentifiable
@@ -833,6 +909,13 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     ranks = delivery_ranks(files, cfg.inbox.later_marks)
     latest, bad, superseded = keep_latest(
         delivered, pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]).cast(REJECTED_SCHEMA), ranks, cfg)
+    unread = [pl.DataFrame(schema={"dept": pl.String, "kind": pl.String, "record_id": pl.String,
+                                   **{c: pl.String for c in SHOWN}})]
+    unread += [f.join(bad, on=["dept", "kind", "file", "line"], how="semi").select(
+        "dept", "kind", record_id=cfg.kinds[kind].record_id, **{c: pl.col(c) for c in SHOWN if c in f.columns})
+        for kind, frames in delivered.items() if kind in cfg.matching.complete_snapshot_kinds
+        for f in frames if SET_ASIDE in f.columns]
+    unread = pl.concat(unread, how="diagonal_relaxed")
     rejected = [bad]
     for kind, df in latest.items():
         latest[kind], nobody = set_aside_unidentifiable(df)
@@ -843,7 +926,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     if "roster" in latest:
         latest["roster"] = split_shared_households(latest["roster"])
     rejected = pl.concat(rejected).cast(REJECTED_SCHEMA).sort(delivery_place(pl.col("file"), ranks), maintain_order=True)
-    return latest, rejected, superseded, rows_read
+    return latest, rejected, superseded, rows_read, unread
 
 
 def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, list[ReadError]]:
@@ -860,7 +943,7 @@ def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame],
     rejected = [rejected_files([p for p in problems if p.set_aside])]
     superseded = [pl.DataFrame(schema=SUPERSEDED_SCHEMA)]
     for (dept,), mine in files.partition_by("dept", as_dict=True, maintain_order=True).items():
-        last, wrong, sup, _ = read_department(period_dir, mine, dept, cfg, problems)
+        last, wrong, sup, _, _ = read_department(period_dir, mine, dept, cfg, problems)
         latest.update(last)
         rejected.append(wrong)
         superseded.append(sup)

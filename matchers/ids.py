@@ -54,7 +54,7 @@ PLAIN_TEXT = r"^[0-9*]{17}[0-9X*]$"
 
 def _id_text(s: pl.Expr) -> pl.Expr:
     s = (
-        s.str.normalize("NFKC").str.replace_all(r"[\s'\"`‘’“”\-‐‑–—]", "")
+        s.str.normalize("NFKC").str.replace_all(r"[\s'\"`‘’“”\-‐‑–—\x{200b}-\x{200d}\x{2060}\x{feff}]", "")
         .str.replace_all(r"[×✕]", "X").str.to_uppercase().str.replace_all(OTHER_MASKS, "*")
     )
     body = s.str.slice(0, 17)
@@ -70,8 +70,8 @@ def _id_text_series(s: pl.Series) -> pl.Series:
 
 
 def id_text(id_raw: pl.Expr) -> pl.Expr:
-    """An ID as typed -> its plain text: NFKC (full-width digits, `＊`), no spaces, quotes or
-    dashes (341302-19620111-2734), `×` for X, upper case, every mask character (`MASKS`) as `*`,
+    """An ID as typed -> its plain text: NFKC (full-width digits, `＊`), no spaces (zero-width ones
+    pasted along too), quotes or dashes (341302-19620111-2734), `×` for X, upper case, every mask character (`MASKS`) as `*`,
     and an X before the last of 18 characters too (341302XXXXXXXX123X: a check character stands
     last). What `normalize_ids` reads and what a lead's key is made of (`pipelines.rules`). Only
     the values not plain already are worked on (a year's settlements are millions)."""

@@ -66,6 +66,28 @@ def place_key(value: str | None, level: str = "village") -> str | None:
     return v or None
 
 
+_GROUP_SEP = re.compile(r"[、,，;；/]|和|及")
+_GROUP_RANGE = re.compile(r"^第?(\d{1,3})组?[-~～—至到](\d{1,3})(组|村民小组|小组)?$")
+MAX_GROUP_RANGE = 30  # groups a range (3-5组) may span; a wider one is read as written
+
+
+def group_keys(value: str | None) -> list[str] | None:
+    """A 村民小组 cell -> the `place_key`s of the groups it names: one (3组, 第三组 -> [3]) or
+    several, as a work order about a problem of more than one group writes them (3、4组, 第3,4组,
+    3组4组 -> [3, 4]; 3-5组, 3至5组 -> [3, 4, 5]). None when it names none."""
+    if value is None:
+        return None
+    v = re.sub(r"组(?=第|\d)", "组、", re.sub(r"\s", "", unicodedata.normalize("NFKC", value)))
+    keys: list[str] = []
+    for part in _GROUP_SEP.split(v):
+        m = _GROUP_RANGE.match(part)
+        if m and int(m[1]) < int(m[2]) <= int(m[1]) + MAX_GROUP_RANGE:
+            keys += [str(i) for i in range(int(m[1]), int(m[2]) + 1)]
+        elif (k := place_key(part, "group")) is not None:
+            keys.append(k)
+    return list(dict.fromkeys(keys)) or None
+
+
 def normalize_place(expr: pl.Expr, level: str = "village") -> pl.Expr:
     """`place_key` of each value, worked out once per distinct value."""
     def keys(s: pl.Series) -> pl.Series:
@@ -79,7 +101,8 @@ def normalize_place(expr: pl.Expr, level: str = "village") -> pl.Expr:
 def resolve_places(water: pl.DataFrame, roster: pl.DataFrame, whole_village: Collection[str] = ()) -> pl.DataFrame:
     """水利 records -> roster place. Returns dept, kind, record_id, township, village, group
     (canonical roster spelling; group null = whole village, as is a group written as one of
-    `whole_village` (`MatchingConfig.whole_village_groups`: 全村, 全部, -); a group not on the
+    `whole_village` (`MatchingConfig.whole_village_groups`: 全村, 全部, -); several groups
+    (`group_keys`: 3、4组, 3-5组) are those of them on the roster, joined by 、; a group not on the
     roster keeps the record's spelling so it selects no household),
     decision (matched = village found / unmatched) and reason.
 
@@ -95,8 +118,9 @@ def resolve_places(water: pl.DataFrame, roster: pl.DataFrame, whole_village: Col
     whole = pl.col("group").cast(pl.Utf8).str.normalize("NFKC").str.replace_all(r"\s", "").is_in(list(whole_village))
     w = (
         water.select(*keep, "record_id", rt="township", rv="village", rg=pl.when(~whole.fill_null(False)).then("group"))
+        .with_row_index("_r")
         .with_columns(tn=normalize_place(pl.col("rt"), "township"), vn=normalize_place(pl.col("rv")),
-                      gn=normalize_place(pl.col("rg"), "group"))
+                      gn=pl.col("rg").map_elements(group_keys, return_dtype=pl.List(pl.Utf8)))
         .join(villages, on=["tn", "vn"], how="left")
         .join(unique_v, on="vn", how="left")
         .with_columns(
@@ -105,8 +129,11 @@ def resolve_places(water: pl.DataFrame, roster: pl.DataFrame, whole_village: Col
             township=pl.coalesce("township", "t2"), village=pl.coalesce("village", "v2"),
             tn=pl.coalesce(pl.when(pl.col("village").is_not_null()).then("tn"), "tn2"),
         )
-        .join(groups, on=["tn", "vn", "gn"], how="left")
     )
+    named = (w.select("_r", "tn", "vn", "gn").explode("gn").join(groups, on=["tn", "vn", "gn"], how="left")
+             .group_by("_r").agg(group_c=pl.col("group_c").drop_nulls().unique(maintain_order=True).str.join("、")))
+    w = w.join(named, on="_r", how="left").sort("_r").with_columns(
+        gn=pl.col("gn").list.first(), group_c=pl.when(pl.col("group_c") != "").then("group_c"))
     out = w.with_columns(
         group=pl.when(pl.col("gn").is_not_null()).then(pl.coalesce("group_c", "rg")),
         decision=pl.when(pl.col("village").is_not_null()).then(pl.lit("matched")).otherwise(pl.lit("unmatched")),

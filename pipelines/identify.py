@@ -32,19 +32,38 @@ def set_aside_unidentifiable(valid: pl.DataFrame) -> tuple[pl.DataFrame, pl.Data
     return valid.filter(~bad), rejected.cast(REJECTED_SCHEMA)
 
 
-def unreadable_ids(valid: pl.DataFrame) -> pl.DataFrame:
+def unreadable_ids(valid: pl.DataFrame, id_in_record_id: bool = False) -> pl.DataFrame:
     """Validated person-level rows (with `id_raw`, file, line) -> QualityFinding rows, one per
     file: the rows whose 证件号码 holds something that reads as no ID at all (neither whole, masked
     nor destroyed: another mask character than those known, a column of phone numbers under the
     ID's header). Their records are linked by name and place alone, so a delivery whose IDs come
-    in a form the run does not read is heard of (on the console too), not found out from recall."""
+    in a form the run does not read is heard of (on the console too), not found out from recall;
+    and the files no row of which shows an ID at all (a column headed in a way no alias reads),
+    unless `id_in_record_id` and their record numbers hold IDs (a 学籍号 G + ID)."""
     if "id_raw" not in valid.columns or valid.is_empty():
         return pl.DataFrame(schema=QUALITY_COLUMNS)
+    # a file no row of which shows an ID: its ID column missing, or headed in a way no alias reads
+    # (户主身份证号码 for 证件号码, its values then not read at all); unless its record numbers hold
+    # the IDs (`id_in_record_id`: a 学籍号 G + ID)
+    none = valid.group_by("dept", "kind", "file", maintain_order=True).agg(
+        count=pl.len().cast(pl.Int64), shown=(pl.col("id_raw").str.strip_chars().fill_null("") != "").sum(),
+    ).filter(pl.col("shown") == 0)
+    if id_in_record_id and not none.is_empty():
+        held = normalize_ids(valid.filter(pl.col("file").is_in(none["file"].implode())).select(
+            "file", id_raw="record_id")).filter(pl.col("id_status") == "full_valid")["file"].unique()
+        none = none.filter(~pl.col("file").is_in(held.implode()))
+    none = none.select(
+        category=pl.lit(Finding.ID_UNREADABLE), dept="dept", file="file",
+        detail=pl.format("没有一行有证件号码（缺少该列，或其表头不是 kinds.{}.fields.id_raw 所列的名称），这些记录只能按姓名与地点关联 — "
+                         "no row shows an ID number (no such column, or its header is none of kinds.{}.fields.id_raw): "
+                         "their records are linked by name and place alone", "kind", "kind"),
+        count="count",
+    ).cast(QUALITY_COLUMNS)
     # (an ID already plain text is never unreadable: only the others are normalised)
     odd = valid.filter(pl.col("id_raw").str.strip_chars() != "", ~pl.col("id_raw").str.contains(PLAIN_TEXT))
     bad = odd.filter(normalize_ids(odd.select("id_raw"))["id_status"] == "missing").sort("file", "line")
     if bad.is_empty():
-        return pl.DataFrame(schema=QUALITY_COLUMNS)
+        return none
     more = pl.when(pl.len() > 10).then(pl.lit(" …")).otherwise(pl.lit(""))
     return bad.group_by("dept", "file", maintain_order=True).agg(
         lines=pl.col("line").head(10).cast(pl.Utf8).str.join("、") + more,
@@ -55,4 +74,34 @@ def unreadable_ids(valid: pl.DataFrame) -> pl.DataFrame:
         detail=pl.format("证件号码读不出身份证号（如 '{}'，第 {} 行），这些记录只能按姓名与地点关联 — ID numbers that read as "
                          "none (e.g. '{}'): their records are linked by name and place alone", "example", "lines", "example"),
         count="count",
-    ).cast(QUALITY_COLUMNS)
+    ).cast(QUALITY_COLUMNS).vstack(none)
+
+
+def persons_shown(rows: pl.DataFrame, roster: pl.DataFrame, min_kept: int) -> pl.DataFrame:
+    """Records set aside (kind, record_id, id_raw, name as delivered: `adapters.inbox.read_department`'s
+    of the 参保名单) -> kind, record_id, person_id of every roster person each may show: every
+    kept ID character equal (at least `min_kept` kept) and, where the record shows a name, every
+    shown character of it. Not a link: the persons a list does show, so that M4 does not call
+    someone absent whose row was only set aside (an unknown 参保状态 such as 停保)."""
+    out = pl.DataFrame(schema={"kind": pl.String, "record_id": pl.String, "person_id": pl.String})
+    if rows.is_empty():
+        return out
+    ids = normalize_ids(rows.select("kind", "record_id", "id_raw", "name"))
+    ids = ids.filter(pl.col("id_status") != "missing", pl.col("kept").str.count_matches("1") >= min_kept)
+    found = [out]
+    for (kept,), group in ids.partition_by("kept", as_dict=True).items():
+        at = [i for i, c in enumerate(kept) if c == "1"]
+        key = lambda c: pl.concat_str([pl.col(c).str.slice(i, 1) for i in at])  # noqa: E731
+        found.append(group.with_columns(_k=key("id_norm")).join(
+            roster.select("person_id", p_name="name", _k=key("id_number")), on="_k").filter(
+            _name_fits(pl.col("name"), pl.col("p_name"))).select("kind", "record_id", "person_id"))
+    return pl.concat(found).unique(maintain_order=True)
+
+
+def _name_fits(shown: pl.Expr, name: pl.Expr) -> pl.Expr:
+    """A record's name (masked or not) fits a roster name: none shown, or as long with every
+    shown character the same."""
+    s = shown.str.replace_all(r"\s", "").str.replace_all(MASKS, "*")
+    pattern = pl.concat_str(pl.lit("^"), s.str.replace_all(r"([.^$+?()\[\]{}|\\])", r"\$1").str.replace_all(r"\*", "."),
+                            pl.lit("$"))
+    return (s.fill_null("").str.replace_all(r"\*", "") == "") | name.str.replace_all(r"\s", "").str.contains(pattern)

@@ -299,6 +299,13 @@ USED_ROSTER_FIELDS = {
 
 
 USED_GRID_FIELDS = {"grid_worker_phone": ("预警清单的网格员电话为空", "the lists' 网格员电话 is empty")}
+# Fields of a department's extract a rule reads but the extract may go without (the rule runs on
+# its other conditions), per kind, and what the run does then.
+USED_RECORD_FIELDS = {
+    "hr": {"months_unpaid": ("R1 只按失业登记、返乡登记预警，不按连续未缴费月数",
+                             "R1 warns on 失业登记 and 返乡登记 only, not on months unpaid")},
+    "education": {"annual_cost": ("E2 不按本学年个人负担费用预警", "E2 does not weigh the year's cost to the student")},
+}
 
 
 def _fields_missing(df: pl.DataFrame, aliases: dict[str, list[str]], used: dict[str, tuple[str, str]], kind: str
@@ -333,3 +340,11 @@ def grid_fields_missing(grid: pl.DataFrame, aliases: dict[str, list[str]]) -> pl
     """The same for the grid (`USED_GRID_FIELDS`: a 网格员电话 headed 网格员联系电话 left every
     list's 网格员电话 empty, with nothing said)."""
     return _fields_missing(grid, aliases, USED_GRID_FIELDS, "grid")
+
+
+def record_fields_missing(records: pl.DataFrame, kind: str, aliases: dict[str, list[str]]) -> pl.DataFrame:
+    """The same for a department's extract of `kind` (`USED_RECORD_FIELDS`: 人社's 连续未缴费月数
+    headed 连续未缴费月数（个月） left R1 blind to unpaid months, with nothing said)."""
+    if kind not in USED_RECORD_FIELDS:
+        return _empty()
+    return _fields_missing(records, aliases, USED_RECORD_FIELDS[kind], kind)

@@ -511,7 +511,7 @@ def w1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
     w = w.filter(pl.col("resolved_date").is_null() | (pl.col("resolved_date") > period_end(d.period))).select(
         "record_id", "dept", "township", "village", "problem_type", "found_date", w_group="group")
     x = d.households.select("household_id", "township", "village", "group").join(w, on=["township", "village"])
-    x = x.filter(pl.col("w_group").is_null() | (pl.col("w_group") == pl.col("group")))
+    x = x.filter(pl.col("w_group").is_null() | pl.col("w_group").str.split("、").list.contains(pl.col("group")))
     return _emit(rc, _say(x.with_columns(signal=pl.lit(1.0)), lambda r: (
         f"{r['village']}{r['w_group'] or ''}供水问题未解决：{r['problem_type']}（{_d(r['found_date'])}发现）")), "sum")
 

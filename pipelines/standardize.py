@@ -12,7 +12,7 @@ from pipelines.validate import EXTRA, parse_float
 
 # A trailing unit in brackets, e.g. 年人均纯收入（元）, （单位：元）, （元/人）, or how to write a date
 # (核实日期（年月日）, (yyyy-mm-dd), （格式：2026-11-05）). Not every bracket is a unit: 乡(镇) keeps its own. A header in 万元 has its values read in 元 (`standardize`).
-_UNIT = re.compile(r"\((单位:)?(元|万元|人|户|个|月|天|次|岁|%|亩)(/(人|户|年|月))?\)$"
+_UNIT = re.compile(r"\((单位:)?(元|万元|人|户|个|个月|月|天|次|岁|%|亩)(/(人|户|年|月))?\)$"
                    r"|\((必填|选填|可选|必填项)\)$"  # a template's note on the column
                    r"|\([^()、,]+(/[^()、,]+)+\)$"  # the values to choose from: 核实结果（属实/不属实）
                    r"|\((格式:|如:?)?(yyyy[-/.]?mm[-/.]?dd|年-?月-?日|\d{4}[-/.年]?\d{1,2}[-/.月]?\d{1,2}日?)\)$")  # a date's form
@@ -34,9 +34,15 @@ def _in_ten_thousands(h: str) -> bool:
     return bool(_TEN_THOUSAND.search(_plain(h)))
 
 
-def known_headers(cfg: Config) -> set[str]:
-    """Normalised form of every header alias of every kind (to find the header row in a file)."""
-    return {normalize_header(a) for k in cfg.kinds.values() for al in k.fields.values() for a in al}
+def known_headers(cfg: Config) -> dict[str, frozenset[str]]:
+    """Normalised form of every header alias of every kind -> the fields it names (`kind.field`),
+    to find the header row in a file: two aliases of one field (姓名, 患者姓名) name one column."""
+    out: dict[str, set[str]] = {}
+    for k in cfg.kinds.values():
+        for f, aliases in k.fields.items():
+            for a in aliases:
+                out.setdefault(normalize_header(a), set()).add(f"{k.name}.{f}")
+    return {h: frozenset(fs) for h, fs in out.items()}
 
 
 def resolve_headers(headers: list[str], spec: KindSpec) -> dict[str, str]:
@@ -106,11 +112,15 @@ def standardize(raw: pl.DataFrame, spec: KindSpec) -> pl.DataFrame:
     return raw.select(*[column(f) for f in spec.fields], *meta)
 
 
+MISFIT_SHOWN = 8  # unread headers a misfit's reason names
+
+
 def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
     """Why no kind of folder `dept` fits `headers`, in one line naming the missing required
     columns per kind (by their first Chinese alias), e.g. for a 农业农村 file without 损失金额:
     `缺少必需列 missing required columns: agri: 损失金额（元）`; and the folders whose extract the
-    headers fit (a file put in the wrong folder)."""
+    headers fit (a file put in the wrong folder), or else the headers no kind of the folder reads
+    (the column meant is often among them: 个人自付金额（元）)."""
     parts = []
     for spec in cfg.kinds_in(dept):
         got = resolve_headers(headers, spec)
@@ -119,4 +129,10 @@ def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
             parts.append(f"{spec.name}: {'、'.join(missing)}")
     why = "缺少必需列 missing required columns: " + ("; ".join(parts) or f"no extract kind for folder {dept}")
     elsewhere = "、".join(f for f in cfg.folders if f != dept and detect_kind(headers, f, cfg))
-    return why + (f"（表头符合 {elsewhere} 的数据，放错文件夹？ the headers fit {elsewhere}: wrong folder?）" if elsewhere else "")
+    if elsewhere:
+        return why + f"（表头符合 {elsewhere} 的数据，放错文件夹？ the headers fit {elsewhere}: wrong folder?）"
+    # the file's headers no kind of the folder reads: the one meant is likely among them (个人自付金额)
+    names = {normalize_header(a) for spec in cfg.kinds_in(dept) for al in spec.fields.values() for a in al}
+    other = [h for h in headers if normalize_header(h) not in names]
+    shown = "、".join(other[:MISFIT_SHOWN]) + ("…" if len(other) > MISFIT_SHOWN else "")
+    return why + (f"；未识别的表头 headers not read: {shown}" if other else "")

@@ -442,6 +442,7 @@ def delivery_place(file: pl.Expr, ranks: Mapping[str, int]) -> pl.Expr:
 
 
 SET_ASIDE = "_set_aside"  # on a stand-in for a row set aside (`stand_ins`): a hash of its cells as delivered
+SHOWN = ("id_raw", "name")  # who a stand-in's row shows
 SUPERSEDED_SCHEMA = {"dept": pl.String, "kind": pl.String, "file": pl.String, "line": pl.Int64,
                      "record_id": pl.String, "superseded_by": pl.String, "changed": pl.Boolean}
 
@@ -475,13 +476,16 @@ def stand_ins(df: pl.DataFrame, rejected: pl.DataFrame, spec: KindSpec, dept: st
     the kind's record-id field), and `SET_ASIDE`. A row set aside is a delivery of its record
     too: a later delivery supersedes it, and it supersedes an earlier one (`keep_latest`). Not
     the rows set aside for sharing their number (`DUPLICATED`): two persons, not two deliveries;
-    nor those whose number Excel destroyed (`EXCEL_DESTROYED`): it no longer says which record."""
+    nor those whose number Excel destroyed (`EXCEL_DESTROYED`): it no longer says which record.
+    The ID and name it shows, as delivered, are kept (`SHOWN`): a 参保名单 row set aside still
+    shows who is on the list."""
     lines = rejected.filter(~pl.col("reason").str.contains(DUPLICATED, literal=True),
                             ~pl.col("reason").str.contains(EXCEL_DESTROYED, literal=True))["line"]
     bad = df.filter(pl.col("line").is_in(lines.implode()))
     key, _, _ = _field_exprs(spec.record_id, pl.String, _codes(EXTRACT_MODELS[spec.name]))
     return bad.select(pl.lit(dept).alias("dept"), pl.lit(spec.name).alias("kind"), pl.lit(file).alias("file"),
-                      pl.col("line").cast(pl.Int64), key.alias(spec.record_id)).with_columns(
+                      pl.col("line").cast(pl.Int64), key.alias(spec.record_id),
+                      *[pl.col(c).cast(pl.String) for c in SHOWN if c in bad.columns]).with_columns(
         bad.drop("line").hash_rows().alias(SET_ASIDE))
 
 

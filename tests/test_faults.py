@@ -291,6 +291,10 @@ def test_describe_misfit_names_the_missing_required_columns():
     # a file put in the wrong folder: whose data it looks like
     msg = describe_misfit(["记录编号", "姓名", "证件号码", "救助类别", "变动类型"], "教育", CFG)
     assert "学籍号" in msg and "表头符合 民政 的数据，放错文件夹？" in msg
+    # the headers the folder does not read: the column meant is among them (个人自付金额 for 个人自付)
+    msg = describe_misfit(["结算流水号", "姓名", "证件号码", "结算日期", "个人自付金额（元）", "备 注"], "医保", CFG)
+    assert msg.endswith("；未识别的表头 headers not read: 个人自付金额（元）、备 注")
+    assert "未识别" not in describe_misfit(["报案编号", "户主姓名", "证件号码", "灾害类型"], "农业农村", CFG)
 
 
 def test_a_file_missing_a_required_column_is_reported_with_the_column_name(bad_run):

@@ -1,6 +1,6 @@
 import polars as pl
 
-from pipelines.identify import set_aside_unidentifiable, unreadable_ids
+from pipelines.identify import persons_shown, set_aside_unidentifiable, unreadable_ids
 from schemas.outputs import Finding
 
 
@@ -32,14 +32,44 @@ def test_ids_that_read_as_none_are_reported_per_file_with_lines_and_a_masked_exa
     is named: its records are linked by name and place alone. Whole, masked, destroyed and
     empty IDs are not such."""
     df = pl.DataFrame({
-        "dept": ["医保"] * 7, "kind": ["med_settlement"] * 7,
-        "file": ["医保/a.csv"] * 5 + ["医保/b.csv"] * 2, "line": [2, 3, 4, 5, 6, 2, 3],
-        "record_id": list("ABCDEFG"), "name": ["张三"] * 7,
+        "dept": ["医保"] * 8, "kind": ["med_settlement"] * 8,
+        "file": ["医保/a.csv"] * 5 + ["医保/b.csv"] * 3, "line": [2, 3, 4, 5, 6, 2, 3, 4],
+        "record_id": list("ABCDEFGH"), "name": ["张三"] * 8,
         "id_raw": ["341302/19620111/2734", "13912345678", "341302196201112734", "341302********2734", "3.41302E+17",
-                   "  ", None],
+                   "  ", None, "341302********2734"],
     })
     f = unreadable_ids(df)
     assert f.rows() == [(Finding.ID_UNREADABLE, "医保", "医保/a.csv",
                          "证件号码读不出身份证号（如 '341302**********2734'，第 2、3 行），这些记录只能按姓名与地点关联 — ID numbers "
                          "that read as none (e.g. '341302**********2734'): their records are linked by name and place alone", 2)]
     assert unreadable_ids(df.filter(pl.col("file") == "医保/b.csv")).is_empty()
+
+
+def test_a_file_no_row_of_which_shows_an_id_is_named():
+    """住建 heads its ID column 户主身份证号码 in one county, 身份证号（脱敏） in another: a header no
+    alias reads leaves every 证件号码 empty, the records linked by name and place alone, and
+    nothing said. Now the file is named, as for IDs that read as none."""
+    df = pl.DataFrame({"dept": ["住建"] * 3, "kind": ["housing"] * 3, "file": ["住建/a.xlsx"] * 2 + ["住建/b.xlsx"],
+                       "line": [2, 3, 2], "record_id": list("ABC"), "name": ["张三"] * 3,
+                       "id_raw": [None, " ", "341302********2734"]})
+    f = unreadable_ids(df)
+    assert f.select("category", "dept", "file", "count").rows() == [(Finding.ID_UNREADABLE, "住建", "住建/a.xlsx", 2)]
+    assert f["detail"][0].startswith("没有一行有证件号码（缺少该列，或其表头不是 kinds.housing.fields.id_raw 所列的名称）")
+    # a 学籍号 holding the ID (G + ID) is an ID shown, where the config reads it so
+    school = df.with_columns(kind=pl.lit("education"), record_id=pl.Series(["G341302196201112734", "XJ1", "XJ2"]))
+    assert unreadable_ids(school, id_in_record_id=True).is_empty()
+    assert unreadable_ids(school)["file"].to_list() == ["住建/a.xlsx"]
+
+
+def test_the_persons_a_list_row_set_aside_shows():
+    """Every roster person whose ID agrees on each kept character (7 at least) and whose name on
+    each character shown: on the list, though their row was set aside (M4 called them absent)."""
+    rows = pl.DataFrame({"kind": ["med_enrollment"] * 5, "record_id": list("ABCDE"),
+                         "id_raw": ["341302********2734", "'341302199901012734", "341302********2734", "3413************34",
+                                    "341302********2734"],
+                         "name": ["廖*全", "王五", "李四", "廖梅全", "阿依古丽.买*提"]})
+    roster = pl.DataFrame({"person_id": ["p1", "p2", "p3"], "name": ["廖梅全", "王五", "阿依古丽.买买提"],
+                           "id_number": ["341302196201112734", "341302199901012734", "341302197003052734"]})
+    got = persons_shown(rows, roster, 7)
+    assert sorted(got.select("record_id", "person_id").rows()) == [("A", "p1"), ("B", "p2"), ("E", "p3")]
+    assert persons_shown(rows.clear(), roster, 7).is_empty()

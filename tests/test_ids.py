@@ -47,6 +47,14 @@ def test_other_mask_characters_are_masks():
     assert out["id_status"].to_list()[:4] == ["masked"] * 4
 
 
+def test_zero_width_characters_pasted_along_are_no_part_of_an_id():
+    """A zero-width space or BOM copied along with an ID (from a web page into a workbook's cell)
+    shows nothing: the ID was read as none, its record linked by name alone."""
+    out = norm("\u200b341302196201112734", "341302196201112734\ufeff", "341302\u200c********2734\u2060")
+    assert out["id_norm"].to_list() == ["341302196201112734", "341302196201112734", "341302********2734"]
+    assert out["id_status"].to_list() == ["full_valid", "full_valid", "masked"]
+
+
 def test_other_id_forms():
     out = norm("34222319570410315473", "G341302196201112734", "341302620111273", "341302*****2734")
     assert out["id_norm"].to_list()[:3] == ["342223195704103154", "341302196201112734", "341302196201112734"]

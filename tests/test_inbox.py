@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 import xlsxwriter
 
-from adapters.inbox import ReadError, discover, read_delivery, read_period, read_table, read_tables
+from adapters.inbox import ReadError, discover, read_delivery, read_department, read_period, read_table, read_tables
 from config import load_config
 from pipelines.standardize import detect_kind, known_headers
 from schemas.outputs import Finding
@@ -63,6 +63,33 @@ def test_footer_lines_under_the_table_are_not_records(tmp_path, newline):
             "填表人：王五,李四,,2026-10-05,3"]
     df = read_table(write(tmp_path / "g.csv", newline.join(rows) + newline), "g.csv", KNOWN)
     assert df["结算流水号"].to_list() == ["JS1", "填表人：王五"]
+
+
+def test_a_systems_export_footer_is_not_a_record(tmp_path):
+    """What a system's export prints under its table (导出时间：…, 打印人：…, 共 N 条, 第 1 页，共 3 页,
+    数据来源：…, 本页合计) is no record: each was set aside as one, its 'missing value' blamed on merged
+    cells. A record whose first value is such a label but which fills its row is kept."""
+    rows = [HEADER, "JS1,张三,,2026-10-05,1", "导出时间：2026-11-05 09:30:12", "打印人：管理员,,打印时间：2026-11-05,,",
+            "共 10 条记录", '"第 1 页，共 3 页"', "数据来源：宿州市医疗保障信息平台", "单位（盖章）：,,,负责人：,",
+            "填表说明：本表由系统导出", "注1：个人自付含自费", "本页合计,,,,120", "报送单位：宿州市医疗保障局,,,报送日期：2026年11月5日,",
+            "数据来源：平台,李四,,2026-10-05,3"]
+    df = read_table(write(tmp_path / "e.csv", "\n".join(rows) + "\n"), "e.csv", KNOWN)
+    assert df["结算流水号"].to_list() == ["JS1", "数据来源：平台"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_exports_joined_byte_for_byte_keep_no_bom_inside(tmp_path, newline):
+    """Two UTF-8 exports joined as files (`copy /b a.csv+b.csv`, `cat`): the second's BOM sits in
+    the middle, before its header, which was then no repeated header but a record set aside with
+    six bogus reasons ('unknown code 就诊类型'); a zero-width space pasted before a value is no part of it."""
+    part = lambda *rows: ("\ufeff" + newline.join([HEADER, *rows]) + newline).encode()  # noqa: E731
+    path = tmp_path / "joined.csv"
+    path.write_bytes(part("JS1,张三,341302196201112734,2026-10-05,1") + part("\u200bJS2,李四,,2026-10-06,2"))
+    notes = []
+    df = read_table(path, "joined.csv", KNOWN, notes)
+    assert df["结算流水号"].to_list() == ["JS1", "JS2"]
+    assert df["line"].to_list() == [2, 4]
+    assert any("第3行重复表头" in n.problem for n in notes)
 
 
 def test_utf8_bom_crlf_and_blank_lines(tmp_path):
@@ -291,18 +318,49 @@ def test_a_header_said_again_under_the_table_is_not_a_record(tmp_path, newline):
     assert [n.problem[:9] for n in notes] == ["第4、6行重复表头"]
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r"])
+def test_the_title_exported_with_a_header_said_again_is_not_a_record(tmp_path, newline):
+    """Two exports appended, each with its title line above its header: the second title was
+    set aside as a record (its 结算流水号 the title, 'missing value' blamed on merged cells). A
+    record of one filled cell elsewhere is still a record (set aside by validation)."""
+    rows = ["宿州市医疗保障局2026年10月结算明细", HEADER, "JS1,张三,,2026-10-05,1", "合计,,,,1", "",
+            "宿州市医疗保障局2026年10月结算明细", "（补报）", HEADER, "JS2,李四,,2026-10-06,2", "JS9,,,,",
+            "宿州市医疗保障局2026年10月结算明细", HEADER, "JS3,王五,,2026-10-07,3"]
+    notes = []
+    df = read_table(write(tmp_path / "t.csv", newline.join(rows) + newline), "t.csv", KNOWN, notes)
+    assert df["结算流水号"].to_list() == ["JS1", "JS2", "JS9", "JS3"]
+    assert len(notes) == 1 and notes[0].problem.startswith("第8、12行重复表头（多张表粘贴在一起？），其上第6、7、11行是标题")
+
+
 @pytest.mark.parametrize("rows", [["JS1,张三,,2026-10-05,1"], ["JS1,张三,,2026-10-05,1", "JS2,李四,,2026-10-05,1,234.50"]])
 def test_an_ordinary_csv_is_read_by_the_fast_path(tmp_path, rows):
     """polars, not the csv module (a city's millions of rows: 1.3 s against 8 s): the fast path
     must not give up on a plain file, with or without a row past the header. (It once raised on
     every file without such a row, and the slow path quietly read them all.)"""
-    from adapters.inbox import _fast_csv
-    from pipelines.standardize import normalize_header
-    names = {normalize_header(k) for k in KNOWN}
-    got = _fast_csv(write(tmp_path / "p.csv", "\n".join([HEADER, *rows]) + "\n"),
-                    lambda h: normalize_header(h) in names, "p.csv", [])
+    from adapters.inbox import _fast_csv, _fields_of
+    got = _fast_csv(write(tmp_path / "p.csv", "\n".join([HEADER, *rows]) + "\n"), _fields_of(KNOWN), "p.csv", [])
     assert isinstance(got, pl.DataFrame) and got.height == len(rows)
     assert ("_extra" in got.columns) == (len(rows) == 2)
+
+
+def test_a_cover_sheet_listing_the_fields_is_not_a_table(tmp_path):
+    """A workbook whose first sheet (说明) explains the fields, the data on the next: a row naming
+    one field twice (姓名 | 患者姓名, 证件号码 | 身份证号码 | 脱敏) was taken for a header and the
+    lines under it set aside as records missing every column. Two known names of two fields still
+    make a header of two cells (a township's 预警编号 | 核实结果)."""
+    path = tmp_path / "医保.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    for name, rows in [("说明", [["本表为2026年10月结算明细"], ["字段", "说明"], ["姓名", "患者姓名"], ["个人自付", "元"],
+                                 ["证件号码", "身份证号码", "脱敏，保留前6后4位"], ["结算日期", "年月日"]]),
+                       ("结算明细", [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", "1"]]),
+                       ("反馈", [["预警编号", "核实结果"], ["YJ1", "属实"]])]:
+        ws = wb.add_worksheet(name)
+        for i, row in enumerate(rows):
+            ws.write_row(i, 0, row)
+    wb.close()
+    tables = read_tables(path, "医保/医保.xlsx", KNOWN)
+    assert [label for label, _ in tables] == ["医保/医保.xlsx（工作表 结算明细）", "医保/医保.xlsx（工作表 反馈）"]
+    assert tables[0][1]["结算流水号"].to_list() == ["JS1"] and tables[1][1]["预警编号"].to_list() == ["YJ1"]
 
 
 def test_xlsx_cells_merged_down_a_column_hold_their_value_in_every_row(tmp_path):
@@ -668,3 +726,40 @@ def test_a_corrected_bad_row_is_superseded_not_left_to_be_fixed(tmp_path):
     assert rejected.select("file", "line", "record_id").rows() == [("农业农村/灾情损失_重发.csv", 2, "NY1")]
     assert superseded.select("file", "line", "record_id", "changed").sort("file", "line").rows() == [
         ("农业农村/灾情损失.csv", 2, "NY1", False), ("民政/救助变动.csv", 2, "MZ1", True), ("民政/救助变动.csv", 3, "MZ2", True)]
+
+
+def test_a_list_row_set_aside_still_says_who_it_shows(tmp_path):
+    """A 参保名单 row set aside (参保状态 停保, a code the SPEC does not list) is no record, but the
+    person it shows is on the list: its record number, ID and name as delivered come back beside
+    the set-aside rows (M4 called such persons absent from the list). A row a later file
+    corrects does not; nor does a row of another extract."""
+    per = tmp_path / "2026-10"
+    head = "人员编号,姓名,证件号码,参保状态,参保年度"
+    write(per / "医保" / "参保名单.csv", "\n".join([head, "CB1,张*明,341302********123X,停保,2026",
+                                                     "CB2,李四,341302196201112734,参保中,2026", "CB3,王五,,正常参保,2026"]) + "\n")
+    write(per / "医保" / "参保名单_更正.csv", "\n".join([head, "CB2,李四,341302196201112734,正常参保,2026"]) + "\n")
+    write(per / "医保" / "结算.csv", HEADER + "\nJS1,赵六,341302196201112734,2026-13-05,1\n")
+    files, _ = discover(per, CFG)
+    *_, unread = read_department(per, files, "医保", CFG, [])
+    assert unread.rows() == [("医保", "med_enrollment", "CB1", "341302********123X", "张*明")]
+
+
+def test_a_sheet_of_records_whose_header_is_not_found_is_set_aside_not_skipped(tmp_path):
+    """A workbook of three sheets of settlements, the second headed in English, the third below
+    16 title lines: their rows were skipped like a cover sheet's, read by no one and counted
+    nowhere. A sheet that reads like a table (2 rows of 3 values or more) is now set aside whole,
+    naming it; a 说明 sheet of one or two values a row is still no table."""
+    path = tmp_path / "医保.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    rows = [["JS1", "张三", "", "2026-10-05", "1"], ["JS2", "李四", "", "2026-10-05", "2"]]
+    for name, sheet in [("说明", [["本表为结算明细"], ["字段", "说明"], ["个人自付", "元"]]), ("上", [HEADER.split(","), *rows]),
+                        ("下", [["settle_no", "name", "id", "settle_date", "oop"], *rows]),
+                        ("补报", [["宿州市医疗保障局"]] * 16 + [HEADER.split(","), *rows])]:
+        ws = wb.add_worksheet(name)
+        for i, row in enumerate(sheet):
+            ws.write_row(i, 0, row)
+    wb.close()
+    valid, rejected, _, read = read_delivery(path, "医保/医保.xlsx", "医保", CFG, KNOWN, [])
+    assert [k for k, _ in valid] == ["med_settlement"] and valid[0][1].height == 2 and read == 2
+    assert rejected.select("file", "line").rows() == [("医保/医保.xlsx（工作表 下）", None), ("医保/医保.xlsx（工作表 补报）", None)]
+    assert rejected["reason"].str.starts_with("前15行未找到表头，工作表未读取").all()

@@ -3,7 +3,7 @@ from datetime import date
 import polars as pl
 
 from config import load_config
-from matchers.places import normalize_place, places_not_found, resolve_places, water_links
+from matchers.places import group_keys, normalize_place, places_not_found, resolve_places, water_links
 from schemas import Link
 
 
@@ -66,6 +66,20 @@ def test_resolve_places():
     assert again.select("decision", "township", "village").rows() == [
         ("matched", "大店镇", "王庄村"), ("matched", "时村乡", "刘圩村"), ("matched", "时村乡", "刘圩村")]
     assert again["group"].to_list() == ["2组", None, "9组"]
+
+
+def test_a_work_order_about_several_groups_names_each():
+    """水利 writes a problem of more than one group in one cell (1、2组, 1-2组, 1组,2组, 第1、2组,
+    1组2组): it read as one group no roster household is in, W1 warned no one, and the report
+    said the group might be renamed or mistyped. Each group on the roster is now the record's;
+    a range wider than MAX_GROUP_RANGE, or a sub-group (3-1组), is read as written."""
+    assert [group_keys(v) for v in ["1、2组", "1-2组", "1组,2组", "第1、2组", "1组2组", "1至3组", "第二组", "3-1组", None]] == [
+        ["1", "2"]] * 5 + [["1", "2", "3"], ["2"], ["3-1"], None]
+    water = pl.DataFrame({"record_id": list("abcd"), "township": ["大店镇"] * 4, "village": ["王庄村"] * 4,
+                          "group": ["1、2组", "2-3组", "第3、4组", "2组"]})
+    out = resolve_places(water, roster())
+    assert out["group"].to_list() == ["1组、2组", "2组", "第3、4组", "2组"]
+    assert [r.split("; ")[1] for r in out["reason"]] == ["group found", "group found", "group not on roster", "group found"]
 
 
 def test_a_group_written_as_the_whole_village_is_the_whole_village():

@@ -5,7 +5,7 @@ import polars as pl
 
 from flows import attention_lines
 from pipelines.reference import (align_grid, grid_fields_missing, grid_phones_destroyed, household_size_disagrees,
-                                 households_without_head, persons_listed_twice, roster_fields_missing,
+                                 households_without_head, persons_listed_twice, record_fields_missing, roster_fields_missing,
                                  shared_household_ids, shared_notes, split_shared_households)
 from schemas.outputs import Finding
 
@@ -241,3 +241,21 @@ def test_a_grid_without_a_usable_phone_column_says_the_lists_go_out_without_phon
     assert q["category"].item() == Finding.COLUMN_MISSING and "“网格员电话”" in q["detail"].item()
     assert "kinds.grid.fields.grid_worker_phone" in q["detail"].item()
     assert grid_fields_missing(grid.with_columns(grid_worker_phone=pl.lit("13700000001")), {}).is_empty()
+
+
+def test_an_extract_without_a_column_a_rule_reads_says_what_the_rule_does_without_it():
+    """人社's 连续未缴费月数 headed in a way the config does not know (连续未缴费月数（个月）, 未缴费月数)
+    left R1 blind to unpaid months, 教育's 本学年个人负担费用 E2 warning no one, with nothing said."""
+    from config import load_config
+
+    cfg = load_config()
+    hr = pl.DataFrame({"dept": ["人社"] * 2, "file": ["人社/a.csv", "人社/b.csv"], "line": [2, 2],
+                       "months_unpaid": [None, 4]}, schema_overrides={"months_unpaid": pl.Int64})
+    q = record_fields_missing(hr, "hr", cfg.kinds["hr"].fields)
+    assert q.select("category", "file").rows() == [(Finding.COLUMN_MISSING, "人社/a.csv")]
+    assert "“连续未缴费月数”" in q["detail"].item() and "kinds.hr.fields.months_unpaid" in q["detail"].item()
+    assert len(attention_lines(q, ["户籍底册", "网格"])) == 1
+    school = pl.DataFrame({"dept": ["教育"], "file": ["教育/a.xlsx"], "line": [2], "annual_cost": [None]},
+                          schema_overrides={"annual_cost": pl.Float64})
+    assert "E2" in record_fields_missing(school, "education", cfg.kinds["education"].fields)["detail"].item()
+    assert record_fields_missing(hr.rename({"months_unpaid": "x"}), "civil", cfg.kinds["civil"].fields).is_empty()

@@ -415,6 +415,10 @@ def test_w1_village_group_and_resolved():
     assert "频繁停水断水" in w1.filter(pl.col("household_id") == "C")["basis"][0]
     assert "有管无水" in w1["basis"][0] and w1["record_ids"][0].to_list() == ["GS1"]
     assert fired(run_rules({}, links, ROSTER, CFG, P, water_places=places), "W1").is_empty()
+    # a work order about several groups (`resolve_places` joins those on the roster by 、) reaches each
+    several = places.with_columns(group=pl.Series([None, "9组、2组", None, None]))
+    assert sorted(fired(run_rules({"water": water}, links, ROSTER, CFG, P, water_places=several), "W1")["household_id"]) == [
+        "A", "B", "C"]
 
 
 def civil(*rows):

@@ -17,6 +17,7 @@ CFG = load_config()
         ("ｎａｍｅ１", "name1"),
         ("个人自付（单位：元）", "个人自付"),
         ("年人均纯收入（元/人）", "年人均纯收入"),
+        ("连续未缴费月数（个月）", "连续未缴费月数"),  # was an extra column: R1 saw no unpaid months
         ("*姓名", "姓名"),  # a template's mark of a required field
         ("姓名＊", "姓名"),
         ("姓名（必填）", "姓名"),
@@ -117,3 +118,19 @@ def test_grid_phone_headers_with_lianxi():
     """网格员联系电话 / 网格长联系电话 are the grid's phone columns (else the lists' 网格员电话 was empty)."""
     got = resolve_headers(["网格编号", "网格员", "户编号", "网格员联系电话", "网格长联系电话"], CFG.kinds["grid"])
     assert (got["grid_worker_phone"], got["grid_leader_phone"]) == ("网格员联系电话", "网格长联系电话")
+
+
+def test_the_heads_id_is_the_id_of_the_extracts_naming_the_head():
+    """住建 and 农业农村 name the 户主 (户主姓名): their ID column is often headed 户主身份证号码,
+    which was an extra column, the ID not read."""
+    for kind in ("housing", "agri"):
+        got = resolve_headers(["户主姓名", "户主身份证号码", "鉴定编号"], CFG.kinds[kind])
+        assert got["id_raw"] == "户主身份证号码"
+
+
+def test_every_extract_naming_a_township_reads_the_headers_the_roster_does():
+    """A county whose systems head the township 乡镇（街道） had its roster read and its 住建, 水利,
+    民政, 残联, 农业农村 and 网格 not: the place column ignored (水利: every row set aside)."""
+    for kind in ("roster", "grid", "housing", "water", "civil", "disability", "agri"):
+        for header in ("乡镇（街道）", "乡(镇、街道)"):
+            assert resolve_headers([header], CFG.kinds[kind]) == {"township": header}, (kind, header)
