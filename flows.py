@@ -72,7 +72,8 @@ from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_an
 from pipelines.validate import (  # noqa: E402
     REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_ranks, in_headers, rejected_files, to_person_records,
 )
-from pipelines.year_to_date import RELINK_COLUMNS, YTD_COLUMNS, merge, rows_to_sum, settle_years, to_relink  # noqa: E402
+from pipelines.year_to_date import (RELINK_COLUMNS, RELINK_KEYS, YTD_COLUMNS, merge, relink_keys, rows_to_sum,  # noqa: E402
+                                    settle_years, to_relink)
 from schemas.inputs import PERSON_KINDS, as_written  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
@@ -247,7 +248,8 @@ def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
     ytd = paths.work / "ytd_earlier.parquet"  # (those delivered again now are left out by `merge`)
     con = warehouse.connect(paths.warehouse)
     try:
-        n = warehouse.write_year_to_date_settlements(con, period, settle_years(current, period), list(YTD_COLUMNS), ytd)
+        n = warehouse.write_year_to_date_settlements(con, period, settle_years(current, period),
+                                                     [*YTD_COLUMNS, *RELINK_KEYS], ytd)
         previous = warehouse.previous_period(con, period)
         stored = pl.scan_parquet(ytd).select(pl.col("period").unique()).collect()["period"].to_list() if n else []
         changed = warehouse.roster_changes(con, roster, sorted({*stored, *([previous] if previous else [])}))
@@ -463,7 +465,7 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     links = pl.scan_parquet(paths.work / "links_person.parquet").filter(pl.col("kind") == "med_settlement").select(
         "record_id", "decision", "person_id", "household_id", "score").collect()
     current = current.join(links, on="record_id", how="left")
-    current.write_parquet(paths.work / "settlements_linked.parquet")
+    current.hstack(relink_keys(current)).write_parquet(paths.work / "settlements_linked.parquet")  # (stored)
     current = current.select([c for c in current.columns if c in YTD_COLUMNS])  # (what the sums read)
     changed = _read(paths.work / "changed_now.parquet")
     relinked = _read(paths.work / "links_relinked.parquet")

@@ -33,6 +33,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.year_to_date import RELINK_KEYS, relink_keys
 from schemas.links import RosterChange, RosterDigest
 
 # `warning_status` is stored as a log: a period's snapshot holds every warning ever issued, and most
@@ -66,6 +67,8 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     _run(con, "ALTER TABLE runs ADD COLUMN IF NOT EXISTS overrides VARCHAR[]")
     if _table_type(con, STATUS) == "BASE TABLE":  # written before the log: full snapshots
         _status_to_log(con)
+    if _has_table(con, "settlements") and not set(RELINK_KEYS) <= set(_columns(con, "settlements")):
+        _settlement_keys(con)  # written before settlements carried their keys
     return con
 
 
@@ -273,6 +276,28 @@ def _status_to_log(con: duckdb.DuckDBPyConnection) -> None:
             SELECT rowid FROM {STATUS_LOG} WINDOW w AS (PARTITION BY warning_id ORDER BY period)
             QUALIFY lag(period) OVER w IS NOT NULL AND {same})""")
         _status_view(con)
+        _run(con, "COMMIT")
+    except BaseException:
+        _run(con, "ROLLBACK")
+        raise
+
+
+def _settlement_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse written before `settlements` carried `RELINK_KEYS`: every stored settlement
+    gets them (`pipelines.year_to_date.relink_keys`, as a run stores them with its period's), a
+    period at a time, in one transaction."""
+    have = set(_columns(con, "settlements"))
+    read = "".join(f", {c}" for c in ("id_raw", "name") if c in have)
+    _run(con, "BEGIN TRANSACTION")
+    try:
+        for key in RELINK_KEYS:
+            _run(con, f'ALTER TABLE settlements ADD COLUMN IF NOT EXISTS "{key}" VARCHAR')
+        for (period,) in _run(con, "SELECT DISTINCT period FROM settlements ORDER BY period"):
+            rows = con.sql(f"SELECT rowid AS _rowid{read} FROM settlements WHERE period = ?", params=[period]).pl()
+            con.register("_keys", rows.select("_rowid").hstack(relink_keys(rows)))
+            _run(con, "UPDATE settlements SET " + ", ".join(f'"{k}" = _keys."{k}"' for k in RELINK_KEYS)
+                 + " FROM _keys WHERE settlements.rowid = _keys._rowid")
+            con.unregister("_keys")
         _run(con, "COMMIT")
     except BaseException:
         _run(con, "ROLLBACK")

@@ -21,7 +21,7 @@ import polars as pl
 
 from matchers.ids import normalize_ids
 from matchers.names import edge_pinyin, normalize_name
-from schemas.links import Link, RosterChange
+from schemas.links import Link, RelinkKeys, RosterChange
 
 
 # The columns of a settlement the year's sums read (`pipelines.rules`: M1-M3 and what the review
@@ -30,8 +30,12 @@ from schemas.links import Link, RosterChange
 # carries some 20 million): a rule that reads another column of them adds it here.
 YTD_COLUMNS = ("dept", "kind", "record_id", "name", "id_raw", "township", "village", "settle_date", "out_of_pocket",
                "decision", "person_id", "household_id", "score")
-# Of those, what `to_relink` reads.
-RELINK_COLUMNS = ("record_id", "period", "name", "id_raw", "decision", "person_id")
+# What `to_relink` reads of a settlement's ID and name, worked out once when it is stored
+# (`relink_keys`; table `settlements`): normalising a year's IDs and names every month made
+# choosing the ones to link again grow with every month of the year.
+RELINK_KEYS = ("key_last4", "key_birth", "first_py")
+# What `to_relink` reads.
+RELINK_COLUMNS = ("record_id", "period", "decision", "person_id", *RELINK_KEYS)
 
 
 def settle_years(current: pl.DataFrame, period: str) -> list[int]:
@@ -60,8 +64,24 @@ def _first_py(names: pl.Series) -> pl.Series:
                                                      maintain_order="left")["_py"]
 
 
+def relink_keys(settlements: pl.DataFrame) -> pl.DataFrame:
+    """`RELINK_KEYS` of each row of `settlements` (id_raw, name; either may be missing), in their
+    order: the last 4 (`key_last4`, `L…`) and the birth date (`key_birth`, `B…`) of its ID when
+    shown whole (`matchers.ids.normalize_ids`), and the toneless pinyin of its name's first
+    character (`first_py`, null when hidden or missing). Stored with the settlement
+    (`warehouse.settlements`), read by `to_relink` every later month of its year."""
+    none = pl.Series([None] * settlements.height, dtype=pl.Utf8)
+    ids = settlements["id_raw"] if "id_raw" in settlements.columns else none
+    named = _first_py(settlements["name"]) if "name" in settlements.columns else none
+    shown = lambda a, b: pl.col("kept").str.slice(a, b - a) == "1" * (b - a)  # noqa: E731
+    return RelinkKeys.validate(normalize_ids(ids.alias("id_raw").to_frame()).select(
+        key_last4=pl.when(shown(14, 18)).then("L" + pl.col("id_norm").str.slice(14, 4)),
+        key_birth=pl.when(shown(6, 14)).then("B" + pl.col("id_norm").str.slice(6, 8)),
+        first_py=named))
+
+
 def to_relink(earlier: pl.DataFrame, changed: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
-    """Of `earlier` (stored settlements with their `period` and link), those to link again against
+    """Of `earlier` (stored settlements with their `period`, link and `RELINK_KEYS`), those to link again against
     this period's `roster` (RosterPerson rows): `matched` to a person not on it or whose row
     changed since that period (`changed`: RosterChange rows), or not linked (`unmatched`,
     `review`) and showing whole the last 4 or the birth date of a person of `roster` new or
@@ -78,13 +98,9 @@ def to_relink(earlier: pl.DataFrame, changed: pl.DataFrame, roster: pl.DataFrame
         linked.join(since, on=key, how="semi"),
         linked.filter(~pl.col("person_id").is_in(roster["person_id"].implode())),
     ]).unique("record_id", maintain_order=True)
-    open_ = earlier.filter(pl.col("decision").is_in(["unmatched", "review"]))
-    named = _first_py(open_["name"]) if "name" in open_.columns else pl.Series([None] * open_.height, dtype=pl.Utf8)
-    # each record's keys side by side (a city's year holds millions of records not linked)
-    shown = lambda a, b: pl.col("kept").str.slice(a, b - a) == "1" * (b - a)  # noqa: E731
-    open_ = normalize_ids(open_.select("record_id", "period", "id_raw")).select(
-        "record_id", "period", _py=named, L=pl.when(shown(14, 18)).then("L" + pl.col("id_norm").str.slice(14, 4)),
-        B=pl.when(shown(6, 14)).then("B" + pl.col("id_norm").str.slice(6, 8)))
+    # each record's keys side by side, as stored (a city's year holds millions of records not linked)
+    open_ = earlier.filter(pl.col("decision").is_in(["unmatched", "review"])).select(
+        "record_id", "period", _py="first_py", L="key_last4", B="key_birth")
     new = since.join(roster.select("person_id", "name", id_number=pl.col("id_number").str.to_uppercase()), on="person_id")
     new = _keys(new.with_columns(_py=_first_py(new["name"])), "id_number", None).select("period", "key", "_py")
     fits = []

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-__all__ = ["Link", "ReviewCandidate", "ReviewDecision", "Twins", "LabelSample", "RosterDigest", "RosterChange", "DECISIONS"]
+__all__ = ["Link", "ReviewCandidate", "ReviewDecision", "Twins", "LabelSample", "RosterDigest", "RosterChange", "RelinkKeys",
+           "DECISIONS"]
 
 DECISIONS = ["matched", "review", "unmatched", "rejected"]
 
@@ -122,3 +123,14 @@ class RosterChange(pa.DataFrameModel):
 
     since: str
     person_id: str
+
+
+class RelinkKeys(pa.DataFrameModel):
+    """What `pipelines.year_to_date.to_relink` reads of a settlement's ID and name, one row per
+    settlement (`pipelines.year_to_date.relink_keys`, stored with it in the warehouse table
+    `settlements`): the last 4 and the birth date its ID shows whole (`L1234`, `B19520808`) and
+    the toneless pinyin of its name's first character; null where not shown."""
+
+    key_last4: str = pa.Field(nullable=True, str_startswith="L", str_length=5)
+    key_birth: str = pa.Field(nullable=True, str_startswith="B", str_length=9)
+    first_py: str = pa.Field(nullable=True)

@@ -198,3 +198,42 @@ def test_a_warehouse_of_full_snapshots_becomes_the_log_and_reads_the_same(tmp_pa
     assert _snapshot(con, "2026-09").equals(SEP.with_columns(period=pl.lit("2026-09")).select(before.columns))
     assert _snapshot(con, "2026-10").equals(before.filter(pl.col("period") == "2026-10"))
     assert _snapshot(con, "2026-11").drop("period").equals(OCT.select(before.drop("period").columns))
+
+
+def test_a_warehouse_whose_settlements_lack_their_keys_gets_them_on_opening_and_reads_the_same(tmp_path):
+    """Settlements stored before they carried `RELINK_KEYS`: opening the warehouse works them out
+    for every stored row, so the next month chooses the same earlier settlements to link again
+    as a warehouse that stored them with their keys."""
+    from pipelines.year_to_date import RELINK_COLUMNS, RELINK_KEYS, YTD_COLUMNS, relink_keys, to_relink
+
+    rows = pl.DataFrame({
+        "record_id": ["S1", "S2", "S3", "S4", "S5"], "period": ["2026-10", "2026-10", "2026-11", "2026-11", "2026-11"],
+        "id_raw": ["341302********7777", "3.41302E+17", "341302196903317777", "341302********7777", "３４１３０２19690331＊＊＊＊"],
+        "name": ["吳國建", "*国建", None, "胡国建", "武国建"], "decision": ["unmatched", "review", "unmatched", "unmatched", "matched"],
+        "person_id": [None, None, None, None, "H3-01"], "settle_date": [dt.date(2026, 10, 5)] * 5, "out_of_pocket": [1.0] * 5})
+    old_path, new_path = tmp_path / "old.duckdb", tmp_path / "new.duckdb"
+    old = duckdb.connect(str(old_path))
+    old.register("_rows", rows)
+    old.execute("CREATE TABLE settlements AS SELECT * FROM _rows")
+    old.close()
+    new = warehouse.connect(new_path)
+    for (p,), part in rows.partition_by("period", as_dict=True).items():
+        warehouse.replace_period(new, p, {"settlements": part.drop("period").hstack(relink_keys(part))})
+
+    con = warehouse.connect(old_path)
+    assert set(RELINK_KEYS) <= set(warehouse._columns(con, "settlements"))
+    changed = pl.DataFrame({"since": ["2026-10", "2026-11"], "person_id": ["H3-01", "H3-01"]})
+    roster = pl.DataFrame({"person_id": ["H3-01"], "household_id": ["H3"], "name": ["吴国建"],
+                           "id_number": ["341302196903317777"]})
+    read = {}
+    for name, c in (("old", con), ("new", new)):
+        warehouse.write_year_to_date_settlements(c, "2026-12", [2026], [*YTD_COLUMNS, *RELINK_KEYS], tmp_path / f"{name}.parquet")
+        read[name] = pl.read_parquet(tmp_path / f"{name}.parquet").sort("record_id")
+    assert read["old"].select(sorted(read["old"].columns)).equals(read["new"].select(sorted(read["new"].columns)))
+    assert read["old"].select(RELINK_KEYS).rows() == relink_keys(rows).rows()
+    again = to_relink(read["old"].select(RELINK_COLUMNS), changed, roster)
+    assert sorted(again["record_id"]) == sorted(to_relink(read["new"].select(RELINK_COLUMNS), changed, roster)["record_id"])
+    # 吴国建's last 4 under 吳 and with no name, no key shown, linked to him; not under 胡
+    assert sorted(again["record_id"]) == ["S1", "S2", "S3", "S5"]
+    con.close()
+    new.close()
