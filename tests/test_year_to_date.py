@@ -6,7 +6,7 @@ import datetime as dt
 import polars as pl
 
 from adapters import warehouse
-from pipelines.year_to_date import RELINK_KEYS, merge, relink_keys, settle_years, to_relink
+from pipelines.year_to_date import merge, relink_keys, settle_years, to_relink
 
 D = dt.date
 
