@@ -28,13 +28,25 @@ def two_counties(tmp_path_factory) -> list[dict]:
     return counties
 
 
-def test_two_counties_in_one_province_flow(prefect_harness, two_counties, tmp_path):
-    toml = tmp_path / "counties.toml"
+@pytest.fixture(scope="module")
+def province_cli_run(prefect_harness, two_counties, tmp_path_factory) -> dict:
+    """`flows.py province` on the two counties (each writes to its own `out`): its exit code and
+    when it ran. The tests below read what it left: its outputs, its flow runs in the Prefect API
+    (those started in its window: another test's province run may name a county alike)."""
+    from datetime import datetime, timezone
+
+    toml = tmp_path_factory.mktemp("province_toml") / "counties.toml"
     toml.write_text("".join(
         f'[[county]]\nname = "{c["name"]}"\ncode = "{c["code"]}"\ninbox = "{c["inbox"]}"\nout = "{c["out"]}"\n\n'
         for c in two_counties), encoding="utf-8")
-    assert flows.main(["province", "--counties", str(toml), "--period", PERIOD, "--issue-date", "2026-11-02",
-                       "--workers", "2"]) == 0
+    started = datetime.now(timezone.utc)
+    code = flows.main(["province", "--counties", str(toml), "--period", PERIOD, "--issue-date", "2026-11-02",
+                       "--workers", "2"])
+    return {"code": code, "window": (started, datetime.now(timezone.utc))}
+
+
+def test_two_counties_in_one_province_flow(province_cli_run, two_counties):
+    assert province_cli_run["code"] == 0
     seen_links = []
     for c in two_counties:
         out = Path(c["out"])
@@ -54,16 +66,18 @@ def test_two_counties_in_one_province_flow(prefect_harness, two_counties, tmp_pa
     assert seen_links[0] != seen_links[1]
 
 
-def test_province_flow_runs_counties_as_concurrent_subflows(prefect_harness, two_counties):
+def test_province_flow_runs_counties_as_concurrent_subflows(province_cli_run):
     from prefect import get_client
     from prefect.task_runners import ProcessPoolTaskRunner
 
     assert isinstance(flows.province_run.task_runner, ProcessPoolTaskRunner)
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName, FlowRunFilterStartTime
 
     wanted = ["341321-2026-10", "341322-2026-10"]
+    started, finished = province_cli_run["window"]
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=wanted)))
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            name=FlowRunFilterName(any_=wanted), start_time=FlowRunFilterStartTime(after_=started, before_=finished)))
     names = {r.name for r in runs}
     assert {"341321-2026-10", "341322-2026-10"} <= names  # one monthly-run subflow per county
     sub = sorted((r for r in runs if r.name in {"341321-2026-10", "341322-2026-10"}), key=lambda r: r.start_time)
