@@ -88,7 +88,10 @@ def _return_feedback(county: Path, out: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def three_months(prefect_harness, tmp_path_factory):
+def september_11(prefect_harness, tmp_path_factory):
+    """The seed-11 county (1200 households, three months): August run, the townships' answers
+    returned in September's 反馈/ (`_return_feedback`), September run. Read-only: the tests that
+    go on from it work on copies (`_copy`)."""
     from sample_data.generate import generate
 
     county = tmp_path_factory.mktemp("county3")
@@ -97,6 +100,14 @@ def three_months(prefect_harness, tmp_path_factory):
     assert _run(county, out, "2026-08") == 0
     returned = _return_feedback(county, out)
     assert _run(county, out, "2026-09") == 0
+    return county, out, returned
+
+
+@pytest.fixture(scope="module")
+def three_months(september_11, tmp_path_factory):
+    """September_11 run on: October, then September again."""
+    county, out = _copy(september_11[:2], tmp_path_factory.mktemp("three"))
+    returned = september_11[2]
     first_september = pl.read_parquet(out / "2026-09" / "warnings.parquet")
     assert _run(county, out, "2026-10") == 0
     assert _run(county, out, "2026-09") == 0  # an analyst re-runs September
@@ -271,16 +282,12 @@ def test_periods_run_out_of_order_give_the_same_answers(in_order_13, august_octo
         assert a.equals(b), p
 
 
-def test_review_answers_link_records_now_and_in_later_months(prefect_harness, tmp_path):
+def test_review_answers_link_records_now_and_in_later_months(september_11, tmp_path):
     """The county answers September's review queue (the XLSX, 是否本人 from the truth, a few
     mistakes) and returns it in October's 复核/: October's records of the same 记录编号 (the
     参保名单 comes every month) are decided as answered and leave the queue; the mistakes are set
     aside naming file, line and field; every returned row is accounted for."""
-    from sample_data.generate import generate
-
-    county, out = tmp_path / "c", tmp_path / "o"
-    generate(county, seed=11, periods=("2026-09", "2026-10"), households=1200)
-    assert _run(county, out, "2026-09") == 0
+    county, out = _copy(september_11[:2], tmp_path)  # September run (after August's)
     queue = pl.read_excel(out / "2026-09" / "county" / "人工复核队列.xlsx", infer_schema_length=0)
     truth = (pl.read_csv(county / "truth" / "links.csv", infer_schema=False).filter(pl.col("period") == "2026-09")
              .select(部门="dept", 记录编号="record_id", true="person_id").unique(["部门", "记录编号"]))
