@@ -48,11 +48,13 @@ FLOORS = {
         "民政": (0.999, 0.97, 0.01),
     },
 }
+# the standard county is the bundled sample county (conftest's `sample_county`: seed 7, standard
+# profile, 3000 households, one period), generated once for the session
 COUNTIES = {"standard": dict(profile="standard", households=3000), "hard": dict(profile="hard", households=1500)}
 
 
-def link_county(out: Path, profile: str, households: int) -> pl.DataFrame:
-    generate(out, seed=7, periods=(PERIOD,), profile=profile, households=households)
+def link_county(out: Path) -> pl.DataFrame:
+    """Link a generated county (read only) and evaluate its links against its truth."""
     cfg = load_config()
     population = json.loads((out / "truth" / "population.json").read_text())["county_population"]
     records, roster = read_linkable(out / "inbox" / PERIOD, cfg)
@@ -65,7 +67,18 @@ def link_county(out: Path, profile: str, households: int) -> pl.DataFrame:
 @pytest.fixture(scope="module", params=list(COUNTIES))
 def county(request, tmp_path_factory):
     name = request.param
-    return name, link_county(tmp_path_factory.mktemp(name), **COUNTIES[name])
+    if name == "standard":
+        return name, link_county(request.getfixturevalue("sample_county"))
+    out = tmp_path_factory.mktemp(name)
+    generate(out, seed=7, periods=(PERIOD,), **COUNTIES[name])
+    return name, link_county(out)
+
+
+def test_the_standard_county_is_the_sample_county(sample_county):
+    """(What the floors above were set on: seed 7, standard profile, 3000 households.)"""
+    made = json.loads((sample_county / "truth" / "population.json").read_text())
+    assert (made["seed"], made["profile"], made["roster_households"], made["periods"]) == (
+        7, COUNTIES["standard"]["profile"], COUNTIES["standard"]["households"], [PERIOD]), made
 
 
 def test_per_department_precision_recall_review(county):
@@ -126,12 +139,12 @@ def test_a_county_generated_from_the_spec_alone(tmp_path):
     assert table["wrong_person"].sum() == 0, table.filter(pl.col("wrong_person") > 0)
 
 
-def test_a_partial_enrollment_list_is_measured_and_costs_recall_not_precision(tmp_path):
+def test_a_partial_enrollment_list_is_measured_and_costs_recall_not_precision(sample_county):
     """A county whose 参保名单 holds a third of its insured off-roster people (only 城乡居民,
     say): the run measures that from the settlements, and weighs masked records against the list
-    it has. Taking the list as complete instead links look-alikes the list does not show."""
-    out = tmp_path / "partial"
-    generate(out, seed=7, periods=(PERIOD,), profile="standard", households=3000)
+    it has. Taking the list as complete instead links look-alikes the list does not show. (The
+    standard sample county, read only: the list is cut down in memory.)"""
+    out = sample_county
     cfg = load_config()
     population = json.loads((out / "truth" / "population.json").read_text())["county_population"]
     records, roster = read_linkable(out / "inbox" / PERIOD, cfg)

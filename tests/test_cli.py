@@ -4,7 +4,11 @@ and the Prefect artifacts each run publishes (counts only, never a name or an ID
 from __future__ import annotations
 
 import hashlib
+import io
 import re
+import shutil
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -37,15 +41,30 @@ def small_county(tmp_path_factory) -> Path:
     return county
 
 
-@pytest.fixture(scope="module")
-def full_run(prefect_harness, small_county, tmp_path_factory):
-    out = tmp_path_factory.mktemp("cli_out")
-    assert _run(small_county / "inbox", out, "--county", "341399") == 0
-    snapshot = tmp_path_factory.mktemp("cli_full") / PERIOD
-    import shutil
+@dataclass(frozen=True)
+class FullRun:
+    county: Path  # the small county (inbox, truth)
+    out: Path  # OUT as the full run left it (the warehouse included): read-only
+    printed: str  # what the run printed on stdout ...
+    progress: str  # ... and on stderr
 
-    shutil.copytree(out / PERIOD, snapshot)
-    return small_county, out, snapshot
+
+@pytest.fixture(scope="module")
+def full_run(prefect_harness, small_county, tmp_path_factory) -> FullRun:
+    """One full run of the small county (its artifacts labelled 341399) and what it printed. A test
+    that runs again goes on from its own copy (`_copy_out`): nothing writes here."""
+    out = tmp_path_factory.mktemp("cli_out")
+    printed, progress = io.StringIO(), io.StringIO()
+    with redirect_stdout(printed), redirect_stderr(progress):
+        code = _run(small_county / "inbox", out, "--county", "341399")
+    assert code == 0, progress.getvalue()[-2000:]
+    return FullRun(small_county, out, printed.getvalue(), progress.getvalue())
+
+
+def _copy_out(run: FullRun, dest: Path) -> Path:
+    """A private copy of the full run's OUT, to run again in."""
+    shutil.copytree(run.out, dest / "out")
+    return dest / "out"
 
 
 def _roster_names(county: Path) -> set[str]:
@@ -193,19 +212,17 @@ def test_a_sample_or_slice_size_below_one_is_refused(setting, capsys):
     assert flows.main(args) == 2
     assert setting.split("=")[0] in capsys.readouterr().err
 
-def test_progress_goes_to_stderr_and_nothing_personal_is_printed(prefect_harness, small_county, tmp_path, capsys):
-    assert _run(small_county / "inbox", tmp_path) == 0
-    cap = capsys.readouterr()
+def test_progress_goes_to_stderr_and_nothing_personal_is_printed(full_run):
     for step in ("discover_inputs", "ingest 医保", "link_records", "issue_warnings", "publish"):
-        assert re.search(rf"\d+\.\ds  {step}", cap.err), step
-    assert "行数核对" in cap.out
-    text = cap.out + cap.err
+        assert re.search(rf"\d+\.\ds  {step}", full_run.progress), step
+    assert "行数核对" in full_run.printed
+    text = full_run.printed + full_run.progress
     assert not ID18.search(text)
-    assert not [n for n in _roster_names(small_county) if n in text]
+    assert not [n for n in _roster_names(full_run.county) if n in text]
 
 
 def test_dry_run_writes_nothing_and_says_what_it_would_write(full_run, tmp_path, capsys):
-    county, out, _ = full_run
+    county, out = full_run.county, _copy_out(full_run, tmp_path)
     before = _tree(out)
     capsys.readouterr()
     assert _run(county / "inbox", out, "--dry-run", "--set", "M1.threshold=8000") == 0
@@ -217,8 +234,8 @@ def test_dry_run_writes_nothing_and_says_what_it_would_write(full_run, tmp_path,
     assert not fresh.exists()
 
 
-def test_partial_rerun_keeps_the_other_departments(full_run, capsys):
-    county, out, full = full_run
+def test_partial_rerun_keeps_the_other_departments(full_run, tmp_path, capsys):
+    county, out, full = full_run.county, _copy_out(full_run, tmp_path), full_run.out / PERIOD
     queue = out / PERIOD / "county" / "人工复核队列.csv"  # as published by a version without 复核原因
     published = pl.read_csv(queue, infer_schema=False)
     assert published["复核原因"].str.len_chars().min() > 0
@@ -269,10 +286,10 @@ def test_partial_rerun_keeps_the_other_departments(full_run, capsys):
     assert n_deliv >= 10  # eight departments + roster + grid
 
 
-def test_partial_rerun_without_the_enrollment_links_against_the_stored_census(full_run):
+def test_partial_rerun_without_the_enrollment_links_against_the_stored_census(full_run, tmp_path):
     """人社 alone: its records are weighed against the period's stored 参保名单 (the census), so
     its links are those of the full run, and the 参保名单's own links are kept."""
-    county, out, full = full_run
+    county, out, full = full_run.county, _copy_out(full_run, tmp_path), full_run.out / PERIOD
     assert _run(county / "inbox", out, "--dept", "hr") == 0
     d = ["dept", "kind", "record_id", "decision", "person_id", "score"]
     lb, la = pl.read_parquet(full / "links.parquet"), pl.read_parquet(out / PERIOD / "links.parquet")
@@ -318,7 +335,7 @@ def test_artifacts_hold_counts_and_links_only(full_run):
     from prefect import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    county, out, _ = full_run
+    county = full_run.county
     with get_client(sync_client=True) as client:
         # (filtered by the server: a session's earlier runs can push them past a page of artifacts)
         arts = {a.key: a for a in client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_="341399-")))
@@ -360,8 +377,6 @@ def test_a_partial_enrollment_list_calls_no_one_absent_and_says_why(prefect_harn
     """医保 delivers a 参保名单 holding a third of its rows (one county's file of three, say):
     M4 warns no roster person as absent from it, only 暂停/终止 ones, and the data-quality
     report says the rule was held back."""
-    import shutil
-
     inbox = tmp_path / "inbox"
     shutil.copytree(small_county / "inbox", inbox)
     path = next((inbox / PERIOD / "医保").glob("参保名单*.csv"))
@@ -383,7 +398,7 @@ def test_a_partial_enrollment_list_calls_no_one_absent_and_says_why(prefect_harn
 
 
 def test_review_answers_wait_until_a_run_links_their_department_and_a_wrong_yes_asks_again(
-        prefect_harness, small_county, tmp_path, capsys):
+        full_run, tmp_path, capsys):
     """Answers for 医保 and 民政 arrive after the full run. `--dept 医保` links 医保 with them and
     says 民政's wait; so must a `--dept 住建` after it, though the answers are stored by then
     (民政's links still predate them); `--dept 民政` takes them. The 是 for 医保 confirms, for a
@@ -392,11 +407,8 @@ def test_review_answers_wait_until_a_run_links_their_department_and_a_wrong_yes_
     person, in the queue like any review row, saying which answer took them; the rows balance.
     Taking the file out, a partial run says which kept links were made with answers it no longer
     holds, until a run re-reads their department."""
-    import shutil
-
-    inbox, out = tmp_path / "inbox", tmp_path / "out"
-    shutil.copytree(small_county / "inbox", inbox)
-    assert _run(inbox, out) == 0
+    inbox, out = tmp_path / "inbox", _copy_out(full_run, tmp_path)  # the full run, on a copy of its inbox
+    shutil.copytree(full_run.county / "inbox", inbox)
     links = pl.read_parquet(out / PERIOD / "links.parquet")
     raw = next((inbox / PERIOD / "医保").glob("参保名单*.csv")).read_bytes()
     try:

@@ -518,14 +518,18 @@ def test_a_row_with_more_fields_than_the_header_is_set_aside_not_read_shifted(ga
     assert links.filter(pl.col("record_id") == "RAG2")["decision"].to_list() != ["rejected"]
 
 
-def test_a_lost_row_fails_the_run_loudly_and_keeps_the_last_good_outputs(bad_run, monkeypatch, capsys):
-    code, out, _, _ = bad_run
+def test_a_lost_row_fails_the_run_loudly_and_keeps_the_last_good_outputs(bad_run, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    code, shared_out, _, _ = bad_run
     assert code == 0
+    inbox, out = tmp_path / "inbox", tmp_path / "out"  # (bad_run's folders stay as they were for the other tests)
+    shutil.copytree(shared_out.parent / "inbox", inbox)
+    shutil.copytree(shared_out, out)
     before = _files(out / PERIOD)
     con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
     links_before = con.sql("SELECT count(*) FROM links WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
     con.close()
-    inbox = out.parent / "inbox"
     real = reading.keep_latest
 
     def losing_keep_latest(*args):  # a bug that silently drops the superseded rows

@@ -28,6 +28,30 @@ def _town_files(out: Path, period: str) -> dict[str, pl.DataFrame]:
             for d in sorted((out / period / "townships").iterdir())}
 
 
+def _copy(run: tuple[Path, Path], dest: Path) -> tuple[Path, Path]:
+    """A private copy of a shared run (its county, inbox and truth, and its OUT with the
+    warehouse), to go on from as if the test had run it itself: the shared one stays as it was."""
+    import shutil
+
+    county, out = run
+    shutil.copytree(county, dest / "c")
+    shutil.copytree(out, dest / "o")
+    return dest / "c", dest / "o"
+
+
+@pytest.fixture(scope="module")
+def august_13(prefect_harness, tmp_path_factory):
+    """The seed-13 county (300 households, three months) run for August: where several tests
+    below start, each on its own copy (`_copy`). Read-only: nothing runs in or writes to it."""
+    from sample_data.generate import generate
+
+    county = tmp_path_factory.mktemp("county13")
+    generate(county, seed=13, periods=PERIODS, households=300)
+    out = tmp_path_factory.mktemp("out13")
+    assert _run(county, out, "2026-08") == 0
+    return county, out
+
+
 def _return_feedback(county: Path, out: Path) -> dict:
     """Townships fill in their August lists and send them back in September's 反馈/ folder:
     one as GB18030 CSV with columns re-ordered, one as XLSX, with a few mistakes."""
@@ -64,7 +88,10 @@ def _return_feedback(county: Path, out: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def three_months(prefect_harness, tmp_path_factory):
+def september_11(prefect_harness, tmp_path_factory):
+    """The seed-11 county (1200 households, three months): August run, the townships' answers
+    returned in September's 反馈/ (`_return_feedback`), September run. Read-only: the tests that
+    go on from it work on copies (`_copy`)."""
     from sample_data.generate import generate
 
     county = tmp_path_factory.mktemp("county3")
@@ -73,6 +100,14 @@ def three_months(prefect_harness, tmp_path_factory):
     assert _run(county, out, "2026-08") == 0
     returned = _return_feedback(county, out)
     assert _run(county, out, "2026-09") == 0
+    return county, out, returned
+
+
+@pytest.fixture(scope="module")
+def three_months(september_11, tmp_path_factory):
+    """September_11 run on: October, then September again."""
+    county, out = _copy(september_11[:2], tmp_path_factory.mktemp("three"))
+    returned = september_11[2]
     first_september = pl.read_parquet(out / "2026-09" / "warnings.parquet")
     assert _run(county, out, "2026-10") == 0
     assert _run(county, out, "2026-09") == 0  # an analyst re-runs September
@@ -208,19 +243,29 @@ def test_same_signals_next_month_are_suppressed_and_growth_escalates(prefect_har
     assert sep.height < aug.height
 
 
+@pytest.fixture(scope="module")
+def in_order_13(august_13, tmp_path_factory) -> Path:
+    """The seed-13 county's three months run in order (August's run, then September, October)."""
+    county, out = _copy(august_13, tmp_path_factory.mktemp("in_order"))
+    for p in PERIODS[1:]:
+        assert _run(county, out, p) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def august_october_13(august_13, tmp_path_factory) -> tuple[Path, Path]:
+    """The seed-13 county with August run, then October (September not in yet)."""
+    county, out = _copy(august_13, tmp_path_factory.mktemp("aug_oct"))
+    assert _run(county, out, "2026-10") == 0
+    return county, out
+
+
 @pytest.mark.parametrize("late_by", ["cli", "schedule"])
-def test_periods_run_out_of_order_give_the_same_answers(prefect_harness, tmp_path, late_by):
+def test_periods_run_out_of_order_give_the_same_answers(in_order_13, august_october_13, tmp_path, late_by):
     """September arrives late and is run after October: October is run again after it, by the
     CLI and by the scheduled flow (a deployment triggered for a month) alike."""
-    from sample_data.generate import generate
-
-    county = tmp_path / "c"
-    generate(county, seed=13, periods=PERIODS, households=300)
-    in_order, shuffled = tmp_path / "a", tmp_path / "b"
-    for p in PERIODS:
-        assert _run(county, in_order, p) == 0
-    for p in ("2026-08", "2026-10"):
-        assert _run(county, shuffled, p) == 0
+    in_order = in_order_13
+    county, shuffled = _copy(august_october_13, tmp_path)  # August, then October
     if late_by == "cli":
         assert _run(county, shuffled, "2026-09") == 0
     else:
@@ -237,16 +282,12 @@ def test_periods_run_out_of_order_give_the_same_answers(prefect_harness, tmp_pat
         assert a.equals(b), p
 
 
-def test_review_answers_link_records_now_and_in_later_months(prefect_harness, tmp_path):
+def test_review_answers_link_records_now_and_in_later_months(september_11, tmp_path):
     """The county answers September's review queue (the XLSX, 是否本人 from the truth, a few
     mistakes) and returns it in October's 复核/: October's records of the same 记录编号 (the
     参保名单 comes every month) are decided as answered and leave the queue; the mistakes are set
     aside naming file, line and field; every returned row is accounted for."""
-    from sample_data.generate import generate
-
-    county, out = tmp_path / "c", tmp_path / "o"
-    generate(county, seed=11, periods=("2026-09", "2026-10"), households=1200)
-    assert _run(county, out, "2026-09") == 0
+    county, out = _copy(september_11[:2], tmp_path)  # September run (after August's)
     queue = pl.read_excel(out / "2026-09" / "county" / "人工复核队列.xlsx", infer_schema_length=0)
     truth = (pl.read_csv(county / "truth" / "links.csv", infer_schema=False).filter(pl.col("period") == "2026-09")
              .select(部门="dept", 记录编号="record_id", true="person_id").unique(["部门", "记录编号"]))
@@ -347,17 +388,13 @@ def _move_households(period_dir: Path, households: list[str], like: str) -> None
             f.write_bytes(buf.getvalue().encode(enc))
 
 
-def test_an_open_warning_moves_with_its_household_to_its_new_township(prefect_harness, tmp_path):
+def test_an_open_warning_moves_with_its_household_to_its_new_township(august_13, tmp_path):
     """Two households of township A with unanswered August warnings are on September's (and
     October's) roster in township B. September: their warnings leave A's list and open B's, with
     the village, group and grid worker they have now, 状态 saying where they came from, still
     overdue from August's deadline, counted under B; the county's report names the move. October:
     B answers one in its September list, A (late) the other in its August list; both are taken."""
-    from sample_data.generate import generate
-
-    county, out = tmp_path / "c", tmp_path / "o"
-    generate(county, seed=13, periods=PERIODS, households=300)
-    assert _run(county, out, "2026-08") == 0
+    county, out = _copy(august_13, tmp_path)  # August run
     aug = _town_files(out, "2026-08")
     town_a = max(aug, key=lambda t: aug[t].height)
     town_b = next(t for t in sorted(aug) if t != town_a)
@@ -405,7 +442,7 @@ def test_an_open_warning_moves_with_its_household_to_its_new_township(prefect_ha
     sent = pl.concat([pl.read_csv(f, infer_schema=False) for f in (out / "2026-10" / "county" / "派单").glob("*.csv")])
     assert sent.filter(pl.col("预警编号") == w1)["乡（镇）"].to_list() == [town_b]
 
-def test_a_household_number_shared_across_townships_lists_each_township_its_own_persons(prefect_harness, tmp_path):
+def test_a_household_number_shared_across_townships_lists_each_township_its_own_persons(august_13, tmp_path):
     """September's 户籍底册 gives the persons of household B (township TB) the 户编号 of household
     A (township TA): a slip, or Excel's 15 digits. Each village's persons are a household of
     their own, as if the roster had been corrected: every list names its own township's persons
@@ -415,11 +452,7 @@ def test_a_household_number_shared_across_townships_lists_each_township_its_own_
     import csv
     import io
 
-    from sample_data.generate import generate
-
-    county, out = tmp_path / "c", tmp_path / "o"
-    generate(county, seed=13, periods=("2026-08", "2026-09"), households=300)
-    assert _run(county, out, "2026-08") == 0
+    county, out = _copy(august_13, tmp_path)  # August run
     aug = pl.concat([df for df in _town_files(out, "2026-08").values()])
     warned = (aug.filter(pl.col("户编号").is_not_null(), pl.col("涉及人员") != "全户")
               .sort("户编号").unique("户编号", keep="first", maintain_order=True))
@@ -462,16 +495,13 @@ def test_a_household_number_shared_across_townships_lists_each_township_its_own_
     assert f"户编号 {ha}：" in quality.filter(pl.col("类别").str.starts_with("户编号多户共用"))["说明"].item()
 
 
-def test_a_returned_list_the_run_cannot_read_is_told_back_to_its_township(prefect_harness, tmp_path):
+def test_a_returned_list_the_run_cannot_read_is_told_back_to_its_township(august_13, tmp_path):
     """A township's answers saved by WPS or Excel 97-2003 (`.et`, `.xls`) are set aside before
     reading, and a workbook's hidden sheet is not read: each township is told in its 反馈退回
     (as it is of a file it sent that could not be read), not the county's report alone."""
     import openpyxl
-    from sample_data.generate import generate
 
-    county, out = tmp_path / "c", tmp_path / "o"
-    generate(county, seed=13, periods=PERIODS[:2], households=300)
-    assert _run(county, out, "2026-08") == 0
+    county, out = _copy(august_13, tmp_path)  # August run
     aug = _town_files(out, "2026-08")
     xls, et, hid = sorted(aug)[:3]
     folder = county / "inbox" / "2026-09" / "反馈"
@@ -637,17 +667,12 @@ def _state(out: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def rerun_after_later_months(prefect_harness, tmp_path_factory):
+def rerun_after_later_months(august_13, tmp_path_factory):
     """Three months; every township answers its August list 属实 in September's 反馈/; September
     is run with its own threshold. Then an analyst re-runs August twice the README's way (no
     --issue-date): unchanged, and with 新办 disability certificates no longer warned (D1 warnings
     already answered and dispatched to 残联 are withdrawn from the list, 换领 ones are raised)."""
-    from sample_data.generate import generate
-
-    county = tmp_path_factory.mktemp("county_rerun")
-    generate(county, seed=13, periods=PERIODS, households=300)
-    out = tmp_path_factory.mktemp("out_rerun")
-    assert _run(county, out, "2026-08") == 0
+    county, out = _copy(august_13, tmp_path_factory.mktemp("rerun"))  # August run
     folder = county / "inbox" / "2026-09" / "反馈"
     folder.mkdir(parents=True, exist_ok=True)
     for town, df in _town_files(out, "2026-08").items():

@@ -4,6 +4,8 @@ inbox, outputs and warehouse."""
 
 from __future__ import annotations
 
+import io
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import duckdb
@@ -17,24 +19,43 @@ PERIOD = "2026-10"
 
 @pytest.fixture(scope="module")
 def two_counties(tmp_path_factory) -> list[dict]:
+    """Two generated counties, each with its own inbox and OUT. The first also holds September,
+    which no province run here runs (the earlier-month test runs it on a copy)."""
     from sample_data.generate import generate
 
     root = tmp_path_factory.mktemp("province")
     counties = []
-    for code, seed in (("341321", 21), ("341322", 22)):
-        generate(root / code, seed=seed, periods=(PERIOD,), households=300)
+    for code, seed, periods in (("341321", 21, ("2026-09", PERIOD)), ("341322", 22, (PERIOD,))):
+        generate(root / code, seed=seed, periods=periods, households=300)
         counties.append({"name": f"县{code}", "code": code, "inbox": str(root / code / "inbox"),
                          "out": str(root / code / "out")})
     return counties
 
 
-def test_two_counties_in_one_province_flow(prefect_harness, two_counties, tmp_path):
-    toml = tmp_path / "counties.toml"
+@pytest.fixture(scope="module")
+def province_cli_run(prefect_harness, two_counties, tmp_path_factory) -> dict:
+    """`flows.py province` on the two counties (each writes to its own `out`): its exit code and
+    when it ran. The tests below read what it left: its outputs, its flow runs in the Prefect API
+    (those started in its window: another test's province run may name a county alike)."""
+    from datetime import datetime, timezone
+
+    toml = tmp_path_factory.mktemp("province_toml") / "counties.toml"
     toml.write_text("".join(
         f'[[county]]\nname = "{c["name"]}"\ncode = "{c["code"]}"\ninbox = "{c["inbox"]}"\nout = "{c["out"]}"\n\n'
         for c in two_counties), encoding="utf-8")
-    assert flows.main(["province", "--counties", str(toml), "--period", PERIOD, "--issue-date", "2026-11-02",
-                       "--workers", "2"]) == 0
+    started = datetime.now(timezone.utc)
+    printed = io.StringIO()
+    with redirect_stdout(printed):
+        code = flows.main(["province", "--counties", str(toml), "--period", PERIOD, "--issue-date", "2026-11-02",
+                           "--workers", "2"])
+    return {"code": code, "window": (started, datetime.now(timezone.utc)), "printed": printed.getvalue()}
+
+
+def test_two_counties_in_one_province_flow(province_cli_run, two_counties):
+    assert province_cli_run["code"] == 0
+    # one line per county, and no later period re-run (none was run before: run_county's `later` is [])
+    lines = province_cli_run["printed"].splitlines()
+    assert sorted(line.split(":")[0] for line in lines) == sorted(c["name"] for c in two_counties), lines
     seen_links = []
     for c in two_counties:
         out = Path(c["out"])
@@ -54,16 +75,18 @@ def test_two_counties_in_one_province_flow(prefect_harness, two_counties, tmp_pa
     assert seen_links[0] != seen_links[1]
 
 
-def test_province_flow_runs_counties_as_concurrent_subflows(prefect_harness, two_counties):
+def test_province_flow_runs_counties_as_concurrent_subflows(province_cli_run):
     from prefect import get_client
     from prefect.task_runners import ProcessPoolTaskRunner
 
     assert isinstance(flows.province_run.task_runner, ProcessPoolTaskRunner)
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName, FlowRunFilterStartTime
 
     wanted = ["341321-2026-10", "341322-2026-10"]
+    started, finished = province_cli_run["window"]
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=wanted)))
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            name=FlowRunFilterName(any_=wanted), start_time=FlowRunFilterStartTime(after_=started, before_=finished)))
     names = {r.name for r in runs}
     assert {"341321-2026-10", "341322-2026-10"} <= names  # one monthly-run subflow per county
     sub = sorted((r for r in runs if r.name in {"341321-2026-10", "341322-2026-10"}), key=lambda r: r.start_time)
@@ -104,13 +127,16 @@ def test_one_failing_county_does_not_stop_the_other(prefect_harness, two_countie
     assert (tmp_path / "good_out" / PERIOD / "county" / "行数核对_accounting.csv").exists()
 
 
-def test_a_county_run_again_for_an_earlier_month_runs_its_later_months_again(prefect_harness, tmp_path):
-    """As `flows.py run` does: October depends on September (year-to-date sums, warning history)."""
-    from sample_data.generate import generate
+def test_a_county_run_again_for_an_earlier_month_runs_its_later_months_again(province_cli_run, two_counties, tmp_path):
+    """As `flows.py run` does: October depends on September (year-to-date sums, warning history).
+    The first county's October, run by the province run (a fresh OUT: `later` was [], see above),
+    on a copy; then its September."""
+    import shutil
 
-    generate(tmp_path / "c", seed=23, periods=("2026-09", PERIOD), households=300)
-    county = {"name": "县341323", "code": "341323", "inbox": str(tmp_path / "c" / "inbox"), "out": str(tmp_path / "o")}
-    assert flows.run_county.fn(county, PERIOD, None, None, "2026-11-02")["later"] == []
+    first = two_counties[0]
+    shutil.copytree(first["inbox"], tmp_path / "c" / "inbox")
+    shutil.copytree(first["out"], tmp_path / "o")
+    county = dict(first, inbox=str(tmp_path / "c" / "inbox"), out=str(tmp_path / "o"))
     late = flows.run_county.fn(county, "2026-09", None, None, "2026-10-09")
     assert late["later"] == ["re-running 2026-10: a later period already run, its sums and history depend on 2026-09; with its own default settings"]
     con = duckdb.connect(str(tmp_path / "o" / "warehouse.duckdb"), read_only=True)
