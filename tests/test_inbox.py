@@ -10,10 +10,11 @@ from adapters.inbox import ReadError, discover, read_delivery, read_department, 
 from config import load_config
 from pipelines.standardize import detect_kind, known_headers
 from schemas.outputs import Finding
+from tests.conftest import SHARED_EXAMPLES
 
 CFG = load_config()
 KNOWN = known_headers(CFG)
-EXAMPLE = Path("/work/shared/examples/inbox/2026-10")
+EXAMPLE = SHARED_EXAMPLES / "2026-10"
 
 HEADER = "结算流水号,姓名,证件号码,结算日期,个人自付"
 
