@@ -287,7 +287,7 @@ def _settlement_keys(con: duckdb.DuckDBPyConnection) -> None:
     gets them (`pipelines.year_to_date.relink_keys`, as a run stores them with its period's), a
     period at a time, in one transaction."""
     have = set(_columns(con, "settlements"))
-    read = "".join(f", {c}" for c in ("id_raw", "name") if c in have)
+    read = "".join(f", {c}" for c in ("id_raw", "name", "decision") if c in have)
     _run(con, "BEGIN TRANSACTION")
     try:
         for key in RELINK_KEYS:

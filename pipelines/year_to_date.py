@@ -69,15 +69,25 @@ def relink_keys(settlements: pl.DataFrame) -> pl.DataFrame:
     order: the last 4 (`key_last4`, `L…`) and the birth date (`key_birth`, `B…`) of its ID when
     shown whole (`matchers.ids.normalize_ids`), and the toneless pinyin of its name's first
     character (`first_py`, null when hidden or missing). Stored with the settlement
-    (`warehouse.settlements`), read by `to_relink` every later month of its year."""
-    none = pl.Series([None] * settlements.height, dtype=pl.Utf8)
-    ids = settlements["id_raw"] if "id_raw" in settlements.columns else none
-    named = _first_py(settlements["name"]) if "name" in settlements.columns else none
+    (`warehouse.settlements`), read by `to_relink` every later month of its year, of the rows not
+    linked only: a row whose `decision` is `matched` has none (half a month's settlements, whose
+    IDs need not be read again)."""
+    rows = settlements.with_row_index("_i")
+    if "decision" in rows.columns:
+        rows = rows.filter(pl.col("decision").is_in(["unmatched", "review"]))
+    none = pl.Series([None] * rows.height, dtype=pl.Utf8)
+    ids = rows["id_raw"] if "id_raw" in rows.columns else none
+    named = _first_py(rows["name"]) if "name" in rows.columns else none
     shown = lambda a, b: pl.col("kept").str.slice(a, b - a) == "1" * (b - a)  # noqa: E731
-    return RelinkKeys.validate(normalize_ids(ids.alias("id_raw").to_frame()).select(
+    keys = normalize_ids(ids.alias("id_raw").to_frame()).select(
+        _i=rows["_i"],
         key_last4=pl.when(shown(14, 18)).then("L" + pl.col("id_norm").str.slice(14, 4)),
         key_birth=pl.when(shown(6, 14)).then("B" + pl.col("id_norm").str.slice(6, 8)),
-        first_py=named))
+        first_py=named)
+    if keys.height < settlements.height:  # (back in the order and number of `settlements`)
+        keys = settlements.select(_i=pl.int_range(pl.len(), dtype=pl.UInt32)).join(keys, on="_i", how="left",
+                                                                                    maintain_order="left")
+    return RelinkKeys.validate(keys.drop("_i"))
 
 
 def to_relink(earlier: pl.DataFrame, changed: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:

@@ -40,6 +40,10 @@ def test_a_settlements_keys_are_what_its_id_shows_whole_and_its_names_first_soun
     # a settlement stored without a name or an ID: keys of neither
     assert relink_keys(df.drop("name"))["first_py"].null_count() == 5
     assert relink_keys(df.drop("id_raw")).select("key_last4", "key_birth").null_count().row(0) == (5, 5)
+    # a linked settlement is never chosen for its keys (`to_relink`): none worked out for it
+    linked = df.with_columns(decision=pl.Series(["matched", "unmatched", "review", "unmatched", "matched"]))
+    assert relink_keys(linked).rows() == [(None, None, None), ("L7777", "B19690331", None),
+                                          (None, "B19690331", "wu"), (None, None, None), (None, None, None)]
 
 
 EARLIER = settlements([
