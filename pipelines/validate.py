@@ -370,15 +370,25 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
 
 def _blanked_cells(cells: pl.DataFrame, df: pl.DataFrame, typed: pl.DataFrame, spec: KindSpec, columns
                    ) -> pl.DataFrame:
-    """`validate`'s (index, field, check) cells left empty -> REJECTED_SCHEMA rows saying so."""
-    rid = typed[spec.record_id] if spec.record_id in typed.columns else pl.Series([None] * typed.height)
-    rows = []
-    for idx, field, check in cells.sort("index").iter_rows():
-        value = mask_value(None if df[field][idx] is None else str(df[field][idx]), field)
-        rows.append({"dept": typed["dept"][idx], "kind": spec.name, "file": typed["file"][idx],
-                     "line": int(typed["line"][idx]), "record_id": mask_value(rid[idx]), "field": field, "value": value,
-                     "reason": _reason(check, columns[field].dtype.type, value)})
-    return pl.DataFrame(rows, schema=REJECTED_SCHEMA)
+    """`validate`'s (index, field, check) cells left empty -> REJECTED_SCHEMA rows saying so, in
+    row order. Whole columns at a time: a roster filling 家庭人口数 on the 户主's rows only has a
+    cell of most of its persons here."""
+    x = pl.concat([c.with_columns(raw=df[f].gather(c["index"]).cast(pl.String))
+                   for (f,), c in cells.partition_by("field", as_dict=True).items()])
+    x = x.sort("index", pl.col("field").replace_strict({c: i for i, c in enumerate(columns)}, return_dtype=pl.Int64))
+    said = x.select("field", "check", "raw").unique()  # (values masked, reasons worded, once each)
+    said = said.with_columns(value=pl.Series([mask_value(v, f) for f, v in said.select("field", "raw").iter_rows()],
+                                             dtype=pl.String))
+    said = said.with_columns(reason=pl.Series([_reason(c, columns[f].dtype.type, v) for f, c, v in
+                                               said.select("field", "check", "value").iter_rows()], dtype=pl.String))
+    x = x.join(said, on=["field", "check", "raw"], how="left", nulls_equal=True, maintain_order="left")
+    rid = typed[spec.record_id] if spec.record_id in typed.columns else pl.Series([None] * typed.height, dtype=pl.String)
+    return x.select(
+        dept=typed["dept"].gather(x["index"]), kind=pl.lit(spec.name), file=typed["file"].gather(x["index"]),
+        line=typed["line"].gather(x["index"]).cast(pl.Int64),
+        record_id=rid.gather(x["index"]).cast(pl.String).map_elements(mask_value, return_dtype=pl.String),
+        field="field", value="value", reason="reason",
+    ).cast(REJECTED_SCHEMA)
 
 
 def rejected_files(errors, kind: str | None = None) -> pl.DataFrame:
