@@ -34,6 +34,8 @@ YTD_COLUMNS = ("dept", "kind", "record_id", "name", "id_raw", "township", "villa
 # (`relink_keys`; table `settlements`): normalising a year's IDs and names every month made
 # choosing the ones to link again grow with every month of the year.
 RELINK_KEYS = ("key_last4", "key_birth", "first_py")
+# The settlements whose keys `to_relink` reads (and `relink_keys` works out): those not linked.
+NOT_LINKED = ("unmatched", "review")
 # What `to_relink` reads.
 RELINK_COLUMNS = ("record_id", "period", "decision", "person_id", *RELINK_KEYS)
 
@@ -74,7 +76,7 @@ def relink_keys(settlements: pl.DataFrame) -> pl.DataFrame:
     IDs need not be read again)."""
     rows = settlements.with_row_index("_i")
     if "decision" in rows.columns:
-        rows = rows.filter(pl.col("decision").is_in(["unmatched", "review"]))
+        rows = rows.filter(pl.col("decision").is_in(NOT_LINKED))
     none = pl.Series([None] * rows.height, dtype=pl.Utf8)
     ids = rows["id_raw"] if "id_raw" in rows.columns else none
     named = _first_py(rows["name"]) if "name" in rows.columns else none
@@ -109,7 +111,7 @@ def to_relink(earlier: pl.DataFrame, changed: pl.DataFrame, roster: pl.DataFrame
         linked.filter(~pl.col("person_id").is_in(roster["person_id"].implode())),
     ]).unique("record_id", maintain_order=True)
     # each record's keys side by side, as stored (a city's year holds millions of records not linked)
-    open_ = earlier.filter(pl.col("decision").is_in(["unmatched", "review"])).select(
+    open_ = earlier.filter(pl.col("decision").is_in(NOT_LINKED)).select(
         "record_id", "period", _py="first_py", L="key_last4", B="key_birth")
     new = since.join(roster.select("person_id", "name", id_number=pl.col("id_number").str.to_uppercase()), on="person_id")
     new = _keys(new.with_columns(_py=_first_py(new["name"])), "id_number", None).select("period", "key", "_py")
