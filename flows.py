@@ -489,11 +489,6 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     ytd.drop("_at").write_parquet(paths.work / "ytd_settlements.parquet")
 
 
-def _townships(work: Path) -> list[str]:
-    """The roster's townships (those a returned file or row may name)."""
-    return pl.read_parquet(work / "roster.parquet", columns=["township"])["township"].drop_nulls().unique().to_list()
-
-
 @task(**STEP)
 def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dict:
     """Returned township lists (反馈/): check each answer against the warnings issued before this
@@ -517,7 +512,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         files = pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == cfg.kinds["feedback"].folder)
         accepted, unanswered, refused = feedback.check_feedback(
             returned, issued, as_of, cfg.feedback, delivery_ranks(files, cfg.inbox.later_marks), period=period,
-            townships=_townships(paths.work))
+            townships=pl.read_parquet(paths.work / "roster.parquet", columns=["township"])["township"].unique())
         overruled, findings = feedback.disagreements(accepted)
         findings = pl.concat([findings, feedback.year_slips(returned, accepted)])
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
@@ -773,7 +768,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     validator_refused = _concat([_read(work / f"rejected_{cfg.kinds['feedback'].folder}.parquet"),
                                  _not_read(work, cfg.kinds["feedback"].folder)])
     returned = feedback.returned_to_township(
-        _concat([refused, validator_refused]), cfg, _read(work / "issued_earlier.parquet"), _townships(work)
+        _concat([refused, validator_refused]), cfg, _read(work / "issued_earlier.parquet"), roster["township"].unique()
     ) if (refused is not None and refused.height) or (validator_refused is not None and validator_refused.height) else {}
     created = datetime.combine(issue_date, datetime.min.time())
     review = pl.read_parquet(work / "candidates.parquet").filter(pl.col("decision") == "review")

@@ -827,8 +827,7 @@ def returned_to_township(
     r = in_headers(rejected.with_columns(pl.col("kind").fill_null("feedback")), {"feedback": cfg.kinds["feedback"]})
     r = r.with_columns(
         (pl.col("township") if "township" in rejected.columns else pl.lit(None, pl.String)).alias("_town"))
-    iss = _issued(issued) if issued is not None else pl.DataFrame(
-        schema={"warning_id": pl.String, "township": pl.String, "townships": pl.List(pl.String)})
+    iss = _issued(issued if issued is not None else pl.DataFrame(schema={"warning_id": pl.String, "township": pl.String}))
     files = {f: file_township(f, _known_towns(iss, townships), cfg.feedback.township_suffixes)
              for f in r["file"].drop_nulls().unique().to_list()}
     r = r.join(iss.select(record_id="warning_id", _w_town="township"), on="record_id", how="left").with_columns(
