@@ -14,7 +14,8 @@ import flows
 from tests.conftest import read_rows
 
 PERIODS = ("2026-08", "2026-09", "2026-10")
-ISSUE = {"2026-08": "2026-09-02", "2026-09": "2026-10-09", "2026-10": "2026-11-02"}
+ISSUE = {"2026-08": "2026-09-02", "2026-09": "2026-10-09", "2026-10": "2026-11-02", "2026-11": "2026-12-03",
+         "2026-12": "2027-01-06", "2027-01": "2027-02-03"}  # each period's 下发日期
 
 
 def _run(county: Path, out: Path, period: str, *extra: str) -> int:
@@ -592,7 +593,6 @@ def test_year_to_date_follows_the_current_roster(prefect_harness, tmp_path):
             [(f"JS_OCT_{t}", p["姓名"], right if p is fixed else p["证件号码"], "2026-10-12", 3000.0) for p, t in people])
     _settle(inbox / "2026-11", "结算明细_测试.csv",
             [(f"JS_NOV_{t}", p["姓名"], right if p is fixed else p["证件号码"], "2026-11-12", 2500.0) for p, t in people])
-    ISSUE.setdefault("2026-11", "2026-12-03")
     assert _run(county, out, "2026-10") == 0 and _run(county, out, "2026-11") == 0
     m1 = pl.read_parquet(out / "2026-11" / "warnings.parquet").filter(pl.col("rule") == "M1")
     for household, t in (("H9999001", "X"), (fixed["户编号"], "Y"), ("H9999002", "Z")):
@@ -621,7 +621,6 @@ def test_a_late_december_settlement_counts_in_december_s_year(prefect_harness, t
     _settle(inbox / "2026-12", "结算明细_测试.csv", [("JS_DEC_1", p["姓名"], p["证件号码"], "2026-12-05", 200.0)])
     _settle(inbox / "2027-01", "结算明细_2026-12_补报.csv", [("JS_DEC_2", p["姓名"], p["证件号码"], "2026-12-28", 3000.0),
                                                          ("JS_DEC_3", p["姓名"], p["证件号码"], "2026-12-30", 2500.0)])
-    ISSUE.update({"2026-12": "2027-01-06", "2027-01": "2027-02-03"})
     assert _run(county, out, "2026-12") == 0 and _run(county, out, "2027-01") == 0
     jan = pl.read_parquet(out / "2027-01" / "warnings.parquet").filter(pl.col("household_id") == p["户编号"])
     m1 = jan.filter(pl.col("rule") == "M1")
