@@ -36,6 +36,27 @@ class KindSpec:
     blank_unreadable: tuple[str, ...] = ()  # fields whose bad value is left empty, its row kept
 
 
+PEOPLES = ("蒙古族", "回族", "藏族", "维吾尔族", "苗族", "彝族", "壮族", "布依族", "朝鲜族", "满族", "侗族", "瑶族", "白族",
+           "土家族", "哈尼族", "哈萨克族", "傣族", "黎族", "傈僳族", "佤族", "畲族", "高山族", "拉祜族", "水族", "东乡族",
+           "纳西族", "景颇族", "柯尔克孜族", "土族", "达斡尔族", "仫佬族", "羌族", "布朗族", "撒拉族", "毛南族", "仡佬族",
+           "锡伯族", "阿昌族", "普米族", "塔吉克族", "怒族", "乌孜别克族", "俄罗斯族", "鄂温克族", "德昂族", "保安族",
+           "裕固族", "京族", "塔塔尔族", "独龙族", "鄂伦春族", "赫哲族", "门巴族", "珞巴族", "基诺族", "民族")
+
+
+@dataclass(frozen=True)
+class PlaceNames:
+    """The units a place's name is compared without (`matchers.places.place_key`: 王庄 / 王庄村 /
+    王庄村委会), per level, and the county-level units a place may be written under (埇桥区大店镇).
+    `peoples`: a 民族乡's people, cut with its unit (竹核彝族乡 = 竹核乡 = 竹核)."""
+
+    county: tuple[str, ...] = ("省", "市", "县", "区", "旗")
+    township: tuple[str, ...] = ("人民政府", "街道办事处", "办事处", "街道", "苏木", "镇", "乡")
+    village: tuple[str, ...] = ("社区居民委员会", "居民委员会", "村民委员会", "社区居委会", "村委会", "居委会", "社区", "行政村",
+                                "嘎查", "村")
+    group: tuple[str, ...] = ("村民小组", "村民组", "小组", "组", "队", "屯", "社")
+    peoples: tuple[str, ...] = PEOPLES
+
+
 @dataclass(frozen=True)
 class MatchingConfig:
     county_population: int = 0
@@ -99,6 +120,7 @@ class MatchingConfig:
     age_band_years: int = 10
     record_id_slips: int = 2
     match_threshold_by_dept: dict[str, float] = field(default_factory=dict)
+    places: PlaceNames = field(default_factory=PlaceNames)
 
     def __post_init__(self) -> None:
         if unknown := set(self.no_link_name_levels) - set(self.name_levels):
@@ -324,6 +346,8 @@ def _matching(raw: dict[str, Any], folders: dict[str, list[str]]) -> MatchingCon
                 raise ValueError(f"matching.match_threshold_by_dept: unknown department {name!r}")
             canon[folder] = value
         raw = dict(raw, match_threshold_by_dept=canon)
+    if isinstance(raw.get("places"), dict):
+        raw = dict(raw, places=PlaceNames(**{k: tuple(v) for k, v in raw["places"].items()}))
     return MatchingConfig(**raw)
 
 

@@ -116,8 +116,8 @@ def _prepare_records(records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame
     rec = normalize_ids(pl.DataFrame({
         "rid": pl.int_range(records.height, dtype=pl.UInt32, eager=True), "id_raw": col("id_raw"),
         "rname": _per_value(col("name"), normalize_name),
-        "tn": _per_value(col("township"), lambda e: normalize_place(e, "township")),
-        "vn": _per_value(col("village"), lambda e: normalize_place(e, "village")),
+        "tn": _per_value(col("township"), lambda e: normalize_place(e, "township", cfg.places)),
+        "vn": _per_value(col("village"), lambda e: normalize_place(e, "village", cfg.places)),
     }))
     rec = id_from_record_number(rec, records, cfg)
     return pl.concat([rec, edge_pinyin(rec["rname"])], how="horizontal").with_columns(
@@ -220,8 +220,8 @@ def _prepare_roster(roster: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
         chead=pl.when(relation.is_not_null() & (relation != "")).then(relation.is_in(list(cfg.head_relations))),
     ).with_columns(
         cname=_per_value(roster["name"].cast(pl.Utf8), normalize_name),
-        ctn=_per_value(roster["township"].cast(pl.Utf8), lambda e: normalize_place(e, "township")),
-        cvn=_per_value(roster["village"].cast(pl.Utf8), normalize_place),
+        ctn=_per_value(roster["township"].cast(pl.Utf8), lambda e: normalize_place(e, "township", cfg.places)),
+        cvn=_per_value(roster["village"].cast(pl.Utf8), lambda e: normalize_place(e, "village", cfg.places)),
     ).with_columns(csurname=pl.col("cname").str.slice(0, 1))
     return pl.concat([ros, edge_pinyin(ros["cname"]).rename({"first_py": "cfirst_py", "last_py": "clast_py"})],
                      how="horizontal")

@@ -26,7 +26,7 @@ from matchers.places import normalize_place
 from pipelines.calendar import period_end
 from pipelines.review_answers import apply_answers
 
-from config import SEVERITIES, Config, RuleConfig
+from config import SEVERITIES, Config, PlaceNames, RuleConfig
 
 # One item of a signal of a per-person rule (`RuleConfig.per_person`): the person it names, its
 # basis, records, signal and severity, so that `assign_warnings` can take out a person warned
@@ -615,7 +615,7 @@ def run_rules(
             raise KeyError(f"规则 {name} 没有实现（可用：{'、'.join(RULES)}）")
         if rc.kind in extracts and (s := fn(rc, d)) is not None:
             out.append(s)
-    return canonical_townships(pl.concat(out), roster) if out else empty_signals()
+    return canonical_townships(pl.concat(out), roster, cfg.matching.places) if out else empty_signals()
 
 
 def held_back(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config, period: str,
@@ -687,14 +687,14 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
             .select(list(out)).cast(out))
 
 
-def canonical_townships(signals: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+def canonical_townships(signals: pl.DataFrame, roster: pl.DataFrame, names: PlaceNames = PlaceNames()) -> pl.DataFrame:
     """Township as the roster spells it (a lead's record may write 桃沟 for 桃沟乡); a township
     the roster does not know, or that reads as two of its townships (营许 for 营许乡 and 营许镇)
     unless it spells one of them whole, leaves the lead unplaced (null) for the county to place."""
     known = roster.select(pl.col("township").unique().drop_nulls()).with_columns(
-        _k=normalize_place(pl.col("township"), "township"))
+        _k=normalize_place(pl.col("township"), "township", names))
     one = known.filter(pl.len().over("_k") == 1).rename({"township": "_one"})
-    return signals.with_columns(_k=normalize_place(pl.col("township"), "township")).join(
+    return signals.with_columns(_k=normalize_place(pl.col("township"), "township", names)).join(
         one, on="_k", how="left", maintain_order="left").with_columns(
         township=pl.when(pl.col("township").is_in(known["township"].implode())).then("township").otherwise("_one"),
     ).select(signals.columns)
