@@ -404,7 +404,7 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
         "AND r.vn = p.cvn AND (r.tn IS NULL OR r.tn = p.ctn)",
         "SELECT r.rid, p.pidx, 'name+township' AS pass FROM left_ r JOIN ros p ON r.surname = p.csurname "
         "AND r.tn = p.ctn AND (r.last_py IS NULL OR r.last_py = p.clast_py) WHERE r.vn IS NULL",
-        "SELECT r.rid, p.pidx, 'name' AS pass FROM left_ r JOIN ros p ON r.rname = p.cname "
+        "SELECT r.rid, p.pidx, 'name' AS pass FROM left_ r JOIN ros p ON replace(r.rname, '·', '') = replace(p.cname, '·', '') "
         "WHERE r.vn IS NULL AND r.tn IS NULL",
     ])
     con.close()

@@ -45,6 +45,11 @@ def normalize_name(expr: pl.Expr) -> pl.Expr:
     return pl.when(e.str.len_chars() > 0).then(e)
 
 
+def _bare(name: pl.Expr) -> pl.Expr:
+    """A name without its middle dots, as two whole names are compared (`compare_codes`)."""
+    return name.str.replace_all("·", "", literal=True)
+
+
 def _pinyin_map(chars: list[str]) -> dict[str, str]:
     return {c: (lazy_pinyin(c)[0] if c not in "*·" else c) for c in chars}
 
@@ -63,10 +68,12 @@ def edge_pinyin(names: pl.Series) -> pl.DataFrame:
 def full_pinyin(names: pl.Series) -> pl.Series:
     """Per normalised name: the toneless pinyin of every character, space-separated (null when
     a character is masked or the name is missing). A whole-name key that survives homophones
-    and traditional forms (宋锋军 and 宋峰军 both read song feng jun)."""
+    and traditional forms (宋锋军 and 宋峰军 both read song feng jun), and middle dots (阿依古丽·买买提
+    and 阿依古丽买买提 read alike)."""
     whole = names.filter(~names.str.contains("*", literal=True)).drop_nulls().unique()
-    py = _pinyin_map(whole.str.split("").explode().unique().to_list())
-    read = whole.str.split("").list.eval(pl.element().replace_strict(py, default=None, return_dtype=pl.Utf8)).list.join(" ")
+    bare = whole.str.replace_all("·", "", literal=True)  # (`_bare`)
+    py = _pinyin_map(bare.str.split("").explode().unique().to_list())
+    read = bare.str.split("").list.eval(pl.element().replace_strict(py, default=None, return_dtype=pl.Utf8)).list.join(" ")
     return names.replace_strict(whole, read, default=None, return_dtype=pl.Utf8)
 
 
@@ -111,7 +118,7 @@ def name_stats(roster_names: pl.Series) -> dict[str, pl.DataFrame]:
     ).len("cnt")
     return {"char": freq("ch"), "py": freq("py"), "len": length, "pinyin": pl.DataFrame(
         {"ch": list(py), "py": list(py.values())}, schema={"ch": pl.Utf8, "py": pl.Utf8}),
-        "exact": names.group_by("name").len("cnt"), "shape": shape, "n": pl.DataFrame({"n": [n]})}
+        "exact": names.group_by(bare=_bare(pl.col("name"))).len("cnt"), "shape": shape, "n": pl.DataFrame({"n": [n]})}
 
 
 def _empirical_u(names: pl.DataFrame, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
@@ -134,7 +141,7 @@ def _empirical_u(names: pl.DataFrame, stats: dict[str, pl.DataFrame]) -> pl.Data
         & ((pl.col("suf") == "") | (pl.col("last") == pl.col("suf")))
         & (pl.col("clen") >= pl.col("rlen"))
     ).group_by("name").agg(pl.col("cnt").sum())
-    exact = names.join(stats["exact"], on="name", how="inner")
+    exact = names.with_columns(bare=_bare(pl.col("name"))).join(stats["exact"], on="bare", how="inner")
     return pl.concat([cnt.select("name", "cnt"), exact.select("name", "cnt")]).select(
         "name", u_emp=(pl.col("cnt") - 1) / n)
 
@@ -200,7 +207,8 @@ class NameCodes:
     characters are `chars[offsets[i]:offsets[i + 1]]`. Pairs of names are then compared as
     arrays of codes, never as strings."""
     names: pl.Series
-    text: np.ndarray    # the same names as Python strings (for rapidfuzz), built once
+    text: np.ndarray    # the same names as Python strings without their middle dots (for rapidfuzz), built once
+    bare: np.ndarray    # their lengths (阿不都热合曼·买买提: 9)
     offsets: np.ndarray
     chars: np.ndarray
     pinyin: np.ndarray
@@ -218,8 +226,10 @@ class NameCodes:
         py = _pinyin_map([chr(c) for c in cps])
         py_id = {v: i for i, v in enumerate(sorted(set(py.values())))}
         masked = names.str.contains(r"\*", literal=False)
+        bare = names.str.replace_all("·", "", literal=True)
         return cls(
-            names=names, text=np.asarray(names.to_list(), dtype=object), offsets=np.concatenate([[0], np.cumsum(length)]), chars=chars,
+            names=names, text=np.asarray(bare.to_list(), dtype=object),
+            bare=bare.str.len_chars().to_numpy().astype(np.int64), offsets=np.concatenate([[0], np.cumsum(length)]), chars=chars,
             pinyin=np.array([py_id[py[chr(c)]] for c in cps], dtype=np.int64)[np.searchsorted(cps, chars)],
             length=length,
             pre=pl.select(pl.when(masked).then(names.str.extract(r"^([^*]*)", 1).str.len_chars())
@@ -249,7 +259,10 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
     with a roster name that starts and ends with them and is at least as long. A masked name on
     the right is compared the same way round (its visible characters against the left name);
     two masked names agree when every character both show agrees (`*` hides any number), and
-    are `missing` (nothing compared) when they show no position in common (张* and *明)."""
+    are `missing` (nothing compared) when they show no position in common (张* and *明). Two
+    whole names are compared without their middle dots: 阿不都热合曼买买提 (or 阿不都热合曼 买买提)
+    is 阿不都热合曼·买买提 exactly, the dot being how the parts are written apart, not a character
+    the record dropped."""
     r, c = rec.to_numpy().astype(np.int64), ros.to_numpy().astype(np.int64)
     turn = ~codes.masked[r] & codes.masked[c]
     r, c = np.where(turn, c, r), np.where(turn, r, c)
@@ -281,8 +294,8 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
     sur = (pre > 0) & (cl > 0) & (first_r == first_c)
     sur_hidden = (rl > 0) & (pre == 0)
     # Edit distances, for distinct unmasked pairs only (a masked name is compared position by
-    # position). OSA counts an adjacent swap as one edit, Levenshtein as two: OSA 1 with
-    # Levenshtein 2 at equal length is a swap, not a changed character.
+    # position), without middle dots. OSA counts an adjacent swap as one edit, Levenshtein as
+    # two: OSA 1 with Levenshtein 2 at equal length is a swap, not a changed character.
     osa, lev = np.full(len(r), 99), np.full(len(r), 99)
     todo = np.flatnonzero(~m & ~same)
     if len(todo):
@@ -293,16 +306,17 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
         osa[todo] = d[back]
         # Levenshtein tells a swap from a changed character: needed only at OSA 1, equal length
         ask = np.flatnonzero(d == 1)
-        ask = ask[codes.length[uniq[ask] // len(codes.length)] == codes.length[uniq[ask] % len(codes.length)]]
+        ask = ask[codes.bare[uniq[ask] // len(codes.length)] == codes.bare[uniq[ask] % len(codes.length)]]
         dl = np.full(len(uniq), 99)
         dl[ask] = process.cpdist(rs[ask].tolist(), cs[ask].tolist(), scorer=Levenshtein.distance, workers=-1)
         lev[todo] = dl[back]
     one = ~m & (osa == 1)
+    br, bc = codes.bare[r], codes.bare[c]
     agree = len_ok & (n_eq == n_vis)
     level = np.select(
-        [(n_vis == 0) | (both & agree & (n_both == 0)), ~m & same, m & agree, len_ok & (n_py == n_vis),
-         one & (rl == cl) & (lev == 2), one & (rl + 1 == cl), one & (rl == cl + 1),
-         (sur | sur_hidden) & ((one & (rl == cl)) | (m & len_ok & (n_eq == n_vis - 1) & (n_vis >= 2))),
+        [(n_vis == 0) | (both & agree & (n_both == 0)), ~m & (same | (osa == 0)), m & agree, len_ok & (n_py == n_vis),
+         one & (br == bc) & (lev == 2), one & (br + 1 == bc), one & (br == bc + 1),
+         (sur | sur_hidden) & ((one & (br == bc)) | (m & len_ok & (n_eq == n_vis - 1) & (n_vis >= 2))),
          sur],
         list(range(9)), default=9,
     )

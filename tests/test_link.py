@@ -1169,3 +1169,17 @@ def test_a_shown_probability_is_cut_never_rounded_up(roster):
         p.filter(pl.col("p") > pl.col("score"))
     assert p.filter(pl.col("decision") != "matched", pl.col("p") >= CFG.match_threshold).is_empty()
     assert p.filter(pl.col("p") != pl.col("p").round(4)).is_empty()
+
+
+def test_a_name_without_its_middle_dot_finds_its_person_when_nothing_else_can(roster):
+    """A record with no ID and no place is looked for by its whole name alone: 阿依古丽买买提
+    (the dot left out, or a space that the spaces went with) found no 阿依古丽·买买提."""
+    rng = random.Random(11)
+    ros = pl.concat([roster, pl.DataFrame([dict(township="大店镇", village="东庄村", household_id="HU", person_id="HU-01",
+                                                name="阿依古丽·买买提", id_number=make_id(rng))])])
+    _, _, by = run(ros, [dict(record_id=r, name=n) for r, n in
+                              (("r1", "阿依古丽买买提"), ("r2", "阿依古丽 买买提"), ("dotted", "阿依古丽·买买提"))])
+    for r in ("r1", "r2"):
+        assert "[name pass]" in by[r]["reason"] and "name 阿依古丽买买提~阿依古丽·买买提 exact" in by[r]["reason"]
+        assert (by[r]["decision"], by[r]["score"]) == (by["dotted"]["decision"], by["dotted"]["score"])
+    assert [by[r]["person_id"] for r in ("r1", "r2", "dotted")] == ["HU-01"] * 3
