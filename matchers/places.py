@@ -33,6 +33,7 @@ def _grammar(names: PlaceNames) -> tuple[dict[str, re.Pattern], dict[str, re.Pat
         "township": re.compile(f"^.*?({_alt(names.county)})"),
         "village": re.compile(f"^.*?({_alt((*names.county, *names.township))})"),
         "group": re.compile(f"^.*?({_alt(names.village)})(?!民)"),
+        "village_unit": re.compile(f"({_alt(names.village)})(?!民)"),  # (`village_and_group`)
     }
     return suffix, higher
 
@@ -54,6 +55,26 @@ def _stem(v: str, level: str, min_stem: int, names: PlaceNames) -> str:
     return v
 
 
+def _clean(value: str) -> str:
+    return re.sub(r"[\s()（）]", "", unicodedata.normalize("NFKC", value))
+
+
+def village_and_group(value: str | None, names: PlaceNames = PlaceNames()) -> tuple[str | None, str | None]:
+    """A 行政村 cell that names a group of the village too (大定村那然屯, 王庄村3组, 大店镇王庄村委会第三组:
+    a work order's place in one cell) -> (the village, the group); any other -> (value, None). The
+    group is what follows a village's unit (`names`) and ends in a group's, a name before its unit
+    (村前屯 is one name; so is 新村组: no group's name follows)."""
+    if value is None:
+        return None, None
+    v = _clean(value)
+    suffix, higher = _grammar(names)
+    for unit in higher["village_unit"].finditer(v):  # (a unit after a name, not one that begins it: 村前屯)
+        village, group = v[:unit.end()], v[unit.end():]
+        if unit.start() >= 1 and suffix["group"].search(group) and _stem(group, "group", 0, names):
+            return village, group
+    return value, None
+
+
 def place_key(value: str | None, level: str = "village", names: PlaceNames = PlaceNames()) -> str | None:
     """王庄 / 王庄村 / 王庄村委会 / 王庄社区 -> 王庄; 时村镇 / 时村乡 -> 时村 (level="township");
     永镇镇 / 永镇 -> 永镇 (a stem keeps two characters);
@@ -61,10 +82,13 @@ def place_key(value: str | None, level: str = "village", names: PlaceNames = Pla
     苏木, 嘎查, 屯, a 民族乡's people). Empty -> None.
     A place written under its higher units (埇桥区大店镇, 宿州市埇桥区大店镇叶岗村, 叶岗村3组) is the
     place itself: each leading unit (`_HIGHER`) is cut while a stem of the place is left (镇东村
-    and 新市镇 stay whole: 东, or nothing, is no name). Roster and records are read alike."""
+    and 新市镇 stay whole: 东, or nothing, is no name); a village written with its group after it
+    (王庄村3组, 大定村那然屯: `village_and_group`) is the village. Roster and records are read alike."""
     if value is None:
         return None
-    v = re.sub(r"[\s()（）]", "", unicodedata.normalize("NFKC", value))
+    v = _clean(value)
+    if level == "village":
+        v = _clean(village_and_group(v, names)[0])
     min_stem = 1 if level == "group" else 2
     higher = _grammar(names)[1][level]
     for _ in range(_MAX_HIGHER):
@@ -117,7 +141,8 @@ def normalize_place(expr: pl.Expr, level: str = "village", names: PlaceNames = P
 def resolve_places(water: pl.DataFrame, roster: pl.DataFrame, whole_village: Collection[str] = (),
                    names: PlaceNames = PlaceNames()) -> pl.DataFrame:
     """水利 records -> roster place. Returns dept, kind, record_id, township, village, group
-    (canonical roster spelling; group null = whole village, as is a group written as one of
+    (canonical roster spelling; group null = whole village — unless the 行政村 cell names one too:
+    大定村那然屯, `village_and_group` — as is a group written as one of
     `whole_village` (`MatchingConfig.whole_village_groups`: 全村, 全部, -); several groups
     (`group_keys`: 3、4组, 3-5组) are those of them on the roster, joined by 、; a group not on the
     roster keeps the record's spelling so it selects no household),
@@ -133,8 +158,12 @@ def resolve_places(water: pl.DataFrame, roster: pl.DataFrame, whole_village: Col
     groups = places.group_by("tn", "vn", "gn").agg(group_c=pl.col("group").first())
     keep = [c for c in ("dept", "kind") if c in water.columns]
     whole = pl.col("group").cast(pl.Utf8).str.normalize("NFKC").str.replace_all(r"\s", "").is_in(list(whole_village))
+    blank = pl.col("group").cast(pl.Utf8).str.replace_all(r"\s", "").fill_null("") == ""
+    # (a group left empty may be named in the village's cell: 大定村那然屯)
+    in_village = pl.col("village").cast(pl.Utf8).map_elements(lambda v: village_and_group(v, names)[1], return_dtype=pl.Utf8)
     w = (
-        water.select(*keep, "record_id", rt="township", rv="village", rg=pl.when(~whole.fill_null(False)).then("group"))
+        water.select(*keep, "record_id", rt="township", rv="village",
+                     rg=pl.when(blank).then(in_village).when(~whole.fill_null(False)).then("group"))
         .with_row_index("_r")
         .with_columns(tn=normalize_place(pl.col("rt"), "township", names), vn=normalize_place(pl.col("rv"), "village", names),
                       gn=pl.col("rg").map_elements(lambda g: group_keys(g, names), return_dtype=pl.List(pl.Utf8)))

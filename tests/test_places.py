@@ -3,7 +3,8 @@ from datetime import date
 import polars as pl
 
 from config import load_config
-from matchers.places import group_keys, normalize_place, place_key, places_not_found, resolve_places, water_links
+from matchers.places import (group_keys, normalize_place, place_key, places_not_found, resolve_places, village_and_group,
+                             water_links)
 from schemas import Link
 
 
@@ -150,3 +151,22 @@ def test_places_of_counties_far_from_suzhou_are_read_without_their_units():
     # the config says which units there are: without 屯, a 屯 is a name of its own
     cfg = load_config(overrides=['matching.places.group=["村民小组", "组"]'])
     assert norm(["那然屯"], "group") == ["那然"] and place_key("那然屯", "group", cfg.matching.places) == "那然屯"
+
+
+def test_a_village_cell_naming_its_group_too_is_that_village_and_group():
+    """A work order's place in one cell (大定村那然屯, 王庄村3组, 永安村委拉烈屯) was a village not on the
+    roster: W1 warned no one. It is now the village, and the group when the group's own cell is empty; a
+    name holding a village's unit stays whole (村前屯, 新村组, 村村通)."""
+    assert norm(["大定村那然屯", "王庄村3组", "大店镇王庄村委会第三组", "桑木社区1组", "乌兰嘎查1组", "大村二组"]) == [
+        "大定", "王庄", "王庄", "桑木", "乌兰", "大村"]
+    assert norm(["村前屯", "新村组", "村村通", "王庄村民小组"]) == ["村前屯", "新村组", "村村通", "王庄村民小组"]
+    # (村委, 居委: 村委会 and 居委会 as often written)
+    assert norm(["王庄村委", "桑木居委", "永安村委拉烈屯"]) == ["王庄", "桑木", "永安"]
+    assert village_and_group("大定村那然屯") == ("大定村", "那然屯") and village_and_group("王庄村") == ("王庄村", None)
+    ros = pl.DataFrame({"township": ["地苏镇", "地苏镇", "大店镇", "大店镇"], "village": ["大定村", "大定村", "王庄村", "王庄村"],
+                        "group": ["那然屯", "弄谷屯", "3组", "4组"]})
+    water = pl.DataFrame({"record_id": ["a", "b", "c", "d"], "township": ["地苏镇", "地苏镇", "大店镇", "大店镇"],
+                          "village": ["大定村那然屯", "大定村弄谷屯", "王庄村3组", "王庄村"], "group": [None, " ", "4组", None]})
+    out = resolve_places(water, ros).sort("record_id")
+    assert out.select("decision", "village", "group").rows() == [
+        ("matched", "大定村", "那然屯"), ("matched", "大定村", "弄谷屯"), ("matched", "王庄村", "4组"), ("matched", "王庄村", None)]
