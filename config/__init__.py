@@ -241,11 +241,17 @@ class InboxConfig:
 
 @dataclass(frozen=True)
 class FeedbackConfig:
-    """Township feedback loop: township-name endings ignored when comparing names, and the
-    office that gets verified warnings of a risk type missing from `[dispatch]`."""
+    """Township feedback loop: the office that gets verified warnings of a risk type missing from
+    `[dispatch]`. (A returned row's or file's township is compared as places are:
+    `MatchingConfig.places`.)"""
 
-    township_suffixes: tuple[str, ...] = ("街道办事处", "办事处", "街道", "镇", "乡")
     unmapped_department: str = "乡村振兴局"
+
+
+# Settings a config copied before may still hold that are no longer read: accepted and left
+# aside, so that such a copy, and a period's stored settings when it is run again, still load.
+# feedback.township_suffixes: township names are compared as every place is ([matching.places]).
+RETIRED = {"feedback": frozenset({"township_suffixes"})}
 
 
 @dataclass(frozen=True)
@@ -412,7 +418,8 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
         raw=raw,
         dispatch={str(k): str(v) for k, v in raw.get("dispatch", {}).items()},
         feedback=FeedbackConfig(**{
-            k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("feedback", {}).items()}),
+            k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("feedback", {}).items()
+            if k not in RETIRED["feedback"]}),
         inbox=InboxConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("inbox", {}).items()}),
     )
 
@@ -461,7 +468,7 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
     settings = {"run": RunConfig, "inbox": InboxConfig, "matching": MatchingConfig, "feedback": FeedbackConfig}
     for section, cls in settings.items():
         if isinstance(raw.get(section), dict):
-            known = {f.name for f in dataclasses.fields(cls)} | set(default.get(section, {}))
+            known = {f.name for f in dataclasses.fields(cls)} | set(default.get(section, {})) | RETIRED.get(section, set())
             if unknown := sorted(set(raw[section]) - known):
                 raise ValueError(f"{section}.{unknown[0]}: unknown key (a typo? config/default.toml's [{section}] "
                                  f"has no such setting)")
