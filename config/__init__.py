@@ -103,7 +103,7 @@ class MatchingConfig:
         "one-differs": 0.9, "two-differ": 0.05, "disagree": 0.05})
     name_levels: dict[str, float] = field(default_factory=lambda: {
         "exact": 0.90, "masked-agree": 0.90, "homophone": 0.03, "swapped": 0.01, "dropped": 0.01, "added": 0.005, "one-char": 0.02,
-        "surname-only": 0.015, "disagree": 0.01})
+        "one-part": 0.01, "surname-only": 0.015, "disagree": 0.01})
     no_link_name_levels: tuple[str, ...] = ("disagree",)
     place_levels: dict[str, float] = field(default_factory=lambda: {
         "village": 0.90, "township": 0.07, "disagree": 0.03})
@@ -352,6 +352,8 @@ def _matching(raw: dict[str, Any], folders: dict[str, list[str]]) -> MatchingCon
                 raise ValueError(f"matching.match_threshold_by_dept: unknown department {name!r}")
             canon[folder] = value
         raw = dict(raw, match_threshold_by_dept=canon)
+    if isinstance(raw.get("name_levels"), dict):  # (a copy made before a level existed: the default's m)
+        raw = dict(raw, name_levels={**MatchingConfig().name_levels, **raw["name_levels"]})
     if isinstance(raw.get("places"), dict):
         raw = dict(raw, places=PlaceNames(**{k: tuple(v) for k, v in raw["places"].items()}))
     return MatchingConfig(**raw)

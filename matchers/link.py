@@ -823,6 +823,7 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
         .when(pl.col("name_level") == "dropped").then(pl.col("u_dropped"))
         .when(pl.col("name_level") == "added").then(pl.col("u_added"))
         .when(pl.col("name_level") == "one-char").then(pl.col("u_one_char"))
+        .when(pl.col("name_level") == "one-part").then(pl.col("u_one_part"))
         .when(pl.col("name_level") == "surname-only").then(pl.col("u_surname"))
         .otherwise(1.0)
     )
@@ -887,7 +888,8 @@ def _per_record(rid: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return rid[first].astype(np.int64), W[first]
 
 
-UNMASKED_NAME_LEVELS = ("exact", "homophone", "swapped", "dropped", "added", "one-char", "surname-only", "disagree")
+UNMASKED_NAME_LEVELS = ("exact", "homophone", "swapped", "dropped", "added", "one-char", "surname-only", "disagree",
+                        "one-part")
 
 
 def _pair_p(rid: np.ndarray, w: np.ndarray, W: np.ndarray, run: _Run, cfg: MatchingConfig) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Chinese names: normalisation, per-name chance agreement (u) from roster frequencies, and
 pairwise comparison levels (exact, masked-agree, homophone, swapped, dropped, added, one-char,
-surname-only, disagree).
+one-part, surname-only, disagree).
 
 Level m-probabilities are data (`MatchingConfig.name_levels`); u-probabilities are estimated
 from the roster's surname / given-name character / pinyin frequencies.
@@ -118,7 +118,15 @@ def name_stats(roster_names: pl.Series) -> dict[str, pl.DataFrame]:
     ).len("cnt")
     return {"char": freq("ch"), "py": freq("py"), "len": length, "pinyin": pl.DataFrame(
         {"ch": list(py), "py": list(py.values())}, schema={"ch": pl.Utf8, "py": pl.Utf8}),
-        "exact": names.group_by(bare=_bare(pl.col("name"))).len("cnt"), "shape": shape, "n": pl.DataFrame({"n": [n]})}
+        "exact": names.group_by(bare=_bare(pl.col("name"))).len("cnt"), "shape": shape, "n": pl.DataFrame({"n": [n]}),
+        "parts": _parts(names).group_by("part").agg(cnt=pl.col("name").n_unique())}
+
+
+def _parts(names: pl.DataFrame) -> pl.DataFrame:
+    """name, part: each part of a name written in parts (阿不都热合曼·买买提: 阿不都热合曼, 买买提)."""
+    return (names.filter(pl.col("name").str.contains("·", literal=True))
+            .with_columns(part=pl.col("name").str.split("·")).explode("part").filter(pl.col("part") != "")
+            .select("name", "part"))
 
 
 def _empirical_u(names: pl.DataFrame, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
@@ -149,7 +157,8 @@ def _empirical_u(names: pl.DataFrame, stats: dict[str, pl.DataFrame]) -> pl.Data
 def name_u(names: pl.Series, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """Per distinct normalised (possibly masked) name: chance that a random person's name
     compares at each level: u_exact (visible chars agree), u_homophone, u_swapped, u_dropped,
-    u_added, u_one_char, u_surname."""
+    u_added, u_one_char, u_one_part (the share of roster names of which it is a part, or that are
+    one of its parts: 艾尔肯 against 艾尔肯·阿不都拉; at least u_exact), u_surname."""
     ch = _chars(pl.DataFrame({"name": names}), "name")
     py = stats["pinyin"]
     missing = ch.filter(~pl.col("ch").is_in(py["ch"].implode()))["ch"].unique().to_list()
@@ -183,6 +192,12 @@ def name_u(names: pl.Series, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
         )
     )
     out = out.join(_empirical_u(out.select("name"), stats), on="name", how="left")
+    n = stats["n"]["n"][0]
+    whole = out.filter(~pl.col("name").str.contains("*", literal=True)).select("name")
+    as_part = whole.join(stats["parts"], left_on="name", right_on="part").select("name", c1="cnt")
+    of_parts = (_parts(whole).join(stats["exact"], left_on="part", right_on="bare")
+                .group_by("name").agg(c2=pl.col("cnt").sum()))
+    out = out.join(as_part, on="name", how="left").join(of_parts, on="name", how="left")
     u_exact = pl.max_horizontal(pl.col("p_len") * pl.col("lf").exp(), pl.col("u_emp").fill_null(0))
     return out.select(
         "name",
@@ -192,12 +207,13 @@ def name_u(names: pl.Series, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
         u_dropped=pl.min_horizontal(u_exact * pl.col("p_up") / pl.col("p_len") * pl.col("rlen"), 1.0),
         u_added=pl.min_horizontal(u_exact * pl.col("p_down") / pl.col("p_len") * pl.col("inv"), 1.0),
         u_one_char=pl.min_horizontal(u_exact * (pl.col("inv_g") + 1), 1.0),
+        u_one_part=pl.min_horizontal(pl.max_horizontal((pl.col("c1").fill_null(0) + pl.col("c2").fill_null(0)) / n, u_exact), 1.0),
         u_surname=pl.col("f_s").fill_null(1.0),
     )
 
 
 LEVELS = ("missing", "exact", "masked-agree", "homophone", "swapped", "dropped", "added", "one-char",
-          "surname-only", "disagree")
+          "one-part", "surname-only", "disagree")
 
 
 @dataclass(frozen=True)
@@ -208,6 +224,7 @@ class NameCodes:
     arrays of codes, never as strings."""
     names: pl.Series
     text: np.ndarray    # the same names as Python strings without their middle dots (for rapidfuzz), built once
+    parts: np.ndarray   # a name written in parts (阿不都热合曼·买买提): its parts, as a set; else None
     bare: np.ndarray    # their lengths (阿不都热合曼·买买提: 9)
     offsets: np.ndarray
     chars: np.ndarray
@@ -229,6 +246,8 @@ class NameCodes:
         bare = names.str.replace_all("·", "", literal=True)
         return cls(
             names=names, text=np.asarray(bare.to_list(), dtype=object),
+            parts=np.asarray([frozenset(p for p in n.split("·") if p) if "·" in n else None for n in names.to_list()],
+                             dtype=object),
             bare=bare.str.len_chars().to_numpy().astype(np.int64), offsets=np.concatenate([[0], np.cumsum(length)]), chars=chars,
             pinyin=np.array([py_id[py[chr(c)]] for c in cps], dtype=np.int64)[np.searchsorted(cps, chars)],
             length=length,
@@ -253,7 +272,9 @@ def compare_names(rec: pl.Series, ros: pl.Series) -> pl.Series:
 def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series:
     """Level label per pair of coded names: exact, masked-agree, homophone, swapped (two
     adjacent chars), dropped (record lacks one char), added (record has one extra), one-char
-    (one char differs), surname-only, disagree, or missing (nothing visible).
+    (one char differs), one-part (one whole name is a part of the other, written in parts: a
+    Uyghur's own name without the father's, 艾尔肯 for 艾尔肯·阿不都拉), surname-only, disagree, or
+    missing (nothing visible).
 
     A masked record name (`张*明`, `张**`, `张*`, `*明`) shows a prefix and a suffix; it agrees
     with a roster name that starts and ends with them and is at least as long. A masked name on
@@ -296,7 +317,7 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
     # Edit distances, for distinct unmasked pairs only (a masked name is compared position by
     # position), without middle dots. OSA counts an adjacent swap as one edit, Levenshtein as
     # two: OSA 1 with Levenshtein 2 at equal length is a swap, not a changed character.
-    osa, lev = np.full(len(r), 99), np.full(len(r), 99)
+    osa, lev, part = np.full(len(r), 99), np.full(len(r), 99), np.zeros(len(r), bool)
     todo = np.flatnonzero(~m & ~same)
     if len(todo):
         key = r[todo] * len(codes.length) + c[todo]
@@ -310,6 +331,14 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
         dl = np.full(len(uniq), 99)
         dl[ask] = process.cpdist(rs[ask].tolist(), cs[ask].tolist(), scorer=Levenshtein.distance, workers=-1)
         lev[todo] = dl[back]
+        # one whole name a part of the other (only names written in parts have parts)
+        ri, ci = uniq // len(codes.length), uniq % len(codes.length)
+        pr, pc = codes.parts[ri], codes.parts[ci]
+        some = np.flatnonzero(np.not_equal(pr, None) | np.not_equal(pc, None))
+        hit = np.zeros(len(uniq), bool)
+        hit[some] = [(b is not None and codes.text[i] in b) or (a is not None and codes.text[j] in a)
+                     for i, j, a, b in zip(ri[some], ci[some], pr[some], pc[some])]
+        part[todo] = hit[back]
     one = ~m & (osa == 1)
     br, bc = codes.bare[r], codes.bare[c]
     agree = len_ok & (n_eq == n_vis)
@@ -317,7 +346,8 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
         [(n_vis == 0) | (both & agree & (n_both == 0)), ~m & (same | (osa == 0)), m & agree, len_ok & (n_py == n_vis),
          one & (br == bc) & (lev == 2), one & (br + 1 == bc), one & (br == bc + 1),
          (sur | sur_hidden) & ((one & (br == bc)) | (m & len_ok & (n_eq == n_vis - 1) & (n_vis >= 2))),
+         ~m & part,
          sur],
-        list(range(9)), default=9,
+        list(range(10)), default=10,
     )
     return pl.Series("name_level", LEVELS, pl.Utf8).gather(pl.Series(level, dtype=pl.UInt32))

@@ -78,3 +78,30 @@ def test_a_whole_name_written_without_its_middle_dot_is_the_same_name():
     # its chance agreement is the dotted name's: three of the five bear it
     u = name_u(nn("阿不都热合曼买买提", "阿不都热合曼·买买提"), name_stats(nn(*roster)))
     assert u["u_exact"].n_unique() == 1 and u["u_exact"][0] >= 2 / 5
+
+
+def test_a_name_in_parts_shown_by_one_part_alone_is_its_own_level():
+    """A Uyghur's record may show the person's own name without the father's (艾尔肯 for
+    艾尔肯·阿不都拉). It compared as surname-only (the first character), whose u is every name
+    starting with 艾: a record showing a full 18-digit ID went to review at p 0.98. It is now
+    `one-part`, its u the share of roster names having that part (or being one of its parts);
+    a Han name has no parts (张三 against 张三丰 is still `dropped`)."""
+    assert levels([("艾尔肯", "艾尔肯·阿不都拉"), ("艾尔肯·阿不都拉", "艾尔肯"), ("阿不都拉", "艾尔肯·阿不都拉"),
+                   ("艾尔肯·买买提", "艾尔肯·阿不都拉"), ("艾尔", "艾尔肯·阿不都拉"), ("张三", "张三丰")]) == [
+        "one-part", "one-part", "one-part", "surname-only", "surname-only", "dropped"]
+    roster = nn("艾尔肯·阿不都拉", "艾尔肯·买买提", "艾力·阿不都拉", "艾尔肯", "张三", "李四", "王五", "赵六")
+    u = {r["name"]: r for r in name_u(nn("艾尔肯", "艾力·阿不都拉", "张三"), name_stats(roster)).iter_rows(named=True)}
+    assert u["艾尔肯"]["u_one_part"] >= 2 / 8  # a part of two names
+    assert u["艾力·阿不都拉"]["u_one_part"] >= u["艾力·阿不都拉"]["u_exact"]  # no roster name is one of its parts
+    assert u["张三"]["u_one_part"] == u["张三"]["u_exact"]
+
+
+def test_a_config_copied_before_a_name_level_existed_takes_its_default_m():
+    import tomllib
+
+    from config import DEFAULT_CONFIG, build_config, check_values
+    raw = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    levels_before = {k: v for k, v in raw["matching"]["name_levels"].items() if k != "one-part"}
+    old = dict(raw, matching=dict(raw["matching"], name_levels=levels_before))
+    check_values(old, raw)
+    assert build_config(old, raw).matching.name_levels["one-part"] == 0.01
