@@ -50,6 +50,15 @@ def _bare(name: pl.Expr) -> pl.Expr:
     return name.str.replace_all("·", "", literal=True)
 
 
+def _shown_len(name: pl.Expr) -> pl.Expr:
+    """The fewest characters a name can have: its length; for a masked name written in parts
+    (买买**·塔依尔, 艾力**·买买提) its shown characters, as systems mask a part with a fixed `**`
+    whatever it hides (买买提's 提, or nothing of 艾力)."""
+    parts_masked = name.str.contains("·", literal=True) & name.str.contains("*", literal=True)
+    return pl.when(parts_masked).then(name.str.replace_all("*", "", literal=True).str.len_chars()).otherwise(
+        name.str.len_chars())
+
+
 def _pinyin_map(chars: list[str]) -> dict[str, str]:
     return {c: (lazy_pinyin(c)[0] if c not in "*·" else c) for c in chars}
 
@@ -181,7 +190,7 @@ def name_u(names: pl.Series, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
     )
     out = (
         pl.DataFrame({"name": names}).drop_nulls().unique()
-        .with_columns(rlen=pl.col("name").str.len_chars())
+        .with_columns(rlen=_shown_len(pl.col("name")))
         .join(per, on="name", how="left")
         .join(stats["len"], on="rlen", how="left")
         .join(stats["len"].select(rlen=pl.col("rlen") - 1, p_up="p_len"), on="rlen", how="left")
@@ -226,6 +235,7 @@ class NameCodes:
     text: np.ndarray    # the same names as Python strings without their middle dots (for rapidfuzz), built once
     parts: np.ndarray   # a name written in parts (阿不都热合曼·买买提): its parts, as a set; else None
     bare: np.ndarray    # their lengths (阿不都热合曼·买买提: 9)
+    shown: np.ndarray   # the fewest characters a name can have (`_shown_len`)
     offsets: np.ndarray
     chars: np.ndarray
     pinyin: np.ndarray
@@ -248,7 +258,8 @@ class NameCodes:
             names=names, text=np.asarray(bare.to_list(), dtype=object),
             parts=np.asarray([frozenset(p for p in n.split("·") if p) if "·" in n else None for n in names.to_list()],
                              dtype=object),
-            bare=bare.str.len_chars().to_numpy().astype(np.int64), offsets=np.concatenate([[0], np.cumsum(length)]), chars=chars,
+            bare=bare.str.len_chars().to_numpy().astype(np.int64),
+            shown=pl.select(_shown_len(pl.lit(names))).to_series().to_numpy().astype(np.int64), offsets=np.concatenate([[0], np.cumsum(length)]), chars=chars,
             pinyin=np.array([py_id[py[chr(c)]] for c in cps], dtype=np.int64)[np.searchsorted(cps, chars)],
             length=length,
             pre=pl.select(pl.when(masked).then(names.str.extract(r"^([^*]*)", 1).str.len_chars())
@@ -277,7 +288,9 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
     missing (nothing visible).
 
     A masked record name (`张*明`, `张**`, `张*`, `*明`) shows a prefix and a suffix; it agrees
-    with a roster name that starts and ends with them and is at least as long. A masked name on
+    with a roster name that starts and ends with them and is at least as long (a name written
+    in parts, as long as its shown characters: 买买**·塔依尔 is 买买提·塔依尔, 艾力**·买买提 is
+    艾力·买买提, their `**` a fixed mask). A masked name on
     the right is compared the same way round (its visible characters against the left name);
     two masked names agree when every character both show agrees (`*` hides any number), and
     are `missing` (nothing compared) when they show no position in common (张* and *明). Two
@@ -310,7 +323,7 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
         tally(sel, off[r[sel] + 1] - j, off[c[sel] + 1] - j, cl[sel] >= j)
     n_vis = pre + suf
     same = r == c
-    len_ok = np.where(m, (cl >= rl) | both, cl == rl)
+    len_ok = np.where(m, (cl >= codes.shown[r]) | both, cl == rl)
     first_r, first_c = ch[np.minimum(off[r], len(ch) - 1)], ch[np.minimum(off[c], len(ch) - 1)]
     sur = (pre > 0) & (cl > 0) & (first_r == first_c)
     sur_hidden = (rl > 0) & (pre == 0)

@@ -105,3 +105,16 @@ def test_a_config_copied_before_a_name_level_existed_takes_its_default_m():
     old = dict(raw, matching=dict(raw["matching"], name_levels=levels_before))
     check_values(old, raw)
     assert build_config(old, raw).matching.name_levels["one-part"] == 0.01
+
+
+def test_a_fixed_mask_over_a_part_of_a_name_hides_what_it_hides():
+    """Systems mask a part of a name written in parts with a fixed `**` (阿不**·买买提), whatever
+    it hides: 买买**·塔依尔 for 买买提·塔依尔 (one character), 艾力**·买买提 for 艾力·买买提 (none).
+    Such a record was longer than the name, so it compared as surname-only and waited in review,
+    or was not linked at all. A Han name's stars still each stand for a character (张** is not
+    张明)."""
+    assert levels([("买买**·塔依尔", "买买提·塔依尔"), ("艾力**·买买提", "艾力·买买提"), ("阿不**·买买提", "阿不都热合曼·买买提"),
+                   ("买买**·塔依尔", "买买提·吐尔逊"), ("张**", "张明"), ("张*明", "张明")]) == [
+        "masked-agree", "masked-agree", "masked-agree", "surname-only", "surname-only", "surname-only"]
+    u = name_u(nn("买买**·塔依尔"), name_stats(nn("买买提·塔依尔", "艾力·买买提", "张三")))
+    assert u["u_exact"][0] > 0
