@@ -355,6 +355,9 @@ def _matching(raw: dict[str, Any], folders: dict[str, list[str]]) -> MatchingCon
     if isinstance(raw.get("name_levels"), dict):  # (a copy made before a level existed: the default's m)
         raw = dict(raw, name_levels={**MatchingConfig().name_levels, **raw["name_levels"]})
     if isinstance(raw.get("places"), dict):
+        if unknown := sorted(set(raw["places"]) - {f.name for f in dataclasses.fields(PlaceNames)}):
+            raise ValueError(f"matching.places.{unknown[0]}: unknown key (its levels are "
+                             f"{', '.join(f.name for f in dataclasses.fields(PlaceNames))})")
         raw = dict(raw, places=PlaceNames(**{k: tuple(v) for k, v in raw["places"].items()}))
     return MatchingConfig(**raw)
 

@@ -170,3 +170,14 @@ def test_a_village_cell_naming_its_group_too_is_that_village_and_group():
     out = resolve_places(water, ros).sort("record_id")
     assert out.select("decision", "village", "group").rows() == [
         ("matched", "大定村", "那然屯"), ("matched", "大定村", "弄谷屯"), ("matched", "王庄村", "4组"), ("matched", "王庄村", None)]
+
+
+def test_a_mistyped_place_level_in_a_config_file_is_refused_naming_it():
+    import pytest
+    import tomllib
+
+    from config import DEFAULT_CONFIG, build_config
+    raw = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    bad = dict(raw, matching=dict(raw["matching"], places=dict(raw["matching"]["places"], villag=["村"])))
+    with pytest.raises(ValueError, match="matching.places.villag: unknown key"):
+        build_config(bad, raw)
