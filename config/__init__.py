@@ -113,7 +113,8 @@ class MatchingConfig:
     role_levels: dict[str, float] = field(default_factory=lambda: {"head": 0.95, "member": 0.05})
     prior_groups: dict[str, str] = field(default_factory=lambda: {"assistance_pay": "医疗救助"})
     place_hint_fields: tuple[str, ...] = ("facility", "school")
-    whole_village_groups: tuple[str, ...] = ("全村", "全部", "全组", "各组", "所有组", "全村各组", "整村", "无", "-", "—", "/")
+    whole_village_groups: tuple[str, ...] = ("全村", "全部", "全组", "各组", "所有组", "全村各组", "整村", "无", "-", "—", "/", "全嘎查",
+                                             "全社区", "全居")
     place_hint_strength: float = 50.0
     place_hint_z: float = 1.645
     age_prior_strength: float = 30.0

@@ -181,3 +181,13 @@ def test_a_mistyped_place_level_in_a_config_file_is_refused_naming_it():
     bad = dict(raw, matching=dict(raw["matching"], places=dict(raw["matching"]["places"], villag=["村"])))
     with pytest.raises(ValueError, match="matching.places.villag: unknown key"):
         build_config(bad, raw)
+
+
+def test_a_work_order_for_the_whole_gacha_or_community_is_the_whole_village():
+    """全嘎查 (Inner Mongolia), 全社区 / 全居 (a city's community) say 全村: they were read as a group
+    no roster household is in, and W1 warned no one."""
+    ros = pl.DataFrame({"township": ["额木庭高勒苏木", "东嘎街道"], "village": ["乌兰嘎查", "桑木社区"], "group": ["1组", None]})
+    water = pl.DataFrame({"record_id": ["a", "b", "c"], "township": ["额木庭高勒苏木", "东嘎街道", "东嘎街道"],
+                          "village": ["乌兰嘎查", "桑木社区", "桑木社区"], "group": ["全嘎查", "全社区", "全居"]})
+    out = resolve_places(water, ros, load_config().matching.whole_village_groups).sort("record_id")
+    assert out["group"].to_list() == [None] * 3 and all(r.endswith("whole village") for r in out["reason"])
