@@ -179,7 +179,26 @@ def _lead_parts(x: pl.DataFrame) -> pl.DataFrame:
     x = x.with_columns(_idn=pl.when(idn.str.len_chars() == 20).then(idn.str.slice(0, 18)).otherwise(idn).fill_null(""))
     # masked names first take the whole name their ID text shows, so that a whole ID reached from
     # that name carries them along; then those under a whole ID reached so take its whole name
-    return _whole_names(_whole_ids(_whole_names(x)))
+    return _whole_names(_whole_ids(_whole_names(_dotted_names(x))))
+
+
+def _dotted_names(x: pl.DataFrame) -> pl.DataFrame:
+    """Off-roster rows (`_lead`) showing a whole name without its middle dot (阿不都热合曼买买提, or
+    a space for it, gone with the spaces) that another lead row shows with it (阿不都热合曼·买买提)
+    take that spelling: one name, as the matcher compares names (`matchers.names.compare_codes`),
+    so that one person's settlements from hospitals writing it either way add up as one lead's
+    (M3). A name only ever written without the dot keeps its spelling (and its lead's key)."""
+    whole = (x.select("_lead", "_name").filter(pl.col("_lead"), pl.col("_name").is_not_null(),
+                                               ~pl.col("_name").str.contains("*", literal=True))
+             .select("_name").unique())
+    dot = pl.col("_name").str.contains("·", literal=True)
+    dotted = whole.filter(dot).group_by(_bare=pl.col("_name").str.replace_all("·", "", literal=True)).agg(
+        _to=pl.col("_name").min())
+    plain = whole.filter(~dot).join(dotted, left_on="_name", right_on="_bare")
+    if plain.is_empty():
+        return x
+    return x.with_columns(_name=pl.when(pl.col("_lead")).then(pl.col("_name").replace(plain["_name"], plain["_to"]))
+                          .otherwise(pl.col("_name")))
 
 
 def _key() -> pl.Expr:
