@@ -20,6 +20,8 @@ from rapidfuzz.distance import OSA, Levenshtein
 from matchers.ids import OTHER_MASKS
 
 _T2S = opencc.OpenCC("t2s")
+# the middle dots a name written in parts is written with (阿依古丽·买买提, •, ., ・ ...), read as ·
+DOTS = r"[·•・.．‧∙⋅]"
 
 
 def _t2s_batch(s: pl.Series) -> pl.Series:
@@ -38,8 +40,8 @@ def normalize_name(expr: pl.Expr) -> pl.Expr:
     """Strip spaces, NFKC, `＊` and other mask characters (`matchers.ids.MASKS`: 张●明) -> `*`,
     middle dots `·•.・` -> `·`, traditional -> simplified. Empty or all-punctuation names become null."""
     e = (
-        expr.cast(pl.Utf8).str.replace_all(r"\s", "").str.replace_all(r"[·•・.．‧∙⋅]", "·")
-        .str.normalize("NFKC").str.replace_all(r"[·•・.．‧∙⋅]", "·").str.strip_chars("·").str.replace_all(OTHER_MASKS, "*")
+        expr.cast(pl.Utf8).str.replace_all(r"\s", "").str.replace_all(DOTS, "·")
+        .str.normalize("NFKC").str.replace_all(DOTS, "·").str.strip_chars("·").str.replace_all(OTHER_MASKS, "*")
     )
     e = e.map_batches(_t2s_batch, return_dtype=pl.Utf8)
     return pl.when(e.str.len_chars() > 0).then(e)
