@@ -65,6 +65,8 @@ class MatchingConfig:
     review_threshold: float = 0.5
     ambiguity_ratio: float = 0.2
     birth_years: int = 80
+    birth_day_crowding: float = 3.0
+    birth_day_strength: float = 20.0
     min_kept_for_id_block: int = 7
     id_block_name_key_above: float = 8.0
     pair_chunk: int = 2_000_000

@@ -451,8 +451,24 @@ def _sql(con: duckdb.DuckDBPyConnection, parts: list[str], **extra) -> pl.DataFr
     return con.sql(" UNION ALL ".join(parts)).pl().cast(empty.schema)
 
 
+def _crowded_days(ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+    """(_md, _x): the birth month-days (MMDD) the roster's IDs show at least `birth_day_crowding`
+    times as often as chance (1 in 365.25), and by how much: 01-01 or 07-01, written where a
+    person's birthday was not known, holds in some counties one elderly person in two. The
+    ratio is shrunk towards 1 by `birth_day_strength` pseudo-persons (a small roster's three
+    persons of one day are chance)."""
+    if cfg.birth_day_crowding <= 0 or ros.is_empty():
+        return pl.DataFrame(schema={"_md": pl.Utf8, "_x": pl.Float64})
+    md = ros.select(_md=pl.col("id_number").str.slice(10, 4)).filter(pl.col("_md").str.contains(r"^[0-9]{4}$"))
+    expected, s = md.height / 365.25, cfg.birth_day_strength
+    return (md.group_by("_md").agg(_x=(pl.len() + s) / (expected + s))
+            .filter(pl.col("_x") >= cfg.birth_day_crowding))
+
+
 def _id_u(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
-    """Per record: u_id = P(a random person's ID agrees on every kept position)."""
+    """Per record: u_id = P(a random person's ID agrees on every kept position). Birth dates are
+    taken as spread evenly over `birth_years`, except a month-day the roster crowds
+    (`_crowded_days`): a record keeping it is that much likelier a stranger's."""
     n = ros.height
     region_u = _region_count(rec, ros).select("rid", u_region=(pl.col("n_region") + 1) / (n + 2))
     kept = pl.col("kept")
@@ -465,8 +481,12 @@ def _id_u(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataF
         * pl.when(bit(16)).then(0.1).otherwise(1.0)
         * pl.when(bit(17) & ~kept.str.starts_with("1" * 17)).then(1 / 11).otherwise(1.0)
     )
+    out = rec.select("rid", "k", u_rest=u, _md=pl.when(kept.str.slice(10, 4) == "1111").then(pl.col("id_norm").str.slice(10, 4)))
+    crowded = _crowded_days(ros, cfg)
+    if crowded.height:
+        out = out.join(crowded, on="_md", how="left").with_columns(u_rest=pl.col("u_rest") * pl.col("_x").fill_null(1.0))
     return (
-        rec.select("rid", "k", u_rest=u).join(region_u, on="rid", how="left")
+        out.join(region_u, on="rid", how="left")
         .select("rid", "k", u_id=pl.col("u_region").fill_null(1.0) * pl.col("u_rest"))
     )
 
