@@ -20,8 +20,9 @@ from rapidfuzz.distance import OSA, Levenshtein
 from matchers.ids import OTHER_MASKS
 
 _T2S = opencc.OpenCC("t2s")
-# the middle dots a name written in parts is written with (阿依古丽·买买提, •, ., ・ ...), read as ·
-DOTS = r"[·•・.．‧∙⋅]"
+# the middle dots a name written in parts is written with (阿依古丽·买买提, •, ., ・ ..., or a
+# hyphen where a system had no dot to type: 阿依古丽-买买提), read as ·
+DOTS = r"[·•・.．‧∙⋅\-‐‑－]"
 
 
 def _t2s_batch(s: pl.Series) -> pl.Series:

@@ -22,6 +22,7 @@ from typing import Callable
 import polars as pl
 
 from matchers.ids import OTHER_MASKS, id_text
+from matchers.names import DOTS
 from matchers.places import normalize_place
 from pipelines.calendar import period_end
 from pipelines.review_answers import apply_answers
@@ -172,8 +173,8 @@ def _lead_parts(x: pl.DataFrame) -> pl.DataFrame:
     """`x` (id_raw, name, `_lead`: an off-roster row) with `_idn` and `_name`: the ID text and name a
     lead's key is made of, the whole ID and name that the lead rows of `x` show filled in."""
     idn = id_text(_col(x, "id_raw"))
-    name = (_col(x, "name").str.replace_all(r"\s", "").str.replace_many(["•", ".", "・", "＊"], ["·"] * 3 + ["*"])
-            .str.replace_all(OTHER_MASKS, "*"))
+    name = (_col(x, "name").str.replace_all(r"\s", "").str.replace_all(DOTS, "·")
+            .str.replace_all("＊", "*", literal=True).str.replace_all(OTHER_MASKS, "*"))
     x = x.with_columns(_idn=idn, _name=name)
     idn = pl.col("_idn")  # normalised once, then cut (an eager frame would normalise it for each use)
     x = x.with_columns(_idn=pl.when(idn.str.len_chars() == 20).then(idn.str.slice(0, 18)).otherwise(idn).fill_null(""))

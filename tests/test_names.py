@@ -62,6 +62,13 @@ def test_full_pinyin_reads_homophones_alike_and_masked_names_not_at_all():
     assert full_pinyin(pl.Series(["王芳", "王方", "汪芳"])).n_unique() == 1
 
 
+def test_a_hyphen_between_a_names_parts_is_its_middle_dot():
+    """Systems with no dot to type write 阿依古丽-买买提 (or a full-width －): it compared as a name
+    with a character added (or changed)."""
+    assert nn("阿依古丽-买买提", "阿依古丽－买买提", "阿依古丽‐买买提", "-").to_list() == ["阿依古丽·买买提"] * 3 + [None]
+    assert levels([("阿依古丽-买买提", "阿依古丽·买买提")]) == ["exact"]
+
+
 def test_a_whole_name_written_without_its_middle_dot_is_the_same_name():
     """A Uyghur name's parts are written apart by a dot, or by a space (dropped with the spaces),
     or run together (阿不都热合曼买买提): the same name, not one with a character dropped. It
