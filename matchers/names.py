@@ -235,9 +235,9 @@ class NameCodes:
     characters are `chars[offsets[i]:offsets[i + 1]]`. Pairs of names are then compared as
     arrays of codes, never as strings."""
     names: pl.Series
-    text: np.ndarray    # the same names as Python strings without their middle dots (for rapidfuzz), built once
+    text: np.ndarray    # the same names as Python strings, without their middle dots (for rapidfuzz), built once
     parts: np.ndarray   # a name written in parts (阿不都热合曼·买买提): its parts, as a set; else None
-    bare: np.ndarray    # their lengths (阿不都热合曼·买买提: 9)
+    bare: np.ndarray    # the lengths of `text` (阿不都热合曼·买买提: 9)
     shown: np.ndarray   # the fewest characters a name can have (`_shown_len`)
     offsets: np.ndarray
     chars: np.ndarray
@@ -262,7 +262,8 @@ class NameCodes:
             parts=np.asarray([frozenset(p for p in n.split("·") if p) if "·" in n else None for n in names.to_list()],
                              dtype=object),
             bare=bare.str.len_chars().to_numpy().astype(np.int64),
-            shown=pl.select(_shown_len(pl.lit(names))).to_series().to_numpy().astype(np.int64), offsets=np.concatenate([[0], np.cumsum(length)]), chars=chars,
+            shown=pl.select(_shown_len(pl.lit(names))).to_series().to_numpy().astype(np.int64),
+            offsets=np.concatenate([[0], np.cumsum(length)]), chars=chars,
             pinyin=np.array([py_id[py[chr(c)]] for c in cps], dtype=np.int64)[np.searchsorted(cps, chars)],
             length=length,
             pre=pl.select(pl.when(masked).then(names.str.extract(r"^([^*]*)", 1).str.len_chars())

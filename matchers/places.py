@@ -13,7 +13,6 @@ from config import PlaceNames
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
 
-
 def _alt(words: Collection[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
@@ -81,14 +80,14 @@ def place_key(value: str | None, level: str = "village", names: PlaceNames = Pla
     第三组 / 3组 / 三村民小组 -> 3 (level="group"); the units are `names`' (`MatchingConfig.places`:
     苏木, 嘎查, 屯, a 民族乡's people). Empty -> None.
     A place written under its higher units (埇桥区大店镇, 宿州市埇桥区大店镇叶岗村, 叶岗村3组) is the
-    place itself: each leading unit (`_HIGHER`) is cut while a stem of the place is left (镇东村
+    place itself: each leading unit (`_grammar`) is cut while a stem of the place is left (镇东村
     and 新市镇 stay whole: 东, or nothing, is no name); a village written with its group after it
     (王庄村3组, 大定村那然屯: `village_and_group`) is the village. Roster and records are read alike."""
     if value is None:
         return None
     v = _clean(value)
     if level == "village":
-        v = _clean(village_and_group(v, names)[0])
+        v = village_and_group(v, names)[0]
     min_stem = 1 if level == "group" else 2
     higher = _grammar(names)[1][level]
     for _ in range(_MAX_HIGHER):
