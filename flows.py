@@ -316,7 +316,7 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         count=pl.col("failed").cast(pl.Int64),
     ).write_parquet(paths.work / "findings_ids.parquet")
     roster_check_fails(roster).write_parquet(paths.work / "findings_roster_ids.parquet")
-    reference.shared_household_ids(roster, cfg.matching.head_relations).write_parquet(
+    reference.shared_household_ids(roster, cfg.matching.head_relations, cfg.matching.places).write_parquet(
         paths.work / "findings_roster_households.parquet")
     reference.households_without_head(roster, cfg.matching.head_relations).write_parquet(
         paths.work / "findings_roster_heads.parquet")
@@ -326,7 +326,7 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         paths.work / "findings_roster_columns.parquet")
     if "water" in kinds:
         water = pl.read_parquet(paths.work / "water.parquet")
-        resolved = resolve_places(water, roster, cfg.matching.whole_village_groups)
+        resolved = resolve_places(water, roster, cfg.matching.whole_village_groups, cfg.matching.places)
         resolved.write_parquet(paths.work / "water_places.parquet")
         places_not_found(water, resolved).write_parquet(paths.work / "findings_places.parquet")
     return {k: int(v) for k, v in links.group_by("decision").len().iter_rows()}
@@ -512,7 +512,8 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         files = pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == cfg.kinds["feedback"].folder)
         accepted, unanswered, refused = feedback.check_feedback(
             returned, issued, as_of, cfg.feedback, delivery_ranks(files, cfg.inbox.later_marks), period=period,
-            townships=pl.read_parquet(paths.work / "roster.parquet", columns=["township"])["township"].unique())
+            townships=pl.read_parquet(paths.work / "roster.parquet", columns=["township"])["township"].unique(),
+            places=cfg.matching.places)
         overruled, findings = feedback.disagreements(accepted)
         findings = pl.concat([findings, feedback.year_slips(returned, accepted)])
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
@@ -703,7 +704,7 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
                                   "the lists' 网格员 and 网格员电话 are empty", count=1)],
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_grid.parquet")
     else:  # (its 户编号 as the roster writes them, for the lists here and the report in `publish`)
-        grid, note = reference.align_grid(grid, roster)
+        grid, note = reference.align_grid(grid, roster, cfg.matching.places)
         grid.write_parquet(work / "grid.parquet")
         note.write_parquet(work / "findings_grid_ids.parquet")
         reference.grid_phones_destroyed(grid).write_parquet(work / "findings_grid_phones.parquet")

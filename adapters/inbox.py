@@ -924,7 +924,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
             latest[kind], late = set_aside_future_dates(latest[kind], latest_date, cfg.inbox.planned_date_fields)
             rejected.append(late)
     if "roster" in latest:
-        latest["roster"] = split_shared_households(latest["roster"])
+        latest["roster"] = split_shared_households(latest["roster"], cfg.matching.places)
     rejected = pl.concat(rejected).cast(REJECTED_SCHEMA).sort(delivery_place(pl.col("file"), ranks), maintain_order=True)
     return latest, rejected, superseded, rows_read, unread
 

@@ -36,6 +36,27 @@ class KindSpec:
     blank_unreadable: tuple[str, ...] = ()  # fields whose bad value is left empty, its row kept
 
 
+PEOPLES = ("蒙古族", "回族", "藏族", "维吾尔族", "苗族", "彝族", "壮族", "布依族", "朝鲜族", "满族", "侗族", "瑶族", "白族",
+           "土家族", "哈尼族", "哈萨克族", "傣族", "黎族", "傈僳族", "佤族", "畲族", "高山族", "拉祜族", "水族", "东乡族",
+           "纳西族", "景颇族", "柯尔克孜族", "土族", "达斡尔族", "仫佬族", "羌族", "布朗族", "撒拉族", "毛南族", "仡佬族",
+           "锡伯族", "阿昌族", "普米族", "塔吉克族", "怒族", "乌孜别克族", "俄罗斯族", "鄂温克族", "德昂族", "保安族",
+           "裕固族", "京族", "塔塔尔族", "独龙族", "鄂伦春族", "赫哲族", "门巴族", "珞巴族", "基诺族", "民族")
+
+
+@dataclass(frozen=True)
+class PlaceNames:
+    """The units a place's name is compared without (`matchers.places.place_key`: 王庄 / 王庄村 /
+    王庄村委会), per level, and the county-level units a place may be written under (埇桥区大店镇).
+    `peoples`: a 民族乡's people, cut with its unit (竹核彝族乡 = 竹核乡 = 竹核)."""
+
+    county: tuple[str, ...] = ("省", "市", "县", "区", "旗")
+    township: tuple[str, ...] = ("人民政府", "街道办事处", "办事处", "街道", "苏木", "镇", "乡")
+    village: tuple[str, ...] = ("社区居民委员会", "居民委员会", "村民委员会", "社区居委会", "村委会", "居委会", "村委", "居委", "社区",
+                                "行政村", "嘎查", "村")
+    group: tuple[str, ...] = ("村民小组", "村民组", "小组", "组", "队", "屯", "社")
+    peoples: tuple[str, ...] = PEOPLES
+
+
 @dataclass(frozen=True)
 class MatchingConfig:
     county_population: int = 0
@@ -44,6 +65,8 @@ class MatchingConfig:
     review_threshold: float = 0.5
     ambiguity_ratio: float = 0.2
     birth_years: int = 80
+    birth_day_crowding: float = 3.0
+    birth_day_strength: float = 20.0
     min_kept_for_id_block: int = 7
     id_block_name_key_above: float = 8.0
     pair_chunk: int = 2_000_000
@@ -82,7 +105,7 @@ class MatchingConfig:
         "one-differs": 0.9, "two-differ": 0.05, "disagree": 0.05})
     name_levels: dict[str, float] = field(default_factory=lambda: {
         "exact": 0.90, "masked-agree": 0.90, "homophone": 0.03, "swapped": 0.01, "dropped": 0.01, "added": 0.005, "one-char": 0.02,
-        "surname-only": 0.015, "disagree": 0.01})
+        "one-part": 0.01, "surname-only": 0.015, "disagree": 0.01})
     no_link_name_levels: tuple[str, ...] = ("disagree",)
     place_levels: dict[str, float] = field(default_factory=lambda: {
         "village": 0.90, "township": 0.07, "disagree": 0.03})
@@ -92,13 +115,15 @@ class MatchingConfig:
     role_levels: dict[str, float] = field(default_factory=lambda: {"head": 0.95, "member": 0.05})
     prior_groups: dict[str, str] = field(default_factory=lambda: {"assistance_pay": "医疗救助"})
     place_hint_fields: tuple[str, ...] = ("facility", "school")
-    whole_village_groups: tuple[str, ...] = ("全村", "全部", "全组", "各组", "所有组", "全村各组", "整村", "无", "-", "—", "/")
+    whole_village_groups: tuple[str, ...] = ("全村", "全部", "全组", "各组", "所有组", "全村各组", "整村", "无", "-", "—", "/", "全嘎查",
+                                             "全社区", "全居")
     place_hint_strength: float = 50.0
     place_hint_z: float = 1.645
     age_prior_strength: float = 30.0
     age_band_years: int = 10
     record_id_slips: int = 2
     match_threshold_by_dept: dict[str, float] = field(default_factory=dict)
+    places: PlaceNames = field(default_factory=PlaceNames)
 
     def __post_init__(self) -> None:
         if unknown := set(self.no_link_name_levels) - set(self.name_levels):
@@ -219,11 +244,17 @@ class InboxConfig:
 
 @dataclass(frozen=True)
 class FeedbackConfig:
-    """Township feedback loop: township-name endings ignored when comparing names, and the
-    office that gets verified warnings of a risk type missing from `[dispatch]`."""
+    """Township feedback loop: the office that gets verified warnings of a risk type missing from
+    `[dispatch]`. (A returned row's or file's township is compared as places are:
+    `MatchingConfig.places`.)"""
 
-    township_suffixes: tuple[str, ...] = ("街道办事处", "办事处", "街道", "镇", "乡")
     unmapped_department: str = "乡村振兴局"
+
+
+# Settings a config copied before may still hold that are no longer read: accepted and left
+# aside, so that such a copy, and a period's stored settings when it is run again, still load.
+# feedback.township_suffixes: township names are compared as every place is ([matching.places]).
+RETIRED = {"feedback": frozenset({"township_suffixes"})}
 
 
 @dataclass(frozen=True)
@@ -324,6 +355,13 @@ def _matching(raw: dict[str, Any], folders: dict[str, list[str]]) -> MatchingCon
                 raise ValueError(f"matching.match_threshold_by_dept: unknown department {name!r}")
             canon[folder] = value
         raw = dict(raw, match_threshold_by_dept=canon)
+    if isinstance(raw.get("name_levels"), dict):  # (a copy made before a level existed: the default's m)
+        raw = dict(raw, name_levels={**MatchingConfig().name_levels, **raw["name_levels"]})
+    if isinstance(raw.get("places"), dict):
+        if unknown := sorted(set(raw["places"]) - {f.name for f in dataclasses.fields(PlaceNames)}):
+            raise ValueError(f"matching.places.{unknown[0]}: unknown key (its levels are "
+                             f"{', '.join(f.name for f in dataclasses.fields(PlaceNames))})")
+        raw = dict(raw, places=PlaceNames(**{k: tuple(v) for k, v in raw["places"].items()}))
     return MatchingConfig(**raw)
 
 
@@ -388,7 +426,8 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
         raw=raw,
         dispatch={str(k): str(v) for k, v in raw.get("dispatch", {}).items()},
         feedback=FeedbackConfig(**{
-            k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("feedback", {}).items()}),
+            k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("feedback", {}).items()
+            if k not in RETIRED["feedback"]}),
         inbox=InboxConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("inbox", {}).items()}),
     )
 
@@ -437,7 +476,7 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
     settings = {"run": RunConfig, "inbox": InboxConfig, "matching": MatchingConfig, "feedback": FeedbackConfig}
     for section, cls in settings.items():
         if isinstance(raw.get(section), dict):
-            known = {f.name for f in dataclasses.fields(cls)} | set(default.get(section, {}))
+            known = {f.name for f in dataclasses.fields(cls)} | set(default.get(section, {})) | RETIRED.get(section, set())
             if unknown := sorted(set(raw[section]) - known):
                 raise ValueError(f"{section}.{unknown[0]}: unknown key (a typo? config/default.toml's [{section}] "
                                  f"has no such setting)")

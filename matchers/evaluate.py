@@ -138,8 +138,8 @@ def indistinguishable(records: pl.DataFrame, roster: pl.DataFrame, truth: pl.Dat
                         .str.to_uppercase(), "pname": col(roster, "name"), "ptn": col(roster, "township"),
                         "pvn": col(roster, "village"), "phead": rel.is_in(list(head_relations))})
     norm = lambda prefix: [normalize_name(pl.col(f"{prefix}name")).alias(f"{prefix}name"),  # noqa: E731
-                           normalize_place(pl.col(f"{prefix}tn"), "township").alias(f"{prefix}tn"),
-                           normalize_place(pl.col(f"{prefix}vn")).alias(f"{prefix}vn")]
+                           normalize_place(pl.col(f"{prefix}tn"), "township", matching.places).alias(f"{prefix}tn"),
+                           normalize_place(pl.col(f"{prefix}vn"), "village", matching.places).alias(f"{prefix}vn")]
     rec, ros = rec.with_columns(norm("r")), ros.with_columns(norm("p"))
     me = rec.join(t, on=["dept", "record_id"]).join(
         ros.rename({c: "t" + c[1:] for c in ros.columns}), left_on="tp", right_on="tid")

@@ -116,8 +116,8 @@ def _prepare_records(records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame
     rec = normalize_ids(pl.DataFrame({
         "rid": pl.int_range(records.height, dtype=pl.UInt32, eager=True), "id_raw": col("id_raw"),
         "rname": _per_value(col("name"), normalize_name),
-        "tn": _per_value(col("township"), lambda e: normalize_place(e, "township")),
-        "vn": _per_value(col("village"), lambda e: normalize_place(e, "village")),
+        "tn": _per_value(col("township"), lambda e: normalize_place(e, "township", cfg.places)),
+        "vn": _per_value(col("village"), lambda e: normalize_place(e, "village", cfg.places)),
     }))
     rec = id_from_record_number(rec, records, cfg)
     return pl.concat([rec, edge_pinyin(rec["rname"])], how="horizontal").with_columns(
@@ -220,8 +220,8 @@ def _prepare_roster(roster: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
         chead=pl.when(relation.is_not_null() & (relation != "")).then(relation.is_in(list(cfg.head_relations))),
     ).with_columns(
         cname=_per_value(roster["name"].cast(pl.Utf8), normalize_name),
-        ctn=_per_value(roster["township"].cast(pl.Utf8), lambda e: normalize_place(e, "township")),
-        cvn=_per_value(roster["village"].cast(pl.Utf8), normalize_place),
+        ctn=_per_value(roster["township"].cast(pl.Utf8), lambda e: normalize_place(e, "township", cfg.places)),
+        cvn=_per_value(roster["village"].cast(pl.Utf8), lambda e: normalize_place(e, "village", cfg.places)),
     ).with_columns(csurname=pl.col("cname").str.slice(0, 1))
     return pl.concat([ros, edge_pinyin(ros["cname"]).rename({"first_py": "cfirst_py", "last_py": "clast_py"})],
                      how="horizontal")
@@ -404,7 +404,7 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
         "AND r.vn = p.cvn AND (r.tn IS NULL OR r.tn = p.ctn)",
         "SELECT r.rid, p.pidx, 'name+township' AS pass FROM left_ r JOIN ros p ON r.surname = p.csurname "
         "AND r.tn = p.ctn AND (r.last_py IS NULL OR r.last_py = p.clast_py) WHERE r.vn IS NULL",
-        "SELECT r.rid, p.pidx, 'name' AS pass FROM left_ r JOIN ros p ON r.rname = p.cname "
+        "SELECT r.rid, p.pidx, 'name' AS pass FROM left_ r JOIN ros p ON replace(r.rname, '·', '') = replace(p.cname, '·', '') "
         "WHERE r.vn IS NULL AND r.tn IS NULL",
     ])
     con.close()
@@ -451,8 +451,24 @@ def _sql(con: duckdb.DuckDBPyConnection, parts: list[str], **extra) -> pl.DataFr
     return con.sql(" UNION ALL ".join(parts)).pl().cast(empty.schema)
 
 
+def _crowded_days(ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+    """(_md, _x): the birth month-days (MMDD) the roster's IDs show at least `birth_day_crowding`
+    times as often as chance (1 in 365.25), and by how much: 01-01 or 07-01, written where a
+    person's birthday was not known, holds in some counties one elderly person in two. The
+    ratio is shrunk towards 1 by `birth_day_strength` pseudo-persons (a small roster's three
+    persons of one day are chance)."""
+    if cfg.birth_day_crowding <= 0 or ros.is_empty():
+        return pl.DataFrame(schema={"_md": pl.Utf8, "_x": pl.Float64})
+    md = ros.select(_md=pl.col("id_number").str.slice(10, 4)).filter(pl.col("_md").str.contains(r"^[0-9]{4}$"))
+    expected, s = md.height / 365.25, cfg.birth_day_strength
+    return (md.group_by("_md").agg(_x=(pl.len() + s) / (expected + s))
+            .filter(pl.col("_x") >= cfg.birth_day_crowding))
+
+
 def _id_u(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
-    """Per record: u_id = P(a random person's ID agrees on every kept position)."""
+    """Per record: u_id = P(a random person's ID agrees on every kept position). Birth dates are
+    taken as spread evenly over `birth_years`, except a month-day the roster crowds
+    (`_crowded_days`): a record keeping it is that much likelier a stranger's."""
     n = ros.height
     region_u = _region_count(rec, ros).select("rid", u_region=(pl.col("n_region") + 1) / (n + 2))
     kept = pl.col("kept")
@@ -465,8 +481,12 @@ def _id_u(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataF
         * pl.when(bit(16)).then(0.1).otherwise(1.0)
         * pl.when(bit(17) & ~kept.str.starts_with("1" * 17)).then(1 / 11).otherwise(1.0)
     )
+    out = rec.select("rid", "k", u_rest=u, _md=pl.when(kept.str.slice(10, 4) == "1111").then(pl.col("id_norm").str.slice(10, 4)))
+    crowded = _crowded_days(ros, cfg)
+    if crowded.height:
+        out = out.join(crowded, on="_md", how="left").with_columns(u_rest=pl.col("u_rest") * pl.col("_x").fill_null(1.0))
     return (
-        rec.select("rid", "k", u_rest=u).join(region_u, on="rid", how="left")
+        out.join(region_u, on="rid", how="left")
         .select("rid", "k", u_id=pl.col("u_region").fill_null(1.0) * pl.col("u_rest"))
     )
 
@@ -823,6 +843,7 @@ def _score(pairs: pl.DataFrame, ctx: dict, cfg: MatchingConfig) -> pl.DataFrame:
         .when(pl.col("name_level") == "dropped").then(pl.col("u_dropped"))
         .when(pl.col("name_level") == "added").then(pl.col("u_added"))
         .when(pl.col("name_level") == "one-char").then(pl.col("u_one_char"))
+        .when(pl.col("name_level") == "one-part").then(pl.col("u_one_part"))
         .when(pl.col("name_level") == "surname-only").then(pl.col("u_surname"))
         .otherwise(1.0)
     )
@@ -887,7 +908,8 @@ def _per_record(rid: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return rid[first].astype(np.int64), W[first]
 
 
-UNMASKED_NAME_LEVELS = ("exact", "homophone", "swapped", "dropped", "added", "one-char", "surname-only", "disagree")
+UNMASKED_NAME_LEVELS = ("exact", "homophone", "swapped", "dropped", "added", "one-char", "surname-only", "disagree",
+                        "one-part")
 
 
 def _pair_p(rid: np.ndarray, w: np.ndarray, W: np.ndarray, run: _Run, cfg: MatchingConfig) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Chinese names: normalisation, per-name chance agreement (u) from roster frequencies, and
 pairwise comparison levels (exact, masked-agree, homophone, swapped, dropped, added, one-char,
-surname-only, disagree).
+one-part, surname-only, disagree).
 
 Level m-probabilities are data (`MatchingConfig.name_levels`); u-probabilities are estimated
 from the roster's surname / given-name character / pinyin frequencies.
@@ -20,6 +20,9 @@ from rapidfuzz.distance import OSA, Levenshtein
 from matchers.ids import OTHER_MASKS
 
 _T2S = opencc.OpenCC("t2s")
+# the middle dots a name written in parts is written with (阿依古丽·买买提, •, ., ・ ..., or a
+# hyphen where a system had no dot to type: 阿依古丽-买买提), read as ·
+DOTS = r"[·•・.．‧∙⋅\-‐‑－]"
 
 
 def _t2s_batch(s: pl.Series) -> pl.Series:
@@ -38,11 +41,25 @@ def normalize_name(expr: pl.Expr) -> pl.Expr:
     """Strip spaces, NFKC, `＊` and other mask characters (`matchers.ids.MASKS`: 张●明) -> `*`,
     middle dots `·•.・` -> `·`, traditional -> simplified. Empty or all-punctuation names become null."""
     e = (
-        expr.cast(pl.Utf8).str.replace_all(r"\s", "").str.replace_all(r"[·•・.．‧∙⋅]", "·")
-        .str.normalize("NFKC").str.replace_all(r"[·•・.．‧∙⋅]", "·").str.strip_chars("·").str.replace_all(OTHER_MASKS, "*")
+        expr.cast(pl.Utf8).str.replace_all(r"\s", "").str.replace_all(DOTS, "·")
+        .str.normalize("NFKC").str.replace_all(DOTS, "·").str.strip_chars("·").str.replace_all(OTHER_MASKS, "*")
     )
     e = e.map_batches(_t2s_batch, return_dtype=pl.Utf8)
     return pl.when(e.str.len_chars() > 0).then(e)
+
+
+def _bare(name: pl.Expr) -> pl.Expr:
+    """A name without its middle dots, as two whole names are compared (`compare_codes`)."""
+    return name.str.replace_all("·", "", literal=True)
+
+
+def _shown_len(name: pl.Expr) -> pl.Expr:
+    """The fewest characters a name can have: its length; for a masked name written in parts
+    (买买**·塔依尔, 艾力**·买买提) its shown characters, as systems mask a part with a fixed `**`
+    whatever it hides (买买提's 提, or nothing of 艾力)."""
+    parts_masked = name.str.contains("·", literal=True) & name.str.contains("*", literal=True)
+    return pl.when(parts_masked).then(name.str.replace_all("*", "", literal=True).str.len_chars()).otherwise(
+        name.str.len_chars())
 
 
 def _pinyin_map(chars: list[str]) -> dict[str, str]:
@@ -63,10 +80,12 @@ def edge_pinyin(names: pl.Series) -> pl.DataFrame:
 def full_pinyin(names: pl.Series) -> pl.Series:
     """Per normalised name: the toneless pinyin of every character, space-separated (null when
     a character is masked or the name is missing). A whole-name key that survives homophones
-    and traditional forms (宋锋军 and 宋峰军 both read song feng jun)."""
+    and traditional forms (宋锋军 and 宋峰军 both read song feng jun), and middle dots (阿依古丽·买买提
+    and 阿依古丽买买提 read alike)."""
     whole = names.filter(~names.str.contains("*", literal=True)).drop_nulls().unique()
-    py = _pinyin_map(whole.str.split("").explode().unique().to_list())
-    read = whole.str.split("").list.eval(pl.element().replace_strict(py, default=None, return_dtype=pl.Utf8)).list.join(" ")
+    bare = whole.str.replace_all("·", "", literal=True)  # (`_bare`)
+    py = _pinyin_map(bare.str.split("").explode().unique().to_list())
+    read = bare.str.split("").list.eval(pl.element().replace_strict(py, default=None, return_dtype=pl.Utf8)).list.join(" ")
     return names.replace_strict(whole, read, default=None, return_dtype=pl.Utf8)
 
 
@@ -111,7 +130,15 @@ def name_stats(roster_names: pl.Series) -> dict[str, pl.DataFrame]:
     ).len("cnt")
     return {"char": freq("ch"), "py": freq("py"), "len": length, "pinyin": pl.DataFrame(
         {"ch": list(py), "py": list(py.values())}, schema={"ch": pl.Utf8, "py": pl.Utf8}),
-        "exact": names.group_by("name").len("cnt"), "shape": shape, "n": pl.DataFrame({"n": [n]})}
+        "exact": names.group_by(bare=_bare(pl.col("name"))).len("cnt"), "shape": shape, "n": pl.DataFrame({"n": [n]}),
+        "parts": _parts(names).group_by("part").agg(cnt=pl.col("name").n_unique())}
+
+
+def _parts(names: pl.DataFrame) -> pl.DataFrame:
+    """name, part: each part of a name written in parts (阿不都热合曼·买买提: 阿不都热合曼, 买买提)."""
+    return (names.filter(pl.col("name").str.contains("·", literal=True))
+            .with_columns(part=pl.col("name").str.split("·")).explode("part").filter(pl.col("part") != "")
+            .select("name", "part"))
 
 
 def _empirical_u(names: pl.DataFrame, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
@@ -134,7 +161,7 @@ def _empirical_u(names: pl.DataFrame, stats: dict[str, pl.DataFrame]) -> pl.Data
         & ((pl.col("suf") == "") | (pl.col("last") == pl.col("suf")))
         & (pl.col("clen") >= pl.col("rlen"))
     ).group_by("name").agg(pl.col("cnt").sum())
-    exact = names.join(stats["exact"], on="name", how="inner")
+    exact = names.with_columns(bare=_bare(pl.col("name"))).join(stats["exact"], on="bare", how="inner")
     return pl.concat([cnt.select("name", "cnt"), exact.select("name", "cnt")]).select(
         "name", u_emp=(pl.col("cnt") - 1) / n)
 
@@ -142,7 +169,8 @@ def _empirical_u(names: pl.DataFrame, stats: dict[str, pl.DataFrame]) -> pl.Data
 def name_u(names: pl.Series, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """Per distinct normalised (possibly masked) name: chance that a random person's name
     compares at each level: u_exact (visible chars agree), u_homophone, u_swapped, u_dropped,
-    u_added, u_one_char, u_surname."""
+    u_added, u_one_char, u_one_part (the share of roster names of which it is a part, or that are
+    one of its parts: 艾尔肯 against 艾尔肯·阿不都拉; at least u_exact), u_surname."""
     ch = _chars(pl.DataFrame({"name": names}), "name")
     py = stats["pinyin"]
     missing = ch.filter(~pl.col("ch").is_in(py["ch"].implode()))["ch"].unique().to_list()
@@ -165,7 +193,7 @@ def name_u(names: pl.Series, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
     )
     out = (
         pl.DataFrame({"name": names}).drop_nulls().unique()
-        .with_columns(rlen=pl.col("name").str.len_chars())
+        .with_columns(rlen=_shown_len(pl.col("name")))
         .join(per, on="name", how="left")
         .join(stats["len"], on="rlen", how="left")
         .join(stats["len"].select(rlen=pl.col("rlen") - 1, p_up="p_len"), on="rlen", how="left")
@@ -176,6 +204,12 @@ def name_u(names: pl.Series, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
         )
     )
     out = out.join(_empirical_u(out.select("name"), stats), on="name", how="left")
+    n = stats["n"]["n"][0]
+    whole = out.filter(~pl.col("name").str.contains("*", literal=True)).select("name")
+    as_part = whole.join(stats["parts"], left_on="name", right_on="part").select("name", c1="cnt")
+    of_parts = (_parts(whole).join(stats["exact"], left_on="part", right_on="bare")
+                .group_by("name").agg(c2=pl.col("cnt").sum()))
+    out = out.join(as_part, on="name", how="left").join(of_parts, on="name", how="left")
     u_exact = pl.max_horizontal(pl.col("p_len") * pl.col("lf").exp(), pl.col("u_emp").fill_null(0))
     return out.select(
         "name",
@@ -185,12 +219,13 @@ def name_u(names: pl.Series, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
         u_dropped=pl.min_horizontal(u_exact * pl.col("p_up") / pl.col("p_len") * pl.col("rlen"), 1.0),
         u_added=pl.min_horizontal(u_exact * pl.col("p_down") / pl.col("p_len") * pl.col("inv"), 1.0),
         u_one_char=pl.min_horizontal(u_exact * (pl.col("inv_g") + 1), 1.0),
+        u_one_part=pl.min_horizontal(pl.max_horizontal((pl.col("c1").fill_null(0) + pl.col("c2").fill_null(0)) / n, u_exact), 1.0),
         u_surname=pl.col("f_s").fill_null(1.0),
     )
 
 
 LEVELS = ("missing", "exact", "masked-agree", "homophone", "swapped", "dropped", "added", "one-char",
-          "surname-only", "disagree")
+          "one-part", "surname-only", "disagree")
 
 
 @dataclass(frozen=True)
@@ -200,7 +235,10 @@ class NameCodes:
     characters are `chars[offsets[i]:offsets[i + 1]]`. Pairs of names are then compared as
     arrays of codes, never as strings."""
     names: pl.Series
-    text: np.ndarray    # the same names as Python strings (for rapidfuzz), built once
+    text: np.ndarray    # the same names as Python strings, without their middle dots (for rapidfuzz), built once
+    parts: np.ndarray   # a name written in parts (阿不都热合曼·买买提): its parts, as a set; else None
+    bare: np.ndarray    # the lengths of `text` (阿不都热合曼·买买提: 9)
+    shown: np.ndarray   # the fewest characters a name can have (`_shown_len`)
     offsets: np.ndarray
     chars: np.ndarray
     pinyin: np.ndarray
@@ -218,8 +256,14 @@ class NameCodes:
         py = _pinyin_map([chr(c) for c in cps])
         py_id = {v: i for i, v in enumerate(sorted(set(py.values())))}
         masked = names.str.contains(r"\*", literal=False)
+        bare = names.str.replace_all("·", "", literal=True)
         return cls(
-            names=names, text=np.asarray(names.to_list(), dtype=object), offsets=np.concatenate([[0], np.cumsum(length)]), chars=chars,
+            names=names, text=np.asarray(bare.to_list(), dtype=object),
+            parts=np.asarray([frozenset(p for p in n.split("·") if p) if "·" in n else None for n in names.to_list()],
+                             dtype=object),
+            bare=bare.str.len_chars().to_numpy().astype(np.int64),
+            shown=pl.select(_shown_len(pl.lit(names))).to_series().to_numpy().astype(np.int64),
+            offsets=np.concatenate([[0], np.cumsum(length)]), chars=chars,
             pinyin=np.array([py_id[py[chr(c)]] for c in cps], dtype=np.int64)[np.searchsorted(cps, chars)],
             length=length,
             pre=pl.select(pl.when(masked).then(names.str.extract(r"^([^*]*)", 1).str.len_chars())
@@ -243,13 +287,20 @@ def compare_names(rec: pl.Series, ros: pl.Series) -> pl.Series:
 def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series:
     """Level label per pair of coded names: exact, masked-agree, homophone, swapped (two
     adjacent chars), dropped (record lacks one char), added (record has one extra), one-char
-    (one char differs), surname-only, disagree, or missing (nothing visible).
+    (one char differs), one-part (one whole name is a part of the other, written in parts: a
+    Uyghur's own name without the father's, 艾尔肯 for 艾尔肯·阿不都拉), surname-only, disagree, or
+    missing (nothing visible).
 
     A masked record name (`张*明`, `张**`, `张*`, `*明`) shows a prefix and a suffix; it agrees
-    with a roster name that starts and ends with them and is at least as long. A masked name on
+    with a roster name that starts and ends with them and is at least as long (a name written
+    in parts, as long as its shown characters: 买买**·塔依尔 is 买买提·塔依尔, 艾力**·买买提 is
+    艾力·买买提, their `**` a fixed mask). A masked name on
     the right is compared the same way round (its visible characters against the left name);
     two masked names agree when every character both show agrees (`*` hides any number), and
-    are `missing` (nothing compared) when they show no position in common (张* and *明)."""
+    are `missing` (nothing compared) when they show no position in common (张* and *明). Two
+    whole names are compared without their middle dots: 阿不都热合曼买买提 (or 阿不都热合曼 买买提)
+    is 阿不都热合曼·买买提 exactly, the dot being how the parts are written apart, not a character
+    the record dropped."""
     r, c = rec.to_numpy().astype(np.int64), ros.to_numpy().astype(np.int64)
     turn = ~codes.masked[r] & codes.masked[c]
     r, c = np.where(turn, c, r), np.where(turn, r, c)
@@ -276,14 +327,14 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
         tally(sel, off[r[sel] + 1] - j, off[c[sel] + 1] - j, cl[sel] >= j)
     n_vis = pre + suf
     same = r == c
-    len_ok = np.where(m, (cl >= rl) | both, cl == rl)
+    len_ok = np.where(m, (cl >= codes.shown[r]) | both, cl == rl)
     first_r, first_c = ch[np.minimum(off[r], len(ch) - 1)], ch[np.minimum(off[c], len(ch) - 1)]
     sur = (pre > 0) & (cl > 0) & (first_r == first_c)
     sur_hidden = (rl > 0) & (pre == 0)
     # Edit distances, for distinct unmasked pairs only (a masked name is compared position by
-    # position). OSA counts an adjacent swap as one edit, Levenshtein as two: OSA 1 with
-    # Levenshtein 2 at equal length is a swap, not a changed character.
-    osa, lev = np.full(len(r), 99), np.full(len(r), 99)
+    # position), without middle dots. OSA counts an adjacent swap as one edit, Levenshtein as
+    # two: OSA 1 with Levenshtein 2 at equal length is a swap, not a changed character.
+    osa, lev, part = np.full(len(r), 99), np.full(len(r), 99), np.zeros(len(r), bool)
     todo = np.flatnonzero(~m & ~same)
     if len(todo):
         key = r[todo] * len(codes.length) + c[todo]
@@ -293,17 +344,27 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
         osa[todo] = d[back]
         # Levenshtein tells a swap from a changed character: needed only at OSA 1, equal length
         ask = np.flatnonzero(d == 1)
-        ask = ask[codes.length[uniq[ask] // len(codes.length)] == codes.length[uniq[ask] % len(codes.length)]]
+        ask = ask[codes.bare[uniq[ask] // len(codes.length)] == codes.bare[uniq[ask] % len(codes.length)]]
         dl = np.full(len(uniq), 99)
         dl[ask] = process.cpdist(rs[ask].tolist(), cs[ask].tolist(), scorer=Levenshtein.distance, workers=-1)
         lev[todo] = dl[back]
+        # one whole name a part of the other (only names written in parts have parts)
+        ri, ci = uniq // len(codes.length), uniq % len(codes.length)
+        pr, pc = codes.parts[ri], codes.parts[ci]
+        some = np.flatnonzero(np.not_equal(pr, None) | np.not_equal(pc, None))
+        hit = np.zeros(len(uniq), bool)
+        hit[some] = [(b is not None and codes.text[i] in b) or (a is not None and codes.text[j] in a)
+                     for i, j, a, b in zip(ri[some], ci[some], pr[some], pc[some])]
+        part[todo] = hit[back]
     one = ~m & (osa == 1)
+    br, bc = codes.bare[r], codes.bare[c]
     agree = len_ok & (n_eq == n_vis)
     level = np.select(
-        [(n_vis == 0) | (both & agree & (n_both == 0)), ~m & same, m & agree, len_ok & (n_py == n_vis),
-         one & (rl == cl) & (lev == 2), one & (rl + 1 == cl), one & (rl == cl + 1),
-         (sur | sur_hidden) & ((one & (rl == cl)) | (m & len_ok & (n_eq == n_vis - 1) & (n_vis >= 2))),
+        [(n_vis == 0) | (both & agree & (n_both == 0)), ~m & (same | (osa == 0)), m & agree, len_ok & (n_py == n_vis),
+         one & (br == bc) & (lev == 2), one & (br + 1 == bc), one & (br == bc + 1),
+         (sur | sur_hidden) & ((one & (br == bc)) | (m & len_ok & (n_eq == n_vis - 1) & (n_vis >= 2))),
+         ~m & part,
          sur],
-        list(range(9)), default=9,
+        list(range(10)), default=10,
     )
     return pl.Series("name_level", LEVELS, pl.Utf8).gather(pl.Series(level, dtype=pl.UInt32))

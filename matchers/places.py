@@ -2,61 +2,100 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Collection
 
 import polars as pl
 
+from config import PlaceNames
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
-_SUFFIX = {
-    "village": r"(社区居民委员会|居民委员会|村民委员会|社区居委会|村委会|居委会|社区|行政村|村)$",
-    "township": r"(人民政府|街道办事处|办事处|街道|镇|乡)$",
-    "group": r"(村民小组|村民组|小组|组|队)$",
-}
-_SUFFIX_RE = {level: re.compile(p) for level, p in _SUFFIX.items()}
-# the units a place may be written under, cut from its front one at a time (`place_key`):
-# 安徽省宿州市埇桥区大店镇叶岗村3组 holds at most five of them
-_HIGHER_RE = {
-    "township": re.compile(r"^.*?(省|市|县|区|旗)"),
-    "village": re.compile(r"^.*?(省|市|县|区|旗|街道|办事处|镇|乡)"),
-    "group": re.compile(r"^.*?(村民委员会|村委会|居委会|社区|村(?!民))"),  # (not 村民小组's)
-}
+
+def _alt(words: Collection[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+@functools.cache
+def _grammar(names: PlaceNames) -> tuple[dict[str, re.Pattern], dict[str, re.Pattern]]:
+    """`names`' unit suffix per level (a 民族乡's people cut with its unit: 竹核彝族乡), and the
+    units a place may be written under, cut from its front one at a time (`place_key`):
+    安徽省宿州市埇桥区大店镇叶岗村3组 holds at most five of them (a group's: a village's unit, but
+    not 村民小组's 村)."""
+    suffix = {
+        "township": re.compile(f"(?:{_alt(names.peoples)})*(?:{_alt(names.township)})$"),
+        "village": re.compile(f"({_alt(names.village)})$"),
+        "group": re.compile(f"({_alt(names.group)})$"),
+    }
+    higher = {
+        "township": re.compile(f"^.*?({_alt(names.county)})"),
+        "village": re.compile(f"^.*?({_alt((*names.county, *names.township))})"),
+        "group": re.compile(f"^.*?({_alt(names.village)})(?!民)"),
+        "village_unit": re.compile(f"({_alt(names.village)})(?!民)"),  # (`village_and_group`)
+    }
+    return suffix, higher
+
+
 _MAX_HIGHER = 5
 # reason of a 水利 record whose village is found but not its group (it selects no household)
 GROUP_MISSING = "group not on roster"
 _NUM = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 
 
-def _stem(v: str, level: str, min_stem: int) -> str:
+def _stem(v: str, level: str, min_stem: int, names: PlaceNames) -> str:
     """`v` without its unit suffix, keeping at least `min_stem` characters: 永镇镇 and its short
     form 永镇 both -> 永镇. Twice: the body's name may follow the place's (王庄村村委会, 大店镇人民政府;
     楼村村委会 -> 楼村)."""
     for _ in range(2):
-        stripped = _SUFFIX_RE[level].sub("", v, count=1)
+        stripped = _grammar(names)[0][level].sub("", v, count=1)
         if len(stripped) >= min_stem:
             v = stripped
     return v
 
 
-def place_key(value: str | None, level: str = "village") -> str | None:
+def _clean(value: str) -> str:
+    return re.sub(r"[\s()（）]", "", unicodedata.normalize("NFKC", value))
+
+
+def village_and_group(value: str | None, names: PlaceNames = PlaceNames()) -> tuple[str | None, str | None]:
+    """A 行政村 cell that names a group of the village too (大定村那然屯, 王庄村3组, 大店镇王庄村委会第三组:
+    a work order's place in one cell) -> (the village, the group); any other -> (value, None). The
+    group is what follows a village's unit (`names`) and ends in a group's, a name before its unit
+    (村前屯 is one name; so is 新村组: no group's name follows)."""
+    if value is None:
+        return None, None
+    v = _clean(value)
+    suffix, higher = _grammar(names)
+    for unit in higher["village_unit"].finditer(v):  # (a unit after a name, not one that begins it: 村前屯)
+        village, group = v[:unit.end()], v[unit.end():]
+        if unit.start() >= 1 and suffix["group"].search(group) and _stem(group, "group", 0, names):
+            return village, group
+    return value, None
+
+
+def place_key(value: str | None, level: str = "village", names: PlaceNames = PlaceNames()) -> str | None:
     """王庄 / 王庄村 / 王庄村委会 / 王庄社区 -> 王庄; 时村镇 / 时村乡 -> 时村 (level="township");
     永镇镇 / 永镇 -> 永镇 (a stem keeps two characters);
-    第三组 / 3组 / 三村民小组 -> 3 (level="group"). Empty -> None.
+    第三组 / 3组 / 三村民小组 -> 3 (level="group"); the units are `names`' (`MatchingConfig.places`:
+    苏木, 嘎查, 屯, a 民族乡's people). Empty -> None.
     A place written under its higher units (埇桥区大店镇, 宿州市埇桥区大店镇叶岗村, 叶岗村3组) is the
-    place itself: each leading unit (`_HIGHER`) is cut while a stem of the place is left (镇东村
-    and 新市镇 stay whole: 东, or nothing, is no name). Roster and records are read alike."""
+    place itself: each leading unit (`_grammar`) is cut while a stem of the place is left (镇东村
+    and 新市镇 stay whole: 东, or nothing, is no name); a village written with its group after it
+    (王庄村3组, 大定村那然屯: `village_and_group`) is the village. Roster and records are read alike."""
     if value is None:
         return None
-    v = re.sub(r"[\s()（）]", "", unicodedata.normalize("NFKC", value))
+    v = _clean(value)
+    if level == "village":
+        v = village_and_group(v, names)[0]
     min_stem = 1 if level == "group" else 2
+    higher = _grammar(names)[1][level]
     for _ in range(_MAX_HIGHER):
-        unit = _HIGHER_RE[level].match(v)
-        if unit is None or len(_stem(v[unit.end():], level, 0)) < min_stem:
+        unit = higher.match(v)
+        if unit is None or len(_stem(v[unit.end():], level, 0, names)) < min_stem:
             break
         v = v[unit.end():]
-    v = _stem(v, level, min_stem)
+    v = _stem(v, level, min_stem, names)
     if level == "group":
         v = v.removeprefix("第")
         if re.fullmatch(r"[一二三四五六七八九]?十[一二三四五六七八九]?|[一二三四五六七八九]", v):
@@ -71,7 +110,7 @@ _GROUP_RANGE = re.compile(r"^第?(\d{1,3})组?[-~～—至到](\d{1,3})(组|村�
 MAX_GROUP_RANGE = 30  # groups a range (3-5组) may span; a wider one is read as written
 
 
-def group_keys(value: str | None) -> list[str] | None:
+def group_keys(value: str | None, names: PlaceNames = PlaceNames()) -> list[str] | None:
     """A 村民小组 cell -> the `place_key`s of the groups it names: one (3组, 第三组 -> [3]) or
     several, as a work order about a problem of more than one group writes them (3、4组, 第3,4组,
     3组4组 -> [3, 4]; 3-5组, 3至5组 -> [3, 4, 5]). None when it names none."""
@@ -83,24 +122,26 @@ def group_keys(value: str | None) -> list[str] | None:
         m = _GROUP_RANGE.match(part)
         if m and int(m[1]) < int(m[2]) <= int(m[1]) + MAX_GROUP_RANGE:
             keys += [str(i) for i in range(int(m[1]), int(m[2]) + 1)]
-        elif (k := place_key(part, "group")) is not None:
+        elif (k := place_key(part, "group", names)) is not None:
             keys.append(k)
     return list(dict.fromkeys(keys)) or None
 
 
-def normalize_place(expr: pl.Expr, level: str = "village") -> pl.Expr:
+def normalize_place(expr: pl.Expr, level: str = "village", names: PlaceNames = PlaceNames()) -> pl.Expr:
     """`place_key` of each value, worked out once per distinct value."""
     def keys(s: pl.Series) -> pl.Series:
         uniq = s.unique()
-        done = pl.DataFrame({"v": uniq, "k": [place_key(v, level) for v in uniq.to_list()]},
+        done = pl.DataFrame({"v": uniq, "k": [place_key(v, level, names) for v in uniq.to_list()]},
                             schema={"v": pl.Utf8, "k": pl.Utf8})
         return s.to_frame("v").join(done, on="v", how="left", nulls_equal=True, maintain_order="left")["k"]
     return expr.cast(pl.Utf8).map_batches(keys, return_dtype=pl.Utf8, is_elementwise=True)
 
 
-def resolve_places(water: pl.DataFrame, roster: pl.DataFrame, whole_village: Collection[str] = ()) -> pl.DataFrame:
+def resolve_places(water: pl.DataFrame, roster: pl.DataFrame, whole_village: Collection[str] = (),
+                   names: PlaceNames = PlaceNames()) -> pl.DataFrame:
     """水利 records -> roster place. Returns dept, kind, record_id, township, village, group
-    (canonical roster spelling; group null = whole village, as is a group written as one of
+    (canonical roster spelling; group null = whole village — unless the 行政村 cell names one too:
+    大定村那然屯, `village_and_group` — as is a group written as one of
     `whole_village` (`MatchingConfig.whole_village_groups`: 全村, 全部, -); several groups
     (`group_keys`: 3、4组, 3-5组) are those of them on the roster, joined by 、; a group not on the
     roster keeps the record's spelling so it selects no household),
@@ -108,7 +149,7 @@ def resolve_places(water: pl.DataFrame, roster: pl.DataFrame, whole_village: Col
 
     Village is found by (township, village) ignoring suffixes, else by village alone when
     that is unique in the county."""
-    t, v, g = (normalize_place(pl.col(c), lv) for c, lv in
+    t, v, g = (normalize_place(pl.col(c), lv, names) for c, lv in
                (("township", "township"), ("village", "village"), ("group", "group")))
     places = roster.select("township", "village", "group").unique().with_columns(tn=t, vn=v, gn=g)
     villages = places.group_by("tn", "vn").agg(pl.col("township").first(), pl.col("village").first())
@@ -116,11 +157,15 @@ def resolve_places(water: pl.DataFrame, roster: pl.DataFrame, whole_village: Col
     groups = places.group_by("tn", "vn", "gn").agg(group_c=pl.col("group").first())
     keep = [c for c in ("dept", "kind") if c in water.columns]
     whole = pl.col("group").cast(pl.Utf8).str.normalize("NFKC").str.replace_all(r"\s", "").is_in(list(whole_village))
+    blank = pl.col("group").cast(pl.Utf8).str.replace_all(r"\s", "").fill_null("") == ""
+    # (a group left empty may be named in the village's cell: 大定村那然屯)
+    in_village = pl.col("village").cast(pl.Utf8).map_elements(lambda v: village_and_group(v, names)[1], return_dtype=pl.Utf8)
     w = (
-        water.select(*keep, "record_id", rt="township", rv="village", rg=pl.when(~whole.fill_null(False)).then("group"))
+        water.select(*keep, "record_id", rt="township", rv="village",
+                     rg=pl.when(blank).then(in_village).when(~whole.fill_null(False)).then("group"))
         .with_row_index("_r")
-        .with_columns(tn=normalize_place(pl.col("rt"), "township"), vn=normalize_place(pl.col("rv")),
-                      gn=pl.col("rg").map_elements(group_keys, return_dtype=pl.List(pl.Utf8)))
+        .with_columns(tn=normalize_place(pl.col("rt"), "township", names), vn=normalize_place(pl.col("rv"), "village", names),
+                      gn=pl.col("rg").map_elements(lambda g: group_keys(g, names), return_dtype=pl.List(pl.Utf8)))
         .join(villages, on=["tn", "vn"], how="left")
         .join(unique_v, on="vn", how="left")
         .with_columns(

@@ -24,9 +24,10 @@ Pure functions, polars frames in and out. Frames used below:
 Which township a returned file belongs to is inferred from its path (`file_township`): the
 known township (any township in `issued`) whose name appears in the file or folder names
 (`反馈/大店镇_2026-10_预警清单.csv`, `feedback/大店镇/清单.xlsx`, `反馈/大店2026年10月.xlsx`).
-Full names are tried first, then names without their ending (镇/乡/街道..., from
-`cfg.feedback.township_suffixes`); when no township or more than one fits, the file's township
-is unknown and only each row's 乡（镇） column is checked.
+Full names are tried first, then names as places are compared (`matchers.places.place_key`:
+without their unit, 镇/乡/街道/苏木..., and a 民族乡's people, from `MatchingConfig.places`); when no
+township or more than one fits, the file's township is unknown and only each row's 乡（镇）
+column is checked.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ from datetime import date
 
 import polars as pl
 
-from config import Config, FeedbackConfig
+from config import Config, FeedbackConfig, PlaceNames
+from matchers.places import normalize_place, place_key
 from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
 from pipelines.township import UNPLACED, grid_workers, mask_ids
 from pipelines.validate import REJECTED_SCHEMA, delivery_order, delivery_place, in_headers, mask_value, original_file
@@ -80,20 +82,14 @@ def _nfkc(s: str) -> str:
     return re.sub(r"\s", "", unicodedata.normalize("NFKC", s))
 
 
-def _stem(name: str, suffixes: Iterable[str]) -> str:
-    n = _nfkc(name)
-    for suf in sorted(suffixes, key=len, reverse=True):
-        if n.endswith(suf) and len(n) > len(suf):
-            return n[: -len(suf)]
-    return n
+def _stem(name: str, places: PlaceNames) -> str:
+    """A township's name as places are compared (竹核彝族乡, 竹核乡 -> 竹核; `place_key`)."""
+    return place_key(name, "township", places) or _nfkc(name)
 
 
-def _town_key(e: pl.Expr, suffixes: Iterable[str]) -> pl.Expr:
-    """Township name -> comparison key: NFKC, no spaces, ending (镇/乡/街道...) dropped."""
-    n = e.cast(pl.String).str.normalize("NFKC").str.replace_all(r"\s", "")
-    sufs = sorted(suffixes, key=len, reverse=True)
-    stripped = n.str.replace("(" + "|".join(re.escape(s) for s in sufs) + ")$", "") if sufs else n
-    return pl.when(stripped.str.len_chars() > 0).then(stripped).when(n.str.len_chars() > 0).then(n)
+def _town_key(e: pl.Expr, places: PlaceNames) -> pl.Expr:
+    """Township name -> comparison key: `place_key` (NFKC, no spaces, its unit dropped)."""
+    return normalize_place(e.cast(pl.String), "township", places)
 
 
 def _id_key(e: pl.Expr) -> pl.Expr:
@@ -163,7 +159,7 @@ def issued_from_rows(rows: pl.DataFrame) -> pl.DataFrame:
     ))
 
 
-def file_township(file: str, townships: Iterable[str], suffixes: Iterable[str]) -> str | None:
+def file_township(file: str, townships: Iterable[str], places: PlaceNames = PlaceNames()) -> str | None:
     """The known township a returned file belongs to, told by its path; None if none or several fit."""
     path = _nfkc(file)
     names = sorted({t for t in townships if t})
@@ -176,7 +172,7 @@ def file_township(file: str, townships: Iterable[str], suffixes: Iterable[str]) 
     full = {t: _nfkc(t) for t in names if _nfkc(t) and _nfkc(t) in path}
     if full:
         return only(full)
-    stems = {t: _stem(t, suffixes) for t in names}
+    stems = {t: _stem(t, places) for t in names}
     # a bare stem followed by 村/社区/居委 names a village (大店村), not the township
     return only({t: s for t, s in stems.items()
                  if len(s) >= 2 and re.search(re.escape(s) + "(?!村|社区|居委)", path)})
@@ -196,6 +192,7 @@ def _empty_rejected() -> pl.DataFrame:
 def check_feedback(
     feedback: pl.DataFrame, issued: pl.DataFrame, as_of: date, cfg: FeedbackConfig | None = None,
     ranks: Mapping[str, int] | None = None, period: str | None = None, townships: Iterable[str] = (),
+    places: PlaceNames = PlaceNames(),
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """One delivery of returned rows -> (accepted, unanswered, rejected); every input row lands in
     exactly one (asserted).
@@ -215,10 +212,11 @@ def check_feedback(
     `period` (the 反馈 folder's): an unknown 预警编号 of that period or later (YJ<YYYYMM>-…) is a
     list of this period put back into its own 反馈/, and its reason says where answers go.
     `townships` (the roster's): the county's townships besides those warnings went to, for telling
-    which township a file or row is from (a first run's 反馈/, a township never warned before).
+    which township a file or row is from (a first run's 反馈/, a township never warned before);
+    `places` (`MatchingConfig.places`): township names are compared as places are (竹核乡 is
+    竹核彝族乡, 额木庭高勒 is 额木庭高勒苏木). (`cfg` is no longer read: its township endings went
+    into `places`.)
     """
-    cfg = cfg or FeedbackConfig()
-    sufs = cfg.township_suffixes
     iss = _issued(issued)
     fb = feedback.select(
         [pl.col(c).cast(t) if c in feedback.columns else pl.lit(None, t).alias(c) for c, t in _ANSWER_SCHEMA.items()]
@@ -229,8 +227,8 @@ def check_feedback(
     towns = _known_towns(iss, townships)
     by_key = {}
     for t in sorted(towns):
-        by_key.setdefault(_stem(t, sufs), t)
-    files = {f: file_township(f, towns, sufs) for f in fb["file"].drop_nulls().unique().to_list()}
+        by_key.setdefault(_stem(t, places), t)
+    files = {f: file_township(f, towns, places) for f in fb["file"].drop_nulls().unique().to_list()}
 
     # a 预警编号 as issued, or retyped with other separators (an IME's dash —, – or －, a space, the
     # hyphen left out) or carrying an invisible character pasted along (a zero-width space): the
@@ -251,8 +249,8 @@ def check_feedback(
     x = x.with_columns(
         _row_town=_text(pl.col("township").str.normalize("NFKC").str.replace_all(r"\s", "")),
     ).with_columns(
-        _rk=_town_key(pl.col("_row_town"), sufs), _fk=_town_key(pl.col("_file_town"), sufs),
-        _wks=pl.col("_w_towns").list.eval(_town_key(pl.element(), sufs)),
+        _rk=_town_key(pl.col("_row_town"), places), _fk=_town_key(pl.col("_file_town"), places),
+        _wks=pl.col("_w_towns").list.eval(_town_key(pl.element(), places)),
     )
     # Excel completes a date typed without its year (`12/28`) with the year it is typed in: a
     # December list answered in January comes back dated next December. A 核实日期 after `as_of`
@@ -828,7 +826,7 @@ def returned_to_township(
     r = r.with_columns(
         (pl.col("township") if "township" in rejected.columns else pl.lit(None, pl.String)).alias("_town"))
     iss = _issued(issued if issued is not None else pl.DataFrame(schema={"warning_id": pl.String, "township": pl.String}))
-    files = {f: file_township(f, _known_towns(iss, townships), cfg.feedback.township_suffixes)
+    files = {f: file_township(f, _known_towns(iss, townships), cfg.matching.places)
              for f in r["file"].drop_nulls().unique().to_list()}
     r = r.join(iss.select(record_id="warning_id", _w_town="township"), on="record_id", how="left").with_columns(
         _town=pl.coalesce("_town", pl.col("file").replace_strict(files, default=None, return_dtype=pl.String),

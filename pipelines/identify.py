@@ -9,6 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from matchers.ids import MASKS, PLAIN_TEXT, normalize_ids
+from matchers.names import DOTS
 from pipelines.validate import REJECTED_SCHEMA, mask_value
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
@@ -100,8 +101,12 @@ def persons_shown(rows: pl.DataFrame, roster: pl.DataFrame, min_kept: int) -> pl
 
 def _name_fits(shown: pl.Expr, name: pl.Expr) -> pl.Expr:
     """A record's name (masked or not) fits a roster name: none shown, or as long with every
-    shown character the same."""
-    s = shown.str.replace_all(r"\s", "").str.replace_all(MASKS, "*")
+    shown character the same, any middle dot (·, •, . ...) as any other; a whole name also
+    without its dot (阿依古丽买买提, or a space for it, is 阿依古丽·买买提, as the matcher reads it)."""
+    s = shown.str.replace_all(r"\s", "").str.replace_all(MASKS, "*").str.replace_all(DOTS, "·")
+    n = name.str.replace_all(r"\s", "").str.replace_all(DOTS, "·")
     pattern = pl.concat_str(pl.lit("^"), s.str.replace_all(r"([.^$+?()\[\]{}|\\])", r"\$1").str.replace_all(r"\*", "."),
                             pl.lit("$"))
-    return (s.fill_null("").str.replace_all(r"\*", "") == "") | name.str.replace_all(r"\s", "").str.contains(pattern)
+    whole = s.str.replace_all("·", "", literal=True) == n.str.replace_all("·", "", literal=True)
+    return (s.fill_null("").str.replace_all(r"\*", "") == "") | pl.when(s.str.contains("*", literal=True)).then(
+        n.str.contains(pattern)).otherwise(whole)

@@ -10,6 +10,7 @@ from collections.abc import Collection
 
 import polars as pl
 
+from config import PlaceNames
 from matchers.places import normalize_place
 from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, SHARED_MARK, as_written
 from schemas.outputs import QUALITY_COLUMNS, Finding
@@ -42,13 +43,14 @@ def _per_file(found: pl.DataFrame, category: str, lead: str, tail: str, after: s
     ).cast(QUALITY_COLUMNS)
 
 
-def _place(township: str = "township", village: str = "village") -> pl.Expr:
-    """A village as the roster's rows are compared: 乡（镇）+ 行政村, suffixes aside (大店 = 大店镇)."""
-    return pl.concat_str([normalize_place(pl.col(township), "township").fill_null(""),
-                          normalize_place(pl.col(village)).fill_null("")], separator="|")
+def _place(names: PlaceNames) -> pl.Expr:
+    """A village as the roster's rows are compared: 乡（镇）+ 行政村, suffixes aside (大店 = 大店镇;
+    `names`: `MatchingConfig.places`)."""
+    return pl.concat_str([normalize_place(pl.col("township"), "township", names).fill_null(""),
+                          normalize_place(pl.col("village"), "village", names).fill_null("")], separator="|")
 
 
-def split_shared_households(roster: pl.DataFrame) -> pl.DataFrame:
+def split_shared_households(roster: pl.DataFrame, names: PlaceNames = PlaceNames()) -> pl.DataFrame:
     """The roster with each 户编号 whose persons live in several villages (乡（镇）+ 行政村,
     suffixes aside) taken as one household per village, as a roster that gave each its own
     户编号 would: the village of its first person by 人编号 (where the run placed the whole
@@ -62,7 +64,7 @@ def split_shared_households(roster: pl.DataFrame) -> pl.DataFrame:
     if many.is_empty():  # (a city's roster: only the few spelt in two places are looked at closely)
         return roster
     r = (roster.filter(pl.col("household_id").is_in(many["household_id"].implode()))
-         .select("household_id", "person_id", "township", "village", _place=_place()).sort("person_id")
+         .select("household_id", "person_id", "township", "village", _place=_place(names)).sort("person_id")
          .with_columns(_first=pl.col("_place").first().over("household_id"),
                        _spelt=pl.concat_str("township", "village").first().over("household_id", "_place")))
     keys = r.filter(pl.col("_place") != pl.col("_first")).select(
@@ -73,7 +75,8 @@ def split_shared_households(roster: pl.DataFrame) -> pl.DataFrame:
         household_id=pl.coalesce("_key", "household_id")).drop("_key")
 
 
-def shared_household_ids(roster: pl.DataFrame, head_relations: Collection[str]) -> pl.DataFrame:
+def shared_household_ids(roster: pl.DataFrame, head_relations: Collection[str],
+                         names: PlaceNames = PlaceNames()) -> pl.DataFrame:
     """户编号 that hold several households: two or more persons whose 与户主关系 is one of
     `head_relations`, or persons in two or more villages (乡（镇）+ 行政村, suffixes aside), by
     the 户编号 as written (`as_written`: a roster `split_shared_households` keyed). The run warns
@@ -94,7 +97,7 @@ def shared_household_ids(roster: pl.DataFrame, head_relations: Collection[str]) 
     if suspect.is_empty():
         return _empty()
     r = (roster.filter(pl.col("household_id").is_in(suspect.implode())).sort("file", "line")
-         .with_columns(_place=_place(), _shown=shown, _head=is_head))
+         .with_columns(_place=_place(names), _shown=shown, _head=is_head))
     firsts = r.unique(["household_id", "_place"], keep="first", maintain_order=True)
     heads = r.filter("_head").group_by("household_id").agg(_heads=pl.col("line"))
     places = firsts.group_by("household_id").agg(_places=pl.col("_shown"), _place_lines=pl.col("line"))
@@ -138,7 +141,8 @@ def household_key(e: pl.Expr) -> pl.Expr:
     return pl.when(k.str.contains(r"^\d+$")).then(pl.when(digits == "").then(pl.lit("0")).otherwise(digits)).otherwise(k)
 
 
-def align_grid(grid: pl.DataFrame, roster: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def align_grid(grid: pl.DataFrame, roster: pl.DataFrame,
+               names: PlaceNames = PlaceNames()) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(grid, finding): the grid with each 户编号 that the roster does not hold, but writes
     otherwise (`household_key`: h0001 for H0001, 12345 for 0012345), spelled as the roster
     spells it — where exactly one roster household has that key — so that its grid worker is
@@ -149,29 +153,29 @@ def align_grid(grid: pl.DataFrame, roster: pl.DataFrame) -> tuple[pl.DataFrame, 
     ids = roster.select("household_id").unique()
     off = grid.filter(~pl.col("household_id").is_in(ids["household_id"].implode()))
     if off.is_empty():
-        return _villages(grid, roster), _empty()
+        return _villages(grid, roster, names), _empty()
     keyed = ids.with_columns(_k=household_key(pl.col("household_id"))).filter(pl.col("_k").is_unique())
     to = (off.select("household_id").unique().with_columns(_k=household_key(pl.col("household_id")))
           .join(keyed.rename({"household_id": "_to"}), on="_k").drop("_k"))
     if to.is_empty():
-        return _villages(grid, roster), _empty()
+        return _villages(grid, roster, names), _empty()
     mapped = grid.join(to, on="household_id", how="left", maintain_order="left")
     found = (mapped.filter(pl.col("_to").is_not_null()).sort("file", "line")
              .select("dept", "file", _what=pl.format("{} → {}（第 {} 行）", "household_id", "_to", "line")))
     note = _per_file(found, Finding.GRID_IDS, "网格表的户编号与底册写法不同（大小写、前导 0、空格或撇号），已按底册的户编号对应网格员：",
                      "grid 户编号 written otherwise than the roster's (case, leading zeros, spaces, an apostrophe): read as "
                      "the roster's, so that the lists name their grid workers; correct the grid")
-    return _villages(mapped.with_columns(household_id=pl.coalesce("_to", "household_id")).drop("_to"), roster), note
+    return _villages(mapped.with_columns(household_id=pl.coalesce("_to", "household_id")).drop("_to"), roster, names), note
 
 
-def _villages(grid: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+def _villages(grid: pl.DataFrame, roster: pl.DataFrame, names: PlaceNames) -> pl.DataFrame:
     """The grid with the rows of a 户编号 that `split_shared_households` keyed per village given
     the key of the village they name (`align_grid`)."""
     parts = roster.filter(pl.col("household_id").str.contains(SHARED_MARK, literal=True))
     if parts.is_empty() or not {"township", "village"} <= set(grid.columns):
         return grid
-    parts = parts.select(_key="household_id", household_id=as_written(pl.col("household_id")), _p=_place()).unique()
-    return (grid.with_columns(_p=_place()).join(parts, on=["household_id", "_p"], how="left", maintain_order="left")
+    parts = parts.select(_key="household_id", household_id=as_written(pl.col("household_id")), _p=_place(names)).unique()
+    return (grid.with_columns(_p=_place(names)).join(parts, on=["household_id", "_p"], how="left", maintain_order="left")
             .with_columns(household_id=pl.coalesce("_key", "household_id")).drop("_p", "_key"))
 
 

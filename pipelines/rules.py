@@ -22,11 +22,12 @@ from typing import Callable
 import polars as pl
 
 from matchers.ids import OTHER_MASKS, id_text
+from matchers.names import DOTS
 from matchers.places import normalize_place
 from pipelines.calendar import period_end
 from pipelines.review_answers import apply_answers
 
-from config import SEVERITIES, Config, RuleConfig
+from config import SEVERITIES, Config, PlaceNames, RuleConfig
 
 # One item of a signal of a per-person rule (`RuleConfig.per_person`): the person it names, its
 # basis, records, signal and severity, so that `assign_warnings` can take out a person warned
@@ -172,14 +173,33 @@ def _lead_parts(x: pl.DataFrame) -> pl.DataFrame:
     """`x` (id_raw, name, `_lead`: an off-roster row) with `_idn` and `_name`: the ID text and name a
     lead's key is made of, the whole ID and name that the lead rows of `x` show filled in."""
     idn = id_text(_col(x, "id_raw"))
-    name = (_col(x, "name").str.replace_all(r"\s", "").str.replace_many(["•", ".", "・", "＊"], ["·"] * 3 + ["*"])
-            .str.replace_all(OTHER_MASKS, "*"))
+    name = (_col(x, "name").str.replace_all(r"\s", "").str.replace_all(DOTS, "·")
+            .str.replace_all("＊", "*", literal=True).str.replace_all(OTHER_MASKS, "*"))
     x = x.with_columns(_idn=idn, _name=name)
     idn = pl.col("_idn")  # normalised once, then cut (an eager frame would normalise it for each use)
     x = x.with_columns(_idn=pl.when(idn.str.len_chars() == 20).then(idn.str.slice(0, 18)).otherwise(idn).fill_null(""))
     # masked names first take the whole name their ID text shows, so that a whole ID reached from
     # that name carries them along; then those under a whole ID reached so take its whole name
-    return _whole_names(_whole_ids(_whole_names(x)))
+    return _whole_names(_whole_ids(_whole_names(_dotted_names(x))))
+
+
+def _dotted_names(x: pl.DataFrame) -> pl.DataFrame:
+    """Off-roster rows (`_lead`) showing a whole name without its middle dot (阿不都热合曼买买提, or
+    a space for it, gone with the spaces) that another lead row shows with it (阿不都热合曼·买买提)
+    take that spelling: one name, as the matcher compares names (`matchers.names.compare_codes`),
+    so that one person's settlements from hospitals writing it either way add up as one lead's
+    (M3). A name only ever written without the dot keeps its spelling (and its lead's key)."""
+    whole = (x.select("_lead", "_name").filter(pl.col("_lead"), pl.col("_name").is_not_null(),
+                                               ~pl.col("_name").str.contains("*", literal=True))
+             .select("_name").unique())
+    dot = pl.col("_name").str.contains("·", literal=True)
+    dotted = whole.filter(dot).group_by(_bare=pl.col("_name").str.replace_all("·", "", literal=True)).agg(
+        _to=pl.col("_name").min())
+    plain = whole.filter(~dot).join(dotted, left_on="_name", right_on="_bare")
+    if plain.is_empty():
+        return x
+    return x.with_columns(_name=pl.when(pl.col("_lead")).then(pl.col("_name").replace(plain["_name"], plain["_to"]))
+                          .otherwise(pl.col("_name")))
 
 
 def _key() -> pl.Expr:
@@ -615,7 +635,7 @@ def run_rules(
             raise KeyError(f"规则 {name} 没有实现（可用：{'、'.join(RULES)}）")
         if rc.kind in extracts and (s := fn(rc, d)) is not None:
             out.append(s)
-    return canonical_townships(pl.concat(out), roster) if out else empty_signals()
+    return canonical_townships(pl.concat(out), roster, cfg.matching.places) if out else empty_signals()
 
 
 def held_back(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config, period: str,
@@ -687,14 +707,14 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
             .select(list(out)).cast(out))
 
 
-def canonical_townships(signals: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+def canonical_townships(signals: pl.DataFrame, roster: pl.DataFrame, names: PlaceNames = PlaceNames()) -> pl.DataFrame:
     """Township as the roster spells it (a lead's record may write 桃沟 for 桃沟乡); a township
     the roster does not know, or that reads as two of its townships (营许 for 营许乡 and 营许镇)
     unless it spells one of them whole, leaves the lead unplaced (null) for the county to place."""
     known = roster.select(pl.col("township").unique().drop_nulls()).with_columns(
-        _k=normalize_place(pl.col("township"), "township"))
+        _k=normalize_place(pl.col("township"), "township", names))
     one = known.filter(pl.len().over("_k") == 1).rename({"township": "_one"})
-    return signals.with_columns(_k=normalize_place(pl.col("township"), "township")).join(
+    return signals.with_columns(_k=normalize_place(pl.col("township"), "township", names)).join(
         one, on="_k", how="left", maintain_order="left").with_columns(
         township=pl.when(pl.col("township").is_in(known["township"].implode())).then("township").otherwise("_one"),
     ).select(signals.columns)

@@ -293,7 +293,7 @@ def test_a_warning_id_retyped_with_other_separators_is_the_issued_one_when_only_
 
 
 def test_file_township():
-    towns, sufs = ["大店镇", "夹沟镇", "大店集镇"], CFG.feedback.township_suffixes
+    towns, sufs = ["大店镇", "夹沟镇", "大店集镇"], CFG.matching.places
     assert file_township("反馈/大店镇_2026-10_预警清单.csv", towns, sufs) == "大店镇"
     assert file_township("feedback/夹沟镇/清单(1).xlsx", towns, sufs) == "夹沟镇"
     assert file_township("反馈/夹沟2026年10月.xlsx", towns, sufs) == "夹沟镇"
@@ -787,3 +787,25 @@ def test_an_open_warning_about_a_member_split_off_goes_where_the_member_lives_no
     # without knowing whom the warnings name, a household that did not move keeps them all
     c = carry_over(status, rows, before_period="2026-11", roster=roster, grid=grid)
     assert set(c["township"]) == {"大店镇"} and set(c["状态"]) == {"待核实"}
+
+
+def test_a_township_written_as_places_are_is_that_township():
+    """A returned row or file naming its township short, as places are written (竹核乡 for
+    竹核彝族乡, 额木庭高勒 for 额木庭高勒苏木), was set aside as another township's: the feedback
+    loop cut only 镇/乡/街道 endings. It now compares townships as every place is
+    (`matching.places`), and a config copied before, holding `feedback.township_suffixes`, loads."""
+    issued = ISSUED.with_columns(township=pl.Series(["竹核彝族乡", "竹核彝族乡", "额木庭高勒苏木", None, "四开乡"]))
+    rows = fb(("反馈/竹核乡_2026-10_预警清单.csv", 2, W1, "竹核乡", "属实", "是", "吉克", D(2026, 10, 12), None),
+              ("反馈/竹核乡_2026-10_预警清单.csv", 3, W2, "竹核", "不属实", "否", "吉克", D(2026, 10, 12), None),
+              ("反馈/额木庭高勒反馈.xlsx", 2, W3, "额木庭高勒", "属实", "是", "巴特尔", D(2026, 10, 12), None),
+              ("反馈/额木庭高勒反馈.xlsx", 3, W5, "额木庭高勒", "属实", "是", "巴特尔", D(2026, 10, 12), None))
+    acc, _, rej = check_feedback(rows, issued, AS_OF, CFG.feedback, places=CFG.matching.places)
+    assert acc["warning_id"].to_list() == [W1, W2, W3]
+    assert rej["record_id"].to_list() == [W5] and rej["township"].to_list() == ["额木庭高勒苏木"]  # (四开乡's, in its file)
+    assert file_township("反馈/竹核乡_2026-10_预警清单.csv", issued["township"].drop_nulls(), CFG.matching.places) == "竹核彝族乡"
+    import tomllib
+    from config import DEFAULT_CONFIG, build_config, check_values
+    raw = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    old = dict(raw, feedback=dict(raw["feedback"], township_suffixes=["街道办事处", "办事处", "街道", "镇", "乡"]))
+    check_values(old, raw)
+    assert build_config(old, raw).feedback == CFG.feedback

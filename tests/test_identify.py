@@ -73,3 +73,14 @@ def test_the_persons_a_list_row_set_aside_shows():
     got = persons_shown(rows, roster, 7)
     assert sorted(got.select("record_id", "person_id").rows()) == [("A", "p1"), ("B", "p2"), ("E", "p3")]
     assert persons_shown(rows.clear(), roster, 7).is_empty()
+
+
+def test_a_list_row_set_aside_shows_a_person_whatever_dot_their_name_is_written_with():
+    """A 参保名单 row set aside (停保) writing 阿依古丽•买买提, 阿依古丽买买提 or 阿依古丽 买买提 for
+    the roster's 阿依古丽·买买提 did not show them: M4 called them absent from the list."""
+    rows = pl.DataFrame({"kind": ["med_enrollment"] * 5, "record_id": list("ABCDE"),
+                         "id_raw": ["653222********7800"] * 5,
+                         "name": ["阿依古丽•买买提", "阿依古丽买买提", "阿依古丽 买买提", "阿依古丽.买*提", "阿依古丽·艾力"]})
+    roster = pl.DataFrame({"person_id": ["p1"], "name": ["阿依古丽·买买提"], "id_number": ["653222197302097800"]})
+    got = persons_shown(rows, roster, 7)
+    assert sorted(got["record_id"].to_list()) == ["A", "B", "C", "D"]

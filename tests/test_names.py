@@ -60,3 +60,68 @@ def test_full_pinyin_reads_homophones_alike_and_masked_names_not_at_all():
     assert read[0] == read[1] == "song feng jun" and read[2] == read[0]  # 军/君 both jun
     assert read[3] is None and read[4] is None
     assert full_pinyin(pl.Series(["王芳", "王方", "汪芳"])).n_unique() == 1
+
+
+def test_a_hyphen_between_a_names_parts_is_its_middle_dot():
+    """Systems with no dot to type write 阿依古丽-买买提 (or a full-width －): it compared as a name
+    with a character added (or changed)."""
+    assert nn("阿依古丽-买买提", "阿依古丽－买买提", "阿依古丽‐买买提", "-").to_list() == ["阿依古丽·买买提"] * 3 + [None]
+    assert levels([("阿依古丽-买买提", "阿依古丽·买买提")]) == ["exact"]
+
+
+def test_a_whole_name_written_without_its_middle_dot_is_the_same_name():
+    """A Uyghur name's parts are written apart by a dot, or by a space (dropped with the spaces),
+    or run together (阿不都热合曼买买提): the same name, not one with a character dropped. It
+    compared as `dropped` (m 0.01 against exact's 0.9, its u the dotless spelling's, as though
+    nobody else bore the name), the typo pass's whole-name key read the dot, and a record with no
+    ID and no place (the full-name pass) found no one. Masked names keep their dots: a mask
+    counts them (阿卜**·艾买提)."""
+    roster = ["阿不都热合曼·买买提", "阿不都热合曼·买买提", "阿不都热合曼·买买提", "热依拉·吐尔洪", "阿卜杜萨拉木·艾买提"]
+    assert levels([("阿不都热合曼买买提", roster[0]), ("阿不都热合曼 买买提", roster[0]), ("热依拉吐尔洪", roster[3]),
+                   ("阿不都热合曼·买买提", "阿不都热合曼买买提"), ("阿不都热合曼买提", roster[0]),
+                   ("阿布都热合曼买买提", roster[0]), ("阿卜**·艾买提", roster[4]), ("阿卜杜萨拉木·艾买", roster[4])]) == [
+        "exact", "exact", "exact", "exact", "dropped", "one-char", "masked-agree", "dropped"]
+    assert full_pinyin(pl.Series(["阿依古丽·买买提", "阿依古丽买买提"])).n_unique() == 1
+    # its chance agreement is the dotted name's: three of the five bear it
+    u = name_u(nn("阿不都热合曼买买提", "阿不都热合曼·买买提"), name_stats(nn(*roster)))
+    assert u["u_exact"].n_unique() == 1 and u["u_exact"][0] >= 2 / 5
+
+
+def test_a_name_in_parts_shown_by_one_part_alone_is_its_own_level():
+    """A Uyghur's record may show the person's own name without the father's (艾尔肯 for
+    艾尔肯·阿不都拉). It compared as surname-only (the first character), whose u is every name
+    starting with 艾: a record showing a full 18-digit ID went to review at p 0.98. It is now
+    `one-part`, its u the share of roster names having that part (or being one of its parts);
+    a Han name has no parts (张三 against 张三丰 is still `dropped`)."""
+    assert levels([("艾尔肯", "艾尔肯·阿不都拉"), ("艾尔肯·阿不都拉", "艾尔肯"), ("阿不都拉", "艾尔肯·阿不都拉"),
+                   ("艾尔肯·买买提", "艾尔肯·阿不都拉"), ("艾尔", "艾尔肯·阿不都拉"), ("张三", "张三丰")]) == [
+        "one-part", "one-part", "one-part", "surname-only", "surname-only", "dropped"]
+    roster = nn("艾尔肯·阿不都拉", "艾尔肯·买买提", "艾力·阿不都拉", "艾尔肯", "张三", "李四", "王五", "赵六")
+    u = {r["name"]: r for r in name_u(nn("艾尔肯", "艾力·阿不都拉", "张三"), name_stats(roster)).iter_rows(named=True)}
+    assert u["艾尔肯"]["u_one_part"] >= 2 / 8  # a part of two names
+    assert u["艾力·阿不都拉"]["u_one_part"] >= u["艾力·阿不都拉"]["u_exact"]  # no roster name is one of its parts
+    assert u["张三"]["u_one_part"] == u["张三"]["u_exact"]
+
+
+def test_a_config_copied_before_a_name_level_existed_takes_its_default_m():
+    import tomllib
+
+    from config import DEFAULT_CONFIG, build_config, check_values
+    raw = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    levels_before = {k: v for k, v in raw["matching"]["name_levels"].items() if k != "one-part"}
+    old = dict(raw, matching=dict(raw["matching"], name_levels=levels_before))
+    check_values(old, raw)
+    assert build_config(old, raw).matching.name_levels["one-part"] == 0.01
+
+
+def test_a_fixed_mask_over_a_part_of_a_name_hides_what_it_hides():
+    """Systems mask a part of a name written in parts with a fixed `**` (阿不**·买买提), whatever
+    it hides: 买买**·塔依尔 for 买买提·塔依尔 (one character), 艾力**·买买提 for 艾力·买买提 (none).
+    Such a record was longer than the name, so it compared as surname-only and waited in review,
+    or was not linked at all. A Han name's stars still each stand for a character (张** is not
+    张明)."""
+    assert levels([("买买**·塔依尔", "买买提·塔依尔"), ("艾力**·买买提", "艾力·买买提"), ("阿不**·买买提", "阿不都热合曼·买买提"),
+                   ("买买**·塔依尔", "买买提·吐尔逊"), ("张**", "张明"), ("张*明", "张明")]) == [
+        "masked-agree", "masked-agree", "masked-agree", "surname-only", "surname-only", "surname-only"]
+    u = name_u(nn("买买**·塔依尔"), name_stats(nn("买买提·塔依尔", "艾力·买买提", "张三")))
+    assert u["u_exact"][0] > 0

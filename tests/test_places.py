@@ -3,7 +3,8 @@ from datetime import date
 import polars as pl
 
 from config import load_config
-from matchers.places import group_keys, normalize_place, places_not_found, resolve_places, water_links
+from matchers.places import (group_keys, normalize_place, place_key, places_not_found, resolve_places, village_and_group,
+                             water_links)
 from schemas import Link
 
 
@@ -122,3 +123,71 @@ def test_an_unresolved_water_record_that_reaches_no_household_is_reported_not_lo
     assert d[0].startswith("未解决的工单所在行政村在户籍底册中没有监测对象户") and d[0].count("（大营镇 邓湖村）") == 1
     assert d[1].startswith("未解决的工单所在村民小组") and "nogroup（时村乡 刘圩村 9组）" in d[1]
     assert not any("ok（" in x or "fixed（" in x for x in d)
+
+
+def test_places_of_counties_far_from_suzhou_are_read_without_their_units():
+    """Inner Mongolia's 苏木 (township) and 嘎查 (village), Guangxi's 屯 and the 社 of Gansu and
+    Chongqing (村民小组), a 民族乡 written with or without its people (竹核彝族乡 / 竹核乡): each
+    kept its unit, so 额木庭高勒 did not agree with 额木庭高勒苏木, a 水利 order for 乌兰 or 那然
+    found no village or group (W1 warned no one) and a 民政 record of 竹核乡 went to review with
+    its place disagreeing. The units are the config's (`matching.places`)."""
+    assert norm(["额木庭高勒苏木", "额木庭高勒", "额木庭高勒镇", "科尔沁右翼中旗额木庭高勒苏木"], "township") == ["额木庭高勒"] * 4
+    assert norm(["竹核彝族乡", "竹核乡", "竹核", "四川省凉山彝族自治州昭觉县竹核彝族乡", "竹核彝族乡人民政府"], "township") == ["竹核"] * 5
+    assert norm(["瓦窑坝傈僳族彝族乡", "瓦窑坝乡", "兴隆回族镇", "兴隆镇"], "township") == ["瓦窑坝", "瓦窑坝", "兴隆", "兴隆"]
+    assert norm(["回族乡", "镇北乡", "城北街道办事处"], "township") == ["回族乡", "镇北", "城北"]  # (a stem keeps two)
+    assert norm(["乌兰嘎查", "乌兰", "乌兰嘎查村民委员会", "额木庭高勒苏木乌兰嘎查", "新村村", "村前村", "乡里社区"]) == [
+        "乌兰"] * 4 + ["新村", "村前", "乡里"]
+    assert norm(["那然屯", "那然", "大定村那然屯", "一社", "1社", "第一村民小组", "乌兰嘎查1组"], "group") == [
+        "那然"] * 3 + ["1"] * 4
+    ros = pl.DataFrame({"township": ["额木庭高勒苏木", "竹核彝族乡", "地苏镇"], "village": ["乌兰嘎查", "竹核村", "大定村"],
+                        "group": ["1组", "上寨组", "那然屯"]})
+    water = pl.DataFrame({"record_id": ["a", "b", "c"], "township": ["额木庭高勒", "竹核乡", "地苏镇"],
+                          "village": ["乌兰", "竹核村委会", "大定"], "group": [None, "上寨", "那然"]})
+    out = resolve_places(water, ros, names=load_config().matching.places).sort("record_id")
+    assert out.select("decision", "township", "village", "group").rows() == [
+        ("matched", "额木庭高勒苏木", "乌兰嘎查", None), ("matched", "竹核彝族乡", "竹核村", "上寨组"),
+        ("matched", "地苏镇", "大定村", "那然屯")]
+    assert [r.split("; ")[0] for r in out["reason"]] == ["township+village"] * 3
+    # the config says which units there are: without 屯, a 屯 is a name of its own
+    cfg = load_config(overrides=['matching.places.group=["村民小组", "组"]'])
+    assert norm(["那然屯"], "group") == ["那然"] and place_key("那然屯", "group", cfg.matching.places) == "那然屯"
+
+
+def test_a_village_cell_naming_its_group_too_is_that_village_and_group():
+    """A work order's place in one cell (大定村那然屯, 王庄村3组, 永安村委拉烈屯) was a village not on the
+    roster: W1 warned no one. It is now the village, and the group when the group's own cell is empty; a
+    name holding a village's unit stays whole (村前屯, 新村组, 村村通)."""
+    assert norm(["大定村那然屯", "王庄村3组", "大店镇王庄村委会第三组", "桑木社区1组", "乌兰嘎查1组", "大村二组"]) == [
+        "大定", "王庄", "王庄", "桑木", "乌兰", "大村"]
+    assert norm(["村前屯", "新村组", "村村通", "王庄村民小组"]) == ["村前屯", "新村组", "村村通", "王庄村民小组"]
+    # (村委, 居委: 村委会 and 居委会 as often written)
+    assert norm(["王庄村委", "桑木居委", "永安村委拉烈屯"]) == ["王庄", "桑木", "永安"]
+    assert village_and_group("大定村那然屯") == ("大定村", "那然屯") and village_and_group("王庄村") == ("王庄村", None)
+    ros = pl.DataFrame({"township": ["地苏镇", "地苏镇", "大店镇", "大店镇"], "village": ["大定村", "大定村", "王庄村", "王庄村"],
+                        "group": ["那然屯", "弄谷屯", "3组", "4组"]})
+    water = pl.DataFrame({"record_id": ["a", "b", "c", "d"], "township": ["地苏镇", "地苏镇", "大店镇", "大店镇"],
+                          "village": ["大定村那然屯", "大定村弄谷屯", "王庄村3组", "王庄村"], "group": [None, " ", "4组", None]})
+    out = resolve_places(water, ros).sort("record_id")
+    assert out.select("decision", "village", "group").rows() == [
+        ("matched", "大定村", "那然屯"), ("matched", "大定村", "弄谷屯"), ("matched", "王庄村", "4组"), ("matched", "王庄村", None)]
+
+
+def test_a_mistyped_place_level_in_a_config_file_is_refused_naming_it():
+    import pytest
+    import tomllib
+
+    from config import DEFAULT_CONFIG, build_config
+    raw = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    bad = dict(raw, matching=dict(raw["matching"], places=dict(raw["matching"]["places"], villag=["村"])))
+    with pytest.raises(ValueError, match="matching.places.villag: unknown key"):
+        build_config(bad, raw)
+
+
+def test_a_work_order_for_the_whole_gacha_or_community_is_the_whole_village():
+    """全嘎查 (Inner Mongolia), 全社区 / 全居 (a city's community) say 全村: they were read as a group
+    no roster household is in, and W1 warned no one."""
+    ros = pl.DataFrame({"township": ["额木庭高勒苏木", "东嘎街道"], "village": ["乌兰嘎查", "桑木社区"], "group": ["1组", None]})
+    water = pl.DataFrame({"record_id": ["a", "b", "c"], "township": ["额木庭高勒苏木", "东嘎街道", "东嘎街道"],
+                          "village": ["乌兰嘎查", "桑木社区", "桑木社区"], "group": ["全嘎查", "全社区", "全居"]})
+    out = resolve_places(water, ros, load_config().matching.whole_village_groups).sort("record_id")
+    assert out["group"].to_list() == [None] * 3 and all(r.endswith("whole village") for r in out["reason"])

@@ -248,6 +248,21 @@ def test_m3_a_masked_id_adds_to_the_one_whole_id_of_the_same_name(second, fires)
     assert fired(twice, "M3").is_empty()
 
 
+def test_m3_a_name_written_without_its_dot_adds_to_the_dotted_one():
+    """An off-roster person's settlements from hospitals writing the name 阿不都热合曼·买买提, 阿不都热合曼
+    买买提 (a space for the dot) or 阿不都热合曼买买提: one name (the matcher compares them so), so
+    one lead whose sums add up; each alone stayed under 20,000 and M3 warned no one. A name never
+    written with a dot keeps its own lead."""
+    rows = [(None, "阿不都热合曼·买买提", "653222197302097800", 9000.0), (None, "阿不都热合曼 买买提", "653222197302097800", 6000.0),
+            (None, "阿不都热合曼买买提", "653222********7800", 5400.0), (None, "阿不都热合曼-买买提", "653222197302097800", 100.0)]
+    m3 = fired(run({"med_settlement": med(*rows)}), "M3")
+    assert m3.height == 1, m3
+    assert sorted(m3["record_ids"][0].to_list()) == ["JS0", "JS1", "JS2", "JS3"] and "20,500" in m3["basis"][0]
+    assert m3["lead_name"][0] == "阿不都热合曼·买买提"
+    alone = fired(run({"med_settlement": med(*rows[1:3], (None, "阿不都热合曼买买提", "653222197302097800", 9000.0))}), "M3")
+    assert alone.height == 1 and alone["lead_name"][0] == "阿不都热合曼买买提"
+
+
 @pytest.mark.parametrize("masked_name", ["张*敏", "张**"])
 def test_m3_a_masked_name_and_id_add_to_the_whole_id_their_whole_name_leads_to(masked_name):
     """A masked name under a masked ID (张*敏 341323********5108) whose ID text shows one whole name

@@ -134,3 +134,22 @@ def test_every_extract_naming_a_township_reads_the_headers_the_roster_does():
     for kind in ("roster", "grid", "housing", "water", "civil", "disability", "agri"):
         for header in ("乡镇（街道）", "乡(镇、街道)"):
             assert resolve_headers([header], CFG.kinds[kind]) == {"township": header}, (kind, header)
+
+
+@pytest.mark.parametrize("kind", ["roster", "grid", "housing", "water", "civil", "agri"])
+def test_place_headers_of_inner_mongolia_guangxi_and_city_districts(kind):
+    """Inner Mongolia heads its places 旗县（市、区）/ 苏木乡镇 / 嘎查村, city districts 镇（街道）/
+    村（社区） or 社区, Guangxi a 水利 group by its 屯: the roster was set aside whole (缺少必需列
+    乡（镇）、行政村: the run failed), a 水利 台账 likewise, and the other extracts' places were not
+    read. Each kind with a place reads them."""
+    fields = CFG.kinds[kind].fields
+    for township, village in (("苏木乡镇", "嘎查村"), ("苏木乡镇（街道）", "嘎查村（社区）"), ("镇（街道）", "村（社区）"),
+                              ("乡镇街道", "社区")):
+        got = resolve_headers(["户编号", township, village, "组（屯）"], CFG.kinds[kind])
+        assert (got.get("township"), got.get("village")) == (township, village)
+        assert got.get("group") == ("组（屯）" if "group" in fields else None)
+    if kind == "roster":
+        assert resolve_headers(["旗县（市、区）"], CFG.kinds[kind])["county"] == "旗县（市、区）"
+    # the plain names still come first
+    assert resolve_headers(["乡（镇）", "苏木乡镇", "行政村", "社区"], CFG.kinds[kind]) == {
+        "township": "乡（镇）", "village": "行政村"}

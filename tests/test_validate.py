@@ -484,3 +484,12 @@ def test_set_aside_rows_name_fields_as_the_extracts_head_them():
         "连续未缴费月数 数值不能为负 negative value: '-1'；事件日期 日期无法解析 unparseable date",
         "救助类别 代码不在允许值中 unknown code: '低收入'", "学生姓名 缺失", "文件类型不对"]
     assert got.drop("field", "reason").equals(rej.drop("field", "reason"))
+
+
+def test_a_grade_written_as_the_dangerous_house_it_is_is_that_grade():
+    """住建 writes C级危房 / D级危房 (农村危房 C级、D级) as often as C级: set aside as an unknown code,
+    the H1 warning was lost."""
+    raw = pl.DataFrame({"鉴定编号": ["JD1", "JD2"], "户主姓名": ["张三", "李四"], "鉴定等级": ["C级危房", "D级 危房"],
+                        "改造状态": ["未改造"] * 2, "line": [2, 3]})
+    valid, rejected = run(standardize(raw, CFG.kinds["housing"]), "housing", "住建", "住建/x.csv")
+    assert valid["grade"].to_list() == ["C", "D"] and rejected.is_empty()
