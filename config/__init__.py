@@ -25,7 +25,8 @@ DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
 class KindSpec:
     """One extract kind: its folder, the headers that identify it, its header aliases, and the
     other spellings of its code values (`codes`: field -> {as delivered: the SPEC's value},
-    compared after NFKC and without spaces)."""
+    compared after NFKC and without spaces), and the values a code field allows besides the
+    SPEC's list (`values`: field -> values, e.g. a pastoral county's 灾害类型 雪灾)."""
 
     name: str
     folder: str
@@ -33,6 +34,7 @@ class KindSpec:
     required: tuple[str, ...]
     fields: dict[str, tuple[str, ...]]
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
+    values: dict[str, tuple[str, ...]] = field(default_factory=dict)
     blank_unreadable: tuple[str, ...] = ()  # fields whose bad value is left empty, its row kept
 
 
@@ -367,16 +369,23 @@ def _matching(raw: dict[str, Any], folders: dict[str, list[str]]) -> MatchingCon
 
 def _check_codes(kinds: dict[str, KindSpec]) -> None:
     """Every `[kinds.<kind>.codes]` spelling leads to a value the field allows (SPEC's lists, in
-    `schemas.inputs`): a mistyped one would set aside every row spelled so."""
+    `schemas.inputs`, and the kind's `values`): a mistyped one would set aside every row spelled
+    so. `[kinds.<kind>.values]` name fields with a list of values."""
     from schemas.inputs import EXTRACT_MODELS
 
     for spec in kinds.values():
         columns = EXTRACT_MODELS[spec.name].to_schema().columns if spec.name in EXTRACT_MODELS else {}
-        for field_name, spellings in spec.codes.items():
+
+        def spec_values(table: str, field_name: str) -> list[str]:
             isin = [c for c in columns[field_name].checks if c.name == "isin"] if field_name in columns else []
             if not isin:
-                raise ValueError(f"kinds.{spec.name}.codes.{field_name}: not a field with a list of values")
-            allowed = isin[0].statistics["allowed_values"]
+                raise ValueError(f"kinds.{spec.name}.{table}.{field_name}: not a field with a list of values")
+            return list(isin[0].statistics["allowed_values"])
+
+        for field_name in spec.values:
+            spec_values("values", field_name)
+        for field_name, spellings in spec.codes.items():
+            allowed = spec_values("codes", field_name) + list(spec.values.get(field_name, ()))
             if wrong := sorted(set(spellings.values()) - set(allowed)):
                 raise ValueError(f"kinds.{spec.name}.codes.{field_name}: {wrong} are not among its values "
                                  f"({'、'.join(allowed)})")
@@ -395,6 +404,8 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
             fields={f: tuple(a) for f, a in k["fields"].items()},
             codes={f: {unicodedata.normalize("NFKC", str(v)).replace(" ", ""): str(c) for v, c in m.items()}
                    for f, m in k.get("codes", {}).items()},
+            values={f: tuple(unicodedata.normalize("NFKC", str(v)).replace(" ", "") for v in vs)
+                    for f, vs in k.get("values", {}).items()},
             # (a config copied before the key existed takes the default's)
             blank_unreadable=tuple(k.get("blank_unreadable", (defaults or {}).get("kinds", {}).get(name, {})
                                          .get("blank_unreadable", ()))),

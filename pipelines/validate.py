@@ -280,7 +280,8 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
     values masked) and every reason joined by '；'. A bad value of a field in
     `spec.blank_unreadable` (the roster's 家庭人口数 `未知`) is left empty and its row kept, unless
     the row fails on another field too: such cells are appended to `blanked` (REJECTED_SCHEMA
-    rows, each with the reason its value was not taken)."""
+    rows, each with the reason its value was not taken). A code field's value outside the SPEC's
+    list is an unknown code unless `spec.values` allows it (kept as written)."""
     model = EXTRACT_MODELS[spec.name]
     columns = model.to_schema().columns
     typed, flags, fail_fields, long_flags = _parsed(df, spec, model, latest)
@@ -321,6 +322,10 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
             raise RuntimeError(f"{spec.name}: {fc.filter(pl.col('index').is_null()).rows()}") from e
         fails.append(fc.select(pl.col("index").cast(pl.Int64), field=pl.col("column"), check=pl.col("check")))
     fails = pl.concat(fails) if fails else pl.DataFrame(schema={"index": pl.Int64, "field": pl.String, "check": pl.String})
+    for f, more in spec.values.items():  # values the bureau allows besides the SPEC's (雪灾)
+        allowed = typed.select(pl.col(f).is_in(list(more)).fill_null(False)).to_series().arg_true().cast(pl.Int64)
+        fails = fails.filter(~((pl.col("field") == f) & pl.col("check").str.starts_with("isin")
+                               & pl.col("index").is_in(allowed.implode())))
     fails = fails.unique(["index", "field"], keep="first", maintain_order=True)  # parse beats not_nullable
     if spec.blank_unreadable and fails.height:
         soft = pl.col("field").is_in(list(spec.blank_unreadable)) & (pl.col("check") != "not_nullable")

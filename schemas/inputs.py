@@ -3,6 +3,9 @@
 Every validated extract row keeps `file` (path relative to the period folder) and `line`
 (1-based line in the file as a clerk sees it in a text editor or Excel), so any later finding
 can point back to its source.
+
+A code field's `isin` list is the SPEC's; `pipelines.validate` also keeps a value the kind's
+`[kinds.<kind>.values]` (config) adds to it (a pastoral county's 灾害类型 雪灾), as written.
 """
 
 from __future__ import annotations

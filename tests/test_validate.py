@@ -161,6 +161,37 @@ def test_a_spelling_leading_to_a_value_the_spec_does_not_allow_is_a_configuratio
         build_config(raw)
 
 
+def test_a_value_the_bureau_allows_besides_the_specs_list_is_kept_as_written():
+    """`[kinds.<kind>.values]`: a pastoral county's 雪灾 (no SPEC 灾害类型) was set aside as an unknown
+    code and its A1 lost. Allowed, it is kept as written (a detail in brackets aside), another
+    spelling may lead to it (白灾 -> 雪灾), and what neither list holds is still set aside; a field
+    without a list of values cannot be given one."""
+    raw = pl.DataFrame({"报案编号": ["BA1", "BA2", "BA3", "BA4"], "户主姓名": ["巴特尔"] * 4,
+                        "灾害类型": ["雪灾", "雪 灾（白灾）", "白灾", "陨石"], "损失金额（元）": ["50000"] * 4,
+                        "line": [2, 3, 4, 5]})
+    spec = CFG.kinds["agri"]
+    valid, rejected = validate(standardize(raw, spec), spec, "农业农村", "农业农村/x.csv")
+    assert valid.is_empty() and rejected["line"].to_list() == [2, 3, 4, 5]
+    import copy
+    import tomllib
+
+    from config import DEFAULT_CONFIG, build_config
+
+    default = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    raw_cfg = copy.deepcopy(default)
+    raw_cfg["kinds"]["agri"]["codes"]["disaster_type"]["白灾"] = "雪灾"
+    with pytest.raises(ValueError, match=r"kinds.agri.codes.disaster_type: \['雪灾'\] are not among its values"):
+        build_config(raw_cfg)
+    raw_cfg["kinds"]["agri"]["values"]["disaster_type"] = ["雪灾"]
+    spec = build_config(raw_cfg).kinds["agri"]
+    valid, rejected = validate(standardize(raw, spec), spec, "农业农村", "农业农村/x.csv")
+    assert valid["disaster_type"].to_list() == ["雪灾"] * 3
+    assert rejected.select("line", "value").rows() == [(5, "陨石")] and "unknown code" in rejected["reason"][0]
+    raw_cfg["kinds"]["agri"]["values"]["name"] = ["巴特尔"]
+    with pytest.raises(ValueError, match="kinds.agri.values.name: not a field with a list of values"):
+        build_config(raw_cfg)
+
+
 def test_required_values_empty_under_lines_that_have_them_suggest_merged_cells_saved_as_csv():
     """A grid saved as CSV from a sheet whose 网格编号 and 网格员 were merged over their households:
     rows with only 户编号 say what probably happened and what to do; one value missing alone does not."""
