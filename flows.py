@@ -72,7 +72,7 @@ from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_an
 from pipelines.validate import (  # noqa: E402
     REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_ranks, in_headers, rejected_files, to_person_records,
 )
-from pipelines.year_to_date import (RELINK_COLUMNS, RELINK_KEYS, YTD_COLUMNS, merge, relink_keys, rows_to_sum,  # noqa: E402
+from pipelines.year_to_date import (RELINK_COLUMNS, RELINK_KEYS, YTD_COLUMNS, lead_sums, merge, relink_keys, rows_to_sum,  # noqa: E402
                                     settle_years, to_relink)
 from schemas.inputs import PERSON_KINDS, as_written  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
@@ -465,6 +465,7 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     links = pl.scan_parquet(paths.work / "links_person.parquet").filter(pl.col("kind") == "med_settlement").select(
         "record_id", "decision", "person_id", "household_id", "score").collect()
     current = current.join(links, on="record_id", how="left")
+    del links
     current.hstack(relink_keys(current)).write_parquet(paths.work / "settlements_linked.parquet")  # (stored)
     current = current.select([c for c in current.columns if c in YTD_COLUMNS])  # (what the sums read)
     changed = _read(paths.work / "changed_now.parquet")
@@ -478,14 +479,17 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     ytd = merge(current.with_columns(_at=pl.lit(None, pl.UInt32)),
                 None if earlier is None else earlier.filter(pl.col("record_id").is_in(moving.implode())).collect(),
                 relinked, pl.Series("person_id", [], pl.Utf8) if changed is None else changed["person_id"])
+    del relinked  # (a city's December: 1.7M links with their reasons, merged)
     if decided is not None:  # answers about earlier months' rows
         roster = pl.read_parquet(paths.work / "roster.parquet")
         decided = without_yes(decided, unconfirmable(decided, ytd, roster,
                                                      max_id_differences=cfg.matching.answer_max_id_differences))
         ytd = changed_now(ytd, apply_answers(ytd, decided, roster)[0], decided, period)
     if earlier is not None:
-        stands = earlier.filter(~pl.col("record_id").is_in(pl.concat([current["record_id"], moving]).implode()))
-        ytd = rows_to_sum(ytd, stands, rules.lead_floor(cfg), int(period[:4]))
+        left_out = pl.concat([current["record_id"], moving])
+        stands = earlier.filter(~pl.col("record_id").is_in(left_out.implode()))
+        sums = lead_sums(paths.work / "ytd_earlier.parquet", left_out, int(period[:4]), cfg.run.year_sum_memory)
+        ytd = rows_to_sum(ytd, stands, rules.lead_floor(cfg), int(period[:4]), sums)
     ytd.drop("_at").write_parquet(paths.work / "ytd_settlements.parquet")
 
 
