@@ -662,7 +662,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
                      ros, ctx, cfg)
     rest = posterior(rest, census)
     del ctx  # (each record's side of its pairs, held for scoring: ~150 bytes a record)
-    pairs = pl.concat([snap, rest.with_columns(snapshot=pl.lit(False))])
+    # (without what only the posteriors read: the pairs are sorted, a copy of each column)
+    pairs = pl.concat([snap, rest.with_columns(snapshot=pl.lit(False))]).drop("hint", "W", "agree", "other", strict=False)
     del snap, rest
     pairs = pairs.sort(["rid", "p", "pidx"], descending=[False, True, False]).with_columns(pl.col("rid").set_sorted())
     top = pairs.with_columns(rank=_rank_in_run()).filter(pl.col("rank") <= max(2, cfg.review_max_candidates))
