@@ -488,7 +488,8 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     if earlier is not None:
         left_out = pl.concat([current["record_id"], moving])
         stands = earlier.filter(~pl.col("record_id").is_in(left_out.implode()))
-        sums = lead_sums(paths.work / "ytd_earlier.parquet", left_out, int(period[:4]), cfg.run.year_sum_memory)
+        sums = lead_sums(paths.work / "ytd_earlier.parquet", left_out, int(period[:4]), cfg.run.year_sum_memory,
+                         paths.work / "spill")
         ytd = rows_to_sum(ytd, stands, rules.lead_floor(cfg), int(period[:4]), sums)
     ytd.drop("_at").write_parquet(paths.work / "ytd_settlements.parquet")
 

@@ -170,17 +170,19 @@ _LEAD = pl.col("decision").is_null() | (pl.col("decision") == "unmatched")  # (a
 _LEAD_SQL = "(decision IS NULL OR decision = 'unmatched')"  # (`_LEAD`, as DuckDB reads it: `lead_sums`)
 
 
-def lead_sums(path: Path, leave_out: pl.Series, year: int, memory_limit: str) -> pl.DataFrame:
+def lead_sums(path: Path, leave_out: pl.Series, year: int, memory_limit: str, spill: Path) -> pl.DataFrame:
     """The settlements of the parquet file `path` (`warehouse.write_year_to_date_settlements`) not
     linked (a lead's, `_LEAD`) whose record_id `leave_out` does not hold, summed by ID text, name
     and calendar year (`year` for a settlement without 结算日期): id_raw, name, _year, _sum, as
     `rows_to_sum` sums `stands` (given as its `sums`). DuckDB's aggregate, held within
-    `memory_limit` (spilling to disk beyond): a city's December holds 13M distinct ID texts and
-    names, for which polars' streaming group-by held 3.3 GiB and DuckDB within 1GB 1.3 GiB."""
+    `memory_limit` (spilling beyond it into the folder `spill`, not DuckDB's `.tmp` in whatever
+    folder the run was started from): a city's December holds 13M distinct ID texts and names,
+    for which polars' streaming group-by held 3.3 GiB and DuckDB within 1GB 1.3 GiB."""
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute("SET memory_limit = ?", [memory_limit])
+        con.execute("SET temp_directory = ?", [str(spill)])
         con.execute("SET preserve_insertion_order = false")
         con.register("_left_out", leave_out.cast(pl.Utf8).rename("record_id").unique().to_frame())
         return con.sql(

@@ -249,7 +249,7 @@ def test_the_leads_year_sums_out_of_core_are_those_summed_in_polars(tmp_path):
                           "person_id": pl.Utf8, "household_id": pl.Utf8})
     year.write_parquet(tmp_path / "year.parquet")
     left_out = pl.Series("record_id", ["E11", "N1"])
-    got = lead_sums(tmp_path / "year.parquet", left_out, 2026, "64MB")
+    got = lead_sums(tmp_path / "year.parquet", left_out, 2026, "64MB", tmp_path / "spill")
     order = ["id_raw", "name", "_year"]
     assert got.sort(order, nulls_last=True).rows() == [
         ("341302********4321", None, 2026, 300.0),
