@@ -661,7 +661,10 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
     census = _census(rest, snap, rec.with_columns(records["kind"]).filter(is_snap), rec.with_columns(coverage).filter(~is_snap),
                      ros, ctx, cfg)
     rest = posterior(rest, census)
-    del ctx  # (each record's side of its pairs, held for scoring: ~150 bytes a record)
+    # (each record's side of its pairs, held for scoring: ~150 bytes a record; of the prepared
+    # records, what the decisions and the reasons read)
+    del ctx
+    rec = rec.select("rid", "id_status", "k", "masked", "confirmed", "kept", "id_src", "rname")
     # (without what only the posteriors read: the pairs are sorted, a copy of each column)
     pairs = pl.concat([snap, rest.with_columns(snapshot=pl.lit(False))]).drop("hint", "W", "agree", "other", strict=False)
     del snap, rest
