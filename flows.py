@@ -259,9 +259,13 @@ def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
         paths.work / "changed_now.parquet")
     if not n:
         return
-    # a city's month of settlements at a time, in their order (its December would hold eleven at once)
+    # a city's month of settlements at a time, in their order (its December would hold eleven at
+    # once), without those delivered again now: found once (the filter by this period's 2M
+    # 结算流水号 cost a city's December 16 s CPU done for each month's rows, 1.8 s once)
+    again_now = pl.scan_parquet(ytd).select("record_id").filter(
+        pl.col("record_id").is_in(current["record_id"].implode())).collect()["record_id"]
     again = pl.concat([to_relink(pl.scan_parquet(ytd).select(RELINK_COLUMNS).slice(i, _YEAR_CHUNK).filter(
-        ~pl.col("record_id").is_in(current["record_id"].implode())).collect(), changed, roster)
+        ~pl.col("record_id").is_in(again_now.implode())).collect(), changed, roster)
         for i in range(0, n, _YEAR_CHUNK)])
     if again.height:  # linked as delivered: every column (the place hints, ...)
         con = warehouse.connect(paths.warehouse)
