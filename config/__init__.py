@@ -210,6 +210,9 @@ class RunConfig:
     # whom `adapters.warehouse.persons_now` may try as a split-off member: pairs of a warned person
     # gone from the roster x a person new on it (each an md5); above, none is recognised and it is said
     split_search_max_pairs: int = 20_000_000
+    # the memory DuckDB may hold summing the year's off-roster settlements by ID text and name
+    # (`pipelines.year_to_date.lead_sums`; beyond it, it spills to disk): a city's December sums 13M
+    year_sum_memory: str = "1GB"
     max_grid_households: int = 100
     busy_wait_minutes: float = 30.0
     # a year's 部分节假日安排 (YYYY-MM-DD), for years chinese_calendar does not know, and the

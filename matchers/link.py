@@ -681,11 +681,16 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
     census = _census(rest, snap, rec.with_columns(records["kind"]).filter(is_snap), rec.with_columns(coverage).filter(~is_snap),
                      ros, ctx, cfg)
     rest = posterior(rest, census)
-    pairs = pl.concat([snap, rest.with_columns(snapshot=pl.lit(False))])
+    # (each record's side of its pairs, held for scoring: ~150 bytes a record; of the prepared
+    # records, what the decisions and the reasons read)
+    del ctx
+    rec = rec.select("rid", "id_status", "k", "masked", "confirmed", "kept", "id_src", "rname")
+    # (without what only the posteriors read: the pairs are sorted, a copy of each column)
+    pairs = pl.concat([snap, rest.with_columns(snapshot=pl.lit(False))]).drop("hint", "W", "agree", "other", strict=False)
     del snap, rest
     pairs = pairs.sort(["rid", "p", "pidx"], descending=[False, True, False]).with_columns(pl.col("rid").set_sorted())
     top = pairs.with_columns(rank=_rank_in_run()).filter(pl.col("rank") <= max(2, cfg.review_max_candidates))
-    del pairs, ctx  # a city's millions of scored pairs: only the top candidates are read from here on
+    del pairs  # a city's millions of scored pairs: only the top candidates are read from here on
     best = top.filter(pl.col("rank") <= 2).group_by("rid", maintain_order=True).agg(
         p1=pl.col("p").first(), w1=pl.col("w").first(), p2=pl.col("p").get(1, null_on_oob=True).fill_null(0.0),
         psum=pl.col("p").sum(), pidx=pl.col("pidx").first(), n_cand=pl.col("n_cand").first(),
@@ -723,9 +728,13 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
         .join(n_slip, on="pidx", how="left", maintain_order="left")
         .join(census.select("rid", "census_fits"), on="rid", how="left", maintain_order="left")
     )
-    read = read.with_columns(reason=_reason(read))
-    out = out.join(read.filter(pl.col("rank") == 1).select("rid", "reason"), on="rid", how="left",
-                   maintain_order="left")
+    del top, rec  # (a city's millions of rows: what is read from here on is in `read` and `out`)
+    # `read` narrowed to what the candidates and the links read of it once the reasons are worded
+    read = read.select("rid", "rank", "listed", "decision", "cause", "rivals", "person_id", "household_id", "p",
+                       reason=_reason(read))
+    out = out.select("rid", "decision", "person_id", "household_id", "p1", "cause", "rivals", "share", "asked", "k",
+                     "id_status", "n_cand").join(read.filter(pl.col("rank") == 1).select("rid", "reason"), on="rid",
+                                                 how="left", maintain_order="left")
     matched = pl.col("decision") == "matched"
     links = pl.concat([records.select("dept", "kind", "record_id"), out.sort("rid")], how="horizontal").select(
         "dept", "kind", "record_id", "decision",

@@ -215,3 +215,51 @@ def test_the_year_is_read_as_rows_only_where_a_warning_may_cite_them():
 
     every = signals(pl.concat([current, year.filter(~now).drop("period").with_columns(relinked_now=pl.lit(False))]))
     assert sorted(every["rule"]) == ["M1", "M3"] and signals(carried).equals(every)
+
+
+def test_the_leads_year_sums_out_of_core_are_those_summed_in_polars(tmp_path):
+    """`lead_sums` (DuckDB, within a memory limit) sums the year's off-roster settlements not left
+    out by ID text, name and year as `rows_to_sum` sums them itself: a missing 结算日期 takes the
+    year given, a missing ID or name is a value of its own, an amount missing counts 0, and the
+    rows kept by the sums are the same."""
+    from config import load_config
+    from pipelines.rules import lead_floor
+    from pipelines.year_to_date import lead_sums, rows_to_sum
+
+    rows = [  # record_id, period, name, id_raw, settle_date, out_of_pocket, decision
+        ("E1", "2026-03", "张*敏", "341323********5108", D(2026, 3, 2), 12000.0, "unmatched"),
+        ("E2", "2026-04", "张*敏", "341323********5108", D(2026, 4, 2), 9000.0, None),  # (no decision: a lead's)
+        ("E3", "2026-04", "张*敏", "341323********5108", None, 500.0, "unmatched"),  # no date: the year given
+        ("E4", "2026-05", "张*敏", "341323********5108", D(2025, 12, 30), 700.0, "unmatched"),  # last year's
+        ("E5", "2026-05", None, "341302********4321", D(2026, 5, 1), 300.0, "unmatched"),
+        ("E6", "2026-05", None, "341302********4321", D(2026, 5, 9), None, "unmatched"),  # no amount
+        ("E7", "2026-06", "李*", None, D(2026, 6, 1), -40.0, "unmatched"),  # a refund
+        ("E8", "2026-06", "李*", None, D(2026, 6, 1), None, "unmatched"),
+        ("E9", "2026-06", "王*", "341302********9999", D(2026, 6, 1), 8000.0, "review"),  # not a lead's
+        ("E10", "2026-06", "王*", "341302********9999", D(2026, 6, 1), 8000.0, "matched"),
+        ("E11", "2026-07", "王*", "341302********9999", D(2026, 7, 1), 25000.0, "unmatched"),  # left out
+        ("E12", "2026-07", "赵*", "341302********7777", D(2026, 7, 1), 25000.0, "unmatched"),
+    ]
+    year = pl.DataFrame(
+        [dict(dept="医保", kind="med_settlement", record_id=r, period=p, name=n, id_raw=i, township=None, village=None,
+              settle_date=d, out_of_pocket=a, decision=c, person_id=None, household_id=None, score=0.1)
+         for r, p, n, i, d, a, c in rows],
+        schema_overrides={"name": pl.Utf8, "id_raw": pl.Utf8, "township": pl.Utf8, "village": pl.Utf8,
+                          "settle_date": pl.Date, "out_of_pocket": pl.Float64, "decision": pl.Utf8,
+                          "person_id": pl.Utf8, "household_id": pl.Utf8})
+    year.write_parquet(tmp_path / "year.parquet")
+    left_out = pl.Series("record_id", ["E11", "N1"])
+    got = lead_sums(tmp_path / "year.parquet", left_out, 2026, "64MB", tmp_path / "spill")
+    order = ["id_raw", "name", "_year"]
+    assert got.sort(order, nulls_last=True).rows() == [
+        ("341302********4321", None, 2026, 300.0),
+        ("341302********7777", "赵*", 2026, 25000.0),
+        ("341323********5108", "张*敏", 2025, 700.0),
+        ("341323********5108", "张*敏", 2026, 21500.0),
+        (None, "李*", 2026, -40.0),
+    ]
+    current = year.filter(pl.col("record_id") == "E12").with_columns(record_id=pl.lit("N1"), period=pl.lit("2026-10")).drop(
+        "period").with_columns(relinked_now=pl.lit(False))
+    stands = year.lazy().filter(~pl.col("record_id").is_in(left_out.implode()))
+    floor = lead_floor(load_config())
+    assert rows_to_sum(current, stands, floor, 2026, got).equals(rows_to_sum(current, stands, floor, 2026))
