@@ -325,6 +325,7 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     reference.households_without_head(roster, cfg.matching.head_relations).write_parquet(
         paths.work / "findings_roster_heads.parquet")
     reference.persons_listed_twice(roster).write_parquet(paths.work / "findings_roster_twice.parquet")
+    reference.townships_written_twice(roster, cfg.matching.places).write_parquet(paths.work / "findings_roster_towns.parquet")
     reference.household_size_disagrees(roster).write_parquet(paths.work / "findings_roster_sizes.parquet")
     reference.roster_fields_missing(roster, cfg.kinds["roster"].fields).write_parquet(
         paths.work / "findings_roster_columns.parquet")

@@ -219,6 +219,30 @@ def households_without_head(roster: pl.DataFrame, head_relations: Collection[str
         after="。如底册对户主另有写法，请加入配置 matching.head_relations")
 
 
+def townships_written_twice(roster: pl.DataFrame, names: PlaceNames = PlaceNames()) -> pl.DataFrame:
+    """The roster's 乡（镇） spellings that compare as one township (`place_key`: 东嘎街道 and
+    东嘎街道办事处, 竹核乡 and 竹核彝族乡): each spelling gets a township list of its own, its households
+    split between them. One finding per such township, its spellings with their persons; two
+    townships that truly share a stem (营许乡, 营许镇) are named too, for the county to judge."""
+    if roster.is_empty() or "township" not in roster.columns:
+        return _empty()
+    t = (roster.filter(pl.col("township").is_not_null()).group_by("township").agg(n=pl.len(), file=pl.col("file").first())
+         .with_columns(_key=normalize_place(pl.col("township"), "township", names))
+         .filter(pl.col("_key").is_not_null() & (pl.len().over("_key") > 1)).sort("_key", pl.col("n"), "township",
+                                                                                  descending=[False, True, False]))
+    if t.is_empty():
+        return _empty()
+    return t.group_by("_key", maintain_order=True).agg(
+        file=pl.col("file").first(), _what=pl.format("{}（{} 人）", "township", "n").str.join(" 与 "),
+    ).select(
+        category=pl.lit(Finding.TOWNSHIP_SPELLINGS), dept=pl.lit("户籍底册"), file="file",
+        detail=pl.format("底册中乡（镇）写法不一，各写法将分别成一份乡镇清单、户也分开：{}。若为同一乡镇，请统一写法后重报底册；"
+                         "若确为两个乡镇可不理会 — one township written two ways: each spelling gets a list of its own",
+                         "_what"),
+        count=pl.lit(1, pl.Int64),
+    ).cast(QUALITY_COLUMNS)
+
+
 def persons_listed_twice(roster: pl.DataFrame) -> pl.DataFrame:
     """One 证件号码 under two or more 人编号 (one person in two households, or entered twice):
     every record of that person fits each of them alike and waits in the review queue, and a

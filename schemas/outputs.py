@@ -96,9 +96,10 @@ class Finding:
     COLUMN_MISSING = "缺列 column missing"
     VALUES_BLANKED = "值读不出按空值 unreadable values taken as empty"
     HIDDEN_TABLE = "隐藏表未读 hidden sheet holding a table, not read"
+    TOWNSHIP_SPELLINGS = "乡镇写法不一 one township written two ways"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
                  TOWNSHIP_TWICE, ID_UNREADABLE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
-                 PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED)
+                 PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED, TOWNSHIP_SPELLINGS)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

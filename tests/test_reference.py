@@ -6,7 +6,7 @@ import polars as pl
 from flows import attention_lines
 from pipelines.reference import (align_grid, grid_fields_missing, grid_phones_destroyed, household_size_disagrees,
                                  households_without_head, persons_listed_twice, record_fields_missing, roster_fields_missing,
-                                 shared_household_ids, shared_notes, split_shared_households)
+                                 shared_household_ids, shared_notes, split_shared_households, townships_written_twice)
 from schemas.outputs import Finding
 
 HEADS = ["户主", "本人"]
@@ -173,6 +173,21 @@ def test_one_id_number_under_two_person_numbers_is_named_by_person_numbers_not_t
     assert "H1-01（户 H1，第 2 行） 与 H2-09（户 H2，第 4 行） 证件号码相同" in d and "1123X" not in d.upper()
     assert len(attention_lines(q, ["户籍底册", "网格"])) == 1
     assert persons_listed_twice(roster.head(2)).is_empty()
+
+
+def test_one_township_written_two_ways_in_the_roster_is_named_with_each_spellings_persons():
+    """东嘎街道 on most rows and 东嘎街道办事处 on a few: each spelling made a township list of its
+    own, the township's households split between them, and nothing said so. Named (on the
+    console too) with each spelling's persons, the most used first; two townships of one stem
+    (营许乡, 营许镇) are named for the county to judge; distinct townships are not."""
+    roster = _roster([("H1", "H1-01", "东嘎街道", "桑木村", "户主"), ("H1", "H1-02", "东嘎街道", "桑木村", "其他"),
+                      ("H2", "H2-01", "东嘎街道办事处", "桑木村", "户主"), ("H3", "H3-01", "营许乡", "王庄", "户主"),
+                      ("H4", "H4-01", "营许镇", "李庄", "户主"), ("H5", "H5-01", "大店镇", "李湖村", "户主")])
+    q = townships_written_twice(roster)
+    assert q["category"].to_list() == [Finding.TOWNSHIP_SPELLINGS] * 2 and q["file"].to_list() == ["户籍底册/底册.csv"] * 2
+    assert "东嘎街道（2 人） 与 东嘎街道办事处（1 人）" in q["detail"][0] and "营许乡（1 人） 与 营许镇（1 人）" in q["detail"][1]
+    assert len(attention_lines(q, ["户籍底册", "网格"])) == 2
+    assert townships_written_twice(roster.filter(pl.col("township") != "东嘎街道办事处").head(3)).is_empty()
 
 
 def test_a_grid_workers_phone_that_excel_turned_into_scientific_notation_is_named():
