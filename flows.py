@@ -521,9 +521,8 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
                                                                    ["预警编号", "township", "户编号", "period", "下发日期", "核实截止日期"]}))
         files = pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == cfg.kinds["feedback"].folder)
         accepted, unanswered, refused = feedback.check_feedback(
-            returned, issued, as_of, cfg.feedback, delivery_ranks(files, cfg.inbox.later_marks), period=period,
-            townships=pl.read_parquet(paths.work / "roster.parquet", columns=["township"])["township"].unique(),
-            places=cfg.matching.places)
+            returned, issued, as_of, cfg.matching.places, delivery_ranks(files, cfg.inbox.later_marks), period=period,
+            townships=pl.read_parquet(paths.work / "roster.parquet", columns=["township"])["township"].unique())
         overruled, findings = feedback.disagreements(accepted)
         findings = pl.concat([findings, feedback.year_slips(returned, accepted)])
         findings.write_parquet(paths.work / "findings_disagreements.parquet")

@@ -39,7 +39,7 @@ from datetime import date
 
 import polars as pl
 
-from config import Config, FeedbackConfig, PlaceNames
+from config import Config, PlaceNames
 from matchers.places import normalize_place, place_key
 from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
 from pipelines.township import UNPLACED, grid_workers, mask_ids
@@ -190,9 +190,8 @@ def _empty_rejected() -> pl.DataFrame:
 # --- 1. check one delivery --------------------------------------------------------------------
 
 def check_feedback(
-    feedback: pl.DataFrame, issued: pl.DataFrame, as_of: date, cfg: FeedbackConfig | None = None,
+    feedback: pl.DataFrame, issued: pl.DataFrame, as_of: date, places: PlaceNames = PlaceNames(),
     ranks: Mapping[str, int] | None = None, period: str | None = None, townships: Iterable[str] = (),
-    places: PlaceNames = PlaceNames(),
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """One delivery of returned rows -> (accepted, unanswered, rejected); every input row lands in
     exactly one (asserted).
@@ -214,8 +213,7 @@ def check_feedback(
     `townships` (the roster's): the county's townships besides those warnings went to, for telling
     which township a file or row is from (a first run's 反馈/, a township never warned before);
     `places` (`MatchingConfig.places`): township names are compared as places are (竹核乡 is
-    竹核彝族乡, 额木庭高勒 is 额木庭高勒苏木). (`cfg` is no longer read: its township endings went
-    into `places`.)
+    竹核彝族乡, 额木庭高勒 is 额木庭高勒苏木).
     """
     iss = _issued(issued)
     fb = feedback.select(

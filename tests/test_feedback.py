@@ -58,7 +58,7 @@ DELIVERY = fb(
 
 
 def checked():
-    return check_feedback(DELIVERY, ISSUED, AS_OF, CFG.feedback)
+    return check_feedback(DELIVERY, ISSUED, AS_OF, CFG.matching.places)
 
 
 def keys(df):
@@ -108,14 +108,14 @@ def test_an_answer_to_a_list_of_the_folders_own_period_says_where_answers_go():
 def test_answer_from_unknown_sender_is_not_returned_to_the_warning_owner():
     f = fb(("反馈/清单(1).csv", 2, W3, "某某镇", "属实", None, None, None, None),
            ("反馈/清单(1).csv", 3, W3, None, "属实", None, None, D(2026, 9, 1), None))
-    rej = check_feedback(f, ISSUED, AS_OF, CFG.feedback)[2]
+    rej = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)[2]
     assert rej["field"].to_list() == ["township", "verify_date"]
     assert rej["township"].to_list() == [None, "夹沟镇"]  # sender unknown / the owner's own bad date
 
 
 def test_several_problems_in_one_row_all_named():
     f = fb((JIAGOU, 2, W1, "夹沟镇", "属实", None, None, D(2026, 12, 1), None))
-    acc, una, rej = check_feedback(f, ISSUED, AS_OF, CFG.feedback)
+    acc, una, rej = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)
     assert acc.is_empty() and una.is_empty()
     r = rej.row(0, named=True)
     assert r["field"] == "township" and r["reason"].count("；") == 2 and "晚于本期清单下发日期" in r["reason"]
@@ -127,7 +127,7 @@ def test_a_date_excel_gave_the_typing_year_is_read_a_year_earlier():
     f = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张干事", D(2027, 12, 28), None),
            (DADIAN, 3, W2, "大店镇", "属实", "是", "张干事", D(2027, 1, 20), None),    # after as_of; a year
            (DADIAN, 4, W2, "大店镇", "属实", "是", "张干事", D(2027, 12, 20), None))   # before: before issue
-    acc, _, rej = check_feedback(f, issued, D(2027, 1, 6), CFG.feedback)
+    acc, _, rej = check_feedback(f, issued, D(2027, 1, 6), CFG.matching.places)
     assert acc.select("line", "verify_date").rows() == [(2, D(2026, 12, 28))]
     assert rej["line"].to_list() == [3, 4] and rej["field"].to_list() == ["verify_date", "verify_date"]
     note = year_slips(f, acc)
@@ -158,7 +158,7 @@ def test_a_corrected_copy_of_a_returned_file_decides_over_its_original():
     copy = DADIAN.replace(".csv", "(1).csv")
     acc = check_feedback(fb((copy, 2, W1, "大店镇", "不属实", "否", "李干事", D(2026, 10, 13), None),
                             (DADIAN, 2, W1, "大店镇", "属实", "是", "张干事", D(2026, 10, 12), None)),
-                         ISSUED, AS_OF, CFG.feedback)[0]
+                         ISSUED, AS_OF, CFG.matching.places)[0]
     assert acc.filter("is_latest")["file"].to_list() == [copy] and acc.height == 2
     st = warning_status(ISSUED, acc.with_columns(received_period=pl.lit("2026-11")), AS_OF)
     assert st.filter(pl.col("warning_id") == W1)["status"][0] == "verified_false"
@@ -186,12 +186,12 @@ TWO_FILES = fb(
 def test_two_returned_files_are_ordered_as_department_files_are_not_by_name():
     """The township put its November list into 反馈/, then its October list: the October file is
     the later one although its name sorts first (marks, then modification time, then name)."""
-    acc = check_feedback(TWO_FILES, ISSUED, AS_OF, CFG.feedback, put_in(NOV, OCT))[0]
+    acc = check_feedback(TWO_FILES, ISSUED, AS_OF, CFG.matching.places, put_in(NOV, OCT))[0]
     assert acc.filter("is_latest").sort("warning_id").select("warning_id", "file").rows() == [(W1, OCT), (W2, OCT)]
     st = warning_status(ISSUED, acc.with_columns(received_period=pl.lit("2026-12")), AS_OF)
     assert st.filter(pl.col("warning_id") == W1)["status"][0] == "verified_true"
     # put in the other way round, the November file counts
-    acc = check_feedback(TWO_FILES, ISSUED, AS_OF, CFG.feedback, put_in(OCT, NOV))[0]
+    acc = check_feedback(TWO_FILES, ISSUED, AS_OF, CFG.matching.places, put_in(OCT, NOV))[0]
     assert acc.filter("is_latest", pl.col("warning_id") == W1)["file"].to_list() == [NOV]
 
 
@@ -206,7 +206,7 @@ def test_stored_answers_of_a_period_keep_the_order_they_were_taken_in():
 
 
 def test_two_files_answering_a_warning_differently_are_reported_and_told_back():
-    acc = check_feedback(TWO_FILES, ISSUED, AS_OF, CFG.feedback, put_in(NOV, OCT))[0]
+    acc = check_feedback(TWO_FILES, ISSUED, AS_OF, CFG.matching.places, put_in(NOV, OCT))[0]
     overruled, findings = disagreements(acc)
     # only W1: W2 is answered alike in both files
     assert overruled.select("file", "line", "record_id", "field", "value").rows() == [(NOV, 2, W1, "result", "不属实")]
@@ -228,7 +228,7 @@ def test_a_saved_again_copy_is_a_correction_not_a_disagreement():
            (copy, 2, W1, "大店镇", "不属实", "否", "张干事", D(2026, 10, 12), None),
            (DADIAN, 3, W2, "大店镇", "属实", None, None, None, None),
            (NOV, 3, W2, "大店镇", None, "否", None, None, "补充说明"))  # no result: does not undo the other's
-    acc = check_feedback(f, ISSUED, AS_OF, CFG.feedback, put_in(DADIAN, copy, NOV))[0]
+    acc = check_feedback(f, ISSUED, AS_OF, CFG.matching.places, put_in(DADIAN, copy, NOV))[0]
     overruled, findings = disagreements(acc)
     assert overruled.is_empty() and findings.is_empty()
 
@@ -240,7 +240,7 @@ def test_one_file_answering_a_warning_twice_differently_is_told_back():
            (DADIAN, 3, W2, "大店镇", "属实", "是", "张干事", D(2026, 10, 12), None),
            (DADIAN, 7, W1, "大店镇", "不属实", "否", "张干事", D(2026, 10, 12), None),
            (DADIAN, 8, W2, "大店镇", "属实", "是", "张干事", D(2026, 10, 12), None))
-    acc = check_feedback(f, ISSUED, AS_OF, CFG.feedback)[0]
+    acc = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)[0]
     st = warning_status(ISSUED, acc.with_columns(received_period=pl.lit("2026-11")), AS_OF)
     assert st.filter(pl.col("warning_id") == W1)["status"][0] == "verified_false"
     overruled, findings = disagreements(acc)
@@ -264,13 +264,13 @@ def test_free_text_is_kept_as_written_codes_and_dates_are_normalised():
     r = valid.row(0, named=True)
     assert (r["note"], r["verifier"]) == ("户主外出，未见到人（电话：１３８）", "张　三（村委）")
     assert (r["result"], r["verify_date"]) == ("属实", D(2026, 10, 12))
-    acc = check_feedback(valid, ISSUED, AS_OF, CFG.feedback)[0]
+    acc = check_feedback(valid, ISSUED, AS_OF, CFG.matching.places)[0]
     assert acc["note"].to_list() == ["户主外出，未见到人（电话：１３８）"]
 
 
 def test_unplaced_lead_answer_is_not_refused_on_township_and_ids_are_matched_loosely():
     f = fb(("反馈/大店镇.csv", 2, f" {W4.upper()} ", "大店镇", "属实", None, None, None, None))
-    acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.feedback)
+    acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)
     assert rej.is_empty() and acc["warning_id"].to_list() == [W4]
 
 
@@ -282,13 +282,13 @@ def test_a_warning_id_retyped_with_other_separators_is_the_issued_one_when_only_
            ("反馈/大店镇.csv", 3, W2.replace("-", ""), "大店镇", "不属实", None, None, None, None),
            ("反馈/大店镇.csv", 4, W1.replace("-", " – ") + "\u200b", "大店镇", "属实", None, None, None, None),
            ("反馈/大店镇.csv", 5, "YJ202610_zzzzzzzzzz", "大店镇", "属实", None, None, None, None))
-    acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.feedback)
+    acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)
     assert acc.sort("line")["warning_id"].to_list() == [W1, W2, W1]
     assert rej.select("line", "field", "value").rows() == [(5, "warning_id", "YJ202610_zzzzzzzzzz")]
     twins = ISSUED.head(2).with_columns(warning_id=pl.Series(["YJ1-23", "YJ12-3"]))
     acc, _, rej = check_feedback(fb(("反馈/大店镇.csv", 2, "YJ123", "大店镇", "属实", None, None, None, None),
                                     ("反馈/大店镇.csv", 3, "yj12-3 ", "大店镇", "属实", None, None, None, None)),
-                                 twins, AS_OF, CFG.feedback)
+                                 twins, AS_OF, CFG.matching.places)
     assert acc["warning_id"].to_list() == ["YJ12-3"] and rej["line"].to_list() == [2]
 
 
@@ -304,7 +304,7 @@ def test_file_township():
 
 
 def test_empty_delivery():
-    acc, una, rej = check_feedback(DELIVERY.clear(), ISSUED, AS_OF, CFG.feedback)
+    acc, una, rej = check_feedback(DELIVERY.clear(), ISSUED, AS_OF, CFG.matching.places)
     assert acc.height == una.height == rej.height == 0
     assert "rank" in acc.columns and "township" in rej.columns
 
@@ -442,7 +442,7 @@ def test_a_list_sent_back_as_it_came_is_not_the_townships_answer_and_the_prompt_
            (DADIAN, 3, W2, "大店镇", None, None, None, None, PARTIAL_NOTE),
            (JIAGOU, 4, W3, "夹沟镇", None, None, None, None, f"{PARTIAL_NOTE}：{asked}"),
            (JIAGOU, 5, W5, "夹沟镇", None, None, None, None, WITHDRAWN_NOTE))
-    acc, una, _ = check_feedback(f, ISSUED, AS_OF, CFG.feedback)
+    acc, una, _ = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)
     assert acc.sort("line").select("line", "note").rows() == [(2, "家中无人，改日再访"), (4, "家中无人，改日再访")]
     assert sorted(una["line"].to_list()) == [3, 5]
     partial = acc.filter(pl.col("line") == 4).with_columns(warning_id=pl.lit("w-over"), received_period=pl.lit("2026-11"))
@@ -602,7 +602,7 @@ def test_a_warning_a_rerun_no_longer_raises_is_withdrawn_and_stays_known_as_issu
     assert issued.filter(pl.col("warning_id").is_in(["w-now", "w-late"]))["withdrawn"].all()
     assert not issued.filter(pl.col("warning_id") == "w-jg")["withdrawn"].item()
     answer = fb((DADIAN, 2, "w-now", "大店镇", "属实", "是", "张干事", D(2026, 12, 5), None))
-    accepted, _, refused = check_feedback(answer, issued, D(2026, 12, 31), CFG.feedback)
+    accepted, _, refused = check_feedback(answer, issued, D(2026, 12, 31), CFG.matching.places)
     assert (accepted.height, refused.height) == (1, 0)
     status = warning_status(issued, accepted.with_columns(received_period=pl.lit("2026-12")), D(2026, 12, 31))
     now = status.filter(pl.col("warning_id") == "w-now").row(0, named=True)
@@ -655,7 +655,7 @@ def test_answers_before_any_list_are_told_back_to_the_township_they_name():
     f = fb((DADIAN, 2, W1, None, "属实", None, None, None, None),
            ("反馈/答复.csv", 3, W2, "夹沟", "属实", None, None, None, None),
            ("反馈/答复.csv", 4, W3, None, "属实", None, None, None, None))
-    rej = check_feedback(f, nothing, AS_OF, CFG.feedback, townships=["大店镇", "夹沟镇"])[2]
+    rej = check_feedback(f, nothing, AS_OF, CFG.matching.places, townships=["大店镇", "夹沟镇"])[2]
     assert rej["township"].to_list() == ["大店镇", "夹沟镇", None]
     back = returned_to_township(rej, CFG, None, ["大店镇", "夹沟镇"])
     assert {t: df["行号"].to_list() for t, df in back.items()} == {"大店镇": [2], "夹沟镇": [3], UNKNOWN_TOWNSHIP: [4]}
@@ -667,7 +667,7 @@ def test_answers_before_any_list_are_told_back_to_the_township_they_name():
 @pytest.mark.parametrize("town", ["大店", "大店镇", " 大店镇 ", "大店镇\u3000", None])
 def test_township_spellings_are_accepted(town):
     f = fb((DADIAN, 2, W1, town, "属实", None, None, None, None))
-    acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.feedback)
+    acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)
     assert acc.height == 1 and rej.is_empty()
 
 
@@ -720,7 +720,7 @@ def test_a_warning_listed_in_two_townships_takes_answers_from_both_and_counts_wh
     f = fb(("反馈/大店镇_2026-10_预警清单.csv", 2, "w-mv", "大店镇", None, None, None, None, "已迁走"),
            ("反馈/夹沟镇_2026-11_预警清单.csv", 2, "w-mv", "夹沟镇", "属实", "是", "王", D(2026, 11, 10), None),
            ("反馈/朱仙庄镇_2026-11_预警清单.csv", 2, "w-mv", "朱仙庄镇", "属实", None, None, None, None))
-    acc, _, rej = check_feedback(f, iss, D(2026, 12, 5), CFG.feedback)
+    acc, _, rej = check_feedback(f, iss, D(2026, 12, 5), CFG.matching.places)
     assert acc["township"].to_list() == ["大店镇", "夹沟镇"]
     assert rej["file"].to_list() == ["反馈/朱仙庄镇_2026-11_预警清单.csv"] and "another township" in rej["reason"][0]
     st = warning_status(iss, acc.with_columns(received_period=pl.lit("2026-12")), D(2026, 12, 5))
@@ -799,7 +799,7 @@ def test_a_township_written_as_places_are_is_that_township():
               ("反馈/竹核乡_2026-10_预警清单.csv", 3, W2, "竹核", "不属实", "否", "吉克", D(2026, 10, 12), None),
               ("反馈/额木庭高勒反馈.xlsx", 2, W3, "额木庭高勒", "属实", "是", "巴特尔", D(2026, 10, 12), None),
               ("反馈/额木庭高勒反馈.xlsx", 3, W5, "额木庭高勒", "属实", "是", "巴特尔", D(2026, 10, 12), None))
-    acc, _, rej = check_feedback(rows, issued, AS_OF, CFG.feedback, places=CFG.matching.places)
+    acc, _, rej = check_feedback(rows, issued, AS_OF, CFG.matching.places)
     assert acc["warning_id"].to_list() == [W1, W2, W3]
     assert rej["record_id"].to_list() == [W5] and rej["township"].to_list() == ["额木庭高勒苏木"]  # (四开乡's, in its file)
     assert file_township("反馈/竹核乡_2026-10_预警清单.csv", issued["township"].drop_nulls(), CFG.matching.places) == "竹核彝族乡"
