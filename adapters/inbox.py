@@ -889,9 +889,10 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     delivered: dict[str, list[pl.DataFrame]] = {}
     rejected: list[pl.DataFrame] = []
     rows_read = 0
-    latest_date = None  # the period folder is named for its period (YYYY-MM): its last day, and the days allowed after
+    latest_date = period_year = None  # the period folder is named for its period (YYYY-MM): its last day, and the days allowed after
     if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period_dir.name):
         latest_date = period_end(period_dir.name) + timedelta(days=cfg.inbox.days_after_period)
+        period_year = int(period_dir.name[:4])
 
     def read(rel: str):
         found: list[ReadError] = []
@@ -908,7 +909,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
                 delivered.setdefault(kind, []).append(df)
     ranks = delivery_ranks(files, cfg.inbox.later_marks)
     latest, bad, superseded = keep_latest(
-        delivered, pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]).cast(REJECTED_SCHEMA), ranks, cfg)
+        delivered, pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]).cast(REJECTED_SCHEMA), ranks, cfg, period_year)
     unread = [pl.DataFrame(schema={"dept": pl.String, "kind": pl.String, "record_id": pl.String,
                                    **{c: pl.String for c in SHOWN}})]
     unread += [f.join(bad, on=["dept", "kind", "file", "line"], how="semi").select(

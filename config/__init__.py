@@ -26,7 +26,10 @@ class KindSpec:
     """One extract kind: its folder, the headers that identify it, its header aliases, and the
     other spellings of its code values (`codes`: field -> {as delivered: the SPEC's value},
     compared after NFKC and without spaces), and the values a code field allows besides the
-    SPEC's list (`values`: field -> values, e.g. a pastoral county's 灾害类型 雪灾)."""
+    SPEC's list (`values`: field -> values, e.g. a pastoral county's 灾害类型 雪灾).
+    `snapshot_year`: the field naming the year a snapshot's row is about (参保名单's 参保年度): of
+    one record's rows in a delivery, the row of the period's year is the record's, else the
+    latest year's (a list exported over two 参保年度 in the autumn holds each person twice)."""
 
     name: str
     folder: str
@@ -36,6 +39,7 @@ class KindSpec:
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     values: dict[str, tuple[str, ...]] = field(default_factory=dict)
     blank_unreadable: tuple[str, ...] = ()  # fields whose bad value is left empty, its row kept
+    snapshot_year: str = ""
 
 
 PEOPLES = ("蒙古族", "回族", "藏族", "维吾尔族", "苗族", "彝族", "壮族", "布依族", "朝鲜族", "满族", "侗族", "瑶族", "白族",
@@ -373,11 +377,15 @@ def _matching(raw: dict[str, Any], folders: dict[str, list[str]]) -> MatchingCon
 def _check_codes(kinds: dict[str, KindSpec]) -> None:
     """Every `[kinds.<kind>.codes]` spelling leads to a value the field allows (SPEC's lists, in
     `schemas.inputs`, and the kind's `values`): a mistyped one would set aside every row spelled
-    so. `[kinds.<kind>.values]` name fields with a list of values."""
+    so. `[kinds.<kind>.values]` name fields with a list of values; a `snapshot_year`, a field of
+    whole numbers."""
     from schemas.inputs import EXTRACT_MODELS
 
     for spec in kinds.values():
         columns = EXTRACT_MODELS[spec.name].to_schema().columns if spec.name in EXTRACT_MODELS else {}
+        if spec.snapshot_year and (spec.snapshot_year not in columns
+                                   or not columns[spec.snapshot_year].dtype.type.is_integer()):
+            raise ValueError(f"kinds.{spec.name}.snapshot_year: {spec.snapshot_year!r} is not a field of whole numbers")
 
         def spec_values(table: str, field_name: str) -> list[str]:
             isin = [c for c in columns[field_name].checks if c.name == "isin"] if field_name in columns else []
@@ -412,6 +420,7 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
             # (a config copied before the key existed takes the default's)
             blank_unreadable=tuple(k.get("blank_unreadable", (defaults or {}).get("kinds", {}).get(name, {})
                                          .get("blank_unreadable", ()))),
+            snapshot_year=str(k.get("snapshot_year", (defaults or {}).get("kinds", {}).get(name, {}).get("snapshot_year", ""))),
         )
         for name, k in raw["kinds"].items()
     }

@@ -88,14 +88,23 @@ def quality_report(
             )
         )
     if superseded.height:
-        changed = pl.col("changed")
+        changed, other_year = pl.col("changed"), pl.col("other_year")
+        if "other_year" not in superseded.columns:  # (a frame of a run stored before the column existed)
+            superseded = superseded.with_columns(other_year=pl.lit(False))
         parts.append(
-            superseded.group_by("dept", "file", pl.col("superseded_by").str.replace(r":\d+$", "").alias("by"), "changed")
+            superseded.group_by("dept", "file", pl.col("superseded_by").str.replace(r":\d+$", "").alias("by"), "changed",
+                                other_year.fill_null(False))
             .len()
             .select(
-                pl.when(changed).then(pl.lit(Finding.REPLACED)).otherwise(pl.lit(Finding.DELIVERED_AGAIN)).alias("category"),
+                pl.when(other_year).then(pl.lit(Finding.OTHER_YEAR)).when(changed).then(pl.lit(Finding.REPLACED))
+                .otherwise(pl.lit(Finding.DELIVERED_AGAIN)).alias("category"),
                 "dept", "file",
-                pl.when(changed & (pl.col("by") == pl.col("file"))).then(pl.lit(
+                pl.when(other_year & (pl.col("by") == pl.col("file"))).then(pl.lit(
+                    "同一记录在本文件中另有其他年度（如参保年度）的行，以本期年度的行为准（无则以最近年度的行） the record's row "
+                    "of another year in the file: the row of the period's year is used (else the latest year's)"))
+                .when(other_year).then(pl.format(
+                    "同一记录在 {} 中另有其他年度的行，以该行为准 the record's row of another year in {}: that row is used", "by", "by"))
+                .when(changed & (pl.col("by") == pl.col("file"))).then(pl.lit(
                     "同一记录在本文件中以不同内容出现两次，以后一行为准 a record twice in the file with other content: "
                     "the later line is used"))
                 .when(changed).then(pl.format("在 {} 中以不同内容再次报送，以后者为准 delivered again with other content in {}: "

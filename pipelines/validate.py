@@ -459,7 +459,7 @@ def delivery_place(file: pl.Expr, ranks: Mapping[str, int]) -> pl.Expr:
 SET_ASIDE = "_set_aside"  # on a stand-in for a row set aside (`stand_ins`): a hash of its cells as delivered
 SHOWN = ("id_raw", "name")  # who a stand-in's row shows
 SUPERSEDED_SCHEMA = {"dept": pl.String, "kind": pl.String, "file": pl.String, "line": pl.Int64,
-                     "record_id": pl.String, "superseded_by": pl.String, "changed": pl.Boolean}
+                     "record_id": pl.String, "superseded_by": pl.String, "changed": pl.Boolean, "other_year": pl.Boolean}
 
 
 def set_aside_future_dates(valid: pl.DataFrame, latest: date, planned: Collection[str] = ()
@@ -498,40 +498,52 @@ def stand_ins(df: pl.DataFrame, rejected: pl.DataFrame, spec: KindSpec, dept: st
                             ~pl.col("reason").str.contains(EXCEL_DESTROYED, literal=True))["line"]
     bad = df.filter(pl.col("line").is_in(lines.implode()))
     key, _, _ = _field_exprs(spec.record_id, pl.String, _codes(EXTRACT_MODELS[spec.name]))
+    year = spec.snapshot_year  # (the year a row is about decides which of a record's rows is its: `supersede`)
     return bad.select(pl.lit(dept).alias("dept"), pl.lit(spec.name).alias("kind"), pl.lit(file).alias("file"),
                       pl.col("line").cast(pl.Int64), key.alias(spec.record_id),
-                      *[pl.col(c).cast(pl.String) for c in SHOWN if c in bad.columns]).with_columns(
+                      *[pl.col(c).cast(pl.String) for c in SHOWN if c in bad.columns],
+                      *([pl.col(year).str.extract(r"(\d{4})").cast(pl.Int64, strict=False)] if year in bad.columns else [])
+                      ).with_columns(
         bad.drop("line").hash_rows().alias(SET_ASIDE))
 
 
-def supersede(delivered: pl.DataFrame, ranks: Mapping[str, int], key: str = "record_id") -> tuple[pl.DataFrame, pl.DataFrame]:
+def supersede(delivered: pl.DataFrame, ranks: Mapping[str, int], key: str = "record_id",
+              year: str = "", period_year: int | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Keep the last delivery of each record (files in the order of `ranks`, path -> place, as
     `delivery_ranks` gives it; a workbook's sheets by name; then line) -> (latest, superseded).
     `superseded` (`SUPERSEDED_SCHEMA`): dept, kind, file, line, record_id, superseded_by
     (`file:line`), changed (its content differs from the winner's; identical re-deliveries are
-    listed too). `key` is the record-id column (roster: person_id); a row without one stands alone."""
+    listed too), other_year (the winner is a row of another `year`). `key` is the record-id
+    column (roster: person_id); a row without one stands alone. `year` (a snapshot's
+    `KindSpec.snapshot_year`): a record's rows of `period_year` come last, in the order above,
+    before them its rows of other years, latest year last (a row of no year first): the last
+    delivery of the period's year is kept, else of the latest year (a file of each year, or one
+    of both)."""
     groups = [c for c in ("dept", "kind") if c in delivered.columns] + [key]
     labels = delivered.select(pl.col("file").unique()).sort(delivery_place(pl.col("file"), ranks), "file")["file"]
     rank = pl.col("file").replace_strict({f: i for i, f in enumerate(labels.to_list())}, return_dtype=pl.UInt32)
-    df = delivered.sort(rank, "line", maintain_order=True).with_row_index("_n")
+    years = ([(pl.col(year) == period_year).fill_null(False), pl.col(year)]
+             if year in delivered.columns and period_year is not None else [])
+    df = delivered.sort(*years, rank, "line", maintain_order=True).with_row_index("_n")
     # only records delivered more than once are looked at (a city's millions mostly are not)
     again = (df.select(groups).is_duplicated() & df[key].is_not_null()).arg_true()
     content = df[again].drop("file", "line", "_n").hash_rows()
     twice = df[again].with_columns(_last=pl.col("_n") == pl.col("_n").max().over(groups), _h=content)
     last = pl.repeat(True, df.height, eager=True).scatter(again, twice["_last"])
-    latest = df.filter(last)
-    winner = twice.filter("_last").select(*groups, superseded_by=pl.format("{}:{}", "file", "line"), _won="_h")
+    latest = df.filter(last).sort(rank, "line", maintain_order=True) if years else df.filter(last)
+    _y = pl.col(year) if years else pl.lit(None, pl.Int64)
+    winner = twice.filter("_last").select(*groups, superseded_by=pl.format("{}:{}", "file", "line"), _won="_h", _wy=_y)
     superseded = (
         twice.filter(~pl.col("_last"))
         .join(winner, on=groups, how="left", nulls_equal=True, maintain_order="left")
         .select(*[c for c in ("dept", "kind") if c in groups], "file", "line", pl.col(key).alias("record_id"),
-                "superseded_by", changed=pl.col("_h") != pl.col("_won"))
+                "superseded_by", changed=pl.col("_h") != pl.col("_won"), other_year=(_y != pl.col("_wy")).fill_null(False))
     )
     return latest.drop("_n"), superseded
 
 
-def keep_latest(delivered: dict[str, list[pl.DataFrame]], rejected: pl.DataFrame, ranks: Mapping[str, int], cfg: Config
-                ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame]:
+def keep_latest(delivered: dict[str, list[pl.DataFrame]], rejected: pl.DataFrame, ranks: Mapping[str, int], cfg: Config,
+                period_year: int | None = None) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame]:
     """A department's deliveries -> the latest of each record, whether valid or set aside (SPEC
     §1: a record delivered again with other content replaces the earlier one): (valid rows per
     kind, `rejected` without the rows a later delivery superseded, superseded rows
@@ -545,7 +557,7 @@ def keep_latest(delivered: dict[str, list[pl.DataFrame]], rejected: pl.DataFrame
             latest[kind] = pl.concat(valid, how="diagonal_relaxed")
             continue
         last, sup = supersede(pl.concat(valid + [f for f in frames if SET_ASIDE in f.columns], how="diagonal_relaxed"),
-                              ranks, key=cfg.kinds[kind].record_id)
+                              ranks, key=cfg.kinds[kind].record_id, year=cfg.kinds[kind].snapshot_year, period_year=period_year)
         if SET_ASIDE in last.columns:  # the records whose latest delivery was set aside stay so
             bad = last[SET_ASIDE].is_not_null()
             last = (last.filter(~bad) if bad.any() else last).drop(SET_ASIDE)

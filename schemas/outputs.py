@@ -72,6 +72,7 @@ class Finding:
     ROWS_SET_ASIDE = "行被搁置 rows set aside"
     DELIVERED_AGAIN = "重复记录 records delivered again unchanged"
     REPLACED = "更正记录 records replaced by a later delivery"
+    OTHER_YEAR = "其他年度的行 a record's rows of other years"
     RULE_HELD_BACK = "规则暂停 rule held back"
     CHECK_FAILS = "身份证号校验位不符 ID check character fails"
     CENSUS = "参保名单完整度 enrollment list completeness"

@@ -109,6 +109,25 @@ def test_quality_report_says_which_files_delivery_of_a_record_is_used():
         "in 医保/更正.csv: that delivery is used（2 行 rows）"]
 
 
+def test_a_list_s_rows_of_another_year_are_said_apart_from_corrections_and_not_on_the_console():
+    """A 参保名单 over two 参保年度: the rows of the other year are superseded by the period's, but
+    they are no correction (更正记录, on the console): the report says which year's row is used."""
+    from flows import attention_lines
+
+    sup = pl.DataFrame([("医保", "医保/参保名单.csv", 3, "CB1", "医保/参保名单.csv:2", True, True),
+                        ("医保", "医保/参保名单.csv", 5, "CB2", "医保/参保名单.csv:4", True, True),
+                        ("医保", "医保/参保名单_次年.csv", 2, "CB6", "医保/参保名单.csv:7", True, True),
+                        ("医保", "医保/参保名单.csv", 6, "CB3", "医保/参保名单.csv:8", True, False)],
+                       schema=["dept", "file", "line", "record_id", "superseded_by", "changed", "other_year"], orient="row")
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), sup, None, None, max_grid_households=100)
+    assert q.sort("file", "count").select("category", "file", "count").rows() == [
+        ("更正记录 records replaced by a later delivery", "医保/参保名单.csv", 1),
+        ("其他年度的行 a record's rows of other years", "医保/参保名单.csv", 2),
+        ("其他年度的行 a record's rows of other years", "医保/参保名单_次年.csv", 1)]
+    assert [d for d in q["detail"] if "本期年度" in d] and [d for d in q["detail"] if "医保/参保名单.csv 中另有其他年度" in d]
+    assert all("年度" not in line for line in attention_lines(q, ["户籍底册", "网格"]))
+
+
 def test_the_reference_files_rows_set_aside_are_on_the_console_others_in_the_report_only():
     from flows import attention_lines
 

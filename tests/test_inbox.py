@@ -745,6 +745,36 @@ def test_a_list_row_set_aside_still_says_who_it_shows(tmp_path):
     assert unread.rows() == [("医保", "med_enrollment", "CB1", "341302********123X", "张*明")]
 
 
+@pytest.mark.parametrize("period", ["2026-12", "2027-01"])
+def test_a_list_over_two_enrollment_years_keeps_each_person_s_row_of_the_period_s_year(tmp_path, period):
+    """A 参保名单 exported in the autumn over this year's and next year's 参保年度 holds a person
+    once per year, under one 人员编号: not a correction whose later line wins (the order of the
+    export decided which year M4 read), but the person's row of the period's year, else of
+    their latest year; the others are superseded as rows of another year, in one file or two.
+    A row of the period's year set aside (停保) keeps the person's record set aside."""
+    per = tmp_path / period
+    head = "人员编号,姓名,证件号码,参保状态,参保年度"
+    write(per / "医保" / "参保名单.csv", "\n".join([
+        head, "CB1,张三,341302196201112734,正常参保,2026", "CB1,张三,341302196201112734,终止参保,2027",
+        "CB2,李四,341302********1234,暂停参保,2027", "CB2,李四,341302********1234,正常参保,2026",
+        "CB3,王五,341302********2345,正常参保,2027",
+        "CB4,赵六,341302********3456,停保,2026", "CB4,赵六,341302********3456,正常参保,2027",
+        "CB5,钱七,341302********4567,正常参保,2027", "CB5,钱七,341302********4567,终止参保,2025",
+        "CB6,孙八,341302********5678,正常参保,2026"]) + "\n")
+    write(per / "医保" / "参保名单_次年.csv", "\n".join([head, "CB6,孙八,341302********5678,暂停参保,2027"]) + "\n",
+          modified=PUT_IN + datetime.timedelta(hours=1))
+    files, _ = discover(per, CFG)
+    latest, rejected, superseded, rows, _ = read_department(per, files, "医保", CFG, [])
+    kept = dict(latest["med_enrollment"].select("record_id", "year").iter_rows())
+    year = int(period[:4])
+    assert kept == ({"CB1": 2026, "CB2": 2026, "CB3": 2027, "CB5": 2027, "CB6": 2026} if year == 2026 else
+                    {"CB1": 2027, "CB2": 2027, "CB3": 2027, "CB4": 2027, "CB5": 2027, "CB6": 2027})
+    assert latest["med_enrollment"]["record_id"].to_list() == sorted(kept)  # in the order delivered
+    assert rejected.select("record_id", "value").rows() == ([("CB4", "停保")] if year == 2026 else [])
+    assert superseded["other_year"].all() and superseded.height == 5
+    assert rows == superseded.height + latest["med_enrollment"].height + rejected.height
+
+
 def test_a_sheet_of_records_whose_header_is_not_found_is_set_aside_not_skipped(tmp_path):
     """A workbook of three sheets of settlements, the second headed in English, the third below
     16 title lines: their rows were skipped like a cover sheet's, read by no one and counted

@@ -376,7 +376,7 @@ def test_supersede_keeps_last_delivery():
     assert latest.filter(pl.col("record_id") == "JS1")["out_of_pocket"].to_list() == [20.0]
     assert superseded.to_dicts() == [
         {"dept": "医保", "kind": "med_settlement", "file": "医保/a.csv", "line": 3, "record_id": "JS1",
-         "superseded_by": "医保/b_补报.csv:2", "changed": True}
+         "superseded_by": "医保/b_补报.csv:2", "changed": True, "other_year": False}
     ]
 
 
