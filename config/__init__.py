@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
@@ -129,9 +130,15 @@ class MatchingConfig:
     age_band_years: int = 10
     record_id_slips: int = 2
     match_threshold_by_dept: dict[str, float] = field(default_factory=dict)
+    name_readings: dict[str, list[str]] = field(default_factory=dict)
     places: PlaceNames = field(default_factory=PlaceNames)
 
     def __post_init__(self) -> None:
+        for ch, readings in self.name_readings.items():
+            if len(ch) != 1 or not isinstance(readings, list | tuple) or not all(
+                    isinstance(r, str) and re.fullmatch("[a-z]+", r) for r in readings):
+                raise ValueError(f"matching.name_readings.{ch}: one character = a list of toneless pinyin "
+                                 f"readings such as [\"du\"], got {readings!r}")
         if unknown := set(self.no_link_name_levels) - set(self.name_levels):
             raise ValueError(f"matching.no_link_name_levels: {sorted(unknown)} are not name levels ({', '.join(self.name_levels)})")
         if not (0 < self.review_threshold <= self.match_threshold <= 1):

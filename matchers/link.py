@@ -626,7 +626,7 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
                            else pl.lit(False))  # (its person leads any rivals: `_rival_shares`)
 
     stats = name_stats(ros["cname"])
-    codes = NameCodes.of(rec["rname"], ros["cname"])  # pairs compare names as integer codes
+    codes = NameCodes.of(rec["rname"], ros["cname"], readings=cfg.name_readings)  # pairs compare names as integer codes
     vstat, vany, tstat = _place_stats(ros)
     left = dict(how="left", maintain_order="left")
     ctx = {

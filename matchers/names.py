@@ -8,6 +8,7 @@ from the roster's surname / given-name character / pinyin frequencies.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,15 @@ def _shown_len(name: pl.Expr) -> pl.Expr:
 
 def _pinyin_map(chars: list[str]) -> dict[str, str]:
     return {c: (lazy_pinyin(c)[0] if c not in "*·" else c) for c in chars}
+
+
+def _readings(chars: list[str], more: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """Each character's toneless readings: its usual one (`_pinyin_map`'s) first, then those
+    `more` gives it (`MatchingConfig.name_readings`: in a name 都 reads du, 阿不都 = 阿卜杜; 曾
+    zeng; 甫 pu, 玉素甫 = 玉素普). Not every reading a dictionary knows: 王 and 于 share a rare
+    one, and would read alike."""
+    first = _pinyin_map(chars)
+    return {c: list(dict.fromkeys([first[c], *more.get(c, ())])) for c in chars}
 
 
 def edge_pinyin(names: pl.Series) -> pl.DataFrame:
@@ -241,20 +251,27 @@ class NameCodes:
     shown: np.ndarray   # the fewest characters a name can have (`_shown_len`)
     offsets: np.ndarray
     chars: np.ndarray
-    pinyin: np.ndarray
+    pinyin: np.ndarray  # each character's usual reading (an id)
+    sounds: np.ndarray  # each character's readings (`_readings`; ids, -1 where it has fewer)
     length: np.ndarray
     pre: np.ndarray     # visible characters before the first `*` (all of them when unmasked)
     suf: np.ndarray     # visible characters after the last `*` (0 when unmasked)
     masked: np.ndarray
 
     @classmethod
-    def of(cls, *series: pl.Series) -> "NameCodes":
+    def of(cls, *series: pl.Series, readings: Mapping[str, Sequence[str]] | None = None) -> "NameCodes":
+        """`readings`: characters' readings besides their usual one (`_readings`)."""
         names = pl.concat([s.cast(pl.Utf8).fill_null("") for s in series]).unique().sort()
         length = names.str.len_chars().to_numpy().astype(np.int64)
         chars = np.frombuffer("".join(names.to_list()).encode("utf-32-le"), dtype=np.uint32)
         cps = np.unique(chars)
-        py = _pinyin_map([chr(c) for c in cps])
-        py_id = {v: i for i, v in enumerate(sorted(set(py.values())))}
+        rd = _readings([chr(c) for c in cps], readings or {})
+        py_id = {v: i for i, v in enumerate(sorted({r for rs in rd.values() for r in rs}))}
+        sounds = np.full((len(cps), max(map(len, rd.values()), default=1)), -1, dtype=np.int64)
+        for i, c in enumerate(cps):
+            ids = [py_id[r] for r in rd[chr(c)]]
+            sounds[i, :len(ids)] = ids
+        at = np.searchsorted(cps, chars)
         masked = names.str.contains(r"\*", literal=False)
         bare = names.str.replace_all("·", "", literal=True)
         return cls(
@@ -264,7 +281,7 @@ class NameCodes:
             bare=bare.str.len_chars().to_numpy().astype(np.int64),
             shown=pl.select(_shown_len(pl.lit(names))).to_series().to_numpy().astype(np.int64),
             offsets=np.concatenate([[0], np.cumsum(length)]), chars=chars,
-            pinyin=np.array([py_id[py[chr(c)]] for c in cps], dtype=np.int64)[np.searchsorted(cps, chars)],
+            pinyin=sounds[at, 0], sounds=sounds[at],
             length=length,
             pre=pl.select(pl.when(masked).then(names.str.extract(r"^([^*]*)", 1).str.len_chars())
                           .otherwise(names.str.len_chars())).to_series().to_numpy().astype(np.int64),
@@ -278,14 +295,15 @@ class NameCodes:
         return s.cast(pl.Utf8).fill_null("").cast(pl.Enum(self.names)).to_physical().cast(pl.UInt32)
 
 
-def compare_names(rec: pl.Series, ros: pl.Series) -> pl.Series:
-    """Level label per pair of normalised names (see `compare_codes`)."""
-    codes = NameCodes.of(rec, ros)
+def compare_names(rec: pl.Series, ros: pl.Series, readings: Mapping[str, Sequence[str]] | None = None) -> pl.Series:
+    """Level label per pair of normalised names (see `compare_codes`; `readings` as `NameCodes.of`)."""
+    codes = NameCodes.of(rec, ros, readings=readings)
     return compare_codes(codes.code(rec), codes.code(ros), codes)
 
 
 def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series:
-    """Level label per pair of coded names: exact, masked-agree, homophone, swapped (two
+    """Level label per pair of coded names: exact, masked-agree, homophone (each shown
+    character reads as the other's, one of its readings in `codes.sounds`), swapped (two
     adjacent chars), dropped (record lacks one char), added (record has one extra), one-char
     (one char differs), one-part (one whole name is a part of the other, written in parts: a
     Uyghur's own name without the father's, 艾尔肯 for 艾尔肯·阿不都拉), surname-only, disagree, or
@@ -304,7 +322,8 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
     r, c = rec.to_numpy().astype(np.int64), ros.to_numpy().astype(np.int64)
     turn = ~codes.masked[r] & codes.masked[c]
     r, c = np.where(turn, c, r), np.where(turn, r, c)
-    off, ch, py = codes.offsets, codes.chars, codes.pinyin
+    off, ch, py, snd = codes.offsets, codes.chars, codes.pinyin, codes.sounds
+    many = snd[:, 1] >= 0 if snd.shape[1] > 1 else np.zeros(len(ch), bool)  # characters of several readings
     rl, cl, pre, suf, m = codes.length[r], codes.length[c], codes.pre[r], codes.suf[r], codes.masked[r]
     both = m & codes.masked[c]  # a `*` on the right hides what the left shows there
     star, star_py = ord("*"), py[np.flatnonzero(ch == ord("*"))[:1]]
@@ -315,7 +334,12 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
         """Left characters `a` against right ones `b` (where the right name is long enough)."""
         b = np.where(ok, b, 0)
         n_eq[sel] += ok & ((ch[a] == ch[b]) | (ch[b] == star))
-        n_py[sel] += ok & ((py[a] == py[b]) | (py[b] == star_py))
+        alike = (py[a] == py[b]) | (py[b] == star_py)
+        # another reading of either (都 du ~ 杜 du), where their usual ones differ
+        other = np.flatnonzero(~alike & (many[a] | many[b]))
+        sa, sb = snd[a[other]], snd[b[other]]
+        alike[other] = ((sa[:, :, None] == sb[:, None, :]) & (sa[:, :, None] >= 0)).any(axis=(1, 2))
+        n_py[sel] += ok & alike
         n_both[sel] += ok & (ch[b] != star)
 
     # visible characters, position by position from the start, then from the end

@@ -125,3 +125,31 @@ def test_a_fixed_mask_over_a_part_of_a_name_hides_what_it_hides():
         "masked-agree", "masked-agree", "masked-agree", "surname-only", "surname-only", "surname-only"]
     u = name_u(nn("买买**·塔依尔"), name_stats(nn("买买提·塔依尔", "艾力·买买提", "张三")))
     assert u["u_exact"][0] > 0
+
+
+def test_a_character_reads_alike_as_names_read_it_too_as_the_config_lists():
+    """Homophones compare toneless readings. A character's usual reading is not always the one a
+    name gives it: 都 in 阿不都 is du (阿卜杜: 卜 bu), the surname 曾 zeng (a typist's 增), 甫 in
+    玉素甫 pu (玉素普). `matching.name_readings` adds those; a dictionary's rare readings are not
+    taken (王 and 于 share one: 于娟莉 is not 王娟丽)."""
+    from config import load_config
+
+    readings = load_config().matching.name_readings
+    pairs = [("阿卜杜热合曼", "阿不都热合曼"), ("增国强", "曾国强"), ("善明", "单明"), ("玉素普·吐尔逊", "玉素甫·吐尔逊"),
+             ("谢*", "解*"), ("于娟莉", "王娟丽"), ("张晓铭", "张晓明")]
+    rec, ros = nn(*[r for r, _ in pairs]), pl.Series([c for _, c in pairs])
+    assert compare_names(rec, ros).to_list() == [
+        "surname-only", "disagree", "disagree", "one-char", "disagree", "disagree", "homophone"]
+    assert compare_names(rec, ros, readings).to_list() == [
+        "homophone", "homophone", "homophone", "homophone", "homophone", "disagree", "homophone"]
+
+
+def test_name_readings_are_checked_as_the_config_is_read():
+    import pytest
+
+    from config import load_config
+
+    assert load_config(overrides=['matching.name_readings={"都"=["du"]}']).matching.name_readings == {"都": ["du"]}
+    for bad in ['{"都"=["Du"]}', '{"阿不"=["a"]}', '{"都"=["du", 1]}']:
+        with pytest.raises(ValueError, match="name_readings"):
+            load_config(overrides=[f"matching.name_readings={bad}"])
