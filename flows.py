@@ -63,7 +63,8 @@ from config import DEFAULT_CONFIG, Config, MatchingConfig, load_config  # noqa: 
 from matchers.ids import roster_check_fails  # noqa: E402
 from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
 from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
-from matchers.review import in_order, review_queue  # noqa: E402
+from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, in_order, queue_ages, review_queue,  # noqa: E402
+                             with_first_queued)
 from pipelines import accounting, calendar, feedback, reference, report, rules, township  # noqa: E402
 from pipelines.identify import persons_shown, unreadable_ids  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
@@ -792,6 +793,15 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
         kept_queue = kept_queue.with_columns(pl.lit(None, pl.Utf8).alias(c) for c in queue.columns
                                              if c not in kept_queue.columns)
         queue = in_order(pl.concat([queue, kept_queue.select(queue.columns).cast(queue.schema, strict=False)]))
+    # when each record was first sent to review, from the links stored (this period's just now)
+    queued = queue.select(dept=QUEUE_COLUMNS["dept"], record_id=QUEUE_COLUMNS["record_id"])
+    con = warehouse.connect(paths.warehouse)
+    try:
+        history = warehouse.review_history(con, period, queued)
+    finally:
+        con.close()
+    queue = with_first_queued(queue, first_queued(queued, history, period))
+    ages = queue_ages(queue, period)
     # the queue's workbook is written beside the townships' (a city's holds ~300,000 rows)
     workbooks = [(outputs.split_sheets("人工复核队列", queue), stage / "county" / "人工复核队列.xlsx")]
     towns = []
@@ -857,7 +867,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
         inputs = report.report_inputs(con, period)
     finally:
         con.close()
-    outputs.write_text(report.county_report_html(**inputs, quality=quality, meta={
+    outputs.write_text(report.county_report_html(**inputs, quality=quality, review_queue=ages, meta={
         "period": period, "issue_date": issue_date.isoformat(), "deadline": deadline,
         "generated_at": datetime.combine(issue_date, datetime.min.time()).isoformat(),
         "departments": list(cfg.departments),
@@ -865,7 +875,8 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     }), county / "县级预警报告.html")
     shutil.rmtree(work)
     outputs.publish_dir(stage, paths.out)
-    return {"townships": towns, "attention": attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")])}
+    return {"townships": towns, "attention": attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")]),
+            "review_queue": ages.drop("new").to_dicts()}
 
 
 REJECTED_HEADERS = {"dept": "部门", "kind": "表类型", "file": "文件", "line": "行号", "record_id": "记录编号",
@@ -1309,6 +1320,22 @@ def attention_lines(quality: pl.DataFrame, reference_folders: Collection[str]) -
             for r in keep.iter_rows(named=True)]
 
 
+def queue_line(ages: list[dict], period: str) -> str:
+    """The console's line on the review queue (`ages`: `matchers.review.queue_ages` rows, dept,
+    first_queued, records): its records, how many are new this period and how many have waited
+    since an earlier one, by the period they were first sent to review; "" for an empty queue."""
+    if not ages:
+        return ""
+    by_first: dict[str, int] = {}
+    for a in ages:
+        by_first[a["first_queued"]] = by_first.get(a["first_queued"], 0) + a["records"]
+    new = by_first.pop(period, 0)
+    waiting = sum(by_first.values())
+    since = ", ".join(f"{p}: {n}" for p, n in sorted(by_first.items()))
+    return (f"人工复核队列 review queue: {new + waiting} records = {new} new this period (首次列入复核 {period}) + "
+            f"{waiting} waiting since an earlier period{f' ({since})' if since else ''}")
+
+
 def print_summary(result: dict) -> None:
     if result.get("departments"):
         print(f"部分重跑 partial run: re-read {', '.join(result['departments'])}; the other departments' "
@@ -1335,6 +1362,8 @@ def print_summary(result: dict) -> None:
               + (f"; {ra['gone']} answered 是 for persons no longer on the roster, not applied" if ra["gone"] else "")
               + (f"; {ra['misfiled']} rows of tables in 复核/ that hold no answers set aside" if ra["misfiled"] else "")
               + (f"; {ra['held']} answered 是 not taken (数据质量报告.csv)" if ra["held"] else ""))
+    if line := queue_line(result.get("review_queue") or [], result["period"]):
+        print(line)
     print(f"乡镇清单 township lists: {len(result['townships'])} townships, 下发日期 issued {result['issue_date']}"
           f"{' (kept from the period’s earlier run; --issue-date to change it)' if result.get('issue_date_kept') else ''}"
           f", 核实截止 deadline {result['deadline']}")

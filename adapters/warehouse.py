@@ -458,6 +458,26 @@ def records_seen(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFram
         con.unregister("_asked")
 
 
+def review_history(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFrame) -> pl.DataFrame:
+    """Of `asked` (dept, record_id: the records of `period`'s review queue), the periods up to
+    `period` stored in `links` in which each was in review -> dept, record_id, decision
+    (`review`), period; one row per record and period (a record of two kinds in one period, once).
+    Read after the run stored its period (`remember`), these hold the period itself: a re-run
+    reads its own new links, never those it replaced. A later period stored (periods run out of
+    order) is not read: it cannot tell when a record was first sent to review up to `period`
+    (`matchers.review.first_queued`)."""
+    out = {"dept": pl.Utf8, "record_id": pl.Utf8, "decision": pl.Utf8, "period": pl.Utf8}
+    if not _has_table(con, "links") or asked.is_empty():
+        return pl.DataFrame(schema=out)
+    con.register("_asked", asked.select("dept", "record_id").unique())
+    try:
+        return con.sql("SELECT DISTINCT l.dept, l.record_id, l.decision, l.period FROM links l "
+                       "JOIN _asked a USING (dept, record_id) WHERE l.decision = 'review' AND l.period <= ?",
+                       params=[period]).pl().cast(out)
+    finally:
+        con.unregister("_asked")
+
+
 def table(con: duckdb.DuckDBPyConnection, name: str, where: str = "true", params: list | None = None) -> pl.DataFrame | None:
     """Rows of a warehouse table (None when the table does not exist yet or nothing matches)."""
     if not _has_table(con, name):

@@ -21,6 +21,9 @@ COLUMNS = {
     "person_id": "人编号", "score": "概率", "reason": "依据", "why": "复核原因",
 }
 IMPACT_COLUMN = "若为候选人1将新增预警"
+# the period (YYYY-MM) the record was first sent to review: the earliest period stored, up to the
+# queue's, in which it was (`first_queued`); the queue's own for a record new in it
+FIRST_COLUMN = "首次列入复核"
 # a settlement of an earlier period (its `period`) that this run linked again against its own
 # roster because the roster changed since (pipelines.year_to_date): it waits for a person now
 EARLIER = "{} 报送的结算，户籍底册变动后按本期底册重新比对：计入本年累计前需确认本人。"
@@ -131,3 +134,45 @@ def in_order(queue: pl.DataFrame) -> pl.DataFrame:
     return queue.sort(pl.col(IMPACT_COLUMN).is_null(), COLUMNS["dept"], COLUMNS["record_id"], COLUMNS["rank"],
                       maintain_order=True)
 
+
+
+def first_queued(queued: pl.DataFrame, history: pl.DataFrame, period: str) -> pl.DataFrame:
+    """When each record of `period`'s review queue was first sent to review. `queued`: its
+    records (dept, record_id; repeated per candidate or not); `history`: stored links (dept,
+    record_id, decision, period) of any periods (`adapters.warehouse.review_history` reads those
+    in review). -> dept, record_id, first: the earliest period up to `period` in which the record
+    (部门 + 记录编号) was in review, `period` itself counted (a record new in the queue, or one no
+    stored period holds in review: an earlier month's settlement linked again now). Periods after
+    `period` are not read, and nor is anything but the record's stored decisions: a re-run gives
+    the same answer whether or not `history` holds the period's replaced or new links, and a
+    period run after a later one (out of order) answers from the periods up to it. A record
+    answered and linked, then back in review, keeps its first period."""
+    keys = ["dept", "record_id"]
+    earlier = (history.filter(pl.col("decision") == "review", pl.col("period") <= period)
+               .group_by(keys).agg(first=pl.col("period").min()))
+    return (queued.select(keys).unique(maintain_order=True).join(earlier, on=keys, how="left", maintain_order="left")
+            .with_columns(first=pl.col("first").fill_null(pl.lit(period)).cast(pl.Utf8)))
+
+
+def with_first_queued(queue: pl.DataFrame, first: pl.DataFrame) -> pl.DataFrame:
+    """`queue` (Chinese headers, as `review_queue` gives it, or rows kept from a published one
+    with or without the column) with `FIRST_COLUMN` from `first` (`first_queued`) right after
+    记录编号, where the reviewer reads which record a row is about; rows and their order kept."""
+    keys = {COLUMNS["dept"]: "dept", COLUMNS["record_id"]: "record_id"}
+    base = queue.drop(FIRST_COLUMN, strict=False)
+    got = base.join(first.select(*keys.values(), pl.col("first").alias(FIRST_COLUMN)).rename({v: k for k, v in keys.items()}),
+                    on=list(keys), how="left", maintain_order="left")
+    at = base.columns.index(COLUMNS["record_id"]) + 1
+    return got.select(*base.columns[:at], FIRST_COLUMN, *base.columns[at:])
+
+
+def queue_ages(queue: pl.DataFrame, period: str) -> pl.DataFrame:
+    """How many records (部门 + 记录编号, not candidate rows) of `period`'s queue (with
+    `FIRST_COLUMN`) were first sent to review in each period -> dept, first_queued, records,
+    new (first_queued = `period`), sorted by department and period. The console and the county
+    report say from it how many are new this period and how many have waited since an earlier one."""
+    return (queue.select(dept=COLUMNS["dept"], record_id=COLUMNS["record_id"], first_queued=FIRST_COLUMN)
+            .unique(["dept", "record_id"])
+            .group_by("dept", "first_queued").agg(records=pl.len().cast(pl.Int64))
+            .with_columns(new=pl.col("first_queued") == period)
+            .sort("dept", "first_queued"))

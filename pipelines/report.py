@@ -19,12 +19,15 @@ it opens offline, from a USB stick or an intranet share, and prints.
               pipelines.accounting.quality_report's frame). May be empty.
 - `accounting` per department: `dept`, `rows_read`, `superseded`, `matched`, `review`,
               `unmatched`, `rejected` (+ optional `balanced`).
+- `review_queue`  the period's review queue (人工复核队列) by department and the period each
+              record was first sent to review: `dept`, `first_queued` (YYYY-MM), `records`
+              (`matchers.review.queue_ages`). May be empty or omitted.
 - `meta`      `period` (required); optional `county`, `issue_date`, `deadline`,
               `generated_at` (strings, shown as given — the function never reads the clock),
               `departments` (the configured department folders: those without a row in
               `accounting` are shown as not delivered).
 
-`report_inputs(con, period)` reads those frames but `quality` from the DuckDB warehouse
+`report_inputs(con, period)` reads those frames but `quality` and `review_queue` from the DuckDB warehouse
 (adapters/warehouse.py); a table the warehouse does not hold yet gives an empty frame of the right
 columns.
 """
@@ -51,7 +54,10 @@ INPUT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "quality": QUALITY_COLUMNS,
     "accounting": {"dept": pl.Utf8, "rows_read": pl.Int64, "superseded": pl.Int64, "matched": pl.Int64,
                    "review": pl.Int64, "unmatched": pl.Int64, "rejected": pl.Int64, "balanced": pl.Boolean},
+    "review_queue": {"dept": pl.Utf8, "first_queued": pl.Utf8, "records": pl.Int64},
 }
+# the inputs the run gives from its own outputs, not read from the warehouse (`report_inputs`)
+RUN_INPUTS = ("quality", "review_queue")
 
 # Risk types of SPEC §4 in a fixed order with fixed colours, so a colour means the same every month.
 RISK_COLORS = {
@@ -424,7 +430,44 @@ def _section_verification(verification: pl.DataFrame) -> str:
     return head + table + note + f'<div class="fig">{chart}</div>'
 
 
-def _section_quality(acc: pl.DataFrame, quality: pl.DataFrame, departments: list[str]) -> str:
+def _queue_ages(queue: pl.DataFrame, period: str) -> str:
+    """The review queue's records per department: new this period, waiting since an earlier one
+    (and since when); "" for an empty queue."""
+    q = queue.filter(pl.col("records").fill_null(0) > 0).sort("dept", "first_queued")
+    if q.is_empty():
+        return ""
+    per = (q.group_by("dept").agg(
+        records=pl.col("records").sum(),
+        new=pl.col("records").filter(pl.col("first_queued") == period).sum(),
+        since=pl.struct("first_queued", "records").filter(pl.col("first_queued") != period),
+    ).with_columns(waiting=pl.col("records") - pl.col("new")).sort("dept"))
+
+    def since(items: list[dict]) -> str:
+        return "、".join(f"{i['first_queued']} 起 {_n(i['records'])}" for i in items) or "–"
+    body = "".join(
+        f"<tr><th>{_e(r['dept'])}</th><td>{_n(r['records'])}</td><td>{_n(r['new'])}</td>"
+        f"<td>{_n(r['waiting'])}</td><td class=\"txt\">{_e(since(r['since']))}</td></tr>"
+        for r in per.iter_rows(named=True))
+    tot = {c: int(per[c].sum()) for c in ("records", "new", "waiting")}
+    by_first = (q.filter(pl.col("first_queued") != period).group_by("first_queued").agg(records=pl.col("records").sum())
+                .sort("first_queued"))
+    foot = (f"<tr><th>合计 <small>total</small></th><td>{_n(tot['records'])}</td><td>{_n(tot['new'])}</td>"
+            f"<td>{_n(tot['waiting'])}</td><td class=\"txt\">{_e(since(by_first.to_dicts()))}</td></tr>")
+    return ("<h3>人工复核队列 <small>review queue: records new this period, and waiting since an earlier one</small></h3>"
+            '<table class="num"><thead><tr><th>部门<br><small>department</small></th><th>待复核记录<br><small>records</small>'
+            "</th><th>本期新列入<br><small>new this period</small></th><th>此前列入、仍待复核<br><small>waiting since an "
+            "earlier period</small></th><th>其中首次列入复核期<br><small>of which first sent to review in</small></th></tr></thead>"
+            f"<tbody>{body}</tbody><tfoot>{foot}</tfoot></table>"
+            '<p class="note">人工复核队列（county/人工复核队列.xlsx，其 首次列入复核 列）中的记录数（部门 + 记录编号，不是候选人行数）。'
+            f"首次列入复核 = 截至本期、已存储的各期中该记录最早处于待人工复核的一期；本期（{_e(period)}）首次列入的为新列入，"
+            "其余为此前已列入、仍待复核的记录（参保名单的记录每月报送，未复核前每月再次列入）。<br><small>Records "
+            "(department + record number, not candidate rows) of the county's review queue (its column 首次列入复核). First "
+            "sent to review = the earliest period stored, up to this one, in which the record was in review; the others "
+            "than this period's have waited since an earlier period (an enrollment record comes every month and waits "
+            "until answered).</small></p>")
+
+
+def _section_quality(acc: pl.DataFrame, quality: pl.DataFrame, departments: list[str], queue: str = "") -> str:
     head = "<h2>四、各部门数据质量<small>Data quality per department</small></h2>"
     acc = acc.with_columns(pl.col(c).fill_null(0) for c in ("rows_read", *DECISION_LABELS))
     present = set(acc["dept"].to_list())
@@ -469,6 +512,7 @@ def _section_quality(acc: pl.DataFrame, quality: pl.DataFrame, departments: list
             f'<div class="fig">{chart}</div>')
     if missing and acc.is_empty():
         parts.append(f'<p class="bad">本期未报送的部门 not delivered: {_e("、".join(missing))}</p>')
+    parts.append(queue)
     parts.append("<h3>问题清单 <small>findings</small></h3>")
     q = quality.filter(pl.col("category").is_not_null() | pl.col("detail").is_not_null())
     if q.is_empty():
@@ -559,6 +603,7 @@ def county_report_html(
     quality: pl.DataFrame | None,
     accounting: pl.DataFrame | None,
     meta: dict,
+    review_queue: pl.DataFrame | None = None,
 ) -> str:
     """The county report for `meta['period']` as one self-contained HTML document (see module doc)."""
     period = str(meta["period"])
@@ -569,6 +614,7 @@ def county_report_html(
     v = _coerce(verification, "verification")
     q = _coerce(quality, "quality")
     a = _coerce(accounting, "accounting")
+    rq = _coerce(review_queue, "review_queue")
     title = f"{county}防返贫动态监测部门筛查预警月报 {period}"
     info = [("期次 period", period), ("下发日期 issued", meta.get("issue_date")),
             ("核实截止 verify by", meta.get("deadline")), ("生成时间 generated", meta.get("generated_at"))]
@@ -584,7 +630,7 @@ def county_report_html(
         _section_towns(w),
         _section_trend(t, p, period),
         _section_verification(v),
-        _section_quality(a, q, [str(d) for d in meta.get("departments") or []]),
+        _section_quality(a, q, [str(d) for d in meta.get("departments") or []], _queue_ages(rq, period)),
         "<footer>本报告仅含统计数量，不含姓名、证件号码、电话等个人信息（第二十七条）；逐户清单见各乡镇预警清单。"
         "<br>Counts only: no names, ID numbers or phone numbers (Article 27). Household lists are in the "
         "township files.</footer>",
@@ -613,8 +659,9 @@ def report_inputs(con, period: str, months: int = 12) -> dict[str, pl.DataFrame]
     """The frames `county_report_html` takes (all but `meta`), read from the warehouse for
     `period`; the trend and run history cover the last `months` periods up to it. A table the
     warehouse lacks (e.g. `warning_status` before the feedback loop is stored) gives an empty
-    frame. Not `quality`: the findings are the run's own (`pipelines.accounting.quality_report`)."""
-    empty = {k: pl.DataFrame(schema=s) for k, s in INPUT_SCHEMAS.items() if k != "quality"}
+    frame. Not `quality`: the findings are the run's own (`pipelines.accounting.quality_report`),
+    nor `review_queue`: the queue's (an earlier month's settlement linked again waits in it, not in `links`)."""
+    empty = {k: pl.DataFrame(schema=s) for k, s in INPUT_SCHEMAS.items() if k not in RUN_INPUTS}
     out = dict(empty)
     if _has_table(con, "runs"):
         out["periods"] = _query(con, "periods", """

@@ -216,6 +216,11 @@ def test_progress_goes_to_stderr_and_nothing_personal_is_printed(full_run):
     for step in ("discover_inputs", "ingest 医保", "link_records", "issue_warnings", "publish"):
         assert re.search(rf"\d+\.\ds  {step}", full_run.progress), step
     assert "行数核对" in full_run.printed
+    queued = pl.read_csv(full_run.out / PERIOD / "county" / "人工复核队列.csv", infer_schema=False)
+    n = queued.select("部门", "记录编号").n_unique()  # (records, not candidate rows) all new in a first period
+    assert (f"人工复核队列 review queue: {n} records = {n} new this period (首次列入复核 {PERIOD}) + 0 waiting since an "
+            "earlier period\n") in full_run.printed
+    assert queued["首次列入复核"].eq(PERIOD).all() and queued.height >= n
     text = full_run.printed + full_run.progress
     assert not ID18.search(text)
     assert not [n for n in _roster_names(full_run.county) if n in text]
@@ -236,10 +241,10 @@ def test_dry_run_writes_nothing_and_says_what_it_would_write(full_run, tmp_path,
 
 def test_partial_rerun_keeps_the_other_departments(full_run, tmp_path, capsys):
     county, out, full = full_run.county, _copy_out(full_run, tmp_path), full_run.out / PERIOD
-    queue = out / PERIOD / "county" / "人工复核队列.csv"  # as published by a version without 复核原因
+    queue = out / PERIOD / "county" / "人工复核队列.csv"  # as published by a version without 复核原因, 首次列入复核
     published = pl.read_csv(queue, infer_schema=False)
     assert published["复核原因"].str.len_chars().min() > 0
-    published.drop("复核原因").write_csv(queue, include_bom=True)
+    published.drop("复核原因", "首次列入复核").write_csv(queue, include_bom=True)
     assert _run(county / "inbox", out, "--dept", "医保", "--dept", "civil") == 0
     said = capsys.readouterr().out
     assert "partial run: re-read 医保, 民政" in said
@@ -267,6 +272,7 @@ def test_partial_rerun_keeps_the_other_departments(full_run, tmp_path, capsys):
     assert queue.filter(pl.col("部门").is_in(["医保", "民政"]))["复核原因"].str.len_chars().min() > 0
     kept = queue.filter(~pl.col("部门").is_in(["医保", "民政"]))["复核原因"]
     assert kept.len() > 0 and kept.fill_null("").eq("").all()
+    assert queue.columns[:3] == ["部门", "记录编号", "首次列入复核"] and queue["首次列入复核"].eq(PERIOD).all()  # (kept rows too)
     assert sorted((out / PERIOD / "townships").iterdir()) and \
         [p.name for p in sorted((out / PERIOD / "townships").iterdir())] == [p.name for p in sorted((full / "townships").iterdir())]
     con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -115,8 +116,17 @@ def three_months(september_11, tmp_path_factory):
     return county, out, returned, first_september
 
 
-def test_rerun_gives_the_same_answers_and_never_duplicates(three_months):
+def _first_queued(out: Path, period: str) -> pl.DataFrame:
+    """The records of the period's review queue with their 首次列入复核."""
+    return (pl.read_csv(out / period / "county" / "人工复核队列.csv", infer_schema=False)
+            .select("部门", "记录编号", "首次列入复核").unique().sort("部门", "记录编号"))
+
+
+def test_rerun_gives_the_same_answers_and_never_duplicates(september_11, three_months):
     county, out, _, first_september = three_months
+    # the review queue's 首次列入复核 as September's first run wrote it (August's records waiting since then)
+    assert _first_queued(out, "2026-09").equals(_first_queued(september_11[1], "2026-09"))
+    assert set(_first_queued(out, "2026-10")["首次列入复核"]) == {"2026-08", "2026-09", "2026-10"}
     again = pl.read_parquet(out / "2026-09" / "warnings.parquet")
     key = ["warning_id", "rule"]
     assert again.sort(key).select(key, "basis").equals(first_september.sort(key).select(key, "basis"))
@@ -281,15 +291,22 @@ def test_periods_run_out_of_order_give_the_same_answers(in_order_13, august_octo
         a = pl.read_parquet(in_order / p / "warnings.parquet").sort(key).select(key, "basis", "signal")
         b = pl.read_parquet(shuffled / p / "warnings.parquet").sort(key).select(key, "basis", "signal")
         assert a.equals(b), p
+        assert _first_queued(in_order, p).equals(_first_queued(shuffled, p)), p  # (October run first, then again)
 
 
-def test_review_answers_link_records_now_and_in_later_months(september_11, tmp_path):
+def test_review_answers_link_records_now_and_in_later_months(september_11, tmp_path, capsys):
     """The county answers September's review queue (the XLSX, 是否本人 from the truth, a few
     mistakes) and returns it in October's 复核/: October's records of the same 记录编号 (the
     参保名单 comes every month) are decided as answered and leave the queue; the mistakes are set
-    aside naming file, line and field; every returned row is accounted for."""
+    aside naming file, line and field; every returned row is accounted for. The queue says which
+    records were first sent to review in an earlier month (首次列入复核), and is read back with it."""
     county, out = _copy(september_11[:2], tmp_path)  # September run (after August's)
     queue = pl.read_excel(out / "2026-09" / "county" / "人工复核队列.xlsx", infer_schema_length=0)
+    assert queue.columns[:3] == ["部门", "记录编号", "首次列入复核"]
+    in_august = _first_queued(out, "2026-08").select("部门", "记录编号")
+    waited = queue.join(in_august, on=["部门", "记录编号"], how="semi")
+    assert waited.height >= 1 and (waited["首次列入复核"] == "2026-08").all()
+    assert (queue.join(in_august, on=["部门", "记录编号"], how="anti")["首次列入复核"] == "2026-09").all()
     truth = (pl.read_csv(county / "truth" / "links.csv", infer_schema=False).filter(pl.col("period") == "2026-09")
              .select(部门="dept", 记录编号="record_id", true="person_id").unique(["部门", "记录编号"]))
     answered = queue.join(truth, on=["部门", "记录编号"], how="left").with_columns(
@@ -306,7 +323,22 @@ def test_review_answers_link_records_now_and_in_later_months(september_11, tmp_p
     returned.write_excel(folder / "人工复核队列_2026-09_已复核.xlsx", worksheet="人工复核队列")
     town = next((out / "2026-09" / "townships").iterdir())  # a township's list dropped in the wrong folder
     (folder / f"{town.name}_2026-09_预警清单.csv").write_bytes((town / f"{town.name}_2026-09_预警清单.csv").read_bytes())
+    capsys.readouterr()
     assert _run(county, out, "2026-10") == 0
+    # October's queue: each record's first month is the earliest queue that held it; the console counts them
+    first = _first_queued(out, "2026-10")
+    earlier = pl.concat([_first_queued(out, "2026-09"), _first_queued(out, "2026-08")])
+    want = first.select("部门", "记录编号").join(earlier.group_by("部门", "记录编号").agg(pl.col("首次列入复核").min()),
+                                               on=["部门", "记录编号"], how="left").with_columns(pl.col("首次列入复核").fill_null("2026-10"))
+    assert first.equals(want)
+    n = dict(first.group_by("首次列入复核").len().iter_rows())
+    since = ", ".join(f"{p}: {n[p]}" for p in ("2026-08", "2026-09") if p in n)
+    assert (f"人工复核队列 review queue: {first.height} records = {n['2026-10']} new this period (首次列入复核 2026-10) + "
+            f"{first.height - n['2026-10']} waiting since an earlier period{f' ({since})' if since else ''}\n"
+            ) in capsys.readouterr().out
+    html = (out / "2026-10" / "county" / "县级预警报告.html").read_text()
+    assert re.search(rf"<h3>人工复核队列.*<tfoot><tr><th>合计 <small>total</small></th><td>{first.height}</td>"
+                     rf"<td>{n['2026-10']}</td><td>{first.height - n['2026-10']}</td>", html)
 
     links = pl.read_parquet(out / "2026-10" / "links.parquet")
     yes = answered.filter(pl.col("是否本人") == "是").select(dept="部门", record_id="记录编号", answer="人编号")

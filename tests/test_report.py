@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from adapters import warehouse
-from pipelines.report import INPUT_SCHEMAS, UNPLACED, county_report_html, report_inputs, verification_by_township
+from pipelines.report import INPUT_SCHEMAS, RUN_INPUTS, UNPLACED, county_report_html, report_inputs, verification_by_township
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
 
@@ -80,6 +80,18 @@ def test_key_numbers_and_townships():
     assert cell_values(acc, "医保")[:3] == ["1,000", "600", "20"] and "61.2%" in cell_values(acc, "医保")
 
 
+def test_the_review_queue_says_how_many_records_are_new_and_how_many_have_waited_since_when():
+    queue = pl.DataFrame({"dept": ["医保", "医保", "医保", "人社"], "first_queued": ["2026-08", "2026-09", "2026-10", "2026-10"],
+                          "records": [46, 17, 19, 2]})
+    sec = render(review_queue=queue)
+    sec = sec[sec.index("<h3>人工复核队列"):sec.index("问题清单")]
+    assert cell_values(sec, "医保") == ["82", "19", "63", "2026-08 起 46、2026-09 起 17"]
+    assert cell_values(sec, "人社") == ["2", "2", "0", "–"]
+    assert re.search(r"<tfoot><tr><th>合计 <small>total</small></th><td>84</td><td>21</td><td>63</td>"
+                     r"<td class=\"txt\">2026-08 起 46、2026-09 起 17</td>", sec)
+    assert "人工复核队列" not in render() and "人工复核队列" not in render(review_queue=queue.clear())
+
+
 def test_verification_progress_and_overdue_rates():
     s = verification_by_township(VERIFICATION)
     rows = {r["township"]: r for r in s.iter_rows(named=True)}
@@ -147,7 +159,7 @@ def _warning_rows(rows: list[tuple]) -> pl.DataFrame:
 
 def test_report_inputs_from_warehouse(tmp_path):
     empty = report_inputs(duckdb.connect(), "2026-10")  # no tables at all: every frame empty, right columns
-    assert all(empty[k].is_empty() and empty[k].columns == list(s) for k, s in INPUT_SCHEMAS.items() if k != "quality")
+    assert all(empty[k].is_empty() and empty[k].columns == list(s) for k, s in INPUT_SCHEMAS.items() if k not in RUN_INPUTS)
     con = warehouse.connect(tmp_path / "warehouse.duckdb")
     run = warehouse.begin_run(con, "2026-09", "cfg")
     warehouse.finish_run(con, run, "ok")

@@ -1,6 +1,6 @@
 import polars as pl
 
-from matchers.review import IMPACT_COLUMN, review_queue
+from matchers.review import FIRST_COLUMN, IMPACT_COLUMN, first_queued, queue_ages, review_queue, with_first_queued
 
 
 def test_review_queue_shows_candidates_side_by_side_without_revealing_ids():
@@ -90,3 +90,62 @@ def test_records_whose_answer_would_raise_a_warning_come_first_and_say_which():
     q = review_queue(review, records, roster, 0.99, impact)
     assert q["记录编号"].to_list() == ["JS2", "JS2", "JS1"]
     assert q[IMPACT_COLUMN].to_list() == ["M1 因病：李华 2026年累计个人自付 …"] * 2 + [None]
+
+
+def _links(rows: list[tuple]) -> pl.DataFrame:
+    """(dept, record_id, decision, period) -> stored links, as `warehouse.review_history` reads them (and more)."""
+    return pl.DataFrame(rows, schema=["dept", "record_id", "decision", "period"], orient="row")
+
+
+HISTORY = _links([
+    ("医保", "CB-WAIT", "review", "2026-08"), ("医保", "CB-WAIT", "review", "2026-09"),  # waiting since August
+    ("医保", "CB-GONE", "review", "2026-08"), ("医保", "CB-GONE", "matched", "2026-09"),  # answered 是 in September
+    ("医保", "CB-BACK", "review", "2026-08"), ("医保", "CB-BACK", "matched", "2026-09"),  # answered, then in review again
+    ("人社", "CB-WAIT", "matched", "2026-08"),  # another department's record of the same 记录编号
+    ("人社", "RS-LATE", "review", "2026-11"),  # a later period stored already (periods run out of order)
+    ("医保", "JS-OLD", "unmatched", "2026-09"),  # an earlier settlement linked again now, never in review before
+])
+QUEUED = pl.DataFrame({"dept": ["医保", "医保", "医保", "医保", "人社", "人社", "医保"],
+                       "record_id": ["CB-NEW", "CB-WAIT", "CB-WAIT", "CB-BACK", "CB-WAIT", "RS-LATE", "JS-OLD"]})
+
+
+def test_a_record_is_first_queued_in_the_earliest_period_stored_that_had_it_in_review():
+    """New this period: the period itself; waiting since two months: the first of them; answered
+    and gone: not in the queue, not in the answer; a record of another department with the same
+    记录编号 is another record; a later period stored (run out of order) is not read; one no
+    period stored in review (an earlier settlement linked again now): this period."""
+    this = _links([(d, r, "review", "2026-10") for d, r in QUEUED.unique().iter_rows()])  # stored by the run itself
+    for history in (HISTORY, pl.concat([HISTORY, this])):
+        got = first_queued(QUEUED, history, "2026-10")
+        assert got.rows() == [("医保", "CB-NEW", "2026-10"), ("医保", "CB-WAIT", "2026-08"), ("医保", "CB-BACK", "2026-08"),
+                              ("人社", "CB-WAIT", "2026-10"), ("人社", "RS-LATE", "2026-10"), ("医保", "JS-OLD", "2026-10")]
+    assert first_queued(QUEUED.clear(), HISTORY, "2026-10").is_empty()
+
+
+def test_a_rerun_gives_the_same_first_period_whichever_period_is_run_again():
+    """October re-run: its replaced links and its new ones give the same answer. September re-run
+    after October (an earlier period run again after later ones): October's links are not read,
+    the records September's queue shares with August's still say August."""
+    october = first_queued(QUEUED, pl.concat([HISTORY, _links([("医保", "CB-NEW", "review", "2026-10")])]), "2026-10")
+    assert october.equals(first_queued(QUEUED, HISTORY, "2026-10"))
+    september = pl.DataFrame({"dept": ["医保", "医保"], "record_id": ["CB-WAIT", "CB-NEW"]})
+    later = _links([("医保", "CB-NEW", "review", "2026-10"), ("医保", "CB-WAIT", "review", "2026-10")])
+    got = first_queued(september, pl.concat([HISTORY, later]), "2026-09")
+    assert got.rows() == [("医保", "CB-WAIT", "2026-08"), ("医保", "CB-NEW", "2026-09")]
+
+
+def test_the_first_period_stands_beside_the_record_number_and_counts_records_not_rows():
+    queue = pl.DataFrame({"部门": ["医保", "医保", "人社"], "记录编号": ["CB-WAIT", "CB-WAIT", "RS1"],
+                          "记录姓名": ["张*", "张*", "李*"], "候选序号": [1, 2, 1], "是否本人": [None, None, None]},
+                         schema_overrides={"是否本人": pl.Utf8})
+    first = pl.DataFrame({"dept": ["医保", "人社"], "record_id": ["CB-WAIT", "RS1"], "first": ["2026-08", "2026-10"]})
+    got = with_first_queued(queue, first)
+    assert got.columns == ["部门", "记录编号", FIRST_COLUMN, "记录姓名", "候选序号", "是否本人"]
+    assert got[FIRST_COLUMN].to_list() == ["2026-08", "2026-08", "2026-10"] and got.drop(FIRST_COLUMN).equals(queue)
+    # rows kept from a published queue (a --dept run) that has the column get it anew, in its place
+    again = with_first_queued(got.select("部门", "记录编号", "记录姓名", "候选序号", "是否本人", FIRST_COLUMN), first)
+    assert again.equals(got)
+    assert queue_ages(got, "2026-10").rows() == [("人社", "2026-10", 1, True), ("医保", "2026-08", 1, False)]
+    empty = with_first_queued(review_queue(pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), 0.99), first.clear())
+    assert empty.is_empty() and empty.columns[:3] == ["部门", "记录编号", FIRST_COLUMN]
+    assert queue_ages(empty, "2026-10").is_empty()

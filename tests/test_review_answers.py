@@ -276,3 +276,39 @@ def test_answers_taken_out_of_review_are_kept_as_long_as_kept_links_were_made_wi
     assert back.select("record_id", "relinked", "withdrawn").rows() == [("CB1", False, False), ("MZ1", True, False)]
     changed = relinked(new.with_columns(verdict=pl.lit("否")), after, ["住建"])
     assert changed.filter(~pl.col("relinked"))["record_id"].to_list() == ["CB1", "MZ1"]
+
+
+def test_a_returned_queue_is_read_alike_with_or_without_its_first_queued_column(tmp_path):
+    """The queue as published (CSV and XLSX, with 首次列入复核 beside 记录编号) and as an older
+    version published it (without), answered and put into 复核/: the same answers."""
+    from adapters import outputs
+    from adapters.inbox import read_delivery
+    from config import load_config
+    from matchers.review import FIRST_COLUMN, review_queue, with_first_queued
+    from pipelines.standardize import known_headers
+    from schemas.outputs import REVIEW_CHOICES
+
+    cfg = load_config()
+    review = pl.DataFrame({
+        "dept": ["医保", "医保"], "kind": ["med_enrollment"] * 2, "record_id": ["CB1", "CB1"], "rank": [1, 2],
+        "person_id": ["P1", "P2"], "household_id": ["H1", "H2"], "score": [0.6, 0.3], "reason": ["a", "b"],
+        "cause": ["ambiguous"] * 2, "rivals": [None, None]}, schema_overrides={"rivals": pl.Utf8})
+    records = pl.DataFrame({"dept": ["医保"], "kind": ["med_enrollment"], "record_id": ["CB1"], "name": ["张*"],
+                            "id_raw": ["341302********1234"], "township": [None], "village": [None]},
+                           schema_overrides={"township": pl.Utf8, "village": pl.Utf8})
+    roster = ROSTER.with_columns(name=pl.lit("张明"), township=pl.lit("大店镇"), village=pl.lit("韩湖村"), group=pl.lit("1组"))
+    queue = with_first_queued(review_queue(review, records, roster, 0.99),
+                              pl.DataFrame({"dept": ["医保"], "record_id": ["CB1"], "first": ["2026-08"]}))
+    answered = queue.with_columns(是否本人=pl.Series(["是", "否"]), 复核人=pl.lit("李分析"))
+    got = {}
+    for name, df in (("new", answered), ("old", answered.drop(FIRST_COLUMN))):
+        outputs.write_csv(df, tmp_path / "复核" / f"{name}.csv")
+        outputs.write_xlsx(outputs.split_sheets("人工复核队列", df), tmp_path / "复核" / f"{name}.xlsx", choices=REVIEW_CHOICES)
+        for ext in ("csv", "xlsx"):
+            valid, rejected, _, rows = read_delivery(tmp_path / "复核" / f"{name}.{ext}", f"复核/{name}.{ext}", "复核",
+                                                     cfg, known_headers(cfg))
+            assert rejected.is_empty() and rows == 2 and [k for k, _ in valid] == ["review_answer"], (name, ext)
+            got[name, ext] = valid[0][1].drop("file")
+    assert got["new", "csv"].select("record_dept", "record_id", "person_id", "verdict", "reviewer").rows() == [
+        ("医保", "CB1", "P1", "是", "李分析"), ("医保", "CB1", "P2", "否", "李分析")]
+    assert all(df.equals(got["new", "csv"]) for df in got.values())

@@ -237,3 +237,31 @@ def test_a_warehouse_whose_settlements_lack_their_keys_gets_them_on_opening_and_
     assert sorted(again["record_id"]) == ["S1", "S2", "S3", "S5"]
     con.close()
     new.close()
+
+
+def test_review_history_reads_the_periods_a_queued_record_was_in_review_up_to_the_period(tmp_path):
+    """From `links` as the runs store them: a re-run of a period replaces its links (September run
+    again without the record in review: August stays its first); a later period stored (run out of
+    order) is not read; another department's record of the same 记录编号 is another record."""
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    assert warehouse.review_history(con, "2026-10", pl.DataFrame({"dept": ["医保"], "record_id": ["CB1"]})).is_empty()
+
+    def links(*rows: tuple) -> pl.DataFrame:
+        return pl.DataFrame(rows, schema=["dept", "kind", "record_id", "decision"], orient="row")
+    warehouse.replace_period(con, "2026-08", {"links": links(("医保", "med_enrollment", "CB1", "review"),
+                                                             ("人社", "hr", "CB1", "review"))})
+    warehouse.replace_period(con, "2026-09", {"links": links(("医保", "med_enrollment", "CB1", "review"),
+                                                             ("医保", "med_enrollment", "CB2", "review"))})
+    warehouse.replace_period(con, "2026-11", {"links": links(("医保", "med_enrollment", "CB2", "review"))})
+    warehouse.replace_period(con, "2026-10", {"links": links(("医保", "med_enrollment", "CB1", "review"),
+                                                             ("医保", "med_enrollment", "CB2", "review"),
+                                                             ("医保", "med_settlement", "CB2", "review"))})
+    asked = pl.DataFrame({"dept": ["医保", "医保"], "record_id": ["CB1", "CB2"]})
+    key = ["record_id", "period"]
+    got = warehouse.review_history(con, "2026-10", asked).sort(key)
+    assert got.columns == ["dept", "record_id", "decision", "period"]
+    assert got.select(key).rows() == [("CB1", "2026-08"), ("CB1", "2026-09"), ("CB1", "2026-10"),
+                                      ("CB2", "2026-09"), ("CB2", "2026-10")]
+    warehouse.replace_period(con, "2026-09", {"links": links(("医保", "med_enrollment", "CB1", "matched"))})
+    got = warehouse.review_history(con, "2026-10", asked).sort(key)
+    assert got.select(key).rows() == [("CB1", "2026-08"), ("CB1", "2026-10"), ("CB2", "2026-10")]
