@@ -135,7 +135,6 @@ def in_order(queue: pl.DataFrame) -> pl.DataFrame:
                       maintain_order=True)
 
 
-
 def first_queued(queued: pl.DataFrame, history: pl.DataFrame, period: str) -> pl.DataFrame:
     """When each record of `period`'s review queue was first sent to review. `queued`: its
     records (dept, record_id; repeated per candidate or not); `history`: stored links (dept,
