@@ -537,6 +537,74 @@ def test_escalation_by_signal_or_severity_names_earlier_warning():
     assert w.height == 1 and "严重程度低" in w["basis"][0]
 
 
+def _settled(*rows):
+    """王五's (B-01) settlements (record_id, 结算日期, 个人自付) as linked."""
+    return pl.DataFrame({"dept": "医保", "kind": "med_settlement", "record_id": [r[0] for r in rows], "name": "王五",
+                         "id_raw": None, "out_of_pocket": [r[2] for r in rows], "settle_date": [r[1] for r in rows],
+                         "decision": "matched", "person_id": "B-01", "household_id": "B"},
+                        schema_overrides={"id_raw": pl.Utf8})
+
+
+def _m1_in(period, year_so_far, new):
+    """M1's warnings and suppressed repeats of `period`, whose 医保 folder holds `new` (besides the
+    year's `year_so_far` delivered earlier) -> the signals."""
+    links = new.select("dept", "kind", "record_id", "decision", "person_id", "household_id")
+    return run_rules({"med_settlement": new.drop("decision", "person_id", "household_id")}, links, ROSTER, CFG,
+                     period, ytd_settlements=pl.concat([year_so_far, new]))
+
+
+DECEMBER = _settled(("JS_DEC", D(2026, 12, 10), 6000.0))
+
+
+def _december(status="verified_true", verified_on=D(2027, 1, 8), stored_year=True):
+    w = assign_warnings(_m1_in("2026-12", DECEMBER.clear(), DECEMBER), ROSTER, "2026-12", None, CFG)[0].filter(
+        pl.col("rule") == "M1")
+    assert w["signal_year"].to_list() == [2026]
+    w = w.with_columns(period=pl.lit("2026-12"), status=pl.lit(status), verified_on=pl.lit(verified_on, pl.Date))
+    return w if stored_year else w.drop("signal_year")  # (a warning stored before the column was)
+
+
+@pytest.mark.parametrize("stored_year", [True, False])
+@pytest.mark.parametrize("status,verified_on", [("verified_true", D(2027, 1, 8)), ("overdue", None)])
+def test_a_new_year_s_sum_is_not_judged_against_last_year_s_warning(status, verified_on, stored_year):
+    """王五 was warned in December 2026 for 2026's sum (6,000), verified in January or not yet.
+    His 2027 sum reaches 5,500 in January: a new year's sum restarts from nothing, so its crossing
+    is a new fact, not a repeat of December's warning 'not grown' against 6,000 (before: suppressed,
+    and, a sum warning only when a settlement is new, perhaps never warned that year): raised,
+    naming December's. A 补报 completing 2026's sum (7,000: not doubled) is December's repeat."""
+    dec = _december(status, verified_on, stored_year)
+    dec_id = dec["warning_id"][0]
+    jan = _settled(("JS_JAN", D(2027, 1, 15), 5500.0))
+    w, sup = assign_warnings(_m1_in("2027-01", DECEMBER, jan), ROSTER, "2027-01", dec, CFG)
+    w = w.filter(pl.col("rule") == "M1")
+    assert w.select("escalates", "signal", "signal_year").rows() == [(dec_id, 5500.0, 2027)] and sup.is_empty()
+    assert w["basis"][0] == (f"王五 2027年累计个人自付 5,500.00 元 ≥ 5,000 元（1 笔结算）"
+                             f"（新年度：前次预警 {dec_id} 据 2026 年的合计，2027 年重新累计）")
+    late = _settled(("JS_DEC_2", D(2026, 12, 28), 1000.0))
+    w, sup = assign_warnings(_m1_in("2027-01", DECEMBER, late), ROSTER, "2027-01", dec, CFG)
+    assert w.filter(pl.col("rule") == "M1").is_empty() and sup["suppressed_by"].to_list() == [dec_id]
+    assert "2026年累计个人自付 7,000.00 元" in sup["basis"][0]
+    # both in January's folder: one warning of both sums, its signal the new year's
+    w, _ = assign_warnings(_m1_in("2027-01", DECEMBER, pl.concat([late, jan])), ROSTER, "2027-01", dec, CFG)
+    w = w.filter(pl.col("rule") == "M1")
+    assert w.select("escalates", "signal", "signal_year").rows() == [(dec_id, 5500.0, 2027)]
+    assert "2026年累计个人自付 7,000.00 元" in w["basis"][0] and "新年度" in w["basis"][0]
+
+
+def test_a_new_year_s_warning_is_what_the_year_s_later_sums_are_judged_against():
+    """January 2027's warning of 2027's sum (5,500, open) suppresses February's 2027 sum of 6,000
+    (not doubled), as within any year; December's 2026 warning does not count in it."""
+    dec = _december()
+    jan = _settled(("JS_JAN", D(2027, 1, 15), 5500.0))
+    w = assign_warnings(_m1_in("2027-01", DECEMBER, jan), ROSTER, "2027-01", dec, CFG)[0].filter(pl.col("rule") == "M1")
+    history = pl.concat([dec, w.with_columns(period=pl.lit("2027-01"), status=pl.lit("open"),
+                                             verified_on=pl.lit(None, pl.Date))], how="diagonal")
+    feb = _settled(("JS_FEB", D(2027, 2, 3), 500.0))
+    w, sup = assign_warnings(_m1_in("2027-02", pl.concat([DECEMBER, jan]), feb), ROSTER, "2027-02", history, CFG)
+    assert w.filter(pl.col("rule") == "M1").is_empty()
+    assert sup.filter(pl.col("rule") == "M1")["suppressed_by"].to_list() == ["YJ202701-" + dec["warning_id"][0][9:]]
+
+
 def test_nothing_delivered_gives_empty_valid_warnings_and_unknown_rule_fails():
     links = pl.DataFrame(schema={c: pl.Utf8 for c in ["dept", "kind", "record_id", "decision", "person_id"]})
     w, sup = assign_warnings(run_rules({}, links, ROSTER, CFG, P), ROSTER, P, None, CFG)
