@@ -830,6 +830,33 @@ def test_a_household_rule_is_not_suppressed_across_households_even_naming_the_sa
     assert sup.select("household_id", "rule").rows() == [("S", "M1")] and "（原户 A，open）" in sup["reason"][0]
 
 
+def test_a_split_off_member_s_new_year_sum_is_not_judged_against_last_year_s_warning():
+    """李四's 2026 costs raised M1 under A in December (open). In January 2027 she lives in S (the
+    roster kept her 人编号) and her 2027 sum reaches 6,000: a new year's sum, not taken out of S's
+    signal as a repeat of December's; a 补报 completing her 2026 sum (not doubled) still is."""
+    dec_df, dec_links = med(("A-02", "李四", None, 6000.0))
+    dec_df = dec_df.with_columns(settle_date=pl.lit(D(2026, 12, 3)))
+    dec = assign_warnings(run_rules({"med_settlement": dec_df}, dec_links, ROSTER, CFG, "2026-12"),
+                          ROSTER, "2026-12", None, CFG)[0]
+    hist = dec.with_columns(period=pl.lit("2026-12"), status=pl.lit("open"), verified_on=pl.lit(None, pl.Date))
+    m1 = hist.filter(pl.col("rule") == "M1")["warning_id"][0]
+
+    def january(amount, day):
+        df, links = med(("A-02", "李四", None, amount))
+        df = df.with_columns(record_id=pl.lit("JS-01"), settle_date=pl.lit(day))
+        links = links.with_columns(record_id=pl.lit("JS-01"), household_id=pl.lit("S"))
+        ytd = pl.concat([df, dec_df.with_columns(record_id=pl.lit("JS-12"))]).with_columns(
+            decision=pl.lit("matched"), person_id=pl.lit("A-02"))
+        sig = run_rules({"med_settlement": df}, links, SPLIT_KEPT, CFG, "2027-01", ytd_settlements=ytd)
+        w, sup = assign_warnings(sig, SPLIT_KEPT, "2027-01", hist, CFG)
+        return w.filter(pl.col("rule") == "M1"), sup.filter(pl.col("rule") == "M1")
+
+    w, sup = january(6000.0, D(2027, 1, 10))
+    assert w.select("household_id", "person_ids", "signal_year").rows() == [("S", ["A-02"], 2027)] and sup.is_empty()
+    w, sup = january(1000.0, D(2026, 12, 28))
+    assert w.is_empty() and sup["suppressed_by"].to_list() == [m1] and "（原户 A，open）" in sup["reason"][0]
+
+
 def test_whom_the_warehouse_is_asked_about_and_whom_the_carried_warnings_follow():
     """The persons named by September's still active warnings of per-person rules are looked for
     on October's roster (`adapters.warehouse.persons_now`); a warning verified long ago is not
