@@ -776,3 +776,18 @@ def test_a_warning_a_rerun_first_raises_goes_out_dated_now_not_overdue_on_arriva
     assert set(status["status"]) == {"open"} and (status["days_overdue"] == 0).all()
     kept = after["lists"]["2026-08"].filter(~pl.col("预警编号").is_in(list(new)), pl.col("状态") == "新下发")
     assert set(kept["下发日期"]) == {ISSUE["2026-08"]}
+
+
+def test_a_partial_run_keeps_the_warnings_a_warehouse_stored_before_signal_year(august_13, tmp_path):
+    """A warehouse written before warnings stored `signal_year` (the year of an M1-M3 sum): a
+    --dept run of a period keeps the other departments' warnings as stored (before: the run
+    failed, the kept ones lacking the column)."""
+    county, out = _copy(august_13, tmp_path)
+    con = duckdb.connect(str(out / "warehouse.duckdb"))
+    con.execute("ALTER TABLE warnings DROP COLUMN signal_year")
+    con.close()
+    before = pl.read_parquet(out / "2026-08" / "warnings.parquet")
+    assert _run(county, out, "2026-08", "--dept", "民政") == 0
+    after = pl.read_parquet(out / "2026-08" / "warnings.parquet")
+    key = ["warning_id", "rule"]
+    assert after.sort(key).select(key, "basis").equals(before.sort(key).select(key, "basis"))
