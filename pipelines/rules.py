@@ -112,7 +112,8 @@ class RuleInputs:
         """Year-to-date settlements with links (`pipelines.year_to_date`) and the calendar `year` of
         their 结算日期 (the period's when it has none); `is_new` marks this period's, and earlier
         ones whose link an answer received this period changed (`answered_now`) or that this run
-        linked again after this period's roster change (`relinked_now`). None when 医保 not delivered."""
+        linked again after this period's roster change (`relinked_now`); `delivered_now` this
+        period's alone. None when 医保 not delivered."""
         cur = self.extracts.get("med_settlement")
         if cur is None:
             return None
@@ -120,8 +121,9 @@ class RuleInputs:
         x = cur if self.ytd_settlements is None else self.ytd_settlements
         s = _records(self, x.select([c for c in x.columns if c in _SETTLEMENTS_READ]), keep_sources=False)
         now = [pl.col(c).fill_null(False) for c in ("answered_now", "relinked_now") if c in s.columns]
+        delivered = pl.col("record_id").is_in(cur["record_id"].implode())
         return s.with_columns(
-            is_new=pl.any_horizontal(pl.col("record_id").is_in(cur["record_id"].implode()), *now),
+            is_new=pl.any_horizontal(delivered, *now), delivered_now=delivered,
             year=_col(s, "settle_date", pl.Date).dt.year().fill_null(int(self.year)).cast(pl.Int32),
         ).select(_SETTLEMENTS_USED)
 
@@ -130,7 +132,7 @@ class RuleInputs:
 _SETTLEMENTS_READ = ("kind", "dept", "record_id", "decision", "person_id", "id_raw", "name", "village", "township",
                      "settle_date", "out_of_pocket", "answered_now", "relinked_now", "lead_key", "lead_name")
 _SETTLEMENTS_USED = ("record_id", "dept", "person_id", "household_id", "township", "p_name", "matched", "lead",
-                     "lead_key", "lead_name", "out_of_pocket", "year", "is_new")
+                     "lead_key", "lead_name", "out_of_pocket", "year", "is_new", "delivered_now")
 
 
 def _col(df: pl.DataFrame, name: str, dtype=pl.Utf8) -> pl.Expr:
@@ -413,9 +415,18 @@ def _ytd_by(s: pl.DataFrame, key: str, *firsts: str) -> pl.DataFrame:
             record_ids=pl.col("record_id"),
             person_ids=pl.col("person_id").drop_nulls().unique(),
             is_new=pl.col("is_new").any(),
+            n_late=pl.col("delivered_now").sum().cast(pl.Int64),
         )
         .filter("is_new")
     )
+
+
+def _settled(r: dict, period: str) -> str:
+    """The count of a year's settlements a year-to-date basis gives: `3 笔结算`, and for a year
+    before the period's (a 补报 in January completing last December's) how many of them this
+    period delivered late, so that a township reading a 2026 sum on its 2027-01 list sees why."""
+    late = f"，其中 {r['n_late']} 笔为 {period} 补报" if r["year"] < int(period[:4]) and r["n_late"] else ""
+    return f"{r['n']} 笔结算{late}"
 
 
 def m1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
@@ -428,7 +439,7 @@ def m1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         severity=pl.when(pl.col("total") >= high).then(pl.lit("高")) if high is not None else pl.lit(None, pl.Utf8),
     )
     return _emit(rc, _say(p.drop("person_ids"), lambda r: (
-        f"{r['p_name']} {r['year']}年累计个人自付 {_money(r['total'])} 元 ≥ {_n(thr)} 元（{r['n']} 笔结算）")))
+        f"{r['p_name']} {r['year']}年累计个人自付 {_money(r['total'])} 元 ≥ {_n(thr)} 元（{_settled(r, d.period)}）")))
 
 
 def m2(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
@@ -443,7 +454,7 @@ def m2(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         .with_columns(signal=pl.when(pl.col("annual") > 0).then(pl.col("total") / pl.col("annual")), signal_year="year")
     )
     return _emit(rc, _say(h, lambda r: (
-        f"全户{r['year']}年累计个人自付 {_money(r['total'])} 元（{r['n']} 笔结算），占家庭年纯收入 "
+        f"全户{r['year']}年累计个人自付 {_money(r['total'])} 元（{_settled(r, d.period)}），占家庭年纯收入 "
         f"{_money(r['annual'])} 元（人均 {_n(r['income'])} 元 × {r['size']} 人）的 "
         + (f"{r['signal']:.1%}" if r["signal"] is not None else "全部") + f" ≥ {share:.0%}")))
 
@@ -455,7 +466,7 @@ def m3(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
     p = _ytd_by(s.filter("lead"), "lead_key", "lead_name", "dept").filter(pl.col("total") >= thr)
     return _emit(rc, _say(p.with_columns(signal="total", signal_year="year"), lambda r: (
         f"非监测对象 {r['lead_name']} {r['year']}年累计个人自付 {_money(r['total'])} 元 ≥ {_n(thr)} 元"
-        f"（{r['n']} 笔结算）")))
+        f"（{_settled(r, d.period)}）")))
 
 
 def lead_floor(cfg: Config) -> float | None:

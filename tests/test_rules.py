@@ -141,7 +141,9 @@ def test_a_late_settlement_counts_in_the_year_of_its_settle_date():
     sig = run_rules({"med_settlement": cur.drop("decision", "person_id", "household_id")}, links, ROSTER, CFG,
                     "2027-01", ytd_settlements=late)
     m1 = fired(sig, "M1")
-    assert m1.height == 1 and "2026年累计个人自付 6,700.00 元" in m1["basis"][0] and "2027年" not in m1["basis"][0]
+    assert m1.height == 1 and "2027年" not in m1["basis"][0]
+    # the township reading a 2026 sum on its 2027-01 list is told which of its settlements came late
+    assert "2026年累计个人自付 6,700.00 元 ≥ 5,000 元（3 笔结算，其中 2 笔为 2027-01 补报）" in m1["basis"][0]
     assert sorted(m1["record_ids"][0].to_list()) == ["JS_DEC", "JS_L1", "JS_L2"]
     # a 2027 settlement beside them is summed apart, in 2027's sum
     jan = late.head(1).with_columns(record_id=pl.lit("JS_JAN"), settle_date=D(2027, 1, 5), out_of_pocket=pl.lit(5000.0))
