@@ -779,7 +779,6 @@ def _with_signal_year(history: pl.DataFrame) -> pl.DataFrame:
     return history.with_columns(signal_year=pl.coalesce(stored, said) if "basis" in history.columns else stored)
 
 
-
 def _named(history: pl.DataFrame, persons_now: pl.DataFrame | None, cfg: Config) -> pl.DataFrame:
     """Earlier warnings of per-person rules (`RuleConfig.per_person`) -> one row per person each
     names: its warning_id, rule, period, household_id, signal, severity, status, the `person_id`
