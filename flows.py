@@ -614,7 +614,9 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg, persons_now)
     kept = _read(paths.work / "kept_warnings.parquet")  # partial run: the other departments' warnings
     if kept is not None:
-        warnings = pl.concat([warnings, kept.select(warnings.columns).cast(warnings.schema)]).sort("warning_id", "rule")
+        # (kept ones stored before a column was, e.g. signal_year, have it null: read back from their basis)
+        kept = kept.select(pl.col(c) if c in kept.columns else pl.lit(None).alias(c) for c in warnings.columns)
+        warnings = pl.concat([warnings, kept.cast(warnings.schema)]).sort("warning_id", "rule")
     warnings.write_parquet(paths.work / "warnings.parquet")
     suppressed.write_parquet(paths.work / "suppressed.parquet")
     return {"warnings": warnings.height, "suppressed": suppressed.height}

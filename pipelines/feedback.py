@@ -253,11 +253,16 @@ def check_feedback(
     # Excel completes a date typed without its year (`12/28`) with the year it is typed in: a
     # December list answered in January comes back dated next December. A 核实日期 after `as_of`
     # whose day a year before lies between the warning's 下发日期 and `as_of` is read as that day
-    # (`year_slips` names such rows for the county).
+    # (`year_slips` names such rows for the county). The other way round, early in a year a clerk
+    # still writes last year's (2026-01-08 for a list issued 2027-01-06): a 核实日期 before the
+    # 下发日期 whose day a year later lies between the 下发日期 and `as_of` is read as that day.
     slip = pl.col("verify_date").dt.offset_by("-1y")
+    habit = pl.col("verify_date").dt.offset_by("1y")
     x = x.with_columns(verify_date=pl.when(
         (pl.col("verify_date") > pl.lit(as_of)) & (slip >= pl.col("_issue")) & (slip <= pl.lit(as_of))
-    ).then(slip).otherwise("verify_date"))
+    ).then(slip).when(
+        (pl.col("verify_date") < pl.col("_issue")) & (habit >= pl.col("_issue")) & (habit <= pl.lit(as_of))
+    ).then(habit).otherwise("verify_date"))
     unknown = pl.col("_wid").is_null()
     placed = ~unknown & (pl.col("_wks").list.len() > 0)
     wrong_row = placed & pl.col("_rk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_rk"))
@@ -335,20 +340,26 @@ def check_feedback(
 
 def year_slips(returned: pl.DataFrame, accepted: pl.DataFrame) -> pl.DataFrame:
     """The returned rows whose 核实日期 `check_feedback` read a year earlier than written (Excel's
-    year for a date typed without one) -> QUALITY_COLUMNS rows for the county, one per file,
-    naming its lines and dates as written and as read."""
+    year for a date typed without one) or a year later (last year's year written early in a new
+    one) -> QUALITY_COLUMNS rows for the county, one per file and way, naming its lines and dates
+    as written and as read."""
     x = returned.select("file", "line", _written="verify_date").join(
         accepted.select("dept", "file", "line", "verify_date"), on=["file", "line"]
-    ).filter(pl.col("_written") != pl.col("verify_date")).sort("file", "line")
-    return x.group_by("dept", "file", maintain_order=True).agg(
+    ).filter(pl.col("_written") != pl.col("verify_date")).sort("file", "line").with_columns(
+        _later=pl.col("verify_date") > pl.col("_written"))
+    return x.group_by("dept", "file", "_later", maintain_order=True).agg(
         pl.format("第{}行 {} → {}", "line", pl.col("_written").dt.to_string("%Y-%m-%d"),
                   pl.col("verify_date").dt.to_string("%Y-%m-%d")).str.join("、").alias("_w"),
         count=pl.len().cast(pl.Int64),
     ).select(
         category=pl.lit(Finding.FILE_NOTE), dept=pl.col("dept").fill_null("反馈"), file="file",
-        detail=pl.format("核实日期晚于本期清单下发日期，按上一年读取（Excel 为未写年份的日期补上了录入时的年份）"
-                         " verify dates after this period's issue date read a year earlier (Excel's year for a "
-                         "date typed without one)：{}", "_w"),
+        detail=pl.when("_later").then(pl.format(
+            "核实日期早于清单下发日期，按下一年读取（新年初仍写了上一年的年份）"
+            " verify dates before the issue date read a year later (last year's year written early in a new one)：{}",
+            "_w")).otherwise(pl.format(
+                "核实日期晚于本期清单下发日期，按上一年读取（Excel 为未写年份的日期补上了录入时的年份）"
+                " verify dates after this period's issue date read a year earlier (Excel's year for a "
+                "date typed without one)：{}", "_w")),
         count="count",
     ).cast(QUALITY_COLUMNS)
 

@@ -33,13 +33,16 @@ from config import SEVERITIES, Config, PlaceNames, RuleConfig
 # basis, records, signal and severity, so that `assign_warnings` can take out a person warned
 # already under another household and add up the rest as the rule did (`signal_agg`).
 PART = pl.Struct({"person_id": pl.Utf8, "basis": pl.Utf8, "record_ids": pl.List(pl.Utf8),
-                  "signal": pl.Float64, "severity": pl.Utf8})
+                  "signal": pl.Float64, "severity": pl.Utf8, "signal_year": pl.Int32})
 SIGNAL_SCHEMA = {
     "rule": pl.Utf8, "risk_type": pl.Utf8, "household_id": pl.Utf8, "lead_key": pl.Utf8,
     "lead_name": pl.Utf8, "lead_village": pl.Utf8, "township": pl.Utf8,
     "person_ids": pl.List(pl.Utf8), "record_ids": pl.List(pl.Utf8), "dept": pl.Utf8,
     "basis": pl.Utf8, "signal": pl.Float64, "severity": pl.Utf8,
     "parts": pl.List(PART), "signal_agg": pl.Utf8,  # (null unless the rule is per person)
+    # the calendar year of a year-to-date rule's sum (M1-M3; null for the others): a sum is
+    # compared with an earlier warning's of the same year only (`assign_warnings`)
+    "signal_year": pl.Int32,
 }
 SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES), 1)}  # 低 1, 中 2, 高 3
 _LEVEL_RANK = {"四级": 1, "三级": 2, "二级": 3, "一级": 4}
@@ -109,7 +112,8 @@ class RuleInputs:
         """Year-to-date settlements with links (`pipelines.year_to_date`) and the calendar `year` of
         their 结算日期 (the period's when it has none); `is_new` marks this period's, and earlier
         ones whose link an answer received this period changed (`answered_now`) or that this run
-        linked again after this period's roster change (`relinked_now`). None when 医保 not delivered."""
+        linked again after this period's roster change (`relinked_now`); `delivered_now` this
+        period's alone. None when 医保 not delivered."""
         cur = self.extracts.get("med_settlement")
         if cur is None:
             return None
@@ -117,8 +121,9 @@ class RuleInputs:
         x = cur if self.ytd_settlements is None else self.ytd_settlements
         s = _records(self, x.select([c for c in x.columns if c in _SETTLEMENTS_READ]), keep_sources=False)
         now = [pl.col(c).fill_null(False) for c in ("answered_now", "relinked_now") if c in s.columns]
+        delivered = pl.col("record_id").is_in(cur["record_id"].implode())
         return s.with_columns(
-            is_new=pl.any_horizontal(pl.col("record_id").is_in(cur["record_id"].implode()), *now),
+            is_new=pl.any_horizontal(delivered, *now), delivered_now=delivered,
             year=_col(s, "settle_date", pl.Date).dt.year().fill_null(int(self.year)).cast(pl.Int32),
         ).select(_SETTLEMENTS_USED)
 
@@ -127,7 +132,7 @@ class RuleInputs:
 _SETTLEMENTS_READ = ("kind", "dept", "record_id", "decision", "person_id", "id_raw", "name", "village", "township",
                      "settle_date", "out_of_pocket", "answered_now", "relinked_now", "lead_key", "lead_name")
 _SETTLEMENTS_USED = ("record_id", "dept", "person_id", "household_id", "township", "p_name", "matched", "lead",
-                     "lead_key", "lead_name", "out_of_pocket", "year", "is_new")
+                     "lead_key", "lead_name", "out_of_pocket", "year", "is_new", "delivered_now")
 
 
 def _col(df: pl.DataFrame, name: str, dtype=pl.Utf8) -> pl.Expr:
@@ -339,14 +344,22 @@ def _fold(rows: pl.DataFrame, by: list[str], signal_agg: str, *more: pl.Expr, **
     """Item rows (person_ids, record_ids, basis, signal, severity) -> one row per `by`: its
     persons and records (sorted, each once), bases (in basis order, each once, joined by '；'),
     the items' signal added up by `signal_agg` (max or sum), the most severe severity; `more`:
-    further aggregations."""
+    further aggregations.
+
+    Items of a year-to-date rule (`signal_year`, the year of their sum) add up the items of the
+    latest year alone, whose year the signal keeps: in January a 补报 completing last December's
+    sum and the new year's own sum are one warning, whose signal (what a later month's sum is
+    compared with) is the new year's."""
+    year = pl.col("signal_year") if "signal_year" in rows.columns else pl.lit(None, pl.Int32)
+    latest = pl.when(year.is_null() | (year == year.max())).then(pl.col("signal"))
     return rows.sort("basis").group_by(*by, maintain_order=True).agg(  # (sorted: a deterministic order of bases)
         *more, **named,
         person_ids=pl.col("person_ids").list.explode(**_FLAT).drop_nulls().unique().sort(),
         record_ids=pl.col("record_ids").list.explode(**_FLAT).drop_nulls().unique().sort(),
         basis=pl.col("basis").unique(maintain_order=True).str.join("；"),
-        signal=getattr(pl.col("signal"), signal_agg)(),
+        signal=getattr(latest, signal_agg)(),
         severity=pl.col("severity").sort_by(pl.col("severity").replace_strict(SEVERITY_RANK, default=0)).last(),
+        signal_year=year.max().cast(pl.Int32),
     )
 
 
@@ -363,10 +376,11 @@ def _emit(rc: RuleConfig, rows: pl.DataFrame, signal_agg: str = "max") -> pl.Dat
         risk_type=_col(rows, "risk_type").fill_null(pl.lit(rc.risk_type)),
         severity=_col(rows, "severity").fill_null(pl.lit(rc.severity)),
         signal=pl.col("signal").cast(pl.Float64),
+        signal_year=_col(rows, "signal_year", pl.Int32),
         **{c: _col(rows, c) for c in ("household_id", "lead_key", "lead_name", "lead_village", "township", "dept")},
     )
     parts = pl.struct(person_id=pl.col("person_ids").list.first(), basis="basis", record_ids="record_ids",
-                      signal="signal", severity="severity")
+                      signal="signal", severity="severity", signal_year="signal_year")
     out = _fold(
         rows, ["household_id", "lead_key", "risk_type"], signal_agg,
         pl.col("township", "lead_name", "lead_village").drop_nulls().first(),
@@ -401,9 +415,18 @@ def _ytd_by(s: pl.DataFrame, key: str, *firsts: str) -> pl.DataFrame:
             record_ids=pl.col("record_id"),
             person_ids=pl.col("person_id").drop_nulls().unique(),
             is_new=pl.col("is_new").any(),
+            n_late=pl.col("delivered_now").sum().cast(pl.Int64),
         )
         .filter("is_new")
     )
+
+
+def _settled(r: dict, period: str) -> str:
+    """The count of a year's settlements a year-to-date basis gives: `3 笔结算`, and for a year
+    before the period's (a 补报 in January completing last December's) how many of them this
+    period delivered late, so that a township reading a 2026 sum on its 2027-01 list sees why."""
+    late = f"，其中 {r['n_late']} 笔为 {period} 补报" if r["year"] < int(period[:4]) and r["n_late"] else ""
+    return f"{r['n']} 笔结算{late}"
 
 
 def m1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
@@ -412,11 +435,11 @@ def m1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
     thr, high = rc["threshold"], rc.get("high_threshold")
     p = _ytd_by(s.filter("matched"), "person_id", "household_id", "township", "p_name", "dept")
     p = p.filter(pl.col("total") >= thr).with_columns(
-        signal="total",
+        signal="total", signal_year="year",
         severity=pl.when(pl.col("total") >= high).then(pl.lit("高")) if high is not None else pl.lit(None, pl.Utf8),
     )
     return _emit(rc, _say(p.drop("person_ids"), lambda r: (
-        f"{r['p_name']} {r['year']}年累计个人自付 {_money(r['total'])} 元 ≥ {_n(thr)} 元（{r['n']} 笔结算）")))
+        f"{r['p_name']} {r['year']}年累计个人自付 {_money(r['total'])} 元 ≥ {_n(thr)} 元（{_settled(r, d.period)}）")))
 
 
 def m2(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
@@ -428,10 +451,10 @@ def m2(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         .join(d.households.select("household_id", "income", "size"), on="household_id")
         .with_columns(annual=pl.col("income") * pl.col("size"))
         .filter(pl.col("annual").is_not_null(), pl.col("total") > 0, pl.col("total") >= share * pl.col("annual"))
-        .with_columns(signal=pl.when(pl.col("annual") > 0).then(pl.col("total") / pl.col("annual")))
+        .with_columns(signal=pl.when(pl.col("annual") > 0).then(pl.col("total") / pl.col("annual")), signal_year="year")
     )
     return _emit(rc, _say(h, lambda r: (
-        f"全户{r['year']}年累计个人自付 {_money(r['total'])} 元（{r['n']} 笔结算），占家庭年纯收入 "
+        f"全户{r['year']}年累计个人自付 {_money(r['total'])} 元（{_settled(r, d.period)}），占家庭年纯收入 "
         f"{_money(r['annual'])} 元（人均 {_n(r['income'])} 元 × {r['size']} 人）的 "
         + (f"{r['signal']:.1%}" if r["signal"] is not None else "全部") + f" ≥ {share:.0%}")))
 
@@ -441,9 +464,9 @@ def m3(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         return None
     thr = rc["threshold"]
     p = _ytd_by(s.filter("lead"), "lead_key", "lead_name", "dept").filter(pl.col("total") >= thr)
-    return _emit(rc, _say(p.with_columns(signal="total"), lambda r: (
+    return _emit(rc, _say(p.with_columns(signal="total", signal_year="year"), lambda r: (
         f"非监测对象 {r['lead_name']} {r['year']}年累计个人自付 {_money(r['total'])} 元 ≥ {_n(thr)} 元"
-        f"（{r['n']} 笔结算）")))
+        f"（{_settled(r, d.period)}）")))
 
 
 def lead_floor(cfg: Config) -> float | None:
@@ -746,6 +769,16 @@ def _active(history: pl.DataFrame, period: str, cfg: Config) -> pl.DataFrame:
 PERSON_NOW = {"period": pl.Utf8, "person_id": pl.Utf8, "person_id_now": pl.Utf8}
 
 
+def _with_signal_year(history: pl.DataFrame) -> pl.DataFrame:
+    """Earlier warnings with `signal_year`, the year of a year-to-date rule's sum: as stored, or,
+    for a warning stored before the column was (2026-12), the latest `YYYY年累计` its basis says
+    (M1-M3 say the year of every sum they cite); null for the other rules."""
+    said = pl.col("basis").str.extract_all(r"(\d{4})年累计").list.eval(
+        pl.element().str.slice(0, 4).cast(pl.Int32)).list.max()
+    stored = pl.col("signal_year").cast(pl.Int32) if "signal_year" in history.columns else pl.lit(None, pl.Int32)
+    return history.with_columns(signal_year=pl.coalesce(stored, said) if "basis" in history.columns else stored)
+
+
 def _named(history: pl.DataFrame, persons_now: pl.DataFrame | None, cfg: Config) -> pl.DataFrame:
     """Earlier warnings of per-person rules (`RuleConfig.per_person`) -> one row per person each
     names: its warning_id, rule, period, household_id, signal, severity, status, the `person_id`
@@ -754,7 +787,8 @@ def _named(history: pl.DataFrame, persons_now: pl.DataFrame | None, cfg: Config)
     person_rules = [name for name, rc in cfg.rules.items() if rc.per_person]
     cols = [pl.col(c) if c in history.columns else pl.lit(None, t).alias(c) for c, t in (
         ("warning_id", pl.Utf8), ("rule", pl.Utf8), ("period", pl.Utf8), ("household_id", pl.Utf8),
-        ("signal", pl.Float64), ("severity", pl.Utf8), ("status", pl.Utf8))]  # (stored warnings have no status)
+        ("signal", pl.Float64), ("severity", pl.Utf8), ("status", pl.Utf8), ("signal_year", pl.Int32))]
+    # (stored warnings have no status)
     named = pl.col("person_ids").cast(pl.List(pl.Utf8)) if "person_ids" in history.columns else pl.lit([], pl.List(pl.Utf8))
     x = (history.filter(pl.col("rule").is_in(person_rules), pl.col("household_id").is_not_null())
          .select(*cols, person_id=named).explode("person_id").drop_nulls("person_id"))
@@ -810,13 +844,18 @@ def _take_out_warned(s: pl.DataFrame, named: pl.DataFrame, cfg: Config) -> tuple
              .filter(pl.col("person_id").is_not_null()))
     if items.is_empty() or named.is_empty():
         return s, *none
+    year = pl.col("signal_year")
+    latest = pl.when(year.is_null() | (year == year.max())).then(pl.col("signal"))  # (as `_fold` adds them up)
     person = items.group_by("_sig", "household_id", "rule", "person_id").agg(
-        p_signal=pl.when(pl.col("signal_agg").first() == "sum").then(pl.col("signal").sum()).otherwise(pl.col("signal").max()),
-        p_severity=pl.col("severity").sort_by(rank("severity")).last())
+        p_signal=pl.when(pl.col("signal_agg").first() == "sum").then(latest.sum()).otherwise(latest.max()),
+        p_severity=pl.col("severity").sort_by(rank("severity")).last(), p_year=year.max())
+    # (an earlier warning of another year's sum is not this one's: a new year's is raised anew;
+    # one whose year is not known counts)
     hits = (person.join(named.select("rule", "period", "person_id_now", prev_id="warning_id", prev_household="household_id",
-                                     prev_signal="signal", prev_severity="severity", prev_status="status"),
+                                     prev_signal="signal", prev_severity="severity", prev_status="status",
+                                     prev_year="signal_year"),
                         left_on=["rule", "person_id"], right_on=["rule", "person_id_now"])
-            .filter(pl.col("prev_household") != pl.col("household_id"))
+            .filter(pl.col("prev_household") != pl.col("household_id"), (pl.col("prev_year") == pl.col("p_year")).fill_null(True))
             .sort("period", "prev_id").group_by("_sig", "person_id", maintain_order=True).last())
     grew = (pl.col("prev_signal") > 0) & (pl.col("p_signal") >= cfg.run.escalation_factor * pl.col("prev_signal"))
     hits = hits.with_columns(_esc=grew.fill_null(False) | (rank("p_severity") > rank("prev_severity")))
@@ -830,7 +869,8 @@ def _take_out_warned(s: pl.DataFrame, named: pl.DataFrame, cfg: Config) -> tuple
 
     def fold(part: pl.DataFrame) -> pl.DataFrame:
         part = part.with_columns(person_ids=pl.concat_list("person_id"))
-        parts = pl.struct(person_id="person_id", basis="basis", record_ids="record_ids", signal="signal", severity="severity")
+        parts = pl.struct(person_id="person_id", basis="basis", record_ids="record_ids", signal="signal", severity="severity",
+                          signal_year="signal_year")
         by_agg = part.partition_by("signal_agg", as_dict=True) or {("max",): part}  # (none: an empty frame)
         return pl.concat([_fold(p, ["_sig"], agg, parts=parts) for (agg,), p in by_agg.items()])
 
@@ -841,7 +881,7 @@ def _take_out_warned(s: pl.DataFrame, named: pl.DataFrame, cfg: Config) -> tuple
         suppressed_by=pl.col("prev_id").last(),
         reason=pl.format("前次预警 {}（原户 {}，{}）", "prev_id", "prev_household", pl.col("prev_status").fill_null("open"))
         .unique(maintain_order=True).str.join("、")))
-    folded = ["person_ids", "record_ids", "basis", "signal", "severity", "parts"]
+    folded = ["person_ids", "record_ids", "basis", "signal", "severity", "parts", "signal_year"]
     taken = s.drop(folded).join(out, on="_sig").join(said, on="_sig").select(
         *SIGNAL_SCHEMA, "warning_id", "suppressed_by", reason=pl.col("reason") + "仍在有效期内，信号未达升级条件")
     touched = pl.col("_sig").is_in(warned["_sig"].implode())
@@ -859,7 +899,12 @@ def assign_warnings(
     x risk type (M1 and M2 share it), the same on a re-run. A household + rule with an earlier
     warning (in `history`, earlier periods only) still open/overdue, or verified within
     `cfg.run.suppress_days` of the period end, is suppressed unless signal ≥ escalation_factor x the
-    earlier one or the severity rose; an escalation's basis names the earlier 预警编号.
+    earlier one or the severity rose; an escalation's basis names the earlier 预警编号. A
+    year-to-date rule's sum (`signal_year`) is compared with an earlier warning of the same year's
+    sum only: a new year's sum restarts from nothing, so the crossing of the threshold by a new
+    year's sum after a warning of last year's is a new fact, raised (escalating the earlier one,
+    `（新年度：前次预警 … 据 2026 年的合计，2027 年重新累计）`), never suppressed by it nor judged
+    against last year's figure; a 补报 completing last year's sum is judged against last year's.
 
     A rule about persons (`RuleConfig.per_person`) is suppressed per person too: a person an
     earlier warning of the rule named under another household (a member split off into a new
@@ -868,7 +913,7 @@ def assign_warnings(
     own items; a signal with no one left is suppressed, its reason naming the earlier 预警编号 and
     the household it was raised under (`前次预警 YJ…（原户 H…，open）仍在有效期内…`). Household rules
     (`per_person` false) stay keyed by household. A suppressed row is a signal, or the persons
-    taken out of one. Extra columns: lead_key, lead_name, lead_village, escalates."""
+    taken out of one. Extra columns: lead_key, lead_name, lead_village, escalates, signal_year."""
     prefix = f"{WARNING_ID_PREFIX}{period.replace('-', '')}-"
     s = signals.with_columns(
         *[pl.lit(None, t).alias(c) for c, t in SIGNAL_SCHEMA.items() if c not in signals.columns])
@@ -885,15 +930,27 @@ def assign_warnings(
 
     prev, taken, escalating = None, None, None
     if history is not None and history.height:
-        h = _active(history, period, cfg)
-        prev = h.sort("period").group_by("_suffix", "rule").last().select(
-            "_suffix", "rule", prev_id="warning_id", prev_signal="signal", prev_severity="severity", prev_status="status")
+        h = _active(_with_signal_year(history), period, cfg)
+        prev = h.sort("period").group_by("_suffix", "rule", "signal_year").last().select(
+            "_suffix", "rule", "signal_year", "period", prev_id="warning_id", prev_signal="signal",
+            prev_severity="severity", prev_status="status", prev_year="signal_year")
         s, taken, escalating = _take_out_warned(s, _named(h, persons_now, cfg), cfg)
     if prev is None:
         s = s.with_columns(prev_id=pl.lit(None, pl.Utf8), prev_signal=pl.lit(None, pl.Float64),
-                           prev_severity=pl.lit(None, pl.Utf8), prev_status=pl.lit(None, pl.Utf8))
+                           prev_severity=pl.lit(None, pl.Utf8), prev_status=pl.lit(None, pl.Utf8),
+                           prev_year=pl.lit(None, pl.Int32))
     else:
-        s = s.join(prev, on=["_suffix", "rule"], how="left")
+        # the earlier warning of the same year's sum (of any, for a rule without years); failing it,
+        # the latest other: of another year's sum, a new year's sum restarts from nothing, so it is
+        # not compared with last year's and its crossing is raised anew, naming it (`new_year`); of
+        # a year not known (no basis to tell it), compared as any
+        s = s.join(prev.drop("period"), on=["_suffix", "rule", "signal_year"], how="left", nulls_equal=True)
+        other = prev.sort("period").group_by("_suffix", "rule").last()
+        s = s.join(other.select("_suffix", "rule", **{f"o_{c}": c for c in (
+            "prev_id", "prev_signal", "prev_severity", "prev_status", "prev_year")}), on=["_suffix", "rule"], how="left")
+        other_only = pl.col("prev_id").is_null() & pl.col("signal_year").is_not_null()
+        s = s.with_columns(pl.when(other_only).then("o_" + c).otherwise(c).alias(c) for c in (
+            "prev_id", "prev_signal", "prev_severity", "prev_status", "prev_year")).drop(pl.selectors.starts_with("o_prev_"))
     s = s.with_columns(prev_household=pl.lit(None, pl.Utf8))
     if escalating is not None and escalating.height:  # a person warned under another household, grown since
         own = pl.col("prev_id").is_not_null()
@@ -906,13 +963,18 @@ def assign_warnings(
     grew = (pl.col("prev_signal") > 0) & (pl.col("signal") >= cfg.run.escalation_factor * pl.col("prev_signal"))
     rose = rank("severity") > rank("prev_severity")
     has_prev = pl.col("prev_id").is_not_null()
-    s = s.with_columns(escalate=has_prev & (grew.fill_null(False) | rose))
+    new_year = pl.col("prev_year").is_not_null() & pl.col("signal_year").is_not_null() & (
+        pl.col("prev_year") != pl.col("signal_year"))
+    s = s.with_columns(escalate=has_prev & (grew.fill_null(False) | rose | new_year.fill_null(False)),
+                       _new_year=new_year.fill_null(False))
     earlier = pl.concat_str([pl.col("prev_id"), pl.format("（原户 {}）", "prev_household").fill_null("")])
     why_grew = pl.format("（升级：前次预警 {} 信号 {}，本次 {}）", earlier,
                          pl.col("prev_signal").round(2), pl.col("signal").round(2))
     why_rose = pl.format("（升级：前次预警 {} 严重程度{}，本次{}）", earlier, "prev_severity", "severity")
+    why_year = pl.format("（新年度：前次预警 {} 据 {} 年的合计，{} 年重新累计）", earlier, "prev_year", "signal_year")
     s = s.with_columns(
-        basis=pl.when(pl.col("escalate") & rose).then(pl.col("basis") + why_rose)
+        basis=pl.when(pl.col("_new_year")).then(pl.col("basis") + why_year)
+        .when(pl.col("escalate") & rose).then(pl.col("basis") + why_rose)
         .when(pl.col("escalate")).then(pl.col("basis") + why_grew).otherwise("basis"),
         escalates=pl.when("escalate").then("prev_id"),
     )
@@ -925,6 +987,6 @@ def assign_warnings(
         suppressed = pl.concat([suppressed, taken.cast(suppressed.schema)]).sort("warning_id", "rule", maintain_order=True)
     warnings = keep.select(
         "warning_id", "household_id", "township", "risk_type", "rule", "severity", "dept", "record_ids",
-        "person_ids", "basis", "signal", "lead_key", "lead_name", "lead_village", "escalates",
+        "person_ids", "basis", "signal", "lead_key", "lead_name", "lead_village", "escalates", "signal_year",
     ).sort("warning_id", "rule")
     return warnings, suppressed

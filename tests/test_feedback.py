@@ -137,6 +137,23 @@ def test_a_date_excel_gave_the_typing_year_is_read_a_year_earlier():
     assert year_slips(DELIVERY, checked()[0]).is_empty()
 
 
+
+def test_last_year_s_year_written_early_in_a_new_one_is_read_a_year_later():
+    """December's list (issued 2027-01-06) answered in January, a clerk writing 2026 by habit: a
+    核实日期 a year before a day between the 下发日期 and the run's day is that day (before: set
+    aside as before the issue date, the verified warning left overdue); named for the county. A
+    date that a year later is still before the issue date, or after the run's day, is returned."""
+    issued = ISSUED.with_columns(period=pl.lit("2026-12"), issue_date=pl.lit(D(2027, 1, 6)))
+    f = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张干事", D(2026, 1, 8), None),
+           (DADIAN, 3, W2, "大店镇", "属实", "是", "张干事", D(2026, 1, 5), None),   # 2027-01-05: before issue
+           (DADIAN, 4, W2, "大店镇", "属实", "是", "张干事", D(2026, 2, 20), None))  # 2027-02-20: after as_of
+    acc, _, rej = check_feedback(f, issued, D(2027, 2, 3), CFG.matching.places)
+    assert acc.select("line", "verify_date").rows() == [(2, D(2027, 1, 8))]
+    assert rej["line"].to_list() == [3, 4] and rej["field"].to_list() == ["verify_date", "verify_date"]
+    note = year_slips(f, acc)
+    assert note["count"].to_list() == [1] and "第2行 2026-01-08 → 2027-01-08" in note["detail"][0]
+    assert note["detail"][0].startswith("核实日期早于清单下发日期，按下一年读取")
+
 def test_blank_row_is_unanswered_and_partial_answer_is_accepted():
     acc, una, _ = checked()
     assert una["warning_id"].to_list() == [W2]

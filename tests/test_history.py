@@ -808,3 +808,38 @@ def test_a_warning_a_rerun_first_raises_goes_out_dated_now_not_overdue_on_arriva
     assert set(status["status"]) == {"open"} and (status["days_overdue"] == 0).all()
     kept = after["lists"]["2026-08"].filter(~pl.col("预警编号").is_in(list(new)), pl.col("状态") == "新下发")
     assert set(kept["下发日期"]) == {ISSUE["2026-08"]}
+
+
+def test_a_partial_run_keeps_the_warnings_a_warehouse_stored_before_signal_year(august_13, tmp_path):
+    """A warehouse written before warnings stored `signal_year` (the year of an M1-M3 sum): a
+    --dept run of a period keeps the other departments' warnings as stored (before: the run
+    failed, the kept ones lacking the column)."""
+    county, out = _copy(august_13, tmp_path)
+    con = duckdb.connect(str(out / "warehouse.duckdb"))
+    con.execute("ALTER TABLE warnings DROP COLUMN signal_year")
+    con.close()
+    before = pl.read_parquet(out / "2026-08" / "warnings.parquet")
+    assert _run(county, out, "2026-08", "--dept", "民政") == 0
+    after = pl.read_parquet(out / "2026-08" / "warnings.parquet")
+    key = ["warning_id", "rule"]
+    assert after.sort(key).select(key, "basis").equals(before.sort(key).select(key, "basis"))
+
+
+SPRING_2027 = ['run.holidays=["2027-02-05","2027-02-08","2027-02-09","2027-02-10","2027-02-11","2027-02-12"]',
+               'run.workdays=["2027-02-07","2027-02-20"]']  # a plausible schedule, not the State Council's
+
+
+def test_a_list_issued_before_the_2027_spring_festival_gets_the_entered_schedule_s_deadline(august_13, tmp_path, capsys):
+    """chinesecalendar 1.11 knows no 2027: a list issued 2027-02-03 is due Mon-Fri-counted
+    (2027-02-08, in the Spring Festival) and the console says the calendar is unknown; with the
+    year's schedule entered by --set, on the schedule's third working day (Thu 4; Fri 5 off; Sun 7
+    worked; Mon 8 - Fri 12 off; Mon 15), and nothing is said."""
+    county, out = _copy(august_13, tmp_path)
+    capsys.readouterr()
+    assert _run(county, out, "2026-08", "--issue-date", "2027-02-03") == 0
+    said = capsys.readouterr().out
+    assert "核实截止 deadline 2027-02-08" in said and "2027年法定节假日安排未知" in said
+    assert _run(county, out, "2026-08", "--issue-date", "2027-02-03", *[a for s in SPRING_2027 for a in ("--set", s)]) == 0
+    said = capsys.readouterr().out
+    assert "核实截止 deadline 2027-02-15" in said and "法定节假日安排未知" not in said
+    assert {*pl.concat(_town_files(out, "2026-08").values())["核实截止日期"]} == {"2027-02-15"}

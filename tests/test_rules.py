@@ -141,7 +141,9 @@ def test_a_late_settlement_counts_in_the_year_of_its_settle_date():
     sig = run_rules({"med_settlement": cur.drop("decision", "person_id", "household_id")}, links, ROSTER, CFG,
                     "2027-01", ytd_settlements=late)
     m1 = fired(sig, "M1")
-    assert m1.height == 1 and "2026年累计个人自付 6,700.00 元" in m1["basis"][0] and "2027年" not in m1["basis"][0]
+    assert m1.height == 1 and "2027年" not in m1["basis"][0]
+    # the township reading a 2026 sum on its 2027-01 list is told which of its settlements came late
+    assert "2026年累计个人自付 6,700.00 元 ≥ 5,000 元（3 笔结算，其中 2 笔为 2027-01 补报）" in m1["basis"][0]
     assert sorted(m1["record_ids"][0].to_list()) == ["JS_DEC", "JS_L1", "JS_L2"]
     # a 2027 settlement beside them is summed apart, in 2027's sum
     jan = late.head(1).with_columns(record_id=pl.lit("JS_JAN"), settle_date=D(2027, 1, 5), out_of_pocket=pl.lit(5000.0))
@@ -537,6 +539,74 @@ def test_escalation_by_signal_or_severity_names_earlier_warning():
     assert w.height == 1 and "严重程度低" in w["basis"][0]
 
 
+def _settled(*rows):
+    """王五's (B-01) settlements (record_id, 结算日期, 个人自付) as linked."""
+    return pl.DataFrame({"dept": "医保", "kind": "med_settlement", "record_id": [r[0] for r in rows], "name": "王五",
+                         "id_raw": None, "out_of_pocket": [r[2] for r in rows], "settle_date": [r[1] for r in rows],
+                         "decision": "matched", "person_id": "B-01", "household_id": "B"},
+                        schema_overrides={"id_raw": pl.Utf8})
+
+
+def _m1_in(period, year_so_far, new):
+    """M1's warnings and suppressed repeats of `period`, whose 医保 folder holds `new` (besides the
+    year's `year_so_far` delivered earlier) -> the signals."""
+    links = new.select("dept", "kind", "record_id", "decision", "person_id", "household_id")
+    return run_rules({"med_settlement": new.drop("decision", "person_id", "household_id")}, links, ROSTER, CFG,
+                     period, ytd_settlements=pl.concat([year_so_far, new]))
+
+
+DECEMBER = _settled(("JS_DEC", D(2026, 12, 10), 6000.0))
+
+
+def _december(status="verified_true", verified_on=D(2027, 1, 8), stored_year=True):
+    w = assign_warnings(_m1_in("2026-12", DECEMBER.clear(), DECEMBER), ROSTER, "2026-12", None, CFG)[0].filter(
+        pl.col("rule") == "M1")
+    assert w["signal_year"].to_list() == [2026]
+    w = w.with_columns(period=pl.lit("2026-12"), status=pl.lit(status), verified_on=pl.lit(verified_on, pl.Date))
+    return w if stored_year else w.drop("signal_year")  # (a warning stored before the column was)
+
+
+@pytest.mark.parametrize("stored_year", [True, False])
+@pytest.mark.parametrize("status,verified_on", [("verified_true", D(2027, 1, 8)), ("overdue", None)])
+def test_a_new_year_s_sum_is_not_judged_against_last_year_s_warning(status, verified_on, stored_year):
+    """王五 was warned in December 2026 for 2026's sum (6,000), verified in January or not yet.
+    His 2027 sum reaches 5,500 in January: a new year's sum restarts from nothing, so its crossing
+    is a new fact, not a repeat of December's warning 'not grown' against 6,000 (before: suppressed,
+    and, a sum warning only when a settlement is new, perhaps never warned that year): raised,
+    naming December's. A 补报 completing 2026's sum (7,000: not doubled) is December's repeat."""
+    dec = _december(status, verified_on, stored_year)
+    dec_id = dec["warning_id"][0]
+    jan = _settled(("JS_JAN", D(2027, 1, 15), 5500.0))
+    w, sup = assign_warnings(_m1_in("2027-01", DECEMBER, jan), ROSTER, "2027-01", dec, CFG)
+    w = w.filter(pl.col("rule") == "M1")
+    assert w.select("escalates", "signal", "signal_year").rows() == [(dec_id, 5500.0, 2027)] and sup.is_empty()
+    assert w["basis"][0] == (f"王五 2027年累计个人自付 5,500.00 元 ≥ 5,000 元（1 笔结算）"
+                             f"（新年度：前次预警 {dec_id} 据 2026 年的合计，2027 年重新累计）")
+    late = _settled(("JS_DEC_2", D(2026, 12, 28), 1000.0))
+    w, sup = assign_warnings(_m1_in("2027-01", DECEMBER, late), ROSTER, "2027-01", dec, CFG)
+    assert w.filter(pl.col("rule") == "M1").is_empty() and sup["suppressed_by"].to_list() == [dec_id]
+    assert "2026年累计个人自付 7,000.00 元" in sup["basis"][0]
+    # both in January's folder: one warning of both sums, its signal the new year's
+    w, _ = assign_warnings(_m1_in("2027-01", DECEMBER, pl.concat([late, jan])), ROSTER, "2027-01", dec, CFG)
+    w = w.filter(pl.col("rule") == "M1")
+    assert w.select("escalates", "signal", "signal_year").rows() == [(dec_id, 5500.0, 2027)]
+    assert "2026年累计个人自付 7,000.00 元" in w["basis"][0] and "新年度" in w["basis"][0]
+
+
+def test_a_new_year_s_warning_is_what_the_year_s_later_sums_are_judged_against():
+    """January 2027's warning of 2027's sum (5,500, open) suppresses February's 2027 sum of 6,000
+    (not doubled), as within any year; December's 2026 warning does not count in it."""
+    dec = _december()
+    jan = _settled(("JS_JAN", D(2027, 1, 15), 5500.0))
+    w = assign_warnings(_m1_in("2027-01", DECEMBER, jan), ROSTER, "2027-01", dec, CFG)[0].filter(pl.col("rule") == "M1")
+    history = pl.concat([dec, w.with_columns(period=pl.lit("2027-01"), status=pl.lit("open"),
+                                             verified_on=pl.lit(None, pl.Date))], how="diagonal")
+    feb = _settled(("JS_FEB", D(2027, 2, 3), 500.0))
+    w, sup = assign_warnings(_m1_in("2027-02", pl.concat([DECEMBER, jan]), feb), ROSTER, "2027-02", history, CFG)
+    assert w.filter(pl.col("rule") == "M1").is_empty()
+    assert sup.filter(pl.col("rule") == "M1")["suppressed_by"].to_list() == ["YJ202701-" + dec["warning_id"][0][9:]]
+
+
 def test_nothing_delivered_gives_empty_valid_warnings_and_unknown_rule_fails():
     links = pl.DataFrame(schema={c: pl.Utf8 for c in ["dept", "kind", "record_id", "decision", "person_id"]})
     w, sup = assign_warnings(run_rules({}, links, ROSTER, CFG, P), ROSTER, P, None, CFG)
@@ -760,6 +830,33 @@ def test_a_household_rule_is_not_suppressed_across_households_even_naming_the_sa
     w, sup = assign_warnings(sig, SPLIT_KEPT, P, hist, CFG)
     assert w.select("household_id", "rule").rows() == [("S", "M2")]
     assert sup.select("household_id", "rule").rows() == [("S", "M1")] and "（原户 A，open）" in sup["reason"][0]
+
+
+def test_a_split_off_member_s_new_year_sum_is_not_judged_against_last_year_s_warning():
+    """李四's 2026 costs raised M1 under A in December (open). In January 2027 she lives in S (the
+    roster kept her 人编号) and her 2027 sum reaches 6,000: a new year's sum, not taken out of S's
+    signal as a repeat of December's; a 补报 completing her 2026 sum (not doubled) still is."""
+    dec_df, dec_links = med(("A-02", "李四", None, 6000.0))
+    dec_df = dec_df.with_columns(settle_date=pl.lit(D(2026, 12, 3)))
+    dec = assign_warnings(run_rules({"med_settlement": dec_df}, dec_links, ROSTER, CFG, "2026-12"),
+                          ROSTER, "2026-12", None, CFG)[0]
+    hist = dec.with_columns(period=pl.lit("2026-12"), status=pl.lit("open"), verified_on=pl.lit(None, pl.Date))
+    m1 = hist.filter(pl.col("rule") == "M1")["warning_id"][0]
+
+    def january(amount, day):
+        df, links = med(("A-02", "李四", None, amount))
+        df = df.with_columns(record_id=pl.lit("JS-01"), settle_date=pl.lit(day))
+        links = links.with_columns(record_id=pl.lit("JS-01"), household_id=pl.lit("S"))
+        ytd = pl.concat([df, dec_df.with_columns(record_id=pl.lit("JS-12"))]).with_columns(
+            decision=pl.lit("matched"), person_id=pl.lit("A-02"))
+        sig = run_rules({"med_settlement": df}, links, SPLIT_KEPT, CFG, "2027-01", ytd_settlements=ytd)
+        w, sup = assign_warnings(sig, SPLIT_KEPT, "2027-01", hist, CFG)
+        return w.filter(pl.col("rule") == "M1"), sup.filter(pl.col("rule") == "M1")
+
+    w, sup = january(6000.0, D(2027, 1, 10))
+    assert w.select("household_id", "person_ids", "signal_year").rows() == [("S", ["A-02"], 2027)] and sup.is_empty()
+    w, sup = january(1000.0, D(2026, 12, 28))
+    assert w.is_empty() and sup["suppressed_by"].to_list() == [m1] and "（原户 A，open）" in sup["reason"][0]
 
 
 def test_whom_the_warehouse_is_asked_about_and_whom_the_carried_warnings_follow():
