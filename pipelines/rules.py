@@ -91,15 +91,38 @@ class RuleInputs:
         return households(self.roster)
 
     @cached_property
-    def enrolled(self) -> pl.Series:
-        """Roster persons the enrollment list shows: linked (or in review), or a plausible
-        candidate of a record not linked automatically (who may well be behind it)."""
+    def enrollment_earlier(self) -> pl.Series:
+        """Record numbers of the enrollment list's rows of a year before the period's (参保年度
+        2026 in January 2027's list; `validate.supersede` kept such a row only for a person the
+        list shows under no later year): they show a person insured then, not now."""
+        e = self.extracts.get("med_enrollment")
+        if e is None or "year" not in e.columns:
+            return pl.Series("record_id", [], pl.Utf8)
+        return e.filter(pl.col("year") < int(self.year))["record_id"].cast(pl.Utf8)
+
+    def _shown(self, earlier: bool) -> pl.Series:
+        """Roster persons the enrollment list's rows of the period's year or later (or of no year
+        said) show, or with `earlier` its rows of an earlier year: linked (or in review), or a
+        plausible candidate of a record not linked automatically (who may well be behind it)."""
+        rows = pl.col("record_id").is_in(self.enrollment_earlier.implode())
+        rows = rows if earlier else ~rows
         seen = self.links.filter(
-            pl.col("kind") == "med_enrollment", pl.col("decision").is_in(["matched", "review"])
+            pl.col("kind") == "med_enrollment", pl.col("decision").is_in(["matched", "review"]), rows
         )["person_id"].drop_nulls()
         if self.candidates is not None:
-            seen = pl.concat([seen, self.candidates.filter(pl.col("kind") == "med_enrollment")["person_id"].drop_nulls()])
+            seen = pl.concat([seen, self.candidates.filter(pl.col("kind") == "med_enrollment", rows)["person_id"].drop_nulls()])
         return seen.unique()
+
+    @cached_property
+    def enrolled(self) -> pl.Series:
+        """Roster persons the enrollment list shows insured in the period's year (`_shown`)."""
+        return self._shown(earlier=False)
+
+    @cached_property
+    def enrolled_before(self) -> pl.Series:
+        """Roster persons the enrollment list shows under an earlier year only (`_shown`)."""
+        before = self._shown(earlier=True)
+        return before.filter(~before.is_in(self.enrolled.implode()))
 
     @cached_property
     def links_by_kind(self) -> dict[str, pl.DataFrame]:
@@ -485,6 +508,12 @@ def enrollment_too_short(rc: RuleConfig, d: RuleInputs) -> str | None:
     share = d.persons["person_id"].is_in(d.enrolled.implode()).mean() if d.persons.height else 1.0
     if share >= rc.get("min_roster_share", 0.0):
         return None
+    shown = d.persons["person_id"].is_in(pl.concat([d.enrolled, d.enrolled_before]).implode()).mean()
+    if shown >= rc.get("min_roster_share", 0.0):  # a list not yet of the period's year: last year's, in January
+        return (f"参保名单只显示底册中 {share:.0%} 的人有 {d.year} 年度的参保行（含往年的行共 {shown:.0%}），疑为尚未更新到本年度的名单："
+                f"本期不按“不在名单中”预警，只按暂停/终止参保预警 the enrollment list shows {share:.0%} of the roster "
+                f"enrolled for {d.year} ({shown:.0%} with earlier years): a list not yet of the period's year, no one "
+                f"is warned as absent from it this period")
     return (f"参保名单只显示底册中 {share:.0%} 的人（应≥{rc['min_roster_share']:.0%}），疑为部分报送：本期不按“不在名单中”预警，"
             f"只按暂停/终止参保预警 the enrollment list shows {share:.0%} of the roster (expected ≥ "
             f"{rc['min_roster_share']:.0%}), a partial delivery: no one is warned as absent from it this period")
@@ -498,13 +527,16 @@ def m4(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         return None  # an empty snapshot is a broken delivery, not a county without insured
     e = _records(d, e)
     dept = e["dept"][0]
-    absentees = d.persons.filter(~pl.col("person_id").is_in(d.enrolled.implode()))
+    absentees = d.persons.filter(~pl.col("person_id").is_in(d.enrolled.implode())).with_columns(
+        before=pl.col("person_id").is_in(d.enrolled_before.implode()))
     absent = _say(
         (absentees.clear() if enrollment_too_short(rc, d) else absentees).select(
-            "person_id", "household_id", township="r_township", p_name="p_name"),
-        lambda r: f"{r['p_name']} 不在医保参保名单（{d.period}）中")
+            "person_id", "household_id", "before", township="r_township", p_name="p_name"),
+        lambda r: f"{r['p_name']} 不在医保参保名单（{d.period}）中" if not r["before"] else
+        f"{r['p_name']} 在医保参保名单（{d.period}）中无 {d.year} 年度的参保行（只有往年的）").drop("before")
     bad = _say(
-        e.filter("matched", pl.col("status").is_in(rc["bad_status"])).select(
+        e.filter("matched", pl.col("status").is_in(rc["bad_status"]),
+                 ~pl.col("record_id").cast(pl.Utf8).is_in(d.enrollment_earlier.implode())).select(
             "person_id", "household_id", "township", "p_name", "record_id", "status", year=_col(e, "year", pl.Int64)),
         lambda r: f"{r['p_name']} 参保状态为{r['status']}" + (f"（{r['year']}年度）" if r["year"] else ""))
     rows = pl.concat([absent, bad.drop("status", "year")], how="diagonal")

@@ -382,6 +382,34 @@ def test_m4_calls_no_one_absent_from_a_list_that_shows_too_little_of_the_roster(
     assert held_back({"med_enrollment": df}, lk, ROSTER, LIST_OF_4, P) == []
 
 
+def test_m4_reads_the_period_s_year_of_a_list_over_two_years():
+    """A 参保名单 over 2026 and 2027 (each person's row of the period's year kept, else of their
+    latest: `validate.supersede`): in January 2027 a person shown only under 2026 is not insured
+    now (warned, saying so), a 2026 row's 终止参保 is last year's news (not warned as such), a
+    2027 row is; in October 2026 the 2027 row of a person enrolled ahead counts. A list of last
+    year's rows only is held back as not yet of the period's year, not as a partial delivery."""
+    def listing(*rows):
+        return frame("med_enrollment", "医保", [dict(record_id=f"CB{i}", pid=pid, name="x", id_raw=None, status=st, year=y)
+                                                for i, (pid, st, y) in enumerate(rows)])
+    kinds = {"med_enrollment": listing(("A-01", "正常参保", 2027), ("A-02", "终止参保", 2026),
+                                       ("B-01", "正常参保", 2026), ("C-01", "暂停参保", 2027))}
+    jan = fired(run_rules(*_unpack(kinds), ROSTER, LIST_OF_4, "2027-01"), "M4")
+    assert jan["person_ids"].to_list() == [["A-02"], ["B-01"], ["C-01"]]
+    assert jan["basis"].to_list() == [f"{n} 在医保参保名单（2027-01）中无 2027 年度的参保行（只有往年的）" for n in ("李四", "王五")] + [
+        "赵六 参保状态为暂停参保（2027年度）"]
+    october = fired(run_rules(*_unpack(kinds), ROSTER, LIST_OF_4, "2026-10"), "M4")
+    assert october["person_ids"].to_list() == [["A-02"], ["C-01"]]  # 终止 in 2026; 暂停 next year, said as such
+    stale = {"med_enrollment": listing(*[(p, "正常参保", 2026) for p in ("A-01", "A-02", "B-01", "C-01")])}
+    assert fired(run_rules(*_unpack(stale), ROSTER, LIST_OF_4, "2027-01"), "M4").is_empty()
+    df, lk = stale["med_enrollment"]
+    (rule, why), = held_back({"med_enrollment": df}, lk, ROSTER, LIST_OF_4, "2027-01")
+    assert rule == "M4" and "2027 年度" in why and "尚未更新到本年度" in why
+
+
+def _unpack(kinds: dict) -> tuple[dict, pl.DataFrame]:
+    return {k: df for k, (df, _) in kinds.items()}, pl.concat([lk for _, lk in kinds.values()])
+
+
 def test_rules_of_a_delivered_department_without_usable_rows_are_said_not_to_have_run():
     """医保 sent settlements but no 参保名单 (or one set aside whole): M4 did not run, and the
     report must say so; a department that sent nothing is reported as missing elsewhere."""
