@@ -1220,3 +1220,28 @@ def test_a_birth_day_the_roster_crowds_is_weighed_as_crowded(roster):
     plain = roster.row(5, named=True)
     rec = dict(record_id="p", name=plain["name"], id_raw="*" * 6 + plain["id_number"][6:14] + "*" * 4)
     assert run(ros, [rec])[2]["p"]["score"] == run(ros, [rec], dataclasses.replace(CFG, birth_day_crowding=0))[2]["p"]["score"]
+
+
+def test_names_read_as_names_are_read_link_a_transliteration_and_a_surname_s_homophone(roster):
+    """阿卜杜热合曼·买买提 is 阿不都热合曼·买买提 written with other characters for the same sounds (都
+    read du), 增国强 a typist's 曾国强 (the surname 曾 read zeng): with `name_readings` their names
+    compare as homophones and the records, masked 6+4 in their village, link; read with each
+    character's usual reading alone (都 dou, 曾 ceng) the first shares only its first character
+    with its person's and 增国强's disagrees: it waits in review."""
+    from config import load_config
+
+    rng = random.Random(9)
+    extra = pl.DataFrame([dict(township="大店镇", village="东王庄村", household_id="HU", person_id="HU-01",
+                               name="阿不都热合曼·买买提", id_number=make_id(rng)),
+                          dict(township="时村乡", village="西李庄村", household_id="HZ", person_id="HZ-01",
+                               name="曾国强", id_number=make_id(rng))])
+    ros = pl.concat([roster, extra])
+    rows = [dict(record_id=r, name=n, id_raw=mask64(p["id_number"]), township=p["township"], village=p["village"])
+            for r, n, p in (("u", "阿卜杜热合曼·买买提", extra.row(0, named=True)), ("z", "增国强", extra.row(1, named=True)))]
+    readings = load_config().matching.name_readings
+    _, _, d = run(ros, rows, dataclasses.replace(CFG, name_readings=readings))
+    assert [(d[r]["decision"], d[r]["person_id"]) for r in "uz"] == [("matched", "HU-01"), ("matched", "HZ-01")]
+    assert all("homophone" in d[r]["reason"] for r in "uz")
+    _, _, d = run(ros, rows)
+    assert "surname-only" in d["u"]["reason"]  # (its ID and village carry it)
+    assert d["z"]["decision"] == "review" and "disagree" in d["z"]["reason"]  # a name disagreeing is never linked unseen
