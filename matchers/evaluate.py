@@ -427,7 +427,8 @@ def main(argv: list[str] | None = None) -> None:
         sample = draw_sample(links, records, a.draw, a.seed)
         write_csv(sample, Path(a.out))
         print(f"{sample.height} records drawn to {a.out}: fill in {LABEL_COLUMN} (the roster 人编号, or 无), "
-              f"then: python -m matchers.evaluate --links {a.links} --truth {a.out}")
+              f"then: python -m matchers.evaluate --links {a.links} --truth {a.out}"
+              + (f" --inbox {a.inbox}" if a.inbox else ""))
         return
     truth = None
     if Path(a.truth).suffix.lower() != ".xlsx":

@@ -112,7 +112,8 @@ def test_a_hand_labelled_sample_measures_what_the_truth_measures_on_it(county_ru
         true_person_id=pl.when(pl.int_range(pl.len()) % 20 == 7).then(None)  # not labelled
         .otherwise(pl.col("person_id").fill_null("无"))).drop("person_id")
     sample.write_bytes(filled.write_csv().encode("gb18030"))
-    capsys.readouterr()
+    # the command it says to run next checks the labels against the roster (docs/OPERATIONS.md)
+    assert f"--truth {sample} --inbox {county / 'inbox' / PERIOD}" in capsys.readouterr().out
     evaluate_main(["--links", str(links_path), "--truth", str(sample)])
     total = next(ln.split() for ln in capsys.readouterr().out.splitlines() if ln.startswith("TOTAL"))
     labelled = filled.filter(pl.col("true_person_id").is_not_null()).select(

@@ -43,7 +43,9 @@ def run(df, kind="med_settlement", dept="医保", file="医保/a.csv"):
     "text",
     ["2026-10-05", "2026/10/5", "20261005", "2026年10月5日", "46300", "2026-10-05 13:45:00", "２０２６-10-05", "2026.10.5",
      "2026年10月5日 9时30分", "2026/10/5 9点", "2026–10–05", "2026—10—05", "2026-10-05T09:30",
-     "2026年10月5号", "2026 年 10 月 5 日", "2026年10月5号 13:45"],
+     "2026年10月5号", "2026 年 10 月 5 日", "2026年10月5号 13:45",
+     # the time written straight after 日, as 时 and 分 are (set aside as an unparseable date before)
+     "2026年10月5日9时30分", "2026年10月5日09时", "2026年10月5号13:45"],
 )
 def test_date_formats(text):
     valid, rejected = run(settlements(settle_date=[text]))
