@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import json
 import os
 import re
 import shutil
@@ -1615,8 +1616,11 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
     its last full run: the config file's content as it was then, its overrides), so running
     periods out of order gives the same answers as running them in order and a setting given for
     `period` changes no other. `config`/`overrides` (this run's) serve only a period whose run
-    recorded none (stored before runs kept them). Returns what it did, one line each (also
-    printed)."""
+    recorded none (stored before runs kept them). The holiday schedule (`[run] holidays` /
+    `workdays`) is a fact of the calendar, not a setting: this run's is added to each period's
+    (`calendar_facts`), so a schedule entered after a period ran reaches its deadlines too.
+    Returns what it did, one line each (also printed)."""
+    now = load_config(config, overrides or []).run
     con = warehouse.connect(wh)
     try:
         later = [(p, warehouse.last_run(con, p, full=True)) for p in warehouse.later_periods(con, period)]
@@ -1638,10 +1642,27 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
                     own = str(Path(scratch) / f"{p}.toml")  # the file changed or is gone: its content then
                     Path(own).write_text(run["config_text"], encoding="utf-8")
                     how += " (the file's content as it was then)"
+            try:
+                more = calendar_facts(load_config(own, sets or []).run, now)
+            except (OSError, ValueError, tomllib.TOMLDecodeError):  # (its run says what is wrong)
+                more = []
+            if more:
+                sets, how = [*(sets or []), *more], how + "; the holiday schedule of this run added"
             said.append(f"re-running {p}: a later period already run, its sums and history depend on {period}; {how}")
             print(said[-1], file=sys.stderr, flush=True)
             print_summary(_finished(monthly_run(inbox, p, out, str(wh), own, sets, county=county, return_state=True)))
     return said
+
+
+def calendar_facts(then, now) -> list[str]:
+    """`--set` values giving a period run with `then` (its `RunConfig`) the holiday schedule
+    `now` knows as well (`[run] holidays` / `workdays`; a day `now` says otherwise of moves):
+    [] when `then` knows it all already."""
+    holidays = sorted((set(then.holidays) - set(now.workdays)) | set(now.holidays))
+    workdays = sorted((set(then.workdays) - set(now.holidays)) | set(now.workdays))
+    if (holidays, workdays) == (sorted(then.holidays), sorted(then.workdays)):
+        return []
+    return [f"run.holidays={json.dumps(holidays)}", f"run.workdays={json.dumps(workdays)}"]
 
 
 def _serve(args) -> int:

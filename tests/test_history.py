@@ -843,3 +843,31 @@ def test_a_list_issued_before_the_2027_spring_festival_gets_the_entered_schedule
     said = capsys.readouterr().out
     assert "核实截止 deadline 2027-02-15" in said and "法定节假日安排未知" not in said
     assert {*pl.concat(_town_files(out, "2026-08").values())["核实截止日期"]} == {"2027-02-15"}
+
+
+def test_a_schedule_entered_later_reaches_the_later_periods_a_cascade_runs_again(august_13, tmp_path, capsys):
+    """September ran (issued 2027-02-03) before the 2027 schedule was known: due 2027-02-08.
+    August is then re-run with the schedule: the cascade re-runs September with its own
+    settings, but the calendar is a fact, not a setting: September's lists are now due
+    2027-02-15 too, and the console says the schedule was added."""
+    county, out = _copy(august_13, tmp_path)
+    due = lambda: {*pl.concat(_town_files(out, "2026-09").values()).filter(  # noqa: E731
+        pl.col("状态") == "新下发")["核实截止日期"]}  # (August's, carried over, are due in September)
+    assert _run(county, out, "2026-09", "--issue-date", "2027-02-03") == 0
+    assert due() == {"2027-02-08"}
+    capsys.readouterr()
+    assert _run(county, out, "2026-08", *[a for s in SPRING_2027 for a in ("--set", s)]) == 0
+    assert "re-running 2026-09" in (err := capsys.readouterr().err) and "the holiday schedule of this run added" in err
+    assert due() == {"2027-02-15"}
+
+
+def test_calendar_facts_add_the_newer_schedule_and_take_its_word():
+    from config import RunConfig
+    from flows import calendar_facts
+
+    then = RunConfig(holidays=("2027-01-01", "2027-02-07"), workdays=("2027-02-20",))
+    assert calendar_facts(then, RunConfig()) == []
+    assert calendar_facts(then, then) == []
+    now = RunConfig(holidays=("2027-02-08",), workdays=("2027-02-07",))
+    assert calendar_facts(then, now) == ['run.holidays=["2027-01-01", "2027-02-08"]',
+                                         'run.workdays=["2027-02-07", "2027-02-20"]']
