@@ -85,7 +85,7 @@ def _text(c: str) -> pl.Expr:
 def parse_date(c: str, latest: date | None = None) -> pl.Expr:
     """`2026-10-05`, `2026/10/5`, `2026.10.5`, `20261005`, `2026年10月5日`, `2026–10–05` (another
     dash), an Excel serial (`46300`), or any of these followed by a time (`9:30`, `9时30分`; after 日
-    with or without a space, `2026年10月5日9时30分`) ->
+    with or without a space, `2026年10月5日9时30分`; a date without its year too, `12月7日9时`) ->
     Date; anything else (a dash: no date) -> null. With `latest`, a date typed without its year (`12.7`, `12月7日`, `12/7`) takes the year that
     puts it on or before `latest` (the latest it may be), the nearest such. The day may be written
     号 as it is said (`2026年11月3号`, `11月3号`), and spaces around 年 and 月 (`2026 年 11 月 3 日`)
@@ -95,7 +95,8 @@ def parse_date(c: str, latest: date | None = None) -> pl.Expr:
     serial = pl.when(s.str.contains(r"^\d{5}(\.\d+)?$")).then(
         pl.lit(date(1899, 12, 30)) + pl.duration(days=s.cast(pl.Float64, strict=False).floor().cast(pl.Int64))
     )
-    d = s.str.replace(r"(\s+|T|日)\d{1,2}[:时点].*$", "").str.replace_all(r"[年月/.‐‑–—]", "-").str.replace(r"日$", "")
+    s = s.str.replace(r"(\s+|T|日)\d{1,2}[:时点].*$", "")  # (a time after the date, 9:30 or 9时30分)
+    d = s.str.replace_all(r"[年月/.‐‑–—]", "-").str.replace(r"日$", "")
     ymd = pl.when(d.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$")).then(d.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
     compact = pl.when(d.str.contains(r"^\d{8}$")).then(d.str.strptime(pl.Date, "%Y%m%d", strict=False))
     if latest is None:

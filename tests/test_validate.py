@@ -56,9 +56,9 @@ def test_date_formats(text):
 def test_a_day_written_hao_as_it_is_said_in_a_township_answer():
     """A clerk types 核实日期 as it is said, 11月3号 (with or without its year): the day is 3."""
     from pipelines.validate import parse_date
-    df = pl.DataFrame({"d": ["11月3号", "2026年11月3号", "12月28号", "11 月 3 日"]})
+    df = pl.DataFrame({"d": ["11月3号", "2026年11月3号", "12月28号", "11 月 3 日", "11月3日9时", "11月3日 9:30", "11.3 9:30"]})
     got = df.select(parse_date("d", date(2027, 1, 31))).to_series().to_list()
-    assert got == [date(2026, 11, 3), date(2026, 11, 3), date(2026, 12, 28), date(2026, 11, 3)]
+    assert got == [date(2026, 11, 3), date(2026, 11, 3), date(2026, 12, 28)] + [date(2026, 11, 3)] * 4  # (a time after it too)
 
 
 @pytest.mark.parametrize(
