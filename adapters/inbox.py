@@ -206,7 +206,29 @@ def _decode(data: bytes) -> tuple[str, str | None] | None:
                     return data[: e.start].decode(enc), "文件末尾字符不完整（可能被截断） file ends mid-character (truncated?)"
                 except UnicodeDecodeError:
                     pass
-    return None
+    return _by_line(data)
+
+
+def _by_line(data: bytes) -> tuple[str, str] | None:
+    """A file neither encoding reads whole, read line by line, each line in the one that fits
+    (UTF-8 first): two exports joined byte for byte, one saved by Excel in GB18030 and one by a
+    system in UTF-8 (`copy /b a.csv+b.csv`). With a note naming the GB18030 lines; None when a
+    line fits neither, or all of them one (then the file's fault is elsewhere)."""
+    lines, gb = [], []
+    for n, raw in enumerate(data.splitlines(keepends=True), 1):
+        try:
+            lines.append(raw.decode("utf-8-sig" if n == 1 else "utf-8"))
+        except UnicodeDecodeError:
+            try:
+                lines.append(raw.decode("gb18030"))
+            except UnicodeDecodeError:
+                return None
+            gb.append(n)
+    if not gb or len(gb) == len(lines):
+        return None
+    shown = "、".join(str(n) for n in gb[:10]) + ("…" if len(gb) > 10 else "")
+    return "".join(lines), (f"文件混有 UTF-8 与 GB18030 两种编码的行（两次导出拼接？），已逐行识别，GB18030 的行：第 {shown} 行 "
+                            f"lines in two encodings (two exports joined?), each read in its own: GB18030 lines {shown}")
 
 
 # Characters that show nothing and mean nothing in a table, taken out of a CSV's text: a BOM inside
@@ -293,7 +315,8 @@ def _to_utf8(data: bytes) -> tuple[bytes, str | None] | None:
     except UnicodeDecodeError as e:
         pending = len(dec.getstate()[0])  # bytes the decoder held back at the end
         if not (e.reason in ("unexpected end of data", "incomplete multibyte sequence") and 0 < pending <= 4):
-            return None
+            mixed = _by_line(data)
+            return None if mixed is None else (mixed[0].encode("utf-8"), mixed[1])
         note = cut
     return bytes(out), note
 

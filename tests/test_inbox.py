@@ -40,6 +40,26 @@ def test_gb18030_with_title_line_and_total_row(tmp_path):
     assert all(dt == pl.String for c, dt in df.schema.items() if c != "line")
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # (a lone CR takes the csv module's path, not polars')
+def test_two_exports_in_two_encodings_joined_are_read_line_by_line(tmp_path, newline):
+    """An Excel export (GB18030) and a system's (UTF-8) joined byte for byte (`copy /b`): neither
+    encoding reads the whole file, which was set aside whole as of an unknown encoding. Each line
+    is read in the encoding that fits it, the file noted naming the GB18030 lines; the second
+    header is skipped as a header said again. A line neither encoding reads still sets the file aside."""
+    a = f"{HEADER}\nJS1,张三,341302********123X,2026-10-05,100\n".replace("\n", newline).encode("gb18030")
+    b = f"{HEADER}\nJS2,李四,341302********123X,2026-10-06,200\n".replace("\n", newline).encode("utf-8")
+    path = tmp_path / "a.csv"
+    path.write_bytes(a + b)
+    notes = []
+    df = read_table(path, "医保/a.csv", KNOWN, notes)
+    assert df.select("结算流水号", "姓名", "个人自付", "line").rows() == [("JS1", "张三", "100", 2), ("JS2", "李四", "200", 4)]
+    assert [n.problem[:8] for n in notes] == ["文件混有 UTF", "第3行重复表头（"]
+    assert "GB18030 的行：第 1、2 行" in notes[0].problem and not notes[0].set_aside
+    path.write_bytes(a + b + b"JS3,\xff\xfe,,2026-10-07,1" + newline.encode())
+    got = read_table(path, "医保/a.csv", KNOWN, [])
+    assert isinstance(got, ReadError) and got.problem.startswith("无法识别文件编码")
+
+
 def test_total_and_blank_rows_wherever_their_text_starts(tmp_path):
     """A 合计/总计/小计 row is dropped whichever cell its text starts in (the first cell may be
     blank), a blank row too; a record whose first cell merely starts with 合 or 小 is kept."""
