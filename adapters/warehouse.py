@@ -460,20 +460,23 @@ def records_seen(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFram
 
 def review_history(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFrame) -> pl.DataFrame:
     """Of `asked` (dept, record_id: the records of `period`'s review queue), the periods up to
-    `period` stored in `links` in which each was in review -> dept, record_id, decision
+    `period` stored in `links` (or `relinked_links`: an earlier settlement a later run linked
+    again and sent to review) in which each was in review -> dept, record_id, decision
     (`review`), period; one row per record and period (a record of two kinds in one period, once).
     Read after the run stored its period (`remember`), these hold the period itself: a re-run
     reads its own new links, never those it replaced. A later period stored (periods run out of
     order) is not read: it cannot tell when a record was first sent to review up to `period`
     (`matchers.review.first_queued`)."""
     out = {"dept": pl.Utf8, "record_id": pl.Utf8, "decision": pl.Utf8, "period": pl.Utf8}
-    if not _has_table(con, "links") or asked.is_empty():
+    tables = [t for t in ("links", "relinked_links") if _has_table(con, t)]  # (an earlier settlement linked again)
+    if not tables or asked.is_empty():
         return pl.DataFrame(schema=out)
     con.register("_asked", asked.select("dept", "record_id").unique())
     try:
-        return con.sql("SELECT DISTINCT l.dept, l.record_id, l.decision, l.period FROM links l "
-                       "JOIN _asked a USING (dept, record_id) WHERE l.decision = 'review' AND l.period <= ?",
-                       params=[period]).pl().cast(out)
+        return con.sql(" UNION ".join(
+            f"SELECT DISTINCT l.dept, l.record_id, l.decision, l.period FROM {t} l "
+            "JOIN _asked a USING (dept, record_id) WHERE l.decision = 'review' AND l.period <= ?" for t in tables),
+            params=[period] * len(tables)).pl().cast(out)
     finally:
         con.unregister("_asked")
 
