@@ -167,7 +167,7 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
     return sorted(present)
 
 
-KEPT_TABLES = ("links", "warnings", "rejected", "superseded", "accounting", "deliveries", "relinked_links")
+KEPT_TABLES = ("links", "warnings", "rejected", "superseded", "accounting", "deliveries", "relinked_review")
 
 
 @task(**STEP)
@@ -672,10 +672,10 @@ def remember(paths: RunPaths, period: str) -> None:
         "superseded": pl.read_parquet(paths.work / "superseded.parquet"),
         "accounting": pl.read_parquet(paths.work / "accounting.parquet"),
     }
-    # earlier settlements this run linked again (their review rows date the queue: `review_history`)
-    frames["relinked_links"] = _concat([_read(paths.work / "links_relinked.parquet"),
-                                        _read(paths.work / "kept_relinked_links.parquet")]) if any(
-        (paths.work / f).exists() for f in ("links_relinked.parquet", "kept_relinked_links.parquet")) else pl.DataFrame()
+    # earlier settlements this run linked again into review (they date the queue: `review_history`;
+    # a city's year links millions again, nearly all as before: only these few are kept)
+    again = _concat([_read(paths.work / f) for f in ("links_relinked.parquet", "kept_relinked_review.parquet")])
+    frames["relinked_review"] = again.filter(pl.col("decision") == "review") if "decision" in again.columns else pl.DataFrame()
     for table, name in [("settlements", "settlements_linked"), ("census_records", "census_records"),
                         ("roster_persons", "roster_persons"),
                         ("township_rows", "township_rows"),

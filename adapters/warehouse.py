@@ -460,7 +460,7 @@ def records_seen(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFram
 
 def review_history(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFrame) -> pl.DataFrame:
     """Of `asked` (dept, record_id: the records of `period`'s review queue), the periods up to
-    `period` stored in `links` (or `relinked_links`: an earlier settlement a later run linked
+    `period` stored in `links` (or `relinked_review`: an earlier settlement a later run linked
     again and sent to review) in which each was in review -> dept, record_id, decision
     (`review`), period; one row per record and period (a record of two kinds in one period, once).
     Read after the run stored its period (`remember`), these hold the period itself: a re-run
@@ -468,7 +468,7 @@ def review_history(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFr
     order) is not read: it cannot tell when a record was first sent to review up to `period`
     (`matchers.review.first_queued`)."""
     out = {"dept": pl.Utf8, "record_id": pl.Utf8, "decision": pl.Utf8, "period": pl.Utf8}
-    tables = [t for t in ("links", "relinked_links") if _has_table(con, t)]  # (an earlier settlement linked again)
+    tables = [t for t in ("links", "relinked_review") if _has_table(con, t)]  # (an earlier settlement linked again)
     if not tables or asked.is_empty():
         return pl.DataFrame(schema=out)
     con.register("_asked", asked.select("dept", "record_id").unique())

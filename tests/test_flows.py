@@ -295,3 +295,36 @@ def test_review_answers_may_be_about_every_department_whose_records_name_persons
     from config import load_config
 
     assert flows.answerable_departments(load_config()) == ["医保", "住建", "教育", "民政", "残联", "人社", "农业农村"]
+
+
+def test_remember_keeps_the_earlier_settlements_linked_again_into_review_only(tmp_path):
+    """Of the earlier settlements a run linked again (`links_relinked.parquet`), those it sent to
+    review are stored with the period (`relinked_review`, which dates the review queue), with a
+    partial run's kept ones; those linked otherwise are not (a city's year links millions again).
+    A re-run that sends none there leaves the period none."""
+    import duckdb
+
+    paths = flows.RunPaths(period_dir=tmp_path / "in", out=tmp_path / "out", stage=tmp_path / "stage",
+                           warehouse=tmp_path / "wh.duckdb")
+    paths.work.mkdir(parents=True)
+    one = {"dept": ["医保"], "kind": ["med_settlement"], "record_id": ["x"], "decision": ["matched"]}
+    for name in ("files", "links", "warnings", "rejected", "superseded", "accounting"):
+        pl.DataFrame(one).write_parquet(paths.work / f"{name}.parquet")
+    linked = pl.DataFrame({"dept": ["医保"] * 2, "kind": ["med_settlement"] * 2, "record_id": ["JS1", "JS2"],
+                           "decision": ["review", "matched"], "person_id": [None, "H1-01"]})
+    linked.write_parquet(paths.work / "links_relinked.parquet")
+    linked.with_columns(record_id=pl.lit("JS3"), decision=pl.lit("review")).head(1).write_parquet(
+        paths.work / "kept_relinked_review.parquet")
+
+    def stored():
+        con = duckdb.connect(str(paths.warehouse), read_only=True)
+        try:
+            return sorted(r[0] for r in con.sql("SELECT record_id FROM relinked_review WHERE period = '2026-10'").fetchall())
+        finally:
+            con.close()
+    flows.remember.fn(paths, "2026-10")
+    assert stored() == ["JS1", "JS3"]
+    for f in ("links_relinked", "kept_relinked_review"):
+        (paths.work / f"{f}.parquet").unlink()
+    flows.remember.fn(paths, "2026-10")
+    assert stored() == []

@@ -269,13 +269,13 @@ def test_review_history_reads_the_periods_a_queued_record_was_in_review_up_to_th
 
 def test_review_history_reads_an_earlier_settlement_linked_again_into_review(tmp_path):
     """An August settlement that September's and October's runs linked again (their roster
-    changed) and sent to review is stored with those runs (`relinked_links`), not in August's
+    changed) and sent to review is stored with those runs (`relinked_review`), not in August's
     links (it was matched then): October's queue dates it from September, not from October."""
     con = warehouse.connect(tmp_path / "w.duckdb")
     row = pl.DataFrame([("医保", "med_settlement", "JS1", "review")], schema=["dept", "kind", "record_id", "decision"],
                        orient="row")
     warehouse.replace_period(con, "2026-08", {"links": row.with_columns(decision=pl.lit("matched"))})
     for p in ("2026-09", "2026-10"):
-        warehouse.replace_period(con, p, {"links": row.clear(), "relinked_links": row})
+        warehouse.replace_period(con, p, {"links": row.clear(), "relinked_review": row})
     got = warehouse.review_history(con, "2026-10", row.select("dept", "record_id"))
     assert got.select("record_id", "period").sort("period").rows() == [("JS1", "2026-09"), ("JS1", "2026-10")]
