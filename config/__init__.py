@@ -527,6 +527,8 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
                 check(f"rules.{name}.{k}", v, base[k])
             if _shape(v) == "a number" and v < 0:
                 raise ValueError(f"rules.{name}.{k} must be at least 0, got {v!r}")
+            if k == "min_roster_share" and _shape(v) == "a number" and v > 1:  # (a share of the roster)
+                raise ValueError(f"rules.{name}.{k} must be a share from 0 to 1, got {v!r}")
         if rule.get("severity", "中") not in SEVERITIES:
             raise ValueError(f"rules.{name}.severity must be one of {'/'.join(SEVERITIES)}, got {rule['severity']!r}")
 
