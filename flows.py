@@ -64,8 +64,8 @@ from config import DEFAULT_CONFIG, Config, MatchingConfig, load_config  # noqa: 
 from matchers.ids import roster_check_fails  # noqa: E402
 from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
 from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
-from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, in_order, queue_ages, review_queue,  # noqa: E402
-                             with_first_queued)
+from matchers.review import (COLUMNS as QUEUE_COLUMNS, FIRST_COLUMN as FIRST_QUEUED, first_queued, in_order,  # noqa: E402
+                             queue_ages, review_queue, with_first_queued)
 from pipelines import accounting, calendar, feedback, reference, report, rules, township  # noqa: E402
 from pipelines.identify import persons_shown, unreadable_ids  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
@@ -894,7 +894,7 @@ QUALITY_HEADERS = {"category": "类别", "dept": "部门", "file": "文件", "de
 @task(**STEP)
 def announce(paths: RunPaths, period: str, table: pl.DataFrame, county: str | None) -> None:
     """Prefect artifacts of the run, for the UI: row accounting per department, warnings per
-    township x risk type, links to the output folders. Counts and folder names only: no name,
+    township x risk type, the review queue's records new and waiting, links to the output folders. Counts and folder names only: no name,
     ID number, phone or 预警编号 ever goes into an artifact."""
     slug = _artifact_slug(county)
     final = paths.final or paths.out
@@ -908,10 +908,15 @@ def announce(paths: RunPaths, period: str, table: pl.DataFrame, county: str | No
     create_table_artifact(by_town.to_dicts() or [{"township": None, "risk_type": None, "warnings": 0}],
                           key=f"{slug}-warnings", description=f"{county or ''} {period}: warnings (households) per township x risk type")
     scope = f"partial run, departments re-read: {', '.join(paths.only)}" if paths.only else "full run"
+    queue = final / "county" / "人工复核队列.csv"
+    queue = pl.read_csv(queue, infer_schema=False) if queue.exists() else None
+    ages = queue_ages(queue, period) if queue is not None and FIRST_QUEUED in queue.columns else None
+    waiting = (f"| review queue (records) | {ages['records'].sum()}: {ages.filter('new')['records'].sum()} new, "
+               f"{ages.filter(~pl.col('new'))['records'].sum()} waiting since an earlier period |\n") if ages is not None else ""
     create_markdown_artifact(
         f"## {county or 'county'} {period}\n\n{scope}\n\n"
         f"| | |\n|---|---|\n| warnings issued | {warnings['warning_id'].n_unique()} |\n"
-        f"| townships with a list | {warnings['township'].drop_nulls().n_unique()} |\n"
+        f"| townships with a list | {warnings['township'].drop_nulls().n_unique()} |\n{waiting}"
         f"| all rows balanced | {bool(table['balanced'].all())} |\n\n"
         f"Outputs: `{final}`\n", key=f"{slug}-summary", description=f"{period} run summary")
     create_link_artifact(final.joinpath("townships").resolve().as_uri(), link_text=f"{period} township lists",
