@@ -64,8 +64,8 @@ from config import DEFAULT_CONFIG, Config, MatchingConfig, load_config  # noqa: 
 from matchers.ids import roster_check_fails  # noqa: E402
 from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
 from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
-from matchers.review import (COLUMNS as QUEUE_COLUMNS, FIRST_COLUMN as FIRST_QUEUED, first_queued, in_order,  # noqa: E402
-                             queue_ages, review_queue, with_first_queued)
+from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, in_order, queue_ages, review_queue,  # noqa: E402
+                             with_first_queued)
 from pipelines import accounting, calendar, feedback, reference, report, rules, township  # noqa: E402
 from pipelines.identify import persons_shown, unreadable_ids  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
@@ -892,10 +892,11 @@ QUALITY_HEADERS = {"category": "类别", "dept": "部门", "file": "文件", "de
 
 
 @task(**STEP)
-def announce(paths: RunPaths, period: str, table: pl.DataFrame, county: str | None) -> None:
+def announce(paths: RunPaths, period: str, table: pl.DataFrame, county: str | None, queue: list[dict]) -> None:
     """Prefect artifacts of the run, for the UI: row accounting per department, warnings per
-    township x risk type, the review queue's records new and waiting, links to the output folders. Counts and folder names only: no name,
-    ID number, phone or 预警编号 ever goes into an artifact."""
+    township x risk type, the review queue's records new and waiting (`queue`: `publish`'s
+    `review_queue`), links to the output folders. Counts and folder names only: no name, ID
+    number, phone or 预警编号 ever goes into an artifact."""
     slug = _artifact_slug(county)
     final = paths.final or paths.out
     acc = table.select("dept", pl.col("rows_read").alias("rows_in"), "superseded", "matched", "review",
@@ -908,11 +909,9 @@ def announce(paths: RunPaths, period: str, table: pl.DataFrame, county: str | No
     create_table_artifact(by_town.to_dicts() or [{"township": None, "risk_type": None, "warnings": 0}],
                           key=f"{slug}-warnings", description=f"{county or ''} {period}: warnings (households) per township x risk type")
     scope = f"partial run, departments re-read: {', '.join(paths.only)}" if paths.only else "full run"
-    queue = final / "county" / "人工复核队列.csv"
-    queue = pl.read_csv(queue, infer_schema=False) if queue.exists() else None
-    ages = queue_ages(queue, period) if queue is not None and FIRST_QUEUED in queue.columns else None
-    waiting = (f"| review queue (records) | {ages['records'].sum()}: {ages.filter('new')['records'].sum()} new, "
-               f"{ages.filter(~pl.col('new'))['records'].sum()} waiting since an earlier period |\n") if ages is not None else ""
+    new, by_first = queue_counts(queue, period)
+    waiting = (f"| review queue (records) | {new + sum(by_first.values())}: {new} new, {sum(by_first.values())} "
+               f"waiting since an earlier period |\n")
     create_markdown_artifact(
         f"## {county or 'county'} {period}\n\n{scope}\n\n"
         f"| | |\n|---|---|\n| warnings issued | {warnings['warning_id'].n_unique()} |\n"
@@ -1002,7 +1001,7 @@ def monthly_run(
         if dry_run:
             result["would_write"] = describe_dry_run(paths)
         else:
-            announce(paths, period, table, county)
+            announce(paths, period, table, county, result["review_queue"])
         status = "ok"
     finally:
         _finish_run(paths, run_id, status)
@@ -1332,16 +1331,23 @@ def attention_lines(quality: pl.DataFrame, reference_folders: Collection[str]) -
             for r in keep.iter_rows(named=True)]
 
 
-def queue_line(ages: list[dict], period: str) -> str:
-    """The console's line on the review queue (`ages`: `matchers.review.queue_ages` rows, dept,
-    first_queued, records): its records, how many are new this period and how many have waited
-    since an earlier one, by the period they were first sent to review; "" for an empty queue."""
-    if not ages:
-        return ""
+def queue_counts(ages: list[dict], period: str) -> tuple[int, dict[str, int]]:
+    """The review queue's records new this period, and those waiting since an earlier one per
+    period first sent to review (`ages`: `matchers.review.queue_ages` rows, dept, first_queued,
+    records)."""
     by_first: dict[str, int] = {}
     for a in ages:
         by_first[a["first_queued"]] = by_first.get(a["first_queued"], 0) + a["records"]
-    new = by_first.pop(period, 0)
+    return by_first.pop(period, 0), by_first
+
+
+def queue_line(ages: list[dict], period: str) -> str:
+    """The console's line on the review queue (`queue_counts`): its records, how many are new
+    this period and how many have waited since an earlier one, by the period they were first
+    sent to review; "" for an empty queue."""
+    if not ages:
+        return ""
+    new, by_first = queue_counts(ages, period)
     waiting = sum(by_first.values())
     since = ", ".join(f"{p}: {n}" for p, n in sorted(by_first.items()))
     return (f"人工复核队列 review queue: {new + waiting} records = {new} new this period (首次列入复核 {period}) + "
@@ -1629,12 +1635,12 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
     `workdays`) is a fact of the calendar, not a setting: this run's is added to each period's
     (`calendar_facts`), so a schedule entered after a period ran reaches its deadlines too.
     Returns what it did, one line each (also printed)."""
-    now = load_config(config, overrides or []).run
     con = warehouse.connect(wh)
     try:
         later = [(p, warehouse.last_run(con, p, full=True)) for p in warehouse.later_periods(con, period)]
     finally:
         con.close()
+    now = load_config(config, overrides or []).run if later else None
     said = []
     with tempfile.TemporaryDirectory(prefix="fanpin-settings-") as scratch:
         for p, run in later:

@@ -363,6 +363,13 @@ def lead_hash(key: str) -> str:
 _FLAT = dict(keep_nulls=False, empty_as_null=False)
 
 
+def _of_latest_year(year: pl.Expr) -> pl.Expr:
+    """An item's signal where it counts in its group's (an aggregation context): of a
+    year-to-date rule's items (`year` their sum's), those of the group's latest year alone; of
+    other rules' (no year), all."""
+    return pl.when(year.is_null() | (year == year.max())).then(pl.col("signal"))
+
+
 def _fold(rows: pl.DataFrame, by: list[str], signal_agg: str, *more: pl.Expr, **named: pl.Expr) -> pl.DataFrame:
     """Item rows (person_ids, record_ids, basis, signal, severity) -> one row per `by`: its
     persons and records (sorted, each once), bases (in basis order, each once, joined by '；'),
@@ -374,7 +381,7 @@ def _fold(rows: pl.DataFrame, by: list[str], signal_agg: str, *more: pl.Expr, **
     sum and the new year's own sum are one warning, whose signal (what a later month's sum is
     compared with) is the new year's."""
     year = pl.col("signal_year") if "signal_year" in rows.columns else pl.lit(None, pl.Int32)
-    latest = pl.when(year.is_null() | (year == year.max())).then(pl.col("signal"))
+    latest = _of_latest_year(year)
     return rows.sort("basis").group_by(*by, maintain_order=True).agg(  # (sorted: a deterministic order of bases)
         *more, **named,
         person_ids=pl.col("person_ids").list.explode(**_FLAT).drop_nulls().unique().sort(),
@@ -877,7 +884,7 @@ def _take_out_warned(s: pl.DataFrame, named: pl.DataFrame, cfg: Config) -> tuple
     if items.is_empty() or named.is_empty():
         return s, *none
     year = pl.col("signal_year")
-    latest = pl.when(year.is_null() | (year == year.max())).then(pl.col("signal"))  # (as `_fold` adds them up)
+    latest = _of_latest_year(year)  # (as `_fold` adds them up)
     person = items.group_by("_sig", "household_id", "rule", "person_id").agg(
         p_signal=pl.when(pl.col("signal_agg").first() == "sum").then(latest.sum()).otherwise(latest.max()),
         p_severity=pl.col("severity").sort_by(rank("severity")).last(), p_year=year.max())

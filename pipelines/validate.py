@@ -504,7 +504,7 @@ def stand_ins(df: pl.DataFrame, rejected: pl.DataFrame, spec: KindSpec, dept: st
     return bad.select(pl.lit(dept).alias("dept"), pl.lit(spec.name).alias("kind"), pl.lit(file).alias("file"),
                       pl.col("line").cast(pl.Int64), key.alias(spec.record_id),
                       *[pl.col(c).cast(pl.String) for c in SHOWN if c in bad.columns],
-                      *([pl.col(year).str.extract(r"(\d{4})").cast(pl.Int64, strict=False)] if year in bad.columns else [])
+                      *([parse_int(year)] if year in bad.columns else [])
                       ).with_columns(
         bad.drop("line").hash_rows().alias(SET_ASIDE))
 
