@@ -58,10 +58,27 @@ def defuse_formulas(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(pl.col(c.name).str.replace(risky, "'$1") for c in found.iter_columns() if c[0])
 
 
+# A text cell Excel and WPS would take for a number and change: 12 digits or more (shown as
+# 3.41302E+17, digits past the 15th lost when the sheet is saved), or a leading zero (dropped).
+_NUMBER_LIKE = r"^(?:[0-9]{12,}|0[0-9]+)$"
+
+
+def as_excel_text(df: pl.DataFrame) -> pl.DataFrame:
+    """Text cells Excel would read as a number and change (`_NUMBER_LIKE`: a full 证件号码 in the
+    county's review queue, a long numeric 户编号, 人编号 or 结算流水号, a code with a leading zero)
+    written in Excel's text-formula form `="…"`, so Excel and WPS show them whole and a sheet
+    saved from them keeps every digit; the inbox reads that form back as the text inside
+    (`adapters.inbox._value`), so a returned list answers the same. Only the columns holding one
+    are rewritten."""
+    found = df.select(pl.col(pl.Utf8).str.contains(_NUMBER_LIKE).any())
+    return df.with_columns(pl.col(c.name).str.replace(_NUMBER_LIKE, '="$0"') for c in found.iter_columns() if c[0])
+
+
 def write_csv(df: pl.DataFrame, target: Path) -> Path:
-    """CSV in UTF-8 with BOM, so Excel and WPS open Chinese text correctly; formulas defused."""
+    """CSV in UTF-8 with BOM, so Excel and WPS open Chinese text correctly; formulas defused,
+    long numbers as text (`as_excel_text`)."""
     with atomic_path(target) as tmp:
-        defuse_formulas(df).write_csv(tmp, include_bom=True)
+        as_excel_text(defuse_formulas(df)).write_csv(tmp, include_bom=True)
     return target
 
 

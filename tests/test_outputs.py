@@ -50,6 +50,21 @@ def test_csv_defuses_formulas_planted_in_text(tmp_path):
     assert back["学校名称"].to_list() == ["'=HYPERLINK(\"http://x\")", "一中", "'-1+2", "'@cmd"]
 
 
+def test_csv_writes_numbers_excel_would_change_as_text_and_the_inbox_reads_them_back(tmp_path):
+    """A full ID, a long 户编号 or a leading zero would be shown as 3.41302E+17 or lose its zero in
+    Excel: they are written as ="…", which the inbox reads as the text inside."""
+    from adapters.inbox import read_table
+    values = ["341302196902090290", "2026100112345", "0557", "13700000001", "34130219690209029X", "12.50", "0", None]
+    df = pl.DataFrame({"记录证件号码": values, "户编号": ["H01"] * 8, "n": list(range(8))})
+    target = outputs.write_csv(df, tmp_path / "x.csv")
+    raw = pl.read_csv(target, infer_schema=False)
+    assert raw["记录证件号码"].to_list() == ['="341302196902090290"', '="2026100112345"', '="0557"', "13700000001",
+                                        "34130219690209029X", "12.50", "0", None]
+    assert raw["户编号"].to_list() == ["H01"] * 8 and raw["n"].to_list() == [str(i) for i in range(8)]
+    back = read_table(target, "x.csv", known=["记录证件号码", "户编号"])
+    assert back["记录证件号码"].to_list() == values
+
+
 def test_new_folders_are_private(tmp_path):
     target = outputs.write_csv(pl.DataFrame({"a": [1]}), tmp_path / "p" / "townships" / "大店镇" / "x.csv")
     for d in (tmp_path / "p", tmp_path / "p" / "townships", target.parent):
