@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 import pytest
 
+import cli
 import flows
 
 PERIOD = "2026-10"
@@ -22,7 +23,7 @@ ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 
 
 def _run(inbox: Path, out: Path, *extra: str) -> int:
-    return flows.main(["run", "--inbox", str(inbox), "--period", PERIOD, "--out", str(out),
+    return cli.main(["run", "--inbox", str(inbox), "--period", PERIOD, "--out", str(out),
                        "--issue-date", "2026-11-02", *extra])
 
 
@@ -74,14 +75,14 @@ def _roster_names(county: Path) -> set[str]:
 
 
 def test_help_shows_examples_and_exit_codes(capsys):
-    assert flows.main(["--help"]) == 0
+    assert cli.main(["--help"]) == 0
     text = capsys.readouterr().out
     assert "exit codes" in text and "3 busy" in text
-    assert flows.main(["run", "--help"]) == 0
+    assert cli.main(["run", "--help"]) == 0
     text = capsys.readouterr().out
     for word in ("--dept", "--dry-run", "--config", "--set", "examples:"):
         assert word in text
-    assert flows.main(["run", "--nonsense"]) == 2
+    assert cli.main(["run", "--nonsense"]) == 2
 
 
 def test_a_census_completeness_share_is_taken_as_documented(tmp_path):
@@ -99,7 +100,7 @@ def test_a_census_completeness_share_is_taken_as_documented(tmp_path):
 @pytest.mark.parametrize("value", ["half", "1.5", "-0.1"])
 def test_a_census_completeness_that_is_not_a_share_is_refused(value, capsys):
     args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.census_completeness={value}"]
-    assert flows.main(args) == 2
+    assert cli.main(args) == 2
     assert "census_completeness" in capsys.readouterr().err
 
 
@@ -111,7 +112,7 @@ def test_a_census_completeness_that_is_not_a_share_is_refused(value, capsys):
                                      'match_threshold_by_dept={"税务"=0.999}', 'match_threshold_by_dept={"hr"=0.3}'])
 def test_a_learning_or_doubt_setting_out_of_range_is_refused(setting, capsys):
     args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.{setting}"]
-    assert flows.main(args) == 2
+    assert cli.main(args) == 2
     assert setting.split("=")[0] in capsys.readouterr().err
 
 
@@ -123,7 +124,7 @@ def test_a_rule_or_threshold_value_of_the_wrong_kind_or_range_is_refused_before_
     """A wrong --set is exit 2 with the key named, before any file is read (it used to fail inside
     the rules after linking, exit 1, or run silently with no link or 132 warnings)."""
     args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", setting]
-    assert flows.main(args) == 2
+    assert cli.main(args) == 2
     assert says in capsys.readouterr().err
 
 
@@ -159,7 +160,7 @@ def test_a_config_file_missing_or_mistyping_a_key_is_refused_naming_it(edit, say
     mine.write_text(edit(text), encoding="utf-8")
     assert mine.read_text(encoding="utf-8") != text
     args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--config", str(mine)]
-    assert flows.main(args) == 2
+    assert cli.main(args) == 2
     assert says in capsys.readouterr().err
 
 
@@ -168,7 +169,7 @@ def test_a_period_not_written_yyyy_mm_is_refused_as_such(period, tmp_path, capsy
     """2026-9 was taken as a period (strptime reads one digit): with a folder 2026-9 it would be
     stored so, and sort after 2026-10 in every 'period < ?' of the history."""
     (tmp_path / period).mkdir()
-    assert flows.main(["run", "--inbox", str(tmp_path), "--period", period, "--out", str(tmp_path / "o")]) == 2
+    assert cli.main(["run", "--inbox", str(tmp_path), "--period", period, "--out", str(tmp_path / "o")]) == 2
     assert "--period must be YYYY-MM" in capsys.readouterr().err
 
 
@@ -176,11 +177,11 @@ def test_an_out_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, cap
     (tmp_path / "2026-10").mkdir()
     blocked = tmp_path / "out_is_a_file"
     blocked.write_text("x")
-    assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(blocked / "o")]) == 1
+    assert cli.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(blocked / "o")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: cannot use") and "Traceback" not in err and len(err.strip().splitlines()) == 1
     for dry in ([], ["--dry-run"]):  # --out naming a file: a dry run too says so (it worked in a scratch folder)
-        assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(blocked), *dry]) == 2
+        assert cli.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(blocked), *dry]) == 2
         assert capsys.readouterr().err == f"error: --out {blocked} is a file, not a folder\n"
 
 
@@ -190,7 +191,7 @@ def test_a_warehouse_that_is_no_duckdb_file_is_one_line_not_a_traceback(tmp_path
     (tmp_path / "2026-10").mkdir()
     bad = tmp_path / "warehouse.duckdb"
     bad.write_text("not a database")
-    assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(tmp_path / "o"),
+    assert cli.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(tmp_path / "o"),
                        "--warehouse", str(bad)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot open the warehouse {bad}") and "Traceback" not in err
@@ -199,7 +200,7 @@ def test_a_warehouse_that_is_no_duckdb_file_is_one_line_not_a_traceback(tmp_path
 
 def test_dept_naming_a_reference_folder_says_it_is_always_read(tmp_path, capsys):
     (tmp_path / "2026-10").mkdir()
-    assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(tmp_path / "o"),
+    assert cli.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(tmp_path / "o"),
                        "--dept", "户籍底册"]) == 2
     assert "read by every run" in capsys.readouterr().err
 
@@ -208,7 +209,7 @@ def test_dept_naming_a_reference_folder_says_it_is_always_read(tmp_path, capsys)
                                      "record_id_slips=9"])
 def test_a_sample_or_slice_size_below_one_is_refused(setting, capsys):
     args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.{setting}"]
-    assert flows.main(args) == 2
+    assert cli.main(args) == 2
     assert setting.split("=")[0] in capsys.readouterr().err
 
 def test_progress_goes_to_stderr_and_nothing_personal_is_printed(full_run):
@@ -315,7 +316,7 @@ def test_partial_rerun_refuses_without_a_full_run_and_unknown_departments(prefec
 @pytest.mark.parametrize("issued", ["2026-10-02", "2026-10-31", "2026-09-30"])
 def test_an_issue_date_not_after_the_period_is_refused(issued, tmp_path, capsys):
     (tmp_path / "inbox" / PERIOD).mkdir(parents=True)
-    assert flows.main(["run", "--inbox", str(tmp_path / "inbox"), "--period", PERIOD, "--out", str(tmp_path / "out"),
+    assert cli.main(["run", "--inbox", str(tmp_path / "inbox"), "--period", PERIOD, "--out", str(tmp_path / "out"),
                        "--issue-date", issued]) == 2
     assert f"--issue-date {issued} is not after period {PERIOD}" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

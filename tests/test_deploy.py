@@ -20,6 +20,7 @@ import httpx
 import polars as pl
 import pytest
 
+import cli
 import flows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,7 +108,7 @@ def test_monthly_deployment_on_a_real_server(prefect_server, tmp_path, capsys):
             assert deployment is not None, (tmp_path / "serve.log").read_text()[-2000:]
             [schedule] = deployment.schedules
             assert schedule.active
-            assert schedule.schedule.cron == flows.MONTHLY_CRON == "0 2 5 * *"
+            assert schedule.schedule.cron == cli.MONTHLY_CRON == "0 2 5 * *"
             assert schedule.schedule.timezone == "Asia/Shanghai"
             assert deployment.parameters["inbox_dir"] == str(inbox.resolve())
 
@@ -127,8 +128,8 @@ def test_monthly_deployment_on_a_real_server(prefect_server, tmp_path, capsys):
             assert "341398-accounting" in arts
         # a second county served under the same name would take this one's schedule over: refused
         with temporary_settings(updates={PREFECT_API_URL: url}):
-            assert flows.main(["serve", "--inbox", str(inbox), "--out", str(tmp_path / "other")]) == 2
-            assert flows.main(["serve", "--inbox", str(inbox), "--out", str(out), "--cron", "bogus"]) == 2
+            assert cli.main(["serve", "--inbox", str(inbox), "--out", str(tmp_path / "other")]) == 2
+            assert cli.main(["serve", "--inbox", str(inbox), "--out", str(out), "--cron", "bogus"]) == 2
         err = capsys.readouterr().err
         assert "already serves" in err and str(out.resolve()) in err and "--name" in err, err
     finally:
@@ -180,7 +181,7 @@ def test_counties_deployed_on_a_work_pool_run_at_once_on_two_workers(prefect_ser
             deployments = [client.read_deployment_by_name(f"monthly-scheduled/{c}") for c in codes]
             for code, d in zip(codes, deployments):
                 [schedule] = d.schedules
-                assert schedule.active and schedule.schedule.cron == flows.MONTHLY_CRON
+                assert schedule.active and schedule.schedule.cron == cli.MONTHLY_CRON
                 assert schedule.schedule.timezone == flows.TIMEZONE
                 assert d.work_pool_name == "suzhou" and d.parameters["county"] == code
                 assert d.parameters["inbox_dir"] == str(tmp_path / code / "inbox")
@@ -232,7 +233,7 @@ def test_serve_refuses_without_a_server(monkeypatch, tmp_path, capsys):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with temporary_settings(updates={PREFECT_API_URL: None}):
-        assert flows.main(["serve", "--inbox", str(tmp_path), "--out", str(tmp_path)]) == 2
+        assert cli.main(["serve", "--inbox", str(tmp_path), "--out", str(tmp_path)]) == 2
     assert "prefect server start" in capsys.readouterr().err
 
 
@@ -243,9 +244,9 @@ def test_deploy_refuses_without_a_server_and_with_a_bad_county_setting(tmp_path,
     toml.write_text('[[county]]\nname = "县"\ncode = "341321"\ninbox = "in"\nout = "out"\nset = ["Nope.x=1"]\n',
                     encoding="utf-8")
     with temporary_settings(updates={PREFECT_API_URL: None}):
-        assert flows.main(["deploy", "--counties", str(toml), "--pool", "suzhou"]) == 2
+        assert cli.main(["deploy", "--counties", str(toml), "--pool", "suzhou"]) == 2
     assert "prefect server start" in capsys.readouterr().err
     # refused before the server is asked anything (nothing listens on this port)
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
-        assert flows.main(["deploy", "--counties", str(toml), "--pool", "suzhou"]) == 2
+        assert cli.main(["deploy", "--counties", str(toml), "--pool", "suzhou"]) == 2
     assert "Nope.x" in capsys.readouterr().err

@@ -24,6 +24,7 @@ import openpyxl
 import polars as pl
 import pytest
 
+import cli
 import flows
 from adapters import inbox as reading
 from adapters.inbox import ReadError, read_table
@@ -68,7 +69,7 @@ def county(tmp_path_factory) -> Path:
 def reference(prefect_harness, county, tmp_path_factory) -> Path:
     """An uninterrupted run: what every rerun must reproduce."""
     out = tmp_path_factory.mktemp("reference")
-    assert flows.main(_args(county / "inbox", out)) == 0
+    assert cli.main(_args(county / "inbox", out)) == 0
     return out
 
 
@@ -243,7 +244,7 @@ def bad_run(prefect_harness, county, tmp_path_factory):
     sys_out = io.StringIO()
     from contextlib import redirect_stdout
     with redirect_stdout(sys_out):
-        code = flows.main(_args(inbox, out))
+        code = cli.main(_args(inbox, out))
     return code, out, bad, sys_out.getvalue()
 
 
@@ -375,7 +376,7 @@ def redelivered_run(prefect_harness, county, reference, tmp_path_factory):
     said = io.StringIO()
     from contextlib import redirect_stdout
     with redirect_stdout(said):
-        code = flows.main(_args(inbox, out))
+        code = cli.main(_args(inbox, out))
     assert code == 0
     return out, said.getvalue(), fixed[0], [r[0] for r in fixes], f"{folder['教育'].name}/{disability.name}"
 
@@ -477,7 +478,7 @@ def gaps_run(prefect_harness, county, tmp_path_factory):
     sys_out = io.StringIO()
     from contextlib import redirect_stdout
     with redirect_stdout(sys_out):
-        code = flows.main(_args(inbox, out))
+        code = cli.main(_args(inbox, out))
     return code, out / PERIOD, sys_out.getvalue()
 
 
@@ -538,7 +539,7 @@ def test_a_lost_row_fails_the_run_loudly_and_keeps_the_last_good_outputs(bad_run
 
     monkeypatch.setattr(reading, "keep_latest", losing_keep_latest)
     capsys.readouterr()
-    assert flows.main(_args(inbox, out)) == 1
+    assert cli.main(_args(inbox, out)) == 1
     err = capsys.readouterr().err
     assert "row accounting does not add up" in err and "read" in err and "accounted" in err
     assert _files(out / PERIOD) == before  # the last good period folder is untouched
@@ -555,7 +556,7 @@ def test_a_lost_row_fails_the_run_loudly_and_keeps_the_last_good_outputs(bad_run
         raise ValueError("341302199001011234 张三")
 
     monkeypatch.setattr(reading, "keep_latest", failing_keep_latest)
-    assert flows.main(_args(inbox, out)) == 1
+    assert cli.main(_args(inbox, out)) == 1
     err = capsys.readouterr().err.strip()
     said = re.fullmatch(r"error: ValueError \(details: prefect flow-run logs ([0-9a-f-]{36})\)", err.splitlines()[-1])
     assert said and "3413" not in err, err  # the run whose log holds the traceback
@@ -643,7 +644,7 @@ def killed(prefect_harness, county, reference, tmp_path_factory):
         err = io.StringIO()
         real_stderr, sys.stderr = sys.stderr, err
         try:
-            code = flows.main(args)
+            code = cli.main(args)
         finally:
             sys.stderr = real_stderr
         seen["busy"] = (code, err.getvalue())
@@ -654,7 +655,7 @@ def killed(prefect_harness, county, reference, tmp_path_factory):
     con = duckdb.connect(str(out / "warehouse.duckdb"))  # opens (WAL replayed) after every kill
     seen["runs_after_kills"] = con.sql("SELECT status FROM runs").fetchall()
     con.close()
-    seen["rerun"] = flows.main(args)
+    seen["rerun"] = cli.main(args)
     seen["rerun_files"] = _files(out / PERIOD)
     seen["stale_staging_after_rerun"] = [p.name for p in _staging(out)]
     con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
@@ -754,7 +755,7 @@ def test_a_second_run_sharing_the_warehouse_from_another_out_also_refuses(tmp_pa
     (tmp_path / "inbox" / PERIOD).mkdir(parents=True)
     with flows.warehouse_lock(wh) as held:  # what a running run holds
         assert held
-        code = flows.main(_args(tmp_path / "inbox", tmp_path / "other", "--warehouse", str(wh)))
+        code = cli.main(_args(tmp_path / "inbox", tmp_path / "other", "--warehouse", str(wh)))
     assert code == 3
     assert "another run" in capsys.readouterr().err
     assert not wh.exists() and not (tmp_path / "other" / PERIOD).exists()  # the refused run touched nothing

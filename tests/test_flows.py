@@ -10,6 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
+import cli
 import flows
 from schemas.outputs import TOWNSHIP_COLUMNS
 from tests.conftest import SHARED_EXAMPLES
@@ -20,7 +21,7 @@ PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
 def _run(inbox: Path, out: Path, *extra: str) -> int:
-    return flows.main(["run", "--inbox", str(inbox), "--period", PERIOD, "--out", str(out),
+    return cli.main(["run", "--inbox", str(inbox), "--period", PERIOD, "--out", str(out),
                        "--issue-date", "2026-11-02", *extra])
 
 
@@ -238,12 +239,12 @@ def test_a_first_run_with_returned_lists_in_its_inbox_sends_them_back(prefect_ha
 
 
 def test_cli_refuses_bad_input_clearly(tmp_path, capsys):
-    assert flows.main(["run", "--inbox", str(tmp_path), "--period", "2026-13x", "--out", str(tmp_path)]) == 2
+    assert cli.main(["run", "--inbox", str(tmp_path), "--period", "2026-13x", "--out", str(tmp_path)]) == 2
     assert "YYYY-MM" in capsys.readouterr().err
-    assert flows.main(["run", "--inbox", str(tmp_path), "--period", PERIOD, "--out", str(tmp_path)]) == 2
+    assert cli.main(["run", "--inbox", str(tmp_path), "--period", PERIOD, "--out", str(tmp_path)]) == 2
     assert "no period folder" in capsys.readouterr().err
     (tmp_path / PERIOD).mkdir()
-    assert flows.main(["run", "--inbox", str(tmp_path), "--period", PERIOD, "--out", str(tmp_path),
+    assert cli.main(["run", "--inbox", str(tmp_path), "--period", PERIOD, "--out", str(tmp_path),
                        "--set", "M1.nonsense=1"]) == 2
     assert "unknown key" in capsys.readouterr().err
 

@@ -11,6 +11,7 @@ import duckdb
 import polars as pl
 import pytest
 
+import cli
 import flows
 from tests.conftest import read_rows
 
@@ -21,7 +22,7 @@ ISSUE = {"2026-08": "2026-09-02", "2026-09": "2026-10-09", "2026-10": "2026-11-0
 
 def _run(county: Path, out: Path, period: str, *extra: str) -> int:
     pop = json.loads((county / "truth" / "population.json").read_text())["county_population"]
-    return flows.main(["run", "--inbox", str(county / "inbox"), "--period", period, "--out", str(out),
+    return cli.main(["run", "--inbox", str(county / "inbox"), "--period", period, "--out", str(out),
                        "--issue-date", ISSUE[period], "--set", f"matching.county_population={pop}", *extra])
 
 
@@ -372,7 +373,7 @@ def test_review_answers_link_records_now_and_in_later_months(september_11, tmp_p
     assert stored == [("2026-10", used)]
     # 民政 re-read: the other departments keep links made with these very answers, none waits
     pop = json.loads((county / "truth" / "population.json").read_text())["county_population"]
-    assert flows.main(["run", "--inbox", str(county / "inbox"), "--period", "2026-10", "--out", str(out), "--dept", "民政",
+    assert cli.main(["run", "--inbox", str(county / "inbox"), "--period", "2026-10", "--out", str(out), "--dept", "民政",
                        "--issue-date", ISSUE["2026-10"], "--set", f"matching.county_population={pop}"]) == 0
     assert pl.read_parquet(out / "2026-10" / "links.parquet").sort("dept", "record_id").equals(links.sort("dept", "record_id"))
     report = pl.read_csv(out / "2026-10" / "county" / "数据质量报告.csv", infer_schema=False)
@@ -391,7 +392,7 @@ def test_review_answers_link_records_now_and_in_later_months(september_11, tmp_p
 def test_a_dry_run_of_an_earlier_month_says_which_later_months_a_real_run_would_redo(three_months, capsys):
     county, out, _, _ = three_months
     pop = json.loads((county / "truth" / "population.json").read_text())["county_population"]
-    assert flows.main(["run", "--inbox", str(county / "inbox"), "--period", "2026-08", "--out", str(out),
+    assert cli.main(["run", "--inbox", str(county / "inbox"), "--period", "2026-08", "--out", str(out),
                        "--issue-date", ISSUE["2026-08"], "--set", f"matching.county_population={pop}", "--dry-run"]) == 0
     assert "a real run would run again: 2026-09, 2026-10" in capsys.readouterr().out
 
@@ -672,7 +673,7 @@ def _rerun(county: Path, out: Path, period: str, *extra: str) -> tuple[int, str]
     pop = json.loads((county / "truth" / "population.json").read_text())["county_population"]
     said = io.StringIO()
     with contextlib.redirect_stdout(said), contextlib.redirect_stderr(said):
-        code = flows.main(["run", "--inbox", str(county / "inbox"), "--period", period, "--out", str(out),
+        code = cli.main(["run", "--inbox", str(county / "inbox"), "--period", period, "--out", str(out),
                            "--set", f"matching.county_population={pop}", *extra])
     return code, said.getvalue()
 

@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
+import cli
 import flows
 
 PERIOD = "2026-10"
@@ -46,7 +47,7 @@ def province_cli_run(prefect_harness, two_counties, tmp_path_factory) -> dict:
     started = datetime.now(timezone.utc)
     printed = io.StringIO()
     with redirect_stdout(printed):
-        code = flows.main(["province", "--counties", str(toml), "--period", PERIOD, "--issue-date", "2026-11-02",
+        code = cli.main(["province", "--counties", str(toml), "--period", PERIOD, "--issue-date", "2026-11-02",
                            "--workers", "2"])
     return {"code": code, "window": (started, datetime.now(timezone.utc)), "printed": printed.getvalue()}
 
@@ -112,7 +113,7 @@ def test_a_county_setting_the_run_would_refuse_is_named_before_any_county_runs(t
     toml = tmp_path / "counties.toml"
     toml.write_text(f'[[county]]\nname = "测试县"\ncode = "341399"\ninbox = "{tmp_path / "inbox"}"\n'
                     f'out = "{tmp_path / "out"}"\nset = ["M1.threshold=abc"]\n', encoding="utf-8")
-    assert flows.main(["province", "--counties", str(toml), "--period", PERIOD]) == 2
+    assert cli.main(["province", "--counties", str(toml), "--period", PERIOD]) == 2
     err = capsys.readouterr().err
     assert "测试县" in err and "rules.M1.threshold must be a number" in err
     assert not (tmp_path / "out").exists()

@@ -1,0 +1,417 @@
+"""The command line of the county early-warning pipeline (部门筛查预警): its commands, their
+console output and exit codes. Run it as `python flows.py ...` (flows.py hands its arguments to
+`main`); the tasks and flows it starts are flows.py's.
+
+    python flows.py run --inbox INBOX --period 2026-10 --out OUT      one county, one period
+    python flows.py serve --inbox INBOX --out OUT                       monthly schedule (needs a Prefect server)
+    python flows.py province --counties counties.toml --period 2026-10  several counties at once
+    python flows.py deploy --counties counties.toml --pool suzhou       one deployment per county on a work pool
+
+Each says one safe line per failure on stderr (no traceback, no personal data) and exits with a
+code scripts can rely on: 0 done, 1 the run failed, 2 bad arguments or configuration, 3 busy
+(another run is using the warehouse). Operating it: docs/OPERATIONS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tomllib
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+# flows first: it sets Prefect's and polars' environment (PREFECT_HOME, the allocator) before they load
+from flows import (ROOT, TIMEZONE, _check_dates, _finished, _full_run_done, _safe_error, county_settings,
+                   monthly_run, print_summary, province_run, recover_interrupted, rerun_later_periods,
+                   resolve_departments, scheduled_run, warehouse_lock)
+
+import duckdb
+from adapters import warehouse
+from config import DEFAULT_CONFIG, Config, load_config
+from prefect.task_runners import ProcessPoolTaskRunner
+
+# Exit codes scripts can rely on (docs/OPERATIONS.md).
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
+MONTHLY_CRON = "0 2 5 * *"  # 02:00 on the 5th of every month, county time
+
+
+HELP = """\
+县级防返贫部门筛查预警 · county early-warning pipeline.
+
+commands:
+  run       one county, one period: inbox -> township lists, county files, warehouse
+  serve     register the monthly schedule (5th of the month, 02:00 Asia/Shanghai) on a Prefect
+            server and run it from this process (needs PREFECT_API_URL)
+  province  several counties, one period, run concurrently (counties listed in a TOML file)
+  deploy    register one monthly deployment per county (same TOML file) on a process work pool,
+            run by `prefect worker start --pool POOL` on the machines (needs PREFECT_API_URL)
+
+exit codes:
+  0 done   1 the run failed (one-line message on stderr)   2 bad arguments or configuration
+  3 busy: another run is using the same warehouse (try again later)
+"""
+
+RUN_EXAMPLES = """\
+examples:
+  # the month, in full
+  python flows.py run --inbox /data/inbox --period 2026-10 --out /data/out
+  # 医保 and 民政 re-delivered corrections: re-read only them, keep the other departments' results
+  python flows.py run --inbox /data/inbox --period 2026-10 --out /data/out --dept 医保 --dept 民政
+  # try a stricter M1 threshold without writing anything
+  python flows.py run --inbox /data/inbox --period 2026-10 --out /data/out --set M1.threshold=8000 --dry-run
+  # an analyst's own rules file
+  python flows.py run --inbox /data/inbox --period 2026-10 --out /tmp/try --config my_rules.toml
+  # the review queue answered (是否本人 filled in OUT/2026-10/county/人工复核队列.xlsx, saved into
+  # /data/inbox/2026-10/复核/): run the month again; its later months follow
+  python flows.py run --inbox /data/inbox --period 2026-10 --out /data/out
+
+Progress goes to stderr (one line per finished step with its seconds); the summary to stdout.
+Neither ever shows a name or an ID number.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="flows.py", description=HELP, formatter_class=fmt,
+                                     epilog="details: docs/OPERATIONS.md")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", help="rule/threshold file (default config/default.toml)")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override one setting, e.g. --set M1.threshold=8000 (repeatable)")
+
+    run = sub.add_parser("run", help="run one period: inbox -> township lists", formatter_class=fmt,
+                         description="Run one county's period.", epilog=RUN_EXAMPLES)
+    run.add_argument("--inbox", required=True, help="inbox folder holding YYYY-MM period folders")
+    run.add_argument("--period", required=True, help="reporting period, YYYY-MM")
+    run.add_argument("--out", required=True, help="output folder (OUT/YYYY-MM/ is written)")
+    run.add_argument("--warehouse", help="DuckDB warehouse file (default OUT/warehouse.duckdb)")
+    common(run)
+    run.add_argument("--issue-date", help="下发日期 to print on the lists, YYYY-MM-DD (default: the one the period's "
+                     "lists went out with if it was run before, else today)")
+    run.add_argument("--dept", action="append", default=[], metavar="DEPT",
+                     help="re-read, link and warn only this department (repeatable; Chinese folder name or "
+                          "English alias). The period must have been run in full before; the other "
+                          "departments' results are kept")
+    run.add_argument("--dry-run", action="store_true",
+                     help="do everything in a scratch folder, print what would be written; change nothing")
+    run.add_argument("--county", help="label for the run's Prefect artifacts, e.g. the county code 341302")
+    run.add_argument("--no-cascade", action="store_true",
+                     help="do not re-run later periods already run (by default they are run again, in order, "
+                          "because their year-to-date sums and warning history depend on this period)")
+
+    serve = sub.add_parser("serve", formatter_class=fmt, help="serve the monthly schedule (needs a Prefect server)",
+                           description="Create/update the deployment `monthly-scheduled/<name>` with its cron "
+                                       "schedule and run its flow runs from this process until stopped. Each run "
+                                       "works on the previous month (county time).",
+                           epilog="example:\n  PREFECT_API_URL=http://127.0.0.1:4200/api python flows.py serve "
+                                  "--inbox /data/inbox --out /data/out --county 341302")
+    serve.add_argument("--inbox", required=True)
+    serve.add_argument("--out", required=True)
+    serve.add_argument("--warehouse")
+    common(serve)
+    serve.add_argument("--name", default="county-monthly",
+                       help="deployment name (default county-monthly; one name per county on a server)")
+    serve.add_argument("--cron", default=MONTHLY_CRON, help=f"cron schedule (default '{MONTHLY_CRON}')")
+    serve.add_argument("--timezone", default=TIMEZONE, help=f"schedule time zone (default {TIMEZONE})")
+    serve.add_argument("--county", help="label for the runs' artifacts, e.g. 341302")
+
+    prov = sub.add_parser("province", formatter_class=fmt, help="run several counties at once",
+                          description="Run one period for every county listed in a TOML file, concurrently.",
+                          epilog='counties file:\n  [[county]]\n  name = "埇桥区"\n  code = "341302"\n'
+                                 '  inbox = "/data/341302/inbox"\n  out = "/data/341302/out"\n'
+                                 '  # warehouse = ..., config = ..., set = ["M1.threshold=8000"] (optional)\n\n'
+                                 "example:\n  python flows.py province --counties suzhou.toml --period 2026-10")
+    prov.add_argument("--counties", required=True, help="TOML file with one [[county]] table per county")
+    prov.add_argument("--period", required=True)
+    common(prov)
+    prov.add_argument("--issue-date")
+    prov.add_argument("--workers", type=int, default=2, help="counties run at the same time (default 2)")
+
+    dep = sub.add_parser("deploy", formatter_class=fmt, help="one monthly deployment per county on a work pool",
+                         description="Create the process work pool if missing and create/update the deployment "
+                                     "`monthly-scheduled/<code>` of every county in the TOML file, with its "
+                                     "parameters and the monthly cron. Workers on the counties' machines run them.",
+                         epilog="example:\n  PREFECT_API_URL=http://city-server:4200/api python flows.py deploy "
+                                "--counties suzhou.toml --pool suzhou\n  # then, on each machine:\n"
+                                "  PREFECT_API_URL=http://city-server:4200/api prefect worker start --pool suzhou "
+                                "--limit 1\n\ncounties file: as for `province` (+ optional queue = \"host-a\": "
+                                "the pool's work queue of the machine holding the county's data)")
+    dep.add_argument("--counties", required=True, help="TOML file with one [[county]] table per county")
+    dep.add_argument("--pool", required=True, help="process work pool (created if missing)")
+    common(dep)
+    dep.add_argument("--cron", default=MONTHLY_CRON, help=f"cron schedule (default '{MONTHLY_CRON}')")
+    dep.add_argument("--timezone", default=TIMEZONE, help=f"schedule time zone (default {TIMEZONE})")
+    dep.add_argument("--source", default=str(ROOT),
+                     help="project folder holding flows.py, at the same path on every worker machine "
+                          "(default this one)")
+    return parser
+
+
+def _err(message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    try:
+        cfg = load_config(args.config, args.set)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        where = f"{args.config or DEFAULT_CONFIG}: " if isinstance(exc, tomllib.TOMLDecodeError) else ""
+        return _err(f"configuration: {where}{exc}", EXIT_USAGE)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "province":
+        return _province(args)
+    if args.command == "deploy":
+        return _deploy(args)
+
+    if (bad := _check_dates(args.period, args.issue_date)) is not None:
+        return _err(bad, EXIT_USAGE)
+    period_dir = Path(args.inbox) / args.period
+    if not period_dir.is_dir():
+        return _err(f"no period folder {period_dir}", EXIT_USAGE)
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # (a dry run would not find out)
+        return _err(f"--out {args.out} is a file, not a folder", EXIT_USAGE)
+    try:
+        only = resolve_departments(cfg, args.dept)
+    except ValueError as exc:
+        return _err(str(exc), EXIT_USAGE)
+    wh = Path(args.warehouse) if args.warehouse else Path(args.out) / "warehouse.duckdb"
+    if only and not wh.exists():  # refused before the lock file (and OUT) would be created
+        return _err(_no_full_run(args, wh), EXIT_USAGE)
+    try:
+        return _run_locked(args, cfg, wh, only)
+    except OSError as exc:  # OUT or the warehouse's folder not writable, a disk full before the run began
+        return _err(f"cannot use {exc.filename or wh}: {exc.strerror or exc}", EXIT_FAILED)
+    except duckdb.Error as exc:  # opened before the run: a --warehouse that is no DuckDB file (a wrong path, a
+        # truncated copy) or one of another DuckDB version; its I/O message names the file only
+        said = str(exc).splitlines()[0] if isinstance(exc, duckdb.IOException) else type(exc).__name__
+        return _err(f"cannot open the warehouse {wh}: {said}", EXIT_FAILED)
+
+
+def _no_full_run(args, wh: Path) -> str:
+    return (f"--dept re-runs part of a period that was run in full before, but {args.period} has no complete run "
+            f"in {wh} with its folder {Path(args.out) / args.period}; run the whole period first (without --dept)")
+
+
+def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
+    """`run`, under the warehouse lock: recover an interrupted run, run the period, re-run the
+    later ones (cascade). Exit code."""
+    with warehouse_lock(wh, shared=args.dry_run) as held:
+        if not held:
+            return _err(f"another run is using {wh}; wait for it to finish", EXIT_BUSY)
+        if not args.dry_run:
+            recover_interrupted(Path(args.out), wh)
+        if only and not (_full_run_done(wh, args.period) and (Path(args.out) / args.period / "county").is_dir()):
+            return _err(_no_full_run(args, wh), EXIT_USAGE)
+        print(f"run {args.period}{' (dry run)' if args.dry_run else ''}"
+              f"{': departments ' + ', '.join(only) if only else ''} ...", file=sys.stderr, flush=True)
+        try:
+            result = _finished(monthly_run(args.inbox, args.period, args.out, str(wh), args.config, args.set,
+                                           args.issue_date, departments=list(only) or None, dry_run=args.dry_run,
+                                           county=args.county, return_state=True))
+            print_summary(result)
+            if args.dry_run and not args.no_cascade and (later := _later_periods(wh, args.period)):
+                print(f"  then, as they depend on {args.period}, a real run would run again: {', '.join(later)}")
+            if not args.dry_run and not args.no_cascade:
+                rerun_later_periods(args.inbox, args.out, wh, args.config, args.set, args.period, args.county)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one safe line and exit 1
+            return _err(_safe_error(exc), EXIT_FAILED)
+    return EXIT_OK
+
+
+def _later_periods(warehouse_path: Path, period: str) -> list[str]:
+    """The periods after `period` a real run would run again (`rerun_later_periods`), read
+    without writing to the warehouse (for a dry run)."""
+    import duckdb
+
+    if not Path(warehouse_path).exists():
+        return []
+    con = duckdb.connect(str(warehouse_path), read_only=True)
+    try:
+        return warehouse.later_periods(con, period)  # (every warehouse file has `runs`)
+    finally:
+        con.close()
+
+
+def _server_error(exc: BaseException) -> str:
+    """A Prefect server's refusal or absence, in one line (`serve`, `deploy`)."""
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+
+
+def _serve(args) -> int:
+    from prefect.schedules import Cron
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        return _err("serve needs a running Prefect server: start `prefect server start` and set "
+                    "PREFECT_API_URL (docs/OPERATIONS.md)", EXIT_USAGE)
+    if not Path(args.inbox).is_dir():
+        return _err(f"no inbox folder {args.inbox}", EXIT_USAGE)
+    try:
+        ZoneInfo(args.timezone)
+        schedule = Cron(args.cron, timezone=args.timezone)
+    except (ValueError, KeyError) as exc:
+        return _err(f"serve: {exc}", EXIT_USAGE)
+    params = {"inbox_dir": str(Path(args.inbox).resolve()), "out_dir": str(Path(args.out).resolve()),
+              "warehouse_path": str(Path(args.warehouse).resolve()) if args.warehouse else None,
+              "config_path": str(Path(args.config).resolve()) if args.config else None,
+              "overrides": list(args.set), "county": args.county}
+    try:
+        other = _served_elsewhere(f"{scheduled_run.name}/{args.name}", params)
+    except Exception as exc:  # noqa: BLE001 - the server unreachable: one line
+        return _err(f"serve on {PREFECT_API_URL.value()}: {_server_error(exc)}", EXIT_FAILED)
+    if other is not None:
+        return _err(f"the deployment {scheduled_run.name}/{args.name} already serves {other}; serving this county "
+                    f"under the same name would take its schedule over: give it its own --name", EXIT_USAGE)
+    # The runner ships the flow to each run's subprocess by reference to its module: the
+    # importable `flows` module's (flows.py run as a script defines none: see its top).
+    scheduled_run.serve(
+        name=args.name, schedule=schedule, parameters=params,
+        tags=["fanpin", *( [args.county] if args.county else [])], limit=1, pause_on_shutdown=False,
+        description="县级防返贫部门筛查预警: monthly run on the previous month's deliveries",
+    )
+    return EXIT_OK
+
+
+def _served_elsewhere(name: str, params: dict) -> str | None:
+    """The inbox and OUT of deployment `name` when it exists for another county's folders (a
+    second `serve` under the same name replaces its parameters: the first county would silently
+    stop running); None when it is new or the same county's."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            got = client.read_deployment_by_name(name).parameters or {}
+        except ObjectNotFound:
+            return None
+    keys = ("inbox_dir", "out_dir")
+    if all(got.get(k) in (None, params[k]) for k in keys):
+        return None
+    return f"inbox {got.get('inbox_dir')}, OUT {got.get('out_dir')}"
+
+
+def load_counties(path: Path) -> list[dict]:
+    """The province's counties file: `[[county]]` tables with name, inbox, out (+ code, warehouse,
+    config, set). Relative paths are taken from the file's folder."""
+    with open(path, "rb") as fh:
+        raw = tomllib.load(fh)
+    counties = raw.get("county", [])
+    if not counties:
+        raise ValueError(f"{path}: no [[county]] tables")
+    base = Path(path).resolve().parent
+    out = []
+    for c in counties:
+        missing = [k for k in ("name", "inbox", "out") if not c.get(k)]
+        if missing:
+            raise ValueError(f"{path}: a county lacks {', '.join(missing)}")
+        c = dict(c)
+        for k in ("inbox", "out", "warehouse", "config"):
+            if c.get(k):
+                c[k] = str((base / c[k]).resolve())
+        out.append(c)
+    return out
+
+
+def _province(args) -> int:
+    if (bad := _check_dates(args.period, args.issue_date)) is not None:
+        return _err(bad, EXIT_USAGE)
+    try:
+        counties = load_counties(Path(args.counties))
+    except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
+        return _err(f"counties file: {exc}", EXIT_USAGE)
+    for c in counties:
+        if not (Path(c["inbox"]) / args.period).is_dir():
+            return _err(f"{c['name']}: no period folder {Path(c['inbox']) / args.period}", EXIT_USAGE)
+        try:  # a bad setting is named now (as `run` and `deploy` do), not told as a ValueError per county
+            load_config(*county_settings(c, args.config, args.set))
+        except (OSError, ValueError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+            return _err(f"{c['name']}: configuration: {exc}", EXIT_USAGE)
+    # Worker processes import the tasks by module name: the importable `flows` module's (flows.py
+    # run as a script defines none: see its top).
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():  # one temporary API for this process and its county workers
+        from prefect.server.api.server import SubprocessASGIServer
+
+        server = SubprocessASGIServer()
+        server.start()
+        os.environ["PREFECT_API_URL"] = server.api_url
+
+    flow_ = province_run.with_options(task_runner=ProcessPoolTaskRunner(max_workers=max(1, args.workers)))
+    try:
+        results = flow_(counties, args.period, args.config, args.set, args.issue_date)
+    except Exception as exc:  # noqa: BLE001
+        return _err(_safe_error(exc), EXIT_FAILED)
+    for r in results:
+        print(f"{r['county']}: {r['warnings']} warnings, {r['townships']} townships, "
+              f"rows balanced {r['balanced']}  -> {r['out']}")
+        for line in r["later"]:
+            print(f"  {line}")
+    return EXIT_OK
+
+
+def _deploy(args) -> int:
+    """One deployment of `scheduled_run` per county on a process work pool; workers run them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists
+    from prefect.schedules import Cron
+    from prefect.settings import PREFECT_API_URL
+    from prefect.workers.process import ProcessWorker
+
+    if not (url := PREFECT_API_URL.value()):
+        return _err("deploy needs a running Prefect server: start `prefect server start` and set "
+                    "PREFECT_API_URL (docs/OPERATIONS.md)", EXIT_USAGE)
+    try:
+        counties = load_counties(Path(args.counties))
+        for c in counties:  # a bad per-county setting fails now, not on the 5th at 02:00
+            load_config(*county_settings(c, args.config, args.set))
+        ZoneInfo(args.timezone)
+        schedule = Cron(args.cron, timezone=args.timezone)
+    except (OSError, ValueError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+        return _err(f"deploy: {exc}", EXIT_USAGE)
+    source = Path(args.source).resolve()
+    if not (source / "flows.py").is_file():
+        return _err(f"--source {source} holds no flows.py", EXIT_USAGE)
+    config = str(Path(args.config).resolve()) if args.config else None
+    try:
+        with get_client(sync_client=True) as client:
+            try:
+                client.create_work_pool(WorkPoolCreate(
+                    name=args.pool, type="process", base_job_template=ProcessWorker.get_default_base_job_template()))
+            except ObjectAlreadyExists:
+                pass
+        # The workers load flows.py from `source` (a process pool runs it in that folder); the
+        # paths are the ones on the machine whose worker picks the run up. `to_deployment().apply()`
+        # is what `Flow.deploy` does for a pool without an image, minus its console tables.
+        flow_ = scheduled_run.from_source(source=str(source), entrypoint="flows.py:scheduled_run")
+        for c in counties:
+            label = str(c.get("code") or c["name"])
+            config_path, overrides = county_settings(c, config, args.set)
+            params = {"inbox_dir": c["inbox"], "out_dir": c["out"], "warehouse_path": c.get("warehouse"),
+                      "config_path": config_path, "overrides": overrides, "county": label}
+            flow_.to_deployment(
+                name=label, parameters=params, schedule=schedule, tags=["fanpin", label],
+                work_queue_name=c.get("queue"), description=f"县级防返贫部门筛查预警: {c['name']}, monthly",
+            ).apply(work_pool_name=args.pool)
+            print(f"{flow_.name}/{label}")
+    except Exception as exc:  # noqa: BLE001 - server unreachable, refused names: one line
+        return _err(f"deploy on {url}: {_server_error(exc)}", EXIT_FAILED)
+    start = f"PREFECT_API_URL={url} prefect worker start --pool {args.pool} --limit 1"
+    queues = sorted({str(c["queue"]) for c in counties if c.get("queue")})
+    if not queues:
+        print(f"start a worker on each machine: {start}")
+    for q in queues:  # a worker without --work-queue would take every queue's runs
+        print(f"on the machine of queue {q}: {start} --work-queue {q}")
+    if queues and any(not c.get("queue") for c in counties):
+        print(f"for the counties without a queue: {start} --work-queue default")
+    return EXIT_OK
