@@ -22,7 +22,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 # flows first: it sets Prefect's and polars' environment (PREFECT_HOME, the allocator) before they load
-from flows import (ROOT, TIMEZONE, _check_dates, _finished, _full_run_done, _safe_error, county_settings,
+from flows import (ROOT, TIMEZONE, check_dates, flow_result, full_run_done, safe_error, county_settings,
                    monthly_run, print_summary, province_run, recover_interrupted, rerun_later_periods,
                    resolve_departments, scheduled_run, warehouse_lock)
 
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "deploy":
         return _deploy(args)
 
-    if (bad := _check_dates(args.period, args.issue_date)) is not None:
+    if (bad := check_dates(args.period, args.issue_date)) is not None:
         return _err(bad, EXIT_USAGE)
     period_dir = Path(args.inbox) / args.period
     if not period_dir.is_dir():
@@ -209,12 +209,12 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
             return _err(f"another run is using {wh}; wait for it to finish", EXIT_BUSY)
         if not args.dry_run:
             recover_interrupted(Path(args.out), wh)
-        if only and not (_full_run_done(wh, args.period) and (Path(args.out) / args.period / "county").is_dir()):
+        if only and not (full_run_done(wh, args.period) and (Path(args.out) / args.period / "county").is_dir()):
             return _err(_no_full_run(args, wh), EXIT_USAGE)
         print(f"run {args.period}{' (dry run)' if args.dry_run else ''}"
               f"{': departments ' + ', '.join(only) if only else ''} ...", file=sys.stderr, flush=True)
         try:
-            result = _finished(monthly_run(args.inbox, args.period, args.out, str(wh), args.config, args.set,
+            result = flow_result(monthly_run(args.inbox, args.period, args.out, str(wh), args.config, args.set,
                                            args.issue_date, departments=list(only) or None, dry_run=args.dry_run,
                                            county=args.county, return_state=True))
             print_summary(result)
@@ -223,7 +223,7 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
             if not args.dry_run and not args.no_cascade:
                 rerun_later_periods(args.inbox, args.out, wh, args.config, args.set, args.period, args.county)
         except Exception as exc:  # noqa: BLE001 - every failure becomes one safe line and exit 1
-            return _err(_safe_error(exc), EXIT_FAILED)
+            return _err(safe_error(exc), EXIT_FAILED)
     return EXIT_OK
 
 
@@ -322,7 +322,7 @@ def load_counties(path: Path) -> list[dict]:
 
 
 def _province(args) -> int:
-    if (bad := _check_dates(args.period, args.issue_date)) is not None:
+    if (bad := check_dates(args.period, args.issue_date)) is not None:
         return _err(bad, EXIT_USAGE)
     try:
         counties = load_counties(Path(args.counties))
@@ -350,7 +350,7 @@ def _province(args) -> int:
     try:
         results = flow_(counties, args.period, args.config, args.set, args.issue_date)
     except Exception as exc:  # noqa: BLE001
-        return _err(_safe_error(exc), EXIT_FAILED)
+        return _err(safe_error(exc), EXIT_FAILED)
     for r in results:
         print(f"{r['county']}: {r['warnings']} warnings, {r['townships']} townships, "
               f"rows balanced {r['balanced']}  -> {r['out']}")

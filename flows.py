@@ -180,7 +180,7 @@ def keep_other_departments(paths: RunPaths, cfg: Config, period: str) -> list[st
     warnings, set-aside rows, accounting and deliveries from the warehouse, their review-queue and
     data-quality rows from the period's published county files. Returns those departments."""
     final = paths.final or paths.out
-    if not _full_run_done(paths.warehouse, period) or not (final / "county").is_dir():
+    if not full_run_done(paths.warehouse, period) or not (final / "county").is_dir():
         raise RunError(f"--dept needs a complete earlier run of {period} (warehouse {paths.warehouse} and "
                        f"folder {final}); run the whole period first")
     others = [d for d in cfg.departments if d not in paths.only]
@@ -970,7 +970,7 @@ def monthly_run(
     before; the other departments' results are kept as they were). `dry_run`: do everything in a
     private scratch folder and report what would be written; the warehouse and OUT are untouched.
     `county`: a label (e.g. the county code) for the run's Prefect artifacts."""
-    if (bad := _check_dates(period, issue_date)) is not None:  # a deployment's parameters come unchecked
+    if (bad := check_dates(period, issue_date)) is not None:  # a deployment's parameters come unchecked
         raise RunError(bad)
     cfg = load_config(config_path, overrides or [])
     paths = plan_paths(inbox_dir, period, out_dir, warehouse_path, resolve_departments(cfg, departments), dry_run)
@@ -1029,7 +1029,7 @@ def scheduled_run(
 
     due = flow_run.scheduled_start_time
     period = period or previous_period(due.astimezone(ZoneInfo(TIMEZONE)).date() if due else None)
-    if (bad := _check_dates(period, issue_date)) is not None:
+    if (bad := check_dates(period, issue_date)) is not None:
         raise RunError(bad)
     if not (Path(inbox_dir) / period).is_dir():
         raise RunError(f"no period folder {Path(inbox_dir) / period}: the departments' deliveries are not in yet")
@@ -1060,7 +1060,7 @@ def run_county(county: dict, period: str, config_path: str | None, overrides: li
         if not held:
             raise RunError(f"{county['name']}: another run is using {wh}")
         recover_interrupted(Path(county["out"]), wh)
-        result = _finished(monthly_run.with_options(flow_run_name=f"{_artifact_slug(label)}-{period}")(
+        result = flow_result(monthly_run.with_options(flow_run_name=f"{_artifact_slug(label)}-{period}")(
             county["inbox"], period, county["out"], str(wh), *settings, issue_date, county=label, return_state=True))
         later = rerun_later_periods(county["inbox"], county["out"], wh, *settings, period, label)
     return {"county": county["name"], "code": county.get("code"), "out": result["out"],
@@ -1085,8 +1085,8 @@ def province_run(counties: list[dict], period: str, config_path: str | None = No
         except Exception as exc:  # noqa: BLE001 - reported per county, raised below
             failed.append(county["name"])
             results.append({"county": county["name"], "code": county.get("code"), "out": county["out"],
-                             "balanced": None, "error": _safe_error(exc)})
-            print(f"error: {county['name']}: {_safe_error(exc)}", file=sys.stderr, flush=True)
+                             "balanced": None, "error": safe_error(exc)})
+            print(f"error: {county['name']}: {safe_error(exc)}", file=sys.stderr, flush=True)
     create_table_artifact(results, key="province-counties", description=f"province run {period}: one row per county")
     if failed:
         raise RunError(f"{len(failed)} of {len(counties)} counties failed: {', '.join(failed)}")
@@ -1101,9 +1101,9 @@ class RunError(RuntimeError):
     """A problem the user must fix (said in one line, no traceback, no personal data)."""
 
 
-def _finished(state):
+def flow_result(state):
     """A flow run's result, from the state a call with `return_state=True` gave; its failure
-    raised again carrying `flow_run_id`, for `_safe_error` to say where the details are."""
+    raised again carrying `flow_run_id`, for `safe_error` to say where the details are."""
     try:
         return state.result()
     except Exception as exc:
@@ -1111,7 +1111,7 @@ def _finished(state):
         raise
 
 
-def _safe_error(exc: BaseException) -> str:
+def safe_error(exc: BaseException) -> str:
     """One line about a failure that is safe to print: our own messages in full; for anything else
     only its type, since library messages may quote data values, and the flow run whose log holds
     the traceback (`prefect flow-run logs <id>`)."""
@@ -1224,7 +1224,7 @@ def _finish_run(paths: RunPaths, run_id: str, status: str) -> None:
         shutil.rmtree(paths.scratch, ignore_errors=True)
 
 
-def _full_run_done(warehouse_path: Path, period: str) -> bool:
+def full_run_done(warehouse_path: Path, period: str) -> bool:
     """True when the warehouse records a successful full (not partial) run of `period`."""
     import duckdb
 
@@ -1392,7 +1392,7 @@ def print_summary(result: dict) -> None:
     print(f"输出 outputs: {result['out']}/townships/  (county files: {result['out']}/county/)")
 
 
-def _check_dates(period: str, issue_date: str | None) -> str | None:
+def check_dates(period: str, issue_date: str | None) -> str | None:
     """What is wrong with --period and --issue-date, or None. The lists go out after the month's
     deliveries: a 下发日期 inside or before the period is a typo (2026-10-02 for 2026-11-02) that
     would date every deadline a month early."""
@@ -1456,7 +1456,7 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
                 sets, how = [*(sets or []), *more], how + "; the holiday schedule of this run added"
             said.append(f"re-running {p}: a later period already run, its sums and history depend on {period}; {how}")
             print(said[-1], file=sys.stderr, flush=True)
-            print_summary(_finished(monthly_run(inbox, p, out, str(wh), own, sets, county=county, return_state=True)))
+            print_summary(flow_result(monthly_run(inbox, p, out, str(wh), own, sets, county=county, return_state=True)))
     return said
 
 
