@@ -23,12 +23,13 @@ from zoneinfo import ZoneInfo
 
 # flows first: it sets Prefect's and polars' environment (PREFECT_HOME, the allocator) before they load
 from flows import (ROOT, TIMEZONE, check_dates, flow_result, full_run_done, safe_error, county_settings,
-                   monthly_run, print_summary, province_run, recover_interrupted, rerun_later_periods,
+                   monthly_run, province_run, recover_interrupted, rerun_later_periods,
                    resolve_departments, scheduled_run, warehouse_lock)
 
 import duckdb
 from adapters import warehouse
 from config import DEFAULT_CONFIG, Config, load_config
+from pipelines import console
 from prefect.task_runners import ProcessPoolTaskRunner
 
 # Exit codes scripts can rely on (docs/OPERATIONS.md).
@@ -217,7 +218,7 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
             result = flow_result(monthly_run(args.inbox, args.period, args.out, str(wh), args.config, args.set,
                                            args.issue_date, departments=list(only) or None, dry_run=args.dry_run,
                                            county=args.county, return_state=True))
-            print_summary(result)
+            print("\n".join(console.summary_lines(result)))
             if args.dry_run and not args.no_cascade and (later := _later_periods(wh, args.period)):
                 print(f"  then, as they depend on {args.period}, a real run would run again: {', '.join(later)}")
             if not args.dry_run and not args.no_cascade:

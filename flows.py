@@ -6,7 +6,7 @@ publish township and county files. Tasks pass file paths (parquet in a staging f
 frames. All logic lives in pipelines/ and matchers/; all file handling in adapters/. Besides the
 monthly flow: the flow the monthly schedule starts (`scheduled_run`) and the province's
 (`province_run`), and the helpers they share with the command line (the warehouse lock, the
-cascade re-running later periods, the run's summary it prints).
+cascade re-running later periods, printing each re-run's summary).
 
 The command line, `python flows.py run|serve|province|deploy ...`, is cli.py (docs/OPERATIONS.md).
 """
@@ -14,7 +14,6 @@ The command line, `python flows.py run|serve|province|deploy ...`, is cli.py (do
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import re
 import shutil
@@ -23,7 +22,7 @@ import tempfile
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -73,7 +72,7 @@ from matchers.link import census_coverage, link, list_completeness, slip_rates  
 from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
 from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, in_order, queue_ages, review_queue,  # noqa: E402
                              with_first_queued)
-from pipelines import accounting, calendar, feedback, reference, report, rules, township  # noqa: E402
+from pipelines import accounting, calendar, console, feedback, reference, report, rules, township  # noqa: E402
 from pipelines.identify import persons_shown, unreadable_ids  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
                                       check_answers, describe, gone_from_roster, relinked,
@@ -886,7 +885,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     }), county / "县级预警报告.html")
     shutil.rmtree(work)
     outputs.publish_dir(stage, paths.out)
-    return {"townships": towns, "attention": attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")]),
+    return {"townships": towns, "attention": console.attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")]),
             "review_queue": ages.drop("new").to_dicts()}
 
 
@@ -913,7 +912,7 @@ def announce(paths: RunPaths, period: str, table: pl.DataFrame, county: str | No
     create_table_artifact(by_town.to_dicts() or [{"township": None, "risk_type": None, "warnings": 0}],
                           key=f"{slug}-warnings", description=f"{county or ''} {period}: warnings (households) per township x risk type")
     scope = f"partial run, departments re-read: {', '.join(paths.only)}" if paths.only else "full run"
-    new, by_first = queue_counts(queue, period)
+    new, by_first = console.queue_counts(queue, period)
     waiting = (f"| review queue (records) | {new + sum(by_first.values())}: {new} new, {sum(by_first.values())} "
                f"waiting since an earlier period |\n")
     create_markdown_artifact(
@@ -1199,17 +1198,7 @@ def _begin_run(paths: RunPaths, period: str, cfg: Config, issue_date: str | None
         con.close()
     changed = full is not None and full["config_sha256"] != cfg.fingerprint
     return run_id, {"issued": issued, "kept": kept, "sent_on": max(d for d in (county_today(), latest, issued) if d),
-                    "settings_before": describe_settings(full) if changed else None}
-
-
-def describe_settings(run: dict) -> str:
-    """A stored run's settings in words: `--config PATH --set K=V ...`, `default settings`, or
-    `not recorded` (a run stored before runs kept them)."""
-    if run.get("overrides") is None:
-        return "settings not recorded"
-    said = ([f"--config {run['config_path']}"] if run.get("config_path") else []) + [
-        f"--set {o}" for o in run["overrides"]]
-    return " ".join(said) or "default settings"
+                    "settings_before": console.describe_settings(full) if changed else None}
 
 
 def _finish_run(paths: RunPaths, run_id: str, status: str) -> None:
@@ -1300,98 +1289,6 @@ def warehouse_lock(warehouse_path: Path, shared: bool = False, wait: float = 0.0
         fh.close()
 
 
-def attention_lines(quality: pl.DataFrame, reference_folders: Collection[str]) -> list[str]:
-    """The data-quality findings an operator must see on the console, not only in
-    数据质量报告.csv: departments or the grid missing, files and folders set aside whole (with
-    their reason), records a later file delivered again with other content (naming the file
-    whose delivery is used), rules held back (`Finding.ATTENTION`), and the rows set aside of
-    the roster and the grid (`reference_folders`: persons no record can be linked to, households
-    whose grid worker the list will not name) and the roster's IDs failing their check, one line
-    per file and reason with its count of rows."""
-    keep = quality.filter(pl.col("category").is_in(list(Finding.ATTENTION))
-                          | (pl.col("category").is_in([Finding.ROWS_SET_ASIDE, Finding.CHECK_FAILS])
-                             & pl.col("dept").is_in(list(reference_folders))))
-    return [" ".join(x for x in (r["category"].split(" ")[0], r["dept"], r["file"], r["detail"]) if x)
-            + (f"（{r['count']} 行 rows）" if r["count"] > 1 else "")
-            for r in keep.iter_rows(named=True)]
-
-
-def queue_counts(ages: list[dict], period: str) -> tuple[int, dict[str, int]]:
-    """The review queue's records new this period, and those waiting since an earlier one per
-    period first sent to review (`ages`: `matchers.review.queue_ages` rows, dept, first_queued,
-    records)."""
-    by_first: dict[str, int] = {}
-    for a in ages:
-        by_first[a["first_queued"]] = by_first.get(a["first_queued"], 0) + a["records"]
-    return by_first.pop(period, 0), by_first
-
-
-def queue_line(ages: list[dict], period: str) -> str:
-    """The console's line on the review queue (`queue_counts`): its records, how many are new
-    this period and how many have waited since an earlier one, by the period they were first
-    sent to review; "" for an empty queue."""
-    if not ages:
-        return ""
-    new, by_first = queue_counts(ages, period)
-    waiting = sum(by_first.values())
-    since = ", ".join(f"{p}: {n}" for p, n in sorted(by_first.items()))
-    return (f"人工复核队列 review queue: {new + waiting} records = {new} new this period (首次列入复核 {period}) + "
-            f"{waiting} waiting since an earlier period{f' ({since})' if since else ''}")
-
-
-def print_summary(result: dict) -> None:
-    if result.get("departments"):
-        print(f"部分重跑 partial run: re-read {', '.join(result['departments'])}; the other departments' "
-              "results of this period were kept as they were")
-    print("行数核对 accounting: rows read = superseded + matched + review + unmatched + rejected")
-    for r in result["accounting"]:
-        print(f"  {r['dept']}: {r['rows_read']} = {r['superseded']} + {r['matched']} + {r['review']} + "
-              f"{r['unmatched']} + {r['rejected']}  {'OK' if r['balanced'] else 'MISMATCH'}")
-    # (a partial run counts the repeats its re-read departments' rules suppressed: the kept ones' are not stored)
-    scope = f" in the re-read {', '.join(result['departments'])}" if result.get("departments") else ""
-    print(f"预警 warnings issued: {result['warnings']} (repeats suppressed{scope}: {result['suppressed']})")
-    fb = result["feedback"]
-    if fb["returned"]:
-        print(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']} + unanswered {fb['unanswered']}"
-              f" + set aside {fb['set_aside']}")
-    ra = result["review_answers"]
-    if ra["files"] or ra["confirmed"] or ra["excluded"] or ra["held"] or ra["pending"] or ra["withdrawn"]:
-        print(f"复核 review answers: {ra['returned']} = used {ra['accepted']} + blank {ra['blank']} + set aside "
-              f"{ra['set_aside']}; {'in the departments re-read, ' if result.get('departments') else ''}"
-              f"records linked by answers {ra['confirmed']}, with candidates ruled out {ra['excluded']}"
-              + (f"; {ra['pending']} wait for a run that re-reads their department" if ra["pending"] else "")
-              + (f"; {ra['withdrawn']} records' answers no longer in 复核/ still shape their department's kept links "
-                 f"until a run re-reads it" if ra["withdrawn"] else "")
-              + (f"; {ra['gone']} answered 是 for persons no longer on the roster, not applied" if ra["gone"] else "")
-              + (f"; {ra['misfiled']} rows of tables in 复核/ that hold no answers set aside" if ra["misfiled"] else "")
-              + (f"; {ra['held']} answered 是 not taken (数据质量报告.csv)" if ra["held"] else ""))
-    if line := queue_line(result.get("review_queue") or [], result["period"]):
-        print(line)
-    print(f"乡镇清单 township lists: {len(result['townships'])} townships, 下发日期 issued {result['issue_date']}"
-          f"{' (kept from the period’s earlier run; --issue-date to change it)' if result.get('issue_date_kept') else ''}"
-          f", 核实截止 deadline {result['deadline']}")
-    if result.get("sent_now"):
-        print(f"  {result['sent_now']} warnings the period's lists did not hold before go out now: 下发日期 "
-              f"{result['sent_on']}, their own deadline")
-    if result.get("withdrawn"):
-        print(f"撤回 withdrawn: {result['withdrawn']} rows of the lists sent before are no longer warned "
-              f"({result['withdrawn_all']} rows 撤回 in all; answers to them kept; a warning a township found 属实 "
-              f"stays dispatched)")
-    if result.get("settings_before"):
-        print(f"note: {result['period']} was last run with {result['settings_before']}; this run's settings differ "
-              "(later periods re-run keep their own)")
-    if result.get("attention"):
-        print("请注意 attention (数据质量报告.csv):")
-        for line in result["attention"]:
-            print(f"  {line}")
-    if result.get("dry_run"):
-        print("试运行 dry run: nothing was written. A real run would write:")
-        for line in result["would_write"]:
-            print(f"  {line}")
-        return
-    print(f"输出 outputs: {result['out']}/townships/  (county files: {result['out']}/county/)")
-
-
 def check_dates(period: str, issue_date: str | None) -> str | None:
     """What is wrong with --period and --issue-date, or None. The lists go out after the month's
     deliveries: a 下发日期 inside or before the period is a typo (2026-10-02 for 2026-11-02) that
@@ -1442,30 +1339,20 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
             if run is None or run["overrides"] is None:
                 own, sets, how = config, overrides, "its settings were not recorded: with this run's"
             else:
-                own, sets, how = run["config_path"], list(run["overrides"]), f"with its own {describe_settings(run)}"
+                own, sets, how = run["config_path"], list(run["overrides"]), f"with its own {console.describe_settings(run)}"
                 if run["config_text"] is not None and not (
                         Path(own).is_file() and Path(own).read_text(encoding="utf-8") == run["config_text"]):
                     own = str(Path(scratch) / f"{p}.toml")  # the file changed or is gone: its content then
                     Path(own).write_text(run["config_text"], encoding="utf-8")
                     how += " (the file's content as it was then)"
             try:
-                more = calendar_facts(load_config(own, sets or []).run, now)
+                more = console.calendar_facts(load_config(own, sets or []).run, now)
             except (OSError, ValueError, tomllib.TOMLDecodeError):  # (its run says what is wrong)
                 more = []
             if more:
                 sets, how = [*(sets or []), *more], how + "; the holiday schedule of this run added"
             said.append(f"re-running {p}: a later period already run, its sums and history depend on {period}; {how}")
             print(said[-1], file=sys.stderr, flush=True)
-            print_summary(flow_result(monthly_run(inbox, p, out, str(wh), own, sets, county=county, return_state=True)))
+            print("\n".join(console.summary_lines(
+                flow_result(monthly_run(inbox, p, out, str(wh), own, sets, county=county, return_state=True)))))
     return said
-
-
-def calendar_facts(then, now) -> list[str]:
-    """`--set` values giving a period run with `then` (its `RunConfig`) the holiday schedule
-    `now` knows as well (`[run] holidays` / `workdays`; a day `now` says otherwise of moves):
-    [] when `then` knows it all already."""
-    holidays = sorted((set(then.holidays) - set(now.workdays)) | set(now.holidays))
-    workdays = sorted((set(then.workdays) - set(now.holidays)) | set(now.workdays))
-    if (holidays, workdays) == (sorted(then.holidays), sorted(then.workdays)):
-        return []
-    return [f"run.holidays={json.dumps(holidays)}", f"run.workdays={json.dumps(workdays)}"]

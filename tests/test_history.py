@@ -860,15 +860,3 @@ def test_a_schedule_entered_later_reaches_the_later_periods_a_cascade_runs_again
     assert _run(county, out, "2026-08", *[a for s in SPRING_2027 for a in ("--set", s)]) == 0
     assert "re-running 2026-09" in (err := capsys.readouterr().err) and "the holiday schedule of this run added" in err
     assert due() == {"2027-02-15"}
-
-
-def test_calendar_facts_add_the_newer_schedule_and_take_its_word():
-    from config import RunConfig
-    from flows import calendar_facts
-
-    then = RunConfig(holidays=("2027-01-01", "2027-02-07"), workdays=("2027-02-20",))
-    assert calendar_facts(then, RunConfig()) == []
-    assert calendar_facts(then, then) == []
-    now = RunConfig(holidays=("2027-02-08",), workdays=("2027-02-07",))
-    assert calendar_facts(then, now) == ['run.holidays=["2027-01-01", "2027-02-08"]',
-                                         'run.workdays=["2027-02-07", "2027-02-20"]']

@@ -3,7 +3,7 @@ as real systems export them."""
 
 import polars as pl
 
-from flows import attention_lines
+from pipelines.console import attention_lines
 from pipelines.reference import (align_grid, grid_fields_missing, grid_phones_destroyed, household_size_disagrees,
                                  households_without_head, persons_listed_twice, record_fields_missing, roster_fields_missing,
                                  shared_household_ids, shared_notes, split_shared_households, townships_written_twice)
