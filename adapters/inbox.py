@@ -277,11 +277,31 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
         csv.field_size_limit(MAX_CSV_FIELD)
 
     def rows():
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-        start = 1
-        for cells in reader:
-            yield start, cells
-            start = reader.line_num + 1
+        lines = io.StringIO(text, newline="").readlines()  # physical lines, as the reader counts them
+        first = 0  # lines read so far
+        while first < len(lines):
+            # an odd count of quotes: one opens a field and is never closed (`"石集`), taking the
+            # lines under it into that field up to the next quote (or the end of the file)
+            odd = sum(line.count('"') for line in itertools.islice(lines, first, None)) % 2 == 1
+            reader = csv.reader(itertools.islice(lines, first, None), delimiter=sep)
+            start = first + 1
+            for cells in reader:
+                end = first + reader.line_num
+                if odd and end > start and any(sep in line for line in lines[start:end]):
+                    # that quote's line is read on its own, the quote aside; the lines under it are records again
+                    cells = next(csv.reader([lines[start - 1]], delimiter=sep, quoting=csv.QUOTE_NONE), [])
+                    if notes is not None:
+                        notes.append(ReadError(rel or path.name, f"第 {start} 行的引号未配对（其下 {end - start} 行曾被读进该行的一个值），"
+                                                                 f"该行已单独读取、去掉引号 line {start}: an unmatched quote took the "
+                                                                 f"{end - start} line(s) under it into one value: the line read on its own, "
+                                                                 "without the quote", None, False))
+                    yield start, [c.strip('"') for c in cells]
+                    first = start
+                    break
+                yield start, cells
+                start = end + 1
+            else:
+                return
 
     return rows()
 

@@ -171,6 +171,24 @@ def test_a_csv_separated_otherwise_than_by_commas_is_read_and_noted(tmp_path, se
     assert commas["姓名"].to_list() == [f"王{sep}五"] and not notes
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_stray_quote_opening_a_field_does_not_swallow_the_lines_under_it(tmp_path, newline):
+    """A field a system wrote starting with an unmatched `"` (`"石集`, never closed): the CSV
+    reader took every line after it, to the end of the file, for that one field. 23 of a 民政
+    file's 32 records vanished into one row set aside as too long, and the accounting, counting
+    the rows it read, still added up. The quote now holds only its own line (read as written,
+    the quote aside, and noted); the lines under it are records again."""
+    rows = [HEADER, "JS1,张三,,2026-10-05,1", 'JS2,"李四,,2026-10-05,2', "JS3,王五,,2026-10-05,3",
+            'JS4,"赵,六",,2026-10-05,4', "JS5,孙七,,2026-10-05,5"]
+    notes = []
+    df = read_table(write(tmp_path / "q.csv", newline.join(rows) + newline), "民政/q.csv", KNOWN, notes)
+    assert df["结算流水号"].to_list() == ["JS1", "JS2", "JS3", "JS4", "JS5"]
+    assert df["line"].to_list() == [2, 3, 4, 5, 6]
+    assert df.row(1)[:5] == ("JS2", "李四", None, "2026-10-05", "2") and df["姓名"][3] == "赵,六"
+    said = [n.problem for n in notes if "引号" in n.problem]
+    assert len(said) == 1 and "第 3 行" in said[0] and not notes[0].set_aside
+
+
 HOUSING_TWO_ROWS = [["鉴定编号", "户主姓名", "证件号码", "地址", None, None, "鉴定等级"],
                     [None, None, None, "乡（镇）", "行政村", "村民小组", None],
                     ["JD1", "张三", "341302********1234", "大店镇", "王庄村", "3组", "C"]]
