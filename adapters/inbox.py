@@ -667,6 +667,20 @@ def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | N
 
 
 TABLE_ROWS = 2  # rows of 3 values or more that make a sheet without a header found a table set aside (not a cover sheet)
+FIELD_LIST_ROWS = 50  # rows of such a sheet looked at for a table of the fields (a 说明 sheet's 字段 | 说明 | 是否必填)
+
+
+def _lists_fields(frame: pl.DataFrame, known: Callable[[str], frozenset | None] | None) -> bool:
+    """Whether a column of the sheet's first rows names two fields or more, one a cell (a
+    template's 说明 sheet tabling its fields, a row per field): it describes the columns, it
+    holds no records."""
+    if known is None:
+        return False
+    for c in frame.columns:
+        named = [f for v in frame[c].head(FIELD_LIST_ROWS).cast(pl.String).drop_nulls() if (f := known(v))]
+        if any(not (a & b) for a, b in itertools.combinations(named, 2)):
+            return True
+    return False
 
 
 def _table_rows(frame: pl.DataFrame) -> int:
@@ -794,7 +808,7 @@ def read_tables(
             found, unread = [], []
             for name, offset, frame, visible, uncomputed in sheets:
                 if (df := _sheet_table(offset, frame, known, rel, notes if visible else None)) is None:
-                    if visible and (rows := _table_rows(frame)) >= TABLE_ROWS:
+                    if visible and (rows := _table_rows(frame)) >= TABLE_ROWS and not _lists_fields(frame, known):
                         unread.append(ReadError(sheet_label(rel, name), f"前{HEADER_SCAN_ROWS}行未找到表头，工作表未读取（{rows} 行有3个以上"
                                                                         f"的值） no header row found in the sheet's first "
                                                                         f"{HEADER_SCAN_ROWS} rows: not read ({rows} rows of 3 values or more)"))

@@ -402,6 +402,28 @@ def test_a_cover_sheet_listing_the_fields_is_not_a_table(tmp_path):
     assert tables[0][1]["结算流水号"].to_list() == ["JS1"] and tables[1][1]["预警编号"].to_list() == ["YJ1"]
 
 
+def test_a_notes_sheet_tabling_the_fields_is_not_a_sheet_of_records_set_aside(tmp_path):
+    """A template's 说明 sheet with a table of its fields (字段 | 说明 | 是否必填, a row per
+    field): rows of 3 values, so the sheet was set aside whole as records whose header was not
+    found, on the console and back to the department, every month. A column naming two fields
+    or more, one a cell, describes the columns: no records there. A sheet of records headed in
+    words no kind knows is still set aside."""
+    path = tmp_path / "民政.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    rows = [["JS1", "张三", "", "2026-10-05", "1"], ["JS2", "李四", "", "2026-10-05", "2"]]
+    for name, sheet in [("填表说明", [["填报说明"], ["序号", "字段", "填写要求", "是否必填"], [1, "结算流水号", "唯一", "是"],
+                                      [2, "姓名", "可脱敏", "是"], [3, "证件号码", "保留前6后4位", "是"], [4, "个人自付（元）", "数字", "是"]]),
+                        ("明细", [HEADER.split(","), *rows]),
+                        ("下", [["settle_no", "name", "id", "settle_date", "oop"], *rows])]:
+        ws = wb.add_worksheet(name)
+        for i, row in enumerate(sheet):
+            ws.write_row(i, 0, row)
+    wb.close()
+    valid, rejected, _, read = read_delivery(path, "医保/医保.xlsx", "医保", CFG, KNOWN, [])
+    assert [k for k, _ in valid] == ["med_settlement"] and valid[0][1].height == 2 and read == 2
+    assert rejected.select("file", "line").rows() == [("医保/医保.xlsx（工作表 下）", None)]
+
+
 def test_xlsx_cells_merged_down_a_column_hold_their_value_in_every_row(tmp_path):
     """A 网格员 (and their grid, place, phone) typed once in cells merged over the rows of their
     households: every row holds it, as the reader of the sheet sees it; also below a title merged
