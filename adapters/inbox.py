@@ -287,7 +287,7 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
             start = first + 1
             for cells in reader:
                 end = first + reader.line_num
-                if odd and end > start and any(sep in line for line in lines[start:end]):
+                if end > start and _swallowed(lines[start - 1:end], sep, odd):
                     # that quote's line is read on its own, the quote aside; the lines under it are records again
                     cells = next(csv.reader([lines[start - 1]], delimiter=sep, quoting=csv.QUOTE_NONE), [])
                     if notes is not None:
@@ -304,6 +304,18 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
                 return
 
     return rows()
+
+
+def _swallowed(lines: Sequence[str], sep: str, odd: bool) -> bool:
+    """Whether a record read over several physical `lines` is a field opened by a quote never
+    closed, holding the lines under it: in a file of an odd count of quotes, a line under the
+    first holds a separator; in any, a line between its first and last holds as many separators
+    as its first, and 2 or more (whole records: a value broken over lines, an address in quotes,
+    holds no such line)."""
+    if odd and any(sep in line for line in lines[1:]):
+        return True
+    least = max(2, lines[0].count(sep))
+    return any(line.count(sep) >= least for line in lines[1:-1])
 
 
 TRANSCODE_CHUNK = 8 << 20  # GB18030 -> UTF-8 in 8 MiB steps (no whole-file str in memory)
@@ -391,6 +403,14 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
         header, first = merged, h + 2
     width = len(header)
     lines = (1 + np.searchsorted(nl, starts[first:])).astype(np.int64)
+    if len(quotes) and len(lines):
+        # a record over three lines or more (rare): whole records taken into a field by stray quotes?
+        spans = np.diff(np.append(lines, 1 + len(nl) + (int(starts[-1]) > int(nl[-1]) if len(nl) else 1)))
+        for i in np.flatnonzero(spans >= 3):
+            a = int(starts[first + i])
+            b = int(nl[lines[i] + spans[i] - 2]) if lines[i] + spans[i] - 2 < len(nl) else len(buf)
+            if _swallowed(buf[a:b].decode("utf-8").split("\n"), sep, False):
+                return None
     if first < len(starts):
         grid = pl.read_csv(
             io.BytesIO(buf[int(starts[first]):]) if first else io.BytesIO(buf), has_header=False, separator=sep,

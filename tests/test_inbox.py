@@ -189,6 +189,23 @@ def test_a_stray_quote_opening_a_field_does_not_swallow_the_lines_under_it(tmp_p
     assert len(said) == 1 and "第 3 行" in said[0] and not notes[0].set_aside
 
 
+def test_two_stray_quotes_do_not_swallow_the_records_between_them(tmp_path):
+    """Two fields opened by a quote never closed, lines apart: the second closed the first, and
+    the whole records between them were read as one value (an even count of quotes, so polars'
+    path read them so too). A record running over three lines or more whose inner lines hold as
+    many separators as its first is such a quote's doing; a value broken over lines (an address
+    on two lines, in quotes) is still one value."""
+    rows = [HEADER, "JS1,张三,,2026-10-05,1", 'JS2,"李四,,2026-10-05,2', "JS3,王五,,2026-10-05,3",
+            "JS4,赵六,,2026-10-05,4", 'JS5,"孙七,,2026-10-05,5', "JS6,周八,,2026-10-05,6",
+            'JS7,"吴\n九",,2026-10-05,7', "JS8,郑十,,2026-10-05,8"]
+    notes = []
+    df = read_table(write(tmp_path / "q.csv", "\n".join(rows) + "\n"), "民政/q.csv", KNOWN, notes)
+    assert df["结算流水号"].to_list() == [f"JS{i}" for i in range(1, 9)]
+    assert df["line"].to_list() == [2, 3, 4, 5, 6, 7, 8, 10]
+    assert df["姓名"].to_list()[4:7] == ["孙七", "周八", "吴\n九"]
+    assert [n.problem[:8] for n in notes if "引号" in n.problem] == ["第 3 行的引号", "第 6 行的引号"]
+
+
 HOUSING_TWO_ROWS = [["鉴定编号", "户主姓名", "证件号码", "地址", None, None, "鉴定等级"],
                     [None, None, None, "乡（镇）", "行政村", "村民小组", None],
                     ["JD1", "张三", "341302********1234", "大店镇", "王庄村", "3组", "C"]]
