@@ -825,7 +825,7 @@ def read_tables(
             sheets = _xlsx_sheets(path, rel)
             if isinstance(sheets, str):
                 return ReadError(rel, sheets)
-            found, unread = [], []
+            found, unread, hidden = [], [], []
             for name, offset, frame, visible, uncomputed in sheets:
                 if (df := _sheet_table(offset, frame, known, rel, notes if visible else None)) is None:
                     if visible and (rows := _table_rows(frame)) >= TABLE_ROWS and not _lists_fields(frame, known):
@@ -840,12 +840,18 @@ def read_tables(
                                                     f"未经Excel计算？请在Excel中打开并保存后重报） sheet '{name}': {uncomputed} "
                                                     "formula cells hold no computed value and read empty (written by a "
                                                     "program? open and save it in Excel, then deliver again)", None, False))
-                elif notes is not None and sum(bool((known or bool)(c)) for c in df.columns if c != "line") >= HIDDEN_TABLE_NAMES:
+                elif sum(bool((known or bool)(c)) for c in df.columns if c != "line") >= HIDDEN_TABLE_NAMES:
                     # a hidden sheet holds a workbook's lookup lists (乡镇/村 for its drop-downs), not its
                     # records; one whose header reads like a table of records is said, not read
-                    notes.append(ReadError(rel, f"隐藏的工作表「{name}」有表头（{df.height} 行），未读取；如是数据请取消隐藏 "
-                                                f"hidden sheet '{name}' holds a table ({df.height} rows): not read", None, False,
-                                           Finding.HIDDEN_TABLE))
+                    hidden.append(name)
+                    if notes is not None:
+                        notes.append(ReadError(rel, f"隐藏的工作表「{name}」有表头（{df.height} 行），未读取；如是数据请取消隐藏 "
+                                                    f"hidden sheet '{name}' holds a table ({df.height} rows): not read", None, False,
+                                               Finding.HIDDEN_TABLE))
+            if not found and hidden:  # (its only table hidden: not "no header", which sends the sender looking in vain)
+                shown = "」「".join(hidden)
+                return ReadError(rel, f"表格在隐藏的工作表「{shown}」中，未读取：请取消隐藏后重报 the table is on hidden "
+                                      f"sheet(s) '{shown}', not read: unhide and deliver again")
             if not found:
                 return no_header
             # a sheet that reads like a table but whose header is not found is set aside, not skipped

@@ -441,6 +441,23 @@ def test_a_notes_sheet_tabling_the_fields_is_not_a_sheet_of_records_set_aside(tm
     assert rejected.select("file", "line").rows() == [("医保/医保.xlsx（工作表 下）", None)]
 
 
+def test_a_workbook_whose_only_table_is_on_a_hidden_sheet_says_so(tmp_path):
+    """A 封面 sheet shown and the records on a sheet hidden by mistake: the file was set aside as
+    having no header row (前15行未找到表头), sending the department to look for a header that is
+    there. It is set aside naming the hidden sheet, asking to unhide it."""
+    path = tmp_path / "医保.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    wb.add_worksheet("封面").write(0, 0, "宿州市医疗保障局 2026年10月结算明细")
+    ws = wb.add_worksheet("明细")
+    for i, row in enumerate([HEADER.split(","), ["JS1", "张三", "", "2026-10-05", "1"]]):
+        ws.write_row(i, 0, row)
+    ws.hide()
+    wb.close()
+    got = read_tables(path, "医保/医保.xlsx", KNOWN, [])
+    assert isinstance(got, ReadError) and got.set_aside
+    assert got.problem.startswith("表格在隐藏的工作表「明细」中，未读取") and "unhide" in got.problem
+
+
 def test_xlsx_cells_merged_down_a_column_hold_their_value_in_every_row(tmp_path):
     """A 网格员 (and their grid, place, phone) typed once in cells merged over the rows of their
     households: every row holds it, as the reader of the sheet sees it; also below a title merged
