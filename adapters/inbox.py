@@ -27,7 +27,8 @@ from config import Config
 from pipelines.calendar import period_end
 from pipelines.standardize import describe_misfit, detect_kind, field_columns, known_headers, normalize_header, standardize
 from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks,
-                                keep_latest, rejected_files, set_aside_future_dates, sheet_label, stand_ins, validate)
+                                keep_latest, older_versions, rejected_files, set_aside_future_dates, sheet_label, stand_ins,
+                                validate)
 from schemas.outputs import Finding
 
 EXTENSIONS = (".csv", ".xlsx")
@@ -993,6 +994,14 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     ranks = delivery_ranks(files, cfg.inbox.later_marks)
     latest, bad, superseded = keep_latest(
         delivered, pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]).cast(REJECTED_SCHEMA), ranks, cfg, period_year)
+    for kind in [k for k in latest if k in cfg.inbox.snapshot_kinds]:
+        key = cfg.kinds[kind].record_id
+        for o in older_versions(latest[kind], superseded.filter(pl.col("kind") == kind), key):
+            ids = "、".join(str(i) for i in o["shown"]) + ("…" if o["only"] > len(o["shown"]) else "")
+            notes.append(ReadError(o["file"], f"其中 {o['again']} 条记录在 {o['by']} 中再次报送：是同一名单的旧版本？仅本文件有的 "
+                                              f"{o['only']} 条仍读入（{ids}），如已不在名单中，请移走旧文件后重跑 {o['again']} of its "
+                                              f"records are delivered again in {o['by']}: an older version of the list? the "
+                                              f"{o['only']} only it holds are still read", dept, False, Finding.OLDER_VERSION))
     unread = [pl.DataFrame(schema={"dept": pl.String, "kind": pl.String, "record_id": pl.String,
                                    **{c: pl.String for c in SHOWN}})]
     unread += [f.join(bad, on=["dept", "kind", "file", "line"], how="semi").select(

@@ -578,6 +578,29 @@ def keep_latest(delivered: dict[str, list[pl.DataFrame]], rejected: pl.DataFrame
     return latest, rejected, superseded
 
 
+OLDER_SHOWN = 10  # record numbers an older version's note names
+
+
+def older_versions(kept: pl.DataFrame, superseded: pl.DataFrame, key: str) -> list[dict]:
+    """A snapshot kind's files of which a later file of the folder delivers again at least as
+    many records as the file alone still gives (`kept`: the kind's latest rows, with `file` and
+    the record-id column `key`; `superseded`: `keep_latest`'s rows of the kind): an older version
+    of the list left beside the new. One dict per such file: file, by (the later file), again
+    (its records delivered again there), only (its records no later file holds, still read),
+    shown (their record numbers, the first OLDER_SHOWN)."""
+    if superseded.is_empty() or kept.is_empty():
+        return []
+    by = superseded.filter(~pl.col("other_year").fill_null(False)).with_columns(
+        by=pl.col("superseded_by").str.replace(r":\d+$", "")).filter(pl.col("by") != pl.col("file"))
+    out = []
+    for file, later, again in by.group_by("file", "by").len().sort("file", "by").iter_rows():
+        only = kept.filter(pl.col("file") == file)
+        if only.height and again >= only.height:
+            out.append({"file": file, "by": later, "again": again, "only": only.height,
+                        "shown": only.sort("line")[key].head(OLDER_SHOWN).to_list()})
+    return out
+
+
 def to_person_records(extracts: dict[str, pl.DataFrame], prior_groups: dict[str, str] | None = None) -> pl.DataFrame:
     """`PersonRecord` rows of every person-level kind (those carrying `id_raw`: not roster, grid,
     water, feedback); the last row of each (dept, kind, record_id) is kept. `prior_groups`

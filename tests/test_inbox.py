@@ -657,6 +657,28 @@ def test_a_folder_named_as_the_department_calls_itself_is_that_department(tmp_pa
     assert not problems
 
 
+def test_last_months_roster_left_beside_this_months_is_said_with_the_persons_only_it_holds(tmp_path):
+    """The roster is a snapshot: last month's file left in 户籍底册/ beside this month's was read
+    as one more delivery, so the persons gone from this month's (died, moved away) stayed on the
+    roster, and the console said only that a few rows were replaced. A file most of whose
+    records a later file of the folder delivers again is an older version of the list: the
+    persons only it holds are still read (nothing tells which file is wrong), and said on the
+    console, naming both files. Files splitting the list (one per township) are not."""
+    per = tmp_path / "2026-10"
+    head = "乡（镇）,行政村,户编号,人编号,姓名,证件号码"
+    people = [f"大店镇,王庄村,H{i},P{i},张{i},34130219620111{i:03d}4" for i in range(1, 7)]
+    write(per / "户籍底册" / "底册_9月.csv", "\n".join([head, *people]) + "\n", modified=PUT_IN - datetime.timedelta(days=30))
+    write(per / "户籍底册" / "底册_10月.csv", "\n".join([head, *people[:4], "时村镇,李庄村,H9,P9,李九,341302196201119994"]) + "\n")
+    write(per / "网格" / "大店镇.csv", "网格编号,网格员,户编号\nW1,王一,H1\nW1,王一,H2\n")
+    write(per / "网格" / "时村镇.csv", "网格编号,网格员,户编号\nW2,李二,H9\n")
+    latest, _, _, problems = read_period(per, CFG)
+    assert sorted(latest["roster"]["person_id"]) == ["P1", "P2", "P3", "P4", "P5", "P6", "P9"]
+    older = [p for p in problems if p.category == Finding.OLDER_VERSION]
+    assert len(older) == 1 and older[0].file == "户籍底册/底册_9月.csv" and older[0].dept == "户籍底册"
+    assert "户籍底册/底册_10月.csv" in older[0].problem and "2 " in older[0].problem and "P5、P6" in older[0].problem
+    assert Finding.OLDER_VERSION in Finding.ATTENTION
+
+
 def test_a_saved_again_copy_is_the_one_reported_as_repeating_its_original(tmp_path):
     per = tmp_path / "2026-10"
     body = f"{HEADER}\nJS1,张三,,2026-10-05,1\n"
