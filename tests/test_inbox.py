@@ -70,6 +70,18 @@ def test_total_and_blank_rows_wherever_their_text_starts(tmp_path):
     assert df["line"].to_list() == [2, 6, 8]
 
 
+def test_a_places_subtotal_row_is_not_a_record(tmp_path):
+    """A subtotal per township or village (大营镇小计, 李洼村合计, 第1页小计), its place before the
+    word: the row was read as a record numbered 大营镇小计 and set aside as missing its date and
+    ID, back to the department as a bad record. A record or person whose value merely ends so
+    (a name 李小计) is kept."""
+    rows = ["JS1,张三,,2026-10-05,1", "大营镇小计,,,,1", ",李洼村 合计：,,,120", "JS2,李小计,,2026-10-05,2",
+            "第1页小计,,,,3", "JS3,王五,,2026-10-05,4"]
+    df = read_table(write(tmp_path / "t.csv", "\n".join([HEADER, *rows]) + "\n"), "t.csv", KNOWN)
+    assert df["结算流水号"].to_list() == ["JS1", "JS2", "JS3"]
+    assert df["line"].to_list() == [2, 5, 7]
+
+
 @pytest.mark.parametrize("newline", ["\n", "\r"])
 def test_footer_lines_under_the_table_are_not_records(tmp_path, newline):
     """填表人：… 审核人：… and 注：… alone on a row under the table are dropped like 合计; a record
