@@ -99,7 +99,13 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
             continue
         dept = cfg.folder_of(top.name)
         if dept is None:
-            problems.append(ReadError(top.name + "/", "未知文件夹，已跳过 unknown folder, set aside"))
+            # (an archive unpacked into a folder of its own: the department folders one level down)
+            inner = sorted(p.name for p in top.iterdir() if p.is_dir() and cfg.folder_of(p.name))
+            more = (f"：其中有部门文件夹 {'、'.join(inner)}，请移到 {period_dir.name}/ 下后重跑 unknown folder, set aside: it "
+                    f"holds department folders ({', '.join(inner)}): move them up into {period_dir.name}/ and run again"
+                    ) if inner else ""
+            problems.append(ReadError(top.name + "/", f"未知文件夹，已跳过{more}" if more else
+                                      "未知文件夹，已跳过 unknown folder, set aside"))
             continue
         for p in top.rglob("*"):
             if p.is_file():

@@ -659,6 +659,23 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     assert len(ignored) == 4 and not any(p.set_aside for p in ignored) and "ignored" in ignored[0].problem
 
 
+def test_a_folder_wrapping_the_department_folders_says_what_it_holds(tmp_path):
+    """An archive unpacked into a folder of its own (2026-10/2026年10月部门数据/医保/…): the folder
+    was set aside as unknown and the departments in it reported missing, with nothing saying
+    they were one folder down. The folder is still set aside, naming the department folders it
+    holds and what to do."""
+    per = tmp_path / "2026-10"
+    write(per / "2026年10月部门数据" / "医保" / "a.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")
+    write(per / "2026年10月部门数据" / "hr" / "b.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")
+    write(per / "其他" / "c.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")
+    files, problems = discover(per, CFG)
+    assert files.is_empty()
+    said = {p.file: p.problem for p in problems}
+    assert said["其他/"] == "未知文件夹，已跳过 unknown folder, set aside"
+    wrap = said["2026年10月部门数据/"]
+    assert wrap.startswith("未知文件夹，已跳过") and "hr、医保" in wrap and "2026-10" in wrap and "move them up" in wrap
+
+
 def test_a_folder_named_as_the_department_calls_itself_is_that_department(tmp_path):
     per = tmp_path / "2026-10"
     for folder in ["医疗保障局", "人社局", " 住建局", "Ｗａｔｅｒ"]:
