@@ -10,18 +10,23 @@ import polars as pl
 from config import Config, KindSpec
 from pipelines.validate import EXTRA, parse_float
 
-# A trailing unit in brackets, e.g. 年人均纯收入（元）, （单位：元）, （元/人）, or how to write a date
+# A trailing unit in brackets or after a slash, e.g. 年人均纯收入（元）, （单位：元）, （元/人）, [元], /元, an ID's
+# length (（18位）), or how to write a date
 # (核实日期（年月日）, (yyyy-mm-dd), （格式：2026-11-05）). Not every bracket is a unit: 乡(镇) keeps its own. A header in 万元 has its values read in 元 (`standardize`).
-_UNIT = re.compile(r"\((单位:)?(元|万元|人|户|个|个月|月|天|次|岁|%|亩)(/(人|户|年|月))?\)$"
+_UNITS = r"(单位:)?(元|万元|人|户|个|个月|月|天|次|岁|%|亩)"
+_UNIT = re.compile(rf"\({_UNITS}(/(人|户|年|月))?\)$"
+                   rf"|/{_UNITS}$"  # after a slash: 个人自付/元
+                   r"|\(\d+位(数字|字符)?\)$"  # a length: 身份证号码（18位）
                    r"|\((必填|选填|可选|必填项)\)$"  # a template's note on the column
                    r"|\([^()、,]+(/[^()、,]+)+\)$"  # the values to choose from: 核实结果（属实/不属实）
                    r"|\((格式:|如:?)?(yyyy[-/.]?mm[-/.]?dd|年-?月-?日|\d{4}[-/.年]?\d{1,2}[-/.月]?\d{1,2}日?)\)$")  # a date's form
-_TEN_THOUSAND = re.compile(r"\((单位:)?万元(/(人|户|年|月))?\)$")
+_TEN_THOUSAND = re.compile(r"\((单位:)?万元(/(人|户|年|月))?\)$|/(单位:)?万元$")
+_BRACKETS = str.maketrans("[]【】〔〕〖〗", "()()()()")  # a unit in other brackets: 个人自付[元], 个人自付【元】
 
 
 def _plain(h: str) -> str:
     """A header NFKC (full-width -> half-width), without whitespace or a template's required-field mark `*`."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(h))).strip("*")
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(h))).strip("*").translate(_BRACKETS)
 
 
 def normalize_header(h: str) -> str:
