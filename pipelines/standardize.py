@@ -118,6 +118,7 @@ def standardize(raw: pl.DataFrame, spec: KindSpec) -> pl.DataFrame:
 
 
 MISFIT_SHOWN = 8  # unread headers a misfit's reason names
+MISFIT_LIKE = 2  # characters an unread header shares with a missing column's name to be named first, and asked about
 
 
 def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
@@ -126,12 +127,13 @@ def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
     `缺少必需列 missing required columns: agri: 损失金额（元）`; and the folders whose extract the
     headers fit (a file put in the wrong folder), or else the headers no kind of the folder reads
     (the column meant is often among them: 个人自付金额（元）)."""
-    parts = []
+    parts, aliases = [], []
     for spec in cfg.kinds_in(dept):
         got = resolve_headers(headers, spec)
         missing = [spec.fields[f][0] for f in spec.required if f not in got]
         if missing:
             parts.append(f"{spec.name}: {'、'.join(missing)}")
+            aliases += [(spec.fields[f][0], normalize_header(a)) for f in spec.required if f not in got for a in spec.fields[f]]
     why = "缺少必需列 missing required columns: " + ("; ".join(parts) or f"no extract kind for folder {dept}")
     elsewhere = "、".join(f for f in cfg.folders if f != dept and detect_kind(headers, f, cfg))
     if elsewhere:
@@ -139,5 +141,12 @@ def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
     # the file's headers no kind of the folder reads: the one meant is likely among them (个人自付金额)
     names = {normalize_header(a) for spec in cfg.kinds_in(dept) for al in spec.fields.values() for a in al}
     other = [h for h in headers if normalize_header(h) not in names]
+    # most like a missing column's name first (核实情况 for 核实结果): a returned list's own columns
+    # would otherwise fill the names shown and cut the renamed one off
+    like = {h: max(((len(set(normalize_header(h)) & set(a)), name) for name, a in aliases), default=(0, "")) for h in other}
+    other = sorted(other, key=lambda h: -like[h][0] if like[h][0] >= MISFIT_LIKE else 0)
     shown = "、".join(other[:MISFIT_SHOWN]) + ("…" if len(other) > MISFIT_SHOWN else "")
-    return why + (f"；未识别的表头 headers not read: {shown}" if other else "")
+    ask = ""
+    if other and (best := like[other[0]])[0] >= MISFIT_LIKE:
+        ask = f"；「{other[0]}」是否即「{best[1]}」？ is '{other[0]}' meant as '{best[1]}'?"
+    return why + (f"；未识别的表头 headers not read: {shown}{ask}" if other else "")
