@@ -101,7 +101,7 @@ class Finding:
     OLDER_VERSION = "名单旧版本 an older version of a list left beside the new"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
                  TOWNSHIP_TWICE, ID_UNREADABLE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
-                 PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED, TOWNSHIP_SPELLINGS, OLDER_VERSION)
+                 PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED, TOWNSHIP_SPELLINGS, OLDER_VERSION, HIDDEN_TABLE)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

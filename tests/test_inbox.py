@@ -411,6 +411,30 @@ def test_an_ordinary_csv_is_read_by_the_fast_path(tmp_path, rows):
     assert ("_extra" in got.columns) == (len(rows) == 2)
 
 
+def test_a_hidden_sheet_of_records_not_read_is_said_on_the_console(tmp_path):
+    """A department's workbook with a second batch on a sheet hidden by mistake: its records were
+    read by no one, counted nowhere, and named only deep in 数据质量报告.csv. The console's
+    attention list names it too (a lookup sheet of a few place columns is not such a table)."""
+    from flows import attention_lines
+    from schemas.outputs import QUALITY_COLUMNS
+
+    path = tmp_path / "医保.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    rows = [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", "1"]]
+    for name in ("第一批", "第二批"):
+        ws = wb.add_worksheet(name)
+        for i, row in enumerate(rows):
+            ws.write_row(i, 0, row)
+    ws.hide()
+    wb.close()
+    notes = []
+    read_tables(path, "医保/医保.xlsx", KNOWN, notes)
+    q = pl.DataFrame([dict(category=n.category, dept="医保", file=n.file, detail=n.problem, count=1) for n in notes],
+                     schema=QUALITY_COLUMNS)
+    lines = attention_lines(q, ["户籍底册", "网格"])
+    assert len(lines) == 1 and "第二批" in lines[0] and lines[0].startswith("隐藏表未读 医保 医保/医保.xlsx")
+
+
 def test_a_cover_sheet_listing_the_fields_is_not_a_table(tmp_path):
     """A workbook whose first sheet (说明) explains the fields, the data on the next: a row naming
     one field twice (姓名 | 患者姓名, 证件号码 | 身份证号码 | 脱敏) was taken for a header and the
