@@ -418,7 +418,7 @@ def rejected_files(errors, kind: str | None = None) -> pl.DataFrame:
 
 # a saved-again copy's mark at the end of a file name: 表(1), 表（2）, 表 - 副本, 表 - Copy (2), 表副本
 _COPY = r"(\s*[(（]\d+[)）]|\s*-\s*(副本|[Cc][Oo][Pp][Yy])(\s*[(（]\d+[)）])?|副本)$"
-_SHEET = r"（工作表 [^（）]*）$"  # `sheet_label`'s sheet after its path
+_SHEET = r"（工作表 [^/]*）$"  # `sheet_label`'s sheet after its path (a sheet's name holds no /, but may hold brackets: 明细（第一批）)
 
 
 def sheet_label(rel: str, sheet: str) -> str:

@@ -877,6 +877,29 @@ def test_a_correction_put_in_later_wins_though_its_name_sorts_first(tmp_path):
     assert rejected.is_empty()
 
 
+def test_a_correction_workbook_whose_sheets_are_named_in_brackets_still_wins(tmp_path):
+    """A correction delivered as a workbook of two sheets named 明细（第一批） and 明细（第二批）: a
+    sheet's label (补报.xlsx（工作表 明细（第一批））) was not recognised as its workbook's, so it had
+    no place in the order files were put in and sorted first: the original file, put in before,
+    won over the correction."""
+    per = tmp_path / "2026-10"
+    write(per / "医保" / "结算明细.csv", f"{HEADER}\nJS1,张三,,2026-10-05,21.63\nJS2,李四,,2026-10-05,5\n")
+    path = per / "医保" / "结算明细_补报.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    for name, row in [("明细（第一批）", ["JS1", "张三", "", "2026-10-05", "30000"]), ("明细（第二批）", ["JS3", "王五", "", "2026-10-05", "1"])]:
+        ws = wb.add_worksheet(name)
+        ws.write_row(0, 0, HEADER.split(","))
+        ws.write_row(1, 0, row)
+    wb.close()
+    stamp = (PUT_IN + datetime.timedelta(hours=1)).timestamp()
+    os.utime(path, (stamp, stamp))
+    extracts, _, superseded, _ = read_period(per, CFG)
+    got = dict(extracts["med_settlement"].select("record_id", "out_of_pocket").iter_rows())
+    assert got == {"JS1": 30000.0, "JS2": 5.0, "JS3": 1.0}
+    assert superseded.select("file", "superseded_by").rows() == [
+        ("医保/结算明细.csv", "医保/结算明细_补报.xlsx（工作表 明细（第一批））:2")]
+
+
 def test_a_corrected_bad_row_is_superseded_not_left_to_be_fixed(tmp_path):
     """A row set aside is a delivery of its record too: a correction of it replaces it (the
     record is read once, from the correction, and the bad row is no longer listed as one for the
