@@ -203,41 +203,63 @@ def _one_line(e: BaseException, path: Path, rel: str) -> str:
     return text[:200]
 
 
-def _decode(data: bytes) -> tuple[str, str | None] | None:
-    """Text of a UTF-8 (BOM or not) or GB18030 file, and a note when its last character is cut
-    off (a truncated file); None when neither encoding fits."""
+CUT = "文件末尾字符不完整（可能被截断） file ends mid-character (truncated?)"
+DAMAGED_LINES = 10  # lines of a file neither encoding reads that are taken as damaged (more: another encoding)
+
+
+def _decode(data: bytes) -> tuple[str, list[tuple[str, str | None]]] | None:
+    """Text of a UTF-8 (BOM or not) or GB18030 file, and its notes as (problem, category): its
+    last character cut off (a truncated file), or those of `_by_line`; None when neither
+    encoding fits."""
     for enc in ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(enc), None
+            return data.decode(enc), []
         except UnicodeDecodeError as e:
             if e.reason in ("unexpected end of data", "incomplete multibyte sequence") and e.start >= len(data) - 4:
                 try:
-                    return data[: e.start].decode(enc), "文件末尾字符不完整（可能被截断） file ends mid-character (truncated?)"
+                    return data[: e.start].decode(enc), [(CUT, None)]
                 except UnicodeDecodeError:
                     pass
     return _by_line(data)
 
 
-def _by_line(data: bytes) -> tuple[str, str] | None:
+def _by_line(data: bytes) -> tuple[str, list[tuple[str, str | None]]] | None:
     """A file neither encoding reads whole, read line by line, each line in the one that fits
     (UTF-8 first): two exports joined byte for byte, one saved by Excel in GB18030 and one by a
-    system in UTF-8 (`copy /b a.csv+b.csv`). With a note naming the GB18030 lines; None when a
-    line fits neither, or all of them one (then the file's fault is elsewhere)."""
-    lines, gb = [], []
+    system in UTF-8 (`copy /b a.csv+b.csv`), noted naming the GB18030 lines; a line neither fits
+    (a character cut by an export's byte limit) is read in the encoding of the others with its
+    broken bytes as �, noted (`Finding.DAMAGED_BYTES`) naming it. None when more than
+    DAMAGED_LINES lines fit neither, or all fit one (then the file's fault is elsewhere)."""
+    lines, gb, bad = [], [], []
     for n, raw in enumerate(data.splitlines(keepends=True), 1):
         try:
             lines.append(raw.decode("utf-8-sig" if n == 1 else "utf-8"))
         except UnicodeDecodeError:
+            loose = raw.decode("utf-8", errors="replace")
+            broken = loose.count("\ufffd")
+            if sum(ord(c) > 127 for c in loose) - broken >= max(broken, 1):  # UTF-8 but for a cut character
+                lines.append(loose)
+                bad.append(n)
+                continue
             try:
                 lines.append(raw.decode("gb18030"))
+                gb.append(n)
             except UnicodeDecodeError:
-                return None
-            gb.append(n)
-    if not gb or len(gb) == len(lines):
+                lines.append(raw)
+                bad.append(n)
+    if len(bad) > DAMAGED_LINES or (not bad and (not gb or len(gb) == len(lines))):
         return None
-    shown = "、".join(str(n) for n in gb[:10]) + ("…" if len(gb) > 10 else "")
-    return "".join(lines), (f"文件混有 UTF-8 与 GB18030 两种编码的行（两次导出拼接？），已逐行识别，GB18030 的行：第 {shown} 行 "
-                            f"lines in two encodings (two exports joined?), each read in its own: GB18030 lines {shown}")
+    shown = lambda ns: "、".join(str(n) for n in ns[:10]) + ("…" if len(ns) > 10 else "")  # noqa: E731
+    enc = "gb18030" if len(gb) > len(lines) - len(gb) - len(bad) else "utf-8"
+    notes: list[tuple[str, str | None]] = []
+    if gb and len(gb) + len(bad) < len(lines):
+        notes.append((f"文件混有 UTF-8 与 GB18030 两种编码的行（两次导出拼接？），已逐行识别，GB18030 的行：第 {shown(gb)} 行 "
+                      f"lines in two encodings (two exports joined?), each read in its own: GB18030 lines {shown(gb)}", None))
+    if bad:
+        notes.append((f"第 {shown(bad)} 行有无法识别的字节（字符被截断或文件损坏？），按 � 读取，请核对这些行 line(s) "
+                       f"{shown(bad)} hold bytes of neither encoding (a character cut, a damaged file?): read with �, check "
+                       "them", Finding.DAMAGED_BYTES))
+    return "".join(ln.decode(enc, errors="replace") if isinstance(ln, bytes) else ln for ln in lines), notes
 
 
 # Characters that show nothing and mean nothing in a table, taken out of a CSV's text: a BOM inside
@@ -278,10 +300,10 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
     decoded = _decode(data)
     if decoded is None:
         return "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)"
-    text, note = decoded
+    text, said = decoded
     text = _visible(text)
-    if note and notes is not None:
-        notes.append(ReadError(rel or path.name, note, None, False))
+    if notes is not None:
+        notes.extend(ReadError(rel or path.name, note, None, False, category) for note, category in said)
     if csv.field_size_limit() < MAX_CSV_FIELD:
         csv.field_size_limit(MAX_CSV_FIELD)
 
@@ -330,25 +352,24 @@ def _swallowed(lines: Sequence[str], sep: str, odd: bool) -> bool:
 TRANSCODE_CHUNK = 8 << 20  # GB18030 -> UTF-8 in 8 MiB steps (no whole-file str in memory)
 
 
-def _to_utf8(data: bytes) -> tuple[bytes, str | None] | None:
+def _to_utf8(data: bytes) -> tuple[bytes, list[tuple[str, str | None]]] | None:
     """`data` as UTF-8 bytes without BOM (UTF-8 taken as is, GB18030 transcoded chunk by chunk),
-    with the truncation note of `_decode`; None when neither encoding fits. Same choices as
+    with the notes of `_decode`; None when neither encoding fits. Same choices as
     `_decode`: UTF-8 (BOM or not) first, then GB18030; a character cut at the very end is dropped."""
-    cut = "文件末尾字符不完整（可能被截断） file ends mid-character (truncated?)"
     body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
     try:
         codecs.utf_8_decode(body, "strict", True)
-        return body, None
+        return body, []
     except UnicodeDecodeError as e:
         if e.reason in ("unexpected end of data", "incomplete multibyte sequence") and e.start >= len(body) - 4:
             try:
                 codecs.utf_8_decode(body[: e.start], "strict", True)
-                return body[: e.start], cut
+                return body[: e.start], [(CUT, None)]
             except UnicodeDecodeError:
                 pass
     dec = codecs.getincrementaldecoder("gb18030")("strict")
     out = bytearray()
-    note = None
+    said: list[tuple[str, str | None]] = []
     try:
         for i in range(0, len(data), TRANSCODE_CHUNK):
             out += dec.decode(data[i:i + TRANSCODE_CHUNK], False).encode("utf-8")
@@ -358,8 +379,8 @@ def _to_utf8(data: bytes) -> tuple[bytes, str | None] | None:
         if not (e.reason in ("unexpected end of data", "incomplete multibyte sequence") and 0 < pending <= 4):
             mixed = _by_line(data)
             return None if mixed is None else (mixed[0].encode("utf-8"), mixed[1])
-        note = cut
-    return bytes(out), note
+        said = [(CUT, None)]
+    return bytes(out), said
 
 
 def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame | ReadError | None:
@@ -380,7 +401,7 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     del data
     if got is None:
         return ReadError(rel, "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)")
-    buf, note = got
+    buf, said = got
     buf = _visible(buf)
     if b"\x00" in buf or (b"\r" in buf and buf.count(b"\r") != buf.count(b"\r\n")):
         return None
@@ -430,7 +451,8 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
         grid = pl.DataFrame(schema={f"c{i}": pl.String for i in range(width)})
     if grid.height != len(lines):
         return None
-    found: list = [ReadError(rel, n, None, False) for n in (note, _separated(sep)) if n]
+    found: list = [ReadError(rel, n, None, False, category) for n, category in said]
+    found += [ReadError(rel, n, None, False) for n in (_separated(sep),) if n]
     df = _frame_table(header, grid.with_columns(line=pl.Series(lines, dtype=pl.Int64)), rel, found)
     if notes is not None:
         notes.extend(found)

@@ -99,9 +99,11 @@ class Finding:
     HIDDEN_TABLE = "隐藏表未读 hidden sheet holding a table, not read"
     TOWNSHIP_SPELLINGS = "乡镇写法不一 one township written two ways"
     OLDER_VERSION = "名单旧版本 an older version of a list left beside the new"
+    DAMAGED_BYTES = "字节损坏 lines holding bytes of neither encoding"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
                  TOWNSHIP_TWICE, ID_UNREADABLE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
-                 PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED, TOWNSHIP_SPELLINGS, OLDER_VERSION, HIDDEN_TABLE)
+                 PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED, TOWNSHIP_SPELLINGS, OLDER_VERSION, HIDDEN_TABLE,
+                 DAMAGED_BYTES)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

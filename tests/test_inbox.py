@@ -55,9 +55,34 @@ def test_two_exports_in_two_encodings_joined_are_read_line_by_line(tmp_path, new
     assert df.select("结算流水号", "姓名", "个人自付", "line").rows() == [("JS1", "张三", "100", 2), ("JS2", "李四", "200", 4)]
     assert [n.problem[:8] for n in notes] == ["文件混有 UTF", "第3行重复表头（"]
     assert "GB18030 的行：第 1、2 行" in notes[0].problem and not notes[0].set_aside
+    # a line neither encoding reads: read with its bytes shown as �, the file noted naming it
     path.write_bytes(a + b + b"JS3,\xff\xfe,,2026-10-07,1" + newline.encode())
+    notes = []
+    got = read_table(path, "医保/a.csv", KNOWN, notes)
+    assert got.select("结算流水号", "姓名", "line").rows()[-1] == ("JS3", "\ufffd\ufffd", 5)
+    assert any("第 5 行" in n.problem and n.category == Finding.DAMAGED_BYTES for n in notes)
+    # a file most of whose lines neither reads is of another encoding: set aside whole
+    path.write_bytes(a + b"".join(b"JS%d,\xff\xfe,,2026-10-07,1" % i + newline.encode() for i in range(12)))
     got = read_table(path, "医保/a.csv", KNOWN, [])
     assert isinstance(got, ReadError) and got.problem.startswith("无法识别文件编码")
+
+
+def test_a_utf8_export_with_one_character_cut_is_read_and_the_line_named(tmp_path):
+    """A database export cut one field at a byte limit, in the middle of a character: neither
+    UTF-8 nor GB18030 read the whole file, and all its records were set aside as of an unknown
+    encoding. The other lines are read; the damaged one too, its broken bytes shown as �, and
+    the console names the line (a damaged parsed value sets its row aside as any bad value)."""
+    lines = [HEADER] + [f"JS{i},张三{i},341302********123X,2026-10-05,{i}" for i in range(1, 30)]
+    data = "\n".join(lines).encode("utf-8") + b"\n"
+    cut = data.index("张三12".encode())
+    path = tmp_path / "a.csv"
+    path.write_bytes(data[:cut + 4] + data[cut + 6:])  # 张 whole, 三 cut to its first byte
+    notes = []
+    df = read_table(path, "民政/a.csv", KNOWN, notes)
+    assert df.height == 29 and df["姓名"][11] == "张\ufffd12" and df["line"][11] == 13
+    said = [n for n in notes if n.category == Finding.DAMAGED_BYTES]
+    assert len(said) == 1 and "第 13 行" in said[0].problem and not said[0].set_aside
+    assert Finding.DAMAGED_BYTES in Finding.ATTENTION
 
 
 def test_total_and_blank_rows_wherever_their_text_starts(tmp_path):
