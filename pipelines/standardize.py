@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from difflib import SequenceMatcher
 
 import polars as pl
 
@@ -118,7 +119,7 @@ def standardize(raw: pl.DataFrame, spec: KindSpec) -> pl.DataFrame:
 
 
 MISFIT_SHOWN = 8  # unread headers a misfit's reason names
-MISFIT_LIKE = 2  # characters an unread header shares with a missing column's name to be named first, and asked about
+MISFIT_LIKE = 2  # characters an unread header shares with a missing column's name to be named first (likest first), and asked about
 
 
 def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
@@ -143,10 +144,11 @@ def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
     other = [h for h in headers if normalize_header(h) not in names]
     # most like a missing column's name first (核实情况 for 核实结果): a returned list's own columns
     # would otherwise fill the names shown and cut the renamed one off
-    like = {h: max(((len(set(normalize_header(h)) & set(a)), name) for name, a in aliases), default=(0, "")) for h in other}
-    other = sorted(other, key=lambda h: -like[h][0] if like[h][0] >= MISFIT_LIKE else 0)
+    like = {h: max(((SequenceMatcher(None, normalize_header(h), a).ratio(), name) for name, a in aliases
+                    if len(set(normalize_header(h)) & set(a)) >= MISFIT_LIKE), default=(0.0, "")) for h in other}
+    other = sorted(other, key=lambda h: -like[h][0])
     shown = "、".join(other[:MISFIT_SHOWN]) + ("…" if len(other) > MISFIT_SHOWN else "")
     ask = ""
-    if other and (best := like[other[0]])[0] >= MISFIT_LIKE:
+    if other and (best := like[other[0]])[0]:
         ask = f"；「{other[0]}」是否即「{best[1]}」？ is '{other[0]}' meant as '{best[1]}'?"
     return why + (f"；未识别的表头 headers not read: {shown}{ask}" if other else "")

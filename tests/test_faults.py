@@ -306,7 +306,7 @@ def test_a_misfit_names_first_the_header_that_looks_like_the_missing_column():
     from pipelines.standardize import describe_misfit
 
     heads = ["状态", "逾期天数", "预警编号", "风险类型", "严重程度", "乡（镇）", "行政村", "村民小组", "户编号", "户主姓名",
-             "涉及人员", "核实情况", "是否纳入监测", "核实人", "核实日期", "备注"]
+             "涉及人员", "来源部门", "下发日期", "核实截止日期", "核实情况", "是否纳入监测", "核实人", "核实日期", "备注"]
     msg = describe_misfit(heads, "反馈", CFG)
     assert "headers not read: 核实情况、" in msg
     assert "「核实情况」是否即「核实结果」" in msg
