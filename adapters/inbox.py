@@ -307,25 +307,22 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
     if csv.field_size_limit() < MAX_CSV_FIELD:
         csv.field_size_limit(MAX_CSV_FIELD)
 
-    def rows():
+    def records(strays: list[int]):
         lines = io.StringIO(text, newline="").readlines()  # physical lines, as the reader counts them
+        # quotes from each line to the end: an odd count, one opens a field and is never closed
+        # (`"石集`), taking the lines under it into that field up to the next quote (or the end)
+        after = np.cumsum([line.count('"') for line in reversed(lines)])[::-1] if lines else []
         first = 0  # lines read so far
         while first < len(lines):
-            # an odd count of quotes: one opens a field and is never closed (`"石集`), taking the
-            # lines under it into that field up to the next quote (or the end of the file)
-            odd = sum(line.count('"') for line in itertools.islice(lines, first, None)) % 2 == 1
-            reader = csv.reader(itertools.islice(lines, first, None), delimiter=sep)
+            odd = after[first] % 2 == 1
+            reader = csv.reader((lines[i] for i in range(first, len(lines))), delimiter=sep)
             start = first + 1
             for cells in reader:
                 end = first + reader.line_num
                 if end > start and _swallowed(lines[start - 1:end], sep, odd):
                     # that quote's line is read on its own, the quote aside; the lines under it are records again
                     cells = next(csv.reader([lines[start - 1]], delimiter=sep, quoting=csv.QUOTE_NONE), [])
-                    if notes is not None:
-                        notes.append(ReadError(rel or path.name, f"第 {start} 行的引号未配对（其下 {end - start} 行曾被读进该行的一个值），"
-                                                                 f"该行已单独读取、去掉引号 line {start}: an unmatched quote took the "
-                                                                 f"{end - start} line(s) under it into one value: the line read on its own, "
-                                                                 "without the quote", None, False))
+                    strays.append(start)
                     yield start, [c.strip('"') for c in cells]
                     first = start
                     break
@@ -333,6 +330,15 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
                 start = end + 1
             else:
                 return
+
+    def rows():
+        strays: list[int] = []
+        yield from records(strays)
+        if strays and notes is not None:  # (one note for the file, naming the first lines)
+            shown = "、".join(str(n) for n in strays[:10]) + ("…" if len(strays) > 10 else "")
+            notes.append(ReadError(rel or path.name, f"第 {shown} 行的引号未配对（其下的行曾被读进该行的一个值），这些行已单独"
+                                                     f"读取、去掉引号 line(s) {shown}: an unmatched quote took the lines under it "
+                                                     "into one value: each read on its own, without the quote", None, False))
 
     return rows()
 
