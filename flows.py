@@ -158,6 +158,13 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
     # files set aside are listed from their rejected rows (rejected__discover), like unreadable ones
     findings = [dict(category=Finding.FILE_NOTE, dept=p.dept, file=p.file, detail=p.problem, count=1)
                 for p in problems if not p.set_aside]
+    if files.height and Path(paths.warehouse).exists():  # last month's extract put in again
+        con = warehouse.connect(paths.warehouse)
+        try:
+            earlier = warehouse.table(con, "deliveries", "period < ?", [paths.period_dir.name])
+        finally:
+            con.close()
+        findings += accounting.earlier_copies(files, earlier, list(cfg.departments)).to_dicts()
     present = set(files["dept"].to_list()) if files.height else set()
     for dept in (paths.only or cfg.departments):
         if dept not in present:

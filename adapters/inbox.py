@@ -27,7 +27,8 @@ from config import Config
 from pipelines.calendar import period_end
 from pipelines.standardize import describe_misfit, detect_kind, field_columns, known_headers, normalize_header, standardize
 from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks,
-                                keep_latest, rejected_files, set_aside_future_dates, sheet_label, stand_ins, validate)
+                                keep_latest, older_versions, rejected_files, set_aside_future_dates, sheet_label, stand_ins,
+                                validate)
 from schemas.outputs import Finding
 
 EXTENSIONS = (".csv", ".xlsx")
@@ -37,6 +38,8 @@ HIDDEN_TABLE_NAMES = 4  # known column names that make a hidden sheet's table lo
 # export, or Excel's "Text (tab delimited)" renamed .csv); the one that finds it is noted.
 SEPARATORS = {",": None, "\t": ("制表符", "tabs"), ";": ("分号", "semicolons"), "|": ("竖线", "vertical bars")}
 _TOTAL = re.compile(r"^(本页|本表)?(合\s*计|总\s*计|小\s*计)")
+# ... or a place's (or page's) subtotal, the place before the word: 大营镇小计, 李洼村 合计, 第1页小计
+_PLACE_TOTAL = re.compile(r"^\S{0,12}?(镇|乡|村|街道|社区|区|县|组|页)\s*(合\s*计|小\s*计|总\s*计)")
 # a label and its colon, as a form's footer or a system's export writes under a table (填表人：,
 # 审核人：, 导出时间：, 打印人：, 数据来源：, 报送单位：, 单位（盖章）：)
 _LABEL = r"[一-龥（）()]{2,12}\s*[:：]"
@@ -49,7 +52,7 @@ FOOTER_CELLS = 2
 # 填报日期：2026-11-05, one per cell)
 _SIGNATURE = re.compile(rf"^{_LABEL}")
 # the first cell of a row that may be one of these (the others, nearly all, skip the test)
-_MAYBE_FOOTER = r"^[合总小本填制审负联统经打导注说备共第]|[:：]"
+_MAYBE_FOOTER = r"^[合总小本填制审负联统经打导注说备共第]|[:：]|(合\s*计|小\s*计|总\s*计)$"
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,13 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
             continue
         dept = cfg.folder_of(top.name)
         if dept is None:
-            problems.append(ReadError(top.name + "/", "未知文件夹，已跳过 unknown folder, set aside"))
+            # (an archive unpacked into a folder of its own: the department folders one level down)
+            inner = sorted(p.name for p in top.iterdir() if p.is_dir() and cfg.folder_of(p.name))
+            more = (f"：其中有部门文件夹 {'、'.join(inner)}，请移到 {period_dir.name}/ 下后重跑 unknown folder, set aside: it "
+                    f"holds department folders ({', '.join(inner)}): move them up into {period_dir.name}/ and run again"
+                    ) if inner else ""
+            problems.append(ReadError(top.name + "/", f"未知文件夹，已跳过{more}" if more else
+                                      "未知文件夹，已跳过 unknown folder, set aside"))
             continue
         for p in top.rglob("*"):
             if p.is_file():
@@ -194,41 +203,63 @@ def _one_line(e: BaseException, path: Path, rel: str) -> str:
     return text[:200]
 
 
-def _decode(data: bytes) -> tuple[str, str | None] | None:
-    """Text of a UTF-8 (BOM or not) or GB18030 file, and a note when its last character is cut
-    off (a truncated file); None when neither encoding fits."""
+CUT = "文件末尾字符不完整（可能被截断） file ends mid-character (truncated?)"
+DAMAGED_LINES = 10  # lines of a file neither encoding reads that are taken as damaged (more: another encoding)
+
+
+def _decode(data: bytes) -> tuple[str, list[tuple[str, str | None]]] | None:
+    """Text of a UTF-8 (BOM or not) or GB18030 file, and its notes as (problem, category): its
+    last character cut off (a truncated file), or those of `_by_line`; None when neither
+    encoding fits."""
     for enc in ("utf-8-sig", "gb18030"):
         try:
-            return data.decode(enc), None
+            return data.decode(enc), []
         except UnicodeDecodeError as e:
             if e.reason in ("unexpected end of data", "incomplete multibyte sequence") and e.start >= len(data) - 4:
                 try:
-                    return data[: e.start].decode(enc), "文件末尾字符不完整（可能被截断） file ends mid-character (truncated?)"
+                    return data[: e.start].decode(enc), [(CUT, None)]
                 except UnicodeDecodeError:
                     pass
     return _by_line(data)
 
 
-def _by_line(data: bytes) -> tuple[str, str] | None:
+def _by_line(data: bytes) -> tuple[str, list[tuple[str, str | None]]] | None:
     """A file neither encoding reads whole, read line by line, each line in the one that fits
     (UTF-8 first): two exports joined byte for byte, one saved by Excel in GB18030 and one by a
-    system in UTF-8 (`copy /b a.csv+b.csv`). With a note naming the GB18030 lines; None when a
-    line fits neither, or all of them one (then the file's fault is elsewhere)."""
-    lines, gb = [], []
+    system in UTF-8 (`copy /b a.csv+b.csv`), noted naming the GB18030 lines; a line neither fits
+    (a character cut by an export's byte limit) is read in the encoding of the others with its
+    broken bytes as �, noted (`Finding.DAMAGED_BYTES`) naming it. None when more than
+    DAMAGED_LINES lines fit neither, or all fit one (then the file's fault is elsewhere)."""
+    lines, gb, bad = [], [], []
     for n, raw in enumerate(data.splitlines(keepends=True), 1):
         try:
             lines.append(raw.decode("utf-8-sig" if n == 1 else "utf-8"))
         except UnicodeDecodeError:
+            loose = raw.decode("utf-8", errors="replace")
+            broken = loose.count("\ufffd")
+            if sum(ord(c) > 127 for c in loose) - broken >= max(broken, 1):  # UTF-8 but for a cut character
+                lines.append(loose)
+                bad.append(n)
+                continue
             try:
                 lines.append(raw.decode("gb18030"))
+                gb.append(n)
             except UnicodeDecodeError:
-                return None
-            gb.append(n)
-    if not gb or len(gb) == len(lines):
+                lines.append(raw)
+                bad.append(n)
+    if len(bad) > DAMAGED_LINES or (not bad and (not gb or len(gb) == len(lines))):
         return None
-    shown = "、".join(str(n) for n in gb[:10]) + ("…" if len(gb) > 10 else "")
-    return "".join(lines), (f"文件混有 UTF-8 与 GB18030 两种编码的行（两次导出拼接？），已逐行识别，GB18030 的行：第 {shown} 行 "
-                            f"lines in two encodings (two exports joined?), each read in its own: GB18030 lines {shown}")
+    shown = lambda ns: "、".join(str(n) for n in ns[:10]) + ("…" if len(ns) > 10 else "")  # noqa: E731
+    enc = "gb18030" if len(gb) > len(lines) - len(gb) - len(bad) else "utf-8"
+    notes: list[tuple[str, str | None]] = []
+    if gb and len(gb) + len(bad) < len(lines):
+        notes.append((f"文件混有 UTF-8 与 GB18030 两种编码的行（两次导出拼接？），已逐行识别，GB18030 的行：第 {shown(gb)} 行 "
+                      f"lines in two encodings (two exports joined?), each read in its own: GB18030 lines {shown(gb)}", None))
+    if bad:
+        notes.append((f"第 {shown(bad)} 行有无法识别的字节（字符被截断或文件损坏？），按 � 读取，请核对这些行 line(s) "
+                       f"{shown(bad)} hold bytes of neither encoding (a character cut, a damaged file?): read with �, check "
+                       "them", Finding.DAMAGED_BYTES))
+    return "".join(ln.decode(enc, errors="replace") if isinstance(ln, bytes) else ln for ln in lines), notes
 
 
 # Characters that show nothing and mean nothing in a table, taken out of a CSV's text: a BOM inside
@@ -269,45 +300,82 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
     decoded = _decode(data)
     if decoded is None:
         return "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)"
-    text, note = decoded
+    text, said = decoded
     text = _visible(text)
-    if note and notes is not None:
-        notes.append(ReadError(rel or path.name, note, None, False))
+    if notes is not None:
+        notes.extend(ReadError(rel or path.name, note, None, False, category) for note, category in said)
     if csv.field_size_limit() < MAX_CSV_FIELD:
         csv.field_size_limit(MAX_CSV_FIELD)
 
+    def records(strays: list[int]):
+        lines = io.StringIO(text, newline="").readlines()  # physical lines, as the reader counts them
+        # quotes from each line to the end: an odd count, one opens a field and is never closed
+        # (`"石集`), taking the lines under it into that field up to the next quote (or the end)
+        after = np.cumsum([line.count('"') for line in reversed(lines)])[::-1] if lines else []
+        first = 0  # lines read so far
+        while first < len(lines):
+            odd = after[first] % 2 == 1
+            reader = csv.reader((lines[i] for i in range(first, len(lines))), delimiter=sep)
+            start = first + 1
+            for cells in reader:
+                end = first + reader.line_num
+                if end > start and _swallowed(lines[start - 1:end], sep, odd):
+                    # that quote's line is read on its own, the quote aside; the lines under it are records again
+                    cells = next(csv.reader([lines[start - 1]], delimiter=sep, quoting=csv.QUOTE_NONE), [])
+                    strays.append(start)
+                    yield start, [c.strip('"') for c in cells]
+                    first = start
+                    break
+                yield start, cells
+                start = end + 1
+            else:
+                return
+
     def rows():
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-        start = 1
-        for cells in reader:
-            yield start, cells
-            start = reader.line_num + 1
+        strays: list[int] = []
+        yield from records(strays)
+        if strays and notes is not None:  # (one note for the file, naming the first lines)
+            shown = "、".join(str(n) for n in strays[:10]) + ("…" if len(strays) > 10 else "")
+            notes.append(ReadError(rel or path.name, f"第 {shown} 行的引号未配对（其下的行曾被读进该行的一个值），这些行已单独"
+                                                     f"读取、去掉引号 line(s) {shown}: an unmatched quote took the lines under it "
+                                                     "into one value: each read on its own, without the quote", None, False))
 
     return rows()
+
+
+def _swallowed(lines: Sequence[str], sep: str, odd: bool) -> bool:
+    """Whether a record read over several physical `lines` is a field opened by a quote never
+    closed, holding the lines under it: in a file of an odd count of quotes, a line under the
+    first holds a separator; in any, a line between its first and last holds as many separators
+    as its first, and 2 or more (whole records: a value broken over lines, an address in quotes,
+    holds no such line)."""
+    if odd and any(sep in line for line in lines[1:]):
+        return True
+    least = max(2, lines[0].count(sep))
+    return any(line.count(sep) >= least for line in lines[1:-1])
 
 
 TRANSCODE_CHUNK = 8 << 20  # GB18030 -> UTF-8 in 8 MiB steps (no whole-file str in memory)
 
 
-def _to_utf8(data: bytes) -> tuple[bytes, str | None] | None:
+def _to_utf8(data: bytes) -> tuple[bytes, list[tuple[str, str | None]]] | None:
     """`data` as UTF-8 bytes without BOM (UTF-8 taken as is, GB18030 transcoded chunk by chunk),
-    with the truncation note of `_decode`; None when neither encoding fits. Same choices as
+    with the notes of `_decode`; None when neither encoding fits. Same choices as
     `_decode`: UTF-8 (BOM or not) first, then GB18030; a character cut at the very end is dropped."""
-    cut = "文件末尾字符不完整（可能被截断） file ends mid-character (truncated?)"
     body = data[3:] if data.startswith(codecs.BOM_UTF8) else data
     try:
         codecs.utf_8_decode(body, "strict", True)
-        return body, None
+        return body, []
     except UnicodeDecodeError as e:
         if e.reason in ("unexpected end of data", "incomplete multibyte sequence") and e.start >= len(body) - 4:
             try:
                 codecs.utf_8_decode(body[: e.start], "strict", True)
-                return body[: e.start], cut
+                return body[: e.start], [(CUT, None)]
             except UnicodeDecodeError:
                 pass
     dec = codecs.getincrementaldecoder("gb18030")("strict")
     out = bytearray()
-    note = None
+    said: list[tuple[str, str | None]] = []
     try:
         for i in range(0, len(data), TRANSCODE_CHUNK):
             out += dec.decode(data[i:i + TRANSCODE_CHUNK], False).encode("utf-8")
@@ -317,8 +385,8 @@ def _to_utf8(data: bytes) -> tuple[bytes, str | None] | None:
         if not (e.reason in ("unexpected end of data", "incomplete multibyte sequence") and 0 < pending <= 4):
             mixed = _by_line(data)
             return None if mixed is None else (mixed[0].encode("utf-8"), mixed[1])
-        note = cut
-    return bytes(out), note
+        said = [(CUT, None)]
+    return bytes(out), said
 
 
 def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame | ReadError | None:
@@ -339,7 +407,7 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     del data
     if got is None:
         return ReadError(rel, "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)")
-    buf, note = got
+    buf, said = got
     buf = _visible(buf)
     if b"\x00" in buf or (b"\r" in buf and buf.count(b"\r") != buf.count(b"\r\n")):
         return None
@@ -371,6 +439,14 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
         header, first = merged, h + 2
     width = len(header)
     lines = (1 + np.searchsorted(nl, starts[first:])).astype(np.int64)
+    if len(quotes) and len(lines):
+        # a record over three lines or more (rare): whole records taken into a field by stray quotes?
+        spans = np.diff(np.append(lines, 1 + len(nl) + (int(starts[-1]) > int(nl[-1]) if len(nl) else 1)))
+        for i in np.flatnonzero(spans >= 3):
+            a = int(starts[first + i])
+            b = int(nl[lines[i] + spans[i] - 2]) if lines[i] + spans[i] - 2 < len(nl) else len(buf)
+            if _swallowed(buf[a:b].decode("utf-8").split("\n"), sep, False):
+                return None
     if first < len(starts):
         grid = pl.read_csv(
             io.BytesIO(buf[int(starts[first]):]) if first else io.BytesIO(buf), has_header=False, separator=sep,
@@ -381,7 +457,8 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
         grid = pl.DataFrame(schema={f"c{i}": pl.String for i in range(width)})
     if grid.height != len(lines):
         return None
-    found: list = [ReadError(rel, n, None, False) for n in (note, _separated(sep)) if n]
+    found: list = [ReadError(rel, n, None, False, category) for n, category in said]
+    found += [ReadError(rel, n, None, False) for n in (_separated(sep),) if n]
     df = _frame_table(header, grid.with_columns(line=pl.Series(lines, dtype=pl.Int64)), rel, found)
     if notes is not None:
         notes.extend(found)
@@ -424,7 +501,7 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     filled = pl.sum_horizontal([(pl.col(c).fill_null("").str.strip_chars() != "").cast(pl.Int32) for c in cols])
     signed = pl.all_horizontal([pl.col(c).fill_null("").str.strip_chars().str.contains(rf"^$|{_SIGNATURE.pattern}")
                                 for c in cols])
-    drop = ((text.str.strip_chars() == "") | text.str.contains(_TOTAL.pattern)
+    drop = ((text.str.strip_chars() == "") | text.str.contains(_TOTAL.pattern) | text.str.contains(_PLACE_TOTAL.pattern)
             | (text.str.contains(_FOOTER.pattern) & ((filled <= FOOTER_CELLS) | signed)))
     # Only a row whose first cell is blank or starts like 合计/总计/小计 or a footer can be any of
     # these: the others (nearly all) skip building the row's text.
@@ -647,6 +724,20 @@ def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | N
 
 
 TABLE_ROWS = 2  # rows of 3 values or more that make a sheet without a header found a table set aside (not a cover sheet)
+FIELD_LIST_ROWS = 50  # rows of such a sheet looked at for a table of the fields (a 说明 sheet's 字段 | 说明 | 是否必填)
+
+
+def _lists_fields(frame: pl.DataFrame, known: Callable[[str], frozenset | None] | None) -> bool:
+    """Whether a column of the sheet's first rows names two fields or more, one a cell (a
+    template's 说明 sheet tabling its fields, a row per field): it describes the columns, it
+    holds no records."""
+    if known is None:
+        return False
+    for c in frame.columns:
+        named = [f for v in frame[c].head(FIELD_LIST_ROWS).cast(pl.String).drop_nulls() if (f := known(v))]
+        if any(not (a & b) for a, b in itertools.combinations(named, 2)):
+            return True
+    return False
 
 
 def _table_rows(frame: pl.DataFrame) -> int:
@@ -771,10 +862,10 @@ def read_tables(
             sheets = _xlsx_sheets(path, rel)
             if isinstance(sheets, str):
                 return ReadError(rel, sheets)
-            found, unread = [], []
+            found, unread, hidden = [], [], []
             for name, offset, frame, visible, uncomputed in sheets:
                 if (df := _sheet_table(offset, frame, known, rel, notes if visible else None)) is None:
-                    if visible and (rows := _table_rows(frame)) >= TABLE_ROWS:
+                    if visible and (rows := _table_rows(frame)) >= TABLE_ROWS and not _lists_fields(frame, known):
                         unread.append(ReadError(sheet_label(rel, name), f"前{HEADER_SCAN_ROWS}行未找到表头，工作表未读取（{rows} 行有3个以上"
                                                                         f"的值） no header row found in the sheet's first "
                                                                         f"{HEADER_SCAN_ROWS} rows: not read ({rows} rows of 3 values or more)"))
@@ -786,12 +877,18 @@ def read_tables(
                                                     f"未经Excel计算？请在Excel中打开并保存后重报） sheet '{name}': {uncomputed} "
                                                     "formula cells hold no computed value and read empty (written by a "
                                                     "program? open and save it in Excel, then deliver again)", None, False))
-                elif notes is not None and sum(bool((known or bool)(c)) for c in df.columns if c != "line") >= HIDDEN_TABLE_NAMES:
+                elif sum(bool((known or bool)(c)) for c in df.columns if c != "line") >= HIDDEN_TABLE_NAMES:
                     # a hidden sheet holds a workbook's lookup lists (乡镇/村 for its drop-downs), not its
                     # records; one whose header reads like a table of records is said, not read
-                    notes.append(ReadError(rel, f"隐藏的工作表「{name}」有表头（{df.height} 行），未读取；如是数据请取消隐藏 "
-                                                f"hidden sheet '{name}' holds a table ({df.height} rows): not read", None, False,
-                                           Finding.HIDDEN_TABLE))
+                    hidden.append(name)
+                    if notes is not None:
+                        notes.append(ReadError(rel, f"隐藏的工作表「{name}」有表头（{df.height} 行），未读取；如是数据请取消隐藏 "
+                                                    f"hidden sheet '{name}' holds a table ({df.height} rows): not read", None, False,
+                                               Finding.HIDDEN_TABLE))
+            if not found and hidden:  # (its only table hidden: not "no header", which sends the sender looking in vain)
+                shown = "」「".join(hidden)
+                return ReadError(rel, f"表格在隐藏的工作表「{shown}」中，未读取：请取消隐藏后重报 the table is on hidden "
+                                      f"sheet(s) '{shown}', not read: unhide and deliver again")
             if not found:
                 return no_header
             # a sheet that reads like a table but whose header is not found is set aside, not skipped
@@ -933,6 +1030,14 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     ranks = delivery_ranks(files, cfg.inbox.later_marks)
     latest, bad, superseded = keep_latest(
         delivered, pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]).cast(REJECTED_SCHEMA), ranks, cfg, period_year)
+    for kind in [k for k in latest if k in cfg.inbox.snapshot_kinds]:
+        key = cfg.kinds[kind].record_id
+        for o in older_versions(latest[kind], superseded.filter(pl.col("kind") == kind), key):
+            ids = "、".join(str(i) for i in o["shown"]) + ("…" if o["only"] > len(o["shown"]) else "")
+            notes.append(ReadError(o["file"], f"其中 {o['again']} 条记录在 {o['by']} 中再次报送：是同一名单的旧版本？仅本文件有的 "
+                                              f"{o['only']} 条仍读入（{ids}），如已不在名单中，请移走旧文件后重跑 {o['again']} of its "
+                                              f"records are delivered again in {o['by']}: an older version of the list? the "
+                                              f"{o['only']} only it holds are still read", dept, False, Finding.OLDER_VERSION))
     unread = [pl.DataFrame(schema={"dept": pl.String, "kind": pl.String, "record_id": pl.String,
                                    **{c: pl.String for c in SHOWN}})]
     unread += [f.join(bad, on=["dept", "kind", "file", "line"], how="semi").select(

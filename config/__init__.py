@@ -256,6 +256,7 @@ class InboxConfig:
     later_marks: tuple[str, ...] = ("更正", "修正", "补充", "补报", "重报", "重发", "corrected", "correction")
     days_after_period: int = 61
     planned_date_fields: tuple[str, ...] = ("resolved_date",)
+    snapshot_kinds: tuple[str, ...] = ("roster", "grid", "med_enrollment")
 
 
 @dataclass(frozen=True)

@@ -180,6 +180,26 @@ def quality_report(
     return QualityFinding.validate(in_report_order(pl.concat([p.cast(cols) for p in parts], how="vertical")))
 
 
+def earlier_copies(files: pl.DataFrame, earlier: pl.DataFrame | None, departments: list[str]) -> pl.DataFrame:
+    """`QualityFinding` rows for the period's department files (`files`: dept, file, sha256) byte
+    for byte a file delivered in an earlier period (`earlier`: period, dept, file, sha256, the
+    warehouse's `deliveries` before this period; the latest such period named): last month's
+    extract put in again. Only `departments` (extracts of new or changed records; a roster or
+    grid delivered unchanged is no mistake)."""
+    cols = QUALITY_COLUMNS
+    if earlier is None or earlier.is_empty() or files.is_empty():
+        return pl.DataFrame(schema=cols)
+    last = (earlier.sort("period", "file").group_by("sha256", maintain_order=True).last()
+            .select("sha256", "period", pl.col("file").alias("was")))
+    return (files.filter(pl.col("dept").is_in(departments)).join(last, on="sha256", how="inner", maintain_order="left")
+            .select(category=pl.lit(Finding.EARLIER_COPY), dept="dept", file="file",
+                    detail=pl.format("与 {} 期的 {} 完全相同：误放了往期文件？请核对 identical to {} of {}: an earlier "
+                                     "period's file put in again? check it",
+                                     "period", "was", "was", "period"),
+                    count=pl.lit(1, pl.Int64))
+            .cast(cols))
+
+
 def in_report_order(quality: pl.DataFrame) -> pl.DataFrame:
     """数据质量报告's rows in its order (category, department, file, detail), a partial run's
     findings and those it keeps of the other departments alike."""

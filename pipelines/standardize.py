@@ -4,24 +4,30 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from difflib import SequenceMatcher
 
 import polars as pl
 
 from config import Config, KindSpec
 from pipelines.validate import EXTRA, parse_float
 
-# A trailing unit in brackets, e.g. 年人均纯收入（元）, （单位：元）, （元/人）, or how to write a date
+# A trailing unit in brackets or after a slash, e.g. 年人均纯收入（元）, （单位：元）, （元/人）, [元], /元, an ID's
+# length (（18位）), or how to write a date
 # (核实日期（年月日）, (yyyy-mm-dd), （格式：2026-11-05）). Not every bracket is a unit: 乡(镇) keeps its own. A header in 万元 has its values read in 元 (`standardize`).
-_UNIT = re.compile(r"\((单位:)?(元|万元|人|户|个|个月|月|天|次|岁|%|亩)(/(人|户|年|月))?\)$"
+_UNITS = r"(单位:)?(元|万元|人|户|个|个月|月|天|次|岁|%|亩)"
+_UNIT = re.compile(rf"\({_UNITS}(/(人|户|年|月))?\)$"
+                   rf"|/{_UNITS}$"  # after a slash: 个人自付/元
+                   r"|\(\d+位(数字|字符)?\)$"  # a length: 身份证号码（18位）
                    r"|\((必填|选填|可选|必填项)\)$"  # a template's note on the column
                    r"|\([^()、,]+(/[^()、,]+)+\)$"  # the values to choose from: 核实结果（属实/不属实）
                    r"|\((格式:|如:?)?(yyyy[-/.]?mm[-/.]?dd|年-?月-?日|\d{4}[-/.年]?\d{1,2}[-/.月]?\d{1,2}日?)\)$")  # a date's form
-_TEN_THOUSAND = re.compile(r"\((单位:)?万元(/(人|户|年|月))?\)$")
+_TEN_THOUSAND = re.compile(r"\((单位:)?万元(/(人|户|年|月))?\)$|/(单位:)?万元$")
+_BRACKETS = str.maketrans("[]【】〔〕〖〗", "()()()()")  # a unit in other brackets: 个人自付[元], 个人自付【元】
 
 
 def _plain(h: str) -> str:
     """A header NFKC (full-width -> half-width), without whitespace or a template's required-field mark `*`."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(h))).strip("*")
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(h))).strip("*").translate(_BRACKETS)
 
 
 def normalize_header(h: str) -> str:
@@ -113,6 +119,7 @@ def standardize(raw: pl.DataFrame, spec: KindSpec) -> pl.DataFrame:
 
 
 MISFIT_SHOWN = 8  # unread headers a misfit's reason names
+MISFIT_LIKE = 2  # characters an unread header shares with a missing column's name to be named first (likest first), and asked about
 
 
 def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
@@ -121,12 +128,13 @@ def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
     `缺少必需列 missing required columns: agri: 损失金额（元）`; and the folders whose extract the
     headers fit (a file put in the wrong folder), or else the headers no kind of the folder reads
     (the column meant is often among them: 个人自付金额（元）)."""
-    parts = []
+    parts, aliases = [], []
     for spec in cfg.kinds_in(dept):
         got = resolve_headers(headers, spec)
         missing = [spec.fields[f][0] for f in spec.required if f not in got]
         if missing:
             parts.append(f"{spec.name}: {'、'.join(missing)}")
+            aliases += [(spec.fields[f][0], normalize_header(a)) for f in spec.required if f not in got for a in spec.fields[f]]
     why = "缺少必需列 missing required columns: " + ("; ".join(parts) or f"no extract kind for folder {dept}")
     elsewhere = "、".join(f for f in cfg.folders if f != dept and detect_kind(headers, f, cfg))
     if elsewhere:
@@ -134,5 +142,13 @@ def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
     # the file's headers no kind of the folder reads: the one meant is likely among them (个人自付金额)
     names = {normalize_header(a) for spec in cfg.kinds_in(dept) for al in spec.fields.values() for a in al}
     other = [h for h in headers if normalize_header(h) not in names]
+    # most like a missing column's name first (核实情况 for 核实结果): a returned list's own columns
+    # would otherwise fill the names shown and cut the renamed one off
+    like = {h: max(((SequenceMatcher(None, normalize_header(h), a).ratio(), name) for name, a in aliases
+                    if len(set(normalize_header(h)) & set(a)) >= MISFIT_LIKE), default=(0.0, "")) for h in other}
+    other = sorted(other, key=lambda h: -like[h][0])
     shown = "、".join(other[:MISFIT_SHOWN]) + ("…" if len(other) > MISFIT_SHOWN else "")
-    return why + (f"；未识别的表头 headers not read: {shown}" if other else "")
+    ask = ""
+    if other and (best := like[other[0]])[0]:
+        ask = f"；「{other[0]}」是否即「{best[1]}」？ is '{other[0]}' meant as '{best[1]}'?"
+    return why + (f"；未识别的表头 headers not read: {shown}{ask}" if other else "")

@@ -36,7 +36,7 @@ _SHOW_CHARS = 60  # a rejected value is echoed back at most this long
 # a household's 户编号 and place typed once over its rows) come out of "save as CSV"
 MERGED_HINT = ("（这些值上方的行有：是否合并单元格另存为CSV？请在Excel中取消合并、向下填充后重报 the lines above "
                "have them: merged cells saved as CSV? unmerge and fill down, then deliver again）")
-DUPLICATED = "编号重复 duplicated record id"  # the roster's 人编号 twice in one table: both rows set aside
+DUPLICATED = "编号重复 duplicated record id"  # the roster's 人编号 twice in one table on rows that differ: both set aside
 # a record number, 户编号 or 人编号 that Excel turned into a float (`schemas.inputs.EXCEL_NUMBER`),
 # or a record number as Excel keeps a long number (15 digits, then zeros) on several rows of a table
 # (`schemas.inputs.IDENTIFYING`: the fields looked at)
@@ -322,7 +322,14 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
         fc = e.failure_cases
         if fc["index"].null_count():  # a schema-level failure is a bug here, not bad data
             raise RuntimeError(f"{spec.name}: {fc.filter(pl.col('index').is_null()).rows()}") from e
-        fails.append(fc.select(pl.col("index").cast(pl.Int64), field=pl.col("column"), check=pl.col("check")))
+        fc = fc.select(pl.col("index").cast(pl.Int64), field=pl.col("column"), check=pl.col("check"))
+        if fc["check"].str.contains("unique").any():
+            # rows of one number identical word for word (a row pasted twice, two exports merged)
+            # are one delivery said twice, not two persons: `keep_latest` keeps one
+            said = [c for c in df.columns if c != "line"]
+            same = df.select((pl.struct(said).n_unique().over(spec.record_id) == 1)).to_series().arg_true()
+            fc = fc.filter(~(pl.col("check").str.contains("unique") & pl.col("index").is_in(same.cast(pl.Int64).implode())))
+        fails.append(fc)
     fails = pl.concat(fails) if fails else pl.DataFrame(schema={"index": pl.Int64, "field": pl.String, "check": pl.String})
     for f, more in spec.values.items():  # values the bureau allows besides the SPEC's (雪灾)
         allowed = typed.select(pl.col(f).is_in(list(more)).fill_null(False)).to_series().arg_true().cast(pl.Int64)
@@ -411,7 +418,7 @@ def rejected_files(errors, kind: str | None = None) -> pl.DataFrame:
 
 # a saved-again copy's mark at the end of a file name: 表(1), 表（2）, 表 - 副本, 表 - Copy (2), 表副本
 _COPY = r"(\s*[(（]\d+[)）]|\s*-\s*(副本|[Cc][Oo][Pp][Yy])(\s*[(（]\d+[)）])?|副本)$"
-_SHEET = r"（工作表 [^（）]*）$"  # `sheet_label`'s sheet after its path
+_SHEET = r"（工作表 [^/]*）$"  # `sheet_label`'s sheet after its path (a sheet's name holds no /, but may hold brackets: 明细（第一批）)
 
 
 def sheet_label(rel: str, sheet: str) -> str:
@@ -569,6 +576,29 @@ def keep_latest(delivered: dict[str, list[pl.DataFrame]], rejected: pl.DataFrame
     rejected = rejected.join(superseded.select("dept", "kind", "file", "line"), on=["dept", "kind", "file", "line"],
                              how="anti", maintain_order="left")
     return latest, rejected, superseded
+
+
+OLDER_SHOWN = 10  # record numbers an older version's note names
+
+
+def older_versions(kept: pl.DataFrame, superseded: pl.DataFrame, key: str) -> list[dict]:
+    """A snapshot kind's files of which a later file of the folder delivers again at least as
+    many records as the file alone still gives (`kept`: the kind's latest rows, with `file` and
+    the record-id column `key`; `superseded`: `keep_latest`'s rows of the kind): an older version
+    of the list left beside the new. One dict per such file: file, by (the later file), again
+    (its records delivered again there), only (its records no later file holds, still read),
+    shown (their record numbers, the first OLDER_SHOWN)."""
+    if superseded.is_empty() or kept.is_empty():
+        return []
+    by = superseded.filter(~pl.col("other_year").fill_null(False)).with_columns(
+        by=pl.col("superseded_by").str.replace(r":\d+$", "")).filter(pl.col("by") != pl.col("file"))
+    out = []
+    for file, later, again in by.group_by("file", "by").len().sort("file", "by").iter_rows():
+        only = kept.filter(pl.col("file") == file)
+        if only.height and again >= only.height:
+            out.append({"file": file, "by": later, "again": again, "only": only.height,
+                        "shown": only.sort("line")[key].head(OLDER_SHOWN).to_list()})
+    return out
 
 
 def to_person_records(extracts: dict[str, pl.DataFrame], prior_groups: dict[str, str] | None = None) -> pl.DataFrame:

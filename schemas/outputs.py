@@ -98,9 +98,13 @@ class Finding:
     VALUES_BLANKED = "值读不出按空值 unreadable values taken as empty"
     HIDDEN_TABLE = "隐藏表未读 hidden sheet holding a table, not read"
     TOWNSHIP_SPELLINGS = "乡镇写法不一 one township written two ways"
+    OLDER_VERSION = "名单旧版本 an older version of a list left beside the new"
+    DAMAGED_BYTES = "字节损坏 lines holding bytes of neither encoding"
+    EARLIER_COPY = "往期文件 a file identical to an earlier period's"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
                  TOWNSHIP_TWICE, ID_UNREADABLE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
-                 PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED, TOWNSHIP_SPELLINGS)
+                 PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED, TOWNSHIP_SPELLINGS, OLDER_VERSION, HIDDEN_TABLE,
+                 DAMAGED_BYTES, EARLIER_COPY)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

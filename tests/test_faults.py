@@ -294,8 +294,28 @@ def test_describe_misfit_names_the_missing_required_columns():
     assert "学籍号" in msg and "表头符合 民政 的数据，放错文件夹？" in msg
     # the headers the folder does not read: the column meant is among them (个人自付金额 for 个人自付)
     msg = describe_misfit(["结算流水号", "姓名", "证件号码", "结算日期", "个人自付金额（元）", "备 注"], "医保", CFG)
-    assert msg.endswith("；未识别的表头 headers not read: 个人自付金额（元）、备 注")
+    assert msg.endswith("；未识别的表头 headers not read: 个人自付金额（元）、备 注；「个人自付金额（元）」是否即「个人自付」？ "
+                        "is '个人自付金额（元）' meant as '个人自付'?")
     assert "未识别" not in describe_misfit(["报案编号", "户主姓名", "证件号码", "灾害类型"], "农业农村", CFG)
+
+
+def test_a_misfit_names_first_the_header_that_looks_like_the_missing_column():
+    """A township's returned list whose 核实结果 the clerk renamed 核实情况: the message sent back
+    to the township named the list's own columns first (状态、逾期天数、风险类型、… 8 of them, then
+    …), the renamed one cut off. The headers not read are named most like a missing column's
+    name first, and the likeliest asked about."""
+    from pipelines.standardize import describe_misfit
+
+    heads = ["状态", "逾期天数", "预警编号", "风险类型", "严重程度", "乡（镇）", "行政村", "村民小组", "户编号", "户主姓名",
+             "涉及人员", "来源部门", "下发日期", "核实截止日期", "核实情况", "是否纳入监测", "核实人", "核实日期", "备注"]
+    msg = describe_misfit(heads, "反馈", CFG)
+    assert "headers not read: 核实情况、" in msg
+    assert "「核实情况」是否即「核实结果」" in msg
+    msg = describe_misfit(["报案编号", "户主姓名", "证件号码", "灾害类型", "备 注", "金 额"], "农业农村", CFG)
+    assert msg.endswith("headers not read: 金 额、备 注；「金 额」是否即「损失金额（元）」？ is '金 额' meant as '损失金额（元）'?")
+    # no header like the missing one: as before, in their order, nothing asked
+    msg = describe_misfit(["报案编号", "户主姓名", "证件号码", "灾害类型", "备 注", "经办人"], "农业农村", CFG)
+    assert msg.endswith("；未识别的表头 headers not read: 备 注、经办人")
 
 
 def test_a_file_missing_a_required_column_is_reported_with_the_column_name(bad_run):

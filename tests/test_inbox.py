@@ -55,9 +55,34 @@ def test_two_exports_in_two_encodings_joined_are_read_line_by_line(tmp_path, new
     assert df.select("结算流水号", "姓名", "个人自付", "line").rows() == [("JS1", "张三", "100", 2), ("JS2", "李四", "200", 4)]
     assert [n.problem[:8] for n in notes] == ["文件混有 UTF", "第3行重复表头（"]
     assert "GB18030 的行：第 1、2 行" in notes[0].problem and not notes[0].set_aside
+    # a line neither encoding reads: read with its bytes shown as �, the file noted naming it
     path.write_bytes(a + b + b"JS3,\xff\xfe,,2026-10-07,1" + newline.encode())
+    notes = []
+    got = read_table(path, "医保/a.csv", KNOWN, notes)
+    assert got.select("结算流水号", "姓名", "line").rows()[-1] == ("JS3", "\ufffd\ufffd", 5)
+    assert any("第 5 行" in n.problem and n.category == Finding.DAMAGED_BYTES for n in notes)
+    # a file most of whose lines neither reads is of another encoding: set aside whole
+    path.write_bytes(a + b"".join(b"JS%d,\xff\xfe,,2026-10-07,1" % i + newline.encode() for i in range(12)))
     got = read_table(path, "医保/a.csv", KNOWN, [])
     assert isinstance(got, ReadError) and got.problem.startswith("无法识别文件编码")
+
+
+def test_a_utf8_export_with_one_character_cut_is_read_and_the_line_named(tmp_path):
+    """A database export cut one field at a byte limit, in the middle of a character: neither
+    UTF-8 nor GB18030 read the whole file, and all its records were set aside as of an unknown
+    encoding. The other lines are read; the damaged one too, its broken bytes shown as �, and
+    the console names the line (a damaged parsed value sets its row aside as any bad value)."""
+    lines = [HEADER] + [f"JS{i},张三{i},341302********123X,2026-10-05,{i}" for i in range(1, 30)]
+    data = "\n".join(lines).encode("utf-8") + b"\n"
+    cut = data.index("张三12".encode())
+    path = tmp_path / "a.csv"
+    path.write_bytes(data[:cut + 4] + data[cut + 6:])  # 张 whole, 三 cut to its first byte
+    notes = []
+    df = read_table(path, "民政/a.csv", KNOWN, notes)
+    assert df.height == 29 and df["姓名"][11] == "张\ufffd12" and df["line"][11] == 13
+    said = [n for n in notes if n.category == Finding.DAMAGED_BYTES]
+    assert len(said) == 1 and "第 13 行" in said[0].problem and not said[0].set_aside
+    assert Finding.DAMAGED_BYTES in Finding.ATTENTION
 
 
 def test_total_and_blank_rows_wherever_their_text_starts(tmp_path):
@@ -68,6 +93,18 @@ def test_total_and_blank_rows_wherever_their_text_starts(tmp_path):
     df = read_table(write(tmp_path / "t.csv", "\n".join([HEADER, *rows]) + "\n"), "t.csv", KNOWN)
     assert df["结算流水号"].to_list() == ["JS1", "合肥001", "JS2"]
     assert df["line"].to_list() == [2, 6, 8]
+
+
+def test_a_places_subtotal_row_is_not_a_record(tmp_path):
+    """A subtotal per township or village (大营镇小计, 李洼村合计, 第1页小计), its place before the
+    word: the row was read as a record numbered 大营镇小计 and set aside as missing its date and
+    ID, back to the department as a bad record. A record or person whose value merely ends so
+    (a name 李小计) is kept."""
+    rows = ["JS1,张三,,2026-10-05,1", "大营镇小计,,,,1", ",李洼村 合计：,,,120", "JS2,李小计,,2026-10-05,2",
+            "第1页小计,,,,3", "JS3,王五,,2026-10-05,4"]
+    df = read_table(write(tmp_path / "t.csv", "\n".join([HEADER, *rows]) + "\n"), "t.csv", KNOWN)
+    assert df["结算流水号"].to_list() == ["JS1", "JS2", "JS3"]
+    assert df["line"].to_list() == [2, 5, 7]
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])
@@ -169,6 +206,42 @@ def test_a_csv_separated_otherwise_than_by_commas_is_read_and_noted(tmp_path, se
     assert len(notes) == 1 and notes[0].problem.startswith(f"字段以{said}分隔") and not notes[0].set_aside
     commas = read_table(write(tmp_path / "c.csv", f"{HEADER}\nJS3,王{sep}五,,2026-10-05,3\n"), "c.csv", KNOWN, notes := [])
     assert commas["姓名"].to_list() == [f"王{sep}五"] and not notes
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_stray_quote_opening_a_field_does_not_swallow_the_lines_under_it(tmp_path, newline):
+    """A field a system wrote starting with an unmatched `"` (`"石集`, never closed): the CSV
+    reader took every line after it, to the end of the file, for that one field. 23 of a 民政
+    file's 32 records vanished into one row set aside as too long, and the accounting, counting
+    the rows it read, still added up. The quote now holds only its own line (read as written,
+    the quote aside, and noted); the lines under it are records again."""
+    rows = [HEADER, "JS1,张三,,2026-10-05,1", 'JS2,"李四,,2026-10-05,2', "JS3,王五,,2026-10-05,3",
+            'JS4,"赵,六",,2026-10-05,4', "JS5,孙七,,2026-10-05,5"]
+    notes = []
+    df = read_table(write(tmp_path / "q.csv", newline.join(rows) + newline), "民政/q.csv", KNOWN, notes)
+    assert df["结算流水号"].to_list() == ["JS1", "JS2", "JS3", "JS4", "JS5"]
+    assert df["line"].to_list() == [2, 3, 4, 5, 6]
+    assert df.row(1)[:5] == ("JS2", "李四", None, "2026-10-05", "2") and df["姓名"][3] == "赵,六"
+    said = [n.problem for n in notes if "引号" in n.problem]
+    assert len(said) == 1 and said[0].startswith("第 3 行的引号未配对") and not notes[0].set_aside
+
+
+def test_two_stray_quotes_do_not_swallow_the_records_between_them(tmp_path):
+    """Two fields opened by a quote never closed, lines apart: the second closed the first, and
+    the whole records between them were read as one value (an even count of quotes, so polars'
+    path read them so too). A record running over three lines or more whose inner lines hold as
+    many separators as its first is such a quote's doing; a value broken over lines (an address
+    on two lines, in quotes) is still one value."""
+    rows = [HEADER, "JS1,张三,,2026-10-05,1", 'JS2,"李四,,2026-10-05,2', "JS3,王五,,2026-10-05,3",
+            "JS4,赵六,,2026-10-05,4", 'JS5,"孙七,,2026-10-05,5', "JS6,周八,,2026-10-05,6",
+            'JS7,"吴\n九",,2026-10-05,7', "JS8,郑十,,2026-10-05,8"]
+    notes = []
+    df = read_table(write(tmp_path / "q.csv", "\n".join(rows) + "\n"), "民政/q.csv", KNOWN, notes)
+    assert df["结算流水号"].to_list() == [f"JS{i}" for i in range(1, 9)]
+    assert df["line"].to_list() == [2, 3, 4, 5, 6, 7, 8, 10]
+    assert df["姓名"].to_list()[4:7] == ["孙七", "周八", "吴\n九"]
+    said = [n.problem for n in notes if "引号" in n.problem]
+    assert len(said) == 1 and said[0].startswith("第 3、6 行的引号未配对")
 
 
 HOUSING_TWO_ROWS = [["鉴定编号", "户主姓名", "证件号码", "地址", None, None, "鉴定等级"],
@@ -364,6 +437,30 @@ def test_an_ordinary_csv_is_read_by_the_fast_path(tmp_path, rows):
     assert ("_extra" in got.columns) == (len(rows) == 2)
 
 
+def test_a_hidden_sheet_of_records_not_read_is_said_on_the_console(tmp_path):
+    """A department's workbook with a second batch on a sheet hidden by mistake: its records were
+    read by no one, counted nowhere, and named only deep in 数据质量报告.csv. The console's
+    attention list names it too (a lookup sheet of a few place columns is not such a table)."""
+    from flows import attention_lines
+    from schemas.outputs import QUALITY_COLUMNS
+
+    path = tmp_path / "医保.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    rows = [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", "1"]]
+    for name in ("第一批", "第二批"):
+        ws = wb.add_worksheet(name)
+        for i, row in enumerate(rows):
+            ws.write_row(i, 0, row)
+    ws.hide()
+    wb.close()
+    notes = []
+    read_tables(path, "医保/医保.xlsx", KNOWN, notes)
+    q = pl.DataFrame([dict(category=n.category, dept="医保", file=n.file, detail=n.problem, count=1) for n in notes],
+                     schema=QUALITY_COLUMNS)
+    lines = attention_lines(q, ["户籍底册", "网格"])
+    assert len(lines) == 1 and "第二批" in lines[0] and lines[0].startswith("隐藏表未读 医保 医保/医保.xlsx")
+
+
 def test_a_cover_sheet_listing_the_fields_is_not_a_table(tmp_path):
     """A workbook whose first sheet (说明) explains the fields, the data on the next: a row naming
     one field twice (姓名 | 患者姓名, 证件号码 | 身份证号码 | 脱敏) was taken for a header and the
@@ -382,6 +479,45 @@ def test_a_cover_sheet_listing_the_fields_is_not_a_table(tmp_path):
     tables = read_tables(path, "医保/医保.xlsx", KNOWN)
     assert [label for label, _ in tables] == ["医保/医保.xlsx（工作表 结算明细）", "医保/医保.xlsx（工作表 反馈）"]
     assert tables[0][1]["结算流水号"].to_list() == ["JS1"] and tables[1][1]["预警编号"].to_list() == ["YJ1"]
+
+
+def test_a_notes_sheet_tabling_the_fields_is_not_a_sheet_of_records_set_aside(tmp_path):
+    """A template's 说明 sheet with a table of its fields (字段 | 说明 | 是否必填, a row per
+    field): rows of 3 values, so the sheet was set aside whole as records whose header was not
+    found, on the console and back to the department, every month. A column naming two fields
+    or more, one a cell, describes the columns: no records there. A sheet of records headed in
+    words no kind knows is still set aside."""
+    path = tmp_path / "民政.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    rows = [["JS1", "张三", "", "2026-10-05", "1"], ["JS2", "李四", "", "2026-10-05", "2"]]
+    for name, sheet in [("填表说明", [["填报说明"], ["序号", "字段", "填写要求", "是否必填"], [1, "结算流水号", "唯一", "是"],
+                                      [2, "姓名", "可脱敏", "是"], [3, "证件号码", "保留前6后4位", "是"], [4, "个人自付（元）", "数字", "是"]]),
+                        ("明细", [HEADER.split(","), *rows]),
+                        ("下", [["settle_no", "name", "id", "settle_date", "oop"], *rows])]:
+        ws = wb.add_worksheet(name)
+        for i, row in enumerate(sheet):
+            ws.write_row(i, 0, row)
+    wb.close()
+    valid, rejected, _, read = read_delivery(path, "医保/医保.xlsx", "医保", CFG, KNOWN, [])
+    assert [k for k, _ in valid] == ["med_settlement"] and valid[0][1].height == 2 and read == 2
+    assert rejected.select("file", "line").rows() == [("医保/医保.xlsx（工作表 下）", None)]
+
+
+def test_a_workbook_whose_only_table_is_on_a_hidden_sheet_says_so(tmp_path):
+    """A 封面 sheet shown and the records on a sheet hidden by mistake: the file was set aside as
+    having no header row (前15行未找到表头), sending the department to look for a header that is
+    there. It is set aside naming the hidden sheet, asking to unhide it."""
+    path = tmp_path / "医保.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    wb.add_worksheet("封面").write(0, 0, "宿州市医疗保障局 2026年10月结算明细")
+    ws = wb.add_worksheet("明细")
+    for i, row in enumerate([HEADER.split(","), ["JS1", "张三", "", "2026-10-05", "1"]]):
+        ws.write_row(i, 0, row)
+    ws.hide()
+    wb.close()
+    got = read_tables(path, "医保/医保.xlsx", KNOWN, [])
+    assert isinstance(got, ReadError) and got.set_aside
+    assert got.problem.startswith("表格在隐藏的工作表「明细」中，未读取") and "unhide" in got.problem
 
 
 def test_xlsx_cells_merged_down_a_column_hold_their_value_in_every_row(tmp_path):
@@ -573,6 +709,23 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     assert len(ignored) == 4 and not any(p.set_aside for p in ignored) and "ignored" in ignored[0].problem
 
 
+def test_a_folder_wrapping_the_department_folders_says_what_it_holds(tmp_path):
+    """An archive unpacked into a folder of its own (2026-10/2026年10月部门数据/医保/…): the folder
+    was set aside as unknown and the departments in it reported missing, with nothing saying
+    they were one folder down. The folder is still set aside, naming the department folders it
+    holds and what to do."""
+    per = tmp_path / "2026-10"
+    write(per / "2026年10月部门数据" / "医保" / "a.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")
+    write(per / "2026年10月部门数据" / "hr" / "b.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")
+    write(per / "其他" / "c.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")
+    files, problems = discover(per, CFG)
+    assert files.is_empty()
+    said = {p.file: p.problem for p in problems}
+    assert said["其他/"] == "未知文件夹，已跳过 unknown folder, set aside"
+    wrap = said["2026年10月部门数据/"]
+    assert wrap.startswith("未知文件夹，已跳过") and "hr、医保" in wrap and "2026-10" in wrap and "move them up" in wrap
+
+
 def test_a_folder_named_as_the_department_calls_itself_is_that_department(tmp_path):
     per = tmp_path / "2026-10"
     for folder in ["医疗保障局", "人社局", " 住建局", "Ｗａｔｅｒ"]:
@@ -581,6 +734,28 @@ def test_a_folder_named_as_the_department_calls_itself_is_that_department(tmp_pa
     assert dict(zip(files["file"], files["dept"])) == {
         "医疗保障局/a.csv": "医保", "人社局/a.csv": "人社", " 住建局/a.csv": "住建", "Ｗａｔｅｒ/a.csv": "水利"}
     assert not problems
+
+
+def test_last_months_roster_left_beside_this_months_is_said_with_the_persons_only_it_holds(tmp_path):
+    """The roster is a snapshot: last month's file left in 户籍底册/ beside this month's was read
+    as one more delivery, so the persons gone from this month's (died, moved away) stayed on the
+    roster, and the console said only that a few rows were replaced. A file most of whose
+    records a later file of the folder delivers again is an older version of the list: the
+    persons only it holds are still read (nothing tells which file is wrong), and said on the
+    console, naming both files. Files splitting the list (one per township) are not."""
+    per = tmp_path / "2026-10"
+    head = "乡（镇）,行政村,户编号,人编号,姓名,证件号码"
+    people = [f"大店镇,王庄村,H{i},P{i},张{i},34130219620111{i:03d}4" for i in range(1, 7)]
+    write(per / "户籍底册" / "底册_9月.csv", "\n".join([head, *people]) + "\n", modified=PUT_IN - datetime.timedelta(days=30))
+    write(per / "户籍底册" / "底册_10月.csv", "\n".join([head, *people[:4], "时村镇,李庄村,H9,P9,李九,341302196201119994"]) + "\n")
+    write(per / "网格" / "大店镇.csv", "网格编号,网格员,户编号\nW1,王一,H1\nW1,王一,H2\n")
+    write(per / "网格" / "时村镇.csv", "网格编号,网格员,户编号\nW2,李二,H9\n")
+    latest, _, _, problems = read_period(per, CFG)
+    assert sorted(latest["roster"]["person_id"]) == ["P1", "P2", "P3", "P4", "P5", "P6", "P9"]
+    older = [p for p in problems if p.category == Finding.OLDER_VERSION]
+    assert len(older) == 1 and older[0].file == "户籍底册/底册_9月.csv" and older[0].dept == "户籍底册"
+    assert "户籍底册/底册_10月.csv" in older[0].problem and "2 " in older[0].problem and "P5、P6" in older[0].problem
+    assert Finding.OLDER_VERSION in Finding.ATTENTION
 
 
 def test_a_saved_again_copy_is_the_one_reported_as_repeating_its_original(tmp_path):
@@ -726,6 +901,29 @@ def test_a_correction_put_in_later_wins_though_its_name_sorts_first(tmp_path):
         ("医保/结算明细_第二批.csv", "JS1", "医保/结算明细_更正.csv:2", True),
         ("医保/结算明细_9月补录.csv", "JS3", "医保/结算明细_10月补录.csv:2", True)]
     assert rejected.is_empty()
+
+
+def test_a_correction_workbook_whose_sheets_are_named_in_brackets_still_wins(tmp_path):
+    """A correction delivered as a workbook of two sheets named 明细（第一批） and 明细（第二批）: a
+    sheet's label (补报.xlsx（工作表 明细（第一批））) was not recognised as its workbook's, so it had
+    no place in the order files were put in and sorted first: the original file, put in before,
+    won over the correction."""
+    per = tmp_path / "2026-10"
+    write(per / "医保" / "结算明细.csv", f"{HEADER}\nJS1,张三,,2026-10-05,21.63\nJS2,李四,,2026-10-05,5\n")
+    path = per / "医保" / "结算明细_补报.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    for name, row in [("明细（第一批）", ["JS1", "张三", "", "2026-10-05", "30000"]), ("明细（第二批）", ["JS3", "王五", "", "2026-10-05", "1"])]:
+        ws = wb.add_worksheet(name)
+        ws.write_row(0, 0, HEADER.split(","))
+        ws.write_row(1, 0, row)
+    wb.close()
+    stamp = (PUT_IN + datetime.timedelta(hours=1)).timestamp()
+    os.utime(path, (stamp, stamp))
+    extracts, _, superseded, _ = read_period(per, CFG)
+    got = dict(extracts["med_settlement"].select("record_id", "out_of_pocket").iter_rows())
+    assert got == {"JS1": 30000.0, "JS2": 5.0, "JS3": 1.0}
+    assert superseded.select("file", "superseded_by").rows() == [
+        ("医保/结算明细.csv", "医保/结算明细_补报.xlsx（工作表 明细（第一批））:2")]
 
 
 def test_a_corrected_bad_row_is_superseded_not_left_to_be_fixed(tmp_path):

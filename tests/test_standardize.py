@@ -27,6 +27,15 @@ CFG = load_config()
         ("核实日期(yyyy-mm-dd)", "核实日期"),
         ("结算日期（格式：2026-10-05）", "结算日期"),
         ("发现日期(YYYYMMDD)", "发现日期"),
+        # a unit in square brackets or after a slash (个人自付 was not read: the settlements set aside whole)
+        ("个人自付[元]", "个人自付"),
+        ("个人自付【元】", "个人自付"),
+        ("个人自付/元", "个人自付"),
+        ("医疗总费用 / 元", "医疗总费用"),
+        ("损失金额/万元", "损失金额（万元）"),
+        # the ID's length noted in its header (the ID column was not read: records linked by name alone)
+        ("身份证号码（18位）", "身份证号码"),
+        ("证件号码\n(18位)", "证件号码"),
     ],
 )
 def test_normalize_header_equal(a, b):
@@ -87,6 +96,12 @@ def test_a_column_added_under_another_spelling_of_a_name_is_read_where_the_first
     assert standardize(raw, spec)["result"].to_list() == ["属实", "不属实", None]
     housing = CFG.kinds["housing"]
     assert field_columns(["户主姓名", "姓名", "乡镇"], housing)["name"] == ["户主姓名"]
+
+
+def test_a_column_in_ten_thousand_yuan_after_a_slash_is_read_in_yuan():
+    spec = CFG.kinds["agri"]
+    raw = pl.DataFrame({"报案编号": ["BA1"], "户主姓名": ["张三"], "损失金额/万元": ["1.5"], "line": [2]})
+    assert standardize(raw, spec)["loss_amount"].to_list() == ["15000.0"]
 
 
 def test_a_column_in_ten_thousand_yuan_is_read_in_yuan():

@@ -287,6 +287,24 @@ def test_roster_duplicated_person_id_rejected():
     assert stand_ins(std, rejected, CFG.kinds["roster"], "户籍底册", "户籍底册/r.csv").is_empty()
 
 
+def test_a_roster_row_said_twice_word_for_word_is_one_person_kept_once():
+    """A roster merged from two township exports, or a row pasted twice: the same person on two
+    identical rows. Both were set aside as two persons under one 人编号, and the person was lost
+    from the roster (no record could reach them, their household lost a member). Identical rows
+    are one delivery said twice: validated, then one kept (`keep_latest`, listed as delivered again
+    unchanged); rows of one 人编号 that differ anywhere still both stay set aside."""
+    raw = pl.DataFrame(
+        {"乡镇": ["大店镇"] * 5, "村": ["韩湖村"] * 5, "户号": ["H1"] * 5, "人编号": ["P1", "P1", "P2", "P3", "P3"],
+         "姓名": ["甲", "甲", "丙", "丁", "戊"], "身份证号": ["341302196201112734"] * 5, "line": [2, 3, 4, 5, 6]}
+    )
+    std = standardize(raw, CFG.kinds["roster"])
+    valid, rejected = validate(std, CFG.kinds["roster"], "户籍底册", "户籍底册/r.csv")
+    assert valid["person_id"].to_list() == ["P1", "P1", "P2"] and rejected["line"].to_list() == [5, 6]
+    latest, _, superseded = keep_latest({"roster": [valid]}, rejected, {"户籍底册/r.csv": 0}, CFG)
+    assert EXTRACT_MODELS["roster"].validate(latest["roster"])["person_id"].to_list() == ["P1", "P2"]
+    assert superseded.select("line", "changed").rows() == [(2, False)]
+
+
 def test_a_number_excel_cut_to_15_digits_sets_its_row_aside():
     """A 结算流水号, 户编号 or 人编号 saved through Excel as `2.02610E+19` no longer says which
     record, household or person it was: the row is set aside naming the field (such rows were
