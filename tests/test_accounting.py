@@ -2,6 +2,7 @@ import polars as pl
 import pytest
 
 from pipelines.accounting import AccountingError, account, quality_report
+from pipelines.console import attention_lines
 from schemas.outputs import Finding
 
 
@@ -93,7 +94,6 @@ def test_a_table_whose_header_fits_no_kind_is_a_file_set_aside_with_its_reason_a
 def test_quality_report_says_which_files_delivery_of_a_record_is_used():
     """Records delivered again: by the file replaced and the file used; those replaced with other
     content (a correction) in a category the console shows too, the unchanged ones apart."""
-    from pipelines.console import attention_lines
 
     sup = pl.DataFrame([("医保", "医保/第二批.csv", 7, "JS1", "医保/更正.csv:2", True),
                         ("医保", "医保/第二批.csv", 9, "JS2", "医保/更正.csv:3", True),
@@ -112,7 +112,6 @@ def test_quality_report_says_which_files_delivery_of_a_record_is_used():
 def test_a_list_s_rows_of_another_year_are_said_apart_from_corrections_and_not_on_the_console():
     """A 参保名单 over two 参保年度: the rows of the other year are superseded by the period's, but
     they are no correction (更正记录, on the console): the report says which year's row is used."""
-    from pipelines.console import attention_lines
 
     sup = pl.DataFrame([("医保", "医保/参保名单.csv", 3, "CB1", "医保/参保名单.csv:2", True, True),
                         ("医保", "医保/参保名单.csv", 5, "CB2", "医保/参保名单.csv:4", True, True),
@@ -129,7 +128,6 @@ def test_a_list_s_rows_of_another_year_are_said_apart_from_corrections_and_not_o
 
 
 def test_the_reference_files_rows_set_aside_are_on_the_console_others_in_the_report_only():
-    from pipelines.console import attention_lines
 
     q = pl.DataFrame([("行被搁置 rows set aside", "户籍底册", "户籍底册/a.csv", "id_number 必填项为空 missing value", 2),
                       ("行被搁置 rows set aside", "网格", "网格/g.csv", "household_id 必填项为空 missing value", 1),
@@ -148,7 +146,6 @@ def test_a_deadline_counted_without_a_holiday_schedule_is_on_the_console():
     can fix by entering the year's schedule): the console says so, not only the report."""
     from datetime import date
 
-    from pipelines.console import attention_lines
     from pipelines.calendar import add_working_days
 
     note = add_working_days(date(2026, 12, 30), 3)[1]
@@ -216,7 +213,6 @@ def test_a_department_file_identical_to_one_of_an_earlier_period_is_said_on_the_
     were read again and their warnings suppressed as repeats, and nothing said the file was
     last month's. A department file byte for byte one of an earlier period is named with that
     period's file; a roster or grid (a snapshot that may not change) is not."""
-    from flows import attention_lines
     from pipelines.accounting import earlier_copies
 
     files = pl.DataFrame({"dept": ["人社", "人社", "户籍底册"], "file": ["hr/a.csv", "hr/b.csv", "户籍底册/r.csv"],

@@ -441,7 +441,7 @@ def test_a_hidden_sheet_of_records_not_read_is_said_on_the_console(tmp_path):
     """A department's workbook with a second batch on a sheet hidden by mistake: its records were
     read by no one, counted nowhere, and named only deep in 数据质量报告.csv. The console's
     attention list names it too (a lookup sheet of a few place columns is not such a table)."""
-    from flows import attention_lines
+    from pipelines.console import attention_lines
     from schemas.outputs import QUALITY_COLUMNS
 
     path = tmp_path / "医保.xlsx"
