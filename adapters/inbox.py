@@ -27,7 +27,7 @@ from config import Config
 from pipelines.calendar import period_end
 from pipelines.standardize import describe_misfit, detect_kind, field_columns, known_headers, normalize_header, standardize
 from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks,
-                                keep_latest, older_versions, rejected_files, set_aside_future_dates, sheet_label, stand_ins,
+                                keep_latest, older_versions, rejected_files, set_aside_future_dates, sheet_label, sheet_of, stand_ins,
                                 validate)
 from schemas.outputs import Finding
 
@@ -836,6 +836,7 @@ def read_tables(
     rel: str,
     known: Callable[[str], bool] | Mapping[str, Collection[str]] | Collection[str] | None = None,
     notes: list | None = None,
+    summary_sheets: Collection[str] = (),
 ) -> list[tuple[str, pl.DataFrame]] | ReadError:
     """Read one CSV/XLSX into (label, frame) per table: String columns named as in its header
     row, plus `line` (1-based line in the file; Excel row number for XLSX), plus `EXTRA` when a
@@ -850,7 +851,9 @@ def read_tables(
     header row under it, as below a merged 地址 or 费用信息, lends it its names: `_sub_header`). Title
     lines, blank rows, 合计/总计/小计 rows and footers (填表人：…, 注：… alone on their row) are
     dropped; values stripped, empty -> null.
-    Non-fatal findings (duplicated header names) are appended to `notes`. Never raises.
+    Non-fatal findings (duplicated header names) are appended to `notes`. A sheet named as a
+    summary (`summary_sheets`: 汇总, 统计 …) whose header is not found is noted there, not set
+    aside. Never raises.
     """
     known = _fields_of(known)
     path = Path(path)
@@ -866,6 +869,10 @@ def read_tables(
             for name, offset, frame, visible, uncomputed in sheets:
                 if (df := _sheet_table(offset, frame, known, rel, notes if visible else None)) is None:
                     if visible and (rows := _table_rows(frame)) >= TABLE_ROWS and not _lists_fields(frame, known):
+                        if is_summary_sheet(name, summary_sheets):
+                            if notes is not None:
+                                notes.append(summary_note(sheet_label(rel, name), rows))
+                            continue
                         unread.append(ReadError(sheet_label(rel, name), f"前{HEADER_SCAN_ROWS}行未找到表头，工作表未读取（{rows} 行有3个以上"
                                                                         f"的值） no header row found in the sheet's first "
                                                                         f"{HEADER_SCAN_ROWS} rows: not read ({rows} rows of 3 values or more)"))
@@ -917,6 +924,18 @@ def read_tables(
         return ReadError(rel, f"无法读取 unreadable: {_one_line(e, path, rel)}")
 
 
+def is_summary_sheet(sheet: str, words: Collection[str]) -> bool:
+    """Whether a sheet's name says it holds a department's totals (`[inbox] summary_sheets`)."""
+    return any(w in sheet for w in words)
+
+
+def summary_note(label: str, rows: int) -> ReadError:
+    """The note on a summary sheet not read as records (文件说明)."""
+    return ReadError(label, f"汇总表，不是记录，未读取（{rows} 行） a summary sheet (totals, not records): not read ({rows} "
+                     f"row{'' if rows == 1 else 's'})",
+                     None, False)
+
+
 def read_table(
     path: Path,
     rel: str,
@@ -938,16 +957,24 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
     null); a table whose header fits no kind of `dept` has every row rejected, naming the missing
     columns (one without rows is rejected whole, as a file). Notes (duplicated header names) go to
     `notes`. `latest`: the latest date a record may carry (a date people typed without its year in
-    their answers takes the year that puts it on or before it)."""
-    tables = read_tables(path, rel, known, notes)
+    their answers takes the year that puts it on or before it). A table of no kind on a sheet
+    named as a summary (`[inbox] summary_sheets`) beside other tables is noted, not read: its
+    rows are totals, not records, and count as no row read."""
+    tables = read_tables(path, rel, known, notes, cfg.inbox.summary_sheets)
     if isinstance(tables, ReadError):
         return [], rejected_files([replace(tables, dept=dept)]), [], 0
-    valid, rejected, set_aside = [], [pl.DataFrame(schema=REJECTED_SCHEMA)], []
+    valid, rejected, set_aside, summaries = [], [pl.DataFrame(schema=REJECTED_SCHEMA)], [], 0
     rejected += [rejected_files([replace(t, dept=dept)]) for _, t in tables if isinstance(t, ReadError)]
     tables = [(label, t) for label, t in tables if not isinstance(t, ReadError)]
     for label, table in tables:  # a workbook: one table per sheet with a header
         headers = [c for c in table.columns if c not in ("line", EXTRA)]
         spec = detect_kind(headers, dept, cfg)
+        sheet = sheet_of(label)
+        if spec is None and sheet is not None and is_summary_sheet(sheet, cfg.inbox.summary_sheets):
+            if notes is not None:
+                notes.append(replace(summary_note(label, table.height), dept=dept))
+            summaries += table.height
+            continue
         if spec is None and table.is_empty():  # no row to set aside: the table itself is
             rejected.append(rejected_files([ReadError(label, describe_misfit(headers, dept, cfg), dept)]))
             continue
@@ -972,7 +999,8 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
         valid.append((spec.name, ok))
         set_aside.append((spec.name, stand_ins(std, bad, spec, dept, label)))
         rejected.append(bad)
-    return valid, pl.concat([r.cast(REJECTED_SCHEMA) for r in rejected]), set_aside, sum(t.height for _, t in tables)
+    return (valid, pl.concat([r.cast(REJECTED_SCHEMA) for r in rejected]), set_aside,
+            sum(t.height for _, t in tables) - summaries)
 
 
 def blanked_notes(blanked: list[pl.DataFrame], headers: dict[str, list[str]], label: str, dept: str

@@ -257,6 +257,7 @@ class InboxConfig:
     days_after_period: int = 61
     planned_date_fields: tuple[str, ...] = ("resolved_date",)
     snapshot_kinds: tuple[str, ...] = ("roster", "grid", "med_enrollment")
+    summary_sheets: tuple[str, ...] = ("汇总", "统计", "合计")
 
 
 @dataclass(frozen=True)

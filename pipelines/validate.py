@@ -426,6 +426,12 @@ def sheet_label(rel: str, sheet: str) -> str:
     return f"{rel}（工作表 {sheet}）"
 
 
+def sheet_of(label: str) -> str | None:
+    """The sheet a `sheet_label` names; None for a file's own label."""
+    found = re.search(_SHEET, label)
+    return found.group(0)[len("（工作表 "):-1] if found else None
+
+
 def delivery_order(file: pl.Expr) -> pl.Expr:
     """A sort key putting the files (or sheet labels) of a delivery in the order they were made:
     by name, except that a saved-again copy (表(1).csv, 表 - 副本.csv) comes right after its

@@ -503,6 +503,38 @@ def test_a_notes_sheet_tabling_the_fields_is_not_a_sheet_of_records_set_aside(tm
     assert rejected.select("file", "line").rows() == [("医保/医保.xlsx（工作表 下）", None)]
 
 
+def test_a_summary_sheet_beside_the_records_is_noted_not_set_aside(tmp_path):
+    """A department workbook's 汇总 sheet (totals per township, its header found or not) beside
+    the sheet of records: its rows were set aside every month as records of no kind, back to the
+    department. Now noted (文件说明), its rows no rows read; a workbook whose only table is a
+    summary is still set aside."""
+    rows = [["JS1", "张三", "", "2026-10-05", "1"], ["JS2", "李四", "", "2026-10-05", "2"]]
+    sheets = [("分乡镇汇总", [["乡（镇）", "行政村", "人次", "个人自付（元）"], ["大店镇", "叶岗村", 3, 500], ["合计", "", 3, 500]]),
+              ("统计", [["单位", "人次", "金额"], ["大店镇", 3, 500], ["芦岭镇", 2, 100]]),
+              ("明细", [HEADER.split(","), *rows])]
+
+    def workbook(name, sheets):
+        wb = xlsxwriter.Workbook(tmp_path / name)
+        for sheet, cells in sheets:
+            ws = wb.add_worksheet(sheet)
+            for i, row in enumerate(cells):
+                ws.write_row(i, 0, row)
+        wb.close()
+        return tmp_path / name
+
+    notes = []
+    valid, rejected, _, read = read_delivery(workbook("医保.xlsx", sheets), "医保/医保.xlsx", "医保", CFG, KNOWN, notes)
+    assert [k for k, _ in valid] == ["med_settlement"] and valid[0][1].height == 2 and read == 2
+    assert rejected.is_empty()
+    said = {n.file: n.problem for n in notes if "汇总表" in n.problem}
+    assert said == {"医保/医保.xlsx（工作表 分乡镇汇总）": "汇总表，不是记录，未读取（1 行） a summary sheet (totals, not records): not read (1 row)",
+                    "医保/医保.xlsx（工作表 统计）": "汇总表，不是记录，未读取（3 行） a summary sheet (totals, not records): not read (3 rows)"}
+    assert not any(n.set_aside for n in notes)
+    # a summary alone is no delivery of records: set aside as before
+    valid, rejected, _, read = read_delivery(workbook("汇总.xlsx", sheets[:1]), "医保/汇总.xlsx", "医保", CFG, KNOWN, [])
+    assert valid == [] and read == 1 and rejected["reason"].str.starts_with("缺少必需列").all()
+
+
 def test_a_workbook_whose_only_table_is_on_a_hidden_sheet_says_so(tmp_path):
     """A 封面 sheet shown and the records on a sheet hidden by mistake: the file was set aside as
     having no header row (前15行未找到表头), sending the department to look for a header that is
