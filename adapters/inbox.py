@@ -510,11 +510,36 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     if maybe.len():
         dropped = pl.repeat(False, grid.height, eager=True).scatter(maybe, grid[maybe].select(drop).to_series())
         grid = grid.filter(~dropped)
+    if grid.height and (what := _under_header(grid.row(0, named=True), list(keep.values()))):
+        grid = grid.slice(1)
+        if notes is not None:
+            notes.append(ReadError(rel, what, None, False))
     extra = grid[EXTRA].str.strip_chars().replace("", None) if EXTRA in grid.columns else None
     return grid.select(
         *[_value(pl.col(f"c{i}")).alias(h) for h, i in keep.items()],
         pl.col("line").cast(pl.Int64),
     ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else []))
+
+
+UNDER_HEADER_CELLS = 3  # filled cells of a row under the header that make it the field codes or column numbers
+
+
+def _under_header(row: dict, columns: list[int]) -> str | None:
+    """The note on the row right under the header when it is no record but the header's codes:
+    the system's field names (xm, sfzh, settle_no: every filled cell an ASCII identifier) or the
+    columns' numbers (栏次 1, 2, 3 …, as a form prints them); None for a record. At least
+    UNDER_HEADER_CELLS filled cells, and half the columns read."""
+    cells = [str(row.get(f"c{i}") or "").strip() for i in columns]
+    filled = [c for c in cells if c]
+    if len(filled) < max(UNDER_HEADER_CELLS, len(columns) / 2):
+        return None
+    line = row["line"]
+    if all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", c) for c in filled):
+        return (f"第 {line} 行为表头的英文字段名（{'、'.join(filled[:3])}…），不是记录，未读取 line {line} holds the "
+                "header's field codes, not a record: not read")
+    if filled == [str(n) for n in range(1, len(filled) + 1)] or filled == [str(n) for n in range(len(filled))]:
+        return f"第 {line} 行为栏次（1、2、3…），不是记录，未读取 line {line} numbers the columns, not a record: not read"
+    return None
 
 
 REPEATED_HEADER_CELLS = 3  # filled cells a row must hold, each its own column's name, to be the header again

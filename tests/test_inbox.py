@@ -503,6 +503,24 @@ def test_a_notes_sheet_tabling_the_fields_is_not_a_sheet_of_records_set_aside(tm
     assert rejected.select("file", "line").rows() == [("医保/医保.xlsx（工作表 下）", None)]
 
 
+def test_field_codes_or_column_numbers_under_the_header_are_no_record(tmp_path):
+    """Many systems print their field codes under the Chinese header (settle_no, xm, sfzh …), and
+    forms their columns' numbers (栏次 1, 2, 3 …): that row was read as a record and set aside every
+    month with field-level reasons. It is noted and not read; a first record is still a record."""
+    codes = write(tmp_path / "a.csv", f"{HEADER}\nsettle_no,xm,sfzh,jsrq,grzf\nJS1,张三,,2026-10-05,1\n")
+    numbers = write(tmp_path / "b.csv", f"{HEADER}\n1,2,3,4,5\nJS1,张三,,2026-10-05,1\n")
+    plain = write(tmp_path / "c.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四,,2026-10-05,2\n")
+    for path, said in [(codes, "第 2 行为表头的英文字段名（settle_no、xm、sfzh…），不是记录"), (numbers, "第 2 行为栏次")]:
+        notes = []
+        valid, rejected, _, read = read_delivery(path, f"医保/{path.name}", "医保", CFG, KNOWN, notes)
+        assert valid[0][1]["record_id"].to_list() == ["JS1"] and valid[0][1]["line"].to_list() == [3], path.name
+        assert rejected.is_empty() and read == 1
+        assert [n.problem for n in notes if not n.set_aside and said in n.problem], notes
+    notes = []
+    valid, rejected, _, read = read_delivery(plain, "医保/c.csv", "医保", CFG, KNOWN, notes)
+    assert valid[0][1]["record_id"].to_list() == ["JS1", "JS2"] and read == 2 and notes == []
+
+
 def test_a_summary_sheet_beside_the_records_is_noted_not_set_aside(tmp_path):
     """A department workbook's 汇总 sheet (totals per township, its header found or not) beside
     the sheet of records: its rows were set aside every month as records of no kind, back to the
