@@ -18,6 +18,7 @@ _UNITS = r"(单位:)?(元|万元|人|户|个|个月|月|天|次|岁|%|亩)"
 _UNIT = re.compile(rf"\({_UNITS}(/(人|户|年|月))?\)$"
                    rf"|/{_UNITS}$"  # after a slash: 个人自付/元
                    r"|\(\d+位(数字|字符)?\)$"  # a length: 身份证号码（18位）
+                   r"|\((已?脱敏(后)?|部分隐藏|加密)\)$"  # a mask said: 身份证号（脱敏）
                    r"|\((必填|选填|可选|必填项)\)$"  # a template's note on the column
                    r"|\([^()、,]+(/[^()、,]+)+\)$"  # the values to choose from: 核实结果（属实/不属实）
                    r"|\((格式:|如:?)?(yyyy[-/.]?mm[-/.]?dd|年-?月-?日|\d{4}[-/.年]?\d{1,2}[-/.月]?\d{1,2}日?)\)$")  # a date's form

@@ -35,6 +35,8 @@ CFG = load_config()
         ("损失金额/万元", "损失金额（万元）"),
         # the ID's length noted in its header (the ID column was not read: records linked by name alone)
         ("身份证号码（18位）", "身份证号码"),
+        ("身份证号（脱敏）", "身份证号"),
+        ("证件号码(已脱敏)", "证件号码"),
         ("证件号码\n(18位)", "证件号码"),
     ],
 )
