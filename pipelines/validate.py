@@ -65,12 +65,17 @@ def in_headers(rejected: pl.DataFrame, kinds: Mapping[str, KindSpec]) -> pl.Data
     return rejected.with_columns(field.alias("field"), reason.alias("reason"))
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # characters a report would show as nothing
+
+
 def mask_value(v: str | None, field: str | None = None) -> str | None:
     """Keep the first 6 and last 4 characters of a value of an ID field or holding an ID number
     (Article 27); a value longer than the longest real field is cut short (`…(N字符)`) so no
-    report echoes a huge blob."""
+    report echoes a huge blob; a control character (a NUL a damaged file holds) is shown as
+    its code (backslash, x, 00), not as nothing."""
     if v is None:
         return v
+    v = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", v)
     if len(v) > MAX_FIELD_CHARS:
         return mask_value(v[:_SHOW_CHARS], field) + f"…({len(v)}字符 chars)"
     if len(v) <= 10 or not (field in _ID_FIELDS or _HOLDS_ID.search(v)):

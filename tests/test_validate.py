@@ -373,6 +373,8 @@ def test_mask_value():
     assert mask_value("G341302201203154519", "record_id") == "G34130*********4519"
     assert mask_value("XJ341302120315451", "record_id") == "XJ3413*******5451"
     assert mask_value(None) is None
+    # a NUL (a damaged file) is shown, not echoed as nothing
+    assert mask_value("2026\x00-10-05", "settle_date") == "2026\\x00-10-05"
 
 
 def ranks(*files: str, modified: list[datetime] | None = None) -> dict[str, int]:
