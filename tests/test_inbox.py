@@ -30,6 +30,18 @@ def write(path: Path, text: str, encoding: str = "utf-8", modified: datetime.dat
     return path
 
 
+
+def workbook(path: Path, sheets: list[tuple[str, list[list]]]) -> Path:
+    """An XLSX at `path` with a sheet per (name, rows), each row written from column A."""
+    wb = xlsxwriter.Workbook(path)
+    for name, rows in sheets:
+        ws = wb.add_worksheet(name)
+        for i, row in enumerate(rows):
+            ws.write_row(i, 0, row)
+    wb.close()
+    return path
+
+
 def test_gb18030_with_title_line_and_total_row(tmp_path):
     text = f"宿州市医疗保障局 2026年10月结算明细\n{HEADER}\nJS1,张*明,'341302********123X,2026-10-05,100\nJS2,李四,,2026/10/6, 20 \n合计,,,,120\n"
     df = read_table(write(tmp_path / "a.csv", text, "gb18030"), "医保/a.csv", KNOWN)
@@ -466,16 +478,11 @@ def test_a_cover_sheet_listing_the_fields_is_not_a_table(tmp_path):
     one field twice (姓名 | 患者姓名, 证件号码 | 身份证号码 | 脱敏) was taken for a header and the
     lines under it set aside as records missing every column. Two known names of two fields still
     make a header of two cells (a township's 预警编号 | 核实结果)."""
-    path = tmp_path / "医保.xlsx"
-    wb = xlsxwriter.Workbook(path)
-    for name, rows in [("说明", [["本表为2026年10月结算明细"], ["字段", "说明"], ["姓名", "患者姓名"], ["个人自付", "元"],
-                                 ["证件号码", "身份证号码", "脱敏，保留前6后4位"], ["结算日期", "年月日"]]),
-                       ("结算明细", [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", "1"]]),
-                       ("反馈", [["预警编号", "核实结果"], ["YJ1", "属实"]])]:
-        ws = wb.add_worksheet(name)
-        for i, row in enumerate(rows):
-            ws.write_row(i, 0, row)
-    wb.close()
+    path = workbook(tmp_path / "医保.xlsx", [
+        ("说明", [["本表为2026年10月结算明细"], ["字段", "说明"], ["姓名", "患者姓名"], ["个人自付", "元"],
+                  ["证件号码", "身份证号码", "脱敏，保留前6后4位"], ["结算日期", "年月日"]]),
+        ("结算明细", [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", "1"]]),
+        ("反馈", [["预警编号", "核实结果"], ["YJ1", "属实"]])])
     tables = read_tables(path, "医保/医保.xlsx", KNOWN)
     assert [label for label, _ in tables] == ["医保/医保.xlsx（工作表 结算明细）", "医保/医保.xlsx（工作表 反馈）"]
     assert tables[0][1]["结算流水号"].to_list() == ["JS1"] and tables[1][1]["预警编号"].to_list() == ["YJ1"]
@@ -487,17 +494,12 @@ def test_a_notes_sheet_tabling_the_fields_is_not_a_sheet_of_records_set_aside(tm
     found, on the console and back to the department, every month. A column naming two fields
     or more, one a cell, describes the columns: no records there. A sheet of records headed in
     words no kind knows is still set aside."""
-    path = tmp_path / "民政.xlsx"
-    wb = xlsxwriter.Workbook(path)
     rows = [["JS1", "张三", "", "2026-10-05", "1"], ["JS2", "李四", "", "2026-10-05", "2"]]
-    for name, sheet in [("填表说明", [["填报说明"], ["序号", "字段", "填写要求", "是否必填"], [1, "结算流水号", "唯一", "是"],
-                                      [2, "姓名", "可脱敏", "是"], [3, "证件号码", "保留前6后4位", "是"], [4, "个人自付（元）", "数字", "是"]]),
-                        ("明细", [HEADER.split(","), *rows]),
-                        ("下", [["settle_no", "name", "id", "settle_date", "oop"], *rows])]:
-        ws = wb.add_worksheet(name)
-        for i, row in enumerate(sheet):
-            ws.write_row(i, 0, row)
-    wb.close()
+    path = workbook(tmp_path / "民政.xlsx", [
+        ("填表说明", [["填报说明"], ["序号", "字段", "填写要求", "是否必填"], [1, "结算流水号", "唯一", "是"],
+                      [2, "姓名", "可脱敏", "是"], [3, "证件号码", "保留前6后4位", "是"], [4, "个人自付（元）", "数字", "是"]]),
+        ("明细", [HEADER.split(","), *rows]),
+        ("下", [["settle_no", "name", "id", "settle_date", "oop"], *rows])])
     valid, rejected, _, read = read_delivery(path, "医保/医保.xlsx", "医保", CFG, KNOWN, [])
     assert [k for k, _ in valid] == ["med_settlement"] and valid[0][1].height == 2 and read == 2
     assert rejected.select("file", "line").rows() == [("医保/医保.xlsx（工作表 下）", None)]
@@ -531,17 +533,8 @@ def test_a_summary_sheet_beside_the_records_is_noted_not_set_aside(tmp_path):
               ("统计", [["单位", "人次", "金额"], ["大店镇", 3, 500], ["芦岭镇", 2, 100]]),
               ("明细", [HEADER.split(","), *rows])]
 
-    def workbook(name, sheets):
-        wb = xlsxwriter.Workbook(tmp_path / name)
-        for sheet, cells in sheets:
-            ws = wb.add_worksheet(sheet)
-            for i, row in enumerate(cells):
-                ws.write_row(i, 0, row)
-        wb.close()
-        return tmp_path / name
-
     notes = []
-    valid, rejected, _, read = read_delivery(workbook("医保.xlsx", sheets), "医保/医保.xlsx", "医保", CFG, KNOWN, notes)
+    valid, rejected, _, read = read_delivery(workbook(tmp_path / "医保.xlsx", sheets), "医保/医保.xlsx", "医保", CFG, KNOWN, notes)
     assert [k for k, _ in valid] == ["med_settlement"] and valid[0][1].height == 2 and read == 2
     assert rejected.is_empty()
     said = {n.file: n.problem for n in notes if "汇总表" in n.problem}
@@ -549,7 +542,7 @@ def test_a_summary_sheet_beside_the_records_is_noted_not_set_aside(tmp_path):
                     "医保/医保.xlsx（工作表 统计）": "汇总表，不是记录，未读取（3 行） a summary sheet (totals, not records): not read (3 rows)"}
     assert not any(n.set_aside for n in notes)
     # a summary alone is no delivery of records: set aside as before
-    valid, rejected, _, read = read_delivery(workbook("汇总.xlsx", sheets[:1]), "医保/汇总.xlsx", "医保", CFG, KNOWN, [])
+    valid, rejected, _, read = read_delivery(workbook(tmp_path / "汇总.xlsx", sheets[:1]), "医保/汇总.xlsx", "医保", CFG, KNOWN, [])
     assert valid == [] and read == 1 and rejected["reason"].str.starts_with("缺少必需列").all()
 
 
@@ -1048,16 +1041,11 @@ def test_a_sheet_of_records_whose_header_is_not_found_is_set_aside_not_skipped(t
     16 title lines: their rows were skipped like a cover sheet's, read by no one and counted
     nowhere. A sheet that reads like a table (2 rows of 3 values or more) is now set aside whole,
     naming it; a 说明 sheet of one or two values a row is still no table."""
-    path = tmp_path / "医保.xlsx"
-    wb = xlsxwriter.Workbook(path)
     rows = [["JS1", "张三", "", "2026-10-05", "1"], ["JS2", "李四", "", "2026-10-05", "2"]]
-    for name, sheet in [("说明", [["本表为结算明细"], ["字段", "说明"], ["个人自付", "元"]]), ("上", [HEADER.split(","), *rows]),
-                        ("下", [["settle_no", "name", "id", "settle_date", "oop"], *rows]),
-                        ("补报", [["宿州市医疗保障局"]] * 16 + [HEADER.split(","), *rows])]:
-        ws = wb.add_worksheet(name)
-        for i, row in enumerate(sheet):
-            ws.write_row(i, 0, row)
-    wb.close()
+    path = workbook(tmp_path / "医保.xlsx", [
+        ("说明", [["本表为结算明细"], ["字段", "说明"], ["个人自付", "元"]]), ("上", [HEADER.split(","), *rows]),
+        ("下", [["settle_no", "name", "id", "settle_date", "oop"], *rows]),
+        ("补报", [["宿州市医疗保障局"]] * 16 + [HEADER.split(","), *rows])])
     valid, rejected, _, read = read_delivery(path, "医保/医保.xlsx", "医保", CFG, KNOWN, [])
     assert [k for k, _ in valid] == ["med_settlement"] and valid[0][1].height == 2 and read == 2
     assert rejected.select("file", "line").rows() == [("医保/医保.xlsx（工作表 下）", None), ("医保/医保.xlsx（工作表 补报）", None)]
