@@ -94,7 +94,9 @@ def parse_date(c: str, latest: date | None = None) -> pl.Expr:
     Date; anything else (a dash: no date) -> null. With `latest`, a date typed without its year (`12.7`, `12月7日`, `12/7`) takes the year that
     puts it on or before `latest` (the latest it may be), the nearest such. The day may be written
     号 as it is said (`2026年11月3号`, `11月3号`), and spaces around 年 and 月 (`2026 年 11 月 3 日`)
-    do not count."""
+    do not count. A month without its day (`2026年10月`, `2026-10`, `202610`: a ledger's 解决日期, a
+    change of benefit by the month) is its first day, not no date (an empty 解决日期 is an
+    unsolved problem); not in answers (`latest` given), whose 核实日期 says the day of a visit."""
     s = _text(c).str.replace(r"(\d)\s*号", "${1}日").str.replace_all(r"(\d)\s*([年月])\s*(\d)", "${1}${2}${3}")
     s = s.str.replace(r"(\d)\s+日", "${1}日")
     serial = pl.when(s.str.contains(r"^\d{5}(\.\d+)?$")).then(
@@ -104,8 +106,12 @@ def parse_date(c: str, latest: date | None = None) -> pl.Expr:
     d = s.str.replace_all(r"[年月/.‐‑–—]", "-").str.replace(r"日$", "")
     ymd = pl.when(d.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$")).then(d.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
     compact = pl.when(d.str.contains(r"^\d{8}$")).then(d.str.strptime(pl.Date, "%Y%m%d", strict=False))
+    m = d.str.replace_all(r"\s+", "")
+    month = (pl.when(m.str.contains(r"^\d{4}-\d{1,2}-?$")).then(m.str.strip_chars_end("-"))
+             .when(m.str.contains(r"^(19|20)\d{2}(0[1-9]|1[0-2])$")).then(pl.concat_str([m.str.slice(0, 4), m.str.slice(4)], separator="-")))
+    ym = (month + "-1").str.strptime(pl.Date, "%Y-%m-%d", strict=False)
     if latest is None:
-        return pl.coalesce(serial, ymd, compact)
+        return pl.coalesce(serial, ymd, compact, ym)
     md = s.str.extract_groups(r"^(\d{1,2})[月./-](\d{1,2})日?$")
     in_year = lambda y: pl.format("{}-{}-{}", pl.lit(y), md.struct[0], md.struct[1]).str.strptime(  # noqa: E731
         pl.Date, "%Y-%m-%d", strict=False)

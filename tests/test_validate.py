@@ -61,6 +61,18 @@ def test_a_day_written_hao_as_it_is_said_in_a_township_answer():
     assert got == [date(2026, 11, 3), date(2026, 11, 3), date(2026, 12, 28)] + [date(2026, 11, 3)] * 4  # (a time after it too)
 
 
+def test_a_month_without_its_day_is_its_first_day_in_an_extract_not_in_an_answer():
+    """A ledger's 解决日期 or a benefit's 变动日期 written by the month (2026年10月, 2026-10, 202610)
+    was no date: an empty 解决日期 is a problem unsolved (W1 warned a whole village). In an
+    extract it is the month's first day; in an answer (核实日期, `latest` given) still no date."""
+    from pipelines.validate import parse_date
+    df = pl.DataFrame({"d": ["2026年10月", "2026-10", "2026.10", "202610", "2026/10", "2026 年 10 月", "261005", "2026-13"]})
+    assert df.select(parse_date("d")).to_series().to_list() == [date(2026, 10, 1)] * 6 + [None, None]
+    assert df.select(parse_date("d", date(2026, 12, 31))).to_series().null_count() == df.height
+    valid, rejected = run(settlements(settle_date=["2026年10月"]))
+    assert rejected.height == 0 and valid["settle_date"].to_list() == [date(2026, 10, 1)]
+
+
 @pytest.mark.parametrize(
     "text,expect", [("1,234.50", 1234.5), ("1,234.50元", 1234.5), ("１２３", 123.0), (" 7 ", 7.0), ("¥5", 5.0),
                     ("1.5万", 15000.0), ("2万元", 20000.0), ("0.35 万元", 3500.0)]
