@@ -46,7 +46,7 @@ def test_ids_that_read_as_none_are_reported_per_file_with_lines_and_a_masked_exa
 
 
 def test_a_file_no_row_of_which_shows_an_id_is_named():
-    """住建 heads its ID column 户主身份证号码 in one county, 证件号 in another: a header no
+    """住建 heads its ID column 户主身份证号码 in one county, 号码 in another: a header no
     alias reads leaves every 证件号码 empty, the records linked by name and place alone, and
     nothing said. Now the file is named, as for IDs that read as none."""
     df = pl.DataFrame({"dept": ["住建"] * 3, "kind": ["housing"] * 3, "file": ["住建/a.xlsx"] * 2 + ["住建/b.xlsx"],

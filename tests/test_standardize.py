@@ -50,6 +50,13 @@ def test_normalize_header_keeps_non_unit_brackets():
     assert normalize_header("乡镇（街道）") == "乡镇(街道)"
 
 
+def test_the_id_column_under_its_shorter_names():
+    """证件号 and 身份证 (a system's shorter headers) and 身份证号（脱敏） head the ID column."""
+    for h in ("证件号", "身份证", "身份证号（脱敏）"):
+        spec = detect_kind(["结算流水号", "姓名", h, "结算日期", "个人自付"], "医保", CFG)
+        assert spec.name == "med_settlement" and resolve_headers(["结算流水号", h], spec)["id_raw"] == h
+
+
 def test_detect_kind_medical_two_kinds():
     settle = ["结算流水号", "患者姓名", "身份证号码", "结算日期", "个人自付（元）", "备注"]
     enrol = ["人员编号", "姓名", "证件号码", "参保状态", "参保年度"]
