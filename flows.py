@@ -521,6 +521,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         rows_before = warehouse.table(con, "township_rows", "period = ?", [period])  # a re-run: what went out
         earlier_answers = warehouse.table(con, "feedback_answers", "period < ?", [period])
         previous_status = warehouse.status_before(con, period)
+        first_out = warehouse.first_issue_dates(con)
     finally:
         con.close()
     issued = feedback.issued_from_rows(earlier_rows) if earlier_rows is not None else None
@@ -534,7 +535,8 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         files = pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == cfg.kinds["feedback"].folder)
         accepted, unanswered, refused = feedback.check_feedback(
             returned, issued, as_of, cfg.matching.places, delivery_ranks(files, cfg.inbox.later_marks), period=period,
-            townships=pl.read_parquet(paths.work / "roster.parquet", columns=["township"])["township"].unique())
+            townships=pl.read_parquet(paths.work / "roster.parquet", columns=["township"])["township"].unique(),
+            first_out=first_out)
         overruled, findings = feedback.disagreements(accepted)
         findings = pl.concat([findings, feedback.year_slips(returned, accepted)])
         findings.write_parquet(paths.work / "findings_disagreements.parquet")

@@ -192,6 +192,7 @@ def _empty_rejected() -> pl.DataFrame:
 def check_feedback(
     feedback: pl.DataFrame, issued: pl.DataFrame, as_of: date, places: PlaceNames = PlaceNames(),
     ranks: Mapping[str, int] | None = None, period: str | None = None, townships: Iterable[str] = (),
+    first_out: Mapping[str, date] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """One delivery of returned rows -> (accepted, unanswered, rejected); every input row lands in
     exactly one (asserted).
@@ -214,6 +215,11 @@ def check_feedback(
     which township a file or row is from (a first run's 反馈/, a township never warned before);
     `places` (`MatchingConfig.places`): township names are compared as places are (竹核乡 is
     竹核彝族乡, 额木庭高勒 is 额木庭高勒苏木).
+    `first_out` (period -> the 下发日期 of its first run's lists, `warehouse.first_issue_dates`):
+    a 核实日期 is early only before the day the warning first went out. A warning a re-run took
+    back and raised again is re-dated the day of that run (`first_sent`), but the township had it
+    from the period's first lists: its visit in between is an answer, not a date before the list
+    (a 预警编号 is known only from a list that carried it).
     """
     iss = _issued(issued)
     fb = feedback.select(
@@ -241,7 +247,8 @@ def check_feedback(
     ).join(keys.select("_exact", _by_exact="warning_id"), on="_exact", how="left"
     ).join(keys.filter(pl.col("_loose").is_not_null()).select("_loose", _by_loose="warning_id"), on="_loose", how="left"
     ).with_columns(_wid=pl.coalesce("_by_exact", "_by_loose")).join(
-        iss.select(_wid="warning_id", _w_town="township", _w_towns="townships", _issue="issue_date"),
+        iss.select(_wid="warning_id", _w_town="township", _w_towns="townships", _issue="issue_date",
+                   _first=pl.col("period").replace_strict(dict(first_out or {}), default=None, return_dtype=pl.Date)),
         on="_wid", how="left",
     )
     x = x.with_columns(
@@ -268,7 +275,8 @@ def check_feedback(
     wrong_row = placed & pl.col("_rk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_rk"))
     wrong_file = placed & pl.col("_fk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_fk"))
     vd = pl.col("verify_date")
-    early = ~unknown & vd.is_not_null() & pl.col("_issue").is_not_null() & (vd < pl.col("_issue"))
+    out_on = pl.min_horizontal("_issue", "_first")  # (the day it first went out)
+    early = ~unknown & vd.is_not_null() & out_on.is_not_null() & (vd < out_on)
     future = vd.is_not_null() & (vd > pl.lit(as_of))
     blank = pl.all_horizontal(pl.col(c).is_null() for c in ANSWER_FIELDS)
     x = x.with_columns(
@@ -292,7 +300,7 @@ def check_feedback(
         ("_wrong_file", "file", pl.col("file"),
          pl.format("反馈文件属于{}，该预警不属于该乡镇 file is from another township", "_file_town")),
         ("_early", "verify_date", vds,
-         pl.format("核实日期{}早于下发日期{} verify date before issue date", vds, pl.col("_issue").dt.to_string("%Y-%m-%d"))),
+         pl.format("核实日期{}早于下发日期{} verify date before issue date", vds, out_on.dt.to_string("%Y-%m-%d"))),
         ("_future", "verify_date", vds,
          pl.format("核实日期{}晚于本期清单下发日期{}（本次处理以该日为准）：日期笔误请更正，此后核实的请放入下一期 反馈/ "
                    "verify date after this period's issue date {}: correct it, or put later answers into the next "

@@ -90,6 +90,21 @@ def test_rejections_name_field_and_reason():
     assert got[5]["township"] == "大店镇" and got[-2]["township"] == "夹沟镇" and got[4]["township"] == "大店镇"
 
 
+def test_a_visit_before_a_rerun_raised_the_warning_again_is_not_early():
+    """An analyst re-ran October with another threshold (the warning taken back) and then as it
+    was (raised again: re-dated the day of that run, 2026-12-06). The township had it from
+    October's lists (2026-11-05) and visited on 11-08: its answer is taken, not refused as dated
+    before the list. A date before the period's first lists is still early, naming that day."""
+    redated = ISSUED.filter(pl.col("warning_id") == W1).with_columns(
+        issue_date=pl.lit(D(2026, 12, 6)), deadline=pl.lit(D(2026, 12, 9)))
+    rows = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张", D(2026, 11, 8), None),
+              (DADIAN, 3, W1, "大店镇", "属实", "是", "张", D(2026, 11, 1), None))
+    assert check_feedback(rows, redated, D(2026, 12, 7))[2]["line"].to_list() == [2, 3]  # (first lists unknown)
+    acc, _, rej = check_feedback(rows, redated, D(2026, 12, 7), first_out={"2026-10": D(2026, 11, 5)})
+    assert acc["line"].to_list() == [2]
+    assert rej["line"].to_list() == [3] and "早于下发日期2026-11-05" in rej["reason"][0]
+
+
 def test_an_answer_to_a_list_of_the_folders_own_period_says_where_answers_go():
     """2026-10's own list put back into 2026-10/反馈/ (not the next period's): its 预警编号 were
     issued by this period's run, so 'never issued' (未下发过此编号) was wrong; the reason says to
