@@ -284,6 +284,18 @@ def test_one_file_answering_a_warning_twice_differently_is_told_back():
     assert list(returned_to_township(overruled, CFG, ISSUED)) == ["大店镇"]
 
 
+def test_a_result_written_as_yes_or_no_is_told_back_with_the_values_to_write():
+    """核实结果 否 or 是 (a clerk answering 是否属实) is set aside: the 反馈退回 line tells the
+    township what to write instead (属实 / 不属实), not only 'unknown code'."""
+    raw = pl.DataFrame({"预警编号": [W1, W2], "乡（镇）": ["大店镇"] * 2, "核实结果": ["否", "属实"],
+                        "是否纳入监测": ["是", "已纳入"], "line": [2, 3]})
+    spec = CFG.kinds["feedback"]
+    bad = validate(standardize(raw, spec), spec, "反馈", DADIAN)[1].sort("line")
+    assert bad["line"].to_list() == [2, 3]
+    assert "'否'" in bad["reason"][0] and "应填 属实、不属实 之一" in bad["reason"][0]
+    assert "'已纳入'" in bad["reason"][1] and "应填 是、否 之一" in bad["reason"][1]
+
+
 def test_free_text_is_kept_as_written_codes_and_dates_are_normalised():
     """备注 and 核实人 are the township's words: full-width punctuation stays (NFKC would turn
     `户主外出，未见到人` into `户主外出,未见到人`); only the compared values are normalised."""
