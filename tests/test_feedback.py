@@ -288,12 +288,22 @@ def test_a_result_written_as_yes_or_no_is_told_back_with_the_values_to_write():
     """核实结果 否 or 是 (a clerk answering 是否属实) is set aside: the 反馈退回 line tells the
     township what to write instead (属实 / 不属实), not only 'unknown code'."""
     raw = pl.DataFrame({"预警编号": [W1, W2], "乡（镇）": ["大店镇"] * 2, "核实结果": ["否", "属实"],
-                        "是否纳入监测": ["是", "已纳入"], "line": [2, 3]})
+                        "是否纳入监测": ["是", "待定"], "line": [2, 3]})
     spec = CFG.kinds["feedback"]
     bad = validate(standardize(raw, spec), spec, "反馈", DADIAN)[1].sort("line")
     assert bad["line"].to_list() == [2, 3]
     assert "'否'" in bad["reason"][0] and "应填 属实、不属实 之一" in bad["reason"][0]
-    assert "'已纳入'" in bad["reason"][1] and "应填 是、否 之一" in bad["reason"][1]
+    assert "'待定'" in bad["reason"][1] and "应填 是、否 之一" in bad["reason"][1]
+
+
+def test_included_or_not_written_as_a_clerk_says_it_is_read():
+    """是否纳入监测 written 已纳入 / 已纳入监测 / 未纳入 / 暂不纳入 (as clerks say it) set the whole
+    answer aside, its 属实 with it: read as 是 / 否 (`[kinds.feedback.codes]`)."""
+    said = ["已纳入", "已纳入监测", "未纳入", "暂不纳入"]
+    raw = pl.DataFrame({"预警编号": [W1] * 4, "核实结果": ["属实"] * 4, "是否纳入监测": said, "line": [2, 3, 4, 5]})
+    spec = CFG.kinds["feedback"]
+    valid, bad = validate(standardize(raw, spec), spec, "反馈", DADIAN)
+    assert bad.is_empty() and valid["include_monitoring"].to_list() == ["是", "是", "否", "否"]
 
 
 def test_free_text_is_kept_as_written_codes_and_dates_are_normalised():
