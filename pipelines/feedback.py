@@ -209,6 +209,9 @@ def check_feedback(
     `warning_id` spelled as issued, in the order put in, plus `rank` (1 = the latest answer to
     that warning in this delivery: by the file's place in `ranks`, then line; 2 = the one
     before ...) and `is_latest` (rank == 1).
+    A row without answer whose 状态 the clerk rewrote (已核实, 属实: the answer put there, 核实结果
+    left empty) is set aside saying where the answer goes, unless another row of the delivery
+    answers that warning; a 状态 as sent (新下发, 待核实, 逾期未核实, 撤回 and their notes) is no answer.
     `period` (the 反馈 folder's): an unknown 预警编号 of that period or later (YJ<YYYYMM>-…) is a
     list of this period put back into its own 反馈/, and its reason says where answers go.
     `townships` (the roster's): the county's townships besides those warnings went to, for telling
@@ -223,7 +226,8 @@ def check_feedback(
     """
     iss = _issued(issued)
     fb = feedback.select(
-        [pl.col(c).cast(t) if c in feedback.columns else pl.lit(None, t).alias(c) for c, t in _ANSWER_SCHEMA.items()]
+        [pl.col(c).cast(t) if c in feedback.columns else pl.lit(None, t).alias(c) for c, t in _ANSWER_SCHEMA.items()],
+        _state=_text(pl.col("list_state")) if "list_state" in feedback.columns else pl.lit(None, pl.String),
     )
     fb = fb.with_columns(
         _text(pl.col(c)).alias(c) for c in ANSWER_FIELDS if c != "verify_date"
@@ -279,10 +283,17 @@ def check_feedback(
     early = ~unknown & vd.is_not_null() & out_on.is_not_null() & (vd < out_on)
     future = vd.is_not_null() & (vd > pl.lit(as_of))
     blank = pl.all_horizontal(pl.col(c).is_null() for c in ANSWER_FIELDS)
+    # a clerk who wrote the answer into the list's 状态 (已核实, 属实) and left 核实结果 empty: not
+    # an unanswered row (the township believes it answered), but told back where the answer goes
+    sent_state = pl.col("_state").str.contains(
+        "^(" + "|".join(map(re.escape, (STATUS_NEW, STATUS_OPEN, STATUS_OVERDUE, STATUS_WITHDRAWN))) + ")")
+    # (one whose answer another row of the delivery gives, e.g. the earlier list's, is answered)
+    in_state = (~unknown & blank & pl.col("_state").is_not_null() & ~sent_state
+                & blank.all().over(pl.coalesce("_wid", pl.col("warning_id"))))
     x = x.with_columns(
         _unknown=unknown, _wrong_row=wrong_row.fill_null(False), _wrong_file=wrong_file.fill_null(False),
-        _early=early.fill_null(False), _future=future.fill_null(False), _blank=blank,
-    ).with_columns(_bad=pl.any_horizontal("_unknown", "_wrong_row", "_wrong_file", "_early", "_future"))
+        _early=early.fill_null(False), _future=future.fill_null(False), _blank=blank, _in_state=in_state.fill_null(False),
+    ).with_columns(_bad=pl.any_horizontal("_unknown", "_wrong_row", "_wrong_file", "_early", "_future", "_in_state"))
 
     vds = vd.dt.to_string("%Y-%m-%d")
     this_or_later = pl.lit(False)
@@ -305,6 +316,10 @@ def check_feedback(
          pl.format("核实日期{}晚于本期清单下发日期{}（本次处理以该日为准）：日期笔误请更正，此后核实的请放入下一期 反馈/ "
                    "verify date after this period's issue date {}: correct it, or put later answers into the next "
                    "period's 反馈/", vds, pl.lit(as_of.isoformat()), pl.lit(as_of.isoformat()))),
+        ("_in_state", "list_state", pl.col("_state"),
+         pl.format("“状态”列改写为“{}”，但核实结果等反馈列为空：核实结果请填在“核实结果”列（属实/不属实），“状态”列无需改动 "
+                   "the answer was written into 状态, the feedback columns are empty: write 属实 or 不属实 under 核实结果",
+                   "_state")),
     ]
     bad = x.filter("_bad")
     rejected = bad.select(

@@ -105,6 +105,30 @@ def test_a_visit_before_a_rerun_raised_the_warning_again_is_not_early():
     assert rej["line"].to_list() == [3] and "早于下发日期2026-11-05" in rej["reason"][0]
 
 
+def test_an_answer_written_into_the_lists_status_column_is_told_back_not_taken_as_unanswered():
+    """A clerk changed 状态 from 新下发 to 已核实 (or 属实) and left 核实结果 empty: the row was
+    counted unanswered and nothing told the township, which believed it had answered. It is set
+    aside, told back saying where the answer goes. A 状态 as sent (with the notes the system adds)
+    is no answer, and an answered row's 状态 is not looked at."""
+    rows = fb((DADIAN, 2, W1, "大店镇", None, None, None, None, None),
+              (DADIAN, 3, W1, "大店镇", None, None, None, None, None),
+              (DADIAN, 4, W2, "大店镇", None, None, None, None, None),
+              (JIAGOU, 5, W3, None, "属实", None, None, None, None),
+              (JIAGOU, 6, W5, None, None, None, None, None, None)).with_columns(
+        list_state=pl.Series(["已核实", "逾期未核实（由芦岭镇张庄村2组迁入，原下发日期2026-09-02）", " 属实 ", "已核实", "新下发"]))
+    acc, una, rej = check_feedback(rows, ISSUED, AS_OF, CFG.matching.places)
+    assert acc["line"].to_list() == [5] and una["line"].to_list() == [3, 6]
+    assert rej["line"].to_list() == [2, 4] and set(rej["field"]) == {"list_state"}
+    assert rej["value"].to_list() == ["已核实", "属实"] and "“核实结果”列" in rej["reason"][0]
+    told = returned_to_township(rej, CFG, ISSUED)
+    assert list(told) == ["大店镇"] and set(told["大店镇"]["字段"]) == {"状态"}
+    # marked 已核实 on this month's list, answered on the earlier list put in beside it: answered
+    earlier = fb(("反馈/大店镇_2026-09_预警清单.csv", 7, W1, None, "属实", None, None, None, None))
+    both = pl.concat([rows.head(1), earlier.with_columns(list_state=pl.lit(None, pl.String))])
+    acc, una, rej = check_feedback(both, ISSUED, AS_OF, CFG.matching.places)
+    assert rej.is_empty() and una["line"].to_list() == [2] and acc["line"].to_list() == [7]
+
+
 def test_an_answer_to_a_list_of_the_folders_own_period_says_where_answers_go():
     """2026-10's own list put back into 2026-10/反馈/ (not the next period's): its 预警编号 were
     issued by this period's run, so 'never issued' (未下发过此编号) was wrong; the reason says to
