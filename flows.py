@@ -545,7 +545,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
             returned, issued, as_of, cfg.matching.places, delivery_ranks(files, cfg.inbox.later_marks), period=period,
             townships=pl.read_parquet(paths.work / "roster.parquet", columns=["township"])["township"].unique(),
             first_out=first_out)
-        overruled, findings = feedback.disagreements(accepted)
+        overruled, findings = feedback.disagreements(accepted, cfg.inbox.later_marks)
         findings = pl.concat([findings, feedback.year_slips(returned, accepted)])
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
         accepted = accepted.with_columns(received_period=pl.lit(period))

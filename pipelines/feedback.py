@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 import polars as pl
@@ -387,7 +387,16 @@ def year_slips(returned: pl.DataFrame, accepted: pl.DataFrame) -> pl.DataFrame:
     ).cast(QUALITY_COLUMNS)
 
 
-def disagreements(accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _list_of(file: pl.Expr, later_marks: Sequence[str]) -> pl.Expr:
+    """The list a returned file answers, told by its name: without folder, extension, sheet, a
+    saved-again copy's mark and `later_marks` (大营镇_2026-10_预警清单_更正.xlsx and
+    大营镇_2026-10_预警清单.csv -> 大营镇202610预警清单), for telling a named correction."""
+    name = original_file(file).str.replace(r"（工作表 [^/]*）$", "").str.replace(r"^.*/", "").str.replace(r"\.[^.]*$", "")
+    words = "|".join(re.escape(m.lower()) for m in later_marks) or "$^"
+    return name.str.to_lowercase().str.replace_all(words, "").str.replace_all(r"[\s_\-—（）()\[\]【】版]", "")
+
+
+def disagreements(accepted: pl.DataFrame, later_marks: Sequence[str] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`check_feedback`'s accepted rows of one delivery -> the answers a file put in later
     contradicts, as (overruled, findings).
 
@@ -400,7 +409,9 @@ def disagreements(accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     overruled: REJECTED_SCHEMA columns + `township` (null: `returned_to_township` tells the
     file's township), one row per answer overruled, `reason` naming the file and line that
     counts and its answer. findings: QUALITY_COLUMNS rows for the county, one per file
-    overruled and file that counts, the warnings with both lines and answers."""
+    overruled and file that counts, the warnings with both lines and answers.
+    A file named a correction (one of `later_marks`, `[inbox] later_marks`: 大营镇_2026-10_预警清单_更正.xlsx)
+    of the same list as the earlier file (`_list_of`) corrects it on purpose: not a disagreement either."""
     a = accepted.with_columns(_base=original_file(pl.col("file")),
                               _says=pl.concat_str("result", "include_monitoring", separator="/", ignore_nulls=True))
     used = a.sort(pl.col("result").is_null(), "rank", maintain_order=True).unique("warning_id", keep="first").select(
@@ -409,8 +420,11 @@ def disagreements(accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     differs = {f: pl.col(f).is_not_null() & pl.col(u).is_not_null() & (pl.col(f) != pl.col(u))
                for f, u in (("result", "_result"), ("include_monitoring", "_inc"))}
     same_file = pl.col("file") == pl.col("_file")
+    words = "|".join(re.escape(m.lower()) for m in later_marks) or "$^"
+    named_fix = (pl.col("_file").str.replace(r"（工作表 [^/]*）$", "").str.replace(r"^.*/", "").str.to_lowercase()
+                 .str.contains(words) & (_list_of(pl.col("file"), later_marks) == _list_of(pl.col("_file"), later_marks)))
     x = a.join(used, on="warning_id").filter(
-        pl.col("rank") > pl.col("_rank"), (pl.col("_base") != pl.col("_ubase")) | same_file,
+        pl.col("rank") > pl.col("_rank"), (pl.col("_base") != pl.col("_ubase")) | same_file, same_file | ~named_fix,
         differs["result"] | differs["include_monitoring"],
     ).sort("file", "line", maintain_order=True)
     field = pl.when(differs["result"]).then(pl.lit("result")).otherwise(pl.lit("include_monitoring"))

@@ -289,6 +289,26 @@ def test_a_saved_again_copy_is_a_correction_not_a_disagreement():
     assert overruled.is_empty() and findings.is_empty()
 
 
+def test_a_file_named_a_correction_of_the_same_list_is_not_a_disagreement():
+    """大营镇 put in its list, then the same list as 大营镇_…_更正.xlsx changing answers: a
+    correction on purpose, not two files disagreeing (the county's 反馈答复不一致 line and the
+    反馈退回 rows were false alarms). A correction named so of another list still disagrees."""
+    fix = "反馈/大店镇_2026-10_预警清单_更正.xlsx（工作表 因病）"
+    other = "反馈/大店镇_2026-09_预警清单（更正）.csv"
+    f = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张干事", D(2026, 10, 12), None),
+           (DADIAN, 3, W2, "大店镇", "属实", "是", "张干事", D(2026, 10, 12), None),
+           (fix, 2, W1, "大店镇", "不属实", "否", "张干事", D(2026, 10, 14), None),
+           (other, 2, W2, "大店镇", "不属实", "否", "张干事", D(2026, 10, 14), None))
+    acc = check_feedback(f, ISSUED, AS_OF, CFG.matching.places,
+                         put_in(DADIAN, "反馈/大店镇_2026-10_预警清单_更正.xlsx", other))[0]
+    overruled, findings = disagreements(acc, CFG.inbox.later_marks)
+    assert overruled["record_id"].to_list() == [W2] and findings["file"].to_list() == [DADIAN]
+    assert other in findings["detail"][0]
+    assert disagreements(acc)[0]["record_id"].sort().to_list() == [W1, W2]  # (marks not given: as before)
+    st = warning_status(ISSUED, acc.with_columns(received_period=pl.lit("2026-11")), AS_OF)
+    assert st.filter(pl.col("warning_id") == W1)["result"].to_list() == ["不属实"]
+
+
 def test_one_file_answering_a_warning_twice_differently_is_told_back():
     """Lines of one file answering the same warning otherwise: the later line counts, the earlier
     is returned to the township to confirm; the same answer twice is no disagreement."""
