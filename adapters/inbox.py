@@ -640,6 +640,8 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
                 break
             offset += 1
         cells = _with_errors(book.load_sheet(ws.title, header_row=None, dtypes="string"))
+        # a zero-width space pasted along with a value (from a chat message) is no part of it, as in a CSV
+        cells = cells.with_columns(pl.col(pl.String).str.replace_all("[" + "".join(INVISIBLE) + "]", ""))
         long = [i for i, c in enumerate(cells.columns) if cells[c].str.contains(LONG_NUMBER).any()]
         if long:  # which of those cells are numbers: a boolean read leaves text cells null
             numeric = book.load_sheet(ws.title, header_row=None, use_columns=long,
