@@ -223,6 +223,10 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
                 print(f"  then, as they depend on {args.period}, a real run would run again: {', '.join(later)}")
             if not args.dry_run and not args.no_cascade:
                 rerun_later_periods(args.inbox, args.out, wh, args.config, args.set, args.period, args.county)
+            elif args.no_cascade and (later := _later_periods(wh, args.period)):
+                # (their sums, history and lists were made from this period as it was before: said, not left to memory)
+                print(f"note: not run again (--no-cascade): {', '.join(later)}, already run, still reflect "
+                      f"{args.period} as it was before this run; run them again to take it in")
         except Exception as exc:  # noqa: BLE001 - every failure becomes one safe line and exit 1
             return _err(safe_error(exc), EXIT_FAILED)
     return EXIT_OK

@@ -158,13 +158,21 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
     # files set aside are listed from their rejected rows (rejected__discover), like unreadable ones
     findings = [dict(category=Finding.FILE_NOTE, dept=p.dept, file=p.file, detail=p.problem, count=1)
                 for p in problems if not p.set_aside]
-    if files.height and Path(paths.warehouse).exists():  # last month's extract put in again
+    if Path(paths.warehouse).exists():
         con = warehouse.connect(paths.warehouse)
         try:
             earlier = warehouse.table(con, "deliveries", "period < ?", [paths.period_dir.name])
         finally:
             con.close()
-        findings += accounting.earlier_copies(files, earlier, list(cfg.departments)).to_dicts()
+        if files.height:  # last month's extract put in again
+            findings += accounting.earlier_copies(files, earlier, list(cfg.departments)).to_dicts()
+        # answers (反馈, 复核) put into an earlier period's folder after it ran: no run reads them
+        answers = [cfg.kinds["feedback"].folder, cfg.kinds["review_answer"].folder]
+        ran = sorted(set(earlier["period"].to_list())) if earlier is not None else []
+        found = [inbox.answer_files(paths.period_dir.parent / p, cfg, answers).with_columns(period=pl.lit(p))
+                 for p in ran]
+        if found:
+            findings += accounting.answers_put_in_late(pl.concat(found), earlier, paths.period_dir.name).to_dicts()
     present = set(files["dept"].to_list()) if files.height else set()
     for dept in (paths.only or cfg.departments):
         if dept not in present:
@@ -521,6 +529,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         rows_before = warehouse.table(con, "township_rows", "period = ?", [period])  # a re-run: what went out
         earlier_answers = warehouse.table(con, "feedback_answers", "period < ?", [period])
         previous_status = warehouse.status_before(con, period)
+        first_out = warehouse.first_issue_dates(con)
     finally:
         con.close()
     issued = feedback.issued_from_rows(earlier_rows) if earlier_rows is not None else None
@@ -534,8 +543,9 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         files = pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == cfg.kinds["feedback"].folder)
         accepted, unanswered, refused = feedback.check_feedback(
             returned, issued, as_of, cfg.matching.places, delivery_ranks(files, cfg.inbox.later_marks), period=period,
-            townships=pl.read_parquet(paths.work / "roster.parquet", columns=["township"])["township"].unique())
-        overruled, findings = feedback.disagreements(accepted)
+            townships=pl.read_parquet(paths.work / "roster.parquet", columns=["township"])["township"].unique(),
+            first_out=first_out)
+        overruled, findings = feedback.disagreements(accepted, cfg.inbox.later_marks)
         findings = pl.concat([findings, feedback.year_slips(returned, accepted)])
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
         accepted = accepted.with_columns(received_period=pl.lit(period))

@@ -136,6 +136,25 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
     return pl.DataFrame(rows, schema=schema), problems
 
 
+def answer_files(period_dir: Path, cfg: Config, folders: Collection[str]) -> pl.DataFrame:
+    """The .csv/.xlsx files now in a period's answer folders (`folders`: canonical names, 反馈 and
+    复核, under any alias), hidden and lock files aside, as `dept, file, sha256` (`file` relative
+    to the period folder, as `discover` lists it). For telling the files put into an earlier
+    period's folder after that period ran, which no run reads until it is run again."""
+    rows = []
+    period_dir = Path(period_dir)
+    if period_dir.is_dir():
+        for top in sorted(period_dir.iterdir()):
+            dept = cfg.folder_of(top.name) if top.is_dir() and not top.name.startswith(".") else None
+            if dept not in folders:
+                continue
+            for p in sorted(top.rglob("*")):
+                if (p.is_file() and p.suffix.lower() in EXTENSIONS and not p.name.startswith((".", "~$"))
+                        and p.name.lower() not in SYSTEM_FILES):
+                    rows.append({"dept": dept, "file": p.relative_to(period_dir).as_posix(), "sha256": _sha256(p)})
+    return pl.DataFrame(rows, schema={"dept": pl.String, "file": pl.String, "sha256": pl.String})
+
+
 # a spreadsheet saved in another format than .xlsx (Excel 97-2003, WPS 表格's own, with macros,
 # binary, OpenDocument, Apple Numbers): the person who sent it can save it again as .xlsx
 OTHER_SPREADSHEETS = (".xls", ".et", ".ett", ".xlsm", ".xlsb", ".ods", ".numbers")
@@ -621,6 +640,8 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
                 break
             offset += 1
         cells = _with_errors(book.load_sheet(ws.title, header_row=None, dtypes="string"))
+        # a zero-width space pasted along with a value (from a chat message) is no part of it, as in a CSV
+        cells = cells.with_columns(pl.col(pl.String).str.replace_all("[" + "".join(INVISIBLE) + "]", ""))
         long = [i for i, c in enumerate(cells.columns) if cells[c].str.contains(LONG_NUMBER).any()]
         if long:  # which of those cells are numbers: a boolean read leaves text cells null
             numeric = book.load_sheet(ws.title, header_row=None, use_columns=long,

@@ -107,6 +107,13 @@ def latest_issue_date(con: duckdb.DuckDBPyConnection):
     return _run(con, "SELECT max(issue_date) FROM runs WHERE status = 'ok'")[0][0]
 
 
+def first_issue_dates(con: duckdb.DuckDBPyConnection) -> dict:
+    """Period -> the earliest 下发日期 a successful run gave its lists: the day a warning of the
+    period could first be known to a township (`feedback.check_feedback`'s `first_out`)."""
+    return dict(_run(con, "SELECT period, min(issue_date) FROM runs WHERE status = 'ok' AND issue_date IS NOT NULL "
+                          "GROUP BY period"))
+
+
 def later_periods(con: duckdb.DuckDBPyConnection, period: str) -> list[str]:
     """Periods after `period` already run in full and successfully, in order: their year-to-date
     sums and warning history depend on `period`."""

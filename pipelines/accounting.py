@@ -200,6 +200,29 @@ def earlier_copies(files: pl.DataFrame, earlier: pl.DataFrame | None, department
             .cast(cols))
 
 
+def answers_put_in_late(found: pl.DataFrame, delivered: pl.DataFrame | None, period: str) -> pl.DataFrame:
+    """`QualityFinding` rows for answer files (反馈, 复核) now in an earlier period's folder that its
+    last run did not read (`found`: period, dept, file, sha256, `inbox.answer_files` of the periods
+    run before `period`; `delivered`: the warehouse's `deliveries` of those periods): put in, or
+    changed, after that period ran. A run reads only its own period's answer folders, so such a
+    file (a township's late list dropped into the month it answers) would wait unseen until
+    someone ran that period again."""
+    cols = QUALITY_COLUMNS
+    if found.is_empty():
+        return pl.DataFrame(schema=cols)
+    known = (delivered.select("period", "file", "sha256") if delivered is not None and not delivered.is_empty()
+             else pl.DataFrame(schema={"period": pl.String, "file": pl.String, "sha256": pl.String}))
+    late = found.join(known, on=["period", "file", "sha256"], how="anti", maintain_order="left")
+    return late.select(
+        category=pl.lit(Finding.ANSWERS_NOT_READ), dept="dept", file=pl.format("{}/{}", "period", "file"),
+        detail=pl.format("在 {} 期运行之后放入或改动，未读取：请移入本期（{}）的 {}/ 后重跑本期，或重跑 {} 期（其后各期随之重跑） "
+                         "put into {}'s folder after that period ran, not read: move it into this period's {}/ and "
+                         "run it again, or run {} again (later periods follow)",
+                         "period", pl.lit(period), "dept", "period", "period", "dept", "period"),
+        count=pl.lit(1, pl.Int64),
+    ).cast(cols)
+
+
 def in_report_order(quality: pl.DataFrame) -> pl.DataFrame:
     """数据质量报告's rows in its order (category, department, file, detail), a partial run's
     findings and those it keeps of the other departments alike."""

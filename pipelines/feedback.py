@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
 import polars as pl
@@ -192,6 +192,7 @@ def _empty_rejected() -> pl.DataFrame:
 def check_feedback(
     feedback: pl.DataFrame, issued: pl.DataFrame, as_of: date, places: PlaceNames = PlaceNames(),
     ranks: Mapping[str, int] | None = None, period: str | None = None, townships: Iterable[str] = (),
+    first_out: Mapping[str, date] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """One delivery of returned rows -> (accepted, unanswered, rejected); every input row lands in
     exactly one (asserted).
@@ -208,16 +209,25 @@ def check_feedback(
     `warning_id` spelled as issued, in the order put in, plus `rank` (1 = the latest answer to
     that warning in this delivery: by the file's place in `ranks`, then line; 2 = the one
     before ...) and `is_latest` (rank == 1).
+    A row without answer whose 状态 the clerk rewrote (已核实, 属实: the answer put there, 核实结果
+    left empty) is set aside saying where the answer goes, unless another row of the delivery
+    answers that warning; a 状态 as sent (新下发, 待核实, 逾期未核实, 撤回 and their notes) is no answer.
     `period` (the 反馈 folder's): an unknown 预警编号 of that period or later (YJ<YYYYMM>-…) is a
     list of this period put back into its own 反馈/, and its reason says where answers go.
     `townships` (the roster's): the county's townships besides those warnings went to, for telling
     which township a file or row is from (a first run's 反馈/, a township never warned before);
     `places` (`MatchingConfig.places`): township names are compared as places are (竹核乡 is
     竹核彝族乡, 额木庭高勒 is 额木庭高勒苏木).
+    `first_out` (period -> the 下发日期 of its first run's lists, `warehouse.first_issue_dates`):
+    a 核实日期 is early only before the day the warning first went out. A warning a re-run took
+    back and raised again is re-dated the day of that run (`first_sent`), but the township had it
+    from the period's first lists: its visit in between is an answer, not a date before the list
+    (a 预警编号 is known only from a list that carried it).
     """
     iss = _issued(issued)
     fb = feedback.select(
-        [pl.col(c).cast(t) if c in feedback.columns else pl.lit(None, t).alias(c) for c, t in _ANSWER_SCHEMA.items()]
+        [pl.col(c).cast(t) if c in feedback.columns else pl.lit(None, t).alias(c) for c, t in _ANSWER_SCHEMA.items()],
+        _state=_text(pl.col("list_state")) if "list_state" in feedback.columns else pl.lit(None, pl.String),
     )
     fb = fb.with_columns(
         _text(pl.col(c)).alias(c) for c in ANSWER_FIELDS if c != "verify_date"
@@ -241,7 +251,8 @@ def check_feedback(
     ).join(keys.select("_exact", _by_exact="warning_id"), on="_exact", how="left"
     ).join(keys.filter(pl.col("_loose").is_not_null()).select("_loose", _by_loose="warning_id"), on="_loose", how="left"
     ).with_columns(_wid=pl.coalesce("_by_exact", "_by_loose")).join(
-        iss.select(_wid="warning_id", _w_town="township", _w_towns="townships", _issue="issue_date"),
+        iss.select(_wid="warning_id", _w_town="township", _w_towns="townships", _issue="issue_date",
+                   _first=pl.col("period").replace_strict(dict(first_out or {}), default=None, return_dtype=pl.Date)),
         on="_wid", how="left",
     )
     x = x.with_columns(
@@ -268,13 +279,21 @@ def check_feedback(
     wrong_row = placed & pl.col("_rk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_rk"))
     wrong_file = placed & pl.col("_fk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_fk"))
     vd = pl.col("verify_date")
-    early = ~unknown & vd.is_not_null() & pl.col("_issue").is_not_null() & (vd < pl.col("_issue"))
+    out_on = pl.min_horizontal("_issue", "_first")  # (the day it first went out)
+    early = ~unknown & vd.is_not_null() & out_on.is_not_null() & (vd < out_on)
     future = vd.is_not_null() & (vd > pl.lit(as_of))
     blank = pl.all_horizontal(pl.col(c).is_null() for c in ANSWER_FIELDS)
+    # a clerk who wrote the answer into the list's 状态 (已核实, 属实) and left 核实结果 empty: not
+    # an unanswered row (the township believes it answered), but told back where the answer goes
+    sent_state = pl.col("_state").str.contains(
+        "^(" + "|".join(map(re.escape, (STATUS_NEW, STATUS_OPEN, STATUS_OVERDUE, STATUS_WITHDRAWN))) + ")")
+    # (one whose answer another row of the delivery gives, e.g. the earlier list's, is answered)
+    in_state = (~unknown & blank & pl.col("_state").is_not_null() & ~sent_state
+                & blank.all().over(pl.coalesce("_wid", pl.col("warning_id"))))
     x = x.with_columns(
         _unknown=unknown, _wrong_row=wrong_row.fill_null(False), _wrong_file=wrong_file.fill_null(False),
-        _early=early.fill_null(False), _future=future.fill_null(False), _blank=blank,
-    ).with_columns(_bad=pl.any_horizontal("_unknown", "_wrong_row", "_wrong_file", "_early", "_future"))
+        _early=early.fill_null(False), _future=future.fill_null(False), _blank=blank, _in_state=in_state.fill_null(False),
+    ).with_columns(_bad=pl.any_horizontal("_unknown", "_wrong_row", "_wrong_file", "_early", "_future", "_in_state"))
 
     vds = vd.dt.to_string("%Y-%m-%d")
     this_or_later = pl.lit(False)
@@ -292,11 +311,15 @@ def check_feedback(
         ("_wrong_file", "file", pl.col("file"),
          pl.format("反馈文件属于{}，该预警不属于该乡镇 file is from another township", "_file_town")),
         ("_early", "verify_date", vds,
-         pl.format("核实日期{}早于下发日期{} verify date before issue date", vds, pl.col("_issue").dt.to_string("%Y-%m-%d"))),
+         pl.format("核实日期{}早于下发日期{} verify date before issue date", vds, out_on.dt.to_string("%Y-%m-%d"))),
         ("_future", "verify_date", vds,
          pl.format("核实日期{}晚于本期清单下发日期{}（本次处理以该日为准）：日期笔误请更正，此后核实的请放入下一期 反馈/ "
                    "verify date after this period's issue date {}: correct it, or put later answers into the next "
                    "period's 反馈/", vds, pl.lit(as_of.isoformat()), pl.lit(as_of.isoformat()))),
+        ("_in_state", "list_state", pl.col("_state"),
+         pl.format("“状态”列改写为“{}”，但核实结果等反馈列为空：核实结果请填在“核实结果”列（属实/不属实），“状态”列无需改动 "
+                   "the answer was written into 状态, the feedback columns are empty: write 属实 or 不属实 under 核实结果",
+                   "_state")),
     ]
     bad = x.filter("_bad")
     rejected = bad.select(
@@ -364,7 +387,16 @@ def year_slips(returned: pl.DataFrame, accepted: pl.DataFrame) -> pl.DataFrame:
     ).cast(QUALITY_COLUMNS)
 
 
-def disagreements(accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _list_of(file: pl.Expr, later_marks: Sequence[str]) -> pl.Expr:
+    """The list a returned file answers, told by its name: without folder, extension, sheet, a
+    saved-again copy's mark and `later_marks` (大营镇_2026-10_预警清单_更正.xlsx and
+    大营镇_2026-10_预警清单.csv -> 大营镇202610预警清单), for telling a named correction."""
+    name = original_file(file).str.replace(r"（工作表 [^/]*）$", "").str.replace(r"^.*/", "").str.replace(r"\.[^.]*$", "")
+    words = "|".join(re.escape(m.lower()) for m in later_marks) or "$^"
+    return name.str.to_lowercase().str.replace_all(words, "").str.replace_all(r"[\s_\-—（）()\[\]【】版]", "")
+
+
+def disagreements(accepted: pl.DataFrame, later_marks: Sequence[str] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`check_feedback`'s accepted rows of one delivery -> the answers a file put in later
     contradicts, as (overruled, findings).
 
@@ -377,7 +409,9 @@ def disagreements(accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     overruled: REJECTED_SCHEMA columns + `township` (null: `returned_to_township` tells the
     file's township), one row per answer overruled, `reason` naming the file and line that
     counts and its answer. findings: QUALITY_COLUMNS rows for the county, one per file
-    overruled and file that counts, the warnings with both lines and answers."""
+    overruled and file that counts, the warnings with both lines and answers.
+    A file named a correction (one of `later_marks`, `[inbox] later_marks`: 大营镇_2026-10_预警清单_更正.xlsx)
+    of the same list as the earlier file (`_list_of`) corrects it on purpose: not a disagreement either."""
     a = accepted.with_columns(_base=original_file(pl.col("file")),
                               _says=pl.concat_str("result", "include_monitoring", separator="/", ignore_nulls=True))
     used = a.sort(pl.col("result").is_null(), "rank", maintain_order=True).unique("warning_id", keep="first").select(
@@ -386,8 +420,11 @@ def disagreements(accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     differs = {f: pl.col(f).is_not_null() & pl.col(u).is_not_null() & (pl.col(f) != pl.col(u))
                for f, u in (("result", "_result"), ("include_monitoring", "_inc"))}
     same_file = pl.col("file") == pl.col("_file")
+    words = "|".join(re.escape(m.lower()) for m in later_marks) or "$^"
+    named_fix = (pl.col("_file").str.replace(r"（工作表 [^/]*）$", "").str.replace(r"^.*/", "").str.to_lowercase()
+                 .str.contains(words) & (_list_of(pl.col("file"), later_marks) == _list_of(pl.col("_file"), later_marks)))
     x = a.join(used, on="warning_id").filter(
-        pl.col("rank") > pl.col("_rank"), (pl.col("_base") != pl.col("_ubase")) | same_file,
+        pl.col("rank") > pl.col("_rank"), (pl.col("_base") != pl.col("_ubase")) | same_file, same_file | ~named_fix,
         differs["result"] | differs["include_monitoring"],
     ).sort("file", "line", maintain_order=True)
     field = pl.when(differs["result"]).then(pl.lit("result")).otherwise(pl.lit("include_monitoring"))

@@ -10,6 +10,7 @@ import polars as pl
 
 from config import Config, KindSpec
 from pipelines.validate import EXTRA, parse_float
+from schemas.outputs import TOWNSHIP_COLUMNS
 
 # A trailing unit in brackets or after a slash, e.g. 年人均纯收入（元）, （单位：元）, （元/人）, [元], /元, an ID's
 # length (（18位）), or how to write a date
@@ -149,7 +150,16 @@ def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
                     if len(set(normalize_header(h)) & set(a)) >= MISFIT_LIKE), default=(0.0, "")) for h in other}
     other = sorted(other, key=lambda h: -like[h][0])
     shown = "、".join(other[:MISFIT_SHOWN]) + ("…" if len(other) > MISFIT_SHOWN else "")
+    # a returned township list's own columns (户编号, 来源记录编号 …) are no renamed column: asking
+    # whether 户编号 is the 预警编号 a clerk deleted misleads; a list missing one of its own required
+    # columns is asked about that instead
+    listed = {normalize_header(c) for c in ["状态", "逾期天数", *TOWNSHIP_COLUMNS]}
+    askable = [h for h in other if normalize_header(h) not in listed]
+    gone = [name for name, _ in aliases if name in TOWNSHIP_COLUMNS]
     ask = ""
-    if other and (best := like[other[0]])[0]:
-        ask = f"；「{other[0]}」是否即「{best[1]}」？ is '{other[0]}' meant as '{best[1]}'?"
+    if askable and (best := like[askable[0]])[0]:
+        ask = f"；「{askable[0]}」是否即「{best[1]}」？ is '{askable[0]}' meant as '{best[1]}'?"
+    elif gone and 2 * sum(normalize_header(h) in listed for h in headers) >= len(listed):
+        ask = (f"；下发清单的「{gone[0]}」列被删除或改名？请在下发的清单上原样保留该列填写 the list's column "
+               f"'{gone[0]}' deleted or renamed? answer on the list as sent, keeping it")
     return why + (f"；未识别的表头 headers not read: {shown}{ask}" if other else "")

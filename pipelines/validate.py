@@ -4,6 +4,7 @@ never vanish), and let later deliveries of a record supersede earlier ones."""
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Collection, Mapping, Sequence
 from datetime import date
@@ -270,7 +271,15 @@ def _reason(check: str, dtype, value: str | None) -> str:
     if check == "not_nullable":
         return "必填项为空 missing value"
     if check.startswith("isin"):
-        return "代码不在允许值中 unknown code" + v
+        # the values to write instead: a township clerk who wrote 否 or 是 for 核实结果 learns to
+        # write 属实 or 不属实, a department its code list (the check is `isin(['属实', '不属实'])`)
+        try:
+            allowed = ast.literal_eval(check[check.index("(") + 1:check.rindex(")")])
+        except (ValueError, SyntaxError):
+            allowed = None
+        one_of = (f"（应填 {'、'.join(map(str, allowed))} 之一 one of these）"
+                  if isinstance(allowed, (list, tuple, set)) and allowed else "")
+        return "代码不在允许值中 unknown code" + v + one_of
     if check.startswith("greater_than_or_equal_to"):
         least = check.partition("(")[2].rstrip(")")
         return ("数值不能为负 negative value" if least in ("0", "0.0", "") else f"数值应不小于{least} must be at least {least}") + v

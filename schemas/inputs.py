@@ -10,6 +10,8 @@ A code field's `isin` list is the SPEC's; `pipelines.validate` also keeps a valu
 
 from __future__ import annotations
 
+from typing import Optional
+
 import polars as pl
 import pandera.polars as pa
 
@@ -207,6 +209,8 @@ class Feedback(SourceRow):
     verifier: str = pa.Field(nullable=True)
     verify_date: pl.Date = pa.Field(nullable=True)
     note: str = pa.Field(nullable=True)
+    # 状态 as returned (optional: frames built without it validate): no answer, see `feedback.check_feedback`
+    list_state: Optional[str] = pa.Field(nullable=True)
 
 
 class ReviewAnswer(SourceRow):

@@ -225,3 +225,37 @@ def test_a_department_file_identical_to_one_of_an_earlier_period_is_said_on_the_
     assert "2026-10 期的 hr/就业社保变动_2026-10.csv" in q["detail"][0] and "2026-09" not in q["detail"][0]
     assert len(attention_lines(q, ["户籍底册", "网格"])) == 1
     assert earlier_copies(files, None, ["人社"]).is_empty()
+
+
+def test_answers_put_into_an_earlier_periods_folder_after_it_ran_are_named(tmp_path):
+    """A township's late list dropped into 2026-10/反馈/ after October ran (or a queue answered
+    into 2026-10/复核/): a run reads only its own period's answer folders, so the answers waited
+    unseen until someone re-ran October. The next run names each such file (new, or changed since
+    that run) on the console, saying what to do; files read by that run, other folders and files
+    no run reads (a PDF, an Office lock file) are not named."""
+    from adapters.inbox import answer_files
+    from config import load_config
+    from pipelines.accounting import answers_put_in_late
+
+    cfg = load_config()
+    oct_ = tmp_path / "2026-10"
+    for rel, text in [("反馈/大店镇_2026-09_预警清单.csv", "a"), ("反馈/大店镇_2026-10_预警清单_迟交.csv", "b"),
+                      ("feedback/夹沟镇/反馈.csv", "c"), ("复核/人工复核队列.csv", "d"), ("医保/结算.csv", "e"),
+                      ("反馈/盖章件.pdf", "f"), ("反馈/~$大店镇.xlsx", "g")]:
+        (oct_ / rel).parent.mkdir(parents=True, exist_ok=True)
+        (oct_ / rel).write_text(text)
+    found = answer_files(oct_, cfg, ["反馈", "复核"]).with_columns(period=pl.lit("2026-10"))
+    assert sorted(found["file"]) == ["feedback/夹沟镇/反馈.csv", "反馈/大店镇_2026-09_预警清单.csv",
+                                     "反馈/大店镇_2026-10_预警清单_迟交.csv", "复核/人工复核队列.csv"]
+    assert set(found.filter(pl.col("file").str.starts_with("feedback"))["dept"]) == {"反馈"}
+    ran = found.filter(pl.col("file").is_in(["反馈/大店镇_2026-09_预警清单.csv", "复核/人工复核队列.csv",
+                                            "feedback/夹沟镇/反馈.csv"]))
+    ran = ran.with_columns(sha256=pl.when(pl.col("file") == "复核/人工复核队列.csv").then(pl.lit("changed since"))
+                           .otherwise("sha256"))
+    q = answers_put_in_late(found, ran, "2026-11")
+    assert q["file"].to_list() == ["2026-10/反馈/大店镇_2026-10_预警清单_迟交.csv", "2026-10/复核/人工复核队列.csv"]
+    assert set(q["category"]) == {Finding.ANSWERS_NOT_READ} and "重跑 2026-10" in q["detail"][0]
+    assert "本期（2026-11）的 反馈/" in q["detail"][0] and "本期（2026-11）的 复核/" in q["detail"][1]
+    assert len(attention_lines(q, cfg.reference_folders)) == 2
+    assert answers_put_in_late(found.clear(), ran, "2026-11").is_empty()
+    assert answer_files(tmp_path / "2026-08", cfg, ["反馈"]).is_empty()  # (a period folder no longer there)

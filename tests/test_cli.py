@@ -475,3 +475,26 @@ def test_review_answers_wait_until_a_run_links_their_department_and_a_wrong_yes_
     assert withdrawn() == 1  # 医保's links are still those made with the 是
     now = pl.read_parquet(out / PERIOD / "links.parquet").filter(pl.col("record_id") == c["record_id"])
     assert now["person_id"].to_list() == [c["person_id"]]  # the 否 no longer applies
+
+
+def test_a_run_without_cascade_names_the_later_periods_it_leaves_as_they_were(tmp_path, monkeypatch, capsys):
+    """Re-running October with --no-cascade after November ran said nothing of November, whose
+    sums, warning history and lists still come from the October before: the console says which
+    later periods were not run again, and that running them takes the change in."""
+    import argparse
+
+    monkeypatch.setattr(cli, "monthly_run", lambda *a, **k: None)
+    monkeypatch.setattr(cli, "flow_result", lambda state: {})
+    monkeypatch.setattr(cli.console, "summary_lines", lambda result: ["行数核对 …"])
+    monkeypatch.setattr(cli, "_later_periods", lambda wh, period: ["2026-11", "2026-12"])
+    monkeypatch.setattr(cli, "recover_interrupted", lambda out, wh: None)
+    ran = []
+    monkeypatch.setattr(cli, "rerun_later_periods", lambda *a: ran.append(a))
+    args = argparse.Namespace(dry_run=False, no_cascade=True, period=PERIOD, inbox=str(tmp_path), out=str(tmp_path),
+                              config=None, set=[], issue_date=None, county=None)
+    assert cli._run_locked(args, None, tmp_path / "warehouse.duckdb", ()) == 0
+    out = capsys.readouterr().out
+    assert not ran and "not run again (--no-cascade): 2026-11, 2026-12" in out and "run them again" in out
+    args.no_cascade = False
+    assert cli._run_locked(args, None, tmp_path / "warehouse.duckdb", ()) == 0
+    assert len(ran) == 1 and "--no-cascade" not in capsys.readouterr().out

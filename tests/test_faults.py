@@ -318,6 +318,22 @@ def test_a_misfit_names_first_the_header_that_looks_like_the_missing_column():
     assert msg.endswith("；未识别的表头 headers not read: 备 注、经办人")
 
 
+def test_a_returned_list_without_its_warning_id_column_is_not_asked_whether_the_household_number_is_it():
+    """A clerk deleted the 预警编号 column of the list: the reason sent back asked 「户编号」是否即
+    「预警编号」？ (户编号 is the list's own column, next to it). It says the list's 预警编号
+    column was deleted or renamed, and to answer on the list as sent."""
+    from pipelines.standardize import describe_misfit
+
+    heads = ["状态", "逾期天数", "风险类型", "严重程度", "乡（镇）", "行政村", "村民小组", "户编号", "户主姓名", "涉及人员",
+             "户类型", "来源部门", "预警规则", "预警依据", "来源记录编号", "网格员", "网格员电话", "下发日期", "核实截止日期",
+             "核实结果", "是否纳入监测", "核实人", "核实日期", "备注"]
+    msg = describe_misfit(heads, "反馈", CFG)
+    assert "是否即" not in msg and "「预警编号」列被删除或改名" in msg
+    # a renamed answer column is still asked about (核实情况 for 核实结果)
+    msg = describe_misfit([h if h != "核实结果" else "核实情况" for h in heads] + ["预警编号"], "反馈", CFG)
+    assert "「核实情况」是否即「核实结果」" in msg
+
+
 def test_a_file_missing_a_required_column_is_reported_with_the_column_name(bad_run):
     _, out, bad, _ = bad_run
     rel = next(f for f in bad if f.endswith("灾情_缺列.csv"))

@@ -90,6 +90,45 @@ def test_rejections_name_field_and_reason():
     assert got[5]["township"] == "大店镇" and got[-2]["township"] == "夹沟镇" and got[4]["township"] == "大店镇"
 
 
+def test_a_visit_before_a_rerun_raised_the_warning_again_is_not_early():
+    """An analyst re-ran October with another threshold (the warning taken back) and then as it
+    was (raised again: re-dated the day of that run, 2026-12-06). The township had it from
+    October's lists (2026-11-05) and visited on 11-08: its answer is taken, not refused as dated
+    before the list. A date before the period's first lists is still early, naming that day."""
+    redated = ISSUED.filter(pl.col("warning_id") == W1).with_columns(
+        issue_date=pl.lit(D(2026, 12, 6)), deadline=pl.lit(D(2026, 12, 9)))
+    rows = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张", D(2026, 11, 8), None),
+              (DADIAN, 3, W1, "大店镇", "属实", "是", "张", D(2026, 11, 1), None))
+    assert check_feedback(rows, redated, D(2026, 12, 7))[2]["line"].to_list() == [2, 3]  # (first lists unknown)
+    acc, _, rej = check_feedback(rows, redated, D(2026, 12, 7), first_out={"2026-10": D(2026, 11, 5)})
+    assert acc["line"].to_list() == [2]
+    assert rej["line"].to_list() == [3] and "早于下发日期2026-11-05" in rej["reason"][0]
+
+
+def test_an_answer_written_into_the_lists_status_column_is_told_back_not_taken_as_unanswered():
+    """A clerk changed 状态 from 新下发 to 已核实 (or 属实) and left 核实结果 empty: the row was
+    counted unanswered and nothing told the township, which believed it had answered. It is set
+    aside, told back saying where the answer goes. A 状态 as sent (with the notes the system adds)
+    is no answer, and an answered row's 状态 is not looked at."""
+    rows = fb((DADIAN, 2, W1, "大店镇", None, None, None, None, None),
+              (DADIAN, 3, W1, "大店镇", None, None, None, None, None),
+              (DADIAN, 4, W2, "大店镇", None, None, None, None, None),
+              (JIAGOU, 5, W3, None, "属实", None, None, None, None),
+              (JIAGOU, 6, W5, None, None, None, None, None, None)).with_columns(
+        list_state=pl.Series(["已核实", "逾期未核实（由芦岭镇张庄村2组迁入，原下发日期2026-09-02）", " 属实 ", "已核实", "新下发"]))
+    acc, una, rej = check_feedback(rows, ISSUED, AS_OF, CFG.matching.places)
+    assert acc["line"].to_list() == [5] and una["line"].to_list() == [3, 6]
+    assert rej["line"].to_list() == [2, 4] and set(rej["field"]) == {"list_state"}
+    assert rej["value"].to_list() == ["已核实", "属实"] and "“核实结果”列" in rej["reason"][0]
+    told = returned_to_township(rej, CFG, ISSUED)
+    assert list(told) == ["大店镇"] and set(told["大店镇"]["字段"]) == {"状态"}
+    # marked 已核实 on this month's list, answered on the earlier list put in beside it: answered
+    earlier = fb(("反馈/大店镇_2026-09_预警清单.csv", 7, W1, None, "属实", None, None, None, None))
+    both = pl.concat([rows.head(1), earlier.with_columns(list_state=pl.lit(None, pl.String))])
+    acc, una, rej = check_feedback(both, ISSUED, AS_OF, CFG.matching.places)
+    assert rej.is_empty() and una["line"].to_list() == [2] and acc["line"].to_list() == [7]
+
+
 def test_an_answer_to_a_list_of_the_folders_own_period_says_where_answers_go():
     """2026-10's own list put back into 2026-10/反馈/ (not the next period's): its 预警编号 were
     issued by this period's run, so 'never issued' (未下发过此编号) was wrong; the reason says to
@@ -250,6 +289,26 @@ def test_a_saved_again_copy_is_a_correction_not_a_disagreement():
     assert overruled.is_empty() and findings.is_empty()
 
 
+def test_a_file_named_a_correction_of_the_same_list_is_not_a_disagreement():
+    """大营镇 put in its list, then the same list as 大营镇_…_更正.xlsx changing answers: a
+    correction on purpose, not two files disagreeing (the county's 反馈答复不一致 line and the
+    反馈退回 rows were false alarms). A correction named so of another list still disagrees."""
+    fix = "反馈/大店镇_2026-10_预警清单_更正.xlsx（工作表 因病）"
+    other = "反馈/大店镇_2026-09_预警清单（更正）.csv"
+    f = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张干事", D(2026, 10, 12), None),
+           (DADIAN, 3, W2, "大店镇", "属实", "是", "张干事", D(2026, 10, 12), None),
+           (fix, 2, W1, "大店镇", "不属实", "否", "张干事", D(2026, 10, 14), None),
+           (other, 2, W2, "大店镇", "不属实", "否", "张干事", D(2026, 10, 14), None))
+    acc = check_feedback(f, ISSUED, AS_OF, CFG.matching.places,
+                         put_in(DADIAN, "反馈/大店镇_2026-10_预警清单_更正.xlsx", other))[0]
+    overruled, findings = disagreements(acc, CFG.inbox.later_marks)
+    assert overruled["record_id"].to_list() == [W2] and findings["file"].to_list() == [DADIAN]
+    assert other in findings["detail"][0]
+    assert disagreements(acc)[0]["record_id"].sort().to_list() == [W1, W2]  # (marks not given: as before)
+    st = warning_status(ISSUED, acc.with_columns(received_period=pl.lit("2026-11")), AS_OF)
+    assert st.filter(pl.col("warning_id") == W1)["result"].to_list() == ["不属实"]
+
+
 def test_one_file_answering_a_warning_twice_differently_is_told_back():
     """Lines of one file answering the same warning otherwise: the later line counts, the earlier
     is returned to the township to confirm; the same answer twice is no disagreement."""
@@ -267,6 +326,28 @@ def test_one_file_answering_a_warning_twice_differently_is_told_back():
     assert findings.height == 1 and f["category"] == Finding.DISAGREE and f["file"] == DADIAN
     assert all(s in f["detail"] for s in ("两行", W1, "第2行 属实/是", "第7行 不属实/否"))
     assert list(returned_to_township(overruled, CFG, ISSUED)) == ["大店镇"]
+
+
+def test_a_result_written_as_yes_or_no_is_told_back_with_the_values_to_write():
+    """核实结果 否 or 是 (a clerk answering 是否属实) is set aside: the 反馈退回 line tells the
+    township what to write instead (属实 / 不属实), not only 'unknown code'."""
+    raw = pl.DataFrame({"预警编号": [W1, W2], "乡（镇）": ["大店镇"] * 2, "核实结果": ["否", "属实"],
+                        "是否纳入监测": ["是", "待定"], "line": [2, 3]})
+    spec = CFG.kinds["feedback"]
+    bad = validate(standardize(raw, spec), spec, "反馈", DADIAN)[1].sort("line")
+    assert bad["line"].to_list() == [2, 3]
+    assert "'否'" in bad["reason"][0] and "应填 属实、不属实 之一" in bad["reason"][0]
+    assert "'待定'" in bad["reason"][1] and "应填 是、否 之一" in bad["reason"][1]
+
+
+def test_included_or_not_written_as_a_clerk_says_it_is_read():
+    """是否纳入监测 written 已纳入 / 已纳入监测 / 未纳入 / 暂不纳入 (as clerks say it) set the whole
+    answer aside, its 属实 with it: read as 是 / 否 (`[kinds.feedback.codes]`)."""
+    said = ["已纳入", "已纳入监测", "未纳入", "暂不纳入"]
+    raw = pl.DataFrame({"预警编号": [W1] * 4, "核实结果": ["属实"] * 4, "是否纳入监测": said, "line": [2, 3, 4, 5]})
+    spec = CFG.kinds["feedback"]
+    valid, bad = validate(standardize(raw, spec), spec, "反馈", DADIAN)
+    assert bad.is_empty() and valid["include_monitoring"].to_list() == ["是", "是", "否", "否"]
 
 
 def test_free_text_is_kept_as_written_codes_and_dates_are_normalised():

@@ -162,6 +162,22 @@ def test_exports_joined_byte_for_byte_keep_no_bom_inside(tmp_path, newline):
     assert any("第3行重复表头" in n.problem for n in notes)
 
 
+def test_a_zero_width_space_pasted_into_a_workbook_cell_is_no_part_of_its_value(tmp_path):
+    """A township clerk pasted 属实 from a chat message into the returned XLSX: the cell held
+    属实 and a zero-width space, read as an unknown code and the answer set aside (a CSV's text
+    was already cleaned of them). Workbook cells are read without them too."""
+    path = tmp_path / "大店镇_2026-10_预警清单.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("因病")
+    for r, row in enumerate([["预警编号", "乡（镇）", "核实结果"], ["YJ202610-aaaaaaaaaa\u200b", "\ufeff大店镇", "属实\u200b"],
+                             ["YJ202610-bbbbbbbbbb", "大店镇", "\u2060不属实"]]):
+        ws.write_row(r, 0, row)
+    wb.close()
+    (_, df), = read_tables(path, "反馈/大店镇_2026-10_预警清单.xlsx", ["预警编号", "乡（镇）", "核实结果"])
+    assert df["预警编号"].to_list() == ["YJ202610-aaaaaaaaaa", "YJ202610-bbbbbbbbbb"]
+    assert df["乡（镇）"].to_list() == ["大店镇", "大店镇"] and df["核实结果"].to_list() == ["属实", "不属实"]
+
+
 def test_utf8_bom_crlf_and_blank_lines(tmp_path):
     text = f"{HEADER}\r\nJS1,王五,341302196201112734,2026-10-05,1\r\n\r\n,,,,\r\nJS2,赵六,,2026-10-06,2\r\n"
     df = read_table(write(tmp_path / "b.csv", text, "utf-8-sig"), "b.csv", KNOWN)
