@@ -27,8 +27,8 @@ from config import Config
 from pipelines.calendar import period_end
 from pipelines.standardize import describe_misfit, detect_kind, field_columns, known_headers, normalize_header, standardize
 from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks,
-                                keep_latest, older_versions, rejected_files, set_aside_future_dates, sheet_label, sheet_of, stand_ins,
-                                validate)
+                                keep_latest, month_only_lines, older_versions, rejected_files, set_aside_future_dates,
+                                sheet_label, sheet_of, stand_ins, validate)
 from schemas.outputs import Finding
 
 EXTENSIONS = (".csv", ".xlsx")
@@ -1042,6 +1042,8 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
         ok, bad = validate(std, spec, dept, label, latest if spec.name in cfg.ANSWER_KINDS else None, blanked)
         if notes is not None:
             notes.extend(blanked_notes(blanked, field_columns(headers, spec), label, dept))
+            if spec.name not in cfg.ANSWER_KINDS:
+                notes.extend(month_notes(month_only_lines(std, spec), field_columns(headers, spec), label, dept))
         valid.append((spec.name, ok))
         set_aside.append((spec.name, stand_ins(std, bad, spec, dept, label)))
         rejected.append(bad)
@@ -1062,6 +1064,18 @@ def blanked_notes(blanked: list[pl.DataFrame], headers: dict[str, list[str]], la
         found.append(ReadError(label, f"「{header}」{cells.height} 个值读不出，已按空值处理、这些行照常使用（第 {lines} 行；"
                                       f"{reason}） {cells.height} unreadable values of '{header}' taken as empty, "
                                       f"the rows kept", dept, False, Finding.VALUES_BLANKED))
+    return found
+
+
+def month_notes(lines: dict[str, list[int]], headers: dict[str, list[str]], label: str, dept: str) -> list[ReadError]:
+    """`validate.month_only_lines` -> one note per field: its dates that name only a month, read
+    as the month's first day (the lines, the first ten)."""
+    found = []
+    for field, ns in lines.items():
+        header = (headers.get(field) or [field])[0]
+        shown = "、".join(str(n) for n in ns[:10]) + (" …" if len(ns) > 10 else "")
+        found.append(ReadError(label, f"「{header}」{len(ns)} 个日期只有年月，按当月1日读取（第 {shown} 行） {len(ns)} dates of "
+                                      f"'{header}' name a month without its day: read as its first day", dept, False))
     return found
 
 

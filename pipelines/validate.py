@@ -120,6 +120,20 @@ def parse_date(c: str, latest: date | None = None) -> pl.Expr:
     return pl.coalesce(serial, ymd, compact, pl.when(this <= pl.lit(latest)).then(this).otherwise(in_year(latest.year - 1)))
 
 
+# a date naming its month without the day (`parse_date` reads the month's first day in an extract)
+MONTH_ONLY = r"^\s*(19|20)\d{2}\s*(年|[-/.‐‑–—])\s*\d{1,2}\s*月?\s*$|^\s*(19|20)\d{2}(0[1-9]|1[0-2])\s*$"
+
+
+def month_only_lines(df: pl.DataFrame, spec: KindSpec) -> dict[str, list[int]]:
+    """Per date field of the kind's model (standardised strings `df`, with `line`), the lines
+    whose value names a month without its day, read as its first day: what the file is told."""
+    columns = EXTRACT_MODELS[spec.name].to_schema().columns
+    dates = [f for f, c in columns.items() if c.dtype.type == pl.Date and f in df.columns]
+    return {f: lines for f in dates
+            if (lines := df.filter(pl.col(f).cast(pl.String).str.normalize("NFKC").str.contains(MONTH_ONLY)
+                                   .fill_null(False))["line"].to_list())}
+
+
 def parse_float(c: str) -> pl.Expr:
     """Amounts: thousands separators, `元`/`¥`, full-width digits, inner spaces allowed, a unit
     after the number (`3个月`, `120元`; `1.5万`, `1.5万元` are 15,000); a dash alone is 0 (`_DASH`)."""

@@ -539,6 +539,20 @@ def test_field_codes_or_column_numbers_under_the_header_are_no_record(tmp_path):
     assert valid[0][1]["record_id"].to_list() == ["JS1", "JS2"] and read == 2 and notes == []
 
 
+def test_dates_naming_only_a_month_are_read_and_the_file_told(tmp_path):
+    """民政's 变动日期 written by the month (2026年10月, 202610): the rows are kept, dated the 1st,
+    and the file is told which lines were read so (文件说明)."""
+    path = write(tmp_path / "c.csv", "记录编号,姓名,证件号码,救助类别,变动类型,变动日期\n"
+                                     "MZ1,张三,,低保,新增,2026年10月\nMZ2,李四,,低保,新增,2026-10-05\nMZ3,王五,,特困,新增,202610\n")
+    notes = []
+    valid, rejected, _, read = read_delivery(path, "民政/c.csv", "民政", CFG, KNOWN, notes)
+    assert rejected.is_empty() and read == 3
+    assert valid[0][1]["change_date"].to_list() == [datetime.date(2026, 10, 1), datetime.date(2026, 10, 5),
+                                                    datetime.date(2026, 10, 1)]
+    assert len(notes) == 1 and notes[0].problem.startswith("「变动日期」2 个日期只有年月，按当月1日读取（第 2、4 行）")
+    assert not notes[0].set_aside
+
+
 def test_a_summary_sheet_beside_the_records_is_noted_not_set_aside(tmp_path):
     """A department workbook's 汇总 sheet (totals per township, its header found or not) beside
     the sheet of records: its rows were set aside every month as records of no kind, back to the
