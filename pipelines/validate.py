@@ -130,7 +130,7 @@ def month_only_lines(df: pl.DataFrame, spec: KindSpec) -> dict[str, list[int]]:
     columns = EXTRACT_MODELS[spec.name].to_schema().columns
     dates = [f for f, c in columns.items() if c.dtype.type == pl.Date and f in df.columns]
     return {f: lines for f in dates
-            if (lines := df.filter(pl.col(f).cast(pl.String).str.normalize("NFKC").str.contains(MONTH_ONLY)
+            if (lines := df.filter(pl.col(f).cast(pl.String).str.contains(MONTH_ONLY)
                                    .fill_null(False))["line"].to_list())}
 
 
