@@ -43,7 +43,8 @@ from config import Config, PlaceNames
 from matchers.places import normalize_place, place_key
 from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
 from pipelines.township import UNPLACED, grid_workers, mask_ids
-from pipelines.validate import REJECTED_SCHEMA, delivery_order, delivery_place, in_headers, mask_value, original_file
+from pipelines.validate import (REJECTED_SCHEMA, delivery_order, delivery_place, in_headers, later_words, mask_value,
+                                original_file, without_sheet)
 from schemas.inputs import as_written
 from schemas.outputs import FEEDBACK_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding, WarningStatus
 
@@ -391,9 +392,8 @@ def _list_of(file: pl.Expr, later_marks: Sequence[str]) -> pl.Expr:
     """The list a returned file answers, told by its name: without folder, extension, sheet, a
     saved-again copy's mark and `later_marks` (大营镇_2026-10_预警清单_更正.xlsx and
     大营镇_2026-10_预警清单.csv -> 大营镇202610预警清单), for telling a named correction."""
-    name = original_file(file).str.replace(r"（工作表 [^/]*）$", "").str.replace(r"^.*/", "").str.replace(r"\.[^.]*$", "")
-    words = "|".join(re.escape(m.lower()) for m in later_marks) or "$^"
-    return name.str.to_lowercase().str.replace_all(words, "").str.replace_all(r"[\s_\-—（）()\[\]【】版]", "")
+    name = without_sheet(original_file(file)).str.replace(r"^.*/", "").str.replace(r"\.[^.]*$", "")
+    return name.str.to_lowercase().str.replace_all(later_words(later_marks), "").str.replace_all(r"[\s_\-—（）()\[\]【】版]", "")
 
 
 def disagreements(accepted: pl.DataFrame, later_marks: Sequence[str] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -420,9 +420,8 @@ def disagreements(accepted: pl.DataFrame, later_marks: Sequence[str] = ()) -> tu
     differs = {f: pl.col(f).is_not_null() & pl.col(u).is_not_null() & (pl.col(f) != pl.col(u))
                for f, u in (("result", "_result"), ("include_monitoring", "_inc"))}
     same_file = pl.col("file") == pl.col("_file")
-    words = "|".join(re.escape(m.lower()) for m in later_marks) or "$^"
-    named_fix = (pl.col("_file").str.replace(r"（工作表 [^/]*）$", "").str.replace(r"^.*/", "").str.to_lowercase()
-                 .str.contains(words) & (_list_of(pl.col("file"), later_marks) == _list_of(pl.col("_file"), later_marks)))
+    named_fix = (without_sheet(pl.col("_file")).str.replace(r"^.*/", "").str.to_lowercase()
+                 .str.contains(later_words(later_marks)) & (_list_of(pl.col("file"), later_marks) == _list_of(pl.col("_file"), later_marks)))
     x = a.join(used, on="warning_id").filter(
         pl.col("rank") > pl.col("_rank"), (pl.col("_base") != pl.col("_ubase")) | same_file, same_file | ~named_fix,
         differs["result"] | differs["include_monitoring"],

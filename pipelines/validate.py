@@ -460,6 +460,17 @@ def sheet_label(rel: str, sheet: str) -> str:
     return f"{rel}（工作表 {sheet}）"
 
 
+def without_sheet(file: pl.Expr) -> pl.Expr:
+    """A file's name or sheet label (`sheet_label`) without the sheet: the workbook's path."""
+    return file.str.replace(_SHEET, "")
+
+
+def later_words(later_marks: Sequence[str]) -> str:
+    """A pattern of `later_marks` (`[inbox] later_marks`: 更正, 补报 …) in lower-cased text; one
+    matching nothing when there are none."""
+    return "|".join(re.escape(m.lower()) for m in later_marks) or "$^"
+
+
 def sheet_of(label: str) -> str | None:
     """The sheet a `sheet_label` names; None for a file's own label."""
     found = re.search(_SHEET, label)
@@ -470,7 +481,7 @@ def delivery_order(file: pl.Expr) -> pl.Expr:
     """A sort key putting the files (or sheet labels) of a delivery in the order they were made:
     by name, except that a saved-again copy (表(1).csv, 表 - 副本.csv) comes right after its
     original, not before it ('(' sorts before '.'), so that what the copy says wins."""
-    path = file.str.replace(_SHEET, "")
+    path = without_sheet(file)
     stem = path.str.replace(r"\.[^./]*$", "")
     return pl.concat_str([stem.str.replace(_COPY, ""), stem.str.contains(_COPY).cast(pl.UInt8).cast(pl.Utf8), file],
                          separator="\x00")
@@ -479,7 +490,7 @@ def delivery_order(file: pl.Expr) -> pl.Expr:
 def original_file(file: pl.Expr) -> pl.Expr:
     """The file (or sheet label) a saved-again copy was saved from (表(1).csv -> 表.csv); others
     are their own."""
-    path = file.str.replace(_SHEET, "")
+    path = without_sheet(file)
     ext = path.str.extract(r"(\.[^./]*)$").fill_null("")
     stem = path.str.replace(r"\.[^./]*$", "").str.replace(_COPY, "")
     return pl.concat_str([stem, ext, file.str.extract("(" + _SHEET + ")").fill_null("")])
@@ -493,8 +504,7 @@ def delivery_ranks(files: pl.DataFrame, later_marks: Sequence[str]) -> dict[str,
     name (`delivery_order`). Names first: a copied or re-saved file gets a new time, a correction
     keeps its name."""
     stem = pl.col("file").str.replace(r"\.[^./]*$", "")
-    words = "|".join(re.escape(m.lower()) for m in later_marks) or "$^"
-    named_later = stem.str.to_lowercase().str.contains(words) | stem.str.contains(_COPY)
+    named_later = stem.str.to_lowercase().str.contains(later_words(later_marks)) | stem.str.contains(_COPY)
     order = files.select("file", "modified").unique("file").sort(
         named_later, pl.col("modified").dt.truncate("1s"), delivery_order(pl.col("file")))
     return {f: i for i, f in enumerate(order["file"].to_list())}
@@ -502,7 +512,7 @@ def delivery_ranks(files: pl.DataFrame, later_marks: Sequence[str]) -> dict[str,
 
 def delivery_place(file: pl.Expr, ranks: Mapping[str, int]) -> pl.Expr:
     """The place of a file (or a sheet label: its workbook's) in `ranks` (`delivery_ranks`)."""
-    return file.str.replace(_SHEET, "").replace_strict(ranks, default=None, return_dtype=pl.UInt32)
+    return without_sheet(file).replace_strict(ranks, default=None, return_dtype=pl.UInt32)
 
 
 SET_ASIDE = "_set_aside"  # on a stand-in for a row set aside (`stand_ins`): a hash of its cells as delivered
