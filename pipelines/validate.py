@@ -88,16 +88,10 @@ def _text(c: str) -> pl.Expr:
     return pl.col(c).cast(pl.String).str.normalize("NFKC").str.strip_chars()
 
 
-def parse_date(c: str, latest: date | None = None) -> pl.Expr:
-    """`2026-10-05`, `2026/10/5`, `2026.10.5`, `20261005`, `2026年10月5日`, `2026–10–05` (another
-    dash), an Excel serial (`46300`), or any of these followed by a time (`9:30`, `9时30分`; after 日
-    with or without a space, `2026年10月5日9时30分`; a date without its year too, `12月7日9时`) ->
-    Date; anything else (a dash: no date) -> null. With `latest`, a date typed without its year (`12.7`, `12月7日`, `12/7`) takes the year that
-    puts it on or before `latest` (the latest it may be), the nearest such. The day may be written
-    号 as it is said (`2026年11月3号`, `11月3号`), and spaces around 年 and 月 (`2026 年 11 月 3 日`)
-    do not count. A month without its day (`2026年10月`, `2026-10`, `202610`: a ledger's 解决日期, a
-    change of benefit by the month) is its first day, not no date (an empty 解决日期 is an
-    unsolved problem); not in answers (`latest` given), whose 核实日期 says the day of a visit."""
+def _date_readings(c: str) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+    """`parse_date`'s readings of column `c`: its text (a time after it taken off), and the date
+    it is read as an Excel serial, as year-month-day, as 8 digits, as a month without its day
+    (null where it is not)."""
     s = _text(c).str.replace(r"(\d)\s*号", "${1}日").str.replace_all(r"(\d)\s*([年月])\s*(\d)", "${1}${2}${3}")
     s = s.str.replace(r"(\d)\s+日", "${1}日")
     serial = pl.when(s.str.contains(r"^\d{5}(\.\d+)?$")).then(
@@ -110,7 +104,20 @@ def parse_date(c: str, latest: date | None = None) -> pl.Expr:
     m = d.str.replace_all(r"\s+", "")
     month = (pl.when(m.str.contains(r"^\d{4}-\d{1,2}-?$")).then(m.str.strip_chars_end("-"))
              .when(m.str.contains(r"^(19|20)\d{2}(0[1-9]|1[0-2])$")).then(pl.concat_str([m.str.slice(0, 4), m.str.slice(4)], separator="-")))
-    ym = (month + "-1").str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+    return s, serial, ymd, compact, (month + "-1").str.strptime(pl.Date, "%Y-%m-%d", strict=False)
+
+
+def parse_date(c: str, latest: date | None = None) -> pl.Expr:
+    """`2026-10-05`, `2026/10/5`, `2026.10.5`, `20261005`, `2026年10月5日`, `2026–10–05` (another
+    dash), an Excel serial (`46300`), or any of these followed by a time (`9:30`, `9时30分`; after 日
+    with or without a space, `2026年10月5日9时30分`; a date without its year too, `12月7日9时`) ->
+    Date; anything else (a dash: no date) -> null. With `latest`, a date typed without its year (`12.7`, `12月7日`, `12/7`) takes the year that
+    puts it on or before `latest` (the latest it may be), the nearest such. The day may be written
+    号 as it is said (`2026年11月3号`, `11月3号`), and spaces around 年 and 月 (`2026 年 11 月 3 日`)
+    do not count. A month without its day (`2026年10月`, `2026-10`, `202610`: a ledger's 解决日期, a
+    change of benefit by the month) is its first day, not no date (an empty 解决日期 is an
+    unsolved problem); not in answers (`latest` given), whose 核实日期 says the day of a visit."""
+    s, serial, ymd, compact, ym = _date_readings(c)
     if latest is None:
         return pl.coalesce(serial, ymd, compact, ym)
     md = s.str.extract_groups(r"^(\d{1,2})[月./-](\d{1,2})日?$")
@@ -120,18 +127,20 @@ def parse_date(c: str, latest: date | None = None) -> pl.Expr:
     return pl.coalesce(serial, ymd, compact, pl.when(this <= pl.lit(latest)).then(this).otherwise(in_year(latest.year - 1)))
 
 
-# a date naming its month without the day (`parse_date` reads the month's first day in an extract)
-MONTH_ONLY = r"^\s*(19|20)\d{2}\s*(年|[-/.‐‑–—])\s*\d{1,2}\s*月?\s*$|^\s*(19|20)\d{2}(0[1-9]|1[0-2])\s*$"
-
-
 def month_only_lines(df: pl.DataFrame, spec: KindSpec) -> dict[str, list[int]]:
     """Per date field of the kind's model (standardised strings `df`, with `line`), the lines
-    whose value names a month without its day, read as its first day: what the file is told."""
+    whose value `parse_date` reads as a month without its day (its first day): what the file is
+    told. Only the values not plain already (`PLAIN`) are read again."""
     columns = EXTRACT_MODELS[spec.name].to_schema().columns
-    dates = [f for f, c in columns.items() if c.dtype.type == pl.Date and f in df.columns]
-    return {f: lines for f in dates
-            if (lines := df.filter(pl.col(f).cast(pl.String).str.contains(MONTH_ONLY)
-                                   .fill_null(False))["line"].to_list())}
+    plain = PLAIN[pl.Date][0]
+    found = {}
+    for f in [f for f, c in columns.items() if c.dtype.type == pl.Date and f in df.columns]:
+        other = df.select(f, "line").filter(~pl.col(f).cast(pl.String).str.contains(plain).fill_null(True))
+        _, serial, ymd, compact, ym = _date_readings(f)
+        month = (pl.coalesce(serial, ymd, compact).is_null() & ym.is_not_null()).fill_null(False)
+        if lines := other.filter(month)["line"].to_list():
+            found[f] = lines
+    return found
 
 
 def parse_float(c: str) -> pl.Expr:
