@@ -117,7 +117,7 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
                                         schema={"file": pl.String, "modified": pl.Datetime("us")}), cfg.inbox.later_marks)
     for f in sorted(found, key=lambda f: (f["dept"], place[f["file"]])):
         dept, rel, p = f["dept"], f["file"], f["path"]
-        if p.name.startswith((".", "~$")) or p.name.lower() in SYSTEM_FILES:  # .DS_Store, lock files, Thumbs.db
+        if _hidden_or_temporary(p):
             problems.append(ReadError(rel, "隐藏或临时文件（如Excel打开时的~$锁文件），已忽略 hidden or temporary file "
                                            "(e.g. the ~$ lock file of an open workbook), ignored", dept, False))
             continue
@@ -136,6 +136,11 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
     return pl.DataFrame(rows, schema=schema), problems
 
 
+def _hidden_or_temporary(p: Path) -> bool:
+    """A file no one delivered: hidden, the ~$ lock file of an open workbook, .DS_Store, Thumbs.db."""
+    return p.name.startswith((".", "~$")) or p.name.lower() in SYSTEM_FILES
+
+
 def answer_files(period_dir: Path, cfg: Config, folders: Collection[str]) -> pl.DataFrame:
     """The .csv/.xlsx files now in a period's answer folders (`folders`: canonical names, 反馈 and
     复核, under any alias), hidden and lock files aside, as `dept, file, sha256` (`file` relative
@@ -149,8 +154,7 @@ def answer_files(period_dir: Path, cfg: Config, folders: Collection[str]) -> pl.
             if dept not in folders:
                 continue
             for p in sorted(top.rglob("*")):
-                if (p.is_file() and p.suffix.lower() in EXTENSIONS and not p.name.startswith((".", "~$"))
-                        and p.name.lower() not in SYSTEM_FILES):
+                if p.is_file() and p.suffix.lower() in EXTENSIONS and not _hidden_or_temporary(p):
                     rows.append({"dept": dept, "file": p.relative_to(period_dir).as_posix(), "sha256": _sha256(p)})
     return pl.DataFrame(rows, schema={"dept": pl.String, "file": pl.String, "sha256": pl.String})
 
@@ -224,6 +228,12 @@ def _one_line(e: BaseException, path: Path, rel: str) -> str:
 
 CUT = "文件末尾字符不完整（可能被截断） file ends mid-character (truncated?)"
 DAMAGED_LINES = 10  # lines of a file neither encoding reads that are taken as damaged (more: another encoding)
+LINES_SHOWN = 10  # line numbers a note names (the first ones; … when there are more)
+
+
+def _first_lines(ns: Sequence[int]) -> str:
+    """A note's line numbers: the first LINES_SHOWN, joined by 、, … when there are more."""
+    return "、".join(str(n) for n in ns[:LINES_SHOWN]) + ("…" if len(ns) > LINES_SHOWN else "")
 
 
 def _decode(data: bytes) -> tuple[str, list[tuple[str, str | None]]] | None:
@@ -268,15 +278,14 @@ def _by_line(data: bytes) -> tuple[str, list[tuple[str, str | None]]] | None:
                 bad.append(n)
     if len(bad) > DAMAGED_LINES or (not bad and (not gb or len(gb) == len(lines))):
         return None
-    shown = lambda ns: "、".join(str(n) for n in ns[:10]) + ("…" if len(ns) > 10 else "")  # noqa: E731
     enc = "gb18030" if len(gb) > len(lines) - len(gb) - len(bad) else "utf-8"
     notes: list[tuple[str, str | None]] = []
     if gb and len(gb) + len(bad) < len(lines):
-        notes.append((f"文件混有 UTF-8 与 GB18030 两种编码的行（两次导出拼接？），已逐行识别，GB18030 的行：第 {shown(gb)} 行 "
-                      f"lines in two encodings (two exports joined?), each read in its own: GB18030 lines {shown(gb)}", None))
+        notes.append((f"文件混有 UTF-8 与 GB18030 两种编码的行（两次导出拼接？），已逐行识别，GB18030 的行：第 {_first_lines(gb)} 行 "
+                      f"lines in two encodings (two exports joined?), each read in its own: GB18030 lines {_first_lines(gb)}", None))
     if bad:
-        notes.append((f"第 {shown(bad)} 行有无法识别的字节（字符被截断或文件损坏？），按 � 读取，请核对这些行 line(s) "
-                       f"{shown(bad)} hold bytes of neither encoding (a character cut, a damaged file?): read with �, check "
+        notes.append((f"第 {_first_lines(bad)} 行有无法识别的字节（字符被截断或文件损坏？），按 � 读取，请核对这些行 line(s) "
+                       f"{_first_lines(bad)} hold bytes of neither encoding (a character cut, a damaged file?): read with �, check "
                        "them", Finding.DAMAGED_BYTES))
     return "".join(ln.decode(enc, errors="replace") if isinstance(ln, bytes) else ln for ln in lines), notes
 
@@ -354,7 +363,7 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
         strays: list[int] = []
         yield from records(strays)
         if strays and notes is not None:  # (one note for the file, naming the first lines)
-            shown = "、".join(str(n) for n in strays[:10]) + ("…" if len(strays) > 10 else "")
+            shown = _first_lines(strays)
             notes.append(ReadError(rel or path.name, f"第 {shown} 行的引号未配对（其下的行曾被读进该行的一个值），这些行已单独"
                                                      f"读取、去掉引号 line(s) {shown}: an unmatched quote took the lines under it "
                                                      "into one value: each read on its own, without the quote", None, False))
@@ -602,10 +611,10 @@ def _without_repeated_header(df: pl.DataFrame, rel: str, notes: list | None) -> 
             titles.append(line[k])
             k -= 1
     if notes is not None:
-        shown = lambda ns: "、".join(str(n) for n in ns[:10]) + ("…" if len(ns) > 10 else "")  # noqa: E731
-        zh, en = (f"，其上第{shown(sorted(titles))}行是标题", f", line(s) {shown(sorted(titles))} above it the title") if titles else ("", "")
-        notes.append(ReadError(rel, f"第{shown(lines)}行重复表头（多张表粘贴在一起？）{zh}，不是记录，已跳过 line(s) "
-                                    f"{shown(lines)} repeat the header row (tables pasted together?){en}: not records, skipped",
+        above = _first_lines(sorted(titles))
+        zh, en = (f"，其上第{above}行是标题", f", line(s) {above} above it the title") if titles else ("", "")
+        notes.append(ReadError(rel, f"第{_first_lines(lines)}行重复表头（多张表粘贴在一起？）{zh}，不是记录，已跳过 line(s) "
+                                    f"{_first_lines(lines)} repeat the header row (tables pasted together?){en}: not records, skipped",
                                None, False))
     return df.filter(~pl.col("line").is_in(lines + titles))
 
@@ -1073,7 +1082,7 @@ def month_notes(lines: dict[str, list[int]], headers: dict[str, list[str]], labe
     found = []
     for field, ns in lines.items():
         header = (headers.get(field) or [field])[0]
-        shown = "、".join(str(n) for n in ns[:10]) + (" …" if len(ns) > 10 else "")
+        shown = _first_lines(ns)
         found.append(ReadError(label, f"「{header}」{len(ns)} 个日期只有年月，按当月1日读取（第 {shown} 行） {len(ns)} dates of "
                                       f"'{header}' name a month without its day: read as its first day", dept, False))
     return found
