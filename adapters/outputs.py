@@ -51,11 +51,15 @@ def atomic_path(target: Path):
 
 def defuse_formulas(df: pl.DataFrame) -> pl.DataFrame:
     """Text cells starting with = + - @ TAB or CR get a leading apostrophe, so a value planted
-    in a department extract (`=HYPERLINK(...)`) is shown as text, never run, in Excel/WPS.
-    Only the columns holding one are rewritten (a scan finds them: rewriting costs more)."""
-    risky = r"^([=+\-@\t\r])"
-    found = df.select(pl.col(pl.Utf8).str.contains(risky).any())
-    return df.with_columns(pl.col(c.name).str.replace(risky, "'$1") for c in found.iter_columns() if c[0])
+    in a department extract (`=HYPERLINK(...)`) is shown as text, never run, in Excel/WPS."""
+    return _rewrite(df, r"^([=+\-@\t\r])", "'$1")
+
+
+def _rewrite(df: pl.DataFrame, pattern: str, replacement: str) -> pl.DataFrame:
+    """`df` with the text cells matching `pattern` rewritten (`replacement`). Only the columns
+    holding one are rewritten (a scan finds them: rewriting costs more)."""
+    found = df.select(pl.col(pl.Utf8).str.contains(pattern).any())
+    return df.with_columns(pl.col(c.name).str.replace(pattern, replacement) for c in found.iter_columns() if c[0])
 
 
 # A text cell Excel and WPS would take for a number and change: 12 digits or more (shown as
@@ -68,10 +72,8 @@ def as_excel_text(df: pl.DataFrame) -> pl.DataFrame:
     county's review queue, a long numeric 户编号, 人编号 or 结算流水号, a code with a leading zero)
     written in Excel's text-formula form `="…"`, so Excel and WPS show them whole and a sheet
     saved from them keeps every digit; the inbox reads that form back as the text inside
-    (`adapters.inbox._value`), so a returned list answers the same. Only the columns holding one
-    are rewritten."""
-    found = df.select(pl.col(pl.Utf8).str.contains(_NUMBER_LIKE).any())
-    return df.with_columns(pl.col(c.name).str.replace(_NUMBER_LIKE, '="$0"') for c in found.iter_columns() if c[0])
+    (`adapters.inbox._value`), so a returned list answers the same."""
+    return _rewrite(df, _NUMBER_LIKE, '="$0"')
 
 
 def write_csv(df: pl.DataFrame, target: Path) -> Path:
