@@ -37,9 +37,10 @@ HIDDEN_TABLE_NAMES = 4  # known column names that make a hidden sheet's table lo
 # A ".csv" whose header is not found between commas is tried with these in turn (a system's
 # export, or Excel's "Text (tab delimited)" renamed .csv); the one that finds it is noted.
 SEPARATORS = {",": None, "\t": ("制表符", "tabs"), ";": ("分号", "semicolons"), "|": ("竖线", "vertical bars")}
-_TOTAL = re.compile(r"^(本页|本表)?(合\s*计|总\s*计|小\s*计)")
+_TOTAL_WORD = r"(合\s*计|总\s*计|小\s*计)"
+_TOTAL = re.compile(rf"^(本页|本表)?{_TOTAL_WORD}")
 # ... or a place's (or page's) subtotal, the place before the word: 大营镇小计, 李洼村 合计, 第1页小计
-_PLACE_TOTAL = re.compile(r"^\S{0,12}?(镇|乡|村|街道|社区|区|县|组|页)\s*(合\s*计|小\s*计|总\s*计)")
+_PLACE_TOTAL = re.compile(rf"^\S{{0,12}}?(镇|乡|村|街道|社区|区|县|组|页)\s*{_TOTAL_WORD}")
 # a label and its colon, as a form's footer or a system's export writes under a table (填表人：,
 # 审核人：, 导出时间：, 打印人：, 数据来源：, 报送单位：, 单位（盖章）：)
 _LABEL = r"[一-龥（）()]{2,12}\s*[:：]"
@@ -52,7 +53,7 @@ FOOTER_CELLS = 2
 # 填报日期：2026-11-05, one per cell)
 _SIGNATURE = re.compile(rf"^{_LABEL}")
 # the first cell of a row that may be one of these (the others, nearly all, skip the test)
-_MAYBE_FOOTER = r"^[合总小本填制审负联统经打导注说备共第]|[:：]|(合\s*计|小\s*计|总\s*计)$"
+_MAYBE_FOOTER = rf"^[合总小本填制审负联统经打导注说备共第]|[:：]|{_TOTAL_WORD}$"
 
 
 @dataclass(frozen=True)
