@@ -1040,8 +1040,9 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
                 pl.col("line").cast(pl.Int64), *[pl.lit(None, pl.String).alias(c) for c in ("record_id", "field", "value")],
                 pl.lit(describe_misfit(headers, dept, cfg)).alias("reason")))
             continue
+        columns = field_columns(headers, spec)  # each field's headers, in the order read
         if notes is not None:
-            for f, hs in field_columns(headers, spec).items():
+            for f, hs in columns.items():
                 if len(hs) > 1:
                     also = "」「".join(hs[1:])
                     notes.append(ReadError(label, f"「{also}」与「{hs[0]}」都读作{spec.fields[f][0]}：先读「{hs[0]}」，"
@@ -1051,9 +1052,9 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
         blanked: list[pl.DataFrame] = []
         ok, bad = validate(std, spec, dept, label, latest if spec.name in cfg.ANSWER_KINDS else None, blanked)
         if notes is not None:
-            notes.extend(blanked_notes(blanked, field_columns(headers, spec), label, dept))
+            notes.extend(blanked_notes(blanked, columns, label, dept))
             if spec.name not in cfg.ANSWER_KINDS:
-                notes.extend(month_notes(month_only_lines(std, spec), field_columns(headers, spec), label, dept))
+                notes.extend(month_notes(month_only_lines(std, spec), columns, label, dept))
         valid.append((spec.name, ok))
         set_aside.append((spec.name, stand_ins(std, bad, spec, dept, label)))
         rejected.append(bad)
