@@ -46,7 +46,8 @@ from pipelines.township import UNPLACED, grid_workers, mask_ids
 from pipelines.validate import (REJECTED_SCHEMA, delivery_order, delivery_place, in_headers, later_words, mask_value,
                                 original_file, without_sheet)
 from schemas.inputs import as_written
-from schemas.outputs import FEEDBACK_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding, WarningStatus
+from schemas.outputs import (FEEDBACK_COLUMNS, LIST_STATE_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding,
+                             WarningStatus)
 
 __all__ = [
     "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "STATUS_WITHDRAWN", "UNKNOWN_TOWNSHIP",
@@ -698,7 +699,7 @@ def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: 
     return out.sort(
         ["township", "逾期天数", "下发日期", "行政村", "村民小组", "户编号", "预警编号"],
         descending=[False, True, False, False, False, False, False], nulls_last=True,
-    ).select("状态", "逾期天数", *[pl.col(c).cast(pl.String) for c in [*TOWNSHIP_COLUMNS, "township"]])
+    ).select(*LIST_STATE_COLUMNS, *[pl.col(c).cast(pl.String) for c in [*TOWNSHIP_COLUMNS, "township"]])
 
 
 def with_carry_over(new_rows: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFrame:

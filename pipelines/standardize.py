@@ -10,7 +10,7 @@ import polars as pl
 
 from config import Config, KindSpec
 from pipelines.validate import EXTRA, parse_float
-from schemas.outputs import TOWNSHIP_COLUMNS
+from schemas.outputs import LIST_STATE_COLUMNS, TOWNSHIP_COLUMNS
 
 # A trailing unit in brackets or after a slash, e.g. 年人均纯收入（元）, （单位：元）, （元/人）, [元], /元, an ID's
 # length (（18位）), or how to write a date
@@ -153,7 +153,7 @@ def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
     # a returned township list's own columns (户编号, 来源记录编号 …) are no renamed column: asking
     # whether 户编号 is the 预警编号 a clerk deleted misleads; a list missing one of its own required
     # columns is asked about that instead
-    listed = {normalize_header(c) for c in ["状态", "逾期天数", *TOWNSHIP_COLUMNS]}
+    listed = {normalize_header(c) for c in [*LIST_STATE_COLUMNS, *TOWNSHIP_COLUMNS]}
     askable = [h for h in other if normalize_header(h) not in listed]
     gone = [name for name, _ in aliases if name in TOWNSHIP_COLUMNS]
     ask = ""

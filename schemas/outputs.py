@@ -114,6 +114,8 @@ TOWNSHIP_COLUMNS = [
     "涉及人员", "户类型", "来源部门", "预警规则", "预警依据", "来源记录编号", "网格员", "网格员电话",
     "下发日期", "核实截止日期", "核实结果", "是否纳入监测", "核实人", "核实日期", "备注",
 ]
+# ... after the two saying where each warning stands (新下发, 逾期未核实 …; days overdue)
+LIST_STATE_COLUMNS = ["状态", "逾期天数"]
 FEEDBACK_COLUMNS = ["核实结果", "是否纳入监测", "核实人", "核实日期", "备注"]
 # The values a township may write in the list's choice columns: the XLSX offers them as a
 # drop-down, and a returned answer outside them is sent back (`schemas.inputs.Feedback`).
