@@ -92,16 +92,47 @@ def _pad_mask(s: pl.Expr) -> pl.Expr:
     return pl.when(n >= 1).then(pl.concat_str([pre, pl.lit("*").repeat_by(n).list.join(""), suf]))
 
 
+# A birth date yyyymmdd (positions 6-13 of an 18-character reading) whose shown digits some date
+# could have: a masked value read at the wrong positions mostly shows a month or day that is none.
+_BIRTH_OK = r"^[12*][0-9*]{3}(0[1-9*]|1[0-2*]|\*[0-9*])([0-2*][0-9*]|3[01*])$"
+
+
+def _old_mask(s: pl.Expr) -> pl.Expr:
+    """A masked 15-character old ID (6 region + yymmdd + 3 sequence digits, SPEC §1) -> its
+    18-character reading: the century (19) and the check character unknown, every other
+    character where the new ID holds it (341302*****1273 -> 341302*******1273*)."""
+    return pl.concat_str([s.str.slice(0, 6), pl.lit("**"), s.str.slice(6, 9), pl.lit("*")])
+
+
 def normalize_ids(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:
     """Add `id_norm` (18 chars, `*` = unknown), `kept` ('1'/'0' per position) and `id_status`
     (full_valid / full_check_failed / masked / destroyed / missing) computed from `col`.
+
+    A masked value of 15 characters is an old 15-digit ID masked (`_old_mask`) or a new one
+    shown with too few stars (`_pad_mask`). When only one reading shows a birth date some day
+    could have, it is that one; when both do, the rows of its department and kind (`dept`,
+    `kind` when `df` has them, else all of `df`) decide: a 15-character mask among mostly
+    18-character ones is an old ID; where most masks are 15 characters the system writes a
+    fixed number of stars.
 
     Never raises on odd input: anything unusable becomes `missing`. Each distinct value is
     worked out once (department extracts repeat a person's ID on many rows).
     """
     df = df.with_columns(pl.col(col).cast(pl.Utf8))
-    return df.join(_normalize_unique(df.select(col).unique(), col), on=col, how="left", nulls_equal=True,
-                   maintain_order="left")
+    out = df.join(_normalize_unique(df.select(col).unique(), col), on=col, how="left", nulls_equal=True,
+                  maintain_order="left")
+    if out["_old"].is_null().all():
+        return out.drop("_old", "_old_only", "_len")
+    masked = pl.col("id_status") == "masked"
+    by = [c for c in ("dept", "kind") if c in df.columns]
+    short = ((pl.col("_len") == 15) & masked).sum() * 2 < masked.sum()  # most of the group's masks are 18 long
+    old = pl.col("_old_only").fill_null(short.over(by) if by else short)
+    use = pl.col("_old").is_not_null() & old
+    out = out.with_columns(id_norm=pl.when(use).then(pl.col("_old")).otherwise(pl.col("id_norm")),
+                           id_status=pl.when(use).then(pl.lit("masked")).otherwise(pl.col("id_status")))
+    return out.with_columns(
+        kept=pl.col("id_norm").str.replace_many(list("0123456789X*"), ["1"] * 11 + ["0"])
+    ).drop("_old", "_old_only", "_len")
 
 
 def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
@@ -130,7 +161,7 @@ def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
     out = pl.concat([
         df.filter(plain).with_columns(_cand=pl.col("_s"), _sci=pl.lit(False)),
         other.with_columns(_cand=cand, _sci=s.str.contains(r"E\+?\d+$").fill_null(False)),
-    ]).drop("_s")
+    ])
     c = pl.col("_cand")
     full = c.is_not_null() & ~c.str.contains(r"\*")
     valid = full & (_check_expr(c) == c.str.slice(17, 1))
@@ -154,9 +185,16 @@ def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
         .otherwise(pl.lit("masked"))
     )
     out = out.with_columns(id_norm=id_norm.fill_null("*" * 18), id_status=status)
+    # a masked value of 15 characters: its old-ID reading too, and whether only that one holds a date
+    old = s.str.contains(r"^[0-9*]{15}$") & s.str.contains("*", literal=True) & s.str.contains("[0-9]")
+    old_ok = pl.col("_old").str.slice(6, 8).str.contains(_BIRTH_OK)
+    new_ok = pl.col("id_norm").str.slice(6, 8).str.contains(_BIRTH_OK) & (pl.col("id_status") != "missing")
+    out = out.with_columns(_old=pl.when(old).then(_old_mask(s)), _len=s.str.len_chars())
+    out = out.with_columns(_old_only=pl.when(pl.col("_old").is_not_null()).then(
+        pl.when(old_ok & new_ok).then(None).otherwise(old_ok)))
     return out.with_columns(
         kept=pl.col("id_norm").str.replace_many(list("0123456789X*"), ["1"] * 11 + ["0"])
-    ).drop("_cand", "_sci")
+    ).drop("_cand", "_sci", "_s")
 
 
 def one_edit_ids(ids: pl.Series) -> pl.DataFrame:

@@ -118,7 +118,8 @@ def _prepare_records(records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame
         "rname": _per_value(col("name"), normalize_name),
         "tn": _per_value(col("township"), lambda e: normalize_place(e, "township", cfg.places)),
         "vn": _per_value(col("village"), lambda e: normalize_place(e, "village", cfg.places)),
-    }))
+        "dept": col("dept"), "kind": col("kind"),  # (how its masks are read: `normalize_ids`)
+    })).drop("dept", "kind")
     rec = id_from_record_number(rec, records, cfg)
     return pl.concat([rec, edge_pinyin(rec["rname"])], how="horizontal").with_columns(
         k=pl.col("kept").str.count_matches("1"),

@@ -43,6 +43,17 @@ def mask(id18: str, style: str) -> str:
     return id18
 
 
+def mask_old(id15: str, style: str) -> str:
+    """A 15-digit old ID masked by a system that keeps the same characters as `mask` does of a
+    new one: the first 6, 4 or 3 and the last 4, all but the last 4, or the birth date."""
+    if style == "14+0":
+        return id15[:11] + "****"
+    if style == "birth":
+        return "*" * 6 + id15[6:12] + "***"
+    keep = {"6+4": 6, "4+4": 4, "3+4": 3}.get(style)
+    return id15 if keep is None else id15[:keep] + "*" * (11 - keep) + id15[11:]
+
+
 def fullwidth(s: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in s)
 
@@ -85,6 +96,9 @@ def dirty_id(rng: random.Random, id18: str, style: str, p: dict, allow_destroy: 
         i = rng.choice(kept)
         s = s[:i] + _other_digit(rng, s[i]) + s[i + 1:]
         tags.append("id=kept_wrong")
+    elif r < p["kept_wrong"] + p["id15"] and id18[6:8] == "19" and id18[6:10] < "1980":
+        s = mask_old(id18[:6] + id18[8:17], style)  # a department still holding the old ID masks it
+        tags.append("id=15digit_masked")
     if not s or tags[-1].startswith(("id=excel", "id=empty")):
         return s, tags
     if "*" in s and rng.random() < p["fw_star"]:
@@ -93,6 +107,8 @@ def dirty_id(rng: random.Random, id18: str, style: str, p: dict, allow_destroy: 
     if s.endswith("X") and rng.random() < p["lower_x"]:
         s = s[:-1] + "x"
         tags.append("id=lower_x")
+    elif "id=15digit_masked" in tags and mask(id18, style).endswith("X"):
+        rng.random()  # (the draw its new ID's X took: the rest of the county stays as it was)
     if s and "E+" not in s and rng.random() < p["fw_digits"]:
         s = fullwidth(s)
         tags.append("id=fw_digits")

@@ -63,6 +63,25 @@ def test_other_id_forms():
     assert out["id_norm"][3] == "341302********2734"
 
 
+def test_a_masked_old_15_digit_id_is_read_at_its_own_positions():
+    """341302620111273 masked 6+4 is 341302*****1273: its kept tail is the birth day's last digit
+    and the sequence, at positions 13-16 of the new ID (century and check character unknown).
+    Among 18-character masks of its department it is an old ID; where a department's masks are
+    mostly 15 characters long its system writes five stars for any ID (the tail then is the
+    new ID's last four); a reading whose month or day no date has is never taken."""
+    dept = ["医保"] * 5 + ["民政"] * 3
+    raw = ["341302*****1273", "342201********2205", "341302********6128", "34130262011****", "3413**********1234",
+           "341302*****2734", "341302*****6128", "3413021962*1273"]
+    out = normalize_ids(pl.DataFrame({"id_raw": raw, "dept": dept}))
+    assert out["id_norm"].to_list() == [
+        "341302*******1273*", "342201********2205", "341302********6128", "341302**62011*****",
+        "3413**********1234", "341302********2734", "341302********6128", "3413021962****1273"]
+    assert out["kept"][0] == "111111000000011110"
+    assert out["id_status"].to_list() == ["masked"] * 8
+    # only the birth date kept (6 stars, yymmdd, 3 stars): no star count reads it otherwise
+    assert norm("******620111***")["id_norm"][0] == "********620111****"
+
+
 def test_destroyed_and_typo_ids():
     out = norm("3.41302E+17", "341302196201112000", "341302196201112735")
     assert out["id_status"].to_list() == ["destroyed", "destroyed", "full_check_failed"]

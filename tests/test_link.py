@@ -75,6 +75,22 @@ def test_mask_styles_and_dirt_match_the_right_person(roster):
     assert d["full"]["score"] > 0.999
 
 
+def test_a_masked_old_15_digit_id_links_its_person(roster):
+    """A department still holding a person's old 15-digit ID sends it masked 6+4
+    (341302*****1273): among its 18-character masks it is read at the old ID's positions and
+    links the person (read as a new ID with too few stars, its tail was compared with the
+    wrong digits and no one fitted)."""
+    p = roster.filter(pl.col("id_number").str.slice(6, 2) == "19").row(0, named=True)
+    i, name = p["id_number"], p["name"]
+    old = i[:6] + i[8:17]
+    others = roster.filter(pl.col("person_id") != p["person_id"]).head(5)
+    rows = [dict(record_id="old", name=name, id_raw=old[:6] + "*" * 5 + old[11:])] + [
+        dict(record_id=f"r{k}", name=o["name"], id_raw=mask64(o["id_number"])) for k, o in enumerate(others.iter_rows(named=True))]
+    _, _, d = run(roster, rows)
+    assert d["old"]["decision"] == "matched", d["old"]["reason"]
+    assert d["old"]["person_id"] == p["person_id"]
+
+
 def test_a_department_may_ask_for_a_stricter_threshold(roster):
     """match_threshold_by_dept: a 4+4 record showing a name's first and last characters links at
     the default 0.99 (p below 0.999); with 医保 asking for 0.999 the same record waits in
