@@ -112,12 +112,16 @@ def other_readings(names: pl.Series, readings: Mapping[str, Sequence[str]]) -> p
     schema = {"name": pl.Utf8, "first_py": pl.Utf8, "last_py": pl.Utf8, "fpy": pl.Utf8}
     some = names.drop_nulls().unique(maintain_order=True)
     some = some.filter(some.str.contains_any(list(readings))) if readings else some.clear()
+    bares = some.str.replace_all("·", "", literal=True)  # (`_bare`)
+    rd = _readings(bares.str.split("").explode().unique().to_list(), readings)
+
+    def keys(way: Sequence[str]) -> tuple[str | None, str | None, str | None]:
+        """first_py, last_py, fpy of a name read `way` (a masked character reads `*`: no key)."""
+        return (way[0] if way[0] != "*" else None, way[-1] if way[-1] != "*" else None,
+                " ".join(way) if "*" not in way else None)
+
     rows = []
-    for name in some.to_list():
-        bare = name.replace("·", "")  # (`_bare`)
-        rd = _readings(list(set(bare)), readings)
-        keys = lambda way: (way[0] if way[0] != "*" else None, way[-1] if way[-1] != "*" else None,  # noqa: E731
-                            " ".join(way) if "*" not in bare else None)
+    for name, bare in zip(some.to_list(), bares.to_list()):
         usual = keys([rd[c][0] for c in bare])
         rows += [(name, *k) for k in dict.fromkeys(map(keys, product(*(rd[c] for c in bare)))) if k != usual]
     return pl.DataFrame(rows, schema=schema, orient="row")
