@@ -49,7 +49,8 @@ import polars as pl
 
 from config import MatchingConfig
 from matchers.ids import char_matrix, check_fails, normalize_ids, one_edit_ids, shows_mask
-from matchers.names import NameCodes, compare_codes, edge_pinyin, full_pinyin, name_stats, name_u, normalize_name
+from matchers.names import (NameCodes, compare_codes, edge_pinyin, full_pinyin, name_stats, name_u, normalize_name,
+                            other_readings)
 from matchers.places import normalize_place
 from matchers.review import answer_cite, cut_p
 
@@ -276,8 +277,13 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
         slips = _roster_near_ids(ros)
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")  # (at a terminal it would print over the run's own lines)
-    con.register("ros", ros.select("pidx", "id_number", "csurname", "cname", "ctn", "cvn", "cfirst_py", "clast_py",
-                                   clast=pl.col("cname").str.slice(-1), cfpy=full_pinyin(ros["cname"])).to_arrow())
+    # A name read more than one way (曾 ceng or zeng) has a row per reading on either side, so that
+    # every pinyin key below meets the names `compare_codes` reads alike (增国强 and 曾国强)
+    keyed = _read_every_way(ros.select("pidx", "id_number", "csurname", "cname", "ctn", "cvn", "cfirst_py", "clast_py",
+                                       clast=pl.col("cname").str.slice(-1), cfpy=full_pinyin(ros["cname"])),
+                            "cname", "c", cfg)
+    con.register("ros", keyed.to_arrow())
+    rec = _read_every_way(rec.with_columns(fpy=full_pinyin(rec["rname"])), "rname", "", cfg)
     strong = rec.filter(pl.col("k") >= cfg.min_kept_for_id_block, pl.col("id_status") != "full_check_failed").select(
         "kept", "rid", "id_norm", "surname", "rname", "first_py", "last_py")
     # A record counts as found when an ID-compatible person also shares its surname (or the
@@ -295,8 +301,8 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
     # Kept characters that are the roster ID's own (the slip where the record masks) are the ID
     # pass's already.
     if slips.height:
-        con.register("slip", slips.join(ros.select("pidx", "csurname", "cfirst_py", "clast_py", own="id_number",
-                                                   clast=pl.col("cname").str.slice(-1)), on="pidx").to_arrow())
+        con.register("slip", slips.join(keyed.select("pidx", "csurname", "cfirst_py", "clast_py", "clast", own="id_number"),
+                                        on="pidx").to_arrow())
     slip_parts = []
     for n, ((pat,), part) in enumerate(strong.partition_by("kept", as_dict=True, include_key=False).items()):
         con.register(f"id{n}", part.to_arrow())
@@ -339,10 +345,10 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
     # A region whose kept characters some roster ID shares is taken as typed right (unless the
     # name reads alike, below): dropping it would join on the rest alone, which in a city-sized
     # roster pairs every off-roster record with dozens of namesakes sharing its last 4.
-    typo = typo.join(_region_count(typo, ros), on="rid", how="left").with_columns(
+    # (`_region_count` gives a record read several ways a row per reading: one is taken)
+    typo = typo.join(_region_count(typo, ros).unique("rid"), on="rid", how="left").with_columns(
         known=pl.col("n_region").is_null() | (pl.col("n_region") > 0))  # null: no region character kept
-    typo = typo.with_columns(rlast=pl.when(~pl.col("rname").str.ends_with("*")).then(pl.col("rname").str.slice(-1)),
-                             fpy=full_pinyin(typo["rname"]))
+    typo = typo.with_columns(rlast=pl.when(~pl.col("rname").str.ends_with("*")).then(pl.col("rname").str.slice(-1)))
     def name_conds(cond: str, sub: str, close: str, names: list[str], part: pl.DataFrame) -> list[str]:
         """The join conditions of a typo-pass key `sub` (kept pattern) with its ID condition `cond`."""
         if sub[6:].count("1") < cfg.typo_min_kept or "1" not in sub[14:]:
@@ -396,15 +402,19 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
     # Name pass, for records found by neither pass that have no usable ID or do have a place:
     # surname + village, surname + township + the last name character's pinyin (a township
     # holds thousands: surname alone would pair a record with hundreds), or the full name alone.
+    # In a village or township the whole name read alike (`TYPO_WHOLE`) joins too: a surname's
+    # homophone (增国强 for 曾国强, 章 for 张) shares no surname character.
     con.register("left_", rec.filter(
         ~pl.col("rid").is_in(found.implode()), pl.col("surname").is_not_null(),
         (pl.col("k") < cfg.min_kept_for_id_block) | pl.col("tn").is_not_null() | pl.col("vn").is_not_null())
-                 .select("rid", "surname", "rname", "tn", "vn", "last_py").to_arrow())
+                 .select("rid", "surname", "rname", "tn", "vn", "last_py", "fpy").to_arrow())
     name_pairs = _sql(con, [
-        "SELECT r.rid, p.pidx, 'name+place' AS pass FROM left_ r JOIN ros p ON r.surname = p.csurname "
-        "AND r.vn = p.cvn AND (r.tn IS NULL OR r.tn = p.ctn)",
+        f"SELECT r.rid, p.pidx, 'name+place' AS pass FROM left_ r JOIN ros p ON {name} "
+        "AND r.vn = p.cvn AND (r.tn IS NULL OR r.tn = p.ctn)" for name in ("r.surname = p.csurname", TYPO_WHOLE)] + [
         "SELECT r.rid, p.pidx, 'name+township' AS pass FROM left_ r JOIN ros p ON r.surname = p.csurname "
         "AND r.tn = p.ctn AND (r.last_py IS NULL OR r.last_py = p.clast_py) WHERE r.vn IS NULL",
+        f"SELECT r.rid, p.pidx, 'name+township' AS pass FROM left_ r JOIN ros p ON {TYPO_WHOLE} "
+        "AND r.tn = p.ctn WHERE r.vn IS NULL",
         "SELECT r.rid, p.pidx, 'name' AS pass FROM left_ r JOIN ros p ON replace(r.rname, '·', '') = replace(p.cname, '·', '') "
         "WHERE r.vn IS NULL AND r.tn IS NULL",
     ])
@@ -450,6 +460,22 @@ def _sql(con: duckdb.DuckDBPyConnection, parts: list[str], **extra) -> pl.DataFr
     if not parts:
         return empty
     return con.sql(" UNION ALL ".join(parts)).pl().cast(empty.schema)
+
+
+def _read_every_way(df: pl.DataFrame, name: str, prefix: str, cfg: MatchingConfig) -> pl.DataFrame:
+    """`df` (with its name column `name` and pinyin keys `{prefix}first_py`, `{prefix}last_py`,
+    `{prefix}fpy`: `edge_pinyin`'s, `full_pinyin`'s) and after it, for each row whose name holds a
+    character `cfg.name_readings` gives other readings (曾 zeng, 长 chang, 都 du), the row again
+    with the keys of each other way of reading it (`other_readings`): a blocking join on a key
+    then meets every name `compare_codes` reads alike, whichever side holds the character. Only
+    those rows repeat, once or a few times each (a reading per such character, combined)."""
+    keys = [f"{prefix}first_py", f"{prefix}last_py", f"{prefix}fpy"]
+    other = other_readings(df[name], cfg.name_readings)
+    if other.is_empty():
+        return df
+    other = other.rename(dict(zip(["first_py", "last_py", "fpy"], keys)))
+    more = df.drop(keys).join(other, left_on=name, right_on="name", maintain_order="left_right")
+    return pl.concat([df, more.select(df.columns)])
 
 
 def _crowded_days(ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import product
 
 import numpy as np
 import opencc
@@ -97,6 +98,33 @@ def full_pinyin(names: pl.Series) -> pl.Series:
     py = _pinyin_map(bare.str.split("").explode().unique().to_list())
     read = bare.str.split("").list.eval(pl.element().replace_strict(py, default=None, return_dtype=pl.Utf8)).list.join(" ")
     return names.replace_strict(whole, read, default=None, return_dtype=pl.Utf8)
+
+
+def other_readings(names: pl.Series, readings: Mapping[str, Sequence[str]]) -> pl.DataFrame:
+    """(name, first_py, last_py, fpy): each distinct normalised name holding a character
+    `readings` gives more readings than its usual one (`MatchingConfig.name_readings`), read
+    every other way (`_readings`: the characters' readings combined position by position), as
+    `edge_pinyin` and `full_pinyin` read it: 曾国强, usually ceng guo qiang, also zeng / qiang /
+    zeng guo qiang. A row per reading that gives other keys than the usual one; names without
+    such a character (most) have none. Blocking joins on these rows besides the usual ones, so
+    that two names `compare_codes` calls homophones (each character sharing a reading with the
+    other's) share a key: 增国强 meets 曾国强."""
+    schema = {"name": pl.Utf8, "first_py": pl.Utf8, "last_py": pl.Utf8, "fpy": pl.Utf8}
+    some = names.drop_nulls().unique(maintain_order=True)
+    some = some.filter(some.str.contains_any(list(readings))) if readings else some.clear()
+    bares = some.str.replace_all("·", "", literal=True)  # (`_bare`)
+    rd = _readings(bares.str.split("").explode().unique().to_list(), readings)
+
+    def keys(way: Sequence[str]) -> tuple[str | None, str | None, str | None]:
+        """first_py, last_py, fpy of a name read `way` (a masked character reads `*`: no key)."""
+        return (way[0] if way[0] != "*" else None, way[-1] if way[-1] != "*" else None,
+                " ".join(way) if "*" not in way else None)
+
+    rows = []
+    for name, bare in zip(some.to_list(), bares.to_list()):
+        usual = keys([rd[c][0] for c in bare])
+        rows += [(name, *k) for k in dict.fromkeys(map(keys, product(*(rd[c] for c in bare)))) if k != usual]
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def _chars(df: pl.DataFrame, col: str) -> pl.DataFrame:

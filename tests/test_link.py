@@ -1261,3 +1261,51 @@ def test_names_read_as_names_are_read_link_a_transliteration_and_a_surname_s_hom
     _, _, d = run(ros, rows)
     assert "surname-only" in d["u"]["reason"]  # (its ID and village carry it)
     assert d["z"]["decision"] == "review" and "disagree" in d["z"]["reason"]  # a name disagreeing is never linked unseen
+
+
+def test_a_name_read_its_own_way_meets_its_homophone_in_blocking(roster):
+    """增国强 is a typist's 曾国强 (the surname 曾 read zeng: `name_readings`), 单丽 one's 山丽 (单
+    read shan). The pair compares as a homophone, but blocking read each character its usual
+    way alone (曾 ceng, 单 dan): a record whose ID is missing or destroyed (its village searched
+    by surname character) or whose last 4 hold a typo (its region searched by the whole name's
+    pinyin, `TYPO_WHOLE`) never met its person. Every way of reading a name is a key now, on
+    either side (the roster's 曾, the record's 单), and the person is found; a name holding no
+    such character gains no candidate. Found, the records link as any homophone does: in their
+    village; by a 6+4 ID one digit off and no place, to review (weak: p below the threshold)."""
+    from config import load_config
+
+    rng = random.Random(21)
+    extra = pl.DataFrame([dict(township="时村乡", village="西李庄村", household_id="HZ", person_id="HZ-01",
+                               name="曾国强", id_number=make_id(rng)),
+                          dict(township="大店镇", village="北赵庄村", household_id="HS", person_id="HS-01",
+                               name="山丽", id_number=make_id(rng))])
+    ros = pl.concat([roster, extra])
+    z, s = extra.row(0, named=True), extra.row(1, named=True)
+    i = z["id_number"]
+    slip = i[:15] + str((int(i[15]) + 5) % 10) + i[16:]
+    assert not any(q[:6] == i[:6] and q[14:] == slip[14:] for q in ros["id_number"])
+    place = dict(township=z["township"], village=z["village"])
+    rows = [dict(record_id="none", name="增国强", id_raw=None, **place),
+            dict(record_id="gone", name="增国强", id_raw=f"{i[0]}.{i[1:7]}E+17", **place),  # (Excel: the region kept)
+            dict(record_id="slip", name="增国强", id_raw=mask64(slip)),
+            dict(record_id="shan", name="单丽", id_raw=None, township=s["township"], village=s["village"]),
+            dict(record_id="other", name=(o := roster.row(5, named=True))["name"], id_raw=None,
+                 township=o["township"], village=o["village"])]
+    readings = dataclasses.replace(CFG, name_readings=load_config().matching.name_readings)
+
+    def candidates(cfg):
+        prepared = _prepare_records(records(rows), cfg)
+        pairs = _block(prepared, _prepare_roster(ros, cfg), _near_ids(prepared), cfg)
+        return {r["record_id"]: set(ros["person_id"].gather(pairs.filter(pl.col("rid") == k)["pidx"]))
+                for k, r in enumerate(rows)}
+
+    usual, every = candidates(CFG), candidates(readings)
+    person = {"none": "HZ-01", "gone": "HZ-01", "slip": "HZ-01", "shan": "HS-01"}
+    assert all(p not in usual[r] and p in every[r] for r, p in person.items()), (usual, every)
+    assert every["other"] == usual["other"] and o["person_id"] in usual["other"]
+    assert every["none"] - usual["none"] == {"HZ-01"}
+    _, review, d = run(ros, rows, readings)
+    assert all("homophone" in d[r]["reason"] for r in person), d
+    assert [(d[r]["decision"], d[r]["person_id"]) for r in ("none", "gone", "shan")] == [
+        ("matched", "HZ-01"), ("matched", "HZ-01"), ("matched", "HS-01")]
+    assert d["slip"]["decision"] == "review" and review.filter(pl.col("record_id") == "slip")["person_id"].to_list() == ["HZ-01"]

@@ -1,6 +1,6 @@
 import polars as pl
 
-from matchers.names import compare_names, full_pinyin, name_stats, name_u, normalize_name
+from matchers.names import compare_names, edge_pinyin, full_pinyin, name_stats, name_u, normalize_name, other_readings
 
 
 def nn(*names):
@@ -142,6 +142,32 @@ def test_a_character_reads_alike_as_names_read_it_too_as_the_config_lists():
         "surname-only", "disagree", "disagree", "one-char", "disagree", "disagree", "homophone"]
     assert compare_names(rec, ros, readings).to_list() == [
         "homophone", "homophone", "homophone", "homophone", "homophone", "disagree", "homophone"]
+
+
+def test_names_read_alike_share_a_blocking_key_read_every_way():
+    """Blocking's pinyin keys are each name's usual reading (`edge_pinyin`, `full_pinyin`) and,
+    for a name holding a character `name_readings` lists, its other readings (`other_readings`):
+    every pair `compare_names` calls homophones with those readings shares a key (增国强 and 曾国强
+    zeng guo qiang, 阿卜杜 and 阿不都 a bu du, 解* and 谢* xie), whichever side holds the
+    character. A name without one has no other reading."""
+    from config import load_config
+
+    readings = load_config().matching.name_readings
+    pairs = [("阿卜杜热合曼", "阿不都热合曼"), ("增国强", "曾国强"), ("单明", "善明"), ("玉素普·吐尔逊", "玉素甫·吐尔逊"),
+             ("谢*", "解*"), ("曾*强", "增国强"), ("张晓铭", "张晓明"), ("乐乐", "悦乐")]
+    rec, ros = nn(*[r for r, _ in pairs]), nn(*[c for _, c in pairs])
+    assert set(compare_names(rec, ros, readings)) == {"homophone"}
+
+    def keys(names: pl.Series) -> list[set]:
+        usual = pl.concat([names.to_frame("name"), edge_pinyin(names), full_pinyin(names).rename("fpy").to_frame()],
+                          how="horizontal")
+        rows = pl.concat([usual, other_readings(names, readings)]).rows()
+        return [{k[1:] for k in rows if k[0] == n} for n in names]
+
+    for r, c, kr, kc in zip(rec, ros, keys(rec), keys(ros)):
+        whole = "*" not in r + c
+        assert {k[2] for k in kr} & {k[2] for k in kc} if whole else {k[0] for k in kr} & {k[0] for k in kc}, (r, c)
+    assert other_readings(nn("张晓明", "王芳", "阿依古丽·买买提"), readings).is_empty()
 
 
 def test_name_readings_are_checked_as_the_config_is_read():
