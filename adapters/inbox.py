@@ -27,7 +27,7 @@ from config import Config
 from pipelines.calendar import period_end
 from pipelines.standardize import describe_misfit, detect_kind, field_columns, known_headers, normalize_header, standardize
 from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks,
-                                keep_latest, month_only_lines, older_versions, rejected_files, set_aside_future_dates,
+                                keep_latest, month_only_lines, old_id_lines, older_versions, rejected_files, set_aside_future_dates,
                                 sheet_label, sheet_of, stand_ins, validate)
 from schemas.outputs import Finding
 
@@ -1055,6 +1055,11 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
             notes.extend(blanked_notes(blanked, columns, label, dept))
             if spec.name not in cfg.ANSWER_KINDS:
                 notes.extend(month_notes(month_only_lines(std, spec), columns, label, dept))
+            if lines := old_id_lines(std):
+                header = (columns.get("id_number") or ["身份证号"])[0]
+                notes.append(ReadError(label, f"「{header}」{len(lines)} 个为15位旧号，已按国家标准升为18位（补19、算校验位）读取，请在底册中"
+                                              f"更正为现用18位号码（第 {_first_lines(lines)} 行） {len(lines)} old 15-digit ID "
+                                              f"numbers read as the 18-character IDs they became", dept, False))
         valid.append((spec.name, ok))
         set_aside.append((spec.name, stand_ins(std, bad, spec, dept, label)))
         rejected.append(bad)

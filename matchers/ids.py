@@ -84,6 +84,13 @@ def shows_mask(id_raw: pl.Expr) -> pl.Expr:
     return id_raw.cast(pl.Utf8).str.contains(MASKS)
 
 
+def upgrade_old_id(s: pl.Expr) -> pl.Expr:
+    """An old 15-digit ID (6 region + yymmdd + 3 sequence digits) -> the 18-character ID it
+    became (GB 11643: the century 19 after the region, the check character computed)."""
+    head = pl.concat_str([s.str.slice(0, 6), pl.lit("19"), s.str.slice(6, 9)])
+    return pl.concat_str([head, _check_expr(head)])
+
+
 def _pad_mask(s: pl.Expr) -> pl.Expr:
     """`prefix***suffix` with a wrong number of stars -> 18 chars (prefix at 0, suffix at the end)."""
     pre = s.str.extract(r"^([0-9X]*)\*", 1)
@@ -146,11 +153,10 @@ def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
         sci_kept.str.pad_end(18, "*")
     )
     id18 = r"^[0-9*]{17}[0-9X*]"
-    old15 = pl.concat_str([s.str.slice(0, 6), pl.lit("19"), s.str.slice(6, 9)])
     cand = (
         pl.when(s.str.contains(id18 + r"[0-9]{2}$")).then(s.str.slice(0, 18))  # 残疾人证号
         .when(s.str.contains(r"^G" + id18.lstrip("^") + "$")).then(s.str.slice(1, 18))  # 学籍号
-        .when(s.str.contains(r"^[0-9]{15}$")).then(pl.concat_str([old15, _check_expr(old15)]))
+        .when(s.str.contains(r"^[0-9]{15}$")).then(upgrade_old_id(s))
         .when(s.str.contains(r"^\d\.?\d*E\+?\d+$")).then(sci_id)
         .when(s.str.contains(r"^[0-9]*\*+[0-9]*X?$")).then(_pad_mask(s))  # X only as the check character
     )

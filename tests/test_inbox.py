@@ -351,6 +351,23 @@ def test_a_rosters_unreadable_optional_values_are_noted_per_column_and_the_perso
     assert notes[0].problem.startswith("「家庭人口 数」2 个值读不出，已按空值处理、这些行照常使用（第 3、4 行；")
 
 
+def test_a_rosters_old_15_digit_id_is_read_as_the_id_it_became_and_noted(tmp_path):
+    """A roster person still entered under the old 15-digit ID was set aside (证件号码 not 18
+    characters): the person vanished from the roster and no record could reach them. The ID is
+    read as the 18-character one it became (19 inserted, the check character computed, GB 11643),
+    the file told which lines to correct."""
+    text = ("乡镇,行政村,户编号,人编号,姓名,身份证号,与户主关系\n"
+            "大店镇,韩湖村,H1,H1-01,韩一,341302620111273,户主\n"
+            "大店镇,韩湖村,H1,H1-02,韩二,'341302196401152722,配偶\n")
+    notes = []
+    valid, rejected, _, _ = read_delivery(write(tmp_path / "户籍底册" / "r.csv", text), "户籍底册/r.csv", "户籍底册", CFG,
+                                          KNOWN, notes)
+    assert rejected.is_empty()
+    assert valid[0][1]["id_number"].to_list() == ["341302196201112734", "341302196401152722"]
+    assert len(notes) == 1 and not notes[0].set_aside and notes[0].file == "户籍底册/r.csv"
+    assert notes[0].problem.startswith("「身份证号」1 个为15位旧号，已按国家标准升为18位") and "第 2 行" in notes[0].problem
+
+
 def test_answers_cut_down_to_the_two_columns_a_returned_list_needs_are_read(tmp_path):
     """A clerk's sheet of 预警编号 and 核实结果 alone (the two columns an answer needs) was set aside
     as 'no header row found': a header needed three filled cells. Two, both known names, do; a
