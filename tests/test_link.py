@@ -89,6 +89,7 @@ def test_a_masked_old_15_digit_id_links_its_person(roster):
     _, _, d = run(roster, rows)
     assert d["old"]["decision"] == "matched", d["old"]["reason"]
     assert d["old"]["person_id"] == p["person_id"]
+    assert "ID 10/18 kept (6+4, an old 15-digit ID) kept-agree" in d["old"]["reason"], d["old"]["reason"]
 
 
 def test_a_department_may_ask_for_a_stricter_threshold(roster):
