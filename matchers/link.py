@@ -350,9 +350,9 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
     # A region whose kept characters some roster ID shares is taken as typed right (unless the
     # name reads alike, below): dropping it would join on the rest alone, which in a city-sized
     # roster pairs every off-roster record with dozens of namesakes sharing its last 4.
-    # (`_region_count` gives a record read several ways a row per reading: one is taken)
-    typo = typo.join(_region_count(typo, ros).unique("rid"), on="rid", how="left").with_columns(
-        known=pl.col("n_region").is_null() | (pl.col("n_region") > 0))  # null: no region character kept
+    # (`_sharing` gives a record read several ways a row per reading: one is taken)
+    typo = typo.join(_sharing(typo, ros).unique("rid"), on="rid", how="left").with_columns(
+        known=pl.col("n_sharing").is_null() | (pl.col("n_sharing") > 0))  # null: no region character kept
     typo = typo.with_columns(rlast=pl.when(~pl.col("rname").str.ends_with("*")).then(pl.col("rname").str.slice(-1)))
     def name_conds(cond: str, sub: str, close: str, names: list[str], part: pl.DataFrame) -> list[str]:
         """The join conditions of a typo-pass key `sub` (kept pattern) with its ID condition `cond`."""
@@ -500,20 +500,27 @@ def _crowded_days(ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
 def _id_u(rec: pl.DataFrame, ros: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """Per record: u_id = P(a random person's ID agrees on every kept position). Birth dates are
     taken as spread evenly over `birth_years`, except a month-day the roster crowds
-    (`_crowded_days`): a record keeping it is that much likelier a stranger's."""
+    (`_crowded_days`): a record keeping it is that much likelier a stranger's. Part of a birth
+    date (an old 15-digit ID's day or yymmd, `ids._old_mask`) is as common as the roster's IDs
+    say: its last day digit is one person in ten, not the eighth root of a day in a century."""
     n = ros.height
-    region_u = _region_count(rec, ros).select("rid", u_region=(pl.col("n_region") + 1) / (n + 2))
+    region_u = _sharing(rec, ros).select("rid", u_region=(pl.col("n_sharing") + 1) / (n + 2))
     kept = pl.col("kept")
     birth_k = kept.str.slice(6, 8).str.count_matches("1")
+    # part of a birth date (an old 15-digit ID's day, `ids._old_mask`): the roster's share of it
+    part_u = _sharing(rec, ros, 6, 14, only=birth_k.is_between(1, 7)).select(
+        "rid", u_part=(pl.col("n_sharing") + 1) / (n + 2))
     bit = lambda i: kept.str.slice(i, 1) == "1"  # noqa: E731
     u = (
-        (1 / (cfg.birth_years * 365.25)) ** (birth_k / 8)
+        pl.coalesce("u_part", (1 / (cfg.birth_years * 365.25)) ** (birth_k / 8))
         * pl.when(bit(14)).then(0.1).otherwise(1.0)
         * pl.when(bit(15)).then(0.1).otherwise(1.0)
         * pl.when(bit(16)).then(0.1).otherwise(1.0)
         * pl.when(bit(17) & ~kept.str.starts_with("1" * 17)).then(1 / 11).otherwise(1.0)
     )
-    out = rec.select("rid", "k", u_rest=u, _md=pl.when(kept.str.slice(10, 4) == "1111").then(pl.col("id_norm").str.slice(10, 4)))
+    out = rec.join(part_u, on="rid", how="left", maintain_order="left").select(
+        "rid", "k", u_rest=u,  # (a roster share counts its crowded days already)
+        _md=pl.when((kept.str.slice(10, 4) == "1111") & pl.col("u_part").is_null()).then(pl.col("id_norm").str.slice(10, 4)))
     crowded = _crowded_days(ros, cfg)
     if crowded.height:
         out = out.join(crowded, on="_md", how="left").with_columns(u_rest=pl.col("u_rest") * pl.col("_x").fill_null(1.0))
@@ -561,23 +568,27 @@ def _typo_m(rec: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl
     return m.set(~rec["id_status"].is_in(["masked", "destroyed"]), None).alias("m_one")
 
 
-def _region_count(rec: pl.DataFrame, ros: pl.DataFrame) -> pl.DataFrame:
-    """Per record keeping some region character (rid, id_norm, kept): n_region, the number of
-    roster IDs sharing its kept region characters."""
+def _sharing(rec: pl.DataFrame, ros: pl.DataFrame, start: int = 0, stop: int = 6,
+             only: pl.Expr | None = None) -> pl.DataFrame:
+    """Per record keeping some character at positions [start, stop) (rid, id_norm, kept; those
+    `only` selects): n_sharing, the number of roster IDs sharing its kept characters there (the
+    region code's by default)."""
     out = []
-    for m6 in rec["kept"].str.slice(0, 6).unique().to_list():
+    part = rec if only is None else rec.filter(only)
+    for m6 in part["kept"].str.slice(start, stop - start).unique().to_list():
         if "1" not in m6:
             continue
-        key = pl.col("id_number").str.slice(0, 6).map_batches(lambda s, m6=m6: _mask_series(s, m6), return_dtype=pl.Utf8)
+        key = pl.col("id_number").str.slice(start, stop - start).map_batches(
+            lambda s, m6=m6: _mask_series(s, m6), return_dtype=pl.Utf8)
         counts = ros.group_by(key=key).len()
         out.append(
-            rec.filter(pl.col("kept").str.slice(0, 6) == m6)
-            .select("rid", key=pl.col("id_norm").str.slice(0, 6).map_batches(
+            part.filter(pl.col("kept").str.slice(start, stop - start) == m6)
+            .select("rid", key=pl.col("id_norm").str.slice(start, stop - start).map_batches(
                 lambda s, m6=m6: _mask_series(s, m6), return_dtype=pl.Utf8))
             .join(counts, on="key", how="left")
-            .select("rid", n_region=pl.col("len").fill_null(0).cast(pl.UInt32))
+            .select("rid", n_sharing=pl.col("len").fill_null(0).cast(pl.UInt32))
         )
-    return pl.concat(out) if out else pl.DataFrame(schema={"rid": pl.UInt32, "n_region": pl.UInt32})
+    return pl.concat(out) if out else pl.DataFrame(schema={"rid": pl.UInt32, "n_sharing": pl.UInt32})
 
 
 def _mask_series(s: pl.Series, mask: str) -> pl.Series:
