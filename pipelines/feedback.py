@@ -873,9 +873,9 @@ def values_not_read(blanked: pl.DataFrame, accepted: pl.DataFrame, overruled: pl
     schema = {**REJECTED_SCHEMA, "township": pl.String}
     if blanked is None or blanked.is_empty():
         return pl.DataFrame(schema=schema)
-    counts = accepted.filter(pl.col("result").is_not_null()).select("file", "line").join(
+    answered = accepted.filter(pl.col("result").is_not_null()).select("file", "line").join(
         overruled.select("file", "line"), on=["file", "line"], how="anti").with_columns(_taken=pl.lit(True))
-    x = blanked.join(counts, on=["file", "line"], how="left", nulls_equal=True).with_columns(
+    x = blanked.join(answered, on=["file", "line"], how="left").with_columns(
         _h=pl.col("field").replace_strict({f: (a[0] if a else f) for f, a in fields.items()}, default=pl.col("field")),
         _how=pl.col("field").replace_strict(_HOW, default=""),
         _f=pl.col("field").str.replace_all("_", " "), _v=pl.col("value").fill_null(""))

@@ -755,25 +755,29 @@ def test_an_answer_whose_date_cannot_be_read_is_taken_undated_and_the_township_t
     an answer with 核实日期 left empty was taken. Now the date is left empty
     (`kinds.feedback.blank_unreadable`) and the answer taken as one without a date; the township
     is told in its 反馈退回 to fill the date in, the row not set aside."""
-    raw = pl.DataFrame({"预警编号": [W1, W2, W4], "乡（镇）": ["大店镇"] * 3, "核实结果": ["属实", "属实", None],
-                        "是否纳入监测": ["是", "是", None], "核实人": ["张干事", "张干事", None],
-                        "核实日期": ["11月", "2026-10-12", "上周五"], "line": [2, 3, 4]})
+    raw = pl.DataFrame({"预警编号": [W1, W2, W4, "YJ202610-zzzzzzzzzz"], "乡（镇）": ["大店镇"] * 4,
+                        "核实结果": ["属实", "属实", None, "属实"], "是否纳入监测": ["是", "是", None, "是"],
+                        "核实人": ["张干事", "张干事", None, "张干事"], "核实日期": ["11月", "2026-10-12", "上周五", "11/31"],
+                        "line": [2, 3, 4, 5]})
     spec = CFG.kinds["feedback"]
     cells = []
     valid, bad = validate(standardize(raw, spec), spec, "反馈", DADIAN, D(2026, 11, 30), cells)
     assert bad.is_empty()
     acc, una, rej = check_feedback(valid, ISSUED, AS_OF, CFG.matching.places)
-    assert rej.is_empty() and acc.height + una.height == raw.height  # (nothing set aside)
+    assert rej["line"].to_list() == [5]  # (set aside for its unknown 预警编号 alone)
+    assert acc.height + una.height + rej.height == raw.height
     assert acc.select("warning_id", "result", "verify_date").rows() == [(W1, "属实", None), (W2, "属实", D(2026, 10, 12))]
     assert una["warning_id"].to_list() == [W4]  # (only an unreadable date written: no answer)
     told = values_not_read(pl.concat(cells), acc, disagreements(acc)[0], spec.fields)
     back = returned_to_township(told, CFG, ISSUED)
     assert list(back) == ["大店镇"]
     assert back["大店镇"].select("文件", "行号", "预警编号", "字段", "填报内容").rows() == [
-        (DADIAN, 2, W1, "核实日期", "11月"), (DADIAN, 4, W4, "核实日期", "上周五")]
-    taken, empty = back["大店镇"]["原因"]
+        (DADIAN, 2, W1, "核实日期", "11月"), (DADIAN, 4, W4, "核实日期", "上周五"),
+        (DADIAN, 5, "YJ202610-zzzzzzzzzz", "核实日期", "11/31")]
+    taken, empty, refused = back["大店镇"]["原因"]
     assert taken.startswith("核实日期“11月”读不出，核实结果已采纳，请补填核实日期（年月日）")
     assert empty.startswith("核实日期“上周五”读不出，已按未填处理，请补填核实日期（年月日）")
+    assert refused.startswith("核实日期“11/31”读不出，已按未填处理")  # (its refusal told beside it, by check_feedback)
     # the warning is verified as by an answer whose 核实日期 was left empty: no date, not overdue
     status = warning_status(ISSUED, acc.with_columns(received_period=pl.lit("2026-11")), AS_OF)
     blank = warning_status(ISSUED, acc.with_columns(received_period=pl.lit("2026-11"), verify_date=pl.lit(None, pl.Date)),
