@@ -225,12 +225,16 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
         (pl.col("dept") == dept) & pl.col("duplicate_of").is_null()
     )
     notes: list[inbox.ReadError] = []
-    latest, rejected, superseded, rows_read, unread = inbox.read_department(paths.period_dir, files, dept, cfg, notes)
+    blanked: list[pl.DataFrame] = []  # (an answer's unreadable cells left empty: told back, `take_feedback`)
+    latest, rejected, superseded, rows_read, unread = inbox.read_department(paths.period_dir, files, dept, cfg, notes,
+                                                                            blanked)
     for kind, df in latest.items():
         df.write_parquet(paths.work / f"{kind}.parquet")
     if not unread.is_empty():
         unread.write_parquet(paths.work / f"unread_{dept}.parquet")
     rejected.write_parquet(paths.work / f"rejected_{dept}.parquet")
+    if blanked:
+        pl.concat(blanked).write_parquet(paths.work / f"blanked_{dept}.parquet")
     superseded.write_parquet(paths.work / f"superseded_{dept}.parquet")
     pl.concat([
         pl.DataFrame([dict(category=n.category or Finding.FILE_NOTE, dept=dept, file=n.file, detail=n.problem, count=1)
@@ -548,6 +552,10 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         overruled, findings = feedback.disagreements(accepted, cfg.inbox.later_marks)
         findings = pl.concat([findings, feedback.year_slips(returned, accepted)])
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
+        # an answer whose 核实日期 could not be read was taken undated (`kinds.feedback.blank_unreadable`):
+        # not set aside, but the township is told to fill the date in again
+        not_read = feedback.values_not_read(_read(paths.work / f"blanked_{cfg.kinds['feedback'].folder}.parquet"),
+                                            accepted, overruled, cfg.kinds["feedback"].fields)
         accepted = accepted.with_columns(received_period=pl.lit(period))
         refused.drop("township").cast(REJECTED_SCHEMA).write_parquet(
             paths.work / f"rejected_{cfg.kinds['feedback'].folder}_answers.parquet")
@@ -556,9 +564,9 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         if sum(list(counts.values())[1:]) != counts["returned"]:
             raise accounting.AccountingError(
                 f"{cfg.kinds['feedback'].folder}: read {returned.height} answers but accounted {counts}")
-        # told back to the townships: the answers not taken, and those a later file overruled
-        pl.concat([refused, overruled]).write_parquet(paths.work / "feedback_returned.parquet")
-    # rows the validator already set aside (a 核实结果 outside 属实/不属实, an unreadable date) were
+        # told back to the townships: the answers not taken, those a later file overruled, the values not read
+        pl.concat([refused, overruled, not_read]).write_parquet(paths.work / "feedback_returned.parquet")
+    # rows the validator already set aside (a 核实结果 outside 属实/不属实, a 是否纳入监测 outside 是/否) were
     # returned too: the console's count says so
     invalid = _read(paths.work / f"rejected_{cfg.kinds['feedback'].folder}.parquet")
     invalid = 0 if invalid is None else invalid.filter(pl.col("line").is_not_null()).height

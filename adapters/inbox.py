@@ -1005,7 +1005,7 @@ def read_table(
 
 
 def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: list | None = None,
-                  latest: date | None = None
+                  latest: date | None = None, blanked: list | None = None
                   ) -> tuple[list[tuple[str, pl.DataFrame]], pl.DataFrame, list[tuple[str, pl.DataFrame]], int]:
     """One delivered file of folder `dept` -> read, detect each table's kind, standardise,
     validate: ([(kind, valid rows)] per table, `Rejected` rows, [(kind, `stand_ins` of its rows
@@ -1013,7 +1013,10 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
     null); a table whose header fits no kind of `dept` has every row rejected, naming the missing
     columns (one without rows is rejected whole, as a file). Notes (duplicated header names) go to
     `notes`. `latest`: the latest date a record may carry (a date people typed without its year in
-    their answers takes the year that puts it on or before it). A table of no kind on a sheet
+    their answers takes the year that puts it on or before it). `blanked`: an answer's cells whose
+    unreadable value was left empty, its row kept (`kinds.*.blank_unreadable`: a 核实日期 `11月`),
+    appended as `Rejected` rows saying why (not set aside: told back to who wrote them; an
+    extract's such cells are only noted, per column). A table of no kind on a sheet
     named as a summary (`[inbox] summary_sheets`) beside other tables is noted, not read: its
     rows are totals, not records, and count as no row read."""
     tables = read_tables(path, rel, known, notes, cfg.inbox.summary_sheets)
@@ -1049,10 +1052,12 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
                                                   f"其为空的行读「{also}」 columns '{also}' read as '{hs[0]}' too: "
                                                   f"where '{hs[0]}' is empty", None, False))
         std = standardize(table, spec)
-        blanked: list[pl.DataFrame] = []
-        ok, bad = validate(std, spec, dept, label, latest if spec.name in cfg.ANSWER_KINDS else None, blanked)
+        cells: list[pl.DataFrame] = []
+        ok, bad = validate(std, spec, dept, label, latest if spec.name in cfg.ANSWER_KINDS else None, cells)
+        if blanked is not None and spec.name in cfg.ANSWER_KINDS:
+            blanked.extend(cells)
         if notes is not None:
-            notes.extend(blanked_notes(blanked, columns, label, dept))
+            notes.extend(blanked_notes(cells, columns, label, dept))
             if spec.name not in cfg.ANSWER_KINDS:
                 notes.extend(month_notes(month_only_lines(std, spec), columns, label, dept))
             if lines := old_id_lines(std):
@@ -1069,15 +1074,22 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
 
 def blanked_notes(blanked: list[pl.DataFrame], headers: dict[str, list[str]], label: str, dept: str
                   ) -> list[ReadError]:
-    """`validate`'s cells left empty -> one note per field of the table: how many, the first
-    value and reason, the lines (the first ten)."""
+    """`validate`'s cells left empty -> one note per field of the table: how many, the lines (the
+    first ten) and the reason with the value; values that differ (a clerk's 核实日期 `11月`,
+    `上周五`) each after its line."""
     found = []
     for (field,), cells in (pl.concat(blanked).partition_by("field", as_dict=True, maintain_order=True).items()
                             if blanked else ()):
         header = (headers.get(field) or [field])[0]
-        lines = "、".join(str(n) for n in cells["line"].head(10)) + (" …" if cells.height > 10 else "")
+        first = cells.head(10)
         reason = cells["reason"][0]
-        found.append(ReadError(label, f"「{header}」{cells.height} 个值读不出，已按空值处理、这些行照常使用（第 {lines} 行；"
+        if cells["value"].n_unique() > 1:
+            reason = reason.removesuffix(f": '{cells['value'][0]}'")
+            lines = "、".join(f"第 {n} 行“{v}”" for n, v in first.select("line", "value").iter_rows())
+        else:
+            lines = f"第 {'、'.join(str(n) for n in first['line'])} 行"
+        lines += " …" if cells.height > 10 else ""
+        found.append(ReadError(label, f"「{header}」{cells.height} 个值读不出，已按空值处理、这些行照常使用（{lines}；"
                                       f"{reason}） {cells.height} unreadable values of '{header}' taken as empty, "
                                       f"the rows kept", dept, False, Finding.VALUES_BLANKED))
     return found
@@ -1095,7 +1107,8 @@ def month_notes(lines: dict[str, list[int]], headers: dict[str, list[str]], labe
     return found
 
 
-def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Config, notes: list
+def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Config, notes: list,
+                    blanked: list | None = None
                     ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, int, pl.DataFrame]:
     """Every file of department folder `dept` (`files`: `discover`'s rows of it, byte-identical
     repeats left out, in the order put in) -> `read_delivery` each, side by side (a city's 15 医保
@@ -1103,7 +1116,8 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     latest delivery of each record, valid or set aside (`keep_latest`), and the rows nobody can
     identify set aside (`set_aside_unidentifiable`): (rows per kind, `Rejected` rows file by file
     as put in, superseded rows, data rows read, the records of `complete_snapshot_kinds` whose
-    latest delivery was set aside: dept, kind, record_id, id_raw, name as delivered). The files' notes go to `notes`, in order. The
+    latest delivery was set aside: dept, kind, record_id, id_raw, name as delivered). The files' notes go to `notes`, in order,
+    their answers' cells left empty to `blanked` (`read_delivery`; answers are kept whole). The
     roster's households are keyed here, once for the whole run: a 户编号 shared by persons of
     several villages is one household per village (`split_shared_households`)."""
     from pipelines.identify import set_aside_unidentifiable
@@ -1120,14 +1134,17 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
 
     def read(rel: str):
         found: list[ReadError] = []
-        return *read_delivery(period_dir / rel, rel, dept, cfg, known, found, latest_date), found
+        cells: list[pl.DataFrame] = []
+        return *read_delivery(period_dir / rel, rel, dept, cfg, known, found, latest_date, cells), found, cells
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         reading = {rel: pool.submit(read, rel) for rel in files.sort("size", descending=True, maintain_order=True)["file"]}
         for rel in files["file"].to_list():
-            tables, bad, set_aside, rows, found = reading.pop(rel).result()
+            tables, bad, set_aside, rows, found, cells = reading.pop(rel).result()
             rows_read += rows
             notes.extend(found)
+            if blanked is not None:
+                blanked.extend(cells)
             rejected.append(bad)
             for kind, df in tables + set_aside:
                 delivered.setdefault(kind, []).append(df)

@@ -54,7 +54,7 @@ __all__ = [
     "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "year_slips", "disagreements",
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
     "dispatch", "dispatch_changes", "as_sent",
-    "returned_to_township",
+    "values_not_read", "returned_to_township",
 ]
 
 # The five columns a township fills in (internal names of FEEDBACK_COLUMNS).
@@ -856,13 +856,48 @@ def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config) -> dict[
 
 # --- 6. set-aside answers back to their township ---------------------------------------------
 
+_HOW = {"verify_date": "（年月日）"}  # how to write a value told back as unreadable (`values_not_read`)
+
+
+def values_not_read(blanked: pl.DataFrame, accepted: pl.DataFrame, overruled: pl.DataFrame,
+                    fields: Mapping[str, Sequence[str]]) -> pl.DataFrame:
+    """The answers' cells the validator could not read and left empty (`kinds.feedback.blank_unreadable`:
+    a 核实日期 `11月`, `上周五`, `11/31`; `blanked`, REJECTED_SCHEMA rows of `adapters.inbox.read_delivery`)
+    -> REJECTED_SCHEMA + `township` rows (null: `returned_to_township` tells the file's) telling
+    the township to fill the value in again. Such a row is not set aside: an answer with its
+    核实结果 is taken as if the cell were empty (a 属实 without 核实日期 verifies the warning,
+    `verified_on` null), and its reason says so; of any other row (no 核实结果; set aside or
+    overruled for another reason, which is told beside it) only that the value was taken as
+    empty. `accepted`, `overruled`: `check_feedback`'s and `disagreements`' rows of the delivery.
+    `fields`: the feedback kind's headers (`KindSpec.fields`), the first naming the field."""
+    schema = {**REJECTED_SCHEMA, "township": pl.String}
+    if blanked is None or blanked.is_empty():
+        return pl.DataFrame(schema=schema)
+    answered = accepted.filter(pl.col("result").is_not_null()).select("file", "line").join(
+        overruled.select("file", "line"), on=["file", "line"], how="anti").with_columns(_taken=pl.lit(True))
+    x = blanked.join(answered, on=["file", "line"], how="left").with_columns(
+        _h=pl.col("field").replace_strict({f: (a[0] if a else f) for f, a in fields.items()}, default=pl.col("field")),
+        _how=pl.col("field").replace_strict(_HOW, default=""),
+        _f=pl.col("field").str.replace_all("_", " "), _v=pl.col("value").fill_null(""))
+    taken = pl.format("{}“{}”读不出，核实结果已采纳，请补填{}{} {} not readable: the answer is taken, please fill in "
+                      "the {} again", "_h", "_v", "_h", "_how", "_f", "_f")
+    empty = pl.format("{}“{}”读不出，已按未填处理，请补填{}{} {} not readable, taken as empty: please fill it in again",
+                      "_h", "_v", "_h", "_how", "_f")
+    return x.select(
+        pl.col("dept").fill_null("反馈"), pl.col("kind").fill_null("feedback"), "file", "line", "record_id", "field",
+        "value", reason=pl.when(pl.col("_taken").fill_null(False)).then(taken).otherwise(empty),
+        township=pl.lit(None, pl.String),
+    ).cast(schema)
+
+
 def returned_to_township(
     rejected: pl.DataFrame, cfg: Config, issued: pl.DataFrame | None = None, townships: Iterable[str] = (),
 ) -> dict[str, pl.DataFrame]:
     """Set-aside feedback rows -> {township: frame} telling each township what was not taken and why.
 
     Takes `check_feedback`'s rejected rows and/or the validator's `Rejected` rows of the 反馈
-    folder (values outside the allowed lists, unparseable dates, unreadable files). The township
+    folder (values outside the allowed lists, unreadable files), and `values_not_read`'s (a
+    核实日期 that could not be read, the answer taken undated: told, not set aside). The township
     is the row's `township` column when present, else the file's township (`file_township`, among
     the townships of `issued` and `townships`), else the township of the warning named in
     `record_id`; rows where none is

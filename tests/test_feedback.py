@@ -9,7 +9,7 @@ from pipelines.feedback import (
     UNKNOWN_TOWNSHIP, answer_history, as_sent, carry_over, check_feedback, disagreements, year_slips, dispatch,
     file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
-    warning_status, with_carry_over, withdrawn_rows,
+    values_not_read, warning_status, with_carry_over, withdrawn_rows,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import delivery_ranks, validate
@@ -727,8 +727,10 @@ def test_what_a_visit_found_stands_when_a_rerun_withdraws_the_warning():
 
 
 def test_returned_to_township_includes_validator_rejections():
+    """(An unreadable 核实日期 alone no longer sets a row aside, `kinds.feedback.blank_unreadable`:
+    夹沟镇's row is set aside for its 是否纳入监测, the date named too.)"""
     raw = pl.DataFrame({"预警编号": [W2, W3], "乡（镇）": ["大店镇", "夹沟镇"], "核实结果": ["已核实", "属实"],
-                        "核实日期": ["2026-10-12", "明天"], "line": [2, 3]})
+                        "是否纳入监测": ["是", "待定"], "核实日期": ["2026-10-12", "明天"], "line": [2, 3]})
     spec = CFG.kinds["feedback"]
     valid, bad = validate(standardize(raw, spec), spec, "反馈", "反馈/混合.csv")
     assert valid.is_empty() and bad.height == 2
@@ -740,10 +742,50 @@ def test_returned_to_township_includes_validator_rejections():
     assert d.filter(pl.col("文件") == "反馈/混合.csv")["字段"].to_list() == ["核实结果"]
     assert d.filter(pl.col("文件") == "反馈/混合.csv")["原因"][0].startswith("核实结果 ")
     assert sorted(d.filter(pl.col("文件") == DADIAN)["行号"].to_list()) == [4, 5, 7, 8]
-    assert out["夹沟镇"]["字段"].to_list() == ["文件", "核实日期"]
+    assert out["夹沟镇"]["字段"].to_list() == ["文件", "是否纳入监测"]
+    assert "；核实日期 日期无法解析" in out["夹沟镇"]["原因"][1]
     assert sum(df.height for df in out.values()) == rej.height
     lost = returned_to_township(bad.with_columns(record_id=pl.lit("YJ-unknown")), CFG, None)
     assert list(lost) == [UNKNOWN_TOWNSHIP]
+
+
+def test_an_answer_whose_date_cannot_be_read_is_taken_undated_and_the_township_told():
+    """A clerk's 属实 with 核实日期 `11月` (no day) was set aside whole and returned: the family was
+    visited, but the warning stayed open and counted overdue until the row came back again, while
+    an answer with 核实日期 left empty was taken. Now the date is left empty
+    (`kinds.feedback.blank_unreadable`) and the answer taken as one without a date; the township
+    is told in its 反馈退回 to fill the date in, the row not set aside."""
+    raw = pl.DataFrame({"预警编号": [W1, W2, W4, "YJ202610-zzzzzzzzzz"], "乡（镇）": ["大店镇"] * 4,
+                        "核实结果": ["属实", "属实", None, "属实"], "是否纳入监测": ["是", "是", None, "是"],
+                        "核实人": ["张干事", "张干事", None, "张干事"], "核实日期": ["11月", "2026-10-12", "上周五", "11/31"],
+                        "line": [2, 3, 4, 5]})
+    spec = CFG.kinds["feedback"]
+    cells = []
+    valid, bad = validate(standardize(raw, spec), spec, "反馈", DADIAN, D(2026, 11, 30), cells)
+    assert bad.is_empty()
+    acc, una, rej = check_feedback(valid, ISSUED, AS_OF, CFG.matching.places)
+    assert rej["line"].to_list() == [5]  # (set aside for its unknown 预警编号 alone)
+    assert acc.height + una.height + rej.height == raw.height
+    assert acc.select("warning_id", "result", "verify_date").rows() == [(W1, "属实", None), (W2, "属实", D(2026, 10, 12))]
+    assert una["warning_id"].to_list() == [W4]  # (only an unreadable date written: no answer)
+    told = values_not_read(pl.concat(cells), acc, disagreements(acc)[0], spec.fields)
+    back = returned_to_township(told, CFG, ISSUED)
+    assert list(back) == ["大店镇"]
+    assert back["大店镇"].select("文件", "行号", "预警编号", "字段", "填报内容").rows() == [
+        (DADIAN, 2, W1, "核实日期", "11月"), (DADIAN, 4, W4, "核实日期", "上周五"),
+        (DADIAN, 5, "YJ202610-zzzzzzzzzz", "核实日期", "11/31")]
+    taken, empty, refused = back["大店镇"]["原因"]
+    assert taken.startswith("核实日期“11月”读不出，核实结果已采纳，请补填核实日期（年月日）")
+    assert empty.startswith("核实日期“上周五”读不出，已按未填处理，请补填核实日期（年月日）")
+    assert refused.startswith("核实日期“11/31”读不出，已按未填处理")  # (its refusal told beside it, by check_feedback)
+    # the warning is verified as by an answer whose 核实日期 was left empty: no date, not overdue
+    status = warning_status(ISSUED, acc.with_columns(received_period=pl.lit("2026-11")), AS_OF)
+    blank = warning_status(ISSUED, acc.with_columns(received_period=pl.lit("2026-11"), verify_date=pl.lit(None, pl.Date)),
+                           AS_OF)
+    got = status.filter(pl.col("warning_id") == W1).select("status", "verified_on", "days_overdue").row(0)
+    assert got == ("verified_true", None, 0) == blank.filter(pl.col("warning_id") == W1).select(
+        "status", "verified_on", "days_overdue").row(0)
+    assert status.filter(pl.col("warning_id") == W2)["verified_on"].item() == D(2026, 10, 12)
 
 
 def test_answers_before_any_list_are_told_back_to_the_township_they_name():

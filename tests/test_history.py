@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from pathlib import Path
@@ -555,6 +556,49 @@ def test_a_returned_list_the_run_cannot_read_is_told_back_to_its_township(august
     assert back[et]["文件"].to_list() == [f"反馈/{et}反馈.et"]
     assert "wrong file type" in back[xls]["原因"][0] and "wrong file type" in back[et]["原因"][0]
     assert back[hid]["原因"].to_list()[0].startswith(f"隐藏的工作表「{ws.title}」有表头")
+
+
+def test_an_answer_whose_date_cannot_be_read_is_taken_and_the_township_told_to_date_it(august_13, tmp_path, capsys):
+    """A township returns two 属实 answers, one dated `11月` (no day), one dated properly. The
+    first was set aside whole and listed back (the family visited, the warning still open and
+    overdue until the row came back again), while a 核实日期 left empty was taken. Both answers
+    are taken now, the first undated (verified, no 核实日期, not overdue: as an empty date); the
+    county's 数据质量报告 names its file, line and date as written, and the township's 反馈退回
+    asks for the date, the row counted as accepted, not set aside."""
+    county, out = _copy(august_13, tmp_path)  # August run
+    aug = _town_files(out, "2026-08")
+    town = sorted(aug)[0]
+    rows = aug[town].head(2)
+    w1, w2 = rows["预警编号"]
+    name = f"{town}_2026-08_预警清单.csv"
+    folder = county / "inbox" / "2026-09" / "反馈"
+    folder.mkdir(parents=True)
+    (folder / name).write_bytes(rows.with_columns(
+        核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("是"), 核实人=pl.lit("张网格"),
+        核实日期=pl.Series(["11月", "2026-09-15"])).write_csv().encode("utf-8-sig"))
+    capsys.readouterr()
+    assert _run(county, out, "2026-09") == 0
+    assert "反馈 feedback rows: 2 = accepted 2 + unanswered 0 + set aside 0" in capsys.readouterr().out
+    status = pl.read_parquet(out / "2026-09" / "warning_status.parquet").filter(pl.col("warning_id").is_in([w1, w2]))
+    assert sorted(status.select("warning_id", "status", "verified_on", "days_overdue").rows()) == sorted([
+        (w1, "verified_true", None, 0), (w2, "verified_true", datetime.date(2026, 9, 15), 0)])
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    kept = con.sql("SELECT warning_id, verify_date FROM feedback_answers WHERE period = '2026-09'").fetchall()
+    con.close()
+    assert sorted(kept) == sorted([(w1, None), (w2, datetime.date(2026, 9, 15))])
+    back = pl.read_csv(out / "2026-09" / "townships" / town / f"{town}_2026-09_反馈退回.csv", infer_schema=False)
+    assert back.select("文件", "行号", "预警编号", "字段", "填报内容").rows() == [(f"反馈/{name}", "2", w1, "核实日期", "11月")]
+    assert back["原因"][0].startswith("核实日期“11月”读不出，核实结果已采纳，请补填核实日期（年月日）")
+    quality = pl.read_csv(out / "2026-09" / "county" / "数据质量报告.csv", infer_schema=False)
+    note = quality.filter(pl.col("类别").str.starts_with("值读不出按空值"), pl.col("文件") == f"反馈/{name}")
+    assert note.height == 1 and note["部门"].item() == "反馈"
+    assert note["说明"].item().startswith("「核实日期」1 个值读不出，已按空值处理、这些行照常使用（第 2 行；")
+    assert "'11月'" in note["说明"].item()
+    set_aside = pl.read_csv(out / "2026-09" / "county" / "搁置行及原因.csv", infer_schema=False)
+    assert not set_aside.filter(pl.col("文件") == f"反馈/{name}").height
+    assert pl.read_csv(out / "2026-09" / "county" / "行数核对_accounting.csv")["balanced"].all()
+    overdue = pl.read_csv(out / "2026-09" / "county" / "逾期未核实清单.csv", infer_schema=False)
+    assert w1 not in overdue["预警编号"].to_list()
 
 
 SETTLEMENT_HEADER = ("结算流水号,姓名,证件号码,参保地,就诊机构,就诊类型,入院日期,结算日期,医疗总费用,统筹支付,大病保险支付,"

@@ -396,9 +396,12 @@ def test_a_formulas_error_value_in_a_workbook_is_read_as_excel_shows_it(tmp_path
     wb.close()
     df = read_table(path, "反馈/f.xlsx", KNOWN)
     assert df.select("预警编号", "核实结果", "核实日期", "line").rows() == [("YJ1", "#N/A", None, 3), ("YJ2", "属实", "#DIV/0!", 4)]
-    valid, rejected, _, _ = read_delivery(path, "反馈/f.xlsx", "反馈", CFG, KNOWN)
-    assert valid[0][1].is_empty()
-    assert rejected.select("line", "field", "value").rows() == [(3, "result", "#N/A"), (4, "verify_date", "#DIV/0!")]
+    blanked = []
+    valid, rejected, _, _ = read_delivery(path, "反馈/f.xlsx", "反馈", CFG, KNOWN, blanked=blanked)
+    assert rejected.select("line", "field", "value").rows() == [(3, "result", "#N/A")]
+    # (a 核实日期 that cannot be read is taken as empty, the answer kept and the township told)
+    assert valid[0][1].select("warning_id", "result", "verify_date").rows() == [("YJ2", "属实", None)]
+    assert pl.concat(blanked).select("line", "field", "value").rows() == [(4, "verify_date", "#DIV/0!")]
 
 
 def test_every_sheet_with_a_header_is_a_table_named_by_its_sheet(tmp_path):
@@ -930,16 +933,16 @@ def test_a_record_dated_after_its_extract_could_be_made_is_set_aside(tmp_path):
 def test_a_township_date_typed_without_its_year_takes_the_year_of_its_period(tmp_path):
     """A clerk writes 核实日期 12.28 or 1月5日 in the list returned into 2027-01/反馈/: the dates
     before the folder's period could have been given (12.28 is last December's). A department's
-    dates are machine-made: a year-less 结算日期 stays unparseable, set aside."""
+    dates are machine-made: a year-less 结算日期 stays unparseable, set aside. (A 核实日期 2.30
+    reads as no day: the answer is taken undated, `kinds.feedback.blank_unreadable`.)"""
     per = tmp_path / "2027-01"
     write(per / "反馈" / "大店镇.csv", "预警编号,乡（镇）,核实结果,核实日期\nYJ1,大店镇,属实,12.28\nYJ2,大店镇,不属实,1月5日\n"
           "YJ3,大店镇,属实,2.30\n")
     write(per / "医保" / "a.csv", f"{HEADER}\nJS1,张三,,12.28,1\n")
     extracts, rejected, _, _ = read_period(per, CFG)
     assert extracts["feedback"].select("warning_id", "verify_date").rows() == [
-        ("YJ1", datetime.date(2026, 12, 28)), ("YJ2", datetime.date(2027, 1, 5))]
-    assert sorted(rejected.select("file", "field", "value").rows()) == [
-        ("医保/a.csv", "settle_date", "12.28"), ("反馈/大店镇.csv", "verify_date", "2.30")]
+        ("YJ1", datetime.date(2026, 12, 28)), ("YJ2", datetime.date(2027, 1, 5)), ("YJ3", None)]
+    assert sorted(rejected.select("file", "field", "value").rows()) == [("医保/a.csv", "settle_date", "12.28")]
 
 
 @pytest.mark.skipif(not EXAMPLE.exists(), reason="shared example inbox not present")
