@@ -856,7 +856,7 @@ def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config) -> dict[
 
 # --- 6. set-aside answers back to their township ---------------------------------------------
 
-_HOW = {"verify_date": "（年月日）"}  # how to write a value told back as unreadable (`values_not_read`)
+_HOW = {"verify_date": "（年月日）", "include_monitoring": "（是/否）"}  # how to write a value told back as unreadable (`values_not_read`)
 
 
 def values_not_read(blanked: pl.DataFrame, accepted: pl.DataFrame, overruled: pl.DataFrame,

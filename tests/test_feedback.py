@@ -334,10 +334,13 @@ def test_a_result_written_as_yes_or_no_is_told_back_with_the_values_to_write():
     raw = pl.DataFrame({"预警编号": [W1, W2], "乡（镇）": ["大店镇"] * 2, "核实结果": ["否", "属实"],
                         "是否纳入监测": ["是", "待定"], "line": [2, 3]})
     spec = CFG.kinds["feedback"]
-    bad = validate(standardize(raw, spec), spec, "反馈", DADIAN)[1].sort("line")
-    assert bad["line"].to_list() == [2, 3]
+    cells = []
+    bad = validate(standardize(raw, spec), spec, "反馈", DADIAN, None, cells)[1].sort("line")
+    assert bad["line"].to_list() == [2]
     assert "'否'" in bad["reason"][0] and "应填 属实、不属实 之一" in bad["reason"][0]
-    assert "'待定'" in bad["reason"][1] and "应填 是、否 之一" in bad["reason"][1]
+    # (a 是否纳入监测 outside its list is taken as empty, the answer kept: told back with the values too)
+    cell = pl.concat(cells)
+    assert cell["line"].to_list() == [3] and "'待定'" in cell["reason"][0] and "应填 是、否 之一" in cell["reason"][0]
 
 
 def test_included_or_not_written_as_a_clerk_says_it_is_read():
@@ -727,9 +730,9 @@ def test_what_a_visit_found_stands_when_a_rerun_withdraws_the_warning():
 
 
 def test_returned_to_township_includes_validator_rejections():
-    """(An unreadable 核实日期 alone no longer sets a row aside, `kinds.feedback.blank_unreadable`:
-    夹沟镇's row is set aside for its 是否纳入监测, the date named too.)"""
-    raw = pl.DataFrame({"预警编号": [W2, W3], "乡（镇）": ["大店镇", "夹沟镇"], "核实结果": ["已核实", "属实"],
+    """(An unreadable 核实日期 or 是否纳入监测 alone no longer sets a row aside,
+    `kinds.feedback.blank_unreadable`: 夹沟镇's row is set aside for its 核实结果, the others named too.)"""
+    raw = pl.DataFrame({"预警编号": [W2, W3], "乡（镇）": ["大店镇", "夹沟镇"], "核实结果": ["已核实", "待查"],
                         "是否纳入监测": ["是", "待定"], "核实日期": ["2026-10-12", "明天"], "line": [2, 3]})
     spec = CFG.kinds["feedback"]
     valid, bad = validate(standardize(raw, spec), spec, "反馈", "反馈/混合.csv")
@@ -742,7 +745,8 @@ def test_returned_to_township_includes_validator_rejections():
     assert d.filter(pl.col("文件") == "反馈/混合.csv")["字段"].to_list() == ["核实结果"]
     assert d.filter(pl.col("文件") == "反馈/混合.csv")["原因"][0].startswith("核实结果 ")
     assert sorted(d.filter(pl.col("文件") == DADIAN)["行号"].to_list()) == [4, 5, 7, 8]
-    assert out["夹沟镇"]["字段"].to_list() == ["文件", "是否纳入监测"]
+    assert out["夹沟镇"]["字段"].to_list() == ["文件", "核实结果"]
+    assert "；是否纳入监测 代码不在允许值中" in out["夹沟镇"]["原因"][1]
     assert "；核实日期 日期无法解析" in out["夹沟镇"]["原因"][1]
     assert sum(df.height for df in out.values()) == rej.height
     lost = returned_to_township(bad.with_columns(record_id=pl.lit("YJ-unknown")), CFG, None)
@@ -786,6 +790,23 @@ def test_an_answer_whose_date_cannot_be_read_is_taken_undated_and_the_township_t
     assert got == ("verified_true", None, 0) == blank.filter(pl.col("warning_id") == W1).select(
         "status", "verified_on", "days_overdue").row(0)
     assert status.filter(pl.col("warning_id") == W2)["verified_on"].item() == D(2026, 10, 12)
+
+
+def test_an_answer_whose_inclusion_cannot_be_read_is_taken_and_the_township_asked_for_it():
+    """是否纳入监测 written 待定 (neither 是 nor 否) set the whole answer aside, its 属实 with it;
+    an answer leaving it empty was taken. Now it is taken as left empty and the township asked
+    for 是/否 in its 反馈退回."""
+    raw = pl.DataFrame({"预警编号": [W1], "乡（镇）": ["大店镇"], "核实结果": ["属实"], "是否纳入监测": ["待定"],
+                        "核实人": ["张干事"], "核实日期": ["2026-10-12"], "line": [2]})
+    spec = CFG.kinds["feedback"]
+    cells = []
+    valid, bad = validate(standardize(raw, spec), spec, "反馈", DADIAN, D(2026, 11, 30), cells)
+    assert bad.is_empty()
+    acc, _, rej = check_feedback(valid, ISSUED, AS_OF, CFG.matching.places)
+    assert rej.is_empty() and acc.select("warning_id", "result", "include_monitoring").rows() == [(W1, "属实", None)]
+    back = returned_to_township(values_not_read(pl.concat(cells), acc, disagreements(acc)[0], spec.fields), CFG, ISSUED)
+    assert back["大店镇"].select("行号", "字段", "填报内容").rows() == [(2, "是否纳入监测", "待定")]
+    assert back["大店镇"]["原因"][0].startswith("是否纳入监测“待定”读不出，核实结果已采纳，请补填是否纳入监测（是/否）")
 
 
 def test_answers_before_any_list_are_told_back_to_the_township_they_name():
