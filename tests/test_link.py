@@ -90,6 +90,13 @@ def test_a_masked_old_15_digit_id_links_its_person(roster):
     assert d["old"]["decision"] == "matched", d["old"]["reason"]
     assert d["old"]["person_id"] == p["person_id"]
     assert "ID 10/18 kept (6+4, an old 15-digit ID) kept-agree" in d["old"]["reason"], d["old"]["reason"]
+    # a department whose system writes five stars for any ID (all its masks 15 characters long):
+    # its kept 4 are a new ID's last 4
+    fixed = [dict(record_id=f"f{k}", name=o["name"], id_raw=o["id_number"][:6] + "*" * 5 + o["id_number"][14:])
+             for k, o in enumerate(others.iter_rows(named=True))]
+    links, _, d = run(roster, fixed)
+    assert [(d[f"f{k}"]["decision"], d[f"f{k}"]["person_id"]) for k in range(5)] == [
+        ("matched", o) for o in others["person_id"]]
 
 
 def test_a_department_may_ask_for_a_stricter_threshold(roster):
