@@ -111,16 +111,30 @@ def _old_mask(s: pl.Expr) -> pl.Expr:
     return pl.concat_str([s.str.slice(0, 6), pl.lit("**"), s.str.slice(6, 9), pl.lit("*")])
 
 
-def normalize_ids(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:
+def fixed_stars(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:
+    """Per department and kind of `df` (its `dept`, `kind`, those it has; one row when neither):
+    `_fixed`, whether most of its masked IDs are 15 characters long, i.e. its system writes five
+    stars whatever the ID (`341302*****2734` is a new ID's first 6 and last 4), rather than
+    masking the odd old 15-digit ID among 18-character masks (`normalize_ids`). Given to
+    `normalize_ids` of a part of the rows (a review queue's records), the part is read as the
+    whole is."""
+    by = [c for c in ("dept", "kind") if c in df.columns]
+    text = id_text(pl.col(col))
+    masked = text.str.contains("*", literal=True).fill_null(False)
+    fixed = ((text.str.len_chars() == 15) & masked).sum() * 2 >= masked.sum()
+    return df.group_by(by).agg(_fixed=fixed) if by else df.select(_fixed=fixed)
+
+
+def normalize_ids(df: pl.DataFrame, col: str = "id_raw", fixed: pl.DataFrame | None = None) -> pl.DataFrame:
     """Add `id_norm` (18 chars, `*` = unknown), `kept` ('1'/'0' per position) and `id_status`
     (full_valid / full_check_failed / masked / destroyed / missing) computed from `col`.
 
     A masked value of 15 characters is an old 15-digit ID masked (`_old_mask`) or a new one
     shown with too few stars (`_pad_mask`). When only one reading shows a birth date some day
-    could have, it is that one; when both do, the rows of its department and kind (`dept`,
-    `kind` when `df` has them, else all of `df`) decide: a 15-character mask among mostly
-    18-character ones is an old ID; where most masks are 15 characters the system writes a
-    fixed number of stars.
+    could have, it is that one; when both do, its department and kind decide (`fixed_stars` of
+    `df`, or `fixed` when given, of all the rows `df` is a part of): a 15-character mask among
+    mostly 18-character ones is an old ID; where most masks are 15 characters the system writes
+    a fixed number of stars.
 
     Never raises on odd input: anything unusable becomes `missing`. Each distinct value is
     worked out once (department extracts repeat a person's ID on many rows).
@@ -129,17 +143,17 @@ def normalize_ids(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:
     out = df.join(_normalize_unique(df.select(col).unique(), col), on=col, how="left", nulls_equal=True,
                   maintain_order="left")
     if out["_old"].is_null().all():
-        return out.drop("_old", "_old_only", "_len")
-    masked = pl.col("id_status") == "masked"
-    by = [c for c in ("dept", "kind") if c in df.columns]
-    short = ((pl.col("_len") == 15) & masked).sum() * 2 < masked.sum()  # most of the group's masks are 18 long
-    old = pl.col("_old_only").fill_null(short.over(by) if by else short)
-    use = pl.col("_old").is_not_null() & old
+        return out.drop("_old", "_old_only")
+    groups = fixed_stars(df, col) if fixed is None else fixed
+    by = [c for c in ("dept", "kind") if c in groups.columns and c in df.columns]
+    out = (out.join(groups.select(*by, "_fixed"), on=by, how="left", maintain_order="left") if by
+           else out.with_columns(_fixed=pl.lit(bool(groups["_fixed"].any()))))
+    use = pl.col("_old").is_not_null() & pl.col("_old_only").fill_null(~pl.col("_fixed").fill_null(False))
     out = out.with_columns(id_norm=pl.when(use).then(pl.col("_old")).otherwise(pl.col("id_norm")),
                            id_status=pl.when(use).then(pl.lit("masked")).otherwise(pl.col("id_status")))
     return out.with_columns(
         kept=pl.col("id_norm").str.replace_many(list("0123456789X*"), ["1"] * 11 + ["0"])
-    ).drop("_old", "_old_only", "_len")
+    ).drop("_old", "_old_only", "_fixed")
 
 
 def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
@@ -195,7 +209,7 @@ def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
     old = s.str.contains(r"^[0-9*]{15}$") & s.str.contains("*", literal=True) & s.str.contains("[0-9]")
     old_ok = pl.col("_old").str.slice(6, 8).str.contains(_BIRTH_OK)
     new_ok = pl.col("id_norm").str.slice(6, 8).str.contains(_BIRTH_OK) & (pl.col("id_status") != "missing")
-    out = out.with_columns(_old=pl.when(old).then(_old_mask(s)), _len=s.str.len_chars())
+    out = out.with_columns(_old=pl.when(old).then(_old_mask(s)))
     out = out.with_columns(_old_only=pl.when(pl.col("_old").is_not_null()).then(
         pl.when(old_ok & new_ok).then(None).otherwise(old_ok)))
     return out.with_columns(

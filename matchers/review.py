@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from matchers.ids import normalize_ids
+from matchers.ids import fixed_stars, normalize_ids
 from schemas.inputs import as_written
 from schemas.outputs import REVIEW_ANSWER_COLUMNS
 
@@ -93,7 +93,8 @@ def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFra
     if review.is_empty():
         return pl.DataFrame(schema={v: pl.Utf8 for v in [*COLUMNS.values(), IMPACT_COLUMN, *REVIEW_ANSWER_COLUMNS]})
     rec = normalize_ids(records.select("dept", "kind", "record_id", "name", "id_raw", "township", "village")
-                        .join(review.select("dept", "kind", "record_id").unique(), on=["dept", "kind", "record_id"]))
+                        .join(review.select("dept", "kind", "record_id").unique(), on=["dept", "kind", "record_id"]),
+                        fixed=fixed_stars(records))  # (its masks read as the link read them)
     if "period" in records.columns:  # an earlier period's settlement this run linked again (pipelines.year_to_date)
         rec = rec.join(records.select("dept", "kind", "record_id", "period"), on=["dept", "kind", "record_id"], how="left")
     else:

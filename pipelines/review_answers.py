@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from matchers.ids import normalize_ids, shows_mask
+from matchers.ids import fixed_stars, normalize_ids, shows_mask
 from matchers.review import answer_cite
 from pipelines.validate import delivery_order, original_file
 from schemas.links import ReviewDecision
@@ -113,10 +113,11 @@ def _differences() -> pl.Expr:
 def _shown_ids(shown: pl.DataFrame, of: pl.DataFrame | None = None) -> pl.DataFrame:
     """What `shown`'s records show of their IDs (normalized: a city's period holds millions of
     records, so only those of `of`'s record_dept, record_id when given)."""
+    fixed = fixed_stars(shown)  # (a part's masks read as the link read them, `normalize_ids`)
     if of is not None:
         shown = shown.join(of.select(dept="record_dept", record_id="record_id").unique(), on=["dept", "record_id"],
                            how="semi")
-    return normalize_ids(shown.select("dept", "kind", "record_id", "id_raw")).select(
+    return normalize_ids(shown.select("dept", "kind", "record_id", "id_raw"), fixed=fixed).select(
         record_dept="dept", record_id="record_id", _kind="kind", _shown="id_norm", _kept="kept")
 
 

@@ -1,7 +1,7 @@
 import polars as pl
 from hypothesis import given, settings, strategies as st
 
-from matchers.ids import check_char, normalize_ids, one_edit_ids
+from matchers.ids import check_char, fixed_stars, normalize_ids, one_edit_ids
 
 
 def norm(*raw):
@@ -78,6 +78,11 @@ def test_a_masked_old_15_digit_id_is_read_at_its_own_positions():
         "3413**********1234", "341302********2734", "341302********6128", "3413021962****1273"]
     assert out["kept"][0] == "111111000000011110"
     assert out["id_status"].to_list() == ["masked"] * 8
+    # a part of the rows (a review queue's records) is read as the whole is, given its fixed_stars
+    part = pl.DataFrame({"id_raw": raw[:1], "dept": dept[:1]})
+    assert normalize_ids(part)["id_norm"][0] == "341302********1273"  # (alone, all its masks are 15 long)
+    whole = pl.DataFrame({"id_raw": raw, "dept": dept})
+    assert normalize_ids(part, fixed=fixed_stars(whole))["id_norm"][0] == "341302*******1273*"
     # only the birth date kept (6 stars, yymmdd, 3 stars): no star count reads it otherwise
     assert norm("******620111***")["id_norm"][0] == "********620111****"
 
