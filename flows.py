@@ -67,7 +67,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # 
 
 from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, MatchingConfig, load_config  # noqa: E402
-from matchers.ids import roster_check_fails  # noqa: E402
+from matchers.ids import fixed_stars, roster_check_fails  # noqa: E402
 from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
 from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
 from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, in_order, queue_ages, review_queue,  # noqa: E402
@@ -617,8 +617,14 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     candidates = pl.read_parquet(paths.work / "candidates.parquet")
     # the persons a 参保名单 row set aside shows are on the list, as a record's candidates are (M4)
     unread = [pl.read_parquet(f) for f in sorted(paths.work.glob("unread_*.parquet"))]
-    shown = pl.concat([candidates, persons_shown(pl.concat(unread), roster, cfg.matching.min_kept_for_id_block)],
-                      how="diagonal_relaxed") if unread else candidates
+    if unread:  # (their masks read as the whole list's are: `ids.fixed_stars`)
+        unread = pl.concat(unread)
+        whole = pl.concat([unread.select("dept", "kind", "id_raw"), *(
+            extracts[k].select("dept", "kind", "id_raw") for k in unread["kind"].unique() if k in extracts)])
+        shown = pl.concat([candidates, persons_shown(unread, roster, cfg.matching.min_kept_for_id_block,
+                                                     fixed_stars(whole))], how="diagonal_relaxed")
+    else:
+        shown = candidates
     signals = rules.run_rules(
         extracts, links, roster, cfg, period,
         ytd_settlements=(ytd := _read(paths.work / "ytd_settlements.parquet")),

@@ -78,16 +78,19 @@ def unreadable_ids(valid: pl.DataFrame, id_in_record_id: bool = False) -> pl.Dat
     ).cast(QUALITY_COLUMNS).vstack(none)
 
 
-def persons_shown(rows: pl.DataFrame, roster: pl.DataFrame, min_kept: int) -> pl.DataFrame:
+def persons_shown(rows: pl.DataFrame, roster: pl.DataFrame, min_kept: int, fixed: pl.DataFrame | None = None
+                  ) -> pl.DataFrame:
     """Records set aside (kind, record_id, id_raw, name as delivered: `adapters.inbox.read_department`'s
     of the 参保名单) -> kind, record_id, person_id of every roster person each may show: every
     kept ID character equal (at least `min_kept` kept) and, where the record shows a name, every
     shown character of it. Not a link: the persons a list does show, so that M4 does not call
-    someone absent whose row was only set aside (an unknown 参保状态 such as 停保)."""
+    someone absent whose row was only set aside (an unknown 参保状态 such as 停保). `fixed`:
+    `matchers.ids.fixed_stars` of the whole list (its masks read as the link read them)."""
     out = pl.DataFrame(schema={"kind": pl.String, "record_id": pl.String, "person_id": pl.String})
     if rows.is_empty():
         return out
-    ids = normalize_ids(rows.select("kind", "record_id", "id_raw", "name"))
+    ids = normalize_ids(rows.select(*(c for c in ("dept", "kind") if c in rows.columns), "record_id", "id_raw", "name"),
+                        fixed=fixed)
     ids = ids.filter(pl.col("id_status") != "missing", pl.col("kept").str.count_matches("1") >= min_kept)
     found = [out]
     for (kept,), group in ids.partition_by("kept", as_dict=True).items():
