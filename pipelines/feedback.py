@@ -43,8 +43,8 @@ from config import Config, PlaceNames
 from matchers.places import normalize_place, place_key
 from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
 from pipelines.township import UNPLACED, grid_workers, mask_ids
-from pipelines.validate import (REJECTED_SCHEMA, delivery_order, delivery_place, in_headers, later_words, mask_value,
-                                original_file, without_sheet)
+from pipelines.validate import (REJECTED_SCHEMA, TENS, delivery_order, delivery_place, in_headers, later_words,
+                                mask_value, original_file, without_sheet)
 from schemas.inputs import as_written
 from schemas.outputs import (FEEDBACK_COLUMNS, LIST_STATE_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding,
                              WarningStatus)
@@ -76,6 +76,8 @@ _ANSWER_SCHEMA = {
     "verify_date": pl.Date, "note": pl.String,
 }
 _STATUS_COLUMNS = list(WarningStatus.to_schema().columns)
+# a returned 核实日期 as typed where Excel kept `11.1` of `11.10` (`schemas.inputs.Feedback`)
+TENS_OF_DATE = "verify_date" + TENS
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -230,6 +232,7 @@ def check_feedback(
     fb = feedback.select(
         [pl.col(c).cast(t) if c in feedback.columns else pl.lit(None, t).alias(c) for c, t in _ANSWER_SCHEMA.items()],
         _state=_text(pl.col("list_state")) if "list_state" in feedback.columns else pl.lit(None, pl.String),
+        _tens=(pl.col(TENS_OF_DATE).cast(pl.Date) if TENS_OF_DATE in feedback.columns else pl.lit(None, pl.Date)),
     )
     fb = fb.with_columns(
         _text(pl.col(c)).alias(c) for c in ANSWER_FIELDS if c != "verify_date"
@@ -269,9 +272,16 @@ def check_feedback(
     # (`year_slips` names such rows for the county). The other way round, early in a year a clerk
     # still writes last year's (2026-01-08 for a list issued 2027-01-06): a 核实日期 before the
     # 下发日期 whose day a year later lies between the 下发日期 and `as_of` is read as that day.
+    # And a 核实日期 typed `11.10` is the number 11.1 to Excel (`validate.EXCEL_TENS`): read as
+    # 11月1日 before the list went out, it is read as typed (`_tens`, 11月10日) when that day lies
+    # between the day the list went out and `as_of` (`year_slips` names these too).
+    out_on = pl.min_horizontal("_issue", "_first")  # (the day it first went out)
     slip = pl.col("verify_date").dt.offset_by("-1y")
     habit = pl.col("verify_date").dt.offset_by("1y")
+    tens = pl.col("_tens")
     x = x.with_columns(verify_date=pl.when(
+        (pl.col("verify_date") < out_on) & (tens >= out_on) & (tens <= pl.lit(as_of))
+    ).then(tens).when(
         (pl.col("verify_date") > pl.lit(as_of)) & (slip >= pl.col("_issue")) & (slip <= pl.lit(as_of))
     ).then(slip).when(
         (pl.col("verify_date") < pl.col("_issue")) & (habit >= pl.col("_issue")) & (habit <= pl.lit(as_of))
@@ -281,7 +291,6 @@ def check_feedback(
     wrong_row = placed & pl.col("_rk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_rk"))
     wrong_file = placed & pl.col("_fk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_fk"))
     vd = pl.col("verify_date")
-    out_on = pl.min_horizontal("_issue", "_first")  # (the day it first went out)
     early = ~unknown & vd.is_not_null() & out_on.is_not_null() & (vd < out_on)
     future = vd.is_not_null() & (vd > pl.lit(as_of))
     blank = pl.all_horizontal(pl.col(c).is_null() for c in ANSWER_FIELDS)
@@ -365,20 +374,28 @@ def check_feedback(
 
 def year_slips(returned: pl.DataFrame, accepted: pl.DataFrame) -> pl.DataFrame:
     """The returned rows whose 核实日期 `check_feedback` read a year earlier than written (Excel's
-    year for a date typed without one) or a year later (last year's year written early in a new
-    one) -> QUALITY_COLUMNS rows for the county, one per file and way, naming its lines and dates
-    as written and as read."""
-    x = returned.select("file", "line", _written="verify_date").join(
+    year for a date typed without one), a year later (last year's year written early in a new
+    one) or on the 10th, 20th or 30th (`11.1`: Excel's number for a typed `11.10`, its column
+    `verify_date_tens`) -> QUALITY_COLUMNS rows for the county, one per file and way, naming its
+    lines and dates as written and as read."""
+    tens = pl.col(TENS_OF_DATE) if TENS_OF_DATE in returned.columns else pl.lit(None, pl.Date)
+    x = returned.select("file", "line", _written="verify_date", _tens=tens).join(
         accepted.select("dept", "file", "line", "verify_date"), on=["file", "line"]
     ).filter(pl.col("_written") != pl.col("verify_date")).sort("file", "line").with_columns(
-        _later=pl.col("verify_date") > pl.col("_written"))
-    return x.group_by("dept", "file", "_later", maintain_order=True).agg(
-        pl.format("第{}行 {} → {}", "line", pl.col("_written").dt.to_string("%Y-%m-%d"),
-                  pl.col("verify_date").dt.to_string("%Y-%m-%d")).str.join("、").alias("_w"),
+        _way=pl.when(pl.col("verify_date") == pl.col("_tens")).then(pl.lit("tens"))
+        .when(pl.col("verify_date") > pl.col("_written")).then(pl.lit("later")).otherwise(pl.lit("earlier")))
+    written = (pl.when(pl.col("_way") == "tens")  # (as Excel kept it: 11.1)
+               .then(pl.format("{}.{}", pl.col("verify_date").dt.month(), pl.col("verify_date").dt.day() // 10))
+               .otherwise(pl.col("_written").dt.to_string("%Y-%m-%d")))
+    return x.group_by("dept", "file", "_way", maintain_order=True).agg(
+        pl.format("第{}行 {} → {}", "line", written, pl.col("verify_date").dt.to_string("%Y-%m-%d")).str.join("、").alias("_w"),
         count=pl.len().cast(pl.Int64),
     ).select(
         category=pl.lit(Finding.FILE_NOTE), dept=pl.col("dept").fill_null("反馈"), file="file",
-        detail=pl.when("_later").then(pl.format(
+        detail=pl.when(pl.col("_way") == "tens").then(pl.format(
+            "核实日期按整十日读取（Excel 把 11.10 这样写的日期存成了数字 11.1，读作11月1日则早于清单下发日期）"
+            " verify dates read as the 10th, 20th or 30th (Excel stores 11.10 typed so as the number 11.1, "
+            "which read as the 1st is before the issue date)：{}", "_w")).when(pl.col("_way") == "later").then(pl.format(
             "核实日期早于清单下发日期，按下一年读取（新年初仍写了上一年的年份）"
             " verify dates before the issue date read a year later (last year's year written early in a new one)：{}",
             "_w")).otherwise(pl.format(

@@ -122,11 +122,34 @@ def parse_date(c: str, latest: date | None = None) -> pl.Expr:
     s, serial, ymd, compact, ym = _date_readings(c)
     if latest is None:
         return pl.coalesce(serial, ymd, compact, ym)
+    return pl.coalesce(serial, ymd, compact, _without_year(s, latest))
+
+
+def _without_year(s: pl.Expr, latest: date) -> pl.Expr:
+    """A month and day without the year (`12.7`, `12月7日`, `12/7`) -> that day in the year that
+    puts it on or before `latest`, the nearest such; null for other text or no such day."""
     md = s.str.extract_groups(r"^(\d{1,2})[月./-](\d{1,2})日?$")
     in_year = lambda y: pl.format("{}-{}-{}", pl.lit(y), md.struct[0], md.struct[1]).str.strptime(  # noqa: E731
         pl.Date, "%Y-%m-%d", strict=False)
     this = in_year(latest.year)
-    return pl.coalesce(serial, ymd, compact, pl.when(this <= pl.lit(latest)).then(this).otherwise(in_year(latest.year - 1)))
+    return pl.when(this <= pl.lit(latest)).then(this).otherwise(in_year(latest.year - 1))
+
+
+# A date typed as month.day on the 10th, 20th or 30th (`11.10`) is a number to Excel and WPS: the
+# cell keeps 11.1, and so does a CSV saved from it. What such a cell reads as: a month (no leading
+# zero: Excel writes none), a point, one digit 1 to 3. Not `11月1日`, `11/1`, `2026.11.1` (text to
+# Excel, kept as typed), nor `11.01` or `１１.１` (no number is written so).
+EXCEL_TENS = r"^(?:[1-9]|1[0-2])\.[1-3]$"
+TENS = "_tens"  # a model's `<date field>_tens` column: `tens_date` of that field (`schemas.inputs.Feedback`)
+
+
+def tens_date(c: str, latest: date) -> pl.Expr:
+    """Column `c`'s value of the shape Excel leaves of a month.day typed on the 10th, 20th or 30th
+    (`EXCEL_TENS`: `11.1` for `11.10`) -> the date `parse_date` would have read from what was
+    typed (`11.10`: the 10th, the year as for any date without one, by `latest`); null for any
+    other value, or no such day (`2.3`: no 30 February)."""
+    t = pl.col(c).cast(pl.String).str.strip_chars()
+    return pl.when(t.str.contains(EXCEL_TENS)).then(_without_year(t + "0", latest))
 
 
 def _id_number(c: str) -> pl.Expr:
@@ -225,7 +248,8 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
 def _parsed(df: pl.DataFrame, spec: KindSpec, model, latest: date | None = None
             ) -> tuple[pl.DataFrame, pl.DataFrame, list[str], pl.DataFrame]:
     """Typed columns, one boolean column per parsed field flagging unparseable values, and one
-    per text field flagging values over MAX_FIELD_CHARS.
+    per text field flagging values over MAX_FIELD_CHARS. A model's `<date field>_tens` column
+    (`TENS`), in answers (`latest` given), is `tens_date` of that field.
 
     Every value is a function of its own raw cell, so a column with few distinct values (dates,
     codes, places) is parsed once per distinct value and joined back; the others are parsed in
@@ -241,6 +265,9 @@ def _parsed(df: pl.DataFrame, spec: KindSpec, model, latest: date | None = None
         if name in ("dept", "kind", "file", "line"):
             continue
         dt = col.dtype.type
+        if name.endswith(TENS) and latest is not None and name.removesuffix(TENS) in df.columns:
+            cols[name] = df.select(tens_date(name.removesuffix(TENS), latest).alias(name)).to_series()
+            continue
         if name not in df.columns:
             cols[name] = pl.Series(name, [None] * n, dtype=col.dtype.type)
             continue

@@ -200,7 +200,11 @@ class Agri(_PersonExtract):
 
 
 class Feedback(SourceRow):
-    """反馈: one row per returned warning, as filled in by the township."""
+    """反馈: one row per returned warning, as filled in by the township. `verify_date_tens`: where
+    the 核实日期 was written as Excel leaves a month.day typed on the 10th, 20th or 30th (`11.1`
+    for `11.10`, `pipelines.validate.EXCEL_TENS`), the day typed (`11.10`, its year found as for
+    any date without one), else null: `feedback.check_feedback` reads it when `verify_date` (11月1日)
+    falls before the list went out."""
 
     warning_id: str
     township: str = pa.Field(nullable=True)
@@ -211,6 +215,8 @@ class Feedback(SourceRow):
     note: str = pa.Field(nullable=True)
     # 状态 as returned (optional: frames built without it validate): no answer, see `feedback.check_feedback`
     list_state: Optional[str] = pa.Field(nullable=True)
+    # (optional: frames built without it validate; `pipelines.validate.tens_date` fills it)
+    verify_date_tens: Optional[pl.Date] = pa.Field(nullable=True)
 
 
 class ReviewAnswer(SourceRow):

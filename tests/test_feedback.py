@@ -193,6 +193,39 @@ def test_last_year_s_year_written_early_in_a_new_one_is_read_a_year_later():
     assert note["count"].to_list() == [1] and "第2行 2026-01-08 → 2027-01-08" in note["detail"][0]
     assert note["detail"][0].startswith("核实日期早于清单下发日期，按下一年读取")
 
+def test_a_date_typed_on_the_10th_that_excel_kept_as_a_number_is_read_as_typed():
+    """`11.10` typed into Excel or WPS is the number 11.1, and a saved CSV or the cell says so: read
+    as 11月1日 it fell before a list issued 2026-11-02 and was returned as dated before the list
+    existed. Written so, before the list went out, and its 10th between then and the run's day, it
+    is the 10th (named for the county); a `11.1` the list was out by is 11月1日, and any other
+    shape of a date before the list is returned as before."""
+    issued = ISSUED.with_columns(issue_date=pl.when(pl.col("warning_id") == W2).then(pl.lit(D(2026, 10, 28)))
+                                 .otherwise(pl.lit(D(2026, 11, 2))))
+    raw = pl.DataFrame({"预警编号": [W1, W2, W1, W1], "乡（镇）": ["大店镇"] * 4, "核实结果": ["属实"] * 4,
+                        "是否纳入监测": ["是"] * 4, "核实日期": ["11.1", "11.1", "2026-11-01", "11月1日"],
+                        "line": [2, 3, 4, 5]})
+    spec = CFG.kinds["feedback"]
+    valid, bad = validate(standardize(raw, spec), spec, "反馈", DADIAN, D(2027, 1, 30))  # (2026-11/反馈/'s latest)
+    assert bad.is_empty()
+    assert valid.select("line", "verify_date", "verify_date_tens").rows() == [
+        (2, D(2026, 11, 1), D(2026, 11, 10)), (3, D(2026, 11, 1), D(2026, 11, 10)),
+        (4, D(2026, 11, 1), None), (5, D(2026, 11, 1), None)]
+    acc, _, rej = check_feedback(valid, issued, D(2026, 11, 30), CFG.matching.places)
+    assert acc.select("line", "verify_date").rows() == [(2, D(2026, 11, 10)), (3, D(2026, 11, 1))]
+    assert rej["line"].to_list() == [4, 5]
+    assert rej["reason"][0].startswith("核实日期2026-11-01早于下发日期2026-11-02")
+    note = year_slips(valid, acc)
+    assert note["count"].to_list() == [1] and note["file"].to_list() == [DADIAN]
+    assert note["detail"][0].startswith("核实日期按整十日读取（Excel 把 11.10")
+    assert note["detail"][0].endswith("：第2行 11.1 → 2026-11-10")
+    # its 10th after the run's day, or before the list went out: returned as before
+    late = check_feedback(valid, issued, D(2026, 11, 9), CFG.matching.places)
+    assert late[0]["line"].to_list() == [3] and late[2]["line"].to_list() == [2, 4, 5]
+    after = check_feedback(valid, issued.with_columns(issue_date=pl.lit(D(2026, 11, 12))), D(2026, 11, 30),
+                           CFG.matching.places)
+    assert after[0].is_empty() and after[2]["line"].to_list() == [2, 3, 4, 5]
+
+
 def test_blank_row_is_unanswered_and_partial_answer_is_accepted():
     acc, una, _ = checked()
     assert una["warning_id"].to_list() == [W2]

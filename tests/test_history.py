@@ -601,6 +601,54 @@ def test_an_answer_whose_date_cannot_be_read_is_taken_and_the_township_told_to_d
     assert w1 not in overdue["预警编号"].to_list()
 
 
+def test_a_date_typed_on_the_10th_that_excel_kept_as_a_number_is_read_as_typed(august_13, tmp_path, capsys):
+    """August's lists went out 2026-09-02. A clerk types the visit's day `9.10` into Excel: the
+    number 9.1, saved so into a CSV; another township's workbook keeps it as the numeric cell 9.1.
+    Read as 9月1日 they were set aside as dated before the list went out (the family visited, the
+    warning left overdue). Both are taken on the day typed, 2026-09-10, and named for the county;
+    a 核实日期 written 2026-09-01 is still returned."""
+    county, out = _copy(august_13, tmp_path)  # August run
+    aug = _town_files(out, "2026-08")
+    a, b = [t for t in sorted(aug) if aug[t].height >= 2][:2]
+    rows = aug[a].head(2)
+    w1, w2 = rows["预警编号"]
+    w3 = aug[b]["预警编号"][0]
+    folder = county / "inbox" / "2026-09" / "反馈"
+    folder.mkdir(parents=True)
+    name_a, name_b = f"{a}_2026-08_预警清单.csv", f"{b}_2026-08_预警清单.xlsx"
+    (folder / name_a).write_bytes(rows.with_columns(
+        核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("是"), 核实人=pl.lit("张网格"),
+        核实日期=pl.Series(["9.1", "2026-09-01"])).write_csv().encode("utf-8-sig"))
+    import xlsxwriter
+    row_b = aug[b].head(1).with_columns(核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("否"), 核实人=pl.lit("李网格"))
+    with xlsxwriter.Workbook(folder / name_b) as wb:
+        ws = wb.add_worksheet("Sheet1")
+        ws.write_row(0, 0, row_b.columns)
+        ws.write_row(1, 0, ["" if v is None else v for v in row_b.row(0)])
+        ws.write_number(1, row_b.columns.index("核实日期"), 9.1)
+    capsys.readouterr()
+    assert _run(county, out, "2026-09") == 0
+    assert "反馈 feedback rows: 3 = accepted 2 + unanswered 0 + set aside 1" in capsys.readouterr().out
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    kept = con.sql("SELECT warning_id, verify_date FROM feedback_answers WHERE period = '2026-09'").fetchall()
+    con.close()
+    assert sorted(kept) == sorted([(w1, datetime.date(2026, 9, 10)), (w3, datetime.date(2026, 9, 10))])
+    status = pl.read_parquet(out / "2026-09" / "warning_status.parquet").filter(pl.col("warning_id").is_in([w1, w3]))
+    assert sorted(status.select("warning_id", "status", "verified_on").rows()) == sorted([
+        (w1, "verified_true", datetime.date(2026, 9, 10)), (w3, "verified_true", datetime.date(2026, 9, 10))])
+    quality = pl.read_csv(out / "2026-09" / "county" / "数据质量报告.csv", infer_schema=False)
+    named = quality.filter(pl.col("说明").str.starts_with("核实日期按整十日读取")).sort("文件")
+    assert named.select("部门", "文件").rows() == sorted([("反馈", f"反馈/{name_a}"), ("反馈", f"反馈/{name_b}")],
+                                                       key=lambda r: r[1])
+    details = dict(zip(named["文件"], named["说明"]))
+    assert details[f"反馈/{name_a}"].endswith("：第2行 9.1 → 2026-09-10")
+    assert details[f"反馈/{name_b}"].endswith("：第2行 9.1 → 2026-09-10")
+    back = pl.read_csv(out / "2026-09" / "townships" / a / f"{a}_2026-09_反馈退回.csv", infer_schema=False)
+    assert back.select("文件", "行号", "预警编号", "填报内容").rows() == [(f"反馈/{name_a}", "3", w2, "2026-09-01")]
+    assert back["原因"][0].startswith("核实日期2026-09-01早于下发日期2026-09-02")
+    assert not (out / "2026-09" / "townships" / b / f"{b}_2026-09_反馈退回.csv").exists()
+
+
 SETTLEMENT_HEADER = ("结算流水号,姓名,证件号码,参保地,就诊机构,就诊类型,入院日期,结算日期,医疗总费用,统筹支付,大病保险支付,"
                      "医疗救助支付,个人自付").split(",")
 

@@ -378,6 +378,28 @@ def test_answers_cut_down_to_the_two_columns_a_returned_list_needs_are_read(tmp_
         ("YJ1", "属实", 3), ("YJ2", "不属实", 4)]
 
 
+def test_a_date_typed_on_the_10th_that_excel_kept_as_a_number_carries_the_day_typed(tmp_path):
+    """`11.10`, `11.20`, `11.30` typed into Excel are the numbers 11.1, 11.2, 11.3: so a saved CSV
+    and a workbook's numeric cell give them. Read as 11月1日 …, the answer carries the day typed
+    too (`verify_date_tens`, for `feedback.check_feedback`); a date of another shape does not."""
+    csv = write(tmp_path / "反馈" / "f.csv", "预警编号,乡（镇）,核实结果,核实日期\nYJ1,大店镇,属实,11.1\n"
+                                             "YJ2,大店镇,属实,11月1日\nYJ3,大店镇,属实,2026.11.1\nYJ4,大店镇,属实,11.01\n")
+    xlsx = workbook(tmp_path / "反馈" / "f.xlsx", [("Sheet1", [["预警编号", "乡（镇）", "核实结果", "核实日期"],
+                                                             ["YJ1", "大店镇", "属实", 11.2], ["YJ2", "大店镇", "属实", 12.3],
+                                                             ["YJ3", "大店镇", "属实", 11.1], ["YJ4", "大店镇", "属实", "11/1"]])])
+    latest = datetime.date(2027, 1, 30)
+    got = {}
+    for path in (csv, xlsx):
+        valid, rejected, _, _ = read_delivery(path, f"反馈/{path.name}", "反馈", CFG, KNOWN, latest=latest)
+        assert rejected.is_empty()
+        got[path.suffix] = valid[0][1].select("warning_id", "verify_date", "verify_date_tens").rows()
+    D = datetime.date
+    assert got[".csv"] == [("YJ1", D(2026, 11, 1), D(2026, 11, 10)), ("YJ2", D(2026, 11, 1), None),
+                           ("YJ3", D(2026, 11, 1), None), ("YJ4", D(2026, 11, 1), None)]
+    assert got[".xlsx"] == [("YJ1", D(2026, 11, 2), D(2026, 11, 20)), ("YJ2", D(2026, 12, 3), D(2026, 12, 30)),
+                            ("YJ3", D(2026, 11, 1), D(2026, 11, 10)), ("YJ4", D(2026, 11, 1), None)]
+
+
 def test_a_formulas_error_value_in_a_workbook_is_read_as_excel_shows_it(tmp_path):
     """A clerk's VLOOKUP that found nothing shows #N/A: the cell is read as `#N/A` (as a CSV
     saved from the sheet holds it) and its row set aside naming it, not read as an empty answer;
