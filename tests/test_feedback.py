@@ -221,9 +221,13 @@ def test_a_date_typed_on_the_10th_that_excel_kept_as_a_number_is_read_as_typed()
     # its 10th after the run's day, or before the list went out: returned as before
     late = check_feedback(valid, issued, D(2026, 11, 9), CFG.matching.places)
     assert late[0]["line"].to_list() == [3] and late[2]["line"].to_list() == [2, 4, 5]
+    # (the township is told what to write: its 11.10 is not yet past, the run cannot tell)
+    assert "（若填的是11.10，Excel 把它存成了数字：请写成 2026-11-10 这样的日期后重报" in late[2]["reason"][0]
+    assert "若填的是" not in late[2]["reason"][1]  # (2026-11-01 written so)
     after = check_feedback(valid, issued.with_columns(issue_date=pl.lit(D(2026, 11, 12))), D(2026, 11, 30),
                            CFG.matching.places)
     assert after[0].is_empty() and after[2]["line"].to_list() == [2, 3, 4, 5]
+    assert "若填的是" not in after[2]["reason"][0]  # (its 10th is before the list too)
 
 
 def test_blank_row_is_unanswered_and_partial_answer_is_accepted():
