@@ -1084,7 +1084,7 @@ def blanked_notes(blanked: list[pl.DataFrame], headers: dict[str, list[str]], la
         first = cells.head(10)
         reason = cells["reason"][0]
         if cells["value"].n_unique() > 1:
-            reason = reason.removesuffix(f": '{cells['value'][0]}'")
+            reason = reason.replace(f": '{cells['value'][0]}'", "", 1)  # (each value is said after its line)
             lines = "、".join(f"第 {n} 行“{v}”" for n, v in first.select("line", "value").iter_rows())
         else:
             lines = f"第 {'、'.join(str(n) for n in first['line'])} 行"

@@ -131,6 +131,7 @@ class MatchingConfig:
     record_id_slips: int = 2
     match_threshold_by_dept: dict[str, float] = field(default_factory=dict)
     name_readings: dict[str, list[str]] = field(default_factory=dict)
+    name_readings_max_keys: int = 16
     places: PlaceNames = field(default_factory=PlaceNames)
 
     def __post_init__(self) -> None:

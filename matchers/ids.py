@@ -146,7 +146,8 @@ def normalize_ids(df: pl.DataFrame, col: str = "id_raw", fixed: pl.DataFrame | N
         return out.drop("_old", "_old_only")
     groups = fixed_stars(df, col) if fixed is None else fixed
     by = [c for c in ("dept", "kind") if c in groups.columns and c in df.columns]
-    out = (out.join(groups.group_by(by).agg(pl.col("_fixed").all()), on=by, how="left", maintain_order="left") if by
+    out = (out.join(groups.group_by(by).agg(pl.col("_fixed").all()), on=by, how="left", maintain_order="left",
+                    nulls_equal=True) if by
            else out.with_columns(_fixed=pl.lit(bool(groups["_fixed"].any()))))
     use = pl.col("_old").is_not_null() & pl.col("_old_only").fill_null(~pl.col("_fixed").fill_null(False))
     out = out.with_columns(id_norm=pl.when(use).then(pl.col("_old")).otherwise(pl.col("id_norm")),

@@ -453,9 +453,11 @@ def _one_slip(positions: list[int]) -> str:
 def _mean_block(con: duckdb.DuckDBPyConnection, pat: str, first_py: bool = False) -> float:
     """Mean number of roster persons compatible with a record of mask pattern `pat` (with
     `first_py`: also sharing the pinyin of its first name character), over the records of
-    `smp` (those of the pattern, or an even sample of them) that have any."""
+    `smp` (those of the pattern, or an even sample of them) that have any. Distinct pairs: a name
+    read more than one way is a row per reading on either side (`_read_every_way`)."""
     on = " AND r.first_py = p.cfirst_py" if first_py else ""
-    q = (f"SELECT coalesce(count(*) / nullif(count(DISTINCT r.rid), 0), 0) FROM smp r JOIN ros p "
+    pair = "r.rid::BIGINT * 4294967296 + p.pidx"
+    q = (f"SELECT coalesce(count(DISTINCT {pair}) / nullif(count(DISTINCT r.rid), 0), 0) FROM smp r JOIN ros p "
          f"ON {_key_sql('r.id_norm', pat)} = {_key_sql('p.id_number', pat)}{on}")
     return float(con.sql(q).fetchall()[0][0])
 
@@ -475,7 +477,7 @@ def _read_every_way(df: pl.DataFrame, name: str, prefix: str, cfg: MatchingConfi
     then meets every name `compare_codes` reads alike, whichever side holds the character. Only
     those rows repeat, once or a few times each (a reading per such character, combined)."""
     keys = [f"{prefix}first_py", f"{prefix}last_py", f"{prefix}fpy"]
-    other = other_readings(df[name], cfg.name_readings)
+    other = other_readings(df[name], cfg.name_readings, cfg.name_readings_max_keys)
     if other.is_empty():
         return df
     other = other.rename(dict(zip(["first_py", "last_py", "fpy"], keys)))

@@ -8,6 +8,7 @@ from the roster's surname / given-name character / pinyin frequencies.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
@@ -100,7 +101,7 @@ def full_pinyin(names: pl.Series) -> pl.Series:
     return names.replace_strict(whole, read, default=None, return_dtype=pl.Utf8)
 
 
-def other_readings(names: pl.Series, readings: Mapping[str, Sequence[str]]) -> pl.DataFrame:
+def other_readings(names: pl.Series, readings: Mapping[str, Sequence[str]], max_keys: int = 16) -> pl.DataFrame:
     """(name, first_py, last_py, fpy): each distinct normalised name holding a character
     `readings` gives more readings than its usual one (`MatchingConfig.name_readings`), read
     every other way (`_readings`: the characters' readings combined position by position), as
@@ -108,7 +109,8 @@ def other_readings(names: pl.Series, readings: Mapping[str, Sequence[str]]) -> p
     zeng guo qiang. A row per reading that gives other keys than the usual one; names without
     such a character (most) have none. Blocking joins on these rows besides the usual ones, so
     that two names `compare_codes` calls homophones (each character sharing a reading with the
-    other's) share a key: 增国强 meets 曾国强."""
+    other's) share a key: 增国强 meets 曾国强. A name read more than `max_keys` ways (an address
+    pasted into 姓名, every character one `readings` lists: their product grows as 2^n) has none."""
     schema = {"name": pl.Utf8, "first_py": pl.Utf8, "last_py": pl.Utf8, "fpy": pl.Utf8}
     some = names.drop_nulls().unique(maintain_order=True)
     some = some.filter(some.str.contains_any(list(readings))) if readings else some.clear()
@@ -122,6 +124,8 @@ def other_readings(names: pl.Series, readings: Mapping[str, Sequence[str]]) -> p
 
     rows = []
     for name, bare in zip(some.to_list(), bares.to_list()):
+        if math.prod(len(rd[c]) for c in bare) > max_keys:
+            continue
         usual = keys([rd[c][0] for c in bare])
         rows += [(name, *k) for k in dict.fromkeys(map(keys, product(*(rd[c] for c in bare)))) if k != usual]
     return pl.DataFrame(rows, schema=schema, orient="row")

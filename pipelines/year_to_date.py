@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from matchers.ids import normalize_ids
+from matchers.ids import fixed_stars, normalize_ids
 from matchers.names import edge_pinyin, normalize_name
 from schemas.links import Link, RelinkKeys, RosterChange
 
@@ -78,13 +78,15 @@ def relink_keys(settlements: pl.DataFrame) -> pl.DataFrame:
     linked only: a row whose `decision` is `matched` has none (half a month's settlements, whose
     IDs need not be read again)."""
     rows = settlements.with_row_index("_i")
+    if "id_raw" not in rows.columns:
+        rows = rows.with_columns(id_raw=pl.lit(None, pl.Utf8))
+    ids = rows.select(*(c for c in ("dept", "kind") if c in rows.columns), "id_raw")
+    fixed = fixed_stars(ids)  # (its masks read as the link read them: a fact of all the department's rows)
     if "decision" in rows.columns:
         rows = rows.filter(pl.col("decision").is_in(NOT_LINKED))
-    none = pl.Series([None] * rows.height, dtype=pl.Utf8)
-    ids = rows["id_raw"] if "id_raw" in rows.columns else none
-    named = _first_py(rows["name"]) if "name" in rows.columns else none
+    named = _first_py(rows["name"]) if "name" in rows.columns else pl.Series([None] * rows.height, dtype=pl.Utf8)
     shown = lambda a, b: pl.col("kept").str.slice(a, b - a) == "1" * (b - a)  # noqa: E731
-    keys = normalize_ids(ids.alias("id_raw").to_frame()).select(
+    keys = normalize_ids(rows.select(ids.columns), fixed=fixed).select(
         _i=rows["_i"],
         key_last4=pl.when(shown(14, 18)).then("L" + pl.col("id_norm").str.slice(14, 4)),
         key_birth=pl.when(shown(6, 14)).then("B" + pl.col("id_norm").str.slice(6, 8)),

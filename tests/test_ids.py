@@ -161,3 +161,14 @@ def test_roster_ids_failing_their_check_are_named_by_person_not_by_number():
         ("身份证号校验位不符 ID check character fails", "户籍底册", "户籍底册/a.csv", 1)]
     assert "H1-02（第 3 行）" in found["detail"][0] and bad not in found["detail"][0] and "H1-01" not in found["detail"][0]
     assert roster_check_fails(roster.filter(pl.col("id_number") == good)).is_empty()
+
+
+def test_null_dept_reads_a_15_character_mask_against_its_own_group_s_stats():
+    """`normalize_ids` joins `fixed_stars`' groups on dept/kind with nulls unequal: rows whose dept
+    is null (a PersonRecord frame built without dept: `_prepare_records` fills null) get
+    `_fixed` null -> False -> the old reading, though `fixed_stars` of the very same frame says
+    the group writes fixed stars (padded reading)."""
+    df = pl.DataFrame({"id_raw": ["341302*****1273", "341302*****2222", "341302*****3333"],
+                       "dept": [None] * 3, "kind": ["k"] * 3}, schema_overrides={"dept": pl.Utf8})
+    assert fixed_stars(df)["_fixed"].to_list() == [True]
+    assert normalize_ids(df)["id_norm"][0] == "341302********1273"

@@ -1122,3 +1122,25 @@ def test_a_sheet_of_records_whose_header_is_not_found_is_set_aside_not_skipped(t
     assert [k for k, _ in valid] == ["med_settlement"] and valid[0][1].height == 2 and read == 2
     assert rejected.select("file", "line").rows() == [("医保/医保.xlsx（工作表 下）", None), ("医保/医保.xlsx（工作表 补报）", None)]
     assert rejected["reason"].str.starts_with("前15行未找到表头，工作表未读取").all()
+
+
+def test_a_note_of_blanked_values_does_not_give_the_first_value_as_every_row_s():
+    """`blanked_notes` lists each differing value after its line and takes the first value off the
+    reason with `removesuffix(": 'v'")`; a code's reason (`_reason` of an `isin` check) carries the
+    value in the middle (`unknown code: '待定'（应填 是、否 之一 ...）`), so the note for 是否纳入监测
+    `待定` on line 2 and `不清楚` on line 3 still says `'待定'` as the reason of both."""
+    from adapters.inbox import blanked_notes
+    from config import load_config
+    from pipelines.standardize import standardize
+    from pipelines.validate import validate
+
+    cfg = load_config()
+    spec = cfg.kinds["feedback"]
+    raw = pl.DataFrame({"预警编号": ["YJ202610-a", "YJ202610-b"], "乡（镇）": ["大店镇"] * 2, "核实结果": ["属实"] * 2,
+                        "是否纳入监测": ["待定", "不清楚"], "核实日期": ["2026-11-05"] * 2, "line": [2, 3]})
+    cells = []
+    validate(standardize(raw, spec), spec, "反馈", "反馈/大店镇.csv", datetime.date(2026, 12, 31), cells)
+    assert pl.concat(cells)["value"].to_list() == ["待定", "不清楚"]
+    (note,) = blanked_notes(cells, {"include_monitoring": ["是否纳入监测"]}, "反馈/大店镇.csv", "反馈")
+    assert "第 2 行“待定”、第 3 行“不清楚”" in note.problem
+    assert note.problem.count("待定") == 1

@@ -1,4 +1,5 @@
 import dataclasses
+import datetime
 import random
 
 import polars as pl
@@ -1317,3 +1318,41 @@ def test_a_name_read_its_own_way_meets_its_homophone_in_blocking(roster):
     assert [(d[r]["decision"], d[r]["person_id"]) for r in ("none", "gone", "shan")] == [
         ("matched", "HZ-01"), ("matched", "HZ-01"), ("matched", "HS-01")]
     assert d["slip"]["decision"] == "review" and review.filter(pl.col("record_id") == "slip")["person_id"].to_list() == ["HZ-01"]
+
+
+def test_a_name_read_two_ways_does_not_make_an_id_block_look_twice_as_big():
+    """`_block` registers the roster and the records with a row per reading of a name
+    (`_read_every_way`), and `_mean_block` (count(*) / count(DISTINCT rid)) then counts a person
+    named 曾 twice (ceng, zeng), and a record named 曾 twice over. Five persons share region and
+    last 4 with the record (a 6+4 pattern, `id_block_name_key_above` = 8: a strong key, joined
+    by ID alone); counted 10, the pattern is taken as weak and the name's first pinyin must agree
+    too, so 曹国强 (a slip of 曾's surname) gets no pair at all. Without `name_readings` (what
+    the pairs were before) the ID pass pairs it with all five."""
+    import dataclasses
+
+    from config import load_config
+    from matchers import link as L
+    from matchers.ids import check_char
+
+    cfg = load_config().matching
+    ids, day = [], datetime.date(1960, 1, 1)
+    while len(ids) < 5:  # five persons whose IDs end 1273 (sequence 127, check 3)
+        body = "341302" + day.strftime("%Y%m%d") + "127"
+        if check_char(body) == "3":
+            ids.append(body + "3")
+        day += datetime.timedelta(days=37)
+    roster = pl.DataFrame({"person_id": [f"P{i}" for i in range(5)], "household_id": [f"H{i}" for i in range(5)],
+                           "name": ["曾国强", "曾国华", "曾建国", "曾小明", "曾玉兰"], "id_number": ids,
+                           "township": ["大店镇"] * 5, "village": ["甲村"] * 5, "relation": ["户主"] * 5})
+    records = pl.DataFrame({"dept": ["人社"], "kind": ["hr"], "record_id": ["R1"], "name": ["曹国强"],
+                            "id_raw": ["341302********1273"], "township": [None], "village": [None]},
+                           schema_overrides={"township": pl.Utf8, "village": pl.Utf8})
+
+    def pairs(c):
+        ros = L._prepare_roster(roster, c)
+        rec = L._prepare_records(records, c).with_columns(L._hint_towns(records, ros, c))
+        return L._block(rec, ros, L._near_ids(rec), c)
+
+    assert cfg.id_block_name_key_above == 8
+    assert pairs(dataclasses.replace(cfg, name_readings={})).height == 5
+    assert pairs(cfg).height == 5

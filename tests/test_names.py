@@ -179,3 +179,17 @@ def test_name_readings_are_checked_as_the_config_is_read():
     for bad in ['{"都"=["Du"]}', '{"阿不"=["a"]}', '{"都"=["du", 1]}']:
         with pytest.raises(ValueError, match="name_readings"):
             load_config(overrides=[f"matching.name_readings={bad}"])
+
+
+def test_other_readings_of_one_long_name_stay_bounded():
+    """`other_readings` enumerates the product of every character's readings: a name value
+    holding 16 characters of `name_readings` (an address or unit pasted into 姓名: 长, 都, 重,
+    朝, 乐, 单, 区, 员 are common characters; values up to `MAX_FIELD_CHARS` = 500 pass the
+    validator) gives 65,535 key rows for one record, 20 give a million, and `_read_every_way`
+    repeats the record (and the roster row) once per row."""
+    from config import load_config
+    from matchers.names import other_readings
+
+    rd = load_config().matching.name_readings
+    out = other_readings(pl.Series(["长都重朝乐单解查长都重朝乐单解查"]), rd)
+    assert out.height < 1000

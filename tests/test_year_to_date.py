@@ -263,3 +263,47 @@ def test_the_leads_year_sums_out_of_core_are_those_summed_in_polars(tmp_path):
     stands = year.lazy().filter(~pl.col("record_id").is_in(left_out.implode()))
     floor = lead_floor(load_config())
     assert rows_to_sum(current, stands, floor, 2026, got).equals(rows_to_sum(current, stands, floor, 2026))
+
+
+def _old_id_settlements():
+    """A month's 医保 settlements: three persons under 18-character masks (linked) and one old
+    15-digit ID masked, not linked. Most of the department's masks are 18 long: the link reads
+    the 15-character one as an old ID (no last 4 of a new ID kept)."""
+    return pl.DataFrame({
+        "dept": ["医保"] * 4, "kind": ["med_settlement"] * 4, "record_id": ["S1", "S2", "S3", "S4"],
+        "name": ["张三", "李四", "王五", "赵六"],
+        "id_raw": ["341302********1111", "341302********2222", "341302********3333", "341302*****1273"],
+        "township": [None] * 4, "village": [None] * 4,
+        "decision": ["matched", "matched", "matched", "unmatched"],
+    })
+
+
+def test_relink_keys_read_a_masked_old_id_as_the_link_read_it():
+    """`relink_keys` normalises only the settlements not linked, without dept/kind and without
+    `fixed=`: among those the 15-character masks are the majority, so it reads `341302*****1273`
+    as a new ID padded (last 4 = 1273), while the link (the whole group) read it as an old ID.
+    The stored key_last4 `L1273` is then a key the record never showed: `to_relink` no longer
+    takes it as unkeyed (linked again every month by name) but only when a new person's last 4
+    is 1273 (an old-ID holder's new last 4 is sequence + check, never those)."""
+    from config import MatchingConfig
+    from matchers.link import _prepare_records
+
+    s = _old_id_settlements()
+    link_read = _prepare_records(s, MatchingConfig())
+    assert link_read["kept"][3] == "111111000000011110"  # the link: an old ID, last 4 of a new ID not kept
+    keys = relink_keys(s)
+    assert keys["key_last4"][3] is None
+
+
+def test_relink_keys_old_id_not_linked_again_when_its_person_joins_the_roster():
+    """The consequence: the old-ID holder (old ID 341302620111273 -> 341302196201112734, the
+    one whose masked old ID shows ...1273) joins the roster; the record, unkeyed as the link read it, is
+    linked again; with the wrong stored key it is not."""
+    s = _old_id_settlements().with_columns(period=pl.lit("2026-10"), person_id=pl.lit(None, pl.Utf8))
+    earlier = s.hstack(relink_keys(s))
+    roster = pl.DataFrame({"person_id": ["P9"], "household_id": ["H9"], "name": ["赵六"],
+                           # old ID 341302620111273 -> 18 characters: 341302 19 620111 273 + check
+                           "id_number": ["341302196201112734"]})
+    changed = pl.DataFrame({"since": ["2026-10"], "person_id": ["P9"], "household_id": ["H9"]})
+    again = to_relink(earlier, changed, roster)
+    assert "S4" in again["record_id"].to_list()
