@@ -114,11 +114,12 @@ def _old_mask(s: pl.Expr) -> pl.Expr:
 def fixed_stars(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:
     """Per department and kind of `df` (its `dept`, `kind`, those it has; one row when neither):
     `_fixed`, whether most of its masked IDs are 15 characters long, i.e. its system writes five
-    stars whatever the ID (`341302*****2734` is a new ID's first 6 and last 4), rather than
+    stars whatever the ID (`341302*****2734` is a new ID's first 6 and last 4; distinct IDs counted), rather than
     masking the odd old 15-digit ID among 18-character masks (`normalize_ids`). Given to
     `normalize_ids` of a part of the rows (a review queue's records), the part is read as the
     whole is."""
     by = [c for c in ("dept", "kind") if c in df.columns]
+    df = df.select(*by, col).unique()  # (IDs, not rows: one old ID's many settlements are one)
     text = id_text(pl.col(col))
     masked = text.str.contains("*", literal=True).fill_null(False)
     fixed = ((text.str.len_chars() == 15) & masked).sum() * 2 >= masked.sum()
