@@ -84,6 +84,9 @@ def shows_mask(id_raw: pl.Expr) -> pl.Expr:
     return id_raw.cast(pl.Utf8).str.contains(MASKS)
 
 
+OLD_ID = r"^[0-9]{15}$"  # an old 15-digit ID (GB 11643-1989), as `id_text` reads it
+
+
 def upgrade_old_id(s: pl.Expr) -> pl.Expr:
     """An old 15-digit ID (6 region + yymmdd + 3 sequence digits) -> the 18-character ID it
     became (GB 11643: the century 19 after the region, the check character computed)."""
@@ -102,6 +105,11 @@ def _pad_mask(s: pl.Expr) -> pl.Expr:
 # A birth date yyyymmdd (positions 6-13 of an 18-character reading) whose shown digits some date
 # could have: a masked value read at the wrong positions mostly shows a month or day that is none.
 _BIRTH_OK = r"^[12*][0-9*]{3}(0[1-9*]|1[0-2*]|\*[0-9*])([0-2*][0-9*]|3[01*])$"
+
+
+def _kept(id_norm: pl.Expr) -> pl.Expr:
+    """'1'/'0' per position of an 18-character reading: shown or masked."""
+    return id_norm.str.replace_many(list("0123456789X*"), ["1"] * 11 + ["0"])
 
 
 def _old_mask(s: pl.Expr) -> pl.Expr:
@@ -144,18 +152,17 @@ def normalize_ids(df: pl.DataFrame, col: str = "id_raw", fixed: pl.DataFrame | N
     out = df.join(_normalize_unique(df.select(col).unique(), col), on=col, how="left", nulls_equal=True,
                   maintain_order="left")
     if out["_old"].is_null().all():
-        return out.drop("_old", "_old_only")
+        return out.drop("_old", "_old_kept", "_old_only")
     groups = fixed_stars(df, col) if fixed is None else fixed
     by = [c for c in ("dept", "kind") if c in groups.columns and c in df.columns]
     out = (out.join(groups.group_by(by).agg(pl.col("_fixed").all()), on=by, how="left", maintain_order="left",
                     nulls_equal=True) if by
            else out.with_columns(_fixed=pl.lit(bool(groups["_fixed"].any()))))
     use = pl.col("_old").is_not_null() & pl.col("_old_only").fill_null(~pl.col("_fixed").fill_null(False))
-    out = out.with_columns(id_norm=pl.when(use).then(pl.col("_old")).otherwise(pl.col("id_norm")),
-                           id_status=pl.when(use).then(pl.lit("masked")).otherwise(pl.col("id_status")))
-    return out.with_columns(
-        kept=pl.col("id_norm").str.replace_many(list("0123456789X*"), ["1"] * 11 + ["0"])
-    ).drop("_old", "_old_only", "_fixed")
+    return out.with_columns(id_norm=pl.when(use).then(pl.col("_old")).otherwise(pl.col("id_norm")),
+                            kept=pl.when(use).then(pl.col("_old_kept")).otherwise(pl.col("kept")),
+                            id_status=pl.when(use).then(pl.lit("masked")).otherwise(pl.col("id_status"))
+                            ).drop("_old", "_old_kept", "_old_only", "_fixed")
 
 
 def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
@@ -172,7 +179,7 @@ def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
     cand = (
         pl.when(s.str.contains(id18 + r"[0-9]{2}$")).then(s.str.slice(0, 18))  # 残疾人证号
         .when(s.str.contains(r"^G" + id18.lstrip("^") + "$")).then(s.str.slice(1, 18))  # 学籍号
-        .when(s.str.contains(r"^[0-9]{15}$")).then(upgrade_old_id(s))
+        .when(s.str.contains(OLD_ID)).then(upgrade_old_id(s))
         .when(s.str.contains(r"^\d\.?\d*E\+?\d+$")).then(sci_id)
         .when(s.str.contains(r"^[0-9]*\*+[0-9]*X?$")).then(_pad_mask(s))  # X only as the check character
     )
@@ -214,9 +221,7 @@ def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
     out = out.with_columns(_old=pl.when(old).then(_old_mask(s)))
     out = out.with_columns(_old_only=pl.when(pl.col("_old").is_not_null()).then(
         pl.when(old_ok & new_ok).then(None).otherwise(old_ok)))
-    return out.with_columns(
-        kept=pl.col("id_norm").str.replace_many(list("0123456789X*"), ["1"] * 11 + ["0"])
-    ).drop("_cand", "_sci", "_s")
+    return out.with_columns(kept=_kept(pl.col("id_norm")), _old_kept=_kept(pl.col("_old"))).drop("_cand", "_sci", "_s")
 
 
 def one_edit_ids(ids: pl.Series) -> pl.DataFrame:

@@ -325,10 +325,10 @@ def check_feedback(
          pl.concat_str([
              pl.format("核实日期{}早于下发日期{} verify date before issue date", vds, out_on.dt.to_string("%Y-%m-%d")),
              # (written 11.1, as Excel keeps a typed 11.10, its 10th not come yet: say what to write)
-             pl.when(pl.col("_tens") >= out_on).then(pl.format(
+             pl.when(tens >= out_on).then(pl.format(
                  "（若填的是{}，Excel 把它存成了数字：请写成 {} 这样的日期后重报 if {} was typed, Excel kept it as a "
-                 "number: write it as {})", pl.col("_tens").dt.strftime("%-m.%d"), pl.col("_tens").dt.to_string("%Y-%m-%d"),
-                 pl.col("_tens").dt.strftime("%-m.%d"), pl.col("_tens").dt.to_string("%Y-%m-%d")))], ignore_nulls=True)),
+                 "number: write it as {})", *[tens.dt.strftime("%-m.%d"), tens.dt.to_string("%Y-%m-%d")] * 2))],
+             ignore_nulls=True)),
         ("_future", "verify_date", vds,
          pl.format("核实日期{}晚于本期清单下发日期{}（本次处理以该日为准）：日期笔误请更正，此后核实的请放入下一期 反馈/ "
                    "verify date after this period's issue date {}: correct it, or put later answers into the next "

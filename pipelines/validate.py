@@ -13,7 +13,7 @@ import pandera.polars as pa
 import polars as pl
 
 from config import Config, KindSpec
-from matchers.ids import upgrade_old_id
+from matchers.ids import OLD_ID, upgrade_old_id
 from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, EXTRACT_MODELS, IDENTIFYING, PersonRecord, Rejected
 
 REJECTED_SCHEMA = {
@@ -26,7 +26,6 @@ _ID_FIELDS = {"id_raw", "id_number"}
 # that merely has many digits (YB3413232026100002935: no date at the right place) is not one
 _DATE = r"(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"
 _HOLDS_ID = re.compile(rf"(?=[1-6]\d{{5}}(18|19|20)\d{{2}}{_DATE}\d{{3}}[\dXx])|(?<!\d)[1-6]\d{{7}}{_DATE}\d{{3}}(?!\d)")
-_OLD_ID = r"^\d{15}$"  # an old 15-digit ID number (GB 11643-1989)
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 # A cell holding only a dash (-, —, －, --, and Excel's accounting format, which shows 0 as ` -  `
 # or `¥ -` and saves it so in a CSV): nothing, i.e. an amount of 0 and no date.
@@ -163,7 +162,7 @@ def old_id_lines(df: pl.DataFrame) -> list[int]:
     what the file is told (the roster should hold the new ID)."""
     if "id_number" not in df.columns:
         return []
-    return df.filter(_id_number("id_number").str.contains(_OLD_ID).fill_null(False))["line"].to_list()
+    return df.filter(_id_number("id_number").str.contains(OLD_ID).fill_null(False))["line"].to_list()
 
 
 def month_only_lines(df: pl.DataFrame, spec: KindSpec) -> dict[str, list[int]]:
@@ -235,7 +234,7 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
             e = e.replace(dict(spellings))
     elif name == "id_number":  # (an old 15-digit one: the ID it became, `old_id_lines` names them)
         e = _id_number(name)
-        e = pl.when(e.str.contains(_OLD_ID)).then(upgrade_old_id(e)).otherwise(e)
+        e = pl.when(e.str.contains(OLD_ID)).then(upgrade_old_id(e)).otherwise(e)
     elif name in AS_WRITTEN:
         e = pl.col(name).cast(pl.String).str.strip_chars()
     else:
