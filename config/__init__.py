@@ -91,7 +91,7 @@ class MatchingConfig:
     complete_snapshot_kinds: tuple[str, ...] = ("med_enrollment",)
     max_snapshot_presence: float = 0.99
     census_coverage: float = 0.95
-    census_min_kept: int = 4
+    census_min_kept: int = 3
     census_completeness: float | str = "measured"
     census_completeness_kinds: tuple[str, ...] = ("med_settlement",)
     census_completeness_min: float = 20.0

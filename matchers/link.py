@@ -1370,7 +1370,8 @@ def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec
 
 def _census_members(snap: pl.DataFrame, snap_rec: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """The complete snapshot's records (`snap_rec`, with their kind) that can stand for someone
-    off the roster (usable ID, a name showing a character, q >= 1 - match_threshold), each with
+    off the roster (usable ID, a whole one failing its check too: the list's typist slipped on
+    one character and the others stand; a name showing a character; q >= 1 - match_threshold), each with
     q = P(it is off the roster): 1 - the p of its roster candidates (`snap`: their scored
     pairs). A roster person claimed by n records (`_rival_shares`) is at most one of them: each
     claimant's p is divided by n, unless one shows the person's whole ID, which then keeps
@@ -1398,7 +1399,7 @@ def _census_members(snap: pl.DataFrame, snap_rec: pl.DataFrame, cfg: MatchingCon
     )
     shares = _rival_shares(best, cfg).select("rid", "share", "n", "sure")
     return (
-        snap_rec.filter(pl.col("id_status").is_in(["masked", "full_valid"]),
+        snap_rec.filter(pl.col("id_status").is_in(["masked", "full_valid", "full_check_failed"]),
                         pl.col("first_py").is_not_null() | pl.col("last_py").is_not_null())
         .join(best.join(shares, on="rid", how="left"), on="rid", how="left")
         .select("rid", "id_norm", "kept", "rname", "masked", "first_py", "last_py",

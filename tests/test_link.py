@@ -395,6 +395,35 @@ def test_a_listed_look_alike_whose_name_shows_other_characters_still_counts(rost
     assert seen["decision"] != "matched" and "1 insured off-roster person(s) fit too" in seen["reason"], seen["reason"]
 
 
+@pytest.mark.parametrize("listed", ["mistyped", "old_id"])
+def test_a_look_alike_listed_under_a_mistyped_or_old_id_still_counts(roster, listed):
+    """The list's own dirt does not hide an insured look-alike: listed with a whole ID one of
+    whose birth digits was mistyped (it fails its check, its other characters stand), or under
+    the old 15-digit ID masked 6+4 (it shows the sequence the record's last 4 begin with: three
+    characters beside the region), it still fits the record, which goes to review."""
+    rng = random.Random(8)
+    p = roster.row(20, named=True)
+    enrolled, strangers = _enrollment_list(roster, rng)
+    other = _same_kept_id(p["id_number"], set(roster["id_number"]))
+    if listed == "mistyped":
+        shown = other[:8] + str((int(other[8]) + 1) % 10) + other[9:]
+        assert check_char(shown[:17]) != shown[17]
+    else:
+        other = next(x for x in (other[:6] + f"19{y}" + other[10:] for y in range(50, 80)) if x not in set(roster["id_number"]))
+        old = other[:6] + other[8:17]
+        shown = old[:6] + "*****" + old[11:]
+    look = dict(record_id="CBlook", name=p["name"][0] + "**", id_raw=shown)
+    target = dict(record_id="t", name="*" + p["name"][-1], id_raw=mask64(p["id_number"]))
+
+    def decide(census):
+        recs = pl.concat([records([target]), records(census).with_columns(kind=pl.lit("med_enrollment"))])
+        return link(recs, roster, CFG)[0].filter(pl.col("record_id") == "t").row(0, named=True)
+
+    assert decide(enrolled + strangers)["decision"] == "matched"
+    seen = decide(enrolled + strangers + [look])
+    assert seen["decision"] != "matched" and "1 insured off-roster person(s) fit too" in seen["reason"], seen["reason"]
+
+
 def test_the_census_does_not_vouch_for_a_record_whose_kept_digits_may_hold_a_typo(roster):
     """A record found only by the typo pass (a kept digit differs) could be an insured person
     whose own census row the typo hides: the census adds no confidence to it."""
