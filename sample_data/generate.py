@@ -241,6 +241,8 @@ class PeriodBuilder:
 
     # --- 医保 ---------------------------------------------------------------------------------
     def settlement(self, rng, p: Person, oop: float, visit: str | None = None, tag=None, bad=None) -> Rec:
+        if not p.pid:
+            self.w.settled.add(p.key)
         visit = visit or rng.choices(["普通门诊", "门诊慢特病", "住院"], [55, 25, 20])[0]
         share = rng.uniform(0.25, 0.5)
         total = round(oop / share, 2)
@@ -307,7 +309,7 @@ class PeriodBuilder:
     def enrollment(self):
         """参保名单, the county's insured residents (SPEC §3): all roster persons but the M4 ones,
         and every non-roster resident met so far (those of this period's other extracts too)
-        but an uninsured `uninsured_p` share."""
+        but an uninsured `uninsured_p` share (none of them with a settlement)."""
         er, w = self.rng("参保"), self.w
         for p in w.persons + [o for o in w.outsiders if w.insured_of(o)]:
             status = w.m4.get(p.pid, "正常参保") if p.pid else ("终止参保" if er.random() < 0.01 else "正常参保")

@@ -83,6 +83,7 @@ class World:
     def __init__(self, seed: int, profile: str, households: int):
         self.p, self.seed = PROFILES[profile], seed
         self.enroll_id: dict[int, str] = {}
+        self.settled: set[int] = set()  # non-roster persons with a settlement: insured (SPEC §3)
         self._enroll_taken: set[str] | None = None
         self.rng = rng = random.Random(f"{seed}:world")
         self.surnames = SurnamePicker(self.p["top_surnames"])
@@ -156,8 +157,10 @@ class World:
 
     def insured_of(self, p: Person) -> bool:
         """Is non-roster person `p` on the county's 参保名单? Decided once per person: all of the
-        insured cast (`enroll_id`), and all others but an `uninsured_p` share."""
-        return p.key in self.enroll_id or random.Random(f"{self.seed}:insured:{p.key}").random() >= self.p["uninsured_p"]
+        insured cast (`enroll_id`), everyone with a settlement (the county's 医保 settled it: they
+        are insured here), and all others but an `uninsured_p` share."""
+        return (p.key in self.enroll_id or p.key in self.settled
+                or random.Random(f"{self.seed}:insured:{p.key}").random() >= self.p["uninsured_p"])
 
     def enroll_no(self, p: Person) -> str:
         """The person's 人员编号 on the 参保名单, the same in every period."""

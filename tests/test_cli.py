@@ -245,17 +245,17 @@ def test_partial_rerun_keeps_the_other_departments(full_run, tmp_path, capsys):
     published = pl.read_csv(queue, infer_schema=False)
     assert published["复核原因"].str.len_chars().min() > 0
     published.drop("复核原因", "首次列入复核").write_csv(queue, include_bom=True)
-    assert _run(county / "inbox", out, "--dept", "医保", "--dept", "civil") == 0
+    assert _run(county / "inbox", out, "--dept", "医保", "--dept", "hr") == 0
     said = capsys.readouterr().out
-    assert "partial run: re-read 医保, 民政" in said
+    assert "partial run: re-read 医保, 人社" in said
     # all departments' warnings, but only the re-read ones' suppressed repeats (it said 'repeats suppressed: 0'
     # on a month whose full run suppressed 10)
-    assert "(repeats suppressed in the re-read 医保, 民政: " in said
+    assert "(repeats suppressed in the re-read 医保, 人社: " in said
     key = ["warning_id", "rule"]
     before, after = pl.read_parquet(full / "warnings.parquet"), pl.read_parquet(out / PERIOD / "warnings.parquet")
     assert after.sort(key).select(key, "household_id", "basis").equals(before.sort(key).select(key, "household_id", "basis"))
     lb, la = pl.read_parquet(full / "links.parquet"), pl.read_parquet(out / PERIOD / "links.parquet")
-    others = ~pl.col("dept").is_in(["医保", "民政"])
+    others = ~pl.col("dept").is_in(["医保", "人社"])
     k = ["dept", "kind", "record_id"]
     assert la.filter(others).sort(k).equals(lb.filter(others).sort(k))  # kept exactly as they were
     d = ["dept", "kind", "record_id", "decision", "person_id"]
@@ -269,8 +269,8 @@ def test_partial_rerun_keeps_the_other_departments(full_run, tmp_path, capsys):
         if name != "人工复核队列.csv":  # (its 复核原因 was taken out above) the same rows, in the same order
             assert a.equals(b), name
     queue = pl.read_csv(queue, infer_schema=False)  # re-read departments say why; kept rows as published
-    assert queue.filter(pl.col("部门").is_in(["医保", "民政"]))["复核原因"].str.len_chars().min() > 0
-    kept = queue.filter(~pl.col("部门").is_in(["医保", "民政"]))["复核原因"]
+    assert queue.filter(pl.col("部门").is_in(["医保", "人社"]))["复核原因"].str.len_chars().min() > 0
+    kept = queue.filter(~pl.col("部门").is_in(["医保", "人社"]))["复核原因"]
     assert kept.len() > 0 and kept.fill_null("").eq("").all()
     assert queue.columns[:3] == ["部门", "记录编号", "首次列入复核"] and queue["首次列入复核"].eq(PERIOD).all()  # (kept rows too)
     assert sorted((out / PERIOD / "townships").iterdir()) and \
@@ -284,7 +284,7 @@ def test_partial_rerun_keeps_the_other_departments(full_run, tmp_path, capsys):
                              params=[PERIOD]).pl()
     finally:
         con.close()
-    assert runs[-1] == ("ok", "partial: 医保,民政")
+    assert runs[-1] == ("ok", "partial: 医保,人社")
     assert n_links == la.height
     # the rows replaced by a later delivery: the re-read departments' and the kept ones', once each
     assert dict(superseded.iter_rows()) == {r["dept"]: r["superseded"] for r in acc.iter_rows(named=True) if r["superseded"]}

@@ -169,3 +169,21 @@ def test_local_clinics_send_outpatients_to_their_township_and_change_nothing_els
         return sum(r["facility"] == f"{people[r['record_id']]}卫生院" for r in rows) / len(rows)
 
     assert at_home(base) < 0.15 and at_home(local) > 0.3  # the planted 住院 cases stay where they were
+
+
+def test_every_non_roster_person_with_a_settlement_is_on_the_enrollment_list():
+    """SPEC §3: the 参保名单 lists the county's insured residents, and whoever the county's 医保
+    settled is insured: every non-roster person of the settlements is listed. Residents who are
+    not insured still exist among the others (`uninsured_p`), such as 人社's look-alikes."""
+    from config import load_config
+    from sample_data.generate import PeriodBuilder, setup_world
+    from sample_data.world import World
+
+    w, cfg = World(3, "hard", 300), load_config()
+    setup_world(w, cfg, 3, ["2026-10"])
+    built = PeriodBuilder(w, cfg, 3, "hard", "2026-10", 0)
+    built.build(set())
+    keys = lambda kind: {r.person.key for r in built.recs[kind] if r.person and not r.person.pid}  # noqa: E731
+    settled, listed = keys("med_settlement"), keys("med_enrollment")
+    assert len(settled) > 100 and settled <= listed
+    assert {o.key for o in w.outsiders} - settled - listed
