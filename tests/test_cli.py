@@ -109,7 +109,8 @@ def test_a_census_completeness_that_is_not_a_share_is_refused(value, capsys):
                                      "lookalike_prior=often", "lookalike_strength=0", "place_hint_z=-1",
                                      "place_hint_strength=many", "prior_groups=assistance_pay",
                                      "place_hint_fields=facility", "age_prior_strength=-1",
-                                     'match_threshold_by_dept={"税务"=0.999}', 'match_threshold_by_dept={"hr"=0.3}'])
+                                     'match_threshold_by_dept={"税务"=0.999}', 'match_threshold_by_dept={"hr"=0.3}',
+                                     "census_coverage=2", "census_min_coverage=-0.1", "max_snapshot_presence=1.5"])
 def test_a_learning_or_doubt_setting_out_of_range_is_refused(setting, capsys):
     args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", f"matching.{setting}"]
     assert cli.main(args) == 2
