@@ -695,9 +695,8 @@ def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: li
     return table
 
 
-@task(**STEP)
-def remember(paths: RunPaths, period: str) -> None:
-    """Store the period in the warehouse, replacing an earlier run of the same period."""
+def period_frames(paths: RunPaths) -> dict[str, pl.DataFrame]:
+    """The period's rows of every warehouse table, as this run made them (`warehouse.replace_period`'s frames)."""
     frames = {
         "deliveries": _concat([pl.read_parquet(paths.work / "files.parquet"), _read(paths.work / "kept_deliveries.parquet")]),
         "links": pl.read_parquet(paths.work / "links.parquet"),
@@ -720,9 +719,16 @@ def remember(paths: RunPaths, period: str) -> None:
             frames[table] = df
         elif table in ("feedback_answers", "review_answers"):  # none now: a re-run without the file forgets them
             frames[table] = pl.DataFrame()
+    return frames
+
+
+@task(**STEP)
+def remember(paths: RunPaths, period: str) -> None:
+    """Store the period in the warehouse, replacing an earlier run of the same period. (A flow
+    run stores it in `publish`, committed only once its files are in place.)"""
     con = warehouse.connect(paths.warehouse)
     try:
-        warehouse.replace_period(con, period, frames)
+        warehouse.replace_period(con, period, period_frames(paths))
     finally:
         con.close()
 
@@ -809,7 +815,30 @@ def _not_read(work: Path, folder: str) -> pl.DataFrame | None:
 
 @task(**STEP)
 def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadline: str) -> dict:
-    """Write township lists and county files into the staging folder, then swap it in whole."""
+    """Store the period in the warehouse, write township lists and county files into the staging
+    folder, then swap it in whole. The warehouse's transaction stays open until the folder is in
+    place (the files read the period as stored): a run failing while it writes or swaps them in
+    leaves the warehouse as the period's published files show it, not holding lists no township
+    was sent."""
+    con = warehouse.connect(paths.warehouse)
+    swapped, old = False, None
+    try:
+        with warehouse.replacing_period(con, period, period_frames(paths)):
+            result = _write_outputs(paths, cfg, period, issue_date, deadline, con)
+            old, swapped = outputs.swap_in(paths.stage, paths.out), True
+    except BaseException:
+        if swapped:
+            outputs.swap_back(paths.out, old)
+        raise
+    finally:
+        con.close()
+    outputs.drop_replaced(old)
+    return result
+
+
+def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadline: str,
+                   con) -> dict:
+    """`publish`'s files, into the staging folder (`con`: the warehouse, the period stored)."""
     work, stage = paths.work, paths.stage
     warnings = pl.read_parquet(work / "warnings.parquet")
     roster = pl.read_parquet(work / "roster.parquet")
@@ -836,11 +865,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
         queue = in_order(pl.concat([queue, kept_queue.select(queue.columns).cast(queue.schema, strict=False)]))
     # when each record was first sent to review, from the links stored (this period's just now)
     queued = queue.select(dept=QUEUE_COLUMNS["dept"], record_id=QUEUE_COLUMNS["record_id"])
-    con = warehouse.connect(paths.warehouse)
-    try:
-        history = warehouse.review_history(con, period, queued)
-    finally:
-        con.close()
+    history = warehouse.review_history(con, period, queued)
     queue = with_first_queued(queue, first_queued(queued, history, period))
     ages = queue_ages(queue, period)
     # the queue's workbook is written beside the townships' (a city's holds ~300,000 rows)
@@ -903,11 +928,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
         stage / "warnings.parquet",
     )
     outputs.write_parquet(status.with_columns(written), stage / "warning_status.parquet")
-    con = warehouse.connect(paths.warehouse)
-    try:
-        inputs = report.report_inputs(con, period)
-    finally:
-        con.close()
+    inputs = report.report_inputs(con, period)
     outputs.write_text(report.county_report_html(**inputs, quality=quality, review_queue=ages, meta={
         "period": period, "issue_date": issue_date.isoformat(), "deadline": deadline,
         "generated_at": datetime.combine(issue_date, datetime.min.time()).isoformat(),
@@ -915,7 +936,6 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
         "county": roster["county"].drop_nulls().mode().first() if roster["county"].drop_nulls().len() else None,
     }), county / "县级预警报告.html")
     shutil.rmtree(work)
-    outputs.publish_dir(stage, paths.out)
     return {"townships": towns, "attention": console.attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")]),
             "review_queue": ages.drop("new").to_dicts()}
 
@@ -1028,7 +1048,6 @@ def monthly_run(
         issued_counts = issue_warnings(paths, cfg, period, kinds)
         table = accounts.result()
         lists = prepare_lists(paths, cfg, period, issued, dates["sent_on"])
-        remember(paths, period)
         result = publish(paths, cfg, period, issued, lists["deadline"]) | lists | {
             "feedback": answers, "review_answers": reviewed, "issue_date": issued.isoformat(),
             "issue_date_kept": dates["kept"], "settings_before": dates["settings_before"]}
