@@ -485,6 +485,9 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
 SEVERITIES = ("高", "中", "低")
 # settings whose default is a word but that take a number too ("measured", or a share from 0 to 1)
 _EITHER_SHAPE = {"matching.census_completeness": ("text", "a number")}
+# settings that are shares (or probabilities): at most 1
+_SHARES = {"matching": frozenset({"roster_share", "ambiguity_ratio", "candidate_floor", "max_snapshot_presence",
+                                  "census_coverage", "census_min_coverage", "max_roster_prior"})}
 # what a rule may leave out: its description and flags (defaults in build_config) and the
 # parameters the rules read with a default (`RuleConfig.get`): every other key of the default rule is read
 _RULE_OPTIONAL = frozenset({"label", "severity", "lead", "per_person", "impl", "high_threshold", "high_grades",
@@ -531,6 +534,12 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
                 raise ValueError(f"{section}.{unknown[0]}: unknown key (a typo? config/default.toml's [{section}] "
                                  f"has no such setting)")
             check(section, raw[section], default.get(section, {}))
+            for k, v in raw[section].items():  # (every default number is one of at least 0; nan passes any "at least")
+                if _shape(v) == "a number" and _shape(default.get(section, {}).get(k)) == "a number":
+                    if not (math.isfinite(v) and v >= 0):
+                        raise ValueError(f"{section}.{k} must be a number of at least 0, got {v!r}")
+                    if k in _SHARES.get(section, ()) and v > 1:
+                        raise ValueError(f"{section}.{k} must be a share from 0 to 1, got {v!r}")
     defaults = default.get("rules", {})
     any_rule_key = {k for r in defaults.values() if isinstance(r, dict) for k in r} | {"impl"}
     for name, rule in raw.get("rules", {}).items():

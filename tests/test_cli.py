@@ -134,7 +134,10 @@ def test_a_rule_or_threshold_value_of_the_wrong_kind_or_range_is_refused_before_
     ("run.verify_working_days=-2", "run.verify_working_days"), ("run.verify_working_days=0", "run.verify_working_days"),
     ("run.verify_working_days=2.5", "run.verify_working_days"), ("run.verify_working_days=nan", "run.verify_working_days"),
     ("run.escalation_factor=-1", "run.escalation_factor"), ("run.escalation_factor=nan", "run.escalation_factor"),
-    ("run.max_grid_households=0", "run.max_grid_households"), ("inbox.days_after_period=-1", "inbox.days_after_period")])
+    ("run.max_grid_households=0", "run.max_grid_households"), ("inbox.days_after_period=-1", "inbox.days_after_period"),
+    ("matching.census_coverage=nan", "matching.census_coverage"), ("matching.census_coverage=1.5", "matching.census_coverage"),
+    ("matching.county_population=-1", "matching.county_population"), ("matching.birth_years=inf", "matching.birth_years"),
+    ("matching.candidate_floor=-0.1", "matching.candidate_floor")])
 def test_a_threshold_that_is_no_usable_number_is_refused_before_reading(setting, says, capsys):
     """An analyst tries a threshold (`--set`): `nan` or `inf` passed as a number and a rule
     number's "at least 0" (nan < 0 is false), so M1 silently warned no one (157 warnings for
