@@ -918,6 +918,42 @@ def test_a_partial_run_keeps_the_warnings_a_warehouse_stored_before_signal_year(
     assert after.sort(key).select(key, "basis").equals(before.sort(key).select(key, "basis"))
 
 
+@pytest.mark.xfail(strict=True, reason="a department file byte for byte one of an earlier period is read as a new "
+                   "delivery: its records replace their earlier period's latest delivery (a correction) in the year's "
+                   "settlements; which semantics is wanted (skip the copy as a duplicate, or keep the earlier "
+                   "delivery of each record it repeats) is a design decision")
+def test_last_months_settlements_put_in_again_do_not_undo_last_months_corrections(august_13, tmp_path, capsys):
+    """August's 医保 sent 结算明细 in two batches and a 补报 correcting some of their rows; the
+    August run used the corrections. In September a clerk puts August's first batch into the
+    医保 folder again (byte for byte: the console says 往期文件). The run read it as a new
+    delivery of those records, so the corrected rows' stale amounts (and links made against
+    another month's 参保名单) became each record's latest delivery: the year's sums of M1-M3 from
+    September on read them (seed-3 county, October: 2,505.61 for a roster person where September's
+    correction said 6,264.03; another corrected record lost its link). SPEC §1: "the same file
+    delivered twice must not count twice"."""
+    import shutil
+
+    county, out = _copy(august_13, tmp_path)
+    aug, sep = county / "inbox" / "2026-08" / "医保", county / "inbox" / "2026-09" / "医保"
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    corrected = con.sql("""SELECT s.file, s.record_id, k.out_of_pocket FROM superseded s
+                           JOIN settlements k ON k.record_id = s.record_id AND k.period = s.period
+                           WHERE s.period = '2026-08' AND s.kind = 'med_settlement' AND s.changed""").pl()
+    con.close()
+    assert corrected.height, "the sample's August holds corrected settlements"
+    copied = corrected["file"].mode().first()  # the batch most of the corrections were of
+    shutil.copy2(aug / Path(copied).name, sep / Path(copied).name)
+    assert _run(county, out, "2026-09") == 0
+    assert "往期文件" in capsys.readouterr().out
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    latest = con.sql("""SELECT record_id, arg_max(out_of_pocket, period) AS out_of_pocket FROM settlements
+                        WHERE period <= '2026-09' GROUP BY record_id""").pl()  # (what the year's sums read)
+    con.close()
+    mine = corrected.filter(pl.col("file") == copied).join(latest, on="record_id", suffix="_latest")
+    assert mine.height
+    assert mine.filter(pl.col("out_of_pocket") != pl.col("out_of_pocket_latest")).height == 0
+
+
 SPRING_2027 = ['run.holidays=["2027-02-05","2027-02-08","2027-02-09","2027-02-10","2027-02-11","2027-02-12"]',
                'run.workdays=["2027-02-07","2027-02-20"]']  # a plausible schedule, not the State Council's
 
