@@ -912,8 +912,10 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     outputs.write_csv(summary, county / "核实进度_乡镇.csv")
     outputs.write_csv(overdue, county / "逾期未核实清单.csv")
     all_warnings = _concat([_read(work / "warnings_earlier.parquet"), warnings])
+    # (a warning a re-run took back after a township found it 属实 is no longer in the warnings:
+    # the lists' rows, its 撤回 row too, say what was sent)
     dispatched = feedback.dispatch(feedback.dispatch_changes(status, _read(work / "status_previous.parquet")),
-                                   all_warnings, cfg)
+                                   all_warnings, cfg, sent=_concat([_read(work / "township_rows_earlier.parquet"), rows]))
     for dept, df in dispatched.items():
         outputs.write_csv(df, county / "派单" / f"派单_{dept}_{period}.csv")
 
