@@ -652,6 +652,8 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
         # (kept ones stored before a column was, e.g. signal_year, have it null: read back from their basis)
         kept = kept.select(pl.col(c) if c in kept.columns else pl.lit(None).alias(c) for c in warnings.columns)
         kept = rules.placed_now(kept, roster)  # (a roster corrected since may have moved a household)
+        reference.kept_off_roster(kept, roster, cfg.kinds["roster"].folder).write_parquet(
+            paths.work / "findings_kept.parquet")  # (... or renumbered one: said, run the whole period)
         warnings = pl.concat([warnings, kept.cast(warnings.schema)]).sort("warning_id", "rule")
     warnings.write_parquet(paths.work / "warnings.parquet")
     suppressed.write_parquet(paths.work / "suppressed.parquet")
