@@ -1297,16 +1297,20 @@ def previous_period(today: date | None = None) -> str:
 
 def recover_interrupted(out: Path, wh: Path) -> list[str]:
     """Holding the lock proves earlier runs are dead: clear what a killed run left behind (and
-    say what, one line each)."""
+    say what, one line each), and name each period whose run did not finish: its files and
+    warehouse rows are those of its last complete run (a later period a re-run was re-running
+    still reflects the earlier one as it was before), to be run again."""
     lines = outputs.recover(out)
-    for line in lines:
-        print(f"recovered after an interrupted run: {line}", file=sys.stderr)
     if wh.exists():
         con = warehouse.connect(wh)
         try:
-            warehouse.mark_interrupted(con)
+            periods = warehouse.mark_interrupted(con)
         finally:
             con.close()
+        lines += [f"{p}: its run did not finish; {p} is as its last complete run left it (or not run at all): "
+                  f"run it again" for p in periods]
+    for line in lines:
+        print(f"recovered after an interrupted run: {line}", file=sys.stderr)
     return lines
 
 

@@ -140,11 +140,12 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, summary
     )
 
 
-def mark_interrupted(con: duckdb.DuckDBPyConnection) -> int:
-    """Runs still 'running' when the lock is free again were killed: record them as such."""
-    n = _run(con, "SELECT count(*) FROM runs WHERE status = 'running'")[0][0]
+def mark_interrupted(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Runs still 'running' when the lock is free again were killed: record them as such.
+    Returns their periods, in order."""
+    periods = [r[0] for r in _run(con, "SELECT DISTINCT period FROM runs WHERE status = 'running' ORDER BY period")]
     _run(con, "UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
-    return n
+    return periods
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -375,3 +375,25 @@ def test_a_run_failing_while_publishing_leaves_the_warehouse_as_the_published_pe
     assert "go out now" in capsys.readouterr().out
     assert pl.read_parquet(out / PERIOD / "warnings.parquet").height > published.height
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "staging or replaced folders left behind"
+
+
+def test_an_interrupted_run_names_the_period_it_left_to_run_again(tmp_path, capsys):
+    """September re-run, its cascade killed while re-running October: the next run said only
+    `recovered after an interrupted run: removed unfinished .2026-10.staging-…`, and an analyst
+    who went on to November built it on an October that still reflected September as it was
+    before. The recovery names each period whose run did not finish, to run it again."""
+    from adapters import warehouse
+
+    wh, out = tmp_path / "warehouse.duckdb", tmp_path / "out"
+    out.mkdir()
+    con = warehouse.connect(wh)
+    try:
+        warehouse.finish_run(con, warehouse.begin_run(con, "2026-09", "x"), "ok", "")
+        warehouse.begin_run(con, "2026-10", "x")  # killed: still 'running'
+    finally:
+        con.close()
+    lines = flows.recover_interrupted(out, wh)
+    said = capsys.readouterr().err
+    assert any("2026-10" in line and "run it again" in line for line in lines), lines
+    assert "2026-10" in said and "2026-09" not in said
+    assert flows.recover_interrupted(out, wh) == []  # (said once: the run is marked interrupted)
