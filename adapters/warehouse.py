@@ -200,6 +200,7 @@ def replacing_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[s
                 _run(con, f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
             con.unregister("_incoming")
         _run(con, "RESET preserve_insertion_order")
+        frames = df = None  # (stored: not held in memory while the caller's block writes the period's files)
         yield
         _run(con, "COMMIT")
     except BaseException:
