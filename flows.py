@@ -533,6 +533,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         rows_before = warehouse.table(con, "township_rows", "period = ?", [period])  # a re-run: what went out
         earlier_answers = warehouse.table(con, "feedback_answers", "period < ?", [period])
         previous_status = warehouse.status_before(con, period)
+        status_sent = warehouse.table(con, "warning_status", "period = ?", [period])  # a re-run: what it sent
         first_out = warehouse.first_issue_dates(con)
     finally:
         con.close()
@@ -584,6 +585,8 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         feedback.warning_status(issued, answers, as_of).write_parquet(paths.work / "status_earlier.parquet")
     if previous_status is not None:
         previous_status.write_parquet(paths.work / "status_previous.parquet")
+    if status_sent is not None and status_sent.height:
+        status_sent.write_parquet(paths.work / "status_sent_before.parquet")
     if rows_before is not None:
         rows_before.drop("period").write_parquet(paths.work / "township_rows_before.parquet")
     return counts
@@ -917,7 +920,8 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     all_warnings = _concat([_read(work / "warnings_earlier.parquet"), warnings])
     # (a warning a re-run took back after a township found it 属实 is no longer in the warnings:
     # the lists' rows, its 撤回 row too, say what was sent)
-    dispatched = feedback.dispatch(feedback.dispatch_changes(status, _read(work / "status_previous.parquet")),
+    dispatched = feedback.dispatch(feedback.dispatch_changes(status, _read(work / "status_previous.parquet"),
+                                                             _read(work / "status_sent_before.parquet")),
                                    all_warnings, cfg, sent=_concat([_read(work / "township_rows_earlier.parquet"), rows]))
     for dept, df in dispatched.items():
         outputs.write_csv(df, county / "派单" / f"派单_{dept}_{period}.csv")

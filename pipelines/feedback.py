@@ -820,18 +820,27 @@ def withdrawn_rows(before: pl.DataFrame | None, rows: pl.DataFrame, status_earli
 SEND, WITHDRAW = "派单", "撤回（复核改为不属实）"  # 派单动作 of a dispatch row
 
 
-def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
+def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None,
+                     sent_before: pl.DataFrame | None = None) -> pl.DataFrame:
     """What this run tells the departments (`previous` status: None = nothing sent before): the
     warnings verified 属实 now and not before (`action` SEND), and those verified 属实 before but
     no longer (a later answer says 不属实: `action` WITHDRAW, so a department does not go on
-    acting on a dispatch the township took back). A warning a re-run took back after a township
-    verified it 属实 stays sent: what the visit found stands."""
+    acting on a dispatch the township took back). `sent_before`: a re-run's period status as its
+    last run stored it (None: the period's first run): a 属实 that run sent, which a corrected
+    answer received since takes back, is withdrawn too (its 派单 went out with that run's files).
+    A warning a re-run took back after a township verified it 属实 stays sent: what the visit
+    found stands."""
     now = status.filter(pl.col("status") == "verified_true")
-    if previous is None or previous.is_empty():
+    was = [f.filter(pl.col("status") == "verified_true").select("warning_id")
+           for f in (previous, sent_before) if f is not None and not f.is_empty()]
+    if not was:
         return now.with_columns(action=pl.lit(SEND))
-    before = previous.filter(pl.col("status") == "verified_true").select("warning_id")
+    if previous is None or previous.is_empty():
+        previous = status.clear()
+    before = pl.concat(was).unique(maintain_order=True)
+    sent = previous.filter(pl.col("status") == "verified_true").select("warning_id")
     return pl.concat([
-        now.join(before, on="warning_id", how="anti").with_columns(action=pl.lit(SEND)),
+        now.join(sent, on="warning_id", how="anti").with_columns(action=pl.lit(SEND)),
         status.join(before, on="warning_id", how="semi").filter(pl.col("status") != "verified_true")
         .with_columns(action=pl.lit(WITHDRAW)),
     ])

@@ -669,6 +669,26 @@ def test_dispatch_changes_send_the_new_and_withdraw_the_overturned():
     assert changes.select("warning_id", "action").rows() == [("w-done", "撤回（复核改为不属实）")]
 
 
+def test_a_rerun_tells_the_department_of_a_dispatch_its_period_sent_that_a_corrected_answer_took_back():
+    """October's run took 大店镇's 属实 for w-done and sent it to 医保 (派单_医保_2026-10). Later in the
+    month 大店镇 sends a corrected file (更正: 不属实) and October is run again. Its 派单 simply no
+    longer held w-done: 医保, which had the first file, was never told to stand down (a 属实
+    taken back in a later month is: 撤回（复核改为不属实）). What this period's earlier run sent
+    (`sent_before`: the period's status as its last run stored it) is taken back the same way."""
+    september = STATUS.with_columns(status=pl.when(pl.col("warning_id") == "w-done").then(pl.lit("open"))
+                                    .otherwise("status"), result=pl.lit(None, pl.Utf8))
+    october_first = STATUS  # w-done verified_true: sent this period
+    october_now = STATUS.with_columns(status=pl.when(pl.col("warning_id") == "w-done").then(pl.lit("verified_false"))
+                                      .otherwise("status"))
+    assert dispatch_changes(october_now, september, sent_before=october_first).select(
+        "warning_id", "action").rows() == [("w-done", "撤回（复核改为不属实）")]
+    # re-run with nothing changed: what it sent is sent again, nothing taken back
+    assert dispatch_changes(october_first, september, sent_before=october_first).select(
+        "warning_id", "action").rows() == [("w-done", "派单")]
+    # a first run of the period: as before
+    assert dispatch_changes(october_now, september, sent_before=None).is_empty()
+
+
 def test_a_rerun_dates_the_warnings_its_period_did_not_send_before_by_when_they_go_out():
     """A re-run of 2026-10 (lists out on 10-09) raises w-new, which its list did not hold before:
     it goes out now, so it is dated now with its own deadline, not 10-09 (it would arrive
