@@ -533,6 +533,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         rows_before = warehouse.table(con, "township_rows", "period = ?", [period])  # a re-run: what went out
         earlier_answers = warehouse.table(con, "feedback_answers", "period < ?", [period])
         previous_status = warehouse.status_before(con, period)
+        status_sent = warehouse.table(con, "warning_status", "period = ?", [period])  # a re-run: what it sent
         first_out = warehouse.first_issue_dates(con)
     finally:
         con.close()
@@ -584,6 +585,8 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         feedback.warning_status(issued, answers, as_of).write_parquet(paths.work / "status_earlier.parquet")
     if previous_status is not None:
         previous_status.write_parquet(paths.work / "status_previous.parquet")
+    if status_sent is not None and status_sent.height:
+        status_sent.write_parquet(paths.work / "status_sent_before.parquet")
     if rows_before is not None:
         rows_before.drop("period").write_parquet(paths.work / "township_rows_before.parquet")
     return counts
@@ -651,6 +654,9 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     if kept is not None:
         # (kept ones stored before a column was, e.g. signal_year, have it null: read back from their basis)
         kept = kept.select(pl.col(c) if c in kept.columns else pl.lit(None).alias(c) for c in warnings.columns)
+        kept = rules.placed_now(kept, roster)  # (a roster corrected since may have moved a household)
+        reference.kept_off_roster(kept, roster, cfg.kinds["roster"].folder).write_parquet(
+            paths.work / "findings_kept.parquet")  # (... or renumbered one: said, run the whole period)
         warnings = pl.concat([warnings, kept.cast(warnings.schema)]).sort("warning_id", "rule")
     warnings.write_parquet(paths.work / "warnings.parquet")
     suppressed.write_parquet(paths.work / "suppressed.parquet")
@@ -695,9 +701,8 @@ def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: li
     return table
 
 
-@task(**STEP)
-def remember(paths: RunPaths, period: str) -> None:
-    """Store the period in the warehouse, replacing an earlier run of the same period."""
+def period_frames(paths: RunPaths) -> dict[str, pl.DataFrame]:
+    """The period's rows of every warehouse table, as this run made them (`warehouse.replace_period`'s frames)."""
     frames = {
         "deliveries": _concat([pl.read_parquet(paths.work / "files.parquet"), _read(paths.work / "kept_deliveries.parquet")]),
         "links": pl.read_parquet(paths.work / "links.parquet"),
@@ -720,9 +725,16 @@ def remember(paths: RunPaths, period: str) -> None:
             frames[table] = df
         elif table in ("feedback_answers", "review_answers"):  # none now: a re-run without the file forgets them
             frames[table] = pl.DataFrame()
+    return frames
+
+
+@task(**STEP)
+def remember(paths: RunPaths, period: str) -> None:
+    """Store the period in the warehouse, replacing an earlier run of the same period. (A flow
+    run stores it in `publish`, committed only once its files are in place.)"""
     con = warehouse.connect(paths.warehouse)
     try:
-        warehouse.replace_period(con, period, frames)
+        warehouse.replace_period(con, period, period_frames(paths))
     finally:
         con.close()
 
@@ -809,7 +821,30 @@ def _not_read(work: Path, folder: str) -> pl.DataFrame | None:
 
 @task(**STEP)
 def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadline: str) -> dict:
-    """Write township lists and county files into the staging folder, then swap it in whole."""
+    """Store the period in the warehouse, write township lists and county files into the staging
+    folder, then swap it in whole. The warehouse's transaction stays open until the folder is in
+    place (the files read the period as stored): a run failing while it writes or swaps them in
+    leaves the warehouse as the period's published files show it, not holding lists no township
+    was sent."""
+    con = warehouse.connect(paths.warehouse)
+    swapped, old = False, None
+    try:
+        with warehouse.replacing_period(con, period, period_frames(paths)):
+            result = _write_outputs(paths, cfg, period, issue_date, deadline, con)
+            old, swapped = outputs.swap_in(paths.stage, paths.out), True
+    except BaseException:
+        if swapped:
+            outputs.swap_back(paths.out, old)
+        raise
+    finally:
+        con.close()
+    outputs.drop_replaced(old)
+    return result
+
+
+def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadline: str,
+                   con) -> dict:
+    """`publish`'s files, into the staging folder (`con`: the warehouse, the period stored)."""
     work, stage = paths.work, paths.stage
     warnings = pl.read_parquet(work / "warnings.parquet")
     roster = pl.read_parquet(work / "roster.parquet")
@@ -836,11 +871,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
         queue = in_order(pl.concat([queue, kept_queue.select(queue.columns).cast(queue.schema, strict=False)]))
     # when each record was first sent to review, from the links stored (this period's just now)
     queued = queue.select(dept=QUEUE_COLUMNS["dept"], record_id=QUEUE_COLUMNS["record_id"])
-    con = warehouse.connect(paths.warehouse)
-    try:
-        history = warehouse.review_history(con, period, queued)
-    finally:
-        con.close()
+    history = warehouse.review_history(con, period, queued)
     queue = with_first_queued(queue, first_queued(queued, history, period))
     ages = queue_ages(queue, period)
     # the queue's workbook is written beside the townships' (a city's holds ~300,000 rows)
@@ -887,8 +918,11 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
     outputs.write_csv(summary, county / "核实进度_乡镇.csv")
     outputs.write_csv(overdue, county / "逾期未核实清单.csv")
     all_warnings = _concat([_read(work / "warnings_earlier.parquet"), warnings])
-    dispatched = feedback.dispatch(feedback.dispatch_changes(status, _read(work / "status_previous.parquet")),
-                                   all_warnings, cfg)
+    # (a warning a re-run took back after a township found it 属实 is no longer in the warnings:
+    # the lists' rows, its 撤回 row too, say what was sent)
+    dispatched = feedback.dispatch(feedback.dispatch_changes(status, _read(work / "status_previous.parquet"),
+                                                             _read(work / "status_sent_before.parquet")),
+                                   all_warnings, cfg, sent=_concat([_read(work / "township_rows_earlier.parquet"), rows]))
     for dept, df in dispatched.items():
         outputs.write_csv(df, county / "派单" / f"派单_{dept}_{period}.csv")
 
@@ -903,11 +937,7 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
         stage / "warnings.parquet",
     )
     outputs.write_parquet(status.with_columns(written), stage / "warning_status.parquet")
-    con = warehouse.connect(paths.warehouse)
-    try:
-        inputs = report.report_inputs(con, period)
-    finally:
-        con.close()
+    inputs = report.report_inputs(con, period)
     outputs.write_text(report.county_report_html(**inputs, quality=quality, review_queue=ages, meta={
         "period": period, "issue_date": issue_date.isoformat(), "deadline": deadline,
         "generated_at": datetime.combine(issue_date, datetime.min.time()).isoformat(),
@@ -915,7 +945,6 @@ def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadlin
         "county": roster["county"].drop_nulls().mode().first() if roster["county"].drop_nulls().len() else None,
     }), county / "县级预警报告.html")
     shutil.rmtree(work)
-    outputs.publish_dir(stage, paths.out)
     return {"townships": towns, "attention": console.attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")]),
             "review_queue": ages.drop("new").to_dicts()}
 
@@ -1028,7 +1057,6 @@ def monthly_run(
         issued_counts = issue_warnings(paths, cfg, period, kinds)
         table = accounts.result()
         lists = prepare_lists(paths, cfg, period, issued, dates["sent_on"])
-        remember(paths, period)
         result = publish(paths, cfg, period, issued, lists["deadline"]) | lists | {
             "feedback": answers, "review_answers": reviewed, "issue_date": issued.isoformat(),
             "issue_date_kept": dates["kept"], "settings_before": dates["settings_before"]}
@@ -1273,16 +1301,20 @@ def previous_period(today: date | None = None) -> str:
 
 def recover_interrupted(out: Path, wh: Path) -> list[str]:
     """Holding the lock proves earlier runs are dead: clear what a killed run left behind (and
-    say what, one line each)."""
+    say what, one line each), and name each period whose run did not finish: its files and
+    warehouse rows are those of its last complete run (a later period a re-run was re-running
+    still reflects the earlier one as it was before), to be run again."""
     lines = outputs.recover(out)
-    for line in lines:
-        print(f"recovered after an interrupted run: {line}", file=sys.stderr)
     if wh.exists():
         con = warehouse.connect(wh)
         try:
-            warehouse.mark_interrupted(con)
+            periods = warehouse.mark_interrupted(con)
         finally:
             con.close()
+        lines += [f"{p}: its run did not finish; {p} is as its last complete run left it (or not run at all): "
+                  f"run it again" for p in periods]
+    for line in lines:
+        print(f"recovered after an interrupted run: {line}", file=sys.stderr)
     return lines
 
 

@@ -520,14 +520,37 @@ def new_staging_dir(final: Path) -> Path:
 
 def publish_dir(staging: Path, final: Path) -> Path:
     """Swap a fully written staging folder in as `final`; the previous one is removed after."""
+    drop_replaced(swap_in(staging, final))
+    return final
+
+
+def swap_in(staging: Path, final: Path) -> Path | None:
+    """Put a fully written staging folder in as `final`, the previous one moved aside (returned,
+    None when there was none) until `drop_replaced` or `swap_back`. A failing second rename puts
+    the previous one back before raising."""
     old = None
     if final.exists():
         old = final.with_name(f".{final.name}.old-{os.getpid()}")
         os.replace(final, old)
-    os.replace(staging, final)
+    try:
+        os.replace(staging, final)
+    except BaseException:
+        if old is not None:
+            os.replace(old, final)
+        raise
+    return old
+
+
+def swap_back(final: Path, old: Path | None) -> None:
+    """Undo `swap_in`: the folder put in is removed, the one it replaced (`old`) is `final` again."""
+    shutil.rmtree(final, ignore_errors=True)
+    if old is not None:
+        os.replace(old, final)
+
+
+def drop_replaced(old: Path | None) -> None:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-    return final
 
 
 def recover(out_dir: Path) -> list[str]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -139,11 +140,12 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, summary
     )
 
 
-def mark_interrupted(con: duckdb.DuckDBPyConnection) -> int:
-    """Runs still 'running' when the lock is free again were killed: record them as such."""
-    n = _run(con, "SELECT count(*) FROM runs WHERE status = 'running'")[0][0]
+def mark_interrupted(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Runs still 'running' when the lock is free again were killed: record them as such.
+    Returns their periods, in order."""
+    periods = [r[0] for r in _run(con, "SELECT DISTINCT period FROM runs WHERE status = 'running' ORDER BY period")]
     _run(con, "UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
-    return n
+    return periods
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -166,6 +168,16 @@ def replace_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[str
     without columns only removes them: nothing of that kind this time). Rows are stored in no
     particular order (readers sort what they need): a city's period is written in about half the
     time and space."""
+    with replacing_period(con, period, frames):
+        pass
+
+
+@contextmanager
+def replacing_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[str, pl.DataFrame]):
+    """`replace_period`, its transaction left open while the caller's block runs on `con` (which
+    reads the period as replaced): committed when the block ends, rolled back when it raises, so
+    that a run failing after it stored its period (writing or swapping in its files) leaves the
+    warehouse as the files it did not replace show it."""
     _run(con, "SET preserve_insertion_order = false")
     _run(con, "BEGIN TRANSACTION")
     try:
@@ -187,12 +199,21 @@ def replace_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[str
             if df.height:
                 _run(con, f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
             con.unregister("_incoming")
+        _run(con, "RESET preserve_insertion_order")
+        frames = df = None  # (stored: not held in memory while the caller's block writes the period's files)
+        yield
         _run(con, "COMMIT")
     except BaseException:
-        _run(con, "ROLLBACK")
+        try:
+            _run(con, "ROLLBACK")
+        except duckdb.Error:  # (a COMMIT that failed may have ended the transaction already)
+            pass
         raise
     finally:
-        _run(con, "RESET preserve_insertion_order")
+        try:
+            _run(con, "RESET preserve_insertion_order")
+        except duckdb.Error:
+            pass
 
 
 def _add_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:

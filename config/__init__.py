@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
 import re
 import tomllib
 import unicodedata
@@ -248,6 +249,19 @@ class RunConfig:
                                      f"got {day!r}")
         if set(self.holidays) & set(self.workdays):
             raise ValueError(f"run.holidays and run.workdays share {sorted(set(self.holidays) & set(self.workdays))}")
+        # (a number a `--set` gives: nan and inf are numbers to TOML, and nan passes every "at least")
+        for name, least, whole in (("verify_working_days", 1, True), ("suppress_days", 0, False),
+                                   ("escalation_factor", 1, False), ("max_grid_households", 1, True),
+                                   ("split_search_max_pairs", 0, True), ("busy_wait_minutes", 0, False)):
+            _at_least(f"run.{name}", getattr(self, name), least, whole)
+
+
+def _at_least(key: str, v: Any, least: float, whole: bool) -> None:
+    """A setting that must be a finite number (a whole one when `whole`) of at least `least`."""
+    ok = (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= least
+          and (not whole or float(v).is_integer()))
+    if not ok:
+        raise ValueError(f"{key} must be a {'whole ' if whole else ''}number of at least {least:g}, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -262,6 +276,9 @@ class InboxConfig:
     planned_date_fields: tuple[str, ...] = ("resolved_date",)
     snapshot_kinds: tuple[str, ...] = ("roster", "grid", "med_enrollment")
     summary_sheets: tuple[str, ...] = ("汇总", "统计", "合计")
+
+    def __post_init__(self) -> None:
+        _at_least("inbox.days_after_period", self.days_after_period, 0, True)
 
 
 @dataclass(frozen=True)
@@ -471,6 +488,9 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
 SEVERITIES = ("高", "中", "低")
 # settings whose default is a word but that take a number too ("measured", or a share from 0 to 1)
 _EITHER_SHAPE = {"matching.census_completeness": ("text", "a number")}
+# settings that are shares (or probabilities): at most 1
+_SHARES = {"matching": frozenset({"roster_share", "ambiguity_ratio", "candidate_floor", "max_snapshot_presence",
+                                  "census_coverage", "census_min_coverage", "max_roster_prior"})}
 # what a rule may leave out: its description and flags (defaults in build_config) and the
 # parameters the rules read with a default (`RuleConfig.get`): every other key of the default rule is read
 _RULE_OPTIONAL = frozenset({"label", "severity", "lead", "per_person", "impl", "high_threshold", "high_grades",
@@ -517,6 +537,12 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
                 raise ValueError(f"{section}.{unknown[0]}: unknown key (a typo? config/default.toml's [{section}] "
                                  f"has no such setting)")
             check(section, raw[section], default.get(section, {}))
+            for k, v in raw[section].items():  # (every default number is one of at least 0; nan passes any "at least")
+                if _shape(v) == "a number" and _shape(default.get(section, {}).get(k)) == "a number":
+                    if not (math.isfinite(v) and v >= 0):
+                        raise ValueError(f"{section}.{k} must be a number of at least 0, got {v!r}")
+                    if k in _SHARES.get(section, ()) and v > 1:
+                        raise ValueError(f"{section}.{k} must be a share from 0 to 1, got {v!r}")
     defaults = default.get("rules", {})
     any_rule_key = {k for r in defaults.values() if isinstance(r, dict) for k in r} | {"impl"}
     for name, rule in raw.get("rules", {}).items():
@@ -531,8 +557,8 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
         for k, v in rule.items():
             if k in base:
                 check(f"rules.{name}.{k}", v, base[k])
-            if _shape(v) == "a number" and v < 0:
-                raise ValueError(f"rules.{name}.{k} must be at least 0, got {v!r}")
+            if _shape(v) == "a number" and not (math.isfinite(v) and v >= 0):  # (nan >= 0 is false too)
+                raise ValueError(f"rules.{name}.{k} must be a number of at least 0, got {v!r}")
             if k == "min_roster_share" and _shape(v) == "a number" and v > 1:  # (a share of the roster)
                 raise ValueError(f"rules.{name}.{k} must be a share from 0 to 1, got {v!r}")
         if rule.get("severity", "中") not in SEVERITIES:

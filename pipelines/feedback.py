@@ -820,31 +820,44 @@ def withdrawn_rows(before: pl.DataFrame | None, rows: pl.DataFrame, status_earli
 SEND, WITHDRAW = "派单", "撤回（复核改为不属实）"  # 派单动作 of a dispatch row
 
 
-def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
+def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None,
+                     sent_before: pl.DataFrame | None = None) -> pl.DataFrame:
     """What this run tells the departments (`previous` status: None = nothing sent before): the
     warnings verified 属实 now and not before (`action` SEND), and those verified 属实 before but
     no longer (a later answer says 不属实: `action` WITHDRAW, so a department does not go on
-    acting on a dispatch the township took back). A warning a re-run took back after a township
-    verified it 属实 stays sent: what the visit found stands."""
+    acting on a dispatch the township took back). `sent_before`: a re-run's period status as its
+    last run stored it (None: the period's first run): a 属实 that run sent, which a corrected
+    answer received since takes back, is withdrawn too (its 派单 went out with that run's files).
+    A warning a re-run took back after a township verified it 属实 stays sent: what the visit
+    found stands."""
     now = status.filter(pl.col("status") == "verified_true")
-    if previous is None or previous.is_empty():
+    was = [f.filter(pl.col("status") == "verified_true").select("warning_id")
+           for f in (previous, sent_before) if f is not None and not f.is_empty()]
+    if not was:
         return now.with_columns(action=pl.lit(SEND))
-    before = previous.filter(pl.col("status") == "verified_true").select("warning_id")
+    if previous is None or previous.is_empty():
+        previous = status.clear()
+    before = pl.concat(was).unique(maintain_order=True)
+    sent = previous.filter(pl.col("status") == "verified_true").select("warning_id")
     return pl.concat([
-        now.join(before, on="warning_id", how="anti").with_columns(action=pl.lit(SEND)),
+        now.join(sent, on="warning_id", how="anti").with_columns(action=pl.lit(SEND)),
         status.join(before, on="warning_id", how="semi").filter(pl.col("status") != "verified_true")
         .with_columns(action=pl.lit(WITHDRAW)),
     ])
 
 
-def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config) -> dict[str, pl.DataFrame]:
+def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config,
+             sent: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
     """Warnings verified 属实 -> {department: frame}, the department from `cfg.dispatch` by 风险类型
-    (a risk type missing there, or a warning missing from `warnings`, goes to
+    (a risk type missing there, or a warning missing from both `warnings` and `sent`, goes to
     `cfg.feedback.unmapped_department`). `warnings`: schemas.outputs.Warning rows (one per rule;
-    rule, severity, basis, dept used when present). Columns: 预警编号, 风险类型, 严重程度, 乡（镇）,
-    户编号, 核实日期, 预警规则, 预警依据 (ID numbers masked), 来源部门; sorted by 风险类型, 乡（镇）,
-    户编号. Pass `dispatch_changes(...)` as `status` to send only what changed (its `action`
-    becomes the first column, 派单动作: 派单 or 撤回); plain status rows are all sent."""
+    rule, severity, basis, dept used when present). `sent`: township rows (TOWNSHIP_COLUMNS) as
+    the lists wrote them, which describe a warning `warnings` no longer holds (a re-run took it
+    back after a township found it 属实: it stays sent, to its department). Columns: 预警编号,
+    风险类型, 严重程度, 乡（镇）, 户编号, 核实日期, 预警规则, 预警依据 (ID numbers masked), 来源部门;
+    sorted by 风险类型, 乡（镇）, 户编号. Pass `dispatch_changes(...)` as `status` to send only what
+    changed (its `action` becomes the first column, 派单动作: 派单 or 撤回); plain status rows are
+    all sent."""
     opt = lambda c: pl.col(c) if c in warnings.columns else pl.lit(None, pl.String)  # noqa: E731
     w = (
         warnings.select("warning_id", "risk_type", opt("rule").alias("rule"), opt("severity").alias("severity"),
@@ -860,6 +873,12 @@ def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config) -> dict[
             depts=pl.col("dept").drop_nulls().unique(maintain_order=True).str.join("、"),
         )
     )
+    if sent is not None and sent.height:  # (the latest row a list gave it: a 撤回 row keeps what was sent)
+        listed = (sent.filter(~pl.col("预警编号").is_in(w["warning_id"].implode()), pl.col("预警编号").is_not_null())
+                  .unique("预警编号", keep="last", maintain_order=True)
+                  .select(warning_id="预警编号", risk_type="风险类型", severity="严重程度", rules="预警规则",
+                          bases="预警依据", depts="来源部门"))
+        w = pl.concat([w, listed.cast(w.schema)])
     if "action" not in status.columns:
         status = status.filter(pl.col("status") == "verified_true").with_columns(action=pl.lit(SEND))
     v = status.join(w, on="warning_id", how="left").with_columns(

@@ -376,3 +376,26 @@ def record_fields_missing(records: pl.DataFrame, kind: str, aliases: dict[str, l
     if kind not in USED_RECORD_FIELDS:
         return _empty()
     return _fields_missing(records, aliases, USED_RECORD_FIELDS[kind], kind)
+
+
+def kept_off_roster(kept: pl.DataFrame, roster: pl.DataFrame, folder: str = "户籍底册") -> pl.DataFrame:
+    """A partial run (--dept): of the warnings it keeps for the departments it does not re-read
+    (`kept`: Warning rows, stored by the period's earlier run), those whose household the
+    period's roster no longer holds (a 户籍底册 corrected since: a household renumbered or
+    removed) -> one finding of the roster's `folder` (not the department's: a later partial run
+    keeps the published findings of the departments it does not re-read, and would say it
+    twice), naming up to `EXAMPLES` departments and 户编号. Their departments were linked against
+    the earlier roster, and their list rows have no village or head to show: the whole period is
+    to be run again."""
+    if kept.is_empty():
+        return _empty()
+    gone = (kept.filter(pl.col("household_id").is_not_null(),
+                        ~pl.col("household_id").is_in(roster["household_id"].implode()))
+            .unique(["dept", "household_id"], maintain_order=True)
+            .select(dept=pl.lit(folder), file=pl.lit(None, pl.Utf8),
+                    _what=pl.col("dept") + pl.lit(" ") + as_written(pl.col("household_id"))))
+    return _per_file(
+        gone, Finding.KEPT_OFF_ROSTER, "部分重跑保留的未重读部门预警，其户已不在本期户籍底册（底册更正过？）：",
+        "warnings kept for a department not re-read name households the period's roster no longer holds (a "
+        "corrected roster?): that department's links were made against the earlier roster; run the whole period",
+        after="。该部门按原底册比对，清单中这些户无村组、户主，请整期重跑（不加 --dept）")

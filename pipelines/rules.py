@@ -928,6 +928,20 @@ def _take_out_warned(s: pl.DataFrame, named: pl.DataFrame, cfg: Config) -> tuple
     return pl.concat([s.filter(~touched), left]).sort("_sig"), taken, escalating
 
 
+def placed_now(warnings: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+    """Warnings stored by an earlier run (a partial run keeps the departments it does not re-read)
+    -> the same, each household on `roster` placed in the township the roster gives it now (its
+    first person's, as `households` reads it): a corrected roster that moved a household moves its
+    kept warnings as a full run would place them. Leads and households gone from the roster keep
+    their township."""
+    if warnings.is_empty() or "township" not in roster.columns:
+        return warnings
+    now = (roster.sort("person_id").group_by("household_id", maintain_order=True)
+           .agg(_now=pl.col("township").first()).filter(pl.col("household_id").is_not_null()))
+    return (warnings.join(now, on="household_id", how="left", maintain_order="left")
+            .with_columns(township=pl.coalesce("_now", "township")).drop("_now").select(warnings.columns))
+
+
 def assign_warnings(
     signals: pl.DataFrame, roster: pl.DataFrame, period: str, history: pl.DataFrame | None, cfg: Config,
     persons_now: pl.DataFrame | None = None,

@@ -102,10 +102,11 @@ class Finding:
     DAMAGED_BYTES = "字节损坏 lines holding bytes of neither encoding"
     EARLIER_COPY = "往期文件 a file identical to an earlier period's"
     ANSWERS_NOT_READ = "往期答复未读 answers put into an earlier period's folder after it ran"
+    KEPT_OFF_ROSTER = "保留预警户不在底册 a partial run's kept warnings name households off the roster"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
                  TOWNSHIP_TWICE, ID_UNREADABLE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
                  PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED, TOWNSHIP_SPELLINGS, OLDER_VERSION, HIDDEN_TABLE,
-                 DAMAGED_BYTES, EARLIER_COPY, ANSWERS_NOT_READ)
+                 DAMAGED_BYTES, EARLIER_COPY, ANSWERS_NOT_READ, KEPT_OFF_ROSTER)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

@@ -129,6 +129,27 @@ def test_a_rule_or_threshold_value_of_the_wrong_kind_or_range_is_refused_before_
     assert says in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("setting, says", [
+    ("M1.threshold=nan", "rules.M1.threshold"), ("M1.threshold=inf", "rules.M1.threshold"),
+    ("run.suppress_days=nan", "run.suppress_days"), ("run.suppress_days=-5", "run.suppress_days"),
+    ("run.verify_working_days=-2", "run.verify_working_days"), ("run.verify_working_days=0", "run.verify_working_days"),
+    ("run.verify_working_days=2.5", "run.verify_working_days"), ("run.verify_working_days=nan", "run.verify_working_days"),
+    ("run.escalation_factor=-1", "run.escalation_factor"), ("run.escalation_factor=nan", "run.escalation_factor"),
+    ("run.max_grid_households=0", "run.max_grid_households"), ("inbox.days_after_period=-1", "inbox.days_after_period"),
+    ("matching.census_coverage=nan", "matching.census_coverage"), ("matching.census_coverage=1.5", "matching.census_coverage"),
+    ("matching.county_population=-1", "matching.county_population"), ("matching.birth_years=inf", "matching.birth_years"),
+    ("matching.candidate_floor=-0.1", "matching.candidate_floor")])
+def test_a_threshold_that_is_no_usable_number_is_refused_before_reading(setting, says, capsys):
+    """An analyst tries a threshold (`--set`): `nan` or `inf` passed as a number and a rule
+    number's "at least 0" (nan < 0 is false), so M1 silently warned no one (157 warnings for
+    168); the repeat window and the deadline were not checked at all: `run.suppress_days=nan`
+    failed after linking (exit 1, `ValueError`), `run.verify_working_days=-2` (or 0, or nan)
+    put every deadline on the 下发日期 itself, 2.5 was taken as 3. Each is exit 2 naming the key."""
+    args = ["run", "--inbox", "x", "--period", "2026-10", "--out", "y", "--set", setting]
+    assert cli.main(args) == 2
+    assert says in capsys.readouterr().err
+
+
 def test_a_rule_copied_under_a_new_name_is_checked_against_the_rule_it_runs(tmp_path):
     from config import DEFAULT_CONFIG, load_config
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")

@@ -669,6 +669,26 @@ def test_dispatch_changes_send_the_new_and_withdraw_the_overturned():
     assert changes.select("warning_id", "action").rows() == [("w-done", "撤回（复核改为不属实）")]
 
 
+def test_a_rerun_tells_the_department_of_a_dispatch_its_period_sent_that_a_corrected_answer_took_back():
+    """October's run took 大店镇's 属实 for w-done and sent it to 医保 (派单_医保_2026-10). Later in the
+    month 大店镇 sends a corrected file (更正: 不属实) and October is run again. Its 派单 simply no
+    longer held w-done: 医保, which had the first file, was never told to stand down (a 属实
+    taken back in a later month is: 撤回（复核改为不属实）). What this period's earlier run sent
+    (`sent_before`: the period's status as its last run stored it) is taken back the same way."""
+    september = STATUS.with_columns(status=pl.when(pl.col("warning_id") == "w-done").then(pl.lit("open"))
+                                    .otherwise("status"), result=pl.lit(None, pl.Utf8))
+    october_first = STATUS  # w-done verified_true: sent this period
+    october_now = STATUS.with_columns(status=pl.when(pl.col("warning_id") == "w-done").then(pl.lit("verified_false"))
+                                      .otherwise("status"))
+    assert dispatch_changes(october_now, september, sent_before=october_first).select(
+        "warning_id", "action").rows() == [("w-done", "撤回（复核改为不属实）")]
+    # re-run with nothing changed: what it sent is sent again, nothing taken back
+    assert dispatch_changes(october_first, september, sent_before=october_first).select(
+        "warning_id", "action").rows() == [("w-done", "派单")]
+    # a first run of the period: as before
+    assert dispatch_changes(october_now, september, sent_before=None).is_empty()
+
+
 def test_a_rerun_dates_the_warnings_its_period_did_not_send_before_by_when_they_go_out():
     """A re-run of 2026-10 (lists out on 10-09) raises w-new, which its list did not hold before:
     it goes out now, so it is dated now with its own deadline, not 10-09 (it would arrive
@@ -764,6 +784,31 @@ def test_what_a_visit_found_stands_when_a_rerun_withdraws_the_warning():
     assert status.filter(pl.col("warning_id") == "w-done")["status"].item() == "verified_true"
     assert dispatch_changes(status, STATUS).is_empty()
     assert dispatch(status, warnings, CFG)["医保"]["预警编号"].to_list() == ["w-done"]
+
+
+def test_a_warning_a_rerun_took_back_after_a_visit_found_it_is_dispatched_as_its_list_said():
+    """October re-run with M1 at 3,000 sent w-m1 (因病, 医保's M1); townships answered 属实 in
+    November's 反馈/; October then re-run with the default threshold took it back (撤回): the
+    warnings of October no longer hold it. November's dispatch sent it to 乡村振兴局 (the office
+    for a risk type it does not know) with 风险类型, 严重程度, 预警规则 and 预警依据 blank — the
+    department that must act on it never got it. A warning missing from `warnings` is described
+    as the lists sent it (`sent`: township rows, the 撤回 row too)."""
+    status = STATUS.with_columns(withdrawn=pl.col("warning_id") == "w-done")
+    sent = pl.DataFrame([township_row("w-done", "大店镇", "2026-10", hh="C") | {
+        "状态": "撤回", "严重程度": "中", "预警规则": "M1", "来源部门": "医保",
+        "预警依据": "M1：侯军 2026年累计个人自付 4,501.78 元 ≥ 3,000 元（2 笔结算）"}],
+        schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]})
+    others = pl.DataFrame({"warning_id": ["w-open"], "risk_type": ["因病"], "rule": ["M1"], "severity": ["中"],
+                           "basis": ["依据"], "dept": ["医保"]})
+    out = dispatch(status, others, CFG, sent=sent)
+    assert list(out) == ["医保"]
+    row = out["医保"].row(0, named=True)
+    assert (row["预警编号"], row["风险类型"], row["严重程度"], row["预警规则"], row["来源部门"]) == (
+        "w-done", "因病", "中", "M1", "医保")
+    assert row["预警依据"] == "M1：侯军 2026年累计个人自付 4,501.78 元 ≥ 3,000 元（2 笔结算）"
+    # a warning `warnings` holds is described by it, whatever a list said
+    assert dispatch(status, others.with_columns(warning_id=pl.lit("w-done"), basis=pl.lit("新依据")), CFG,
+                    sent=sent)["医保"]["预警依据"].to_list() == ["M1：新依据"]
 
 
 def test_returned_to_township_includes_validator_rejections():

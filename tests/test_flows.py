@@ -330,3 +330,70 @@ def test_remember_keeps_the_earlier_settlements_linked_again_into_review_only(tm
         (paths.work / f"{f}.parquet").unlink()
     flows.remember.fn(paths, "2026-10")
     assert stored() == []
+
+
+@pytest.mark.parametrize("fails", ["write_xlsx_many", "swap_in"])
+def test_a_run_failing_while_publishing_leaves_the_warehouse_as_the_published_period(county_run, fails, tmp_path,
+                                                                                      monkeypatch, capsys):
+    """An analyst re-runs October with a lower M1 threshold; its files cannot be written (the
+    disk is full) or put in place (a township's list open in Excel on the share). The run fails
+    (exit 1) and OUT still shows the lists sent before — the warehouse must too (docs/WAREHOUSE.md:
+    "a failed run leaves the previous state"). It kept the failed run's rows instead (stored
+    before the files were written): the next run took the warnings those rows hold for sent on
+    the failed run's day (not `sent now`: dated then, their deadline counted from a day no
+    township had them), and a next month run in between would have carried them as overdue to
+    townships that never got them."""
+    import shutil
+
+    from adapters import outputs
+
+    county, out = county_run[0], tmp_path / "out"
+    shutil.copytree(county_run[1], out)
+    pop = json.loads((county / "truth" / "population.json").read_text())["county_population"]
+    published = pl.read_parquet(out / PERIOD / "warnings.parquet")
+
+    def refused(*_a, **_k):
+        raise OSError(28, "No space left on device") if fails == "write_xlsx_many" else \
+            PermissionError(13, "Permission denied", str(out / PERIOD / "townships"))
+
+    monkeypatch.setattr(outputs, fails, refused)
+    assert _run(county / "inbox", out, "--set", f"matching.county_population={pop}", "--set", "M1.threshold=2000") == 1
+    assert ("OSError" if fails == "write_xlsx_many" else "PermissionError") in capsys.readouterr().err
+    assert pl.read_parquet(out / PERIOD / "warnings.parquet").equals(published)  # OUT as it was
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    try:
+        stored = con.sql("SELECT count(*) FROM warnings WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
+        rows = con.sql("SELECT count(*) FROM township_rows WHERE period = ? AND township IS NOT NULL",
+                       params=[PERIOD]).fetchall()[0][0]
+    finally:
+        con.close()
+    listed = sum(pl.read_csv(f, infer_schema=False).height
+                 for f in (out / PERIOD / "townships").glob("*/*_预警清单.csv"))
+    assert (stored, rows) == (published.height, listed)
+    monkeypatch.undo()  # the disk freed: the run goes through, its new warnings sent now
+    assert _run(county / "inbox", out, "--set", f"matching.county_population={pop}", "--set", "M1.threshold=2000") == 0
+    assert "go out now" in capsys.readouterr().out
+    assert pl.read_parquet(out / PERIOD / "warnings.parquet").height > published.height
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "staging or replaced folders left behind"
+
+
+def test_an_interrupted_run_names_the_period_it_left_to_run_again(tmp_path, capsys):
+    """September re-run, its cascade killed while re-running October: the next run said only
+    `recovered after an interrupted run: removed unfinished .2026-10.staging-…`, and an analyst
+    who went on to November built it on an October that still reflected September as it was
+    before. The recovery names each period whose run did not finish, to run it again."""
+    from adapters import warehouse
+
+    wh, out = tmp_path / "warehouse.duckdb", tmp_path / "out"
+    out.mkdir()
+    con = warehouse.connect(wh)
+    try:
+        warehouse.finish_run(con, warehouse.begin_run(con, "2026-09", "x"), "ok", "")
+        warehouse.begin_run(con, "2026-10", "x")  # killed: still 'running'
+    finally:
+        con.close()
+    lines = flows.recover_interrupted(out, wh)
+    said = capsys.readouterr().err
+    assert any("2026-10" in line and "run it again" in line for line in lines), lines
+    assert "2026-10" in said and "2026-09" not in said
+    assert flows.recover_interrupted(out, wh) == []  # (said once: the run is marked interrupted)

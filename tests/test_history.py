@@ -918,6 +918,76 @@ def test_a_partial_run_keeps_the_warnings_a_warehouse_stored_before_signal_year(
     assert after.sort(key).select(key, "basis").equals(before.sort(key).select(key, "basis"))
 
 
+@pytest.mark.xfail(strict=True, reason="a department file byte for byte one of an earlier period is read as a new "
+                   "delivery: its records replace their earlier period's latest delivery (a correction) in the year's "
+                   "settlements; which semantics is wanted (skip the copy as a duplicate, or keep the earlier "
+                   "delivery of each record it repeats) is a design decision")
+def test_last_months_settlements_put_in_again_do_not_undo_last_months_corrections(august_13, tmp_path, capsys):
+    """August's 医保 sent 结算明细 in two batches and a 补报 correcting some of their rows; the
+    August run used the corrections. In September a clerk puts August's first batch into the
+    医保 folder again (byte for byte: the console says 往期文件). The run read it as a new
+    delivery of those records, so the corrected rows' stale amounts (and links made against
+    another month's 参保名单) became each record's latest delivery: the year's sums of M1-M3 from
+    September on read them (seed-3 county, October: 2,505.61 for a roster person where September's
+    correction said 6,264.03; another corrected record lost its link). SPEC §1: "the same file
+    delivered twice must not count twice"."""
+    import shutil
+
+    county, out = _copy(august_13, tmp_path)
+    aug, sep = county / "inbox" / "2026-08" / "医保", county / "inbox" / "2026-09" / "医保"
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    corrected = con.sql("""SELECT s.file, s.record_id, k.out_of_pocket FROM superseded s
+                           JOIN settlements k ON k.record_id = s.record_id AND k.period = s.period
+                           WHERE s.period = '2026-08' AND s.kind = 'med_settlement' AND s.changed""").pl()
+    con.close()
+    assert corrected.height, "the sample's August holds corrected settlements"
+    copied = corrected["file"].mode().first()  # the batch most of the corrections were of
+    shutil.copy2(aug / Path(copied).name, sep / Path(copied).name)
+    assert _run(county, out, "2026-09") == 0
+    assert "往期文件" in capsys.readouterr().out
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    latest = con.sql("""SELECT record_id, arg_max(out_of_pocket, period) AS out_of_pocket FROM settlements
+                        WHERE period <= '2026-09' GROUP BY record_id""").pl()  # (what the year's sums read)
+    con.close()
+    mine = corrected.filter(pl.col("file") == copied).join(latest, on="record_id", suffix="_latest")
+    assert mine.height
+    assert mine.filter(pl.col("out_of_pocket") != pl.col("out_of_pocket_latest")).height == 0
+
+
+@pytest.mark.xfail(strict=True, reason="a re-run of a period whose corrected roster moved a household to another "
+                   "township moves its warning silently: the old township's list loses it (no 撤回/迁出 row, so the "
+                   "warehouse forgets it was sent there) and that township's answer is refused; the new township "
+                   "gets it dated with the lists' old 下发日期, overdue on arrival. Which of the cross-period move's "
+                   "rules (状态 note, either township's answer, first deadline) apply within a period is a design call")
+def test_a_rerun_after_a_roster_correction_moved_a_household_still_takes_the_old_townships_answer(august_13, tmp_path):
+    """August ran (lists out 09-02). The county then corrects August's 户籍底册: household h1 lives
+    in township B, not A, and re-runs August. h1's warning w1 leaves A's list without a word and
+    shows in B's dated 09-02 (deadline long past, though B first gets it now); nothing in
+    数据质量报告.csv says it moved. A's grid worker had visited h1 from the list A was sent, and A
+    returns 属实 in September's 反馈/: refused, `与该预警所属乡镇不符` — the answer is lost, where a
+    household moving between periods has either township's answer taken."""
+    county, out = _copy(august_13, tmp_path)
+    aug = _town_files(out, "2026-08")
+    town_a = max(aug, key=lambda t: aug[t].height)
+    town_b = next(t for t in sorted(aug) if t != town_a)
+    w1, h1 = (aug[town_a].filter(pl.col("户编号").is_not_null(), pl.col("风险类型") != "饮水出现安全问题")
+              .select("预警编号", "户编号").row(0))
+    like = aug[town_b].filter(pl.col("户编号").is_not_null())["户编号"][0]
+    for p in ("2026-08", "2026-09"):
+        _move_households(county / "inbox" / p, [h1], like)
+    assert _run(county, out, "2026-08", "--no-cascade") == 0
+    assert w1 in _town_files(out, "2026-08")[town_b]["预警编号"].to_list()
+    folder = county / "inbox" / "2026-09" / "反馈"
+    folder.mkdir(parents=True)
+    (folder / f"{town_a}_2026-08_预警清单.csv").write_bytes(
+        aug[town_a].filter(pl.col("预警编号") == w1).with_columns(
+            核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("是"), 核实人=pl.lit("王网格"), 核实日期=pl.lit("2026-09-04"))
+        .write_csv().encode("utf-8-sig"))
+    assert _run(county, out, "2026-09") == 0
+    status = pl.read_parquet(out / "2026-09" / "warning_status.parquet").filter(pl.col("warning_id") == w1)
+    assert status["status"].to_list() == ["verified_true"]
+
+
 SPRING_2027 = ['run.holidays=["2027-02-05","2027-02-08","2027-02-09","2027-02-10","2027-02-11","2027-02-12"]',
                'run.workdays=["2027-02-07","2027-02-20"]']  # a plausible schedule, not the State Council's
 

@@ -274,3 +274,21 @@ def test_an_extract_without_a_column_a_rule_reads_says_what_the_rule_does_withou
                           schema_overrides={"annual_cost": pl.Float64})
     assert "E2" in record_fields_missing(school, "education", cfg.kinds["education"].fields)["detail"].item()
     assert record_fields_missing(hr.rename({"months_unpaid": "x"}), "civil", cfg.kinds["civil"].fields).is_empty()
+
+
+def test_a_partial_run_names_the_kept_warnings_whose_household_the_roster_no_longer_holds():
+    """October run; a corrected 户籍底册 renumbers household H0001745 as H0009745 and 医保 is re-run
+    alone (--dept 医保). 住建's H1 of H0001745 was kept as stored: 时村乡's list sent it with 行政村,
+    村民小组 and 户主姓名 empty (the household is on no roster of the period any more) and nothing
+    said why, nor that the departments not re-read were linked against another roster. Named,
+    per department, on the console: run the whole period."""
+    from pipelines.reference import kept_off_roster
+
+    kept = pl.DataFrame({"warning_id": ["w1", "w1", "w2", "w3"], "household_id": ["H0001745", "H0001745", "H2", None],
+                         "dept": ["住建", "住建", "民政", "民政"], "rule": ["H1", "H1", "C1", "C2"]})
+    roster = pl.DataFrame({"person_id": ["H2-01", "H0009745-01"], "household_id": ["H2", "H0009745"]})
+    found = kept_off_roster(kept, roster)
+    assert found.select("category", "dept", "count").rows() == [(Finding.KEPT_OFF_ROSTER, "户籍底册", 1)]
+    assert "住建 H0001745" in found["detail"][0] and "整期重跑" in found["detail"][0]
+    assert len(attention_lines(found, ["户籍底册", "网格"])) == 1
+    assert kept_off_roster(kept.filter(pl.col("dept") == "民政"), roster).is_empty()

@@ -901,3 +901,21 @@ def test_whom_the_warehouse_is_asked_about_and_whom_the_carried_warnings_follow(
     stored = hist.drop("status", "verified_on")  # (as the warehouse keeps them)
     assert persons_followed(stored, RENUMBERED, LIST_OF_4).rows() == [(m4, "S-01")]
     assert persons_followed(stored, None, LIST_OF_4).rows() == [(m4, "A-02")]
+
+
+def test_warnings_kept_by_a_partial_run_are_placed_where_the_roster_puts_their_household_now():
+    """October run; then a corrected 户籍底册 moves household H2 from 时村乡 to 褚兰乡 and 医保 is
+    re-run alone (--dept 医保). 住建's H1 of H2 was kept as stored, township 时村乡: 时村乡's list
+    held it with 行政村 邓店村 (褚兰乡's village, read from the roster) — another township's
+    household in its file — and the county summary counted it under 时村乡, where a full run
+    puts it in 褚兰乡's list. A kept warning of a household on the roster is placed as the
+    roster places the household now; a lead, or a household gone from the roster, keeps its place."""
+    from pipelines.rules import placed_now
+
+    kept = pl.DataFrame({"warning_id": ["w1", "w1", "w2", "w3"], "household_id": ["H2", "H2", "H9", None],
+                         "township": ["时村乡", "时村乡", "大店镇", "桃沟乡"], "rule": ["H1", "A1", "H1", "C2"]})
+    roster = pl.DataFrame({"person_id": ["H2-02", "H2-01", "H1-01"], "household_id": ["H2", "H2", "H1"],
+                           "township": ["褚兰乡", "褚兰乡", "时村乡"], "village": ["邓店村", "邓店村", "徐庄村"]})
+    got = placed_now(kept, roster)
+    assert got.columns == kept.columns and got.height == kept.height
+    assert got["township"].to_list() == ["褚兰乡", "褚兰乡", "大店镇", "桃沟乡"]
