@@ -1,8 +1,8 @@
 """Prefect tasks and flows of the county early-warning pipeline (部门筛查预警).
 
 The monthly flow reads like its steps: discover the inbox, ingest each department, link records
-to the roster, look up the year so far, issue warnings, remember the period in the warehouse,
-publish township and county files. Tasks pass file paths (parquet in a staging folder), not
+to the roster, look up the year so far, issue warnings, publish township and county files
+(storing the period in the warehouse, committed once they are in place). Tasks pass file paths (parquet in a staging folder), not
 frames. All logic lives in pipelines/ and matchers/; all file handling in adapters/. Besides the
 monthly flow: the flow the monthly schedule starts (`scheduled_run`) and the province's
 (`province_run`), and the helpers they share with the command line (the warehouse lock, the
@@ -726,17 +726,6 @@ def period_frames(paths: RunPaths) -> dict[str, pl.DataFrame]:
         elif table in ("feedback_answers", "review_answers"):  # none now: a re-run without the file forgets them
             frames[table] = pl.DataFrame()
     return frames
-
-
-@task(**STEP)
-def remember(paths: RunPaths, period: str) -> None:
-    """Store the period in the warehouse, replacing an earlier run of the same period. (A flow
-    run stores it in `publish`, committed only once its files are in place.)"""
-    con = warehouse.connect(paths.warehouse)
-    try:
-        warehouse.replace_period(con, period, period_frames(paths))
-    finally:
-        con.close()
 
 
 @task(**STEP)

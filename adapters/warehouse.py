@@ -491,7 +491,7 @@ def review_history(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFr
     `period` stored in `links` (or `relinked_review`: an earlier settlement a later run linked
     again and sent to review) in which each was in review -> dept, record_id, decision
     (`review`), period; one row per record and period (a record of two kinds in one period, once).
-    Read after the run stored its period (`remember`), these hold the period itself: a re-run
+    Read after the run stored its period (`flows.publish`), these hold the period itself: a re-run
     reads its own new links, never those it replaced. A later period stored (periods run out of
     order) is not read: it cannot tell when a record was first sent to review up to `period`
     (`matchers.review.first_queued`)."""

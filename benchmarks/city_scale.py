@@ -928,7 +928,7 @@ def year_bench(scale: float, work: Path, periods: list[str], timeout: float, max
 
 
 YEAR_STAGES = ["link_records", "earlier_settlements", "year_to_date", "take_feedback", "issue_warnings",
-               "prepare_lists", "remember", "publish"]
+               "prepare_lists", "publish"]
 
 
 def year_report(results: list[dict]) -> None:

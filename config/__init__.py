@@ -147,9 +147,6 @@ class MatchingConfig:
             raise ValueError("matching.review_threshold and match_threshold must be probabilities with 0 < "
                              f"review_threshold <= match_threshold <= 1, got {self.review_threshold!r}, "
                              f"{self.match_threshold!r}")
-        shares = {k: getattr(self, k) for k in ("census_coverage", "census_min_coverage", "max_snapshot_presence")}
-        if bad := {k: v for k, v in shares.items() if not (isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1)}:
-            raise ValueError(f"matching.{next(iter(bad))} must be a share from 0 to 1, got {next(iter(bad.values()))!r}")
         c = self.census_completeness
         if c != "measured" and not (isinstance(c, int | float) and 0 <= c <= 1):
             raise ValueError(f"matching.census_completeness must be \"measured\" or a share from 0 to 1, got {c!r}")

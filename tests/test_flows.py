@@ -299,12 +299,19 @@ def test_review_answers_may_be_about_every_department_whose_records_name_persons
     assert flows.answerable_departments(load_config()) == ["医保", "住建", "教育", "民政", "残联", "人社", "农业农村"]
 
 
-def test_remember_keeps_the_earlier_settlements_linked_again_into_review_only(tmp_path):
+def test_the_period_stores_the_earlier_settlements_linked_again_into_review_only(tmp_path):
     """Of the earlier settlements a run linked again (`links_relinked.parquet`), those it sent to
     review are stored with the period (`relinked_review`, which dates the review queue), with a
     partial run's kept ones; those linked otherwise are not (a city's year links millions again).
     A re-run that sends none there leaves the period none."""
-    import duckdb
+    from adapters import warehouse
+
+    def store(paths, period):  # (as `flows.publish` stores it)
+        con = warehouse.connect(paths.warehouse)
+        try:
+            warehouse.replace_period(con, period, flows.period_frames(paths))
+        finally:
+            con.close()
 
     paths = flows.RunPaths(period_dir=tmp_path / "in", out=tmp_path / "out", stage=tmp_path / "stage",
                            warehouse=tmp_path / "wh.duckdb")
@@ -324,11 +331,11 @@ def test_remember_keeps_the_earlier_settlements_linked_again_into_review_only(tm
             return sorted(r[0] for r in con.sql("SELECT record_id FROM relinked_review WHERE period = '2026-10'").fetchall())
         finally:
             con.close()
-    flows.remember.fn(paths, "2026-10")
+    store(paths, "2026-10")
     assert stored() == ["JS1", "JS3"]
     for f in ("links_relinked", "kept_relinked_review"):
         (paths.work / f"{f}.parquet").unlink()
-    flows.remember.fn(paths, "2026-10")
+    store(paths, "2026-10")
     assert stored() == []
 
 
