@@ -164,8 +164,10 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
             earlier = warehouse.table(con, "deliveries", "period < ?", [paths.period_dir.name])
         finally:
             con.close()
-        if files.height:  # last month's extract put in again
-            findings += accounting.earlier_copies(files, earlier, list(cfg.departments)).to_dicts()
+        if files.height:  # last month's extract put in again (not read again: `ingest_department`)
+            paths.work.mkdir(parents=True, exist_ok=True)
+            accounting.earlier_copies(files, earlier, list(cfg.departments)).write_parquet(
+                paths.work / "earlier_copies.parquet")
         # answers (反馈, 复核) put into an earlier period's folder after it ran: no run reads them
         answers = [cfg.kinds["feedback"].folder, cfg.kinds["review_answer"].folder]
         ran = sorted(set(earlier["period"].to_list())) if earlier is not None else []
@@ -226,8 +228,10 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
     )
     notes: list[inbox.ReadError] = []
     blanked: list[pl.DataFrame] = []  # (an answer's unreadable cells left empty: told back, `take_feedback`)
+    copies = _read(paths.work / "earlier_copies.parquet")
+    copies = {} if copies is None else {r["file"]: (r["period"], r["was"]) for r in copies.iter_rows(named=True)}
     latest, rejected, superseded, rows_read, unread = inbox.read_department(paths.period_dir, files, dept, cfg, notes,
-                                                                            blanked)
+                                                                            blanked, copies)
     for kind, df in latest.items():
         df.write_parquet(paths.work / f"{kind}.parquet")
     if not unread.is_empty():

@@ -1108,7 +1108,7 @@ def month_notes(lines: dict[str, list[int]], headers: dict[str, list[str]], labe
 
 
 def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Config, notes: list,
-                    blanked: list | None = None
+                    blanked: list | None = None, copies: Mapping[str, tuple[str, str]] | None = None
                     ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, int, pl.DataFrame]:
     """Every file of department folder `dept` (`files`: `discover`'s rows of it, byte-identical
     repeats left out, in the order put in) -> `read_delivery` each, side by side (a city's 15 医保
@@ -1117,9 +1117,14 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     identify set aside (`set_aside_unidentifiable`): (rows per kind, `Rejected` rows file by file
     as put in, superseded rows, data rows read, the records of `complete_snapshot_kinds` whose
     latest delivery was set aside: dept, kind, record_id, id_raw, name as delivered). The files' notes go to `notes`, in order,
-    their answers' cells left empty to `blanked` (`read_delivery`; answers are kept whole). The
-    roster's households are keyed here, once for the whole run: a 户编号 shared by persons of
-    several villages is one household per village (`split_shared_households`)."""
+    their answers' cells left empty to `blanked` (`read_delivery`; answers are kept whole). A file
+    byte for byte one of an earlier period (`copies`: file -> that period and its file,
+    `accounting.earlier_copies`) is not read again unless it holds a list delivered whole every
+    period (`[inbox] snapshot_kinds`): its records were delivered then, and read again they would
+    replace that period's corrections (SPEC §1: the same file delivered twice must not count
+    twice); it is named (往期文件). The roster's households are keyed here, once for the whole run:
+    a 户编号 shared by persons of several villages is one household per village
+    (`split_shared_households`)."""
     from pipelines.identify import set_aside_unidentifiable
     from pipelines.reference import split_shared_households
 
@@ -1141,6 +1146,13 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
         reading = {rel: pool.submit(read, rel) for rel in files.sort("size", descending=True, maintain_order=True)["file"]}
         for rel in files["file"].to_list():
             tables, bad, set_aside, rows, found, cells = reading.pop(rel).result()
+            if rel in (copies or {}) and not any(kind in cfg.inbox.snapshot_kinds for kind, _ in tables + set_aside):
+                period, was = copies[rel]
+                notes.append(ReadError(rel, f"与 {period} 期的 {was} 完全相同，未读入（其记录已在 {period} 期报送）：误放了往期文件？"
+                                            f"请核对 identical to {was} of {period}: not read (its records were delivered "
+                                            f"then); an earlier period's file put in again? check it",
+                                       dept, False, Finding.EARLIER_COPY))
+                continue
             rows_read += rows
             notes.extend(found)
             if blanked is not None:

@@ -181,23 +181,19 @@ def quality_report(
 
 
 def earlier_copies(files: pl.DataFrame, earlier: pl.DataFrame | None, departments: list[str]) -> pl.DataFrame:
-    """`QualityFinding` rows for the period's department files (`files`: dept, file, sha256) byte
-    for byte a file delivered in an earlier period (`earlier`: period, dept, file, sha256, the
-    warehouse's `deliveries` before this period; the latest such period named): last month's
-    extract put in again. Only `departments` (extracts of new or changed records; a roster or
-    grid delivered unchanged is no mistake)."""
-    cols = QUALITY_COLUMNS
+    """The period's department files (`files`: dept, file, sha256) byte for byte a file delivered
+    in an earlier period (`earlier`: period, dept, file, sha256, the warehouse's `deliveries`
+    before this period) -> dept, file, period, was: the latest such period and its file. Last
+    month's extract put in again: its records were delivered then (`inbox.read_department` does
+    not read it again, but for a list delivered whole every period, which may not change). Only
+    `departments` (a roster or grid delivered unchanged is no mistake)."""
+    schema = {"dept": pl.String, "file": pl.String, "period": pl.String, "was": pl.String}
     if earlier is None or earlier.is_empty() or files.is_empty():
-        return pl.DataFrame(schema=cols)
+        return pl.DataFrame(schema=schema)
     last = (earlier.sort("period", "file").group_by("sha256", maintain_order=True).last()
             .select("sha256", "period", pl.col("file").alias("was")))
     return (files.filter(pl.col("dept").is_in(departments)).join(last, on="sha256", how="inner", maintain_order="left")
-            .select(category=pl.lit(Finding.EARLIER_COPY), dept="dept", file="file",
-                    detail=pl.format("与 {} 期的 {} 完全相同：误放了往期文件？请核对 identical to {} of {}: an earlier "
-                                     "period's file put in again? check it",
-                                     "period", "was", "was", "period"),
-                    count=pl.lit(1, pl.Int64))
-            .cast(cols))
+            .select(*schema).cast(schema))
 
 
 def answers_put_in_late(found: pl.DataFrame, delivered: pl.DataFrame | None, period: str) -> pl.DataFrame:

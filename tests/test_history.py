@@ -918,10 +918,6 @@ def test_a_partial_run_keeps_the_warnings_a_warehouse_stored_before_signal_year(
     assert after.sort(key).select(key, "basis").equals(before.sort(key).select(key, "basis"))
 
 
-@pytest.mark.xfail(strict=True, reason="a department file byte for byte one of an earlier period is read as a new "
-                   "delivery: its records replace their earlier period's latest delivery (a correction) in the year's "
-                   "settlements; which semantics is wanted (skip the copy as a duplicate, or keep the earlier "
-                   "delivery of each record it repeats) is a design decision")
 def test_last_months_settlements_put_in_again_do_not_undo_last_months_corrections(august_13, tmp_path, capsys):
     """August's 医保 sent 结算明细 in two batches and a 补报 correcting some of their rows; the
     August run used the corrections. In September a clerk puts August's first batch into the
@@ -930,7 +926,7 @@ def test_last_months_settlements_put_in_again_do_not_undo_last_months_correction
     another month's 参保名单) became each record's latest delivery: the year's sums of M1-M3 from
     September on read them (seed-3 county, October: 2,505.61 for a roster person where September's
     correction said 6,264.03; another corrected record lost its link). SPEC §1: "the same file
-    delivered twice must not count twice"."""
+    delivered twice must not count twice": the copy is not read, and named."""
     import shutil
 
     county, out = _copy(august_13, tmp_path)

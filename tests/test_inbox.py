@@ -1144,3 +1144,26 @@ def test_a_note_of_blanked_values_does_not_give_the_first_value_as_every_row_s()
     (note,) = blanked_notes(cells, {"include_monitoring": ["是否纳入监测"]}, "反馈/大店镇.csv", "反馈")
     assert "第 2 行“待定”、第 3 行“不清楚”" in note.problem
     assert note.problem.count("待定") == 1
+
+
+def test_an_earlier_periods_extract_put_in_again_is_not_read_but_its_list_is(tmp_path):
+    """Last month's 结算明细 put into this month's folder byte for byte: its records were
+    delivered last month, and read again they would replace last month's corrections as each
+    record's latest delivery. It is not read (no row counted, none set aside) and is named
+    (往期文件) with that month's file. A 参保名单 unchanged since last month is this month's list
+    all the same: read."""
+    per = tmp_path / "2026-10"
+    head = "人员编号,姓名,证件号码,参保状态,参保年度"
+    write(per / "医保" / "结算明细_2026-09.csv", HEADER + "\nJS1,赵六,341302196201112734,2026-09-05,1\nJS2,钱七,,2026-13-01,1\n")
+    write(per / "医保" / "参保名单.csv", "\n".join([head, "CB1,张三,341302196201112734,正常参保,2026"]) + "\n")
+    write(per / "医保" / "结算明细.csv", HEADER + "\nJS3,孙八,341302196201112734,2026-10-05,1\n")
+    files, _ = discover(per, CFG)
+    copies = {"医保/结算明细_2026-09.csv": ("2026-09", "医保/结算明细_2026-09.csv"),
+              "医保/参保名单.csv": ("2026-09", "医保/参保名单.csv")}
+    notes = []
+    latest, rejected, superseded, rows, _ = read_department(per, files, "医保", CFG, notes, None, copies)
+    assert latest["med_settlement"]["record_id"].to_list() == ["JS3"]
+    assert latest["med_enrollment"]["record_id"].to_list() == ["CB1"]
+    assert rejected.is_empty() and rows == 2
+    said = [n for n in notes if n.category == Finding.EARLIER_COPY]
+    assert [n.file for n in said] == ["医保/结算明细_2026-09.csv"] and "2026-09" in said[0].problem and not said[0].set_aside
