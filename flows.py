@@ -1165,11 +1165,16 @@ def flow_result(state):
 def safe_error(exc: BaseException) -> str:
     """One line about a failure that is safe to print: our own messages in full; for anything else
     only its type, since library messages may quote data values, and the flow run whose log holds
-    the traceback (`prefect flow-run logs <id>`)."""
+    the traceback (`prefect flow-run logs <id>`). A file the system refused (a township's list open
+    in Excel on the share, a full disk) is named with the system's reason: a path and an error
+    number quote no record."""
     if type(exc).__name__ in ("RunError", "AccountingError"):  # also when raised from `flows`, not `__main__`
         return str(exc)
     run = getattr(exc, "flow_run_id", None)
-    return f"{type(exc).__name__} (details: {f'prefect flow-run logs {run}' if run else 'the flow run log'})"
+    what = type(exc).__name__
+    if isinstance(exc, OSError) and exc.filename is not None:
+        what += f": {exc.strerror or ''} {exc.filename}".rstrip()
+    return f"{what} (details: {f'prefect flow-run logs {run}' if run else 'the flow run log'})"
 
 
 def county_settings(county: dict, config_path: str | None, overrides: list[str] | None) -> tuple[str | None, list[str]]:

@@ -404,3 +404,13 @@ def test_an_interrupted_run_names_the_period_it_left_to_run_again(tmp_path, caps
     assert any("2026-10" in line and "run it again" in line for line in lines), lines
     assert "2026-10" in said and "2026-09" not in said
     assert flows.recover_interrupted(out, wh) == []  # (said once: the run is marked interrupted)
+
+
+def test_a_file_the_system_refused_is_named_with_its_reason():
+    """`error: PermissionError` said nothing of which file (a township's list left open in Excel
+    on the share): a refused file is named with the system's reason; other failures still say
+    only their type, since their messages may quote data values."""
+    said = flows.safe_error(PermissionError(13, "Permission denied", "out/2026-10/townships/大营镇_预警清单.xlsx"))
+    assert said.startswith("PermissionError: Permission denied out/2026-10/townships/大营镇_预警清单.xlsx (details:")
+    assert flows.safe_error(ValueError("341302199001011234 张三")) == "ValueError (details: the flow run log)"
+    assert flows.safe_error(OSError("disk quota 341302199001011234")) == "OSError (details: the flow run log)"
