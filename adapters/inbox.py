@@ -1149,8 +1149,10 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
             if rel in (copies or {}) and not any(kind in cfg.inbox.snapshot_kinds for kind, _ in tables + set_aside):
                 period, was = copies[rel]
                 notes.append(ReadError(rel, f"与 {period} 期的 {was} 完全相同，未读入（其记录已在 {period} 期报送）：误放了往期文件？"
-                                            f"请核对 identical to {was} of {period}: not read (its records were delivered "
-                                            f"then); an earlier period's file put in again? check it",
+                                            f"请核对；若它属于本期，请从 {period} 期移走后重跑 {period} 期 identical to {was} of "
+                                            f"{period}: not read (its records were delivered then); an earlier period's file "
+                                            f"put in again? check it; if it is this period's, take it out of {period} and "
+                                            f"run {period} again",
                                        dept, False, Finding.EARLIER_COPY))
                 continue
             rows_read += rows
