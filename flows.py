@@ -603,9 +603,9 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
 def _dispatched_before(final: Path, period: str) -> pl.Series:
     """The 预警编号 the period's published 派单 files (`final`: its OUT folder) sent (派单动作 派单)."""
     files = sorted((Path(final) / "county" / "派单").glob(f"派单_*_{period}.csv"))
-    sent = [pl.read_csv(f, infer_schema=False, columns=["派单动作", "预警编号"]) for f in files]
-    return (pl.concat(sent).filter(pl.col("派单动作") == feedback.SEND)["预警编号"] if sent
-            else pl.Series("预警编号", [], pl.String))
+    sent = [pl.read_csv(f, infer_schema=False) for f in files]  # (written before 派单动作 was: every row sent)
+    sent = [df.filter(pl.col("派单动作") == feedback.SEND) if "派单动作" in df.columns else df for df in sent]
+    return pl.concat([df.select("预警编号") for df in sent])["预警编号"] if sent else pl.Series("预警编号", [], pl.String)
 
 
 @task(**STEP)

@@ -433,3 +433,16 @@ def test_a_run_killed_after_swapping_in_its_folder_before_its_commit_leaves_the_
     flows.recover_interrupted(out, wh)
     assert (out / PERIOD / "which.txt").read_text() == "published"
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_what_a_periods_published_dispatch_sent_is_read_from_its_files_old_and_new(tmp_path):
+    """A re-run withdraws only the 属实 its period's published 派单 sent (not one an earlier period
+    sent): read from the files, a 撤回 row sending nothing, and a file written before 派单动作 was
+    (every row a send) read too, not failing the re-run of such a period."""
+    folder = tmp_path / PERIOD / "county" / "派单"
+    folder.mkdir(parents=True)
+    (folder / f"派单_医保_{PERIOD}.csv").write_text("派单动作,预警编号\n派单,w1\n撤回（复核改为不属实）,w2\n", encoding="utf-8-sig")
+    (folder / f"派单_住建局_{PERIOD}.csv").write_text("预警编号,风险类型\nw3,住房\n", encoding="utf-8-sig")
+    (folder / "派单_医保_2026-09.csv").write_text("派单动作,预警编号\n派单,w4\n", encoding="utf-8-sig")
+    assert sorted(flows._dispatched_before(tmp_path / PERIOD, PERIOD).to_list()) == ["w1", "w3"]
+    assert flows._dispatched_before(tmp_path / "2026-11", "2026-11").is_empty()
