@@ -590,10 +590,22 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
     if previous_status is not None:
         previous_status.write_parquet(paths.work / "status_previous.parquet")
     if status_sent is not None and status_sent.height:
-        status_sent.write_parquet(paths.work / "status_sent_before.parquet")
+        # (of its 属实, those the period's published 派单 sent: one an earlier period sent, which that
+        # period's re-run withdrew, is not withdrawn again by each later period a cascade re-runs)
+        sent = _dispatched_before(paths.final or paths.out, period)
+        status_sent.filter((pl.col("status") != "verified_true") | pl.col("warning_id").is_in(sent.implode())).write_parquet(
+            paths.work / "status_sent_before.parquet")
     if rows_before is not None:
         rows_before.drop("period").write_parquet(paths.work / "township_rows_before.parquet")
     return counts
+
+
+def _dispatched_before(final: Path, period: str) -> pl.Series:
+    """The 预警编号 the period's published 派单 files (`final`: its OUT folder) sent (派单动作 派单)."""
+    files = sorted((Path(final) / "county" / "派单").glob(f"派单_*_{period}.csv"))
+    sent = [pl.read_csv(f, infer_schema=False) for f in files]  # (written before 派单动作 was: every row sent)
+    sent = [df.filter(pl.col("派单动作") == feedback.SEND) if "派单动作" in df.columns else df for df in sent]
+    return pl.concat([df.select("预警编号") for df in sent])["预警编号"] if sent else pl.Series("预警编号", [], pl.String)
 
 
 @task(**STEP)

@@ -1146,15 +1146,30 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
         reading = {rel: pool.submit(read, rel) for rel in files.sort("size", descending=True, maintain_order=True)["file"]}
         for rel in files["file"].to_list():
             tables, bad, set_aside, rows, found, cells = reading.pop(rel).result()
-            if rel in (copies or {}) and not any(kind in cfg.inbox.snapshot_kinds for kind, _ in tables + set_aside):
-                period, was = copies[rel]
-                notes.append(ReadError(rel, f"与 {period} 期的 {was} 完全相同，未读入（其记录已在 {period} 期报送）：误放了往期文件？"
-                                            f"请核对；若它属于本期，请从 {period} 期移走后重跑 {period} 期 identical to {was} of "
-                                            f"{period}: not read (its records were delivered then); an earlier period's file "
-                                            f"put in again? check it; if it is this period's, take it out of {period} and "
-                                            f"run {period} again",
-                                       dept, False, Finding.EARLIER_COPY))
-                continue
+            if rel in (copies or {}):
+                snapshot = cfg.inbox.snapshot_kinds
+                if not any(kind in snapshot for kind, _ in tables + set_aside):
+                    period, was = copies[rel]
+                    notes.append(ReadError(rel, f"与 {period} 期的 {was} 完全相同，未读入（其记录已在 {period} 期报送）：误放了往期文件？"
+                                                f"请核对；若它属于本期，请从 {period} 期移走后重跑 {period} 期 identical to {was} of "
+                                                f"{period}: not read (its records were delivered then); an earlier period's "
+                                                f"file put in again? check it; if it is this period's, take it out of {period} "
+                                                f"and run {period} again",
+                                           dept, False, Finding.EARLIER_COPY))
+                    continue
+                if any(kind not in snapshot for kind, _ in tables):  # (a workbook's other sheets: delivered then)
+                    period, was = copies[rel]
+                    other = ~pl.col("kind").is_in(list(snapshot)) | pl.col("kind").is_null()
+                    rows -= (sum(df.height for kind, df in tables if kind not in snapshot)
+                             + bad.filter(other, pl.col("line").is_not_null()).select("file", "line").n_unique())
+                    tables = [(kind, df) for kind, df in tables if kind in snapshot]
+                    set_aside = [(kind, df) for kind, df in set_aside if kind in snapshot]
+                    bad = bad.filter(~other)
+                    notes.append(ReadError(rel, f"与 {period} 期的 {was} 完全相同，仅读入其中每期整体报送的名单（其余记录已在 {period} "
+                                                f"期报送）：误放了往期文件？请核对 identical to {was} of {period}: only its "
+                                                f"list delivered whole every period is read (its other records were "
+                                                f"delivered then); an earlier period's file put in again? check it",
+                                           dept, False, Finding.EARLIER_COPY))
             rows_read += rows
             notes.extend(found)
             if blanked is not None:

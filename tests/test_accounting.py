@@ -256,3 +256,20 @@ def test_answers_put_into_an_earlier_periods_folder_after_it_ran_are_named(tmp_p
     assert len(attention_lines(q, cfg.reference_folders)) == 2
     assert answers_put_in_late(found.clear(), ran, "2026-11").is_empty()
     assert answer_files(tmp_path / "2026-08", cfg, ["反馈"]).is_empty()  # (a period folder no longer there)
+
+
+def test_a_file_put_into_another_departments_folder_last_month_is_no_earlier_copy_in_its_own():
+    """September's 结算明细 was put into 民政/ by mistake: read there as 民政's, its rows set aside
+    (their headers fit no kind of 民政). In October the clerk puts the same file, byte for byte,
+    into 医保/: it was taken for an earlier copy and not read — the settlements never counted
+    anywhere, the console saying they were delivered in September. Only the department's own
+    earlier deliveries make a copy."""
+    from pipelines.accounting import earlier_copies
+
+    files = pl.DataFrame({"dept": ["医保"], "file": ["医保/结算明细_2026-09.csv"], "sha256": ["s1"]})
+    earlier = pl.DataFrame({"period": ["2026-09"], "dept": ["民政"], "file": ["民政/结算明细_2026-09.csv"],
+                            "sha256": ["s1"]})
+    assert earlier_copies(files, earlier, ["医保", "民政"]).is_empty()
+    again = earlier.with_columns(period=pl.lit("2026-08"), dept=pl.lit("医保"), file=pl.lit("医保/结算明细_2026-08.csv"))
+    assert earlier_copies(files, pl.concat([earlier, again]), ["医保", "民政"]).rows() == [
+        ("医保", "医保/结算明细_2026-09.csv", "2026-08", "医保/结算明细_2026-08.csv")]

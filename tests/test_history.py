@@ -1018,3 +1018,41 @@ def test_a_schedule_entered_later_reaches_the_later_periods_a_cascade_runs_again
     assert _run(county, out, "2026-08", *[a for s in SPRING_2027 for a in ("--set", s)]) == 0
     assert "re-running 2026-09" in (err := capsys.readouterr().err) and "the holiday schedule of this run added" in err
     assert due() == {"2027-02-15"}
+
+
+def _dispatched(out: Path, period: str) -> list[tuple[str, str]]:
+    """(派单动作, 预警编号) of every department's 派单 file of `period`."""
+    folder = out / period / "county" / "派单"
+    return sorted((r["派单动作"], r["预警编号"]) for f in sorted(folder.glob("*.csv")) if folder.is_dir()
+                  for r in pl.read_csv(f, infer_schema=False).iter_rows(named=True))
+
+
+def test_a_cascade_withdraws_a_dispatch_once_in_the_period_that_took_it_back(august_13, tmp_path):
+    """大店镇 answers w1 属实 in September's 反馈/: September's 派单 sends it, October's (run
+    after) says nothing of it. The township then corrects its answer to 不属实 in the same
+    folder and September is run again: its 派单 withdraws w1 (what September's run sent,
+    `sent_before`). The cascade re-ran October, whose 派单 withdrew w1 again — October never
+    sent it (its stored status held w1 属实 as September's answer left it), and each later
+    period a cascade re-runs says 撤回 once more to the same department."""
+    county, out = _copy(august_13, tmp_path)
+    aug = _town_files(out, "2026-08")
+    town = max(aug, key=lambda t: aug[t].height)
+    row = aug[town].filter(pl.col("户编号").is_not_null(), pl.col("风险类型") != "饮水出现安全问题").head(1)
+    w1 = row["预警编号"][0]
+    folder = county / "inbox" / "2026-09" / "反馈"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def answer(result: str) -> None:
+        (folder / f"{town}_2026-08_预警清单.csv").write_bytes(row.with_columns(
+            核实结果=pl.lit(result), 是否纳入监测=pl.lit("是" if result == "属实" else "否"), 核实人=pl.lit("王网格"),
+            核实日期=pl.lit("2026-09-04")).write_csv().encode("utf-8-sig"))
+
+    answer("属实")
+    assert _run(county, out, "2026-09") == 0
+    assert ("派单", w1) in _dispatched(out, "2026-09")
+    assert _run(county, out, "2026-10") == 0
+    assert w1 not in [w for _, w in _dispatched(out, "2026-10")]
+    answer("不属实")
+    assert _run(county, out, "2026-09") == 0  # (October re-run by the cascade)
+    assert ("撤回（复核改为不属实）", w1) in _dispatched(out, "2026-09")
+    assert w1 not in [w for _, w in _dispatched(out, "2026-10")]

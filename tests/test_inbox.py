@@ -1167,3 +1167,27 @@ def test_an_earlier_periods_extract_put_in_again_is_not_read_but_its_list_is(tmp
     assert rejected.is_empty() and rows == 2
     said = [n for n in notes if n.category == Finding.EARLIER_COPY]
     assert [n.file for n in said] == ["医保/结算明细_2026-09.csv"] and "2026-09" in said[0].problem and not said[0].set_aside
+
+
+def test_an_earlier_periods_workbook_put_in_again_is_read_only_for_its_list(tmp_path):
+    """医保 sends one workbook a month, its 参保名单 on one sheet and its 结算明细 on another.
+    Last month's workbook put in again byte for byte holds a list delivered whole every period
+    (read: this month's list all the same), but its settlements were delivered last month: read
+    again they replace last month's corrections as each record's latest delivery (SPEC §1: the
+    same file delivered twice must not count twice). Only its list is read, its rows counted."""
+    per = tmp_path / "2026-10"
+    (per / "医保").mkdir(parents=True)
+    workbook(per / "医保" / "医保_2026-09.xlsx", [
+        ("参保名单", [["人员编号", "姓名", "证件号码", "参保状态", "参保年度"], ["CB1", "张三", "341302196201112734", "正常参保", "2026"]]),
+        ("结算明细", [HEADER.split(","), ["JS1", "赵六", "341302196201112734", "2026-09-05", "1"],
+                      ["JS2", "钱七", "", "2026-13-01", "1"]]),
+    ])
+    write(per / "医保" / "结算明细.csv", HEADER + "\nJS3,孙八,341302196201112734,2026-10-05,1\n")
+    files, _ = discover(per, CFG)
+    copies = {"医保/医保_2026-09.xlsx": ("2026-09", "医保/医保_2026-09.xlsx")}
+    notes = []
+    latest, rejected, superseded, rows, _ = read_department(per, files, "医保", CFG, notes, None, copies)
+    assert latest["med_enrollment"]["record_id"].to_list() == ["CB1"]
+    assert latest["med_settlement"]["record_id"].to_list() == ["JS3"]
+    assert rejected.is_empty() and superseded.is_empty() and rows == 2
+    assert [n.file for n in notes if n.category == Finding.EARLIER_COPY] == ["医保/医保_2026-09.xlsx"]
