@@ -183,19 +183,20 @@ def quality_report(
 def earlier_copies(files: pl.DataFrame, earlier: pl.DataFrame | None, departments: list[str]) -> pl.DataFrame:
     """The period's department files (`files`: dept, file, sha256) byte for byte a file delivered
     in an earlier period to the same department (`earlier`: period, dept, file, sha256, the
-    warehouse's `deliveries` before this period) -> dept, file, period, was: the latest such period and its file. Last
-    month's extract put in again: its records were delivered then (`inbox.read_department` does
-    not read it again, but for a list delivered whole every period, which may not change). Only
-    `departments` (a roster or grid delivered unchanged is no mistake)."""
+    warehouse's `deliveries` before this period) -> dept, file, period, was: the first such period
+    and its file, where its records were delivered (a later period's copy of it was not read
+    again). Last month's extract put in again: its records were delivered then
+    (`inbox.read_department` does not read it again, but for a list delivered whole every period,
+    which may not change). Only `departments` (a roster or grid delivered unchanged is no mistake)."""
     schema = {"dept": pl.String, "file": pl.String, "period": pl.String, "was": pl.String}
     if earlier is None or earlier.is_empty() or files.is_empty():
         return pl.DataFrame(schema=schema)
     # (the department's own: a file put into another department's folder then was read as that
     # one's, its rows set aside; put into the right folder now, it is delivered now)
-    last = (earlier.sort("period", "file").group_by("dept", "sha256", maintain_order=True).last()
-            .select("dept", "sha256", "period", pl.col("file").alias("was")))
+    first = (earlier.sort("period", "file").group_by("dept", "sha256", maintain_order=True).first()
+             .select("dept", "sha256", "period", pl.col("file").alias("was")))
     return (files.filter(pl.col("dept").is_in(departments))
-            .join(last, on=["dept", "sha256"], how="inner", maintain_order="left")
+            .join(first, on=["dept", "sha256"], how="inner", maintain_order="left")
             .select(*schema).cast(schema))
 
 

@@ -209,10 +209,11 @@ def test_a_household_the_grid_lists_twice_with_other_content_is_named_with_the_g
 
 
 def test_a_department_file_identical_to_one_of_an_earlier_period_is_found_with_that_periods_file():
-    """October's 人社 extract put again into November's folder: its records were delivered in
-    October. A department file byte for byte one of an earlier period is found with the latest
-    such period's file (`inbox.read_department` then does not read it again); a roster or grid
-    (a snapshot that may not change) is not."""
+    """September's 人社 extract put again into October's folder (not read there) and again into
+    November's: its records were delivered in September. A department file byte for byte one of
+    an earlier period is found with the first such period's file, where its records were read
+    (`inbox.read_department` then does not read it again); a roster or grid (a snapshot that may
+    not change) is not."""
     from pipelines.accounting import earlier_copies
 
     files = pl.DataFrame({"dept": ["人社", "人社", "户籍底册"], "file": ["hr/a.csv", "hr/b.csv", "户籍底册/r.csv"],
@@ -220,7 +221,7 @@ def test_a_department_file_identical_to_one_of_an_earlier_period_is_found_with_t
     earlier = pl.DataFrame({"period": ["2026-09", "2026-10", "2026-10"], "dept": ["人社", "人社", "户籍底册"],
                             "file": ["hr/old.csv", "hr/就业社保变动_2026-10.csv", "户籍底册/r.csv"],
                             "sha256": ["s1", "s1", "s3"]})
-    assert earlier_copies(files, earlier, ["人社"]).rows() == [("人社", "hr/a.csv", "2026-10", "hr/就业社保变动_2026-10.csv")]
+    assert earlier_copies(files, earlier, ["人社"]).rows() == [("人社", "hr/a.csv", "2026-09", "hr/old.csv")]
     assert earlier_copies(files, None, ["人社"]).is_empty()
 
 
