@@ -158,16 +158,13 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
     # files set aside are listed from their rejected rows (rejected__discover), like unreadable ones
     findings = [dict(category=Finding.FILE_NOTE, dept=p.dept, file=p.file, detail=p.problem, count=1)
                 for p in problems if not p.set_aside]
+    earlier = None
     if Path(paths.warehouse).exists():
         con = warehouse.connect(paths.warehouse)
         try:
             earlier = warehouse.table(con, "deliveries", "period < ?", [paths.period_dir.name])
         finally:
             con.close()
-        if files.height:  # last month's extract put in again (not read again: `ingest_department`)
-            paths.work.mkdir(parents=True, exist_ok=True)
-            accounting.earlier_copies(files, earlier, list(cfg.departments)).write_parquet(
-                paths.work / "earlier_copies.parquet")
         # answers (反馈, 复核) put into an earlier period's folder after it ran: no run reads them
         answers = [cfg.kinds["feedback"].folder, cfg.kinds["review_answer"].folder]
         ran = sorted(set(earlier["period"].to_list())) if earlier is not None else []
@@ -182,6 +179,8 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
                                  detail="本期未收到该部门数据，其规则未运行 no extract this period; its rules did not run", count=1))
     paths.work.mkdir(parents=True, exist_ok=True)
     files.write_parquet(paths.work / "files.parquet")
+    # last month's extract put in again (not read again: `ingest_department`)
+    accounting.earlier_copies(files, earlier, list(cfg.departments)).write_parquet(paths.work / "earlier_copies.parquet")
     pl.DataFrame(findings, schema=QUALITY_COLUMNS).write_parquet(paths.work / "findings_discover.parquet")
     rejected_files([p for p in problems if p.set_aside]).write_parquet(paths.work / "rejected__discover.parquet")
     return sorted(present)

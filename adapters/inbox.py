@@ -1147,9 +1147,8 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
         for rel in files["file"].to_list():
             tables, bad, set_aside, rows, found, cells = reading.pop(rel).result()
             if rel in (copies or {}):
-                snapshot = cfg.inbox.snapshot_kinds
+                snapshot, (period, was) = cfg.inbox.snapshot_kinds, copies[rel]
                 if not any(kind in snapshot for kind, _ in tables + set_aside):
-                    period, was = copies[rel]
                     notes.append(ReadError(rel, f"与 {period} 期的 {was} 完全相同，未读入（其记录已在 {period} 期报送）：误放了往期文件？"
                                                 f"请核对；若它属于本期，请从 {period} 期移走后重跑 {period} 期 identical to {was} of "
                                                 f"{period}: not read (its records were delivered then); an earlier period's "
@@ -1158,7 +1157,6 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
                                            dept, False, Finding.EARLIER_COPY))
                     continue
                 if any(kind not in snapshot for kind, _ in tables):  # (a workbook's other sheets: delivered then)
-                    period, was = copies[rel]
                     other = ~pl.col("kind").is_in(list(snapshot)) | pl.col("kind").is_null()
                     rows -= (sum(df.height for kind, df in tables if kind not in snapshot)
                              + bad.filter(other, pl.col("line").is_not_null()).select("file", "line").n_unique())

@@ -1,6 +1,6 @@
 """Writing outputs: every file is written to a temporary name beside its target and renamed into
 place, so no reader ever sees a half-written file. A period's output folder is built whole in a
-staging folder and swapped in at the end (`publish_dir`)."""
+staging folder and swapped in at the end (`swap_in`, then `drop_replaced` or `swap_back`)."""
 
 from __future__ import annotations
 
@@ -518,12 +518,6 @@ def new_staging_dir(final: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{final.name}.staging-", dir=final.parent))
 
 
-def publish_dir(staging: Path, final: Path) -> Path:
-    """Swap a fully written staging folder in as `final`; the previous one is removed after."""
-    drop_replaced(swap_in(staging, final))
-    return final
-
-
 def swap_in(staging: Path, final: Path) -> Path | None:
     """Put a fully written staging folder in as `final`, the previous one moved aside (returned,
     None when there was none) until `drop_replaced` or `swap_back`. A failing second rename puts
@@ -549,6 +543,7 @@ def swap_back(final: Path, old: Path | None) -> None:
 
 
 def drop_replaced(old: Path | None) -> None:
+    """Remove the folder `swap_in` moved aside, once the swap is final."""
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

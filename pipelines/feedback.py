@@ -830,17 +830,15 @@ def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None,
     answer received since takes back, is withdrawn too (its 派单 went out with that run's files).
     A warning a re-run took back after a township verified it 属实 stays sent: what the visit
     found stands."""
+    def true(f: pl.DataFrame | None) -> pl.DataFrame:  # (the warning ids a status verified 属实)
+        f = status.clear() if f is None or f.is_empty() else f
+        return f.filter(pl.col("status") == "verified_true").select("warning_id")
+
     now = status.filter(pl.col("status") == "verified_true")
-    was = [f.filter(pl.col("status") == "verified_true").select("warning_id")
-           for f in (previous, sent_before) if f is not None and not f.is_empty()]
-    if not was:
-        return now.with_columns(action=pl.lit(SEND))
-    if previous is None or previous.is_empty():
-        previous = status.clear()
-    before = pl.concat(was).unique(maintain_order=True)
-    sent = previous.filter(pl.col("status") == "verified_true").select("warning_id")
+    sent = true(previous)
+    before = pl.concat([sent, true(sent_before)]).unique(maintain_order=True)
     return pl.concat([
-        now.join(sent, on="warning_id", how="anti").with_columns(action=pl.lit(SEND)),
+        now.join(sent, on="warning_id", how="anti", maintain_order="left").with_columns(action=pl.lit(SEND)),
         status.join(before, on="warning_id", how="semi").filter(pl.col("status") != "verified_true")
         .with_columns(action=pl.lit(WITHDRAW)),
     ])

@@ -33,13 +33,13 @@ def test_xlsx_is_reproducible_and_keeps_codes_as_text(tmp_path):
     assert back["户编号"].to_list() == ["0012"]
 
 
-def test_publish_dir_swaps_whole_folder(tmp_path):
+def test_swap_in_swaps_whole_folder(tmp_path):
     final = tmp_path / "2026-10"
     final.mkdir()
     (final / "old.csv").write_text("old")
     stage = outputs.new_staging_dir(final)
     (stage / "new.csv").write_text("new")
-    outputs.publish_dir(stage, final)
+    outputs.drop_replaced(outputs.swap_in(stage, final))
     assert [p.name for p in final.iterdir()] == ["new.csv"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-10"]
 
