@@ -824,25 +824,29 @@ def _not_read(work: Path, folder: str) -> pl.DataFrame | None:
 
 
 @task(**STEP)
-def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadline: str) -> dict:
+def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadline: str, run_id: str) -> dict:
     """Store the period in the warehouse, write township lists and county files into the staging
     folder, then swap it in whole. The warehouse's transaction stays open until the folder is in
     place (the files read the period as stored): a run failing while it writes or swaps them in
     leaves the warehouse as the period's published files show it, not holding lists no township
-    was sent."""
+    was sent. The transaction records that run `run_id` stored the period (`warehouse.mark_stored`),
+    and the folder replaced (or a mark that there was none) waits beside the new one, named after
+    the run, until it commits: after a kill between the swap and the commit, `recover_interrupted`
+    puts it back (`outputs.recover`)."""
     con = warehouse.connect(paths.warehouse)
-    swapped, old = False, None
+    aside = None
     try:
         with warehouse.replacing_period(con, period, period_frames(paths)):
             result = _write_outputs(paths, cfg, period, issue_date, deadline, con)
-            old, swapped = outputs.swap_in(paths.stage, paths.out), True
+            warehouse.mark_stored(con, run_id)
+            aside = outputs.swap_in(paths.stage, paths.out, run_id)
     except BaseException:
-        if swapped:
-            outputs.swap_back(paths.out, old)
+        if aside is not None:
+            outputs.swap_back(paths.out, aside)
         raise
     finally:
         con.close()
-    outputs.drop_replaced(old)
+    outputs.drop_replaced(aside)
     return result
 
 
@@ -1061,7 +1065,7 @@ def monthly_run(
         issued_counts = issue_warnings(paths, cfg, period, kinds)
         table = accounts.result()
         lists = prepare_lists(paths, cfg, period, issued, dates["sent_on"])
-        result = publish(paths, cfg, period, issued, lists["deadline"]) | lists | {
+        result = publish(paths, cfg, period, issued, lists["deadline"], run_id) | lists | {
             "feedback": answers, "review_answers": reviewed, "issue_date": issued.isoformat(),
             "issue_date_kept": dates["kept"], "settings_before": dates["settings_before"]}
         if dry_run:
@@ -1261,7 +1265,8 @@ def _begin_run(paths: RunPaths, period: str, cfg: Config, issue_date: str | None
         issued = date.fromisoformat(issue_date) if issue_date else before["issue_date"] if kept else county_today()
         text = Path(config_path).read_text(encoding="utf-8") if config_path else None
         run_id = warehouse.begin_run(con, period, cfg.fingerprint, issued,
-                                     str(Path(config_path).resolve()) if config_path else None, text, overrides)
+                                     str(Path(config_path).resolve()) if config_path else None, text, overrides,
+                                     _scope(paths))
     finally:
         con.close()
     changed = full is not None and full["config_sha256"] != cfg.fingerprint
@@ -1269,12 +1274,17 @@ def _begin_run(paths: RunPaths, period: str, cfg: Config, issue_date: str | None
                     "settings_before": console.describe_settings(full) if changed else None}
 
 
+def _scope(paths: RunPaths) -> str:
+    """A run's `runs.summary`: `partial: <departments>` for a run of some departments, else empty."""
+    return f"partial: {','.join(paths.only)}" if paths.only else ""
+
+
 def _finish_run(paths: RunPaths, run_id: str, status: str) -> None:
     if paths.stage.exists():
         shutil.rmtree(paths.stage, ignore_errors=True)
     con = warehouse.connect(paths.warehouse)
     try:
-        warehouse.finish_run(con, run_id, status, f"partial: {','.join(paths.only)}" if paths.only else "")
+        warehouse.finish_run(con, run_id, status, _scope(paths))
     finally:
         con.close()
     if paths.scratch is not None:
@@ -1310,18 +1320,28 @@ def previous_period(today: date | None = None) -> str:
 
 def recover_interrupted(out: Path, wh: Path) -> list[str]:
     """Holding the lock proves earlier runs are dead: clear what a killed run left behind (and
-    say what, one line each), and name each period whose run did not finish: its files and
-    warehouse rows are those of its last complete run (a later period a re-run was re-running
-    still reflects the earlier one as it was before), to be run again."""
-    lines = outputs.recover(out)
-    if wh.exists():
+    say what, one line each): a period folder it swapped in stays if it stored the period in the
+    warehouse, else the one published before is put back (`outputs.recover`). Name each period
+    whose run did not finish: its files and warehouse rows are those of its last complete run (a
+    later period a re-run was re-running still reflects the earlier one as it was before), to be
+    run again; and each whose run was killed after it stored and published the period: complete
+    (recorded ok), but the later periods already run, which its run would have run again, still
+    reflect it as it was before."""
+    if not wh.exists():
+        lines = outputs.recover(out)
+    else:
         con = warehouse.connect(wh)
         try:
-            periods = warehouse.mark_interrupted(con)
+            lines = outputs.recover(out, warehouse.stored_runs(con).get)
+            complete, interrupted = warehouse.mark_interrupted(con)
+            later = {p: warehouse.later_periods(con, p) for p in complete}
         finally:
             con.close()
+        lines += [f"{p}: its run was killed after it stored and published {p}: {p} is complete"
+                  + (f"; {', '.join(later[p])}, already run, still reflect {p} as it was before: "
+                     f"run {later[p][0]} again" if later[p] else "") for p in complete]
         lines += [f"{p}: its run did not finish; {p} is as its last complete run left it (or not run at all): "
-                  f"run it again" for p in periods]
+                  f"run it again" for p in interrupted]
     for line in lines:
         print(f"recovered after an interrupted run: {line}", file=sys.stderr)
     return lines

@@ -1,6 +1,7 @@
 """Writing outputs: every file is written to a temporary name beside its target and renamed into
 place, so no reader ever sees a half-written file. A period's output folder is built whole in a
-staging folder and swapped in at the end (`swap_in`, then `drop_replaced` or `swap_back`)."""
+staging folder and swapped in at the end (`swap_in`, then `drop_replaced` or `swap_back`; after a
+kill, `recover`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import zipfile
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import polars as pl
 
@@ -518,39 +520,53 @@ def new_staging_dir(final: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f".{final.name}.staging-", dir=final.parent))
 
 
-def swap_in(staging: Path, final: Path) -> Path | None:
-    """Put a fully written staging folder in as `final`, the previous one moved aside (returned,
-    None when there was none) until `drop_replaced` or `swap_back`. A failing second rename puts
-    the previous one back before raising."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, old)
+# `swap_in`'s folder beside a period folder: `.<name>.old-<run>` (the folder replaced) or
+# `.<name>.new-<run>` (there was none)
+_ASIDE = re.compile(r"^\.(?P<name>.+)\.(?P<kind>old|new)-(?P<run>.+)$")
+
+
+def swap_in(staging: Path, final: Path, run: str) -> Path:
+    """Put a fully written staging folder in as `final` for run `run`. What was there is moved
+    aside as `.<final>.old-<run>`; when nothing was, an empty folder `.<final>.new-<run>` says so.
+    That folder (returned) stays until `drop_replaced` or `swap_back`: a run killed before either
+    leaves it for `recover`, which asks whether `run` stored its period. A failing second rename
+    puts the previous one back before raising."""
+    there = final.exists()
+    aside = final.with_name(f".{final.name}.{'old' if there else 'new'}-{run}")
+    if there:
+        os.replace(final, aside)
+    else:
+        aside.mkdir(mode=PRIVATE_DIR_MODE)
     try:
         os.replace(staging, final)
     except BaseException:
-        if old is not None:
-            os.replace(old, final)
+        swap_back(final, aside)
         raise
-    return old
+    return aside
 
 
-def swap_back(final: Path, old: Path | None) -> None:
-    """Undo `swap_in`: the folder put in is removed, the one it replaced (`old`) is `final` again."""
+def swap_back(final: Path, aside: Path) -> None:
+    """Undo `swap_in`: the folder put in is removed, the one it replaced (if any) is `final` again."""
     shutil.rmtree(final, ignore_errors=True)
-    if old is not None:
-        os.replace(old, final)
+    if _ASIDE.match(aside.name)["kind"] == "old":
+        os.replace(aside, final)
+    else:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
-def drop_replaced(old: Path | None) -> None:
-    """Remove the folder `swap_in` moved aside, once the swap is final."""
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def drop_replaced(aside: Path) -> None:
+    """Remove what `swap_in` left beside the folder (the one it replaced), once the swap is final."""
+    shutil.rmtree(aside, ignore_errors=True)
 
 
-def recover(out_dir: Path) -> list[str]:
+def recover(out_dir: Path, stored: Callable[[str], bool | None] = lambda run: None) -> list[str]:
     """After a killed run (call while holding the warehouse lock): remove half-built staging
-    folders, and put back a period folder whose swap was cut between its two renames.
+    folders, and finish or undo a period folder's swap (`swap_in`) that its run left behind:
+    `stored(run)` says whether the run stored the period in the warehouse (committed after the
+    swap). Stored: the folder put in stays, the one replaced goes. Not stored (killed between the
+    swap and the commit, or between the two renames): the folder put in goes and the one it
+    replaced is put back. None (not a run's: an older version named it after its process id):
+    the folder in place stays, else the one replaced is put back.
     Returns what was done, for the log."""
     out_dir, done = Path(out_dir), []
     if not out_dir.is_dir():
@@ -558,12 +574,19 @@ def recover(out_dir: Path) -> list[str]:
     for d in sorted(out_dir.glob(".*.staging-*")):
         shutil.rmtree(d, ignore_errors=True)
         done.append(f"removed unfinished {d.name}")
-    for d in sorted(out_dir.glob(".*.old-*")):
-        final = out_dir / d.name[1:].rsplit(".old-", 1)[0]
-        if final.exists():
-            shutil.rmtree(d, ignore_errors=True)
-            done.append(f"removed replaced {d.name}")
-        else:
-            os.replace(d, final)
+    for d in sorted(p for p in out_dir.glob(".*-*") if p.is_dir() and _ASIDE.match(p.name)):
+        found = _ASIDE.match(d.name)
+        final, replaced = out_dir / found["name"], found["kind"] == "old"
+        put_in, kept = final.exists(), stored(found["run"])
+        if put_in and kept is not False:
+            drop_replaced(d)
+            if replaced:
+                done.append(f"removed replaced {d.name}")
+            continue
+        swap_back(final, d)
+        if put_in:
+            done.append(f"{final.name}: its run was killed before it stored the period in the warehouse: "
+                        + ("put back the folder published before" if replaced else "removed the folder it put in"))
+        elif replaced:
             done.append(f"restored {final.name}")
     return done

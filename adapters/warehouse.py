@@ -4,7 +4,8 @@ Tables (every one carries `period`; re-running a period replaces exactly that pe
 one transaction, so a re-run never duplicates anything):
 
 - `runs`          who ran which period when, with which settings (config file, its content, --set
-                  overrides, sha256), 下发日期 and outcome
+                  overrides, sha256), 下发日期, outcome, and when it stored its period (`stored_at`,
+                  committed with the period: a run killed after it stored and published its period)
 - `deliveries`    every input file seen: department, path, sha256, size, duplicate_of
 - `settlements`   医保 settlement rows as delivered, with their link (year-to-date rules read it)
 - `roster_persons` each roster person's 人编号 and a digest of their row (what changed since a period)
@@ -66,6 +67,8 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     _run(con, "ALTER TABLE runs ADD COLUMN IF NOT EXISTS config_path VARCHAR")
     _run(con, "ALTER TABLE runs ADD COLUMN IF NOT EXISTS config_text VARCHAR")
     _run(con, "ALTER TABLE runs ADD COLUMN IF NOT EXISTS overrides VARCHAR[]")
+    # when the run stored its period (`mark_stored`; null: not stored, or a run recorded before it was kept)
+    _run(con, "ALTER TABLE runs ADD COLUMN IF NOT EXISTS stored_at TIMESTAMP")
     if _table_type(con, STATUS) == "BASE TABLE":  # written before the log: full snapshots
         _status_to_log(con)
     if _has_table(con, "settlements") and not set(RELINK_KEYS) <= set(_columns(con, "settlements")):
@@ -75,18 +78,34 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
 
 def begin_run(con: duckdb.DuckDBPyConnection, period: str, config_sha: str, issue_date=None,
               config_path: str | None = None, config_text: str | None = None,
-              overrides: list[str] | None = None) -> str:
+              overrides: list[str] | None = None, summary: str = "") -> str:
+    """Record a run of `period` as `running`; its id. `summary`: `partial: <departments>` for a
+    run of some departments (recorded from the start: a run killed after it stored its period is
+    recorded ok by `mark_interrupted` as what it was)."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     run_id = f"{period}-{now:%Y%m%dT%H%M%S%f}"
     _run(
         con,
         "INSERT INTO runs BY NAME SELECT ? AS run_id, ? AS period, ? AS started_at, ? AS run_by, ? AS host, "
         "? AS config_sha256, 'running' AS status, ?::DATE AS issue_date, ? AS config_path, ? AS config_text, "
-        "?::VARCHAR[] AS overrides",
+        "?::VARCHAR[] AS overrides, ? AS summary",
         [run_id, period, now, getpass.getuser(), socket.gethostname(), config_sha, issue_date,
-         config_path, config_text, list(overrides or [])],
+         config_path, config_text, list(overrides or []), summary],
     )
     return run_id
+
+
+def mark_stored(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Within `replacing_period`'s block: record that run `run_id` stored its period, committed
+    (or rolled back) with the period's rows, so that after a kill `stored_runs` tells whether the
+    period folder the run swapped in is the one the warehouse holds."""
+    _run(con, "UPDATE runs SET stored_at = ? WHERE run_id = ?",
+         [datetime.now(timezone.utc).replace(tzinfo=None), run_id])
+
+
+def stored_runs(con: duckdb.DuckDBPyConnection) -> dict[str, bool]:
+    """Run id -> whether the run stored its period (`mark_stored`), for every run recorded."""
+    return dict(_run(con, "SELECT run_id, stored_at IS NOT NULL FROM runs"))
 
 
 def last_run(con: duckdb.DuckDBPyConnection, period: str, full: bool = False) -> dict | None:
@@ -140,12 +159,16 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, summary
     )
 
 
-def mark_interrupted(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Runs still 'running' when the lock is free again were killed: record them as such.
-    Returns their periods, in order."""
-    periods = [r[0] for r in _run(con, "SELECT DISTINCT period FROM runs WHERE status = 'running' ORDER BY period")]
-    _run(con, "UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
-    return periods
+def mark_interrupted(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str]]:
+    """Runs still 'running' when the lock is free again were killed: one that stored its period
+    (`mark_stored`: killed after it stored and published it, before it recorded its end) is
+    recorded `ok`, finished when it stored it; the others `interrupted`.
+    Returns the periods of each (complete, interrupted), in order."""
+    found = _run(con, "SELECT DISTINCT period, stored_at IS NOT NULL FROM runs WHERE status = 'running' "
+                      "ORDER BY period")
+    _run(con, "UPDATE runs SET status = CASE WHEN stored_at IS NULL THEN 'interrupted' ELSE 'ok' END, "
+              "finished_at = coalesce(finished_at, stored_at) WHERE status = 'running'")
+    return [p for p, stored in found if stored], [p for p, stored in found if not stored]
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:

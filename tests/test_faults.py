@@ -689,7 +689,7 @@ def killed(prefect_harness, county, reference, tmp_path_factory):
         seen["kills"].append(kill_in(phase, second_run if phase == "linking" else None))
     seen["modes_after_kills"] = {p.name: oct(p.stat().st_mode & 0o777) for p in out.glob("warehouse.duckdb*")}
     con = duckdb.connect(str(out / "warehouse.duckdb"))  # opens (WAL replayed) after every kill
-    seen["runs_after_kills"] = con.sql("SELECT status FROM runs").fetchall()
+    seen["runs_after_kills"] = con.sql("SELECT status, stored_at IS NOT NULL FROM runs").fetchall()
     con.close()
     seen["rerun"] = cli.main(args)
     seen["rerun_files"] = _files(out / PERIOD)
@@ -757,7 +757,10 @@ def test_killed_runs_leave_no_staging_folder_nor_a_running_row_behind(killed):
     _, seen = killed
     assert max(k["staging_left"] for k in seen["kills"][:2]) >= 1  # a kill does leave one (personal data) ...
     assert seen["stale_staging_after_rerun"] == []  # ... the next run must clear it
-    assert seen["runs_after_rerun"].count("ok") == 1
+    # the rerun's run is ok, and so is a killed one that had stored and published its period (the
+    # kill while writing may land after its COMMIT: the recovery records it ok)
+    stored = sum(s for _, s in seen["runs_after_kills"])
+    assert seen["runs_after_rerun"].count("ok") == 1 + stored
     assert "running" not in seen["runs_after_rerun"], seen["runs_after_rerun"]  # dead runs are not "running"
 
 
@@ -768,7 +771,7 @@ def test_a_second_run_of_the_same_period_refuses_clearly_and_the_warehouse_holds
     assert "another run" in err and "warehouse.duckdb" in err and len(err.strip().splitlines()) == 1
     # killed runs are on record and never marked ok; the refused one left no row; the warehouse
     # opens after the kills and holds exactly one copy of the period
-    assert [s for (s,) in seen["runs_after_kills"]].count("ok") == 0 and len(seen["runs_after_kills"]) == 3
+    assert [s for s, _ in seen["runs_after_kills"]].count("ok") == 0 and len(seen["runs_after_kills"]) == 3
     con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
     try:
         n_links = con.sql("SELECT count(*) FROM links WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
@@ -781,9 +784,65 @@ def test_a_second_run_of_the_same_period_refuses_clearly_and_the_warehouse_holds
         {"warehouse.duckdb": "0o600"}, {"warehouse.duckdb": "0o600", "warehouse.duckdb.wal": "0o600"}), seen["modes_after_kills"]
     assert n_links == pl.read_parquet(out / PERIOD / "links.parquet").height
     assert n_del == len([p for p in (county / "inbox" / PERIOD).rglob("*") if p.is_file()])
-    # the rerun's run is ok; the run killed while rewriting the period may have recorded itself ok
-    # just before the kill landed (it then left the period whole: test above)
-    assert ok in (1, 2)
+    # the rerun's run is ok (and a killed one the recovery found had stored its period); the run
+    # killed while rewriting the period may have recorded itself ok just before the kill landed
+    # (it then left the period whole: test above)
+    assert ok - sum(s for _, s in seen["runs_after_kills"]) in (1, 2)
+
+
+# A kill inside `publish` (SIGKILL from the patched step itself): right after the folder swap,
+# before the warehouse's COMMIT; or after the COMMIT, before the folder replaced is dropped and the
+# run records its end
+_KILLED_AT = {
+    "before_commit": "real = outputs.swap_in\n"
+                     "def swap_in(*a):\n    real(*a)\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+                     "outputs.swap_in = swap_in\n",
+    "after_commit": "def drop_replaced(*a):\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+                    "outputs.drop_replaced = drop_replaced\n",
+}
+
+
+@pytest.mark.parametrize("at", list(_KILLED_AT))
+def test_a_run_killed_around_its_commit_leaves_the_folder_the_warehouse_holds(reference, county, tmp_path, at):
+    """A re-run of a published period, killed in publish around its warehouse COMMIT. Before it,
+    the warehouse still holds the period as published: the next run's recovery must put the
+    published folder back (it kept the new one, and said the period was as published). After
+    it, the period is wholly stored and published: the new folder stays, the run is recorded ok
+    and the period said complete (it said the run did not finish, to run it again)."""
+    import prefect.settings
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(reference, out)
+    (out / PERIOD / "which.txt").write_text("published")  # (the re-run's folder has none)
+    published = _files(out / PERIOD)
+    code = ("import os, signal, sys\nfrom adapters import outputs\n" + _KILLED_AT[at]
+            + f"import cli\nsys.exit(cli.main({_args(county / 'inbox', out)!r}))\n")
+    env = dict(os.environ, PREFECT_API_URL=prefect.settings.PREFECT_API_URL.value(), PREFECT_LOGGING_LEVEL="WARNING")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode(errors="replace")[-2000:]
+    lines = flows.recover_interrupted(out, out / "warehouse.duckdb")
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+    if at == "before_commit":
+        assert _files(out / PERIOD) == published, lines
+    else:
+        assert not (out / PERIOD / "which.txt").exists(), lines
+        _assert_complete(out / PERIOD, reference / PERIOD)
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    try:
+        runs = [s for (s,) in con.sql("SELECT status FROM runs ORDER BY started_at").fetchall()]
+        stored = con.sql("SELECT count(*) FROM links WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
+    finally:
+        con.close()
+    assert stored == pl.read_parquet(out / PERIOD / "links.parquet").height
+    if at == "before_commit":
+        assert runs == ["ok", "interrupted"]
+        assert any("killed before it stored" in line for line in lines), lines
+        assert any("run it again" in line for line in lines), lines
+    else:
+        assert runs == ["ok", "ok"]
+        assert len(lines) == 2 and lines[0].startswith(f"removed replaced .{PERIOD}.old-{PERIOD}-"), lines
+        assert lines[1] == f"{PERIOD}: its run was killed after it stored and published {PERIOD}: {PERIOD} is complete"
 
 
 def test_a_second_run_sharing_the_warehouse_from_another_out_also_refuses(tmp_path, capsys):

@@ -416,33 +416,88 @@ def test_a_file_the_system_refused_is_named_with_its_reason():
     assert flows.safe_error(OSError("disk quota 341302199001011234")) == "OSError (details: the flow run log)"
 
 
-@pytest.mark.xfail(strict=True, reason="outputs.recover keeps the swapped-in folder whenever `.<period>.old-*` sits "
-                   "beside it, but publish swaps its folder in before its warehouse transaction commits: a run killed "
-                   "between the two leaves the new lists in OUT over a warehouse that never stored them. Telling that "
-                   "kill from one after the COMMIT (before drop_replaced) needs a mark committed with the period")
-def test_a_run_killed_after_swapping_in_its_folder_before_its_commit_leaves_the_published_folder(tmp_path, capsys):
-    """October re-run with a lower M1 threshold; publish swaps the new folder in (the previous
-    one moved aside as .2026-10.old-<pid>) and the process is killed while DuckDB commits the
-    period (a city's period: seconds). The warehouse holds October as published before; the
-    next run's recovery removed the folder moved aside as 'replaced' and kept the new lists:
-    OUT shows warnings the warehouse never stored (the next run dates them as never sent, the
-    townships may already hold them), while the console says October is as its last complete
-    run left it."""
-    from adapters import warehouse
+def _published_then_killed(tmp_path, before: str | None, commit: bool, later: str | None = None):
+    """October published (`before`: the text its folder holds; None: never published) and stored,
+    then a re-run (a later period run after October, `later`) that stores its October and swaps
+    its folder in as `publish` does, and is killed: before its COMMIT, or (`commit`) after it,
+    before it drops the folder it replaced and records its end. -> (out, warehouse, re-run id)."""
+    from adapters import outputs, warehouse
 
     wh, out = tmp_path / "warehouse.duckdb", tmp_path / "out"
     con = warehouse.connect(wh)
+    if before is not None:
+        (out / PERIOD).mkdir(parents=True)
+        (out / PERIOD / "which.txt").write_text(before)
+        run = warehouse.begin_run(con, PERIOD, "x")
+        with warehouse.replacing_period(con, PERIOD, {"warnings": pl.DataFrame({"warning_id": ["published"]})}):
+            warehouse.mark_stored(con, run)
+        warehouse.finish_run(con, run, "ok")
+    if later is not None:
+        warehouse.finish_run(con, warehouse.begin_run(con, later, "x"), "ok")
+    rerun = warehouse.begin_run(con, PERIOD, "x")
+    stage = outputs.new_staging_dir(out / PERIOD)
+    (stage / "which.txt").write_text("re-run")
+    storing = warehouse.replacing_period(con, PERIOD, {"warnings": pl.DataFrame({"warning_id": ["re-run"]})})
+    storing.__enter__()
+    warehouse.mark_stored(con, rerun)
+    outputs.swap_in(stage, out / PERIOD, rerun)
+    if commit:
+        storing.__exit__(None, None, None)
+    con.close()  # killed: an open transaction never commits
+    return out, wh, rerun
+
+
+def _stored(wh) -> tuple[list, list]:
+    """The warnings the warehouse holds, and its runs' status, in order."""
+    from adapters import warehouse
+
+    con = duckdb.connect(str(wh), read_only=True)
     try:
-        warehouse.finish_run(con, warehouse.begin_run(con, PERIOD, "x"), "ok", "")
-        warehouse.begin_run(con, PERIOD, "x")  # the re-run, killed before its COMMIT: still 'running'
+        warnings = warehouse.table(con, "warnings")
+        return ([] if warnings is None else warnings["warning_id"].to_list(),
+                [s for (s,) in con.sql("SELECT status FROM runs ORDER BY started_at").fetchall()])
     finally:
         con.close()
-    for folder, said in ((out / PERIOD, "re-run, never stored"), (out / f".{PERIOD}.old-4242", "published")):
-        folder.mkdir(parents=True)
-        (folder / "which.txt").write_text(said)
-    flows.recover_interrupted(out, wh)
-    assert (out / PERIOD / "which.txt").read_text() == "published"
+
+
+@pytest.mark.parametrize("before", ["published", None])
+def test_a_run_killed_after_swapping_in_its_folder_before_its_commit_leaves_the_published_folder(
+        tmp_path, capsys, before):
+    """October re-run with a lower M1 threshold; publish swaps the new folder in (the previous
+    one moved aside) and the process is killed while DuckDB commits the period (a city's period:
+    seconds). The warehouse holds October as published before; the next run's recovery removed
+    the folder moved aside as 'replaced' and kept the new lists: OUT showed warnings the
+    warehouse never stored (the next run dates them as never sent, the townships may already
+    hold them), while the console said October is as its last complete run left it. The same
+    for October's first run (`before` None): its folder stayed over a warehouse without October."""
+    out, wh, _ = _published_then_killed(tmp_path, before, commit=False)
+    lines = flows.recover_interrupted(out, wh)
+    if before is None:
+        assert not (out / PERIOD).exists()
+    else:
+        assert (out / PERIOD / "which.txt").read_text() == "published"
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert _stored(wh) == ((["published"], ["ok", "interrupted"]) if before else ([], ["interrupted"]))
+    assert any(f"{PERIOD}: its run was killed before it stored" in line for line in lines), lines
+    assert any(f"{PERIOD}: its run did not finish" in line and "run it again" in line for line in lines), lines
+    assert "killed before it stored" in capsys.readouterr().err
+
+
+def test_a_run_killed_after_its_commit_is_complete_and_names_the_later_periods_to_run_again(tmp_path):
+    """The same re-run killed a moment later: after its COMMIT, before it dropped the folder it
+    replaced and recorded its end. Its October is wholly stored and published: the recovery
+    keeps the new folder and records the run ok instead of telling the analyst to run October
+    again; November, run before, was not re-run after it (the cascade never started): that one
+    is named."""
+    out, wh, rerun = _published_then_killed(tmp_path, "published", commit=True, later="2026-11")
+    lines = flows.recover_interrupted(out, wh)
+    assert (out / PERIOD / "which.txt").read_text() == "re-run"
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert _stored(wh) == (["re-run"], ["ok", "ok", "ok"])
+    assert lines == [f"removed replaced .{PERIOD}.old-{rerun}",
+                     f"{PERIOD}: its run was killed after it stored and published {PERIOD}: {PERIOD} is complete; "
+                     f"2026-11, already run, still reflect {PERIOD} as it was before: run 2026-11 again"]
+    assert flows.recover_interrupted(out, wh) == []
 
 
 def test_what_a_periods_published_dispatch_sent_is_read_from_its_files_old_and_new(tmp_path):

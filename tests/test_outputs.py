@@ -39,9 +39,60 @@ def test_swap_in_swaps_whole_folder(tmp_path):
     (final / "old.csv").write_text("old")
     stage = outputs.new_staging_dir(final)
     (stage / "new.csv").write_text("new")
-    outputs.drop_replaced(outputs.swap_in(stage, final))
+    outputs.drop_replaced(outputs.swap_in(stage, final, "R1"))
     assert [p.name for p in final.iterdir()] == ["new.csv"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-10"]
+
+
+def test_swap_in_leaves_what_it_replaced_or_that_nothing_was_there_named_after_the_run(tmp_path):
+    """Until the run drops it (or swaps back), the folder replaced waits as `.<period>.old-<run>`;
+    a period put in where there was none leaves `.<period>.new-<run>`: after a kill, `recover`
+    can undo either for a run that did not store its period."""
+    final = tmp_path / "2026-10"
+    aside = outputs.swap_in(_stage(final, "first"), final, "R1")
+    assert aside.name == ".2026-10.new-R1" and aside.is_dir() and (final / "v.txt").read_text() == "first"
+    outputs.swap_back(final, aside)
+    assert list(tmp_path.iterdir()) == []
+    outputs.drop_replaced(outputs.swap_in(_stage(final, "first"), final, "R1"))
+    aside = outputs.swap_in(_stage(final, "second"), final, "R2")
+    assert aside.name == ".2026-10.old-R2" and (aside / "v.txt").read_text() == "first"
+    outputs.swap_back(final, aside)
+    assert [p.name for p in tmp_path.iterdir()] == ["2026-10"] and (final / "v.txt").read_text() == "first"
+
+
+def _stage(final, text: str):
+    stage = outputs.new_staging_dir(final)
+    (stage / "v.txt").write_text(text)
+    return stage
+
+
+@pytest.mark.parametrize("kind, stored, left", [
+    ("old", True, "new"), ("old", False, "old"), ("old", None, "new"),  # None: named by an older version
+    ("new", True, "new"), ("new", False, None), ("new", None, "new"),
+])
+def test_recover_keeps_the_folder_a_run_put_in_only_if_the_run_stored_it(tmp_path, kind, stored, left):
+    out = tmp_path / "out"
+    _stage(out / "2026-10", "new").rename(out / "2026-10")
+    (out / ".2026-10.staging-abc").mkdir()
+    (out / f".2026-10.{kind}-R1").mkdir()
+    if kind == "old":
+        (out / ".2026-10.old-R1" / "v.txt").write_text("old")
+    asked = []
+    done = outputs.recover(out, lambda run: asked.append(run) or stored)
+    assert asked == ["R1"]
+    assert [p.name for p in out.iterdir()] == ([] if left is None else ["2026-10"])
+    if left is not None:
+        assert (out / "2026-10" / "v.txt").read_text() == left
+    assert done[0] == "removed unfinished .2026-10.staging-abc"
+    assert any("killed before it stored" in line for line in done) == (stored is False)
+
+
+def test_recover_puts_back_a_folder_moved_aside_by_a_swap_cut_between_its_renames(tmp_path):
+    out = tmp_path / "out"
+    (out / ".2026-10.old-R1").mkdir(parents=True)
+    (out / ".2026-11.new-R2").mkdir()  # (nothing there before: nothing to put back)
+    assert outputs.recover(out, {"R1": False, "R2": False}.get) == ["restored 2026-10"]
+    assert [p.name for p in out.iterdir()] == ["2026-10"]
 
 
 def test_csv_defuses_formulas_planted_in_text(tmp_path):

@@ -2,6 +2,7 @@ import datetime as dt
 
 import duckdb
 import polars as pl
+import pytest
 
 from adapters import warehouse
 
@@ -56,6 +57,35 @@ def test_runs_are_audited(tmp_path):
     warehouse.finish_run(con, run_id, "ok")
     row = con.sql("SELECT period, config_sha256, status, run_by FROM runs").fetchall()[0]
     assert row[:3] == ("2026-10", "abc123", "ok") and row[3]
+
+
+def test_which_run_stored_a_period_is_committed_and_rolled_back_with_the_period(tmp_path):
+    """A killed run's recovery asks whether the run stored its period (`stored_runs`): the mark
+    is written in the period's transaction, so it is there exactly when the period's rows are.
+    A run that stored its period is recorded ok when found still running, as full or partial as
+    it began; the others interrupted. A warehouse whose `runs` predates the mark gets it."""
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE runs (run_id VARCHAR PRIMARY KEY, period VARCHAR, started_at TIMESTAMP, "
+                "finished_at TIMESTAMP, run_by VARCHAR, host VARCHAR, config_sha256 VARCHAR, status VARCHAR, "
+                "summary VARCHAR)")
+    con.execute("INSERT INTO runs (run_id, period, status) VALUES ('2026-08-old', '2026-08', 'ok')")
+    con.close()
+    con = warehouse.connect(path)
+    rows = {"warnings": pl.DataFrame({"warning_id": ["w"]})}
+    failed = warehouse.begin_run(con, "2026-09", "x")
+    stored = warehouse.begin_run(con, "2026-10", "x", summary="partial: 医保")
+    with pytest.raises(OSError), warehouse.replacing_period(con, "2026-09", rows):  # (its files could not be written)
+        warehouse.mark_stored(con, failed)
+        raise OSError("disk full")
+    with warehouse.replacing_period(con, "2026-10", rows):
+        warehouse.mark_stored(con, stored)
+    assert warehouse.stored_runs(con) == {"2026-08-old": False, failed: False, stored: True}
+    assert con.sql("SELECT DISTINCT period FROM warnings").fetchall() == [("2026-10",)]
+    assert warehouse.mark_interrupted(con) == (["2026-10"], ["2026-09"])
+    assert con.sql("SELECT run_id, status, summary, finished_at IS NOT NULL FROM runs ORDER BY period").fetchall() == [
+        ("2026-08-old", "ok", None, False), (failed, "interrupted", "", False), (stored, "ok", "partial: 医保", True)]
+    assert warehouse.last_run(con, "2026-10", full=True) is None  # (a partial run, recorded as one)
 
 
 # --- warning_status: a log of what changed, read as full snapshots --------------------------
