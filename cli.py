@@ -9,7 +9,8 @@ console output and exit codes. Run it as `python flows.py ...` (flows.py hands i
 
 Each says one safe line per failure on stderr (no traceback, no personal data) and exits with a
 code scripts can rely on: 0 done, 1 the run failed, 2 bad arguments or configuration, 3 busy
-(another run is using the warehouse). Operating it: docs/OPERATIONS.md.
+(another run is using the warehouse), 4 partly done (the period is done, a later one it re-ran
+failed). Operating it: docs/OPERATIONS.md.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 # flows first: it sets Prefect's and polars' environment (PREFECT_HOME, the allocator) before they load
-from flows import (ROOT, TIMEZONE, check_dates, flow_result, full_run_done, safe_error, county_settings,
-                   monthly_run, province_run, recover_interrupted, rerun_later_periods,
+from flows import (ROOT, TIMEZONE, CascadeStopped, check_dates, flow_result, full_run_done, safe_error,
+                   county_settings, monthly_run, province_run, recover_interrupted, rerun_later_periods,
                    resolve_departments, scheduled_run, warehouse_lock)
 
 import duckdb
@@ -33,7 +34,7 @@ from pipelines import console
 from prefect.task_runners import ProcessPoolTaskRunner
 
 # Exit codes scripts can rely on (docs/OPERATIONS.md).
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY, EXIT_PARTLY = 0, 1, 2, 3, 4
 MONTHLY_CRON = "0 2 5 * *"  # 02:00 on the 5th of every month, county time
 
 
@@ -51,6 +52,8 @@ commands:
 exit codes:
   0 done   1 the run failed (one-line message on stderr)   2 bad arguments or configuration
   3 busy: another run is using the same warehouse (try again later)
+  4 partly done: the period was run and published, but a later period re-run after it failed
+    (one line names it, why, and what to run)
 """
 
 RUN_EXAMPLES = """\
@@ -231,14 +234,21 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
             print("\n".join(console.summary_lines(result)))
             if args.dry_run and not args.no_cascade and (later := _later_periods(wh, args.period)):
                 print(f"  then, as they depend on {args.period}, a real run would run again: {', '.join(later)}")
-            if not args.dry_run and not args.no_cascade:
-                rerun_later_periods(args.inbox, args.out, wh, args.config, args.set, args.period, args.county)
             elif args.no_cascade and (later := _later_periods(wh, args.period)):
                 # (their sums, history and lists were made from this period as it was before: said, not left to memory)
                 print(f"note: not run again (--no-cascade): {', '.join(later)}, already run, still reflect "
                       f"{args.period} as it was before this run; run them again to take it in")
         except Exception as exc:  # noqa: BLE001 - every failure becomes one safe line and exit 1
             return _err(safe_error(exc), EXIT_FAILED)
+        if args.dry_run or args.no_cascade:
+            return EXIT_OK
+        try:
+            rerun_later_periods(args.inbox, args.out, wh, args.config, args.set, args.period, args.county)
+        except Exception as exc:  # noqa: BLE001 - the period is done all the same: exit 4, not 1
+            said = str(exc) if isinstance(exc, CascadeStopped) else (
+                f"{args.period} is done, but re-running the later periods already run failed: {safe_error(exc)}; "
+                f"they still reflect {args.period} as it was before this run: run them again, in order")
+            return _err(said, EXIT_PARTLY)
     return EXIT_OK
 
 

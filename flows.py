@@ -21,7 +21,6 @@ import sys
 import tempfile
 import threading
 import time
-import tomllib
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -1167,6 +1166,11 @@ class RunError(RuntimeError):
     """A problem the user must fix (said in one line, no traceback, no personal data)."""
 
 
+class CascadeStopped(RunError):
+    """The cascade stopped at a later period (`rerun_later_periods`): the period run is done; the
+    message names the later period, why, what still reflects the period as it was, what to run."""
+
+
 def flow_result(state):
     """A flow run's result, from the state a call with `return_state=True` gave; its failure
     raised again carrying `flow_run_id`, for `safe_error` to say where the details are."""
@@ -1414,7 +1418,9 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
     recorded none (stored before runs kept them). The holiday schedule (`[run] holidays` /
     `workdays`) is a fact of the calendar, not a setting: this run's is added to each period's
     (`calendar_facts`), so a schedule entered after a period ran reaches its deadlines too.
-    Returns what it did, one line each (also printed)."""
+    Returns what it did, one line each (also printed). A later period that cannot be re-run (its
+    own settings refused by today's checks, its run failing) stops the cascade there, as the ones
+    after it depend on it: `CascadeStopped` names it, why, what is left as it was and what to run."""
     con = warehouse.connect(wh)
     try:
         later = [(p, warehouse.last_run(con, p, full=True)) for p in warehouse.later_periods(con, period)]
@@ -1423,7 +1429,7 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
     now = load_config(config, overrides or []).run if later else None
     said = []
     with tempfile.TemporaryDirectory(prefix="fanpin-settings-") as scratch:
-        for p, run in later:
+        for i, (p, run) in enumerate(later):
             if not (Path(inbox) / p).is_dir():
                 said.append(f"note: {p} was run before but its inbox folder is gone; not re-run")
                 print(said[-1], file=sys.stderr)
@@ -1437,14 +1443,28 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
                     own = str(Path(scratch) / f"{p}.toml")  # the file changed or is gone: its content then
                     Path(own).write_text(run["config_text"], encoding="utf-8")
                     how += " (the file's content as it was then)"
-            try:
+            rest = [q for q, _ in later[i + 1:]]
+            try:  # a setting its run was given that today's checks refuse (a check added since)
                 more = console.calendar_facts(load_config(own, sets or []).run, now)
-            except (OSError, ValueError, tomllib.TOMLDecodeError):  # (its run says what is wrong)
-                more = []
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise CascadeStopped(_stopped(period, p, rest, f"its own settings ({console.describe_settings(run)}) "
+                                              f"are refused now: {exc}", "with settings valid now (--config/--set)"))
             if more:
                 sets, how = [*(sets or []), *more], how + "; the holiday schedule of this run added"
             said.append(f"re-running {p}: a later period already run, its sums and history depend on {period}; {how}")
             print(said[-1], file=sys.stderr, flush=True)
-            print("\n".join(console.summary_lines(
-                flow_result(monthly_run(inbox, p, out, str(wh), own, sets, county=county, return_state=True)))))
+            try:
+                result = flow_result(monthly_run(inbox, p, out, str(wh), own, sets, county=county, return_state=True))
+            except Exception as exc:  # noqa: BLE001 - said with what it leaves as it was
+                raise CascadeStopped(_stopped(period, p, rest, safe_error(exc), "once that is put right")) from exc
+            print("\n".join(console.summary_lines(result)))
     return said
+
+
+def _stopped(period: str, p: str, rest: list[str], cause: str, then: str) -> str:
+    """One line: later period `p` was not re-run after `period` and why; what still reflects
+    `period` as it was; what to run."""
+    left = ", ".join([p, *rest])
+    return (f"{p} was not re-run after {period} ({period} is done): {cause}; {left} still reflect"
+            f"{'' if rest else 's'} {period} as it was before this run: run {p} again {then}"
+            f"{' (the later periods follow it)' if rest else ''}")

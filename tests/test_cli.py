@@ -77,7 +77,7 @@ def _roster_names(county: Path) -> set[str]:
 def test_help_shows_examples_and_exit_codes(capsys):
     assert cli.main(["--help"]) == 0
     text = capsys.readouterr().out
-    assert "exit codes" in text and "3 busy" in text
+    assert "exit codes" in text and "3 busy" in text and "4 partly done" in text
     assert cli.main(["run", "--help"]) == 0
     text = capsys.readouterr().out
     for word in ("--dept", "--dry-run", "--config", "--set", "examples:"):
@@ -520,3 +520,28 @@ def test_a_run_without_cascade_names_the_later_periods_it_leaves_as_they_were(tm
     args.no_cascade = False
     assert cli._run_locked(args, None, tmp_path / "warehouse.duckdb", ()) == 0
     assert len(ran) == 1 and "--no-cascade" not in capsys.readouterr().out
+
+
+def test_a_cascade_that_fails_before_any_later_period_says_the_period_is_done_and_exits_4(tmp_path, monkeypatch,
+                                                                                          capsys):
+    """The period ran and was published; reading which later periods to re-run then failed (here
+    a warehouse I/O error): not exit 1 'the run failed' but 4, the period done, the later ones as
+    they were and what to run. (A later period's own failure: tests/test_history.py.)"""
+    import argparse
+
+    monkeypatch.setattr(cli, "monthly_run", lambda *a, **k: None)
+    monkeypatch.setattr(cli, "flow_result", lambda state: {})
+    monkeypatch.setattr(cli.console, "summary_lines", lambda result: ["行数核对 …"])
+    monkeypatch.setattr(cli, "recover_interrupted", lambda out, wh: None)
+
+    def fails(*a):
+        raise duckdb.IOException("IO Error: Could not read from file")
+    monkeypatch.setattr(cli, "rerun_later_periods", fails)
+    args = argparse.Namespace(dry_run=False, no_cascade=False, period=PERIOD, inbox=str(tmp_path), out=str(tmp_path),
+                              config=None, set=[], issue_date=None, county=None)
+    assert cli._run_locked(args, None, tmp_path / "warehouse.duckdb", ()) == cli.EXIT_PARTLY
+    printed = capsys.readouterr()
+    assert "行数核对" in printed.out
+    err = printed.err.strip().splitlines()
+    assert err[-1].startswith(f"error: {PERIOD} is done, but re-running the later periods") and "IOException" in err[-1]
+    assert "Could not read" not in err[-1] and f"still reflect {PERIOD} as it was before" in err[-1], err[-1]

@@ -296,6 +296,60 @@ def test_periods_run_out_of_order_give_the_same_answers(in_order_13, august_octo
         assert _first_queued(in_order, p).equals(_first_queued(shuffled, p)), p  # (October run first, then again)
 
 
+def _runs(out: Path) -> list[tuple]:
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.sql("SELECT period, status, count(*) FROM runs GROUP BY ALL ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+
+
+def _cascade_stopped(out: Path, printed) -> str:
+    """What a re-run of August whose cascade stopped at September left: August re-run and
+    published (its summary printed), September and October as they were; the one error line."""
+    assert printed.out.count("行数核对") == 1 and f"{out / '2026-08'}/townships/" in printed.out  # August's summary
+    err = printed.err.strip().splitlines()[-1]
+    assert err.startswith("error: 2026-09 ") and "2026-10" in err and "2026-08 is done" in err, err
+    assert "2026-09, 2026-10 still reflect 2026-08 as it was before" in err, err
+    assert "run 2026-09 again" in err and "(the later periods follow it)" in err, err
+    return err
+
+
+def test_a_later_period_whose_rerun_fails_leaves_the_period_done_and_says_what_to_run(august_13, in_order_13,
+                                                                                      tmp_path, capsys):
+    """August re-run after September and October: September's roster is gone from its inbox since,
+    so its re-run fails. August is done and published; the command says so, names September and why,
+    that September and October (not re-run after it) still reflect August as before and what to
+    run, and exits 'partly done' (4), not 'failed' (1)."""
+    import shutil
+
+    county, out = _copy((august_13[0], in_order_13), tmp_path)
+    october = (out / "2026-10" / "warnings.parquet").read_bytes()
+    shutil.rmtree(county / "inbox" / "2026-09" / "户籍底册")
+    capsys.readouterr()
+    assert _run(county, out, "2026-08") == cli.EXIT_PARTLY == 4
+    err = _cascade_stopped(out, capsys.readouterr())
+    assert "no usable roster" in err
+    assert _runs(out) == [("2026-08", "ok", 2), ("2026-09", "failed", 1), ("2026-09", "ok", 1), ("2026-10", "ok", 1)]
+    assert (out / "2026-10" / "warnings.parquet").read_bytes() == october
+
+
+def test_a_later_period_whose_own_settings_are_refused_now_stops_the_cascade_naming_the_key(
+        august_13, in_order_13, tmp_path, capsys):
+    """September was last run with a setting the config check refuses now (stored in
+    `runs.overrides`): re-running August names September and the refused key instead of an
+    anonymous ValueError, leaves September and October as they were, and keeps August's result."""
+    county, out = _copy((august_13[0], in_order_13), tmp_path)
+    con = duckdb.connect(str(out / "warehouse.duckdb"))
+    con.execute("UPDATE runs SET overrides = list_append(overrides, 'M1.threshold=-5') WHERE period = '2026-09'")
+    con.close()
+    capsys.readouterr()
+    assert _run(county, out, "2026-08") == cli.EXIT_PARTLY
+    err = _cascade_stopped(out, capsys.readouterr())
+    assert "rules.M1.threshold must be a number of at least 0, got -5" in err and "--set M1.threshold=-5" in err, err
+    assert _runs(out) == [("2026-08", "ok", 2), ("2026-09", "ok", 1), ("2026-10", "ok", 1)]
+
+
 def test_review_answers_link_records_now_and_in_later_months(september_11, tmp_path, capsys):
     """The county answers September's review queue (the XLSX, 是否本人 from the truth, a few
     mistakes) and returns it in October's 复核/: October's records of the same 记录编号 (the
