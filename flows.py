@@ -746,7 +746,8 @@ def period_frames(paths: RunPaths) -> dict[str, pl.DataFrame]:
 def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, sent_on: date) -> dict:
     """Township rows (still-open earlier warnings first, each in the township its household lives
     in now, or its persons when all were split off into one new household, then this period's,
-    then those a re-run takes back), the warnings that moved (a
+    then those a re-run moved to another township's list, 迁出, and those it takes back), the
+    warnings that moved (a
     data-quality finding) and the status of every warning ever issued. A re-run dates the
     warnings its period's list did not hold before `sent_on`. Returns the verification deadline
     of this period's warnings, how many were first sent now and how many taken back."""
@@ -785,12 +786,13 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
                                    answers=_read(work / "answers_all.parquet"), roster=roster, grid=grid,
                                    persons=persons)
                if earlier_rows is not None and status_earlier is not None else None)
-    if carried is not None:
-        feedback.moved_warnings(carried, earlier_rows).write_parquet(work / "findings_moved.parquet")
     rows = feedback.with_carry_over(new, carried if carried is not None else new.head(0).select(
         pl.lit(None, pl.Utf8).alias("状态"), pl.lit(None, pl.Int64).alias("逾期天数"), *new.columns))
+    # (a re-run whose corrected roster moved a household: the township that had its warning is told)
+    rows, moved_out = feedback.moved_in_rerun(rows, before)
+    feedback.moved_warnings(carried, earlier_rows, moved_out, rows).write_parquet(work / "findings_moved.parquet")
     withdrawn = feedback.withdrawn_rows(before, rows, status_earlier)
-    rows = pl.concat([rows, withdrawn])
+    rows = pl.concat([rows, moved_out, withdrawn])
     rows.write_parquet(work / "township_rows.parquet")
     issued = feedback.issued_from_rows(
         _concat([earlier_rows, rows.with_columns(period=pl.lit(period))]) if earlier_rows is not None
@@ -891,7 +893,8 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
         sheet = df.drop("township")
         folder = stage / "townships" / town
         outputs.write_csv(sheet, folder / f"{town}_{period}_预警清单.csv")
-        sheets = {"汇总": sheet.filter(pl.col("状态") != feedback.STATUS_WITHDRAWN)
+        sheets = {"汇总": sheet.filter(pl.col("状态") != feedback.STATUS_WITHDRAWN,
+                                      ~pl.col("状态").str.starts_with(feedback.STATUS_MOVED_OUT))
                   .group_by("风险类型").len("户数").sort("风险类型")}
         for (risk,), part in sheet.partition_by("风险类型", as_dict=True, maintain_order=True).items():
             sheets[risk] = part

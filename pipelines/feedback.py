@@ -53,15 +53,17 @@ __all__ = [
     "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "STATUS_WITHDRAWN", "UNKNOWN_TOWNSHIP",
     "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "year_slips", "disagreements",
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
-    "dispatch", "dispatch_changes", "as_sent",
+    "moved_in_rerun", "STATUS_MOVED_OUT", "dispatch", "dispatch_changes", "as_sent",
     "values_not_read", "returned_to_township",
 ]
 
 # The five columns a township fills in (internal names of FEEDBACK_COLUMNS).
 ANSWER_FIELDS = ["result", "include_monitoring", "verifier", "verify_date", "note"]
 # 状态 column of a township file: carried-over rows first, then this period's new rows, then the
-# rows a re-run of the period takes back (`withdrawn_rows`).
+# rows a re-run of the period moved to another township's list (`moved_in_rerun`) and those it
+# takes back (`withdrawn_rows`).
 STATUS_OVERDUE, STATUS_OPEN, STATUS_NEW, STATUS_WITHDRAWN = "逾期未核实", "待核实", "新下发", "撤回"
+STATUS_MOVED_OUT = "迁出"
 WITHDRAWN_NOTE = "该预警已撤回：重新研判后不再预警，无需核实（已反馈的核实结果仍保留）"
 # Key of `returned_to_township` for set-aside rows whose township cannot be told.
 UNKNOWN_TOWNSHIP = "（未能确定乡镇）"
@@ -118,6 +120,14 @@ def _own_words(note: pl.Expr) -> pl.Expr:
     return _text(pl.when(own != WITHDRAWN_NOTE).then(own))
 
 
+def _moved_out(rows: pl.DataFrame) -> pl.Expr:
+    """Township rows -> whether each is a 迁出 row (`moved_in_rerun`): the list a re-run moved the
+    warning out of, not where it is listed (rows written before 状态 was stored: none is)."""
+    if "状态" not in rows.columns:
+        return pl.lit(False)
+    return pl.col("状态").cast(pl.String).str.starts_with(STATUS_MOVED_OUT).fill_null(False)
+
+
 def _as_date(df: pl.DataFrame, col: str) -> pl.Expr:
     if col not in df.columns:
         return pl.lit(None, pl.Date).alias(col)
@@ -154,12 +164,18 @@ def _issued(issued: pl.DataFrame) -> pl.DataFrame:
 def issued_from_rows(rows: pl.DataFrame) -> pl.DataFrame:
     """Written township rows (TOWNSHIP_COLUMNS + township + period, of every period, carried-over
     copies included) -> `issued`: one row per 预警编号, from the period it was first written;
-    `withdrawn` when its row of the latest period says 撤回 (a re-run took it back)."""
+    `withdrawn` when its row of the latest period says 撤回 (a re-run took it back). A 迁出 row
+    (a re-run moved the warning to another township's list, `moved_in_rerun`) counts only among
+    its `townships` (that township's answer is taken): its township, dates and 状态 are those of
+    the row where the warning is listed."""
     state = pl.col("状态") if "状态" in rows.columns else pl.lit(None, pl.String)
-    last = (pl.col("_state").sort_by("period").last() == STATUS_WITHDRAWN).fill_null(False).over("预警编号")
-    return _issued(rows.with_columns(_state=state).with_columns(_withdrawn=last).select(
-        warning_id="预警编号", township="township", household_id="户编号", period="period",
-        issue_date="下发日期", deadline="核实截止日期", withdrawn="_withdrawn",
+    listed = ~pl.col("_out")
+    last = (pl.col("_state").filter(listed).sort_by(pl.col("period").filter(listed)).last() == STATUS_WITHDRAWN
+            ).fill_null(False).over("预警编号")
+    return _issued(rows.with_columns(_state=state, _out=_moved_out(rows)).with_columns(_withdrawn=last).select(
+        warning_id="预警编号", township=pl.when(listed).then("township"), household_id="户编号", period="period",
+        issue_date=pl.when(listed).then("下发日期"), deadline=pl.when(listed).then("核实截止日期"),
+        withdrawn="_withdrawn", townships=pl.concat_list(pl.col("township").cast(pl.String)),
     ))
 
 
@@ -215,7 +231,7 @@ def check_feedback(
     before ...) and `is_latest` (rank == 1).
     A row without answer whose 状态 the clerk rewrote (已核实, 属实: the answer put there, 核实结果
     left empty) is set aside saying where the answer goes, unless another row of the delivery
-    answers that warning; a 状态 as sent (新下发, 待核实, 逾期未核实, 撤回 and their notes) is no answer.
+    answers that warning; a 状态 as sent (新下发, 待核实, 逾期未核实, 撤回, 迁出 and their notes) is no answer.
     `period` (the 反馈 folder's): an unknown 预警编号 of that period or later (YJ<YYYYMM>-…) is a
     list of this period put back into its own 反馈/, and its reason says where answers go.
     `townships` (the roster's): the county's townships besides those warnings went to, for telling
@@ -297,7 +313,7 @@ def check_feedback(
     # a clerk who wrote the answer into the list's 状态 (已核实, 属实) and left 核实结果 empty: not
     # an unanswered row (the township believes it answered), but told back where the answer goes
     sent_state = pl.col("_state").str.contains(
-        "^(" + "|".join(map(re.escape, (STATUS_NEW, STATUS_OPEN, STATUS_OVERDUE, STATUS_WITHDRAWN))) + ")")
+        "^(" + "|".join(map(re.escape, (STATUS_NEW, STATUS_OPEN, STATUS_OVERDUE, STATUS_WITHDRAWN, STATUS_MOVED_OUT))) + ")")
     # (one whose answer another row of the delivery gives, e.g. the earlier list's, is answered)
     in_state = (~unknown & blank & pl.col("_state").is_not_null() & ~sent_state
                 & blank.all().over(pl.coalesce("_wid", pl.col("warning_id"))))
@@ -693,7 +709,7 @@ def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: 
     if before_period is not None:
         rows = rows.filter(pl.col("period") < before_period)
     rows = (
-        rows.filter(pl.col("township").is_not_null())
+        rows.filter(pl.col("township").is_not_null(), ~_moved_out(rows))  # (listed elsewhere, not carried from there)
         .sort("period", maintain_order=True)
         .unique("预警编号", keep="last", maintain_order=True)
     )
@@ -738,22 +754,40 @@ def with_carry_over(new_rows: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFra
     return both.with_row_index("_i").sort("township", "_k", "_i", nulls_last=True).drop("_i", "_k")
 
 
-def moved_warnings(carried: pl.DataFrame, earlier_rows: pl.DataFrame) -> pl.DataFrame:
+def moved_warnings(carried: pl.DataFrame | None, earlier_rows: pl.DataFrame | None,
+                   moved_out: pl.DataFrame | None = None, rows: pl.DataFrame | None = None) -> pl.DataFrame:
     """`carry_over()` rows + the rows written before -> QualityFinding rows for the county, one per
     (township left, township now, why): the warnings that moved with their household to another
     township's list, or with the persons they name, split off into a household there (状态 says
-    `已分户至`), which the township left is not told in its own files."""
-    last = (earlier_rows.sort("period", maintain_order=True).unique("预警编号", keep="last", maintain_order=True)
-            .select("预警编号", _from="township"))
-    m = carried.join(last, on="预警编号").filter(pl.col("_from").is_not_null(), pl.col("_from") != pl.col("township"))
-    m = m.with_columns(_split=pl.col("状态").str.contains(SPLIT_OFF, literal=True))
-    why = pl.when("_split").then(pl.format("涉及人员已分户至{}的户", "township")).otherwise(pl.format("户已迁入{}", "township"))
-    return m.sort("_from", "township", "_split", "预警编号").group_by("_from", "township", "_split", maintain_order=True).agg(
+    `已分户至`), which the township left is not told in its own files. `moved_out` (a re-run's 迁出
+    rows, `moved_in_rerun`) and `rows` (the list rows they left for): the warnings a re-run of
+    the period moved to another township's list (its 户籍底册 corrected), named as such unless
+    the move between periods names them already. (None: nothing of that kind.)"""
+    schema = {"预警编号": pl.String, "_from": pl.String, "township": pl.String, "_why": pl.String}
+    m = pl.DataFrame(schema=schema)
+    if carried is not None and earlier_rows is not None:
+        last = (earlier_rows.filter(~_moved_out(earlier_rows)).sort("period", maintain_order=True)
+                .unique("预警编号", keep="last", maintain_order=True).select("预警编号", _from="township"))
+        m = carried.join(last, on="预警编号").filter(pl.col("_from").is_not_null(), pl.col("_from") != pl.col("township"))
+        m = m.select("预警编号", "_from", "township", _why=pl.when(pl.col("状态").str.contains(SPLIT_OFF, literal=True))
+                     .then(pl.lit("split")).otherwise(pl.lit("moved")))
+    if moved_out is not None and rows is not None and moved_out.height:
+        now = rows.filter(~_moved_out(rows), pl.col("township").is_not_null()).select("预警编号", "township")
+        rerun = (moved_out.select("预警编号", _from="township").join(now, on="预警编号")
+                 .join(m.select("预警编号", "_from"), on=["预警编号", "_from"], how="anti")
+                 .with_columns(_why=pl.lit("rerun")))
+        m = pl.concat([m.cast(schema), rerun.select(*schema).cast(schema)])
+    why = (pl.when(pl.col("_why") == "split").then(pl.format("涉及人员已分户至{}的户，未核实的预警转入其清单，{}清单不再列出",
+                                                             "township", "_from"))
+           .when(pl.col("_why") == "rerun").then(pl.format(
+               "本期重新运行时户籍底册载该户在{}：预警转入其清单、按本次运行日下发，{}清单中该行标为迁出，其已反馈的核实结果照常采纳",
+               "township", "_from"))
+           .otherwise(pl.format("户已迁入{}，未核实的预警转入其清单，{}清单不再列出", "township", "_from")))
+    return m.sort("_from", "township", "_why", "预警编号").group_by("_from", "township", "_why", maintain_order=True).agg(
         pl.col("预警编号").str.join("、").alias("_ids"), count=pl.len().cast(pl.Int64),
     ).select(
         category=pl.lit(Finding.MOVED), dept=pl.lit(None, pl.String), file=pl.lit(None, pl.String),
-        detail=pl.format("{} → {}：{}（{}，未核实的预警转入其清单，{}清单不再列出）",
-                         "_from", "township", "_ids", why, "_from"),
+        detail=pl.format("{} → {}：{}（{}）", "_from", "township", "_ids", why),
         count="count",
     ).cast(QUALITY_COLUMNS)
 
@@ -762,22 +796,26 @@ def as_sent(rows: pl.DataFrame, notes: pl.DataFrame) -> pl.DataFrame:
     """Township rows (`with_carry_over`'s, 户编号 the run's household key) -> as the lists are
     written: 户编号 as the roster writes it (`schemas.inputs.as_written`), and 状态 followed by the
     household's note where the roster gives its 户编号 to several households (`notes`: household_id,
-    note, `pipelines.reference.shared_notes`; a 撤回 row needs no visit and says nothing more)."""
+    note, `pipelines.reference.shared_notes`; a 撤回 or 迁出 row needs no visit and says nothing more)."""
     x = rows.join(notes.select(户编号="household_id", _note="note"), on="户编号", how="left", maintain_order="left")
-    told = pl.col("_note").is_not_null() & (pl.col("状态") != STATUS_WITHDRAWN)
+    told = pl.col("_note").is_not_null() & (pl.col("状态") != STATUS_WITHDRAWN) & ~_moved_out(rows)
     return x.with_columns(状态=pl.when(told).then(pl.col("状态") + pl.col("_note")).otherwise("状态"),
                           户编号=as_written(pl.col("户编号"))).drop("_note")
 
 
 def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: date, deadline: date) -> pl.DataFrame:
     """A re-run's new rows (`township_rows()` output) -> the same, those of warnings its period's
-    list did not hold before (`before`: the rows the period's last run wrote, 撤回 rows not
+    list did not hold before (`before`: the rows the period's last run wrote, 撤回 and 迁出 rows not
     counted; None = the period's first run, nothing changes) dated `sent_on`, with `deadline`: a warning first published now
-    is sent now, not on the period's old 下发日期, and is not overdue on arrival."""
+    is sent now, not on the period's old 下发日期, and is not overdue on arrival. So is one the
+    period's lists gave another township before (a corrected 户籍底册 moved its household,
+    `moved_in_rerun`): its township first gets it now."""
     if before is None:
         return new_rows
-    live = before.filter(pl.col("状态") != STATUS_WITHDRAWN)  # (one taken back and raised again: sent now)
-    now = ~pl.col("预警编号").is_in(live["预警编号"].implode())
+    # (one taken back and raised again: sent now; a 迁出 row: the township listing it is another)
+    live = before.filter(pl.col("状态") != STATUS_WITHDRAWN, ~_moved_out(before))
+    was = live.select("预警编号", _was="township", _held=pl.lit(True)).unique("预警编号", keep="first")
+    now = pl.col("_held").is_null() | pl.col("_was").ne_missing(pl.col("township"))
     # one the list held, sent after the period's lists went out (an earlier re-run sent it): as sent
     # then, not re-dated to the period's 下发日期 (it would read overdue from before it went out). The
     # lists' date is the earliest 下发日期 the list gave this period's warnings; those sent with them
@@ -788,10 +826,52 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     lists_out = own["_sent"].drop_nulls().min() if own.height else None
     later = (pl.col("_sent").is_not_null() & (pl.col("_sent") > pl.lit(lists_out)) if lists_out is not None
              else pl.lit(False))
-    return new_rows.join(sent, on="预警编号", how="left", maintain_order="left").with_columns(
+    return new_rows.join(sent, on="预警编号", how="left", maintain_order="left").join(
+        was, on="预警编号", how="left", maintain_order="left").with_columns(
         下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).when(later).then("_sent").otherwise("下发日期"),
         核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).when(later).then("_due").otherwise("核实截止日期"),
-    ).drop("_sent", "_due")
+    ).drop("_sent", "_due", "_was", "_held")
+
+
+def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A re-run's list rows (new and carried, `with_carry_over()` output) + the rows the period's
+    last run wrote (`before`; None: its first run) -> (rows, moved out): the warnings the
+    period's lists gave one township before and another now (its 户籍底册 corrected since moved
+    the household), as a move between periods is told (`carry_over`):
+
+    - rows: a new row (新下发) of such a warning says where it was,
+      `新下发（由<乡镇><村><组>迁入，原下发日期…）` (the place where the period's lists held it last,
+      the first 下发日期 they gave it); `first_sent` dates it the day the new township gets it.
+      A carried row says where it came from already (`carry_over`).
+    - moved out: for each township that had it, its row as written there, 状态
+      `迁出（…）` naming the township it went to, 逾期天数 0 and the feedback columns blank: the
+      township sent it is told, and the warning stays known as sent there (`issued_from_rows`:
+      that township's answer is taken). A 迁出 row of `before` stays while the warning is listed
+      elsewhere; one whose warning is no longer raised is withdrawn (`withdrawn_rows`).
+    Same columns as `rows`."""
+    if before is None or before.is_empty():
+        return rows, rows.clear()
+    now = rows.filter(pl.col("township").is_not_null()).select("预警编号", _now="township").unique("预警编号")
+    had = (before.filter(pl.col("状态") != STATUS_WITHDRAWN, pl.col("township").is_not_null())
+           .with_columns(_out=_moved_out(before))
+           .join(now, on="预警编号").filter(pl.col("township") != pl.col("_now"))
+           .sort("预警编号", "township", "_out", maintain_order=True).unique(["预警编号", "township"], keep="first"))
+    first = (before.filter(pl.col("状态") != STATUS_WITHDRAWN).group_by("预警编号")
+             .agg(_first=pl.col("下发日期").cast(pl.String).min()))
+    # where it was last listed: its row there if that township lost it now, else the first 迁出 row's
+    was = had.sort("_out", "下发日期", "township", maintain_order=True).unique("预警编号", keep="first").join(
+        first, on="预警编号", how="left").select(
+        "预警编号", _note=pl.concat_str(pl.lit("（由"), pl.concat_str("乡（镇）", "行政村", "村民小组", ignore_nulls=True),
+                                       pl.lit("迁入，原下发日期"), pl.col("_first").fill_null(""), pl.lit("）")))
+    noted = rows.join(was, on="预警编号", how="left", maintain_order="left").with_columns(
+        状态=pl.when((pl.col("状态") == STATUS_NEW) & pl.col("_note").is_not_null())
+        .then(pl.col("状态") + pl.col("_note")).otherwise("状态")).drop("_note")
+    out = had.with_columns(
+        状态=pl.format(STATUS_MOVED_OUT + "（本期户籍底册更正后该户在{}，预警已转入{}清单；已上门核实的，核实结果仍可反馈）",
+                     "_now", "_now"),
+        逾期天数=pl.lit(0, pl.Int64), *[pl.lit(None, pl.String).alias(c) for c in FEEDBACK_COLUMNS],
+    ).select(rows.columns).cast(rows.schema).sort("township", "下发日期", "户编号", "预警编号", nulls_last=True)
+    return noted, out
 
 
 def withdrawn_rows(before: pl.DataFrame | None, rows: pl.DataFrame, status_earlier: pl.DataFrame | None) -> pl.DataFrame:

@@ -9,7 +9,7 @@ from pipelines.feedback import (
     UNKNOWN_TOWNSHIP, answer_history, as_sent, carry_over, check_feedback, disagreements, year_slips, dispatch,
     file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
-    values_not_read, warning_status, with_carry_over, withdrawn_rows,
+    values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import delivery_ranks, validate
@@ -728,6 +728,66 @@ def test_a_warning_an_earlier_rerun_sent_keeps_its_date_when_the_period_is_run_a
         redated = new.with_columns(下发日期=pl.lit(issued), 核实截止日期=pl.lit(due))
         got = first_sent(redated, before, now, deadline).select("预警编号", "下发日期", "核实截止日期").rows()
         assert got == [("w-sent", issued, due), ("w-late", "2026-12-04", "2026-12-09")]
+
+
+def test_a_rerun_whose_corrected_roster_moved_a_household_tells_both_townships_and_takes_either_answer():
+    """2026-10's lists went out on 10-09: w-mv (household A) and w-stay to 大店镇. On 12-04 the
+    period is re-run with its 户籍底册 corrected: A lives in 夹沟镇 王庄村. 夹沟镇 gets w-mv as a warning
+    its list did not hold: dated 12-04 with its own deadline (not due 10-13, overdue on arrival), 状态
+    saying where it came from and its first 下发日期; 大店镇's list keeps the row it was sent, 状态
+    迁出 naming 夹沟镇 (returned untouched it is no answer); the county's report names the move.
+    Either township's answer is taken, a third's is refused. Run again unchanged, the lists stay
+    as they are; no longer raised, both rows are withdrawn."""
+    def row(wid, town, hh, village="韩湖村", issued="2026-10-09", due="2026-10-13"):
+        return township_row(wid, town, "2026-10", village=village, hh=hh, issued=issued) | {"核实截止日期": due}
+
+    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
+    before = with_carry_over(pl.DataFrame([row("w-mv", "大店镇", "A"), row("w-stay", "大店镇", "B")], schema=schema),
+                             pl.DataFrame(schema={"状态": pl.String, "逾期天数": pl.Int64, **schema}))
+    new = pl.DataFrame([row("w-mv", "夹沟镇", "A", village="王庄村"), row("w-stay", "大店镇", "B")], schema=schema)
+    now = D(2026, 12, 4)
+    deadline = add_working_days(now, CFG.run.verify_working_days)[0]
+
+    def rerun(new, before):
+        rows = with_carry_over(first_sent(new, before, now, deadline), before.head(0))
+        rows, out = moved_in_rerun(rows, before)
+        return rows, out, pl.concat([rows, out, withdrawn_rows(before, rows, None)])
+
+    rows, out, stored = rerun(new, before)
+    assert rows.select("预警编号", "township", "状态", "下发日期", "核实截止日期").rows() == [
+        ("w-stay", "大店镇", "新下发", "2026-10-09", "2026-10-13"),
+        ("w-mv", "夹沟镇", "新下发（由大店镇韩湖村迁入，原下发日期2026-10-09）", "2026-12-04", deadline.isoformat())]
+    assert out.columns == rows.columns and out.height == 1
+    left = out.row(0, named=True)
+    assert (left["预警编号"], left["township"], left["下发日期"], left["逾期天数"]) == ("w-mv", "大店镇", "2026-10-09", 0)
+    assert left["状态"].startswith("迁出（") and "夹沟镇" in left["状态"] and left["核实结果"] is None
+    found = moved_warnings(None, None, out, rows)
+    assert found["count"].to_list() == [1] and found["detail"][0].startswith("大店镇 → 夹沟镇：w-mv（本期重新运行")
+
+    issued = issued_from_rows(stored.with_columns(period=pl.lit("2026-10")))
+    mv = issued.filter(pl.col("warning_id") == "w-mv").row(0, named=True)
+    assert (mv["township"], sorted(mv["townships"]), mv["deadline"], mv["withdrawn"]) == (
+        "夹沟镇", sorted(["夹沟镇", "大店镇"]), deadline, False)
+    status = warning_status(issued, None, D(2026, 12, 8))
+    assert status.filter(pl.col("warning_id") == "w-mv").select("township", "status").row(0) == ("夹沟镇", "open")
+    answers = fb((DADIAN, 2, "w-mv", "大店镇", "属实", "是", "王网格", D(2026, 10, 12), None),
+                 (JIAGOU, 2, "w-mv", "夹沟镇", "属实", "是", "李网格", D(2026, 12, 5), None),
+                 ("反馈/马坡镇_2026-10_预警清单.csv", 2, "w-mv", "马坡镇", "属实", None, None, D(2026, 12, 5), None),
+                 (DADIAN, 3, "w-mv", "大店镇", None, None, None, None, None)).with_columns(
+        list_state=pl.Series([None, None, None, left["状态"]]))
+    accepted, unanswered, refused = check_feedback(answers, issued, D(2026, 12, 31), CFG.matching.places,
+                                                   townships=["马坡镇"], first_out={"2026-10": D(2026, 10, 9)})
+    assert accepted["file"].to_list() == [DADIAN, JIAGOU] and unanswered["line"].to_list() == [3]
+    assert refused["file"].to_list() == ["反馈/马坡镇_2026-10_预警清单.csv"]
+
+    # the period run again, nothing changed since: the rows as stored
+    again, out_again, _ = rerun(new, stored)
+    assert again.equals(rows) and out_again.equals(out)
+    # run again without w-mv (a corrected file): withdrawn in both lists
+    _, gone_out, gone = rerun(new.filter(pl.col("预警编号") == "w-stay"), stored)
+    assert gone_out.is_empty()
+    assert sorted(gone.filter(pl.col("预警编号") == "w-mv").select("township", "状态").rows()) == sorted([
+        ("大店镇", "撤回"), ("夹沟镇", "撤回")])
 
 
 def test_a_warning_a_rerun_no_longer_raises_is_withdrawn_and_stays_known_as_issued():

@@ -1004,29 +1004,43 @@ def test_last_months_settlements_put_in_again_do_not_undo_last_months_correction
     assert mine.filter(pl.col("out_of_pocket") != pl.col("out_of_pocket_latest")).height == 0
 
 
-@pytest.mark.xfail(strict=True, reason="a re-run of a period whose corrected roster moved a household to another "
-                   "township moves its warning silently: the old township's list loses it (no 撤回/迁出 row, so the "
-                   "warehouse forgets it was sent there) and that township's answer is refused; the new township "
-                   "gets it dated with the lists' old 下发日期, overdue on arrival. Which of the cross-period move's "
-                   "rules (状态 note, either township's answer, first deadline) apply within a period is a design call")
 def test_a_rerun_after_a_roster_correction_moved_a_household_still_takes_the_old_townships_answer(august_13, tmp_path):
     """August ran (lists out 09-02). The county then corrects August's 户籍底册: household h1 lives
-    in township B, not A, and re-runs August. h1's warning w1 leaves A's list without a word and
-    shows in B's dated 09-02 (deadline long past, though B first gets it now); nothing in
-    数据质量报告.csv says it moved. A's grid worker had visited h1 from the list A was sent, and A
-    returns 属实 in September's 反馈/: refused, `与该预警所属乡镇不符` — the answer is lost, where a
-    household moving between periods has either township's answer taken."""
+    in township B, not A, and re-runs August. Before, h1's warning w1 left A's list without a word
+    and showed in B's dated 09-02 (deadline long past, though B first got it then); nothing in
+    数据质量报告.csv said it moved; A's 属实 (its grid worker had visited h1 from the list A was
+    sent) was refused in September, `与该预警所属乡镇不符`. As a move between periods: B's row says
+    where it came from and since when, the report names the move, either township's answer is
+    taken. Within a re-run, B gets it as any warning its list did not hold before: dated the day
+    of the run with its own deadline, not overdue on arrival. A's re-published list keeps w1's
+    row, 状态 迁出 naming B (A was sent it: the warehouse keeps knowing it, and A is told)."""
     county, out = _copy(august_13, tmp_path)
     aug = _town_files(out, "2026-08")
     town_a = max(aug, key=lambda t: aug[t].height)
     town_b = next(t for t in sorted(aug) if t != town_a)
     w1, h1 = (aug[town_a].filter(pl.col("户编号").is_not_null(), pl.col("风险类型") != "饮水出现安全问题")
               .select("预警编号", "户编号").row(0))
+    was = aug[town_a].filter(pl.col("预警编号") == w1).row(0, named=True)
     like = aug[town_b].filter(pl.col("户编号").is_not_null())["户编号"][0]
     for p in ("2026-08", "2026-09"):
         _move_households(county / "inbox" / p, [h1], like)
     assert _run(county, out, "2026-08", "--no-cascade") == 0
-    assert w1 in _town_files(out, "2026-08")[town_b]["预警编号"].to_list()
+    again = _town_files(out, "2026-08")
+    there = again[town_b].filter(pl.col("预警编号") == w1).row(0, named=True)
+    assert there["状态"] == f"新下发（由{town_a}{was['行政村']}{was['村民小组'] or ''}迁入，原下发日期{ISSUE['2026-08']}）"
+    assert there["下发日期"] > ISSUE["2026-08"] and there["核实截止日期"] > there["下发日期"], "sent to B now, due later"
+    left = again[town_a].filter(pl.col("预警编号") == w1)
+    assert left.height == 1 and left["状态"].item().startswith("迁出（") and town_b in left["状态"].item()
+    assert left["下发日期"].item() == ISSUE["2026-08"]  # (the row as A was sent it)
+    assert not again[town_a].filter(pl.col("预警编号") != w1)["状态"].str.starts_with("迁出").any()
+    summary = read_rows(out / "2026-08" / "townships" / town_a / f"{town_a}_2026-08_预警清单.xlsx")  # (its 汇总)
+    assert summary[0] == ["风险类型", "户数"] and sum(int(n) for _, n in summary[1:]) == again[town_a].height - 1
+    quality = pl.read_csv(out / "2026-08" / "county" / "数据质量报告.csv", infer_schema=False)
+    line = quality.filter(pl.col("类别").str.starts_with("预警随户迁移"))["说明"].item()
+    assert line.startswith(f"{town_a} → {town_b}：{w1}（"), line
+    status = pl.read_parquet(out / "2026-08" / "warning_status.parquet").filter(pl.col("warning_id") == w1)
+    assert status.select("township", "status").row(0) == (town_b, "open")
+
     folder = county / "inbox" / "2026-09" / "反馈"
     folder.mkdir(parents=True)
     (folder / f"{town_a}_2026-08_预警清单.csv").write_bytes(
@@ -1035,7 +1049,10 @@ def test_a_rerun_after_a_roster_correction_moved_a_household_still_takes_the_old
         .write_csv().encode("utf-8-sig"))
     assert _run(county, out, "2026-09") == 0
     status = pl.read_parquet(out / "2026-09" / "warning_status.parquet").filter(pl.col("warning_id") == w1)
-    assert status["status"].to_list() == ["verified_true"]
+    assert status.select("township", "status").row(0) == (town_b, "verified_true")
+    assert not list((out / "2026-09" / "townships").glob("*/*反馈退回.csv"))
+    sep = _town_files(out, "2026-09")
+    assert not any(df["预警编号"].is_in([w1]).any() for df in sep.values()), "answered: carried by no list"
 
 
 SPRING_2027 = ['run.holidays=["2027-02-05","2027-02-08","2027-02-09","2027-02-10","2027-02-11","2027-02-12"]',
