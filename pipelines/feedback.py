@@ -53,7 +53,7 @@ __all__ = [
     "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "STATUS_WITHDRAWN", "UNKNOWN_TOWNSHIP",
     "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "year_slips", "disagreements",
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
-    "moved_in_rerun", "STATUS_MOVED_OUT", "dispatch", "dispatch_changes", "as_sent",
+    "moved_in_rerun", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
     "values_not_read", "returned_to_township",
 ]
 
@@ -64,6 +64,9 @@ ANSWER_FIELDS = ["result", "include_monitoring", "verifier", "verify_date", "not
 # takes back (`withdrawn_rows`).
 STATUS_OVERDUE, STATUS_OPEN, STATUS_NEW, STATUS_WITHDRAWN = "逾期未核实", "待核实", "新下发", "撤回"
 STATUS_MOVED_OUT = "迁出"
+# What a 迁出 row leaves blank: the household is no longer the township's (a township's list holds
+# only its own households), and its 预警编号 finds the row on the list it was sent
+MOVED_OUT_BLANK = ["户编号", "户主姓名", "涉及人员", "户类型", "预警依据", "来源记录编号"]
 WITHDRAWN_NOTE = "该预警已撤回：重新研判后不再预警，无需核实（已反馈的核实结果仍保留）"
 # Key of `returned_to_township` for set-aside rows whose township cannot be told.
 UNKNOWN_TOWNSHIP = "（未能确定乡镇）"
@@ -844,7 +847,8 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None) -> tuple[pl.
       the first 下发日期 they gave it); `first_sent` dates it the day the new township gets it.
       A carried row says where it came from already (`carry_over`).
     - moved out: for each township that had it, its row as written there, 状态
-      `迁出（…）` naming the township it went to, 逾期天数 0 and the feedback columns blank: the
+      `迁出（…）` naming the township it went to, 逾期天数 0, the feedback columns and who the
+      household is and why (`MOVED_OUT_BLANK`: no longer the township's household) blank: the
       township sent it is told, and the warning stays known as sent there (`issued_from_rows`:
       that township's answer is taken). A 迁出 row of `before` stays while the warning is listed
       elsewhere; one whose warning is no longer raised is withdrawn (`withdrawn_rows`).
@@ -867,10 +871,10 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None) -> tuple[pl.
         状态=pl.when((pl.col("状态") == STATUS_NEW) & pl.col("_note").is_not_null())
         .then(pl.col("状态") + pl.col("_note")).otherwise("状态")).drop("_note")
     out = had.with_columns(
-        状态=pl.format(STATUS_MOVED_OUT + "（本期户籍底册更正后该户在{}，预警已转入{}清单；已上门核实的，核实结果仍可反馈）",
-                     "_now", "_now"),
-        逾期天数=pl.lit(0, pl.Int64), *[pl.lit(None, pl.String).alias(c) for c in FEEDBACK_COLUMNS],
-    ).select(rows.columns).cast(rows.schema).sort("township", "下发日期", "户编号", "预警编号", nulls_last=True)
+        状态=pl.format(STATUS_MOVED_OUT + "（本期户籍底册更正后该户在{}，预警已转入{}清单，户的信息不再列出；"
+                     "已上门核实的，核实结果仍可按此预警编号反馈）", "_now", "_now"),
+        逾期天数=pl.lit(0, pl.Int64), *[pl.lit(None, pl.String).alias(c) for c in [*FEEDBACK_COLUMNS, *MOVED_OUT_BLANK]],
+    ).select(rows.columns).cast(rows.schema).sort("township", "下发日期", "预警编号", nulls_last=True)
     return noted, out
 
 

@@ -9,7 +9,7 @@ from pipelines.feedback import (
     UNKNOWN_TOWNSHIP, answer_history, as_sent, carry_over, check_feedback, disagreements, year_slips, dispatch,
     file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
-    values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun,
+    values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import delivery_ranks, validate
@@ -739,7 +739,9 @@ def test_a_rerun_whose_corrected_roster_moved_a_household_tells_both_townships_a
     Either township's answer is taken, a third's is refused. Run again unchanged, the lists stay
     as they are; no longer raised, both rows are withdrawn."""
     def row(wid, town, hh, village="韩湖村", issued="2026-10-09", due="2026-10-13"):
-        return township_row(wid, town, "2026-10", village=village, hh=hh, issued=issued) | {"核实截止日期": due}
+        return township_row(wid, town, "2026-10", village=village, hh=hh, issued=issued) | {
+            "核实截止日期": due, "户主姓名": f"户主{hh}", "涉及人员": f"户主{hh}（本人）", "户类型": "脱贫户",
+            "预警依据": "年度个人自付 8,000 元", "来源记录编号": f"JS-{hh}", "网格员": "大店网格员"}
 
     schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
     before = with_carry_over(pl.DataFrame([row("w-mv", "大店镇", "A"), row("w-stay", "大店镇", "B")], schema=schema),
@@ -761,6 +763,10 @@ def test_a_rerun_whose_corrected_roster_moved_a_household_tells_both_townships_a
     left = out.row(0, named=True)
     assert (left["预警编号"], left["township"], left["下发日期"], left["逾期天数"]) == ("w-mv", "大店镇", "2026-10-09", 0)
     assert left["状态"].startswith("迁出（") and "夹沟镇" in left["状态"] and left["核实结果"] is None
+    # a household no longer 大店镇's: its list keeps the warning's number, not who they are or why
+    # (the 预警编号 finds the row on the list it was sent)
+    assert [c for c in MOVED_OUT_BLANK if left[c] is not None] == [] and left["行政村"] == "韩湖村"
+    assert {"户编号", "户主姓名", "涉及人员", "预警依据"} <= set(MOVED_OUT_BLANK) and left["网格员"] == "大店网格员"
     found = moved_warnings(None, None, out, rows)
     assert found["count"].to_list() == [1] and found["detail"][0].startswith("大店镇 → 夹沟镇：w-mv（本期重新运行")
 

@@ -1032,6 +1032,7 @@ def test_a_rerun_after_a_roster_correction_moved_a_household_still_takes_the_old
     left = again[town_a].filter(pl.col("预警编号") == w1)
     assert left.height == 1 and left["状态"].item().startswith("迁出（") and town_b in left["状态"].item()
     assert left["下发日期"].item() == ISSUE["2026-08"]  # (the row as A was sent it)
+    assert left.select("户编号", "户主姓名", "涉及人员", "预警依据").row(0) == (None,) * 4  # (no longer A's household)
     assert not again[town_a].filter(pl.col("预警编号") != w1)["状态"].str.starts_with("迁出").any()
     summary = read_rows(out / "2026-08" / "townships" / town_a / f"{town_a}_2026-08_预警清单.xlsx")  # (its 汇总)
     assert summary[0] == ["风险类型", "户数"] and sum(int(n) for _, n in summary[1:]) == again[town_a].height - 1
