@@ -1004,7 +1004,8 @@ def test_last_months_settlements_put_in_again_do_not_undo_last_months_correction
     assert mine.filter(pl.col("out_of_pocket") != pl.col("out_of_pocket_latest")).height == 0
 
 
-def test_a_rerun_after_a_roster_correction_moved_a_household_still_takes_the_old_townships_answer(august_13, tmp_path):
+def test_a_rerun_after_a_roster_correction_moved_a_household_still_takes_the_old_townships_answer(august_13, tmp_path,
+                                                                                                 capsys):
     """August ran (lists out 09-02). The county then corrects August's 户籍底册: household h1 lives
     in township B, not A, and re-runs August. Before, h1's warning w1 left A's list without a word
     and showed in B's dated 09-02 (deadline long past, though B first got it then); nothing in
@@ -1024,7 +1025,9 @@ def test_a_rerun_after_a_roster_correction_moved_a_household_still_takes_the_old
     like = aug[town_b].filter(pl.col("户编号").is_not_null())["户编号"][0]
     for p in ("2026-08", "2026-09"):
         _move_households(county / "inbox" / p, [h1], like)
+    capsys.readouterr()
     assert _run(county, out, "2026-08", "--no-cascade") == 0
+    assert "  1 warnings the period's lists did not hold before go out now" in capsys.readouterr().out  # (B's)
     again = _town_files(out, "2026-08")
     there = again[town_b].filter(pl.col("预警编号") == w1).row(0, named=True)
     assert there["状态"] == f"新下发（由{town_a}{was['行政村']}{was['村民小组'] or ''}迁入，原下发日期{ISSUE['2026-08']}）"
