@@ -1187,7 +1187,8 @@ def safe_error(exc: BaseException) -> str:
     the traceback (`prefect flow-run logs <id>`). A file the system refused (a township's list open
     in Excel on the share, a full disk) is named with the system's reason: a path and an error
     number quote no record."""
-    if type(exc).__name__ in ("RunError", "AccountingError"):  # also when raised from `flows`, not `__main__`
+    # (by name: also when raised from `flows`, not `__main__`; a subclass, e.g. CascadeStopped, too)
+    if {c.__name__ for c in type(exc).__mro__} & {"RunError", "AccountingError"}:
         return str(exc)
     run = getattr(exc, "flow_run_id", None)
     what = type(exc).__name__

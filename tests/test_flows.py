@@ -416,6 +416,16 @@ def test_a_file_the_system_refused_is_named_with_its_reason():
     assert flows.safe_error(OSError("disk quota 341302199001011234")) == "OSError (details: the flow run log)"
 
 
+def test_a_stopped_cascade_is_said_in_full_where_a_county_or_the_schedule_reports_it():
+    """`province_run` says a failed county with `safe_error`, and a later period whose re-run
+    failed fails its county with `CascadeStopped` (a `RunError`: our own line, naming the period
+    left as it was and what to run). `safe_error` compared the type's exact name, so the province
+    console said only `error: 县: CascadeStopped (details: the flow run log)`, not that the
+    period itself was done nor what to run."""
+    line = "2026-11 was not re-run after 2026-10 (2026-10 is done): no usable roster; 2026-11 still reflects ..."
+    assert flows.safe_error(flows.CascadeStopped(line)) == line
+
+
 def _published_then_killed(tmp_path, before: str | None, commit: bool, later: str | None = None):
     """October published (`before`: the text its folder holds; None: never published) and stored,
     then a re-run (a later period run after October, `later`) that stores its October and swaps
