@@ -1359,8 +1359,9 @@ def warehouse_lock(warehouse_path: Path, shared: bool = False, wait: float = 0.0
     it (the caller refuses clearly instead of corrupting it). `shared` (dry runs): only waits out
     no writer, never creates the lock file. `wait`: seconds to keep trying (every minute, calling
     `on_wait` before each pause) before yielding False.
-    A writing run holds umask 077 with the lock (restored before it is released, so runs in
-    threads of one process, serialised by the lock, never interleave it): every file it creates
+    A writing run holds umask 077 with the lock (restored before the lock is released: runs of
+    one warehouse in threads of one process, serialised by it, never interleave the process's
+    umask; runs of several warehouses at once each have a process): every file it creates
     is its owner's alone, also those it does not write itself (the warehouse's WAL, which DuckDB
     creates and a kill leaves behind; its spill files), whatever started it (the command, `serve`,
     a work pool's worker, a province county's process)."""
