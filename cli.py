@@ -160,16 +160,7 @@ def _err(message: str, code: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Every file a run creates is its owner's alone, also those it does not write itself: the
-    # warehouse's WAL (DuckDB's own; a kill leaves it behind), its spill files, the lock
-    old = os.umask(0o077)
-    try:
-        return _main(argv)
-    finally:
-        os.umask(old)
-
-
-def _main(argv: list[str] | None) -> int:
+    # (a writing run holds umask 077 with the warehouse's lock: `warehouse_lock`)
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)

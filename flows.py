@@ -1193,7 +1193,8 @@ def safe_error(exc: BaseException) -> str:
     the traceback (`prefect flow-run logs <id>`). A file the system refused (a township's list open
     in Excel on the share, a full disk) is named with the system's reason: a path and an error
     number quote no record."""
-    if type(exc).__name__ in ("RunError", "AccountingError"):  # also when raised from `flows`, not `__main__`
+    # (by name: also when raised from `flows`, not `__main__`; a subclass, e.g. CascadeStopped, too)
+    if {c.__name__ for c in type(exc).__mro__} & {"RunError", "AccountingError"}:
         return str(exc)
     run = getattr(exc, "flow_run_id", None)
     what = type(exc).__name__
@@ -1363,7 +1364,13 @@ def warehouse_lock(warehouse_path: Path, shared: bool = False, wait: float = 0.0
     """One writing run per warehouse at a time: yields True when held, False when another run has
     it (the caller refuses clearly instead of corrupting it). `shared` (dry runs): only waits out
     no writer, never creates the lock file. `wait`: seconds to keep trying (every minute, calling
-    `on_wait` before each pause) before yielding False."""
+    `on_wait` before each pause) before yielding False.
+    A writing run holds umask 077 with the lock (restored before the lock is released: runs of
+    one warehouse in threads of one process, serialised by it, never interleave the process's
+    umask; runs of several warehouses at once each have a process): every file it creates
+    is its owner's alone, also those it does not write itself (the warehouse's WAL, which DuckDB
+    creates and a kill leaves behind; its spill files), whatever started it (the command, `serve`,
+    a work pool's worker, a province county's process)."""
     lock_file = Path(warehouse_path).with_suffix(Path(warehouse_path).suffix + ".lock")
     if shared:
         if not lock_file.exists():
@@ -1372,7 +1379,7 @@ def warehouse_lock(warehouse_path: Path, shared: bool = False, wait: float = 0.0
         fh = open(lock_file)
     else:
         lock_file.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(lock_file, "w")
+        fh = os.fdopen(os.open(lock_file, os.O_WRONLY | os.O_CREAT, 0o600), "w")
     until = time.monotonic() + wait
     try:
         while True:
@@ -1386,7 +1393,12 @@ def warehouse_lock(warehouse_path: Path, shared: bool = False, wait: float = 0.0
                 if on_wait is not None:
                     on_wait()
                 time.sleep(max(0.5, min(60.0, until - time.monotonic())))
-        yield True
+        mask = None if shared else os.umask(0o077)
+        try:
+            yield True
+        finally:
+            if mask is not None:
+                os.umask(mask)
     finally:
         fh.close()
 

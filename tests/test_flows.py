@@ -416,6 +416,52 @@ def test_a_file_the_system_refused_is_named_with_its_reason():
     assert flows.safe_error(OSError("disk quota 341302199001011234")) == "OSError (details: the flow run log)"
 
 
+def test_a_scheduled_run_a_worker_starts_makes_the_files_beside_the_warehouse_owner_only(prefect_harness, tmp_path,
+                                                                                          monkeypatch):
+    """`flows.py deploy` puts the schedule on a work pool: `prefect worker start` (umask 022 as a
+    service) runs `scheduled_run` in a process of its own, not through `cli.main`, which alone
+    set umask 077: the WAL DuckDB makes beside the warehouse while a run holds it (left behind by
+    a kill: personal data) was 0644, and so was the lock."""
+    import os
+    import stat
+
+    from adapters import warehouse
+
+    (tmp_path / "inbox" / PERIOD).mkdir(parents=True)
+    out = tmp_path / "out"
+    modes = {}
+
+    def monthly_run(*args, **kwargs):  # (the run's writing, as far as the files beside the warehouse go)
+        con = warehouse.connect(out / "warehouse.duckdb")
+        try:
+            warehouse.begin_run(con, PERIOD, "x")
+            modes.update({p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in out.iterdir() if p.is_file()})
+        finally:
+            con.close()
+        return {}
+
+    monkeypatch.setattr(flows, "monthly_run", monthly_run)
+    monkeypatch.setattr(flows, "rerun_later_periods", lambda *args: [])
+    before = os.umask(0o022)
+    try:
+        flows.scheduled_run(str(tmp_path / "inbox"), str(out), period=PERIOD)
+        assert os.umask(0o022) == 0o022  # (the run's own umask ends with it)
+    finally:
+        os.umask(before)
+    assert {"warehouse.duckdb.wal", "warehouse.duckdb.lock"} <= set(modes), modes
+    assert set(modes.values()) == {"0o600"}, modes
+
+
+def test_a_stopped_cascade_is_said_in_full_where_a_county_or_the_schedule_reports_it():
+    """`province_run` says a failed county with `safe_error`, and a later period whose re-run
+    failed fails its county with `CascadeStopped` (a `RunError`: our own line, naming the period
+    left as it was and what to run). `safe_error` compared the type's exact name, so the province
+    console said only `error: 县: CascadeStopped (details: the flow run log)`, not that the
+    period itself was done nor what to run."""
+    line = "2026-11 was not re-run after 2026-10 (2026-10 is done): no usable roster; 2026-11 still reflects ..."
+    assert flows.safe_error(flows.CascadeStopped(line)) == line
+
+
 def _published_then_killed(tmp_path, before: str | None, commit: bool, later: str | None = None):
     """October published (`before`: the text its folder holds; None: never published) and stored,
     then a re-run (a later period run after October, `later`) that stores its October and swaps
