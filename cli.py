@@ -23,7 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 # flows first: it sets Prefect's and polars' environment (PREFECT_HOME, the allocator) before they load
-from flows import (ROOT, TIMEZONE, CascadeStopped, check_dates, flow_result, full_run_done, safe_error,
+from flows import (ROOT, TIMEZONE, CascadeStopped, cascading, check_dates, flow_result, full_run_done, safe_error,
                    county_settings, monthly_run, province_run, recover_interrupted, rerun_later_periods,
                    resolve_departments, scheduled_run, warehouse_lock)
 
@@ -218,28 +218,34 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
             return _err(_no_full_run(args, wh), EXIT_USAGE)
         print(f"run {args.period}{' (dry run)' if args.dry_run else ''}"
               f"{': departments ' + ', '.join(only) if only else ''} ...", file=sys.stderr, flush=True)
-        try:
-            result = flow_result(monthly_run(args.inbox, args.period, args.out, str(wh), args.config, args.set,
-                                           args.issue_date, departments=list(only) or None, dry_run=args.dry_run,
-                                           county=args.county, return_state=True))
-            print("\n".join(console.summary_lines(result)))
-            if args.dry_run and not args.no_cascade and (later := _later_periods(wh, args.period)):
-                print(f"  then, as they depend on {args.period}, a real run would run again: {', '.join(later)}")
-            elif args.no_cascade and (later := _later_periods(wh, args.period)):
-                # (their sums, history and lists were made from this period as it was before: said, not left to memory)
-                print(f"note: not run again (--no-cascade): {', '.join(later)}, already run, still reflect "
-                      f"{args.period} as it was before this run; run them again to take it in")
-        except Exception as exc:  # noqa: BLE001 - every failure becomes one safe line and exit 1
-            return _err(safe_error(exc), EXIT_FAILED)
-        if args.dry_run or args.no_cascade:
-            return EXIT_OK
-        try:
-            rerun_later_periods(args.inbox, args.out, wh, args.config, args.set, args.period, args.county)
-        except Exception as exc:  # noqa: BLE001 - the period is done all the same: exit 4, not 1
-            said = str(exc) if isinstance(exc, CascadeStopped) else (
-                f"{args.period} is done, but re-running the later periods already run failed: {safe_error(exc)}; "
-                f"they still reflect {args.period} as it was before this run: run them again, in order")
-            return _err(said, EXIT_PARTLY)
+        with cascading(wh, args.period, on=not (args.dry_run or args.no_cascade)):
+            return _run_and_cascade(args, wh, only)
+
+
+def _run_and_cascade(args, wh: Path, only: tuple[str, ...]) -> int:
+    """The period's run and its summary, then the later periods' (cascade). Exit code."""
+    try:
+        result = flow_result(monthly_run(args.inbox, args.period, args.out, str(wh), args.config, args.set,
+                                       args.issue_date, departments=list(only) or None, dry_run=args.dry_run,
+                                       county=args.county, return_state=True))
+        print("\n".join(console.summary_lines(result)))
+        if args.dry_run and not args.no_cascade and (later := _later_periods(wh, args.period)):
+            print(f"  then, as they depend on {args.period}, a real run would run again: {', '.join(later)}")
+        elif args.no_cascade and (later := _later_periods(wh, args.period)):
+            # (their sums, history and lists were made from this period as it was before: said, not left to memory)
+            print(f"note: not run again (--no-cascade): {', '.join(later)}, already run, still reflect "
+                  f"{args.period} as it was before this run; run them again to take it in")
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one safe line and exit 1
+        return _err(safe_error(exc), EXIT_FAILED)
+    if args.dry_run or args.no_cascade:
+        return EXIT_OK
+    try:
+        rerun_later_periods(args.inbox, args.out, wh, args.config, args.set, args.period, args.county)
+    except Exception as exc:  # noqa: BLE001 - the period is done all the same: exit 4, not 1
+        said = str(exc) if isinstance(exc, CascadeStopped) else (
+            f"{args.period} is done, but re-running the later periods already run failed: {safe_error(exc)}; "
+            f"they still reflect {args.period} as it was before this run: run them again, in order")
+        return _err(said, EXIT_PARTLY)
     return EXIT_OK
 
 

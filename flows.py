@@ -1113,9 +1113,10 @@ def scheduled_run(
             raise RunError(f"another run is using {wh} (waited {minutes:g} min)")
         for line in recover_interrupted(Path(out_dir), wh):
             log.warning(f"recovered after an interrupted run: {line}")
-        result = monthly_run(inbox_dir, period, out_dir, str(wh), config_path, overrides, issue_date, county=county)
-        for later in rerun_later_periods(inbox_dir, out_dir, wh, config_path, overrides, period, county):
-            log.warning(later)
+        with cascading(wh, period):
+            result = monthly_run(inbox_dir, period, out_dir, str(wh), config_path, overrides, issue_date, county=county)
+            for later in rerun_later_periods(inbox_dir, out_dir, wh, config_path, overrides, period, county):
+                log.warning(later)
         return result
 
 
@@ -1131,9 +1132,10 @@ def run_county(county: dict, period: str, config_path: str | None, overrides: li
         if not held:
             raise RunError(f"{county['name']}: another run is using {wh}")
         recover_interrupted(Path(county["out"]), wh)
-        result = flow_result(monthly_run.with_options(flow_run_name=f"{_artifact_slug(label)}-{period}")(
-            county["inbox"], period, county["out"], str(wh), *settings, issue_date, county=label, return_state=True))
-        later = rerun_later_periods(county["inbox"], county["out"], wh, *settings, period, label)
+        with cascading(wh, period):
+            result = flow_result(monthly_run.with_options(flow_run_name=f"{_artifact_slug(label)}-{period}")(
+                county["inbox"], period, county["out"], str(wh), *settings, issue_date, county=label, return_state=True))
+            later = rerun_later_periods(county["inbox"], county["out"], wh, *settings, period, label)
     return {"county": county["name"], "code": county.get("code"), "out": result["out"],
             "balanced": all(r["balanced"] for r in result["accounting"]), "warnings": result["warnings"],
             "townships": len(result["townships"]), "later": later}
@@ -1335,9 +1337,9 @@ def recover_interrupted(out: Path, wh: Path) -> list[str]:
     warehouse, else the one published before is put back (`outputs.recover`). Name each period
     whose run did not finish: its files and warehouse rows are those of its last complete run (a
     later period a re-run was re-running still reflects the earlier one as it was before), to be
-    run again; and each whose run was killed after it stored and published the period: complete
-    (recorded ok), but the later periods already run, which its run would have run again, still
-    reflect it as it was before."""
+    run again; each whose run was killed after it stored and published the period: complete
+    (recorded ok); and, for a run killed before its cascade (`cascading`) re-ran the later periods
+    already run, those that still reflect its period as it was before."""
     if not wh.exists():
         lines = outputs.recover(out)
     else:
@@ -1345,17 +1347,45 @@ def recover_interrupted(out: Path, wh: Path) -> list[str]:
         try:
             lines = outputs.recover(out, warehouse.stored_runs(con).get)
             complete, interrupted = warehouse.mark_interrupted(con)
-            later = {p: warehouse.later_periods(con, p) for p in complete}
+            stale = warehouse.stale_after_cascade(con)
+            warehouse.clear_cascade(con)
         finally:
             con.close()
-        lines += [f"{p}: its run was killed after it stored and published {p}: {p} is complete"
-                  + (f"; {', '.join(later[p])}, already run, still reflect {p} as it was before: "
-                     f"run {later[p][0]} again" if later[p] else "") for p in complete]
+        lines += [f"{p}: its run was killed after it stored and published {p}: {p} is complete" for p in complete]
+        lines += [f"{p}: its run was killed before it re-ran the later periods already run: {', '.join(later)} "
+                  f"still reflect{'' if len(later) > 1 else 's'} {p} as it was before: run {later[0]} again"
+                  f"{' (the later periods follow it)' if len(later) > 1 else ''}" for p, later in stale.items()]
         lines += [f"{p}: its run did not finish; {p} is as its last complete run left it (or not run at all): "
                   f"run it again" for p in interrupted]
     for line in lines:
         print(f"recovered after an interrupted run: {line}", file=sys.stderr)
     return lines
+
+
+@contextmanager
+def cascading(wh: Path, period: str, on: bool = True):
+    """A run of `period` and the cascade re-running the later periods after it
+    (`rerun_later_periods`), marked in the warehouse until both end or fail (a failure says
+    itself): a kill or an interrupt (Ctrl-C) in between leaves the mark for `recover_interrupted`
+    to name the later periods still to be re-run (the runs themselves may all be recorded ok).
+    `on` False (a dry run, --no-cascade): no mark."""
+    def mark(how: Callable) -> None:
+        con = warehouse.connect(wh)
+        try:
+            how(con, period)
+        finally:
+            con.close()
+
+    if not on:
+        yield
+        return
+    mark(warehouse.mark_cascade)
+    try:
+        yield
+    except Exception:
+        mark(warehouse.clear_cascade)
+        raise
+    mark(warehouse.clear_cascade)
 
 
 @contextmanager

@@ -69,6 +69,8 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     _run(con, "ALTER TABLE runs ADD COLUMN IF NOT EXISTS overrides VARCHAR[]")
     # when the run stored its period (`mark_stored`; null: not stored, or a run recorded before it was kept)
     _run(con, "ALTER TABLE runs ADD COLUMN IF NOT EXISTS stored_at TIMESTAMP")
+    # a re-run whose later periods are still to be re-run after it (`cascading`): a kill leaves the row
+    _run(con, "CREATE TABLE IF NOT EXISTS cascades_pending (period VARCHAR, since TIMESTAMP)")
     if _table_type(con, STATUS) == "BASE TABLE":  # written before the log: full snapshots
         _status_to_log(con)
     if _has_table(con, "settlements") and not set(RELINK_KEYS) <= set(_columns(con, "settlements")):
@@ -101,6 +103,37 @@ def mark_stored(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     period folder the run swapped in is the one the warehouse holds."""
     _run(con, "UPDATE runs SET stored_at = ? WHERE run_id = ?",
          [datetime.now(timezone.utc).replace(tzinfo=None), run_id])
+
+
+def mark_cascade(con: duckdb.DuckDBPyConnection, period: str) -> None:
+    """Before a run of `period` that re-runs the later periods after it (the cascade): a mark,
+    removed by `clear_cascade` when the cascade ends, that a kill in between leaves for
+    `stale_after_cascade`."""
+    _run(con, "INSERT INTO cascades_pending VALUES (?, ?)", [period, datetime.now(timezone.utc).replace(tzinfo=None)])
+
+
+def clear_cascade(con: duckdb.DuckDBPyConnection, period: str | None = None) -> None:
+    """Remove `period`'s cascade marks (None: every one)."""
+    _run(con, "DELETE FROM cascades_pending WHERE ? IS NULL OR period = ?", [period, period])
+
+
+def stale_after_cascade(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """Period -> the later periods still to be re-run after it, for each cascade a kill cut short
+    (`mark_cascade` left): the period stored by a run begun after the mark, the later periods whose
+    last run of the whole period began before that one stored it. (A period whose own run did not
+    store it is named by `mark_interrupted`: none.)"""
+    found = _run(con, """
+        SELECT c.period, max(r.stored_at) FROM cascades_pending c
+        JOIN runs r ON r.period = c.period AND r.status = 'ok' AND r.started_at >= c.since AND r.stored_at IS NOT NULL
+        GROUP BY c.period ORDER BY c.period""")
+    out = {}
+    for period, stored in found:
+        stale = [p for (p,) in _run(con, """
+            SELECT period FROM runs WHERE period > ? AND status = 'ok' AND coalesce(summary, '') = ''
+            GROUP BY period HAVING max(started_at) < ? ORDER BY period""", [period, stored])]
+        if stale:
+            out[period] = stale
+    return out
 
 
 def stored_runs(con: duckdb.DuckDBPyConnection) -> dict[str, bool]:

@@ -551,17 +551,11 @@ class _Killed(BaseException):
     """The process ends here (SIGKILL, the machine switched off): nothing after it runs."""
 
 
-@pytest.mark.xfail(strict=True, reason="a kill after the period's run recorded its end and before the cascade's "
-                   "next run begins (rerun_later_periods: Prefect starting the later period's flow run, its "
-                   "config, staging folder; seconds per later period) leaves every run ok and none 'running': "
-                   "recover_interrupted has nothing to go on and says nothing, though the later periods still "
-                   "reflect the period as it was. Saying it needs a mark that the cascade is pending, committed "
-                   "with the period (a cascading run's) and cleared when the cascade ends")
 def test_a_run_killed_between_its_period_and_the_cascade_names_the_later_periods(tmp_path, monkeypatch):
     """October re-run after November ran: October is stored, published and its run recorded ok;
-    the process is killed as the cascade begins, before November's run starts. The next run's
-    recovery should say that November still reflects October as it was (as it does for a run
-    killed a moment earlier, after its commit): it says nothing, and no run tells the analyst."""
+    the process is killed as the cascade begins, before November's run starts: every run is
+    recorded ok, none is left running. The next run's recovery says that November still
+    reflects October as it was (the mark `cascading` left), once."""
     import argparse
 
     from adapters import warehouse
@@ -600,4 +594,11 @@ def test_a_run_killed_between_its_period_and_the_cascade_names_the_later_periods
     with pytest.raises(_Killed):
         cli._run_locked(args, None, wh, ())
     lines = flows.recover_interrupted(out, wh)
-    assert any("2026-11" in line and f"still reflect {PERIOD}" in line for line in lines), lines
+    assert lines == [f"{PERIOD}: its run was killed before it re-ran the later periods already run: 2026-11 "
+                     f"still reflects {PERIOD} as it was before: run 2026-11 again"], lines
+    assert flows.recover_interrupted(out, wh) == []  # (said once)
+    # a cascade that ends, or fails saying so itself, leaves no mark
+    for cascade in (lambda *a: [], lambda *a: (_ for _ in ()).throw(flows.CascadeStopped("said"))):
+        monkeypatch.setattr(cli, "rerun_later_periods", cascade)
+        cli._run_locked(args, None, wh, ())
+        assert flows.recover_interrupted(out, wh) == []

@@ -462,11 +462,13 @@ def test_a_stopped_cascade_is_said_in_full_where_a_county_or_the_schedule_report
     assert flows.safe_error(flows.CascadeStopped(line)) == line
 
 
-def _published_then_killed(tmp_path, before: str | None, commit: bool, later: str | None = None):
+def _published_then_killed(tmp_path, before: str | None, commit: bool, later: str | None = None,
+                           cascade: bool = False):
     """October published (`before`: the text its folder holds; None: never published) and stored,
-    then a re-run (a later period run after October, `later`) that stores its October and swaps
-    its folder in as `publish` does, and is killed: before its COMMIT, or (`commit`) after it,
-    before it drops the folder it replaced and records its end. -> (out, warehouse, re-run id)."""
+    then a re-run (a later period run after October, `later`; `cascade`: the re-run marked as one
+    re-running it after, `flows.cascading`) that stores its October and swaps its folder in as
+    `publish` does, and is killed: before its COMMIT, or (`commit`) after it, before it drops the
+    folder it replaced and records its end. -> (out, warehouse, re-run id)."""
     from adapters import outputs, warehouse
 
     wh, out = tmp_path / "warehouse.duckdb", tmp_path / "out"
@@ -480,6 +482,8 @@ def _published_then_killed(tmp_path, before: str | None, commit: bool, later: st
         warehouse.finish_run(con, run, "ok")
     if later is not None:
         warehouse.finish_run(con, warehouse.begin_run(con, later, "x"), "ok")
+    if cascade:
+        warehouse.mark_cascade(con, PERIOD)
     rerun = warehouse.begin_run(con, PERIOD, "x")
     stage = outputs.new_staging_dir(out / PERIOD)
     (stage / "which.txt").write_text("re-run")
@@ -529,20 +533,22 @@ def test_a_run_killed_after_swapping_in_its_folder_before_its_commit_leaves_the_
     assert "killed before it stored" in capsys.readouterr().err
 
 
-def test_a_run_killed_after_its_commit_is_complete_and_names_the_later_periods_to_run_again(tmp_path):
+@pytest.mark.parametrize("cascade", [True, False], ids=["cascade", "no_cascade"])
+def test_a_run_killed_after_its_commit_is_complete_and_names_the_later_periods_to_run_again(tmp_path, cascade):
     """The same re-run killed a moment later: after its COMMIT, before it dropped the folder it
     replaced and recorded its end. Its October is wholly stored and published: the recovery
     keeps the new folder and records the run ok instead of telling the analyst to run October
     again; November, run before, was not re-run after it (the cascade never started): that one
-    is named."""
-    out, wh, rerun = _published_then_killed(tmp_path, "published", commit=True, later="2026-11")
+    is named, when the run was to re-run it (not with --no-cascade, which said so itself)."""
+    out, wh, rerun = _published_then_killed(tmp_path, "published", commit=True, later="2026-11", cascade=cascade)
     lines = flows.recover_interrupted(out, wh)
     assert (out / PERIOD / "which.txt").read_text() == "re-run"
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
     assert _stored(wh) == (["re-run"], ["ok", "ok", "ok"])
     assert lines == [f"removed replaced .{PERIOD}.old-{rerun}",
-                     f"{PERIOD}: its run was killed after it stored and published {PERIOD}: {PERIOD} is complete; "
-                     f"2026-11, already run, still reflect {PERIOD} as it was before: run 2026-11 again"]
+                     f"{PERIOD}: its run was killed after it stored and published {PERIOD}: {PERIOD} is complete"] + (
+        [f"{PERIOD}: its run was killed before it re-ran the later periods already run: 2026-11 still reflects "
+         f"{PERIOD} as it was before: run 2026-11 again"] if cascade else [])
     assert flows.recover_interrupted(out, wh) == []
 
 

@@ -88,6 +88,38 @@ def test_which_run_stored_a_period_is_committed_and_rolled_back_with_the_period(
     assert warehouse.last_run(con, "2026-10", full=True) is None  # (a partial run, recorded as one)
 
 
+def test_a_cascade_cut_short_names_the_later_periods_not_re_run_since_its_period_was_stored(tmp_path):
+    """August, September, October and November run; August re-run with its cascade marked, then
+    September re-run after it, and the process killed while re-running October: October and
+    November still reflect August as it was (a partial run of November since does not change
+    that), September not. A cascade whose run of August never stored it names nothing (its run
+    is named as interrupted instead)."""
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    rows = {"warnings": pl.DataFrame({"warning_id": ["w"]})}
+
+    def run(period, summary="", store=True, status="ok"):
+        run_id = warehouse.begin_run(con, period, "x", summary=summary)
+        if store:
+            with warehouse.replacing_period(con, period, rows):
+                warehouse.mark_stored(con, run_id)
+        if status:
+            warehouse.finish_run(con, run_id, status, summary)
+
+    for p in ("2026-08", "2026-09", "2026-10", "2026-11"):
+        run(p)
+    warehouse.mark_cascade(con, "2026-08")
+    run("2026-08")
+    run("2026-09")
+    run("2026-11", summary="partial: 医保")
+    run("2026-10", store=False, status=None)  # killed
+    assert warehouse.stale_after_cascade(con) == {"2026-08": ["2026-10", "2026-11"]}
+    warehouse.clear_cascade(con)
+    assert warehouse.stale_after_cascade(con) == {}
+    warehouse.mark_cascade(con, "2026-09")
+    run("2026-09", store=False, status=None)  # killed before it stored September
+    assert warehouse.stale_after_cascade(con) == {}
+
+
 # --- warning_status: a log of what changed, read as full snapshots --------------------------
 
 def _status(rows: list[tuple]) -> pl.DataFrame:
