@@ -157,7 +157,9 @@ def _issued(issued: pl.DataFrame) -> pl.DataFrame:
         df.filter(pl.col("warning_id").is_not_null())
         .sort("period", "issue_date", nulls_last=True, maintain_order=True)
         .group_by("warning_id", maintain_order=True)
-        .agg(pl.exclude("township", "townships").first(), township=pl.col("township").drop_nulls().last(),
+        .agg(pl.exclude("township", "townships", "household_id").first(), township=pl.col("township").drop_nulls().last(),
+             # (a 迁出 row a later re-run withdrew is a 撤回 row without the household: not whose it is)
+             household_id=pl.col("household_id").drop_nulls().first(),
              townships=pl.col("townships").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls()
              .unique(maintain_order=True))
         .select(*_ISSUED_SCHEMA, "townships")
@@ -956,7 +958,10 @@ def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config,
         )
     )
     if sent is not None and sent.height:  # (the latest row a list gave it: a 撤回 row keeps what was sent)
+        # (of a warning a re-run moved, the row where it was listed: the old township's 迁出 row,
+        # withdrawn since, leaves 预警依据 blank)
         listed = (sent.filter(~pl.col("预警编号").is_in(w["warning_id"].implode()), pl.col("预警编号").is_not_null())
+                  .sort(pl.col("预警依据").is_not_null(), maintain_order=True)
                   .unique("预警编号", keep="last", maintain_order=True)
                   .select(warning_id="预警编号", risk_type="风险类型", severity="严重程度", rules="预警规则",
                           bases="预警依据", depts="来源部门"))

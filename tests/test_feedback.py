@@ -796,6 +796,50 @@ def test_a_rerun_whose_corrected_roster_moved_a_household_tells_both_townships_a
         ("大店镇", "撤回"), ("夹沟镇", "撤回")])
 
 
+def _moved_rerun_lists(old, new_town):
+    """2026-10's lists (out 10-09) sent w-mv (household A) and w-stay to `old`; its re-run on 12-04
+    with a corrected 户籍底册 places A in `new_town`. -> (new rows, rerun): `rerun(new, before)`
+    re-runs the period with `new` rows over the rows stored `before`, giving what it stores."""
+    def row(wid, town, hh, village="韩湖村"):
+        return township_row(wid, town, "2026-10", village=village, hh=hh) | {
+            "户主姓名": f"户主{hh}", "涉及人员": f"户主{hh}（本人）", "户类型": "脱贫户",
+            "预警依据": "年度个人自付 8,000 元", "来源记录编号": f"JS-{hh}", "网格员": "网格员"}
+
+    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
+    now = D(2026, 12, 4)
+    deadline = add_working_days(now, CFG.run.verify_working_days)[0]
+
+    def rerun(new, before):
+        rows = with_carry_over(first_sent(new, before, now, deadline), before.head(0))
+        rows, out = moved_in_rerun(rows, before)
+        return pl.concat([rows, out, withdrawn_rows(before, rows, None)])
+
+    first = pl.DataFrame([row("w-mv", old, "A"), row("w-stay", old, "B")], schema=schema)
+    new = pl.DataFrame([row("w-mv", new_town, "A", village="王庄村"), row("w-stay", old, "B")], schema=schema)
+    return with_carry_over(first, pl.DataFrame(schema={"状态": pl.String, "逾期天数": pl.Int64, **schema})), new, rerun
+
+
+@pytest.mark.parametrize("old, new_town", [("大店镇", "夹沟镇"), ("夹沟镇", "大店镇")])
+def test_a_moved_warning_a_later_rerun_withdraws_keeps_its_household_and_what_was_sent(old, new_town):
+    """A re-run moved w-mv from `old`'s list to `new_town`'s (`old` keeps a 迁出 row without who the
+    household is); a later re-run no longer raises it: 撤回 in both lists. The warning is still
+    household A's (warning_status, 派单), and a 属实 the visit found is dispatched with the 预警依据
+    the lists sent (the new township's row), not the 迁出 row's blanks, whichever township sorts last."""
+    stored, new, rerun = _moved_rerun_lists(old, new_town)
+    moved = rerun(new, stored)
+    gone = rerun(new.filter(pl.col("预警编号") == "w-stay"), moved)
+    assert sorted(gone.filter(pl.col("预警编号") == "w-mv")["状态"].to_list()) == ["撤回", "撤回"]
+    issued = issued_from_rows(gone.with_columns(period=pl.lit("2026-10")))
+    answer = fb(("反馈/x.csv", 2, "w-mv", old, "属实", "是", "王网格", D(2026, 10, 12), None)).with_columns(
+        received_period=pl.lit("2026-11"), rank=pl.lit(1, pl.Int64))
+    status = warning_status(issued, answer, D(2026, 12, 8)).filter(pl.col("warning_id") == "w-mv")
+    assert status.select("township", "household_id", "status", "withdrawn").row(0) == (
+        new_town, "A", "verified_true", True)
+    sent = dispatch(status, pl.DataFrame(schema={"warning_id": pl.String, "risk_type": pl.String}), CFG, sent=gone)
+    assert [r for df in sent.values() for r in df.select("乡（镇）", "户编号", "预警依据").rows()] == [
+        (new_town, "A", "年度个人自付 8,000 元")]
+
+
 def test_a_warning_a_rerun_no_longer_raises_is_withdrawn_and_stays_known_as_issued():
     """2026-11 re-run with a higher threshold no longer raises w-now (sent before as 新下发) and
     its earlier period withdrew w-late (carried before): both come back as 撤回 rows, as written,
