@@ -853,17 +853,19 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None) -> tuple[pl.
       household is and why (`MOVED_OUT_BLANK`: no longer the township's household) blank: the
       township sent it is told, and the warning stays known as sent there (`issued_from_rows`:
       that township's answer is taken). A 迁出 row of `before` stays while the warning is listed
-      elsewhere; one whose warning is no longer raised is withdrawn (`withdrawn_rows`).
+      elsewhere; one whose warning is no longer raised is withdrawn (`withdrawn_rows`). A township
+      whose row an earlier re-run took back (撤回) gets a 迁出 row too when the warning is raised
+      again in another township's list: it was sent it, and its answer stays taken.
     Same columns as `rows`."""
     if before is None or before.is_empty():
         return rows, rows.clear()
     now = rows.filter(pl.col("township").is_not_null()).select("预警编号", _now="township").unique("预警编号")
-    had = (before.filter(pl.col("状态") != STATUS_WITHDRAWN, pl.col("township").is_not_null())
+    # (a township whose row a re-run took back before, 撤回, was sent it too: told where it is now)
+    had = (before.filter(pl.col("township").is_not_null())
            .with_columns(_out=_moved_out(before))
            .join(now, on="预警编号").filter(pl.col("township") != pl.col("_now"))
            .sort("预警编号", "township", "_out", maintain_order=True).unique(["预警编号", "township"], keep="first"))
-    first = (before.filter(pl.col("状态") != STATUS_WITHDRAWN).group_by("预警编号")
-             .agg(_first=pl.col("下发日期").cast(pl.String).min()))
+    first = before.group_by("预警编号").agg(_first=pl.col("下发日期").cast(pl.String).min())
     # where it was last listed: its row there if that township lost it now, else the first 迁出 row's
     was = had.sort("_out", "下发日期", "township", maintain_order=True).unique("预警编号", keep="first").join(
         first, on="预警编号", how="left").select(

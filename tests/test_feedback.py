@@ -840,6 +840,25 @@ def test_a_moved_warning_a_later_rerun_withdraws_keeps_its_household_and_what_wa
         (new_town, "A", "年度个人自付 8,000 元")]
 
 
+def test_a_warning_withdrawn_then_raised_again_in_another_township_keeps_the_old_townships_answer():
+    """w-mv went to 大店镇 (10-09); a re-run moved it to 夹沟镇 (大店镇 keeps 迁出), a second no longer
+    raised it (撤回 in both), a third raises it again, still in 夹沟镇. 大店镇 was sent it: its list
+    keeps a 迁出 row (without household A's details), and its answer from the list of 10-09 is taken,
+    not refused as another township's; 夹沟镇's row says where it came from and since when."""
+    stored, new, rerun = _moved_rerun_lists("大店镇", "夹沟镇")
+    gone = rerun(new.filter(pl.col("预警编号") == "w-stay"), rerun(new, stored))
+    back = rerun(new, gone).filter(pl.col("预警编号") == "w-mv")
+    assert sorted(back.select("township", pl.col("状态").str.slice(0, 2)).rows()) == [("大店镇", "迁出"), ("夹沟镇", "新下")]
+    left = back.filter(pl.col("township") == "大店镇").row(0, named=True)
+    assert [c for c in MOVED_OUT_BLANK if left[c] is not None] == []
+    assert back.filter(pl.col("township") == "夹沟镇")["状态"].item() == "新下发（由大店镇韩湖村迁入，原下发日期2026-10-09）"
+    issued = issued_from_rows(back.with_columns(period=pl.lit("2026-10")))
+    answer = fb(("反馈/大店镇_2026-10_预警清单.csv", 2, "w-mv", "大店镇", "属实", "是", "王网格", D(2026, 10, 12), None))
+    accepted, _, refused = check_feedback(answer, issued, D(2026, 12, 31), CFG.matching.places,
+                                          first_out={"2026-10": D(2026, 10, 9)})
+    assert (accepted.height, refused.height) == (1, 0), refused["reason"].to_list()
+
+
 def test_a_warning_a_rerun_no_longer_raises_is_withdrawn_and_stays_known_as_issued():
     """2026-11 re-run with a higher threshold no longer raises w-now (sent before as 新下发) and
     its earlier period withdrew w-late (carried before): both come back as 撤回 rows, as written,
