@@ -866,8 +866,11 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None) -> tuple[pl.
            .join(now, on="预警编号").filter(pl.col("township") != pl.col("_now"))
            .sort("预警编号", "township", "_out", maintain_order=True).unique(["预警编号", "township"], keep="first"))
     first = before.group_by("预警编号").agg(_first=pl.col("下发日期").cast(pl.String).min())
-    # where it was last listed: its row there if that township lost it now, else the first 迁出 row's
-    was = had.sort("_out", "下发日期", "township", maintain_order=True).unique("预警编号", keep="first").join(
+    # where it was last listed: its row there if that township lost it now, else the latest 迁出
+    # row's (each move dates the row it leaves behind the day it was sent there: A→B→C run again
+    # says B, not A)
+    was = had.sort("_out", "下发日期", "township", descending=[False, True, False], nulls_last=True,
+                   maintain_order=True).unique("预警编号", keep="first").join(
         first, on="预警编号", how="left").select(
         "预警编号", _note=pl.concat_str(pl.lit("（由"), pl.concat_str("乡（镇）", "行政村", "村民小组", ignore_nulls=True),
                                        pl.lit("迁入，原下发日期"), pl.col("_first").fill_null(""), pl.lit("）")))

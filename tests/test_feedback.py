@@ -859,6 +859,21 @@ def test_a_warning_withdrawn_then_raised_again_in_another_township_keeps_the_old
     assert (accepted.height, refused.height) == (1, 0), refused["reason"].to_list()
 
 
+def test_a_rerun_that_moves_a_warning_on_to_a_third_township_says_the_same_when_run_again():
+    """w-mv went to 大店镇 (10-09); a re-run moved it to 夹沟镇 王庄村, another on to 马坡镇: both
+    earlier townships keep a 迁出 row naming 马坡镇, and 马坡镇's row says it came from 夹沟镇 王庄村,
+    where the lists held it last, since 10-09. Run again unchanged, the lists stay as they are (the
+    note does not turn to 大店镇, the first 迁出 row's place)."""
+    stored, new, rerun = _moved_rerun_lists("大店镇", "夹沟镇")
+    to_c = new.with_columns(township=pl.when(pl.col("预警编号") == "w-mv").then(pl.lit("马坡镇")).otherwise("township"))
+    third = rerun(to_c, rerun(new, stored))
+    mv = third.filter(pl.col("预警编号") == "w-mv").sort("township")
+    assert mv.select("township", pl.col("状态").str.slice(0, 2)).rows() == [
+        ("大店镇", "迁出"), ("夹沟镇", "迁出"), ("马坡镇", "新下")]
+    assert mv.filter(pl.col("township") == "马坡镇")["状态"].item() == "新下发（由夹沟镇王庄村迁入，原下发日期2026-10-09）"
+    assert rerun(to_c, third).equals(third)
+
+
 def test_a_warning_a_rerun_no_longer_raises_is_withdrawn_and_stays_known_as_issued():
     """2026-11 re-run with a higher threshold no longer raises w-now (sent before as 新下发) and
     its earlier period withdrew w-late (carried before): both come back as 撤回 rows, as written,
