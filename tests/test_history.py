@@ -1065,8 +1065,9 @@ def test_a_rerun_that_moved_a_household_cascades_into_the_next_period_and_an_ans
     list). The county corrects August's and September's 户籍底册 (h1 lives in B) and re-runs
     August; the cascade re-runs September. September: B's list carries w1 with the deadline B was
     given by August's re-run (not overdue from A's old one), A's list keeps a 迁出 row without h1's
-    details, and w1 counts under B in 核实进度 and 逾期未核实清单, not A. October: A answers 属实 in
-    its August list, late: taken, and the 派单 names B and h1."""
+    details, and warning_status has w1 open under B (not overdue: in no 逾期未核实清单). October: A answers 属实 in
+    the 迁出 row of its re-published September list (household details blank), late: taken, and
+    the 派单 names B and h1."""
     county, out = _copy(august_13, tmp_path)
     aug = _town_files(out, "2026-08")
     town_a = max(aug, key=lambda t: aug[t].height)
@@ -1089,16 +1090,18 @@ def test_a_rerun_that_moved_a_household_cascades_into_the_next_period_and_an_ans
     assert left.select("户编号", "户主姓名", "涉及人员", "预警依据").row(0) == (None,) * 4
     assert h1 not in sep[town_a]["户编号"].drop_nulls().to_list()
     status = pl.read_parquet(out / "2026-09" / "warning_status.parquet").filter(pl.col("warning_id") == w1)
-    assert status.select("township", "household_id").row(0) == (town_b, h1)
+    assert status.select("township", "household_id", "status").row(0) == (town_b, h1, "open")  # (B's deadline)
     overdue = pl.read_csv(out / "2026-09" / "county" / "逾期未核实清单.csv", infer_schema=False)
-    assert w1 not in overdue.filter(pl.col("乡（镇）") == town_a)["预警编号"].to_list()
+    assert w1 not in overdue["预警编号"].to_list()
 
+    # A's clerk fills in the 迁出 row of the list A was sent last (户编号, 户主姓名 blank), the rest untouched
     folder = county / "inbox" / "2026-10" / "反馈"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{town_a}_2026-08_预警清单.csv").write_bytes(
-        aug[town_a].filter(pl.col("预警编号") == w1).with_columns(
-            核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("是"), 核实人=pl.lit("王网格"), 核实日期=pl.lit("2026-09-04"))
-        .write_csv().encode("utf-8-sig"))
+    mine = pl.col("预警编号") == w1
+    (folder / f"{town_a}_2026-09_预警清单.csv").write_bytes(sep[town_a].with_columns(
+        核实结果=pl.when(mine).then(pl.lit("属实")), 是否纳入监测=pl.when(mine).then(pl.lit("是")),
+        核实人=pl.when(mine).then(pl.lit("王网格")), 核实日期=pl.when(mine).then(pl.lit("2026-09-04")),
+    ).write_csv().encode("utf-8-sig"))
     assert _run(county, out, "2026-10") == 0
     status = pl.read_parquet(out / "2026-10" / "warning_status.parquet").filter(pl.col("warning_id") == w1)
     assert status.select("township", "status").row(0) == (town_b, "verified_true")
