@@ -157,7 +157,9 @@ def _issued(issued: pl.DataFrame) -> pl.DataFrame:
         df.filter(pl.col("warning_id").is_not_null())
         .sort("period", "issue_date", nulls_last=True, maintain_order=True)
         .group_by("warning_id", maintain_order=True)
-        .agg(pl.exclude("township", "townships").first(), township=pl.col("township").drop_nulls().last(),
+        .agg(pl.exclude("township", "townships", "household_id").first(), township=pl.col("township").drop_nulls().last(),
+             # (a 迁出 row a later re-run withdrew is a 撤回 row without the household: not whose it is)
+             household_id=pl.col("household_id").drop_nulls().first(),
              townships=pl.col("townships").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls()
              .unique(maintain_order=True))
         .select(*_ISSUED_SCHEMA, "townships")
@@ -851,19 +853,24 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None) -> tuple[pl.
       household is and why (`MOVED_OUT_BLANK`: no longer the township's household) blank: the
       township sent it is told, and the warning stays known as sent there (`issued_from_rows`:
       that township's answer is taken). A 迁出 row of `before` stays while the warning is listed
-      elsewhere; one whose warning is no longer raised is withdrawn (`withdrawn_rows`).
+      elsewhere; one whose warning is no longer raised is withdrawn (`withdrawn_rows`). A township
+      whose row an earlier re-run took back (撤回) gets a 迁出 row too when the warning is raised
+      again in another township's list: it was sent it, and its answer stays taken.
     Same columns as `rows`."""
     if before is None or before.is_empty():
         return rows, rows.clear()
     now = rows.filter(pl.col("township").is_not_null()).select("预警编号", _now="township").unique("预警编号")
-    had = (before.filter(pl.col("状态") != STATUS_WITHDRAWN, pl.col("township").is_not_null())
+    # (a township whose row a re-run took back before, 撤回, was sent it too: told where it is now)
+    had = (before.filter(pl.col("township").is_not_null())
            .with_columns(_out=_moved_out(before))
            .join(now, on="预警编号").filter(pl.col("township") != pl.col("_now"))
            .sort("预警编号", "township", "_out", maintain_order=True).unique(["预警编号", "township"], keep="first"))
-    first = (before.filter(pl.col("状态") != STATUS_WITHDRAWN).group_by("预警编号")
-             .agg(_first=pl.col("下发日期").cast(pl.String).min()))
-    # where it was last listed: its row there if that township lost it now, else the first 迁出 row's
-    was = had.sort("_out", "下发日期", "township", maintain_order=True).unique("预警编号", keep="first").join(
+    first = before.group_by("预警编号").agg(_first=pl.col("下发日期").cast(pl.String).min())
+    # where it was last listed: its row there if that township lost it now, else the latest 迁出
+    # row's (each move dates the row it leaves behind the day it was sent there: A→B→C run again
+    # says B, not A)
+    was = had.sort("_out", "下发日期", "township", descending=[False, True, False], nulls_last=True,
+                   maintain_order=True).unique("预警编号", keep="first").join(
         first, on="预警编号", how="left").select(
         "预警编号", _note=pl.concat_str(pl.lit("（由"), pl.concat_str("乡（镇）", "行政村", "村民小组", ignore_nulls=True),
                                        pl.lit("迁入，原下发日期"), pl.col("_first").fill_null(""), pl.lit("）")))
@@ -956,7 +963,10 @@ def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config,
         )
     )
     if sent is not None and sent.height:  # (the latest row a list gave it: a 撤回 row keeps what was sent)
+        # (of a warning a re-run moved, the row where it was listed: the old township's 迁出 row,
+        # withdrawn since, leaves 预警依据 blank)
         listed = (sent.filter(~pl.col("预警编号").is_in(w["warning_id"].implode()), pl.col("预警编号").is_not_null())
+                  .sort(pl.col("预警依据").is_not_null(), maintain_order=True)
                   .unique("预警编号", keep="last", maintain_order=True)
                   .select(warning_id="预警编号", risk_type="风险类型", severity="严重程度", rules="预警规则",
                           bases="预警依据", depts="来源部门"))

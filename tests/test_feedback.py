@@ -796,6 +796,84 @@ def test_a_rerun_whose_corrected_roster_moved_a_household_tells_both_townships_a
         ("大店镇", "撤回"), ("夹沟镇", "撤回")])
 
 
+def _moved_rerun_lists(old, new_town):
+    """2026-10's lists (out 10-09) sent w-mv (household A) and w-stay to `old`; its re-run on 12-04
+    with a corrected 户籍底册 places A in `new_town`. -> (new rows, rerun): `rerun(new, before)`
+    re-runs the period with `new` rows over the rows stored `before`, giving what it stores."""
+    def row(wid, town, hh, village="韩湖村"):
+        return township_row(wid, town, "2026-10", village=village, hh=hh) | {
+            "户主姓名": f"户主{hh}", "涉及人员": f"户主{hh}（本人）", "户类型": "脱贫户",
+            "预警依据": "年度个人自付 8,000 元", "来源记录编号": f"JS-{hh}", "网格员": "网格员"}
+
+    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
+    now = D(2026, 12, 4)
+    deadline = add_working_days(now, CFG.run.verify_working_days)[0]
+
+    def rerun(new, before):
+        rows = with_carry_over(first_sent(new, before, now, deadline), before.head(0))
+        rows, out = moved_in_rerun(rows, before)
+        return pl.concat([rows, out, withdrawn_rows(before, rows, None)])
+
+    first = pl.DataFrame([row("w-mv", old, "A"), row("w-stay", old, "B")], schema=schema)
+    new = pl.DataFrame([row("w-mv", new_town, "A", village="王庄村"), row("w-stay", old, "B")], schema=schema)
+    return with_carry_over(first, pl.DataFrame(schema={"状态": pl.String, "逾期天数": pl.Int64, **schema})), new, rerun
+
+
+@pytest.mark.parametrize("old, new_town", [("大店镇", "夹沟镇"), ("夹沟镇", "大店镇")])
+def test_a_moved_warning_a_later_rerun_withdraws_keeps_its_household_and_what_was_sent(old, new_town):
+    """A re-run moved w-mv from `old`'s list to `new_town`'s (`old` keeps a 迁出 row without who the
+    household is); a later re-run no longer raises it: 撤回 in both lists. The warning is still
+    household A's (warning_status, 派单), and a 属实 the visit found is dispatched with the 预警依据
+    the lists sent (the new township's row), not the 迁出 row's blanks, whichever township sorts last."""
+    stored, new, rerun = _moved_rerun_lists(old, new_town)
+    moved = rerun(new, stored)
+    gone = rerun(new.filter(pl.col("预警编号") == "w-stay"), moved)
+    assert sorted(gone.filter(pl.col("预警编号") == "w-mv")["状态"].to_list()) == ["撤回", "撤回"]
+    issued = issued_from_rows(gone.with_columns(period=pl.lit("2026-10")))
+    answer = fb(("反馈/x.csv", 2, "w-mv", old, "属实", "是", "王网格", D(2026, 10, 12), None)).with_columns(
+        received_period=pl.lit("2026-11"), rank=pl.lit(1, pl.Int64))
+    status = warning_status(issued, answer, D(2026, 12, 8)).filter(pl.col("warning_id") == "w-mv")
+    assert status.select("township", "household_id", "status", "withdrawn").row(0) == (
+        new_town, "A", "verified_true", True)
+    sent = dispatch(status, pl.DataFrame(schema={"warning_id": pl.String, "risk_type": pl.String}), CFG, sent=gone)
+    assert [r for df in sent.values() for r in df.select("乡（镇）", "户编号", "预警依据").rows()] == [
+        (new_town, "A", "年度个人自付 8,000 元")]
+
+
+def test_a_warning_withdrawn_then_raised_again_in_another_township_keeps_the_old_townships_answer():
+    """w-mv went to 大店镇 (10-09); a re-run moved it to 夹沟镇 (大店镇 keeps 迁出), a second no longer
+    raised it (撤回 in both), a third raises it again, still in 夹沟镇. 大店镇 was sent it: its list
+    keeps a 迁出 row (without household A's details), and its answer from the list of 10-09 is taken,
+    not refused as another township's; 夹沟镇's row says where it came from and since when."""
+    stored, new, rerun = _moved_rerun_lists("大店镇", "夹沟镇")
+    gone = rerun(new.filter(pl.col("预警编号") == "w-stay"), rerun(new, stored))
+    back = rerun(new, gone).filter(pl.col("预警编号") == "w-mv")
+    assert sorted(back.select("township", pl.col("状态").str.slice(0, 2)).rows()) == [("大店镇", "迁出"), ("夹沟镇", "新下")]
+    left = back.filter(pl.col("township") == "大店镇").row(0, named=True)
+    assert [c for c in MOVED_OUT_BLANK if left[c] is not None] == []
+    assert back.filter(pl.col("township") == "夹沟镇")["状态"].item() == "新下发（由大店镇韩湖村迁入，原下发日期2026-10-09）"
+    issued = issued_from_rows(back.with_columns(period=pl.lit("2026-10")))
+    answer = fb(("反馈/大店镇_2026-10_预警清单.csv", 2, "w-mv", "大店镇", "属实", "是", "王网格", D(2026, 10, 12), None))
+    accepted, _, refused = check_feedback(answer, issued, D(2026, 12, 31), CFG.matching.places,
+                                          first_out={"2026-10": D(2026, 10, 9)})
+    assert (accepted.height, refused.height) == (1, 0), refused["reason"].to_list()
+
+
+def test_a_rerun_that_moves_a_warning_on_to_a_third_township_says_the_same_when_run_again():
+    """w-mv went to 大店镇 (10-09); a re-run moved it to 夹沟镇 王庄村, another on to 马坡镇: both
+    earlier townships keep a 迁出 row naming 马坡镇, and 马坡镇's row says it came from 夹沟镇 王庄村,
+    where the lists held it last, since 10-09. Run again unchanged, the lists stay as they are (the
+    note does not turn to 大店镇, the first 迁出 row's place)."""
+    stored, new, rerun = _moved_rerun_lists("大店镇", "夹沟镇")
+    to_c = new.with_columns(township=pl.when(pl.col("预警编号") == "w-mv").then(pl.lit("马坡镇")).otherwise("township"))
+    third = rerun(to_c, rerun(new, stored))
+    mv = third.filter(pl.col("预警编号") == "w-mv").sort("township")
+    assert mv.select("township", pl.col("状态").str.slice(0, 2)).rows() == [
+        ("大店镇", "迁出"), ("夹沟镇", "迁出"), ("马坡镇", "新下")]
+    assert mv.filter(pl.col("township") == "马坡镇")["状态"].item() == "新下发（由夹沟镇王庄村迁入，原下发日期2026-10-09）"
+    assert rerun(to_c, third).equals(third)
+
+
 def test_a_warning_a_rerun_no_longer_raises_is_withdrawn_and_stays_known_as_issued():
     """2026-11 re-run with a higher threshold no longer raises w-now (sent before as 新下发) and
     its earlier period withdrew w-late (carried before): both come back as 撤回 rows, as written,
