@@ -534,6 +534,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         earlier_rows = warehouse.table(con, "township_rows", "period < ?", [period])
         rows_before = warehouse.table(con, "township_rows", "period = ?", [period])  # a re-run: what went out
         earlier_answers = warehouse.table(con, "feedback_answers", "period < ?", [period])
+        later_answers = warehouse.table(con, "feedback_answers", "period > ?", [period])  # a re-run: taken since
         previous_status = warehouse.status_before(con, period)
         status_sent = warehouse.table(con, "warning_status", "period = ?", [period])  # a re-run: what it sent
         first_out = warehouse.first_issue_dates(con)
@@ -595,6 +596,8 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
             paths.work / "status_sent_before.parquet")
     if rows_before is not None:
         rows_before.drop("period").write_parquet(paths.work / "township_rows_before.parquet")
+    if later_answers is not None:
+        later_answers.write_parquet(paths.work / "answers_later.parquet")
     return counts
 
 
@@ -789,7 +792,7 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     rows = feedback.with_carry_over(new, carried if carried is not None else new.head(0).select(
         pl.lit(None, pl.Utf8).alias("状态"), pl.lit(None, pl.Int64).alias("逾期天数"), *new.columns))
     # (a re-run whose corrected roster moved a household: the township that had its warning is told)
-    rows, moved_out = feedback.moved_in_rerun(rows, before)
+    rows, moved_out = feedback.moved_in_rerun(rows, before, _read(work / "answers_later.parquet"))
     feedback.moved_warnings(carried, earlier_rows, moved_out, rows).write_parquet(work / "findings_moved.parquet")
     withdrawn = feedback.withdrawn_rows(before, rows, status_earlier)
     rows = pl.concat([rows, moved_out, withdrawn])

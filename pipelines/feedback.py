@@ -838,7 +838,8 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     ).drop("_sent", "_due", "_was", "_held")
 
 
-def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
+                   answered_later: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A re-run's list rows (new and carried, `with_carry_over()` output) + the rows the period's
     last run wrote (`before`; None: its first run) -> (rows, moved out): the warnings the
     period's lists gave one township before and another now (its 户籍底册 corrected since moved
@@ -856,6 +857,10 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None) -> tuple[pl.
       elsewhere; one whose warning is no longer raised is withdrawn (`withdrawn_rows`). A township
       whose row an earlier re-run took back (撤回) gets a 迁出 row too when the warning is raised
       again in another township's list: it was sent it, and its answer stays taken.
+    `answered_later`: the answers later periods took in (`feedback_answers` rows of periods after
+    the one re-run, which its own statuses do not see): a moved warning a township has answered
+    since says so on the new township's row, `…；<乡镇>已于<核实日期>反馈属实，无需再核实）`, so the
+    household is not visited again for it (the later periods' runs keep the answer).
     Same columns as `rows`."""
     if before is None or before.is_empty():
         return rows, rows.clear()
@@ -874,6 +879,15 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None) -> tuple[pl.
         first, on="预警编号", how="left").select(
         "预警编号", _note=pl.concat_str(pl.lit("（由"), pl.concat_str("乡（镇）", "行政村", "村民小组", ignore_nulls=True),
                                        pl.lit("迁入，原下发日期"), pl.col("_first").fill_null(""), pl.lit("）")))
+    if answered_later is not None and answered_later.height:  # (the latest answer: the last period's, its rank 1)
+        since = (answered_later.filter(pl.col("result").is_not_null()).sort("period", "rank", descending=[False, True])
+                 .unique("warning_id", keep="last").select(
+                     预警编号="warning_id", _since=pl.format("；{}已于{}反馈{}，无需再核实", "township",
+                                                         pl.coalesce(pl.col("verify_date").cast(pl.String), "period"),
+                                                         "result")))
+        was = was.join(since, on="预警编号", how="left").with_columns(
+            _note=pl.when(pl.col("_since").is_not_null())
+            .then(pl.col("_note").str.strip_suffix("）") + pl.col("_since") + "）").otherwise("_note")).drop("_since")
     noted = rows.join(was, on="预警编号", how="left", maintain_order="left").with_columns(
         状态=pl.when((pl.col("状态") == STATUS_NEW) & pl.col("_note").is_not_null())
         .then(pl.col("状态") + pl.col("_note")).otherwise("状态")).drop("_note")

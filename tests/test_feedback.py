@@ -767,6 +767,13 @@ def test_a_rerun_whose_corrected_roster_moved_a_household_tells_both_townships_a
     # (the 预警编号 finds the row on the list it was sent)
     assert [c for c in MOVED_OUT_BLANK if left[c] is not None] == [] and left["行政村"] == "韩湖村"
     assert {"户编号", "户主姓名", "涉及人员", "预警依据"} <= set(MOVED_OUT_BLANK) and left["网格员"] == "大店网格员"
+    # answered since, in a later period's 反馈/ (its latest answer): 夹沟镇 is told no visit is needed
+    answered = pl.DataFrame({"warning_id": ["w-mv", "w-mv", "w-stay"], "township": ["大店镇"] * 3,
+                             "result": ["不属实", "属实", "属实"], "verify_date": [D(2026, 11, 3), D(2026, 11, 20), None],
+                             "period": ["2026-11"] * 3, "rank": [2, 1, 1]})
+    told, _ = moved_in_rerun(with_carry_over(first_sent(new, before, now, deadline), before.head(0)), before, answered)
+    assert told["状态"].to_list() == [
+        "新下发", "新下发（由大店镇韩湖村迁入，原下发日期2026-10-09；大店镇已于2026-11-20反馈属实，无需再核实）"]
     found = moved_warnings(None, None, out, rows)
     assert found["count"].to_list() == [1] and found["detail"][0].startswith("大店镇 → 夹沟镇：w-mv（本期重新运行")
 

@@ -1110,16 +1110,12 @@ def test_a_rerun_that_moved_a_household_cascades_into_the_next_period_and_an_ans
     assert sent.filter(pl.col("预警编号") == w1).select("乡（镇）", "户编号").rows() == [(town_b, h1)]
 
 
-@pytest.mark.xfail(strict=True, reason="a re-run's lists do not know the answers received in later periods' 反馈/ "
-                   "(take_feedback reads feedback_answers of periods before the one re-run): when its corrected 户籍底册 "
-                   "moves a household whose warning the old township has since verified 属实, the new township gets it as "
-                   "新下发 dated the day of the run with its own deadline, a visit to a household already verified, and "
-                   "its later 不属实 would overturn the 属实 and withdraw the 派单. Whether a re-published list marks such "
-                   "rows (or does not send them) is a design call")
 def test_a_rerun_that_moved_a_household_does_not_send_a_warning_answered_since_to_verify_again(august_13, tmp_path):
     """August ran; A answered w1 属实 in September's 反馈/ and September ran (w1 verified, dispatched).
     Then the county corrects the 户籍底册 (h1 lives in B) and re-runs August: B's re-published
-    August list should not ask B to visit h1 for w1 as a warning just sent (新下发, its own deadline)."""
+    August list should not ask B to visit h1 for w1 as a warning just sent: its 状态 says A answered
+    属实 on 09-04 and that no visit is needed (the re-run of August reads its own period's answers,
+    and those later periods took in for what it says)."""
     county, out = _copy(august_13, tmp_path)
     aug = _town_files(out, "2026-08")
     town_a = max(aug, key=lambda t: aug[t].height)
@@ -1142,7 +1138,11 @@ def test_a_rerun_that_moved_a_household_does_not_send_a_warning_answered_since_t
     status = pl.read_parquet(out / "2026-09" / "warning_status.parquet").filter(pl.col("warning_id") == w1)
     assert status.select("township", "status").row(0) == (town_b, "verified_true")  # (A's answer stands)
     there = _town_files(out, "2026-08")[town_b].filter(pl.col("预警编号") == w1)
-    assert there.filter(pl.col("状态").str.starts_with("新下发")).is_empty(), there.select("状态", "下发日期").rows()
+    assert there["状态"].to_list() == [f"新下发（由{town_a}{aug[town_a].filter(pl.col('预警编号') == w1)['行政村'][0]}"
+                                     f"{aug[town_a].filter(pl.col('预警编号') == w1)['村民小组'][0] or ''}迁入，原下发日期"
+                                     f"{ISSUE['2026-08']}；{town_a}已于2026-09-04反馈属实，无需再核实）"], there["状态"].to_list()
+    sep = _town_files(out, "2026-09")
+    assert not any(df["预警编号"].is_in([w1]).any() for df in sep.values()), "answered: carried by no list"
 
 
 SPRING_2027 = ['run.holidays=["2027-02-05","2027-02-08","2027-02-09","2027-02-10","2027-02-11","2027-02-12"]',
