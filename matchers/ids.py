@@ -114,9 +114,10 @@ def _kept(id_norm: pl.Expr) -> pl.Expr:
 
 def _old_mask(s: pl.Expr) -> pl.Expr:
     """A masked 15-character old ID (6 region + yymmdd + 3 sequence digits, SPEC §1) -> its
-    18-character reading: the century (19) and the check character unknown, every other
-    character where the new ID holds it (341302*****1273 -> 341302*******1273*)."""
-    return pl.concat_str([s.str.slice(0, 6), pl.lit("**"), s.str.slice(6, 9), pl.lit("*")])
+    18-character reading: every character where the new ID holds it, the century 19 (an old ID
+    was issued to a person born in the 1900s: the reading then keys on the whole birth year like a
+    new ID's birth-date mask), the check character unknown (341302*****1273 -> 34130219*****1273*)."""
+    return pl.concat_str([s.str.slice(0, 6), pl.lit("19"), s.str.slice(6, 9), pl.lit("*")])
 
 
 def fixed_stars(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:

@@ -76,6 +76,22 @@ def test_mask_styles_and_dirt_match_the_right_person(roster):
     assert d["full"]["score"] > 0.999
 
 
+def test_an_old_15_digit_id_showing_only_its_birth_date_is_compared_like_a_birth_date_mask(roster):
+    """An old 15-digit ID masked to its birth date (`******620111***`) shows the same as a new
+    ID's birth-date mask (`******19620111****`): an old ID's holder was born in the 1900s. Read
+    with the century, it is blocked and weighed as that mask is (before, its six kept characters
+    were below `min_kept_for_id_block`: only a name + place or whole-name road could find its
+    person, weighed on less than the record shows; under a surname-only name and no place, none)."""
+    p = roster.filter(pl.col("id_number").str.slice(6, 2) == "19").row(0, named=True)
+    i, name = p["id_number"], p["name"]
+    rows = [dict(record_id="old", name=name, id_raw="*" * 6 + i[8:14] + "***"),
+            dict(record_id="new", name=name, id_raw="*" * 6 + i[6:14] + "****")]
+    links, cands, d = run(roster, rows)
+    assert d["old"]["decision"] == d["new"]["decision"] != "unmatched", (d["old"]["reason"], d["new"]["reason"])
+    assert d["old"]["score"] == pytest.approx(d["new"]["score"])
+    assert d["old"]["reason"].startswith("ID 8/18 kept (8)"), d["old"]["reason"]
+
+
 def test_a_masked_old_15_digit_id_links_its_person(roster):
     """A department still holding a person's old 15-digit ID sends it masked 6+4
     (341302*****1273): among its 18-character masks it is read at the old ID's positions and
