@@ -359,7 +359,7 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         water = pl.read_parquet(paths.work / "water.parquet")
         resolved = resolve_places(water, roster, cfg.matching.whole_village_groups, cfg.matching.places)
         resolved.write_parquet(paths.work / "water_places.parquet")
-        places_not_found(water, resolved).write_parquet(paths.work / "findings_places.parquet")
+        places_not_found(water, resolved, calendar.period_end(paths.period_dir.name)).write_parquet(paths.work / "findings_places.parquet")
     return {k: int(v) for k, v in links.group_by("decision").len().iter_rows()}
 
 
