@@ -72,7 +72,7 @@ from matchers.places import places_not_found, resolve_places, water_links  # noq
 from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, in_order, queue_ages, review_queue,  # noqa: E402
                              with_first_queued)
 from pipelines import accounting, calendar, console, feedback, reference, report, rules, township  # noqa: E402
-from pipelines.identify import persons_shown, unreadable_ids  # noqa: E402
+from pipelines.identify import destroyed_ids, persons_shown, unreadable_ids  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
                                       check_answers, describe, gone_from_roster, relinked,
                                       unconfirmable, without_yes)
@@ -243,6 +243,7 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
                       for n in notes],
                      schema=QUALITY_COLUMNS),
         *[unreadable_ids(df, kind in cfg.matching.id_in_record_id_kinds) for kind, df in latest.items() if kind in PERSON_KINDS],
+        *[destroyed_ids(df) for kind, df in latest.items() if kind in PERSON_KINDS],
         *[reference.record_fields_missing(df, kind, cfg.kinds[kind].fields) for kind, df in latest.items()],
     ]).write_parquet(paths.work / f"findings_{dept}.parquet")
     return {"dept": dept, "rows": rows_read, "kinds": sorted(latest)}
