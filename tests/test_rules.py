@@ -948,3 +948,17 @@ def test_the_default_rules_are_the_specs_table():
     assert (r["A1"]["threshold"], r["A1"]["share_of_income"], r["A1"]["risk_type_by_disaster"]) == (
         10000, 0.30, {"产业项目失败": "因产业项目失败"})
     assert (CFG.run.verify_working_days, CFG.run.suppress_days, CFG.run.max_grid_households) == (3, 90, 100)
+
+
+@pytest.mark.parametrize("loss,fires", [(0.0, False), (1.0, True)])
+def test_a1_a_loss_of_nothing_is_no_share_of_a_household_without_income(loss, fires):
+    """A household whose 年人均纯收入 is 0: any loss is ≥ 30% of its income, but a 报案 with 损失金额
+    0 (a report not yet assessed) is no loss and warns no one, as M2 needs a cost above 0."""
+    roster = ROSTER.with_columns(income_per_capita=pl.when(pl.col("household_id") == "C").then(0.0)
+                                 .otherwise("income_per_capita"))
+    df, links = frame("agri", "农业农村", [dict(record_id="BA1", pid="C-01", name="赵六", id_raw=None, township="t",
+                                                village="v", disaster_type="洪涝", loss_amount=loss,
+                                                occur_date=D(2026, 10, 1))])
+    sig = fired(run_rules({"agri": df}, links, roster, CFG, P), "A1")
+    assert sig.height == (1 if fires else 0)
+    assert sig["basis"].to_list() == (["洪涝损失 1.00 元（2026-10-01），家庭年纯收入为 0 元"] if fires else [])
