@@ -908,10 +908,11 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
         workbooks.append((sheets, folder / f"{town}_{period}_预警清单.xlsx"))
         towns.append(town)
     outputs.write_xlsx_many(workbooks, created, choices=FEEDBACK_CHOICES | REVIEW_CHOICES)
-    for town, df in returned.items():
-        outputs.write_csv(df, stage / "townships" / town / f"{town}_{period}_反馈退回.csv")
-
     county = stage / "county"
+    for town, df in returned.items():  # (townships/ holds townships: a row none can be told of is the county's)
+        outputs.write_csv(df, county / f"反馈退回_未能确定乡镇_{period}.csv" if town == feedback.UNKNOWN_TOWNSHIP
+                          else stage / "townships" / town / f"{town}_{period}_反馈退回.csv")
+
     outputs.write_csv(township.county_summary(warnings), county / "县级汇总_乡镇x风险类型.csv")
     outputs.write_csv(queue, county / "人工复核队列.csv")
     outputs.write_csv(township.unplaced_leads(warnings), county / "无法落位的新增线索.csv")
