@@ -158,8 +158,18 @@ def test_township_files_are_complete_and_private(county_run):
         town = d.name
         csv = d / f"{town}_{PERIOD}_预警清单.csv"
         assert csv.read_bytes()[:3] == b"\xef\xbb\xbf"  # BOM for Excel/WPS
-        assert (d / f"{town}_{PERIOD}_预警清单.xlsx").exists()
         df = pl.read_csv(csv, infer_schema=False)
+        # the workbook beside it: a summary, then a sheet per risk type holding that type's rows (SPEC §5)
+        import openpyxl
+        wb = openpyxl.load_workbook(d / f"{town}_{PERIOD}_预警清单.xlsx", read_only=True)
+        sheets = {ws.title: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
+        wb.close()
+        assert list(sheets)[0] == "汇总" and set(list(sheets)[1:]) == set(df["风险类型"])
+        for risk in df["风险类型"].unique():
+            assert [r[df.columns.index("预警编号")] for r in sheets[risk][1:]] == \
+                df.filter(pl.col("风险类型") == risk)["预警编号"].to_list()
+        listed = df.filter(~pl.col("状态").str.contains("^(撤回|迁出)"))  # (a row needing no visit is not counted)
+        assert dict(sheets["汇总"][1:]) == dict(listed.group_by("风险类型").len().iter_rows())
         assert [c for c in df.columns if c in TOWNSHIP_COLUMNS] == TOWNSHIP_COLUMNS
         assert (df["乡（镇）"] == town).all()
         text = csv.read_text(encoding="utf-8-sig")
