@@ -72,7 +72,7 @@ from matchers.places import places_not_found, resolve_places, water_links  # noq
 from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, in_order, queue_ages, review_queue,  # noqa: E402
                              with_first_queued)
 from pipelines import accounting, calendar, console, feedback, reference, report, rules, township  # noqa: E402
-from pipelines.identify import persons_shown, unreadable_ids  # noqa: E402
+from pipelines.identify import destroyed_ids, persons_shown, unreadable_ids  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
                                       check_answers, describe, gone_from_roster, relinked,
                                       unconfirmable, without_yes)
@@ -243,6 +243,7 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
                       for n in notes],
                      schema=QUALITY_COLUMNS),
         *[unreadable_ids(df, kind in cfg.matching.id_in_record_id_kinds) for kind, df in latest.items() if kind in PERSON_KINDS],
+        *[destroyed_ids(df) for kind, df in latest.items() if kind in PERSON_KINDS],
         *[reference.record_fields_missing(df, kind, cfg.kinds[kind].fields) for kind, df in latest.items()],
     ]).write_parquet(paths.work / f"findings_{dept}.parquet")
     return {"dept": dept, "rows": rows_read, "kinds": sorted(latest)}
@@ -359,7 +360,7 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         water = pl.read_parquet(paths.work / "water.parquet")
         resolved = resolve_places(water, roster, cfg.matching.whole_village_groups, cfg.matching.places)
         resolved.write_parquet(paths.work / "water_places.parquet")
-        places_not_found(water, resolved).write_parquet(paths.work / "findings_places.parquet")
+        places_not_found(water, resolved, calendar.period_end(paths.period_dir.name)).write_parquet(paths.work / "findings_places.parquet")
     return {k: int(v) for k, v in links.group_by("decision").len().iter_rows()}
 
 
@@ -907,10 +908,11 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
         workbooks.append((sheets, folder / f"{town}_{period}_预警清单.xlsx"))
         towns.append(town)
     outputs.write_xlsx_many(workbooks, created, choices=FEEDBACK_CHOICES | REVIEW_CHOICES)
-    for town, df in returned.items():
-        outputs.write_csv(df, stage / "townships" / town / f"{town}_{period}_反馈退回.csv")
-
     county = stage / "county"
+    for town, df in returned.items():  # (townships/ holds townships: a row none can be told of is the county's)
+        outputs.write_csv(df, county / f"反馈退回_未能确定乡镇_{period}.csv" if town == feedback.UNKNOWN_TOWNSHIP
+                          else stage / "townships" / town / f"{town}_{period}_反馈退回.csv")
+
     outputs.write_csv(township.county_summary(warnings), county / "县级汇总_乡镇x风险类型.csv")
     outputs.write_csv(queue, county / "人工复核队列.csv")
     outputs.write_csv(township.unplaced_leads(warnings), county / "无法落位的新增线索.csv")

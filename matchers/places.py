@@ -6,6 +6,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Collection
+from datetime import date
 
 import polars as pl
 
@@ -204,16 +205,17 @@ def water_links(resolved: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def places_not_found(water: pl.DataFrame, resolved: pl.DataFrame) -> pl.DataFrame:
+def places_not_found(water: pl.DataFrame, resolved: pl.DataFrame, period_last_day: date) -> pl.DataFrame:
     """水利 records (Water rows, with file and line) + their `resolve_places` rows -> QualityFinding
-    rows, one per file and kind of miss: the unresolved work orders (no 解决日期) whose village is
+    rows, one per file and kind of miss: the unresolved work orders (no 解决日期, or one after
+    `period_last_day`: a plan, as W1 reads it) whose village is
     not on the roster (unmatched), or whose group has no roster household (matched, selecting
     none). W1 warns no household for them, which nothing else would show. Often right (the
     roster holds a tenth of the households: a group may hold none of them), but a village
     renamed, merged or mistyped looks the same, so the report names them."""
     miss = (resolved.join(water.select("record_id", "file", "line", "resolved_date", rt="township", rv="village",
                                        rg="group"), on="record_id", how="left")
-            .filter(pl.col("resolved_date").is_null(),
+            .filter(pl.col("resolved_date").is_null() | (pl.col("resolved_date") > period_last_day),
                     (pl.col("decision") == "unmatched") | pl.col("reason").str.contains(GROUP_MISSING, literal=True))
             .with_columns(village_missing=pl.col("decision") == "unmatched")
             .sort("file", "line"))

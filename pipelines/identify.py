@@ -78,6 +78,34 @@ def unreadable_ids(valid: pl.DataFrame, id_in_record_id: bool = False) -> pl.Dat
     ).cast(QUALITY_COLUMNS).vstack(none)
 
 
+def destroyed_ids(valid: pl.DataFrame) -> pl.DataFrame:
+    """Validated person-level rows (with `id_raw`, file, line) -> QualityFinding rows, one per
+    file: the rows whose 证件号码 Excel destroyed (`3.41302E+17`, or 15 digits and zeros:
+    `matchers.ids` status `destroyed`). SPEC §3 counts them bad rows, to be told with file and
+    line; they are kept, linked by name, place and the digits kept (§1: `set_aside_unidentifiable`
+    sets aside only those without a name), and the department is told which lines to export again."""
+    if "id_raw" not in valid.columns or valid.is_empty():
+        return pl.DataFrame(schema=QUALITY_COLUMNS)
+    # (only these can be: scientific notation is not plain text, a zero-filled ID ends in 000)
+    maybe = valid.filter(~pl.col("id_raw").str.contains(PLAIN_TEXT) | pl.col("id_raw").str.strip_chars().str.ends_with("000"))
+    bad = maybe.filter(normalize_ids(maybe.select("id_raw"))["id_status"] == "destroyed").sort("file", "line")
+    if bad.is_empty():
+        return pl.DataFrame(schema=QUALITY_COLUMNS)
+    more = pl.when(pl.len() > 10).then(pl.lit(" …")).otherwise(pl.lit(""))
+    return bad.group_by("dept", "file", maintain_order=True).agg(
+        lines=pl.col("line").head(10).cast(pl.Utf8).str.join("、") + more,
+        example=pl.col("id_raw").first().str.strip_chars().map_elements(lambda v: mask_value(v, "id_raw"),
+                                                                          return_dtype=pl.Utf8),
+        count=pl.len().cast(pl.Int64),
+    ).select(
+        category=pl.lit(Finding.ID_DESTROYED), dept="dept", file="file",
+        detail=pl.format("证件号码已被 Excel 损坏（存成科学计数法，或第 15 位后补 0），无法还原（如 '{}'，第 {} 行），"
+                         "记录仍按姓名、地点等关联；请将该列设为文本后重新导出 — ID numbers destroyed by Excel "
+                         "(scientific notation, or zeros past the 15th digit), their records linked by name, place and the like: "
+                         "export again with the column as text", "example", "lines"),
+        count="count",
+    ).cast(QUALITY_COLUMNS)
+
 def persons_shown(rows: pl.DataFrame, roster: pl.DataFrame, min_kept: int, fixed: pl.DataFrame | None = None
                   ) -> pl.DataFrame:
     """Records set aside (kind, record_id, id_raw, name as delivered: `adapters.inbox.read_department`'s

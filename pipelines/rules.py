@@ -656,7 +656,8 @@ def a1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
         .with_columns(annual=pl.col("income") * pl.col("size"))
     )
     by_amount = pl.col("loss_amount") >= thr
-    by_share = pl.col("annual").is_not_null() & (pl.col("loss_amount") >= share * pl.col("annual"))
+    # (a loss of 0, a report not yet assessed, is no share of a household's income, even of none)
+    by_share = pl.col("annual").is_not_null() & (pl.col("loss_amount") > 0) & (pl.col("loss_amount") >= share * pl.col("annual"))
     x = x.filter(by_amount | by_share).with_columns(
         signal="loss_amount", big=by_amount, ratio=pl.col("loss_amount") / pl.col("annual"),
         risk_type=pl.col("disaster_type").replace_strict(rc.get("risk_type_by_disaster", {}), default=rc.risk_type),
@@ -666,8 +667,9 @@ def a1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
         parts = [f"{r['disaster_type']}损失 {_money(r['loss_amount'])} 元（{_d(r.get('occur_date'))}）"]
         if r["big"]:
             parts.append(f"≥ {_n(thr)} 元")
-        if r["annual"] and r["loss_amount"] >= share * r["annual"]:
-            parts.append(f"占家庭年纯收入 {_money(r['annual'])} 元的 {r['ratio']:.1%} ≥ {share:.0%}")
+        if r["annual"] is not None and 0 < r["loss_amount"] >= share * r["annual"]:
+            parts.append(f"占家庭年纯收入 {_money(r['annual'])} 元的 {r['ratio']:.1%} ≥ {share:.0%}" if r["annual"]
+                         else "家庭年纯收入为 0 元")
         return "，".join(parts)
 
     return _emit(rc, _say(x, basis), "sum")

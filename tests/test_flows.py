@@ -12,6 +12,7 @@ import pytest
 
 import cli
 import flows
+from pipelines.feedback import UNKNOWN_TOWNSHIP
 from schemas.outputs import TOWNSHIP_COLUMNS
 from tests.conftest import SHARED_EXAMPLES
 
@@ -157,8 +158,18 @@ def test_township_files_are_complete_and_private(county_run):
         town = d.name
         csv = d / f"{town}_{PERIOD}_预警清单.csv"
         assert csv.read_bytes()[:3] == b"\xef\xbb\xbf"  # BOM for Excel/WPS
-        assert (d / f"{town}_{PERIOD}_预警清单.xlsx").exists()
         df = pl.read_csv(csv, infer_schema=False)
+        # the workbook beside it: a summary, then a sheet per risk type holding that type's rows (SPEC §5)
+        import openpyxl
+        wb = openpyxl.load_workbook(d / f"{town}_{PERIOD}_预警清单.xlsx", read_only=True)
+        sheets = {ws.title: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
+        wb.close()
+        assert list(sheets)[0] == "汇总" and set(list(sheets)[1:]) == set(df["风险类型"])
+        for risk in df["风险类型"].unique():
+            assert [r[df.columns.index("预警编号")] for r in sheets[risk][1:]] == \
+                df.filter(pl.col("风险类型") == risk)["预警编号"].to_list()
+        listed = df.filter(~pl.col("状态").str.contains("^(撤回|迁出)"))  # (a row needing no visit is not counted)
+        assert dict(sheets["汇总"][1:]) == dict(listed.group_by("风险类型").len().iter_rows())
         assert [c for c in df.columns if c in TOWNSHIP_COLUMNS] == TOWNSHIP_COLUMNS
         assert (df["乡（镇）"] == town).all()
         text = csv.read_text(encoding="utf-8-sig")
@@ -231,11 +242,19 @@ def test_a_first_run_with_returned_lists_in_its_inbox_sends_them_back(prefect_ha
     (inbox / PERIOD / "反馈" / "大店镇_2026-09_预警清单.csv").write_text(
         "预警编号,乡（镇）,户编号,核实结果,是否纳入监测,核实人,核实日期,备注\n"
         "YJ202609-0123456789,大店镇,H0000001,属实,是,张三,2026-10-08,\n", encoding="utf-8-sig")
+    # a file whose township neither its name, its rows nor its 预警编号 tell: the county's to sort out
+    (inbox / PERIOD / "反馈" / "反馈汇总.csv").write_text(
+        "预警编号,户编号,核实结果,是否纳入监测,核实人,核实日期,备注\n"
+        "YJ202609-9876543210,H0000002,属实,是,李四,2026-10-08,\n", encoding="utf-8-sig")
     out = tmp_path / "out"
     assert _run(inbox, out) == 0
     returned = list((out / PERIOD / "townships").glob("*/*_反馈退回.csv"))  # (told to the township its file names)
     assert [p.parent.name for p in returned] == ["大店镇"]
     assert "YJ202609-0123456789" in returned[0].read_text(encoding="utf-8-sig")
+    # townships/ holds townships only (SPEC §5): a row no township can be told of is listed for the county
+    assert not (out / PERIOD / "townships" / UNKNOWN_TOWNSHIP).exists()
+    unknown = (out / PERIOD / "county" / f"反馈退回_未能确定乡镇_{PERIOD}.csv").read_text(encoding="utf-8-sig")
+    assert "YJ202609-9876543210" in unknown and "YJ202609-0123456789" not in unknown
 
 
 def test_cli_refuses_bad_input_clearly(tmp_path, capsys):

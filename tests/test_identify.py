@@ -1,6 +1,6 @@
 import polars as pl
 
-from pipelines.identify import persons_shown, set_aside_unidentifiable, unreadable_ids
+from pipelines.identify import destroyed_ids, persons_shown, set_aside_unidentifiable, unreadable_ids
 from schemas.outputs import Finding
 
 
@@ -26,6 +26,28 @@ def test_a_name_of_other_mask_characters_is_no_name():
     kept, rejected = set_aside_unidentifiable(df)
     assert kept["record_id"].to_list() == ["B"] and rejected["record_id"].to_list() == ["A"]
 
+
+
+def test_ids_excel_destroyed_are_reported_per_file_with_lines_though_their_records_are_kept():
+    """SPEC §3 counts a destroyed ID (Excel's `3.41302E+17`, or 15 digits and zeros) among the bad
+    rows, told with file and line; §1 still links such a record by name and place, so it is kept
+    (`set_aside_unidentifiable`) and the department is told in 数据质量报告 which lines to export
+    again with the column as text. No ID number is shown: a zero-filled one keeps 6 + 4."""
+    df = pl.DataFrame({
+        "dept": ["民政"] * 6, "kind": ["civil"] * 6, "file": ["民政/a.csv"] * 4 + ["民政/b.csv"] * 2,
+        "line": [2, 3, 4, 5, 2, 3], "record_id": list("ABCDEF"), "name": ["张明"] * 6,
+        "id_raw": ["3.41302E+17", "341302196201112734", "341302********2734", " 341302196201112000", None,
+                   "341302196201112734"],
+    })
+    f = destroyed_ids(df)
+    assert f.rows() == [(Finding.ID_DESTROYED, "民政", "民政/a.csv",
+                         "证件号码已被 Excel 损坏（存成科学计数法，或第 15 位后补 0），无法还原（如 '3.4130*E+17'，第 2、5 行），"
+                         "记录仍按姓名、地点等关联；请将该列设为文本后重新导出 — ID numbers destroyed by Excel "
+                         "(scientific notation, or zeros past the 15th digit), their records linked by name, place and the like: "
+                         "export again with the column as text", 2)]
+    assert "196201112000" not in f["detail"][0]
+    assert destroyed_ids(df.filter(pl.col("file") == "民政/b.csv")).is_empty()
+    assert destroyed_ids(df.drop("id_raw")).is_empty()
 
 def test_ids_that_read_as_none_are_reported_per_file_with_lines_and_a_masked_example():
     """A delivery whose 证件号码 come in a form read as no ID (a phone number, an unknown mask)

@@ -114,7 +114,7 @@ def test_an_unresolved_water_record_that_reaches_no_household_is_reported_not_lo
         "township": ["大店镇", "大营镇", "时村乡", "大营镇", "时村乡"], "village": ["王庄村", "邓湖村", "刘圩村", "邓湖村", "马集"],
         "group": [None, None, "9组", None, None], "resolved_date": [None, None, None, date(2026, 10, 3), None],
     }, schema_overrides={"resolved_date": pl.Date})
-    found = places_not_found(water, resolve_places(water, roster()))
+    found = places_not_found(water, resolve_places(water, roster()), date(2026, 10, 31))
     assert found.select("category", "dept", "file", "count").rows() == [
         ("地点无监测户 place with no roster household", "水利", "水利/a.csv", 1),
         ("地点无监测户 place with no roster household", "水利", "水利/a.csv", 1),
@@ -191,3 +191,18 @@ def test_a_work_order_for_the_whole_gacha_or_community_is_the_whole_village():
                           "village": ["乌兰嘎查", "桑木社区", "桑木社区"], "group": ["全嘎查", "全社区", "全居"]})
     out = resolve_places(water, ros, load_config().matching.whole_village_groups).sort("record_id")
     assert out["group"].to_list() == [None] * 3 and all(r.endswith("whole village") for r in out["reason"])
+
+
+def test_a_work_order_to_be_solved_after_its_period_is_unresolved_when_its_village_is_not_found():
+    """W1 takes a 解决日期 after the period's last day as a plan, not yet solved (it warns the
+    village): such an order whose village no roster household is in warns no one either, so the
+    report names it as it names one left empty. Solved within the period: not named."""
+    water = pl.DataFrame({
+        "dept": ["水利"] * 3, "kind": ["water"] * 3, "file": ["水利/a.csv"] * 3, "line": [2, 3, 4],
+        "record_id": ["planned", "solved", "open"], "township": ["大营镇"] * 3, "village": ["邓湖村"] * 3,
+        "group": [None] * 3, "resolved_date": [date(2026, 12, 20), date(2026, 10, 30), None],
+    }, schema_overrides={"resolved_date": pl.Date})
+    found = places_not_found(water, resolve_places(water, roster()), date(2026, 10, 31))
+    assert found["count"].to_list() == [2]
+    assert "planned（大营镇 邓湖村）" in found["detail"][0] and "open（" in found["detail"][0]
+    assert "solved（" not in found["detail"][0]

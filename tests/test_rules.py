@@ -919,3 +919,46 @@ def test_warnings_kept_by_a_partial_run_are_placed_where_the_roster_puts_their_h
     got = placed_now(kept, roster)
     assert got.columns == kept.columns and got.height == kept.height
     assert got["township"].to_list() == ["褚兰乡", "褚兰乡", "大店镇", "桃沟乡"]
+
+
+def test_the_default_rules_are_the_specs_table():
+    """SPEC §4's default rules, as the bureau receives them: each reads its department's extract,
+    warns under the table's 风险类型 and with its numbers. Other tests take the numbers from the
+    config; this one holds the config to the SPEC (a renamed risk type would change no other)."""
+    spec = {  # rule: (extract kind, risk type, leads off the roster)
+        "M1": ("med_settlement", "因病", False), "M2": ("med_settlement", "因病", False),
+        "M3": ("med_settlement", "因病", True), "M4": ("med_enrollment", "未参加基本医疗保险", False),
+        "H1": ("housing", "住房出现安全问题", False), "E1": ("education", "义务教育阶段失学辍学", False),
+        "E2": ("education", "因学", False), "W1": ("water", "饮水出现安全问题", False),
+        "C1": ("civil", "缺劳动力", False), "C2": ("civil", "突发严重困难", True), "D1": ("disability", "因残", True),
+        "R1": ("hr", "因务工就业不稳", False), "A1": ("agri", "因自然灾害", False),
+    }
+    r = CFG.rules
+    assert {n: (rc.kind, rc.risk_type, rc.lead) for n, rc in r.items()} == spec
+    assert (r["M1"]["threshold"], r["M2"]["share_of_income"], r["M3"]["threshold"]) == (5000, 0.40, 20000)
+    assert set(r["M4"]["bad_status"]) == {"暂停参保", "终止参保"}
+    assert (set(r["H1"]["grades"]), set(r["H1"]["done_status"])) == ({"C", "D"}, {"已改造"})
+    assert (set(r["E1"]["stages"]), set(r["E1"]["statuses"])) == ({"小学", "初中"}, {"辍学", "休学"})
+    assert (set(r["E2"]["stages"]), r["E2"]["threshold"]) == ({"高中", "中职", "高校"}, 10000)
+    assert (r["C1"]["change_types"], r["C1"]["min_age"], r["C1"]["max_age"]) == (["死亡注销"], 16, 60)
+    assert (r["C2"]["change_types"], set(r["C2"]["categories"])) == (["新增"], {"临时救助", "特困"})
+    assert (r["D1"]["cert_types"], set(r["D1"]["severe_levels"])) == (["新办"], {"一级", "二级"})
+    assert (set(r["R1"]["event_types"]), r["R1"]["months_unpaid"], r["R1"]["min_age"], r["R1"]["max_age"]) == (
+        {"失业登记", "返乡登记"}, 3, 16, 60)
+    assert (r["A1"]["threshold"], r["A1"]["share_of_income"], r["A1"]["risk_type_by_disaster"]) == (
+        10000, 0.30, {"产业项目失败": "因产业项目失败"})
+    assert (CFG.run.verify_working_days, CFG.run.suppress_days, CFG.run.max_grid_households) == (3, 90, 100)
+
+
+@pytest.mark.parametrize("loss,fires", [(0.0, False), (1.0, True)])
+def test_a1_a_loss_of_nothing_is_no_share_of_a_household_without_income(loss, fires):
+    """A household whose 年人均纯收入 is 0: any loss is ≥ 30% of its income, but a 报案 with 损失金额
+    0 (a report not yet assessed) is no loss and warns no one, as M2 needs a cost above 0."""
+    roster = ROSTER.with_columns(income_per_capita=pl.when(pl.col("household_id") == "C").then(0.0)
+                                 .otherwise("income_per_capita"))
+    df, links = frame("agri", "农业农村", [dict(record_id="BA1", pid="C-01", name="赵六", id_raw=None, township="t",
+                                                village="v", disaster_type="洪涝", loss_amount=loss,
+                                                occur_date=D(2026, 10, 1))])
+    sig = fired(run_rules({"agri": df}, links, roster, CFG, P), "A1")
+    assert sig.height == (1 if fires else 0)
+    assert sig["basis"].to_list() == (["洪涝损失 1.00 元（2026-10-01），家庭年纯收入为 0 元"] if fires else [])

@@ -177,3 +177,47 @@ def test_place_headers_of_inner_mongolia_guangxi_and_city_districts(kind):
     # the plain names still come first
     assert resolve_headers(["乡（镇）", "苏木乡镇", "行政村", "社区"], CFG.kinds[kind]) == {
         "township": "乡（镇）", "village": "行政村"}
+
+
+SPEC_HEADERS = {  # SPEC §2 and §3: each extract's fields, as the contract names them
+    "roster": "县（市、区）, 乡（镇）, 行政村, 村民小组, 户编号, 人编号, 姓名, 证件号码, 性别, 与户主关系, 家庭人口数, 户类型, "
+              "监测对象类别, 风险是否已消除, 年人均纯收入（元）, 联系电话",
+    "grid": "网格编号, 乡（镇）, 行政村, 村民小组, 网格长, 网格长电话, 网格员, 网格员电话, 户编号",
+    "med_settlement": "结算流水号, 姓名, 证件号码, 参保地, 就诊机构, 就诊类型, 入院日期, 结算日期, 医疗总费用, 统筹支付, "
+                      "大病保险支付, 医疗救助支付, 个人自付",
+    "med_enrollment": "人员编号, 姓名, 证件号码, 参保状态, 参保年度",
+    "housing": "鉴定编号, 户主姓名, 证件号码, 乡（镇）, 行政村, 村民小组, 鉴定等级, 鉴定日期, 改造状态",
+    "education": "学籍号, 学生姓名, 证件号码, 学校名称, 学段, 学籍状态, 异动日期, 本学年个人负担费用",
+    "water": "工单编号, 乡（镇）, 行政村, 村民小组, 问题类型, 发现日期, 解决日期, 影响户数",
+    "civil": "记录编号, 姓名, 证件号码, 乡（镇）, 行政村, 救助类别, 变动类型, 变动日期, 月救助金额",
+    "disability": "残疾人证号, 姓名, 残疾类别, 残疾等级, 办证类型, 发证日期, 乡（镇）",
+    "hr": "记录编号, 姓名, 证件号码, 事件类型, 事件日期, 连续未缴费月数",
+    "agri": "报案编号, 户主姓名, 证件号码, 乡（镇）, 行政村, 灾害类型, 损失金额（元）, 发生日期",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SPEC_HEADERS))
+def test_every_field_the_spec_names_is_read_under_its_spec_header_and_its_variants(kind):
+    """Each SPEC header is read as a field of its kind, every one a different field, also written
+    with half-width brackets, stray spaces or without its unit (SPEC §1), in any column order and
+    beside an extra column; the ID field under each of its SPEC aliases. The kind is told by its
+    headers."""
+    spec = CFG.kinds[kind]
+    headers = SPEC_HEADERS[kind].split(", ")
+    got = resolve_headers(headers, spec)
+    assert len(got) == len(headers) and set(got.values()) == set(headers)
+    assert set(spec.required) <= set(got)
+    variants = [f" {h.replace('（', '(').replace('）', ')')} " for h in reversed(headers)] + ["备用字段"]
+    assert set(resolve_headers(variants, spec)) == set(got)
+    assert set(resolve_headers([h.replace("（元）", "") for h in headers], spec)) == set(got)
+    assert detect_kind(headers, spec.folder, CFG).name == kind
+    id_field = next((f for f, h in got.items() if h == "证件号码"), None)
+    for alias in ("身份证号", "身份证号码", "公民身份号码") if id_field else ():
+        assert resolve_headers([alias if h == "证件号码" else h for h in headers], spec)[id_field] == alias
+
+
+def test_the_specs_english_folder_names_are_the_departments_folders():
+    english = {"roster": "户籍底册", "grid": "网格", "medical": "医保", "housing": "住建", "education": "教育",
+               "water": "水利", "civil": "民政", "disability": "残联", "hr": "人社", "agri": "农业农村", "feedback": "反馈"}
+    assert {e: CFG.folder_of(e) for e in english} == english
+    assert all(CFG.folder_of(c) == c for c in english.values())

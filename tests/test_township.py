@@ -128,3 +128,14 @@ def test_the_persons_involved_are_named_in_person_number_order_whatever_the_rost
     for roster in (ROSTER, ROSTER.reverse()):
         r = township_rows(w, roster, GRID, ISSUE, DEADLINE, HEADS).filter(pl.col("预警编号") == "YJ202610-aaa")
         assert r["涉及人员"].item() == "张三、李四"
+
+
+def test_the_list_holds_the_specs_columns_in_the_specs_order():
+    """SPEC §5's columns of a township's 预警清单, in its order (others may stand beside them),
+    the last five left empty for the township. The other tests compare with TOWNSHIP_COLUMNS:
+    this one holds TOWNSHIP_COLUMNS to the SPEC."""
+    spec = ["预警编号", "风险类型", "严重程度", "乡（镇）", "行政村", "村民小组", "户编号", "户主姓名", "涉及人员", "户类型",
+            "来源部门", "预警规则", "预警依据", "来源记录编号", "网格员", "网格员电话", "下发日期", "核实截止日期",
+            "核实结果", "是否纳入监测", "核实人", "核实日期", "备注"]
+    assert [c for c in TOWNSHIP_COLUMNS if c in spec] == spec
+    assert TOWNSHIP_COLUMNS[-5:] == spec[-5:]
