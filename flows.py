@@ -245,6 +245,7 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
         *[unreadable_ids(df, kind in cfg.matching.id_in_record_id_kinds) for kind, df in latest.items() if kind in PERSON_KINDS],
         *[destroyed_ids(df) for kind, df in latest.items() if kind in PERSON_KINDS],
         *[reference.record_fields_missing(df, kind, cfg.kinds[kind].fields) for kind, df in latest.items()],
+        *[reference.dates_reversed(df, kind) for kind, df in latest.items()],
     ]).write_parquet(paths.work / f"findings_{dept}.parquet")
     return {"dept": dept, "rows": rows_read, "kinds": sorted(latest)}
 

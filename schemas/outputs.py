@@ -87,6 +87,7 @@ class Finding:
     TOWNSHIP_TWICE = "乡镇同名 township name in two counties"
     ID_UNREADABLE = "证件号码读不出 unreadable ID numbers"
     ID_DESTROYED = "证件号码被Excel损坏 ID numbers destroyed by Excel"
+    DATES_REVERSED = "日期先后颠倒 dates out of order"
     HOUSEHOLD_SHARED = "户编号多户共用 one 户编号, several households"
     GRID_IDS = "网格户编号写法不同 grid 户编号 written otherwise"
     NO_HEAD = "户无户主 household without 户主"

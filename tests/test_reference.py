@@ -1,10 +1,12 @@
 """Checks of the county's own reference files (pipelines/reference.py): the 户籍底册 and the 网格
 as real systems export them."""
 
+import datetime as dt
+
 import polars as pl
 
 from pipelines.console import attention_lines
-from pipelines.reference import (align_grid, grid_fields_missing, grid_phones_destroyed, household_size_disagrees,
+from pipelines.reference import (align_grid, dates_reversed, grid_fields_missing, grid_phones_destroyed, household_size_disagrees,
                                  households_without_head, persons_listed_twice, record_fields_missing, roster_fields_missing,
                                  shared_household_ids, shared_notes, split_shared_households, townships_written_twice)
 from schemas.outputs import Finding
@@ -292,3 +294,24 @@ def test_a_partial_run_names_the_kept_warnings_whose_household_the_roster_no_lon
     assert "住建 H0001745" in found["detail"][0] and "整期重跑" in found["detail"][0]
     assert len(attention_lines(found, ["户籍底册", "网格"])) == 1
     assert kept_off_roster(kept.filter(pl.col("dept") == "民政"), roster).is_empty()
+
+
+def test_dates_out_of_order_are_named_with_their_file_and_lines():
+    """A 水利 work order solved before it was found (解决日期 before 发现日期: a slip in one of them)
+    is read as solved, so W1 warns no one for it: the report names it, file and line, for the
+    department to check. Rows whose dates are in order, or lack one, are not named; a settlement's
+    入院日期 after its 结算日期 neither (no rule reads it), nor other kinds."""
+    d = dt.date
+    water = pl.DataFrame({
+        "dept": ["水利"] * 4, "file": ["水利/a.csv"] * 3 + ["水利/b.csv"], "line": [2, 3, 4, 2],
+        "found_date": [d(2026, 10, 5), d(2026, 10, 5), None, d(2026, 10, 9)],
+        "resolved_date": [d(2026, 10, 1), d(2026, 10, 6), d(2026, 10, 1), d(2026, 10, 9)]})
+    found = dates_reversed(water, "water")
+    assert found.select("category", "dept", "file", "count").rows() == [
+        (Finding.DATES_REVERSED, "水利", "水利/a.csv", 1)]
+    assert "第 2 行" in found["detail"][0] and "解决日期" in found["detail"][0] and "发现日期" in found["detail"][0]
+    settle = pl.DataFrame({"dept": ["医保"] * 2, "file": ["医保/s.csv"] * 2, "line": [7, 8],
+                           "admit_date": [d(2026, 10, 20), d(2026, 10, 1)],
+                           "settle_date": [d(2026, 10, 2), d(2026, 10, 2)]})
+    assert dates_reversed(settle, "med_settlement").is_empty() and dates_reversed(water, "hr").is_empty()
+    assert dates_reversed(water.drop("found_date"), "water").is_empty()
