@@ -807,10 +807,7 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
         work / "status_all.parquet")
     held = (before.filter(pl.col("状态") != feedback.STATUS_WITHDRAWN)["预警编号"] if before is not None
             else pl.Series([], dtype=pl.String))  # (one an earlier re-run sent keeps its date: not sent now)
-    # (a warning the lists gave another township before, its household moved by a corrected roster: sent now)
-    listed = (before.filter(pl.col("状态") != feedback.STATUS_WITHDRAWN, ~pl.col("状态").str.starts_with(
-        feedback.STATUS_MOVED_OUT).fill_null(False)).select("预警编号", "township") if before is not None else new.select("预警编号", "township").clear())
-    first = new.filter(pl.col("下发日期") != issue_date.isoformat()).join(listed, on=["预警编号", "township"], how="anti").height
+    first = feedback.sent_now(new, before, issue_date)
     # (withdrawn now: of the rows taken back, those the list still warned of before this run)
     return {"deadline": deadline.isoformat(), "sent_now": first, "sent_on": sent_on.isoformat(),
             "withdrawn": withdrawn.filter(pl.col("预警编号").is_in(held.implode())).height,

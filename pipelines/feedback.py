@@ -53,7 +53,7 @@ __all__ = [
     "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "STATUS_WITHDRAWN", "UNKNOWN_TOWNSHIP",
     "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "year_slips", "disagreements",
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
-    "moved_in_rerun", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
+    "moved_in_rerun", "sent_now", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
     "values_not_read", "returned_to_township",
 ]
 
@@ -836,6 +836,18 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
         下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).when(later).then("_sent").otherwise("下发日期"),
         核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).when(later).then("_due").otherwise("核实截止日期"),
     ).drop("_sent", "_due", "_was", "_held")
+
+
+def sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: date) -> int:
+    """A re-run's new rows (`first_sent()` output) + the rows the period's last run wrote
+    (`before`; None: its first run) -> how many warnings go out now that the period's lists did not
+    hold before: dated otherwise than the period's `issue_date` and not listed before in the same
+    township (撤回 and 迁出 rows not counted: a warning a corrected roster moved to another
+    township's list is sent to that township now; one an earlier re-run sent keeps its date)."""
+    listed = (before.filter(pl.col("状态") != STATUS_WITHDRAWN, ~_moved_out(before)).select("预警编号", "township")
+              if before is not None else new_rows.select("预警编号", "township").clear())
+    return new_rows.filter(pl.col("下发日期") != issue_date.isoformat()).join(
+        listed, on=["预警编号", "township"], how="anti", nulls_equal=True).height  # (an unplaced lead: no township)
 
 
 def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,

@@ -9,7 +9,7 @@ from pipelines.feedback import (
     UNKNOWN_TOWNSHIP, answer_history, as_sent, carry_over, check_feedback, disagreements, year_slips, dispatch,
     file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
-    values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK,
+    values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK, sent_now,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import delivery_ranks, validate
@@ -728,6 +728,24 @@ def test_a_warning_an_earlier_rerun_sent_keeps_its_date_when_the_period_is_run_a
         redated = new.with_columns(下发日期=pl.lit(issued), 核实截止日期=pl.lit(due))
         got = first_sent(redated, before, now, deadline).select("预警编号", "下发日期", "核实截止日期").rows()
         assert got == [("w-sent", issued, due), ("w-late", "2026-12-04", "2026-12-09")]
+
+
+def test_the_warnings_a_rerun_sends_now_are_those_no_list_of_the_period_held_in_that_township():
+    """A re-run of 2026-10 (lists out 10-09) on 12-20: w-late, sent by an earlier re-run on 12-04,
+    keeps its date and is not sent now; nor is u-late, an unplaced lead (no township: the county's
+    list) that re-run sent too. w-mv, listed in 大店镇 before and in 夹沟镇 now (a corrected roster),
+    is sent to 夹沟镇 now; w-new, new, is sent now; w-sent, sent with the lists, is not."""
+    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
+    new = pl.DataFrame([township_row("w-sent", "大店镇", "2026-10"),
+                        township_row("w-late", "大店镇", "2026-10", issued="2026-12-04"),
+                        township_row("u-late", None, "2026-10", issued="2026-12-04"),
+                        township_row("w-mv", "夹沟镇", "2026-10", issued="2026-12-20"),
+                        township_row("w-new", "大店镇", "2026-10", issued="2026-12-20")], schema=schema)
+    before = pl.DataFrame([township_row(w, t, "2026-10", issued=d) | {"状态": "新下发"} for w, t, d in (
+        ("w-sent", "大店镇", "2026-10-09"), ("w-late", "大店镇", "2026-12-04"), ("u-late", None, "2026-12-04"),
+        ("w-mv", "大店镇", "2026-10-09"))])
+    assert sent_now(new, before, D(2026, 10, 9)) == 2  # w-mv, w-new
+    assert sent_now(new, None, D(2026, 10, 9)) == 4  # (a first run: whatever is not dated with the lists)
 
 
 def test_a_rerun_whose_corrected_roster_moved_a_household_tells_both_townships_and_takes_either_answer():
