@@ -894,9 +894,10 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
     if answered_later is not None and answered_later.height:  # (the latest answer: the last period's, its rank 1)
         since = (answered_later.filter(pl.col("result").is_not_null()).sort("period", "rank", descending=[False, True])
                  .unique("warning_id", keep="last").select(
-                     预警编号="warning_id", _since=pl.format("；{}已于{}反馈{}，无需再核实", "township",
-                                                         pl.coalesce(pl.col("verify_date").cast(pl.String), "period"),
-                                                         "result")))
+                     # (an answer's 乡（镇） left blank, the file telling the township: said without it)
+                     预警编号="warning_id", _since=pl.concat_str(
+                         pl.lit("；"), "township", pl.lit("已于"), pl.coalesce(pl.col("verify_date").cast(pl.String), "period"),
+                         pl.lit("反馈"), "result", pl.lit("，无需再核实"), ignore_nulls=True)))
         was = was.join(since, on="预警编号", how="left").with_columns(
             _note=pl.when(pl.col("_since").is_not_null())
             .then(pl.col("_note").str.strip_suffix("）") + pl.col("_since") + "）").otherwise("_note")).drop("_since")

@@ -792,6 +792,10 @@ def test_a_rerun_whose_corrected_roster_moved_a_household_tells_both_townships_a
     told, _ = moved_in_rerun(with_carry_over(first_sent(new, before, now, deadline), before.head(0)), before, answered)
     assert told["状态"].to_list() == [
         "新下发", "新下发（由大店镇韩湖村迁入，原下发日期2026-10-09；大店镇已于2026-11-20反馈属实，无需再核实）"]
+    # ... an answer whose row left 乡（镇） blank (a valid answer: the file tells its township) says so all the same
+    blank = answered.with_columns(township=pl.lit(None, pl.String))
+    told, _ = moved_in_rerun(with_carry_over(first_sent(new, before, now, deadline), before.head(0)), before, blank)
+    assert told["状态"][1] == "新下发（由大店镇韩湖村迁入，原下发日期2026-10-09；已于2026-11-20反馈属实，无需再核实）"
     found = moved_warnings(None, None, out, rows)
     assert found["count"].to_list() == [1] and found["detail"][0].startswith("大店镇 → 夹沟镇：w-mv（本期重新运行")
 
