@@ -114,10 +114,16 @@ def _kept(id_norm: pl.Expr) -> pl.Expr:
 
 def _old_mask(s: pl.Expr) -> pl.Expr:
     """A masked 15-character old ID (6 region + yymmdd + 3 sequence digits, SPEC §1) -> its
-    18-character reading: every character where the new ID holds it, the century 19 (an old ID
-    was issued to a person born in the 1900s: the reading then keys on the whole birth year like a
-    new ID's birth-date mask), the check character unknown (341302*****1273 -> 34130219*****1273*)."""
-    return pl.concat_str([s.str.slice(0, 6), pl.lit("19"), s.str.slice(6, 9), pl.lit("*")])
+    18-character reading: every character where the new ID holds it, the check character
+    unknown (341302*****1273 -> 341302*******1273*). The century is 19 (an old ID was issued to a
+    person born in the 1900s) where the whole yymmdd is shown: the reading then keys on a whole
+    birth date, as a new ID's birth-date mask does (******620111*** -> ******19620111****).
+    Beside part of a date it adds nothing the roster's shares (`link._id_u`) do not weigh, and
+    would only count as shown what the record does not show (`link._describe`), or key a mask
+    showing the region alone on region + century (a region-wide join)."""
+    whole = s.str.slice(6, 6).str.contains(r"^[0-9]{6}$")
+    return pl.concat_str([s.str.slice(0, 6), pl.when(whole).then(pl.lit("19")).otherwise(pl.lit("**")),
+                          s.str.slice(6, 9), pl.lit("*")])
 
 
 def fixed_stars(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:

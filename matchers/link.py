@@ -100,13 +100,12 @@ def _zero(pattern: str, positions: list[int]) -> str:
 
 
 def _describe(pattern: str) -> str:
-    """`10/18 kept (6+4)`; a mask read as an old 15-digit ID's (`ids._old_mask`: the century 19
-    taken, some of the birth date masked, the sequence's last digit kept, the check character
-    unknown) says so, counting the characters the record shows, for its kept 4 stand one place
-    before a new ID's last 4."""
-    old = pattern[6:8] == "11" and "0" in pattern[8:16] and pattern[16:] == "10"
-    shown = _zero(pattern, [6, 7]) if old else pattern
-    return (f"{shown.count('1')}/18 kept (" + "+".join(str(n) for _, n in _runs(shown))
+    """`10/18 kept (6+4)`; a mask read as an old 15-digit ID's (`ids._old_mask`: century and
+    check character unknown, some of the birth date or sequence kept) says so, for its kept 4
+    stand one place before a new ID's last 4. (One showing its whole birth date is read with the
+    century 19: described as the new ID's mask it then reads as, whose characters it shows.)"""
+    old = pattern[6:8] == "00" and pattern[17] == "0" and "1" in pattern[8:17]
+    return (f"{pattern.count('1')}/18 kept (" + "+".join(str(n) for _, n in _runs(pattern))
             + (", an old 15-digit ID" if old else "") + ")")
 
 

@@ -65,7 +65,7 @@ def test_other_id_forms():
 
 def test_a_masked_old_15_digit_id_is_read_at_its_own_positions():
     """341302620111273 masked 6+4 is 341302*****1273: its kept tail is the birth day's last digit
-    and the sequence, at positions 13-16 of the new ID (the century 19, an old ID's; the check character unknown).
+    and the sequence, at positions 13-16 of the new ID (century and check character unknown).
     Among 18-character masks of its department it is an old ID; where a department's masks are
     mostly 15 characters long its system writes five stars for any ID (the tail then is the
     new ID's last four); a reading whose month or day no date has is never taken."""
@@ -74,15 +74,15 @@ def test_a_masked_old_15_digit_id_is_read_at_its_own_positions():
            "341302*****2734", "341302*****6128", "3413021962*1273"]
     out = normalize_ids(pl.DataFrame({"id_raw": raw, "dept": dept}))
     assert out["id_norm"].to_list() == [
-        "34130219*****1273*", "342201********2205", "341302********6128", "3413021962011*****",
+        "341302*******1273*", "342201********2205", "341302********6128", "341302**62011*****",
         "3413**********1234", "341302********2734", "341302********6128", "3413021962****1273"]
-    assert out["kept"][0] == "111111110000011110"
+    assert out["kept"][0] == "111111000000011110"
     assert out["id_status"].to_list() == ["masked"] * 8
     # a part of the rows (a review queue's records) is read as the whole is, given its fixed_stars
     part = pl.DataFrame({"id_raw": raw[:1], "dept": dept[:1]})
     assert normalize_ids(part)["id_norm"][0] == "341302********1273"  # (alone, all its masks are 15 long)
     whole = pl.DataFrame({"id_raw": raw, "dept": dept})
-    assert normalize_ids(part, fixed=fixed_stars(whole))["id_norm"][0] == "34130219*****1273*"
+    assert normalize_ids(part, fixed=fixed_stars(whole))["id_norm"][0] == "341302*******1273*"
     # only the birth date kept (6 stars, yymmdd, 3 stars): no star count reads it otherwise
     assert norm("******620111***")["id_norm"][0] == "******19620111****"
 

@@ -92,28 +92,25 @@ def test_an_old_15_digit_id_showing_only_its_birth_date_is_compared_like_a_birth
     assert d["old"]["reason"].startswith("ID 8/18 kept (8)"), d["old"]["reason"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "_describe tells an old 15-digit ID's reading by its kept pattern alone ([6:8]=='11', a 0 in 8..15, "
-    "[16:]=='10'): an old mask hiding the sequence's last digit (first 11 of 15 kept, 34130262011****; "
-    "first 6 only; all but the last) reads as a new ID's mask, counting the century ids._old_mask supplies "
-    "as shown ('13/18 kept (13)' for 11 characters). No pattern rule can tell: 3413021962011***** is also "
-    "an Excel-destroyed new ID keeping 13 (and a 15-character new mask with 2 stars). Needs the reading "
-    "(normalize_ids' choice of _old) carried to link._reason, e.g. a boolean column beside `kept`"))
 def test_every_old_15_digit_reading_is_described_as_one_counting_what_the_record_shows():
     """An old 15-digit ID masked in any SPEC style among its department's 18-character masks is read
     at the old ID's positions (`normalize_ids`), and its reason says so, counting the characters the
-    record shows (not the century 19 the reading supplies): first 6 + last 4, first 4 + last 4, first
-    3 + last 4 (as now), and first 11 of its 15 kept (the old ID's 'first 14 kept, last 4 masked')."""
+    record shows: first 6 + last 4, first 4 + last 4, first 3 + last 4, and first 11 of its 15
+    kept (the old ID's 'first 14 kept, last 4 masked'). One showing its whole birth date is read
+    with the century 19 its holder was born in and described as the new ID's mask it then reads
+    as (the birth-date mask); the region alone is not keyed on region + century."""
     from matchers.ids import normalize_ids
     from matchers.link import _describe
 
-    raw = ["341302*****1273", "3413*******1273", "341********1273", "34130262011****"]
+    raw = ["341302*****1273", "3413*******1273", "341********1273", "34130262011****", "******620111***",
+           "341302*********"]
     others = [f"341302********{i:04d}" for i in range(20)]  # (its department's masks: 18 characters)
     read = normalize_ids(pl.DataFrame({"id_raw": raw + others, "dept": "民政"})).head(len(raw))
-    assert read["id_norm"].str.slice(6, 2).to_list() == ["19"] * 4  # every one read as an old ID
+    assert read["id_norm"].to_list() == ["341302*******1273*", "3413*********1273*", "341**********1273*",
+                                         "341302**62011*****", "******19620111****", "341302************"]
     assert [_describe(k) for k in read["kept"]] == [
         "10/18 kept (6+4, an old 15-digit ID)", "8/18 kept (4+4, an old 15-digit ID)",
-        "7/18 kept (3+4, an old 15-digit ID)", "11/18 kept (6+5, an old 15-digit ID)"]
+        "7/18 kept (3+4, an old 15-digit ID)", "11/18 kept (6+5, an old 15-digit ID)", "8/18 kept (8)", "6/18 kept (6)"]
 
 
 def test_a_masked_old_15_digit_id_links_its_person(roster):

@@ -290,7 +290,7 @@ def test_relink_keys_read_a_masked_old_id_as_the_link_read_it():
 
     s = _old_id_settlements()
     link_read = _prepare_records(s, MatchingConfig())
-    assert link_read["kept"][3] == "111111110000011110"  # the link: an old ID (century 19), last 4 of a new ID not kept
+    assert link_read["kept"][3] == "111111000000011110"  # the link: an old ID, last 4 of a new ID not kept
     keys = relink_keys(s)
     assert keys["key_last4"][3] is None
 
