@@ -382,8 +382,9 @@ def record_fields_missing(records: pl.DataFrame, kind: str, aliases: dict[str, l
 # earlier, later, and what a reversed pair does): one before the other is a slip in one of them.
 # (A settlement's 入院日期 after its 结算日期 says nothing a rule reads: not named.)
 DATE_ORDER = {
-    "water": ("found_date", "resolved_date", "解决日期早于发现日期，按已解决读、未预警（W1），请核对：",
-              "a work order solved before it was found is read as solved (W1 warns no one): check the dates"),
+    "water": ("found_date", "resolved_date", "解决日期早于发现日期（解决日期不晚于本期末的按已解决读，W1 不预警），请核对：",
+              "a work order solved before it was found is read as solved when the solving date is in the period or "
+              "before it (W1 warns no one): check the dates"),
 }
 
 
