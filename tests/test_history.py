@@ -1004,6 +1004,29 @@ def test_last_months_settlements_put_in_again_do_not_undo_last_months_correction
     assert mine.filter(pl.col("out_of_pocket") != pl.col("out_of_pocket_latest")).height == 0
 
 
+def _a_household_to_move(august_13, tmp_path):
+    """A private copy of August's run; its lists; the township with the most rows (A) and another
+    (B); a warning w1 of A's (not a water one) and its household h1."""
+    county, out = _copy(august_13, tmp_path)
+    aug = _town_files(out, "2026-08")
+    town_a = max(aug, key=lambda t: aug[t].height)
+    town_b = next(t for t in sorted(aug) if t != town_a)
+    w1, h1 = (aug[town_a].filter(pl.col("户编号").is_not_null(), pl.col("风险类型") != "饮水出现安全问题")
+              .select("预警编号", "户编号").row(0))
+    return county, out, aug, town_a, town_b, w1, h1
+
+
+def _answer_true(county, aug, town_a, w1):
+    """A's grid worker answers w1 属实 (visited 09-04) on the August list A was sent, returned in
+    September's 反馈/."""
+    folder = county / "inbox" / "2026-09" / "反馈"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{town_a}_2026-08_预警清单.csv").write_bytes(
+        aug[town_a].filter(pl.col("预警编号") == w1).with_columns(
+            核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("是"), 核实人=pl.lit("王网格"), 核实日期=pl.lit("2026-09-04"))
+        .write_csv().encode("utf-8-sig"))
+
+
 def test_a_rerun_after_a_roster_correction_moved_a_household_still_takes_the_old_townships_answer(august_13, tmp_path,
                                                                                                  capsys):
     """August ran (lists out 09-02). The county then corrects August's 户籍底册: household h1 lives
@@ -1015,12 +1038,7 @@ def test_a_rerun_after_a_roster_correction_moved_a_household_still_takes_the_old
     taken. Within a re-run, B gets it as any warning its list did not hold before: dated the day
     of the run with its own deadline, not overdue on arrival. A's re-published list keeps w1's
     row, 状态 迁出 naming B (A was sent it: the warehouse keeps knowing it, and A is told)."""
-    county, out = _copy(august_13, tmp_path)
-    aug = _town_files(out, "2026-08")
-    town_a = max(aug, key=lambda t: aug[t].height)
-    town_b = next(t for t in sorted(aug) if t != town_a)
-    w1, h1 = (aug[town_a].filter(pl.col("户编号").is_not_null(), pl.col("风险类型") != "饮水出现安全问题")
-              .select("预警编号", "户编号").row(0))
+    county, out, aug, town_a, town_b, w1, h1 = _a_household_to_move(august_13, tmp_path)
     was = aug[town_a].filter(pl.col("预警编号") == w1).row(0, named=True)
     like = aug[town_b].filter(pl.col("户编号").is_not_null())["户编号"][0]
     for p in ("2026-08", "2026-09"):
@@ -1045,12 +1063,7 @@ def test_a_rerun_after_a_roster_correction_moved_a_household_still_takes_the_old
     status = pl.read_parquet(out / "2026-08" / "warning_status.parquet").filter(pl.col("warning_id") == w1)
     assert status.select("township", "status").row(0) == (town_b, "open")
 
-    folder = county / "inbox" / "2026-09" / "反馈"
-    folder.mkdir(parents=True)
-    (folder / f"{town_a}_2026-08_预警清单.csv").write_bytes(
-        aug[town_a].filter(pl.col("预警编号") == w1).with_columns(
-            核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("是"), 核实人=pl.lit("王网格"), 核实日期=pl.lit("2026-09-04"))
-        .write_csv().encode("utf-8-sig"))
+    _answer_true(county, aug, town_a, w1)
     assert _run(county, out, "2026-09") == 0
     status = pl.read_parquet(out / "2026-09" / "warning_status.parquet").filter(pl.col("warning_id") == w1)
     assert status.select("township", "status").row(0) == (town_b, "verified_true")
@@ -1068,12 +1081,7 @@ def test_a_rerun_that_moved_a_household_cascades_into_the_next_period_and_an_ans
     details, and warning_status has w1 open under B (not overdue: in no 逾期未核实清单). October: A answers 属实 in
     the 迁出 row of its re-published September list (household details blank), late: taken, and
     the 派单 names B and h1."""
-    county, out = _copy(august_13, tmp_path)
-    aug = _town_files(out, "2026-08")
-    town_a = max(aug, key=lambda t: aug[t].height)
-    town_b = next(t for t in sorted(aug) if t != town_a)
-    w1, h1 = (aug[town_a].filter(pl.col("户编号").is_not_null(), pl.col("风险类型") != "饮水出现安全问题")
-              .select("预警编号", "户编号").row(0))
+    county, out, aug, town_a, town_b, w1, h1 = _a_household_to_move(august_13, tmp_path)
     assert _run(county, out, "2026-09") == 0
     assert w1 in _town_files(out, "2026-09")[town_a]["预警编号"].to_list()  # (carried, unanswered)
     like = aug[town_b].filter(pl.col("户编号").is_not_null())["户编号"][0]
@@ -1116,18 +1124,8 @@ def test_a_rerun_that_moved_a_household_does_not_send_a_warning_answered_since_t
     August list should not ask B to visit h1 for w1 as a warning just sent: its 状态 says A answered
     属实 on 09-04 and that no visit is needed (the re-run of August reads its own period's answers,
     and those later periods took in for what it says)."""
-    county, out = _copy(august_13, tmp_path)
-    aug = _town_files(out, "2026-08")
-    town_a = max(aug, key=lambda t: aug[t].height)
-    town_b = next(t for t in sorted(aug) if t != town_a)
-    w1, h1 = (aug[town_a].filter(pl.col("户编号").is_not_null(), pl.col("风险类型") != "饮水出现安全问题")
-              .select("预警编号", "户编号").row(0))
-    folder = county / "inbox" / "2026-09" / "反馈"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{town_a}_2026-08_预警清单.csv").write_bytes(
-        aug[town_a].filter(pl.col("预警编号") == w1).with_columns(
-            核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("是"), 核实人=pl.lit("王网格"), 核实日期=pl.lit("2026-09-04"))
-        .write_csv().encode("utf-8-sig"))
+    county, out, aug, town_a, town_b, w1, h1 = _a_household_to_move(august_13, tmp_path)
+    _answer_true(county, aug, town_a, w1)
     assert _run(county, out, "2026-09") == 0
     status = pl.read_parquet(out / "2026-09" / "warning_status.parquet").filter(pl.col("warning_id") == w1)
     assert status["status"].to_list() == ["verified_true"]
