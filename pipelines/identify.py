@@ -65,17 +65,24 @@ def unreadable_ids(valid: pl.DataFrame, id_in_record_id: bool = False) -> pl.Dat
     bad = odd.filter(normalize_ids(odd.select("id_raw"))["id_status"] == "missing").sort("file", "line")
     if bad.is_empty():
         return none
+    return _lines_per_file(
+        bad, Finding.ID_UNREADABLE, pl.col("id_raw").first(),
+        "证件号码读不出身份证号（如 '{}'，第 {} 行），这些记录只能按姓名与地点关联 — ID numbers that read as "
+        "none (e.g. '{}'): their records are linked by name and place alone", "example", "lines", "example").vstack(none)
+
+
+def _lines_per_file(bad: pl.DataFrame, category: str, example: pl.Expr, detail: str, *args: str) -> pl.DataFrame:
+    """Rows with an ID finding (dept, file, line, id_raw; in order) -> one QualityFinding row per
+    file: `detail` formatted with `args` of `example` (one row's ID text, masked) and `lines`
+    (the first ten line numbers), counting them all."""
     more = pl.when(pl.len() > 10).then(pl.lit(" …")).otherwise(pl.lit(""))
     return bad.group_by("dept", "file", maintain_order=True).agg(
         lines=pl.col("line").head(10).cast(pl.Utf8).str.join("、") + more,
-        example=pl.col("id_raw").first().map_elements(lambda v: mask_value(v, "id_raw"), return_dtype=pl.Utf8),
+        example=example.map_elements(lambda v: mask_value(v, "id_raw"), return_dtype=pl.Utf8),
         count=pl.len().cast(pl.Int64),
     ).select(
-        category=pl.lit(Finding.ID_UNREADABLE), dept="dept", file="file",
-        detail=pl.format("证件号码读不出身份证号（如 '{}'，第 {} 行），这些记录只能按姓名与地点关联 — ID numbers that read as "
-                         "none (e.g. '{}'): their records are linked by name and place alone", "example", "lines", "example"),
-        count="count",
-    ).cast(QUALITY_COLUMNS).vstack(none)
+        category=pl.lit(category), dept="dept", file="file", detail=pl.format(detail, *args), count="count",
+    ).cast(QUALITY_COLUMNS)
 
 
 def destroyed_ids(valid: pl.DataFrame) -> pl.DataFrame:
@@ -91,20 +98,13 @@ def destroyed_ids(valid: pl.DataFrame) -> pl.DataFrame:
     bad = maybe.filter(normalize_ids(maybe.select("id_raw"))["id_status"] == "destroyed").sort("file", "line")
     if bad.is_empty():
         return pl.DataFrame(schema=QUALITY_COLUMNS)
-    more = pl.when(pl.len() > 10).then(pl.lit(" …")).otherwise(pl.lit(""))
-    return bad.group_by("dept", "file", maintain_order=True).agg(
-        lines=pl.col("line").head(10).cast(pl.Utf8).str.join("、") + more,
-        example=pl.col("id_raw").first().str.strip_chars().map_elements(lambda v: mask_value(v, "id_raw"),
-                                                                          return_dtype=pl.Utf8),
-        count=pl.len().cast(pl.Int64),
-    ).select(
-        category=pl.lit(Finding.ID_DESTROYED), dept="dept", file="file",
-        detail=pl.format("证件号码已被 Excel 损坏（存成科学计数法，或第 15 位后补 0），无法还原（如 '{}'，第 {} 行），"
-                         "记录仍按姓名、地点等关联；请将该列设为文本后重新导出 — ID numbers destroyed by Excel "
-                         "(scientific notation, or zeros past the 15th digit), their records linked by name, place and the like: "
-                         "export again with the column as text", "example", "lines"),
-        count="count",
-    ).cast(QUALITY_COLUMNS)
+    return _lines_per_file(
+        bad, Finding.ID_DESTROYED, pl.col("id_raw").first().str.strip_chars(),
+        "证件号码已被 Excel 损坏（存成科学计数法，或第 15 位后补 0），无法还原（如 '{}'，第 {} 行），"
+        "记录仍按姓名、地点等关联；请将该列设为文本后重新导出 — ID numbers destroyed by Excel "
+        "(scientific notation, or zeros past the 15th digit), their records linked by name, place and the like: "
+        "export again with the column as text", "example", "lines")
+
 
 def persons_shown(rows: pl.DataFrame, roster: pl.DataFrame, min_kept: int, fixed: pl.DataFrame | None = None
                   ) -> pl.DataFrame:
