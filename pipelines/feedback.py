@@ -131,6 +131,12 @@ def _moved_out(rows: pl.DataFrame) -> pl.Expr:
     return pl.col("状态").cast(pl.String).str.starts_with(STATUS_MOVED_OUT).fill_null(False)
 
 
+def _listed(rows: pl.DataFrame) -> pl.DataFrame:
+    """Township rows -> those listing their warning in their township: not 撤回 (taken back), not
+    迁出 (listed elsewhere)."""
+    return rows.filter(pl.col("状态") != STATUS_WITHDRAWN, ~_moved_out(rows))
+
+
 def _as_date(df: pl.DataFrame, col: str) -> pl.Expr:
     if col not in df.columns:
         return pl.lit(None, pl.Date).alias(col)
@@ -818,7 +824,7 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     if before is None:
         return new_rows
     # (one taken back and raised again: sent now; a 迁出 row: the township listing it is another)
-    live = before.filter(pl.col("状态") != STATUS_WITHDRAWN, ~_moved_out(before))
+    live = _listed(before)
     was = live.select("预警编号", _was="township", _held=pl.lit(True)).unique("预警编号", keep="first")
     now = pl.col("_held").is_null() | pl.col("_was").ne_missing(pl.col("township"))
     # one the list held, sent after the period's lists went out (an earlier re-run sent it): as sent
@@ -844,8 +850,8 @@ def sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: da
     hold before: dated otherwise than the period's `issue_date` and not listed before in the same
     township (撤回 and 迁出 rows not counted: a warning a corrected roster moved to another
     township's list is sent to that township now; one an earlier re-run sent keeps its date)."""
-    listed = (before.filter(pl.col("状态") != STATUS_WITHDRAWN, ~_moved_out(before)).select("预警编号", "township")
-              if before is not None else new_rows.select("预警编号", "township").clear())
+    listed = (_listed(before).select("预警编号", "township") if before is not None
+              else new_rows.select("预警编号", "township").clear())
     return new_rows.filter(pl.col("下发日期") != issue_date.isoformat()).join(
         listed, on=["预警编号", "township"], how="anti", nulls_equal=True).height  # (an unplaced lead: no township)
 
