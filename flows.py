@@ -1355,9 +1355,8 @@ def recover_interrupted(out: Path, wh: Path) -> list[str]:
         finally:
             con.close()
         lines += [f"{p}: its run was killed after it stored and published {p}: {p} is complete" for p in complete]
-        lines += [f"{p}: its run was killed before it re-ran the later periods already run: {', '.join(later)} "
-                  f"still reflect{'' if len(later) > 1 else 's'} {p} as it was before: run {later[0]} again"
-                  f"{' (the later periods follow it)' if len(later) > 1 else ''}" for p, later in stale.items()]
+        lines += [f"{p}: its run was killed before it re-ran the later periods already run: {_left_as_was(p, later)}"
+                  for p, later in stale.items()]
         lines += [f"{p}: its run did not finish; {p} is as its last complete run left it (or not run at all): "
                   f"run it again" for p in interrupted]
     for line in lines:
@@ -1515,7 +1514,12 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
 def _stopped(period: str, p: str, rest: list[str], cause: str, then: str) -> str:
     """One line: later period `p` was not re-run after `period` and why; what still reflects
     `period` as it was; what to run."""
-    left = ", ".join([p, *rest])
-    return (f"{p} was not re-run after {period} ({period} is done): {cause}; {left} still reflect"
-            f"{'' if rest else 's'} {period} as it was before this run: run {p} again {then}"
-            f"{' (the later periods follow it)' if rest else ''}")
+    return f"{p} was not re-run after {period} ({period} is done): {cause}; " + _left_as_was(
+        period, [p, *rest], " this run", f" {then}")
+
+
+def _left_as_was(period: str, later: list[str], when: str = "", then: str = "") -> str:
+    """`later` (periods, in order) still reflect `period` as it was before (`when`): run the first
+    again (`then`), the others following it."""
+    return (f"{', '.join(later)} still reflect{'' if len(later) > 1 else 's'} {period} as it was before{when}: "
+            f"run {later[0]} again{then}{' (the later periods follow it)' if len(later) > 1 else ''}")
