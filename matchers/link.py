@@ -1348,10 +1348,18 @@ def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec
         "cvn": pl.Series([None] * f.height, dtype=pl.Utf8), "chead": pl.Series([None] * f.height, dtype=pl.Boolean),
         "ccode": ctx["codes"].code(f["rname"])}))
     pair = dict(u_id="u_id", **{"pass": pl.lit("id")})
+    # Two masked names agree on what both show (`compare_codes`): e's characters the record hides
+    # (陈*雪 against 陈*: its 雪) were not compared, so such a pair counts its name at the chance of
+    # the one showing less, not of e's, which would weigh 雪 as if the record had shown it.
+    u = ctx["rec"].select("rid", u_name=pl.max_horizontal(pl.col("u_exact").fill_null(1.0), ctx["floor"]))
+    both_masked = (pl.col("name_level") == "masked-agree") & pl.col("rid").is_in(who.filter("masked")["rid"].implode())
     scored = pl.concat([
         _score(cand.filter(~pl.col("swap")).select("rid", pidx="eid", **pair), side(members), cfg),
         _score(cand.filter(pl.col("swap")).select(rid="eid", pidx="rid", **pair), side(who.select("rid", "id_norm", "rname")),
-               cfg).rename({"rid": "pidx", "pidx": "rid"}),
+               cfg).rename({"rid": "pidx", "pidx": "rid"})
+        .join(u, on="rid", how="left").join(u.rename({"rid": "pidx", "u_name": "u_e"}), on="pidx", how="left")
+        .with_columns(w=pl.when(both_masked).then(pl.col("w") * pl.col("u_e") / pl.max_horizontal("u_e", "u_name"))
+                      .otherwise("w")).drop("u_name", "u_e"),
     ], how="diagonal")
     # ... and, as the record's own candidates' u_id is floored (`floor`), its positions that e
     # does not show count for e only as far as they count for those candidates

@@ -432,6 +432,28 @@ def test_a_listed_look_alike_whose_name_shows_other_characters_still_counts(rost
     assert seen["decision"] != "matched" and "1 insured off-roster person(s) fit too" in seen["reason"], seen["reason"]
 
 
+def test_a_masked_look_alike_counts_by_what_the_record_shows_not_by_what_it_hides(roster):
+    """The record shows its name as 王* (its surname). An insured off-roster person listed as 王*墨
+    fits it as much as one listed as 王*: the 墨 sits where the record shows nothing, so
+    it was not compared and must not weigh as if it agreed (it did: a 王*墨 pushed the record
+    4,000 times further from its roster candidate here)."""
+    rng = random.Random(8)
+    p = roster.row(20, named=True)
+    enrolled, strangers = _enrollment_list(roster, rng)
+    other = mask64(_same_kept_id(p["id_number"], set(roster["id_number"])))
+    target = dict(record_id="t", name=p["name"][0] + "*", id_raw=mask64(p["id_number"]))
+
+    def decide(look_name):
+        look = dict(record_id="CBlook", name=look_name, id_raw=other)
+        recs = pl.concat([records([target]), records(enrolled + strangers + [look]).with_columns(kind=pl.lit("med_enrollment"))])
+        return link(recs, roster, CFG)[0].filter(pl.col("record_id") == "t").row(0, named=True)
+
+    short, longer = decide(p["name"][0] + "*"), decide(p["name"][0] + "*墨")
+    assert "1 insured off-roster person(s) fit too" in longer["reason"], longer["reason"]
+    # (not to the bit: 刘*墨 fits fewer roster persons than 刘*, so it is a little surer to be off the roster)
+    assert longer["score"] == pytest.approx(short["score"], rel=0.05), (short["reason"], longer["reason"])
+
+
 @pytest.mark.parametrize("listed", ["mistyped", "old_id"])
 def test_a_look_alike_listed_under_a_mistyped_or_old_id_still_counts(roster, listed):
     """The list's own dirt does not hide an insured look-alike: listed with a whole ID one of
