@@ -54,7 +54,7 @@ __all__ = [
     "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "year_slips", "disagreements",
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
     "moved_in_rerun", "sent_now", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
-    "values_not_read", "returned_to_township",
+    "values_not_read", "returned_to_township", "withdrawn_count",
 ]
 
 # The five columns a township fills in (internal names of FEEDBACK_COLUMNS).
@@ -937,6 +937,16 @@ def withdrawn_rows(before: pl.DataFrame | None, rows: pl.DataFrame, status_earli
         *[pl.lit(None, pl.String).alias(c) for c in FEEDBACK_COLUMNS if c != "备注"],
         备注=pl.lit(WITHDRAWN_NOTE),
     ).select(rows.columns).cast(rows.schema).sort("township", "下发日期", "户编号", "预警编号", nulls_last=True)
+
+
+def withdrawn_count(withdrawn: pl.DataFrame, before: pl.DataFrame | None) -> tuple[int, int]:
+    """`withdrawn_rows()` output + the rows the period's last run wrote (`before`) -> (how many
+    warnings are taken back now: those its lists still warned of before this run, how many are
+    撤回 in all), counted as warnings, not rows: a moved warning is withdrawn in each list that
+    had it (the old township's 迁出 row and the row where it was listed)."""
+    held = before.filter(pl.col("状态") != STATUS_WITHDRAWN)["预警编号"] if before is not None else []
+    return (withdrawn.filter(pl.col("预警编号").is_in(pl.Series(held, dtype=pl.String).implode()))["预警编号"].n_unique(),
+            withdrawn["预警编号"].n_unique())
 
 
 # --- 5. verified warnings to the responsible departments --------------------------------------

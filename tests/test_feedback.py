@@ -10,6 +10,7 @@ from pipelines.feedback import (
     file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK, sent_now,
+    withdrawn_count,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import delivery_ranks, validate
@@ -867,6 +868,19 @@ def test_a_moved_warning_a_later_rerun_withdraws_keeps_its_household_and_what_wa
     sent = dispatch(status, pl.DataFrame(schema={"warning_id": pl.String, "risk_type": pl.String}), CFG, sent=gone)
     assert [r for df in sent.values() for r in df.select("乡（镇）", "户编号", "预警依据").rows()] == [
         (new_town, "A", "年度个人自付 8,000 元")]
+
+
+def test_a_moved_warning_a_later_rerun_withdraws_is_counted_once():
+    """The console counts warnings taken back, not rows: w-mv, moved from 大店镇 to 夹沟镇 by a
+    re-run, is withdrawn by the next in both lists (大店镇's 迁出 row and 夹沟镇's), one warning.
+    Run once more, nothing more is taken back, one warning is 撤回 in all."""
+    stored, new, rerun = _moved_rerun_lists("大店镇", "夹沟镇")
+    moved = rerun(new, stored)
+    gone = rerun(new.filter(pl.col("预警编号") == "w-stay"), moved)
+    back = gone.filter(pl.col("状态") == "撤回")
+    assert back.height == 2 and withdrawn_count(back, moved) == (1, 1)
+    again = rerun(new.filter(pl.col("预警编号") == "w-stay"), gone).filter(pl.col("状态") == "撤回")
+    assert withdrawn_count(again, gone) == (0, 1) and withdrawn_count(again, None) == (0, 1)
 
 
 def test_a_warning_withdrawn_then_raised_again_in_another_township_keeps_the_old_townships_answer():
