@@ -865,7 +865,9 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
 
     - rows: a new row (新下发) of such a warning says where it was,
       `新下发（由<乡镇><村><组>迁入，原下发日期…）` (the place where the period's lists held it last,
-      the first 下发日期 they gave it); `first_sent` dates it the day the new township gets it.
+      the first 下发日期 they gave it; `由<first place>经<last place>迁入` when they first gave it
+      to a third township, `由<last place>迁回` when to this one, which was told 迁出 in between);
+      `first_sent` dates it the day the new township gets it.
       A carried row says where it came from already (`carry_over`).
     - moved out: for each township that had it, its row as written there, 状态
       `迁出（…）` naming the township it went to, 逾期天数 0, the feedback columns and who the
@@ -888,15 +890,26 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
            .with_columns(_out=_moved_out(before))
            .join(now, on="预警编号").filter(pl.col("township") != pl.col("_now"))
            .sort("预警编号", "township", "_out", maintain_order=True).unique(["预警编号", "township"], keep="first"))
-    first = before.group_by("预警编号").agg(_first=pl.col("下发日期").cast(pl.String).min())
+    place = pl.concat_str("乡（镇）", "行政村", "村民小组", ignore_nulls=True)
+    # where and when the period's lists first gave it: the row with the earliest 下发日期, or whose
+    # 状态 says an earlier one (a township it came back to was sent it again, re-dated: its note
+    # keeps the first date), a row dated so itself first
+    sent, said = pl.col("下发日期").cast(pl.String), pl.col("状态").str.extract(r"原下发日期(\d{4}-\d{2}-\d{2})")
+    first = (before.with_columns(_first=pl.when(said < sent).then(said).otherwise(sent))
+             .sort("_first", sent != pl.col("_first"), nulls_last=True, maintain_order=True)
+             .unique("预警编号", keep="first").select("预警编号", "_first", _f_town="township", _f_place=place))
     # where it was last listed: its row there if that township lost it now, else the latest 迁出
-    # row's (each move dates the row it leaves behind the day it was sent there: A→B→C run again
-    # says B, not A)
+    # row's (each move dates the row it leaves behind the day it was sent there); the note names
+    # it, and the first place too when that is another (A→B→C: `由A经B迁入`, A's date), or says it
+    # came back (A→B→A: `由B迁回`, A's first date)
     was = had.sort("_out", "下发日期", "township", descending=[False, True, False], nulls_last=True,
                    maintain_order=True).unique("预警编号", keep="first").join(
         first, on="预警编号", how="left").select(
-        "预警编号", _note=pl.concat_str(pl.lit("（由"), pl.concat_str("乡（镇）", "行政村", "村民小组", ignore_nulls=True),
-                                       pl.lit("迁入，原下发日期"), pl.col("_first").fill_null(""), pl.lit("）")))
+        "预警编号", _note=pl.concat_str(
+            pl.lit("（由"), pl.when(pl.col("_f_town").ne_missing(pl.col("township"))
+                                  & pl.col("_f_town").ne_missing(pl.col("_now"))).then(pl.col("_f_place") + "经"),
+            place, pl.when(pl.col("_f_town") == pl.col("_now")).then(pl.lit("迁回")).otherwise(pl.lit("迁入")),
+            pl.lit("，原下发日期"), pl.col("_first").fill_null(""), pl.lit("）"), ignore_nulls=True))
     if answered_later is not None and answered_later.height:  # (the latest answer: the last period's, its rank 1)
         since = (answered_later.filter(pl.col("result").is_not_null()).sort("period", "rank", descending=[False, True])
                  .unique("warning_id", keep="last").select(

@@ -836,10 +836,9 @@ def _moved_rerun_lists(old, new_town):
             "预警依据": "年度个人自付 8,000 元", "来源记录编号": f"JS-{hh}", "网格员": "网格员"}
 
     schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
-    now = D(2026, 12, 4)
-    deadline = add_working_days(now, CFG.run.verify_working_days)[0]
 
-    def rerun(new, before):
+    def rerun(new, before, now=D(2026, 12, 4)):
+        deadline = add_working_days(now, CFG.run.verify_working_days)[0]
         rows = with_carry_over(first_sent(new, before, now, deadline), before.head(0))
         rows, out = moved_in_rerun(rows, before)
         return pl.concat([rows, out, withdrawn_rows(before, rows, None)])
@@ -913,8 +912,39 @@ def test_a_rerun_that_moves_a_warning_on_to_a_third_township_says_the_same_when_
     mv = third.filter(pl.col("预警编号") == "w-mv").sort("township")
     assert mv.select("township", pl.col("状态").str.slice(0, 2)).rows() == [
         ("大店镇", "迁出"), ("夹沟镇", "迁出"), ("马坡镇", "新下")]
-    assert mv.filter(pl.col("township") == "马坡镇")["状态"].item() == "新下发（由夹沟镇王庄村迁入，原下发日期2026-10-09）"
+    assert mv.filter(pl.col("township") == "马坡镇")["状态"].item() == "新下发（由大店镇韩湖村经夹沟镇王庄村迁入，原下发日期2026-10-09）"
     assert rerun(to_c, third).equals(third)
+
+
+def _to(new, town, village):
+    """`new` rows with w-mv's household placed in `town` `village`."""
+    mv = pl.col("预警编号") == "w-mv"
+    return new.with_columns(**{c: pl.when(mv).then(pl.lit(v)).otherwise(c)
+                               for c, v in (("township", town), ("乡（镇）", town), ("行政村", village))})
+
+
+def test_a_warning_a_second_rerun_moves_back_says_it_came_back_since_the_first_date():
+    """w-mv went to 大店镇 (10-09); a re-run on 12-04 moved it to 夹沟镇, another on 12-20 moves it
+    back. 大店镇 was told 迁出 in between, so it gets it again now (dated 12-20, its own deadline,
+    counted as sent now), 状态 saying it came back from 夹沟镇 and that 大店镇 first had it on
+    10-09; 夹沟镇 keeps its 迁出 row as it was sent it (12-04). Run again on 12-28, the lists stay
+    as they are (before: the first date turned to 12-20, 大店镇's re-dated row). Moved on to 马坡镇
+    then, the first date and place still show."""
+    stored, new, rerun = _moved_rerun_lists("大店镇", "夹沟镇")
+    moved = rerun(new, stored)
+    home = _to(new, "大店镇", "韩湖村")
+    back = rerun(home, moved, D(2026, 12, 20))
+    mv = back.filter(pl.col("预警编号") == "w-mv").sort("township")
+    due = add_working_days(D(2026, 12, 20), CFG.run.verify_working_days)[0].isoformat()
+    assert mv.select("township", "状态", "下发日期", "核实截止日期").rows() == [
+        ("大店镇", "新下发（由夹沟镇王庄村迁回，原下发日期2026-10-09）", "2026-12-20", due),
+        ("夹沟镇", mv["状态"][1], "2026-12-04", mv["核实截止日期"][1])]
+    assert mv["状态"][1].startswith("迁出（") and "大店镇" in mv["状态"][1]
+    assert sent_now(back.filter(pl.col("状态") == "新下发（由夹沟镇王庄村迁回，原下发日期2026-10-09）"), moved,
+                    D(2026, 10, 9)) == 1
+    assert rerun(home, back, D(2026, 12, 28)).equals(back)
+    on = rerun(_to(new, "马坡镇", "马庄村"), back, D(2026, 12, 28))
+    assert on.filter(pl.col("township") == "马坡镇")["状态"].item() == "新下发（由大店镇韩湖村迁入，原下发日期2026-10-09）"
 
 
 def test_a_warning_a_rerun_no_longer_raises_is_withdrawn_and_stays_known_as_issued():
