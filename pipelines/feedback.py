@@ -623,6 +623,13 @@ LEFT_ROSTER = "该户已不在本期户籍底册"  # 状态 of a carried row who
 SPLIT_OFF = "已分户至"  # in 状态 of a carried row that went with its persons to the household they were split off into
 
 
+def _went_with_persons(state: pl.Expr) -> pl.Expr:
+    """A carried row's 状态 -> whether it went with its persons to the household they were split
+    off into elsewhere (`<names> 已分户至 <户编号>，由…迁入`), not with its household, nor stayed
+    saying where some went (`…，现住…`)."""
+    return state.str.contains(re.escape(SPLIT_OFF) + r" [^，（）]+，由").fill_null(False)
+
+
 def _split_off(rows: pl.DataFrame, roster: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
     """Carried rows + `persons` (warning_id, person_id: whom each warning about persons alone
     names, as this period's roster knows them) -> 预警编号, `_to`: the household they all live in
@@ -773,28 +780,33 @@ def moved_warnings(carried: pl.DataFrame | None, earlier_rows: pl.DataFrame | No
     `已分户至`), which the township left is not told in its own files. `moved_out` (a re-run's 迁出
     rows, `moved_in_rerun`) and `rows` (the list rows they left for): the warnings a re-run of
     the period moved to another township's list (its 户籍底册 corrected), named as such unless
-    the move between periods names them already. (None: nothing of that kind.)"""
+    the move between periods names them already; one it names whose township left has a 迁出 row
+    is said to be marked so there, not to be listed no more. (None: nothing of that kind.)"""
     schema = {"预警编号": pl.String, "_from": pl.String, "township": pl.String, "_why": pl.String}
     m = pl.DataFrame(schema=schema)
     if carried is not None and earlier_rows is not None:
         last = (earlier_rows.filter(~_moved_out(earlier_rows)).sort("period", maintain_order=True)
                 .unique("预警编号", keep="last", maintain_order=True).select("预警编号", _from="township"))
         m = carried.join(last, on="预警编号").filter(pl.col("_from").is_not_null(), pl.col("_from") != pl.col("township"))
-        m = m.select("预警编号", "_from", "township", _why=pl.when(pl.col("状态").str.contains(SPLIT_OFF, literal=True))
+        m = m.select("预警编号", "_from", "township", _why=pl.when(_went_with_persons(pl.col("状态")))
                      .then(pl.lit("split")).otherwise(pl.lit("moved")))
+    m = m.cast(schema).with_columns(_out=pl.lit(False))
     if moved_out is not None and rows is not None and moved_out.height:
         now = rows.filter(~_moved_out(rows), pl.col("township").is_not_null()).select("预警编号", "township")
-        rerun = (moved_out.select("预警编号", _from="township").join(now, on="预警编号")
-                 .join(m.select("预警编号", "_from"), on=["预警编号", "_from"], how="anti")
-                 .with_columns(_why=pl.lit("rerun")))
-        m = pl.concat([m.cast(schema), rerun.select(*schema).cast(schema)])
-    why = (pl.when(pl.col("_why") == "split").then(pl.format("涉及人员已分户至{}的户，未核实的预警转入其清单，{}清单不再列出",
-                                                             "township", "_from"))
+        out = moved_out.select("预警编号", _from="township").join(now, on="预警编号").with_columns(_out=pl.lit(True))
+        # (one moved between periods whose township left has a 迁出 row now: its list still shows it)
+        m = m.drop("_out").join(out.drop("township"), on=["预警编号", "_from"], how="left", maintain_order="left")
+        rerun = out.join(m, on=["预警编号", "_from"], how="anti").with_columns(_why=pl.lit("rerun"))
+        m = pl.concat([m.with_columns(pl.col("_out").fill_null(False)), rerun.select(m.columns)])
+    left = (pl.when("_out").then(pl.format("{}清单中该行标为迁出，其已反馈的核实结果照常采纳", "_from"))
+            .otherwise(pl.format("{}清单不再列出", "_from")))
+    why = (pl.when(pl.col("_why") == "split").then(pl.format("涉及人员已分户至{}的户，未核实的预警转入其清单，{}", "township", left))
            .when(pl.col("_why") == "rerun").then(pl.format(
-               "本期重新运行时户籍底册载该户在{}：预警转入其清单、按本次运行日下发，{}清单中该行标为迁出，其已反馈的核实结果照常采纳",
-               "township", "_from"))
-           .otherwise(pl.format("户已迁入{}，未核实的预警转入其清单，{}清单不再列出", "township", "_from")))
-    return m.sort("_from", "township", "_why", "预警编号").group_by("_from", "township", "_why", maintain_order=True).agg(
+               "本期重新运行时户籍底册载该户在{}：预警转入其清单、按本次运行日下发，{}", "township", left))
+           .when("_out").then(pl.format(
+               "本期重新运行时户籍底册载该户在{}，未核实的预警转入其清单（下发日期不变），{}", "township", left))
+           .otherwise(pl.format("户已迁入{}，未核实的预警转入其清单，{}", "township", left)))
+    return m.sort("_from", "township", "_why", "预警编号").group_by("_from", "township", "_why", "_out", maintain_order=True).agg(
         pl.col("预警编号").str.join("、").alias("_ids"), count=pl.len().cast(pl.Int64),
     ).select(
         category=pl.lit(Finding.MOVED), dept=pl.lit(None, pl.String), file=pl.lit(None, pl.String),
@@ -884,7 +896,8 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
     Same columns as `rows`."""
     if before is None or before.is_empty():
         return rows, rows.clear()
-    now = rows.filter(pl.col("township").is_not_null()).select("预警编号", _now="township").unique("预警编号")
+    now = rows.filter(pl.col("township").is_not_null()).select(
+        "预警编号", _now="township", _split=_went_with_persons(pl.col("状态"))).unique("预警编号")
     # (a township whose row a re-run took back before, 撤回, was sent it too: told where it is now)
     had = (before.filter(pl.col("township").is_not_null())
            .with_columns(_out=_moved_out(before))
@@ -924,8 +937,11 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
         状态=pl.when((pl.col("状态") == STATUS_NEW) & pl.col("_note").is_not_null())
         .then(pl.col("状态") + pl.col("_note")).otherwise("状态")).drop("_note")
     out = had.with_columns(
-        状态=pl.format(STATUS_MOVED_OUT + "（本期户籍底册更正后该户在{}，预警已转入{}清单，户的信息不再列出；"
-                     "已上门核实的，核实结果仍可按此预警编号反馈）", "_now", "_now"),
+        状态=pl.when("_split").then(pl.format(
+            STATUS_MOVED_OUT + "（本期户籍底册载涉及人员已分户至{}的户，预警已转入{}清单，涉及人员的信息不再列出；"
+            "已上门核实的，核实结果仍可按此预警编号反馈）", "_now", "_now")).otherwise(pl.format(
+            STATUS_MOVED_OUT + "（本期户籍底册更正后该户在{}，预警已转入{}清单，户的信息不再列出；"
+            "已上门核实的，核实结果仍可按此预警编号反馈）", "_now", "_now")),
         逾期天数=pl.lit(0, pl.Int64), *[pl.lit(None, pl.String).alias(c) for c in [*FEEDBACK_COLUMNS, *MOVED_OUT_BLANK]],
     ).select(rows.columns).cast(rows.schema).sort("township", "下发日期", "预警编号", nulls_last=True)
     return noted, out

@@ -1201,6 +1201,25 @@ def test_moved_warnings_name_the_township_that_no_longer_lists_them():
     assert moved_warnings(carry_over(STATUS, EARLIER, before_period="2026-11"), EARLIER).is_empty()
 
 
+def test_a_carried_warning_a_rerun_moves_is_named_as_marked_moved_out_in_the_old_list():
+    """2026-11's lists (first run) carried w-over (overdue, household B) in 大店镇. November is re-run
+    with its 户籍底册 corrected: B lives in 夹沟镇. 大店镇's re-published list keeps a 迁出 row; the
+    county's report named the move only as one between periods, `大店镇清单不再列出`, which its
+    list contradicts: it says 大店镇's row is marked 迁出 and its answer still taken."""
+    earlier = EARLIER.filter(pl.col("period") < "2026-11")
+    before = carry_over(STATUS, EARLIER, before_period="2026-11")
+    roster = roster_of(("A", "大店镇", "韩湖村", None), ("B", "夹沟镇", "王庄村", "3组"), ("E", "夹沟镇", "韩湖村", None))
+    c = carry_over(STATUS, EARLIER, before_period="2026-11", roster=roster, grid=GRID_NOW)
+    rows, out = moved_in_rerun(c, before)
+    assert out.select("预警编号", "township").rows() == [("w-over", "大店镇")]
+    found = moved_warnings(c, earlier, out, rows)
+    assert found["detail"].to_list() == [
+        "大店镇 → 夹沟镇：w-over（本期重新运行时户籍底册载该户在夹沟镇，未核实的预警转入其清单（下发日期不变），"
+        "大店镇清单中该行标为迁出，其已反馈的核实结果照常采纳）"]
+    # (not re-run: 大店镇's list never held it this period, and no longer lists it)
+    assert "大店镇清单不再列出" in moved_warnings(c, earlier)["detail"].item()
+
+
 def test_an_open_warning_about_a_member_split_off_goes_where_the_member_lives_now():
     """Four open warnings of 大店镇 韩湖村 1组. w-m4 (M4, about 王睿 of household H1) and w-same (about
     赵六 of H9) are about persons alone, and all of them were split off into a new household
@@ -1244,6 +1263,16 @@ def test_an_open_warning_about_a_member_split_off_goes_where_the_member_lives_no
     found = moved_warnings(c, rows)
     assert found["detail"].to_list() == [
         "大店镇 → 夹沟镇：w-m4（涉及人员已分户至夹沟镇的户，未核实的预警转入其清单，大店镇清单不再列出）"]
+    # a re-run of 2026-11 whose first run listed them all in 大店镇 (its roster before the split):
+    # 大店镇's 迁出 row says the person was split off, not that the household's place was corrected
+    # (H1 still lives in 大店镇), and the report says the row is marked 迁出 in 大店镇's list
+    before = carry_over(status, rows, before_period="2026-11")
+    listed, out = moved_in_rerun(c, before)
+    assert out["预警编号"].to_list() == ["w-m4"]
+    assert out["状态"].item() == ("迁出（本期户籍底册载涉及人员已分户至夹沟镇的户，预警已转入夹沟镇清单，涉及人员的信息不再列出；"
+                                 "已上门核实的，核实结果仍可按此预警编号反馈）")
+    assert moved_warnings(c, rows, out, listed)["detail"].to_list() == [
+        "大店镇 → 夹沟镇：w-m4（涉及人员已分户至夹沟镇的户，未核实的预警转入其清单，大店镇清单中该行标为迁出，其已反馈的核实结果照常采纳）"]
     # without knowing whom the warnings name, a household that did not move keeps them all
     c = carry_over(status, rows, before_period="2026-11", roster=roster, grid=grid)
     assert set(c["township"]) == {"大店镇"} and set(c["状态"]) == {"待核实"}
