@@ -65,7 +65,9 @@ ANSWER_FIELDS = ["result", "include_monitoring", "verifier", "verify_date", "not
 STATUS_OVERDUE, STATUS_OPEN, STATUS_NEW, STATUS_WITHDRAWN = "逾期未核实", "待核实", "新下发", "撤回"
 STATUS_MOVED_OUT = "迁出"
 # What a 迁出 row leaves blank: the household is no longer the township's (a township's list holds
-# only its own households), and its 预警编号 finds the row on the list it was sent
+# only its own households), and its 预警编号 finds the row on the list it was sent. 风险类型 and
+# 预警规则 (and 严重程度, 来源部门) stay: the township was sent them with the warning, without who
+# the household is they name no one, and 风险类型 files the row on the sheet it was sent on.
 MOVED_OUT_BLANK = ["户编号", "户主姓名", "涉及人员", "户类型", "预警依据", "来源记录编号"]
 WITHDRAWN_NOTE = "该预警已撤回：重新研判后不再预警，无需核实（已反馈的核实结果仍保留）"
 # Key of `returned_to_township` for set-aside rows whose township cannot be told.

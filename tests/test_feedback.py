@@ -786,6 +786,8 @@ def test_a_rerun_whose_corrected_roster_moved_a_household_tells_both_townships_a
     # (the 预警编号 finds the row on the list it was sent)
     assert [c for c in MOVED_OUT_BLANK if left[c] is not None] == [] and left["行政村"] == "韩湖村"
     assert {"户编号", "户主姓名", "涉及人员", "预警依据"} <= set(MOVED_OUT_BLANK) and left["网格员"] == "大店网格员"
+    # (what the warning is stays: 大店镇 was sent it, and it files the row on its risk type's sheet)
+    assert left["风险类型"] == "因病"
     # answered since, in a later period's 反馈/ (its latest answer): 夹沟镇 is told no visit is needed
     answered = pl.DataFrame({"warning_id": ["w-mv", "w-mv", "w-stay"], "township": ["大店镇"] * 3,
                              "result": ["不属实", "属实", "属实"], "verify_date": [D(2026, 11, 3), D(2026, 11, 20), None],
@@ -1198,6 +1200,10 @@ def test_moved_warnings_name_the_township_that_no_longer_lists_them():
     found = moved_warnings(c, EARLIER.filter(pl.col("period") < "2026-11"))
     assert found.select("category", "count").rows() == [("预警随户迁移 warnings moved with their household", 1)]
     assert found["detail"][0].startswith("大店镇 → 夹沟镇：w-over（户已迁入夹沟镇")
+    # a household that moved while a member was split off elsewhere moved with its household
+    split_elsewhere = c.with_columns(状态=pl.col("状态") + "（户主B 已分户至 H8，现住大店镇吕台村2组）")
+    assert moved_warnings(split_elsewhere, EARLIER.filter(pl.col("period") < "2026-11"))["detail"].to_list() == [
+        found["detail"][0]]
     assert moved_warnings(carry_over(STATUS, EARLIER, before_period="2026-11"), EARLIER).is_empty()
 
 
