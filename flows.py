@@ -805,13 +805,9 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     )
     feedback.warning_status(issued, _read(work / "answers_all.parquet"), issue_date).write_parquet(
         work / "status_all.parquet")
-    held = (before.filter(pl.col("状态") != feedback.STATUS_WITHDRAWN)["预警编号"] if before is not None
-            else pl.Series([], dtype=pl.String))  # (one an earlier re-run sent keeps its date: not sent now)
-    first = feedback.sent_now(new, before, issue_date)
-    # (withdrawn now: of the rows taken back, those the list still warned of before this run)
-    return {"deadline": deadline.isoformat(), "sent_now": first, "sent_on": sent_on.isoformat(),
-            "withdrawn": withdrawn.filter(pl.col("预警编号").is_in(held.implode())).height,
-            "withdrawn_all": withdrawn.height}
+    now, taken_back = feedback.withdrawn_count(withdrawn, before)
+    return {"deadline": deadline.isoformat(), "sent_now": feedback.sent_now(new, before, issue_date),
+            "sent_on": sent_on.isoformat(), "withdrawn": now, "withdrawn_all": taken_back}
 
 
 def _not_read(work: Path, folder: str) -> pl.DataFrame | None:

@@ -111,8 +111,8 @@ def summary_lines(result: dict) -> list[str]:
         out.append(f"  {result['sent_now']} warnings the period's lists did not hold before go out now: 下发日期 "
               f"{result['sent_on']}, their own deadline")
     if result.get("withdrawn"):
-        out.append(f"撤回 withdrawn: {result['withdrawn']} rows of the lists sent before are no longer warned "
-              f"({result['withdrawn_all']} rows 撤回 in all; answers to them kept; a warning a township found 属实 "
+        out.append(f"撤回 withdrawn: {result['withdrawn']} warnings of the lists sent before are no longer warned "
+              f"({result['withdrawn_all']} warnings 撤回 in all; answers to them kept; a warning a township found 属实 "
               f"stays dispatched)")
     if result.get("settings_before"):
         out.append(f"note: {result['period']} was last run with {result['settings_before']}; this run's settings differ "

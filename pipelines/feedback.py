@@ -54,7 +54,7 @@ __all__ = [
     "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "year_slips", "disagreements",
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
     "moved_in_rerun", "sent_now", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
-    "values_not_read", "returned_to_township",
+    "values_not_read", "returned_to_township", "withdrawn_count",
 ]
 
 # The five columns a township fills in (internal names of FEEDBACK_COLUMNS).
@@ -65,7 +65,9 @@ ANSWER_FIELDS = ["result", "include_monitoring", "verifier", "verify_date", "not
 STATUS_OVERDUE, STATUS_OPEN, STATUS_NEW, STATUS_WITHDRAWN = "逾期未核实", "待核实", "新下发", "撤回"
 STATUS_MOVED_OUT = "迁出"
 # What a 迁出 row leaves blank: the household is no longer the township's (a township's list holds
-# only its own households), and its 预警编号 finds the row on the list it was sent
+# only its own households), and its 预警编号 finds the row on the list it was sent. 风险类型 and
+# 预警规则 (and 严重程度, 来源部门) stay: the township was sent them with the warning, without who
+# the household is they name no one, and 风险类型 files the row on the sheet it was sent on.
 MOVED_OUT_BLANK = ["户编号", "户主姓名", "涉及人员", "户类型", "预警依据", "来源记录编号"]
 WITHDRAWN_NOTE = "该预警已撤回：重新研判后不再预警，无需核实（已反馈的核实结果仍保留）"
 # Key of `returned_to_township` for set-aside rows whose township cannot be told.
@@ -623,6 +625,13 @@ LEFT_ROSTER = "该户已不在本期户籍底册"  # 状态 of a carried row who
 SPLIT_OFF = "已分户至"  # in 状态 of a carried row that went with its persons to the household they were split off into
 
 
+def _went_with_persons(state: pl.Expr) -> pl.Expr:
+    """A carried row's 状态 -> whether it went with its persons to the household they were split
+    off into elsewhere (`<names> 已分户至 <户编号>，由…迁入`), not with its household, nor stayed
+    saying where some went (`…，现住…`)."""
+    return state.str.contains(re.escape(SPLIT_OFF) + r" [^，（）]+，由").fill_null(False)
+
+
 def _split_off(rows: pl.DataFrame, roster: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
     """Carried rows + `persons` (warning_id, person_id: whom each warning about persons alone
     names, as this period's roster knows them) -> 预警编号, `_to`: the household they all live in
@@ -773,28 +782,33 @@ def moved_warnings(carried: pl.DataFrame | None, earlier_rows: pl.DataFrame | No
     `已分户至`), which the township left is not told in its own files. `moved_out` (a re-run's 迁出
     rows, `moved_in_rerun`) and `rows` (the list rows they left for): the warnings a re-run of
     the period moved to another township's list (its 户籍底册 corrected), named as such unless
-    the move between periods names them already. (None: nothing of that kind.)"""
+    the move between periods names them already; one it names whose township left has a 迁出 row
+    is said to be marked so there, not to be listed no more. (None: nothing of that kind.)"""
     schema = {"预警编号": pl.String, "_from": pl.String, "township": pl.String, "_why": pl.String}
     m = pl.DataFrame(schema=schema)
     if carried is not None and earlier_rows is not None:
         last = (earlier_rows.filter(~_moved_out(earlier_rows)).sort("period", maintain_order=True)
                 .unique("预警编号", keep="last", maintain_order=True).select("预警编号", _from="township"))
         m = carried.join(last, on="预警编号").filter(pl.col("_from").is_not_null(), pl.col("_from") != pl.col("township"))
-        m = m.select("预警编号", "_from", "township", _why=pl.when(pl.col("状态").str.contains(SPLIT_OFF, literal=True))
+        m = m.select("预警编号", "_from", "township", _why=pl.when(_went_with_persons(pl.col("状态")))
                      .then(pl.lit("split")).otherwise(pl.lit("moved")))
+    m = m.cast(schema).with_columns(_out=pl.lit(False))
     if moved_out is not None and rows is not None and moved_out.height:
         now = rows.filter(~_moved_out(rows), pl.col("township").is_not_null()).select("预警编号", "township")
-        rerun = (moved_out.select("预警编号", _from="township").join(now, on="预警编号")
-                 .join(m.select("预警编号", "_from"), on=["预警编号", "_from"], how="anti")
-                 .with_columns(_why=pl.lit("rerun")))
-        m = pl.concat([m.cast(schema), rerun.select(*schema).cast(schema)])
-    why = (pl.when(pl.col("_why") == "split").then(pl.format("涉及人员已分户至{}的户，未核实的预警转入其清单，{}清单不再列出",
-                                                             "township", "_from"))
+        out = moved_out.select("预警编号", _from="township").join(now, on="预警编号").with_columns(_out=pl.lit(True))
+        # (one moved between periods whose township left has a 迁出 row now: its list still shows it)
+        m = m.drop("_out").join(out.drop("township"), on=["预警编号", "_from"], how="left", maintain_order="left")
+        rerun = out.join(m, on=["预警编号", "_from"], how="anti").with_columns(_why=pl.lit("rerun"))
+        m = pl.concat([m.with_columns(pl.col("_out").fill_null(False)), rerun.select(m.columns)])
+    left = (pl.when("_out").then(pl.format("{}清单中该行标为迁出，其已反馈的核实结果照常采纳", "_from"))
+            .otherwise(pl.format("{}清单不再列出", "_from")))
+    why = (pl.when(pl.col("_why") == "split").then(pl.format("涉及人员已分户至{}的户，未核实的预警转入其清单，{}", "township", left))
            .when(pl.col("_why") == "rerun").then(pl.format(
-               "本期重新运行时户籍底册载该户在{}：预警转入其清单、按本次运行日下发，{}清单中该行标为迁出，其已反馈的核实结果照常采纳",
-               "township", "_from"))
-           .otherwise(pl.format("户已迁入{}，未核实的预警转入其清单，{}清单不再列出", "township", "_from")))
-    return m.sort("_from", "township", "_why", "预警编号").group_by("_from", "township", "_why", maintain_order=True).agg(
+               "本期重新运行时户籍底册载该户在{}：预警转入其清单、按本次运行日下发，{}", "township", left))
+           .when("_out").then(pl.format(
+               "本期重新运行时户籍底册载该户在{}，未核实的预警转入其清单（下发日期不变），{}", "township", left))
+           .otherwise(pl.format("户已迁入{}，未核实的预警转入其清单，{}", "township", left)))
+    return m.sort("_from", "township", "_why", "预警编号").group_by("_from", "township", "_why", "_out", maintain_order=True).agg(
         pl.col("预警编号").str.join("、").alias("_ids"), count=pl.len().cast(pl.Int64),
     ).select(
         category=pl.lit(Finding.MOVED), dept=pl.lit(None, pl.String), file=pl.lit(None, pl.String),
@@ -865,7 +879,9 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
 
     - rows: a new row (新下发) of such a warning says where it was,
       `新下发（由<乡镇><村><组>迁入，原下发日期…）` (the place where the period's lists held it last,
-      the first 下发日期 they gave it); `first_sent` dates it the day the new township gets it.
+      the first 下发日期 they gave it; `由<first place>经<last place>迁入` when they first gave it
+      to a third township, `由<last place>迁回` when to this one, which was told 迁出 in between);
+      `first_sent` dates it the day the new township gets it.
       A carried row says where it came from already (`carry_over`).
     - moved out: for each township that had it, its row as written there, 状态
       `迁出（…）` naming the township it went to, 逾期天数 0, the feedback columns and who the
@@ -882,21 +898,33 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
     Same columns as `rows`."""
     if before is None or before.is_empty():
         return rows, rows.clear()
-    now = rows.filter(pl.col("township").is_not_null()).select("预警编号", _now="township").unique("预警编号")
+    now = rows.filter(pl.col("township").is_not_null()).select(
+        "预警编号", _now="township", _split=_went_with_persons(pl.col("状态"))).unique("预警编号")
     # (a township whose row a re-run took back before, 撤回, was sent it too: told where it is now)
     had = (before.filter(pl.col("township").is_not_null())
            .with_columns(_out=_moved_out(before))
            .join(now, on="预警编号").filter(pl.col("township") != pl.col("_now"))
            .sort("预警编号", "township", "_out", maintain_order=True).unique(["预警编号", "township"], keep="first"))
-    first = before.group_by("预警编号").agg(_first=pl.col("下发日期").cast(pl.String).min())
+    place = pl.concat_str("乡（镇）", "行政村", "村民小组", ignore_nulls=True)
+    # where and when the period's lists first gave it: the row with the earliest 下发日期, or whose
+    # 状态 says an earlier one (a township it came back to was sent it again, re-dated: its note
+    # keeps the first date), a row dated so itself first
+    sent, said = pl.col("下发日期").cast(pl.String), pl.col("状态").str.extract(r"原下发日期(\d{4}-\d{2}-\d{2})")
+    first = (before.with_columns(_first=pl.when(said < sent).then(said).otherwise(sent))
+             .sort("_first", sent != pl.col("_first"), nulls_last=True, maintain_order=True)
+             .unique("预警编号", keep="first").select("预警编号", "_first", _f_town="township", _f_place=place))
     # where it was last listed: its row there if that township lost it now, else the latest 迁出
-    # row's (each move dates the row it leaves behind the day it was sent there: A→B→C run again
-    # says B, not A)
+    # row's (each move dates the row it leaves behind the day it was sent there); the note names
+    # it, and the first place too when that is another (A→B→C: `由A经B迁入`, A's date), or says it
+    # came back (A→B→A: `由B迁回`, A's first date)
     was = had.sort("_out", "下发日期", "township", descending=[False, True, False], nulls_last=True,
                    maintain_order=True).unique("预警编号", keep="first").join(
         first, on="预警编号", how="left").select(
-        "预警编号", _note=pl.concat_str(pl.lit("（由"), pl.concat_str("乡（镇）", "行政村", "村民小组", ignore_nulls=True),
-                                       pl.lit("迁入，原下发日期"), pl.col("_first").fill_null(""), pl.lit("）")))
+        "预警编号", _note=pl.concat_str(
+            pl.lit("（由"), pl.when(pl.col("_f_town").ne_missing(pl.col("township"))
+                                  & pl.col("_f_town").ne_missing(pl.col("_now"))).then(pl.col("_f_place") + "经"),
+            place, pl.when(pl.col("_f_town") == pl.col("_now")).then(pl.lit("迁回")).otherwise(pl.lit("迁入")),
+            pl.lit("，原下发日期"), pl.col("_first").fill_null(""), pl.lit("）"), ignore_nulls=True))
     if answered_later is not None and answered_later.height:  # (the latest answer: the last period's, its rank 1)
         since = (answered_later.filter(pl.col("result").is_not_null()).sort("period", "rank", descending=[False, True])
                  .unique("warning_id", keep="last").select(
@@ -911,8 +939,11 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
         状态=pl.when((pl.col("状态") == STATUS_NEW) & pl.col("_note").is_not_null())
         .then(pl.col("状态") + pl.col("_note")).otherwise("状态")).drop("_note")
     out = had.with_columns(
-        状态=pl.format(STATUS_MOVED_OUT + "（本期户籍底册更正后该户在{}，预警已转入{}清单，户的信息不再列出；"
-                     "已上门核实的，核实结果仍可按此预警编号反馈）", "_now", "_now"),
+        状态=pl.when("_split").then(pl.format(
+            STATUS_MOVED_OUT + "（本期户籍底册载涉及人员已分户至{}的户，预警已转入{}清单，涉及人员的信息不再列出；"
+            "已上门核实的，核实结果仍可按此预警编号反馈）", "_now", "_now")).otherwise(pl.format(
+            STATUS_MOVED_OUT + "（本期户籍底册更正后该户在{}，预警已转入{}清单，户的信息不再列出；"
+            "已上门核实的，核实结果仍可按此预警编号反馈）", "_now", "_now")),
         逾期天数=pl.lit(0, pl.Int64), *[pl.lit(None, pl.String).alias(c) for c in [*FEEDBACK_COLUMNS, *MOVED_OUT_BLANK]],
     ).select(rows.columns).cast(rows.schema).sort("township", "下发日期", "预警编号", nulls_last=True)
     return noted, out
@@ -937,6 +968,16 @@ def withdrawn_rows(before: pl.DataFrame | None, rows: pl.DataFrame, status_earli
         *[pl.lit(None, pl.String).alias(c) for c in FEEDBACK_COLUMNS if c != "备注"],
         备注=pl.lit(WITHDRAWN_NOTE),
     ).select(rows.columns).cast(rows.schema).sort("township", "下发日期", "户编号", "预警编号", nulls_last=True)
+
+
+def withdrawn_count(withdrawn: pl.DataFrame, before: pl.DataFrame | None) -> tuple[int, int]:
+    """`withdrawn_rows()` output + the rows the period's last run wrote (`before`) -> (how many
+    warnings are taken back now: those its lists still warned of before this run, how many are
+    撤回 in all), counted as warnings, not rows: a moved warning is withdrawn in each list that
+    had it (the old township's 迁出 row and the row where it was listed)."""
+    held = before.filter(pl.col("状态") != STATUS_WITHDRAWN)["预警编号"] if before is not None else []
+    return (withdrawn.filter(pl.col("预警编号").is_in(pl.Series(held, dtype=pl.String).implode()))["预警编号"].n_unique(),
+            withdrawn["预警编号"].n_unique())
 
 
 # --- 5. verified warnings to the responsible departments --------------------------------------

@@ -10,6 +10,7 @@ from pipelines.feedback import (
     file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK, sent_now,
+    withdrawn_count,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import delivery_ranks, validate
@@ -785,6 +786,8 @@ def test_a_rerun_whose_corrected_roster_moved_a_household_tells_both_townships_a
     # (the 预警编号 finds the row on the list it was sent)
     assert [c for c in MOVED_OUT_BLANK if left[c] is not None] == [] and left["行政村"] == "韩湖村"
     assert {"户编号", "户主姓名", "涉及人员", "预警依据"} <= set(MOVED_OUT_BLANK) and left["网格员"] == "大店网格员"
+    # (what the warning is stays: 大店镇 was sent it, and it files the row on its risk type's sheet)
+    assert left["风险类型"] == "因病"
     # answered since, in a later period's 反馈/ (its latest answer): 夹沟镇 is told no visit is needed
     answered = pl.DataFrame({"warning_id": ["w-mv", "w-mv", "w-stay"], "township": ["大店镇"] * 3,
                              "result": ["不属实", "属实", "属实"], "verify_date": [D(2026, 11, 3), D(2026, 11, 20), None],
@@ -835,10 +838,9 @@ def _moved_rerun_lists(old, new_town):
             "预警依据": "年度个人自付 8,000 元", "来源记录编号": f"JS-{hh}", "网格员": "网格员"}
 
     schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
-    now = D(2026, 12, 4)
-    deadline = add_working_days(now, CFG.run.verify_working_days)[0]
 
-    def rerun(new, before):
+    def rerun(new, before, now=D(2026, 12, 4)):
+        deadline = add_working_days(now, CFG.run.verify_working_days)[0]
         rows = with_carry_over(first_sent(new, before, now, deadline), before.head(0))
         rows, out = moved_in_rerun(rows, before)
         return pl.concat([rows, out, withdrawn_rows(before, rows, None)])
@@ -867,6 +869,19 @@ def test_a_moved_warning_a_later_rerun_withdraws_keeps_its_household_and_what_wa
     sent = dispatch(status, pl.DataFrame(schema={"warning_id": pl.String, "risk_type": pl.String}), CFG, sent=gone)
     assert [r for df in sent.values() for r in df.select("乡（镇）", "户编号", "预警依据").rows()] == [
         (new_town, "A", "年度个人自付 8,000 元")]
+
+
+def test_a_moved_warning_a_later_rerun_withdraws_is_counted_once():
+    """The console counts warnings taken back, not rows: w-mv, moved from 大店镇 to 夹沟镇 by a
+    re-run, is withdrawn by the next in both lists (大店镇's 迁出 row and 夹沟镇's), one warning.
+    Run once more, nothing more is taken back, one warning is 撤回 in all."""
+    stored, new, rerun = _moved_rerun_lists("大店镇", "夹沟镇")
+    moved = rerun(new, stored)
+    gone = rerun(new.filter(pl.col("预警编号") == "w-stay"), moved)
+    back = gone.filter(pl.col("状态") == "撤回")
+    assert back.height == 2 and withdrawn_count(back, moved) == (1, 1)
+    again = rerun(new.filter(pl.col("预警编号") == "w-stay"), gone).filter(pl.col("状态") == "撤回")
+    assert withdrawn_count(again, gone) == (0, 1) and withdrawn_count(again, None) == (0, 1)
 
 
 def test_a_warning_withdrawn_then_raised_again_in_another_township_keeps_the_old_townships_answer():
@@ -899,8 +914,39 @@ def test_a_rerun_that_moves_a_warning_on_to_a_third_township_says_the_same_when_
     mv = third.filter(pl.col("预警编号") == "w-mv").sort("township")
     assert mv.select("township", pl.col("状态").str.slice(0, 2)).rows() == [
         ("大店镇", "迁出"), ("夹沟镇", "迁出"), ("马坡镇", "新下")]
-    assert mv.filter(pl.col("township") == "马坡镇")["状态"].item() == "新下发（由夹沟镇王庄村迁入，原下发日期2026-10-09）"
+    assert mv.filter(pl.col("township") == "马坡镇")["状态"].item() == "新下发（由大店镇韩湖村经夹沟镇王庄村迁入，原下发日期2026-10-09）"
     assert rerun(to_c, third).equals(third)
+
+
+def _to(new, town, village):
+    """`new` rows with w-mv's household placed in `town` `village`."""
+    mv = pl.col("预警编号") == "w-mv"
+    return new.with_columns(**{c: pl.when(mv).then(pl.lit(v)).otherwise(c)
+                               for c, v in (("township", town), ("乡（镇）", town), ("行政村", village))})
+
+
+def test_a_warning_a_second_rerun_moves_back_says_it_came_back_since_the_first_date():
+    """w-mv went to 大店镇 (10-09); a re-run on 12-04 moved it to 夹沟镇, another on 12-20 moves it
+    back. 大店镇 was told 迁出 in between, so it gets it again now (dated 12-20, its own deadline,
+    counted as sent now), 状态 saying it came back from 夹沟镇 and that 大店镇 first had it on
+    10-09; 夹沟镇 keeps its 迁出 row as it was sent it (12-04). Run again on 12-28, the lists stay
+    as they are (before: the first date turned to 12-20, 大店镇's re-dated row). Moved on to 马坡镇
+    then, the first date and place still show."""
+    stored, new, rerun = _moved_rerun_lists("大店镇", "夹沟镇")
+    moved = rerun(new, stored)
+    home = _to(new, "大店镇", "韩湖村")
+    back = rerun(home, moved, D(2026, 12, 20))
+    mv = back.filter(pl.col("预警编号") == "w-mv").sort("township")
+    due = add_working_days(D(2026, 12, 20), CFG.run.verify_working_days)[0].isoformat()
+    assert mv.select("township", "状态", "下发日期", "核实截止日期").rows() == [
+        ("大店镇", "新下发（由夹沟镇王庄村迁回，原下发日期2026-10-09）", "2026-12-20", due),
+        ("夹沟镇", mv["状态"][1], "2026-12-04", mv["核实截止日期"][1])]
+    assert mv["状态"][1].startswith("迁出（") and "大店镇" in mv["状态"][1]
+    assert sent_now(back.filter(pl.col("状态") == "新下发（由夹沟镇王庄村迁回，原下发日期2026-10-09）"), moved,
+                    D(2026, 10, 9)) == 1
+    assert rerun(home, back, D(2026, 12, 28)).equals(back)
+    on = rerun(_to(new, "马坡镇", "马庄村"), back, D(2026, 12, 28))
+    assert on.filter(pl.col("township") == "马坡镇")["状态"].item() == "新下发（由大店镇韩湖村迁入，原下发日期2026-10-09）"
 
 
 def test_a_warning_a_rerun_no_longer_raises_is_withdrawn_and_stays_known_as_issued():
@@ -1154,7 +1200,30 @@ def test_moved_warnings_name_the_township_that_no_longer_lists_them():
     found = moved_warnings(c, EARLIER.filter(pl.col("period") < "2026-11"))
     assert found.select("category", "count").rows() == [("预警随户迁移 warnings moved with their household", 1)]
     assert found["detail"][0].startswith("大店镇 → 夹沟镇：w-over（户已迁入夹沟镇")
+    # a household that moved while a member was split off elsewhere moved with its household
+    split_elsewhere = c.with_columns(状态=pl.col("状态") + "（户主B 已分户至 H8，现住大店镇吕台村2组）")
+    assert moved_warnings(split_elsewhere, EARLIER.filter(pl.col("period") < "2026-11"))["detail"].to_list() == [
+        found["detail"][0]]
     assert moved_warnings(carry_over(STATUS, EARLIER, before_period="2026-11"), EARLIER).is_empty()
+
+
+def test_a_carried_warning_a_rerun_moves_is_named_as_marked_moved_out_in_the_old_list():
+    """2026-11's lists (first run) carried w-over (overdue, household B) in 大店镇. November is re-run
+    with its 户籍底册 corrected: B lives in 夹沟镇. 大店镇's re-published list keeps a 迁出 row; the
+    county's report named the move only as one between periods, `大店镇清单不再列出`, which its
+    list contradicts: it says 大店镇's row is marked 迁出 and its answer still taken."""
+    earlier = EARLIER.filter(pl.col("period") < "2026-11")
+    before = carry_over(STATUS, EARLIER, before_period="2026-11")
+    roster = roster_of(("A", "大店镇", "韩湖村", None), ("B", "夹沟镇", "王庄村", "3组"), ("E", "夹沟镇", "韩湖村", None))
+    c = carry_over(STATUS, EARLIER, before_period="2026-11", roster=roster, grid=GRID_NOW)
+    rows, out = moved_in_rerun(c, before)
+    assert out.select("预警编号", "township").rows() == [("w-over", "大店镇")]
+    found = moved_warnings(c, earlier, out, rows)
+    assert found["detail"].to_list() == [
+        "大店镇 → 夹沟镇：w-over（本期重新运行时户籍底册载该户在夹沟镇，未核实的预警转入其清单（下发日期不变），"
+        "大店镇清单中该行标为迁出，其已反馈的核实结果照常采纳）"]
+    # (not re-run: 大店镇's list never held it this period, and no longer lists it)
+    assert "大店镇清单不再列出" in moved_warnings(c, earlier)["detail"].item()
 
 
 def test_an_open_warning_about_a_member_split_off_goes_where_the_member_lives_now():
@@ -1200,6 +1269,16 @@ def test_an_open_warning_about_a_member_split_off_goes_where_the_member_lives_no
     found = moved_warnings(c, rows)
     assert found["detail"].to_list() == [
         "大店镇 → 夹沟镇：w-m4（涉及人员已分户至夹沟镇的户，未核实的预警转入其清单，大店镇清单不再列出）"]
+    # a re-run of 2026-11 whose first run listed them all in 大店镇 (its roster before the split):
+    # 大店镇's 迁出 row says the person was split off, not that the household's place was corrected
+    # (H1 still lives in 大店镇), and the report says the row is marked 迁出 in 大店镇's list
+    before = carry_over(status, rows, before_period="2026-11")
+    listed, out = moved_in_rerun(c, before)
+    assert out["预警编号"].to_list() == ["w-m4"]
+    assert out["状态"].item() == ("迁出（本期户籍底册载涉及人员已分户至夹沟镇的户，预警已转入夹沟镇清单，涉及人员的信息不再列出；"
+                                 "已上门核实的，核实结果仍可按此预警编号反馈）")
+    assert moved_warnings(c, rows, out, listed)["detail"].to_list() == [
+        "大店镇 → 夹沟镇：w-m4（涉及人员已分户至夹沟镇的户，未核实的预警转入其清单，大店镇清单中该行标为迁出，其已反馈的核实结果照常采纳）"]
     # without knowing whom the warnings name, a household that did not move keeps them all
     c = carry_over(status, rows, before_period="2026-11", roster=roster, grid=grid)
     assert set(c["township"]) == {"大店镇"} and set(c["状态"]) == {"待核实"}

@@ -937,7 +937,7 @@ def test_a_warning_already_sent_that_a_rerun_no_longer_raises_is_withdrawn_and_i
     assert sent.height and set(sent["派单动作"]) == {"派单"}
     now = pl.concat(list(after["dispatch"].values()), how="diagonal").filter(pl.col("预警编号").is_in(list(gone)))
     assert sorted(now["预警编号"]) == sorted(sent["预警编号"]) and set(now["派单动作"]) == {"派单"}
-    assert f"撤回 withdrawn: {back.height} rows of the lists sent before are no longer warned" in r["withdrawn_said"]
+    assert f"撤回 withdrawn: {len(gone)} warnings of the lists sent before are no longer warned" in r["withdrawn_said"]
     assert "撤回 withdrawn:" not in r["again_said"]  # the same run again takes nothing more back
 
 
