@@ -1051,7 +1051,7 @@ def monthly_run(
     paths = plan_paths(inbox_dir, period, out_dir, warehouse_path, resolve_departments(cfg, departments), dry_run)
     run_id, dates = _begin_run(paths, period, cfg, issue_date, config_path, overrides)
     issued = dates["issued"]
-    status = "failed"
+    status, after = "failed", None  # `after`: the step running once the period is stored and published
     try:
         depts = discover_inputs(paths, cfg)
         if paths.only:
@@ -1079,8 +1079,16 @@ def monthly_run(
         if dry_run:
             result["would_write"] = describe_dry_run(paths)
         else:
+            after = announce.name
             announce(paths, period, table, county, result["review_queue"])
         status = "ok"
+    except BaseException as exc:
+        if after is None:
+            raise
+        status = "ok"  # (its period is out: the run is recorded as what it did)
+        if not isinstance(exc, Exception):  # (an interrupt: itself)
+            raise
+        raise PartlyDone(_failed_after(paths, period, after, exc)) from exc
     finally:
         _finish_run(paths, run_id, status)
     return {"out": str(paths.final), "period": period, "accounting": table.to_dicts(), "decisions": decisions,
@@ -1177,7 +1185,13 @@ class RunError(RuntimeError):
     """A problem the user must fix (said in one line, no traceback, no personal data)."""
 
 
-class CascadeStopped(RunError):
+class PartlyDone(RunError):
+    """The period run is stored and published, but what was to follow failed (a step after its
+    commit: `monthly_run`; the cascade: `CascadeStopped`): the message says what, what still
+    reflects the period as it was and what to run. `run` exits 4 with it."""
+
+
+class CascadeStopped(PartlyDone):
     """The cascade stopped at a later period (`rerun_later_periods`): the period run is done; the
     message names the later period, why, what still reflects the period as it was, what to run."""
 
@@ -1470,7 +1484,8 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
     (`calendar_facts`), so a schedule entered after a period ran reaches its deadlines too.
     Returns what it did, one line each (also printed). A later period that cannot be re-run (its
     own settings refused by today's checks, its run failing) stops the cascade there, as the ones
-    after it depend on it: `CascadeStopped` names it, why, what is left as it was and what to run."""
+    after it depend on it: `CascadeStopped` names it, why, what is left as it was and what to run;
+    so does one re-run whose step after its commit failed (`PartlyDone`), said with its own line."""
     con = warehouse.connect(wh)
     try:
         later = [(p, warehouse.last_run(con, p, full=True)) for p in warehouse.later_periods(con, period)]
@@ -1505,10 +1520,27 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
             print(said[-1], file=sys.stderr, flush=True)
             try:
                 result = flow_result(monthly_run(inbox, p, out, str(wh), own, sets, county=county, return_state=True))
+            except PartlyDone as exc:  # stored and published, the step after failed: its line says what is left
+                raise CascadeStopped(f"{period} is done; {exc}") from exc
             except Exception as exc:  # noqa: BLE001 - said with what it leaves as it was
                 raise CascadeStopped(_stopped(period, p, rest, safe_error(exc), "once that is put right")) from exc
             print("\n".join(console.summary_lines(result)))
     return said
+
+
+def _failed_after(paths: RunPaths, period: str, step: str, exc: Exception) -> str:
+    """One line: `period` is stored and published, but `step`, run after its commit, failed
+    (`exc`); the later periods already run still reflect it as it was before: run them again."""
+    from prefect.runtime import flow_run
+
+    exc.flow_run_id = flow_run.id  # (where its traceback is: `safe_error`)
+    con = warehouse.connect(paths.warehouse)
+    try:
+        later = warehouse.later_periods(con, period)
+    finally:
+        con.close()
+    return (f"{period} is stored and published in {paths.final}, but {step}, the step after, failed: {safe_error(exc)}"
+            + (f"; {_left_as_was(period, later, ' this run')}" if later else ""))
 
 
 def _stopped(period: str, p: str, rest: list[str], cause: str, then: str) -> str:
