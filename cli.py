@@ -28,7 +28,7 @@ from flows import (ROOT, TIMEZONE, PartlyDone, cascading, check_dates, flow_resu
                    resolve_departments, scheduled_run, warehouse_lock)
 
 import duckdb
-from adapters import warehouse
+from adapters import outputs, warehouse
 from config import DEFAULT_CONFIG, Config, load_config
 from pipelines import console
 from prefect.task_runners import ProcessPoolTaskRunner
@@ -214,6 +214,9 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
             return _err(f"another run is using {wh}; wait for it to finish", EXIT_BUSY)
         if not args.dry_run:
             recover_interrupted(Path(args.out), wh)
+        elif left := outputs.left_by_killed_runs(Path(args.out)):  # (a dry run writes nothing: said, not done)
+            print(f"note: a killed run left {', '.join(left)} in {args.out}, to be recovered: this dry run reads "
+                  f"{args.out} as it is; the next real run recovers them first", file=sys.stderr)
         if only and not (full_run_done(wh, args.period) and (Path(args.out) / args.period / "county").is_dir()):
             return _err(_no_full_run(args, wh), EXIT_USAGE)
         print(f"run {args.period}{' (dry run)' if args.dry_run else ''}"
