@@ -1160,20 +1160,23 @@ def province_run(counties: list[dict], period: str, config_path: str | None = No
     started from threads of one process; processes also sidestep the GIL). Across machines:
     `flows.py deploy` on a work pool, docs/OPERATIONS.md.
     `counties`: dicts with name, code, inbox, out (+ optional warehouse, config, set).
-    One county's failure does not stop the others; the province run fails at the end if any did."""
+    One county's failure does not stop the others; the province run fails at the end if any did.
+    A county whose period is done but not what was to follow (`PartlyDone`, e.g. its cascade
+    stopped) has not failed: its row holds its line (`error`) and `partly` true."""
     futures = [run_county.submit(c, period, config_path, overrides, issue_date) for c in counties]
-    results, failed = [], []
+    results, failed, partly = [], [], []
     for county, fut in zip(counties, futures):
         try:
             results.append(fut.result())
         except Exception as exc:  # noqa: BLE001 - reported per county, raised below
-            failed.append(county["name"])
+            (partly if isinstance(exc, PartlyDone) else failed).append(county["name"])
             results.append({"county": county["name"], "code": county.get("code"), "out": county["out"],
-                             "balanced": None, "error": safe_error(exc)})
+                             "balanced": None, "error": safe_error(exc), "partly": isinstance(exc, PartlyDone)})
             print(f"error: {county['name']}: {safe_error(exc)}", file=sys.stderr, flush=True)
     create_table_artifact(results, key="province-counties", description=f"province run {period}: one row per county")
     if failed:
-        raise RunError(f"{len(failed)} of {len(counties)} counties failed: {', '.join(failed)}")
+        raise RunError(f"{len(failed)} of {len(counties)} counties failed: {', '.join(failed)}"
+                       + (f"; {len(partly)} partly done: {', '.join(partly)}" if partly else ""))
     return results
 
 
@@ -1188,7 +1191,8 @@ class RunError(RuntimeError):
 class PartlyDone(RunError):
     """The period run is stored and published, but what was to follow failed (a step after its
     commit: `monthly_run`; the cascade: `CascadeStopped`): the message says what, what still
-    reflects the period as it was and what to run. `run` exits 4 with it."""
+    reflects the period as it was and what to run. `run` exits 4 with it; in a province its county
+    is partly done, not failed."""
 
 
 class CascadeStopped(PartlyDone):
