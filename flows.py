@@ -1487,9 +1487,10 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
     `workdays`) is a fact of the calendar, not a setting: this run's is added to each period's
     (`calendar_facts`), so a schedule entered after a period ran reaches its deadlines too.
     Returns what it did, one line each (also printed). A later period that cannot be re-run (its
-    own settings refused by today's checks, its run failing) stops the cascade there, as the ones
-    after it depend on it: `CascadeStopped` names it, why, what is left as it was and what to run;
-    so does one re-run whose step after its commit failed (`PartlyDone`), said with its own line."""
+    inbox folder gone, its own settings refused by today's checks, its run failing) stops the
+    cascade there, as the ones after it depend on it: `CascadeStopped` names it, why, what is left
+    as it was and what to run; so does one re-run whose step after its commit failed (`PartlyDone`),
+    said with its own line."""
     con = warehouse.connect(wh)
     try:
         later = [(p, warehouse.last_run(con, p, full=True)) for p in warehouse.later_periods(con, period)]
@@ -1499,10 +1500,10 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
     said = []
     with tempfile.TemporaryDirectory(prefix="fanpin-settings-") as scratch:
         for i, (p, run) in enumerate(later):
-            if not (Path(inbox) / p).is_dir():
-                said.append(f"note: {p} was run before but its inbox folder is gone; not re-run")
-                print(said[-1], file=sys.stderr)
-                continue
+            rest = [q for q, _ in later[i + 1:]]
+            if not (Path(inbox) / p).is_dir():  # (archived: its deliveries are not there to re-run it with)
+                raise CascadeStopped(_stopped(period, p, rest, f"its inbox folder {Path(inbox) / p} is gone",
+                                              "once its folder is back"))
             if run is None or run["overrides"] is None:
                 own, sets, how = config, overrides, "its settings were not recorded: with this run's"
             else:
@@ -1512,7 +1513,6 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
                     own = str(Path(scratch) / f"{p}.toml")  # the file changed or is gone: its content then
                     Path(own).write_text(run["config_text"], encoding="utf-8")
                     how += " (the file's content as it was then)"
-            rest = [q for q, _ in later[i + 1:]]
             try:  # a setting its run was given that today's checks refuse (a check added since)
                 more = console.calendar_facts(load_config(own, sets or []).run, now)
             except (OSError, ValueError, KeyError, TypeError) as exc:

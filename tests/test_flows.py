@@ -507,6 +507,24 @@ def _three_periods_run(tmp_path, monkeypatch, fails=None) -> tuple[Path, Path, l
     return inbox, wh, ran
 
 
+def test_a_later_period_whose_inbox_folder_is_gone_stops_the_cascade_there(tmp_path, monkeypatch):
+    """October re-run after November and December; November's inbox folder is gone (archived). It
+    was skipped with a note and December re-run on a November that still reflects the October
+    before. Each period depends on the ones before it: the cascade stops at November, as for a run
+    that fails, naming it, why, what still reflects October as it was, and what to run."""
+    import shutil
+
+    inbox, wh, ran = _three_periods_run(tmp_path, monkeypatch)
+    shutil.rmtree(inbox / "2026-11")
+    with pytest.raises(flows.CascadeStopped) as stopped:
+        flows.rerun_later_periods(str(inbox), str(tmp_path / "out"), wh, None, [], PERIOD, None)
+    assert ran == []
+    assert str(stopped.value) == (
+        f"2026-11 was not re-run after {PERIOD} ({PERIOD} is done): its inbox folder {inbox / '2026-11'} is gone; "
+        f"2026-11, 2026-12 still reflect {PERIOD} as it was before this run: run 2026-11 again once its folder is "
+        f"back (the later periods follow it)")
+
+
 def test_a_later_period_stored_and_published_whose_step_after_failed_stops_the_cascade_after_it(tmp_path,
                                                                                                 monkeypatch):
     """November's re-run stored and published it, then its Prefect artifacts failed (`PartlyDone`:
