@@ -9,8 +9,8 @@ console output and exit codes. Run it as `python flows.py ...` (flows.py hands i
 
 Each says one safe line per failure on stderr (no traceback, no personal data) and exits with a
 code scripts can rely on: 0 done, 1 the run failed, 2 bad arguments or configuration, 3 busy
-(another run is using the warehouse), 4 partly done (the period is done, a later one it re-ran
-failed). Operating it: docs/OPERATIONS.md.
+(another run is using the warehouse), 4 partly done (the period is stored and published, but a
+step after its commit or a later period it re-ran failed). Operating it: docs/OPERATIONS.md.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 # flows first: it sets Prefect's and polars' environment (PREFECT_HOME, the allocator) before they load
-from flows import (ROOT, TIMEZONE, CascadeStopped, cascading, check_dates, flow_result, full_run_done, safe_error,
+from flows import (ROOT, TIMEZONE, PartlyDone, cascading, check_dates, flow_result, full_run_done, safe_error,
                    county_settings, monthly_run, province_run, recover_interrupted, rerun_later_periods,
                    resolve_departments, scheduled_run, warehouse_lock)
 
 import duckdb
-from adapters import warehouse
+from adapters import outputs, warehouse
 from config import DEFAULT_CONFIG, Config, load_config
 from pipelines import console
 from prefect.task_runners import ProcessPoolTaskRunner
@@ -52,8 +52,8 @@ commands:
 exit codes:
   0 done   1 the run failed (one-line message on stderr)   2 bad arguments or configuration
   3 busy: another run is using the same warehouse (try again later)
-  4 partly done: the period was run and published, but a later period re-run after it failed
-    (one line names it, why, and what to run)
+  4 partly done: the period was run and published, but a step after it (the Prefect artifacts)
+    or a later period re-run after it failed (one line names it, why, and what to run)
 """
 
 RUN_EXAMPLES = """\
@@ -214,6 +214,9 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
             return _err(f"another run is using {wh}; wait for it to finish", EXIT_BUSY)
         if not args.dry_run:
             recover_interrupted(Path(args.out), wh)
+        elif left := outputs.left_by_killed_runs(Path(args.out)):  # (a dry run writes nothing: said, not done)
+            print(f"note: a killed run left {', '.join(left)} in {args.out}, to be recovered: this dry run reads "
+                  f"{args.out} as it is; the next real run recovers them first", file=sys.stderr)
         if only and not (full_run_done(wh, args.period) and (Path(args.out) / args.period / "county").is_dir()):
             return _err(_no_full_run(args, wh), EXIT_USAGE)
         print(f"run {args.period}{' (dry run)' if args.dry_run else ''}"
@@ -235,14 +238,16 @@ def _run_and_cascade(args, wh: Path, only: tuple[str, ...]) -> int:
             # (their sums, history and lists were made from this period as it was before: said, not left to memory)
             print(f"note: not run again (--no-cascade): {', '.join(later)}, already run, still reflect "
                   f"{args.period} as it was before this run; run them again to take it in")
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one safe line and exit 1
+    except PartlyDone as exc:  # stored and published, the step after failed: 4, as below
+        return _err(str(exc), EXIT_PARTLY)
+    except Exception as exc:  # noqa: BLE001 - every other failure becomes one safe line and exit 1
         return _err(safe_error(exc), EXIT_FAILED)
     if args.dry_run or args.no_cascade:
         return EXIT_OK
     try:
         rerun_later_periods(args.inbox, args.out, wh, args.config, args.set, args.period, args.county)
     except Exception as exc:  # noqa: BLE001 - the period is done all the same: exit 4, not 1
-        said = str(exc) if isinstance(exc, CascadeStopped) else (
+        said = str(exc) if isinstance(exc, PartlyDone) else (
             f"{args.period} is done, but re-running the later periods already run failed: {safe_error(exc)}; "
             f"they still reflect {args.period} as it was before this run: run them again, in order")
         return _err(said, EXIT_PARTLY)
@@ -374,10 +379,15 @@ def _province(args) -> int:
     except Exception as exc:  # noqa: BLE001
         return _err(safe_error(exc), EXIT_FAILED)
     for r in results:
+        if r.get("partly"):  # (its line is said on stderr)
+            continue
         print(f"{r['county']}: {r['warnings']} warnings, {r['townships']} townships, "
               f"rows balanced {r['balanced']}  -> {r['out']}")
         for line in r["later"]:
             print(f"  {line}")
+    if partly := [r["county"] for r in results if r.get("partly")]:
+        return _err(f"{len(partly)} of {len(results)} counties partly done: {', '.join(partly)} "
+                    f"({'its line' if len(partly) == 1 else 'their lines'} above)", EXIT_PARTLY)
     return EXIT_OK
 
 

@@ -1047,7 +1047,7 @@ def monthly_run(
     paths = plan_paths(inbox_dir, period, out_dir, warehouse_path, resolve_departments(cfg, departments), dry_run)
     run_id, dates = _begin_run(paths, period, cfg, issue_date, config_path, overrides)
     issued = dates["issued"]
-    status = "failed"
+    status, after = "failed", None  # `after`: the step running once the period is stored and published
     try:
         depts = discover_inputs(paths, cfg)
         if paths.only:
@@ -1075,8 +1075,16 @@ def monthly_run(
         if dry_run:
             result["would_write"] = describe_dry_run(paths)
         else:
+            after = announce.name
             announce(paths, period, table, county, result["review_queue"])
         status = "ok"
+    except BaseException as exc:
+        if after is None:
+            raise
+        status = "ok"  # (its period is out: the run is recorded as what it did)
+        if not isinstance(exc, Exception):  # (an interrupt: itself)
+            raise
+        raise PartlyDone(_failed_after(paths, period, after, exc)) from exc
     finally:
         _finish_run(paths, run_id, status)
     return {"out": str(paths.final), "period": period, "accounting": table.to_dicts(), "decisions": decisions,
@@ -1148,20 +1156,23 @@ def province_run(counties: list[dict], period: str, config_path: str | None = No
     started from threads of one process; processes also sidestep the GIL). Across machines:
     `flows.py deploy` on a work pool, docs/OPERATIONS.md.
     `counties`: dicts with name, code, inbox, out (+ optional warehouse, config, set).
-    One county's failure does not stop the others; the province run fails at the end if any did."""
+    One county's failure does not stop the others; the province run fails at the end if any did.
+    A county whose period is done but not what was to follow (`PartlyDone`, e.g. its cascade
+    stopped) has not failed: its row holds its line (`error`) and `partly` true."""
     futures = [run_county.submit(c, period, config_path, overrides, issue_date) for c in counties]
-    results, failed = [], []
+    results, failed, partly = [], [], []
     for county, fut in zip(counties, futures):
         try:
             results.append(fut.result())
         except Exception as exc:  # noqa: BLE001 - reported per county, raised below
-            failed.append(county["name"])
+            (partly if isinstance(exc, PartlyDone) else failed).append(county["name"])
             results.append({"county": county["name"], "code": county.get("code"), "out": county["out"],
-                             "balanced": None, "error": safe_error(exc)})
+                             "balanced": None, "error": safe_error(exc), "partly": isinstance(exc, PartlyDone)})
             print(f"error: {county['name']}: {safe_error(exc)}", file=sys.stderr, flush=True)
     create_table_artifact(results, key="province-counties", description=f"province run {period}: one row per county")
     if failed:
-        raise RunError(f"{len(failed)} of {len(counties)} counties failed: {', '.join(failed)}")
+        raise RunError(f"{len(failed)} of {len(counties)} counties failed: {', '.join(failed)}"
+                       + (f"; {len(partly)} partly done: {', '.join(partly)}" if partly else ""))
     return results
 
 
@@ -1173,7 +1184,14 @@ class RunError(RuntimeError):
     """A problem the user must fix (said in one line, no traceback, no personal data)."""
 
 
-class CascadeStopped(RunError):
+class PartlyDone(RunError):
+    """The period run is stored and published, but what was to follow failed (a step after its
+    commit: `monthly_run`; the cascade: `CascadeStopped`): the message says what, what still
+    reflects the period as it was and what to run. `run` exits 4 with it; in a province its county
+    is partly done, not failed."""
+
+
+class CascadeStopped(PartlyDone):
     """The cascade stopped at a later period (`rerun_later_periods`): the period run is done; the
     message names the later period, why, what still reflects the period as it was, what to run."""
 
@@ -1465,8 +1483,10 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
     `workdays`) is a fact of the calendar, not a setting: this run's is added to each period's
     (`calendar_facts`), so a schedule entered after a period ran reaches its deadlines too.
     Returns what it did, one line each (also printed). A later period that cannot be re-run (its
-    own settings refused by today's checks, its run failing) stops the cascade there, as the ones
-    after it depend on it: `CascadeStopped` names it, why, what is left as it was and what to run."""
+    inbox folder gone, its own settings refused by today's checks, its run failing) stops the
+    cascade there, as the ones after it depend on it: `CascadeStopped` names it, why, what is left
+    as it was and what to run; so does one re-run whose step after its commit failed (`PartlyDone`),
+    said with its own line."""
     con = warehouse.connect(wh)
     try:
         later = [(p, warehouse.last_run(con, p, full=True)) for p in warehouse.later_periods(con, period)]
@@ -1476,10 +1496,10 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
     said = []
     with tempfile.TemporaryDirectory(prefix="fanpin-settings-") as scratch:
         for i, (p, run) in enumerate(later):
-            if not (Path(inbox) / p).is_dir():
-                said.append(f"note: {p} was run before but its inbox folder is gone; not re-run")
-                print(said[-1], file=sys.stderr)
-                continue
+            rest = [q for q, _ in later[i + 1:]]
+            if not (Path(inbox) / p).is_dir():  # (archived: its deliveries are not there to re-run it with)
+                raise CascadeStopped(_stopped(period, p, rest, f"its inbox folder {Path(inbox) / p} is gone",
+                                              "once its folder is back"))
             if run is None or run["overrides"] is None:
                 own, sets, how = config, overrides, "its settings were not recorded: with this run's"
             else:
@@ -1489,7 +1509,6 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
                     own = str(Path(scratch) / f"{p}.toml")  # the file changed or is gone: its content then
                     Path(own).write_text(run["config_text"], encoding="utf-8")
                     how += " (the file's content as it was then)"
-            rest = [q for q, _ in later[i + 1:]]
             try:  # a setting its run was given that today's checks refuse (a check added since)
                 more = console.calendar_facts(load_config(own, sets or []).run, now)
             except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -1501,10 +1520,27 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
             print(said[-1], file=sys.stderr, flush=True)
             try:
                 result = flow_result(monthly_run(inbox, p, out, str(wh), own, sets, county=county, return_state=True))
+            except PartlyDone as exc:  # stored and published, the step after failed: its line says what is left
+                raise CascadeStopped(f"{period} is done; {exc}") from exc
             except Exception as exc:  # noqa: BLE001 - said with what it leaves as it was
                 raise CascadeStopped(_stopped(period, p, rest, safe_error(exc), "once that is put right")) from exc
             print("\n".join(console.summary_lines(result)))
     return said
+
+
+def _failed_after(paths: RunPaths, period: str, step: str, exc: Exception) -> str:
+    """One line: `period` is stored and published, but `step`, run after its commit, failed
+    (`exc`); the later periods already run still reflect it as it was before: run them again."""
+    from prefect.runtime import flow_run
+
+    exc.flow_run_id = flow_run.id  # (where its traceback is: `safe_error`)
+    con = warehouse.connect(paths.warehouse)
+    try:
+        later = warehouse.later_periods(con, period)
+    finally:
+        con.close()
+    return (f"{period} is stored and published in {paths.final}, but {step}, the step after, failed: {safe_error(exc)}"
+            + (f"; {_left_as_was(period, later, ' this run')}" if later else ""))
 
 
 def _stopped(period: str, p: str, rest: list[str], cause: str, then: str) -> str:

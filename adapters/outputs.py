@@ -559,6 +559,16 @@ def drop_replaced(aside: Path) -> None:
     shutil.rmtree(aside, ignore_errors=True)
 
 
+def left_by_killed_runs(out_dir: Path) -> list[str]:
+    """The folders a killed run left in `out_dir` for `recover` (half-built staging folders, a swap
+    it did not finish), by name; read only (a dry run, which does not recover, says them)."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return []
+    return sorted(p.name for p in out_dir.iterdir()
+                  if p.is_dir() and (p.match(".*.staging-*") or _ASIDE.match(p.name)))
+
+
 def recover(out_dir: Path, stored: Callable[[str], bool | None] = lambda run: None) -> list[str]:
     """After a killed run (call while holding the warehouse lock): remove half-built staging
     folders, and finish or undo a period folder's swap (`swap_in`) that its run left behind:

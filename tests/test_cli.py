@@ -547,6 +547,31 @@ def test_a_cascade_that_fails_before_any_later_period_says_the_period_is_done_an
     assert "Could not read" not in err[-1] and f"still reflect {PERIOD} as it was before" in err[-1], err[-1]
 
 
+def test_a_dry_run_after_a_killed_run_says_its_folders_await_recovery_and_changes_nothing(tmp_path, monkeypatch,
+                                                                                         capsys):
+    """A run of October was killed after it swapped its folder in, before its commit: OUT holds the
+    folder it put in and the one it replaced, set aside. A dry run does not recover (it writes
+    nothing) and read OUT as it was without a word: the folder it read may be the one the next
+    real run's recovery removes. It says which folders await recovery and that the next real run
+    recovers them, and leaves them as they are."""
+    import argparse
+
+    monkeypatch.setattr(cli, "monthly_run", lambda *a, **k: None)
+    monkeypatch.setattr(cli, "flow_result", lambda state: {})
+    monkeypatch.setattr(cli.console, "summary_lines", lambda result: ["would write …"])
+    out = tmp_path / "out"
+    left = [f".{PERIOD}.old-{PERIOD}-20261102T020000000000", f".{PERIOD}.staging-k1ll3d"]
+    for name in [PERIOD, *left]:
+        (out / name).mkdir(parents=True)
+    args = argparse.Namespace(dry_run=True, no_cascade=False, period=PERIOD, inbox=str(tmp_path), out=str(out),
+                              config=None, set=[], issue_date=None, county=None)
+    assert cli._run_locked(args, None, out / "warehouse.duckdb", ()) == 0
+    err = capsys.readouterr().err
+    assert (f"note: a killed run left {', '.join(left)} in {out}, to be recovered: this dry run reads {out} as it is; "
+            f"the next real run recovers them first") in err, err
+    assert sorted(p.name for p in out.iterdir()) == sorted([PERIOD, *left])
+
+
 class _Killed(BaseException):
     """The process ends here (SIGKILL, the machine switched off): nothing after it runs."""
 

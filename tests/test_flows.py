@@ -481,6 +481,66 @@ def test_a_stopped_cascade_is_said_in_full_where_a_county_or_the_schedule_report
     assert flows.safe_error(flows.CascadeStopped(line)) == line
 
 
+def _three_periods_run(tmp_path, monkeypatch, fails=None) -> tuple[Path, Path, list[str]]:
+    """A warehouse recording full runs of October, November and December (their inbox folders in
+    place); the cascade's runs replaced by one recording the periods it runs (`fails`: period ->
+    what its run raises). -> (inbox, warehouse, the periods run)."""
+    from adapters import warehouse
+
+    inbox, wh = tmp_path / "inbox", tmp_path / "warehouse.duckdb"
+    con = warehouse.connect(wh)
+    try:
+        for p in (PERIOD, "2026-11", "2026-12"):
+            (inbox / p).mkdir(parents=True)
+            warehouse.finish_run(con, warehouse.begin_run(con, p, "x", overrides=[]), "ok")
+    finally:
+        con.close()
+    ran = []
+
+    def monthly_run(inbox_dir, p, *_a, **_k):
+        ran.append(p)
+        if p in (fails or {}):
+            raise fails[p]
+    monkeypatch.setattr(flows, "monthly_run", monthly_run)
+    monkeypatch.setattr(flows, "flow_result", lambda state: {})
+    monkeypatch.setattr(flows.console, "summary_lines", lambda result: [])
+    return inbox, wh, ran
+
+
+def test_a_later_period_whose_inbox_folder_is_gone_stops_the_cascade_there(tmp_path, monkeypatch):
+    """October re-run after November and December; November's inbox folder is gone (archived). It
+    was skipped with a note and December re-run on a November that still reflects the October
+    before. Each period depends on the ones before it: the cascade stops at November, as for a run
+    that fails, naming it, why, what still reflects October as it was, and what to run."""
+    import shutil
+
+    inbox, wh, ran = _three_periods_run(tmp_path, monkeypatch)
+    shutil.rmtree(inbox / "2026-11")
+    with pytest.raises(flows.CascadeStopped) as stopped:
+        flows.rerun_later_periods(str(inbox), str(tmp_path / "out"), wh, None, [], PERIOD, None)
+    assert ran == []
+    assert str(stopped.value) == (
+        f"2026-11 was not re-run after {PERIOD} ({PERIOD} is done): its inbox folder {inbox / '2026-11'} is gone; "
+        f"2026-11, 2026-12 still reflect {PERIOD} as it was before this run: run 2026-11 again once its folder is "
+        f"back (the later periods follow it)")
+
+
+def test_a_later_period_stored_and_published_whose_step_after_failed_stops_the_cascade_after_it(tmp_path,
+                                                                                                monkeypatch):
+    """November's re-run stored and published it, then its Prefect artifacts failed (`PartlyDone`:
+    its line says so and what still reflects November as it was). The line said November 'was not
+    re-run' and still reflected October as before, with November's own line inside: the cascade
+    stops after November with November's line, October said done."""
+    said = ("2026-11 is stored and published in out/2026-11, but announce, the step after, failed: "
+            "ConnectionError (details: the flow run log); 2026-12 still reflects 2026-11 as it was before this run: "
+            "run 2026-12 again")
+    inbox, wh, ran = _three_periods_run(tmp_path, monkeypatch, {"2026-11": flows.PartlyDone(said)})
+    with pytest.raises(flows.CascadeStopped) as stopped:
+        flows.rerun_later_periods(str(inbox), str(tmp_path / "out"), wh, None, [], PERIOD, None)
+    assert ran == ["2026-11"]
+    assert str(stopped.value) == f"{PERIOD} is done; {said}"
+
+
 def _published_then_killed(tmp_path, before: str | None, commit: bool, later: str | None = None,
                            cascade: bool = False):
     """October published (`before`: the text its folder holds; None: never published) and stored,

@@ -350,6 +350,28 @@ def test_a_later_period_whose_own_settings_are_refused_now_stops_the_cascade_nam
     assert _runs(out) == [("2026-08", "ok", 2), ("2026-09", "ok", 1), ("2026-10", "ok", 1)]
 
 
+def test_a_run_failing_after_it_stored_and_published_its_period_is_recorded_ok_and_exits_4(
+        august_13, in_order_13, tmp_path, monkeypatch, capsys):
+    """August re-run after September and October; its Prefect artifacts cannot be made (`announce`,
+    the step after the commit: the API went away). August is stored and published all the same, but
+    the run was recorded `failed` and the command exited 1 saying it failed: read as 'nothing went
+    out'. Recorded ok; exit 4, one line: August stored and published, the step that failed, and
+    September and October (not re-run) still reflecting August as it was, with what to run."""
+    county, out = _copy((august_13[0], in_order_13), tmp_path)
+
+    def refused(*_a, **_k):
+        raise ConnectionError("341302199001011234")  # (a library's message may quote data)
+    monkeypatch.setattr(flows, "create_markdown_artifact", refused)
+    capsys.readouterr()
+    assert _run(county, out, "2026-08") == cli.EXIT_PARTLY
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"error: 2026-08 is stored and published in {out / '2026-08'}, but announce") and (
+        "ConnectionError" in err and "341302" not in err), err
+    assert "2026-09, 2026-10 still reflect 2026-08 as it was before this run: run 2026-09 again" in err, err
+    assert _runs(out) == [("2026-08", "ok", 2), ("2026-09", "ok", 1), ("2026-10", "ok", 1)]
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
 def test_review_answers_link_records_now_and_in_later_months(september_11, tmp_path, capsys):
     """The county answers September's review queue (the XLSX, 是否本人 from the truth, a few
     mistakes) and returns it in October's 复核/: October's records of the same 记录编号 (the

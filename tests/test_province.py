@@ -144,3 +144,43 @@ def test_a_county_run_again_for_an_earlier_month_runs_its_later_months_again(pro
     runs = con.sql("SELECT period, count(*) FROM runs WHERE status = 'ok' GROUP BY period ORDER BY period").fetchall()
     con.close()
     assert runs == [("2026-09", 1), (PERIOD, 2)]
+
+
+def test_a_county_whose_later_months_stopped_is_partly_done_and_a_failed_county_still_fails(
+        prefect_harness, tmp_path, monkeypatch, capsys):
+    """A county whose October is done but whose November could not be re-run after it
+    (`CascadeStopped`: `run` exits 4) was counted failed: the province exited 1, 'counties failed'.
+    Counties all done or partly done: exit 4, the county's line said; a county that failed: exit 1."""
+    from prefect import task
+    from prefect.cache_policies import NO_CACHE
+
+    line = f"2026-11 was not re-run after {PERIOD} ({PERIOD} is done): its inbox folder is gone; ..."
+
+    @task(cache_policy=NO_CACHE)
+    def run_county(county, period, *_a):  # (the counties' runs, as they end; run in the pool's processes)
+        if county["name"] == "停县":
+            raise flows.CascadeStopped(line)
+        if county["name"] == "坏县":
+            raise flows.RunError("no usable roster")
+        return {"county": county["name"], "code": county["code"], "out": county["out"], "balanced": True,
+                "warnings": 3, "townships": 1, "later": []}
+
+    monkeypatch.setattr(flows, "run_county", run_county)
+
+    def province(*names: str) -> int:
+        toml = tmp_path / "counties.toml"
+        toml.write_text("".join(f'[[county]]\nname = "{n}"\ncode = "{i}"\ninbox = "{tmp_path / n}"\n'
+                                f'out = "{tmp_path / n / "out"}"\n\n' for i, n in enumerate(names)), encoding="utf-8")
+        for n in names:
+            (tmp_path / n / PERIOD).mkdir(parents=True, exist_ok=True)
+        capsys.readouterr()
+        return cli.main(["province", "--counties", str(toml), "--period", PERIOD])
+
+    assert province("好县", "停县") == cli.EXIT_PARTLY
+    printed = capsys.readouterr()
+    assert printed.out.startswith("好县: 3 warnings, 1 townships") and "停县" not in printed.out
+    err = printed.err.strip().splitlines()
+    assert f"error: 停县: {line}" in err and err[-1] == "error: 1 of 2 counties partly done: 停县 (its line above)", err
+    assert province("好县", "停县", "坏县") == cli.EXIT_FAILED
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "error: 1 of 3 counties failed: 坏县; 1 partly done: 停县", err
