@@ -1486,7 +1486,21 @@ def rerun_later_periods(inbox: str, out: str, wh: Path, config: str | None, over
     inbox folder gone, its own settings refused by today's checks, its run failing) stops the
     cascade there, as the ones after it depend on it: `CascadeStopped` names it, why, what is left
     as it was and what to run; so does one re-run whose step after its commit failed (`PartlyDone`),
-    said with its own line."""
+    said with its own line, and any other failure (the warehouse unreadable while listing them):
+    every caller (the command, the schedule, a province county) says the period is done."""
+    try:
+        return _rerun_later(inbox, out, wh, config, overrides, period, county)
+    except PartlyDone:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the period is done all the same
+        raise CascadeStopped(f"{period} is done, but re-running the later periods already run failed: "
+                             f"{safe_error(exc)}; they still reflect {period} as it was before this run: run them "
+                             f"again, in order") from exc
+
+
+def _rerun_later(inbox: str, out: str, wh: Path, config: str | None, overrides: list[str] | None,
+                 period: str, county: str | None) -> list[str]:
+    """`rerun_later_periods`, before any failure of its own is said as a stop."""
     con = warehouse.connect(wh)
     try:
         later = [(p, warehouse.last_run(con, p, full=True)) for p in warehouse.later_periods(con, period)]

@@ -541,6 +541,26 @@ def test_a_later_period_stored_and_published_whose_step_after_failed_stops_the_c
     assert str(stopped.value) == f"{PERIOD} is done; {said}"
 
 
+def test_a_cascade_that_cannot_list_the_later_periods_says_the_period_is_done(tmp_path, monkeypatch):
+    """The warehouse fails (an I/O error) while the cascade reads which later periods to re-run.
+    Only the command said that the period is done (exit 4); a scheduled run and a province county
+    got the bare error, the county counted failed. The cascade says it itself, as a stop."""
+    import duckdb
+
+    inbox, wh, ran = _three_periods_run(tmp_path, monkeypatch)
+
+    def fails(*a):
+        raise duckdb.IOException("IO Error: Could not read from file")
+    monkeypatch.setattr(flows.warehouse, "later_periods", fails)
+    with pytest.raises(flows.CascadeStopped) as stopped:
+        flows.rerun_later_periods(str(inbox), str(tmp_path / "out"), wh, None, [], PERIOD, None)
+    assert ran == []
+    said = str(stopped.value)
+    assert said.startswith(f"{PERIOD} is done, but re-running the later periods already run failed: ") and (
+        "IOException" in said and "Could not read" not in said), said
+    assert said.endswith(f"they still reflect {PERIOD} as it was before this run: run them again, in order")
+
+
 def _published_then_killed(tmp_path, before: str | None, commit: bool, later: str | None = None,
                            cascade: bool = False):
     """October published (`before`: the text its folder holds; None: never published) and stored,
