@@ -362,25 +362,28 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
     star_py = star_py[0] if len(star_py) else -1
     n_eq, n_py, n_both = (np.zeros(len(r), np.int64) for _ in range(3))
 
-    def tally(sel: np.ndarray, a: np.ndarray, b: np.ndarray, ok: np.ndarray) -> None:
-        """Left characters `a` against right ones `b` (where the right name is long enough)."""
+    def tally(sel: np.ndarray, a: np.ndarray, b: np.ndarray, ok: np.ndarray, hid: np.ndarray) -> None:
+        """Left characters `a` against right ones `b` (where the right name is long enough), or
+        against a right `*` where it does not show that position from the same end (`hid`)."""
         b = np.where(ok, b, 0)
-        n_eq[sel] += ok & ((ch[a] == ch[b]) | (ch[b] == star))
-        alike = (py[a] == py[b]) | (py[b] == star_py)
+        n_eq[sel] += hid | ok & ((ch[a] == ch[b]) | (ch[b] == star))
+        alike = hid | (py[a] == py[b]) | (py[b] == star_py)
         # another reading of either (都 du ~ 杜 du), where their usual ones differ
         other = np.flatnonzero(~alike & (many[a] | many[b]))
         sa, sb = snd[a[other]], snd[b[other]]
         alike[other] = ((sa[:, :, None] == sb[:, None, :]) & (sa[:, :, None] >= 0)).any(axis=(1, 2))
-        n_py[sel] += ok & alike
-        n_both[sel] += ok & (ch[b] != star)
+        n_py[sel] += hid | ok & alike
+        n_both[sel] += ~hid & ok & (ch[b] != star)
 
-    # visible characters, position by position from the start, then from the end
+    # visible characters, position by position from the start, then from the end; when both are
+    # masked, only against what the right name shows from the same end (its `*` hides any
+    # number: 艾力**·买买提's 力 is not 艾*'s `*`, nor 张三*'s 三 *明's 明)
     for i in range(int(pre.max(initial=0))):
         sel = np.flatnonzero(pre > i)
-        tally(sel, off[r[sel]] + i, off[c[sel]] + i, cl[sel] > i)
+        tally(sel, off[r[sel]] + i, off[c[sel]] + i, cl[sel] > i, both[sel] & (codes.pre[c[sel]] <= i))
     for j in range(1, int(suf.max(initial=0)) + 1):
         sel = np.flatnonzero(suf >= j)
-        tally(sel, off[r[sel] + 1] - j, off[c[sel] + 1] - j, cl[sel] >= j)
+        tally(sel, off[r[sel] + 1] - j, off[c[sel] + 1] - j, cl[sel] >= j, both[sel] & (codes.suf[c[sel]] < j))
     n_vis = pre + suf
     same = r == c
     len_ok = np.where(m, (cl >= codes.shown[r]) | both, cl == rl)

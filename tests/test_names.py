@@ -42,6 +42,17 @@ def test_two_masked_names_agree_on_what_both_show():
     assert levels(pairs) == ["masked-agree"] * 4 + ["missing"] * 2 + ["disagree"] * 4
 
 
+def test_two_masked_names_compare_only_what_each_shows_from_the_same_end():
+    """A `*` hides any number of characters: a masked name's characters are compared with what the
+    other shows from the same end, not with its characters from the other end nor beyond its
+    end. 艾力**·买买提 (a 参保名单's) is 艾* and *提 (a record's) as much as they are it, whichever
+    side it is on (it read as 艾*'s surname only, and *提's 提 was held against its 买); 张三* and
+    *明 show no position in common (张三明: the 三 is not *明's 明)."""
+    pairs = [("艾力**·买买提", "艾*"), ("艾*", "艾力**·买买提"), ("艾力**·买买提", "*提"), ("*提", "艾力**·买买提"),
+             ("买买**·塔依尔", "买*"), ("张三*", "*明"), ("*明", "张三*"), ("艾力**·买买提", "*尔"), ("张三*", "李*")]
+    assert levels(pairs) == ["masked-agree"] * 5 + ["missing"] * 2 + ["disagree"] * 2
+
+
 def test_u_reflects_frequency_and_masking():
     roster = nn("张伟", "张伟", "张强", "张敏", "李明", "王芳", "王伟", "赵晓东")
     u = name_u(nn("张伟", "赵晓东", "张*", "*伟"), name_stats(roster)).sort("name")
