@@ -233,11 +233,15 @@ def name_u(names: pl.Series, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
         inv_g=(1 / pl.col("f_ch")).filter(pl.col("pos") > 0).sum(),
         f_s=pl.col("f_ch").filter(pl.col("pos") == 0).first(),
     )
+    shown = pl.DataFrame({"name": names}).drop_nulls().unique().with_columns(rlen=_shown_len(pl.col("name")))
+    # (a masked name: the share of names at least as long, though none be just that long)
+    ge = shown.select("rlen").unique().sort("rlen").join_asof(
+        stats["len"].select("rlen", "p_len_ge").sort("rlen"), on="rlen", strategy="forward")
     out = (
-        pl.DataFrame({"name": names}).drop_nulls().unique()
-        .with_columns(rlen=_shown_len(pl.col("name")))
+        shown
         .join(per, on="name", how="left")
-        .join(stats["len"], on="rlen", how="left")
+        .join(stats["len"].drop("p_len_ge"), on="rlen", how="left")
+        .join(ge, on="rlen", how="left")
         .join(stats["len"].select(rlen=pl.col("rlen") - 1, p_up="p_len"), on="rlen", how="left")
         .join(stats["len"].select(rlen=pl.col("rlen") + 1, p_down="p_len"), on="rlen", how="left")
         .with_columns(pl.col("lf", "lp", "inv", "inv_g").fill_null(0), pl.col("p_up", "p_down").fill_null(1e-3))
