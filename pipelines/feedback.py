@@ -135,8 +135,8 @@ def _moved_out(rows: pl.DataFrame) -> pl.Expr:
 
 def _listed(rows: pl.DataFrame) -> pl.DataFrame:
     """Township rows -> those listing their warning in their township: not 撤回 (taken back), not
-    迁出 (listed elsewhere)."""
-    return rows.filter(pl.col("状态") != STATUS_WITHDRAWN, ~_moved_out(rows))
+    迁出 (listed elsewhere; rows written before 状态 was stored, null, are neither)."""
+    return rows.filter(pl.col("状态").ne_missing(STATUS_WITHDRAWN), ~_moved_out(rows))
 
 
 def _as_date(df: pl.DataFrame, col: str) -> pl.Expr:
@@ -975,7 +975,7 @@ def withdrawn_count(withdrawn: pl.DataFrame, before: pl.DataFrame | None) -> tup
     warnings are taken back now: those its lists still warned of before this run, how many are
     撤回 in all), counted as warnings, not rows: a moved warning is withdrawn in each list that
     had it (the old township's 迁出 row and the row where it was listed)."""
-    held = before.filter(pl.col("状态") != STATUS_WITHDRAWN)["预警编号"] if before is not None else []
+    held = before.filter(pl.col("状态").ne_missing(STATUS_WITHDRAWN))["预警编号"] if before is not None else []
     return (withdrawn.filter(pl.col("预警编号").is_in(pl.Series(held, dtype=pl.String).implode()))["预警编号"].n_unique(),
             withdrawn["预警编号"].n_unique())
 
