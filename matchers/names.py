@@ -423,7 +423,7 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
     br, bc = codes.bare[r], codes.bare[c]
     agree = len_ok & (n_eq == n_vis)
     level = np.select(
-        [(n_vis == 0) | (both & agree & (n_both == 0)), ~m & (same | (osa == 0)), m & agree, len_ok & (n_py == n_vis),
+        [(n_vis == 0) | (cl == 0) | (both & agree & (n_both == 0)), ~m & (same | (osa == 0)), m & agree, len_ok & (n_py == n_vis),
          one & (br == bc) & (lev == 2), one & (br + 1 == bc), one & (br == bc + 1),
          (sur | sur_hidden) & ((one & (br == bc)) | (m & len_ok & (n_eq == n_vis - 1) & (n_vis >= 2))),
          ~m & part,

@@ -54,6 +54,12 @@ def test_two_masked_names_compare_only_what_each_shows_from_the_same_end():
     assert levels(pairs) == ["masked-agree"] * 5 + ["missing"] * 2 + ["disagree"] * 2
 
 
+def test_a_name_against_no_name_compares_nothing_whichever_side_it_is_on():
+    """A record or a 参保名单 line without a name shows nothing to compare: `missing`, not a
+    disagreement (a masked name, turned to the left, held its characters against nothing)."""
+    assert levels([("陈*雪", None), (None, "陈*雪"), ("陈小雪", None), (None, "陈小雪"), ("陈*", "")]) == ["missing"] * 5
+
+
 def test_u_reflects_frequency_and_masking():
     roster = nn("张伟", "张伟", "张强", "张敏", "李明", "王芳", "王伟", "赵晓东")
     u = name_u(nn("张伟", "赵晓东", "张*", "*伟"), name_stats(roster)).sort("name")
