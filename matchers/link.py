@@ -1348,18 +1348,22 @@ def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec
         "cvn": pl.Series([None] * f.height, dtype=pl.Utf8), "chead": pl.Series([None] * f.height, dtype=pl.Boolean),
         "ccode": ctx["codes"].code(f["rname"])}))
     pair = dict(u_id="u_id", **{"pass": pl.lit("id")})
-    # Two masked names agree on what both show (`compare_codes`): e's characters the record hides
-    # (陈*雪 against 陈*: its 雪) were not compared, so such a pair counts its name at the chance of
-    # the one showing less, not of e's, which would weigh 雪 as if the record had shown it.
-    u = ctx["rec"].select("rid", u_name=pl.max_horizontal(pl.col("u_exact").fill_null(1.0), ctx["floor"]))
-    both_masked = (pl.col("name_level") == "masked-agree") & pl.col("rid").is_in(who.filter("masked")["rid"].implode())
+    # Two masked names agree (or read alike) on what both show (`compare_codes`): e's characters
+    # the record hides (陈*雪 against 陈*: its 雪) were not compared, so such a pair counts its name
+    # at the chance of the one showing less, not of e's, which would weigh 雪 as if the record had
+    # shown it.
+    levels = {"masked-agree": "u_exact", "homophone": "u_homophone"}
+    u = ctx["rec"].select("rid", *[pl.max_horizontal(pl.col(c).fill_null(1.0), ctx["floor"]).alias(c) for c in levels.values()])
+    both_masked = pl.col("name_level").is_in(list(levels)) & pl.col("rid").is_in(who.filter("masked")["rid"].implode())
+    at = lambda sfx: pl.when(pl.col("name_level") == "homophone").then(pl.col("u_homophone" + sfx)).otherwise(  # noqa: E731
+        pl.col("u_exact" + sfx))
     scored = pl.concat([
         _score(cand.filter(~pl.col("swap")).select("rid", pidx="eid", **pair), side(members), cfg),
         _score(cand.filter(pl.col("swap")).select(rid="eid", pidx="rid", **pair), side(who.select("rid", "id_norm", "rname")),
                cfg).rename({"rid": "pidx", "pidx": "rid"})
-        .join(u, on="rid", how="left").join(u.rename({"rid": "pidx", "u_name": "u_e"}), on="pidx", how="left")
-        .with_columns(w=pl.when(both_masked).then(pl.col("w") * pl.col("u_e") / pl.max_horizontal("u_e", "u_name"))
-                      .otherwise("w")).drop("u_name", "u_e"),
+        .join(u, on="rid", how="left").join(u, left_on="pidx", right_on="rid", how="left", suffix="_e")
+        .with_columns(w=pl.when(both_masked).then(pl.col("w") * at("_e") / pl.max_horizontal(at("_e"), at("")))
+                      .otherwise("w")).drop(*levels.values(), *[c + "_e" for c in levels.values()]),
     ], how="diagonal")
     # ... and, as the record's own candidates' u_id is floored (`floor`), its positions that e
     # does not show count for e only as far as they count for those candidates

@@ -233,11 +233,15 @@ def name_u(names: pl.Series, stats: dict[str, pl.DataFrame]) -> pl.DataFrame:
         inv_g=(1 / pl.col("f_ch")).filter(pl.col("pos") > 0).sum(),
         f_s=pl.col("f_ch").filter(pl.col("pos") == 0).first(),
     )
+    shown = pl.DataFrame({"name": names}).drop_nulls().unique().with_columns(rlen=_shown_len(pl.col("name")))
+    # (a masked name: the share of names at least as long, though none be just that long)
+    ge = shown.select("rlen").unique().sort("rlen").join_asof(
+        stats["len"].select("rlen", "p_len_ge").sort("rlen"), on="rlen", strategy="forward")
     out = (
-        pl.DataFrame({"name": names}).drop_nulls().unique()
-        .with_columns(rlen=_shown_len(pl.col("name")))
+        shown
         .join(per, on="name", how="left")
-        .join(stats["len"], on="rlen", how="left")
+        .join(stats["len"].drop("p_len_ge"), on="rlen", how="left")
+        .join(ge, on="rlen", how="left")
         .join(stats["len"].select(rlen=pl.col("rlen") - 1, p_up="p_len"), on="rlen", how="left")
         .join(stats["len"].select(rlen=pl.col("rlen") + 1, p_down="p_len"), on="rlen", how="left")
         .with_columns(pl.col("lf", "lp", "inv", "inv_g").fill_null(0), pl.col("p_up", "p_down").fill_null(1e-3))
@@ -362,25 +366,28 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
     star_py = star_py[0] if len(star_py) else -1
     n_eq, n_py, n_both = (np.zeros(len(r), np.int64) for _ in range(3))
 
-    def tally(sel: np.ndarray, a: np.ndarray, b: np.ndarray, ok: np.ndarray) -> None:
-        """Left characters `a` against right ones `b` (where the right name is long enough)."""
+    def tally(sel: np.ndarray, a: np.ndarray, b: np.ndarray, ok: np.ndarray, hid: np.ndarray) -> None:
+        """Left characters `a` against right ones `b` (where the right name is long enough), or
+        against a right `*` where it does not show that position from the same end (`hid`)."""
         b = np.where(ok, b, 0)
-        n_eq[sel] += ok & ((ch[a] == ch[b]) | (ch[b] == star))
-        alike = (py[a] == py[b]) | (py[b] == star_py)
+        n_eq[sel] += hid | ok & ((ch[a] == ch[b]) | (ch[b] == star))
+        alike = hid | (py[a] == py[b]) | (py[b] == star_py)
         # another reading of either (都 du ~ 杜 du), where their usual ones differ
         other = np.flatnonzero(~alike & (many[a] | many[b]))
         sa, sb = snd[a[other]], snd[b[other]]
         alike[other] = ((sa[:, :, None] == sb[:, None, :]) & (sa[:, :, None] >= 0)).any(axis=(1, 2))
-        n_py[sel] += ok & alike
-        n_both[sel] += ok & (ch[b] != star)
+        n_py[sel] += hid | ok & alike
+        n_both[sel] += ~hid & ok & (ch[b] != star)
 
-    # visible characters, position by position from the start, then from the end
+    # visible characters, position by position from the start, then from the end; when both are
+    # masked, only against what the right name shows from the same end (its `*` hides any
+    # number: 艾力**·买买提's 力 is not 艾*'s `*`, nor 张三*'s 三 *明's 明)
     for i in range(int(pre.max(initial=0))):
         sel = np.flatnonzero(pre > i)
-        tally(sel, off[r[sel]] + i, off[c[sel]] + i, cl[sel] > i)
+        tally(sel, off[r[sel]] + i, off[c[sel]] + i, cl[sel] > i, both[sel] & (codes.pre[c[sel]] <= i))
     for j in range(1, int(suf.max(initial=0)) + 1):
         sel = np.flatnonzero(suf >= j)
-        tally(sel, off[r[sel] + 1] - j, off[c[sel] + 1] - j, cl[sel] >= j)
+        tally(sel, off[r[sel] + 1] - j, off[c[sel] + 1] - j, cl[sel] >= j, both[sel] & (codes.suf[c[sel]] < j))
     n_vis = pre + suf
     same = r == c
     len_ok = np.where(m, (cl >= codes.shown[r]) | both, cl == rl)
@@ -416,7 +423,7 @@ def compare_codes(rec: pl.Series, ros: pl.Series, codes: NameCodes) -> pl.Series
     br, bc = codes.bare[r], codes.bare[c]
     agree = len_ok & (n_eq == n_vis)
     level = np.select(
-        [(n_vis == 0) | (both & agree & (n_both == 0)), ~m & (same | (osa == 0)), m & agree, len_ok & (n_py == n_vis),
+        [(n_vis == 0) | (cl == 0) | (both & agree & (n_both == 0)), ~m & (same | (osa == 0)), m & agree, len_ok & (n_py == n_vis),
          one & (br == bc) & (lev == 2), one & (br + 1 == bc), one & (br == bc + 1),
          (sur | sur_hidden) & ((one & (br == bc)) | (m & len_ok & (n_eq == n_vis - 1) & (n_vis >= 2))),
          ~m & part,

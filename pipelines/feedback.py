@@ -133,10 +133,16 @@ def _moved_out(rows: pl.DataFrame) -> pl.Expr:
     return pl.col("状态").cast(pl.String).str.starts_with(STATUS_MOVED_OUT).fill_null(False)
 
 
+def _state(rows: pl.DataFrame) -> pl.Expr:
+    """Township rows -> their 状态 (null for rows written before it was stored: the warehouse
+    adds the column when a later period is stored, until then there is none)."""
+    return pl.col("状态") if "状态" in rows.columns else pl.lit(None, pl.String)
+
+
 def _listed(rows: pl.DataFrame) -> pl.DataFrame:
     """Township rows -> those listing their warning in their township: not 撤回 (taken back), not
-    迁出 (listed elsewhere)."""
-    return rows.filter(pl.col("状态") != STATUS_WITHDRAWN, ~_moved_out(rows))
+    迁出 (listed elsewhere; rows written before 状态 was stored are neither)."""
+    return rows.filter(_state(rows).ne_missing(STATUS_WITHDRAWN), ~_moved_out(rows))
 
 
 def _as_date(df: pl.DataFrame, col: str) -> pl.Expr:
@@ -909,7 +915,7 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
     # where and when the period's lists first gave it: the row with the earliest 下发日期, or whose
     # 状态 says an earlier one (a township it came back to was sent it again, re-dated: its note
     # keeps the first date), a row dated so itself first
-    sent, said = pl.col("下发日期").cast(pl.String), pl.col("状态").str.extract(r"原下发日期(\d{4}-\d{2}-\d{2})")
+    sent, said = pl.col("下发日期").cast(pl.String), _state(before).str.extract(r"原下发日期(\d{4}-\d{2}-\d{2})")
     first = (before.with_columns(_first=pl.when(said < sent).then(said).otherwise(sent))
              .sort("_first", sent != pl.col("_first"), nulls_last=True, maintain_order=True)
              .unique("预警编号", keep="first").select("预警编号", "_first", _f_town="township", _f_place=place))
@@ -975,7 +981,7 @@ def withdrawn_count(withdrawn: pl.DataFrame, before: pl.DataFrame | None) -> tup
     warnings are taken back now: those its lists still warned of before this run, how many are
     撤回 in all), counted as warnings, not rows: a moved warning is withdrawn in each list that
     had it (the old township's 迁出 row and the row where it was listed)."""
-    held = before.filter(pl.col("状态") != STATUS_WITHDRAWN)["预警编号"] if before is not None else []
+    held = before.filter(_state(before).ne_missing(STATUS_WITHDRAWN))["预警编号"] if before is not None else []
     return (withdrawn.filter(pl.col("预警编号").is_in(pl.Series(held, dtype=pl.String).implode()))["预警编号"].n_unique(),
             withdrawn["预警编号"].n_unique())
 

@@ -884,6 +884,24 @@ def test_a_moved_warning_a_later_rerun_withdraws_is_counted_once():
     assert withdrawn_count(again, gone) == (0, 1) and withdrawn_count(again, None) == (0, 1)
 
 
+@pytest.mark.parametrize("state", ["null", "absent"])
+def test_a_rerun_over_lists_stored_before_their_state_was_keeps_their_dates_and_counts_what_it_takes_back(state):
+    """A period stored by a version that did not store 状态 reads it null (the warehouse adds the
+    column when a later period is stored), or without it (none was stored since). Its rows were all
+    listed then (nothing was 撤回 or 迁出): a re-run keeps their dates (none is sent now), and one it
+    no longer raises is taken back now (it was re-dated, sent now, and counted as never held; absent,
+    the run failed)."""
+    stored, new, _ = _moved_rerun_lists("大店镇", "大店镇")
+    old = stored.with_columns(状态=pl.lit(None, pl.String)) if state == "null" else stored.drop("状态")
+    now = D(2026, 12, 4)
+    sent = first_sent(new, old, now, add_working_days(now, CFG.run.verify_working_days)[0])
+    assert sent["下发日期"].to_list() == ["2026-10-09"] * 2 and sent_now(sent, old, D(2026, 10, 9)) == 0
+    rows, out = moved_in_rerun(with_carry_over(sent, stored.head(0)), old)
+    assert out.is_empty() and rows["状态"].to_list() == ["新下发"] * 2
+    rows = with_carry_over(sent.filter(pl.col("预警编号") == "w-stay"), stored.head(0))
+    assert withdrawn_count(withdrawn_rows(old, rows, None), old) == (1, 1)
+
+
 def test_a_warning_withdrawn_then_raised_again_in_another_township_keeps_the_old_townships_answer():
     """w-mv went to 大店镇 (10-09); a re-run moved it to 夹沟镇 (大店镇 keeps 迁出), a second no longer
     raised it (撤回 in both), a third raises it again, still in 夹沟镇. 大店镇 was sent it: its list

@@ -454,6 +454,50 @@ def test_a_masked_look_alike_counts_by_what_the_record_shows_not_by_what_it_hide
     assert longer["score"] == pytest.approx(short["score"], rel=0.05), (short["reason"], longer["reason"])
 
 
+def test_a_masked_look_alike_whose_surname_reads_alike_counts_by_what_the_record_shows(roster):
+    """As above, at the homophone level: the record shows 刘*, and an insured off-roster person
+    listed as 柳*墨 reads as it as much as one listed as 柳*伟; the last character, which the record
+    hides, was not compared, so how common it is does not weigh (it did: 伟 is a common given-name
+    character here and 墨 an unseen one, and the 柳*墨 weighed as a look-alike hundreds of times
+    rarer). Both last characters differ from the roster candidate's alike, so each look-alike is as
+    sure to be off the roster."""
+    rng = random.Random(8)
+    p = roster.row(20, named=True)
+    assert p["name"][0] == "刘" and p["name"][-1] not in "伟墨"
+    enrolled, strangers = _enrollment_list(roster, rng)
+    other = mask64(_same_kept_id(p["id_number"], set(roster["id_number"])))
+    target = dict(record_id="t", name="刘*", id_raw=mask64(p["id_number"]))
+
+    def decide(look_name):
+        look = dict(record_id="CBlook", name=look_name, id_raw=other)
+        recs = pl.concat([records([target]), records(enrolled + strangers + [look]).with_columns(kind=pl.lit("med_enrollment"))])
+        return link(recs, roster, CFG)[0].filter(pl.col("record_id") == "t").row(0, named=True)
+
+    common, rare = decide("柳*伟"), decide("柳*墨")
+    assert "census (参保名单)" in rare["reason"], rare["reason"]
+    assert rare["score"] == pytest.approx(common["score"], rel=0.05), (common["reason"], rare["reason"])
+
+
+def test_a_look_alike_listed_under_a_masked_name_counts_for_a_record_without_a_name(roster):
+    """A record without a name shows its masked ID alone: an insured off-roster person sharing its
+    kept characters fits it as much listed as 刘* as listed as 刘德华 (nothing of the names was
+    compared). The masked one compared as `disagree` (its 刘 against the record's nothing) and
+    counted a hundredth, so the record read as its roster candidate's all the more."""
+    rng = random.Random(8)
+    p = roster.row(20, named=True)
+    enrolled, strangers = _enrollment_list(roster, rng)
+    other = mask64(_same_kept_id(p["id_number"], set(roster["id_number"])))
+    target = dict(record_id="t", name=None, id_raw=mask64(p["id_number"]))
+
+    def decide(look_name):
+        look = dict(record_id="CBlook", name=look_name, id_raw=other)
+        recs = pl.concat([records([target]), records(enrolled + strangers + [look]).with_columns(kind=pl.lit("med_enrollment"))])
+        return link(recs, roster, CFG)[0].filter(pl.col("record_id") == "t").row(0, named=True)
+
+    whole, masked = decide("刘德华"), decide("刘*")
+    assert masked["score"] == pytest.approx(whole["score"], rel=0.05), (whole["reason"], masked["reason"])
+
+
 @pytest.mark.parametrize("listed", ["mistyped", "old_id"])
 def test_a_look_alike_listed_under_a_mistyped_or_old_id_still_counts(roster, listed):
     """The list's own dirt does not hide an insured look-alike: listed with a whole ID one of

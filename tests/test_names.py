@@ -1,4 +1,5 @@
 import polars as pl
+import pytest
 
 from matchers.names import compare_names, edge_pinyin, full_pinyin, name_stats, name_u, normalize_name, other_readings
 
@@ -40,6 +41,23 @@ def test_two_masked_names_agree_on_what_both_show():
     pairs = [("张晓明", "张*"), ("张晓明", "*明"), ("张*明", "张**"), ("张*明", "*明"), ("张*", "*明"),
              ("*明", "张**"), ("张*", "李*"), ("*明", "*红"), ("张*明", "李**"), ("张晓明", "李*")]
     assert levels(pairs) == ["masked-agree"] * 4 + ["missing"] * 2 + ["disagree"] * 4
+
+
+def test_two_masked_names_compare_only_what_each_shows_from_the_same_end():
+    """A `*` hides any number of characters: a masked name's characters are compared with what the
+    other shows from the same end, not with its characters from the other end nor beyond its
+    end. 艾力**·买买提 (a 参保名单's) is 艾* and *提 (a record's) as much as they are it, whichever
+    side it is on (it read as 艾*'s surname only, and *提's 提 was held against its 买); 张三* and
+    *明 show no position in common (张三明: the 三 is not *明's 明)."""
+    pairs = [("艾力**·买买提", "艾*"), ("艾*", "艾力**·买买提"), ("艾力**·买买提", "*提"), ("*提", "艾力**·买买提"),
+             ("买买**·塔依尔", "买*"), ("张三*", "*明"), ("*明", "张三*"), ("艾力**·买买提", "*尔"), ("张三*", "李*")]
+    assert levels(pairs) == ["masked-agree"] * 5 + ["missing"] * 2 + ["disagree"] * 2
+
+
+def test_a_name_against_no_name_compares_nothing_whichever_side_it_is_on():
+    """A record or a 参保名单 line without a name shows nothing to compare: `missing`, not a
+    disagreement (a masked name, turned to the left, held its characters against nothing)."""
+    assert levels([("陈*雪", None), (None, "陈*雪"), ("陈小雪", None), (None, "陈小雪"), ("陈*", "")]) == ["missing"] * 5
 
 
 def test_u_reflects_frequency_and_masking():
@@ -125,6 +143,16 @@ def test_a_fixed_mask_over_a_part_of_a_name_hides_what_it_hides():
         "masked-agree", "masked-agree", "masked-agree", "surname-only", "surname-only", "surname-only"]
     u = name_u(nn("买买**·塔依尔"), name_stats(nn("买买提·塔依尔", "艾力·买买提", "张三")))
     assert u["u_exact"][0] > 0
+
+
+def test_a_masked_name_is_as_common_whether_or_not_a_roster_name_is_just_as_long_as_it_shows():
+    """买买**·塔依尔 shows 6 characters (its dot too): a name at least that long may be behind it.
+    Its chance is the share of such roster names whether or not one of them is just 6 long (a
+    roster without one gave it the floor of an unseen length, 1e-3, 300 times too small: a masked
+    record in parts then weighed as if its name were that rare)."""
+    roster = nn(*["张三丰", "李四光", "王五", "买买提·塔依尔", "阿不都·买买提"] * 20)
+    u = [name_u(nn("买买**·塔依尔"), name_stats(r))["u_exact"][0] for r in (roster, pl.concat([roster, nn("艾力·买买提")]))]
+    assert u[0] == pytest.approx(u[1], rel=0.05), u
 
 
 def test_a_character_reads_alike_as_names_read_it_too_as_the_config_lists():
