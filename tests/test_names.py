@@ -199,7 +199,6 @@ def test_names_read_alike_share_a_blocking_key_read_every_way():
 
 
 def test_name_readings_are_checked_as_the_config_is_read():
-    import pytest
 
     from config import load_config
 
