@@ -199,7 +199,6 @@ def test_names_read_alike_share_a_blocking_key_read_every_way():
 
 
 def test_name_readings_are_checked_as_the_config_is_read():
-
     from config import load_config
 
     assert load_config(overrides=['matching.name_readings={"都"=["du"]}']).matching.name_readings == {"都": ["du"]}
