@@ -1304,3 +1304,15 @@ def test_a_township_written_as_places_are_is_that_township():
     old = dict(raw, feedback=dict(raw["feedback"], township_suffixes=["街道办事处", "办事处", "街道", "镇", "乡"]))
     check_values(old, raw)
     assert build_config(old, raw).feedback == CFG.feedback
+
+
+def test_a_visit_on_the_day_the_list_went_out_or_on_the_day_of_this_run_is_taken():
+    """核实日期 is early only before 下发日期 and late only after `as_of`: a visit the day the list
+    went out, or on the day this run issues its lists, is an answer; the day before or after is not."""
+    rows = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张干事", ISSUE, None),
+              (DADIAN, 3, W2, "大店镇", "属实", "是", "张干事", AS_OF, None),
+              (DADIAN, 4, W1, "大店镇", "属实", "是", "张干事", ISSUE - dt.timedelta(days=1), None),
+              (DADIAN, 5, W2, "大店镇", "属实", "是", "张干事", AS_OF + dt.timedelta(days=1), None))
+    acc, una, rej = check_feedback(rows, ISSUED, AS_OF, CFG.matching.places)
+    assert acc.select("line", "verify_date").rows() == [(2, ISSUE), (3, AS_OF)] and una.is_empty()
+    assert rej.select("line", "field").rows() == [(4, "verify_date"), (5, "verify_date")]
