@@ -214,7 +214,8 @@ def test_m3_lead_groups_masked_id_variants(second, fires):
         assert w.filter(pl.col("rule") == "M3")["household_id"][0] is None
 
 
-@pytest.mark.parametrize("other,fires", [("张*敏", True), ("张**", True), ("张红敏", False), ("李*敏", False)])
+@pytest.mark.parametrize("other,fires", [("张*敏", True), ("张**", True), ("张红敏", False), ("李*敏", False),
+                                         ("张*", False)])  # (a name of another length)
 def test_m3_a_masked_name_under_the_same_id_adds_to_the_one_whole_name(other, fires):
     """Off-roster settlements under one ID text: a masked name fitting the only whole name shown
     there (张*敏 / 张** for 张妹敏) is that person's, and their sums add up; another whole name or
@@ -1069,3 +1070,67 @@ def test_a_split_off_member_s_sum_doubled_escalates_the_warning_under_the_old_ho
         assert f"前次预警 {m1}（原户 A）" in w["basis"][0]
     else:
         assert w.is_empty() and sup["suppressed_by"].to_list() == [m1]
+
+
+def test_leads_are_warned_only_by_a_rule_configured_to_raise_them():
+    """C2 and D1 raise new-household leads (`lead = true`); a bureau that turns that off gets the
+    roster households' warnings alone."""
+    c2 = civil(("B-01", "王五", None, "大店镇", "临时救助", "新增", D(2026, 10, 2)),
+               (None, "孙七", "341302********9999", "夹沟", "特困", "新增", D(2026, 10, 2)))
+    d1 = frame("disability", "残联", [dict(record_id=f"CJ{i}", pid=p, name=f"人{i}", id_raw=None, disability_type="肢体",
+                                           level="一级", cert_type="新办", issue_date=D(2026, 10, 2), township="夹沟镇")
+                                      for i, p in enumerate(("B-01", None))])
+    for cfg, households in ((CFG, ["B", None]), (load_config(overrides=["C2.lead=false", "D1.lead=false"]), ["B"])):
+        sig = run({"civil": c2, "disability": d1}, cfg)
+        assert fired(sig, "C2")["household_id"].to_list() == households
+        assert fired(sig, "D1")["household_id"].to_list() == households
+
+
+def test_w1_warns_only_of_a_place_found_not_of_one_waiting_for_review():
+    water = pl.DataFrame({"dept": "水利", "kind": "water", "record_id": ["GS1", "GS2"], "township": ["大店镇"] * 2,
+                          "village": ["吕台村", "韩湖村"], "group": [None, None], "problem_type": ["水质较差"] * 2,
+                          "found_date": [D(2026, 10, 1)] * 2, "resolved_date": [None, None]},
+                         schema_overrides={"group": pl.Utf8, "resolved_date": pl.Date})
+    places = water.select("record_id", "township", "village", "group",
+                          decision=pl.Series(["matched", "review"]))  # (韩湖村: a guess waiting for a human)
+    links = pl.DataFrame(schema={c: pl.Utf8 for c in ["dept", "kind", "record_id", "decision", "person_id"]})
+    w1 = fired(run_rules({"water": water}, links, ROSTER, CFG, P, water_places=places), "W1")
+    assert w1["household_id"].to_list() == ["B"]
+
+
+@pytest.mark.parametrize("period,fires", [("2025-12", False), ("2026-01", True)])
+def test_an_event_without_a_date_is_aged_at_the_period_end(period, fires):
+    """赵六 (C-01) turns 16 on 2026-01-01: a 失业登记 without 登记日期 counts his age on the last day
+    of the period it came in."""
+    df, links = frame("hr", "人社", [dict(record_id="RS1", pid="C-01", name="x", id_raw=None, event_type="失业登记",
+                                          event_date=None, months_unpaid=0)])
+    sig = run_rules({"hr": df.with_columns(event_date=pl.lit(None, pl.Date))}, links, ROSTER, CFG, period)
+    assert fired(sig, "R1").height == int(fires)
+
+
+@pytest.mark.parametrize("period,suppressed", [("2026-08", True), ("2026-07", False)])
+def test_a_warning_verified_without_a_date_counts_as_verified_at_its_period_end(period, suppressed):
+    """核实结果 returned without 核实日期: the 90 days run from the end of the warning's period
+    (2026-08-31 is within 90 days of 2026-10-31, 2026-07-31 is not)."""
+    sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
+    w, sup = assign_warnings(sig, ROSTER, P, hist(6000.0, "verified_true", None, period=period), CFG)
+    assert (sup.height, w.height) == ((1, 0) if suppressed else (0, 1))
+
+
+def test_a_record_linked_to_a_person_not_on_this_roster_warns_no_household_and_is_no_lead():
+    """A link to 人编号 Z-01, gone from this period's roster (a stale link kept for the year's
+    sums): no household to warn under, and not a lead off the roster either."""
+    sig = run({"med_settlement": med(("Z-01", "某人", None, 30000.0))})
+    assert sig.is_empty()
+
+
+def test_two_households_never_share_a_warning_id(monkeypatch):
+    """A 预警编号 names one household (or lead) x risk type: should two hash alike, the run
+    stops rather than merge two households' warnings under one number."""
+    import pipelines.rules as rules
+
+    sig = run({"med_settlement": med(("A-01", "张三", None, 6000.0), ("B-01", "王五", None, 6000.0))})
+    assert assign_warnings(sig, ROSTER, P, None, CFG)[0]["warning_id"].n_unique() == 2
+    monkeypatch.setattr(rules, "warning_suffix", lambda key, risk_type: "0123456789")
+    with pytest.raises(ValueError, match="预警编号冲突"):
+        assign_warnings(sig, ROSTER, P, None, CFG)
