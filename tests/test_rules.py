@@ -1134,3 +1134,24 @@ def test_two_households_never_share_a_warning_id(monkeypatch):
     monkeypatch.setattr(rules, "warning_suffix", lambda key, risk_type: "0123456789")
     with pytest.raises(ValueError, match="预警编号冲突"):
         assign_warnings(sig, ROSTER, P, None, CFG)
+
+
+def test_a_split_off_member_is_judged_against_the_latest_warning_that_named_her():
+    """李四 (A-02) was warned for M1 under A in July (5,000) and, escalated, under X in September
+    (10,000), both open. In October, in S, her year reaches 10,000: a repeat of September's (not
+    a doubling of July's), taken out of S's signal and naming September's."""
+    history = pl.DataFrame({
+        "warning_id": ["YJ202607-aaaaaaaaaa", "YJ202609-bbbbbbbbbb"], "household_id": ["A", "X"], "rule": ["M1", "M1"],
+        "period": ["2026-07", "2026-09"], "signal": [5000.0, 10000.0], "severity": ["中", "中"],
+        "status": ["open", "open"], "verified_on": [None, None], "person_ids": [["A-02"], ["A-02"]],
+        "signal_year": [2026, 2026]}, schema_overrides={"verified_on": pl.Date, "signal_year": pl.Int32})
+    df, links = med(("A-02", "李四", None, 4000.0))
+    links = links.with_columns(household_id=pl.lit("S"))
+    ytd = pl.concat([df, df.with_columns(record_id=pl.lit("JS-07"), out_of_pocket=pl.lit(6000.0),
+                                         settle_date=pl.lit(D(2026, 7, 3)))]).with_columns(
+        decision=pl.lit("matched"), person_id=pl.lit("A-02"))
+    sig = run_rules({"med_settlement": df}, links, SPLIT_KEPT, CFG, P, ytd_settlements=ytd)
+    for h in (history, history.reverse()):
+        w, sup = assign_warnings(sig, SPLIT_KEPT, P, h, CFG)
+        assert w.filter(pl.col("rule") == "M1").is_empty()
+        assert sup.filter(pl.col("rule") == "M1")["suppressed_by"].to_list() == ["YJ202609-bbbbbbbbbb"]
