@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from config import RunConfig, load_config
-from pipelines.calendar import add_working_days
+from pipelines.calendar import add_working_days, period_end
 
 
 @pytest.mark.parametrize("start,n,end", [
@@ -38,3 +38,11 @@ def test_a_years_schedule_entered_in_the_config_is_followed_without_warning():
 def test_a_mistyped_calendar_day_is_refused_naming_the_key(setting):
     with pytest.raises(ValueError, match=r"run\.(holidays|workdays|fixed_holidays)"):
         load_config(overrides=[setting])
+
+
+@pytest.mark.parametrize("period,end", [("2026-10", date(2026, 10, 31)), ("2026-11", date(2026, 11, 30)),
+                                        ("2026-12", date(2026, 12, 31)), ("2027-02", date(2027, 2, 28)),
+                                        ("2028-02", date(2028, 2, 29)), ("2027-01", date(2027, 1, 31))])
+def test_period_end_is_the_last_day_of_the_month_december_too(period, end):
+    """The day repeat suppression counts its 90 days back from, and after which a 解决日期 is a plan."""
+    assert period_end(period) == end

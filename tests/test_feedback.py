@@ -1322,3 +1322,36 @@ def test_a_township_written_as_places_are_is_that_township():
     old = dict(raw, feedback=dict(raw["feedback"], township_suffixes=["街道办事处", "办事处", "街道", "镇", "乡"]))
     check_values(old, raw)
     assert build_config(old, raw).feedback == CFG.feedback
+
+
+def test_a_visit_on_the_day_the_list_went_out_or_on_the_day_of_this_run_is_taken():
+    """核实日期 is early only before 下发日期 and late only after `as_of`: a visit the day the list
+    went out, or on the day this run issues its lists, is an answer; the day before or after is not."""
+    rows = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张干事", ISSUE, None),
+              (DADIAN, 3, W2, "大店镇", "属实", "是", "张干事", AS_OF, None),
+              (DADIAN, 4, W1, "大店镇", "属实", "是", "张干事", ISSUE - dt.timedelta(days=1), None),
+              (DADIAN, 5, W2, "大店镇", "属实", "是", "张干事", AS_OF + dt.timedelta(days=1), None))
+    acc, una, rej = check_feedback(rows, ISSUED, AS_OF, CFG.matching.places)
+    assert acc.select("line", "verify_date").rows() == [(2, ISSUE), (3, AS_OF)] and una.is_empty()
+    assert rej.select("line", "field").rows() == [(4, "verify_date"), (5, "verify_date")]
+
+
+def test_a_slipped_year_or_a_tenth_is_read_so_up_to_the_issue_date_and_the_run_s_day_inclusive():
+    """The readings of a 核实日期 as a year's slip (Excel's typing year, a clerk's last year) or as
+    the 10th Excel kept as a number hold when the day read lies between the 下发日期 and the run's
+    day, both days included. (ISSUE 2026-10-09, AS_OF 2026-11-05.)"""
+    f = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张干事", D(2027, 10, 9), None),   # a year on: the issue date
+           (DADIAN, 3, W2, "大店镇", "属实", "是", "张干事", D(2027, 11, 5), None),   # a year on: the run's day
+           (JIAGOU, 4, W3, "夹沟镇", "属实", "是", "张干事", D(2025, 10, 9), None),   # a year back: the issue date
+           (JIAGOU, 5, W5, "夹沟镇", "属实", "是", "张干事", D(2025, 11, 5), None))   # a year back: the run's day
+    acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)
+    assert rej.is_empty()
+    assert acc.sort("line").select("line", "verify_date").rows() == [
+        (2, ISSUE), (3, AS_OF), (4, ISSUE), (5, AS_OF)]
+    # 10.1 for a typed 10.10 (a list out on the 10th), 10.2 for a typed 10.20 (the run on the 20th)
+    tenth = ISSUED.with_columns(issue_date=pl.lit(D(2026, 10, 10)))
+    f = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张干事", D(2026, 10, 1), None),
+           (DADIAN, 3, W2, "大店镇", "属实", "是", "张干事", D(2026, 10, 2), None)).with_columns(
+        verify_date_tens=pl.Series([D(2026, 10, 10), D(2026, 10, 20)]))
+    acc, _, rej = check_feedback(f, tenth, D(2026, 10, 20), CFG.matching.places)
+    assert rej.is_empty() and acc.select("line", "verify_date").rows() == [(2, D(2026, 10, 10)), (3, D(2026, 10, 20))]

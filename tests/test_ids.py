@@ -172,3 +172,38 @@ def test_null_dept_reads_a_15_character_mask_against_its_own_group_s_stats():
                        "dept": [None] * 3, "kind": ["k"] * 3}, schema_overrides={"dept": pl.Utf8})
     assert fixed_stars(df)["_fixed"].to_list() == [True]
     assert normalize_ids(df)["id_norm"][0] == "341302********1273"
+
+
+def test_check_char_is_gb11643_for_every_remainder():
+    """GB 11643's check character: (12 - Σ(digit x weight) mod 11) mod 11, 10 written X. Every
+    remainder 0-10 occurs below (the known IDs above reach only a few of them)."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    seen = {}
+    for tail in range(200):
+        id17 = f"34130219620111{tail:03d}"
+        r = sum(int(c) * w for c, w in zip(id17, weights)) % 11
+        seen[r] = id17
+        want = (12 - r) % 11
+        assert check_char(id17) == ("X" if want == 10 else str(want)), id17
+    assert sorted(seen) == list(range(11))
+    # the vectorised check agrees: each of them valid, any other check character fails
+    ids = [i + check_char(i) for i in seen.values()]
+    assert norm(*ids)["id_status"].to_list() == ["full_valid"] * 11
+    wrong = [i[:17] + ("0" if i[17] != "0" else "1") for i in ids]
+    assert norm(*wrong)["id_status"].to_list() == ["full_check_failed"] * 11
+
+
+def test_a_value_too_long_for_its_stars_or_for_an_id_is_no_id():
+    """341302*123456789012 has no room for any hidden position (6 + 12 shown already make 18): it
+    is not read as the 18 digits around its star; 19 digits are no ID (a 残疾人证号 is 18 + 2)."""
+    out = norm("341302*196201112734", "3413021962011127341")
+    assert out["id_status"].to_list() == ["missing", "missing"]
+    assert out["id_norm"].to_list() == ["*" * 18] * 2
+
+
+def test_a_15_character_mask_whose_old_id_reading_shows_no_month_is_read_as_a_new_id():
+    """3413021962*1273 among a department's 18-character masks: read as an old ID its birth
+    date would be **1962*1 (month 62: no date), so it is the new ID's first 10 and last 4."""
+    out = normalize_ids(pl.DataFrame({"id_raw": ["3413021962*1273", "342201********2205", "341302********6128"],
+                                      "dept": ["医保"] * 3}))
+    assert out["id_norm"][0] == "3413021962****1273"

@@ -214,7 +214,8 @@ def test_m3_lead_groups_masked_id_variants(second, fires):
         assert w.filter(pl.col("rule") == "M3")["household_id"][0] is None
 
 
-@pytest.mark.parametrize("other,fires", [("张*敏", True), ("张**", True), ("张红敏", False), ("李*敏", False)])
+@pytest.mark.parametrize("other,fires", [("张*敏", True), ("张**", True), ("张红敏", False), ("李*敏", False),
+                                         ("张*", False)])  # (a name of another length)
 def test_m3_a_masked_name_under_the_same_id_adds_to_the_one_whole_name(other, fires):
     """Off-roster settlements under one ID text: a masked name fitting the only whole name shown
     there (张*敏 / 张** for 张妹敏) is that person's, and their sums add up; another whole name or
@@ -962,3 +963,195 @@ def test_a1_a_loss_of_nothing_is_no_share_of_a_household_without_income(loss, fi
     sig = fired(run_rules({"agri": df}, links, roster, CFG, P), "A1")
     assert sig.height == (1 if fires else 0)
     assert sig["basis"].to_list() == (["洪涝损失 1.00 元（2026-10-01），家庭年纯收入为 0 元"] if fires else [])
+
+
+# --- boundaries and choices pinned by mutation testing -----------------------------------------
+
+@pytest.mark.parametrize("amount,severity", [(19999.99, "中"), (20000.0, "高")])
+def test_m1_is_severe_from_its_high_threshold_inclusive(amount, severity):
+    """M1 warns at 中 (its severity) and at 高 from `high_threshold` (20,000) on, that sum included."""
+    m1 = fired(run({"med_settlement": med(("B-01", "王五", None, amount))}), "M1")
+    assert m1["severity"].to_list() == [severity]
+
+
+@pytest.mark.parametrize("cost,fires", [(0.0, False), (100.0, True)])
+def test_m2_a_cost_of_nothing_is_no_share_of_a_household_without_income(cost, fires):
+    """A household whose 年人均纯收入 is 0: any cost is ≥ 40% of nothing, but a settlement whose
+    个人自付 is 0 (all paid by the insurance) is no cost and raises no M2."""
+    roster = ROSTER.with_columns(income_per_capita=pl.when(pl.col("household_id") == "B").then(0.0)
+                                 .otherwise("income_per_capita"))
+    df, links = med(("B-01", "王五", None, cost))
+    m2 = fired(run_rules({"med_settlement": df}, links, roster, CFG, P), "M2")
+    assert m2.height == int(fires)
+    if fires:
+        assert "的 全部 ≥ 40%" in m2["basis"][0]
+
+
+@pytest.mark.parametrize("resolved,warned", [(D(2026, 10, 31), False), (D(2026, 11, 1), True)])
+def test_w1_a_problem_resolved_on_the_period_s_last_day_is_resolved(resolved, warned):
+    """A 解决日期 within the period (its last day included) is solved; one after it is a plan."""
+    water = pl.DataFrame({"dept": "水利", "kind": "water", "record_id": ["GS1"], "township": ["大店镇"],
+                          "village": ["吕台村"], "group": [None], "problem_type": ["水质较差"],
+                          "found_date": [D(2026, 10, 1)], "resolved_date": [resolved]}, schema_overrides={"group": pl.Utf8})
+    places = water.select("record_id", "township", "village", "group", decision=pl.lit("matched"))
+    links = pl.DataFrame(schema={c: pl.Utf8 for c in ["dept", "kind", "record_id", "decision", "person_id"]})
+    w1 = fired(run_rules({"water": water}, links, ROSTER, CFG, P, water_places=places), "W1")
+    assert w1["household_id"].to_list() == (["B"] if warned else [])
+
+
+def test_a_household_s_signal_is_as_severe_as_its_most_severe_item():
+    """Two members' new certificates, 三级 (中) and 一级 (高), are one D1 warning of household A,
+    高 whichever order they come in."""
+    for levels in (("三级", "一级"), ("一级", "三级")):
+        sig = fired(run({"disability": frame("disability", "残联", [
+            dict(record_id=f"CJ{i}", pid=p, name="x", id_raw=None, disability_type="肢体", level=lv, cert_type="新办",
+                 issue_date=D(2026, 10, 2), township="大店镇") for i, (p, lv) in enumerate(zip(("A-01", "A-02"), levels))])}),
+            "D1")
+        assert sig.select("household_id", "severity").rows() == [("A", "高")]
+
+
+@pytest.mark.parametrize("h,suppressed", [
+    (hist(6000.0, "verified_true", D(2026, 8, 2)), True),  # 90 days before 2026-10-31: still within
+    (hist(6000.0, "verified_true", D(2026, 8, 1)), False),  # 91 days
+    (hist(6000.0, "overdue", period="2026-05"), True),  # overdue since May: still not closed
+    (hist(6000.0, "open", period="2026-05"), True),
+])
+def test_suppression_window_and_old_warnings_still_open(h, suppressed):
+    sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
+    w, sup = assign_warnings(sig, ROSTER, P, h, CFG)
+    assert (sup.height, w.height) == ((1, 0) if suppressed else (0, 1))
+
+
+def test_a_repeat_is_judged_against_the_latest_earlier_warning():
+    """王五 was warned in July (3,000) and, escalated, in September (6,000), both still open: October's
+    6,000 is a repeat of September's (not a doubling of July's), suppressed by September's."""
+    july, sept = hist(3000.0, "open", period="2026-07"), hist(6000.0, "open", period="2026-09")
+    sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
+    for h in (pl.concat([july, sept]), pl.concat([sept, july])):
+        w, sup = assign_warnings(sig, ROSTER, P, h, CFG)
+        assert w.is_empty() and sup["suppressed_by"].to_list() == [sept["warning_id"][0]]
+
+
+def test_a_household_rule_without_a_year_is_suppressed_as_a_repeat_and_escalates_when_worse():
+    """H1 (no year-to-date sum): household A's house, warned C in September and still open, is not
+    warned again in October while it stays C; assessed D (高) it is, naming September's."""
+    def h1_of(grade, period):
+        df, links = frame("housing", "住建", [dict(record_id="JD1", pid="A-01", name="x", id_raw=None, township="大店镇",
+                                                  village="v", group=None, grade=grade, assess_date=D(2026, 9, 1),
+                                                  renovation="未改造")])
+        return run_rules({"housing": df}, links, ROSTER, CFG, period)
+    sep = assign_warnings(h1_of("C", "2026-09"), ROSTER, "2026-09", None, CFG)[0]
+    h = sep.with_columns(period=pl.lit("2026-09"), status=pl.lit("open"), verified_on=pl.lit(None, pl.Date))
+    w, sup = assign_warnings(h1_of("C", P), ROSTER, P, h, CFG)
+    assert w.is_empty() and sup["suppressed_by"].to_list() == sep["warning_id"].to_list()
+    w, sup = assign_warnings(h1_of("D", P), ROSTER, P, h, CFG)
+    assert w["escalates"].to_list() == sep["warning_id"].to_list() and sup.is_empty()
+
+
+@pytest.mark.parametrize("october,escalates", [(6000.0, True), (5999.99, False)])
+def test_a_split_off_member_s_sum_doubled_escalates_the_warning_under_the_old_household(october, escalates):
+    """李四's 6,000 raised M1 under A in September (open). In October she lives in S (the roster
+    kept her 人编号) and her year's sum reaches 12,000 (doubled): M1 under S, escalating A's; at
+    11,999.99 it is still A's repeat, taken out of S's signal."""
+    sep_df, sep_links = med(("A-02", "李四", None, 6000.0))
+    sep = assign_warnings(run_rules({"med_settlement": sep_df}, sep_links, ROSTER, CFG, "2026-09"),
+                          ROSTER, "2026-09", None, CFG)[0]
+    hist_ = sep.with_columns(period=pl.lit("2026-09"), status=pl.lit("open"), verified_on=pl.lit(None, pl.Date))
+    m1 = hist_.filter(pl.col("rule") == "M1")["warning_id"][0]
+    df, links = med(("A-02", "李四", None, october))
+    links = links.with_columns(household_id=pl.lit("S"))
+    ytd = pl.concat([df, sep_df.with_columns(record_id=pl.lit("JS-09"), settle_date=pl.lit(D(2026, 9, 3)))]).with_columns(
+        decision=pl.lit("matched"), person_id=pl.lit("A-02"))
+    sig = run_rules({"med_settlement": df}, links, SPLIT_KEPT, CFG, P, ytd_settlements=ytd)
+    w, sup = assign_warnings(sig, SPLIT_KEPT, P, hist_, CFG)
+    w, sup = w.filter(pl.col("rule") == "M1"), sup.filter(pl.col("rule") == "M1")
+    if escalates:
+        assert w.select("household_id", "escalates").rows() == [("S", m1)] and sup.is_empty()
+        assert f"前次预警 {m1}（原户 A）" in w["basis"][0]
+    else:
+        assert w.is_empty() and sup["suppressed_by"].to_list() == [m1]
+
+
+def test_leads_are_warned_only_by_a_rule_configured_to_raise_them():
+    """C2 and D1 raise new-household leads (`lead = true`); a bureau that turns that off gets the
+    roster households' warnings alone."""
+    c2 = civil(("B-01", "王五", None, "大店镇", "临时救助", "新增", D(2026, 10, 2)),
+               (None, "孙七", "341302********9999", "夹沟", "特困", "新增", D(2026, 10, 2)))
+    d1 = frame("disability", "残联", [dict(record_id=f"CJ{i}", pid=p, name=f"人{i}", id_raw=None, disability_type="肢体",
+                                           level="一级", cert_type="新办", issue_date=D(2026, 10, 2), township="夹沟镇")
+                                      for i, p in enumerate(("B-01", None))])
+    for cfg, households in ((CFG, ["B", None]), (load_config(overrides=["C2.lead=false", "D1.lead=false"]), ["B"])):
+        sig = run({"civil": c2, "disability": d1}, cfg)
+        assert fired(sig, "C2")["household_id"].to_list() == households
+        assert fired(sig, "D1")["household_id"].to_list() == households
+
+
+def test_w1_warns_only_of_a_place_found_not_of_one_waiting_for_review():
+    water = pl.DataFrame({"dept": "水利", "kind": "water", "record_id": ["GS1", "GS2"], "township": ["大店镇"] * 2,
+                          "village": ["吕台村", "韩湖村"], "group": [None, None], "problem_type": ["水质较差"] * 2,
+                          "found_date": [D(2026, 10, 1)] * 2, "resolved_date": [None, None]},
+                         schema_overrides={"group": pl.Utf8, "resolved_date": pl.Date})
+    places = water.select("record_id", "township", "village", "group",
+                          decision=pl.Series(["matched", "review"]))  # (韩湖村: a guess waiting for a human)
+    links = pl.DataFrame(schema={c: pl.Utf8 for c in ["dept", "kind", "record_id", "decision", "person_id"]})
+    w1 = fired(run_rules({"water": water}, links, ROSTER, CFG, P, water_places=places), "W1")
+    assert w1["household_id"].to_list() == ["B"]
+
+
+@pytest.mark.parametrize("period,fires", [("2025-12", False), ("2026-01", True)])
+def test_an_event_without_a_date_is_aged_at_the_period_end(period, fires):
+    """赵六 (C-01) turns 16 on 2026-01-01: a 失业登记 without 登记日期 counts his age on the last day
+    of the period it came in."""
+    df, links = frame("hr", "人社", [dict(record_id="RS1", pid="C-01", name="x", id_raw=None, event_type="失业登记",
+                                          event_date=None, months_unpaid=0)])
+    sig = run_rules({"hr": df.with_columns(event_date=pl.lit(None, pl.Date))}, links, ROSTER, CFG, period)
+    assert fired(sig, "R1").height == int(fires)
+
+
+@pytest.mark.parametrize("period,suppressed", [("2026-08", True), ("2026-07", False)])
+def test_a_warning_verified_without_a_date_counts_as_verified_at_its_period_end(period, suppressed):
+    """核实结果 returned without 核实日期: the 90 days run from the end of the warning's period
+    (2026-08-31 is within 90 days of 2026-10-31, 2026-07-31 is not)."""
+    sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
+    w, sup = assign_warnings(sig, ROSTER, P, hist(6000.0, "verified_true", None, period=period), CFG)
+    assert (sup.height, w.height) == ((1, 0) if suppressed else (0, 1))
+
+
+def test_a_record_linked_to_a_person_not_on_this_roster_warns_no_household_and_is_no_lead():
+    """A link to 人编号 Z-01, gone from this period's roster (a stale link kept for the year's
+    sums): no household to warn under, and not a lead off the roster either."""
+    sig = run({"med_settlement": med(("Z-01", "某人", None, 30000.0))})
+    assert sig.is_empty()
+
+
+def test_two_households_never_share_a_warning_id(monkeypatch):
+    """A 预警编号 names one household (or lead) x risk type: should two hash alike, the run
+    stops rather than merge two households' warnings under one number."""
+    import pipelines.rules as rules
+
+    sig = run({"med_settlement": med(("A-01", "张三", None, 6000.0), ("B-01", "王五", None, 6000.0))})
+    assert assign_warnings(sig, ROSTER, P, None, CFG)[0]["warning_id"].n_unique() == 2
+    monkeypatch.setattr(rules, "warning_suffix", lambda key, risk_type: "0123456789")
+    with pytest.raises(ValueError, match="预警编号冲突"):
+        assign_warnings(sig, ROSTER, P, None, CFG)
+
+
+def test_a_split_off_member_is_judged_against_the_latest_warning_that_named_her():
+    """李四 (A-02) was warned for M1 under A in July (5,000) and, escalated, under X in September
+    (10,000), both open. In October, in S, her year reaches 10,000: a repeat of September's (not
+    a doubling of July's), taken out of S's signal and naming September's."""
+    history = pl.DataFrame({
+        "warning_id": ["YJ202607-aaaaaaaaaa", "YJ202609-bbbbbbbbbb"], "household_id": ["A", "X"], "rule": ["M1", "M1"],
+        "period": ["2026-07", "2026-09"], "signal": [5000.0, 10000.0], "severity": ["中", "中"],
+        "status": ["open", "open"], "verified_on": [None, None], "person_ids": [["A-02"], ["A-02"]],
+        "signal_year": [2026, 2026]}, schema_overrides={"verified_on": pl.Date, "signal_year": pl.Int32})
+    df, links = med(("A-02", "李四", None, 4000.0))
+    links = links.with_columns(household_id=pl.lit("S"))
+    ytd = pl.concat([df, df.with_columns(record_id=pl.lit("JS-07"), out_of_pocket=pl.lit(6000.0),
+                                         settle_date=pl.lit(D(2026, 7, 3)))]).with_columns(
+        decision=pl.lit("matched"), person_id=pl.lit("A-02"))
+    sig = run_rules({"med_settlement": df}, links, SPLIT_KEPT, CFG, P, ytd_settlements=ytd)
+    for h in (history, history.reverse()):
+        w, sup = assign_warnings(sig, SPLIT_KEPT, P, h, CFG)
+        assert w.filter(pl.col("rule") == "M1").is_empty()
+        assert sup.filter(pl.col("rule") == "M1")["suppressed_by"].to_list() == ["YJ202609-bbbbbbbbbb"]

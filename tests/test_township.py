@@ -139,3 +139,29 @@ def test_the_list_holds_the_specs_columns_in_the_specs_order():
             "核实结果", "是否纳入监测", "核实人", "核实日期", "备注"]
     assert [c for c in TOWNSHIP_COLUMNS if c in spec] == spec
     assert TOWNSHIP_COLUMNS[-5:] == spec[-5:]
+
+
+def test_an_id_number_in_a_leads_name_or_a_basis_is_masked_in_the_township_and_county_lists():
+    """A department may type an ID into the name field (孙七341302199001011234), and a lead's basis
+    says the name as delivered: 户主姓名, 涉及人员 and 预警依据 of the township's list, and 姓名 and
+    预警依据 of the county's unplaced leads, keep its first 6 and last 4 only."""
+    idn, masked = "341302199001011234", "341302********1234"
+    w = W.with_columns(
+        lead_name=pl.when(pl.col("lead_key").is_not_null()).then(pl.lit(f"孙七{idn}")).otherwise("lead_name"),
+        basis=pl.when(pl.col("lead_key").is_not_null()).then(pl.lit(f"非监测对象 孙七{idn} 新增特困")).otherwise("basis"))
+    t = township_rows(w, ROSTER, GRID, ISSUE, DEADLINE, HEADS)
+    lead = t.filter(pl.col("预警编号") == "YJ202610-ddd").row(0, named=True)
+    assert (lead["户主姓名"], lead["涉及人员"]) == (f"孙七{masked}", f"孙七{masked}")
+    assert lead["预警依据"] == f"C2：非监测对象 孙七{masked} 新增特困"
+    u = unplaced_leads(w).row(0, named=True)
+    assert u["姓名"] == f"孙七{masked}" and u["预警依据"] == f"M3：非监测对象 孙七{masked} 新增特困"
+    assert idn not in t.write_csv() + unplaced_leads(w).write_csv()
+
+
+def test_a_household_the_grid_lists_twice_gets_its_first_grid_worker():
+    grid = pl.concat([GRID, pl.DataFrame({"household_id": ["A"], "grid_worker": ["网格员9"],
+                                          "grid_worker_phone": ["13700000009"]})])
+    for g in (grid, pl.concat([grid.tail(1), grid.head(2)])):
+        r = township_rows(W, ROSTER, g, ISSUE, DEADLINE, HEADS).filter(pl.col("预警编号") == "YJ202610-aaa")
+        first = g.filter(pl.col("household_id") == "A").row(0, named=True)
+        assert r.select("网格员", "网格员电话").row(0) == (first["grid_worker"], first["grid_worker_phone"])

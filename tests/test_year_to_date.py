@@ -307,3 +307,61 @@ def test_relink_keys_old_id_not_linked_again_when_its_person_joins_the_roster():
     changed = pl.DataFrame({"since": ["2026-10"], "person_id": ["P9"], "household_id": ["H9"]})
     again = to_relink(earlier, changed, roster)
     assert "S4" in again["record_id"].to_list()
+
+
+def _lead_year(*rows):
+    """A lead's (张*敏) settlements, (record_id, period, 结算日期, 个人自付), and the roster and rules
+    to read them -> (this period's, the earlier ones', signals(ytd): the rules over `ytd`)."""
+    from config import load_config
+    from pipelines.rules import run_rules
+
+    cfg = load_config()
+    roster = ROSTER.with_columns(township=pl.lit("大店镇"), village=pl.lit("韩湖村"), group=pl.lit("1组"),
+                                 relation=pl.lit("户主"), household_size=pl.lit(1), income_per_capita=pl.lit(20000.0),
+                                 household_type=pl.lit("脱贫户"), phone=pl.lit("13800000001"))
+    year = pl.DataFrame(
+        [dict(dept="医保", kind="med_settlement", record_id=r, period=p, name="张*敏", id_raw="341323********5108",
+              township=None, village=None, settle_date=d, out_of_pocket=a, decision="unmatched", person_id=None,
+              household_id=None, score=0.1) for r, p, d, a in rows],
+        schema_overrides={"person_id": pl.Utf8, "household_id": pl.Utf8, "township": pl.Utf8, "village": pl.Utf8,
+                          "settle_date": pl.Date})
+    now = pl.col("period") == "2026-10"
+    current = year.filter(now).drop("period").with_columns(relinked_now=pl.lit(False))
+    earlier = year.filter(~now)
+
+    def signals(ytd):
+        extracts = {"med_settlement": current.drop("decision", "person_id", "household_id", "score", "relinked_now")}
+        links = current.select("dept", "kind", "record_id", "decision", "person_id", "household_id")
+        return run_rules(extracts, links, roster, cfg, "2026-10", ytd_settlements=ytd)
+
+    return current, earlier, signals, cfg
+
+
+def test_a_lead_s_year_reaching_the_threshold_to_the_fen_is_read_whatever_order_it_is_added_in():
+    """0.10 this period, 0.10 and 19,999.80 earlier: 20,000.00 as M3 adds them up (this period's
+    first), 19,999.999… as the earlier ones are summed first. `rows_to_sum` must still read the
+    earlier rows (it compares a yuan short of the threshold), or M3 over them misses the lead."""
+    from pipelines.rules import lead_floor
+    from pipelines.year_to_date import rows_to_sum
+
+    current, earlier, signals, cfg = _lead_year(("N1", "2026-10", D(2026, 10, 3), 0.1),
+                                                ("E1", "2026-03", D(2026, 3, 3), 0.1),
+                                                ("E2", "2026-04", D(2026, 4, 3), 19999.8))
+    every = signals(pl.concat([current, earlier.drop("period").with_columns(relinked_now=pl.lit(False))]))
+    assert every.select("rule", "signal").rows() == [("M3", 20000.0)]
+    carried = rows_to_sum(current, earlier.lazy(), lead_floor(cfg), 2026)
+    assert sorted(carried["record_id"]) == ["E1", "E2", "N1"] and signals(carried).equals(every)
+
+
+def test_an_earlier_lead_settlement_without_a_settle_date_counts_in_the_year_given():
+    """An earlier settlement of the lead without 结算日期 (11,000) counts in the year `rows_to_sum`
+    is given (2026, as M3 counts it in the period's year): with this period's 9,000 the lead
+    reaches 20,000, so it is read and M3 fires."""
+    from pipelines.rules import lead_floor
+    from pipelines.year_to_date import rows_to_sum
+
+    current, earlier, signals, cfg = _lead_year(("N1", "2026-10", D(2026, 10, 3), 9000.0),
+                                                ("E1", "2026-03", None, 11000.0))
+    carried = rows_to_sum(current, earlier.lazy(), lead_floor(cfg), 2026)
+    assert sorted(carried["record_id"]) == ["E1", "N1"]
+    assert signals(carried).select("rule", "signal").rows() == [("M3", 20000.0)]
