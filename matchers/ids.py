@@ -128,7 +128,7 @@ def _old_mask(s: pl.Expr) -> pl.Expr:
 
 def fixed_stars(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:
     """Per department and kind of `df` (its `dept`, `kind`, those it has; one row when neither):
-    `_fixed`, whether most of its masked IDs are 15 characters long, i.e. its system writes five
+    `_fixed`, whether at least half of its masked IDs are 15 characters long, i.e. its system writes five
     stars whatever the ID (`341302*****2734` is a new ID's first 6 and last 4; distinct IDs counted), rather than
     masking the odd old 15-digit ID among 18-character masks (`normalize_ids`). Given to
     `normalize_ids` of a part of the rows (a review queue's records), the part is read as the
