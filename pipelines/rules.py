@@ -440,7 +440,7 @@ def _ytd_by(s: pl.DataFrame, key: str, *firsts: str) -> pl.DataFrame:
         s.group_by(key, "year")
         .agg(
             pl.col(*firsts).drop_nulls().first(),
-            total=pl.col("out_of_pocket").sum(),
+            total=pl.col("out_of_pocket").sum().round(2),  # (to the 分: binary fractions add up to 4,999.999…)
             n=pl.len(),
             record_ids=pl.col("record_id"),
             person_ids=pl.col("person_id").drop_nulls().unique(),

@@ -1,4 +1,5 @@
 import datetime as dt
+import itertools
 import random
 import re
 
@@ -64,6 +65,15 @@ def med(*rows):
 
 def fired(sig, rule):
     return sig.filter(pl.col("rule") == rule)
+
+
+@pytest.mark.parametrize("amounts", list(itertools.permutations((4995.4, 4.4, 0.2))))
+def test_a_sum_of_yuan_and_fen_reaching_the_threshold_exactly_fires_in_any_order(amounts):
+    """4,995.40 + 4.40 + 0.20 is 5,000.00 元, M1's threshold; added in binary floating point in some
+    orders it was 4,999.999999999999 and M1 did not fire. A year's sum is counted to the 分."""
+    sig = run({"med_settlement": med(*[("B-01", "王五", "341302********1236", a) for a in amounts])})
+    m1 = fired(sig, "M1")
+    assert m1["signal"].to_list() == [5000.0] and "累计个人自付 5,000.00 元 ≥ 5,000 元" in m1["basis"][0]
 
 
 @pytest.mark.parametrize("amounts,fires", [([3000.0, 2000.0], True), ([3000.0, 1999.99], False)])
