@@ -472,6 +472,12 @@ def m1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         f"{r['p_name']} {r['year']}年累计个人自付 {_money(r['total'])} 元 ≥ {_n(thr)} 元（{_settled(r, d.period)}）")))
 
 
+def _share_of(share: float, annual: pl.Expr) -> pl.Expr:
+    """`share` of a household's annual income, without the noise of binary fractions (0.4 x 12,006
+    is 4,802.400000000001, above a cost of 4,802.40 that is 40% of it)."""
+    return (share * annual).round(6)
+
+
 def m2(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
     if (s := d.settlements) is None:
         return None
@@ -480,7 +486,7 @@ def m2(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         _ytd_by(s.filter("matched"), "household_id", "township", "dept")
         .join(d.households.select("household_id", "income", "size"), on="household_id")
         .with_columns(annual=pl.col("income") * pl.col("size"))
-        .filter(pl.col("annual").is_not_null(), pl.col("total") > 0, pl.col("total") >= share * pl.col("annual"))
+        .filter(pl.col("annual").is_not_null(), pl.col("total") > 0, pl.col("total") >= _share_of(share, pl.col("annual")))
         .with_columns(signal=pl.when(pl.col("annual") > 0).then(pl.col("total") / pl.col("annual")), signal_year="year")
     )
     return _emit(rc, _say(h, lambda r: (
@@ -657,9 +663,10 @@ def a1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
     )
     by_amount = pl.col("loss_amount") >= thr
     # (a loss of 0, a report not yet assessed, is no share of a household's income, even of none)
-    by_share = pl.col("annual").is_not_null() & (pl.col("loss_amount") > 0) & (pl.col("loss_amount") >= share * pl.col("annual"))
+    by_share = pl.col("annual").is_not_null() & (pl.col("loss_amount") > 0) & (
+        pl.col("loss_amount") >= _share_of(share, pl.col("annual")))
     x = x.filter(by_amount | by_share).with_columns(
-        signal="loss_amount", big=by_amount, ratio=pl.col("loss_amount") / pl.col("annual"),
+        signal="loss_amount", big=by_amount, by_share=by_share, ratio=pl.col("loss_amount") / pl.col("annual"),
         risk_type=pl.col("disaster_type").replace_strict(rc.get("risk_type_by_disaster", {}), default=rc.risk_type),
     )
 
@@ -667,7 +674,7 @@ def a1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
         parts = [f"{r['disaster_type']}损失 {_money(r['loss_amount'])} 元（{_d(r.get('occur_date'))}）"]
         if r["big"]:
             parts.append(f"≥ {_n(thr)} 元")
-        if r["annual"] is not None and 0 < r["loss_amount"] >= share * r["annual"]:
+        if r["by_share"]:
             parts.append(f"占家庭年纯收入 {_money(r['annual'])} 元的 {r['ratio']:.1%} ≥ {share:.0%}" if r["annual"]
                          else "家庭年纯收入为 0 元")
         return "，".join(parts)

@@ -172,6 +172,16 @@ def test_m2_share_of_household_income(amount, m2):
         assert "10,000.00" in fired(sig, "M2")["basis"][0] and "40.0%" in fired(sig, "M2")["basis"][0]
 
 
+@pytest.mark.parametrize("amount,m2", [(4802.39, False), (4802.4, True)])
+def test_m2_at_exactly_its_share_of_an_income_whose_share_is_no_binary_fraction(amount, m2):
+    """Household A: 6,003 元 x 2 = 12,006 元, 40% of it 4,802.40 元, which 0.4 x 12006 gives as
+    4,802.400000000001: a cost of exactly 4,802.40 is 40% and fires."""
+    roster = ROSTER.with_columns(income_per_capita=pl.when(pl.col("household_id") == "A").then(6003.0)
+                                 .otherwise("income_per_capita"))
+    df, links = med(("A-02", "李*", None, amount))
+    assert fired(run_rules({"med_settlement": df}, links, roster, CFG, P), "M2").height == int(m2)
+
+
 def test_m1_m2_share_one_warning_id():
     sig = run({"med_settlement": med(("A-01", "张*", None, 6000.0))})
     assert set(sig["rule"]) == {"M1", "M2"}
