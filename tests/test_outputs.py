@@ -24,6 +24,19 @@ def test_failed_write_leaves_previous_file_and_no_temp(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]
 
 
+def test_a_file_is_written_under_a_hidden_name_beside_its_target_until_it_is_whole(tmp_path):
+    """Only a rename within one folder (one file system) puts a file in place at once: the
+    temporary file is in the target's folder, hidden, and the target reads as before until the
+    write ends."""
+    target = tmp_path / "townships" / "x.csv"
+    target.parent.mkdir()
+    target.write_text("old")
+    with outputs.atomic_path(target) as tmp:
+        tmp.write_text("new")
+        assert tmp.parent == target.parent and tmp.name.startswith(".") and target.read_text() == "old"
+    assert target.read_text() == "new" and [p.name for p in target.parent.iterdir()] == ["x.csv"]
+
+
 def test_xlsx_is_reproducible_and_keeps_codes_as_text(tmp_path):
     df = pl.DataFrame({"户编号": ["0012"], "金额": [1.5]})
     a = outputs.write_xlsx({"汇总": df, "因病": df}, tmp_path / "a.xlsx")
@@ -60,6 +73,16 @@ def test_swap_in_leaves_what_it_replaced_or_that_nothing_was_there_named_after_t
     assert [p.name for p in tmp_path.iterdir()] == ["2026-10"] and (final / "v.txt").read_text() == "first"
 
 
+def test_a_swap_whose_second_rename_fails_leaves_the_published_folder_in_place(tmp_path):
+    """The folder published before is moved aside first: when putting the new one in then fails,
+    it is put back before the error is raised, nothing left beside it."""
+    final = tmp_path / "2026-10"
+    outputs.drop_replaced(outputs.swap_in(_stage(final, "first"), final, "R1"))
+    with pytest.raises(OSError):
+        outputs.swap_in(tmp_path / ".2026-10.staging-gone", final, "R2")  # (no such folder: the rename fails)
+    assert [p.name for p in tmp_path.iterdir()] == ["2026-10"] and (final / "v.txt").read_text() == "first"
+
+
 def _stage(final, text: str):
     stage = outputs.new_staging_dir(final)
     (stage / "v.txt").write_text(text)
@@ -85,6 +108,8 @@ def test_recover_keeps_the_folder_a_run_put_in_only_if_the_run_stored_it(tmp_pat
         assert (out / "2026-10" / "v.txt").read_text() == left
     assert done[0] == "removed unfinished .2026-10.staging-abc"
     assert any("killed before it stored" in line for line in done) == (stored is False)
+    assert ("removed replaced .2026-10.old-R1" in done) == (kind == "old" and stored is not False)
+    assert not any("replaced .2026-10.new" in line for line in done)  # (nothing was replaced)
 
 
 def test_recover_puts_back_a_folder_moved_aside_by_a_swap_cut_between_its_renames(tmp_path):
@@ -95,10 +120,40 @@ def test_recover_puts_back_a_folder_moved_aside_by_a_swap_cut_between_its_rename
     assert [p.name for p in out.iterdir()] == ["2026-10"]
 
 
+def test_recover_puts_back_a_folder_an_older_version_moved_aside_when_nothing_is_in_its_place(tmp_path):
+    """An aside not named after a run (`stored` None) whose period folder is missing (killed
+    between the renames): the folder it holds is the only copy of what was published."""
+    out = tmp_path / "out"
+    (out / ".2026-10.old-4711").mkdir(parents=True)
+    (out / ".2026-10.old-4711" / "v.txt").write_text("published")
+    assert outputs.recover(out) == ["restored 2026-10"]
+    assert [p.name for p in out.iterdir()] == ["2026-10"] and (out / "2026-10" / "v.txt").read_text() == "published"
+
+
+def test_a_dry_run_names_what_recover_will_clear_and_nothing_else(tmp_path):
+    """`left_by_killed_runs` (read only) names the half-built staging folders and the unfinished
+    swaps a killed run left, not the period folders or other files; after `recover` none."""
+    out = tmp_path / "out"
+    final = out / "2026-10"
+    outputs.drop_replaced(outputs.swap_in(_stage(final, "published"), final, "R1"))
+    stage = _stage(final, "half")
+    aside = outputs.swap_in(_stage(out / "2026-11", "new"), out / "2026-11", "R2")
+    (out / "report.html").write_text("x")
+    assert outputs.left_by_killed_runs(out) == sorted([stage.name, aside.name]) == sorted([stage.name, ".2026-11.new-R2"])
+    assert outputs.left_by_killed_runs(tmp_path / "none") == []
+    outputs.recover(out, {"R2": True}.get)
+    assert outputs.left_by_killed_runs(out) == []
+    assert sorted(p.name for p in out.iterdir()) == ["2026-10", "2026-11", "report.html"]
+
+
 def test_csv_defuses_formulas_planted_in_text(tmp_path):
     df = pl.DataFrame({"学校名称": ["=HYPERLINK(\"http://x\")", "一中", "-1+2", "@cmd"], "n": [1, 2, 3, 4]})
     back = pl.read_csv(outputs.write_csv(df, tmp_path / "x.csv"), infer_schema=False)
     assert back["学校名称"].to_list() == ["'=HYPERLINK(\"http://x\")", "一中", "'-1+2", "'@cmd"]
+    # a TAB or CR first (Excel skips it and reads the formula after it); one inside stays as it is
+    df = pl.DataFrame({"备注": ["\t=1+2", "\r=cmd", "a\tb"]})
+    back = pl.read_csv(outputs.write_csv(df, tmp_path / "y.csv"), infer_schema=False)
+    assert back["备注"].to_list() == ["'\t=1+2", "'\r=cmd", "a\tb"]
 
 
 def test_csv_writes_numbers_excel_would_change_as_text_and_the_inbox_reads_them_back(tmp_path):
@@ -114,11 +169,17 @@ def test_csv_writes_numbers_excel_would_change_as_text_and_the_inbox_reads_them_
     assert raw["户编号"].to_list() == ["H01"] * 8 and raw["n"].to_list() == [str(i) for i in range(8)]
     back = read_table(target, "x.csv", known=["记录证件号码", "户编号"])
     assert back["记录证件号码"].to_list() == values
+    # from 12 digits on (Excel shows 12 as 1.23457E+11); 11 are shown whole
+    edge = outputs.write_csv(pl.DataFrame({"人编号": ["123456789012", "12345678901"]}), tmp_path / "y.csv")
+    assert pl.read_csv(edge, infer_schema=False)["人编号"].to_list() == ['="123456789012"', "12345678901"]
 
 
 def test_new_folders_are_private(tmp_path):
     target = outputs.write_csv(pl.DataFrame({"a": [1]}), tmp_path / "p" / "townships" / "大店镇" / "x.csv")
     for d in (tmp_path / "p", tmp_path / "p" / "townships", target.parent):
+        assert os.stat(d).st_mode & 0o077 == 0
+    stage = outputs.new_staging_dir(tmp_path / "q" / "out" / "2026-10")  # (the output folder made by a run)
+    for d in (tmp_path / "q", tmp_path / "q" / "out", stage):
         assert os.stat(d).st_mode & 0o077 == 0
 
 
@@ -258,6 +319,12 @@ def test_xlsx_sheet_names_cleaned_unique_and_escaped(tmp_path):
     assert pl.read_excel(target, sheet_id=0).keys() == {"因病_因学", "因病_因学_2", "a&b<c>", "Sheet"}
     with pytest.raises(ValueError):  # Excel ignores case in sheet names
         outputs.write_xlsx({"Sheet": df, "sheet": df}, tmp_path / "y.xlsx")
+    target = outputs.write_xlsx({"因病\\因学": df, "长" * 35: df, "长" * 33: df}, tmp_path / "z.xlsx")
+    assert list(pl.read_excel(target, sheet_id=0)) == ["因病_因学", "长" * 31, "长" * 28 + "_2"]  # cut to 31, still unique
+    for name in ("'因病", "因病'"):  # what Excel refuses to open
+        with pytest.raises(ValueError):
+            outputs.write_xlsx({name: df}, tmp_path / "w.xlsx")
+    assert not (tmp_path / "w.xlsx").exists()
 
 
 def test_xlsx_chunked_rows_write_the_same_sheets(tmp_path, monkeypatch):
@@ -287,3 +354,21 @@ def test_a_frame_longer_than_a_sheet_goes_on_in_further_sheets():
     assert {k: v["a"].to_list() for k, v in split_sheets("队列", df, rows=2).items()} == {
         "队列": [1, 2], "队列_2": [3, 4], "队列_3": [5]}
     assert list(split_sheets("队列", df.clear(), rows=2)) == ["队列"]  # an empty queue still has its sheet
+
+
+def test_a_sheet_holds_at_most_excels_rows_below_its_header(tmp_path):
+    """1,048,576 rows in a sheet, the header one of them: a frame of that many rows goes on in a
+    second sheet, and a sheet that would pass the limit is refused (not cut short by Excel)."""
+    from adapters.outputs import split_sheets
+
+    df = pl.DataFrame({"a": pl.int_range(0, 1_048_576, dtype=pl.Int32, eager=True)})
+    assert {k: v.height for k, v in split_sheets("队列", df).items()} == {"队列": 1_048_575, "队列_2": 1}
+    with pytest.raises(ValueError):
+        outputs.write_xlsx({"队列": df}, tmp_path / "x.xlsx")
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_many_workbooks_a_failing_one_is_not_passed_over_in_silence(tmp_path):
+    ok = {"汇总": pl.DataFrame({"a": [1]})}
+    with pytest.raises(ValueError):
+        outputs.write_xlsx_many([(ok, tmp_path / "a.xlsx"), ({"'坏'": ok["汇总"]}, tmp_path / "b.xlsx")], None, workers=2)
