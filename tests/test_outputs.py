@@ -313,6 +313,14 @@ def test_xlsx_drops_characters_xml_forbids(tmp_path):
     assert back["备注"].to_list() == ["ab", "c", "de", "fg", "hi", " 前导空格", "_x0041_", "ok"]
 
 
+def test_xlsx_text_longer_than_excel_allows_is_cut_to_its_limit(tmp_path):
+    """Excel refuses a cell of more than 32,767 UTF-16 units (it 'repairs' the workbook): longer
+    text is cut to it, a character beyond U+FFFF counting two."""
+    df = pl.DataFrame({"预警依据": ["a" * 40_000, "😀" * 20_000, "b" * 32_767, "短"]})
+    back = pl.read_excel(outputs.write_xlsx({"清单": df}, tmp_path / "x.xlsx"))
+    assert back["预警依据"].to_list() == ["a" * 32_767, "😀" * 16_383, "b" * 32_767, "短"]
+
+
 def test_xlsx_sheet_names_cleaned_unique_and_escaped(tmp_path):
     df = pl.DataFrame({"a": [1]})
     target = outputs.write_xlsx({"因病/因学": df, "因病?因学": df, "a&b<c>": df, "": df}, tmp_path / "x.xlsx")
