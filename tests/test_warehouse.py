@@ -15,6 +15,29 @@ def test_replace_period_never_duplicates(tmp_path):
     assert con.sql("SELECT count(*) FROM settlements").fetchall()[0][0] == 2
 
 
+def test_the_warehouse_file_is_created_owner_only(tmp_path):
+    """It holds names and ID numbers: readable by its owner alone, whatever the umask."""
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        con = warehouse.connect(tmp_path / "w.duckdb")
+    finally:
+        os.umask(mask)
+    con.close()
+    assert os.stat(tmp_path / "w.duckdb").st_mode & 0o777 == 0o600
+
+
+def test_a_later_version_adding_a_column_keeps_the_table_in_step(tmp_path):
+    """A period stored with a column the table lacks (written by a later version) is stored whole;
+    the periods stored before read the new column as null."""
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    warehouse.replace_period(con, "2026-09", {"settlements": pl.DataFrame({"record_id": ["a"]})})
+    warehouse.replace_period(con, "2026-10", {"settlements": pl.DataFrame({"record_id": ["b"], "hospital": ["县医院"]})})
+    assert con.sql("SELECT period, record_id, hospital FROM settlements ORDER BY period").fetchall() == [
+        ("2026-09", "a", None), ("2026-10", "b", "县医院")]
+
+
 def test_a_frame_without_columns_removes_the_periods_rows_and_creates_nothing(tmp_path):
     """A re-run whose 反馈/ (or 复核/) file was taken out forgets that period's answers."""
     con = warehouse.connect(tmp_path / "w.duckdb")
@@ -86,6 +109,46 @@ def test_which_run_stored_a_period_is_committed_and_rolled_back_with_the_period(
     assert con.sql("SELECT run_id, status, summary, finished_at IS NOT NULL FROM runs ORDER BY period").fetchall() == [
         ("2026-08-old", "ok", None, False), (failed, "interrupted", "", False), (stored, "ok", "partial: 医保", True)]
     assert warehouse.last_run(con, "2026-10", full=True) is None  # (a partial run, recorded as one)
+
+
+def test_which_runs_count_for_the_cascade_the_previous_period_and_the_issue_dates(tmp_path):
+    """Read from `runs`: August and September run in full (September twice, with other settings),
+    October failed, November run for one department, December still running. The cascade after
+    August re-runs September only; the period before is the latest run successfully, partly or
+    not; September's last run is its second; the 下发日期 are those of successful runs."""
+    con = warehouse.connect(tmp_path / "w.duckdb")
+
+    def run(period, sha, issued, status="ok", summary=""):
+        run_id = warehouse.begin_run(con, period, sha, issue_date=dt.date.fromisoformat(issued), summary=summary)
+        if status:
+            warehouse.finish_run(con, run_id, status, summary)
+
+    run("2026-08", "a", "2026-09-05")
+    run("2026-09", "a", "2026-10-05")
+    run("2026-09", "b", "2026-10-20")
+    run("2026-10", "a", "2026-11-05", status="failed")
+    run("2026-11", "a", "2026-12-05", summary="partial: 医保")
+    run("2026-12", "a", "2027-01-05", status=None)
+    assert warehouse.later_periods(con, "2026-08") == ["2026-09"]
+    assert warehouse.later_periods(con, "2026-07") == ["2026-08", "2026-09"]
+    assert [warehouse.previous_period(con, p) for p in ("2026-08", "2026-09", "2026-11", "2027-01")] == [
+        None, "2026-08", "2026-09", "2026-11"]
+    assert warehouse.last_run(con, "2026-09")["config_sha256"] == "b"
+    assert warehouse.last_run(con, "2026-10") is None and warehouse.last_run(con, "2026-11", full=True) is None
+    assert warehouse.last_run(con, "2026-11")["summary"] == "partial: 医保"
+    assert warehouse.latest_issue_date(con) == dt.date(2026, 12, 5)
+    assert warehouse.first_issue_dates(con) == {"2026-08": dt.date(2026, 9, 5), "2026-09": dt.date(2026, 10, 5),
+                                                "2026-11": dt.date(2026, 12, 5)}
+
+
+def test_a_cascades_mark_is_cleared_for_its_period_alone(tmp_path):
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    for p in ("2026-08", "2026-10"):
+        warehouse.mark_cascade(con, p)
+    warehouse.clear_cascade(con, "2026-08")
+    assert con.sql("SELECT period FROM cascades_pending").fetchall() == [("2026-10",)]
+    warehouse.clear_cascade(con)
+    assert con.sql("SELECT count(*) FROM cascades_pending").fetchall() == [(0,)]
 
 
 def test_a_cascade_cut_short_names_the_later_periods_not_re_run_since_its_period_was_stored(tmp_path):
