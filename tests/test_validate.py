@@ -9,9 +9,9 @@ import pytest
 from adapters.inbox import ReadError
 from config import load_config
 from pipelines.standardize import standardize
-from pipelines.validate import (MAX_FIELD_CHARS, delivery_ranks, in_headers, keep_latest, mask_value, old_id_lines,
-                                older_versions, parse_date, rejected_files, set_aside_future_dates, stand_ins, supersede,
-                                to_person_records, validate)
+from pipelines.validate import (MAX_FIELD_CHARS, REJECTED_SCHEMA, delivery_ranks, in_headers, keep_latest, mask_value,
+                                old_id_lines, older_versions, parse_date, rejected_files, set_aside_future_dates, stand_ins,
+                                supersede, to_person_records, validate)
 from schemas.inputs import EXTRACT_MODELS, PersonRecord, Rejected
 
 CFG = load_config()
@@ -677,3 +677,55 @@ def test_a_saved_again_copy_comes_after_its_original_whatever_its_time():
 def test_person_records_keep_the_last_row_of_a_record_given_twice():
     valid, _ = run(settlements(record_id=["JS1", "JS1"], name=["张*", "李*"]))
     assert to_person_records({"med_settlement": valid})["name"].to_list() == ["李*"]
+
+
+def test_an_amount_in_yi_is_a_hundred_million():
+    valid, rejected = run(settlements(out_of_pocket=["0.0002亿", "0.0002亿元"]))
+    assert rejected.is_empty() and valid["out_of_pocket"].to_list() == [20000.0, 20000.0]
+
+
+def test_a_snapshot_without_a_row_of_the_periods_year_keeps_its_latest_year():
+    """A record's rows of 2027 (put in first) and 2025 (put in later), period 2026: the 2027 row."""
+    rows = pl.DataFrame({"dept": ["医保"] * 2, "kind": ["med_enrollment"] * 2, "file": ["医保/a.csv", "医保/b.csv"],
+                         "line": [2, 2], "record_id": ["CB1", "CB1"], "year": [2027, 2025]})
+    latest, superseded = supersede(rows, ranks("医保/a.csv", "医保/b.csv"), year="year", period_year=2026)
+    assert latest["year"].to_list() == [2027] and superseded["file"].to_list() == ["医保/b.csv"]
+
+
+def test_answers_are_kept_whole_every_returned_row_is_history():
+    """A township's two files answering one 预警编号 are both kept (`feedback` judges them), not
+    one superseding the other."""
+    rows = [pl.DataFrame({"dept": ["反馈"], "kind": ["feedback"], "file": [f], "line": [2], "warning_id": ["YJ1"],
+                          "result": [r]}) for f, r in (("反馈/a.csv", "属实"), ("反馈/b.csv", "不属实"))]
+    latest, rejected, superseded = keep_latest({"feedback": rows}, pl.DataFrame(schema=REJECTED_SCHEMA),
+                                               ranks("反馈/a.csv", "反馈/b.csv"), CFG, 2026)
+    assert latest["feedback"].select("file", "result").rows() == [("反馈/a.csv", "属实"), ("反馈/b.csv", "不属实")]
+    assert superseded.is_empty()
+
+
+def test_a_list_row_set_aside_keeps_its_year_and_stays_the_record_s_row_of_the_periods_year():
+    """A 参保名单 row of 2026 set aside (停保, no such 参保状态) and the record's valid 2027 row in
+    a later file, period 2026: the 2026 row is the record's (set aside, waiting to be fixed), the
+    2027 row superseded as of another year."""
+    spec = CFG.kinds["med_enrollment"]
+
+    def enrol(file, status, year):
+        raw = pl.DataFrame({"人员编号": ["CB1"], "姓名": ["张三"], "证件号码": ["341302196201112734"], "参保状态": [status],
+                            "参保年度": [year], "line": [2]})
+        std = standardize(raw, spec)
+        ok, bad = validate(std, spec, "医保", file)
+        return ok, bad, stand_ins(std, bad, spec, "医保", file)
+    a, b = enrol("医保/参保名单2026.csv", "停保", "2026"), enrol("医保/参保名单2027.csv", "正常参保", "2027")
+    latest, rejected, superseded = keep_latest({"med_enrollment": [a[0], a[2], b[0], b[2]]}, pl.concat([a[1], b[1]]),
+                                               ranks("医保/参保名单2026.csv", "医保/参保名单2027.csv"), CFG, 2026)
+    assert latest["med_enrollment"].is_empty()
+    assert rejected.select("file", "record_id", "value").rows() == [("医保/参保名单2026.csv", "CB1", "停保")]
+    assert superseded.select("file", "other_year").rows() == [("医保/参保名单2027.csv", True)]
+
+
+def test_a_saved_again_copy_s_original_is_the_file_it_was_saved_from():
+    from pipelines.validate import original_file, sheet_label
+
+    files = ["复核/q(1).csv", "复核/q - 副本.xlsx", "复核/q.csv", sheet_label("复核/q（2）.xlsx", "明细（第一批）")]
+    assert pl.DataFrame({"f": files}).select(original_file(pl.col("f")))["f"].to_list() == [
+        "复核/q.csv", "复核/q.xlsx", "复核/q.csv", "复核/q.xlsx（工作表 明细（第一批））"]
