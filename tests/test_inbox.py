@@ -1263,3 +1263,24 @@ def write_bytes(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def test_an_answers_date_after_the_period_is_kept_for_feedback_to_judge(tmp_path):
+    """Only extracts set aside a record dated after the period (and its days after): an answer's
+    核实日期 is checked against when it came back (`feedback`), not set aside here."""
+    per = tmp_path / "2026-10"
+    write(per / "反馈" / "f.csv", "预警编号,乡（镇）,核实结果,核实日期\nYJ1,大店镇,属实,2027-11-05\n")
+    files, _ = discover(per, CFG)
+    latest, rejected, _, rows, _ = read_department(per, files, "反馈", CFG, [])
+    assert latest["feedback"].select("warning_id", "verify_date").rows() == [("YJ1", datetime.date(2027, 11, 5))]
+    assert rejected.is_empty() and rows == 1
+
+
+def test_a_roster_household_number_shared_by_two_villages_is_read_as_one_household_per_village(tmp_path):
+    """`read_department` keys the roster's households once for the run (`split_shared_households`)."""
+    per = tmp_path / "2026-10"
+    write(per / "户籍底册" / "底册.csv", "乡（镇）,行政村,户编号,人编号,姓名,证件号码\n"
+          "大店镇,李湖村,H1,P1,张一,341302196201112734\n永镇镇,孙集村,H1,P2,张二,341302196201113737\n")
+    files, _ = discover(per, CFG)
+    latest, _, _, _, _ = read_department(per, files, "户籍底册", CFG, [])
+    assert latest["roster"].select("person_id", "household_id").rows() == [("P1", "H1"), ("P2", "H1@永镇镇孙集村")]
