@@ -729,3 +729,16 @@ def test_a_saved_again_copy_s_original_is_the_file_it_was_saved_from():
     files = ["复核/q(1).csv", "复核/q - 副本.xlsx", "复核/q.csv", sheet_label("复核/q（2）.xlsx", "明细（第一批）")]
     assert pl.DataFrame({"f": files}).select(original_file(pl.col("f")))["f"].to_list() == [
         "复核/q.csv", "复核/q.xlsx", "复核/q.csv", "复核/q.xlsx（工作表 明细（第一批））"]
+
+
+def test_a_row_failing_on_two_fields_shows_the_first_field_with_its_own_value():
+    valid, rejected = run(settlements(settle_date=["x"], out_of_pocket=["-5"]))
+    row = rejected.row(0, named=True)
+    assert (row["field"], row["value"]) == ("settle_date", "x") and "out_of_pocket 数值不能为负" in row["reason"]
+
+
+def test_an_unknown_code_says_which_values_to_write():
+    """A clerk or a department learns the code list from the reason (visit_type isin the SPEC's three)."""
+    _, rejected = run(settlements(visit_type=["急诊"]))
+    assert rejected["reason"].to_list() == [
+        "visit_type 代码不在允许值中 unknown code: '急诊'（应填 住院、门诊慢特病、普通门诊 之一 one of these）"]
