@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from pipelines.accounting import AccountingError, account, quality_report
+from pipelines.accounting import AccountingError, account, in_report_order, quality_report
 from pipelines.console import attention_lines
 from schemas.outputs import Finding
 
@@ -295,3 +295,62 @@ def test_a_file_put_into_another_departments_folder_last_month_is_no_earlier_cop
     again = earlier.with_columns(period=pl.lit("2026-08"), dept=pl.lit("医保"), file=pl.lit("医保/结算明细_2026-08.csv"))
     assert earlier_copies(files, pl.concat([earlier, again]), ["医保", "民政"]).rows() == [
         ("医保", "医保/结算明细_2026-09.csv", "2026-08", "医保/结算明细_2026-08.csv")]
+
+
+def test_rows_accounted_in_a_department_no_rows_were_read_from_fail_the_balance():
+    """Records or superseded rows of a department with no rows read (a count lost on the way in)
+    are rows from nowhere: the balance names the department, it does not drop it."""
+    rows = pl.DataFrame({"dept": ["医保"], "rows": [1]})
+    with pytest.raises(AccountingError, match="住建: read 0 but accounted 1"):
+        account(rows, _links([("医保", "matched"), ("住建", "matched")]), pl.DataFrame(schema={"dept": pl.Utf8}))
+    with pytest.raises(AccountingError, match="民政: read 0 but accounted 1"):
+        account(rows, _links([("医保", "matched")]), pl.DataFrame({"dept": ["民政"]}))
+
+
+def test_a_grid_of_exactly_the_limit_is_not_over_it_and_a_household_listed_twice_counts_once():
+    """Article 10: at most 100 households a grid worker. G1 holds 2 households (h1 on two rows),
+    the limit 2: not over; G2's 3 are."""
+    grid = pl.DataFrame({"grid_id": ["G1", "G1", "G1", "G2", "G2", "G2"], "household_id": ["h1", "h1", "h2", "h3", "h4", "h5"]})
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), pl.DataFrame(schema={"dept": pl.Utf8}), grid, None,
+                       max_grid_households=2)
+    assert q.filter(pl.col("category") == Finding.GRID_OVER_LIMIT).select("detail", "count").rows() == [
+        ("网格 G2 户数超过 2", 3)]
+
+
+def test_ten_households_named_are_all_there_is_no_ellipsis():
+    """The first ten 户编号 are named, `…` saying there are more: ten are all (grid households
+    off the roster, and households the grid lists twice with other content)."""
+    ids = [f"x{i}" for i in range(10)]
+    grid = pl.DataFrame({"grid_id": ["G1"] * 10, "grid_worker": ["甲"] * 10, "household_id": ids})
+    sup = pl.DataFrame({"dept": ["网格"] * 10, "kind": ["grid"] * 10, "file": ["网格/g.csv"] * 10, "line": range(2, 12),
+                        "record_id": ids, "superseded_by": [f"网格/g.csv:{n}" for n in range(20, 30)], "changed": [True] * 10})
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), sup, grid, pl.DataFrame({"household_id": ["h1"]}),
+                       max_grid_households=100)
+    stray = q.filter(pl.col("category") == Finding.GRID_OFF_ROSTER).row(0, named=True)
+    twice = q.filter(pl.col("category") == Finding.GRID_TWICE).row(0, named=True)
+    assert stray["count"] == 10 and twice["count"] == 10
+    assert "…" not in stray["detail"] and "…" not in twice["detail"] and "x9" in stray["detail"] and "x9（" in twice["detail"]
+
+
+def test_some_grid_household_numbers_excel_filled_with_zeros_say_so_beside_mistyped_ones():
+    grid = pl.DataFrame({"grid_id": ["G1", "G1"], "household_id": ["341302101201000000", "H9"]})
+    roster = pl.DataFrame({"household_id": ["341302101201000123"]})
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), pl.DataFrame(schema={"dept": pl.Utf8}), grid, roster,
+                       max_grid_households=100)
+    assert "15 位有效数字" in q.filter(pl.col("category") == Finding.GRID_OFF_ROSTER)["detail"].item()
+
+
+def test_a_stored_superseded_row_without_a_year_said_is_a_correction_not_another_year():
+    """A run stored before `other_year` existed has it empty: its rows are read as corrections
+    or repeats, as they were then."""
+    sup = pl.DataFrame({"dept": ["医保"], "file": ["医保/a.csv"], "line": [2], "record_id": ["JS1"],
+                        "superseded_by": ["医保/b.csv:2"], "changed": [True], "other_year": [None]},
+                       schema_overrides={"other_year": pl.Boolean})
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), sup, None, None, max_grid_households=100)
+    assert q["category"].to_list() == [Finding.REPLACED]
+
+
+def test_the_report_lists_a_category_s_findings_without_a_file_after_those_with_one():
+    q = pl.DataFrame([("c", "医保", None, "b", 1), ("c", "医保", "医保/a.csv", "a", 1)],
+                     schema=["category", "dept", "file", "detail", "count"], orient="row")
+    assert in_report_order(q)["file"].to_list() == ["医保/a.csv", None]

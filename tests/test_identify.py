@@ -106,3 +106,49 @@ def test_a_list_row_set_aside_shows_a_person_whatever_dot_their_name_is_written_
     roster = pl.DataFrame({"person_id": ["p1"], "name": ["阿依古丽·买买提"], "id_number": ["653222197302097800"]})
     got = persons_shown(rows, roster, 7)
     assert sorted(got["record_id"].to_list()) == ["A", "B", "C", "D"]
+
+
+def test_a_name_of_middle_dots_only_is_no_name():
+    """A minority name's dot (·, •, .) alone names nobody: with no ID the row is set aside."""
+    df = pl.DataFrame({"dept": ["民政"] * 4, "kind": ["civil"] * 4, "file": ["民政/a.csv"] * 4, "line": [2, 3, 4, 5],
+                       "record_id": list("ABCD"), "name": ["·", "•", " . ", "买·提"], "id_raw": [None] * 4},
+                      schema_overrides={"id_raw": pl.Utf8})
+    kept, rejected = set_aside_unidentifiable(df)
+    assert kept["record_id"].to_list() == ["D"] and rejected["record_id"].to_list() == ["A", "B", "C"]
+
+
+def test_record_numbers_that_only_look_like_ids_do_not_count_as_ids_shown():
+    """`id_in_record_id`: a 学籍号 holding a whole valid ID is an ID shown; 18-digit record numbers
+    whose check character fails are numbers, and the file showing no ID is still named."""
+    df = pl.DataFrame({"dept": ["教育"] * 2, "kind": ["education"] * 2, "file": ["教育/a.csv"] * 2, "line": [2, 3],
+                       "record_id": ["341302202610000001", "341302202610000003"], "name": ["张三"] * 2,
+                       "id_raw": [None, None]}, schema_overrides={"id_raw": pl.Utf8})
+    assert unreadable_ids(df, id_in_record_id=True)["file"].to_list() == ["教育/a.csv"]
+
+
+def test_a_finding_names_ten_lines_then_says_there_are_more():
+    def rows(n):
+        return pl.DataFrame({"dept": ["民政"] * n, "kind": ["civil"] * n, "file": ["民政/a.csv"] * n,
+                             "line": list(range(2, n + 2)), "record_id": [f"R{i}" for i in range(n)], "name": ["张明"] * n,
+                             "id_raw": ["3.41302E+17"] * n})
+    ten = "第 2、3、4、5、6、7、8、9、10、11"
+    assert ten + " 行）" in destroyed_ids(rows(10))["detail"][0]
+    eleven = destroyed_ids(rows(11))
+    assert ten + " … 行）" in eleven["detail"][0] and eleven["count"].to_list() == [11]
+
+
+def test_an_id_excel_filled_with_three_zeros_is_destroyed():
+    """15 digits kept and 000 after them (341302196201115000), written plainly: destroyed."""
+    df = pl.DataFrame({"dept": ["民政"], "kind": ["civil"], "file": ["民政/a.csv"], "line": [2], "record_id": ["A"],
+                       "name": ["张明"], "id_raw": ["341302196201115000"]})
+    assert destroyed_ids(df)["count"].to_list() == [1]
+
+
+def test_a_list_row_set_aside_shows_a_person_by_exactly_the_kept_characters_needed_and_without_a_name():
+    """7 kept characters are enough (`min_kept` 7), 6 not; a row showing no name shows every
+    person its ID fits."""
+    rows = pl.DataFrame({"kind": ["med_enrollment"] * 3, "record_id": list("ABC"),
+                         "id_raw": ["341302***********4", "34130************4", "341302********2734"],
+                         "name": ["廖梅全", "廖梅全", None]})
+    roster = pl.DataFrame({"person_id": ["p1"], "name": ["廖梅全"], "id_number": ["341302196201112734"]})
+    assert sorted(persons_shown(rows, roster, 7).select("record_id", "person_id").rows()) == [("A", "p1"), ("C", "p1")]

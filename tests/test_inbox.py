@@ -1191,3 +1191,96 @@ def test_an_earlier_periods_workbook_put_in_again_is_read_only_for_its_list(tmp_
     assert latest["med_settlement"]["record_id"].to_list() == ["JS3"]
     assert rejected.is_empty() and superseded.is_empty() and rows == 2
     assert [n.file for n in notes if n.category == Finding.EARLIER_COPY] == ["医保/医保_2026-09.xlsx"]
+
+
+def test_up_to_ten_damaged_lines_are_read_and_named_eleven_make_another_encoding(tmp_path):
+    """DAMAGED_LINES (10) lines neither encoding reads: the file is read, the note naming all ten
+    (no … for exactly ten); 11 such lines are a file of another encoding, set aside whole."""
+    good = f"{HEADER}\n" + "".join(f"JS{i},张三,,2026-10-05,{i}\n" for i in range(20))
+
+    def damaged(n):
+        return good.encode("gb18030") + b"".join(b"JD%d,\x81,,2026-10-07,1\n" % i for i in range(n))
+    path = tmp_path / "a.csv"
+    path.write_bytes(damaged(10))
+    notes = []
+    df = read_table(path, "医保/a.csv", KNOWN, notes)
+    assert not isinstance(df, ReadError) and df.height == 30
+    said = [n.problem for n in notes if n.category == Finding.DAMAGED_BYTES]
+    assert len(said) == 1 and said[0].startswith("第 22、23、24、25、26、27、28、29、30、31 行有无法识别的字节")
+    path.write_bytes(damaged(11))
+    assert isinstance(read_table(path, "医保/a.csv", KNOWN, []), ReadError)
+
+
+def test_a_damaged_line_of_a_gb18030_file_is_read_in_gb18030(tmp_path):
+    """The lines that fit neither encoding are read in the encoding of most of the others: a
+    GB18030 export's damaged line keeps its readable characters (李四), not UTF-8's �."""
+    data = (f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四".encode("gb18030") + b"\x81,"
+            + ",2026-10-05,2\nJS3,王五,,2026-10-05,3\n".encode("gb18030"))
+    df = read_table(write_bytes(tmp_path / "a.csv", data), "医保/a.csv", KNOWN, [])
+    assert df.select("结算流水号", "姓名", "个人自付").rows() == [("JS1", "张三", "1"), ("JS2", "李四\ufffd", "2"), ("JS3", "王五", "3")]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # (a lone CR takes the csv module's path, not polars')
+def test_a_utf8_file_cut_two_bytes_into_its_last_character_is_read_as_utf8(tmp_path, newline):
+    """A file cut in the middle of its last character (2 of its 3 bytes there): read as UTF-8
+    without it and noted as truncated, not taken for GB18030 (where 2 such bytes make a character)."""
+    data = f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四,,2026-10-05,2备".replace("\n", newline).encode()
+    notes = []
+    df = read_table(write_bytes(tmp_path / "a.csv", data[:-1]), "医保/a.csv", KNOWN, notes)
+    assert df.select("姓名", "个人自付").rows() == [("张三", "1"), ("李四", "2")]
+    assert [n.problem for n in notes] == ["文件末尾字符不完整（可能被截断） file ends mid-character (truncated?)"]
+
+
+def test_a_footer_of_two_cells_is_not_a_record_though_one_is_no_label(tmp_path):
+    """填表人：张三 and a date beside it (FOOTER_CELLS: 2 filled cells) is a footer."""
+    rows = [HEADER, "JS1,张三,,2026-10-05,1", "填表人：张三,,,2026-11-05,"]
+    df = read_table(write(tmp_path / "f.csv", "\n".join(rows) + "\n"), "f.csv", KNOWN)
+    assert df["结算流水号"].to_list() == ["JS1"]
+
+
+def test_a_header_under_fourteen_title_lines_is_found(tmp_path):
+    """HEADER_SCAN_ROWS (15): the header may be the 15th row (16 title lines are too many:
+    `test_a_sheet_of_records_whose_header_is_not_found_is_set_aside_not_skipped`)."""
+    text = "宿州市医疗保障局\n" * 14 + f"{HEADER}\nJS1,张三,,2026-10-05,1\n"
+    df = read_table(write(tmp_path / "a.csv", text), "医保/a.csv", KNOWN)
+    assert df.select("结算流水号", "line").rows() == [("JS1", 16)]
+
+
+def test_an_earlier_periods_extract_put_in_again_is_said_not_read(tmp_path):
+    """Its note says it was not read at all (not that only its list was: it holds none)."""
+    per = tmp_path / "2026-10"
+    write(per / "医保" / "结算明细_2026-09.csv", HEADER + "\nJS1,赵六,341302196201112734,2026-09-05,1\n")
+    files, _ = discover(per, CFG)
+    notes = []
+    latest, _, _, rows, _ = read_department(per, files, "医保", CFG, notes, None,
+                                            {"医保/结算明细_2026-09.csv": ("2026-09", "医保/结算明细_2026-09.csv")})
+    said = [n.problem for n in notes if n.category == Finding.EARLIER_COPY]
+    assert rows == 0 and not latest.get("med_settlement", pl.DataFrame()).height
+    assert len(said) == 1 and said[0].startswith("与 2026-09 期的 医保/结算明细_2026-09.csv 完全相同，未读入")
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_an_answers_date_after_the_period_is_kept_for_feedback_to_judge(tmp_path):
+    """Only extracts set aside a record dated after the period (and its days after): an answer's
+    核实日期 is checked against when it came back (`feedback`), not set aside here."""
+    per = tmp_path / "2026-10"
+    write(per / "反馈" / "f.csv", "预警编号,乡（镇）,核实结果,核实日期\nYJ1,大店镇,属实,2027-11-05\n")
+    files, _ = discover(per, CFG)
+    latest, rejected, _, rows, _ = read_department(per, files, "反馈", CFG, [])
+    assert latest["feedback"].select("warning_id", "verify_date").rows() == [("YJ1", datetime.date(2027, 11, 5))]
+    assert rejected.is_empty() and rows == 1
+
+
+def test_a_roster_household_number_shared_by_two_villages_is_read_as_one_household_per_village(tmp_path):
+    """`read_department` keys the roster's households once for the run (`split_shared_households`)."""
+    per = tmp_path / "2026-10"
+    write(per / "户籍底册" / "底册.csv", "乡（镇）,行政村,户编号,人编号,姓名,证件号码\n"
+          "大店镇,李湖村,H1,P1,张一,341302196201112734\n永镇镇,孙集村,H1,P2,张二,341302196201113737\n")
+    files, _ = discover(per, CFG)
+    latest, _, _, _, _ = read_department(per, files, "户籍底册", CFG, [])
+    assert latest["roster"].select("person_id", "household_id").rows() == [("P1", "H1"), ("P2", "H1@永镇镇孙集村")]

@@ -315,3 +315,27 @@ def test_dates_out_of_order_are_named_with_their_file_and_lines():
                            "settle_date": [d(2026, 10, 2), d(2026, 10, 2)]})
     assert dates_reversed(settle, "med_settlement").is_empty() and dates_reversed(water, "hr").is_empty()
     assert dates_reversed(water.drop("found_date"), "water").is_empty()
+
+
+def test_a_finding_names_ten_households_and_five_lines_each_then_says_there_are_more():
+    """`EXAMPLES` (10) households named, then …; `LINES` (5) lines of one, then …."""
+    def sizes(n):  # n households of one person each, stated as two
+        return _roster([(f"H{i:02d}", f"p{i}", "大店镇", "李湖村", "户主") for i in range(n)]).with_columns(
+            household_size=pl.lit(2, pl.Int64))
+    ten = household_size_disagrees(sizes(10)).row(0, named=True)
+    eleven = household_size_disagrees(sizes(11)).row(0, named=True)
+    assert ten["count"] == 10 and "H09" in ten["detail"] and "…" not in ten["detail"]
+    assert eleven["count"] == 11 and "H09" in eleven["detail"] and "H10" not in eleven["detail"] and "…" in eleven["detail"]
+
+    def heads(n):
+        return _roster([("H1", f"p{i}", "大店镇", "李湖村", "户主") for i in range(n)])
+    assert "5 名户主（第 2、3、4、5、6 行）" in shared_household_ids(heads(5), HEADS)["detail"].item()
+    assert "6 名户主（第 2、3、4、5、6… 行）" in shared_household_ids(heads(6), HEADS)["detail"].item()
+
+
+def test_a_household_gone_from_the_roster_is_named_for_each_department_keeping_its_warnings():
+    from pipelines.reference import kept_off_roster
+
+    kept = pl.DataFrame({"household_id": ["H0001745", "H0001745"], "dept": ["住建", "民政"]})
+    found = kept_off_roster(kept, pl.DataFrame({"household_id": ["H2"]}))
+    assert found["count"].to_list() == [2] and "住建 H0001745；民政 H0001745" in found["detail"][0]

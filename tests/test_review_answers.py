@@ -312,3 +312,48 @@ def test_a_returned_queue_is_read_alike_with_or_without_its_first_queued_column(
     assert got["new", "csv"].select("record_dept", "record_id", "person_id", "verdict", "reviewer").rows() == [
         ("医保", "CB1", "P1", "是", "李分析"), ("医保", "CB1", "P2", "否", "李分析")]
     assert all(df.equals(got["new", "csv"]) for df in got.values())
+
+
+def test_a_yes_is_taken_with_up_to_two_kept_digits_differing_from_the_persons_id():
+    """`max_id_differences` 2: a record two kept birth-date or sequence digits off P1's ID (a
+    slip typing it) may be P1; three off is someone else's."""
+    shown = [("医保", "med_settlement", "JS1", "341302199001011243"), ("医保", "med_settlement", "JS2", "341302199001012243")]
+    got, refused = _check([("复核/q.csv", 2, "医保", "JS1", "P1", "是"), ("复核/q.csv", 3, "医保", "JS2", "P1", "是")], shown)
+    assert got["line"].to_list() == [2] and "有 3 位不同" in refused[3][1]
+
+
+def test_an_answer_stored_without_its_flag_said_was_taken_by_the_run_that_stored_it():
+    """A `relinked` left empty (a warehouse column added since) reads as taken: a partial run of
+    another department does not make the answer wait again."""
+    new = _answers([("复核/q.csv", 3, "民政", "MZ1", "P2", "否")])
+    before = relinked(new, None, ["民政"]).with_columns(relinked=pl.lit(None, pl.Boolean))
+    assert relinked(new, before, ["住建"])["relinked"].to_list() == [True]
+
+
+def test_a_no_for_another_person_leaves_a_matched_record_with_its_person():
+    """否 for P1 on a record the matcher linked to P5: P5 is not ruled out, the link stays; the
+    reason says who was."""
+    links = _links([("E", "matched", "P5", 0.999)])
+    decided = _decided(_answers([("复核/q.csv", 2, "医保", "E", "P1", "否")]))
+    got, _ = apply_answers(links, decided, ROSTER)
+    assert got.select("decision", "person_id", "household_id").rows() == [("matched", "P5", "H5")]
+    assert got["reason"][0].endswith("排除了 P1")
+
+
+def test_the_best_guess_of_a_review_record_is_its_first_ranked_candidate():
+    from pipelines.review_answers import best_guess
+
+    guess = best_guess(_candidates([("A", 2, "P2", 0.4), ("A", 1, "P1", 0.5), ("B", 1, "P3", 0.6)]))
+    assert sorted(guess.select("record_id", "person_id").rows()) == [("A", "P1"), ("B", "P3")]
+
+
+def test_the_review_line_names_five_files_and_five_records_then_says_there_are_more():
+    counts = dict(returned=1, accepted=1, blank=0, set_aside=0, confirmed=0, excluded=0, unseen=0, pending=0,
+                  withdrawn=0, gone=5, held=0)
+    files = [f"复核/{i}.csv" for i in range(6)]
+    gone = _decided(_answers([("复核/q.csv", n, "医保", f"R{n}", "P7", "是") for n in range(2, 8)]))
+    no_tables = pl.DataFrame(schema={"file": pl.Utf8})
+    five = describe(counts, files[:5], gone.head(5), None, no_tables)
+    assert "…" not in five and "复核/4.csv）" in five and "医保 R6（" in five
+    six = describe(counts | {"gone": 6}, files, gone, None, no_tables)
+    assert "复核/4.csv…）" in six and "医保 R6（复核/q.csv 第 6 行，2026-10 收到）…）" in six

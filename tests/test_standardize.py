@@ -221,3 +221,46 @@ def test_the_specs_english_folder_names_are_the_departments_folders():
                "water": "水利", "civil": "民政", "disability": "残联", "hr": "人社", "agri": "农业农村", "feedback": "反馈"}
     assert {e: CFG.folder_of(e) for e in english} == english
     assert all(CFG.folder_of(c) == c for c in english.values())
+
+
+def test_a_settlement_export_carrying_the_persons_number_and_status_is_a_settlement():
+    """Both 医保 kinds fit headers of settlements that also carry 人员编号 and 参保状态: the kind
+    resolving the most fields wins (read as a 参保名单 it would be taken for the full list)."""
+    heads = ["结算流水号", "人员编号", "姓名", "证件号码", "参保状态", "结算日期", "就诊类型", "个人自付"]
+    assert detect_kind(heads, "医保", CFG).name == "med_settlement"
+    assert detect_kind(["人员编号", "姓名", "证件号码", "参保状态", "参保年度", "结算流水号"], "医保", CFG).name == "med_enrollment"
+
+
+def test_standardize_keeps_the_field_past_the_header_after_line():
+    """`_extra` (a row's field past the header, `adapters.inbox`) is kept for validation to set
+    the row aside whole."""
+    raw = pl.DataFrame({"报案编号": ["BA1"], "户主姓名": ["张三"], "line": [2], "_extra": ["234.50"]})
+    out = standardize(raw, CFG.kinds["agri"])
+    assert out.columns[-2:] == ["line", "_extra"] and out["_extra"].to_list() == ["234.50"]
+
+
+def test_a_header_serves_one_field_even_when_a_config_gives_it_to_two():
+    """A bureau's config naming 村 under both 行政村 and 村民小组: the 村 column is the village
+    (the field first in the config), not the group too."""
+    from dataclasses import replace
+
+    spec = CFG.kinds["housing"]
+    spec = replace(spec, fields=spec.fields | {"group": (*spec.fields["group"], "村")})
+    assert resolve_headers(["鉴定编号", "户主姓名", "村"], spec) == {"record_id": "鉴定编号", "name": "户主姓名", "village": "村"}
+
+
+def test_a_misfit_names_only_the_required_columns_missing():
+    from pipelines.standardize import describe_misfit
+
+    assert describe_misfit(["结算流水号", "姓名", "证件号码", "结算日期"], "医保", CFG) == (
+        "缺少必需列 missing required columns: med_settlement: 个人自付; med_enrollment: 人员编号、参保状态")
+
+
+def test_a_misfit_names_up_to_eight_headers_not_read_then_says_there_are_more():
+    from pipelines.standardize import MISFIT_SHOWN, describe_misfit
+
+    heads = ["报案编号", "户主姓名", "证件号码", "灾害类型"]
+    other = [f"甲{i}" for i in range(MISFIT_SHOWN + 1)]
+    assert describe_misfit(heads + other[:MISFIT_SHOWN], "农业农村", CFG).endswith(
+        "headers not read: " + "、".join(other[:MISFIT_SHOWN]))
+    assert describe_misfit(heads + other, "农业农村", CFG).endswith("headers not read: " + "、".join(other[:MISFIT_SHOWN]) + "…")

@@ -9,7 +9,8 @@ import pytest
 from adapters.inbox import ReadError
 from config import load_config
 from pipelines.standardize import standardize
-from pipelines.validate import (delivery_ranks, in_headers, keep_latest, mask_value, rejected_files, stand_ins,
+from pipelines.validate import (MAX_FIELD_CHARS, REJECTED_SCHEMA, delivery_ranks, in_headers, keep_latest, mask_value,
+                                old_id_lines, older_versions, parse_date, rejected_files, set_aside_future_dates, stand_ins,
                                 supersede, to_person_records, validate)
 from schemas.inputs import EXTRACT_MODELS, PersonRecord, Rejected
 
@@ -558,3 +559,186 @@ def test_a_grade_written_as_the_dangerous_house_it_is_is_that_grade():
                         "改造状态": ["未改造"] * 2, "line": [2, 3]})
     valid, rejected = run(standardize(raw, CFG.kinds["housing"]), "housing", "住建", "住建/x.csv")
     assert valid["grade"].to_list() == ["C", "D"] and rejected.is_empty()
+
+
+def test_a_value_up_to_the_longest_field_is_read_a_longer_one_or_an_endless_amount_set_aside():
+    """MAX_FIELD_CHARS (500) is the longest a delivered field may be: that long is read, one more
+    is set aside; `1e999` reads as infinity to a float cast but is no amount."""
+    valid, rejected = run(settlements(name=["张" * MAX_FIELD_CHARS, "张" * (MAX_FIELD_CHARS + 1), "张*"],
+                                      out_of_pocket=["10", "10", "1e999"]))
+    assert valid["line"].to_list() == [2] and valid["name"].str.len_chars().to_list() == [MAX_FIELD_CHARS]
+    assert rejected.select("line", "field").rows() == [(3, "name"), (4, "out_of_pocket")]
+    assert "value too long" in rejected["reason"][0] and "unparseable number" in rejected["reason"][1]
+
+
+def test_a_record_number_of_spaces_only_is_missing():
+    """A cell of spaces (a full-width one too) is no record number: the row is set aside as
+    missing its number, not kept under an empty one."""
+    valid, rejected = run(settlements(record_id=["　 ", "JS9"]))
+    assert valid["record_id"].to_list() == ["JS9"]
+    assert rejected.select("line", "field").rows() == [(2, "record_id")] and "missing value" in rejected["reason"][0]
+
+
+def test_an_old_15_digit_roster_id_is_read_as_the_18_character_id_it_became():
+    """GB 11643: a 15-digit ID takes 19 before its year and a check character (here 4, by
+    ISO 7064 MOD 11-2); `old_id_lines` names its line, and no line without an ID."""
+    raw = pl.DataFrame({"乡（镇）": ["大店镇"] * 3, "行政村": ["韩湖村"] * 3, "户编号": ["H1"] * 3,
+                        "人编号": ["H1-01", "H1-02", "H1-03"], "姓名": ["甲", "乙", "丙"],
+                        "证件号码": ["341302620111273", "341302196201112734", None], "line": [2, 3, 4]})
+    std = standardize(raw, CFG.kinds["roster"])
+    valid, _ = run(std, "roster", "户籍底册", "户籍底册/r.csv")
+    assert valid["id_number"].to_list() == ["341302196201112734"] * 2
+    assert old_id_lines(std) == [2]
+
+
+def test_empty_required_values_with_a_gap_above_do_not_suggest_merged_cells():
+    """The merged-cells hint is for a row right under one that has the values (line 3 under 2):
+    rows further down (a line between them skipped) are not said to be merged cells."""
+    spec = CFG.kinds["grid"]
+    raw = pl.DataFrame({"网格编号": ["G1", None], "网格员": ["张网", None], "户编号": ["H1", "H2"], "line": [2, 9]})
+    valid, rejected = validate(standardize(raw, spec), spec, "网格", "网格/g.csv")
+    assert valid["household_id"].to_list() == ["H1"] and rejected["line"].to_list() == [9]
+    assert "missing value" in rejected["reason"][0] and "合并" not in rejected["reason"][0]
+
+
+def test_a_required_field_configured_as_blank_unreadable_still_sets_an_empty_value_aside():
+    """`blank_unreadable` empties a value that cannot be read; a required value that is missing
+    is not read as empty, it still sets its row aside."""
+    spec = replace(CFG.kinds["grid"], blank_unreadable=CFG.kinds["grid"].blank_unreadable + ("grid_worker",))
+    raw = pl.DataFrame({"网格编号": ["G1", "G1", "G1"], "网格员": ["张网", None, "王" * (MAX_FIELD_CHARS + 1)],
+                        "户编号": ["H1", "H2", "H3"], "line": [2, 3, 4]})
+    valid, rejected = validate(standardize(raw, spec), spec, "网格", "网格/g.csv", blanked=[])
+    assert rejected.select("line", "field").rows() == [(3, "grid_worker")] and "missing value" in rejected["reason"][0]
+    assert valid["household_id"].to_list() == ["H1", "H3"] and valid["grid_worker"].to_list() == ["张网", None]
+
+
+def test_a_date_after_the_latest_is_set_aside_naming_its_first_late_field_the_latest_day_kept():
+    latest = date(2026, 12, 30)
+    valid, _ = run(settlements(admit_date=["2026-12-30", "2027-12-01", "2026-12-01"],
+                               settle_date=["2026-12-30", "2027-12-02", "2027-12-03"]))
+    kept, rejected = set_aside_future_dates(valid, latest)
+    assert kept["line"].to_list() == [2]
+    assert rejected.select("line", "field", "value").rows() == [(3, "admit_date", "2027-12-01"),
+                                                                (4, "settle_date", "2027-12-03")]
+    assert all("2026-12-30" in r for r in rejected["reason"])
+
+
+def test_a_date_without_its_year_on_the_latest_day_is_that_day_of_that_year():
+    df = pl.DataFrame({"d": ["12.7", "12月8日"]})
+    assert df.select(parse_date("d", date(2026, 12, 7))).to_series().to_list() == [date(2026, 12, 7), date(2025, 12, 8)]
+
+
+def test_a_snapshot_keeps_the_periods_year_over_a_later_year_delivered_after_it():
+    """A 参保名单 of 2026 and one of 2027 (next year's enrolment, put in later): for period
+    2026 the record's 2026 row is kept, the 2027 row is superseded as of another year."""
+    rows = pl.DataFrame({"dept": ["医保"] * 3, "kind": ["med_enrollment"] * 3,
+                         "file": ["医保/参保名单2026.csv", "医保/参保名单2027.csv", "医保/参保名单2027.csv"],
+                         "line": [2, 2, 3], "record_id": ["CB1", "CB1", "CB2"], "year": [2026, 2027, 2027]})
+    latest, superseded = supersede(rows, ranks("医保/参保名单2026.csv", "医保/参保名单2027.csv"), year="year", period_year=2026)
+    assert latest.select("record_id", "year").sort("record_id").rows() == [("CB1", 2026), ("CB2", 2027)]
+    assert superseded.select("file", "record_id", "superseded_by", "other_year").rows() == [
+        ("医保/参保名单2027.csv", "CB1", "医保/参保名单2026.csv:2", True)]
+
+
+def test_rows_set_aside_without_a_record_number_stand_alone_and_stay_set_aside():
+    """Two rows missing their record number are two problems, not one record delivered twice:
+    neither supersedes the other, both stay in the rows set aside (nothing vanishes)."""
+    spec = CFG.kinds["civil"]
+    raw = pl.DataFrame({"记录编号": [None, None, "MZ1"], "姓名": ["张三", "李四", "王五"], "救助类别": ["低保"] * 3,
+                        "变动类型": ["新增"] * 3, "line": [2, 3, 4]})
+    std = standardize(raw, spec)
+    ok, bad = validate(std, spec, "民政", "民政/a.csv")
+    latest, rejected, superseded = keep_latest({"civil": [ok, stand_ins(std, bad, spec, "民政", "民政/a.csv")]}, bad,
+                                               ranks("民政/a.csv"), CFG)
+    assert latest["civil"]["record_id"].to_list() == ["MZ1"]
+    assert rejected["line"].to_list() == [2, 3] and superseded.is_empty()
+
+
+def test_an_older_version_of_a_list_is_a_file_whose_records_a_later_file_delivers_again_at_least_as_often():
+    """`older_versions`: a.csv, 2 of whose records b.csv delivers again and 2 only it holds, is an
+    older version (again >= only); c.csv with 1 again and 2 of its own is not; d.csv wholly
+    delivered again holds nothing still read, and no note; rows of another year superseded are
+    no older version (e.csv)."""
+    kept = pl.DataFrame({"file": ["a.csv", "a.csv", "c.csv", "c.csv", "e.csv"], "line": [5, 4, 2, 3, 2],
+                         "person_id": ["P5", "P4", "C2", "C3", "E2"]})
+    sup = pl.DataFrame({"file": ["a.csv", "a.csv", "c.csv", "d.csv", "e.csv", "b.csv"], "line": [2, 3, 4, 2, 3, 3],
+                        "superseded_by": ["b.csv:2", "b.csv:3", "b.csv:4", "b.csv:5", "b.csv:6", "b.csv:2"],
+                        "other_year": [False, False, False, False, True, False]})
+    assert older_versions(kept, sup, "person_id") == [
+        {"file": "a.csv", "by": "b.csv", "again": 2, "only": 2, "shown": ["P4", "P5"]}]
+
+
+def test_a_saved_again_copy_comes_after_its_original_whatever_its_time():
+    """表(1).csv is a copy saved after 表.csv, even when the original was touched later."""
+    t = datetime(2026, 11, 2, 9, 0, 0)
+    assert ranks("医保/表(1).csv", "医保/表.csv", modified=[t, t + timedelta(hours=1)]) == {"医保/表.csv": 0, "医保/表(1).csv": 1}
+
+
+def test_person_records_keep_the_last_row_of_a_record_given_twice():
+    valid, _ = run(settlements(record_id=["JS1", "JS1"], name=["张*", "李*"]))
+    assert to_person_records({"med_settlement": valid})["name"].to_list() == ["李*"]
+
+
+def test_an_amount_in_yi_is_a_hundred_million():
+    valid, rejected = run(settlements(out_of_pocket=["0.0002亿", "0.0002亿元"]))
+    assert rejected.is_empty() and valid["out_of_pocket"].to_list() == [20000.0, 20000.0]
+
+
+def test_a_snapshot_without_a_row_of_the_periods_year_keeps_its_latest_year():
+    """A record's rows of 2027 (put in first) and 2025 (put in later), period 2026: the 2027 row."""
+    rows = pl.DataFrame({"dept": ["医保"] * 2, "kind": ["med_enrollment"] * 2, "file": ["医保/a.csv", "医保/b.csv"],
+                         "line": [2, 2], "record_id": ["CB1", "CB1"], "year": [2027, 2025]})
+    latest, superseded = supersede(rows, ranks("医保/a.csv", "医保/b.csv"), year="year", period_year=2026)
+    assert latest["year"].to_list() == [2027] and superseded["file"].to_list() == ["医保/b.csv"]
+
+
+def test_answers_are_kept_whole_every_returned_row_is_history():
+    """A township's two files answering one 预警编号 are both kept (`feedback` judges them), not
+    one superseding the other."""
+    rows = [pl.DataFrame({"dept": ["反馈"], "kind": ["feedback"], "file": [f], "line": [2], "warning_id": ["YJ1"],
+                          "result": [r]}) for f, r in (("反馈/a.csv", "属实"), ("反馈/b.csv", "不属实"))]
+    latest, rejected, superseded = keep_latest({"feedback": rows}, pl.DataFrame(schema=REJECTED_SCHEMA),
+                                               ranks("反馈/a.csv", "反馈/b.csv"), CFG, 2026)
+    assert latest["feedback"].select("file", "result").rows() == [("反馈/a.csv", "属实"), ("反馈/b.csv", "不属实")]
+    assert superseded.is_empty()
+
+
+def test_a_list_row_set_aside_keeps_its_year_and_stays_the_record_s_row_of_the_periods_year():
+    """A 参保名单 row of 2026 set aside (停保, no such 参保状态) and the record's valid 2027 row in
+    a later file, period 2026: the 2026 row is the record's (set aside, waiting to be fixed), the
+    2027 row superseded as of another year."""
+    spec = CFG.kinds["med_enrollment"]
+
+    def enrol(file, status, year):
+        raw = pl.DataFrame({"人员编号": ["CB1"], "姓名": ["张三"], "证件号码": ["341302196201112734"], "参保状态": [status],
+                            "参保年度": [year], "line": [2]})
+        std = standardize(raw, spec)
+        ok, bad = validate(std, spec, "医保", file)
+        return ok, bad, stand_ins(std, bad, spec, "医保", file)
+    a, b = enrol("医保/参保名单2026.csv", "停保", "2026"), enrol("医保/参保名单2027.csv", "正常参保", "2027")
+    latest, rejected, superseded = keep_latest({"med_enrollment": [a[0], a[2], b[0], b[2]]}, pl.concat([a[1], b[1]]),
+                                               ranks("医保/参保名单2026.csv", "医保/参保名单2027.csv"), CFG, 2026)
+    assert latest["med_enrollment"].is_empty()
+    assert rejected.select("file", "record_id", "value").rows() == [("医保/参保名单2026.csv", "CB1", "停保")]
+    assert superseded.select("file", "other_year").rows() == [("医保/参保名单2027.csv", True)]
+
+
+def test_a_saved_again_copy_s_original_is_the_file_it_was_saved_from():
+    from pipelines.validate import original_file, sheet_label
+
+    files = ["复核/q(1).csv", "复核/q - 副本.xlsx", "复核/q.csv", sheet_label("复核/q（2）.xlsx", "明细（第一批）")]
+    assert pl.DataFrame({"f": files}).select(original_file(pl.col("f")))["f"].to_list() == [
+        "复核/q.csv", "复核/q.xlsx", "复核/q.csv", "复核/q.xlsx（工作表 明细（第一批））"]
+
+
+def test_a_row_failing_on_two_fields_shows_the_first_field_with_its_own_value():
+    valid, rejected = run(settlements(settle_date=["x"], out_of_pocket=["-5"]))
+    row = rejected.row(0, named=True)
+    assert (row["field"], row["value"]) == ("settle_date", "x") and "out_of_pocket 数值不能为负" in row["reason"]
+
+
+def test_an_unknown_code_says_which_values_to_write():
+    """A clerk or a department learns the code list from the reason (visit_type isin the SPEC's three)."""
+    _, rejected = run(settlements(visit_type=["急诊"]))
+    assert rejected["reason"].to_list() == [
+        "visit_type 代码不在允许值中 unknown code: '急诊'（应填 住院、门诊慢特病、普通门诊 之一 one of these）"]
