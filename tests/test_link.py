@@ -158,6 +158,10 @@ def test_twins_go_to_review_never_a_guess(roster):
     assert d["t"]["decision"] == "review"
     assert d["t"]["person_id"] is None
     assert set(review["person_id"]) == {"HT-01", "HT-02"}
+    # equal fits are ambiguous at any ambiguity_ratio (1: only ties), under any threshold their p reach
+    cfg = dataclasses.replace(CFG, match_threshold=0.3, review_threshold=0.2, ambiguity_ratio=1.0)
+    _, review, d = run(roster, rows, cfg)
+    assert d["t"]["decision"] == "review" and review["score"].n_unique() == 1 and d["t"]["score"] >= 0.3, d["t"]
     assert review["rank"].to_list() == [1, 2]
     assert review["cause"].to_list() == ["ambiguous"] * 2 and review["rivals"].is_null().all()
 
@@ -182,6 +186,7 @@ def test_one_row_per_record_and_thresholds_from_config(roster):
     rows = [dict(record_id="a", name=p["name"], id_raw=mask64(p["id_number"]))] * 3 + [dict(record_id="b")]
     links, _, _ = run(roster, rows)
     assert links.height == 4 and links["decision"].to_list()[:3] == ["matched"] * 3
+    assert links["reason"][3] == "ID missing; no name/place candidate"
     strict = dataclasses.replace(CFG, match_threshold=1.0, review_threshold=1.0)
     links, review, _ = run(roster, rows, strict)
     assert links["decision"].to_list() == ["unmatched"] * 4 and review.filter(pl.col("decision") == "review").height == 0
@@ -193,6 +198,34 @@ def test_snapshot_kind_never_gives_one_person_to_two_records(roster):
     recs = records(rows).with_columns(kind=pl.lit("med_enrollment"))
     links, _ = link(recs, roster, CFG)
     assert links["decision"].to_list() == ["review", "review"]
+
+
+def test_a_snapshot_record_keeping_its_person_links_only_if_its_share_reaches_the_threshold(roster):
+    """x (x's exact name) and y (x's surname) of the 参保名单 both fit x: x keeps her, y loses her.
+    x holds 99% of her (p 0.990): linked at the 0.99 threshold, but a department asking 0.995 has
+    it wait in review (it is not linked below its threshold because it leads)."""
+    x = roster.row(12, named=True)
+    rows = [dict(record_id="x", name=x["name"], id_raw=mask64(x["id_number"])),
+            dict(record_id="y", name=x["name"][0] + "*", id_raw=mask64(x["id_number"]))]
+    recs = records(rows).with_columns(kind=pl.lit("med_enrollment"))
+    for cfg, decision in ((CFG, "matched"), (dataclasses.replace(CFG, match_threshold_by_dept={"医保": 0.995}), "review")):
+        d = {r["record_id"]: r for r in link(recs, roster, cfg)[0].iter_rows(named=True)}
+        assert (d["x"]["decision"], d["y"]["decision"]) == (decision, "unmatched"), (d["x"]["reason"], d["y"]["reason"])
+        assert 0.99 <= d["x"]["score"] < 0.995 and "holds 99% of the person" in d["x"]["reason"], d["x"]["reason"]
+
+
+def test_a_record_in_review_lists_all_its_best_candidates_however_weak(roster):
+    """Review asks which of them: every one of its best candidates is listed, also one far below
+    candidate_floor (a person sharing the kept ID characters under another name)."""
+    x = roster.row(12, named=True)
+    other = _same_kept_id(x["id_number"], set(roster["id_number"]))
+    ros = pl.concat([roster, pl.DataFrame([dict(township="时村乡", village="南王庄村", household_id="HX", person_id="HX-01",
+                                                 name="周丽平", id_number=other)])])
+    rows = [dict(record_id="x", name=x["name"], id_raw=mask64(x["id_number"]))]
+    _, cands, d = run(ros, rows, dataclasses.replace(CFG, match_threshold=0.999999))
+    assert d["x"]["decision"] == "review", d["x"]
+    assert cands.select("rank", "person_id", "decision").rows() == [(1, x["person_id"], "review"), (2, "HX-01", "review")]
+    assert cands["score"][1] < CFG.candidate_floor
 
 
 def test_sole_fit_in_a_complete_snapshot_is_linked(roster):
@@ -228,6 +261,7 @@ def test_a_snapshot_record_outweighing_the_others_fitting_a_person_is_that_perso
     d = {r["record_id"]: r for r in links.iter_rows(named=True)}
     assert d["other"]["decision"] == "unmatched" and d["other"]["score"] >= cfg.candidate_floor, d["other"]["reason"]
     assert d["weak"]["score"] > 0.97 and "the snapshot's record of this person" in d["weak"]["reason"], d["weak"]["reason"]
+    assert d["weak"]["decision"] == "review" and d["weak"]["score"] < cfg.match_threshold  # its share falls short
     top = review.filter(pl.col("record_id") == "weak", pl.col("rank") == 1)
     assert top["person_id"].to_list() == [x["person_id"]]
     alone, _ = link(records(rows + [weak]).with_columns(kind=pl.lit("med_enrollment")), roster, cfg)
