@@ -5,7 +5,8 @@ import pytest
 
 from config import load_config
 
-from matchers.evaluate import calibration, check_truth, draw_sample, format_calibration, evaluate, format_table, indistinguishable, main, read_labels
+from matchers.evaluate import (calibration, check_truth, draw_sample, evaluate, format_calibration, format_table, indistinguishable, main,
+                               read_labels, totals, wilson_low)
 from schemas.links import LabelSample, Twins
 
 
@@ -32,6 +33,8 @@ def test_evaluate_counts():
     assert row["n"] == 6 and row["linkable"] == 5 and row["matched"] == 4
     assert row["correct_matched"] == 2 and row["wrong_person"] == 1 and row["false_link"] == 1
     assert row["precision"] == 0.5 and row["recall"] == 2 / 5
+    # each bound is of its own rate's counts: 2 of 4 judged, 2 of 5 linkable
+    assert (row["precision_low"], row["recall_low"]) == (wilson_low(2, 4, 1.645), wilson_low(2, 5, 1.645))
     assert abs(row["review_rate"] - 1 / 6) < 1e-12
     assert (row["matched_on"], row["matched_off"], row["review_on"], row["unmatched_on"]) == (3, 1, 1, 1)
 
@@ -123,6 +126,17 @@ def test_a_mistyped_kept_digit_asks_only_what_the_true_person_shows():
 def test_a_head_kind_record_of_a_head_asks_for_a_head():
     assert twins_of("李*", "341302********1234", kind="housing") == [0]  # P is not a head
     assert twins_of("*", "", kind="hr") == [3]  # nothing shown: every other roster person fits
+    # the region alone: P and S fit 李*, of whom a head-kind record of the head T asks for S alone
+    assert twins_of("李*", "341302************", kind="housing") == [1]
+    assert twins_of("李*", "341302************") == [2]
+
+
+def test_what_the_true_person_does_not_show_is_not_asked_of_a_twin():
+    """*霞 for T 李红云 (a slip: T's name does not end in 霞): a twin need not end in 霞 either;
+    P 李红 and Q 王五 agree with all T agrees with. A destroyed ID (Excel's 3.41302199001011E+17)
+    still shows its leading digits, which T alone agrees with."""
+    assert twins_of("*霞", "341302********1234") == [2]
+    assert twins_of("李*", "3.41302199001011E+17") == [0]
 
 
 def census_twins_of(name, id_raw, e_name, e_id, e_person=None, kind="hr", village=None, record_id="r"):
@@ -164,6 +178,33 @@ def test_evaluate_reports_the_recall_of_the_resolvable_records():
     assert "recall*" not in format_table(evaluate(links, truth))
 
 
+def test_ambiguous_counts_linkable_records_only_and_a_right_guess_is_no_resolvable_success():
+    """Records 1 (matched to its person A) and 2 (to another) fit a twin: ambiguous, matched all
+    the same (record 4, in review, is ambiguous too), and record 1's success is not one of the
+    resolvable records'; record 3 (truth off the roster) is not linkable,
+    so not ambiguous whatever fits it. All the linkable records ambiguous: no recall* (not 0/0)."""
+    links, truth = frames()
+    twins = pl.DataFrame({"dept": ["医保"] * 4, "record_id": ["1", "2", "3", "4"], "twins": [1] * 4})
+    row = evaluate(links, truth, twins=twins).filter(pl.col("dept") == "医保").row(0, named=True)
+    assert (row["ambiguous"], row["ambiguous_matched"], row["correct_resolvable"]) == (3, 2, 1), row
+    assert row["recall_resolvable"] == 1 / 2
+    every = pl.DataFrame({"dept": ["医保"] * 5, "record_id": ["1", "2", "4", "5", "6"], "twins": [1] * 5})
+    row = evaluate(links, truth, twins=every).filter(pl.col("dept") == "医保").row(0, named=True)
+    assert row["ambiguous"] == row["linkable"] == 5 and row["recall_resolvable"] is None, row
+
+
+def test_the_total_counts_person_level_departments_and_every_review():
+    """TOTAL sums the person-level departments (水利's place rows aside) and rates reviews of
+    records on and off the roster alike; its precision bound is that of the summed counts."""
+    links, truth = frames()
+    links = links.with_columns(decision=pl.when(pl.col("record_id") == "3").then(pl.lit("review")).otherwise("decision"),
+                               person_id=pl.when(pl.col("record_id") == "3").then(None).otherwise("person_id"))
+    s = totals(evaluate(links, truth))
+    assert (s["n"], s["linkable"], s["matched"], s["review_on"], s["review_off"]) == (6, 5, 3, 1, 1), s
+    assert s["review_rate"] == 2 / 6 and s["precision"] == 2 / 3 and s["recall"] == 2 / 5
+    assert s["precision_low"] == evaluate(links, truth).filter(pl.col("dept") == "医保")["precision_low"][0]
+
+
 def test_calibration_sets_each_score_band_against_what_truth_confirms():
     """Matched links scored 0.992 and 0.993 (one wrong, one a false link) and 0.99999 (right):
     the lowest band claims 0.9925 and is right 0 times in 2; reviews and unscored records are not
@@ -174,6 +215,9 @@ def test_calibration_sets_each_score_band_against_what_truth_confirms():
     truth = pl.DataFrame({"dept": ["民政"] * 4, "record_id": list("abcd"), "person_id": ["Z", None, "C", "D"]})
     table = calibration(links, truth)
     rows = {r["band"]: r for r in table.iter_rows(named=True)}
+    # a score just at an edge is in the band below it, as its label says (<=)
+    edge = calibration(links.with_columns(score=pl.when(pl.col("record_id") == "c").then(0.995).otherwise("score")), truth)
+    assert edge.select("band", "n").rows() == [("<= 0.995", 3)]
     assert set(rows) == {"<= 0.995", "> 0.9999"}
     low = rows["<= 0.995"]
     assert (low["n"], low["correct"], low["precision"]) == (2, 0, 0.0) and abs(low["claimed"] - 0.9925) < 1e-12
@@ -202,6 +246,8 @@ def test_labels_blank_are_skipped_and_none_means_off_the_roster():
     labelled = pl.DataFrame({"dept": ["x"] * 4, "record_id": ["1", "2", "3", "4"],
                              "true_person_id": ["H1-01", "无", None, " "]})
     assert read_labels(labelled).rows() == [("x", "1", "H1-01"), ("x", "2", None)]
+    written = pl.DataFrame({"dept": ["x"] * 3, "record_id": ["1", "2", "3"], "true_person_id": ["None", "NONE", "-"]})
+    assert read_labels(written)["person_id"].to_list() == [None] * 3
 
 
 def test_cli_scores_the_period_the_links_are_of(tmp_path, capsys):

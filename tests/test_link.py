@@ -158,6 +158,10 @@ def test_twins_go_to_review_never_a_guess(roster):
     assert d["t"]["decision"] == "review"
     assert d["t"]["person_id"] is None
     assert set(review["person_id"]) == {"HT-01", "HT-02"}
+    # equal fits are ambiguous at any ambiguity_ratio (1: only ties), under any threshold their p reach
+    cfg = dataclasses.replace(CFG, match_threshold=0.3, review_threshold=0.2, ambiguity_ratio=1.0)
+    _, review, d = run(roster, rows, cfg)
+    assert d["t"]["decision"] == "review" and review["score"].n_unique() == 1 and d["t"]["score"] >= 0.3, d["t"]
     assert review["rank"].to_list() == [1, 2]
     assert review["cause"].to_list() == ["ambiguous"] * 2 and review["rivals"].is_null().all()
 
@@ -182,6 +186,7 @@ def test_one_row_per_record_and_thresholds_from_config(roster):
     rows = [dict(record_id="a", name=p["name"], id_raw=mask64(p["id_number"]))] * 3 + [dict(record_id="b")]
     links, _, _ = run(roster, rows)
     assert links.height == 4 and links["decision"].to_list()[:3] == ["matched"] * 3
+    assert links["reason"][3] == "ID missing; no name/place candidate"
     strict = dataclasses.replace(CFG, match_threshold=1.0, review_threshold=1.0)
     links, review, _ = run(roster, rows, strict)
     assert links["decision"].to_list() == ["unmatched"] * 4 and review.filter(pl.col("decision") == "review").height == 0
@@ -193,6 +198,34 @@ def test_snapshot_kind_never_gives_one_person_to_two_records(roster):
     recs = records(rows).with_columns(kind=pl.lit("med_enrollment"))
     links, _ = link(recs, roster, CFG)
     assert links["decision"].to_list() == ["review", "review"]
+
+
+def test_a_snapshot_record_keeping_its_person_links_only_if_its_share_reaches_the_threshold(roster):
+    """x (x's exact name) and y (x's surname) of the 参保名单 both fit x: x keeps her, y loses her.
+    x holds 99% of her (p 0.990): linked at the 0.99 threshold, but a department asking 0.995 has
+    it wait in review (it is not linked below its threshold because it leads)."""
+    x = roster.row(12, named=True)
+    rows = [dict(record_id="x", name=x["name"], id_raw=mask64(x["id_number"])),
+            dict(record_id="y", name=x["name"][0] + "*", id_raw=mask64(x["id_number"]))]
+    recs = records(rows).with_columns(kind=pl.lit("med_enrollment"))
+    for cfg, decision in ((CFG, "matched"), (dataclasses.replace(CFG, match_threshold_by_dept={"医保": 0.995}), "review")):
+        d = {r["record_id"]: r for r in link(recs, roster, cfg)[0].iter_rows(named=True)}
+        assert (d["x"]["decision"], d["y"]["decision"]) == (decision, "unmatched"), (d["x"]["reason"], d["y"]["reason"])
+        assert 0.99 <= d["x"]["score"] < 0.995 and "holds 99% of the person" in d["x"]["reason"], d["x"]["reason"]
+
+
+def test_a_record_in_review_lists_all_its_best_candidates_however_weak(roster):
+    """Review asks which of them: every one of its best candidates is listed, also one far below
+    candidate_floor (a person sharing the kept ID characters under another name)."""
+    x = roster.row(12, named=True)
+    other = _same_kept_id(x["id_number"], set(roster["id_number"]))
+    ros = pl.concat([roster, pl.DataFrame([dict(township="时村乡", village="南王庄村", household_id="HX", person_id="HX-01",
+                                                 name="周丽平", id_number=other)])])
+    rows = [dict(record_id="x", name=x["name"], id_raw=mask64(x["id_number"]))]
+    _, cands, d = run(ros, rows, dataclasses.replace(CFG, match_threshold=0.999999))
+    assert d["x"]["decision"] == "review", d["x"]
+    assert cands.select("rank", "person_id", "decision").rows() == [(1, x["person_id"], "review"), (2, "HX-01", "review")]
+    assert cands["score"][1] < CFG.candidate_floor
 
 
 def test_sole_fit_in_a_complete_snapshot_is_linked(roster):
@@ -228,6 +261,7 @@ def test_a_snapshot_record_outweighing_the_others_fitting_a_person_is_that_perso
     d = {r["record_id"]: r for r in links.iter_rows(named=True)}
     assert d["other"]["decision"] == "unmatched" and d["other"]["score"] >= cfg.candidate_floor, d["other"]["reason"]
     assert d["weak"]["score"] > 0.97 and "the snapshot's record of this person" in d["weak"]["reason"], d["weak"]["reason"]
+    assert d["weak"]["decision"] == "review" and d["weak"]["score"] < cfg.match_threshold  # its share falls short
     top = review.filter(pl.col("record_id") == "weak", pl.col("rank") == 1)
     assert top["person_id"].to_list() == [x["person_id"]]
     alone, _ = link(records(rows + [weak]).with_columns(kind=pl.lit("med_enrollment")), roster, cfg)
@@ -697,28 +731,73 @@ def test_a_record_whose_name_disagrees_is_never_linked_unseen(roster):
     assert d["t"]["decision"] == "review" and d["t"]["score"] >= CFG.match_threshold, d["t"]
     assert d["t"]["reason"].startswith("the name is not the candidate's") and "disagree" in d["t"]["reason"]
     assert review.filter(pl.col("record_id") == "t")["cause"].to_list()[:1] == ["name"]
+    # under a threshold its p does not reach, its evidence is short before its name is another's
+    _, review, d = run(roster, [row], dataclasses.replace(cfg, match_threshold=0.9999999))
+    assert d["t"]["decision"] == "review" and d["t"]["reason"].startswith("ID 10/18 kept (6+4)"), d["t"]["reason"]
+    assert review.filter(pl.col("record_id") == "t")["cause"].to_list()[:1] == ["weak"]
     _, _, d = run(roster, [row], dataclasses.replace(cfg, no_link_name_levels=()))
     assert d["t"]["decision"] == "matched" and d["t"]["person_id"] == p["person_id"]
     _, _, d = run(roster, [dict(row, id_raw=p["id_number"])], cfg)
     assert d["t"]["decision"] == "matched" and d["t"]["person_id"] == p["person_id"], d["t"]
 
 
-def test_a_record_fitting_many_persons_lists_the_best_and_weighs_them_all(roster):
-    """Only a record's best candidates are kept once scored, but its p are shares of the
-    evidence of all of them: each of 25 equal fits holds under 1/25."""
-    p = roster.row(30, named=True)
-    i, taken = p["id_number"], set(roster["id_number"])
+def _equal_fits(roster, n):
+    """A roster of `n` persons 王.. sharing roster person 30's kept 6+4 ID characters, and that ID."""
+    i, taken = roster.row(30, named=True)["id_number"], set(roster["id_number"])
     rows = []
-    for k in range(25):
+    for k in range(n):
         other = _same_kept_id(i, taken)
         taken.add(other)
         rows.append(dict(township="大店镇", village="东王庄村", household_id=f"HM{k}", person_id=f"HM{k}-01",
                          name="王" + GIVEN[k % len(GIVEN)] + GIVEN[(k + 1) % len(GIVEN)], id_number=other))
-    ros = pl.DataFrame(rows)
+    return pl.DataFrame(rows), i
+
+
+def test_the_reason_says_which_id_positions_name_and_place_agreed(roster):
+    """A record without a name: its ID's kept positions and level, the name shown as -, beside the
+    candidate's, its level, and the place's level."""
+    q = roster.row(50, named=True)
+    row = dict(record_id="nn", name=None, id_raw=mask64(q["id_number"]), township=q["township"], village=q["village"])
+    _, _, d = run(roster, [row])
+    assert d["nn"]["decision"] == "review", d["nn"]  # (a name would have told more)
+    assert d["nn"]["reason"].startswith(f"ID 10/18 kept (6+4) kept-agree; name -~{q['name']} missing; place village; "), d["nn"]
+
+
+def test_a_usable_masked_id_no_one_fits_is_not_looked_up_by_name_alone(roster):
+    """The name pass takes records no ID pass found that keep fewer than min_kept_for_id_block
+    characters or show a place: a 3+4 record (7 kept) whose kept digits fit no roster person
+    and that shows no place finds no one by its name alone."""
+    q = roster.row(50, named=True)
+    i = q["id_number"]
+    bad = i[:3] + "*" * 11 + "".join(str((int(c) + 3) % 10) for c in i[14:17]) + i[17]
+    _, _, d = run(roster, [dict(record_id="k7", name=q["name"], id_raw=bad)])
+    assert (d["k7"]["decision"], d["k7"]["n_candidates"], d["k7"]["reason"]) == (
+        "unmatched", 0, "no ID-compatible roster person"), d["k7"]
+
+
+def test_a_record_fitting_many_persons_lists_the_best_and_weighs_them_all(roster):
+    """Only a record's best candidates are kept once scored, but its p are shares of the
+    evidence of all of them: each of 25 equal fits holds under 1/25."""
+    ros, i = _equal_fits(roster, 25)
     _, _, d = run(ros, [dict(record_id="w", name="王*", id_raw=mask64(i))])
     assert d["w"]["n_candidates"] == 25 and d["w"]["decision"] != "matched"
     assert d["w"]["score"] * 25 <= 1 + 1e-9, d["w"]["reason"]
     assert "25 candidate(s)" in d["w"]["reason"]
+
+
+def test_an_unmatched_record_lists_its_candidates_that_may_be_it_and_is_not_called_ambiguous(roster):
+    """王* fitting 6 persons alike (p 0.13 each, together with the second under review_threshold)
+    is unmatched, not sent to review: its reason does not say `ambiguous:` (no one is asked to
+    choose), but its candidates holding candidate_floor are listed, as many as
+    review_max_candidates allows, so that none is called absent from the extract."""
+    ros, i = _equal_fits(roster, 6)
+    rows = [dict(record_id="w", name="王*", id_raw=mask64(i))]
+    _, cands, d = run(ros, rows)
+    assert d["w"]["decision"] == "unmatched" and d["w"]["reason"].startswith("ID 10/18 kept (6+4)"), d["w"]["reason"]
+    assert cands["rank"].to_list() == [1, 2, 3, 4, 5] and set(cands["decision"]) == {"unmatched"}
+    assert (cands["score"] >= CFG.candidate_floor).all()
+    _, cands, _ = run(ros, rows, dataclasses.replace(CFG, review_max_candidates=2))
+    assert cands["rank"].to_list() == [1, 2]
 
 
 def test_list_completeness_measures_the_share_of_insured_off_roster_persons_the_list_holds(roster):
@@ -865,6 +944,7 @@ def test_an_exact_name_outweighs_a_masked_rival_only_while_the_list_shows_no_loo
         assert d["look"]["decision"] == "review" and d["own"]["decision"] == "review", (d["look"], d["own"])
         assert d["look"]["score"] < CFG.match_threshold
         assert d["look"]["reason"].startswith("another record of this snapshot fits the same person"), d["look"]["reason"]
+        assert "% of the person among the snapshot's records fitting them" in d["look"]["reason"], d["look"]["reason"]
         # the review queue names each one's rival
         why = {r["record_id"]: (r["cause"], r["rivals"]) for r in cands.filter(pl.col("rank") == 1).iter_rows(named=True)}
         assert why["look"] == ("rival", "own") and why["own"] == ("rival", "look"), why

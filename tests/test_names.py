@@ -34,6 +34,16 @@ def test_levels():
     ]
 
 
+def test_a_masked_name_one_shown_character_off_is_one_char_only_when_long_enough_hidden_surname_or_not():
+    """A masked name all of whose shown characters but one agree (two or more shown) is one-char
+    off: also when the mask hides the surname (*晓明 for 李晓红), which then shows nothing to tell a
+    surname by. A roster name shorter than the mask is not it (张*明 has 3 characters or more:
+    张红 shares the surname only); two shown characters off, none agreeing, is another name.
+    A roster name shorter than the record, last in code order (龟), is read to its end, no further."""
+    assert levels([("*晓明", "李晓红"), ("*晓明", "李小红"), ("张*明", "张红"), ("张晓明", "龟"), ("张晓*", "龟")]) == [
+        "one-char", "disagree", "surname-only", "disagree", "disagree"]
+
+
 def test_two_masked_names_agree_on_what_both_show():
     """The 参保名单 masks names too: a masked name on the right is compared the same way round as
     on the left, and two masked names agree when every character both show agrees; 张* and *明
@@ -70,6 +80,23 @@ def test_u_reflects_frequency_and_masking():
     assert d["张伟"]["u_surname"] > d["赵晓东"]["u_surname"]
     for r in d.values():
         assert 0 < r["u_exact"] <= r["u_one_char"] <= 1
+
+
+def test_empirical_u_counts_the_other_roster_persons_a_name_could_be():
+    """The share of roster names agreeing with a name's visible characters, the matching person
+    itself not counted: 张伟 borne by 4 of 8 is another's by chance 3/8; 张* (5 names start with
+    张) 4/8; 张** only names at least 3 long (张晓明 alone, itself): about nothing, not the 张伟s."""
+    roster = nn(*["张伟"] * 4, "李明", "王芳", "张晓明", "赵东")
+    u = dict(name_u(nn("张伟", "张*", "张**"), name_stats(roster)).select("name", "u_exact").iter_rows())
+    assert u["张伟"] == pytest.approx(3 / 8) and u["张*"] == pytest.approx(4 / 8), u
+    assert u["张**"] < 0.05, u
+
+
+def test_edge_pinyin_gives_no_key_for_a_masked_end():
+    """A masked first or last character reads as no key (null), not as `*`: every masked
+    name would share it."""
+    got = edge_pinyin(pl.Series(["*明", "张*", "张明", None]))
+    assert got.rows() == [(None, "ming"), ("zhang", None), ("zhang", "ming"), (None, None)]
 
 
 def test_full_pinyin_reads_homophones_alike_and_masked_names_not_at_all():
@@ -196,6 +223,17 @@ def test_names_read_alike_share_a_blocking_key_read_every_way():
         whole = "*" not in r + c
         assert {k[2] for k in kr} & {k[2] for k in kc} if whole else {k[0] for k in kr} & {k[0] for k in kc}, (r, c)
     assert other_readings(nn("张晓明", "王芳", "阿依古丽·买买提"), readings).is_empty()
+
+
+def test_other_readings_give_only_the_other_ways_up_to_max_keys_ways():
+    """曾国强 reads two ways (ceng usual, zeng): one row, the zeng reading, not the usual one again;
+    a name read more than `max_keys` ways has none, one read just `max_keys` ways has its rows."""
+    from config import load_config
+
+    readings = load_config().matching.name_readings
+    assert other_readings(nn("曾国强"), readings).rows() == [("曾国强", "zeng", "qiang", "zeng guo qiang")]
+    assert other_readings(nn("曾国强"), readings, max_keys=2).height == 1
+    assert other_readings(nn("曾国强"), readings, max_keys=1).is_empty()
 
 
 def test_name_readings_are_checked_as_the_config_is_read():

@@ -58,6 +58,8 @@ def test_resolve_places():
     assert out["village"][0] == "王庄村"
     assert out["group"].to_list()[:2] == [None, "2组"]
     assert out["group"][4] == "9组" and "not on roster" in out["reason"][4]
+    assert out["reason"].to_list()[:4] == ["township+village; whole village", "township+village; group found",
+                                          "village unique in county; whole village", "village not on roster"]
     # written under higher units: the same places (a village outside the roster was unmatched:
     # no W1 for its households)
     under = pl.DataFrame({"record_id": ["b", "c", "e"], "township": ["宿州市埇桥区大店镇", "埇桥区曹村镇", None],
@@ -67,6 +69,25 @@ def test_resolve_places():
     assert again.select("decision", "township", "village").rows() == [
         ("matched", "大店镇", "王庄村"), ("matched", "时村乡", "刘圩村"), ("matched", "时村乡", "刘圩村")]
     assert again["group"].to_list() == ["2组", None, "9组"]
+
+
+def test_a_village_found_by_its_name_alone_is_found_only_when_one_and_reads_its_groups_there():
+    """A township written wrong or not at all: the village is found by its name when the county has
+    one of that name (刘圩村), its groups read there (第三组 is its 3组; 4组 is not one of them);
+    a name two townships have (王庄村) is not guessed at: unmatched."""
+    water = pl.DataFrame({"record_id": ["c", "f", "g"], "township": ["曹村镇", "曹村镇", None],
+                          "village": ["刘圩", "王庄", "刘圩村"], "group": ["第三组", None, "4组"]})
+    assert resolve_places(water, roster()).drop("record_id").rows() == [
+        ("时村乡", "刘圩村", "3组", "matched", "village unique in county; group found"),
+        (None, None, None, "unmatched", "village not on roster"),
+        ("时村乡", "刘圩村", "4组", "matched", "village unique in county; group not on roster")]
+
+
+def test_groups_numbered_in_tens_and_the_widest_range_read():
+    """二十组 is group 20 (二十三组 23); a range reaches at most MAX_GROUP_RANGE groups past its first
+    (1-31组), a wider one is read as written (1-32组)."""
+    assert [group_keys(v) for v in ["二十组", "第二十三组", "十组"]] == [["20"], ["23"], ["10"]]
+    assert group_keys("1-31组") == [str(i) for i in range(1, 32)] and group_keys("1-32组") == ["1-32"]
 
 
 def test_a_work_order_about_several_groups_names_each():
@@ -206,3 +227,20 @@ def test_a_work_order_to_be_solved_after_its_period_is_unresolved_when_its_villa
     assert found["count"].to_list() == [2]
     assert "planned（大营镇 邓湖村）" in found["detail"][0] and "open（" in found["detail"][0]
     assert "solved（" not in found["detail"][0]
+
+
+def test_a_work_order_solved_on_the_periods_last_day_is_solved_and_a_long_list_is_cut_at_five():
+    """Solved on the last day of the period: solved within it, not named. More than five orders
+    of a file and kind of miss: the first five named, then …; five: all of them, no …."""
+    def water(n: int, solved=None) -> pl.DataFrame:
+        return pl.DataFrame({
+            "dept": ["水利"] * n, "kind": ["water"] * n, "file": ["水利/a.csv"] * n, "line": list(range(2, n + 2)),
+            "record_id": [f"W{i}" for i in range(1, n + 1)], "township": ["大营镇"] * n, "village": ["邓湖村"] * n,
+            "group": [None] * n, "resolved_date": [solved] * n}, schema_overrides={"resolved_date": pl.Date})
+    last = date(2026, 10, 31)
+    assert places_not_found(water(1, last), resolve_places(water(1, last), roster()), last).is_empty()
+    six, five = (places_not_found(w, resolve_places(w, roster()), last) for w in (water(6), water(5)))
+    assert six["count"].to_list() == [6] and five["count"].to_list() == [5]
+    named = "、".join(f"W{i}（大营镇 邓湖村）" for i in range(1, 6))
+    assert (named + "… — ") in six["detail"][0] and "W6（" not in six["detail"][0]
+    assert (named + " — ") in five["detail"][0]

@@ -57,6 +57,57 @@ def test_review_queue_says_why_each_record_waits():
     assert hinted.filter(pl.col("复核原因").str.contains(note))["记录编号"].to_list() == ["CB3", "CB4"]
 
 
+def _two_candidates(cause: str, rivals: str | None) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """A 参保名单 record CB5 (rank 1: H1-01, rank 2: H2-01) waiting for `cause`, its records and roster."""
+    review = pl.DataFrame({
+        "dept": ["医保"] * 2, "kind": ["med_enrollment"] * 2, "record_id": ["CB5"] * 2, "rank": [1, 2],
+        "person_id": ["H1-01", "H2-01"], "household_id": ["H1", "H2"], "score": [0.97, 0.41], "reason": ["a", "b"],
+        "cause": [cause] * 2, "rivals": [rivals] * 2,
+    }, schema_overrides={"rivals": pl.Utf8})
+    records = pl.DataFrame({"dept": ["医保"], "kind": ["med_enrollment"], "record_id": ["CB5"], "name": ["张*"],
+                            "id_raw": ["341302********1234"], "township": [None], "village": [None]},
+                           schema_overrides={"township": pl.Utf8, "village": pl.Utf8})
+    roster = pl.DataFrame({"person_id": ["H1-01", "H2-01"], "name": ["张明", "张敏"],
+                           "id_number": ["341302199001011234", "341302198502021234"],
+                           "township": ["大店镇"] * 2, "village": ["韩湖村"] * 2, "group": ["1组"] * 2})
+    return review, records, roster
+
+
+def test_a_record_short_of_evidence_cites_its_best_candidates_probability_and_the_threshold_given():
+    """Every row of the record cites the best candidate's probability (not its own, not the
+    weakest), against the threshold the run used (not a default)."""
+    q = review_queue(*_two_candidates("weak", None), 0.995)
+    assert q["复核原因"].to_list() == ["最佳候选人相符程度不足以自动关联（概率 0.97 低于 0.995），请核实"] * 2
+    assert q["概率"].to_list() == [0.97, 0.41]
+    assert q.select("记录姓名", "候选人姓名", "记录地址").rows() == [("张*", "张明", ""), ("张*", "张敏", "")]
+
+
+def test_a_record_an_answer_took_its_person_from_names_that_record_and_answer_as_given():
+    """`taken`: the rivals hold the confirmed record and where its answer came from; they are cited
+    as they are (not read as a list of rival records, none of them marked as out of the queue).
+    The note that 是 would take the candidate from a record the matcher linked is not repeated on
+    candidate 1 (the taken text says so already), but stands on another candidate so held."""
+    by = "CB1（复核/医保_复核.xlsx 第 3 行，2026-09 收到）"
+    review, records, roster = _two_candidates("taken", by)
+    linked = pl.DataFrame({"dept": ["医保"] * 2, "kind": ["med_enrollment"] * 2, "record_id": ["CB1", "CB7"],
+                           "person_id": ["H1-01", "H2-01"]})
+    why = review_queue(review, records, roster, 0.99, linked=linked)["复核原因"].to_list()
+    taken = ("复核结论已确认候选人1是同一名单中记录 " + by + "的本人（一人只应有一条），本记录因此未关联："
+             "如该结论有误、此人是本记录的，请答“是”，否则答“否”")
+    assert why[0] == taken, why
+    assert why[1] == taken + "；注意：此候选人已自动关联同一名单中的记录 CB7（一人只应有一条），答“是”将取消那条关联", why
+
+
+def test_an_earlier_periods_settlement_linked_again_says_so_before_why_it_waits():
+    review, records, roster = _two_candidates("ambiguous", None)
+    review = pl.concat([review, review.head(1).with_columns(record_id=pl.lit("CB6"))])
+    records = pl.concat([records, records.with_columns(record_id=pl.lit("CB6"))]).with_columns(
+        period=pl.Series([None, "2026-08"], dtype=pl.Utf8))
+    why = dict(zip(*review_queue(review, records, roster, 0.99).select("记录编号", "复核原因")))
+    ambiguous = "多名候选人同样相符，请核实是其中哪一位"
+    assert why["CB5"] == ambiguous
+    assert why["CB6"] == "2026-08 报送的结算，户籍底册变动后按本期底册重新比对：计入本年累计前需确认本人。" + ambiguous
+
 
 def test_the_queue_shows_a_candidates_id_only_where_it_equals_what_the_record_kept():
     review = pl.DataFrame({
@@ -70,6 +121,10 @@ def test_the_queue_shows_a_candidates_id_only_where_it_equals_what_the_record_ke
                            "township": ["永镇镇"], "village": ["孙集村"], "group": ["3组"]})
     q = review_queue(review, records, roster, 0.99)
     assert q["候选人证件号码（按记录保留位）"].to_list() == ["34130219××0×××××××"]
+    # the record as the department sent it beside the candidate as the roster has them
+    placed = review_queue(review, records.with_columns(township=pl.lit("大店镇"), village=pl.lit("韩湖村")), roster, 0.99)
+    assert placed.select("记录姓名", "记录地址", "候选人姓名", "乡（镇）", "行政村", "村民小组").row(0) == (
+        "于伟永", "大店镇韩湖村", "于伟永", "永镇镇", "孙集村", "3组")
     assert q.columns[-3:] == ["是否本人", "复核人", "复核备注"] and q["是否本人"].null_count() == 1
 
 
