@@ -41,6 +41,8 @@ def _grammar(names: PlaceNames) -> tuple[dict[str, re.Pattern], dict[str, re.Pat
 _MAX_HIGHER = 5
 # reason of a 水利 record whose village is found but not its group (it selects no household)
 GROUP_MISSING = "group not on roster"
+# a village the record's township does not have, whose name several townships' villages have
+VILLAGE_SHARED = "village in several townships, none the record's"
 _NUM = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 
 
@@ -108,7 +110,7 @@ def place_key(value: str | None, level: str = "village", names: PlaceNames = Pla
 
 _GROUP_SEP = re.compile(r"[、,，;；/]|和|及")
 _GROUP_RANGE = re.compile(r"^第?(\d{1,3})组?[-~～—至到](\d{1,3})(组|村民小组|小组)?$")
-MAX_GROUP_RANGE = 30  # groups a range (3-5组) may span; a wider one is read as written
+MAX_GROUP_RANGE = 30  # how far past its first group a range (3-5组) may end (1-31组 at most); a wider one is read as written
 
 
 def group_keys(value: str | None, names: PlaceNames = PlaceNames()) -> list[str] | None:
@@ -155,6 +157,7 @@ def resolve_places(water: pl.DataFrame, roster: pl.DataFrame, whole_village: Col
     places = roster.select("township", "village", "group").unique().with_columns(tn=t, vn=v, gn=g)
     villages = places.group_by("tn", "vn").agg(pl.col("township").first(), pl.col("village").first())
     unique_v = villages.filter(pl.len().over("vn") == 1).select("vn", t2="township", v2="village", tn2="tn")
+    shared_v = villages.group_by("vn").agg(shared=pl.len() > 1)
     groups = places.group_by("tn", "vn", "gn").agg(group_c=pl.col("group").first())
     keep = [c for c in ("dept", "kind") if c in water.columns]
     whole = pl.col("group").cast(pl.Utf8).str.normalize("NFKC").str.replace_all(r"\s", "").is_in(list(whole_village))
@@ -169,6 +172,7 @@ def resolve_places(water: pl.DataFrame, roster: pl.DataFrame, whole_village: Col
                       gn=pl.col("rg").map_elements(lambda g: group_keys(g, names), return_dtype=pl.List(pl.Utf8)))
         .join(villages, on=["tn", "vn"], how="left")
         .join(unique_v, on="vn", how="left")
+        .join(shared_v, on="vn", how="left")
         .with_columns(
             via=pl.when(pl.col("village").is_not_null()).then(pl.lit("township+village"))
             .when(pl.col("v2").is_not_null()).then(pl.lit("village unique in county")),
@@ -183,7 +187,8 @@ def resolve_places(water: pl.DataFrame, roster: pl.DataFrame, whole_village: Col
     out = w.with_columns(
         group=pl.when(pl.col("gn").is_not_null()).then(pl.coalesce("group_c", "rg")),
         decision=pl.when(pl.col("village").is_not_null()).then(pl.lit("matched")).otherwise(pl.lit("unmatched")),
-        reason=pl.when(pl.col("village").is_null()).then(pl.lit("village not on roster"))
+        reason=pl.when(pl.col("village").is_null() & pl.col("shared").fill_null(False)).then(pl.lit(VILLAGE_SHARED))
+        .when(pl.col("village").is_null()).then(pl.lit("village not on roster"))
         .otherwise(pl.concat_str([
             pl.col("via"),
             pl.when(pl.col("gn").is_null()).then(pl.lit("; whole village"))
@@ -217,18 +222,25 @@ def places_not_found(water: pl.DataFrame, resolved: pl.DataFrame, period_last_da
                                        rg="group"), on="record_id", how="left")
             .filter(pl.col("resolved_date").is_null() | (pl.col("resolved_date") > period_last_day),
                     (pl.col("decision") == "unmatched") | pl.col("reason").str.contains(GROUP_MISSING, literal=True))
-            .with_columns(village_missing=pl.col("decision") == "unmatched")
+            .with_columns(miss=pl.when(pl.col("reason") == VILLAGE_SHARED).then(pl.lit("shared"))
+                          .when(pl.col("decision") == "unmatched").then(pl.lit("village")).otherwise(pl.lit("group")))
             .sort("file", "line"))
     what = pl.concat_str(pl.col("record_id"), pl.lit("（"), pl.concat_str("rt", "rv", "rg", separator=" ", ignore_nulls=True),
                          pl.lit("）"))
     more = pl.when(pl.col("count") > 5).then(pl.lit("…")).otherwise(pl.lit(""))
-    return miss.group_by("dept", "file", "village_missing", maintain_order=True).agg(
+    shared = pl.col("miss") == "shared"
+    return miss.group_by("dept", "file", "miss", maintain_order=True).agg(
         what.head(5).str.join("、").alias("_some"), count=pl.len().cast(pl.Int64),
     ).select(
         category=pl.lit(Finding.PLACE_NOT_FOUND), dept="dept", file="file",
-        detail=pl.format("未解决的工单所在{}在户籍底册中没有监测对象户，未对任何户预警（W1）；若村组已更名、合并或写错，请核对：{}{}"
-                         " — unresolved, its {} holds no roster household: no household warned",
-                         pl.when("village_missing").then(pl.lit("行政村")).otherwise(pl.lit("村民小组")), "_some", more,
-                         pl.when("village_missing").then(pl.lit("village")).otherwise(pl.lit("group"))),
+        detail=pl.when(shared).then(pl.format(
+            "未解决的工单所在行政村名在户籍底册中属多个乡镇，均非工单所写乡镇，无法确定是哪个村，未对任何户预警（W1）；请核对乡镇：{}{}"
+            " — unresolved, its village name is on the roster in several townships, none the one written: "
+            "no household warned", "_some", more))
+        .otherwise(pl.format(
+            "未解决的工单所在{}在户籍底册中没有监测对象户，未对任何户预警（W1）；若村组已更名、合并或写错，请核对：{}{}"
+            " — unresolved, its {} holds no roster household: no household warned",
+            pl.when(pl.col("miss") == "village").then(pl.lit("行政村")).otherwise(pl.lit("村民小组")), "_some", more,
+            pl.col("miss"))),
         count="count",
     ).cast(QUALITY_COLUMNS)

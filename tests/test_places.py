@@ -79,7 +79,7 @@ def test_a_village_found_by_its_name_alone_is_found_only_when_one_and_reads_its_
                           "village": ["刘圩", "王庄", "刘圩村"], "group": ["第三组", None, "4组"]})
     assert resolve_places(water, roster()).drop("record_id").rows() == [
         ("时村乡", "刘圩村", "3组", "matched", "village unique in county; group found"),
-        (None, None, None, "unmatched", "village not on roster"),
+        (None, None, None, "unmatched", "village in several townships, none the record's"),
         ("时村乡", "刘圩村", "4组", "matched", "village unique in county; group not on roster")]
 
 
@@ -144,6 +144,21 @@ def test_an_unresolved_water_record_that_reaches_no_household_is_reported_not_lo
     assert d[0].startswith("未解决的工单所在行政村在户籍底册中没有监测对象户") and d[0].count("（大营镇 邓湖村）") == 1
     assert d[1].startswith("未解决的工单所在村民小组") and "nogroup（时村乡 刘圩村 9组）" in d[1]
     assert not any("ok（" in x or "fixed（" in x for x in d)
+
+
+def test_an_unresolved_work_order_in_a_village_two_other_townships_have_is_named_as_such():
+    """王庄村 is a village of 大店镇 and of 时村乡; an order writes it under 曹村镇. It is not guessed
+    at (unmatched) and warns no one, and the report said its village holds no roster household,
+    sending the county to look for a village that is there twice: it says the name is in several
+    townships, none the one written."""
+    water = pl.DataFrame({"dept": ["水利"], "kind": ["water"], "file": ["水利/a.csv"], "line": [2], "record_id": ["w"],
+                          "township": ["曹村镇"], "village": ["王庄"], "group": [None], "resolved_date": [None]},
+                         schema_overrides={"resolved_date": pl.Date})
+    resolved = resolve_places(water, roster())
+    assert resolved.select("decision", "reason").rows() == [("unmatched", "village in several townships, none the record's")]
+    d = places_not_found(water, resolved, date(2026, 10, 31))["detail"].to_list()
+    assert len(d) == 1 and d[0].startswith("未解决的工单所在行政村名在户籍底册中属多个乡镇，均非工单所写乡镇") and "w（曹村镇 王庄）" in d[0], d
+    assert "没有监测对象户" not in d[0]
 
 
 def test_places_of_counties_far_from_suzhou_are_read_without_their_units():
