@@ -737,7 +737,10 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
     pairs = pairs.sort(["rid", "p", "pidx"], descending=[False, True, False]).with_columns(pl.col("rid").set_sorted())
     top = pairs.with_columns(rank=_rank_in_run()).filter(pl.col("rank") <= max(2, cfg.review_max_candidates))
     del pairs  # a city's millions of scored pairs: only the top candidates are read from here on
-    best = top.filter(pl.col("rank") <= 2).group_by("rid", maintain_order=True).agg(
+    # (psum: the chance that the record is one of the candidates the queue would show it with,
+    # `review_max_candidates`; several persons fitting alike, none likely alone, may well be one
+    # of them: asked, not left unmatched)
+    best = top.group_by("rid", maintain_order=True).agg(
         p1=pl.col("p").first(), w1=pl.col("w").first(), p2=pl.col("p").get(1, null_on_oob=True).fill_null(0.0),
         psum=pl.col("p").sum(), pidx=pl.col("pidx").first(), n_cand=pl.col("n_cand").first(),
         name1=pl.col("name_level").first(), id1=pl.col("id_level").first(),

@@ -785,12 +785,23 @@ def test_a_record_fitting_many_persons_lists_the_best_and_weighs_them_all(roster
     assert "25 candidate(s)" in d["w"]["reason"]
 
 
-def test_an_unmatched_record_lists_its_candidates_that_may_be_it_and_is_not_called_ambiguous(roster):
-    """王* fitting 6 persons alike (p 0.13 each, together with the second under review_threshold)
-    is unmatched, not sent to review: its reason does not say `ambiguous:` (no one is asked to
-    choose), but its candidates holding candidate_floor are listed, as many as
-    review_max_candidates allows, so that none is called absent from the extract."""
+def test_a_record_likely_one_of_the_persons_it_would_be_shown_with_is_asked_about(roster):
+    """王* fitting 6 persons alike (p 0.13 each): none is likely alone, but the record is more
+    likely than not one of the 5 the queue would show (0.67 together): it waits in review, called
+    ambiguous, not left unmatched (as it was: only the best two were summed, 0.27). SPEC §1: two or
+    more roster persons fitting equally well go to human review."""
     ros, i = _equal_fits(roster, 6)
+    _, cands, d = run(ros, [dict(record_id="w", name="王*", id_raw=mask64(i))])
+    assert d["w"]["decision"] == "review" and d["w"]["reason"].startswith("ambiguous: "), d["w"]["reason"]
+    assert cands["rank"].to_list() == [1, 2, 3, 4, 5] and 0.5 <= cands["score"].sum() < 1
+
+
+def test_an_unmatched_record_lists_its_candidates_that_may_be_it_and_is_not_called_ambiguous(roster):
+    """王* fitting 10 persons alike (p 0.09 each, the 5 the queue could show under review_threshold
+    together) is unmatched, not sent to review: its reason does not say `ambiguous:` (no one is
+    asked to choose), but its candidates holding candidate_floor are listed, as many as
+    review_max_candidates allows, so that none is called absent from the extract."""
+    ros, i = _equal_fits(roster, 10)
     rows = [dict(record_id="w", name="王*", id_raw=mask64(i))]
     _, cands, d = run(ros, rows)
     assert d["w"]["decision"] == "unmatched" and d["w"]["reason"].startswith("ID 10/18 kept (6+4)"), d["w"]["reason"]
