@@ -684,3 +684,20 @@ def test_a_cascade_that_stops_says_so_even_when_its_mark_cannot_be_cleared(tmp_p
         assert con.execute("SELECT period FROM cascades_pending").fetchall() == [(PERIOD,), (PERIOD,)]
     finally:
         con.close()
+
+
+def test_an_interrupt_during_the_cascade_is_itself_not_a_stop(tmp_path, monkeypatch):
+    """Ctrl-C while the later periods are re-run is not said as a stop (`CascadeStopped`, exit 4):
+    it propagates, and the cascade's mark stays for the next run's recovery."""
+    def interrupted(*a):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(flows, "_rerun_later", interrupted)
+    wh = tmp_path / "warehouse.duckdb"
+    with pytest.raises(KeyboardInterrupt):
+        with flows.cascading(wh, PERIOD):
+            flows.rerun_later_periods(str(tmp_path), str(tmp_path), wh, None, [], PERIOD, None)
+    con = flows.warehouse.connect(wh)
+    try:
+        assert con.execute("SELECT period FROM cascades_pending").fetchall() == [(PERIOD,)]
+    finally:
+        con.close()
