@@ -234,14 +234,21 @@ def _run_and_cascade(args, wh: Path, only: tuple[str, ...]) -> int:
         print("\n".join(console.summary_lines(result)))
         if args.dry_run and not args.no_cascade and (later := _later_periods(wh, args.period)):
             print(f"  then, as they depend on {args.period}, a real run would run again: {', '.join(later)}")
-        elif args.no_cascade and (later := _later_periods(wh, args.period)):
-            # (their sums, history and lists were made from this period as it was before: said, not left to memory)
-            print(f"note: not run again (--no-cascade): {', '.join(later)}, already run, still reflect "
-                  f"{args.period} as it was before this run; run them again to take it in")
     except PartlyDone as exc:  # stored and published, the step after failed: 4, as below
         return _err(str(exc), EXIT_PARTLY)
     except Exception as exc:  # noqa: BLE001 - every other failure becomes one safe line and exit 1
         return _err(safe_error(exc), EXIT_FAILED)
+    if args.no_cascade:
+        try:
+            later = _later_periods(wh, args.period)
+        except Exception as exc:  # noqa: BLE001 - a real run's period is done all the same: exit 4, not 1
+            if args.dry_run:
+                return _err(safe_error(exc), EXIT_FAILED)
+            return _err(f"{args.period} is done, but which later periods already run still reflect it as it was "
+                        f"before this run could not be read: {safe_error(exc)}; run them again, in order", EXIT_PARTLY)
+        if later:  # (their sums, history and lists were made from this period as it was before: said, not left to memory)
+            print(f"note: not run again (--no-cascade): {', '.join(later)}, already run, still reflect "
+                  f"{args.period} as it was before this run; run them again to take it in")
     if args.dry_run or args.no_cascade:
         return EXIT_OK
     try:

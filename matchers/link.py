@@ -761,7 +761,8 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
            .join(best, on="rid", how="left", maintain_order="left")
            .join(touched, on="rid", how="left", maintain_order="left").with_columns(pl.col("asked").fill_null(False)))
     out = out.with_columns(decision=decision.fill_null("unmatched"))
-    out = _one_record_per_person(out, records, cfg).with_columns(
+    out = _one_record_per_person(out, records, cfg)
+    out = _held_by_others(out, top, records, ros, cfg).with_columns(
         cause=pl.when(pl.col("taken")).then(pl.lit("taken")).when(pl.col("rival")).then(pl.lit("rival"))
         .when(ambiguous).then(pl.lit("ambiguous"))
         .when(unnamed & (pl.col("p1") >= pl.col("thr"))).then(pl.lit("name")).otherwise(pl.lit("weak")))
@@ -1192,6 +1193,30 @@ def _one_record_per_person(out: pl.DataFrame, records: pl.DataFrame, cfg: Matchi
         .otherwise("decision"),
         rival=pl.col("rival") & ~pl.col("keep"),
     ).drop("lost", "keep")
+
+
+def _held_by_others(out: pl.DataFrame, top: pl.DataFrame, records: pl.DataFrame, ros: pl.DataFrame,
+                    cfg: MatchingConfig) -> pl.DataFrame:
+    """A record of a one-record-per-person kind waiting in review only as likely one of its shown
+    candidates together (`psum`; its best under review_threshold, so no claimant in
+    `_rival_shares`) is `unmatched` when the candidates that are not another record's person
+    (that record matched) hold less than review_threshold: it is someone else, as a claimant
+    whose candidate another record keeps is. `top`: the ranked candidates psum added up."""
+    single = list(cfg.one_record_per_person_kinds)
+    kind = records.with_row_index("rid").select("rid", "kind")
+    only_sum = ((pl.col("decision") == "review") & (pl.col("p1") < cfg.review_threshold) & ~pl.col("asked")
+                & ~pl.col("rival") & ~pl.col("taken"))
+    asked = out.join(kind, on="rid").filter(only_sum, pl.col("kind").is_in(single)).select("rid", "kind")
+    if not single or asked.is_empty():
+        return out
+    held = (out.filter(pl.col("decision") == "matched").join(kind, on="rid").filter(pl.col("kind").is_in(single))
+            .select("kind", "person_id", _by="rid"))
+    free = (top.join(asked, on="rid").join(ros.select("pidx", "person_id"), on="pidx")
+            .join(held, on=["kind", "person_id"], how="left").filter(pl.col("_by").is_null())
+            .group_by("rid").agg(_free=pl.col("p").sum()))
+    gone = asked.join(free, on="rid", how="left").filter(pl.col("_free").fill_null(0.0) < cfg.review_threshold)["rid"]
+    return out.with_columns(decision=pl.when(pl.col("rid").is_in(gone.implode())).then(pl.lit("unmatched"))
+                            .otherwise("decision"))
 
 
 def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: int, cfg: MatchingConfig) -> pl.DataFrame:

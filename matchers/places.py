@@ -43,6 +43,8 @@ _MAX_HIGHER = 5
 GROUP_MISSING = "group not on roster"
 # a village the record's township does not have, whose name several townships' villages have
 VILLAGE_SHARED = "village in several townships, none the record's"
+# ... and a record that writes no township at all
+VILLAGE_UNPLACED = "village in several townships, no township written"
 _NUM = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 
 
@@ -187,7 +189,9 @@ def resolve_places(water: pl.DataFrame, roster: pl.DataFrame, whole_village: Col
     out = w.with_columns(
         group=pl.when(pl.col("gn").is_not_null()).then(pl.coalesce("group_c", "rg")),
         decision=pl.when(pl.col("village").is_not_null()).then(pl.lit("matched")).otherwise(pl.lit("unmatched")),
-        reason=pl.when(pl.col("village").is_null() & pl.col("shared").fill_null(False)).then(pl.lit(VILLAGE_SHARED))
+        reason=pl.when(pl.col("village").is_null() & pl.col("shared").fill_null(False)).then(
+            pl.when(pl.col("rt").cast(pl.Utf8).str.strip_chars().fill_null("") == "").then(pl.lit(VILLAGE_UNPLACED))
+            .otherwise(pl.lit(VILLAGE_SHARED)))
         .when(pl.col("village").is_null()).then(pl.lit("village not on roster"))
         .otherwise(pl.concat_str([
             pl.col("via"),
@@ -223,6 +227,7 @@ def places_not_found(water: pl.DataFrame, resolved: pl.DataFrame, period_last_da
             .filter(pl.col("resolved_date").is_null() | (pl.col("resolved_date") > period_last_day),
                     (pl.col("decision") == "unmatched") | pl.col("reason").str.contains(GROUP_MISSING, literal=True))
             .with_columns(miss=pl.when(pl.col("reason") == VILLAGE_SHARED).then(pl.lit("shared"))
+                          .when(pl.col("reason") == VILLAGE_UNPLACED).then(pl.lit("unplaced"))
                           .when(pl.col("decision") == "unmatched").then(pl.lit("village")).otherwise(pl.lit("group")))
             .sort("file", "line"))
     what = pl.concat_str(pl.col("record_id"), pl.lit("（"), pl.concat_str("rt", "rv", "rg", separator=" ", ignore_nulls=True),
@@ -236,6 +241,10 @@ def places_not_found(water: pl.DataFrame, resolved: pl.DataFrame, period_last_da
         detail=pl.when(shared).then(pl.format(
             "未解决的工单所在行政村名在户籍底册中属多个乡镇，均非工单所写乡镇，无法确定是哪个村，未对任何户预警（W1）；请核对乡镇：{}{}"
             " — unresolved, its village name is on the roster in several townships, none the one written: "
+            "no household warned", "_some", more))
+        .when(pl.col("miss") == "unplaced").then(pl.format(
+            "未解决的工单未写乡镇，其行政村名在户籍底册中属多个乡镇，无法确定是哪个村，未对任何户预警（W1）；请补写乡镇：{}{}"
+            " — unresolved, no township written and its village name is on the roster in several townships: "
             "no household warned", "_some", more))
         .otherwise(pl.format(
             "未解决的工单所在{}在户籍底册中没有监测对象户，未对任何户预警（W1）；若村组已更名、合并或写错，请核对：{}{}"

@@ -871,6 +871,14 @@ def persons_followed(history: pl.DataFrame | None, persons_now: pl.DataFrame | N
             .select("warning_id", person_id="person_id_now").unique().sort("warning_id", "person_id").cast(out))
 
 
+def _grew(signal: pl.Expr, bar: pl.Expr) -> pl.Expr:
+    """`signal` reaches `bar` (escalation_factor x an earlier warning's signal), but for the noise
+    of binary fractions, a billionth of `bar`: losses of 10,000.01 + 10,000.05 added up are
+    20,000.059999999998, twice 10,000.03; a signal stored by a run that added 个人自付 before
+    counting it to the 分 is 6,000.000000000001 for 6,000.00."""
+    return signal >= bar - bar.abs() * 1e-9
+
+
 def _take_out_warned(s: pl.DataFrame, named: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Signals (`_sig` numbered) of per-person rules -> the same without the persons an earlier
     warning of the rule (`named`: `_named` rows of the active ones) named under another household
@@ -905,7 +913,7 @@ def _take_out_warned(s: pl.DataFrame, named: pl.DataFrame, cfg: Config) -> tuple
                         left_on=["rule", "person_id"], right_on=["rule", "person_id_now"])
             .filter(pl.col("prev_household") != pl.col("household_id"), (pl.col("prev_year") == pl.col("p_year")).fill_null(True))
             .sort("period", "prev_id").group_by("_sig", "person_id", maintain_order=True).last())
-    grew = (pl.col("prev_signal") > 0) & (pl.col("p_signal") >= cfg.run.escalation_factor * pl.col("prev_signal"))
+    grew = (pl.col("prev_signal") > 0) & _grew(pl.col("p_signal"), cfg.run.escalation_factor * pl.col("prev_signal"))
     hits = hits.with_columns(_esc=grew.fill_null(False) | (rank("p_severity") > rank("prev_severity")))
     escalating = hits.filter("_esc").sort("_sig", "period", "prev_id", descending=[False, True, False]).group_by(
         "_sig", maintain_order=True).first().select(
@@ -1022,7 +1030,7 @@ def assign_warnings(
         ).drop(escalating.columns[1:])
 
     rank = lambda c: pl.col(c).replace_strict(SEVERITY_RANK, default=0)  # noqa: E731
-    grew = (pl.col("prev_signal") > 0) & (pl.col("signal") >= cfg.run.escalation_factor * pl.col("prev_signal"))
+    grew = (pl.col("prev_signal") > 0) & _grew(pl.col("signal"), cfg.run.escalation_factor * pl.col("prev_signal"))
     rose = rank("severity") > rank("prev_severity")
     has_prev = pl.col("prev_id").is_not_null()
     new_year = pl.col("prev_year").is_not_null() & pl.col("signal_year").is_not_null() & (

@@ -188,7 +188,8 @@ def parse_float(c: str) -> pl.Expr:
     s = t.str.replace(r"[\u4e00-\u9fff]+$", "")
     unit = t.str.extract(r"([\u4e00-\u9fff]+)$", 1)
     scale = pl.when(unit.str.starts_with("万")).then(1e4).when(unit.str.starts_with("亿")).then(1e8).otherwise(1.0)
-    f = s.cast(pl.Float64, strict=False) * scale
+    f = s.cast(pl.Float64, strict=False)
+    f = pl.when(scale != 1.0).then((f * scale).round(4)).otherwise(f)  # (0.57 x 10,000 is 5,699.999999999999: as `standardize`'s 万元)
     return (pl.when(s.str.contains(_NUMBER) & f.is_finite()).then(f)  # `1e999` is not an amount
             .when(s.str.contains(_DASH)).then(pl.lit(0.0)))
 

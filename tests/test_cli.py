@@ -548,6 +548,34 @@ def test_a_cascade_that_fails_before_any_later_period_says_the_period_is_done_an
     assert "Could not read" not in err[-1] and f"still reflect {PERIOD} as it was before" in err[-1], err[-1]
 
 
+def test_a_run_without_cascade_that_cannot_list_the_later_periods_says_the_period_is_done_and_exits_4(
+        tmp_path, monkeypatch, capsys):
+    """--no-cascade: the period ran and was published; reading which later periods still reflect
+    it as it was (for the note) then failed, a warehouse I/O error: not exit 1 'the run failed'
+    but 4, the period done, as when the cascade itself cannot list them."""
+    import argparse
+
+    from adapters import warehouse
+
+    monkeypatch.setattr(cli, "monthly_run", lambda *a, **k: None)
+    monkeypatch.setattr(cli, "flow_result", lambda state: {})
+    monkeypatch.setattr(cli.console, "summary_lines", lambda result: ["行数核对 …"])
+    monkeypatch.setattr(cli, "recover_interrupted", lambda out, wh: None)
+    wh = tmp_path / "warehouse.duckdb"
+    warehouse.connect(wh).close()
+
+    def fails(*a):
+        raise duckdb.IOException("IO Error: Could not read from file")
+    monkeypatch.setattr(cli.warehouse, "later_periods", fails)
+    args = argparse.Namespace(dry_run=False, no_cascade=True, period=PERIOD, inbox=str(tmp_path), out=str(tmp_path),
+                              config=None, set=[], issue_date=None, county=None)
+    assert cli._run_locked(args, None, wh, ()) == cli.EXIT_PARTLY
+    printed = capsys.readouterr()
+    assert "行数核对" in printed.out
+    err = printed.err.strip().splitlines()[-1]
+    assert err.startswith(f"error: {PERIOD} is done, but ") and "IOException" in err and "Could not read" not in err, err
+
+
 def test_a_dry_run_after_a_killed_run_says_its_folders_await_recovery_and_changes_nothing(tmp_path, monkeypatch,
                                                                                          capsys):
     """A run of October was killed after it swapped its folder in, before its commit: OUT holds the

@@ -662,3 +662,42 @@ def test_what_a_periods_published_dispatch_sent_is_read_from_its_files_old_and_n
     (folder / "派单_医保_2026-09.csv").write_text("派单动作,预警编号\n派单,w4\n", encoding="utf-8-sig")
     assert sorted(flows._dispatched_before(tmp_path / PERIOD, PERIOD).to_list()) == ["w1", "w3"]
     assert flows._dispatched_before(tmp_path / "2026-11", "2026-11").is_empty()
+
+
+def test_a_cascade_that_stops_says_so_even_when_its_mark_cannot_be_cleared(tmp_path, monkeypatch):
+    """The warehouse fails while the cascade runs (its stop: `CascadeStopped`, the period done) and
+    still when the mark is cleared after it: the stop was replaced by the bare I/O error (a
+    province county counted failed, the command's exit 4 turned into 1 after it had said the
+    period is done). The mark is left instead, for the next run's recovery to name what is left."""
+    wh = tmp_path / "warehouse.duckdb"
+
+    def fails(*a):
+        raise duckdb.IOException("IO Error: Could not write to file")
+    monkeypatch.setattr(flows.warehouse, "clear_cascade", fails)
+    with pytest.raises(flows.CascadeStopped):
+        with flows.cascading(wh, PERIOD):
+            raise flows.CascadeStopped(f"{PERIOD} is done, but ...")
+    with flows.cascading(wh, PERIOD):  # (the command: the stop said and its exit code returned inside)
+        pass
+    con = flows.warehouse.connect(wh)
+    try:
+        assert con.execute("SELECT period FROM cascades_pending").fetchall() == [(PERIOD,), (PERIOD,)]
+    finally:
+        con.close()
+
+
+def test_an_interrupt_during_the_cascade_is_itself_not_a_stop(tmp_path, monkeypatch):
+    """Ctrl-C while the later periods are re-run is not said as a stop (`CascadeStopped`, exit 4):
+    it propagates, and the cascade's mark stays for the next run's recovery."""
+    def interrupted(*a):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(flows, "_rerun_later", interrupted)
+    wh = tmp_path / "warehouse.duckdb"
+    with pytest.raises(KeyboardInterrupt):
+        with flows.cascading(wh, PERIOD):
+            flows.rerun_later_periods(str(tmp_path), str(tmp_path), wh, None, [], PERIOD, None)
+    con = flows.warehouse.connect(wh)
+    try:
+        assert con.execute("SELECT period FROM cascades_pending").fetchall() == [(PERIOD,)]
+    finally:
+        con.close()

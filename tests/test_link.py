@@ -796,6 +796,27 @@ def test_a_record_likely_one_of_the_persons_it_would_be_shown_with_is_asked_abou
     assert cands["rank"].to_list() == [1, 2, 3, 4, 5] and 0.5 <= cands["score"].sum() < 1
 
 
+@pytest.mark.parametrize("own_records,decision", [(True, "unmatched"), (False, "review")])
+def test_a_list_row_fitting_persons_alike_each_holding_their_own_row_is_none_of_them(roster, own_records, decision):
+    """参保名单 (one row per person) holds every roster person under their whole ID, and a 王* row
+    fitting 7 of them alike (p 0.17 each): it is none of them (each has their own row), someone off
+    the roster, as a row whose best candidate holds review_threshold is when that candidate is
+    another row's (`_rival_shares`). It waited in review, the queue asking the analyst to pick
+    among persons linked to their own rows, a 是 taking one from it. Without their own rows it
+    may well be one of them: asked."""
+    hm, i = _equal_fits(roster, 6)
+    ros = pl.concat([roster, hm], how="diagonal")
+    rows = [dict(record_id=f"r{k}", name=p["name"], id_raw=p["id_number"]) for k, p in enumerate(ros.iter_rows(named=True))
+            if own_records or not p["person_id"].startswith("HM")]
+    links, cands = link(records(rows + [dict(record_id="w", name="王*", id_raw=mask64(i))]).with_columns(
+        kind=pl.lit("med_enrollment")), ros, CFG)
+    d = {r["record_id"]: r for r in links.iter_rows(named=True)}
+    assert d["w"]["decision"] == decision, d["w"]["reason"]
+    assert links.filter(pl.col("record_id") != "w")["decision"].unique().to_list() == ["matched"]
+    if own_records:  # (its candidates still listed: none of them is called absent from the list)
+        assert cands.filter(pl.col("record_id") == "w")["decision"].unique().to_list() == ["unmatched"]
+
+
 def test_an_unmatched_record_lists_its_candidates_that_may_be_it_and_is_not_called_ambiguous(roster):
     """王* fitting 10 persons alike (p 0.09 each, the 5 the queue could show under review_threshold
     together) is unmatched, not sent to review: its reason does not say `ambiguous:` (no one is

@@ -1,6 +1,8 @@
+import re
 from datetime import date
 
 import polars as pl
+import pytest
 
 from config import load_config
 from matchers.places import (group_keys, normalize_place, place_key, places_not_found, resolve_places, village_and_group,
@@ -259,3 +261,18 @@ def test_a_work_order_solved_on_the_periods_last_day_is_solved_and_a_long_list_i
     named = "、".join(f"W{i}（大营镇 邓湖村）" for i in range(1, 6))
     assert (named + "… — ") in six["detail"][0] and "W6（" not in six["detail"][0]
     assert (named + " — ") in five["detail"][0]
+
+
+@pytest.mark.parametrize("township", [None, " "])
+def test_an_order_without_a_township_in_a_village_two_townships_have_says_none_was_written(township):
+    """王庄村 is a village of 大店镇 and of 时村乡; an order writes no township. It is not guessed at
+    (unmatched), but neither its reason nor the report may say the township written is not one of
+    them: none was written, and the county is asked to write it."""
+    water = pl.DataFrame({"dept": ["水利"], "kind": ["water"], "file": ["水利/a.csv"], "line": [2], "record_id": ["w"],
+                          "township": [township], "village": ["王庄"], "group": [None], "resolved_date": [None]},
+                         schema_overrides={"resolved_date": pl.Date, "township": pl.Utf8})
+    resolved = resolve_places(water, roster())
+    assert resolved.select("decision", "reason").rows() == [("unmatched", "village in several townships, no township written")]
+    d = places_not_found(water, resolved, date(2026, 10, 31))["detail"].to_list()
+    assert len(d) == 1 and d[0].startswith("未解决的工单未写乡镇，其行政村名在户籍底册中属多个乡镇") and re.search(r"w（\s*王庄）", d[0]), d
+    assert "均非工单所写乡镇" not in d[0] and "没有监测对象户" not in d[0]

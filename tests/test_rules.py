@@ -1175,3 +1175,30 @@ def test_a_split_off_member_is_judged_against_the_latest_warning_that_named_her(
         w, sup = assign_warnings(sig, SPLIT_KEPT, P, h, CFG)
         assert w.filter(pl.col("rule") == "M1").is_empty()
         assert sup.filter(pl.col("rule") == "M1")["suppressed_by"].to_list() == ["YJ202609-bbbbbbbbbb"]
+
+
+@pytest.mark.parametrize("stored", [6000.0, 6000.000000000001])
+def test_a_stored_signal_summed_before_the_fen_escalates_when_exactly_doubled(stored):
+    """September's M1 of 王五 was stored by a run that added the year's 个人自付 before it counted
+    them to the 分 (6,000.000000000001 for 6,000.00). October's 12,000.00 is twice it: escalated
+    as for a September stored as 6,000.00, not suppressed as a repeat."""
+    sig = run({"med_settlement": med(("B-01", "王五", None, 12000.0))})
+    h = hist(stored, "open")
+    w, sup = assign_warnings(sig, ROSTER, P, h, CFG)
+    assert w.filter(pl.col("rule") == "M1")["escalates"].to_list() == h["warning_id"].to_list() and sup.is_empty()
+
+
+def test_a1_losses_adding_up_to_exactly_twice_the_earlier_warning_s_escalate_it():
+    """赵六's (C) 10,000.03 元 flood loss raised A1 in September (open). In October two losses of
+    10,000.01 and 10,000.05 元, 20,000.06 元 (twice), which binary fractions add up to
+    20,000.059999999998: escalated, not suppressed as a repeat."""
+    def a1_of(period, *losses):
+        df, links = frame("agri", "农业农村", [dict(record_id=f"BA{i}", pid="C-01", name="x", id_raw=None, township="t",
+                                                   village="v", disaster_type="洪涝", loss_amount=a,
+                                                   occur_date=D(int(period[:4]), int(period[5:]), 1))
+                                              for i, a in enumerate(losses)])
+        return run_rules({"agri": df}, links, ROSTER, CFG, period)
+    sep = assign_warnings(a1_of("2026-09", 10000.03), ROSTER, "2026-09", None, CFG)[0]
+    h = sep.with_columns(period=pl.lit("2026-09"), status=pl.lit("open"), verified_on=pl.lit(None, pl.Date))
+    w, sup = assign_warnings(a1_of(P, 10000.01, 10000.05), ROSTER, P, h, CFG)
+    assert w["escalates"].to_list() == sep["warning_id"].to_list() and sup.is_empty()

@@ -83,6 +83,15 @@ def test_amount_formats(text, expect):
     assert rejected.height == 0 and valid["out_of_pocket"].to_list() == [expect]
 
 
+@pytest.mark.parametrize("text,expect", [("0.57万", 5700.0), ("0.57万元", 5700.0), ("1.1亿", 110_000_000.0)])
+def test_an_amount_written_in_wan_is_the_yuan_it_says_not_a_binary_fraction_short(text, expect):
+    """0.57万 is 5,700 元, as 0.57 under a 损失金额（万元） header reads (`standardize`); 0.57 x 10,000
+    in binary floating point is 5,699.999999999999, under a threshold or share of exactly 5,700
+    (A1's 30% of a household's 19,000 元, E2's): no warning."""
+    valid, rejected = run(settlements(out_of_pocket=[text]))
+    assert rejected.height == 0 and valid["out_of_pocket"].to_list() == [expect]
+
+
 def test_a_dash_is_an_amount_of_0_and_no_date():
     """Excel's accounting format shows 0 as ` -  ` (`¥ -`) and a CSV saved from it keeps that;
     people write — for "none". An amount that is only a dash is 0, a date that is only one is
