@@ -1202,3 +1202,142 @@ def test_a1_losses_adding_up_to_exactly_twice_the_earlier_warning_s_escalate_it(
     h = sep.with_columns(period=pl.lit("2026-09"), status=pl.lit("open"), verified_on=pl.lit(None, pl.Date))
     w, sup = assign_warnings(a1_of(P, 10000.01, 10000.05), ROSTER, P, h, CFG)
     assert w["escalates"].to_list() == sep["warning_id"].to_list() and sup.is_empty()
+
+
+# --- mutation-testing gaps (mut6) -------------------------------------------------------------
+
+
+def test_a_repeat_of_an_earlier_warning_that_measured_nothing_is_escalated_only_by_severity():
+    """An earlier warning whose signal is 0 (nothing measured) gives no figure to double: a
+    repeat of it is suppressed at the same severity (any signal would otherwise be "≥ 2 x 0" and
+    escalate every month), and escalates when more severe."""
+    sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
+    for s in (0.0, 6000.0):
+        w, sup = assign_warnings(sig.with_columns(signal=pl.lit(s)), ROSTER, P, hist(0.0, "open"), CFG)
+        assert w.is_empty() and sup["suppressed_by"].to_list() == hist(0.0, "open")["warning_id"].to_list()
+    w, sup = assign_warnings(sig, ROSTER, P, hist(0.0, "open", severity="低"), CFG)
+    assert w["escalates"].to_list() == hist(0.0, "open")["warning_id"].to_list() and sup.is_empty()
+
+
+def test_an_escalation_s_basis_says_whether_the_signal_grew_or_the_severity_rose():
+    """Doubled at the same severity: the basis gives both figures, not a severity that did not
+    change; more severe: the two severities."""
+    sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
+    wid = hist(3000.0, "open")["warning_id"][0]
+    w, _ = assign_warnings(sig, ROSTER, P, hist(3000.0, "open"), CFG)
+    assert w["basis"][0].endswith(f"（升级：前次预警 {wid} 信号 3000.0，本次 6000.0）")
+    w, _ = assign_warnings(sig, ROSTER, P, hist(5900.0, "open", severity="低"), CFG)
+    assert w["basis"][0].endswith(f"（升级：前次预警 {wid} 严重程度低，本次中）")
+
+
+def test_a_new_year_s_sum_names_the_latest_warning_of_an_earlier_year():
+    """王五 was warned for 2025's sum (December 2025) and for 2026's (December 2026), both still
+    open. January 2027's sum of 5,500 is a new year's: raised, naming December 2026's warning,
+    whichever order the history comes in."""
+    dec = _december(status="open", verified_on=None)
+    older = dec.with_columns(warning_id=pl.lit("YJ202512-" + dec["warning_id"][0][9:]), period=pl.lit("2025-12"),
+                             signal_year=pl.lit(2025, pl.Int32))
+    jan = _settled(("JS_JAN", D(2027, 1, 15), 5500.0))
+    sig = _m1_in("2027-01", DECEMBER, jan)
+    for h in (pl.concat([older, dec]), pl.concat([dec, older])):
+        w, sup = assign_warnings(sig, ROSTER, "2027-01", h, CFG)
+        assert w.filter(pl.col("rule") == "M1")["escalates"].to_list() == dec["warning_id"].to_list() and sup.is_empty()
+
+
+def test_a_household_s_bases_are_each_said_once_in_basis_order():
+    """`_fold`: the items' bases in sorted order whatever order the items came in, a basis two
+    items share said once."""
+    from pipelines.rules import _fold
+
+    items = pl.DataFrame({"h": ["A"] * 3, "person_ids": [["A-01"], ["A-01"], ["A-02"]], "record_ids": [["r1"], ["r3"], ["r2"]],
+                          "basis": ["甲 不在名单", "甲 不在名单", "乙 不在名单"], "signal": [1.0, 1.0, 1.0],
+                          "severity": ["中"] * 3})  # (乙 sorts before 甲)
+    got = _fold(items, ["h"], "sum")
+    assert got.select("basis", "person_ids", "record_ids", "signal").rows() == [
+        ("乙 不在名单；甲 不在名单", ["A-01", "A-02"], ["r1", "r2", "r3"], 3.0)]
+
+
+def test_a_household_s_place_income_and_type_are_its_first_person_s_or_the_first_given():
+    """`households`: place of the household's first person (by 人编号) whatever order the roster
+    lists them; income and type the first given, a member without them not blanking them."""
+    from pipelines.rules import households
+
+    roster = pl.DataFrame({"person_id": ["H-02", "H-01", "H-03"], "household_id": ["H"] * 3,
+                           "township": ["乙镇", "甲镇", "乙镇"], "village": ["乙村", "甲村", "乙村"], "group": ["2组", "1组", "2组"],
+                           "household_size": [None, None, None], "income_per_capita": [4000.0, None, None],
+                           "household_type": ["监测户", None, None]}, schema_overrides={"household_size": pl.Int64})
+    for r in (roster, roster.reverse()):
+        assert households(r).select("township", "village", "group", "size", "income", "household_type").rows() == [
+            ("甲镇", "甲村", "1组", 3, 4000.0, "监测户")]
+
+
+def test_a_warning_with_a_household_rule_beside_a_person_rule_is_not_followed_to_its_persons():
+    """`persons_followed`: a 因病 预警编号 holding M1 (per person) and M2 (about the household) stays
+    with the household; one holding M1 alone follows its person."""
+    from pipelines.rules import persons_followed
+
+    history = pl.DataFrame({"warning_id": ["W1", "W1", "W2"], "rule": ["M1", "M2", "M1"], "period": ["2026-09"] * 3,
+                            "household_id": ["A", "A", "B"], "signal": [6000.0, 0.5, 6000.0], "severity": ["中"] * 3,
+                            "person_ids": [["A-02"], ["A-01", "A-02"], ["B-01"]]})
+    assert persons_followed(history, None, CFG).rows() == [("W2", "B-01")]
+
+
+def test_records_showing_neither_id_nor_name_are_leads_of_their_own():
+    """`lead_keys`: a row with no ID text and no name gets no key (a lead of its own, keyed by its
+    record number), not one key shared by every such row."""
+    leads = pl.DataFrame({"id_raw": [None, None, "341302199901011234"], "name": [None, None, "孙七"]},
+                         schema={"id_raw": pl.Utf8, "name": pl.Utf8})
+    got = lead_keys(leads)
+    assert got["lead_key"].to_list()[:2] == [None, None] and got["lead_key"][2] is not None
+
+
+def test_a_second_m4_under_its_own_name_says_it_is_held_back_too():
+    """A rule configured as `impl = "M4"` under another name holds back as M4 does, and says so."""
+    from dataclasses import replace as dc_replace
+
+    kinds = {"med_enrollment": enrollment(("A-01", "正常参保"), ("A-02", "暂停参保"))}
+    df, lk = kinds["med_enrollment"]
+    short = load_config(overrides=["M4.min_roster_share=0.8"])
+    m4b = dc_replace(short.rules["M4"], name="M4B", params={**short.rules["M4"].params, "impl": "M4"})
+    cfg = dc_replace(short, rules={"M4B": m4b})
+    notes = held_back({"med_enrollment": df}, lk, ROSTER, cfg, P)
+    assert [n for n, _ in notes] == ["M4B"] and "50%" in notes[0][1]
+
+
+def test_a_split_off_member_s_earlier_warning_that_measured_nothing_is_not_doubled_by_any_sum():
+    """李四 (A-02) was named by an M1 under A stored with signal 0 (nothing measured), open. In
+    October, in S, her sum is 6,000: still that warning's repeat, taken out of S's signal (not
+    "≥ 2 x 0", escalating it)."""
+    history = pl.DataFrame({
+        "warning_id": ["YJ202609-aaaaaaaaaa"], "household_id": ["A"], "rule": ["M1"], "period": ["2026-09"],
+        "signal": [0.0], "severity": ["中"], "status": ["open"], "verified_on": [None], "person_ids": [["A-02"]],
+        "signal_year": [2026]}, schema_overrides={"verified_on": pl.Date, "signal_year": pl.Int32})
+    df, links = med(("A-02", "李四", None, 6000.0))
+    links = links.with_columns(household_id=pl.lit("S"))
+    sig = run_rules({"med_settlement": df}, links, SPLIT_KEPT, CFG, P)
+    w, sup = assign_warnings(sig, SPLIT_KEPT, P, history, CFG)
+    assert w.filter(pl.col("rule") == "M1").is_empty()
+    assert sup.filter(pl.col("rule") == "M1")["suppressed_by"].to_list() == ["YJ202609-aaaaaaaaaa"]
+    assert "前次预警 YJ202609-aaaaaaaaaa（原户 A，open）" in sup.filter(pl.col("rule") == "M1")["reason"][0]
+
+
+@pytest.mark.parametrize("earlier_severity", ["中", "低"])
+def test_persons_warned_earlier_under_two_households_name_the_latest_warning(earlier_severity):
+    """周七 (S-02) was named by an M4 under X in August and 李四 (A-02, now S-01) by one under A in
+    September, both open. October's M4 of S names both: not grown, both are taken out and the
+    suppressed row is September's repeat (naming both earlier warnings); more severe now, S's
+    warning escalates September's, the latest — whichever order the history comes in."""
+    history = pl.DataFrame({
+        "warning_id": ["YJ202608-aaaaaaaaaa", "YJ202609-bbbbbbbbbb"], "household_id": ["X", "A"], "rule": ["M4", "M4"],
+        "period": ["2026-08", "2026-09"], "signal": [1.0, 1.0], "severity": [earlier_severity] * 2,
+        "status": ["open", "open"], "verified_on": [None, None], "person_ids": [["S-02"], ["A-02"]]},
+        schema_overrides={"verified_on": pl.Date})
+    for h in (history, history.reverse()):
+        w, sup = october("A-01", "B-01", "C-01", history=h)
+        w, sup = w.filter(pl.col("rule") == "M4"), sup.filter(pl.col("rule") == "M4")
+        if earlier_severity == "中":
+            assert w.filter(pl.col("household_id") == "S").is_empty()
+            assert sup.filter(pl.col("household_id") == "S")["suppressed_by"].to_list() == ["YJ202609-bbbbbbbbbb"]
+            assert "YJ202608-aaaaaaaaaa" in sup.filter(pl.col("household_id") == "S")["reason"][0]
+        else:
+            assert w.filter(pl.col("household_id") == "S")["escalates"].to_list() == ["YJ202609-bbbbbbbbbb"]
