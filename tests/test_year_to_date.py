@@ -365,3 +365,85 @@ def test_an_earlier_lead_settlement_without_a_settle_date_counts_in_the_year_giv
     carried = rows_to_sum(current, earlier.lazy(), lead_floor(cfg), 2026)
     assert sorted(carried["record_id"]) == ["E1", "N1"]
     assert signals(carried).select("rule", "signal").rows() == [("M3", 20000.0)]
+
+
+# --- mutation-testing gaps (mut6) -------------------------------------------------------------
+
+
+def test_a_birth_date_short_of_one_digit_is_no_birth_key():
+    """`relink_keys`: the birth date is a key only when all 8 digits show (one hidden: none)."""
+    df = pl.DataFrame({"id_raw": ["3413021969033*7777", "34130219690331****"], "name": [None, None]},
+                      schema={"id_raw": pl.Utf8, "name": pl.Utf8})
+    assert relink_keys(df).select("key_last4", "key_birth").rows() == [("L7777", None), (None, "B19690331")]
+
+
+def test_a_settlement_linked_to_a_person_whose_row_changed_since_or_showing_only_a_new_birth_date_is_linked_again():
+    """`to_relink`: a settlement linked (matched) to 吴国建 (H3-01, still on the roster) whose row
+    changed since its period is linked again, as is one not linked showing whole only the birth
+    date of 郭建金 (H4-01, new since); a change since another period concerns neither."""
+    earlier = stored(settlements([("S_LINKED", "2026-10", "341302********7777", "matched", "H3-01"),
+                                  ("S_BIRTH", "2026-10", "34222319520808****", "unmatched", None)]))
+    changed = pl.DataFrame({"since": ["2026-10", "2026-10"], "person_id": ["H3-01", "H4-01"]})
+    assert sorted(to_relink(earlier, changed, ROSTER)["record_id"]) == ["S_BIRTH", "S_LINKED"]
+    assert to_relink(earlier, changed.with_columns(since=pl.lit("2026-09")), ROSTER).is_empty()
+
+
+def test_a_settlement_whose_person_is_gone_and_that_is_linked_to_nobody_now_is_this_period_s_news():
+    """`merge`: a settlement stored as 陈强鹏's under his old 人编号 H1-01, gone from the roster this
+    period, linked again to nobody (unmatched): the new link differs and concerns a person whose
+    row is gone (`changed_now`), so the rules weigh it as this period's."""
+    current = settlements([("S_NOW", "2026-11", None, "matched", "H2-01")]).drop("period")
+    earlier = settlements([("S_OLD", "2026-10", "341302********1234", "matched", "H1-01")])
+    relinked = pl.DataFrame({"dept": ["医保"], "kind": ["med_settlement"], "record_id": ["S_OLD"], "decision": ["unmatched"],
+                             "person_id": [None], "household_id": [None], "score": [0.3], "reason": ["r"],
+                             "n_candidates": [0]}, schema_overrides={"person_id": pl.Utf8, "household_id": pl.Utf8})
+    ytd = merge(current, earlier, relinked, pl.Series(["H1-01"]))
+    old = ytd.filter(pl.col("record_id") == "S_OLD")
+    assert old.select("decision", "person_id", "relinked_now").rows() == [("unmatched", None, True)]
+
+
+def test_without_a_lead_rule_the_year_is_this_period_s_rows_and_every_linked_earlier_one():
+    """`rows_to_sum` with no lead threshold (no M3): this period's rows and the earlier linked
+    ones (M1, M2), no lead's."""
+    from pipelines.year_to_date import rows_to_sum
+
+    year = settlements([("N1", "2026-10", None, "matched", "H2-01"), ("E1", "2026-06", None, "matched", "H2-01"),
+                        ("E2", "2026-06", "341302********4321", "unmatched", None)])
+    now = pl.col("period") == "2026-10"
+    current = year.filter(now).drop("period").with_columns(relinked_now=pl.lit(False))
+    got = rows_to_sum(current, year.filter(~now).lazy(), None, 2026)
+    assert got["record_id"].to_list() == ["N1", "E1"]
+
+
+def test_a_lead_s_earlier_settlement_without_a_name_is_read_with_its_year():
+    """`rows_to_sum`: a lead shown by ID text alone (no name) this period and earlier: its earlier
+    row (a missing name is a value of its own, as the sums read it) is read when the year may
+    reach the threshold."""
+    from config import load_config
+    from pipelines.rules import lead_floor
+    from pipelines.year_to_date import rows_to_sum
+
+    year = settlements([("N1", "2026-10", "341302********4321", "unmatched", None),
+                        ("E1", "2026-04", "341302********4321", "unmatched", None)]).with_columns(
+        out_of_pocket=pl.Series([15000.0, 6000.0]))
+    now = pl.col("period") == "2026-10"
+    current = year.filter(now).drop("period").with_columns(relinked_now=pl.lit(False))
+    got = rows_to_sum(current, year.filter(~now).lazy(), lead_floor(load_config()), 2026)
+    assert sorted(got["record_id"]) == ["E1", "N1"]
+
+
+def test_the_year_s_rows_are_this_period_s_first_then_the_earlier_ones_in_the_order_read():
+    from pipelines.year_to_date import _in_order
+
+    ytd = pl.DataFrame({"record_id": ["E2", "N1", "E1", "N2"], "_at": [2, None, 1, None]})
+    assert _in_order(ytd)["record_id"].to_list() == ["N1", "N2", "E1", "E2"]
+
+
+def test_a_lead_whose_every_amount_is_missing_sums_to_nothing_not_to_null(tmp_path):
+    from pipelines.year_to_date import lead_sums
+
+    year = settlements([("E1", "2026-04", "341302********4321", "unmatched", None)]).with_columns(
+        out_of_pocket=pl.lit(None, pl.Float64))
+    year.write_parquet(tmp_path / "year.parquet")
+    got = lead_sums(tmp_path / "year.parquet", pl.Series([], dtype=pl.Utf8), 2026, "64MB", tmp_path / "spill")
+    assert got.select("_year", "_sum").rows() == [(2026, 0.0)]
