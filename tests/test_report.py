@@ -191,3 +191,100 @@ def test_report_inputs_from_warehouse(tmp_path):
     assert "66.7%" in page and "本次运行" in page and "运行中或中断" not in page  # the run writing it
     later = county_report_html(**report_inputs(con, "2026-10"), quality=None, meta={"period": "2026-11"})
     assert "运行中或中断" in later  # seen from a later period, a run never marked finished was cut short
+
+
+def test_unplaced_leads_come_last_however_many_and_rows_of_one_cell_add_up():
+    """The township table: busiest township first, the unplaced leads last even when they are the
+    most; two rows of one township and risk type are one cell, their sum."""
+    w = pl.DataFrame({"township": ["大店镇", None, "夹沟镇", "夹沟镇"], "risk_type": ["因病", "因病", "因病", "因病"],
+                      "warnings": [2, 9, 1, 2]})
+    heat = render(warnings_by_town_risk=w)
+    heat = heat[heat.index('<table class="heat"'):heat.index("</table>", heat.index('<table class="heat"'))]
+    assert heat.index("夹沟镇") < heat.index("大店镇") < heat.index(UNPLACED)  # (夹沟镇 3 before 大店镇 2: by total)
+    assert cell_values(heat, "夹沟镇") == ["3", "3"] and cell_values(heat, UNPLACED) == ["9", "9"]
+    assert re.search(r"<tfoot><tr><th>合计 <small>total</small></th><td[^>]*>14</td><td[^>]*>14</td>", heat)
+
+
+def _trend_table(page: str) -> str:
+    sec = page[page.index("二、各期预警趋势"):page.index("三、核实进度与逾期")]
+    return sec[sec.index('<table class="num"><thead><tr><th>风险类型'):]
+
+
+def test_the_trend_table_counts_each_period_to_the_report_s_own_and_adds_them_up():
+    """Per risk type and period up to the report's own (a later period's not shown), the column
+    totals their sum; the report's period has its column even with no warnings nor run stored."""
+    table = _trend_table(render())
+    assert cell_values(table, '<span class="sw" style="background:#4e79a7"></span>因病') == ["5", "6", "4"]
+    assert re.search(r"<tfoot><tr><th>合计 <small>total</small></th><td[^>]*>5</td><td[^>]*>8</td><td[^>]*>11</td></tr>",
+                     table)
+    later = pl.concat([TREND, pl.DataFrame({"period": ["2026-11"], "risk_type": ["因病"], "warnings": [9]})])
+    assert _trend_table(render(trend=later)) == table
+    table = _trend_table(render(trend=TREND.filter(pl.col("period") < "2026-10"), periods=PERIODS.head(2)))
+    assert cell_values(table, '<span class="sw" style="background:#4e79a7"></span>因病') == ["5", "6", "0"]
+    assert "<th>2026-10</th>" in table
+
+
+def test_a_warning_s_latest_status_row_is_the_one_counted():
+    """`verification_by_township`: a 预警编号 given twice counts once, as its last row says."""
+    v = pl.DataFrame({"warning_id": ["W1", "W1", "W2"], "township": ["大店镇"] * 3,
+                      "status": ["open", "verified_true", "overdue"], "days_overdue": [0, 0, 3]})
+    got = verification_by_township(v)
+    assert got.select("township", "total", "open", "verified_true", "overdue").rows() == [("大店镇", 2, 0, 1, 1)]
+    page = render(verification=v)
+    assert ('<div class="card"><div class="v">50.0%</div><div class="k">核实进度<br><small>verified</small></div></div>'
+            '<div class="card"><div class="v">1</div><div class="k">逾期未核实') in page
+
+
+def _cards(page: str) -> dict[str, str]:
+    return dict((k, v) for v, k in re.findall(r'<div class="card"><div class="v">([^<]*)</div><div class="k">([^<]*)<br>', page))
+
+
+def test_the_key_numbers_count_warnings_placed_and_unplaced_and_rows_read_and_set_aside():
+    """The cards: warnings of the period, townships with at least one, unplaced leads' warnings,
+    the departments' rows read and rows set aside (搁置, not those a correction superseded)."""
+    w = TOWN_RISK.vstack(pl.DataFrame({"township": ["芦岭镇"], "risk_type": ["因病"], "warnings": [0]}))
+    assert _cards(render(warnings_by_town_risk=w)) == {
+        "本期预警": "11", "涉及乡镇": "2", "未落位线索": "1", "核实进度": "37.5%", "逾期未核实": "3", "部门数据行": "1,030",
+        "搁置行": "13"}
+
+
+def test_a_department_whose_rows_do_not_add_up_is_said_unbalanced_when_the_run_did_not_say():
+    acc = ACCOUNTING.drop("balanced").with_columns(rejected=pl.Series([10, 4]))  # 住建: 31 accounted of 30 read
+    sec = render(accounting=acc)
+    sec = sec[sec.index("四、各部门数据质量"):]
+    assert cell_values(sec, "医保")[-1] == "✓ 平衡" and cell_values(sec, "住建")[-1] == "✗ 不平衡"
+
+
+def test_a_period_run_again_shows_its_latest_run_s_status_and_its_runs(tmp_path):
+    """`report_inputs`' run history: per period the status of its latest run (a failed run then
+    a successful one: ok; the other way round: failed) and how many runs it had."""
+    con = warehouse.connect(tmp_path / "warehouse.duckdb")
+    for period, statuses in (("2026-08", ("failed", "ok")), ("2026-09", ("ok", "failed"))):
+        for status in statuses:
+            warehouse.finish_run(con, warehouse.begin_run(con, period, "cfg"), status)
+    got = report_inputs(con, "2026-09")["periods"]
+    assert got.select("period", "status", "runs").rows() == [("2026-08", "ok", 2), ("2026-09", "failed", 2)]
+
+
+def test_a_warning_a_re_run_took_back_unanswered_is_not_one_to_verify(tmp_path):
+    """`report_inputs`' verification: a 预警编号 withdrawn (撤回) by a re-run and never answered is
+    left out; one withdrawn after a township answered it (属实) still counts."""
+    con = warehouse.connect(tmp_path / "warehouse.duckdb")
+    status = pl.DataFrame({"warning_id": ["W1", "W2", "W3"], "township": ["大店镇"] * 3, "household_id": ["H1", "H2", "H3"],
+                           "status": ["verified_false", "verified_true", "open"], "result": [None, "属实", None],
+                           "verified_on": [None, dt.date(2026, 10, 20), None], "days_overdue": [0, 0, 0],
+                           "withdrawn": [True, True, False]}, schema_overrides={"verified_on": pl.Date})
+    warehouse.replace_period(con, "2026-10", {"warning_status": status})
+    assert sorted(report_inputs(con, "2026-10")["verification"]["warning_id"].to_list()) == ["W2", "W3"]
+
+
+def test_the_trend_covers_the_latest_months_up_to_the_report_s_period(tmp_path):
+    """`report_inputs(months=2)`: the trend and the runs of the two latest periods up to the
+    report's, not the two earliest stored."""
+    con = warehouse.connect(tmp_path / "warehouse.duckdb")
+    for i, period in enumerate(("2026-08", "2026-09", "2026-10", "2026-11")):
+        warehouse.finish_run(con, warehouse.begin_run(con, period, "cfg"), "ok")
+        warehouse.replace_period(con, period, {"warnings": _warning_rows([(f"W{i}", "H1", "大店镇", "因病", "M1")])})
+    got = report_inputs(con, "2026-10", months=2)
+    assert got["trend"]["period"].to_list() == ["2026-09", "2026-10"]
+    assert got["periods"]["period"].to_list() == ["2026-09", "2026-10"]
