@@ -36,3 +36,68 @@ def test_summary_lines_prove_the_accounting_and_stop_at_a_dry_run():
     assert lines[-1] == "输出 outputs: OUT/2026-10/townships/  (county files: OUT/2026-10/county/)"
     dry = summary_lines(dict(result, dry_run=True, would_write=["OUT/2026-10/townships/"]))
     assert dry[-2:] == ["试运行 dry run: nothing was written. A real run would write:", "  OUT/2026-10/townships/"]
+
+
+def _full_result(**over):
+    """A monthly run's result with every optional part said."""
+    return dict(dict(
+        period="2026-10", out="OUT/2026-10", warnings=5, suppressed=2, townships=["大店镇"], issue_date="2026-11-05",
+        deadline="2026-11-10", departments=["医保", "民政"], accounting=[],
+        feedback=dict(returned=9, accepted=5, unanswered=3, set_aside=1),
+        review_answers=dict(files=1, returned=8, accepted=4, blank=3, set_aside=1, confirmed=2, excluded=1, pending=0,
+                            withdrawn=0, gone=0, misfiled=0, held=0),
+        review_queue=[dict(dept="医保", first_queued="2026-10", records=1)],
+        issue_date_kept=True, sent_now=3, sent_on="2026-11-12", withdrawn=2, withdrawn_all=4,
+        settings_before="default settings", attention=["部门未报送 民政"]), **over)
+
+
+def test_summary_lines_say_each_part_of_a_run_that_has_it():
+    lines = summary_lines(_full_result())
+    assert lines[0].startswith("部分重跑 partial run: re-read 医保, 民政;")
+    assert "预警 warnings issued: 5 (repeats suppressed in the re-read 医保, 民政: 2)" in lines
+    assert "反馈 feedback rows: 9 = accepted 5 + unanswered 3 + set aside 1" in lines
+    assert ("复核 review answers: 8 = used 4 + blank 3 + set aside 1; in the departments re-read, records linked by "
+            "answers 2, with candidates ruled out 1") in lines
+    assert ("乡镇清单 township lists: 1 townships, 下发日期 issued 2026-11-05 (kept from the period’s earlier run; "
+            "--issue-date to change it), 核实截止 deadline 2026-11-10") in lines
+    assert ("  3 warnings the period's lists did not hold before go out now: 下发日期 2026-11-12, their own deadline"
+            in lines)
+    assert any(x.startswith("撤回 withdrawn: 2 warnings of the lists sent before") and "(4 warnings 撤回 in all;" in x
+               for x in lines)
+    assert any(x.startswith("note: 2026-10 was last run with default settings;") for x in lines)
+    assert lines[-3:-1] == ["请注意 attention (数据质量报告.csv):", "  部门未报送 民政"]
+    full = summary_lines(_full_result(departments=None, issue_date_kept=False, sent_now=0, withdrawn=0,
+                                      settings_before=None, attention=[]))
+    assert "预警 warnings issued: 5 (repeats suppressed: 2)" in full and not full[0].startswith("部分重跑")
+    assert "乡镇清单 township lists: 1 townships, 下发日期 issued 2026-11-05, 核实截止 deadline 2026-11-10" in full
+    assert not any(x.startswith(("  3 warnings", "撤回", "note:", "请注意")) for x in full)
+    held = summary_lines(_full_result(review_answers=dict(files=0, returned=1, accepted=0, blank=0, set_aside=0,
+                                                          confirmed=0, excluded=0, pending=0, withdrawn=0, gone=0,
+                                                          misfiled=0, held=1)))
+    assert any(x.startswith("复核 review answers:") and x.endswith("; 1 answered 是 not taken (数据质量报告.csv)")
+               for x in held)
+
+
+def test_queue_line_lists_the_earlier_periods_in_order_whatever_order_the_queue_came_in():
+    ages = [dict(dept="医保", first_queued="2026-09", records=4), dict(dept="民政", first_queued="2026-07", records=2)]
+    assert queue_line(ages, "2026-10").endswith("+ 6 waiting since an earlier period (2026-07: 2, 2026-09: 4)")
+
+
+def test_describe_settings_and_attention_lines():
+    from pipelines.console import attention_lines, describe_settings
+    import polars as pl
+
+    assert describe_settings({"overrides": None}) == "settings not recorded"
+    assert describe_settings({"overrides": []}) == "default settings"
+    assert describe_settings({"overrides": ["M1.threshold=8000"], "config_path": "c.toml"}) == (
+        "--config c.toml --set M1.threshold=8000")
+    q = pl.DataFrame({"category": ["部门未报送 department missing", "行被搁置 rows set aside", "行被搁置 rows set aside"],
+                      "dept": ["民政", "户籍底册", "医保"], "file": [None, "roster.xlsx", "a.xlsx"],
+                      "detail": [None, "缺少人编号", "缺少人编号"], "count": [1, 3, 5]})
+    assert attention_lines(q, ["户籍底册"]) == ["部门未报送 民政", "行被搁置 户籍底册 roster.xlsx 缺少人编号（3 行 rows）"]
+
+
+def test_calendar_facts_a_day_the_newer_schedule_calls_a_holiday_is_no_longer_a_workday():
+    then = RunConfig(holidays=("2027-01-01",), workdays=("2027-02-20",))
+    now = RunConfig(holidays=("2027-02-20",))
+    assert calendar_facts(then, now) == ['run.holidays=["2027-01-01", "2027-02-20"]', "run.workdays=[]"]
