@@ -1355,3 +1355,49 @@ def test_a_slipped_year_or_a_tenth_is_read_so_up_to_the_issue_date_and_the_run_s
         verify_date_tens=pl.Series([D(2026, 10, 10), D(2026, 10, 20)]))
     acc, _, rej = check_feedback(f, tenth, D(2026, 10, 20), CFG.matching.places)
     assert rej.is_empty() and acc.select("line", "verify_date").rows() == [(2, D(2026, 10, 10)), (3, D(2026, 10, 20))]
+
+
+# --- hand mutation testing, round 5 (see the commit messages for the mutants each test kills) ---
+
+def test_a_full_township_name_in_a_path_wins_over_a_stem_two_townships_share_and_a_community_is_none():
+    """新城镇 and 新城街道 share the stem 新城: a file naming one in full is that township's, one
+    naming only 新城 fits both (unknown). A bare stem before 社区 or 居委 names a community, not
+    the township (as before 村)."""
+    towns, p = ["新城镇", "新城街道"], CFG.matching.places
+    assert file_township("反馈/新城街道_2026-10_预警清单.csv", towns, p) == "新城街道"
+    assert file_township("反馈/新城镇/清单.xlsx", towns, p) == "新城镇"
+    assert file_township("反馈/新城2026年10月.xlsx", towns, p) is None
+    assert file_township("反馈/大店社区_反馈.xlsx", ["大店镇"], p) is None
+    assert file_township("反馈/大店居委会_反馈.xlsx", ["大店镇"], p) is None
+    assert file_township("反馈/大店镇_反馈.xlsx", ["大店镇", None, ""], p) == "大店镇"  # (a township left blank)
+
+
+def test_disagreements_name_the_field_that_differs_and_a_later_answer_without_a_result_overrules_nothing():
+    """OCT put in first, NOV later. W1: only 核实结果 differs -> field result; W2: only
+    是否纳入监测 differs -> field include_monitoring; W3: NOV adds only 是否纳入监测 (no result):
+    OCT's answer still decides and is not overruled by it, nor is NOV's line told back."""
+    f = fb((OCT, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+           (OCT, 3, W2, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+           (OCT, 4, W3, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+           (NOV, 2, W1, "大店镇", "不属实", "是", "李", D(2026, 10, 14), None),
+           (NOV, 3, W2, "大店镇", "属实", "否", "李", D(2026, 10, 14), None),
+           (NOV, 4, W3, "大店镇", None, "否", None, None, "补充"))
+    issued = ISSUED.with_columns(township=pl.when(pl.col("warning_id") == W3).then(pl.lit("大店镇"))
+                                 .otherwise("township"))
+    acc = check_feedback(f, issued, AS_OF, CFG.matching.places, put_in(OCT, NOV))[0]
+    assert acc.height == 6
+    overruled, findings = disagreements(acc)
+    assert overruled.sort("line").select("file", "line", "record_id", "field", "value").rows() == [
+        (OCT, 2, W1, "result", "属实"), (OCT, 3, W2, "include_monitoring", "是")]
+    assert findings["count"].to_list() == [2]
+
+
+def test_a_file_named_a_correction_answering_a_warning_twice_differently_is_told_back():
+    """A 更正 file corrects the list before it, but two lines of that file answering one warning
+    otherwise are still a disagreement within the file."""
+    fix = "反馈/大店镇_2026-10_预警清单_更正.xlsx"
+    f = fb((fix, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+           (fix, 5, W1, "大店镇", "不属实", "否", "张", D(2026, 10, 12), None))
+    acc = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)[0]
+    overruled, _ = disagreements(acc, CFG.inbox.later_marks)
+    assert overruled.select("file", "line", "field").rows() == [(fix, 2, "result")]
