@@ -1401,3 +1401,23 @@ def test_a_file_named_a_correction_answering_a_warning_twice_differently_is_told
     acc = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)[0]
     overruled, _ = disagreements(acc, CFG.inbox.later_marks)
     assert overruled.select("file", "line", "field").rows() == [(fix, 2, "result")]
+
+
+def test_overdue_summary_counts_both_results_and_warnings_of_unknown_withdrawal_and_an_empty_status():
+    """已核实 counts 属实 and 不属实; a status whose `withdrawn` is unknown (null) is counted, not
+    taken as withdrawn; the overdue list writes 户编号 as the roster does; with no warning at all
+    the 合计 row's 逾期率 is 0."""
+    status = pl.DataFrame({
+        "warning_id": ["w1", "w2", "w3", "w4", "w5"], "township": ["大店镇", "大店镇", "大店镇", "夹沟镇", "大店镇"],
+        "household_id": ["A", "B", "C", "H1@夹沟镇郑楼村", "F"],
+        "status": ["verified_false", "verified_true", "open", "overdue", "verified_false"],
+        "result": ["不属实", "属实", None, None, "不属实"],
+        "verified_on": [None] * 5, "days_overdue": [0, 0, 0, 4, 0], "withdrawn": [None] * 5,
+    }, schema_overrides={"verified_on": pl.Date, "withdrawn": pl.Boolean})
+    summary, overdue = overdue_by_township(status)
+    d = summary.filter(pl.col("乡（镇）") == "大店镇").row(0, named=True)
+    assert (d["预警总数"], d["待核实"], d["已核实"], d["其中属实"], d["其中不属实"]) == (4, 1, 3, 1, 2)
+    assert overdue.rows() == [("夹沟镇", "w4", "H1", 4)]
+    assert summary["乡（镇）"].to_list() == ["大店镇", "夹沟镇", "合计"]  # (townships in name order)
+    summary, overdue = overdue_by_township(status.clear())
+    assert summary.rows() == [("合计", 0, 0, 0, 0, 0, 0, 0.0, 0)] and overdue.is_empty()
