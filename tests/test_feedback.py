@@ -1421,3 +1421,80 @@ def test_overdue_summary_counts_both_results_and_warnings_of_unknown_withdrawal_
     assert summary["乡（镇）"].to_list() == ["大店镇", "夹沟镇", "合计"]  # (townships in name order)
     summary, overdue = overdue_by_township(status.clear())
     assert summary.rows() == [("合计", 0, 0, 0, 0, 0, 0, 0.0, 0)] and overdue.is_empty()
+
+
+CARRY_SCHEMA = {c: pl.String for c in ["状态", *TOWNSHIP_COLUMNS, "township", "period"]}
+
+
+def test_carry_over_takes_the_listed_row_the_last_answer_and_leaves_unplaced_leads():
+    """w-mv's re-run listed it in 夹沟镇 and left 大店镇 a 迁出 row (stored after it): the carried
+    row is 夹沟镇's. An unplaced lead (no township) is not carried. Of two partial answers the
+    last is shown, a verifier alone is shown too (ID numbers masked). Rows of one township and
+    as many days are ordered by 下发日期 before 行政村."""
+    rows = pl.DataFrame([
+        township_row("w-mv", "夹沟镇", "2026-10", hh="B") | {"状态": "新下发"},
+        township_row("w-mv", "大店镇", "2026-10", hh=None) | {"状态": "迁出（预警已转入夹沟镇清单）"},
+        township_row("w-lead", None, "2026-10", hh=None) | {"状态": "新下发"},
+        township_row("w-b", "大店镇", "2026-10", village="韩湖村", hh="C", issued="2026-09-10") | {"状态": "新下发"},
+        township_row("w-a", "大店镇", "2026-10", village="王庄村", hh="D", issued="2026-09-20") | {"状态": "新下发"},
+    ], schema=CARRY_SCHEMA)
+    status = pl.DataFrame({"warning_id": ["w-mv", "w-lead", "w-a", "w-b"], "status": ["open"] * 4,
+                           "days_overdue": [0] * 4})
+    answers = pl.DataFrame({"warning_id": ["w-a", "w-a"], "received_period": ["2026-11", "2026-12"],
+                            "file": ["反馈/a.csv", "反馈/b.csv"], "line": [2, 2], "result": [None, None],
+                            "include_monitoring": [None, None], "verifier": [None, "张网格 341302198001011234"],
+                            "verify_date": [None, None], "note": ["第一次：家中无人", None]},
+                           schema_overrides={"verify_date": pl.Date, "result": pl.String,
+                                             "include_monitoring": pl.String})
+    c = carry_over(status, rows, before_period="2026-11", answers=answers)
+    assert c.select("预警编号", "township").rows() == [("w-b", "大店镇"), ("w-a", "大店镇"), ("w-mv", "夹沟镇")]
+    a = c.filter(pl.col("预警编号") == "w-a").row(0, named=True)
+    assert (a["核实人"], a["备注"]) == ("张网格 341302********1234", "上次反馈未填核实结果，请补填")
+    # rows given in any order: the latest period's row is the one carried (w-late's 2026-10 copy)
+    assert carry_over(STATUS, EARLIER.reverse(), before_period="2026-11").equals(
+        carry_over(STATUS, EARLIER, before_period="2026-11"))
+
+
+def test_a_carried_warning_moved_only_to_another_group_follows_and_an_unlisted_household_keeps_its_worker():
+    """Household A moved from 韩湖村 1组 to 2组: its row takes the new group and grid worker and
+    says where it came from. E did not move and the grid does not list it: its worker stays as
+    written. A lead (no 户编号) with a township stays as written (its 状态 does not say it left the
+    roster). H7's two persons were split off into two households: the warning stays and says where."""
+    rows = pl.DataFrame([
+        township_row("w-g", "大店镇", "2026-10", hh="A") | {"村民小组": "1组", "网格员": "旧网格员"},
+        township_row("w-jg", "夹沟镇", "2026-10", hh="E") | {"网格员": "老王", "网格员电话": "139"},
+        township_row("w-lead", "大店镇", "2026-10", hh=None),
+        township_row("w-two", "大店镇", "2026-10", hh="H7") | {"村民小组": "1组"},
+    ], schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]})
+    status = pl.DataFrame({"warning_id": ["w-g", "w-jg", "w-lead", "w-two"], "status": ["open"] * 4,
+                           "days_overdue": [0] * 4})
+    roster = pl.concat([
+        roster_of(("A", "大店镇", "韩湖村", "2组"), ("E", "夹沟镇", "韩湖村", None), ("H7", "大店镇", "韩湖村", "1组")),
+        roster_of(("H8", "大店镇", "吕台村", "2组"), ("H11", "夹沟镇", "王庄村", "3组"))])
+    persons = pl.DataFrame({"warning_id": ["w-two", "w-two"], "person_id": ["H8-01", "H11-01"]})
+    grid = pl.DataFrame({"household_id": ["A"], "grid_worker": ["新网格员"], "grid_worker_phone": ["1"]})
+    c = carry_over(status, rows, before_period="2026-11", roster=roster, grid=grid, persons=persons)
+    by = {r["预警编号"]: r for r in c.iter_rows(named=True)}
+    g = by["w-g"]
+    assert (g["村民小组"], g["网格员"]) == ("2组", "新网格员")
+    assert g["状态"] == "待核实（由大店镇韩湖村1组迁入，原下发日期2026-10-09）"
+    assert (by["w-jg"]["网格员"], by["w-jg"]["网格员电话"], by["w-jg"]["状态"]) == ("老王", "139", "待核实")
+    assert by["w-lead"]["状态"] == "待核实"
+    two = by["w-two"]
+    assert (two["township"], two["行政村"], two["户编号"]) == ("大店镇", "韩湖村", "H7")
+    assert two["状态"] == "待核实（户主H11 已分户至 H11，现住夹沟镇王庄村3组；户主H8 已分户至 H8，现住大店镇吕台村2组）"
+
+
+def test_with_carry_over_puts_unplaced_leads_last():
+    carried = carry_over(STATUS, EARLIER, before_period="2026-11")
+    new = pl.DataFrame([township_row("u-1", None, "x", hh=None), township_row("w-n", "大店镇", "x")]).drop("period")
+    both = with_carry_over(new.cast({c: pl.String for c in TOWNSHIP_COLUMNS}), carried)
+    assert both["township"].to_list()[-1] is None and both["预警编号"].to_list()[-1] == "u-1"
+
+
+def test_a_moved_out_row_is_written_without_the_shared_household_note():
+    note = "（底册户编号 H1 多户共用）"
+    rows = pl.DataFrame([township_row("w1", "大店镇", "2026-10", hh="H1") | {"状态": "迁出（预警已转入夹沟镇清单）"}],
+                        schema=CARRY_SCHEMA)
+    sent = as_sent(rows, pl.DataFrame({"household_id": ["H1"], "note": [note]}))
+    assert sent["状态"].to_list() == ["迁出（预警已转入夹沟镇清单）"]
