@@ -1498,3 +1498,36 @@ def test_a_moved_out_row_is_written_without_the_shared_household_note():
                         schema=CARRY_SCHEMA)
     sent = as_sent(rows, pl.DataFrame({"household_id": ["H1"], "note": [note]}))
     assert sent["状态"].to_list() == ["迁出（预警已转入夹沟镇清单）"]
+
+
+def test_a_rerun_re_dated_with_issue_date_is_not_held_to_a_carried_rows_older_date():
+    """The period's lists' date is that of its own warnings: a carried row (sent in September)
+    in the list before does not make w-sent look sent after the lists (--issue-date re-dates it)."""
+    new = pl.DataFrame([township_row("w-sent", "大店镇", "2026-10", issued="2026-10-12")
+                        | {"核实截止日期": "2026-10-15"}]).drop("period")
+    before = pl.DataFrame([township_row("w-sent", "大店镇", "2026-10") | {"状态": "新下发"},
+                           township_row("w-old", "大店镇", "2026-09", hh="B", issued="2026-09-10")
+                           | {"状态": "逾期未核实"}])
+    got = first_sent(new, before, D(2026, 12, 20), D(2026, 12, 23)).select("下发日期", "核实截止日期").rows()
+    assert got == [("2026-10-12", "2026-10-15")]
+
+
+def test_a_rerun_dates_a_new_unplaced_lead_when_it_goes_out():
+    """An unplaced lead (no township: the county's list) the period's list did not hold before
+    goes out now: dated now, with its own deadline."""
+    new = pl.DataFrame([township_row("u-new", None, "2026-10", hh=None)],
+                       schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]}).drop("period")
+    before = pl.DataFrame([township_row("w-sent", "大店镇", "2026-10") | {"状态": "新下发"}])
+    got = first_sent(new, before, D(2026, 12, 20), D(2026, 12, 23)).select("下发日期", "核实截止日期").rows()
+    assert got == [("2026-12-20", "2026-12-23")]
+
+
+def test_withdrawn_rows_are_not_overdue_and_are_sorted_by_township():
+    before = pl.DataFrame([township_row("w-j", "夹沟镇", "2026-10", hh="A") | {"状态": "逾期未核实", "逾期天数": 5},
+                           township_row("w-d", "大店镇", "2026-10", hh="B") | {"状态": "逾期未核实", "逾期天数": 3}])
+    rows = with_carry_over(before.head(0).drop("状态", "逾期天数", "period"),
+                           before.head(0).select("状态", "逾期天数", *TOWNSHIP_COLUMNS, "township"))
+    back = withdrawn_rows(before.drop("period"), rows, None)
+    assert back.select("预警编号", "逾期天数", "状态").rows() == [("w-d", 0, "撤回"), ("w-j", 0, "撤回")]
+    # nothing stored before (an empty frame, even without columns): nothing taken back
+    assert withdrawn_rows(pl.DataFrame(), rows, None).equals(rows.clear())
