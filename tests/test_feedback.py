@@ -1531,3 +1531,47 @@ def test_withdrawn_rows_are_not_overdue_and_are_sorted_by_township():
     assert back.select("预警编号", "逾期天数", "状态").rows() == [("w-d", 0, "撤回"), ("w-j", 0, "撤回")]
     # nothing stored before (an empty frame, even without columns): nothing taken back
     assert withdrawn_rows(pl.DataFrame(), rows, None).equals(rows.clear())
+
+
+def test_dispatch_orders_by_risk_type_township_household_and_joins_rules_bases_and_departments():
+    status = pl.DataFrame({
+        "warning_id": ["w-x", "w-y", "w-2", "w-1"], "township": ["大店镇", "夹沟镇", "夹沟镇", "夹沟镇"],
+        "household_id": ["X", "H1@夹沟镇郑楼村", "A", "B"], "status": ["verified_true"] * 4, "result": ["属实"] * 4,
+        "verified_on": [D(2026, 10, 12)] * 4, "days_overdue": [0] * 4})
+    warnings = pl.DataFrame({
+        "warning_id": ["w-x", "w-y", "w-y", "w-2", "w-1"],
+        "risk_type": ["未参加基本医疗保险", "因病", "因病", "因病", "因病"], "rule": ["M9", "M1", "M2", "M1", "M1"],
+        "severity": ["中"] * 5, "basis": ["bx", "b1", "b2", "b", "b"], "dept": ["医保"] * 5})
+    out = dispatch(status, warnings, CFG)["医保"]
+    assert out["预警编号"].to_list() == ["w-2", "w-1", "w-y", "w-x"]
+    y = out.filter(pl.col("预警编号") == "w-y").row(0, named=True)
+    assert (y["户编号"], y["预警规则"], y["预警依据"], y["来源部门"]) == ("H1", "M1、M2", "M1：b1；M2：b2", "医保")
+
+
+def test_returned_rows_are_in_file_then_line_order_and_a_row_without_kind_reads_as_feedback():
+    rej = pl.DataFrame({"dept": ["反馈"] * 2, "kind": [None, None], "file": ["反馈/b.csv", "反馈/a.csv"], "line": [2, 5],
+                        "record_id": [W1, W2], "field": ["result", "result"], "value": ["x", "y"],
+                        "reason": ["result 代码不在允许值中", "result 代码不在允许值中"],
+                        "township": ["大店镇", "大店镇"]}, schema_overrides={"kind": pl.String})
+    out = returned_to_township(rej, CFG, ISSUED)["大店镇"]
+    assert out.select("文件", "行号", "字段").rows() == [("反馈/a.csv", 5, "核实结果"), ("反馈/b.csv", 2, "核实结果")]
+
+
+def test_a_returned_file_is_told_to_its_township_as_the_configured_place_units_read_it():
+    """A county whose config names 管委会 as a township unit: 反馈/经开区_反馈.xlsx is 经开区管委会's
+    file (`cfg.matching.places`, not the default units)."""
+    import dataclasses
+    places = dataclasses.replace(CFG.matching.places, township=(*CFG.matching.places.township, "管委会"))
+    cfg = dataclasses.replace(CFG, matching=dataclasses.replace(CFG.matching, places=places))
+    rej = pl.DataFrame({"dept": ["反馈"], "kind": ["feedback"], "file": ["反馈/经开区_反馈.xlsx"], "line": [2],
+                        "record_id": ["YJ-unknown"], "field": ["warning_id"], "value": ["YJ-unknown"],
+                        "reason": ["预警编号不存在"]})
+    issued = pl.DataFrame({"warning_id": [W1], "township": ["经开区管委会"]})
+    assert list(returned_to_township(rej, cfg, issued)) == ["经开区管委会"]
+
+
+def test_nothing_blanked_is_nothing_to_tell():
+    """No unreadable cell (an empty frame, even one without columns): no row, REJECTED_SCHEMA + township."""
+    acc = check_feedback(DELIVERY, ISSUED, AS_OF, CFG.matching.places)[0]
+    out = values_not_read(pl.DataFrame(), acc, acc.head(0), CFG.kinds["feedback"].fields)
+    assert out.is_empty() and "township" in out.columns and "reason" in out.columns
