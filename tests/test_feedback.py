@@ -1419,6 +1419,13 @@ def test_overdue_summary_counts_both_results_and_warnings_of_unknown_withdrawal_
     assert (d["预警总数"], d["待核实"], d["已核实"], d["其中属实"], d["其中不属实"]) == (4, 1, 3, 1, 2)
     assert overdue.rows() == [("夹沟镇", "w4", "H1", 4)]
     assert summary["乡（镇）"].to_list() == ["大店镇", "夹沟镇", "合计"]  # (townships in name order)
+    towns = ["夹沟镇", "大店镇", "栏杆镇", "朱仙庄镇", "曹村镇", "桃园镇", "永安镇", None]
+    many = pl.DataFrame({"warning_id": [f"m{i}" for i in range(len(towns))], "township": towns,
+                         "household_id": None, "status": "open", "result": None, "verified_on": None,
+                         "days_overdue": 0}, schema_overrides={"household_id": pl.String, "result": pl.String,
+                                                              "verified_on": pl.Date})
+    assert overdue_by_township(many)[0]["乡（镇）"].to_list() == [
+        *sorted(t for t in towns if t), "（未落位线索）", "合计"]
     summary, overdue = overdue_by_township(status.clear())
     assert summary.rows() == [("合计", 0, 0, 0, 0, 0, 0, 0.0, 0)] and overdue.is_empty()
 
