@@ -1355,3 +1355,230 @@ def test_a_slipped_year_or_a_tenth_is_read_so_up_to_the_issue_date_and_the_run_s
         verify_date_tens=pl.Series([D(2026, 10, 10), D(2026, 10, 20)]))
     acc, _, rej = check_feedback(f, tenth, D(2026, 10, 20), CFG.matching.places)
     assert rej.is_empty() and acc.select("line", "verify_date").rows() == [(2, D(2026, 10, 10)), (3, D(2026, 10, 20))]
+
+
+# --- hand mutation testing, round 5 (see the commit messages for the mutants each test kills) ---
+
+def test_a_full_township_name_in_a_path_wins_over_a_stem_two_townships_share_and_a_community_is_none():
+    """新城镇 and 新城街道 share the stem 新城: a file naming one in full is that township's, one
+    naming only 新城 fits both (unknown). A bare stem before 社区 or 居委 names a community, not
+    the township (as before 村)."""
+    towns, p = ["新城镇", "新城街道"], CFG.matching.places
+    assert file_township("反馈/新城街道_2026-10_预警清单.csv", towns, p) == "新城街道"
+    assert file_township("反馈/新城镇/清单.xlsx", towns, p) == "新城镇"
+    assert file_township("反馈/新城2026年10月.xlsx", towns, p) is None
+    assert file_township("反馈/大店社区_反馈.xlsx", ["大店镇"], p) is None
+    assert file_township("反馈/大店居委会_反馈.xlsx", ["大店镇"], p) is None
+    assert file_township("反馈/大店镇_反馈.xlsx", ["大店镇", None, ""], p) == "大店镇"  # (a township left blank)
+
+
+def test_disagreements_name_the_field_that_differs_and_a_later_answer_without_a_result_overrules_nothing():
+    """OCT put in first, NOV later. W1: only 核实结果 differs -> field result; W2: only
+    是否纳入监测 differs -> field include_monitoring; W3: NOV adds only 是否纳入监测 (no result):
+    OCT's answer still decides and is not overruled by it, nor is NOV's line told back."""
+    f = fb((OCT, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+           (OCT, 3, W2, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+           (OCT, 4, W3, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+           (NOV, 2, W1, "大店镇", "不属实", "是", "李", D(2026, 10, 14), None),
+           (NOV, 3, W2, "大店镇", "属实", "否", "李", D(2026, 10, 14), None),
+           (NOV, 4, W3, "大店镇", None, "否", None, None, "补充"))
+    issued = ISSUED.with_columns(township=pl.when(pl.col("warning_id") == W3).then(pl.lit("大店镇"))
+                                 .otherwise("township"))
+    acc = check_feedback(f, issued, AS_OF, CFG.matching.places, put_in(OCT, NOV))[0]
+    assert acc.height == 6
+    overruled, findings = disagreements(acc)
+    assert overruled.sort("line").select("file", "line", "record_id", "field", "value").rows() == [
+        (OCT, 2, W1, "result", "属实"), (OCT, 3, W2, "include_monitoring", "是")]
+    assert findings["count"].to_list() == [2]
+
+
+def test_a_file_named_a_correction_answering_a_warning_twice_differently_is_told_back():
+    """A 更正 file corrects the list before it, but two lines of that file answering one warning
+    otherwise are still a disagreement within the file."""
+    fix = "反馈/大店镇_2026-10_预警清单_更正.xlsx"
+    f = fb((fix, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+           (fix, 5, W1, "大店镇", "不属实", "否", "张", D(2026, 10, 12), None))
+    acc = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)[0]
+    overruled, _ = disagreements(acc, CFG.inbox.later_marks)
+    assert overruled.select("file", "line", "field").rows() == [(fix, 2, "result")]
+
+
+def test_overdue_summary_counts_both_results_and_warnings_of_unknown_withdrawal_and_an_empty_status():
+    """已核实 counts 属实 and 不属实; a status whose `withdrawn` is unknown (null) is counted, not
+    taken as withdrawn; the overdue list writes 户编号 as the roster does; with no warning at all
+    the 合计 row's 逾期率 is 0."""
+    status = pl.DataFrame({
+        "warning_id": ["w1", "w2", "w3", "w4", "w5"], "township": ["大店镇", "大店镇", "大店镇", "夹沟镇", "大店镇"],
+        "household_id": ["A", "B", "C", "H1@夹沟镇郑楼村", "F"],
+        "status": ["verified_false", "verified_true", "open", "overdue", "verified_false"],
+        "result": ["不属实", "属实", None, None, "不属实"],
+        "verified_on": [None] * 5, "days_overdue": [0, 0, 0, 4, 0], "withdrawn": [None] * 5,
+    }, schema_overrides={"verified_on": pl.Date, "withdrawn": pl.Boolean})
+    summary, overdue = overdue_by_township(status)
+    d = summary.filter(pl.col("乡（镇）") == "大店镇").row(0, named=True)
+    assert (d["预警总数"], d["待核实"], d["已核实"], d["其中属实"], d["其中不属实"]) == (4, 1, 3, 1, 2)
+    assert overdue.rows() == [("夹沟镇", "w4", "H1", 4)]
+    assert summary["乡（镇）"].to_list() == ["大店镇", "夹沟镇", "合计"]  # (townships in name order)
+    towns = ["夹沟镇", "大店镇", "栏杆镇", "朱仙庄镇", "曹村镇", "桃园镇", "永安镇", None]
+    many = pl.DataFrame({"warning_id": [f"m{i}" for i in range(len(towns))], "township": towns,
+                         "household_id": None, "status": "open", "result": None, "verified_on": None,
+                         "days_overdue": 0}, schema_overrides={"household_id": pl.String, "result": pl.String,
+                                                              "verified_on": pl.Date})
+    assert overdue_by_township(many)[0]["乡（镇）"].to_list() == [
+        *sorted(t for t in towns if t), "（未落位线索）", "合计"]
+    summary, overdue = overdue_by_township(status.clear())
+    assert summary.rows() == [("合计", 0, 0, 0, 0, 0, 0, 0.0, 0)] and overdue.is_empty()
+
+
+CARRY_SCHEMA = {c: pl.String for c in ["状态", *TOWNSHIP_COLUMNS, "township", "period"]}
+
+
+def test_carry_over_takes_the_listed_row_the_last_answer_and_leaves_unplaced_leads():
+    """w-mv's re-run listed it in 夹沟镇 and left 大店镇 a 迁出 row (stored after it): the carried
+    row is 夹沟镇's. An unplaced lead (no township) is not carried. Of two partial answers the
+    last is shown, a verifier alone is shown too (ID numbers masked). Rows of one township and
+    as many days are ordered by 下发日期 before 行政村."""
+    rows = pl.DataFrame([
+        township_row("w-mv", "夹沟镇", "2026-10", hh="B") | {"状态": "新下发"},
+        township_row("w-mv", "大店镇", "2026-10", hh=None) | {"状态": "迁出（预警已转入夹沟镇清单）"},
+        township_row("w-lead", None, "2026-10", hh=None) | {"状态": "新下发"},
+        township_row("w-b", "大店镇", "2026-10", village="韩湖村", hh="C", issued="2026-09-10") | {"状态": "新下发"},
+        township_row("w-a", "大店镇", "2026-10", village="王庄村", hh="D", issued="2026-09-20") | {"状态": "新下发"},
+    ], schema=CARRY_SCHEMA)
+    status = pl.DataFrame({"warning_id": ["w-mv", "w-lead", "w-a", "w-b"], "status": ["open"] * 4,
+                           "days_overdue": [0] * 4})
+    answers = pl.DataFrame({"warning_id": ["w-a", "w-a"], "received_period": ["2026-11", "2026-12"],
+                            "file": ["反馈/a.csv", "反馈/b.csv"], "line": [2, 2], "result": [None, None],
+                            "include_monitoring": [None, None], "verifier": [None, "张网格 341302198001011234"],
+                            "verify_date": [None, None], "note": ["第一次：家中无人", None]},
+                           schema_overrides={"verify_date": pl.Date, "result": pl.String,
+                                             "include_monitoring": pl.String})
+    c = carry_over(status, rows, before_period="2026-11", answers=answers)
+    assert c.select("预警编号", "township").rows() == [("w-b", "大店镇"), ("w-a", "大店镇"), ("w-mv", "夹沟镇")]
+    a = c.filter(pl.col("预警编号") == "w-a").row(0, named=True)
+    assert (a["核实人"], a["备注"]) == ("张网格 341302********1234", "上次反馈未填核实结果，请补填")
+    # rows given in any order: the latest period's row is the one carried (w-late's 2026-10 copy)
+    assert carry_over(STATUS, EARLIER.reverse(), before_period="2026-11").equals(
+        carry_over(STATUS, EARLIER, before_period="2026-11"))
+
+
+def test_a_carried_warning_moved_only_to_another_group_follows_and_an_unlisted_household_keeps_its_worker():
+    """Household A moved from 韩湖村 1组 to 2组: its row takes the new group and grid worker and
+    says where it came from. E did not move and the grid does not list it: its worker stays as
+    written. A lead (no 户编号) with a township stays as written (its 状态 does not say it left the
+    roster). H7's two persons were split off into two households: the warning stays and says where."""
+    rows = pl.DataFrame([
+        township_row("w-g", "大店镇", "2026-10", hh="A") | {"村民小组": "1组", "网格员": "旧网格员"},
+        township_row("w-jg", "夹沟镇", "2026-10", hh="E") | {"网格员": "老王", "网格员电话": "139"},
+        township_row("w-lead", "大店镇", "2026-10", hh=None),
+        township_row("w-two", "大店镇", "2026-10", hh="H7") | {"村民小组": "1组"},
+    ], schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]})
+    status = pl.DataFrame({"warning_id": ["w-g", "w-jg", "w-lead", "w-two"], "status": ["open"] * 4,
+                           "days_overdue": [0] * 4})
+    roster = pl.concat([
+        roster_of(("A", "大店镇", "韩湖村", "2组"), ("E", "夹沟镇", "韩湖村", None), ("H7", "大店镇", "韩湖村", "1组")),
+        roster_of(("H8", "大店镇", "吕台村", "2组"), ("H11", "夹沟镇", "王庄村", "3组"))])
+    persons = pl.DataFrame({"warning_id": ["w-two", "w-two"], "person_id": ["H8-01", "H11-01"]})
+    grid = pl.DataFrame({"household_id": ["A"], "grid_worker": ["新网格员"], "grid_worker_phone": ["1"]})
+    c = carry_over(status, rows, before_period="2026-11", roster=roster, grid=grid, persons=persons)
+    by = {r["预警编号"]: r for r in c.iter_rows(named=True)}
+    g = by["w-g"]
+    assert (g["村民小组"], g["网格员"]) == ("2组", "新网格员")
+    assert g["状态"] == "待核实（由大店镇韩湖村1组迁入，原下发日期2026-10-09）"
+    assert (by["w-jg"]["网格员"], by["w-jg"]["网格员电话"], by["w-jg"]["状态"]) == ("老王", "139", "待核实")
+    assert by["w-lead"]["状态"] == "待核实"
+    two = by["w-two"]
+    assert (two["township"], two["行政村"], two["户编号"]) == ("大店镇", "韩湖村", "H7")
+    assert two["状态"] == "待核实（户主H11 已分户至 H11，现住夹沟镇王庄村3组；户主H8 已分户至 H8，现住大店镇吕台村2组）"
+
+
+def test_with_carry_over_puts_unplaced_leads_last():
+    carried = carry_over(STATUS, EARLIER, before_period="2026-11")
+    new = pl.DataFrame([township_row("u-1", None, "x", hh=None), township_row("w-n", "大店镇", "x")]).drop("period")
+    both = with_carry_over(new.cast({c: pl.String for c in TOWNSHIP_COLUMNS}), carried)
+    assert both["township"].to_list()[-1] is None and both["预警编号"].to_list()[-1] == "u-1"
+
+
+def test_a_moved_out_row_is_written_without_the_shared_household_note():
+    note = "（底册户编号 H1 多户共用）"
+    rows = pl.DataFrame([township_row("w1", "大店镇", "2026-10", hh="H1") | {"状态": "迁出（预警已转入夹沟镇清单）"}],
+                        schema=CARRY_SCHEMA)
+    sent = as_sent(rows, pl.DataFrame({"household_id": ["H1"], "note": [note]}))
+    assert sent["状态"].to_list() == ["迁出（预警已转入夹沟镇清单）"]
+
+
+def test_a_rerun_re_dated_with_issue_date_is_not_held_to_a_carried_rows_older_date():
+    """The period's lists' date is that of its own warnings: a carried row (sent in September)
+    in the list before does not make w-sent look sent after the lists (--issue-date re-dates it)."""
+    new = pl.DataFrame([township_row("w-sent", "大店镇", "2026-10", issued="2026-10-12")
+                        | {"核实截止日期": "2026-10-15"}]).drop("period")
+    before = pl.DataFrame([township_row("w-sent", "大店镇", "2026-10") | {"状态": "新下发"},
+                           township_row("w-old", "大店镇", "2026-09", hh="B", issued="2026-09-10")
+                           | {"状态": "逾期未核实"}])
+    got = first_sent(new, before, D(2026, 12, 20), D(2026, 12, 23)).select("下发日期", "核实截止日期").rows()
+    assert got == [("2026-10-12", "2026-10-15")]
+
+
+def test_a_rerun_dates_a_new_unplaced_lead_when_it_goes_out():
+    """An unplaced lead (no township: the county's list) the period's list did not hold before
+    goes out now: dated now, with its own deadline."""
+    new = pl.DataFrame([township_row("u-new", None, "2026-10", hh=None)],
+                       schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]}).drop("period")
+    before = pl.DataFrame([township_row("w-sent", "大店镇", "2026-10") | {"状态": "新下发"}])
+    got = first_sent(new, before, D(2026, 12, 20), D(2026, 12, 23)).select("下发日期", "核实截止日期").rows()
+    assert got == [("2026-12-20", "2026-12-23")]
+
+
+def test_withdrawn_rows_are_not_overdue_and_are_sorted_by_township():
+    before = pl.DataFrame([township_row("w-j", "夹沟镇", "2026-10", hh="A") | {"状态": "逾期未核实", "逾期天数": 5},
+                           township_row("w-d", "大店镇", "2026-10", hh="B") | {"状态": "逾期未核实", "逾期天数": 3}])
+    rows = with_carry_over(before.head(0).drop("状态", "逾期天数", "period"),
+                           before.head(0).select("状态", "逾期天数", *TOWNSHIP_COLUMNS, "township"))
+    back = withdrawn_rows(before.drop("period"), rows, None)
+    assert back.select("预警编号", "逾期天数", "状态").rows() == [("w-d", 0, "撤回"), ("w-j", 0, "撤回")]
+    # nothing stored before (an empty frame, even without columns): nothing taken back
+    assert withdrawn_rows(pl.DataFrame(), rows, None).equals(rows.clear())
+
+
+def test_dispatch_orders_by_risk_type_township_household_and_joins_rules_bases_and_departments():
+    status = pl.DataFrame({
+        "warning_id": ["w-x", "w-y", "w-2", "w-1"], "township": ["大店镇", "夹沟镇", "夹沟镇", "夹沟镇"],
+        "household_id": ["X", "H1@夹沟镇郑楼村", "A", "B"], "status": ["verified_true"] * 4, "result": ["属实"] * 4,
+        "verified_on": [D(2026, 10, 12)] * 4, "days_overdue": [0] * 4})
+    warnings = pl.DataFrame({
+        "warning_id": ["w-x", "w-y", "w-y", "w-2", "w-1"],
+        "risk_type": ["未参加基本医疗保险", "因病", "因病", "因病", "因病"], "rule": ["M9", "M1", "M2", "M1", "M1"],
+        "severity": ["中"] * 5, "basis": ["bx", "b1", "b2", "b", "b"], "dept": ["医保"] * 5})
+    out = dispatch(status, warnings, CFG)["医保"]
+    assert out["预警编号"].to_list() == ["w-2", "w-1", "w-y", "w-x"]
+    y = out.filter(pl.col("预警编号") == "w-y").row(0, named=True)
+    assert (y["户编号"], y["预警规则"], y["预警依据"], y["来源部门"]) == ("H1", "M1、M2", "M1：b1；M2：b2", "医保")
+
+
+def test_returned_rows_are_in_file_then_line_order_and_a_row_without_kind_reads_as_feedback():
+    rej = pl.DataFrame({"dept": ["反馈"] * 2, "kind": [None, None], "file": ["反馈/b.csv", "反馈/a.csv"], "line": [2, 5],
+                        "record_id": [W1, W2], "field": ["result", "result"], "value": ["x", "y"],
+                        "reason": ["result 代码不在允许值中", "result 代码不在允许值中"],
+                        "township": ["大店镇", "大店镇"]}, schema_overrides={"kind": pl.String})
+    out = returned_to_township(rej, CFG, ISSUED)["大店镇"]
+    assert out.select("文件", "行号", "字段").rows() == [("反馈/a.csv", 5, "核实结果"), ("反馈/b.csv", 2, "核实结果")]
+
+
+def test_a_returned_file_is_told_to_its_township_as_the_configured_place_units_read_it():
+    """A county whose config names 管委会 as a township unit: 反馈/经开区_反馈.xlsx is 经开区管委会's
+    file (`cfg.matching.places`, not the default units)."""
+    import dataclasses
+    places = dataclasses.replace(CFG.matching.places, township=(*CFG.matching.places.township, "管委会"))
+    cfg = dataclasses.replace(CFG, matching=dataclasses.replace(CFG.matching, places=places))
+    rej = pl.DataFrame({"dept": ["反馈"], "kind": ["feedback"], "file": ["反馈/经开区_反馈.xlsx"], "line": [2],
+                        "record_id": ["YJ-unknown"], "field": ["warning_id"], "value": ["YJ-unknown"],
+                        "reason": ["预警编号不存在"]})
+    issued = pl.DataFrame({"warning_id": [W1], "township": ["经开区管委会"]})
+    assert list(returned_to_township(rej, cfg, issued)) == ["经开区管委会"]
+
+
+def test_nothing_blanked_is_nothing_to_tell():
+    """No unreadable cell (an empty frame, even one without columns): no row, REJECTED_SCHEMA + township."""
+    acc = check_feedback(DELIVERY, ISSUED, AS_OF, CFG.matching.places)[0]
+    out = values_not_read(pl.DataFrame(), acc, acc.head(0), CFG.kinds["feedback"].fields)
+    assert out.is_empty() and "township" in out.columns and "reason" in out.columns
