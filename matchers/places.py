@@ -230,7 +230,8 @@ def places_not_found(water: pl.DataFrame, resolved: pl.DataFrame, period_last_da
                           .when(pl.col("reason") == VILLAGE_UNPLACED).then(pl.lit("unplaced"))
                           .when(pl.col("decision") == "unmatched").then(pl.lit("village")).otherwise(pl.lit("group")))
             .sort("file", "line"))
-    what = pl.concat_str(pl.col("record_id"), pl.lit("（"), pl.concat_str("rt", "rv", "rg", separator=" ", ignore_nulls=True),
+    shown = [pl.col(c).cast(pl.Utf8).str.strip_chars().replace("", None) for c in ("rt", "rv", "rg")]  # (a cell of spaces: none)
+    what = pl.concat_str(pl.col("record_id"), pl.lit("（"), pl.concat_str(shown, separator=" ", ignore_nulls=True),
                          pl.lit("）"))
     more = pl.when(pl.col("count") > 5).then(pl.lit("…")).otherwise(pl.lit(""))
     shared = pl.col("miss") == "shared"
