@@ -472,10 +472,13 @@ def m1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         f"{r['p_name']} {r['year']}年累计个人自付 {_money(r['total'])} 元 ≥ {_n(thr)} 元（{_settled(r, d.period)}）")))
 
 
-def _share_of(share: float, annual: pl.Expr) -> pl.Expr:
-    """`share` of a household's annual income, without the noise of binary fractions (0.4 x 12,006
-    is 4,802.400000000001, above a cost of 4,802.40 that is 40% of it)."""
-    return (share * annual).round(6)
+def _reaches(value: pl.Expr, bar: pl.Expr) -> pl.Expr:
+    """`value` >= `bar`, a bar computed as a multiple (a share of an income, escalation_factor x an
+    earlier signal), but for the noise of binary fractions, a billionth of `bar`: 0.4 x 12,006 is
+    4,802.400000000001, above a cost of 4,802.40 that is 40% of it; losses of 10,000.01 + 10,000.05
+    added up are 20,000.059999999998, twice 10,000.03; a signal stored by a run that added 个人自付
+    before counting it to the 分 is 6,000.000000000001 for 6,000.00."""
+    return value >= bar - bar.abs() * 1e-9
 
 
 def m2(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
@@ -486,7 +489,7 @@ def m2(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         _ytd_by(s.filter("matched"), "household_id", "township", "dept")
         .join(d.households.select("household_id", "income", "size"), on="household_id")
         .with_columns(annual=pl.col("income") * pl.col("size"))
-        .filter(pl.col("annual").is_not_null(), pl.col("total") > 0, pl.col("total") >= _share_of(share, pl.col("annual")))
+        .filter(pl.col("annual").is_not_null(), pl.col("total") > 0, _reaches(pl.col("total"), share * pl.col("annual")))
         .with_columns(signal=pl.when(pl.col("annual") > 0).then(pl.col("total") / pl.col("annual")), signal_year="year")
     )
     return _emit(rc, _say(h, lambda r: (
@@ -664,7 +667,7 @@ def a1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
     by_amount = pl.col("loss_amount") >= thr
     # (a loss of 0, a report not yet assessed, is no share of a household's income, even of none)
     by_share = pl.col("annual").is_not_null() & (pl.col("loss_amount") > 0) & (
-        pl.col("loss_amount") >= _share_of(share, pl.col("annual")))
+        _reaches(pl.col("loss_amount"), share * pl.col("annual")))
     x = x.filter(by_amount | by_share).with_columns(
         signal="loss_amount", big=by_amount, by_share=by_share, ratio=pl.col("loss_amount") / pl.col("annual"),
         risk_type=pl.col("disaster_type").replace_strict(rc.get("risk_type_by_disaster", {}), default=rc.risk_type),
@@ -871,14 +874,6 @@ def persons_followed(history: pl.DataFrame | None, persons_now: pl.DataFrame | N
             .select("warning_id", person_id="person_id_now").unique().sort("warning_id", "person_id").cast(out))
 
 
-def _grew(signal: pl.Expr, bar: pl.Expr) -> pl.Expr:
-    """`signal` reaches `bar` (escalation_factor x an earlier warning's signal), but for the noise
-    of binary fractions, a billionth of `bar`: losses of 10,000.01 + 10,000.05 added up are
-    20,000.059999999998, twice 10,000.03; a signal stored by a run that added 个人自付 before
-    counting it to the 分 is 6,000.000000000001 for 6,000.00."""
-    return signal >= bar - bar.abs() * 1e-9
-
-
 def _take_out_warned(s: pl.DataFrame, named: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Signals (`_sig` numbered) of per-person rules -> the same without the persons an earlier
     warning of the rule (`named`: `_named` rows of the active ones) named under another household
@@ -913,7 +908,7 @@ def _take_out_warned(s: pl.DataFrame, named: pl.DataFrame, cfg: Config) -> tuple
                         left_on=["rule", "person_id"], right_on=["rule", "person_id_now"])
             .filter(pl.col("prev_household") != pl.col("household_id"), (pl.col("prev_year") == pl.col("p_year")).fill_null(True))
             .sort("period", "prev_id").group_by("_sig", "person_id", maintain_order=True).last())
-    grew = (pl.col("prev_signal") > 0) & _grew(pl.col("p_signal"), cfg.run.escalation_factor * pl.col("prev_signal"))
+    grew = (pl.col("prev_signal") > 0) & _reaches(pl.col("p_signal"), cfg.run.escalation_factor * pl.col("prev_signal"))
     hits = hits.with_columns(_esc=grew.fill_null(False) | (rank("p_severity") > rank("prev_severity")))
     escalating = hits.filter("_esc").sort("_sig", "period", "prev_id", descending=[False, True, False]).group_by(
         "_sig", maintain_order=True).first().select(
@@ -1030,7 +1025,7 @@ def assign_warnings(
         ).drop(escalating.columns[1:])
 
     rank = lambda c: pl.col(c).replace_strict(SEVERITY_RANK, default=0)  # noqa: E731
-    grew = (pl.col("prev_signal") > 0) & _grew(pl.col("signal"), cfg.run.escalation_factor * pl.col("prev_signal"))
+    grew = (pl.col("prev_signal") > 0) & _reaches(pl.col("signal"), cfg.run.escalation_factor * pl.col("prev_signal"))
     rose = rank("severity") > rank("prev_severity")
     has_prev = pl.col("prev_id").is_not_null()
     new_year = pl.col("prev_year").is_not_null() & pl.col("signal_year").is_not_null() & (
