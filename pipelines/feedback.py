@@ -128,9 +128,7 @@ def _own_words(note: pl.Expr) -> pl.Expr:
 def _moved_out(rows: pl.DataFrame) -> pl.Expr:
     """Township rows -> whether each is a 迁出 row (`moved_in_rerun`): the list a re-run moved the
     warning out of, not where it is listed (rows written before 状态 was stored: none is)."""
-    if "状态" not in rows.columns:
-        return pl.lit(False)
-    return pl.col("状态").cast(pl.String).str.starts_with(STATUS_MOVED_OUT).fill_null(False)
+    return _state(rows).cast(pl.String).str.starts_with(STATUS_MOVED_OUT).fill_null(False)
 
 
 def _state(rows: pl.DataFrame) -> pl.Expr:
@@ -945,11 +943,11 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
         状态=pl.when((pl.col("状态") == STATUS_NEW) & pl.col("_note").is_not_null())
         .then(pl.col("状态") + pl.col("_note")).otherwise("状态")).drop("_note")
     out = had.with_columns(
-        状态=pl.when("_split").then(pl.format(
-            STATUS_MOVED_OUT + "（本期户籍底册载涉及人员已分户至{}的户，预警已转入{}清单，涉及人员的信息不再列出；"
-            "已上门核实的，核实结果仍可按此预警编号反馈）", "_now", "_now")).otherwise(pl.format(
-            STATUS_MOVED_OUT + "（本期户籍底册更正后该户在{}，预警已转入{}清单，户的信息不再列出；"
-            "已上门核实的，核实结果仍可按此预警编号反馈）", "_now", "_now")),
+        状态=pl.format(STATUS_MOVED_OUT + "（本期户籍底册{}，预警已转入{}清单，{}的信息不再列出；"
+                     "已上门核实的，核实结果仍可按此预警编号反馈）",
+                     pl.when("_split").then(pl.format("载涉及人员已分户至{}的户", "_now"))
+                     .otherwise(pl.format("更正后该户在{}", "_now")),
+                     "_now", pl.when("_split").then(pl.lit("涉及人员")).otherwise(pl.lit("户"))),
         逾期天数=pl.lit(0, pl.Int64), *[pl.lit(None, pl.String).alias(c) for c in [*FEEDBACK_COLUMNS, *MOVED_OUT_BLANK]],
     ).select(rows.columns).cast(rows.schema).sort("township", "下发日期", "预警编号", nulls_last=True)
     return noted, out
