@@ -214,12 +214,29 @@ def water_links(resolved: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# What `places_not_found` says of each kind of miss: (before the orders it names, after them).
+_NOT_FOUND = {
+    "village": ("未解决的工单所在行政村在户籍底册中没有监测对象户，未对任何户预警（W1）；若村组已更名、合并或写错，请核对：",
+                " — unresolved, its village holds no roster household: no household warned"),
+    "group": ("未解决的工单所在村民小组在户籍底册中没有监测对象户，未对任何户预警（W1）；若村组已更名、合并或写错，请核对：",
+              " — unresolved, its group holds no roster household: no household warned"),
+    "shared": ("未解决的工单所在行政村名在户籍底册中属多个乡镇，均非工单所写乡镇，无法确定是哪个村，未对任何户预警（W1）；请核对乡镇：",
+               " — unresolved, its village name is on the roster in several townships, none the one written: "
+               "no household warned"),
+    "unplaced": ("未解决的工单未写乡镇，其行政村名在户籍底册中属多个乡镇，无法确定是哪个村，未对任何户预警（W1）；请补写乡镇：",
+                 " — unresolved, no township written and its village name is on the roster in several townships: "
+                 "no household warned"),
+}
+
+
 def places_not_found(water: pl.DataFrame, resolved: pl.DataFrame, period_last_day: date) -> pl.DataFrame:
     """水利 records (Water rows, with file and line) + their `resolve_places` rows -> QualityFinding
     rows, one per file and kind of miss: the unresolved work orders (no 解决日期, or one after
     `period_last_day`: a plan, as W1 reads it) whose village is
     not on the roster (unmatched), or whose group has no roster household (matched, selecting
-    none). W1 warns no household for them, which nothing else would show. Often right (the
+    none), or whose village name several townships have, none the one written (or none written:
+    `VILLAGE_SHARED`, `VILLAGE_UNPLACED`; said as `_NOT_FOUND` says each kind). W1 warns no
+    household for them, which nothing else would show. Often right (the
     roster holds a tenth of the households: a group may hold none of them), but a village
     renamed, merged or mistyped looks the same, so the report names them."""
     miss = (resolved.join(water.select("record_id", "file", "line", "resolved_date", rt="township", rv="village",
@@ -234,23 +251,11 @@ def places_not_found(water: pl.DataFrame, resolved: pl.DataFrame, period_last_da
     what = pl.concat_str(pl.col("record_id"), pl.lit("（"), pl.concat_str(shown, separator=" ", ignore_nulls=True),
                          pl.lit("）"))
     more = pl.when(pl.col("count") > 5).then(pl.lit("…")).otherwise(pl.lit(""))
-    shared = pl.col("miss") == "shared"
+    said = lambda i: pl.col("miss").replace_strict({k: v[i] for k, v in _NOT_FOUND.items()})  # noqa: E731
     return miss.group_by("dept", "file", "miss", maintain_order=True).agg(
         what.head(5).str.join("、").alias("_some"), count=pl.len().cast(pl.Int64),
     ).select(
         category=pl.lit(Finding.PLACE_NOT_FOUND), dept="dept", file="file",
-        detail=pl.when(shared).then(pl.format(
-            "未解决的工单所在行政村名在户籍底册中属多个乡镇，均非工单所写乡镇，无法确定是哪个村，未对任何户预警（W1）；请核对乡镇：{}{}"
-            " — unresolved, its village name is on the roster in several townships, none the one written: "
-            "no household warned", "_some", more))
-        .when(pl.col("miss") == "unplaced").then(pl.format(
-            "未解决的工单未写乡镇，其行政村名在户籍底册中属多个乡镇，无法确定是哪个村，未对任何户预警（W1）；请补写乡镇：{}{}"
-            " — unresolved, no township written and its village name is on the roster in several townships: "
-            "no household warned", "_some", more))
-        .otherwise(pl.format(
-            "未解决的工单所在{}在户籍底册中没有监测对象户，未对任何户预警（W1）；若村组已更名、合并或写错，请核对：{}{}"
-            " — unresolved, its {} holds no roster household: no household warned",
-            pl.when(pl.col("miss") == "village").then(pl.lit("行政村")).otherwise(pl.lit("村民小组")), "_some", more,
-            pl.col("miss"))),
+        detail=pl.concat_str(said(0), "_some", more, said(1)),
         count="count",
     ).cast(QUALITY_COLUMNS)
