@@ -288,6 +288,45 @@ def evaluate(links: pl.DataFrame, truth: pl.DataFrame, z: float = 1.645, by_kind
              *extra, *(["correct_resolvable"] if extra else []))
 
 
+def evaluate_warnings(got: pl.DataFrame, truth: pl.DataFrame, links: pl.DataFrame | None = None) -> pl.DataFrame:
+    """What the households were sent, against what they should have been: the warnings of a
+    period (`warnings.parquet`: rule, household_id, record_ids) and the true ones of that period
+    (the generator's `truth/warnings.csv`: the same columns, record_ids joined by ';'; a null
+    household_id is a new-household lead) -> per rule: expected, issued, hit (expected ones
+    issued: the same household and rule; a lead, one citing a record the true lead cites),
+    correct (issued ones expected), recall, precision, missed, waiting (missed ones citing a
+    record that `links` holds in review: an answer to the queue raises them, `review_impact`)
+    and extra (issued, not expected). One period of a fresh warehouse: the truth knows no
+    repeats to suppress."""
+    def rows(df: pl.DataFrame) -> pl.DataFrame:
+        ids = pl.col("record_ids")
+        ids = ids.fill_null("").str.split(";") if df.schema["record_ids"] == pl.Utf8 else ids.fill_null([])
+        return df.select("rule", pl.col("household_id").cast(pl.Utf8).replace("", None),
+                         record_ids=ids).with_row_index("i")
+    t, g = rows(truth), rows(got)
+    lead = pl.col("household_id").is_null()
+    by_records = (t.filter(lead).explode("record_ids").join(g.filter(lead).explode("record_ids"), on=["rule", "record_ids"])
+                  .select("i", gi="i_right"))
+    by_household = t.join(g, on=["rule", "household_id"]).select("i", gi="i_right")  # (null households never join)
+    pairs = pl.concat([by_records, by_household])
+    waits = pl.lit(False)
+    if links is not None:
+        waiting = links.filter(pl.col("decision") == "review")["record_id"].cast(pl.Utf8).implode()
+        waits = pl.col("record_ids").list.eval(pl.element().is_in(waiting)).list.any()
+    t = t.with_columns(hit=pl.col("i").is_in(pairs["i"].implode()), waits=waits)
+    g = g.with_columns(correct=pl.col("i").is_in(pairs["gi"].implode()))
+    expected = t.group_by("rule").agg(expected=pl.len(), hit=pl.col("hit").sum(),
+                                      waiting=(~pl.col("hit") & pl.col("waits")).sum())
+    issued = g.group_by("rule").agg(issued=pl.len(), correct=pl.col("correct").sum())
+    out = expected.join(issued, on="rule", how="full", coalesce=True).with_columns(
+        pl.col("expected", "hit", "waiting", "issued", "correct").fill_null(0)).sort("rule")
+    return out.with_columns(
+        recall=pl.when(pl.col("expected") > 0).then(pl.col("hit") / pl.col("expected")),
+        precision=pl.when(pl.col("issued") > 0).then(pl.col("correct") / pl.col("issued")),
+        missed=pl.col("expected") - pl.col("hit"), extra=pl.col("issued") - pl.col("correct"),
+    ).select("rule", "expected", "issued", "hit", "correct", "recall", "precision", "missed", "waiting", "extra")
+
+
 def calibration(links: pl.DataFrame, truth: pl.DataFrame, edges: tuple[float, ...] = (0.995, 0.999, 0.9999),
                 z: float = 1.645) -> pl.DataFrame:
     """Do the links' scores mean what they say? The scored matched links (truth known), by score

@@ -5,7 +5,7 @@ import pytest
 
 from config import load_config
 
-from matchers.evaluate import (calibration, check_truth, draw_sample, evaluate, format_calibration, format_table, indistinguishable, main,
+from matchers.evaluate import (calibration, check_truth, draw_sample, evaluate, evaluate_warnings, format_calibration, format_table, indistinguishable, main,
                                read_labels, totals, wilson_low)
 from schemas.links import LabelSample, Twins
 
@@ -297,3 +297,38 @@ def test_a_labellers_slip_is_named_not_scored_as_a_miss():
     got = {(r["record_id"], r["problem"]) for r in check_truth(labelled, links, roster).iter_rows(named=True)}
     assert got == {("2", "人编号 B0 is not on the roster"), ("9", "not in the links")}
     assert check_truth(labelled, links).height == 1  # without the roster only the record is checked
+
+
+def test_warnings_are_scored_per_rule_by_household_and_leads_by_a_shared_record():
+    """`evaluate_warnings`: a household warning counts when the household got that rule (its
+    cited records may differ), a lead when it cites one of the true lead's records; a missed
+    warning citing a record in review is `waiting`; one the truth does not know is `extra`."""
+    got = pl.DataFrame({
+        "rule": ["M1", "M1", "M3", "M3", "M4", "H1", "M2", "C2"],
+        "household_id": ["H1", "H9", None, None, "H3", "H4", "H1", None],
+        "record_ids": [["s1"], ["s9"], ["s5", "s6"], ["s7"], [], ["h1"], ["s1"], ["s10"]],
+    })
+    truth = pl.DataFrame({
+        "rule": ["M1", "M1", "M2", "M3", "M3", "M4", "M4", "H1"],
+        "household_id": ["H1", "H2", "H2", "", "", "H3", "H5", "H6"],
+        "record_ids": ["s1;s2", "s3", "s3;s4", "s6;s8", "s10", None, None, "h2"],
+    })
+    links = pl.DataFrame({"record_id": ["s2", "s3", "s4", "s10", "h2"],
+                          "decision": ["review", "review", "matched", "unmatched", "review"]})
+    t = {r["rule"]: r for r in evaluate_warnings(got, truth, links).iter_rows(named=True)}
+    assert set(t) == {"C2", "H1", "M1", "M2", "M3", "M4"}
+    assert (t["M1"]["expected"], t["M1"]["issued"], t["M1"]["hit"], t["M1"]["correct"]) == (2, 2, 1, 1)
+    # H2's s3 waits in review; H1's s2 does too, but H1 was warned
+    assert (t["M1"]["missed"], t["M1"]["waiting"], t["M1"]["extra"]) == (1, 1, 1)
+    assert t["M1"]["recall"] == 0.5 and t["M1"]["precision"] == 0.5
+    # H1's M2 is not its M1, H2's M2 was not issued
+    assert (t["M2"]["issued"], t["M2"]["correct"], t["M2"]["missed"], t["M2"]["waiting"]) == (1, 0, 1, 1)
+    assert (t["C2"]["expected"], t["C2"]["extra"], t["C2"]["recall"]) == (0, 1, None)  # s10 was an M3 lead's
+    # the lead citing s5, s6 is the true one citing s6, s8; s7's is not; s10's was missed, not waiting
+    assert (t["M3"]["hit"], t["M3"]["correct"], t["M3"]["missed"], t["M3"]["waiting"], t["M3"]["extra"]) == (1, 1, 1, 0, 1)
+    assert t["M3"]["recall"] == 0.5
+    assert (t["M4"]["expected"], t["M4"]["hit"], t["M4"]["precision"]) == (2, 1, 1.0)
+    # another household of the same rule is no hit, whatever it cites
+    assert (t["H1"]["hit"], t["H1"]["correct"], t["H1"]["waiting"]) == (0, 0, 1)
+    without = {r["rule"]: r["waiting"] for r in evaluate_warnings(got, truth).iter_rows(named=True)}
+    assert set(without.values()) == {0}
