@@ -1,5 +1,6 @@
 import datetime
 import os
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -766,6 +767,52 @@ def test_xlsx_skips_empty_cover_sheet_and_counts_blank_looking_rows(tmp_path):
     df = read_table(tmp_path / "m.xlsx", "人社/m.xlsx", KNOWN)
     assert df.columns == ["记录编号", "姓名", "事件类型", "line"]
     assert df.rows() == [("R1", "张三", "失业登记", 5)]
+
+
+def rewritten(path: Path, member: str, old: bytes, new: bytes) -> Path:
+    """`path`, a workbook, with `old` replaced by `new` in its zip member `member` (what another
+    program writes into a sheet's XML)."""
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    assert old in members[member]
+    members[member] = members[member].replace(old, new)
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in members.items():
+            z.writestr(n, data)
+    return path
+
+
+def test_a_workbook_row_is_named_by_its_excel_row_whatever_the_exporter_wrote_around_the_table(tmp_path):
+    """What a system's export writes around its table moves no row and no column. Its sheet's
+    <dimension> saying A1 (streaming writers do) cut the rows looked through for the first one
+    with a value: every line was named one row above where it is. A value written as an empty
+    text (POI's streaming writer: <is><t></t></is>), above and left of the table, starts the
+    cells' range there but was counted as no value: every line was named two rows below where
+    it is, and a 行政村 merged down its households was written over the header of the column left
+    of it (改造状态: the file set aside as missing a required column)."""
+    import openpyxl
+
+    header = ["鉴定编号", "户主姓名", "身份证号", "鉴定等级", "改造状态", "行政村"]
+    for case in ("dimension", "empty text"):
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        if case == "empty text":
+            ws["A1"] = "EMPTY"
+        for r, row in enumerate([header, ["JD1", "张三", "341302********1234", "C", "未改造", "王庄村"],
+                                 ["JD2", "李四", "341302********1235", "D", "改造中"]], 3):
+            for c, v in enumerate(row, 2):
+                ws.cell(r, c, v)
+        ws.merge_cells("G4:G5")
+        path = tmp_path / f"{case}.xlsx"
+        wb.save(path)
+        if case == "dimension":
+            rewritten(path, "xl/worksheets/sheet1.xml", b'<dimension ref="B3:G5"', b'<dimension ref="A1"')
+        else:
+            rewritten(path, "xl/worksheets/sheet1.xml", b"<t>EMPTY</t>", b"<t></t>")
+        df = read_table(path, f"住建/{path.name}", KNOWN)
+        assert df.columns == [*header, "line"], case
+        assert df.select("鉴定编号", "改造状态", "行政村", "line").rows() == [("JD1", "未改造", "王庄村", 4),
+                                                                      ("JD2", "改造中", "王庄村", 5)], case
 
 
 @pytest.mark.parametrize(
