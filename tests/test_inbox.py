@@ -1,3 +1,4 @@
+import codecs
 import datetime
 import os
 import zipfile
@@ -102,7 +103,7 @@ def test_total_and_blank_rows_wherever_their_text_starts(tmp_path):
     """A 合计/总计/小计 row is dropped whichever cell its text starts in (the first cell may be
     blank), a blank row too; a record whose first cell merely starts with 合 or 小 is kept."""
     rows = ["JS1,张三,,2026-10-05,1", ",合计,,,120", " ,  总 计：,,,", ",,,,", "合肥001,李四,,2026-10-05,2",
-            "小计,,,,3", "JS2,王五,,2026-10-05,4"]
+            "小计,,,,3", "JS2,王五,,2026-10-05,4", "本表合计,,,,7"]
     df = read_table(write(tmp_path / "t.csv", "\n".join([HEADER, *rows]) + "\n"), "t.csv", KNOWN)
     assert df["结算流水号"].to_list() == ["JS1", "合肥001", "JS2"]
     assert df["line"].to_list() == [2, 6, 8]
@@ -114,7 +115,7 @@ def test_a_places_subtotal_row_is_not_a_record(tmp_path):
     ID, back to the department as a bad record. A record or person whose value merely ends so
     (a name 李小计) is kept."""
     rows = ["JS1,张三,,2026-10-05,1", "大营镇小计,,,,1", ",李洼村 合计：,,,120", "JS2,李小计,,2026-10-05,2",
-            "第1页小计,,,,3", "JS3,王五,,2026-10-05,4"]
+            "第1页小计,,,,3", "JS3,王五,,2026-10-05,4", "县合计,,,,7"]
     df = read_table(write(tmp_path / "t.csv", "\n".join([HEADER, *rows]) + "\n"), "t.csv", KNOWN)
     assert df["结算流水号"].to_list() == ["JS1", "JS2", "JS3"]
     assert df["line"].to_list() == [2, 5, 7]
@@ -143,7 +144,7 @@ def test_a_systems_export_footer_is_not_a_record(tmp_path):
     rows = [HEADER, "JS1,张三,,2026-10-05,1", "导出时间：2026-11-05 09:30:12", "打印人：管理员,,打印时间：2026-11-05,,",
             "共 10 条记录", '"第 1 页，共 3 页"', "数据来源：宿州市医疗保障信息平台", "单位（盖章）：,,,负责人：,",
             "填表说明：本表由系统导出", "注1：个人自付含自费", "本页合计,,,,120", "报送单位：宿州市医疗保障局,,,报送日期：2026年11月5日,",
-            "数据来源：平台,李四,,2026-10-05,3"]
+            "数据来源：平台,李四,,2026-10-05,3", "报送单位 ：宿州市医疗保障局"]
     df = read_table(write(tmp_path / "e.csv", "\n".join(rows) + "\n"), "e.csv", KNOWN)
     assert df["结算流水号"].to_list() == ["JS1", "数据来源：平台"]
 
@@ -215,6 +216,10 @@ def test_ragged_rows_and_duplicated_header(tmp_path, newline):
     assert len(notes) == 1 and "姓名" in notes[0].problem
     even = read_table(write(tmp_path / "d.csv", "姓名,证件号码,结算流水号\n张三,1,JS1,\n"), "d.csv", KNOWN)
     assert "_extra" not in even.columns
+    # empty cells at the header's end (Excel saves the sheet's formatted empty columns so): no
+    # column, and no header said twice
+    blank = read_table(write(tmp_path / "e.csv", "姓名,证件号码,结算流水号,,\n张三,1,JS1,,\n"), "e.csv", KNOWN, notes := [])
+    assert blank.columns == ["姓名", "证件号码", "结算流水号", "line"] and notes == []
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
@@ -253,6 +258,9 @@ def test_a_stray_quote_opening_a_field_does_not_swallow_the_lines_under_it(tmp_p
     assert df.row(1)[:5] == ("JS2", "李四", None, "2026-10-05", "2") and df["姓名"][3] == "赵,六"
     said = [n.problem for n in notes if "引号" in n.problem]
     assert len(said) == 1 and said[0].startswith("第 3 行的引号未配对") and not notes[0].set_aside
+    # the quote on the last record but one: the last record is not taken into it either
+    last = read_table(write(tmp_path / "r.csv", newline.join(rows[:3] + rows[-1:]) + newline), "民政/r.csv", KNOWN)
+    assert last.select("结算流水号", "姓名", "line").rows() == [("JS1", "张三", 2), ("JS2", "李四", 3), ("JS5", "孙七", 4)]
 
 
 def test_two_stray_quotes_do_not_swallow_the_records_between_them(tmp_path):
@@ -273,6 +281,19 @@ def test_two_stray_quotes_do_not_swallow_the_records_between_them(tmp_path):
     assert len(said) == 1 and said[0].startswith("第 3、6 行的引号未配对")
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_a_value_broken_over_lines_is_one_value_and_the_lines_under_it_keep_their_numbers(tmp_path, newline):
+    """A quoted value over three lines (a 备注 typed with line breaks, a comma on one of them) is
+    one value of one record, not a stray quote's doing; the records under it are named by the
+    lines they are on in the file (a set-aside row was named a line above where the department
+    finds it)."""
+    text = newline.join([f"结算流水号,备注,{HEADER[6:]}", 'JS1,"住院三次\n其中两次转院,一次急诊\n待核",张三,,2026-10-05,1',
+                         "JS2,,李四,,2026-10-05,2", "JS3,,王五,,2026-10-05,3", ""])
+    df = read_table(write(tmp_path / "v.csv", text), "医保/v.csv", KNOWN, notes := [])
+    assert df.select("结算流水号", "姓名", "line").rows() == [("JS1", "张三", 2), ("JS2", "李四", 5), ("JS3", "王五", 6)]
+    assert df["备注"][0] == "住院三次\n其中两次转院,一次急诊\n待核" and notes == []
+
+
 HOUSING_TWO_ROWS = [["鉴定编号", "户主姓名", "证件号码", "地址", None, None, "鉴定等级"],
                     [None, None, None, "乡（镇）", "行政村", "村民小组", None],
                     ["JD1", "张三", "341302********1234", "大店镇", "王庄村", "3组", "C"]]
@@ -288,9 +309,11 @@ def test_a_header_on_two_rows_takes_the_names_of_the_second(tmp_path):
         ws.write_row(r, 0, row)
     wb.close()
     csv_text = "\n".join(",".join(c or "" for c in row) for row in HOUSING_TWO_ROWS) + "\n"
-    for df in (read_table(path, "住建/h.xlsx", KNOWN), read_table(write(tmp_path / "h.csv", csv_text), "住建/h.csv", KNOWN)):
+    notes = []
+    for df in (read_table(path, "住建/h.xlsx", KNOWN, notes), read_table(write(tmp_path / "h.csv", csv_text), "住建/h.csv", KNOWN, notes)):
         assert df.columns == ["鉴定编号", "户主姓名", "证件号码", "乡（镇）", "行政村", "村民小组", "鉴定等级", "line"]
         assert df.rows() == [("JD1", "张三", "341302********1234", "大店镇", "王庄村", "3组", "C", 3)]
+    assert notes == []  # (the second row is the header's, not a header said again)
     # a first record right under a one-row header is a record, not a sub-header
     one = read_table(write(tmp_path / "o.csv", "鉴定编号,户主姓名,乡（镇）\nJD1,张三,大店镇\n"), "o.csv", KNOWN)
     assert one.rows() == [("JD1", "张三", "大店镇", 2)]
@@ -323,7 +346,7 @@ def test_a_second_header_row_may_name_a_column_no_kind_knows(tmp_path):
         assert [kind for kind, _ in valid] == ["med_settlement"]
         assert valid[0][1].select("record_id", "out_of_pocket", "line").rows() == [("JS1", 120.0, 4)]
     # a record under a header with an unknown column is still a record, whatever that column holds
-    one = read_table(write(tmp_path / "o.csv", "鉴定编号,户主姓名,备注\nJD1,张三,乡（镇）\n"), "o.csv", KNOWN)
+    one = read_table(write(tmp_path / "o.csv", "鉴定编号,户主姓名,住址\nJD1,张三,乡（镇）\n"), "o.csv", KNOWN)
     assert one.rows() == [("JD1", "张三", "乡（镇）", 2)]
 
 
@@ -487,14 +510,15 @@ def test_a_header_said_again_under_the_table_is_not_a_record(tmp_path, newline):
 def test_the_title_exported_with_a_header_said_again_is_not_a_record(tmp_path, newline):
     """Two exports appended, each with its title line above its header: the second title was
     set aside as a record (its 结算流水号 the title, 'missing value' blamed on merged cells). A
-    record of one filled cell elsewhere is still a record (set aside by validation)."""
+    record of one filled cell elsewhere is still a record (set aside by validation). Up to five
+    title lines go with a header (SPEC §1: 1-5 above the first)."""
     rows = ["宿州市医疗保障局2026年10月结算明细", HEADER, "JS1,张三,,2026-10-05,1", "合计,,,,1", "",
             "宿州市医疗保障局2026年10月结算明细", "（补报）", HEADER, "JS2,李四,,2026-10-06,2", "JS9,,,,",
-            "宿州市医疗保障局2026年10月结算明细", HEADER, "JS3,王五,,2026-10-07,3"]
+            "宿州市医疗保障局", "2026年10月结算明细", "（补报）", "埇桥区", "金额单位元", HEADER, "JS3,王五,,2026-10-07,3"]
     notes = []
     df = read_table(write(tmp_path / "t.csv", newline.join(rows) + newline), "t.csv", KNOWN, notes)
     assert df["结算流水号"].to_list() == ["JS1", "JS2", "JS9", "JS3"]
-    assert len(notes) == 1 and notes[0].problem.startswith("第8、12行重复表头（多张表粘贴在一起？），其上第6、7、11行是标题")
+    assert len(notes) == 1 and notes[0].problem.startswith("第8、16行重复表头（多张表粘贴在一起？），其上第6、7、11、12、13、14、15行是标题")
 
 
 @pytest.mark.parametrize("rows", [["JS1,张三,,2026-10-05,1"], ["JS1,张三,,2026-10-05,1", "JS2,李四,,2026-10-05,1,234.50"]])
@@ -518,14 +542,15 @@ def test_a_hidden_sheet_of_records_not_read_is_said_on_the_console(tmp_path):
     path = tmp_path / "医保.xlsx"
     wb = xlsxwriter.Workbook(path)
     rows = [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", "1"]]
-    for name in ("第一批", "第二批"):
+    for name, more in (("第一批", []), ("第二批", ["姓名"])):  # (the hidden sheet's own faults: not said, it is not read)
         ws = wb.add_worksheet(name)
         for i, row in enumerate(rows):
-            ws.write_row(i, 0, row)
+            ws.write_row(i, 0, [*row, *more])
     ws.hide()
     wb.close()
     notes = []
     read_tables(path, "医保/医保.xlsx", KNOWN, notes)
+    assert [n.category for n in notes] == [Finding.HIDDEN_TABLE]
     q = pl.DataFrame([dict(category=n.category, dept="医保", file=n.file, detail=n.problem, count=1) for n in notes],
                      schema=QUALITY_COLUMNS)
     lines = attention_lines(q, ["户籍底册", "网格"])
@@ -570,8 +595,10 @@ def test_field_codes_or_column_numbers_under_the_header_are_no_record(tmp_path):
     month with field-level reasons. It is noted and not read; a first record is still a record."""
     codes = write(tmp_path / "a.csv", f"{HEADER}\nsettle_no,xm,sfzh,jsrq,grzf\nJS1,张三,,2026-10-05,1\n")
     numbers = write(tmp_path / "b.csv", f"{HEADER}\n1,2,3,4,5\nJS1,张三,,2026-10-05,1\n")
+    from_zero = write(tmp_path / "z.csv", f"{HEADER}\n0,1,2,3,4\nJS1,张三,,2026-10-05,1\n")
     plain = write(tmp_path / "c.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四,,2026-10-05,2\n")
-    for path, said in [(codes, "第 2 行为表头的英文字段名（settle_no、xm、sfzh…），不是记录"), (numbers, "第 2 行为栏次")]:
+    for path, said in [(codes, "第 2 行为表头的英文字段名（settle_no、xm、sfzh…），不是记录"), (numbers, "第 2 行为栏次"),
+                       (from_zero, "第 2 行为栏次")]:
         notes = []
         valid, rejected, _, read = read_delivery(path, f"医保/{path.name}", "医保", CFG, KNOWN, notes)
         assert valid[0][1]["record_id"].to_list() == ["JS1"] and valid[0][1]["line"].to_list() == [3], path.name
@@ -661,6 +688,28 @@ def test_xlsx_cells_merged_down_a_column_hold_their_value_in_every_row(tmp_path)
     assert df["备注"].to_list() == ["a", None, None, None]
 
 
+def test_cells_merged_beyond_the_table_change_no_record(tmp_path):
+    """Merged ranges reaching outside the cells read: a 网格员 merged down over the empty rows
+    under the last record is filled down to the last record only (filled further, the whole grid
+    file would be unreadable: 'gather indices are out of bounds'); a blank block merged above the
+    header fills nothing (filled, the last household's 网格编号 would be blanked)."""
+    path = tmp_path / "网格.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("网格")
+    ws.merge_range(0, 1, 1, 1, "", wb.add_format({"border": 1}))  # B1:B2, above the table
+    ws.write_row(2, 1, ["网格编号", "乡（镇）", "行政村", "网格员", "户编号"])
+    ws.merge_range(3, 1, 4, 1, "G1")
+    ws.write_row(3, 2, ["大店镇", "韩湖村", "张网", "H1"])
+    ws.write(4, 5, "H2")
+    ws.write_row(5, 1, ["G2", "大店镇", "韩湖村"])
+    ws.merge_range(5, 4, 8, 4, "王网")  # E6:E9, the table ends on row 6
+    ws.write(5, 5, "H3")
+    wb.close()
+    df = read_table(path, "网格/网格.xlsx", KNOWN)
+    assert df.select("网格编号", "网格员", "户编号", "line").rows() == [("G1", "张网", "H1", 4), ("G1", None, "H2", 5),
+                                                                 ("G2", "王网", "H3", 6)]
+
+
 def test_a_roster_with_household_cells_merged_over_its_members_and_a_two_row_header(tmp_path):
     """The usual hand-kept roster: a title, a header on two rows (户编号 merged down both, 地址
     across 乡（镇）/行政村/村民小组), and each household's cells merged over its members' rows."""
@@ -701,10 +750,11 @@ def test_xlsx_long_number_cells_read_as_excel_keeps_them(tmp_path):
     ws.write_row(3, 0, ["X2", "吴博涵", "341302201603043325", "小学"])
     ws.write_row(4, 0, ["X3", "王二", "341302201603043328", "小学"])  # text, and exactly a float
     ws.write_row(5, 0, [8888888888888888888, "王三", None, "小学"])  # a long number in another column
+    ws.write_row(6, 0, [3413022016030433, "王四", None, "小学"])  # 16 digits: Excel keeps 15 of them too
     wb.close()
     df = read_table(path, "教育/n.xlsx", KNOWN)
-    assert df["证件号码"].to_list() == ["341302201603043000", "341302201603043325", "341302201603043328", None]
-    assert df["学籍号"].to_list() == ["X1", "X2", "X3", "8888888888888880000"]
+    assert df["证件号码"].to_list() == ["341302201603043000", "341302201603043325", "341302201603043328", None, None]
+    assert df["学籍号"].to_list() == ["X1", "X2", "X3", "8888888888888880000", "3413022016030430"]
 
 
 def test_formula_cells_a_program_wrote_without_their_values_are_named(tmp_path):
@@ -733,7 +783,7 @@ def test_formula_cells_a_program_wrote_without_their_values_are_named(tmp_path):
 
 
 def test_xlsx_title_rows_numbers_dates_and_total(tmp_path):
-    path = tmp_path / "x.xlsx"
+    path = tmp_path / "x.XLSX"  # (read as a workbook whatever the case of its extension)
     wb = xlsxwriter.Workbook(path)
     ws = wb.add_worksheet()
     ws.write(1, 0, "宿州市住房和城乡建设局 农村住房安全鉴定")  # Excel row 2; row 1 blank
@@ -815,17 +865,30 @@ def test_a_workbook_row_is_named_by_its_excel_row_whatever_the_exporter_wrote_ar
                                                                       ("JD2", "改造中", "王庄村", 5)], case
 
 
-@pytest.mark.parametrize(
-    "name,content,expect",
-    [
-        ("empty.csv", b"", "empty"),
-        ("blank.csv", b"\n \n", "empty"),
-        ("garbage.csv", bytes(range(256)) * 4, "binary"),
-        ("corrupt.xlsx", b"PK\x03\x04 not really a zip", "XLSX"),
-        ("notes.csv", "说明\n本月无数据\n".encode(), "no header"),
-        ("empty.xlsx", b"", "empty"),
-    ],
-)
+OLE2 = bytes.fromhex("D0CF11E0A1B11AE1") + bytes(504)  # the legacy Office container's header
+
+
+UNREADABLE = [
+    ("empty.csv", b"", "empty"),
+    ("blank.csv", b"\n \n", "empty"),
+    ("garbage.csv", bytes(range(256)) * 4, "binary"),
+    ("corrupt.xlsx", b"PK\x03\x04 not really a zip", "XLSX"),
+    ("notes.csv", "说明\n本月无数据\n".encode(), "no header"),
+    ("empty.xlsx", b"", "empty"),
+    # what a file really is, said whatever its name: the sender can then send the table itself
+    ("scan.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "a PDF file"),
+    ("report.csv", OLE2 + "WordDocument".encode("utf-16-le"), "a Word .doc renamed"),
+    ("old.xlsx", OLE2 + "Book".encode("utf-16-le"), "legacy Excel .xls renamed"),  # (Excel 5/95's stream)
+    ("locked.xlsx", OLE2 + "EncryptionInfo".encode("utf-16-le") + "EncryptedPackage".encode("utf-16-le"),
+     "password-protected"),
+    # Excel's "Unicode text" (UTF-16, BOM first), its other byte order, and UTF-16 without a BOM
+    ("u16.csv", f"{HEADER}\n".encode("utf-16"), "encoded as UTF-16"),
+    ("u16be.csv", codecs.BOM_UTF16_BE + f"{HEADER}\n".encode("utf-16-be"), "encoded as UTF-16"),
+    ("u16nobom.csv", f"{HEADER}\nJS1,张三,341302196201112734,2026-10-05,100\n".encode("utf-16-le"), "encoded as UTF-16"),
+]
+
+
+@pytest.mark.parametrize("name,content,expect", UNREADABLE, ids=[c[0] for c in UNREADABLE])
 def test_unreadable_files_give_messages(tmp_path, name, content, expect):
     path = tmp_path / name
     path.write_bytes(content)
@@ -836,37 +899,43 @@ def test_unreadable_files_give_messages(tmp_path, name, content, expect):
 
 
 def test_discover_aliases_duplicates_and_problems(tmp_path):
+    """Each department folder's .csv and .xlsx files are listed, in subfolders too and whatever the
+    case of their extension (Windows writes 结算.CSV, 旧表.XLS); every other file is said, with what
+    to do about it; a hidden file beside the department folders (the Mac's .DS_Store) is no file
+    delivered outside them."""
     per = tmp_path / "2026-10"
     body = f"{HEADER}\nJS1,张三,,2026-10-05,1\n"
     write(per / "医保" / "b.csv", body)
     write(per / "medical" / "a.csv", body)  # English alias, byte-identical to 医保/b.csv
     write(per / "medical" / "sub" / "c.xlsx", "x")
+    write(per / "医保" / "d.CSV", body + "JS2,李四,,2026-10-05,2\n")  # (Windows' upper-case extension)
     write(per / "医保" / "readme.txt", "hello")
-    write(per / "医保" / "结算明细.xls", "old")
+    write(per / "医保" / "结算明细.XLS", "old")
     write(per / "医保" / "结算明细.et", "wps")  # WPS 表格's own format
-    write(per / "医保" / "结算明细.zip", "PK")
+    write(per / "医保" / "结算明细.ZIP", "PK")
     write(per / "医保" / "~$结算明细.xlsx", "lock")  # Excel's lock file while the workbook is open
     write(per / "医保" / ".DS_Store", "mac")
     write(per / "医保" / "Thumbs.db", "windows")
     write(per / "医保" / "desktop.ini", "windows")
     write(per / "其他部门" / "d.csv", body)
     write(per / "loose.csv", body)
+    write(per / ".DS_Store", "mac")  # (the Mac's, beside the department folders: no delivery)
     files, problems = discover(per, CFG)
     assert files.columns == ["dept", "file", "sha256", "size", "modified", "duplicate_of"]
     assert files["modified"].unique().to_list() == [PUT_IN]
-    assert files["file"].to_list() == ["medical/a.csv", "medical/sub/c.xlsx", "医保/b.csv"]
+    assert files["file"].to_list() == ["medical/a.csv", "medical/sub/c.xlsx", "医保/b.csv", "医保/d.CSV"]
     assert set(files["dept"]) == {"医保"}
-    assert files["duplicate_of"].to_list() == [None, None, "medical/a.csv"]
+    assert files["duplicate_of"].to_list() == [None, None, "medical/a.csv", None]
     assert files["size"][0] == len(body.encode())
     msgs = " | ".join(p.message for p in problems)
     assert "医保/b.csv identical to medical/a.csv" in msgs
     assert "医保/readme.txt" in msgs and "wrong file type" in msgs
     said = {p.file: p.problem for p in problems}  # and what to do about it
     assert "only .csv and .xlsx" in said["医保/readme.txt"] and "另存为" not in said["医保/readme.txt"]
-    assert all("请另存为.xlsx或CSV" in said[f] and "save it as .xlsx" in said[f] for f in ("医保/结算明细.xls", "医保/结算明细.et"))
-    assert "wrong file type (.et)" in said["医保/结算明细.et"] and "unpack it" in said["医保/结算明细.zip"]
+    assert all("请另存为.xlsx或CSV" in said[f] and "save it as .xlsx" in said[f] for f in ("医保/结算明细.XLS", "医保/结算明细.et"))
+    assert "wrong file type (.et)" in said["医保/结算明细.et"] and "unpack it" in said["医保/结算明细.ZIP"]
     assert "其他部门/" in msgs and "unknown folder" in msgs
-    assert "loose.csv" in msgs
+    assert "loose.csv" in msgs and ".DS_Store" not in said
     ignored = [p for p in problems if p.file in ("医保/~$结算明细.xlsx", "医保/.DS_Store", "医保/Thumbs.db", "医保/desktop.ini")]
     assert len(ignored) == 4 and not any(p.set_aside for p in ignored) and "ignored" in ignored[0].problem
 
@@ -880,6 +949,7 @@ def test_a_folder_wrapping_the_department_folders_says_what_it_holds(tmp_path):
     write(per / "2026年10月部门数据" / "医保" / "a.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")
     write(per / "2026年10月部门数据" / "hr" / "b.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")
     write(per / "其他" / "c.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")
+    write(per / "其他" / "旧" / "d.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")  # (a folder, but no department's)
     files, problems = discover(per, CFG)
     assert files.is_empty()
     said = {p.file: p.problem for p in problems}
@@ -1162,8 +1232,8 @@ def test_a_sheet_of_records_whose_header_is_not_found_is_set_aside_not_skipped(t
     naming it; a 说明 sheet of one or two values a row is still no table."""
     rows = [["JS1", "张三", "", "2026-10-05", "1"], ["JS2", "李四", "", "2026-10-05", "2"]]
     path = workbook(tmp_path / "医保.xlsx", [
-        ("说明", [["本表为结算明细"], ["字段", "说明"], ["个人自付", "元"]]), ("上", [HEADER.split(","), *rows]),
-        ("下", [["settle_no", "name", "id", "settle_date", "oop"], *rows]),
+        ("说明", [["本表为结算明细", None, "2026年11月"], ["字段", "说明"], ["个人自付", "元"]]), ("上", [HEADER.split(","), *rows]),
+        ("下", [["settle_no", "name", "id", "settle_date", "oop"], rows[0]]),  # (2 rows of 3 values: a table)
         ("补报", [["宿州市医疗保障局"]] * 16 + [HEADER.split(","), *rows])])
     valid, rejected, _, read = read_delivery(path, "医保/医保.xlsx", "医保", CFG, KNOWN, [])
     assert [k for k, _ in valid] == ["med_settlement"] and valid[0][1].height == 2 and read == 2
@@ -1263,15 +1333,21 @@ def test_a_damaged_line_of_a_gb18030_file_is_read_in_gb18030(tmp_path):
     GB18030 export's damaged line keeps its readable characters (李四), not UTF-8's �."""
     data = (f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四".encode("gb18030") + b"\x81,"
             + ",2026-10-05,2\nJS3,王五,,2026-10-05,3\n".encode("gb18030"))
-    df = read_table(write_bytes(tmp_path / "a.csv", data), "医保/a.csv", KNOWN, [])
+    notes = []
+    df = read_table(write_bytes(tmp_path / "a.csv", data), "医保/a.csv", KNOWN, notes)
     assert df.select("结算流水号", "姓名", "个人自付").rows() == [("JS1", "张三", "1"), ("JS2", "李四\ufffd", "2"), ("JS3", "王五", "3")]
+    # (one encoding, one line damaged: not a file of lines in two encodings)
+    assert [n.category for n in notes] == [Finding.DAMAGED_BYTES] and "第 3 行" in notes[0].problem
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])  # (a lone CR takes the csv module's path, not polars')
-def test_a_utf8_file_cut_two_bytes_into_its_last_character_is_read_as_utf8(tmp_path, newline):
+@pytest.mark.parametrize("encoding,last", [("utf-8", "备"), ("gb18030", "㛃")], ids=["utf-8", "gb18030"])
+def test_a_file_cut_inside_its_last_character_is_read_in_its_own_encoding(tmp_path, newline, encoding, last):
     """A file cut in the middle of its last character (2 of its 3 bytes there): read as UTF-8
-    without it and noted as truncated, not taken for GB18030 (where 2 such bytes make a character)."""
-    data = f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四,,2026-10-05,2备".replace("\n", newline).encode()
+    without it and noted as truncated, not taken for GB18030 (where 2 such bytes make a character).
+    A GB18030 export cut inside a rare character (㛃, 4 bytes there) is read as GB18030 and noted
+    so too, not read line by line with its last line named as damaged."""
+    data = f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四,,2026-10-05,2{last}".replace("\n", newline).encode(encoding)
     notes = []
     df = read_table(write_bytes(tmp_path / "a.csv", data[:-1]), "医保/a.csv", KNOWN, notes)
     assert df.select("姓名", "个人自付").rows() == [("张三", "1"), ("李四", "2")]
