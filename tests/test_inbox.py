@@ -180,6 +180,15 @@ def test_a_zero_width_space_pasted_into_a_workbook_cell_is_no_part_of_its_value(
     assert df["乡（镇）"].to_list() == ["大店镇", "大店镇"] and df["核实结果"].to_list() == ["属实", "不属实"]
 
 
+def test_a_field_longer_than_the_csv_modules_limit_is_read(tmp_path):
+    """A field of 200,000 characters (a system's blob, or a stray quote's swallowed lines) on the
+    csv module's path (a lone CR): its row is read (validation sets it aside as too long), not the
+    whole file lost as unreadable ('field larger than field limit')."""
+    text = "\r".join([HEADER, "JS1,张三,,2026-10-05,1", "JS2," + "李" * 200_000 + ",,2026-10-05,2", ""])
+    df = read_table(write(tmp_path / "l.csv", text), "医保/l.csv", KNOWN)
+    assert df["结算流水号"].to_list() == ["JS1", "JS2"] and len(df["姓名"][1]) == 200_000
+
+
 def test_utf8_bom_crlf_and_blank_lines(tmp_path):
     text = f"{HEADER}\r\nJS1,王五,341302196201112734,2026-10-05,1\r\n\r\n,,,,\r\nJS2,赵六,,2026-10-06,2\r\n"
     df = read_table(write(tmp_path / "b.csv", text, "utf-8-sig"), "b.csv", KNOWN)
@@ -366,10 +375,11 @@ def test_a_rosters_unreadable_optional_values_are_noted_per_column_and_the_perso
     text = ("乡镇,行政村,户编号,人编号,姓名,身份证号,与户主关系,家庭人口 数\n"
             + "".join(f"大店镇,韩湖村,H1,H1-0{i},人{i},34130219620111273{i},{r},{n}\n"
                       for i, r, n in [(1, "户主", "3"), (2, "配偶", "/"), (3, "之子", "/")]))
-    notes = []
+    notes, blanked = [], []
     valid, rejected, _, _ = read_delivery(write(tmp_path / "户籍底册" / "r.csv", text), "户籍底册/r.csv", "户籍底册", CFG,
-                                          KNOWN, notes)
+                                          KNOWN, notes, None, blanked)
     assert rejected.is_empty() and valid[0][1]["household_size"].to_list() == [3, None, None]
+    assert blanked == []  # (an extract's: only noted; an answer's are told back to who wrote them)
     assert len(notes) == 1 and not notes[0].set_aside and notes[0].file == "户籍底册/r.csv"
     assert notes[0].category == Finding.VALUES_BLANKED and Finding.VALUES_BLANKED in Finding.ATTENTION  # (console too)
     assert notes[0].problem.startswith("「家庭人口 数」2 个值读不出，已按空值处理、这些行照常使用（第 3、4 行；")
@@ -621,6 +631,11 @@ def test_dates_naming_only_a_month_are_read_and_the_file_told(tmp_path):
                                                     datetime.date(2026, 10, 1)]
     assert len(notes) == 1 and notes[0].problem.startswith("「变动日期」2 个日期只有年月，按当月1日读取（第 2、4 行）")
     assert not notes[0].set_aside
+    # a township's answer dated by the month is its own matter (told back to it), not a note on the file
+    answer = write(tmp_path / "f.csv", "预警编号,乡（镇）,核实结果,核实日期\nYJ202610-aaaaaaaaaa,大店镇,属实,2026年11月\n")
+    notes = []
+    read_delivery(answer, "反馈/f.csv", "反馈", CFG, KNOWN, notes, datetime.date(2026, 12, 31))
+    assert not [n for n in notes if "只有年月" in n.problem]
 
 
 def test_a_summary_sheet_beside_the_records_is_noted_not_set_aside(tmp_path):
@@ -644,6 +659,24 @@ def test_a_summary_sheet_beside_the_records_is_noted_not_set_aside(tmp_path):
     # a summary alone is no delivery of records: set aside as before
     valid, rejected, _, read = read_delivery(workbook(tmp_path / "汇总.xlsx", sheets[:1]), "医保/汇总.xlsx", "医保", CFG, KNOWN, [])
     assert valid == [] and read == 1 and rejected["reason"].str.starts_with("缺少必需列").all()
+
+
+def test_a_table_of_no_kind_is_set_aside_with_its_rows_or_as_a_file(tmp_path):
+    """A table whose header fits no kind of its folder, on a sheet not named as a summary (住建's
+    sheet in 医保's workbook), has its rows set aside naming the missing columns, not noted as a
+    summary; without a row under its header (a template sent back empty) it is set aside as a
+    file: with no row to set aside it would go unread and unsaid."""
+    housing = [["鉴定编号", "户主姓名", "鉴定等级", "改造状态"], ["JD1", "张三", "C", "未改造"]]
+    book = workbook(tmp_path / "医保.xlsx", [("明细", [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", "1"]]),
+                                             ("住房", housing)])
+    valid, rejected, _, read = read_delivery(book, "医保/医保.xlsx", "医保", CFG, KNOWN, notes := [])
+    assert [k for k, _ in valid] == ["med_settlement"] and read == 2 and not notes
+    assert rejected.select("file", "line").rows() == [("医保/医保.xlsx（工作表 住房）", 2)]
+    assert rejected["reason"][0].startswith("缺少必需列")
+    empty = write(tmp_path / "t.csv", ",".join(housing[0]) + "\n")
+    valid, rejected, _, read = read_delivery(empty, "医保/t.csv", "医保", CFG, KNOWN, [])
+    assert valid == [] and read == 0
+    assert rejected.select("file", "line").rows() == [("医保/t.csv", None)] and rejected["reason"][0].startswith("缺少必需列")
 
 
 def test_a_workbook_whose_only_table_is_on_a_hidden_sheet_says_so(tmp_path):
@@ -977,16 +1010,17 @@ def test_last_months_roster_left_beside_this_months_is_said_with_the_persons_onl
     console, naming both files. Files splitting the list (one per township) are not."""
     per = tmp_path / "2026-10"
     head = "乡（镇）,行政村,户编号,人编号,姓名,证件号码"
-    people = [f"大店镇,王庄村,H{i},P{i},张{i},34130219620111{i:03d}4" for i in range(1, 7)]
+    people = [f"大店镇,王庄村,H{i},P{i},张{i},34130219620111{i:03d}4" for i in range(1, 26)]
     write(per / "户籍底册" / "底册_9月.csv", "\n".join([head, *people]) + "\n", modified=PUT_IN - datetime.timedelta(days=30))
-    write(per / "户籍底册" / "底册_10月.csv", "\n".join([head, *people[:4], "时村镇,李庄村,H9,P9,李九,341302196201119994"]) + "\n")
+    write(per / "户籍底册" / "底册_10月.csv", "\n".join([head, *people[:13], "时村镇,李庄村,H99,P99,李九,341302196201119994"]) + "\n")
     write(per / "网格" / "大店镇.csv", "网格编号,网格员,户编号\nW1,王一,H1\nW1,王一,H2\n")
-    write(per / "网格" / "时村镇.csv", "网格编号,网格员,户编号\nW2,李二,H9\n")
+    write(per / "网格" / "时村镇.csv", "网格编号,网格员,户编号\nW2,李二,H99\n")
     latest, _, _, problems = read_period(per, CFG)
-    assert sorted(latest["roster"]["person_id"]) == ["P1", "P2", "P3", "P4", "P5", "P6", "P9"]
+    assert set(latest["roster"]["person_id"]) == {f"P{i}" for i in [*range(1, 26), 99]}
     older = [p for p in problems if p.category == Finding.OLDER_VERSION]
     assert len(older) == 1 and older[0].file == "户籍底册/底册_9月.csv" and older[0].dept == "户籍底册"
-    assert "户籍底册/底册_10月.csv" in older[0].problem and "2 " in older[0].problem and "P5、P6" in older[0].problem
+    assert "户籍底册/底册_10月.csv" in older[0].problem and "仅本文件有的 12 条" in older[0].problem
+    assert "（P14、P15、P16、P17、P18、P19、P20、P21、P22、P23…）" in older[0].problem  # (the first ten of the 12)
     assert Finding.OLDER_VERSION in Finding.ATTENTION
 
 
@@ -1261,6 +1295,9 @@ def test_a_note_of_blanked_values_does_not_give_the_first_value_as_every_row_s()
     (note,) = blanked_notes(cells, {"include_monitoring": ["是否纳入监测"]}, "反馈/大店镇.csv", "反馈")
     assert "第 2 行“待定”、第 3 行“不清楚”" in note.problem
     assert note.problem.count("待定") == 1
+    # more than ten: the first ten named, and … after them
+    (many,) = blanked_notes(cells * 6, {"include_monitoring": ["是否纳入监测"]}, "反馈/大店镇.csv", "反馈")
+    assert many.problem.startswith("「是否纳入监测」12 个值读不出") and many.problem.count("行“") == 10 and "“不清楚” …；" in many.problem
 
 
 def test_an_earlier_periods_extract_put_in_again_is_not_read_but_its_list_is(tmp_path):
