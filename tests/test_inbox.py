@@ -390,7 +390,7 @@ def test_a_rosters_old_15_digit_id_is_read_as_the_id_it_became_and_noted(tmp_pat
     characters): the person vanished from the roster and no record could reach them. The ID is
     read as the 18-character one it became (19 inserted, the check character computed, GB 11643),
     the file told which lines to correct."""
-    text = ("乡镇,行政村,户编号,人编号,姓名,身份证号,与户主关系\n"
+    text = ("乡镇,行政村,户编号,人编号,姓名,公民身份号码,与户主关系\n"
             "大店镇,韩湖村,H1,H1-01,韩一,341302620111273,户主\n"
             "大店镇,韩湖村,H1,H1-02,韩二,'341302196401152722,配偶\n")
     notes = []
@@ -399,7 +399,7 @@ def test_a_rosters_old_15_digit_id_is_read_as_the_id_it_became_and_noted(tmp_pat
     assert rejected.is_empty()
     assert valid[0][1]["id_number"].to_list() == ["341302196201112734", "341302196401152722"]
     assert len(notes) == 1 and not notes[0].set_aside and notes[0].file == "户籍底册/r.csv"
-    assert notes[0].problem.startswith("「身份证号」1 个为15位旧号，已按国家标准升为18位") and "第 2 行" in notes[0].problem
+    assert notes[0].problem.startswith("「公民身份号码」1 个为15位旧号，已按国家标准升为18位") and "第 2 行" in notes[0].problem
 
 
 def test_answers_cut_down_to_the_two_columns_a_returned_list_needs_are_read(tmp_path):
@@ -514,6 +514,11 @@ def test_a_header_said_again_under_the_table_is_not_a_record(tmp_path, newline):
     ((label, df),) = read_tables(path, "反馈/all.xlsx", KNOWN, notes)
     assert label == "反馈/all.xlsx" and df["预警编号"].to_list() == ["YJ1", "YJ2", "YJ3"]
     assert [n.problem[:9] for n in notes] == ["第4、6行重复表头"]
+    # a record right above the header said again, its first value words (a roster's 乡镇), is no title
+    roster = ["乡（镇）,行政村,户编号,人编号,姓名", "大店镇,韩湖村,H1,P1,张三"] * 2
+    df = read_table(write(tmp_path / "r.csv", newline.join(roster) + newline), "户籍底册/r.csv", KNOWN, notes := [])
+    assert df["人编号"].to_list() == ["P1", "P1"] and df["line"].to_list() == [2, 4]
+    assert [n.problem[:7] for n in notes] == ["第3行重复表头"] and "标题" not in notes[0].problem
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])
@@ -557,9 +562,13 @@ def test_a_hidden_sheet_of_records_not_read_is_said_on_the_console(tmp_path):
         for i, row in enumerate(rows):
             ws.write_row(i, 0, [*row, *more])
     ws.hide()
+    lists = wb.add_worksheet("下拉")  # the drop-downs' lists, no header: neither read nor set aside
+    for i, row in enumerate([["大店镇", "韩湖村", "1组"], ["大店镇", "叶岗村", "2组"], ["时村镇", "李庄村", "3组"]]):
+        lists.write_row(i, 0, row)
+    lists.hide()
     wb.close()
     notes = []
-    read_tables(path, "医保/医保.xlsx", KNOWN, notes)
+    assert [label for label, _ in read_tables(path, "医保/医保.xlsx", KNOWN, notes)] == ["医保/医保.xlsx"]
     assert [n.category for n in notes] == [Finding.HIDDEN_TABLE]
     q = pl.DataFrame([dict(category=n.category, dept="医保", file=n.file, detail=n.problem, count=1) for n in notes],
                      schema=QUALITY_COLUMNS)
@@ -969,6 +978,8 @@ def test_discover_aliases_duplicates_and_problems(tmp_path):
     assert "wrong file type (.et)" in said["医保/结算明细.et"] and "unpack it" in said["医保/结算明细.ZIP"]
     assert "其他部门/" in msgs and "unknown folder" in msgs
     assert "loose.csv" in msgs and ".DS_Store" not in said
+    # (set aside: in 搁置行及原因.csv, not only on the console)
+    assert all(p.set_aside for p in problems if p.file in ("loose.csv", "医保/readme.txt", "医保/结算明细.XLS", "其他部门/"))
     ignored = [p for p in problems if p.file in ("医保/~$结算明细.xlsx", "医保/.DS_Store", "医保/Thumbs.db", "医保/desktop.ini")]
     assert len(ignored) == 4 and not any(p.set_aside for p in ignored) and "ignored" in ignored[0].problem
 
@@ -1029,6 +1040,8 @@ def test_a_saved_again_copy_is_the_one_reported_as_repeating_its_original(tmp_pa
     body = f"{HEADER}\nJS1,张三,,2026-10-05,1\n"
     for name in ("结算明细_第一批(1).csv", "结算明细_第一批.csv", "结算明细_第一批 - 副本.csv"):
         write(per / "医保" / name, body)
+    # (a copy named as a 补报, though its time says earlier, is put in after the file it repeats)
+    write(per / "医保" / "结算明细_补报.csv", body, modified=PUT_IN - datetime.timedelta(days=1))
     files, _ = discover(per, CFG)
     assert files.filter(pl.col("duplicate_of").is_null())["file"].to_list() == ["医保/结算明细_第一批.csv"]
     assert set(files["duplicate_of"].drop_nulls()) == {"医保/结算明细_第一批.csv"}
@@ -1090,6 +1103,7 @@ def test_a_record_dated_after_its_extract_could_be_made_is_set_aside(tmp_path):
     (61) after the period's last day is kept: an extract made in December holds November's."""
     per = tmp_path / "2026-10"
     write(per / "医保" / "a.csv", f"{HEADER}\nJS1,张三,,2026-12-31,1\nJS2,李四,,2027-10-05,2\nJS3,王五,,2027-01-01,3\n")
+    write(per / "医保" / "b.csv", f"{HEADER}\nJS4,赵六,,,4\n", modified=PUT_IN + datetime.timedelta(hours=1))  # (no date)
     write(per / "人社" / "r.csv", "记录编号,姓名,事件类型,事件日期\nR1,王五,失业登记,2027-10-08\nR2,赵六,失业登记,2026-10-08\n")
     # (a 解决日期 may be a plan: `inbox.planned_date_fields`)
     write(per / "水利" / "w.csv", "工单编号,乡（镇）,行政村,问题类型,发现日期,解决日期\nGS1,大店镇,韩湖村,有管无水,2026-10-01,2027-03-01\n")
@@ -1097,10 +1111,13 @@ def test_a_record_dated_after_its_extract_could_be_made_is_set_aside(tmp_path):
     assert extracts["water"]["record_id"].to_list() == ["GS1"]
     assert extracts["med_settlement"]["record_id"].to_list() == ["JS1"]
     assert extracts["hr"]["record_id"].to_list() == ["R2"]
-    late = rejected.sort("file", "line").select("file", "line", "record_id", "field", "value").rows()
-    assert late == [("人社/r.csv", 2, "R1", "event_date", "2027-10-08"), ("医保/a.csv", 3, "JS2", "settle_date", "2027-10-05"),
-                    ("医保/a.csv", 4, "JS3", "settle_date", "2027-01-01")]
-    assert rejected["reason"].str.contains("2026-12-31").all()
+    late = rejected.filter(pl.col("file") != "医保/b.csv").sort("file", "line").select("file", "line", "record_id", "field", "value")
+    assert late.rows() == [("人社/r.csv", 2, "R1", "event_date", "2027-10-08"), ("医保/a.csv", 3, "JS2", "settle_date", "2027-10-05"),
+                           ("医保/a.csv", 4, "JS3", "settle_date", "2027-01-01")]
+    assert rejected.filter(pl.col("file") != "医保/b.csv")["reason"].str.contains("2026-12-31").all()
+    # the department's rows set aside are told file by file as put in, whichever check set them aside
+    assert rejected.filter(pl.col("dept") == "医保").select("file", "line").rows() == [("医保/a.csv", 3), ("医保/a.csv", 4),
+                                                                                    ("医保/b.csv", 2)]
 
 
 def test_a_township_date_typed_without_its_year_takes_the_year_of_its_period(tmp_path):
