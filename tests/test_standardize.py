@@ -238,6 +238,9 @@ def test_a_settlement_export_carrying_the_persons_number_and_status_is_a_settlem
     resolving the most fields wins (read as a 参保名单 it would be taken for the full list)."""
     heads = ["结算流水号", "人员编号", "姓名", "证件号码", "参保状态", "结算日期", "就诊类型", "个人自付"]
     assert detect_kind(heads, "医保", CFG).name == "med_settlement"
+    from dataclasses import replace  # (whichever kind the config names first)
+
+    assert detect_kind(heads, "医保", replace(CFG, kinds=dict(reversed(CFG.kinds.items())))).name == "med_settlement"
     assert detect_kind(["人员编号", "姓名", "证件号码", "参保状态", "参保年度", "结算流水号"], "医保", CFG).name == "med_enrollment"
 
 
