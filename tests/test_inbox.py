@@ -734,11 +734,13 @@ def test_cells_merged_beyond_the_table_change_no_record(tmp_path):
     """Merged ranges reaching outside the cells read: a 网格员 merged down over the empty rows
     under the last record is filled down to the last record only (filled further, the whole grid
     file would be unreadable: 'gather indices are out of bounds'); a blank block merged above the
-    header fills nothing (filled, the last household's 网格编号 would be blanked)."""
+    header or left of it fills nothing (filled, the last household's 网格编号 would be blanked, or
+    its 户编号 copied down over the next households')."""
     path = tmp_path / "网格.xlsx"
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet("网格")
     ws.merge_range(0, 1, 1, 1, "", wb.add_format({"border": 1}))  # B1:B2, above the table
+    ws.merge_range(3, 0, 5, 0, "", wb.add_format({"border": 1}))  # A4:A6, left of it
     ws.write_row(2, 1, ["网格编号", "乡（镇）", "行政村", "网格员", "户编号"])
     ws.merge_range(3, 1, 4, 1, "G1")
     ws.write_row(3, 2, ["大店镇", "韩湖村", "张网", "H1"])
@@ -813,6 +815,11 @@ def test_formula_cells_a_program_wrote_without_their_values_are_named(tmp_path):
     notes = []
     df = read_table(tmp_path / "f.xlsx", "医保/f.xlsx", KNOWN, notes)
     assert df["个人自付"].to_list() == [None] * 3
+    assert len(notes) == 1 and "3 formula cells hold no computed value" in notes[0].problem
+    # as POI writes them: no <v> at all (<f>E2-F2</f></c>)
+    rewritten(tmp_path / "f.xlsx", "xl/worksheets/sheet1.xml", b"<v />", b"")
+    notes = []
+    assert read_table(tmp_path / "f.xlsx", "医保/f.xlsx", KNOWN, notes)["个人自付"].to_list() == [None] * 3
     assert len(notes) == 1 and "3 formula cells hold no computed value" in notes[0].problem
     xw = xlsxwriter.Workbook(tmp_path / "g.xlsx")  # cached values written with the formulas
     sheet = xw.add_worksheet()
@@ -1177,9 +1184,11 @@ def test_a_correction_put_in_later_wins_though_its_name_sorts_first(tmp_path):
     write(per / "医保" / "结算明细_9月补录.csv", f"{HEADER}\nJS3,王五,,2026-10-05,1\n")
     write(per / "医保" / "结算明细_10月补录.csv", f"{HEADER}\nJS3,王五,,2026-10-05,2\n",  # '1' < '9', yet put in later
           modified=PUT_IN + datetime.timedelta(minutes=1))
-    extracts, rejected, superseded, _ = read_period(per, CFG)
+    extracts, rejected, superseded, problems = read_period(per, CFG)
     got = dict(extracts["med_settlement"].select("record_id", "out_of_pocket").iter_rows())
     assert got == {"JS1": 30000.0, "JS2": 5.0, "JS3": 2.0}
+    # (a correction of an extract is no newer version of a list: 第二批's JS2 is not said to be left over)
+    assert not [p for p in problems if p.category == Finding.OLDER_VERSION]
     assert superseded.select("file", "record_id", "superseded_by", "changed").sort("record_id").rows() == [
         ("医保/结算明细_第二批.csv", "JS1", "医保/结算明细_更正.csv:2", True),
         ("医保/结算明细_9月补录.csv", "JS3", "医保/结算明细_10月补录.csv:2", True)]
