@@ -513,7 +513,7 @@ def test_a_header_said_again_under_the_table_is_not_a_record(tmp_path, newline):
     notes = []
     ((label, df),) = read_tables(path, "反馈/all.xlsx", KNOWN, notes)
     assert label == "反馈/all.xlsx" and df["预警编号"].to_list() == ["YJ1", "YJ2", "YJ3"]
-    assert [n.problem[:9] for n in notes] == ["第4、6行重复表头"]
+    assert [(n.file, n.problem[:9]) for n in notes] == [("反馈/all.xlsx（工作表 全部）", "第4、6行重复表头")]  # (which sheet)
     # a record right above the header said again, its first value words (a roster's 乡镇), is no title
     roster = ["乡（镇）,行政村,户编号,人编号,姓名", "大店镇,韩湖村,H1,P1,张三"] * 2
     df = read_table(write(tmp_path / "r.csv", newline.join(roster) + newline), "户籍底册/r.csv", KNOWN, notes := [])
