@@ -348,7 +348,8 @@ def test_a_second_header_row_may_name_a_column_no_kind_knows(tmp_path):
         ws.write_row(r, 0, row)
     ws.merge_range(1, 4, 1, 6, "费用信息（元）")
     wb.close()
-    csv_text = "\n".join(",".join(c or "" for c in row) for row in SETTLEMENT_TWO_ROWS) + "\n"
+    # (saved as CSV without the merged cells' empty fields: the second row is longer than the first)
+    csv_text = "\n".join(",".join(c or "" for c in row).rstrip(",") for row in SETTLEMENT_TWO_ROWS) + "\n"
     for p in (path, write(tmp_path / "医保" / "s.csv", csv_text)):
         valid, rejected, _, rows = read_delivery(p, f"医保/{p.name}", "医保", CFG, KNOWN)
         assert rejected.is_empty() and rows == 1
@@ -566,6 +567,10 @@ def test_a_hidden_sheet_of_records_not_read_is_said_on_the_console(tmp_path):
     for i, row in enumerate([["大店镇", "韩湖村", "1组"], ["大店镇", "叶岗村", "2组"], ["时村镇", "李庄村", "3组"]]):
         lists.write_row(i, 0, row)
     lists.hide()
+    codes = wb.add_worksheet("编码")  # a lookup list with a header: 3 place names, not a table of records
+    for i, row in enumerate([["乡（镇）", "行政村", "村民小组", "编码"], ["大店镇", "韩湖村", "1组", "0101"]]):
+        codes.write_row(i, 0, row)
+    codes.hide()
     wb.close()
     notes = []
     assert [label for label, _ in read_tables(path, "医保/医保.xlsx", KNOWN, notes)] == ["医保/医保.xlsx"]
@@ -616,6 +621,10 @@ def test_field_codes_or_column_numbers_under_the_header_are_no_record(tmp_path):
     numbers = write(tmp_path / "b.csv", f"{HEADER}\n1,2,3,4,5\nJS1,张三,,2026-10-05,1\n")
     from_zero = write(tmp_path / "z.csv", f"{HEADER}\n0,1,2,3,4\nJS1,张三,,2026-10-05,1\n")
     plain = write(tmp_path / "c.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四,,2026-10-05,2\n")
+    # a first record whose first values are codes, but not all of them: a record
+    coded = read_table(write(tmp_path / "d.csv", "结算流水号,人员编号,医疗类别,姓名,证件号码,个人自付\nJS1,P001,ZY,张三,,1\n"),
+                       "医保/d.csv", KNOWN, notes := [])
+    assert coded["结算流水号"].to_list() == ["JS1"] and notes == []
     for path, said in [(codes, "第 2 行为表头的英文字段名（settle_no、xm、sfzh…），不是记录"), (numbers, "第 2 行为栏次"),
                        (from_zero, "第 2 行为栏次")]:
         notes = []
