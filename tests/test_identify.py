@@ -5,14 +5,16 @@ from schemas.outputs import Finding
 
 
 def test_destroyed_id_without_name_is_set_aside_but_with_name_kept():
+    """A row with neither a name nor a usable ID is set aside; a masked ID without a name is still
+    an ID (its 10 kept characters may fit one person)."""
     df = pl.DataFrame({
-        "dept": ["民政"] * 4, "kind": ["civil"] * 4, "file": ["民政/a.csv"] * 4, "line": [2, 3, 4, 5],
-        "record_id": ["A", "B", "C", "D"],
-        "name": ["*", "张明", None, "李*"],
-        "id_raw": ["3.41302E+17", "3.41302E+17", None, "341302********1234"],
+        "dept": ["民政"] * 5, "kind": ["civil"] * 5, "file": ["民政/a.csv"] * 5, "line": [2, 3, 4, 5, 6],
+        "record_id": ["A", "B", "C", "D", "E"],
+        "name": ["*", "张明", None, "李*", None],
+        "id_raw": ["3.41302E+17", "3.41302E+17", None, "341302********1234", "341302********1234"],
     })
     kept, rejected = set_aside_unidentifiable(df)
-    assert kept["record_id"].to_list() == ["B", "D"]
+    assert kept["record_id"].to_list() == ["B", "D", "E"]
     assert rejected["record_id"].to_list() == ["A", "C"]
     assert rejected["line"].to_list() == [2, 4]
     assert rejected["reason"].str.contains("无法识别").all()
@@ -77,6 +79,7 @@ def test_a_file_no_row_of_which_shows_an_id_is_named():
     f = unreadable_ids(df)
     assert f.select("category", "dept", "file", "count").rows() == [(Finding.ID_UNREADABLE, "住建", "住建/a.xlsx", 2)]
     assert f["detail"][0].startswith("没有一行有证件号码（缺少该列，或其表头不是 kinds.housing.fields.id_raw 所列的名称）")
+    assert "its header is none of kinds.housing.fields.id_raw" in f["detail"][0]
     # a 学籍号 holding the ID (G + ID) is an ID shown, where the config reads it so
     school = df.with_columns(kind=pl.lit("education"), record_id=pl.Series(["G341302196201112734", "XJ1", "XJ2"]))
     assert unreadable_ids(school, id_in_record_id=True).is_empty()
