@@ -646,7 +646,7 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
         offset = 0
         ws.reset_dimensions()  # a wrong <dimension> would otherwise truncate rows
         for cells in ws.iter_rows(values_only=True):
-            if any(c not in (None, "") for c in cells):  # as calamine: a blank-looking " " counts
+            if any(c is not None for c in cells):  # as calamine: a blank-looking " ", an empty text "" count
                 break
             offset += 1
         cells = _with_errors(book.load_sheet(ws.title, header_row=None, dtypes="string"))
@@ -660,8 +660,8 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
         merges, uncomputed = _sheet_xml_facts(path, getattr(ws, "_worksheet_path", None))
         if merges:
             # (calamine's frame also starts at the first non-empty column)
-            left = min((next(i for i, c in enumerate(r) if c not in (None, "")) for r in ws.iter_rows(values_only=True)
-                        if any(c not in (None, "") for c in r)), default=0)
+            left = min((next(i for i, c in enumerate(r) if c is not None) for r in ws.iter_rows(values_only=True)
+                        if any(c is not None for c in r)), default=0)
             cells = _fill_merged(cells, merges, offset, left)
         return ws.title, offset, cells, getattr(ws, "sheet_state", "visible") == "visible", uncomputed
 

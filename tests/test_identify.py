@@ -5,14 +5,16 @@ from schemas.outputs import Finding
 
 
 def test_destroyed_id_without_name_is_set_aside_but_with_name_kept():
+    """A row with neither a name nor a usable ID is set aside; a masked ID without a name is still
+    an ID (its 10 kept characters may fit one person)."""
     df = pl.DataFrame({
-        "dept": ["民政"] * 4, "kind": ["civil"] * 4, "file": ["民政/a.csv"] * 4, "line": [2, 3, 4, 5],
-        "record_id": ["A", "B", "C", "D"],
-        "name": ["*", "张明", None, "李*"],
-        "id_raw": ["3.41302E+17", "3.41302E+17", None, "341302********1234"],
+        "dept": ["民政"] * 5, "kind": ["civil"] * 5, "file": ["民政/a.csv"] * 5, "line": [2, 3, 4, 5, 6],
+        "record_id": ["A", "B", "C", "D", "E"],
+        "name": ["*", "张明", None, "李*", None],
+        "id_raw": ["3.41302E+17", "3.41302E+17", None, "341302********1234", "341302********1234"],
     })
     kept, rejected = set_aside_unidentifiable(df)
-    assert kept["record_id"].to_list() == ["B", "D"]
+    assert kept["record_id"].to_list() == ["B", "D", "E"]
     assert rejected["record_id"].to_list() == ["A", "C"]
     assert rejected["line"].to_list() == [2, 4]
     assert rejected["reason"].str.contains("无法识别").all()
@@ -77,6 +79,7 @@ def test_a_file_no_row_of_which_shows_an_id_is_named():
     f = unreadable_ids(df)
     assert f.select("category", "dept", "file", "count").rows() == [(Finding.ID_UNREADABLE, "住建", "住建/a.xlsx", 2)]
     assert f["detail"][0].startswith("没有一行有证件号码（缺少该列，或其表头不是 kinds.housing.fields.id_raw 所列的名称）")
+    assert "its header is none of kinds.housing.fields.id_raw" in f["detail"][0]
     # a 学籍号 holding the ID (G + ID) is an ID shown, where the config reads it so
     school = df.with_columns(kind=pl.lit("education"), record_id=pl.Series(["G341302196201112734", "XJ1", "XJ2"]))
     assert unreadable_ids(school, id_in_record_id=True).is_empty()
@@ -86,14 +89,18 @@ def test_a_file_no_row_of_which_shows_an_id_is_named():
 def test_the_persons_a_list_row_set_aside_shows():
     """Every roster person whose ID agrees on each kept character (7 at least) and whose name on
     each character shown: on the list, though their row was set aside (M4 called them absent)."""
-    rows = pl.DataFrame({"kind": ["med_enrollment"] * 5, "record_id": list("ABCDE"),
+    rows = pl.DataFrame({"kind": ["med_enrollment"] * 8, "record_id": list("ABCDEFGH"),
                          "id_raw": ["341302********2734", "'341302199901012734", "341302********2734", "3413************34",
-                                    "341302********2734"],
-                         "name": ["廖*全", "王五", "李四", "廖梅全", "阿依古丽.买*提"]})
-    roster = pl.DataFrame({"person_id": ["p1", "p2", "p3"], "name": ["廖梅全", "王五", "阿依古丽.买买提"],
-                           "id_number": ["341302196201112734", "341302199901012734", "341302197003052734"]})
+                                    "341302********2734", "341302********2734", "341302********2734", "341302********2734"],
+                         "name": ["廖*全", "王五", "李四", "廖梅全", "阿依古丽.买*提", "廖＊全", "孙*", "**"]})
+    roster = pl.DataFrame({"person_id": ["p1", "p2", "p3", "p4"], "name": ["廖梅全", "王五", "阿依古丽.买买提", "孙 七"],
+                           "id_number": ["341302196201112734", "341302199901012734", "341302197003052734",
+                                         "341302198001012734"]})
     got = persons_shown(rows, roster, 7)
-    assert sorted(got.select("record_id", "person_id").rows()) == [("A", "p1"), ("B", "p2"), ("E", "p3")]
+    # (a full-width mask ＊ is a mask; a roster name's stray space is no character of it; a name
+    # masked whole shows no character, so every person the ID fits)
+    assert sorted(got.select("record_id", "person_id").rows()) == [
+        ("A", "p1"), ("B", "p2"), ("E", "p3"), ("F", "p1"), ("G", "p4"), ("H", "p1"), ("H", "p2"), ("H", "p3"), ("H", "p4")]
     assert persons_shown(rows.clear(), roster, 7).is_empty()
 
 

@@ -1,5 +1,7 @@
+import codecs
 import datetime
 import os
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -101,7 +103,7 @@ def test_total_and_blank_rows_wherever_their_text_starts(tmp_path):
     """A 合计/总计/小计 row is dropped whichever cell its text starts in (the first cell may be
     blank), a blank row too; a record whose first cell merely starts with 合 or 小 is kept."""
     rows = ["JS1,张三,,2026-10-05,1", ",合计,,,120", " ,  总 计：,,,", ",,,,", "合肥001,李四,,2026-10-05,2",
-            "小计,,,,3", "JS2,王五,,2026-10-05,4"]
+            "小计,,,,3", "JS2,王五,,2026-10-05,4", "本表合计,,,,7"]
     df = read_table(write(tmp_path / "t.csv", "\n".join([HEADER, *rows]) + "\n"), "t.csv", KNOWN)
     assert df["结算流水号"].to_list() == ["JS1", "合肥001", "JS2"]
     assert df["line"].to_list() == [2, 6, 8]
@@ -113,7 +115,7 @@ def test_a_places_subtotal_row_is_not_a_record(tmp_path):
     ID, back to the department as a bad record. A record or person whose value merely ends so
     (a name 李小计) is kept."""
     rows = ["JS1,张三,,2026-10-05,1", "大营镇小计,,,,1", ",李洼村 合计：,,,120", "JS2,李小计,,2026-10-05,2",
-            "第1页小计,,,,3", "JS3,王五,,2026-10-05,4"]
+            "第1页小计,,,,3", "JS3,王五,,2026-10-05,4", "县合计,,,,7"]
     df = read_table(write(tmp_path / "t.csv", "\n".join([HEADER, *rows]) + "\n"), "t.csv", KNOWN)
     assert df["结算流水号"].to_list() == ["JS1", "JS2", "JS3"]
     assert df["line"].to_list() == [2, 5, 7]
@@ -142,7 +144,7 @@ def test_a_systems_export_footer_is_not_a_record(tmp_path):
     rows = [HEADER, "JS1,张三,,2026-10-05,1", "导出时间：2026-11-05 09:30:12", "打印人：管理员,,打印时间：2026-11-05,,",
             "共 10 条记录", '"第 1 页，共 3 页"', "数据来源：宿州市医疗保障信息平台", "单位（盖章）：,,,负责人：,",
             "填表说明：本表由系统导出", "注1：个人自付含自费", "本页合计,,,,120", "报送单位：宿州市医疗保障局,,,报送日期：2026年11月5日,",
-            "数据来源：平台,李四,,2026-10-05,3"]
+            "数据来源：平台,李四,,2026-10-05,3", "报送单位 ：宿州市医疗保障局"]
     df = read_table(write(tmp_path / "e.csv", "\n".join(rows) + "\n"), "e.csv", KNOWN)
     assert df["结算流水号"].to_list() == ["JS1", "数据来源：平台"]
 
@@ -178,6 +180,15 @@ def test_a_zero_width_space_pasted_into_a_workbook_cell_is_no_part_of_its_value(
     assert df["乡（镇）"].to_list() == ["大店镇", "大店镇"] and df["核实结果"].to_list() == ["属实", "不属实"]
 
 
+def test_a_field_longer_than_the_csv_modules_limit_is_read(tmp_path):
+    """A field of 200,000 characters (a system's blob, or a stray quote's swallowed lines) on the
+    csv module's path (a lone CR): its row is read (validation sets it aside as too long), not the
+    whole file lost as unreadable ('field larger than field limit')."""
+    text = "\r".join([HEADER, "JS1,张三,,2026-10-05,1", "JS2," + "李" * 200_000 + ",,2026-10-05,2", ""])
+    df = read_table(write(tmp_path / "l.csv", text), "医保/l.csv", KNOWN)
+    assert df["结算流水号"].to_list() == ["JS1", "JS2"] and len(df["姓名"][1]) == 200_000
+
+
 def test_utf8_bom_crlf_and_blank_lines(tmp_path):
     text = f"{HEADER}\r\nJS1,王五,341302196201112734,2026-10-05,1\r\n\r\n,,,,\r\nJS2,赵六,,2026-10-06,2\r\n"
     df = read_table(write(tmp_path / "b.csv", text, "utf-8-sig"), "b.csv", KNOWN)
@@ -191,7 +202,7 @@ def test_excel_text_formula_cells_read_as_the_text_inside(tmp_path, newline):
     """Systems export a long number or a date as `="…"` so that Excel shows it as text: the
     value is the text inside (the ID was read as nothing shown, the date set aside), on both
     reading paths; a value merely starting with = or holding quotes stays as written."""
-    rows = [HEADER, '="JS1",张三,="341302196201112734",="2026-10-05",="1"',
+    rows = [HEADER, '="JS1",张三,="341302196201112734",="2026-10-05",=" 1 "',
             '"=""JS2""",李四,"=""341302********123X""",2026-10-06, ="2" ',
             'JS3,王五,="",=2026-10-07,"=""3"" 元"', ""]
     df = read_table(write(tmp_path / "e.csv", newline.join(rows)), "e.csv", KNOWN)
@@ -214,6 +225,10 @@ def test_ragged_rows_and_duplicated_header(tmp_path, newline):
     assert len(notes) == 1 and "姓名" in notes[0].problem
     even = read_table(write(tmp_path / "d.csv", "姓名,证件号码,结算流水号\n张三,1,JS1,\n"), "d.csv", KNOWN)
     assert "_extra" not in even.columns
+    # empty cells at the header's end (Excel saves the sheet's formatted empty columns so): no
+    # column, and no header said twice
+    blank = read_table(write(tmp_path / "e.csv", "姓名,证件号码,结算流水号,,\n张三,1,JS1,,\n"), "e.csv", KNOWN, notes := [])
+    assert blank.columns == ["姓名", "证件号码", "结算流水号", "line"] and notes == []
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
@@ -252,6 +267,9 @@ def test_a_stray_quote_opening_a_field_does_not_swallow_the_lines_under_it(tmp_p
     assert df.row(1)[:5] == ("JS2", "李四", None, "2026-10-05", "2") and df["姓名"][3] == "赵,六"
     said = [n.problem for n in notes if "引号" in n.problem]
     assert len(said) == 1 and said[0].startswith("第 3 行的引号未配对") and not notes[0].set_aside
+    # the quote on the last record but one: the last record is not taken into it either
+    last = read_table(write(tmp_path / "r.csv", newline.join(rows[:3] + rows[-1:]) + newline), "民政/r.csv", KNOWN)
+    assert last.select("结算流水号", "姓名", "line").rows() == [("JS1", "张三", 2), ("JS2", "李四", 3), ("JS5", "孙七", 4)]
 
 
 def test_two_stray_quotes_do_not_swallow_the_records_between_them(tmp_path):
@@ -272,6 +290,19 @@ def test_two_stray_quotes_do_not_swallow_the_records_between_them(tmp_path):
     assert len(said) == 1 and said[0].startswith("第 3、6 行的引号未配对")
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_a_value_broken_over_lines_is_one_value_and_the_lines_under_it_keep_their_numbers(tmp_path, newline):
+    """A quoted value over three lines (a 备注 typed with line breaks, a comma on one of them) is
+    one value of one record, not a stray quote's doing; the records under it are named by the
+    lines they are on in the file (a set-aside row was named a line above where the department
+    finds it)."""
+    text = newline.join([f"结算流水号,备注,{HEADER[6:]}", 'JS1,"住院三次\n其中两次转院,一次急诊\n待核",张三,,2026-10-05,1',
+                         "JS2,,李四,,2026-10-05,2", "JS3,,王五,,2026-10-05,3", ""])
+    df = read_table(write(tmp_path / "v.csv", text), "医保/v.csv", KNOWN, notes := [])
+    assert df.select("结算流水号", "姓名", "line").rows() == [("JS1", "张三", 2), ("JS2", "李四", 5), ("JS3", "王五", 6)]
+    assert df["备注"][0] == "住院三次\n其中两次转院,一次急诊\n待核" and notes == []
+
+
 HOUSING_TWO_ROWS = [["鉴定编号", "户主姓名", "证件号码", "地址", None, None, "鉴定等级"],
                     [None, None, None, "乡（镇）", "行政村", "村民小组", None],
                     ["JD1", "张三", "341302********1234", "大店镇", "王庄村", "3组", "C"]]
@@ -287,9 +318,11 @@ def test_a_header_on_two_rows_takes_the_names_of_the_second(tmp_path):
         ws.write_row(r, 0, row)
     wb.close()
     csv_text = "\n".join(",".join(c or "" for c in row) for row in HOUSING_TWO_ROWS) + "\n"
-    for df in (read_table(path, "住建/h.xlsx", KNOWN), read_table(write(tmp_path / "h.csv", csv_text), "住建/h.csv", KNOWN)):
+    notes = []
+    for df in (read_table(path, "住建/h.xlsx", KNOWN, notes), read_table(write(tmp_path / "h.csv", csv_text), "住建/h.csv", KNOWN, notes)):
         assert df.columns == ["鉴定编号", "户主姓名", "证件号码", "乡（镇）", "行政村", "村民小组", "鉴定等级", "line"]
         assert df.rows() == [("JD1", "张三", "341302********1234", "大店镇", "王庄村", "3组", "C", 3)]
+    assert notes == []  # (the second row is the header's, not a header said again)
     # a first record right under a one-row header is a record, not a sub-header
     one = read_table(write(tmp_path / "o.csv", "鉴定编号,户主姓名,乡（镇）\nJD1,张三,大店镇\n"), "o.csv", KNOWN)
     assert one.rows() == [("JD1", "张三", "大店镇", 2)]
@@ -315,14 +348,15 @@ def test_a_second_header_row_may_name_a_column_no_kind_knows(tmp_path):
         ws.write_row(r, 0, row)
     ws.merge_range(1, 4, 1, 6, "费用信息（元）")
     wb.close()
-    csv_text = "\n".join(",".join(c or "" for c in row) for row in SETTLEMENT_TWO_ROWS) + "\n"
+    # (saved as CSV without the merged cells' empty fields: the second row is longer than the first)
+    csv_text = "\n".join(",".join(c or "" for c in row).rstrip(",") for row in SETTLEMENT_TWO_ROWS) + "\n"
     for p in (path, write(tmp_path / "医保" / "s.csv", csv_text)):
         valid, rejected, _, rows = read_delivery(p, f"医保/{p.name}", "医保", CFG, KNOWN)
         assert rejected.is_empty() and rows == 1
         assert [kind for kind, _ in valid] == ["med_settlement"]
         assert valid[0][1].select("record_id", "out_of_pocket", "line").rows() == [("JS1", 120.0, 4)]
     # a record under a header with an unknown column is still a record, whatever that column holds
-    one = read_table(write(tmp_path / "o.csv", "鉴定编号,户主姓名,备注\nJD1,张三,乡（镇）\n"), "o.csv", KNOWN)
+    one = read_table(write(tmp_path / "o.csv", "鉴定编号,户主姓名,住址\nJD1,张三,乡（镇）\n"), "o.csv", KNOWN)
     assert one.rows() == [("JD1", "张三", "乡（镇）", 2)]
 
 
@@ -342,10 +376,11 @@ def test_a_rosters_unreadable_optional_values_are_noted_per_column_and_the_perso
     text = ("乡镇,行政村,户编号,人编号,姓名,身份证号,与户主关系,家庭人口 数\n"
             + "".join(f"大店镇,韩湖村,H1,H1-0{i},人{i},34130219620111273{i},{r},{n}\n"
                       for i, r, n in [(1, "户主", "3"), (2, "配偶", "/"), (3, "之子", "/")]))
-    notes = []
+    notes, blanked = [], []
     valid, rejected, _, _ = read_delivery(write(tmp_path / "户籍底册" / "r.csv", text), "户籍底册/r.csv", "户籍底册", CFG,
-                                          KNOWN, notes)
+                                          KNOWN, notes, None, blanked)
     assert rejected.is_empty() and valid[0][1]["household_size"].to_list() == [3, None, None]
+    assert blanked == []  # (an extract's: only noted; an answer's are told back to who wrote them)
     assert len(notes) == 1 and not notes[0].set_aside and notes[0].file == "户籍底册/r.csv"
     assert notes[0].category == Finding.VALUES_BLANKED and Finding.VALUES_BLANKED in Finding.ATTENTION  # (console too)
     assert notes[0].problem.startswith("「家庭人口 数」2 个值读不出，已按空值处理、这些行照常使用（第 3、4 行；")
@@ -356,7 +391,7 @@ def test_a_rosters_old_15_digit_id_is_read_as_the_id_it_became_and_noted(tmp_pat
     characters): the person vanished from the roster and no record could reach them. The ID is
     read as the 18-character one it became (19 inserted, the check character computed, GB 11643),
     the file told which lines to correct."""
-    text = ("乡镇,行政村,户编号,人编号,姓名,身份证号,与户主关系\n"
+    text = ("乡镇,行政村,户编号,人编号,姓名,公民身份号码,与户主关系\n"
             "大店镇,韩湖村,H1,H1-01,韩一,341302620111273,户主\n"
             "大店镇,韩湖村,H1,H1-02,韩二,'341302196401152722,配偶\n")
     notes = []
@@ -365,7 +400,7 @@ def test_a_rosters_old_15_digit_id_is_read_as_the_id_it_became_and_noted(tmp_pat
     assert rejected.is_empty()
     assert valid[0][1]["id_number"].to_list() == ["341302196201112734", "341302196401152722"]
     assert len(notes) == 1 and not notes[0].set_aside and notes[0].file == "户籍底册/r.csv"
-    assert notes[0].problem.startswith("「身份证号」1 个为15位旧号，已按国家标准升为18位") and "第 2 行" in notes[0].problem
+    assert notes[0].problem.startswith("「公民身份号码」1 个为15位旧号，已按国家标准升为18位") and "第 2 行" in notes[0].problem
 
 
 def test_answers_cut_down_to_the_two_columns_a_returned_list_needs_are_read(tmp_path):
@@ -479,21 +514,27 @@ def test_a_header_said_again_under_the_table_is_not_a_record(tmp_path, newline):
     notes = []
     ((label, df),) = read_tables(path, "反馈/all.xlsx", KNOWN, notes)
     assert label == "反馈/all.xlsx" and df["预警编号"].to_list() == ["YJ1", "YJ2", "YJ3"]
-    assert [n.problem[:9] for n in notes] == ["第4、6行重复表头"]
+    assert [(n.file, n.problem[:9]) for n in notes] == [("反馈/all.xlsx（工作表 全部）", "第4、6行重复表头")]  # (which sheet)
+    # a record right above the header said again, its first value words (a roster's 乡镇), is no title
+    roster = ["乡（镇）,行政村,户编号,人编号,姓名", "大店镇,韩湖村,H1,P1,张三"] * 2
+    df = read_table(write(tmp_path / "r.csv", newline.join(roster) + newline), "户籍底册/r.csv", KNOWN, notes := [])
+    assert df["人编号"].to_list() == ["P1", "P1"] and df["line"].to_list() == [2, 4]
+    assert [n.problem[:7] for n in notes] == ["第3行重复表头"] and "标题" not in notes[0].problem
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])
 def test_the_title_exported_with_a_header_said_again_is_not_a_record(tmp_path, newline):
     """Two exports appended, each with its title line above its header: the second title was
     set aside as a record (its 结算流水号 the title, 'missing value' blamed on merged cells). A
-    record of one filled cell elsewhere is still a record (set aside by validation)."""
+    record of one filled cell elsewhere is still a record (set aside by validation). Up to five
+    title lines go with a header (SPEC §1: 1-5 above the first)."""
     rows = ["宿州市医疗保障局2026年10月结算明细", HEADER, "JS1,张三,,2026-10-05,1", "合计,,,,1", "",
             "宿州市医疗保障局2026年10月结算明细", "（补报）", HEADER, "JS2,李四,,2026-10-06,2", "JS9,,,,",
-            "宿州市医疗保障局2026年10月结算明细", HEADER, "JS3,王五,,2026-10-07,3"]
+            "宿州市医疗保障局", "2026年10月结算明细", "（补报）", "埇桥区", "金额单位元", HEADER, "JS3,王五,,2026-10-07,3"]
     notes = []
     df = read_table(write(tmp_path / "t.csv", newline.join(rows) + newline), "t.csv", KNOWN, notes)
     assert df["结算流水号"].to_list() == ["JS1", "JS2", "JS9", "JS3"]
-    assert len(notes) == 1 and notes[0].problem.startswith("第8、12行重复表头（多张表粘贴在一起？），其上第6、7、11行是标题")
+    assert len(notes) == 1 and notes[0].problem.startswith("第8、16行重复表头（多张表粘贴在一起？），其上第6、7、11、12、13、14、15行是标题")
 
 
 @pytest.mark.parametrize("rows", [["JS1,张三,,2026-10-05,1"], ["JS1,张三,,2026-10-05,1", "JS2,李四,,2026-10-05,1,234.50"]])
@@ -517,14 +558,23 @@ def test_a_hidden_sheet_of_records_not_read_is_said_on_the_console(tmp_path):
     path = tmp_path / "医保.xlsx"
     wb = xlsxwriter.Workbook(path)
     rows = [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", "1"]]
-    for name in ("第一批", "第二批"):
+    for name, more in (("第一批", []), ("第二批", ["姓名"])):  # (the hidden sheet's own faults: not said, it is not read)
         ws = wb.add_worksheet(name)
         for i, row in enumerate(rows):
-            ws.write_row(i, 0, row)
+            ws.write_row(i, 0, [*row, *more])
     ws.hide()
+    lists = wb.add_worksheet("下拉")  # the drop-downs' lists, no header: neither read nor set aside
+    for i, row in enumerate([["大店镇", "韩湖村", "1组"], ["大店镇", "叶岗村", "2组"], ["时村镇", "李庄村", "3组"]]):
+        lists.write_row(i, 0, row)
+    lists.hide()
+    codes = wb.add_worksheet("编码")  # a lookup list with a header: 3 place names, not a table of records
+    for i, row in enumerate([["乡（镇）", "行政村", "村民小组", "编码"], ["大店镇", "韩湖村", "1组", "0101"]]):
+        codes.write_row(i, 0, row)
+    codes.hide()
     wb.close()
     notes = []
-    read_tables(path, "医保/医保.xlsx", KNOWN, notes)
+    assert [label for label, _ in read_tables(path, "医保/医保.xlsx", KNOWN, notes)] == ["医保/医保.xlsx"]
+    assert [n.category for n in notes] == [Finding.HIDDEN_TABLE]
     q = pl.DataFrame([dict(category=n.category, dept="医保", file=n.file, detail=n.problem, count=1) for n in notes],
                      schema=QUALITY_COLUMNS)
     lines = attention_lines(q, ["户籍底册", "网格"])
@@ -569,8 +619,14 @@ def test_field_codes_or_column_numbers_under_the_header_are_no_record(tmp_path):
     month with field-level reasons. It is noted and not read; a first record is still a record."""
     codes = write(tmp_path / "a.csv", f"{HEADER}\nsettle_no,xm,sfzh,jsrq,grzf\nJS1,张三,,2026-10-05,1\n")
     numbers = write(tmp_path / "b.csv", f"{HEADER}\n1,2,3,4,5\nJS1,张三,,2026-10-05,1\n")
+    from_zero = write(tmp_path / "z.csv", f"{HEADER}\n0,1,2,3,4\nJS1,张三,,2026-10-05,1\n")
     plain = write(tmp_path / "c.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四,,2026-10-05,2\n")
-    for path, said in [(codes, "第 2 行为表头的英文字段名（settle_no、xm、sfzh…），不是记录"), (numbers, "第 2 行为栏次")]:
+    # a first record whose first values are codes, but not all of them: a record
+    coded = read_table(write(tmp_path / "d.csv", "结算流水号,人员编号,医疗类别,姓名,证件号码,个人自付\nJS1,P001,ZY,张三,,1\n"),
+                       "医保/d.csv", KNOWN, notes := [])
+    assert coded["结算流水号"].to_list() == ["JS1"] and notes == []
+    for path, said in [(codes, "第 2 行为表头的英文字段名（settle_no、xm、sfzh…），不是记录"), (numbers, "第 2 行为栏次"),
+                       (from_zero, "第 2 行为栏次")]:
         notes = []
         valid, rejected, _, read = read_delivery(path, f"医保/{path.name}", "医保", CFG, KNOWN, notes)
         assert valid[0][1]["record_id"].to_list() == ["JS1"] and valid[0][1]["line"].to_list() == [3], path.name
@@ -593,6 +649,11 @@ def test_dates_naming_only_a_month_are_read_and_the_file_told(tmp_path):
                                                     datetime.date(2026, 10, 1)]
     assert len(notes) == 1 and notes[0].problem.startswith("「变动日期」2 个日期只有年月，按当月1日读取（第 2、4 行）")
     assert not notes[0].set_aside
+    # a township's answer dated by the month is its own matter (told back to it), not a note on the file
+    answer = write(tmp_path / "f.csv", "预警编号,乡（镇）,核实结果,核实日期\nYJ202610-aaaaaaaaaa,大店镇,属实,2026年11月\n")
+    notes = []
+    read_delivery(answer, "反馈/f.csv", "反馈", CFG, KNOWN, notes, datetime.date(2026, 12, 31))
+    assert not [n for n in notes if "只有年月" in n.problem]
 
 
 def test_a_summary_sheet_beside_the_records_is_noted_not_set_aside(tmp_path):
@@ -616,6 +677,24 @@ def test_a_summary_sheet_beside_the_records_is_noted_not_set_aside(tmp_path):
     # a summary alone is no delivery of records: set aside as before
     valid, rejected, _, read = read_delivery(workbook(tmp_path / "汇总.xlsx", sheets[:1]), "医保/汇总.xlsx", "医保", CFG, KNOWN, [])
     assert valid == [] and read == 1 and rejected["reason"].str.starts_with("缺少必需列").all()
+
+
+def test_a_table_of_no_kind_is_set_aside_with_its_rows_or_as_a_file(tmp_path):
+    """A table whose header fits no kind of its folder, on a sheet not named as a summary (住建's
+    sheet in 医保's workbook), has its rows set aside naming the missing columns, not noted as a
+    summary; without a row under its header (a template sent back empty) it is set aside as a
+    file: with no row to set aside it would go unread and unsaid."""
+    housing = [["鉴定编号", "户主姓名", "鉴定等级", "改造状态"], ["JD1", "张三", "C", "未改造"]]
+    book = workbook(tmp_path / "医保.xlsx", [("明细", [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", "1"]]),
+                                             ("住房", housing)])
+    valid, rejected, _, read = read_delivery(book, "医保/医保.xlsx", "医保", CFG, KNOWN, notes := [])
+    assert [k for k, _ in valid] == ["med_settlement"] and read == 2 and not notes
+    assert rejected.select("file", "line").rows() == [("医保/医保.xlsx（工作表 住房）", 2)]
+    assert rejected["reason"][0].startswith("缺少必需列")
+    empty = write(tmp_path / "t.csv", ",".join(housing[0]) + "\n")
+    valid, rejected, _, read = read_delivery(empty, "医保/t.csv", "医保", CFG, KNOWN, [])
+    assert valid == [] and read == 0
+    assert rejected.select("file", "line").rows() == [("医保/t.csv", None)] and rejected["reason"][0].startswith("缺少必需列")
 
 
 def test_a_workbook_whose_only_table_is_on_a_hidden_sheet_says_so(tmp_path):
@@ -660,6 +739,30 @@ def test_xlsx_cells_merged_down_a_column_hold_their_value_in_every_row(tmp_path)
     assert df["备注"].to_list() == ["a", None, None, None]
 
 
+def test_cells_merged_beyond_the_table_change_no_record(tmp_path):
+    """Merged ranges reaching outside the cells read: a 网格员 merged down over the empty rows
+    under the last record is filled down to the last record only (filled further, the whole grid
+    file would be unreadable: 'gather indices are out of bounds'); a blank block merged above the
+    header or left of it fills nothing (filled, the last household's 网格编号 would be blanked, or
+    its 户编号 copied down over the next households')."""
+    path = tmp_path / "网格.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("网格")
+    ws.merge_range(0, 1, 1, 1, "", wb.add_format({"border": 1}))  # B1:B2, above the table
+    ws.merge_range(3, 0, 5, 0, "", wb.add_format({"border": 1}))  # A4:A6, left of it
+    ws.write_row(2, 1, ["网格编号", "乡（镇）", "行政村", "网格员", "户编号"])
+    ws.merge_range(3, 1, 4, 1, "G1")
+    ws.write_row(3, 2, ["大店镇", "韩湖村", "张网", "H1"])
+    ws.write(4, 5, "H2")
+    ws.write_row(5, 1, ["G2", "大店镇", "韩湖村"])
+    ws.merge_range(5, 4, 8, 4, "王网")  # E6:E9, the table ends on row 6
+    ws.write(5, 5, "H3")
+    wb.close()
+    df = read_table(path, "网格/网格.xlsx", KNOWN)
+    assert df.select("网格编号", "网格员", "户编号", "line").rows() == [("G1", "张网", "H1", 4), ("G1", None, "H2", 5),
+                                                                 ("G2", "王网", "H3", 6)]
+
+
 def test_a_roster_with_household_cells_merged_over_its_members_and_a_two_row_header(tmp_path):
     """The usual hand-kept roster: a title, a header on two rows (户编号 merged down both, 地址
     across 乡（镇）/行政村/村民小组), and each household's cells merged over its members' rows."""
@@ -700,10 +803,11 @@ def test_xlsx_long_number_cells_read_as_excel_keeps_them(tmp_path):
     ws.write_row(3, 0, ["X2", "吴博涵", "341302201603043325", "小学"])
     ws.write_row(4, 0, ["X3", "王二", "341302201603043328", "小学"])  # text, and exactly a float
     ws.write_row(5, 0, [8888888888888888888, "王三", None, "小学"])  # a long number in another column
+    ws.write_row(6, 0, [3413022016030433, "王四", None, "小学"])  # 16 digits: Excel keeps 15 of them too
     wb.close()
     df = read_table(path, "教育/n.xlsx", KNOWN)
-    assert df["证件号码"].to_list() == ["341302201603043000", "341302201603043325", "341302201603043328", None]
-    assert df["学籍号"].to_list() == ["X1", "X2", "X3", "8888888888888880000"]
+    assert df["证件号码"].to_list() == ["341302201603043000", "341302201603043325", "341302201603043328", None, None]
+    assert df["学籍号"].to_list() == ["X1", "X2", "X3", "8888888888888880000", "3413022016030430"]
 
 
 def test_formula_cells_a_program_wrote_without_their_values_are_named(tmp_path):
@@ -721,6 +825,11 @@ def test_formula_cells_a_program_wrote_without_their_values_are_named(tmp_path):
     df = read_table(tmp_path / "f.xlsx", "医保/f.xlsx", KNOWN, notes)
     assert df["个人自付"].to_list() == [None] * 3
     assert len(notes) == 1 and "3 formula cells hold no computed value" in notes[0].problem
+    # as POI writes them: no <v> at all (<f>E2-F2</f></c>)
+    rewritten(tmp_path / "f.xlsx", "xl/worksheets/sheet1.xml", b"<v />", b"")
+    notes = []
+    assert read_table(tmp_path / "f.xlsx", "医保/f.xlsx", KNOWN, notes)["个人自付"].to_list() == [None] * 3
+    assert len(notes) == 1 and "3 formula cells hold no computed value" in notes[0].problem
     xw = xlsxwriter.Workbook(tmp_path / "g.xlsx")  # cached values written with the formulas
     sheet = xw.add_worksheet()
     sheet.write_row(0, 0, ["结算流水号", "姓名", "证件号码", "个人自付"])
@@ -732,7 +841,7 @@ def test_formula_cells_a_program_wrote_without_their_values_are_named(tmp_path):
 
 
 def test_xlsx_title_rows_numbers_dates_and_total(tmp_path):
-    path = tmp_path / "x.xlsx"
+    path = tmp_path / "x.XLSX"  # (read as a workbook whatever the case of its extension)
     wb = xlsxwriter.Workbook(path)
     ws = wb.add_worksheet()
     ws.write(1, 0, "宿州市住房和城乡建设局 农村住房安全鉴定")  # Excel row 2; row 1 blank
@@ -768,58 +877,125 @@ def test_xlsx_skips_empty_cover_sheet_and_counts_blank_looking_rows(tmp_path):
     assert df.rows() == [("R1", "张三", "失业登记", 5)]
 
 
-@pytest.mark.parametrize(
-    "name,content,expect",
-    [
-        ("empty.csv", b"", "empty"),
-        ("blank.csv", b"\n \n", "empty"),
-        ("garbage.csv", bytes(range(256)) * 4, "binary"),
-        ("corrupt.xlsx", b"PK\x03\x04 not really a zip", "XLSX"),
-        ("notes.csv", "说明\n本月无数据\n".encode(), "no header"),
-        ("empty.xlsx", b"", "empty"),
-    ],
-)
+def rewritten(path: Path, member: str, old: bytes, new: bytes) -> Path:
+    """`path`, a workbook, with `old` replaced by `new` in its zip member `member` (what another
+    program writes into a sheet's XML)."""
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    assert old in members[member]
+    members[member] = members[member].replace(old, new)
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in members.items():
+            z.writestr(n, data)
+    return path
+
+
+def test_a_workbook_row_is_named_by_its_excel_row_whatever_the_exporter_wrote_around_the_table(tmp_path):
+    """What a system's export writes around its table moves no row and no column. Its sheet's
+    <dimension> saying A1 (streaming writers do) cut the rows looked through for the first one
+    with a value: every line was named one row above where it is. A value written as an empty
+    text (POI's streaming writer: <is><t></t></is>), above and left of the table, starts the
+    cells' range there but was counted as no value: every line was named two rows below where
+    it is, and a 行政村 merged down its households was written over the header of the column left
+    of it (改造状态: the file set aside as missing a required column)."""
+    import openpyxl
+
+    header = ["鉴定编号", "户主姓名", "身份证号", "鉴定等级", "改造状态", "行政村"]
+    for case in ("dimension", "empty text"):
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        if case == "empty text":
+            ws["A1"] = "EMPTY"
+        for r, row in enumerate([header, ["JD1", "张三", "341302********1234", "C", "未改造", "王庄村"],
+                                 ["JD2", "李四", "341302********1235", "D", "改造中"]], 3):
+            for c, v in enumerate(row, 2):
+                ws.cell(r, c, v)
+        ws.merge_cells("G4:G5")
+        path = tmp_path / f"{case}.xlsx"
+        wb.save(path)
+        if case == "dimension":
+            rewritten(path, "xl/worksheets/sheet1.xml", b'<dimension ref="B3:G5"', b'<dimension ref="A1"')
+        else:
+            rewritten(path, "xl/worksheets/sheet1.xml", b"<t>EMPTY</t>", b"<t></t>")
+        df = read_table(path, f"住建/{path.name}", KNOWN)
+        assert df.columns == [*header, "line"], case
+        assert df.select("鉴定编号", "改造状态", "行政村", "line").rows() == [("JD1", "未改造", "王庄村", 4),
+                                                                      ("JD2", "改造中", "王庄村", 5)], case
+
+
+OLE2 = bytes.fromhex("D0CF11E0A1B11AE1") + bytes(504)  # the legacy Office container's header
+
+
+UNREADABLE = [
+    ("empty.csv", b"", "empty"),
+    ("blank.csv", b"\n \n", "empty"),
+    ("garbage.csv", bytes(range(256)) * 4, "binary"),
+    ("corrupt.xlsx", b"PK\x03\x04 not really a zip", "XLSX"),
+    ("notes.csv", "说明\n本月无数据\n".encode(), "no header"),
+    ("empty.xlsx", b"", "empty"),
+    # what a file really is, said whatever its name: the sender can then send the table itself
+    ("scan.csv", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "a PDF file"),
+    ("report.csv", OLE2 + "WordDocument".encode("utf-16-le"), "a Word .doc renamed"),
+    ("old.xlsx", OLE2 + "Book".encode("utf-16-le"), "legacy Excel .xls renamed"),  # (Excel 5/95's stream)
+    ("locked.xlsx", OLE2 + "EncryptionInfo".encode("utf-16-le") + "EncryptedPackage".encode("utf-16-le"),
+     "password-protected"),
+    # Excel's "Unicode text" (UTF-16, BOM first), its other byte order, and UTF-16 without a BOM
+    ("u16.csv", f"{HEADER}\n".encode("utf-16"), "encoded as UTF-16"),
+    ("u16be.csv", codecs.BOM_UTF16_BE + f"{HEADER}\n".encode("utf-16-be"), "encoded as UTF-16"),
+    ("u16nobom.csv", f"{HEADER}\nJS1,张三,341302196201112734,2026-10-05,100\n".encode("utf-16-le"), "encoded as UTF-16"),
+]
+
+
+@pytest.mark.parametrize("name,content,expect", UNREADABLE, ids=[c[0] for c in UNREADABLE])
 def test_unreadable_files_give_messages(tmp_path, name, content, expect):
     path = tmp_path / name
     path.write_bytes(content)
     err = read_table(path, f"医保/{name}", KNOWN)
     assert isinstance(err, ReadError)
     assert err.file == f"医保/{name}" and expect in err.problem
-    assert name in err.message
+    assert name in err.message and str(tmp_path) not in err.message  # (named by its inbox path, not the server's)
 
 
 def test_discover_aliases_duplicates_and_problems(tmp_path):
+    """Each department folder's .csv and .xlsx files are listed, in subfolders too and whatever the
+    case of their extension (Windows writes 结算.CSV, 旧表.XLS); every other file is said, with what
+    to do about it; a hidden file beside the department folders (the Mac's .DS_Store) is no file
+    delivered outside them."""
     per = tmp_path / "2026-10"
     body = f"{HEADER}\nJS1,张三,,2026-10-05,1\n"
     write(per / "医保" / "b.csv", body)
     write(per / "medical" / "a.csv", body)  # English alias, byte-identical to 医保/b.csv
     write(per / "medical" / "sub" / "c.xlsx", "x")
+    write(per / "医保" / "d.CSV", body + "JS2,李四,,2026-10-05,2\n")  # (Windows' upper-case extension)
     write(per / "医保" / "readme.txt", "hello")
-    write(per / "医保" / "结算明细.xls", "old")
+    write(per / "医保" / "结算明细.XLS", "old")
     write(per / "医保" / "结算明细.et", "wps")  # WPS 表格's own format
-    write(per / "医保" / "结算明细.zip", "PK")
+    write(per / "医保" / "结算明细.ZIP", "PK")
     write(per / "医保" / "~$结算明细.xlsx", "lock")  # Excel's lock file while the workbook is open
     write(per / "医保" / ".DS_Store", "mac")
     write(per / "医保" / "Thumbs.db", "windows")
     write(per / "医保" / "desktop.ini", "windows")
     write(per / "其他部门" / "d.csv", body)
     write(per / "loose.csv", body)
+    write(per / ".DS_Store", "mac")  # (the Mac's, beside the department folders: no delivery)
     files, problems = discover(per, CFG)
     assert files.columns == ["dept", "file", "sha256", "size", "modified", "duplicate_of"]
     assert files["modified"].unique().to_list() == [PUT_IN]
-    assert files["file"].to_list() == ["medical/a.csv", "medical/sub/c.xlsx", "医保/b.csv"]
+    assert files["file"].to_list() == ["medical/a.csv", "medical/sub/c.xlsx", "医保/b.csv", "医保/d.CSV"]
     assert set(files["dept"]) == {"医保"}
-    assert files["duplicate_of"].to_list() == [None, None, "medical/a.csv"]
+    assert files["duplicate_of"].to_list() == [None, None, "medical/a.csv", None]
     assert files["size"][0] == len(body.encode())
     msgs = " | ".join(p.message for p in problems)
     assert "医保/b.csv identical to medical/a.csv" in msgs
     assert "医保/readme.txt" in msgs and "wrong file type" in msgs
     said = {p.file: p.problem for p in problems}  # and what to do about it
     assert "only .csv and .xlsx" in said["医保/readme.txt"] and "另存为" not in said["医保/readme.txt"]
-    assert all("请另存为.xlsx或CSV" in said[f] and "save it as .xlsx" in said[f] for f in ("医保/结算明细.xls", "医保/结算明细.et"))
-    assert "wrong file type (.et)" in said["医保/结算明细.et"] and "unpack it" in said["医保/结算明细.zip"]
+    assert all("请另存为.xlsx或CSV" in said[f] and "save it as .xlsx" in said[f] for f in ("医保/结算明细.XLS", "医保/结算明细.et"))
+    assert "wrong file type (.et)" in said["医保/结算明细.et"] and "unpack it" in said["医保/结算明细.ZIP"]
     assert "其他部门/" in msgs and "unknown folder" in msgs
-    assert "loose.csv" in msgs
+    assert "loose.csv" in msgs and ".DS_Store" not in said
+    # (set aside: in 搁置行及原因.csv, not only on the console)
+    assert all(p.set_aside for p in problems if p.file in ("loose.csv", "医保/readme.txt", "医保/结算明细.XLS", "其他部门/"))
     ignored = [p for p in problems if p.file in ("医保/~$结算明细.xlsx", "医保/.DS_Store", "医保/Thumbs.db", "医保/desktop.ini")]
     assert len(ignored) == 4 and not any(p.set_aside for p in ignored) and "ignored" in ignored[0].problem
 
@@ -833,6 +1009,7 @@ def test_a_folder_wrapping_the_department_folders_says_what_it_holds(tmp_path):
     write(per / "2026年10月部门数据" / "医保" / "a.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")
     write(per / "2026年10月部门数据" / "hr" / "b.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")
     write(per / "其他" / "c.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")
+    write(per / "其他" / "旧" / "d.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")  # (a folder, but no department's)
     files, problems = discover(per, CFG)
     assert files.is_empty()
     said = {p.file: p.problem for p in problems}
@@ -860,16 +1037,17 @@ def test_last_months_roster_left_beside_this_months_is_said_with_the_persons_onl
     console, naming both files. Files splitting the list (one per township) are not."""
     per = tmp_path / "2026-10"
     head = "乡（镇）,行政村,户编号,人编号,姓名,证件号码"
-    people = [f"大店镇,王庄村,H{i},P{i},张{i},34130219620111{i:03d}4" for i in range(1, 7)]
+    people = [f"大店镇,王庄村,H{i},P{i},张{i},34130219620111{i:03d}4" for i in range(1, 26)]
     write(per / "户籍底册" / "底册_9月.csv", "\n".join([head, *people]) + "\n", modified=PUT_IN - datetime.timedelta(days=30))
-    write(per / "户籍底册" / "底册_10月.csv", "\n".join([head, *people[:4], "时村镇,李庄村,H9,P9,李九,341302196201119994"]) + "\n")
+    write(per / "户籍底册" / "底册_10月.csv", "\n".join([head, *people[:13], "时村镇,李庄村,H99,P99,李九,341302196201119994"]) + "\n")
     write(per / "网格" / "大店镇.csv", "网格编号,网格员,户编号\nW1,王一,H1\nW1,王一,H2\n")
-    write(per / "网格" / "时村镇.csv", "网格编号,网格员,户编号\nW2,李二,H9\n")
+    write(per / "网格" / "时村镇.csv", "网格编号,网格员,户编号\nW2,李二,H99\n")
     latest, _, _, problems = read_period(per, CFG)
-    assert sorted(latest["roster"]["person_id"]) == ["P1", "P2", "P3", "P4", "P5", "P6", "P9"]
+    assert set(latest["roster"]["person_id"]) == {f"P{i}" for i in [*range(1, 26), 99]}
     older = [p for p in problems if p.category == Finding.OLDER_VERSION]
     assert len(older) == 1 and older[0].file == "户籍底册/底册_9月.csv" and older[0].dept == "户籍底册"
-    assert "户籍底册/底册_10月.csv" in older[0].problem and "2 " in older[0].problem and "P5、P6" in older[0].problem
+    assert "户籍底册/底册_10月.csv" in older[0].problem and "仅本文件有的 12 条" in older[0].problem
+    assert "（P14、P15、P16、P17、P18、P19、P20、P21、P22、P23…）" in older[0].problem  # (the first ten of the 12)
     assert Finding.OLDER_VERSION in Finding.ATTENTION
 
 
@@ -878,6 +1056,8 @@ def test_a_saved_again_copy_is_the_one_reported_as_repeating_its_original(tmp_pa
     body = f"{HEADER}\nJS1,张三,,2026-10-05,1\n"
     for name in ("结算明细_第一批(1).csv", "结算明细_第一批.csv", "结算明细_第一批 - 副本.csv"):
         write(per / "医保" / name, body)
+    # (a copy named as a 补报, though its time says earlier, is put in after the file it repeats)
+    write(per / "医保" / "结算明细_补报.csv", body, modified=PUT_IN - datetime.timedelta(days=1))
     files, _ = discover(per, CFG)
     assert files.filter(pl.col("duplicate_of").is_null())["file"].to_list() == ["医保/结算明细_第一批.csv"]
     assert set(files["duplicate_of"].drop_nulls()) == {"医保/结算明细_第一批.csv"}
@@ -939,6 +1119,7 @@ def test_a_record_dated_after_its_extract_could_be_made_is_set_aside(tmp_path):
     (61) after the period's last day is kept: an extract made in December holds November's."""
     per = tmp_path / "2026-10"
     write(per / "医保" / "a.csv", f"{HEADER}\nJS1,张三,,2026-12-31,1\nJS2,李四,,2027-10-05,2\nJS3,王五,,2027-01-01,3\n")
+    write(per / "医保" / "b.csv", f"{HEADER}\nJS4,赵六,,,4\n", modified=PUT_IN + datetime.timedelta(hours=1))  # (no date)
     write(per / "人社" / "r.csv", "记录编号,姓名,事件类型,事件日期\nR1,王五,失业登记,2027-10-08\nR2,赵六,失业登记,2026-10-08\n")
     # (a 解决日期 may be a plan: `inbox.planned_date_fields`)
     write(per / "水利" / "w.csv", "工单编号,乡（镇）,行政村,问题类型,发现日期,解决日期\nGS1,大店镇,韩湖村,有管无水,2026-10-01,2027-03-01\n")
@@ -946,10 +1127,13 @@ def test_a_record_dated_after_its_extract_could_be_made_is_set_aside(tmp_path):
     assert extracts["water"]["record_id"].to_list() == ["GS1"]
     assert extracts["med_settlement"]["record_id"].to_list() == ["JS1"]
     assert extracts["hr"]["record_id"].to_list() == ["R2"]
-    late = rejected.sort("file", "line").select("file", "line", "record_id", "field", "value").rows()
-    assert late == [("人社/r.csv", 2, "R1", "event_date", "2027-10-08"), ("医保/a.csv", 3, "JS2", "settle_date", "2027-10-05"),
-                    ("医保/a.csv", 4, "JS3", "settle_date", "2027-01-01")]
-    assert rejected["reason"].str.contains("2026-12-31").all()
+    late = rejected.filter(pl.col("file") != "医保/b.csv").sort("file", "line").select("file", "line", "record_id", "field", "value")
+    assert late.rows() == [("人社/r.csv", 2, "R1", "event_date", "2027-10-08"), ("医保/a.csv", 3, "JS2", "settle_date", "2027-10-05"),
+                           ("医保/a.csv", 4, "JS3", "settle_date", "2027-01-01")]
+    assert rejected.filter(pl.col("file") != "医保/b.csv")["reason"].str.contains("2026-12-31").all()
+    # the department's rows set aside are told file by file as put in, whichever check set them aside
+    assert rejected.filter(pl.col("dept") == "医保").select("file", "line").rows() == [("医保/a.csv", 3), ("医保/a.csv", 4),
+                                                                                    ("医保/b.csv", 2)]
 
 
 def test_a_township_date_typed_without_its_year_takes_the_year_of_its_period(tmp_path):
@@ -1009,9 +1193,11 @@ def test_a_correction_put_in_later_wins_though_its_name_sorts_first(tmp_path):
     write(per / "医保" / "结算明细_9月补录.csv", f"{HEADER}\nJS3,王五,,2026-10-05,1\n")
     write(per / "医保" / "结算明细_10月补录.csv", f"{HEADER}\nJS3,王五,,2026-10-05,2\n",  # '1' < '9', yet put in later
           modified=PUT_IN + datetime.timedelta(minutes=1))
-    extracts, rejected, superseded, _ = read_period(per, CFG)
+    extracts, rejected, superseded, problems = read_period(per, CFG)
     got = dict(extracts["med_settlement"].select("record_id", "out_of_pocket").iter_rows())
     assert got == {"JS1": 30000.0, "JS2": 5.0, "JS3": 2.0}
+    # (a correction of an extract is no newer version of a list: 第二批's JS2 is not said to be left over)
+    assert not [p for p in problems if p.category == Finding.OLDER_VERSION]
     assert superseded.select("file", "record_id", "superseded_by", "changed").sort("record_id").rows() == [
         ("医保/结算明细_第二批.csv", "JS1", "医保/结算明细_更正.csv:2", True),
         ("医保/结算明细_9月补录.csv", "JS3", "医保/结算明细_10月补录.csv:2", True)]
@@ -1115,8 +1301,8 @@ def test_a_sheet_of_records_whose_header_is_not_found_is_set_aside_not_skipped(t
     naming it; a 说明 sheet of one or two values a row is still no table."""
     rows = [["JS1", "张三", "", "2026-10-05", "1"], ["JS2", "李四", "", "2026-10-05", "2"]]
     path = workbook(tmp_path / "医保.xlsx", [
-        ("说明", [["本表为结算明细"], ["字段", "说明"], ["个人自付", "元"]]), ("上", [HEADER.split(","), *rows]),
-        ("下", [["settle_no", "name", "id", "settle_date", "oop"], *rows]),
+        ("说明", [["本表为结算明细", None, "2026年11月"], ["字段", "说明"], ["个人自付", "元"]]), ("上", [HEADER.split(","), *rows]),
+        ("下", [["settle_no", "name", "id", "settle_date", "oop"], rows[0]]),  # (2 rows of 3 values: a table)
         ("补报", [["宿州市医疗保障局"]] * 16 + [HEADER.split(","), *rows])])
     valid, rejected, _, read = read_delivery(path, "医保/医保.xlsx", "医保", CFG, KNOWN, [])
     assert [k for k, _ in valid] == ["med_settlement"] and valid[0][1].height == 2 and read == 2
@@ -1144,6 +1330,9 @@ def test_a_note_of_blanked_values_does_not_give_the_first_value_as_every_row_s()
     (note,) = blanked_notes(cells, {"include_monitoring": ["是否纳入监测"]}, "反馈/大店镇.csv", "反馈")
     assert "第 2 行“待定”、第 3 行“不清楚”" in note.problem
     assert note.problem.count("待定") == 1
+    # more than ten: the first ten named, and … after them
+    (many,) = blanked_notes(cells * 6, {"include_monitoring": ["是否纳入监测"]}, "反馈/大店镇.csv", "反馈")
+    assert many.problem.startswith("「是否纳入监测」12 个值读不出") and many.problem.count("行“") == 10 and "“不清楚” …；" in many.problem
 
 
 def test_an_earlier_periods_extract_put_in_again_is_not_read_but_its_list_is(tmp_path):
@@ -1216,15 +1405,21 @@ def test_a_damaged_line_of_a_gb18030_file_is_read_in_gb18030(tmp_path):
     GB18030 export's damaged line keeps its readable characters (李四), not UTF-8's �."""
     data = (f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四".encode("gb18030") + b"\x81,"
             + ",2026-10-05,2\nJS3,王五,,2026-10-05,3\n".encode("gb18030"))
-    df = read_table(write_bytes(tmp_path / "a.csv", data), "医保/a.csv", KNOWN, [])
+    notes = []
+    df = read_table(write_bytes(tmp_path / "a.csv", data), "医保/a.csv", KNOWN, notes)
     assert df.select("结算流水号", "姓名", "个人自付").rows() == [("JS1", "张三", "1"), ("JS2", "李四\ufffd", "2"), ("JS3", "王五", "3")]
+    # (one encoding, one line damaged: not a file of lines in two encodings)
+    assert [n.category for n in notes] == [Finding.DAMAGED_BYTES] and "第 3 行" in notes[0].problem
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])  # (a lone CR takes the csv module's path, not polars')
-def test_a_utf8_file_cut_two_bytes_into_its_last_character_is_read_as_utf8(tmp_path, newline):
+@pytest.mark.parametrize("encoding,last", [("utf-8", "备"), ("gb18030", "㛃")], ids=["utf-8", "gb18030"])
+def test_a_file_cut_inside_its_last_character_is_read_in_its_own_encoding(tmp_path, newline, encoding, last):
     """A file cut in the middle of its last character (2 of its 3 bytes there): read as UTF-8
-    without it and noted as truncated, not taken for GB18030 (where 2 such bytes make a character)."""
-    data = f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四,,2026-10-05,2备".replace("\n", newline).encode()
+    without it and noted as truncated, not taken for GB18030 (where 2 such bytes make a character).
+    A GB18030 export cut inside a rare character (㛃, 4 bytes there) is read as GB18030 and noted
+    so too, not read line by line with its last line named as damaged."""
+    data = f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四,,2026-10-05,2{last}".replace("\n", newline).encode(encoding)
     notes = []
     df = read_table(write_bytes(tmp_path / "a.csv", data[:-1]), "医保/a.csv", KNOWN, notes)
     assert df.select("姓名", "个人自付").rows() == [("张三", "1"), ("李四", "2")]

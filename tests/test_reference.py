@@ -122,25 +122,28 @@ def test_a_grid_row_of_a_shared_household_number_is_the_household_of_the_village
 
 
 def test_grid_household_numbers_written_otherwise_are_read_as_the_rosters_and_noted():
-    """The grid's 户编号 typed in lower case, with its leading zeros dropped by Excel, or with
-    Excel's text apostrophe, is the roster's household: its grid worker is named on the list (he
-    was not: no household of the grid was found) and the report says how it was read. A key two
+    """The grid's 户编号 typed in lower case, with its leading zeros dropped by Excel, with
+    Excel's text apostrophe (or a curly one, as a Chinese input method types it), or with spaces
+    between its digits, is the roster's household: its grid worker is named on the list (he was
+    not: no household of the grid was found) and the report says how it was read. A key two
     roster households share is not guessed."""
     from pipelines.township import grid_workers
 
-    roster = pl.DataFrame({"household_id": ["H0001", "0012345", "H0003", "007", "07", "H0009"]})
+    roster = pl.DataFrame({"household_id": ["H0001", "0012345", "H0003", "007", "07", "H0009", "H0010", "3413020001"]})
     grid = pl.DataFrame({
-        "dept": ["网格"] * 6, "file": ["网格/网格.csv"] * 6, "line": [2, 3, 4, 5, 6, 7],
-        "grid_id": ["G1"] * 6, "grid_worker": ["甲", "乙", "丙", "丁", "戊", "己"],
-        "grid_worker_phone": ["13700000001"] * 6,
-        "household_id": ["h0001", "12345", "'H0003", "7", "07", "H0009"],
+        "dept": ["网格"] * 8, "file": ["网格/网格.csv"] * 8, "line": [2, 3, 4, 5, 6, 7, 8, 9],
+        "grid_id": ["G1"] * 8, "grid_worker": ["甲", "乙", "丙", "丁", "戊", "己", "庚", "辛"],
+        "grid_worker_phone": ["13700000001"] * 8,
+        "household_id": ["h0001", "12345", "'H0003", "7", "07", "H0009", "‘H0010", "3413 020001"],
     })
     aligned, note = align_grid(grid, roster)
-    assert aligned["household_id"].to_list() == ["H0001", "0012345", "H0003", "7", "07", "H0009"]  # (007 or 07?)
+    assert aligned["household_id"].to_list() == ["H0001", "0012345", "H0003", "7", "07", "H0009", "H0010",
+                                                 "3413020001"]  # (007 or 07?)
     workers = dict(grid_workers(aligned).select("household_id", "grid_worker").iter_rows())
-    assert (workers["H0001"], workers["0012345"], workers["H0003"]) == ("甲", "乙", "丙")
-    assert note["category"].item() == Finding.GRID_IDS and note["count"].item() == 3
-    assert note["detail"].item().count("→") == 3 and "h0001 → H0001（第 2 行）" in note["detail"].item()
+    assert (workers["H0001"], workers["0012345"], workers["H0003"], workers["H0010"], workers["3413020001"]) == (
+        "甲", "乙", "丙", "庚", "辛")
+    assert note["category"].item() == Finding.GRID_IDS and note["count"].item() == 5
+    assert note["detail"].item().count("→") == 5 and "h0001 → H0001（第 2 行）" in note["detail"].item()
     same, none = align_grid(grid.filter(pl.col("household_id") == "H0009"), roster)
     assert same.equals(grid.filter(pl.col("household_id") == "H0009")) and none.is_empty()
 
@@ -194,18 +197,20 @@ def test_one_township_written_two_ways_in_the_roster_is_named_with_each_spelling
 
 def test_a_grid_workers_phone_that_excel_turned_into_scientific_notation_is_named():
     """`1.37E+10` is what Excel keeps of 13712345678 in a General cell: the list would print it,
-    and nobody could call. Named by grid, person and first line, once per person and number."""
+    and nobody could call. Named by grid, person and first line, once per person and number (two
+    workers of one grid each)."""
     grid = pl.DataFrame({
-        "dept": ["网格"] * 4, "file": ["网格/网格.csv"] * 4, "line": [2, 3, 4, 5],
-        "grid_id": ["G1", "G1", "G2", "G3"], "grid_worker": ["甲", "甲", "乙", "丙"],
-        "grid_worker_phone": ["1.37E+10", "1.37E+10", "13700000002", None],
-        "grid_leader": ["长", "长", "长", "长"], "grid_leader_phone": ["13900000001", "13900000001", "1.39E+10", "13900000001"],
-        "household_id": ["H1", "H2", "H3", "H4"],
+        "dept": ["网格"] * 5, "file": ["网格/网格.csv"] * 5, "line": [2, 3, 4, 5, 6],
+        "grid_id": ["G1", "G1", "G2", "G3", "G1"], "grid_worker": ["甲", "甲", "乙", "丙", "丁"],
+        "grid_worker_phone": ["1.37E+10", "1.37E+10", "13700000002", None, "1.38E+10"],
+        "grid_leader": ["长"] * 5, "grid_leader_phone": ["13900000001", "13900000001", "1.39E+10", "13900000001", "13900000001"],
+        "household_id": ["H1", "H2", "H3", "H4", "H5"],
     })
     q = grid_phones_destroyed(grid)
-    assert q["category"].item() == Finding.PHONE_DESTROYED and q["count"].item() == 2
+    assert q["category"].item() == Finding.PHONE_DESTROYED and q["count"].item() == 3
     d = q["detail"].item()
     assert "网格 G1 网格员 甲 电话 1.37E+10（第 2 行起）" in d and "网格 G2 网格长 长 电话 1.39E+10（第 4 行起）" in d
+    assert "网格 G1 网格员 丁 电话 1.38E+10（第 6 行起）" in d
     assert len(attention_lines(q, ["户籍底册", "网格"])) == 1
     assert grid_phones_destroyed(grid.filter(pl.col("line") == 5)).is_empty()
 
@@ -331,6 +336,13 @@ def test_a_finding_names_ten_households_and_five_lines_each_then_says_there_are_
         return _roster([("H1", f"p{i}", "大店镇", "李湖村", "户主") for i in range(n)])
     assert "5 名户主（第 2、3、4、5、6 行）" in shared_household_ids(heads(5), HEADS)["detail"].item()
     assert "6 名户主（第 2、3、4、5、6… 行）" in shared_household_ids(heads(6), HEADS)["detail"].item()
+
+    def villages(n):  # (and `LINES` villages of one 户编号 named, then …)
+        return _roster([("H1", f"p{i}", "大店镇", f"{c}庄村", "之子") for i, c in enumerate("张王李赵孙周"[:n])])
+    assert "跨 5 个村（大店镇张庄村、大店镇王庄村、大店镇李庄村、大店镇赵庄村、大店镇孙庄村，第 2、3、4、5、6 行）" in (
+        shared_household_ids(villages(5), HEADS)["detail"].item())
+    assert "跨 6 个村（大店镇张庄村、大店镇王庄村、大店镇李庄村、大店镇赵庄村、大店镇孙庄村…，第 2、3、4、5、6… 行）" in (
+        shared_household_ids(villages(6), HEADS)["detail"].item())
 
 
 def test_a_household_gone_from_the_roster_is_named_for_each_department_keeping_its_warnings():

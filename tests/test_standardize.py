@@ -21,20 +21,29 @@ CFG = load_config()
         ("*姓名", "姓名"),  # a template's mark of a required field
         ("姓名＊", "姓名"),
         ("姓名（必填）", "姓名"),
+        ("姓名（必填项）", "姓名"),
+        ("联系电话（可选）", "联系电话"),
         ("核实结果（属实/不属实）", "核实结果"),  # the values to choose from
+        ("核实结果（属实/部分属实/不属实）", "核实结果"),
         ("是否纳入监测(是/否)", "是否纳入监测"),
         ("核实日期（年月日）", "核实日期"),  # how to write the date: a township's 核实日期 was not read
+        ("核实日期（年-月-日）", "核实日期"),
         ("核实日期(yyyy-mm-dd)", "核实日期"),
         ("结算日期（格式：2026-10-05）", "结算日期"),
+        ("核实日期（如：2026年11月5日）", "核实日期"),
+        ("核实日期（2026.11.05）", "核实日期"),
         ("发现日期(YYYYMMDD)", "发现日期"),
         # a unit in square brackets or after a slash (个人自付 was not read: the settlements set aside whole)
         ("个人自付[元]", "个人自付"),
         ("个人自付【元】", "个人自付"),
+        ("个人自付〔元〕", "个人自付"),
+        ("个人自付〖元〗", "个人自付"),
         ("个人自付/元", "个人自付"),
         ("医疗总费用 / 元", "医疗总费用"),
         ("损失金额/万元", "损失金额（万元）"),
         # the ID's length noted in its header (the ID column was not read: records linked by name alone)
         ("身份证号码（18位）", "身份证号码"),
+        ("身份证号码（18位数字）", "身份证号码"),
         ("身份证号（脱敏）", "身份证号"),
         ("证件号码(已脱敏)", "证件号码"),
         ("证件号码\n(18位)", "证件号码"),
@@ -63,6 +72,7 @@ def test_detect_kind_medical_two_kinds():
     assert detect_kind(settle, "医保", CFG).name == "med_settlement"
     assert detect_kind(enrol, "医保", CFG).name == "med_enrollment"
     assert detect_kind(["姓名", "证件号码", "参保年度"], "医保", CFG) is None
+    assert detect_kind([h for h in settle if h != "个人自付（元）"], "医保", CFG) is None  # (every required column, not most)
     assert detect_kind(enrol, "住建", CFG) is None  # kinds of another folder are not tried
 
 
@@ -118,10 +128,10 @@ def test_a_column_in_ten_thousand_yuan_is_read_in_yuan():
     what is not a number stays as delivered for validation to set aside."""
     spec = CFG.kinds["agri"]
     raw = pl.DataFrame({"报案编号": ["BA1", "BA2", "BA3", "BA4"], "户主姓名": ["张三"] * 4,
-                        "损失金额（单位：万元）": ["1.5", "0.0123", "约1.2", "-"], "line": [2, 3, 4, 5]})
-    assert standardize(raw, spec)["loss_amount"].to_list() == ["15000.0", "123.0", "约1.2", "0.0"]
+                        "损失金额（单位：万元）": ["1.5", "0.01234", "约1.2", "-"], "line": [2, 3, 4, 5]})
+    assert standardize(raw, spec)["loss_amount"].to_list() == ["15000.0", "123.4", "约1.2", "0.0"]  # (to the 角, not the 元)
     plain = raw.rename({"损失金额（单位：万元）": "损失金额（元）"})
-    assert standardize(plain, spec)["loss_amount"].to_list() == ["1.5", "0.0123", "约1.2", "-"]
+    assert standardize(plain, spec)["loss_amount"].to_list() == ["1.5", "0.01234", "约1.2", "-"]
 
 
 def test_known_headers_covers_all_aliases():
@@ -228,6 +238,9 @@ def test_a_settlement_export_carrying_the_persons_number_and_status_is_a_settlem
     resolving the most fields wins (read as a 参保名单 it would be taken for the full list)."""
     heads = ["结算流水号", "人员编号", "姓名", "证件号码", "参保状态", "结算日期", "就诊类型", "个人自付"]
     assert detect_kind(heads, "医保", CFG).name == "med_settlement"
+    from dataclasses import replace  # (whichever kind the config names first)
+
+    assert detect_kind(heads, "医保", replace(CFG, kinds=dict(reversed(CFG.kinds.items())))).name == "med_settlement"
     assert detect_kind(["人员编号", "姓名", "证件号码", "参保状态", "参保年度", "结算流水号"], "医保", CFG).name == "med_enrollment"
 
 
@@ -254,6 +267,15 @@ def test_a_misfit_names_only_the_required_columns_missing():
 
     assert describe_misfit(["结算流水号", "姓名", "证件号码", "结算日期"], "医保", CFG) == (
         "缺少必需列 missing required columns: med_settlement: 个人自付; med_enrollment: 人员编号、参保状态")
+
+
+def test_a_misfit_asks_about_a_header_only_when_it_shares_two_characters_with_the_missing_name():
+    """An unread header sharing one character with a missing column's name (经办人 and 个人自付: 人)
+    is not asked about: 「经办人」是否即「个人自付」？ would send the department looking in vain."""
+    from pipelines.standardize import describe_misfit
+
+    msg = describe_misfit(["结算流水号", "姓名", "证件号码", "结算日期", "经办人"], "医保", CFG)
+    assert msg.endswith("；未识别的表头 headers not read: 经办人") and "是否即" not in msg
 
 
 def test_a_misfit_names_up_to_eight_headers_not_read_then_says_there_are_more():
