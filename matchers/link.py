@@ -62,6 +62,9 @@ SEGMENTS = {"region": (0, 6), "year": (6, 10), "monthday": (10, 14), "seq": (14,
 CONFIRMED_W = 1e15
 # the pass pairing a roster person whose own ID fails the check with records one slip from it
 ROSTER_SLIP = "roster-slip"
+# the pass pairing a roster person no record of a complete snapshot fits with its records one
+# slip from them (`_absentees`)
+ABSENTEE = "absentee"
 
 
 def _runs(pattern: str) -> list[tuple[int, int]]:
@@ -126,7 +129,7 @@ def _prepare_records(records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame
         "tn": _per_value(col("township"), lambda e: normalize_place(e, "township", cfg.places)),
         "vn": _per_value(col("village"), lambda e: normalize_place(e, "village", cfg.places)),
         "dept": col("dept"), "kind": col("kind"),  # (how its masks are read: `normalize_ids`)
-    })).drop("dept", "kind")
+    })).with_columns(snap=pl.col("kind").is_in(list(cfg.complete_snapshot_kinds))).drop("dept", "kind")
     rec = id_from_record_number(rec, records, cfg)
     return pl.concat([rec, edge_pinyin(rec["rname"])], how="horizontal").with_columns(
         k=pl.col("kept").str.count_matches("1"),
@@ -336,7 +339,8 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
         slip_parts += [slip_join + c for c in by_name[pat]] if slip_join else []
     pairs = _sql(con, parts, fits=pl.Boolean)
     slip_pairs = _sql(con, slip_parts, fits=pl.Boolean)
-    found = pl.concat([pairs, slip_pairs]).filter("fits")["rid"].unique()
+    fitting = pl.concat([pairs, slip_pairs]).filter("fits").select("rid", "pidx")
+    found = fitting["rid"].unique()
     pairs, slip_pairs = pairs.drop("fits"), slip_pairs.drop("fits")
     # Typo pass. A full ID failing the check: the roster persons one typing slip away (one
     # character changed, two adjacent swapped; `one_edit_ids`), joined on the whole ID.
@@ -405,6 +409,7 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
                           f"AND {region_slip} WHERE r.known" for name in names]
     typo_pairs = _sql(con, parts)
     found = pl.concat([found, typo_pairs["rid"]]).unique()
+    absent_pairs = _absentees(con, rec, keyed, fitting, cfg)
     # Name pass, for records found by neither pass that have no usable ID or do have a place:
     # surname + village, surname + township + the last name character's pinyin (a township
     # holds thousands: surname alone would pair a record with hundreds), or the full name alone.
@@ -425,12 +430,90 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
         "WHERE r.vn IS NULL AND r.tn IS NULL",
     ])
     con.close()
-    # first pass wins (a roster slip before a record's typo: the roster's ID surely holds one);
+    # first pass wins (a roster slip before a record's typo: the roster's ID surely holds one; a
+    # list's record one slip from a person it lacks is weighed as such, whichever pass met them);
     # sorted so that every run gives the same pairs in the same order
-    allp = pl.concat([pairs, slip_pairs, typo_pairs, name_pairs]).sort(  # (stable: a pair's first pass comes first)
+    allp = pl.concat([pairs, slip_pairs, absent_pairs, typo_pairs, name_pairs]).sort(  # (stable: a pair's first pass comes first)
         pl.col("rid").cast(pl.UInt64) * 2**32 + pl.col("pidx").cast(pl.UInt64), maintain_order=True)
     new = (pl.col("rid") != pl.col("rid").shift()) | (pl.col("pidx") != pl.col("pidx").shift())
     return allp.filter(new.fill_null(True))
+
+
+def _absentees(con: duckdb.DuckDBPyConnection, rec: pl.DataFrame, ros: pl.DataFrame, fitting: pl.DataFrame,
+               cfg: MatchingConfig) -> pl.DataFrame:
+    """Pairs (rid, pidx, pass ABSENTEE) of a complete snapshot's records (`snap`: 参保名单, every
+    insured resident once) with the roster persons none of its records fits (ID-compatible, the
+    surname agreeing: `fitting`): such a person would be called absent from it (M4), though
+    their record may be there with a kept character
+    mistyped under a masked name (王*秀 for 王玉秀), which the typo pass pairs only with a whole
+    name. They are few, so each of their IDs is written every way one slip from it (one
+    character changed, or two adjacent swapped: `_slipped_ids`) and joined on the kept
+    characters of the records that fit no one else (one that does is that person's, not a slip
+    of another's), under a name whose shown first and last characters read as theirs; only for
+    a person so paired with at most `review_max_candidates` records (one slip from more, they are
+    strangers fitting by chance, as in a city's list of millions most are). Not when such
+    persons are more than `absentee_max_share` of the roster: the list is partial, not mistyped.
+    `_complete_snapshots` weighs such a pair as the only record that may be the person's. `ros`
+    and `rec` as `_block` reads them."""
+    snap = rec.filter(pl.col("snap"), pl.col("k") >= cfg.min_kept_for_id_block,
+                      pl.col("id_status") != "full_check_failed").select("rid", "kept", "id_norm", "first_py", "last_py")
+    absent = ros.filter(~pl.col("pidx").is_in(fitting.filter(pl.col("rid").is_in(snap["rid"].implode()))["pidx"].implode()))
+    snap = snap.filter(~pl.col("rid").is_in(fitting["rid"].implode()))
+    n_absent = absent["pidx"].n_unique()
+    if snap.is_empty() or not 0 < n_absent <= cfg.absentee_max_share * ros["pidx"].n_unique():
+        return _sql(con, [])
+    patterns = snap["kept"].unique().to_list()
+    slipped = _slipped_ids(absent.select("pidx", "id_number").unique("pidx"),
+                           [i for i in range(18) if any(p[i] == "1" for p in patterns)]).join(
+        absent.select("pidx", "cfirst_py", "clast_py"), on="pidx")
+    parts = []
+    for n, ((pat,), part) in enumerate(snap.partition_by("kept", as_dict=True, include_key=False).items()):
+        # the slips at kept characters only (one at a masked character is the person's own key)
+        kept = [i for i, c in enumerate(pat) if c == "1"]
+        key = lambda c: pl.concat_str([pl.col(c).str.slice(at, width) for at, width in _runs(pat)])  # noqa: E731
+        part = part.with_columns(key=key("id_norm"))
+        con.register(f"slip{n}", slipped.filter(pl.col("at").is_in(kept), pl.col("to").is_in(kept))
+                     .with_columns(key=key("id_number")).to_arrow())
+        # a name showing its first character meets on it (and on its last, when shown), one
+        # hiding it on its last; a name showing neither, not at all (each an equi-join: a
+        # city's list holds millions of strangers)
+        con.register(f"first{n}", part.filter(pl.col("first_py").is_not_null()).to_arrow())
+        con.register(f"last{n}", part.filter(pl.col("first_py").is_null(), pl.col("last_py").is_not_null()).to_arrow())
+        parts += [f"SELECT r.rid, p.pidx, '{ABSENTEE}' AS pass FROM first{n} r JOIN slip{n} p ON r.key = p.key "
+                  "AND r.first_py = p.cfirst_py WHERE r.last_py IS NULL OR r.last_py = p.clast_py",
+                  f"SELECT r.rid, p.pidx, '{ABSENTEE}' AS pass FROM last{n} r JOIN slip{n} p ON r.key = p.key "
+                  "AND r.last_py = p.clast_py"]
+    return _sql(con, [f"WITH j AS (SELECT DISTINCT rid, pidx, pass FROM ({' UNION ALL '.join(parts)})), "
+                      f"few AS (SELECT pidx FROM j GROUP BY pidx HAVING count(*) <= {int(cfg.review_max_candidates)}) "
+                      "SELECT * FROM j SEMI JOIN few USING (pidx)"])
+
+
+def _slipped_ids(ids: pl.DataFrame, positions: list[int]) -> pl.DataFrame:
+    """(pidx, id_number, at, to): each 18-character ID of `ids` (pidx, id_number) with one
+    character of `positions` changed (`at` = `to`, the position) or two adjacent ones swapped
+    (`at`, `to` = at + 1), check character or not: the IDs a record of theirs may show after one
+    typing slip there."""
+    whole = ids.filter(pl.col("id_number").str.len_bytes() == 18)
+    m = char_matrix(whole["id_number"], 18)
+    pidx = whole["pidx"].to_numpy()
+    parts = [(pidx[:0], m[:0], 0, 0)]
+    for i in positions:
+        for c in b"0123456789X" if i == 17 else b"0123456789":
+            hit = np.flatnonzero(m[:, i] != c)
+            var = m[hit].copy()
+            var[:, i] = c
+            parts.append((pidx[hit], var, i, i))
+    for i in (i for i in positions if i + 1 in positions):
+        hit = np.flatnonzero(m[:, i] != m[:, i + 1])
+        var = m[hit].copy()
+        var[:, [i, i + 1]] = var[:, [i + 1, i]]
+        parts.append((pidx[hit], var, i, i + 1))
+    return pl.DataFrame({
+        "pidx": np.concatenate([p for p, *_ in parts]).astype(np.uint32),
+        "id_number": pl.Series(np.concatenate([v for _, v, *_ in parts]).view("S18").ravel()).cast(pl.Utf8),
+        "at": np.concatenate([np.full(len(p), a, np.int64) for p, _, a, _ in parts]),
+        "to": np.concatenate([np.full(len(p), t, np.int64) for p, _, _, t in parts]),
+    })
 
 
 # A weak typo-pass key's name conditions (each an equi-join): the whole name read alike
@@ -1238,7 +1321,7 @@ def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: in
     if not kinds or pairs.is_empty():
         return pairs.with_columns(snapshot=pl.lit(False))
     kind = records.with_row_index("rid").select("rid", "kind").filter(pl.col("kind").is_in(kinds))
-    snap = pairs.select("rid", "pidx", "p", "w").join(kind, on="rid", maintain_order="left")
+    snap = pairs.select("rid", "pidx", "p", "w", "pass").join(kind, on="rid", maintain_order="left")
     # the snapshot's records about someone off the roster, the strangers who may fit j by chance
     on_roster = snap.group_by("kind", maintain_order=True).agg(on=pl.col("p").sum())
     strangers = kind.group_by("kind").len("n_kind").join(on_roster, on="kind", how="left").select(
@@ -1252,7 +1335,7 @@ def _complete_snapshots(pairs: pl.DataFrame, records: pl.DataFrame, n_roster: in
     # still pairs it with j, in the typo pass)
     m = (1 - cfg.id_levels.get("disagree", 0.0)) * (1 - cfg.name_levels.get("disagree", 0.0))
     claims = (
-        snap.filter(pl.col("p") >= cfg.candidate_floor)
+        snap.filter((pl.col("p") >= cfg.candidate_floor) | (pl.col("pass") == ABSENTEE))
         .join(strangers, on="kind").join(present, on="kind")
         .with_columns(pm=pl.col("present") * m, others=pl.col("w").sum().over("kind", "pidx") - pl.col("w"))
         .select("rid", "pidx", odds=pl.col("w") * pl.col("present")
