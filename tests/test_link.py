@@ -992,21 +992,32 @@ def test_a_student_number_holding_the_id_links_on_it(roster):
     birth date and whose name shows only the surname is linked on the 学籍号's ID, and says so;
     one whose 证件号码 has a kept digit mistyped is linked on the 学籍号's valid ID all the same;
     one whose 学籍号 ID disagrees with the kept birth date is linked on its 证件号码 alone, and a
-    record of another kind never reads an ID out of its record number."""
-    p = roster.row(50, named=True)
+    record of another kind never reads an ID out of its record number. Two kept digits swapped
+    (`record_id_slips`: 2) are the 证件号码's slip too; a whole valid 证件号码 is never replaced by
+    the 学籍号's (a sibling's, mistyped into it), nor one failing its check but far from it."""
+    p, q = roster.row(50, named=True), roster.row(51, named=True)
     i = p["id_number"]
     birth_only = "*" * 6 + i[6:14] + "*" * 4
     other = i[:6] + "19000101" + i[14:]  # another birth date: the kept characters disagree
     slip = birth_only[:9] + str((int(birth_only[9]) + 1) % 10) + birth_only[10:]  # the year's last digit
+    k = next(k for k in range(6, 13) if i[k] != i[k + 1])  # two different kept digits, swapped
+    swap = birth_only[:k] + i[k + 1] + i[k] + birth_only[k + 2:]
+    failing = i[:17] + next(c for c in "0123456789X" if c != i[17])
     rows = [dict(record_id="G" + i, name=p["name"][0] + "*", id_raw=birth_only),
             dict(record_id="G" + other[:17] + check_char(other[:17]), name=p["name"][0] + "*", id_raw=birth_only),
-            dict(record_id="G" + i + " ", name=p["name"][0] + "*", id_raw=slip)]
+            dict(record_id="G" + i + " ", name=p["name"][0] + "*", id_raw=slip),
+            dict(record_id="G" + i + "  ", name=p["name"][0] + "*", id_raw=swap),
+            dict(record_id="G" + q["id_number"], name=p["name"], id_raw=i),
+            dict(record_id="G" + q["id_number"] + " ", name=p["name"], id_raw=failing)]
     links, _ = link(records(rows).with_columns(kind=pl.lit("education")), roster, CFG)
-    hit, odd, typo = links.row(0, named=True), links.row(1, named=True), links.row(2, named=True)
-    for r in (hit, typo):
+    hit, odd, typo, swapped, own, own_failing = (links.row(n, named=True) for n in range(6))
+    for r in (hit, typo, swapped):
         assert r["decision"] == "matched" and r["person_id"] == p["person_id"], r["reason"]
         assert "ID 18/18 kept (18) kept-agree (the ID in the record number)" in r["reason"], r["reason"]
     assert "record number" not in odd["reason"] and "8/18" in odd["reason"], odd["reason"]
+    for r in (own, own_failing):
+        assert r["decision"] == "matched" and r["person_id"] == p["person_id"], r["reason"]
+        assert "record number" not in r["reason"], r["reason"]
     settlement, _ = link(records(rows[:1]), roster, CFG)
     assert "record number" not in settlement["reason"][0], settlement["reason"][0]
 
