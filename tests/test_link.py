@@ -994,7 +994,8 @@ def test_a_student_number_holding_the_id_links_on_it(roster):
     one whose 学籍号 ID disagrees with the kept birth date is linked on its 证件号码 alone, and a
     record of another kind never reads an ID out of its record number. Two kept digits swapped
     (`record_id_slips`: 2) are the 证件号码's slip too; a whole valid 证件号码 is never replaced by
-    the 学籍号's (a sibling's, mistyped into it), nor one failing its check but far from it."""
+    the 学籍号's (a sibling's, mistyped into it), nor one failing its check but far from it; a
+    学籍号 holding an ID failing its check is no ID to link on."""
     p, q = roster.row(50, named=True), roster.row(51, named=True)
     i = p["id_number"]
     birth_only = "*" * 6 + i[6:14] + "*" * 4
@@ -1008,13 +1009,15 @@ def test_a_student_number_holding_the_id_links_on_it(roster):
             dict(record_id="G" + i + " ", name=p["name"][0] + "*", id_raw=slip),
             dict(record_id="G" + i + "  ", name=p["name"][0] + "*", id_raw=swap),
             dict(record_id="G" + q["id_number"], name=p["name"], id_raw=i),
-            dict(record_id="G" + q["id_number"] + " ", name=p["name"], id_raw=failing)]
+            dict(record_id="G" + q["id_number"] + " ", name=p["name"], id_raw=failing),
+            dict(record_id="G" + failing, name=p["name"][0] + "*", id_raw=birth_only)]
     links, _ = link(records(rows).with_columns(kind=pl.lit("education")), roster, CFG)
-    hit, odd, typo, swapped, own, own_failing = (links.row(n, named=True) for n in range(6))
+    hit, odd, typo, swapped, own, own_failing, number_failing = (links.row(n, named=True) for n in range(7))
     for r in (hit, typo, swapped):
         assert r["decision"] == "matched" and r["person_id"] == p["person_id"], r["reason"]
         assert "ID 18/18 kept (18) kept-agree (the ID in the record number)" in r["reason"], r["reason"]
-    assert "record number" not in odd["reason"] and "8/18" in odd["reason"], odd["reason"]
+    for r in (odd, number_failing):
+        assert "record number" not in r["reason"] and "8/18" in r["reason"], r["reason"]
     for r in (own, own_failing):
         assert r["decision"] == "matched" and r["person_id"] == p["person_id"], r["reason"]
         assert "record number" not in r["reason"], r["reason"]
