@@ -838,7 +838,9 @@ def test_list_completeness_measures_the_share_of_insured_off_roster_persons_the_
     show one. Half of them listed (and the list showing full IDs on half its records) measures
     about 0.5, counted up by what chance could leave out (100 found of 200: 0.59); 90% listed is
     within chance of complete; the roster's own persons (on both) are no evidence; too few to
-    measure gives None."""
+    measure gives None (fewer than `census_completeness_min` expected; exactly that many is
+    measured). The list's rows showing no usable ID are not rows hiding a full one, and a roster
+    ID written with a lower-case x is the roster person's all the same."""
     from matchers.link import list_completeness
 
     rng = random.Random(11)
@@ -852,7 +854,11 @@ def test_list_completeness_measures_the_share_of_insured_off_roster_persons_the_
     recs = pl.concat([records(paid + on), records(enrolled).with_columns(kind=pl.lit("med_enrollment"))])
     got = list_completeness(recs, roster, CFG)
     assert got.probes == 400 and got.found == 100 and got.share_full == pytest.approx(0.5, abs=0.01)
-    assert 0.5 < got.value < 0.62
+    assert round(got.value, 3) == 0.589  # (100 + z²/2 + z·sqrt(100 + z²/4)) / 200, z = 1.645
+    blanks = records([dict(record_id=f"CBn{j}", name="王*", id_raw=None) for j in range(300)])
+    assert list_completeness(pl.concat([recs, blanks.with_columns(kind=pl.lit("med_enrollment"))]), roster, CFG) == got
+    assert roster.head(100)["id_number"].str.ends_with("X").any()  # (settlements show roster IDs ending in X)
+    assert list_completeness(recs, roster.with_columns(pl.col("id_number").str.to_lowercase()), CFG) == got
     most = off[:360]  # 90%: 180 found where a complete list shows 200 is a shortfall chance explains
     near = [dict(record_id=f"CB{j}", name="王*", id_raw=x if j % 2 else mask64(x)) for j, x in enumerate(most)]
     near = pl.concat([records(paid + on), records(near + enrolled[len(listed):]).with_columns(kind=pl.lit("med_enrollment"))])
@@ -862,6 +868,8 @@ def test_list_completeness_measures_the_share_of_insured_off_roster_persons_the_
     assert list_completeness(every, roster, CFG).value == 1.0
     few = recs.filter(~pl.col("record_id").str.starts_with("JS") | pl.col("record_id").is_in([f"JS{j}" for j in range(30)]))
     assert list_completeness(few, roster, CFG).value is None  # 30 probes x 0.5 shown < 20 expected
+    forty = recs.filter(~pl.col("record_id").str.starts_with("JS") | pl.col("record_id").is_in([f"JS{j}" for j in range(40)]))
+    assert list_completeness(forty, roster, CFG).value == 1.0  # 40 x 0.5 = 20 expected: measured, all found
 
 
 def test_a_partial_list_weighs_off_roster_people_by_its_measured_completeness(roster):
@@ -903,14 +911,18 @@ def test_a_settlement_is_weighed_against_the_list_of_the_insured(roster):
 
 def test_a_list_holding_almost_none_of_the_residents_is_not_weighed(roster):
     """A 参保名单 counted to hold under `census_min_coverage` of the residents (coverage x
-    completeness) could barely move a record's odds: the links are those without any list."""
+    completeness) could barely move a record's odds: the links are those without any list (one at
+    exactly the minimum is weighed)."""
     p = roster.row(20, named=True)
     enrolled, strangers = _enrollment_list(roster, random.Random(8))
     target = dict(record_id="t", name=p["name"][0] + "*", id_raw=mask64(p["id_number"]))
     recs = pl.concat([records([target]), records(enrolled + strangers).with_columns(kind=pl.lit("med_enrollment"))])
     score = lambda **kw: link(recs, roster, dataclasses.replace(CFG, **kw))[0].filter(  # noqa: E731
         pl.col("record_id") == "t")["score"][0]
+    from matchers.link import census_coverage
+
     off = score(census_coverage=0.0)
+    assert census_coverage(dataclasses.replace(CFG, census_coverage=0.5), 0.1) == 0.05 == CFG.census_min_coverage
     assert score(census_completeness=0.1) != pytest.approx(off, rel=1e-9)  # 0.095 of the residents: weighed
     assert score(census_completeness=0.05) == pytest.approx(off, rel=1e-12)  # 0.0475: not
 
