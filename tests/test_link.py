@@ -890,7 +890,13 @@ def test_a_settlement_is_weighed_against_the_list_of_the_insured(roster):
     """Everyone a settlement pays is insured, so a complete 参保名单 holds whoever is behind a
     settlement, not only `census_coverage` of the residents: the same masked record that no
     listed off-roster person fits is its candidate's more surely as a settlement than as a 人社
-    record (whose person may be among the uninsured). A list measured partial lowers both."""
+    record (whose person may be among the uninsured). A list measured partial lowers both. A list
+    taken as complete holds a settlement's person at most `max_snapshot_presence`: the list's
+    silence about a look-alike never makes a masked record certain."""
+    from matchers.link import census_coverage
+
+    assert census_coverage(CFG, None, insured=True) == census_coverage(CFG, 1.0, insured=True) == CFG.max_snapshot_presence
+    assert census_coverage(CFG, 0.5, insured=True) == 0.5 and census_coverage(CFG, 0.5) == 0.5 * CFG.census_coverage
     p = roster.row(20, named=True)
     enrolled, strangers = _enrollment_list(roster, random.Random(8))
     target = dict(record_id="t", name=p["name"][0] + "*", id_raw=mask64(p["id_number"]))
