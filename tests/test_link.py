@@ -98,19 +98,22 @@ def test_every_old_15_digit_reading_is_described_as_one_counting_what_the_record
     record shows: first 6 + last 4, first 4 + last 4, first 3 + last 4, and first 11 of its 15
     kept (the old ID's 'first 14 kept, last 4 masked'). One showing its whole birth date is read
     with the century 19 its holder was born in and described as the new ID's mask it then reads
-    as (the birth-date mask); the region alone is not keyed on region + century."""
+    as (the birth-date mask); the region alone is not keyed on region + century. A style keeping
+    only the year's first digit (3413026********) is an old ID's reading too."""
     from matchers.ids import normalize_ids
     from matchers.link import _describe
 
     raw = ["341302*****1273", "3413*******1273", "341********1273", "34130262011****", "******620111***",
-           "341302*********"]
+           "341302*********", "3413026********"]
     others = [f"341302********{i:04d}" for i in range(20)]  # (its department's masks: 18 characters)
     read = normalize_ids(pl.DataFrame({"id_raw": raw + others, "dept": "民政"})).head(len(raw))
     assert read["id_norm"].to_list() == ["341302*******1273*", "3413*********1273*", "341**********1273*",
-                                         "341302**62011*****", "******19620111****", "341302************"]
+                                         "341302**62011*****", "******19620111****", "341302************",
+                                         "341302**6*********"]
     assert [_describe(k) for k in read["kept"]] == [
         "10/18 kept (6+4, an old 15-digit ID)", "8/18 kept (4+4, an old 15-digit ID)",
-        "7/18 kept (3+4, an old 15-digit ID)", "11/18 kept (6+5, an old 15-digit ID)", "8/18 kept (8)", "6/18 kept (6)"]
+        "7/18 kept (3+4, an old 15-digit ID)", "11/18 kept (6+5, an old 15-digit ID)", "8/18 kept (8)", "6/18 kept (6)",
+        "7/18 kept (6+1, an old 15-digit ID)"]
 
 
 def test_a_masked_old_15_digit_id_links_its_person(roster):
