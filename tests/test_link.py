@@ -940,7 +940,9 @@ def test_a_list_holding_almost_none_of_the_residents_is_not_weighed(roster):
 def test_a_record_naming_the_household_head_prefers_the_roster_head(roster):
     """住建 and 农业农村 send 户主姓名: of two namesakes in one village, the one the roster calls
     户主 is that record's person, and the reason says so. A settlement (anyone in the
-    household) stays ambiguous between them, and so does a roster that does not say who heads."""
+    household) stays ambiguous between them, and so does a roster that does not say who heads.
+    A blank 与户主关系 does not say either (it is not "not the head"): the one the roster calls 之子
+    still weighs less."""
     head, member = roster.row(30, named=True), roster.row(31, named=True)
     two = pl.DataFrame([
         dict(head, person_id="HX-01", household_id="HX", name="欧阳奋发", relation="户主",
@@ -963,6 +965,10 @@ def test_a_record_naming_the_household_head_prefers_the_roster_head(roster):
     assert settlement["decision"] == "review" and settlement["reason"].startswith("ambiguous"), settlement["reason"]
     unknown, _ = decide("housing", ros.drop("relation"))
     assert unknown["decision"] == "review" and unknown["reason"].startswith("ambiguous"), unknown["reason"]
+    blank, cands = decide("housing", ros.with_columns(
+        relation=pl.when(pl.col("person_id") == "HX-01").then(pl.lit(" ")).otherwise("relation")))
+    assert blank["person_id"] == "HX-01" or cands["HX-01"] > 10 * cands.get("HY-02", 0.0), (blank, cands)
+    assert not blank["reason"].startswith("ambiguous") and "not the 户主" not in blank["reason"], blank["reason"]
 
 
 @pytest.mark.parametrize("lookalikes,idless", [(True, False), (False, False), (False, True)])
