@@ -1321,6 +1321,20 @@ def test_a_list_record_showing_the_whole_id_keeps_its_person_whatever_its_name(r
     assert d["look"]["decision"] == "unmatched", d["look"]["reason"]
 
 
+def test_a_place_hint_names_the_longest_roster_township_it_holds():
+    """就诊机构 大店北镇卫生院 is in 大店北, not 大店 (whose stem it also holds); a hint copied with
+    compatibility characters (⼤, the Kangxi radical, for 大) names its township all the same; the
+    first hint field given (就诊机构 before 学校名称) is read; one naming no roster township names none."""
+    from matchers.link import _hint_towns
+
+    ros = _prepare_roster(pl.DataFrame({
+        "person_id": ["a", "b", "c"], "household_id": ["h", "h", "h"], "id_number": ["1", "2", "3"],
+        "name": ["王伟", "李强", "张敏"], "township": ["大店镇", "大店北镇", "时村乡"], "village": ["东村", "西村", "南村"]}), CFG)
+    recs = pl.DataFrame({"facility": ["大店北镇卫生院", "⼤店镇卫生院", None, "大店镇卫生院", "埇桥区人民医院"],
+                         "school": [None, None, "时村乡中学", "时村乡中学", None]})
+    assert _hint_towns(recs, ros, CFG).to_list() == ["大店北", "大店", "时村", "大店", None]
+
+
 @pytest.mark.parametrize("informative", [True, False])
 def test_a_facility_naming_a_township_counts_as_far_as_the_run_shows_it_does(roster, informative):
     """Settlements whose 就诊机构 is the patient's township 卫生院 (a real county's 普通门诊)
