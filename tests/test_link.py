@@ -76,6 +76,17 @@ def test_mask_styles_and_dirt_match_the_right_person(roster):
     assert d["full"]["score"] > 0.999
 
 
+def test_a_roster_id_written_with_a_lower_case_x_links_the_record_showing_it(roster):
+    """A roster typed with 身份证号 ending in a lower-case x (and padded with spaces) holds the
+    same ID as a record showing it with X: the record is linked on the whole ID."""
+    p = roster.filter(pl.col("id_number").str.ends_with("X")).row(0, named=True)
+    ros = roster.with_columns(pl.when(pl.col("person_id") == p["person_id"])
+                              .then(" " + pl.col("id_number").str.to_lowercase()).otherwise("id_number").alias("id_number"))
+    _, _, d = run(ros, [dict(record_id="full", name=p["name"], id_raw=p["id_number"])])
+    assert d["full"]["decision"] == "matched" and d["full"]["person_id"] == p["person_id"], d["full"]["reason"]
+    assert "18/18 kept (18) kept-agree" in d["full"]["reason"], d["full"]["reason"]
+
+
 def test_an_old_15_digit_id_showing_only_its_birth_date_is_compared_like_a_birth_date_mask(roster):
     """An old 15-digit ID masked to its birth date (`******620111***`) shows the same as a new
     ID's birth-date mask (`******19620111****`): an old ID's holder was born in the 1900s. Read
