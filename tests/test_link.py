@@ -1025,6 +1025,16 @@ def test_an_exact_name_outweighs_a_masked_rival_only_while_the_list_shows_no_loo
         assert lost["reason"].str.starts_with("another record").sum() >= 6, lost["reason"].to_list()
 
 
+def test_a_record_without_a_name_shows_no_whole_name():
+    """A record with no name is read as one showing no whole name (`masked`), as 王** is: a
+    snapshot claimant without a name that loses its person is no look-alike showing a whole
+    name other than the person's (`_rival_shares`' r_x), and no name level is learned from it."""
+    rec = _prepare_records(records([dict(record_id="a", name=None, id_raw="341302********1234"),
+                                    dict(record_id="b", name="王**", id_raw=None), dict(record_id="c", name="王华明")]), CFG)
+    assert rec["masked"].to_list() == [True, True, False]
+    assert rec["surname"].to_list() == [None, "王", "王"]
+
+
 def test_a_student_number_holding_the_id_links_on_it(roster):
     """学籍号 may be G + the student's ID (SPEC §1). A 教育 record whose 证件号码 keeps only the
     birth date and whose name shows only the surname is linked on the 学籍号's ID, and says so;
