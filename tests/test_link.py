@@ -1274,7 +1274,10 @@ def test_an_off_roster_record_one_slip_from_a_failing_roster_id_under_another_na
     person's (the roster's ID could have been any of ~19): a record showing it under another name
     is paired with the roster person (roster-slip pass) and weighed, but not linked (a name that
     disagrees never is); one under the person's surname with another given name is not linked
-    either (it may wait in review: the ID says much). The person's own record in the same run is."""
+    either (it may wait in review: the ID says much). The person's own record in the same run is.
+    A whole valid ID that is none of those, under the person's name and village (found by name and
+    place), disagrees with an ID the roster is known to have mistyped: weighed at the roster-slip
+    levels, and the reason says whose ID failed."""
     p = roster.row(5, named=True)
     bad = _roster_slip(p["id_number"], "one digit")
     ros = _with_id(roster, p["person_id"], bad)
@@ -1288,12 +1291,17 @@ def test_an_off_roster_record_one_slip_from_a_failing_roster_id_under_another_na
     prepared = _prepare_records(records(rows), CFG)
     pairs = _block(prepared, _prepare_roster(ros, CFG), _near_ids(prepared), CFG)
     assert pairs.filter(pl.col("pass") == "roster-slip")["rid"].sort().to_list() == [0, 1, 2], pairs
+    elsewhere = _off_roster_ids(random.Random(4), 1, set(ros["id_number"]) | set(near) | {p["id_number"]})[0]
+    rows.append(dict(record_id="elsewhere", name=p["name"], id_raw=elsewhere, township=p["township"], village=p["village"]))
     _, review, d = run(ros, rows)
     assert d["own"]["decision"] == "matched" and d["own"]["person_id"] == p["person_id"], d["own"]
     for r in ("other", "same surname"):
         assert d[r]["decision"] != "matched" and d[r]["person_id"] is None, d[r]
     # weighed as the roster-side slip it might be (review at most: an analyst may look), never linked
     assert "[roster-slip pass]" in d["other"]["reason"] and "disagree" in d["other"]["reason"], d["other"]
+    assert d["elsewhere"]["decision"] != "matched", d["elsewhere"]
+    assert ("disagree from the roster's 身份证号, which fails its check character [name+place pass]"
+            in d["elsewhere"]["reason"]), d["elsewhere"]["reason"]
 
 
 @pytest.mark.parametrize("strangers", [0, 9000])
