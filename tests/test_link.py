@@ -322,6 +322,29 @@ def test_typo_pass_runs_when_an_id_compatible_stranger_exists(roster):
     assert "typo pass" in review.filter(pl.col("rank") == 1)["reason"][0]
 
 
+def test_a_record_an_id_compatible_person_fits_as_far_as_its_name_shows_is_not_looked_up_as_a_typo(roster):
+    """The typo pass is for records no ID-compatible person fits. A 6+4 record under a name
+    hiding the surname (*明) that an ID-compatible roster person's name ends alike (李明), or one
+    showing no name at all, has its person: the roster person whose last 4 are its last 4 with two
+    digits swapped is not paired with it (a record no one fits would be: the swap join)."""
+    x = roster.row(60, named=True)["id_number"]
+    taken = set(roster["id_number"])
+    fits = dict(roster.row(60, named=True), person_id="F-1", household_id="F", name="李明",
+                id_number=_same_kept_id(x, taken))
+    swapped = x[14:16][::-1] + x[16:]
+    assert swapped != x[14:]
+    slip = next(o for k in range(1, 4000) if check_char(o := f"{x[:6]}{1950 + k % 60}{k % 12 + 1:02d}{k % 28 + 1:02d}"
+                                                                   + swapped[:3]) == swapped[3] and o + swapped[3] not in taken)
+    typo = dict(fits, person_id="T-1", household_id="T", name="张明", id_number=slip + swapped[3])
+    ros = pl.concat([roster.filter(pl.col("id_number") != x), pl.DataFrame([fits, typo], schema=roster.schema)])
+    rows = [dict(record_id="hidden", name="*明", id_raw=mask64(x)), dict(record_id="none", name=None, id_raw=mask64(x)),
+            dict(record_id="other", name="*强", id_raw=mask64(x))]
+    prepared = _prepare_records(records(rows), CFG)
+    pairs = _block(prepared, _prepare_roster(ros, CFG), _near_ids(prepared), CFG)
+    who = {r: sorted(ros["person_id"].gather(pairs.filter(pl.col("rid") == r)["pidx"]).to_list()) for r in range(3)}
+    assert who == {0: ["F-1"], 1: ["F-1"], 2: ["F-1", "T-1"]}, who
+
+
 def _off_roster_ids(rng, n, roster_ids):
     out = []
     while len(out) < n:
