@@ -745,7 +745,9 @@ def test_two_swapped_digits_in_the_last_4_are_found_under_a_masked_name(roster, 
     stranger = dict(p, person_id="S-1", household_id="S", name=other + p["name"][1:],
                     id_number=_same_kept_id(i, set(roster["id_number"])))
     ros = pl.concat([roster, pl.DataFrame([stranger], schema=roster.schema)])
-    cfg = dataclasses.replace(CFG, id_block_name_key_above=0.0) if weak else CFG
+    # (the pattern's block holds one person per record: weak above 0; a block of exactly
+    # `id_block_name_key_above` persons is not weak)
+    cfg = dataclasses.replace(CFG, id_block_name_key_above=0.0 if weak else 1.0)
     row = dict(record_id="t", name=p["name"][0] + "*" * (len(p["name"]) - 1), id_raw=mask64(wrong))
     q = roster.row(30, named=True)  # another record of the pattern, so that its block size is measured
     prepared = _prepare_records(records([row, dict(record_id="q", name=q["name"], id_raw=mask64(q["id_number"]))]), cfg)
