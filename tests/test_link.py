@@ -374,7 +374,9 @@ def test_scoring_in_slices_gives_the_same_links(roster):
 def test_weak_masks_in_a_large_roster_also_block_on_name_pinyin(roster):
     """When a mask pattern leaves more than `id_block_name_key_above` roster persons per record
     (3+4 kept in a city), the ID block also needs the first name character's pinyin: a
-    homophone surname (章 for 张) still meets its person, another surname no longer pairs."""
+    homophone surname (章 for 张) still meets its person, another surname no longer pairs. A name
+    hiding its first character meets on the last one's pinyin instead, and a record without a
+    name on the ID alone: neither loses its person to the name key."""
     p = roster.row(7, named=True)
     rid = p["id_number"]
     other = dict(p, person_id="X-01", household_id="X", name="欧" + p["name"][1:],
@@ -389,6 +391,13 @@ def test_weak_masks_in_a_large_roster_also_block_on_name_pinyin(roster):
     assert by_id["n_candidates"][0] >= 2  # both share the kept characters
     assert keyed["n_candidates"][0] == by_id["n_candidates"][0] - 1  # 欧 (ou) no longer pairs
     assert keyed["decision"][0] != "matched" or keyed["person_id"][0] == p["person_id"]
+    cfg = dataclasses.replace(CFG, id_block_name_key_above=0)
+    rows = [row, dict(row, record_id="h", name="*" + p["name"][1:]), dict(row, record_id="n", name=None)]
+    prepared = _prepare_records(records(rows), cfg)
+    pairs = _block(prepared, _prepare_roster(bigger, cfg), _near_ids(prepared), cfg)
+    who = [set(bigger["person_id"].gather(pairs.filter(pl.col("rid") == r)["pidx"])) for r in (1, 2)]
+    assert {p["person_id"], "X-01"} <= who[0], who  # (欧 hidden: its last character is p's)
+    assert len(who[1]) == by_id["n_candidates"][0] and p["person_id"] in who[1], who
 
 
 def test_a_pattern_still_weak_with_the_first_character_also_needs_the_last(roster):
