@@ -63,6 +63,8 @@ def test_mask_styles_and_dirt_match_the_right_person(roster):
         dict(record_id="full", name=name, id_raw=i),
         dict(record_id="typo", name=name, id_raw=i[:8] + str((int(i[8]) + 1) % 10) + i[9:]),
         dict(record_id="noid", name=name, id_raw=None, township=p["township"], village=p["village"][:-1]),
+        # an ID Excel turned into a number (first 14 kept) with a year digit mistyped: the typo pass's too
+        dict(record_id="excel typo", name=name, id_raw=f"{i[0]}.{i[1:9]}{(int(i[9]) + 1) % 10}{i[10:15]}E+17"),
     ]
     links, _, d = run(roster, rows)
     assert links.height == len(rows)
@@ -72,6 +74,7 @@ def test_mask_styles_and_dirt_match_the_right_person(roster):
         assert d[rid]["household_id"] == p["household_id"]
     assert "6+4" in d["6+4"]["reason"] and "exact" in d["6+4"]["reason"]
     assert "typo pass" in d["typo"]["reason"]
+    assert "ID 14/18 kept (14) one-differs [typo pass]" in d["excel typo"]["reason"], d["excel typo"]["reason"]
     assert "name+place pass" in d["noid"]["reason"]
     assert d["full"]["score"] > 0.999
 
