@@ -673,16 +673,19 @@ def test_slip_rates_per_department_are_read_off_its_full_ids():
 
 def test_typo_pass_drops_the_region_only_when_no_roster_id_shares_it(roster):
     """A region code no roster ID has is surely mistyped: the record is found on the rest of
-    its ID. One that roster IDs share is taken as typed right, so a record is not paired with
-    every namesake sharing its last 4 (in a city, dozens each)."""
+    its ID, however far it is from the roster's codes (351309: two characters apart from any). One that
+    roster IDs share is taken as typed right, so a record is not paired with every namesake
+    sharing its last 4 (in a city, dozens each)."""
     p = next(q for q in roster.iter_rows(named=True) if q["id_number"].startswith("341302"))
     i = p["id_number"]
     rows = [dict(record_id="bad-region", name=p["name"], id_raw="341312" + "*" * 8 + i[14:]),
-            dict(record_id="other-region", name=p["name"], id_raw="342201" + "*" * 8 + i[14:])]
+            dict(record_id="other-region", name=p["name"], id_raw="342201" + "*" * 8 + i[14:]),
+            dict(record_id="far-region", name=p["name"], id_raw="351309" + "*" * 8 + i[14:])]
     _, review, d = run(roster, rows)
-    bad = review.filter(pl.col("record_id") == "bad-region", pl.col("rank") == 1)
-    assert d["bad-region"]["person_id"] == p["person_id"] or bad["person_id"].to_list() == [p["person_id"]]
-    assert "typo pass" in (d["bad-region"]["reason"] or "")
+    for r in ("bad-region", "far-region"):
+        bad = review.filter(pl.col("record_id") == r, pl.col("rank") == 1)
+        assert d[r]["person_id"] == p["person_id"] or bad["person_id"].to_list() == [p["person_id"]], d[r]
+        assert "typo pass" in (d[r]["reason"] or ""), d[r]
     assert d["other-region"]["n_candidates"] == 0, d["other-region"]["reason"]
 
 
