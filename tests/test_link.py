@@ -675,14 +675,16 @@ def test_typo_pass_drops_the_region_only_when_no_roster_id_shares_it(roster):
     """A region code no roster ID has is surely mistyped: the record is found on the rest of
     its ID, however far it is from the roster's codes (351309: two characters apart from any). One that
     roster IDs share is taken as typed right, so a record is not paired with every namesake
-    sharing its last 4 (in a city, dozens each)."""
+    sharing its last 4 (in a city, dozens each). A name hiding its surname is found on its last
+    character instead, beside records of its mask pattern that show one."""
     p = next(q for q in roster.iter_rows(named=True) if q["id_number"].startswith("341302"))
     i = p["id_number"]
     rows = [dict(record_id="bad-region", name=p["name"], id_raw="341312" + "*" * 8 + i[14:]),
             dict(record_id="other-region", name=p["name"], id_raw="342201" + "*" * 8 + i[14:]),
-            dict(record_id="far-region", name=p["name"], id_raw="351309" + "*" * 8 + i[14:])]
+            dict(record_id="far-region", name=p["name"], id_raw="351309" + "*" * 8 + i[14:]),
+            dict(record_id="no-surname", name="*" + p["name"][1:], id_raw="351309" + "*" * 8 + i[14:])]
     _, review, d = run(roster, rows)
-    for r in ("bad-region", "far-region"):
+    for r in ("bad-region", "far-region", "no-surname"):
         bad = review.filter(pl.col("record_id") == r, pl.col("rank") == 1)
         assert d[r]["person_id"] == p["person_id"] or bad["person_id"].to_list() == [p["person_id"]], d[r]
         assert "typo pass" in (d[r]["reason"] or ""), d[r]
