@@ -676,18 +676,20 @@ def test_typo_pass_drops_the_region_only_when_no_roster_id_shares_it(roster):
     its ID, however far it is from the roster's codes (351309: two characters apart from any). One that
     roster IDs share is taken as typed right, so a record is not paired with every namesake
     sharing its last 4 (in a city, dozens each). A name hiding its surname is found on its last
-    character instead, beside records of its mask pattern that show one."""
+    character instead, beside records of its mask pattern that show one. Dropping the region
+    leaves the last 4: a roster person sharing them under another name is not paired."""
     p = next(q for q in roster.iter_rows(named=True) if q["id_number"].startswith("341302"))
     i = p["id_number"]
     rows = [dict(record_id="bad-region", name=p["name"], id_raw="341312" + "*" * 8 + i[14:]),
             dict(record_id="other-region", name=p["name"], id_raw="342201" + "*" * 8 + i[14:]),
             dict(record_id="far-region", name=p["name"], id_raw="351309" + "*" * 8 + i[14:]),
             dict(record_id="no-surname", name="*" + p["name"][1:], id_raw="351309" + "*" * 8 + i[14:])]
-    _, review, d = run(roster, rows)
+    last4 = dict(p, person_id="S-1", household_id="S", name="欧阳修", id_number=_same_kept_id(i, set(roster["id_number"])))
+    _, review, d = run(pl.concat([roster, pl.DataFrame([last4], schema=roster.schema)]), rows)
     for r in ("bad-region", "far-region", "no-surname"):
         bad = review.filter(pl.col("record_id") == r, pl.col("rank") == 1)
         assert d[r]["person_id"] == p["person_id"] or bad["person_id"].to_list() == [p["person_id"]], d[r]
-        assert "typo pass" in (d[r]["reason"] or ""), d[r]
+        assert "typo pass" in (d[r]["reason"] or "") and d[r]["n_candidates"] == 1, d[r]
     assert d["other-region"]["n_candidates"] == 0, d["other-region"]["reason"]
 
 
