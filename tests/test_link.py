@@ -693,6 +693,21 @@ def test_typo_pass_drops_the_region_only_when_no_roster_id_shares_it(roster):
     assert d["other-region"]["n_candidates"] == 0, d["other-region"]["reason"]
 
 
+def test_a_birth_date_mask_with_a_typo_is_looked_up_by_name_not_by_region_and_year(roster):
+    """A first-14-kept record whose month-day holds a typo: dropping the month-day leaves region
+    + year, which a whole cohort shares (no sequence digit kept), so the name must read alike
+    too: the person is found, their region's others born that year are not paired."""
+    p = roster.row(9, named=True)
+    i = p["id_number"]
+    rng = random.Random(12)
+    cohort = [dict(p, person_id=f"C-{k}", household_id=f"C{k}", name=f"欧阳{GIVEN[k]}",
+                   id_number=make_id(rng, i[:6], f"{i[6:10]}{k + 1:02d}{k + 1:02d}")) for k in range(3)]
+    ros = pl.concat([roster, pl.DataFrame(cohort, schema=roster.schema)])
+    typo = i[:13] + str((int(i[13]) + 1) % 10) + "****"  # the day's last digit
+    _, _, d = run(ros, [dict(record_id="t", name=p["name"], id_raw=typo)])
+    assert "one-differs [typo pass]" in d["t"]["reason"] and d["t"]["n_candidates"] == 1, d["t"]["reason"]
+
+
 HOMOPHONE = {"芳": "方", "伟": "玮", "静": "靖", "娜": "那", "丽": "莉", "军": "君", "杰": "洁", "明": "鸣"}
 
 
