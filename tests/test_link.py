@@ -853,6 +853,26 @@ def test_a_usable_masked_id_no_one_fits_is_not_looked_up_by_name_alone(roster):
         "unmatched", 0, "no ID-compatible roster person"), d["k7"]
 
 
+def test_a_record_without_an_id_is_looked_up_by_name_within_the_place_it_names(roster):
+    """A record with no ID is searched by name within the place it shows: a village alone (no
+    township) is searched in every village of that name; a township alone by surname and the
+    last character's pinyin (a township holds thousands: surname alone would pair hundreds); a
+    village the roster does not hold is not widened to its township or the county (the place
+    shown keeps a name search small)."""
+    p = roster.row(70, named=True)
+    name, town, village = p["name"], p["township"], p["village"]
+    rows = [dict(record_id="village only", name=name, village=village),
+            dict(record_id="township only", name=name, township=town),
+            dict(record_id="unknown village", name=name, township=town, village="不存在村")]
+    _, _, d = run(roster, rows)
+    assert d["village only"]["person_id"] == p["person_id"] and "name+place pass" in d["village only"]["reason"], d
+    alike = roster.filter(pl.col("township") == town, pl.col("name").str.slice(0, 1) == name[0],
+                          pl.col("name").str.slice(-1) == name[-1])
+    surname = roster.filter(pl.col("township") == town, pl.col("name").str.slice(0, 1) == name[0])
+    assert d["township only"]["n_candidates"] == alike.height < surname.height, (d["township only"], alike, surname)
+    assert d["unknown village"]["n_candidates"] == 0, d["unknown village"]["reason"]
+
+
 def test_a_record_fitting_many_persons_lists_the_best_and_weighs_them_all(roster):
     """Only a record's best candidates are kept once scored, but its p are shares of the
     evidence of all of them: each of 25 equal fits holds under 1/25."""
