@@ -716,22 +716,26 @@ def test_typo_pass_takes_a_known_region_as_mistyped_only_when_the_name_reads_ali
     (342201 as 342202): the person whose region is one slip away is found when the record's
     name reads like theirs (here a homophone), not when it shows the surname alone, nor when
     the region is further off (341302). A record whose region nobody has and whose name shows both
-    ends (李*静) is found on its birth date with a typo-free name: surname and last character."""
+    ends (李*静) is found on its birth date with a typo-free name: surname and last character. Two
+    adjacent region digits swapped (342210 for 342201, a code the roster also knows) are one slip too."""
     p = next(q for q in roster.iter_rows(named=True) if q["id_number"].startswith("342201") and q["name"][-1] in HOMOPHONE)
     i, name = p["id_number"], p["name"]
     other = dict(p, person_id="X-01", household_id="X", name="欧阳修", id_number=make_id(random.Random(9), "342202"))
-    ros = pl.concat([roster, pl.DataFrame([other], schema=roster.schema)])
+    swapped = dict(p, person_id="X-02", household_id="X2", name="欧阳询", id_number=make_id(random.Random(10), "342210"))
+    ros = pl.concat([roster, pl.DataFrame([other, swapped], schema=roster.schema)])
     alike = name[:-1] + HOMOPHONE[name[-1]]
     q = next(q for q in roster.iter_rows(named=True) if q["id_number"].startswith("341302") and len(q["name"]) == 3)
     rows = [dict(record_id="alike", name=alike, id_raw="342202" + "*" * 8 + i[14:]),
             dict(record_id="surname", name=name[0] + "**", id_raw="342202" + "*" * 8 + i[14:]),
             dict(record_id="far", name=alike, id_raw="341302" + "*" * 8 + i[14:]),
+            dict(record_id="transposed", name=alike, id_raw="342210" + "*" * 8 + i[14:]),
             dict(record_id="both-ends", name=q["name"][0] + "*" + q["name"][2], id_raw="341312" + q["id_number"][6:14] + "****")]
     _, review, d = run(ros, rows)
     top = {r["record_id"]: r["person_id"] for r in review.filter(pl.col("rank") == 1).iter_rows(named=True)}
     found = lambda rid, pid: (d[rid]["person_id"] or top.get(rid)) == pid  # noqa: E731
     assert found("alike", p["person_id"]) and "typo pass" in d["alike"]["reason"], d["alike"]["reason"]
     assert "homophone" in d["alike"]["reason"], d["alike"]["reason"]
+    assert found("transposed", p["person_id"]) and "typo pass" in d["transposed"]["reason"], d["transposed"]["reason"]
     assert d["surname"]["n_candidates"] == 0, d["surname"]["reason"]
     assert d["far"]["n_candidates"] == 0, d["far"]["reason"]
     assert found("both-ends", q["person_id"]) and "typo pass" in d["both-ends"]["reason"], d["both-ends"]["reason"]
