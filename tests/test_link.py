@@ -860,14 +860,16 @@ def test_a_usable_masked_id_no_one_fits_is_not_looked_up_by_name_alone(roster):
 def test_a_record_without_an_id_is_looked_up_by_name_within_the_place_it_names(roster):
     """A record with no ID is searched by name within the place it shows: a village alone (no
     township) is searched in every village of that name; a township alone by surname and the
-    last character's pinyin (a township holds thousands: surname alone would pair hundreds); a
+    last character's pinyin (a township holds thousands: surname alone would pair hundreds), or
+    by the whole name read alike (皇 for 黄: a homophone surname shares no character); a
     village the roster does not hold is not widened to its township or the county (the place
     shown keeps a name search small)."""
     p = roster.row(70, named=True)
     name, town, village = p["name"], p["township"], p["village"]
     rows = [dict(record_id="village only", name=name, village=village),
             dict(record_id="township only", name=name, township=town),
-            dict(record_id="unknown village", name=name, township=town, village="不存在村")]
+            dict(record_id="unknown village", name=name, township=town, village="不存在村"),
+            dict(record_id="homophone", name={"黄": "皇"}[name[0]] + name[1:], township=town)]
     _, _, d = run(roster, rows)
     assert d["village only"]["person_id"] == p["person_id"] and "name+place pass" in d["village only"]["reason"], d
     alike = roster.filter(pl.col("township") == town, pl.col("name").str.slice(0, 1) == name[0],
@@ -875,6 +877,7 @@ def test_a_record_without_an_id_is_looked_up_by_name_within_the_place_it_names(r
     surname = roster.filter(pl.col("township") == town, pl.col("name").str.slice(0, 1) == name[0])
     assert d["township only"]["n_candidates"] == alike.height < surname.height, (d["township only"], alike, surname)
     assert d["unknown village"]["n_candidates"] == 0, d["unknown village"]["reason"]
+    assert f"[name+township pass]; name 皇{name[1:]}~{name} homophone" in d["homophone"]["reason"], d["homophone"]["reason"]
 
 
 def test_a_record_fitting_many_persons_lists_the_best_and_weighs_them_all(roster):
