@@ -1643,6 +1643,25 @@ def test_a_record_showing_ones_own_name_without_the_fathers_is_linked_on_a_whole
     assert all(" one-part;" in by[r]["reason"] for r in ("r1", "r2"))
 
 
+def test_a_strangers_chance_of_showing_a_records_kept_characters_follows_what_they_are(roster):
+    """u_id, the chance that a random person's ID shows a record's kept characters: a whole ID's
+    check character adds nothing (it follows from the 17 digits); kept beside a mask it is one of
+    11 (0-9, X); a region no roster ID has is rare, not impossible; part of a birth date (an
+    old ID's 3413026********: the year's first digit) is as common as the roster's IDs show it,
+    the 1960s more than the 1930s, which no roster person was born in."""
+    from matchers.link import _id_u
+
+    i = roster.row(3, named=True)["id_number"]
+    raw = [i, i[:17] + "*", mask64(i), mask64(i)[:17] + "*", "351309" + mask64(i)[6:], "3413026********", "3413023********"]
+    rec = _prepare_records(records([dict(record_id=str(k), id_raw=r) for k, r in enumerate(raw)]), CFG)
+    u = _id_u(rec, _prepare_roster(roster, CFG), CFG).sort("rid")["u_id"].to_list()
+    assert u[0] == pytest.approx(u[1], rel=1e-12)
+    assert u[2] == pytest.approx(u[3] / 11, rel=1e-12)
+    assert 0 < u[4] < u[2]
+    assert u[5] > 10 * u[6] > 0
+    assert not roster["id_number"].str.slice(6, 3).is_in(["193", "203"]).any()
+
+
 def test_a_birth_day_the_roster_crowds_is_weighed_as_crowded(roster):
     """Where a person's birthday was not known, IDs say 01-01 (Tibet, Xinjiang: in some counties
     one elderly person in two). The matcher took every birth date as one in 80 x 365: a record
