@@ -11,6 +11,9 @@ from matchers.link import _block, _census_members, _complete_snapshots, _near_id
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
+SURNAME_HOMOPHONE = {"王": "汪", "李": "理", "张": "章", "刘": "流", "陈": "晨", "杨": "阳", "赵": "照", "黄": "皇",
+                     "周": "舟", "吴": "无", "徐": "许", "孙": "荪", "胡": "湖", "朱": "珠", "高": "糕", "林": "临",
+                     "何": "河", "郭": "锅", "马": "玛", "罗": "萝"}
 VILLAGES = [f"{'东西南北中'[k % 5]}{'王李张刘陈杨赵黄周吴'[k // 5]}庄村" for k in range(50)]
 CFG = MatchingConfig(county_population=20000)
 
@@ -385,10 +388,7 @@ def test_weak_masks_in_a_large_roster_also_block_on_name_pinyin(roster):
     other = dict(p, person_id="X-01", household_id="X", name="欧" + p["name"][1:],
                  id_number=rid[:3] + "99999999999" + rid[14:])
     bigger = pl.concat([roster, pl.DataFrame([other], schema=roster.schema)])
-    homophone = {"王": "汪", "李": "理", "张": "章", "刘": "流", "陈": "晨", "杨": "阳", "赵": "照", "黄": "皇",
-                 "周": "舟", "吴": "无", "徐": "许", "孙": "荪", "胡": "湖", "朱": "珠", "高": "糕", "林": "临",
-                 "何": "河", "郭": "锅", "马": "玛", "罗": "萝"}
-    row = dict(record_id="w", name=homophone[p["name"][0]] + p["name"][1:], id_raw=rid[:3] + "*" * 11 + rid[14:])
+    row = dict(record_id="w", name=SURNAME_HOMOPHONE[p["name"][0]] + p["name"][1:], id_raw=rid[:3] + "*" * 11 + rid[14:])
     by_id, _, _ = run(bigger, [row])
     keyed, _, _ = run(bigger, [row], dataclasses.replace(CFG, id_block_name_key_above=0))
     assert by_id["n_candidates"][0] >= 2  # both share the kept characters
@@ -717,7 +717,10 @@ def test_typo_pass_takes_a_known_region_as_mistyped_only_when_the_name_reads_ali
     name reads like theirs (here a homophone), not when it shows the surname alone, nor when
     the region is further off (341302). A record whose region nobody has and whose name shows both
     ends (李*静) is found on its birth date with a typo-free name: surname and last character. Two
-    adjacent region digits swapped (342210 for 342201, a code the roster also knows) are one slip too."""
+    adjacent region digits swapped (342210 for 342201, a code the roster also knows) are one slip too.
+    A region one slip from the person's that the roster does not know (342211) is dropped as any
+    unknown region is, and under a homophone surname (which shares no surname character) is still
+    found by the name read alike, whatever other records of the run show."""
     p = next(q for q in roster.iter_rows(named=True) if q["id_number"].startswith("342201") and q["name"][-1] in HOMOPHONE)
     i, name = p["id_number"], p["name"]
     other = dict(p, person_id="X-01", household_id="X", name="欧阳修", id_number=make_id(random.Random(9), "342202"))
@@ -729,6 +732,7 @@ def test_typo_pass_takes_a_known_region_as_mistyped_only_when_the_name_reads_ali
             dict(record_id="surname", name=name[0] + "**", id_raw="342202" + "*" * 8 + i[14:]),
             dict(record_id="far", name=alike, id_raw="341302" + "*" * 8 + i[14:]),
             dict(record_id="transposed", name=alike, id_raw="342210" + "*" * 8 + i[14:]),
+            dict(record_id="unknown", name=SURNAME_HOMOPHONE[name[0]] + name[1:], id_raw="342211" + "*" * 8 + i[14:]),
             dict(record_id="both-ends", name=q["name"][0] + "*" + q["name"][2], id_raw="341312" + q["id_number"][6:14] + "****")]
     _, review, d = run(ros, rows)
     top = {r["record_id"]: r["person_id"] for r in review.filter(pl.col("rank") == 1).iter_rows(named=True)}
@@ -739,6 +743,11 @@ def test_typo_pass_takes_a_known_region_as_mistyped_only_when_the_name_reads_ali
     assert d["surname"]["n_candidates"] == 0, d["surname"]["reason"]
     assert d["far"]["n_candidates"] == 0, d["far"]["reason"]
     assert found("both-ends", q["person_id"]) and "typo pass" in d["both-ends"]["reason"], d["both-ends"]["reason"]
+    assert found("unknown", p["person_id"]) and "homophone" in d["unknown"]["reason"], d["unknown"]["reason"]
+    # alone: no record of its mask pattern has a region the roster knows
+    _, review, d = run(ros, [r for r in rows if r["record_id"] == "unknown"])
+    top = {r["record_id"]: r["person_id"] for r in review.filter(pl.col("rank") == 1).iter_rows(named=True)}
+    assert found("unknown", p["person_id"]) and "homophone" in d["unknown"]["reason"], d["unknown"]["reason"]
 
 
 @pytest.mark.parametrize("typo", ["one digit", "adjacent swap"])
