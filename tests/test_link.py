@@ -630,7 +630,8 @@ def test_the_census_does_not_vouch_for_a_record_whose_kept_digits_may_hold_a_typ
 def test_a_department_whose_full_ids_fail_the_check_is_trusted_to_mistype_kept_digits(roster):
     """The slip rate per ID character is read off the department's own full IDs: of 60, none
     failing the check, or 8 (a slip in one of 17 digits fails it 10 times in 11). A masked
-    record one kept digit off its person is the likelier a slip the more its department slips."""
+    record one kept digit off its person is the likelier a slip the more its department slips.
+    A school's failing 证件号码 are its slips even where the 学籍号 held the valid ID it was linked on."""
     p = roster.row(21, named=True)
     i = p["id_number"]
     target = dict(record_id="t", name=p["name"], id_raw=mask64(i[:15] + str((int(i[15]) + 1) % 10) + i[16:]))
@@ -644,6 +645,13 @@ def test_a_department_whose_full_ids_fail_the_check_is_trusted_to_mistype_kept_d
         assert d["t"]["n_candidates"] == 1 and "one-differs [typo pass]" in d["t"]["reason"]
         scores.append(d["t"]["score"])
     assert scores[1] > scores[0] * 1.01, scores
+    school = []
+    for bad in (0, 8):
+        rows = [target] + [dict(record_id="G" + x, name="某某", id_raw=f) for x, f in zip(fulls, failing(bad))]
+        links, _ = link(records(rows).with_columns(kind=pl.lit("education")), roster, CFG)
+        school.append(links.row(0, named=True))
+        assert "one-differs [typo pass]" in school[-1]["reason"], school[-1]["reason"]
+    assert school[1]["score"] > school[0]["score"] * 1.01, school
     # the same with no full ID at all: the configured rate
     _, _, d = run(roster, [target])
     none = d["t"]["score"]
