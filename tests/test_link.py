@@ -817,6 +817,23 @@ def test_two_swapped_digits_in_the_last_4_are_found_under_a_masked_name(roster, 
     assert "one-differs [typo pass]" in d["t"]["reason"] and d["t"]["n_candidates"] == 1, d["t"]
 
 
+def test_id_levels_count_differing_kept_characters_a_swap_of_two_as_one_slip():
+    """The ID level of a pair: a swap of two adjacent different characters (3382 for 3832) is one
+    slip (one-differs), as one changed character is; two changed apart are two-differ, also where
+    both IDs repeat a digit elsewhere (the 99 of 1990: not a swap); a masked position never
+    differs; more is disagree; nothing kept is missing."""
+    from matchers.link import _compare_ids
+
+    a = "341302199001011234"
+    cases = [(a, a, "kept-agree"), (a[:14] + "2134", a, "one-differs"), (a[:15] + "5" + a[16:], a, "one-differs"),
+             (a[:15] + "5" + a[16] + "9", a, "two-differ"), (a[:6] + "*" * 8 + "1239", a, "one-differs"),
+             (a[:12] + "9999" + a[16:], a, "disagree"), ("*" * 18, a, "missing")]
+    pairs = pl.DataFrame({"pass": "typo", "id_norm": [c[0] for c in cases], "id_number": [c[1] for c in cases],
+                          "k": [18 - c[0].count("*") for c in cases]})
+    assert _compare_ids(pairs).to_list() == [c[2] for c in cases]
+    assert _compare_ids(pairs.with_columns(pl.lit("id").alias("pass")).head(1)).to_list() == ["kept-agree"]
+
+
 def test_a_record_whose_name_disagrees_is_never_linked_unseen(roster):
     """A record whose masked ID and village agree with roster person p but whose name shows
     another surname: however high its p (here a county whose departments often write another
