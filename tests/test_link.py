@@ -631,20 +631,25 @@ def test_a_department_whose_full_ids_fail_the_check_is_trusted_to_mistype_kept_d
     """The slip rate per ID character is read off the department's own full IDs: of 60, none
     failing the check, or 8 (a slip in one of 17 digits fails it 10 times in 11). A masked
     record one kept digit off its person is the likelier a slip the more its department slips.
-    A school's failing 证件号码 are its slips even where the 学籍号 held the valid ID it was linked on."""
+    A school's failing 证件号码 are its slips even where the 学籍号 held the valid ID it was linked on.
+    So is an ID Excel turned into a number (destroyed: first 14 kept) with a kept digit mistyped."""
     p = roster.row(21, named=True)
     i = p["id_number"]
     target = dict(record_id="t", name=p["name"], id_raw=mask64(i[:15] + str((int(i[15]) + 1) % 10) + i[16:]))
     rng = random.Random(4)
     fulls = _off_roster_ids(rng, 60, set(roster["id_number"]))
     failing = lambda k: [x[:17] + ("0" if x[17] != "0" else "1") if n < k else x for n, x in enumerate(fulls)]  # noqa: E731
-    scores = []
+    excel = dict(record_id="e", name=p["name"], id_raw=f"{i[0]}.{i[1:9]}{(int(i[9]) + 1) % 10}{i[10:15]}E+17")
+    scores, destroyed = [], []
     for bad in (0, 8):
-        rows = [target] + [dict(record_id=f"f{n}", name="某某", id_raw=x) for n, x in enumerate(failing(bad))]
+        rows = [target, excel] + [dict(record_id=f"f{n}", name="某某", id_raw=x) for n, x in enumerate(failing(bad))]
         links, review, d = run(roster, rows)
         assert d["t"]["n_candidates"] == 1 and "one-differs [typo pass]" in d["t"]["reason"]
+        assert "ID 14/18 kept (14) one-differs [typo pass]" in d["e"]["reason"], d["e"]["reason"]
         scores.append(d["t"]["score"])
+        destroyed.append(d["e"]["score"])
     assert scores[1] > scores[0] * 1.01, scores
+    assert destroyed[1] > destroyed[0] * 1.01, destroyed
     school = []
     for bad in (0, 8):
         rows = [target] + [dict(record_id="G" + x, name="某某", id_raw=f) for x, f in zip(fulls, failing(bad))]
