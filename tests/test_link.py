@@ -832,7 +832,7 @@ def test_id_levels_count_differing_kept_characters_a_swap_of_two_as_one_slip():
     a = "341302199001011234"
     cases = [(a, a, "kept-agree"), (a[:14] + "2134", a, "one-differs"), (a[:15] + "5" + a[16:], a, "one-differs"),
              (a[:15] + "5" + a[16] + "9", a, "two-differ"), (a[:6] + "*" * 8 + "1239", a, "one-differs"),
-             (a[:12] + "9999" + a[16:], a, "disagree"), ("*" * 18, a, "missing")]
+             (a[:13] + "999" + a[16:], a, "disagree"), (a[:12] + "9999" + a[16:], a, "disagree"), ("*" * 18, a, "missing")]
     pairs = pl.DataFrame({"pass": "typo", "id_norm": [c[0] for c in cases], "id_number": [c[1] for c in cases],
                           "k": [18 - c[0].count("*") for c in cases]})
     assert _compare_ids(pairs).to_list() == [c[2] for c in cases]
@@ -876,12 +876,18 @@ def _equal_fits(roster, n):
 
 def test_the_reason_says_which_id_positions_name_and_place_agreed(roster):
     """A record without a name: its ID's kept positions and level, the name shown as -, beside the
-    candidate's, its level, and the place's level."""
+    candidate's, its level, and the place's level: the village agrees when the township does too
+    or the record names none (a village of that name in another township disagrees)."""
     q = roster.row(50, named=True)
     row = dict(record_id="nn", name=None, id_raw=mask64(q["id_number"]), township=q["township"], village=q["village"])
+    elsewhere = next(t for t in ("大店镇", "时村乡") if t != q["township"])
     _, _, d = run(roster, [row])
     assert d["nn"]["decision"] == "review", d["nn"]  # (a name would have told more)
     assert d["nn"]["reason"].startswith(f"ID 10/18 kept (6+4) kept-agree; name -~{q['name']} missing; place village; "), d["nn"]
+    _, _, d = run(roster, [dict(row, record_id="village only", township=None), dict(row, record_id="elsewhere", township=elsewhere),
+                           dict(row, record_id="township only", village=None)])
+    for r, level in (("village only", "village"), ("elsewhere", "disagree"), ("township only", "township")):
+        assert f"; place {level};" in d[r]["reason"], d[r]["reason"]
 
 
 def test_a_usable_masked_id_no_one_fits_is_not_looked_up_by_name_alone(roster):
