@@ -292,8 +292,8 @@ def test_the_name_levels_m_are_learned_from_the_run(roster):
     """The configured m of a name level is where learning starts. Every person this 参保名单
     lists shows their whole name, unchanged: the run learns that a record sharing only the
     surname is seldom one of its persons renamed, so x's weak record beside such a stranger is
-    surer than with the configured m kept (`name_m_iterations = 0`); the stranger is no one's
-    either way."""
+    surer than with the configured m kept (`name_m_iterations = 0`), unless no m may fall below
+    the configured one (`name_m_floor` 1); the stranger is no one's either way."""
     cfg = dataclasses.replace(CFG, estimate_prior=False)
     x = roster.row(11, named=True)
     rows = [dict(record_id=p["person_id"], name=p["name"], id_raw=mask64(p["id_number"]))
@@ -308,6 +308,9 @@ def test_the_name_levels_m_are_learned_from_the_run(roster):
 
     learned, kept = decide(), decide(name_m_iterations=0)
     assert learned["weak"]["score"] > kept["weak"]["score"] + 0.005, (learned["weak"]["reason"], kept["weak"]["reason"])
+    # no level's m falls below `name_m_floor` x its configured m: at 1, the stranger weighs as configured
+    floored = decide(name_m_floor=1.0)
+    assert floored["weak"]["score"] == pytest.approx(kept["weak"]["score"], rel=1e-6), floored["weak"]["reason"]
     assert learned["other"]["decision"] == kept["other"]["decision"] == "unmatched"
     # the persons' own records are unmoved by it
     assert learned[rows[0]["record_id"]]["person_id"] == kept[rows[0]["record_id"]]["person_id"] == rows[0]["record_id"]
