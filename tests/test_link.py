@@ -934,12 +934,16 @@ def test_a_record_without_an_id_is_looked_up_by_name_within_the_place_it_names(r
 
 def test_a_record_fitting_many_persons_lists_the_best_and_weighs_them_all(roster):
     """Only a record's best candidates are kept once scored, but its p are shares of the
-    evidence of all of them: each of 25 equal fits holds under 1/25."""
+    evidence of all of them: each of 25 equal fits holds under 1/25. Of 8 alike, together likely
+    the record's, the review queue shows `review_max_candidates`."""
     ros, i = _equal_fits(roster, 25)
     _, _, d = run(ros, [dict(record_id="w", name="王*", id_raw=mask64(i))])
     assert d["w"]["n_candidates"] == 25 and d["w"]["decision"] != "matched"
     assert d["w"]["score"] * 25 <= 1 + 1e-9, d["w"]["reason"]
     assert "25 candidate(s)" in d["w"]["reason"]
+    ros, i = _equal_fits(roster, 8)  # 8 alike (each under candidate_floor of the evidence here): 5 shown
+    _, review, d = run(ros, [dict(record_id="w", name="王*", id_raw=mask64(i))], dataclasses.replace(CFG, candidate_floor=0.2))
+    assert d["w"]["decision"] == "review" and review.height == CFG.review_max_candidates == 5, (d["w"], review)
 
 
 def test_a_record_likely_one_of_the_persons_it_would_be_shown_with_is_asked_about(roster):
