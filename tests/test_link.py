@@ -1467,6 +1467,22 @@ def test_a_sole_fit_is_weighed_against_the_snapshots_strangers_not_all_its_recor
     assert (p >= CFG.match_threshold) if not strangers else (p < 0.9), p
 
 
+def test_a_list_record_alone_on_its_candidate_has_no_rival():
+    """In a one-record-per-person list, a record in review that no other record claims keeps its
+    own cause: it is not told 'another record of this snapshot fits the same person'. Of two
+    claiming B, the one outweighed 10,000 to 1 loses B, and the other keeps B (its p scaled by its
+    share still reaches the threshold)."""
+    from matchers.link import _one_record_per_person
+
+    out = pl.DataFrame({"rid": [0, 1, 2], "person_id": ["A", "B", "B"], "p1": [0.8, 0.995, 0.6], "w1": [1e3, 1e6, 1e2],
+                        "k": [10] * 3, "id1": ["kept-agree"] * 3, "name1": ["masked-agree", "exact", "one-char"],
+                        "masked": [True, False, False], "confirmed": [False] * 3, "decision": ["review", "matched", "review"],
+                        "thr": [0.99] * 3}, schema_overrides={"rid": pl.UInt32})
+    recs = pl.DataFrame({"kind": ["med_enrollment"] * 3, "record_id": ["a", "b", "c"]})
+    got = _one_record_per_person(out, recs, CFG)
+    assert got.select("decision", "rival").rows() == [("review", False), ("matched", False), ("unmatched", True)], got
+
+
 def test_a_sole_fit_is_a_stranger_only_if_the_persons_own_record_is_missing_or_unrecognisable():
     """The person's own 参保名单 record fits them unless its ID or name disagrees outright: a
     mistyped kept digit still pairs it with them (typo pass). So beside a list holding 99% of
