@@ -1485,24 +1485,28 @@ def test_a_list_record_alone_on_its_candidate_has_no_rival():
 
 def test_a_masked_claimant_beside_an_exact_name_holds_the_share_look_alikes_are_seen_to_hold():
     """Of the list's claimants showing a whole name and their person's kept ID characters that
-    lose the person (here one, under another name: no exact look-alike seen), with 10
-    pseudo-records at `lookalike_prior` 1%: r_x = 0.1 / 11. A masked claimant beside a lead
+    lose the person (here two, under other names: no exact look-alike seen), with 10
+    pseudo-records at `lookalike_prior` 1%: r_x = 0.1 / 12. A masked claimant beside a lead
     showing the exact name holds at least r_x (x: share r_x / (1 + r_x)); claimants showing no
     whole name are not counted among those look-alikes (z). Beside a lead whose name is not exact
-    (w) the masked one holds only its own evidence (w_c / w_lead = 1e-6)."""
+    (w) the masked one holds only its own evidence (w_c / w_lead = 1e-6). A claimant showing the
+    person's whole ID keeps them alone, however close the other's evidence (f)."""
     from matchers.link import _rival_shares
 
-    def claim(rid, person, w1, name1, masked):
-        return dict(rid=rid, kind="med_enrollment", record_id=str(rid), person_id=person, p1=0.9, w1=w1, k=10,
+    def claim(rid, person, w1, name1, masked, k=10):
+        return dict(rid=rid, kind="med_enrollment", record_id=str(rid), person_id=person, p1=0.9, w1=w1, k=k,
                     id1="kept-agree", name1=name1, masked=masked, confirmed=False)
     cl = pl.DataFrame([claim(0, "x", 1e6, "exact", False), claim(1, "x", 1e3, "masked-agree", True),
                        claim(2, "y", 1e6, "exact", False), claim(3, "y", 10.0, "one-char", False),
                        claim(4, "z", 1e6, "exact", False), claim(5, "z", 1.0, "masked-agree", True),
-                       claim(6, "w", 1e6, "one-char", False), claim(7, "w", 1.0, "masked-agree", True)])
-    share = dict(_rival_shares(cl, CFG).select("rid", "share").iter_rows())
-    r_x = 0.1 / 11
+                       claim(6, "w", 1e6, "one-char", False), claim(7, "w", 1.0, "masked-agree", True),
+                       claim(8, "f", 1e6, "one-char", False, k=18), claim(9, "f", 1e6, "one-char", False)])
+    got = _rival_shares(cl, CFG)
+    share = dict(got.select("rid", "share").iter_rows())
+    r_x = 0.1 / 12
     assert share[1] == pytest.approx(r_x / (1 + r_x), rel=1e-9) == share[5], share
     assert share[7] == pytest.approx(1e-6 / (1 + 1e-6), rel=1e-9), share
+    assert got.filter(pl.col("rid") >= 8).select("share", "alone", "lost").rows() == [(1.0, True, False), (0.0, False, True)]
 
 
 def test_a_sole_fit_is_a_stranger_only_if_the_persons_own_record_is_missing_or_unrecognisable():
