@@ -1513,14 +1513,19 @@ def test_a_sole_fit_is_a_stranger_only_if_the_persons_own_record_is_missing_or_u
     """The person's own 参保名单 record fits them unless its ID or name disagrees outright: a
     mistyped kept digit still pairs it with them (typo pass). So beside a list holding 99% of
     the roster, a record fitting person 0 alone at w 8,000 (a one-digit slip under the exact
-    name weighs about that) is theirs, against the list's 3,000 strangers."""
+    name weighs about that) is theirs, against the list's 3,000 strangers (p 0.9914)."""
     n_roster, own = 1000, 999
-    pairs = pl.DataFrame({"rid": range(own + 1), "pidx": range(own + 1), "p": [0.5] + [1.0] * own,
+    pairs = pl.DataFrame({"rid": range(own + 1), "pidx": range(own + 1), "p": [0.5] + [0.995] * own,
                           "w": [8000.0] + [1e9] * own}, schema={"rid": pl.UInt32, "pidx": pl.UInt32,
                                                                  "p": pl.Float64, "w": pl.Float64})
     recs = pl.DataFrame({"kind": ["med_enrollment"] * (own + 1 + 3000)})
-    p = _complete_snapshots(pairs, recs, n_roster, CFG).filter(pl.col("rid") == 0)["p"].item()
-    assert CFG.match_threshold <= p < 0.995, p
+    out = _complete_snapshots(pairs, recs, n_roster, CFG)
+    p = out.filter(pl.col("rid") == 0)["p"].item()
+    # present: 0.99 at most (`max_snapshot_presence`); the own record fits unless its ID (0.3%) or
+    # name (1%) disagrees: odds = 8000·0.99 / ((1 - 0.99·0.997·0.99)·3005.5)
+    assert p == pytest.approx(0.99141, abs=1e-4), p
+    # only the raised p is the snapshot's doing: the persons' own records (0.995 already) say nothing of it
+    assert out["snapshot"].to_list() == [True] + [False] * own
 
 
 def test_a_list_record_showing_the_whole_id_keeps_its_person_whatever_its_name(roster):
