@@ -1452,6 +1452,21 @@ def test_an_off_roster_record_one_slip_from_a_failing_roster_id_under_another_na
             in d["elsewhere"]["reason"]), d["elsewhere"]["reason"]
 
 
+def test_a_records_roster_share_is_its_kinds_others_share():
+    """π, the chance that a record of a dept/kind is about a roster person, is re-estimated from
+    the kind's records, each leaving itself out: of two records that surely fit someone, each is
+    weighed at π = (1 + 10·π0) / (1 + 10), the other's evidence shrunk towards the roster's
+    population share π0 = 300/20,000 by `prior_strength` 10; a lone record keeps π0."""
+    import numpy as np
+
+    from matchers.link import _other_weight, _Run
+
+    run = _Run.of(pl.DataFrame({"dept": ["甲", "甲", "乙"], "kind": ["k", "k", "k"]}), 300, 20000.0)
+    other = _other_weight(np.arange(3), np.array([1e12, 1e12, 1e12]), run, CFG)
+    pi0, pi = 300 / 20000, (1 + 10 * 300 / 20000) / 11
+    assert other == pytest.approx([300 * (1 - pi) / pi] * 2 + [300 * (1 - pi0) / pi0], rel=1e-6)
+
+
 @pytest.mark.parametrize("strangers", [0, 9000])
 def test_a_sole_fit_is_weighed_against_the_snapshots_strangers_not_all_its_records(strangers):
     """Record 0 is the only 参保名单 record fitting roster person 0 (w 2000). Either it is theirs,
