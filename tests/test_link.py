@@ -1074,6 +1074,9 @@ def test_a_settlement_is_weighed_against_the_list_of_the_insured(roster):
     assert (1 - paid) < 0.4 * (1 - hr)
     assert p_of("med_settlement", census_completeness=0.5) < paid
     assert p_of("med_settlement", census_coverage=0.0) == pytest.approx(p_of("hr", census_coverage=0.0), rel=1e-12)
+    # a settlement showing the whole ID is weighed against the list too (no listed stranger fits it)
+    full = link(pl.concat([records([dict(target, id_raw=p["id_number"])]), listed]), roster, CFG)[0].row(0, named=True)
+    assert full["person_id"] == p["person_id"] and "census (参保名单): no insured off-roster person fits" in full["reason"], full
 
 
 def test_a_list_holding_almost_none_of_the_residents_is_not_weighed(roster):
