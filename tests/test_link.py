@@ -615,19 +615,23 @@ def test_a_look_alike_listed_under_a_mistyped_or_old_id_still_counts(roster, lis
 
 def test_the_census_does_not_vouch_for_a_record_whose_kept_digits_may_hold_a_typo(roster):
     """A record found only by the typo pass (a kept digit differs) could be an insured person
-    whose own census row the typo hides: the census adds no confidence to it."""
+    whose own census row the typo hides: the census adds no confidence to it. An insured
+    stranger listed under its kept characters and name does fit it, and the reason says so."""
     p = roster.row(21, named=True)
     i = p["id_number"]
     typo = i[:15] + str((int(i[15]) + 1) % 10) + i[16:]
     rng = random.Random(9)
     enrolled, strangers = _enrollment_list(roster, rng)
     target = dict(record_id="t", name=p["name"], id_raw=mask64(typo))
+    look = dict(record_id="CBlook", name=p["name"], id_raw=mask64(_same_kept_id(typo, set(roster["id_number"]))))
     scores = []
-    for census in ([], enrolled + strangers):
+    for census in ([], enrolled + strangers, enrolled + strangers + [look]):
         recs = pl.concat([records([target]), records(census).with_columns(kind=pl.lit("med_enrollment"))])
         links, review = link(recs, roster, CFG)
-        scores.append(review.filter(pl.col("record_id") == "t", pl.col("rank") == 1)["score"][0])
+        scores.append(links.filter(pl.col("record_id") == "t")["score"][0])
     assert scores[1] <= scores[0] * (1 + 1e-9)
+    assert scores[2] < scores[1], scores
+    assert "census (参保名单): 1 insured off-roster person(s) fit too" in links["reason"][0], links["reason"][0]
 
 
 def test_a_department_whose_full_ids_fail_the_check_is_trusted_to_mistype_kept_digits(roster):
