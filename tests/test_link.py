@@ -893,12 +893,15 @@ def test_the_reason_says_which_id_positions_name_and_place_agreed(roster):
     assert d["nn"]["reason"].startswith(f"ID 10/18 kept (6+4) kept-agree; name -~{q['name']} missing; place village; "), d["nn"]
     other = next(v for v in VILLAGES if v != q["village"])
     _, _, d = run(roster, [dict(row, record_id="village only", township=None), dict(row, record_id="elsewhere", township=elsewhere),
-                           dict(row, record_id="township only", village=None), dict(row, record_id="other village", village=other)])
+                           dict(row, record_id="township only", village=None), dict(row, record_id="other village", village=other),
+                           dict(row, record_id="no place", township=None, village=None)])
     for r, level in (("village only", "village"), ("elsewhere", "disagree"), ("township only", "township"),
                      ("other village", "township")):
         assert f"; place {level};" in d[r]["reason"], d[r]["reason"]
     # a township alone is what anyone living there shows (their village untold); beside another village, less
     assert d["township only"]["score"] > d["other village"]["score"], (d["township only"], d["other village"])
+    # a village alone agrees as often by chance as that village name is found in any township: evidence still
+    assert d["village only"]["score"] > d["no place"]["score"], (d["village only"], d["no place"])
 
 
 def test_a_usable_masked_id_no_one_fits_is_not_looked_up_by_name_alone(roster):
