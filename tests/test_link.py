@@ -900,8 +900,10 @@ def test_the_reason_says_which_id_positions_name_and_place_agreed(roster):
         assert f"; place {level};" in d[r]["reason"], d[r]["reason"]
     # a township alone is what anyone living there shows (their village untold); beside another village, less
     assert d["township only"]["score"] > d["other village"]["score"], (d["township only"], d["other village"])
-    # a village alone agrees as often by chance as that village name is found in any township: evidence still
+    # a village alone agrees as often by chance as that village name is found in any township, a
+    # township as its share of the roster: evidence both
     assert d["village only"]["score"] > d["no place"]["score"], (d["village only"], d["no place"])
+    assert d["township only"]["score"] > d["no place"]["score"], (d["township only"], d["no place"])
 
 
 def test_a_usable_masked_id_no_one_fits_is_not_looked_up_by_name_alone(roster):
