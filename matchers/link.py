@@ -402,11 +402,12 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
             if not region_dropped or not part["known"].all():  # (no record's region is unknown: none to drop)
                 parts += [f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {c} WHERE {where}"
                           for c in conds]
-            # A region the roster knows may still be another of the county's regions mistyped (342223
-            # as 342224): dropped too, when the name reads alike and the region is one slip away.
-            if region_dropped and part["known"].any():
+            # A region may be another of the county's regions mistyped (342223 as 342224): dropped
+            # too, when the name reads alike and the region is one slip away, be it one the roster
+            # knows or not (above, an unknown one needs the surname, which a homophone's lacks).
+            if region_dropped:
                 parts += [f"SELECT r.rid, p.pidx, 'typo' AS pass FROM typo{n} r JOIN ros p ON {cond} AND {name} "
-                          f"AND {region_slip} WHERE r.known" for name in names]
+                          f"AND {region_slip}" for name in names]
     typo_pairs = _sql(con, parts)
     found = pl.concat([found, typo_pairs["rid"]]).unique()
     absent_pairs = _absentees(con, rec, keyed, fitting, cfg)

@@ -11,6 +11,9 @@ from matchers.link import _block, _census_members, _complete_snapshots, _near_id
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
+SURNAME_HOMOPHONE = {"王": "汪", "李": "理", "张": "章", "刘": "流", "陈": "晨", "杨": "阳", "赵": "照", "黄": "皇",
+                     "周": "舟", "吴": "无", "徐": "许", "孙": "荪", "胡": "湖", "朱": "珠", "高": "糕", "林": "临",
+                     "何": "河", "郭": "锅", "马": "玛", "罗": "萝"}
 VILLAGES = [f"{'东西南北中'[k % 5]}{'王李张刘陈杨赵黄周吴'[k // 5]}庄村" for k in range(50)]
 CFG = MatchingConfig(county_population=20000)
 
@@ -63,6 +66,8 @@ def test_mask_styles_and_dirt_match_the_right_person(roster):
         dict(record_id="full", name=name, id_raw=i),
         dict(record_id="typo", name=name, id_raw=i[:8] + str((int(i[8]) + 1) % 10) + i[9:]),
         dict(record_id="noid", name=name, id_raw=None, township=p["township"], village=p["village"][:-1]),
+        # an ID Excel turned into a number (first 14 kept) with a year digit mistyped: the typo pass's too
+        dict(record_id="excel typo", name=name, id_raw=f"{i[0]}.{i[1:9]}{(int(i[9]) + 1) % 10}{i[10:15]}E+17"),
     ]
     links, _, d = run(roster, rows)
     assert links.height == len(rows)
@@ -72,8 +77,20 @@ def test_mask_styles_and_dirt_match_the_right_person(roster):
         assert d[rid]["household_id"] == p["household_id"]
     assert "6+4" in d["6+4"]["reason"] and "exact" in d["6+4"]["reason"]
     assert "typo pass" in d["typo"]["reason"]
+    assert "ID 14/18 kept (14) one-differs [typo pass]" in d["excel typo"]["reason"], d["excel typo"]["reason"]
     assert "name+place pass" in d["noid"]["reason"]
     assert d["full"]["score"] > 0.999
+
+
+def test_a_roster_id_written_with_a_lower_case_x_links_the_record_showing_it(roster):
+    """A roster typed with 身份证号 ending in a lower-case x (and padded with spaces) holds the
+    same ID as a record showing it with X: the record is linked on the whole ID."""
+    p = roster.filter(pl.col("id_number").str.ends_with("X")).row(0, named=True)
+    ros = roster.with_columns(pl.when(pl.col("person_id") == p["person_id"])
+                              .then(" " + pl.col("id_number").str.to_lowercase()).otherwise("id_number").alias("id_number"))
+    _, _, d = run(ros, [dict(record_id="full", name=p["name"], id_raw=p["id_number"])])
+    assert d["full"]["decision"] == "matched" and d["full"]["person_id"] == p["person_id"], d["full"]["reason"]
+    assert "18/18 kept (18) kept-agree" in d["full"]["reason"], d["full"]["reason"]
 
 
 def test_an_old_15_digit_id_showing_only_its_birth_date_is_compared_like_a_birth_date_mask(roster):
@@ -98,19 +115,22 @@ def test_every_old_15_digit_reading_is_described_as_one_counting_what_the_record
     record shows: first 6 + last 4, first 4 + last 4, first 3 + last 4, and first 11 of its 15
     kept (the old ID's 'first 14 kept, last 4 masked'). One showing its whole birth date is read
     with the century 19 its holder was born in and described as the new ID's mask it then reads
-    as (the birth-date mask); the region alone is not keyed on region + century."""
+    as (the birth-date mask); the region alone is not keyed on region + century. A style keeping
+    only the year's first digit (3413026********) is an old ID's reading too."""
     from matchers.ids import normalize_ids
     from matchers.link import _describe
 
     raw = ["341302*****1273", "3413*******1273", "341********1273", "34130262011****", "******620111***",
-           "341302*********"]
+           "341302*********", "3413026********"]
     others = [f"341302********{i:04d}" for i in range(20)]  # (its department's masks: 18 characters)
     read = normalize_ids(pl.DataFrame({"id_raw": raw + others, "dept": "民政"})).head(len(raw))
     assert read["id_norm"].to_list() == ["341302*******1273*", "3413*********1273*", "341**********1273*",
-                                         "341302**62011*****", "******19620111****", "341302************"]
+                                         "341302**62011*****", "******19620111****", "341302************",
+                                         "341302**6*********"]
     assert [_describe(k) for k in read["kept"]] == [
         "10/18 kept (6+4, an old 15-digit ID)", "8/18 kept (4+4, an old 15-digit ID)",
-        "7/18 kept (3+4, an old 15-digit ID)", "11/18 kept (6+5, an old 15-digit ID)", "8/18 kept (8)", "6/18 kept (6)"]
+        "7/18 kept (3+4, an old 15-digit ID)", "11/18 kept (6+5, an old 15-digit ID)", "8/18 kept (8)", "6/18 kept (6)",
+        "7/18 kept (6+1, an old 15-digit ID)"]
 
 
 def test_a_masked_old_15_digit_id_links_its_person(roster):
@@ -272,8 +292,8 @@ def test_the_name_levels_m_are_learned_from_the_run(roster):
     """The configured m of a name level is where learning starts. Every person this 参保名单
     lists shows their whole name, unchanged: the run learns that a record sharing only the
     surname is seldom one of its persons renamed, so x's weak record beside such a stranger is
-    surer than with the configured m kept (`name_m_iterations = 0`); the stranger is no one's
-    either way."""
+    surer than with the configured m kept (`name_m_iterations = 0`), unless no m may fall below
+    the configured one (`name_m_floor` 1); the stranger is no one's either way."""
     cfg = dataclasses.replace(CFG, estimate_prior=False)
     x = roster.row(11, named=True)
     rows = [dict(record_id=p["person_id"], name=p["name"], id_raw=mask64(p["id_number"]))
@@ -288,6 +308,9 @@ def test_the_name_levels_m_are_learned_from_the_run(roster):
 
     learned, kept = decide(), decide(name_m_iterations=0)
     assert learned["weak"]["score"] > kept["weak"]["score"] + 0.005, (learned["weak"]["reason"], kept["weak"]["reason"])
+    # no level's m falls below `name_m_floor` x its configured m: at 1, the stranger weighs as configured
+    floored = decide(name_m_floor=1.0)
+    assert floored["weak"]["score"] == pytest.approx(kept["weak"]["score"], rel=1e-6), floored["weak"]["reason"]
     assert learned["other"]["decision"] == kept["other"]["decision"] == "unmatched"
     # the persons' own records are unmoved by it
     assert learned[rows[0]["record_id"]]["person_id"] == kept[rows[0]["record_id"]]["person_id"] == rows[0]["record_id"]
@@ -306,6 +329,29 @@ def test_typo_pass_runs_when_an_id_compatible_stranger_exists(roster):
     assert d["t"]["person_id"] in (None, a["person_id"])
     assert review.filter(pl.col("rank") == 1)["person_id"].to_list() == [a["person_id"]]
     assert "typo pass" in review.filter(pl.col("rank") == 1)["reason"][0]
+
+
+def test_a_record_an_id_compatible_person_fits_as_far_as_its_name_shows_is_not_looked_up_as_a_typo(roster):
+    """The typo pass is for records no ID-compatible person fits. A 6+4 record under a name
+    hiding the surname (*明) that an ID-compatible roster person's name ends alike (李明), or one
+    showing no name at all, has its person: the roster person whose last 4 are its last 4 with two
+    digits swapped is not paired with it (a record no one fits would be: the swap join)."""
+    x = roster.row(60, named=True)["id_number"]
+    taken = set(roster["id_number"])
+    fits = dict(roster.row(60, named=True), person_id="F-1", household_id="F", name="李明",
+                id_number=_same_kept_id(x, taken))
+    swapped = x[14:16][::-1] + x[16:]
+    assert swapped != x[14:]
+    slip = next(o for k in range(1, 4000) if check_char(o := f"{x[:6]}{1950 + k % 60}{k % 12 + 1:02d}{k % 28 + 1:02d}"
+                                                                   + swapped[:3]) == swapped[3] and o + swapped[3] not in taken)
+    typo = dict(fits, person_id="T-1", household_id="T", name="张明", id_number=slip + swapped[3])
+    ros = pl.concat([roster.filter(pl.col("id_number") != x), pl.DataFrame([fits, typo], schema=roster.schema)])
+    rows = [dict(record_id="hidden", name="*明", id_raw=mask64(x)), dict(record_id="none", name=None, id_raw=mask64(x)),
+            dict(record_id="other", name="*强", id_raw=mask64(x))]
+    prepared = _prepare_records(records(rows), CFG)
+    pairs = _block(prepared, _prepare_roster(ros, CFG), _near_ids(prepared), CFG)
+    who = {r: sorted(ros["person_id"].gather(pairs.filter(pl.col("rid") == r)["pidx"]).to_list()) for r in range(3)}
+    assert who == {0: ["F-1"], 1: ["F-1"], 2: ["F-1", "T-1"]}, who
 
 
 def _off_roster_ids(rng, n, roster_ids):
@@ -337,21 +383,27 @@ def test_scoring_in_slices_gives_the_same_links(roster):
 def test_weak_masks_in_a_large_roster_also_block_on_name_pinyin(roster):
     """When a mask pattern leaves more than `id_block_name_key_above` roster persons per record
     (3+4 kept in a city), the ID block also needs the first name character's pinyin: a
-    homophone surname (章 for 张) still meets its person, another surname no longer pairs."""
+    homophone surname (章 for 张) still meets its person, another surname no longer pairs. A name
+    hiding its first character meets on the last one's pinyin instead, and a record without a
+    name on the ID alone: neither loses its person to the name key."""
     p = roster.row(7, named=True)
     rid = p["id_number"]
     other = dict(p, person_id="X-01", household_id="X", name="欧" + p["name"][1:],
                  id_number=rid[:3] + "99999999999" + rid[14:])
     bigger = pl.concat([roster, pl.DataFrame([other], schema=roster.schema)])
-    homophone = {"王": "汪", "李": "理", "张": "章", "刘": "流", "陈": "晨", "杨": "阳", "赵": "照", "黄": "皇",
-                 "周": "舟", "吴": "无", "徐": "许", "孙": "荪", "胡": "湖", "朱": "珠", "高": "糕", "林": "临",
-                 "何": "河", "郭": "锅", "马": "玛", "罗": "萝"}
-    row = dict(record_id="w", name=homophone[p["name"][0]] + p["name"][1:], id_raw=rid[:3] + "*" * 11 + rid[14:])
+    row = dict(record_id="w", name=SURNAME_HOMOPHONE[p["name"][0]] + p["name"][1:], id_raw=rid[:3] + "*" * 11 + rid[14:])
     by_id, _, _ = run(bigger, [row])
     keyed, _, _ = run(bigger, [row], dataclasses.replace(CFG, id_block_name_key_above=0))
     assert by_id["n_candidates"][0] >= 2  # both share the kept characters
     assert keyed["n_candidates"][0] == by_id["n_candidates"][0] - 1  # 欧 (ou) no longer pairs
     assert keyed["decision"][0] != "matched" or keyed["person_id"][0] == p["person_id"]
+    cfg = dataclasses.replace(CFG, id_block_name_key_above=0)
+    rows = [row, dict(row, record_id="h", name="*" + p["name"][1:]), dict(row, record_id="n", name=None)]
+    prepared = _prepare_records(records(rows), cfg)
+    pairs = _block(prepared, _prepare_roster(bigger, cfg), _near_ids(prepared), cfg)
+    who = [set(bigger["person_id"].gather(pairs.filter(pl.col("rid") == r)["pidx"])) for r in (1, 2)]
+    assert {p["person_id"], "X-01"} <= who[0], who  # (欧 hidden: its last character is p's)
+    assert len(who[1]) == by_id["n_candidates"][0] and p["person_id"] in who[1], who
 
 
 def test_a_pattern_still_weak_with_the_first_character_also_needs_the_last(roster):
@@ -563,38 +615,55 @@ def test_a_look_alike_listed_under_a_mistyped_or_old_id_still_counts(roster, lis
 
 def test_the_census_does_not_vouch_for_a_record_whose_kept_digits_may_hold_a_typo(roster):
     """A record found only by the typo pass (a kept digit differs) could be an insured person
-    whose own census row the typo hides: the census adds no confidence to it."""
+    whose own census row the typo hides: the census adds no confidence to it. An insured
+    stranger listed under its kept characters and name does fit it, and the reason says so."""
     p = roster.row(21, named=True)
     i = p["id_number"]
     typo = i[:15] + str((int(i[15]) + 1) % 10) + i[16:]
     rng = random.Random(9)
     enrolled, strangers = _enrollment_list(roster, rng)
     target = dict(record_id="t", name=p["name"], id_raw=mask64(typo))
+    look = dict(record_id="CBlook", name=p["name"], id_raw=mask64(_same_kept_id(typo, set(roster["id_number"]))))
     scores = []
-    for census in ([], enrolled + strangers):
+    for census in ([], enrolled + strangers, enrolled + strangers + [look]):
         recs = pl.concat([records([target]), records(census).with_columns(kind=pl.lit("med_enrollment"))])
         links, review = link(recs, roster, CFG)
-        scores.append(review.filter(pl.col("record_id") == "t", pl.col("rank") == 1)["score"][0])
+        scores.append(links.filter(pl.col("record_id") == "t")["score"][0])
     assert scores[1] <= scores[0] * (1 + 1e-9)
+    assert scores[2] < scores[1], scores
+    assert "census (参保名单): 1 insured off-roster person(s) fit too" in links["reason"][0], links["reason"][0]
 
 
 def test_a_department_whose_full_ids_fail_the_check_is_trusted_to_mistype_kept_digits(roster):
     """The slip rate per ID character is read off the department's own full IDs: of 60, none
     failing the check, or 8 (a slip in one of 17 digits fails it 10 times in 11). A masked
-    record one kept digit off its person is the likelier a slip the more its department slips."""
+    record one kept digit off its person is the likelier a slip the more its department slips.
+    A school's failing 证件号码 are its slips even where the 学籍号 held the valid ID it was linked on.
+    So is an ID Excel turned into a number (destroyed: first 14 kept) with a kept digit mistyped."""
     p = roster.row(21, named=True)
     i = p["id_number"]
     target = dict(record_id="t", name=p["name"], id_raw=mask64(i[:15] + str((int(i[15]) + 1) % 10) + i[16:]))
     rng = random.Random(4)
     fulls = _off_roster_ids(rng, 60, set(roster["id_number"]))
     failing = lambda k: [x[:17] + ("0" if x[17] != "0" else "1") if n < k else x for n, x in enumerate(fulls)]  # noqa: E731
-    scores = []
+    excel = dict(record_id="e", name=p["name"], id_raw=f"{i[0]}.{i[1:9]}{(int(i[9]) + 1) % 10}{i[10:15]}E+17")
+    scores, destroyed = [], []
     for bad in (0, 8):
-        rows = [target] + [dict(record_id=f"f{n}", name="某某", id_raw=x) for n, x in enumerate(failing(bad))]
+        rows = [target, excel] + [dict(record_id=f"f{n}", name="某某", id_raw=x) for n, x in enumerate(failing(bad))]
         links, review, d = run(roster, rows)
         assert d["t"]["n_candidates"] == 1 and "one-differs [typo pass]" in d["t"]["reason"]
+        assert "ID 14/18 kept (14) one-differs [typo pass]" in d["e"]["reason"], d["e"]["reason"]
         scores.append(d["t"]["score"])
+        destroyed.append(d["e"]["score"])
     assert scores[1] > scores[0] * 1.01, scores
+    assert destroyed[1] > destroyed[0] * 1.01, destroyed
+    school = []
+    for bad in (0, 8):
+        rows = [target] + [dict(record_id="G" + x, name="某某", id_raw=f) for x, f in zip(fulls, failing(bad))]
+        links, _ = link(records(rows).with_columns(kind=pl.lit("education")), roster, CFG)
+        school.append(links.row(0, named=True))
+        assert "one-differs [typo pass]" in school[-1]["reason"], school[-1]["reason"]
+    assert school[1]["score"] > school[0]["score"] * 1.01, school
     # the same with no full ID at all: the configured rate
     _, _, d = run(roster, [target])
     none = d["t"]["score"]
@@ -624,17 +693,39 @@ def test_slip_rates_per_department_are_read_off_its_full_ids():
 
 def test_typo_pass_drops_the_region_only_when_no_roster_id_shares_it(roster):
     """A region code no roster ID has is surely mistyped: the record is found on the rest of
-    its ID. One that roster IDs share is taken as typed right, so a record is not paired with
-    every namesake sharing its last 4 (in a city, dozens each)."""
+    its ID, however far it is from the roster's codes (351309: two characters apart from any). One that
+    roster IDs share is taken as typed right, so a record is not paired with every namesake
+    sharing its last 4 (in a city, dozens each). A name hiding its surname is found on its last
+    character instead, beside records of its mask pattern that show one. Dropping the region
+    leaves the last 4: a roster person sharing them under another name is not paired."""
     p = next(q for q in roster.iter_rows(named=True) if q["id_number"].startswith("341302"))
     i = p["id_number"]
     rows = [dict(record_id="bad-region", name=p["name"], id_raw="341312" + "*" * 8 + i[14:]),
-            dict(record_id="other-region", name=p["name"], id_raw="342201" + "*" * 8 + i[14:])]
-    _, review, d = run(roster, rows)
-    bad = review.filter(pl.col("record_id") == "bad-region", pl.col("rank") == 1)
-    assert d["bad-region"]["person_id"] == p["person_id"] or bad["person_id"].to_list() == [p["person_id"]]
-    assert "typo pass" in (d["bad-region"]["reason"] or "")
+            dict(record_id="other-region", name=p["name"], id_raw="342201" + "*" * 8 + i[14:]),
+            dict(record_id="far-region", name=p["name"], id_raw="351309" + "*" * 8 + i[14:]),
+            dict(record_id="no-surname", name="*" + p["name"][1:], id_raw="351309" + "*" * 8 + i[14:])]
+    last4 = dict(p, person_id="S-1", household_id="S", name="欧阳修", id_number=_same_kept_id(i, set(roster["id_number"])))
+    _, review, d = run(pl.concat([roster, pl.DataFrame([last4], schema=roster.schema)]), rows)
+    for r in ("bad-region", "far-region", "no-surname"):
+        bad = review.filter(pl.col("record_id") == r, pl.col("rank") == 1)
+        assert d[r]["person_id"] == p["person_id"] or bad["person_id"].to_list() == [p["person_id"]], d[r]
+        assert "typo pass" in (d[r]["reason"] or "") and d[r]["n_candidates"] == 1, d[r]
     assert d["other-region"]["n_candidates"] == 0, d["other-region"]["reason"]
+
+
+def test_a_birth_date_mask_with_a_typo_is_looked_up_by_name_not_by_region_and_year(roster):
+    """A first-14-kept record whose month-day holds a typo: dropping the month-day leaves region
+    + year, which a whole cohort shares (no sequence digit kept), so the name must read alike
+    too: the person is found, their region's others born that year are not paired."""
+    p = roster.row(9, named=True)
+    i = p["id_number"]
+    rng = random.Random(12)
+    cohort = [dict(p, person_id=f"C-{k}", household_id=f"C{k}", name=f"欧阳{GIVEN[k]}",
+                   id_number=make_id(rng, i[:6], f"{i[6:10]}{k + 1:02d}{k + 1:02d}")) for k in range(3)]
+    ros = pl.concat([roster, pl.DataFrame(cohort, schema=roster.schema)])
+    typo = i[:13] + str((int(i[13]) + 1) % 10) + "****"  # the day's last digit
+    _, _, d = run(ros, [dict(record_id="t", name=p["name"], id_raw=typo)])
+    assert "one-differs [typo pass]" in d["t"]["reason"] and d["t"]["n_candidates"] == 1, d["t"]["reason"]
 
 
 HOMOPHONE = {"芳": "方", "伟": "玮", "静": "靖", "娜": "那", "丽": "莉", "军": "君", "杰": "洁", "明": "鸣"}
@@ -645,25 +736,38 @@ def test_typo_pass_takes_a_known_region_as_mistyped_only_when_the_name_reads_ali
     (342201 as 342202): the person whose region is one slip away is found when the record's
     name reads like theirs (here a homophone), not when it shows the surname alone, nor when
     the region is further off (341302). A record whose region nobody has and whose name shows both
-    ends (李*静) is found on its birth date with a typo-free name: surname and last character."""
+    ends (李*静) is found on its birth date with a typo-free name: surname and last character. Two
+    adjacent region digits swapped (342210 for 342201, a code the roster also knows) are one slip too.
+    A region one slip from the person's that the roster does not know (342211) is dropped as any
+    unknown region is, and under a homophone surname (which shares no surname character) is still
+    found by the name read alike, whatever other records of the run show."""
     p = next(q for q in roster.iter_rows(named=True) if q["id_number"].startswith("342201") and q["name"][-1] in HOMOPHONE)
     i, name = p["id_number"], p["name"]
     other = dict(p, person_id="X-01", household_id="X", name="欧阳修", id_number=make_id(random.Random(9), "342202"))
-    ros = pl.concat([roster, pl.DataFrame([other], schema=roster.schema)])
+    swapped = dict(p, person_id="X-02", household_id="X2", name="欧阳询", id_number=make_id(random.Random(10), "342210"))
+    ros = pl.concat([roster, pl.DataFrame([other, swapped], schema=roster.schema)])
     alike = name[:-1] + HOMOPHONE[name[-1]]
     q = next(q for q in roster.iter_rows(named=True) if q["id_number"].startswith("341302") and len(q["name"]) == 3)
     rows = [dict(record_id="alike", name=alike, id_raw="342202" + "*" * 8 + i[14:]),
             dict(record_id="surname", name=name[0] + "**", id_raw="342202" + "*" * 8 + i[14:]),
             dict(record_id="far", name=alike, id_raw="341302" + "*" * 8 + i[14:]),
+            dict(record_id="transposed", name=alike, id_raw="342210" + "*" * 8 + i[14:]),
+            dict(record_id="unknown", name=SURNAME_HOMOPHONE[name[0]] + name[1:], id_raw="342211" + "*" * 8 + i[14:]),
             dict(record_id="both-ends", name=q["name"][0] + "*" + q["name"][2], id_raw="341312" + q["id_number"][6:14] + "****")]
     _, review, d = run(ros, rows)
     top = {r["record_id"]: r["person_id"] for r in review.filter(pl.col("rank") == 1).iter_rows(named=True)}
     found = lambda rid, pid: (d[rid]["person_id"] or top.get(rid)) == pid  # noqa: E731
     assert found("alike", p["person_id"]) and "typo pass" in d["alike"]["reason"], d["alike"]["reason"]
     assert "homophone" in d["alike"]["reason"], d["alike"]["reason"]
+    assert found("transposed", p["person_id"]) and "typo pass" in d["transposed"]["reason"], d["transposed"]["reason"]
     assert d["surname"]["n_candidates"] == 0, d["surname"]["reason"]
     assert d["far"]["n_candidates"] == 0, d["far"]["reason"]
     assert found("both-ends", q["person_id"]) and "typo pass" in d["both-ends"]["reason"], d["both-ends"]["reason"]
+    assert found("unknown", p["person_id"]) and "homophone" in d["unknown"]["reason"], d["unknown"]["reason"]
+    # alone: no record of its mask pattern has a region the roster knows
+    _, review, d = run(ros, [r for r in rows if r["record_id"] == "unknown"])
+    top = {r["record_id"]: r["person_id"] for r in review.filter(pl.col("rank") == 1).iter_rows(named=True)}
+    assert found("unknown", p["person_id"]) and "homophone" in d["unknown"]["reason"], d["unknown"]["reason"]
 
 
 @pytest.mark.parametrize("typo", ["one digit", "adjacent swap"])
@@ -671,7 +775,10 @@ def test_typo_pass_on_the_last_4_finds_the_person_not_every_namesake(roster, typ
     """A 6+4 record whose last 4 hold a typo: dropping them would leave the region alone, a
     namesake search over the whole area (in a city, dozens each, growing with its square). All
     but one of them, or all but two adjacent ones, must still agree: the person one digit (or
-    one swap) off is found, namesakes sharing only the region are not paired."""
+    one swap) off is found, namesakes sharing only the region are not paired. Beside the region
+    alone a name showing both ends (李*静, hundreds share them in a city's area) is not enough: such
+    a record one digit off finds no one; one with two digits swapped is joined on every kept
+    character, as any name is."""
     p = roster.row(13, named=True)
     i = p["id_number"]
     namesakes = [dict(p, person_id=f"N-{k}", household_id=f"N{k}",
@@ -687,8 +794,10 @@ def test_typo_pass_on_the_last_4_finds_the_person_not_every_namesake(roster, typ
     pairs = _block(prepared, _prepare_roster(ros, CFG), _near_ids(prepared), CFG)
     assert ros[pairs["pidx"].to_list()]["person_id"].to_list() == [p["person_id"]]  # none of the namesakes
     assert pairs["pass"].to_list() == ["typo"]
-    _, _, d = run(ros, [dict(record_id="t", name=p["name"], id_raw=mask64(i[:14] + wrong))])
+    ends = dict(record_id="ends", name=p["name"][0] + "*" + p["name"][-1], id_raw=mask64(i[:14] + wrong))
+    _, _, d = run(ros, [dict(record_id="t", name=p["name"], id_raw=mask64(i[:14] + wrong)), ends])
     assert d["t"]["n_candidates"] == 1 and "one-differs [typo pass]" in d["t"]["reason"]
+    assert d["ends"]["n_candidates"] == (0 if typo == "one digit" else 1), d["ends"]["reason"]
 
 
 @pytest.mark.parametrize("weak", [False, True])
@@ -708,7 +817,9 @@ def test_two_swapped_digits_in_the_last_4_are_found_under_a_masked_name(roster, 
     stranger = dict(p, person_id="S-1", household_id="S", name=other + p["name"][1:],
                     id_number=_same_kept_id(i, set(roster["id_number"])))
     ros = pl.concat([roster, pl.DataFrame([stranger], schema=roster.schema)])
-    cfg = dataclasses.replace(CFG, id_block_name_key_above=0.0) if weak else CFG
+    # (the pattern's block holds one person per record: weak above 0; a block of exactly
+    # `id_block_name_key_above` persons is not weak)
+    cfg = dataclasses.replace(CFG, id_block_name_key_above=0.0 if weak else 1.0)
     row = dict(record_id="t", name=p["name"][0] + "*" * (len(p["name"]) - 1), id_raw=mask64(wrong))
     q = roster.row(30, named=True)  # another record of the pattern, so that its block size is measured
     prepared = _prepare_records(records([row, dict(record_id="q", name=q["name"], id_raw=mask64(q["id_number"]))]), cfg)
@@ -716,6 +827,23 @@ def test_two_swapped_digits_in_the_last_4_are_found_under_a_masked_name(roster, 
     assert sorted(ros[pairs["pidx"].to_list()]["person_id"].to_list()) == ([p["person_id"]] if weak else [p["person_id"], "S-1"])
     _, _, d = run(roster, [row])
     assert "one-differs [typo pass]" in d["t"]["reason"] and d["t"]["n_candidates"] == 1, d["t"]
+
+
+def test_id_levels_count_differing_kept_characters_a_swap_of_two_as_one_slip():
+    """The ID level of a pair: a swap of two adjacent different characters (3382 for 3832) is one
+    slip (one-differs), as one changed character is; two changed apart are two-differ, also where
+    both IDs repeat a digit elsewhere (the 99 of 1990: not a swap); a masked position never
+    differs; more is disagree; nothing kept is missing."""
+    from matchers.link import _compare_ids
+
+    a = "341302199001011234"
+    cases = [(a, a, "kept-agree"), (a[:14] + "2134", a, "one-differs"), (a[:15] + "5" + a[16:], a, "one-differs"),
+             (a[:15] + "5" + a[16] + "9", a, "two-differ"), (a[:6] + "*" * 8 + "1239", a, "one-differs"),
+             (a[:13] + "999" + a[16:], a, "disagree"), (a[:12] + "9999" + a[16:], a, "disagree"), ("*" * 18, a, "missing")]
+    pairs = pl.DataFrame({"pass": "typo", "id_norm": [c[0] for c in cases], "id_number": [c[1] for c in cases],
+                          "k": [18 - c[0].count("*") for c in cases]})
+    assert _compare_ids(pairs).to_list() == [c[2] for c in cases]
+    assert _compare_ids(pairs.with_columns(pl.lit("id").alias("pass")).head(1)).to_list() == ["kept-agree"]
 
 
 def test_a_record_whose_name_disagrees_is_never_linked_unseen(roster):
@@ -755,12 +883,27 @@ def _equal_fits(roster, n):
 
 def test_the_reason_says_which_id_positions_name_and_place_agreed(roster):
     """A record without a name: its ID's kept positions and level, the name shown as -, beside the
-    candidate's, its level, and the place's level."""
+    candidate's, its level, and the place's level: the village agrees when the township does too
+    or the record names none (a village of that name in another township disagrees)."""
     q = roster.row(50, named=True)
     row = dict(record_id="nn", name=None, id_raw=mask64(q["id_number"]), township=q["township"], village=q["village"])
+    elsewhere = next(t for t in ("大店镇", "时村乡") if t != q["township"])
     _, _, d = run(roster, [row])
     assert d["nn"]["decision"] == "review", d["nn"]  # (a name would have told more)
     assert d["nn"]["reason"].startswith(f"ID 10/18 kept (6+4) kept-agree; name -~{q['name']} missing; place village; "), d["nn"]
+    other = next(v for v in VILLAGES if v != q["village"])
+    _, _, d = run(roster, [dict(row, record_id="village only", township=None), dict(row, record_id="elsewhere", township=elsewhere),
+                           dict(row, record_id="township only", village=None), dict(row, record_id="other village", village=other),
+                           dict(row, record_id="no place", township=None, village=None)])
+    for r, level in (("village only", "village"), ("elsewhere", "disagree"), ("township only", "township"),
+                     ("other village", "township")):
+        assert f"; place {level};" in d[r]["reason"], d[r]["reason"]
+    # a township alone is what anyone living there shows (their village untold); beside another village, less
+    assert d["township only"]["score"] > d["other village"]["score"], (d["township only"], d["other village"])
+    # a village alone agrees as often by chance as that village name is found in any township, a
+    # township as its share of the roster: evidence both
+    assert d["village only"]["score"] > d["no place"]["score"], (d["village only"], d["no place"])
+    assert d["township only"]["score"] > d["no place"]["score"], (d["township only"], d["no place"])
 
 
 def test_a_usable_masked_id_no_one_fits_is_not_looked_up_by_name_alone(roster):
@@ -775,14 +918,41 @@ def test_a_usable_masked_id_no_one_fits_is_not_looked_up_by_name_alone(roster):
         "unmatched", 0, "no ID-compatible roster person"), d["k7"]
 
 
+def test_a_record_without_an_id_is_looked_up_by_name_within_the_place_it_names(roster):
+    """A record with no ID is searched by name within the place it shows: a village alone (no
+    township) is searched in every village of that name; a township alone by surname and the
+    last character's pinyin (a township holds thousands: surname alone would pair hundreds), or
+    by the whole name read alike (皇 for 黄: a homophone surname shares no character); a
+    village the roster does not hold is not widened to its township or the county (the place
+    shown keeps a name search small)."""
+    p = roster.row(70, named=True)
+    name, town, village = p["name"], p["township"], p["village"]
+    rows = [dict(record_id="village only", name=name, village=village),
+            dict(record_id="township only", name=name, township=town),
+            dict(record_id="unknown village", name=name, township=town, village="不存在村"),
+            dict(record_id="homophone", name={"黄": "皇"}[name[0]] + name[1:], township=town)]
+    _, _, d = run(roster, rows)
+    assert d["village only"]["person_id"] == p["person_id"] and "name+place pass" in d["village only"]["reason"], d
+    alike = roster.filter(pl.col("township") == town, pl.col("name").str.slice(0, 1) == name[0],
+                          pl.col("name").str.slice(-1) == name[-1])
+    surname = roster.filter(pl.col("township") == town, pl.col("name").str.slice(0, 1) == name[0])
+    assert d["township only"]["n_candidates"] == alike.height < surname.height, (d["township only"], alike, surname)
+    assert d["unknown village"]["n_candidates"] == 0, d["unknown village"]["reason"]
+    assert f"[name+township pass]; name 皇{name[1:]}~{name} homophone" in d["homophone"]["reason"], d["homophone"]["reason"]
+
+
 def test_a_record_fitting_many_persons_lists_the_best_and_weighs_them_all(roster):
     """Only a record's best candidates are kept once scored, but its p are shares of the
-    evidence of all of them: each of 25 equal fits holds under 1/25."""
+    evidence of all of them: each of 25 equal fits holds under 1/25. Of 8 alike, together likely
+    the record's, the review queue shows `review_max_candidates`."""
     ros, i = _equal_fits(roster, 25)
     _, _, d = run(ros, [dict(record_id="w", name="王*", id_raw=mask64(i))])
     assert d["w"]["n_candidates"] == 25 and d["w"]["decision"] != "matched"
     assert d["w"]["score"] * 25 <= 1 + 1e-9, d["w"]["reason"]
     assert "25 candidate(s)" in d["w"]["reason"]
+    ros, i = _equal_fits(roster, 8)  # 8 alike (each under candidate_floor of the evidence here): 5 shown
+    _, review, d = run(ros, [dict(record_id="w", name="王*", id_raw=mask64(i))], dataclasses.replace(CFG, candidate_floor=0.2))
+    assert d["w"]["decision"] == "review" and review.height == CFG.review_max_candidates == 5, (d["w"], review)
 
 
 def test_a_record_likely_one_of_the_persons_it_would_be_shown_with_is_asked_about(roster):
@@ -838,7 +1008,9 @@ def test_list_completeness_measures_the_share_of_insured_off_roster_persons_the_
     show one. Half of them listed (and the list showing full IDs on half its records) measures
     about 0.5, counted up by what chance could leave out (100 found of 200: 0.59); 90% listed is
     within chance of complete; the roster's own persons (on both) are no evidence; too few to
-    measure gives None."""
+    measure gives None (fewer than `census_completeness_min` expected; exactly that many is
+    measured). The list's rows showing no usable ID are not rows hiding a full one, and a roster
+    ID written with a lower-case x is the roster person's all the same."""
     from matchers.link import list_completeness
 
     rng = random.Random(11)
@@ -852,7 +1024,11 @@ def test_list_completeness_measures_the_share_of_insured_off_roster_persons_the_
     recs = pl.concat([records(paid + on), records(enrolled).with_columns(kind=pl.lit("med_enrollment"))])
     got = list_completeness(recs, roster, CFG)
     assert got.probes == 400 and got.found == 100 and got.share_full == pytest.approx(0.5, abs=0.01)
-    assert 0.5 < got.value < 0.62
+    assert round(got.value, 3) == 0.589  # (100 + z²/2 + z·sqrt(100 + z²/4)) / 200, z = 1.645
+    blanks = records([dict(record_id=f"CBn{j}", name="王*", id_raw=None) for j in range(300)])
+    assert list_completeness(pl.concat([recs, blanks.with_columns(kind=pl.lit("med_enrollment"))]), roster, CFG) == got
+    assert roster.head(100)["id_number"].str.ends_with("X").any()  # (settlements show roster IDs ending in X)
+    assert list_completeness(recs, roster.with_columns(pl.col("id_number").str.to_lowercase()), CFG) == got
     most = off[:360]  # 90%: 180 found where a complete list shows 200 is a shortfall chance explains
     near = [dict(record_id=f"CB{j}", name="王*", id_raw=x if j % 2 else mask64(x)) for j, x in enumerate(most)]
     near = pl.concat([records(paid + on), records(near + enrolled[len(listed):]).with_columns(kind=pl.lit("med_enrollment"))])
@@ -862,6 +1038,8 @@ def test_list_completeness_measures_the_share_of_insured_off_roster_persons_the_
     assert list_completeness(every, roster, CFG).value == 1.0
     few = recs.filter(~pl.col("record_id").str.starts_with("JS") | pl.col("record_id").is_in([f"JS{j}" for j in range(30)]))
     assert list_completeness(few, roster, CFG).value is None  # 30 probes x 0.5 shown < 20 expected
+    forty = recs.filter(~pl.col("record_id").str.starts_with("JS") | pl.col("record_id").is_in([f"JS{j}" for j in range(40)]))
+    assert list_completeness(forty, roster, CFG).value == 1.0  # 40 x 0.5 = 20 expected: measured, all found
 
 
 def test_a_partial_list_weighs_off_roster_people_by_its_measured_completeness(roster):
@@ -882,7 +1060,13 @@ def test_a_settlement_is_weighed_against_the_list_of_the_insured(roster):
     """Everyone a settlement pays is insured, so a complete 参保名单 holds whoever is behind a
     settlement, not only `census_coverage` of the residents: the same masked record that no
     listed off-roster person fits is its candidate's more surely as a settlement than as a 人社
-    record (whose person may be among the uninsured). A list measured partial lowers both."""
+    record (whose person may be among the uninsured). A list measured partial lowers both. A list
+    taken as complete holds a settlement's person at most `max_snapshot_presence`: the list's
+    silence about a look-alike never makes a masked record certain."""
+    from matchers.link import census_coverage
+
+    assert census_coverage(CFG, None, insured=True) == census_coverage(CFG, 1.0, insured=True) == CFG.max_snapshot_presence
+    assert census_coverage(CFG, 0.5, insured=True) == 0.5 and census_coverage(CFG, 0.5) == 0.5 * CFG.census_coverage
     p = roster.row(20, named=True)
     enrolled, strangers = _enrollment_list(roster, random.Random(8))
     target = dict(record_id="t", name=p["name"][0] + "*", id_raw=mask64(p["id_number"]))
@@ -899,18 +1083,25 @@ def test_a_settlement_is_weighed_against_the_list_of_the_insured(roster):
     assert (1 - paid) < 0.4 * (1 - hr)
     assert p_of("med_settlement", census_completeness=0.5) < paid
     assert p_of("med_settlement", census_coverage=0.0) == pytest.approx(p_of("hr", census_coverage=0.0), rel=1e-12)
+    # a settlement showing the whole ID is weighed against the list too (no listed stranger fits it)
+    full = link(pl.concat([records([dict(target, id_raw=p["id_number"])]), listed]), roster, CFG)[0].row(0, named=True)
+    assert full["person_id"] == p["person_id"] and "census (参保名单): no insured off-roster person fits" in full["reason"], full
 
 
 def test_a_list_holding_almost_none_of_the_residents_is_not_weighed(roster):
     """A 参保名单 counted to hold under `census_min_coverage` of the residents (coverage x
-    completeness) could barely move a record's odds: the links are those without any list."""
+    completeness) could barely move a record's odds: the links are those without any list (one at
+    exactly the minimum is weighed)."""
     p = roster.row(20, named=True)
     enrolled, strangers = _enrollment_list(roster, random.Random(8))
     target = dict(record_id="t", name=p["name"][0] + "*", id_raw=mask64(p["id_number"]))
     recs = pl.concat([records([target]), records(enrolled + strangers).with_columns(kind=pl.lit("med_enrollment"))])
     score = lambda **kw: link(recs, roster, dataclasses.replace(CFG, **kw))[0].filter(  # noqa: E731
         pl.col("record_id") == "t")["score"][0]
+    from matchers.link import census_coverage
+
     off = score(census_coverage=0.0)
+    assert census_coverage(dataclasses.replace(CFG, census_coverage=0.5), 0.1) == 0.05 == CFG.census_min_coverage
     assert score(census_completeness=0.1) != pytest.approx(off, rel=1e-9)  # 0.095 of the residents: weighed
     assert score(census_completeness=0.05) == pytest.approx(off, rel=1e-12)  # 0.0475: not
 
@@ -919,7 +1110,9 @@ def test_a_list_holding_almost_none_of_the_residents_is_not_weighed(roster):
 def test_a_record_naming_the_household_head_prefers_the_roster_head(roster):
     """住建 and 农业农村 send 户主姓名: of two namesakes in one village, the one the roster calls
     户主 is that record's person, and the reason says so. A settlement (anyone in the
-    household) stays ambiguous between them, and so does a roster that does not say who heads."""
+    household) stays ambiguous between them, and so does a roster that does not say who heads.
+    A blank 与户主关系 does not say either (it is not "not the head"): the one the roster calls 之子
+    still weighs less."""
     head, member = roster.row(30, named=True), roster.row(31, named=True)
     two = pl.DataFrame([
         dict(head, person_id="HX-01", household_id="HX", name="欧阳奋发", relation="户主",
@@ -936,12 +1129,17 @@ def test_a_record_naming_the_household_head_prefers_the_roster_head(roster):
         return links.row(0, named=True), {r["person_id"]: r["score"] for r in review.iter_rows(named=True)}
 
     housing, cands = decide("housing", ros)
-    assert housing["person_id"] == "HX-01" or cands["HX-01"] > 10 * cands.get("HY-02", 0.0), (housing, cands)
+    # a third of the roster heads: a head weighs 0.95 / (1/3), one who is not 0.05 / (2/3), ~38 times less
+    assert housing["person_id"] == "HX-01" or cands["HX-01"] > 30 * cands.get("HY-02", 0.0), (housing, cands)
     assert "户主 (head) agrees" in housing["reason"] and not housing["reason"].startswith("ambiguous"), housing["reason"]
     settlement, _ = decide("med_settlement", ros)
     assert settlement["decision"] == "review" and settlement["reason"].startswith("ambiguous"), settlement["reason"]
     unknown, _ = decide("housing", ros.drop("relation"))
     assert unknown["decision"] == "review" and unknown["reason"].startswith("ambiguous"), unknown["reason"]
+    blank, cands = decide("housing", ros.with_columns(
+        relation=pl.when(pl.col("person_id") == "HX-01").then(pl.lit(" ")).otherwise("relation")))
+    assert blank["person_id"] == "HX-01" or cands["HX-01"] > 10 * cands.get("HY-02", 0.0), (blank, cands)
+    assert not blank["reason"].startswith("ambiguous") and "not the 户主" not in blank["reason"], blank["reason"]
 
 
 @pytest.mark.parametrize("lookalikes,idless", [(True, False), (False, False), (False, True)])
@@ -987,26 +1185,50 @@ def test_an_exact_name_outweighs_a_masked_rival_only_while_the_list_shows_no_loo
         assert lost["reason"].str.starts_with("another record").sum() >= 6, lost["reason"].to_list()
 
 
+def test_a_record_without_a_name_shows_no_whole_name():
+    """A record with no name is read as one showing no whole name (`masked`), as 王** is: a
+    snapshot claimant without a name that loses its person is no look-alike showing a whole
+    name other than the person's (`_rival_shares`' r_x), and no name level is learned from it."""
+    rec = _prepare_records(records([dict(record_id="a", name=None, id_raw="341302********1234"),
+                                    dict(record_id="b", name="王**", id_raw=None), dict(record_id="c", name="王华明")]), CFG)
+    assert rec["masked"].to_list() == [True, True, False]
+    assert rec["surname"].to_list() == [None, "王", "王"]
+
+
 def test_a_student_number_holding_the_id_links_on_it(roster):
     """学籍号 may be G + the student's ID (SPEC §1). A 教育 record whose 证件号码 keeps only the
     birth date and whose name shows only the surname is linked on the 学籍号's ID, and says so;
     one whose 证件号码 has a kept digit mistyped is linked on the 学籍号's valid ID all the same;
     one whose 学籍号 ID disagrees with the kept birth date is linked on its 证件号码 alone, and a
-    record of another kind never reads an ID out of its record number."""
-    p = roster.row(50, named=True)
+    record of another kind never reads an ID out of its record number. Two kept digits swapped
+    (`record_id_slips`: 2) are the 证件号码's slip too; a whole valid 证件号码 is never replaced by
+    the 学籍号's (a sibling's, mistyped into it), nor one failing its check but far from it; a
+    学籍号 holding an ID failing its check is no ID to link on."""
+    p, q = roster.row(50, named=True), roster.row(51, named=True)
     i = p["id_number"]
     birth_only = "*" * 6 + i[6:14] + "*" * 4
     other = i[:6] + "19000101" + i[14:]  # another birth date: the kept characters disagree
     slip = birth_only[:9] + str((int(birth_only[9]) + 1) % 10) + birth_only[10:]  # the year's last digit
+    k = next(k for k in range(6, 13) if i[k] != i[k + 1])  # two different kept digits, swapped
+    swap = birth_only[:k] + i[k + 1] + i[k] + birth_only[k + 2:]
+    failing = i[:17] + next(c for c in "0123456789X" if c != i[17])
     rows = [dict(record_id="G" + i, name=p["name"][0] + "*", id_raw=birth_only),
             dict(record_id="G" + other[:17] + check_char(other[:17]), name=p["name"][0] + "*", id_raw=birth_only),
-            dict(record_id="G" + i + " ", name=p["name"][0] + "*", id_raw=slip)]
+            dict(record_id="G" + i + " ", name=p["name"][0] + "*", id_raw=slip),
+            dict(record_id="G" + i + "  ", name=p["name"][0] + "*", id_raw=swap),
+            dict(record_id="G" + q["id_number"], name=p["name"], id_raw=i),
+            dict(record_id="G" + q["id_number"] + " ", name=p["name"], id_raw=failing),
+            dict(record_id="G" + failing, name=p["name"][0] + "*", id_raw=birth_only)]
     links, _ = link(records(rows).with_columns(kind=pl.lit("education")), roster, CFG)
-    hit, odd, typo = links.row(0, named=True), links.row(1, named=True), links.row(2, named=True)
-    for r in (hit, typo):
+    hit, odd, typo, swapped, own, own_failing, number_failing = (links.row(n, named=True) for n in range(7))
+    for r in (hit, typo, swapped):
         assert r["decision"] == "matched" and r["person_id"] == p["person_id"], r["reason"]
         assert "ID 18/18 kept (18) kept-agree (the ID in the record number)" in r["reason"], r["reason"]
-    assert "record number" not in odd["reason"] and "8/18" in odd["reason"], odd["reason"]
+    for r in (odd, number_failing):
+        assert "record number" not in r["reason"] and "8/18" in r["reason"], r["reason"]
+    for r in (own, own_failing):
+        assert r["decision"] == "matched" and r["person_id"] == p["person_id"], r["reason"]
+        assert "record number" not in r["reason"], r["reason"]
     settlement, _ = link(records(rows[:1]), roster, CFG)
     assert "record number" not in settlement["reason"][0], settlement["reason"][0]
 
@@ -1063,8 +1285,8 @@ def test_a_departments_age_structure_weighs_its_candidates(roster):
     aged, p1 = decide(CFG)
     assert not aged["reason"].startswith("ambiguous") and p1["HA-01"] > 5 * p1["HC-01"], (aged["reason"], p1)
     assert "孔德明" in aged["reason"] and "birth cohort have such records x" in aged["reason"], aged["reason"]
-    shown, _ = decide(CFG, id_raw="******1985******" + adult[16:])  # the birth decade shown: nothing to weigh
-    assert "birth cohort" not in shown["reason"], shown["reason"]
+    shown, _ = decide(CFG, id_raw="*" * 6 + adult[6:14] + "*" * 4)  # the birth decade shown: nothing to weigh
+    assert "孔德明" in shown["reason"] and "birth cohort" not in shown["reason"], shown["reason"]
 
 
 def test_a_list_record_spread_over_two_persons_who_have_their_own_counts_off_the_roster():
@@ -1212,7 +1434,10 @@ def test_an_off_roster_record_one_slip_from_a_failing_roster_id_under_another_na
     person's (the roster's ID could have been any of ~19): a record showing it under another name
     is paired with the roster person (roster-slip pass) and weighed, but not linked (a name that
     disagrees never is); one under the person's surname with another given name is not linked
-    either (it may wait in review: the ID says much). The person's own record in the same run is."""
+    either (it may wait in review: the ID says much). The person's own record in the same run is.
+    A whole valid ID that is none of those, under the person's name and village (found by name and
+    place), disagrees with an ID the roster is known to have mistyped: weighed at the roster-slip
+    levels, and the reason says whose ID failed."""
     p = roster.row(5, named=True)
     bad = _roster_slip(p["id_number"], "one digit")
     ros = _with_id(roster, p["person_id"], bad)
@@ -1226,12 +1451,32 @@ def test_an_off_roster_record_one_slip_from_a_failing_roster_id_under_another_na
     prepared = _prepare_records(records(rows), CFG)
     pairs = _block(prepared, _prepare_roster(ros, CFG), _near_ids(prepared), CFG)
     assert pairs.filter(pl.col("pass") == "roster-slip")["rid"].sort().to_list() == [0, 1, 2], pairs
+    elsewhere = _off_roster_ids(random.Random(4), 1, set(ros["id_number"]) | set(near) | {p["id_number"]})[0]
+    rows.append(dict(record_id="elsewhere", name=p["name"], id_raw=elsewhere, township=p["township"], village=p["village"]))
     _, review, d = run(ros, rows)
     assert d["own"]["decision"] == "matched" and d["own"]["person_id"] == p["person_id"], d["own"]
     for r in ("other", "same surname"):
         assert d[r]["decision"] != "matched" and d[r]["person_id"] is None, d[r]
     # weighed as the roster-side slip it might be (review at most: an analyst may look), never linked
     assert "[roster-slip pass]" in d["other"]["reason"] and "disagree" in d["other"]["reason"], d["other"]
+    assert d["elsewhere"]["decision"] != "matched", d["elsewhere"]
+    assert ("disagree from the roster's 身份证号, which fails its check character [name+place pass]"
+            in d["elsewhere"]["reason"]), d["elsewhere"]["reason"]
+
+
+def test_a_records_roster_share_is_its_kinds_others_share():
+    """π, the chance that a record of a dept/kind is about a roster person, is re-estimated from
+    the kind's records, each leaving itself out: of two records that surely fit someone, each is
+    weighed at π = (1 + 10·π0) / (1 + 10), the other's evidence shrunk towards the roster's
+    population share π0 = 300/20,000 by `prior_strength` 10; a lone record keeps π0."""
+    import numpy as np
+
+    from matchers.link import _other_weight, _Run
+
+    run = _Run.of(pl.DataFrame({"dept": ["甲", "甲", "乙"], "kind": ["k", "k", "k"]}), 300, 20000.0)
+    other = _other_weight(np.arange(3), np.array([1e12, 1e12, 1e12]), run, CFG)
+    pi0, pi = 300 / 20000, (1 + 10 * 300 / 20000) / 11
+    assert other == pytest.approx([300 * (1 - pi) / pi] * 2 + [300 * (1 - pi0) / pi0], rel=1e-6)
 
 
 @pytest.mark.parametrize("strangers", [0, 9000])
@@ -1249,24 +1494,71 @@ def test_a_sole_fit_is_weighed_against_the_snapshots_strangers_not_all_its_recor
     assert (p >= CFG.match_threshold) if not strangers else (p < 0.9), p
 
 
+def test_a_list_record_alone_on_its_candidate_has_no_rival():
+    """In a one-record-per-person list, a record in review that no other record claims keeps its
+    own cause: it is not told 'another record of this snapshot fits the same person'. Of two
+    claiming B, the one outweighed 10,000 to 1 loses B, and the other keeps B (its p scaled by its
+    share still reaches the threshold)."""
+    from matchers.link import _one_record_per_person
+
+    out = pl.DataFrame({"rid": [0, 1, 2], "person_id": ["A", "B", "B"], "p1": [0.8, 0.995, 0.6], "w1": [1e3, 1e6, 1e2],
+                        "k": [10] * 3, "id1": ["kept-agree"] * 3, "name1": ["masked-agree", "exact", "one-char"],
+                        "masked": [True, False, False], "confirmed": [False] * 3, "decision": ["review", "matched", "review"],
+                        "thr": [0.99] * 3}, schema_overrides={"rid": pl.UInt32})
+    recs = pl.DataFrame({"kind": ["med_enrollment"] * 3, "record_id": ["a", "b", "c"]})
+    got = _one_record_per_person(out, recs, CFG)
+    assert got.select("decision", "rival").rows() == [("review", False), ("matched", False), ("unmatched", True)], got
+
+
+def test_a_masked_claimant_beside_an_exact_name_holds_the_share_look_alikes_are_seen_to_hold():
+    """Of the list's claimants showing a whole name and their person's kept ID characters that
+    lose the person (here two, under other names: no exact look-alike seen), with 10
+    pseudo-records at `lookalike_prior` 1%: r_x = 0.1 / 12. A masked claimant beside a lead
+    showing the exact name holds at least r_x (x: share r_x / (1 + r_x)); claimants showing no
+    whole name are not counted among those look-alikes (z). Beside a lead whose name is not exact
+    (w) the masked one holds only its own evidence (w_c / w_lead = 1e-6). A claimant showing the
+    person's whole ID keeps them alone, however close the other's evidence (f)."""
+    from matchers.link import _rival_shares
+
+    def claim(rid, person, w1, name1, masked, k=10):
+        return dict(rid=rid, kind="med_enrollment", record_id=str(rid), person_id=person, p1=0.9, w1=w1, k=k,
+                    id1="kept-agree", name1=name1, masked=masked, confirmed=False)
+    cl = pl.DataFrame([claim(0, "x", 1e6, "exact", False), claim(1, "x", 1e3, "masked-agree", True),
+                       claim(2, "y", 1e6, "exact", False), claim(3, "y", 10.0, "one-char", False),
+                       claim(4, "z", 1e6, "exact", False), claim(5, "z", 1.0, "masked-agree", True),
+                       claim(6, "w", 1e6, "one-char", False), claim(7, "w", 1.0, "masked-agree", True),
+                       claim(8, "f", 1e6, "one-char", False, k=18), claim(9, "f", 1e6, "one-char", False)])
+    got = _rival_shares(cl, CFG)
+    share = dict(got.select("rid", "share").iter_rows())
+    r_x = 0.1 / 12
+    assert share[1] == pytest.approx(r_x / (1 + r_x), rel=1e-9) == share[5], share
+    assert share[7] == pytest.approx(1e-6 / (1 + 1e-6), rel=1e-9), share
+    assert got.filter(pl.col("rid") >= 8).select("share", "alone", "lost").rows() == [(1.0, True, False), (0.0, False, True)]
+
+
 @pytest.mark.parametrize("p0, pass_", [(0.5, "id"), (0.01, "absentee"), (0.01, "id")])
 def test_a_sole_fit_is_a_stranger_only_if_the_persons_own_record_is_missing_or_unrecognisable(p0, pass_):
     """The person's own 参保名单 record fits them unless its ID or name disagrees outright: a
     mistyped kept digit still pairs it with them (typo pass). So beside a list holding 99% of
     the roster, a record fitting person 0 alone at w 8,000 (a one-digit slip under the exact
-    name weighs about that) is theirs, against the list's 3,000 strangers. A pair under
-    `candidate_floor` is no claim on its person (a stranger fitting them by chance), unless the
-    absentee pass found it looking for that person (`_absentees`)."""
+    name weighs about that) is theirs, against the list's 3,000 strangers (p 0.9914). A pair
+    under `candidate_floor` is no claim on its person (a stranger fitting them by chance), unless
+    the absentee pass found it looking for that person (`_absentees`)."""
     n_roster, own = 1000, 999
-    pairs = pl.DataFrame({"rid": range(own + 1), "pidx": range(own + 1), "p": [p0] + [1.0] * own,
+    pairs = pl.DataFrame({"rid": range(own + 1), "pidx": range(own + 1), "p": [p0] + [0.995] * own,
                           "w": [8000.0] + [1e9] * own, "pass": [pass_] + ["id"] * own},
                          schema={"rid": pl.UInt32, "pidx": pl.UInt32, "p": pl.Float64, "w": pl.Float64, "pass": pl.Utf8})
     recs = pl.DataFrame({"kind": ["med_enrollment"] * (own + 1 + 3000)})
-    p = _complete_snapshots(pairs, recs, n_roster, CFG).filter(pl.col("rid") == 0)["p"].item()
+    out = _complete_snapshots(pairs, recs, n_roster, CFG)
+    p = out.filter(pl.col("rid") == 0)["p"].item()
     if p0 < CFG.candidate_floor and pass_ != "absentee":
-        assert p == p0
-    else:
-        assert CFG.match_threshold <= p < 0.995, p
+        assert p == p0 and out["snapshot"].to_list() == [False] * (own + 1)
+        return
+    # present: 0.99 at most (`max_snapshot_presence`); the own record fits unless its ID (0.3%) or
+    # name (1%) disagrees: odds = 8000·0.99 / ((1 - 0.99·0.997·0.99)·3005.5)
+    assert p == pytest.approx(0.99141, abs=1e-4), p
+    # only the raised p is the snapshot's doing: the persons' own records (0.995 already) say nothing of it
+    assert out["snapshot"].to_list() == [True] + [False] * own
 
 
 def test_a_list_record_showing_the_whole_id_keeps_its_person_whatever_its_name(roster):
@@ -1284,6 +1576,20 @@ def test_a_list_record_showing_the_whole_id_keeps_its_person_whatever_its_name(r
     d = {r["record_id"]: r for r in links.iter_rows(named=True)}
     assert d["own"]["decision"] == "matched" and d["own"]["person_id"] == u["person_id"], d["own"]["reason"]
     assert d["look"]["decision"] == "unmatched", d["look"]["reason"]
+
+
+def test_a_place_hint_names_the_longest_roster_township_it_holds():
+    """就诊机构 大店北镇卫生院 is in 大店北, not 大店 (whose stem it also holds); a hint copied with
+    compatibility characters (⼤, the Kangxi radical, for 大) names its township all the same; the
+    first hint field given (就诊机构 before 学校名称) is read; one naming no roster township names none."""
+    from matchers.link import _hint_towns
+
+    ros = _prepare_roster(pl.DataFrame({
+        "person_id": ["a", "b", "c"], "household_id": ["h", "h", "h"], "id_number": ["1", "2", "3"],
+        "name": ["王伟", "李强", "张敏"], "township": ["大店镇", "大店北镇", "时村乡"], "village": ["东村", "西村", "南村"]}), CFG)
+    recs = pl.DataFrame({"facility": ["大店北镇卫生院", "⼤店镇卫生院", None, "大店镇卫生院", "埇桥区人民医院"],
+                         "school": [None, None, "时村乡中学", "时村乡中学", None]})
+    assert _hint_towns(recs, ros, CFG).to_list() == ["大店北", "大店", "时村", "大店", None]
 
 
 @pytest.mark.parametrize("informative", [True, False])
@@ -1472,6 +1778,25 @@ def test_a_record_showing_ones_own_name_without_the_fathers_is_linked_on_a_whole
                          dict(record_id="r2", name="艾力", id_raw=mask64(uy[1]["id_number"]))])
     assert (by["r1"]["decision"], by["r1"]["person_id"]) == ("matched", "HU0-01") and by["r2"]["score"] > 0.95
     assert all(" one-part;" in by[r]["reason"] for r in ("r1", "r2"))
+
+
+def test_a_strangers_chance_of_showing_a_records_kept_characters_follows_what_they_are(roster):
+    """u_id, the chance that a random person's ID shows a record's kept characters: a whole ID's
+    check character adds nothing (it follows from the 17 digits); kept beside a mask it is one of
+    11 (0-9, X); a region no roster ID has is rare, not impossible; part of a birth date (an
+    old ID's 3413026********: the year's first digit) is as common as the roster's IDs show it,
+    the 1960s more than the 1930s, which no roster person was born in."""
+    from matchers.link import _id_u
+
+    i = roster.row(3, named=True)["id_number"]
+    raw = [i, i[:17] + "*", mask64(i), mask64(i)[:17] + "*", "351309" + mask64(i)[6:], "3413026********", "3413023********"]
+    rec = _prepare_records(records([dict(record_id=str(k), id_raw=r) for k, r in enumerate(raw)]), CFG)
+    u = _id_u(rec, _prepare_roster(roster, CFG), CFG).sort("rid")["u_id"].to_list()
+    assert u[0] == pytest.approx(u[1], rel=1e-12)
+    assert u[2] == pytest.approx(u[3] / 11, rel=1e-12)
+    assert 0 < u[4] < u[2]
+    assert u[5] > 10 * u[6] > 0
+    assert not roster["id_number"].str.slice(6, 3).is_in(["193", "203"]).any()
 
 
 def test_a_birth_day_the_roster_crowds_is_weighed_as_crowded(roster):
