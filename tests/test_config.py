@@ -94,6 +94,7 @@ def test_a_setting_at_the_edge_of_its_range_is_taken_as_given(setting, read):
     ("matching.estimate_prior=1", "matching.estimate_prior must be true/false, got 1"),
     ("M1.threshold=true", "rules.M1.threshold must be a number, got True"),
     ("rules.M1=5", "rules.M1 must be a table"),
+    ("kinds.med_enrollment.snapshot_year=status", "kinds.med_enrollment.snapshot_year: 'status' is not a field of whole"),
     ('H1.grades=["C", 4]', "rules.H1.grades must be a list of text items, got ['C', 4]"),
     ('matching.match_threshold_by_dept={"hr"=1.5}', "matching.match_threshold_by_dept"),
     ('matching.match_threshold_by_dept={"税务"=0.999}', "matching.match_threshold_by_dept: unknown department '税务'"),
@@ -111,6 +112,54 @@ def test_a_setting_past_the_edge_of_its_range_is_refused_naming_it(setting, key)
     sets = [setting] + (['run.workdays=["2027-02-05"]'] if key is None else [])
     with pytest.raises(ValueError, match=re.escape(key or "run.holidays and run.workdays share ['2027-02-05']")):
         load_config(None, sets)
+
+
+@pytest.mark.parametrize("setting, says", [
+    ("run=5", "run must be a table, got 5"), ("dispatch=5", "dispatch must be a table, got 5"),
+    ("folders.医保=医保局", "folders.医保 must be a list, got '医保局'"),
+    ("kinds.roster.blank_unreadable=household_size", "kinds.roster.blank_unreadable must be a list"),
+    ("kinds.housing.folder=住健", "kinds.housing.folder: '住健' is not a folder of [folders]"),
+    ("rules.H1.kind=hosuing", "rules.H1.kind: 'hosuing' is not a kind of [kinds]"),
+    ('matching.head_kinds=["hosuing"]', "matching.head_kinds: ['hosuing'] are not kinds of [kinds]"),
+    ('inbox.snapshot_kinds=["rooster"]', "inbox.snapshot_kinds: ['rooster'] are not kinds of [kinds]"),
+    ("matching.prior_iterations=2.5", "matching.prior_iterations must be a whole number of at least 0"),
+    ("matching.prior_iterations=3.0", "matching.prior_iterations must be a whole number of at least 0"),
+    ("matching.review_max_candidates=2.5", "matching.review_max_candidates must be a whole number"),
+    ("matching.id_levels={}", "matching.id_levels must give kept-agree, one-differs, two-differ, disagree each a share"),
+    ('matching.place_levels={village=0.9, township=0.1}', "matching.place_levels must give village, township, disagree"),
+    ("matching.name_levels.exact=1.5", "matching.name_levels must give exact"),
+])
+def test_a_set_the_pipeline_could_not_follow_is_refused_naming_it(setting, says):
+    """Each was taken and then did something else than the analyst said, or failed later:
+    `run=5` was an AttributeError's traceback (the CLI catches a ValueError only); an alias or a
+    blank_unreadable given as text became one alias per character (医, 保, 局); a kind moved to
+    no folder was no longer read from its own, a rule on no kind failed after linking (KeyError), a kind list
+    naming no kind was ignored; 2.5 iterations failed after linking (range(2.5)); an ID level
+    left out was taken as m = 1, a place level left out failed after linking (KeyError)."""
+    with pytest.raises(ValueError, match=re.escape(says)):
+        load_config(None, [setting])
+
+
+@pytest.mark.parametrize("edit, says", [
+    (lambda t: t + "\n[mathcing]\nmatch_threshold = 0.9\n", "mathcing: unknown table"),
+    (lambda t: t.replace("blank_unreadable = [", "blank_unreadabel = [", 1), "kinds.roster.blank_unreadabel: unknown key"),
+    (lambda t: t.replace('record_id = "person_id"\n', "", 1), "kinds.roster.record_id is missing"),
+    (lambda t: t + '\n[kinds.tax]\nfolder = "医保"\nrecord_id = "x"\nrequired = ["x"]\nfields = {x = ["x"]}\n',
+     "kinds.tax: unknown kind"),
+    (lambda t: t + '\n[rules.X1]\nimpl = "M9"\nkind = "med_settlement"\nrisk_type = "因病"\n',
+     "rules.X1: no rule of config/default.toml is called 'M9'"),
+    (lambda t: t + '\n[rules.X1]\nkind = "med_settlement"\nrisk_type = "因病"\n',
+     "rules.X1: no rule of config/default.toml is called 'X1'"),
+    (lambda t: t.replace('share_of_income = 0.40\n', 'share_of_income = 0.40\nlead = "no"\n', 1),
+     "rules.M2.lead must be true/false, got 'no'"),
+])
+def test_a_copy_the_pipeline_could_not_follow_is_refused_naming_it(edit, says, tmp_path):
+    """A bureau's own copy: a table or a kind's key mistyped was silently left aside (the
+    default's taken instead), a kind without its record_id was a bare KeyError 'record_id', a
+    new kind failed on its first file (no model of it), a rule of no implementation after
+    linking (KeyError), `lead = "no"` was a lead."""
+    with pytest.raises(ValueError, match=re.escape(says)):
+        load_config(_copy(tmp_path, edit(DEFAULT_CONFIG.read_text(encoding="utf-8"))))
 
 
 @pytest.mark.parametrize("name", ["医保", "medical", " Medical ", "ＭＥＤＩＣＡＬ", "医 保 局", "医疗保障局"])
