@@ -92,6 +92,7 @@ def test_a_setting_at_the_edge_of_its_range_is_taken_as_given(setting, read):
     ('matching.role_levels={head=0.95, member=0.05, other=0.1}', "matching.role_levels"),
     ("matching.roster_share=1.5", "matching.roster_share must be a share from 0 to 1, got 1.5"),
     ("matching.estimate_prior=1", "matching.estimate_prior must be true/false, got 1"),
+    ("matching.census_completeness=true", "matching.census_completeness must be text, got True"),  # (nor a share)
     ("M1.threshold=true", "rules.M1.threshold must be a number, got True"),
     ("rules.M1=5", "rules.M1 must be a table"),
     ("kinds.med_enrollment.snapshot_year=status", "kinds.med_enrollment.snapshot_year: 'status' is not a field of whole"),
@@ -175,15 +176,15 @@ def test_a_rule_leaving_out_its_description_and_flags_takes_the_defaults(tmp_pat
     """A bureau's own rule (impl = "M4", a second M4 with its own share) says no label, severity,
     lead or per_person: it is labelled with its name, 中, no lead, and a fact about persons as M4
     is; a code's spelling or a value allowed besides the SPEC's is compared as the cells are: NFKC,
-    without spaces (Ｃ 级 is C级, 雪 灾 is 雪灾)."""
+    without spaces (Ｃ 级 is C级, 雪　灾 with an input method's full-width space is 雪灾)."""
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")
     m4 = DEFAULT_RAW["rules"]["M4"]
     own = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in m4.items()
                   if k not in ("label", "severity", "lead", "per_person", "min_roster_share"))
     text = text.replace('"C级" = "C"', '"Ｃ 级" = "C"') + f'\n[rules.M4B]\nimpl = "M4"\n{own}'
-    text = text.replace("disaster_type = []", 'disaster_type = ["雪 灾", "低温冻害"]')
+    text = text.replace("disaster_type = []", 'disaster_type = ["雪\u3000灾", "低温冻害"]')
     text = text.replace('risk_type_by_disaster = { "产业项目失败" = "因产业项目失败" }\n', "")  # (A1's, optional too)
-    assert '"Ｃ 级" = "C"' in text and '"C级"' not in text and "雪 灾" in text and "risk_type_by_disaster = " not in text
+    assert '"Ｃ 级" = "C"' in text and '"C级"' not in text and "雪\u3000灾" in text and "risk_type_by_disaster = " not in text
     assert "min_roster_share" in m4 and "min_roster_share" not in own
     cfg = load_config(_copy(tmp_path, text))
     rule = cfg.rules["M4B"]
