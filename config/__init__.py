@@ -176,9 +176,11 @@ class MatchingConfig:
                 and num(self.place_hint_z) and self.place_hint_z >= 0):
             raise ValueError("matching.place_hint_strength and place_hint_z must be numbers of at least 0, "
                              f"got {self.place_hint_strength!r}, {self.place_hint_z!r}")
-        if set(self.role_levels) != {"head", "member"} or not all(
-                isinstance(v, int | float) and 0 < v <= 1 for v in self.role_levels.values()):
-            raise ValueError(f"matching.role_levels must give head and member each a share in (0, 1], got {self.role_levels!r}")
+        for f in dataclasses.fields(self):  # (a level left out was read as m = 1, a place level's as a KeyError)
+            if f.name.endswith("_levels") and isinstance(levels := getattr(self, f.name), dict) and (
+                    set(levels) != set(f.default_factory()) or not all(num(v) and 0 < v <= 1 for v in levels.values())):
+                raise ValueError(f"matching.{f.name} must give {', '.join(f.default_factory())} each a share in (0, 1], "
+                                 f"got {levels!r}")
         if not (isinstance(self.match_threshold_by_dept, dict) and all(
                 isinstance(k, str) and num(v) and self.review_threshold < v <= 1
                 for k, v in self.match_threshold_by_dept.items())):
@@ -188,9 +190,13 @@ class MatchingConfig:
             raise ValueError(f"matching.age_prior_strength must be a number of at least 0, got {self.age_prior_strength!r}")
         if not (isinstance(self.record_id_slips, int) and 0 <= self.record_id_slips <= 4):
             raise ValueError(f"matching.record_id_slips must be a whole number from 0 to 4, got {self.record_id_slips!r}")
-        for name in ("block_size_sample", "pair_chunk", "age_band_years"):
-            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
-                raise ValueError(f"matching.{name} must be a whole number of at least 1, got {getattr(self, name)!r}")
+        # counts: a fraction is no setting of them (range(2.5) iterations failed after the records were read)
+        for name, least in (("block_size_sample", 1), ("pair_chunk", 1), ("age_band_years", 1), ("prior_iterations", 0),
+                            ("review_max_candidates", 0), ("answer_max_id_differences", 0), ("name_readings_max_keys", 0),
+                            ("min_kept_for_id_block", 0), ("typo_min_kept", 0), ("typo_name_key_below", 0),
+                            ("census_min_kept", 0)):
+            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= least):
+                raise ValueError(f"matching.{name} must be a whole number of at least {least}, got {getattr(self, name)!r}")
 
 
 @dataclass(frozen=True)
@@ -506,11 +512,13 @@ def _shape(v: Any) -> str:
 
 def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
     """Every value of `raw` (a config file with its --set overrides applied) against the default
-    config: a key the default has must hold the same kind of value (a number where a number is,
-    a list where a list is, of the same kind of items), a rule's numbers are at least 0, its
-    severity one of 高/中/低. A rule copied under a new name (`impl = "M1"`) is checked against
-    the rule it runs. Raises ValueError naming the key, so a bad `--set` or file is exit 2
-    before anything is read, not a failure inside the rules after linking."""
+    config: its tables are the default's, a key the default has must hold the same kind of value
+    (a number where a number is, a list where a list is, of the same kind of items, a table where
+    a table is), a kind is one of the default's, with its keys, in a folder of [folders]; a rule
+    runs a rule of the default (its own name, or `impl = "M1"` under a new name: checked against
+    the rule it runs) on a kind of [kinds], its numbers are at least 0, its severity one of
+    高/中/低; a list of kinds names kinds. Raises ValueError naming the key, so a bad `--set` or
+    file is exit 2 before anything is read, not a failure inside the rules after linking."""
     def check(key: str, v: Any, d: Any) -> None:
         if key in _EITHER_SHAPE and _shape(v) in _EITHER_SHAPE[key]:
             return  # (its own check, in its dataclass, says what it may be)
@@ -527,38 +535,58 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
         if not isinstance(raw.get(section), dict):
             raise ValueError(f"no [{section}] section: a --config file is a whole copy of config/default.toml "
                              f"with your changes (to change single values, --set KEY=VALUE)")
+    if unknown := sorted(set(raw) - set(default)):
+        raise ValueError(f"{unknown[0]}: unknown table (a typo? config/default.toml has no such table)")
+    for section in ("folders", "dispatch", "kinds"):  # (every kind is one the pipeline reads: no new one)
+        check(section, raw.get(section, {}), default[section])
+    for name, k in raw["kinds"].items():
+        if name not in default["kinds"]:
+            raise ValueError(f"kinds.{name}: unknown kind (config/default.toml's are {', '.join(default['kinds'])})")
+        if unknown := sorted(set(k) - ({f.name for f in dataclasses.fields(KindSpec)} - {"name"})):
+            raise ValueError(f"kinds.{name}.{unknown[0]}: unknown key (a typo? no kind of config/default.toml has it)")
+        if missing := [f for f in ("folder", "record_id", "required", "fields") if f not in k]:
+            raise ValueError(f"kinds.{name}.{missing[0]} is missing")
+        if k["folder"] not in raw["folders"]:
+            raise ValueError(f"kinds.{name}.folder: {k['folder']!r} is not a folder of [folders]")
     settings = {"run": RunConfig, "inbox": InboxConfig, "matching": MatchingConfig, "feedback": FeedbackConfig}
     for section, cls in settings.items():
-        if isinstance(raw.get(section), dict):
+        if section in raw:
+            check(section, raw[section], default.get(section, {}))
             known = {f.name for f in dataclasses.fields(cls)} | set(default.get(section, {})) | RETIRED.get(section, set())
             if unknown := sorted(set(raw[section]) - known):
                 raise ValueError(f"{section}.{unknown[0]}: unknown key (a typo? config/default.toml's [{section}] "
                                  f"has no such setting)")
-            check(section, raw[section], default.get(section, {}))
             for k, v in raw[section].items():  # (every default number is one of at least 0; nan passes any "at least")
                 if _shape(v) == "a number" and _shape(default.get(section, {}).get(k)) == "a number":
                     if not (math.isfinite(v) and v >= 0):
                         raise ValueError(f"{section}.{k} must be a number of at least 0, got {v!r}")
                     if k in _SHARES.get(section, ()) and v > 1:
                         raise ValueError(f"{section}.{k} must be a share from 0 to 1, got {v!r}")
+                if k.endswith("_kinds") and (wrong := sorted(set(v) - set(raw["kinds"]))):  # (a list, checked above)
+                    raise ValueError(f"{section}.{k}: {wrong} are not kinds of [kinds]")
     defaults = default.get("rules", {})
     any_rule_key = {k for r in defaults.values() if isinstance(r, dict) for k in r} | {"impl"}
     for name, rule in raw.get("rules", {}).items():
         if not isinstance(rule, dict):
             raise ValueError(f"rules.{name} must be a table")
-        base = defaults.get(rule.get("impl", name), defaults.get(name, {}))
+        if rule.get("impl", name) not in defaults:
+            raise ValueError(f"rules.{name}: no rule of config/default.toml is called {rule.get('impl', name)!r} (a rule of "
+                             f"your own runs one of {', '.join(defaults)}: impl = \"M1\" and its keys)")
+        base = defaults[rule.get("impl", name)]
         if unknown := sorted(set(rule) - any_rule_key):
             raise ValueError(f"rules.{name}.{unknown[0]}: unknown key (a typo? no rule of config/default.toml has it)")
         if missing := [k for k in base if k not in rule and k not in _RULE_OPTIONAL]:
             raise ValueError(f"rules.{name}.{missing[0]} is missing (config/default.toml's rules."
                              f"{rule.get('impl', name)} has {missing[0]} = {base[missing[0]]!r})")
         for k, v in rule.items():
-            if k in base:
-                check(f"rules.{name}.{k}", v, base[k])
+            if k in base or k in ("lead", "per_person"):  # (a flag the rule it runs leaves out is false)
+                check(f"rules.{name}.{k}", v, base.get(k, False))
             if _shape(v) == "a number" and not (math.isfinite(v) and v >= 0):  # (nan >= 0 is false too)
                 raise ValueError(f"rules.{name}.{k} must be a number of at least 0, got {v!r}")
             if k == "min_roster_share" and _shape(v) == "a number" and v > 1:  # (a share of the roster)
                 raise ValueError(f"rules.{name}.{k} must be a share from 0 to 1, got {v!r}")
+        if rule.get("kind") not in raw["kinds"]:
+            raise ValueError(f"rules.{name}.kind: {rule.get('kind')!r} is not a kind of [kinds]")
         if rule.get("severity", "中") not in SEVERITIES:
             raise ValueError(f"rules.{name}.severity must be one of {'/'.join(SEVERITIES)}, got {rule['severity']!r}")
 

@@ -168,6 +168,8 @@ def test_a_rule_copied_under_a_new_name_is_checked_against_the_rule_it_runs(tmp_
     (lambda t: "[rules.M1]\nthreshold = 8000\n", "no [folders] section"),
     (lambda t: t.replace("\nthreshold = 5000", "\nthreshhold = 5000", 1), "rules.M1.threshhold: unknown key"),
     (lambda t: t.replace("\nthreshold = 5000", "\n", 1), "rules.M1.threshold is missing"),
+    (lambda t: t.replace('risk_type = "因自然灾害"\n', "", 1),
+     "rules.A1.risk_type is missing (config/default.toml's rules.A1 has risk_type = '因自然灾害')"),
     (lambda t: t.replace("\nmatch_threshold = ", "\nmatch_threshhold = ", 1), "matching.match_threshhold: unknown key"),
     (lambda t: t.replace("[run]", "[run", 1), "my_rules.toml: Expected ']'"),  # a TOML slip: the file named
 ])

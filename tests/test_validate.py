@@ -11,7 +11,7 @@ from config import load_config
 from pipelines.standardize import standardize
 from pipelines.validate import (MAX_FIELD_CHARS, REJECTED_SCHEMA, delivery_ranks, in_headers, keep_latest, mask_value,
                                 old_id_lines, older_versions, parse_date, rejected_files, set_aside_future_dates, stand_ins,
-                                supersede, to_person_records, validate)
+                                supersede, tens_date, to_person_records, validate)
 from schemas.inputs import EXTRACT_MODELS, PersonRecord, Rejected
 
 CFG = load_config()
@@ -46,7 +46,9 @@ def run(df, kind="med_settlement", dept="医保", file="医保/a.csv"):
      "2026年10月5日 9时30分", "2026/10/5 9点", "2026–10–05", "2026—10—05", "2026-10-05T09:30",
      "2026年10月5号", "2026 年 10 月 5 日", "2026年10月5号 13:45",
      # the time written straight after 日, as 时 and 分 are (set aside as an unparseable date before)
-     "2026年10月5日9时30分", "2026年10月5日09时", "2026年10月5号13:45"],
+     "2026年10月5日9时30分", "2026年10月5日09时", "2026年10月5号13:45",
+     # an Excel serial with a time of day (a date-time cell saved as a number): the day it falls on
+     "46300.5", "46300.99"],
 )
 def test_date_formats(text):
     valid, rejected = run(settlements(settle_date=[text]))
@@ -60,6 +62,15 @@ def test_a_day_written_hao_as_it_is_said_in_a_township_answer():
     df = pl.DataFrame({"d": ["11月3号", "2026年11月3号", "12月28号", "11 月 3 日", "11月3日9时", "11月3日 9:30", "11.3 9:30"]})
     got = df.select(parse_date("d", date(2027, 1, 31))).to_series().to_list()
     assert got == [date(2026, 11, 3), date(2026, 11, 3), date(2026, 12, 28)] + [date(2026, 11, 3)] * 4  # (a time after it too)
+
+
+def test_only_what_excel_leaves_of_a_date_typed_on_the_10th_20th_or_30th_is_read_so():
+    """`11.10` typed is the number 11.1 (`EXCEL_TENS`): read as the 10th, 9.3 the 30th. A month
+    with a leading zero (01.1), no month (13.1), 11.01, 11.4 or full-width digits are no number
+    Excel writes so: no 10th is read from them."""
+    df = pl.DataFrame({"d": ["11.1", "9.3", "12.2", "01.1", "13.1", "11.01", "11.4", "１１.１"]})
+    assert df.select(tens_date("d", date(2027, 1, 30))).to_series().to_list() == [
+        date(2026, 11, 10), date(2026, 9, 30), date(2026, 12, 20), None, None, None, None, None]
 
 
 def test_a_month_without_its_day_is_its_first_day_in_an_extract_not_in_an_answer():
@@ -76,7 +87,8 @@ def test_a_month_without_its_day_is_its_first_day_in_an_extract_not_in_an_answer
 
 @pytest.mark.parametrize(
     "text,expect", [("1,234.50", 1234.5), ("1,234.50元", 1234.5), ("１２３", 123.0), (" 7 ", 7.0), ("¥5", 5.0),
-                    ("1.5万", 15000.0), ("2万元", 20000.0), ("0.35 万元", 3500.0)]
+                    ("1.5万", 15000.0), ("2万元", 20000.0), ("0.35 万元", 3500.0),
+                    ("1.2E+05", 120000.0)]  # (Excel's display of a large amount in a narrow General column)
 )
 def test_amount_formats(text, expect):
     valid, rejected = run(settlements(out_of_pocket=[text]))
@@ -226,6 +238,10 @@ def test_required_values_empty_under_lines_that_have_them_suggest_merged_cells_s
     reasons = dict(zip(rejected["line"], rejected["reason"]))
     assert valid["household_id"].to_list() == ["H1"] and sorted(reasons) == [3, 4, 5]
     assert all("合并单元格另存为CSV" in reasons[n] for n in (3, 4)) and "合并" not in reasons[5]
+    # values missing from the first rows on (none above them to have been merged) are only missing
+    top = raw.with_columns(网格编号=pl.Series([None, None, "G1", "G2"]), 网格员=pl.Series([None, None, "张网", "李网"]))
+    valid, rejected = validate(standardize(top, spec), spec, "网格", "网格/g.csv")
+    assert rejected["line"].to_list() == [2, 3] and not rejected["reason"].str.contains("合并").any()
 
 
 def test_integers():
@@ -244,7 +260,8 @@ def test_roster_bad_id_rejected_and_masked():
         {
             "乡（镇）": ["大店镇"] * 3, "行政村": ["韩湖村"] * 3, "户编号": ["H1"] * 3,
             "人编号": ["H1-01", "H1-02", "H1-03"], "姓名": ["甲", "乙", "丙"],
-            "证件号码": ["'341302196201112734", "3413021962011127345", "34130219620111273x"],
+            # (a leading apostrophe as typed, also the curly one an input method gives)
+            "证件号码": ["'341302196201112734", "3413021962011127345", "‘34130219620111273x"],
             "家庭人口数": ["3", "3", "3"], "年人均纯收入（元）": ["8,596", "8596", "8596"], "line": [2, 3, 4],
         }
     )
@@ -281,6 +298,11 @@ def test_a_bad_value_of_an_optional_roster_field_is_left_empty_and_the_person_ke
         (5, "income_per_capita", "-5")]
     assert cells["reason"].to_list() == ["整数无法解析 unparseable integer: '/'", "数值无法解析 unparseable number: '暂无'",
                                          "数值应不小于1 must be at least 1: '0'", "数值不能为负 negative value: '-5'"]
+    # a cell holding an ID number (a column shifted) is told back masked, as every value set aside is
+    blanked = []
+    shifted = raw.head(1).with_columns(家庭人口数=pl.lit("341302196201112734X"))
+    validate(standardize(shifted, spec), spec, "户籍底册", "户籍底册/r.csv", blanked=blanked)
+    assert blanked[0]["value"].to_list() == ["341302*********734X"] and "196201112" not in blanked[0]["reason"][0]
     # department extracts keep the SPEC's rule: a bad amount sets the row aside
     valid, rejected = run(settlements(out_of_pocket=["暂无"]))
     assert valid.is_empty() and rejected["field"].to_list() == ["out_of_pocket"]
@@ -293,6 +315,10 @@ def test_a_config_copied_before_blank_unreadable_existed_takes_the_defaults(tmp_
     assert "blank_unreadable" not in old.read_text(encoding="utf-8")
     assert load_config(str(old)).kinds["roster"].blank_unreadable == CFG.kinds["roster"].blank_unreadable
     assert "household_size" in CFG.kinds["roster"].blank_unreadable
+    # ... and one copied before snapshot_year existed reads 参保名单's 参保年度 all the same
+    old.write_text(text.replace('snapshot_year = "year"\n', ""), encoding="utf-8")
+    assert "snapshot_year" not in old.read_text(encoding="utf-8")
+    assert load_config(str(old)).kinds["med_enrollment"].snapshot_year == "year"
 
 
 def test_roster_duplicated_person_id_rejected():
@@ -355,6 +381,11 @@ def test_a_number_excel_cut_to_15_digits_sets_its_row_aside():
     assert valid["record_id"].to_list() == ["202610010000999000000", "JS1", "JS1"]
     assert rejected["line"].to_list() == [2, 3] and set(rejected["field"]) == {"record_id"}
     assert stand_ins(std, rejected, CFG.kinds["med_settlement"], "医保", "医保/a.csv").is_empty()
+    # ... but an answer repeats a record on purpose, one row per candidate: such a number is kept
+    answers = standardize(pl.DataFrame({"部门": ["医保"] * 2, "记录编号": ["202610010000123000000"] * 2, "人编号": ["P1", "P2"],
+                                        "是否本人": ["是", "否"], "line": [2, 3]}), CFG.kinds["review_answer"])
+    valid, rejected = run(answers, "review_answer", "复核", "复核/a.csv")
+    assert rejected.is_empty() and valid["record_id"].to_list() == ["202610010000123000000"] * 2
     raw = pl.DataFrame({"乡镇": ["大店镇"] * 3, "村": ["韩湖村"] * 3, "户号": ["3.41302E+17", "3.41302E+17", "H2"],
                         "人编号": ["P1", "P2", "3.41302E+19"], "姓名": ["甲", "乙", "丙"],
                         "身份证号": ["341302196201112734"] * 3, "line": [2, 3, 4]})
@@ -390,6 +421,8 @@ def test_mask_value():
     # a record number with a long run of digits but no ID in it stays as sent, to be traced back
     assert mask_value("YB3413232026100002935", "record_id") == "YB3413232026100002935"
     assert mask_value("JD341324261000310", "record_id") == "JD341324261000310"
+    # ... also one whose last 15 digits look like an old ID: they do not stand alone
+    assert mask_value("YB2026341302620111273", "record_id") == "YB2026341302620111273"
     # one holding an ID (学籍号 G + ID, a mistyped one too; an old 15-digit ID) is masked
     assert mask_value("G341302201203154518", "record_id") == "G34130*********4518"
     assert mask_value("G341302201203154519", "record_id") == "G34130*********4519"
@@ -397,6 +430,9 @@ def test_mask_value():
     assert mask_value(None) is None
     # a NUL (a damaged file) is shown, not echoed as nothing
     assert mask_value("2026\x00-10-05", "settle_date") == "2026\\x00-10-05"
+    # a value as long as the longest field (read, not set aside) is echoed whole; a longer one is cut short
+    assert mask_value("张" * MAX_FIELD_CHARS, "name") == "张" * MAX_FIELD_CHARS
+    assert mask_value("张" * (MAX_FIELD_CHARS + 1), "name") == "张" * 60 + f"…({MAX_FIELD_CHARS + 1}字符 chars)"
 
 
 def ranks(*files: str, modified: list[datetime] | None = None) -> dict[str, int]:
@@ -667,9 +703,9 @@ def test_an_older_version_of_a_list_is_a_file_whose_records_a_later_file_deliver
     """`older_versions`: a.csv, 2 of whose records b.csv delivers again and 2 only it holds, is an
     older version (again >= only); c.csv with 1 again and 2 of its own is not; d.csv wholly
     delivered again holds nothing still read, and no note; rows of another year superseded are
-    no older version (e.csv)."""
-    kept = pl.DataFrame({"file": ["a.csv", "a.csv", "c.csv", "c.csv", "e.csv"], "line": [5, 4, 2, 3, 2],
-                         "person_id": ["P5", "P4", "C2", "C3", "E2"]})
+    no older version (e.csv), nor is a file of itself (b.csv, delivering a record twice)."""
+    kept = pl.DataFrame({"file": ["a.csv", "a.csv", "c.csv", "c.csv", "e.csv", "b.csv"], "line": [5, 4, 2, 3, 2, 2],
+                         "person_id": ["P5", "P4", "C2", "C3", "E2", "B2"]})
     sup = pl.DataFrame({"file": ["a.csv", "a.csv", "c.csv", "d.csv", "e.csv", "b.csv"], "line": [2, 3, 4, 2, 3, 3],
                         "superseded_by": ["b.csv:2", "b.csv:3", "b.csv:4", "b.csv:5", "b.csv:6", "b.csv:2"],
                         "other_year": [False, False, False, False, True, False]})
@@ -681,6 +717,9 @@ def test_a_saved_again_copy_comes_after_its_original_whatever_its_time():
     """表(1).csv is a copy saved after 表.csv, even when the original was touched later."""
     t = datetime(2026, 11, 2, 9, 0, 0)
     assert ranks("医保/表(1).csv", "医保/表.csv", modified=[t, t + timedelta(hours=1)]) == {"医保/表.csv": 0, "医保/表(1).csv": 1}
+    # ... also where the county lists no later_marks (`[inbox] later_marks = []`): the copy's name still says so
+    files = pl.DataFrame({"file": ["医保/表(1).csv", "医保/表.csv"], "modified": [t, t + timedelta(hours=1)]})
+    assert delivery_ranks(files, []) == {"医保/表.csv": 0, "医保/表(1).csv": 1}
 
 
 def test_person_records_keep_the_last_row_of_a_record_given_twice():
@@ -751,3 +790,90 @@ def test_an_unknown_code_says_which_values_to_write():
     _, rejected = run(settlements(visit_type=["急诊"]))
     assert rejected["reason"].to_list() == [
         "visit_type 代码不在允许值中 unknown code: '急诊'（应填 住院、门诊慢特病、普通门诊 之一 one of these）"]
+
+
+# one valid row of each kind, by field (as `standardize` names them): what the SPEC requires
+VALID_ROW = {
+    "med_settlement": {"record_id": "R1", "settle_date": "2026-10-05", "out_of_pocket": "10"},
+    "med_enrollment": {"record_id": "R1", "status": "正常参保", "year": "2026"},
+    "housing": {"record_id": "R1", "grade": "C", "renovation": "未改造"},
+    "education": {"record_id": "R1", "stage": "小学", "status": "在读"},
+    "water": {"record_id": "R1", "township": "大店镇", "village": "韩湖村", "problem_type": "其他"},
+    "civil": {"record_id": "R1", "category": "低保", "change_type": "新增"},
+    "disability": {"record_id": "R1", "level": "一级", "cert_type": "新办"},
+    "hr": {"record_id": "R1", "event_type": "失业登记"},
+    "agri": {"record_id": "R1", "disaster_type": "洪涝", "loss_amount": "100"},
+    "roster": {"township": "大店镇", "village": "韩湖村", "household_id": "H1", "person_id": "P1", "name": "甲",
+               "id_number": "341302196201112734"},
+    "review_answer": {"record_dept": "医保", "record_id": "R1", "person_id": "P1", "verdict": "是"},
+    "grid": {"grid_id": "G1", "household_id": "H1", "grid_worker": "张网"},
+    "feedback": {"warning_id": "W1", "result": "属实"},
+}
+
+
+def _rows(kind: str, field: str, values: list) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`validate` of rows of `kind`, valid but for `field`, which holds `values` (line 2 on)."""
+    n = len(values)
+    cols = {f: [v] * n for f, v in VALID_ROW[kind].items()} | {field: values}
+    if kind == "roster":  # (one person a row)
+        cols["person_id"] = [f"P{i}" for i in range(n)]
+    df = pl.DataFrame(cols | {"line": list(range(2, n + 2))}, schema={c: pl.Int64 if c == "line" else pl.String
+                                                                      for c in [*cols, "line"]})
+    return validate(df, CFG.kinds[kind], "x", "x/a.csv")
+
+
+@pytest.mark.parametrize("kind, field, values", [
+    ("med_settlement", "visit_type", ["住院", "门诊慢特病", "普通门诊"]),
+    ("med_enrollment", "status", ["正常参保", "暂停参保", "终止参保"]),
+    ("housing", "grade", ["A", "B", "C", "D"]), ("housing", "renovation", ["未改造", "改造中", "已改造"]),
+    ("education", "stage", ["学前", "小学", "初中", "高中", "中职", "高校"]),
+    ("education", "status", ["在读", "休学", "辍学", "转出", "毕业"]),
+    ("water", "problem_type", ["有管无水", "频繁停水断水", "水质较差", "未通自来水且自行取水困难", "高价买水", "其他"]),
+    ("civil", "category", ["低保", "特困", "临时救助", "孤儿"]), ("civil", "change_type", ["新增", "停发", "调整", "死亡注销"]),
+    ("disability", "level", ["一级", "二级", "三级", "四级"]), ("disability", "cert_type", ["新办", "换领", "注销"]),
+    ("hr", "event_type", ["失业登记", "停止缴费", "就业登记", "返乡登记"]),
+    ("agri", "disaster_type", ["洪涝", "干旱", "冰雹", "风灾", "病虫害", "畜禽疫病", "产业项目失败"]),
+])
+def test_every_value_of_the_specs_code_lists_is_read(kind, field, values):
+    """SPEC §3's lists, written out here: a value missing from a model's list (a 毕业 pupil, a
+    救助 调整, a 注销 certificate, an 产业项目失败 loss) would set every such row aside as an unknown code."""
+    valid, rejected = _rows(kind, field, values)
+    assert rejected.is_empty() and valid[field].to_list() == values
+
+
+@pytest.mark.parametrize("kind, field", [
+    ("med_settlement", "total_cost"), ("med_settlement", "pooled_pay"), ("med_settlement", "critical_pay"),
+    ("med_settlement", "assistance_pay"), ("med_settlement", "out_of_pocket"), ("education", "annual_cost"),
+    ("water", "households_affected"), ("civil", "monthly_amount"), ("hr", "months_unpaid"), ("agri", "loss_amount"),
+])
+def test_a_negative_amount_or_count_sets_its_row_aside_naming_the_field(kind, field):
+    """SPEC §3: a negative amount (a refund row's -120) is set aside with its reason, never summed
+    into a household's costs or read as a count."""
+    valid, rejected = _rows(kind, field, ["5", "0", "-5"])
+    assert valid[field].to_list() == [5, 0]
+    assert rejected.select("line", "field").rows() == [(4, field)] and "negative value: '-5'" in rejected["reason"][0]
+
+
+@pytest.mark.parametrize("kind, field", [
+    ("housing", "renovation"), ("water", "record_id"), ("water", "township"), ("water", "village"),
+    ("roster", "township"), ("roster", "village"), ("roster", "household_id"), ("grid", "grid_id"),
+    ("review_answer", "record_dept"), ("review_answer", "person_id"), ("med_settlement", "settle_date"),
+    ("feedback", "warning_id"),
+])
+def test_a_row_without_a_value_the_spec_requires_is_set_aside_as_missing(kind, field):
+    """A house without its 改造状态 (H1 could not tell 未改造), a water order or a person without
+    their 乡（镇）/行政村 (no place to warn), a 复核 answer without its 部门 or 人编号 (no record
+    or person it is about), a 反馈 row without its 预警编号: set aside, "missing value", not taken
+    with a hole."""
+    valid, rejected = _rows(kind, field, [VALID_ROW[kind][field], None])
+    assert valid.height == 1 and rejected.select("line", "field").rows() == [(3, field)]
+    assert "missing value" in rejected["reason"][0]
+
+
+def test_an_id_number_of_17_characters_and_a_list_without_its_year_are_read_so():
+    """The roster's 证件号码 is 18 characters (17 is a digit lost); 参保年度 may be left out."""
+    valid, rejected = _rows("roster", "id_number", ["341302196201112734", "34130219620111273"])
+    assert valid["id_number"].to_list() == ["341302196201112734"] and rejected["line"].to_list() == [3]
+    assert "ID must have 18 characters" in rejected["reason"][0]
+    valid, rejected = _rows("med_enrollment", "year", [None, "2026"])
+    assert rejected.is_empty() and valid["year"].to_list() == [None, 2026]

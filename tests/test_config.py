@@ -1,0 +1,207 @@
+"""config/: an analyst's `--set KEY=VALUE` or a bureau's own copy of default.toml gives exactly
+the setting it names, or is refused with a ValueError naming the key and what is wrong (the CLI
+prints it as one line, exit 2: tests/test_cli.py). Never a traceback, never a key ignored."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+
+from config import DEFAULT_CONFIG, apply_overrides, build_config, load_config
+
+DEFAULT_RAW = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+CFG = load_config()
+
+
+def _copy(tmp_path, text: str):
+    path = tmp_path / "my_rules.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_set_replaces_only_the_value_it_names_in_a_copy():
+    """`M1.threshold=8000` is rules.M1's threshold (spaces around key and value allowed); the
+    default read once is not changed by it: the next run without --set has the default again."""
+    raw = apply_overrides(DEFAULT_RAW, [" M1.threshold = 8000", "rules.M2.severity=低"])
+    assert raw["rules"]["M1"]["threshold"] == 8000 and raw["rules"]["M2"]["severity"] == "低"
+    assert DEFAULT_RAW["rules"]["M1"]["threshold"] == 5000 and DEFAULT_RAW["rules"]["M2"]["severity"] == "高"
+    assert raw["rules"]["M3"] == DEFAULT_RAW["rules"]["M3"]
+
+
+def test_a_set_value_is_read_as_toml_else_as_text():
+    """`2GB` is no TOML value: it is the text 2GB (not an error, not a number, not ` 2GB`); `8_000`
+    is 8000."""
+    cfg = load_config(None, ["run.year_sum_memory = 2GB ", "M1.threshold=8_000"])
+    assert cfg.run.year_sum_memory == "2GB" and cfg.rules["M1"]["threshold"] == 8000
+
+
+@pytest.mark.parametrize("setting, key", [
+    ("M1.threshhold=8000", "M1.threshhold"), ("matching.match_threshhold=0.9", "matching.match_threshhold"),
+    ("rules.M1.threshold.high=1", "rules.M1.threshold.high"), ("rules.M9.threshold=1", "rules.M9.threshold"),
+    ("nosuch=1", "nosuch")])
+def test_a_set_naming_no_setting_is_refused_naming_what_was_typed(setting, key):
+    """A typo never silently does nothing: the message quotes the key as the analyst typed it."""
+    with pytest.raises(ValueError, match=f"^--set: unknown key '{key}'$"):
+        apply_overrides(DEFAULT_RAW, [setting])
+    with pytest.raises(ValueError, match="^--set expects KEY=VALUE, got 'M1.threshold'$"):
+        apply_overrides(DEFAULT_RAW, ["M1.threshold"])
+
+
+@pytest.mark.parametrize("setting, read", [
+    ("matching.review_threshold=0.99", lambda c: c.matching.review_threshold),  # = match_threshold: no review band
+    ("matching.match_threshold=1", lambda c: c.matching.match_threshold),
+    ("matching.census_completeness=0", lambda c: c.matching.census_completeness),
+    ("matching.census_completeness=1", lambda c: c.matching.census_completeness),
+    ("matching.name_m_floor=1", lambda c: c.matching.name_m_floor),
+    ("matching.name_m_strength=0", lambda c: c.matching.name_m_strength),
+    ("matching.lookalike_prior=1", lambda c: c.matching.lookalike_prior),
+    ("matching.place_hint_strength=0", lambda c: c.matching.place_hint_strength),
+    ("matching.age_prior_strength=0", lambda c: c.matching.age_prior_strength),
+    ("matching.record_id_slips=4", lambda c: c.matching.record_id_slips),
+    ("matching.role_levels.head=1", lambda c: c.matching.role_levels["head"]),
+    ("matching.name_levels.exact=0.8", lambda c: c.matching.name_levels["exact"]),  # (the rest: the default's)
+    ('matching.match_threshold_by_dept={"hr"=1}', lambda c: c.matching.match_threshold_by_dept["人社"]),
+    ("run.verify_working_days=1", lambda c: c.run.verify_working_days),
+    ("run.suppress_days=0", lambda c: c.run.suppress_days),
+    ("run.escalation_factor=1", lambda c: c.run.escalation_factor),
+    ("run.busy_wait_minutes=0", lambda c: c.run.busy_wait_minutes),
+    ("run.split_search_max_pairs=0", lambda c: c.run.split_search_max_pairs),
+    ("inbox.days_after_period=0", lambda c: c.inbox.days_after_period),
+    ("matching.census_coverage=1", lambda c: c.matching.census_coverage),
+    ("M1.threshold=0", lambda c: c.rules["M1"]["threshold"]),
+    ("M4.min_roster_share=1", lambda c: c.rules["M4"]["min_roster_share"]),
+])
+def test_a_setting_at_the_edge_of_its_range_is_taken_as_given(setting, read):
+    """An analyst pinning a setting at its bound (every record to review, no repeat window, no
+    wait) gets exactly that value, not a refusal."""
+    value = tomllib.loads(f"v = {setting.split('=', 1)[1]}")["v"]
+    assert read(load_config(None, [setting])) == (value if not isinstance(value, dict) else 1)
+
+
+@pytest.mark.parametrize("setting, key", [
+    ("matching.review_threshold=0", "matching.review_threshold"),
+    ('matching.no_link_name_levels=["disagre"]', "matching.no_link_name_levels"),
+    ('matching.name_readings={"仉"="zhang"}', "matching.name_readings"),  # a text, not a list of readings
+    ('matching.name_readings={""=["du"]}', "matching.name_readings"),
+    ("matching.typo_rate=0.06", "matching.typo_rate"),  # a rate per ID character: 1/17 would be every ID wrong
+    ("matching.typo_strength=0", "matching.typo_rate"),
+    ('matching.prior_groups={assistance_pay=""}', "matching.prior_groups"),
+    ("matching.role_levels.member=0", "matching.role_levels"),
+    ('matching.role_levels={head=0.95, member=0.05, other=0.1}', "matching.role_levels"),
+    ("matching.roster_share=1.5", "matching.roster_share must be a share from 0 to 1, got 1.5"),
+    ("matching.estimate_prior=1", "matching.estimate_prior must be true/false, got 1"),
+    ("matching.census_completeness=true", "matching.census_completeness must be text, got True"),  # (nor a share)
+    ("M1.threshold=true", "rules.M1.threshold must be a number, got True"),
+    ("rules.M1=5", "rules.M1 must be a table"),
+    ("kinds.med_enrollment.snapshot_year=status", "kinds.med_enrollment.snapshot_year: 'status' is not a field of whole"),
+    ('H1.grades=["C", 4]', "rules.H1.grades must be a list of text items, got ['C', 4]"),
+    ('matching.match_threshold_by_dept={"hr"=1.5}', "matching.match_threshold_by_dept"),
+    ('matching.match_threshold_by_dept={"税务"=0.999}', "matching.match_threshold_by_dept: unknown department '税务'"),
+    ("matching.record_id_slips=5", "matching.record_id_slips"),
+    ("matching.record_id_slips=2.5", "matching.record_id_slips"),
+    ("run.escalation_factor=0.5", "run.escalation_factor"),  # a warning repeated for a smaller signal
+    ("run.max_grid_households=2.5", "run.max_grid_households must be a whole number of at least 1, got 2.5"),
+    ("run.split_search_max_pairs=2.5", "run.split_search_max_pairs"),
+    ("inbox.days_after_period=2.5", "inbox.days_after_period"),
+    ('run.holidays=["2027-02-05"]', None),  # (valid alone: with the same day a workday below)
+])
+def test_a_setting_past_the_edge_of_its_range_is_refused_naming_it(setting, key):
+    """Each was taken (or, for some, failed after the records were read): a review band from 0
+    sending every pair to review, a rate that calls every ID a typo, half a grid household."""
+    sets = [setting] + (['run.workdays=["2027-02-05"]'] if key is None else [])
+    with pytest.raises(ValueError, match=re.escape(key or "run.holidays and run.workdays share ['2027-02-05']")):
+        load_config(None, sets)
+
+
+@pytest.mark.parametrize("setting, says", [
+    ("run=5", "run must be a table, got 5"), ("dispatch=5", "dispatch must be a table, got 5"),
+    ("folders.医保=医保局", "folders.医保 must be a list, got '医保局'"),
+    ("kinds.roster.blank_unreadable=household_size", "kinds.roster.blank_unreadable must be a list"),
+    ("kinds.housing.folder=住健", "kinds.housing.folder: '住健' is not a folder of [folders]"),
+    ("rules.H1.kind=hosuing", "rules.H1.kind: 'hosuing' is not a kind of [kinds]"),
+    ('matching.head_kinds=["hosuing"]', "matching.head_kinds: ['hosuing'] are not kinds of [kinds]"),
+    ('inbox.snapshot_kinds=["rooster"]', "inbox.snapshot_kinds: ['rooster'] are not kinds of [kinds]"),
+    ("matching.prior_iterations=2.5", "matching.prior_iterations must be a whole number of at least 0"),
+    ("matching.prior_iterations=3.0", "matching.prior_iterations must be a whole number of at least 0"),
+    ("matching.review_max_candidates=2.5", "matching.review_max_candidates must be a whole number"),
+    ("matching.id_levels={}", "matching.id_levels must give kept-agree, one-differs, two-differ, disagree each a share"),
+    ('matching.place_levels={village=0.9, township=0.1}', "matching.place_levels must give village, township, disagree"),
+    ("matching.name_levels.exact=1.5", "matching.name_levels must give exact"),
+])
+def test_a_set_the_pipeline_could_not_follow_is_refused_naming_it(setting, says):
+    """Each was taken and then did something else than the analyst said, or failed later:
+    `run=5` was an AttributeError's traceback (the CLI catches a ValueError only); an alias or a
+    blank_unreadable given as text became one alias per character (医, 保, 局); a kind moved to
+    no folder was no longer read from its own, a rule on no kind failed after linking (KeyError), a kind list
+    naming no kind was ignored; 2.5 iterations failed after linking (range(2.5)); an ID level
+    left out was taken as m = 1, a place level left out failed after linking (KeyError)."""
+    with pytest.raises(ValueError, match=re.escape(says)):
+        load_config(None, [setting])
+
+
+@pytest.mark.parametrize("edit, says", [
+    (lambda t: t + "\n[mathcing]\nmatch_threshold = 0.9\n", "mathcing: unknown table"),
+    (lambda t: t.replace("blank_unreadable = [", "blank_unreadabel = [", 1), "kinds.roster.blank_unreadabel: unknown key"),
+    (lambda t: t.replace('record_id = "person_id"\n', "", 1), "kinds.roster.record_id is missing"),
+    (lambda t: t + '\n[kinds.tax]\nfolder = "医保"\nrecord_id = "x"\nrequired = ["x"]\nfields = {x = ["x"]}\n',
+     "kinds.tax: unknown kind"),
+    (lambda t: t + '\n[rules.X1]\nimpl = "M9"\nkind = "med_settlement"\nrisk_type = "因病"\n',
+     "rules.X1: no rule of config/default.toml is called 'M9'"),
+    (lambda t: t + '\n[rules.X1]\nkind = "med_settlement"\nrisk_type = "因病"\n',
+     "rules.X1: no rule of config/default.toml is called 'X1'"),
+    (lambda t: t.replace('share_of_income = 0.40\n', 'share_of_income = 0.40\nlead = "no"\n', 1),
+     "rules.M2.lead must be true/false, got 'no'"),
+])
+def test_a_copy_the_pipeline_could_not_follow_is_refused_naming_it(edit, says, tmp_path):
+    """A bureau's own copy: a table or a kind's key mistyped was silently left aside (the
+    default's taken instead), a kind without its record_id was a bare KeyError 'record_id', a
+    new kind failed on its first file (no model of it), a rule of no implementation after
+    linking (KeyError), `lead = "no"` was a lead."""
+    with pytest.raises(ValueError, match=re.escape(says)):
+        load_config(_copy(tmp_path, edit(DEFAULT_CONFIG.read_text(encoding="utf-8"))))
+
+
+@pytest.mark.parametrize("name", ["医保", "medical", " Medical ", "ＭＥＤＩＣＡＬ", "医 保 局", "医疗保障局"])
+def test_a_folder_is_found_by_its_name_or_alias_however_typed(name):
+    """A folder named by the department's own name, in full-width letters, with spaces or
+    capitals, is 医保's; the departments are the eight folders that are not read by every run."""
+    assert CFG.folder_of(name) == "医保"
+    assert CFG.folder_of("医保科") is None
+    assert CFG.departments == ["医保", "住建", "教育", "水利", "民政", "残联", "人社", "农业农村"]
+
+
+def test_a_rule_leaving_out_its_description_and_flags_takes_the_defaults(tmp_path):
+    """A bureau's own rule (impl = "M4", a second M4 with its own share) says no label, severity,
+    lead or per_person: it is labelled with its name, 中, no lead, and a fact about persons as M4
+    is; a code's spelling or a value allowed besides the SPEC's is compared as the cells are: NFKC,
+    without spaces (Ｃ 级 is C级, 雪　灾 with an input method's full-width space is 雪灾)."""
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    m4 = DEFAULT_RAW["rules"]["M4"]
+    own = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in m4.items()
+                  if k not in ("label", "severity", "lead", "per_person", "min_roster_share"))
+    text = text.replace('"C级" = "C"', '"Ｃ 级" = "C"') + f'\n[rules.M4B]\nimpl = "M4"\n{own}'
+    text = text.replace("disaster_type = []", 'disaster_type = ["雪\u3000灾", "低温冻害"]')
+    text = text.replace('risk_type_by_disaster = { "产业项目失败" = "因产业项目失败" }\n', "")  # (A1's, optional too)
+    assert '"Ｃ 级" = "C"' in text and '"C级"' not in text and "雪\u3000灾" in text and "risk_type_by_disaster = " not in text
+    assert "min_roster_share" in m4 and "min_roster_share" not in own
+    cfg = load_config(_copy(tmp_path, text))
+    rule = cfg.rules["M4B"]
+    assert (rule.label, rule.severity, rule.lead, rule.per_person) == ("M4B", "中", False, True)
+    assert rule["impl"] == "M4"
+    assert cfg.kinds["housing"].codes["grade"]["C级"] == "C" and cfg.kinds["agri"].values["disaster_type"] == ("雪灾", "低温冻害")
+    assert (cfg.rules["M3"].lead, cfg.rules["M2"].per_person, cfg.rules["M2"].severity) == (True, False, "高")
+    assert cfg.rules["M1"].label == DEFAULT_RAW["rules"]["M1"]["label"] != "M1"
+
+
+def test_the_fingerprint_is_of_the_settings_not_of_their_order():
+    """The same settings written in another order are the same configuration on record."""
+    reordered = {k: DEFAULT_RAW[k] for k in reversed(list(DEFAULT_RAW))}
+    assert build_config(reordered, DEFAULT_RAW).fingerprint == CFG.fingerprint
+
+
+def test_a_set_sends_a_risk_types_verified_warnings_to_another_department():
+    """`[dispatch]`: 因病 sent to 民政 for a month; the other risk types keep their department."""
+    cfg = load_config(None, ["dispatch.因病=民政"])
+    assert (cfg.dispatch["因病"], cfg.dispatch["因残"]) == ("民政", "残联")
