@@ -494,7 +494,8 @@ SEVERITIES = ("高", "中", "低")
 _EITHER_SHAPE = {"matching.census_completeness": ("text", "a number")}
 # settings that are shares (or probabilities): at most 1
 _SHARES = {"matching": frozenset({"roster_share", "ambiguity_ratio", "candidate_floor", "max_snapshot_presence",
-                                  "census_coverage", "census_min_coverage", "max_roster_prior"})}
+                                  "census_coverage", "census_min_coverage", "max_roster_prior",
+                                  "absentee_max_share"})}
 # what a rule may leave out: its description and flags (defaults in build_config) and the
 # parameters the rules read with a default (`RuleConfig.get`): every other key of the default rule is read
 _RULE_OPTIONAL = frozenset({"label", "severity", "lead", "per_person", "impl", "high_threshold", "high_grades",

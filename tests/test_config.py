@@ -91,6 +91,7 @@ def test_a_setting_at_the_edge_of_its_range_is_taken_as_given(setting, read):
     ("matching.role_levels.member=0", "matching.role_levels"),
     ('matching.role_levels={head=0.95, member=0.05, other=0.1}', "matching.role_levels"),
     ("matching.roster_share=1.5", "matching.roster_share must be a share from 0 to 1, got 1.5"),
+    ("matching.absentee_max_share=1.5", "matching.absentee_max_share must be a share from 0 to 1, got 1.5"),
     ("matching.estimate_prior=1", "matching.estimate_prior must be true/false, got 1"),
     ("matching.census_completeness=true", "matching.census_completeness must be text, got True"),  # (nor a share)
     ("M1.threshold=true", "rules.M1.threshold must be a number, got True"),
