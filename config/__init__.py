@@ -85,7 +85,7 @@ class MatchingConfig:
     typo_strength: float = 200.0
     review_max_candidates: int = 5
     candidate_floor: float = 0.05
-    absentee_max_share: float = 0.05
+    absentee_max_share: float = 0.2
     one_record_per_person_kinds: tuple[str, ...] = ("med_enrollment",)
     answer_max_id_differences: int = 2
     lookalike_prior: float = 0.01

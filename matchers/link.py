@@ -456,25 +456,22 @@ def _absentees(con: duckdb.DuckDBPyConnection, rec: pl.DataFrame, ros: pl.DataFr
     persons are more than `absentee_max_share` of the roster: the list is partial, not mistyped.
     `_complete_snapshots` weighs such a pair as the only record that may be the person's. `ros`
     and `rec` as `_block` reads them."""
-    snap = rec.filter(pl.col("snap"), pl.col("k") >= cfg.min_kept_for_id_block,
-                      pl.col("id_status") != "full_check_failed").select("rid", "kept", "id_norm", "first_py", "last_py")
+    snap = rec.filter(pl.col("snap"))
     absent = ros.filter(~pl.col("pidx").is_in(fitting.filter(pl.col("rid").is_in(snap["rid"].implode()))["pidx"].implode()))
-    snap = snap.filter(~pl.col("rid").is_in(fitting["rid"].implode()))
+    # (a whole ID one slip from theirs fails its check 10 times in 11: the typo pass's already)
+    snap = snap.filter(pl.col("id_status").is_in(["masked", "destroyed"]), pl.col("k") >= cfg.min_kept_for_id_block,
+                       ~pl.col("rid").is_in(fitting["rid"].implode())).select("rid", "kept", "id_norm", "first_py", "last_py")
     n_absent = absent["pidx"].n_unique()
     if snap.is_empty() or not 0 < n_absent <= cfg.absentee_max_share * ros["pidx"].n_unique():
         return _sql(con, [])
-    patterns = snap["kept"].unique().to_list()
-    slipped = _slipped_ids(absent.select("pidx", "id_number").unique("pidx"),
-                           [i for i in range(18) if any(p[i] == "1" for p in patterns)]).join(
-        absent.select("pidx", "cfirst_py", "clast_py"), on="pidx")
+    ids, names = absent.select("pidx", "id_number").unique("pidx"), absent.select("pidx", "cfirst_py", "clast_py")
     parts = []
     for n, ((pat,), part) in enumerate(snap.partition_by("kept", as_dict=True, include_key=False).items()):
         # the slips at kept characters only (one at a masked character is the person's own key)
-        kept = [i for i, c in enumerate(pat) if c == "1"]
         key = lambda c: pl.concat_str([pl.col(c).str.slice(at, width) for at, width in _runs(pat)])  # noqa: E731
         part = part.with_columns(key=key("id_norm"))
-        con.register(f"slip{n}", slipped.filter(pl.col("at").is_in(kept), pl.col("to").is_in(kept))
-                     .with_columns(key=key("id_number")).to_arrow())
+        con.register(f"slip{n}", _slipped_ids(ids, [i for i, c in enumerate(pat) if c == "1"]).select(
+            "pidx", key=key("id_number")).join(names, on="pidx").to_arrow())
         # a name showing its first character meets on it (and on its last, when shown), one
         # hiding it on its last; a name showing neither, not at all (each an equi-join: a
         # city's list holds millions of strangers)
@@ -490,30 +487,27 @@ def _absentees(con: duckdb.DuckDBPyConnection, rec: pl.DataFrame, ros: pl.DataFr
 
 
 def _slipped_ids(ids: pl.DataFrame, positions: list[int]) -> pl.DataFrame:
-    """(pidx, id_number, at, to): each 18-character ID of `ids` (pidx, id_number) with one
-    character of `positions` changed (`at` = `to`, the position) or two adjacent ones swapped
-    (`at`, `to` = at + 1), check character or not: the IDs a record of theirs may show after one
-    typing slip there."""
+    """(pidx, id_number): each 18-character ID of `ids` (pidx, id_number) with one character of
+    `positions` changed or two adjacent ones of them swapped, check character or not: the IDs a
+    record of theirs keeping those positions may show after one typing slip there."""
     whole = ids.filter(pl.col("id_number").str.len_bytes() == 18)
     m = char_matrix(whole["id_number"], 18)
     pidx = whole["pidx"].to_numpy()
-    parts = [(pidx[:0], m[:0], 0, 0)]
+    parts = [(pidx[:0], m[:0])]
     for i in positions:
         for c in b"0123456789X" if i == 17 else b"0123456789":
             hit = np.flatnonzero(m[:, i] != c)
             var = m[hit].copy()
             var[:, i] = c
-            parts.append((pidx[hit], var, i, i))
+            parts.append((pidx[hit], var))
     for i in (i for i in positions if i + 1 in positions):
         hit = np.flatnonzero(m[:, i] != m[:, i + 1])
         var = m[hit].copy()
         var[:, [i, i + 1]] = var[:, [i + 1, i]]
-        parts.append((pidx[hit], var, i, i + 1))
+        parts.append((pidx[hit], var))
     return pl.DataFrame({
-        "pidx": np.concatenate([p for p, *_ in parts]).astype(np.uint32),
-        "id_number": pl.Series(np.concatenate([v for _, v, *_ in parts]).view("S18").ravel()).cast(pl.Utf8),
-        "at": np.concatenate([np.full(len(p), a, np.int64) for p, _, a, _ in parts]),
-        "to": np.concatenate([np.full(len(p), t, np.int64) for p, _, _, t in parts]),
+        "pidx": np.concatenate([p for p, _ in parts]).astype(np.uint32),
+        "id_number": pl.Series(np.concatenate([v for _, v in parts]).view("S18").ravel()).cast(pl.Utf8),
     })
 
 
