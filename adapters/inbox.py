@@ -585,9 +585,13 @@ def _without_repeated_header(df: pl.DataFrame, rel: str, notes: list | None) -> 
     names = [c for c in df.columns if c not in ("line", EXTRA)]
     if len(names) < REPEATED_HEADER_CELLS or df.is_empty():
         return df
-    # (only a row whose first filled cell is a column's name can be one: the others skip the test)
-    first = pl.coalesce([pl.col(c) for c in names])
-    maybe = df.select(first.is_in(names)).to_series().fill_null(False)
+    # (only a row whose first filled cell is a column's name, as `normalize_header` reads it, can
+    # be one: the others skip the test; a value with a digit, a record number or an amount, is
+    # no column's name, so a city's millions of record numbers are not read one by one)
+    first = df.select(pl.coalesce([pl.col(c) for c in names])).to_series()
+    heads = {normalize_header(c) for c in names}
+    words = first.filter(~first.str.contains(r"\d")).unique()
+    maybe = first.is_in([v for v in words.to_list() if v is not None and normalize_header(v) in heads]).fill_null(False)
     if not maybe.any():
         return df
     cand = df.filter(maybe)

@@ -515,8 +515,10 @@ def test_a_header_said_again_under_the_table_is_not_a_record(tmp_path, newline):
     ((label, df),) = read_tables(path, "反馈/all.xlsx", KNOWN, notes)
     assert label == "反馈/all.xlsx" and df["预警编号"].to_list() == ["YJ1", "YJ2", "YJ3"]
     assert [(n.file, n.problem[:9]) for n in notes] == [("反馈/all.xlsx（工作表 全部）", "第4、6行重复表头")]  # (which sheet)
-    # a record right above the header said again, its first value words (a roster's 乡镇), is no title
-    roster = ["乡（镇）,行政村,户编号,人编号,姓名", "大店镇,韩湖村,H1,P1,张三"] * 2
+    # a record right above the header said again, its first value words (a roster's 乡镇), is no
+    # title; the header said again is read as headers are, 乡(镇) for 乡（镇）, 姓 名 for 姓名
+    roster = ["乡（镇）,行政村,户编号,人编号,姓名", "大店镇,韩湖村,H1,P1,张三", "乡(镇),行政村,户编号,人编号,姓 名",
+              "大店镇,韩湖村,H1,P1,张三"]
     df = read_table(write(tmp_path / "r.csv", newline.join(roster) + newline), "户籍底册/r.csv", KNOWN, notes := [])
     assert df["人编号"].to_list() == ["P1", "P1"] and df["line"].to_list() == [2, 4]
     assert [n.problem[:7] for n in notes] == ["第3行重复表头"] and "标题" not in notes[0].problem
