@@ -445,9 +445,8 @@ def _absentees(con: duckdb.DuckDBPyConnection, rec: pl.DataFrame, ros: pl.DataFr
     """Pairs (rid, pidx, pass ABSENTEE) of a complete snapshot's records (`snap`: 参保名单, every
     insured resident once) with the roster persons none of its records fits (ID-compatible, the
     surname agreeing: `fitting`): such a person would be called absent from it (M4), though
-    their record may be there with a kept character
-    mistyped under a masked name (王*秀 for 王玉秀), which the typo pass pairs only with a whole
-    name. They are few, so each of their IDs is written every way one slip from it (one
+    their record may be there with a kept character mistyped under a masked name (王*秀 for
+    王玉秀), which the typo pass pairs only with a whole name. They are few, so each of their IDs is written every way one slip from it (one
     character changed, or two adjacent swapped: `_slipped_ids`) and joined on the kept
     characters of the records that fit no one else (one that does is that person's, not a slip
     of another's), under a name whose shown first and last characters read as theirs; only for
@@ -468,18 +467,17 @@ def _absentees(con: duckdb.DuckDBPyConnection, rec: pl.DataFrame, ros: pl.DataFr
     parts = []
     for n, ((pat,), part) in enumerate(snap.partition_by("kept", as_dict=True, include_key=False).items()):
         # the slips at kept characters only (one at a masked character is the person's own key)
-        key = lambda c: pl.concat_str([pl.col(c).str.slice(at, width) for at, width in _runs(pat)])  # noqa: E731
-        part = part.with_columns(key=key("id_norm"))
-        con.register(f"slip{n}", _slipped_ids(ids, [i for i, c in enumerate(pat) if c == "1"]).select(
-            "pidx", key=key("id_number")).join(names, on="pidx").to_arrow())
+        con.register(f"slip{n}", _slipped_ids(ids, [i for i, c in enumerate(pat) if c == "1"]).join(
+            names, on="pidx").to_arrow())
         # a name showing its first character meets on it (and on its last, when shown), one
         # hiding it on its last; a name showing neither, not at all (each an equi-join: a
         # city's list holds millions of strangers)
         con.register(f"first{n}", part.filter(pl.col("first_py").is_not_null()).to_arrow())
         con.register(f"last{n}", part.filter(pl.col("first_py").is_null(), pl.col("last_py").is_not_null()).to_arrow())
-        parts += [f"SELECT r.rid, p.pidx, '{ABSENTEE}' AS pass FROM first{n} r JOIN slip{n} p ON r.key = p.key "
+        same = f"{_key_sql('r.id_norm', pat)} = {_key_sql('p.id_number', pat)}"
+        parts += [f"SELECT r.rid, p.pidx, '{ABSENTEE}' AS pass FROM first{n} r JOIN slip{n} p ON {same} "
                   "AND r.first_py = p.cfirst_py WHERE r.last_py IS NULL OR r.last_py = p.clast_py",
-                  f"SELECT r.rid, p.pidx, '{ABSENTEE}' AS pass FROM last{n} r JOIN slip{n} p ON r.key = p.key "
+                  f"SELECT r.rid, p.pidx, '{ABSENTEE}' AS pass FROM last{n} r JOIN slip{n} p ON {same} "
                   "AND r.last_py = p.clast_py"]
     return _sql(con, [f"WITH j AS (SELECT DISTINCT rid, pidx, pass FROM ({' UNION ALL '.join(parts)})), "
                       f"few AS (SELECT pidx FROM j GROUP BY pidx HAVING count(*) <= {int(cfg.review_max_candidates)}) "
