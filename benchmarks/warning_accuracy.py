@@ -26,12 +26,11 @@ from pathlib import Path
 
 import polars as pl
 
-from matchers.evaluate import evaluate_warnings
+from matchers.evaluate import WARNING_COUNTS, evaluate_warnings, warning_rates, warning_totals
 from sample_data.generate import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD = "2026-10"
-COUNTS = ("expected", "issued", "hit", "correct", "missed", "waiting", "extra")
 
 
 def run_county(county: Path, out: Path, period: str = PERIOD) -> None:
@@ -55,10 +54,7 @@ def score(county: Path, out: Path, period: str = PERIOD) -> pl.DataFrame:
 
 def pooled(tables: list[pl.DataFrame]) -> pl.DataFrame:
     """Several `evaluate_warnings` tables summed per rule, with their rates again."""
-    s = pl.concat(tables).group_by("rule").agg(pl.col(*COUNTS).sum()).sort("rule")
-    return s.with_columns(recall=pl.when(pl.col("expected") > 0).then(pl.col("hit") / pl.col("expected")),
-                          precision=pl.when(pl.col("issued") > 0).then(pl.col("correct") / pl.col("issued"))).select(
-        "rule", "expected", "issued", "hit", "correct", "recall", "precision", "missed", "waiting", "extra")
+    return warning_rates(pl.concat(tables).group_by("rule").agg(pl.col(*WARNING_COUNTS).sum()).sort("rule"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -81,9 +77,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"\n== {county.name}\n{tables[-1]}")
         total = pooled(tables)
         print(f"\n== pooled over seeds {', '.join(map(str, a.seeds))}\n{total}")
-        n = total.select(pl.col(*COUNTS).sum()).row(0, named=True)
-        print(f"all rules: recall {n['hit'] / max(n['expected'], 1):.4f} ({n['missed']} missed, {n['waiting']} of them "
-              f"waiting in review), precision {n['correct'] / max(n['issued'], 1):.4f} ({n['extra']} extra)\n"
+        n = warning_totals(total)
+        print(f"all rules: recall {n['recall']:.4f} ({n['missed']} missed, {n['waiting']} of them "
+              f"waiting in review), precision {n['precision']:.4f} ({n['extra']} extra)\n"
               "recall = expected warnings issued (a household, or a lead citing one of its records); precision = issued "
               "warnings expected; waiting = missed ones citing a record in the review queue (an answer raises them)")
 

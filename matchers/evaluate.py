@@ -318,13 +318,27 @@ def evaluate_warnings(got: pl.DataFrame, truth: pl.DataFrame, links: pl.DataFram
     expected = t.group_by("rule").agg(expected=pl.len(), hit=pl.col("hit").sum(),
                                       waiting=(~pl.col("hit") & pl.col("waits")).sum())
     issued = g.group_by("rule").agg(issued=pl.len(), correct=pl.col("correct").sum())
-    out = expected.join(issued, on="rule", how="full", coalesce=True).with_columns(
-        pl.col("expected", "hit", "waiting", "issued", "correct").fill_null(0)).sort("rule")
-    return out.with_columns(
+    return warning_rates(expected.join(issued, on="rule", how="full", coalesce=True).with_columns(
+        pl.col(*WARNING_COUNTS).fill_null(0)).sort("rule"))
+
+
+# the counts of an `evaluate_warnings` row, which several of its tables add up to
+WARNING_COUNTS = ("expected", "issued", "hit", "correct", "waiting")
+
+
+def warning_rates(counts: pl.DataFrame) -> pl.DataFrame:
+    """Rows of `WARNING_COUNTS` per rule (one table's, or several summed) with their rates and
+    differences, as `evaluate_warnings` gives them."""
+    return counts.with_columns(
         recall=pl.when(pl.col("expected") > 0).then(pl.col("hit") / pl.col("expected")),
         precision=pl.when(pl.col("issued") > 0).then(pl.col("correct") / pl.col("issued")),
         missed=pl.col("expected") - pl.col("hit"), extra=pl.col("issued") - pl.col("correct"),
     ).select("rule", "expected", "issued", "hit", "correct", "recall", "precision", "missed", "waiting", "extra")
+
+
+def warning_totals(table: pl.DataFrame) -> dict:
+    """An `evaluate_warnings` table's rules added up into one row (rule `all`), with its rates."""
+    return warning_rates(table.select(rule=pl.lit("all"), *[pl.col(c).sum() for c in WARNING_COUNTS])).row(0, named=True)
 
 
 def calibration(links: pl.DataFrame, truth: pl.DataFrame, edges: tuple[float, ...] = (0.995, 0.999, 0.9999),

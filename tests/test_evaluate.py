@@ -5,8 +5,8 @@ import pytest
 
 from config import load_config
 
-from matchers.evaluate import (calibration, check_truth, draw_sample, evaluate, evaluate_warnings, format_calibration, format_table, indistinguishable, main,
-                               read_labels, totals, wilson_low)
+from matchers.evaluate import (calibration, check_truth, draw_sample, evaluate, evaluate_warnings, format_calibration,
+                               format_table, indistinguishable, main, read_labels, totals, warning_totals, wilson_low)
 from schemas.links import LabelSample, Twins
 
 
@@ -330,5 +330,8 @@ def test_warnings_are_scored_per_rule_by_household_and_leads_by_a_shared_record(
     assert (t["M4"]["expected"], t["M4"]["hit"], t["M4"]["precision"]) == (2, 1, 1.0)
     # another household of the same rule is no hit, whatever it cites
     assert (t["H1"]["hit"], t["H1"]["correct"], t["H1"]["waiting"]) == (0, 0, 1)
+    all_rules = warning_totals(evaluate_warnings(got, truth, links))
+    assert (all_rules["expected"], all_rules["issued"], all_rules["hit"], all_rules["correct"]) == (8, 8, 3, 3)
+    assert (all_rules["waiting"], all_rules["missed"], all_rules["extra"], all_rules["recall"]) == (3, 5, 5, 3 / 8)
     without = {r["rule"]: r["waiting"] for r in evaluate_warnings(got, truth).iter_rows(named=True)}
     assert set(without.values()) == {0}
