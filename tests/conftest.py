@@ -37,9 +37,13 @@ def read_rows(path: Path) -> list[list[str]]:
 
 @pytest.fixture(scope="session")
 def prefect_harness():
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    # no flow-run heartbeats (a server's check for crashed runs; none watches this one): ending a
+    # flow waits up to a second for the heartbeat thread, ~0.5 s of every run the tests make
+    with prefect_test_harness(server_startup_timeout=120), \
+            temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
 
 
