@@ -385,7 +385,7 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
                 continue
             # Only region characters would be left (3+4 or 6+4 kept, the last 4 dropped): a
             # namesake search over the whole area, which grows with its square. All but one of
-            # the dropped characters, or all but two adjacent ones, must still agree.
+            # the dropped characters must still agree, or all but two adjacent ones swapped.
             close = "" if "1" in sub[6:] else " AND " + _one_slip(gone)
             keys[sub] = (seg == "region", close, _one_slip(gone) if seg == "region" else None)
             if close and any(i + 1 in gone for i in gone):  # ... so two adjacent ones swapped (3382
@@ -520,11 +520,12 @@ TYPO_ENDS = "r.surname = p.csurname AND r.rlast = p.clast AND length(r.rname) = 
 
 def _one_slip(positions: list[int]) -> str:
     """SQL: the record's ID (r.id_norm) and the roster person's (p.id_number) agree at all of
-    `positions` but one, or but two adjacent ones (a transposition)."""
-    same = {i: f"substr(r.id_norm, {i + 1}, 1) = substr(p.id_number, {i + 1}, 1)" for i in positions}
-    return "(" + " OR ".join(
-        "(" + (" AND ".join(same[i] for i in positions if i not in differ) or "TRUE") + ")"
-        for differ in [{j} for j in positions] + [{j, j + 1} for j in positions if j + 1 in positions]) + ")"
+    `positions` but one, or but two adjacent ones that are each other's (swapped: 3382 for 3832)."""
+    at = lambda i, k: f"substr(r.id_norm, {i + 1}, 1) = substr(p.id_number, {k + 1}, 1)"  # noqa: E731
+    ways = [[at(i, i) for i in positions if i != j] for j in positions]  # one changed
+    ways += [[at(i, i) for i in positions if i not in (j, j + 1)] + [at(j, j + 1), at(j + 1, j)]
+             for j in positions if j + 1 in positions]  # two adjacent swapped
+    return "(" + " OR ".join("(" + (" AND ".join(w) or "TRUE") + ")" for w in ways) + ")"
 
 
 def _mean_block(con: duckdb.DuckDBPyConnection, pat: str, first_py: bool = False) -> float:

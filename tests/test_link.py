@@ -778,16 +778,21 @@ def test_typo_pass_on_the_last_4_finds_the_person_not_every_namesake(roster, typ
     one swap) off is found, namesakes sharing only the region are not paired. Beside the region
     alone a name showing both ends (李*静, hundreds share them in a city's area) is not enough: such
     a record one digit off finds no one; one with two digits swapped is joined on every kept
-    character, as any name is."""
+    character, as any name is. A namesake two adjacent digits off that are not a swap (3305 for
+    3382) is two slips away: not paired."""
     p = roster.row(13, named=True)
     i = p["id_number"]
-    namesakes = [dict(p, person_id=f"N-{k}", household_id=f"N{k}",
-                      id_number=(n17 := i[:14] + "".join(str((int(c) + 1 + k) % 10) for c in i[14:17])) + check_char(n17))
-                 for k in range(5)]
-    ros = pl.concat([roster, pl.DataFrame(namesakes, schema=roster.schema)])
     seq = i[14:18]
     wrong = (seq[0] + str((int(seq[1]) + 5) % 10) + seq[2:] if typo == "one digit"
              else seq[1] + seq[0] + seq[2:] if seq[0] != seq[1] else seq[0] + seq[2] + seq[1] + seq[3])
+    namesakes = [dict(p, person_id=f"N-{k}", household_id=f"N{k}",
+                      id_number=(n17 := i[:14] + "".join(str((int(c) + 1 + k) % 10) for c in i[14:17])) + check_char(n17))
+                 for k in range(5)]
+    two_off = next(n17 + wrong[3] for a in range(1, 10) for b in range(1, 10)
+                   if (n17 := i[:14] + str((int(wrong[0]) + a) % 10) + str((int(wrong[1]) + b) % 10) + wrong[2])
+                   and check_char(n17) == wrong[3] and n17[14:16] != wrong[1] + wrong[0])
+    namesakes.append(dict(p, person_id="N-two", household_id="N5", id_number=two_off))
+    ros = pl.concat([roster, pl.DataFrame(namesakes, schema=roster.schema)])
     assert wrong != seq and not any(q[14:] == wrong and q[:6] == i[:6] for q in ros["id_number"])
     rec = records([dict(record_id="t", name=p["name"], id_raw=mask64(i[:14] + wrong))])
     prepared = _prepare_records(rec, CFG)
