@@ -530,7 +530,11 @@ def swap_in(staging: Path, final: Path, run: str) -> Path:
     aside as `.<final>.old-<run>`; when nothing was, an empty folder `.<final>.new-<run>` says so.
     That folder (returned) stays until `drop_replaced` or `swap_back`: a run killed before either
     leaves it for `recover`, which asks whether `run` stored its period. A failing second rename
-    puts the previous one back before raising."""
+    puts the previous one back before raising. Every file and folder of `staging` is on disk
+    before the renames, and the renames are before it returns (`_fsync`): the warehouse, which
+    commits next, never outlives a power cut that the files it says are published do not."""
+    for p in sorted(staging.rglob("*"), key=lambda p: -len(p.parts)) + [staging]:  # folders after what they hold
+        _fsync(p)
     there = final.exists()
     aside = final.with_name(f".{final.name}.{'old' if there else 'new'}-{run}")
     if there:
@@ -542,7 +546,18 @@ def swap_in(staging: Path, final: Path, run: str) -> Path:
     except BaseException:
         swap_back(final, aside)
         raise
+    _fsync(final.parent)
     return aside
+
+
+def _fsync(path: Path) -> None:
+    """Have the system write `path` (a file, or a folder: its entries) to disk now, not when it
+    likes: a rename may otherwise reach the disk before the data of what it names."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def swap_back(final: Path, aside: Path) -> None:

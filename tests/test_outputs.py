@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -57,6 +58,26 @@ def test_swap_in_swaps_whole_folder(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-10"]
 
 
+def test_swap_in_puts_every_file_on_disk_before_its_renames_and_the_renames_before_it_returns(tmp_path, monkeypatch):
+    """A power cut after the warehouse commits must not find the published folder's files
+    empty: each file and folder staged is flushed (fsync) before the folder is renamed in, and the
+    folder holding it after the rename."""
+    final = tmp_path / "2026-10"
+    stage = outputs.new_staging_dir(final)
+    (stage / "townships" / "甲镇").mkdir(parents=True)
+    (stage / "townships" / "甲镇" / "甲镇_2026-10_预警清单.csv").write_text("x")
+    (stage / "links.parquet").write_text("y")
+    staged = [stage, *stage.rglob("*")]
+    events, fsync, replace = [], os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))), fsync(fd)))
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("replace", str(a))), replace(a, b)))
+    outputs.swap_in(stage, final, "R1")
+    moved = events.index(("replace", str(stage)))
+    assert {("fsync", str(p)) for p in staged} <= set(events[:moved])
+    assert ("fsync", str(tmp_path)) in events[moved:]
+    assert (final / "townships" / "甲镇" / "甲镇_2026-10_预警清单.csv").read_text() == "x"
+
+
 def test_swap_in_leaves_what_it_replaced_or_that_nothing_was_there_named_after_the_run(tmp_path):
     """Until the run drops it (or swaps back), the folder replaced waits as `.<period>.old-<run>`;
     a period put in where there was none leaves `.<period>.new-<run>`: after a kill, `recover`
@@ -73,14 +94,23 @@ def test_swap_in_leaves_what_it_replaced_or_that_nothing_was_there_named_after_t
     assert [p.name for p in tmp_path.iterdir()] == ["2026-10"] and (final / "v.txt").read_text() == "first"
 
 
-def test_a_swap_whose_second_rename_fails_leaves_the_published_folder_in_place(tmp_path):
+def test_a_swap_whose_second_rename_fails_leaves_the_published_folder_in_place(tmp_path, monkeypatch):
     """The folder published before is moved aside first: when putting the new one in then fails,
-    it is put back before the error is raised, nothing left beside it."""
+    it is put back before the error is raised, nothing left beside it (but the staging folder)."""
     final = tmp_path / "2026-10"
     outputs.drop_replaced(outputs.swap_in(_stage(final, "first"), final, "R1"))
-    with pytest.raises(OSError):
-        outputs.swap_in(tmp_path / ".2026-10.staging-gone", final, "R2")  # (no such folder: the rename fails)
-    assert [p.name for p in tmp_path.iterdir()] == ["2026-10"] and (final / "v.txt").read_text() == "first"
+    stage, replace = _stage(final, "second"), os.replace
+
+    def failing(a, b):
+        if Path(a) == stage:
+            raise OSError("disk full")
+        replace(a, b)
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(OSError, match="disk full"):
+        outputs.swap_in(stage, final, "R2")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["2026-10", stage.name])
+    assert (final / "v.txt").read_text() == "first"
 
 
 def _stage(final, text: str):
