@@ -246,7 +246,10 @@ def _run_and_cascade(args, wh: Path, only: tuple[str, ...]) -> int:
                 return _err(safe_error(exc), EXIT_FAILED)
             return _err(f"{args.period} is done, but which later periods already run still reflect it as it was "
                         f"before this run could not be read: {safe_error(exc)}; run them again, in order", EXIT_PARTLY)
-        if later:  # (their sums, history and lists were made from this period as it was before: said, not left to memory)
+        if later and args.dry_run:  # (it changed nothing: what a real run would leave)
+            print(f"note: a real run with --no-cascade would not run again {', '.join(later)}, already run: they would "
+                  f"still reflect {args.period} as it was before it")
+        elif later:  # (their sums, history and lists were made from this period as it was before: said, not left to memory)
             print(f"note: not run again (--no-cascade): {', '.join(later)}, already run, still reflect "
                   f"{args.period} as it was before this run; run them again to take it in")
     if args.dry_run or args.no_cascade:

@@ -522,6 +522,13 @@ def test_a_run_without_cascade_names_the_later_periods_it_leaves_as_they_were(tm
     args.no_cascade = False
     assert cli._run_locked(args, None, tmp_path / "warehouse.duckdb", ()) == 0
     assert len(ran) == 1 and "--no-cascade" not in capsys.readouterr().out
+    # a dry run changed nothing for them to take in: it says what a real run would leave
+    args.dry_run = args.no_cascade = True
+    assert cli._run_locked(args, None, tmp_path / "warehouse.duckdb", ()) == 0
+    out = capsys.readouterr().out
+    assert len(ran) == 1 and "run them again to take it in" not in out, out
+    assert (f"note: a real run with --no-cascade would not run again 2026-11, 2026-12, already run: they would "
+            f"still reflect {PERIOD} as it was before it") in out, out
 
 
 def test_a_cascade_that_fails_before_any_later_period_says_the_period_is_done_and_exits_4(tmp_path, monkeypatch,
