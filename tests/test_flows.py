@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -356,7 +357,7 @@ def test_the_period_stores_the_earlier_settlements_linked_again_into_review_only
     assert stored() == []
 
 
-@pytest.mark.parametrize("fails", ["write_xlsx_many", "swap_in"])
+@pytest.mark.parametrize("fails", ["write_xlsx_many", "swap_in", "commit"])
 def test_a_run_failing_while_publishing_leaves_the_warehouse_as_the_published_period(county_run, fails, tmp_path,
                                                                                       monkeypatch, capsys):
     """An analyst re-runs October with a lower M1 threshold; its files cannot be written (the
@@ -366,10 +367,11 @@ def test_a_run_failing_while_publishing_leaves_the_warehouse_as_the_published_pe
     before the files were written): the next run took the warnings those rows hold for sent on
     the failed run's day (not `sent now`: dated then, their deadline counted from a day no
     township had them), and a next month run in between would have carried them as overdue to
-    townships that never got them."""
+    townships that never got them. (`commit`: the new folder is in place when the warehouse
+    fails to commit the period: the published one is put back.)"""
     import shutil
 
-    from adapters import outputs
+    from adapters import outputs, warehouse
 
     county, out = county_run[0], tmp_path / "out"
     shutil.copytree(county_run[1], out)
@@ -380,9 +382,22 @@ def test_a_run_failing_while_publishing_leaves_the_warehouse_as_the_published_pe
         raise OSError(28, "No space left on device") if fails == "write_xlsx_many" else \
             PermissionError(13, "Permission denied", str(out / PERIOD / "townships"))
 
-    monkeypatch.setattr(outputs, fails, refused)
+    if fails == "commit":  # (publish's COMMIT, the first after the run marks its period stored)
+        stored, mark_stored, run_sql = [], warehouse.mark_stored, warehouse._run
+
+        def commit_fails(con, sql, *a):
+            if sql == "COMMIT" and stored:
+                raise duckdb.IOException("IO Error: Could not write to file")
+            return run_sql(con, sql, *a)
+        monkeypatch.setattr(warehouse, "mark_stored", lambda con, run: (mark_stored(con, run), stored.append(run)))
+        monkeypatch.setattr(warehouse, "_run", commit_fails)
+    else:
+        monkeypatch.setattr(outputs, fails, refused)
     assert _run(county / "inbox", out, "--set", f"matching.county_population={pop}", "--set", "M1.threshold=2000") == 1
-    assert ("OSError" if fails == "write_xlsx_many" else "PermissionError") in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert {"write_xlsx_many": "OSError", "swap_in": "PermissionError", "commit": "IOException"}[fails] in err
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "its staging or swapped folders left behind"
+    assert re.search(r"\(details: prefect flow-run logs [0-9a-f-]{36}\)", err), err  # where its traceback is
     assert pl.read_parquet(out / PERIOD / "warnings.parquet").equals(published)  # OUT as it was
     con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
     try:
@@ -699,3 +714,285 @@ def test_an_interrupt_during_the_cascade_is_itself_not_a_stop(tmp_path, monkeypa
         assert con.execute("SELECT period FROM cascades_pending").fetchall() == [(PERIOD,)]
     finally:
         con.close()
+
+
+def test_the_lists_may_go_out_on_the_first_day_after_the_period():
+    """The first day after the period is the earliest 下发日期 (the deliveries are in): taken, in a
+    31-day month, in December (the year turns) and in February; the last day of the period is not."""
+    assert flows.check_dates(PERIOD, "2026-11-01") is None
+    assert flows.check_dates("2026-12", "2027-01-01") is None
+    assert flows.check_dates("2027-02", "2027-03-01") is None
+    assert "is not after period 2027-02" in flows.check_dates("2027-02", "2027-02-28")
+
+
+def test_naming_every_department_is_a_full_run():
+    """--dept naming all the departments (folder names or aliases) is the whole period: a full run
+    (it needs no earlier run, and is recorded as one), not a partial run of all of them."""
+    from config import load_config
+
+    cfg = load_config()
+    assert flows.resolve_departments(cfg, list(cfg.departments)) == ()
+    assert flows.resolve_departments(cfg, ["hr", *cfg.departments[:1]]) == tuple(
+        d for d in cfg.departments if d in {cfg.folder_of("hr"), cfg.departments[0]})
+
+
+def test_a_province_county_s_own_config_and_settings_win_over_the_command_s():
+    """A county's `config` replaces the command's --config; its `set` comes after the command's
+    --set, so that a county's own value of a key wins (load_config applies them in order)."""
+    county = {"name": "县", "config": "/c/own.toml", "set": ["M1.threshold=9000"]}
+    assert flows.county_settings(county, "/c/province.toml", ["M1.threshold=8000"]) == (
+        "/c/own.toml", ["M1.threshold=8000", "M1.threshold=9000"])
+    assert flows.county_settings({"name": "县"}, "/c/province.toml", None) == ("/c/province.toml", [])
+
+
+def test_only_a_successful_full_run_of_the_period_lets_a_partial_run_go_on(tmp_path):
+    """`--dept` keeps the other departments' stored results: they must come from a full run of
+    the period that succeeded (not a failed one, not a partial one, not another period's)."""
+    from adapters import warehouse
+
+    wh = tmp_path / "warehouse.duckdb"
+    assert not flows.full_run_done(wh, PERIOD)
+    con = warehouse.connect(wh)
+    try:
+        warehouse.finish_run(con, warehouse.begin_run(con, "2026-09", "x"), "ok")
+        warehouse.finish_run(con, warehouse.begin_run(con, PERIOD, "x"), "failed")
+        warehouse.finish_run(con, warehouse.begin_run(con, PERIOD, "x", summary="partial: 医保"), "ok", "partial: 医保")
+    finally:
+        con.close()
+    assert not flows.full_run_done(wh, PERIOD)
+    con = warehouse.connect(wh)
+    try:
+        warehouse.finish_run(con, warehouse.begin_run(con, PERIOD, "x"), "ok")
+    finally:
+        con.close()
+    assert flows.full_run_done(wh, PERIOD)
+
+
+def test_dry_runs_of_one_warehouse_may_run_side_by_side_but_not_beside_a_writing_run(tmp_path):
+    """Two analysts trying settings (`--dry-run`) at once both go ahead; a writing run waits for
+    them and they for it."""
+    wh = tmp_path / "warehouse.duckdb"
+    with flows.warehouse_lock(wh) as held:  # (a run before: the lock file exists)
+        assert held
+        with flows.warehouse_lock(wh, shared=True) as dry:
+            assert not dry
+    with flows.warehouse_lock(wh, shared=True) as one, flows.warehouse_lock(wh, shared=True) as two:
+        assert one and two
+        with flows.warehouse_lock(wh) as writing:
+            assert not writing
+
+
+def test_a_dry_run_works_on_a_copy_of_the_warehouse_with_its_wal_and_leaves_no_scratch_behind(tmp_path):
+    """A killed run leaves its last writes in the warehouse's WAL: the dry run's copy takes it too
+    (the real run would read it). The scratch folder, a copy of the county's personal data, is
+    removed when the run ends; the real warehouse is not written."""
+    import shutil
+
+    from adapters import warehouse
+
+    wh = tmp_path / "out" / "warehouse.duckdb"
+    wh.parent.mkdir()
+    warehouse.connect(wh).close()
+    wal = wh.with_name(wh.name + ".wal")
+    wal.write_bytes(b"a killed run's last writes")
+    paths = flows.plan_paths(str(tmp_path / "inbox"), PERIOD, str(tmp_path / "out"), None, dry_run=True)
+    try:
+        assert paths.real_warehouse == wh and paths.warehouse.parent == paths.scratch
+        assert paths.warehouse.with_name(paths.warehouse.name + ".wal").read_bytes() == wal.read_bytes()
+    finally:
+        shutil.rmtree(paths.scratch)
+    wal.unlink()
+    before = wh.read_bytes()
+    paths = flows.plan_paths(str(tmp_path / "inbox"), PERIOD, str(tmp_path / "out"), None, dry_run=True)
+    con = warehouse.connect(paths.warehouse)
+    try:
+        run_id = warehouse.begin_run(con, PERIOD, "x")
+    finally:
+        con.close()
+    flows._finish_run(paths, run_id, "ok")
+    assert not paths.scratch.exists() and wh.read_bytes() == before
+
+
+def test_a_later_period_whose_settings_were_not_recorded_is_re_run_with_this_run_s(tmp_path, monkeypatch):
+    """A later period whose run was stored before runs kept their settings (overrides NULL) is
+    re-run with this run's --config/--set, and the line says so; it did not stop the cascade."""
+    from adapters import warehouse
+
+    inbox, wh, ran = _three_periods_run(tmp_path, monkeypatch)
+    got = []
+    monkeypatch.setattr(flows, "monthly_run", lambda inbox_dir, p, out, w, config, sets, **_k: got.append((p, sets)))
+    con = warehouse.connect(wh)
+    try:
+        con.execute("UPDATE runs SET overrides = NULL WHERE period = '2026-11'")  # (as an older version stored it)
+    finally:
+        con.close()
+    said = flows.rerun_later_periods(str(inbox), str(tmp_path / "out"), wh, None, ["M1.threshold=8000"], PERIOD, None)
+    assert got == [("2026-11", ["M1.threshold=8000"]), ("2026-12", [])]
+    assert said[0].startswith("re-running 2026-11: ") and said[0].endswith("its settings were not recorded: with this run's")
+
+
+def _killed_run_and_what_the_run_saw(wh: Path, seen: dict) -> Callable:
+    """A warehouse holding a run of September killed while running; -> a stand-in for the
+    period's run that notes, when it runs, the runs' status and the cascade marks it finds."""
+    from adapters import warehouse
+
+    wh.parent.mkdir(parents=True, exist_ok=True)
+    con = warehouse.connect(wh)
+    try:
+        warehouse.begin_run(con, "2026-09", "x")  # killed: still 'running'
+    finally:
+        con.close()
+
+    def run(*_a, **_k):
+        con = duckdb.connect(str(wh), read_only=True)
+        try:
+            seen["runs"] = con.sql("SELECT period, status FROM runs").fetchall()
+            seen["marked"] = con.sql("SELECT period FROM cascades_pending").fetchall()
+        finally:
+            con.close()
+        return {}
+    return run
+
+
+def test_a_scheduled_run_recovers_a_killed_run_first_and_marks_its_cascade(prefect_harness, tmp_path, monkeypatch):
+    """The 02:00 run, once it holds the lock: a run killed before it is recovered (recorded
+    interrupted, said), and the period's run and the later periods' re-runs are marked as a
+    cascade (a kill in between is named by the next recovery). A month not delivered yet is
+    refused, touching nothing."""
+    out = tmp_path / "out"
+    seen: dict = {}
+    monkeypatch.setattr(flows, "monthly_run", _killed_run_and_what_the_run_saw(out / "warehouse.duckdb", seen))
+    monkeypatch.setattr(flows, "rerun_later_periods", lambda *a: [])
+    (tmp_path / "inbox" / PERIOD).mkdir(parents=True)
+    with pytest.raises(flows.RunError, match="no period folder .*2026-11: the departments' deliveries are not in yet"):
+        flows.scheduled_run(str(tmp_path / "inbox"), str(out), period="2026-11")
+    assert not seen and not (out / "warehouse.duckdb.lock").exists()
+    flows.scheduled_run(str(tmp_path / "inbox"), str(out), period=PERIOD)
+    assert seen == {"runs": [("2026-09", "interrupted")], "marked": [(PERIOD,)]}
+    assert flows.recover_interrupted(out, out / "warehouse.duckdb") == []  # (the mark cleared as the cascade ended)
+
+
+def test_a_scheduled_run_works_on_the_month_before_the_day_it_was_due_in_county_time(prefect_harness, tmp_path,
+                                                                                    monkeypatch):
+    """Due at 02:00 on 1 November in the county (18:00 on 31 October UTC, a --cron on the 1st): the
+    month before is October, not September (the machine's UTC date)."""
+    from datetime import datetime, timezone
+
+    from prefect.runtime import flow_run
+
+    monkeypatch.setattr(flow_run, "scheduled_start_time", datetime(2026, 10, 31, 18, tzinfo=timezone.utc), raising=False)
+    got = []
+    monkeypatch.setattr(flows, "monthly_run", lambda inbox_dir, period, *_a, **_k: got.append(period) or {})
+    monkeypatch.setattr(flows, "rerun_later_periods", lambda *a: [])
+    (tmp_path / "inbox" / PERIOD).mkdir(parents=True)
+    flows.scheduled_run(str(tmp_path / "inbox"), str(tmp_path / "out"))
+    assert got == [PERIOD]
+
+
+def test_a_partial_run_finds_again_what_lies_outside_the_departments_and_misses_only_its_own(tmp_path):
+    """`--dept 医保`: a file at the period's root and an unknown folder are set aside again (every
+    run finds them: the partial run's 搁置行 file replaces the full run's), another department's
+    files are not read, and only a chosen department can be missing (the others are kept)."""
+    from config import load_config
+    from schemas.outputs import Finding
+
+    period = tmp_path / "inbox" / PERIOD
+    for folder in ("医保", "民政", "未知科室"):
+        (period / folder).mkdir(parents=True)
+        (period / folder / "x.csv").write_text("a,b\n", encoding="utf-8")
+    (period / "root.csv").write_text("a,b\n", encoding="utf-8")
+
+    def discover(*only):
+        paths = flows.RunPaths(period_dir=period, out=tmp_path / "out", stage=tmp_path / "stage" / "_".join(only),
+                               warehouse=tmp_path / "wh.duckdb", only=only)
+        depts = flows.discover_inputs.fn(paths, load_config())
+        missing = pl.read_parquet(paths.work / "findings_discover.parquet").filter(
+            pl.col("category") == Finding.DEPT_MISSING)["dept"].to_list()
+        return depts, sorted(pl.read_parquet(paths.work / "rejected__discover.parquet")["file"].to_list()), missing
+
+    assert discover("医保") == (["医保"], ["root.csv", "未知科室/"], [])
+    assert discover("医保", "住建") == (["医保"], ["root.csv", "未知科室/"], ["住建"])
+
+
+def test_a_partial_run_needs_the_full_run_s_published_county_folder_too(tmp_path):
+    """The flow itself (a deployment's parameters come unchecked by the command) refuses `--dept`
+    when the full run's county folder is gone, though the warehouse records that run: the kept
+    review queue and data-quality rows are read from it."""
+    from adapters import warehouse
+    from config import load_config
+
+    wh, final = tmp_path / "warehouse.duckdb", tmp_path / "out" / PERIOD
+    con = warehouse.connect(wh)
+    try:
+        warehouse.finish_run(con, warehouse.begin_run(con, PERIOD, "x"), "ok")
+    finally:
+        con.close()
+    paths = flows.RunPaths(period_dir=tmp_path / "inbox" / PERIOD, out=final, stage=tmp_path / "stage", warehouse=wh,
+                           final=final, only=("医保",))
+    paths.work.mkdir(parents=True)
+    cfg = load_config()
+    with pytest.raises(flows.RunError, match="--dept needs a complete earlier run"):
+        flows.keep_other_departments.fn(paths, cfg, PERIOD)
+    (final / "county").mkdir(parents=True)
+    assert flows.keep_other_departments.fn(paths, cfg, PERIOD) == [d for d in cfg.departments if d != "医保"]
+
+
+def test_no_usable_roster_is_said_with_why_its_files_were_set_aside(tmp_path):
+    """'no usable roster' names the roster's files set aside and why (its headers, its encoding):
+    each file and reason once, the first two."""
+    from pipelines.validate import REJECTED_SCHEMA
+
+    paths = flows.RunPaths(period_dir=tmp_path / "in", out=tmp_path / "out", stage=tmp_path / "stage",
+                           warehouse=tmp_path / "wh.duckdb")
+    paths.work.mkdir(parents=True)
+    assert flows._why_set_aside(paths, "户籍底册") == ""
+    rows = [("户籍底册/a.csv", "缺少必填列 证件号码"), ("户籍底册/a.csv", "缺少必填列 证件号码"), ("户籍底册/b.xlsx", "无法读取"),
+            ("户籍底册/c.csv", "编码无法识别")]
+    pl.DataFrame([dict(dept="户籍底册", file=f, reason=r) for f, r in rows]).select(
+        [pl.col(c) if c in ("dept", "file", "reason") else pl.lit(None).alias(c) for c in REJECTED_SCHEMA]
+    ).cast(REJECTED_SCHEMA).write_parquet(paths.work / "rejected_户籍底册.parquet")
+    assert flows._why_set_aside(paths, "户籍底册") == "; 户籍底册/a.csv: 缺少必填列 证件号码; 户籍底册/b.xlsx: 无法读取"
+
+
+def test_a_later_period_run_with_a_config_file_changed_since_is_re_run_with_the_file_as_it_was(tmp_path, monkeypatch):
+    """November was run with --config rules.toml; the file was edited since. The cascade re-runs
+    November with the file's content as it was then (kept in `runs`), not as it is now, and says so."""
+    from adapters import warehouse
+    from config import DEFAULT_CONFIG
+
+    inbox, wh, ran = _three_periods_run(tmp_path, monkeypatch)
+    rules = tmp_path / "rules.toml"
+    then = DEFAULT_CONFIG.read_text(encoding="utf-8") + "\n# as it was in November\n"
+    con = warehouse.connect(wh)
+    try:
+        warehouse.finish_run(con, warehouse.begin_run(con, "2026-11", "x", config_path=str(rules), config_text=then,
+                                                       overrides=[]), "ok")
+    finally:
+        con.close()
+    rules.write_text(then.replace("as it was in November", "edited since"), encoding="utf-8")
+    used = {}
+    monkeypatch.setattr(flows, "monthly_run", lambda inbox_dir, p, out, w, config, *_a, **_k: used.update(
+        {p: None if config is None else Path(config).read_text(encoding="utf-8")}))
+    said = flows.rerun_later_periods(str(inbox), str(tmp_path / "out"), wh, None, [], PERIOD, None)
+    assert used == {"2026-11": then, "2026-12": None}
+    assert said[0].endswith(f"with its own --config {rules} (the file's content as it was then)"), said[0]
+
+
+def test_a_rerun_set_otherwise_than_the_period_s_last_full_run_says_how_that_was_set(tmp_path):
+    """The summary notes how the period was last run in full when this run's settings differ."""
+    from adapters import warehouse
+    from config import load_config
+
+    wh = tmp_path / "warehouse.duckdb"
+    con = warehouse.connect(wh)
+    try:
+        before = load_config(None, ["M1.threshold=2000"])
+        warehouse.finish_run(con, warehouse.begin_run(con, PERIOD, before.fingerprint, overrides=["M1.threshold=2000"]),
+                             "ok")
+    finally:
+        con.close()
+    paths = flows.RunPaths(period_dir=tmp_path / "inbox" / PERIOD, out=tmp_path / "out" / PERIOD,
+                           stage=tmp_path / "stage", warehouse=wh)
+    assert flows._begin_run(paths, PERIOD, load_config(), "2026-11-02", None, [])[1]["settings_before"] == \
+        "--set M1.threshold=2000"
+    assert flows._begin_run(paths, PERIOD, before, "2026-11-02", None, ["M1.threshold=2000"])[1]["settings_before"] is None

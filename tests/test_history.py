@@ -367,6 +367,7 @@ def test_a_run_failing_after_it_stored_and_published_its_period_is_recorded_ok_a
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith(f"error: 2026-08 is stored and published in {out / '2026-08'}, but announce") and (
         "ConnectionError" in err and "341302" not in err), err
+    assert re.search(r"ConnectionError \(details: prefect flow-run logs [0-9a-f-]{36}\)", err), err  # (its traceback)
     assert "2026-09, 2026-10 still reflect 2026-08 as it was before this run: run 2026-09 again" in err, err
     assert _runs(out) == [("2026-08", "ok", 2), ("2026-09", "ok", 1), ("2026-10", "ok", 1)]
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
