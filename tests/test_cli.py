@@ -219,6 +219,7 @@ def test_a_warehouse_that_is_no_duckdb_file_is_one_line_not_a_traceback(tmp_path
                        "--warehouse", str(bad)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: cannot open the warehouse {bad}") and "Traceback" not in err
+    assert "not a valid DuckDB database file" in err  # (DuckDB's I/O line: it names the file only, and says why)
     assert len(err.strip().splitlines()) == 1
 
 
@@ -257,7 +258,8 @@ def test_dry_run_writes_nothing_and_says_what_it_would_write(full_run, tmp_path,
     assert _run(county / "inbox", out, "--dry-run", "--set", "M1.threshold=8000") == 0
     said = capsys.readouterr().out
     assert _tree(out) == before
-    assert "dry run" in said and f"{out / PERIOD / 'links.parquet'}" in said and "warehouse.duckdb" in said
+    assert "dry run" in said and f"{out / PERIOD / 'links.parquet'}" in said
+    assert f"{out / 'warehouse.duckdb'}  (period {PERIOD} replaced in: " in said  # the real one, not its scratch copy
     fresh = tmp_path / "never"
     assert _run(county / "inbox", fresh, "--dry-run") == 0
     assert not fresh.exists()
@@ -466,6 +468,9 @@ def test_review_answers_wait_until_a_run_links_their_department_and_a_wrong_yes_
 
     assert _run(inbox, out, "--dept", "医保") == 0
     assert waiting() == 1
+    said = pl.read_csv(out / PERIOD / "county" / "数据质量报告.csv", infer_schema=False).filter(
+        pl.col("类别") == "人工复核结论 review answers")["说明"].item()
+    assert "不在本期记录中" not in said, said  # (民政's record is in the period: its department was not re-read)
     d = {r["record_id"]: r for r in pl.read_parquet(out / PERIOD / "links.parquet").filter(
         pl.col("record_id").is_in(["CB99999999", y["record_id"], c["record_id"]])).iter_rows(named=True)}
     assert (d["CB99999999"]["decision"], d["CB99999999"]["person_id"]) == ("matched", y["person_id"])
@@ -665,3 +670,109 @@ def test_a_run_killed_between_its_period_and_the_cascade_names_the_later_periods
         monkeypatch.setattr(cli, "rerun_later_periods", cascade)
         cli._run_locked(args, None, wh, ())
         assert flows.recover_interrupted(out, wh) == []
+
+
+def test_a_partial_run_whose_full_run_s_folder_is_gone_is_refused_before_it_runs(tmp_path, monkeypatch, capsys):
+    """`--dept` keeps the other departments' review queue and data-quality rows from the period's
+    published county folder: with the warehouse recording a full run but OUT/<period>/county gone
+    (another --out, the folder moved away) it is refused as bad arguments (2), before any run, as
+    with no full run at all (the run itself failed later, exit 1)."""
+    import argparse
+
+    ran = []
+    monkeypatch.setattr(cli, "monthly_run", lambda *a, **k: ran.append(a))
+    monkeypatch.setattr(cli, "full_run_done", lambda wh, period: True)
+    args = argparse.Namespace(dry_run=False, no_cascade=False, period=PERIOD, inbox=str(tmp_path), out=str(tmp_path),
+                              config=None, set=[], issue_date=None, county=None, dept=["医保"])
+    assert cli._run_locked(args, None, tmp_path / "warehouse.duckdb", ("医保",)) == cli.EXIT_USAGE
+    assert not ran and "run the whole period first" in capsys.readouterr().err
+
+
+def test_a_dry_run_without_cascade_that_cannot_list_the_later_periods_fails_it_does_not_say_done(
+        tmp_path, monkeypatch, capsys):
+    """A dry run changed nothing: when the later periods it would leave as they were cannot be
+    read, it failed (1), with the one safe line; not 'the period is done' (4), as a real run says."""
+    import argparse
+
+    monkeypatch.setattr(cli, "monthly_run", lambda *a, **k: None)
+    monkeypatch.setattr(cli, "flow_result", lambda state: {})
+    monkeypatch.setattr(cli.console, "summary_lines", lambda result: ["would write …"])
+
+    def fails(*a):
+        raise duckdb.IOException("IO Error: Could not read from file")
+    monkeypatch.setattr(cli, "_later_periods", fails)
+    args = argparse.Namespace(dry_run=True, no_cascade=True, period=PERIOD, inbox=str(tmp_path), out=str(tmp_path),
+                              config=None, set=[], issue_date=None, county=None)
+    assert cli._run_locked(args, None, tmp_path / "warehouse.duckdb", ()) == cli.EXIT_FAILED
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: IOException") and "is done" not in err and "Could not read" not in err, err
+
+
+def test_a_run_without_cascade_killed_after_its_period_leaves_no_cascade_to_recover(tmp_path, monkeypatch):
+    """--no-cascade: the later periods are not to be re-run (the run says which it leaves). Killed
+    after its period was stored and published, the next run's recovery named them as left by a
+    cascade that never was to run (`cascading` marked it all the same)."""
+    import argparse
+
+    from adapters import warehouse
+
+    wh, out = tmp_path / "warehouse.duckdb", tmp_path / "out"
+    out.mkdir()
+
+    def run(period):  # (a run that stored its period and is recorded ok)
+        con = warehouse.connect(wh)
+        try:
+            run_id = warehouse.begin_run(con, period, "x")
+            with warehouse.replacing_period(con, period, {"warnings": pl.DataFrame({"warning_id": [period]})}):
+                warehouse.mark_stored(con, run_id)
+            warehouse.finish_run(con, run_id, "ok")
+        finally:
+            con.close()
+
+    run("2026-11")
+    monkeypatch.setattr(cli, "monthly_run", lambda *a, **k: run(PERIOD))
+
+    def killed(state):
+        raise _Killed
+    monkeypatch.setattr(cli, "flow_result", killed)
+    args = argparse.Namespace(dry_run=False, no_cascade=True, period=PERIOD, inbox=str(tmp_path), out=str(out),
+                              config=None, set=[], issue_date=None, county=None)
+    with pytest.raises(_Killed):
+        cli._run_locked(args, None, wh, ())
+    assert flows.recover_interrupted(out, wh) == []
+
+
+def test_an_interrupt_after_the_period_is_published_is_itself_not_partly_done(full_run, tmp_path, monkeypatch):
+    """Ctrl-C while the Prefect artifacts are made (the step after the commit): the interrupt
+    propagates, not said as 'partly done' (4) as a failure of that step is; the run, whose period
+    is stored and published, is recorded ok."""
+    out = _copy_out(full_run, tmp_path)
+
+    def interrupted(*_a, **_k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(flows, "create_markdown_artifact", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _run(full_run.county / "inbox", out)
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.sql("SELECT status FROM runs ORDER BY started_at").fetchall() == [("ok",), ("ok",)]
+    finally:
+        con.close()
+
+
+def test_a_full_rerun_without_the_enrollment_list_does_not_borrow_the_stored_one(full_run, tmp_path):
+    """医保 takes its 参保名单 back (a wrong file) and the period is run again in full: no record
+    is weighed against the list the period's earlier run stored (only a partial run that does not
+    re-read 医保 borrows it), and the period stores none."""
+    inbox, out = tmp_path / "inbox", _copy_out(full_run, tmp_path)
+    shutil.copytree(full_run.county / "inbox", inbox)
+    for f in (inbox / PERIOD / "医保").glob("参保名单*.csv"):
+        f.unlink()
+    assert _run(inbox, out) == 0
+    links = pl.read_parquet(out / PERIOD / "links.parquet")
+    assert not links["reason"].fill_null("").str.contains("census").any()
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.sql("SELECT count(*) FROM census_records WHERE period = ?", params=[PERIOD]).fetchall() == [(0,)]
+    finally:
+        con.close()

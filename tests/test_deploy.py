@@ -250,3 +250,44 @@ def test_deploy_refuses_without_a_server_and_with_a_bad_county_setting(tmp_path,
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
         assert cli.main(["deploy", "--counties", str(toml), "--pool", "suzhou"]) == 2
     assert "Nope.x" in capsys.readouterr().err
+
+
+def test_serve_and_deploy_refuse_a_missing_folder_before_asking_the_server(tmp_path, capsys):
+    """A mistyped --inbox (serve) or --source (deploy) is bad arguments (2), said before the server
+    is asked anything (nothing listens on this port: asking it is a failure, 1)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    toml = tmp_path / "counties.toml"
+    toml.write_text('[[county]]\nname = "县"\ncode = "341321"\ninbox = "in"\nout = "out"\n', encoding="utf-8")
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        assert cli.main(["serve", "--inbox", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
+        assert f"no inbox folder {tmp_path / 'nope'}" in capsys.readouterr().err
+        assert cli.main(["deploy", "--counties", str(toml), "--pool", "suzhou", "--source", str(tmp_path)]) == 2
+        assert f"--source {tmp_path} holds no flows.py" in capsys.readouterr().err
+
+
+def test_serve_under_a_name_another_county_s_folders_use_is_refused(monkeypatch):
+    """A second `serve` under the same deployment name would take the first county's schedule
+    over: its inbox and OUT must both be this one's (or unset) for it to go on."""
+    from prefect.client import orchestration
+
+    class Client:
+        def __init__(self, parameters):
+            self.parameters = parameters
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read_deployment_by_name(self, name):
+            return type("Deployment", (), {"parameters": self.parameters})()
+
+    mine = {"inbox_dir": "/data/a/inbox", "out_dir": "/data/a/out"}
+    for theirs, refused in [(mine, False), ({"inbox_dir": None, "out_dir": None}, False),
+                            ({"inbox_dir": "/data/a/inbox", "out_dir": "/data/b/out"}, True),
+                            ({"inbox_dir": "/data/b/inbox", "out_dir": "/data/a/out"}, True)]:
+        monkeypatch.setattr(orchestration, "get_client", lambda sync_client, p=theirs: Client(p))
+        got = cli._served_elsewhere("monthly-scheduled/county-monthly", mine)
+        assert (got == f"inbox {theirs['inbox_dir']}, OUT {theirs['out_dir']}") if refused else got is None, (theirs, got)

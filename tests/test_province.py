@@ -163,7 +163,7 @@ def test_a_county_whose_later_months_stopped_is_partly_done_and_a_failed_county_
         if county["name"] == "坏县":
             raise flows.RunError("no usable roster")
         return {"county": county["name"], "code": county["code"], "out": county["out"], "balanced": True,
-                "warnings": 3, "townships": 1, "later": []}
+                "warnings": 3, "townships": 1, "later": ["re-running 2026-11: a later period already run"]}
 
     monkeypatch.setattr(flows, "run_county", run_county)
 
@@ -179,8 +179,88 @@ def test_a_county_whose_later_months_stopped_is_partly_done_and_a_failed_county_
     assert province("好县", "停县") == cli.EXIT_PARTLY
     printed = capsys.readouterr()
     assert printed.out.startswith("好县: 3 warnings, 1 townships") and "停县" not in printed.out
+    assert "\n  re-running 2026-11: a later period already run\n" in printed.out  # (the county's later periods)
     err = printed.err.strip().splitlines()
     assert f"error: 停县: {line}" in err and err[-1] == "error: 1 of 2 counties partly done: 停县 (its line above)", err
     assert province("好县", "停县", "坏县") == cli.EXIT_FAILED
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "error: 1 of 3 counties failed: 坏县; 1 partly done: 停县", err
+
+
+def test_a_counties_file_s_relative_folders_are_taken_from_its_own_folder(tmp_path, monkeypatch):
+    """inbox = "341321/inbox" means beside the counties file, wherever the command is started."""
+    folder = tmp_path / "province"
+    folder.mkdir()
+    (folder / "counties.toml").write_text('[[county]]\nname = "县"\ninbox = "341321/inbox"\nout = "/abs/out"\n'
+                                          'config = "rules.toml"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    [county] = cli.load_counties(Path("province") / "counties.toml")
+    assert county["inbox"] == str(folder / "341321" / "inbox") and county["out"] == "/abs/out"
+    assert county["config"] == str(folder / "rules.toml")
+
+
+@pytest.mark.parametrize("period, says", [("2026-9", "--period must be YYYY-MM"), ("2026-11", "no period folder")])
+def test_a_province_period_that_is_no_yyyy_mm_or_not_delivered_is_refused_before_any_county_runs(
+        tmp_path, monkeypatch, capsys, period, says):
+    """Bad arguments (2), said once, before the province flow starts: a period not written YYYY-MM
+    (its folder there all the same), a county whose inbox has no folder of the period."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    started = []
+    monkeypatch.setattr(cli, "province_run", type("Flow", (), {
+        "with_options": lambda self, **k: lambda *a: started.append(a) or []})())
+    (tmp_path / "inbox" / "2026-9").mkdir(parents=True)
+    (tmp_path / "inbox" / PERIOD).mkdir()
+    toml = tmp_path / "counties.toml"
+    toml.write_text(f'[[county]]\nname = "测试县"\ninbox = "{tmp_path / "inbox"}"\nout = "{tmp_path / "out"}"\n',
+                    encoding="utf-8")
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        assert cli.main(["province", "--counties", str(toml), "--period", period]) == 2
+    assert says in capsys.readouterr().err and not started
+
+
+def test_a_county_runs_under_its_lock_after_recovering_and_is_unbalanced_if_a_department_is(tmp_path, monkeypatch):
+    """A province county: its own warehouse lock (a county another run is using fails, named), a
+    killed run recovered first, its run and re-run later periods marked as a cascade, its
+    flow run named after its code; its row balanced only if every department's rows balance."""
+    from adapters import warehouse
+
+    out = tmp_path / "out"
+    wh = out / "warehouse.duckdb"
+    out.mkdir()
+    con = warehouse.connect(wh)
+    try:
+        warehouse.begin_run(con, "2026-09", "x")  # killed: still 'running'
+    finally:
+        con.close()
+    seen: dict = {}
+
+    class MonthlyRun:
+        def with_options(self, flow_run_name):
+            seen["name"] = flow_run_name
+            return self
+
+        def __call__(self, *_a, **_k):
+            con = duckdb.connect(str(wh), read_only=True)
+            try:
+                seen["runs"] = con.sql("SELECT period, status FROM runs").fetchall()
+                seen["marked"] = con.sql("SELECT period FROM cascades_pending").fetchall()
+            finally:
+                con.close()
+
+    monkeypatch.setattr(flows, "monthly_run", MonthlyRun())
+    monkeypatch.setattr(flows, "flow_result", lambda state: {
+        "out": str(out / PERIOD), "accounting": [{"balanced": True}, {"balanced": False}], "warnings": 3,
+        "townships": ["甲镇", "乙镇"]})
+    monkeypatch.setattr(flows, "rerun_later_periods", lambda *a: ["re-running 2026-11: ..."])
+    county = {"name": "测试县", "code": "341399", "inbox": str(tmp_path / "inbox"), "out": str(out)}
+    assert flows.run_county.fn(county, PERIOD, None, None, None) == {
+        "county": "测试县", "code": "341399", "out": str(out / PERIOD), "balanced": False, "warnings": 3,
+        "townships": 2, "later": ["re-running 2026-11: ..."]}
+    assert seen == {"name": f"341399-{PERIOD}", "runs": [("2026-09", "interrupted")], "marked": [(PERIOD,)]}
+    seen.clear()
+    with flows.warehouse_lock(wh) as held:
+        assert held
+        with pytest.raises(flows.RunError, match=f"测试县: another run is using {wh}"):
+            flows.run_county.fn(county, PERIOD, None, None, None)
+    assert not seen
