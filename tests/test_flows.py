@@ -866,6 +866,9 @@ def test_a_scheduled_run_recovers_a_killed_run_first_and_marks_its_cascade(prefe
     (tmp_path / "inbox" / PERIOD).mkdir(parents=True)
     with pytest.raises(flows.RunError, match="no period folder .*2026-11: the departments' deliveries are not in yet"):
         flows.scheduled_run(str(tmp_path / "inbox"), str(out), period="2026-11")
+    (tmp_path / "inbox" / "2026-9").mkdir()  # (a deployment's parameter, typed by hand)
+    with pytest.raises(flows.RunError, match="--period must be YYYY-MM, got '2026-9'"):
+        flows.scheduled_run(str(tmp_path / "inbox"), str(out), period="2026-9")
     assert not seen and not (out / "warehouse.duckdb.lock").exists()
     flows.scheduled_run(str(tmp_path / "inbox"), str(out), period=PERIOD)
     assert seen == {"runs": [("2026-09", "interrupted")], "marked": [(PERIOD,)]}
@@ -996,3 +999,26 @@ def test_a_rerun_set_otherwise_than_the_period_s_last_full_run_says_how_that_was
     assert flows._begin_run(paths, PERIOD, load_config(), "2026-11-02", None, [])[1]["settings_before"] == \
         "--set M1.threshold=2000"
     assert flows._begin_run(paths, PERIOD, before, "2026-11-02", None, ["M1.threshold=2000"])[1]["settings_before"] is None
+
+
+@pytest.mark.parametrize("period, issue_date, says", [
+    ("2026-9", None, "--period must be YYYY-MM, got '2026-9'"),
+    (PERIOD, "2026-10-31", "--issue-date 2026-10-31 is not after period 2026-10"),
+])
+def test_the_monthly_flow_checks_its_own_dates_before_it_writes_anything(tmp_path, period, issue_date, says):
+    """A deployment's parameters come unchecked by the command: the flow refuses them itself."""
+    (tmp_path / "inbox" / period).mkdir(parents=True)
+    with pytest.raises(flows.RunError, match=re.escape(says)):
+        flows.monthly_run.fn(str(tmp_path / "inbox"), period, str(tmp_path / "out"), issue_date=issue_date)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_cascade_prints_each_later_period_s_summary(tmp_path, monkeypatch, capsys):
+    """Each later period re-run prints its own summary (rows, warnings, where its files are) after
+    the line saying why it is re-run, as the period's own run does."""
+    inbox, wh, ran = _three_periods_run(tmp_path, monkeypatch)
+    monkeypatch.setattr(flows, "monthly_run", lambda inbox_dir, p, *_a, **_k: {"period": p})
+    monkeypatch.setattr(flows, "flow_result", lambda state: state)
+    monkeypatch.setattr(flows.console, "summary_lines", lambda result: [f"行数核对 {result['period']}", "…"])
+    flows.rerun_later_periods(str(inbox), str(tmp_path / "out"), wh, None, [], PERIOD, None)
+    assert capsys.readouterr().out == "行数核对 2026-11\n…\n行数核对 2026-12\n…\n"
