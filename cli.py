@@ -385,13 +385,6 @@ def _province(args) -> int:
         results = flow_(counties, args.period, args.config, args.set, args.issue_date)
     except Exception as exc:  # noqa: BLE001
         return _err(safe_error(exc), EXIT_FAILED)
-    for r in results:
-        if r.get("partly"):  # (its line is said on stderr)
-            continue
-        print(f"{r['county']}: {r['warnings']} warnings, {r['townships']} townships, "
-              f"rows balanced {r['balanced']}  -> {r['out']}")
-        for line in r["later"]:
-            print(f"  {line}")
     if partly := [r["county"] for r in results if r.get("partly")]:
         return _err(f"{len(partly)} of {len(results)} counties partly done: {', '.join(partly)} "
                     f"({'its line' if len(partly) == 1 else 'their lines'} above)", EXIT_PARTLY)

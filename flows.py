@@ -1160,17 +1160,23 @@ def province_run(counties: list[dict], period: str, config_path: str | None = No
     `counties`: dicts with name, code, inbox, out (+ optional warehouse, config, set).
     One county's failure does not stop the others; the province run fails at the end if any did.
     A county whose period is done but not what was to follow (`PartlyDone`, e.g. its cascade
-    stopped) has not failed: its row holds its line (`error`) and `partly` true."""
+    stopped) has not failed: its row holds its line (`error`) and `partly` true. Each county's
+    line is said as it is collected (a done one's on stdout with the later periods it ran again, the
+    others' on stderr), so that a province run failing at the end still shows what the rest did."""
     futures = [run_county.submit(c, period, config_path, overrides, issue_date) for c in counties]
     results, failed, partly = [], [], []
     for county, fut in zip(counties, futures):
         try:
-            results.append(fut.result())
+            r = fut.result()
         except Exception as exc:  # noqa: BLE001 - reported per county, raised below
             (partly if isinstance(exc, PartlyDone) else failed).append(county["name"])
             results.append({"county": county["name"], "code": county.get("code"), "out": county["out"],
                              "balanced": None, "error": safe_error(exc), "partly": isinstance(exc, PartlyDone)})
             print(f"error: {county['name']}: {safe_error(exc)}", file=sys.stderr, flush=True)
+            continue
+        results.append(r)
+        print(f"{r['county']}: {r['warnings']} warnings, {r['townships']} townships, rows balanced {r['balanced']}  "
+              f"-> {r['out']}" + "".join(f"\n  {line}" for line in r["later"]), flush=True)
     create_table_artifact(results, key="province-counties", description=f"province run {period}: one row per county")
     if failed:
         raise RunError(f"{len(failed)} of {len(counties)} counties failed: {', '.join(failed)}"

@@ -150,7 +150,8 @@ def test_a_county_whose_later_months_stopped_is_partly_done_and_a_failed_county_
         prefect_harness, tmp_path, monkeypatch, capsys):
     """A county whose October is done but whose November could not be re-run after it
     (`CascadeStopped`: `run` exits 4) was counted failed: the province exited 1, 'counties failed'.
-    Counties all done or partly done: exit 4, the county's line said; a county that failed: exit 1."""
+    Counties all done or partly done: exit 4, the county's line said; a county that failed: exit 1,
+    the lines of the counties done said too (they were not: the failed province run returned none)."""
     from prefect import task
     from prefect.cache_policies import NO_CACHE
 
@@ -183,8 +184,11 @@ def test_a_county_whose_later_months_stopped_is_partly_done_and_a_failed_county_
     err = printed.err.strip().splitlines()
     assert f"error: 停县: {line}" in err and err[-1] == "error: 1 of 2 counties partly done: 停县 (its line above)", err
     assert province("好县", "停县", "坏县") == cli.EXIT_FAILED
-    err = capsys.readouterr().err.strip().splitlines()
+    printed = capsys.readouterr()
+    err = printed.err.strip().splitlines()
     assert err[-1] == "error: 1 of 3 counties failed: 坏县; 1 partly done: 停县", err
+    # the county done is said all the same, with the later periods it ran again
+    assert printed.out.startswith("好县: 3 warnings, 1 townships") and "\n  re-running 2026-11: a later period" in printed.out
 
 
 def test_a_counties_file_s_relative_folders_are_taken_from_its_own_folder(tmp_path, monkeypatch):
