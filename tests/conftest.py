@@ -55,3 +55,29 @@ def sample_county(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("county")
     generate(out, seed=7, periods=("2026-10",))
     return out
+
+
+def killed_run_and_what_the_run_saw(wh: Path, seen: dict):
+    """A warehouse holding a run of September killed while running; -> a stand-in for the
+    period's run (`flows.monthly_run`) that notes, when it runs, the runs' status and the cascade
+    marks it finds (test_flows' scheduled run, test_province's county run)."""
+    import duckdb
+
+    from adapters import warehouse
+
+    wh.parent.mkdir(parents=True, exist_ok=True)
+    con = warehouse.connect(wh)
+    try:
+        warehouse.begin_run(con, "2026-09", "x")  # killed: still 'running'
+    finally:
+        con.close()
+
+    def run(*_a, **_k):
+        con = duckdb.connect(str(wh), read_only=True)
+        try:
+            seen["runs"] = con.sql("SELECT period, status FROM runs").fetchall()
+            seen["marked"] = con.sql("SELECT period FROM cascades_pending").fetchall()
+        finally:
+            con.close()
+        return {}
+    return run

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -16,7 +15,7 @@ import flows
 from matchers.evaluate import evaluate_warnings, warning_totals
 from pipelines.feedback import UNKNOWN_TOWNSHIP
 from schemas.outputs import TOWNSHIP_COLUMNS
-from tests.conftest import SHARED_EXAMPLES
+from tests.conftest import SHARED_EXAMPLES, killed_run_and_what_the_run_saw
 
 PERIOD = "2026-10"
 ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
@@ -831,29 +830,6 @@ def test_a_later_period_whose_settings_were_not_recorded_is_re_run_with_this_run
     assert said[0].startswith("re-running 2026-11: ") and said[0].endswith("its settings were not recorded: with this run's")
 
 
-def _killed_run_and_what_the_run_saw(wh: Path, seen: dict) -> Callable:
-    """A warehouse holding a run of September killed while running; -> a stand-in for the
-    period's run that notes, when it runs, the runs' status and the cascade marks it finds."""
-    from adapters import warehouse
-
-    wh.parent.mkdir(parents=True, exist_ok=True)
-    con = warehouse.connect(wh)
-    try:
-        warehouse.begin_run(con, "2026-09", "x")  # killed: still 'running'
-    finally:
-        con.close()
-
-    def run(*_a, **_k):
-        con = duckdb.connect(str(wh), read_only=True)
-        try:
-            seen["runs"] = con.sql("SELECT period, status FROM runs").fetchall()
-            seen["marked"] = con.sql("SELECT period FROM cascades_pending").fetchall()
-        finally:
-            con.close()
-        return {}
-    return run
-
-
 def test_a_scheduled_run_recovers_a_killed_run_first_and_marks_its_cascade(prefect_harness, tmp_path, monkeypatch):
     """The 02:00 run, once it holds the lock: a run killed before it is recovered (recorded
     interrupted, said), and the period's run and the later periods' re-runs are marked as a
@@ -861,7 +837,7 @@ def test_a_scheduled_run_recovers_a_killed_run_first_and_marks_its_cascade(prefe
     refused, touching nothing."""
     out = tmp_path / "out"
     seen: dict = {}
-    monkeypatch.setattr(flows, "monthly_run", _killed_run_and_what_the_run_saw(out / "warehouse.duckdb", seen))
+    monkeypatch.setattr(flows, "monthly_run", killed_run_and_what_the_run_saw(out / "warehouse.duckdb", seen))
     monkeypatch.setattr(flows, "rerun_later_periods", lambda *a: [])
     (tmp_path / "inbox" / PERIOD).mkdir(parents=True)
     with pytest.raises(flows.RunError, match="no period folder .*2026-11: the departments' deliveries are not in yet"):

@@ -14,6 +14,7 @@ import pytest
 
 import cli
 import flows
+from tests.conftest import killed_run_and_what_the_run_saw
 
 PERIOD = "2026-10"
 
@@ -227,30 +228,16 @@ def test_a_county_runs_under_its_lock_after_recovering_and_is_unbalanced_if_a_de
     """A province county: its own warehouse lock (a county another run is using fails, named), a
     killed run recovered first, its run and re-run later periods marked as a cascade, its
     flow run named after its code; its row balanced only if every department's rows balance."""
-    from adapters import warehouse
-
     out = tmp_path / "out"
     wh = out / "warehouse.duckdb"
-    out.mkdir()
-    con = warehouse.connect(wh)
-    try:
-        warehouse.begin_run(con, "2026-09", "x")  # killed: still 'running'
-    finally:
-        con.close()
     seen: dict = {}
 
-    class MonthlyRun:
+    class MonthlyRun:  # (run_county names its flow run)
+        __call__ = staticmethod(killed_run_and_what_the_run_saw(wh, seen))
+
         def with_options(self, flow_run_name):
             seen["name"] = flow_run_name
             return self
-
-        def __call__(self, *_a, **_k):
-            con = duckdb.connect(str(wh), read_only=True)
-            try:
-                seen["runs"] = con.sql("SELECT period, status FROM runs").fetchall()
-                seen["marked"] = con.sql("SELECT period FROM cascades_pending").fetchall()
-            finally:
-                con.close()
 
     monkeypatch.setattr(flows, "monthly_run", MonthlyRun())
     monkeypatch.setattr(flows, "flow_result", lambda state: {
