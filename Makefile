@@ -25,7 +25,9 @@ demo: sample_data/county/.done
 	$(BIN)/python -m matchers.evaluate --links out/$(PERIOD)/links.parquet --truth sample_data/county/truth/links.csv --by-kind --calibration \
 		--inbox sample_data/county/inbox/$(PERIOD)
 
+# one worker per core, each test file on one worker (its module fixtures, a county's run
+# for many tests, are made once): the end-to-end files wait on Prefect and subprocesses
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 .PHONY: setup demo test
