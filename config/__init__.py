@@ -222,6 +222,20 @@ class RuleConfig:
         return self.params.get(key, default)
 
 
+_SOLAR_TERMS = frozenset(("小寒", "大寒", "立春", "雨水", "惊蛰", "春分", "清明", "谷雨", "立夏", "小满", "芒种", "夏至",
+                          "小暑", "大暑", "立秋", "处暑", "白露", "秋分", "寒露", "霜降", "立冬", "小雪", "大雪", "冬至"))
+
+
+def _statutory_rule(rule: object) -> bool:
+    """A `run.fixed_holidays` entry of the lunar calendar (农历MM-DD, 农历除夕) or a solar term."""
+    if not isinstance(rule, str):
+        return False
+    if rule in _SOLAR_TERMS or rule == "农历除夕":
+        return True
+    m = re.fullmatch(r"农历(\d\d)-(\d\d)", rule)
+    return bool(m) and 1 <= int(m[1]) <= 12 and 1 <= int(m[2]) <= 30
+
+
 @dataclass(frozen=True)
 class RunConfig:
     verify_working_days: int = 3
@@ -236,21 +250,25 @@ class RunConfig:
     max_grid_households: int = 100
     busy_wait_minutes: float = 30.0
     # a year's 部分节假日安排 (YYYY-MM-DD), for years chinese_calendar does not know, and the
-    # statutory fixed-date holidays (MM-DD) a year neither knows is counted without
+    # statutory holidays a year neither knows is counted without (`pipelines.calendar.statutory_days`)
     holidays: tuple[str, ...] = ()
     workdays: tuple[str, ...] = ()
-    fixed_holidays: tuple[str, ...] = ("01-01", "05-01", "05-02", "10-01", "10-02", "10-03")
+    fixed_holidays: tuple[str, ...] = ("01-01", "农历除夕", "农历01-01", "农历01-02", "农历01-03", "清明", "05-01",
+                                       "05-02", "农历05-05", "农历08-15", "10-01", "10-02", "10-03")
 
     def __post_init__(self) -> None:
         for name, fmt in (("holidays", "%Y-%m-%d"), ("workdays", "%Y-%m-%d"), ("fixed_holidays", "%m-%d")):
             for day in getattr(self, name):
+                if name == "fixed_holidays" and _statutory_rule(day):
+                    continue
                 try:
                     ok = datetime.strptime(f"2000-{day}" if fmt == "%m-%d" else day, "%Y-%m-%d").strftime(fmt) == day
                 except (TypeError, ValueError):
                     ok = False
                 if not ok:
-                    raise ValueError(f"run.{name} must list dates as {fmt.replace('%Y', 'YYYY').replace('%m', 'MM').replace('%d', 'DD')}, "
-                                     f"got {day!r}")
+                    raise ValueError(f"run.{name} must list dates as {fmt.replace('%Y', 'YYYY').replace('%m', 'MM').replace('%d', 'DD')}"
+                                     + (", 农历MM-DD, 农历除夕 or a solar term (清明)" if name == "fixed_holidays" else "")
+                                     + f", got {day!r}")
         if set(self.holidays) & set(self.workdays):
             raise ValueError(f"run.holidays and run.workdays share {sorted(set(self.holidays) & set(self.workdays))}")
         # (a number a `--set` gives: nan and inf are numbers to TOML, and nan passes every "at least")

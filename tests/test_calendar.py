@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from config import RunConfig, load_config
-from pipelines.calendar import add_working_days, period_end
+from pipelines.calendar import add_working_days, period_end, statutory_days
 
 
 @pytest.mark.parametrize("start,n,end", [
@@ -17,11 +17,41 @@ def test_known_years(start, n, end):
     assert add_working_days(start, n) == (end, None)
 
 
-def test_unknown_year_falls_back_to_weekdays_less_fixed_holidays_with_warning():
+def test_unknown_year_falls_back_to_weekdays_less_statutory_holidays_with_warning():
     day, warning = add_working_days(date(2026, 12, 30), 3)  # Thu 12-31, (2027) Fri 01-01 元旦, Mon 01-04, Tue 01-05
     assert day == date(2027, 1, 5)
     assert warning and "2027年" in warning and "[run] holidays" in warning
-    assert add_working_days(date(2027, 9, 30), 1)[0] == date(2027, 10, 4)  # 国庆 10-01 (Fri) not worked
+    assert add_working_days(date(2027, 9, 30), 1)[0] == date(2027, 10, 6)  # 国庆 Fri 10-01..Sun 10-03, 补假 Mon, Tue
+    # the lunar ones too: 除夕 Fri 02-05, 初一..初三 Sat 02-06..Mon 02-08, made up (补假) for the
+    # weekend on Tue 02-09 and Wed 02-10 (the February lists of 2027)
+    assert add_working_days(date(2027, 2, 4), 1)[0] == date(2027, 2, 11)
+    assert add_working_days(date(2027, 4, 30), 1)[0] == date(2027, 5, 5)  # 劳动节 Sat 05-01, Sun 05-02: 补假 Mon, Tue
+    assert add_working_days(date(2027, 4, 2), 1)[0] == date(2027, 4, 6)  # 清明 Mon 04-05
+    assert add_working_days(date(2027, 6, 8), 1)[0] == date(2027, 6, 10)  # 端午 Wed 06-09
+    assert add_working_days(date(2027, 9, 14), 1)[0] == date(2027, 9, 16)  # 中秋 Wed 09-15
+
+
+@pytest.mark.parametrize("year,n", [(2025, 13 + 1), (2026, 13 + 3)])
+def test_the_statutory_holidays_fall_where_the_published_schedules_put_them(year, n):
+    """The default rules (the 2025 放假办法: 除夕 and 初一-初三, 清明, 端午, 中秋 by the lunar
+    calendar and solar terms; a day on a weekend made up on the next weekday) give days the State
+    Council's schedules of 2025 and 2026 (in chinese_calendar) have off, each under its festival:
+    13 a year, and 2025's 端午 (Sat 05-31) made up on Mon 06-02, 2026's 清明 (Sun), 劳动节 (Sat)
+    and 国庆 (Sat 10-03) on the Mondays after."""
+    import chinese_calendar
+
+    days = statutory_days(year, RunConfig().fixed_holidays)
+    assert len(days) == n
+    names = {d: chinese_calendar.get_holiday_detail(d) for d in days}
+    assert all(on for on, _ in names.values()), names
+    assert sorted({n for _, n in names.values()}) == ["Dragon Boat Festival", "Labour Day", "Mid-autumn Festival",
+                                                        "National Day", "New Year's Day", "Spring Festival",
+                                                        "Tomb-sweeping Day"]
+
+
+def test_a_lunar_day_a_year_lacks_is_no_day():
+    assert statutory_days(2027, ("农历12-30", "02-29")) == frozenset()  # 腊月 of 2027 has 29 days; no 02-29
+    assert statutory_days(2028, ("农历12-30", "02-29")) == frozenset({date(2028, 2, 29)})
 
 
 def test_a_years_schedule_entered_in_the_config_is_followed_without_warning():
@@ -34,7 +64,9 @@ def test_a_years_schedule_entered_in_the_config_is_followed_without_warning():
 
 
 @pytest.mark.parametrize("setting", ['run.holidays=["2027-2-5"]', 'run.workdays=["Feb 6"]',
-                                     'run.fixed_holidays=["13-01"]', 'run.holidays=[20270205]'])
+                                     'run.fixed_holidays=["13-01"]', 'run.holidays=[20270205]',
+                                     'run.fixed_holidays=["农历13-01"]', 'run.fixed_holidays=["农历除"]',
+                                     'run.fixed_holidays=["清明节"]'])
 def test_a_mistyped_calendar_day_is_refused_naming_the_key(setting):
     with pytest.raises(ValueError, match=r"run\.(holidays|workdays|fixed_holidays)"):
         load_config(overrides=[setting])

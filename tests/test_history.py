@@ -1171,15 +1171,17 @@ SPRING_2027 = ['run.holidays=["2027-02-05","2027-02-08","2027-02-09","2027-02-10
 
 
 def test_a_list_issued_before_the_2027_spring_festival_gets_the_entered_schedule_s_deadline(august_13, tmp_path, capsys):
-    """chinesecalendar 1.11 knows no 2027: a list issued 2027-02-03 is due Mon-Fri-counted
-    (2027-02-08, in the Spring Festival) and the console says the calendar is unknown; with the
+    """chinesecalendar 1.11 knows no 2027: a list issued 2027-02-03 is due Mon-Fri-counted less
+    the statutory days (Thu 4; 除夕 Fri 5 .. 初三 Mon 8 and the weekend's 补假 Tue 9, Wed 10 off;
+    Thu 11, Fri 12: 2027-02-12, in the schedule's days off) and the console says the calendar is
+    unknown; with the
     year's schedule entered by --set, on the schedule's third working day (Thu 4; Fri 5 off; Sun 7
     worked; Mon 8 - Fri 12 off; Mon 15), and nothing is said."""
     county, out = _copy(august_13, tmp_path)
     capsys.readouterr()
     assert _run(county, out, "2026-08", "--issue-date", "2027-02-03") == 0
     said = capsys.readouterr().out
-    assert "核实截止 deadline 2027-02-08" in said and "2027年法定节假日安排未知" in said
+    assert "核实截止 deadline 2027-02-12" in said and "2027年法定节假日安排未知" in said
     assert _run(county, out, "2026-08", "--issue-date", "2027-02-03", *[a for s in SPRING_2027 for a in ("--set", s)]) == 0
     said = capsys.readouterr().out
     assert "核实截止 deadline 2027-02-15" in said and "法定节假日安排未知" not in said
@@ -1187,7 +1189,7 @@ def test_a_list_issued_before_the_2027_spring_festival_gets_the_entered_schedule
 
 
 def test_a_schedule_entered_later_reaches_the_later_periods_a_cascade_runs_again(august_13, tmp_path, capsys):
-    """September ran (issued 2027-02-03) before the 2027 schedule was known: due 2027-02-08.
+    """September ran (issued 2027-02-03) before the 2027 schedule was known: due 2027-02-12.
     August is then re-run with the schedule: the cascade re-runs September with its own
     settings, but the calendar is a fact, not a setting: September's lists are now due
     2027-02-15 too, and the console says the schedule was added."""
@@ -1195,7 +1197,7 @@ def test_a_schedule_entered_later_reaches_the_later_periods_a_cascade_runs_again
     due = lambda: {*pl.concat(_town_files(out, "2026-09").values()).filter(  # noqa: E731
         pl.col("状态") == "新下发")["核实截止日期"]}  # (August's, carried over, are due in September)
     assert _run(county, out, "2026-09", "--issue-date", "2027-02-03") == 0
-    assert due() == {"2027-02-08"}
+    assert due() == {"2027-02-12"}
     capsys.readouterr()
     assert _run(county, out, "2026-08", *[a for s in SPRING_2027 for a in ("--set", s)]) == 0
     assert "re-running 2026-09" in (err := capsys.readouterr().err) and "the holiday schedule of this run added" in err
