@@ -221,6 +221,23 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
+# What an old system or a copy cut short leaves after a CSV's last line: DOS's end-of-file mark
+# (Ctrl-Z) and NUL padding. No record (read, it made a row of one odd value, set aside as a
+# record missing its fields, or a small file sniffed as UTF-16): taken off, the file noted.
+END_PADDING = b"\x1a\x00"
+
+
+def _without_end_padding(data: bytes) -> tuple[bytes, list[tuple[str, str | None]]]:
+    """`data` without the `END_PADDING` bytes it ends with, and the note saying so (none when there were none)."""
+    body = data.rstrip(END_PADDING)
+    if len(body) == len(data):
+        return data, []
+    n = len(data) - len(body)
+    return body, [(f"文件末尾有 {n} 个字节的结束符（Ctrl-Z）或空字节（NUL），不是数据，已忽略；空字节多时文件可能未复制完整，"
+                   f"请核对最后几行 the file ends in {n} byte(s) of end mark (Ctrl-Z) or NULs, no data: ignored; many "
+                   "NULs may mean a copy cut short, check its last lines", None)]
+
+
 def _one_line(e: BaseException, path: Path, rel: str) -> str:
     """An exception as one short line, naming the file by its inbox path (not the server's)."""
     text = " ".join(f"{type(e).__name__}: {e}".replace(str(path), rel).split())
@@ -318,10 +335,11 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
               sep: str = ",") -> Iterable[tuple[int, list[str]]] | str:
     """(line, cells) of a CSV in UTF-8 (BOM or not) or GB18030, fields separated by `sep`; or a
     problem message."""
-    data = path.read_bytes()
+    whole = path.read_bytes()
+    data, padded = _without_end_padding(whole)
     if not data.strip():
         return "空文件 empty file"
-    sniffed = _sniff(data)
+    sniffed = _sniff(data) and _sniff(whole)  # (a binary file's signature may end in NULs too: said as the whole says)
     if sniffed:
         return sniffed
     if b"\x00" in data[:4096]:
@@ -330,6 +348,7 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
     if decoded is None:
         return "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)"
     text, said = decoded
+    said = said + padded
     text = _visible(text)
     if notes is not None:
         notes.extend(ReadError(rel or path.name, note, None, False, category) for note, category in said)
@@ -424,10 +443,14 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     1-based physical line where each record starts, computed from the newline positions outside
     quotes. None when the file is unusual enough (lone CR, unbalanced quotes, a record count that
     disagrees with polars) for the exact Python csv path to read it instead."""
-    data = path.read_bytes()
+    data = whole = path.read_bytes()
+    padded: list[tuple[str, str | None]] = []
+    if data.endswith(tuple(bytes([b]) for b in END_PADDING)):  # (no copy of a file that does not end so)
+        data, padded = _without_end_padding(data)
     if not data or data.isspace():  # no stripped copy of a large file
         return ReadError(rel, "空文件 empty file")
-    sniffed = _sniff(data)
+    sniffed = _sniff(data) and _sniff(whole)  # (as `_csv_rows`)
+    del whole
     if sniffed:
         return ReadError(rel, sniffed)
     if b"\x00" in data[:4096]:
@@ -437,6 +460,7 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     if got is None:
         return ReadError(rel, "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)")
     buf, said = got
+    said = said + padded
     buf = _visible(buf)
     if b"\x00" in buf or (b"\r" in buf and buf.count(b"\r") != buf.count(b"\r\n")):
         return None

@@ -1481,3 +1481,18 @@ def test_a_roster_household_number_shared_by_two_villages_is_read_as_one_househo
     files, _ = discover(per, CFG)
     latest, _, _, _, _ = read_department(per, files, "户籍底册", CFG, [])
     assert latest["roster"].select("person_id", "household_id").rows() == [("P1", "H1"), ("P2", "H1@永镇镇孙集村")]
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])  # \r: a lone CR takes the csv-module path
+@pytest.mark.parametrize("tail", [b"\x1a", b"\x00" * 600])
+def test_an_end_of_file_mark_or_nul_padding_after_the_last_line_is_no_record(tmp_path, newline, tail):
+    """An old system ends its export with DOS's end-of-file mark (Ctrl-Z); a copy cut short leaves
+    NULs after the last line. Read, the mark was a record of one odd value (set aside as a
+    settlement missing its fields, one row more than the file holds) and the NULs a small file's
+    reason to be set aside as UTF-16: taken off, the file noted."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        data = f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四,,2026-10-05,2\n".replace("\n", newline).encode(encoding)
+        notes = []
+        df = read_table(write_bytes(tmp_path / "a.csv", data + tail), "医保/a.csv", KNOWN, notes)
+        assert df.select("结算流水号", "line").rows() == [("JS1", 2), ("JS2", 3)]
+        assert len(notes) == 1 and "Ctrl-Z" in notes[0].problem and not notes[0].set_aside
