@@ -165,6 +165,17 @@ def test_codes_are_nfkc_and_trimmed():
     assert valid["renovation"].to_list() == ["未改造"]
 
 
+def test_a_record_number_marked_as_text_by_a_leading_apostrophe_is_the_number():
+    """A system exports its 结算流水号 as `'JS1` so that Excel keeps it text; the 补报 of the same
+    records comes without the mark. The apostrophe is no part of the number: read with it, each
+    record of the two files counted twice in the year's sums (nothing superseded). As an ID's."""
+    valid, _ = run(settlements(record_id=["'JS1", "‘JS2", " 'JS3 ", "JS'4"]))
+    assert valid["record_id"].to_list() == ["JS1", "JS2", "JS3", "JS'4"]
+    housing = standardize(pl.DataFrame({"鉴定编号": ["'JD1"], "户主姓名": ["张三"], "鉴定等级": ["C"], "改造状态": ["未改造"],
+                                        "line": [2]}), CFG.kinds["housing"])
+    assert run(housing, "housing", "住建", "住建/x.csv")[0]["record_id"].to_list() == ["JD1"]
+
+
 def test_other_spellings_of_a_code_are_read_as_the_specs_and_others_still_set_aside():
     """`[kinds.<kind>.codes]`: C级 and a lower-case d are the grades C and D, 门诊慢性病 is 门诊慢特病
     (compared after NFKC, without spaces); a spelling no list holds is an unknown code, named.
