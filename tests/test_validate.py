@@ -48,12 +48,29 @@ def run(df, kind="med_settlement", dept="医保", file="医保/a.csv"):
      # the time written straight after 日, as 时 and 分 are (set aside as an unparseable date before)
      "2026年10月5日9时30分", "2026年10月5日09时", "2026年10月5号13:45",
      # an Excel serial with a time of day (a date-time cell saved as a number): the day it falls on
-     "46300.5", "46300.99"],
+     "46300.5", "46300.99",
+     # a CSV saved from cells in Excel's or WPS's Chinese date formats holds the date as shown: with
+     # its weekday, a time of the morning or afternoon, in Chinese numerals (set aside before)
+     "2026年10月5日星期一", "2026年10月5日 星期一", "2026-10-05（周一）", "2026/10/5 下午 3:30:00", "2026/10/5 上午9:30",
+     "2026年10月5日 下午3时30分", "二〇二六年十月五日", "二〇二六年十月五日星期一", "二零二六年十月五日"],
 )
 def test_date_formats(text):
     valid, rejected = run(settlements(settle_date=[text]))
     assert rejected.height == 0
     assert valid["settle_date"].to_list() == [date(2026, 10, 5)]
+
+
+def test_chinese_numeral_dates_read_every_day_of_the_month():
+    """二〇二六年十月五日 (Excel's and WPS's Chinese numeral date format, as a CSV saved from it holds
+    it): 十 alone, before a digit, after one, between two."""
+    days = ["一", "九", "十", "十一", "十九", "二十", "二十一", "三十", "三十一"]
+    valid, rejected = run(settlements(settle_date=[f"二〇二六年十月{d}日" for d in days]
+                                      + ["二〇二六年十二月三十一日", "二〇二六年一月一日"]))
+    assert rejected.height == 0
+    assert [d.day for d in valid["settle_date"][:9]] == [1, 9, 10, 11, 19, 20, 21, 30, 31]
+    assert valid["settle_date"][9:].to_list() == [date(2026, 12, 31), date(2026, 1, 1)]
+    _, rejected = run(settlements(settle_date=["二〇二六年十月三十二日", "十月五日星期八"]))
+    assert rejected.height == 2
 
 
 def test_a_day_written_hao_as_it_is_said_in_a_township_answer():
