@@ -950,7 +950,10 @@ def read_tables(
             if isinstance(sheets, str):
                 return ReadError(rel, sheets)
             found, unread, hidden = [], [], []
+            blank = True  # (no value on any visible sheet: a workbook made and never filled)
             for name, offset, frame, visible, uncomputed in sheets:
+                if visible and blank and frame.width and frame.height:
+                    blank = not frame.select(pl.any_horizontal(pl.all().is_not_null())).to_series().any()
                 if (df := _sheet_table(offset, frame, known, rel, notes if visible else None)) is None:
                     if visible and (rows := _table_rows(frame)) >= TABLE_ROWS and not _lists_fields(frame, known):
                         if is_summary_sheet(name, summary_sheets):
@@ -981,7 +984,7 @@ def read_tables(
                 return ReadError(rel, f"表格在隐藏的工作表「{shown}」中，未读取：请取消隐藏后重报 the table is on hidden "
                                       f"sheet(s) '{shown}', not read: unhide and deliver again")
             if not found:
-                return no_header
+                return ReadError(rel, "空文件（工作簿中没有任何值） empty file (a workbook without any value)") if blank else no_header
             # a sheet that reads like a table but whose header is not found is set aside, not skipped
             return ([(rel, found[0][1])] if len(found) == 1 else [(sheet_label(rel, name), df) for name, df in found]) + [
                 (e.file, e) for e in unread]

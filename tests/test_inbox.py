@@ -958,6 +958,24 @@ def test_unreadable_files_give_messages(tmp_path, name, content, expect):
     assert name in err.message and str(tmp_path) not in err.message  # (named by its inbox path, not the server's)
 
 
+def test_a_workbook_without_any_value_is_an_empty_file_not_one_without_its_header(tmp_path):
+    """A workbook made with New > XLSX and never filled (two sheets, a cell formatted) was set
+    aside as having no header in its first rows, which sends its sender looking for a header:
+    it is empty, as an empty CSV is. A workbook holding values but no header still says so."""
+    import openpyxl
+    from openpyxl.styles import Font
+
+    wb = openpyxl.Workbook()
+    wb.active["B3"].font = Font(bold=True)
+    wb.create_sheet("Sheet2")
+    wb.save(tmp_path / "新建 XLSX 工作表.xlsx")
+    err = read_table(tmp_path / "新建 XLSX 工作表.xlsx", "医保/新建 XLSX 工作表.xlsx", KNOWN)
+    assert isinstance(err, ReadError) and "empty" in err.problem and "no header" not in err.problem
+    wb.active["A1"] = "本月无数据"
+    wb.save(tmp_path / "无数据.xlsx")
+    assert "no header" in read_table(tmp_path / "无数据.xlsx", "医保/无数据.xlsx", KNOWN).problem
+
+
 def test_discover_aliases_duplicates_and_problems(tmp_path):
     """Each department folder's .csv and .xlsx files are listed, in subfolders too and whatever the
     case of their extension (Windows writes 结算.CSV, 旧表.XLS); every other file is said, with what
