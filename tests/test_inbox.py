@@ -1038,6 +1038,20 @@ def test_a_folder_wrapping_the_department_folders_says_what_it_holds(tmp_path):
     assert wrap.startswith("未知文件夹，已跳过") and "hr、医保" in wrap and "2026-10" in wrap and "move them up" in wrap
 
 
+def test_a_folder_named_after_a_department_and_more_is_set_aside_asking_whether_it_is_that_one(tmp_path):
+    """民政局2026年10月/ (a department naming its folder with the month) was an unknown folder and
+    民政 a department missing, two lines with nothing joining them. The folder is still set aside
+    (nothing says it holds that department's files alone), asking whether it is 民政's and to rename it."""
+    per = tmp_path / "2026-10"
+    for folder in ["民政局2026年10月", "10月份medical数据", "其他"]:
+        write(per / folder / "a.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")
+    files, problems = discover(per, CFG)
+    said = {p.file: p.problem for p in problems}
+    assert files.is_empty() and said["其他/"] == "未知文件夹，已跳过 unknown folder, set aside"
+    assert said["民政局2026年10月/"].startswith("未知文件夹，已跳过") and "民政/" in said["民政局2026年10月/"]
+    assert "医保/" in said["10月份medical数据/"]
+
+
 def test_a_folder_named_as_the_department_calls_itself_is_that_department(tmp_path):
     per = tmp_path / "2026-10"
     for folder in ["医疗保障局", "人社局", " 住建局", "Ｗａｔｅｒ"]:
