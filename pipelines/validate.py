@@ -30,6 +30,9 @@ _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 # A cell holding only a dash (-, —, －, --, and Excel's accounting format, which shows 0 as ` -  `
 # or `¥ -` and saves it so in a CSV): nothing, i.e. an amount of 0 and no date.
 _DASH = r"^[-‐‑–—―－−]+$"
+# A date cell saying there is none (yet): a ledger's 解决日期 written 未解决 where the SPEC leaves
+# it empty (an unresolved problem), a form's / for "not applicable". No date, as empty.
+_NO_DATE = r"^(未解决|未完成|未整改|未办结|尚未解决|暂无|无|/|\\)$"
 EXTRA = "_extra"  # the column adapters.inbox gives a row's first field past the header's width
 WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
 MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
@@ -243,6 +246,8 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
     if parser is not None:
         e = parser(name)
         fail = (_text(name).fill_null("") != "") & ~_text(name).str.contains(_DASH).fill_null(False) & e.is_null()
+        if dt == pl.Date:
+            fail = fail & ~_text(name).str.contains(_NO_DATE).fill_null(False)
     elif name in codes:
         # (a detail in brackets after the code is not part of it: 门诊慢特病（高血压）, 低保（农村）)
         e = _text(name).str.replace_all(r"\s", "").str.replace(r"(.)\([^()]*\)$", "$1")

@@ -136,6 +136,18 @@ def test_a_dash_is_an_amount_of_0_and_no_date():
     assert "negative" in reasons[0] and "missing" in reasons[1]
 
 
+def test_a_date_written_as_not_yet_is_no_date():
+    """A ledger writes 未解决 (or 无, /, 暂无) in 解决日期 where the SPEC leaves it empty: that work
+    order was set aside as an unparseable date, and W1 warned no one of an unresolved problem. It
+    is an empty date (unresolved); a word that is no such answer (不详) is still set aside."""
+    raw = pl.DataFrame({"工单编号": [f"GS{i}" for i in range(7)], "乡（镇）": ["大店镇"] * 7, "行政村": ["韩湖村"] * 7,
+                        "问题类型": ["有管无水"] * 7, "发现日期": ["2026-10-03"] * 7,
+                        "解决日期": ["未解决", "无", "/", "暂无", " 未完成 ", "2026-10-09", "不详"], "line": list(range(2, 9))})
+    valid, rejected = run(standardize(raw, CFG.kinds["water"]), "water", "水利", "水利/台账.csv")
+    assert valid["resolved_date"].to_list() == [None] * 5 + [date(2026, 10, 9)]
+    assert rejected.select("line", "field", "value").rows() == [(8, "resolved_date", "不详")]
+
+
 def test_bad_values_rejected_with_field_line_and_reason():
     df = settlements(
         settle_date=["2026-13-45", "2026-10-05", "2026-10-05", "2026-10-05", "2026-10-05"],
