@@ -258,8 +258,9 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
         e = pl.when(e.str.contains(OLD_ID)).then(upgrade_old_id(e)).otherwise(e)
     elif name in AS_WRITTEN:
         e = pl.col(name).cast(pl.String).str.strip_chars()
-    elif name == "record_id":  # (a leading apostrophe is Excel's mark of text, as on an ID: `'JS1` is JS1's delivery)
-        e = _text(name).str.strip_chars_start("'‘’`").str.strip_chars()
+    elif name == "record_id":  # (a leading apostrophe is Excel's mark of text, as on an ID: `'JS1` is JS1's delivery;
+        # a number a program wrote as a decimal, 2026100000205.0, is that number's)
+        e = _text(name).str.strip_chars_start("'‘’`").str.strip_chars().str.replace(r"^(\d+)\.0+$", "${1}")
     else:
         e = _text(name)
     if dt == pl.String:

@@ -205,6 +205,15 @@ def test_a_record_number_marked_as_text_by_a_leading_apostrophe_is_the_number():
     assert run(housing, "housing", "住建", "住建/x.csv")[0]["record_id"].to_list() == ["JD1"]
 
 
+def test_a_record_number_a_program_wrote_as_a_decimal_is_the_number():
+    """A record number kept as a number and written out by a program as a decimal (2026100000205.0,
+    pandas' way with a numeric column holding a blank) was another record than the same number in
+    the workbook the correction came in (2026100000205): both counted. A number with other decimals
+    stays as written."""
+    valid, _ = run(settlements(record_id=["2026100000205.0", "2026100000206.00", "2026100000207", "12.5", "JS1.0"]))
+    assert valid["record_id"].to_list() == ["2026100000205", "2026100000206", "2026100000207", "12.5", "JS1.0"]
+
+
 def test_other_spellings_of_a_code_are_read_as_the_specs_and_others_still_set_aside():
     """`[kinds.<kind>.codes]`: C级 and a lower-case d are the grades C and D, 门诊慢性病 is 门诊慢特病
     (compared after NFKC, without spaces); a spelling no list holds is an unknown code, named.
