@@ -37,7 +37,8 @@ HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepa
 HIDDEN_TABLE_NAMES = 4  # known column names that make a hidden sheet's table look like records (a lookup list has fewer)
 # A ".csv" whose header is not found between commas is tried with these in turn (a system's
 # export, or Excel's "Text (tab delimited)" renamed .csv); the one that finds it is noted.
-SEPARATORS = {",": None, "\t": ("制表符", "tabs"), ";": ("分号", "semicolons"), "|": ("竖线", "vertical bars")}
+SEPARATORS = {",": None, "\t": ("制表符", "tabs"), ";": ("分号", "semicolons"), "|": ("竖线", "vertical bars"),
+              "，": ("全角逗号", "full-width commas")}  # (a file typed by hand with a Chinese input method)
 _TOTAL_WORD = r"(合\s*计|总\s*计|小\s*计)"
 _TOTAL = re.compile(rf"^(本页|本表)?{_TOTAL_WORD}")
 # ... or a place's (or page's) subtotal, the place before the word: 大营镇小计, 李洼村 合计, 第1页小计

@@ -232,11 +232,12 @@ def test_ragged_rows_and_duplicated_header(tmp_path, newline):
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
-@pytest.mark.parametrize("sep", ["\t", ";", "|"])
+@pytest.mark.parametrize("sep", ["\t", ";", "|", "，"])
 def test_a_csv_separated_otherwise_than_by_commas_is_read_and_noted(tmp_path, sep, newline):
     """A ".csv" whose fields are separated by tabs (Excel's "Text (tab delimited)" renamed),
-    semicolons or vertical bars is read as such, title line and 合计 too, and the file noted; a
-    comma CSV whose cells hold that character stays a comma CSV."""
+    semicolons, vertical bars or full-width commas (a ledger typed by hand with a Chinese input
+    method: set aside before as having no header) is read as such, title line and 合计 too, and
+    the file noted; a comma CSV whose cells hold that character stays a comma CSV."""
     rows = ["宿州市医疗保障局 2026年10月结算明细", HEADER, "JS1,张*明,341302********123X,2026-10-05,1,234.50",
             'JS2,"李,四",,2026/10/6,20', "合计,,,,120"]
     text = newline.join(r.replace(",", sep).replace(f"1{sep}234", "1,234") for r in rows) + newline
@@ -245,7 +246,7 @@ def test_a_csv_separated_otherwise_than_by_commas_is_read_and_noted(tmp_path, se
     assert df.columns == ["结算流水号", "姓名", "证件号码", "结算日期", "个人自付", "line"]
     assert df.rows() == [("JS1", "张*明", "341302********123X", "2026-10-05", "1,234.50", 3),
                          ("JS2", f"李{sep}四", None, "2026/10/6", "20", 4)]  # (quoted: one field)
-    said = {"\t": "制表符", ";": "分号", "|": "竖线"}[sep]
+    said = {"\t": "制表符", ";": "分号", "|": "竖线", "，": "全角逗号"}[sep]
     assert len(notes) == 1 and notes[0].problem.startswith(f"字段以{said}分隔") and not notes[0].set_aside
     commas = read_table(write(tmp_path / "c.csv", f"{HEADER}\nJS3,王{sep}五,,2026-10-05,3\n"), "c.csv", KNOWN, notes := [])
     assert commas["姓名"].to_list() == [f"王{sep}五"] and not notes
