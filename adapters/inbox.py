@@ -252,6 +252,31 @@ def _without_end_padding(data: bytes) -> tuple[bytes, list[tuple[str, str | None
                    "NULs may mean a copy cut short, check its last lines", None)]
 
 
+# Control bytes no text holds (a text may hold TAB, LF, CR, VT, FF, Ctrl-Z): in a file's first 4 KB
+# more than this many (and more than 1%) make it binary content, not a CSV with a stray one.
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x19\x1b-\x1f]")
+BINARY_CONTROLS = 8
+
+
+def _binary(data: bytes) -> bool:
+    head = data[:4096]
+    return len(_CONTROL.findall(head)) > max(BINARY_CONTROLS, len(head) // 100)
+
+
+def _without_nul_bytes(data: bytes) -> tuple[bytes, list[tuple[str, str | None]]]:
+    """A text file's stray NUL bytes (a legacy system's fixed-width field padded with them) taken
+    out, and the note naming their first lines; `data` as it is when it holds none. Read, the first
+    4 KB holding one set the whole file aside as binary, and one further down stayed in its value
+    (a record number JS1\\x00 another record than JS1)."""
+    if b"\x00" not in data:
+        return data, []
+    a = np.frombuffer(data, dtype=np.uint8)
+    ends = (a == 10) | ((a == 13) & np.append(a[1:] != 10, True))  # (LF, CR LF or a lone CR ends a line)
+    lines = np.unique(1 + np.searchsorted(np.flatnonzero(ends), np.flatnonzero(a == 0))).tolist()
+    shown = _first_lines(lines)
+    return data.replace(b"\x00", b""), [(f"第 {shown} 行有空字节（NUL），已去掉 line(s) {shown} hold NUL bytes: taken out", None)]
+
+
 def _one_line(e: BaseException, path: Path, rel: str) -> str:
     """An exception as one short line, naming the file by its inbox path (not the server's)."""
     text = " ".join(f"{type(e).__name__}: {e}".replace(str(path), rel).split())
@@ -356,8 +381,10 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
     sniffed = _sniff(data) and _sniff(whole)  # (a binary file's signature may end in NULs too: said as the whole says)
     if sniffed:
         return sniffed
-    if b"\x00" in data[:4096]:
+    if _binary(data):
         return "不是文本CSV文件 not a text CSV (binary content)"
+    data, nuls = _without_nul_bytes(data)
+    padded += nuls
     decoded = _decode(data)
     if decoded is None:
         return "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)"
@@ -467,8 +494,10 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     del whole
     if sniffed:
         return ReadError(rel, sniffed)
-    if b"\x00" in data[:4096]:
+    if _binary(data):
         return ReadError(rel, "不是文本CSV文件 not a text CSV (binary content)")
+    data, nuls = _without_nul_bytes(data)
+    padded += nuls
     got = _to_utf8(data)
     del data
     if got is None:

@@ -1529,3 +1529,19 @@ def test_an_end_of_file_mark_or_nul_padding_after_the_last_line_is_no_record(tmp
         df = read_table(write_bytes(tmp_path / "a.csv", data + tail), "医保/a.csv", KNOWN, notes)
         assert df.select("结算流水号", "line").rows() == [("JS1", 2), ("JS2", 3)]
         assert len(notes) == 1 and "Ctrl-Z" in notes[0].problem and not notes[0].set_aside
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_a_stray_nul_byte_in_a_text_file_is_taken_out_and_its_line_named(tmp_path, newline):
+    """A legacy system pads a fixed-width field with NUL bytes. One in the file's first 4 KB set
+    the whole file aside as binary content; one further down stayed in its value, a record number
+    JS1\\x00 another record than the JS1 of a correction. Taken out, its lines named; a file of
+    control bytes is still binary."""
+    rows = [HEADER, "JS1\x00,张三,,2026-10-05,1"] + [f"JS{i},李四,,2026-10-05,2" for i in range(2, 300)]
+    rows[250] = rows[250].replace("李四", "李\x00\x00四")
+    notes = []
+    df = read_table(write(tmp_path / "a.csv", newline.join(rows) + newline), "医保/a.csv", KNOWN, notes)
+    assert df.height == 299 and df["结算流水号"][0] == "JS1" and df["姓名"][249] == "李四"
+    assert [n.problem for n in notes] == ["第 2、251 行有空字节（NUL），已去掉 line(s) 2、251 hold NUL bytes: taken out"]
+    err = read_table(write_bytes(tmp_path / "g.csv", (HEADER + "\n").encode() + bytes(range(32)) * 8), "医保/g.csv", KNOWN)
+    assert isinstance(err, ReadError) and "binary" in err.problem
