@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -154,6 +155,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _named_otherwise(inbox: Path, period: str) -> str:
+    """What to add to `no period folder`: the inbox's folders naming the period otherwise (202610,
+    2026年10月, 2026.10), to be renamed; empty when there are none."""
+    year, month = period.split("-")
+    try:
+        found = [p.name for p in sorted(inbox.iterdir()) if p.is_dir() and re.findall(r"\d+", p.name)[:2] in (
+            [year, month], [year, str(int(month))], [year + month])]
+    except OSError:
+        return ""
+    shown = ", ".join(f"'{f}'" for f in found)
+    return f" (the month's deliveries in {shown}? rename it {period})" if found else ""
+
+
 def _err(message: str, code: int) -> int:
     print(f"error: {message}", file=sys.stderr)
     return code
@@ -181,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         return _err(bad, EXIT_USAGE)
     period_dir = Path(args.inbox) / args.period
     if not period_dir.is_dir():
-        return _err(f"no period folder {period_dir}", EXIT_USAGE)
+        return _err(f"no period folder {period_dir}{_named_otherwise(Path(args.inbox), args.period)}", EXIT_USAGE)
     if Path(args.out).exists() and not Path(args.out).is_dir():  # (a dry run would not find out)
         return _err(f"--out {args.out} is a file, not a folder", EXIT_USAGE)
     try:
@@ -364,7 +378,8 @@ def _province(args) -> int:
         return _err(f"counties file: {exc}", EXIT_USAGE)
     for c in counties:
         if not (Path(c["inbox"]) / args.period).is_dir():
-            return _err(f"{c['name']}: no period folder {Path(c['inbox']) / args.period}", EXIT_USAGE)
+            return _err(f"{c['name']}: no period folder {Path(c['inbox']) / args.period}"
+                        f"{_named_otherwise(Path(c['inbox']), args.period)}", EXIT_USAGE)
         try:  # a bad setting is named now (as `run` and `deploy` do), not told as a ValueError per county
             load_config(*county_settings(c, args.config, args.set))
         except (OSError, ValueError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:

@@ -893,20 +893,22 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
         if town is None:
             continue
         sheet = df.drop("township")
-        folder = stage / "townships" / town
-        outputs.write_csv(sheet, folder / f"{town}_{period}_预警清单.csv")
+        name = outputs.file_name(town)
+        folder = stage / "townships" / name
+        outputs.write_csv(sheet, folder / f"{name}_{period}_预警清单.csv")
         sheets = {"汇总": sheet.filter(pl.col("状态") != feedback.STATUS_WITHDRAWN,
                                       ~pl.col("状态").str.starts_with(feedback.STATUS_MOVED_OUT))
                   .group_by("风险类型").len("户数").sort("风险类型")}
         for (risk,), part in sheet.partition_by("风险类型", as_dict=True, maintain_order=True).items():
             sheets[risk] = part
-        workbooks.append((sheets, folder / f"{town}_{period}_预警清单.xlsx"))
+        workbooks.append((sheets, folder / f"{name}_{period}_预警清单.xlsx"))
         towns.append(town)
     outputs.write_xlsx_many(workbooks, created, choices=FEEDBACK_CHOICES | REVIEW_CHOICES)
     county = stage / "county"
     for town, df in returned.items():  # (townships/ holds townships: a row none can be told of is the county's)
+        name = outputs.file_name(town)
         outputs.write_csv(df, county / f"反馈退回_未能确定乡镇_{period}.csv" if town == feedback.UNKNOWN_TOWNSHIP
-                          else stage / "townships" / town / f"{town}_{period}_反馈退回.csv")
+                          else stage / "townships" / name / f"{name}_{period}_反馈退回.csv")
 
     outputs.write_csv(township.county_summary(warnings), county / "县级汇总_乡镇x风险类型.csv")
     outputs.write_csv(queue, county / "人工复核队列.csv")

@@ -13,6 +13,7 @@ import itertools
 import io
 import os
 import re
+import unicodedata
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +37,8 @@ HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepa
 HIDDEN_TABLE_NAMES = 4  # known column names that make a hidden sheet's table look like records (a lookup list has fewer)
 # A ".csv" whose header is not found between commas is tried with these in turn (a system's
 # export, or Excel's "Text (tab delimited)" renamed .csv); the one that finds it is noted.
-SEPARATORS = {",": None, "\t": ("制表符", "tabs"), ";": ("分号", "semicolons"), "|": ("竖线", "vertical bars")}
+SEPARATORS = {",": None, "\t": ("制表符", "tabs"), ";": ("分号", "semicolons"), "|": ("竖线", "vertical bars"),
+              "，": ("全角逗号", "full-width commas")}  # (a file typed by hand with a Chinese input method)
 _TOTAL_WORD = r"(合\s*计|总\s*计|小\s*计)"
 _TOTAL = re.compile(rf"^(本页|本表)?{_TOTAL_WORD}")
 # ... or a place's (or page's) subtotal, the place before the word: 大营镇小计, 李洼村 合计, 第1页小计
@@ -105,6 +107,10 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
             more = (f"：其中有部门文件夹 {'、'.join(inner)}，请移到 {period_dir.name}/ 下后重跑 unknown folder, set aside: it "
                     f"holds department folders ({', '.join(inner)}): move them up into {period_dir.name}/ and run again"
                     ) if inner else ""
+            like = "、".join(f + "/" for f in _named_in(top.name, cfg)) if not more else ""
+            if like:  # (民政局2026年10月/: its department then reported missing, nothing joining the two)
+                more = (f"：名称含部门名，如是 {like} 的数据，请改名为 {like} 后重跑 unknown folder, set aside: its name holds "
+                        f"a department's: if it is {like}, rename it so and run again")
             problems.append(ReadError(top.name + "/", f"未知文件夹，已跳过{more}" if more else
                                       "未知文件夹，已跳过 unknown folder, set aside"))
             continue
@@ -135,6 +141,14 @@ def discover(period_dir: Path, cfg: Config) -> tuple[pl.DataFrame, list[ReadErro
     schema = {"dept": pl.String, "file": pl.String, "sha256": pl.String, "size": pl.Int64,
               "modified": pl.Datetime("us"), "duplicate_of": pl.String}
     return pl.DataFrame(rows, schema=schema), problems
+
+
+def _named_in(name: str, cfg: Config) -> list[str]:
+    """The folders whose name or alias an unknown folder's name holds (民政局2026年10月: 民政);
+    English aliases of 5 letters or more only (hr, agri, grid are in too many words)."""
+    text = unicodedata.normalize("NFKC", name).lower()
+    return [canon for canon, aliases in cfg.folders.items()
+            if any(a.lower() in text for a in (canon, *aliases) if not a.isascii() or len(a) >= 5)]
 
 
 def _hidden_or_temporary(p: Path) -> bool:
@@ -219,6 +233,48 @@ def _sniff(data: bytes) -> str | None:
     if head.startswith(b"%PDF"):
         return "这是PDF文件 a PDF file, not a data table"
     return None
+
+
+# What an old system or a copy cut short leaves after a CSV's last line: DOS's end-of-file mark
+# (Ctrl-Z) and NUL padding. No record (read, it made a row of one odd value, set aside as a
+# record missing its fields, or a small file sniffed as UTF-16): taken off, the file noted.
+END_PADDING = b"\x1a\x00"
+
+
+def _without_end_padding(data: bytes) -> tuple[bytes, list[tuple[str, str | None]]]:
+    """`data` without the `END_PADDING` bytes it ends with, and the note saying so (none when there were none)."""
+    body = data.rstrip(END_PADDING)
+    if len(body) == len(data):
+        return data, []
+    n = len(data) - len(body)
+    return body, [(f"文件末尾有 {n} 个字节的结束符（Ctrl-Z）或空字节（NUL），不是数据，已忽略；空字节多时文件可能未复制完整，"
+                   f"请核对最后几行 the file ends in {n} byte(s) of end mark (Ctrl-Z) or NULs, no data: ignored; many "
+                   "NULs may mean a copy cut short, check its last lines", None)]
+
+
+# Control bytes no text holds (a text may hold TAB, LF, CR, VT, FF, Ctrl-Z): in a file's first 4 KB
+# more than this many (and more than 1%) make it binary content, not a CSV with a stray one.
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x19\x1b-\x1f]")
+BINARY_CONTROLS = 8
+
+
+def _binary(data: bytes) -> bool:
+    head = data[:4096]
+    return len(_CONTROL.findall(head)) > max(BINARY_CONTROLS, len(head) // 100)
+
+
+def _without_nul_bytes(data: bytes) -> tuple[bytes, list[tuple[str, str | None]]]:
+    """A text file's stray NUL bytes (a legacy system's fixed-width field padded with them) taken
+    out, and the note naming their first lines; `data` as it is when it holds none. Read, the first
+    4 KB holding one set the whole file aside as binary, and one further down stayed in its value
+    (a record number JS1\\x00 another record than JS1)."""
+    if b"\x00" not in data:
+        return data, []
+    a = np.frombuffer(data, dtype=np.uint8)
+    ends = (a == 10) | ((a == 13) & np.append(a[1:] != 10, True))  # (LF, CR LF or a lone CR ends a line)
+    lines = np.unique(1 + np.searchsorted(np.flatnonzero(ends), np.flatnonzero(a == 0))).tolist()
+    shown = _first_lines(lines)
+    return data.replace(b"\x00", b""), [(f"第 {shown} 行有空字节（NUL），已去掉 line(s) {shown} hold NUL bytes: taken out", None)]
 
 
 def _one_line(e: BaseException, path: Path, rel: str) -> str:
@@ -318,18 +374,22 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
               sep: str = ",") -> Iterable[tuple[int, list[str]]] | str:
     """(line, cells) of a CSV in UTF-8 (BOM or not) or GB18030, fields separated by `sep`; or a
     problem message."""
-    data = path.read_bytes()
+    whole = path.read_bytes()
+    data, padded = _without_end_padding(whole)
     if not data.strip():
         return "空文件 empty file"
-    sniffed = _sniff(data)
+    sniffed = _sniff(data) and _sniff(whole)  # (a binary file's signature may end in NULs too: said as the whole says)
     if sniffed:
         return sniffed
-    if b"\x00" in data[:4096]:
+    if _binary(data):
         return "不是文本CSV文件 not a text CSV (binary content)"
+    data, nuls = _without_nul_bytes(data)
+    padded += nuls
     decoded = _decode(data)
     if decoded is None:
         return "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)"
     text, said = decoded
+    said = said + padded
     text = _visible(text)
     if notes is not None:
         notes.extend(ReadError(rel or path.name, note, None, False, category) for note, category in said)
@@ -424,19 +484,26 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     1-based physical line where each record starts, computed from the newline positions outside
     quotes. None when the file is unusual enough (lone CR, unbalanced quotes, a record count that
     disagrees with polars) for the exact Python csv path to read it instead."""
-    data = path.read_bytes()
+    data = whole = path.read_bytes()
+    padded: list[tuple[str, str | None]] = []
+    if data.endswith(tuple(bytes([b]) for b in END_PADDING)):  # (no copy of a file that does not end so)
+        data, padded = _without_end_padding(data)
     if not data or data.isspace():  # no stripped copy of a large file
         return ReadError(rel, "空文件 empty file")
-    sniffed = _sniff(data)
+    sniffed = _sniff(data) and _sniff(whole)  # (as `_csv_rows`)
+    del whole
     if sniffed:
         return ReadError(rel, sniffed)
-    if b"\x00" in data[:4096]:
+    if _binary(data):
         return ReadError(rel, "不是文本CSV文件 not a text CSV (binary content)")
+    data, nuls = _without_nul_bytes(data)
+    padded += nuls
     got = _to_utf8(data)
     del data
     if got is None:
         return ReadError(rel, "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)")
     buf, said = got
+    said = said + padded
     buf = _visible(buf)
     if b"\x00" in buf or (b"\r" in buf and buf.count(b"\r") != buf.count(b"\r\n")):
         return None
@@ -926,7 +993,10 @@ def read_tables(
             if isinstance(sheets, str):
                 return ReadError(rel, sheets)
             found, unread, hidden = [], [], []
+            blank = True  # (no value on any visible sheet: a workbook made and never filled)
             for name, offset, frame, visible, uncomputed in sheets:
+                if visible and blank and frame.width and frame.height:
+                    blank = not frame.select(pl.any_horizontal(pl.all().is_not_null())).to_series().any()
                 if (df := _sheet_table(offset, frame, known, rel, notes if visible else None)) is None:
                     if visible and (rows := _table_rows(frame)) >= TABLE_ROWS and not _lists_fields(frame, known):
                         if is_summary_sheet(name, summary_sheets):
@@ -957,7 +1027,7 @@ def read_tables(
                 return ReadError(rel, f"表格在隐藏的工作表「{shown}」中，未读取：请取消隐藏后重报 the table is on hidden "
                                       f"sheet(s) '{shown}', not read: unhide and deliver again")
             if not found:
-                return no_header
+                return ReadError(rel, "空文件（工作簿中没有任何值） empty file (a workbook without any value)") if blank else no_header
             # a sheet that reads like a table but whose header is not found is set aside, not skipped
             return ([(rel, found[0][1])] if len(found) == 1 else [(sheet_label(rel, name), df) for name, df in found]) + [
                 (e.file, e) for e in unread]

@@ -98,6 +98,19 @@ def write_parquet(df: pl.DataFrame, target: Path) -> Path:
     return target
 
 
+# Characters a folder or file name cannot hold (a path's separators, and those Windows reserves: the
+# lists go to townships' Windows machines), written in their full-width forms, which read the same.
+_NOT_IN_NAMES = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in '/\\:*?"<>|'})
+
+
+def file_name(name: str) -> str:
+    """`name` (a township's, as the roster writes it) fit to name a folder or file: 埇桥区/大店镇 made
+    townships/埇桥区/大店镇/埇桥区/大店镇_….csv, a folder per part; 埇桥区／大店镇 is one. Control
+    characters and trailing dots and spaces (Windows drops them) are taken off; `..` is not a name."""
+    clean = _XML_ILLEGAL_PY.sub("", name.translate(_NOT_IN_NAMES)).rstrip(". ")
+    return clean if clean.strip(".") else "_"
+
+
 def _sheet_name(name: str, used: set[str]) -> str:
     clean = "".join("_" if c in '[]:*?/\\' else c for c in name)[:31] or "Sheet"
     base, i = clean, 2

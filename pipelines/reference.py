@@ -333,6 +333,9 @@ USED_RECORD_FIELDS = {
     "hr": {"months_unpaid": ("R1 只按失业登记、返乡登记预警，不按连续未缴费月数",
                              "R1 warns on 失业登记 and 返乡登记 only, not on months unpaid")},
     "education": {"annual_cost": ("E2 不按本学年个人负担费用预警", "E2 does not weigh the year's cost to the student")},
+    # (an empty 解决日期 is an unresolved problem: without the column every solved one is warned again)
+    "water": {"resolved_date": ("每张工单都按未解决读，W1 对其所在村（组）的每户预警",
+                                "every work order is read as unresolved: W1 warns every household of its village (group)")},
 }
 
 

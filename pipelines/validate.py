@@ -30,6 +30,9 @@ _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 # A cell holding only a dash (-, —, －, --, and Excel's accounting format, which shows 0 as ` -  `
 # or `¥ -` and saves it so in a CSV): nothing, i.e. an amount of 0 and no date.
 _DASH = r"^[-‐‑–—―－−]+$"
+# A date cell saying there is none (yet): a ledger's 解决日期 written 未解决 where the SPEC leaves
+# it empty (an unresolved problem), a form's / for "not applicable". No date, as empty.
+_NO_DATE = r"^(未解决|未完成|未整改|未办结|尚未解决|暂无|无|/|\\)$"
 EXTRA = "_extra"  # the column adapters.inbox gives a row's first field past the header's width
 WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
 MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
@@ -89,16 +92,31 @@ def _text(c: str) -> pl.Expr:
     return pl.col(c).cast(pl.String).str.normalize("NFKC").str.strip_chars()
 
 
+_CN_DIGITS = dict(zip("〇零一二三四五六七八九", "00123456789"))
+
+
+def _in_digits(s: pl.Expr) -> pl.Expr:
+    """A date in Chinese numerals (二〇二六年十月五日: Excel's and WPS's Chinese date format, as a
+    CSV saved from it holds it) in digits; other text as it is. 十 is 10, 十五 15, 二十 20, 三十一 31."""
+    t = (s.str.replace_all(r"([一二三])十([一二三四五六七八九])", "${1}${2}").str.replace_all(r"([一二三])十", "${1}〇")
+         .str.replace_all(r"十([一二三四五六七八九])", "一${1}").str.replace_all("十", "一〇"))
+    t = t.str.replace_many(list(_CN_DIGITS), list(_CN_DIGITS.values()))
+    return pl.when(s.str.contains(r"^[〇零一二三四五六七八九]{4}年")).then(t).otherwise(s)
+
+
 def _date_readings(c: str) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
-    """`parse_date`'s readings of column `c`: its text (a time after it taken off), and the date
-    it is read as an Excel serial, as year-month-day, as 8 digits, as a month without its day
-    (null where it is not)."""
-    s = _text(c).str.replace(r"(\d)\s*号", "${1}日").str.replace_all(r"(\d)\s*([年月])\s*(\d)", "${1}${2}${3}")
+    """`parse_date`'s readings of column `c`: its text (a weekday and a time after it taken off,
+    Chinese numerals in digits), and the date it is read as an Excel serial, as year-month-day,
+    as 8 digits, as a month without its day (null where it is not)."""
+    s = _text(c).str.replace(r"\s*\(?(星期|礼拜|周)[一二三四五六日天]\)?", "")  # (Excel's 2026年10月5日星期一)
+    s = _in_digits(s)
+    s = s.str.replace(r"(\d)\s*号", "${1}日").str.replace_all(r"(\d)\s*([年月])\s*(\d)", "${1}${2}${3}")
     s = s.str.replace(r"(\d)\s+日", "${1}日")
     serial = pl.when(s.str.contains(r"^\d{5}(\.\d+)?$")).then(
         pl.lit(date(1899, 12, 30)) + pl.duration(days=s.cast(pl.Float64, strict=False).floor().cast(pl.Int64))
     )
-    s = s.str.replace(r"(\s+|T|日)\d{1,2}[:时点].*$", "")  # (a time after the date, 9:30 or 9时30分)
+    # (a time after the date, 9:30 or 9时30分, of the morning or afternoon as a Chinese locale writes it: 下午 3:30:00)
+    s = s.str.replace(r"(\s+|T|日)\s*(上午|下午|中午|晚上|早上|凌晨)?\s*\d{1,2}[:时点].*$", "")
     d = s.str.replace_all(r"[年月/.‐‑–—]", "-").str.replace(r"日$", "")
     ymd = pl.when(d.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$")).then(d.str.strptime(pl.Date, "%Y-%m-%d", strict=False))
     compact = pl.when(d.str.contains(r"^\d{8}$")).then(d.str.strptime(pl.Date, "%Y%m%d", strict=False))
@@ -228,6 +246,8 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
     if parser is not None:
         e = parser(name)
         fail = (_text(name).fill_null("") != "") & ~_text(name).str.contains(_DASH).fill_null(False) & e.is_null()
+        if dt == pl.Date:
+            fail = fail & ~_text(name).str.contains(_NO_DATE).fill_null(False)
     elif name in codes:
         # (a detail in brackets after the code is not part of it: 门诊慢特病（高血压）, 低保（农村）)
         e = _text(name).str.replace_all(r"\s", "").str.replace(r"(.)\([^()]*\)$", "$1")
@@ -238,6 +258,9 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
         e = pl.when(e.str.contains(OLD_ID)).then(upgrade_old_id(e)).otherwise(e)
     elif name in AS_WRITTEN:
         e = pl.col(name).cast(pl.String).str.strip_chars()
+    elif name == "record_id":  # (a leading apostrophe is Excel's mark of text, as on an ID: `'JS1` is JS1's delivery;
+        # a number a program wrote as a decimal, 2026100000205.0, is that number's)
+        e = _text(name).str.strip_chars_start("'‘’`").str.strip_chars().str.replace(r"^(\d+)\.0+$", "${1}")
     else:
         e = _text(name)
     if dt == pl.String:

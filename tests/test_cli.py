@@ -197,6 +197,18 @@ def test_a_period_not_written_yyyy_mm_is_refused_as_such(period, tmp_path, capsy
     assert "--period must be YYYY-MM" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("folder", ["202610", "2026年10月", "2026.10", "2026年10月份数据", "2026-10 "])
+def test_a_period_folder_named_otherwise_is_asked_about(folder, tmp_path, capsys):
+    """The county names the month's folder as it writes the month (202610, 2026年10月): `no period
+    folder …/2026-10` alone sent it looking for a folder it has. The one naming that month is
+    asked about, to be renamed; another month's is not."""
+    (tmp_path / folder).mkdir()
+    (tmp_path / "2026年9月").mkdir()
+    assert cli.main(["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(tmp_path / "o")]) == 2
+    said = capsys.readouterr().err
+    assert "no period folder" in said and f"'{folder}'" in said and "2026年9月" not in said
+
+
 def test_an_out_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, capsys):
     (tmp_path / "2026-10").mkdir()
     blocked = tmp_path / "out_is_a_file"

@@ -228,6 +228,23 @@ def test_runs_on_the_shared_example_delivery(prefect_harness, tmp_path):
     assert (tmp_path / PERIOD / "townships").is_dir()
 
 
+def test_a_township_the_roster_names_with_a_slash_gets_one_folder_of_lists(prefect_harness, tmp_path):
+    """The example delivery with its roster's 大店镇 written 埇桥区/大店镇: its lists went to
+    townships/埇桥区/大店镇/埇桥区/, a folder per part of the name. One folder, the name as it reads."""
+    if not (SHARED_EXAMPLES / PERIOD).is_dir():
+        pytest.skip("shared/examples not beside the repo")
+    import shutil
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(SHARED_EXAMPLES, inbox)
+    roster = next((inbox / PERIOD / "户籍底册").glob("*.csv"))
+    roster.write_bytes(roster.read_bytes().replace(",大店镇,".encode(), ",埇桥区/大店镇,".encode()))
+    assert _run(inbox, tmp_path / "out") == 0
+    towns = tmp_path / "out" / PERIOD / "townships"
+    assert (towns / "埇桥区／大店镇" / f"埇桥区／大店镇_{PERIOD}_预警清单.csv").is_file()
+    assert not (towns / "埇桥区").exists()
+
+
 def test_a_first_run_with_returned_lists_in_its_inbox_sends_them_back(prefect_harness, tmp_path):
     """A fresh OUT (an analyst trying rules into `--out /tmp/try`, or a county's first month on the
     system) whose period holds a 反馈/ folder: no warning was issued before, so every answer is

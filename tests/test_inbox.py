@@ -232,11 +232,12 @@ def test_ragged_rows_and_duplicated_header(tmp_path, newline):
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
-@pytest.mark.parametrize("sep", ["\t", ";", "|"])
+@pytest.mark.parametrize("sep", ["\t", ";", "|", "，"])
 def test_a_csv_separated_otherwise_than_by_commas_is_read_and_noted(tmp_path, sep, newline):
     """A ".csv" whose fields are separated by tabs (Excel's "Text (tab delimited)" renamed),
-    semicolons or vertical bars is read as such, title line and 合计 too, and the file noted; a
-    comma CSV whose cells hold that character stays a comma CSV."""
+    semicolons, vertical bars or full-width commas (a ledger typed by hand with a Chinese input
+    method: set aside before as having no header) is read as such, title line and 合计 too, and
+    the file noted; a comma CSV whose cells hold that character stays a comma CSV."""
     rows = ["宿州市医疗保障局 2026年10月结算明细", HEADER, "JS1,张*明,341302********123X,2026-10-05,1,234.50",
             'JS2,"李,四",,2026/10/6,20', "合计,,,,120"]
     text = newline.join(r.replace(",", sep).replace(f"1{sep}234", "1,234") for r in rows) + newline
@@ -245,7 +246,7 @@ def test_a_csv_separated_otherwise_than_by_commas_is_read_and_noted(tmp_path, se
     assert df.columns == ["结算流水号", "姓名", "证件号码", "结算日期", "个人自付", "line"]
     assert df.rows() == [("JS1", "张*明", "341302********123X", "2026-10-05", "1,234.50", 3),
                          ("JS2", f"李{sep}四", None, "2026/10/6", "20", 4)]  # (quoted: one field)
-    said = {"\t": "制表符", ";": "分号", "|": "竖线"}[sep]
+    said = {"\t": "制表符", ";": "分号", "|": "竖线", "，": "全角逗号"}[sep]
     assert len(notes) == 1 and notes[0].problem.startswith(f"字段以{said}分隔") and not notes[0].set_aside
     commas = read_table(write(tmp_path / "c.csv", f"{HEADER}\nJS3,王{sep}五,,2026-10-05,3\n"), "c.csv", KNOWN, notes := [])
     assert commas["姓名"].to_list() == [f"王{sep}五"] and not notes
@@ -958,6 +959,24 @@ def test_unreadable_files_give_messages(tmp_path, name, content, expect):
     assert name in err.message and str(tmp_path) not in err.message  # (named by its inbox path, not the server's)
 
 
+def test_a_workbook_without_any_value_is_an_empty_file_not_one_without_its_header(tmp_path):
+    """A workbook made with New > XLSX and never filled (two sheets, a cell formatted) was set
+    aside as having no header in its first rows, which sends its sender looking for a header:
+    it is empty, as an empty CSV is. A workbook holding values but no header still says so."""
+    import openpyxl
+    from openpyxl.styles import Font
+
+    wb = openpyxl.Workbook()
+    wb.active["B3"].font = Font(bold=True)
+    wb.create_sheet("Sheet2")
+    wb.save(tmp_path / "新建 XLSX 工作表.xlsx")
+    err = read_table(tmp_path / "新建 XLSX 工作表.xlsx", "医保/新建 XLSX 工作表.xlsx", KNOWN)
+    assert isinstance(err, ReadError) and "empty" in err.problem and "no header" not in err.problem
+    wb.active["A1"] = "本月无数据"
+    wb.save(tmp_path / "无数据.xlsx")
+    assert "no header" in read_table(tmp_path / "无数据.xlsx", "医保/无数据.xlsx", KNOWN).problem
+
+
 def test_discover_aliases_duplicates_and_problems(tmp_path):
     """Each department folder's .csv and .xlsx files are listed, in subfolders too and whatever the
     case of their extension (Windows writes 结算.CSV, 旧表.XLS); every other file is said, with what
@@ -1018,6 +1037,20 @@ def test_a_folder_wrapping_the_department_folders_says_what_it_holds(tmp_path):
     assert said["其他/"] == "未知文件夹，已跳过 unknown folder, set aside"
     wrap = said["2026年10月部门数据/"]
     assert wrap.startswith("未知文件夹，已跳过") and "hr、医保" in wrap and "2026-10" in wrap and "move them up" in wrap
+
+
+def test_a_folder_named_after_a_department_and_more_is_set_aside_asking_whether_it_is_that_one(tmp_path):
+    """民政局2026年10月/ (a department naming its folder with the month) was an unknown folder and
+    民政 a department missing, two lines with nothing joining them. The folder is still set aside
+    (nothing says it holds that department's files alone), asking whether it is 民政's and to rename it."""
+    per = tmp_path / "2026-10"
+    for folder in ["民政局2026年10月", "10月份medical数据", "其他"]:
+        write(per / folder / "a.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n")
+    files, problems = discover(per, CFG)
+    said = {p.file: p.problem for p in problems}
+    assert files.is_empty() and said["其他/"] == "未知文件夹，已跳过 unknown folder, set aside"
+    assert said["民政局2026年10月/"].startswith("未知文件夹，已跳过") and "民政/" in said["民政局2026年10月/"]
+    assert "医保/" in said["10月份medical数据/"]
 
 
 def test_a_folder_named_as_the_department_calls_itself_is_that_department(tmp_path):
@@ -1481,3 +1514,34 @@ def test_a_roster_household_number_shared_by_two_villages_is_read_as_one_househo
     files, _ = discover(per, CFG)
     latest, _, _, _, _ = read_department(per, files, "户籍底册", CFG, [])
     assert latest["roster"].select("person_id", "household_id").rows() == [("P1", "H1"), ("P2", "H1@永镇镇孙集村")]
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])  # \r: a lone CR takes the csv-module path
+@pytest.mark.parametrize("tail", [b"\x1a", b"\x00" * 600])
+def test_an_end_of_file_mark_or_nul_padding_after_the_last_line_is_no_record(tmp_path, newline, tail):
+    """An old system ends its export with DOS's end-of-file mark (Ctrl-Z); a copy cut short leaves
+    NULs after the last line. Read, the mark was a record of one odd value (set aside as a
+    settlement missing its fields, one row more than the file holds) and the NULs a small file's
+    reason to be set aside as UTF-16: taken off, the file noted."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        data = f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四,,2026-10-05,2\n".replace("\n", newline).encode(encoding)
+        notes = []
+        df = read_table(write_bytes(tmp_path / "a.csv", data + tail), "医保/a.csv", KNOWN, notes)
+        assert df.select("结算流水号", "line").rows() == [("JS1", 2), ("JS2", 3)]
+        assert len(notes) == 1 and "Ctrl-Z" in notes[0].problem and not notes[0].set_aside
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_a_stray_nul_byte_in_a_text_file_is_taken_out_and_its_line_named(tmp_path, newline):
+    """A legacy system pads a fixed-width field with NUL bytes. One in the file's first 4 KB set
+    the whole file aside as binary content; one further down stayed in its value, a record number
+    JS1\\x00 another record than the JS1 of a correction. Taken out, its lines named; a file of
+    control bytes is still binary."""
+    rows = [HEADER, "JS1\x00,张三,,2026-10-05,1"] + [f"JS{i},李四,,2026-10-05,2" for i in range(2, 300)]
+    rows[250] = rows[250].replace("李四", "李\x00\x00四")
+    notes = []
+    df = read_table(write(tmp_path / "a.csv", newline.join(rows) + newline), "医保/a.csv", KNOWN, notes)
+    assert df.height == 299 and df["结算流水号"][0] == "JS1" and df["姓名"][249] == "李四"
+    assert [n.problem for n in notes] == ["第 2、251 行有空字节（NUL），已去掉 line(s) 2、251 hold NUL bytes: taken out"]
+    err = read_table(write_bytes(tmp_path / "g.csv", (HEADER + "\n").encode() + bytes(range(32)) * 8), "医保/g.csv", KNOWN)
+    assert isinstance(err, ReadError) and "binary" in err.problem

@@ -410,3 +410,13 @@ def test_many_workbooks_a_failing_one_is_not_passed_over_in_silence(tmp_path):
     ok = {"汇总": pl.DataFrame({"a": [1]})}
     with pytest.raises(ValueError):
         outputs.write_xlsx_many([(ok, tmp_path / "a.xlsx"), ({"'坏'": ok["汇总"]}, tmp_path / "b.xlsx")], None, workers=2)
+
+
+def test_a_township_named_with_a_slash_or_another_character_no_file_name_holds_names_one_folder():
+    """A roster's 乡（镇） written 埇桥区/大店镇 made townships/埇桥区/大店镇/埇桥区/大店镇_….csv, a
+    folder per part, and a name ending in \\ or holding : or ? no Windows machine opens. Written
+    in full-width forms they read the same and name one folder; a name stays as it is otherwise."""
+    assert outputs.file_name("埇桥区/大店镇") == "埇桥区／大店镇"
+    assert outputs.file_name('芦岭镇\\') == "芦岭镇＼" and outputs.file_name('大*店:镇?"<>|') == '大＊店：镇？＂＜＞｜'
+    assert outputs.file_name("大店镇. ") == "大店镇" and outputs.file_name("..") == "_" and outputs.file_name("大\x01店镇") == "大店镇"
+    assert outputs.file_name("竹核彝族乡（原竹核乡）") == "竹核彝族乡（原竹核乡）"

@@ -283,6 +283,21 @@ def test_an_extract_without_a_column_a_rule_reads_says_what_the_rule_does_withou
     assert record_fields_missing(hr.rename({"months_unpaid": "x"}), "civil", cfg.kinds["civil"].fields).is_empty()
 
 
+def test_a_water_ledger_without_a_usable_solving_date_is_said_to_leave_every_order_unresolved():
+    """水利's 解决日期 headed in a way the config did not know (解决时间, 办结日期) was an extra column:
+    every work order read as unresolved and W1 warned every household of its village, solved
+    problems too, with nothing said. Named like 人社's months; a file giving the date is not."""
+    from config import load_config
+
+    cfg = load_config()
+    water = pl.DataFrame({"dept": ["水利"] * 3, "file": ["水利/a.csv", "水利/a.csv", "水利/b.csv"], "line": [2, 3, 2],
+                          "resolved_date": [None, None, dt.date(2026, 10, 9)]})
+    q = record_fields_missing(water, "water", cfg.kinds["water"].fields)
+    assert q.select("category", "file").rows() == [(Finding.COLUMN_MISSING, "水利/a.csv")]
+    assert "“解决日期”" in q["detail"].item() and "W1" in q["detail"].item()
+    assert "kinds.water.fields.resolved_date" in q["detail"].item()
+
+
 def test_a_partial_run_names_the_kept_warnings_whose_household_the_roster_no_longer_holds():
     """October run; a corrected 户籍底册 renumbers household H0001745 as H0009745 and 医保 is re-run
     alone (--dept 医保). 住建's H1 of H0001745 was kept as stored: 时村乡's list sent it with 行政村,

@@ -148,6 +148,13 @@ def test_roster_headers_as_the_poverty_monitoring_exports_write_them():
     assert got["income_per_capita"] == "家庭年人均纯收入（元）" and got["relation"] == "与户主的关系"
 
 
+def test_a_water_ledgers_dates_headed_as_times_are_its_dates():
+    """A ledger heads its dates 发现时间 / 解决时间 (as 医保 heads 结算时间): read as the SPEC's
+    发现日期 / 解决日期 (else every solved problem read as unresolved and W1 warned its village)."""
+    got = resolve_headers(["工单编号", "乡镇", "行政村", "问题类型", "发现时间", "解决时间"], CFG.kinds["water"])
+    assert (got["found_date"], got["resolved_date"]) == ("发现时间", "解决时间")
+
+
 def test_grid_phone_headers_with_lianxi():
     """网格员联系电话 / 网格长联系电话 are the grid's phone columns (else the lists' 网格员电话 was empty)."""
     got = resolve_headers(["网格编号", "网格员", "户编号", "网格员联系电话", "网格长联系电话"], CFG.kinds["grid"])

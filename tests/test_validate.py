@@ -48,12 +48,29 @@ def run(df, kind="med_settlement", dept="医保", file="医保/a.csv"):
      # the time written straight after 日, as 时 and 分 are (set aside as an unparseable date before)
      "2026年10月5日9时30分", "2026年10月5日09时", "2026年10月5号13:45",
      # an Excel serial with a time of day (a date-time cell saved as a number): the day it falls on
-     "46300.5", "46300.99"],
+     "46300.5", "46300.99",
+     # a CSV saved from cells in Excel's or WPS's Chinese date formats holds the date as shown: with
+     # its weekday, a time of the morning or afternoon, in Chinese numerals (set aside before)
+     "2026年10月5日星期一", "2026年10月5日 星期一", "2026-10-05（周一）", "2026/10/5 下午 3:30:00", "2026/10/5 上午9:30",
+     "2026年10月5日 下午3时30分", "二〇二六年十月五日", "二〇二六年十月五日星期一", "二零二六年十月五日"],
 )
 def test_date_formats(text):
     valid, rejected = run(settlements(settle_date=[text]))
     assert rejected.height == 0
     assert valid["settle_date"].to_list() == [date(2026, 10, 5)]
+
+
+def test_chinese_numeral_dates_read_every_day_of_the_month():
+    """二〇二六年十月五日 (Excel's and WPS's Chinese numeral date format, as a CSV saved from it holds
+    it): 十 alone, before a digit, after one, between two."""
+    days = ["一", "九", "十", "十一", "十九", "二十", "二十一", "三十", "三十一"]
+    valid, rejected = run(settlements(settle_date=[f"二〇二六年十月{d}日" for d in days]
+                                      + ["二〇二六年十二月三十一日", "二〇二六年一月一日"]))
+    assert rejected.height == 0
+    assert [d.day for d in valid["settle_date"][:9]] == [1, 9, 10, 11, 19, 20, 21, 30, 31]
+    assert valid["settle_date"][9:].to_list() == [date(2026, 12, 31), date(2026, 1, 1)]
+    _, rejected = run(settlements(settle_date=["二〇二六年十月三十二日", "十月五日星期八"]))
+    assert rejected.height == 2
 
 
 def test_a_day_written_hao_as_it_is_said_in_a_township_answer():
@@ -119,6 +136,18 @@ def test_a_dash_is_an_amount_of_0_and_no_date():
     assert "negative" in reasons[0] and "missing" in reasons[1]
 
 
+def test_a_date_written_as_not_yet_is_no_date():
+    """A ledger writes 未解决 (or 无, /, 暂无) in 解决日期 where the SPEC leaves it empty: that work
+    order was set aside as an unparseable date, and W1 warned no one of an unresolved problem. It
+    is an empty date (unresolved); a word that is no such answer (不详) is still set aside."""
+    raw = pl.DataFrame({"工单编号": [f"GS{i}" for i in range(7)], "乡（镇）": ["大店镇"] * 7, "行政村": ["韩湖村"] * 7,
+                        "问题类型": ["有管无水"] * 7, "发现日期": ["2026-10-03"] * 7,
+                        "解决日期": ["未解决", "无", "/", "暂无", " 未完成 ", "2026-10-09", "不详"], "line": list(range(2, 9))})
+    valid, rejected = run(standardize(raw, CFG.kinds["water"]), "water", "水利", "水利/台账.csv")
+    assert valid["resolved_date"].to_list() == [None] * 5 + [date(2026, 10, 9)]
+    assert rejected.select("line", "field", "value").rows() == [(8, "resolved_date", "不详")]
+
+
 def test_bad_values_rejected_with_field_line_and_reason():
     df = settlements(
         settle_date=["2026-13-45", "2026-10-05", "2026-10-05", "2026-10-05", "2026-10-05"],
@@ -163,6 +192,26 @@ def test_codes_are_nfkc_and_trimmed():
     valid, rejected = run(standardize(raw, CFG.kinds["housing"]), "housing", "住建", "住建/x.csv")
     assert valid["grade"].to_list() == ["C"] and rejected["line"].to_list() == [3]
     assert valid["renovation"].to_list() == ["未改造"]
+
+
+def test_a_record_number_marked_as_text_by_a_leading_apostrophe_is_the_number():
+    """A system exports its 结算流水号 as `'JS1` so that Excel keeps it text; the 补报 of the same
+    records comes without the mark. The apostrophe is no part of the number: read with it, each
+    record of the two files counted twice in the year's sums (nothing superseded). As an ID's."""
+    valid, _ = run(settlements(record_id=["'JS1", "‘JS2", " 'JS3 ", "JS'4"]))
+    assert valid["record_id"].to_list() == ["JS1", "JS2", "JS3", "JS'4"]
+    housing = standardize(pl.DataFrame({"鉴定编号": ["'JD1"], "户主姓名": ["张三"], "鉴定等级": ["C"], "改造状态": ["未改造"],
+                                        "line": [2]}), CFG.kinds["housing"])
+    assert run(housing, "housing", "住建", "住建/x.csv")[0]["record_id"].to_list() == ["JD1"]
+
+
+def test_a_record_number_a_program_wrote_as_a_decimal_is_the_number():
+    """A record number kept as a number and written out by a program as a decimal (2026100000205.0,
+    pandas' way with a numeric column holding a blank) was another record than the same number in
+    the workbook the correction came in (2026100000205): both counted. A number with other decimals
+    stays as written."""
+    valid, _ = run(settlements(record_id=["2026100000205.0", "2026100000206.00", "2026100000207", "12.5", "JS1.0"]))
+    assert valid["record_id"].to_list() == ["2026100000205", "2026100000206", "2026100000207", "12.5", "JS1.0"]
 
 
 def test_other_spellings_of_a_code_are_read_as_the_specs_and_others_still_set_aside():
