@@ -494,17 +494,19 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     return df
 
 
-def _header_columns(header: list[str | None], rel: str, notes: list | None) -> dict[str, int]:
-    """Header name -> column index; a repeated name keeps its first column (noted)."""
-    keep: dict[str, int] = {}
+def _header_columns(header: list[str | None], rel: str, notes: list | None) -> dict[str, list[int]]:
+    """Header name -> its column indexes; a repeated name (noted) is read as one column: its
+    first column's value, or where that is empty the next one's, as two aliases of one field are
+    (`standardize`). A clerk who added a column 核实结果 beside the list's own and filled that one
+    is answering, not sending the list back empty."""
+    keep: dict[str, list[int]] = {}
     for i, h in enumerate(header):
         if h is None:
             continue
-        if h in keep:
-            if notes is not None:
-                notes.append(ReadError(rel, f"表头重复，保留第一列 duplicated header '{h}': kept the first", None, False))
-            continue
-        keep[h] = i
+        if h in keep and len(keep[h]) == 1 and notes is not None:
+            notes.append(ReadError(rel, f"表头「{h}」重复：先读第一列，其为空的行读后面的同名列 duplicated header '{h}': "
+                                        "read where the first such column is empty", None, False))
+        keep.setdefault(h, []).append(i)
     return keep
 
 
@@ -539,13 +541,13 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     if maybe.len():
         dropped = pl.repeat(False, grid.height, eager=True).scatter(maybe, grid[maybe].select(drop).to_series())
         grid = grid.filter(~dropped)
-    if grid.height and (what := _under_header(grid.row(0, named=True), list(keep.values()))):
+    if grid.height and (what := _under_header(grid.row(0, named=True), [i[0] for i in keep.values()])):
         grid = grid.slice(1)
         if notes is not None:
             notes.append(ReadError(rel, what, None, False))
     extra = grid[EXTRA].str.strip_chars().replace("", None) if EXTRA in grid.columns else None
     return grid.select(
-        *[_value(pl.col(f"c{i}")).alias(h) for h, i in keep.items()],
+        *[pl.coalesce([_value(pl.col(f"c{i}")) for i in ix]).alias(h) for h, ix in keep.items()],
         pl.col("line").cast(pl.Int64),
     ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else []))
 

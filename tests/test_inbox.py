@@ -232,6 +232,21 @@ def test_ragged_rows_and_duplicated_header(tmp_path, newline):
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_a_column_added_under_a_header_already_there_is_read_where_the_first_is_empty(tmp_path, newline):
+    """A clerk who added a column 核实结果 (or 核实结果 with a space) beside the list's own and filled
+    that one answered: the repeated name reads as one column, the first one's value or where that
+    is empty the next one's, in a CSV and in a workbook; the file is noted."""
+    text = newline.join(["预警编号,乡（镇）,核实结果,核实日期,核实结果", "YJ1,大店镇,,2026-10-10,属实",
+                         "YJ2,大店镇,不属实,2026-10-10,", "YJ3,大店镇,属实,2026-10-10,不属实", ""])
+    notes = []
+    df = read_table(write(tmp_path / "f.csv", text), "反馈/f.csv", KNOWN, notes)
+    assert df["核实结果"].to_list() == ["属实", "不属实", "属实"]
+    assert len(notes) == 1 and "核实结果" in notes[0].problem
+    path = workbook(tmp_path / "f.xlsx", [("因病", [["预警编号", "核实结果", "核实日期", "核实结果 "], ["YJ1", None, None, "属实"]])])
+    assert read_table(path, "反馈/f.xlsx", KNOWN)["核实结果"].to_list() == ["属实"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
 @pytest.mark.parametrize("sep", ["\t", ";", "|"])
 def test_a_csv_separated_otherwise_than_by_commas_is_read_and_noted(tmp_path, sep, newline):
     """A ".csv" whose fields are separated by tabs (Excel's "Text (tab delimited)" renamed),
