@@ -494,18 +494,26 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     return df
 
 
+_RENAMED_TWIN = re.compile(r"^(.*\D)\s*\d{1,2}$")  # 核实结果2: a header said again, renamed by a spreadsheet table
+
+
 def _header_columns(header: list[str | None], rel: str, notes: list | None) -> dict[str, list[int]]:
     """Header name -> its column indexes; a repeated name (noted) is read as one column: its
     first column's value, or where that is empty the next one's, as two aliases of one field are
     (`standardize`). A clerk who added a column 核实结果 beside the list's own and filled that one
-    is answering, not sending the list back empty."""
+    is answering, not sending the list back empty. So is a name said again as an Excel table
+    (Ctrl+T) or WPS renames it, a number appended (核实结果2 beside 核实结果)."""
     keep: dict[str, list[int]] = {}
+    names = {h for h in header if h is not None}
     for i, h in enumerate(header):
         if h is None:
             continue
-        if h in keep and len(keep[h]) == 1 and notes is not None:
-            notes.append(ReadError(rel, f"表头「{h}」重复：先读第一列，其为空的行读后面的同名列 duplicated header '{h}': "
-                                        "read where the first such column is empty", None, False))
+        said = h
+        if (m := _RENAMED_TWIN.match(h)) and m.group(1) in names:
+            h = m.group(1)
+        if h in keep and notes is not None:
+            notes.append(ReadError(rel, f"表头「{said}」重复：先读第一列「{h}」，其为空的行读后面的「{said}」 duplicated header "
+                                        f"'{said}': read where the first '{h}' column is empty", None, False))
         keep.setdefault(h, []).append(i)
     return keep
 

@@ -235,7 +235,8 @@ def test_ragged_rows_and_duplicated_header(tmp_path, newline):
 def test_a_column_added_under_a_header_already_there_is_read_where_the_first_is_empty(tmp_path, newline):
     """A clerk who added a column 核实结果 (or 核实结果 with a space) beside the list's own and filled
     that one answered: the repeated name reads as one column, the first one's value or where that
-    is empty the next one's, in a CSV and in a workbook; the file is noted."""
+    is empty the next one's, in a CSV and in a workbook; the file is noted. So does a name an Excel
+    table gave a number when it was said again (核实结果2)."""
     text = newline.join(["预警编号,乡（镇）,核实结果,核实日期,核实结果", "YJ1,大店镇,,2026-10-10,属实",
                          "YJ2,大店镇,不属实,2026-10-10,", "YJ3,大店镇,属实,2026-10-10,不属实", ""])
     notes = []
@@ -244,6 +245,10 @@ def test_a_column_added_under_a_header_already_there_is_read_where_the_first_is_
     assert len(notes) == 1 and "核实结果" in notes[0].problem
     path = workbook(tmp_path / "f.xlsx", [("因病", [["预警编号", "核实结果", "核实日期", "核实结果 "], ["YJ1", None, None, "属实"]])])
     assert read_table(path, "反馈/f.xlsx", KNOWN)["核实结果"].to_list() == ["属实"]
+    # the name said again as an Excel table renames it (核实结果2); a number ending a name alone is a name
+    path = workbook(tmp_path / "t.xlsx", [("因病", [["预警编号", "核实结果", "核实结果2", "备注1"], ["YJ1", None, "不属实", "x"]])])
+    df = read_table(path, "反馈/t.xlsx", KNOWN)
+    assert df.columns == ["预警编号", "核实结果", "备注1", "line"] and df["核实结果"].to_list() == ["不属实"]
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
