@@ -498,11 +498,12 @@ _RENAMED_TWIN = re.compile(r"^(.*\D)\s*\d{1,2}$")  # 核实结果2: a header sai
 
 
 def _header_columns(header: list[str | None], rel: str, notes: list | None) -> dict[str, list[int]]:
-    """Header name -> its column indexes; a repeated name (noted) is read as one column: its
-    first column's value, or where that is empty the next one's, as two aliases of one field are
-    (`standardize`). A clerk who added a column 核实结果 beside the list's own and filled that one
-    is answering, not sending the list back empty. So is a name said again as an Excel table
-    (Ctrl+T) or WPS renames it, a number appended (核实结果2 beside 核实结果)."""
+    """Header name -> its column indexes; of a repeated name (noted) `_frame_table` reads the
+    first column holding any value: a clerk who added a column 核实结果 beside the list's own and
+    filled that one is answering, not sending the list back empty (a column with values is never
+    mixed with another: two 证件号码 of an export, the head's and a member's, keep the first). So
+    is a name said again as an Excel table (Ctrl+T) or WPS renames it, a number appended
+    (核实结果2 beside 核实结果)."""
     keep: dict[str, list[int]] = {}
     names = {h for h in header if h is not None}
     for i, h in enumerate(header):
@@ -512,8 +513,8 @@ def _header_columns(header: list[str | None], rel: str, notes: list | None) -> d
         if (m := _RENAMED_TWIN.match(h)) and m.group(1) in names:
             h = m.group(1)
         if h in keep and notes is not None:
-            notes.append(ReadError(rel, f"表头「{said}」重复：先读第一列「{h}」，其为空的行读后面的「{said}」 duplicated header "
-                                        f"'{said}': read where the first '{h}' column is empty", None, False))
+            notes.append(ReadError(rel, f"表头「{said}」重复：读其中第一个有内容的「{h}」列 duplicated header '{said}': "
+                                        f"the first '{h}' column holding values is read", None, False))
         keep.setdefault(h, []).append(i)
     return keep
 
@@ -554,8 +555,15 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
         if notes is not None:
             notes.append(ReadError(rel, what, None, False))
     extra = grid[EXTRA].str.strip_chars().replace("", None) if EXTRA in grid.columns else None
+
+    def first_filled(ix: list[int]) -> int:
+        if len(ix) == 1:
+            return ix[0]
+        filled = grid.select(_value(pl.col(f"c{i}")).is_not_null().any().alias(str(i)) for i in ix).row(0)
+        return next((i for i, f in zip(ix, filled) if f), ix[0])
+
     return grid.select(
-        *[pl.coalesce([_value(pl.col(f"c{i}")) for i in ix]).alias(h) for h, ix in keep.items()],
+        *[_value(pl.col(f"c{first_filled(ix)}")).alias(h) for h, ix in keep.items()],
         pl.col("line").cast(pl.Int64),
     ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else []))
 
