@@ -571,6 +571,8 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         if sum(list(counts.values())[1:]) != counts["returned"]:
             raise accounting.AccountingError(
                 f"{cfg.kinds['feedback'].folder}: read {returned.height} answers but accounted {counts}")
+        # (taken, but they verify nothing: a console saying only "accepted" hides a 核实结果 column not read)
+        counts["without_result"] = accepted.filter(pl.col("result").is_null()).height
         # told back to the townships: the answers not taken, those a later file overruled, the values not read
         pl.concat([refused, overruled, not_read]).write_parquet(paths.work / "feedback_returned.parquet")
     # rows the validator already set aside (a 核实结果 outside 属实/不属实, a 是否纳入监测 outside 是/否) were

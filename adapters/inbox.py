@@ -561,17 +561,28 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     return df
 
 
-def _header_columns(header: list[str | None], rel: str, notes: list | None) -> dict[str, int]:
-    """Header name -> column index; a repeated name keeps its first column (noted)."""
-    keep: dict[str, int] = {}
+_RENAMED_TWIN = re.compile(r"^(.*\D)\s*\d{1,2}$")  # 核实结果2: a header said again, renamed by a spreadsheet table
+
+
+def _header_columns(header: list[str | None], rel: str, notes: list | None) -> dict[str, list[int]]:
+    """Header name -> its column indexes; of a repeated name (noted) `_frame_table` reads the
+    first column holding any value: a clerk who added a column 核实结果 beside the list's own and
+    filled that one is answering, not sending the list back empty (a column with values is never
+    mixed with another: two 证件号码 of an export, the head's and a member's, keep the first). So
+    is a name said again as an Excel table (Ctrl+T) or WPS renames it, a number appended
+    (核实结果2 beside 核实结果)."""
+    keep: dict[str, list[int]] = {}
+    names = {h for h in header if h is not None}
     for i, h in enumerate(header):
         if h is None:
             continue
-        if h in keep:
-            if notes is not None:
-                notes.append(ReadError(rel, f"表头重复，保留第一列 duplicated header '{h}': kept the first", None, False))
-            continue
-        keep[h] = i
+        said = h
+        if (m := _RENAMED_TWIN.match(h)) and m.group(1) in names:
+            h = m.group(1)
+        if h in keep and notes is not None:
+            notes.append(ReadError(rel, f"表头「{said}」重复：读其中第一个有内容的「{h}」列 duplicated header '{said}': "
+                                        f"the first '{h}' column holding values is read", None, False))
+        keep.setdefault(h, []).append(i)
     return keep
 
 
@@ -606,13 +617,20 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     if maybe.len():
         dropped = pl.repeat(False, grid.height, eager=True).scatter(maybe, grid[maybe].select(drop).to_series())
         grid = grid.filter(~dropped)
-    if grid.height and (what := _under_header(grid.row(0, named=True), list(keep.values()))):
+    if grid.height and (what := _under_header(grid.row(0, named=True), [i[0] for i in keep.values()])):
         grid = grid.slice(1)
         if notes is not None:
             notes.append(ReadError(rel, what, None, False))
     extra = grid[EXTRA].str.strip_chars().replace("", None) if EXTRA in grid.columns else None
+
+    def first_filled(ix: list[int]) -> int:
+        if len(ix) == 1:
+            return ix[0]
+        filled = grid.select(_value(pl.col(f"c{i}")).is_not_null().any().alias(str(i)) for i in ix).row(0)
+        return next((i for i, f in zip(ix, filled) if f), ix[0])
+
     return grid.select(
-        *[_value(pl.col(f"c{i}")).alias(h) for h, i in keep.items()],
+        *[_value(pl.col(f"c{first_filled(ix)}")).alias(h) for h, ix in keep.items()],
         pl.col("line").cast(pl.Int64),
     ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else []))
 

@@ -89,8 +89,10 @@ def summary_lines(result: dict) -> list[str]:
     out.append(f"预警 warnings issued: {result['warnings']} (repeats suppressed{scope}: {result['suppressed']})")
     fb = result["feedback"]
     if fb["returned"]:
-        out.append(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']} + unanswered {fb['unanswered']}"
-              f" + set aside {fb['set_aside']}")
+        out.append(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']}"
+              + (f" ({fb['without_result']} of them without 核实结果: they verify nothing, the next lists ask for it)"
+                 if fb.get("without_result") else "")
+              + f" + unanswered {fb['unanswered']} + set aside {fb['set_aside']}")
     ra = result["review_answers"]
     if ra["files"] or ra["confirmed"] or ra["excluded"] or ra["held"] or ra["pending"] or ra["withdrawn"]:
         out.append(f"复核 review answers: {ra['returned']} = used {ra['accepted']} + blank {ra['blank']} + set aside "

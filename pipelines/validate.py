@@ -104,11 +104,31 @@ def _in_digits(s: pl.Expr) -> pl.Expr:
     return pl.when(s.str.contains(r"^[〇零一二三四五六七八九]{4}年")).then(t).otherwise(s)
 
 
-def _date_readings(c: str) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+# A month.day typed into a cell formatted as a date (`10.15`, `10.10`) is still a number to Excel,
+# shown as a day of January 1900 with the decimals as its time of day: a workbook reads
+# `1900-01-10 03:36:00`. No visit is dated so: in an answer it is the number, as typed (`10.15`).
+_TYPED_INTO_DATE_CELL = r"^1900-01-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$"
+
+
+def _as_typed(t: pl.Expr) -> pl.Expr:
+    """Text `t` -> the month.day Excel keeps as a January 1900 date-time (`_TYPED_INTO_DATE_CELL`)
+    as the number typed (`1900-01-10 03:36:00` -> `10.15`, `02:24:00` -> `10.1`); other text as is."""
+    g = t.str.extract_groups(_TYPED_INTO_DATE_CELL)
+    seconds = g.struct[1].cast(pl.Int64) * 3600 + g.struct[2].cast(pl.Int64) * 60 + g.struct[3].cast(pl.Int64)
+    cents = (seconds * 100 / 86400).round(0).cast(pl.Int64)
+    decimals = pl.when(cents % 10 == 0).then((cents // 10).cast(pl.String)).otherwise(
+        cents.cast(pl.String).str.zfill(2))
+    typed = pl.format("{}.{}", g.struct[0].cast(pl.Int64), decimals)
+    return pl.when(t.str.contains(_TYPED_INTO_DATE_CELL) & (cents > 0) & (cents < 100)).then(typed).otherwise(t)
+
+
+def _date_readings(c: str, answer: bool = False) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     """`parse_date`'s readings of column `c`: its text (a weekday and a time after it taken off,
     Chinese numerals in digits), and the date it is read as an Excel serial, as year-month-day,
-    as 8 digits, as a month without its day (null where it is not)."""
-    s = _text(c).str.replace(r"\s*\(?(星期|礼拜|周)[一二三四五六日天]\)?", "")  # (Excel's 2026年10月5日星期一)
+    as 8 digits, as a month without its day (null where it is not). `answer`: a month.day typed
+    into a date cell is read as typed (`_as_typed`)."""
+    s = _as_typed(_text(c)) if answer else _text(c)
+    s = s.str.replace(r"\s*\(?(星期|礼拜|周)[一二三四五六日天]\)?", "")  # (Excel's 2026年10月5日星期一)
     s = _in_digits(s)
     s = s.str.replace(r"(\d)\s*号", "${1}日").str.replace_all(r"(\d)\s*([年月])\s*(\d)", "${1}${2}${3}")
     s = s.str.replace(r"(\d)\s+日", "${1}日")
@@ -136,9 +156,10 @@ def parse_date(c: str, latest: date | None = None) -> pl.Expr:
     do not count. A month without its day (`2026年10月`, `2026-10`, `202610`: a ledger's 解决日期, a
     change of benefit by the month) is its first day, not no date (an empty 解决日期 is an
     unsolved problem); not in answers (`latest` given), whose 核实日期 says the day of a visit."""
-    s, serial, ymd, compact, ym = _date_readings(c)
     if latest is None:
+        _, serial, ymd, compact, ym = _date_readings(c)
         return pl.coalesce(serial, ymd, compact, ym)
+    s, serial, ymd, compact, _ = _date_readings(c, answer=True)
     return pl.coalesce(serial, ymd, compact, _without_year(s, latest))
 
 
@@ -165,7 +186,7 @@ def tens_date(c: str, latest: date) -> pl.Expr:
     (`EXCEL_TENS`: `11.1` for `11.10`) -> the date `parse_date` would have read from what was
     typed (`11.10`: the 10th, the year as for any date without one, by `latest`); null for any
     other value, or no such day (`2.3`: no 30 February)."""
-    t = pl.col(c).cast(pl.String).str.strip_chars()
+    t = _as_typed(pl.col(c).cast(pl.String).str.strip_chars())
     return pl.when(t.str.contains(EXCEL_TENS)).then(_without_year(t + "0", latest))
 
 

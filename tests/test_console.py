@@ -56,6 +56,10 @@ def test_summary_lines_say_each_part_of_a_run_that_has_it():
     assert lines[0].startswith("部分重跑 partial run: re-read 医保, 民政;")
     assert "预警 warnings issued: 5 (repeats suppressed in the re-read 医保, 民政: 2)" in lines
     assert "反馈 feedback rows: 9 = accepted 5 + unanswered 3 + set aside 1" in lines
+    # answers taken without a 核实结果 (a result column not read, only 核实人 filled) are said to verify nothing
+    partial = summary_lines(_full_result(feedback=dict(returned=9, accepted=5, unanswered=3, set_aside=1, without_result=4)))
+    assert ("反馈 feedback rows: 9 = accepted 5 (4 of them without 核实结果: they verify nothing, the next lists ask for "
+            "it) + unanswered 3 + set aside 1") in partial
     assert ("复核 review answers: 8 = used 4 + blank 3 + set aside 1; in the departments re-read, records linked by "
             "answers 2, with candidates ruled out 1") in lines
     assert ("乡镇清单 township lists: 1 townships, 下发日期 issued 2026-11-05 (kept from the period’s earlier run; "

@@ -232,6 +232,29 @@ def test_ragged_rows_and_duplicated_header(tmp_path, newline):
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_a_column_added_under_a_header_already_there_is_read_when_the_first_is_left_empty(tmp_path, newline):
+    """A clerk who added a column 核实结果 (or 核实结果 with a space) beside the list's own and filled
+    that one answered: of a repeated name the first column holding values is read, in a CSV and
+    in a workbook, and the file is noted; a column with values is never mixed with another (two
+    证件号码 of an export, the head's and a member's, keep the first). So does a name an Excel
+    table gave a number when it was said again (核实结果2)."""
+    text = newline.join(["预警编号,乡（镇）,核实结果,核实日期,核实结果", "YJ1,大店镇,,2026-10-10,属实",
+                         "YJ2,大店镇,,2026-10-10,不属实", ""])
+    notes = []
+    df = read_table(write(tmp_path / "f.csv", text), "反馈/f.csv", KNOWN, notes)
+    assert df["核实结果"].to_list() == ["属实", "不属实"]
+    assert len(notes) == 1 and "核实结果" in notes[0].problem
+    mixed = read_table(write(tmp_path / "m.csv", "姓名,证件号码,证件号码\n张三,,341302196201112734\n李四,1,2\n"), "m.csv", KNOWN)
+    assert mixed["证件号码"].to_list() == [None, "1"]
+    path = workbook(tmp_path / "f.xlsx", [("因病", [["预警编号", "核实结果", "核实日期", "核实结果 "], ["YJ1", None, None, "属实"]])])
+    assert read_table(path, "反馈/f.xlsx", KNOWN)["核实结果"].to_list() == ["属实"]
+    # the name said again as an Excel table renames it (核实结果2); a number ending a name alone is a name
+    path = workbook(tmp_path / "t.xlsx", [("因病", [["预警编号", "核实结果", "核实结果2", "备注1"], ["YJ1", None, "不属实", "x"]])])
+    df = read_table(path, "反馈/t.xlsx", KNOWN)
+    assert df.columns == ["预警编号", "核实结果", "备注1", "line"] and df["核实结果"].to_list() == ["不属实"]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
 @pytest.mark.parametrize("sep", ["\t", ";", "|", "，"])
 def test_a_csv_separated_otherwise_than_by_commas_is_read_and_noted(tmp_path, sep, newline):
     """A ".csv" whose fields are separated by tabs (Excel's "Text (tab delimited)" renamed),

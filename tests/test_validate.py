@@ -90,6 +90,20 @@ def test_only_what_excel_leaves_of_a_date_typed_on_the_10th_20th_or_30th_is_read
         date(2026, 11, 10), date(2026, 9, 30), date(2026, 12, 20), None, None, None, None, None]
 
 
+def test_a_month_and_day_typed_into_a_date_cell_is_read_as_typed_in_an_answer():
+    """`10.15` typed into a cell formatted as a date is the number 10.15 to Excel, shown as 1900年1月10日
+    with the decimals as the time: the workbook reads `1900-01-10 03:36:00`, and the answer was
+    returned as dated before its list. In an answer it is 10月15日 (10.1: the 1st, or the 10th as any
+    10.1 is); a 1900 date without that time, or in an extract, is what it says."""
+    from pipelines.validate import parse_date
+    df = pl.DataFrame({"d": ["1900-01-10 03:36:00", "1900-01-10 12:00:00", "1900-01-10 02:24:00", "1900-01-09 01:12:00",
+                             "1900-01-10 00:00:00", "1900-01-10"]})
+    assert df.select(parse_date("d", date(2026, 12, 7))).to_series().to_list() == [
+        date(2026, 10, 15), date(2026, 10, 5), date(2026, 10, 1), date(2026, 9, 5), date(1900, 1, 10), date(1900, 1, 10)]
+    assert df.select(tens_date("d", date(2026, 12, 7))).to_series().to_list() == [None, None, date(2026, 10, 10)] + [None] * 3
+    assert df.select(parse_date("d")).to_series().to_list() == [date(1900, 1, 10)] * 3 + [date(1900, 1, 9)] + [date(1900, 1, 10)] * 2
+
+
 def test_a_month_without_its_day_is_its_first_day_in_an_extract_not_in_an_answer():
     """A ledger's 解决日期 or a benefit's 变动日期 written by the month (2026年10月, 2026-10, 202610)
     was no date: an empty 解决日期 is a problem unsolved (W1 warned a whole village). In an
