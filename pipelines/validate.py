@@ -270,8 +270,10 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
         if dt == pl.Date:
             fail = fail & ~_text(name).str.contains(_NO_DATE).fill_null(False)
     elif name in codes:
-        # (a detail in brackets after the code is not part of it: 门诊慢特病（高血压）, 低保（农村）)
-        e = _text(name).str.replace_all(r"\s", "").str.replace(r"(.)\([^()]*\)$", "$1")
+        # (a detail in brackets after the code is not part of it: 门诊慢特病（高血压）, 低保（农村）; nor
+        # the full stop a clerk ends a cell with: 属实。)
+        e = (_text(name).str.replace_all(r"\s", "").str.replace(r"(.)[.。,，;；!！、]+$", "$1")
+             .str.replace(r"(.)\([^()]*\)$", "$1"))
         if spellings:
             e = e.replace(dict(spellings))
     elif name == "id_number":  # (an old 15-digit one: the ID it became, `old_id_lines` names them)

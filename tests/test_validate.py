@@ -239,6 +239,9 @@ def test_other_spellings_of_a_code_are_read_as_the_specs_and_others_still_set_as
     assert rejected.select("line", "value").rows() == [(4, "危房")] and "unknown code" in rejected["reason"][0]
     valid, _ = run(settlements(visit_type=["门诊慢性病", "门 特", "住院", "门诊慢特病（高血压）", "门诊慢性病(糖尿病)"]))
     assert valid["visit_type"].to_list() == ["门诊慢特病", "门诊慢特病", "住院", "门诊慢特病", "门诊慢特病"]  # (a detail in brackets)
+    # a cell ended with a full stop (a clerk's 属实。): the code (the fuzzed returns' finding)
+    valid, _ = run(settlements(visit_type=["住院。", "住院.", "门诊慢特病（高血压）。", "住院，"]))
+    assert valid["visit_type"].to_list() == ["住院", "住院", "门诊慢特病", "住院"]
     bare = replace(CFG.kinds["housing"], codes={})
     valid, rejected = validate(standardize(raw, bare), bare, "住建", "住建/x.csv")
     assert valid.is_empty() and rejected["line"].to_list() == [2, 3, 4]
