@@ -277,6 +277,26 @@ def _without_nul_bytes(data: bytes) -> tuple[bytes, list[tuple[str, str | None]]
     return data.replace(b"\x00", b""), [(f"第 {shown} 行有空字节（NUL），已去掉 line(s) {shown} hold NUL bytes: taken out", None)]
 
 
+def _text_bytes(path: Path) -> tuple[bytes, list[tuple[str, str | None]]] | str:
+    """A CSV's bytes as `_csv_rows` and `_fast_csv` decode them — without the end padding and the
+    stray NULs it holds, with the notes saying so — or the problem message: an empty file, a binary
+    file's own signature (`_sniff`), binary content."""
+    data = whole = path.read_bytes()
+    padded: list[tuple[str, str | None]] = []
+    if data.endswith(tuple(bytes([b]) for b in END_PADDING)):  # (no copy of a file that does not end so)
+        data, padded = _without_end_padding(data)
+    if not data or data.isspace():  # (no stripped copy of a large file)
+        return "空文件 empty file"
+    sniffed = _sniff(data) and _sniff(whole)  # (a binary file's signature may end in NULs too: said as the whole says)
+    del whole
+    if sniffed:
+        return sniffed
+    if _binary(data):
+        return "不是文本CSV文件 not a text CSV (binary content)"
+    data, nuls = _without_nul_bytes(data)
+    return data, padded + nuls
+
+
 def _one_line(e: BaseException, path: Path, rel: str) -> str:
     """An exception as one short line, naming the file by its inbox path (not the server's)."""
     text = " ".join(f"{type(e).__name__}: {e}".replace(str(path), rel).split())
@@ -374,17 +394,10 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
               sep: str = ",") -> Iterable[tuple[int, list[str]]] | str:
     """(line, cells) of a CSV in UTF-8 (BOM or not) or GB18030, fields separated by `sep`; or a
     problem message."""
-    whole = path.read_bytes()
-    data, padded = _without_end_padding(whole)
-    if not data.strip():
-        return "空文件 empty file"
-    sniffed = _sniff(data) and _sniff(whole)  # (a binary file's signature may end in NULs too: said as the whole says)
-    if sniffed:
-        return sniffed
-    if _binary(data):
-        return "不是文本CSV文件 not a text CSV (binary content)"
-    data, nuls = _without_nul_bytes(data)
-    padded += nuls
+    raw = _text_bytes(path)
+    if isinstance(raw, str):
+        return raw
+    data, padded = raw
     decoded = _decode(data)
     if decoded is None:
         return "无法识别文件编码 unknown encoding (not UTF-8 or GB18030)"
@@ -484,20 +497,11 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     1-based physical line where each record starts, computed from the newline positions outside
     quotes. None when the file is unusual enough (lone CR, unbalanced quotes, a record count that
     disagrees with polars) for the exact Python csv path to read it instead."""
-    data = whole = path.read_bytes()
-    padded: list[tuple[str, str | None]] = []
-    if data.endswith(tuple(bytes([b]) for b in END_PADDING)):  # (no copy of a file that does not end so)
-        data, padded = _without_end_padding(data)
-    if not data or data.isspace():  # no stripped copy of a large file
-        return ReadError(rel, "空文件 empty file")
-    sniffed = _sniff(data) and _sniff(whole)  # (as `_csv_rows`)
-    del whole
-    if sniffed:
-        return ReadError(rel, sniffed)
-    if _binary(data):
-        return ReadError(rel, "不是文本CSV文件 not a text CSV (binary content)")
-    data, nuls = _without_nul_bytes(data)
-    padded += nuls
+    raw = _text_bytes(path)
+    if isinstance(raw, str):
+        return ReadError(rel, raw)
+    data, padded = raw
+    del raw
     got = _to_utf8(data)
     del data
     if got is None:
@@ -505,7 +509,7 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     buf, said = got
     said = said + padded
     buf = _visible(buf)
-    if b"\x00" in buf or (b"\r" in buf and buf.count(b"\r") != buf.count(b"\r\n")):
+    if b"\r" in buf and buf.count(b"\r") != buf.count(b"\r\n"):
         return None
     a = np.frombuffer(buf, dtype=np.uint8)
     nl = np.flatnonzero(a == 10)
