@@ -20,6 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from chinese_calendar.solar_terms import SolarTerms
+
 DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
 
 
@@ -222,8 +224,7 @@ class RuleConfig:
         return self.params.get(key, default)
 
 
-_SOLAR_TERMS = frozenset(("小寒", "大寒", "立春", "雨水", "惊蛰", "春分", "清明", "谷雨", "立夏", "小满", "芒种", "夏至",
-                          "小暑", "大暑", "立秋", "处暑", "白露", "秋分", "寒露", "霜降", "立冬", "小雪", "大雪", "冬至"))
+_SOLAR_TERMS = frozenset(term.value[1] for term in SolarTerms)  # (清明 …: the names get_solar_terms gives)
 
 
 def _statutory_rule(rule: object) -> bool:

@@ -37,7 +37,8 @@ def statutory_days(year: int, rules: tuple[str, ...], make_up: bool = True) -> f
                      else date(y, int(rule[:2]), int(rule[3:])))
             except ValueError:
                 continue
-            days |= {d} if d.year == year else set()
+            if d.year == year:
+                days.add(d)
     for d in sorted(days) if make_up else ():
         if d.weekday() >= 5:
             off = d + timedelta(days=1)

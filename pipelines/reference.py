@@ -12,7 +12,7 @@ import polars as pl
 
 from config import PlaceNames
 from matchers.places import normalize_place
-from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, SHARED_MARK, as_written
+from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, SHARED_MARK, TEXT_MARKS, as_written
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
 EXAMPLES = 10  # households or persons named in one finding's detail
@@ -136,7 +136,7 @@ def household_key(e: pl.Expr) -> pl.Expr:
     """A 户编号 as the roster and the grid are compared: without spaces or a leading apostrophe
     (Excel's text mark), in upper case (h0001 = H0001), and a number without its leading zeros
     (Excel drops them: 0012345 = 12345)."""
-    k = e.cast(pl.Utf8).str.replace_all(r"\s", "").str.strip_chars_start("'‘’`").str.to_uppercase()
+    k = e.cast(pl.Utf8).str.replace_all(r"\s", "").str.strip_chars_start(TEXT_MARKS).str.to_uppercase()
     digits = k.str.strip_chars_start("0")
     return pl.when(k.str.contains(r"^\d+$")).then(pl.when(digits == "").then(pl.lit("0")).otherwise(digits)).otherwise(k)
 

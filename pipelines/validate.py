@@ -14,7 +14,7 @@ import polars as pl
 
 from config import Config, KindSpec
 from matchers.ids import OLD_ID, upgrade_old_id
-from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, EXTRACT_MODELS, IDENTIFYING, PersonRecord, Rejected
+from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, EXTRACT_MODELS, IDENTIFYING, TEXT_MARKS, PersonRecord, Rejected
 
 REJECTED_SCHEMA = {
     "dept": pl.String, "kind": pl.String, "file": pl.String, "line": pl.Int64,
@@ -192,7 +192,7 @@ def tens_date(c: str, latest: date) -> pl.Expr:
 
 def _id_number(c: str) -> pl.Expr:
     """A roster's 身份证号 as typed -> its text: no spaces, no leading apostrophe, upper case."""
-    return _text(c).str.replace_all(r"\s", "").str.strip_chars_start("'‘’`").str.to_uppercase()
+    return _text(c).str.replace_all(r"\s", "").str.strip_chars_start(TEXT_MARKS).str.to_uppercase()
 
 
 def old_id_lines(df: pl.DataFrame) -> list[int]:
@@ -283,7 +283,7 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
         e = pl.col(name).cast(pl.String).str.strip_chars()
     elif name == "record_id":  # (a leading apostrophe is Excel's mark of text, as on an ID: `'JS1` is JS1's delivery;
         # a number a program wrote as a decimal, 2026100000205.0, is that number's)
-        e = _text(name).str.strip_chars_start("'‘’`").str.strip_chars().str.replace(r"^(\d+)\.0+$", "${1}")
+        e = _text(name).str.strip_chars_start(TEXT_MARKS).str.strip_chars().str.replace(r"^(\d+)\.0+$", "${1}")
     else:
         e = _text(name)
     if dt == pl.String:

@@ -30,6 +30,9 @@ __all__ = [
 # it can no longer be told from its neighbours'.
 EXCEL_NUMBER = r"^[0-9]+(\.[0-9]+)?[Ee]\+[0-9]+$"
 EXCEL_ZERO_TAIL = r"^[1-9][0-9]{14}0+$"
+# The mark that makes Excel keep a number as text (`'341302…`), in the forms a CSV carries it: not
+# part of the value (an ID, a record number, a 户编号 with it is the one without).
+TEXT_MARKS = "'‘’`"
 
 
 # The fields whose values name a record, a household or a person: such a value Excel destroyed
