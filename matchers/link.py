@@ -732,7 +732,12 @@ def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
     linked to them, and one whose best candidate they are (p >= review_threshold, a claimant,
     `_rival_shares`) goes to review with them (cause `taken`, naming the record and the answer),
     so that a wrong 是 does not silently unlink the person's own record. The answer itself is
-    cited by `pipelines.review_answers.apply_answers`."""
+    cited by `pipelines.review_answers.apply_answers`.
+
+    The roster is taken in `person_id` order: its row order (the 底册's, as exported) sets no
+    tie between equal candidates and no order of a sum, so the same data links the same,
+    to the bit, however its rows were exported."""
+    roster = roster.sort("person_id")
     ros = _prepare_roster(roster, cfg)
     rec = _prepare_records(records, cfg).with_columns(_hint_towns(records, ros, cfg))
     population = cfg.county_population or max(roster.height / cfg.roster_share, roster.height + 1)

@@ -1971,3 +1971,31 @@ def test_a_snapshot_record_one_slip_from_a_person_it_lists_nowhere_else_is_their
     _, _, d = run(roster, [weak], cfg)
     assert d["weak"]["decision"] == "unmatched" and "absentee" not in d["weak"]["reason"], d["weak"]["reason"]
     assert (d["weak"]["score"] or 0.0) < cfg.candidate_floor  # (a swap in the last 4: the typo pass's, weak)
+
+
+def test_the_same_records_and_roster_in_another_row_order_link_the_same(roster):
+    """Departments export rows in no promised order, and a 底册 exported again lists its persons
+    in another: links, reasons and candidates (ties between equal candidates included) are those
+    of the data, not of its row order; scores too, but for the last bits of a sum over records
+    (the shares learned from the whole delivery add in the records' order)."""
+    twin1, twin2 = (roster.filter(pl.col("household_id") == "HT").row(k, named=True) for k in (0, 1))
+    ps = [roster.row(k, named=True) for k in (5, 17, 42, 99, 150)]
+    rows = [
+        dict(record_id="tie", name="欧晓*", id_raw=twin1["id_number"][:14] + "****"),  # the twins fit alike
+        dict(record_id="weak", name=ps[0]["name"][0] + "*", id_raw=ps[0]["id_number"][:3] + "*" * 11 + "****"),
+        *(dict(record_id=f"m{k}", name=p["name"], id_raw=mask64(p["id_number"]), township=p["township"])
+          for k, p in enumerate(ps)),
+        dict(record_id="noid", name=ps[1]["name"], id_raw=None, township=ps[1]["township"], village=ps[1]["village"]),
+    ]
+    recs = records(rows)
+    by = ["record_id", "person_id"]
+    def same(frame):
+        return frame.with_columns(pl.col("score").round(12)).sort(by)
+
+    links, cands = link(recs, roster, CFG)
+    assert {twin1["person_id"], twin2["person_id"]} <= set(cands.filter(pl.col("record_id") == "tie")["person_id"])
+    for r, ros in ((recs.reverse(), roster), (recs, roster.reverse()), (recs.sample(fraction=1.0, shuffle=True, seed=1),
+                                                                         roster.sample(fraction=1.0, shuffle=True, seed=2))):
+        links2, cands2 = link(r, ros, CFG)
+        assert same(links2).equals(same(links)), "links"
+        assert same(cands2).equals(same(cands)), "candidates"
