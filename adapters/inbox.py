@@ -565,7 +565,9 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     return df
 
 
-_RENAMED_TWIN = re.compile(r"^(.*\D)\s*\d{1,2}$")  # 核实结果2: a header said again, renamed by a spreadsheet table
+# a header said again, renamed with a number: 核实结果2 (an Excel/WPS table), 核实结果.1 (pandas),
+# 核实结果_1, 核实结果(2) / 核实结果（2）
+_RENAMED_TWIN = re.compile(r"^(.*\D)\s*(?:\d{1,2}|[(（]\d{1,2}[)）])$")
 
 
 def _header_columns(header: list[str | None], rel: str, notes: list | None) -> dict[str, list[int]]:
@@ -573,16 +575,16 @@ def _header_columns(header: list[str | None], rel: str, notes: list | None) -> d
     first column holding any value: a clerk who added a column 核实结果 beside the list's own and
     filled that one is answering, not sending the list back empty (a column with values is never
     mixed with another: two 证件号码 of an export, the head's and a member's, keep the first). So
-    is a name said again as an Excel table (Ctrl+T) or WPS renames it, a number appended
-    (核实结果2 beside 核实结果)."""
+    is a name said again as an Excel table (Ctrl+T), WPS or pandas renames it, a number appended
+    (核实结果2, 核实结果.1, 核实结果_1, 核实结果(2) beside 核实结果)."""
     keep: dict[str, list[int]] = {}
     names = {h for h in header if h is not None}
     for i, h in enumerate(header):
         if h is None:
             continue
         said = h
-        if (m := _RENAMED_TWIN.match(h)) and m.group(1) in names:
-            h = m.group(1)
+        if (m := _RENAMED_TWIN.match(h)) and (base := m.group(1).rstrip(" ._-")) in names:
+            h = base
         if h in keep and notes is not None:
             notes.append(ReadError(rel, f"表头「{said}」重复：读其中第一个有内容的「{h}」列 duplicated header '{said}': "
                                         f"the first '{h}' column holding values is read", None, False))

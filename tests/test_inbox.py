@@ -237,7 +237,7 @@ def test_a_column_added_under_a_header_already_there_is_read_when_the_first_is_l
     that one answered: of a repeated name the first column holding values is read, in a CSV and
     in a workbook, and the file is noted; a column with values is never mixed with another (two
     证件号码 of an export, the head's and a member's, keep the first). So does a name an Excel
-    table gave a number when it was said again (核实结果2)."""
+    table gave a number when it was said again (核实结果2; pandas' 核实结果.1, 核实结果(2), ...)."""
     text = newline.join(["预警编号,乡（镇）,核实结果,核实日期,核实结果", "YJ1,大店镇,,2026-10-10,属实",
                          "YJ2,大店镇,,2026-10-10,不属实", ""])
     notes = []
@@ -252,6 +252,9 @@ def test_a_column_added_under_a_header_already_there_is_read_when_the_first_is_l
     path = workbook(tmp_path / "t.xlsx", [("因病", [["预警编号", "核实结果", "核实结果2", "备注1"], ["YJ1", None, "不属实", "x"]])])
     df = read_table(path, "反馈/t.xlsx", KNOWN)
     assert df.columns == ["预警编号", "核实结果", "备注1", "line"] and df["核实结果"].to_list() == ["不属实"]
+    for twin in ["核实结果.1", "核实结果_1", "核实结果(2)", "核实结果（2）"]:  # pandas', and as typed
+        df = read_table(write(tmp_path / "p.csv", f"预警编号,核实结果,{twin},乡（镇）\nYJ1,,属实,大店镇\n"), "反馈/p.csv", KNOWN)
+        assert df.columns == ["预警编号", "核实结果", "乡（镇）", "line"] and df["核实结果"].to_list() == ["属实"], twin
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
