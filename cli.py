@@ -26,12 +26,11 @@ from zoneinfo import ZoneInfo
 # flows first: it sets Prefect's and polars' environment (PREFECT_HOME, the allocator) before they load
 from flows import (ROOT, TIMEZONE, PartlyDone, cascading, check_dates, flow_result, full_run_done, safe_error,
                    county_settings, monthly_run, province_run, recover_interrupted, rerun_later_periods,
-                   resolve_departments, scheduled_run, warehouse_lock)
+                   resolve_departments, scheduled_run, summary_text, warehouse_lock)
 
 import duckdb
 from adapters import outputs, warehouse
 from config import DEFAULT_CONFIG, Config, load_config
-from pipelines import console
 from prefect.task_runners import ProcessPoolTaskRunner
 
 # Exit codes scripts can rely on (docs/OPERATIONS.md).
@@ -245,7 +244,7 @@ def _run_and_cascade(args, wh: Path, only: tuple[str, ...]) -> int:
         result = flow_result(monthly_run(args.inbox, args.period, args.out, str(wh), args.config, args.set,
                                        args.issue_date, departments=list(only) or None, dry_run=args.dry_run,
                                        county=args.county, return_state=True))
-        print("\n".join(console.summary_lines(result)))
+        print(summary_text(result))
         if args.dry_run and not args.no_cascade and (later := _later_periods(wh, args.period)):
             print(f"  then, as they depend on {args.period}, a real run would run again: {', '.join(later)}")
     except PartlyDone as exc:  # stored and published, the step after failed: 4, as below

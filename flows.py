@@ -1234,6 +1234,19 @@ def safe_error(exc: BaseException) -> str:
     return f"{what} (details: {f'prefect flow-run logs {run}' if run else 'the flow run log'})"
 
 
+def summary_text(result: dict) -> str:
+    """The console's summary of a run (`console.summary_lines`); should making it fail, one line
+    saying so and where the run's own proof is: a period stored and published does not end
+    'failed' (exit 1, or a traceback in a cascade) over its console text."""
+    try:
+        return "\n".join(console.summary_lines(result))
+    except Exception as exc:  # noqa: BLE001 - the run is done; only its summary is missing
+        if result.get("dry_run"):
+            return f"note: the summary of this dry run could not be made ({type(exc).__name__}); it wrote nothing"
+        return (f"note: the summary of {result.get('period')} could not be made ({type(exc).__name__}); the run is "
+                f"done: its row accounting is in {result.get('out')}/county/行数核对_accounting.csv")
+
+
 def county_settings(county: dict, config_path: str | None, overrides: list[str] | None) -> tuple[str | None, list[str]]:
     """A province county's config file and `--set` overrides: its own `config` if it names one,
     else the command's; the command's overrides, then its own `set`."""
@@ -1559,7 +1572,7 @@ def _rerun_later(inbox: str, out: str, wh: Path, config: str | None, overrides: 
                 raise CascadeStopped(f"{period} is done; {exc}") from exc
             except Exception as exc:  # noqa: BLE001 - said with what it leaves as it was
                 raise CascadeStopped(_stopped(period, p, rest, safe_error(exc), "once that is put right")) from exc
-            print("\n".join(console.summary_lines(result)))
+            print(summary_text(result))
     return said
 
 

@@ -17,6 +17,7 @@ import pytest
 
 import cli
 import flows
+from pipelines import console
 
 PERIOD = "2026-10"
 ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
@@ -526,7 +527,7 @@ def test_a_run_without_cascade_names_the_later_periods_it_leaves_as_they_were(tm
 
     monkeypatch.setattr(cli, "monthly_run", lambda *a, **k: None)
     monkeypatch.setattr(cli, "flow_result", lambda state: {})
-    monkeypatch.setattr(cli.console, "summary_lines", lambda result: ["行数核对 …"])
+    monkeypatch.setattr(console, "summary_lines", lambda result: ["行数核对 …"])
     monkeypatch.setattr(cli, "_later_periods", lambda wh, period: ["2026-11", "2026-12"])
     monkeypatch.setattr(cli, "recover_interrupted", lambda out, wh: None)
     ran = []
@@ -548,6 +549,29 @@ def test_a_run_without_cascade_names_the_later_periods_it_leaves_as_they_were(tm
             f"still reflect {PERIOD} as it was before it") in out, out
 
 
+def test_a_summary_that_cannot_be_made_leaves_the_done_period_done(tmp_path, monkeypatch, capsys):
+    """The console's summary is made after the period is stored and published: should making it
+    fail (a key a result lacks), the run does not end "failed" (exit 1, a scheduled run marked
+    failed and run again) but says the summary is missing and where the row accounting is."""
+    import argparse
+
+    def broken(result):
+        raise KeyError("accounting")
+
+    monkeypatch.setattr(cli, "monthly_run", lambda *a, **k: None)
+    monkeypatch.setattr(cli, "flow_result", lambda state: {"period": PERIOD, "out": f"OUT/{PERIOD}"})
+    monkeypatch.setattr(console, "summary_lines", broken)
+    monkeypatch.setattr(cli, "_later_periods", lambda wh, period: [])
+    monkeypatch.setattr(cli, "recover_interrupted", lambda out, wh: None)
+    args = argparse.Namespace(dry_run=False, no_cascade=True, period=PERIOD, inbox=str(tmp_path), out=str(tmp_path),
+                              config=None, set=[], issue_date=None, county=None)
+    assert cli._run_locked(args, None, tmp_path / "warehouse.duckdb", ()) == 0
+    out = capsys.readouterr().out
+    assert (f"note: the summary of {PERIOD} could not be made (KeyError); the run is done: its row accounting is in "
+            f"OUT/{PERIOD}/county/行数核对_accounting.csv") in out, out
+    assert flows.summary_text({"dry_run": True}).endswith("(KeyError); it wrote nothing")
+
+
 def test_a_cascade_that_fails_before_any_later_period_says_the_period_is_done_and_exits_4(tmp_path, monkeypatch,
                                                                                           capsys):
     """The period ran and was published; reading which later periods to re-run then failed (here
@@ -557,7 +581,7 @@ def test_a_cascade_that_fails_before_any_later_period_says_the_period_is_done_an
 
     monkeypatch.setattr(cli, "monthly_run", lambda *a, **k: None)
     monkeypatch.setattr(cli, "flow_result", lambda state: {})
-    monkeypatch.setattr(cli.console, "summary_lines", lambda result: ["行数核对 …"])
+    monkeypatch.setattr(console, "summary_lines", lambda result: ["行数核对 …"])
     monkeypatch.setattr(cli, "recover_interrupted", lambda out, wh: None)
 
     def fails(*a):
@@ -585,7 +609,7 @@ def test_a_run_without_cascade_that_cannot_list_the_later_periods_says_the_perio
 
     monkeypatch.setattr(cli, "monthly_run", lambda *a, **k: None)
     monkeypatch.setattr(cli, "flow_result", lambda state: {})
-    monkeypatch.setattr(cli.console, "summary_lines", lambda result: ["行数核对 …"])
+    monkeypatch.setattr(console, "summary_lines", lambda result: ["行数核对 …"])
     monkeypatch.setattr(cli, "recover_interrupted", lambda out, wh: None)
     wh = tmp_path / "warehouse.duckdb"
     warehouse.connect(wh).close()
@@ -613,7 +637,7 @@ def test_a_dry_run_after_a_killed_run_says_its_folders_await_recovery_and_change
 
     monkeypatch.setattr(cli, "monthly_run", lambda *a, **k: None)
     monkeypatch.setattr(cli, "flow_result", lambda state: {})
-    monkeypatch.setattr(cli.console, "summary_lines", lambda result: ["would write …"])
+    monkeypatch.setattr(console, "summary_lines", lambda result: ["would write …"])
     out = tmp_path / "out"
     left = [f".{PERIOD}.old-{PERIOD}-20261102T020000000000", f".{PERIOD}.staging-k1ll3d"]
     for name in [PERIOD, *left]:
@@ -667,7 +691,7 @@ def test_a_run_killed_between_its_period_and_the_cascade_names_the_later_periods
         raise _Killed
     monkeypatch.setattr(cli, "monthly_run", october)
     monkeypatch.setattr(cli, "flow_result", lambda state: {})
-    monkeypatch.setattr(cli.console, "summary_lines", lambda result: [])
+    monkeypatch.setattr(console, "summary_lines", lambda result: [])
     monkeypatch.setattr(cli, "rerun_later_periods", killed)
     args = argparse.Namespace(dry_run=False, no_cascade=False, period=PERIOD, inbox=str(tmp_path), out=str(out),
                               config=None, set=[], issue_date=None, county=None)
@@ -708,7 +732,7 @@ def test_a_dry_run_without_cascade_that_cannot_list_the_later_periods_fails_it_d
 
     monkeypatch.setattr(cli, "monthly_run", lambda *a, **k: None)
     monkeypatch.setattr(cli, "flow_result", lambda state: {})
-    monkeypatch.setattr(cli.console, "summary_lines", lambda result: ["would write …"])
+    monkeypatch.setattr(console, "summary_lines", lambda result: ["would write …"])
 
     def fails(*a):
         raise duckdb.IOException("IO Error: Could not read from file")
