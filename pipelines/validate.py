@@ -13,7 +13,7 @@ import pandera.polars as pa
 import polars as pl
 
 from config import Config, KindSpec
-from matchers.ids import OLD_ID, upgrade_old_id
+from matchers.ids import OLD_ID, check_fails, upgrade_old_id
 from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, EXTRACT_MODELS, IDENTIFYING, TEXT_MARKS, PersonRecord, Rejected
 
 REJECTED_SCHEMA = {
@@ -281,6 +281,8 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
         e = pl.when(e.str.contains(OLD_ID)).then(upgrade_old_id(e)).otherwise(e)
     elif name in AS_WRITTEN:
         e = pl.col(name).cast(pl.String).str.strip_chars()
+    elif name == "relation":  # (`户 主` spaced to line up in Excel is 户主: `matching.head_relations` is compared as written)
+        e = _text(name).str.replace_all(r"\s", "")
     elif name == "record_id":  # (a leading apostrophe is Excel's mark of text, as on an ID: `'JS1` is JS1's delivery;
         # a number a program wrote as a decimal, 2026100000205.0, is that number's)
         e = _text(name).str.strip_chars_start(TEXT_MARKS).str.strip_chars().str.replace(r"^(\d+)\.0+$", "${1}")
@@ -446,6 +448,14 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
                 bad = bad | (tails & v.is_duplicated())
         fails.append(pl.DataFrame({"index": bad.arg_true().cast(pl.Int64)}).with_columns(
             field=pl.lit(f), check=pl.lit("excel_number")))
+    if "id_number" in typed.columns:
+        # the roster's 身份证号 Excel destroyed: in scientific notation, or 15 digits and zeros that
+        # fail the check character (kept, it reached no record and M4 called the person uninsured)
+        v = typed["id_number"]
+        bad = v.str.contains(EXCEL_NUMBER).fill_null(False) | (v.str.contains(EXCEL_ZERO_TAIL).fill_null(False)
+                                                               & check_fails(v))
+        fails.append(pl.DataFrame({"index": bad.arg_true().cast(pl.Int64)}).with_columns(
+            field=pl.lit("id_number"), check=pl.lit("excel_number")))
     if EXTRA in df.columns:  # a field past the header: the row's values have shifted
         fails.append(pl.DataFrame({"index": df[EXTRA].is_not_null().arg_true().cast(pl.Int64)}).with_columns(
             field=pl.lit(EXTRA), check=pl.lit("extra_fields")))

@@ -8,6 +8,7 @@ import pytest
 
 from adapters.inbox import ReadError
 from config import load_config
+from pipelines.reference import households_without_head
 from pipelines.standardize import standardize
 from pipelines.validate import (MAX_FIELD_CHARS, REJECTED_SCHEMA, delivery_ranks, in_headers, keep_latest, mask_value,
                                 old_id_lines, older_versions, parse_date, rejected_files, set_aside_future_dates, stand_ins,
@@ -337,6 +338,36 @@ def test_roster_bad_id_rejected_and_masked():
     row = rejected.row(0, named=True)
     assert (row["line"], row["record_id"], row["field"]) == (3, "H1-02", "id_number")
     assert row["value"] == "341302*********7345" and "3413021962011127345" not in row["reason"]
+
+
+def test_a_roster_id_excel_destroyed_sets_its_person_aside_saying_so():
+    """A roster 身份证号 saved through Excel — `3.41302E+17`, or kept to 15 digits and zero-filled
+    (`341302196201112000`, failing its check character) — is no one's ID any more: the person is
+    set aside naming Excel (the zero-filled one was kept, linked no record, and M4 warned its
+    household as absent from the 参保名单; the other was set aside as "should have 18
+    characters"). An ID ending in 0 that holds its check character stays."""
+    raw = pl.DataFrame({"乡（镇）": ["大店镇"] * 4, "行政村": ["韩湖村"] * 4, "户编号": ["H1"] * 4,
+                        "人编号": ["H1-01", "H1-02", "H1-03", "H1-04"], "姓名": ["甲", "乙", "丙", "丁"],
+                        "证件号码": ["3.41302E+17", "341302196201112000", "341302196201112734", "341302199001011000"],
+                        "line": [2, 3, 4, 5]})
+    valid, rejected = run(standardize(raw, CFG.kinds["roster"]), "roster", "户籍底册", "户籍底册/r.csv")
+    assert valid["person_id"].to_list() == ["H1-03", "H1-04"]
+    assert rejected.select("line", "field").rows() == [(2, "id_number"), (3, "id_number")]
+    assert all("destroyed by Excel" in r for r in rejected["reason"])
+    assert "341302196201112000" not in "".join(rejected["reason"]) + "".join(rejected["value"])
+
+
+def test_a_roster_head_written_with_spaces_or_as_户主本人_is_the_head():
+    """与户主关系 padded to line up in Excel (`户 主`, `户　主`) or written 户主本人, as exports of the
+    national system do: every such household was named without a head (the lists' 户主姓名 taken
+    from another member, 住建's and 农业农村's 户主 weighed as a member's)."""
+    rel = ["户 主", "户　主", " 户主本人 ", "配 偶"]
+    raw = pl.DataFrame({"乡（镇）": ["大店镇"] * 4, "行政村": ["韩湖村"] * 4, "户编号": ["H1", "H2", "H3", "H3"],
+                        "人编号": ["H1-01", "H2-01", "H3-01", "H3-02"], "姓名": ["甲", "乙", "丙", "丁"],
+                        "证件号码": ["341302196201112734"] * 4, "与户主关系": rel, "line": [2, 3, 4, 5]})
+    valid, rejected = run(standardize(raw, CFG.kinds["roster"]), "roster", "户籍底册", "户籍底册/r.csv")
+    assert rejected.is_empty() and valid["relation"].to_list() == ["户主", "户主", "户主本人", "配偶"]
+    assert households_without_head(valid, CFG.matching.head_relations).is_empty()
 
 
 def test_a_bad_value_of_an_optional_roster_field_is_left_empty_and_the_person_kept():
