@@ -351,7 +351,8 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     roster_check_fails(roster).write_parquet(paths.work / "findings_roster_ids.parquet")
     reference.shared_household_ids(roster, cfg.matching.head_relations, cfg.matching.places).write_parquet(
         paths.work / "findings_roster_households.parquet")
-    reference.households_without_head(roster, cfg.matching.head_relations).write_parquet(
+    reference.households_without_head(roster, cfg.matching.head_relations,
+                                      _read(paths.work / f"rejected_{cfg.kinds['roster'].folder}.parquet")).write_parquet(
         paths.work / "findings_roster_heads.parquet")
     reference.persons_listed_twice(roster).write_parquet(paths.work / "findings_roster_twice.parquet")
     reference.townships_written_twice(roster, cfg.matching.places).write_parquet(paths.work / "findings_roster_towns.parquet")
@@ -773,12 +774,8 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_calendar.parquet")
     grid = _read(work / "grid.parquet")
     roster = pl.read_parquet(work / "roster.parquet")
-    if grid is None:
-        pl.DataFrame([dict(category=Finding.DEPT_MISSING, dept=cfg.kinds["grid"].folder, file=None,
-                           detail="本期没有可用的网格划分，预警清单的网格员、网格员电话为空 no usable grid this period: "
-                                  "the lists' 网格员 and 网格员电话 are empty", count=1)],
-                     schema=QUALITY_COLUMNS).write_parquet(work / "findings_grid.parquet")
-    else:  # (its 户编号 as the roster writes them, for the lists here and the report in `publish`)
+    reference.grid_missing(grid, cfg.kinds["grid"].folder).write_parquet(work / "findings_grid.parquet")
+    if grid is not None:  # (its 户编号 as the roster writes them, for the lists here and the report in `publish`)
         grid, note = reference.align_grid(grid, roster, cfg.matching.places)
         grid.write_parquet(work / "grid.parquet")
         note.write_parquet(work / "findings_grid_ids.parquet")
