@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -66,7 +66,7 @@ from prefect.utilities.annotations import quote  # noqa: E402
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # noqa: E402
 
 from adapters import inbox, outputs, warehouse  # noqa: E402
-from config import Config, MatchingConfig, load_config  # noqa: E402
+from config import Config, KindSpec, MatchingConfig, load_config  # noqa: E402
 from matchers.ids import fixed_stars, roster_check_fails  # noqa: E402
 from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
 from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
@@ -1012,14 +1012,29 @@ def describe_dry_run(paths: RunPaths) -> list[str]:
     return lines
 
 
-def _why_set_aside(paths: RunPaths, folder: str) -> str:
+def _why_set_aside(paths: RunPaths, folder: str, kinds: Mapping[str, KindSpec] | None = None) -> str:
     """`; <file>: <reason>` for the first rows of a folder set aside this run (why a roster is
-    unusable: its headers, its encoding ...), or "" when none were (the folder is empty or missing)."""
+    unusable: its headers, its encoding ...), or "" when none were (the folder is empty or missing).
+    Each reason once, without the value it quotes, its fields named as `kinds` head them (every
+    row's 人编号 destroyed by Excel was said twice, each with its value, as person_id)."""
     rejected = _read(paths.work / f"rejected_{folder}.parquet")
     if rejected is None or rejected.is_empty():
         return ""
+    rejected = (in_headers(rejected, kinds) if kinds else rejected).with_columns(pl.col("reason").str.replace(r": '.*'$", ""))
     first = rejected.unique(["file", "reason"], keep="first", maintain_order=True).head(2)
     return "".join(f"; {r['file']}: {r['reason']}" for r in first.iter_rows(named=True))
+
+
+def _no_roster(paths: RunPaths, kinds: list[str], folder: str, specs: Mapping[str, KindSpec] | None = None) -> str | None:
+    """Why the period has no usable roster, or None: no roster table read, or none of its persons
+    kept (a file of headers only, every row set aside: the run went on, linked no record and
+    warned no roster household, and said nothing of it), with why its rows were set aside."""
+    if "roster" in kinds and pl.scan_parquet(paths.work / "roster.parquet").select(pl.len()).collect().item():
+        return None
+    why = _why_set_aside(paths, folder, specs)
+    if "roster" in kinds and not why:
+        why = f"; {folder} 的文件中没有人员行 its files hold no person"
+    return f"no usable roster ({folder}) in {paths.period_dir}: nothing can be linked" + why
 
 
 def _artifact_slug(county: str | None) -> str:
@@ -1059,9 +1074,8 @@ def monthly_run(
         futures = {d: ingest_department.submit(paths, step_cfg, d) for d in largest_first(paths, depts)}
         ingested = [futures[d].result() for d in depts]
         kinds = sorted({k for i in ingested for k in i["kinds"]})
-        if "roster" not in kinds:
-            raise RunError(f"no usable roster (户籍底册) in {paths.period_dir}: nothing can be linked"
-                           + _why_set_aside(paths, cfg.kinds["roster"].folder))
+        if (why := _no_roster(paths, kinds, cfg.kinds["roster"].folder, cfg.kinds)) is not None:
+            raise RunError(why)
         collect_records(paths, step_cfg, kinds)
         reviewed = take_review_answers(paths, step_cfg, period)
         earlier_settlements(paths, step_cfg, period)
