@@ -605,17 +605,27 @@ def original_file(file: pl.Expr) -> pl.Expr:
     return pl.concat_str([stem, ext, file.str.extract("(" + _SHEET + ")").fill_null("")])
 
 
-def delivery_ranks(files: pl.DataFrame, later_marks: Sequence[str]) -> dict[str, int]:
+# A period a file's name gives (结算明细_2026-09.csv, 底册202609.xlsx, 2026年9月名单.csv): year, month.
+_PERIOD_IN_NAME = r"(?:^|\D)(20\d{2})(?:(0[1-9]|1[0-2])|\s*[-_./年]\s*(0?[1-9]|1[0-2]))(?:\D|$)"
+
+
+def delivery_ranks(files: pl.DataFrame, later_marks: Sequence[str], period: str | None = None) -> dict[str, int]:
     """`files` (`file`: path under the period folder, `modified`: its modification time) -> each
     file's place in the order the files were put in, first to last: a file whose name says it
     came later — one of `later_marks` (更正, 补报 …, any case) or a saved-again copy (表(1).csv,
-    表 - 副本.csv) — after the files without; then by modification time to the second; then by
-    name (`delivery_order`). Names first: a copied or re-saved file gets a new time, a correction
-    keeps its name."""
+    表 - 副本.csv) — after the files without; before the others, a file whose name gives a period
+    before `period` (the one being run: last month's 底册_2026-09.csv left beside, its time the
+    copy's, replaced this month's and was told it was the older version); then by modification
+    time to the second; then by name (`delivery_order`). Names first: a copied or re-saved file
+    gets a new time, a correction keeps its name."""
     stem = pl.col("file").str.replace(r"\.[^./]*$", "")
     named_later = stem.str.to_lowercase().str.contains(later_words(later_marks)) | stem.str.contains(_COPY)
+    name = stem.str.replace(r"^.*/", "")
+    named = pl.format("{}-{}", name.str.extract(_PERIOD_IN_NAME, 1),
+                      pl.coalesce(name.str.extract(_PERIOD_IN_NAME, 2), name.str.extract(_PERIOD_IN_NAME, 3).str.zfill(2)))
+    earlier = [~(named < pl.lit(period)).fill_null(False)] if period else []
     order = files.select("file", "modified").unique("file").sort(
-        named_later, pl.col("modified").dt.truncate("1s"), delivery_order(pl.col("file")))
+        named_later, *earlier, pl.col("modified").dt.truncate("1s"), delivery_order(pl.col("file")))
     return {f: i for i, f in enumerate(order["file"].to_list())}
 
 

@@ -591,6 +591,25 @@ def test_files_are_ranked_as_put_in_a_correction_named_so_first():
     assert ranks("医保/x_更正(1).csv", "医保/x_更正.csv") == {"医保/x_更正.csv": 0, "医保/x_更正(1).csv": 1}
 
 
+def test_a_file_named_for_an_earlier_period_ranks_before_the_period_s_own():
+    """Last month's 底册 left beside this month's, copied (its time the copy's, later): its persons
+    replaced this month's, and the note told this month's file it was the older version. A name
+    giving a period before the one run (2026-09, 202609, 2026年9月, 2026.9.30) ranks first; a
+    correction still ranks last; without the period nothing changes."""
+    t = datetime(2026, 11, 2, 9, 0, 0)
+    now, old = "户籍底册/防返贫监测对象.csv", "户籍底册/防返贫监测对象_2026-09.csv"
+    files = pl.DataFrame({"file": [now, old], "modified": [t, t + timedelta(hours=1)]})
+    assert delivery_ranks(files, CFG.inbox.later_marks, "2026-10") == {old: 0, now: 1}
+    assert delivery_ranks(files, CFG.inbox.later_marks) == {now: 0, old: 1}
+    for name in ("户籍底册/底册202609.xlsx", "户籍底册/2026年9月名单.csv", "户籍底册/x_2026.9.30.csv"):
+        got = delivery_ranks(pl.DataFrame({"file": [now, name], "modified": [t, t + timedelta(hours=1)]}),
+                             CFG.inbox.later_marks, "2026-10")
+        assert got[name] == 0, name
+    same = pl.DataFrame({"file": [now, "户籍底册/名单_2026-10.csv", "户籍底册/名单_2026-09_更正.csv"], "modified": [t] * 3})
+    assert delivery_ranks(same, CFG.inbox.later_marks, "2026-10") == {
+        "户籍底册/名单_2026-10.csv": 0, now: 1, "户籍底册/名单_2026-09_更正.csv": 2}
+
+
 def test_supersede_identical_duplicates_and_roster_key():
     rows = pl.DataFrame({"file": ["r.csv"] * 3, "line": [2, 3, 4], "person_id": ["P1", "P1", "P2"], "name": ["a", "a", "b"]})
     latest, superseded = supersede(rows, ranks("r.csv"), key="person_id")
