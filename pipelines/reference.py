@@ -200,8 +200,8 @@ def households_without_head(roster: pl.DataFrame, head_relations: Collection[str
     lists then name the household's first person (by 人编号) as 户主姓名, and 住建's and 农业农村's
     records (户主姓名) are weighed as naming a member. Not looked for when the roster gives no
     与户主关系 at all. Named by 户编号 with its first line and the relations it gives, and the
-    roster's lines `set_aside` (file, line: its `Rejected` rows) next to or among the household's
-    lines: the head's row, most likely, set aside (a blank or destroyed 证件号码)."""
+    first of the roster's lines `set_aside` (file, line: its `Rejected` rows) next to or among the
+    household's lines: the head's row, most likely, set aside (a blank or destroyed 证件号码)."""
     if roster.is_empty() or roster["relation"].drop_nulls().is_empty():
         return _empty()
     is_head = pl.col("relation").is_in(list(head_relations)).fill_null(False)
@@ -212,16 +212,19 @@ def households_without_head(roster: pl.DataFrame, head_relations: Collection[str
          .group_by("household_id", maintain_order=True)
          .agg(pl.col("dept", "file", "line").first(), _last=pl.col("line").max(),
               _rel=pl.col("relation").drop_nulls().unique(maintain_order=True)))
-    aside = (set_aside.filter(pl.col("line").is_not_null()).select("file", _aside=pl.col("line").cast(pl.Int64))
+    aside = (set_aside.filter(pl.col("line").is_not_null()).select("file", _aside=pl.col("line").cast(pl.Int64)).unique()
              if set_aside is not None else pl.DataFrame(schema={"file": pl.Utf8, "_aside": pl.Int64}))
-    near = (g.select("household_id", "file", "line", "_last").join(aside.unique(), on="file")
-            .filter(pl.col("_aside").is_between(pl.col("line") - 1, pl.col("_last") + 1))
-            .group_by("household_id").agg(pl.col("_aside").sort()))
+    # (the first such line: an asof join, not every household against every line set aside — a
+    # city's roster may set aside many)
+    near = (g.select("household_id", "file", _from=pl.col("line") - 1, _to=pl.col("_last") + 1).sort("_from")
+            .join_asof(aside.sort("_aside"), left_on="_from", right_on="_aside", by="file", strategy="forward",
+                       check_sortedness=False)
+            .filter(pl.col("_aside") <= pl.col("_to")).select("household_id", "_aside"))
     g = g.join(near, on="household_id", how="left", maintain_order="left")
     words = pl.concat_str([
         pl.format("户编号 {}（第 {} 行起，与户主关系：{}", "household_id", "line",
                   pl.when(pl.col("_rel").list.len() > 0).then(pl.col("_rel").list.join("、")).otherwise(pl.lit("空"))),
-        pl.when(pl.col("_aside").is_not_null()).then(pl.format("；{}被搁置，或为该户户主", _line_list(pl.col("_aside"))))
+        pl.when(pl.col("_aside").is_not_null()).then(pl.format("；第 {} 行被搁置，或为该户户主", "_aside"))
         .otherwise(pl.lit("")),
         pl.lit("）"),
     ])
