@@ -345,7 +345,8 @@ def test_a_roster_id_excel_destroyed_sets_its_person_aside_saying_so():
     (`341302196201112000`, failing its check character) — is no one's ID any more: the person is
     set aside naming Excel (the zero-filled one was kept, linked no record, and M4 warned its
     household as absent from the 参保名单; the other was set aside as "should have 18
-    characters"). An ID ending in 0 that holds its check character stays."""
+    characters"). An ID ending in 000 that holds its check character stays (real IDs do: sequence
+    x00, check 0) unless the table shows two or more that fail it."""
     raw = pl.DataFrame({"乡（镇）": ["大店镇"] * 4, "行政村": ["韩湖村"] * 4, "户编号": ["H1"] * 4,
                         "人编号": ["H1-01", "H1-02", "H1-03", "H1-04"], "姓名": ["甲", "乙", "丙", "丁"],
                         "证件号码": ["3.41302E+17", "341302196201112000", "341302196201112734", "341302199001011000"],
@@ -355,6 +356,13 @@ def test_a_roster_id_excel_destroyed_sets_its_person_aside_saying_so():
     assert rejected.select("line", "field").rows() == [(2, "id_number"), (3, "id_number")]
     assert all("destroyed by Excel" in r for r in rejected["reason"])
     assert "341302196201112000" not in "".join(rejected["reason"]) + "".join(rejected["value"])
+    # two or more failing show the column went through Excel: a zero-filled one holding its check
+    # character does so by chance (1 in 11; kept, M4 called 97 of them uninsured), set aside too
+    raw = raw.with_columns(证件号码=pl.Series(["342201194806178000", "341302196201112000", "341302196201112734",
+                                                "341302199001011000"]))
+    valid, rejected = run(standardize(raw, CFG.kinds["roster"]), "roster", "户籍底册", "户籍底册/r.csv")
+    assert valid["person_id"].to_list() == ["H1-03"] and rejected["line"].to_list() == [2, 3, 5]
+    assert all("destroyed by Excel" in r for r in rejected["reason"])
 
 
 def test_a_roster_head_written_with_spaces_or_as_户主本人_is_the_head():
