@@ -733,12 +733,18 @@ def keep_latest(delivered: dict[str, list[pl.DataFrame]], rejected: pl.DataFrame
     (`supersede`)). `delivered`: per kind, its tables' valid rows and `stand_ins` of their rows
     set aside; `ranks` as `supersede` takes them. Answers (cfg.ANSWER_KINDS) are kept whole:
     every returned answer is history."""
-    latest, superseded = {}, [pl.DataFrame(schema=SUPERSEDED_SCHEMA)]
+    latest, superseded, clashes = {}, [pl.DataFrame(schema=SUPERSEDED_SCHEMA)], [rejected]
     for kind, frames in delivered.items():
         valid = [f for f in frames if SET_ASIDE not in f.columns]
         if kind in cfg.ANSWER_KINDS:
             latest[kind] = pl.concat(valid, how="diagonal_relaxed")
             continue
+        if len(valid) > 1 and all("id_number" in f.columns for f in valid):  # (the roster's files)
+            clash = numbers_of_two_persons(pl.concat(valid, how="diagonal_relaxed"), cfg.kinds[kind].record_id)
+            if clash.height:
+                frames = [f.join(clash, on=["file", "line"], how="anti") for f in frames]
+                valid = [f for f in frames if SET_ASIDE not in f.columns]
+                clashes.append(clash)
         last, sup = supersede(pl.concat(valid + [f for f in frames if SET_ASIDE in f.columns], how="diagonal_relaxed"),
                               ranks, key=cfg.kinds[kind].record_id, year=cfg.kinds[kind].snapshot_year, period_year=period_year)
         if SET_ASIDE in last.columns:  # the records whose latest delivery was set aside stay so
@@ -747,9 +753,31 @@ def keep_latest(delivered: dict[str, list[pl.DataFrame]], rejected: pl.DataFrame
         latest[kind] = last
         superseded.append(sup.cast(SUPERSEDED_SCHEMA))
     superseded = pl.concat(superseded)
-    rejected = rejected.join(superseded.select("dept", "kind", "file", "line"), on=["dept", "kind", "file", "line"],
-                             how="anti", maintain_order="left")
+    rejected = pl.concat(clashes).join(superseded.select("dept", "kind", "file", "line"), on=["dept", "kind", "file", "line"],
+                                       how="anti", maintain_order="left")
     return latest, rejected, superseded
+
+
+def numbers_of_two_persons(roster: pl.DataFrame, key: str = "person_id") -> pl.DataFrame:
+    """The valid rows of a roster delivered in several files -> `Rejected` rows for each row whose
+    人编号 (`key`) the files give to different persons: another 证件号码 and another 姓名 in another
+    file, not a correction of one person (a roster delivered one file per township, each numbering
+    its persons from 00001: the last file's 00001 replaced every other's, said as a correction).
+    Each is set aside, as two persons under one 人编号 in one table are (`DUPLICATED`)."""
+    if not roster[key].is_duplicated().any():
+        return pl.DataFrame(schema=REJECTED_SCHEMA)
+    two = roster.group_by(key).agg(pl.col("id_number").n_unique() > 1, pl.col("name").n_unique() > 1,
+                                   pl.col("file").n_unique() > 1).filter("id_number", "name", "file").select(key)
+    if two.is_empty():
+        return pl.DataFrame(schema=REJECTED_SCHEMA)
+    # (one reason for them all: the report sums a file's rows set aside by reason)
+    return roster.join(two, on=key, how="semi").sort("file", "line").select(
+        "dept", "kind", "file", pl.col("line").cast(pl.Int64),
+        record_id=pl.col(key).map_elements(mask_value, return_dtype=pl.String), field=pl.lit(key),
+        value=pl.col(key).map_elements(mask_value, return_dtype=pl.String),
+        reason=pl.lit(f"{key} {DUPLICATED}（另一文件中同一编号下是另一人，证件号码、姓名都不同，不是更正；请各文件统一编号后重报 "
+                      "another person under this number in another file, not a correction）"),
+    ).cast(REJECTED_SCHEMA)
 
 
 OLDER_SHOWN = 10  # record numbers an older version's note names

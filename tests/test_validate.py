@@ -10,7 +10,7 @@ from adapters.inbox import ReadError
 from config import load_config
 from pipelines.reference import households_without_head
 from pipelines.standardize import standardize
-from pipelines.validate import (MAX_FIELD_CHARS, REJECTED_SCHEMA, delivery_ranks, in_headers, keep_latest, mask_value,
+from pipelines.validate import (DUPLICATED, MAX_FIELD_CHARS, REJECTED_SCHEMA, delivery_ranks, in_headers, keep_latest, mask_value,
                                 old_id_lines, older_versions, parse_date, rejected_files, set_aside_future_dates, stand_ins,
                                 supersede, tens_date, to_person_records, validate)
 from schemas.inputs import EXTRACT_MODELS, PersonRecord, Rejected
@@ -456,6 +456,31 @@ def test_a_roster_row_said_twice_word_for_word_is_one_person_kept_once():
     latest, _, superseded = keep_latest({"roster": [valid]}, rejected, {"户籍底册/r.csv": 0}, CFG)
     assert EXTRACT_MODELS["roster"].validate(latest["roster"])["person_id"].to_list() == ["P1", "P2"]
     assert superseded.select("line", "changed").rows() == [(2, False)]
+
+
+def test_one_人编号_two_files_give_to_different_persons_is_two_persons_set_aside_not_a_correction():
+    """A roster delivered one file per township, each numbering its persons from 00001: the last
+    file's 00001 "replaced" every other township's 00001 — another person (another 证件号码 and
+    姓名) taken for a correction, 9 of 10 townships' persons lost and said as 更正记录. Such a
+    number is set aside in every file, as two persons under one 人编号 in one table are, saying
+    so; a person corrected in a later file (same 证件号码, or same 姓名) is still the later row."""
+    def roster(file, pids, names, ids):
+        raw = pl.DataFrame({"乡镇": ["大店镇"] * len(pids), "村": ["韩湖村"] * len(pids), "户号": ["H1"] * len(pids),
+                            "人编号": pids, "姓名": names, "身份证号": ids, "line": list(range(2, len(pids) + 2))})
+        valid, rejected = validate(standardize(raw, CFG.kinds["roster"]), CFG.kinds["roster"], "户籍底册", file)
+        assert rejected.is_empty()
+        return valid
+    a = roster("户籍底册/大店镇.csv", ["00001", "00002", "00003"], ["甲", "乙", "丙"],
+               ["341302196201112734", "34130219620111273X", "341302196201112718"])
+    b = roster("户籍底册/褚兰乡.csv", ["00001", "00002", "00003"], ["丁", "乙", "丙丙"],
+               ["341302199001011236", "341302196201112726", "341302196201112718"])
+    latest, rejected, superseded = keep_latest({"roster": [a, b]}, pl.DataFrame(schema=REJECTED_SCHEMA),
+                                               {"户籍底册/大店镇.csv": 0, "户籍底册/褚兰乡.csv": 1}, CFG)
+    assert latest["roster"].select("person_id", "name").rows() == [("00002", "乙"), ("00003", "丙丙")]
+    assert rejected.select("file", "line", "record_id", "field").rows() == [
+        ("户籍底册/大店镇.csv", 2, "00001", "person_id"), ("户籍底册/褚兰乡.csv", 2, "00001", "person_id")]
+    assert all(DUPLICATED in r and "另一文件中同一编号下是另一人" in r for r in rejected["reason"])
+    assert superseded["record_id"].to_list() == ["00002", "00003"]
 
 
 def test_a_number_excel_cut_to_15_digits_sets_its_row_aside():
