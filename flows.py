@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -66,7 +66,7 @@ from prefect.utilities.annotations import quote  # noqa: E402
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # noqa: E402
 
 from adapters import inbox, outputs, warehouse  # noqa: E402
-from config import Config, MatchingConfig, load_config  # noqa: E402
+from config import Config, KindSpec, MatchingConfig, load_config  # noqa: E402
 from matchers.ids import fixed_stars, roster_check_fails  # noqa: E402
 from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
 from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
@@ -351,7 +351,8 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     roster_check_fails(roster).write_parquet(paths.work / "findings_roster_ids.parquet")
     reference.shared_household_ids(roster, cfg.matching.head_relations, cfg.matching.places).write_parquet(
         paths.work / "findings_roster_households.parquet")
-    reference.households_without_head(roster, cfg.matching.head_relations).write_parquet(
+    reference.households_without_head(roster, cfg.matching.head_relations,
+                                      _read(paths.work / f"rejected_{cfg.kinds['roster'].folder}.parquet")).write_parquet(
         paths.work / "findings_roster_heads.parquet")
     reference.persons_listed_twice(roster).write_parquet(paths.work / "findings_roster_twice.parquet")
     reference.townships_written_twice(roster, cfg.matching.places).write_parquet(paths.work / "findings_roster_towns.parquet")
@@ -773,12 +774,8 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_calendar.parquet")
     grid = _read(work / "grid.parquet")
     roster = pl.read_parquet(work / "roster.parquet")
-    if grid is None:
-        pl.DataFrame([dict(category=Finding.DEPT_MISSING, dept=cfg.kinds["grid"].folder, file=None,
-                           detail="本期没有可用的网格划分，预警清单的网格员、网格员电话为空 no usable grid this period: "
-                                  "the lists' 网格员 and 网格员电话 are empty", count=1)],
-                     schema=QUALITY_COLUMNS).write_parquet(work / "findings_grid.parquet")
-    else:  # (its 户编号 as the roster writes them, for the lists here and the report in `publish`)
+    reference.grid_missing(grid, cfg.kinds["grid"].folder).write_parquet(work / "findings_grid.parquet")
+    if grid is not None:  # (its 户编号 as the roster writes them, for the lists here and the report in `publish`)
         grid, note = reference.align_grid(grid, roster, cfg.matching.places)
         grid.write_parquet(work / "grid.parquet")
         note.write_parquet(work / "findings_grid_ids.parquet")
@@ -1015,14 +1012,29 @@ def describe_dry_run(paths: RunPaths) -> list[str]:
     return lines
 
 
-def _why_set_aside(paths: RunPaths, folder: str) -> str:
+def _why_set_aside(paths: RunPaths, folder: str, kinds: Mapping[str, KindSpec] | None = None) -> str:
     """`; <file>: <reason>` for the first rows of a folder set aside this run (why a roster is
-    unusable: its headers, its encoding ...), or "" when none were (the folder is empty or missing)."""
+    unusable: its headers, its encoding ...), or "" when none were (the folder is empty or missing).
+    Each reason once, without the value it quotes, its fields named as `kinds` head them (every
+    row's 人编号 destroyed by Excel was said twice, each with its value, as person_id)."""
     rejected = _read(paths.work / f"rejected_{folder}.parquet")
     if rejected is None or rejected.is_empty():
         return ""
+    rejected = (in_headers(rejected, kinds) if kinds else rejected).with_columns(pl.col("reason").str.replace(r": '.*'$", ""))
     first = rejected.unique(["file", "reason"], keep="first", maintain_order=True).head(2)
     return "".join(f"; {r['file']}: {r['reason']}" for r in first.iter_rows(named=True))
+
+
+def _no_roster(paths: RunPaths, kinds: list[str], folder: str, specs: Mapping[str, KindSpec] | None = None) -> str | None:
+    """Why the period has no usable roster, or None: no roster table read, or none of its persons
+    kept (a file of headers only, every row set aside: the run went on, linked no record and
+    warned no roster household, and said nothing of it), with why its rows were set aside."""
+    if "roster" in kinds and pl.scan_parquet(paths.work / "roster.parquet").select(pl.len()).collect().item():
+        return None
+    why = _why_set_aside(paths, folder, specs)
+    if "roster" in kinds and not why:
+        why = f"; {folder} 的文件中没有人员行 its files hold no person"
+    return f"no usable roster ({folder}) in {paths.period_dir}: nothing can be linked" + why
 
 
 def _artifact_slug(county: str | None) -> str:
@@ -1062,9 +1074,8 @@ def monthly_run(
         futures = {d: ingest_department.submit(paths, step_cfg, d) for d in largest_first(paths, depts)}
         ingested = [futures[d].result() for d in depts]
         kinds = sorted({k for i in ingested for k in i["kinds"]})
-        if "roster" not in kinds:
-            raise RunError(f"no usable roster (户籍底册) in {paths.period_dir}: nothing can be linked"
-                           + _why_set_aside(paths, cfg.kinds["roster"].folder))
+        if (why := _no_roster(paths, kinds, cfg.kinds["roster"].folder, cfg.kinds)) is not None:
+            raise RunError(why)
         collect_records(paths, step_cfg, kinds)
         reviewed = take_review_answers(paths, step_cfg, period)
         earlier_settlements(paths, step_cfg, period)

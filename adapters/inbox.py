@@ -1273,7 +1273,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
             rejected.append(bad)
             for kind, df in tables + set_aside:
                 delivered.setdefault(kind, []).append(df)
-    ranks = delivery_ranks(files, cfg.inbox.later_marks)
+    ranks = delivery_ranks(files, cfg.inbox.later_marks, period_dir.name if latest_date else None)
     latest, bad, superseded = keep_latest(
         delivered, pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]).cast(REJECTED_SCHEMA), ranks, cfg, period_year)
     for kind in [k for k in latest if k in cfg.inbox.snapshot_kinds]:

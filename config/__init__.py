@@ -122,7 +122,7 @@ class MatchingConfig:
         "village": 0.90, "township": 0.07, "disagree": 0.03})
     id_in_record_id_kinds: tuple[str, ...] = ("education",)
     head_kinds: tuple[str, ...] = ("housing", "agri")
-    head_relations: tuple[str, ...] = ("户主", "本人")
+    head_relations: tuple[str, ...] = ("户主", "本人", "户主本人")
     role_levels: dict[str, float] = field(default_factory=lambda: {"head": 0.95, "member": 0.05})
     prior_groups: dict[str, str] = field(default_factory=lambda: {"assistance_pay": "医疗救助"})
     place_hint_fields: tuple[str, ...] = ("facility", "school")

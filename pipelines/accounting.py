@@ -117,14 +117,24 @@ def quality_report(
             )
         )
     if grid is not None and grid.height:
-        big = grid.group_by("grid_id").agg(pl.col("household_id").n_unique().alias("n")).filter(
-            pl.col("n") > max_grid_households
-        )
+        # (named with its grid worker, file and first line, for the county to find it: the grid's id alone
+        # was all it said)
+        where = [c for c in ("grid_worker", "file", "line") if c in grid.columns]
+        order = [c for c in ("file", "line") if c in where]
+        big = (grid.sort(order) if order else grid).group_by(
+            "grid_id", maintain_order=True).agg(pl.col("household_id").n_unique().alias("n"), *[
+                pl.col(c).drop_nulls().first() for c in where]).filter(pl.col("n") > max_grid_households).sort("grid_id")
+        said = pl.concat_str([
+            pl.format("网格员 {}", "grid_worker") if "grid_worker" in where else pl.lit(None, pl.Utf8),
+            pl.format("{} 第 {} 行起", "file", "line") if {"file", "line"} <= set(where) else pl.lit(None, pl.Utf8),
+        ], separator="，", ignore_nulls=True)
         parts.append(
             big.select(
                 pl.lit(Finding.GRID_OVER_LIMIT).alias("category"),
-                pl.lit("网格").alias("dept"), pl.lit(None, pl.Utf8).alias("file"),
-                (pl.lit("网格 ") + pl.col("grid_id") + pl.lit(f" 户数超过 {max_grid_households}")).alias("detail"),
+                pl.lit("网格").alias("dept"), (pl.col("file") if "file" in where else pl.lit(None, pl.Utf8)).alias("file"),
+                pl.format("网格 {}{}户数超过 {}（{} 户）", "grid_id",
+                          pl.when(said != "").then(pl.format("（{}）", said)).otherwise(pl.lit(" ")),
+                          pl.lit(max_grid_households), "n").alias("detail"),
                 pl.col("n").cast(pl.Int64).alias("count"),
             )
         )

@@ -193,12 +193,15 @@ def shared_notes(roster: pl.DataFrame, head_relations: Collection[str]) -> pl.Da
         "（底册户编号 {} 多户共用：{}；请核对更正底册）", "_w", pl.concat_str([villages, heads], separator="，", ignore_nulls=True)))
 
 
-def households_without_head(roster: pl.DataFrame, head_relations: Collection[str]) -> pl.DataFrame:
+def households_without_head(roster: pl.DataFrame, head_relations: Collection[str],
+                            set_aside: pl.DataFrame | None = None) -> pl.DataFrame:
     """Households none of whose persons the roster calls 户主 (与户主关系 in `head_relations`):
     the 户主 left out of the export, or the head written in a word the config does not know. The
     lists then name the household's first person (by 人编号) as 户主姓名, and 住建's and 农业农村's
     records (户主姓名) are weighed as naming a member. Not looked for when the roster gives no
-    与户主关系 at all. Named by 户编号 with its first line and the relations it gives."""
+    与户主关系 at all. Named by 户编号 with its first line and the relations it gives, and the
+    first of the roster's lines `set_aside` (file, line: its `Rejected` rows) next to or among the
+    household's lines: the head's row, most likely, set aside (a blank or destroyed 证件号码)."""
     if roster.is_empty() or roster["relation"].drop_nulls().is_empty():
         return _empty()
     is_head = pl.col("relation").is_in(list(head_relations)).fill_null(False)
@@ -207,16 +210,33 @@ def households_without_head(roster: pl.DataFrame, head_relations: Collection[str
         return _empty()
     g = (roster.filter(pl.col("household_id").is_in(headless.implode())).sort("file", "line")
          .group_by("household_id", maintain_order=True)
-         .agg(pl.col("dept", "file", "line").first(), _rel=pl.col("relation").drop_nulls().unique(maintain_order=True)))
-    words = pl.format("户编号 {}（第 {} 行起，与户主关系：{}）", "household_id", "line",
-                      pl.when(pl.col("_rel").list.len() > 0).then(pl.col("_rel").list.join("、")).otherwise(pl.lit("空")))
+         .agg(pl.col("dept", "file", "line").first(), _last=pl.col("line").max(),
+              _rel=pl.col("relation").drop_nulls().unique(maintain_order=True)))
+    aside = (set_aside.filter(pl.col("line").is_not_null()).select("file", _aside=pl.col("line").cast(pl.Int64)).unique()
+             if set_aside is not None else pl.DataFrame(schema={"file": pl.Utf8, "_aside": pl.Int64}))
+    # (the first such line: an asof join, not every household against every line set aside — a
+    # city's roster may set aside many)
+    near = (g.select("household_id", "file", _from=pl.col("line") - 1, _to=pl.col("_last") + 1).sort("_from")
+            .join_asof(aside.sort("_aside"), left_on="_from", right_on="_aside", by="file", strategy="forward",
+                       check_sortedness=False)
+            .filter(pl.col("_aside") <= pl.col("_to")).select("household_id", "_aside"))
+    g = g.join(near, on="household_id", how="left", maintain_order="left")
+    words = pl.concat_str([
+        pl.format("户编号 {}（第 {} 行起，与户主关系：{}", "household_id", "line",
+                  pl.when(pl.col("_rel").list.len() > 0).then(pl.col("_rel").list.join("、")).otherwise(pl.lit("空"))),
+        pl.when(pl.col("_aside").is_not_null()).then(pl.format("；第 {} 行被搁置，或为该户户主", "_aside"))
+        .otherwise(pl.lit("")),
+        pl.lit("）"),
+    ])
+    told = ("；注明“被搁置”的行见 搁置行及原因.csv，户主的行更正后重报底册即可" if near.height else "")
     return _per_file(
         g.select("dept", "file", _what=words), Finding.NO_HEAD,
         "户中没有与户主关系为" + "/".join(head_relations) + "的人，预警清单的户主姓名暂填该户人编号最小者，请核对：",
         "households with no person the roster calls 户主 (" + "/".join(head_relations) + "): the lists name the "
         "household's first person by 人编号 as its head. If the roster writes the head otherwise, add that word to "
-        "matching.head_relations in the config",
-        after="。如底册对户主另有写法，请加入配置 matching.head_relations")
+        "matching.head_relations in the config" + ("; a line set aside next to a household's may be its head's "
+                                                   "(搁置行及原因.csv): correct it and deliver the roster again" if near.height else ""),
+        after="。如底册对户主另有写法，请加入配置 matching.head_relations" + told)
 
 
 def townships_written_twice(roster: pl.DataFrame, names: PlaceNames = PlaceNames()) -> pl.DataFrame:
@@ -261,6 +281,18 @@ def persons_listed_twice(roster: pl.DataFrame) -> pl.DataFrame:
         "同一证件号码在底册中出现不止一次（同一人列在两户，或重复录入），其各部门记录无法自动关联、只能人工复核，请核对更正：",
         "one ID number under two or more 人编号 (a person listed in two households, or entered twice): their "
         "records fit both alike and wait for review; correct the roster")
+
+
+def grid_missing(grid: pl.DataFrame | None, folder: str = "网格") -> pl.DataFrame:
+    """The finding that the period has no usable grid — none delivered, or none of its rows kept
+    (a file of headers only, every row set aside): the lists' 网格员 and 网格员电话 are then empty.
+    (A grid holding no row was taken as a grid: every list went out without its grid workers,
+    with nothing said.)"""
+    if grid is not None and grid.height:
+        return _empty()
+    return pl.DataFrame([dict(category=Finding.DEPT_MISSING, dept=folder, file=None, count=1,
+                              detail="本期没有可用的网格划分，预警清单的网格员、网格员电话为空 no usable grid this period: "
+                                     "the lists' 网格员 and 网格员电话 are empty")], schema=QUALITY_COLUMNS)
 
 
 _PHONES = {"grid_worker_phone": ("grid_worker", "网格员"), "grid_leader_phone": ("grid_leader", "网格长")}

@@ -74,6 +74,7 @@ class RuleInputs:
     ytd_settlements: pl.DataFrame | None = None
     water_places: pl.DataFrame | None = None
     candidates: pl.DataFrame | None = None  # ReviewCandidate rows (plausible, not linked)
+    places: PlaceNames = PlaceNames()  # how place names compare (`MatchingConfig.places`)
 
     @property
     def year(self) -> str:
@@ -600,9 +601,18 @@ def w1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         w = w.filter(pl.col("decision") == "matched")
     # (a 解决日期 after the period is a plan: not solved yet)
     w = w.filter(pl.col("resolved_date").is_null() | (pl.col("resolved_date") > period_end(d.period))).select(
-        "record_id", "dept", "township", "village", "problem_type", "found_date", w_group="group")
-    x = d.households.select("household_id", "township", "village", "group").join(w, on=["township", "village"])
-    x = x.filter(pl.col("w_group").is_null() | pl.col("w_group").str.split("、").list.contains(pl.col("group")))
+        "record_id", "dept", "problem_type", "found_date", w_group="group", _t="township", _v="village")
+    # (places compared as the matcher does, suffixes aside: a roster spelling one village or group
+    # two ways, 吕台村 / 吕台村委会, 2组 / 二组, had the households written the other way missed)
+    def key(c: str, level: str) -> pl.Expr:
+        return normalize_place(pl.col(c), level, d.places)
+    w = w.with_columns(key("_t", "township"), key("_v", "village"))
+    groups = (w.select("record_id", _g=pl.col("w_group").str.split("、")).explode("_g")
+              .with_columns(key("_g", "group")).group_by("record_id").agg("_g"))
+    w = w.join(groups, on="record_id", how="left")
+    x = d.households.select("household_id", "township", "village", "group").with_columns(
+        _t=key("township", "township"), _v=key("village", "village"), _hg=key("group", "group")).join(w, on=["_t", "_v"])
+    x = x.filter(pl.col("w_group").is_null() | pl.col("_g").list.contains(pl.col("_hg")))
     return _emit(rc, _say(x.with_columns(signal=pl.lit(1.0)), lambda r: (
         f"{r['village']}{r['w_group'] or ''}供水问题未解决：{r['problem_type']}（{_d(r['found_date'])}发现）")), "sum")
 
@@ -701,7 +711,7 @@ def run_rules(
 
     A rule's function is `RULES[name]`, or `RULES[impl]` when the config gives `impl = "M1"`
     (a second M1 with other numbers)."""
-    d = RuleInputs(extracts, links, roster, period, ytd_settlements, water_places, candidates)
+    d = RuleInputs(extracts, links, roster, period, ytd_settlements, water_places, candidates, cfg.matching.places)
     out = []
     for name, rc in cfg.rules.items():
         fn = RULES.get(rc.get("impl", name))

@@ -13,7 +13,7 @@ import pandera.polars as pa
 import polars as pl
 
 from config import Config, KindSpec
-from matchers.ids import OLD_ID, upgrade_old_id
+from matchers.ids import OLD_ID, check_fails, upgrade_old_id
 from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, EXTRACT_MODELS, IDENTIFYING, TEXT_MARKS, PersonRecord, Rejected
 
 REJECTED_SCHEMA = {
@@ -281,6 +281,8 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
         e = pl.when(e.str.contains(OLD_ID)).then(upgrade_old_id(e)).otherwise(e)
     elif name in AS_WRITTEN:
         e = pl.col(name).cast(pl.String).str.strip_chars()
+    elif name == "relation":  # (`户 主` spaced to line up in Excel is 户主: `matching.head_relations` is compared as written)
+        e = _text(name).str.replace_all(r"\s", "")
     elif name == "record_id":  # (a leading apostrophe is Excel's mark of text, as on an ID: `'JS1` is JS1's delivery;
         # a number a program wrote as a decimal, 2026100000205.0, is that number's)
         e = _text(name).str.strip_chars_start(TEXT_MARKS).str.strip_chars().str.replace(r"^(\d+)\.0+$", "${1}")
@@ -446,6 +448,19 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
                 bad = bad | (tails & v.is_duplicated())
         fails.append(pl.DataFrame({"index": bad.arg_true().cast(pl.Int64)}).with_columns(
             field=pl.lit(f), check=pl.lit("excel_number")))
+    if "id_number" in typed.columns:
+        # the roster's 身份证号 Excel destroyed: in scientific notation, or 15 digits and zeros that
+        # fail the check character (kept, it reached no record and M4 called the person uninsured);
+        # two or more so show the column went through Excel, and the zero-filled ones holding the
+        # check character do so by chance (1 in 11; a real ID ends in 000 one time in ~1,200)
+        v = typed["id_number"]
+        bad = v.str.contains(EXCEL_NUMBER).fill_null(False)
+        tails = v.str.contains(EXCEL_ZERO_TAIL).fill_null(False)
+        if tails.any():
+            failing = tails & check_fails(v)
+            bad = bad | (tails if failing.sum() > 1 else failing)
+        fails.append(pl.DataFrame({"index": bad.arg_true().cast(pl.Int64)}).with_columns(
+            field=pl.lit("id_number"), check=pl.lit("excel_number")))
     if EXTRA in df.columns:  # a field past the header: the row's values have shifted
         fails.append(pl.DataFrame({"index": df[EXTRA].is_not_null().arg_true().cast(pl.Int64)}).with_columns(
             field=pl.lit(EXTRA), check=pl.lit("extra_fields")))
@@ -595,17 +610,27 @@ def original_file(file: pl.Expr) -> pl.Expr:
     return pl.concat_str([stem, ext, file.str.extract("(" + _SHEET + ")").fill_null("")])
 
 
-def delivery_ranks(files: pl.DataFrame, later_marks: Sequence[str]) -> dict[str, int]:
+# A period a file's name gives (结算明细_2026-09.csv, 底册202609.xlsx, 2026年9月名单.csv): year, month.
+_PERIOD_IN_NAME = r"(?:^|\D)(20\d{2})(?:(0[1-9]|1[0-2])|\s*[-_./年]\s*(0?[1-9]|1[0-2]))(?:\D|$)"
+
+
+def delivery_ranks(files: pl.DataFrame, later_marks: Sequence[str], period: str | None = None) -> dict[str, int]:
     """`files` (`file`: path under the period folder, `modified`: its modification time) -> each
     file's place in the order the files were put in, first to last: a file whose name says it
     came later — one of `later_marks` (更正, 补报 …, any case) or a saved-again copy (表(1).csv,
-    表 - 副本.csv) — after the files without; then by modification time to the second; then by
-    name (`delivery_order`). Names first: a copied or re-saved file gets a new time, a correction
-    keeps its name."""
+    表 - 副本.csv) — after the files without; before the others, a file whose name gives a period
+    before `period` (the one being run: last month's 底册_2026-09.csv left beside, its time the
+    copy's, replaced this month's and was told it was the older version); then by modification
+    time to the second; then by name (`delivery_order`). Names first: a copied or re-saved file
+    gets a new time, a correction keeps its name."""
     stem = pl.col("file").str.replace(r"\.[^./]*$", "")
     named_later = stem.str.to_lowercase().str.contains(later_words(later_marks)) | stem.str.contains(_COPY)
+    name = stem.str.replace(r"^.*/", "")
+    named = pl.format("{}-{}", name.str.extract(_PERIOD_IN_NAME, 1),
+                      pl.coalesce(name.str.extract(_PERIOD_IN_NAME, 2), name.str.extract(_PERIOD_IN_NAME, 3).str.zfill(2)))
+    earlier = [~(named < pl.lit(period)).fill_null(False)] if period else []
     order = files.select("file", "modified").unique("file").sort(
-        named_later, pl.col("modified").dt.truncate("1s"), delivery_order(pl.col("file")))
+        named_later, *earlier, pl.col("modified").dt.truncate("1s"), delivery_order(pl.col("file")))
     return {f: i for i, f in enumerate(order["file"].to_list())}
 
 
@@ -708,12 +733,18 @@ def keep_latest(delivered: dict[str, list[pl.DataFrame]], rejected: pl.DataFrame
     (`supersede`)). `delivered`: per kind, its tables' valid rows and `stand_ins` of their rows
     set aside; `ranks` as `supersede` takes them. Answers (cfg.ANSWER_KINDS) are kept whole:
     every returned answer is history."""
-    latest, superseded = {}, [pl.DataFrame(schema=SUPERSEDED_SCHEMA)]
+    latest, superseded, clashes = {}, [pl.DataFrame(schema=SUPERSEDED_SCHEMA)], [rejected]
     for kind, frames in delivered.items():
         valid = [f for f in frames if SET_ASIDE not in f.columns]
         if kind in cfg.ANSWER_KINDS:
             latest[kind] = pl.concat(valid, how="diagonal_relaxed")
             continue
+        if len(valid) > 1 and all("id_number" in f.columns for f in valid):  # (the roster's files)
+            clash = numbers_of_two_persons(pl.concat(valid, how="diagonal_relaxed"), cfg.kinds[kind].record_id)
+            if clash.height:
+                frames = [f.join(clash, on=["file", "line"], how="anti") for f in frames]
+                valid = [f for f in frames if SET_ASIDE not in f.columns]
+                clashes.append(clash)
         last, sup = supersede(pl.concat(valid + [f for f in frames if SET_ASIDE in f.columns], how="diagonal_relaxed"),
                               ranks, key=cfg.kinds[kind].record_id, year=cfg.kinds[kind].snapshot_year, period_year=period_year)
         if SET_ASIDE in last.columns:  # the records whose latest delivery was set aside stay so
@@ -722,9 +753,31 @@ def keep_latest(delivered: dict[str, list[pl.DataFrame]], rejected: pl.DataFrame
         latest[kind] = last
         superseded.append(sup.cast(SUPERSEDED_SCHEMA))
     superseded = pl.concat(superseded)
-    rejected = rejected.join(superseded.select("dept", "kind", "file", "line"), on=["dept", "kind", "file", "line"],
-                             how="anti", maintain_order="left")
+    rejected = pl.concat(clashes).join(superseded.select("dept", "kind", "file", "line"), on=["dept", "kind", "file", "line"],
+                                       how="anti", maintain_order="left")
     return latest, rejected, superseded
+
+
+def numbers_of_two_persons(roster: pl.DataFrame, key: str = "person_id") -> pl.DataFrame:
+    """The valid rows of a roster delivered in several files -> `Rejected` rows for each row whose
+    人编号 (`key`) the files give to different persons: another 证件号码 and another 姓名 in another
+    file, not a correction of one person (a roster delivered one file per township, each numbering
+    its persons from 00001: the last file's 00001 replaced every other's, said as a correction).
+    Each is set aside, as two persons under one 人编号 in one table are (`DUPLICATED`)."""
+    if not roster[key].is_duplicated().any():
+        return pl.DataFrame(schema=REJECTED_SCHEMA)
+    two = roster.group_by(key).agg(pl.col("id_number").n_unique() > 1, pl.col("name").n_unique() > 1,
+                                   pl.col("file").n_unique() > 1).filter("id_number", "name", "file").select(key)
+    if two.is_empty():
+        return pl.DataFrame(schema=REJECTED_SCHEMA)
+    # (one reason for them all: the report sums a file's rows set aside by reason)
+    return roster.join(two, on=key, how="semi").sort("file", "line").select(
+        "dept", "kind", "file", pl.col("line").cast(pl.Int64),
+        record_id=pl.col(key).map_elements(mask_value, return_dtype=pl.String), field=pl.lit(key),
+        value=pl.col(key).map_elements(mask_value, return_dtype=pl.String),
+        reason=pl.lit(f"{key} {DUPLICATED}（另一文件中同一编号下是另一人，证件号码、姓名都不同，不是更正；请各文件统一编号后重报 "
+                      "another person under this number in another file, not a correction）"),
+    ).cast(REJECTED_SCHEMA)
 
 
 OLDER_SHOWN = 10  # record numbers an older version's note names

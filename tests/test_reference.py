@@ -6,7 +6,7 @@ import datetime as dt
 import polars as pl
 
 from pipelines.console import attention_lines
-from pipelines.reference import (align_grid, dates_reversed, grid_fields_missing, grid_phones_destroyed, household_size_disagrees,
+from pipelines.reference import (align_grid, dates_reversed, grid_fields_missing, grid_missing, grid_phones_destroyed, household_size_disagrees,
                                  households_without_head, persons_listed_twice, record_fields_missing, roster_fields_missing,
                                  shared_household_ids, shared_notes, split_shared_households, townships_written_twice)
 from schemas.outputs import Finding
@@ -366,3 +366,32 @@ def test_a_household_gone_from_the_roster_is_named_for_each_department_keeping_i
     kept = pl.DataFrame({"household_id": ["H0001745", "H0001745"], "dept": ["住建", "民政"]})
     found = kept_off_roster(kept, pl.DataFrame({"household_id": ["H2"]}))
     assert found["count"].to_list() == [2] and "住建 H0001745；民政 H0001745" in found["detail"][0]
+
+
+def test_a_grid_holding_no_row_is_said_as_no_grid():
+    """A 网格 file of headers only (or whose every row was set aside) left every list without its
+    grid workers with nothing said; a missing grid was said. Both are now, once; a grid with rows is not."""
+    empty = pl.DataFrame(schema={"grid_id": pl.Utf8, "household_id": pl.Utf8, "grid_worker": pl.Utf8})
+    for grid in (None, empty):
+        q = grid_missing(grid, "网格")
+        assert q.select("category", "dept", "count").rows() == [(Finding.DEPT_MISSING, "网格", 1)]
+        assert "网格员" in q["detail"].item() and len(attention_lines(q, ["户籍底册", "网格"])) == 1
+    assert grid_missing(pl.DataFrame({"grid_id": ["W1"], "household_id": ["H1"], "grid_worker": ["甲"]})).is_empty()
+
+
+def test_a_household_whose_head_row_was_set_aside_is_told_so():
+    """The 户主's row set aside (its 证件号码 blank or destroyed by Excel): the finding said only
+    that the roster calls no one 户主 and to add a word to the config — misleading, the head is
+    there. A set-aside line next to the household's lines is named as perhaps its head's; one
+    elsewhere in the file is not."""
+    roster = _roster([("H1", "p2", "大店镇", "李湖村", "配偶"), ("H1", "p3", "大店镇", "李湖村", "之子"),
+                      ("H2", "p5", "大店镇", "李湖村", "配偶")])
+    roster = roster.with_columns(line=pl.Series([3, 4, 9], dtype=pl.Int64))
+    aside = pl.DataFrame({"file": ["户籍底册/底册.csv", "户籍底册/底册.csv"], "line": [2, 20],
+                          "field": ["id_number", "id_number"]})
+    d = households_without_head(roster, HEADS, aside)["detail"].item()
+    assert "户编号 H1（第 3 行起，与户主关系：配偶、之子；第 2 行被搁置，或为该户户主）" in d
+    assert "户编号 H2（第 9 行起，与户主关系：配偶）" in d and "第 20 行" not in d
+    assert "搁置行及原因" in d
+    assert households_without_head(roster, HEADS)["detail"].item() == households_without_head(
+        roster, HEADS, aside.head(0))["detail"].item()

@@ -487,6 +487,24 @@ def test_w1_village_group_and_resolved():
         "A", "B", "C"]
 
 
+def test_w1_reaches_every_household_of_a_village_or_group_the_roster_spells_two_ways():
+    """A roster whose persons write one village or group two ways (吕台村 / 吕台村委会, 2组 / 二组:
+    townships' files merged into one 底册): `resolve_places` names the place as the roster spells
+    it first, and W1 found only the households written so — the others' unsafe water was never
+    listed, with nothing said. Places are compared as the matcher compares them (suffixes aside)."""
+    roster = pl.concat([ROSTER, ROSTER.filter(pl.col("household_id") == "B").with_columns(
+        person_id=pl.lit("D-01"), household_id=pl.lit("D"), village=pl.lit("吕台村委会"), group=pl.lit("二组"))])
+    water = pl.DataFrame({"dept": "水利", "kind": "water", "record_id": ["GS1", "GS2"], "township": ["大店镇"] * 2,
+                          "village": ["吕台村"] * 2, "group": [None, "2组"], "problem_type": ["有管无水", "水质较差"],
+                          "found_date": [D(2026, 10, 1)] * 2, "resolved_date": [None, None]})
+    places = water.select("record_id", "township", "village", "group", decision=pl.lit("matched"))
+    links = pl.DataFrame(schema={c: pl.Utf8 for c in ["dept", "kind", "record_id", "decision", "person_id"]})
+    w1 = fired(run_rules({"water": water}, links, roster, CFG, P, water_places=places), "W1").sort("household_id")
+    assert w1["household_id"].to_list() == ["B", "D"]
+    assert all(r.to_list() == ["GS1", "GS2"] for r in w1["record_ids"])
+    assert w1.filter(pl.col("household_id") == "D")["basis"][0].startswith("吕台村委会")  # (as its own row says)
+
+
 def civil(*rows):
     return frame("civil", "民政", [
         dict(record_id=f"MZ{i}", pid=p, name=n, id_raw=i_, township=t, village="某村", category=c,

@@ -148,6 +148,16 @@ def test_roster_headers_as_the_poverty_monitoring_exports_write_them():
     assert got["income_per_capita"] == "家庭年人均纯收入（元）" and got["relation"] == "与户主的关系"
 
 
+def test_a_township_s_sheet_heads_the_relation_关系_and_grid_phones_手机号():
+    """A township's own roster heads 与户主关系 as 关系, its grid the phones 网格员手机号 / 网格长手机:
+    every household went without a 户主 (the lists' 户主姓名 another member's), every list without
+    网格员电话 (said as a column missing, with nothing read)."""
+    got = resolve_headers(["乡（镇）", "行政村", "户编号", "人编号", "姓名", "证件号码", "关系"], CFG.kinds["roster"])
+    assert got["relation"] == "关系"
+    got = resolve_headers(["网格编号", "网格长", "网格长手机", "网格员", "网格员手机号", "户编号"], CFG.kinds["grid"])
+    assert (got["grid_worker_phone"], got["grid_leader_phone"]) == ("网格员手机号", "网格长手机")
+
+
 def test_a_water_ledgers_dates_headed_as_times_are_its_dates():
     """A ledger heads its dates 发现时间 / 解决时间 (as 医保 heads 结算时间): read as the SPEC's
     发现日期 / 解决日期 (else every solved problem read as unresolved and W1 warned its village)."""

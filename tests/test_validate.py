@@ -8,8 +8,9 @@ import pytest
 
 from adapters.inbox import ReadError
 from config import load_config
+from pipelines.reference import households_without_head
 from pipelines.standardize import standardize
-from pipelines.validate import (MAX_FIELD_CHARS, REJECTED_SCHEMA, delivery_ranks, in_headers, keep_latest, mask_value,
+from pipelines.validate import (DUPLICATED, MAX_FIELD_CHARS, REJECTED_SCHEMA, delivery_ranks, in_headers, keep_latest, mask_value,
                                 old_id_lines, older_versions, parse_date, rejected_files, set_aside_future_dates, stand_ins,
                                 supersede, tens_date, to_person_records, validate)
 from schemas.inputs import EXTRACT_MODELS, PersonRecord, Rejected
@@ -339,6 +340,44 @@ def test_roster_bad_id_rejected_and_masked():
     assert row["value"] == "341302*********7345" and "3413021962011127345" not in row["reason"]
 
 
+def test_a_roster_id_excel_destroyed_sets_its_person_aside_saying_so():
+    """A roster 身份证号 saved through Excel — `3.41302E+17`, or kept to 15 digits and zero-filled
+    (`341302196201112000`, failing its check character) — is no one's ID any more: the person is
+    set aside naming Excel (the zero-filled one was kept, linked no record, and M4 warned its
+    household as absent from the 参保名单; the other was set aside as "should have 18
+    characters"). An ID ending in 000 that holds its check character stays (real IDs do: sequence
+    x00, check 0) unless the table shows two or more that fail it."""
+    raw = pl.DataFrame({"乡（镇）": ["大店镇"] * 4, "行政村": ["韩湖村"] * 4, "户编号": ["H1"] * 4,
+                        "人编号": ["H1-01", "H1-02", "H1-03", "H1-04"], "姓名": ["甲", "乙", "丙", "丁"],
+                        "证件号码": ["3.41302E+17", "341302196201112000", "341302196201112734", "341302199001011000"],
+                        "line": [2, 3, 4, 5]})
+    valid, rejected = run(standardize(raw, CFG.kinds["roster"]), "roster", "户籍底册", "户籍底册/r.csv")
+    assert valid["person_id"].to_list() == ["H1-03", "H1-04"]
+    assert rejected.select("line", "field").rows() == [(2, "id_number"), (3, "id_number")]
+    assert all("destroyed by Excel" in r for r in rejected["reason"])
+    assert "341302196201112000" not in "".join(rejected["reason"]) + "".join(rejected["value"])
+    # two or more failing show the column went through Excel: a zero-filled one holding its check
+    # character does so by chance (1 in 11; kept, M4 called 97 of them uninsured), set aside too
+    raw = raw.with_columns(证件号码=pl.Series(["342201194806178000", "341302196201112000", "341302196201112734",
+                                                "341302199001011000"]))
+    valid, rejected = run(standardize(raw, CFG.kinds["roster"]), "roster", "户籍底册", "户籍底册/r.csv")
+    assert valid["person_id"].to_list() == ["H1-03"] and rejected["line"].to_list() == [2, 3, 5]
+    assert all("destroyed by Excel" in r for r in rejected["reason"])
+
+
+def test_a_roster_head_written_with_spaces_or_as_户主本人_is_the_head():
+    """与户主关系 padded to line up in Excel (`户 主`, `户　主`) or written 户主本人, as exports of the
+    national system do: every such household was named without a head (the lists' 户主姓名 taken
+    from another member, 住建's and 农业农村's 户主 weighed as a member's)."""
+    rel = ["户 主", "户　主", " 户主本人 ", "配 偶"]
+    raw = pl.DataFrame({"乡（镇）": ["大店镇"] * 4, "行政村": ["韩湖村"] * 4, "户编号": ["H1", "H2", "H3", "H3"],
+                        "人编号": ["H1-01", "H2-01", "H3-01", "H3-02"], "姓名": ["甲", "乙", "丙", "丁"],
+                        "证件号码": ["341302196201112734"] * 4, "与户主关系": rel, "line": [2, 3, 4, 5]})
+    valid, rejected = run(standardize(raw, CFG.kinds["roster"]), "roster", "户籍底册", "户籍底册/r.csv")
+    assert rejected.is_empty() and valid["relation"].to_list() == ["户主", "户主", "户主本人", "配偶"]
+    assert households_without_head(valid, CFG.matching.head_relations).is_empty()
+
+
 def test_a_bad_value_of_an_optional_roster_field_is_left_empty_and_the_person_kept():
     """家庭人口数 `未知` or `/` on members' rows, 年人均纯收入 `暂无`: the person stays on the roster
     (set aside, no record could reach them, and a 户主 set aside left the household without one);
@@ -417,6 +456,31 @@ def test_a_roster_row_said_twice_word_for_word_is_one_person_kept_once():
     latest, _, superseded = keep_latest({"roster": [valid]}, rejected, {"户籍底册/r.csv": 0}, CFG)
     assert EXTRACT_MODELS["roster"].validate(latest["roster"])["person_id"].to_list() == ["P1", "P2"]
     assert superseded.select("line", "changed").rows() == [(2, False)]
+
+
+def test_one_人编号_two_files_give_to_different_persons_is_two_persons_set_aside_not_a_correction():
+    """A roster delivered one file per township, each numbering its persons from 00001: the last
+    file's 00001 "replaced" every other township's 00001 — another person (another 证件号码 and
+    姓名) taken for a correction, 9 of 10 townships' persons lost and said as 更正记录. Such a
+    number is set aside in every file, as two persons under one 人编号 in one table are, saying
+    so; a person corrected in a later file (same 证件号码, or same 姓名) is still the later row."""
+    def roster(file, pids, names, ids):
+        raw = pl.DataFrame({"乡镇": ["大店镇"] * len(pids), "村": ["韩湖村"] * len(pids), "户号": ["H1"] * len(pids),
+                            "人编号": pids, "姓名": names, "身份证号": ids, "line": list(range(2, len(pids) + 2))})
+        valid, rejected = validate(standardize(raw, CFG.kinds["roster"]), CFG.kinds["roster"], "户籍底册", file)
+        assert rejected.is_empty()
+        return valid
+    a = roster("户籍底册/大店镇.csv", ["00001", "00002", "00003"], ["甲", "乙", "丙"],
+               ["341302196201112734", "34130219620111273X", "341302196201112718"])
+    b = roster("户籍底册/褚兰乡.csv", ["00001", "00002", "00003"], ["丁", "乙", "丙丙"],
+               ["341302199001011236", "341302196201112726", "341302196201112718"])
+    latest, rejected, superseded = keep_latest({"roster": [a, b]}, pl.DataFrame(schema=REJECTED_SCHEMA),
+                                               {"户籍底册/大店镇.csv": 0, "户籍底册/褚兰乡.csv": 1}, CFG)
+    assert latest["roster"].select("person_id", "name").rows() == [("00002", "乙"), ("00003", "丙丙")]
+    assert rejected.select("file", "line", "record_id", "field").rows() == [
+        ("户籍底册/大店镇.csv", 2, "00001", "person_id"), ("户籍底册/褚兰乡.csv", 2, "00001", "person_id")]
+    assert all(DUPLICATED in r and "另一文件中同一编号下是另一人" in r for r in rejected["reason"])
+    assert superseded["record_id"].to_list() == ["00002", "00003"]
 
 
 def test_a_number_excel_cut_to_15_digits_sets_its_row_aside():
@@ -558,6 +622,25 @@ def test_files_are_ranked_as_put_in_a_correction_named_so_first():
     assert ranks("医保/x_更正2.csv", "医保/x_更正.csv", modified=[t, t + timedelta(minutes=5)]) == {
         "医保/x_更正2.csv": 0, "医保/x_更正.csv": 1}
     assert ranks("医保/x_更正(1).csv", "医保/x_更正.csv") == {"医保/x_更正.csv": 0, "医保/x_更正(1).csv": 1}
+
+
+def test_a_file_named_for_an_earlier_period_ranks_before_the_period_s_own():
+    """Last month's 底册 left beside this month's, copied (its time the copy's, later): its persons
+    replaced this month's, and the note told this month's file it was the older version. A name
+    giving a period before the one run (2026-09, 202609, 2026年9月, 2026.9.30) ranks first; a
+    correction still ranks last; without the period nothing changes."""
+    t = datetime(2026, 11, 2, 9, 0, 0)
+    now, old = "户籍底册/防返贫监测对象.csv", "户籍底册/防返贫监测对象_2026-09.csv"
+    files = pl.DataFrame({"file": [now, old], "modified": [t, t + timedelta(hours=1)]})
+    assert delivery_ranks(files, CFG.inbox.later_marks, "2026-10") == {old: 0, now: 1}
+    assert delivery_ranks(files, CFG.inbox.later_marks) == {now: 0, old: 1}
+    for name in ("户籍底册/底册202609.xlsx", "户籍底册/2026年9月名单.csv", "户籍底册/x_2026.9.30.csv"):
+        got = delivery_ranks(pl.DataFrame({"file": [now, name], "modified": [t, t + timedelta(hours=1)]}),
+                             CFG.inbox.later_marks, "2026-10")
+        assert got[name] == 0, name
+    same = pl.DataFrame({"file": [now, "户籍底册/名单_2026-10.csv", "户籍底册/名单_2026-09_更正.csv"], "modified": [t] * 3})
+    assert delivery_ranks(same, CFG.inbox.later_marks, "2026-10") == {
+        "户籍底册/名单_2026-10.csv": 0, now: 1, "户籍底册/名单_2026-09_更正.csv": 2}
 
 
 def test_supersede_identical_duplicates_and_roster_key():
