@@ -450,15 +450,17 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
             field=pl.lit(f), check=pl.lit("excel_number")))
     if "id_number" in typed.columns:
         # the roster's 身份证号 Excel destroyed: in scientific notation, or 15 digits and zeros that
-        # fail the check character (kept, it reached no record and M4 called the person uninsured);
-        # two or more so show the column went through Excel, and the zero-filled ones holding the
-        # check character do so by chance (1 in 11; a real ID ends in 000 one time in ~1,200)
+        # fail the check character (kept, it reached no record and M4 called the person uninsured).
+        # Zero-filled ones failing it outnumbering those holding it (two at least) show the column
+        # went through Excel: those holding it do so by chance (1 in 11). Not otherwise: a real ID
+        # ends in 000 one time in ~1,100 (a city's roster holds hundreds), and a slip can fail one.
         v = typed["id_number"]
         bad = v.str.contains(EXCEL_NUMBER).fill_null(False)
         tails = v.str.contains(EXCEL_ZERO_TAIL).fill_null(False)
         if tails.any():
             failing = tails & check_fails(v)
-            bad = bad | (tails if failing.sum() > 1 else failing)
+            n_failing = failing.sum()
+            bad = bad | (tails if n_failing > max(1, tails.sum() - n_failing) else failing)
         fails.append(pl.DataFrame({"index": bad.arg_true().cast(pl.Int64)}).with_columns(
             field=pl.lit("id_number"), check=pl.lit("excel_number")))
     if EXTRA in df.columns:  # a field past the header: the row's values have shifted
