@@ -37,8 +37,10 @@ EXTRA = "_extra"  # the column adapters.inbox gives a row's first field past the
 WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
 MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
 _SHOW_CHARS = 60  # a rejected value is echoed back at most this long
-# several required fields empty under lines that have them: how a sheet's merged cells (a 网格员,
-# a household's 户编号 and place typed once over its rows) come out of "save as CSV"
+# several required fields empty under lines that have them, or one so on many rows (a share
+# MERGED_SHARE of the table's, MERGED_MIN_ROWS at least): how a sheet's merged cells (a 网格员, a
+# household's 户编号 and place typed once over its rows) come out of "save as CSV"
+MERGED_SHARE, MERGED_MIN_ROWS = 0.25, 5
 MERGED_HINT = ("（这些值上方的行有：是否合并单元格另存为CSV？请在Excel中取消合并、向下填充后重报 the lines above "
                "have them: merged cells saved as CSV? unmerge and fill down, then deliver again）")
 DUPLICATED = "编号重复 duplicated record id"  # the roster's 人编号 twice in one table on rows that differ: both set aside
@@ -498,7 +500,8 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
 
     order = {c: i for i, c in enumerate(columns)}
     lines, above = df["line"], {}
-    rows, merged = [], {}
+    many = max(MERGED_MIN_ROWS, MERGED_SHARE * df.height)
+    rows, merged, per_field = [], {}, {}
     for idx, field, check in fails.iter_rows():
         raw = df[field][idx] if field in df.columns else None
         raw = None if raw is None else str(raw)
@@ -509,7 +512,8 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
             if field not in above:
                 above[field] = df[field].forward_fill()
             if above[field][idx] is not None:
-                merged[idx] = merged.get(idx, 0) + 1
+                merged.setdefault(idx, []).append(field)
+                per_field[field] = per_field.get(field, 0) + 1
         rows.append((idx, order.get(field, -1), WHOLE_ROW if field == EXTRA else field, value, _reason(check, dtype, value)))
     rows.sort(key=lambda r: (r[0], r[1]))
     by_row: dict[int, list] = {}
@@ -521,7 +525,8 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
             {
                 "dept": dept, "kind": spec.name, "file": file, "line": int(typed["line"][i]),
                 "record_id": mask_value(rid[i]), "field": rs[0][2], "value": rs[0][3],
-                "reason": "；".join(f"{r[2]} {r[4]}" for r in rs) + (MERGED_HINT if merged.get(i, 0) >= 2 else ""),
+                "reason": "；".join(f"{r[2]} {r[4]}" for r in rs) + (MERGED_HINT if i in merged and (
+                    len(merged[i]) >= 2 or any(per_field[f] >= many for f in merged[i])) else ""),
             }
             for i, rs in by_row.items()
         ],
