@@ -117,23 +117,18 @@ def quality_report(
             )
         )
     if grid is not None and grid.height:
-        # (named with its grid worker, file and first line, for the county to find it: the grid's id alone
-        # was all it said)
-        where = [c for c in ("grid_worker", "file", "line") if c in grid.columns]
-        order = [c for c in ("file", "line") if c in where]
-        big = (grid.sort(order) if order else grid).group_by(
+        # (named with its file and first line, for the county to find it: the grid's id alone was all
+        # it said; not its worker's name: the report, its HTML too, carries no person's name)
+        where = [c for c in ("file", "line") if c in grid.columns]
+        big = (grid.sort(where) if where else grid).group_by(
             "grid_id", maintain_order=True).agg(pl.col("household_id").n_unique().alias("n"), *[
                 pl.col(c).drop_nulls().first() for c in where]).filter(pl.col("n") > max_grid_households).sort("grid_id")
-        said = pl.concat_str([
-            pl.format("网格员 {}", "grid_worker") if "grid_worker" in where else pl.lit(None, pl.Utf8),
-            pl.format("{} 第 {} 行起", "file", "line") if {"file", "line"} <= set(where) else pl.lit(None, pl.Utf8),
-        ], separator="，", ignore_nulls=True)
+        said = pl.format("（{} 第 {} 行起）", "file", "line") if len(where) == 2 else pl.lit(" ")
         parts.append(
             big.select(
                 pl.lit(Finding.GRID_OVER_LIMIT).alias("category"),
                 pl.lit("网格").alias("dept"), (pl.col("file") if "file" in where else pl.lit(None, pl.Utf8)).alias("file"),
-                pl.format("网格 {}{}户数超过 {}（{} 户）", "grid_id",
-                          pl.when(said != "").then(pl.format("（{}）", said)).otherwise(pl.lit(" ")),
+                pl.format("网格 {}{}户数超过 {}（{} 户）", "grid_id", said.fill_null(" "),
                           pl.lit(max_grid_households), "n").alias("detail"),
                 pl.col("n").cast(pl.Int64).alias("count"),
             )

@@ -302,13 +302,14 @@ def test_a_grid_of_exactly_the_limit_is_not_over_it_and_a_household_listed_twice
                        max_grid_households=2)
     assert q.filter(pl.col("category") == Finding.GRID_OVER_LIMIT).select("detail", "count").rows() == [
         ("网格 G2 户数超过 2（3 户）", 3)]
-    # named with its worker, file and first line (the grid's id alone was all it said)
+    # named with its file and first line (the grid's id alone was all it said), not its worker (no names in the report)
     grid = grid.with_columns(grid_worker=pl.Series(["甲"] * 3 + [None, "乙", "乙"]), file=pl.lit("网格/网格.csv"),
                              line=pl.Series([2, 3, 4, 9, 7, 8]))
     q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), pl.DataFrame(schema={"dept": pl.Utf8}), grid, None,
                        max_grid_households=2)
     assert q.filter(pl.col("category") == Finding.GRID_OVER_LIMIT).select("file", "detail").rows() == [
-        ("网格/网格.csv", "网格 G2（网格员 乙，网格/网格.csv 第 7 行起）户数超过 2（3 户）")]
+        ("网格/网格.csv", "网格 G2（网格/网格.csv 第 7 行起）户数超过 2（3 户）")]
+    assert not q["detail"].str.contains("乙").any()
 
 
 def test_ten_households_named_are_all_there_is_no_ellipsis():
