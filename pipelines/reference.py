@@ -149,11 +149,13 @@ def align_grid(grid: pl.DataFrame, roster: pl.DataFrame,
     found; the finding names how many were read so and a few of them (`Finding.GRID_IDS`). A
     grid row of a 户编号 the roster shares among villages (`split_shared_households`) is the
     household of the village the row names (乡（镇）and 行政村, suffixes aside), or, naming
-    none of them, the one that kept the 户编号."""
+    none of them, the one that kept the 户编号. A cell listing several roster households
+    (`H0001、H0002`) is read as a row each (`_one_row_each`), noted too."""
     ids = roster.select("household_id").unique()
+    grid, several = _one_row_each(grid, ids)
     off = grid.filter(~pl.col("household_id").is_in(ids["household_id"].implode()))
     if off.is_empty():
-        return _villages(grid, roster, names), _empty()
+        return _villages(grid, roster, names), several
     keyed = ids.with_columns(_k=household_key(pl.col("household_id"))).filter(pl.col("_k").is_unique())
     to = (off.select("household_id").unique().with_columns(_k=household_key(pl.col("household_id")))
           .join(keyed.rename({"household_id": "_to"}), on="_k").drop("_k"))
@@ -165,7 +167,36 @@ def align_grid(grid: pl.DataFrame, roster: pl.DataFrame,
     note = _per_file(found, Finding.GRID_IDS, "网格表的户编号与底册写法不同（大小写、前导 0、空格或撇号），已按底册的户编号对应网格员：",
                      "grid 户编号 written otherwise than the roster's (case, leading zeros, spaces, an apostrophe): read as "
                      "the roster's, so that the lists name their grid workers; correct the grid")
-    return _villages(mapped.with_columns(household_id=pl.coalesce("_to", "household_id")).drop("_to"), roster, names), note
+    return (_villages(mapped.with_columns(household_id=pl.coalesce("_to", "household_id")).drop("_to"), roster, names),
+            pl.concat([several, note]))
+
+
+_SEVERAL = r"[^、,，;；/\s]+"  # the 户编号 of a cell listing several, separated by 、,，;；/ or spaces
+
+
+def _one_row_each(grid: pl.DataFrame, ids: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(grid, finding): a grid cell that is no roster 户编号 but lists two or more that are (as
+    `household_key` compares them: a grid typed one row per grid worker, its households in one
+    cell, left every one of them without a grid worker) read as one row per household, in the
+    row's place; a household with a row of its own keeps that one. The finding names the cells."""
+    keys = ids.select(household_key(pl.col("household_id")).alias("_k"))["_k"]
+    g = grid.with_row_index("_r")
+    cells = g.filter(~pl.col("household_id").is_in(ids["household_id"].implode()),
+                     pl.col("household_id").str.count_matches(_SEVERAL) >= 2)
+    if cells.is_empty():
+        return grid, _empty()
+    parts = cells.with_columns(_part=pl.col("household_id").str.extract_all(_SEVERAL)).explode("_part")
+    split = parts.filter(household_key(pl.col("_part")).is_in(keys.implode()).all().over("_r"))
+    if split.is_empty():
+        return grid, _empty()
+    found = (split.unique("_r", keep="first", maintain_order=True).sort("file", "line")
+             .select("dept", "file", _what=pl.format("第 {} 行：{}", "line", "household_id")))
+    rows = pl.concat([g.join(split.select("_r").unique(), on="_r", how="anti"),
+                      split.with_columns(household_id="_part").select(g.columns)])
+    kept = rows.unique("household_id", keep="first", maintain_order=True).sort("_r", maintain_order=True).drop("_r")
+    return kept, _per_file(found, Finding.GRID_IDS, "网格表一格中写了多个户编号，已按每户一行读取：",
+                           "grid cells listing several 户编号: read as one row per household; the grid should list one "
+                           "household a row")
 
 
 def _villages(grid: pl.DataFrame, roster: pl.DataFrame, names: PlaceNames) -> pl.DataFrame:

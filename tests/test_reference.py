@@ -106,6 +106,28 @@ def test_the_lists_say_which_households_share_their_number_in_the_roster():
     }
 
 
+def test_a_grid_cell_listing_several_households_is_read_as_a_row_each_and_noted():
+    """A grid typed one row per grid worker, the households in one cell (H0001、H0002): no
+    household of it was found, every list row went out without its grid worker. Read as a row
+    each (in the row's place, a key written otherwise aligned as usual); a household with a row
+    of its own keeps that one; a cell whose parts are not all roster households (a 户编号 with a
+    space typed in it) is left to the usual finding."""
+    from pipelines.township import grid_workers
+
+    roster = pl.DataFrame({"household_id": ["H0001", "H0002", "H0003", "H0004", "3413020001"]})
+    grid = pl.DataFrame({
+        "dept": ["网格"] * 4, "file": ["网格/网格.csv"] * 4, "line": [2, 3, 4, 5], "grid_id": ["G1", "G2", "G3", "G4"],
+        "grid_worker": ["甲", "乙", "丙", "丁"], "grid_worker_phone": ["13700000001"] * 4,
+        "household_id": ["H0001、h0002，H0003", "H0003", "H0004 / H0009", "3413 020001"],
+    })
+    aligned, note = align_grid(grid, roster)
+    assert aligned.select("household_id", "grid_worker").rows() == [
+        ("H0001", "甲"), ("H0002", "甲"), ("H0003", "乙"), ("H0004 / H0009", "丙"), ("3413020001", "丁")]
+    workers = dict(grid_workers(aligned).select("household_id", "grid_worker").iter_rows())
+    assert (workers["H0001"], workers["H0002"], workers["H0003"]) == ("甲", "甲", "乙")
+    assert "第 2 行：H0001、h0002，H0003" in note["detail"][0] and note["count"].to_list() == [1, 2]
+
+
 def test_a_grid_row_of_a_shared_household_number_is_the_household_of_the_village_it_names():
     """The grid's row for 341302000000000000 in 永镇镇孙集村 gives that village's household its
     grid worker (not the one that kept the 户编号, in 大店镇); a row naming another place or none
