@@ -137,15 +137,15 @@ def quality_report(
                  else superseded.head(0))
         if twice.height and "grid_id" in grid.columns:
             # a household the grid lists again under another grid or worker: the list names the last
-            kept = grid.select(pl.col("household_id").alias("record_id"), "grid_id",
-                               pl.col("grid_worker") if "grid_worker" in grid.columns else pl.lit(None, pl.Utf8).alias("grid_worker"))
+            # (said by its grid and line, not its worker's name: the report, its HTML too, names no person)
+            kept = grid.select(pl.col("household_id").alias("record_id"), "grid_id")
             named = (twice.sort("file", "line").join(kept, on="record_id", how="left", maintain_order="left")
                      .unique("record_id", keep="first", maintain_order=True))
             more = "…" if named.height > 10 else ""
             parts.append(pl.DataFrame({
                 "category": [Finding.GRID_TWICE], "dept": ["网格"], "file": [None],
                 "detail": ["同一户在网格表中出现不止一次且网格或网格员不同，清单按最后报送的一行：" + "；".join(
-                    f"{r['record_id']}（{r['file']} 第 {r['line']} 行另列；按网格 {r['grid_id']} {r['grid_worker'] or ''}）".replace(" ）", "）")
+                    f"{r['record_id']}（{r['file']} 第 {r['line']} 行另列；按 {r['superseded_by']} 行的网格 {r['grid_id']}）"
                     for r in named.head(10).iter_rows(named=True)) + more
                     + " a household listed again with another grid or grid worker: the lists name the last one delivered"],
                 "count": [named.height],

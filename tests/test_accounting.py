@@ -212,7 +212,8 @@ def test_a_household_the_grid_lists_twice_with_other_content_is_named_with_the_g
                         "changed": [True, False, True]})
     q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), sup, grid, roster, max_grid_households=100)
     row = q.filter(pl.col("category") == Finding.GRID_TWICE).row(0, named=True)
-    assert row["count"] == 1 and "h2（网格/网格.csv 第 3 行另列；按网格 G2 乙）" in row["detail"] and "h1" not in row["detail"]
+    assert row["count"] == 1 and "h2（网格/网格.csv 第 3 行另列；按 网格/网格.csv:9 行的网格 G2）" in row["detail"]
+    assert "h1" not in row["detail"] and "乙" not in row["detail"]  # (no worker's name: the report names no person)
     assert q.filter(pl.col("category") == Finding.REPLACED).height == 2  # (the generic rows stay)
 
 
