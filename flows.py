@@ -1012,7 +1012,7 @@ def describe_dry_run(paths: RunPaths) -> list[str]:
     return lines
 
 
-def _why_set_aside(paths: RunPaths, folder: str, kinds: Mapping[str, KindSpec] | None = None) -> str:
+def _why_set_aside(paths: RunPaths, folder: str, kinds: Mapping[str, KindSpec]) -> str:
     """`; <file>: <reason>` for the first rows of a folder set aside this run (why a roster is
     unusable: its headers, its encoding ...), or "" when none were (the folder is empty or missing).
     Each reason once, without the value it quotes, its fields named as `kinds` head them (every
@@ -1020,18 +1020,20 @@ def _why_set_aside(paths: RunPaths, folder: str, kinds: Mapping[str, KindSpec] |
     rejected = _read(paths.work / f"rejected_{folder}.parquet")
     if rejected is None or rejected.is_empty():
         return ""
-    rejected = (in_headers(rejected, kinds) if kinds else rejected).with_columns(pl.col("reason").str.replace(r": '.*'$", ""))
+    rejected = in_headers(rejected, kinds).with_columns(pl.col("reason").str.replace(r": '.*'$", ""))
     first = rejected.unique(["file", "reason"], keep="first", maintain_order=True).head(2)
     return "".join(f"; {r['file']}: {r['reason']}" for r in first.iter_rows(named=True))
 
 
-def _no_roster(paths: RunPaths, kinds: list[str], folder: str, specs: Mapping[str, KindSpec] | None = None) -> str | None:
-    """Why the period has no usable roster, or None: no roster table read, or none of its persons
-    kept (a file of headers only, every row set aside: the run went on, linked no record and
-    warned no roster household, and said nothing of it), with why its rows were set aside."""
+def _no_roster(paths: RunPaths, kinds: list[str], cfg: Config) -> str | None:
+    """Why the period has no usable roster, or None: no roster table read (`kinds`: those the
+    ingests read), or none of its persons kept (a file of headers only, every row set aside: the
+    run went on, linked no record and warned no roster household, and said nothing of it), with
+    why its rows were set aside."""
     if "roster" in kinds and pl.scan_parquet(paths.work / "roster.parquet").select(pl.len()).collect().item():
         return None
-    why = _why_set_aside(paths, folder, specs)
+    folder = cfg.kinds["roster"].folder
+    why = _why_set_aside(paths, folder, cfg.kinds)
     if "roster" in kinds and not why:
         why = f"; {folder} 的文件中没有人员行 its files hold no person"
     return f"no usable roster ({folder}) in {paths.period_dir}: nothing can be linked" + why
@@ -1074,7 +1076,7 @@ def monthly_run(
         futures = {d: ingest_department.submit(paths, step_cfg, d) for d in largest_first(paths, depts)}
         ingested = [futures[d].result() for d in depts]
         kinds = sorted({k for i in ingested for k in i["kinds"]})
-        if (why := _no_roster(paths, kinds, cfg.kinds["roster"].folder, cfg.kinds)) is not None:
+        if (why := _no_roster(paths, kinds, cfg)) is not None:
             raise RunError(why)
         collect_records(paths, step_cfg, kinds)
         reviewed = take_review_answers(paths, step_cfg, period)

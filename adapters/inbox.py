@@ -1230,10 +1230,12 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     delivered: dict[str, list[pl.DataFrame]] = {}
     rejected: list[pl.DataFrame] = []
     rows_read = 0
-    latest_date = period_year = None  # the period folder is named for its period (YYYY-MM): its last day, and the days allowed after
-    if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period_dir.name):
-        latest_date = period_end(period_dir.name) + timedelta(days=cfg.inbox.days_after_period)
-        period_year = int(period_dir.name[:4])
+    # the period folder is named for its period (YYYY-MM): its last day, and the days allowed after
+    period = period_dir.name if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period_dir.name) else None
+    latest_date = period_year = None
+    if period:
+        latest_date = period_end(period) + timedelta(days=cfg.inbox.days_after_period)
+        period_year = int(period[:4])
 
     def read(rel: str):
         found: list[ReadError] = []
@@ -1273,7 +1275,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
             rejected.append(bad)
             for kind, df in tables + set_aside:
                 delivered.setdefault(kind, []).append(df)
-    ranks = delivery_ranks(files, cfg.inbox.later_marks, period_dir.name if latest_date else None)
+    ranks = delivery_ranks(files, cfg.inbox.later_marks, period)
     latest, bad, superseded = keep_latest(
         delivered, pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]).cast(REJECTED_SCHEMA), ranks, cfg, period_year)
     for kind in [k for k in latest if k in cfg.inbox.snapshot_kinds]:

@@ -936,18 +936,20 @@ def test_a_partial_run_needs_the_full_run_s_published_county_folder_too(tmp_path
 def test_no_usable_roster_is_said_with_why_its_files_were_set_aside(tmp_path):
     """'no usable roster' names the roster's files set aside and why (its headers, its encoding):
     each file and reason once, the first two."""
+    from config import load_config
     from pipelines.validate import REJECTED_SCHEMA
 
+    kinds = load_config().kinds
     paths = flows.RunPaths(period_dir=tmp_path / "in", out=tmp_path / "out", stage=tmp_path / "stage",
                            warehouse=tmp_path / "wh.duckdb")
     paths.work.mkdir(parents=True)
-    assert flows._why_set_aside(paths, "户籍底册") == ""
+    assert flows._why_set_aside(paths, "户籍底册", kinds) == ""
     rows = [("户籍底册/a.csv", "缺少必填列 证件号码"), ("户籍底册/a.csv", "缺少必填列 证件号码"), ("户籍底册/b.xlsx", "无法读取"),
             ("户籍底册/c.csv", "编码无法识别")]
     pl.DataFrame([dict(dept="户籍底册", file=f, reason=r) for f, r in rows]).select(
         [pl.col(c) if c in ("dept", "file", "reason") else pl.lit(None).alias(c) for c in REJECTED_SCHEMA]
     ).cast(REJECTED_SCHEMA).write_parquet(paths.work / "rejected_户籍底册.parquet")
-    assert flows._why_set_aside(paths, "户籍底册") == "; 户籍底册/a.csv: 缺少必填列 证件号码; 户籍底册/b.xlsx: 无法读取"
+    assert flows._why_set_aside(paths, "户籍底册", kinds) == "; 户籍底册/a.csv: 缺少必填列 证件号码; 户籍底册/b.xlsx: 无法读取"
 
 
 def test_a_roster_holding_no_person_is_no_usable_roster(tmp_path):
@@ -960,18 +962,19 @@ def test_a_roster_holding_no_person_is_no_usable_roster(tmp_path):
     paths = flows.RunPaths(period_dir=tmp_path / "in", out=tmp_path / "out", stage=tmp_path / "stage",
                            warehouse=tmp_path / "wh.duckdb")
     paths.work.mkdir(parents=True)
-    assert flows._no_roster(paths, ["med_settlement"], "户籍底册").endswith("nothing can be linked")
+    cfg = load_config()
+    assert flows._no_roster(paths, ["med_settlement"], cfg).endswith("nothing can be linked")
     pl.DataFrame(schema={"person_id": pl.Utf8}).write_parquet(paths.work / "roster.parquet")
-    assert flows._no_roster(paths, ["roster"], "户籍底册").endswith("; 户籍底册 的文件中没有人员行 its files hold no person")
+    assert flows._no_roster(paths, ["roster"], cfg).endswith("; 户籍底册 的文件中没有人员行 its files hold no person")
     # (each reason once, without its value, its field as the roster heads it)
     pl.DataFrame([dict(dept="户籍底册", kind="roster", file="户籍底册/a.csv", line=n, field="person_id",
                        reason=f"person_id 已被Excel截为15位有效数字: '34130210000000{n}000'") for n in (2, 3)]).select(
         [pl.col(c) if c in ("dept", "kind", "file", "line", "field", "reason") else pl.lit(None).alias(c)
          for c in REJECTED_SCHEMA]).cast(REJECTED_SCHEMA).write_parquet(paths.work / "rejected_户籍底册.parquet")
-    assert flows._no_roster(paths, ["roster"], "户籍底册", load_config().kinds).endswith(
+    assert flows._no_roster(paths, ["roster"], cfg).endswith(
         "nothing can be linked; 户籍底册/a.csv: 人编号 已被Excel截为15位有效数字")
     pl.DataFrame({"person_id": ["P1"]}).write_parquet(paths.work / "roster.parquet")
-    assert flows._no_roster(paths, ["roster"], "户籍底册") is None
+    assert flows._no_roster(paths, ["roster"], cfg) is None
 
 
 def test_a_later_period_run_with_a_config_file_changed_since_is_re_run_with_the_file_as_it_was(tmp_path, monkeypatch):
