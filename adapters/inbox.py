@@ -28,8 +28,8 @@ from config import Config
 from pipelines.calendar import period_end
 from pipelines.standardize import describe_misfit, detect_kind, field_columns, known_headers, normalize_header, standardize
 from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks,
-                                keep_latest, month_only_lines, old_id_lines, older_versions, rejected_files, set_aside_future_dates,
-                                sheet_label, sheet_of, stand_ins, validate)
+                                keep_latest, month_only_lines, numbered_within_households, old_id_lines, older_versions,
+                                rejected_files, set_aside_future_dates, sheet_label, sheet_of, stand_ins, validate)
 from schemas.outputs import Finding
 
 EXTENSIONS = (".csv", ".xlsx")
@@ -1149,7 +1149,12 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
                     notes.append(ReadError(label, f"「{also}」与「{hs[0]}」都读作{spec.fields[f][0]}：先读「{hs[0]}」，"
                                                   f"其为空的行读「{also}」 columns '{also}' read as '{hs[0]}' too: "
                                                   f"where '{hs[0]}' is empty", None, False))
-        std = standardize(table, spec)
+        std, within = numbered_within_households(standardize(table, spec), spec)
+        if within and notes is not None:
+            header = (columns.get(spec.record_id) or [spec.record_id])[0]
+            notes.append(ReadError(label, f"「{header}」为户内编号（多数户都有同样的编号），已按「户编号-{header}」读作人编号（如 "
+                                          f"{std.filter(pl.col('line') == within[0])[spec.record_id][0]}，{len(within)} 行） '{header}' numbers persons within "
+                                          f"each household: read as 户编号-{header}", dept, False))
         cells: list[pl.DataFrame] = []
         ok, bad = validate(std, spec, dept, label, latest if spec.name in cfg.ANSWER_KINDS else None, cells)
         if blanked is not None and spec.name in cfg.ANSWER_KINDS:

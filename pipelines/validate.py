@@ -206,6 +206,27 @@ def old_id_lines(df: pl.DataFrame) -> list[int]:
     return df.filter(_id_number("id_number").str.contains(OLD_ID).fill_null(False))["line"].to_list()
 
 
+def numbered_within_households(df: pl.DataFrame, spec: KindSpec) -> tuple[pl.DataFrame, list[int]]:
+    """A roster table (standardised strings `df`, with `line`) whose 人编号 counts persons within
+    each household (1, 2, 3 under every 户编号: most rows share theirs with another household's
+    row) -> (the table with 人编号 read as 户编号-人编号, H0001-1; the lines so read). Taken as
+    given, each number would be many persons', every row set aside as duplicated and the run
+    refused for want of a roster. A 人编号 numbering the county's persons (at most a slip shared
+    across households) is left as given: (table, [])."""
+    key, home = spec.record_id, "household_id"
+    if key == home or key not in df.columns or home not in df.columns or df.is_empty():
+        return df, []
+    clean = lambda c: _text(c).str.strip_chars_start(TEXT_MARKS).str.strip_chars()  # noqa: E731 - as both are typed
+    t = df.select(_p=clean(key), _h=clean(home), both=(clean(key) != "") & (clean(home) != ""))
+    known = t.filter(pl.col("both").fill_null(False))
+    shared = known.filter(pl.col("_h").n_unique().over("_p") > 1).height
+    if not known.height or shared * 2 <= known.height:
+        return df, []
+    both = t["both"].fill_null(False)
+    return (df.with_columns(pl.when(both).then(pl.format("{}-{}", clean(home), clean(key))).otherwise(pl.col(key)).alias(key)),
+            df.filter(both)["line"].to_list())
+
+
 def month_only_lines(df: pl.DataFrame, spec: KindSpec) -> dict[str, list[int]]:
     """Per date field of the kind's model (standardised strings `df`, with `line`), the lines
     whose value `parse_date` reads as a month without its day (its first day): what the file is

@@ -430,6 +430,44 @@ def test_a_rosters_old_15_digit_id_is_read_as_the_id_it_became_and_noted(tmp_pat
     assert notes[0].problem.startswith("「公民身份号码」1 个为15位旧号，已按国家标准升为18位") and "第 2 行" in notes[0].problem
 
 
+def test_a_rosters_person_numbers_counted_within_each_household_are_read_with_the_household_number(tmp_path):
+    """人编号 1, 2, 3 under every 户编号 (a roster numbering persons within the household): every
+    row shared its number with another household's, all were set aside as duplicated and the run
+    refused (no usable roster). Read as 户编号-人编号, the file told; two persons given one number
+    in one household are still set aside, and a blank 人编号 is still missing."""
+    text = ("乡镇,行政村,户编号,人编号,姓名,身份证号,与户主关系\n"
+            "大店镇,韩湖村,H1,1,韩一,341302196201112734,户主\n"
+            "大店镇,韩湖村,H1,2,韩二,341302196401152722,配偶\n"
+            "大店镇,韩湖村,'H2,'1,李一,341302197001010011,户主\n"
+            "大店镇,韩湖村,H2,2,李二,341302197201010021,配偶\n"
+            "大店镇,韩湖村,H2,2,李三,341302199501010031,之子\n"
+            "大店镇,韩湖村,H3,1,王一,341302196801010041,户主\n"
+            "大店镇,韩湖村,H3,,王二,341302196901010051,配偶\n")
+    notes = []
+    valid, rejected, _, _ = read_delivery(write(tmp_path / "户籍底册" / "r.csv", text), "户籍底册/r.csv", "户籍底册", CFG,
+                                          KNOWN, notes)
+    assert valid[0][1].select("person_id", "name").rows() == [("H1-1", "韩一"), ("H1-2", "韩二"), ("H2-1", "李一"),
+                                                                ("H3-1", "王一")]
+    assert sorted(rejected.select("line", "field").rows()) == [(5, "person_id"), (6, "person_id"), (8, "person_id")]
+    assert len(notes) == 1 and not notes[0].set_aside and notes[0].file == "户籍底册/r.csv"
+    assert notes[0].problem.startswith("「人编号」为户内编号") and "如 H1-1，6 行" in notes[0].problem
+
+
+def test_a_rosters_person_numbers_of_the_county_are_read_as_given_with_a_slip_set_aside(tmp_path):
+    """A 人编号 numbering the county's persons, one typed twice across households: as given, the two
+    rows set aside as duplicated (not read as 户编号-人编号)."""
+    text = ("乡镇,行政村,户编号,人编号,姓名,身份证号,与户主关系\n"
+            "大店镇,韩湖村,H1,P1,韩一,341302196201112734,户主\n"
+            "大店镇,韩湖村,H1,P2,韩二,341302196401152722,配偶\n"
+            "大店镇,韩湖村,H2,P3,李一,341302197001010011,户主\n"
+            "大店镇,韩湖村,H3,P3,王一,341302196801010041,户主\n")
+    notes = []
+    valid, rejected, _, _ = read_delivery(write(tmp_path / "户籍底册" / "r.csv", text), "户籍底册/r.csv", "户籍底册", CFG,
+                                          KNOWN, notes)
+    assert valid[0][1]["person_id"].to_list() == ["P1", "P2"] and notes == []
+    assert sorted(rejected.select("line", "field").rows()) == [(4, "person_id"), (5, "person_id")]
+
+
 def test_answers_cut_down_to_the_two_columns_a_returned_list_needs_are_read(tmp_path):
     """A clerk's sheet of 预警编号 and 核实结果 alone (the two columns an answer needs) was set aside
     as 'no header row found': a header needed three filled cells. Two, both known names, do; a
