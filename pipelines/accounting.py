@@ -89,12 +89,22 @@ def quality_report(
         )
     if superseded.height:
         changed, other_year = pl.col("changed"), pl.col("other_year")
-        if "other_year" not in superseded.columns:  # (a frame of a run stored before the column existed)
-            superseded = superseded.with_columns(other_year=pl.lit(False))
+        for c in ("other_year", "other_person"):  # (a frame of a run stored before the column existed)
+            if c not in superseded.columns:
+                superseded = superseded.with_columns(pl.lit(False).alias(c))
+        # (most of a file's records replaced by another person's: the department numbers each file
+        # from 1, and the records replaced are lost, not corrected)
+        some = pl.col("other") > 0
+        others_zh = pl.when(some).then(pl.format(
+            "；其中 {} 行的证件号码与姓名都与之不同，是另一个人：部门是否每个文件各自从 1 编号？如是，被替换的记录未计入，请部门统一编号后重报",
+            "other")).otherwise(pl.lit(""))
+        others_en = pl.when(some).then(pl.format(
+            "; {} of them show another ID and another name: if the department numbers each file from 1, the records "
+            "replaced are lost, ask for one numbering", "other")).otherwise(pl.lit(""))
         parts.append(
             superseded.group_by("dept", "file", pl.col("superseded_by").str.replace(r":\d+$", "").alias("by"), "changed",
                                 other_year.fill_null(False))
-            .len()
+            .agg(pl.len(), other=pl.col("other_person").fill_null(False).sum())
             .select(
                 pl.when(other_year).then(pl.lit(Finding.OTHER_YEAR)).when(changed).then(pl.lit(Finding.REPLACED))
                 .otherwise(pl.lit(Finding.DELIVERED_AGAIN)).alias("category"),
@@ -107,8 +117,8 @@ def quality_report(
                 .when(changed & (pl.col("by") == pl.col("file"))).then(pl.lit(
                     "同一记录在本文件中以不同内容出现两次，以后一行为准 a record twice in the file with other content: "
                     "the later line is used"))
-                .when(changed).then(pl.format("在 {} 中以不同内容再次报送，以后者为准 delivered again with other content in {}: "
-                                              "that delivery is used", "by", "by"))
+                .when(changed).then(pl.format("在 {} 中以不同内容再次报送，以后者为准{} delivered again with other content in {}: "
+                                              "that delivery is used{}", "by", others_zh, "by", others_en))
                 .when(pl.col("by") == pl.col("file")).then(pl.lit(
                     "同一记录在本文件中原样出现两次，只计一次 a record twice in the file unchanged: counted once"))
                 .otherwise(pl.format("在 {} 中原样再次报送，只计一次 delivered again unchanged in {}: counted once", "by", "by"))

@@ -13,7 +13,8 @@ import pandera.polars as pa
 import polars as pl
 
 from config import Config, KindSpec
-from matchers.ids import OLD_ID, check_fails, upgrade_old_id
+from matchers.ids import OLD_ID, check_fails, id_text, upgrade_old_id
+from matchers.names import normalize_name
 from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, EXTRACT_MODELS, IDENTIFYING, TEXT_MARKS, PersonRecord, Rejected
 
 REJECTED_SCHEMA = {
@@ -670,7 +671,8 @@ def delivery_place(file: pl.Expr, ranks: Mapping[str, int]) -> pl.Expr:
 SET_ASIDE = "_set_aside"  # on a stand-in for a row set aside (`stand_ins`): a hash of its cells as delivered
 SHOWN = ("id_raw", "name")  # who a stand-in's row shows
 SUPERSEDED_SCHEMA = {"dept": pl.String, "kind": pl.String, "file": pl.String, "line": pl.Int64,
-                     "record_id": pl.String, "superseded_by": pl.String, "changed": pl.Boolean, "other_year": pl.Boolean}
+                     "record_id": pl.String, "superseded_by": pl.String, "changed": pl.Boolean, "other_year": pl.Boolean,
+                     "other_person": pl.Boolean}
 
 
 def set_aside_future_dates(valid: pl.DataFrame, latest: date, planned: Collection[str] = ()
@@ -724,7 +726,9 @@ def supersede(delivered: pl.DataFrame, ranks: Mapping[str, int], key: str = "rec
     `delivery_ranks` gives it; a workbook's sheets by name; then line) -> (latest, superseded).
     `superseded` (`SUPERSEDED_SCHEMA`): dept, kind, file, line, record_id, superseded_by
     (`file:line`), changed (its content differs from the winner's; identical re-deliveries are
-    listed too), other_year (the winner is a row of another `year`). `key` is the record-id
+    listed too), other_year (the winner is a row of another `year`), other_person (the winner shows
+    another ID and another name: `shown_apart`; a department numbering each file from 1, not a
+    correction, is told so). `key` is the record-id
     column (roster: person_id); a row without one stands alone. `year` (a snapshot's
     `KindSpec.snapshot_year`): a record's rows of `period_year` come last, in the order above,
     before them its rows of other years, latest year last (a row of no year first): the last
@@ -743,14 +747,36 @@ def supersede(delivered: pl.DataFrame, ranks: Mapping[str, int], key: str = "rec
     last = pl.repeat(True, df.height, eager=True).scatter(again, twice["_last"])
     latest = df.filter(last).sort(rank, "line", maintain_order=True) if years else df.filter(last)
     _y = pl.col(year) if years else pl.lit(None, pl.Int64)
-    winner = twice.filter("_last").select(*groups, superseded_by=pl.format("{}:{}", "file", "line"), _won="_h", _wy=_y)
+    who = [c for c in (next((c for c in ("id_raw", "id_number") if c in df.columns), None), "name") if c in df.columns]
+    winner = twice.filter("_last").select(*groups, superseded_by=pl.format("{}:{}", "file", "line"), _won="_h", _wy=_y,
+                                          **{f"_w{c}": c for c in who})
     superseded = (
         twice.filter(~pl.col("_last"))
         .join(winner, on=groups, how="left", nulls_equal=True, maintain_order="left")
         .select(*[c for c in ("dept", "kind") if c in groups], "file", "line", pl.col(key).alias("record_id"),
-                "superseded_by", changed=pl.col("_h") != pl.col("_won"), other_year=(_y != pl.col("_wy")).fill_null(False))
+                "superseded_by", changed=pl.col("_h") != pl.col("_won"), other_year=(_y != pl.col("_wy")).fill_null(False),
+                other_person=(pl.all_horizontal([shown_apart(pl.col(c), pl.col(f"_w{c}"), c == "name") for c in who])
+                              if len(who) == 2 else pl.lit(False)))
     )
     return latest.drop("_n"), superseded
+
+
+def _apart(a: str | None, b: str | None) -> bool:
+    """Two plain texts (`*` hiding a character) that show different characters where both show
+    one; of two lengths (`张*` may hide more than one, a typo drops one), at the first or last."""
+    if not a or not b:
+        return False
+    pairs = zip(a, b) if len(a) == len(b) else ((a[0], b[0]), (a[-1], b[-1]))
+    return any(x != y for x, y in pairs if x != "*" and y != "*")
+
+
+def shown_apart(a: pl.Expr, b: pl.Expr, name: bool) -> pl.Expr:
+    """Two deliveries' IDs (or names: `name`) as typed that cannot be one person's: `_apart` of
+    their plain texts (`matchers.ids.id_text`, `matchers.names.normalize_name`). False where
+    either is empty."""
+    plain = normalize_name if name else id_text
+    return (pl.struct(plain(a).alias("a"), plain(b).alias("b"))
+            .map_elements(lambda r: _apart(r["a"], r["b"]), return_dtype=pl.Boolean).fill_null(False))
 
 
 def keep_latest(delivered: dict[str, list[pl.DataFrame]], rejected: pl.DataFrame, ranks: Mapping[str, int], cfg: Config,

@@ -346,6 +346,22 @@ def test_a_stored_superseded_row_without_a_year_said_is_a_correction_not_another
     assert q["category"].to_list() == [Finding.REPLACED]
 
 
+def test_records_replaced_by_another_persons_rows_are_said_as_perhaps_numbered_per_file():
+    """A file whose records another file replaced with other persons' rows (another ID and name:
+    files each numbered from 1) says how many and what it likely means, not only 'corrected'."""
+    sup = pl.DataFrame({"dept": ["医保"] * 3, "file": ["医保/一.csv"] * 3, "line": [2, 3, 4], "record_id": ["1", "2", "3"],
+                        "superseded_by": ["医保/二.csv:2", "医保/二.csv:3", "医保/二.csv:4"], "changed": [True] * 3,
+                        "other_year": [False] * 3, "other_person": [True, True, False]})
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), sup, None, None, max_grid_households=100)
+    row = q.row(0, named=True)
+    assert row["category"] == Finding.REPLACED and row["count"] == 3
+    assert "以后者为准；其中 2 行的证件号码与姓名都与之不同，是另一个人：部门是否每个文件各自从 1 编号？" in row["detail"]
+    assert "2 of them show another ID and another name" in row["detail"]
+    plain = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), sup.drop("other_person"), None, None,
+                           max_grid_households=100)["detail"].item()  # (a run stored before the column existed)
+    assert plain.endswith("that delivery is used") and "另一个人" not in plain
+
+
 def test_the_report_lists_a_category_s_findings_without_a_file_after_those_with_one():
     q = pl.DataFrame([("c", "医保", None, "b", 1), ("c", "医保", "医保/a.csv", "a", 1)],
                      schema=["category", "dept", "file", "detail", "count"], orient="row")

@@ -597,8 +597,33 @@ def test_supersede_keeps_last_delivery():
     assert latest.filter(pl.col("record_id") == "JS1")["out_of_pocket"].to_list() == [20.0]
     assert superseded.to_dicts() == [
         {"dept": "医保", "kind": "med_settlement", "file": "医保/a.csv", "line": 3, "record_id": "JS1",
-         "superseded_by": "医保/b_补报.csv:2", "changed": True, "other_year": False}
+         "superseded_by": "医保/b_补报.csv:2", "changed": True, "other_year": False, "other_person": False}
     ]
+
+
+def test_a_record_replaced_by_another_persons_row_is_told_apart_from_a_correction():
+    """Two 医保 files each numbering from 1 (JS1 of one file and of the other are two persons):
+    the later replaced the earlier's, said as corrections. A replacement showing another ID and
+    another name (masks aside: a kept digit or a shown character differs) is marked
+    `other_person`; a corrected ID, a corrected name, a name's dropped character, a masked ID or
+    name that may be the same, an empty one, are not."""
+    pairs = [  # (earlier ID, name; later ID, name, other person?)
+        ("341302********1234", "张*明", "341302********9999", "王五", True),
+        ("341302199001011234", "张三", "341302199001019999", "李四", True),
+        ("341302199001011234", "张三", "341302199001011234", "张叁", False),  # name corrected
+        ("341302199001011234", "张三", "341302199001019999", "张三", False),  # ID corrected
+        ("3413************34", "张明", "341302199001011234", "张晓明", False),  # a dropped character
+        ("341302********1234", "张*", "341302199001011234", "张晓明", False),
+        ("341302********1234", "张三", "", "李四", False),
+    ]
+    n = len(pairs)
+    rows = pl.DataFrame({"dept": ["医保"] * 2 * n, "kind": ["med_settlement"] * 2 * n,
+                         "file": ["医保/一.csv"] * n + ["医保/二.csv"] * n, "line": [*range(2, n + 2)] * 2,
+                         "record_id": [str(i) for i in range(n)] * 2,
+                         "id_raw": [p[0] for p in pairs] + [p[2] for p in pairs],
+                         "name": [p[1] for p in pairs] + [p[3] for p in pairs]})
+    _, superseded = supersede(rows, ranks("医保/一.csv", "医保/二.csv"))
+    assert superseded.sort("line")["other_person"].to_list() == [p[4] for p in pairs]
 
 
 def test_a_saved_again_copy_supersedes_its_original():
