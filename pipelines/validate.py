@@ -754,11 +754,15 @@ def supersede(delivered: pl.DataFrame, ranks: Mapping[str, int], key: str = "rec
         twice.filter(~pl.col("_last"))
         .join(winner, on=groups, how="left", nulls_equal=True, maintain_order="left")
         .select(*[c for c in ("dept", "kind") if c in groups], "file", "line", pl.col(key).alias("record_id"),
-                "superseded_by", changed=pl.col("_h") != pl.col("_won"), other_year=(_y != pl.col("_wy")).fill_null(False),
-                other_person=(pl.all_horizontal([shown_apart(pl.col(c), pl.col(f"_w{c}"), c == "name") for c in who])
-                              if len(who) == 2 else pl.lit(False)))
+                "superseded_by", *who, *[f"_w{c}" for c in who], changed=pl.col("_h") != pl.col("_won"),
+                other_year=(_y != pl.col("_wy")).fill_null(False), other_person=pl.lit(False))
     )
-    return latest.drop("_n"), superseded
+    changed = superseded["changed"].fill_null(False).arg_true()  # (a list delivered again unchanged: none looked at)
+    if len(who) == 2 and changed.len():
+        apart = superseded[changed].select(pl.all_horizontal(
+            [shown_apart(pl.col(c), pl.col(f"_w{c}"), c == "name") for c in who])).to_series()
+        superseded = superseded.with_columns(superseded["other_person"].scatter(changed, apart))
+    return latest.drop("_n"), superseded.drop(*who, *[f"_w{c}" for c in who])
 
 
 def _apart(a: str | None, b: str | None) -> bool:
