@@ -14,6 +14,7 @@ The command line, `python flows.py run|serve|province|deploy ...`, is cli.py (do
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import re
 import shutil
@@ -1221,6 +1222,29 @@ class CascadeStopped(PartlyDone):
     message names the later period, why, what still reflects the period as it was, what to run."""
 
 
+OWN_ERRORS = {"RunError", "AccountingError"}  # our own one-line messages (by name: raised from `flows` or `__main__`)
+
+
+def _own_error(exc: BaseException | None) -> bool:
+    return exc is not None and bool({c.__name__ for c in type(exc).__mro__} & OWN_ERRORS)
+
+
+class _OwnErrorsSaidInOneLine(logging.Filter):
+    """Prefect logs a run's failure with its traceback. A failure of ours (`OWN_ERRORS`: the
+    deliveries not in yet, no usable roster, another run busy) is a problem the user must fix,
+    and its line says all: the run logs (what `serve`'s console and `prefect flow-run logs`
+    show to the bureau) carry it without the traceback. Other failures keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and _own_error(record.exc_info[1]):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+for _runs in ("prefect.flow_runs", "prefect.task_runs"):
+    logging.getLogger(_runs).addFilter(_OwnErrorsSaidInOneLine())
+
+
 def flow_result(state):
     """A flow run's result, from the state a call with `return_state=True` gave; its failure
     raised again carrying `flow_run_id`, for `safe_error` to say where the details are."""
@@ -1237,8 +1261,7 @@ def safe_error(exc: BaseException) -> str:
     the traceback (`prefect flow-run logs <id>`). A file the system refused (a township's list open
     in Excel on the share, a full disk) is named with the system's reason: a path and an error
     number quote no record."""
-    # (by name: also when raised from `flows`, not `__main__`; a subclass, e.g. CascadeStopped, too)
-    if {c.__name__ for c in type(exc).__mro__} & {"RunError", "AccountingError"}:
+    if _own_error(exc):  # (a subclass, e.g. CascadeStopped, too)
         return str(exc)
     run = getattr(exc, "flow_run_id", None)
     what = type(exc).__name__

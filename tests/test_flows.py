@@ -868,6 +868,33 @@ def test_a_scheduled_run_recovers_a_killed_run_first_and_marks_its_cascade(prefe
     assert flows.recover_interrupted(out, out / "warehouse.duckdb") == []  # (the mark cleared as the cascade ended)
 
 
+def test_a_scheduled_run_refused_for_a_reason_of_ours_is_logged_in_one_line_a_bug_with_its_traceback(
+        prefect_harness, tmp_path, monkeypatch):
+    """What `serve`'s console (the bureau's log of its monthly runs) showed when the month's
+    deliveries were not in yet: Prefect's traceback of the RunError. Our own failures are logged
+    as their line alone; another failure (a bug) keeps its traceback for whoever fixes it."""
+    import logging
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = records.append
+    logger = logging.getLogger("prefect.flow_runs")
+    logger.addHandler(handler)
+    monkeypatch.setattr(flows, "monthly_run", lambda *a, **k: {}["a bug"])
+    try:
+        (tmp_path / "inbox" / PERIOD).mkdir(parents=True)
+        with pytest.raises(flows.RunError):
+            flows.scheduled_run(str(tmp_path / "inbox"), str(tmp_path / "out"), period="2026-11")
+        with pytest.raises(KeyError):
+            flows.scheduled_run(str(tmp_path / "inbox"), str(tmp_path / "out"), period=PERIOD)
+    finally:
+        logger.removeHandler(handler)
+    ours = [r for r in records if "deliveries are not in yet" in r.getMessage()]
+    bug = [r for r in records if "KeyError" in r.getMessage()]
+    assert ours and not any(r.exc_info for r in ours)
+    assert bug and all(r.exc_info for r in bug if "Encountered exception" in r.getMessage())
+
+
 def test_a_scheduled_run_works_on_the_month_before_the_day_it_was_due_in_county_time(prefect_harness, tmp_path,
                                                                                     monkeypatch):
     """Due at 02:00 on 1 November in the county (18:00 on 31 October UTC, a --cron on the 1st): the
