@@ -1152,9 +1152,10 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
         std, within = numbered_within_households(standardize(table, spec), spec)
         if within and notes is not None:
             header = (columns.get(spec.record_id) or [spec.record_id])[0]
+            example = std.filter(pl.col("line") == within[0])[spec.record_id][0]
             notes.append(ReadError(label, f"「{header}」为户内编号（多数户都有同样的编号），已按「户编号-{header}」读作人编号（如 "
-                                          f"{std.filter(pl.col('line') == within[0])[spec.record_id][0]}，{len(within)} 行） '{header}' numbers persons within "
-                                          f"each household: read as 户编号-{header}", dept, False))
+                                          f"{example}，{len(within)} 行） '{header}' numbers persons within each household: "
+                                          f"read as 户编号-{header}", dept, False))
         cells: list[pl.DataFrame] = []
         ok, bad = validate(std, spec, dept, label, latest if spec.name in cfg.ANSWER_KINDS else None, cells)
         if blanked is not None and spec.name in cfg.ANSWER_KINDS:

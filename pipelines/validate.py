@@ -727,9 +727,9 @@ def supersede(delivered: pl.DataFrame, ranks: Mapping[str, int], key: str = "rec
     `superseded` (`SUPERSEDED_SCHEMA`): dept, kind, file, line, record_id, superseded_by
     (`file:line`), changed (its content differs from the winner's; identical re-deliveries are
     listed too), other_year (the winner is a row of another `year`), other_person (the winner shows
-    another ID and another name: `shown_apart`; a department numbering each file from 1, not a
-    correction, is told so). `key` is the record-id
-    column (roster: person_id); a row without one stands alone. `year` (a snapshot's
+    another ID and another name, `shown_apart`: a department numbering each file from 1, not a
+    correction, is told so). `key` is the record-id column (roster: person_id); a row without one
+    stands alone. `year` (a snapshot's
     `KindSpec.snapshot_year`): a record's rows of `period_year` come last, in the order above,
     before them its rows of other years, latest year last (a row of no year first): the last
     delivery of the period's year is kept, else of the latest year (a file of each year, or one
