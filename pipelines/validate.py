@@ -213,12 +213,14 @@ def numbered_within_households(df: pl.DataFrame, spec: KindSpec) -> tuple[pl.Dat
     row) -> (the table with 人编号 read as 户编号-人编号, H0001-1; the lines so read). Taken as
     given, each number would be many persons', every row set aside as duplicated and the run
     refused for want of a roster. A 人编号 numbering the county's persons (at most a slip shared
-    across households) is left as given: (table, [])."""
+    across households) is left as given: (table, []); so is a number Excel destroyed (shared for
+    that: `EXCEL_NUMBER`, `EXCEL_ZERO_TAIL`), for `validate` to set aside saying so."""
     key, home = spec.record_id, "household_id"
     if key == home or key not in df.columns or home not in df.columns or df.is_empty():
         return df, []
     clean = lambda c: _text(c).str.strip_chars_start(TEXT_MARKS).str.strip_chars()  # noqa: E731 - as both are typed
-    t = df.select(_p=clean(key), _h=clean(home), both=(clean(key) != "") & (clean(home) != ""))
+    usable = lambda e: (e != "") & ~e.str.contains(EXCEL_NUMBER) & ~e.str.contains(EXCEL_ZERO_TAIL)  # noqa: E731
+    t = df.select(_p=clean(key), _h=clean(home), both=usable(clean(key)) & usable(clean(home)))
     known = t.filter(pl.col("both").fill_null(False))
     shared = known.filter(pl.col("_h").n_unique().over("_p") > 1).height
     if not known.height or shared * 2 <= known.height:

@@ -453,6 +453,19 @@ def test_a_rosters_person_numbers_counted_within_each_household_are_read_with_th
     assert notes[0].problem.startswith("「人编号」为户内编号") and "如 H1-1，6 行" in notes[0].problem
 
 
+def test_a_rosters_person_numbers_excel_destroyed_are_set_aside_naming_excel_not_read_as_household_numbers(tmp_path):
+    """人编号 Excel turned into 3.41302E+17 repeat across households too: still set aside saying
+    Excel destroyed them, not read as 户编号-人编号 (which would keep them under a made-up number)."""
+    text = ("乡镇,行政村,户编号,人编号,姓名,身份证号,与户主关系\n"
+            + "".join(f"大店镇,韩湖村,H{h},3.41302E+17,人{h}{i},34130219620111{h}{i}34,{r}\n"
+                      for h in range(1, 4) for i, r in [(1, "户主"), (2, "配偶")]))
+    notes = []
+    valid, rejected, _, _ = read_delivery(write(tmp_path / "户籍底册" / "r.csv", text), "户籍底册/r.csv", "户籍底册", CFG,
+                                          KNOWN, notes)
+    assert valid[0][1].is_empty() and rejected.height == 6 and notes == []
+    assert rejected["reason"].str.contains("Excel").all()
+
+
 def test_a_rosters_person_numbers_of_the_county_are_read_as_given_with_a_slip_set_aside(tmp_path):
     """A 人编号 numbering the county's persons, one typed twice across households: as given, the two
     rows set aside as duplicated (not read as 户编号-人编号)."""
