@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -67,8 +67,8 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # 
 
 from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, KindSpec, MatchingConfig, load_config  # noqa: E402
-from matchers.ids import fixed_stars, roster_check_fails  # noqa: E402
-from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
+from matchers.ids import fixed_stars  # noqa: E402
+from matchers.link import link, measured_completeness, slip_findings  # noqa: E402
 from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
 from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, in_order, queue_ages, review_queue,  # noqa: E402
                              with_first_queued)
@@ -339,26 +339,10 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         links = links.filter(~again)
     links.write_parquet(paths.work / "links_person.parquet")
     candidates.write_parquet(paths.work / "candidates.parquet")
-    slips = slip_rates(records, matching).filter(pl.col("failed") > 0)
-    slips.select(
-        category=pl.lit(Finding.CHECK_FAILS), dept="dept", file=pl.lit(None, pl.Utf8),
-        detail=pl.format("{}：完整身份证号 {} 个中 {} 个校验位不符，估计每录入一位出错约 {}%，脱敏号码的保留位按此计入一位之差"
-                         " — {} of {} full IDs fail the check: about {}% of typed characters slip, which the matcher "
-                         "allows for in masked IDs' kept digits", "kind", "full", "failed",
-                         (pl.col("slip_rate") * 100).round(2), "failed", "full", (pl.col("slip_rate") * 100).round(2)),
-        count=pl.col("failed").cast(pl.Int64),
-    ).write_parquet(paths.work / "findings_ids.parquet")
-    roster_check_fails(roster).write_parquet(paths.work / "findings_roster_ids.parquet")
-    reference.shared_household_ids(roster, cfg.matching.head_relations, cfg.matching.places).write_parquet(
-        paths.work / "findings_roster_households.parquet")
-    reference.households_without_head(roster, cfg.matching.head_relations,
-                                      _read(paths.work / f"rejected_{cfg.kinds['roster'].folder}.parquet")).write_parquet(
-        paths.work / "findings_roster_heads.parquet")
-    reference.persons_listed_twice(roster).write_parquet(paths.work / "findings_roster_twice.parquet")
-    reference.townships_written_twice(roster, cfg.matching.places).write_parquet(paths.work / "findings_roster_towns.parquet")
-    reference.household_size_disagrees(roster).write_parquet(paths.work / "findings_roster_sizes.parquet")
-    reference.roster_fields_missing(roster, cfg.kinds["roster"].fields).write_parquet(
-        paths.work / "findings_roster_columns.parquet")
+    slip_findings(records, matching).write_parquet(paths.work / "findings_ids.parquet")
+    reference.check_roster(roster, cfg.matching.head_relations, cfg.kinds["roster"].fields,
+                           _read(paths.work / f"rejected_{cfg.kinds['roster'].folder}.parquet"),
+                           cfg.matching.places).write_parquet(paths.work / "findings_roster.parquet")
     if "water" in kinds:
         water = pl.read_parquet(paths.work / "water.parquet")
         resolved = resolve_places(water, roster, cfg.matching.whole_village_groups, cfg.matching.places)
@@ -369,38 +353,23 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
 
 def measure_census(paths: RunPaths, cfg: Config, records: pl.DataFrame, census: pl.DataFrame, roster: pl.DataFrame,
                    borrowed: bool) -> MatchingConfig:
-    """The matching config with the 参保名单's measured completeness (`link.list_completeness`),
+    """The matching config with the 参保名单's measured completeness (`link.measured_completeness`),
     reported in the data-quality file. A partial run without 医保 measures it again on the
     period's stored settlements and census, as its full run did."""
     if cfg.matching.census_completeness != "measured" or census.is_empty():
         return cfg.matching
-    ids = lambda df: df.select("kind", pl.col("id_raw").cast(pl.Utf8))  # noqa: E731 - all it reads
-    insured = ids(records.filter(pl.col("kind").is_in(list(cfg.matching.census_completeness_kinds))))
+    insured = records
     if borrowed:
         con = warehouse.connect(paths.warehouse)
         try:
             stored = warehouse.table(con, "settlements", "period = ?", [paths.period_dir.name])
         finally:
             con.close()
-        insured = insured if stored is None else ids(stored)
-    got = list_completeness(pl.concat([insured, ids(census)]), roster, cfg.matching)
-    share = "—" if got.value is None else f"{got.value:.0%}"
-    expected = got.share_full * got.probes  # found by a complete list
-    detail = (f"参保名单对非监测对象的完整度 {share}：{got.probes} 名结算人员（完整身份证号、不在底册）中 {got.found} 名在名单中以完整身份证号出现"
-              f"（名单中 {got.share_full:.0%} 的记录显示完整身份证号，完整的名单约出现 {expected:.0f} 名；短缺超出偶然的部分才算不完整）。"
-              f" enrollment list completeness for off-roster people {share}: of {got.probes} off-roster insured persons with a full ID, "
-              f"{got.found} appear in it by full ID ({got.share_full:.0%} of its records show one, so a complete list shows about "
-              f"{expected:.0f}; only a shortfall beyond chance counts)"
-              + ("; too few to measure, taken as complete" if got.value is None else "")
-              # (a census switched off by `census_coverage = 0` is the user's choice, not the list's)
-              + ("" if got.value is None or census_coverage(cfg.matching, got.value) or not cfg.matching.census_coverage
-                 else f"; 名单仅覆盖约 {cfg.matching.census_coverage * got.value:.1%} 的居民，不据以比对 "
-                 f"it holds under {cfg.matching.census_min_coverage:.0%} of the residents and is not weighed"))
+        insured = insured if stored is None else stored
+    matching, finding = measured_completeness(insured, census, roster, cfg.matching)
     if not borrowed:  # a partial run keeps the full run's line (its data-quality rows of 医保)
-        pl.DataFrame([dict(category=Finding.CENSUS, dept=census["dept"][0],
-                           file=None, detail=detail, count=got.found)],
-                     schema=QUALITY_COLUMNS).write_parquet(paths.work / "findings_census.parquet")
-    return replace(cfg.matching, census_completeness=1.0 if got.value is None else got.value)
+        finding.write_parquet(paths.work / "findings_census.parquet")
+    return matching
 
 
 def stored_census(paths: RunPaths, empty: pl.DataFrame) -> pl.DataFrame:
@@ -772,15 +741,13 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     if cal_note:
         pl.DataFrame([dict(category=Finding.CALENDAR, dept=None, file=None, detail=cal_note, count=1)],
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_calendar.parquet")
-    grid = _read(work / "grid.parquet")
     roster = pl.read_parquet(work / "roster.parquet")
-    reference.grid_missing(grid, cfg.kinds["grid"].folder).write_parquet(work / "findings_grid.parquet")
-    if grid is not None:  # (its 户编号 as the roster writes them, for the lists here and the report in `publish`)
-        grid, note = reference.align_grid(grid, roster, cfg.matching.places)
+    # (its 户编号 as the roster writes them, for the lists here and the report in `publish`)
+    grid, found = reference.check_grid(_read(work / "grid.parquet"), roster, cfg.kinds["grid"].fields,
+                                       cfg.kinds["grid"].folder, cfg.matching.places)
+    if grid is not None:
         grid.write_parquet(work / "grid.parquet")
-        note.write_parquet(work / "findings_grid_ids.parquet")
-        reference.grid_phones_destroyed(grid).write_parquet(work / "findings_grid_phones.parquet")
-        reference.grid_fields_missing(grid, cfg.kinds["grid"].fields).write_parquet(work / "findings_grid_columns.parquet")
+    found.write_parquet(work / "findings_grid.parquet")
     new = feedback.first_sent(township.township_rows(warnings, roster, grid, issue_date, deadline,
                                                    cfg.matching.head_relations),
                               before, sent_on, sent_deadline)
