@@ -67,13 +67,12 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # 
 
 from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, KindSpec, MatchingConfig, load_config  # noqa: E402
-from matchers.ids import fixed_stars  # noqa: E402
 from matchers.link import link, measured_completeness, slip_findings  # noqa: E402
 from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
 from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, in_order, queue_ages, review_queue,  # noqa: E402
                              with_first_queued)
 from pipelines import accounting, calendar, console, feedback, reference, report, rules, township  # noqa: E402
-from pipelines.identify import destroyed_ids, persons_shown, unreadable_ids  # noqa: E402
+from pipelines.identify import destroyed_ids, shown_on_lists, unreadable_ids  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
                                       check_answers, describe, gone_from_roster, relinked,
                                       unconfirmable, without_yes)
@@ -599,11 +598,7 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
         history = warehouse.table(con, "warnings", "period < ?", [period])
         if history is not None:
             history.write_parquet(paths.work / "warnings_earlier.parquet")
-            history = history.join(
-                status.select("warning_id", "status", "verified_on") if status is not None
-                else pl.DataFrame(schema={"warning_id": pl.Utf8, "status": pl.Utf8, "verified_on": pl.Date}),
-                on="warning_id", how="left",
-            ).with_columns(pl.col("status").fill_null("open"))
+            history = rules.with_status(history, status)
             persons_now, skipped = warehouse.persons_now(con, period, roster, rules.persons_to_recognise(history, period, cfg),
                                                          cfg.run.split_search_max_pairs)
             persons_now.write_parquet(paths.work / "persons_now.parquet")
@@ -612,14 +607,8 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     candidates = pl.read_parquet(paths.work / "candidates.parquet")
     # the persons a 参保名单 row set aside shows are on the list, as a record's candidates are (M4)
     unread = [pl.read_parquet(f) for f in sorted(paths.work.glob("unread_*.parquet"))]
-    if unread:  # (their masks read as the whole list's are: `ids.fixed_stars`)
-        unread = pl.concat(unread)
-        whole = pl.concat([unread.select("dept", "kind", "id_raw"), *(
-            extracts[k].select("dept", "kind", "id_raw") for k in unread["kind"].unique() if k in extracts)])
-        shown = pl.concat([candidates, persons_shown(unread, roster, cfg.matching.min_kept_for_id_block,
-                                                     fixed_stars(whole))], how="diagonal_relaxed")
-    else:
-        shown = candidates
+    shown = shown_on_lists(candidates, pl.concat(unread) if unread else None, extracts, roster,
+                           cfg.matching.min_kept_for_id_block)
     signals = rules.run_rules(
         extracts, links, roster, cfg, period,
         ytd_settlements=(ytd := _read(paths.work / "ytd_settlements.parquet")),
@@ -632,24 +621,13 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
                         ytd_settlements=ytd, candidates=shown,
                         history=history, held={name for name, _ in notes}, persons_now=persons_now).write_parquet(
         paths.work / "review_impact.parquet")
-    not_sought = [] if skipped is None else [dict(
-        category=Finding.SPLIT_NOT_SOUGHT, dept=cfg.kinds["roster"].folder, file=None, count=1,
-        detail=f"户籍底册中已不在底册的预警对象与新增人员组合过多（{skipped:,} 对，上限 run.split_search_max_pairs "
-               f"{cfg.run.split_search_max_pairs:,}），本期未识别分户人员：分户成员的按人预警可能重复下发 — too many pairs of "
-               f"warned persons gone from the roster x persons new on it ({skipped:,}; a renumbered roster?): split-off "
-               f"members were not sought, and a per-person warning may go out again under their new household")]
-    pl.DataFrame([dict(category=Finding.RULE_HELD_BACK, dept=cfg.kinds[cfg.rules[name].kind].folder, file=None,
-                       detail=f"{name}: {why}", count=1) for name, why in notes] + not_sought,
-                 schema=QUALITY_COLUMNS).write_parquet(paths.work / "findings_rules.parquet")
+    rules.held_back_findings(notes, skipped, cfg).write_parquet(paths.work / "findings_rules.parquet")
     warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg, persons_now)
-    kept = _read(paths.work / "kept_warnings.parquet")  # partial run: the other departments' warnings
-    if kept is not None:
-        # (kept ones stored before a column was, e.g. signal_year, have it null: read back from their basis)
-        kept = kept.select(pl.col(c) if c in kept.columns else pl.lit(None).alias(c) for c in warnings.columns)
-        kept = rules.placed_now(kept, roster)  # (a roster corrected since may have moved a household)
-        reference.kept_off_roster(kept, roster, cfg.kinds["roster"].folder).write_parquet(
-            paths.work / "findings_kept.parquet")  # (... or renumbered one: said, run the whole period)
-        warnings = pl.concat([warnings, kept.cast(warnings.schema)]).sort("warning_id", "rule")
+    # partial run: the other departments' warnings, and those whose household the roster no longer holds
+    warnings, gone = rules.with_kept(warnings, _read(paths.work / "kept_warnings.parquet"), roster,
+                                     cfg.kinds["roster"].folder)
+    if gone is not None:
+        gone.write_parquet(paths.work / "findings_kept.parquet")
     warnings.write_parquet(paths.work / "warnings.parquet")
     suppressed.write_parquet(paths.work / "suppressed.parquet")
     return {"warnings": warnings.height, "suppressed": suppressed.height}
