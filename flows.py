@@ -77,7 +77,7 @@ from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_an
                                       check_answers, describe, gone_from_roster, relinked,
                                       unconfirmable, without_yes)
 from pipelines.validate import (  # noqa: E402
-    REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_ranks, in_headers, rejected_files, to_person_records,
+    REJECTED_SCHEMA, SUPERSEDED_SCHEMA, in_headers, rejected_files, to_person_records,
 )
 from pipelines.year_to_date import (RELINK_COLUMNS, RELINK_KEYS, YTD_COLUMNS, lead_sums, merge, relink_keys, rows_to_sum,  # noqa: E402
                                     settle_years, to_relink)
@@ -513,43 +513,19 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
     finally:
         con.close()
     issued = feedback.issued_from_rows(earlier_rows) if earlier_rows is not None else None
+    folder = cfg.kinds["feedback"].folder
     returned = _read(paths.work / "feedback.parquet")
-    counts = {"returned": 0, "accepted": 0, "unanswered": 0, "set_aside": 0}
-    accepted = None
-    if returned is not None and returned.height:
-        if issued is None:
-            issued = feedback.issued_from_rows(pl.DataFrame(schema={c: pl.Utf8 for c in
-                                                                   ["预警编号", "township", "户编号", "period", "下发日期", "核实截止日期"]}))
-        files = pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == cfg.kinds["feedback"].folder)
-        accepted, unanswered, refused = feedback.check_feedback(
-            returned, issued, as_of, cfg.matching.places, delivery_ranks(files, cfg.inbox.later_marks), period=period,
-            townships=pl.read_parquet(paths.work / "roster.parquet", columns=["township"])["township"].unique(),
-            first_out=first_out)
-        overruled, findings = feedback.disagreements(accepted, cfg.inbox.later_marks)
-        findings = pl.concat([findings, feedback.year_slips(returned, accepted)])
+    if returned is not None and returned.height and issued is None:  # (a first run with 反馈/ in its inbox)
+        issued = feedback.issued_from_rows(None)
+    counts, accepted, refused, told, findings = feedback.take_returns(
+        returned, _read(paths.work / f"rejected_{folder}.parquet"), issued, as_of, period, cfg,
+        pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == folder),
+        townships=pl.read_parquet(paths.work / "roster.parquet", columns=["township"])["township"].unique(),
+        first_out=first_out, blanked=_read(paths.work / f"blanked_{folder}.parquet"))
+    if accepted is not None:
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
-        # an answer whose 核实日期 could not be read was taken undated (`kinds.feedback.blank_unreadable`):
-        # not set aside, but the township is told to fill the date in again
-        not_read = feedback.values_not_read(_read(paths.work / f"blanked_{cfg.kinds['feedback'].folder}.parquet"),
-                                            accepted, overruled, cfg.kinds["feedback"].fields)
-        accepted = accepted.with_columns(received_period=pl.lit(period))
-        refused.drop("township").cast(REJECTED_SCHEMA).write_parquet(
-            paths.work / f"rejected_{cfg.kinds['feedback'].folder}_answers.parquet")
-        counts = {"returned": returned.height, "accepted": accepted.height, "unanswered": unanswered.height,
-                  "set_aside": refused.height}
-        if sum(list(counts.values())[1:]) != counts["returned"]:
-            raise accounting.AccountingError(
-                f"{cfg.kinds['feedback'].folder}: read {returned.height} answers but accounted {counts}")
-        # (taken, but they verify nothing: a console saying only "accepted" hides a 核实结果 column not read)
-        counts["without_result"] = accepted.filter(pl.col("result").is_null()).height
-        # told back to the townships: the answers not taken, those a later file overruled, the values not read
-        pl.concat([refused, overruled, not_read]).write_parquet(paths.work / "feedback_returned.parquet")
-    # rows the validator already set aside (a 核实结果 outside 属实/不属实, a 是否纳入监测 outside 是/否) were
-    # returned too: the console's count says so
-    invalid = _read(paths.work / f"rejected_{cfg.kinds['feedback'].folder}.parquet")
-    invalid = 0 if invalid is None else invalid.filter(pl.col("line").is_not_null()).height
-    counts["returned"] += invalid
-    counts["set_aside"] += invalid
+        refused.write_parquet(paths.work / f"rejected_{folder}_answers.parquet")
+        told.write_parquet(paths.work / "feedback_returned.parquet")  # (told back to the townships)
     answers = _concat([earlier_answers, accepted]) if (earlier_answers is not None or accepted is not None) else None
     if answers is not None:
         answers.write_parquet(paths.work / "answers_all.parquet")

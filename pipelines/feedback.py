@@ -41,9 +41,10 @@ import polars as pl
 
 from config import Config, PlaceNames
 from matchers.places import normalize_place, place_key
+from pipelines.accounting import AccountingError
 from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
 from pipelines.township import UNPLACED, grid_workers, mask_ids
-from pipelines.validate import (REJECTED_SCHEMA, TENS, delivery_order, delivery_place, in_headers, later_words,
+from pipelines.validate import (REJECTED_SCHEMA, TENS, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
                                 mask_value, original_file, without_sheet)
 from schemas.inputs import as_written
 from schemas.outputs import (FEEDBACK_COLUMNS, LIST_STATE_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding,
@@ -178,13 +179,16 @@ def _issued(issued: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def issued_from_rows(rows: pl.DataFrame) -> pl.DataFrame:
+def issued_from_rows(rows: pl.DataFrame | None) -> pl.DataFrame:
     """Written township rows (TOWNSHIP_COLUMNS + township + period, of every period, carried-over
-    copies included) -> `issued`: one row per 预警编号, from the period it was first written;
+    copies included; None: none was written, nothing issued) -> `issued`: one row per 预警编号,
+    from the period it was first written;
     `withdrawn` when its row of the latest period says 撤回 (a re-run took it back). A 迁出 row
     (a re-run moved the warning to another township's list, `moved_in_rerun`) counts only among
     its `townships` (that township's answer is taken): its township, dates and 状态 are those of
     the row where the warning is listed."""
+    if rows is None:
+        rows = pl.DataFrame(schema={c: pl.Utf8 for c in ["预警编号", "township", "户编号", "period", "下发日期", "核实截止日期"]})
     state = pl.col("状态") if "状态" in rows.columns else pl.lit(None, pl.String)
     listed = ~pl.col("_out")
     last = (pl.col("_state").filter(listed).sort_by(pl.col("period").filter(listed)).last() == STATUS_WITHDRAWN
@@ -409,6 +413,48 @@ def check_feedback(
         unanswered.sort("_row").drop("_row"),
         rejected.sort("_row").drop("_row").cast({"line": pl.Int64}) if rejected.height else _empty_rejected(),
     )
+
+
+def take_returns(
+    returned: pl.DataFrame | None, set_aside: pl.DataFrame | None, issued: pl.DataFrame | None, as_of: date, period: str,
+    cfg: Config, files: pl.DataFrame, townships: Iterable[str] = (), first_out: Mapping[str, date] | None = None,
+    blanked: pl.DataFrame | None = None,
+) -> tuple[dict, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]:
+    """The period's returned township lists (`returned`: the 反馈 rows read, None when none were;
+    `set_aside`: the folder's `Rejected` rows the validator set aside, a 核实结果 outside
+    属实/不属实 ...) -> (counts, accepted, refused, told, findings), each frame None when no row
+    was returned. The rows are checked against the warnings `issued` before (`check_feedback`:
+    a later file's answer first, by the order the folder's `files` were put in, `delivery_ranks`;
+    `townships`, `first_out` as it takes them); accepted: those taken, with their
+    `received_period`; refused: those not, as REJECTED_SCHEMA rows (the row accounting's);
+    told: what each township is told back — the rows not taken, those a later file overruled
+    (`disagreements`) and the cells not read (`values_not_read` of `blanked`); findings: the
+    disagreements and year slips for the report. counts: returned = accepted + unanswered +
+    set aside (the validator's rows too: the console says so), and how many accepted carry no
+    核实结果 (they verify nothing); raises AccountingError when a row is not accounted for."""
+    invalid = 0 if set_aside is None else set_aside.filter(pl.col("line").is_not_null()).height
+    counts = {"returned": invalid, "accepted": 0, "unanswered": 0, "set_aside": invalid}
+    if returned is None or returned.is_empty():
+        return counts, None, None, None, None
+    folder = cfg.kinds["feedback"].folder
+    accepted, unanswered, refused = check_feedback(returned, issued, as_of, cfg.matching.places,
+                                                   delivery_ranks(files, cfg.inbox.later_marks), period=period,
+                                                   townships=townships, first_out=first_out)
+    overruled, findings = disagreements(accepted, cfg.inbox.later_marks)
+    findings = pl.concat([findings, year_slips(returned, accepted)])
+    # an answer whose 核实日期 could not be read was taken undated (`kinds.feedback.blank_unreadable`):
+    # not set aside, but the township is told to fill the date in again
+    not_read = values_not_read(blanked, accepted, overruled, cfg.kinds["feedback"].fields)
+    counts = {"returned": returned.height, "accepted": accepted.height, "unanswered": unanswered.height,
+              "set_aside": refused.height}
+    if sum(list(counts.values())[1:]) != counts["returned"]:
+        raise AccountingError(f"{folder}: read {returned.height} answers but accounted {counts}")
+    counts["returned"] += invalid
+    counts["set_aside"] += invalid
+    # (taken, but they verify nothing: a console saying only "accepted" hides a 核实结果 column not read)
+    counts["without_result"] = accepted.filter(pl.col("result").is_null()).height
+    return (counts, accepted.with_columns(received_period=pl.lit(period)), refused.drop("township").cast(REJECTED_SCHEMA),
+            pl.concat([refused, overruled, not_read]), findings)
 
 
 def year_slips(returned: pl.DataFrame, accepted: pl.DataFrame) -> pl.DataFrame:

@@ -10,7 +10,7 @@ from pipelines.feedback import (
     file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK, sent_now,
-    withdrawn_count,
+    take_returns, withdrawn_count,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import delivery_ranks, validate
@@ -1582,3 +1582,23 @@ def test_nothing_blanked_is_nothing_to_tell():
     acc = check_feedback(DELIVERY, ISSUED, AS_OF, CFG.matching.places)[0]
     out = values_not_read(pl.DataFrame(), acc, acc.head(0), CFG.kinds["feedback"].fields)
     assert out.is_empty() and "township" in out.columns and "reason" in out.columns
+
+
+def test_the_returns_taken_are_accounted_for_and_told_back():
+    """A period's returned lists: every row is accepted, unanswered or set aside (the validator's
+    rows set aside count as returned and set aside too); accepted ones carry the period they were
+    received in; the township is told the rows not taken and those a later file overruled; the
+    disagreement is a finding. Nothing returned: only the validator's rows are counted."""
+    files = pl.DataFrame({"dept": ["反馈", "反馈"], "file": [NOV, OCT],
+                          "modified": [dt.datetime(2026, 12, 6, 9, 0, 0), dt.datetime(2026, 12, 6, 9, 0, 2)]})
+    returned = pl.concat([TWO_FILES, fb((NOV, 4, "YJ202610-zzzzzzzzzz", "大店镇", "属实", None, None, None, None),
+                                        (NOV, 5, W4, "大店镇", None, None, None, None, None))])
+    invalid = pl.DataFrame({"line": [7, None]}, schema={"line": pl.Int64})  # (a file set aside whole has no line)
+    counts, accepted, refused, told, findings = take_returns(returned, invalid, ISSUED, AS_OF, "2026-12", CFG, files)
+    assert counts == {"returned": 7, "accepted": 4, "unanswered": 1, "set_aside": 2, "without_result": 0}
+    assert accepted["received_period"].unique().to_list() == ["2026-12"]
+    assert refused.columns == list(Rejected.to_schema().columns) and refused["line"].to_list() == [4]
+    assert sorted(told.select("file", "line").rows()) == [(NOV, 2), (NOV, 4)]
+    assert findings.cast(QUALITY_COLUMNS)["category"].to_list() == [Finding.DISAGREE]
+    assert take_returns(None, invalid, None, AS_OF, "2026-12", CFG, files)[0] == {
+        "returned": 1, "accepted": 0, "unanswered": 0, "set_aside": 1}
