@@ -73,9 +73,8 @@ from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, in_order, q
                              with_first_queued)
 from pipelines import accounting, calendar, console, feedback, reference, report, rules, township  # noqa: E402
 from pipelines.identify import destroyed_ids, shown_on_lists, unreadable_ids  # noqa: E402
-from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
-                                      check_answers, describe, gone_from_roster, relinked,
-                                      unconfirmable, without_yes)
+from pipelines.review_answers import (ANSWER_SCHEMA, apply_answers, best_guess, changed_now, in_folders,  # noqa: E402
+                                      take_answers, unconfirmable, without_yes)
 from pipelines.validate import (  # noqa: E402
     REJECTED_SCHEMA, SUPERSEDED_SCHEMA, in_headers, rejected_files, to_person_records,
 )
@@ -392,68 +391,30 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
     Writes the answers in effect (linking, the year's earlier settlements) and the accepted new
     ones (stored)."""
     work, folder = paths.work, cfg.kinds["review_answer"].folder
-    roster = pl.read_parquet(work / "roster.parquet")
     shown = pl.read_parquet(work / "person_records.parquet").select("dept", "kind", "record_id", "id_raw")
-    returned = _read(work / "review_answer.parquet")
-    rows_set_aside = _read(work / f"rejected_{folder}.parquet")
-    rows_set_aside = (rows_set_aside if rows_set_aside is not None else pl.DataFrame(schema=REJECTED_SCHEMA)).filter(
-        pl.col("line").is_not_null())
-    invalid = rows_set_aside.filter(pl.col("kind") == "review_answer").height  # the validator's: 是否本人 = 对 ...
-    misfiled = rows_set_aside.filter(pl.col("kind").is_null())  # rows of a table that holds no answers
-    counts = {"returned": invalid, "accepted": 0, "blank": 0, "set_aside": invalid}
+    returned, known = _read(work / "review_answer.parquet"), None
     con = warehouse.connect(paths.warehouse)
     try:
         earlier = warehouse.table(con, "review_answers", "period < ?", [period])
         before = warehouse.table(con, "review_answers", "period = ?", [period])  # as the period's last run took them
         if returned is not None:
-            returned = returned.with_columns(record_dept=pl.col("record_dept").replace(
-                {d: c for d in returned["record_dept"].unique().to_list() if (c := cfg.folder_of(d))}))
+            returned = in_folders(returned, cfg)
             asked = returned.select(dept="record_dept", record_id="record_id").unique()
             known = _concat([warehouse.records_seen(con, period, asked), shown.select("dept", "record_id")])
     finally:
         con.close()
-    accepted = pl.DataFrame(schema=ANSWER_SCHEMA)
-    if returned is not None and returned.height:
-        accepted, refused = check_answers(
-            returned, roster, answerable_departments(cfg), known, shown,
-            cfg.matching.one_record_per_person_kinds, cfg.matching.answer_max_id_differences)
-        refused.cast(REJECTED_SCHEMA).write_parquet(work / f"rejected_{folder}_answers.parquet")
-        counts = {"returned": returned.height + invalid, "accepted": accepted.height,
-                  "blank": returned["verdict"].null_count(), "set_aside": refused.height + invalid}
-        if sum(list(counts.values())[1:]) != counts["returned"]:
-            raise accounting.AccountingError(f"{folder}: read {counts['returned']} answers but accounted {counts}")
-    # (with the answers the kept links of departments not re-read were made with, no longer in 复核/)
-    new = relinked(accepted.with_columns(period=pl.lit(period)), before, list(paths.only or cfg.departments))
+    counts, refused, new, decided, finding = take_answers(
+        returned, _read(work / f"rejected_{folder}.parquet"), pl.read_parquet(work / "roster.parquet"), shown, known,
+        earlier, before, pl.read_parquet(work / "files.parquet").filter(pl.col("dept") == folder)["file"].to_list(),
+        period, cfg, list(paths.only or cfg.departments), bool(paths.only))
+    if refused is not None:
+        refused.write_parquet(work / f"rejected_{folder}_answers.parquet")
     if new.height:
         new.drop("period").cast(ANSWER_SCHEMA).write_parquet(work / "review_answers_new.parquet")
-    files = pl.read_parquet(work / "files.parquet").filter(pl.col("dept") == folder)["file"].to_list()
-    counts |= {"confirmed": 0, "excluded": 0, "misfiled": misfiled.height, "files": len(files),
-               "partial": bool(paths.only)}
-    answers = _concat([earlier, new])
-    here = shown.select(record_dept="dept", record_id="record_id").unique()
-    held = gone_rows = None
-    if answers.height:
-        decided = answers_in_effect(answers)
-        held = unconfirmable(decided, shown, roster,
-                             cfg.matching.one_record_per_person_kinds, cfg.matching.answer_max_id_differences)
-        decided = without_yes(decided, held)
+    if decided is not None:
         decided.write_parquet(work / "review_decided.parquet")
-        now = decided.join(here, on=["record_dept", "record_id"], how="semi")
-        gone_rows = gone_from_roster(now, roster)
-        counts["confirmed"] = now.filter(pl.col("person_id").is_not_null()).height - gone_rows.height
-        counts["excluded"] = now.filter(pl.col("person_id").is_null(), pl.col("excluded").list.len() > 0).height
-    record = ["record_dept", "record_id"]
-    waiting = new.filter(~pl.col("relinked")).select(record).unique()
-    unseen = (new.filter(pl.col("record_dept").is_in(list(paths.only or cfg.departments))).select(record).unique()
-              .join(here, on=record, how="anti").height)
-    withdrawn = new.filter("withdrawn").select(record).unique().join(waiting, on=record, how="anti").height
-    counts |= {"held": 0 if held is None else held.height, "gone": 0 if gone_rows is None else gone_rows.height,
-               "pending": waiting.height, "withdrawn": withdrawn, "unseen": unseen}
-    if (files or counts["confirmed"] or counts["excluded"] or counts["gone"] or counts["held"] or counts["pending"]
-            or withdrawn):
-        detail = describe(counts, files, gone_rows, held, misfiled)
-        pl.DataFrame([dict(category=Finding.REVIEW_ANSWERS, dept=folder, file=None, detail=detail,
-                           count=counts["returned"])], schema=QUALITY_COLUMNS).write_parquet(work / "findings_review.parquet")
+    if finding is not None:
+        finding.write_parquet(work / "findings_review.parquet")
     return counts
 
 
@@ -1185,13 +1146,6 @@ def county_settings(county: dict, config_path: str | None, overrides: list[str] 
     """A province county's config file and `--set` overrides: its own `config` if it names one,
     else the command's; the command's overrides, then its own `set`."""
     return county.get("config") or config_path, list(overrides or []) + list(county.get("set", []))
-
-
-def answerable_departments(cfg: Config) -> list[str]:
-    """The departments whose records name persons (`PERSON_KINDS`; not 水利's places): those a
-    review answer may be about."""
-    folders = {cfg.kinds[k].folder for k in PERSON_KINDS if k in cfg.kinds}
-    return [d for d in cfg.departments if d in folders]
 
 
 def largest_first(paths: RunPaths, depts: list[str]) -> list[str]:

@@ -326,13 +326,6 @@ def test_a_census_stored_by_an_older_version_still_serves_a_partial_run(tmp_path
     assert got.columns == to_person_records({}).columns
 
 
-def test_review_answers_may_be_about_every_department_whose_records_name_persons_not_water():
-    """残联's extract has no 证件号码 column (the ID is inside the 残疾人证号), yet names persons."""
-    from config import load_config
-
-    assert flows.answerable_departments(load_config()) == ["医保", "住建", "教育", "民政", "残联", "人社", "农业农村"]
-
-
 def test_the_period_stores_the_earlier_settlements_linked_again_into_review_only(tmp_path):
     """Of the earlier settlements a run linked again (`links_relinked.parquet`), those it sent to
     review are stored with the period (`relinked_review`, which dates the review queue), with a
