@@ -68,15 +68,15 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # 
 from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, KindSpec, MatchingConfig, load_config  # noqa: E402
 from matchers.link import link, measured_completeness, slip_findings  # noqa: E402
-from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
-from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, in_order, queue_ages, review_queue,  # noqa: E402
-                             with_first_queued)
+from matchers.places import places_not_found, resolve_places  # noqa: E402
+from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, queue_ages, review_queue, with_first_queued,  # noqa: E402
+                             with_kept)
 from pipelines import accounting, calendar, console, feedback, reference, report, rules, township  # noqa: E402
 from pipelines.identify import destroyed_ids, shown_on_lists, unreadable_ids  # noqa: E402
 from pipelines.review_answers import (ANSWER_SCHEMA, apply_answers, best_guess, changed_now, in_folders,  # noqa: E402
                                       take_answers, unconfirmable, without_yes)
 from pipelines.validate import (  # noqa: E402
-    REJECTED_SCHEMA, SUPERSEDED_SCHEMA, in_headers, rejected_files, to_person_records,
+    REJECTED_SCHEMA, in_headers, rejected_files, to_person_records,
 )
 from pipelines.year_to_date import (RELINK_COLUMNS, RELINK_KEYS, YTD_COLUMNS, lead_sums, merge, relink_keys, rows_to_sum,  # noqa: E402
                                     settle_years, to_relink)
@@ -574,33 +574,13 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
 def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: list[dict]) -> pl.DataFrame:
     """links.parquet (one row per department record, rejected rows included) and the proof that
     every row read is accounted for."""
-    person = _read(paths.work / "links_person.parquet")
-    water = _read(paths.work / "water_places.parquet")
-    rejected = _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("rejected_*.parquet"))], REJECTED_SCHEMA)
-    superseded = _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("superseded_*.parquet"))])
-    parts = [person]
-    if water is not None:
-        parts.append(water_links(water))
-    if rejected.height:
-        rows = rejected.filter(pl.col("line").is_not_null())
-        parts.append(rows.select(
-            "dept", pl.col("kind").fill_null("unknown"),
-            pl.coalesce("record_id", pl.col("file") + pl.lit("#") + pl.col("line").cast(pl.Utf8)).alias("record_id"),
-            pl.lit("rejected").alias("decision"), pl.lit(None, pl.Utf8).alias("person_id"),
-            pl.lit(None, pl.Utf8).alias("household_id"), pl.lit(None, pl.Float64).alias("score"),
-            pl.col("reason"), pl.lit(0).alias("n_candidates"),
-        ))
-    person_depts = [d for d in depts if d in cfg.departments]
-    links = _concat(parts).filter(pl.col("dept").is_in(person_depts))
-    links = links.with_columns(pl.col("n_candidates").cast(pl.Int64)).sort("dept", "kind", "record_id")
-    rows = pl.DataFrame(ingested).select("dept", "rows").filter(pl.col("dept").is_in(person_depts))
-    table = accounting.account(rows, links, superseded.filter(pl.col("dept").is_in(person_depts)))
-    # partial run: the other departments' stored rows complete the period
-    links = _concat([links, _read(paths.work / "kept_links.parquet")]).sort("dept", "kind", "record_id")
-    rejected = _concat([rejected, _read(paths.work / "kept_rejected.parquet")], REJECTED_SCHEMA).sort(
-        "dept", nulls_last=True, maintain_order=True)  # (in the order a full run gives: by folder)
-    superseded = _concat([superseded, _read(paths.work / "kept_superseded.parquet")], SUPERSEDED_SCHEMA)
-    table = _concat([table, _read(paths.work / "kept_accounting.parquet")]).cast(table.schema).sort("dept")
+    links, rejected, superseded, table = accounting.settle(
+        _read(paths.work / "links_person.parquet"), _read(paths.work / "water_places.parquet"),
+        _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("rejected_*.parquet"))], REJECTED_SCHEMA),
+        _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("superseded_*.parquet"))]),
+        pl.DataFrame(ingested), depts, cfg.departments,
+        # partial run: the other departments' stored rows complete the period
+        kept={name: _read(paths.work / f"kept_{name}.parquet") for name in ("links", "rejected", "superseded", "accounting")})
     links.write_parquet(paths.work / "links.parquet")
     rejected.write_parquet(paths.work / "rejected.parquet")
     superseded.write_parquet(paths.work / "superseded.parquet")
@@ -692,21 +672,6 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
             "sent_on": sent_on.isoformat(), "withdrawn": now, "withdrawn_all": taken_back}
 
 
-def _not_read(work: Path, folder: str) -> pl.DataFrame | None:
-    """What of `folder` was not read at all, as `Rejected` rows (line null) for its township to be
-    told like the files that could not be read: the files set aside before reading (a `.xls` or
-    `.et` saved by Excel or WPS, a PDF: `inbox.discover`) and its workbooks' hidden sheets holding
-    a table (not read, `Finding.HIDDEN_TABLE`), which the county's report alone named."""
-    found = []
-    if (discovered := _read(work / "rejected__discover.parquet")) is not None:
-        found.append(discovered.filter(pl.col("dept") == folder))
-    if (notes := _read(work / f"findings_{folder}.parquet")) is not None:
-        found.append(notes.filter(pl.col("category") == Finding.HIDDEN_TABLE).select(
-            "dept", kind=pl.lit(None, pl.String), file="file", line=pl.lit(None, pl.Int64),
-            **{c: pl.lit(None, pl.String) for c in ("record_id", "field", "value")}, reason="detail"))
-    return _concat(found).cast(REJECTED_SCHEMA) if found else None
-
-
 @task(**STEP)
 def publish(paths: RunPaths, cfg: Config, period: str, issue_date: date, deadline: str, run_id: str) -> dict:
     """Store the period in the warehouse, write township lists and county files into the staging
@@ -743,12 +708,10 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     grid = _read(work / "grid.parquet")
     rows = pl.read_parquet(work / "township_rows.parquet")
     status = pl.read_parquet(work / "status_all.parquet")
-    refused = _read(work / "feedback_returned.parquet")
-    validator_refused = _concat([_read(work / f"rejected_{cfg.kinds['feedback'].folder}.parquet"),
-                                 _not_read(work, cfg.kinds["feedback"].folder)])
-    returned = feedback.returned_to_township(
-        _concat([refused, validator_refused]), cfg, _read(work / "issued_earlier.parquet"), roster["township"].unique()
-    ) if (refused is not None and refused.height) or (validator_refused is not None and validator_refused.height) else {}
+    folder = cfg.kinds["feedback"].folder
+    returned = feedback.told_back(_read(work / "feedback_returned.parquet"), _read(work / f"rejected_{folder}.parquet"),
+                                  _read(work / "rejected__discover.parquet"), _read(work / f"findings_{folder}.parquet"),
+                                  cfg, _read(work / "issued_earlier.parquet"), roster["township"].unique())
     created = datetime.combine(issue_date, datetime.min.time())
     review = pl.read_parquet(work / "candidates.parquet").filter(pl.col("decision") == "review")
     linked = pl.read_parquet(work / "links_person.parquet").filter(
@@ -756,11 +719,7 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     queue = review_queue(review, _concat([pl.read_parquet(work / "person_records.parquet"),
                                           _read(work / "relink_records.parquet")]), roster, cfg.matching.match_threshold,
                          pl.read_parquet(work / "review_impact.parquet"), linked)
-    kept_queue = _read(work / "kept_review.parquet")  # partial run: the other departments' rows
-    if kept_queue is not None:  # (a queue published by an older version lacks its newer columns)
-        kept_queue = kept_queue.with_columns(pl.lit(None, pl.Utf8).alias(c) for c in queue.columns
-                                             if c not in kept_queue.columns)
-        queue = in_order(pl.concat([queue, kept_queue.select(queue.columns).cast(queue.schema, strict=False)]))
+    queue = with_kept(queue, _read(work / "kept_review.parquet"))  # partial run: the other departments' rows
     # when each record was first sent to review, from the links stored (this period's just now)
     queued = queue.select(dept=QUEUE_COLUMNS["dept"], record_id=QUEUE_COLUMNS["record_id"])
     history = warehouse.review_history(con, period, queued)
@@ -770,19 +729,10 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     workbooks = [(outputs.split_sheets("人工复核队列", queue), stage / "county" / "人工复核队列.xlsx")]
     towns = []
     rows = feedback.as_sent(rows, reference.shared_notes(roster, cfg.matching.head_relations))
-    for (town,), df in rows.partition_by("township", as_dict=True, maintain_order=True).items():
-        if town is None:
-            continue
-        sheet = df.drop("township")
+    for town, (sheet, sheets) in feedback.list_sheets(rows).items():
         name = outputs.file_name(town)
-        folder = stage / "townships" / name
-        outputs.write_csv(sheet, folder / f"{name}_{period}_预警清单.csv")
-        sheets = {"汇总": sheet.filter(pl.col("状态") != feedback.STATUS_WITHDRAWN,
-                                      ~pl.col("状态").str.starts_with(feedback.STATUS_MOVED_OUT))
-                  .group_by("风险类型").len("户数").sort("风险类型")}
-        for (risk,), part in sheet.partition_by("风险类型", as_dict=True, maintain_order=True).items():
-            sheets[risk] = part
-        workbooks.append((sheets, folder / f"{name}_{period}_预警清单.xlsx"))
+        outputs.write_csv(sheet, stage / "townships" / name / f"{name}_{period}_预警清单.csv")
+        workbooks.append((sheets, stage / "townships" / name / f"{name}_{period}_预警清单.xlsx"))
         towns.append(town)
     outputs.write_xlsx_many(workbooks, created, choices=FEEDBACK_CHOICES | REVIEW_CHOICES)
     county = stage / "county"
@@ -796,18 +746,12 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     outputs.write_csv(township.unplaced_leads(warnings), county / "无法落位的新增线索.csv")
     rejected = in_headers(pl.read_parquet(work / "rejected.parquet"), cfg.kinds)  # (fields as the extracts head them)
     outputs.write_csv(rejected.rename(REJECTED_HEADERS), county / "搁置行及原因.csv")
-    # (a partial run keeps the published findings of the departments it did not re-read; an
-    # unknown folder or a file at the period's root is found again by every run)
-    kept = pl.col("dept").is_in([d for d in cfg.departments if d not in (paths.only or cfg.departments)])
-    quality = accounting.quality_report(
+    # (a partial run keeps the published findings of the departments it did not re-read)
+    quality = accounting.county_quality(
         _concat([pl.read_parquet(f) for f in sorted(work.glob("findings_*.parquet"))], QUALITY_COLUMNS),
-        rejected.filter(~kept.fill_null(False)), pl.read_parquet(work / "superseded.parquet").filter(~kept.fill_null(False)), grid, roster,
-        cfg.run.max_grid_households,
-    )
-    kept_quality = _read(work / "kept_quality.parquet")
-    if kept_quality is not None:
-        quality = accounting.in_report_order(
-            pl.concat([quality, kept_quality.select(list(QUALITY_COLUMNS)).cast(QUALITY_COLUMNS)]))
+        rejected, pl.read_parquet(work / "superseded.parquet"), grid, roster, cfg.run.max_grid_households,
+        others=[d for d in cfg.departments if d not in (paths.only or cfg.departments)],
+        kept=_read(work / "kept_quality.parquet"))
     outputs.write_csv(quality.rename(QUALITY_HEADERS), county / "数据质量报告.csv")
     outputs.write_csv(pl.read_parquet(work / "accounting.parquet"), county / "行数核对_accounting.csv")
     summary, overdue = feedback.overdue_by_township(status)

@@ -55,7 +55,7 @@ __all__ = [
     "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "year_slips", "disagreements",
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
     "moved_in_rerun", "sent_now", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
-    "values_not_read", "returned_to_township", "withdrawn_count",
+    "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "told_back", "list_sheets",
 ]
 
 # The five columns a township fills in (internal names of FEEDBACK_COLUMNS).
@@ -1146,6 +1146,50 @@ def values_not_read(blanked: pl.DataFrame, accepted: pl.DataFrame, overruled: pl
         "value", reason=pl.when(pl.col("_taken").fill_null(False)).then(taken).otherwise(empty),
         township=pl.lit(None, pl.String),
     ).cast(schema)
+
+
+def told_back(refused: pl.DataFrame | None, set_aside: pl.DataFrame | None, discovered: pl.DataFrame | None,
+              notes: pl.DataFrame | None, cfg: Config, issued: pl.DataFrame | None = None,
+              townships: Iterable[str] = ()) -> dict[str, pl.DataFrame]:
+    """{township: its 反馈退回 rows} (`returned_to_township`; {} when there is nothing to tell): the
+    answers not taken (`refused`: `take_returns`' told), the 反馈 folder's rows the validator set
+    aside (`set_aside`), and what of the folder was not read at all, told like the files that
+    could not be read: the files set aside before reading (`discovered`: `inbox.discover`'s
+    rejected rows — a `.xls` or `.et` saved by Excel or WPS, a PDF) and its workbooks' hidden
+    sheets holding a table (`notes`: the folder's findings, `Finding.HIDDEN_TABLE`), which the
+    county's report alone named."""
+    folder = cfg.kinds["feedback"].folder
+    found = []
+    if discovered is not None:
+        found.append(discovered.filter(pl.col("dept") == folder))
+    if notes is not None:
+        found.append(notes.filter(pl.col("category") == Finding.HIDDEN_TABLE).select(
+            "dept", kind=pl.lit(None, pl.String), file="file", line=pl.lit(None, pl.Int64),
+            **{c: pl.lit(None, pl.String) for c in ("record_id", "field", "value")}, reason="detail"))
+    not_read = (pl.concat([f for f in found if f.height] or found[:1], how="diagonal_relaxed").cast(REJECTED_SCHEMA)
+                if found else None)
+    parts = [f for f in (refused, set_aside, not_read) if f is not None and f.height]
+    if not parts:
+        return {}
+    return returned_to_township(pl.concat(parts, how="diagonal_relaxed"), cfg, issued, townships)
+
+
+def list_sheets(rows: pl.DataFrame) -> dict[str, tuple[pl.DataFrame, dict[str, pl.DataFrame]]]:
+    """The period's township rows as sent (`as_sent`) -> {township: (its list, its workbook's
+    sheets)}, in the rows' order, rows without a township left out: the list without the
+    township column; the sheets 汇总 (households per 风险类型, the rows withdrawn or moved out
+    not counted) then one per 风险类型."""
+    out = {}
+    for (town,), df in rows.partition_by("township", as_dict=True, maintain_order=True).items():
+        if town is None:
+            continue
+        sheet = df.drop("township")
+        sheets = {"汇总": sheet.filter(pl.col("状态") != STATUS_WITHDRAWN, ~pl.col("状态").str.starts_with(STATUS_MOVED_OUT))
+                  .group_by("风险类型").len("户数").sort("风险类型")}
+        for (risk,), part in sheet.partition_by("风险类型", as_dict=True, maintain_order=True).items():
+            sheets[risk] = part
+        out[town] = (sheet, sheets)
+    return out
 
 
 def returned_to_township(

@@ -10,10 +10,10 @@ from pipelines.feedback import (
     file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK, sent_now,
-    take_returns, withdrawn_count,
+    list_sheets, take_returns, told_back, withdrawn_count,
 )
 from pipelines.standardize import standardize
-from pipelines.validate import delivery_ranks, validate
+from pipelines.validate import REJECTED_SCHEMA, delivery_ranks, validate
 from schemas.inputs import Feedback, Rejected
 from schemas.outputs import FEEDBACK_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding, WarningStatus
 
@@ -1602,3 +1602,33 @@ def test_the_returns_taken_are_accounted_for_and_told_back():
     assert findings.cast(QUALITY_COLUMNS)["category"].to_list() == [Finding.DISAGREE]
     assert take_returns(None, invalid, None, AS_OF, "2026-12", CFG, files)[0] == {
         "returned": 1, "accepted": 0, "unanswered": 0, "set_aside": 1}
+
+
+def test_the_files_of_the_returns_not_read_are_told_back_to_their_townships():
+    """A 反馈 file set aside before reading (a .xls) and a hidden sheet holding a table are told to
+    the township the file names, like the rows not taken; another department's file is not; with
+    nothing to tell, no township hears anything."""
+    discovered = pl.DataFrame({"dept": ["反馈", "医保"], "kind": [None, None],
+                               "file": ["反馈/大店镇_2026-10_预警清单.xls", "医保/a.xls"], "line": [None, None],
+                               "record_id": [None, None], "field": [None, None], "value": [None, None],
+                               "reason": ["Excel 97-2003 格式", "Excel 97-2003 格式"]}, schema=REJECTED_SCHEMA)
+    notes = pl.DataFrame({"category": [Finding.HIDDEN_TABLE, Finding.FILE_NOTE], "dept": ["反馈", "反馈"],
+                          "file": ["反馈/夹沟镇/反馈.xlsx", "反馈/夹沟镇/反馈.xlsx"], "detail": ["隐藏表 Sheet2 未读", "其他"],
+                          "count": [1, 1]})
+    back = told_back(None, None, discovered, notes, CFG, ISSUED)
+    assert sorted(back) == ["大店镇", "夹沟镇"]
+    assert back["大店镇"]["原因"].to_list() == ["Excel 97-2003 格式"] and back["夹沟镇"]["原因"].to_list() == ["隐藏表 Sheet2 未读"]
+    assert told_back(None, None, discovered.filter(pl.col("dept") == "医保"), None, CFG, ISSUED) == {}
+
+
+def test_each_townships_list_and_workbook_sheets_count_the_households_still_to_verify():
+    rows = pl.DataFrame({"township": ["大店镇", "夹沟镇", "大店镇", "大店镇", None],
+                         "预警编号": ["w1", "w2", "w3", "w4", "w5"], "风险类型": ["医疗", "医疗", "住房", "医疗", "医疗"],
+                         "状态": ["新下发", "新下发", "撤回", "迁出至夹沟镇", "新下发"]})
+    got = list_sheets(rows)
+    assert list(got) == ["大店镇", "夹沟镇"]
+    sheet, sheets = got["大店镇"]
+    assert sheet["预警编号"].to_list() == ["w1", "w3", "w4"] and "township" not in sheet.columns
+    assert list(sheets) == ["汇总", "医疗", "住房"] and sheets["汇总"].rows() == [("医疗", 1)]
+    assert sheets["医疗"]["预警编号"].to_list() == ["w1", "w4"]
+
