@@ -626,13 +626,8 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     of this period's warnings, how many were first sent now and how many taken back."""
     work = paths.work
     warnings = pl.read_parquet(work / "warnings.parquet")
-    deadline, cal_note = calendar.add_working_days(issue_date, cfg.run.verify_working_days, cfg.run)
     before = _read(work / "township_rows_before.parquet")
-    if before is not None and sent_on != issue_date:
-        sent_deadline, sent_note = calendar.add_working_days(sent_on, cfg.run.verify_working_days, cfg.run)
-        cal_note = cal_note or sent_note
-    else:
-        sent_deadline = deadline
+    deadline, sent_deadline, cal_note = calendar.deadlines(issue_date, sent_on, before is not None, cfg.run)
     if cal_note:
         pl.DataFrame([dict(category=Finding.CALENDAR, dept=None, file=None, detail=cal_note, count=1)],
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_calendar.parquet")
@@ -646,27 +641,13 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     new = feedback.first_sent(township.township_rows(warnings, roster, grid, issue_date, deadline,
                                                    cfg.matching.head_relations),
                               before, sent_on, sent_deadline)
-    earlier_rows = _read(work / "township_rows_earlier.parquet")
-    status_earlier = _read(work / "status_earlier.parquet")
     persons = rules.persons_followed(_read(work / "warnings_earlier.parquet"), _read(work / "persons_now.parquet"), cfg)
-    carried = (feedback.carry_over(status_earlier, earlier_rows, before_period=period,
-                                   answers=_read(work / "answers_all.parquet"), roster=roster, grid=grid,
-                                   persons=persons)
-               if earlier_rows is not None and status_earlier is not None else None)
-    rows = feedback.with_carry_over(new, carried if carried is not None else new.head(0).select(
-        pl.lit(None, pl.Utf8).alias("状态"), pl.lit(None, pl.Int64).alias("逾期天数"), *new.columns))
-    # (a re-run whose corrected roster moved a household: the township that had its warning is told)
-    rows, moved_out = feedback.moved_in_rerun(rows, before, _read(work / "answers_later.parquet"))
-    feedback.moved_warnings(carried, earlier_rows, moved_out, rows).write_parquet(work / "findings_moved.parquet")
-    withdrawn = feedback.withdrawn_rows(before, rows, status_earlier)
-    rows = pl.concat([rows, moved_out, withdrawn])
+    rows, moved, status, withdrawn = feedback.list_rows(
+        new, before, _read(work / "township_rows_earlier.parquet"), _read(work / "status_earlier.parquet"),
+        _read(work / "answers_all.parquet"), _read(work / "answers_later.parquet"), roster, grid, persons, period, issue_date)
     rows.write_parquet(work / "township_rows.parquet")
-    issued = feedback.issued_from_rows(
-        _concat([earlier_rows, rows.with_columns(period=pl.lit(period))]) if earlier_rows is not None
-        else rows.with_columns(period=pl.lit(period))
-    )
-    feedback.warning_status(issued, _read(work / "answers_all.parquet"), issue_date).write_parquet(
-        work / "status_all.parquet")
+    moved.write_parquet(work / "findings_moved.parquet")
+    status.write_parquet(work / "status_all.parquet")
     now, taken_back = feedback.withdrawn_count(withdrawn, before)
     return {"deadline": deadline.isoformat(), "sent_now": feedback.sent_now(new, before, issue_date),
             "sent_on": sent_on.isoformat(), "withdrawn": now, "withdrawn_all": taken_back}

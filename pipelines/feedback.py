@@ -55,7 +55,7 @@ __all__ = [
     "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "year_slips", "disagreements",
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
     "moved_in_rerun", "sent_now", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
-    "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "told_back", "list_sheets",
+    "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "told_back", "list_sheets", "list_rows",
 ]
 
 # The five columns a township fills in (internal names of FEEDBACK_COLUMNS).
@@ -822,6 +822,39 @@ def with_carry_over(new_rows: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFra
     )
     both = pl.concat([carried.with_columns(_k=pl.lit(0)), new.with_columns(_k=pl.lit(1))], how="vertical_relaxed")
     return both.with_row_index("_i").sort("township", "_k", "_i", nulls_last=True).drop("_i", "_k")
+
+
+def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.DataFrame | None,
+              status_earlier: pl.DataFrame | None, answers: pl.DataFrame | None, answers_later: pl.DataFrame | None,
+              roster: pl.DataFrame, grid: pl.DataFrame | None, persons: pl.DataFrame, period: str, issue_date: date,
+              ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The period's township rows -> (rows, moved, status, withdrawn).
+
+    `new`: this period's warnings' rows (`first_sent`); `before`: the rows the period's last run
+    sent (a re-run; else None); `earlier_rows`, `status_earlier`: the rows of the periods before
+    and their warnings' status (None before any); `answers`: every answer taken, `answers_later`
+    those later periods took (a re-run); `persons`: the warned persons followed into the
+    households they were split off into (`rules.persons_followed`).
+    rows: the still-open earlier warnings first (`carry_over`, each in the township its household
+    lives in now), then this period's, then those a re-run moved to another township's list (迁出,
+    `moved_in_rerun`) and those it takes back (`withdrawn_rows`: withdrawn); moved: the finding of
+    the warnings that moved (`moved_warnings`); status: every warning ever issued, as of
+    `issue_date` (`warning_status`)."""
+    carried = (carry_over(status_earlier, earlier_rows, before_period=period, answers=answers, roster=roster, grid=grid,
+                          persons=persons)
+               if earlier_rows is not None and status_earlier is not None else None)
+    rows = with_carry_over(new, carried if carried is not None else new.head(0).select(
+        pl.lit(None, pl.Utf8).alias("状态"), pl.lit(None, pl.Int64).alias("逾期天数"), *new.columns))
+    # (a re-run whose corrected roster moved a household: the township that had its warning is told)
+    rows, moved_out = moved_in_rerun(rows, before, answers_later)
+    moved = moved_warnings(carried, earlier_rows, moved_out, rows)
+    withdrawn = withdrawn_rows(before, rows, status_earlier)
+    rows = pl.concat([rows, moved_out, withdrawn])
+    these = rows.with_columns(period=pl.lit(period))
+    every = [f for f in (earlier_rows, these) if f is not None and f.height] or [earlier_rows if earlier_rows is not None
+                                                                              else these]
+    status = warning_status(issued_from_rows(pl.concat(every, how="diagonal_relaxed")), answers, issue_date)
+    return rows, moved, status, withdrawn
 
 
 def moved_warnings(carried: pl.DataFrame | None, earlier_rows: pl.DataFrame | None,

@@ -10,7 +10,7 @@ from pipelines.feedback import (
     file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK, sent_now,
-    list_sheets, take_returns, told_back, withdrawn_count,
+    list_rows, list_sheets, take_returns, told_back, withdrawn_count,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import REJECTED_SCHEMA, delivery_ranks, validate
@@ -1632,3 +1632,23 @@ def test_each_townships_list_and_workbook_sheets_count_the_households_still_to_v
     assert list(sheets) == ["汇总", "医疗", "住房"] and sheets["汇总"].rows() == [("医疗", 1)]
     assert sheets["医疗"]["预警编号"].to_list() == ["w1", "w4"]
 
+
+def test_the_lists_rows_carry_the_open_earlier_warnings_before_the_periods_own_and_date_every_status():
+    """The rows of a first run of 2026-11: the earlier warnings still open, each where its household
+    lives now (B moved to 夹沟镇: a finding says so), before this period's; the status of every
+    warning issued, this period's too, as of the issue date. No earlier period: this period's rows
+    alone."""
+    roster = roster_of(("A", "大店镇", "韩湖村", None), ("B", "夹沟镇", "王庄村", "3组"), ("E", "夹沟镇", "韩湖村", None),
+                       ("G", "大店镇", "韩湖村", None))
+    new = pl.DataFrame([township_row("w-new", "大店镇", "2026-11", hh="G", issued="2026-12-07")],
+                       schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]}).drop("period")
+    earlier = EARLIER.filter(pl.col("period") < "2026-11")
+    persons = pl.DataFrame(schema={"warning_id": pl.String, "person_id": pl.String})
+    rows, moved, status, withdrawn = list_rows(new, None, earlier, STATUS.filter(pl.col("warning_id") != "w-now"), None, None,
+                                               roster, GRID_NOW, persons, "2026-11", D(2026, 12, 7))
+    assert rows.select("预警编号", "township").rows() == [("w-late", "大店镇"), ("w-open", "大店镇"), ("w-new", "大店镇"),
+                                                       ("w-over", "夹沟镇"), ("w-jg", "夹沟镇")]
+    assert moved["count"].to_list() == [1] and withdrawn.is_empty()
+    assert sorted(status["warning_id"].to_list()) == ["w-done", "w-jg", "w-late", "w-new", "w-open", "w-over"]
+    rows, moved, status, _ = list_rows(new, None, None, None, None, None, roster, None, persons, "2026-11", D(2026, 12, 7))
+    assert rows["预警编号"].to_list() == ["w-new"] and moved.is_empty() and status["warning_id"].to_list() == ["w-new"]
