@@ -153,10 +153,7 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
         keep = set(paths.only) | set(cfg.reference_folders)
         files = files.filter(pl.col("dept").is_in(sorted(keep)))
         problems = [p for p in problems if p.dept is None or p.dept in keep]
-    # files set aside are listed from their rejected rows (rejected__discover), like unreadable ones
-    findings = [dict(category=Finding.FILE_NOTE, dept=p.dept, file=p.file, detail=p.problem, count=1)
-                for p in problems if not p.set_aside]
-    earlier = None
+    earlier = late = None
     if Path(paths.warehouse).exists():
         con = warehouse.connect(paths.warehouse)
         try:
@@ -169,19 +166,16 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
         found = [inbox.answer_files(paths.period_dir.parent / p, cfg, answers).with_columns(period=pl.lit(p))
                  for p in ran]
         if found:
-            findings += accounting.answers_put_in_late(pl.concat(found), earlier, paths.period_dir.name).to_dicts()
-    present = set(files["dept"].to_list()) if files.height else set()
-    for dept in (paths.only or cfg.departments):
-        if dept not in present:
-            findings.append(dict(category=Finding.DEPT_MISSING, dept=dept, file=None,
-                                 detail="本期未收到该部门数据，其规则未运行 no extract this period; its rules did not run", count=1))
+            late = accounting.answers_put_in_late(pl.concat(found), earlier, paths.period_dir.name)
     paths.work.mkdir(parents=True, exist_ok=True)
     files.write_parquet(paths.work / "files.parquet")
     # last month's extract put in again (not read again: `ingest_department`)
     accounting.earlier_copies(files, earlier, list(cfg.departments)).write_parquet(paths.work / "earlier_copies.parquet")
-    pl.DataFrame(findings, schema=QUALITY_COLUMNS).write_parquet(paths.work / "findings_discover.parquet")
+    # (files set aside are listed from their rejected rows, rejected__discover, like unreadable ones)
+    accounting.inbox_findings(problems, late, files, paths.only or cfg.departments).write_parquet(
+        paths.work / "findings_discover.parquet")
     rejected_files([p for p in problems if p.set_aside]).write_parquet(paths.work / "rejected__discover.parquet")
-    return sorted(present)
+    return sorted(set(files["dept"].to_list()) if files.height else set())
 
 
 KEPT_TABLES = ("links", "warnings", "rejected", "superseded", "accounting", "deliveries", "relinked_review")

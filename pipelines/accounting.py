@@ -3,7 +3,7 @@ proves it. Pure functions over the frames the run already has."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 import polars as pl
 
@@ -252,6 +252,23 @@ def county_quality(findings: pl.DataFrame, rejected: pl.DataFrame, superseded: p
     if kept is not None:
         quality = in_report_order(pl.concat([quality, kept.select(list(QUALITY_COLUMNS)).cast(QUALITY_COLUMNS)]))
     return quality
+
+
+def inbox_findings(problems: Iterable, late: pl.DataFrame | None, files: pl.DataFrame,
+                   departments: Iterable[str]) -> pl.DataFrame:
+    """QualityFinding rows of the inbox as found (`adapters.inbox.discover`): each problem of a
+    file or folder read all the same (`problems`: those set aside are told by their rejected rows),
+    the answers put into an earlier period's folder after it ran (`late`: `answers_put_in_late`'s;
+    None when none), and each of `departments` that delivered no file (`files`' dept): its
+    rules did not run."""
+    present = set(files["dept"].to_list()) if files.height else set()
+    findings = [dict(category=Finding.FILE_NOTE, dept=p.dept, file=p.file, detail=p.problem, count=1)
+                for p in problems if not p.set_aside]
+    findings += [] if late is None else late.to_dicts()
+    findings += [dict(category=Finding.DEPT_MISSING, dept=dept, file=None, count=1,
+                      detail="本期未收到该部门数据，其规则未运行 no extract this period; its rules did not run")
+                 for dept in departments if dept not in present]
+    return pl.DataFrame(findings, schema=QUALITY_COLUMNS)
 
 
 def earlier_copies(files: pl.DataFrame, earlier: pl.DataFrame | None, departments: list[str]) -> pl.DataFrame:

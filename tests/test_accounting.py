@@ -1,7 +1,8 @@
 import polars as pl
 import pytest
 
-from pipelines.accounting import AccountingError, account, county_quality, in_report_order, quality_report, settle
+from pipelines.accounting import (AccountingError, account, county_quality, in_report_order, inbox_findings, quality_report,
+                                  settle)
 from pipelines.validate import REJECTED_SCHEMA, SUPERSEDED_SCHEMA
 from pipelines.console import attention_lines
 from schemas.outputs import QUALITY_COLUMNS, Finding
@@ -401,3 +402,21 @@ def test_a_partial_runs_report_keeps_the_published_findings_of_the_departments_n
     kept = full.filter(pl.col("dept") == "民政").with_columns(file=pl.lit("民政/c.csv")).cast(pl.Utf8)
     got = county_quality(findings, rejected, superseded, None, None, 300, others=["民政"], kept=kept)
     assert got.select("dept", "file", "count").rows() == [("医保", "医保/a.csv", 1), ("民政", "民政/c.csv", 1)]
+
+
+def test_the_inbox_findings_name_the_files_read_with_a_note_the_late_answers_and_the_departments_missing():
+    """A file read with a note is named (one set aside is told by its rejected rows instead); the
+    answers put into an earlier period's folder are kept as found; a department without a file is
+    missing, its rules not run."""
+    from adapters.inbox import ReadError
+
+    problems = [ReadError("医保/a(1).csv", "与 医保/a.csv 内容相同，只读一次", dept="医保", set_aside=False),
+                ReadError("民政/b.xls", "Excel 97-2003", dept="民政")]
+    late = pl.DataFrame([dict(category=Finding.FILE_NOTE, dept="反馈", file="../2026-09/反馈/x.csv", detail="晚放", count=1)],
+                        schema=QUALITY_COLUMNS)
+    files = pl.DataFrame({"dept": ["医保", "民政"], "file": ["医保/a.csv", "民政/b.xls"]})
+    got = inbox_findings(problems, late, files, ["医保", "民政", "水利"])
+    assert got.select("category", "dept", "file").rows() == [(Finding.FILE_NOTE, "医保", "医保/a(1).csv"),
+                                                           (Finding.FILE_NOTE, "反馈", "../2026-09/反馈/x.csv"),
+                                                           (Finding.DEPT_MISSING, "水利", None)]
+    assert inbox_findings([], None, files.clear(), ["水利"])["dept"].to_list() == ["水利"]
