@@ -73,13 +73,12 @@ from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, queue_ages,
                              with_kept)
 from pipelines import accounting, calendar, console, feedback, reference, report, rules, township  # noqa: E402
 from pipelines.identify import destroyed_ids, shown_on_lists, unreadable_ids  # noqa: E402
-from pipelines.review_answers import (ANSWER_SCHEMA, apply_answers, best_guess, changed_now, in_folders,  # noqa: E402
-                                      take_answers, unconfirmable, without_yes)
+from pipelines.review_answers import ANSWER_SCHEMA, apply_answers, best_guess, in_folders, take_answers  # noqa: E402
 from pipelines.validate import (  # noqa: E402
     REJECTED_SCHEMA, in_headers, rejected_files, to_person_records,
 )
 from pipelines.year_to_date import (RELINK_COLUMNS, RELINK_KEYS, YTD_COLUMNS, lead_sums, merge, relink_keys, rows_to_sum,  # noqa: E402
-                                    settle_years, to_relink)
+                                    settle_years, to_relink, with_answers)
 from schemas.inputs import PERSON_KINDS, as_written  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
@@ -439,10 +438,8 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
                 relinked, pl.Series("person_id", [], pl.Utf8) if changed is None else changed["person_id"])
     del relinked  # (a city's December: 1.7M links with their reasons, merged)
     if decided is not None:  # answers about earlier months' rows
-        roster = pl.read_parquet(paths.work / "roster.parquet")
-        decided = without_yes(decided, unconfirmable(decided, ytd, roster,
-                                                     max_id_differences=cfg.matching.answer_max_id_differences))
-        ytd = changed_now(ytd, apply_answers(ytd, decided, roster)[0], decided, period)
+        ytd = with_answers(ytd, decided, pl.read_parquet(paths.work / "roster.parquet"), period,
+                           cfg.matching.answer_max_id_differences)
     if earlier is not None:
         left_out = pl.concat([current["record_id"], moving])
         stands = earlier.filter(~pl.col("record_id").is_in(left_out.implode()))
