@@ -72,14 +72,14 @@ from matchers.places import places_not_found, resolve_places  # noqa: E402
 from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, queue_ages, review_queue, with_first_queued,  # noqa: E402
                              with_kept)
 from pipelines import accounting, calendar, console, feedback, reference, report, rules, township  # noqa: E402
-from pipelines.identify import destroyed_ids, shown_on_lists, unreadable_ids  # noqa: E402
+from pipelines.identify import shown_on_lists  # noqa: E402
 from pipelines.review_answers import ANSWER_SCHEMA, apply_answers, best_guess, in_folders, take_answers  # noqa: E402
 from pipelines.validate import (  # noqa: E402
     REJECTED_SCHEMA, in_headers, rejected_files, to_person_records,
 )
 from pipelines.year_to_date import (RELINK_COLUMNS, RELINK_KEYS, YTD_COLUMNS, lead_sums, merge, relink_keys, rows_to_sum,  # noqa: E402
                                     settle_years, to_relink, with_answers)
-from schemas.inputs import PERSON_KINDS, as_written  # noqa: E402
+from schemas.inputs import as_written  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
 TIMEZONE = "Asia/Shanghai"
@@ -230,15 +230,7 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
     if blanked:
         pl.concat(blanked).write_parquet(paths.work / f"blanked_{dept}.parquet")
     superseded.write_parquet(paths.work / f"superseded_{dept}.parquet")
-    pl.concat([
-        pl.DataFrame([dict(category=n.category or Finding.FILE_NOTE, dept=dept, file=n.file, detail=n.problem, count=1)
-                      for n in notes],
-                     schema=QUALITY_COLUMNS),
-        *[unreadable_ids(df, kind in cfg.matching.id_in_record_id_kinds) for kind, df in latest.items() if kind in PERSON_KINDS],
-        *[destroyed_ids(df) for kind, df in latest.items() if kind in PERSON_KINDS],
-        *[reference.record_fields_missing(df, kind, cfg.kinds[kind].fields) for kind, df in latest.items()],
-        *[reference.dates_reversed(df, kind) for kind, df in latest.items()],
-    ]).write_parquet(paths.work / f"findings_{dept}.parquet")
+    reference.check_extracts(latest, notes, dept, cfg).write_parquet(paths.work / f"findings_{dept}.parquet")
     return {"dept": dept, "rows": rows_read, "kinds": sorted(latest)}
 
 

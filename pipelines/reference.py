@@ -6,14 +6,15 @@ households or persons by 户编号 / 人编号 and line (the report holds no ID 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 import polars as pl
 
-from config import PlaceNames
+from config import Config, PlaceNames
 from matchers.ids import roster_check_fails
 from matchers.places import normalize_place
-from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, SHARED_MARK, TEXT_MARKS, as_written
+from pipelines.identify import destroyed_ids, unreadable_ids
+from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, PERSON_KINDS, SHARED_MARK, TEXT_MARKS, as_written
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
 EXAMPLES = 10  # households or persons named in one finding's detail
@@ -525,3 +526,19 @@ def check_grid(grid: pl.DataFrame | None, roster: pl.DataFrame, fields: dict[str
         grid, note = align_grid(grid, roster, names)
         parts += [grid_fields_missing(grid, fields), note, grid_phones_destroyed(grid)]
     return grid, _together(parts)
+
+
+def check_extracts(latest: dict[str, pl.DataFrame], notes: Iterable, dept: str, cfg: Config) -> pl.DataFrame:
+    """One department's extracts as read (`latest`: kind -> its validated rows) and the notes its
+    reading made (`notes`: `adapters.inbox.ReadError`s) -> QualityFinding rows: each note (of its
+    category, else a file note), the IDs of person-level rows that read as none or that Excel
+    destroyed (`pipelines.identify`), the columns a rule reads that an extract lacks
+    (`record_fields_missing`) and its dates the wrong way round (`dates_reversed`)."""
+    return pl.concat([
+        pl.DataFrame([dict(category=n.category or Finding.FILE_NOTE, dept=dept, file=n.file, detail=n.problem, count=1)
+                      for n in notes], schema=QUALITY_COLUMNS),
+        *[unreadable_ids(df, kind in cfg.matching.id_in_record_id_kinds) for kind, df in latest.items() if kind in PERSON_KINDS],
+        *[destroyed_ids(df) for kind, df in latest.items() if kind in PERSON_KINDS],
+        *[record_fields_missing(df, kind, cfg.kinds[kind].fields) for kind, df in latest.items()],
+        *[dates_reversed(df, kind) for kind, df in latest.items()],
+    ])

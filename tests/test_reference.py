@@ -6,7 +6,7 @@ import datetime as dt
 import polars as pl
 
 from pipelines.console import attention_lines
-from pipelines.reference import (align_grid, check_grid, check_roster, dates_reversed, grid_fields_missing, grid_missing, grid_phones_destroyed, household_size_disagrees,
+from pipelines.reference import (align_grid, check_extracts, check_grid, check_roster, dates_reversed, grid_fields_missing, grid_missing, grid_phones_destroyed, household_size_disagrees,
                                  households_without_head, persons_listed_twice, record_fields_missing, roster_fields_missing,
                                  shared_household_ids, shared_notes, split_shared_households, townships_written_twice)
 from schemas.outputs import Finding
@@ -459,3 +459,21 @@ def test_the_grid_checked_is_read_as_the_roster_writes_it_with_its_findings():
     assert sorted(said["category"].to_list()) == sorted([Finding.GRID_IDS, Finding.PHONE_DESTROYED])
     _, said = check_grid(grid.drop("grid_worker_phone"), roster, {"grid_worker_phone": ["网格员电话"]})
     assert said["category"].to_list() == [Finding.COLUMN_MISSING, Finding.GRID_IDS]
+
+
+def test_a_departments_extracts_findings_are_said_together_with_the_notes_of_reading_them():
+    """One department's checks in one frame: a note of reading it (a duplicate header), an ID Excel
+    destroyed in a person-level extract, and a column a rule reads that the extract lacks (人社's
+    连续未缴费月数) are each said; a clean extract with no note says nothing."""
+    from adapters.inbox import ReadError
+    from config import load_config
+
+    hr = pl.DataFrame({"dept": ["人社"] * 2, "kind": ["hr"] * 2, "file": ["人社/a.csv"] * 2, "line": [2, 3],
+                       "record_id": ["R1", "R2"], "name": ["张三", "李四"], "id_raw": ["3.41302E+17", "341302199001011234"],
+                       "months_unpaid": [None, None]}, schema_overrides={"months_unpaid": pl.Int64})
+    notes = [ReadError("人社/a.csv", "表头重复", dept="人社", set_aside=False)]
+    found = check_extracts({"hr": hr}, notes, "人社", load_config())
+    assert found["category"].to_list() == [Finding.FILE_NOTE, Finding.ID_DESTROYED, Finding.COLUMN_MISSING]
+    assert found["dept"].unique().to_list() == ["人社"]
+    clean = hr.with_columns(id_raw=pl.lit("341302199001011234"), months_unpaid=pl.lit(3, pl.Int64))
+    assert check_extracts({"hr": clean}, [], "人社", load_config()).is_empty()
