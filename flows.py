@@ -21,7 +21,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -66,7 +66,7 @@ from prefect.utilities.annotations import quote  # noqa: E402
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # noqa: E402
 
 from adapters import inbox, outputs, warehouse  # noqa: E402
-from config import Config, KindSpec, MatchingConfig, load_config  # noqa: E402
+from config import Config, MatchingConfig, load_config  # noqa: E402
 from matchers.link import link, measured_completeness, slip_findings  # noqa: E402
 from matchers.places import places_not_found, resolve_places  # noqa: E402
 from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, queue_ages, review_queue, with_first_queued,  # noqa: E402
@@ -75,7 +75,7 @@ from pipelines import accounting, calendar, console, feedback, reference, report
 from pipelines.identify import shown_on_lists  # noqa: E402
 from pipelines.review_answers import ANSWER_SCHEMA, apply_answers, best_guess, in_folders, take_answers  # noqa: E402
 from pipelines.validate import (  # noqa: E402
-    REJECTED_SCHEMA, in_headers, rejected_files, to_person_records,
+    REJECTED_SCHEMA, in_headers, rejected_files, to_person_records, why_set_aside,
 )
 from pipelines.year_to_date import (RELINK_COLUMNS, RELINK_KEYS, YTD_COLUMNS, lead_sums, merge, relink_keys, rows_to_sum,  # noqa: E402
                                     settle_years, to_relink, with_answers)
@@ -802,19 +802,6 @@ def describe_dry_run(paths: RunPaths) -> list[str]:
     return lines
 
 
-def _why_set_aside(paths: RunPaths, folder: str, kinds: Mapping[str, KindSpec]) -> str:
-    """`; <file>: <reason>` for the first rows of a folder set aside this run (why a roster is
-    unusable: its headers, its encoding ...), or "" when none were (the folder is empty or missing).
-    Each reason once, without the value it quotes, its fields named as `kinds` head them (every
-    row's 人编号 destroyed by Excel was said twice, each with its value, as person_id)."""
-    rejected = _read(paths.work / f"rejected_{folder}.parquet")
-    if rejected is None or rejected.is_empty():
-        return ""
-    rejected = in_headers(rejected, kinds).with_columns(pl.col("reason").str.replace(r": '.*'$", ""))
-    first = rejected.unique(["file", "reason"], keep="first", maintain_order=True).head(2)
-    return "".join(f"; {r['file']}: {r['reason']}" for r in first.iter_rows(named=True))
-
-
 def _no_roster(paths: RunPaths, kinds: list[str], cfg: Config) -> str | None:
     """Why the period has no usable roster, or None: no roster table read (`kinds`: those the
     ingests read), or none of its persons kept (a file of headers only, every row set aside: the
@@ -823,7 +810,7 @@ def _no_roster(paths: RunPaths, kinds: list[str], cfg: Config) -> str | None:
     if "roster" in kinds and pl.scan_parquet(paths.work / "roster.parquet").select(pl.len()).collect().item():
         return None
     folder = cfg.kinds["roster"].folder
-    why = _why_set_aside(paths, folder, cfg.kinds)
+    why = why_set_aside(_read(paths.work / f"rejected_{folder}.parquet"), cfg.kinds)
     if "roster" in kinds and not why:
         why = f"; {folder} 的文件中没有人员行 its files hold no person"
     return f"no usable roster ({folder}) in {paths.period_dir}: nothing can be linked" + why
