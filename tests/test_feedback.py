@@ -1652,3 +1652,10 @@ def test_the_lists_rows_carry_the_open_earlier_warnings_before_the_periods_own_a
     assert sorted(status["warning_id"].to_list()) == ["w-done", "w-jg", "w-late", "w-new", "w-open", "w-over"]
     rows, moved, status, _ = list_rows(new, None, None, None, None, None, roster, None, persons, "2026-11", D(2026, 12, 7))
     assert rows["预警编号"].to_list() == ["w-new"] and moved.is_empty() and status["warning_id"].to_list() == ["w-new"]
+    # a re-run no longer raising w-gone, which its period's list held: the row goes out again as 撤回, last
+    before = pl.DataFrame([township_row("w-gone", "大店镇", "2026-11", hh="G", issued="2026-12-07")],
+                          schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]}).drop("period")
+    rows, _, status, withdrawn = list_rows(new, before, None, None, None, None, roster, None, persons, "2026-11",
+                                           D(2026, 12, 7))
+    assert rows.select("预警编号", "状态").rows()[-1] == ("w-gone", "撤回") and withdrawn["预警编号"].to_list() == ["w-gone"]
+    assert sorted(status["warning_id"].to_list()) == ["w-gone", "w-new"]

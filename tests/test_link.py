@@ -2020,8 +2020,8 @@ def test_slip_findings_name_each_department_whose_full_ids_fail_the_check():
 def test_the_measured_completeness_weighs_the_list_and_says_so(roster):
     """The list holding half the insured off-roster persons: the config weighs it at what was
     measured, and the report's line (of the list's department) says how many were found of how
-    many; kinds other than the insured ones are not read as insured. Too few to measure: taken
-    as complete, and said so."""
+    many; of the records the insured kinds alone are read as insured (the list's own, given with
+    them, counted once). Too few to measure: taken as complete, and said so."""
     from matchers.link import list_completeness, measured_completeness
 
     rng = random.Random(11)
@@ -2030,7 +2030,7 @@ def test_the_measured_completeness_weighs_the_list_and_says_so(roster):
     listed = records([dict(record_id=f"CB{j}", name="王*", id_raw=x if j % 2 else mask64(x))
                       for j, x in enumerate(off[:200])]).with_columns(kind=pl.lit("med_enrollment"), dept=pl.lit("医保参保"))
     other = paid.with_columns(kind=pl.lit("education"))
-    matching, said = measured_completeness(pl.concat([paid, other]), listed, roster, CFG)
+    matching, said = measured_completeness(pl.concat([paid, other, listed]), listed, roster, CFG)  # (all the records)
     value = list_completeness(pl.concat([paid, listed]), roster, CFG).value
     assert matching.census_completeness == value < 1
     assert said.select("category", "dept", "count").rows() == [(Finding.CENSUS, "医保参保", 100)]
