@@ -22,9 +22,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -67,23 +67,20 @@ from prefect.utilities.annotations import quote  # noqa: E402
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # noqa: E402
 
 from adapters import inbox, outputs, warehouse  # noqa: E402
-from config import Config, KindSpec, MatchingConfig, load_config  # noqa: E402
-from matchers.ids import fixed_stars, roster_check_fails  # noqa: E402
-from matchers.link import census_coverage, link, list_completeness, slip_rates  # noqa: E402
-from matchers.places import places_not_found, resolve_places, water_links  # noqa: E402
-from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, in_order, queue_ages, review_queue,  # noqa: E402
-                             with_first_queued)
+from config import Config, MatchingConfig, load_config  # noqa: E402
+from matchers.link import link, measured_completeness, slip_findings  # noqa: E402
+from matchers.places import places_not_found, resolve_places  # noqa: E402
+from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, queue_ages, review_queue, with_first_queued,  # noqa: E402
+                             with_kept)
 from pipelines import accounting, calendar, console, feedback, reference, report, rules, township  # noqa: E402
-from pipelines.identify import destroyed_ids, persons_shown, unreadable_ids  # noqa: E402
-from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, best_guess, changed_now,  # noqa: E402
-                                      check_answers, describe, gone_from_roster, relinked,
-                                      unconfirmable, without_yes)
+from pipelines.identify import shown_on_lists  # noqa: E402
+from pipelines.review_answers import ANSWER_SCHEMA, apply_answers, best_guess, in_folders, take_answers  # noqa: E402
 from pipelines.validate import (  # noqa: E402
-    REJECTED_SCHEMA, SUPERSEDED_SCHEMA, delivery_ranks, in_headers, rejected_files, to_person_records,
+    REJECTED_SCHEMA, in_headers, rejected_files, to_person_records, why_set_aside,
 )
 from pipelines.year_to_date import (RELINK_COLUMNS, RELINK_KEYS, YTD_COLUMNS, lead_sums, merge, relink_keys, rows_to_sum,  # noqa: E402
-                                    settle_years, to_relink)
-from schemas.inputs import PERSON_KINDS, as_written  # noqa: E402
+                                    settle_years, to_relink, with_answers)
+from schemas.inputs import as_written  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
 TIMEZONE = "Asia/Shanghai"
@@ -156,10 +153,7 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
         keep = set(paths.only) | set(cfg.reference_folders)
         files = files.filter(pl.col("dept").is_in(sorted(keep)))
         problems = [p for p in problems if p.dept is None or p.dept in keep]
-    # files set aside are listed from their rejected rows (rejected__discover), like unreadable ones
-    findings = [dict(category=Finding.FILE_NOTE, dept=p.dept, file=p.file, detail=p.problem, count=1)
-                for p in problems if not p.set_aside]
-    earlier = None
+    earlier = late = None
     if Path(paths.warehouse).exists():
         con = warehouse.connect(paths.warehouse)
         try:
@@ -172,19 +166,16 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
         found = [inbox.answer_files(paths.period_dir.parent / p, cfg, answers).with_columns(period=pl.lit(p))
                  for p in ran]
         if found:
-            findings += accounting.answers_put_in_late(pl.concat(found), earlier, paths.period_dir.name).to_dicts()
-    present = set(files["dept"].to_list()) if files.height else set()
-    for dept in (paths.only or cfg.departments):
-        if dept not in present:
-            findings.append(dict(category=Finding.DEPT_MISSING, dept=dept, file=None,
-                                 detail="本期未收到该部门数据，其规则未运行 no extract this period; its rules did not run", count=1))
+            late = accounting.answers_put_in_late(pl.concat(found), earlier, paths.period_dir.name)
     paths.work.mkdir(parents=True, exist_ok=True)
     files.write_parquet(paths.work / "files.parquet")
     # last month's extract put in again (not read again: `ingest_department`)
     accounting.earlier_copies(files, earlier, list(cfg.departments)).write_parquet(paths.work / "earlier_copies.parquet")
-    pl.DataFrame(findings, schema=QUALITY_COLUMNS).write_parquet(paths.work / "findings_discover.parquet")
+    # (files set aside are listed from their rejected rows, rejected__discover, like unreadable ones)
+    accounting.inbox_findings(problems, late, files, paths.only or cfg.departments).write_parquet(
+        paths.work / "findings_discover.parquet")
     rejected_files([p for p in problems if p.set_aside]).write_parquet(paths.work / "rejected__discover.parquet")
-    return sorted(present)
+    return sorted(set(files["dept"].to_list()) if files.height else set())
 
 
 KEPT_TABLES = ("links", "warnings", "rejected", "superseded", "accounting", "deliveries", "relinked_review")
@@ -240,15 +231,7 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
     if blanked:
         pl.concat(blanked).write_parquet(paths.work / f"blanked_{dept}.parquet")
     superseded.write_parquet(paths.work / f"superseded_{dept}.parquet")
-    pl.concat([
-        pl.DataFrame([dict(category=n.category or Finding.FILE_NOTE, dept=dept, file=n.file, detail=n.problem, count=1)
-                      for n in notes],
-                     schema=QUALITY_COLUMNS),
-        *[unreadable_ids(df, kind in cfg.matching.id_in_record_id_kinds) for kind, df in latest.items() if kind in PERSON_KINDS],
-        *[destroyed_ids(df) for kind, df in latest.items() if kind in PERSON_KINDS],
-        *[reference.record_fields_missing(df, kind, cfg.kinds[kind].fields) for kind, df in latest.items()],
-        *[reference.dates_reversed(df, kind) for kind, df in latest.items()],
-    ]).write_parquet(paths.work / f"findings_{dept}.parquet")
+    reference.check_extracts(latest, notes, dept, cfg).write_parquet(paths.work / f"findings_{dept}.parquet")
     return {"dept": dept, "rows": rows_read, "kinds": sorted(latest)}
 
 
@@ -340,26 +323,10 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         links = links.filter(~again)
     links.write_parquet(paths.work / "links_person.parquet")
     candidates.write_parquet(paths.work / "candidates.parquet")
-    slips = slip_rates(records, matching).filter(pl.col("failed") > 0)
-    slips.select(
-        category=pl.lit(Finding.CHECK_FAILS), dept="dept", file=pl.lit(None, pl.Utf8),
-        detail=pl.format("{}：完整身份证号 {} 个中 {} 个校验位不符，估计每录入一位出错约 {}%，脱敏号码的保留位按此计入一位之差"
-                         " — {} of {} full IDs fail the check: about {}% of typed characters slip, which the matcher "
-                         "allows for in masked IDs' kept digits", "kind", "full", "failed",
-                         (pl.col("slip_rate") * 100).round(2), "failed", "full", (pl.col("slip_rate") * 100).round(2)),
-        count=pl.col("failed").cast(pl.Int64),
-    ).write_parquet(paths.work / "findings_ids.parquet")
-    roster_check_fails(roster).write_parquet(paths.work / "findings_roster_ids.parquet")
-    reference.shared_household_ids(roster, cfg.matching.head_relations, cfg.matching.places).write_parquet(
-        paths.work / "findings_roster_households.parquet")
-    reference.households_without_head(roster, cfg.matching.head_relations,
-                                      _read(paths.work / f"rejected_{cfg.kinds['roster'].folder}.parquet")).write_parquet(
-        paths.work / "findings_roster_heads.parquet")
-    reference.persons_listed_twice(roster).write_parquet(paths.work / "findings_roster_twice.parquet")
-    reference.townships_written_twice(roster, cfg.matching.places).write_parquet(paths.work / "findings_roster_towns.parquet")
-    reference.household_size_disagrees(roster).write_parquet(paths.work / "findings_roster_sizes.parquet")
-    reference.roster_fields_missing(roster, cfg.kinds["roster"].fields).write_parquet(
-        paths.work / "findings_roster_columns.parquet")
+    slip_findings(records, matching).write_parquet(paths.work / "findings_ids.parquet")
+    reference.check_roster(roster, cfg.matching.head_relations, cfg.kinds["roster"].fields,
+                           _read(paths.work / f"rejected_{cfg.kinds['roster'].folder}.parquet"),
+                           cfg.matching.places).write_parquet(paths.work / "findings_roster.parquet")
     if "water" in kinds:
         water = pl.read_parquet(paths.work / "water.parquet")
         resolved = resolve_places(water, roster, cfg.matching.whole_village_groups, cfg.matching.places)
@@ -370,38 +337,23 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
 
 def measure_census(paths: RunPaths, cfg: Config, records: pl.DataFrame, census: pl.DataFrame, roster: pl.DataFrame,
                    borrowed: bool) -> MatchingConfig:
-    """The matching config with the 参保名单's measured completeness (`link.list_completeness`),
+    """The matching config with the 参保名单's measured completeness (`link.measured_completeness`),
     reported in the data-quality file. A partial run without 医保 measures it again on the
     period's stored settlements and census, as its full run did."""
     if cfg.matching.census_completeness != "measured" or census.is_empty():
         return cfg.matching
-    ids = lambda df: df.select("kind", pl.col("id_raw").cast(pl.Utf8))  # noqa: E731 - all it reads
-    insured = ids(records.filter(pl.col("kind").is_in(list(cfg.matching.census_completeness_kinds))))
+    insured = records
     if borrowed:
         con = warehouse.connect(paths.warehouse)
         try:
             stored = warehouse.table(con, "settlements", "period = ?", [paths.period_dir.name])
         finally:
             con.close()
-        insured = insured if stored is None else ids(stored)
-    got = list_completeness(pl.concat([insured, ids(census)]), roster, cfg.matching)
-    share = "—" if got.value is None else f"{got.value:.0%}"
-    expected = got.share_full * got.probes  # found by a complete list
-    detail = (f"参保名单对非监测对象的完整度 {share}：{got.probes} 名结算人员（完整身份证号、不在底册）中 {got.found} 名在名单中以完整身份证号出现"
-              f"（名单中 {got.share_full:.0%} 的记录显示完整身份证号，完整的名单约出现 {expected:.0f} 名；短缺超出偶然的部分才算不完整）。"
-              f" enrollment list completeness for off-roster people {share}: of {got.probes} off-roster insured persons with a full ID, "
-              f"{got.found} appear in it by full ID ({got.share_full:.0%} of its records show one, so a complete list shows about "
-              f"{expected:.0f}; only a shortfall beyond chance counts)"
-              + ("; too few to measure, taken as complete" if got.value is None else "")
-              # (a census switched off by `census_coverage = 0` is the user's choice, not the list's)
-              + ("" if got.value is None or census_coverage(cfg.matching, got.value) or not cfg.matching.census_coverage
-                 else f"; 名单仅覆盖约 {cfg.matching.census_coverage * got.value:.1%} 的居民，不据以比对 "
-                 f"it holds under {cfg.matching.census_min_coverage:.0%} of the residents and is not weighed"))
+        insured = insured if stored is None else stored
+    matching, finding = measured_completeness(insured, census, roster, cfg.matching)
     if not borrowed:  # a partial run keeps the full run's line (its data-quality rows of 医保)
-        pl.DataFrame([dict(category=Finding.CENSUS, dept=census["dept"][0],
-                           file=None, detail=detail, count=got.found)],
-                     schema=QUALITY_COLUMNS).write_parquet(paths.work / "findings_census.parquet")
-    return replace(cfg.matching, census_completeness=1.0 if got.value is None else got.value)
+        finding.write_parquet(paths.work / "findings_census.parquet")
+    return matching
 
 
 def stored_census(paths: RunPaths, empty: pl.DataFrame) -> pl.DataFrame:
@@ -425,68 +377,30 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
     Writes the answers in effect (linking, the year's earlier settlements) and the accepted new
     ones (stored)."""
     work, folder = paths.work, cfg.kinds["review_answer"].folder
-    roster = pl.read_parquet(work / "roster.parquet")
     shown = pl.read_parquet(work / "person_records.parquet").select("dept", "kind", "record_id", "id_raw")
-    returned = _read(work / "review_answer.parquet")
-    rows_set_aside = _read(work / f"rejected_{folder}.parquet")
-    rows_set_aside = (rows_set_aside if rows_set_aside is not None else pl.DataFrame(schema=REJECTED_SCHEMA)).filter(
-        pl.col("line").is_not_null())
-    invalid = rows_set_aside.filter(pl.col("kind") == "review_answer").height  # the validator's: 是否本人 = 对 ...
-    misfiled = rows_set_aside.filter(pl.col("kind").is_null())  # rows of a table that holds no answers
-    counts = {"returned": invalid, "accepted": 0, "blank": 0, "set_aside": invalid}
+    returned, known = _read(work / "review_answer.parquet"), None
     con = warehouse.connect(paths.warehouse)
     try:
         earlier = warehouse.table(con, "review_answers", "period < ?", [period])
         before = warehouse.table(con, "review_answers", "period = ?", [period])  # as the period's last run took them
         if returned is not None:
-            returned = returned.with_columns(record_dept=pl.col("record_dept").replace(
-                {d: c for d in returned["record_dept"].unique().to_list() if (c := cfg.folder_of(d))}))
+            returned = in_folders(returned, cfg)
             asked = returned.select(dept="record_dept", record_id="record_id").unique()
             known = _concat([warehouse.records_seen(con, period, asked), shown.select("dept", "record_id")])
     finally:
         con.close()
-    accepted = pl.DataFrame(schema=ANSWER_SCHEMA)
-    if returned is not None and returned.height:
-        accepted, refused = check_answers(
-            returned, roster, answerable_departments(cfg), known, shown,
-            cfg.matching.one_record_per_person_kinds, cfg.matching.answer_max_id_differences)
-        refused.cast(REJECTED_SCHEMA).write_parquet(work / f"rejected_{folder}_answers.parquet")
-        counts = {"returned": returned.height + invalid, "accepted": accepted.height,
-                  "blank": returned["verdict"].null_count(), "set_aside": refused.height + invalid}
-        if sum(list(counts.values())[1:]) != counts["returned"]:
-            raise accounting.AccountingError(f"{folder}: read {counts['returned']} answers but accounted {counts}")
-    # (with the answers the kept links of departments not re-read were made with, no longer in 复核/)
-    new = relinked(accepted.with_columns(period=pl.lit(period)), before, list(paths.only or cfg.departments))
+    counts, refused, new, decided, finding = take_answers(
+        returned, _read(work / f"rejected_{folder}.parquet"), pl.read_parquet(work / "roster.parquet"), shown, known,
+        earlier, before, pl.read_parquet(work / "files.parquet").filter(pl.col("dept") == folder)["file"].to_list(),
+        period, cfg, list(paths.only or cfg.departments), bool(paths.only))
+    if refused is not None:
+        refused.write_parquet(work / f"rejected_{folder}_answers.parquet")
     if new.height:
         new.drop("period").cast(ANSWER_SCHEMA).write_parquet(work / "review_answers_new.parquet")
-    files = pl.read_parquet(work / "files.parquet").filter(pl.col("dept") == folder)["file"].to_list()
-    counts |= {"confirmed": 0, "excluded": 0, "misfiled": misfiled.height, "files": len(files),
-               "partial": bool(paths.only)}
-    answers = _concat([earlier, new])
-    here = shown.select(record_dept="dept", record_id="record_id").unique()
-    held = gone_rows = None
-    if answers.height:
-        decided = answers_in_effect(answers)
-        held = unconfirmable(decided, shown, roster,
-                             cfg.matching.one_record_per_person_kinds, cfg.matching.answer_max_id_differences)
-        decided = without_yes(decided, held)
+    if decided is not None:
         decided.write_parquet(work / "review_decided.parquet")
-        now = decided.join(here, on=["record_dept", "record_id"], how="semi")
-        gone_rows = gone_from_roster(now, roster)
-        counts["confirmed"] = now.filter(pl.col("person_id").is_not_null()).height - gone_rows.height
-        counts["excluded"] = now.filter(pl.col("person_id").is_null(), pl.col("excluded").list.len() > 0).height
-    record = ["record_dept", "record_id"]
-    waiting = new.filter(~pl.col("relinked")).select(record).unique()
-    unseen = (new.filter(pl.col("record_dept").is_in(list(paths.only or cfg.departments))).select(record).unique()
-              .join(here, on=record, how="anti").height)
-    withdrawn = new.filter("withdrawn").select(record).unique().join(waiting, on=record, how="anti").height
-    counts |= {"held": 0 if held is None else held.height, "gone": 0 if gone_rows is None else gone_rows.height,
-               "pending": waiting.height, "withdrawn": withdrawn, "unseen": unseen}
-    if (files or counts["confirmed"] or counts["excluded"] or counts["gone"] or counts["held"] or counts["pending"]
-            or withdrawn):
-        detail = describe(counts, files, gone_rows, held, misfiled)
-        pl.DataFrame([dict(category=Finding.REVIEW_ANSWERS, dept=folder, file=None, detail=detail,
-                           count=counts["returned"])], schema=QUALITY_COLUMNS).write_parquet(work / "findings_review.parquet")
+    if finding is not None:
+        finding.write_parquet(work / "findings_review.parquet")
     return counts
 
 
@@ -517,10 +431,8 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
                 relinked, pl.Series("person_id", [], pl.Utf8) if changed is None else changed["person_id"])
     del relinked  # (a city's December: 1.7M links with their reasons, merged)
     if decided is not None:  # answers about earlier months' rows
-        roster = pl.read_parquet(paths.work / "roster.parquet")
-        decided = without_yes(decided, unconfirmable(decided, ytd, roster,
-                                                     max_id_differences=cfg.matching.answer_max_id_differences))
-        ytd = changed_now(ytd, apply_answers(ytd, decided, roster)[0], decided, period)
+        ytd = with_answers(ytd, decided, pl.read_parquet(paths.work / "roster.parquet"), period,
+                           cfg.matching.answer_max_id_differences)
     if earlier is not None:
         left_out = pl.concat([current["record_id"], moving])
         stands = earlier.filter(~pl.col("record_id").is_in(left_out.implode()))
@@ -546,43 +458,19 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
     finally:
         con.close()
     issued = feedback.issued_from_rows(earlier_rows) if earlier_rows is not None else None
+    folder = cfg.kinds["feedback"].folder
     returned = _read(paths.work / "feedback.parquet")
-    counts = {"returned": 0, "accepted": 0, "unanswered": 0, "set_aside": 0}
-    accepted = None
-    if returned is not None and returned.height:
-        if issued is None:
-            issued = feedback.issued_from_rows(pl.DataFrame(schema={c: pl.Utf8 for c in
-                                                                   ["预警编号", "township", "户编号", "period", "下发日期", "核实截止日期"]}))
-        files = pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == cfg.kinds["feedback"].folder)
-        accepted, unanswered, refused = feedback.check_feedback(
-            returned, issued, as_of, cfg.matching.places, delivery_ranks(files, cfg.inbox.later_marks), period=period,
-            townships=pl.read_parquet(paths.work / "roster.parquet", columns=["township"])["township"].unique(),
-            first_out=first_out)
-        overruled, findings = feedback.disagreements(accepted, cfg.inbox.later_marks)
-        findings = pl.concat([findings, feedback.year_slips(returned, accepted)])
+    if returned is not None and returned.height and issued is None:  # (a first run with 反馈/ in its inbox)
+        issued = feedback.issued_from_rows(None)
+    counts, accepted, refused, told, findings = feedback.take_returns(
+        returned, _read(paths.work / f"rejected_{folder}.parquet"), issued, as_of, period, cfg,
+        pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == folder),
+        townships=pl.read_parquet(paths.work / "roster.parquet", columns=["township"])["township"].unique(),
+        first_out=first_out, blanked=_read(paths.work / f"blanked_{folder}.parquet"))
+    if accepted is not None:
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
-        # an answer whose 核实日期 could not be read was taken undated (`kinds.feedback.blank_unreadable`):
-        # not set aside, but the township is told to fill the date in again
-        not_read = feedback.values_not_read(_read(paths.work / f"blanked_{cfg.kinds['feedback'].folder}.parquet"),
-                                            accepted, overruled, cfg.kinds["feedback"].fields)
-        accepted = accepted.with_columns(received_period=pl.lit(period))
-        refused.drop("township").cast(REJECTED_SCHEMA).write_parquet(
-            paths.work / f"rejected_{cfg.kinds['feedback'].folder}_answers.parquet")
-        counts = {"returned": returned.height, "accepted": accepted.height, "unanswered": unanswered.height,
-                  "set_aside": refused.height}
-        if sum(list(counts.values())[1:]) != counts["returned"]:
-            raise accounting.AccountingError(
-                f"{cfg.kinds['feedback'].folder}: read {returned.height} answers but accounted {counts}")
-        # (taken, but they verify nothing: a console saying only "accepted" hides a 核实结果 column not read)
-        counts["without_result"] = accepted.filter(pl.col("result").is_null()).height
-        # told back to the townships: the answers not taken, those a later file overruled, the values not read
-        pl.concat([refused, overruled, not_read]).write_parquet(paths.work / "feedback_returned.parquet")
-    # rows the validator already set aside (a 核实结果 outside 属实/不属实, a 是否纳入监测 outside 是/否) were
-    # returned too: the console's count says so
-    invalid = _read(paths.work / f"rejected_{cfg.kinds['feedback'].folder}.parquet")
-    invalid = 0 if invalid is None else invalid.filter(pl.col("line").is_not_null()).height
-    counts["returned"] += invalid
-    counts["set_aside"] += invalid
+        refused.write_parquet(paths.work / f"rejected_{folder}_answers.parquet")
+        told.write_parquet(paths.work / "feedback_returned.parquet")  # (told back to the townships)
     answers = _concat([earlier_answers, accepted]) if (earlier_answers is not None or accepted is not None) else None
     if answers is not None:
         answers.write_parquet(paths.work / "answers_all.parquet")
@@ -631,11 +519,7 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
         history = warehouse.table(con, "warnings", "period < ?", [period])
         if history is not None:
             history.write_parquet(paths.work / "warnings_earlier.parquet")
-            history = history.join(
-                status.select("warning_id", "status", "verified_on") if status is not None
-                else pl.DataFrame(schema={"warning_id": pl.Utf8, "status": pl.Utf8, "verified_on": pl.Date}),
-                on="warning_id", how="left",
-            ).with_columns(pl.col("status").fill_null("open"))
+            history = rules.with_status(history, status)
             persons_now, skipped = warehouse.persons_now(con, period, roster, rules.persons_to_recognise(history, period, cfg),
                                                          cfg.run.split_search_max_pairs)
             persons_now.write_parquet(paths.work / "persons_now.parquet")
@@ -644,14 +528,8 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     candidates = pl.read_parquet(paths.work / "candidates.parquet")
     # the persons a 参保名单 row set aside shows are on the list, as a record's candidates are (M4)
     unread = [pl.read_parquet(f) for f in sorted(paths.work.glob("unread_*.parquet"))]
-    if unread:  # (their masks read as the whole list's are: `ids.fixed_stars`)
-        unread = pl.concat(unread)
-        whole = pl.concat([unread.select("dept", "kind", "id_raw"), *(
-            extracts[k].select("dept", "kind", "id_raw") for k in unread["kind"].unique() if k in extracts)])
-        shown = pl.concat([candidates, persons_shown(unread, roster, cfg.matching.min_kept_for_id_block,
-                                                     fixed_stars(whole))], how="diagonal_relaxed")
-    else:
-        shown = candidates
+    shown = shown_on_lists(candidates, pl.concat(unread) if unread else None, extracts, roster,
+                           cfg.matching.min_kept_for_id_block)
     signals = rules.run_rules(
         extracts, links, roster, cfg, period,
         ytd_settlements=(ytd := _read(paths.work / "ytd_settlements.parquet")),
@@ -664,24 +542,13 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
                         ytd_settlements=ytd, candidates=shown,
                         history=history, held={name for name, _ in notes}, persons_now=persons_now).write_parquet(
         paths.work / "review_impact.parquet")
-    not_sought = [] if skipped is None else [dict(
-        category=Finding.SPLIT_NOT_SOUGHT, dept=cfg.kinds["roster"].folder, file=None, count=1,
-        detail=f"户籍底册中已不在底册的预警对象与新增人员组合过多（{skipped:,} 对，上限 run.split_search_max_pairs "
-               f"{cfg.run.split_search_max_pairs:,}），本期未识别分户人员：分户成员的按人预警可能重复下发 — too many pairs of "
-               f"warned persons gone from the roster x persons new on it ({skipped:,}; a renumbered roster?): split-off "
-               f"members were not sought, and a per-person warning may go out again under their new household")]
-    pl.DataFrame([dict(category=Finding.RULE_HELD_BACK, dept=cfg.kinds[cfg.rules[name].kind].folder, file=None,
-                       detail=f"{name}: {why}", count=1) for name, why in notes] + not_sought,
-                 schema=QUALITY_COLUMNS).write_parquet(paths.work / "findings_rules.parquet")
+    rules.held_back_findings(notes, skipped, cfg).write_parquet(paths.work / "findings_rules.parquet")
     warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg, persons_now)
-    kept = _read(paths.work / "kept_warnings.parquet")  # partial run: the other departments' warnings
-    if kept is not None:
-        # (kept ones stored before a column was, e.g. signal_year, have it null: read back from their basis)
-        kept = kept.select(pl.col(c) if c in kept.columns else pl.lit(None).alias(c) for c in warnings.columns)
-        kept = rules.placed_now(kept, roster)  # (a roster corrected since may have moved a household)
-        reference.kept_off_roster(kept, roster, cfg.kinds["roster"].folder).write_parquet(
-            paths.work / "findings_kept.parquet")  # (... or renumbered one: said, run the whole period)
-        warnings = pl.concat([warnings, kept.cast(warnings.schema)]).sort("warning_id", "rule")
+    # partial run: the other departments' warnings, and those whose household the roster no longer holds
+    warnings, gone = rules.with_kept(warnings, _read(paths.work / "kept_warnings.parquet"), roster,
+                                     cfg.kinds["roster"].folder)
+    if gone is not None:
+        gone.write_parquet(paths.work / "findings_kept.parquet")
     warnings.write_parquet(paths.work / "warnings.parquet")
     suppressed.write_parquet(paths.work / "suppressed.parquet")
     return {"warnings": warnings.height, "suppressed": suppressed.height}
@@ -691,33 +558,13 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
 def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: list[dict]) -> pl.DataFrame:
     """links.parquet (one row per department record, rejected rows included) and the proof that
     every row read is accounted for."""
-    person = _read(paths.work / "links_person.parquet")
-    water = _read(paths.work / "water_places.parquet")
-    rejected = _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("rejected_*.parquet"))], REJECTED_SCHEMA)
-    superseded = _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("superseded_*.parquet"))])
-    parts = [person]
-    if water is not None:
-        parts.append(water_links(water))
-    if rejected.height:
-        rows = rejected.filter(pl.col("line").is_not_null())
-        parts.append(rows.select(
-            "dept", pl.col("kind").fill_null("unknown"),
-            pl.coalesce("record_id", pl.col("file") + pl.lit("#") + pl.col("line").cast(pl.Utf8)).alias("record_id"),
-            pl.lit("rejected").alias("decision"), pl.lit(None, pl.Utf8).alias("person_id"),
-            pl.lit(None, pl.Utf8).alias("household_id"), pl.lit(None, pl.Float64).alias("score"),
-            pl.col("reason"), pl.lit(0).alias("n_candidates"),
-        ))
-    person_depts = [d for d in depts if d in cfg.departments]
-    links = _concat(parts).filter(pl.col("dept").is_in(person_depts))
-    links = links.with_columns(pl.col("n_candidates").cast(pl.Int64)).sort("dept", "kind", "record_id")
-    rows = pl.DataFrame(ingested).select("dept", "rows").filter(pl.col("dept").is_in(person_depts))
-    table = accounting.account(rows, links, superseded.filter(pl.col("dept").is_in(person_depts)))
-    # partial run: the other departments' stored rows complete the period
-    links = _concat([links, _read(paths.work / "kept_links.parquet")]).sort("dept", "kind", "record_id")
-    rejected = _concat([rejected, _read(paths.work / "kept_rejected.parquet")], REJECTED_SCHEMA).sort(
-        "dept", nulls_last=True, maintain_order=True)  # (in the order a full run gives: by folder)
-    superseded = _concat([superseded, _read(paths.work / "kept_superseded.parquet")], SUPERSEDED_SCHEMA)
-    table = _concat([table, _read(paths.work / "kept_accounting.parquet")]).cast(table.schema).sort("dept")
+    links, rejected, superseded, table = accounting.settle(
+        _read(paths.work / "links_person.parquet"), _read(paths.work / "water_places.parquet"),
+        _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("rejected_*.parquet"))], REJECTED_SCHEMA),
+        _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("superseded_*.parquet"))]),
+        pl.DataFrame(ingested), depts, cfg.departments,
+        # partial run: the other departments' stored rows complete the period
+        kept={name: _read(paths.work / f"kept_{name}.parquet") for name in ("links", "rejected", "superseded", "accounting")})
     links.write_parquet(paths.work / "links.parquet")
     rejected.write_parquet(paths.work / "rejected.parquet")
     superseded.write_parquet(paths.work / "superseded.parquet")
@@ -763,67 +610,31 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     of this period's warnings, how many were first sent now and how many taken back."""
     work = paths.work
     warnings = pl.read_parquet(work / "warnings.parquet")
-    deadline, cal_note = calendar.add_working_days(issue_date, cfg.run.verify_working_days, cfg.run)
     before = _read(work / "township_rows_before.parquet")
-    if before is not None and sent_on != issue_date:
-        sent_deadline, sent_note = calendar.add_working_days(sent_on, cfg.run.verify_working_days, cfg.run)
-        cal_note = cal_note or sent_note
-    else:
-        sent_deadline = deadline
+    deadline, sent_deadline, cal_note = calendar.deadlines(issue_date, sent_on, before is not None, cfg.run)
     if cal_note:
         pl.DataFrame([dict(category=Finding.CALENDAR, dept=None, file=None, detail=cal_note, count=1)],
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_calendar.parquet")
-    grid = _read(work / "grid.parquet")
     roster = pl.read_parquet(work / "roster.parquet")
-    reference.grid_missing(grid, cfg.kinds["grid"].folder).write_parquet(work / "findings_grid.parquet")
-    if grid is not None:  # (its 户编号 as the roster writes them, for the lists here and the report in `publish`)
-        grid, note = reference.align_grid(grid, roster, cfg.matching.places)
+    # (its 户编号 as the roster writes them, for the lists here and the report in `publish`)
+    grid, found = reference.check_grid(_read(work / "grid.parquet"), roster, cfg.kinds["grid"].fields,
+                                       cfg.kinds["grid"].folder, cfg.matching.places)
+    if grid is not None:
         grid.write_parquet(work / "grid.parquet")
-        note.write_parquet(work / "findings_grid_ids.parquet")
-        reference.grid_phones_destroyed(grid).write_parquet(work / "findings_grid_phones.parquet")
-        reference.grid_fields_missing(grid, cfg.kinds["grid"].fields).write_parquet(work / "findings_grid_columns.parquet")
+    found.write_parquet(work / "findings_grid.parquet")
     new = feedback.first_sent(township.township_rows(warnings, roster, grid, issue_date, deadline,
                                                    cfg.matching.head_relations),
                               before, sent_on, sent_deadline)
-    earlier_rows = _read(work / "township_rows_earlier.parquet")
-    status_earlier = _read(work / "status_earlier.parquet")
     persons = rules.persons_followed(_read(work / "warnings_earlier.parquet"), _read(work / "persons_now.parquet"), cfg)
-    carried = (feedback.carry_over(status_earlier, earlier_rows, before_period=period,
-                                   answers=_read(work / "answers_all.parquet"), roster=roster, grid=grid,
-                                   persons=persons)
-               if earlier_rows is not None and status_earlier is not None else None)
-    rows = feedback.with_carry_over(new, carried if carried is not None else new.head(0).select(
-        pl.lit(None, pl.Utf8).alias("状态"), pl.lit(None, pl.Int64).alias("逾期天数"), *new.columns))
-    # (a re-run whose corrected roster moved a household: the township that had its warning is told)
-    rows, moved_out = feedback.moved_in_rerun(rows, before, _read(work / "answers_later.parquet"))
-    feedback.moved_warnings(carried, earlier_rows, moved_out, rows).write_parquet(work / "findings_moved.parquet")
-    withdrawn = feedback.withdrawn_rows(before, rows, status_earlier)
-    rows = pl.concat([rows, moved_out, withdrawn])
+    rows, moved, status, withdrawn = feedback.list_rows(
+        new, before, _read(work / "township_rows_earlier.parquet"), _read(work / "status_earlier.parquet"),
+        _read(work / "answers_all.parquet"), _read(work / "answers_later.parquet"), roster, grid, persons, period, issue_date)
     rows.write_parquet(work / "township_rows.parquet")
-    issued = feedback.issued_from_rows(
-        _concat([earlier_rows, rows.with_columns(period=pl.lit(period))]) if earlier_rows is not None
-        else rows.with_columns(period=pl.lit(period))
-    )
-    feedback.warning_status(issued, _read(work / "answers_all.parquet"), issue_date).write_parquet(
-        work / "status_all.parquet")
+    moved.write_parquet(work / "findings_moved.parquet")
+    status.write_parquet(work / "status_all.parquet")
     now, taken_back = feedback.withdrawn_count(withdrawn, before)
     return {"deadline": deadline.isoformat(), "sent_now": feedback.sent_now(new, before, issue_date),
             "sent_on": sent_on.isoformat(), "withdrawn": now, "withdrawn_all": taken_back}
-
-
-def _not_read(work: Path, folder: str) -> pl.DataFrame | None:
-    """What of `folder` was not read at all, as `Rejected` rows (line null) for its township to be
-    told like the files that could not be read: the files set aside before reading (a `.xls` or
-    `.et` saved by Excel or WPS, a PDF: `inbox.discover`) and its workbooks' hidden sheets holding
-    a table (not read, `Finding.HIDDEN_TABLE`), which the county's report alone named."""
-    found = []
-    if (discovered := _read(work / "rejected__discover.parquet")) is not None:
-        found.append(discovered.filter(pl.col("dept") == folder))
-    if (notes := _read(work / f"findings_{folder}.parquet")) is not None:
-        found.append(notes.filter(pl.col("category") == Finding.HIDDEN_TABLE).select(
-            "dept", kind=pl.lit(None, pl.String), file="file", line=pl.lit(None, pl.Int64),
-            **{c: pl.lit(None, pl.String) for c in ("record_id", "field", "value")}, reason="detail"))
-    return _concat(found).cast(REJECTED_SCHEMA) if found else None
 
 
 @task(**STEP)
@@ -862,12 +673,10 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     grid = _read(work / "grid.parquet")
     rows = pl.read_parquet(work / "township_rows.parquet")
     status = pl.read_parquet(work / "status_all.parquet")
-    refused = _read(work / "feedback_returned.parquet")
-    validator_refused = _concat([_read(work / f"rejected_{cfg.kinds['feedback'].folder}.parquet"),
-                                 _not_read(work, cfg.kinds["feedback"].folder)])
-    returned = feedback.returned_to_township(
-        _concat([refused, validator_refused]), cfg, _read(work / "issued_earlier.parquet"), roster["township"].unique()
-    ) if (refused is not None and refused.height) or (validator_refused is not None and validator_refused.height) else {}
+    folder = cfg.kinds["feedback"].folder
+    returned = feedback.told_back(_read(work / "feedback_returned.parquet"), _read(work / f"rejected_{folder}.parquet"),
+                                  _read(work / "rejected__discover.parquet"), _read(work / f"findings_{folder}.parquet"),
+                                  cfg, _read(work / "issued_earlier.parquet"), roster["township"].unique())
     created = datetime.combine(issue_date, datetime.min.time())
     review = pl.read_parquet(work / "candidates.parquet").filter(pl.col("decision") == "review")
     linked = pl.read_parquet(work / "links_person.parquet").filter(
@@ -875,11 +684,7 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     queue = review_queue(review, _concat([pl.read_parquet(work / "person_records.parquet"),
                                           _read(work / "relink_records.parquet")]), roster, cfg.matching.match_threshold,
                          pl.read_parquet(work / "review_impact.parquet"), linked)
-    kept_queue = _read(work / "kept_review.parquet")  # partial run: the other departments' rows
-    if kept_queue is not None:  # (a queue published by an older version lacks its newer columns)
-        kept_queue = kept_queue.with_columns(pl.lit(None, pl.Utf8).alias(c) for c in queue.columns
-                                             if c not in kept_queue.columns)
-        queue = in_order(pl.concat([queue, kept_queue.select(queue.columns).cast(queue.schema, strict=False)]))
+    queue = with_kept(queue, _read(work / "kept_review.parquet"))  # partial run: the other departments' rows
     # when each record was first sent to review, from the links stored (this period's just now)
     queued = queue.select(dept=QUEUE_COLUMNS["dept"], record_id=QUEUE_COLUMNS["record_id"])
     history = warehouse.review_history(con, period, queued)
@@ -889,19 +694,10 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     workbooks = [(outputs.split_sheets("人工复核队列", queue), stage / "county" / "人工复核队列.xlsx")]
     towns = []
     rows = feedback.as_sent(rows, reference.shared_notes(roster, cfg.matching.head_relations))
-    for (town,), df in rows.partition_by("township", as_dict=True, maintain_order=True).items():
-        if town is None:
-            continue
-        sheet = df.drop("township")
+    for town, (sheet, sheets) in feedback.list_sheets(rows).items():
         name = outputs.file_name(town)
-        folder = stage / "townships" / name
-        outputs.write_csv(sheet, folder / f"{name}_{period}_预警清单.csv")
-        sheets = {"汇总": sheet.filter(pl.col("状态") != feedback.STATUS_WITHDRAWN,
-                                      ~pl.col("状态").str.starts_with(feedback.STATUS_MOVED_OUT))
-                  .group_by("风险类型").len("户数").sort("风险类型")}
-        for (risk,), part in sheet.partition_by("风险类型", as_dict=True, maintain_order=True).items():
-            sheets[risk] = part
-        workbooks.append((sheets, folder / f"{name}_{period}_预警清单.xlsx"))
+        outputs.write_csv(sheet, stage / "townships" / name / f"{name}_{period}_预警清单.csv")
+        workbooks.append((sheets, stage / "townships" / name / f"{name}_{period}_预警清单.xlsx"))
         towns.append(town)
     outputs.write_xlsx_many(workbooks, created, choices=FEEDBACK_CHOICES | REVIEW_CHOICES)
     county = stage / "county"
@@ -915,18 +711,12 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     outputs.write_csv(township.unplaced_leads(warnings), county / "无法落位的新增线索.csv")
     rejected = in_headers(pl.read_parquet(work / "rejected.parquet"), cfg.kinds)  # (fields as the extracts head them)
     outputs.write_csv(rejected.rename(REJECTED_HEADERS), county / "搁置行及原因.csv")
-    # (a partial run keeps the published findings of the departments it did not re-read; an
-    # unknown folder or a file at the period's root is found again by every run)
-    kept = pl.col("dept").is_in([d for d in cfg.departments if d not in (paths.only or cfg.departments)])
-    quality = accounting.quality_report(
+    # (a partial run keeps the published findings of the departments it did not re-read)
+    quality = accounting.county_quality(
         _concat([pl.read_parquet(f) for f in sorted(work.glob("findings_*.parquet"))], QUALITY_COLUMNS),
-        rejected.filter(~kept.fill_null(False)), pl.read_parquet(work / "superseded.parquet").filter(~kept.fill_null(False)), grid, roster,
-        cfg.run.max_grid_households,
-    )
-    kept_quality = _read(work / "kept_quality.parquet")
-    if kept_quality is not None:
-        quality = accounting.in_report_order(
-            pl.concat([quality, kept_quality.select(list(QUALITY_COLUMNS)).cast(QUALITY_COLUMNS)]))
+        rejected, pl.read_parquet(work / "superseded.parquet"), grid, roster, cfg.run.max_grid_households,
+        others=[d for d in cfg.departments if d not in (paths.only or cfg.departments)],
+        kept=_read(work / "kept_quality.parquet"))
     outputs.write_csv(quality.rename(QUALITY_HEADERS), county / "数据质量报告.csv")
     outputs.write_csv(pl.read_parquet(work / "accounting.parquet"), county / "行数核对_accounting.csv")
     summary, overdue = feedback.overdue_by_township(status)
@@ -1013,19 +803,6 @@ def describe_dry_run(paths: RunPaths) -> list[str]:
     return lines
 
 
-def _why_set_aside(paths: RunPaths, folder: str, kinds: Mapping[str, KindSpec]) -> str:
-    """`; <file>: <reason>` for the first rows of a folder set aside this run (why a roster is
-    unusable: its headers, its encoding ...), or "" when none were (the folder is empty or missing).
-    Each reason once, without the value it quotes, its fields named as `kinds` head them (every
-    row's 人编号 destroyed by Excel was said twice, each with its value, as person_id)."""
-    rejected = _read(paths.work / f"rejected_{folder}.parquet")
-    if rejected is None or rejected.is_empty():
-        return ""
-    rejected = in_headers(rejected, kinds).with_columns(pl.col("reason").str.replace(r": '.*'$", ""))
-    first = rejected.unique(["file", "reason"], keep="first", maintain_order=True).head(2)
-    return "".join(f"; {r['file']}: {r['reason']}" for r in first.iter_rows(named=True))
-
-
 def _no_roster(paths: RunPaths, kinds: list[str], cfg: Config) -> str | None:
     """Why the period has no usable roster, or None: no roster table read (`kinds`: those the
     ingests read), or none of its persons kept (a file of headers only, every row set aside: the
@@ -1034,7 +811,7 @@ def _no_roster(paths: RunPaths, kinds: list[str], cfg: Config) -> str | None:
     if "roster" in kinds and pl.scan_parquet(paths.work / "roster.parquet").select(pl.len()).collect().item():
         return None
     folder = cfg.kinds["roster"].folder
-    why = _why_set_aside(paths, folder, cfg.kinds)
+    why = why_set_aside(_read(paths.work / f"rejected_{folder}.parquet"), cfg.kinds)
     if "roster" in kinds and not why:
         why = f"; {folder} 的文件中没有人员行 its files hold no person"
     return f"no usable roster ({folder}) in {paths.period_dir}: nothing can be linked" + why
@@ -1287,13 +1064,6 @@ def county_settings(county: dict, config_path: str | None, overrides: list[str] 
     """A province county's config file and `--set` overrides: its own `config` if it names one,
     else the command's; the command's overrides, then its own `set`."""
     return county.get("config") or config_path, list(overrides or []) + list(county.get("set", []))
-
-
-def answerable_departments(cfg: Config) -> list[str]:
-    """The departments whose records name persons (`PERSON_KINDS`; not 水利's places): those a
-    review answer may be about."""
-    folders = {cfg.kinds[k].folder for k in PERSON_KINDS if k in cfg.kinds}
-    return [d for d in cfg.departments if d in folders]
 
 
 def largest_first(paths: RunPaths, depts: list[str]) -> list[str]:

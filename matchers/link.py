@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import numpy as np
@@ -53,6 +53,7 @@ from matchers.names import (NameCodes, compare_codes, edge_pinyin, full_pinyin, 
                             other_readings)
 from matchers.places import normalize_place
 from matchers.review import answer_cite, cut_p
+from schemas.outputs import QUALITY_COLUMNS, Finding
 
 # ID segments for the typo pass: a masked record whose kept digits may hold a typo joins on its
 # kept positions minus one segment (a full ID failing the check joins its one-slip neighbours).
@@ -209,6 +210,32 @@ def list_completeness(records: pl.DataFrame, roster: pl.DataFrame, cfg: Matching
     upper = found + z * z / 2 + z * math.sqrt(found + z * z / 4)
     value = None if expected < cfg.census_completeness_min else min(1.0, upper / expected)
     return ListCompleteness(value, probes.height, found, share_full)
+
+
+def measured_completeness(insured: pl.DataFrame, census: pl.DataFrame, roster: pl.DataFrame,
+                          cfg: MatchingConfig) -> tuple[MatchingConfig, pl.DataFrame]:
+    """PersonRecord frames (`insured`: any kinds, those of `census_completeness_kinds` are read;
+    `census`: the 参保名单, not empty) + RosterPerson -> the matching config weighing the list by
+    its measured completeness (`list_completeness`), and the data-quality line saying it (one
+    QualityFinding row, the list's department): the county sees how far the list is trusted."""
+    ids = lambda df: df.select("kind", pl.col("id_raw").cast(pl.Utf8))  # noqa: E731 - all it reads
+    insured = insured.filter(pl.col("kind").is_in(list(cfg.census_completeness_kinds)))
+    got = list_completeness(pl.concat([ids(insured), ids(census)]), roster, cfg)
+    share = "—" if got.value is None else f"{got.value:.0%}"
+    expected = got.share_full * got.probes  # found by a complete list
+    detail = (f"参保名单对非监测对象的完整度 {share}：{got.probes} 名结算人员（完整身份证号、不在底册）中 {got.found} 名在名单中以完整身份证号出现"
+              f"（名单中 {got.share_full:.0%} 的记录显示完整身份证号，完整的名单约出现 {expected:.0f} 名；短缺超出偶然的部分才算不完整）。"
+              f" enrollment list completeness for off-roster people {share}: of {got.probes} off-roster insured persons with a full ID, "
+              f"{got.found} appear in it by full ID ({got.share_full:.0%} of its records show one, so a complete list shows about "
+              f"{expected:.0f}; only a shortfall beyond chance counts)"
+              + ("; too few to measure, taken as complete" if got.value is None else "")
+              # (a census switched off by `census_coverage = 0` is the user's choice, not the list's)
+              + ("" if got.value is None or census_coverage(cfg, got.value) or not cfg.census_coverage
+                 else f"; 名单仅覆盖约 {cfg.census_coverage * got.value:.1%} 的居民，不据以比对 "
+                 f"it holds under {cfg.census_min_coverage:.0%} of the residents and is not weighed"))
+    finding = pl.DataFrame([dict(category=Finding.CENSUS, dept=census["dept"][0], file=None, detail=detail,
+                                 count=got.found)], schema=QUALITY_COLUMNS)
+    return replace(cfg, census_completeness=1.0 if got.value is None else got.value), finding
 
 
 def census_coverage(cfg: MatchingConfig, completeness: float | None, insured: bool = False) -> float:
@@ -634,6 +661,21 @@ def slip_rates(records: pl.DataFrame, cfg: MatchingConfig, status: pl.Series | N
                             failed=status == "full_check_failed").group_by("dept", "kind").agg(
         pl.col("full").sum(), pl.col("failed").sum()).sort("dept", "kind")
     return counts.with_columns(slip_rate=pl.Series(_slip_rate(counts["full"].to_numpy(), counts["failed"].to_numpy(), cfg)))
+
+
+def slip_findings(records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+    """PersonRecord frame -> QualityFinding rows, one per dept/kind some of whose full IDs fail
+    the check (`slip_rates`): how often its clerks slip, which the matcher allows for in masked
+    IDs' kept digits, so that the department hears of it."""
+    slips = slip_rates(records, cfg).filter(pl.col("failed") > 0)
+    return slips.select(
+        category=pl.lit(Finding.CHECK_FAILS), dept="dept", file=pl.lit(None, pl.Utf8),
+        detail=pl.format("{}：完整身份证号 {} 个中 {} 个校验位不符，估计每录入一位出错约 {}%，脱敏号码的保留位按此计入一位之差"
+                         " — {} of {} full IDs fail the check: about {}% of typed characters slip, which the matcher "
+                         "allows for in masked IDs' kept digits", "kind", "full", "failed",
+                         (pl.col("slip_rate") * 100).round(2), "failed", "full", (pl.col("slip_rate") * 100).round(2)),
+        count=pl.col("failed").cast(pl.Int64),
+    )
 
 
 def _typo_m(rec: pl.DataFrame, records: pl.DataFrame, cfg: MatchingConfig) -> pl.Series:

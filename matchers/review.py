@@ -136,6 +136,17 @@ def in_order(queue: pl.DataFrame) -> pl.DataFrame:
                       maintain_order=True)
 
 
+def with_kept(queue: pl.DataFrame, kept: pl.DataFrame | None) -> pl.DataFrame:
+    """A partial run's queue (`review_queue`) with the rows it keeps of the departments it does not
+    re-read (`kept`: the published 人工复核队列.csv's rows of them, as read: text; None in a full
+    run), in the queue's order; a queue an older version published lacks the newer columns, left
+    empty."""
+    if kept is None:
+        return queue
+    kept = kept.with_columns(pl.lit(None, pl.Utf8).alias(c) for c in queue.columns if c not in kept.columns)
+    return in_order(pl.concat([queue, kept.select(queue.columns).cast(queue.schema, strict=False)]))
+
+
 def first_queued(queued: pl.DataFrame, history: pl.DataFrame, period: str) -> pl.DataFrame:
     """When each record of `period`'s review queue was first sent to review. `queued`: its
     records (dept, record_id; repeated per candidate or not); `history`: stored links (dept,

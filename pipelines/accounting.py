@@ -3,8 +3,12 @@ proves it. Pure functions over the frames the run already has."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
+
 import polars as pl
 
+from matchers.places import water_links
+from pipelines.validate import REJECTED_SCHEMA, SUPERSEDED_SCHEMA
 from schemas.inputs import EXCEL_ZERO_TAIL
 from schemas.outputs import QUALITY_COLUMNS, Finding, QualityFinding
 
@@ -48,6 +52,57 @@ def account(rows_read: pl.DataFrame, links: pl.DataFrame, superseded: pl.DataFra
         )
         raise AccountingError(f"row accounting does not add up — {detail}")
     return table
+
+
+def _together(frames: list[pl.DataFrame | None], schema: dict | None = None) -> pl.DataFrame:
+    """The frames given (None: none) one after another, columns matched by name and type widened;
+    the first of them (or an empty frame of `schema`) when none holds a row."""
+    frames = [f for f in frames if f is not None]
+    full = [f for f in frames if f.height]
+    if full:
+        return pl.concat(full, how="diagonal_relaxed")
+    return frames[0] if frames else pl.DataFrame(schema=schema or {})
+
+
+def settle(person: pl.DataFrame | None, water: pl.DataFrame | None, rejected: pl.DataFrame, superseded: pl.DataFrame,
+           rows_read: pl.DataFrame, read: Collection[str], departments: Collection[str],
+           kept: Mapping[str, pl.DataFrame | None] | None = None,
+           ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The period's links and the proof that every row read is accounted for -> (links, rejected,
+    superseded, table).
+
+    `person`: the person records' Link rows; `water`: the work orders' places (`resolve_places`;
+    None: none delivered); `rejected`, `superseded`: the run's `Rejected` and `Superseded` rows;
+    `rows_read`: dept, rows read (`ingest_department`'s); `read`: the folders read this run, of
+    which `departments` (the config's, not the reference folders) are accounted. links: one row
+    per department record, a row set aside as `rejected` (its record_id, else file#line; a file
+    set aside whole has no row), sorted; table: `account`'s (raising AccountingError). A partial
+    run's `kept` (links, rejected, superseded, accounting: the other departments' rows as stored,
+    each None when none) complete the period, in the order a full run gives."""
+    parts = [person]
+    if water is not None:
+        parts.append(water_links(water))
+    if rejected.height:
+        rows = rejected.filter(pl.col("line").is_not_null())
+        parts.append(rows.select(
+            "dept", pl.col("kind").fill_null("unknown"),
+            pl.coalesce("record_id", pl.col("file") + pl.lit("#") + pl.col("line").cast(pl.Utf8)).alias("record_id"),
+            pl.lit("rejected").alias("decision"), pl.lit(None, pl.Utf8).alias("person_id"),
+            pl.lit(None, pl.Utf8).alias("household_id"), pl.lit(None, pl.Float64).alias("score"),
+            pl.col("reason"), pl.lit(0).alias("n_candidates"),
+        ))
+    person_depts = [d for d in read if d in departments]
+    links = _together(parts).filter(pl.col("dept").is_in(person_depts))
+    links = links.with_columns(pl.col("n_candidates").cast(pl.Int64)).sort("dept", "kind", "record_id")
+    rows = rows_read.select("dept", "rows").filter(pl.col("dept").is_in(person_depts))
+    table = account(rows, links, superseded.filter(pl.col("dept").is_in(person_depts)))
+    kept = kept or {}
+    links = _together([links, kept.get("links")]).sort("dept", "kind", "record_id")
+    rejected = _together([rejected, kept.get("rejected")], REJECTED_SCHEMA).sort(
+        "dept", nulls_last=True, maintain_order=True)  # (in the order a full run gives: by folder)
+    superseded = _together([superseded, kept.get("superseded")], SUPERSEDED_SCHEMA)
+    table = _together([table, kept.get("accounting")]).cast(table.schema).sort("dept")
+    return links, rejected, superseded, table
 
 
 def quality_report(
@@ -193,6 +248,37 @@ def quality_report(
                              "township", pl.col("county").list.join("、")),
             count=pl.lit(1, pl.Int64)))
     return QualityFinding.validate(in_report_order(pl.concat([p.cast(cols) for p in parts], how="vertical")))
+
+
+def county_quality(findings: pl.DataFrame, rejected: pl.DataFrame, superseded: pl.DataFrame, grid: pl.DataFrame | None,
+                   roster: pl.DataFrame | None, max_grid_households: int, others: Collection[str] = (),
+                   kept: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The run's data-quality report (`quality_report`). A partial run's, of the set-aside and
+    superseded rows of the departments it re-read (not `others`), with the published findings it
+    keeps of the others (`kept`: 数据质量报告.csv's rows of them; None in a full run), in the
+    report's order. (An unknown folder or a file at the period's root is found again by every run.)"""
+    mine = ~pl.col("dept").is_in(list(others)).fill_null(False)
+    quality = quality_report(findings, rejected.filter(mine), superseded.filter(mine), grid, roster, max_grid_households)
+    if kept is not None:
+        quality = in_report_order(pl.concat([quality, kept.select(list(QUALITY_COLUMNS)).cast(QUALITY_COLUMNS)]))
+    return quality
+
+
+def inbox_findings(problems: Iterable, late: pl.DataFrame | None, files: pl.DataFrame,
+                   departments: Iterable[str]) -> pl.DataFrame:
+    """QualityFinding rows of the inbox as found (`adapters.inbox.discover`): each problem of a
+    file or folder read all the same (`problems`: those set aside are told by their rejected rows),
+    the answers put into an earlier period's folder after it ran (`late`: `answers_put_in_late`'s;
+    None when none), and each of `departments` that delivered no file (`files`' dept): its
+    rules did not run."""
+    present = set(files["dept"].to_list()) if files.height else set()
+    findings = [dict(category=Finding.FILE_NOTE, dept=p.dept, file=p.file, detail=p.problem, count=1)
+                for p in problems if not p.set_aside]
+    findings += [] if late is None else late.to_dicts()
+    findings += [dict(category=Finding.DEPT_MISSING, dept=dept, file=None, count=1,
+                      detail="本期未收到该部门数据，其规则未运行 no extract this period; its rules did not run")
+                 for dept in departments if dept not in present]
+    return pl.DataFrame(findings, schema=QUALITY_COLUMNS)
 
 
 def earlier_copies(files: pl.DataFrame, earlier: pl.DataFrame | None, departments: list[str]) -> pl.DataFrame:

@@ -84,3 +84,16 @@ def add_working_days(start: date, n: int, run: RunConfig = RunConfig()) -> tuple
                  f"国务院公布该年节假日安排后，将其填入配置 [run] holidays（放假日）和 workdays（调休上班日）即可 "
                  f"no holiday schedule for {years}: deadline counted Mon-Fri less the statutory holidays and their make-up days off "
                  f"(bridging days off and make-up workdays not known); enter the year's schedule as [run] holidays / workdays")
+
+
+def deadlines(issue_date: date, sent_on: date, rerun: bool, run: RunConfig = RunConfig()) -> tuple[date, date, str | None]:
+    """(deadline, sent_deadline, note): the verification deadline of the lists issued on
+    `issue_date`, `run.verify_working_days` working days on; that of the warnings a re-run
+    (`rerun`: the period's lists went out before) sends first on `sent_on` (the same when it
+    sends them on the issue date); and the warning of the first count whose year had no holiday
+    schedule (`add_working_days`), for the report."""
+    deadline, note = add_working_days(issue_date, run.verify_working_days, run)
+    if not rerun or sent_on == issue_date:
+        return deadline, deadline, note
+    sent_deadline, sent_note = add_working_days(sent_on, run.verify_working_days, run)
+    return deadline, sent_deadline, note or sent_note

@@ -41,9 +41,10 @@ import polars as pl
 
 from config import Config, PlaceNames
 from matchers.places import normalize_place, place_key
+from pipelines.accounting import AccountingError
 from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
 from pipelines.township import UNPLACED, grid_workers, mask_ids
-from pipelines.validate import (REJECTED_SCHEMA, TENS, delivery_order, delivery_place, in_headers, later_words,
+from pipelines.validate import (REJECTED_SCHEMA, TENS, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
                                 mask_value, original_file, without_sheet)
 from schemas.inputs import as_written
 from schemas.outputs import (FEEDBACK_COLUMNS, LIST_STATE_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding,
@@ -54,7 +55,7 @@ __all__ = [
     "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "year_slips", "disagreements",
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
     "moved_in_rerun", "sent_now", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
-    "values_not_read", "returned_to_township", "withdrawn_count",
+    "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "told_back", "list_sheets", "list_rows",
 ]
 
 # The five columns a township fills in (internal names of FEEDBACK_COLUMNS).
@@ -178,13 +179,16 @@ def _issued(issued: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def issued_from_rows(rows: pl.DataFrame) -> pl.DataFrame:
+def issued_from_rows(rows: pl.DataFrame | None) -> pl.DataFrame:
     """Written township rows (TOWNSHIP_COLUMNS + township + period, of every period, carried-over
-    copies included) -> `issued`: one row per 预警编号, from the period it was first written;
+    copies included; None: none was written, nothing issued) -> `issued`: one row per 预警编号,
+    from the period it was first written;
     `withdrawn` when its row of the latest period says 撤回 (a re-run took it back). A 迁出 row
     (a re-run moved the warning to another township's list, `moved_in_rerun`) counts only among
     its `townships` (that township's answer is taken): its township, dates and 状态 are those of
     the row where the warning is listed."""
+    if rows is None:
+        rows = pl.DataFrame(schema={c: pl.Utf8 for c in ["预警编号", "township", "户编号", "period", "下发日期", "核实截止日期"]})
     state = pl.col("状态") if "状态" in rows.columns else pl.lit(None, pl.String)
     listed = ~pl.col("_out")
     last = (pl.col("_state").filter(listed).sort_by(pl.col("period").filter(listed)).last() == STATUS_WITHDRAWN
@@ -409,6 +413,48 @@ def check_feedback(
         unanswered.sort("_row").drop("_row"),
         rejected.sort("_row").drop("_row").cast({"line": pl.Int64}) if rejected.height else _empty_rejected(),
     )
+
+
+def take_returns(
+    returned: pl.DataFrame | None, set_aside: pl.DataFrame | None, issued: pl.DataFrame | None, as_of: date, period: str,
+    cfg: Config, files: pl.DataFrame, townships: Iterable[str] = (), first_out: Mapping[str, date] | None = None,
+    blanked: pl.DataFrame | None = None,
+) -> tuple[dict, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]:
+    """The period's returned township lists (`returned`: the 反馈 rows read, None when none were;
+    `set_aside`: the folder's `Rejected` rows the validator set aside, a 核实结果 outside
+    属实/不属实 ...) -> (counts, accepted, refused, told, findings), each frame None when no row
+    was returned. The rows are checked against the warnings `issued` before (`check_feedback`:
+    a later file's answer first, by the order the folder's `files` were put in, `delivery_ranks`;
+    `townships`, `first_out` as it takes them); accepted: those taken, with their
+    `received_period`; refused: those not, as REJECTED_SCHEMA rows (the row accounting's);
+    told: what each township is told back — the rows not taken, those a later file overruled
+    (`disagreements`) and the cells not read (`values_not_read` of `blanked`); findings: the
+    disagreements and year slips for the report. counts: returned = accepted + unanswered +
+    set aside (the validator's rows too: the console says so), and how many accepted carry no
+    核实结果 (they verify nothing); raises AccountingError when a row is not accounted for."""
+    invalid = 0 if set_aside is None else set_aside.filter(pl.col("line").is_not_null()).height
+    counts = {"returned": invalid, "accepted": 0, "unanswered": 0, "set_aside": invalid}
+    if returned is None or returned.is_empty():
+        return counts, None, None, None, None
+    folder = cfg.kinds["feedback"].folder
+    accepted, unanswered, refused = check_feedback(returned, issued, as_of, cfg.matching.places,
+                                                   delivery_ranks(files, cfg.inbox.later_marks), period=period,
+                                                   townships=townships, first_out=first_out)
+    overruled, findings = disagreements(accepted, cfg.inbox.later_marks)
+    findings = pl.concat([findings, year_slips(returned, accepted)])
+    # an answer whose 核实日期 could not be read was taken undated (`kinds.feedback.blank_unreadable`):
+    # not set aside, but the township is told to fill the date in again
+    not_read = values_not_read(blanked, accepted, overruled, cfg.kinds["feedback"].fields)
+    counts = {"returned": returned.height, "accepted": accepted.height, "unanswered": unanswered.height,
+              "set_aside": refused.height}
+    if sum(list(counts.values())[1:]) != counts["returned"]:
+        raise AccountingError(f"{folder}: read {returned.height} answers but accounted {counts}")
+    counts["returned"] += invalid
+    counts["set_aside"] += invalid
+    # (taken, but they verify nothing: a console saying only "accepted" hides a 核实结果 column not read)
+    counts["without_result"] = accepted.filter(pl.col("result").is_null()).height
+    return (counts, accepted.with_columns(received_period=pl.lit(period)), refused.drop("township").cast(REJECTED_SCHEMA),
+            pl.concat([refused, overruled, not_read]), findings)
 
 
 def year_slips(returned: pl.DataFrame, accepted: pl.DataFrame) -> pl.DataFrame:
@@ -778,6 +824,39 @@ def with_carry_over(new_rows: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFra
     return both.with_row_index("_i").sort("township", "_k", "_i", nulls_last=True).drop("_i", "_k")
 
 
+def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.DataFrame | None,
+              status_earlier: pl.DataFrame | None, answers: pl.DataFrame | None, answers_later: pl.DataFrame | None,
+              roster: pl.DataFrame, grid: pl.DataFrame | None, persons: pl.DataFrame, period: str, issue_date: date,
+              ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The period's township rows -> (rows, moved, status, withdrawn).
+
+    `new`: this period's warnings' rows (`first_sent`); `before`: the rows the period's last run
+    sent (a re-run; else None); `earlier_rows`, `status_earlier`: the rows of the periods before
+    and their warnings' status (None before any); `answers`: every answer taken, `answers_later`
+    those later periods took (a re-run); `persons`: the warned persons followed into the
+    households they were split off into (`rules.persons_followed`).
+    rows: the still-open earlier warnings first (`carry_over`, each in the township its household
+    lives in now), then this period's, then those a re-run moved to another township's list (迁出,
+    `moved_in_rerun`) and those it takes back (`withdrawn_rows`: withdrawn); moved: the finding of
+    the warnings that moved (`moved_warnings`); status: every warning ever issued, as of
+    `issue_date` (`warning_status`)."""
+    carried = (carry_over(status_earlier, earlier_rows, before_period=period, answers=answers, roster=roster, grid=grid,
+                          persons=persons)
+               if earlier_rows is not None and status_earlier is not None else None)
+    rows = with_carry_over(new, carried if carried is not None else new.head(0).select(
+        pl.lit(None, pl.Utf8).alias("状态"), pl.lit(None, pl.Int64).alias("逾期天数"), *new.columns))
+    # (a re-run whose corrected roster moved a household: the township that had its warning is told)
+    rows, moved_out = moved_in_rerun(rows, before, answers_later)
+    moved = moved_warnings(carried, earlier_rows, moved_out, rows)
+    withdrawn = withdrawn_rows(before, rows, status_earlier)
+    rows = pl.concat([rows, moved_out, withdrawn])
+    these = rows.with_columns(period=pl.lit(period))
+    every = [f for f in (earlier_rows, these) if f is not None and f.height] or [earlier_rows if earlier_rows is not None
+                                                                              else these]
+    status = warning_status(issued_from_rows(pl.concat(every, how="diagonal_relaxed")), answers, issue_date)
+    return rows, moved, status, withdrawn
+
+
 def moved_warnings(carried: pl.DataFrame | None, earlier_rows: pl.DataFrame | None,
                    moved_out: pl.DataFrame | None = None, rows: pl.DataFrame | None = None) -> pl.DataFrame:
     """`carry_over()` rows + the rows written before -> QualityFinding rows for the county, one per
@@ -1100,6 +1179,50 @@ def values_not_read(blanked: pl.DataFrame, accepted: pl.DataFrame, overruled: pl
         "value", reason=pl.when(pl.col("_taken").fill_null(False)).then(taken).otherwise(empty),
         township=pl.lit(None, pl.String),
     ).cast(schema)
+
+
+def told_back(refused: pl.DataFrame | None, set_aside: pl.DataFrame | None, discovered: pl.DataFrame | None,
+              notes: pl.DataFrame | None, cfg: Config, issued: pl.DataFrame | None = None,
+              townships: Iterable[str] = ()) -> dict[str, pl.DataFrame]:
+    """{township: its 反馈退回 rows} (`returned_to_township`; {} when there is nothing to tell): the
+    answers not taken (`refused`: `take_returns`' told), the 反馈 folder's rows the validator set
+    aside (`set_aside`), and what of the folder was not read at all, told like the files that
+    could not be read: the files set aside before reading (`discovered`: `inbox.discover`'s
+    rejected rows — a `.xls` or `.et` saved by Excel or WPS, a PDF) and its workbooks' hidden
+    sheets holding a table (`notes`: the folder's findings, `Finding.HIDDEN_TABLE`), which the
+    county's report alone named."""
+    folder = cfg.kinds["feedback"].folder
+    found = []
+    if discovered is not None:
+        found.append(discovered.filter(pl.col("dept") == folder))
+    if notes is not None:
+        found.append(notes.filter(pl.col("category") == Finding.HIDDEN_TABLE).select(
+            "dept", kind=pl.lit(None, pl.String), file="file", line=pl.lit(None, pl.Int64),
+            **{c: pl.lit(None, pl.String) for c in ("record_id", "field", "value")}, reason="detail"))
+    not_read = (pl.concat([f for f in found if f.height] or found[:1], how="diagonal_relaxed").cast(REJECTED_SCHEMA)
+                if found else None)
+    parts = [f for f in (refused, set_aside, not_read) if f is not None and f.height]
+    if not parts:
+        return {}
+    return returned_to_township(pl.concat(parts, how="diagonal_relaxed"), cfg, issued, townships)
+
+
+def list_sheets(rows: pl.DataFrame) -> dict[str, tuple[pl.DataFrame, dict[str, pl.DataFrame]]]:
+    """The period's township rows as sent (`as_sent`) -> {township: (its list, its workbook's
+    sheets)}, in the rows' order, rows without a township left out: the list without the
+    township column; the sheets 汇总 (households per 风险类型, the rows withdrawn or moved out
+    not counted) then one per 风险类型."""
+    out = {}
+    for (town,), df in rows.partition_by("township", as_dict=True, maintain_order=True).items():
+        if town is None:
+            continue
+        sheet = df.drop("township")
+        sheets = {"汇总": sheet.filter(pl.col("状态") != STATUS_WITHDRAWN, ~pl.col("状态").str.starts_with(STATUS_MOVED_OUT))
+                  .group_by("风险类型").len("户数").sort("风险类型")}
+        for (risk,), part in sheet.partition_by("风险类型", as_dict=True, maintain_order=True).items():
+            sheets[risk] = part
+        out[town] = (sheet, sheets)
+    return out
 
 
 def returned_to_township(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from matchers.ids import MASKS, PLAIN_TEXT, normalize_ids
+from matchers.ids import MASKS, PLAIN_TEXT, fixed_stars, normalize_ids
 from matchers.names import DOTS
 from pipelines.validate import REJECTED_SCHEMA, mask_value
 from schemas.outputs import QUALITY_COLUMNS, Finding
@@ -128,6 +128,20 @@ def persons_shown(rows: pl.DataFrame, roster: pl.DataFrame, min_kept: int, fixed
             roster.select("person_id", p_name="name", _k=key("id_number")), on="_k").filter(
             _name_fits(pl.col("name"), pl.col("p_name"))).select("kind", "record_id", "person_id"))
     return pl.concat(found).unique(maintain_order=True)
+
+
+def shown_on_lists(candidates: pl.DataFrame, unread: pl.DataFrame | None, extracts: dict[str, pl.DataFrame],
+                   roster: pl.DataFrame, min_kept: int) -> pl.DataFrame:
+    """The persons the period's records may show, as M4 reads them: the matcher's `candidates`
+    of the records it did not link, and the roster persons each row of a list set aside
+    (`unread`: `read_department`'s, None when none was) may show (`persons_shown`), their masks
+    read as the whole list's (`matchers.ids.fixed_stars` of those rows and of `extracts`' rows
+    of their kind), so that a person whose row was only set aside is not called absent."""
+    if unread is None:
+        return candidates
+    whole = pl.concat([unread.select("dept", "kind", "id_raw"), *(
+        extracts[k].select("dept", "kind", "id_raw") for k in unread["kind"].unique() if k in extracts)])
+    return pl.concat([candidates, persons_shown(unread, roster, min_kept, fixed_stars(whole))], how="diagonal_relaxed")
 
 
 def _name_fits(shown: pl.Expr, name: pl.Expr) -> pl.Expr:

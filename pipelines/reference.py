@@ -6,13 +6,15 @@ households or persons by 户编号 / 人编号 and line (the report holds no ID 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 import polars as pl
 
-from config import PlaceNames
+from config import Config, PlaceNames
+from matchers.ids import roster_check_fails
 from matchers.places import normalize_place
-from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, SHARED_MARK, TEXT_MARKS, as_written
+from pipelines.identify import destroyed_ids, unreadable_ids
+from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, PERSON_KINDS, SHARED_MARK, TEXT_MARKS, as_written
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
 EXAMPLES = 10  # households or persons named in one finding's detail
@@ -489,3 +491,54 @@ def kept_off_roster(kept: pl.DataFrame, roster: pl.DataFrame, folder: str = "户
         "warnings kept for a department not re-read name households the period's roster no longer holds (a "
         "corrected roster?): that department's links were made against the earlier roster; run the whole period",
         after="。该部门按原底册比对，清单中这些户无村组、户主，请整期重跑（不加 --dept）")
+
+
+def _together(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat([p.select(list(QUALITY_COLUMNS)).cast(QUALITY_COLUMNS) for p in parts])
+
+
+def check_roster(roster: pl.DataFrame, head_relations: Collection[str], fields: dict[str, list[str]],
+                 set_aside: pl.DataFrame | None = None, names: PlaceNames = PlaceNames()) -> pl.DataFrame:
+    """RosterPerson rows -> every QualityFinding of the roster's checks above (and its IDs failing
+    the check character, `roster_check_fails`): `fields` are `kinds.roster.fields`, `set_aside`
+    the roster's `Rejected` rows (`households_without_head`). One call, so that a check added
+    here reaches the report without the flow knowing of it."""
+    return _together([
+        roster_fields_missing(roster, fields),
+        households_without_head(roster, head_relations, set_aside),
+        shared_household_ids(roster, head_relations, names),
+        roster_check_fails(roster),
+        household_size_disagrees(roster),
+        townships_written_twice(roster, names),
+        persons_listed_twice(roster),
+    ])
+
+
+def check_grid(grid: pl.DataFrame | None, roster: pl.DataFrame, fields: dict[str, list[str]], folder: str = "网格",
+               names: PlaceNames = PlaceNames()) -> tuple[pl.DataFrame | None, pl.DataFrame]:
+    """(grid, findings): the period's GridHousehold rows (None: no grid delivered) with their
+    户编号 as the roster writes them (`align_grid`: for the lists, and the report's grid
+    checks), and the grid's QualityFindings — none usable (`grid_missing`, of its `folder`), its
+    户编号 read as the roster's, phones Excel destroyed, columns it lacks (`fields`:
+    `kinds.grid.fields`)."""
+    parts = [grid_missing(grid, folder)]
+    if grid is not None:
+        grid, note = align_grid(grid, roster, names)
+        parts += [grid_fields_missing(grid, fields), note, grid_phones_destroyed(grid)]
+    return grid, _together(parts)
+
+
+def check_extracts(latest: dict[str, pl.DataFrame], notes: Iterable, dept: str, cfg: Config) -> pl.DataFrame:
+    """One department's extracts as read (`latest`: kind -> its validated rows) and the notes its
+    reading made (`notes`: `adapters.inbox.ReadError`s) -> QualityFinding rows: each note (of its
+    category, else a file note), the IDs of person-level rows that read as none or that Excel
+    destroyed (`pipelines.identify`), the columns a rule reads that an extract lacks
+    (`record_fields_missing`) and its dates the wrong way round (`dates_reversed`)."""
+    return pl.concat([
+        pl.DataFrame([dict(category=n.category or Finding.FILE_NOTE, dept=dept, file=n.file, detail=n.problem, count=1)
+                      for n in notes], schema=QUALITY_COLUMNS),
+        *[unreadable_ids(df, kind in cfg.matching.id_in_record_id_kinds) for kind, df in latest.items() if kind in PERSON_KINDS],
+        *[destroyed_ids(df) for kind, df in latest.items() if kind in PERSON_KINDS],
+        *[record_fields_missing(df, kind, cfg.kinds[kind].fields) for kind, df in latest.items()],
+        *[dates_reversed(df, kind) for kind, df in latest.items()],
+    ])

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import polars as pl
 
+from config import Config
 from matchers.ids import fixed_stars, normalize_ids, shows_mask
 from matchers.review import answer_cite
-from pipelines.validate import delivery_order, original_file
+from pipelines.accounting import AccountingError
+from pipelines.validate import REJECTED_SCHEMA, delivery_order, original_file
+from schemas.inputs import PERSON_KINDS
 from schemas.links import ReviewDecision
+from schemas.outputs import QUALITY_COLUMNS, Finding
 
 RECORD = ["record_dept", "record_id"]
 # ReviewAnswer's columns, as stored in the warehouse (`review_answers`, with the period received,
@@ -333,3 +337,80 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
              if c["held"] else "")
           + (f"; {misfits} tables in 复核/ hold no answers" if misfits else ""))
     return f"{zh} — {en}"
+
+
+def answerable_departments(cfg: Config) -> list[str]:
+    """The departments whose records name persons (`PERSON_KINDS`; not 水利's places): those a
+    review answer may be about."""
+    folders = {cfg.kinds[k].folder for k in PERSON_KINDS if k in cfg.kinds}
+    return [d for d in cfg.departments if d in folders]
+
+
+def in_folders(returned: pl.DataFrame, cfg: Config) -> pl.DataFrame:
+    """Returned answers with their 部门 (`record_dept`) as the department's folder when the config
+    knows the name (医保局, medical ...), as the records are stored under it."""
+    return returned.with_columns(record_dept=pl.col("record_dept").replace(
+        {d: c for d in returned["record_dept"].unique().to_list() if (c := cfg.folder_of(d))}))
+
+
+def take_answers(
+    returned: pl.DataFrame | None, set_aside: pl.DataFrame | None, roster: pl.DataFrame, shown: pl.DataFrame,
+    known: pl.DataFrame | None, earlier: pl.DataFrame | None, before: pl.DataFrame | None, files: list[str],
+    period: str, cfg: Config, departments: list[str], partial: bool,
+) -> tuple[dict, pl.DataFrame | None, pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
+    """The county's answers to its review queue as a run takes them -> (counts, refused, new,
+    decided, finding).
+
+    `returned`: the answers in 复核/ this period (`in_folders`; None: none), `set_aside`: the
+    folder's `Rejected` rows (the validator's, and rows of tables holding no answers), `files`
+    the folder's; `shown`: dept, kind, record_id, id_raw of the period's person records;
+    `known`: dept, record_id of the records answers may name (`check_answers`); `earlier`,
+    `before`: the answers stored by earlier periods, and by this period's last run;
+    `departments`: those the run links (all, or a partial run's). refused: the returned rows
+    not taken (REJECTED_SCHEMA; None when none returned); new: the accepted ones as stored
+    (`relinked`, `period`); decided: every answer in effect for linking to weigh
+    (`answers_in_effect`, without the 是 that cannot be taken: `unconfirmable`; None when there
+    is none); finding: the report's line (`describe`; None when there is nothing to say).
+    counts: returned = accepted + blank + set aside (else AccountingError), and what the
+    answers did this period, for the console and the line."""
+    folder, m = cfg.kinds["review_answer"].folder, cfg.matching
+    rows_set_aside = (set_aside if set_aside is not None else pl.DataFrame(schema=REJECTED_SCHEMA)).filter(
+        pl.col("line").is_not_null())
+    invalid = rows_set_aside.filter(pl.col("kind") == "review_answer").height  # the validator's: 是否本人 = 对 ...
+    misfiled = rows_set_aside.filter(pl.col("kind").is_null())  # rows of a table that holds no answers
+    counts = {"returned": invalid, "accepted": 0, "blank": 0, "set_aside": invalid}
+    accepted, refused = pl.DataFrame(schema=ANSWER_SCHEMA), None
+    if returned is not None and returned.height:
+        accepted, refused = check_answers(returned, roster, answerable_departments(cfg), known, shown,
+                                          m.one_record_per_person_kinds, m.answer_max_id_differences)
+        refused = refused.cast(REJECTED_SCHEMA)
+        counts = {"returned": returned.height + invalid, "accepted": accepted.height,
+                  "blank": returned["verdict"].null_count(), "set_aside": refused.height + invalid}
+        if sum(list(counts.values())[1:]) != counts["returned"]:
+            raise AccountingError(f"{folder}: read {counts['returned']} answers but accounted {counts}")
+    # (with the answers the kept links of departments not re-read were made with, no longer in 复核/)
+    new = relinked(accepted.with_columns(period=pl.lit(period)), before, departments)
+    counts |= {"confirmed": 0, "excluded": 0, "misfiled": misfiled.height, "files": len(files), "partial": partial}
+    answers = [f for f in (earlier, new) if f is not None and f.height]
+    here = shown.select(record_dept="dept", record_id="record_id").unique()
+    decided = held = gone_rows = None
+    if answers:
+        decided = answers_in_effect(pl.concat(answers, how="diagonal_relaxed"))
+        held = unconfirmable(decided, shown, roster, m.one_record_per_person_kinds, m.answer_max_id_differences)
+        decided = without_yes(decided, held)
+        now = decided.join(here, on=RECORD, how="semi")
+        gone_rows = gone_from_roster(now, roster)
+        counts["confirmed"] = now.filter(pl.col("person_id").is_not_null()).height - gone_rows.height
+        counts["excluded"] = now.filter(pl.col("person_id").is_null(), pl.col("excluded").list.len() > 0).height
+    waiting = new.filter(~pl.col("relinked")).select(RECORD).unique()
+    unseen = new.filter(pl.col("record_dept").is_in(departments)).select(RECORD).unique().join(here, on=RECORD, how="anti").height
+    withdrawn = new.filter("withdrawn").select(RECORD).unique().join(waiting, on=RECORD, how="anti").height
+    counts |= {"held": 0 if held is None else held.height, "gone": 0 if gone_rows is None else gone_rows.height,
+               "pending": waiting.height, "withdrawn": withdrawn, "unseen": unseen}
+    finding = None
+    if (files or counts["confirmed"] or counts["excluded"] or counts["gone"] or counts["held"] or counts["pending"]
+            or withdrawn):
+        finding = pl.DataFrame([dict(category=Finding.REVIEW_ANSWERS, dept=folder, file=None,
+                                     detail=describe(counts, files, gone_rows, held, misfiled), count=counts["returned"])],
+                               schema=QUALITY_COLUMNS)
+    return counts, refused, new, decided, finding

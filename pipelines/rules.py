@@ -25,9 +25,11 @@ from matchers.ids import OTHER_MASKS, id_text
 from matchers.names import DOTS
 from matchers.places import normalize_place
 from pipelines.calendar import period_end
+from pipelines.reference import kept_off_roster
 from pipelines.review_answers import apply_answers
 
 from config import SEVERITIES, Config, PlaceNames, RuleConfig
+from schemas.outputs import QUALITY_COLUMNS, Finding
 
 # One item of a signal of a per-person rule (`RuleConfig.per_person`): the person it names, its
 # basis, records, signal and severity, so that `assign_warnings` can take out a person warned
@@ -741,6 +743,23 @@ def held_back(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl
     return out
 
 
+def held_back_findings(notes: list[tuple[str, str]], skipped: int | None, cfg: Config) -> pl.DataFrame:
+    """QualityFinding rows: one per rule `held_back` names (`notes`), of its kind's department;
+    and, when the search for warned members split off into a new household was skipped
+    (`skipped`: the pairs it would have weighed, over `run.split_search_max_pairs`:
+    `warehouse.persons_now`; None when it ran), one of the roster's saying so, since a per-person
+    warning may then go out again under the new household."""
+    not_sought = [] if skipped is None else [dict(
+        category=Finding.SPLIT_NOT_SOUGHT, dept=cfg.kinds["roster"].folder, file=None, count=1,
+        detail=f"户籍底册中已不在底册的预警对象与新增人员组合过多（{skipped:,} 对，上限 run.split_search_max_pairs "
+               f"{cfg.run.split_search_max_pairs:,}），本期未识别分户人员：分户成员的按人预警可能重复下发 — too many pairs of "
+               f"warned persons gone from the roster x persons new on it ({skipped:,}; a renumbered roster?): split-off "
+               f"members were not sought, and a per-person warning may go out again under their new household")]
+    return pl.DataFrame([dict(category=Finding.RULE_HELD_BACK, dept=cfg.kinds[cfg.rules[name].kind].folder, file=None,
+                              detail=f"{name}: {why}", count=1) for name, why in notes] + not_sought,
+                        schema=QUALITY_COLUMNS)
+
+
 def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config,
                   period: str, signals: pl.DataFrame, guess: pl.DataFrame,
                   ytd_settlements: pl.DataFrame | None = None, candidates: pl.DataFrame | None = None,
@@ -962,6 +981,33 @@ def placed_now(warnings: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
            .agg(_now=pl.col("township").first()).filter(pl.col("household_id").is_not_null()))
     return (warnings.join(now, on="household_id", how="left", maintain_order="left")
             .with_columns(township=pl.coalesce("_now", "township")).drop("_now").select(warnings.columns))
+
+
+def with_status(history: pl.DataFrame, status: pl.DataFrame | None) -> pl.DataFrame:
+    """Warning rows of earlier periods (stored) -> the same with each one's `status` and
+    `verified_on` now (`status`: WarningStatus rows of the warnings issued before, None when none
+    was; a warning they do not hold is open): the repeats and the carry-over weigh them so."""
+    return history.join(
+        status.select("warning_id", "status", "verified_on") if status is not None
+        else pl.DataFrame(schema={"warning_id": pl.Utf8, "status": pl.Utf8, "verified_on": pl.Date}),
+        on="warning_id", how="left",
+    ).with_columns(pl.col("status").fill_null("open"))
+
+
+def with_kept(warnings: pl.DataFrame, kept: pl.DataFrame | None, roster: pl.DataFrame,
+              folder: str = "户籍底册") -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """(warnings, finding): a partial run's warnings with those it keeps of the departments it
+    does not re-read (`kept`: Warning rows the period's earlier run stored; None in a full run,
+    which keeps none), in the order a full run gives (预警编号, rule). A kept one stored before a
+    column was (signal_year) has it null; each is placed in the township the roster gives its
+    household now (`placed_now`), and the finding names those whose household it no longer
+    holds (`reference.kept_off_roster`, of the roster's `folder`; None in a full run)."""
+    if kept is None:
+        return warnings, None
+    kept = kept.select(pl.col(c) if c in kept.columns else pl.lit(None).alias(c) for c in warnings.columns)
+    kept = placed_now(kept, roster)
+    return (pl.concat([warnings, kept.cast(warnings.schema)]).sort("warning_id", "rule"),
+            kept_off_roster(kept, roster, folder))
 
 
 def assign_warnings(

@@ -76,6 +76,19 @@ def in_headers(rejected: pl.DataFrame, kinds: Mapping[str, KindSpec]) -> pl.Data
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # characters a report would show as nothing
 
 
+def why_set_aside(rejected: pl.DataFrame | None, kinds: Mapping[str, KindSpec]) -> str:
+    """`; <file>: <reason>` for the first rows of a folder set aside (`rejected`: its `Rejected`
+    rows; why a roster is unusable: its headers, its encoding ...), or "" when none were (the
+    folder is empty or missing). Each reason once, without the value it quotes, its fields named
+    as `kinds` head them (every row's 人编号 destroyed by Excel was said twice, each with its
+    value, as person_id)."""
+    if rejected is None or rejected.is_empty():
+        return ""
+    rejected = in_headers(rejected, kinds).with_columns(pl.col("reason").str.replace(r": '.*'$", ""))
+    first = rejected.unique(["file", "reason"], keep="first", maintain_order=True).head(2)
+    return "".join(f"; {r['file']}: {r['reason']}" for r in first.iter_rows(named=True))
+
+
 def mask_value(v: str | None, field: str | None = None) -> str | None:
     """Keep the first 6 and last 4 characters of a value of an ID field or holding an ID number
     (Article 27); a value longer than the longest real field is cut short (`…(N字符)`) so no

@@ -24,6 +24,7 @@ import polars as pl
 
 from matchers.ids import fixed_stars, normalize_ids
 from matchers.names import edge_pinyin, normalize_name
+from pipelines.review_answers import apply_answers, changed_now, unconfirmable, without_yes
 from schemas.links import Link, RelinkKeys, RosterChange
 
 
@@ -166,6 +167,16 @@ def merge(current: pl.DataFrame, earlier: pl.DataFrame | None, relinked: pl.Data
     else:
         earlier = earlier.with_columns(relinked_now=pl.lit(False))
     return pl.concat([current, earlier.select(current.columns).cast(current.schema)], how="vertical")
+
+
+def with_answers(ytd: pl.DataFrame, decided: pl.DataFrame, roster: pl.DataFrame, period: str,
+                 max_id_differences: int = 2) -> pl.DataFrame:
+    """The year's settlements (`merge`) with the review answers in effect (`decided`: some name
+    earlier months' rows, answered since those were stored) applied as `apply_answers` links them,
+    but for a 是 a row's ID contradicts (`unconfirmable`); a link an answer of this `period`
+    changed counts as this period's (`changed_now`: its warning is raised now, once)."""
+    decided = without_yes(decided, unconfirmable(decided, ytd, roster, max_id_differences=max_id_differences))
+    return changed_now(ytd, apply_answers(ytd, decided, roster)[0], decided, period)
 
 
 _LEAD = pl.col("decision").is_null() | (pl.col("decision") == "unmatched")  # (as `pipelines.rules` reads a link)

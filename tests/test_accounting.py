@@ -1,9 +1,11 @@
 import polars as pl
 import pytest
 
-from pipelines.accounting import AccountingError, account, in_report_order, quality_report
+from pipelines.accounting import (AccountingError, account, county_quality, in_report_order, inbox_findings, quality_report,
+                                  settle)
+from pipelines.validate import REJECTED_SCHEMA, SUPERSEDED_SCHEMA
 from pipelines.console import attention_lines
-from schemas.outputs import Finding
+from schemas.outputs import QUALITY_COLUMNS, Finding
 
 
 def _links(rows):
@@ -366,3 +368,71 @@ def test_the_report_lists_a_category_s_findings_without_a_file_after_those_with_
     q = pl.DataFrame([("c", "医保", None, "b", 1), ("c", "医保", "医保/a.csv", "a", 1)],
                      schema=["category", "dept", "file", "detail", "count"], orient="row")
     assert in_report_order(q)["file"].to_list() == ["医保/a.csv", None]
+
+
+def test_the_period_settles_one_link_per_record_rows_set_aside_included_the_kept_ones_after():
+    """links: the person records', the work orders' places and each row set aside (named by file
+    and line when it has no record number; a file set aside whole is no row), of the departments
+    read (not the grid); every row read is accounted for, else the run stops. A partial run's
+    kept rows of the other departments complete the period, in folder order."""
+    person = pl.DataFrame({"dept": ["医保", "医保", "网格"], "kind": ["med_settlement", "med_settlement", "grid"],
+                           "record_id": ["B", "A", "G1"], "decision": ["matched", "unmatched", "matched"],
+                           "person_id": ["P1", None, None], "household_id": ["H1", None, None], "score": [0.99, None, None],
+                           "reason": ["id", None, None], "n_candidates": pl.Series([1, 0, 0], dtype=pl.Int32)})
+    water = pl.DataFrame({"dept": ["水利"], "kind": ["water"], "record_id": ["W1"], "decision": ["matched"],
+                          "reason": ["village found"]})
+    rejected = pl.DataFrame({"dept": ["医保", "医保"], "kind": ["med_settlement", None], "file": ["医保/a.csv", "医保/b.xls"],
+                             "line": [5, None], "record_id": [None, None], "field": [None, None], "value": [None, None],
+                             "reason": ["缺少必填值", "无法读取"]}, schema=REJECTED_SCHEMA)
+    superseded = pl.DataFrame({"dept": ["医保"], "kind": ["med_settlement"], "file": ["医保/a.csv"], "line": [3],
+                               "record_id": ["A"], "superseded_by": ["医保/c.csv:2"], "changed": [True], "other_year": [False]},
+                              schema=SUPERSEDED_SCHEMA)
+    rows = pl.DataFrame({"dept": ["医保", "水利", "网格"], "rows": [4, 1, 1]})
+    links, rej, sup, table = settle(person, water, rejected, superseded, rows, ["医保", "水利", "网格"], ["医保", "水利", "民政"])
+    assert links.select("dept", "record_id", "decision").rows() == [
+        ("医保", "A", "unmatched"), ("医保", "B", "matched"), ("医保", "医保/a.csv#5", "rejected"), ("水利", "W1", "matched")]
+    assert links["n_candidates"].dtype == pl.Int64 and rej.height == 2 and sup.height == 1
+    assert table.select("dept", "rows_read", "superseded", "matched", "unmatched", "rejected", "balanced").rows() == [
+        ("医保", 4, 1, 1, 1, 1, True), ("水利", 1, 0, 1, 0, 0, True)]
+    with pytest.raises(AccountingError, match="医保: read 5 but accounted 4"):
+        settle(person, water, rejected, superseded, rows.with_columns(rows=pl.Series([5, 1, 1])), ["医保", "水利"],
+               ["医保", "水利"])
+    kept = {"links": links.filter(pl.col("record_id") == "B").with_columns(dept=pl.lit("民政"), record_id=pl.lit("M1")),
+            "rejected": rejected.head(1).with_columns(dept=pl.lit("民政")), "superseded": None,
+            "accounting": table.head(1).with_columns(dept=pl.lit("民政"))}
+    links, rej, sup, table = settle(person, None, rejected, superseded, rows.head(1), ["医保"], ["医保", "民政"], kept)
+    assert links["dept"].to_list() == ["医保"] * 3 + ["民政"] and table["dept"].to_list() == ["医保", "民政"]
+    assert rej["dept"].to_list() == ["医保", "医保", "民政"] and sup.height == 1
+
+
+def test_a_partial_runs_report_keeps_the_published_findings_of_the_departments_not_re_read():
+    """The rows set aside of a department not re-read are not counted again (its published
+    findings are kept instead, read back as text); the report stays in its order."""
+    findings = pl.DataFrame(schema=QUALITY_COLUMNS)
+    rejected = pl.DataFrame({"dept": ["医保", "民政"], "kind": ["med_settlement", "civil"], "file": ["医保/a.csv", "民政/b.csv"],
+                             "line": [2, 3], "record_id": ["A", "B"], "field": ["name", "name"], "value": [None, None],
+                             "reason": ["缺少姓名", "缺少姓名"]}, schema=REJECTED_SCHEMA)
+    superseded = pl.DataFrame(schema=SUPERSEDED_SCHEMA)
+    full = county_quality(findings, rejected, superseded, None, None, 300)
+    assert full["dept"].to_list() == ["医保", "民政"]
+    kept = full.filter(pl.col("dept") == "民政").with_columns(file=pl.lit("民政/c.csv")).cast(pl.Utf8)
+    got = county_quality(findings, rejected, superseded, None, None, 300, others=["民政"], kept=kept)
+    assert got.select("dept", "file", "count").rows() == [("医保", "医保/a.csv", 1), ("民政", "民政/c.csv", 1)]
+
+
+def test_the_inbox_findings_name_the_files_read_with_a_note_the_late_answers_and_the_departments_missing():
+    """A file read with a note is named (one set aside is told by its rejected rows instead); the
+    answers put into an earlier period's folder are kept as found; a department without a file is
+    missing, its rules not run."""
+    from adapters.inbox import ReadError
+
+    problems = [ReadError("医保/a(1).csv", "与 医保/a.csv 内容相同，只读一次", dept="医保", set_aside=False),
+                ReadError("民政/b.xls", "Excel 97-2003", dept="民政")]
+    late = pl.DataFrame([dict(category=Finding.FILE_NOTE, dept="反馈", file="../2026-09/反馈/x.csv", detail="晚放", count=1)],
+                        schema=QUALITY_COLUMNS)
+    files = pl.DataFrame({"dept": ["医保", "民政"], "file": ["医保/a.csv", "民政/b.xls"]})
+    got = inbox_findings(problems, late, files, ["医保", "民政", "水利"])
+    assert got.select("category", "dept", "file").rows() == [(Finding.FILE_NOTE, "医保", "医保/a(1).csv"),
+                                                           (Finding.FILE_NOTE, "反馈", "../2026-09/反馈/x.csv"),
+                                                           (Finding.DEPT_MISSING, "水利", None)]
+    assert inbox_findings([], None, files.clear(), ["水利"])["dept"].to_list() == ["水利"]

@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from config import RunConfig, load_config
-from pipelines.calendar import add_working_days, period_end, statutory_days
+from pipelines.calendar import add_working_days, deadlines, period_end, statutory_days
 
 
 @pytest.mark.parametrize("start,n,end", [
@@ -78,3 +78,14 @@ def test_a_mistyped_calendar_day_is_refused_naming_the_key(setting):
 def test_period_end_is_the_last_day_of_the_month_december_too(period, end):
     """The day repeat suppression counts its 90 days back from, and after which a 解决日期 is a plan."""
     assert period_end(period) == end
+
+
+def test_a_reruns_warnings_sent_later_have_their_own_deadline_and_the_calendar_note_either_counts():
+    """The lists issued on 11-27 are due three working days on (12-02); a re-run sending a warning
+    first on 12-30 dates it from then, through a year with no schedule (its note is said); a first
+    run, or a re-run sending on the issue date, has one deadline."""
+    run = RunConfig(verify_working_days=3)
+    assert deadlines(date(2026, 11, 27), date(2026, 12, 30), False, run) == (date(2026, 12, 2), date(2026, 12, 2), None)
+    assert deadlines(date(2026, 11, 27), date(2026, 11, 27), True, run) == (date(2026, 12, 2), date(2026, 12, 2), None)
+    due, sent_due, note = deadlines(date(2026, 11, 27), date(2026, 12, 30), True, run)
+    assert (due, sent_due) == (date(2026, 12, 2), date(2027, 1, 5)) and "2027年" in note

@@ -10,10 +10,10 @@ from pipelines.feedback import (
     file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK, sent_now,
-    withdrawn_count,
+    list_rows, list_sheets, take_returns, told_back, withdrawn_count,
 )
 from pipelines.standardize import standardize
-from pipelines.validate import delivery_ranks, validate
+from pipelines.validate import REJECTED_SCHEMA, delivery_ranks, validate
 from schemas.inputs import Feedback, Rejected
 from schemas.outputs import FEEDBACK_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding, WarningStatus
 
@@ -1582,3 +1582,80 @@ def test_nothing_blanked_is_nothing_to_tell():
     acc = check_feedback(DELIVERY, ISSUED, AS_OF, CFG.matching.places)[0]
     out = values_not_read(pl.DataFrame(), acc, acc.head(0), CFG.kinds["feedback"].fields)
     assert out.is_empty() and "township" in out.columns and "reason" in out.columns
+
+
+def test_the_returns_taken_are_accounted_for_and_told_back():
+    """A period's returned lists: every row is accepted, unanswered or set aside (the validator's
+    rows set aside count as returned and set aside too); accepted ones carry the period they were
+    received in; the township is told the rows not taken and those a later file overruled; the
+    disagreement is a finding. Nothing returned: only the validator's rows are counted."""
+    files = pl.DataFrame({"dept": ["反馈", "反馈"], "file": [NOV, OCT],
+                          "modified": [dt.datetime(2026, 12, 6, 9, 0, 0), dt.datetime(2026, 12, 6, 9, 0, 2)]})
+    returned = pl.concat([TWO_FILES, fb((NOV, 4, "YJ202610-zzzzzzzzzz", "大店镇", "属实", None, None, None, None),
+                                        (NOV, 5, W4, "大店镇", None, None, None, None, None))])
+    invalid = pl.DataFrame({"line": [7, None]}, schema={"line": pl.Int64})  # (a file set aside whole has no line)
+    counts, accepted, refused, told, findings = take_returns(returned, invalid, ISSUED, AS_OF, "2026-12", CFG, files)
+    assert counts == {"returned": 7, "accepted": 4, "unanswered": 1, "set_aside": 2, "without_result": 0}
+    assert accepted["received_period"].unique().to_list() == ["2026-12"]
+    assert refused.columns == list(Rejected.to_schema().columns) and refused["line"].to_list() == [4]
+    assert sorted(told.select("file", "line").rows()) == [(NOV, 2), (NOV, 4)]
+    assert findings.cast(QUALITY_COLUMNS)["category"].to_list() == [Finding.DISAGREE]
+    assert take_returns(None, invalid, None, AS_OF, "2026-12", CFG, files)[0] == {
+        "returned": 1, "accepted": 0, "unanswered": 0, "set_aside": 1}
+
+
+def test_the_files_of_the_returns_not_read_are_told_back_to_their_townships():
+    """A 反馈 file set aside before reading (a .xls) and a hidden sheet holding a table are told to
+    the township the file names, like the rows not taken; another department's file is not; with
+    nothing to tell, no township hears anything."""
+    discovered = pl.DataFrame({"dept": ["反馈", "医保"], "kind": [None, None],
+                               "file": ["反馈/大店镇_2026-10_预警清单.xls", "医保/a.xls"], "line": [None, None],
+                               "record_id": [None, None], "field": [None, None], "value": [None, None],
+                               "reason": ["Excel 97-2003 格式", "Excel 97-2003 格式"]}, schema=REJECTED_SCHEMA)
+    notes = pl.DataFrame({"category": [Finding.HIDDEN_TABLE, Finding.FILE_NOTE], "dept": ["反馈", "反馈"],
+                          "file": ["反馈/夹沟镇/反馈.xlsx", "反馈/夹沟镇/反馈.xlsx"], "detail": ["隐藏表 Sheet2 未读", "其他"],
+                          "count": [1, 1]})
+    back = told_back(None, None, discovered, notes, CFG, ISSUED)
+    assert sorted(back) == ["大店镇", "夹沟镇"]
+    assert back["大店镇"]["原因"].to_list() == ["Excel 97-2003 格式"] and back["夹沟镇"]["原因"].to_list() == ["隐藏表 Sheet2 未读"]
+    assert told_back(None, None, discovered.filter(pl.col("dept") == "医保"), None, CFG, ISSUED) == {}
+
+
+def test_each_townships_list_and_workbook_sheets_count_the_households_still_to_verify():
+    rows = pl.DataFrame({"township": ["大店镇", "夹沟镇", "大店镇", "大店镇", None],
+                         "预警编号": ["w1", "w2", "w3", "w4", "w5"], "风险类型": ["医疗", "医疗", "住房", "医疗", "医疗"],
+                         "状态": ["新下发", "新下发", "撤回", "迁出至夹沟镇", "新下发"]})
+    got = list_sheets(rows)
+    assert list(got) == ["大店镇", "夹沟镇"]
+    sheet, sheets = got["大店镇"]
+    assert sheet["预警编号"].to_list() == ["w1", "w3", "w4"] and "township" not in sheet.columns
+    assert list(sheets) == ["汇总", "医疗", "住房"] and sheets["汇总"].rows() == [("医疗", 1)]
+    assert sheets["医疗"]["预警编号"].to_list() == ["w1", "w4"]
+
+
+def test_the_lists_rows_carry_the_open_earlier_warnings_before_the_periods_own_and_date_every_status():
+    """The rows of a first run of 2026-11: the earlier warnings still open, each where its household
+    lives now (B moved to 夹沟镇: a finding says so), before this period's; the status of every
+    warning issued, this period's too, as of the issue date. No earlier period: this period's rows
+    alone."""
+    roster = roster_of(("A", "大店镇", "韩湖村", None), ("B", "夹沟镇", "王庄村", "3组"), ("E", "夹沟镇", "韩湖村", None),
+                       ("G", "大店镇", "韩湖村", None))
+    new = pl.DataFrame([township_row("w-new", "大店镇", "2026-11", hh="G", issued="2026-12-07")],
+                       schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]}).drop("period")
+    earlier = EARLIER.filter(pl.col("period") < "2026-11")
+    persons = pl.DataFrame(schema={"warning_id": pl.String, "person_id": pl.String})
+    rows, moved, status, withdrawn = list_rows(new, None, earlier, STATUS.filter(pl.col("warning_id") != "w-now"), None, None,
+                                               roster, GRID_NOW, persons, "2026-11", D(2026, 12, 7))
+    assert rows.select("预警编号", "township").rows() == [("w-late", "大店镇"), ("w-open", "大店镇"), ("w-new", "大店镇"),
+                                                       ("w-over", "夹沟镇"), ("w-jg", "夹沟镇")]
+    assert moved["count"].to_list() == [1] and withdrawn.is_empty()
+    assert sorted(status["warning_id"].to_list()) == ["w-done", "w-jg", "w-late", "w-new", "w-open", "w-over"]
+    rows, moved, status, _ = list_rows(new, None, None, None, None, None, roster, None, persons, "2026-11", D(2026, 12, 7))
+    assert rows["预警编号"].to_list() == ["w-new"] and moved.is_empty() and status["warning_id"].to_list() == ["w-new"]
+    # a re-run no longer raising w-gone, which its period's list held: the row goes out again as 撤回, last
+    before = pl.DataFrame([township_row("w-gone", "大店镇", "2026-11", hh="G", issued="2026-12-07")],
+                          schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]}).drop("period")
+    rows, _, status, withdrawn = list_rows(new, before, None, None, None, None, roster, None, persons, "2026-11",
+                                           D(2026, 12, 7))
+    assert rows.select("预警编号", "状态").rows()[-1] == ("w-gone", "撤回") and withdrawn["预警编号"].to_list() == ["w-gone"]
+    assert sorted(status["warning_id"].to_list()) == ["w-gone", "w-new"]

@@ -326,13 +326,6 @@ def test_a_census_stored_by_an_older_version_still_serves_a_partial_run(tmp_path
     assert got.columns == to_person_records({}).columns
 
 
-def test_review_answers_may_be_about_every_department_whose_records_name_persons_not_water():
-    """残联's extract has no 证件号码 column (the ID is inside the 残疾人证号), yet names persons."""
-    from config import load_config
-
-    assert flows.answerable_departments(load_config()) == ["医保", "住建", "教育", "民政", "残联", "人社", "农业农村"]
-
-
 def test_the_period_stores_the_earlier_settlements_linked_again_into_review_only(tmp_path):
     """Of the earlier settlements a run linked again (`links_relinked.parquet`), those it sent to
     review are stored with the period (`relinked_review`, which dates the review queue), with a
@@ -958,25 +951,6 @@ def test_a_partial_run_needs_the_full_run_s_published_county_folder_too(tmp_path
         flows.keep_other_departments.fn(paths, cfg, PERIOD)
     (final / "county").mkdir(parents=True)
     assert flows.keep_other_departments.fn(paths, cfg, PERIOD) == [d for d in cfg.departments if d != "医保"]
-
-
-def test_no_usable_roster_is_said_with_why_its_files_were_set_aside(tmp_path):
-    """'no usable roster' names the roster's files set aside and why (its headers, its encoding):
-    each file and reason once, the first two."""
-    from config import load_config
-    from pipelines.validate import REJECTED_SCHEMA
-
-    kinds = load_config().kinds
-    paths = flows.RunPaths(period_dir=tmp_path / "in", out=tmp_path / "out", stage=tmp_path / "stage",
-                           warehouse=tmp_path / "wh.duckdb")
-    paths.work.mkdir(parents=True)
-    assert flows._why_set_aside(paths, "户籍底册", kinds) == ""
-    rows = [("户籍底册/a.csv", "缺少必填列 证件号码"), ("户籍底册/a.csv", "缺少必填列 证件号码"), ("户籍底册/b.xlsx", "无法读取"),
-            ("户籍底册/c.csv", "编码无法识别")]
-    pl.DataFrame([dict(dept="户籍底册", file=f, reason=r) for f, r in rows]).select(
-        [pl.col(c) if c in ("dept", "file", "reason") else pl.lit(None).alias(c) for c in REJECTED_SCHEMA]
-    ).cast(REJECTED_SCHEMA).write_parquet(paths.work / "rejected_户籍底册.parquet")
-    assert flows._why_set_aside(paths, "户籍底册", kinds) == "; 户籍底册/a.csv: 缺少必填列 证件号码; 户籍底册/b.xlsx: 无法读取"
 
 
 def test_a_roster_holding_no_person_is_no_usable_roster(tmp_path):

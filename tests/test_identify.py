@@ -1,6 +1,6 @@
 import polars as pl
 
-from pipelines.identify import destroyed_ids, persons_shown, set_aside_unidentifiable, unreadable_ids
+from pipelines.identify import destroyed_ids, persons_shown, set_aside_unidentifiable, shown_on_lists, unreadable_ids
 from schemas.outputs import Finding
 
 
@@ -159,3 +159,17 @@ def test_a_list_row_set_aside_shows_a_person_by_exactly_the_kept_characters_need
                          "name": ["廖梅全", "廖梅全", None]})
     roster = pl.DataFrame({"person_id": ["p1"], "name": ["廖梅全"], "id_number": ["341302196201112734"]})
     assert sorted(persons_shown(rows, roster, 7).select("record_id", "person_id").rows()) == [("A", "p1"), ("C", "p1")]
+
+
+def test_the_persons_shown_are_the_candidates_and_those_the_rows_set_aside_show():
+    """M4's persons on the list: the matcher's candidates, and the roster persons a 参保名单 row
+    set aside (停保) shows; none set aside, the candidates alone."""
+    candidates = pl.DataFrame({"kind": ["med_enrollment"], "record_id": ["A"], "person_id": ["p1"], "score": [0.4]})
+    roster = pl.DataFrame({"person_id": ["p1", "p2"], "name": ["张明", "李强"],
+                           "id_number": ["341302196201112734", "341302199901015678"]})
+    unread = pl.DataFrame({"dept": ["医保"], "kind": ["med_enrollment"], "record_id": ["B"],
+                           "id_raw": ["341302********5678"], "name": ["李*"]})
+    listed = {"med_enrollment": pl.DataFrame({"dept": ["医保"], "kind": ["med_enrollment"], "id_raw": ["341302********2734"]})}
+    assert shown_on_lists(candidates, None, listed, roster, 7).equals(candidates)
+    got = shown_on_lists(candidates, unread, listed, roster, 7)
+    assert got.select("record_id", "person_id", "score").rows() == [("A", "p1", 0.4), ("B", "p2", None)]

@@ -7,7 +7,9 @@ import pytest
 
 from config import MatchingConfig
 from matchers.ids import check_char
-from matchers.link import _block, _census_members, _complete_snapshots, _near_ids, _prepare_records, _prepare_roster, link, slip_rates
+from matchers.link import (_block, _census_members, _complete_snapshots, _near_ids, _prepare_records, _prepare_roster, link,
+                           slip_findings, slip_rates)
+from schemas.outputs import Finding
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
@@ -1999,3 +2001,39 @@ def test_the_same_records_and_roster_in_another_row_order_link_the_same(roster):
         links2, cands2 = link(r, ros, CFG)
         assert same(links2).equals(same(links)), "links"
         assert same(cands2).equals(same(cands)), "candidates"
+
+
+def test_slip_findings_name_each_department_whose_full_ids_fail_the_check():
+    """The report's line per department whose clerks mistype IDs: 2 of 4 full IDs failing, with
+    the slip rate the matcher then allows for; a department none of whose IDs fail is not named."""
+    good = "341302199001011234"[:17]
+    good += check_char(good)
+    bad = good[:17] + ("0" if good[17] != "0" else "1")
+    recs = pl.DataFrame({"dept": ["甲"] * 4 + ["乙"] * 2, "kind": ["k1"] * 4 + ["k2"] * 2,
+                         "record_id": [str(i) for i in range(6)], "id_raw": [good, good, bad, bad, good, good]})
+    got = slip_findings(recs, CFG)
+    assert got.select("dept", "count").rows() == [("甲", 2)]
+    rate = slip_rates(recs, CFG).filter(pl.col("dept") == "甲")["slip_rate"].item()
+    assert got["detail"].item().startswith(f"k1：完整身份证号 4 个中 2 个校验位不符，估计每录入一位出错约 {round(rate * 100, 2)}%")
+
+
+def test_the_measured_completeness_weighs_the_list_and_says_so(roster):
+    """The list holding half the insured off-roster persons: the config weighs it at what was
+    measured, and the report's line (of the list's department) says how many were found of how
+    many; of the records the insured kinds alone are read as insured (the list's own, given with
+    them, counted once). Too few to measure: taken as complete, and said so."""
+    from matchers.link import list_completeness, measured_completeness
+
+    rng = random.Random(11)
+    off = _off_roster_ids(rng, 400, set(roster["id_number"]))
+    paid = records([dict(record_id=f"JS{j}", name="王*", id_raw=x) for j, x in enumerate(off)])
+    listed = records([dict(record_id=f"CB{j}", name="王*", id_raw=x if j % 2 else mask64(x))
+                      for j, x in enumerate(off[:200])]).with_columns(kind=pl.lit("med_enrollment"), dept=pl.lit("医保参保"))
+    other = paid.with_columns(kind=pl.lit("education"))
+    matching, said = measured_completeness(pl.concat([paid, other, listed]), listed, roster, CFG)  # (all the records)
+    value = list_completeness(pl.concat([paid, listed]), roster, CFG).value
+    assert matching.census_completeness == value < 1
+    assert said.select("category", "dept", "count").rows() == [(Finding.CENSUS, "医保参保", 100)]
+    assert f"完整度 {value:.0%}：400 名结算人员" in said["detail"].item()
+    matching, said = measured_completeness(paid.head(3), listed, roster, CFG)
+    assert matching.census_completeness == 1.0 and "taken as complete" in said["detail"].item()

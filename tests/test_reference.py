@@ -6,7 +6,7 @@ import datetime as dt
 import polars as pl
 
 from pipelines.console import attention_lines
-from pipelines.reference import (align_grid, dates_reversed, grid_fields_missing, grid_missing, grid_phones_destroyed, household_size_disagrees,
+from pipelines.reference import (align_grid, check_extracts, check_grid, check_roster, dates_reversed, grid_fields_missing, grid_missing, grid_phones_destroyed, household_size_disagrees,
                                  households_without_head, persons_listed_twice, record_fields_missing, roster_fields_missing,
                                  shared_household_ids, shared_notes, split_shared_households, townships_written_twice)
 from schemas.outputs import Finding
@@ -417,3 +417,63 @@ def test_a_household_whose_head_row_was_set_aside_is_told_so():
     assert "搁置行及原因" in d
     assert households_without_head(roster, HEADS)["detail"].item() == households_without_head(
         roster, HEADS, aside.head(0))["detail"].item()
+
+
+def test_the_roster_checks_say_each_fault_in_one_frame():
+    """`check_roster` is every roster check the run makes (the flow writes its findings once): a
+    household without a head (its head's line set aside beside it), one 证件号码 under two 人编号,
+    an ID failing its check character and a 家庭人口数 other than the persons listed are each said;
+    a roster with none of them says nothing."""
+    from matchers.ids import check_char
+
+    good = "34130219900101123"
+    good += check_char(good)
+    other = "34130219800101456"
+    other += check_char(other)
+    bad = good[:17] + ("0" if good[17] != "0" else "1")
+    roster = _roster([("H1", "p1", "大店镇", "李湖村", "户主"), ("H1", "p2", "大店镇", "李湖村", "配偶"),
+                      ("H2", "p3", "大店镇", "李湖村", "配偶"), ("H3", "p4", "大店镇", "李湖村", "户主")])
+    roster = roster.with_columns(id_number=pl.Series([good, bad, other, other]), name=pl.Series(["甲", "乙", "丙", "丁"]),
+                                 household_size=pl.Series([2, 2, 1, 3]), income_per_capita=pl.lit(5000.0),
+                                 household_type=pl.lit("一般户"), line=pl.Series([2, 3, 5, 6], dtype=pl.Int64))
+    aside = pl.DataFrame({"file": ["户籍底册/底册.csv"], "line": [4], "field": ["id_number"]})
+    found = check_roster(roster, HEADS, {}, aside)
+    assert sorted(found["category"].to_list()) == sorted([Finding.NO_HEAD, Finding.PERSON_TWICE, Finding.CHECK_FAILS,
+                                                          Finding.HOUSEHOLD_SIZE])
+    assert "第 4 行被搁置" in found.filter(pl.col("category") == Finding.NO_HEAD)["detail"].item()
+    fine = roster.filter(pl.col("household_id") == "H1").with_columns(id_number=pl.Series([good, other]))
+    assert check_roster(fine, HEADS, {}).is_empty()
+
+
+def test_the_grid_checked_is_read_as_the_roster_writes_it_with_its_findings():
+    """`check_grid`: no grid is said (and stays none); a grid's 户编号 written otherwise are read
+    as the roster's, its phones Excel destroyed and a column it lacks are said, once each."""
+    none, said = check_grid(None, pl.DataFrame({"household_id": ["H0001"]}), {})
+    assert none is None and said["category"].to_list() == [Finding.DEPT_MISSING]
+    grid = pl.DataFrame({"dept": ["网格"] * 2, "file": ["网格/网格.csv"] * 2, "line": [2, 3], "grid_id": ["G1"] * 2,
+                         "grid_worker": ["甲", "甲"], "grid_worker_phone": ["1.37E+10", "1.37E+10"],
+                         "household_id": ["h0001", "H0002"]})
+    roster = pl.DataFrame({"household_id": ["H0001", "H0002"]})
+    aligned, said = check_grid(grid, roster, {})
+    assert aligned["household_id"].to_list() == ["H0001", "H0002"]
+    assert sorted(said["category"].to_list()) == sorted([Finding.GRID_IDS, Finding.PHONE_DESTROYED])
+    _, said = check_grid(grid.drop("grid_worker_phone"), roster, {"grid_worker_phone": ["网格员电话"]})
+    assert said["category"].to_list() == [Finding.COLUMN_MISSING, Finding.GRID_IDS]
+
+
+def test_a_departments_extracts_findings_are_said_together_with_the_notes_of_reading_them():
+    """One department's checks in one frame: a note of reading it (a duplicate header), an ID Excel
+    destroyed in a person-level extract, and a column a rule reads that the extract lacks (人社's
+    连续未缴费月数) are each said; a clean extract with no note says nothing."""
+    from adapters.inbox import ReadError
+    from config import load_config
+
+    hr = pl.DataFrame({"dept": ["人社"] * 2, "kind": ["hr"] * 2, "file": ["人社/a.csv"] * 2, "line": [2, 3],
+                       "record_id": ["R1", "R2"], "name": ["张三", "李四"], "id_raw": ["3.41302E+17", "341302199001011234"],
+                       "months_unpaid": [None, None]}, schema_overrides={"months_unpaid": pl.Int64})
+    notes = [ReadError("人社/a.csv", "表头重复", dept="人社", set_aside=False)]
+    found = check_extracts({"hr": hr}, notes, "人社", load_config())
+    assert found["category"].to_list() == [Finding.FILE_NOTE, Finding.ID_DESTROYED, Finding.COLUMN_MISSING]
+    assert found["dept"].unique().to_list() == ["人社"]
+    clean = hr.with_columns(id_raw=pl.lit("341302199001011234"), months_unpaid=pl.lit(3, pl.Int64))
+    assert check_extracts({"hr": clean}, [], "人社", load_config()).is_empty()

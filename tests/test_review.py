@@ -1,6 +1,7 @@
 import polars as pl
 
-from matchers.review import FIRST_COLUMN, IMPACT_COLUMN, first_queued, queue_ages, review_queue, with_first_queued
+from matchers.review import (COLUMNS, FIRST_COLUMN, IMPACT_COLUMN, first_queued, queue_ages, review_queue, with_first_queued,
+                             with_kept)
 
 
 def test_review_queue_shows_candidates_side_by_side_without_revealing_ids():
@@ -204,3 +205,24 @@ def test_the_first_period_stands_beside_the_record_number_and_counts_records_not
     empty = with_first_queued(review_queue(pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), 0.99), first.clear())
     assert empty.is_empty() and empty.columns[:3] == ["部门", "记录编号", FIRST_COLUMN]
     assert queue_ages(empty, "2026-10").is_empty()
+
+
+def test_a_partial_runs_queue_keeps_the_other_departments_rows_in_the_queues_order():
+    """The rows kept of a department not re-read (the published CSV's: text, without the columns
+    an older version did not write) join the run's after it, as the queue orders them (a record
+    whose answer would raise a warning first); a full run keeps none."""
+    review = pl.DataFrame({"dept": ["医保"], "kind": ["med_settlement"], "record_id": ["JS1"], "rank": [1],
+                           "person_id": ["H1-01"], "household_id": ["H1"], "score": [0.48], "reason": ["ID 10/18 agree"],
+                           "cause": ["weak"], "rivals": [None]}, schema_overrides={"rivals": pl.Utf8})
+    records = pl.DataFrame({"dept": ["医保"], "kind": ["med_settlement"], "record_id": ["JS1"], "name": ["张*"],
+                            "id_raw": ["341302********1234"], "township": [None], "village": [None]},
+                           schema_overrides={"township": pl.Utf8, "village": pl.Utf8})
+    roster = pl.DataFrame({"person_id": ["H1-01"], "name": ["张明"], "id_number": ["341302199001011234"],
+                           "township": ["大店镇"], "village": ["韩湖村"], "group": ["1组"]})
+    queue = review_queue(review, records, roster, 0.99)
+    kept = queue.with_columns(pl.lit("民政").alias(COLUMNS["dept"]), pl.lit("MZ1").alias(COLUMNS["record_id"]),
+                              pl.lit("M4").alias(IMPACT_COLUMN)).cast(pl.Utf8).drop(COLUMNS["score"])
+    got = with_kept(queue, kept)
+    assert got.select(COLUMNS["dept"], COLUMNS["record_id"]).rows() == [("民政", "MZ1"), ("医保", "JS1")]
+    assert got.schema == queue.schema and got[COLUMNS["score"]].to_list()[0] is None
+    assert with_kept(queue, None) is queue

@@ -3,8 +3,11 @@ win, and what they change."""
 
 import polars as pl
 
-from pipelines.review_answers import (ANSWER_SCHEMA, answers_in_effect, apply_answers, check_answers, describe,
-                                      gone_from_roster, relinked)
+from config import load_config
+from pipelines.review_answers import (ANSWER_SCHEMA, answerable_departments, answers_in_effect, apply_answers, check_answers,
+                                      describe, gone_from_roster, in_folders, relinked, take_answers)
+from pipelines.validate import REJECTED_SCHEMA
+from schemas.outputs import Finding
 
 ROSTER = pl.DataFrame({"person_id": ["P1", "P2", "P3", "P4", "P5"], "household_id": ["H1", "H2", "H3", "H4", "H5"],
                        "id_number": ["341302199001011234", "341302199202021235", "341302196003031236",
@@ -357,3 +360,38 @@ def test_the_review_line_names_five_files_and_five_records_then_says_there_are_m
     assert "…" not in five and "复核/4.csv）" in five and "医保 R6（" in five
     six = describe(counts | {"gone": 6}, files, gone, None, no_tables)
     assert "复核/4.csv…）" in six and "医保 R6（复核/q.csv 第 6 行，2026-10 收到）…）" in six
+
+
+def test_review_answers_may_be_about_every_department_whose_records_name_persons_not_water():
+    """残联's extract has no 证件号码 column (the ID is inside the 残疾人证号), yet names persons."""
+    assert answerable_departments(load_config()) == ["医保", "住建", "教育", "民政", "残联", "人社", "农业农村"]
+
+
+def test_the_answers_a_run_takes_add_up_and_are_said_in_one_line():
+    """A period's 复核/: the rows accepted, left blank and set aside (the validator's too) add up to
+    those returned; a row of a table holding no answers is counted apart; the answers in effect,
+    an earlier period's with this one's, decide the records shown now (one linked, one with its
+    candidate ruled out); the report's line says so. No file and no answer ever: nothing to say."""
+    cfg = load_config()
+    returned = in_folders(_answers([("复核/q.csv", 2, "医保局", "A", "P1", "是"), ("复核/q.csv", 3, "医保", "B", "P9", "否"),
+                                    ("复核/q.csv", 4, "医保", "C", "P2", None)]).drop("period"), cfg)
+    assert returned["record_dept"].to_list() == ["医保"] * 3
+    set_aside = pl.DataFrame({"dept": ["复核", "复核"], "kind": ["review_answer", None], "file": ["复核/q.csv", "复核/x.csv"],
+                              "line": [5, 2]}).with_columns(
+        pl.lit(None, pl.Utf8).alias(c) for c in REJECTED_SCHEMA if c not in ("dept", "kind", "file", "line")).cast(REJECTED_SCHEMA)
+    shown = pl.DataFrame({"dept": ["医保"] * 2, "kind": ["med_settlement"] * 2, "record_id": ["A", "D"], "id_raw": [None, None]},
+                         schema_overrides={"id_raw": pl.Utf8})
+    known = pl.DataFrame({"dept": ["医保"] * 3, "record_id": ["A", "B", "C"]})
+    earlier = _answers([("复核/old.csv", 2, "医保", "D", "P3", "否")], "2026-09").with_columns(relinked=True, withdrawn=False)
+    counts, refused, new, decided, finding = take_answers(returned, set_aside, ROSTER, shown, known, earlier, None,
+                                                          ["复核/q.csv"], "2026-10", cfg, list(cfg.departments), False)
+    assert {k: counts[k] for k in ("returned", "accepted", "blank", "set_aside", "misfiled", "confirmed", "excluded")} == {
+        "returned": 4, "accepted": 1, "blank": 1, "set_aside": 2, "misfiled": 1, "confirmed": 1, "excluded": 1}
+    assert refused.columns == list(REJECTED_SCHEMA) and refused["line"].to_list() == [3]
+    assert new.select("record_id", "period", "relinked").rows() == [("A", "2026-10", True)]
+    assert sorted(decided.select("record_id", "person_id").rows()) == [("A", "P1"), ("D", None)]
+    assert finding.select("category", "dept", "count").rows() == [(Finding.REVIEW_ANSWERS, "复核", 4)]
+    assert "收到复核结论 4 行：采用 1，未填是否本人 1，退回 2" in finding["detail"].item()
+    counts, refused, new, decided, finding = take_answers(None, None, ROSTER, shown, None, None, None, [], "2026-10", cfg,
+                                                          list(cfg.departments), False)
+    assert counts["returned"] == 0 and refused is None and new.is_empty() and decided is None and finding is None

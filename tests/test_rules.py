@@ -7,9 +7,10 @@ import polars as pl
 import pytest
 
 from config import load_config
-from pipelines.rules import RuleInputs, _fitting_whole_ids, _records, assign_warnings, held_back, lead_keys, run_rules
+from pipelines.rules import (RuleInputs, _fitting_whole_ids, _records, assign_warnings, held_back, held_back_findings, lead_keys,
+                             run_rules, with_kept, with_status)
 from pipelines.year_to_date import YTD_COLUMNS
-from schemas.outputs import Warning
+from schemas.outputs import Finding, Warning
 
 D = dt.date
 CFG = load_config()
@@ -1359,3 +1360,38 @@ def test_persons_warned_earlier_under_two_households_name_the_latest_warning(ear
             assert "YJ202608-aaaaaaaaaa" in sup.filter(pl.col("household_id") == "S")["reason"][0]
         else:
             assert w.filter(pl.col("household_id") == "S")["escalates"].to_list() == ["YJ202609-bbbbbbbbbb"]
+
+
+def test_earlier_warnings_carry_their_status_now_open_when_none_is_known():
+    history = pl.DataFrame({"warning_id": ["w1", "w2"], "rule": ["M1", "M4"]})
+    status = pl.DataFrame({"warning_id": ["w1"], "status": ["verified_true"], "verified_on": [D(2026, 10, 9)],
+                           "township": ["大店镇"]})
+    got = with_status(history, status)
+    assert got.rows() == [("w1", "M1", "verified_true", D(2026, 10, 9)), ("w2", "M4", "open", None)]
+    assert with_status(history, None).select("status", "verified_on").rows() == [("open", None), ("open", None)]
+
+
+def test_a_partial_run_keeps_the_other_departments_warnings_placed_as_the_roster_is_now():
+    """The kept warnings join the run's in 预警编号 order; one stored before a column was has it
+    null; a household the corrected roster moved is in its new township, one it no longer holds
+    is named. A full run (nothing kept) is left as it is, with no finding."""
+    warnings = pl.DataFrame({"warning_id": ["w2"], "rule": ["M1"], "dept": ["医保"], "household_id": ["A"],
+                             "township": ["大店镇"], "signal_year": [2026]})
+    kept = pl.DataFrame({"warning_id": ["w3", "w1"], "rule": ["E1", "C1"], "dept": ["教育", "民政"],
+                         "household_id": ["B", "GONE"], "township": ["大店镇", "时村乡"]})
+    roster = pl.DataFrame({"person_id": ["A-01", "B-01"], "household_id": ["A", "B"], "township": ["大店镇", "永镇镇"]})
+    got, gone = with_kept(warnings, kept, roster)
+    assert got.select("warning_id", "household_id", "township", "signal_year").rows() == [
+        ("w1", "GONE", "时村乡", None), ("w2", "A", "大店镇", 2026), ("w3", "B", "永镇镇", None)]
+    assert gone["count"].to_list() == [1] and "民政 GONE" in gone["detail"].item()
+    same, none = with_kept(warnings, None, roster)
+    assert same.equals(warnings) and none is None
+
+
+def test_the_rules_held_back_and_the_split_search_skipped_are_findings():
+    found = held_back_findings([("M4", "参保名单不全")], None, CFG)
+    assert found.select("category", "dept", "detail").rows() == [(Finding.RULE_HELD_BACK, "医保", "M4: 参保名单不全")]
+    found = held_back_findings([], 1234567, CFG)
+    assert found.select("category", "dept").rows() == [(Finding.SPLIT_NOT_SOUGHT, "户籍底册")]
+    assert "1,234,567 对" in found["detail"].item()
+    assert held_back_findings([], None, CFG).is_empty()

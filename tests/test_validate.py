@@ -1079,3 +1079,18 @@ def test_an_id_number_of_17_characters_and_a_list_without_its_year_are_read_so()
     assert "ID must have 18 characters" in rejected["reason"][0]
     valid, rejected = _rows("med_enrollment", "year", [None, "2026"])
     assert rejected.is_empty() and valid["year"].to_list() == [None, 2026]
+
+
+def test_no_usable_roster_is_said_with_why_its_files_were_set_aside():
+    """'no usable roster' names the roster's files set aside and why (its headers, its encoding):
+    each file and reason once, the first two."""
+    from pipelines.validate import REJECTED_SCHEMA, why_set_aside
+
+    kinds = load_config().kinds
+    assert why_set_aside(None, kinds) == "" and why_set_aside(pl.DataFrame(schema=REJECTED_SCHEMA), kinds) == ""
+    rows = [("户籍底册/a.csv", "缺少必填列 证件号码"), ("户籍底册/a.csv", "缺少必填列 证件号码"), ("户籍底册/b.xlsx", "无法读取"),
+            ("户籍底册/c.csv", "编码无法识别")]
+    rejected = pl.DataFrame([dict(dept="户籍底册", file=f, reason=r) for f, r in rows]).select(
+        [pl.col(c) if c in ("dept", "file", "reason") else pl.lit(None).alias(c) for c in REJECTED_SCHEMA]
+    ).cast(REJECTED_SCHEMA)
+    assert why_set_aside(rejected, kinds) == "; 户籍底册/a.csv: 缺少必填列 证件号码; 户籍底册/b.xlsx: 无法读取"

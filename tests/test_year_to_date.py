@@ -6,7 +6,7 @@ import datetime as dt
 import polars as pl
 
 from adapters import warehouse
-from pipelines.year_to_date import merge, relink_keys, settle_years, to_relink
+from pipelines.year_to_date import merge, relink_keys, settle_years, to_relink, with_answers
 
 D = dt.date
 
@@ -447,3 +447,21 @@ def test_a_lead_whose_every_amount_is_missing_sums_to_nothing_not_to_null(tmp_pa
     year.write_parquet(tmp_path / "year.parquet")
     got = lead_sums(tmp_path / "year.parquet", pl.Series([], dtype=pl.Utf8), 2026, "64MB", tmp_path / "spill")
     assert got.select("_year", "_sum").rows() == [(2026, 0.0)]
+
+
+def test_the_answers_received_since_relink_earlier_months_settlements_unless_their_id_contradicts():
+    """September's settlements waiting for review, answered in October: the 是 for 陈强鹏 links his
+    (counted as October's: its warning is raised now); the 是 for 郭建金 on a settlement whose whole
+    ID is someone else's is not taken, the row stays as it was."""
+    from pipelines.review_answers import answers_in_effect
+
+    ytd = settlements([("S1", "2026-09", "341302********1234", "review", None),
+                       ("S2", "2026-09", "341302197001015678", "review", None)])
+    answers = pl.DataFrame({"dept": ["复核"] * 2, "kind": ["review_answer"] * 2, "file": ["复核/q.csv"] * 2, "line": [2, 3],
+                            "record_dept": ["医保"] * 2, "record_id": ["S1", "S2"], "rec_name": [None, None],
+                            "person_id": ["H2-01", "H4-01"], "verdict": ["是", "是"], "reviewer": [None, None],
+                            "note": [None, None], "period": ["2026-10"] * 2}, schema_overrides={"rec_name": pl.Utf8,
+                                                                                               "reviewer": pl.Utf8, "note": pl.Utf8})
+    got = with_answers(ytd, answers_in_effect(answers), ROSTER, "2026-10")
+    assert got.select("record_id", "decision", "person_id", "answered_now").rows() == [
+        ("S1", "matched", "H2-01", True), ("S2", "review", None, False)]
