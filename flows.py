@@ -108,14 +108,6 @@ def _read(path: Path) -> pl.DataFrame | None:
     return pl.read_parquet(path) if path.exists() else None
 
 
-def _concat(frames: list[pl.DataFrame], schema: dict | None = None) -> pl.DataFrame:
-    frames = [f for f in frames if f is not None]
-    full = [f for f in frames if f.height]
-    if full:
-        return pl.concat(full, how="diagonal_relaxed")
-    return frames[0] if frames else pl.DataFrame(schema=schema or {})
-
-
 # ----------------------------------------------------------------------------------------------
 # Progress: one line per finished step on stderr, with its elapsed seconds (never any data).
 
@@ -386,7 +378,7 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
         if returned is not None:
             returned = in_folders(returned, cfg)
             asked = returned.select(dept="record_dept", record_id="record_id").unique()
-            known = _concat([warehouse.records_seen(con, period, asked), shown.select("dept", "record_id")])
+            known = accounting.together([warehouse.records_seen(con, period, asked), shown.select("dept", "record_id")])
     finally:
         con.close()
     counts, refused, new, decided, finding = take_answers(
@@ -471,7 +463,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
         refused.write_parquet(paths.work / f"rejected_{folder}_answers.parquet")
         told.write_parquet(paths.work / "feedback_returned.parquet")  # (told back to the townships)
-    answers = _concat([earlier_answers, accepted]) if (earlier_answers is not None or accepted is not None) else None
+    answers = accounting.together([earlier_answers, accepted]) if (earlier_answers is not None or accepted is not None) else None
     if answers is not None:
         answers.write_parquet(paths.work / "answers_all.parquet")
     if accepted is not None:
@@ -560,8 +552,8 @@ def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: li
     every row read is accounted for."""
     links, rejected, superseded, table = accounting.settle(
         _read(paths.work / "links_person.parquet"), _read(paths.work / "water_places.parquet"),
-        _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("rejected_*.parquet"))], REJECTED_SCHEMA),
-        _concat([pl.read_parquet(f) for f in sorted(paths.work.glob("superseded_*.parquet"))]),
+        accounting.together([pl.read_parquet(f) for f in sorted(paths.work.glob("rejected_*.parquet"))], REJECTED_SCHEMA),
+        accounting.together([pl.read_parquet(f) for f in sorted(paths.work.glob("superseded_*.parquet"))]),
         pl.DataFrame(ingested), depts, cfg.departments,
         # partial run: the other departments' stored rows complete the period
         kept={name: _read(paths.work / f"kept_{name}.parquet") for name in ("links", "rejected", "superseded", "accounting")})
@@ -575,7 +567,7 @@ def settle_accounts(paths: RunPaths, cfg: Config, depts: list[str], ingested: li
 def period_frames(paths: RunPaths) -> dict[str, pl.DataFrame]:
     """The period's rows of every warehouse table, as this run made them (`warehouse.replace_period`'s frames)."""
     frames = {
-        "deliveries": _concat([pl.read_parquet(paths.work / "files.parquet"), _read(paths.work / "kept_deliveries.parquet")]),
+        "deliveries": accounting.together([pl.read_parquet(paths.work / "files.parquet"), _read(paths.work / "kept_deliveries.parquet")]),
         "links": pl.read_parquet(paths.work / "links.parquet"),
         "warnings": pl.read_parquet(paths.work / "warnings.parquet"),
         "rejected": pl.read_parquet(paths.work / "rejected.parquet"),
@@ -584,7 +576,7 @@ def period_frames(paths: RunPaths) -> dict[str, pl.DataFrame]:
     }
     # earlier settlements this run linked again into review (they date the queue: `review_history`;
     # a city's year links millions again, nearly all as before: only these few are kept)
-    again = _concat([_read(paths.work / f) for f in ("links_relinked.parquet", "kept_relinked_review.parquet")])
+    again = accounting.together([_read(paths.work / f) for f in ("links_relinked.parquet", "kept_relinked_review.parquet")])
     frames["relinked_review"] = again.filter(pl.col("decision") == "review") if "decision" in again.columns else pl.DataFrame()
     for table, name in [("settlements", "settlements_linked"), ("census_records", "census_records"),
                         ("roster_persons", "roster_persons"),
@@ -681,7 +673,7 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     review = pl.read_parquet(work / "candidates.parquet").filter(pl.col("decision") == "review")
     linked = pl.read_parquet(work / "links_person.parquet").filter(
         pl.col("decision") == "matched", pl.col("kind").is_in(list(cfg.matching.one_record_per_person_kinds)))
-    queue = review_queue(review, _concat([pl.read_parquet(work / "person_records.parquet"),
+    queue = review_queue(review, accounting.together([pl.read_parquet(work / "person_records.parquet"),
                                           _read(work / "relink_records.parquet")]), roster, cfg.matching.match_threshold,
                          pl.read_parquet(work / "review_impact.parquet"), linked)
     queue = with_kept(queue, _read(work / "kept_review.parquet"))  # partial run: the other departments' rows
@@ -713,7 +705,7 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     outputs.write_csv(rejected.rename(REJECTED_HEADERS), county / "搁置行及原因.csv")
     # (a partial run keeps the published findings of the departments it did not re-read)
     quality = accounting.county_quality(
-        _concat([pl.read_parquet(f) for f in sorted(work.glob("findings_*.parquet"))], QUALITY_COLUMNS),
+        accounting.together([pl.read_parquet(f) for f in sorted(work.glob("findings_*.parquet"))], QUALITY_COLUMNS),
         rejected, pl.read_parquet(work / "superseded.parquet"), grid, roster, cfg.run.max_grid_households,
         others=[d for d in cfg.departments if d not in (paths.only or cfg.departments)],
         kept=_read(work / "kept_quality.parquet"))
@@ -722,12 +714,12 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     summary, overdue = feedback.overdue_by_township(status)
     outputs.write_csv(summary, county / "核实进度_乡镇.csv")
     outputs.write_csv(overdue, county / "逾期未核实清单.csv")
-    all_warnings = _concat([_read(work / "warnings_earlier.parquet"), warnings])
+    all_warnings = accounting.together([_read(work / "warnings_earlier.parquet"), warnings])
     # (a warning a re-run took back after a township found it 属实 is no longer in the warnings:
     # the lists' rows, its 撤回 row too, say what was sent)
     dispatched = feedback.dispatch(feedback.dispatch_changes(status, _read(work / "status_previous.parquet"),
                                                              _read(work / "status_sent_before.parquet")),
-                                   all_warnings, cfg, sent=_concat([_read(work / "township_rows_earlier.parquet"), rows]))
+                                   all_warnings, cfg, sent=accounting.together([_read(work / "township_rows_earlier.parquet"), rows]))
     for dept, df in dispatched.items():
         outputs.write_csv(df, county / "派单" / f"派单_{dept}_{period}.csv")
 

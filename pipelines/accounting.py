@@ -54,7 +54,7 @@ def account(rows_read: pl.DataFrame, links: pl.DataFrame, superseded: pl.DataFra
     return table
 
 
-def _together(frames: list[pl.DataFrame | None], schema: dict | None = None) -> pl.DataFrame:
+def together(frames: list[pl.DataFrame | None], schema: dict | None = None) -> pl.DataFrame:
     """The frames given (None: none) one after another, columns matched by name and type widened;
     the first of them (or an empty frame of `schema`) when none holds a row."""
     frames = [f for f in frames if f is not None]
@@ -92,16 +92,16 @@ def settle(person: pl.DataFrame | None, water: pl.DataFrame | None, rejected: pl
             pl.col("reason"), pl.lit(0).alias("n_candidates"),
         ))
     person_depts = [d for d in read if d in departments]
-    links = _together(parts).filter(pl.col("dept").is_in(person_depts))
+    links = together(parts).filter(pl.col("dept").is_in(person_depts))
     links = links.with_columns(pl.col("n_candidates").cast(pl.Int64)).sort("dept", "kind", "record_id")
     rows = rows_read.select("dept", "rows").filter(pl.col("dept").is_in(person_depts))
     table = account(rows, links, superseded.filter(pl.col("dept").is_in(person_depts)))
     kept = kept or {}
-    links = _together([links, kept.get("links")]).sort("dept", "kind", "record_id")
-    rejected = _together([rejected, kept.get("rejected")], REJECTED_SCHEMA).sort(
+    links = together([links, kept.get("links")]).sort("dept", "kind", "record_id")
+    rejected = together([rejected, kept.get("rejected")], REJECTED_SCHEMA).sort(
         "dept", nulls_last=True, maintain_order=True)  # (in the order a full run gives: by folder)
-    superseded = _together([superseded, kept.get("superseded")], SUPERSEDED_SCHEMA)
-    table = _together([table, kept.get("accounting")]).cast(table.schema).sort("dept")
+    superseded = together([superseded, kept.get("superseded")], SUPERSEDED_SCHEMA)
+    table = together([table, kept.get("accounting")]).cast(table.schema).sort("dept")
     return links, rejected, superseded, table
 
 

@@ -493,7 +493,7 @@ def kept_off_roster(kept: pl.DataFrame, roster: pl.DataFrame, folder: str = "户
         after="。该部门按原底册比对，清单中这些户无村组、户主，请整期重跑（不加 --dept）")
 
 
-def _together(parts: list[pl.DataFrame]) -> pl.DataFrame:
+def _as_findings(parts: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat([p.select(list(QUALITY_COLUMNS)).cast(QUALITY_COLUMNS) for p in parts])
 
 
@@ -503,7 +503,7 @@ def check_roster(roster: pl.DataFrame, head_relations: Collection[str], fields: 
     the check character, `roster_check_fails`): `fields` are `kinds.roster.fields`, `set_aside`
     the roster's `Rejected` rows (`households_without_head`). One call, so that a check added
     here reaches the report without the flow knowing of it."""
-    return _together([
+    return _as_findings([
         roster_fields_missing(roster, fields),
         households_without_head(roster, head_relations, set_aside),
         shared_household_ids(roster, head_relations, names),
@@ -525,7 +525,7 @@ def check_grid(grid: pl.DataFrame | None, roster: pl.DataFrame, fields: dict[str
     if grid is not None:
         grid, note = align_grid(grid, roster, names)
         parts += [grid_fields_missing(grid, fields), note, grid_phones_destroyed(grid)]
-    return grid, _together(parts)
+    return grid, _as_findings(parts)
 
 
 def check_extracts(latest: dict[str, pl.DataFrame], notes: Iterable, dept: str, cfg: Config) -> pl.DataFrame:

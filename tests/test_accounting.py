@@ -385,7 +385,8 @@ def test_the_period_settles_one_link_per_record_rows_set_aside_included_the_kept
                              "line": [5, None], "record_id": [None, None], "field": [None, None], "value": [None, None],
                              "reason": ["缺少必填值", "无法读取"]}, schema=REJECTED_SCHEMA)
     superseded = pl.DataFrame({"dept": ["医保"], "kind": ["med_settlement"], "file": ["医保/a.csv"], "line": [3],
-                               "record_id": ["A"], "superseded_by": ["医保/c.csv:2"], "changed": [True], "other_year": [False]},
+                               "record_id": ["A"], "superseded_by": ["医保/c.csv:2"], "changed": [True], "other_year": [False],
+                               "other_person": [False]},
                               schema=SUPERSEDED_SCHEMA)
     rows = pl.DataFrame({"dept": ["医保", "水利", "网格"], "rows": [4, 1, 1]})
     links, rej, sup, table = settle(person, water, rejected, superseded, rows, ["医保", "水利", "网格"], ["医保", "水利", "民政"])
