@@ -611,9 +611,42 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
             raise ValueError(f"rules.{name}.severity must be one of {'/'.join(SEVERITIES)}, got {rule['severity']!r}")
 
 
+# what a Chinese input method types where TOML needs ASCII: `，` in a list, `“高”`, `＝`, a full-width space
+_WIDE_PUNCTUATION = "，：“”‘’＝［］｛｝＂＇。；\u3000"
+
+
+def _read_toml(path: str | Path) -> dict[str, Any]:
+    """A config file as an analyst's editor saved it: UTF-8 with or without Notepad's BOM, or
+    GB18030 (ANSI on Chinese Windows). A file neither reads as, or one TOML cannot parse, is a
+    ValueError naming the file (and, for a line typed with a Chinese input method, the key and
+    the character), not a codec's byte position or a parser's column alone."""
+    data = Path(path).read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ValueError(f"{path}: 不是 UTF-8 或 GB18030 文本，请另存为 UTF-8 not UTF-8 or GB18030 text: save it as UTF-8")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        lines, where = text.splitlines(), re.search(r"at line (\d+)", str(exc))
+        at = int(where[1]) - 1 if where and int(where[1]) <= len(lines) else None
+        line = lines[at].split("#", 1)[0] if at is not None else ""
+        wide = ["全角空格" if c == "\u3000" else c for c in _WIDE_PUNCTUATION if c in line]
+        if not wide:
+            raise ValueError(f"{path}: {exc}") from None
+        key = re.split("[=＝]", line, maxsplit=1)[0].strip(" \u3000")
+        table = next((t.strip().strip("[]") for t in reversed(lines[:at]) if t.strip().startswith("[")), "")
+        key = f"{table}.{key}" if table and not line.strip().startswith("[") else key
+        raise ValueError(f"{path}: {exc}: {key} 一行有中文标点 {' '.join(wide)}，请改为英文标点（, : \" = [ ]） the line of "
+                         f"{key!r} holds Chinese punctuation {' '.join(wide)}: type it with ASCII , : \" = [ ]") from None
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    with open(path or DEFAULT_CONFIG, "rb") as fh:
-        raw = apply_overrides(tomllib.load(fh), overrides or [])
+    raw = apply_overrides(_read_toml(path or DEFAULT_CONFIG), overrides or [])
     with open(DEFAULT_CONFIG, "rb") as fh:
         default = tomllib.load(fh)
     check_values(raw, default)

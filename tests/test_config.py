@@ -206,3 +206,32 @@ def test_a_set_sends_a_risk_types_verified_warnings_to_another_department():
     """`[dispatch]`: 因病 sent to 民政 for a month; the other risk types keep their department."""
     cfg = load_config(None, ["dispatch.因病=民政"])
     assert (cfg.dispatch["因病"], cfg.dispatch["因残"]) == ("民政", "残联")
+
+
+@pytest.mark.parametrize("encode", [lambda t: "\ufeff".encode() + t.encode("utf-8"), lambda t: t.encode("gb18030")],
+                         ids=["utf-8 with BOM", "gb18030"])
+def test_a_copy_saved_by_notepad_or_wps_is_read_as_written(encode, tmp_path):
+    """Notepad saves UTF-8 with a BOM, an editor on Chinese Windows saves ANSI (GB18030): the
+    first was 'Invalid statement (at line 1, column 1)', the second a bare UnicodeDecodeError
+    naming no file. Both are the settings the analyst typed (a Chinese value included)."""
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace('unmapped_department = "乡村振兴局"',
+                                                              'unmapped_department = "县乡村振兴局"')
+    path = tmp_path / "my_rules.toml"
+    path.write_bytes(encode(text))
+    assert load_config(path).feedback.unmapped_department == "县乡村振兴局"
+    path.write_bytes(text.encode("utf-16"))
+    with pytest.raises(ValueError, match=re.escape(f"{path}: 不是 UTF-8 或 GB18030 文本")):
+        load_config(path)
+
+
+@pytest.mark.parametrize("old, new, says", [
+    ('later_marks = ["更正", "修正"', 'later_marks = ["更正"， "修正"', "inbox.later_marks 一行有中文标点 ，"),
+    ('unmapped_department = "乡村振兴局"', "unmapped_department = “乡村振兴局”", "feedback.unmapped_department 一行有中文标点 “ ”"),
+    ("threshold = 5000\n", "threshold ＝ 5000\n", "rules.M1.threshold 一行有中文标点 ＝"),
+])
+def test_a_copy_typed_with_a_chinese_input_method_is_refused_naming_the_key(old, new, says, tmp_path):
+    """`，` in a list, “” around a text, `＝`: TOML said only 'Unclosed array (at line 46, column
+    20)'; the message now names the file, the key and the character to retype."""
+    path = _copy(tmp_path, DEFAULT_CONFIG.read_text(encoding="utf-8").replace(old, new, 1))
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: .*{re.escape(says)}"):
+        load_config(path)
