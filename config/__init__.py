@@ -515,6 +515,8 @@ _EITHER_SHAPE = {"matching.census_completeness": ("text", "a number")}
 _SHARES = {"matching": frozenset({"roster_share", "ambiguity_ratio", "candidate_floor", "max_snapshot_presence",
                                   "census_coverage", "census_min_coverage", "max_roster_prior",
                                   "absentee_max_share"})}
+# rule parameters that are shares: at most 1
+_RULE_SHARES = frozenset({"min_roster_share", "share_of_income"})
 # what a rule may leave out: its description and flags (defaults in build_config) and the
 # parameters the rules read with a default (`RuleConfig.get`): every other key of the default rule is read
 _RULE_OPTIONAL = frozenset({"label", "severity", "lead", "per_person", "impl", "high_threshold", "high_grades",
@@ -543,7 +545,8 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
         if key in _EITHER_SHAPE and _shape(v) in _EITHER_SHAPE[key]:
             return  # (its own check, in its dataclass, says what it may be)
         if _shape(v) != _shape(d):
-            raise ValueError(f"{key} must be {_shape(d)}, got {v!r}")
+            percent = isinstance(v, str) and v.strip().endswith(("%", "％")) and _shape(d) == "a number"
+            raise ValueError(f"{key} must be {_shape(d)}{' (40% is written 0.4)' if percent else ''}, got {v!r}")
         if isinstance(d, list) and d and any(_shape(x) != _shape(d[0]) for x in v):
             raise ValueError(f"{key} must be a list of {_shape(d[0])} items, got {v!r}")
         if isinstance(d, dict):
@@ -603,8 +606,9 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
                 check(f"rules.{name}.{k}", v, base.get(k, False))
             if _shape(v) == "a number" and not (math.isfinite(v) and v >= 0):  # (nan >= 0 is false too)
                 raise ValueError(f"rules.{name}.{k} must be a number of at least 0, got {v!r}")
-            if k == "min_roster_share" and _shape(v) == "a number" and v > 1:  # (a share of the roster)
-                raise ValueError(f"rules.{name}.{k} must be a share from 0 to 1, got {v!r}")
+            # (a share of the roster, of the family's income: 40 for 40% made M2 and A1 never fire)
+            if k in _RULE_SHARES and _shape(v) == "a number" and v > 1:
+                raise ValueError(f"rules.{name}.{k} must be a share from 0 to 1 (40% = 0.4), got {v!r}")
         if rule.get("kind") not in raw["kinds"]:
             raise ValueError(f"rules.{name}.kind: {rule.get('kind')!r} is not a kind of [kinds]")
         if rule.get("severity", "中") not in SEVERITIES:

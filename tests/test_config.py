@@ -92,6 +92,9 @@ def test_a_setting_at_the_edge_of_its_range_is_taken_as_given(setting, read):
     ('matching.role_levels={head=0.95, member=0.05, other=0.1}', "matching.role_levels"),
     ("matching.roster_share=1.5", "matching.roster_share must be a share from 0 to 1, got 1.5"),
     ("matching.absentee_max_share=1.5", "matching.absentee_max_share must be a share from 0 to 1, got 1.5"),
+    ("M2.share_of_income=40", "rules.M2.share_of_income must be a share from 0 to 1 (40% = 0.4), got 40"),
+    ("A1.share_of_income=30", "rules.A1.share_of_income must be a share from 0 to 1 (40% = 0.4), got 30"),
+    ('M2.share_of_income="40%"', "rules.M2.share_of_income must be a number (40% is written 0.4), got '40%'"),
     ("matching.estimate_prior=1", "matching.estimate_prior must be true/false, got 1"),
     ("matching.census_completeness=true", "matching.census_completeness must be text, got True"),  # (nor a share)
     ("M1.threshold=true", "rules.M1.threshold must be a number, got True"),
@@ -110,7 +113,8 @@ def test_a_setting_at_the_edge_of_its_range_is_taken_as_given(setting, read):
 ])
 def test_a_setting_past_the_edge_of_its_range_is_refused_naming_it(setting, key):
     """Each was taken (or, for some, failed after the records were read): a review band from 0
-    sending every pair to review, a rate that calls every ID a typo, half a grid household."""
+    sending every pair to review, a rate that calls every ID a typo, half a grid household, a
+    share of income written as a percentage (40: M2 and A1 never fired)."""
     sets = [setting] + (['run.workdays=["2027-02-05"]'] if key is None else [])
     with pytest.raises(ValueError, match=re.escape(key or "run.holidays and run.workdays share ['2027-02-05']")):
         load_config(None, sets)
