@@ -387,10 +387,22 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             if p not in node or not isinstance(node[p], dict):
                 raise ValueError(f"--set: unknown key {key!r}")
             node = node[p]
-        if parts[-1] not in node:
+        if parts[-1] not in node and not _entries(parts[:-1]):
             raise ValueError(f"--set: unknown key {key!r}")
         node[parts[-1]] = _parse_value(value.strip())
     return raw
+
+
+# Tables whose keys are the county's data, not setting names (a character's readings, a risk type's
+# department, a code's spelling): `--set matching.name_readings.翟=["zhai"]` adds an entry. (Only
+# the whole table could be set, `name_readings={翟=["zhai"]}`, silently dropping the default's 22.)
+_ENTRY_TABLES = (("matching", "name_readings"), ("matching", "match_threshold_by_dept"), ("matching", "prior_groups"),
+                 ("dispatch",), ("kinds", "*", "codes", "*"), ("rules", "*", "risk_type_by_disaster"))
+
+
+def _entries(path: list[str]) -> bool:
+    """Whether `path` (dotted key parts) names one of `_ENTRY_TABLES`."""
+    return any(len(t) == len(path) and all(a in ("*", b) for a, b in zip(t, path)) for t in _ENTRY_TABLES)
 
 
 def _folder_of(folders: dict[str, Any], name: str) -> str | None:

@@ -239,3 +239,20 @@ def test_a_copy_typed_with_a_chinese_input_method_is_refused_naming_the_key(old,
     path = _copy(tmp_path, DEFAULT_CONFIG.read_text(encoding="utf-8").replace(old, new, 1))
     with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: .*{re.escape(says)}"):
         load_config(path)
+
+
+def test_a_set_adds_an_entry_to_a_table_of_the_countys_own_entries():
+    """default.toml says a county adds its own name readings with --set: `name_readings.翟=…` was
+    'unknown key', and the only way left, `name_readings={翟=[…]}`, dropped the default's 22
+    readings without a word. An entry is added beside the others (a department's threshold, a
+    risk type's department, a code's spelling too); it is checked as one in a copy is, and a
+    mistyped setting is still unknown."""
+    cfg = load_config(None, ['matching.name_readings.翟=["zhai"]', "matching.match_threshold_by_dept.民政=0.995",
+                             "kinds.review_answer.codes.verdict.对=是"])
+    assert cfg.matching.name_readings["翟"] == ["zhai"] and cfg.matching.name_readings["曾"] == ["zeng"]
+    assert cfg.matching.match_threshold_by_dept == {"民政": 0.995}
+    assert cfg.kinds["review_answer"].codes["verdict"]["对"] == "是" and cfg.kinds["review_answer"].codes["verdict"]["本人"] == "是"
+    with pytest.raises(ValueError, match=re.escape("kinds.review_answer.codes.verdict: ['好'] are not among its values")):
+        load_config(None, ["kinds.review_answer.codes.verdict.对=好"])
+    with pytest.raises(ValueError, match="^--set: unknown key 'kinds.review_answer.codez.verdict.对'$"):
+        apply_overrides(DEFAULT_RAW, ["kinds.review_answer.codez.verdict.对=是"])
