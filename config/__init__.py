@@ -467,6 +467,31 @@ def _check_codes(kinds: dict[str, KindSpec]) -> None:
                                  f"({'、'.join(allowed)})")
 
 
+# a rule's lists of a code field's values (pipelines.rules reads them with is_in): parameter -> field
+_RULE_VALUE_FIELDS = {"bad_status": "status", "grades": "grade", "high_grades": "grade", "done_status": "renovation",
+                      "stages": "stage", "statuses": "status", "change_types": "change_type", "categories": "category",
+                      "cert_types": "cert_type", "severe_levels": "level", "event_types": "event_type"}
+
+
+def _check_rule_values(rules: dict[str, RuleConfig], kinds: dict[str, KindSpec]) -> None:
+    """A rule's list of code values (H1's grades, M4's bad_status) holds only values its kind's
+    field can hold (the SPEC's list and the kind's `values`): records are read as those (C级 as C,
+    暂停 as 暂停参保), so grades = ["c", "d"] or bad_status = ["暂停"] matched no record and the
+    rule never fired, exit 0."""
+    from schemas.inputs import EXTRACT_MODELS
+
+    for name, rc in rules.items():
+        columns = EXTRACT_MODELS[rc.kind].to_schema().columns if rc.kind in EXTRACT_MODELS else {}
+        for key, field_name in _RULE_VALUE_FIELDS.items():
+            isin = [c for c in columns[field_name].checks if c.name == "isin"] if field_name in columns else []
+            if key not in rc.params or not isin:
+                continue
+            allowed = list(isin[0].statistics["allowed_values"]) + list(kinds[rc.kind].values.get(field_name, ()))
+            if wrong := [v for v in rc.params[key] if v not in allowed]:
+                raise ValueError(f"rules.{name}.{key}: {wrong} are not among the values records are read as "
+                                 f"({'、'.join(allowed)})")
+
+
 def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) -> Config:
     """The typed config of `raw`. `defaults` (the default config's raw): a rule that does not say
     `per_person` takes it from the default rule it runs (a copy of the config made before the
@@ -505,6 +530,7 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
             per_person=bool(per_person),
             params=params,
         )
+    _check_rule_values(rules, kinds)
     return Config(
         run=RunConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("run", {}).items()}),
         folders={k: tuple(v) for k, v in raw["folders"].items()},

@@ -256,3 +256,19 @@ def test_a_set_adds_an_entry_to_a_table_of_the_countys_own_entries():
         load_config(None, ["kinds.review_answer.codes.verdict.对=好"])
     with pytest.raises(ValueError, match="^--set: unknown key 'kinds.review_answer.codez.verdict.对'$"):
         apply_overrides(DEFAULT_RAW, ["kinds.review_answer.codez.verdict.对=是"])
+
+
+@pytest.mark.parametrize("setting, says", [
+    ('H1.grades=["c", "d"]', "rules.H1.grades: ['c', 'd'] are not among the values records are read as (A、B、C、D)"),
+    ('M4.bad_status=["暂停", "终止参保"]', "rules.M4.bad_status: ['暂停'] are not among the values"),
+    ('E1.stages=["小学", "初级中学"]', "rules.E1.stages: ['初级中学'] are not among the values"),
+    ('C2.categories=["临时救助", "低保边缘"]', "rules.C2.categories: ['低保边缘'] are not among the values"),
+])
+def test_a_rule_listing_a_value_no_record_is_read_as_is_refused_naming_it(setting, says):
+    """Records are read as the SPEC's values (C级 and c as C, 暂停 as 暂停参保): a rule's list
+    spelled otherwise matched no record, and the rule never fired (exit 0, no word). A value the
+    kind allows besides the SPEC's (`kinds.civil.values`) may be listed."""
+    with pytest.raises(ValueError, match=re.escape(says)):
+        load_config(None, [setting])
+    cfg = load_config(None, ['kinds.civil.values.category=["低保边缘"]', 'C2.categories=["临时救助", "低保边缘"]'])
+    assert cfg.rules["C2"]["categories"] == ["临时救助", "低保边缘"]
