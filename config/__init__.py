@@ -600,6 +600,13 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
         raise ValueError(f"{unknown[0]}: unknown table (a typo? config/default.toml has no such table)")
     for section in ("folders", "dispatch", "kinds"):  # (every kind is one the pipeline reads: no new one)
         check(section, raw.get(section, {}), default[section])
+    # a name (folder or alias) under two folders: a folder so named was read as the first's alone
+    named: dict[str, str] = {}
+    for canon, aliases in raw["folders"].items():
+        for n in {"".join(unicodedata.normalize("NFKC", str(a)).split()).lower() for a in [canon, *aliases]}:
+            if named.setdefault(n, canon) != canon:
+                raise ValueError(f"folders.{canon}: {n!r} also names folders.{named[n]} (a folder so named would be "
+                                 f"read as {named[n]} only)")
     for name, k in raw["kinds"].items():
         if name not in default["kinds"]:
             raise ValueError(f"kinds.{name}: unknown kind (config/default.toml's are {', '.join(default['kinds'])})")
@@ -651,6 +658,17 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
             raise ValueError(f"rules.{name}.kind: {rule.get('kind')!r} is not a kind of [kinds]")
         if rule.get("severity", "中") not in SEVERITIES:
             raise ValueError(f"rules.{name}.severity must be one of {'/'.join(SEVERITIES)}, got {rule['severity']!r}")
+        if _shape(rule.get("min_age")) == _shape(rule.get("max_age")) == "a number" and rule["min_age"] > rule["max_age"]:
+            raise ValueError(f"rules.{name}.min_age must be at most max_age (no age lies between), got "
+                             f"{rule['min_age']!r} > {rule['max_age']!r}")
+    # a verified warning of a risk type [dispatch] lacks goes to feedback.unmapped_department: a key no
+    # rule can give (因病 with a space, 因残疾) is a typo that sent that risk type's warnings there
+    risks = {r.get("risk_type") for r in [*raw["rules"].values(), *defaults.values()] if isinstance(r, dict)}
+    risks |= {v for r in raw["rules"].values() if isinstance(r, dict)
+              for v in (r.get("risk_type_by_disaster") or {}).values()} | set(default.get("dispatch", {}))
+    if unknown := sorted(set(raw.get("dispatch", {})) - risks):
+        raise ValueError(f"dispatch.{unknown[0]!r}: no rule gives this risk type (风险类型); the rules' are "
+                         f"{'、'.join(sorted(r for r in risks if isinstance(r, str)))}")
 
 
 # what a Chinese input method types where TOML needs ASCII: `，` in a list, `“高”`, `＝`, a full-width space

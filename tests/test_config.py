@@ -272,3 +272,34 @@ def test_a_rule_listing_a_value_no_record_is_read_as_is_refused_naming_it(settin
         load_config(None, [setting])
     cfg = load_config(None, ['kinds.civil.values.category=["低保边缘"]', 'C2.categories=["临时救助", "低保边缘"]'])
     assert cfg.rules["C2"]["categories"] == ["临时救助", "低保边缘"]
+
+
+@pytest.mark.parametrize("setting, says", [
+    ("C1.min_age=60", None),  # (a single age: taken)
+    ("R1.min_age=61", "rules.R1.min_age must be at most max_age (no age lies between), got 61 > 60"),
+    ('folders.住建=["housing", "医保局"]', "folders.住建: '医保局' also names folders.医保"),
+    ('folders.住建=["housing", " Medical "]', "folders.住建: 'medical' also names folders.医保"),
+    ("dispatch.因残疾=残联", "dispatch.'因残疾': no rule gives this risk type"),
+    ('"dispatch.因病 =民政"', None),  # (--set strips the key: 因病)
+])
+def test_a_setting_that_silently_did_nothing_is_refused_naming_it(setting, says):
+    """Each was taken, exit 0, and did nothing the analyst could see: C1/R1 with min_age above
+    max_age warned no one; an alias listed under a second folder (医保局 under 住建) left that
+    folder read as the first's; a [dispatch] key no rule gives (因残疾 for 因残) sent 因残's
+    verified warnings to feedback.unmapped_department. A risk type of a bureau's own rule or
+    disaster (risk_type_by_disaster) may be dispatched."""
+    setting = setting.strip('"')
+    if says is None:
+        load_config(None, [setting])
+    else:
+        with pytest.raises(ValueError, match=re.escape(says)):
+            load_config(None, [setting])
+    load_config(None, ["A1.risk_type_by_disaster.雪灾=因雪灾", "dispatch.因雪灾=农业农村", "C1.risk_type=因亡故",
+                       "dispatch.因亡故=民政"])
+
+
+def test_a_copy_dispatching_a_risk_type_typed_with_a_space_is_refused(tmp_path):
+    """`"因病 " = "医保"` in a copy: 因病's verified warnings went to 乡村振兴局, exit 0."""
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace('"因病" = "医保"', '"因病 " = "医保"', 1)
+    with pytest.raises(ValueError, match=re.escape("dispatch.'因病 ': no rule gives this risk type")):
+        load_config(_copy(tmp_path, text))
