@@ -440,7 +440,8 @@ def _matching(raw: dict[str, Any], folders: dict[str, list[str]]) -> MatchingCon
 
 
 def _check_codes(kinds: dict[str, KindSpec]) -> None:
-    """Every `[kinds.<kind>.codes]` spelling leads to a value the field allows (SPEC's lists, in
+    """A kind's fields are its model's, its record_id, required and blank_unreadable among them,
+    a required one with a header. Every `[kinds.<kind>.codes]` spelling leads to a value the field allows (SPEC's lists, in
     `schemas.inputs`, and the kind's `values`): a mistyped one would set aside every row spelled
     so. `[kinds.<kind>.values]` name fields with a list of values; a `snapshot_year`, a field of
     whole numbers."""
@@ -448,6 +449,18 @@ def _check_codes(kinds: dict[str, KindSpec]) -> None:
 
     for spec in kinds.values():
         columns = EXTRACT_MODELS[spec.name].to_schema().columns if spec.name in EXTRACT_MODELS else {}
+        # (a record_id or required field of no [fields] failed the run after reading: ColumnNotFoundError,
+        # KeyError; a field the kind has not, or a blank_unreadable one mistyped, was read for nothing)
+        own = [c for c in columns if c not in ("dept", "kind", "file", "line")]  # (where a row was read)
+        if unknown := sorted(set(spec.fields) - set(own)) if own else []:
+            raise ValueError(f"kinds.{spec.name}.fields.{unknown[0]}: not a field of {spec.name} ({', '.join(own)})")
+        for key, names in (("record_id", [spec.record_id]), ("required", spec.required),
+                           ("blank_unreadable", spec.blank_unreadable)):
+            if wrong := [f for f in names if f not in spec.fields]:
+                raise ValueError(f"kinds.{spec.name}.{key}: {wrong} are not fields of kinds.{spec.name}.fields "
+                                 f"({', '.join(spec.fields)})")
+        if empty := [f for f in spec.required if not spec.fields[f]]:
+            raise ValueError(f"kinds.{spec.name}.fields.{empty[0]}: a required field needs a header to be read from, got []")
         if spec.snapshot_year and (spec.snapshot_year not in columns
                                    or not columns[spec.snapshot_year].dtype.type.is_integer()):
             raise ValueError(f"kinds.{spec.name}.snapshot_year: {spec.snapshot_year!r} is not a field of whole numbers")

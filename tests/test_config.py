@@ -303,3 +303,20 @@ def test_a_copy_dispatching_a_risk_type_typed_with_a_space_is_refused(tmp_path):
     text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace('"因病" = "医保"', '"因病 " = "医保"', 1)
     with pytest.raises(ValueError, match=re.escape("dispatch.'因病 ': no rule gives this risk type")):
         load_config(_copy(tmp_path, text))
+
+
+@pytest.mark.parametrize("setting, says", [
+    ("kinds.grid.record_id=householdid", "kinds.grid.record_id: ['householdid'] are not fields of kinds.grid.fields"),
+    ('kinds.grid.required=["grid_id", "household_id", "网格员"]', "kinds.grid.required: ['网格员'] are not fields"),
+    ('kinds.roster.blank_unreadable=["phon"]', "kinds.roster.blank_unreadable: ['phon'] are not fields"),
+    ("kinds.roster.fields.person_id=[]", "kinds.roster.fields.person_id: a required field needs a header"),
+    ('kinds.grid.fields={grid_id=["网格编号"], household_id=["户编号"], grid_worker=["网格员"], grid_wroker=["x"]}',
+     "kinds.grid.fields.grid_wroker: not a field of grid (grid_id, township"),
+])
+def test_a_kind_naming_a_field_it_has_not_is_refused_naming_it(setting, says):
+    """A record_id or required field that is no field of the kind's was taken and failed the run
+    after every file was read (ColumnNotFoundError, KeyError: exit 1); a blank_unreadable field or
+    a field mistyped was taken and did nothing (bad 联系电话 still set their persons aside)."""
+    with pytest.raises(ValueError, match=re.escape(says)):
+        load_config(None, [setting])
+    assert load_config(None, ["kinds.roster.fields.phone=[]"]).kinds["roster"].fields["phone"] == ()  # (not required)
