@@ -273,6 +273,14 @@ class RunConfig:
         if set(self.holidays) & set(self.workdays):
             raise ValueError(f"run.holidays and run.workdays share {sorted(set(self.holidays) & set(self.workdays))}")
         # (a number a `--set` gives: nan and inf are numbers to TOML, and nan passes every "at least")
+        # (DuckDB reads it only in a month with earlier settlements: 很多 or 1,5GB failed that run after linking)
+        import duckdb
+        try:
+            with duckdb.connect() as con:
+                con.execute("SET memory_limit = ?", [self.year_sum_memory])
+        except duckdb.Error:
+            raise ValueError(f"run.year_sum_memory must be an amount of memory such as \"1GB\", \"512MB\" or \"80%\", "
+                             f"got {self.year_sum_memory!r}") from None
         for name, least, whole in (("verify_working_days", 1, True), ("suppress_days", 0, False),
                                    ("escalation_factor", 1, False), ("max_grid_households", 1, True),
                                    ("split_search_max_pairs", 0, True), ("busy_wait_minutes", 0, False)):

@@ -68,6 +68,7 @@ def test_a_set_naming_no_setting_is_refused_naming_what_was_typed(setting, key):
     ("run.escalation_factor=1", lambda c: c.run.escalation_factor),
     ("run.busy_wait_minutes=0", lambda c: c.run.busy_wait_minutes),
     ("run.split_search_max_pairs=0", lambda c: c.run.split_search_max_pairs),
+    ("run.year_sum_memory=\"512 MB\"", lambda c: c.run.year_sum_memory),
     ("inbox.days_after_period=0", lambda c: c.inbox.days_after_period),
     ("matching.census_coverage=1", lambda c: c.matching.census_coverage),
     ("M1.threshold=0", lambda c: c.rules["M1"]["threshold"]),
@@ -109,6 +110,9 @@ def test_a_setting_at_the_edge_of_its_range_is_taken_as_given(setting, read):
     ("run.max_grid_households=2.5", "run.max_grid_households must be a whole number of at least 1, got 2.5"),
     ("run.split_search_max_pairs=2.5", "run.split_search_max_pairs"),
     ("inbox.days_after_period=2.5", "inbox.days_after_period"),
+    ("run.year_sum_memory=1,5GB", "run.year_sum_memory must be an amount of memory such as \"1GB\""),  # (failed in
+    ("run.year_sum_memory=很多", "run.year_sum_memory must be an amount of memory"),  # year_to_date, after linking)
+    ("run.year_sum_memory=\"1\"", "run.year_sum_memory must be an amount of memory"),  # (a unit: 1GB)
     ('run.holidays=["2027-02-05"]', None),  # (valid alone: with the same day a workday below)
 ])
 def test_a_setting_past_the_edge_of_its_range_is_refused_naming_it(setting, key):
