@@ -576,6 +576,8 @@ _SHARES = {"matching": frozenset({"roster_share", "ambiguity_ratio", "candidate_
                                   "absentee_max_share"})}
 # rule parameters that are shares: at most 1
 _RULE_SHARES = frozenset({"min_roster_share", "share_of_income"})
+# settings naming records' fields (columns), a list or a table's keys
+_FIELD_LISTS = frozenset({"matching.prior_groups", "matching.place_hint_fields", "inbox.planned_date_fields"})
 # what a rule may leave out: its description and flags (defaults in build_config) and the
 # parameters the rules read with a default (`RuleConfig.get`): every other key of the default rule is read
 _RULE_OPTIONAL = frozenset({"label", "severity", "lead", "per_person", "impl", "high_threshold", "high_grades",
@@ -638,6 +640,7 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
         if k["folder"] not in raw["folders"]:
             raise ValueError(f"kinds.{name}.folder: {k['folder']!r} is not a folder of [folders]")
     settings = {"run": RunConfig, "inbox": InboxConfig, "matching": MatchingConfig, "feedback": FeedbackConfig}
+    fields = {f for k in raw["kinds"].values() if isinstance(k.get("fields"), dict) for f in k["fields"]}
     for section, cls in settings.items():
         if section in raw:
             check(section, raw[section], default.get(section, {}))
@@ -653,6 +656,9 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
                         raise ValueError(f"{section}.{k} must be a share from 0 to 1, got {v!r}")
                 if k.endswith("_kinds") and (wrong := sorted(set(v) - set(raw["kinds"]))):  # (a list, checked above)
                     raise ValueError(f"{section}.{k}: {wrong} are not kinds of [kinds]")
+                # (a column mistyped, assistance_py, was read nowhere: the setting silently did nothing)
+                if f"{section}.{k}" in _FIELD_LISTS and (wrong := sorted(set(v) - fields)):
+                    raise ValueError(f"{section}.{k}: {wrong} are not fields of any kind's [kinds.*.fields]")
     defaults = default.get("rules", {})
     any_rule_key = {k for r in defaults.values() if isinstance(r, dict) for k in r} | {"impl"}
     for name, rule in raw.get("rules", {}).items():
