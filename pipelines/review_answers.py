@@ -40,6 +40,7 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
     - 是 for a person whose birth date and sequence digits differ from what the record shows at
       more than `max_id_differences` positions (a mistyped 人编号: a relative's, a neighbour's);
     - one file answering 是 for two persons of a record;
+    - one file answering a record's candidate both 是 and 否 (a row copied, answered again);
     - two files of the period answering a record and candidate differently, or 是 for different
       persons; a saved-again copy is not another file: its answers for a record replace its
       original's for that record (`_not_replaced`; those stay accepted, and are not in effect);
@@ -77,6 +78,10 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
                    "differs from the record's in {} kept digits", "person_id", differ, differ)),
         (yes & (pl.col("person_id").filter(yes).n_unique().over([*RECORD, "file"]) > 1), "verdict",
          pl.lit("同一文件中该记录有两名以上候选人标为“是”，一条记录只能是一人 two candidates of one record answered 是")),
+        # (a row copied and answered again: the later line was taken silently, 否 unlinking what 是 confirmed)
+        (pl.col("verdict").n_unique().over([*RECORD, "person_id", "file"]) > 1, "verdict",
+         pl.lit("同一文件中对该记录的同一候选人既答“是”又答“否”，请核对后只留一行 one file answers this candidate both 是 "
+                "and 否")),
         (pl.col("_current") & (pl.col("_disagree").is_not_null() | (yes & pl.col("_apart").is_not_null())), "verdict",
          pl.lit("本期另一文件对同一记录的结论不同，请核对后只交一份 another file of this period answers this record otherwise")),
         (yes & pl.col("_current") & pl.col("_twice").is_not_null(), "verdict",

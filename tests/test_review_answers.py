@@ -68,6 +68,19 @@ def test_a_yes_for_a_person_whose_id_contradicts_the_record_is_taken_for_a_misty
     assert refused[3][0] == "person_id" and "有 4 位不同" in refused[3][1], refused
 
 
+def test_one_file_answering_a_candidate_both_yes_and_no_is_set_aside():
+    """A row copied and answered again (是 on line 5, 否 on line 6 for the same person) was taken
+    as its later line, silently: the record became unmatched. Both lines are set aside, naming the
+    verdict; the same answer twice, or 否 for another candidate, is taken."""
+    got, refused = _check([("复核/q.xlsx", 5, "医保", "A", "P1", "是"), ("复核/q.xlsx", 6, "医保", "A", "P1", "否"),
+                           ("复核/q.xlsx", 7, "医保", "B", "P2", "是"), ("复核/q.xlsx", 8, "医保", "B", "P2", "是"),
+                           ("复核/q.xlsx", 9, "医保", "B", "P3", "否")])
+    assert sorted(got["line"]) == [7, 8, 9]
+    assert {n: f for n, (f, _) in refused.items()} == {5: "verdict", 6: "verdict"}
+    assert refused[5][1] == ("医保 A：同一文件中对该记录的同一候选人既答“是”又答“否”，请核对后只留一行 one file answers this "
+                             "candidate both 是 and 否，结论未采用")
+
+
 def test_two_files_disagreeing_are_both_set_aside_but_a_saved_again_copy_corrects_its_original():
     got, refused = _check([
         ("复核/张三.xlsx", 2, "医保", "A", "P1", "是"), ("复核/李四.xlsx", 2, "医保", "A", "P1", "否"),
