@@ -732,9 +732,26 @@ def _read_toml(path: str | Path) -> dict[str, Any]:
                          f"{key!r} holds Chinese punctuation {' '.join(wide)}: type it with ASCII , : \" = [ ]") from None
 
 
+def _with_reference_kinds(raw: dict[str, Any], default: dict[str, Any]) -> dict[str, Any]:
+    """`raw` with the default's kinds every run reads (`Config.REFERENCE_KINDS`) that a copy made
+    before they existed lacks (复核's review_answer, 反馈's feedback), and their folders: without
+    them such a copy was taken and the run failed on its first step (KeyError 'review_answer')."""
+    if not (isinstance(raw.get("kinds"), dict) and isinstance(raw.get("folders"), dict)):
+        return raw  # (check_values says which section is missing)
+    missing = [k for k in Config.REFERENCE_KINDS if k not in raw["kinds"]]
+    if not missing:
+        return raw
+    raw = dict(raw, kinds=dict(raw["kinds"]), folders=dict(raw["folders"]))
+    for name in missing:
+        spec = raw["kinds"][name] = copy.deepcopy(default["kinds"][name])
+        if _folder_of(raw["folders"], spec["folder"]) is None:
+            raw["folders"][spec["folder"]] = list(default["folders"][spec["folder"]])
+    return raw
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    raw = apply_overrides(_read_toml(path or DEFAULT_CONFIG), overrides or [])
     with open(DEFAULT_CONFIG, "rb") as fh:
         default = tomllib.load(fh)
+    raw = apply_overrides(_with_reference_kinds(_read_toml(path or DEFAULT_CONFIG), default), overrides or [])
     check_values(raw, default)
     return build_config(raw, default)

@@ -329,3 +329,19 @@ def test_a_kind_naming_a_field_it_has_not_is_refused_naming_it(setting, says):
     with pytest.raises(ValueError, match=re.escape(says)):
         load_config(None, [setting])
     assert load_config(None, ["kinds.roster.fields.phone=[]"]).kinds["roster"].fields["phone"] == ()  # (not required)
+
+
+def test_a_copy_made_before_review_answers_and_feedback_existed_reads_them_as_the_default(tmp_path):
+    """A bureau's copy from before 复核/ (no [kinds.review_answer], no 复核 folder) or 反馈/ was
+    taken, and the run failed on its first step, exit 1 'error: KeyError'. The kinds every run
+    reads are the default's when a copy lacks them (folder included); its own settings stay, and
+    a --set may name them."""
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    start, end = text.index("[kinds.feedback]"), text.index("# -----", text.index("[kinds.review_answer]"))
+    text = (text[:start] + text[end:]).replace('"复核" = ["review"]\n', "").replace('"反馈" = ["feedback", "乡镇反馈"]\n', "")
+    text = text.replace("threshold = 5000\n", "threshold = 6000\n", 1)
+    assert "review_answer" not in text and '"复核" =' not in text
+    cfg = load_config(_copy(tmp_path, text), ["kinds.review_answer.codes.verdict.对=是"])
+    assert (cfg.kinds["review_answer"].folder, cfg.kinds["feedback"].folder) == ("复核", "反馈")
+    assert cfg.departments == CFG.departments and cfg.reference_folders == CFG.reference_folders
+    assert cfg.kinds["review_answer"].codes["verdict"]["对"] == "是" and cfg.rules["M1"]["threshold"] == 6000
