@@ -702,20 +702,24 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
 _WIDE_PUNCTUATION = "，：“”‘’＝［］｛｝＂＇。；\u3000"
 
 
-def _read_toml(path: str | Path) -> dict[str, Any]:
-    """A config file as an analyst's editor saved it: UTF-8 with or without Notepad's BOM, or
-    GB18030 (ANSI on Chinese Windows). A file neither reads as, or one TOML cannot parse, is a
-    ValueError naming the file (and, for a line typed with a Chinese input method, the key and
-    the character), not a codec's byte position or a parser's column alone."""
+def read_text(path: str | Path) -> str:
+    """A config file's text as an analyst's editor saved it: UTF-8 with or without Notepad's BOM,
+    or GB18030 (ANSI on Chinese Windows); else a ValueError naming the file (not a codec's byte
+    position). The run records this text (`flows._begin_run`) and compares a later period's file with it."""
     data = Path(path).read_bytes()
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            text = data.decode(encoding)
-            break
+            return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    else:
-        raise ValueError(f"{path}: 不是 UTF-8 或 GB18030 文本，请另存为 UTF-8 not UTF-8 or GB18030 text: save it as UTF-8")
+    raise ValueError(f"{path}: 不是 UTF-8 或 GB18030 文本，请另存为 UTF-8 not UTF-8 or GB18030 text: save it as UTF-8")
+
+
+def _read_toml(path: str | Path) -> dict[str, Any]:
+    """A config file (`read_text`) as TOML; one TOML cannot parse is a ValueError naming the file
+    (and, for a line typed with a Chinese input method, the key and the character), not a
+    parser's column alone."""
+    text = read_text(path)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
