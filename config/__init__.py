@@ -739,7 +739,17 @@ def _read_toml(path: str | Path) -> dict[str, Any]:
 def _with_reference_kinds(raw: dict[str, Any], default: dict[str, Any]) -> dict[str, Any]:
     """`raw` with the default's kinds every run reads (`Config.REFERENCE_KINDS`) that a copy made
     before they existed lacks (复核's review_answer, 反馈's feedback), and their folders: without
-    them such a copy was taken and the run failed on its first step (KeyError 'review_answer')."""
+    them such a copy was taken and the run failed on its first step (KeyError 'review_answer').
+    A copy without [dispatch] or matching.name_readings takes the default's too."""
+    # (a [dispatch] or name_readings left out was none: every verified warning went to
+    # feedback.unmapped_department, no name read by its surname's reading; the other settings
+    # left out are the dataclasses' defaults, the same as default.toml's)
+    if "dispatch" not in raw:
+        raw = dict(raw, dispatch=copy.deepcopy(default["dispatch"]))
+    if isinstance(raw.get("matching"), dict) and "name_readings" not in raw["matching"]:
+        raw = dict(raw, matching=dict(raw["matching"], name_readings=copy.deepcopy(default["matching"]["name_readings"])))
+    elif "matching" not in raw:
+        raw = dict(raw, matching={"name_readings": copy.deepcopy(default["matching"]["name_readings"])})
     if not (isinstance(raw.get("kinds"), dict) and isinstance(raw.get("folders"), dict)):
         return raw  # (check_values says which section is missing)
     missing = [k for k in Config.REFERENCE_KINDS if k not in raw["kinds"]]

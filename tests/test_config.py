@@ -345,3 +345,17 @@ def test_a_copy_made_before_review_answers_and_feedback_existed_reads_them_as_th
     assert (cfg.kinds["review_answer"].folder, cfg.kinds["feedback"].folder) == ("复核", "反馈")
     assert cfg.departments == CFG.departments and cfg.reference_folders == CFG.reference_folders
     assert cfg.kinds["review_answer"].codes["verdict"]["对"] == "是" and cfg.rules["M1"]["threshold"] == 6000
+
+
+def test_a_copy_without_dispatch_or_name_readings_takes_the_defaults(tmp_path):
+    """Every setting a copy leaves out is the default's, but [dispatch] and matching.name_readings
+    were none: every verified warning went to 乡村振兴局 and 曾 was no longer read zeng, exit 0.
+    An empty table written so stays empty."""
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    no_dispatch = text[:text.index("[dispatch]")]
+    start = text.index("\n[matching]\n")
+    no_matching = text[:start] + text[text.index("\n[matching.places]", start):]
+    for copy_ in (no_dispatch, no_matching):
+        cfg = load_config(_copy(tmp_path, copy_))
+        assert cfg.dispatch == CFG.dispatch and cfg.matching.name_readings == CFG.matching.name_readings
+    assert load_config(None, ["dispatch={}"]).dispatch == {}
