@@ -387,7 +387,8 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         if "=" not in item:
             raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
         key, value = item.split("=", 1)
-        parts = key.strip().split(".")
+        # (a part as TOML quotes it, dispatch."因病", or spaced, M1 . threshold: the key it names)
+        parts = [part.strip().strip('"').strip("'") for part in key.strip().split(".")]
         if parts[0] not in raw and parts[0] in raw.get("rules", {}):
             parts = ["rules", *parts]
         node = raw

@@ -26,6 +26,10 @@ def test_a_set_replaces_only_the_value_it_names_in_a_copy():
     default read once is not changed by it: the next run without --set has the default again."""
     raw = apply_overrides(DEFAULT_RAW, [" M1.threshold = 8000", "rules.M2.severity=低"])
     assert raw["rules"]["M1"]["threshold"] == 8000 and raw["rules"]["M2"]["severity"] == "低"
+    # (a key part quoted as in TOML, or spaced: it was 'unknown key', naming the quotes)
+    raw = apply_overrides(DEFAULT_RAW, ['dispatch."因病"=民政', "M1 . threshold = 7000", "'M2'.severity=中"])
+    assert (raw["dispatch"]["因病"], raw["rules"]["M1"]["threshold"], raw["rules"]["M2"]["severity"]) == ("民政", 7000, "中")
+    assert '"因病"' not in raw["dispatch"]
     assert DEFAULT_RAW["rules"]["M1"]["threshold"] == 5000 and DEFAULT_RAW["rules"]["M2"]["severity"] == "高"
     assert raw["rules"]["M3"] == DEFAULT_RAW["rules"]["M3"]
 
