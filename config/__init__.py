@@ -728,11 +728,16 @@ def _read_toml(path: str | Path) -> dict[str, Any]:
         at = int(where[1]) - 1 if where and int(where[1]) <= len(lines) else None
         line = lines[at].split("#", 1)[0] if at is not None else ""
         wide = ["全角空格" if c == "\u3000" else c for c in _WIDE_PUNCTUATION if c in line]
-        if not wide:
+        # a number written as on paper: 5,000 or 40% (TOML: 5000 or 5_000, 0.4)
+        paper = re.search(r"[=＝]\s*[-+]?\d[\d,]*(\.\d+)?\s*[%％]?\s*$", line) and re.search(r"\d,\d|[%％]\s*$", line)
+        if not wide and not paper:
             raise ValueError(f"{path}: {exc}") from None
         key = re.split("[=＝]", line, maxsplit=1)[0].strip(" \u3000")
         table = next((t.strip().strip("[]") for t in reversed(lines[:at]) if t.strip().startswith("[")), "")
         key = f"{table}.{key}" if table and not line.strip().startswith("[") else key
+        if not wide:
+            raise ValueError(f"{path}: {exc}: {key} 的数值请写成 5000 或 0.4（不带千位逗号或 %） the number of {key!r} is "
+                             f"written 5000 or 0.4 (no thousands comma, no %)") from None
         raise ValueError(f"{path}: {exc}: {key} 一行有中文标点 {' '.join(wide)}，请改为英文标点（, : \" = [ ]） the line of "
                          f"{key!r} holds Chinese punctuation {' '.join(wide)}: type it with ASCII , : \" = [ ]") from None
 

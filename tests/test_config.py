@@ -240,10 +240,13 @@ def test_a_copy_saved_by_notepad_or_wps_is_read_as_written(encode, tmp_path):
     ('later_marks = ["更正", "修正"', 'later_marks = ["更正"， "修正"', "inbox.later_marks 一行有中文标点 ，"),
     ('unmapped_department = "乡村振兴局"', "unmapped_department = “乡村振兴局”", "feedback.unmapped_department 一行有中文标点 “ ”"),
     ("threshold = 5000\n", "threshold ＝ 5000\n", "rules.M1.threshold 一行有中文标点 ＝"),
+    ("threshold = 5000\n", "threshold = 5,000\n", "rules.M1.threshold 的数值请写成 5000 或 0.4（不带千位逗号或 %）"),
+    ("share_of_income = 0.40\n", "share_of_income = 40%\n", "rules.M2.share_of_income 的数值请写成 5000 或 0.4"),
 ])
 def test_a_copy_typed_with_a_chinese_input_method_is_refused_naming_the_key(old, new, says, tmp_path):
-    """`，` in a list, “” around a text, `＝`: TOML said only 'Unclosed array (at line 46, column
-    20)'; the message now names the file, the key and the character to retype."""
+    """`，` in a list, “” around a text, `＝`, a number as on paper (5,000, 40%): TOML said only
+    'Unclosed array (at line 46, column 20)'; the message now names the file, the key and what to
+    retype."""
     path = _copy(tmp_path, DEFAULT_CONFIG.read_text(encoding="utf-8").replace(old, new, 1))
     with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: .*{re.escape(says)}"):
         load_config(path)
