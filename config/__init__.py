@@ -373,7 +373,14 @@ def _parse_value(text: str) -> Any:
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
+        pass
+    # a number typed in an input method's full-width mode (８０００, ０．４): it looks like 8000 in the
+    # message 'must be a number, got ...'; text stays as typed (a label's （）)
+    try:
+        number = tomllib.loads(f"v = {unicodedata.normalize('NFKC', text)}")["v"]
+    except tomllib.TOMLDecodeError:
         return text
+    return number if isinstance(number, int | float) and not isinstance(number, bool) else text
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:

@@ -39,6 +39,9 @@ def test_a_set_value_is_read_as_toml_else_as_text():
     is 8000."""
     cfg = load_config(None, ["run.year_sum_memory = 2GB ", "M1.threshold=8_000"])
     assert cfg.run.year_sum_memory == "2GB" and cfg.rules["M1"]["threshold"] == 8000
+    # a number typed full-width (８０００: 'must be a number, got ８０００', which reads as 8000) is the number
+    cfg = load_config(None, ["M1.threshold=８０００", "M2.share_of_income=０．４", "M1.label=自付（元）"])
+    assert (cfg.rules["M1"]["threshold"], cfg.rules["M2"]["share_of_income"], cfg.rules["M1"].label) == (8000, 0.4, "自付（元）")
 
 
 @pytest.mark.parametrize("setting, key", [
