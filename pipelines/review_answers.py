@@ -13,7 +13,7 @@ from matchers.ids import fixed_stars, normalize_ids, shows_mask
 from matchers.review import answer_cite
 from pipelines.accounting import AccountingError
 from pipelines.validate import REJECTED_SCHEMA, delivery_order, original_file
-from schemas.inputs import PERSON_KINDS
+from schemas.inputs import EXCEL_ZERO_TAIL, PERSON_KINDS
 from schemas.links import ReviewDecision
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
@@ -67,12 +67,21 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
          .join(yes_apart.select(*RECORD, _apart=pl.lit(True)), on=RECORD, how="left")
          .join(one_list.select("record_dept", "_kind", "person_id", _twice=pl.lit(True)),
                on=["record_dept", "_kind", "person_id"], how="left"))
+    # a long number Excel kept to 15 digits (a numeric cell: 341302001001020304 saved as ...020000) is
+    # no typo to look for in the roster or the records: said so, as the inbox says it of a delivery
+    def destroyed(c: str, otherwise: str) -> pl.Expr:
+        return (pl.when(pl.col(c).str.contains(EXCEL_ZERO_TAIL))
+                .then(pl.lit(f"{otherwise}：疑已被Excel截为15位有效数字，请将该列设为文本，从人工复核队列重新复制 "
+                             "(destroyed by Excel? a long number kept to 15 digits: set the column to text, copy it "
+                             "again from the queue)"))
+                .otherwise(pl.lit(otherwise)))
+
     checks = [
         (~pl.col("record_dept").is_in(departments), "record_dept",
          pl.lit(f"部门不是有人员记录的部门（{'、'.join(departments)}） not a department with person records")),
         (pl.col("_known").is_null(), "record_id",
-         pl.lit("记录编号在本期及以往各期的记录中都没有 no such record in any period so far")),
-        (pl.col("_number").is_null(), "person_id", pl.lit("人编号不在本期户籍底册中 person not on the roster")),
+         destroyed("record_id", "记录编号在本期及以往各期的记录中都没有 no such record in any period so far")),
+        (pl.col("_number").is_null(), "person_id", destroyed("person_id", "人编号不在本期户籍底册中 person not on the roster")),
         (yes & (differ > max_id_differences), "person_id",
          pl.format("人编号 {} 的证件号码与记录显示的出生日期和顺序码有 {} 位不同，疑为填错人编号 the person's ID "
                    "differs from the record's in {} kept digits", "person_id", differ, differ)),

@@ -56,6 +56,18 @@ def test_answers_are_set_aside_for_what_cannot_be_right_and_blank_ones_wait():
     assert "都没有" in refused[10][1]
 
 
+def test_a_number_excel_kept_to_15_digits_is_said_to_be_excels_doing():
+    """A long 人编号 or 记录编号 saved by Excel as a number (341302001001020304 as ...020000) was
+    refused as 'not on the roster' / 'no such record' only: the analyst looked for a typo there
+    is none of. The reason says Excel cut it and how to answer again; other numbers are as before."""
+    got, refused = _check([("复核/q.xlsx", 2, "医保", "A", "341302001001020000", "是"),
+                           ("复核/q.xlsx", 3, "医保", "202610000000000000", "P1", "是"),
+                           ("复核/q.xlsx", 4, "医保", "A", "P9", "否")], known=[("医保", "A")])
+    assert got.is_empty() and {n: f for n, (f, _) in refused.items()} == {2: "person_id", 3: "record_id", 4: "person_id"}
+    assert refused[2][1].startswith("医保 A：人编号不在本期户籍底册中 person not on the roster：疑已被Excel截为15位有效数字")
+    assert "疑已被Excel截为15位有效数字" in refused[3][1] and "Excel" not in refused[4][1]
+
+
 def test_a_yes_for_a_person_whose_id_contradicts_the_record_is_taken_for_a_mistyped_person_number():
     shown = [("医保", "med_settlement", "JS1", "341302********1234"),  # P1's last four
              ("医保", "med_settlement", "JS2", "34130219900101123X"),  # P1 but for the check character
