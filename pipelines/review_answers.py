@@ -35,7 +35,8 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
     that can be used, refused: one row per refused row with `field`, `value` and `reason`, the
     first that applies of:
     - 部门 not a department whose records name persons (水利's are places);
-    - 记录编号 in no period so far (a typo would otherwise wait for a record that never comes);
+    - 记录编号 in no period so far (a typo would otherwise wait for a record that never comes), or
+      known under another 部门 only (named);
     - 人编号 not on the roster;
     - 是 for a person whose birth date and sequence digits differ from what the record shows at
       more than `max_id_differences` positions (a mistyped 人编号: a relative's, a neighbour's);
@@ -52,7 +53,10 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
     g = (given.join(_shown_ids(shown, given), on=RECORD, how="left")
          .join(known.select(record_dept="dept", record_id="record_id").unique().with_columns(_known=pl.lit(True)),
                on=RECORD, how="left")
-         .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left"))
+         .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left")
+         # (the department a record number unknown under its 部门 is known under: 部门 mistyped or a row moved)
+         .join(known.group_by("record_id").agg(_elsewhere=pl.col("dept").unique().sort().str.join("、")),
+               on="record_id", how="left"))
     differ = _differences()
     yes = pl.col("verdict") == "是"
     latest = (g.filter("_current").sort(delivery_order(pl.col("file")), "line")
@@ -80,7 +84,10 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
         (~pl.col("record_dept").is_in(departments), "record_dept",
          pl.lit(f"部门不是有人员记录的部门（{'、'.join(departments)}） not a department with person records")),
         (pl.col("_known").is_null(), "record_id",
-         destroyed("record_id", "记录编号在本期及以往各期的记录中都没有 no such record in any period so far")),
+         pl.when(pl.col("_elsewhere").is_not_null())
+         .then(pl.format("记录编号是{}的记录，不是该部门的：部门填错了？ a record of {}, not of this department", "_elsewhere",
+                         "_elsewhere"))
+         .otherwise(destroyed("record_id", "记录编号在本期及以往各期的记录中都没有 no such record in any period so far"))),
         (pl.col("_number").is_null(), "person_id", destroyed("person_id", "人编号不在本期户籍底册中 person not on the roster")),
         (yes & (differ > max_id_differences), "person_id",
          pl.format("人编号 {} 的证件号码与记录显示的出生日期和顺序码有 {} 位不同，疑为填错人编号 the person's ID "

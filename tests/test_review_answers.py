@@ -56,6 +56,14 @@ def test_answers_are_set_aside_for_what_cannot_be_right_and_blank_ones_wait():
     assert "都没有" in refused[10][1]
 
 
+def test_a_record_number_of_another_department_is_refused_naming_it():
+    """部门 mistyped (民政 for a 医保 record): 'no such record in any period' sent the analyst to look
+    for a typo in the 记录编号; the reason names the department the record is of."""
+    got, refused = _check([("复核/q.xlsx", 2, "民政", "JS1", "P1", "是")], known=[("医保", "JS1"), ("民政", "MZ1")])
+    assert got.is_empty() and refused[2] == ("record_id", "民政 JS1：记录编号是医保的记录，不是该部门的：部门填错了？ a record "
+                                                          "of 医保, not of this department，结论未采用")
+
+
 def test_a_number_excel_kept_to_15_digits_is_said_to_be_excels_doing():
     """A long 人编号 or 记录编号 saved by Excel as a number (341302001001020304 as ...020000) was
     refused as 'not on the roster' / 'no such record' only: the analyst looked for a typo there
