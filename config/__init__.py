@@ -749,7 +749,7 @@ def _read_toml(path: str | Path) -> dict[str, Any]:
                          f"{key!r} holds Chinese punctuation {' '.join(wide)}: type it with ASCII , : \" = [ ]") from None
 
 
-def _with_reference_kinds(raw: dict[str, Any], default: dict[str, Any]) -> dict[str, Any]:
+def _with_defaults_left_out(raw: dict[str, Any], default: dict[str, Any]) -> dict[str, Any]:
     """`raw` with the default's kinds every run reads (`Config.REFERENCE_KINDS`) that a copy made
     before they existed lacks (复核's review_answer, 反馈's feedback), and their folders: without
     them such a copy was taken and the run failed on its first step (KeyError 'review_answer').
@@ -779,6 +779,6 @@ def _with_reference_kinds(raw: dict[str, Any], default: dict[str, Any]) -> dict[
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
     with open(DEFAULT_CONFIG, "rb") as fh:
         default = tomllib.load(fh)
-    raw = apply_overrides(_with_reference_kinds(_read_toml(path or DEFAULT_CONFIG), default), overrides or [])
+    raw = apply_overrides(_with_defaults_left_out(_read_toml(path or DEFAULT_CONFIG), default), overrides or [])
     check_values(raw, default)
     return build_config(raw, default)
