@@ -67,7 +67,7 @@ from prefect.utilities.annotations import quote  # noqa: E402
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # noqa: E402
 
 from adapters import inbox, outputs, warehouse  # noqa: E402
-from config import Config, MatchingConfig, load_config  # noqa: E402
+from config import Config, MatchingConfig, load_config, read_text  # noqa: E402
 from matchers.link import link, measured_completeness, slip_findings  # noqa: E402
 from matchers.places import places_not_found, resolve_places  # noqa: E402
 from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, queue_ages, review_queue, with_first_queued,  # noqa: E402
@@ -1116,7 +1116,7 @@ def _begin_run(paths: RunPaths, period: str, cfg: Config, issue_date: str | None
         latest = warehouse.latest_issue_date(con)
         kept = issue_date is None and before is not None and before["issue_date"] is not None
         issued = date.fromisoformat(issue_date) if issue_date else before["issue_date"] if kept else county_today()
-        text = Path(config_path).read_text(encoding="utf-8") if config_path else None
+        text = read_text(config_path) if config_path else None  # (as load_config read it: GB18030, a BOM)
         run_id = warehouse.begin_run(con, period, cfg.fingerprint, issued,
                                      str(Path(config_path).resolve()) if config_path else None, text, overrides,
                                      _scope(paths))
@@ -1351,7 +1351,7 @@ def _rerun_later(inbox: str, out: str, wh: Path, config: str | None, overrides: 
             else:
                 own, sets, how = run["config_path"], list(run["overrides"]), f"with its own {console.describe_settings(run)}"
                 if run["config_text"] is not None and not (
-                        Path(own).is_file() and Path(own).read_text(encoding="utf-8") == run["config_text"]):
+                        Path(own).is_file() and read_text(own) == run["config_text"]):
                     own = str(Path(scratch) / f"{p}.toml")  # the file changed or is gone: its content then
                     Path(own).write_text(run["config_text"], encoding="utf-8")
                     how += " (the file's content as it was then)"

@@ -273,6 +273,14 @@ class RunConfig:
         if set(self.holidays) & set(self.workdays):
             raise ValueError(f"run.holidays and run.workdays share {sorted(set(self.holidays) & set(self.workdays))}")
         # (a number a `--set` gives: nan and inf are numbers to TOML, and nan passes every "at least")
+        # (DuckDB reads it only in a month with earlier settlements: 很多 or 1,5GB failed that run after linking)
+        import duckdb
+        try:
+            with duckdb.connect() as con:
+                con.execute("SET memory_limit = ?", [self.year_sum_memory])
+        except duckdb.Error:
+            raise ValueError(f"run.year_sum_memory must be an amount of memory such as \"1GB\", \"512MB\" or \"80%\", "
+                             f"got {self.year_sum_memory!r}") from None
         for name, least, whole in (("verify_working_days", 1, True), ("suppress_days", 0, False),
                                    ("escalation_factor", 1, False), ("max_grid_households", 1, True),
                                    ("split_search_max_pairs", 0, True), ("busy_wait_minutes", 0, False)):
@@ -365,7 +373,14 @@ def _parse_value(text: str) -> Any:
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
+        pass
+    # a number typed in an input method's full-width mode (８０００, ０．４): it looks like 8000 in the
+    # message 'must be a number, got ...'; text stays as typed (a label's （）)
+    try:
+        number = tomllib.loads(f"v = {unicodedata.normalize('NFKC', text)}")["v"]
+    except tomllib.TOMLDecodeError:
         return text
+    return number if isinstance(number, int | float) and not isinstance(number, bool) else text
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -379,7 +394,8 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         if "=" not in item:
             raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
         key, value = item.split("=", 1)
-        parts = key.strip().split(".")
+        # (a part as TOML quotes it, dispatch."因病", or spaced, M1 . threshold: the key it names)
+        parts = [part.strip().strip('"').strip("'") for part in key.strip().split(".")]
         if parts[0] not in raw and parts[0] in raw.get("rules", {}):
             parts = ["rules", *parts]
         node = raw
@@ -387,10 +403,22 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             if p not in node or not isinstance(node[p], dict):
                 raise ValueError(f"--set: unknown key {key!r}")
             node = node[p]
-        if parts[-1] not in node:
+        if parts[-1] not in node and not _entries(parts[:-1]):
             raise ValueError(f"--set: unknown key {key!r}")
         node[parts[-1]] = _parse_value(value.strip())
     return raw
+
+
+# Tables whose keys are the county's data, not setting names (a character's readings, a risk type's
+# department, a code's spelling): `--set matching.name_readings.翟=["zhai"]` adds an entry. (Only
+# the whole table could be set, `name_readings={翟=["zhai"]}`, silently dropping the default's 22.)
+_ENTRY_TABLES = (("matching", "name_readings"), ("matching", "match_threshold_by_dept"), ("matching", "prior_groups"),
+                 ("dispatch",), ("kinds", "*", "codes", "*"), ("rules", "*", "risk_type_by_disaster"))
+
+
+def _entries(path: list[str]) -> bool:
+    """Whether `path` (dotted key parts) names one of `_ENTRY_TABLES`."""
+    return any(len(t) == len(path) and all(a in ("*", b) for a, b in zip(t, path)) for t in _ENTRY_TABLES)
 
 
 def _folder_of(folders: dict[str, Any], name: str) -> str | None:
@@ -428,7 +456,8 @@ def _matching(raw: dict[str, Any], folders: dict[str, list[str]]) -> MatchingCon
 
 
 def _check_codes(kinds: dict[str, KindSpec]) -> None:
-    """Every `[kinds.<kind>.codes]` spelling leads to a value the field allows (SPEC's lists, in
+    """A kind's fields are its model's, its record_id, required and blank_unreadable among them,
+    a required one with a header. Every `[kinds.<kind>.codes]` spelling leads to a value the field allows (SPEC's lists, in
     `schemas.inputs`, and the kind's `values`): a mistyped one would set aside every row spelled
     so. `[kinds.<kind>.values]` name fields with a list of values; a `snapshot_year`, a field of
     whole numbers."""
@@ -436,6 +465,18 @@ def _check_codes(kinds: dict[str, KindSpec]) -> None:
 
     for spec in kinds.values():
         columns = EXTRACT_MODELS[spec.name].to_schema().columns if spec.name in EXTRACT_MODELS else {}
+        # (a record_id or required field of no [fields] failed the run after reading: ColumnNotFoundError,
+        # KeyError; a field the kind has not, or a blank_unreadable one mistyped, was read for nothing)
+        own = [c for c in columns if c not in ("dept", "kind", "file", "line")]  # (where a row was read)
+        if unknown := sorted(set(spec.fields) - set(own)) if own else []:
+            raise ValueError(f"kinds.{spec.name}.fields.{unknown[0]}: not a field of {spec.name} ({', '.join(own)})")
+        for key, names in (("record_id", [spec.record_id]), ("required", spec.required),
+                           ("blank_unreadable", spec.blank_unreadable)):
+            if wrong := [f for f in names if f not in spec.fields]:
+                raise ValueError(f"kinds.{spec.name}.{key}: {wrong} are not fields of kinds.{spec.name}.fields "
+                                 f"({', '.join(spec.fields)})")
+        if empty := [f for f in spec.required if not spec.fields[f]]:
+            raise ValueError(f"kinds.{spec.name}.fields.{empty[0]}: a required field needs a header to be read from, got []")
         if spec.snapshot_year and (spec.snapshot_year not in columns
                                    or not columns[spec.snapshot_year].dtype.type.is_integer()):
             raise ValueError(f"kinds.{spec.name}.snapshot_year: {spec.snapshot_year!r} is not a field of whole numbers")
@@ -452,6 +493,31 @@ def _check_codes(kinds: dict[str, KindSpec]) -> None:
             allowed = spec_values("codes", field_name) + list(spec.values.get(field_name, ()))
             if wrong := sorted(set(spellings.values()) - set(allowed)):
                 raise ValueError(f"kinds.{spec.name}.codes.{field_name}: {wrong} are not among its values "
+                                 f"({'、'.join(allowed)})")
+
+
+# a rule's lists of a code field's values (pipelines.rules reads them with is_in): parameter -> field
+_RULE_VALUE_FIELDS = {"bad_status": "status", "grades": "grade", "high_grades": "grade", "done_status": "renovation",
+                      "stages": "stage", "statuses": "status", "change_types": "change_type", "categories": "category",
+                      "cert_types": "cert_type", "severe_levels": "level", "event_types": "event_type"}
+
+
+def _check_rule_values(rules: dict[str, RuleConfig], kinds: dict[str, KindSpec]) -> None:
+    """A rule's list of code values (H1's grades, M4's bad_status) holds only values its kind's
+    field can hold (the SPEC's list and the kind's `values`): records are read as those (C级 as C,
+    暂停 as 暂停参保), so grades = ["c", "d"] or bad_status = ["暂停"] matched no record and the
+    rule never fired, exit 0."""
+    from schemas.inputs import EXTRACT_MODELS
+
+    for name, rc in rules.items():
+        columns = EXTRACT_MODELS[rc.kind].to_schema().columns if rc.kind in EXTRACT_MODELS else {}
+        for key, field_name in _RULE_VALUE_FIELDS.items():
+            isin = [c for c in columns[field_name].checks if c.name == "isin"] if field_name in columns else []
+            if key not in rc.params or not isin:
+                continue
+            allowed = list(isin[0].statistics["allowed_values"]) + list(kinds[rc.kind].values.get(field_name, ()))
+            if wrong := [v for v in rc.params[key] if v not in allowed]:
+                raise ValueError(f"rules.{name}.{key}: {wrong} are not among the values records are read as "
                                  f"({'、'.join(allowed)})")
 
 
@@ -493,6 +559,7 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
             per_person=bool(per_person),
             params=params,
         )
+    _check_rule_values(rules, kinds)
     return Config(
         run=RunConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("run", {}).items()}),
         folders={k: tuple(v) for k, v in raw["folders"].items()},
@@ -515,6 +582,10 @@ _EITHER_SHAPE = {"matching.census_completeness": ("text", "a number")}
 _SHARES = {"matching": frozenset({"roster_share", "ambiguity_ratio", "candidate_floor", "max_snapshot_presence",
                                   "census_coverage", "census_min_coverage", "max_roster_prior",
                                   "absentee_max_share"})}
+# rule parameters that are shares: at most 1
+_RULE_SHARES = frozenset({"min_roster_share", "share_of_income"})
+# settings naming records' fields (columns), a list or a table's keys
+_FIELD_LISTS = frozenset({"matching.prior_groups", "matching.place_hint_fields", "inbox.planned_date_fields"})
 # what a rule may leave out: its description and flags (defaults in build_config) and the
 # parameters the rules read with a default (`RuleConfig.get`): every other key of the default rule is read
 _RULE_OPTIONAL = frozenset({"label", "severity", "lead", "per_person", "impl", "high_threshold", "high_grades",
@@ -543,7 +614,8 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
         if key in _EITHER_SHAPE and _shape(v) in _EITHER_SHAPE[key]:
             return  # (its own check, in its dataclass, says what it may be)
         if _shape(v) != _shape(d):
-            raise ValueError(f"{key} must be {_shape(d)}, got {v!r}")
+            percent = isinstance(v, str) and v.strip().endswith(("%", "％")) and _shape(d) == "a number"
+            raise ValueError(f"{key} must be {_shape(d)}{' (40% is written 0.4)' if percent else ''}, got {v!r}")
         if isinstance(d, list) and d and any(_shape(x) != _shape(d[0]) for x in v):
             raise ValueError(f"{key} must be a list of {_shape(d[0])} items, got {v!r}")
         if isinstance(d, dict):
@@ -559,6 +631,13 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
         raise ValueError(f"{unknown[0]}: unknown table (a typo? config/default.toml has no such table)")
     for section in ("folders", "dispatch", "kinds"):  # (every kind is one the pipeline reads: no new one)
         check(section, raw.get(section, {}), default[section])
+    # a name (folder or alias) under two folders: a folder so named was read as the first's alone
+    named: dict[str, str] = {}
+    for canon, aliases in raw["folders"].items():
+        for n in {"".join(unicodedata.normalize("NFKC", str(a)).split()).lower() for a in [canon, *aliases]}:
+            if named.setdefault(n, canon) != canon:
+                raise ValueError(f"folders.{canon}: {n!r} also names folders.{named[n]} (a folder so named would be "
+                                 f"read as {named[n]} only)")
     for name, k in raw["kinds"].items():
         if name not in default["kinds"]:
             raise ValueError(f"kinds.{name}: unknown kind (config/default.toml's are {', '.join(default['kinds'])})")
@@ -569,6 +648,7 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
         if k["folder"] not in raw["folders"]:
             raise ValueError(f"kinds.{name}.folder: {k['folder']!r} is not a folder of [folders]")
     settings = {"run": RunConfig, "inbox": InboxConfig, "matching": MatchingConfig, "feedback": FeedbackConfig}
+    fields = {f for k in raw["kinds"].values() if isinstance(k.get("fields"), dict) for f in k["fields"]}
     for section, cls in settings.items():
         if section in raw:
             check(section, raw[section], default.get(section, {}))
@@ -584,6 +664,9 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
                         raise ValueError(f"{section}.{k} must be a share from 0 to 1, got {v!r}")
                 if k.endswith("_kinds") and (wrong := sorted(set(v) - set(raw["kinds"]))):  # (a list, checked above)
                     raise ValueError(f"{section}.{k}: {wrong} are not kinds of [kinds]")
+                # (a column mistyped, assistance_py, was read nowhere: the setting silently did nothing)
+                if f"{section}.{k}" in _FIELD_LISTS and (wrong := sorted(set(v) - fields)):
+                    raise ValueError(f"{section}.{k}: {wrong} are not fields of any kind's [kinds.*.fields]")
     defaults = default.get("rules", {})
     any_rule_key = {k for r in defaults.values() if isinstance(r, dict) for k in r} | {"impl"}
     for name, rule in raw.get("rules", {}).items():
@@ -603,18 +686,99 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
                 check(f"rules.{name}.{k}", v, base.get(k, False))
             if _shape(v) == "a number" and not (math.isfinite(v) and v >= 0):  # (nan >= 0 is false too)
                 raise ValueError(f"rules.{name}.{k} must be a number of at least 0, got {v!r}")
-            if k == "min_roster_share" and _shape(v) == "a number" and v > 1:  # (a share of the roster)
-                raise ValueError(f"rules.{name}.{k} must be a share from 0 to 1, got {v!r}")
+            # (a share of the roster, of the family's income: 40 for 40% made M2 and A1 never fire)
+            if k in _RULE_SHARES and _shape(v) == "a number" and v > 1:
+                raise ValueError(f"rules.{name}.{k} must be a share from 0 to 1 (40% = 0.4), got {v!r}")
         if rule.get("kind") not in raw["kinds"]:
             raise ValueError(f"rules.{name}.kind: {rule.get('kind')!r} is not a kind of [kinds]")
         if rule.get("severity", "中") not in SEVERITIES:
             raise ValueError(f"rules.{name}.severity must be one of {'/'.join(SEVERITIES)}, got {rule['severity']!r}")
+        if _shape(rule.get("min_age")) == _shape(rule.get("max_age")) == "a number" and rule["min_age"] > rule["max_age"]:
+            raise ValueError(f"rules.{name}.min_age must be at most max_age (no age lies between), got "
+                             f"{rule['min_age']!r} > {rule['max_age']!r}")
+    # a verified warning of a risk type [dispatch] lacks goes to feedback.unmapped_department: a key no
+    # rule can give (因病 with a space, 因残疾) is a typo that sent that risk type's warnings there
+    risks = {r.get("risk_type") for r in [*raw["rules"].values(), *defaults.values()] if isinstance(r, dict)}
+    risks |= {v for r in raw["rules"].values() if isinstance(r, dict)
+              for v in (r.get("risk_type_by_disaster") or {}).values()} | set(default.get("dispatch", {}))
+    if unknown := sorted(set(raw.get("dispatch", {})) - risks):
+        raise ValueError(f"dispatch.{unknown[0]!r}: no rule gives this risk type (风险类型); the rules' are "
+                         f"{'、'.join(sorted(r for r in risks if isinstance(r, str)))}")
+
+
+# what a Chinese input method types where TOML needs ASCII: `，` in a list, `“高”`, `＝`, a full-width space
+_WIDE_PUNCTUATION = "，：“”‘’＝［］｛｝＂＇。；\u3000"
+
+
+def read_text(path: str | Path) -> str:
+    """A config file's text as an analyst's editor saved it: UTF-8 with or without Notepad's BOM,
+    or GB18030 (ANSI on Chinese Windows); else a ValueError naming the file (not a codec's byte
+    position). The run records this text (`flows._begin_run`) and compares a later period's file with it."""
+    data = Path(path).read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValueError(f"{path}: 不是 UTF-8 或 GB18030 文本，请另存为 UTF-8 not UTF-8 or GB18030 text: save it as UTF-8")
+
+
+def _read_toml(path: str | Path) -> dict[str, Any]:
+    """A config file (`read_text`) as TOML; one TOML cannot parse is a ValueError naming the file
+    (and, for a line typed with a Chinese input method, the key and the character), not a
+    parser's column alone."""
+    text = read_text(path)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        lines, where = text.splitlines(), re.search(r"at line (\d+)", str(exc))
+        at = int(where[1]) - 1 if where and int(where[1]) <= len(lines) else None
+        line = lines[at].split("#", 1)[0] if at is not None else ""
+        wide = ["全角空格" if c == "\u3000" else c for c in _WIDE_PUNCTUATION if c in line]
+        # a number written as on paper: 5,000 or 40% (TOML: 5000 or 5_000, 0.4)
+        paper = re.search(r"[=＝]\s*[-+]?\d[\d,]*(\.\d+)?\s*[%％]?\s*$", line) and re.search(r"\d,\d|[%％]\s*$", line)
+        if not wide and not paper:
+            raise ValueError(f"{path}: {exc}") from None
+        key = re.split("[=＝]", line, maxsplit=1)[0].strip(" \u3000")
+        table = next((t.strip().strip("[]") for t in reversed(lines[:at]) if t.strip().startswith("[")), "")
+        key = f"{table}.{key}" if table and not line.strip().startswith("[") else key
+        if not wide:
+            raise ValueError(f"{path}: {exc}: {key} 的数值请写成 5000 或 0.4（不带千位逗号或 %） the number of {key!r} is "
+                             f"written 5000 or 0.4 (no thousands comma, no %)") from None
+        raise ValueError(f"{path}: {exc}: {key} 一行有中文标点 {' '.join(wide)}，请改为英文标点（, : \" = [ ]） the line of "
+                         f"{key!r} holds Chinese punctuation {' '.join(wide)}: type it with ASCII , : \" = [ ]") from None
+
+
+def _with_defaults_left_out(raw: dict[str, Any], default: dict[str, Any]) -> dict[str, Any]:
+    """`raw` with the default's kinds every run reads (`Config.REFERENCE_KINDS`) that a copy made
+    before they existed lacks (复核's review_answer, 反馈's feedback), and their folders: without
+    them such a copy was taken and the run failed on its first step (KeyError 'review_answer').
+    A copy without [dispatch] or matching.name_readings takes the default's too."""
+    # (a [dispatch] or name_readings left out was none: every verified warning went to
+    # feedback.unmapped_department, no name read by its surname's reading; the other settings
+    # left out are the dataclasses' defaults, the same as default.toml's)
+    if "dispatch" not in raw:
+        raw = dict(raw, dispatch=copy.deepcopy(default["dispatch"]))
+    if isinstance(raw.get("matching"), dict) and "name_readings" not in raw["matching"]:
+        raw = dict(raw, matching=dict(raw["matching"], name_readings=copy.deepcopy(default["matching"]["name_readings"])))
+    elif "matching" not in raw:
+        raw = dict(raw, matching={"name_readings": copy.deepcopy(default["matching"]["name_readings"])})
+    if not (isinstance(raw.get("kinds"), dict) and isinstance(raw.get("folders"), dict)):
+        return raw  # (check_values says which section is missing)
+    missing = [k for k in Config.REFERENCE_KINDS if k not in raw["kinds"]]
+    if not missing:
+        return raw
+    raw = dict(raw, kinds=dict(raw["kinds"]), folders=dict(raw["folders"]))
+    for name in missing:
+        spec = raw["kinds"][name] = copy.deepcopy(default["kinds"][name])
+        if _folder_of(raw["folders"], spec["folder"]) is None:
+            raw["folders"][spec["folder"]] = list(default["folders"][spec["folder"]])
+    return raw
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    with open(path or DEFAULT_CONFIG, "rb") as fh:
-        raw = apply_overrides(tomllib.load(fh), overrides or [])
     with open(DEFAULT_CONFIG, "rb") as fh:
         default = tomllib.load(fh)
+    raw = apply_overrides(_with_defaults_left_out(_read_toml(path or DEFAULT_CONFIG), default), overrides or [])
     check_values(raw, default)
     return build_config(raw, default)

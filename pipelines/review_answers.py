@@ -13,7 +13,7 @@ from matchers.ids import fixed_stars, normalize_ids, shows_mask
 from matchers.review import answer_cite
 from pipelines.accounting import AccountingError
 from pipelines.validate import REJECTED_SCHEMA, delivery_order, original_file
-from schemas.inputs import PERSON_KINDS
+from schemas.inputs import EXCEL_ZERO_TAIL, PERSON_KINDS
 from schemas.links import ReviewDecision
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
@@ -35,11 +35,13 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
     that can be used, refused: one row per refused row with `field`, `value` and `reason`, the
     first that applies of:
     - 部门 not a department whose records name persons (水利's are places);
-    - 记录编号 in no period so far (a typo would otherwise wait for a record that never comes);
+    - 记录编号 in no period so far (a typo would otherwise wait for a record that never comes), or
+      known under another 部门 only (named);
     - 人编号 not on the roster;
     - 是 for a person whose birth date and sequence digits differ from what the record shows at
       more than `max_id_differences` positions (a mistyped 人编号: a relative's, a neighbour's);
     - one file answering 是 for two persons of a record;
+    - one file answering a record's candidate both 是 and 否 (a row copied, answered again);
     - two files of the period answering a record and candidate differently, or 是 for different
       persons; a saved-again copy is not another file: its answers for a record replace its
       original's for that record (`_not_replaced`; those stay accepted, and are not in effect);
@@ -51,7 +53,10 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
     g = (given.join(_shown_ids(shown, given), on=RECORD, how="left")
          .join(known.select(record_dept="dept", record_id="record_id").unique().with_columns(_known=pl.lit(True)),
                on=RECORD, how="left")
-         .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left"))
+         .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left")
+         # (the department a record number unknown under its 部门 is known under: 部门 mistyped or a row moved)
+         .join(known.group_by("record_id").agg(_elsewhere=pl.col("dept").unique().sort().str.join("、")),
+               on="record_id", how="left"))
     differ = _differences()
     yes = pl.col("verdict") == "是"
     latest = (g.filter("_current").sort(delivery_order(pl.col("file")), "line")
@@ -66,17 +71,33 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
          .join(yes_apart.select(*RECORD, _apart=pl.lit(True)), on=RECORD, how="left")
          .join(one_list.select("record_dept", "_kind", "person_id", _twice=pl.lit(True)),
                on=["record_dept", "_kind", "person_id"], how="left"))
+    # a long number Excel kept to 15 digits (a numeric cell: 341302001001020304 saved as ...020000) is
+    # no typo to look for in the roster or the records: said so, as the inbox says it of a delivery
+    def destroyed(c: str, otherwise: str) -> pl.Expr:
+        return (pl.when(pl.col(c).str.contains(EXCEL_ZERO_TAIL))
+                .then(pl.lit(f"{otherwise}：疑已被Excel截为15位有效数字，请将该列设为文本，从人工复核队列重新复制 "
+                             "(destroyed by Excel? a long number kept to 15 digits: set the column to text, copy it "
+                             "again from the queue)"))
+                .otherwise(pl.lit(otherwise)))
+
     checks = [
         (~pl.col("record_dept").is_in(departments), "record_dept",
          pl.lit(f"部门不是有人员记录的部门（{'、'.join(departments)}） not a department with person records")),
         (pl.col("_known").is_null(), "record_id",
-         pl.lit("记录编号在本期及以往各期的记录中都没有 no such record in any period so far")),
-        (pl.col("_number").is_null(), "person_id", pl.lit("人编号不在本期户籍底册中 person not on the roster")),
+         pl.when(pl.col("_elsewhere").is_not_null())
+         .then(pl.format("记录编号是{}的记录，不是该部门的：部门填错了？ a record of {}, not of this department", "_elsewhere",
+                         "_elsewhere"))
+         .otherwise(destroyed("record_id", "记录编号在本期及以往各期的记录中都没有 no such record in any period so far"))),
+        (pl.col("_number").is_null(), "person_id", destroyed("person_id", "人编号不在本期户籍底册中 person not on the roster")),
         (yes & (differ > max_id_differences), "person_id",
          pl.format("人编号 {} 的证件号码与记录显示的出生日期和顺序码有 {} 位不同，疑为填错人编号 the person's ID "
                    "differs from the record's in {} kept digits", "person_id", differ, differ)),
         (yes & (pl.col("person_id").filter(yes).n_unique().over([*RECORD, "file"]) > 1), "verdict",
          pl.lit("同一文件中该记录有两名以上候选人标为“是”，一条记录只能是一人 two candidates of one record answered 是")),
+        # (a row copied and answered again: the later line was taken silently, 否 unlinking what 是 confirmed)
+        (pl.col("verdict").n_unique().over([*RECORD, "person_id", "file"]) > 1, "verdict",
+         pl.lit("同一文件中对该记录的同一候选人既答“是”又答“否”，请核对后只留一行 one file answers this candidate both 是 "
+                "and 否")),
         (pl.col("_current") & (pl.col("_disagree").is_not_null() | (yes & pl.col("_apart").is_not_null())), "verdict",
          pl.lit("本期另一文件对同一记录的结论不同，请核对后只交一份 another file of this period answers this record otherwise")),
         (yes & pl.col("_current") & pl.col("_twice").is_not_null(), "verdict",

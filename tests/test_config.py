@@ -26,6 +26,10 @@ def test_a_set_replaces_only_the_value_it_names_in_a_copy():
     default read once is not changed by it: the next run without --set has the default again."""
     raw = apply_overrides(DEFAULT_RAW, [" M1.threshold = 8000", "rules.M2.severity=低"])
     assert raw["rules"]["M1"]["threshold"] == 8000 and raw["rules"]["M2"]["severity"] == "低"
+    # (a key part quoted as in TOML, or spaced: it was 'unknown key', naming the quotes)
+    raw = apply_overrides(DEFAULT_RAW, ['dispatch."因病"=民政', "M1 . threshold = 7000", "'M2'.severity=中"])
+    assert (raw["dispatch"]["因病"], raw["rules"]["M1"]["threshold"], raw["rules"]["M2"]["severity"]) == ("民政", 7000, "中")
+    assert '"因病"' not in raw["dispatch"]
     assert DEFAULT_RAW["rules"]["M1"]["threshold"] == 5000 and DEFAULT_RAW["rules"]["M2"]["severity"] == "高"
     assert raw["rules"]["M3"] == DEFAULT_RAW["rules"]["M3"]
 
@@ -35,6 +39,9 @@ def test_a_set_value_is_read_as_toml_else_as_text():
     is 8000."""
     cfg = load_config(None, ["run.year_sum_memory = 2GB ", "M1.threshold=8_000"])
     assert cfg.run.year_sum_memory == "2GB" and cfg.rules["M1"]["threshold"] == 8000
+    # a number typed full-width (８０００: 'must be a number, got ８０００', which reads as 8000) is the number
+    cfg = load_config(None, ["M1.threshold=８０００", "M2.share_of_income=０．４", "M1.label=自付（元）"])
+    assert (cfg.rules["M1"]["threshold"], cfg.rules["M2"]["share_of_income"], cfg.rules["M1"].label) == (8000, 0.4, "自付（元）")
 
 
 @pytest.mark.parametrize("setting, key", [
@@ -68,6 +75,7 @@ def test_a_set_naming_no_setting_is_refused_naming_what_was_typed(setting, key):
     ("run.escalation_factor=1", lambda c: c.run.escalation_factor),
     ("run.busy_wait_minutes=0", lambda c: c.run.busy_wait_minutes),
     ("run.split_search_max_pairs=0", lambda c: c.run.split_search_max_pairs),
+    ("run.year_sum_memory=\"512 MB\"", lambda c: c.run.year_sum_memory),
     ("inbox.days_after_period=0", lambda c: c.inbox.days_after_period),
     ("matching.census_coverage=1", lambda c: c.matching.census_coverage),
     ("M1.threshold=0", lambda c: c.rules["M1"]["threshold"]),
@@ -92,6 +100,9 @@ def test_a_setting_at_the_edge_of_its_range_is_taken_as_given(setting, read):
     ('matching.role_levels={head=0.95, member=0.05, other=0.1}', "matching.role_levels"),
     ("matching.roster_share=1.5", "matching.roster_share must be a share from 0 to 1, got 1.5"),
     ("matching.absentee_max_share=1.5", "matching.absentee_max_share must be a share from 0 to 1, got 1.5"),
+    ("M2.share_of_income=40", "rules.M2.share_of_income must be a share from 0 to 1 (40% = 0.4), got 40"),
+    ("A1.share_of_income=30", "rules.A1.share_of_income must be a share from 0 to 1 (40% = 0.4), got 30"),
+    ('M2.share_of_income="40%"', "rules.M2.share_of_income must be a number (40% is written 0.4), got '40%'"),
     ("matching.estimate_prior=1", "matching.estimate_prior must be true/false, got 1"),
     ("matching.census_completeness=true", "matching.census_completeness must be text, got True"),  # (nor a share)
     ("M1.threshold=true", "rules.M1.threshold must be a number, got True"),
@@ -106,11 +117,15 @@ def test_a_setting_at_the_edge_of_its_range_is_taken_as_given(setting, read):
     ("run.max_grid_households=2.5", "run.max_grid_households must be a whole number of at least 1, got 2.5"),
     ("run.split_search_max_pairs=2.5", "run.split_search_max_pairs"),
     ("inbox.days_after_period=2.5", "inbox.days_after_period"),
+    ("run.year_sum_memory=1,5GB", "run.year_sum_memory must be an amount of memory such as \"1GB\""),  # (failed in
+    ("run.year_sum_memory=很多", "run.year_sum_memory must be an amount of memory"),  # year_to_date, after linking)
+    ("run.year_sum_memory=\"1\"", "run.year_sum_memory must be an amount of memory"),  # (a unit: 1GB)
     ('run.holidays=["2027-02-05"]', None),  # (valid alone: with the same day a workday below)
 ])
 def test_a_setting_past_the_edge_of_its_range_is_refused_naming_it(setting, key):
     """Each was taken (or, for some, failed after the records were read): a review band from 0
-    sending every pair to review, a rate that calls every ID a typo, half a grid household."""
+    sending every pair to review, a rate that calls every ID a typo, half a grid household, a
+    share of income written as a percentage (40: M2 and A1 never fired)."""
     sets = [setting] + (['run.workdays=["2027-02-05"]'] if key is None else [])
     with pytest.raises(ValueError, match=re.escape(key or "run.holidays and run.workdays share ['2027-02-05']")):
         load_config(None, sets)
@@ -206,3 +221,151 @@ def test_a_set_sends_a_risk_types_verified_warnings_to_another_department():
     """`[dispatch]`: 因病 sent to 民政 for a month; the other risk types keep their department."""
     cfg = load_config(None, ["dispatch.因病=民政"])
     assert (cfg.dispatch["因病"], cfg.dispatch["因残"]) == ("民政", "残联")
+
+
+@pytest.mark.parametrize("encode", [lambda t: "\ufeff".encode() + t.encode("utf-8"), lambda t: t.encode("gb18030")],
+                         ids=["utf-8 with BOM", "gb18030"])
+def test_a_copy_saved_by_notepad_or_wps_is_read_as_written(encode, tmp_path):
+    """Notepad saves UTF-8 with a BOM, an editor on Chinese Windows saves ANSI (GB18030): the
+    first was 'Invalid statement (at line 1, column 1)', the second a bare UnicodeDecodeError
+    naming no file. Both are the settings the analyst typed (a Chinese value included)."""
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace('unmapped_department = "乡村振兴局"',
+                                                              'unmapped_department = "县乡村振兴局"')
+    path = tmp_path / "my_rules.toml"
+    path.write_bytes(encode(text))
+    assert load_config(path).feedback.unmapped_department == "县乡村振兴局"
+    path.write_bytes(text.encode("utf-16"))
+    with pytest.raises(ValueError, match=re.escape(f"{path}: 不是 UTF-8 或 GB18030 文本")):
+        load_config(path)
+
+
+@pytest.mark.parametrize("old, new, says", [
+    ('later_marks = ["更正", "修正"', 'later_marks = ["更正"， "修正"', "inbox.later_marks 一行有中文标点 ，"),
+    ('unmapped_department = "乡村振兴局"', "unmapped_department = “乡村振兴局”", "feedback.unmapped_department 一行有中文标点 “ ”"),
+    ("threshold = 5000\n", "threshold ＝ 5000\n", "rules.M1.threshold 一行有中文标点 ＝"),
+    ("threshold = 5000\n", "threshold = 5,000\n", "rules.M1.threshold 的数值请写成 5000 或 0.4（不带千位逗号或 %）"),
+    ("share_of_income = 0.40\n", "share_of_income = 40%\n", "rules.M2.share_of_income 的数值请写成 5000 或 0.4"),
+])
+def test_a_copy_typed_with_a_chinese_input_method_is_refused_naming_the_key(old, new, says, tmp_path):
+    """`，` in a list, “” around a text, `＝`, a number as on paper (5,000, 40%): TOML said only
+    'Unclosed array (at line 46, column 20)'; the message now names the file, the key and what to
+    retype."""
+    path = _copy(tmp_path, DEFAULT_CONFIG.read_text(encoding="utf-8").replace(old, new, 1))
+    with pytest.raises(ValueError, match=f"^{re.escape(str(path))}: .*{re.escape(says)}"):
+        load_config(path)
+
+
+def test_a_set_adds_an_entry_to_a_table_of_the_countys_own_entries():
+    """default.toml says a county adds its own name readings with --set: `name_readings.翟=…` was
+    'unknown key', and the only way left, `name_readings={翟=[…]}`, dropped the default's 22
+    readings without a word. An entry is added beside the others (a department's threshold, a
+    risk type's department, a code's spelling too); it is checked as one in a copy is, and a
+    mistyped setting is still unknown."""
+    cfg = load_config(None, ['matching.name_readings.翟=["zhai"]', "matching.match_threshold_by_dept.民政=0.995",
+                             "kinds.review_answer.codes.verdict.对=是"])
+    assert cfg.matching.name_readings["翟"] == ["zhai"] and cfg.matching.name_readings["曾"] == ["zeng"]
+    assert cfg.matching.match_threshold_by_dept == {"民政": 0.995}
+    assert cfg.kinds["review_answer"].codes["verdict"]["对"] == "是" and cfg.kinds["review_answer"].codes["verdict"]["本人"] == "是"
+    with pytest.raises(ValueError, match=re.escape("kinds.review_answer.codes.verdict: ['好'] are not among its values")):
+        load_config(None, ["kinds.review_answer.codes.verdict.对=好"])
+    with pytest.raises(ValueError, match="^--set: unknown key 'kinds.review_answer.codez.verdict.对'$"):
+        apply_overrides(DEFAULT_RAW, ["kinds.review_answer.codez.verdict.对=是"])
+
+
+@pytest.mark.parametrize("setting, says", [
+    ('H1.grades=["c", "d"]', "rules.H1.grades: ['c', 'd'] are not among the values records are read as (A、B、C、D)"),
+    ('M4.bad_status=["暂停", "终止参保"]', "rules.M4.bad_status: ['暂停'] are not among the values"),
+    ('E1.stages=["小学", "初级中学"]', "rules.E1.stages: ['初级中学'] are not among the values"),
+    ('C2.categories=["临时救助", "低保边缘"]', "rules.C2.categories: ['低保边缘'] are not among the values"),
+])
+def test_a_rule_listing_a_value_no_record_is_read_as_is_refused_naming_it(setting, says):
+    """Records are read as the SPEC's values (C级 and c as C, 暂停 as 暂停参保): a rule's list
+    spelled otherwise matched no record, and the rule never fired (exit 0, no word). A value the
+    kind allows besides the SPEC's (`kinds.civil.values`) may be listed."""
+    with pytest.raises(ValueError, match=re.escape(says)):
+        load_config(None, [setting])
+    cfg = load_config(None, ['kinds.civil.values.category=["低保边缘"]', 'C2.categories=["临时救助", "低保边缘"]'])
+    assert cfg.rules["C2"]["categories"] == ["临时救助", "低保边缘"]
+
+
+@pytest.mark.parametrize("setting, says", [
+    ("C1.min_age=60", None),  # (a single age: taken)
+    ("R1.min_age=61", "rules.R1.min_age must be at most max_age (no age lies between), got 61 > 60"),
+    ('folders.住建=["housing", "医保局"]', "folders.住建: '医保局' also names folders.医保"),
+    ('folders.住建=["housing", " Medical "]', "folders.住建: 'medical' also names folders.医保"),
+    ("dispatch.因残疾=残联", "dispatch.'因残疾': no rule gives this risk type"),
+    ('"dispatch.因病 =民政"', None),  # (--set strips the key: 因病)
+])
+def test_a_setting_that_silently_did_nothing_is_refused_naming_it(setting, says):
+    """Each was taken, exit 0, and did nothing the analyst could see: C1/R1 with min_age above
+    max_age warned no one; an alias listed under a second folder (医保局 under 住建) left that
+    folder read as the first's; a [dispatch] key no rule gives (因残疾 for 因残) sent 因残's
+    verified warnings to feedback.unmapped_department. A risk type of a bureau's own rule or
+    disaster (risk_type_by_disaster) may be dispatched."""
+    setting = setting.strip('"')
+    if says is None:
+        load_config(None, [setting])
+    else:
+        with pytest.raises(ValueError, match=re.escape(says)):
+            load_config(None, [setting])
+    load_config(None, ["A1.risk_type_by_disaster.雪灾=因雪灾", "dispatch.因雪灾=农业农村", "C1.risk_type=因亡故",
+                       "dispatch.因亡故=民政"])
+
+
+def test_a_copy_dispatching_a_risk_type_typed_with_a_space_is_refused(tmp_path):
+    """`"因病 " = "医保"` in a copy: 因病's verified warnings went to 乡村振兴局, exit 0."""
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace('"因病" = "医保"', '"因病 " = "医保"', 1)
+    with pytest.raises(ValueError, match=re.escape("dispatch.'因病 ': no rule gives this risk type")):
+        load_config(_copy(tmp_path, text))
+
+
+@pytest.mark.parametrize("setting, says", [
+    ("kinds.grid.record_id=householdid", "kinds.grid.record_id: ['householdid'] are not fields of kinds.grid.fields"),
+    ('kinds.grid.required=["grid_id", "household_id", "网格员"]', "kinds.grid.required: ['网格员'] are not fields"),
+    ('kinds.roster.blank_unreadable=["phon"]', "kinds.roster.blank_unreadable: ['phon'] are not fields"),
+    ("kinds.roster.fields.person_id=[]", "kinds.roster.fields.person_id: a required field needs a header"),
+    ('matching.prior_groups={assistance_py="医疗救助"}', "matching.prior_groups: ['assistance_py'] are not fields"),
+    ('matching.place_hint_fields=["facilty"]', "matching.place_hint_fields: ['facilty'] are not fields"),
+    ('inbox.planned_date_fields=["resolved"]', "inbox.planned_date_fields: ['resolved'] are not fields"),
+    ('kinds.grid.fields={grid_id=["网格编号"], household_id=["户编号"], grid_worker=["网格员"], grid_wroker=["x"]}',
+     "kinds.grid.fields.grid_wroker: not a field of grid (grid_id, township"),
+])
+def test_a_kind_naming_a_field_it_has_not_is_refused_naming_it(setting, says):
+    """A record_id or required field that is no field of the kind's was taken and failed the run
+    after every file was read (ColumnNotFoundError, KeyError: exit 1); a blank_unreadable field or
+    a field mistyped was taken and did nothing (bad 联系电话 still set their persons aside); so was
+    a setting naming records' columns mistyped (prior_groups' assistance_py: 医疗救助 records were
+    no longer counted apart, and the sample county's review queue grew from 62 records to 70)."""
+    with pytest.raises(ValueError, match=re.escape(says)):
+        load_config(None, [setting])
+    assert load_config(None, ["kinds.roster.fields.phone=[]"]).kinds["roster"].fields["phone"] == ()  # (not required)
+
+
+def test_a_copy_made_before_review_answers_and_feedback_existed_reads_them_as_the_default(tmp_path):
+    """A bureau's copy from before 复核/ (no [kinds.review_answer], no 复核 folder) or 反馈/ was
+    taken, and the run failed on its first step, exit 1 'error: KeyError'. The kinds every run
+    reads are the default's when a copy lacks them (folder included); its own settings stay, and
+    a --set may name them."""
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    start, end = text.index("[kinds.feedback]"), text.index("# -----", text.index("[kinds.review_answer]"))
+    text = (text[:start] + text[end:]).replace('"复核" = ["review"]\n', "").replace('"反馈" = ["feedback", "乡镇反馈"]\n', "")
+    text = text.replace("threshold = 5000\n", "threshold = 6000\n", 1)
+    assert "review_answer" not in text and '"复核" =' not in text
+    cfg = load_config(_copy(tmp_path, text), ["kinds.review_answer.codes.verdict.对=是"])
+    assert (cfg.kinds["review_answer"].folder, cfg.kinds["feedback"].folder) == ("复核", "反馈")
+    assert cfg.departments == CFG.departments and cfg.reference_folders == CFG.reference_folders
+    assert cfg.kinds["review_answer"].codes["verdict"]["对"] == "是" and cfg.rules["M1"]["threshold"] == 6000
+
+
+def test_a_copy_without_dispatch_or_name_readings_takes_the_defaults(tmp_path):
+    """Every setting a copy leaves out is the default's, but [dispatch] and matching.name_readings
+    were none: every verified warning went to 乡村振兴局 and 曾 was no longer read zeng, exit 0.
+    An empty table written so stays empty."""
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    no_dispatch = text[:text.index("[dispatch]")]
+    start = text.index("\n[matching]\n")
+    no_matching = text[:start] + text[text.index("\n[matching.places]", start):]
+    for copy_ in (no_dispatch, no_matching):
+        cfg = load_config(_copy(tmp_path, copy_))
+        assert cfg.dispatch == CFG.dispatch and cfg.matching.name_readings == CFG.matching.name_readings
+    assert load_config(None, ["dispatch={}"]).dispatch == {}

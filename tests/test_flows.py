@@ -1022,6 +1022,28 @@ def test_a_rerun_set_otherwise_than_the_period_s_last_full_run_says_how_that_was
     assert flows._begin_run(paths, PERIOD, before, "2026-11-02", None, ["M1.threshold=2000"])[1]["settings_before"] is None
 
 
+def test_a_run_with_a_copy_saved_as_gb18030_records_its_text(tmp_path):
+    """load_config reads a copy saved as ANSI on Chinese Windows (GB18030); the run then read it
+    again as UTF-8 to record it and failed, exit 1 'error: UnicodeDecodeError'. It records the
+    text as read (a BOM left out)."""
+    from adapters import warehouse
+    from config import DEFAULT_CONFIG, load_config
+
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace('"乡村振兴局"', '"县乡村振兴局"')
+    for name, data in (("gb.toml", text.encode("gb18030")), ("bom.toml", "\ufeff".encode() + text.encode())):
+        rules, wh = tmp_path / name, tmp_path / f"{name}.duckdb"
+        rules.write_bytes(data)
+        paths = flows.RunPaths(period_dir=tmp_path / "inbox" / PERIOD, out=tmp_path / "out" / PERIOD,
+                               stage=tmp_path / "stage", warehouse=wh)
+        run_id = flows._begin_run(paths, PERIOD, load_config(rules), "2026-11-02", str(rules), [])[0]
+        con = warehouse.connect(wh)
+        try:
+            warehouse.finish_run(con, run_id, "ok")
+            assert warehouse.last_run(con, PERIOD)["config_text"] == text
+        finally:
+            con.close()
+
+
 @pytest.mark.parametrize("period, issue_date, says", [
     ("2026-9", None, "--period must be YYYY-MM, got '2026-9'"),
     (PERIOD, "2026-10-31", "--issue-date 2026-10-31 is not after period 2026-10"),

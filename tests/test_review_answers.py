@@ -56,6 +56,26 @@ def test_answers_are_set_aside_for_what_cannot_be_right_and_blank_ones_wait():
     assert "都没有" in refused[10][1]
 
 
+def test_a_record_number_of_another_department_is_refused_naming_it():
+    """部门 mistyped (民政 for a 医保 record): 'no such record in any period' sent the analyst to look
+    for a typo in the 记录编号; the reason names the department the record is of."""
+    got, refused = _check([("复核/q.xlsx", 2, "民政", "JS1", "P1", "是")], known=[("医保", "JS1"), ("民政", "MZ1")])
+    assert got.is_empty() and refused[2] == ("record_id", "民政 JS1：记录编号是医保的记录，不是该部门的：部门填错了？ a record "
+                                                          "of 医保, not of this department，结论未采用")
+
+
+def test_a_number_excel_kept_to_15_digits_is_said_to_be_excels_doing():
+    """A long 人编号 or 记录编号 saved by Excel as a number (341302001001020304 as ...020000) was
+    refused as 'not on the roster' / 'no such record' only: the analyst looked for a typo there
+    is none of. The reason says Excel cut it and how to answer again; other numbers are as before."""
+    got, refused = _check([("复核/q.xlsx", 2, "医保", "A", "341302001001020000", "是"),
+                           ("复核/q.xlsx", 3, "医保", "202610000000000000", "P1", "是"),
+                           ("复核/q.xlsx", 4, "医保", "A", "P9", "否")], known=[("医保", "A")])
+    assert got.is_empty() and {n: f for n, (f, _) in refused.items()} == {2: "person_id", 3: "record_id", 4: "person_id"}
+    assert refused[2][1].startswith("医保 A：人编号不在本期户籍底册中 person not on the roster：疑已被Excel截为15位有效数字")
+    assert "疑已被Excel截为15位有效数字" in refused[3][1] and "Excel" not in refused[4][1]
+
+
 def test_a_yes_for_a_person_whose_id_contradicts_the_record_is_taken_for_a_mistyped_person_number():
     shown = [("医保", "med_settlement", "JS1", "341302********1234"),  # P1's last four
              ("医保", "med_settlement", "JS2", "34130219900101123X"),  # P1 but for the check character
@@ -66,6 +86,19 @@ def test_a_yes_for_a_person_whose_id_contradicts_the_record_is_taken_for_a_misty
                            ("复核/q.csv", 5, "医保", "JS2", "P4", "否")], shown)  # a 否 says nothing of IDs
     assert sorted(got["line"]) == [2, 4, 5]
     assert refused[3][0] == "person_id" and "有 4 位不同" in refused[3][1], refused
+
+
+def test_one_file_answering_a_candidate_both_yes_and_no_is_set_aside():
+    """A row copied and answered again (是 on line 5, 否 on line 6 for the same person) was taken
+    as its later line, silently: the record became unmatched. Both lines are set aside, naming the
+    verdict; the same answer twice, or 否 for another candidate, is taken."""
+    got, refused = _check([("复核/q.xlsx", 5, "医保", "A", "P1", "是"), ("复核/q.xlsx", 6, "医保", "A", "P1", "否"),
+                           ("复核/q.xlsx", 7, "医保", "B", "P2", "是"), ("复核/q.xlsx", 8, "医保", "B", "P2", "是"),
+                           ("复核/q.xlsx", 9, "医保", "B", "P3", "否")])
+    assert sorted(got["line"]) == [7, 8, 9]
+    assert {n: f for n, (f, _) in refused.items()} == {5: "verdict", 6: "verdict"}
+    assert refused[5][1] == ("医保 A：同一文件中对该记录的同一候选人既答“是”又答“否”，请核对后只留一行 one file answers this "
+                             "candidate both 是 and 否，结论未采用")
 
 
 def test_two_files_disagreeing_are_both_set_aside_but_a_saved_again_copy_corrects_its_original():
