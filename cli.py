@@ -19,7 +19,6 @@ import argparse
 import os
 import re
 import sys
-import tomllib
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,7 +29,7 @@ from flows import (ROOT, TIMEZONE, PartlyDone, cascading, check_dates, flow_resu
 
 import duckdb
 from adapters import outputs, warehouse
-from config import DEFAULT_CONFIG, Config, load_config
+from config import Config, load_config, read_toml
 from prefect.task_runners import ProcessPoolTaskRunner
 
 # Exit codes scripts can rely on (docs/OPERATIONS.md).
@@ -180,9 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         cfg = load_config(args.config, args.set)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        where = f"{args.config or DEFAULT_CONFIG}: " if isinstance(exc, tomllib.TOMLDecodeError) else ""
-        return _err(f"configuration: {where}{exc}", EXIT_USAGE)
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # (a file's: `read_toml` names it)
+        return _err(f"configuration: {exc}", EXIT_USAGE)
     if args.command == "serve":
         return _serve(args)
     if args.command == "province":
@@ -349,8 +347,7 @@ def _served_elsewhere(name: str, params: dict) -> str | None:
 def load_counties(path: Path) -> list[dict]:
     """The province's counties file: `[[county]]` tables with name, inbox, out (+ code, warehouse,
     config, set). Relative paths are taken from the file's folder."""
-    with open(path, "rb") as fh:
-        raw = tomllib.load(fh)
+    raw = read_toml(path)  # (saved by Notepad or WPS: a BOM, GB18030)
     counties = raw.get("county", [])
     if not counties:
         raise ValueError(f"{path}: no [[county]] tables")
@@ -373,7 +370,7 @@ def _province(args) -> int:
         return _err(bad, EXIT_USAGE)
     try:
         counties = load_counties(Path(args.counties))
-    except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:
         return _err(f"counties file: {exc}", EXIT_USAGE)
     for c in counties:
         if not (Path(c["inbox"]) / args.period).is_dir():
@@ -381,7 +378,7 @@ def _province(args) -> int:
                         f"{_named_otherwise(Path(c['inbox']), args.period)}", EXIT_USAGE)
         try:  # a bad setting is named now (as `run` and `deploy` do), not told as a ValueError per county
             load_config(*county_settings(c, args.config, args.set))
-        except (OSError, ValueError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             return _err(f"{c['name']}: configuration: {exc}", EXIT_USAGE)
     # Worker processes import the tasks by module name: the importable `flows` module's (flows.py
     # run as a script defines none: see its top).
@@ -423,7 +420,7 @@ def _deploy(args) -> int:
             load_config(*county_settings(c, args.config, args.set))
         ZoneInfo(args.timezone)
         schedule = Cron(args.cron, timezone=args.timezone)
-    except (OSError, ValueError, KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         return _err(f"deploy: {exc}", EXIT_USAGE)
     source = Path(args.source).resolve()
     if not (source / "flows.py").is_file():

@@ -723,8 +723,8 @@ def read_text(path: str | Path) -> str:
     raise ValueError(f"{path}: 不是 UTF-8 或 GB18030 文本，请另存为 UTF-8 not UTF-8 or GB18030 text: save it as UTF-8")
 
 
-def _read_toml(path: str | Path) -> dict[str, Any]:
-    """A config file (`read_text`) as TOML; one TOML cannot parse is a ValueError naming the file
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A config file (`read_text`; the province's counties file too) as TOML; one TOML cannot parse is a ValueError naming the file
     (and, for a line typed with a Chinese input method, the key and the character), not a
     parser's column alone."""
     text = read_text(path)
@@ -779,6 +779,6 @@ def _with_defaults_left_out(raw: dict[str, Any], default: dict[str, Any]) -> dic
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
     with open(DEFAULT_CONFIG, "rb") as fh:
         default = tomllib.load(fh)
-    raw = apply_overrides(_with_defaults_left_out(_read_toml(path or DEFAULT_CONFIG), default), overrides or [])
+    raw = apply_overrides(_with_defaults_left_out(read_toml(path or DEFAULT_CONFIG), default), overrides or [])
     check_values(raw, default)
     return build_config(raw, default)

@@ -204,6 +204,16 @@ def test_a_counties_file_s_relative_folders_are_taken_from_its_own_folder(tmp_pa
     assert county["config"] == str(folder / "rules.toml")
 
 
+def test_a_counties_file_saved_by_notepad_or_wps_is_read_as_written(tmp_path):
+    """The counties file is typed by the city's analyst like a config copy: with Notepad's BOM or
+    as GB18030 (ANSI on Chinese Windows) it was 'Invalid statement' or a bare UnicodeDecodeError."""
+    text = '[[county]]\nname = "埇桥区"\ninbox = "/data/埇桥区/inbox"\nout = "/data/埇桥区/out"\n'
+    for encoding in ("utf-8-sig", "gb18030"):
+        (tmp_path / "counties.toml").write_bytes(text.encode(encoding))
+        [county] = cli.load_counties(tmp_path / "counties.toml")
+        assert county["name"] == "埇桥区" and county["inbox"] == "/data/埇桥区/inbox", encoding
+
+
 @pytest.mark.parametrize("period, says", [("2026-9", "--period must be YYYY-MM"), ("2026-11", "no period folder")])
 def test_a_province_period_that_is_no_yyyy_mm_or_not_delivered_is_refused_before_any_county_runs(
         tmp_path, monkeypatch, capsys, period, says):
