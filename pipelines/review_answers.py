@@ -12,6 +12,7 @@ from config import Config
 from matchers.ids import fixed_stars, normalize_ids, shows_mask
 from matchers.review import answer_cite
 from pipelines.accounting import AccountingError
+from pipelines.standardize import asks_renamed
 from pipelines.validate import REJECTED_SCHEMA, delivery_order, original_file
 from schemas.inputs import EXCEL_ZERO_TAIL, PERSON_KINDS
 from schemas.links import ReviewDecision
@@ -322,7 +323,11 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
     of a `--dept` run's departments), the files
     in 复核/, the records answered 是 for someone gone from the roster (`gone`, ReviewDecision
     rows) or not taken (`held`, from `unconfirmable`), rows of tables that hold no answers."""
-    c, misfits = counts, misfiled["file"].n_unique()
+    # (a table whose reason asks 「是否为本人」是否即「是否本人」？ is answers with a column renamed, not
+    # another folder's: saying "应放在其他文件夹？" sent the clerk looking for a folder)
+    renamed = misfiled.filter(asks_renamed(pl.col("reason")))
+    misfiled = misfiled.filter(~asks_renamed(pl.col("reason")))
+    c, misfits, retyped = counts, misfiled["file"].n_unique(), renamed["file"].n_unique()
     def some(df: pl.DataFrame | None, say) -> str:
         return "、".join(say(r) for r in df.head(5).iter_rows(named=True)) + ("…" if df.height > 5 else "")
     named = f"（{'、'.join(files[:5])}{'…' if len(files) > 5 else ''}）" if files else ""
@@ -345,6 +350,8 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
             held, lambda r: f"{r['record_dept']} {r['record_id']}：{r['why']}") + "），如有误请重新复核"
     if misfits:
         zh += f"；其中 {misfits} 个表不是复核结论（{misfiled.height} 行搁置，应放在其他文件夹？）"
+    if retyped:
+        zh += f"；其中 {retyped} 个表有列名改动（{renamed.height} 行搁置，列名是否改过？见搁置行及原因，改回后重新放入）"
     en = (f"review answers returned {c['returned']}: used {c['accepted']}, blank {c['blank']}, set aside "
           f"{c['set_aside']}; this period{' in the departments re-read' if c.get('partial') else ''} "
           f"{c['confirmed']} records linked by answers and {c['excluded']} weighed "
@@ -356,7 +363,9 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
           + (f"; {c['gone']} answered for persons no longer on the roster, not applied" if c["gone"] else "")
           + (f"; {c['held']} answered 是 not taken (ID contradicts, or two list records for one person)"
              if c["held"] else "")
-          + (f"; {misfits} tables in 复核/ hold no answers" if misfits else ""))
+          + (f"; {misfits} tables in 复核/ hold no answers" if misfits else "")
+          + (f"; {retyped} tables in 复核/ with a column renamed? (搁置行及原因.csv asks which; put back when named "
+             f"as sent)" if retyped else ""))
     return f"{zh} — {en}"
 
 
@@ -411,7 +420,8 @@ def take_answers(
             raise AccountingError(f"{folder}: read {counts['returned']} answers but accounted {counts}")
     # (with the answers the kept links of departments not re-read were made with, no longer in 复核/)
     new = relinked(accepted.with_columns(period=pl.lit(period)), before, departments)
-    counts |= {"confirmed": 0, "excluded": 0, "misfiled": misfiled.height, "files": len(files), "partial": partial}
+    counts |= {"confirmed": 0, "excluded": 0, "misfiled": misfiled.height, "files": len(files), "partial": partial,
+               "renamed": misfiled.filter(asks_renamed(pl.col("reason"))).height}  # (of misfiled: a column renamed)
     answers = [f for f in (earlier, new) if f is not None and f.height]
     here = shown.select(record_dept="dept", record_id="record_id").unique()
     decided = held = gone_rows = None
