@@ -112,6 +112,23 @@ def test_two_files_disagreeing_are_both_set_aside_but_a_saved_again_copy_correct
     assert _decided(got.with_columns(period=pl.lit("2026-10")))["person_id"].to_list() == ["P4"]
 
 
+def test_two_sheets_of_one_workbook_disagreeing_are_said_to_be_sheets_not_files():
+    """Two sheets of one workbook in 复核/ (two reviewers' tabs) answering a record otherwise were
+    each told "本期另一文件…": the analyst looked for a second file that is not there. The other
+    side is named a sheet of the same workbook; a disagreement with another file is still a file's."""
+    book = "复核/人工复核队列_已复核.xlsx"
+    got, refused = _check([
+        (f"{book}（工作表 张三）", 2, "医保", "A", "P1", "是"), (f"{book}（工作表 李四）", 12, "医保", "A", "P1", "否"),
+        (f"{book}（工作表 张三）", 3, "医保", "B", "P2", "是"), (f"{book}（工作表 李四）", 13, "医保", "B", "P3", "是"),
+        (f"{book}（工作表 张三）", 4, "医保", "C", "P4", "是"), ("复核/王五.xlsx", 14, "医保", "C", "P4", "否"),
+    ])
+    assert got.is_empty() and sorted(refused) == [2, 3, 4, 12, 13, 14]
+    for line in (2, 3, 12, 13):
+        assert refused[line][1].endswith("同一工作簿的另一工作表对同一记录的结论不同，请核对后只留一份 another sheet of "
+                                         "this workbook answers this record otherwise，结论未采用"), refused[line]
+    assert all("本期另一文件" in refused[n][1] and "工作表" not in refused[n][1] for n in (4, 14)), refused
+
+
 def test_a_saved_again_copy_replaces_its_originals_answers_for_a_record():
     """An analyst moves 是 from P1 to P2 in a saved-again copy, P1 left blank or answered 否 there:
     the copy's answers for record A replace the original's (its 否 for P2 too), none is set aside
