@@ -310,6 +310,11 @@ class InboxConfig:
 
     def __post_init__(self) -> None:
         _at_least("inbox.days_after_period", self.days_after_period, 0, True)
+        # (a word is looked for in a name: "" is in every one, every sheet a summary, every file a correction)
+        for key in ("later_marks", "summary_sheets"):
+            if any(not str(w).strip() for w in getattr(self, key)):
+                raise ValueError(f"inbox.{key}: an empty word is in every name (each must be a word, not \"\" or "
+                                 f"spaces), got {list(getattr(self, key))!r}")
 
 
 @dataclass(frozen=True)
@@ -693,6 +698,13 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
             raise ValueError(f"rules.{name}.kind: {rule.get('kind')!r} is not a kind of [kinds]")
         if rule.get("severity", "中") not in SEVERITIES:
             raise ValueError(f"rules.{name}.severity must be one of {'/'.join(SEVERITIES)}, got {rule['severity']!r}")
+        # (0 months unpaid is everyone's: R1 warned the whole 人社 extract; an extract counts whole months)
+        if _shape(rule.get("months_unpaid")) == "a number":
+            _at_least(f"rules.{name}.months_unpaid", rule["months_unpaid"], 1, True)
+        if (_shape(rule.get("high_threshold")) == _shape(rule.get("threshold")) == "a number"
+                and rule["high_threshold"] < rule["threshold"]):
+            raise ValueError(f"rules.{name}.high_threshold must be at least threshold (below it every warning is 高), "
+                             f"got {rule['high_threshold']!r} < {rule['threshold']!r}")
         if _shape(rule.get("min_age")) == _shape(rule.get("max_age")) == "a number" and rule["min_age"] > rule["max_age"]:
             raise ValueError(f"rules.{name}.min_age must be at most max_age (no age lies between), got "
                              f"{rule['min_age']!r} > {rule['max_age']!r}")

@@ -94,6 +94,7 @@ def summary_lines(result: dict) -> list[str]:
                  if fb.get("without_result") else "")
               + f" + unanswered {fb['unanswered']} + set aside {fb['set_aside']}")
     ra = result["review_answers"]
+    renamed = ra.get("renamed", 0)  # (rows of tables whose reason asks whether a column was renamed)
     if ra["files"] or ra["confirmed"] or ra["excluded"] or ra["held"] or ra["pending"] or ra["withdrawn"]:
         out.append(f"复核 review answers: {ra['returned']} = used {ra['accepted']} + blank {ra['blank']} + set aside "
               f"{ra['set_aside']}; {'in the departments re-read, ' if result.get('departments') else ''}"
@@ -102,7 +103,10 @@ def summary_lines(result: dict) -> list[str]:
               + (f"; {ra['withdrawn']} records' answers no longer in 复核/ still shape their department's kept links "
                  f"until a run re-reads it" if ra["withdrawn"] else "")
               + (f"; {ra['gone']} answered 是 for persons no longer on the roster, not applied" if ra["gone"] else "")
-              + (f"; {ra['misfiled']} rows of tables in 复核/ that hold no answers set aside" if ra["misfiled"] else "")
+              + (f"; {ra['misfiled'] - renamed} rows of tables in 复核/ that hold no answers set aside"
+                 if ra["misfiled"] - renamed else "")
+              + (f"; {renamed} rows of tables in 复核/ with a column renamed set aside (搁置行及原因.csv asks which)"
+                 if renamed else "")
               + (f"; {ra['held']} answered 是 not taken (数据质量报告.csv)" if ra["held"] else ""))
     if line := queue_line(result.get("review_queue") or [], result["period"]):
         out.append(line)

@@ -12,7 +12,8 @@ from config import Config
 from matchers.ids import fixed_stars, normalize_ids, shows_mask
 from matchers.review import answer_cite
 from pipelines.accounting import AccountingError
-from pipelines.validate import REJECTED_SCHEMA, delivery_order, original_file
+from pipelines.standardize import asks_renamed
+from pipelines.validate import REJECTED_SCHEMA, delivery_order, original_file, without_sheet
 from schemas.inputs import EXCEL_ZERO_TAIL, PERSON_KINDS
 from schemas.links import ReviewDecision
 from schemas.outputs import QUALITY_COLUMNS, Finding
@@ -42,8 +43,8 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
       more than `max_id_differences` positions (a mistyped 人编号: a relative's, a neighbour's);
     - one file answering 是 for two persons of a record;
     - one file answering a record's candidate both 是 and 否 (a row copied, answered again);
-    - two files of the period answering a record and candidate differently, or 是 for different
-      persons; a saved-again copy is not another file: its answers for a record replace its
+    - two files of the period (or two sheets of one workbook: said so) answering a record and
+      candidate differently, or 是 for different persons; a saved-again copy is not another file: its answers for a record replace its
       original's for that record (`_not_replaced`; those stay accepted, and are not in effect);
     - 是 for one person on two records of a one-record-per-person list (`single_kinds`, the
       参保名单): one of them is someone else's.
@@ -61,14 +62,18 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
     yes = pl.col("verdict") == "是"
     latest = (g.filter("_current").sort(delivery_order(pl.col("file")), "line")
               .group_by([*RECORD, "person_id", "_base"]).agg(pl.col("verdict").last()))
-    disagree = latest.group_by([*RECORD, "person_id"]).agg(_n=pl.col("verdict").n_unique()).filter(pl.col("_n") > 1)
-    yes_apart = (latest.filter(pl.col("verdict") == "是").group_by(RECORD).agg(_n=pl.col("person_id").n_unique())
+    # (_books: the workbooks the answers are in; one = sheets of one workbook disagree, not files)
+    books = without_sheet(pl.col("_base")).n_unique().alias("_books")
+    disagree = (latest.group_by([*RECORD, "person_id"]).agg(books, _n=pl.col("verdict").n_unique())
+                .filter(pl.col("_n") > 1))
+    yes_apart = (latest.filter(pl.col("verdict") == "是").group_by(RECORD).agg(books, _n=pl.col("person_id").n_unique())
                  .filter(pl.col("_n") > 1))
     one_list = (g.filter(yes, "_current", pl.col("_kind").is_in(list(single_kinds)))
                 .group_by("record_dept", "_kind", "person_id").agg(_n=pl.col("record_id").n_unique())
                 .filter(pl.col("_n") > 1))
-    g = (g.join(disagree.select(*RECORD, "person_id", _disagree=pl.lit(True)), on=[*RECORD, "person_id"], how="left")
-         .join(yes_apart.select(*RECORD, _apart=pl.lit(True)), on=RECORD, how="left")
+    g = (g.join(disagree.select(*RECORD, "person_id", "_books", _disagree=pl.lit(True)), on=[*RECORD, "person_id"],
+                how="left")
+         .join(yes_apart.select(*RECORD, _apart=pl.lit(True), _books_apart="_books"), on=RECORD, how="left")
          .join(one_list.select("record_dept", "_kind", "person_id", _twice=pl.lit(True)),
                on=["record_dept", "_kind", "person_id"], how="left"))
     # a long number Excel kept to 15 digits (a numeric cell: 341302001001020304 saved as ...020000) is
@@ -99,7 +104,11 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
          pl.lit("同一文件中对该记录的同一候选人既答“是”又答“否”，请核对后只留一行 one file answers this candidate both 是 "
                 "and 否")),
         (pl.col("_current") & (pl.col("_disagree").is_not_null() | (yes & pl.col("_apart").is_not_null())), "verdict",
-         pl.lit("本期另一文件对同一记录的结论不同，请核对后只交一份 another file of this period answers this record otherwise")),
+         pl.when(pl.coalesce("_books", "_books_apart") == 1)
+         .then(pl.lit("同一工作簿的另一工作表对同一记录的结论不同，请核对后只留一份 another sheet of this workbook answers "
+                      "this record otherwise"))
+         .otherwise(pl.lit("本期另一文件对同一记录的结论不同，请核对后只交一份 another file of this period answers this "
+                           "record otherwise"))),
         (yes & pl.col("_current") & pl.col("_twice").is_not_null(), "verdict",
          pl.lit("同一名单中两条记录都答“是”为同一人，一人只应有一条 two records of one list answered 是 for one person")),
     ]
@@ -322,7 +331,11 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
     of a `--dept` run's departments), the files
     in 复核/, the records answered 是 for someone gone from the roster (`gone`, ReviewDecision
     rows) or not taken (`held`, from `unconfirmable`), rows of tables that hold no answers."""
-    c, misfits = counts, misfiled["file"].n_unique()
+    # (a table whose reason asks 「是否为本人」是否即「是否本人」？ is answers with a column renamed, not
+    # another folder's: saying "应放在其他文件夹？" sent the clerk looking for a folder)
+    renamed = misfiled.filter(asks_renamed(pl.col("reason")))
+    misfiled = misfiled.filter(~asks_renamed(pl.col("reason")))
+    c, misfits, retyped = counts, misfiled["file"].n_unique(), renamed["file"].n_unique()
     def some(df: pl.DataFrame | None, say) -> str:
         return "、".join(say(r) for r in df.head(5).iter_rows(named=True)) + ("…" if df.height > 5 else "")
     named = f"（{'、'.join(files[:5])}{'…' if len(files) > 5 else ''}）" if files else ""
@@ -345,6 +358,8 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
             held, lambda r: f"{r['record_dept']} {r['record_id']}：{r['why']}") + "），如有误请重新复核"
     if misfits:
         zh += f"；其中 {misfits} 个表不是复核结论（{misfiled.height} 行搁置，应放在其他文件夹？）"
+    if retyped:
+        zh += f"；其中 {retyped} 个表有列名改动（{renamed.height} 行搁置，列名是否改过？见搁置行及原因，改回后重新放入）"
     en = (f"review answers returned {c['returned']}: used {c['accepted']}, blank {c['blank']}, set aside "
           f"{c['set_aside']}; this period{' in the departments re-read' if c.get('partial') else ''} "
           f"{c['confirmed']} records linked by answers and {c['excluded']} weighed "
@@ -356,7 +371,9 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
           + (f"; {c['gone']} answered for persons no longer on the roster, not applied" if c["gone"] else "")
           + (f"; {c['held']} answered 是 not taken (ID contradicts, or two list records for one person)"
              if c["held"] else "")
-          + (f"; {misfits} tables in 复核/ hold no answers" if misfits else ""))
+          + (f"; {misfits} tables in 复核/ hold no answers" if misfits else "")
+          + (f"; {retyped} tables in 复核/ with a column renamed? (搁置行及原因.csv asks which; put back when named "
+             f"as sent)" if retyped else ""))
     return f"{zh} — {en}"
 
 
@@ -411,7 +428,8 @@ def take_answers(
             raise AccountingError(f"{folder}: read {counts['returned']} answers but accounted {counts}")
     # (with the answers the kept links of departments not re-read were made with, no longer in 复核/)
     new = relinked(accepted.with_columns(period=pl.lit(period)), before, departments)
-    counts |= {"confirmed": 0, "excluded": 0, "misfiled": misfiled.height, "files": len(files), "partial": partial}
+    counts |= {"confirmed": 0, "excluded": 0, "misfiled": misfiled.height, "files": len(files), "partial": partial,
+               "renamed": misfiled.filter(asks_renamed(pl.col("reason"))).height}  # (of misfiled: a column renamed)
     answers = [f for f in (earlier, new) if f is not None and f.height]
     here = shown.select(record_dept="dept", record_id="record_id").unique()
     decided = held = gone_rows = None

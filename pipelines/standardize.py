@@ -124,6 +124,12 @@ MISFIT_SHOWN = 8  # unread headers a misfit's reason names
 MISFIT_LIKE = 2  # characters an unread header shares with a missing column's name to be named first (likest first), and asked about
 
 
+def asks_renamed(reason: pl.Expr) -> pl.Expr:
+    """Whether a misfit's reason (`describe_misfit`) asks if a header is a column renamed
+    (「是否为本人」是否即「是否本人」？): the table is the folder's own, not another folder's."""
+    return reason.str.contains("」是否即「", literal=True).fill_null(False)
+
+
 def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
     """Why no kind of folder `dept` fits `headers`, in one line naming the missing required
     columns per kind (by their first Chinese alias), e.g. for a 农业农村 file without 损失金额:

@@ -312,6 +312,32 @@ def test_a_setting_that_silently_did_nothing_is_refused_naming_it(setting, says)
                        "dispatch.因亡故=民政"])
 
 
+@pytest.mark.parametrize("setting, says", [
+    ("R1.months_unpaid=0", "rules.R1.months_unpaid must be a whole number of at least 1, got 0"),
+    ("R1.months_unpaid=2.5", "rules.R1.months_unpaid must be a whole number of at least 1, got 2.5"),
+    ("M1.high_threshold=3000", "rules.M1.high_threshold must be at least threshold (below it every warning is 高), "
+                               "got 3000 < 5000"),
+    ('inbox.summary_sheets=["汇总", ""]', "inbox.summary_sheets: an empty word is in every name"),
+    ('inbox.later_marks=["更正", " "]', "inbox.later_marks: an empty word is in every name"),
+])
+def test_a_setting_that_reaches_everything_or_no_whole_month_is_refused(setting, says, tmp_path):
+    """Each was taken: R1 with months_unpaid = 0 warned every person of the 人社 extract (0 months
+    unpaid is everyone's), 2.5 months is none a record counts; a high_threshold below threshold
+    made every M1 warning 高; an empty word in summary_sheets or later_marks is in every sheet's
+    or file's name (every sheet a summary, every file a correction). The default's own are taken,
+    and so is a rule of one's own that runs R1 (checked as R1 is)."""
+    with pytest.raises(ValueError, match=re.escape(says)):
+        load_config(None, [setting])
+    own = DEFAULT_CONFIG.read_text(encoding="utf-8") + (
+        '\n[rules.R9]\nimpl = "R1"\nkind = "hr"\nrisk_type = "因务工就业不稳"\nevent_types = ["失业登记"]\n'
+        'months_unpaid = 0\nmin_age = 16\nmax_age = 60\n')
+    with pytest.raises(ValueError, match=re.escape("rules.R9.months_unpaid must be a whole number of at least 1, got 0")):
+        load_config(_copy(tmp_path, own))
+    cfg = load_config(None, ["R1.months_unpaid=1", "M1.high_threshold=5000", 'inbox.summary_sheets=["汇总"]'])
+    assert (cfg.rules["R1"]["months_unpaid"], cfg.rules["M1"]["high_threshold"]) == (1, 5000)
+    assert CFG.inbox.later_marks == tuple(DEFAULT_RAW["inbox"]["later_marks"])
+
+
 def test_a_copy_dispatching_a_risk_type_typed_with_a_space_is_refused(tmp_path):
     """`"因病 " = "医保"` in a copy: 因病's verified warnings went to 乡村振兴局, exit 0."""
     text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace('"因病" = "医保"', '"因病 " = "医保"', 1)

@@ -80,6 +80,13 @@ def test_summary_lines_say_each_part_of_a_run_that_has_it():
                                                           misfiled=0, held=1)))
     assert any(x.startswith("复核 review answers:") and x.endswith("; 1 answered 是 not taken (数据质量报告.csv)")
                for x in held)
+    # a 复核 table whose 是否本人 was typed 是否为本人 holds answers: its rows are said apart, not as no answers
+    misfits = summary_lines(_full_result(review_answers=dict(_full_result()["review_answers"], misfiled=5, renamed=3)))
+    assert any(x.endswith("; 2 rows of tables in 复核/ that hold no answers set aside; 3 rows of tables in 复核/ with a "
+                          "column renamed set aside (搁置行及原因.csv asks which)") for x in misfits), misfits
+    renamed = summary_lines(_full_result(review_answers=dict(_full_result()["review_answers"], misfiled=3, renamed=3)))
+    assert not any("hold no answers" in x for x in renamed) and any("3 rows of tables in 复核/ with a column" in x
+                                                                    for x in renamed)
 
 
 def test_queue_line_lists_the_earlier_periods_in_order_whatever_order_the_queue_came_in():

@@ -112,6 +112,23 @@ def test_two_files_disagreeing_are_both_set_aside_but_a_saved_again_copy_correct
     assert _decided(got.with_columns(period=pl.lit("2026-10")))["person_id"].to_list() == ["P4"]
 
 
+def test_two_sheets_of_one_workbook_disagreeing_are_said_to_be_sheets_not_files():
+    """Two sheets of one workbook in 复核/ (two reviewers' tabs) answering a record otherwise were
+    each told "本期另一文件…": the analyst looked for a second file that is not there. The other
+    side is named a sheet of the same workbook; a disagreement with another file is still a file's."""
+    book = "复核/人工复核队列_已复核.xlsx"
+    got, refused = _check([
+        (f"{book}（工作表 张三）", 2, "医保", "A", "P1", "是"), (f"{book}（工作表 李四）", 12, "医保", "A", "P1", "否"),
+        (f"{book}（工作表 张三）", 3, "医保", "B", "P2", "是"), (f"{book}（工作表 李四）", 13, "医保", "B", "P3", "是"),
+        (f"{book}（工作表 张三）", 4, "医保", "C", "P4", "是"), ("复核/王五.xlsx", 14, "医保", "C", "P4", "否"),
+    ])
+    assert got.is_empty() and sorted(refused) == [2, 3, 4, 12, 13, 14]
+    for line in (2, 3, 12, 13):
+        assert refused[line][1].endswith("同一工作簿的另一工作表对同一记录的结论不同，请核对后只留一份 another sheet of "
+                                         "this workbook answers this record otherwise，结论未采用"), refused[line]
+    assert all("本期另一文件" in refused[n][1] and "工作表" not in refused[n][1] for n in (4, 14)), refused
+
+
 def test_a_saved_again_copy_replaces_its_originals_answers_for_a_record():
     """An analyst moves 是 from P1 to P2 in a saved-again copy, P1 left blank or answered 否 there:
     the copy's answers for record A replace the original's (its 否 for P2 too), none is set aside
@@ -210,7 +227,7 @@ def test_a_yes_for_a_person_gone_from_the_roster_is_not_applied_and_is_listed():
     assert gone["record_id"].to_list() == ["A"]
     counts = dict(returned=1, accepted=1, blank=0, set_aside=0, confirmed=0, excluded=0, unseen=0, pending=0,
                   withdrawn=0, gone=1, held=0)
-    line = describe(counts, ["复核/q.csv"], gone, None, pl.DataFrame(schema={"file": pl.Utf8}))
+    line = describe(counts, ["复核/q.csv"], gone, None, pl.DataFrame(schema=REJECTED_SCHEMA))
     assert "请重新复核（医保 A（复核/q.csv 第 2 行，2026-10 收到））" in line, line  # cited as apply_answers cites it
 
 
@@ -388,11 +405,39 @@ def test_the_review_line_names_five_files_and_five_records_then_says_there_are_m
                   withdrawn=0, gone=5, held=0)
     files = [f"复核/{i}.csv" for i in range(6)]
     gone = _decided(_answers([("复核/q.csv", n, "医保", f"R{n}", "P7", "是") for n in range(2, 8)]))
-    no_tables = pl.DataFrame(schema={"file": pl.Utf8})
+    no_tables = pl.DataFrame(schema=REJECTED_SCHEMA)
     five = describe(counts, files[:5], gone.head(5), None, no_tables)
     assert "…" not in five and "复核/4.csv）" in five and "医保 R6（" in five
     six = describe(counts | {"gone": 6}, files, gone, None, no_tables)
     assert "复核/4.csv…）" in six and "医保 R6（复核/q.csv 第 6 行，2026-10 收到）…）" in six
+
+
+def _misfits(*tables: tuple[str, list[str], int]) -> pl.DataFrame:
+    """Rows of tables in 复核/ read as no answers (file, headers, rows), as the inbox sets them aside."""
+    from pipelines.standardize import describe_misfit
+
+    cfg = load_config()
+    return pl.DataFrame([dict(dept="复核", kind=None, file=f, line=n + 2, record_id=None, field=None, value=None,
+                              reason=describe_misfit(h, "复核", cfg)) for f, h, rows in tables for n in range(rows)],
+                        schema=REJECTED_SCHEMA)
+
+
+def test_the_review_line_says_a_table_with_a_renamed_column_is_not_in_another_folder():
+    """A 复核 table whose 是否本人 was typed 是否为本人 is the county's answers, its column renamed:
+    each row's reason asks 「是否为本人」是否即「是否本人」？, yet the line said it was no answers at
+    all and belonged in another folder. It says a column was renamed; a table of another folder
+    (a township's list dropped there) is still said to be no answers."""
+    counts = dict(returned=0, accepted=0, blank=0, set_aside=0, confirmed=0, excluded=0, unseen=0, pending=0,
+                  withdrawn=0, gone=0, held=0)
+    renamed = ("复核/人工复核队列_已复核.xlsx", ["部门", "记录编号", "人编号", "是否为本人", "复核人"], 3)
+    a_list = ("复核/大营镇_2026-09_预警清单.csv", ["预警编号", "户编号", "核实结果", "核实人"], 2)
+    line = describe(counts, [renamed[0]], None, None, _misfits(renamed))
+    assert "不是复核结论" not in line and "其他文件夹" not in line and "hold no answers" not in line, line
+    assert "其中 1 个表有列名改动（3 行搁置，列名是否改过？见搁置行及原因，改回后重新放入）" in line, line
+    assert "1 tables in 复核/ with a column renamed?" in line, line
+    line = describe(counts, [renamed[0], a_list[0]], None, None, _misfits(renamed, a_list))
+    assert "其中 1 个表不是复核结论（2 行搁置，应放在其他文件夹？）" in line and "其中 1 个表有列名改动（3 行搁置" in line, line
+    assert "1 tables in 复核/ hold no answers" in line, line
 
 
 def test_review_answers_may_be_about_every_department_whose_records_name_persons_not_water():
