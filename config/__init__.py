@@ -426,14 +426,17 @@ def _entries(path: list[str]) -> bool:
     return any(len(t) == len(path) and all(a in ("*", b) for a, b in zip(t, path)) for t in _ENTRY_TABLES)
 
 
+def _folder_key(name: object) -> str:
+    """A folder's name as folders are compared: NFKC, without spaces, ignoring case."""
+    return "".join(unicodedata.normalize("NFKC", str(name)).split()).lower()
+
+
 def _folder_of(folders: dict[str, Any], name: str) -> str | None:
     """The canonical folder (its key in `folders`) named `name` or one of its aliases (English,
-    or the department's own name: 医保局); compared after NFKC, without spaces, ignoring case."""
-    def norm(n: str) -> str:
-        return "".join(unicodedata.normalize("NFKC", str(n)).split()).lower()
-    name = norm(name)
+    or the department's own name: 医保局), as `_folder_key` compares them."""
+    name = _folder_key(name)
     for canon, aliases in folders.items():
-        if name == norm(canon) or name in {norm(a) for a in aliases}:
+        if name == _folder_key(canon) or name in {_folder_key(a) for a in aliases}:
             return canon
     return None
 
@@ -639,7 +642,7 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
     # a name (folder or alias) under two folders: a folder so named was read as the first's alone
     named: dict[str, str] = {}
     for canon, aliases in raw["folders"].items():
-        for n in {"".join(unicodedata.normalize("NFKC", str(a)).split()).lower() for a in [canon, *aliases]}:
+        for n in {_folder_key(a) for a in [canon, *aliases]}:
             if named.setdefault(n, canon) != canon:
                 raise ValueError(f"folders.{canon}: {n!r} also names folders.{named[n]} (a folder so named would be "
                                  f"read as {named[n]} only)")

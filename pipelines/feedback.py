@@ -41,7 +41,7 @@ import polars as pl
 
 from config import Config, PlaceNames
 from matchers.places import normalize_place, place_key
-from pipelines.accounting import AccountingError
+from pipelines.accounting import AccountingError, together
 from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
 from pipelines.township import UNPLACED, grid_workers, mask_ids
 from pipelines.validate import (REJECTED_SCHEMA, TENS, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
@@ -851,9 +851,7 @@ def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.D
     withdrawn = withdrawn_rows(before, rows, status_earlier)
     rows = pl.concat([rows, moved_out, withdrawn])
     these = rows.with_columns(period=pl.lit(period))
-    every = [f for f in (earlier_rows, these) if f is not None and f.height] or [earlier_rows if earlier_rows is not None
-                                                                              else these]
-    status = warning_status(issued_from_rows(pl.concat(every, how="diagonal_relaxed")), answers, issue_date)
+    status = warning_status(issued_from_rows(together([earlier_rows, these])), answers, issue_date)
     return rows, moved, status, withdrawn
 
 
@@ -1199,8 +1197,7 @@ def told_back(refused: pl.DataFrame | None, set_aside: pl.DataFrame | None, disc
         found.append(notes.filter(pl.col("category") == Finding.HIDDEN_TABLE).select(
             "dept", kind=pl.lit(None, pl.String), file="file", line=pl.lit(None, pl.Int64),
             **{c: pl.lit(None, pl.String) for c in ("record_id", "field", "value")}, reason="detail"))
-    not_read = (pl.concat([f for f in found if f.height] or found[:1], how="diagonal_relaxed").cast(REJECTED_SCHEMA)
-                if found else None)
+    not_read = together(found).cast(REJECTED_SCHEMA) if found else None
     parts = [f for f in (refused, set_aside, not_read) if f is not None and f.height]
     if not parts:
         return {}

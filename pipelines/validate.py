@@ -239,7 +239,7 @@ def numbered_within_households(df: pl.DataFrame, spec: KindSpec) -> tuple[pl.Dat
     if not known.height or shared * 2 <= known.height:
         return df, []
     both = t["both"].fill_null(False)
-    return (df.with_columns(pl.when(both).then(pl.format("{}-{}", clean(home), clean(key))).otherwise(pl.col(key)).alias(key)),
+    return (df.with_columns(pl.when(both).then(t["_h"] + "-" + t["_p"]).otherwise(pl.col(key)).alias(key)),
             df.filter(both)["line"].to_list())
 
 
