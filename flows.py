@@ -70,8 +70,8 @@ from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, MatchingConfig, load_config, read_text  # noqa: E402
 from matchers.link import link, measured_completeness, slip_findings  # noqa: E402
 from matchers.places import places_not_found, resolve_places  # noqa: E402
-from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, queue_ages, review_queue, with_first_queued,  # noqa: E402
-                             with_kept)
+from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, listed, queue_ages, review_queue,  # noqa: E402
+                             with_first_queued, with_kept)
 from pipelines import accounting, calendar, console, feedback, reference, report, rules, township  # noqa: E402
 from pipelines.identify import shown_on_lists  # noqa: E402
 from pipelines.review_answers import ANSWER_SCHEMA, apply_answers, best_guess, in_folders, take_answers  # noqa: E402
@@ -379,12 +379,16 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
             returned = in_folders(returned, cfg)
             asked = returned.select(dept="record_dept", record_id="record_id").unique()
             known = accounting.together([warehouse.records_seen(con, period, asked), shown.select("dept", "record_id")])
+        # (the candidates the queues listed for every record answered, now or earlier)
+        answered = [f.select(dept="record_dept", record_id="record_id") for f in (returned, earlier, before)
+                    if f is not None]
+        queued = warehouse.queue_listed(con, period, pl.concat(answered).unique()) if answered else None
     finally:
         con.close()
     counts, refused, new, decided, finding = take_answers(
         returned, _read(work / f"rejected_{folder}.parquet"), pl.read_parquet(work / "roster.parquet"), shown, known,
         earlier, before, pl.read_parquet(work / "files.parquet").filter(pl.col("dept") == folder)["file"].to_list(),
-        period, cfg, list(paths.only or cfg.departments), bool(paths.only))
+        period, cfg, list(paths.only or cfg.departments), bool(paths.only), queued)
     if refused is not None:
         refused.write_parquet(work / f"rejected_{folder}_answers.parquet")
     if new.height:
@@ -677,6 +681,7 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
                                           _read(work / "relink_records.parquet")]), roster, cfg.matching.match_threshold,
                          pl.read_parquet(work / "review_impact.parquet"), linked)
     queue = with_kept(queue, _read(work / "kept_review.parquet"))  # partial run: the other departments' rows
+    warehouse.store_rows(con, "review_queue", period, listed(queue))  # (what answers' 人编号 are copied from)
     # when each record was first sent to review, from the links stored (this period's just now)
     queued = queue.select(dept=QUEUE_COLUMNS["dept"], record_id=QUEUE_COLUMNS["record_id"])
     history = warehouse.review_history(con, period, queued)

@@ -21,6 +21,8 @@ one transaction, so a re-run never duplicates anything):
                   the latest earlier period stored, and those gone from it) and
                   `warning_status_periods` (the periods stored)
 - `review_answers` every answer to the review queue (复核/) the run accepted (`period` = received)
+- `review_queue`  the candidates the period's published review queue listed for each record, with
+                  the record's ID as it showed it (an answer's 人编号 copied from it: `queue_listed`)
 """
 
 from __future__ import annotations
@@ -241,20 +243,7 @@ def replacing_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[s
             if table == STATUS:
                 _replace_status(con, period, df)
                 continue
-            if not df.width:
-                if _has_table(con, table):
-                    _run(con, f"DELETE FROM {table} WHERE period = ?", [period])
-                continue
-            df = df.with_columns(pl.lit(period).alias("period"))
-            con.register("_incoming", df)
-            if not _has_table(con, table):
-                _run(con, f"CREATE TABLE {table} AS SELECT * FROM _incoming LIMIT 0")
-            else:  # a later version of the code may add columns: keep the table in step
-                _add_columns(con, table)
-            _run(con, f"DELETE FROM {table} WHERE period = ?", [period])
-            if df.height:
-                _run(con, f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
-            con.unregister("_incoming")
+            store_rows(con, table, period, df)
         _run(con, "RESET preserve_insertion_order")
         frames = df = None  # (stored: not held in memory while the caller's block writes the period's files)
         yield
@@ -270,6 +259,28 @@ def replacing_period(con: duckdb.DuckDBPyConnection, period: str, frames: dict[s
             _run(con, "RESET preserve_insertion_order")
         except duckdb.Error:
             pass
+
+
+def store_rows(con: duckdb.DuckDBPyConnection, table: str, period: str, df: pl.DataFrame) -> None:
+    """Replace `period`'s rows of `table` by `df` (a frame without columns only removes them), in
+    the caller's transaction (`replacing_period`'s, or its block's: the queue `flows.publish` makes
+    while the period is being stored)."""
+    if not df.width:
+        if _has_table(con, table):
+            _run(con, f"DELETE FROM {table} WHERE period = ?", [period])
+        return
+    df = df.with_columns(pl.lit(period).alias("period"))
+    con.register("_incoming", df)
+    try:
+        if not _has_table(con, table):
+            _run(con, f"CREATE TABLE {table} AS SELECT * FROM _incoming LIMIT 0")
+        else:  # a later version of the code may add columns: keep the table in step
+            _add_columns(con, table)
+        _run(con, f"DELETE FROM {table} WHERE period = ?", [period])
+        if df.height:
+            _run(con, f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+    finally:
+        con.unregister("_incoming")
 
 
 def _add_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -538,6 +549,22 @@ def records_seen(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFram
     try:
         return con.sql("SELECT DISTINCT a.dept, a.record_id FROM _asked a JOIN links l USING (dept, record_id) "
                        "WHERE l.period <= ?", params=[period]).pl()
+    finally:
+        con.unregister("_asked")
+
+
+def queue_listed(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFrame) -> pl.DataFrame:
+    """Of `asked` (dept, record_id: records answered), the candidates the review queues of the
+    periods up to `period` listed (`review_queue`) -> record_dept, record_id, person_id, id_raw
+    (the record's ID as the queue showed it); none when no queue is stored (a warehouse of a
+    version that stored none)."""
+    out = {"record_dept": pl.Utf8, "record_id": pl.Utf8, "person_id": pl.Utf8, "id_raw": pl.Utf8}
+    if not _has_table(con, "review_queue") or asked.is_empty():
+        return pl.DataFrame(schema=out)
+    con.register("_asked", asked.select("dept", "record_id").unique())
+    try:
+        return con.sql("SELECT DISTINCT q.dept AS record_dept, q.record_id, q.person_id, q.id_raw FROM review_queue q "
+                       "JOIN _asked a USING (dept, record_id) WHERE q.period <= ?", params=[period]).pl().cast(out)
     finally:
         con.unregister("_asked")
 

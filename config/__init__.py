@@ -193,8 +193,10 @@ class MatchingConfig:
         if not (isinstance(self.record_id_slips, int) and 0 <= self.record_id_slips <= 4):
             raise ValueError(f"matching.record_id_slips must be a whole number from 0 to 4, got {self.record_id_slips!r}")
         # counts: a fraction is no setting of them (range(2.5) iterations failed after the records were read)
-        for name, least in (("block_size_sample", 1), ("pair_chunk", 1), ("age_band_years", 1), ("prior_iterations", 0),
-                            ("review_max_candidates", 0), ("answer_max_id_differences", 0), ("name_readings_max_keys", 0),
+        # (county_population counts people: 12345.5 was taken)
+        for name, least in (("county_population", 0), ("block_size_sample", 1), ("pair_chunk", 1), ("age_band_years", 1),
+                            ("prior_iterations", 0), ("review_max_candidates", 0), ("answer_max_id_differences", 0),
+                            ("name_readings_max_keys", 0),
                             ("min_kept_for_id_block", 0), ("typo_min_kept", 0), ("typo_name_key_below", 0),
                             ("census_min_kept", 0)):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= least):
@@ -281,7 +283,8 @@ class RunConfig:
         except duckdb.Error:
             raise ValueError(f"run.year_sum_memory must be an amount of memory such as \"1GB\", \"512MB\" or \"80%\", "
                              f"got {self.year_sum_memory!r}") from None
-        for name, least, whole in (("verify_working_days", 1, True), ("suppress_days", 0, False),
+        # (days are counted whole: suppress_days = 90.5 was taken and counted as 90)
+        for name, least, whole in (("verify_working_days", 1, True), ("suppress_days", 0, True),
                                    ("escalation_factor", 1, False), ("max_grid_households", 1, True),
                                    ("split_search_max_pairs", 0, True), ("busy_wait_minutes", 0, False)):
             _at_least(f"run.{name}", getattr(self, name), least, whole)
@@ -704,6 +707,10 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
         # (0 months unpaid is everyone's: R1 warned the whole 人社 extract; an extract counts whole months)
         if _shape(rule.get("months_unpaid")) == "a number":
             _at_least(f"rules.{name}.months_unpaid", rule["months_unpaid"], 1, True)
+        # (ages are read in whole years: max_age = 17.5 was taken and read as 17, min_age = 60.5 as 61)
+        for k in ("min_age", "max_age"):
+            if _shape(rule.get(k)) == "a number":
+                _at_least(f"rules.{name}.{k}", rule[k], 0, True)
         if (_shape(rule.get("high_threshold")) == _shape(rule.get("threshold")) == "a number"
                 and rule["high_threshold"] < rule["threshold"]):
             raise ValueError(f"rules.{name}.high_threshold must be at least threshold (below it every warning is 高), "
@@ -789,6 +796,16 @@ def _with_defaults_left_out(raw: dict[str, Any], default: dict[str, Any]) -> dic
         if _folder_of(raw["folders"], spec["folder"]) is None:
             raw["folders"][spec["folder"]] = list(default["folders"][spec["folder"]])
     return raw
+
+
+def rules_left_out(cfg: Config) -> list[tuple[str, str]]:
+    """The rules of config/default.toml `cfg` does not run (name, label): no `[rules.X]` of
+    theirs, and no rule of its own running them (`impl`). Leaving a table out is how a bureau
+    turns a rule off; each run says so, since a copy's missing table is not seen month to month."""
+    with open(DEFAULT_CONFIG, "rb") as fh:
+        default = tomllib.load(fh)["rules"]
+    running = {r.get("impl", n) for n, r in cfg.rules.items()}
+    return [(n, r.get("label", n)) for n, r in default.items() if n not in running]
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:

@@ -147,6 +147,14 @@ def with_kept(queue: pl.DataFrame, kept: pl.DataFrame | None) -> pl.DataFrame:
     return in_order(pl.concat([queue, kept.select(queue.columns).cast(queue.schema, strict=False)]))
 
 
+def listed(queue: pl.DataFrame) -> pl.DataFrame:
+    """The candidates `queue` (as published, Chinese headers) lists for each record -> dept,
+    record_id, person_id, id_raw (the record's ID as shown): what a 人编号 answered for the
+    record may have been copied from (`pipelines.review_answers.check_answers`)."""
+    return queue.select(dept=COLUMNS["dept"], record_id=COLUMNS["record_id"], person_id=COLUMNS["person_id"],
+                        id_raw=COLUMNS["rec_id"]).cast(pl.Utf8).unique(maintain_order=True)
+
+
 def first_queued(queued: pl.DataFrame, history: pl.DataFrame, period: str) -> pl.DataFrame:
     """When each record of `period`'s review queue was first sent to review. `queued`: its
     records (dept, record_id; repeated per candidate or not); `history`: stored links (dept,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 
 from config import Config
-from matchers.ids import fixed_stars, normalize_ids, shows_mask
+from matchers.ids import fixed_stars, id_text, normalize_ids, shows_mask
 from matchers.review import answer_cite
 from pipelines.accounting import AccountingError
 from pipelines.standardize import asks_renamed
@@ -28,22 +28,27 @@ ANSWER_SCHEMA = {"dept": pl.Utf8, "kind": pl.Utf8, "file": pl.Utf8, "line": pl.I
 
 def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list[str], known: pl.DataFrame,
                   shown: pl.DataFrame, single_kinds: tuple[str, ...] = (), max_id_differences: int = 2,
-                  ) -> tuple[pl.DataFrame, pl.DataFrame]:
+                  listed: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`answers`: ReviewAnswer rows returned this period (部门 as canonical folder names where
     known); `roster`: RosterPerson rows; `departments`: the folders whose records name persons;
     `known`: dept, record_id of every record of this and earlier periods; `shown`: dept, kind,
     record_id, id_raw of this period's person records. -> (accepted: the rows with a verdict
-    that can be used, refused: one row per refused row with `field`, `value` and `reason`, the
-    first that applies of:
+    that can be used, with `id_differs`; refused: one row per refused row with `field`, `value`
+    and `reason`, the first that applies of:
     - 部门 not a department whose records name persons (水利's are places);
     - 记录编号 in no period so far (a typo would otherwise wait for a record that never comes), or
       known under another 部门 only (named);
     - 人编号 not on the roster;
     - 是 for a person whose birth date and sequence digits differ from what the record shows at
-      more than `max_id_differences` positions (a mistyped 人编号: a relative's, a neighbour's);
+      more than `max_id_differences` positions (a mistyped 人编号: a relative's, a neighbour's),
+      unless a review queue listed the person as a candidate of the record as it shows now
+      (`listed`: record_dept, record_id, person_id, id_raw, `adapters.warehouse.queue_listed`):
+      the analyst saw them side by side and their 是 decides (`id_differs` marks it, for the
+      line that says so); the reason says whether the queue listed other candidates or none is stored;
     - one file answering 是 for two persons of a record;
     - one file answering a record's candidate both 是 and 否 (a row copied, answered again);
-    - two files of the period (or two sheets of one workbook: said so) answering a record and
+    - two files of the period (or two sheets of one workbook, or a saved-again copy's sheet and
+      its original's other sheet: said so, naming them) answering a record and
       candidate differently, or 是 for different persons; a saved-again copy is not another file: its answers for a record replace its
       original's for that record (`_not_replaced`; those stay accepted, and are not in effect);
     - 是 for one person on two records of a one-record-per-person list (`single_kinds`, the
@@ -52,6 +57,10 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
     given = answers.filter(pl.col("verdict").is_not_null()).with_row_index("_row").with_columns(
         _base=original_file(pl.col("file")), _current=_not_replaced())
     g = (given.join(_shown_ids(shown, given), on=RECORD, how="left")
+         .join(_listed(listed), on=[*RECORD, "person_id", "_raw"], how="left", nulls_equal=True)
+         # (the records a stored queue listed with candidates, as they show now)
+         .join(_listed(listed).select(*RECORD, "_raw").unique().with_columns(_queued=pl.lit(True)),
+               on=[*RECORD, "_raw"], how="left", nulls_equal=True)
          .join(known.select(record_dept="dept", record_id="record_id").unique().with_columns(_known=pl.lit(True)),
                on=RECORD, how="left")
          .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left")
@@ -61,19 +70,23 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
     differ = _differences()
     yes = pl.col("verdict") == "是"
     latest = (g.filter("_current").sort(delivery_order(pl.col("file")), "line")
-              .group_by([*RECORD, "person_id", "_base"]).agg(pl.col("verdict").last()))
-    # (_books: the workbooks the answers are in; one = sheets of one workbook disagree, not files)
-    books = without_sheet(pl.col("_base")).n_unique().alias("_books")
-    disagree = (latest.group_by([*RECORD, "person_id"]).agg(books, _n=pl.col("verdict").n_unique())
+              .group_by([*RECORD, "person_id", "_base"]).agg(pl.col("verdict").last(), _file=pl.col("file").last()))
+    # (_books: the workbooks the answers are in, a saved-again copy its original's; one = sheets of one
+    # workbook disagree, not files. _files: the files, a copy apart; _labels: the files and sheets, named)
+    books = [without_sheet(pl.col("_base")).n_unique().alias("_books"),
+             without_sheet(pl.col("_file")).n_unique().alias("_files"),
+             pl.col("_file").unique().sort().str.join("、").alias("_labels")]
+    disagree = (latest.group_by([*RECORD, "person_id"]).agg(*books, _n=pl.col("verdict").n_unique())
                 .filter(pl.col("_n") > 1))
-    yes_apart = (latest.filter(pl.col("verdict") == "是").group_by(RECORD).agg(books, _n=pl.col("person_id").n_unique())
+    yes_apart = (latest.filter(pl.col("verdict") == "是").group_by(RECORD).agg(*books, _n=pl.col("person_id").n_unique())
                  .filter(pl.col("_n") > 1))
     one_list = (g.filter(yes, "_current", pl.col("_kind").is_in(list(single_kinds)))
                 .group_by("record_dept", "_kind", "person_id").agg(_n=pl.col("record_id").n_unique())
                 .filter(pl.col("_n") > 1))
-    g = (g.join(disagree.select(*RECORD, "person_id", "_books", _disagree=pl.lit(True)), on=[*RECORD, "person_id"],
-                how="left")
-         .join(yes_apart.select(*RECORD, _apart=pl.lit(True), _books_apart="_books"), on=RECORD, how="left")
+    g = (g.join(disagree.select(*RECORD, "person_id", "_books", "_files", "_labels", _disagree=pl.lit(True)),
+                on=[*RECORD, "person_id"], how="left")
+         .join(yes_apart.select(*RECORD, _apart=pl.lit(True), _books_apart="_books", _files_apart="_files",
+                                _labels_apart="_labels"), on=RECORD, how="left")
          .join(one_list.select("record_dept", "_kind", "person_id", _twice=pl.lit(True)),
                on=["record_dept", "_kind", "person_id"], how="left"))
     # a long number Excel kept to 15 digits (a numeric cell: 341302001001020304 saved as ...020000) is
@@ -94,9 +107,19 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
                          "_elsewhere"))
          .otherwise(destroyed("record_id", "记录编号在本期及以往各期的记录中都没有 no such record in any period so far"))),
         (pl.col("_number").is_null(), "person_id", destroyed("person_id", "人编号不在本期户籍底册中 person not on the roster")),
-        (yes & (differ > max_id_differences), "person_id",
-         pl.format("人编号 {} 的证件号码与记录显示的出生日期和顺序码有 {} 位不同，疑为填错人编号 the person's ID "
-                   "differs from the record's in {} kept digits", "person_id", differ, differ)),
+        # (the 人编号 of a candidate the queue listed was copied from it: the analyst's 是 decides)
+        (yes & (differ > max_id_differences) & pl.col("_listed").is_null(), "person_id",
+         pl.when(pl.col("_queued").is_not_null())
+         .then(pl.format("人编号 {} 不是人工复核队列为该记录列出的候选人，其证件号码与记录显示的出生日期和顺序码有 {} 位不同："
+                         "请从队列中该记录的候选人行复制人编号 not a candidate the review queue listed for this "
+                         "record, and the person's ID differs from the record's in {} kept digits: copy the 人编号 "
+                         "from the record's candidate rows", "person_id", differ, differ))
+         .otherwise(pl.format("人编号 {} 的证件号码与记录显示的出生日期和顺序码有 {} 位不同，且库中的复核队列未列出该记录"
+                              "（按其现显示的证件号码）的候选人（队列为旧版本发布，或记录编号已另作他用？），无法核对是否为"
+                              "队列所列候选人：请按本期人工复核队列重新作答 the person's ID differs from the record's in {} "
+                              "kept digits and no stored review queue lists candidates of this record as it shows now (a "
+                              "queue published by an earlier version, or a record number reused?): answer it again from "
+                              "this period's queue", "person_id", differ, differ))),
         (yes & (pl.col("person_id").filter(yes).n_unique().over([*RECORD, "file"]) > 1), "verdict",
          pl.lit("同一文件中该记录有两名以上候选人标为“是”，一条记录只能是一人 two candidates of one record answered 是")),
         # (a row copied and answered again: the later line was taken silently, 否 unlinking what 是 confirmed)
@@ -104,9 +127,14 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
          pl.lit("同一文件中对该记录的同一候选人既答“是”又答“否”，请核对后只留一行 one file answers this candidate both 是 "
                 "and 否")),
         (pl.col("_current") & (pl.col("_disagree").is_not_null() | (yes & pl.col("_apart").is_not_null())), "verdict",
-         pl.when(pl.coalesce("_books", "_books_apart") == 1)
+         pl.when((pl.coalesce("_books", "_books_apart") == 1) & (pl.coalesce("_files", "_files_apart") == 1))
          .then(pl.lit("同一工作簿的另一工作表对同一记录的结论不同，请核对后只留一份 another sheet of this workbook answers "
                       "this record otherwise"))
+         # (a saved-again copy's sheet and its original's other sheet: not "this workbook's other sheet")
+         .when(pl.coalesce("_books", "_books_apart") == 1)
+         .then(pl.format("另存的副本与原文件的不同工作表对同一记录的结论不同（{}），请核对后只留一份 a saved-again copy and "
+                         "its original answer this record otherwise on different sheets ({})",
+                         pl.coalesce("_labels", "_labels_apart"), pl.coalesce("_labels", "_labels_apart")))
          .otherwise(pl.lit("本期另一文件对同一记录的结论不同，请核对后只交一份 another file of this period answers this "
                            "record otherwise"))),
         (yes & pl.col("_current") & pl.col("_twice").is_not_null(), "verdict",
@@ -124,7 +152,20 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
         .when(pl.col("field") == "record_id").then(pl.col("record_id")).otherwise(pl.col("verdict")),
         reason=pl.format("{} {}：{}，结论未采用", "record_dept", "record_id", "reason"),
     )
-    return flagged.filter(pl.col("field").is_null()).select(answers.columns), refused
+    taken = flagged.filter(pl.col("field").is_null()).with_columns(
+        id_differs=(yes & (differ > max_id_differences)).fill_null(False))
+    return taken.select(*answers.columns, "id_differs"), refused
+
+
+def _listed(listed: pl.DataFrame | None) -> pl.DataFrame:
+    """The candidates review queues listed (`adapters.warehouse.queue_listed`'s record_dept,
+    record_id, person_id, id_raw) as joined on answers: `_raw` the record's ID as the queue
+    showed it, as text (`id_text`: a department's next delivery may type its mask ＊, its X x), `_listed`."""
+    schema = {"record_dept": pl.Utf8, "record_id": pl.Utf8, "person_id": pl.Utf8, "_raw": pl.Utf8}
+    if listed is None:
+        return pl.DataFrame(schema=schema).with_columns(_listed=pl.lit(True))
+    return (listed.select(*RECORD, "person_id", _raw=id_text(pl.col("id_raw"))).cast(schema).unique()
+            .with_columns(_listed=pl.lit(True)))
 
 
 def _not_replaced(*by: str) -> pl.Expr:
@@ -152,23 +193,27 @@ def _shown_ids(shown: pl.DataFrame, of: pl.DataFrame | None = None) -> pl.DataFr
         shown = shown.join(of.select(dept="record_dept", record_id="record_id").unique(), on=["dept", "record_id"],
                            how="semi")
     return normalize_ids(shown.select("dept", "kind", "record_id", "id_raw"), fixed=fixed).select(
-        record_dept="dept", record_id="record_id", _kind="kind", _shown="id_norm", _kept="kept")
+        record_dept="dept", record_id="record_id", _kind="kind", _shown="id_norm", _kept="kept",
+        _raw=id_text(pl.col("id_raw")))
 
 
 def unconfirmable(decided: pl.DataFrame, shown: pl.DataFrame, roster: pl.DataFrame, single_kinds: tuple[str, ...] = (),
-                  max_id_differences: int = 2) -> pl.DataFrame:
+                  max_id_differences: int = 2, listed: pl.DataFrame | None = None) -> pl.DataFrame:
     """The 是 of `decided` (ReviewDecision rows) that a run cannot take for the records it has
     (`shown`: dept, kind, record_id, id_raw), however long ago they were given: the person's
     birth-date and sequence digits differ from the record's kept ones at more than
-    `max_id_differences` positions (an answer about a record number reused, or mistyped), or
+    `max_id_differences` positions (an answer about a record number reused, or mistyped; not
+    one a review queue listed as the record's candidate, the record showing what it showed
+    then: `listed`, as `check_answers` takes it), or
     a record of a one-record-per-person list (`single_kinds`) confirmed to a person whose whole
     ID another record of the list shows (that record is theirs; the answer picked a look-alike),
     or whom a later answer confirmed to another record of the list (answered months apart: the
     later answer wins, as it does about one record). -> record_dept, record_id, person_id, why."""
     yes = decided.filter(pl.col("person_id").is_not_null())
     g = (yes.join(_shown_ids(shown, yes), on=RECORD)
-         .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left"))
-    far = g.filter(_differences() > max_id_differences).select(
+         .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left")
+         .join(_listed(listed), on=[*RECORD, "person_id", "_raw"], how="left", nulls_equal=True))
+    far = g.filter(_differences() > max_id_differences, pl.col("_listed").is_null()).select(
         *RECORD, "person_id", why=pl.format("证件号码有 {} 位与记录不符", _differences()))
     single = pl.col("_kind").is_in(list(single_kinds))
     whole_ids = shown.filter(pl.col("kind").is_in(list(single_kinds)), ~shows_mask(pl.col("id_raw")))
@@ -353,6 +398,9 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
     if c["gone"]:
         zh += f"；{c['gone']} 条记录答“是”的人已不在户籍底册中，未采用，请重新复核（" + some(
             gone.with_columns(cite=answer_cite()), lambda r: f"{r['record_dept']} {r['record_id']}（{r['cite']}）") + "）"
+    if c.get("id_differs"):
+        zh += (f"；{c['id_differs']} 条记录答“是”的候选人证件号码与记录显示的多位不同，该候选人为复核队列所列，"
+               f"按复核结论采用")
     if c["held"]:
         zh += f"；{c['held']} 条记录的“是”本期未采用（" + some(
             held, lambda r: f"{r['record_dept']} {r['record_id']}：{r['why']}") + "），如有误请重新复核"
@@ -368,6 +416,8 @@ def describe(counts: dict, files: list[str], gone: pl.DataFrame | None, held: pl
           + (f"; {c['pending']} wait for a run that re-reads their department" if c["pending"] else "")
           + (f"; {c['withdrawn']} answered records' answers are no longer in 复核/, yet their department's kept links"
              f" still follow them until a run re-reads it" if c["withdrawn"] else "")
+          + (f"; {c['id_differs']} answered 是 for a candidate the queue listed whose ID disagrees with the "
+             f"record's: taken as answered" if c.get("id_differs") else "")
           + (f"; {c['gone']} answered for persons no longer on the roster, not applied" if c["gone"] else "")
           + (f"; {c['held']} answered 是 not taken (ID contradicts, or two list records for one person)"
              if c["held"] else "")
@@ -394,7 +444,7 @@ def in_folders(returned: pl.DataFrame, cfg: Config) -> pl.DataFrame:
 def take_answers(
     returned: pl.DataFrame | None, set_aside: pl.DataFrame | None, roster: pl.DataFrame, shown: pl.DataFrame,
     known: pl.DataFrame | None, earlier: pl.DataFrame | None, before: pl.DataFrame | None, files: list[str],
-    period: str, cfg: Config, departments: list[str], partial: bool,
+    period: str, cfg: Config, departments: list[str], partial: bool, listed: pl.DataFrame | None = None,
 ) -> tuple[dict, pl.DataFrame | None, pl.DataFrame, pl.DataFrame | None, pl.DataFrame | None]:
     """The county's answers to its review queue as a run takes them -> (counts, refused, new,
     decided, finding).
@@ -404,38 +454,43 @@ def take_answers(
     the folder's; `shown`: dept, kind, record_id, id_raw of the period's person records;
     `known`: dept, record_id of the records answers may name (`check_answers`); `earlier`,
     `before`: the answers stored by earlier periods, and by this period's last run;
-    `departments`: those the run links (all, or a partial run's). refused: the returned rows
+    `departments`: those the run links (all, or a partial run's); `listed`: the candidates
+    stored review queues listed for the records answered (`check_answers`). refused: the returned rows
     not taken (REJECTED_SCHEMA; None when none returned); new: the accepted ones as stored
     (`relinked`, `period`); decided: every answer in effect for linking to weigh
     (`answers_in_effect`, without the 是 that cannot be taken: `unconfirmable`; None when there
     is none); finding: the report's line (`describe`; None when there is nothing to say).
     counts: returned = accepted + blank + set aside (else AccountingError), and what the
-    answers did this period, for the console and the line."""
+    answers did this period, for the console and the line (`id_differs`: records whose 是 was
+    taken for a candidate the queue listed though the IDs disagree)."""
     folder, m = cfg.kinds["review_answer"].folder, cfg.matching
     rows_set_aside = (set_aside if set_aside is not None else pl.DataFrame(schema=REJECTED_SCHEMA)).filter(
         pl.col("line").is_not_null())
     invalid = rows_set_aside.filter(pl.col("kind") == "review_answer").height  # the validator's: 是否本人 = 对 ...
     misfiled = rows_set_aside.filter(pl.col("kind").is_null())  # rows of a table that holds no answers
     counts = {"returned": invalid, "accepted": 0, "blank": 0, "set_aside": invalid}
-    accepted, refused = pl.DataFrame(schema=ANSWER_SCHEMA), None
+    accepted, refused, id_differs = pl.DataFrame(schema=ANSWER_SCHEMA), None, 0
     if returned is not None and returned.height:
         accepted, refused = check_answers(returned, roster, answerable_departments(cfg), known, shown,
-                                          m.one_record_per_person_kinds, m.answer_max_id_differences)
+                                          m.one_record_per_person_kinds, m.answer_max_id_differences, listed)
         refused = refused.cast(REJECTED_SCHEMA)
         counts = {"returned": returned.height + invalid, "accepted": accepted.height,
                   "blank": returned["verdict"].null_count(), "set_aside": refused.height + invalid}
         if sum(list(counts.values())[1:]) != counts["returned"]:
             raise AccountingError(f"{folder}: read {counts['returned']} answers but accounted {counts}")
+        id_differs = accepted.filter("id_differs").select(RECORD).unique().height
+        accepted = accepted.drop("id_differs")
     # (with the answers the kept links of departments not re-read were made with, no longer in 复核/)
     new = relinked(accepted.with_columns(period=pl.lit(period)), before, departments)
     counts |= {"confirmed": 0, "excluded": 0, "misfiled": misfiled.height, "files": len(files), "partial": partial,
+               "id_differs": id_differs,
                "renamed": misfiled.filter(asks_renamed(pl.col("reason"))).height}  # (of misfiled: a column renamed)
     answers = [f for f in (earlier, new) if f is not None and f.height]
     here = shown.select(record_dept="dept", record_id="record_id").unique()
     decided = held = gone_rows = None
     if answers:
         decided = answers_in_effect(pl.concat(answers, how="diagonal_relaxed"))
-        held = unconfirmable(decided, shown, roster, m.one_record_per_person_kinds, m.answer_max_id_differences)
+        held = unconfirmable(decided, shown, roster, m.one_record_per_person_kinds, m.answer_max_id_differences, listed)
         decided = without_yes(decided, held)
         now = decided.join(here, on=RECORD, how="semi")
         gone_rows = gone_from_roster(now, roster)

@@ -28,7 +28,7 @@ from pipelines.calendar import period_end
 from pipelines.reference import kept_off_roster
 from pipelines.review_answers import apply_answers
 
-from config import SEVERITIES, Config, PlaceNames, RuleConfig
+from config import SEVERITIES, Config, PlaceNames, RuleConfig, rules_left_out
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
 # One item of a signal of a per-person rule (`RuleConfig.per_person`): the person it names, its
@@ -748,7 +748,14 @@ def held_back_findings(notes: list[tuple[str, str]], skipped: int | None, cfg: C
     and, when the search for warned members split off into a new household was skipped
     (`skipped`: the pairs it would have weighed, over `run.split_search_max_pairs`:
     `warehouse.persons_now`; None when it ran), one of the roster's saying so, since a per-person
-    warning may then go out again under the new household."""
+    warning may then go out again under the new household; and one (the county's) naming the
+    rules of config/default.toml the config does not run (`config.rules_left_out`: its table left
+    out, which turns a rule off month after month unseen)."""
+    left_out = [dict(category=Finding.RULE_LEFT_OUT, dept=None, file=None, count=1,
+                     detail=f"配置中没有默认规则 {'、'.join(f'{n}（{label}）' for n, label in gone)}，本期未运行"
+                            f"（如需运行，从 config/default.toml 复制其 [rules.X] 表） — the config has no "
+                            f"{', '.join(f'[rules.{n}]' for n, _ in gone)} of config/default.toml: not run")
+                for gone in [rules_left_out(cfg)] if gone]
     not_sought = [] if skipped is None else [dict(
         category=Finding.SPLIT_NOT_SOUGHT, dept=cfg.kinds["roster"].folder, file=None, count=1,
         detail=f"户籍底册中已不在底册的预警对象与新增人员组合过多（{skipped:,} 对，上限 run.split_search_max_pairs "
@@ -756,7 +763,7 @@ def held_back_findings(notes: list[tuple[str, str]], skipped: int | None, cfg: C
                f"warned persons gone from the roster x persons new on it ({skipped:,}; a renumbered roster?): split-off "
                f"members were not sought, and a per-person warning may go out again under their new household")]
     return pl.DataFrame([dict(category=Finding.RULE_HELD_BACK, dept=cfg.kinds[cfg.rules[name].kind].folder, file=None,
-                              detail=f"{name}: {why}", count=1) for name, why in notes] + not_sought,
+                              detail=f"{name}: {why}", count=1) for name, why in notes] + left_out + not_sought,
                         schema=QUALITY_COLUMNS)
 
 

@@ -74,6 +74,7 @@ class Finding:
     REPLACED = "更正记录 records replaced by a later delivery"
     OTHER_YEAR = "其他年度的行 a record's rows of other years"
     RULE_HELD_BACK = "规则暂停 rule held back"
+    RULE_LEFT_OUT = "规则未配置 default rule not in the config"
     CHECK_FAILS = "身份证号校验位不符 ID check character fails"
     CENSUS = "参保名单完整度 enrollment list completeness"
     CALENDAR = "日历 calendar"
@@ -105,7 +106,7 @@ class Finding:
     EARLIER_COPY = "往期文件 a file identical to an earlier period's"
     ANSWERS_NOT_READ = "往期答复未读 answers put into an earlier period's folder after it ran"
     KEPT_OFF_ROSTER = "保留预警户不在底册 a partial run's kept warnings name households off the roster"
-    ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
+    ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, RULE_LEFT_OUT, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
                  TOWNSHIP_TWICE, ID_UNREADABLE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
                  PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED, TOWNSHIP_SPELLINGS, OLDER_VERSION, HIDDEN_TABLE,
                  DAMAGED_BYTES, EARLIER_COPY, ANSWERS_NOT_READ, KEPT_OFF_ROSTER)

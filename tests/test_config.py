@@ -338,6 +338,25 @@ def test_a_setting_that_reaches_everything_or_no_whole_month_is_refused(setting,
     assert CFG.inbox.later_marks == tuple(DEFAULT_RAW["inbox"]["later_marks"])
 
 
+@pytest.mark.parametrize("setting, says", [
+    ("C1.min_age=60.5", "rules.C1.min_age must be a whole number of at least 0, got 60.5"),
+    ("R1.max_age=17.5", "rules.R1.max_age must be a whole number of at least 0, got 17.5"),
+    ("matching.county_population=12345.5", "matching.county_population must be a whole number of at least 0, got 12345.5"),
+    ("run.suppress_days=90.5", "run.suppress_days must be a whole number of at least 0, got 90.5"),
+])
+def test_a_fraction_where_a_whole_age_count_or_number_of_days_is_read_is_refused(setting, says, tmp_path):
+    """Each was taken, exit 0: ages are read in whole years (max_age 17.5 warned to 17, min_age
+    60.5 from 61), people and days are counted whole (suppress_days 90.5 was 90). In a copy too;
+    whole ones, and 60.0, are taken."""
+    with pytest.raises(ValueError, match=re.escape(says)):
+        load_config(None, [setting])
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace("min_age = 16\nmax_age = 60", "min_age = 16\nmax_age = 17.5", 1)
+    with pytest.raises(ValueError, match=re.escape("rules.C1.max_age must be a whole number of at least 0, got 17.5")):
+        load_config(_copy(tmp_path, text))
+    cfg = load_config(None, ["C1.min_age=18", "R1.max_age=60.0", "matching.county_population=12345", "run.suppress_days=30"])
+    assert (cfg.rules["C1"]["min_age"], cfg.rules["R1"]["max_age"], cfg.run.suppress_days) == (18, 60.0, 30)
+
+
 def test_a_copy_dispatching_a_risk_type_typed_with_a_space_is_refused(tmp_path):
     """`"因病 " = "医保"` in a copy: 因病's verified warnings went to 乡村振兴局, exit 0."""
     text = DEFAULT_CONFIG.read_text(encoding="utf-8").replace('"因病" = "医保"', '"因病 " = "医保"', 1)

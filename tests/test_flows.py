@@ -228,6 +228,26 @@ def test_runs_on_the_shared_example_delivery(prefect_harness, tmp_path):
     assert (tmp_path / PERIOD / "townships").is_dir()
 
 
+def test_a_config_copy_without_a_default_rule_says_each_run_that_it_did_not_run(prefect_harness, sample_county, tmp_path,
+                                                                                capsys):
+    """The sample county run with a bureau's copy that leaves out [rules.R1]: R1 raises nothing,
+    and the report and the console say that R1 is not in the config, so did not run."""
+    from config import DEFAULT_CONFIG
+
+    text = re.sub(r"\n\[rules\.R1\]\n(?:[^\[\n][^\n]*\n)*", "\n", DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    (tmp_path / "bureau.toml").write_text(text, encoding="utf-8")
+    pop = json.loads((sample_county / "truth" / "population.json").read_text())["county_population"]
+    capsys.readouterr()
+    assert _run(sample_county / "inbox", tmp_path / "out", "--config", str(tmp_path / "bureau.toml"),
+                "--set", f"matching.county_population={pop}") == 0
+    assert "R1" not in pl.read_parquet(tmp_path / "out" / PERIOD / "warnings.parquet")["rule"].to_list()
+    report = pl.read_csv(tmp_path / "out" / PERIOD / "county" / "数据质量报告.csv", infer_schema=False)
+    line = report.filter(pl.col("类别").str.starts_with("规则未配置"))["说明"].to_list()
+    assert line == ["配置中没有默认规则 R1（16-60岁人员失业、返乡或连续未缴费），本期未运行（如需运行，从 config/default.toml "
+                    "复制其 [rules.X] 表） — the config has no [rules.R1] of config/default.toml: not run"], line
+    assert f"规则未配置 {line[0]}" in capsys.readouterr().out
+
+
 def test_a_township_the_roster_names_with_a_slash_gets_one_folder_of_lists(prefect_harness, tmp_path):
     """The example delivery with its roster's 大店镇 written 埇桥区/大店镇: its lists went to
     townships/埇桥区/大店镇/埇桥区/, a folder per part of the name. One folder, the name as it reads."""

@@ -467,6 +467,56 @@ def test_review_answers_link_records_now_and_in_later_months(september_11, tmp_p
     con.close()
 
 
+def test_a_yes_for_a_listed_candidate_whose_id_disagrees_is_taken_next_month(september_11, tmp_path):
+    """The queue a run publishes is stored with its period (`review_queue`: each record's
+    candidates and the ID it showed). October's answers to September's queue: 是 for a listed
+    candidate whose ID disagrees with the record's (the roster's ID of the candidate corrected
+    since at the 3 sequence digits the record shows) is taken and said; 是 for a 人编号 the queue
+    did not list for that record, its ID as far off, is refused saying so."""
+    county, out = _copy(september_11[:2], tmp_path)
+    queue = pl.read_csv(out / "2026-09" / "county" / "人工复核队列.csv", infer_schema=False)
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    stored = con.sql("SELECT dept, record_id, person_id, id_raw FROM review_queue WHERE period = '2026-09'").pl()
+    con.close()
+    published = queue.select(dept="部门", record_id="记录编号", person_id="人编号", id_raw="记录证件号码（部门报送原样）").unique()
+    assert stored.sort(pl.all()).equals(published.sort(pl.all()))
+    # two 参保名单 records delivered again in October, their sequence digits shown: r1 answered 是 for
+    # its listed candidate, r2 for a person the queue did not list for it
+    october = pl.read_csv(county / "inbox" / "2026-10" / "医保" / "参保名单_2026-10.csv", encoding="gb18030",
+                          infer_schema=False)
+    shown = queue.filter(pl.col("记录证件号码（部门报送原样）").str.contains(r"^.{14}\d{3}"),
+                         pl.col("记录编号").is_in(october.to_series(0).implode())).unique("记录编号", keep="first")
+    assert shown.height >= 2, "the sample's queue holds 参保名单 records delivered again"
+    (r1, p1, id1), (r2, _, id2) = shown.select("记录编号", "人编号", "记录证件号码（部门报送原样）").sort("记录编号").rows()[:2]
+    other = queue.filter(~pl.col("人编号").is_in(queue.filter(pl.col("记录编号") == r2)["人编号"].implode()),
+                         pl.col("人编号") != p1)["人编号"][0]
+    def off(id_number: str, shown_id: str) -> str:  # the 3 sequence digits the record shows, each changed
+        body = id_number[:14] + "".join(str((int(c) + 1) % 10) for c in shown_id[14:17])
+        check = "10X98765432"[sum(int(c) * w for c, w in zip(body, (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2))) % 11]
+        return body + check
+    # the roster's ID of p1 and of the other person: as a roster correction gives it, 3 digits off the records'
+    roster_file = county / "inbox" / "2026-10" / "户籍底册" / "防返贫监测对象.csv"
+    roster = pl.read_csv(roster_file, infer_schema=False)
+    roster = roster.with_columns(
+        pl.when(pl.col("人编号") == p1).then(pl.col("证件号码").map_elements(lambda v: off(v, id1), pl.Utf8))
+        .when(pl.col("人编号") == other).then(pl.col("证件号码").map_elements(lambda v: off(v, id2), pl.Utf8))
+        .otherwise(pl.col("证件号码")).alias("证件号码"))
+    roster.write_csv(roster_file)
+    folder = county / "inbox" / "2026-10" / "复核"
+    folder.mkdir(parents=True)
+    pl.DataFrame({"部门": ["医保"], "记录编号": [r1], "人编号": [p1], "是否本人": ["是"]}).write_csv(folder / "人工复核队列_已复核.csv")
+    pl.DataFrame({"部门": ["医保"], "记录编号": [r2], "人编号": [other], "是否本人": ["是"]}).write_csv(folder / "补充.csv")
+    assert _run(county, out, "2026-10") == 0
+    links = pl.read_parquet(out / "2026-10" / "links.parquet").filter(pl.col("record_id") == r1)
+    assert links.select("decision", "person_id").rows() == [("matched", p1)], links
+    report = pl.read_csv(out / "2026-10" / "county" / "数据质量报告.csv", infer_schema=False)
+    line = report.filter(pl.col("类别") == "人工复核结论 review answers")["说明"].item()
+    assert "1 条记录答“是”的候选人证件号码与记录显示的多位不同，该候选人为复核队列所列，按复核结论采用" in line, line
+    set_aside = pl.read_csv(out / "2026-10" / "county" / "搁置行及原因.csv", infer_schema=False).filter(
+        pl.col("文件").str.contains("补充"))
+    assert "不是人工复核队列为该记录列出的候选人" in set_aside["原因"].item(), set_aside
+
+
 def test_a_dry_run_of_an_earlier_month_says_which_later_months_a_real_run_would_redo(three_months, capsys):
     county, out, _, _ = three_months
     pop = json.loads((county / "truth" / "population.json").read_text())["county_population"]

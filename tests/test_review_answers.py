@@ -129,6 +129,25 @@ def test_two_sheets_of_one_workbook_disagreeing_are_said_to_be_sheets_not_files(
     assert all("本期另一文件" in refused[n][1] and "工作表" not in refused[n][1] for n in (4, 14)), refused
 
 
+def test_a_saved_again_copys_sheet_disagreeing_with_its_originals_other_sheet_names_both():
+    """人工复核队列(1).xlsx's sheet 李四 answering a record otherwise than 人工复核队列.xlsx's sheet
+    张三 was told "another sheet of this workbook": the analyst looked in one workbook for a sheet
+    that is in the other file. The reason names both files and sheets; sheets of one workbook are
+    still said so."""
+    book, copy = "复核/人工复核队列.xlsx", "复核/人工复核队列(1).xlsx"
+    got, refused = _check([
+        (f"{book}（工作表 张三）", 2, "医保", "A", "P1", "是"), (f"{copy}（工作表 李四）", 12, "医保", "A", "P1", "否"),
+        (f"{book}（工作表 张三）", 3, "医保", "B", "P2", "是"), (f"{copy}（工作表 李四）", 13, "医保", "B", "P3", "是"),
+        (f"{book}（工作表 张三）", 4, "医保", "C", "P4", "是"), (f"{book}（工作表 王五）", 14, "医保", "C", "P4", "否"),
+    ])
+    assert got.is_empty() and sorted(refused) == [2, 3, 4, 12, 13, 14]
+    both = f"（{copy}（工作表 李四）、{book}（工作表 张三））"
+    for line in (2, 3, 12, 13):
+        assert f"另存的副本与原文件的不同工作表对同一记录的结论不同{both}" in refused[line][1], refused[line]
+        assert "同一工作簿" not in refused[line][1]
+    assert all("同一工作簿的另一工作表" in refused[n][1] for n in (4, 14)), refused
+
+
 def test_a_saved_again_copy_replaces_its_originals_answers_for_a_record():
     """An analyst moves 是 from P1 to P2 in a saved-again copy, P1 left blank or answered 否 there:
     the copy's answers for record A replace the original's (its 否 for P2 too), none is set aside
@@ -473,3 +492,43 @@ def test_the_answers_a_run_takes_add_up_and_are_said_in_one_line():
     counts, refused, new, decided, finding = take_answers(None, None, ROSTER, shown, None, None, None, [], "2026-10", cfg,
                                                           list(cfg.departments), False)
     assert counts["returned"] == 0 and refused is None and new.is_empty() and decided is None and finding is None
+
+
+def test_a_yes_for_a_candidate_the_queue_listed_is_taken_though_the_ids_disagree():
+    """A candidate found by name and place whose ID disagrees with the record's kept characters
+    (p 0.84, candidate 1): every 是 was refused "疑为填错人编号", though the 人编号 was copied from
+    the queue — the analyst could not settle the record. A 人编号 the queue listed for the record
+    (as it shows now) is the analyst's decision: taken, and the line says the IDs disagreed. One
+    it did not list is still refused, saying so; with no queue stored, the reason says to answer
+    from this period's queue. A record number now showing another ID (reused) is not the record
+    the queue listed; one typed otherwise (x for X, ＊ for *) is."""
+    from pipelines.review_answers import unconfirmable
+
+    cfg = load_config()
+    shown = pl.DataFrame({"dept": ["医保"] * 3, "kind": ["med_settlement"] * 3, "record_id": ["JS2", "JS3", "JS4"],
+                          "id_raw": ["34130219900101123X", "34130219600303****", "34130219900101123X"]})
+    listed = pl.DataFrame({"record_dept": ["医保"] * 4, "record_id": ["JS2", "JS2", "JS3", "JS4"],
+                           "person_id": ["P3", "P1", "P5", "P1"],
+                           "id_raw": ["34130219900101123x", "34130219900101123x", "34130219750303****", "34130219900101123X"]})
+    rows = [("复核/q.xlsx", 2, "医保", "JS2", "P3", "是"),  # listed, born 1960: 4 kept digits differ
+            ("复核/q.xlsx", 3, "医保", "JS4", "P4", "是"),  # the queue listed P1 for JS4, not P4
+            ("复核/q.xlsx", 4, "医保", "JS3", "P5", "是")]  # listed when JS3 showed another ID
+    known = pl.DataFrame({"dept": ["医保"] * 3, "record_id": ["JS2", "JS3", "JS4"]})
+    got, refused = check_answers(_answers(rows).drop("period"), ROSTER, DEPTS, known, shown, (), 2, listed)
+    assert got.select("line", "id_differs").rows() == [(2, True)]
+    why = {r["line"]: r["reason"] for r in refused.iter_rows(named=True)}
+    assert "不是人工复核队列为该记录列出的候选人" in why[3] and "疑为填错" not in why[3], why
+    assert "库中的复核队列未列出该记录（按其现显示的证件号码）的候选人" in why[4] and "请按本期人工复核队列重新作答" in why[4], why
+    _, refused = check_answers(_answers(rows[:1]).drop("period"), ROSTER, DEPTS, known, shown, (), 2)
+    assert "库中的复核队列未列出该记录（按其现显示的证件号码）的候选人" in refused["reason"].item()  # (a warehouse that stored no queue)
+    # months later, the answer in effect is still taken for the record the queue listed
+    decided = _decided(_answers(rows[:1] + [rows[2]]))
+    assert unconfirmable(decided, shown, ROSTER, (), 2, listed)["record_id"].to_list() == ["JS3"]
+    assert sorted(unconfirmable(decided, shown, ROSTER, (), 2)["record_id"]) == ["JS2", "JS3"]
+    # the run's line says the IDs disagreed, and the 是 counts among the records confirmed
+    counts, refused, new, decided, finding = take_answers(
+        _answers(rows[:1]).drop("period"), None, ROSTER, shown, known, None, None, ["复核/q.xlsx"], "2026-10", cfg,
+        list(cfg.departments), False, listed)
+    assert refused.is_empty() and counts["id_differs"] == 1 and counts["confirmed"] == 1, counts
+    assert decided.select("record_id", "person_id").rows() == [("JS2", "P3")] and "id_differs" not in new.columns
+    assert "1 条记录答“是”的候选人证件号码与记录显示的多位不同，该候选人为复核队列所列，按复核结论采用" in finding["detail"].item()

@@ -1395,3 +1395,26 @@ def test_the_rules_held_back_and_the_split_search_skipped_are_findings():
     assert found.select("category", "dept").rows() == [(Finding.SPLIT_NOT_SOUGHT, "户籍底册")]
     assert "1,234,567 对" in found["detail"].item()
     assert held_back_findings([], None, CFG).is_empty()
+
+
+def test_a_default_rule_the_config_leaves_out_is_said_in_each_runs_report(tmp_path):
+    """A bureau's copied config without [rules.R1] (or [rules.M3]) runs neither, month after
+    month, and nothing said so. The report's line (county, shown on the console) names them; a
+    rule of one's own running one (`impl = "M3"`) runs it; the default config has none left out."""
+    from config import DEFAULT_CONFIG, rules_left_out
+
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    for name in ("R1", "M3"):
+        text = re.sub(rf"\n\[rules\.{name}\]\n(?:[^\[\n][^\n]*\n)*", "\n", text)
+    (tmp_path / "copy.toml").write_text(text, encoding="utf-8")
+    cfg = load_config(tmp_path / "copy.toml")
+    assert [n for n, _ in rules_left_out(cfg)] == ["M3", "R1"]
+    found = held_back_findings([], None, cfg)
+    assert found.select("category", "dept", "count").rows() == [(Finding.RULE_LEFT_OUT, None, 1)]
+    assert found["detail"].item().startswith(
+        "配置中没有默认规则 M3（非监测对象年度累计自付医疗费用过高（新增户线索））、R1（16-60岁人员失业、返乡或连续未缴费），本期未运行"), found
+    assert "[rules.M3], [rules.R1] of config/default.toml: not run" in found["detail"].item()
+    own = text + '\n[rules.M9]\nimpl = "M3"\nkind = "med_settlement"\nrisk_type = "因病"\nthreshold = 30000\nlead = true\n'
+    (tmp_path / "own.toml").write_text(own, encoding="utf-8")
+    assert [n for n, _ in rules_left_out(load_config(tmp_path / "own.toml"))] == ["R1"]
+    assert rules_left_out(CFG) == [] and held_back_findings([], None, CFG).is_empty()

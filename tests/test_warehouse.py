@@ -404,3 +404,26 @@ def test_review_history_reads_an_earlier_settlement_linked_again_into_review(tmp
         warehouse.replace_period(con, p, {"links": row.clear(), "relinked_review": row})
     got = warehouse.review_history(con, "2026-10", row.select("dept", "record_id"))
     assert got.select("record_id", "period").sort("period").rows() == [("JS1", "2026-09"), ("JS1", "2026-10")]
+
+
+def test_the_queue_stored_with_its_period_tells_which_candidates_it_listed_up_to_a_period(tmp_path):
+    """The review queue is made while the period is being stored (`flows.publish`): its rows are
+    stored in that transaction, a re-run replaces them, and an answer's period reads the queues
+    up to it, never a later one."""
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    def queue(*rows):
+        return pl.DataFrame(list(rows), schema=["dept", "record_id", "person_id", "id_raw"], orient="row")
+    asked = pl.DataFrame({"dept": ["医保", "医保"], "record_id": ["JS1", "JS2"]})
+    assert warehouse.queue_listed(con, "2026-10", asked).is_empty()  # (none stored yet)
+    with warehouse.replacing_period(con, "2026-09", {"links": pl.DataFrame({"record_id": ["JS1"]})}):
+        warehouse.store_rows(con, "review_queue", "2026-09", queue(("医保", "JS1", "P1", "3413"), ("医保", "JS1", "P2", "3413")))
+    warehouse.replace_period(con, "2026-10", {"links": pl.DataFrame({"record_id": ["JS2"]})})
+    warehouse.store_rows(con, "review_queue", "2026-10", queue(("医保", "JS2", "P3", None), ("住建", "JS1", "P4", None)))
+    warehouse.store_rows(con, "review_queue", "2026-10", queue(("医保", "JS2", "P5", None)))  # (a re-run's)
+    warehouse.store_rows(con, "review_queue", "2026-11", queue(("医保", "JS1", "P6", "3413")))
+    got = warehouse.queue_listed(con, "2026-10", asked).sort("person_id")
+    assert got.rows() == [("医保", "JS1", "P1", "3413"), ("医保", "JS1", "P2", "3413"), ("医保", "JS2", "P5", None)]
+    with pytest.raises(RuntimeError), warehouse.replacing_period(con, "2026-12", {}):  # (rolled back with its period)
+        warehouse.store_rows(con, "review_queue", "2026-12", queue(("医保", "JS1", "P7", "3413")))
+        raise RuntimeError
+    assert warehouse.queue_listed(con, "2026-12", asked)["person_id"].sort().to_list() == ["P1", "P2", "P5", "P6"]
