@@ -609,8 +609,13 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_calendar.parquet")
     roster = pl.read_parquet(work / "roster.parquet")
     # (its 户编号 as the roster writes them, for the lists here and the report in `publish`)
+    folder = cfg.kinds["grid"].folder
+    files = pl.read_parquet(work / "files.parquet")  # (a grid delivered without a usable row is said as such)
+    delivered = files.filter(pl.col("dept") == folder, pl.col("duplicate_of").is_null())["file"].to_list()
     grid, found = reference.check_grid(_read(work / "grid.parquet"), roster, cfg.kinds["grid"].fields,
-                                       cfg.kinds["grid"].folder, cfg.matching.places)
+                                       folder, cfg.matching.places, delivered,
+                                       None if (aside := _read(work / f"rejected_{folder}.parquet")) is None
+                                       else in_headers(aside, cfg.kinds))
     if grid is not None:
         grid.write_parquet(work / "grid.parquet")
     found.write_parquet(work / "findings_grid.parquet")
