@@ -195,9 +195,9 @@ def set_aside_fits(records: pl.DataFrame, aside: pl.DataFrame, names: PlaceNames
         ).with_columns(how=pl.when(pl.col("_v").is_null()).then(pl.lit("姓名、乡镇相符"))
                        .otherwise(pl.lit("姓名、乡镇、行政村相符"))).select(keep))
     # by ID: the characters both keep, position by position (a few mask styles: a join each)
-    ri = normalize_ids(r).filter(pl.col("id_status") != "missing")
     ai = normalize_ids(a).filter(pl.col("id_status") != "missing")
-    for (rk,), rg in (ri.partition_by("kept", as_dict=True).items() if ri.height and ai.height else ()):
+    ri = normalize_ids(r).filter(pl.col("id_status") != "missing") if ai.height else r.clear()  # (a city's: read when it matters)
+    for (rk,), rg in (ri.partition_by("kept", as_dict=True).items() if ri.height else ()):
         for (ak,), ag in ai.partition_by("kept", as_dict=True).items():
             at = [i for i in range(18) if rk[i] == "1" and ak[i] == "1"]
             if len(at) < min_common:
