@@ -173,25 +173,34 @@ def set_aside_fits(records: pl.DataFrame, aside: pl.DataFrame, names: PlaceNames
     be (`FIT_SCHEMA`). Not a link: the person's row is on no roster the matcher reads, so their
     records were unmatched, and a rule's lead called them someone not on the roster; the clerk
     is told to check that row first. The record shows a name that fits theirs (every character
-    it shows, masks aside: `_name_fits`) and names their 乡（镇） (and 行政村, where it names one),
+    it shows, masks aside: `_name_fits`) and either names their 乡（镇） (and 行政村, where it names
+    one), showing two characters of the name or more and no ID character other than theirs kept;
     or its ID keeps at least `min_common` characters their 证件号码 kept too (a zero-filled one
     its first 15), all equal. Excel's `3.41302E+17` keeps 5 digits: such a person is found by
     place only."""
     found = [pl.DataFrame(schema=FIT_SCHEMA)]
     if records.is_empty() or aside.is_empty():
         return found[0]
-    shows = pl.col("name").str.contains(rf"[^\s·•.{MASKS[1:-1]}]").fill_null(False)  # (a name none of which shows fits all)
-    r = records.filter(shows).select("dept", "kind", "record_id", "name", "id_raw", "township", "village")
+    shown = pl.col("name").str.replace_all(rf"[\s·•.{MASKS[1:-1]}]", "").str.len_chars().fill_null(0)
+    r = records.filter(shown > 0).select("dept", "kind", "record_id", "name", "id_raw", "township", "village")
     a = aside.filter(pl.col("name").is_not_null()).select(
         "file", "line", "household_id", a_name="name", id_raw="id_number", a_t="township", a_v="village")
     keep = [*FIT_SCHEMA]
-    # by place: the record's 乡（镇）, and 行政村 where it names one
+    # by place: the record's 乡（镇）, and 行政村 where it names one; its name showing two characters
+    # or more (a surname alone, 李**, fits too many in a township), and its ID, where it shows one,
+    # no character other than theirs kept
     place = lambda c, level: normalize_place(pl.col(c), level, names)  # noqa: E731
-    rp = r.filter(pl.col("township").is_not_null()).with_columns(_t=place("township", "township"), _v=place("village", "village"))
-    ap = a.filter(pl.col("a_t").is_not_null()).with_columns(_t=place("a_t", "township"), _av=place("a_v", "village"))
+    rp = r.filter(pl.col("township").is_not_null(), shown > 1)
+    ap = a.filter(pl.col("a_t").is_not_null())
     if rp.height and ap.height:
-        found.append(rp.join(ap.drop("id_raw"), on="_t").filter(
-            pl.col("_v").is_null() | (pl.col("_v") == pl.col("_av")), _name_fits(pl.col("name"), pl.col("a_name"))
+        rp = normalize_ids(rp).with_columns(_t=place("township", "township"), _v=place("village", "village"))
+        ap = normalize_ids(ap).select("file", "line", "household_id", "a_name", "a_v", _t=place("a_t", "township"),
+                                      _av=place("a_v", "village"), a_id="id_norm", a_kept="kept")
+        both = lambda i: (pl.col("kept").str.slice(i, 1) == "1") & (pl.col("a_kept").str.slice(i, 1) == "1")  # noqa: E731
+        agree = pl.all_horizontal([~both(i) | (pl.col("id_norm").str.slice(i, 1) == pl.col("a_id").str.slice(i, 1))
+                                   for i in range(18)])
+        found.append(rp.join(ap, on="_t").filter(
+            pl.col("_v").is_null() | (pl.col("_v") == pl.col("_av")), agree, _name_fits(pl.col("name"), pl.col("a_name"))
         ).with_columns(how=pl.when(pl.col("_v").is_null()).then(pl.lit("姓名、乡镇相符"))
                        .otherwise(pl.lit("姓名、乡镇、行政村相符"))).select(keep))
     # by ID: the characters both keep, position by position (a few mask styles: a join each)

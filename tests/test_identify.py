@@ -199,7 +199,9 @@ def test_a_record_may_be_a_roster_person_set_aside_by_name_and_place_or_by_the_i
     roster the matcher reads: their records are unmatched. Such a record may be them when the
     name it shows fits and it names their 乡（镇） (and 行政村, where it names one), or its ID
     keeps 10 characters or more their 证件号码 kept too, all equal; never on a name alone, a
-    name showing nothing, another village, or the 5 digits of Excel's 3.41302E+17."""
+    name showing nothing (or a surname alone, by place), another village, an ID showing other
+    digits than theirs kept, or the 5 digits of Excel's 3.41302E+17 (a sample county's
+    non-roster persons of a roster surname and township were hinted as them)."""
     from pipelines.identify import set_aside_fits
 
     aside = _aside([(102, "H27", "蔡义志", "永镇镇", "孙集村", WHOLE[:15] + "000"),
@@ -214,6 +216,8 @@ def test_a_record_may_be_a_roster_person_set_aside_by_name_and_place_or_by_the_i
         ("F", "张鹏伟", None, "永镇镇", "王庄村"),  # another village
         ("G", "***", None, "永镇镇", "孙集村"),  # no name shown
         ("H", "李鹏伟", None, "永镇镇", "张套村"),  # another name
+        ("I", "张**", None, "永镇镇", "张套村"),  # a surname alone, by place: too many fit it
+        ("J", "蔡义志", "341302199001011234", "永镇镇", "孙集村"),  # an ID other than the 15 digits theirs kept
     ])
     fits = set_aside_fits(records, aside)
     assert fits.select("record_id", "line", "household_id").rows() == [("A", 102, "H27"), ("B", 220, "H63"),
