@@ -73,7 +73,7 @@ from matchers.places import places_not_found, resolve_places  # noqa: E402
 from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, listed, queue_ages, review_queue,  # noqa: E402
                              with_first_queued, with_kept)
 from pipelines import accounting, calendar, console, feedback, reference, report, rules, township  # noqa: E402
-from pipelines.identify import shown_on_lists  # noqa: E402
+from pipelines.identify import fits_finding, leads_with_fits, links_with_fits, set_aside_fits, shown_on_lists  # noqa: E402
 from pipelines.review_answers import ANSWER_SCHEMA, apply_answers, best_guess, in_folders, take_answers  # noqa: E402
 from pipelines.validate import (  # noqa: E402
     REJECTED_SCHEMA, in_headers, rejected_files, to_person_records, why_set_aside,
@@ -213,8 +213,11 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
     blanked: list[pl.DataFrame] = []  # (an answer's unreadable cells left empty: told back, `take_feedback`)
     copies = _read(paths.work / "earlier_copies.parquet")
     copies = {} if copies is None else {r["file"]: (r["period"], r["was"]) for r in copies.iter_rows(named=True)}
+    aside: list[pl.DataFrame] = []
     latest, rejected, superseded, rows_read, unread = inbox.read_department(paths.period_dir, files, dept, cfg, notes,
-                                                                            blanked, copies)
+                                                                            blanked, copies, aside)
+    if aside and (persons := pl.concat(aside)).height:  # (the roster's persons set aside: `link_records` looks for them)
+        persons.write_parquet(paths.work / "roster_aside.parquet")
     for kind, df in latest.items():
         df.write_parquet(paths.work / f"{kind}.parquet")
     if not unread.is_empty():
@@ -309,6 +312,14 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         links, candidates = (f.filter(~pl.col("kind").is_in(census_kinds)) for f in (links, candidates))
     if decided is not None:  # (the links cite the answers that made them)
         links, candidates = apply_answers(links, decided, roster, candidates)
+    if (aside := _read(paths.work / "roster_aside.parquet")) is not None:
+        # records that may be a roster person set aside: said, not linked (`identify.set_aside_fits`)
+        unmatched = links.filter(pl.col("decision") == "unmatched").select("dept", "kind", "record_id").unique()
+        fits = set_aside_fits(linking.join(unmatched, on=["dept", "kind", "record_id"], how="semi"), aside,
+                              cfg.matching.places)
+        fits.write_parquet(paths.work / "aside_fits.parquet")
+        fits_finding(fits, cfg.kinds["roster"].folder).write_parquet(paths.work / "findings_aside.parquet")
+        links = links_with_fits(links, fits)
     if relink is not None:
         again = (pl.col("kind") == "med_settlement") & pl.col("record_id").is_in(relink["record_id"].implode())
         links.filter(again).write_parquet(paths.work / "links_relinked.parquet")
@@ -545,6 +556,8 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
                                      cfg.kinds["roster"].folder)
     if gone is not None:
         gone.write_parquet(paths.work / "findings_kept.parquet")
+    if (fits := _read(paths.work / "aside_fits.parquet")) is not None:  # (a lead that may be a roster row set aside says so)
+        warnings = leads_with_fits(warnings, fits)
     warnings.write_parquet(paths.work / "warnings.parquet")
     suppressed.write_parquet(paths.work / "suppressed.parquet")
     return {"warnings": warnings.height, "suppressed": suppressed.height}
@@ -613,8 +626,13 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
                      schema=QUALITY_COLUMNS).write_parquet(work / "findings_calendar.parquet")
     roster = pl.read_parquet(work / "roster.parquet")
     # (its 户编号 as the roster writes them, for the lists here and the report in `publish`)
+    folder = cfg.kinds["grid"].folder
+    files = pl.read_parquet(work / "files.parquet")  # (a grid delivered without a usable row is said as such)
+    delivered = files.filter(pl.col("dept") == folder, pl.col("duplicate_of").is_null())["file"].to_list()
     grid, found = reference.check_grid(_read(work / "grid.parquet"), roster, cfg.kinds["grid"].fields,
-                                       cfg.kinds["grid"].folder, cfg.matching.places)
+                                       folder, cfg.matching.places, delivered,
+                                       None if (aside := _read(work / f"rejected_{folder}.parquet")) is None
+                                       else in_headers(aside, cfg.kinds))
     if grid is not None:
         grid.write_parquet(work / "grid.parquet")
     found.write_parquet(work / "findings_grid.parquet")

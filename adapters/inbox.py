@@ -27,9 +27,9 @@ import polars as pl
 from config import Config
 from pipelines.calendar import period_end
 from pipelines.standardize import describe_misfit, detect_kind, field_columns, known_headers, normalize_header, standardize
-from pipelines.validate import (EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks,
+from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks,
                                 keep_latest, month_only_lines, numbered_within_households, old_id_lines, older_versions,
-                                rejected_files, set_aside_future_dates, sheet_label, sheet_of, stand_ins, validate)
+                                persons_set_aside, rejected_files, set_aside_future_dates, sheet_label, sheet_of, stand_ins, validate)
 from schemas.outputs import Finding
 
 EXTENSIONS = (".csv", ".xlsx")
@@ -1103,7 +1103,7 @@ def read_table(
 
 
 def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: list | None = None,
-                  latest: date | None = None, blanked: list | None = None
+                  latest: date | None = None, blanked: list | None = None, aside: list | None = None
                   ) -> tuple[list[tuple[str, pl.DataFrame]], pl.DataFrame, list[tuple[str, pl.DataFrame]], int]:
     """One delivered file of folder `dept` -> read, detect each table's kind, standardise,
     validate: ([(kind, valid rows)] per table, `Rejected` rows, [(kind, `stand_ins` of its rows
@@ -1116,7 +1116,8 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
     appended as `Rejected` rows saying why (not set aside: told back to who wrote them; an
     extract's such cells are only noted, per column). A table of no kind on a sheet
     named as a summary (`[inbox] summary_sheets`) beside other tables is noted, not read: its
-    rows are totals, not records, and count as no row read."""
+    rows are totals, not records, and count as no row read. `aside`: who a roster table's rows set
+    aside show (`persons_set_aside`), appended."""
     tables = read_tables(path, rel, known, notes, cfg.inbox.summary_sheets)
     if isinstance(tables, ReadError):
         return [], rejected_files([replace(tables, dept=dept)]), [], 0
@@ -1169,6 +1170,8 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
                 notes.append(ReadError(label, f"「{header}」{len(lines)} 个为15位旧号，已按国家标准升为18位（补19、算校验位）读取，请在底册中"
                                               f"更正为现用18位号码（第 {_first_lines(lines)} 行） {len(lines)} old 15-digit ID "
                                               f"numbers read as the 18-character IDs they became", dept, False))
+        if aside is not None and spec.name == "roster":
+            aside.append(persons_set_aside(std.with_columns(file=pl.lit(label)), bad))
         valid.append((spec.name, ok))
         set_aside.append((spec.name, stand_ins(std, bad, spec, dept, label)))
         rejected.append(bad)
@@ -1212,7 +1215,8 @@ def month_notes(lines: dict[str, list[int]], headers: dict[str, list[str]], labe
 
 
 def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Config, notes: list,
-                    blanked: list | None = None, copies: Mapping[str, tuple[str, str]] | None = None
+                    blanked: list | None = None, copies: Mapping[str, tuple[str, str]] | None = None,
+                    aside: list | None = None
                     ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, int, pl.DataFrame]:
     """Every file of department folder `dept` (`files`: `discover`'s rows of it, byte-identical
     repeats left out, in the order put in) -> `read_delivery` each, side by side (a city's 15 医保
@@ -1228,7 +1232,8 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     replace that period's corrections (SPEC §1: the same file delivered twice must not count
     twice); it is named (往期文件). The roster's households are keyed here, once for the whole run:
     a 户编号 shared by persons of several villages is one household per village
-    (`split_shared_households`)."""
+    (`split_shared_households`). `aside`: who the roster's rows set aside in the end show
+    (`persons_set_aside`: not those a later delivery of the person replaced), appended."""
     from pipelines.identify import set_aside_unidentifiable
     from pipelines.reference import split_shared_households
 
@@ -1246,12 +1251,16 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     def read(rel: str):
         found: list[ReadError] = []
         cells: list[pl.DataFrame] = []
-        return *read_delivery(period_dir / rel, rel, dept, cfg, known, found, latest_date, cells), found, cells
+        people: list[pl.DataFrame] = []
+        return *read_delivery(period_dir / rel, rel, dept, cfg, known, found, latest_date, cells, people), found, cells, people
+
+    shown: list[pl.DataFrame] = []  # (who the roster's rows set aside show)
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         reading = {rel: pool.submit(read, rel) for rel in files.sort("size", descending=True, maintain_order=True)["file"]}
         for rel in files["file"].to_list():
-            tables, bad, set_aside, rows, found, cells = reading.pop(rel).result()
+            tables, bad, set_aside, rows, found, cells, people = reading.pop(rel).result()
+            shown.extend(people)
             if rel in (copies or {}):
                 snapshot, (period, was) = cfg.inbox.snapshot_kinds, copies[rel]
                 if not any(kind in snapshot for kind, _ in tables + set_aside):
@@ -1309,6 +1318,11 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     if "roster" in latest:
         latest["roster"] = split_shared_households(latest["roster"], cfg.matching.places)
     rejected = pl.concat(rejected).cast(REJECTED_SCHEMA).sort(delivery_place(pl.col("file"), ranks), maintain_order=True)
+    if aside is not None and "roster" in delivered:
+        # (those set aside reading them, and persons of valid rows set aside since: one 人编号 given
+        # to two persons by two files)
+        rows = [*shown, *(f.select(list(ASIDE_PERSON)) for f in delivered["roster"] if SET_ASIDE not in f.columns)]
+        aside.append(persons_set_aside(pl.concat(rows, how="diagonal_relaxed").cast(ASIDE_PERSON), rejected))
     return latest, rejected, superseded, rows_read, unread
 
 

@@ -121,7 +121,8 @@ def quality_report(
     rows, without a kind; count: its rows). The other rejected rows are summarised by
     department, file and reason; records delivered again by the file replaced and the file whose
     delivery is used (with other content: `Finding.REPLACED`, which the console shows too;
-    unchanged: `Finding.DELIVERED_AGAIN`); grids over `max_grid_households` (Article 10) and
+    unchanged: `Finding.DELIVERED_AGAIN`); grids over `max_grid_households` (Article 10: of the
+    roster's households, a stale row of one it no longer holds said apart) and
     roster households without a grid worker are listed; so is a 乡（镇） the roster holds under two
     县（市、区） (one township list would carry both: run each county from its own inbox).
     """
@@ -185,16 +186,25 @@ def quality_report(
         # (named with its file and first line, for the county to find it: the grid's id alone was all
         # it said; not its worker's name: the report, its HTML too, carries no person's name)
         where = [c for c in ("file", "line") if c in grid.columns]
-        big = (grid.sort(where) if where else grid).group_by(
-            "grid_id", maintain_order=True).agg(pl.col("household_id").n_unique().alias("n"), *[
-                pl.col(c).drop_nulls().first() for c in where]).filter(pl.col("n") > max_grid_households).sort("grid_id")
+        # (the households of this period's roster: a grid row of a 户编号 the roster no longer holds
+        # is stale, said as 网格户不在底册, and its grid worker visits no one for it; counted, a
+        # grid of 98 households and 5 stale rows was called over 100)
+        known = roster is not None and roster.height > 0
+        on_roster = pl.col("household_id").is_in(roster["household_id"].implode()) if known else pl.lit(True)
+        big = (grid.sort(where) if where else grid).with_columns(_on=on_roster).group_by(
+            "grid_id", maintain_order=True).agg(
+                pl.col("household_id").filter("_on").n_unique().alias("n"),
+                pl.col("household_id").filter(~pl.col("_on")).n_unique().alias("stale"),
+                *[pl.col(c).drop_nulls().first() for c in where]).filter(pl.col("n") > max_grid_households).sort("grid_id")
         said = pl.format("（{} 第 {} 行起）", "file", "line") if len(where) == 2 else pl.lit(" ")
+        stale = pl.when(pl.col("stale") > 0).then(pl.format(
+            "；另有 {} 个户编号不在本期底册，未计入（见 网格户不在底册）", "stale")).otherwise(pl.lit(""))
         parts.append(
             big.select(
                 pl.lit(Finding.GRID_OVER_LIMIT).alias("category"),
                 pl.lit("网格").alias("dept"), (pl.col("file") if "file" in where else pl.lit(None, pl.Utf8)).alias("file"),
-                pl.format("网格 {}{}户数超过 {}（{} 户）", "grid_id", said.fill_null(" "),
-                          pl.lit(max_grid_households), "n").alias("detail"),
+                pl.format("网格 {}{}户数超过 {}（{}{} 户{}）", "grid_id", said.fill_null(" "),
+                          pl.lit(max_grid_households), pl.lit("底册中的 " if known else ""), "n", stale).alias("detail"),
                 pl.col("n").cast(pl.Int64).alias("count"),
             )
         )

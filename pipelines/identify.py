@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from config import PlaceNames
 from matchers.ids import MASKS, PLAIN_TEXT, fixed_stars, normalize_ids
 from matchers.names import DOTS
+from matchers.places import normalize_place
 from pipelines.validate import REJECTED_SCHEMA, mask_value
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
@@ -155,3 +157,132 @@ def _name_fits(shown: pl.Expr, name: pl.Expr) -> pl.Expr:
     whole = s.str.replace_all("·", "", literal=True) == n.str.replace_all("·", "", literal=True)
     return (s.fill_null("").str.replace_all(r"\*", "") == "") | pl.when(s.str.contains("*", literal=True)).then(
         n.str.contains(pattern)).otherwise(whole)
+
+
+# A department record that may be a roster person set aside (`set_aside_fits`): the roster row it
+# may be, and what agrees
+FIT_SCHEMA = {"dept": pl.String, "kind": pl.String, "record_id": pl.String, "file": pl.String, "line": pl.Int64,
+              "household_id": pl.String, "how": pl.String}
+FIT_MIN_COMMON = 10  # ID characters both keep, all equal: as many as a 6+4 mask keeps of a whole ID
+
+
+def set_aside_fits(records: pl.DataFrame, aside: pl.DataFrame, names: PlaceNames = PlaceNames(),
+                   min_common: int = FIT_MIN_COMMON) -> pl.DataFrame:
+    """Records the matcher did not link (`PersonRecord` rows) -> the roster persons set aside
+    (`validate.persons_set_aside`: a blank or destroyed 证件号码, a 人编号 given twice) each may
+    be (`FIT_SCHEMA`). Not a link: the person's row is on no roster the matcher reads, so their
+    records were unmatched, and a rule's lead called them someone not on the roster; the clerk
+    is told to check that row first. The record shows a name that fits theirs (every character
+    it shows, masks aside: `_name_fits`) and either names their 乡（镇） (and 行政村, where it names
+    one), showing two characters of the name or more and no ID character other than theirs kept;
+    or its ID keeps at least `min_common` characters their 证件号码 kept too (a zero-filled one
+    its first 15), all equal. Excel's `3.41302E+17` keeps 5 digits: such a person is found by
+    place only."""
+    found = [pl.DataFrame(schema=FIT_SCHEMA)]
+    if records.is_empty() or aside.is_empty():
+        return found[0]
+    shown = pl.col("name").str.replace_all(rf"[\s·•.{MASKS[1:-1]}]", "").str.len_chars().fill_null(0)
+    r = records.filter(shown > 0).select("dept", "kind", "record_id", "name", "id_raw", "township", "village")
+    a = aside.filter(pl.col("name").is_not_null()).select(
+        "file", "line", "household_id", a_name="name", id_raw="id_number", a_t="township", a_v="village")
+    keep = [*FIT_SCHEMA]
+    # by place: the record's 乡（镇）, and 行政村 where it names one; its name showing two characters
+    # or more (a surname alone, 李**, fits too many in a township), and its ID, where it shows one,
+    # no character other than theirs kept
+    place = lambda c, level: normalize_place(pl.col(c), level, names)  # noqa: E731
+    rp = r.filter(pl.col("township").is_not_null(), shown > 1)
+    ap = a.filter(pl.col("a_t").is_not_null())
+    if rp.height and ap.height:
+        rp = normalize_ids(rp).with_columns(_t=place("township", "township"), _v=place("village", "village"))
+        ap = normalize_ids(ap).select("file", "line", "household_id", "a_name", "a_v", _t=place("a_t", "township"),
+                                      _av=place("a_v", "village"), a_id="id_norm", a_kept="kept")
+        both = lambda i: (pl.col("kept").str.slice(i, 1) == "1") & (pl.col("a_kept").str.slice(i, 1) == "1")  # noqa: E731
+        agree = pl.all_horizontal([~both(i) | (pl.col("id_norm").str.slice(i, 1) == pl.col("a_id").str.slice(i, 1))
+                                   for i in range(18)])
+        found.append(rp.join(ap, on="_t").filter(
+            pl.col("_v").is_null() | (pl.col("_v") == pl.col("_av")), agree, _name_fits(pl.col("name"), pl.col("a_name"))
+        ).with_columns(how=pl.when(pl.col("_v").is_null()).then(pl.lit("姓名、乡镇相符"))
+                       .otherwise(pl.lit("姓名、乡镇、行政村相符"))).select(keep))
+    # by ID: the characters both keep, position by position (a few mask styles: a join each)
+    ai = normalize_ids(a).filter(pl.col("id_status") != "missing")
+    ri = normalize_ids(r).filter(pl.col("id_status") != "missing") if ai.height else r.clear()  # (a city's: read when it matters)
+    for (rk,), rg in (ri.partition_by("kept", as_dict=True).items() if ri.height else ()):
+        for (ak,), ag in ai.partition_by("kept", as_dict=True).items():
+            at = [i for i in range(18) if rk[i] == "1" and ak[i] == "1"]
+            if len(at) < min_common:
+                continue
+            key = lambda df: df.with_columns(_k=pl.concat_str([pl.col("id_norm").str.slice(i, 1) for i in at]))  # noqa: E731
+            # (a record naming another 乡（镇）than theirs is not told: its list would name a household of
+            # another township)
+            found.append(key(rg).join(key(ag).select("file", "line", "household_id", "a_name", "a_t", "_k"), on="_k").filter(
+                _name_fits(pl.col("name"), pl.col("a_name")),
+                pl.col("township").is_null() | pl.col("a_t").is_null()
+                | (place("township", "township") == place("a_t", "township")))
+                .with_columns(how=pl.lit(f"姓名相符，证件号码 {len(at)} 位相同")).select(keep))
+    return (pl.concat([f.cast(FIT_SCHEMA) for f in found]).unique(["dept", "kind", "record_id", "file", "line"], keep="first",
+                                                                  maintain_order=True))
+
+
+def _fit_words(fits: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """`by`, said: the roster rows set aside each `by` group of records may be, in words."""
+    fits = fits.unique([*by, "file", "line"], maintain_order=True).sort("file", "line")
+    return fits.group_by(by, maintain_order=True).agg(
+        said=pl.format("{} 第 {} 行（户编号 {}，{}）", "file", "line", pl.col("household_id").fill_null("空"), "how").str.join("；"))
+
+
+def links_with_fits(links: pl.DataFrame, fits: pl.DataFrame) -> pl.DataFrame:
+    """Links (dept, kind, record_id, decision, reason) whose unmatched record may be a roster person
+    set aside (`set_aside_fits`) with that said in their reason; the others as they were."""
+    if fits.is_empty():
+        return links
+    key = ["dept", "kind", "record_id"]
+    return links.join(_fit_words(fits, key), on=key, how="left", maintain_order="left").with_columns(
+        reason=pl.when((pl.col("decision") == "unmatched") & pl.col("said").is_not_null())
+        .then(pl.concat_str([pl.col("reason").fill_null(""), pl.lit("; may be the roster's row set aside: "), "said"]))
+        .otherwise("reason")).drop("said")
+
+
+LEAD_HINT = "；或为户籍底册被搁置（未能读入）的人员：{}，请先核对底册，勿径按新增户处理"
+
+
+def leads_with_fits(warnings: pl.DataFrame, fits: pl.DataFrame) -> pl.DataFrame:
+    """Warnings whose lead (no household: someone not on the roster) rests on records that may be
+    a roster person set aside (`set_aside_fits`), their 预警依据 (`basis`) saying which roster row
+    (`LEAD_HINT`), so that the clerk checks the roster before taking a new household in; the
+    others as they were. Not linked: precision first."""
+    if fits.is_empty() or warnings.is_empty():
+        return warnings
+    leads = _fit_words(warnings.with_row_index("_w").filter(pl.col("household_id").is_null())
+                       .select("_w", "dept", record_id="record_ids").explode("record_id")
+                       .join(fits.drop("kind"), on=["dept", "record_id"]), ["_w"])
+    if leads.is_empty():
+        return warnings
+    return (warnings.with_row_index("_w").join(leads, on="_w", how="left", maintain_order="left")
+            .with_columns(basis=pl.when(pl.col("said").is_not_null())
+                          .then(pl.concat_str(["basis", pl.format(LEAD_HINT, "said")])).otherwise("basis"))
+            .drop("_w", "said"))
+
+
+def fits_finding(fits: pl.DataFrame, folder: str = "户籍底册") -> pl.DataFrame:
+    """One QualityFinding per roster file whose rows set aside may be persons of this period's
+    unmatched records (`set_aside_fits`): which lines, with the departments' records of each,
+    counting the records. Their records reach no household (a rule's warning of them is lost,
+    or goes out as a lead of someone new) until the rows are corrected."""
+    if fits.is_empty():
+        return pl.DataFrame(schema=QUALITY_COLUMNS)
+    per = (fits.unique(["dept", "record_id", "file", "line"]).group_by("file", "line", "household_id", "dept").len()
+           .sort("file", "line", "dept").group_by("file", "line", "household_id", maintain_order=True)
+           .agg(_d=pl.format("{} {} 条", "dept", "len").str.join("、")))
+    more = pl.when(pl.len() > 10).then(pl.lit("…")).otherwise(pl.lit(""))
+    n = fits.group_by("file").agg(count=pl.struct("dept", "record_id").n_unique().cast(pl.Int64))
+    return per.group_by("file", maintain_order=True).agg(
+        _w=pl.format("第 {} 行（户编号 {}：{}）", "line", pl.col("household_id").fill_null("空"), "_d").head(10).str.join("；") + more,
+    ).join(n, on="file").select(
+        category=pl.lit(Finding.ASIDE_RECORDS), dept=pl.lit(folder), file="file",
+        detail=pl.format("被搁置的底册人员或有本期部门记录（姓名与乡镇或证件号码残存位相符），这些记录未能关联：{}。"
+                         "其预警不会下发到户，或作为新增线索下发（预警依据已注明）；请更正这些行后重报底册 — roster rows set aside "
+                         "that this period's unmatched records may be (name and place, or the ID digits kept, agree): their "
+                         "records reach no household, or go out as leads of someone new (their 预警依据 say so); correct the "
+                         "rows and deliver the roster again", "_w"),
+        count="count",
+    ).cast(QUALITY_COLUMNS)

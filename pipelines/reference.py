@@ -14,6 +14,7 @@ from config import Config, PlaceNames
 from matchers.ids import roster_check_fails
 from matchers.places import normalize_place
 from pipelines.identify import destroyed_ids, unreadable_ids
+from pipelines.validate import without_sheet
 from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, PERSON_KINDS, SHARED_MARK, TEXT_MARKS, as_written
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
@@ -316,16 +317,42 @@ def persons_listed_twice(roster: pl.DataFrame) -> pl.DataFrame:
         "records fit both alike and wait for review; correct the roster")
 
 
-def grid_missing(grid: pl.DataFrame | None, folder: str = "网格") -> pl.DataFrame:
-    """The finding that the period has no usable grid — none delivered, or none of its rows kept
-    (a file of headers only, every row set aside): the lists' 网格员 and 网格员电话 are then empty.
-    (A grid holding no row was taken as a grid: every list went out without its grid workers,
-    with nothing said.)"""
+def grid_missing(grid: pl.DataFrame | None, folder: str = "网格", delivered: Collection[str] = (),
+                 set_aside: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The finding that the period has no usable grid, so that the lists' 网格员 and 网格员电话
+    are empty: none delivered (`Finding.GRID_NOT_DELIVERED`), or none of the rows of its files
+    kept (`delivered`: the grid's files this period; `set_aside`: their `Rejected` rows) — one
+    `Finding.GRID_NO_ROWS` per file, saying whether it held no row, was set aside whole, or had
+    each row set aside and why. The grid is a reference file the county keeps, not a department:
+    a delivered grid without rows was said as 部门未报送, sending the county to chase a delivery
+    that had come."""
     if grid is not None and grid.height:
         return _empty()
-    return pl.DataFrame([dict(category=Finding.DEPT_MISSING, dept=folder, file=None, count=1,
-                              detail="本期没有可用的网格划分，预警清单的网格员、网格员电话为空 no usable grid this period: "
-                                     "the lists' 网格员 and 网格员电话 are empty")], schema=QUALITY_COLUMNS)
+    if not delivered:
+        return pl.DataFrame([dict(category=Finding.GRID_NOT_DELIVERED, dept=folder, file=None, count=1,
+                                  detail="本期未收到网格划分，预警清单的网格员、网格员电话为空 no grid delivered this period: "
+                                         "the lists' 网格员 and 网格员电话 are empty")], schema=QUALITY_COLUMNS)
+    aside = (set_aside if set_aside is not None else pl.DataFrame(schema={"file": pl.Utf8, "line": pl.Int64,
+                                                                          "reason": pl.Utf8}))
+    rows = []
+    for file in sorted(delivered):
+        mine = aside.filter(without_sheet(pl.col("file")) == file)  # (a workbook's sheets too)
+        whole = mine.filter(pl.col("line").is_null())
+        lines = mine.filter(pl.col("line").is_not_null())
+        why = (lines["reason"].str.split("；").list.first().str.split(":").list.first().unique(maintain_order=True)
+               .head(3).str.join("；").item() if lines.height else "")
+        if whole.height:
+            zh, en, n = f"文件被整体搁置（{whole['reason'][0]}）", "the file was set aside whole", 1
+        elif lines.height:
+            n = lines.select("line").n_unique()
+            zh, en = f"{n} 行均被搁置（{why}；见 搁置行及原因.csv）", f"each of its {n} rows was set aside ({why})"
+        else:
+            zh, en, n = "只有表头、没有数据行", "it holds a header and no row", 1
+        rows.append(dict(category=Finding.GRID_NO_ROWS, dept=folder, file=file, count=n, detail=(
+            f"网格文件已报送，但没有可用的行：{zh}。预警清单的网格员、网格员电话为空，请更正后重报网格 — the grid was "
+            f"delivered but no row of it could be used: {en}. The lists' 网格员 and 网格员电话 are empty; deliver the "
+            f"grid again")))
+    return pl.DataFrame(rows, schema=QUALITY_COLUMNS)
 
 
 _PHONES = {"grid_worker_phone": ("grid_worker", "网格员"), "grid_leader_phone": ("grid_leader", "网格长")}
@@ -515,13 +542,14 @@ def check_roster(roster: pl.DataFrame, head_relations: Collection[str], fields: 
 
 
 def check_grid(grid: pl.DataFrame | None, roster: pl.DataFrame, fields: dict[str, list[str]], folder: str = "网格",
-               names: PlaceNames = PlaceNames()) -> tuple[pl.DataFrame | None, pl.DataFrame]:
+               names: PlaceNames = PlaceNames(), delivered: Collection[str] = (),
+               set_aside: pl.DataFrame | None = None) -> tuple[pl.DataFrame | None, pl.DataFrame]:
     """(grid, findings): the period's GridHousehold rows (None: no grid delivered) with their
     户编号 as the roster writes them (`align_grid`: for the lists, and the report's grid
-    checks), and the grid's QualityFindings — none usable (`grid_missing`, of its `folder`), its
-    户编号 read as the roster's, phones Excel destroyed, columns it lacks (`fields`:
-    `kinds.grid.fields`)."""
-    parts = [grid_missing(grid, folder)]
+    checks), and the grid's QualityFindings — none usable (`grid_missing`, of its `folder`: its
+    files `delivered`, their rows `set_aside`), its 户编号 read as the roster's, phones Excel
+    destroyed, columns it lacks (`fields`: `kinds.grid.fields`)."""
+    parts = [grid_missing(grid, folder, delivered, set_aside)]
     if grid is not None:
         grid, note = align_grid(grid, roster, names)
         parts += [grid_fields_missing(grid, fields), note, grid_phones_destroyed(grid)]

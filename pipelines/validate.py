@@ -690,6 +690,23 @@ SUPERSEDED_SCHEMA = {"dept": pl.String, "kind": pl.String, "file": pl.String, "l
                      "other_person": pl.Boolean}
 
 
+# who a roster row set aside shows (`persons_set_aside`): its person cannot be linked, and a record
+# of them is unmatched, a lead of someone not on the roster (`pipelines.identify.set_aside_fits`)
+ASIDE_PERSON = {"file": pl.String, "line": pl.Int64, "person_id": pl.String, "household_id": pl.String,
+                "name": pl.String, "township": pl.String, "village": pl.String, "id_number": pl.String}
+
+
+def persons_set_aside(rows: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
+    """A roster's rows (standardised or validated, with file and line) of the lines `rejected`
+    sets aside -> who each shows (`ASIDE_PERSON`: the 证件号码 as delivered, blank or destroyed
+    as it may be; a field the table lacks is null)."""
+    if rows.is_empty() or rejected.is_empty():
+        return pl.DataFrame(schema=ASIDE_PERSON)
+    return rows.join(rejected.select("file", pl.col("line").cast(pl.Int64)).drop_nulls().unique(), on=["file", "line"],
+                     how="semi").select([pl.col(c).cast(t) if c in rows.columns else pl.lit(None, t).alias(c)
+                                         for c, t in ASIDE_PERSON.items()])
+
+
 def set_aside_future_dates(valid: pl.DataFrame, latest: date, planned: Collection[str] = ()
                            ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(kept rows, Rejected rows) of one validated extract: a row with a date after `latest` (its

@@ -106,10 +106,15 @@ class Finding:
     EARLIER_COPY = "往期文件 a file identical to an earlier period's"
     ANSWERS_NOT_READ = "往期答复未读 answers put into an earlier period's folder after it ran"
     KEPT_OFF_ROSTER = "保留预警户不在底册 a partial run's kept warnings name households off the roster"
+    # (the grid is the county's reference file, not a department: not 部门未报送)
+    GRID_NOT_DELIVERED = "网格未报送 grid not delivered"
+    GRID_NO_ROWS = "网格文件无可用行 grid file without usable rows"
+    ASIDE_RECORDS = "底册搁置人员或有记录 records that may be of roster persons set aside"
     ATTENTION = (DEPT_MISSING, FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, RULE_LEFT_OUT, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
                  TOWNSHIP_TWICE, ID_UNREADABLE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
                  PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED, TOWNSHIP_SPELLINGS, OLDER_VERSION, HIDDEN_TABLE,
-                 DAMAGED_BYTES, EARLIER_COPY, ANSWERS_NOT_READ, KEPT_OFF_ROSTER)
+                 DAMAGED_BYTES, EARLIER_COPY, ANSWERS_NOT_READ, KEPT_OFF_ROSTER, GRID_NOT_DELIVERED, GRID_NO_ROWS,
+                 ASIDE_RECORDS)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

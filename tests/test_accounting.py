@@ -437,3 +437,18 @@ def test_the_inbox_findings_name_the_files_read_with_a_note_the_late_answers_and
                                                            (Finding.FILE_NOTE, "反馈", "../2026-09/反馈/x.csv"),
                                                            (Finding.DEPT_MISSING, "水利", None)]
     assert inbox_findings([], None, files.clear(), ["水利"])["dept"].to_list() == ["水利"]
+
+
+def test_a_grid_is_over_the_limit_by_the_roster_s_households_its_stale_rows_said_apart():
+    """Article 10 counts the households a grid worker visits: a grid row of a 户编号 this period's
+    roster no longer holds is stale (said as 网格户不在底册). G1 lists 2 roster households and 2
+    stale rows, the limit 2: not over (it was called over, 4 households); G2's 3 roster households
+    are, its stale row said apart and not counted."""
+    grid = pl.DataFrame({"grid_id": ["G1"] * 4 + ["G2"] * 4,
+                         "household_id": ["h1", "h2", "old1", "old2", "h3", "h4", "h5", "old3"]})
+    roster = pl.DataFrame({"household_id": ["h1", "h2", "h3", "h4", "h5"]})
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), pl.DataFrame(schema={"dept": pl.Utf8}), grid, roster,
+                       max_grid_households=2)
+    assert q.filter(pl.col("category") == Finding.GRID_OVER_LIMIT).select("detail", "count").rows() == [
+        ("网格 G2 户数超过 2（底册中的 3 户；另有 1 个户编号不在本期底册，未计入（见 网格户不在底册））", 3)]
+    assert q.filter(pl.col("category") == Finding.GRID_OFF_ROSTER)["count"].item() == 3

@@ -524,7 +524,7 @@ def test_missing_pieces_are_said_on_the_console_and_in_the_report_and_the_run_go
     quality = pl.read_csv(out / "county" / "数据质量报告.csv", infer_schema=False)
     detail = lambda cat: " ".join(quality.filter(pl.col("类别").str.starts_with(cat))["说明"].to_list())  # noqa: E731
     # no grid: the lists go out with empty 网格员 columns, and the report and console say why
-    assert "网格员" in detail("部门未报送") and "网格员" in said
+    assert "网格员" in detail("网格未报送") and "网格员" in said and not detail("部门未报送")
     town = next((out / "townships").rglob("*_预警清单.csv"))
     assert pl.read_csv(town, infer_schema=False)["网格员"].null_count() == pl.read_csv(town, infer_schema=False).height
     # no 参保名单 beside the settlements: M4 did not run, and that is said
@@ -888,3 +888,83 @@ def test_a_scheduled_run_waits_for_a_busy_warehouse_then_runs_or_fails_saying_so
     else:
         assert "error" not in got, got.get("error")
         assert (out / PERIOD / "county" / "行数核对_accounting.csv").exists()
+
+
+@pytest.fixture(scope="module")
+def set_aside_run(prefect_harness, county, tmp_path_factory):
+    """The sample county with the 网格 delivered as a header only, and the roster rows of the
+    persons of the planted C2 records (a 新增 临时救助/特困: warned as a lead when not on the
+    roster) with their 证件号码 destroyed by Excel (`3.41302E+17`, zeros past the 15th digit) or
+    blank; another person's blank too, whom no record names. Returns (out, the C2 records with
+    each one's roster line, the console)."""
+    import shutil
+
+    dest = tmp_path_factory.mktemp("set_aside")
+    inbox = dest / "inbox"
+    shutil.copytree(county / "inbox", inbox)
+    p = inbox / PERIOD
+    folder = {CFG.folder_of(d.name): d for d in p.iterdir() if d.is_dir()}
+    grid = next(folder["网格"].glob("*.csv"))
+    grid.write_text(grid.read_text(encoding="utf-8-sig").splitlines()[0] + "\n", encoding="utf-8-sig")
+    truth = pl.read_csv(county / "truth" / "links.csv", infer_schema=False)
+    planted = truth.filter(pl.col("period") == PERIOD, pl.col("dirt").str.contains("plant=C2"),
+                           pl.col("person_id").is_not_null(), ~pl.col("dirt").str.contains("name="))
+    assert planted.height >= 2
+    roster = next(folder["户籍底册"].glob("*.csv"))
+    rows = list(csv.reader(io.StringIO(roster.read_text(encoding="utf-8-sig"))))
+    idc, pidc = rows[0].index("证件号码"), rows[0].index("人编号")
+    line_of = {r[pidc]: n for n, r in enumerate(rows[1:], start=2)}
+    for pid, how in zip(planted["person_id"].to_list(), ("sci", "zeros", "blank")):
+        r = rows[line_of[pid] - 1]
+        r[idc] = {"sci": f"{r[idc][0]}.{r[idc][1:6]}E+17", "zeros": r[idc][:15] + "000", "blank": ""}[how]
+    nobody = next(r for r in rows[1:] if r[pidc] not in set(truth["person_id"].drop_nulls().to_list()))
+    nobody[idc] = ""
+    with open(roster, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    out = dest / "out"
+    sys_out = io.StringIO()
+    from contextlib import redirect_stdout
+    with redirect_stdout(sys_out):
+        assert cli.main(_args(inbox, out)) == 0
+    return out / PERIOD, {r["record_id"]: line_of[r["person_id"]] for r in planted.head(3).iter_rows(named=True)}, sys_out.getvalue()
+
+
+def test_a_lead_that_may_be_a_roster_row_set_aside_names_that_row_and_is_not_linked(set_aside_run, reference):
+    """A roster person set aside (a destroyed or blank 证件号码) cannot be linked: a 民政 新增
+    临时救助 about them went out as a lead of someone not on the roster (非监测对象 …), the
+    township to take in a new household. The lead now names the roster's line set aside that
+    it may be (name and place agree), asking the clerk to check the roster first; its record
+    stays unmatched (precision first), its links reason and the data-quality report say so too."""
+    out, planted, said = set_aside_run
+    rows = pl.concat([pl.read_csv(f, infer_schema=False) for f in (out / "townships").rglob("*_预警清单.csv")])
+    links = pl.read_parquet(out / "links.parquet")
+    for record, line in planted.items():
+        lead = rows.filter(pl.col("来源记录编号").str.contains(record, literal=True))
+        assert lead.height == 1 and lead["户编号"].is_null().all(), record
+        basis = lead["预警依据"].item()
+        assert "非监测对象" in basis and "户籍底册被搁置（未能读入）的人员：户籍底册/" in basis
+        assert f"第 {line} 行" in basis and "请先核对底册" in basis
+        link = links.filter(pl.col("dept") == "民政", pl.col("record_id") == record)
+        assert link["decision"].to_list() == ["unmatched"] and f"第 {line} 行" in link["reason"].item()
+    quality = pl.read_csv(out / "county" / "数据质量报告.csv", infer_schema=False)
+    aside = quality.filter(pl.col("类别").str.starts_with("底册搁置人员或有记录"))
+    assert aside.height == 1 and all(f"第 {line} 行" in aside["说明"].item() for line in planted.values())
+    assert "底册搁置人员或有记录" in said
+    # the other leads say nothing of it, as in the run of the roster untouched
+    before = pl.concat([pl.read_csv(f, infer_schema=False) for f in (reference / PERIOD / "townships").rglob("*_预警清单.csv")])
+    assert not before["预警依据"].str.contains("被搁置").any()
+    assert rows.filter(pl.col("预警依据").str.contains("被搁置"))["来源记录编号"].sort().to_list() == sorted(planted)
+
+
+def test_a_grid_of_a_header_only_is_said_as_the_grid_file_not_a_department_missing(set_aside_run):
+    """The 网格 delivered with a header only: the report says 网格文件无可用行 of its file, the
+    lists' 网格员 are empty, and 网格 is not among the departments missing."""
+    out, _, said = set_aside_run
+    quality = pl.read_csv(out / "county" / "数据质量报告.csv", infer_schema=False)
+    grid = quality.filter(pl.col("部门") == "网格")
+    assert grid.filter(pl.col("类别").str.starts_with("网格文件无可用行"))["文件"].str.starts_with("网格/").all()
+    assert "只有表头" in " ".join(grid["说明"].to_list())
+    assert quality.filter(pl.col("类别").str.starts_with("部门未报送"), pl.col("部门") == "网格").is_empty()
+    assert "网格文件无可用行 网格 网格/" in said
+    town = next((out / "townships").rglob("*_预警清单.csv"))
+    assert pl.read_csv(town, infer_schema=False)["网格员"].null_count() == pl.read_csv(town, infer_schema=False).height

@@ -173,3 +173,85 @@ def test_the_persons_shown_are_the_candidates_and_those_the_rows_set_aside_show(
     assert shown_on_lists(candidates, None, listed, roster, 7).equals(candidates)
     got = shown_on_lists(candidates, unread, listed, roster, 7)
     assert got.select("record_id", "person_id", "score").rows() == [("A", "p1", 0.4), ("B", "p2", None)]
+
+
+def _aside(rows):
+    """Roster persons set aside: (line, household, name, township, village, 证件号码 as delivered)."""
+    return pl.DataFrame([dict(file="户籍底册/底册.csv", line=n, person_id=f"{h}-1", household_id=h, name=name,
+                              township=t, village=v, id_number=i) for n, h, name, t, v, i in rows],
+                        schema={"file": pl.Utf8, "line": pl.Int64, "person_id": pl.Utf8, "household_id": pl.Utf8,
+                                "name": pl.Utf8, "township": pl.Utf8, "village": pl.Utf8, "id_number": pl.Utf8})
+
+
+def _records(rows):
+    """Unmatched records: (record, name, 证件号码, 乡（镇）, 行政村)."""
+    return pl.DataFrame([dict(dept="民政", kind="civil", record_id=r, name=name, id_raw=i, township=t, village=v)
+                         for r, name, i, t, v in rows],
+                        schema={"dept": pl.Utf8, "kind": pl.Utf8, "record_id": pl.Utf8, "name": pl.Utf8,
+                                "id_raw": pl.Utf8, "township": pl.Utf8, "village": pl.Utf8})
+
+
+WHOLE = "342224195008187610"
+
+
+def test_a_record_may_be_a_roster_person_set_aside_by_name_and_place_or_by_the_id_digits_kept():
+    """A roster person set aside (Excel's 3.41302E+17, zeros past the 15th digit, blank) is on no
+    roster the matcher reads: their records are unmatched. Such a record may be them when the
+    name it shows fits and it names their 乡（镇） (and 行政村, where it names one), or its ID
+    keeps 10 characters or more their 证件号码 kept too, all equal; never on a name alone, a
+    name showing nothing (or a surname alone, by place), another village, an ID showing other
+    digits than theirs kept, or the 5 digits of Excel's 3.41302E+17 (a sample county's
+    non-roster persons of a roster surname and township were hinted as them); nor by ID when
+    the record names another 乡（镇）(that township's list would name their 户编号)."""
+    from pipelines.identify import set_aside_fits
+
+    aside = _aside([(102, "H27", "蔡义志", "永镇镇", "孙集村", WHOLE[:15] + "000"),
+                    (210, "H60", "董波超", "桃沟乡", "郑寨村", "3.41302E+17"),
+                    (220, "H63", "张鹏伟", "永镇镇", "张套村", None)])
+    records = _records([
+        ("A", "蔡义志", None, "永镇", "孙集村委会"),  # name, township and village (suffixes aside)
+        ("B", "张*伟", "341302********1234", "永镇镇", None),  # a masked name and the township
+        ("C", "蔡**", WHOLE, None, None),  # no place: 15 digits kept, all equal
+        ("D", "蔡**", "342224********7610", None, None),  # a 6+4 mask keeps 7 of those 15: too few
+        ("E", "董波超", "341302199111073472", None, None),  # Excel's 3.41302E+17 keeps 5 digits
+        ("F", "张鹏伟", None, "永镇镇", "王庄村"),  # another village
+        ("G", "***", None, "永镇镇", "孙集村"),  # no name shown
+        ("H", "李鹏伟", None, "永镇镇", "张套村"),  # another name
+        ("I", "张**", None, "永镇镇", "张套村"),  # a surname alone, by place: too many fit it
+        ("J", "蔡义志", "341302199001011234", "永镇镇", "孙集村"),  # an ID other than the 15 digits theirs kept
+        ("K", "蔡**", WHOLE, "桃沟乡", None),  # 15 digits kept, all equal, but another 乡（镇）: its list is not theirs
+    ])
+    fits = set_aside_fits(records, aside)
+    assert fits.select("record_id", "line", "household_id").rows() == [("A", 102, "H27"), ("B", 220, "H63"),
+                                                                       ("C", 102, "H27")]
+    assert fits["how"].to_list() == ["姓名、乡镇、行政村相符", "姓名、乡镇相符", "姓名相符，证件号码 15 位相同"]
+    assert set_aside_fits(records, aside.clear()).is_empty() and set_aside_fits(records.clear(), aside).is_empty()
+
+
+def test_a_lead_that_may_be_a_roster_person_set_aside_says_which_row_its_household_warnings_do_not():
+    """A lead (no household: 非监测对象 …) whose record may be a roster person set aside says, in its
+    预警依据, the roster's file, line and 户编号, asking for the roster to be checked first; a
+    household's warning, and a lead whose records fit no one, are as they were. The unmatched
+    link's reason says it too, and the report names the lines with their records."""
+    from pipelines.identify import fits_finding, leads_with_fits, links_with_fits, set_aside_fits
+
+    fits = set_aside_fits(_records([("A", "蔡义志", None, "永镇镇", "孙集村")]),
+                          _aside([(102, "H27", "蔡义志", "永镇镇", "孙集村", None)]))
+    warnings = pl.DataFrame({"warning_id": ["W1", "W2", "W3"], "household_id": [None, None, "H9"],
+                             "dept": ["民政"] * 3, "record_ids": [["A", "X"], ["Y"], ["A"]],
+                             "basis": ["非监测对象 蔡义志 新增临时救助", "非监测对象 某某", "蔡某 新增临时救助"]})
+    said = leads_with_fits(warnings, fits)
+    assert said.columns == warnings.columns
+    assert said["basis"].to_list() == [
+        "非监测对象 蔡义志 新增临时救助；或为户籍底册被搁置（未能读入）的人员：户籍底册/底册.csv 第 102 行（户编号 H27，"
+        "姓名、乡镇、行政村相符），请先核对底册，勿径按新增户处理", "非监测对象 某某", "蔡某 新增临时救助"]
+    links = pl.DataFrame({"dept": ["民政", "民政"], "kind": ["civil", "civil"], "record_id": ["A", "Y"],
+                          "decision": ["unmatched", "unmatched"], "reason": ["no ID-compatible roster person"] * 2})
+    assert links_with_fits(links, fits)["reason"].to_list() == [
+        "no ID-compatible roster person; may be the roster's row set aside: 户籍底册/底册.csv 第 102 行（户编号 H27，"
+        "姓名、乡镇、行政村相符）", "no ID-compatible roster person"]
+    found = fits_finding(fits, "户籍底册")
+    assert found.select("category", "dept", "file", "count").rows() == [
+        (Finding.ASIDE_RECORDS, "户籍底册", "户籍底册/底册.csv", 1)]
+    assert "第 102 行（户编号 H27：民政 1 条）" in found["detail"].item()
+    assert leads_with_fits(warnings, fits.clear()).equals(warnings) and fits_finding(fits.clear()).is_empty()

@@ -1622,3 +1622,26 @@ def test_a_stray_nul_byte_in_a_text_file_is_taken_out_and_its_line_named(tmp_pat
     assert [n.problem for n in notes] == ["第 2、251 行有空字节（NUL），已去掉 line(s) 2、251 hold NUL bytes: taken out"]
     err = read_table(write_bytes(tmp_path / "g.csv", (HEADER + "\n").encode() + bytes(range(32)) * 8), "医保/g.csv", KNOWN)
     assert isinstance(err, ReadError) and "binary" in err.problem
+
+
+def test_who_the_roster_s_rows_set_aside_show_is_kept_for_their_records_to_be_told(tmp_path):
+    """A roster row set aside (a 证件号码 blank or destroyed by Excel, a 人编号 given to two persons)
+    is a person no record can be linked to: `read_department` hands who each shows to `aside`
+    (line, 户编号, 姓名, place, the 证件号码 as delivered), for their unmatched records to be told
+    (`identify.set_aside_fits`). One a later delivery gives again whole is on the roster: not there."""
+    per = tmp_path / "2026-10"
+    head = "乡（镇）,行政村,户编号,人编号,姓名,证件号码\n"
+    write(per / "户籍底册" / "底册.csv", head + "大店镇,李湖村,H1,P1,张一,341302196201112734\n"
+          "大店镇,李湖村,H1,P2,张二,\n大店镇,李湖村,H2,P3,李三,3.41302E+17\n"
+          "永镇镇,孙集村,H3,P4,王四,341302196201113737\n永镇镇,孙集村,H4,P4,赵五,34130219620111415X\n")
+    write(per / "户籍底册" / "底册_补报.csv", head + "大店镇,李湖村,H1,P2,张二,341302198001012345\n")
+    files, _ = discover(per, CFG)
+    aside: list[pl.DataFrame] = []
+    latest, rejected, _, _, _ = read_department(per, files, "户籍底册", CFG, [], None, None, aside)
+    shown = pl.concat(aside).sort("line")
+    assert shown.select("file", "line", "person_id", "household_id", "name", "township", "village", "id_number").rows() == [
+        ("户籍底册/底册.csv", 4, "P3", "H2", "李三", "大店镇", "李湖村", "3.41302E+17"),
+        ("户籍底册/底册.csv", 5, "P4", "H3", "王四", "永镇镇", "孙集村", "341302196201113737"),
+        ("户籍底册/底册.csv", 6, "P4", "H4", "赵五", "永镇镇", "孙集村", "34130219620111415X")]
+    assert sorted(latest["roster"]["person_id"].to_list()) == ["P1", "P2"]
+    assert read_department(per, files, "户籍底册", CFG, [])[0]["roster"].equals(latest["roster"])

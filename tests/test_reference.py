@@ -396,9 +396,29 @@ def test_a_grid_holding_no_row_is_said_as_no_grid():
     empty = pl.DataFrame(schema={"grid_id": pl.Utf8, "household_id": pl.Utf8, "grid_worker": pl.Utf8})
     for grid in (None, empty):
         q = grid_missing(grid, "网格")
-        assert q.select("category", "dept", "count").rows() == [(Finding.DEPT_MISSING, "网格", 1)]
+        assert q.select("category", "dept", "count").rows() == [(Finding.GRID_NOT_DELIVERED, "网格", 1)]
         assert "网格员" in q["detail"].item() and len(attention_lines(q, ["户籍底册", "网格"])) == 1
     assert grid_missing(pl.DataFrame({"grid_id": ["W1"], "household_id": ["H1"], "grid_worker": ["甲"]})).is_empty()
+
+
+def test_a_grid_delivered_without_a_usable_row_is_said_as_the_grid_s_file_not_a_missing_department():
+    """The grid is the county's reference file, not a department: one delivered with a header only,
+    or with each row set aside, was filed under 部门未报送 (department missing) though it had come.
+    It is said of its file, with what happened (no row; its rows set aside and why; set aside
+    whole), and that the lists' 网格员 are empty; on the console too."""
+    empty = pl.DataFrame(schema={"grid_id": pl.Utf8, "household_id": pl.Utf8, "grid_worker": pl.Utf8})
+    q = grid_missing(empty, "网格", ["网格/网格.csv"])
+    assert q.select("category", "dept", "file").rows() == [(Finding.GRID_NO_ROWS, "网格", "网格/网格.csv")]
+    assert "只有表头" in q["detail"].item() and "网格员" in q["detail"].item()
+    aside = pl.DataFrame({"file": ["网格/网格.xlsx（工作表 Sheet1）"] * 3 + ["网格/旧.csv"], "line": [2, 3, 3, None],
+                          "reason": ["网格员 必填项为空 missing value"] * 2 + ["户编号 必填项为空 missing value", "无法读取"]})
+    q = grid_missing(None, "网格", ["网格/网格.xlsx", "网格/旧.csv"], aside)
+    assert Finding.DEPT_MISSING not in q["category"].to_list()
+    said = {r["file"]: r for r in q.iter_rows(named=True)}
+    assert said["网格/网格.xlsx"]["count"] == 2
+    assert "2 行均被搁置（网格员 必填项为空 missing value；户编号 必填项为空 missing value" in said["网格/网格.xlsx"]["detail"]
+    assert "文件被整体搁置（无法读取）" in said["网格/旧.csv"]["detail"]
+    assert len(attention_lines(q, ["户籍底册", "网格"])) == 2
 
 
 def test_a_household_whose_head_row_was_set_aside_is_told_so():
@@ -449,7 +469,7 @@ def test_the_grid_checked_is_read_as_the_roster_writes_it_with_its_findings():
     """`check_grid`: no grid is said (and stays none); a grid's 户编号 written otherwise are read
     as the roster's, its phones Excel destroyed and a column it lacks are said, once each."""
     none, said = check_grid(None, pl.DataFrame({"household_id": ["H0001"]}), {})
-    assert none is None and said["category"].to_list() == [Finding.DEPT_MISSING]
+    assert none is None and said["category"].to_list() == [Finding.GRID_NOT_DELIVERED]
     grid = pl.DataFrame({"dept": ["网格"] * 2, "file": ["网格/网格.csv"] * 2, "line": [2, 3], "grid_id": ["G1"] * 2,
                          "grid_worker": ["甲", "甲"], "grid_worker_phone": ["1.37E+10", "1.37E+10"],
                          "household_id": ["h0001", "H0002"]})
