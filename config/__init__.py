@@ -193,8 +193,9 @@ class MatchingConfig:
         if not (isinstance(self.record_id_slips, int) and 0 <= self.record_id_slips <= 4):
             raise ValueError(f"matching.record_id_slips must be a whole number from 0 to 4, got {self.record_id_slips!r}")
         # counts: a fraction is no setting of them (range(2.5) iterations failed after the records were read)
-        # (county_population counts people: 12345.5 was taken)
-        for name, least in (("county_population", 0), ("block_size_sample", 1), ("pair_chunk", 1), ("age_band_years", 1),
+        # (county_population counts people: 12345.5 was taken; 6e6, a whole number written as TOML's float, is one)
+        _at_least("matching.county_population", self.county_population, 0, True)
+        for name, least in (("block_size_sample", 1), ("pair_chunk", 1), ("age_band_years", 1),
                             ("prior_iterations", 0), ("review_max_candidates", 0), ("answer_max_id_differences", 0),
                             ("name_readings_max_keys", 0),
                             ("min_kept_for_id_block", 0), ("typo_min_kept", 0), ("typo_name_key_below", 0),
