@@ -250,7 +250,7 @@ def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
     current = _read(paths.work / "med_settlement.parquet")
     if current is None:
         return
-    ytd = paths.work / "ytd_earlier.parquet"  # (those delivered again now are left out by `merge`)
+    ytd = paths.work / "ytd_earlier.parquet"  # (those delivered again now are left out by `year_to_date`)
     con = warehouse.connect(paths.warehouse)
     try:
         n = warehouse.write_year_to_date_settlements(con, period, settle_years(current, period),
@@ -407,8 +407,9 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
 @task(**STEP)
 def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     """This period's settlements with their links, plus the earlier ones of their calendar years
-    (`earlier_settlements`), those linked again by this run with their new links (`merge`), all
-    with the review answers received since they were stored."""
+    (`earlier_settlements`) but those delivered again now however spelled (`ytd_again.parquet`),
+    those linked again by this run with their new links (`merge`), all with the review answers
+    received since they were stored."""
     current = _read(paths.work / "med_settlement.parquet")
     if current is None:
         return

@@ -534,14 +534,15 @@ def roster_changes(con: duckdb.DuckDBPyConnection, roster: pl.DataFrame, since: 
 
 def records_seen(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFrame) -> pl.DataFrame:
     """Of `asked` (dept, record_id), the records some stored period up to `period` linked, however
-    `asked` spells them (`schemas.inputs.record_key`: Excel's 12345 for 0012345), as stored."""
+    `asked` spells them (`schemas.inputs.record_key`: Excel's 12345 for 0012345), as stored: a
+    record stored under several spellings, the latest period's first (as the year's sums keep it)."""
     if not _has_table(con, "links") or asked.is_empty():
         return asked.clear()
     con.register("_asked", asked)
     try:
-        return con.sql("SELECT DISTINCT a.dept, l.record_id FROM _asked a JOIN links l ON a.dept = l.dept AND "
-                       f"{record_key_sql('a.record_id')} = {record_key_sql('l.record_id')} WHERE l.period <= ?",
-                       params=[period]).pl()
+        return con.sql("SELECT a.dept, l.record_id FROM _asked a JOIN links l ON a.dept = l.dept AND "
+                       f"{record_key_sql('a.record_id')} = {record_key_sql('l.record_id')} WHERE l.period <= ? "
+                       "GROUP BY ALL ORDER BY max(l.period) DESC, a.dept, l.record_id", params=[period]).pl()
     finally:
         con.unregister("_asked")
 

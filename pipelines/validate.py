@@ -324,7 +324,8 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
     elif name == "relation":  # (`户 主` spaced to line up in Excel is 户主: `matching.head_relations` is compared as written)
         e = _text(name).str.replace_all(r"\s", "")
     elif name == "record_id":  # (a leading apostrophe is Excel's mark of text, as on an ID: `'JS1` is JS1's delivery;
-        # a number a program wrote as a decimal, 2026100000205.0, is that number's)
+        # a number a program wrote as a decimal, 2026100000205.0, is that number's; kept as spelled
+        # otherwise: its zeros and case are compared away where records are, `record_key`)
         e = _text(name).str.strip_chars_start(TEXT_MARKS).str.strip_chars().str.replace(r"^(\d+)\.0+$", "${1}")
     else:
         e = _text(name)
@@ -520,6 +521,18 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
             same = df.select((pl.struct(said).n_unique().over(spec.record_id) == 1)).to_series().arg_true()
             fc = fc.filter(~(pl.col("check").str.contains("unique") & pl.col("index").is_in(same.cast(pl.Int64).implode())))
         fails.append(fc)
+    rid = spec.record_id
+    if rid in typed.columns and getattr(columns.get(rid), "unique", False):
+        # one number however spelled (`record_key`: 00012 and 12, p7 and P7) on rows that differ
+        # but for it: two persons under it as surely as under one spelling (identical rows are one
+        # delivery said twice, `keep_latest` keeps one)
+        key = typed.select(record_key(pl.col(rid))).to_series()
+        again = (key.is_duplicated() & key.is_not_null()).arg_true()  # (a city's million persons mostly are not)
+        if again.len():
+            said = [c for c in df.columns if c not in ("line", rid)]
+            x = df[again].select(said).with_columns(_k=key.gather(again), _i=again.cast(pl.Int64))
+            clash = x.filter(pl.struct(said).n_unique().over("_k") > 1)["_i"]
+            fails.append(pl.DataFrame({"index": clash}).with_columns(field=pl.lit(rid), check=pl.lit("unique")))
     fails = pl.concat(fails) if fails else pl.DataFrame(schema={"index": pl.Int64, "field": pl.String, "check": pl.String})
     for f, more in spec.values.items():  # values the bureau allows besides the SPEC's (雪灾)
         allowed = typed.select(pl.col(f).is_in(list(more)).fill_null(False)).to_series().arg_true().cast(pl.Int64)
@@ -748,11 +761,10 @@ def supersede(delivered: pl.DataFrame, ranks: Mapping[str, int], key: str = "rec
     correction, is told so). `key` is the record-id column (roster: person_id), compared by
     `record_key` (Excel's 12345 for 0012345, a clerk's js1 for JS1: one record, shown as its
     kept row spells it, each superseded row as it spelled it); a row without one stands alone.
-    `year` (a snapshot's
-    `KindSpec.snapshot_year`): a record's rows of `period_year` come last, in the order above,
-    before them its rows of other years, latest year last (a row of no year first): the last
-    delivery of the period's year is kept, else of the latest year (a file of each year, or one
-    of both)."""
+    `year` (a snapshot's `KindSpec.snapshot_year`): a record's rows of `period_year` come last,
+    in the order above, before them its rows of other years, latest year last (a row of no year
+    first): the last delivery of the period's year is kept, else of the latest year (a file of
+    each year, or one of both)."""
     groups = [c for c in ("dept", "kind") if c in delivered.columns] + [_KEY]  # (one record however spelled: `record_key`)
     labels = delivered.select(pl.col("file").unique()).sort(delivery_place(pl.col("file"), ranks), "file")["file"]
     rank = pl.col("file").replace_strict({f: i for i, f in enumerate(labels.to_list())}, return_dtype=pl.UInt32)
@@ -885,9 +897,9 @@ def older_versions(kept: pl.DataFrame, superseded: pl.DataFrame, key: str) -> li
 
 def to_person_records(extracts: dict[str, pl.DataFrame], prior_groups: dict[str, str] | None = None) -> pl.DataFrame:
     """`PersonRecord` rows of every person-level kind (those carrying `id_raw`: not roster, grid,
-    water, feedback); the last row of each (dept, kind, record_id by `record_key`) is kept. `prior_groups`
-    (`MatchingConfig.prior_groups`: column -> group): a record with a positive amount in such a
-    column gets that `prior_group` (a settlement 医疗救助 paid for: 医疗救助)."""
+    water, feedback); the last row of each (dept, kind, record_id by `record_key`) is kept.
+    `prior_groups` (`MatchingConfig.prior_groups`: column -> group): a record with a positive
+    amount in such a column gets that `prior_group` (a settlement 医疗救助 paid for: 医疗救助)."""
     cols = list(PersonRecord.to_schema().columns)
 
     def grouped(df: pl.DataFrame) -> pl.DataFrame:

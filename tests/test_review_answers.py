@@ -473,3 +473,12 @@ def test_the_answers_a_run_takes_add_up_and_are_said_in_one_line():
     counts, refused, new, decided, finding = take_answers(None, None, ROSTER, shown, None, None, None, [], "2026-10", cfg,
                                                           list(cfg.departments), False)
     assert counts["returned"] == 0 and refused is None and new.is_empty() and decided is None and finding is None
+
+
+def test_a_record_number_excel_stripped_under_another_department_is_refused_naming_it():
+    """部门 mistyped and the 记录编号's zeros gone in Excel (1 for 医保's 0001; js1 for JS1): the
+    reason still names the department the record is of, not 'no such record'."""
+    got, refused = _check([("复核/q.csv", 2, "民政", "1", "P1", "是"), ("复核/q.csv", 3, "民政", "js1", "P1", "否")],
+                          known=[("医保", "0001"), ("医保", "JS1"), ("民政", "MZ1")])
+    assert got.is_empty() and {n: f for n, (f, _) in refused.items()} == {2: "record_id", 3: "record_id"}
+    assert all("记录编号是医保的记录" in why for _, why in refused.values())

@@ -1149,3 +1149,18 @@ def test_one_record_number_however_spelled_is_kept_once_and_one_person_s_across_
                            "id_number": ["341302199001011234", "341302199001015678", "341302199202029999",
                                          "341302199001015678"], "name": ["张三", "李四", "王五", "李四"]})
     assert numbers_of_two_persons(roster).select("file", "line").rows() == [("a.csv", 2), ("b.csv", 2)]
+
+
+def test_two_persons_under_one_人编号_however_spelled_in_one_table_are_set_aside():
+    """In one roster table 00012 and 12 (p7 and P7) are one 人编号 (`record_key`): on rows that
+    differ, two persons under it, both set aside as under one spelling (neither replaces the
+    other as a correction); on rows the same but for it, one person said twice, kept once."""
+    raw = pl.DataFrame(
+        {"乡镇": ["大店镇"] * 5, "村": ["韩湖村"] * 5, "户号": ["H1"] * 5, "人编号": ["00012", "12", "p7", "P7", "P8"],
+         "姓名": ["甲", "乙", "丙", "丙", "丁"], "身份证号": ["341302196201112734"] * 5, "line": [2, 3, 4, 5, 6]})
+    std = standardize(raw, CFG.kinds["roster"])
+    valid, rejected = validate(std, CFG.kinds["roster"], "户籍底册", "户籍底册/r.csv")
+    assert rejected["line"].to_list() == [2, 3] and all(DUPLICATED in r for r in rejected["reason"])
+    latest, _, superseded = keep_latest({"roster": [valid]}, rejected, {"户籍底册/r.csv": 0}, CFG)
+    assert latest["roster"]["person_id"].to_list() == ["P7", "P8"]
+    assert superseded.select("line", "record_id", "changed").rows() == [(4, "p7", False)]
