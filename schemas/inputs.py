@@ -70,9 +70,13 @@ def record_key(record_id: pl.Expr) -> pl.Expr:
 
 
 def record_key_sql(column: str) -> str:
-    """`record_key` of `column`, as DuckDB reads it (the warehouse keeps each record as its run spelled it)."""
-    return (f"CASE WHEN regexp_full_match({column}, '[0-9]+') THEN regexp_replace({column}, '^0+([0-9])', '\\1') "
-            f"ELSE translate({column}, '{_LOWER}', '{_UPPER}') END")
+    """`record_key` of `column`, as DuckDB reads it (the warehouse keeps each record as its run
+    spelled it). `upper` is `record_key`'s ASCII upper case on ASCII text, and 30 times quicker
+    than `translate` (a city's year of settlements is partitioned by it): text holding anything
+    else is translated."""
+    return (f"CASE WHEN regexp_full_match({column}, '[0-9]+') THEN coalesce(nullif(ltrim({column}, '0'), ''), '0') "
+            f"WHEN regexp_matches({column}, '[^\\x00-\\x7F]') THEN translate({column}, '{_LOWER}', '{_UPPER}') "
+            f"ELSE upper({column}) END")
 
 
 class SourceRow(pa.DataFrameModel):
