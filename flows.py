@@ -76,11 +76,11 @@ from pipelines import accounting, calendar, console, feedback, reference, report
 from pipelines.identify import fits_finding, leads_with_fits, links_with_fits, set_aside_fits, shown_on_lists  # noqa: E402
 from pipelines.review_answers import ANSWER_SCHEMA, apply_answers, best_guess, in_folders, take_answers  # noqa: E402
 from pipelines.validate import (  # noqa: E402
-    REJECTED_SCHEMA, in_headers, rejected_files, to_person_records, why_set_aside,
+    REJECTED_SCHEMA, in_headers, rejected_files, spelled_as, to_person_records, why_set_aside,
 )
 from pipelines.year_to_date import (RELINK_COLUMNS, RELINK_KEYS, YTD_COLUMNS, lead_sums, merge, relink_keys, rows_to_sum,  # noqa: E402
                                     settle_years, to_relink, with_answers)
-from schemas.inputs import as_written  # noqa: E402
+from schemas.inputs import as_written, record_key  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
 TIMEZONE = "Asia/Shanghai"
@@ -253,7 +253,7 @@ def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
     current = _read(paths.work / "med_settlement.parquet")
     if current is None:
         return
-    ytd = paths.work / "ytd_earlier.parquet"  # (those delivered again now are left out by `merge`)
+    ytd = paths.work / "ytd_earlier.parquet"  # (those delivered again now are left out by `year_to_date`)
     con = warehouse.connect(paths.warehouse)
     try:
         n = warehouse.write_year_to_date_settlements(con, period, settle_years(current, period),
@@ -270,8 +270,11 @@ def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
     # a city's month of settlements at a time, in their order (its December would hold eleven at
     # once), without those delivered again now: found once (the filter by this period's 2M
     # 结算流水号 cost a city's December 16 s CPU done for each month's rows, 1.8 s once)
-    again_now = pl.scan_parquet(ytd).select("record_id").filter(
-        pl.col("record_id").is_in(current["record_id"].implode())).collect()["record_id"]
+    # (however a month spelled them, `record_key`: Excel's 12345 is the 0012345 stored; kept as stored
+    # for `year_to_date` to leave them out by)
+    again_now = pl.scan_parquet(ytd).select("record_id").filter(record_key(pl.col("record_id")).is_in(
+        current.select(record_key(pl.col("record_id")))["record_id"].implode())).collect()["record_id"]
+    again_now.to_frame().write_parquet(paths.work / "ytd_again.parquet")
     again = pl.concat([to_relink(pl.scan_parquet(ytd).select(RELINK_COLUMNS).slice(i, _YEAR_CHUNK).filter(
         ~pl.col("record_id").is_in(again_now.implode())).collect(), changed, roster)
         for i in range(0, n, _YEAR_CHUNK)])
@@ -389,8 +392,13 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
         if returned is not None:
             returned = in_folders(returned, cfg)
             asked = returned.select(dept="record_dept", record_id="record_id").unique()
-            known = accounting.together([warehouse.records_seen(con, period, asked), shown.select("dept", "record_id")])
-        # (the candidates the queues listed for every record answered, now or earlier)
+            known = accounting.together([shown.select("dept", "record_id"), warehouse.records_seen(con, period, asked)])
+        # an answer names its record however Excel or a hand spelled the number (`record_key`): as this
+        # period's records spell it, else as a stored period did; so it is checked, kept and applied
+        mine = shown.select("dept", "record_id")
+        returned = None if returned is None else spelled_as(returned, known, "record_dept")
+        earlier, before = (None if f is None else spelled_as(f, mine, "record_dept") for f in (earlier, before))
+        # (the candidates the queues listed for every record answered, now or earlier, as the answers spell it)
         answered = [f.select(dept="record_dept", record_id="record_id") for f in (returned, earlier, before)
                     if f is not None]
         queued = warehouse.queue_listed(con, period, pl.concat(answered).unique()) if answered else None
@@ -414,8 +422,9 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
 @task(**STEP)
 def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     """This period's settlements with their links, plus the earlier ones of their calendar years
-    (`earlier_settlements`), those linked again by this run with their new links (`merge`), all
-    with the review answers received since they were stored."""
+    (`earlier_settlements`) but those delivered again now however spelled (`ytd_again.parquet`),
+    those linked again by this run with their new links (`merge`), all with the review answers
+    received since they were stored."""
     current = _read(paths.work / "med_settlement.parquet")
     if current is None:
         return
@@ -432,6 +441,8 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     # the others' stored links stand (`rows_to_sum`); `_at`: where each was read, for the sums' order
     earlier = (pl.scan_parquet(paths.work / "ytd_earlier.parquet").with_row_index("_at")
                if (paths.work / "ytd_earlier.parquet").exists() else None)
+    again = _read(paths.work / "ytd_again.parquet")  # (the earlier ones delivered again now, as stored)
+    delivered = current["record_id"] if again is None else pl.concat([current["record_id"], again["record_id"]])
     moving = pl.concat([f["record_id"] for f in (relinked, decided) if f is not None] + [pl.Series("record_id", [], pl.Utf8)])
     ytd = merge(current.with_columns(_at=pl.lit(None, pl.UInt32)),
                 None if earlier is None else earlier.filter(pl.col("record_id").is_in(moving.implode())).collect(),
@@ -441,7 +452,7 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
         ytd = with_answers(ytd, decided, pl.read_parquet(paths.work / "roster.parquet"), period,
                            cfg.matching.answer_max_id_differences)
     if earlier is not None:
-        left_out = pl.concat([current["record_id"], moving])
+        left_out = pl.concat([delivered, moving])
         stands = earlier.filter(~pl.col("record_id").is_in(left_out.implode()))
         sums = lead_sums(paths.work / "ytd_earlier.parquet", left_out, int(period[:4]), cfg.run.year_sum_memory,
                          paths.work / "spill")

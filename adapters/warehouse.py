@@ -38,6 +38,7 @@ import duckdb
 import polars as pl
 
 from pipelines.year_to_date import RELINK_KEYS, relink_keys
+from schemas.inputs import record_key_sql
 from schemas.links import RosterChange, RosterDigest
 
 # `warning_status` is stored as a log: a period's snapshot holds every warning ever issued, and most
@@ -407,7 +408,7 @@ def _year_to_date_sql(con: duckdb.DuckDBPyConnection, columns: list[str] | None)
         cols = ", ".join(dict.fromkeys(f'"{c}"' for c in [*columns, "period"] if c in have))
     return f"""SELECT * EXCLUDE (_rank, _settled) FROM (
                    SELECT {cols}, settle_date AS _settled,
-                          row_number() OVER (PARTITION BY record_id ORDER BY period DESC) AS _rank
+                          row_number() OVER (PARTITION BY {record_key_sql("record_id")} ORDER BY period DESC) AS _rank
                    FROM settlements WHERE period < $period AND period >= $first)
                WHERE _rank = 1
                  AND list_contains($years::INTEGER[], coalesce(year(_settled), left(period, 4)::INTEGER))"""
@@ -420,9 +421,10 @@ def _digest(person_id: str, id_number: str, name: str) -> str:
 
 def write_year_to_date_settlements(con: duckdb.DuckDBPyConnection, period: str, years: list[int],
                                    columns: list[str] | None, path: Path) -> int:
-    """Stored settlements delivered before `period` (each 结算流水号 once: its latest delivery
-    wins) whose 结算日期 falls in one of `years` (one without a date: its delivery period's
-    year), with the `period` that delivered them, written to the parquet file `path` by DuckDB;
+    """Stored settlements delivered before `period` (each 结算流水号 once, however a period spelled
+    it, `schemas.inputs.record_key`: its latest delivery wins) whose 结算日期 falls in one of
+    `years` (one without a date: its delivery period's year), with the `period` that delivered
+    them, written to the parquet file `path` by DuckDB;
     the number of rows (0: no file). The year's sums read them (`pipelines.year_to_date`): a
     December settlement delivered in January belongs to December's year, not January's.
     `columns`: only those the table has of them, and `period` (None: all). A city's year holds
@@ -542,13 +544,16 @@ def roster_changes(con: duckdb.DuckDBPyConnection, roster: pl.DataFrame, since: 
 
 
 def records_seen(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFrame) -> pl.DataFrame:
-    """Of `asked` (dept, record_id), the records some stored period up to `period` linked."""
+    """Of `asked` (dept, record_id), the records some stored period up to `period` linked, however
+    `asked` spells them (`schemas.inputs.record_key`: Excel's 12345 for 0012345), as stored: a
+    record stored under several spellings, the latest period's first (as the year's sums keep it)."""
     if not _has_table(con, "links") or asked.is_empty():
         return asked.clear()
     con.register("_asked", asked)
     try:
-        return con.sql("SELECT DISTINCT a.dept, a.record_id FROM _asked a JOIN links l USING (dept, record_id) "
-                       "WHERE l.period <= ?", params=[period]).pl()
+        return con.sql("SELECT a.dept, l.record_id FROM _asked a JOIN links l ON a.dept = l.dept AND "
+                       f"{record_key_sql('a.record_id')} = {record_key_sql('l.record_id')} WHERE l.period <= ? "
+                       "GROUP BY ALL ORDER BY max(l.period) DESC, a.dept, l.record_id", params=[period]).pl()
     finally:
         con.unregister("_asked")
 
@@ -563,8 +568,10 @@ def queue_listed(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFram
         return pl.DataFrame(schema=out)
     con.register("_asked", asked.select("dept", "record_id").unique())
     try:
-        return con.sql("SELECT DISTINCT q.dept AS record_dept, q.record_id, q.person_id, q.id_raw FROM review_queue q "
-                       "JOIN _asked a USING (dept, record_id) WHERE q.period <= ?", params=[period]).pl().cast(out)
+        # (a queue's record however its number was spelled then, `record_key`: as the answer spells it)
+        return con.sql(f"SELECT DISTINCT q.dept AS record_dept, a.record_id, q.person_id, q.id_raw FROM review_queue q "
+                       f"JOIN _asked a ON q.dept = a.dept AND {record_key_sql('q.record_id')} = "
+                       f"{record_key_sql('a.record_id')} WHERE q.period <= ?", params=[period]).pl().cast(out)
     finally:
         con.unregister("_asked")
 
@@ -573,7 +580,8 @@ def review_history(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFr
     """Of `asked` (dept, record_id: the records of `period`'s review queue), the periods up to
     `period` stored in `links` (or `relinked_review`: an earlier settlement a later run linked
     again and sent to review) in which each was in review -> dept, record_id, decision
-    (`review`), period; one row per record and period (a record of two kinds in one period, once).
+    (`review`), period; one row per record and period (a record of two kinds in one period, once),
+    as `asked` spells it (a period that spelled it otherwise, `schemas.inputs.record_key`, counts).
     Read after the run stored its period (`flows.publish`), these hold the period itself: a re-run
     reads its own new links, never those it replaced. A later period stored (periods run out of
     order) is not read: it cannot tell when a record was first sent to review up to `period`
@@ -585,8 +593,9 @@ def review_history(con: duckdb.DuckDBPyConnection, period: str, asked: pl.DataFr
     con.register("_asked", asked.select("dept", "record_id").unique())
     try:
         return con.sql(" UNION ".join(
-            f"SELECT DISTINCT l.dept, l.record_id, l.decision, l.period FROM {t} l "
-            "JOIN _asked a USING (dept, record_id) WHERE l.decision = 'review' AND l.period <= ?" for t in tables),
+            f"SELECT DISTINCT a.dept, a.record_id, l.decision, l.period FROM {t} l JOIN _asked a ON a.dept = l.dept AND "
+            f"{record_key_sql('a.record_id')} = {record_key_sql('l.record_id')} "
+            "WHERE l.decision = 'review' AND l.period <= ?" for t in tables),
             params=[period] * len(tables)).pl().cast(out)
     finally:
         con.unregister("_asked")

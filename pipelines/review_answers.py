@@ -14,7 +14,7 @@ from matchers.review import answer_cite
 from pipelines.accounting import AccountingError
 from pipelines.standardize import asks_renamed
 from pipelines.validate import REJECTED_SCHEMA, delivery_order, original_file, without_sheet
-from schemas.inputs import EXCEL_ZERO_TAIL, PERSON_KINDS
+from schemas.inputs import EXCEL_ZERO_TAIL, PERSON_KINDS, record_key
 from schemas.links import ReviewDecision
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
@@ -64,9 +64,11 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
          .join(known.select(record_dept="dept", record_id="record_id").unique().with_columns(_known=pl.lit(True)),
                on=RECORD, how="left")
          .join(roster.select("person_id", _number="id_number").unique("person_id"), on="person_id", how="left")
-         # (the department a record number unknown under its 部门 is known under: 部门 mistyped or a row moved)
-         .join(known.group_by("record_id").agg(_elsewhere=pl.col("dept").unique().sort().str.join("、")),
-               on="record_id", how="left"))
+         # (the department a record number unknown under its 部门 is known under: 部门 mistyped or a row
+         # moved; however either spells it, `record_key`)
+         .with_columns(_rk=record_key(pl.col("record_id")))
+         .join(known.group_by(_rk=record_key(pl.col("record_id"))).agg(
+             _elsewhere=pl.col("dept").unique().sort().str.join("、")), on="_rk", how="left").drop("_rk"))
     differ = _differences()
     yes = pl.col("verdict") == "是"
     latest = (g.filter("_current").sort(delivery_order(pl.col("file")), "line")

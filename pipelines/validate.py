@@ -15,7 +15,8 @@ import polars as pl
 from config import Config, KindSpec
 from matchers.ids import OLD_ID, check_fails, id_text, upgrade_old_id
 from matchers.names import normalize_name
-from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, EXTRACT_MODELS, IDENTIFYING, TEXT_MARKS, PersonRecord, Rejected
+from schemas.inputs import (EXCEL_NUMBER, EXCEL_ZERO_TAIL, EXTRACT_MODELS, IDENTIFYING, TEXT_MARKS, PersonRecord, Rejected,
+                           record_key)
 
 REJECTED_SCHEMA = {
     "dept": pl.String, "kind": pl.String, "file": pl.String, "line": pl.Int64,
@@ -323,7 +324,8 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
     elif name == "relation":  # (`户 主` spaced to line up in Excel is 户主: `matching.head_relations` is compared as written)
         e = _text(name).str.replace_all(r"\s", "")
     elif name == "record_id":  # (a leading apostrophe is Excel's mark of text, as on an ID: `'JS1` is JS1's delivery;
-        # a number a program wrote as a decimal, 2026100000205.0, is that number's)
+        # a number a program wrote as a decimal, 2026100000205.0, is that number's; kept as spelled
+        # otherwise: its zeros and case are compared away where records are, `record_key`)
         e = _text(name).str.strip_chars_start(TEXT_MARKS).str.strip_chars().str.replace(r"^(\d+)\.0+$", "${1}")
     else:
         e = _text(name)
@@ -519,6 +521,18 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
             same = df.select((pl.struct(said).n_unique().over(spec.record_id) == 1)).to_series().arg_true()
             fc = fc.filter(~(pl.col("check").str.contains("unique") & pl.col("index").is_in(same.cast(pl.Int64).implode())))
         fails.append(fc)
+    rid = spec.record_id
+    if rid in typed.columns and getattr(columns.get(rid), "unique", False):
+        # one number however spelled (`record_key`: 00012 and 12, p7 and P7) on rows that differ
+        # but for it: two persons under it as surely as under one spelling (identical rows are one
+        # delivery said twice, `keep_latest` keeps one)
+        key = typed.select(record_key(pl.col(rid))).to_series()
+        again = (key.is_duplicated() & key.is_not_null()).arg_true()  # (a city's million persons mostly are not)
+        if again.len():
+            said = [c for c in df.columns if c not in ("line", rid)]
+            x = df[again].select(said).with_columns(_k=key.gather(again), _i=again.cast(pl.Int64))
+            clash = x.filter(pl.struct(said).n_unique().over("_k") > 1)["_i"]
+            fails.append(pl.DataFrame({"index": clash}).with_columns(field=pl.lit(rid), check=pl.lit("unique")))
     fails = pl.concat(fails) if fails else pl.DataFrame(schema={"index": pl.Int64, "field": pl.String, "check": pl.String})
     for f, more in spec.values.items():  # values the bureau allows besides the SPEC's (雪灾)
         allowed = typed.select(pl.col(f).is_in(list(more)).fill_null(False)).to_series().arg_true().cast(pl.Int64)
@@ -683,6 +697,7 @@ def delivery_place(file: pl.Expr, ranks: Mapping[str, int]) -> pl.Expr:
     return without_sheet(file).replace_strict(ranks, default=None, return_dtype=pl.UInt32)
 
 
+_KEY = "_record_key"  # `record_key` of a row's record number, while rows are compared
 SET_ASIDE = "_set_aside"  # on a stand-in for a row set aside (`stand_ins`): a hash of its cells as delivered
 SHOWN = ("id_raw", "name")  # who a stand-in's row shows
 SUPERSEDED_SCHEMA = {"dept": pl.String, "kind": pl.String, "file": pl.String, "line": pl.Int64,
@@ -760,21 +775,23 @@ def supersede(delivered: pl.DataFrame, ranks: Mapping[str, int], key: str = "rec
     (`file:line`), changed (its content differs from the winner's; identical re-deliveries are
     listed too), other_year (the winner is a row of another `year`), other_person (the winner shows
     another ID and another name, `shown_apart`: a department numbering each file from 1, not a
-    correction, is told so). `key` is the record-id column (roster: person_id); a row without one
-    stands alone. `year` (a snapshot's
-    `KindSpec.snapshot_year`): a record's rows of `period_year` come last, in the order above,
-    before them its rows of other years, latest year last (a row of no year first): the last
-    delivery of the period's year is kept, else of the latest year (a file of each year, or one
-    of both)."""
-    groups = [c for c in ("dept", "kind") if c in delivered.columns] + [key]
+    correction, is told so). `key` is the record-id column (roster: person_id), compared by
+    `record_key` (Excel's 12345 for 0012345, a clerk's js1 for JS1: one record, shown as its
+    kept row spells it, each superseded row as it spelled it); a row without one stands alone.
+    `year` (a snapshot's `KindSpec.snapshot_year`): a record's rows of `period_year` come last,
+    in the order above, before them its rows of other years, latest year last (a row of no year
+    first): the last delivery of the period's year is kept, else of the latest year (a file of
+    each year, or one of both)."""
+    groups = [c for c in ("dept", "kind") if c in delivered.columns] + [_KEY]  # (one record however spelled: `record_key`)
     labels = delivered.select(pl.col("file").unique()).sort(delivery_place(pl.col("file"), ranks), "file")["file"]
     rank = pl.col("file").replace_strict({f: i for i, f in enumerate(labels.to_list())}, return_dtype=pl.UInt32)
     years = ([(pl.col(year) == period_year).fill_null(False), pl.col(year)]
              if year in delivered.columns and period_year is not None else [])
-    df = delivered.sort(*years, rank, "line", maintain_order=True).with_row_index("_n")
+    df = delivered.sort(*years, rank, "line", maintain_order=True).with_row_index("_n").with_columns(
+        record_key(pl.col(key).cast(pl.String)).alias(_KEY))
     # only records delivered more than once are looked at (a city's millions mostly are not)
     again = (df.select(groups).is_duplicated() & df[key].is_not_null()).arg_true()
-    content = df[again].drop("file", "line", "_n").hash_rows()
+    content = df[again].drop("file", "line", "_n", key).hash_rows()  # (0012 re-saved as 12 is no change)
     twice = df[again].with_columns(_last=pl.col("_n") == pl.col("_n").max().over(groups), _h=content)
     last = pl.repeat(True, df.height, eager=True).scatter(again, twice["_last"])
     latest = df.filter(last).sort(rank, "line", maintain_order=True) if years else df.filter(last)
@@ -794,7 +811,7 @@ def supersede(delivered: pl.DataFrame, ranks: Mapping[str, int], key: str = "rec
         apart = superseded[changed].select(pl.all_horizontal(
             [shown_apart(pl.col(c), pl.col(f"_w{c}"), c == "name") for c in who])).to_series()
         superseded = superseded.with_columns(superseded["other_person"].scatter(changed, apart))
-    return latest.drop("_n"), superseded.drop(*who, *[f"_w{c}" for c in who])
+    return latest.drop("_n", _KEY), superseded.drop(*who, *[f"_w{c}" for c in who])
 
 
 def _apart(a: str | None, b: str | None) -> bool:
@@ -852,16 +869,18 @@ def numbers_of_two_persons(roster: pl.DataFrame, key: str = "person_id") -> pl.D
     """The valid rows of a roster delivered in several files -> `Rejected` rows for each row whose
     人编号 (`key`) the files give to different persons: another 证件号码 and another 姓名 in another
     file, not a correction of one person (a roster delivered one file per township, each numbering
-    its persons from 00001: the last file's 00001 replaced every other's, said as a correction).
+    its persons from 00001: the last file's 00001 replaced every other's, said as a correction);
+    numbers compared by `record_key` (00001 re-saved by Excel is 1), as `supersede` compares them.
     Each is set aside, as two persons under one 人编号 in one table are (`DUPLICATED`)."""
-    if not roster[key].is_duplicated().any():
+    roster = roster.with_columns(record_key(pl.col(key).cast(pl.String)).alias(_KEY))  # (00012 and 12: one number)
+    if not roster[_KEY].is_duplicated().any():
         return pl.DataFrame(schema=REJECTED_SCHEMA)
-    two = roster.group_by(key).agg(pl.col("id_number").n_unique() > 1, pl.col("name").n_unique() > 1,
-                                   pl.col("file").n_unique() > 1).filter("id_number", "name", "file").select(key)
+    two = roster.group_by(_KEY).agg(pl.col("id_number").n_unique() > 1, pl.col("name").n_unique() > 1,
+                                    pl.col("file").n_unique() > 1).filter("id_number", "name", "file").select(_KEY)
     if two.is_empty():
         return pl.DataFrame(schema=REJECTED_SCHEMA)
     # (one reason for them all: the report sums a file's rows set aside by reason)
-    return roster.join(two, on=key, how="semi").sort("file", "line").select(
+    return roster.join(two, on=_KEY, how="semi").sort("file", "line").select(
         "dept", "kind", "file", pl.col("line").cast(pl.Int64),
         record_id=pl.col(key).map_elements(mask_value, return_dtype=pl.String), field=pl.lit(key),
         value=pl.col(key).map_elements(mask_value, return_dtype=pl.String),
@@ -895,9 +914,9 @@ def older_versions(kept: pl.DataFrame, superseded: pl.DataFrame, key: str) -> li
 
 def to_person_records(extracts: dict[str, pl.DataFrame], prior_groups: dict[str, str] | None = None) -> pl.DataFrame:
     """`PersonRecord` rows of every person-level kind (those carrying `id_raw`: not roster, grid,
-    water, feedback); the last row of each (dept, kind, record_id) is kept. `prior_groups`
-    (`MatchingConfig.prior_groups`: column -> group): a record with a positive amount in such a
-    column gets that `prior_group` (a settlement 医疗救助 paid for: 医疗救助)."""
+    water, feedback); the last row of each (dept, kind, record_id by `record_key`) is kept.
+    `prior_groups` (`MatchingConfig.prior_groups`: column -> group): a record with a positive
+    amount in such a column gets that `prior_group` (a settlement 医疗救助 paid for: 医疗救助)."""
     cols = list(PersonRecord.to_schema().columns)
 
     def grouped(df: pl.DataFrame) -> pl.DataFrame:
@@ -913,7 +932,21 @@ def to_person_records(extracts: dict[str, pl.DataFrame], prior_groups: dict[str,
     if not parts:
         return pl.DataFrame(schema={c: pl.String for c in cols})
     out = pl.concat(parts)
-    key = ["dept", "kind", "record_id"]
+    key = ["dept", "kind", record_key(pl.col("record_id"))]  # (one record however spelled, as `supersede` keeps it)
     if out.select(key).is_duplicated().any():  # (extracts come superseded: as a rule none is)
-        out = out.unique(key, keep="last", maintain_order=True)
+        out = out.with_columns(key[-1].alias(_KEY)).unique(["dept", "kind", _KEY], keep="last", maintain_order=True).drop(_KEY)
     return PersonRecord.validate(out)
+
+
+def spelled_as(df: pl.DataFrame, records: pl.DataFrame, dept: str = "dept") -> pl.DataFrame:
+    """`df` with each record number (`record_id`, of the department in column `dept`) that names
+    one of `records` (dept, record_id) by `record_key` spelled as `records` spells it, the first
+    spelling given winning; others as they are. An answer re-saved in Excel (12345) or typed by
+    hand (js1) names the record the run knows (0012345, JS1), and is compared with it as written."""
+    if df.is_empty() or records.is_empty():
+        return df
+    spellings = records.select(_d=pl.col("dept"), _k=record_key(pl.col("record_id")), _as=pl.col("record_id")).unique(
+        ["_d", "_k"], keep="first", maintain_order=True)
+    out = df.with_columns(_d=pl.col(dept), _k=record_key(pl.col("record_id"))).join(
+        spellings, on=["_d", "_k"], how="left", maintain_order="left")
+    return out.with_columns(pl.coalesce("_as", "record_id").alias("record_id")).drop("_d", "_k", "_as")

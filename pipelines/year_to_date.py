@@ -25,6 +25,7 @@ import polars as pl
 from matchers.ids import fixed_stars, normalize_ids
 from matchers.names import edge_pinyin, normalize_name
 from pipelines.review_answers import apply_answers, changed_now, unconfirmable, without_yes
+from schemas.inputs import record_key
 from schemas.links import Link, RelinkKeys, RosterChange
 
 
@@ -142,11 +143,13 @@ def merge(current: pl.DataFrame, earlier: pl.DataFrame | None, relinked: pl.Data
     stored one and concerns a person whose roster row is new, changed or gone since the previous
     period (`changed_now`, 人编号): the roster change is this period's, so the rules weigh the
     record as one of this period's (the M1 a split or a corrected ID completes is raised now,
-    and not again next month for the same reason)."""
+    and not again next month for the same reason). A record `current` delivers again is its
+    row alone, however either spelled its number (`record_key`: Excel's 12345 for 0012345)."""
     current = current.with_columns(relinked_now=pl.lit(False))
     if earlier is None or earlier.is_empty():
         return current
-    earlier = earlier.filter(~pl.col("record_id").is_in(current["record_id"].implode()))
+    earlier = earlier.filter(~record_key(pl.col("record_id")).is_in(
+        current.select(record_key(pl.col("record_id")))["record_id"].implode()))
     if relinked is not None and relinked.height:
         new = Link.validate(relinked).select("record_id", _d="decision", _p="person_id", _h="household_id", _s="score")
         if new["record_id"].is_unique().all():  # (joined to the one column and set beside: a year is wide)

@@ -532,3 +532,12 @@ def test_a_yes_for_a_candidate_the_queue_listed_is_taken_though_the_ids_disagree
     assert refused.is_empty() and counts["id_differs"] == 1 and counts["confirmed"] == 1, counts
     assert decided.select("record_id", "person_id").rows() == [("JS2", "P3")] and "id_differs" not in new.columns
     assert "1 条记录答“是”的候选人证件号码与记录显示的多位不同，该候选人为复核队列所列，按复核结论采用" in finding["detail"].item()
+
+
+def test_a_record_number_excel_stripped_under_another_department_is_refused_naming_it():
+    """部门 mistyped and the 记录编号's zeros gone in Excel (1 for 医保's 0001; js1 for JS1): the
+    reason still names the department the record is of, not 'no such record'."""
+    got, refused = _check([("复核/q.csv", 2, "民政", "1", "P1", "是"), ("复核/q.csv", 3, "民政", "js1", "P1", "否")],
+                          known=[("医保", "0001"), ("医保", "JS1"), ("民政", "MZ1")])
+    assert got.is_empty() and {n: f for n, (f, _) in refused.items()} == {2: "record_id", 3: "record_id"}
+    assert all("记录编号是医保的记录" in why for _, why in refused.values())

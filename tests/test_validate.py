@@ -1094,3 +1094,73 @@ def test_no_usable_roster_is_said_with_why_its_files_were_set_aside():
         [pl.col(c) if c in ("dept", "file", "reason") else pl.lit(None).alias(c) for c in REJECTED_SCHEMA]
     ).cast(REJECTED_SCHEMA)
     assert why_set_aside(rejected, kinds) == "; 户籍底册/a.csv: 缺少必填列 证件号码; 户籍底册/b.xlsx: 无法读取"
+
+
+def test_a_record_number_is_one_key_however_excel_or_a_clerk_spelled_it():
+    """SPEC §1: a record delivered again replaces the earlier one. Excel drops an all-digit
+    number's leading zeros (0012345 -> 12345), a hand-typed correction may be lower case (js1):
+    one record each. A text cell keeps its zeros (JS0012 and JS12 are two records); an ID inside a
+    number (残疾人证号 ID + 2 digits, 学籍号 G + ID) keeps its meaning; DuckDB reads it alike."""
+    import duckdb
+
+    from schemas.inputs import record_key, record_key_sql
+
+    given = ["0012345", "12345", "000", "0", "js1", "JS1", "JS0012", "JS12", "g34130219900101123x",
+             "34130219800101123X11", "MZ-07", "0a1", "民js1", "straße1", "", None]
+    want = ["12345", "12345", "0", "0", "JS1", "JS1", "JS0012", "JS12", "G34130219900101123X",
+            "34130219800101123X11", "MZ-07", "0A1", "民JS1", "STRAßE1", "", None]  # (ASCII letters only change case)
+    df = pl.DataFrame({"record_id": given})
+    assert df.select(record_key(pl.col("record_id")))["record_id"].to_list() == want
+    con = duckdb.connect()
+    con.register("t", df)
+    assert [r[0] for r in con.sql(f"SELECT {record_key_sql('record_id')} FROM t").fetchall()] == want
+
+
+def test_supersede_takes_excel_s_stripped_zeros_and_a_clerk_s_case_as_the_record_delivered_again():
+    """A correction re-saved in Excel (12345 for 0012345) or typed by hand (js1 for JS1) replaces
+    the original: one row kept, shown as the correction spells it (the department's latest
+    word); the original listed as superseded under its own spelling. A re-delivery that differs
+    only so is no change; JS12 does not replace JS0012 (Excel leaves text alone)."""
+    rows = pl.DataFrame({
+        "dept": ["医保"] * 7, "kind": ["med_settlement"] * 7,
+        "file": ["医保/a.csv"] * 4 + ["医保/a_更正.csv"] * 3, "line": [2, 3, 4, 5, 2, 3, 4],
+        "record_id": ["0012345", "JS1", "JS0012", "0099", "12345", "js1", "JS12"],
+        "out_of_pocket": [10.0, 20.0, 30.0, 40.0, 11.0, 20.0, 31.0],
+    })
+    latest, superseded = supersede(rows, ranks("医保/a.csv", "医保/a_更正.csv"))
+    assert latest.columns == rows.columns
+    assert sorted(latest.select("record_id", "out_of_pocket").rows()) == [
+        ("0099", 40.0), ("12345", 11.0), ("JS0012", 30.0), ("JS12", 31.0), ("js1", 20.0)]
+    assert superseded.sort("line").select("file", "record_id", "superseded_by", "changed").rows() == [
+        ("医保/a.csv", "0012345", "医保/a_更正.csv:2", True), ("医保/a.csv", "JS1", "医保/a_更正.csv:3", False)]
+
+
+def test_one_record_number_however_spelled_is_kept_once_and_one_person_s_across_roster_files():
+    """`to_person_records` keeps one row of a record however spelled; `numbers_of_two_persons`
+    sees 人编号 00012 and 12 of two roster files as one number (two persons under it are set
+    aside, one person's is a correction)."""
+    from pipelines.validate import numbers_of_two_persons
+
+    recs = pl.DataFrame({"dept": ["医保"] * 2, "kind": ["med_settlement"] * 2, "record_id": ["0012345", "12345"],
+                         "name": ["张三", "张三"], "id_raw": ["341302********1234"] * 2})
+    assert to_person_records({"med_settlement": recs})["record_id"].to_list() == ["12345"]
+    roster = pl.DataFrame({"dept": ["户籍底册"] * 4, "kind": ["roster"] * 4, "file": ["a.csv", "a.csv", "b.csv", "b.csv"],
+                           "line": [2, 3, 2, 3], "person_id": ["00012", "p7", "12", "P7"],
+                           "id_number": ["341302199001011234", "341302199001015678", "341302199202029999",
+                                         "341302199001015678"], "name": ["张三", "李四", "王五", "李四"]})
+    assert numbers_of_two_persons(roster).select("file", "line").rows() == [("a.csv", 2), ("b.csv", 2)]
+
+
+def test_two_persons_under_one_人编号_however_spelled_in_one_table_are_set_aside():
+    """In one roster table 00012 and 12 (p7 and P7) are one 人编号 (`record_key`): on rows that
+    differ, two persons under it, both set aside as under one spelling (neither replaces the
+    other as a correction); on rows the same but for it, one person said twice, kept once."""
+    raw = pl.DataFrame(
+        {"乡镇": ["大店镇"] * 5, "村": ["韩湖村"] * 5, "户号": ["H1"] * 5, "人编号": ["00012", "12", "p7", "P7", "P8"],
+         "姓名": ["甲", "乙", "丙", "丙", "丁"], "身份证号": ["341302196201112734"] * 5, "line": [2, 3, 4, 5, 6]})
+    std = standardize(raw, CFG.kinds["roster"])
+    valid, rejected = validate(std, CFG.kinds["roster"], "户籍底册", "户籍底册/r.csv")
+    assert rejected["line"].to_list() == [2, 3] and all(DUPLICATED in r for r in rejected["reason"])
+    latest, _, superseded = keep_latest({"roster": [valid]}, rejected, {"户籍底册/r.csv": 0}, CFG)
+    assert latest["roster"]["person_id"].to_list() == ["P7", "P8"]
+    assert superseded.select("line", "record_id", "changed").rows() == [(4, "p7", False)]

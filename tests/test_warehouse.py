@@ -427,3 +427,32 @@ def test_the_queue_stored_with_its_period_tells_which_candidates_it_listed_up_to
         warehouse.store_rows(con, "review_queue", "2026-12", queue(("医保", "JS1", "P7", "3413")))
         raise RuntimeError
     assert warehouse.queue_listed(con, "2026-12", asked)["person_id"].sort().to_list() == ["P1", "P2", "P5", "P6"]
+    # a queue's 0012345 is the record an answer spells 12345 (Excel), told as the answer spells it
+    warehouse.store_rows(con, "review_queue", "2026-11", queue(("医保", "0012345", "P8", None)))
+    got = warehouse.queue_listed(con, "2026-11", pl.DataFrame({"dept": ["医保"], "record_id": ["12345"]}))
+    assert got.rows() == [("医保", "12345", "P8", None)]
+
+
+def test_a_stored_record_is_found_under_the_spelling_excel_or_a_clerk_gave_it_another_month(tmp_path):
+    """A warehouse stores each record as its run spelled it: August 0012345 and js1, September 12345
+    and JS1 (Excel dropped the zeros; the clerk's case). The year's settlements hold each once,
+    September's delivery winning (JS0012 stays another record); an answer's 12345 names the record
+    stored (`records_seen`: as stored); the queue's 12345 was in review in August as 0012345."""
+    con = warehouse.connect(tmp_path / "w.duckdb")
+
+    def rows(ids, amounts):
+        return pl.DataFrame({"record_id": ids, "out_of_pocket": amounts, "settle_date": [None] * len(ids)},
+                            schema_overrides={"settle_date": pl.Date})
+    review = [("医保", "med_settlement", "0012345", "review"), ("医保", "med_settlement", "js1", "matched")]
+    warehouse.replace_period(con, "2026-08", {"settlements": rows(["0012345", "js1", "JS0012"], [1.0, 2.0, 3.0]),
+                                              "links": pl.DataFrame(review, schema=["dept", "kind", "record_id", "decision"],
+                                                                    orient="row")})
+    warehouse.replace_period(con, "2026-09", {"settlements": rows(["12345", "JS1"], [10.0, 20.0])})
+    n = warehouse.write_year_to_date_settlements(con, "2026-10", [2026], None, tmp_path / "ytd.parquet")
+    assert n == 3
+    assert pl.read_parquet(tmp_path / "ytd.parquet").select("record_id", "out_of_pocket", "period").sort("record_id").rows() == [
+        ("12345", 10.0, "2026-09"), ("JS0012", 3.0, "2026-08"), ("JS1", 20.0, "2026-09")]
+    asked = pl.DataFrame({"dept": ["医保", "医保", "医保"], "record_id": ["12345", "JS1", "JS12"]})
+    assert sorted(warehouse.records_seen(con, "2026-10", asked).rows()) == [("医保", "0012345"), ("医保", "js1")]
+    got = warehouse.review_history(con, "2026-10", asked)
+    assert got.select("record_id", "period").rows() == [("12345", "2026-08")]
