@@ -625,7 +625,7 @@ def main(argv: list[str] | None = None) -> None:
         shown = bad.height if label == LABEL_COLUMN else 20  # (a hand-labelled sample's every line, to put right)
         for r in bad.head(shown).iter_rows(named=True):
             at = "" if r["line"] is None else f"line {r['line']}, {r['field']}: "
-            print(f"  {at}{r['dept']} {r['record_id']}: {r['problem']}", file=sys.stderr)
+            print(f"  {at}{r['dept'] or '-'} {r['record_id'] or '-'}: {r['problem']}", file=sys.stderr)
         if bad.height > shown:
             print(f"  … {bad.height - shown} more", file=sys.stderr)
         truth = truth.join(bad.select("dept", "record_id"), on=["dept", "record_id"], how="anti", nulls_equal=True)
