@@ -4,7 +4,10 @@
 A bureau auditing a data source draws a sample to label by hand
 (`--links links.parquet --inbox INBOX/2026-10 --draw 60 --out 标注样本.csv`), fills in each
 row's `true_person_id` (the roster 人编号, or 无 when the record is about no roster person; rows
-left blank are not scored) and passes the file back as `--truth`.
+left blank are not scored) and passes the file back as `--truth`, as Excel or WPS saved it (CSV in
+GB18030 or UTF-8, or XLSX; the inbox's reader): its numbers are compared as record numbers are
+(`record_key`: Excel's 12345 is 0012345), and a row Excel destroyed a number of (1.23457E+17) or
+labelled twice with different answers is named by line, not scored.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from matchers.ids import normalize_ids
 from matchers.link import id_from_record_number
 from matchers.names import normalize_name
 from matchers.places import normalize_place
+from schemas.inputs import record_key
 
 DECISIONS = ("matched", "review", "unmatched", "rejected")
 PERIOD = re.compile(r"\d{4}-\d{2}")  # a period folder's name
@@ -40,15 +44,116 @@ def wilson_low(k: int, n: int, z: float) -> float | None:
 
 
 LABEL_COLUMN = "true_person_id"
-NOT_ON_ROSTER = ("无", "none", "-")  # a labeller's "about no roster person"
+# a labeller's "about no roster person", as compared: NFKC, no spaces or closing punctuation, lower case
+NOT_ON_ROSTER = ("无", "否", "没有", "none", "no", "-", "—")
+SAMPLE_COLUMNS = ("dept", "kind", "record_id", LABEL_COLUMN, "姓名", "证件号码", "乡镇", "村", "decision", "person_id",
+                  "score", "reason")
+EXCEL_EXPONENT = r"^\s*[0-9](\.[0-9]+)?[eE]\+?[0-9]+\s*$"  # a long number Excel showed, and saved, as 1.23457E+17
+EXCEL_DIGITS = 15  # the significant digits Excel keeps of a number (more: zeros)
+SAMPLE_LINE = "sample_line"  # a label's line in the sample file (a truth file's `line` is the delivery's)
 
 
-def _truth_records(truth: pl.DataFrame) -> pl.DataFrame:
+def _header(h: str) -> str:
+    """A sample's header as compared: NFKC (full-width brackets), no spaces, lower case, without a
+    note in brackets after the name (true_person_id（人编号或无）)."""
+    plain = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(h))).lower()
+    return re.sub(r"^(.+?)\(.*\)$", r"\1", plain)
+
+
+def _sample_columns(labelled: pl.DataFrame) -> pl.DataFrame:
+    """A labelled sample with its columns named as `draw_sample` wrote them, however the
+    spreadsheet or the labeller spelled the header; the first of two columns of one name kept."""
+    names, seen = {_header(c): c for c in reversed(SAMPLE_COLUMNS)}, set()
+    keep = {}
+    for c in labelled.columns:
+        name = names.get(_header(c), c) if c != "line" else c
+        if name not in seen:
+            seen.add(name)
+            keep[c] = name
+    return labelled.select(pl.col(c).alias(n) for c, n in keep.items())
+
+
+def _answer(value: pl.Expr) -> pl.Expr:
+    """A typed answer as compared with `NOT_ON_ROSTER`: 无。, ' 无 ', 无, NONE alike."""
+    return (value.str.normalize("NFKC").str.replace_all(r"\s+", "")
+            .str.strip_chars("。.，,、；;！!").str.to_lowercase())
+
+
+def read_labels(labelled: pl.DataFrame) -> pl.DataFrame:
+    """A hand-labelled sample (`draw_sample`, filled in, perhaps saved by Excel or WPS) -> truth
+    rows (dept, record_id, person_id, and `SAMPLE_LINE` when the reader gave a line): the rows left blank
+    are dropped, 无 (`NOT_ON_ROSTER`, however typed) is no roster person. Headers are read as
+    `_header` reads them; what Excel did to the numbers is `check_labels`' and `spelled_as`'."""
+    labelled = _sample_columns(labelled)
+    value = pl.col(LABEL_COLUMN).cast(pl.Utf8).str.strip_chars()
+    text = lambda c: pl.col(c).cast(pl.Utf8).str.strip_chars().replace("", None)  # noqa: E731
+    return labelled.filter(value.is_not_null() & (value != "")).select(
+        text("dept"), text("record_id"),
+        pl.when(_answer(value).is_in(list(NOT_ON_ROSTER))).then(None).otherwise(value).alias("person_id"),
+        *([pl.col("line").cast(pl.Int64).alias(SAMPLE_LINE)] if "line" in labelled.columns else []))
+
+
+def check_labels(labels: pl.DataFrame) -> pl.DataFrame:
+    """`read_labels` rows that cannot be scored as the spreadsheet left them: a record number or
+    人编号 Excel wrote as 1.23457E+17 is lost, and which record or person it was is not guessed
+    (one it kept 15 digits of is `check_truth`'s: only the links tell it from a number ending in
+    zeros); a row without its dept or record_id; a record labelled twice with different answers
+    (its number however spelled: `record_key`), each of its rows. One row per problem: dept,
+    record_id, line (when read), field, problem; `evaluate` leaves them out."""
+    t = labels.with_columns((pl.col(SAMPLE_LINE) if SAMPLE_LINE in labels.columns else pl.lit(None)).cast(pl.Int64)
+                            .alias("line"), key=record_key(pl.col("record_id")),
+                       answer=record_key(pl.col("person_id")).fill_null("无"))
+    lost = lambda c: pl.col(c).str.contains(EXCEL_EXPONENT).fill_null(False)  # noqa: E731
+    blank = pl.col("dept").is_null() | pl.col("record_id").is_null()
+    dup = t.filter(~blank & ~lost("record_id")).filter(pl.col("answer").n_unique().over("dept", "key") > 1)
+    dup = dup.with_columns(lines=pl.col("line").cast(pl.Utf8).fill_null("?").str.join(", ").over("dept", "key"))
+    cols = ("dept", "record_id", "line")
+    return pl.concat([
+        t.filter(blank).select(*cols, field=pl.lit("dept, record_id"),
+                               problem=pl.lit("已标注但没有部门或记录编号 labelled, but without its dept or record_id")),
+        t.filter(~blank & lost("record_id")).select(*cols, field=pl.lit("record_id"), problem=_excel_lost()),
+        t.filter(~blank & ~lost("record_id") & lost("person_id")).select(
+            *cols, field=pl.lit(LABEL_COLUMN), problem=_excel_lost()),
+        dup.select(*cols, field=pl.lit(LABEL_COLUMN), problem=pl.lit("同一记录有不同的标注（第 ") + pl.col("lines")
+                   + pl.lit(" 行） the record is labelled more than once, with different answers (lines ") + pl.col("lines")
+                   + pl.lit(")")),
+    ]).sort("line", nulls_last=True)
+
+
+def _excel_lost(how: str = "改写") -> pl.Expr:
+    """The problem of a number Excel rewrote (as the row shows it)."""
+    said = {"改写": "rewrote", "只保留前15位": "kept only the first 15 digits of"}[how]
+    return pl.lit(f"Excel {how}了长数字，原值无法恢复（请从抽样文件复制原值，该列设为文本） Excel {said} a long number: it "
+                  "cannot be recovered (copy it from the drawn sample into a column formatted as text)")
+
+
+def spelled_as(truth: pl.DataFrame, links: pl.DataFrame, roster: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Truth rows with each record number spelled as the links spell it, and each 人编号 as the
+    roster (or the links) does, where `record_key` says they are one: Excel's 12345 is the run's
+    0012345, a labeller's h1-01 is H1-01. A number the links (or roster) spell two ways under one
+    key, or not at all, is left as typed."""
+    def one_way(spellings: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+        return (spellings.drop_nulls().unique().with_columns(key=record_key(pl.col("spelled")))
+                .filter(pl.len().over(*by, "key") == 1))
+    ids = one_way(links.select("dept", spelled=pl.col("record_id").cast(pl.Utf8)), ["dept"])
+    persons = [links["person_id"].cast(pl.Utf8)] + ([roster["person_id"].cast(pl.Utf8)] if roster is not None else [])
+    pids = one_way(pl.DataFrame({"spelled": pl.concat(persons)}), [])
+    return (truth.with_columns(key=record_key(pl.col("record_id").cast(pl.Utf8)))
+            .join(ids, on=["dept", "key"], how="left").with_columns(record_id=pl.coalesce("spelled", "record_id"))
+            .drop("key", "spelled")
+            .with_columns(key=record_key(pl.col("person_id").cast(pl.Utf8)))
+            .join(pids, on="key", how="left").with_columns(person_id=pl.coalesce("spelled", "person_id"))
+            .drop("key", "spelled"))
+
+
+def _truth_records(truth: pl.DataFrame, line: bool = False) -> pl.DataFrame:
     """The scored rows of a truth file: dept, record_id, person_id (String), only rows whose
     `expect` is `record` when the column exists (not duplicates, not rejected rows), one per
-    record (the last delivery's)."""
+    record (the last delivery's); with `line`, also the line of the labelled sample it is on
+    (`SAMPLE_LINE`; null for a truth file, whose `line` is the delivery's)."""
     t = truth.filter(pl.col("expect") == "record") if "expect" in truth.columns else truth
-    return t.select("dept", "record_id", person_id=pl.col("person_id").cast(pl.Utf8)).unique(
+    at = [(pl.col(SAMPLE_LINE) if SAMPLE_LINE in t.columns else pl.lit(None)).cast(pl.Int64).alias("line")]
+    return t.select("dept", "record_id", person_id=pl.col("person_id").cast(pl.Utf8), *(at if line else [])).unique(
         ["dept", "record_id"], keep="last", maintain_order=True)
 
 
@@ -68,26 +173,22 @@ def draw_sample(links: pl.DataFrame, records: pl.DataFrame, per_dept: int, seed:
         "decision", "person_id", "score", "reason").sort("dept", "record_id")
 
 
-def read_labels(labelled: pl.DataFrame) -> pl.DataFrame:
-    """A hand-labelled sample (`draw_sample`, filled in) -> truth rows (dept, record_id,
-    person_id): the rows left blank are dropped, 无 (`NOT_ON_ROSTER`) is no roster person."""
-    value = pl.col(LABEL_COLUMN).cast(pl.Utf8).str.strip_chars()
-    return labelled.filter(value.is_not_null() & (value != "")).select(
-        "dept", "record_id", person_id=pl.when(value.str.to_lowercase().is_in(list(NOT_ON_ROSTER))).then(None).otherwise(value))
-
-
 def check_truth(truth: pl.DataFrame, links: pl.DataFrame, roster: pl.DataFrame | None = None) -> pl.DataFrame:
     """Truth rows (dept, record_id, person_id) that cannot be scored as given: a record the
     links do not hold, or (with the roster) a 人编号 the roster does not hold (a labeller's typo
-    would otherwise read as the matcher's miss). One row per problem: dept, record_id, problem;
-    `evaluate` leaves them out."""
-    t = _truth_records(truth).rename({"person_id": "pid"})
-    problems = [t.join(links.select("dept", "record_id"), on=["dept", "record_id"], how="anti")
-                .select("dept", "record_id", problem=pl.lit("not in the links"))]
+    would otherwise read as the matcher's miss); either of them a long number Excel kept only 15
+    digits of (then zeros) is said so. One row per problem: dept, record_id, line (of a labelled
+    sample, as read; else null), field, problem; `evaluate` leaves them out."""
+    t = _truth_records(truth, line=True).rename({"person_id": "pid"})
+    cut = rf"^[0-9]{{{EXCEL_DIGITS}}}0+$"  # (more digits than Excel keeps, ending in the zeros it puts)
+    problems = [t.join(links.select("dept", "record_id"), on=["dept", "record_id"], how="anti").select(
+        "dept", "record_id", "line", field=pl.lit("record_id"), problem=pl.when(pl.col("record_id").str.contains(cut))
+        .then(_excel_lost("只保留前15位")).otherwise(pl.lit("not in the links")))]
     if roster is not None:
         known = roster["person_id"].cast(pl.Utf8).implode()
         problems.append(t.filter(pl.col("pid").is_not_null() & ~pl.col("pid").is_in(known)).select(
-            "dept", "record_id", problem=pl.lit("人编号 ") + pl.col("pid") + pl.lit(" is not on the roster")))
+            "dept", "record_id", "line", field=pl.lit(LABEL_COLUMN), problem=pl.when(pl.col("pid").str.contains(cut))
+            .then(_excel_lost("只保留前15位")).otherwise(pl.lit("人编号 ") + pl.col("pid") + pl.lit(" is not on the roster"))))
     return pl.concat(problems)
 
 
@@ -485,20 +586,25 @@ def main(argv: list[str] | None = None) -> None:
         return
     truth = None
     if Path(a.truth).suffix.lower() != ".xlsx":
-        try:
+        try:  # a truth file (the generator's: its `line` is the delivery's, which the reader's would hide)
             truth = pl.read_csv(a.truth, infer_schema_length=0)
         except pl.exceptions.PolarsError:
-            pass  # not UTF-8: a labelled sample Excel or WPS saved as GB18030
-    if truth is None:
-        truth = read_table(Path(a.truth), Path(a.truth).name)
-        if not isinstance(truth, pl.DataFrame):
-            raise SystemExit(f"{a.truth}: {truth.problem}")
+            pass
+    if truth is None or LABEL_COLUMN in map(_header, truth.columns) or not {"dept", "record_id"} <= set(truth.columns):
+        # a labelled sample as Excel or WPS saved it: GB18030, a BOM, XLSX, a title or 合计 row
+        read = read_table(Path(a.truth), Path(a.truth).name, lambda h: _header(h) in map(_header, SAMPLE_COLUMNS))
+        if isinstance(read, pl.DataFrame):
+            truth = _sample_columns(read)
+        elif truth is None:
+            raise SystemExit(f"--truth {a.truth}: {read.problem}")
     label = LABEL_COLUMN if LABEL_COLUMN in truth.columns else "person_id"
     if missing := {"dept", "record_id", label} - set(truth.columns):
         raise SystemExit(f"--truth {a.truth}: no column {', '.join(sorted(missing))} (a truth file has dept, record_id "
                          f"and person_id; a labelled sample dept, record_id and {LABEL_COLUMN})")
+    bad = []
     if label == LABEL_COLUMN:
         truth = read_labels(truth)
+        bad.append(check_labels(truth))
     period = a.period or next((f.name for f in (Path(a.inbox) if a.inbox else None, Path(a.links).resolve().parent)
                                if f is not None and PERIOD.fullmatch(f.name)), None)
     if period and "period" in truth.columns:
@@ -510,11 +616,19 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{a.truth}: scoring period {period} only ({', '.join(h for h in held if h != period)} left aside)",
                   file=sys.stderr)
             truth = truth.filter(pl.col("period").cast(pl.Utf8) == period)
-    if (bad := check_truth(truth, links, roster)).height:
+    if bad:  # (the rows refused as labelled: not asked again of the links)
+        truth = truth.join(bad[0].select("dept", "record_id"), on=["dept", "record_id"], how="anti", nulls_equal=True)
+    truth = spelled_as(truth, links, roster)
+    bad = pl.concat([*bad, check_truth(truth, links, roster)])
+    if bad.height:
         print(f"{a.truth}: {bad.height} row(s) not scored:", file=sys.stderr)
-        for r in bad.head(20).iter_rows(named=True):
-            print(f"  {r['dept']} {r['record_id']}: {r['problem']}", file=sys.stderr)
-        truth = truth.join(bad.select("dept", "record_id"), on=["dept", "record_id"], how="anti")
+        shown = bad.height if label == LABEL_COLUMN else 20  # (a hand-labelled sample's every line, to put right)
+        for r in bad.head(shown).iter_rows(named=True):
+            at = "" if r["line"] is None else f"line {r['line']}, {r['field']}: "
+            print(f"  {at}{r['dept'] or '-'} {r['record_id'] or '-'}: {r['problem']}", file=sys.stderr)
+        if bad.height > shown:
+            print(f"  … {bad.height - shown} more", file=sys.stderr)
+        truth = truth.join(bad.select("dept", "record_id"), on=["dept", "record_id"], how="anti", nulls_equal=True)
     twins = None
     if records is not None:
         twins = indistinguishable(records, roster, truth, cfg.matching)

@@ -1,12 +1,15 @@
 import dataclasses
+import re
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from config import load_config
 
-from matchers.evaluate import (calibration, check_truth, draw_sample, evaluate, evaluate_warnings, format_calibration,
-                               format_table, indistinguishable, main, read_labels, totals, warning_totals, wilson_low)
+from matchers.evaluate import (calibration, check_labels, check_truth, draw_sample, evaluate, evaluate_warnings,
+                               format_calibration, format_table, indistinguishable, main, read_labels, spelled_as, totals,
+                               warning_totals, wilson_low)
 from schemas.links import LabelSample, Twins
 
 
@@ -335,3 +338,199 @@ def test_warnings_are_scored_per_rule_by_household_and_leads_by_a_shared_record(
     assert (all_rules["waiting"], all_rules["missed"], all_rules["extra"], all_rules["recall"]) == (3, 5, 5, 3 / 8)
     without = {r["rule"]: r["waiting"] for r in evaluate_warnings(got, truth).iter_rows(named=True)}
     assert set(without.values()) == {0}
+
+
+# --- a labelled sample as Excel or WPS gave it back --------------------------------------------------
+def test_a_spreadsheets_headers_and_a_labellers_none_are_read_as_drawn():
+    """Full-width brackets and a note after the name, spaces, upper case; 无 typed 无。, ' 无 ',
+    否; an added column ignored; the reader's line kept for the messages."""
+    labelled = pl.DataFrame({" Dept ": ["x"] * 5, "record_id（记录编号）": ["1", "2", "3", "4", "5"],
+                             "true_person_id（人编号或无）": ["H1-01", "无。", " 无 ", "否", "NONE"],
+                             "备注": ["", "核实过", None, None, None], "line": [3, 4, 5, 6, 7]})
+    got = read_labels(labelled)
+    assert got.columns == ["dept", "record_id", "person_id", "sample_line"]
+    assert got.rows() == [("x", "1", "H1-01", 3), ("x", "2", None, 4), ("x", "3", None, 5), ("x", "4", None, 6),
+                          ("x", "5", None, 7)]
+
+
+def test_numbers_excel_stripped_of_their_zeros_are_the_runs_records_and_persons():
+    """Excel's 12345 is the run's record 0012345 and its 42 the roster's 人编号 0042 (a labeller's
+    h1-01 is H1-01): scored as the unmangled labels are, not as records missing from the links."""
+    links = pl.DataFrame({"dept": ["民政"] * 3, "kind": ["civil"] * 3, "record_id": ["0012345", "0000007", "MZ8"],
+                          "decision": ["matched", "matched", "matched"], "person_id": ["0042", "H1-01", "0042"]})
+    roster = pl.DataFrame({"person_id": ["0042", "H1-01", "0099"]})
+    typed = pl.DataFrame({"dept": ["民政"] * 3, "record_id": ["12345", "7", "mz8"], "person_id": ["42", "h1-01", "99"]})
+    truth = spelled_as(typed, links, roster)
+    assert truth.rows() == [("民政", "0012345", "0042"), ("民政", "0000007", "H1-01"), ("民政", "MZ8", "0099")]
+    assert check_truth(truth, links, roster).is_empty()
+    row = evaluate(links, truth).row(0, named=True)
+    assert (row["correct_matched"], row["wrong_person"], row["linkable"]) == (2, 1, 3), row
+    # as typed, nothing joins: what main scored before
+    assert check_truth(typed, links, roster).height == 6
+
+
+def test_numbers_excel_destroyed_are_named_by_line_not_guessed():
+    """1.23457E+19 (a record number, or a 人编号) cannot be told back: refused naming its line; one
+    kept to 15 digits then zeros is said so when the links do not hold it (a number that ends in
+    zeros and is a record is scored); a record labelled twice with different answers (0012 and
+    12 are one record) is refused on both lines, twice alike is one label; a label without its
+    record number is named, not dropped."""
+    labels = read_labels(pl.DataFrame({
+        "dept": ["残联", "残联", "民政", "民政", "民政", "民政", "民政", None],
+        "record_id": ["1.23457E+19", "34130219900101100000", "0012", "12", "7", "7", "MZ1", "MZ2"],
+        "true_person_id": ["H1-01", "无", "H1-01", "H2-01", "H3-01", "H3-01", "3.41302E+17", "H1-01"],
+        "line": [2, 3, 4, 5, 6, 7, 8, 9]}))
+    got = check_labels(labels)
+    assert got.select("line", "field").rows() == [(2, "record_id"), (4, "true_person_id"), (5, "true_person_id"),
+                                                  (8, "true_person_id"), (9, "dept, record_id")], got
+    assert "rewrote" in got["problem"][0] and "lines 4, 5" in got["problem"][1]
+    links = pl.DataFrame({"dept": ["残联", "残联"], "record_id": ["34130219900101123456", "34130219900101200000"]})
+    cut = check_truth(pl.DataFrame({"dept": ["残联"] * 2, "record_id": ["34130219900101100000", "34130219900101200000"],
+                                    "person_id": [None, None], "sample_line": [3, 4]}), links)
+    assert cut.select("line", "field").rows() == [(3, "record_id")] and "15" in cut["problem"][0], cut
+
+
+LABELS_CSV = "dept,kind,record_id,true_person_id,姓名,decision,person_id\n" + "\n".join([
+    "民政,civil,0012345,0042,张三,matched,0042", "民政,civil,0000007,H1-01,李四,matched,H1-01",
+    "民政,civil,0000008,无,王五,unmatched,", "民政,civil,0000009,,赵六,review,"]) + "\n"
+
+
+def excel_saved(text: str) -> str:
+    """A CSV as Excel or WPS saves it back: all-digit cells lose their leading zeros, a long one
+    is written 1.23457E+19."""
+    def cell(v: str) -> str:
+        if not v.isdigit():
+            return v
+        return str(int(v)) if len(str(int(v))) <= 15 else f"{float(v):.5E}"
+    return "\n".join(",".join(map(cell, line.split(","))) for line in text.splitlines()) + "\n"
+
+
+def test_cli_scores_a_sample_excel_saved_as_the_sample_drawn(tmp_path, capsys):
+    """Stripped zeros, GB18030, a title and a 合计 row, full-width headers, an added column, rows
+    sorted otherwise, 无 typed 无。: the same table as the sample as drawn, and nothing refused."""
+    links = pl.DataFrame({"dept": ["民政"] * 4, "kind": ["civil"] * 4, "record_id": ["0012345", "0000007", "0000008", "0000009"],
+                          "decision": ["matched", "matched", "unmatched", "review"], "person_id": ["0042", "H1-01", None, None]})
+    links.write_parquet(tmp_path / "links.parquet")
+    (tmp_path / "drawn.csv").write_text(LABELS_CSV, encoding="utf-8")
+    main(["--links", str(tmp_path / "links.parquet"), "--truth", str(tmp_path / "drawn.csv")])
+    drawn = capsys.readouterr().out
+    lines = excel_saved(LABELS_CSV).replace("true_person_id", "true_person_id（人编号）").replace(",无,", ",无。,").splitlines()
+    lines = ["民政局抽样核对表,,,,,,", lines[0].rstrip() + ",备注", *[x + "," for x in reversed(lines[1:])], "合计,,,,,,,4"]
+    (tmp_path / "saved.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode("gb18030"))
+    main(["--links", str(tmp_path / "links.parquet"), "--truth", str(tmp_path / "saved.csv")])
+    out, err = capsys.readouterr()
+    assert out == drawn and "not scored" not in err, err
+    assert "1.0000" in drawn and " 3 " in drawn  # (3 labelled rows: 2 linkable, both right)
+
+
+@pytest.fixture(scope="module")
+def county_links(sample_county, tmp_path_factory):
+    """The sample county linked (read and linked as the flow does, without it): links.parquet in
+    a period folder, and the period's inbox."""
+    import json
+
+    from adapters.inbox import read_linkable
+    from matchers.link import link
+
+    cfg = load_config()
+    population = json.loads((sample_county / "truth" / "population.json").read_text())["county_population"]
+    inbox = sample_county / "inbox" / "2026-10"
+    records, roster = read_linkable(inbox, cfg)
+    links, _ = link(records, roster, dataclasses.replace(cfg.matching, county_population=population))
+    run = tmp_path_factory.mktemp("out") / "2026-10"
+    run.mkdir()
+    links.write_parquet(run / "links.parquet")
+    return run / "links.parquet", inbox
+
+
+def test_a_drawn_sample_labelled_and_saved_by_excel_scores_as_labelled(county_links, sample_county, tmp_path, capsys):
+    """Draw, label from the generator's truth (无 typed 无。 or ' 无 ' here and there, some 人编号
+    in lower case), save as Excel does when the sheet is opened again (the drawn ="…" cells
+    then plain numbers: zeros stripped, a 20-digit 残联 card number written 1.23457E+19 in a
+    CSV or kept to 15 digits in a workbook; GB18030; a title row, a 合计 row, an added column,
+    full-width headers, rows sorted by name, a few deleted): the table printed is the one of the
+    labels as drawn, but for the rows whose record number Excel destroyed, which are named by
+    line and not scored. The sample as drawn, labelled, scores whole (its ="…" cells read as
+    the numbers inside)."""
+    import csv
+    import io
+
+    import xlsxwriter
+
+    links, inbox = county_links
+    drawn = tmp_path / "标注样本.csv"
+    main(["--links", str(links), "--inbox", str(inbox), "--draw", "20", "--out", str(drawn), "--seed", "3"])
+    assert "140 records drawn" in capsys.readouterr().out  # (20 of each person-level department)
+    truth = _truth_of(sample_county)
+    rows = list(csv.reader(io.StringIO(drawn.read_text(encoding="utf-8-sig"))))
+    header, rows = rows[0], rows[1:]
+    at = {c: i for i, c in enumerate(header)}
+    for n, r in enumerate(rows):
+        pid = truth[(r[at["dept"]], _shown(r[at["record_id"]]))]
+        r[at["true_person_id"]] = (["无", "无。", " 无 ", "否"][n % 4] if pid is None
+                                   else pid.lower() if n % 3 == 0 else pid)
+    rows = [r for n, r in enumerate(rows) if n % 10 != 5]  # a few deleted
+    destroyed = {r[at["record_id"]] for r in rows if len(_shown(r[at["record_id"]])) > 15 and _shown(r[at["record_id"]]).isdigit()}
+    assert destroyed and len(rows) > 100  # (残联's card numbers)
+
+    def score(path: Path) -> tuple[str, str]:
+        main(["--links", str(links), "--inbox", str(inbox), "--truth", str(path)])
+        return capsys.readouterr()
+
+    def write_csv(path: Path, rows: list[list[str]], encoding: str = "utf-8") -> Path:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\r\n").writerows(rows)
+        path.write_bytes(buf.getvalue().encode(encoding))
+        return path
+
+    # the labels as drawn, less the rows Excel will destroy (their labels blanked): what should print
+    kept = [[*r[:at["true_person_id"]], "" if r[at["record_id"]] in destroyed else r[at["true_person_id"]],
+             *r[at["true_person_id"] + 1:]] for r in rows]
+    want, err = score(write_csv(tmp_path / "kept.csv", [header, *kept]))
+    assert "not scored" not in err, err
+    whole, err = score(write_csv(tmp_path / "drawn.csv", [header, *rows], "utf-8-sig"))
+    assert whole != want and "not scored" not in err, err  # (the rows Excel destroys do count)
+
+    # as Excel saves it: a title line, headers as the analyst retyped them, an added column, sorted by name, 合计
+    wide = [{"true_person_id": "true_person_id（人编号或无）", "record_id": " record_id ", "姓名": "姓 名"}.get(h, h)
+            for h in header] + ["备注"]
+    saved = sorted(([_excel(_shown(v)) for v in r] + ["已核"] for r in rows), key=lambda r: r[at["姓名"]])
+    total = ["合计", *[""] * (len(header) - 1), str(len(rows))]
+    out, err = score(write_csv(tmp_path / "excel.csv", [["宿州市民政局抽样核对表"], wide, *saved, total], "gb18030"))
+    assert out == want, (out, want)
+    told = {int(m) for m in re.findall(r"line (\d+), record_id: ", err)}
+    assert told == {n + 3 for n, r in enumerate(saved) if "E+" in r[at["record_id"]]}, err  # (a title, then the header)
+    assert f"{len(told)} row(s) not scored" in err and len(told) == len(destroyed), err
+
+    # saved as a workbook: all-digit cells are numbers (no zeros; a long one keeps 15 digits)
+    book = xlsxwriter.Workbook(str(tmp_path / "excel.xlsx"))
+    sheet = book.add_worksheet("标注")
+    sheet.write_row(0, 0, ["宿州市民政局抽样核对表"])
+    sheet.write_row(1, 0, wide)
+    for n, r in enumerate(sorted(rows, key=lambda r: r[at["姓名"]]), start=2):
+        for c, v in enumerate([*map(_shown, r), "已核"]):
+            sheet.write_number(n, c, float(v)) if v.isdigit() else sheet.write_string(n, c, v)
+    sheet.write_row(len(rows) + 2, 0, total)
+    book.close()
+    out, err = score(tmp_path / "excel.xlsx")
+    assert out == want, (out, want)
+    assert {int(m) for m in re.findall(r"line (\d+), record_id: ", err)} == told, err
+    assert "15" in err, err
+
+
+def _truth_of(county: Path) -> dict[tuple[str, str], str | None]:
+    """(dept, record_id) -> the true 人编号 (None: no roster person) of the generator's truth."""
+    t = pl.read_csv(county / "truth" / "links.csv", infer_schema_length=0).filter(pl.col("expect") == "record")
+    return {(d, r): p for d, r, p in t.select("dept", "record_id", "person_id").iter_rows()}
+
+
+def _shown(v: str) -> str:
+    """A drawn cell as Excel shows it, and saves it the first time: ="0012" is the text 0012."""
+    return v[2:-1] if v.startswith('="') and v.endswith('"') else v
+
+
+def _excel(v: str) -> str:
+    """A cell as Excel saves it to CSV: an all-digit one without its zeros, a long one 1.23457E+19."""
+    if not v.isdigit():
+        return v
+    return str(int(v)) if len(str(int(v))) <= 15 else f"{float(v):.5E}"
