@@ -195,8 +195,7 @@ def keep_other_departments(paths: RunPaths, cfg: Config, period: str) -> list[st
     for name, csv, rename in [("review", "人工复核队列.csv", None),
                               ("quality", "数据质量报告.csv", {v: k for k, v in QUALITY_HEADERS.items()})]:
         if (county / csv).exists():
-            df = pl.read_csv(county / csv, infer_schema=False)
-            df = df.filter(pl.col("部门").is_in(others))
+            df = outputs.read_csv(county / csv).filter(pl.col("部门").is_in(others))  # (its cells as before writing)
             (df.rename(rename) if rename else df).write_parquet(paths.work / f"kept_{name}.parquet")
     return others
 
