@@ -403,6 +403,8 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
         queued = warehouse.queue_listed(con, period, pl.concat(answered).unique()) if answered else None
     finally:
         con.close()
+    if queued is not None:  # (the year's sums weigh the answers about earlier months' settlements as taken here)
+        queued.write_parquet(work / "review_listed.parquet")
     counts, refused, new, decided, finding = take_answers(
         returned, _read(work / f"rejected_{folder}.parquet"), pl.read_parquet(work / "roster.parquet"), shown, known,
         earlier, before, pl.read_parquet(work / "files.parquet").filter(pl.col("dept") == folder)["file"].to_list(),
@@ -449,7 +451,7 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     del relinked  # (a city's December: 1.7M links with their reasons, merged)
     if decided is not None:  # answers about earlier months' rows
         ytd = with_answers(ytd, decided, pl.read_parquet(paths.work / "roster.parquet"), period,
-                           cfg.matching.answer_max_id_differences)
+                           cfg.matching.answer_max_id_differences, _read(paths.work / "review_listed.parquet"))
     if earlier is not None:
         left_out = pl.concat([delivered, moving])
         stands = earlier.filter(~pl.col("record_id").is_in(left_out.implode()))
