@@ -569,7 +569,7 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     if gone is not None:
         gone.write_parquet(paths.work / "findings_kept.parquet")
     if (fits := _read(paths.work / "aside_fits.parquet")) is not None:  # (a lead that may be a roster row set aside says so)
-        warnings = leads_with_fits(warnings, fits)
+        warnings = leads_with_fits(warnings, fits, cfg.matching.places)
     warnings.write_parquet(paths.work / "warnings.parquet")
     suppressed.write_parquet(paths.work / "suppressed.parquet")
     return {"warnings": warnings.height, "suppressed": suppressed.height}
