@@ -73,7 +73,8 @@ from matchers.places import places_not_found, resolve_places  # noqa: E402
 from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, listed, queue_ages, review_queue,  # noqa: E402
                              with_first_queued, with_kept)
 from pipelines import accounting, calendar, console, feedback, reference, report, rules, township  # noqa: E402
-from pipelines.identify import fits_finding, leads_with_fits, links_with_fits, set_aside_fits, shown_on_lists  # noqa: E402
+from pipelines.identify import (FIT_SCHEMA, fits_finding, leads_with_fits, links_with_fits, set_aside_fits,  # noqa: E402
+                                shown_on_lists)
 from pipelines.review_answers import ANSWER_SCHEMA, apply_answers, best_guess, in_folders, take_answers  # noqa: E402
 from pipelines.validate import (  # noqa: E402
     REJECTED_SCHEMA, in_headers, rejected_files, spelled_as, to_person_records, why_set_aside,
@@ -170,7 +171,7 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
     return sorted(set(files["dept"].to_list()) if files.height else set())
 
 
-KEPT_TABLES = ("links", "warnings", "rejected", "superseded", "accounting", "deliveries", "relinked_review")
+KEPT_TABLES = ("links", "warnings", "rejected", "superseded", "accounting", "deliveries", "relinked_review", "aside_fits")
 
 
 @task(**STEP)
@@ -320,7 +321,14 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         fits = set_aside_fits(linking.join(unmatched, on=["dept", "kind", "record_id"], how="semi"), aside,
                               cfg.matching.places)
         fits.write_parquet(paths.work / "aside_fits.parquet")
-        fits_finding(fits, cfg.kinds["roster"].folder).write_parquet(paths.work / "findings_aside.parquet")
+        # (a partial run: the kept departments' records that may be rows set aside still, as the period's
+        # full run found them; the report, and the period stored, name them too)
+        kept = _read(paths.work / "kept_aside_fits.parquet")
+        kept = None if kept is None else kept.select(list(FIT_SCHEMA)).cast(FIT_SCHEMA).join(
+            aside.select("file", "line").unique(), on=["file", "line"], how="semi")
+        told = accounting.together([fits, kept], FIT_SCHEMA)
+        told.write_parquet(paths.work / "aside_fits_period.parquet")
+        fits_finding(told, cfg.kinds["roster"].folder).write_parquet(paths.work / "findings_aside.parquet")
         links = links_with_fits(links, fits)
     if relink is not None:
         again = (pl.col("kind") == "med_settlement") & pl.col("record_id").is_in(relink["record_id"].implode())
@@ -611,11 +619,11 @@ def period_frames(paths: RunPaths) -> dict[str, pl.DataFrame]:
                         ("roster_persons", "roster_persons"),
                         ("township_rows", "township_rows"),
                         ("feedback_answers", "answers_new"), ("warning_status", "status_all"),
-                        ("review_answers", "review_answers_new")]:
+                        ("review_answers", "review_answers_new"), ("aside_fits", "aside_fits_period")]:
         df = _read(paths.work / f"{name}.parquet")
         if df is not None:
             frames[table] = df
-        elif table in ("feedback_answers", "review_answers"):  # none now: a re-run without the file forgets them
+        elif table in ("feedback_answers", "review_answers", "aside_fits"):  # none now: a re-run without the file forgets them
             frames[table] = pl.DataFrame()
     return frames
 
