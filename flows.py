@@ -649,10 +649,13 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     folder = cfg.kinds["grid"].folder
     files = pl.read_parquet(work / "files.parquet")  # (a grid delivered without a usable row is said as such)
     delivered = files.filter(pl.col("dept") == folder, pl.col("duplicate_of").is_null())["file"].to_list()
+    # (and a grid file set aside as it was found, in a format the inbox does not read: 网格.xls is delivered)
+    found_aside = [f.filter(pl.col("dept") == folder) for f in [_read(work / "rejected__discover.parquet")] if f is not None]
+    delivered += [f for f in found_aside[0]["file"].to_list() if f not in delivered] if found_aside else []
+    aside = [f for f in [_read(work / f"rejected_{folder}.parquet"), *found_aside] if f is not None]
     grid, found = reference.check_grid(_read(work / "grid.parquet"), roster, cfg.kinds["grid"].fields,
                                        folder, cfg.matching.places, delivered,
-                                       None if (aside := _read(work / f"rejected_{folder}.parquet")) is None
-                                       else in_headers(aside, cfg.kinds))
+                                       in_headers(pl.concat(aside, how="diagonal_relaxed"), cfg.kinds) if aside else None)
     if grid is not None:
         grid.write_parquet(work / "grid.parquet")
     found.write_parquet(work / "findings_grid.parquet")
