@@ -73,7 +73,8 @@ from matchers.places import places_not_found, resolve_places  # noqa: E402
 from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, listed, queue_ages, review_queue,  # noqa: E402
                              with_first_queued, with_kept)
 from pipelines import accounting, calendar, console, feedback, reference, report, rules, township  # noqa: E402
-from pipelines.identify import fits_finding, leads_with_fits, links_with_fits, set_aside_fits, shown_on_lists  # noqa: E402
+from pipelines.identify import (FIT_SCHEMA, fits_finding, leads_with_fits, links_with_fits, set_aside_fits,  # noqa: E402
+                                shown_on_lists)
 from pipelines.review_answers import ANSWER_SCHEMA, apply_answers, best_guess, in_folders, take_answers  # noqa: E402
 from pipelines.validate import (  # noqa: E402
     REJECTED_SCHEMA, in_headers, rejected_files, spelled_as, to_person_records, why_set_aside,
@@ -170,7 +171,7 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
     return sorted(set(files["dept"].to_list()) if files.height else set())
 
 
-KEPT_TABLES = ("links", "warnings", "rejected", "superseded", "accounting", "deliveries", "relinked_review")
+KEPT_TABLES = ("links", "warnings", "rejected", "superseded", "accounting", "deliveries", "relinked_review", "aside_fits")
 
 
 @task(**STEP)
@@ -195,8 +196,7 @@ def keep_other_departments(paths: RunPaths, cfg: Config, period: str) -> list[st
     for name, csv, rename in [("review", "人工复核队列.csv", None),
                               ("quality", "数据质量报告.csv", {v: k for k, v in QUALITY_HEADERS.items()})]:
         if (county / csv).exists():
-            df = pl.read_csv(county / csv, infer_schema=False)
-            df = df.filter(pl.col("部门").is_in(others))
+            df = outputs.read_csv(county / csv).filter(pl.col("部门").is_in(others))  # (its cells as before writing)
             (df.rename(rename) if rename else df).write_parquet(paths.work / f"kept_{name}.parquet")
     return others
 
@@ -321,7 +321,14 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
         fits = set_aside_fits(linking.join(unmatched, on=["dept", "kind", "record_id"], how="semi"), aside,
                               cfg.matching.places)
         fits.write_parquet(paths.work / "aside_fits.parquet")
-        fits_finding(fits, cfg.kinds["roster"].folder).write_parquet(paths.work / "findings_aside.parquet")
+        # (a partial run: the kept departments' records that may be rows set aside still, as the period's
+        # full run found them; the report, and the period stored, name them too)
+        kept = _read(paths.work / "kept_aside_fits.parquet")
+        kept = None if kept is None else kept.select(list(FIT_SCHEMA)).cast(FIT_SCHEMA).join(
+            aside.select("file", "line").unique(), on=["file", "line"], how="semi")
+        told = accounting.together([fits, kept], FIT_SCHEMA)
+        told.write_parquet(paths.work / "aside_fits_period.parquet")
+        fits_finding(told, cfg.kinds["roster"].folder).write_parquet(paths.work / "findings_aside.parquet")
         links = links_with_fits(links, fits)
     if relink is not None:
         again = (pl.col("kind") == "med_settlement") & pl.col("record_id").is_in(relink["record_id"].implode())
@@ -404,6 +411,8 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
         queued = warehouse.queue_listed(con, period, pl.concat(answered).unique()) if answered else None
     finally:
         con.close()
+    if queued is not None:  # (the year's sums weigh the answers about earlier months' settlements as taken here)
+        queued.write_parquet(work / "review_listed.parquet")
     counts, refused, new, decided, finding = take_answers(
         returned, _read(work / f"rejected_{folder}.parquet"), pl.read_parquet(work / "roster.parquet"), shown, known,
         earlier, before, pl.read_parquet(work / "files.parquet").filter(pl.col("dept") == folder)["file"].to_list(),
@@ -450,7 +459,7 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     del relinked  # (a city's December: 1.7M links with their reasons, merged)
     if decided is not None:  # answers about earlier months' rows
         ytd = with_answers(ytd, decided, pl.read_parquet(paths.work / "roster.parquet"), period,
-                           cfg.matching.answer_max_id_differences)
+                           cfg.matching.answer_max_id_differences, _read(paths.work / "review_listed.parquet"))
     if earlier is not None:
         left_out = pl.concat([delivered, moving])
         stands = earlier.filter(~pl.col("record_id").is_in(left_out.implode()))
@@ -568,7 +577,7 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     if gone is not None:
         gone.write_parquet(paths.work / "findings_kept.parquet")
     if (fits := _read(paths.work / "aside_fits.parquet")) is not None:  # (a lead that may be a roster row set aside says so)
-        warnings = leads_with_fits(warnings, fits)
+        warnings = leads_with_fits(warnings, fits, cfg.matching.places)
     warnings.write_parquet(paths.work / "warnings.parquet")
     suppressed.write_parquet(paths.work / "suppressed.parquet")
     return {"warnings": warnings.height, "suppressed": suppressed.height}
@@ -610,11 +619,11 @@ def period_frames(paths: RunPaths) -> dict[str, pl.DataFrame]:
                         ("roster_persons", "roster_persons"),
                         ("township_rows", "township_rows"),
                         ("feedback_answers", "answers_new"), ("warning_status", "status_all"),
-                        ("review_answers", "review_answers_new")]:
+                        ("review_answers", "review_answers_new"), ("aside_fits", "aside_fits_period")]:
         df = _read(paths.work / f"{name}.parquet")
         if df is not None:
             frames[table] = df
-        elif table in ("feedback_answers", "review_answers"):  # none now: a re-run without the file forgets them
+        elif table in ("feedback_answers", "review_answers", "aside_fits"):  # none now: a re-run without the file forgets them
             frames[table] = pl.DataFrame()
     return frames
 
@@ -640,10 +649,13 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     folder = cfg.kinds["grid"].folder
     files = pl.read_parquet(work / "files.parquet")  # (a grid delivered without a usable row is said as such)
     delivered = files.filter(pl.col("dept") == folder, pl.col("duplicate_of").is_null())["file"].to_list()
+    # (and a grid file set aside as it was found, in a format the inbox does not read: 网格.xls is delivered)
+    found_aside = [f.filter(pl.col("dept") == folder) for f in [_read(work / "rejected__discover.parquet")] if f is not None]
+    delivered += [f for f in found_aside[0]["file"].to_list() if f not in delivered] if found_aside else []
+    aside = [f for f in [_read(work / f"rejected_{folder}.parquet"), *found_aside] if f is not None]
     grid, found = reference.check_grid(_read(work / "grid.parquet"), roster, cfg.kinds["grid"].fields,
                                        folder, cfg.matching.places, delivered,
-                                       None if (aside := _read(work / f"rejected_{folder}.parquet")) is None
-                                       else in_headers(aside, cfg.kinds))
+                                       in_headers(pl.concat(aside, how="diagonal_relaxed"), cfg.kinds) if aside else None)
     if grid is not None:
         grid.write_parquet(work / "grid.parquet")
     found.write_parquet(work / "findings_grid.parquet")

@@ -86,6 +86,16 @@ def write_csv(df: pl.DataFrame, target: Path) -> Path:
     return target
 
 
+def read_csv(path: Path) -> pl.DataFrame:
+    """A CSV `write_csv` wrote -> its rows as they were before it was written, every column text:
+    `as_excel_text`'s `="…"` the text inside, `defuse_formulas`' apostrophe taken off. A partial
+    run keeps the published county files' rows of the departments it does not re-read
+    (`flows.keep_other_departments`): kept as read, they went into the warehouse's `review_queue`
+    as `="…"` and were published again as `'="…"`."""
+    df = pl.read_csv(path, infer_schema=False)
+    return _rewrite(_rewrite(df, rf'^="({_NUMBER_LIKE[1:-1]})"$', "${1}"), r"^'([=+\-@\t\r])", "${1}")
+
+
 def write_text(text: str, target: Path) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -23,6 +23,8 @@ one transaction, so a re-run never duplicates anything):
 - `review_answers` every answer to the review queue (复核/) the run accepted (`period` = received)
 - `review_queue`  the candidates the period's published review queue listed for each record, with
                   the record's ID as it showed it (an answer's 人编号 copied from it: `queue_listed`)
+- `aside_fits`    the records of the period that may be roster persons set aside (`pipelines.identify.
+                  set_aside_fits`): a partial run keeps the other departments' for the report
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import polars as pl
 
 from matchers.places import water_links
 from pipelines.validate import REJECTED_SCHEMA, SUPERSEDED_SCHEMA
-from schemas.inputs import EXCEL_ZERO_TAIL
+from schemas.inputs import EXCEL_ZERO_TAIL, record_key
 from schemas.outputs import QUALITY_COLUMNS, Finding, QualityFinding
 
 DECISIONS = ("matched", "review", "unmatched", "rejected")
@@ -213,8 +213,10 @@ def quality_report(
         if twice.height and "grid_id" in grid.columns:
             # a household the grid lists again under another grid or worker: the list names the last
             # (said by its grid and line, not its worker's name: the report, its HTML too, names no person)
-            kept = grid.select(pl.col("household_id").alias("record_id"), "grid_id")
-            named = (twice.sort("file", "line").join(kept, on="record_id", how="left", maintain_order="left")
+            # (by `record_key`, as the grid's rows were superseded: h2 kept as H2, 012 as 12)
+            kept = grid.select(_k=record_key(pl.col("household_id")), grid_id="grid_id")
+            named = (twice.sort("file", "line").with_columns(_k=record_key(pl.col("record_id")))
+                     .join(kept, on="_k", how="left", maintain_order="left")
                      .unique("record_id", keep="first", maintain_order=True))
             more = "…" if named.height > 10 else ""
             parts.append(pl.DataFrame({

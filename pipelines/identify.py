@@ -162,7 +162,7 @@ def _name_fits(shown: pl.Expr, name: pl.Expr) -> pl.Expr:
 # A department record that may be a roster person set aside (`set_aside_fits`): the roster row it
 # may be, and what agrees
 FIT_SCHEMA = {"dept": pl.String, "kind": pl.String, "record_id": pl.String, "file": pl.String, "line": pl.Int64,
-              "household_id": pl.String, "how": pl.String}
+              "household_id": pl.String, "how": pl.String, "township": pl.String}  # (township: the roster row's)
 FIT_MIN_COMMON = 10  # ID characters both keep, all equal: as many as a 6+4 mask keeps of a whole ID
 
 
@@ -194,7 +194,7 @@ def set_aside_fits(records: pl.DataFrame, aside: pl.DataFrame, names: PlaceNames
     ap = a.filter(pl.col("a_t").is_not_null())
     if rp.height and ap.height:
         rp = normalize_ids(rp).with_columns(_t=place("township", "township"), _v=place("village", "village"))
-        ap = normalize_ids(ap).select("file", "line", "household_id", "a_name", "a_v", _t=place("a_t", "township"),
+        ap = normalize_ids(ap).select("file", "line", "household_id", "a_name", "a_t", "a_v", _t=place("a_t", "township"),
                                       _av=place("a_v", "village"), a_id="id_norm", a_kept="kept")
         both = lambda i: (pl.col("kept").str.slice(i, 1) == "1") & (pl.col("a_kept").str.slice(i, 1) == "1")  # noqa: E731
         agree = pl.all_horizontal([~both(i) | (pl.col("id_norm").str.slice(i, 1) == pl.col("a_id").str.slice(i, 1))
@@ -202,7 +202,7 @@ def set_aside_fits(records: pl.DataFrame, aside: pl.DataFrame, names: PlaceNames
         found.append(rp.join(ap, on="_t").filter(
             pl.col("_v").is_null() | (pl.col("_v") == pl.col("_av")), agree, _name_fits(pl.col("name"), pl.col("a_name"))
         ).with_columns(how=pl.when(pl.col("_v").is_null()).then(pl.lit("姓名、乡镇相符"))
-                       .otherwise(pl.lit("姓名、乡镇、行政村相符"))).select(keep))
+                       .otherwise(pl.lit("姓名、乡镇、行政村相符")), township="a_t").select(keep))
     # by ID: the characters both keep, position by position (a few mask styles: a join each)
     ai = normalize_ids(a).filter(pl.col("id_status") != "missing")
     ri = normalize_ids(r).filter(pl.col("id_status") != "missing") if ai.height else r.clear()  # (a city's: read when it matters)
@@ -218,7 +218,7 @@ def set_aside_fits(records: pl.DataFrame, aside: pl.DataFrame, names: PlaceNames
                 _name_fits(pl.col("name"), pl.col("a_name")),
                 pl.col("township").is_null() | pl.col("a_t").is_null()
                 | (place("township", "township") == place("a_t", "township")))
-                .with_columns(how=pl.lit(f"姓名相符，证件号码 {len(at)} 位相同")).select(keep))
+                .with_columns(how=pl.lit(f"姓名相符，证件号码 {len(at)} 位相同"), township="a_t").select(keep))
     return (pl.concat([f.cast(FIT_SCHEMA) for f in found]).unique(["dept", "kind", "record_id", "file", "line"], keep="first",
                                                                   maintain_order=True))
 
@@ -245,16 +245,21 @@ def links_with_fits(links: pl.DataFrame, fits: pl.DataFrame) -> pl.DataFrame:
 LEAD_HINT = "；或为户籍底册被搁置（未能读入）的人员：{}，请先核对底册，勿径按新增户处理"
 
 
-def leads_with_fits(warnings: pl.DataFrame, fits: pl.DataFrame) -> pl.DataFrame:
+def leads_with_fits(warnings: pl.DataFrame, fits: pl.DataFrame, names: PlaceNames = PlaceNames()) -> pl.DataFrame:
     """Warnings whose lead (no household: someone not on the roster) rests on records that may be
     a roster person set aside (`set_aside_fits`), their 预警依据 (`basis`) saying which roster row
     (`LEAD_HINT`), so that the clerk checks the roster before taking a new household in; the
-    others as they were. Not linked: precision first."""
+    others as they were. Not linked: precision first. A lead placed in a 乡（镇）(`township`) is
+    told only of rows of that township (`names`: its spellings): its list is that township's, and
+    a record fitting by ID alone may name none, the lead's other records placing it elsewhere."""
     if fits.is_empty() or warnings.is_empty():
         return warnings
+    town = pl.col("township") if "township" in warnings.columns else pl.lit(None, pl.String)
+    place = lambda e: normalize_place(e, "township", names)  # noqa: E731
     leads = _fit_words(warnings.with_row_index("_w").filter(pl.col("household_id").is_null())
-                       .select("_w", "dept", record_id="record_ids").explode("record_id")
-                       .join(fits.drop("kind"), on=["dept", "record_id"]), ["_w"])
+                       .select("_w", "dept", record_id="record_ids", _town=town).explode("record_id")
+                       .join(fits.drop("kind"), on=["dept", "record_id"])
+                       .filter(pl.col("_town").is_null() | (place(pl.col("_town")) == place(pl.col("township")))), ["_w"])
     if leads.is_empty():
         return warnings
     return (warnings.with_row_index("_w").join(leads, on="_w", how="left", maintain_order="left")

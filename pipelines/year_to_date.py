@@ -173,12 +173,15 @@ def merge(current: pl.DataFrame, earlier: pl.DataFrame | None, relinked: pl.Data
 
 
 def with_answers(ytd: pl.DataFrame, decided: pl.DataFrame, roster: pl.DataFrame, period: str,
-                 max_id_differences: int = 2) -> pl.DataFrame:
+                 max_id_differences: int = 2, listed: pl.DataFrame | None = None) -> pl.DataFrame:
     """The year's settlements (`merge`) with the review answers in effect (`decided`: some name
     earlier months' rows, answered since those were stored) applied as `apply_answers` links them,
-    but for a 是 a row's ID contradicts (`unconfirmable`); a link an answer of this `period`
-    changed counts as this period's (`changed_now`: its warning is raised now, once)."""
-    decided = without_yes(decided, unconfirmable(decided, ytd, roster, max_id_differences=max_id_differences))
+    but for a 是 a row's ID contradicts (`unconfirmable`; not one for a candidate a review queue
+    listed beside the row, `listed`, as the run took it: `adapters.warehouse.queue_listed`); a
+    link an answer of this `period` changed counts as this period's (`changed_now`: its warning
+    is raised now, once)."""
+    decided = without_yes(decided, unconfirmable(decided, ytd, roster, max_id_differences=max_id_differences,
+                                                 listed=listed))
     return changed_now(ytd, apply_answers(ytd, decided, roster)[0], decided, period)
 
 

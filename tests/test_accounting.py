@@ -452,3 +452,18 @@ def test_a_grid_is_over_the_limit_by_the_roster_s_households_its_stale_rows_said
     assert q.filter(pl.col("category") == Finding.GRID_OVER_LIMIT).select("detail", "count").rows() == [
         ("网格 G2 户数超过 2（底册中的 3 户；另有 1 个户编号不在本期底册，未计入（见 网格户不在底册））", 3)]
     assert q.filter(pl.col("category") == Finding.GRID_OFF_ROSTER)["count"].item() == 3
+
+
+def test_a_household_the_grid_lists_twice_spelled_otherwise_is_named_with_the_grid_kept():
+    """A household the grid lists twice, its 户编号 spelled otherwise the second time (h2 and H2,
+    012 and 12: one household, `schemas.inputs.record_key`, as the grid's rows are superseded):
+    the grid it goes out under is named, not 'None'."""
+    grid = pl.DataFrame({"grid_id": ["G1", "G2"], "grid_worker": ["甲", "乙"], "household_id": ["0012", "H2"]})
+    roster = pl.DataFrame({"household_id": ["0012", "H2"]})
+    sup = pl.DataFrame({"dept": ["网格", "网格"], "kind": ["grid", "grid"], "file": ["网格/网格.csv"] * 2, "line": [3, 5],
+                        "record_id": ["h2", "12"], "superseded_by": ["网格/网格.csv:9", "网格/网格.csv:8"],
+                        "changed": [True, True]})
+    q = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), sup, grid, roster, max_grid_households=100)
+    row = q.filter(pl.col("category") == Finding.GRID_TWICE).row(0, named=True)
+    assert "h2（网格/网格.csv 第 3 行另列；按 网格/网格.csv:9 行的网格 G2）" in row["detail"], row["detail"]
+    assert "12（网格/网格.csv 第 5 行另列；按 网格/网格.csv:8 行的网格 G1）" in row["detail"], row["detail"]

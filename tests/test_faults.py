@@ -968,3 +968,44 @@ def test_a_grid_of_a_header_only_is_said_as_the_grid_file_not_a_department_missi
     assert "网格文件无可用行 网格 网格/" in said
     town = next((out / "townships").rglob("*_预警清单.csv"))
     assert pl.read_csv(town, infer_schema=False)["网格员"].null_count() == pl.read_csv(town, infer_schema=False).height
+
+
+def test_a_partial_run_still_reports_the_kept_departments_records_that_may_be_roster_rows_set_aside(set_aside_run, tmp_path):
+    """`--dept 医保` after the set-aside run: the 民政 leads it keeps still say which roster row
+    set aside they may be, and the report's 底册搁置人员或有记录 still names those rows with their
+    民政 records (the partial run looked among 医保's records only: the finding was made of them
+    alone, and went, though the roster rows stayed set aside and the township lists still named
+    them)."""
+    import shutil
+
+    out, planted, _ = set_aside_run
+    dest = tmp_path / "county"
+    shutil.copytree(out.parents[1], dest)
+    assert cli.main(_args(dest / "inbox", dest / "out", "--dept", "医保")) == 0
+    quality = pl.read_csv(dest / "out" / PERIOD / "county" / "数据质量报告.csv", infer_schema=False)
+    aside = quality.filter(pl.col("类别").str.starts_with("底册搁置人员或有记录"))
+    assert aside.height == 1, quality
+    assert all(f"第 {line} 行" in aside["说明"].item() for line in planted.values()), aside["说明"].item()
+    assert "民政" in aside["说明"].item() and int(aside["数量"].item()) >= len(planted)
+    rows = pl.concat([pl.read_csv(f, infer_schema=False) for f in (dest / "out" / PERIOD / "townships").rglob("*_预警清单.csv")])
+    assert rows.filter(pl.col("预警依据").str.contains("被搁置"))["来源记录编号"].sort().to_list() == sorted(planted)
+
+
+def test_a_grid_delivered_in_a_format_set_aside_is_said_as_the_grid_file_not_as_no_grid(prefect_harness, county, tmp_path):
+    """The 网格 delivered as a file the inbox does not read (网格.xls: WPS's default, set aside whole
+    as it is found): the report names that file, set aside whole and why, under 网格文件无可用行,
+    and does not say 网格未报送 — the county was told no grid had come, and chased a delivery that had."""
+    import shutil
+
+    inbox = tmp_path / "inbox"
+    shutil.copytree(county / "inbox", inbox)
+    folder = {CFG.folder_of(d.name): d for d in (inbox / PERIOD).iterdir() if d.is_dir()}
+    grid = next(folder["网格"].glob("*.csv"))
+    grid.rename(grid.with_suffix(".xls"))
+    assert cli.main(_args(inbox, tmp_path / "out")) == 0
+    quality = pl.read_csv(tmp_path / "out" / PERIOD / "county" / "数据质量报告.csv", infer_schema=False)
+    said = quality.filter(pl.col("部门") == "网格")
+    assert said.filter(pl.col("类别").str.starts_with("网格未报送")).is_empty(), said
+    rows = said.filter(pl.col("类别").str.starts_with("网格文件无可用行"))
+    assert rows["文件"].to_list() == [f"{folder['网格'].name}/{grid.with_suffix('.xls').name}"], said
+    assert "文件被整体搁置" in rows["说明"].item() and ".xls" in rows["说明"].item()

@@ -1085,3 +1085,46 @@ def test_the_cascade_prints_each_later_period_s_summary(tmp_path, monkeypatch, c
     monkeypatch.setattr(flows.console, "summary_lines", lambda result: [f"行数核对 {result['period']}", "…"])
     flows.rerun_later_periods(str(inbox), str(tmp_path / "out"), wh, None, [], PERIOD, None)
     assert capsys.readouterr().out == "行数核对 2026-11\n…\n行数核对 2026-12\n…\n"
+
+
+def test_a_partial_run_keeps_the_published_queue_s_rows_as_they_were_written(tmp_path):
+    """`--dept 医保` keeps the other departments' rows of the published 人工复核队列.csv and 数据质量报告.csv.
+    Those files write a number Excel would change as `="…"` (a 20-digit 残疾人证号, a full 证件号码, a
+    人编号 with a leading zero) and a cell starting with - as '-…: kept as read, the rows came back
+    in those forms, so the stored `review_queue` named records no answer names (a 是 for a listed
+    candidate was refused), their 首次列入复核 was lost, and the queue published again showed
+    '="3413…" to the analyst. They are kept as they were before the file was written."""
+    from adapters import outputs, warehouse
+    from config import load_config
+    from matchers.review import COLUMNS, FIRST_COLUMN, IMPACT_COLUMN, listed, with_kept
+    from schemas.outputs import REVIEW_ANSWER_COLUMNS
+
+    out, wh = tmp_path / "out" / PERIOD, tmp_path / "warehouse.duckdb"
+    county = out / "county"
+    county.mkdir(parents=True)
+    con = warehouse.connect(wh)
+    try:
+        warehouse.finish_run(con, warehouse.begin_run(con, PERIOD, "x"), "ok")
+    finally:
+        con.close()
+    headers = [*COLUMNS.values(), IMPACT_COLUMN, *REVIEW_ANSWER_COLUMNS]
+    headers.insert(2, FIRST_COLUMN)  # (as published: after 记录编号)
+    row = {c: None for c in headers} | {
+        "部门": "残联", "记录编号": "34130219900101123411", "记录姓名": "张三", "记录证件号码（部门报送原样）": "341302199001011234",
+        "候选序号": "1", "人编号": "0001234", "户编号": "0012", "依据": "-1 kept", FIRST_COLUMN: "2026-09"}
+    queue = pl.DataFrame([row | {"部门": "医保", "记录编号": "YB1"}, row], schema={c: pl.Utf8 for c in row})
+    outputs.write_csv(queue, county / "人工复核队列.csv")
+    outputs.write_csv(pl.DataFrame({"类别": ["x"], "部门": ["残联"], "文件": ["残联/a.csv"], "说明": ["=1+1 a formula typed"],
+                                    "数量": ["1"]}), county / "数据质量报告.csv")
+    paths = flows.RunPaths(period_dir=tmp_path / "inbox" / PERIOD, out=out, stage=tmp_path / "stage", warehouse=wh,
+                           only=("医保",))
+    paths.work.mkdir(parents=True)
+    flows.keep_other_departments.fn(paths, load_config(), PERIOD)
+    kept = pl.read_parquet(paths.work / "kept_review.parquet")
+    assert kept.rows() == queue.filter(pl.col("部门") == "残联").rows()
+    assert pl.read_parquet(paths.work / "kept_quality.parquet")["detail"].to_list() == ["=1+1 a formula typed"]
+    assert listed(with_kept(queue.clear(), kept)).rows() == [
+        ("残联", "34130219900101123411", "0001234", "341302199001011234")]
+    # published again as the full run published it
+    outputs.write_csv(with_kept(queue.filter(pl.col("部门") == "医保"), kept), tmp_path / "again.csv")
+    assert (tmp_path / "again.csv").read_bytes() == (county / "人工复核队列.csv").read_bytes()

@@ -255,3 +255,25 @@ def test_a_lead_that_may_be_a_roster_person_set_aside_says_which_row_its_househo
         (Finding.ASIDE_RECORDS, "户籍底册", "户籍底册/底册.csv", 1)]
     assert "第 102 行（户编号 H27：民政 1 条）" in found["detail"].item()
     assert leads_with_fits(warnings, fits.clear()).equals(warnings) and fits_finding(fits.clear()).is_empty()
+
+
+def test_a_lead_placed_in_a_township_is_told_only_of_a_roster_row_set_aside_of_that_township():
+    """A lead's township list names the roster row it may be only when that row is of the lead's
+    乡（镇）: a record fitting by ID alone need name no township (医保, 教育, 残联 name none), and
+    the lead it is cited by may be placed in another township by its other records. That
+    township's list named another township's 户编号. A lead no township is known for (the
+    county's list of leads to place by hand) is told; a township spelled otherwise is one."""
+    from pipelines.identify import leads_with_fits, set_aside_fits
+
+    aside = _aside([(102, "H27", "蔡义志", "永镇镇", "孙集村", WHOLE[:15] + "000"),
+                    (210, "H60", "董波超", "桃沟乡", "郑寨村", None)])
+    fits = set_aside_fits(_records([("A", "蔡义志", WHOLE, None, None),  # by ID: H27 of 永镇镇
+                                    ("B", "董波超", None, "桃沟", None)]), aside)  # by place: H60 of 桃沟乡
+    assert fits.select("record_id", "household_id").rows() == [("B", "H60"), ("A", "H27")]
+    warnings = pl.DataFrame({"warning_id": ["W1", "W2", "W3"], "household_id": [None] * 3,
+                             "township": ["桃沟乡", None, "桃沟"], "dept": ["民政"] * 3,
+                             "record_ids": [["A", "X"], ["A"], ["B"]], "basis": ["非监测对象 蔡义志", "非监测对象 蔡义志", "非监测对象 董波超"]})
+    said = leads_with_fits(warnings, fits)
+    assert said.columns == warnings.columns
+    assert said["basis"].str.contains("H27").to_list() == [False, True, False]
+    assert said["basis"].str.contains("H60").to_list() == [False, False, True]

@@ -465,3 +465,24 @@ def test_the_answers_received_since_relink_earlier_months_settlements_unless_the
     got = with_answers(ytd, answers_in_effect(answers), ROSTER, "2026-10")
     assert got.select("record_id", "decision", "person_id", "answered_now").rows() == [
         ("S1", "matched", "H2-01", True), ("S2", "review", None, False)]
+
+
+def test_an_earlier_months_settlement_answered_for_a_candidate_its_queue_listed_is_linked_though_the_ids_disagree():
+    """September's settlement in review, answered 是 in October for a candidate September's queue
+    listed beside it, whose ID differs from the record's at the 3 sequence digits it shows: the
+    run takes the answer (`take_answers`, and says so), so the year's sums link it as answered
+    too; the same 是 for a person no queue listed for it stays out of them."""
+    from pipelines.review_answers import answers_in_effect
+
+    ytd = settlements([("S3", "2026-09", "341302********5678", "review", None)])
+    answers = pl.DataFrame({"dept": ["复核"], "kind": ["review_answer"], "file": ["复核/q.csv"], "line": [2],
+                            "record_dept": ["医保"], "record_id": ["S3"], "rec_name": [None], "person_id": ["H2-01"],
+                            "verdict": ["是"], "reviewer": [None], "note": [None], "period": ["2026-10"]},
+                           schema_overrides={"rec_name": pl.Utf8, "reviewer": pl.Utf8, "note": pl.Utf8})
+    listed = pl.DataFrame({"record_dept": ["医保"], "record_id": ["S3"], "person_id": ["H2-01"],
+                           "id_raw": ["341302********5678"]})
+    got = with_answers(ytd, answers_in_effect(answers), ROSTER, "2026-10", listed=listed)
+    assert got.select("record_id", "decision", "person_id", "answered_now").rows() == [("S3", "matched", "H2-01", True)]
+    elsewhere = listed.with_columns(person_id=pl.lit("H3-01"))
+    got = with_answers(ytd, answers_in_effect(answers), ROSTER, "2026-10", listed=elsewhere)
+    assert got.select("record_id", "decision", "person_id").rows() == [("S3", "review", None)]
