@@ -604,6 +604,9 @@ def main(argv: list[str] | None = None) -> None:
     bad = []
     if label == LABEL_COLUMN:
         truth = read_labels(truth)
+        if truth.is_empty():  # (a table of zeros would read as a matcher that found no one)
+            raise SystemExit(f"--truth {a.truth}: no row has {LABEL_COLUMN} filled in (the roster 人编号, or 无): "
+                             "nothing to score")
         bad.append(check_labels(truth))
     period = a.period or next((f.name for f in (Path(a.inbox) if a.inbox else None, Path(a.links).resolve().parent)
                                if f is not None and PERIOD.fullmatch(f.name)), None)

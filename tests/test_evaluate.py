@@ -283,7 +283,10 @@ def test_cli_names_what_is_wrong_instead_of_a_traceback(tmp_path):
         ("--links", str(tmp_path / "other.csv"), "--truth", tr): "not a links.parquet",
         ("--links", lk, "--truth", str(tmp_path / "other.csv")): "no column dept, person_id, record_id",
         ("--links", lk, "--truth", tr, "--inbox", str(tmp_path / "inbox")): "inbox/2026-10",
+        ("--links", lk, "--truth", str(tmp_path / "blank.csv")): "no row has true_person_id filled in",
     }
+    (tmp_path / "blank.csv").write_text(LABELS_CSV.replace(",无,", ",,").replace(",0042,", ",,").replace(",H1-01,", ",,"),
+                                        encoding="utf-8")  # (drawn, sent back with nothing labelled)
     for argv, says in cases.items():
         with pytest.raises(SystemExit) as e:
             main(list(argv))
