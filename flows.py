@@ -411,10 +411,13 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
         queued = warehouse.queue_listed(con, period, pl.concat(answered).unique()) if answered else None
     finally:
         con.close()
+    roster = pl.read_parquet(work / "roster.parquet")
+    if queued is not None:  # (its 人编号 as this period's roster spells them, as `take_answers` reads them)
+        queued = reference.respelled(queued, "person_id", roster["person_id"])
     if queued is not None:  # (the year's sums weigh the answers about earlier months' settlements as taken here)
         queued.write_parquet(work / "review_listed.parquet")
     counts, refused, new, decided, finding = take_answers(
-        returned, _read(work / f"rejected_{folder}.parquet"), pl.read_parquet(work / "roster.parquet"), shown, known,
+        returned, _read(work / f"rejected_{folder}.parquet"), roster, shown, known,
         earlier, before, pl.read_parquet(work / "files.parquet").filter(pl.col("dept") == folder)["file"].to_list(),
         period, cfg, list(paths.only or cfg.departments), bool(paths.only), queued)
     if refused is not None:
@@ -484,6 +487,9 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         first_out = warehouse.first_issue_dates(con)
     finally:
         con.close()
+    roster = pl.read_parquet(paths.work / "roster.parquet", columns=["township", "household_id"])
+    if earlier_rows is not None:  # (a roster re-saved in Excel, 1023 for 0001023: the same households, as spelled now)
+        earlier_rows = reference.respelled(earlier_rows, "户编号", roster["household_id"])
     issued = feedback.issued_from_rows(earlier_rows) if earlier_rows is not None else None
     folder = cfg.kinds["feedback"].folder
     returned = _read(paths.work / "feedback.parquet")
@@ -492,7 +498,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
     counts, accepted, refused, told, findings = feedback.take_returns(
         returned, _read(paths.work / f"rejected_{folder}.parquet"), issued, as_of, period, cfg,
         pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == folder),
-        townships=pl.read_parquet(paths.work / "roster.parquet", columns=["township"])["township"].unique(),
+        townships=roster["township"].unique(),
         first_out=first_out, blanked=_read(paths.work / f"blanked_{folder}.parquet"))
     if accepted is not None:
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
@@ -545,7 +551,8 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     try:
         history = warehouse.table(con, "warnings", "period < ?", [period])
         if history is not None:
-            history.write_parquet(paths.work / "warnings_earlier.parquet")
+            history = rules.spelled_now(history, roster)  # (a roster re-saved in Excel: the same households)
+            history.drop("_suffix").write_parquet(paths.work / "warnings_earlier.parquet")
             history = rules.with_status(history, status)
             persons_now, skipped = warehouse.persons_now(con, period, roster, rules.persons_to_recognise(history, period, cfg),
                                                          cfg.run.split_search_max_pairs)

@@ -39,6 +39,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.reference import respelled
 from pipelines.year_to_date import RELINK_KEYS, relink_keys
 from schemas.inputs import record_key_sql
 from schemas.links import RosterChange, RosterDigest
@@ -483,21 +484,24 @@ def persons_now(con: duckdb.DuckDBPyConnection, period: str, roster: pl.DataFram
     roster renumbering most of its persons), (the persons under their own 人编号 only, the pairs)."""
     out = {"period": pl.Utf8, "person_id": pl.Utf8, "person_id_now": pl.Utf8}
     asked = asked.select("period", "person_id").unique()
-    same = asked.filter(pl.col("person_id").is_in(roster["person_id"].implode())).with_columns(
-        person_id_now=pl.col("person_id"))
+    # (one the roster re-saved in Excel spells otherwise, 1023 for 0001023, is themself: `respelled`)
+    same = respelled(asked.with_columns(person_id_now=pl.col("person_id")), "person_id_now", roster["person_id"]).filter(
+        pl.col("person_id_now").is_in(roster["person_id"].implode()))
     gone = asked.join(same, on=["period", "person_id"], how="anti")
     same = same.select(list(out)).cast(out)
     if gone.is_empty() or not _has_table(con, "roster_persons"):
         return same, None
     con.register("_gone", gone)
     con.register("_roster", roster.select("person_id", "id_number", "name"))
-    tried = """WITH last AS (SELECT person_id, period AS seen, digest FROM roster_persons
+    # (new since: not on that roster however it spelled them, `record_key`: a roster re-saved in
+    # Excel is not a roster of new persons to try)
+    tried = f"""WITH last AS (SELECT person_id, period AS seen, digest FROM roster_persons
                         WHERE period < ? AND person_id IN (SELECT person_id FROM _gone)
                         QUALIFY row_number() OVER (PARTITION BY person_id ORDER BY period DESC) = 1),
-               stored AS (SELECT period AS seen, person_id FROM roster_persons
+               stored AS (SELECT period AS seen, {record_key_sql('person_id')} AS k FROM roster_persons
                           WHERE period IN (SELECT seen FROM last)),
                fresh AS (SELECT s.seen, c.* FROM (SELECT DISTINCT seen FROM last) s CROSS JOIN _roster c
-                         ANTI JOIN stored ON stored.seen = s.seen AND stored.person_id = c.person_id)"""
+                         ANTI JOIN stored ON stored.seen = s.seen AND stored.k = {record_key_sql('c.person_id')})"""
     try:
         pairs = con.sql(tried + """ SELECT coalesce(sum(g.n * f.n), 0)::BIGINT
             FROM (SELECT seen, count(*) AS n FROM last GROUP BY seen) g
@@ -531,14 +535,20 @@ def roster_changes(con: duckdb.DuckDBPyConnection, roster: pl.DataFrame, since: 
     unknown = [pl.DataFrame({"since": p, "person_id": digests["person_id"]}) for p in since if p not in stored]
     if not stored:
         return RosterChange.validate(pl.concat(unknown).cast(out) if unknown else pl.DataFrame(schema=out))
-    con.register("_digests", digests)
+    # a person the roster spells otherwise now (re-saved in Excel: 1023 for 0001023, `record_key`) is
+    # the same person: their row is compared with the stored one under the stored spelling
+    con.register("_digests", digests.join(roster.select("person_id", "id_number", "name"), on="person_id", how="left"))
     try:
         changed = con.sql(
-            """SELECT s.period AS since, d.person_id FROM _digests d CROSS JOIN (SELECT unnest(?::VARCHAR[]) AS period) s
+            f"""WITH d AS (SELECT *, {record_key_sql('person_id')} AS k FROM _digests)
+               SELECT s.period AS since, d.person_id FROM d CROSS JOIN (SELECT unnest(?::VARCHAR[]) AS period) s
                WHERE NOT EXISTS (SELECT 1 FROM roster_persons r WHERE r.period = s.period AND r.digest = d.digest)
+                 AND NOT EXISTS (SELECT 1 FROM roster_persons r WHERE r.period = s.period AND r.person_id <> d.person_id
+                                 AND {record_key_sql('r.person_id')} = d.k
+                                 AND r.digest = {_digest('r.person_id', 'd.id_number', 'd.name')})
                UNION ALL
                SELECT r.period AS since, r.person_id FROM roster_persons r
-               WHERE list_contains(?::VARCHAR[], r.period) AND r.person_id NOT IN (SELECT person_id FROM _digests)""",
+               WHERE list_contains(?::VARCHAR[], r.period) AND {record_key_sql('r.person_id')} NOT IN (SELECT k FROM d)""",
             params=[stored, stored]).pl()
     finally:
         con.unregister("_digests")

@@ -42,6 +42,7 @@ import polars as pl
 from config import Config, PlaceNames
 from matchers.places import normalize_place, place_key
 from pipelines.accounting import AccountingError, together
+from pipelines.reference import respelled
 from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
 from pipelines.township import UNPLACED, grid_workers, mask_ids
 from pipelines.validate import (REJECTED_SCHEMA, TENS, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
@@ -790,8 +791,8 @@ def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: 
         pl.col("days_overdue").cast(pl.Int64).alias("逾期天数"),
         *[pl.lit(None, pl.String).alias(c) for c in FEEDBACK_COLUMNS],
     )
-    if roster is not None:
-        out = _follow_households(out, roster, grid, persons)
+    if roster is not None:  # (a 户编号 the roster re-saved in Excel spells otherwise, 1023 for 0001023: as it does now)
+        out = _follow_households(respelled(out, "户编号", roster["household_id"]), roster, grid, persons)
     last = _answers(answers).group_by("warning_id", maintain_order=True).last().filter(pl.col("result").is_null())
     if last.height:
         # (the township's own words, shown back to it: an ID number typed in them is masked like

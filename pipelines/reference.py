@@ -144,6 +144,38 @@ def household_key(e: pl.Expr) -> pl.Expr:
     return pl.when(k.str.contains(r"^\d+$")).then(pl.when(digits == "").then(pl.lit("0")).otherwise(digits)).otherwise(k)
 
 
+def _id_key(e: pl.Expr) -> pl.Expr:
+    """A 户编号 or 人编号 (a household key `<户编号>@<place>` too) -> the key it is compared by
+    across files and months: `household_key` of the number, the place after it as it is."""
+    return pl.concat_str(household_key(as_written(e)), e.str.extract(f"({SHARED_MARK}.*)$").fill_null(""))
+
+
+def respelled(df: pl.DataFrame, column: str, spelled: pl.Series) -> pl.DataFrame:
+    """`df` with `column` (户编号 or 人编号 as an earlier period or another file wrote them, or a
+    list of them) spelled as `spelled` (this period's roster's) where it is not among them as
+    written but exactly one of them is the same number (`household_key`: a roster re-saved in
+    Excel writes 1023 for 0001023, a hand edit h12 for H12); the others as they were. A roster
+    re-saved is the same persons and households: their history follows them, shown as it spells
+    them now."""
+    if column not in df.columns or df.is_empty():
+        return df
+    listed = isinstance(df.schema[column], pl.List)
+    ids = pl.DataFrame({"_to": spelled.cast(pl.Utf8)}).drop_nulls().unique()
+    values = (df[column].explode() if listed else df[column]).cast(pl.Utf8).drop_nulls().unique()
+    off = values.filter(~values.is_in(ids["_to"].implode()))
+    if off.is_empty():
+        return df
+    keyed = ids.with_columns(_k=_id_key(pl.col("_to"))).filter(pl.col("_k").is_unique())
+    to = (off.to_frame("_from").with_columns(_k=_id_key(pl.col("_from")))
+          .join(keyed, on="_k").filter(pl.col("_from") != pl.col("_to")))
+    if to.is_empty():
+        return df
+    old, new = to["_from"].to_list(), to["_to"].to_list()
+    e = pl.element() if listed else pl.col(column)
+    e = e.replace(old, new)
+    return df.with_columns(pl.col(column).list.eval(e) if listed else e.alias(column))
+
+
 def align_grid(grid: pl.DataFrame, roster: pl.DataFrame,
                names: PlaceNames = PlaceNames()) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(grid, finding): the grid with each 户编号 that the roster does not hold, but writes

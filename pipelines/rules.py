@@ -25,7 +25,7 @@ from matchers.ids import OTHER_MASKS, id_text
 from matchers.names import DOTS
 from matchers.places import normalize_place
 from pipelines.calendar import period_end
-from pipelines.reference import kept_off_roster
+from pipelines.reference import kept_off_roster, respelled
 from pipelines.review_answers import apply_answers
 
 from config import SEVERITIES, Config, PlaceNames, RuleConfig, rules_left_out
@@ -846,11 +846,29 @@ def _active(history: pl.DataFrame, period: str, cfg: Config) -> pl.DataFrame:
     period end; with `_suffix`, the household-and-risk-type part of their 预警编号."""
     ref = period_end(period)
     h = history.filter(pl.col("period") < period).with_columns(
-        _suffix=pl.col("warning_id").str.split("-").list.last(),
+        _suffix=pl.coalesce(*[pl.col("_suffix")] * ("_suffix" in history.columns),
+                            pl.col("warning_id").str.split("-").list.last()),
         _ref=pl.col("verified_on").fill_null((pl.col("period") + "-01").str.to_date().dt.month_end()),
     )
     return h.filter(pl.col("status").is_null() | pl.col("status").is_in(["open", "overdue"]) | (
         pl.col("_ref") >= ref - timedelta(days=cfg.run.suppress_days)))
+
+
+def spelled_now(history: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+    """Earlier warnings (stored) -> the same with their 户编号 and 人编号 spelled as this period's
+    roster spells the same numbers (`pipelines.reference.respelled`: a roster re-saved in Excel
+    writes 1023 for 0001023) and, for a household spelled otherwise now, `_suffix`: the part of
+    its 预警编号 this period's spelling gives (`warning_suffix`), so that its repeats are known
+    (`_active`); its 预警编号 stays as issued. Null `_suffix`: the 预警编号's own."""
+    h = respelled(history, "household_id", roster["household_id"])
+    if "person_ids" in h.columns:
+        h = respelled(h, "person_ids", roster["person_id"])
+    at = (h["household_id"].ne_missing(history["household_id"]) & h["household_id"].is_not_null()).arg_true()
+    suffix = pl.Series("_suffix", [None] * h.height, pl.Utf8)
+    if at.len():  # (only those spelled otherwise: a city's history holds millions)
+        suffix = suffix.scatter(at, [warning_suffix(k, r) for k, r in zip(h["household_id"].gather(at),
+                                                                         h["risk_type"].gather(at))])
+    return h.with_columns(suffix)
 
 
 PERSON_NOW = {"period": pl.Utf8, "person_id": pl.Utf8, "person_id_now": pl.Utf8}

@@ -1187,6 +1187,20 @@ def test_a_carried_warning_follows_its_household_to_the_township_the_roster_now_
     assert by["w-jg"]["状态"] == "逾期未核实"
 
 
+def test_a_carried_warning_of_a_household_the_roster_re_saved_in_excel_spells_otherwise_stays_with_it():
+    """The lists went out with 户编号 0012 (w-over) and h0034 (w-jg); this period's roster, re-saved in
+    Excel and retyped, spells them 12 and H0034: the same households, not gone from the roster. Their
+    carried rows show 户编号 as the roster spells it now and take its place and grid worker."""
+    earlier = EARLIER.with_columns(户编号=pl.col("户编号").replace({"B": "0012", "E": "h0034"}))
+    roster = roster_of(("A", "大店镇", "韩湖村", None), ("12", "夹沟镇", "王庄村", "3组"), ("H0034", "夹沟镇", "韩湖村", None))
+    grid = GRID_NOW.with_columns(household_id=pl.col("household_id").replace("B", "12"))
+    by = {r["预警编号"]: r for r in carry_over(STATUS, earlier, before_period="2026-11", roster=roster, grid=grid).iter_rows(named=True)}
+    assert (by["w-over"]["户编号"], by["w-over"]["township"], by["w-over"]["网格员"]) == ("12", "夹沟镇", "夹沟网格员")
+    assert by["w-over"]["状态"] == "逾期未核实（由大店镇韩湖村迁入，原下发日期2026-10-09）"
+    assert (by["w-jg"]["户编号"], by["w-jg"]["状态"]) == ("H0034", "逾期未核实")
+    assert by["w-late"]["状态"] == "逾期未核实（该户已不在本期户籍底册）"  # (D: gone indeed)
+
+
 def test_a_warning_listed_in_two_townships_takes_answers_from_both_and_counts_where_it_is_now():
     """w-mv was issued to 大店镇 in October and carried to 夹沟镇 in November (its household moved):
     an answer from either township's file is taken, one from a third township is not; its status,

@@ -497,3 +497,18 @@ def test_a_departments_extracts_findings_are_said_together_with_the_notes_of_rea
     assert found["dept"].unique().to_list() == ["人社"]
     clean = hr.with_columns(id_raw=pl.lit("341302199001011234"), months_unpaid=pl.lit(3, pl.Int64))
     assert check_extracts({"hr": clean}, [], "人社", load_config()).is_empty()
+
+
+def test_numbers_of_another_month_or_file_are_spelled_as_the_roster_spells_the_same_number():
+    """A roster re-saved in Excel (1023 for 0001023) or retyped (h12 for H12): the 户编号/人编号 stored
+    or typed elsewhere are spelled as this roster spells them, a household key's place kept; one
+    the roster holds as written, or under two spellings of one number, or not at all, as it was."""
+    from pipelines.reference import respelled
+
+    roster = pl.Series(["1023", "H12", "0077", "77", "5", "9@大店镇韩湖村"])
+    df = pl.DataFrame({"household_id": ["0001023", "h12", "077", "0077", "00005", "0009@大店镇韩湖村", "0009", "X1", None],
+                       "person_ids": [["0001023", "h12"], [], ["X1"], None, ["5"], ["00005"], [], [], []]})
+    got = respelled(respelled(df, "household_id", roster), "person_ids", roster)
+    assert got["household_id"].to_list() == ["1023", "H12", "077", "0077", "5", "9@大店镇韩湖村", "0009", "X1", None]
+    assert got["person_ids"].to_list() == [["1023", "H12"], [], ["X1"], None, ["5"], ["5"], [], [], []]
+    assert respelled(df, "household_id", pl.Series(["0001023"])).equals(df)  # (spelled as before: as it was)

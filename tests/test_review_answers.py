@@ -541,3 +541,16 @@ def test_a_record_number_excel_stripped_under_another_department_is_refused_nami
                           known=[("医保", "0001"), ("医保", "JS1"), ("民政", "MZ1")])
     assert got.is_empty() and {n: f for n, (f, _) in refused.items()} == {2: "record_id", 3: "record_id"}
     assert all("记录编号是医保的记录" in why for _, why in refused.values())
+
+
+def test_a_person_number_typed_without_its_zeros_or_in_lower_case_names_the_roster_person():
+    """The roster's 人编号 0001023 and H0012 typed 1023 (Excel's) and h0012 in an answer: that
+    person, as the roster spells them; 1024 is on no roster still."""
+    roster = ROSTER.with_columns(person_id=pl.Series(["0001023", "H0012", "P3", "P4", "P5"]))
+    answers = _answers([("复核/q.csv", 2, "医保", "A", "1023", "是"), ("复核/q.csv", 3, "住建", "B", "h0012", "否"),
+                        ("复核/q.csv", 4, "人社", "C", "1024", "是")]).drop("period")
+    known = answers.select(dept="record_dept", record_id="record_id").unique()
+    shown = pl.DataFrame(schema={"dept": pl.Utf8, "kind": pl.Utf8, "record_id": pl.Utf8, "id_raw": pl.Utf8})
+    got, refused = check_answers(answers, roster, DEPTS, known, shown, ("med_enrollment",), 2)
+    assert got.select("record_id", "person_id").rows() == [("A", "0001023"), ("B", "H0012")]
+    assert refused.select("line", "field").rows() == [(4, "person_id")]

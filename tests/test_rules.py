@@ -767,6 +767,36 @@ def test_review_impact_does_not_take_a_list_held_back_as_partial_for_a_whole_one
 # is split off into a new household S in 吕台村 with a new 人编号 S-01 (same 证件号码 and 姓名), and 周七
 # (S-02), never warned, lives there with her. `RENUMBERED` is what `adapters.warehouse.persons_now`
 # finds: September's A-02 is October's S-01.
+def test_a_household_the_roster_re_saved_in_excel_spells_otherwise_is_not_warned_again():
+    """September's roster numbered 王五 0000201 of household 0012; October's, re-saved in Excel, 201
+    of 12. Her open M1 of September (per person, and her household's) is the same warning: October's
+    repeat is suppressed by it (`spelled_now`), not issued again as new under household 12; its
+    预警编号 stays as issued. The history spelled as this roster spells it is as stored."""
+    from pipelines.rules import spelled_now
+
+    def roster(hh, pid):
+        return ROSTER.with_columns(household_id=pl.col("household_id").replace("B", hh),
+                                   person_id=pl.col("person_id").replace("B-01", pid))
+
+    sep, octo = roster("0012", "0000201"), roster("12", "201")
+    df9, links9 = med(("0000201", "王五", None, 6000.0))
+    w9 = assign_warnings(run_rules({"med_settlement": df9}, links9, sep, CFG, "2026-09"), sep, "2026-09", None, CFG)[0]
+    hist = w9.with_columns(period=pl.lit("2026-09"), status=pl.lit("open"), verified_on=pl.lit(None, pl.Date))
+    assert set(hist["household_id"]) == {"0012"} and "M1" in set(hist["rule"])
+    df, links = med(("201", "王五", None, 6000.0))
+    sig = run_rules({"med_settlement": df}, links, octo, CFG, P)
+    assert assign_warnings(sig, octo, P, hist, CFG)[0].height  # (compared as spelled: warned again)
+    now = spelled_now(hist, octo)
+    assert set(now["household_id"]) == {"12"} and now["warning_id"].equals(hist["warning_id"])
+    assert now.explode("person_ids")["person_ids"].unique().to_list() == ["201"]
+    w, sup = assign_warnings(sig, octo, P, now, CFG)
+    assert w.is_empty() and set(sup["suppressed_by"]) == set(hist["warning_id"]), (w, sup)
+    assert sup["reason"].str.starts_with(f"前次预警 {hist['warning_id'][0]}（open）").all()
+    # spelled as stored: nothing changes
+    same = spelled_now(hist, sep)
+    assert same.drop("_suffix").equals(hist) and same["_suffix"].is_null().all()
+
+
 SPLIT = pl.concat([
     ROSTER.filter(pl.col("person_id") != "A-02").with_columns(
         household_size=pl.when(pl.col("household_id") == "A").then(pl.lit(1, pl.Int64)).otherwise("household_size")),

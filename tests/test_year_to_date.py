@@ -486,3 +486,28 @@ def test_an_earlier_months_settlement_answered_for_a_candidate_its_queue_listed_
     elsewhere = listed.with_columns(person_id=pl.lit("H3-01"))
     got = with_answers(ytd, answers_in_effect(answers), ROSTER, "2026-10", listed=elsewhere)
     assert got.select("record_id", "decision", "person_id").rows() == [("S3", "review", None)]
+
+
+def test_a_roster_re_saved_in_excel_is_the_same_persons_to_the_warehouse(tmp_path):
+    """September's roster numbered its persons 0000201 and h0301 (all digits with leading zeros,
+    a letter typed in lower case); October's is the same roster re-saved in Excel and retyped
+    (201, H0301): no one is new, changed or gone since September, and the persons September's
+    warnings named are themselves, as October spells them. A person whose ID changed is still."""
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    september = ROSTER.with_columns(person_id=pl.Series(["0000201", "h0301", "0000401"]))
+    october = ROSTER.with_columns(person_id=pl.Series(["201", "H0301", "401"]),
+                                  id_number=pl.Series(["341302198001011234", "341302196903317777", "342223195208089226"]))
+    warehouse.replace_period(con, "2026-09", {"roster_persons": warehouse.roster_digests(september)})
+    changed = warehouse.roster_changes(con, october, ["2026-09"])
+    assert changed.rows() == [("2026-09", "401")]  # (its ID corrected; 0000401 is not gone)
+    asked = pl.DataFrame({"period": ["2026-09"] * 2, "person_id": ["0000201", "h0301"]})
+    got, _ = warehouse.persons_now(con, "2026-10", october, asked, max_pairs=100)
+    assert sorted(got.rows()) == [("2026-09", "0000201", "201"), ("2026-09", "h0301", "H0301")]
+    # spelled as stored: as before
+    assert warehouse.roster_changes(con, september, ["2026-09"]).is_empty()
+    # 吴国建 split off under a new number (0000601): the only person new since September to try him on
+    moved = october.with_columns(person_id=pl.Series(["201", "601", "401"]))
+    got, skipped = warehouse.persons_now(con, "2026-10", moved, pl.DataFrame({"period": ["2026-09"], "person_id": ["h0301"]}),
+                                         max_pairs=1)
+    assert (got.rows(), skipped) == ([("2026-09", "h0301", "601")], None)
+    con.close()
