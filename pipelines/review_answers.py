@@ -142,8 +142,9 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
          .then(pl.format("另存的副本与原文件的不同工作表对同一记录的结论不同（{}），请核对后只留一份 a saved-again copy and "
                          "its original answer this record otherwise on different sheets ({})",
                          pl.coalesce("_labels", "_labels_apart"), pl.coalesce("_labels", "_labels_apart")))
-         .otherwise(pl.lit("本期另一文件对同一记录的结论不同，请核对后只交一份 another file of this period answers this "
-                           "record otherwise"))),
+         .otherwise(pl.format("本期另一文件对同一记录的结论不同（{}），请核对后只交一份 another file of this period answers "
+                              "this record otherwise ({})", pl.coalesce("_labels", "_labels_apart"),
+                              pl.coalesce("_labels", "_labels_apart")))),
         (yes & pl.col("_current") & pl.col("_twice").is_not_null(), "verdict",
          pl.lit("同一名单中两条记录都答“是”为同一人，一人只应有一条 two records of one list answered 是 for one person")),
     ]

@@ -109,6 +109,7 @@ def test_two_files_disagreeing_are_both_set_aside_but_a_saved_again_copy_correct
     ])
     assert {(r["file"], r["line"]) for r in got.iter_rows(named=True)} == {("复核/q.csv", 2), ("复核/q(1).csv", 2)}
     assert sorted(refused) == [2, 3] and all("另一文件" in why for _, why in refused.values())  # (by line: both files)
+    assert all("（复核/张三.xlsx、复核/李四.xlsx）" in why for _, why in refused.values()), refused  # (which: both named)
     assert _decided(got.with_columns(period=pl.lit("2026-10")))["person_id"].to_list() == ["P4"]
 
 
@@ -126,7 +127,8 @@ def test_two_sheets_of_one_workbook_disagreeing_are_said_to_be_sheets_not_files(
     for line in (2, 3, 12, 13):
         assert refused[line][1].endswith("同一工作簿的另一工作表对同一记录的结论不同，请核对后只留一份 another sheet of "
                                          "this workbook answers this record otherwise，结论未采用"), refused[line]
-    assert all("本期另一文件" in refused[n][1] and "工作表" not in refused[n][1] for n in (4, 14)), refused
+    assert all("本期另一文件" in refused[n][1] and "同一工作簿" not in refused[n][1] for n in (4, 14)), refused
+    assert all(f"（{book}（工作表 张三）、复核/王五.xlsx）" in refused[n][1] for n in (4, 14)), refused  # (which: named)
 
 
 def test_a_saved_again_copys_sheet_disagreeing_with_its_originals_other_sheet_names_both():
