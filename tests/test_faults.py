@@ -31,6 +31,7 @@ from adapters.inbox import ReadError, read_table
 from config import load_config
 from pipelines.standardize import detect_kind, known_headers, standardize
 from pipelines.validate import validate
+from tests.conftest import read_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD = "2026-10"
@@ -359,16 +360,6 @@ def test_every_file_set_aside_whole_is_said_on_the_console_with_its_reason(bad_r
 # Re-deliveries as a bureau puts them into the inbox
 
 
-def _csv_rows(path: Path) -> list[list[str]]:
-    data = path.read_bytes()
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return list(csv.reader(io.StringIO(data.decode(enc))))
-        except UnicodeDecodeError:
-            continue
-    raise AssertionError(f"{path}: neither UTF-8 nor GB18030")
-
-
 @pytest.fixture(scope="module")
 def redelivered_run(prefect_harness, county, reference, tmp_path_factory):
     """The same month with re-deliveries: 医保 sends 结算明细_2026-10_更正.csv (put in after the
@@ -390,7 +381,7 @@ def redelivered_run(prefect_harness, county, reference, tmp_path_factory):
         path.write_text(s.getvalue(), encoding="utf-8-sig")
         os.utime(path, (later, later))
 
-    header, *body = _csv_rows(next(folder["医保"].glob("结算明细_*第二批.csv")))
+    header, *body = read_rows(next(folder["医保"].glob("结算明细_*第二批.csv")))
     col = next(i for i, h in enumerate(header) if h in CFG.kinds["med_settlement"].fields["out_of_pocket"])
     fixed = body[0][:col] + ["30000.00"] + body[0][col + 1:]
     put(folder["医保"] / "结算明细_2026-10_更正.csv", [header, fixed])
@@ -400,7 +391,7 @@ def redelivered_run(prefect_harness, county, reference, tmp_path_factory):
     civil = next(folder["民政"].glob("救助变动_*.csv"))
     bad = pl.read_csv(reference / PERIOD / "county" / "搁置行及原因.csv", infer_schema=False).filter(
         (pl.col("文件") == f"{folder['民政'].name}/{civil.name}") & pl.col("字段").is_in(["救助类别", "月救助金额"]))
-    header, *body = _csv_rows(civil)
+    header, *body = read_rows(civil)
     fixes = []
     for line in bad["行号"].cast(pl.Int64).to_list():
         row = body[line - 2][:]

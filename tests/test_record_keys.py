@@ -21,20 +21,11 @@ import pytest
 import cli
 from config import load_config
 from schemas.inputs import record_key
+from tests.conftest import read_rows
 
 CFG = load_config()
 OCT, NOV = "2026-10", "2026-11"
 FIXED = 4  # records each correction delivers again
-
-
-def _rows(path: Path) -> list[list[str]]:
-    data = path.read_bytes()
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return list(csv.reader(io.StringIO(data.decode(enc))))
-        except UnicodeDecodeError:
-            continue
-    raise AssertionError(f"{path}: neither UTF-8 nor GB18030")
 
 
 def _put(path: Path, rows: list[list[str]], later: float | None = None, end: str = "\n") -> None:
@@ -47,7 +38,7 @@ def _put(path: Path, rows: list[list[str]], later: float | None = None, end: str
 
 def _renumbered(path: Path, prefix: str, to: str) -> None:
     """Every record number `prefix`+digits of the CSV file written `to`+digits instead."""
-    _put(path, [[re.sub(rf"^{prefix}(\d+)$", rf"{to}\1", c) for c in r] for r in _rows(path)])
+    _put(path, [[re.sub(rf"^{prefix}(\d+)$", rf"{to}\1", c) for c in r] for r in read_rows(path)])
 
 
 def _run(inbox: Path, out: Path, period: str, issued: str) -> int:
@@ -58,7 +49,7 @@ def _correction(src: Path, dest: Path, column: str, spell, change: str, later: f
     """The first FIXED rows of `src` whose record number (its `column`) is there once, with the
     number spelled by `spell` and `change` (a column) moved by 1, as the file `dest`; -> (number
     as first delivered, as corrected)."""
-    header, *body = _rows(src)
+    header, *body = read_rows(src)
     at, moved = header.index(column), header.index(change)
     once = [r for r in body if sum(x[at] == r[at] for x in body) == 1 and re.fullmatch(r"[\d.]+", r[moved])][:FIXED]
     fixes = [[spell(c) if i == at else f"{float(c) + 1:.2f}" if i == moved else c for i, c in enumerate(r)] for r in once]
@@ -147,7 +138,7 @@ def november(october, tmp_path_factory):
         shutil.copytree(inbox / OCT, dest / "inbox" / NOV)
         med = next(d for d in (dest / "inbox" / NOV).iterdir() if CFG.folder_of(d.name) == "医保")
         for f in med.glob("结算明细_*.csv"):  # (re-exported: other line ends, not October's bytes)
-            rows = _rows(f)
+            rows = read_rows(f)
             top = next(i for i, r in enumerate(rows) if set(paid) & set(r))
             at = next(i for i, h in enumerate(rows[top]) if h in paid)
             rows[top + 1:] = [[spell(c) if re.fullmatch(r"00\d+", c) else tripled(c) if i == at else c

@@ -18,20 +18,11 @@ import pytest
 import cli
 from config import load_config
 from schemas.inputs import record_key
+from tests.conftest import read_rows
 
 CFG = load_config()
 SEP, OCT = "2026-09", "2026-10"
 ISSUE = {SEP: "2026-10-09", OCT: "2026-11-02"}
-
-
-def _rows(path: Path) -> list[list[str]]:
-    data = path.read_bytes()
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return list(csv.reader(io.StringIO(data.decode(enc))))
-        except UnicodeDecodeError:
-            continue
-    raise AssertionError(f"{path}: neither UTF-8 nor GB18030")
 
 
 def _put(path: Path, rows: list[list[str]]) -> None:
@@ -52,7 +43,7 @@ def _respell(period_dir: Path, strip: bool) -> None:
     for folder in (d for d in period_dir.iterdir() if CFG.folder_of(d.name) in ("户籍底册", "网格")):
         for f in sorted(folder.iterdir()):
             if f.suffix == ".csv":
-                rows = _rows(f)
+                rows = read_rows(f)
             else:
                 df = pl.read_excel(f, infer_schema_length=0)
                 rows = [df.columns, *[["" if v is None else v for v in r] for r in df.rows()]]
