@@ -412,9 +412,9 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
     finally:
         con.close()
     roster = pl.read_parquet(work / "roster.parquet")
-    if queued is not None:  # (its 人编号 as this period's roster spells them, as `take_answers` reads them)
+    if queued is not None:  # (its 人编号 as this period's roster spells them, as `take_answers` reads them; the
+        # year's sums weigh the answers about earlier months' settlements as taken here)
         queued = reference.respelled(queued, "person_id", roster["person_id"])
-    if queued is not None:  # (the year's sums weigh the answers about earlier months' settlements as taken here)
         queued.write_parquet(work / "review_listed.parquet")
     counts, refused, new, decided, finding = take_answers(
         returned, _read(work / f"rejected_{folder}.parquet"), roster, shown, known,
