@@ -10,7 +10,8 @@ A code field's `isin` list is the SPEC's; `pipelines.validate` also keeps a valu
 
 from __future__ import annotations
 
-from typing import Optional
+from collections.abc import Sequence
+from typing import Literal, Optional
 
 import polars as pl
 import pandera.polars as pa
@@ -69,7 +70,7 @@ def record_key(record_id: pl.Expr) -> pl.Expr:
     """A record number, 户编号 or 人编号 (a household key `<户编号>@<place>` too) as delivered ->
     the key it is compared by: without whitespace or a leading text mark, all digits without
     leading zeros (`0` for all zeros), ASCII letters upper-cased. What is shown stays the number
-    as the record's latest delivery (or the roster) spells it."""
+    as the record's latest delivery (or the roster) spells it (`respelled`)."""
     n = record_id.str.replace_all(_SPACE, "").str.strip_chars_start(TEXT_MARKS)
     return n.str.replace(_ZEROS, "${1}").str.replace_many(list(_LOWER), list(_UPPER))
 
@@ -84,6 +85,34 @@ def record_key_sql(column: str) -> str:
             f"WHEN regexp_matches({column}, '[^!-?A-~]|^[''`]') "
             f"THEN translate(regexp_replace({n}, '{_ZEROS}', '\\1'), '{_LOWER}', '{_UPPER}') "
             f"ELSE upper({column}) END")
+
+
+def respelled(df: pl.DataFrame, column: str, spellings: pl.DataFrame, by: Sequence[str] = (),
+              keep: Literal["none", "first"] = "none") -> pl.DataFrame:
+    """`df` with `column` (a record number, 户编号 or 人编号 as another month, file or hand wrote it,
+    or a list of them) spelled as `spellings` (its `by` columns, named as in `df`, and one more:
+    the reference's spellings) spells the same number under the same `by` (`record_key`: a roster
+    or an answer re-saved in Excel writes 1023 for 0001023, a hand h12 for H12); the others as
+    they were. A key the reference writes two ways is two persons or records (a roster's, one
+    run's): not guessed, and a value written as one of them stays; or, `keep="first"`, a record's
+    spellings over periods, the latest delivery's first (SPEC §1): that one. A list column is
+    respelled with `by` aside."""
+    if column not in df.columns or df.is_empty():
+        return df
+    by = list(by)
+    spelled = next(c for c in spellings.columns if c not in by)
+    ref = (spellings.select(*by, _to=pl.col(spelled).cast(pl.String)).drop_nulls().unique(maintain_order=True)
+           .with_columns(_k=record_key(pl.col("_to"))).unique([*by, "_k"], keep=keep, maintain_order=True))
+    listed = isinstance(df.schema[column], pl.List)
+    values = df.select(pl.col(column).explode()) if listed else df.select(*by, column)
+    to = (values.drop_nulls().unique().with_columns(_k=record_key(pl.col(column).cast(pl.String)))
+          .join(ref, on=[*by, "_k"]).filter(pl.col(column).cast(pl.String) != pl.col("_to")).drop("_k"))
+    if to.is_empty():
+        return df
+    if listed:
+        return df.with_columns(pl.col(column).list.eval(pl.element().replace(to[column], to["_to"])))
+    return (df.join(to, on=[*by, column], how="left", maintain_order="left")
+            .with_columns(pl.coalesce("_to", column).alias(column)).drop("_to"))
 
 
 class SourceRow(pa.DataFrameModel):
