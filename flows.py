@@ -77,11 +77,11 @@ from pipelines.identify import (FIT_SCHEMA, fits_finding, leads_with_fits, links
                                 shown_on_lists)
 from pipelines.review_answers import ANSWER_SCHEMA, apply_answers, best_guess, in_folders, take_answers  # noqa: E402
 from pipelines.validate import (  # noqa: E402
-    REJECTED_SCHEMA, in_headers, rejected_files, spelled_as, to_person_records, why_set_aside,
+    REJECTED_SCHEMA, in_headers, rejected_files, to_person_records, why_set_aside,
 )
 from pipelines.year_to_date import (RELINK_COLUMNS, RELINK_KEYS, YTD_COLUMNS, lead_sums, merge, relink_keys, rows_to_sum,  # noqa: E402
                                     settle_years, to_relink, with_answers)
-from schemas.inputs import as_written, record_key  # noqa: E402
+from schemas.inputs import as_written, record_key, respelled  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
 TIMEZONE = "Asia/Shanghai"
@@ -401,10 +401,11 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
             asked = returned.select(dept="record_dept", record_id="record_id").unique()
             known = accounting.together([shown.select("dept", "record_id"), warehouse.records_seen(con, period, asked)])
         # an answer names its record however Excel or a hand spelled the number (`record_key`): as this
-        # period's records spell it, else as a stored period did; so it is checked, kept and applied
-        mine = shown.select("dept", "record_id")
-        returned = None if returned is None else spelled_as(returned, known, "record_dept")
-        earlier, before = (None if f is None else spelled_as(f, mine, "record_dept") for f in (earlier, before))
+        # period's records spell it, else as the latest stored period did; so it is checked, kept and applied
+        named = lambda f, spelled: respelled(  # noqa: E731
+            f, "record_id", spelled.select(record_dept="dept", record_id="record_id"), ["record_dept"], keep="first")
+        returned = None if returned is None else named(returned, known)
+        earlier, before = (None if f is None else named(f, shown) for f in (earlier, before))
         # (the candidates the queues listed for every record answered, now or earlier, as the answers spell it)
         answered = [f.select(dept="record_dept", record_id="record_id") for f in (returned, earlier, before)
                     if f is not None]
@@ -414,7 +415,7 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
     roster = pl.read_parquet(work / "roster.parquet")
     if queued is not None:  # (its 人编号 as this period's roster spells them, as `take_answers` reads them; the
         # year's sums weigh the answers about earlier months' settlements as taken here)
-        queued = reference.respelled(queued, "person_id", roster["person_id"])
+        queued = respelled(queued, "person_id", roster.select("person_id"))
         queued.write_parquet(work / "review_listed.parquet")
     counts, refused, new, decided, finding = take_answers(
         returned, _read(work / f"rejected_{folder}.parquet"), roster, shown, known,
@@ -489,7 +490,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         con.close()
     roster = pl.read_parquet(paths.work / "roster.parquet", columns=["township", "household_id"])
     if earlier_rows is not None:  # (a roster re-saved in Excel, 1023 for 0001023: the same households, as spelled now)
-        earlier_rows = reference.respelled(earlier_rows, "户编号", roster["household_id"])
+        earlier_rows = respelled(earlier_rows, "户编号", roster.select("household_id"))
     issued = feedback.issued_from_rows(earlier_rows) if earlier_rows is not None else None
     folder = cfg.kinds["feedback"].folder
     returned = _read(paths.work / "feedback.parquet")

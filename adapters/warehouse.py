@@ -39,9 +39,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.reference import respelled
 from pipelines.year_to_date import RELINK_KEYS, relink_keys
-from schemas.inputs import record_key_sql
+from schemas.inputs import record_key_sql, respelled
 from schemas.links import RosterChange, RosterDigest
 
 # `warning_status` is stored as a log: a period's snapshot holds every warning ever issued, and most
@@ -485,7 +484,7 @@ def persons_now(con: duckdb.DuckDBPyConnection, period: str, roster: pl.DataFram
     out = {"period": pl.Utf8, "person_id": pl.Utf8, "person_id_now": pl.Utf8}
     asked = asked.select("period", "person_id").unique()
     # (one the roster re-saved in Excel spells otherwise, 1023 for 0001023, is themself: `respelled`)
-    same = respelled(asked.with_columns(person_id_now=pl.col("person_id")), "person_id_now", roster["person_id"]).filter(
+    same = respelled(asked.with_columns(person_id_now=pl.col("person_id")), "person_id_now", roster.select("person_id")).filter(
         pl.col("person_id_now").is_in(roster["person_id"].implode()))
     gone = asked.join(same, on=["period", "person_id"], how="anti")
     same = same.select(list(out)).cast(out)

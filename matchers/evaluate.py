@@ -25,7 +25,7 @@ from matchers.ids import normalize_ids
 from matchers.link import id_from_record_number
 from matchers.names import normalize_name
 from matchers.places import normalize_place
-from schemas.inputs import record_key
+from schemas.inputs import record_key, respelled
 
 DECISIONS = ("matched", "review", "unmatched", "rejected")
 PERIOD = re.compile(r"\d{4}-\d{2}")  # a period folder's name
@@ -129,21 +129,12 @@ def _excel_lost(how: str = "改写") -> pl.Expr:
 
 def spelled_as(truth: pl.DataFrame, links: pl.DataFrame, roster: pl.DataFrame | None = None) -> pl.DataFrame:
     """Truth rows with each record number spelled as the links spell it, and each 人编号 as the
-    roster (or the links) does, where `record_key` says they are one: Excel's 12345 is the run's
-    0012345, a labeller's h1-01 is H1-01. A number the links (or roster) spell two ways under one
-    key, or not at all, is left as typed."""
-    def one_way(spellings: pl.DataFrame, by: list[str]) -> pl.DataFrame:
-        return (spellings.drop_nulls().unique().with_columns(key=record_key(pl.col("spelled")))
-                .filter(pl.len().over(*by, "key") == 1))
-    ids = one_way(links.select("dept", spelled=pl.col("record_id").cast(pl.Utf8)), ["dept"])
-    persons = [links["person_id"].cast(pl.Utf8)] + ([roster["person_id"].cast(pl.Utf8)] if roster is not None else [])
-    pids = one_way(pl.DataFrame({"spelled": pl.concat(persons)}), [])
-    return (truth.with_columns(key=record_key(pl.col("record_id").cast(pl.Utf8)))
-            .join(ids, on=["dept", "key"], how="left").with_columns(record_id=pl.coalesce("spelled", "record_id"))
-            .drop("key", "spelled")
-            .with_columns(key=record_key(pl.col("person_id").cast(pl.Utf8)))
-            .join(pids, on="key", how="left").with_columns(person_id=pl.coalesce("spelled", "person_id"))
-            .drop("key", "spelled"))
+    roster (or the links) does, where `record_key` says they are one (`respelled`): Excel's 12345
+    is the run's 0012345, a labeller's h1-01 is H1-01. A number the links (or roster) spell two
+    ways under one key, or not at all, is left as typed."""
+    persons = [f.select(pl.col("person_id").cast(pl.Utf8)) for f in (links, roster) if f is not None]
+    truth = respelled(truth, "record_id", links.select("dept", pl.col("record_id").cast(pl.Utf8)), ["dept"])
+    return respelled(truth, "person_id", pl.concat(persons))
 
 
 def _truth_records(truth: pl.DataFrame, line: bool = False) -> pl.DataFrame:

@@ -42,12 +42,11 @@ import polars as pl
 from config import Config, PlaceNames
 from matchers.places import normalize_place, place_key
 from pipelines.accounting import AccountingError, together
-from pipelines.reference import respelled
 from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
 from pipelines.township import UNPLACED, grid_workers, mask_ids
 from pipelines.validate import (REJECTED_SCHEMA, TENS, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
                                 mask_value, original_file, without_sheet)
-from schemas.inputs import as_written
+from schemas.inputs import as_written, respelled
 from schemas.outputs import (FEEDBACK_COLUMNS, LIST_STATE_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding,
                              WarningStatus)
 
@@ -792,7 +791,7 @@ def carry_over(status: pl.DataFrame, earlier_rows: pl.DataFrame, before_period: 
         *[pl.lit(None, pl.String).alias(c) for c in FEEDBACK_COLUMNS],
     )
     if roster is not None:  # (a 户编号 the roster re-saved in Excel spells otherwise, 1023 for 0001023: as it does now)
-        out = _follow_households(respelled(out, "户编号", roster["household_id"]), roster, grid, persons)
+        out = _follow_households(respelled(out, "户编号", roster.select("household_id")), roster, grid, persons)
     last = _answers(answers).group_by("warning_id", maintain_order=True).last().filter(pl.col("result").is_null())
     if last.height:
         # (the township's own words, shown back to it: an ID number typed in them is masked like

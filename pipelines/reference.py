@@ -15,7 +15,8 @@ from matchers.ids import roster_check_fails
 from matchers.places import normalize_place
 from pipelines.identify import destroyed_ids, unreadable_ids
 from pipelines.validate import without_sheet
-from schemas.inputs import EXCEL_NUMBER, EXCEL_ZERO_TAIL, PERSON_KINDS, SHARED_MARK, TEXT_MARKS, as_written
+from schemas.inputs import (EXCEL_NUMBER, EXCEL_ZERO_TAIL, PERSON_KINDS, SHARED_MARK, as_written, record_key,
+                           respelled)
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
 EXAMPLES = 10  # households or persons named in one finding's detail
@@ -135,51 +136,10 @@ def shared_household_ids(roster: pl.DataFrame, head_relations: Collection[str],
         "roster." + excel_en, after=excel)
 
 
-def household_key(e: pl.Expr) -> pl.Expr:
-    """A 户编号 as the roster and the grid are compared: without spaces or a leading apostrophe
-    (Excel's text mark), in upper case (h0001 = H0001), and a number without its leading zeros
-    (Excel drops them: 0012345 = 12345)."""
-    k = e.cast(pl.Utf8).str.replace_all(r"\s", "").str.strip_chars_start(TEXT_MARKS).str.to_uppercase()
-    digits = k.str.strip_chars_start("0")
-    return pl.when(k.str.contains(r"^\d+$")).then(pl.when(digits == "").then(pl.lit("0")).otherwise(digits)).otherwise(k)
-
-
-def _id_key(e: pl.Expr) -> pl.Expr:
-    """A 户编号 or 人编号 (a household key `<户编号>@<place>` too) -> the key it is compared by
-    across files and months: `household_key` of the number, the place after it as it is."""
-    return pl.concat_str(household_key(as_written(e)), e.str.extract(f"({SHARED_MARK}.*)$").fill_null(""))
-
-
-def respelled(df: pl.DataFrame, column: str, spelled: pl.Series) -> pl.DataFrame:
-    """`df` with `column` (户编号 or 人编号 as an earlier period or another file wrote them, or a
-    list of them) spelled as `spelled` (this period's roster's) where it is not among them as
-    written but exactly one of them is the same number (`household_key`: a roster re-saved in
-    Excel writes 1023 for 0001023, a hand edit h12 for H12); the others as they were. A roster
-    re-saved is the same persons and households: their history follows them, shown as it spells
-    them now."""
-    if column not in df.columns or df.is_empty():
-        return df
-    listed = isinstance(df.schema[column], pl.List)
-    ids = pl.DataFrame({"_to": spelled.cast(pl.Utf8)}).drop_nulls().unique()
-    values = (df[column].explode() if listed else df[column]).cast(pl.Utf8).drop_nulls().unique()
-    off = values.filter(~values.is_in(ids["_to"].implode()))
-    if off.is_empty():
-        return df
-    keyed = ids.with_columns(_k=_id_key(pl.col("_to"))).filter(pl.col("_k").is_unique())
-    to = (off.to_frame("_from").with_columns(_k=_id_key(pl.col("_from")))
-          .join(keyed, on="_k").filter(pl.col("_from") != pl.col("_to")))
-    if to.is_empty():
-        return df
-    old, new = to["_from"].to_list(), to["_to"].to_list()
-    e = pl.element() if listed else pl.col(column)
-    e = e.replace(old, new)
-    return df.with_columns(pl.col(column).list.eval(e) if listed else e.alias(column))
-
-
 def align_grid(grid: pl.DataFrame, roster: pl.DataFrame,
                names: PlaceNames = PlaceNames()) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(grid, finding): the grid with each 户编号 that the roster does not hold, but writes
-    otherwise (`household_key`: h0001 for H0001, 12345 for 0012345), spelled as the roster
+    otherwise (`record_key`: h0001 for H0001, 12345 for 0012345), spelled as the roster
     spells it — where exactly one roster household has that key — so that its grid worker is
     found; the finding names how many were read so and a few of them (`Finding.GRID_IDS`). A
     grid row of a 户编号 the roster shares among villages (`split_shared_households`) is the
@@ -188,22 +148,13 @@ def align_grid(grid: pl.DataFrame, roster: pl.DataFrame,
     (`H0001、H0002`) is read as a row each (`_one_row_each`), noted too."""
     ids = roster.select("household_id").unique()
     grid, several = _one_row_each(grid, ids)
-    off = grid.filter(~pl.col("household_id").is_in(ids["household_id"].implode()))
-    if off.is_empty():
-        return _villages(grid, roster, names), several
-    keyed = ids.with_columns(_k=household_key(pl.col("household_id"))).filter(pl.col("_k").is_unique())
-    to = (off.select("household_id").unique().with_columns(_k=household_key(pl.col("household_id")))
-          .join(keyed.rename({"household_id": "_to"}), on="_k").drop("_k"))
-    if to.is_empty():
-        return _villages(grid, roster, names), _empty()
-    mapped = grid.join(to, on="household_id", how="left", maintain_order="left")
-    found = (mapped.filter(pl.col("_to").is_not_null()).sort("file", "line")
-             .select("dept", "file", _what=pl.format("{} → {}（第 {} 行）", "household_id", "_to", "line")))
+    aligned = respelled(grid, "household_id", ids)
+    found = (grid.with_columns(_to=aligned["household_id"]).filter(pl.col("household_id").ne_missing(pl.col("_to")))
+             .sort("file", "line").select("dept", "file", _what=pl.format("{} → {}（第 {} 行）", "household_id", "_to", "line")))
     note = _per_file(found, Finding.GRID_IDS, "网格表的户编号与底册写法不同（大小写、前导 0、空格或撇号），已按底册的户编号对应网格员：",
                      "grid 户编号 written otherwise than the roster's (case, leading zeros, spaces, an apostrophe): read as "
                      "the roster's, so that the lists name their grid workers; correct the grid")
-    return (_villages(mapped.with_columns(household_id=pl.coalesce("_to", "household_id")).drop("_to"), roster, names),
-            pl.concat([several, note]))
+    return _villages(aligned, roster, names), pl.concat([several, note])
 
 
 _SEVERAL = r"[^、,，;；/\s]+"  # the 户编号 of a cell listing several, separated by 、,，;；/ or spaces
@@ -211,17 +162,17 @@ _SEVERAL = r"[^、,，;；/\s]+"  # the 户编号 of a cell listing several, sep
 
 def _one_row_each(grid: pl.DataFrame, ids: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(grid, finding): a grid cell that is no roster 户编号 but lists two or more that are (as
-    `household_key` compares them: a grid typed one row per grid worker, its households in one
+    `record_key` compares them: a grid typed one row per grid worker, its households in one
     cell, left every one of them without a grid worker) read as one row per household, in the
     row's place; a household with a row of its own keeps that one. The finding names the cells."""
-    keys = ids.select(household_key(pl.col("household_id")).alias("_k"))["_k"]
+    keys = ids.select(record_key(pl.col("household_id")).alias("_k"))["_k"]
     g = grid.with_row_index("_r")
     cells = g.filter(~pl.col("household_id").is_in(ids["household_id"].implode()),
                      pl.col("household_id").str.count_matches(_SEVERAL) >= 2)
     if cells.is_empty():
         return grid, _empty()
     parts = cells.with_columns(_part=pl.col("household_id").str.extract_all(_SEVERAL)).explode("_part")
-    split = parts.filter(household_key(pl.col("_part")).is_in(keys.implode()).all().over("_r"))
+    split = parts.filter(record_key(pl.col("_part")).is_in(keys.implode()).all().over("_r"))
     if split.is_empty():
         return grid, _empty()
     found = (split.unique("_r", keep="first", maintain_order=True).sort("file", "line")

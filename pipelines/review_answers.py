@@ -12,10 +12,9 @@ from config import Config
 from matchers.ids import fixed_stars, id_text, normalize_ids, shows_mask
 from matchers.review import answer_cite
 from pipelines.accounting import AccountingError
-from pipelines.reference import respelled
 from pipelines.standardize import asks_renamed
 from pipelines.validate import REJECTED_SCHEMA, delivery_order, original_file, without_sheet
-from schemas.inputs import EXCEL_ZERO_TAIL, PERSON_KINDS, record_key
+from schemas.inputs import EXCEL_ZERO_TAIL, PERSON_KINDS, record_key, respelled
 from schemas.links import ReviewDecision
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
@@ -57,8 +56,8 @@ def check_answers(answers: pl.DataFrame, roster: pl.DataFrame, departments: list
     Rows without a verdict are in neither: the record is not decided yet."""
     # a 人编号 typed 1023 for the roster's 0001023 (Excel's), or h12 for H12, is that person; so is one a
     # stored queue listed as a roster since re-saved spelled it: read as this period's roster spells it
-    answers = respelled(answers, "person_id", roster["person_id"])
-    listed = None if listed is None else respelled(listed, "person_id", roster["person_id"])
+    answers = respelled(answers, "person_id", roster.select("person_id"))
+    listed = None if listed is None else respelled(listed, "person_id", roster.select("person_id"))
     given = answers.filter(pl.col("verdict").is_not_null()).with_row_index("_row").with_columns(
         _base=original_file(pl.col("file")), _current=_not_replaced())
     g = (given.join(_shown_ids(shown, given), on=RECORD, how="left")
@@ -473,7 +472,7 @@ def take_answers(
     taken for a candidate the queue listed though the IDs disagree)."""
     folder, m = cfg.kinds["review_answer"].folder, cfg.matching
     # (stored as a roster since re-saved in Excel spelled the 人编号: as this period's spells it, `check_answers`)
-    earlier, before = (None if f is None else respelled(f, "person_id", roster["person_id"]) for f in (earlier, before))
+    earlier, before = (None if f is None else respelled(f, "person_id", roster.select("person_id")) for f in (earlier, before))
     rows_set_aside = (set_aside if set_aside is not None else pl.DataFrame(schema=REJECTED_SCHEMA)).filter(
         pl.col("line").is_not_null())
     invalid = rows_set_aside.filter(pl.col("kind") == "review_answer").height  # the validator's: 是否本人 = 对 ...

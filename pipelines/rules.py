@@ -25,10 +25,11 @@ from matchers.ids import OTHER_MASKS, id_text
 from matchers.names import DOTS
 from matchers.places import normalize_place
 from pipelines.calendar import period_end
-from pipelines.reference import kept_off_roster, respelled
+from pipelines.reference import kept_off_roster
 from pipelines.review_answers import apply_answers
 
 from config import SEVERITIES, Config, PlaceNames, RuleConfig, rules_left_out
+from schemas.inputs import respelled
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
 # One item of a signal of a per-person rule (`RuleConfig.per_person`): the person it names, its
@@ -856,13 +857,13 @@ def _active(history: pl.DataFrame, period: str, cfg: Config) -> pl.DataFrame:
 
 def spelled_now(history: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
     """Earlier warnings (stored) -> the same with their 户编号 and 人编号 spelled as this period's
-    roster spells the same numbers (`pipelines.reference.respelled`: a roster re-saved in Excel
+    roster spells the same numbers (`schemas.inputs.respelled`: a roster re-saved in Excel
     writes 1023 for 0001023) and, for a household spelled otherwise now, `_suffix`: the part of
     its 预警编号 this period's spelling gives (`warning_suffix`), so that its repeats are known
     (`_active`); its 预警编号 stays as issued. Null `_suffix`: the 预警编号's own."""
-    h = respelled(history, "household_id", roster["household_id"])
+    h = respelled(history, "household_id", roster.select("household_id"))
     if "person_ids" in h.columns:
-        h = respelled(h, "person_ids", roster["person_id"])
+        h = respelled(h, "person_ids", roster.select("person_id"))
     at = (h["household_id"].ne_missing(history["household_id"]) & h["household_id"].is_not_null()).arg_true()
     suffix = pl.Series("_suffix", [None] * h.height, pl.Utf8)
     if at.len():  # (only those spelled otherwise: a city's history holds millions)

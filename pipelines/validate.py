@@ -936,17 +936,3 @@ def to_person_records(extracts: dict[str, pl.DataFrame], prior_groups: dict[str,
     if out.select(key).is_duplicated().any():  # (extracts come superseded: as a rule none is)
         out = out.with_columns(key[-1].alias(_KEY)).unique(["dept", "kind", _KEY], keep="last", maintain_order=True).drop(_KEY)
     return PersonRecord.validate(out)
-
-
-def spelled_as(df: pl.DataFrame, records: pl.DataFrame, dept: str = "dept") -> pl.DataFrame:
-    """`df` with each record number (`record_id`, of the department in column `dept`) that names
-    one of `records` (dept, record_id) by `record_key` spelled as `records` spells it, the first
-    spelling given winning; others as they are. An answer re-saved in Excel (12345) or typed by
-    hand (js1) names the record the run knows (0012345, JS1), and is compared with it as written."""
-    if df.is_empty() or records.is_empty():
-        return df
-    spellings = records.select(_d=pl.col("dept"), _k=record_key(pl.col("record_id")), _as=pl.col("record_id")).unique(
-        ["_d", "_k"], keep="first", maintain_order=True)
-    out = df.with_columns(_d=pl.col(dept), _k=record_key(pl.col("record_id"))).join(
-        spellings, on=["_d", "_k"], how="left", maintain_order="left")
-    return out.with_columns(pl.coalesce("_as", "record_id").alias("record_id")).drop("_d", "_k", "_as")

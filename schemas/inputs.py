@@ -10,7 +10,8 @@ A code field's `isin` list is the SPEC's; `pipelines.validate` also keeps a valu
 
 from __future__ import annotations
 
-from typing import Optional
+from collections.abc import Sequence
+from typing import Literal, Optional
 
 import polars as pl
 import pandera.polars as pa
@@ -52,31 +53,66 @@ def as_written(household_id: pl.Expr) -> pl.Expr:
     return household_id.str.split(SHARED_MARK).list.first()
 
 
-# One record number however it was spelled (SPEC §1: a record delivered again replaces the earlier
-# one). Excel drops the leading zeros of an all-digit number (0012345 re-saved is 12345) and a clerk
-# types a correction's letters in either case (js1 for JS1). Nothing else: Excel leaves a text cell
-# alone, so JS0012 and JS12 are two records; an ID inside a number (残疾人证号, 学籍号 G + ID) starts
-# with 1-6 and only its x may change case, which is the same ID.
+# One record number, 户编号 or 人编号 however it was spelled (SPEC §1: a record delivered again
+# replaces the earlier one; a roster re-saved is the same persons and households). Excel drops the
+# leading zeros of an all-digit number (0012345 re-saved is 12345) and marks a number kept as text
+# with an apostrophe ('0012345); a clerk types letters in either case (js1 for JS1) and spaces
+# between digits (3413 020001). Nothing else: Excel leaves a text cell alone, so JS0012 and JS12
+# are two records; an ID inside a number (残疾人证号, 学籍号 G + ID) starts with 1-6 and only its x
+# may change case, which is the same ID. Whitespace as Rust's `\s` has it, written so that
+# DuckDB's RE2 reads it alike.
 _LOWER, _UPPER = "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_SPACE = r"[\t-\r\x{85}\p{Z}]"
+_ZEROS = f"^0+([0-9]+(?:{SHARED_MARK}|$))"  # (an all-digit number's, or a household key's 户编号's)
 
 
 def record_key(record_id: pl.Expr) -> pl.Expr:
-    """A record number as delivered (`pipelines.validate` cleaned) -> the key it is compared by:
-    all digits without leading zeros (`0` for all zeros), else ASCII letters upper-cased. What is
-    shown stays the number as the record's latest delivery spells it."""
-    digits = record_id.str.contains(r"^[0-9]+$")
-    return pl.when(digits).then(record_id.str.replace(r"^0+([0-9])", "${1}")).otherwise(
-        record_id.str.replace_many(list(_LOWER), list(_UPPER)))
+    """A record number, 户编号 or 人编号 (a household key `<户编号>@<place>` too) as delivered ->
+    the key it is compared by: without whitespace or a leading text mark, all digits without
+    leading zeros (`0` for all zeros), ASCII letters upper-cased. What is shown stays the number
+    as the record's latest delivery (or the roster) spells it (`respelled`)."""
+    n = record_id.str.replace_all(_SPACE, "").str.strip_chars_start(TEXT_MARKS)
+    return n.str.replace(_ZEROS, "${1}").str.replace_many(list(_LOWER), list(_UPPER))
 
 
 def record_key_sql(column: str) -> str:
     """`record_key` of `column`, as DuckDB reads it (the warehouse keeps each record as its run
     spelled it). `upper` is `record_key`'s ASCII upper case on ASCII text, and 30 times quicker
     than `translate` (a city's year of settlements is partitioned by it): text holding anything
-    else is translated."""
+    else, a space, a household key's mark or a leading text mark is cleaned and translated."""
+    n = f"ltrim(regexp_replace({column}, '{_SPACE}', '', 'g'), '{TEXT_MARKS.replace(chr(39), chr(39) * 2)}')"
     return (f"CASE WHEN regexp_full_match({column}, '[0-9]+') THEN coalesce(nullif(ltrim({column}, '0'), ''), '0') "
-            f"WHEN regexp_matches({column}, '[^\\x00-\\x7F]') THEN translate({column}, '{_LOWER}', '{_UPPER}') "
+            f"WHEN regexp_matches({column}, '[^!-?A-~]|^[''`]') "
+            f"THEN translate(regexp_replace({n}, '{_ZEROS}', '\\1'), '{_LOWER}', '{_UPPER}') "
             f"ELSE upper({column}) END")
+
+
+def respelled(df: pl.DataFrame, column: str, spellings: pl.DataFrame, by: Sequence[str] = (),
+              keep: Literal["none", "first"] = "none") -> pl.DataFrame:
+    """`df` with `column` (a record number, 户编号 or 人编号 as another month, file or hand wrote it,
+    or a list of them) spelled as `spellings` (its `by` columns, named as in `df`, and one more:
+    the reference's spellings) spells the same number under the same `by` (`record_key`: a roster
+    or an answer re-saved in Excel writes 1023 for 0001023, a hand h12 for H12); the others as
+    they were. A key the reference writes two ways is two persons or records (a roster's, one
+    run's): not guessed, and a value written as one of them stays; or, `keep="first"`, a record's
+    spellings over periods, the latest delivery's first (SPEC §1): that one. A list column is
+    respelled with `by` aside."""
+    if column not in df.columns or df.is_empty():
+        return df
+    by = list(by)
+    spelled = next(c for c in spellings.columns if c not in by)
+    ref = (spellings.select(*by, _to=pl.col(spelled).cast(pl.String)).drop_nulls().unique(maintain_order=True)
+           .with_columns(_k=record_key(pl.col("_to"))).unique([*by, "_k"], keep=keep, maintain_order=True))
+    listed = isinstance(df.schema[column], pl.List)
+    values = df.select(pl.col(column).explode()) if listed else df.select(*by, column)
+    to = (values.drop_nulls().unique().with_columns(_k=record_key(pl.col(column).cast(pl.String)))
+          .join(ref, on=[*by, "_k"]).filter(pl.col(column).cast(pl.String) != pl.col("_to")).drop("_k"))
+    if to.is_empty():
+        return df
+    if listed:
+        return df.with_columns(pl.col(column).list.eval(pl.element().replace(to[column], to["_to"])))
+    return (df.join(to, on=[*by, column], how="left", maintain_order="left")
+            .with_columns(pl.coalesce("_to", column).alias(column)).drop("_to"))
 
 
 class SourceRow(pa.DataFrameModel):

@@ -111,7 +111,8 @@ def test_a_grid_cell_listing_several_households_is_read_as_a_row_each_and_noted(
     household of it was found, every list row went out without its grid worker. Read as a row
     each (in the row's place, a key written otherwise aligned as usual); a household with a row
     of its own keeps that one; a cell whose parts are not all roster households (a 户编号 with a
-    space typed in it) is left to the usual finding."""
+    space typed in it) is left to the usual finding. The cells are noted
+    whether or not another 户编号 of the grid is read otherwise."""
     from pipelines.township import grid_workers
 
     roster = pl.DataFrame({"household_id": ["H0001", "H0002", "H0003", "H0004", "3413020001"]})
@@ -126,6 +127,10 @@ def test_a_grid_cell_listing_several_households_is_read_as_a_row_each_and_noted(
     workers = dict(grid_workers(aligned).select("household_id", "grid_worker").iter_rows())
     assert (workers["H0001"], workers["H0002"], workers["H0003"]) == ("甲", "甲", "乙")
     assert "第 2 行：H0001、h0002，H0003" in note["detail"][0] and note["count"].to_list() == [1, 2]
+    # (no other 户编号 of the grid written otherwise, one unknown however written: the cells are still noted)
+    _, alone = align_grid(grid.filter(pl.col("line").is_in([2, 4])).with_columns(
+        household_id=pl.Series(["H0001、H0002", "H0009"])), roster)
+    assert alone["category"].to_list() == [Finding.GRID_IDS] and alone["count"].to_list() == [1]
 
 
 def test_a_grid_row_of_a_shared_household_number_is_the_household_of_the_village_it_names():
@@ -497,18 +502,3 @@ def test_a_departments_extracts_findings_are_said_together_with_the_notes_of_rea
     assert found["dept"].unique().to_list() == ["人社"]
     clean = hr.with_columns(id_raw=pl.lit("341302199001011234"), months_unpaid=pl.lit(3, pl.Int64))
     assert check_extracts({"hr": clean}, [], "人社", load_config()).is_empty()
-
-
-def test_numbers_of_another_month_or_file_are_spelled_as_the_roster_spells_the_same_number():
-    """A roster re-saved in Excel (1023 for 0001023) or retyped (h12 for H12): the 户编号/人编号 stored
-    or typed elsewhere are spelled as this roster spells them, a household key's place kept; one
-    the roster holds as written, or under two spellings of one number, or not at all, as it was."""
-    from pipelines.reference import respelled
-
-    roster = pl.Series(["1023", "H12", "0077", "77", "5", "9@大店镇韩湖村"])
-    df = pl.DataFrame({"household_id": ["0001023", "h12", "077", "0077", "00005", "0009@大店镇韩湖村", "0009", "X1", None],
-                       "person_ids": [["0001023", "h12"], [], ["X1"], None, ["5"], ["00005"], [], [], []]})
-    got = respelled(respelled(df, "household_id", roster), "person_ids", roster)
-    assert got["household_id"].to_list() == ["1023", "H12", "077", "0077", "5", "9@大店镇韩湖村", "0009", "X1", None]
-    assert got["person_ids"].to_list() == [["1023", "H12"], [], ["X1"], None, ["5"], ["5"], [], [], []]
-    assert respelled(df, "household_id", pl.Series(["0001023"])).equals(df)  # (spelled as before: as it was)
