@@ -68,19 +68,20 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # 
 
 from adapters import inbox, outputs, warehouse  # noqa: E402
 from config import Config, MatchingConfig, load_config, read_text  # noqa: E402
-from matchers.link import link, measured_completeness, slip_findings  # noqa: E402
+from matchers.link import census_of, link, link_with_census, measured_completeness, slip_findings  # noqa: E402
 from matchers.places import places_not_found, resolve_places  # noqa: E402
-from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, listed, queue_ages, review_queue,  # noqa: E402
+from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, listed, period_queue, queue_ages,  # noqa: E402
                              with_first_queued, with_kept)
 from pipelines import accounting, calendar, console, feedback, reference, report, rules, township  # noqa: E402
-from pipelines.identify import (FIT_SCHEMA, fits_finding, leads_with_fits, links_with_fits, set_aside_fits,  # noqa: E402
-                                shown_on_lists)
+from pipelines.identify import (fits_finding, fits_of_period, leads_with_fits, links_with_fits, shown_on_lists,  # noqa: E402
+                                unmatched_fits)
 from pipelines.review_answers import ANSWER_SCHEMA, apply_answers, best_guess, in_folders, take_answers  # noqa: E402
 from pipelines.validate import (  # noqa: E402
     REJECTED_SCHEMA, in_headers, rejected_files, to_person_records, why_set_aside,
 )
-from pipelines.year_to_date import (RELINK_COLUMNS, RELINK_KEYS, YTD_COLUMNS, lead_sums, merge, relink_keys, rows_to_sum,  # noqa: E402
-                                    settle_years, to_relink, with_answers)
+from pipelines.year_to_date import (RELINK_COLUMNS, RELINK_KEYS, YTD_COLUMNS, changed_since_previous, lead_sums, merge,  # noqa: E402
+                                    relink_keys, relinked_review, rows_to_sum, settle_years, split_relinked, to_relink,
+                                    with_answers, with_relink)
 from schemas.inputs import as_written, record_key, respelled  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
@@ -141,11 +142,7 @@ STEP = dict(cache_policy=NO_CACHE, on_running=[_step_started], on_completion=[_s
 @task(**STEP)
 def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
     """List the period's files; note repeated files, unknown folders and missing departments."""
-    files, problems = inbox.discover(paths.period_dir, cfg)
-    if paths.only:  # a partial run reads the reference folders and the chosen departments only
-        keep = set(paths.only) | set(cfg.reference_folders)
-        files = files.filter(pl.col("dept").is_in(sorted(keep)))
-        problems = [p for p in problems if p.dept is None or p.dept in keep]
+    files, problems = accounting.read_in_part(*inbox.discover(paths.period_dir, cfg), paths.only, cfg.reference_folders)
     earlier = late = None
     if Path(paths.warehouse).exists():
         con = warehouse.connect(paths.warehouse)
@@ -263,8 +260,7 @@ def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
         changed = warehouse.roster_changes(con, roster, sorted({*stored, *([previous] if previous else [])}))
     finally:
         con.close()
-    (changed.filter(pl.col("since") == previous) if previous else changed.clear()).select("person_id").write_parquet(
-        paths.work / "changed_now.parquet")
+    changed_since_previous(changed, previous).write_parquet(paths.work / "changed_now.parquet")
     if not n:
         return
     # a city's month of settlements at a time, in their order (its December would hold eleven at
@@ -299,41 +295,32 @@ def link_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> dict:
     roster = pl.read_parquet(paths.work / "roster.parquet")
     records = pl.read_parquet(paths.work / "person_records.parquet")
     relink = _read(paths.work / "relink_records.parquet")
-    linking = records if relink is None else pl.concat([records, relink.drop("period")])
+    linking = with_relink(records, relink)
     decided = _read(paths.work / "review_decided.parquet")
     # The 参保名单 is the census other kinds are linked against (`link._census`): a partial run
     # that does not re-read it links with the period's stored one and keeps that one's links.
-    census_kinds = list(cfg.matching.complete_snapshot_kinds)
-    census = records.filter(pl.col("kind").is_in(census_kinds))
+    census = census_of(records, cfg.matching)
     borrowed = census.is_empty() and paths.only
     if borrowed:
         census = stored_census(paths, records.clear())
     census.write_parquet(paths.work / "census_records.parquet")
     matching = measure_census(paths, cfg, records, census, roster, borrowed)
-    links, candidates = link(pl.concat([linking, census]) if borrowed else linking, roster, matching, decided)
-    if borrowed:
-        links, candidates = (f.filter(~pl.col("kind").is_in(census_kinds)) for f in (links, candidates))
+    links, candidates = (link_with_census(linking, census, roster, matching, decided) if borrowed
+                         else link(linking, roster, matching, decided))
     if decided is not None:  # (the links cite the answers that made them)
         links, candidates = apply_answers(links, decided, roster, candidates)
     if (aside := _read(paths.work / "roster_aside.parquet")) is not None:
-        # records that may be a roster person set aside: said, not linked (`identify.set_aside_fits`)
-        unmatched = links.filter(pl.col("decision") == "unmatched").select("dept", "kind", "record_id").unique()
-        fits = set_aside_fits(linking.join(unmatched, on=["dept", "kind", "record_id"], how="semi"), aside,
-                              cfg.matching.places)
+        # records that may be a roster person set aside: said, not linked (`identify.set_aside_fits`);
+        # the report and the period stored name the kept departments' too (a partial run)
+        fits = unmatched_fits(links, linking, aside, cfg.matching.places)
         fits.write_parquet(paths.work / "aside_fits.parquet")
-        # (a partial run: the kept departments' records that may be rows set aside still, as the period's
-        # full run found them; the report, and the period stored, name them too)
-        kept = _read(paths.work / "kept_aside_fits.parquet")
-        kept = None if kept is None else kept.select(list(FIT_SCHEMA)).cast(FIT_SCHEMA).join(
-            aside.select("file", "line").unique(), on=["file", "line"], how="semi")
-        told = accounting.together([fits, kept], FIT_SCHEMA)
+        told = fits_of_period(fits, _read(paths.work / "kept_aside_fits.parquet"), aside)
         told.write_parquet(paths.work / "aside_fits_period.parquet")
         fits_finding(told, cfg.kinds["roster"].folder).write_parquet(paths.work / "findings_aside.parquet")
         links = links_with_fits(links, fits)
-    if relink is not None:
-        again = (pl.col("kind") == "med_settlement") & pl.col("record_id").is_in(relink["record_id"].implode())
-        links.filter(again).write_parquet(paths.work / "links_relinked.parquet")
-        links = links.filter(~again)
+    links, relinked = split_relinked(links, relink)
+    if relinked is not None:
+        relinked.write_parquet(paths.work / "links_relinked.parquet")
     links.write_parquet(paths.work / "links_person.parquet")
     candidates.write_parquet(paths.work / "candidates.parquet")
     slip_findings(records, matching).write_parquet(paths.work / "findings_ids.parquet")
@@ -517,11 +504,8 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         feedback.warning_status(issued, answers, as_of).write_parquet(paths.work / "status_earlier.parquet")
     if previous_status is not None:
         previous_status.write_parquet(paths.work / "status_previous.parquet")
-    if status_sent is not None and status_sent.height:
-        # (of its 属实, those the period's published 派单 sent: one an earlier period sent, which that
-        # period's re-run withdrew, is not withdrawn again by each later period a cascade re-runs)
-        sent = _dispatched_before(paths.final or paths.out, period)
-        status_sent.filter((pl.col("status") != "verified_true") | pl.col("warning_id").is_in(sent.implode())).write_parquet(
+    if status_sent is not None and status_sent.height:  # (of its 属实, those the period's published 派单 sent)
+        feedback.sent_before(status_sent, _dispatched_before(paths.final or paths.out, period)).write_parquet(
             paths.work / "status_sent_before.parquet")
     if rows_before is not None:
         rows_before.drop("period").write_parquet(paths.work / "township_rows_before.parquet")
@@ -533,9 +517,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
 def _dispatched_before(final: Path, period: str) -> pl.Series:
     """The 预警编号 the period's published 派单 files (`final`: its OUT folder) sent (派单动作 派单)."""
     files = sorted((Path(final) / "county" / "派单").glob(f"派单_*_{period}.csv"))
-    sent = [pl.read_csv(f, infer_schema=False) for f in files]  # (written before 派单动作 was: every row sent)
-    sent = [df.filter(pl.col("派单动作") == feedback.SEND) if "派单动作" in df.columns else df for df in sent]
-    return pl.concat([df.select("预警编号") for df in sent])["预警编号"] if sent else pl.Series("预警编号", [], pl.String)
+    return feedback.dispatched_of([pl.read_csv(f, infer_schema=False) for f in files])
 
 
 @task(**STEP)
@@ -619,10 +601,8 @@ def period_frames(paths: RunPaths) -> dict[str, pl.DataFrame]:
         "superseded": pl.read_parquet(paths.work / "superseded.parquet"),
         "accounting": pl.read_parquet(paths.work / "accounting.parquet"),
     }
-    # earlier settlements this run linked again into review (they date the queue: `review_history`;
-    # a city's year links millions again, nearly all as before: only these few are kept)
-    again = accounting.together([_read(paths.work / f) for f in ("links_relinked.parquet", "kept_relinked_review.parquet")])
-    frames["relinked_review"] = again.filter(pl.col("decision") == "review") if "decision" in again.columns else pl.DataFrame()
+    frames["relinked_review"] = relinked_review(accounting.together(
+        [_read(paths.work / f) for f in ("links_relinked.parquet", "kept_relinked_review.parquet")]))
     for table, name in [("settlements", "settlements_linked"), ("census_records", "census_records"),
                         ("roster_persons", "roster_persons"),
                         ("township_rows", "township_rows"),
@@ -655,15 +635,12 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     roster = pl.read_parquet(work / "roster.parquet")
     # (its 户编号 as the roster writes them, for the lists here and the report in `publish`)
     folder = cfg.kinds["grid"].folder
-    files = pl.read_parquet(work / "files.parquet")  # (a grid delivered without a usable row is said as such)
-    delivered = files.filter(pl.col("dept") == folder, pl.col("duplicate_of").is_null())["file"].to_list()
-    # (and a grid file set aside as it was found, in a format the inbox does not read: 网格.xls is delivered)
-    found_aside = [f.filter(pl.col("dept") == folder) for f in [_read(work / "rejected__discover.parquet")] if f is not None]
-    delivered += [f for f in found_aside[0]["file"].to_list() if f not in delivered] if found_aside else []
-    aside = [f for f in [_read(work / f"rejected_{folder}.parquet"), *found_aside] if f is not None]
+    delivered, aside = reference.grid_deliveries(pl.read_parquet(work / "files.parquet"),
+                                                 _read(work / "rejected__discover.parquet"),
+                                                 _read(work / f"rejected_{folder}.parquet"), folder)
     grid, found = reference.check_grid(_read(work / "grid.parquet"), roster, cfg.kinds["grid"].fields,
                                        folder, cfg.matching.places, delivered,
-                                       in_headers(pl.concat(aside, how="diagonal_relaxed"), cfg.kinds) if aside else None)
+                                       None if aside is None else in_headers(aside, cfg.kinds))
     if grid is not None:
         grid.write_parquet(work / "grid.parquet")
     found.write_parquet(work / "findings_grid.parquet")
@@ -723,12 +700,11 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
                                   _read(work / "rejected__discover.parquet"), _read(work / f"findings_{folder}.parquet"),
                                   cfg, _read(work / "issued_earlier.parquet"), roster["township"].unique())
     created = datetime.combine(issue_date, datetime.min.time())
-    review = pl.read_parquet(work / "candidates.parquet").filter(pl.col("decision") == "review")
-    linked = pl.read_parquet(work / "links_person.parquet").filter(
-        pl.col("decision") == "matched", pl.col("kind").is_in(list(cfg.matching.one_record_per_person_kinds)))
-    queue = review_queue(review, accounting.together([pl.read_parquet(work / "person_records.parquet"),
-                                          _read(work / "relink_records.parquet")]), roster, cfg.matching.match_threshold,
-                         pl.read_parquet(work / "review_impact.parquet"), linked)
+    queue = period_queue(pl.read_parquet(work / "candidates.parquet"),
+                         accounting.together([pl.read_parquet(work / "person_records.parquet"),
+                                              _read(work / "relink_records.parquet")]),
+                         pl.read_parquet(work / "links_person.parquet"), roster, cfg.matching,
+                         pl.read_parquet(work / "review_impact.parquet"))
     queue = with_kept(queue, _read(work / "kept_review.parquet"))  # partial run: the other departments' rows
     warehouse.store_rows(con, "review_queue", period, listed(queue))  # (what answers' 人编号 are copied from)
     # when each record was first sent to review, from the links stored (this period's just now)

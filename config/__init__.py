@@ -810,8 +810,76 @@ def rules_left_out(cfg: Config) -> list[tuple[str, str]]:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """The config file `path` (None: config/default.toml) with the `--set KEY=VALUE` `overrides`
+    applied, checked. A value refused is a ValueError that names where it came from (the file and
+    its line, or the `--set`: `_refused_in`), so an analyst editing a copy finds it."""
     with open(DEFAULT_CONFIG, "rb") as fh:
         default = tomllib.load(fh)
-    raw = apply_overrides(_with_defaults_left_out(read_toml(path or DEFAULT_CONFIG), default), overrides or [])
+    given = _with_defaults_left_out(read_toml(path or DEFAULT_CONFIG), default)
+    raw = apply_overrides(given, overrides or [])
+    try:
+        return _checked(raw, default)
+    except (ValueError, KeyError, TypeError) as exc:
+        said = _said(exc)
+        raise ValueError(f"{_refused_in(given, overrides or [], default, path or DEFAULT_CONFIG, said)}: {said}") from None
+
+
+def _checked(raw: dict[str, Any], default: dict[str, Any]) -> Config:
     check_values(raw, default)
     return build_config(raw, default)
+
+
+def _said(exc: BaseException) -> str:
+    """A refusal's text (a KeyError's is its key quoted: said as the key missing)."""
+    return f"{exc.args[0]} is missing" if isinstance(exc, KeyError) and exc.args else str(exc)
+
+
+def _toml_key(text: str) -> list[str]:
+    """A TOML key as written (dotted, parts bare or quoted) -> its parts."""
+    return [m[1] if m[1] is not None else m[2] if m[2] is not None else m[3].strip()
+            for m in re.finditer(r'\s*(?:"([^"]*)"|\'([^\']*)\'|([^.]+))\s*(?:\.|$)', text.strip())]
+
+
+def _line_of(text: str, key: str) -> int | None:
+    """The line (from 1) of a config file's `text` that defines the dotted `key` a refusal names
+    (`rules.M1.threshold`: `threshold = ...` under `[rules.M1]`, or `[rules.M9]` for a table),
+    or the key-value line holding it (an inline table, `fields = {x = [...]}`); None when no line
+    does (a value the file leaves to the default, a key the refusal quotes otherwise)."""
+    want, table, best = _toml_key(key.replace("'", '"')), [], (0, None)
+    for n, line in enumerate(text.splitlines(), 1):
+        bare = line.strip()
+        if header := re.match(r"\[\[?([^\[\]]+)\]\]?\s*(#.*)?$", bare):
+            table = _toml_key(header[1])
+            if table == want:
+                return n
+            continue
+        pair = re.match(r'((?:"[^"]*"|\'[^\']*\'|[^=#"\'\[])+?)\s*=', bare)
+        if not pair:  # (a comment, a list's next line)
+            continue
+        full = table + _toml_key(pair[1])
+        if full == want:
+            return n
+        if len(full) > max(best[0], 1) and want[:len(full)] == full:
+            best = (len(full), n)
+    return best[1]
+
+
+def _refused_in(given: dict[str, Any], overrides: list[str], default: dict[str, Any], path: str | Path,
+                said: str) -> str:
+    """Where the value `said` refuses came from: the file (`path`, at the line defining the key
+    the refusal names, `_line_of`, when one does) if it alone is refused so, else the first
+    `--set` after which the settings are (applied in their order: a --set may mend the file's
+    value, or refuse a pair of values the file's agreed)."""
+    for n in range(len(overrides) + 1):
+        try:
+            _checked(apply_overrides(given, overrides[:n]), default)
+        except (ValueError, KeyError, TypeError) as exc:
+            if _said(exc) == said:
+                if n:
+                    return f"--set {overrides[n - 1]}"
+                break
+    try:
+        line = _line_of(read_text(path), said.split(" ", 1)[0].rstrip(":"))
+    except (OSError, ValueError):
+        line = None
+    return f"{path}" + (f", line {line}" if line else "")

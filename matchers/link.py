@@ -758,6 +758,22 @@ def _place_stats(ros: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Data
     return v, v.group_by("cvn", maintain_order=True).agg(u_v_any=pl.col("u_village").sum()), t
 
 
+def census_of(records: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
+    """The records of the complete snapshots (`complete_snapshot_kinds`: the 参保名单), the census
+    the other kinds are linked against (`_census`)."""
+    return records.filter(pl.col("kind").is_in(list(cfg.complete_snapshot_kinds)))
+
+
+def link_with_census(records: pl.DataFrame, census: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
+                     answers: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`link` of `records` against a census borrowed from the period's full run (`census`: the
+    census records it stored; a partial run that does not re-read the 参保名单): the census weighs
+    them as it did then, and its own links and candidates (that run's, kept) are left out."""
+    kinds = list(cfg.complete_snapshot_kinds)
+    links, candidates = link(pl.concat([records, census]), roster, cfg, answers)
+    return links.filter(~pl.col("kind").is_in(kinds)), candidates.filter(~pl.col("kind").is_in(kinds))
+
+
 def link(records: pl.DataFrame, roster: pl.DataFrame, cfg: MatchingConfig,
          answers: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """PersonRecord frame + RosterPerson frame -> (Link frame, ReviewCandidate frame).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from config import MatchingConfig
 from matchers.ids import fixed_stars, normalize_ids
 from schemas.inputs import as_written
 from schemas.outputs import REVIEW_ANSWER_COLUMNS
@@ -127,6 +128,17 @@ def review_queue(review: pl.DataFrame, records: pl.DataFrame, roster: pl.DataFra
     out = out.join(impact.select("dept", "record_id", "impact"), on=["dept", "record_id"], how="left")
     return in_order(out.select(*COLUMNS, "impact").rename(COLUMNS | {"impact": IMPACT_COLUMN})
                     .with_columns(pl.lit(None, pl.Utf8).alias(c) for c in REVIEW_ANSWER_COLUMNS))
+
+
+def period_queue(candidates: pl.DataFrame, records: pl.DataFrame, links: pl.DataFrame, roster: pl.DataFrame,
+                 cfg: MatchingConfig, impact: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The period's review queue (`review_queue`) from what linking left: the candidates of the
+    records it sent to review (`candidates`: ReviewCandidate rows, those of unmatched records too),
+    and, for a candidate 是 would take from another record of a list holding each person once, the
+    links matched in those kinds (`links`: Link rows; `one_record_per_person_kinds`)."""
+    return review_queue(candidates.filter(pl.col("decision") == "review"), records, roster, cfg.match_threshold, impact,
+                        links.filter(pl.col("decision") == "matched",
+                                     pl.col("kind").is_in(list(cfg.one_record_per_person_kinds))))
 
 
 def in_order(queue: pl.DataFrame) -> pl.DataFrame:

@@ -276,6 +276,19 @@ def county_quality(findings: pl.DataFrame, rejected: pl.DataFrame, superseded: p
     return quality
 
 
+def read_in_part(files: pl.DataFrame, problems: list, only: Collection[str], reference: Collection[str]
+                 ) -> tuple[pl.DataFrame, list]:
+    """The inbox's files and problems (`adapters.inbox.discover`) a run reads: a partial run
+    (`only`: the departments re-read; () a full run, all) the reference folders' (roster, grid,
+    answers: every run reads them) and those departments' alone, and the problems of no folder.
+    The other departments keep their stored results: their files are not read, nor said again."""
+    if not only:
+        return files, problems
+    keep = set(only) | set(reference)
+    return (files.filter(pl.col("dept").is_in(sorted(keep))),
+            [p for p in problems if p.dept is None or p.dept in keep])
+
+
 def inbox_findings(problems: Iterable, late: pl.DataFrame | None, files: pl.DataFrame,
                    departments: Iterable[str]) -> pl.DataFrame:
     """QualityFinding rows of the inbox as found (`adapters.inbox.discover`): each problem of a

@@ -1090,6 +1090,21 @@ def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None,
     ])
 
 
+def sent_before(status: pl.DataFrame, dispatched: pl.Series) -> pl.DataFrame:
+    """A re-run's period status as its last run stored it (`status`), for `dispatch_changes`:
+    of its 属实 those the period's published 派单 sent (`dispatched`: their 预警编号; a row of 派单动作
+    派单, `dispatched_of`), the others whatever they were. One an earlier period sent, which that
+    period's re-run withdrew, is not withdrawn again by each later period a cascade re-runs."""
+    return status.filter((pl.col("status") != "verified_true") | pl.col("warning_id").is_in(dispatched.implode()))
+
+
+def dispatched_of(sheets: list[pl.DataFrame]) -> pl.Series:
+    """The 预警编号 a period's published 派单 files (`sheets`, as read) sent: their rows of 派单动作 派单
+    (`SEND`, not those withdrawing one); a file written before 派单动作 was sends every row."""
+    sent = [df.filter(pl.col("派单动作") == SEND) if "派单动作" in df.columns else df for df in sheets]
+    return pl.concat([df.select("预警编号") for df in sent])["预警编号"] if sent else pl.Series("预警编号", [], pl.String)
+
+
 def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config,
              sent: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
     """Warnings verified 属实 -> {department: frame}, the department from `cfg.dispatch` by 风险类型

@@ -12,6 +12,7 @@ from config import PlaceNames
 from matchers.ids import MASKS, PLAIN_TEXT, fixed_stars, normalize_ids
 from matchers.names import DOTS
 from matchers.places import normalize_place
+from pipelines.accounting import together
 from pipelines.validate import REJECTED_SCHEMA, mask_value
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
@@ -221,6 +222,27 @@ def set_aside_fits(records: pl.DataFrame, aside: pl.DataFrame, names: PlaceNames
                 .with_columns(how=pl.lit(f"姓名相符，证件号码 {len(at)} 位相同"), township="a_t").select(keep))
     return (pl.concat([f.cast(FIT_SCHEMA) for f in found]).unique(["dept", "kind", "record_id", "file", "line"], keep="first",
                                                                   maintain_order=True))
+
+
+def unmatched_fits(links: pl.DataFrame, records: pl.DataFrame, aside: pl.DataFrame,
+                   names: PlaceNames = PlaceNames()) -> pl.DataFrame:
+    """The roster persons set aside (`aside`) that the records this run left unmatched (`links`'
+    decision; `records`: every PersonRecord it linked) may be (`set_aside_fits`). Only those: a
+    record linked or sent to review has its person, or its candidates, on the roster read."""
+    key = ["dept", "kind", "record_id"]
+    unmatched = links.filter(pl.col("decision") == "unmatched").select(key).unique()
+    return set_aside_fits(records.join(unmatched, on=key, how="semi"), aside, names)
+
+
+def fits_of_period(fits: pl.DataFrame, kept: pl.DataFrame | None, aside: pl.DataFrame) -> pl.DataFrame:
+    """The period's records that may be roster persons set aside (`FIT_SCHEMA`), for the report
+    and the warehouse: this run's (`fits`) and, in a partial run, the kept departments' as the
+    period's full run found them (`kept`, None in a full run) whose roster row is still set aside
+    now (`aside`: file and line; every run reads the roster again: a row read now is on it)."""
+    if kept is not None:
+        kept = kept.select(list(FIT_SCHEMA)).cast(FIT_SCHEMA).join(
+            aside.select("file", "line").unique(), on=["file", "line"], how="semi")
+    return together([fits, kept], FIT_SCHEMA)
 
 
 def _fit_words(fits: pl.DataFrame, by: list[str]) -> pl.DataFrame:

@@ -524,6 +524,22 @@ def check_roster(roster: pl.DataFrame, head_relations: Collection[str], fields: 
     ])
 
 
+def grid_deliveries(files: pl.DataFrame, discovered: pl.DataFrame | None, rejected: pl.DataFrame | None,
+                    folder: str = "网格") -> tuple[list[str], pl.DataFrame | None]:
+    """(the grid's files delivered this period, their rows set aside or None), for `grid_missing`
+    to say a grid delivered without a usable row as such, not as none delivered. `files`: the
+    inbox's (`adapters.inbox.discover`; a file repeated is delivered once, as its first copy);
+    `discovered`: the Rejected rows of files set aside as they were found (a format the inbox
+    does not read: 网格.xls was delivered, after the files read, each once); `rejected`: those
+    of the grid's files read (`folder`'s). None: no such rows file."""
+    delivered = files.filter(pl.col("dept") == folder, pl.col("duplicate_of").is_null())["file"].to_list()
+    found = None if discovered is None else discovered.filter(pl.col("dept") == folder)
+    if found is not None:
+        delivered += [f for f in found["file"].to_list() if f not in delivered]
+    aside = [f for f in (rejected, found) if f is not None]
+    return delivered, pl.concat(aside, how="diagonal_relaxed") if aside else None
+
+
 def check_grid(grid: pl.DataFrame | None, roster: pl.DataFrame, fields: dict[str, list[str]], folder: str = "网格",
                names: PlaceNames = PlaceNames(), delivered: Collection[str] = (),
                set_aside: pl.DataFrame | None = None) -> tuple[pl.DataFrame | None, pl.DataFrame]:

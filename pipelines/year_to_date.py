@@ -135,6 +135,40 @@ def to_relink(earlier: pl.DataFrame, changed: pl.DataFrame, roster: pl.DataFrame
     return earlier.filter(pl.col("record_id").is_in(wanted.implode()))
 
 
+def changed_since_previous(changed: pl.DataFrame, previous: str | None) -> pl.DataFrame:
+    """The persons (person_id) whose roster row is new, changed or gone since the previous period
+    run (`changed`: RosterChange rows, each period's since; `previous`: None for a first period,
+    when none is): `merge` weighs a settlement linked again to or away from one of them as this
+    period's (the roster change is now)."""
+    return (changed.filter(pl.col("since") == previous) if previous else changed.clear()).select("person_id")
+
+
+def relinked_review(relinked: pl.DataFrame) -> pl.DataFrame:
+    """Of the earlier settlements linked again (`relinked`: Link rows, this run's and, in a partial
+    run, the kept departments'), those sent to review: stored with the period, they date the review
+    queue (`warehouse.review_history`); a city's year links millions again, nearly all as before,
+    so only these are kept. No rows (no column either) when none was linked again."""
+    return relinked.filter(pl.col("decision") == "review") if "decision" in relinked.columns else pl.DataFrame()
+
+
+def with_relink(records: pl.DataFrame, relink: pl.DataFrame | None) -> pl.DataFrame:
+    """The records this run links (PersonRecord rows): the period's (`records`) and the earlier
+    settlements it links again (`relink`: `to_relink`'s, with the `period` that delivered them;
+    None: none), against the same roster, so that they weigh each other as one period's would."""
+    return records if relink is None else pl.concat([records, relink.drop("period")])
+
+
+def split_relinked(links: pl.DataFrame, relink: pl.DataFrame | None) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """(the period's links, the earlier settlements' new links): `links` of `with_relink`'s records
+    parted again. The period's are its own records' (links.parquet accounts for each row it read
+    once); the earlier ones' are `merge`'s `relinked`, None when none was linked again. A settlement
+    delivered again this period is the period's (`earlier_settlements` leaves it out of `relink`)."""
+    if relink is None:
+        return links, None
+    again = (pl.col("kind") == "med_settlement") & pl.col("record_id").is_in(relink["record_id"].implode())
+    return links.filter(~again), links.filter(again)
+
+
 def merge(current: pl.DataFrame, earlier: pl.DataFrame | None, relinked: pl.DataFrame | None,
           changed_now: pl.Series) -> pl.DataFrame:
     """The year's settlements (`current`'s columns + `relinked_now`): this period's (`current`,

@@ -467,3 +467,19 @@ def test_a_household_the_grid_lists_twice_spelled_otherwise_is_named_with_the_gr
     row = q.filter(pl.col("category") == Finding.GRID_TWICE).row(0, named=True)
     assert "h2（网格/网格.csv 第 3 行另列；按 网格/网格.csv:9 行的网格 G2）" in row["detail"], row["detail"]
     assert "12（网格/网格.csv 第 5 行另列；按 网格/网格.csv:8 行的网格 G1）" in row["detail"], row["detail"]
+
+
+def test_a_partial_run_reads_the_reference_folders_and_its_departments_only():
+    """`--dept 医保` reads 医保 and the folders every run reads (roster, grid, answers); the other
+    departments keep their stored results, so their files are neither read nor their problems
+    said again; a problem of no folder (a file loose in the period folder) is. A full run: all."""
+    from types import SimpleNamespace
+
+    from pipelines.accounting import read_in_part
+
+    files = pl.DataFrame({"dept": ["医保", "民政", "户籍底册", "网格"], "file": ["a", "b", "c", "d"]})
+    problems = [SimpleNamespace(dept=d) for d in ("医保", "民政", "户籍底册", None)]
+    kept, said = read_in_part(files, problems, ("医保",), ["户籍底册", "网格"])
+    assert kept["dept"].to_list() == ["医保", "户籍底册", "网格"]
+    assert [p.dept for p in said] == ["医保", "户籍底册", None]
+    assert read_in_part(files, problems, (), ["户籍底册", "网格"]) == (files, problems)

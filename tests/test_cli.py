@@ -812,3 +812,22 @@ def test_a_full_rerun_without_the_enrollment_list_does_not_borrow_the_stored_one
         assert con.sql("SELECT count(*) FROM census_records WHERE period = ?", params=[PERIOD]).fetchall() == [(0,)]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("source", ["file", "set"])
+def test_a_config_value_refused_says_where_it_came_from_in_one_line(source, tmp_path, capsys):
+    """`threshold = "high"` in an analyst's copy, or `--set M1.threshold=high`, was said
+    'rules.M1.threshold must be a number' alike: the file (with its line) or the --set is named
+    now, in the one line of exit 2, no traceback."""
+    from config import DEFAULT_CONFIG
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    mine = tmp_path / "my.toml"
+    mine.write_text(text.replace("\nthreshold = 5000", '\nthreshold = "high"', 1) if source == "file" else text,
+                    encoding="utf-8")
+    line = next(n for n, s in enumerate(mine.read_text(encoding="utf-8").splitlines(), 1) if s == 'threshold = "high"'
+                ) if source == "file" else None
+    args = ["run", "--inbox", str(tmp_path), "--period", "2026-10", "--out", str(tmp_path / "o"), "--config", str(mine)]
+    assert cli.main(args + (["--set", "M1.threshold=high"] if source == "set" else [])) == 2
+    where = f"{mine}, line {line}" if source == "file" else "--set M1.threshold=high"
+    assert capsys.readouterr().err == (f"error: configuration: {where}: rules.M1.threshold must be a number, "
+                                       f"got 'high'\n")

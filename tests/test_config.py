@@ -414,3 +414,43 @@ def test_a_copy_without_dispatch_or_name_readings_takes_the_defaults(tmp_path):
         cfg = load_config(_copy(tmp_path, copy_))
         assert cfg.dispatch == CFG.dispatch and cfg.matching.name_readings == CFG.matching.name_readings
     assert load_config(None, ["dispatch={}"]).dispatch == {}
+
+
+@pytest.mark.parametrize("edit, key, says", [
+    (lambda t: t.replace("\nthreshold = 5000", '\nthreshold = "high"', 1), "threshold = ",
+     "rules.M1.threshold must be a number, got 'high'"),
+    (lambda t: t + '\n[rules.X1]\nimpl = "M9"\nkind = "med_settlement"\nrisk_type = "因病"\n', "[rules.X1]",
+     "rules.X1: no rule of config/default.toml is called 'M9'"),
+    (lambda t: t.replace('"农村低保" = "低保"', '"农村低保" = 5', 1), "category = {",
+     "kinds.civil.codes.category"),
+])
+def test_a_value_refused_in_a_copy_names_the_file_and_the_line(edit, key, says, tmp_path):
+    """`threshold = "high"` under [rules.M1] of an analyst's copy was refused naming the key alone:
+    whether it was their file, a --set or default.toml, and where in 800 lines, was theirs to
+    find. The file is named, with the line defining the key (a table refused: its header's; a
+    key of an inline table: the line holding it)."""
+    text = edit(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    path = _copy(tmp_path, text)
+    line = next(n for n, s in enumerate(text.splitlines(), 1) if s.startswith(key) and (
+        key != "threshold = " or "high" in s))
+    with pytest.raises(ValueError, match=f"^{re.escape(f'{path}, line {line}: ')}.*{re.escape(says)}"):
+        load_config(path)
+
+
+def test_a_value_refused_from_a_set_names_that_set_not_the_file(tmp_path):
+    """A refusal the `--set` made names that --set (KEY=VALUE as typed), not the file it was
+    applied to, nor the other --set given; one that refuses a pair of values (high_threshold
+    below threshold) names the --set that broke the pair. A value of the file a --set mends is
+    not refused; one the file holds whatever the --set is named by the file's line."""
+    path = _copy(tmp_path, DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    with pytest.raises(ValueError, match=re.escape("--set M1.threshold=high: rules.M1.threshold must be a number, "
+                                                   "got 'high'")):
+        load_config(path, ["M2.share_of_income=0.3", "M1.threshold=high"])
+    with pytest.raises(ValueError, match="^--set M1.high_threshold=100: rules.M1.high_threshold must be at least"):
+        load_config(None, ["M1.high_threshold=100"])
+    with pytest.raises(ValueError, match="^--set M1.threshold=99999: rules.M1.high_threshold must be at least"):
+        load_config(None, ["M1.high_threshold=20000", "M1.threshold=99999"])
+    bad = _copy(tmp_path, DEFAULT_CONFIG.read_text(encoding="utf-8").replace("\nthreshold = 5000", '\nthreshold = "x"', 1))
+    assert load_config(bad, ["M1.threshold=8000"]).rules["M1"]["threshold"] == 8000
+    with pytest.raises(ValueError, match=f"^{re.escape(str(bad))}, line \\d+: rules.M1.threshold must be a number"):
+        load_config(bad, ["M2.share_of_income=0.3"])

@@ -1673,3 +1673,20 @@ def test_the_lists_rows_carry_the_open_earlier_warnings_before_the_periods_own_a
                                            D(2026, 12, 7))
     assert rows.select("预警编号", "状态").rows()[-1] == ("w-gone", "撤回") and withdrawn["预警编号"].to_list() == ["w-gone"]
     assert sorted(status["warning_id"].to_list()) == ["w-gone", "w-new"]
+
+
+def test_a_rerun_withdraws_only_the_true_verdicts_its_period_s_dispatch_sent():
+    """A re-run's period status as stored is what it may withdraw from (`dispatch_changes`'
+    `sent_before`): of its 属实 only those the period's published 派单 sent (a 派单 row, not a 撤回
+    row; a file written before 派单动作 was: every row); an earlier period's 属实, withdrawn by that
+    period's re-run, is not withdrawn again by each later period a cascade re-runs. Other
+    statuses are kept whatever was sent."""
+    from pipelines.feedback import SEND, WITHDRAW, dispatched_of, sent_before
+
+    sheets = [pl.DataFrame({"派单动作": [SEND, WITHDRAW], "预警编号": ["w1", "w2"]}),
+              pl.DataFrame({"预警编号": ["w3"], "风险类型": ["住房"]})]
+    sent = dispatched_of(sheets)
+    assert sent.to_list() == ["w1", "w3"] and dispatched_of([]).is_empty()
+    status = pl.DataFrame({"warning_id": ["w1", "w2", "w3", "w4", "w5"],
+                           "status": ["verified_true", "verified_true", "verified_true", "verified_true", "pending"]})
+    assert sent_before(status, sent)["warning_id"].to_list() == ["w1", "w3", "w5"]

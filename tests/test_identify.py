@@ -277,3 +277,39 @@ def test_a_lead_placed_in_a_township_is_told_only_of_a_roster_row_set_aside_of_t
     assert said.columns == warnings.columns
     assert said["basis"].str.contains("H27").to_list() == [False, True, False]
     assert said["basis"].str.contains("H60").to_list() == [False, False, True]
+
+
+def test_only_the_records_left_unmatched_are_looked_for_among_the_roster_persons_set_aside():
+    """A record linked, or sent to review, has its person or its candidates on the roster read: it
+    is not told it may be a row set aside, though its name and place fit one; an unmatched one is.
+    A record is known by department, kind and number together (the same number of another kind
+    linked does not hide it)."""
+    from pipelines.identify import unmatched_fits
+
+    aside = _aside([(102, "H27", "蔡义志", "永镇镇", "孙集村", None)])
+    records = pl.concat([_records([(r, "蔡义志", None, "永镇镇", "孙集村")]) for r in ("A", "B", "C")]
+                        + [_records([("A", "蔡义志", None, "永镇镇", "孙集村")]).with_columns(kind=pl.lit("housing"))])
+    links = pl.DataFrame({"dept": ["民政"] * 4, "kind": ["civil", "civil", "civil", "housing"],
+                          "record_id": ["A", "B", "C", "A"], "decision": ["unmatched", "matched", "review", "matched"]})
+    fits = unmatched_fits(links, records, aside)
+    assert fits.select("kind", "record_id", "line").rows() == [("civil", "A", 102)]
+    assert unmatched_fits(links.with_columns(decision=pl.lit("matched")), records, aside).is_empty()
+
+
+def test_a_partial_run_tells_the_kept_departments_fits_whose_roster_row_is_still_set_aside():
+    """A partial run links only the departments re-read; the others' records that may be roster
+    rows set aside are those the period's full run found (`kept`), told beside this run's while
+    their row is still set aside (the roster is read again by every run: a row read now is on
+    it, and no longer said). A full run (no kept fits) tells its own."""
+    from pipelines.identify import FIT_SCHEMA, fits_of_period, set_aside_fits
+
+    aside = _aside([(102, "H27", "蔡义志", "永镇镇", "孙集村", None)])
+    fits = set_aside_fits(_records([("A", "蔡义志", None, "永镇镇", "孙集村")]), aside)
+    kept = pl.DataFrame([dict(dept="医保", kind="med_settlement", record_id=r, file="户籍底册/底册.csv", line=n,
+                              household_id=h, how="姓名、乡镇相符", township="永镇镇", period="2026-10")
+                         for r, n, h in [("S1", 102, "H27"), ("S2", 300, "H90")]])  # (as stored: with its period)
+    told = fits_of_period(fits, kept, aside)
+    assert told.schema == pl.Schema(FIT_SCHEMA)
+    assert told.select("dept", "record_id", "line").rows() == [("民政", "A", 102), ("医保", "S1", 102)]
+    assert fits_of_period(fits, None, aside).equals(fits)
+    assert fits_of_period(fits.clear(), kept, aside.clear()).is_empty()

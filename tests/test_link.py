@@ -2037,3 +2037,24 @@ def test_the_measured_completeness_weighs_the_list_and_says_so(roster):
     assert f"完整度 {value:.0%}：400 名结算人员" in said["detail"].item()
     matching, said = measured_completeness(paid.head(3), listed, roster, CFG)
     assert matching.census_completeness == 1.0 and "taken as complete" in said["detail"].item()
+
+
+def test_a_partial_run_links_against_the_census_its_full_run_stored_keeping_that_run_s_census_links(roster):
+    """A partial run that does not re-read the 参保名单 links its records against the census the
+    period's full run stored (`link_with_census`): the census weighs them as it did then (the weak
+    masked settlement no insured off-roster person fits is its candidate's, not sent to review as
+    without one); the census records' own links and candidates are that run's, kept: none here.
+    `census_of`: the records of the complete snapshot kinds."""
+    from matchers.link import census_of, link_with_census
+
+    rng = random.Random(8)
+    p = roster.row(20, named=True)
+    enrolled, strangers = _enrollment_list(roster, rng)
+    target = records([dict(record_id="t", name=p["name"][0] + "*", id_raw=mask64(p["id_number"]))])
+    census = records(enrolled + strangers).with_columns(kind=pl.lit("med_enrollment"))
+    assert census_of(pl.concat([target, census]), CFG).equals(census)
+    links, candidates = link_with_census(target, census, roster, CFG)
+    assert links.select("record_id", "decision", "person_id").rows() == [("t", "matched", p["person_id"])]
+    assert candidates.filter(pl.col("kind") == "med_enrollment").is_empty()
+    alone, _ = link(target, roster, CFG)
+    assert alone["decision"].to_list() == ["review"]

@@ -502,3 +502,24 @@ def test_a_departments_extracts_findings_are_said_together_with_the_notes_of_rea
     assert found["dept"].unique().to_list() == ["人社"]
     clean = hr.with_columns(id_raw=pl.lit("341302199001011234"), months_unpaid=pl.lit(3, pl.Int64))
     assert check_extracts({"hr": clean}, [], "人社", load_config()).is_empty()
+
+
+def test_the_grid_s_files_delivered_are_those_read_once_and_those_set_aside_as_found():
+    """What `grid_missing` is told was delivered: the grid folder's files (a copy repeated once,
+    another folder's none) and those set aside as they were found, in a format the inbox does not
+    read (网格.xls: delivered, not missing), each once; their rows set aside are the grid's read
+    and the found ones', not another folder's. None delivered and none set aside: ([], None)."""
+    from pipelines.reference import grid_deliveries
+
+    files = pl.DataFrame({"dept": ["网格", "网格", "民政"], "file": ["网格/a.csv", "网格/a副本.csv", "民政/b.csv"],
+                          "duplicate_of": [None, "网格/a.csv", None]})
+    discovered = pl.DataFrame({"dept": ["网格", "网格", "民政"], "file": ["网格/网格.xls", "网格/a.csv", "民政/c.xls"],
+                               "line": [None, None, None], "reason": ["格式不能读取"] * 3},
+                              schema_overrides={"line": pl.Int64})
+    rejected = pl.DataFrame({"dept": ["网格"], "file": ["网格/a.csv"], "line": [3], "field": ["household_id"],
+                             "reason": ["户编号 必填项为空 missing value"]})
+    delivered, aside = grid_deliveries(files, discovered, rejected, "网格")
+    assert delivered == ["网格/a.csv", "网格/网格.xls"]
+    assert aside.select("file", "line").rows() == [("网格/a.csv", 3), ("网格/网格.xls", None), ("网格/a.csv", None)]
+    assert grid_deliveries(files, None, rejected, "网格")[0] == ["网格/a.csv"]
+    assert grid_deliveries(files.filter(pl.col("dept") == "民政"), None, None, "网格") == ([], None)

@@ -226,3 +226,26 @@ def test_a_partial_runs_queue_keeps_the_other_departments_rows_in_the_queues_ord
     assert got.select(COLUMNS["dept"], COLUMNS["record_id"]).rows() == [("民政", "MZ1"), ("医保", "JS1")]
     assert got.schema == queue.schema and got[COLUMNS["score"]].to_list()[0] is None
     assert with_kept(queue, None) is queue
+
+
+def test_the_period_s_queue_holds_the_records_sent_to_review_and_notes_a_list_s_links_only():
+    """`period_queue`: the candidates of records sent to review are queued, not those an unmatched
+    record keeps (they name who may be behind it, for the rules, not a question); the note that 是
+    would take a candidate from another record comes from the matched links of a list holding each
+    person once (参保名单), not from a settlement matched to them, nor from a link in review."""
+    from config import MatchingConfig
+    from matchers.review import period_queue
+
+    review, records, roster = _two_candidates("weak", None)
+    candidates = pl.concat([review.with_columns(decision=pl.lit("review")),
+                            review.with_columns(record_id=pl.lit("CB6"), decision=pl.lit("unmatched"))])
+    records = pl.concat([records, records.with_columns(record_id=pl.lit("CB6"))])
+    links = pl.DataFrame({"dept": ["医保"] * 3, "kind": ["med_settlement", "med_enrollment", "med_enrollment"],
+                          "record_id": ["JS1", "CB8", "CB9"], "person_id": ["H1-01", "H1-01", "H2-01"],
+                          "decision": ["matched", "review", "matched"]})
+    q = period_queue(candidates, records, links, roster, MatchingConfig(match_threshold=0.995))
+    assert q["记录编号"].to_list() == ["CB5", "CB5"]
+    assert ["CB9" in w for w in q["复核原因"]] == [False, True] and not q["复核原因"].str.contains("JS1|CB8").any()
+    settlements = [f.with_columns(kind=pl.lit("med_settlement")) for f in (candidates, records, links)]
+    q = period_queue(*settlements[:2], settlements[2], roster, MatchingConfig(match_threshold=0.995))
+    assert q["记录编号"].to_list() == ["CB5", "CB5"] and not q["复核原因"].str.contains("已自动关联").any()

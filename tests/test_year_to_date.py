@@ -511,3 +511,46 @@ def test_a_roster_re_saved_in_excel_is_the_same_persons_to_the_warehouse(tmp_pat
                                          max_pairs=1)
     assert (got.rows(), skipped) == ([("2026-09", "h0301", "601")], None)
     con.close()
+
+
+def test_the_earlier_settlements_linked_again_are_linked_with_the_period_s_records_and_parted_after():
+    """The earlier settlements a run links again weigh against the period's records as one
+    period's (`with_relink`: without the period that delivered them); their new links are parted
+    from the period's after (`split_relinked`): the period's links account for its own rows once,
+    the earlier ones go to `merge`. Only settlements are parted: a record of another kind under
+    the same number is the period's."""
+    from pipelines.year_to_date import split_relinked, with_relink
+
+    records = pl.DataFrame({"dept": ["医保", "民政"], "kind": ["med_settlement", "civil"], "record_id": ["S9", "E1"]})
+    relink = pl.DataFrame({"dept": ["医保"], "kind": ["med_settlement"], "record_id": ["E1"], "period": ["2026-08"]})
+    linking = with_relink(records, relink)
+    assert linking.columns == records.columns and linking["record_id"].to_list() == ["S9", "E1", "E1"]
+    assert with_relink(records, None).equals(records)
+    links = linking.with_columns(decision=pl.Series(["matched", "unmatched", "review"]))
+    own, again = split_relinked(links, relink)
+    assert own.select("kind", "record_id", "decision").rows() == [("med_settlement", "S9", "matched"),
+                                                                  ("civil", "E1", "unmatched")]
+    assert again.select("kind", "record_id", "decision").rows() == [("med_settlement", "E1", "review")]
+    assert split_relinked(links, None) == (links, None)
+
+
+def test_the_persons_changed_now_are_those_changed_since_the_previous_period_and_none_in_a_first():
+    """`merge` weighs a settlement linked again as this period's when its person changed since the
+    previous period run, not since an earlier one (that change was that period's); a first
+    period has no previous: no one changed now."""
+    from pipelines.year_to_date import changed_since_previous
+
+    changed = pl.DataFrame({"person_id": ["P1", "P2", "P3"], "since": ["2026-08", "2026-09", "2026-09"]})
+    assert changed_since_previous(changed, "2026-09").rows() == [("P2",), ("P3",)]
+    assert changed_since_previous(changed, None).columns == ["person_id"]
+    assert changed_since_previous(changed, None).is_empty()
+
+
+def test_of_the_settlements_linked_again_only_those_sent_to_review_are_stored():
+    """They date the review queue; a city's year links millions again, nearly all as before: the
+    matched and unmatched are not stored. None linked again (no column): nothing."""
+    from pipelines.year_to_date import relinked_review
+
+    again = pl.DataFrame({"record_id": ["E1", "E2", "E3"], "decision": ["review", "matched", "unmatched"]})
+    assert relinked_review(again)["record_id"].to_list() == ["E1"]
+    assert relinked_review(pl.DataFrame()).is_empty()
