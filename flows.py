@@ -738,7 +738,7 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     # the queue's workbook is written beside the townships' (a city's holds ~300,000 rows)
     workbooks = [(outputs.split_sheets("人工复核队列", queue), stage / "county" / "人工复核队列.xlsx")]
     towns = []
-    rows = feedback.as_sent(rows, reference.shared_notes(roster, cfg.matching.head_relations))
+    rows = feedback.as_sent(rows, reference.shared_notes(roster, cfg.matching.head_relations), roster["id_number"])
     for town, (sheet, sheets) in feedback.list_sheets(rows).items():
         name = outputs.file_name(town)
         outputs.write_csv(sheet, stage / "townships" / name / f"{name}_{period}_预警清单.csv")
@@ -764,7 +764,7 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
         kept=_read(work / "kept_quality.parquet"))
     outputs.write_csv(quality.rename(QUALITY_HEADERS), county / "数据质量报告.csv")
     outputs.write_csv(pl.read_parquet(work / "accounting.parquet"), county / "行数核对_accounting.csv")
-    summary, overdue = feedback.overdue_by_township(status)
+    summary, overdue = feedback.overdue_by_township(status, roster["id_number"])
     outputs.write_csv(summary, county / "核实进度_乡镇.csv")
     outputs.write_csv(overdue, county / "逾期未核实清单.csv")
     all_warnings = accounting.together([_read(work / "warnings_earlier.parquet"), warnings])
@@ -795,7 +795,8 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
         "county": roster["county"].drop_nulls().mode().first() if roster["county"].drop_nulls().len() else None,
     }), county / "县级预警报告.html")
     shutil.rmtree(work)
-    return {"townships": towns, "attention": console.attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")]),
+    return {"townships": towns, "attention": console.attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")],
+                                                                  roster["id_number"]),
             "review_queue": ages.drop("new").to_dicts()}
 
 
