@@ -549,9 +549,10 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     persons_now, skipped = None, None
     con = warehouse.connect(paths.warehouse)
     try:
+        secret = warehouse.warning_key(con)  # (the 预警编号 of a household numbered by an ID: `rules.keyed_suffix`)
         history = warehouse.table(con, "warnings", "period < ?", [period])
         if history is not None:
-            history = rules.spelled_now(history, roster)  # (a roster re-saved in Excel: the same households)
+            history = rules.spelled_now(history, roster, secret)  # (a roster re-saved in Excel: the same households)
             history.drop("_suffix").write_parquet(paths.work / "warnings_earlier.parquet")
             history = rules.with_status(history, status)
             persons_now, skipped = warehouse.persons_now(con, period, roster, rules.persons_to_recognise(history, period, cfg),
@@ -574,10 +575,11 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     notes = rules.held_back(extracts, links, roster, cfg, period, candidates=shown, delivered=delivered)
     rules.review_impact(extracts, links, roster, cfg, period, signals, best_guess(candidates),
                         ytd_settlements=ytd, candidates=shown,
-                        history=history, held={name for name, _ in notes}, persons_now=persons_now).write_parquet(
+                        history=history, held={name for name, _ in notes}, persons_now=persons_now,
+                        secret=secret).write_parquet(
         paths.work / "review_impact.parquet")
     rules.held_back_findings(notes, skipped, cfg).write_parquet(paths.work / "findings_rules.parquet")
-    warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg, persons_now)
+    warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg, persons_now, secret)
     # partial run: the other departments' warnings, and those whose household the roster no longer holds
     warnings, gone = rules.with_kept(warnings, _read(paths.work / "kept_warnings.parquet"), roster,
                                      cfg.kinds["roster"].folder)

@@ -185,3 +185,18 @@ def test_carried_warnings_follow_their_household_and_persons_with_the_id_masked(
     stored = pl.read_parquet(county["out"] / OCT / "warning_status.parquet")
     assert stored.filter(pl.col("warning_id") == wid)["household_id"].str.contains(r"^\d{17}[\dX]$").all()
 
+
+
+def test_a_warning_id_does_not_give_the_household_id_back(county):
+    """A 预警编号 of a household numbered by an ID is keyed (`rules.keyed_suffix`), not the plain
+    sha1 of the 户编号 that the masked 户编号 beside it would give back by trying birth dates; and
+    October knows September's (keyed) warnings: none of their households is warned again for the
+    same risk type (the returned half closed, the other still open: repeats)."""
+    from pipelines.rules import warning_suffix
+
+    w = {p: pl.read_parquet(county["out"] / p / "warnings.parquet").filter(pl.col("household_id").is_not_null())
+         .select("household_id", "risk_type", suffix=pl.col("warning_id").str.split("-").list.last()).unique()
+         for p in (SEP, OCT)}
+    for df in w.values():
+        assert df.height and not any(warning_suffix(h, r) == s for h, r, s in df.iter_rows())
+    assert w[SEP].join(w[OCT], on=["household_id", "risk_type"]).is_empty()
