@@ -532,9 +532,10 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     persons_now, skipped = None, None
     con = warehouse.connect(paths.warehouse)
     try:
+        secret = warehouse.warning_key(con)  # (the 预警编号 of a household numbered by an ID: `rules.keyed_suffix`)
         history = warehouse.table(con, "warnings", "period < ?", [period])
         if history is not None:
-            history = rules.spelled_now(history, roster)  # (a roster re-saved in Excel: the same households)
+            history = rules.spelled_now(history, roster, secret)  # (a roster re-saved in Excel: the same households)
             history.drop("_suffix").write_parquet(paths.work / "warnings_earlier.parquet")
             history = rules.with_status(history, status)
             persons_now, skipped = warehouse.persons_now(con, period, roster, rules.persons_to_recognise(history, period, cfg),
@@ -557,10 +558,11 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     notes = rules.held_back(extracts, links, roster, cfg, period, candidates=shown, delivered=delivered)
     rules.review_impact(extracts, links, roster, cfg, period, signals, best_guess(candidates),
                         ytd_settlements=ytd, candidates=shown,
-                        history=history, held={name for name, _ in notes}, persons_now=persons_now).write_parquet(
+                        history=history, held={name for name, _ in notes}, persons_now=persons_now,
+                        secret=secret).write_parquet(
         paths.work / "review_impact.parquet")
     rules.held_back_findings(notes, skipped, cfg).write_parquet(paths.work / "findings_rules.parquet")
-    warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg, persons_now)
+    warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg, persons_now, secret)
     # partial run: the other departments' warnings, and those whose household the roster no longer holds
     warnings, gone = rules.with_kept(warnings, _read(paths.work / "kept_warnings.parquet"), roster,
                                      cfg.kinds["roster"].folder)
@@ -715,7 +717,7 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     # the queue's workbook is written beside the townships' (a city's holds ~300,000 rows)
     workbooks = [(outputs.split_sheets("人工复核队列", queue), stage / "county" / "人工复核队列.xlsx")]
     towns = []
-    rows = feedback.as_sent(rows, reference.shared_notes(roster, cfg.matching.head_relations))
+    rows = feedback.as_sent(rows, reference.shared_notes(roster, cfg.matching.head_relations), roster["id_number"])
     for town, (sheet, sheets) in feedback.list_sheets(rows).items():
         name = outputs.file_name(town)
         outputs.write_csv(sheet, stage / "townships" / name / f"{name}_{period}_预警清单.csv")
@@ -741,7 +743,7 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
         kept=_read(work / "kept_quality.parquet"))
     outputs.write_csv(quality.rename(QUALITY_HEADERS), county / "数据质量报告.csv")
     outputs.write_csv(pl.read_parquet(work / "accounting.parquet"), county / "行数核对_accounting.csv")
-    summary, overdue = feedback.overdue_by_township(status)
+    summary, overdue = feedback.overdue_by_township(status, roster["id_number"])
     outputs.write_csv(summary, county / "核实进度_乡镇.csv")
     outputs.write_csv(overdue, county / "逾期未核实清单.csv")
     all_warnings = accounting.together([_read(work / "warnings_earlier.parquet"), warnings])
@@ -772,7 +774,8 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
         "county": roster["county"].drop_nulls().mode().first() if roster["county"].drop_nulls().len() else None,
     }), county / "县级预警报告.html")
     shutil.rmtree(work)
-    return {"townships": towns, "attention": console.attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")]),
+    return {"townships": towns, "attention": console.attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")],
+                                                                  roster["id_number"]),
             "review_queue": ages.drop("new").to_dicts()}
 
 

@@ -287,6 +287,23 @@ def check_fails(ids: pl.Series) -> pl.Series:
     return _check_series(ids).ne_missing(ids.str.slice(17, 1))
 
 
+def is_full_id(values: pl.Series, known: pl.Series | None = None) -> pl.Series:
+    """Per value: True when it is a whole ID number — 18 characters (an x in either case) whose
+    birth date is a day of 1900-2099 and whose check character holds, or one of `known` (the
+    roster's 证件号码, a mistyped one too: a county numbering its households by the head's ID
+    copies it as typed). An 18-digit code that is neither (a 户编号 of region + village + serial
+    digits) is not one; False for a null."""
+    v = values.cast(pl.Utf8).str.strip_chars().str.to_uppercase()
+    shape = v.str.contains(r"^[0-9]{17}[0-9X]$").fill_null(False)
+    born = v.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+    dated = born.is_not_null() & born.dt.year().is_between(1900, 2099)
+    valid = shape & dated.fill_null(False) & ~check_fails(v)
+    if known is None:
+        return valid.alias(values.name)
+    ids = known.cast(pl.Utf8).str.strip_chars().str.to_uppercase().drop_nulls()
+    return (valid | (shape & v.is_in(ids.implode()))).fill_null(False).alias(values.name)
+
+
 def roster_check_fails(roster: pl.DataFrame) -> pl.DataFrame:
     """RosterPerson rows -> QualityFinding rows, one per roster file: the persons whose 身份证号
     fails its check character (a mistyped or transposed digit in the county's own roster). The

@@ -10,6 +10,7 @@ from collections.abc import Collection
 
 import polars as pl
 
+from pipelines.township import mask_full_ids
 from schemas.outputs import Finding
 
 
@@ -34,17 +35,20 @@ def calendar_facts(then, now) -> list[str]:
     return [f"run.holidays={json.dumps(holidays)}", f"run.workdays={json.dumps(workdays)}"]
 
 
-def attention_lines(quality: pl.DataFrame, reference_folders: Collection[str]) -> list[str]:
+def attention_lines(quality: pl.DataFrame, reference_folders: Collection[str], ids: pl.Series | None = None) -> list[str]:
     """The data-quality findings an operator must see on the console, not only in
     数据质量报告.csv: departments or the grid missing, files and folders set aside whole (with
     their reason), records a later file delivered again with other content (naming the file
     whose delivery is used), rules held back (`Finding.ATTENTION`), and the rows set aside of
     the roster and the grid (`reference_folders`: persons no record can be linked to, households
     whose grid worker the list will not name) and the roster's IDs failing their check, one line
-    per file and reason with its count of rows."""
+    per file and reason with its count of rows. A 户编号 that is an ID number (named by findings
+    about households; `ids`: the roster's 证件号码) is masked as the lists mask it: a console is
+    logged and read over shoulders."""
     keep = quality.filter(pl.col("category").is_in(list(Finding.ATTENTION))
                           | (pl.col("category").is_in([Finding.ROWS_SET_ASIDE, Finding.CHECK_FAILS])
                              & pl.col("dept").is_in(list(reference_folders))))
+    keep = mask_full_ids(keep, ["file", "detail"], ids)
     return [" ".join(x for x in (r["category"].split(" ")[0], r["dept"], r["file"], r["detail"]) if x)
             + (f"（{r['count']} 行 rows）" if r["count"] > 1 else "")
             for r in keep.iter_rows(named=True)]

@@ -43,7 +43,7 @@ from config import Config, PlaceNames
 from matchers.places import normalize_place, place_key
 from pipelines.accounting import AccountingError, together
 from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
-from pipelines.township import UNPLACED, grid_workers, mask_ids
+from pipelines.township import UNPLACED, grid_workers, mask_full_ids, mask_ids
 from pipelines.validate import (REJECTED_SCHEMA, TENS, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
                                 mask_value, original_file, without_sheet)
 from schemas.inputs import as_written, respelled
@@ -635,12 +635,13 @@ def _taken_back(status: pl.DataFrame) -> pl.Expr:
             & pl.col("result").is_null())
 
 
-def overdue_by_township(status: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def overdue_by_township(status: pl.DataFrame, ids: pl.Series | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """WarningStatus -> (summary, overdue list), Chinese headers, for the county.
 
     summary: one row per 乡（镇） (unplaced leads under （未落位线索）) and a 合计 row: 预警总数,
     待核实, 逾期未核实, 已核实, 其中属实, 其中不属实, 逾期率 (= 逾期未核实 / 预警总数, 4 decimals),
-    最长逾期天数. overdue list: 乡（镇）, 预警编号, 户编号, 逾期天数, longest overdue first.
+    最长逾期天数. overdue list: 乡（镇）, 预警编号, 户编号, 逾期天数, longest overdue first; passed on to
+    the townships, so a 户编号 that is an ID number is masked as their lists mask it (`as_sent`, `ids`).
     Warnings a re-run took back that no township answered were never to verify: not counted."""
     s = status.filter(~_taken_back(status)).with_columns(pl.col("township").fill_null(UNPLACED))
     st = pl.col("status")
@@ -665,7 +666,7 @@ def overdue_by_township(status: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
         .select(pl.col("township").alias("乡（镇）"), pl.col("warning_id").alias("预警编号"),
                 as_written(pl.col("household_id")).alias("户编号"), pl.col("days_overdue").alias("逾期天数"))
     )
-    return summary, overdue
+    return summary, mask_full_ids(overdue, ["户编号"], ids)
 
 
 # --- 4. carry-over into the next township file ------------------------------------------------
@@ -898,15 +899,19 @@ def moved_warnings(carried: pl.DataFrame | None, earlier_rows: pl.DataFrame | No
     ).cast(QUALITY_COLUMNS)
 
 
-def as_sent(rows: pl.DataFrame, notes: pl.DataFrame) -> pl.DataFrame:
+def as_sent(rows: pl.DataFrame, notes: pl.DataFrame, ids: pl.Series | None = None) -> pl.DataFrame:
     """Township rows (`with_carry_over`'s, 户编号 the run's household key) -> as the lists are
     written: 户编号 as the roster writes it (`schemas.inputs.as_written`), and 状态 followed by the
     household's note where the roster gives its 户编号 to several households (`notes`: household_id,
-    note, `pipelines.reference.shared_notes`; a 撤回 or 迁出 row needs no visit and says nothing more)."""
+    note, `pipelines.reference.shared_notes`; a 撤回 or 迁出 row needs no visit and says nothing more).
+    A 户编号 that is an ID number (a county numbering households by the head's 证件号码; `ids`: the
+    roster's) is masked in 户编号 and in 状态 (`已分户至 <户编号>`, the note): no full ID number in a
+    township's file (SPEC §5). The rows kept (the warehouse's) keep it whole; answers key on 预警编号."""
     x = rows.join(notes.select(户编号="household_id", _note="note"), on="户编号", how="left", maintain_order="left")
     told = pl.col("_note").is_not_null() & (pl.col("状态") != STATUS_WITHDRAWN) & ~_moved_out(rows)
-    return x.with_columns(状态=pl.when(told).then(pl.col("状态") + pl.col("_note")).otherwise("状态"),
-                          户编号=as_written(pl.col("户编号"))).drop("_note")
+    x = x.with_columns(状态=pl.when(told).then(pl.col("状态") + pl.col("_note")).otherwise("状态"),
+                       户编号=as_written(pl.col("户编号"))).drop("_note")
+    return mask_full_ids(x, ["户编号", "状态"], ids)
 
 
 def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: date, deadline: date) -> pl.DataFrame:

@@ -13,6 +13,7 @@ as `L` + 12 hex of its sha1 so no ID number travels further.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -21,7 +22,7 @@ from typing import Callable
 
 import polars as pl
 
-from matchers.ids import OTHER_MASKS, id_text
+from matchers.ids import OTHER_MASKS, id_text, is_full_id
 from matchers.names import DOTS
 from matchers.places import normalize_place
 from pipelines.calendar import period_end
@@ -29,7 +30,7 @@ from pipelines.reference import kept_off_roster
 from pipelines.review_answers import apply_answers
 
 from config import SEVERITIES, Config, PlaceNames, RuleConfig, rules_left_out
-from schemas.inputs import respelled
+from schemas.inputs import as_written, respelled
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
 # One item of a signal of a per-person rule (`RuleConfig.per_person`): the person it names, its
@@ -772,11 +773,11 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
                   period: str, signals: pl.DataFrame, guess: pl.DataFrame,
                   ytd_settlements: pl.DataFrame | None = None, candidates: pl.DataFrame | None = None,
                   history: pl.DataFrame | None = None, held: Collection[str] = (),
-                  persons_now: pl.DataFrame | None = None) -> pl.DataFrame:
+                  persons_now: pl.DataFrame | None = None, secret: str | None = None) -> pl.DataFrame:
     """Which review records matter: link each to its best candidate (`guess`, ReviewDecision
     rows from `pipelines.review_answers.best_guess`; all at once) and run the rules again over those
     candidates' households only; a household warning that `signals` (this period's) lacks, and
-    that `history` (with `persons_now`, as for `assign_warnings`) would not suppress as a repeat,
+    that `history` (with `persons_now` and `secret`, as for `assign_warnings`) would not suppress as a repeat,
     is what the answers about the records it cites could raise. `held`: the rules the run held back (`held_back`): an
     M4 the period's list was too partial for stays held back on the households' smaller roster. -> dept, record_id, impact (`<rule> <risk type>：
     <basis>`, and the other waiting records it needs too; several joined by '；'), one row per
@@ -804,7 +805,7 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
     new = hypo.filter(pl.col("household_id").is_not_null()).join(
         signals.select("household_id", "rule"), on=["household_id", "rule"], how="anti")
     if new.height:  # a repeat of a warning still open (or verified lately) would be suppressed
-        issued = assign_warnings(new, people, period, history, cfg, persons_now)[0]
+        issued = assign_warnings(new, people, period, history, cfg, persons_now, secret)[0]
         new = new.join(issued.select("household_id", "rule"), on=["household_id", "rule"], how="semi")
     cited = (new.with_row_index("_signal").explode("record_ids")
              .join(guess.select(dept="record_dept", record_ids="record_id"), on="record_ids")
@@ -841,6 +842,29 @@ def warning_suffix(key: str, risk_type: str) -> str:
     return hashlib.sha1(f"{key}|{risk_type}".encode()).hexdigest()[:10]
 
 
+def keyed_suffix(key: str, risk_type: str, secret: str) -> str:
+    """`warning_suffix` of a household numbered by an ID number (its 户编号 the head's 证件号码):
+    an HMAC under the county's own key (`adapters.warehouse.warning_key`). A plain hash would give
+    the ID back: its list row shows it masked (341302********123X), and trying the ~36,500 birth
+    dates left open against the 预警编号 takes a fraction of a second."""
+    return hmac.new(secret.encode(), f"{key}|{risk_type}".encode(), hashlib.sha1).hexdigest()[:10]
+
+
+def id_households(household_ids: pl.Series, roster: pl.DataFrame, secret: str | None) -> pl.Series:
+    """The household keys among `household_ids` numbered by an ID number (`is_full_id` of the
+    户编号 as written, the roster's 证件号码 known), whose 预警编号 take `keyed_suffix`; none
+    without a `secret`."""
+    u = household_ids.drop_nulls().unique()
+    if secret is None or u.is_empty():
+        return u.clear()
+    written = u.to_frame("h").select(as_written(pl.col("h"))).to_series()
+    return u.filter(is_full_id(written, roster["id_number"] if "id_number" in roster.columns else None))
+
+
+def _suffixes(keys: pl.Series, risks: pl.Series, keyed: pl.Series, secret: str | None) -> list[str]:
+    return [keyed_suffix(k, r, secret) if kd else warning_suffix(k, r) for k, r, kd in zip(keys, risks, keyed)]
+
+
 def _active(history: pl.DataFrame, period: str, cfg: Config) -> pl.DataFrame:
     """The earlier warnings (`history` rows of periods before `period`) a repeat is suppressed by:
     still open or overdue (or without a status), or verified within `cfg.run.suppress_days` of the
@@ -855,20 +879,26 @@ def _active(history: pl.DataFrame, period: str, cfg: Config) -> pl.DataFrame:
         pl.col("_ref") >= ref - timedelta(days=cfg.run.suppress_days)))
 
 
-def spelled_now(history: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+def spelled_now(history: pl.DataFrame, roster: pl.DataFrame, secret: str | None = None) -> pl.DataFrame:
     """Earlier warnings (stored) -> the same with their 户编号 and 人编号 spelled as this period's
     roster spells the same numbers (`schemas.inputs.respelled`: a roster re-saved in Excel
     writes 1023 for 0001023) and, for a household spelled otherwise now, `_suffix`: the part of
     its 预警编号 this period's spelling gives (`warning_suffix`), so that its repeats are known
-    (`_active`); its 预警编号 stays as issued. Null `_suffix`: the 预警编号's own."""
+    (`_active`); its 预警编号 stays as issued. So for a household numbered by an ID number
+    (`id_households`, `secret`: `keyed_suffix`), which a run before the key was kept gave a plain
+    hash. Null `_suffix`: the 预警编号's own."""
     h = respelled(history, "household_id", roster.select("household_id"))
     if "person_ids" in h.columns:
         h = respelled(h, "person_ids", roster.select("person_id"))
-    at = (h["household_id"].ne_missing(history["household_id"]) & h["household_id"].is_not_null()).arg_true()
+    keyed = h["household_id"].is_in(id_households(h["household_id"], roster, secret).implode()).fill_null(False)
+    at = ((h["household_id"].ne_missing(history["household_id"]) & h["household_id"].is_not_null()) | keyed).arg_true()
     suffix = pl.Series("_suffix", [None] * h.height, pl.Utf8)
-    if at.len():  # (only those spelled otherwise: a city's history holds millions)
-        suffix = suffix.scatter(at, [warning_suffix(k, r) for k, r in zip(h["household_id"].gather(at),
-                                                                         h["risk_type"].gather(at))])
+    if at.len():  # (only those spelled otherwise or keyed: a city's history holds millions; each pair once)
+        pairs = pl.DataFrame({"k": h["household_id"].gather(at), "r": h["risk_type"].gather(at),
+                              "kd": keyed.gather(at)})
+        once = pairs.unique(maintain_order=True)
+        once = once.with_columns(s=pl.Series(_suffixes(once["k"], once["r"], once["kd"], secret), dtype=pl.Utf8))
+        suffix = suffix.scatter(at, pairs.join(once, on=["k", "r", "kd"], how="left", maintain_order="left")["s"])
     return h.with_columns(suffix)
 
 
@@ -1038,12 +1068,13 @@ def with_kept(warnings: pl.DataFrame, kept: pl.DataFrame | None, roster: pl.Data
 
 def assign_warnings(
     signals: pl.DataFrame, roster: pl.DataFrame, period: str, history: pl.DataFrame | None, cfg: Config,
-    persons_now: pl.DataFrame | None = None,
+    persons_now: pl.DataFrame | None = None, secret: str | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Signals -> (warnings conforming to schemas.outputs.Warning, suppressed repeats).
 
     `warning_id` = `YJ<YYYYMM>-` + 10 hex of sha1(household-or-lead key, risk type): one per household
-    x risk type (M1 and M2 share it), the same on a re-run. A household + rule with an earlier
+    x risk type (M1 and M2 share it), the same on a re-run; of a household numbered by an ID number,
+    an HMAC under `secret` (`keyed_suffix`; without one, sha1 as any). A household + rule with an earlier
     warning (in `history`, earlier periods only) still open/overdue, or verified within
     `cfg.run.suppress_days` of the period end, is suppressed unless signal ≥ escalation_factor x the
     earlier one or the severity rose; an escalation's basis names the earlier 预警编号. A
@@ -1068,8 +1099,11 @@ def assign_warnings(
         township=pl.col("township").fill_null(
             pl.col("household_id").replace_strict(
                 dict(roster.select("household_id", "township").unique("household_id").iter_rows()), default=None)),
-        _suffix=pl.struct(k=pl.coalesce("household_id", "lead_key"), r="risk_type").map_elements(
-            lambda x: warning_suffix(x["k"], x["r"]), return_dtype=pl.Utf8),
+        _suffix=pl.struct(k=pl.coalesce("household_id", "lead_key"), r="risk_type",
+                          kd=pl.col("household_id").is_in(id_households(s["household_id"], roster, secret).implode())
+                          .fill_null(False)).map_elements(
+            lambda x: keyed_suffix(x["k"], x["r"], secret) if x["kd"] else warning_suffix(x["k"], x["r"]),
+            return_dtype=pl.Utf8),
     ).with_columns(warning_id=prefix + pl.col("_suffix")).with_row_index("_sig")
     collide = s.group_by("warning_id").agg(k=pl.coalesce("household_id", "lead_key").n_unique()).filter(pl.col("k") > 1)
     if collide.height:

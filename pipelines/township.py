@@ -2,7 +2,8 @@
 
 One township row per 预警编号 (household or lead x risk type). No ID number leaves here: any
 18-character ID embedded in a text (残疾人证号, `G`+ID 学籍号, a department's record number) keeps
-its first 6 and last 4 characters only.
+its first 6 and last 4 characters only; a 户编号 that is an ID number (a county numbering its
+households by the head's) is masked as the lists are written (`mask_full_ids`, `feedback.as_sent`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import date
 
 import polars as pl
 
+from matchers.ids import is_full_id
 from pipelines.rules import SEVERITY_RANK, households
 from schemas.outputs import FEEDBACK_COLUMNS, TOWNSHIP_COLUMNS
 
@@ -25,6 +27,21 @@ def mask_ids(e: pl.Expr) -> pl.Expr:
     """Mask every embedded 18-character ID number: 341302********123X (341302 ********123X
     when typed with a space after the region)."""
     return e.str.replace_all(ID_PATTERN, "${1}********${2}")
+
+
+def mask_full_ids(df: pl.DataFrame, columns: Collection[str], known: pl.Series | None = None) -> pl.DataFrame:
+    """`df` with every 18-character run in `columns` that is a whole ID number (`matchers.ids.is_full_id`:
+    valid, or one of `known`, the roster's 证件号码) masked as `mask_ids` masks: a county that numbers
+    its households by the head's ID writes it into 户编号 (and 状态's `已分户至 <户编号>`). An 18-digit
+    户编号 that is no ID stays as written: clerks know their households by it."""
+    cols = [c for c in columns if c in df.columns]
+    runs = pl.concat([df[c].cast(pl.Utf8).str.extract_all(r"[0-9]{17}[0-9Xx]").explode() for c in cols]
+                     ).drop_nulls().unique() if cols else pl.Series([], dtype=pl.Utf8)
+    ids = runs.filter(is_full_id(runs, known)).sort()
+    if ids.is_empty():
+        return df
+    masked = ids.str.slice(0, 6) + "********" + ids.str.slice(14)
+    return df.with_columns(pl.col(c).cast(pl.Utf8).str.replace_many(ids.to_list(), masked.to_list()) for c in cols)
 
 
 def _per_warning(warnings: pl.DataFrame) -> pl.DataFrame:

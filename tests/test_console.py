@@ -112,3 +112,21 @@ def test_calendar_facts_a_day_the_newer_schedule_calls_a_holiday_is_no_longer_a_
     then = RunConfig(holidays=("2027-01-01",), workdays=("2027-02-20",))
     now = RunConfig(holidays=("2027-02-20",))
     assert calendar_facts(then, now) == ['run.holidays=["2027-01-01", "2027-02-20"]', "run.workdays=[]"]
+
+
+def test_attention_lines_mask_an_id_numbering_a_household():
+    """A finding naming a 户编号 that is the head's ID (户编号多户共用) is printed with it masked;
+    an 18-digit household code that is no ID is printed as written."""
+    import polars as pl
+
+    from matchers.ids import check_char
+    from pipelines.console import attention_lines
+
+    head = "34130219800101001" + check_char("34130219800101001")
+    code = "341302101201000123"
+    q = pl.DataFrame({"category": ["户编号多户共用 one 户编号, several households"] * 2, "dept": ["户籍底册"] * 2,
+                      "file": ["底册.csv"] * 2, "detail": [f"户编号 {head}：第 3、7 行", f"户编号 {code}：第 9、12 行"],
+                      "count": [1, 1]})
+    lines = attention_lines(q, ["户籍底册"], pl.Series([head]))
+    assert lines == [f"户编号多户共用 户籍底册 底册.csv 户编号 {head[:6]}********{head[-4:]}：第 3、7 行",
+                     f"户编号多户共用 户籍底册 底册.csv 户编号 {code}：第 9、12 行"]

@@ -10,7 +10,7 @@ from pipelines.feedback import (
     file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK, sent_now,
-    list_rows, list_sheets, take_returns, told_back, withdrawn_count,
+    list_rows, list_sheets, take_returns, told_back, withdrawn_count, SPLIT_OFF,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import REJECTED_SCHEMA, delivery_ranks, validate
@@ -618,6 +618,33 @@ def test_the_lists_show_the_household_number_as_the_roster_writes_it_and_say_it_
     assert sent["户编号"].to_list() == ["H1", "H1", "H1", "B", None]
     assert sent["状态"].to_list() == ["待核实" + note, "新下发" + note, "撤回", "新下发", "新下发"]
     assert as_sent(rows.filter(pl.col("户编号") == "B"), notes.clear()).equals(rows.filter(pl.col("户编号") == "B"))
+
+
+def test_the_lists_mask_a_household_number_that_is_an_id_and_keep_one_that_is_not():
+    """A county numbering its households by the head's 证件号码: the 户编号 goes out masked (first 6,
+    last 4), in 状态 too (a member split off into a household of their own, a shared-number note);
+    an 18-digit 户编号 that is no ID, and H-numbers, as written. The overdue list masks it alike."""
+    from matchers.ids import check_char
+
+    head = "34130219800101001" + check_char("34130219800101001")
+    split = "34130220010203002" + check_char("34130220010203002")
+    code = "341302101201000123"  # (no birth date in it: a household code)
+    m = lambda i: i[:6] + "********" + i[-4:]  # noqa: E731
+    rows = pl.DataFrame([township_row(w, "大店镇", "2026-10", hh=h) | {"状态": st} for w, h, st in [
+        ("w1", head, "新下发"), ("w2", head + "@夹沟镇郑楼村", "新下发"),
+        ("w3", code, f"待核实（王睿 {SPLIT_OFF} {split}）"), ("w4", "H9", "新下发")]],
+        schema={c: pl.String for c in ["状态", *TOWNSHIP_COLUMNS, "township", "period"]})
+    note = f"（底册户编号 {head} 多户共用：跨 2 个村，本行只列本村的人；请核对更正底册）"
+    notes = pl.DataFrame({"household_id": [head, head + "@夹沟镇郑楼村"], "note": [note, note]})
+    sent = as_sent(rows, notes, pl.Series([head, split]))
+    assert sent["户编号"].to_list() == [m(head), m(head), code, "H9"]
+    told = note.replace(head, m(head))
+    assert sent["状态"].to_list() == ["新下发" + told, "新下发" + told, f"待核实（王睿 {SPLIT_OFF} {m(split)}）", "新下发"]
+    assert sent.drop("户编号", "状态").equals(rows.drop("户编号", "状态"))
+    status = pl.DataFrame({"warning_id": ["w1", "w3"], "township": ["大店镇"] * 2, "household_id": [head, code],
+                           "status": ["overdue"] * 2, "result": [None, None], "verified_on": [None, None],
+                           "days_overdue": [4, 3]}, schema_overrides={"verified_on": pl.Date})
+    assert overdue_by_township(status, pl.Series([head]))[1]["户编号"].to_list() == [m(head), code]
 
 
 def test_issued_from_rows_keeps_first_period():

@@ -207,3 +207,19 @@ def test_a_15_character_mask_whose_old_id_reading_shows_no_month_is_read_as_a_ne
     out = normalize_ids(pl.DataFrame({"id_raw": ["3413021962*1273", "342201********2205", "341302********6128"],
                                       "dept": ["医保"] * 3}))
     assert out["id_norm"][0] == "3413021962****1273"
+
+
+def test_a_whole_id_is_valid_and_dated_or_a_roster_persons_and_an_18_digit_code_is_none():
+    """A 户编号 that is the head's ID (either case of x), or a roster ID failing its check (the
+    county copied it as typed), is a whole ID; an 18-digit household code whose 'birth date' is no
+    day, or whose check character fails and which no roster person has, is not."""
+    from matchers.ids import is_full_id
+
+    valid = "34222319771003939" + check_char("34222319771003939")
+    x = next(b + "X" for b in (f"341302198001010{i}" for i in range(10, 100)) if check_char(b) == "X")
+    slipped = valid[:17] + str((int(valid[17]) + 1) % 10)  # (the check character fails)
+    code = "341302101201000123"  # region + village + serial: '10120100' is no birth date
+    code = code[:17] + check_char(code[:17])
+    s = pl.Series([valid, x.lower(), slipped, code, "H0000123", None, valid + "1"])
+    assert is_full_id(s).to_list() == [True, True, False, False, False, False, False]
+    assert is_full_id(s, pl.Series([slipped.lower(), None])).to_list() == [True, True, True, False, False, False, False]

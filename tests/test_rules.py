@@ -598,6 +598,33 @@ def test_suppression(h, suppressed):
         assert sup["suppressed_by"][0] == h["warning_id"][0]
 
 
+def test_a_household_numbered_by_an_id_gets_a_keyed_warning_id_and_its_plain_hash_repeat_is_known():
+    """A 户编号 that is the head's 证件号码: its 预警编号 is an HMAC under the county's key (a plain
+    sha1 of it is undone from the masked ID on the list row by trying the birth dates), another key
+    another id; an H-numbered household's stays the plain hash. A warning issued with the plain
+    hash before the key was kept still suppresses its repeat (`spelled_now` gives it the keyed suffix)."""
+    from pipelines.rules import keyed_suffix, spelled_now, warning_suffix
+
+    idn = ROSTER.filter(pl.col("person_id") == "B-01")["id_number"][0]
+    roster = ROSTER.with_columns(household_id=pl.when(pl.col("household_id") == "B").then(pl.lit(idn))
+                                 .otherwise("household_id"))
+    plain = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
+    sig = plain.with_columns(household_id=pl.lit(idn))
+    w = assign_warnings(sig, roster, P, None, CFG, secret="k1")[0]
+    assert w["warning_id"][0] == f"YJ202610-{keyed_suffix(idn, '因病', 'k1')}"
+    assert w["warning_id"][0] != f"YJ202610-{warning_suffix(idn, '因病')}"
+    assert assign_warnings(sig, roster, P, None, CFG, secret="k2")[0]["warning_id"][0] != w["warning_id"][0]
+    assert assign_warnings(plain, ROSTER, P, None, CFG, secret="k1")[0]["warning_id"].equals(
+        assign_warnings(plain, ROSTER, P, None, CFG)[0]["warning_id"])
+    before = assign_warnings(sig, roster, "2026-09", None, CFG)[0]["warning_id"][0]  # (no key yet: sha1)
+    h = pl.DataFrame({"warning_id": [before], "household_id": [idn], "risk_type": ["因病"], "rule": ["M1"],
+                      "period": ["2026-09"], "signal": [6000.0], "severity": ["中"], "status": ["open"],
+                      "verified_on": [None]}, schema_overrides={"verified_on": pl.Date})
+    assert assign_warnings(sig, roster, P, h, CFG, secret="k1")[0].height == 1  # (the plain suffix unknown)
+    w, sup = assign_warnings(sig, roster, P, spelled_now(h, roster, "k1"), CFG, secret="k1")
+    assert (w.height, sup.height, sup["suppressed_by"][0]) == (0, 1, before)
+
+
 def test_escalation_by_signal_or_severity_names_earlier_warning():
     sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
     w, _ = assign_warnings(sig, ROSTER, P, hist(3000.0, "open"), CFG)

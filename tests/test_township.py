@@ -165,3 +165,25 @@ def test_a_household_the_grid_lists_twice_gets_its_first_grid_worker():
         r = township_rows(W, ROSTER, g, ISSUE, DEADLINE, HEADS).filter(pl.col("预警编号") == "YJ202610-aaa")
         first = g.filter(pl.col("household_id") == "A").row(0, named=True)
         assert r.select("网格员", "网格员电话").row(0) == (first["grid_worker"], first["grid_worker_phone"])
+
+
+def test_ids_numbering_households_are_masked_and_a_household_code_is_not():
+    """`mask_full_ids`: a whole ID in the columns named (the value itself, or in a text) is masked
+    341302********123X; an 18-digit 户编号 that is no ID, other columns and a frame without IDs
+    stay as they are."""
+    from matchers.ids import check_char
+    from pipelines.township import mask_full_ids
+
+    head = "34130219800101001" + check_char("34130219800101001")
+    code = "341302101201000123"  # (its '10120100' is no birth date)
+    df = pl.DataFrame({"户编号": [head, code, None], "状态": [f"待核实（王睿 已分户至 {head}）", "新下发", None],
+                       "备注": [head, None, None]})
+    got = mask_full_ids(df, ["户编号", "状态"])
+    m = head[:6] + "********" + head[-4:]
+    assert got["户编号"].to_list() == [m, code, None]
+    assert got["状态"].to_list() == [f"待核实（王睿 已分户至 {m}）", "新下发", None]
+    assert got["备注"].equals(df["备注"])
+    assert mask_full_ids(df.slice(1), ["户编号", "状态"]).equals(df.slice(1))
+    slipped = head[:17] + str((int(head[17]) + 1) % 10) if head[17] != "X" else head[:17] + "0"
+    known = mask_full_ids(pl.DataFrame({"户编号": [slipped]}), ["户编号"], pl.Series([slipped]))
+    assert known["户编号"].to_list() == [slipped[:6] + "********" + slipped[-4:]]

@@ -456,3 +456,16 @@ def test_a_stored_record_is_found_under_the_spelling_excel_or_a_clerk_gave_it_an
     assert sorted(warehouse.records_seen(con, "2026-10", asked).rows()) == [("医保", "0012345"), ("医保", "js1")]
     got = warehouse.review_history(con, "2026-10", asked)
     assert got.select("record_id", "period").rows() == [("12345", "2026-08")]
+
+
+def test_the_warning_id_key_is_made_once_and_kept(tmp_path):
+    """`warning_key`: made at random on first use, the same on every later connection; another
+    warehouse (a fresh memory) has its own."""
+    keys = []
+    for path in (tmp_path / "a.duckdb", tmp_path / "a.duckdb", tmp_path / "b.duckdb"):
+        con = warehouse.connect(path)
+        try:
+            keys.append(warehouse.warning_key(con))
+        finally:
+            con.close()
+    assert keys[0] == keys[1] != keys[2] and len(keys[0]) == 64
