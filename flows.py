@@ -675,6 +675,7 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
         _read(work / "answers_all.parquet"), _read(work / "answers_later.parquet"), roster, grid, persons, period, issue_date)
     rows.write_parquet(work / "township_rows.parquet")
     moved.write_parquet(work / "findings_moved.parquet")
+    feedback.rerun_changes(new, withdrawn, before, issue_date).write_parquet(work / "findings_rerun.parquet")
     status.write_parquet(work / "status_all.parquet")
     now, taken_back = feedback.withdrawn_count(withdrawn, before)
     return {"deadline": deadline.isoformat(), "sent_now": feedback.sent_now(new, before, issue_date),

@@ -57,6 +57,7 @@ __all__ = [
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
     "moved_in_rerun", "sent_now", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
     "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "told_back", "list_sheets", "list_rows",
+    "rerun_changes",
 ]
 
 # The five columns a township fills in (internal names of FEEDBACK_COLUMNS).
@@ -1061,6 +1062,36 @@ def withdrawn_count(withdrawn: pl.DataFrame, before: pl.DataFrame | None) -> tup
     return (withdrawn.filter(pl.col("预警编号").is_in(pl.Series(held, dtype=pl.String).implode()))["预警编号"].n_unique(),
             withdrawn["预警编号"].n_unique())
 
+
+
+def rerun_changes(new_rows: pl.DataFrame, withdrawn: pl.DataFrame, before: pl.DataFrame | None,
+                  issue_date: date) -> pl.DataFrame:
+    """A re-run's new rows (`first_sent()` output), the rows it takes back (`withdrawn_rows()`)
+    and the rows the period's last run wrote (`before`; None: its first run) -> QualityFinding
+    rows for the county, one per township and change, naming the warnings with their rules: those
+    taken back now (as `withdrawn_count` counts them) and those sent now, with their date and
+    deadline (as `sent_now` counts them). The console only counts them; the county tells the
+    townships which rows of the lists they hold changed."""
+    if before is None:
+        return pl.DataFrame(schema=QUALITY_COLUMNS)
+    held = before.filter(_state(before).ne_missing(STATUS_WITHDRAWN))["预警编号"]
+    gone = withdrawn.filter(pl.col("预警编号").is_in(held.implode())).unique("预警编号", keep="first", maintain_order=True)
+    sent = new_rows.filter(pl.col("下发日期") != issue_date.isoformat()).join(
+        _listed(before).select("预警编号", "township"), on=["预警编号", "township"], how="anti", nulls_equal=True)
+    said = pl.format("{}（{}）", "预警编号", pl.col("预警规则").fill_null("—"))
+    town = pl.col("township").fill_null(UNPLACED)
+    parts = [
+        gone.group_by(town, maintain_order=True).agg(_ids=said.str.join("、"), count=pl.len()).select(
+            "count", detail=pl.format("{}：{}本次重新运行不再预警，清单中标为撤回，无需核实（已反馈的核实结果保留）"
+                                      " — withdrawn: no longer warned by the re-run", "township", "_ids")),
+        sent.group_by(town, "下发日期", "核实截止日期", maintain_order=True).agg(_ids=said.str.join("、"), count=pl.len()).select(
+            "count", detail=pl.format("{}：{}本次重新运行新下发（此前清单未列或已撤回），下发日期 {}，核实截止 {}"
+                                      " — sent now: raised by the re-run, not listed before or withdrawn",
+                                      "township", "_ids", "下发日期", "核实截止日期")),
+    ]
+    return pl.concat(parts).select(
+        category=pl.lit(Finding.RERUN), dept=pl.lit(None, pl.String), file=pl.lit(None, pl.String), detail="detail",
+        count=pl.col("count").cast(pl.Int64)).cast(QUALITY_COLUMNS)
 
 # --- 5. verified warnings to the responsible departments --------------------------------------
 

@@ -82,6 +82,8 @@ class Finding:
     REVIEW_ANSWERS = "人工复核结论 review answers"
     NO_GRID_WORKER = "户无网格员 household without grid worker"
     MOVED = "预警随户迁移 warnings moved with their household"
+    # (what a re-run took back or sent now: the console counts them, the report names them)
+    RERUN = "重新运行变动 warnings a re-run withdrew or sent now"
     PLACE_NOT_FOUND = "地点无监测户 place with no roster household"
     DISAGREE = "反馈答复不一致 returned files answer a warning differently"
     SPLIT_NOT_SOUGHT = "分户人员未比对 split-off members not sought"
