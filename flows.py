@@ -914,7 +914,8 @@ def monthly_run(
         lists = prepare_lists(paths, step_cfg, period, issued, dates["sent_on"])
         result = publish(paths, step_cfg, period, issued, lists["deadline"], run_id) | lists | {
             "feedback": answers, "review_answers": reviewed, "issue_date": issued.isoformat(),
-            "issue_date_kept": dates["kept"], "settings_before": dates["settings_before"]}
+            "issue_date_kept": dates["kept"], "settings_before": dates["settings_before"],
+            "settings_now": dates["settings_now"]}
         if dry_run:
             result["would_write"] = describe_dry_run(paths)
         else:
@@ -1162,7 +1163,8 @@ def _begin_run(paths: RunPaths, period: str, cfg: Config, issue_date: str | None
     Returns its id and its dates: `issued`, the period's 下发日期 (`issue_date`; else the one the
     period's last run gave its lists, `kept`; else today, county time); `sent_on`, the 下发日期 of
     a warning a re-run publishes first (today, but not before any list already out); and
-    `settings_before`, how the period's last full run was set when it differs from `cfg`."""
+    `settings_before`, how the period's last full run was set when it differs from `cfg`, and
+    `settings_now`, how this run is (said beside it)."""
     con = warehouse.connect(paths.warehouse)
     try:
         before = warehouse.last_run(con, period)
@@ -1178,7 +1180,8 @@ def _begin_run(paths: RunPaths, period: str, cfg: Config, issue_date: str | None
         con.close()
     changed = full is not None and full["config_sha256"] != cfg.fingerprint
     return run_id, {"issued": issued, "kept": kept, "sent_on": max(d for d in (county_today(), latest, issued) if d),
-                    "settings_before": console.describe_settings(full) if changed else None}
+                    "settings_before": console.describe_settings(full) if changed else None,
+                    "settings_now": console.describe_settings({"config_path": config_path, "overrides": overrides or []})}
 
 
 def _scope(paths: RunPaths) -> str:
