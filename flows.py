@@ -554,6 +554,8 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
             history = rules.spelled_now(history, roster)  # (a roster re-saved in Excel: the same households)
             history.drop("_suffix").write_parquet(paths.work / "warnings_earlier.parquet")
             history = rules.with_status(history, status)
+            # (a warning a re-run took back after a township answered it: no longer stored, still verified)
+            history = rules.with_withdrawn(history, _read(paths.work / "township_rows_earlier.parquet"), status)
             persons_now, skipped = warehouse.persons_now(con, period, roster, rules.persons_to_recognise(history, period, cfg),
                                                          cfg.run.split_search_max_pairs)
             persons_now.write_parquet(paths.work / "persons_now.parquet")
