@@ -1093,6 +1093,7 @@ def rerun_changes(new_rows: pl.DataFrame, withdrawn: pl.DataFrame, before: pl.Da
         category=pl.lit(Finding.RERUN), dept=pl.lit(None, pl.String), file=pl.lit(None, pl.String), detail="detail",
         count=pl.col("count").cast(pl.Int64)).cast(QUALITY_COLUMNS)
 
+
 # --- 5. verified warnings to the responsible departments --------------------------------------
 
 SEND, WITHDRAW = "派单", "撤回（复核改为不属实）"  # 派单动作 of a dispatch row

@@ -1047,6 +1047,7 @@ def with_withdrawn(history: pl.DataFrame, rows: pl.DataFrame | None, status: pl.
     back = back.join(status.select("warning_id", "status", "verified_on"), on="warning_id", how="left")
     return pl.concat([history, back], how="diagonal_relaxed")
 
+
 def with_kept(warnings: pl.DataFrame, kept: pl.DataFrame | None, roster: pl.DataFrame,
               folder: str = "户籍底册") -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """(warnings, finding): a partial run's warnings with those it keeps of the departments it
