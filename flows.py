@@ -678,6 +678,17 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     rows.write_parquet(work / "township_rows.parquet")
     moved.write_parquet(work / "findings_moved.parquet")
     feedback.rerun_changes(new, withdrawn, before, issue_date).write_parquet(work / "findings_rerun.parquet")
+    if before is not None:  # a re-run: the files and records read again, against the period's last run
+        read = [d for d in cfg.departments if d in (paths.only or cfg.departments)]
+        con = warehouse.connect(paths.warehouse)
+        try:
+            stored = warehouse.table(con, "deliveries", "period = ?", [period])
+            records = con.sql("SELECT dept, record_id FROM links WHERE period = ? AND list_contains(?::VARCHAR[], dept)",
+                              params=[period, read]).pl()
+        finally:
+            con.close()
+        accounting.changed_since_last_run(files, stored, pl.read_parquet(work / "links.parquet", columns=["dept", "record_id"]),
+                                          records, read).write_parquet(work / "findings_since.parquet")
     status.write_parquet(work / "status_all.parquet")
     now, taken_back = feedback.withdrawn_count(withdrawn, before)
     return {"deadline": deadline.isoformat(), "sent_now": feedback.sent_now(new, before, issue_date),
