@@ -1044,6 +1044,34 @@ def test_the_county_report_names_the_warnings_a_rerun_takes_back_and_sends_now()
     assert rerun_changes(new, withdrawn_rows(None, rows, None), None, ISSUE).is_empty()
 
 
+def test_a_warning_withdrawn_because_an_earlier_one_now_covers_it_names_that_one():
+    """September re-run with M1 at 3,000 raised 张玲丽's M1 in September (YJ202609-aaaaaaaaaa,
+    3,572), so October's re-run suppresses October's own (YJ202610-aaaaaaaaaa, 5,386, sent on
+    11-02) as its repeat and carries September's. The 撤回 row told 大店镇 '重新研判后不再预警，无需核实'
+    beside the carried row of the same household and risk: read as her risk cleared. It names the
+    warning that covers it now, in the list and in the county's report; returned untouched, that
+    note is not the township's answer either. One no warning covers keeps the plain note."""
+    from pipelines.feedback import WITHDRAWN_NOTE
+    schema = {c: pl.String for c in ["状态", *TOWNSHIP_COLUMNS, "township"]}
+
+    def row(wid, hh, state="新下发", issued="2026-11-02"):
+        return township_row(wid, "大店镇", "2026-10", hh=hh, issued=issued) | {"预警规则": "M1", "状态": state}
+
+    before = pl.DataFrame([row("YJ202610-aaaaaaaaaa", "H7"), row("YJ202610-bbbbbbbbbb", "H8")], schema=schema).select(
+        "状态", pl.lit(0, pl.Int64).alias("逾期天数"), *TOWNSHIP_COLUMNS, "township")
+    carried = pl.DataFrame([row("YJ202609-aaaaaaaaaa", "H7", state="待核实", issued="2026-12-07")], schema=schema).select(
+        "状态", pl.lit(0, pl.Int64).alias("逾期天数"), *TOWNSHIP_COLUMNS, "township")
+    back = withdrawn_rows(before, carried, None).sort("预警编号")
+    covered = ("该预警已撤回：同户同类风险已由本清单 YJ202609-aaaaaaaaaa 预警，请按该编号核实，本条无需核实"
+               "（已反馈的核实结果仍保留）")
+    assert back.select("预警编号", "备注").rows() == [("YJ202610-aaaaaaaaaa", covered), ("YJ202610-bbbbbbbbbb", WITHDRAWN_NOTE)]
+    said = rerun_changes(carried.head(0).drop("状态", "逾期天数"), back, before, D(2026, 11, 2))["detail"].item()
+    assert "YJ202610-aaaaaaaaaa（M1，同户同类风险由 YJ202609-aaaaaaaaaa 预警）" in said and "YJ202610-bbbbbbbbbb（M1）" in said
+    f = fb((DADIAN, 2, W1, "大店镇", None, None, None, None, covered))
+    acc, una, _ = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)
+    assert acc.is_empty() and una["line"].to_list() == [2]
+
+
 def test_what_a_visit_found_stands_when_a_rerun_withdraws_the_warning():
     """w-done was verified 属实 and sent to 医保; a re-run no longer raises it: it stays
     verified_true and sent (the family's difficulty was seen at the door; a changed threshold
