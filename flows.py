@@ -538,6 +538,8 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
             history = rules.spelled_now(history, roster, secret)  # (a roster re-saved in Excel: the same households)
             history.drop("_suffix").write_parquet(paths.work / "warnings_earlier.parquet")
             history = rules.with_status(history, status)
+            # (a warning a re-run took back after a township answered it: no longer stored, still verified)
+            history = rules.with_withdrawn(history, _read(paths.work / "township_rows_earlier.parquet"), status)
             persons_now, skipped = warehouse.persons_now(con, period, roster, rules.persons_to_recognise(history, period, cfg),
                                                          cfg.run.split_search_max_pairs)
             persons_now.write_parquet(paths.work / "persons_now.parquet")
@@ -655,6 +657,18 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
         _read(work / "answers_all.parquet"), _read(work / "answers_later.parquet"), roster, grid, persons, period, issue_date)
     rows.write_parquet(work / "township_rows.parquet")
     moved.write_parquet(work / "findings_moved.parquet")
+    feedback.rerun_changes(new, withdrawn, before, issue_date).write_parquet(work / "findings_rerun.parquet")
+    if before is not None:  # a re-run: the files and records read again, against the period's last run
+        read = [d for d in cfg.departments if d in (paths.only or cfg.departments)]
+        con = warehouse.connect(paths.warehouse)
+        try:
+            stored = warehouse.table(con, "deliveries", "period = ?", [period])
+            records = con.sql("SELECT dept, record_id FROM links WHERE period = ? AND list_contains(?::VARCHAR[], dept)",
+                              params=[period, read]).pl()
+        finally:
+            con.close()
+        accounting.changed_since_last_run(pl.read_parquet(work / "files.parquet"), stored, pl.read_parquet(work / "links.parquet", columns=["dept", "record_id"]),
+                                          records, read).write_parquet(work / "findings_since.parquet")
     status.write_parquet(work / "status_all.parquet")
     now, taken_back = feedback.withdrawn_count(withdrawn, before)
     return {"deadline": deadline.isoformat(), "sent_now": feedback.sent_now(new, before, issue_date),
@@ -893,7 +907,8 @@ def monthly_run(
         lists = prepare_lists(paths, step_cfg, period, issued, dates["sent_on"])
         result = publish(paths, step_cfg, period, issued, lists["deadline"], run_id) | lists | {
             "feedback": answers, "review_answers": reviewed, "issue_date": issued.isoformat(),
-            "issue_date_kept": dates["kept"], "settings_before": dates["settings_before"]}
+            "issue_date_kept": dates["kept"], "settings_before": dates["settings_before"],
+            "settings_now": dates["settings_now"]}
         if dry_run:
             result["would_write"] = describe_dry_run(paths)
         else:
@@ -1141,7 +1156,8 @@ def _begin_run(paths: RunPaths, period: str, cfg: Config, issue_date: str | None
     Returns its id and its dates: `issued`, the period's 下发日期 (`issue_date`; else the one the
     period's last run gave its lists, `kept`; else today, county time); `sent_on`, the 下发日期 of
     a warning a re-run publishes first (today, but not before any list already out); and
-    `settings_before`, how the period's last full run was set when it differs from `cfg`."""
+    `settings_before`, how the period's last full run was set when it differs from `cfg`, and
+    `settings_now`, how this run is (said beside it)."""
     con = warehouse.connect(paths.warehouse)
     try:
         before = warehouse.last_run(con, period)
@@ -1157,7 +1173,8 @@ def _begin_run(paths: RunPaths, period: str, cfg: Config, issue_date: str | None
         con.close()
     changed = full is not None and full["config_sha256"] != cfg.fingerprint
     return run_id, {"issued": issued, "kept": kept, "sent_on": max(d for d in (county_today(), latest, issued) if d),
-                    "settings_before": console.describe_settings(full) if changed else None}
+                    "settings_before": console.describe_settings(full) if changed else None,
+                    "settings_now": console.describe_settings({"config_path": config_path, "overrides": overrides or []})}
 
 
 def _scope(paths: RunPaths) -> str:

@@ -271,7 +271,8 @@ def county_quality(findings: pl.DataFrame, rejected: pl.DataFrame, superseded: p
     report's order. (An unknown folder or a file at the period's root is found again by every run.)"""
     mine = ~pl.col("dept").is_in(list(others)).fill_null(False)
     quality = quality_report(findings, rejected.filter(mine), superseded.filter(mine), grid, roster, max_grid_households)
-    if kept is not None:
+    if kept is not None:  # (what changed since the period's last run was said of the run before: not kept)
+        kept = kept.filter(pl.col("category").ne_missing(Finding.SINCE_LAST_RUN))
         quality = in_report_order(pl.concat([quality, kept.select(list(QUALITY_COLUMNS)).cast(QUALITY_COLUMNS)]))
     return quality
 
@@ -324,6 +325,45 @@ def earlier_copies(files: pl.DataFrame, earlier: pl.DataFrame | None, department
     return (files.filter(pl.col("dept").is_in(departments))
             .join(first, on=["dept", "sha256"], how="inner", maintain_order="left")
             .select(*schema).cast(schema))
+
+
+def changed_since_last_run(files: pl.DataFrame, before: pl.DataFrame | None, records: pl.DataFrame,
+                           records_before: pl.DataFrame | None, departments: Collection[str], shown: int = 20,
+                           ) -> pl.DataFrame:
+    """A re-run's department files (`files`: dept, file, sha256) and records (`records`: dept,
+    record_id, the links) + those the period's last run stored (`before`: its `deliveries`;
+    `records_before`: its `links`; None: the period's first run) -> `QualityFinding` rows, of
+    `departments` (those read again): each file replaced under its name, put in or taken out
+    since, and the records that run had that no file delivers now (compared by `record_key`; at
+    most `shown` named). What a corrected delivery changed is otherwise invisible: a file
+    re-saved under its name reads like the old one, and a withdrawn record just is not there."""
+    cols = QUALITY_COLUMNS
+    if before is None:
+        return pl.DataFrame(schema=cols)
+    mine = pl.col("dept").is_in(list(departments))
+    now, then = files.filter(mine).select("dept", "file", "sha256"), before.filter(mine).select("dept", "file", "sha256")
+    both = now.join(then, on=["dept", "file"], how="full", coalesce=True, suffix="_then")
+    said = (pl.when(pl.col("sha256_then").is_null()).then(pl.lit("本期上次运行后放入 — file put in since the period's last run"))
+            .when(pl.col("sha256").is_null()).then(pl.lit(
+                "本期上次运行后已移出，其记录不再读取 — file taken out since the period's last run: its records are read no more"))
+            .when(pl.col("sha256") != pl.col("sha256_then")).then(pl.lit(
+                "本期上次运行后该文件内容已变（同名文件被替换），本次按新内容读取"
+                " — file replaced since the period's last run: read as it is now")))
+    changed = both.with_columns(detail=said).filter(pl.col("detail").is_not_null()).sort("dept", "file").select(
+        "dept", "file", "detail", count=pl.lit(1, pl.Int64))
+    gone = pl.DataFrame(schema={"dept": pl.String, "file": pl.String, "detail": pl.String, "count": pl.Int64})
+    if records_before is not None:
+        key = record_key(pl.col("record_id").cast(pl.String)).alias("_key")
+        lost = (records_before.filter(mine).select("dept", "record_id", key).drop_nulls("_key")  # (a row without a number)
+                .unique(["dept", "_key"], maintain_order=True)
+                .join(records.filter(mine).select("dept", key), on=["dept", "_key"], how="anti").sort("dept", "_key"))
+        gone = lost.group_by("dept", maintain_order=True).agg(
+            ids=pl.col("record_id").head(shown).str.join("、"), count=pl.len().cast(pl.Int64)).select(
+            "dept", file=pl.lit(None, pl.String), count="count", detail=pl.format(
+                "本期上次运行时有、现已无文件报送的记录：{}{} — records of the period's last run no file delivers now",
+                "ids", pl.when(pl.col("count") > shown).then(pl.format(" 等 {} 条", "count")).otherwise(pl.lit(""))))
+    return pl.concat([changed, gone.select(changed.columns)]).select(
+        category=pl.lit(Finding.SINCE_LAST_RUN), dept="dept", file="file", detail="detail", count="count").cast(cols)
 
 
 def answers_put_in_late(found: pl.DataFrame, delivered: pl.DataFrame | None, period: str) -> pl.DataFrame:

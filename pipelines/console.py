@@ -125,7 +125,9 @@ def summary_lines(result: dict) -> list[str]:
               f"({result['withdrawn_all']} warnings 撤回 in all; answers to them kept; a warning a township found 属实 "
               f"stays dispatched)")
     if result.get("settings_before"):
-        out.append(f"note: {result['period']} was last run with {result['settings_before']}; this run's settings differ "
+        # (how this run is set too: a --set left out of a --dept run shows as such)
+        now = f"this run with {result['settings_now']}" if result.get("settings_now") else "this run's settings differ"
+        out.append(f"note: {result['period']} was last run with {result['settings_before']}; {now} "
               "(later periods re-run keep their own)")
     if result.get("attention"):
         out.append("请注意 attention (数据质量报告.csv):")

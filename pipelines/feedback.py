@@ -56,6 +56,7 @@ __all__ = [
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
     "moved_in_rerun", "sent_now", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
     "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "told_back", "list_sheets", "list_rows",
+    "rerun_changes",
 ]
 
 # The five columns a township fills in (internal names of FEEDBACK_COLUMNS).
@@ -71,6 +72,10 @@ STATUS_MOVED_OUT = "迁出"
 # the household is they name no one, and 风险类型 files the row on the sheet it was sent on.
 MOVED_OUT_BLANK = ["户编号", "户主姓名", "涉及人员", "户类型", "预警依据", "来源记录编号"]
 WITHDRAWN_NOTE = "该预警已撤回：重新研判后不再预警，无需核实（已反馈的核实结果仍保留）"
+# ... of one whose household and risk type another row of the list now warns (an earlier period's
+# warning the re-run raised covers it): it names that one, not saying the risk is gone
+COVERED_NOTE = "该预警已撤回：同户同类风险已由本清单 {} 预警，请按该编号核实，本条无需核实（已反馈的核实结果仍保留）"
+_COVERED = re.escape(COVERED_NOTE).replace(r"\{\}", r"(\S+)")
 # Key of `returned_to_township` for set-aside rows whose township cannot be told.
 UNKNOWN_TOWNSHIP = "（未能确定乡镇）"
 
@@ -123,7 +128,7 @@ def _own_words(note: pl.Expr) -> pl.Expr:
     as it came still holds: the township's own words, or null. Otherwise the prompt would be
     kept as its answer and asked again in front of itself every month."""
     own = note.str.replace(rf"^({re.escape(PARTIAL_NOTE)}\s*(：|:|$)\s*)+", "")
-    return _text(pl.when(own != WITHDRAWN_NOTE).then(own))
+    return _text(pl.when((own != WITHDRAWN_NOTE) & ~own.str.contains(f"^{_COVERED}$")).then(own))
 
 
 def _moved_out(rows: pl.DataFrame) -> pl.Expr:
@@ -1049,10 +1054,14 @@ def withdrawn_rows(before: pl.DataFrame | None, rows: pl.DataFrame, status_earli
               if status_earlier is not None else pl.Series([], dtype=pl.String))
     gone = before.filter(~pl.col("预警编号").is_in(rows["预警编号"].implode()),
                          ~pl.col("预警编号").is_in(closed.implode()))
-    return gone.with_columns(
+    # (the same household and risk type listed under another 预警编号: its suffix, `rules.warning_suffix`)
+    suffix = pl.col("预警编号").str.split("-").list.last()
+    live = (rows.filter(_state(rows).ne_missing(STATUS_WITHDRAWN), ~_moved_out(rows))
+            .select(_s=suffix, _by="预警编号").unique("_s", keep="first", maintain_order=True))
+    return gone.with_columns(_s=suffix).join(live, on="_s", how="left", maintain_order="left").with_columns(
         状态=pl.lit(STATUS_WITHDRAWN), 逾期天数=pl.lit(0, pl.Int64),
         *[pl.lit(None, pl.String).alias(c) for c in FEEDBACK_COLUMNS if c != "备注"],
-        备注=pl.lit(WITHDRAWN_NOTE),
+        备注=pl.when(pl.col("_by").is_not_null()).then(pl.format(COVERED_NOTE, "_by")).otherwise(pl.lit(WITHDRAWN_NOTE)),
     ).select(rows.columns).cast(rows.schema).sort("township", "下发日期", "户编号", "预警编号", nulls_last=True)
 
 
@@ -1064,6 +1073,41 @@ def withdrawn_count(withdrawn: pl.DataFrame, before: pl.DataFrame | None) -> tup
     held = before.filter(_state(before).ne_missing(STATUS_WITHDRAWN))["预警编号"] if before is not None else []
     return (withdrawn.filter(pl.col("预警编号").is_in(pl.Series(held, dtype=pl.String).implode()))["预警编号"].n_unique(),
             withdrawn["预警编号"].n_unique())
+
+
+
+def rerun_changes(new_rows: pl.DataFrame, withdrawn: pl.DataFrame, before: pl.DataFrame | None,
+                  issue_date: date) -> pl.DataFrame:
+    """A re-run's new rows (`first_sent()` output), the rows it takes back (`withdrawn_rows()`)
+    and the rows the period's last run wrote (`before`; None: its first run) -> QualityFinding
+    rows for the county, one per township and change, naming the warnings with their rules: those
+    taken back now (as `withdrawn_count` counts them) and those sent now, with their date and
+    deadline (as `sent_now` counts them). The console only counts them; the county tells the
+    townships which rows of the lists they hold changed."""
+    if before is None:
+        return pl.DataFrame(schema=QUALITY_COLUMNS)
+    held = before.filter(_state(before).ne_missing(STATUS_WITHDRAWN))["预警编号"]
+    gone = withdrawn.filter(pl.col("预警编号").is_in(held.implode())).unique("预警编号", keep="first", maintain_order=True)
+    sent = new_rows.filter(pl.col("下发日期") != issue_date.isoformat()).join(
+        _listed(before).select("预警编号", "township"), on=["预警编号", "township"], how="anti", nulls_equal=True)
+    said = pl.format("{}（{}）", "预警编号", pl.col("预警规则").fill_null("—"))
+    # (one an earlier warning of the household and risk type covers now, `COVERED_NOTE`, names it)
+    by = pl.col("备注").str.extract(f"^{_COVERED}$", 1)
+    gone_said = pl.when(by.is_not_null()).then(pl.format("{}（{}，同户同类风险由 {} 预警）", "预警编号",
+                                                          pl.col("预警规则").fill_null("—"), by)).otherwise(said)
+    town = pl.col("township").fill_null(UNPLACED)
+    parts = [
+        gone.group_by(town, maintain_order=True).agg(_ids=gone_said.str.join("、"), count=pl.len()).select(
+            "count", detail=pl.format("{}：{}本次重新运行不再预警，清单中标为撤回，无需核实（已反馈的核实结果保留）"
+                                      " — withdrawn: no longer warned by the re-run", "township", "_ids")),
+        sent.group_by(town, "下发日期", "核实截止日期", maintain_order=True).agg(_ids=said.str.join("、"), count=pl.len()).select(
+            "count", detail=pl.format("{}：{}本次重新运行新下发（此前清单未列或已撤回），下发日期 {}，核实截止 {}"
+                                      " — sent now: raised by the re-run, not listed before or withdrawn",
+                                      "township", "_ids", "下发日期", "核实截止日期")),
+    ]
+    return pl.concat(parts).select(
+        category=pl.lit(Finding.RERUN), dept=pl.lit(None, pl.String), file=pl.lit(None, pl.String), detail="detail",
+        count=pl.col("count").cast(pl.Int64)).cast(QUALITY_COLUMNS)
 
 
 # --- 5. verified warnings to the responsible departments --------------------------------------

@@ -663,9 +663,9 @@ def report_inputs(con, period: str, months: int = 12) -> dict[str, pl.DataFrame]
     nor `review_queue`: the queue's (an earlier month's settlement linked again waits in it, not in `links`)."""
     empty = {k: pl.DataFrame(schema=s) for k, s in INPUT_SCHEMAS.items() if k not in RUN_INPUTS}
     out = dict(empty)
-    if _has_table(con, "runs"):
+    if _has_table(con, "runs"):  # (the latest run's finish: none yet for the run writing the report)
         out["periods"] = _query(con, "periods", """
-            SELECT period, arg_max(status, started_at) AS status, max(finished_at) AS finished_at,
+            SELECT period, arg_max(status, started_at) AS status, arg_max_null(finished_at, started_at) AS finished_at,
                    count(*) AS runs
             FROM runs WHERE period <= ? GROUP BY period ORDER BY period DESC LIMIT ?""", [period, months]
         ).sort("period")

@@ -1050,6 +1050,35 @@ def with_status(history: pl.DataFrame, status: pl.DataFrame | None) -> pl.DataFr
     ).with_columns(pl.col("status").fill_null("open"))
 
 
+def with_withdrawn(history: pl.DataFrame, rows: pl.DataFrame | None, status: pl.DataFrame | None) -> pl.DataFrame:
+    """Earlier warnings (stored, `with_status` applied) + the township rows of the periods before
+    (`rows`: TOWNSHIP_COLUMNS + 状态, township, period) and their warnings' status (WarningStatus
+    with `result` and `withdrawn`) -> the same with each warning a re-run took back (撤回) after a
+    township answered it, its rules as its row was sent. Its period no longer raises it, so it is
+    not stored, yet the grid worker verified it at the door: a fact verified within
+    `suppress_days` is not warned again (SPEC §4). Its figure is not kept (its row says it in
+    words): a repeat escalates it when more severe or of a new year's sum only. Never answered, it
+    was never visited (closed by the county): it suppresses nothing."""
+    if rows is None or status is None or "withdrawn" not in status.columns or "状态" not in rows.columns:
+        return history
+    answered = status.filter(pl.col("withdrawn").fill_null(False), pl.col("result").is_not_null())
+    # (the row of its own period, the first; 撤回 in the latest: `feedback.STATUS_WITHDRAWN`)
+    sent = (rows.filter(pl.col("预警编号").is_in(answered["warning_id"].implode()),
+                        ~pl.col("状态").fill_null("").str.starts_with("迁出"))
+            .sort("period").group_by("预警编号", maintain_order=True)
+            .agg(pl.all().first(), _last=pl.col("状态").last()).filter(pl.col("_last") == "撤回"))
+    if sent.is_empty():
+        return history
+    back = sent.select(
+        warning_id="预警编号", household_id="户编号", township="township", risk_type="风险类型",
+        rule=pl.col("预警规则").str.split("、"), severity="严重程度", basis="预警依据", period="period",
+        signal=pl.lit(None, pl.Float64), person_ids=pl.lit([], pl.List(pl.Utf8)),
+    ).explode("rule").join(history.select("warning_id", "rule") if history.height else
+                           pl.DataFrame(schema={"warning_id": pl.Utf8, "rule": pl.Utf8}), on=["warning_id", "rule"], how="anti")
+    back = back.join(status.select("warning_id", "status", "verified_on"), on="warning_id", how="left")
+    return pl.concat([history, back], how="diagonal_relaxed")
+
+
 def with_kept(warnings: pl.DataFrame, kept: pl.DataFrame | None, roster: pl.DataFrame,
               folder: str = "户籍底册") -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """(warnings, finding): a partial run's warnings with those it keeps of the departments it

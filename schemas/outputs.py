@@ -82,6 +82,9 @@ class Finding:
     REVIEW_ANSWERS = "人工复核结论 review answers"
     NO_GRID_WORKER = "户无网格员 household without grid worker"
     MOVED = "预警随户迁移 warnings moved with their household"
+    # (what a re-run took back or sent now: the console counts them, the report names them)
+    RERUN = "重新运行变动 warnings a re-run withdrew or sent now"
+    SINCE_LAST_RUN = "上次运行后报送有变 deliveries changed since the period's last run"
     PLACE_NOT_FOUND = "地点无监测户 place with no roster household"
     DISAGREE = "反馈答复不一致 returned files answer a warning differently"
     SPLIT_NOT_SOUGHT = "分户人员未比对 split-off members not sought"
@@ -114,7 +117,7 @@ class Finding:
                  TOWNSHIP_TWICE, ID_UNREADABLE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
                  PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED, TOWNSHIP_SPELLINGS, OLDER_VERSION, HIDDEN_TABLE,
                  DAMAGED_BYTES, EARLIER_COPY, ANSWERS_NOT_READ, KEPT_OFF_ROSTER, GRID_NOT_DELIVERED, GRID_NO_ROWS,
-                 ASIDE_RECORDS)
+                 ASIDE_RECORDS, SINCE_LAST_RUN)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

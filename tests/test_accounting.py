@@ -2,7 +2,7 @@ import polars as pl
 import pytest
 
 from pipelines.accounting import (AccountingError, account, county_quality, in_report_order, inbox_findings, quality_report,
-                                  settle)
+                                  settle, changed_since_last_run)
 from pipelines.validate import REJECTED_SCHEMA, SUPERSEDED_SCHEMA
 from pipelines.console import attention_lines
 from schemas.outputs import QUALITY_COLUMNS, Finding
@@ -483,3 +483,38 @@ def test_a_partial_run_reads_the_reference_folders_and_its_departments_only():
     assert kept["dept"].to_list() == ["医保", "户籍底册", "网格"]
     assert [p.dept for p in said] == ["医保", "户籍底册", None]
     assert read_in_part(files, problems, (), ["户籍底册", "网格"]) == (files, problems)
+
+
+def test_a_rerun_says_which_files_and_records_changed_since_the_period_s_last_run():
+    """September run, then the 医保 bureau re-delivers 结算明细_第一批.csv under the same name (one
+    record's amount changed, JS2 withdrawn) and a 更正 file, and an old 补报 is taken out; the
+    analyst re-runs 医保 alone. The warnings it withdraws are named elsewhere: this says why,
+    which the re-run's console and report did not (the replaced file read like the old one): the
+    file replaced, the file put in, the file taken out, and the record its last run had that no
+    file delivers now (JS2, and 0007 still delivered as 7: the same record). 民政, not re-read,
+    and a period's first run say nothing; so does a re-run of an unchanged inbox."""
+    files = pl.DataFrame({"dept": ["医保", "医保", "医保", "户籍底册"],
+                          "file": ["医保/结算明细_第一批.csv", "医保/结算明细_更正.csv", "医保/参保名单.csv", "户籍底册/底册.csv"],
+                          "sha256": ["new1", "fix", "list", "r2"]})
+    before = pl.DataFrame({"dept": ["医保", "医保", "医保", "民政", "户籍底册"],
+                           "file": ["医保/结算明细_第一批.csv", "医保/参保名单.csv", "医保/结算明细_补报.csv", "民政/救助.csv",
+                                    "户籍底册/底册.csv"],
+                           "sha256": ["old1", "list", "late", "mz", "r1"]})
+    now = pl.DataFrame({"dept": ["医保", "医保", "医保"], "record_id": ["JS1", "7", "CB1"]})
+    then = pl.DataFrame({"dept": ["医保", "医保", "医保", "医保", "民政"], "record_id": ["JS1", "JS2", "0007", "CB1", "MZ1"]})
+    found = changed_since_last_run(files, before, now, then, ["医保"])
+    assert found.schema == QUALITY_COLUMNS and set(found["category"]) == {Finding.SINCE_LAST_RUN}
+    assert found.select("dept", "file", "detail", "count").rows() == [
+        ("医保", "医保/结算明细_更正.csv", "本期上次运行后放入 — file put in since the period's last run", 1),
+        ("医保", "医保/结算明细_第一批.csv", "本期上次运行后该文件内容已变（同名文件被替换），本次按新内容读取"
+         " — file replaced since the period's last run: read as it is now", 1),
+        ("医保", "医保/结算明细_补报.csv", "本期上次运行后已移出，其记录不再读取"
+         " — file taken out since the period's last run: its records are read no more", 1),
+        ("医保", None, "本期上次运行时有、现已无文件报送的记录：JS2 — records of the period's last run no file delivers now", 1)]
+    assert changed_since_last_run(files, None, now, None, ["医保"]).is_empty()
+    assert changed_since_last_run(before.filter(pl.col("dept") == "医保"), before, then, then, ["医保"]).is_empty()
+    # a later run of 民政 alone keeps 医保's published findings, but not these: they were said of the run before
+    empty = pl.DataFrame(schema=REJECTED_SCHEMA)
+    kept = found.with_columns(pl.all().cast(pl.Utf8))
+    assert county_quality(found.head(0), empty, pl.DataFrame(schema=SUPERSEDED_SCHEMA), None, None, 300,
+                          others=["医保"], kept=kept).is_empty()

@@ -69,6 +69,10 @@ def test_summary_lines_say_each_part_of_a_run_that_has_it():
     assert any(x.startswith("撤回 withdrawn: 2 warnings of the lists sent before") and "(4 warnings 撤回 in all;" in x
                for x in lines)
     assert any(x.startswith("note: 2026-10 was last run with default settings;") for x in lines)
+    # how this run is set, beside it: a --set left out of a --dept run shows, not only that they differ
+    now = summary_lines(_full_result(settings_before="--set M1.threshold=7000", settings_now="default settings"))
+    assert ("note: 2026-10 was last run with --set M1.threshold=7000; this run with default settings "
+            "(later periods re-run keep their own)") in now
     assert lines[-3:-1] == ["请注意 attention (数据质量报告.csv):", "  部门未报送 民政"]
     full = summary_lines(_full_result(departments=None, issue_date_kept=False, sent_now=0, withdrawn=0,
                                       settings_before=None, attention=[]))

@@ -10,7 +10,7 @@ from pipelines.feedback import (
     file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK, sent_now,
-    list_rows, list_sheets, take_returns, told_back, withdrawn_count, SPLIT_OFF,
+    list_rows, list_sheets, take_returns, told_back, withdrawn_count, rerun_changes, SPLIT_OFF,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import REJECTED_SCHEMA, delivery_ranks, validate
@@ -1036,6 +1036,67 @@ def test_a_warning_a_rerun_no_longer_raises_is_withdrawn_and_stays_known_as_issu
     summary, overdue = overdue_by_township(status)
     assert "w-now" not in overdue["预警编号"] and "w-late" not in overdue["预警编号"]
     assert summary.filter(pl.col("乡（镇）") == "合计")["预警总数"].item() == status.height - 1  # (w-late)
+
+
+def test_the_county_report_names_the_warnings_a_rerun_takes_back_and_sends_now():
+    """2026-10's lists went out on 10-09: w-keep and w-gone (M1) to 大店镇, w-jg (M1、M2) to 夹沟镇;
+    an earlier re-run took w-old back (撤回). Re-run on 12-04 with a changed threshold, the period
+    no longer raises w-gone and w-jg and raises w-new in 大店镇. The console only counts them (2
+    withdrawn, 1 sent now): 数据质量报告 names them per township with their rules, and the date and
+    deadline of the one sent now, so the county can tell the townships what changed in the lists
+    they hold. w-old, taken back before, is not withdrawn again; a first run changes nothing."""
+    def row(wid, town, rule, issued="2026-10-09", state="新下发"):
+        return township_row(wid, town, "2026-10", hh=wid, issued=issued) | {"预警规则": rule, "状态": state}
+
+    schema = {c: pl.String for c in ["状态", *TOWNSHIP_COLUMNS, "township"]}
+    before = pl.DataFrame([row("w-keep", "大店镇", "M1"), row("w-gone", "大店镇", "M1"), row("w-jg", "夹沟镇", "M1、M2"),
+                           row("w-old", "大店镇", "M1", state="撤回")], schema=schema).select(
+        "状态", pl.lit(0, pl.Int64).alias("逾期天数"), *TOWNSHIP_COLUMNS, "township")
+    now = D(2026, 12, 4)
+    deadline = add_working_days(now, CFG.run.verify_working_days)[0]
+    new = first_sent(pl.DataFrame([row("w-keep", "大店镇", "M1"), row("w-new", "大店镇", "M1")], schema=schema).drop("状态"),
+                     before, now, deadline)
+    rows = with_carry_over(new, before.head(0))
+    withdrawn = withdrawn_rows(before, rows, None)
+    assert withdrawn_count(withdrawn, before) == (2, 3) and sent_now(new, before, ISSUE) == 1  # (the console's counts)
+    found = rerun_changes(new, withdrawn, before, ISSUE)
+    assert found.schema == QUALITY_COLUMNS and set(found["category"]) == {Finding.RERUN}
+    assert found.select("detail", "count").rows() == [
+        ("大店镇：w-gone（M1）本次重新运行不再预警，清单中标为撤回，无需核实（已反馈的核实结果保留）"
+         " — withdrawn: no longer warned by the re-run", 1),
+        ("夹沟镇：w-jg（M1、M2）本次重新运行不再预警，清单中标为撤回，无需核实（已反馈的核实结果保留）"
+         " — withdrawn: no longer warned by the re-run", 1),
+        (f"大店镇：w-new（M1）本次重新运行新下发（此前清单未列或已撤回），下发日期 2026-12-04，核实截止 {deadline.isoformat()}"
+         " — sent now: raised by the re-run, not listed before or withdrawn", 1)]
+    assert rerun_changes(new, withdrawn_rows(None, rows, None), None, ISSUE).is_empty()
+
+
+def test_a_warning_withdrawn_because_an_earlier_one_now_covers_it_names_that_one():
+    """September re-run with M1 at 3,000 raised 张玲丽's M1 in September (YJ202609-aaaaaaaaaa,
+    3,572), so October's re-run suppresses October's own (YJ202610-aaaaaaaaaa, 5,386, sent on
+    11-02) as its repeat and carries September's. The 撤回 row told 大店镇 '重新研判后不再预警，无需核实'
+    beside the carried row of the same household and risk: read as her risk cleared. It names the
+    warning that covers it now, in the list and in the county's report; returned untouched, that
+    note is not the township's answer either. One no warning covers keeps the plain note."""
+    from pipelines.feedback import WITHDRAWN_NOTE
+    schema = {c: pl.String for c in ["状态", *TOWNSHIP_COLUMNS, "township"]}
+
+    def row(wid, hh, state="新下发", issued="2026-11-02"):
+        return township_row(wid, "大店镇", "2026-10", hh=hh, issued=issued) | {"预警规则": "M1", "状态": state}
+
+    before = pl.DataFrame([row("YJ202610-aaaaaaaaaa", "H7"), row("YJ202610-bbbbbbbbbb", "H8")], schema=schema).select(
+        "状态", pl.lit(0, pl.Int64).alias("逾期天数"), *TOWNSHIP_COLUMNS, "township")
+    carried = pl.DataFrame([row("YJ202609-aaaaaaaaaa", "H7", state="待核实", issued="2026-12-07")], schema=schema).select(
+        "状态", pl.lit(0, pl.Int64).alias("逾期天数"), *TOWNSHIP_COLUMNS, "township")
+    back = withdrawn_rows(before, carried, None).sort("预警编号")
+    covered = ("该预警已撤回：同户同类风险已由本清单 YJ202609-aaaaaaaaaa 预警，请按该编号核实，本条无需核实"
+               "（已反馈的核实结果仍保留）")
+    assert back.select("预警编号", "备注").rows() == [("YJ202610-aaaaaaaaaa", covered), ("YJ202610-bbbbbbbbbb", WITHDRAWN_NOTE)]
+    said = rerun_changes(carried.head(0).drop("状态", "逾期天数"), back, before, D(2026, 11, 2))["detail"].item()
+    assert "YJ202610-aaaaaaaaaa（M1，同户同类风险由 YJ202609-aaaaaaaaaa 预警）" in said and "YJ202610-bbbbbbbbbb（M1）" in said
+    f = fb((DADIAN, 2, W1, "大店镇", None, None, None, None, covered))
+    acc, una, _ = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)
+    assert acc.is_empty() and una["line"].to_list() == [2]
 
 
 def test_what_a_visit_found_stands_when_a_rerun_withdraws_the_warning():

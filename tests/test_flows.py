@@ -1037,8 +1037,8 @@ def test_a_rerun_set_otherwise_than_the_period_s_last_full_run_says_how_that_was
         con.close()
     paths = flows.RunPaths(period_dir=tmp_path / "inbox" / PERIOD, out=tmp_path / "out" / PERIOD,
                            stage=tmp_path / "stage", warehouse=wh)
-    assert flows._begin_run(paths, PERIOD, load_config(), "2026-11-02", None, [])[1]["settings_before"] == \
-        "--set M1.threshold=2000"
+    dates = flows._begin_run(paths, PERIOD, load_config(), "2026-11-02", None, [])[1]
+    assert (dates["settings_before"], dates["settings_now"]) == ("--set M1.threshold=2000", "default settings")
     assert flows._begin_run(paths, PERIOD, before, "2026-11-02", None, ["M1.threshold=2000"])[1]["settings_before"] is None
 
 

@@ -914,6 +914,7 @@ def _state(out: Path) -> dict:
         "sent_back": pl.concat([pl.read_csv(f, infer_schema=False) for f in (out / "2026-09").rglob("*_反馈退回.csv")]
                                or [pl.DataFrame(schema={"原因": pl.String})], how="diagonal"),
         "answers": answers, "runs": runs, "stored": stored,
+        "quality": {p: pl.read_csv(out / p / "county" / "数据质量报告.csv", infer_schema=False) for p in PERIODS},
     }
 
 
@@ -1012,6 +1013,11 @@ def test_a_warning_already_sent_that_a_rerun_no_longer_raises_is_withdrawn_and_i
     assert sorted(now["预警编号"]) == sorted(sent["预警编号"]) and set(now["派单动作"]) == {"派单"}
     assert f"撤回 withdrawn: {len(gone)} warnings of the lists sent before are no longer warned" in r["withdrawn_said"]
     assert "撤回 withdrawn:" not in r["again_said"]  # the same run again takes nothing more back
+    # the county's report names them (the console only counts them); an unchanged re-run names none
+    said = after["quality"]["2026-08"].filter(pl.col("类别").str.starts_with("重新运行变动"))["说明"]
+    assert sorted(w for w in gone if said.str.contains(f"{w}（D1").any()) == sorted(gone), said.to_list()
+    assert said.str.contains("清单中标为撤回").any()
+    assert before["quality"]["2026-08"].filter(pl.col("类别").str.starts_with("重新运行变动")).is_empty()
 
 
 def test_a_warning_a_rerun_first_raises_goes_out_dated_now_not_overdue_on_arrival(rerun_after_later_months):
@@ -1028,6 +1034,9 @@ def test_a_warning_a_rerun_first_raises_goes_out_dated_now_not_overdue_on_arriva
     assert set(status["status"]) == {"open"} and (status["days_overdue"] == 0).all()
     kept = after["lists"]["2026-08"].filter(~pl.col("预警编号").is_in(list(new)), pl.col("状态") == "新下发")
     assert set(kept["下发日期"]) == {ISSUE["2026-08"]}
+    said = after["quality"]["2026-08"].filter(pl.col("类别").str.starts_with("重新运行变动"), pl.col("说明").str.contains("新下发"))
+    assert set(rows["预警编号"]) <= {w for w in new if said["说明"].str.contains(f"{w}（").any()}, said["说明"].to_list()
+    assert said["说明"].str.contains(f"下发日期 {sent_on}").all()
 
 
 def test_a_partial_run_keeps_the_warnings_a_warehouse_stored_before_signal_year(august_13, tmp_path):

@@ -266,6 +266,23 @@ def test_a_period_run_again_shows_its_latest_run_s_status_and_its_runs(tmp_path)
     assert got.select("period", "status", "runs").rows() == [("2026-08", "ok", 2), ("2026-09", "failed", 2)]
 
 
+def test_a_period_run_again_shows_when_its_latest_run_finished_not_an_earlier_one(tmp_path):
+    """The report of a re-run is written while that run is still running: its row says 本次运行
+    with no finish time, not the earlier run's (a re-run at 03:43 read `this run 03:39`). A period
+    whose latest run failed shows when that run ended."""
+    con = warehouse.connect(tmp_path / "warehouse.duckdb")
+    warehouse.finish_run(con, warehouse.begin_run(con, "2026-08", "cfg"), "ok")
+    warehouse.finish_run(con, warehouse.begin_run(con, "2026-08", "cfg"), "failed")
+    last = con.sql("SELECT max(finished_at) FROM runs").fetchall()[0][0]
+    warehouse.finish_run(con, warehouse.begin_run(con, "2026-09", "cfg"), "ok")
+    warehouse.begin_run(con, "2026-09", "cfg")  # the re-run writing the report
+    got = report_inputs(con, "2026-09")["periods"]
+    assert got.select("period", "status", "runs").rows() == [("2026-08", "failed", 2), ("2026-09", "running", 2)]
+    assert got["finished_at"].to_list() == [last, None]
+    page = county_report_html(**report_inputs(con, "2026-09"), quality=None, meta={"period": "2026-09"})
+    assert re.search(r"<th>2026-09</th><td class=\"txt\">本次运行 this run</td><td class=\"txt\"></td>", page)
+
+
 def test_a_warning_a_re_run_took_back_unanswered_is_not_one_to_verify(tmp_path):
     """`report_inputs`' verification: a 预警编号 withdrawn (撤回) by a re-run and never answered is
     left out; one withdrawn after a township answered it (属实) still counts."""

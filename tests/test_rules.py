@@ -8,7 +8,7 @@ import pytest
 
 from config import load_config
 from pipelines.rules import (RuleInputs, _fitting_whole_ids, _records, assign_warnings, held_back, held_back_findings, lead_keys,
-                             run_rules, with_kept, with_status)
+                             run_rules, with_kept, with_status, with_withdrawn)
 from pipelines.year_to_date import YTD_COLUMNS
 from schemas.outputs import Finding, Warning
 
@@ -1211,6 +1211,31 @@ def test_a_warning_verified_without_a_date_counts_as_verified_at_its_period_end(
     sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
     w, sup = assign_warnings(sig, ROSTER, P, hist(6000.0, "verified_true", None, period=period), CFG)
     assert (sup.height, w.height) == ((1, 0) if suppressed else (0, 1))
+
+
+@pytest.mark.parametrize("result,suppressed", [("属实", True), ("不属实", True), (None, False)])
+def test_a_warning_a_rerun_withdrew_after_the_township_answered_it_still_suppresses_its_repeat(result, suppressed):
+    """王五's M1 (6,000) went out in September's list; the township answered it on 10-12; then
+    August was re-run with a higher threshold and the cascade re-ran September, which no longer
+    raises it (撤回: not in September's stored warnings, its list row says so). October's 6,000 is
+    the fact the grid worker verified at the door 19 days before: a repeat, suppressed by it
+    (before: sent to the township again as a new warning). Never answered, it was never visited
+    (closed by the county): it suppresses nothing."""
+    sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
+    wid = assign_warnings(sig, ROSTER, "2026-09", None, CFG)[0]["warning_id"][0]
+    rows = pl.DataFrame([{"状态": "撤回", "预警编号": wid, "风险类型": "因病", "严重程度": "中", "户编号": "B",
+                          "预警规则": "M1", "预警依据": "M1：王五 2026年累计个人自付 6,000.00 元 ≥ 5,000 元（1 笔结算）",
+                          "township": "大店镇", "period": "2026-09"}])
+    status = pl.DataFrame({"warning_id": [wid], "status": ["verified_false" if result != "属实" else "verified_true"],
+                           "result": [result], "verified_on": [D(2026, 10, 12) if result else None], "withdrawn": [True]},
+                          schema_overrides={"result": pl.String, "verified_on": pl.Date})
+    stored = with_status(hist(6000.0, "open", rule="M4").head(0).drop("status", "verified_on"), status)  # (September's, without it)
+    h = with_withdrawn(stored, rows, status)
+    w, sup = assign_warnings(sig, ROSTER, P, h, CFG)
+    assert (sup.height, w.height) == ((1, 0) if suppressed else (0, 1))
+    if suppressed:
+        assert sup["suppressed_by"].to_list() == [wid]
+    assert with_withdrawn(stored, None, status).equals(stored) and with_withdrawn(stored, rows, None).equals(stored)
 
 
 def test_a_record_linked_to_a_person_not_on_this_roster_warns_no_household_and_is_no_lead():
