@@ -836,8 +836,9 @@ def describe_dry_run(paths: RunPaths) -> list[str]:
     """What a real run would have written (the dry run built it all in a scratch folder)."""
     files = sorted(p for p in paths.out.rglob("*") if p.is_file())
     lines = [f"{paths.final / p.relative_to(paths.out)}  ({p.stat().st_size} bytes)" for p in files]
-    tables = ", ".join(KEPT_TABLES + ("settlements", "township_rows", "feedback_answers", "warning_status",
-                                      "review_answers"))
+    # (those holding the period's rows before, which the run deletes, or after it: the scratch copy)
+    tables = ", ".join(sorted(warehouse.period_tables(paths.real_warehouse, paths.out.name)
+                              | warehouse.period_tables(paths.warehouse, paths.out.name)))
     lines.append(f"{paths.real_warehouse}  (period {paths.out.name} replaced in: {tables})")
     return lines
 

@@ -222,6 +222,20 @@ def mark_interrupted(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[st
     return [p for p, stored in found if stored], [p for p, stored in found if not stored]
 
 
+def period_tables(path: Path, period: str) -> set[str]:
+    """The tables of the warehouse at `path` holding rows of `period` (none when there is no such
+    file), read-only: what a run of the period replaces (`warning_status` for its log, the name
+    queries read; `runs` and `cascades_pending` are logs a run adds to, not the period's rows)."""
+    if not Path(path).exists():
+        return set()
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [t for (t,) in _run(con, "SELECT c.table_name FROM information_schema.columns c JOIN "
+                                          "information_schema.tables USING (table_name) WHERE column_name = 'period' "
+                                          "AND table_type = 'BASE TABLE' AND table_name NOT IN ('runs', 'cascades_pending')")]
+        held = {t for t in tables if _run(con, f"SELECT 1 FROM {t} WHERE period = ? LIMIT 1", [period])}
+    return {STATUS if t in (STATUS_LOG, STATUS_PERIODS) else t for t in held}
+
+
 def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return _table_type(con, table) is not None
 

@@ -273,6 +273,14 @@ def test_dry_run_writes_nothing_and_says_what_it_would_write(full_run, tmp_path,
     assert _tree(out) == before
     assert "dry run" in said and f"{out / PERIOD / 'links.parquet'}" in said
     assert f"{out / 'warehouse.duckdb'}  (period {PERIOD} replaced in: " in said  # the real one, not its scratch copy
+    # the tables named are those whose rows of the period a real run replaces: every one holding them
+    # (census_records, roster_persons, review_queue too), no table the warehouse does not hold
+    named = set(re.search(rf"\(period {PERIOD} replaced in: ([^)]*)\)", said)[1].split(", "))
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        held = {t for (t,) in con.execute("SELECT table_name FROM information_schema.columns WHERE column_name = 'period' "
+                                      "AND table_name NOT IN ('runs', 'cascades_pending', 'warning_status')").fetchall()
+                if con.execute(f"SELECT count(*) FROM {t} WHERE period = ?", [PERIOD]).fetchone()[0]}
+    assert named == {"warning_status" if t.startswith("warning_status") else t for t in held}
     fresh = tmp_path / "never"
     assert _run(county / "inbox", fresh, "--dry-run") == 0
     assert not fresh.exists()
