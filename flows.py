@@ -532,7 +532,7 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     persons_now, skipped = None, None
     con = warehouse.connect(paths.warehouse)
     try:
-        secret = warehouse.warning_key(con)  # (the 预警编号 of a household numbered by an ID: `rules.keyed_suffix`)
+        secret = warehouse.warning_key(con)  # (the 预警编号 of a household numbered by an ID and of a lead: `rules.keyed_suffix`)
         history = warehouse.table(con, "warnings", "period < ?", [period])
         if history is not None:
             history = rules.spelled_now(history, roster, secret)  # (a roster re-saved in Excel: the same households)
