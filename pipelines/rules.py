@@ -1080,13 +1080,15 @@ def with_kept(warnings: pl.DataFrame, kept: pl.DataFrame | None, roster: pl.Data
 
 def assign_warnings(
     signals: pl.DataFrame, roster: pl.DataFrame, period: str, history: pl.DataFrame | None, cfg: Config,
-    persons_now: pl.DataFrame | None = None, secret: str | None = None,
+    persons_now: pl.DataFrame | None = None, secret: str | None = None, issued: pl.Series | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Signals -> (warnings conforming to schemas.outputs.Warning, suppressed repeats).
 
     `warning_id` = `YJ<YYYYMM>-` + 10 hex of sha1(household-or-lead key, risk type): one per household
     x risk type (M1 and M2 share it), the same on a re-run; of a household numbered by an ID number
-    and of a lead, an HMAC under `secret` (`keyed_suffix`; without one, sha1 as any). A household +
+    and of a lead, an HMAC under `secret` (`keyed_suffix`; without one, sha1 as any); `issued`, the
+    预警编号 an earlier run of the period stored (a re-run): one it issued with the plain sha1 before
+    the key was kept stays, as its lists sent it (not withdrawn and sent again under another). A household +
     rule with an earlier warning (in `history`, earlier periods only) still open/overdue, or verified within
     `cfg.run.suppress_days` of the period end, is suppressed unless signal ≥ escalation_factor x the
     earlier one or the severity rose; an escalation's basis names the earlier 预警编号. A
@@ -1116,6 +1118,10 @@ def assign_warnings(
             lambda x: keyed_suffix(x["k"], x["r"], secret) if x["kd"] else warning_suffix(x["k"], x["r"]),
             return_dtype=pl.Utf8),
     ).with_columns(warning_id=prefix + pl.col("_suffix")).with_row_index("_sig")
+    if secret is not None and issued is not None and not issued.is_empty():  # (`_suffix` stays keyed: the repeats)
+        plain = prefix + pl.struct(k=pl.coalesce("household_id", "lead_key"), r="risk_type").map_elements(
+            lambda x: warning_suffix(x["k"], x["r"]), return_dtype=pl.Utf8)
+        s = s.with_columns(warning_id=pl.when(plain.is_in(issued.implode())).then(plain).otherwise("warning_id"))
     collide = s.group_by("warning_id").agg(k=pl.coalesce("household_id", "lead_key").n_unique()).filter(pl.col("k") > 1)
     if collide.height:
         raise ValueError(f"预警编号冲突：{collide['warning_id'].to_list()}")

@@ -698,6 +698,31 @@ def test_a_lead_warned_with_the_plain_hash_before_the_key_is_known_as_the_same_w
     assert w["warning_id"][0] == f"YJ202610-{keyed_suffix(lead, '因病', 'k1')}"
 
 
+def test_a_re_run_keeps_the_plain_hash_warning_ids_its_period_issued_before_the_key():
+    """A period whose lists went out before the key was kept, run again (`issued`: the 预警编号 its
+    earlier run stored): a lead (and a household numbered by an ID) keeps the 预警编号 sent, not
+    withdrawn and sent again under the keyed one; one it did not issue then, and the same lead in
+    another period, take the keyed one."""
+    from pipelines.rules import keyed_suffix, warning_suffix
+
+    idn = ROSTER.filter(pl.col("person_id") == "B-01")["id_number"][0]
+    roster = ROSTER.with_columns(household_id=pl.when(pl.col("household_id") == "B").then(pl.lit(idn))
+                                 .otherwise("household_id"))
+    lead = fired(run({"med_settlement": med((None, "周磊超", "341302198807150021", 25000.0))}), "M3")
+    sig = pl.concat([run({"med_settlement": med(("B-01", "王五", None, 6000.0))}).with_columns(household_id=pl.lit(idn)),
+                     lead])
+    plain = {k: f"YJ202610-{warning_suffix(k, '因病')}" for k in (idn, lead["lead_key"][0])}
+    keyed = {k: f"YJ202610-{keyed_suffix(k, '因病', 'k1')}" for k in plain}
+
+    def ids(period=P, issued=None):
+        return set(assign_warnings(sig, roster, period, None, CFG, secret="k1", issued=issued)[0]["warning_id"])
+
+    assert ids() == set(keyed.values())
+    assert ids(issued=pl.Series(list(plain.values()))) == set(plain.values())
+    assert ids(issued=pl.Series([plain[idn]])) == {plain[idn], keyed[lead["lead_key"][0]]}
+    assert {w[9:] for w in ids("2026-11", pl.Series(list(plain.values())))} == {w[9:] for w in keyed.values()}
+
+
 def test_escalation_by_signal_or_severity_names_earlier_warning():
     sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
     w, _ = assign_warnings(sig, ROSTER, P, hist(3000.0, "open"), CFG)
