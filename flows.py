@@ -532,8 +532,9 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     persons_now, skipped = None, None
     con = warehouse.connect(paths.warehouse)
     try:
-        secret = warehouse.warning_key(con)  # (the 预警编号 of a household numbered by an ID: `rules.keyed_suffix`)
+        secret = warehouse.warning_key(con)  # (the 预警编号 of a household numbered by an ID and of a lead: `rules.keyed_suffix`)
         history = warehouse.table(con, "warnings", "period < ?", [period])
+        issued = warehouse.table(con, "warnings", "period = ?", [period])  # (a re-run: the 预警编号 its lists sent)
         if history is not None:
             history = rules.spelled_now(history, roster, secret)  # (a roster re-saved in Excel: the same households)
             history.drop("_suffix").write_parquet(paths.work / "warnings_earlier.parquet")
@@ -564,7 +565,8 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
                         secret=secret).write_parquet(
         paths.work / "review_impact.parquet")
     rules.held_back_findings(notes, skipped, cfg).write_parquet(paths.work / "findings_rules.parquet")
-    warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg, persons_now, secret)
+    warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg, persons_now, secret,
+                                                 None if issued is None else issued["warning_id"])
     # partial run: the other departments' warnings, and those whose household the roster no longer holds
     warnings, gone = rules.with_kept(warnings, _read(paths.work / "kept_warnings.parquet"), roster,
                                      cfg.kinds["roster"].folder)

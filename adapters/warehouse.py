@@ -26,7 +26,7 @@ one transaction, so a re-run never duplicates anything):
 - `aside_fits`    the records of the period that may be roster persons set aside (`pipelines.identify.
                   set_aside_fits`): a partial run keeps the other departments' for the report
 - `secrets`       (no period) the county's key for the 预警编号 of households numbered by an ID
-                  number (`warning_key`)
+                  number and of leads (`warning_key`)
 """
 
 from __future__ import annotations
@@ -88,9 +88,9 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
 
 def warning_key(con: duckdb.DuckDBPyConnection) -> str:
     """The county's key for `pipelines.rules.keyed_suffix` (the 预警编号 of a household whose 户编号
-    is the head's 证件号码, which a plain hash would give back): made at random the first time
-    and kept here, beside the IDs it keeps off the lists, so every later run and re-run gives a
-    household the same 预警编号. A fresh warehouse, a fresh memory, makes a new one."""
+    is the head's 证件号码, and of a lead, which a plain hash would give back): made at random the
+    first time and kept here, beside the IDs it keeps off the lists, so every later run and re-run
+    gives a household or lead the same 预警编号. A fresh warehouse, a fresh memory, makes a new one."""
     _run(con, "CREATE TABLE IF NOT EXISTS secrets (name VARCHAR PRIMARY KEY, value VARCHAR)")
     _run(con, "INSERT OR IGNORE INTO secrets VALUES ('warning_id_key', ?)", [secrets.token_hex(32)])
     return _run(con, "SELECT value FROM secrets WHERE name = 'warning_id_key'")[0][0]

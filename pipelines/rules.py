@@ -7,7 +7,9 @@ words with figures, `signal` is the measured quantity used to decide escalation 
 
 Leads (persons not on the roster) come only from `unmatched` records (a `review` record waits for
 a human); records of one person are grouped by a lead key (normalised masked ID + name), kept
-as `L` + 12 hex of its sha1 so no ID number travels further.
+as `L` + 12 hex of its sha1 so no ID number travels further. That key stays in the warehouse, and
+a lead's 预警编号 is keyed (`keyed_suffix`): the township lists show the lead's name and masked ID,
+beside which a plain hash of the two gives the ID back.
 """
 
 from __future__ import annotations
@@ -843,10 +845,11 @@ def warning_suffix(key: str, risk_type: str) -> str:
 
 
 def keyed_suffix(key: str, risk_type: str, secret: str) -> str:
-    """`warning_suffix` of a household numbered by an ID number (its 户编号 the head's 证件号码):
-    an HMAC under the county's own key (`adapters.warehouse.warning_key`). A plain hash would give
-    the ID back: its list row shows it masked (341302********123X), and trying the ~36,500 birth
-    dates left open against the 预警编号 takes a fraction of a second."""
+    """`warning_suffix` of a household numbered by an ID number (its 户编号 the head's 证件号码)
+    and of every lead (its key `lead_hash` of its ID and name): an HMAC under the county's own key
+    (`adapters.warehouse.warning_key`). A plain hash would give the ID back: the list row shows it
+    masked (341302********123X; a lead's in 预警依据 or 来源记录编号, beside its name), and trying
+    the ~36,500 birth dates left open against the 预警编号 takes a fraction of a second."""
     return hmac.new(secret.encode(), f"{key}|{risk_type}".encode(), hashlib.sha1).hexdigest()[:10]
 
 
@@ -859,6 +862,14 @@ def id_households(household_ids: pl.Series, roster: pl.DataFrame, secret: str | 
         return u.clear()
     written = u.to_frame("h").select(as_written(pl.col("h"))).to_series()
     return u.filter(is_full_id(written, roster["id_number"] if "id_number" in roster.columns else None))
+
+
+def _keyed(household_id: pl.Series, roster: pl.DataFrame, secret: str | None) -> pl.Series:
+    """Per warning (of its `household_id`, null for a lead): whether its 预警编号 takes
+    `keyed_suffix`, as a household numbered by an ID number (`id_households`) and every lead do
+    with a `secret`; none without one (pure-function callers: sha1 as before the key was kept)."""
+    lead = household_id.is_null() & (secret is not None)
+    return (household_id.is_in(id_households(household_id, roster, secret).implode()).fill_null(False) | lead).alias("kd")
 
 
 def _suffixes(keys: pl.Series, risks: pl.Series, keyed: pl.Series, secret: str | None) -> list[str]:
@@ -885,17 +896,18 @@ def spelled_now(history: pl.DataFrame, roster: pl.DataFrame, secret: str | None 
     writes 1023 for 0001023) and, for a household spelled otherwise now, `_suffix`: the part of
     its 预警编号 this period's spelling gives (`warning_suffix`), so that its repeats are known
     (`_active`); its 预警编号 stays as issued. So for a household numbered by an ID number
-    (`id_households`, `secret`: `keyed_suffix`), which a run before the key was kept gave a plain
-    hash. Null `_suffix`: the 预警编号's own."""
+    (`id_households`) and a lead (by its `lead_key`), whose 预警编号 take `keyed_suffix` with a
+    `secret`: a run before the key was kept gave them a plain hash. Null `_suffix`: the 预警编号's own."""
     h = respelled(history, "household_id", roster.select("household_id"))
     if "person_ids" in h.columns:
         h = respelled(h, "person_ids", roster.select("person_id"))
-    keyed = h["household_id"].is_in(id_households(h["household_id"], roster, secret).implode()).fill_null(False)
+    lead_key = h["lead_key"] if "lead_key" in h.columns else pl.Series([None] * h.height, dtype=pl.Utf8)
+    key = h["household_id"].fill_null(lead_key)
+    keyed = _keyed(h["household_id"], roster, secret) & key.is_not_null()
     at = ((h["household_id"].ne_missing(history["household_id"]) & h["household_id"].is_not_null()) | keyed).arg_true()
     suffix = pl.Series("_suffix", [None] * h.height, pl.Utf8)
     if at.len():  # (only those spelled otherwise or keyed: a city's history holds millions; each pair once)
-        pairs = pl.DataFrame({"k": h["household_id"].gather(at), "r": h["risk_type"].gather(at),
-                              "kd": keyed.gather(at)})
+        pairs = pl.DataFrame({"k": key.gather(at), "r": h["risk_type"].gather(at), "kd": keyed.gather(at)})
         once = pairs.unique(maintain_order=True)
         once = once.with_columns(s=pl.Series(_suffixes(once["k"], once["r"], once["kd"], secret), dtype=pl.Utf8))
         suffix = suffix.scatter(at, pairs.join(once, on=["k", "r", "kd"], how="left", maintain_order="left")["s"])
@@ -1097,14 +1109,16 @@ def with_kept(warnings: pl.DataFrame, kept: pl.DataFrame | None, roster: pl.Data
 
 def assign_warnings(
     signals: pl.DataFrame, roster: pl.DataFrame, period: str, history: pl.DataFrame | None, cfg: Config,
-    persons_now: pl.DataFrame | None = None, secret: str | None = None,
+    persons_now: pl.DataFrame | None = None, secret: str | None = None, issued: pl.Series | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Signals -> (warnings conforming to schemas.outputs.Warning, suppressed repeats).
 
     `warning_id` = `YJ<YYYYMM>-` + 10 hex of sha1(household-or-lead key, risk type): one per household
-    x risk type (M1 and M2 share it), the same on a re-run; of a household numbered by an ID number,
-    an HMAC under `secret` (`keyed_suffix`; without one, sha1 as any). A household + rule with an earlier
-    warning (in `history`, earlier periods only) still open/overdue, or verified within
+    x risk type (M1 and M2 share it), the same on a re-run; of a household numbered by an ID number
+    and of a lead, an HMAC under `secret` (`keyed_suffix`; without one, sha1 as any); `issued`, the
+    预警编号 an earlier run of the period stored (a re-run): one it issued with the plain sha1 before
+    the key was kept stays, as its lists sent it (not withdrawn and sent again under another). A household +
+    rule with an earlier warning (in `history`, earlier periods only) still open/overdue, or verified within
     `cfg.run.suppress_days` of the period end, is suppressed unless signal ≥ escalation_factor x the
     earlier one or the severity rose; an escalation's basis names the earlier 预警编号. A
     year-to-date rule's sum (`signal_year`) is compared with an earlier warning of the same year's
@@ -1129,11 +1143,14 @@ def assign_warnings(
             pl.col("household_id").replace_strict(
                 dict(roster.select("household_id", "township").unique("household_id").iter_rows()), default=None)),
         _suffix=pl.struct(k=pl.coalesce("household_id", "lead_key"), r="risk_type",
-                          kd=pl.col("household_id").is_in(id_households(s["household_id"], roster, secret).implode())
-                          .fill_null(False)).map_elements(
+                          kd=_keyed(s["household_id"], roster, secret)).map_elements(
             lambda x: keyed_suffix(x["k"], x["r"], secret) if x["kd"] else warning_suffix(x["k"], x["r"]),
             return_dtype=pl.Utf8),
     ).with_columns(warning_id=prefix + pl.col("_suffix")).with_row_index("_sig")
+    if secret is not None and issued is not None and not issued.is_empty():  # (`_suffix` stays keyed: the repeats)
+        plain = prefix + pl.struct(k=pl.coalesce("household_id", "lead_key"), r="risk_type").map_elements(
+            lambda x: warning_suffix(x["k"], x["r"]), return_dtype=pl.Utf8)
+        s = s.with_columns(warning_id=pl.when(plain.is_in(issued.implode())).then(plain).otherwise("warning_id"))
     collide = s.group_by("warning_id").agg(k=pl.coalesce("household_id", "lead_key").n_unique()).filter(pl.col("k") > 1)
     if collide.height:
         raise ValueError(f"预警编号冲突：{collide['warning_id'].to_list()}")

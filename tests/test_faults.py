@@ -27,6 +27,7 @@ import pytest
 import cli
 import flows
 from adapters import inbox as reading
+from adapters import warehouse
 from adapters.inbox import ReadError, read_table
 from config import load_config
 from pipelines.standardize import detect_kind, known_headers, standardize
@@ -643,6 +644,15 @@ def killed(prefect_harness, county, reference, tmp_path_factory):
 
     env = dict(os.environ, PREFECT_API_URL=prefect.settings.PREFECT_API_URL.value(), PREFECT_LOGGING_LEVEL="WARNING")
     out = tmp_path_factory.mktemp("killed") / "out"
+    # the reference's county key in the fresh warehouse: a key of its own would give every lead
+    # another 预警编号 (`rules.keyed_suffix`) than the reference's lists
+    con = duckdb.connect(str(reference / "warehouse.duckdb"), read_only=True)
+    key = con.sql("SELECT value FROM secrets WHERE name = 'warning_id_key'").fetchall()[0][0]
+    con.close()
+    con = warehouse.connect(out / "warehouse.duckdb")
+    assert warehouse.warning_key(con) != key
+    con.execute("UPDATE secrets SET value = ? WHERE name = 'warning_id_key'", [key])
+    con.close()
     rnd = random.Random(int(os.environ.get("FAULT_SEED", "20261128")))
     seen: dict = {"kills": [], "busy": None}
     args = _args(county / "inbox", out)

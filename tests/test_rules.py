@@ -625,6 +625,104 @@ def test_a_household_numbered_by_an_id_gets_a_keyed_warning_id_and_its_plain_has
     assert (w.height, sup.height, sup["suppressed_by"][0]) == (0, 1, before)
 
 
+def _id_from_list(row: dict) -> str | None:
+    """What anyone holding a township list can do with a lead's row: its name (户主姓名) and its ID
+    masked in 来源记录编号 (first 6, last 4 of 18) leave the birth date open; try every date of a
+    century against the 预警编号 as `lead_hash` and `warning_suffix` make it from the ID."""
+    from pipelines.rules import lead_hash, warning_suffix
+
+    head, tail = re.search(r"(\d{6})\*{8}(\d{3}[\dX])", row["来源记录编号"]).groups()
+    suffix = row["预警编号"].split("-")[1]
+    day = D(1926, 1, 1)
+    while day <= D(2026, 12, 31):
+        idn = f"{head}{day:%Y%m%d}{tail}"
+        if warning_suffix(lead_hash(f"{idn}|{row['户主姓名']}"), row["风险类型"]) == suffix:
+            return idn
+        day += dt.timedelta(days=1)
+    return None
+
+
+def test_a_lead_s_warning_id_does_not_give_its_id_back_from_the_township_list():
+    """A lead (no roster person) whose department sent a whole ID: the township's list shows its
+    name and the ID masked (a 残疾人证号 is the ID + 2 digits), and its 预警编号 was the plain sha1
+    of `lead_hash`(ID|name): trying the birth dates gave the ID back. Keyed under the county's key
+    (`keyed_suffix`, as the run passes it) it does not; without a key, sha1 as before."""
+    from pipelines.township import township_rows
+
+    idn = "341302195603120417"
+    sig = fired(run({"disability": frame("disability", "残联", [dict(
+        record_id=f"{idn}62", pid=None, name="钱 多多", id_raw=f"{idn}62", disability_type="精神", level="二级",
+        cert_type="新办", issue_date=D(2026, 10, 6), township="夹沟镇")])}), "D1")
+
+    def listed(secret):
+        w = assign_warnings(sig, ROSTER, P, None, CFG, secret=secret)[0]
+        rows = township_rows(w, ROSTER, None, D(2026, 11, 2), D(2026, 11, 5), ("户主",))
+        assert rows.height == 1 and rows["户类型"][0] == "新增线索" and idn not in str(rows.row(0))
+        return rows.row(0, named=True)
+
+    assert listed(None)["来源记录编号"] == "341302********041762" and _id_from_list(listed(None)) == idn
+    assert _id_from_list(listed("k1")) is None
+    assert listed("k1")["预警编号"] == listed("k1")["预警编号"] != listed("k2")["预警编号"]
+
+
+def test_a_lead_warned_with_the_plain_hash_before_the_key_is_known_as_the_same_warning():
+    """A lead's 预警编号 is keyed (`keyed_suffix` of its `lead_key`): the same key, the same id in
+    every period. Its warning stored by a run before the key was kept (the plain sha1) is known
+    through `spelled_now`: its repeat suppressed by it, an escalation naming it."""
+    from pipelines.rules import keyed_suffix, spelled_now, warning_suffix
+
+    def m3(amount):
+        return fired(run({"med_settlement": med((None, "周磊超", "341302198807150021", amount))}), "M3")
+
+    sig = m3(25000.0)
+    lead = sig["lead_key"][0]
+    assert lead.startswith("L") and sig["household_id"][0] is None
+    w = assign_warnings(sig, ROSTER, P, None, CFG, secret="k1")[0]
+    assert w["warning_id"].to_list() == [f"YJ202610-{keyed_suffix(lead, '因病', 'k1')}"]
+    assert assign_warnings(sig, ROSTER, "2026-12", None, CFG, secret="k1")[0]["warning_id"][0][9:] == w["warning_id"][0][9:]
+    plain = assign_warnings(sig, ROSTER, P, None, CFG)[0]  # (a pure-function caller, no key: as before)
+    assert plain["warning_id"].to_list() == [f"YJ202610-{warning_suffix(lead, '因病')}"]
+
+    def stored(signal):  # (the warehouse's row of a run before the key was kept, its status now)
+        return assign_warnings(m3(signal), ROSTER, "2026-09", None, CFG)[0].with_columns(
+            period=pl.lit("2026-09"), status=pl.lit("open"), verified_on=pl.lit(None, pl.Date))
+
+    h = stored(25000.0)
+    before = h["warning_id"][0]
+    assert assign_warnings(sig, ROSTER, P, h, CFG, secret="k1")[0].height == 1  # (the plain suffix unknown)
+    w, sup = assign_warnings(sig, ROSTER, P, spelled_now(h, ROSTER, "k1"), CFG, secret="k1")
+    assert (w.height, sup.height, sup["suppressed_by"][0]) == (0, 1, before)
+    h = stored(20000.0)  # (45,000 ≥ 2 x 20,000: an escalation)
+    w, sup = assign_warnings(m3(45000.0), ROSTER, P, spelled_now(h, ROSTER, "k1"), CFG, secret="k1")
+    assert sup.is_empty() and w["escalates"].to_list() == [h["warning_id"][0]] and h["warning_id"][0] in w["basis"][0]
+    assert w["warning_id"][0] == f"YJ202610-{keyed_suffix(lead, '因病', 'k1')}"
+
+
+def test_a_re_run_keeps_the_plain_hash_warning_ids_its_period_issued_before_the_key():
+    """A period whose lists went out before the key was kept, run again (`issued`: the 预警编号 its
+    earlier run stored): a lead (and a household numbered by an ID) keeps the 预警编号 sent, not
+    withdrawn and sent again under the keyed one; one it did not issue then, and the same lead in
+    another period, take the keyed one."""
+    from pipelines.rules import keyed_suffix, warning_suffix
+
+    idn = ROSTER.filter(pl.col("person_id") == "B-01")["id_number"][0]
+    roster = ROSTER.with_columns(household_id=pl.when(pl.col("household_id") == "B").then(pl.lit(idn))
+                                 .otherwise("household_id"))
+    lead = fired(run({"med_settlement": med((None, "周磊超", "341302198807150021", 25000.0))}), "M3")
+    sig = pl.concat([run({"med_settlement": med(("B-01", "王五", None, 6000.0))}).with_columns(household_id=pl.lit(idn)),
+                     lead])
+    plain = {k: f"YJ202610-{warning_suffix(k, '因病')}" for k in (idn, lead["lead_key"][0])}
+    keyed = {k: f"YJ202610-{keyed_suffix(k, '因病', 'k1')}" for k in plain}
+
+    def ids(period=P, issued=None):
+        return set(assign_warnings(sig, roster, period, None, CFG, secret="k1", issued=issued)[0]["warning_id"])
+
+    assert ids() == set(keyed.values())
+    assert ids(issued=pl.Series(list(plain.values()))) == set(plain.values())
+    assert ids(issued=pl.Series([plain[idn]])) == {plain[idn], keyed[lead["lead_key"][0]]}
+    assert {w[9:] for w in ids("2026-11", pl.Series(list(plain.values())))} == {w[9:] for w in keyed.values()}
+
+
 def test_escalation_by_signal_or_severity_names_earlier_warning():
     sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
     w, _ = assign_warnings(sig, ROSTER, P, hist(3000.0, "open"), CFG)
