@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import cached_property
 from typing import Callable
@@ -81,6 +81,7 @@ class RuleInputs:
     water_places: pl.DataFrame | None = None
     candidates: pl.DataFrame | None = None  # ReviewCandidate rows (plausible, not linked)
     places: PlaceNames = PlaceNames()  # how place names compare (`MatchingConfig.places`)
+    _shown_memo: dict = field(default_factory=dict, init=False, repr=False)
 
     @property
     def year(self) -> str:
@@ -107,29 +108,35 @@ class RuleInputs:
             return pl.Series("record_id", [], pl.Utf8)
         return e.filter(pl.col("year") < int(self.year))["record_id"].cast(pl.Utf8)
 
-    def _shown(self, earlier: bool) -> pl.Series:
+    def _shown(self, earlier: bool, min_p: float) -> pl.Series:
         """Roster persons the enrollment list's rows of the period's year or later (or of no year
-        said) show, or with `earlier` its rows of an earlier year: linked (or in review), or a
-        plausible candidate of a record not linked automatically (who may well be behind it)."""
-        rows = pl.col("record_id").is_in(self.enrollment_earlier.implode())
-        rows = rows if earlier else ~rows
-        seen = self.links.filter(
-            pl.col("kind") == "med_enrollment", pl.col("decision").is_in(["matched", "review"]), rows
-        )["person_id"].drop_nulls()
-        if self.candidates is not None:
-            seen = pl.concat([seen, self.candidates.filter(pl.col("kind") == "med_enrollment", rows)["person_id"].drop_nulls()])
-        return seen.unique()
+        said) show, or with `earlier` its rows of an earlier year: linked (or in review), any
+        candidate of a record in review (an answer settles it), a candidate holding at least
+        `min_p` of a record left unmatched (who may well be behind it), or shown by a row set
+        aside (`identify.shown_on_lists`: no score)."""
+        key = (earlier, min_p)
+        if key not in self._shown_memo:
+            rows = pl.col("record_id").is_in(self.enrollment_earlier.implode())
+            rows = rows if earlier else ~rows
+            seen = self.links.filter(
+                pl.col("kind") == "med_enrollment", pl.col("decision").is_in(["matched", "review"]), rows
+            )["person_id"].drop_nulls()
+            if self.candidates is not None:
+                c = self.candidates.filter(pl.col("kind") == "med_enrollment", rows)
+                if "score" in c.columns:
+                    c = c.filter(pl.col("score").is_null() | (pl.col("score") >= min_p) | (pl.col("decision") == "review"))
+                seen = pl.concat([seen, c["person_id"].drop_nulls()])
+            self._shown_memo[key] = seen.unique()
+        return self._shown_memo[key]
 
-    @cached_property
-    def enrolled(self) -> pl.Series:
+    def enrolled(self, min_p: float = 0.0) -> pl.Series:
         """Roster persons the enrollment list shows insured in the period's year (`_shown`)."""
-        return self._shown(earlier=False)
+        return self._shown(False, min_p)
 
-    @cached_property
-    def enrolled_before(self) -> pl.Series:
+    def enrolled_before(self, min_p: float = 0.0) -> pl.Series:
         """Roster persons the enrollment list shows under an earlier year only (`_shown`)."""
-        before = self._shown(earlier=True)
-        return before.filter(~before.is_in(self.enrolled.implode()))
+        before = self._shown(True, min_p)
+        return before.filter(~before.is_in(self.enrolled(min_p).implode()))
 
     @cached_property
     def links_by_kind(self) -> dict[str, pl.DataFrame]:
@@ -528,10 +535,11 @@ def enrollment_too_short(rc: RuleConfig, d: RuleInputs) -> str | None:
     e = d.extracts.get("med_enrollment")
     if e is None or e.is_empty():
         return None
-    share = d.persons["person_id"].is_in(d.enrolled.implode()).mean() if d.persons.height else 1.0
+    min_p = rc.get("shown_min_p", 0.0)
+    share = d.persons["person_id"].is_in(d.enrolled(min_p).implode()).mean() if d.persons.height else 1.0
     if share >= rc.get("min_roster_share", 0.0):
         return None
-    shown = d.persons["person_id"].is_in(pl.concat([d.enrolled, d.enrolled_before]).implode()).mean()
+    shown = d.persons["person_id"].is_in(pl.concat([d.enrolled(min_p), d.enrolled_before(min_p)]).implode()).mean()
     if shown >= rc.get("min_roster_share", 0.0):  # a list not yet of the period's year: last year's, in January
         return (f"参保名单只显示底册中 {share:.0%} 的人有 {d.year} 年度的参保行（含往年的行共 {shown:.0%}），疑为尚未更新到本年度的名单："
                 f"本期不按“不在名单中”预警，只按暂停/终止参保预警 the enrollment list shows {share:.0%} of the roster "
@@ -550,8 +558,9 @@ def m4(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
         return None  # an empty snapshot is a broken delivery, not a county without insured
     e = _records(d, e)
     dept = e["dept"][0]
-    absentees = d.persons.filter(~pl.col("person_id").is_in(d.enrolled.implode())).with_columns(
-        before=pl.col("person_id").is_in(d.enrolled_before.implode()))
+    min_p = rc.get("shown_min_p", 0.0)
+    absentees = d.persons.filter(~pl.col("person_id").is_in(d.enrolled(min_p).implode())).with_columns(
+        before=pl.col("person_id").is_in(d.enrolled_before(min_p).implode()))
     absent = _say(
         (absentees.clear() if enrollment_too_short(rc, d) else absentees).select(
             "person_id", "household_id", "before", township="r_township", p_name="p_name"),

@@ -121,7 +121,8 @@ def test_a_learning_or_doubt_setting_out_of_range_is_refused(setting, capsys):
 @pytest.mark.parametrize("setting, says", [
     ("M1.threshold=abc", "rules.M1.threshold must be a number"), ("H1.grades=D", "rules.H1.grades must be a list"),
     ("M1.threshold=-1", "at least 0"), ("M1.severity=极高", "高/中/低"), ("M4.min_roster_share=2", "share from 0 to 1"),
-    ("matching.match_threshold=1.5", "match_threshold"), ("matching.review_threshold=0.999", "review_threshold")])
+    ("M4.shown_min_p=2", "share from 0 to 1"), ("matching.match_threshold=1.5", "match_threshold"),
+    ("matching.review_threshold=0.999", "review_threshold")])
 def test_a_rule_or_threshold_value_of_the_wrong_kind_or_range_is_refused_before_reading(setting, says, capsys):
     """A wrong --set is exit 2 with the key named, before any file is read (it used to fail inside
     the rules after linking, exit 1, or run silently with no link or 132 warnings)."""

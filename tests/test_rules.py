@@ -388,6 +388,31 @@ def test_m4_not_absent_when_a_plausible_candidate_of_an_unlinked_record():
     assert fired(run(kinds, LIST_OF_4, candidates=cand), "M4").is_empty()
 
 
+def test_m4_warns_a_person_only_a_weak_candidate_shows():
+    """A list record left unmatched shows a roster person only as far as they are likely behind it
+    (`shown_min_p`): an off-roster *英 one slip from an uninsured person's ID, holding her at p 0.12,
+    left her unwarned. Below the setting she is warned; at or above it she is not, nor when the
+    record is in review with her (its link, or any candidate of it: an answer settles it)."""
+    kinds = {"med_enrollment": enrollment(("A-01", "正常参保"), ("A-02", "正常参保"), ("C-01", "正常参保"))}
+    cfg = load_config(overrides=["M4.min_roster_share=0.5", "M4.shown_min_p=0.2"])
+
+    def cand(score, decision="unmatched"):
+        return pl.DataFrame({"dept": ["医保"], "kind": ["med_enrollment"], "record_id": ["CBX"], "decision": [decision],
+                             "rank": [1], "person_id": ["B-01"], "household_id": ["B"], "score": [score], "reason": ["x"]})
+    assert fired(run(kinds, cfg, candidates=cand(0.12)), "M4")["person_ids"].to_list() == [["B-01"]]
+    assert fired(run(kinds, LIST_OF_4, candidates=cand(0.12)), "M4")["person_ids"].to_list() == [["B-01"]]  # default
+    assert fired(run(kinds, cfg, candidates=cand(0.2)), "M4").is_empty()
+    df, lk = kinds["med_enrollment"]
+    review = pl.concat([lk, lk.head(1).with_columns(record_id=pl.lit("CBX"), decision=pl.lit("review"),
+                                                    person_id=pl.lit("B-01"), household_id=pl.lit("B"))])
+    assert fired(run_rules({"med_enrollment": df}, review, ROSTER, cfg, P, candidates=cand(0.12, "review")),
+                 "M4").is_empty()
+    assert fired(run(kinds, cfg, candidates=cand(0.004, "review")), "M4").is_empty()  # another's link, she its 2nd
+    # a row set aside shows whom it shows (no probability: `identify.shown_on_lists`)
+    aside = pl.DataFrame({"kind": ["med_enrollment"], "record_id": ["CBY"], "person_id": ["B-01"]})
+    assert fired(run(kinds, cfg, candidates=pl.concat([cand(0.12), aside], how="diagonal_relaxed")), "M4").is_empty()
+
+
 def test_m4_calls_no_one_absent_from_a_list_that_shows_too_little_of_the_roster():
     """A list showing 2 of the 4 roster persons (under `min_roster_share`) is a partial delivery:
     the two it does not show are not warned as absent, a suspended one still is, and the
