@@ -636,7 +636,7 @@ def warning_status(issued: pl.DataFrame, answers: pl.DataFrame | None, as_of: da
     on the warning now go beyond (`reissued`) does not verify it; it is open or overdue as if
     unanswered (by the 核实截止日期 its row was sent again with, `first_sent`)."""
     iss = _issued(issued)
-    dec = _deciding(_answers(answers)).join(reissued(issued, answers).select("warning_id"), on="warning_id", how="anti")
+    dec = _deciding(_answers(answers)).join(reissued(iss, answers).select("warning_id"), on="warning_id", how="anti")
     res = pl.col("result")
     s = iss.join(dec, on="warning_id", how="left").with_columns(
         status=pl.when(res == "属实").then(pl.lit("verified_true"))
@@ -896,11 +896,11 @@ def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.D
     moved = moved_warnings(carried, earlier_rows, moved_out, rows)
     withdrawn = withdrawn_rows(before, rows, status_earlier)
     rows = pl.concat([rows, moved_out, withdrawn])
-    these = rows.with_columns(period=pl.lit(period))
-    # (one a re-run gave a rule its township's answer did not verify: its row says so, later answers too)
-    rows = with_reissued(rows, reissued(issued_from_rows(together([earlier_rows, these])), together([answers, answers_later])))
-    these = rows.with_columns(period=pl.lit(period))
-    status = warning_status(issued_from_rows(together([earlier_rows, these])), answers, issue_date)
+    issued = issued_from_rows(together([earlier_rows, rows.with_columns(period=pl.lit(period))]))
+    # (one a re-run gave a rule its township's answer did not verify: its row says so, later answers too;
+    # the note goes on listed rows only, which is neither 撤回 nor 迁出: `issued` stands)
+    rows = with_reissued(rows, reissued(issued, together([answers, answers_later])))
+    status = warning_status(issued, answers, issue_date)
     return rows, moved, status, withdrawn
 
 
