@@ -470,6 +470,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         rows_before = warehouse.table(con, "township_rows", "period = ?", [period])  # a re-run: what went out
         earlier_answers = warehouse.table(con, "feedback_answers", "period < ?", [period])
         later_answers = warehouse.table(con, "feedback_answers", "period > ?", [period])  # a re-run: taken since
+        taken_before = warehouse.table(con, "feedback_answers", "period = ?", [period])  # a re-run: the rules they verified
         previous_status = warehouse.status_before(con, period)
         status_sent = warehouse.table(con, "warning_status", "period = ?", [period])  # a re-run: what it sent
         first_out = warehouse.first_issue_dates(con)
@@ -487,7 +488,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         returned, _read(paths.work / f"rejected_{folder}.parquet"), issued, as_of, period, cfg,
         pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == folder),
         townships=roster["township"].unique(),
-        first_out=first_out, blanked=_read(paths.work / f"blanked_{folder}.parquet"))
+        first_out=first_out, blanked=_read(paths.work / f"blanked_{folder}.parquet"), taken_before=taken_before)
     if accepted is not None:
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
         refused.write_parquet(paths.work / f"rejected_{folder}_answers.parquet")

@@ -259,7 +259,7 @@ def _empty_rejected() -> pl.DataFrame:
 def check_feedback(
     feedback: pl.DataFrame, issued: pl.DataFrame, as_of: date, places: PlaceNames = PlaceNames(),
     ranks: Mapping[str, int] | None = None, period: str | None = None, townships: Iterable[str] = (),
-    first_out: Mapping[str, date] | None = None,
+    first_out: Mapping[str, date] | None = None, taken_before: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """One delivery of returned rows -> (accepted, unanswered, rejected); every input row lands in
     exactly one (asserted).
@@ -274,7 +274,9 @@ def check_feedback(
     its letters and digits alone (`_id_key`) when one issued id alone shows them.
     accepted: the rest (a partial answer without 核实结果 included), input columns with
     `warning_id` spelled as issued, `rules` the rules it verifies (`_rule_list` of the row's
-    预警规则 as returned, else of the warning as issued now), in the order put in, plus `rank` (1 = the latest answer to
+    预警规则 as returned, else as the period's last run took the same answer, `taken_before`: its
+    `feedback_answers` rows — a re-run of the warning's period may have changed its rules since —
+    else of the warning as issued now), in the order put in, plus `rank` (1 = the latest answer to
     that warning in this delivery: by the file's place in `ranks`, then line; 2 = the one
     before ...) and `is_latest` (rank == 1).
     A row without answer whose 状态 the clerk rewrote (已核实, 属实: the answer put there, 核实结果
@@ -426,8 +428,10 @@ def check_feedback(
     unanswered = x.filter(~pl.col("_bad") & pl.col("_blank")).with_columns(warning_id="_wid").select("_row", *cols)
     accepted = (
         x.filter(~pl.col("_bad") & ~pl.col("_blank"))
-        # (the rules the answered row showed: its 预警规则 as returned, else the warning's as issued now)
-        .with_columns(warning_id="_wid", rules=pl.coalesce(_rule_list(pl.col("rules")), "_w_rules"))
+        .with_columns(warning_id="_wid")
+        .join(_rules_taken(taken_before), on=["file", "line", "warning_id"], how="left", maintain_order="left")
+        # (the rules the answered row showed: its 预警规则 as returned, else as taken before, else the warning's now)
+        .with_columns(rules=pl.coalesce(_rule_list(pl.col("rules")), "_taken_rules", "_w_rules"))
         .sort(delivery_place(pl.col("file"), ranks or {}), delivery_order(pl.col("file")), "line", maintain_order=True)
         .with_columns(rank=(pl.len() - pl.int_range(pl.len())).over("warning_id").cast(pl.Int64))
         .with_columns(is_latest=pl.col("rank") == 1)
@@ -443,17 +447,26 @@ def check_feedback(
     )
 
 
+def _rules_taken(taken: pl.DataFrame | None) -> pl.DataFrame:
+    """`feedback_answers` rows -> file, line, warning_id, `_taken_rules` (one per answer)."""
+    schema = {"file": pl.String, "line": pl.Int64, "warning_id": pl.String, "_taken_rules": pl.String}
+    if taken is None or taken.is_empty() or "rules" not in taken.columns:
+        return pl.DataFrame(schema=schema)
+    return (taken.select("file", "line", "warning_id", _taken_rules="rules").cast(schema)
+            .filter(pl.col("_taken_rules").is_not_null()).unique(["file", "line", "warning_id"], keep="last"))
+
+
 def take_returns(
     returned: pl.DataFrame | None, set_aside: pl.DataFrame | None, issued: pl.DataFrame | None, as_of: date, period: str,
     cfg: Config, files: pl.DataFrame, townships: Iterable[str] = (), first_out: Mapping[str, date] | None = None,
-    blanked: pl.DataFrame | None = None,
+    blanked: pl.DataFrame | None = None, taken_before: pl.DataFrame | None = None,
 ) -> tuple[dict, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]:
     """The period's returned township lists (`returned`: the 反馈 rows read, None when none were;
     `set_aside`: the folder's `Rejected` rows the validator set aside, a 核实结果 outside
     属实/不属实 ...) -> (counts, accepted, refused, told, findings), each frame None when no row
     was returned. The rows are checked against the warnings `issued` before (`check_feedback`:
     a later file's answer first, by the order the folder's `files` were put in, `delivery_ranks`;
-    `townships`, `first_out` as it takes them); accepted: those taken, with their
+    `townships`, `first_out`, `taken_before` as it takes them); accepted: those taken, with their
     `received_period`; refused: those not, as REJECTED_SCHEMA rows (the row accounting's);
     told: what each township is told back — the rows not taken, those a later file overruled
     (`disagreements`) and the cells not read (`values_not_read` of `blanked`); findings: the
@@ -467,7 +480,7 @@ def take_returns(
     folder = cfg.kinds["feedback"].folder
     accepted, unanswered, refused = check_feedback(returned, issued, as_of, cfg.matching.places,
                                                    delivery_ranks(files, cfg.inbox.later_marks), period=period,
-                                                   townships=townships, first_out=first_out)
+                                                   townships=townships, first_out=first_out, taken_before=taken_before)
     overruled, findings = disagreements(accepted, cfg.inbox.later_marks)
     findings = pl.concat([findings, year_slips(returned, accepted)])
     # an answer whose 核实日期 could not be read was taken undated (`kinds.feedback.blank_unreadable`):

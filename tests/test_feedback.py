@@ -1816,6 +1816,12 @@ def test_an_answer_verifies_the_rules_its_row_showed_not_a_rule_a_rerun_put_unde
         rules=pl.Series([" m2，M1 ", None]))
     acc, _, _ = check_feedback(returned, ISSUED.with_columns(rules=pl.lit("M1")), AS_OF)
     assert acc.select("warning_id", "rules").rows() == [(W1, "M1、M2"), (W2, "M1")]
+    # a re-run of the period re-takes an answer its last run took: a file without 预警规则 keeps the rules taken then
+    # (a re-run of the warning's own period may have changed them since)
+    before_taken = acc.with_columns(rules=pl.lit("M2"), period=pl.lit("2026-11"))
+    acc, _, _ = check_feedback(returned.drop("rules"), ISSUED.with_columns(rules=pl.lit("M1")), AS_OF,
+                               taken_before=before_taken)
+    assert acc.select("warning_id", "rules").rows() == [(W1, "M2"), (W2, "M2")]
     # a re-run that changed w-x's rules after that answer sends its row again now; unchanged ones keep their date
     before = rows.drop("period").with_columns(预警规则=pl.Series(["M2", "M1、M2", "M1"]), 状态=pl.lit("新下发")).cast(pl.String)
     now, deadline = D(2026, 12, 7), D(2026, 12, 10)

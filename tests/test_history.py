@@ -1308,8 +1308,9 @@ def test_an_answer_verifies_the_rules_its_row_showed_not_a_rule_a_rerun_put_unde
     the 因病 row). Before, every later run took the M2 answer as verifying the M1: x's M1 was
     never sent to anyone (verified_false, carried by no list, its repeats suppressed by it). The
     answer verifies the rules its row showed: x's row goes out again dated the day of the re-run,
-    状态 saying why and what the earlier answer found; it stays open until answered, and October
-    carries it. The M1 row answered 属实, whose rules the re-run left alone, stays verified."""
+    状态 saying why and what the earlier answer found; it stays open until answered (the cascade's
+    September re-run takes x's answer, returned without 预警规则, as verifying the rules September's
+    first run took it for), and October carries it. The M1 row answered 属实, whose rules the re-run left alone, stays verified."""
     county, out = _copy(august_13, tmp_path)
     aug = _town_files(out, "2026-08")
     rows = pl.concat(list(aug.values()))
@@ -1317,11 +1318,11 @@ def test_an_answer_verifies_the_rules_its_row_showed_not_a_rule_a_rerun_put_unde
     kept = rows.filter(pl.col("预警规则") == "M1", pl.col("乡（镇）") != x["乡（镇）"]).row(0, named=True)
     folder = county / "inbox" / "2026-09" / "反馈"
     folder.mkdir(parents=True)
-    for row, said in ((x, "不属实"), (kept, "属实")):
+    for row, said, drop in ((x, "不属实", ["预警规则"]), (kept, "属实", [])):  # (x's without 预警规则: as taken first)
         town = row["乡（镇）"]
         aug[town].filter(pl.col("预警编号") == row["预警编号"]).with_columns(
             核实结果=pl.lit(said), 是否纳入监测=pl.lit("否"), 核实人=pl.lit("张网格"), 核实日期=pl.lit("2026-09-04"),
-        ).write_csv(folder / f"{town}_2026-08_预警清单.csv")
+        ).drop(drop).write_csv(folder / f"{town}_2026-08_预警清单.csv")
     assert _run(county, out, "2026-09") == 0
     assert _rerun(county, out, "2026-08", "--set", "rules.M2.share_of_income=1", "--set", "rules.M1.threshold=100")[0] == 0
     capsys.readouterr()
