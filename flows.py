@@ -470,6 +470,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         rows_before = warehouse.table(con, "township_rows", "period = ?", [period])  # a re-run: what went out
         earlier_answers = warehouse.table(con, "feedback_answers", "period < ?", [period])
         later_answers = warehouse.table(con, "feedback_answers", "period > ?", [period])  # a re-run: taken since
+        taken_before = warehouse.table(con, "feedback_answers", "period = ?", [period])  # a re-run: the rules they verified
         previous_status = warehouse.status_before(con, period)
         status_sent = warehouse.table(con, "warning_status", "period = ?", [period])  # a re-run: what it sent
         first_out = warehouse.first_issue_dates(con)
@@ -487,7 +488,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         returned, _read(paths.work / f"rejected_{folder}.parquet"), issued, as_of, period, cfg,
         pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == folder),
         townships=roster["township"].unique(),
-        first_out=first_out, blanked=_read(paths.work / f"blanked_{folder}.parquet"))
+        first_out=first_out, blanked=_read(paths.work / f"blanked_{folder}.parquet"), taken_before=taken_before)
     if accepted is not None:
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
         refused.write_parquet(paths.work / f"rejected_{folder}_answers.parquet")
@@ -650,14 +651,20 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     if grid is not None:
         grid.write_parquet(work / "grid.parquet")
     found.write_parquet(work / "findings_grid.parquet")
+    answers = _read(work / "answers_all.parquet")
     new = feedback.first_sent(township.township_rows(warnings, roster, grid, issue_date, deadline,
                                                    cfg.matching.head_relations),
-                              before, sent_on, sent_deadline)
+                              before, sent_on, sent_deadline,
+                              accounting.together([answers, _read(work / "answers_later.parquet")]))
     persons = rules.persons_followed(_read(work / "warnings_earlier.parquet"), _read(work / "persons_now.parquet"), cfg)
+    earlier = _read(work / "township_rows_earlier.parquet")
     rows, moved, status, withdrawn = feedback.list_rows(
-        new, before, _read(work / "township_rows_earlier.parquet"), _read(work / "status_earlier.parquet"),
-        _read(work / "answers_all.parquet"), _read(work / "answers_later.parquet"), roster, grid, persons, period, issue_date)
+        new, before, earlier, _read(work / "status_earlier.parquet"),
+        answers, _read(work / "answers_later.parquet"), roster, grid, persons, period, issue_date)
     rows.write_parquet(work / "township_rows.parquet")
+    # (a 属实 a re-run's new rule reopened stays dispatched: `publish`)
+    feedback.reissued(feedback.issued_from_rows(accounting.together([earlier, rows.with_columns(period=pl.lit(period))])),
+                      answers).write_parquet(work / "reissued.parquet")
     moved.write_parquet(work / "findings_moved.parquet")
     feedback.rerun_changes(new, withdrawn, before, issue_date).write_parquet(work / "findings_rerun.parquet")
     if before is not None:  # a re-run: the files and records read again, against the period's last run
@@ -766,7 +773,8 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     # (a warning a re-run took back after a township found it 属实 is no longer in the warnings:
     # the lists' rows, its 撤回 row too, say what was sent)
     dispatched = feedback.dispatch(feedback.dispatch_changes(status, _read(work / "status_previous.parquet"),
-                                                             _read(work / "status_sent_before.parquet")),
+                                                             _read(work / "status_sent_before.parquet"),
+                                                             _read(work / "reissued.parquet")),
                                    all_warnings, cfg, sent=accounting.together([_read(work / "township_rows_earlier.parquet"), rows]))
     for dept, df in dispatched.items():
         outputs.write_csv(df, county / "派单" / f"派单_{dept}_{period}.csv")

@@ -56,7 +56,7 @@ __all__ = [
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
     "moved_in_rerun", "sent_now", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
     "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "told_back", "list_sheets", "list_rows",
-    "rerun_changes",
+    "rerun_changes", "reissued", "with_reissued", "REISSUED_NOTE",
 ]
 
 # The five columns a township fills in (internal names of FEEDBACK_COLUMNS).
@@ -81,12 +81,12 @@ UNKNOWN_TOWNSHIP = "（未能确定乡镇）"
 
 _ISSUED_SCHEMA = {
     "warning_id": pl.String, "township": pl.String, "household_id": pl.String, "period": pl.String,
-    "issue_date": pl.Date, "deadline": pl.Date, "withdrawn": pl.Boolean,
+    "issue_date": pl.Date, "deadline": pl.Date, "withdrawn": pl.Boolean, "rules": pl.String,
 }
 _ANSWER_SCHEMA = {
     "dept": pl.String, "kind": pl.String, "file": pl.String, "line": pl.Int64, "warning_id": pl.String,
     "township": pl.String, "result": pl.String, "include_monitoring": pl.String, "verifier": pl.String,
-    "verify_date": pl.Date, "note": pl.String,
+    "verify_date": pl.Date, "note": pl.String, "rules": pl.String,
 }
 _STATUS_COLUMNS = list(WarningStatus.to_schema().columns)
 # a returned 核实日期 as typed where Excel kept `11.1` of `11.10` (`schemas.inputs.Feedback`)
@@ -120,6 +120,22 @@ def _text(e: pl.Expr) -> pl.Expr:
     """Trimmed text, empty -> null."""
     t = e.cast(pl.String).str.strip_chars()
     return pl.when(t.str.len_chars() > 0).then(t)
+
+
+def _rule_list(rules: pl.Expr) -> pl.Expr:
+    """A 预警规则 as written (`M1、M2`, `m2,M1`, `M1 / M2`) -> its rules, NFKC, upper case, sorted,
+    joined by '、' (null: none)."""
+    r = (rules.cast(pl.String).str.normalize("NFKC").str.to_uppercase()
+         .str.replace_all(r"[、,，;；/\s]+", "、").str.split("、").list.eval(pl.element().filter(pl.element() != ""))
+         .list.unique().list.sort().list.join("、"))
+    return pl.when(r.str.len_chars() > 0).then(r)
+
+
+def _uncovered(now: pl.Expr, answered: pl.Expr) -> pl.Expr:
+    """A warning's rules now and the rules an answer to it verified (`_rule_list` text) -> whether
+    a rule now on it was not on the row answered (a re-run changed them under the same 预警编号);
+    false when either is not known (an answer stored before its rules were, a list without 预警规则)."""
+    return (now.str.split("、").list.set_difference(answered.str.split("、")).list.len() > 0).fill_null(False)
 
 
 def _own_words(note: pl.Expr) -> pl.Expr:
@@ -160,8 +176,9 @@ def _as_date(df: pl.DataFrame, col: str) -> pl.Expr:
 
 
 def _issued(issued: pl.DataFrame) -> pl.DataFrame:
-    """One row per warning_id, typed as `_ISSUED_SCHEMA`: the earliest period's row, but the
-    latest period's township; plus `townships`, every township it was written to."""
+    """One row per warning_id, typed as `_ISSUED_SCHEMA`: the earliest period's row (its `rules`,
+    `_rule_list` text, too), but the latest period's township; plus `townships`, every township
+    it was written to."""
     if "warning_id" not in issued.columns:
         raise ValueError("issued: needs a warning_id column")
     cols = [
@@ -175,7 +192,9 @@ def _issued(issued: pl.DataFrame) -> pl.DataFrame:
         df.filter(pl.col("warning_id").is_not_null())
         .sort("period", "issue_date", nulls_last=True, maintain_order=True)
         .group_by("warning_id", maintain_order=True)
-        .agg(pl.exclude("township", "townships", "household_id").first(), township=pl.col("township").drop_nulls().last(),
+        .agg(pl.exclude("township", "townships", "household_id", "rules").first(), township=pl.col("township").drop_nulls().last(),
+             # (the rules its own period's list gives it now: a carried copy keeps them as they were)
+             rules=pl.col("rules").drop_nulls().first(),
              # (a 迁出 row a later re-run withdrew is a 撤回 row without the household: not whose it is)
              household_id=pl.col("household_id").drop_nulls().first(),
              townships=pl.col("townships").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls()
@@ -188,7 +207,8 @@ def issued_from_rows(rows: pl.DataFrame | None) -> pl.DataFrame:
     """Written township rows (TOWNSHIP_COLUMNS + township + period, of every period, carried-over
     copies included; None: none was written, nothing issued) -> `issued`: one row per 预警编号,
     from the period it was first written;
-    `withdrawn` when its row of the latest period says 撤回 (a re-run took it back). A 迁出 row
+    `withdrawn` when its row of the latest period says 撤回 (a re-run took it back); `rules`: the
+    预警规则 of its own period's row (as a re-run of that period last wrote it). A 迁出 row
     (a re-run moved the warning to another township's list, `moved_in_rerun`) counts only among
     its `townships` (that township's answer is taken): its township, dates and 状态 are those of
     the row where the warning is listed."""
@@ -202,6 +222,7 @@ def issued_from_rows(rows: pl.DataFrame | None) -> pl.DataFrame:
         warning_id="预警编号", township=pl.when(listed).then("township"), household_id="户编号", period="period",
         issue_date=pl.when(listed).then("下发日期"), deadline=pl.when(listed).then("核实截止日期"),
         withdrawn="_withdrawn", townships=pl.concat_list(pl.col("township").cast(pl.String)),
+        rules=_rule_list(pl.col("预警规则") if "预警规则" in rows.columns else pl.lit(None, pl.String)),
     ))
 
 
@@ -238,7 +259,7 @@ def _empty_rejected() -> pl.DataFrame:
 def check_feedback(
     feedback: pl.DataFrame, issued: pl.DataFrame, as_of: date, places: PlaceNames = PlaceNames(),
     ranks: Mapping[str, int] | None = None, period: str | None = None, townships: Iterable[str] = (),
-    first_out: Mapping[str, date] | None = None,
+    first_out: Mapping[str, date] | None = None, taken_before: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """One delivery of returned rows -> (accepted, unanswered, rejected); every input row lands in
     exactly one (asserted).
@@ -252,7 +273,10 @@ def check_feedback(
     A 预警编号 is matched as issued (NFKC, case and surrounding spaces aside) or, failing that, by
     its letters and digits alone (`_id_key`) when one issued id alone shows them.
     accepted: the rest (a partial answer without 核实结果 included), input columns with
-    `warning_id` spelled as issued, in the order put in, plus `rank` (1 = the latest answer to
+    `warning_id` spelled as issued, `rules` the rules it verifies (`_rule_list` of the row's
+    预警规则 as returned, else as the period's last run took the same answer, `taken_before`: its
+    `feedback_answers` rows — a re-run of the warning's period may have changed its rules since —
+    else of the warning as issued now), in the order put in, plus `rank` (1 = the latest answer to
     that warning in this delivery: by the file's place in `ranks`, then line; 2 = the one
     before ...) and `is_latest` (rank == 1).
     A row without answer whose 状态 the clerk rewrote (已核实, 属实: the answer put there, 核实结果
@@ -298,7 +322,7 @@ def check_feedback(
     ).join(keys.select("_exact", _by_exact="warning_id"), on="_exact", how="left"
     ).join(keys.filter(pl.col("_loose").is_not_null()).select("_loose", _by_loose="warning_id"), on="_loose", how="left"
     ).with_columns(_wid=pl.coalesce("_by_exact", "_by_loose")).join(
-        iss.select(_wid="warning_id", _w_town="township", _w_towns="townships", _issue="issue_date",
+        iss.select(_wid="warning_id", _w_town="township", _w_towns="townships", _issue="issue_date", _w_rules="rules",
                    _first=pl.col("period").replace_strict(dict(first_out or {}), default=None, return_dtype=pl.Date)),
         on="_wid", how="left",
     )
@@ -405,6 +429,9 @@ def check_feedback(
     accepted = (
         x.filter(~pl.col("_bad") & ~pl.col("_blank"))
         .with_columns(warning_id="_wid")
+        .join(_rules_taken(taken_before), on=["file", "line", "warning_id"], how="left", maintain_order="left")
+        # (the rules the answered row showed: its 预警规则 as returned, else as taken before, else the warning's now)
+        .with_columns(rules=pl.coalesce(_rule_list(pl.col("rules")), "_taken_rules", "_w_rules"))
         .sort(delivery_place(pl.col("file"), ranks or {}), delivery_order(pl.col("file")), "line", maintain_order=True)
         .with_columns(rank=(pl.len() - pl.int_range(pl.len())).over("warning_id").cast(pl.Int64))
         .with_columns(is_latest=pl.col("rank") == 1)
@@ -420,17 +447,26 @@ def check_feedback(
     )
 
 
+def _rules_taken(taken: pl.DataFrame | None) -> pl.DataFrame:
+    """`feedback_answers` rows -> file, line, warning_id, `_taken_rules` (one per answer)."""
+    schema = {"file": pl.String, "line": pl.Int64, "warning_id": pl.String, "_taken_rules": pl.String}
+    if taken is None or taken.is_empty() or "rules" not in taken.columns:
+        return pl.DataFrame(schema=schema)
+    return (taken.select("file", "line", "warning_id", _taken_rules="rules").cast(schema)
+            .filter(pl.col("_taken_rules").is_not_null()).unique(["file", "line", "warning_id"], keep="last"))
+
+
 def take_returns(
     returned: pl.DataFrame | None, set_aside: pl.DataFrame | None, issued: pl.DataFrame | None, as_of: date, period: str,
     cfg: Config, files: pl.DataFrame, townships: Iterable[str] = (), first_out: Mapping[str, date] | None = None,
-    blanked: pl.DataFrame | None = None,
+    blanked: pl.DataFrame | None = None, taken_before: pl.DataFrame | None = None,
 ) -> tuple[dict, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]:
     """The period's returned township lists (`returned`: the 反馈 rows read, None when none were;
     `set_aside`: the folder's `Rejected` rows the validator set aside, a 核实结果 outside
     属实/不属实 ...) -> (counts, accepted, refused, told, findings), each frame None when no row
     was returned. The rows are checked against the warnings `issued` before (`check_feedback`:
     a later file's answer first, by the order the folder's `files` were put in, `delivery_ranks`;
-    `townships`, `first_out` as it takes them); accepted: those taken, with their
+    `townships`, `first_out`, `taken_before` as it takes them); accepted: those taken, with their
     `received_period`; refused: those not, as REJECTED_SCHEMA rows (the row accounting's);
     told: what each township is told back — the rows not taken, those a later file overruled
     (`disagreements`) and the cells not read (`values_not_read` of `blanked`); findings: the
@@ -444,7 +480,7 @@ def take_returns(
     folder = cfg.kinds["feedback"].folder
     accepted, unanswered, refused = check_feedback(returned, issued, as_of, cfg.matching.places,
                                                    delivery_ranks(files, cfg.inbox.later_marks), period=period,
-                                                   townships=townships, first_out=first_out)
+                                                   townships=townships, first_out=first_out, taken_before=taken_before)
     overruled, findings = disagreements(accepted, cfg.inbox.later_marks)
     findings = pl.concat([findings, year_slips(returned, accepted)])
     # an answer whose 核实日期 could not be read was taken undated (`kinds.feedback.blank_unreadable`):
@@ -582,8 +618,22 @@ def _deciding(a: pl.DataFrame) -> pl.DataFrame:
         a.with_row_index("_order")
         .filter(pl.col("result").is_not_null())
         .group_by("warning_id").agg(pl.all().sort_by("_order").last())
-        .select("warning_id", "result", "verify_date", "_order")
+        .select("warning_id", "result", "verify_date", "rules", "_order")
     )
+
+
+def reissued(issued: pl.DataFrame, answers: pl.DataFrame | None) -> pl.DataFrame:
+    """The warnings whose deciding answer (`_deciding`) verified other rules than those on them
+    now: a re-run of their period changed their 预警规则 under the same 预警编号 (M1 and M2 share
+    the 因病 row) after the township answered, so a rule on them was never verified. They are
+    open again (`warning_status`); what the answer found stands for the rules it verified.
+    Not those taken back (`withdrawn`): no rule of theirs is to verify. Columns: warning_id, rules
+    (now), answered_rules, result, verify_date (the earlier answer's)."""
+    iss = _issued(issued)
+    dec = _deciding(_answers(answers))
+    return iss.filter(~pl.col("withdrawn").fill_null(False)).join(dec, on="warning_id").rename(
+        {"rules": "_now", "rules_right": "answered_rules"}).filter(_uncovered(pl.col("_now"), pl.col("answered_rules"))).select(
+        "warning_id", rules="_now", answered_rules="answered_rules", result="result", verify_date="verify_date")
 
 
 def warning_status(issued: pl.DataFrame, answers: pl.DataFrame | None, as_of: date) -> pl.DataFrame:
@@ -595,9 +645,11 @@ def warning_status(issued: pl.DataFrame, answers: pl.DataFrame | None, as_of: da
     else as_of later than 核实截止日期 -> overdue with days_overdue = calendar days past the
     deadline, else open with 0. `withdrawn` says which were taken back: what a township found on
     its visit stands (a 属实 stays verified_true and dispatched). See `_deciding` for which
-    answer counts."""
+    answer counts. An answer verifies the rules its row showed (`rules`): one a re-run's rules
+    on the warning now go beyond (`reissued`) does not verify it; it is open or overdue as if
+    unanswered (by the 核实截止日期 its row was sent again with, `first_sent`)."""
     iss = _issued(issued)
-    dec = _deciding(_answers(answers))
+    dec = _deciding(_answers(answers)).join(reissued(iss, answers).select("warning_id"), on="warning_id", how="anti")
     res = pl.col("result")
     s = iss.join(dec, on="warning_id", how="left").with_columns(
         status=pl.when(res == "属实").then(pl.lit("verified_true"))
@@ -842,7 +894,8 @@ def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.D
     those later periods took (a re-run); `persons`: the warned persons followed into the
     households they were split off into (`rules.persons_followed`).
     rows: the still-open earlier warnings first (`carry_over`, each in the township its household
-    lives in now), then this period's, then those a re-run moved to another township's list (迁出,
+    lives in now), then this period's (those a re-run gave a rule the answer did not verify say
+    so, `with_reissued`), then those a re-run moved to another township's list (迁出,
     `moved_in_rerun`) and those it takes back (`withdrawn_rows`: withdrawn); moved: the finding of
     the warnings that moved (`moved_warnings`); status: every warning ever issued, as of
     `issue_date` (`warning_status`)."""
@@ -856,9 +909,34 @@ def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.D
     moved = moved_warnings(carried, earlier_rows, moved_out, rows)
     withdrawn = withdrawn_rows(before, rows, status_earlier)
     rows = pl.concat([rows, moved_out, withdrawn])
-    these = rows.with_columns(period=pl.lit(period))
-    status = warning_status(issued_from_rows(together([earlier_rows, these])), answers, issue_date)
+    issued = issued_from_rows(together([earlier_rows, rows.with_columns(period=pl.lit(period))]))
+    # (one a re-run gave a rule its township's answer did not verify: its row says so, later answers too;
+    # the note goes on listed rows only, which is neither 撤回 nor 迁出: `issued` stands)
+    rows = with_reissued(rows, reissued(issued, together([answers, answers_later])))
+    status = warning_status(issued, answers, issue_date)
     return rows, moved, status, withdrawn
+
+
+REISSUED_NOTE = "（重新下发：重新运行后预警规则为{}，此前反馈的核实结果“{}”{}只核实了{}，请就{}核实）"
+
+
+def with_reissued(rows: pl.DataFrame, again: pl.DataFrame) -> pl.DataFrame:
+    """List rows + `reissued()` -> the same, the 状态 of a row listing such a warning (not 撤回 nor
+    迁出) followed by `REISSUED_NOTE`: its rules now, the earlier answer (result, 核实日期) and the
+    rules it verified, and the rules to verify now. The earlier answer stands for its rules."""
+    if again.is_empty():
+        return rows
+    note = again.select(
+        预警编号="warning_id", _note=pl.format(
+            REISSUED_NOTE, "rules", "result",
+            pl.when(pl.col("verify_date").is_not_null()).then(pl.format("（{}）", pl.col("verify_date").dt.to_string("%Y-%m-%d")))
+            .otherwise(pl.lit("")), "answered_rules",
+            pl.col("rules").str.split("、").list.set_difference(pl.col("answered_rules").str.split("、")).list.sort()
+            .list.join("、")))
+    listed = _state(rows).ne_missing(STATUS_WITHDRAWN) & ~_moved_out(rows)
+    return rows.join(note, on="预警编号", how="left", maintain_order="left").with_columns(
+        状态=pl.when(listed & pl.col("_note").is_not_null()).then(pl.col("状态") + pl.col("_note")).otherwise("状态")
+    ).drop("_note")
 
 
 def moved_warnings(carried: pl.DataFrame | None, earlier_rows: pl.DataFrame | None,
@@ -919,19 +997,26 @@ def as_sent(rows: pl.DataFrame, notes: pl.DataFrame, ids: pl.Series | None = Non
     return mask_full_ids(x, ["户编号", "状态"], ids)
 
 
-def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: date, deadline: date) -> pl.DataFrame:
+def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: date, deadline: date,
+               answers: pl.DataFrame | None = None) -> pl.DataFrame:
     """A re-run's new rows (`township_rows()` output) -> the same, those of warnings its period's
     list did not hold before (`before`: the rows the period's last run wrote, 撤回 and 迁出 rows not
     counted; None = the period's first run, nothing changes) dated `sent_on`, with `deadline`: a warning first published now
     is sent now, not on the period's old 下发日期, and is not overdue on arrival. So is one the
     period's lists gave another township before (a corrected 户籍底册 moved its household,
-    `moved_in_rerun`): its township first gets it now."""
+    `moved_in_rerun`): its township first gets it now. So is one whose 预警规则 the re-run changed
+    after a township answered it for rules that do not cover them now (`answers`: every answer
+    taken, later periods' too; `reissued`): the rule it gains is sent now."""
     if before is None:
         return new_rows
     # (one taken back and raised again: sent now; a 迁出 row: the township listing it is another)
     live = _listed(before)
-    was = live.select("预警编号", _was="township", _held=pl.lit(True)).unique("预警编号", keep="first")
-    now = pl.col("_held").is_null() | pl.col("_was").ne_missing(pl.col("township"))
+    was = live.select("预警编号", _was="township", _held=pl.lit(True), _was_rules=_rule_list(pl.col("预警规则"))
+                      ).unique("预警编号", keep="first")
+    rules = _rule_list(pl.col("预警规则"))
+    answered = _deciding(_answers(answers)).select(预警编号="warning_id", _answered="rules")
+    again = pl.col("_was_rules").ne_missing(rules) & _uncovered(rules, pl.col("_answered"))
+    now = pl.col("_held").is_null() | pl.col("_was").ne_missing(pl.col("township")) | again
     # one the list held, sent after the period's lists went out (an earlier re-run sent it): as sent
     # then, not re-dated to the period's 下发日期 (it would read overdue from before it went out). The
     # lists' date is the earliest 下发日期 the list gave this period's warnings; those sent with them
@@ -943,10 +1028,11 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     later = (pl.col("_sent").is_not_null() & (pl.col("_sent") > pl.lit(lists_out)) if lists_out is not None
              else pl.lit(False))
     return new_rows.join(sent, on="预警编号", how="left", maintain_order="left").join(
-        was, on="预警编号", how="left", maintain_order="left").with_columns(
+        was, on="预警编号", how="left", maintain_order="left").join(
+        answered, on="预警编号", how="left", maintain_order="left").with_columns(
         下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).when(later).then("_sent").otherwise("下发日期"),
         核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).when(later).then("_due").otherwise("核实截止日期"),
-    ).drop("_sent", "_due", "_was", "_held")
+    ).drop("_sent", "_due", "_was", "_held", "_was_rules", "_answered")
 
 
 def sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: date) -> int:
@@ -954,11 +1040,23 @@ def sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: da
     (`before`; None: its first run) -> how many warnings go out now that the period's lists did not
     hold before: dated otherwise than the period's `issue_date` and not listed before in the same
     township (撤回 and 迁出 rows not counted: a warning a corrected roster moved to another
-    township's list is sent to that township now; one an earlier re-run sent keeps its date)."""
-    listed = (_listed(before).select("预警编号", "township") if before is not None
-              else new_rows.select("预警编号", "township").clear())
-    return new_rows.filter(pl.col("下发日期") != issue_date.isoformat()).join(
-        listed, on=["预警编号", "township"], how="anti", nulls_equal=True).height  # (an unplaced lead: no township)
+    township's list is sent to that township now; one an earlier re-run sent keeps its date), or
+    listed there dated otherwise before (its rules changed after an answer that does not cover
+    them, `first_sent`: sent again now)."""
+    sent, again = _sent_now(new_rows, before, issue_date)
+    return sent.height + again.height
+
+
+def _sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`sent_now`'s rows: (those the lists did not hold before in their township, those they held
+    dated otherwise: sent again)."""
+    listed = (_listed(before).select("预警编号", "township", _was=pl.col("下发日期").cast(pl.String))
+              if before is not None else new_rows.select("预警编号", "township", _was="下发日期").clear())
+    x = new_rows.filter(pl.col("下发日期") != issue_date.isoformat()).join(
+        listed.unique(["预警编号", "township"], keep="first"), on=["预警编号", "township"], how="left",
+        nulls_equal=True, maintain_order="left")  # (an unplaced lead: no township)
+    return (x.filter(pl.col("_was").is_null()).drop("_was"),
+            x.filter(pl.col("_was").is_not_null(), pl.col("_was") != pl.col("下发日期")).drop("_was"))
 
 
 def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
@@ -1082,14 +1180,14 @@ def rerun_changes(new_rows: pl.DataFrame, withdrawn: pl.DataFrame, before: pl.Da
     and the rows the period's last run wrote (`before`; None: its first run) -> QualityFinding
     rows for the county, one per township and change, naming the warnings with their rules: those
     taken back now (as `withdrawn_count` counts them) and those sent now, with their date and
-    deadline (as `sent_now` counts them). The console only counts them; the county tells the
+    deadline (as `sent_now` counts them; those sent again, their rules changed after an answer,
+    apart). The console only counts them; the county tells the
     townships which rows of the lists they hold changed."""
     if before is None:
         return pl.DataFrame(schema=QUALITY_COLUMNS)
     held = before.filter(_state(before).ne_missing(STATUS_WITHDRAWN))["预警编号"]
     gone = withdrawn.filter(pl.col("预警编号").is_in(held.implode())).unique("预警编号", keep="first", maintain_order=True)
-    sent = new_rows.filter(pl.col("下发日期") != issue_date.isoformat()).join(
-        _listed(before).select("预警编号", "township"), on=["预警编号", "township"], how="anti", nulls_equal=True)
+    sent, again = _sent_now(new_rows, before, issue_date)
     said = pl.format("{}（{}）", "预警编号", pl.col("预警规则").fill_null("—"))
     # (one an earlier warning of the household and risk type covers now, `COVERED_NOTE`, names it)
     by = pl.col("备注").str.extract(f"^{_COVERED}$", 1)
@@ -1104,6 +1202,10 @@ def rerun_changes(new_rows: pl.DataFrame, withdrawn: pl.DataFrame, before: pl.Da
             "count", detail=pl.format("{}：{}本次重新运行新下发（此前清单未列或已撤回），下发日期 {}，核实截止 {}"
                                       " — sent now: raised by the re-run, not listed before or withdrawn",
                                       "township", "_ids", "下发日期", "核实截止日期")),
+        again.group_by(town, "下发日期", "核实截止日期", maintain_order=True).agg(_ids=said.str.join("、"), count=pl.len()).select(
+            "count", detail=pl.format("{}：{}本次重新运行改变了预警规则，此前反馈的核实结果未核实新的规则，重新下发，下发日期 {}，核实截止 {}"
+                                      " — sent again: the re-run changed their rules after an answer that verified others",
+                                      "township", "_ids", "下发日期", "核实截止日期")),
     ]
     return pl.concat(parts).select(
         category=pl.lit(Finding.RERUN), dept=pl.lit(None, pl.String), file=pl.lit(None, pl.String), detail="detail",
@@ -1116,7 +1218,7 @@ SEND, WITHDRAW = "派单", "撤回（复核改为不属实）"  # 派单动作 o
 
 
 def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None,
-                     sent_before: pl.DataFrame | None = None) -> pl.DataFrame:
+                     sent_before: pl.DataFrame | None = None, again: pl.DataFrame | None = None) -> pl.DataFrame:
     """What this run tells the departments (`previous` status: None = nothing sent before): the
     warnings verified 属实 now and not before (`action` SEND), and those verified 属实 before but
     no longer (a later answer says 不属实: `action` WITHDRAW, so a department does not go on
@@ -1124,7 +1226,8 @@ def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None,
     last run stored it (None: the period's first run): a 属实 that run sent, which a corrected
     answer received since takes back, is withdrawn too (its 派单 went out with that run's files).
     A warning a re-run took back after a township verified it 属实 stays sent: what the visit
-    found stands."""
+    found stands; so does one a re-run gave a rule the 属实 did not verify (`again`: `reissued()`
+    rows), open again for that rule only."""
     def true(f: pl.DataFrame | None) -> pl.DataFrame:  # (the warning ids a status verified 属实)
         f = status.clear() if f is None or f.is_empty() else f
         return f.filter(pl.col("status") == "verified_true").select("warning_id")
@@ -1132,10 +1235,12 @@ def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None,
     now = status.filter(pl.col("status") == "verified_true")
     sent = true(previous)
     before = pl.concat([sent, true(sent_before)]).unique(maintain_order=True)
+    stands = (again.filter(pl.col("result") == "属实").select("warning_id") if again is not None
+              else before.clear())
     return pl.concat([
         now.join(sent, on="warning_id", how="anti", maintain_order="left").with_columns(action=pl.lit(SEND)),
         status.join(before, on="warning_id", how="semi").filter(pl.col("status") != "verified_true")
-        .with_columns(action=pl.lit(WITHDRAW)),
+        .join(stands, on="warning_id", how="anti", maintain_order="left").with_columns(action=pl.lit(WITHDRAW)),
     ])
 
 

@@ -281,6 +281,8 @@ class Feedback(SourceRow):
     note: str = pa.Field(nullable=True)
     # 状态 as returned (optional: frames built without it validate): no answer, see `feedback.check_feedback`
     list_state: Optional[str] = pa.Field(nullable=True)
+    # 预警规则 as returned (optional): the rules the answered row showed, `feedback.check_feedback`
+    rules: Optional[str] = pa.Field(nullable=True)
     # (optional: frames built without it validate; `pipelines.validate.tens_date` fills it)
     verify_date_tens: Optional[pl.Date] = pa.Field(nullable=True)
 

@@ -10,7 +10,7 @@ from pipelines.feedback import (
     file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK, sent_now,
-    list_rows, list_sheets, take_returns, told_back, withdrawn_count, rerun_changes, SPLIT_OFF,
+    list_rows, list_sheets, take_returns, told_back, withdrawn_count, rerun_changes, SPLIT_OFF, reissued, with_reissued,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import REJECTED_SCHEMA, delivery_ranks, validate
@@ -1778,3 +1778,72 @@ def test_a_rerun_withdraws_only_the_true_verdicts_its_period_s_dispatch_sent():
     status = pl.DataFrame({"warning_id": ["w1", "w2", "w3", "w4", "w5"],
                            "status": ["verified_true", "verified_true", "verified_true", "verified_true", "pending"]})
     assert sent_before(status, sent)["warning_id"].to_list() == ["w1", "w3", "w5"]
+
+
+def test_an_answer_verifies_the_rules_its_row_showed_not_a_rule_a_rerun_put_under_the_same_id():
+    """w-x's 因病 row went out with M2 only; its township answered it 不属实. A re-run of its period
+    dropped M2 and raised M1 under the same 预警编号 (M1 and M2 share the row). Before, the M2
+    answer closed the M1 too: no one was sent it. Now an answer verifies the rules its row
+    showed: w-x is open again for M1 (its row sent again with a deadline of its own), the earlier
+    answer shown; the answer's rules are the returned 预警规则, else the rules issued when taken. A
+    warning whose rules did not change, an answer stored before rules were, one that covers the
+    rules now, or a warning taken back: as before."""
+    rows = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {"预警规则": "M1"},
+                         township_row("w-same", "大店镇", "2026-10", hh="S") | {"预警规则": "M1、M2"},
+                         township_row("w-old", "大店镇", "2026-10", hh="O") | {"预警规则": "M1"}])
+    a = answers(("2026-11", "反馈/大店镇.csv", 2, "w-x", "不属实", D(2026, 10, 12), None),
+                ("2026-11", "反馈/大店镇.csv", 3, "w-same", "属实", D(2026, 10, 12), None),
+                ("2026-11", "反馈/大店镇.csv", 4, "w-old", "属实", D(2026, 10, 12), None),
+                ).with_columns(rules=pl.Series(["M2", "M2、M1", None]))
+    issued = issued_from_rows(rows)
+    by = {r["warning_id"]: r for r in warning_status(issued, a, D(2026, 10, 12)).iter_rows(named=True)}
+    assert (by["w-x"]["status"], by["w-x"]["result"], by["w-x"]["verified_on"]) == ("open", None, None)
+    assert (by["w-same"]["status"], by["w-old"]["status"]) == ("verified_true", "verified_true")
+    assert reissued(issued, a).rows() == [("w-x", "M1", "M2", "不属实", D(2026, 10, 12))]
+    late = warning_status(issued, a, D(2026, 10, 20)).filter(pl.col("warning_id") == "w-x")
+    assert late.select("status", "days_overdue").row(0) == ("overdue", 7)
+    # taken back since: no rule of it is to verify, its answer stands
+    gone = issued_from_rows(pl.concat([rows, rows.head(1).with_columns(period=pl.lit("2026-11"), 状态=pl.lit("撤回"))],
+                                      how="diagonal"))
+    assert warning_status(gone, a, D(2026, 10, 20)).filter(pl.col("warning_id") == "w-x")["status"].item() == "verified_false"
+    # answered again on the row showing M1: verified
+    a2 = pl.concat([a, answers(("2026-12", "反馈/大店镇.csv", 2, "w-x", "属实", D(2026, 11, 12), None)).with_columns(
+        rules=pl.lit("M1"))])
+    assert warning_status(issued, a2, D(2026, 12, 1)).filter(pl.col("warning_id") == "w-x")["status"].item() == "verified_true"
+    # what the answer verifies: the 预警规则 returned (spelled any way), else the warning's rules as issued
+    returned = fb((DADIAN, 2, W1, "大店镇", "不属实", "否", "张", D(2026, 10, 12), None),
+                  (DADIAN, 3, W2, "大店镇", "属实", "是", "张", D(2026, 10, 12), None)).with_columns(
+        rules=pl.Series([" m2，M1 ", None]))
+    acc, _, _ = check_feedback(returned, ISSUED.with_columns(rules=pl.lit("M1")), AS_OF)
+    assert acc.select("warning_id", "rules").rows() == [(W1, "M1、M2"), (W2, "M1")]
+    # a re-run of the period re-takes an answer its last run took: a file without 预警规则 keeps the rules taken then
+    # (a re-run of the warning's own period may have changed them since)
+    before_taken = acc.with_columns(rules=pl.lit("M2"), period=pl.lit("2026-11"))
+    acc, _, _ = check_feedback(returned.drop("rules"), ISSUED.with_columns(rules=pl.lit("M1")), AS_OF,
+                               taken_before=before_taken)
+    assert acc.select("warning_id", "rules").rows() == [(W1, "M2"), (W2, "M2")]
+    # a re-run that changed w-x's rules after that answer sends its row again now; unchanged ones keep their date
+    before = rows.drop("period").with_columns(预警规则=pl.Series(["M2", "M1、M2", "M1"]), 状态=pl.lit("新下发")).cast(pl.String)
+    now, deadline = D(2026, 12, 7), D(2026, 12, 10)
+    new = rows.drop("period")
+    got = first_sent(new, before, now, deadline, a).select("预警编号", "下发日期", "核实截止日期").rows()
+    assert got == [("w-x", "2026-12-07", "2026-12-10"), ("w-same", "2026-10-09", "2026-10-13"),
+                   ("w-old", "2026-10-09", "2026-10-13")]
+    assert first_sent(new, before, now, deadline).equals(new)  # (no answer: as before)
+    # ... counted as sent now, and named apart in the county's report
+    redated = first_sent(new, before, now, deadline, a)
+    assert sent_now(redated, before, D(2026, 10, 9)) == 1 and sent_now(new, before, D(2026, 10, 9)) == 0
+    assert rerun_changes(redated, before.head(0), before, D(2026, 10, 9))["detail"].to_list() == [
+        "大店镇：w-x（M1）本次重新运行改变了预警规则，此前反馈的核实结果未核实新的规则，重新下发，下发日期 2026-12-07，核实截止 2026-12-10"
+        " — sent again: the re-run changed their rules after an answer that verified others"]
+    # ... its row says why, and what the earlier answer found
+    listed = with_reissued(with_carry_over(new, new.head(0).select(
+        pl.lit(None, pl.Utf8).alias("状态"), pl.lit(None, pl.Int64).alias("逾期天数"), *new.columns)), reissued(issued, a))
+    assert listed["状态"].to_list() == [
+        "新下发（重新下发：重新运行后预警规则为M1，此前反馈的核实结果“不属实”（2026-10-12）只核实了M2，请就M1核实）", "新下发", "新下发"]
+    # a 属实 reopened for a rule it did not verify is not taken back from the department
+    true = reissued(issued, a.with_columns(result=pl.lit("属实")))
+    was = pl.DataFrame({"warning_id": ["w-x"], "status": ["verified_true"]})
+    is_now = pl.DataFrame({"warning_id": ["w-x"], "status": ["open"]})
+    assert dispatch_changes(is_now, was, again=true).is_empty()
+    assert dispatch_changes(is_now, was)["action"].to_list() == ["撤回（复核改为不属实）"]

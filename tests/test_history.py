@@ -1299,3 +1299,49 @@ def test_a_cascade_withdraws_a_dispatch_once_in_the_period_that_took_it_back(aug
     assert _run(county, out, "2026-09") == 0  # (October re-run by the cascade)
     assert ("撤回（复核改为不属实）", w1) in _dispatched(out, "2026-09")
     assert w1 not in [w for _, w in _dispatched(out, "2026-10")]
+
+
+def test_an_answer_verifies_the_rules_its_row_showed_not_a_rule_a_rerun_put_under_the_same_id(august_13, tmp_path, capsys):
+    """August's list had household x's 因病 row with M2 only; its township answered it 不属实 in
+    September's 反馈/, and another's M1 row 属实. The analyst then re-ran August with other
+    thresholds: the re-run dropped M2 and raised M1 for x under the same 预警编号 (M1 and M2 share
+    the 因病 row). Before, every later run took the M2 answer as verifying the M1: x's M1 was
+    never sent to anyone (verified_false, carried by no list, its repeats suppressed by it). The
+    answer verifies the rules its row showed: x's row goes out again dated the day of the re-run,
+    状态 saying why and what the earlier answer found; it stays open until answered (the cascade's
+    September re-run takes x's answer, returned without 预警规则, as verifying the rules September's
+    first run took it for), and October carries it. The M1 row answered 属实, whose rules the re-run left alone, stays verified."""
+    county, out = _copy(august_13, tmp_path)
+    aug = _town_files(out, "2026-08")
+    rows = pl.concat(list(aug.values()))
+    x = rows.filter(pl.col("预警规则") == "M2").row(0, named=True)
+    kept = rows.filter(pl.col("预警规则") == "M1", pl.col("乡（镇）") != x["乡（镇）"]).row(0, named=True)
+    folder = county / "inbox" / "2026-09" / "反馈"
+    folder.mkdir(parents=True)
+    for row, said, drop in ((x, "不属实", ["预警规则"]), (kept, "属实", [])):  # (x's without 预警规则: as taken first)
+        town = row["乡（镇）"]
+        aug[town].filter(pl.col("预警编号") == row["预警编号"]).with_columns(
+            核实结果=pl.lit(said), 是否纳入监测=pl.lit("否"), 核实人=pl.lit("张网格"), 核实日期=pl.lit("2026-09-04"),
+        ).drop(drop).write_csv(folder / f"{town}_2026-08_预警清单.csv")
+    assert _run(county, out, "2026-09") == 0
+    assert _rerun(county, out, "2026-08", "--set", "rules.M2.share_of_income=1", "--set", "rules.M1.threshold=100")[0] == 0
+    capsys.readouterr()
+    again = pl.concat(list(_town_files(out, "2026-08").values())).filter(pl.col("预警编号") == x["预警编号"]).row(0, named=True)
+    assert again["预警规则"] == "M1", "the re-run must change x's rules under the same 预警编号"
+    assert again["下发日期"] > ISSUE["2026-09"] and again["核实截止日期"] > again["下发日期"], "sent again now"
+    assert again["状态"] == "新下发（重新下发：重新运行后预警规则为M1，此前反馈的核实结果“不属实”（2026-09-04）只核实了M2，请就M1核实）"
+    assert _run(county, out, "2026-10") == 0
+    status = pl.read_parquet(out / "2026-10" / "warning_status.parquet")
+    got = status.filter(pl.col("warning_id") == x["预警编号"]).row(0, named=True)
+    assert got["status"] in ("open", "overdue") and got["result"] is None, got
+    listed = pl.concat(list(_town_files(out, "2026-10").values())).filter(pl.col("预警编号") == x["预警编号"])
+    assert listed.height == 1 and "只核实了M2，请就M1核实" in listed["状态"].item(), listed["状态"].to_list()
+    assert listed["预警规则"].item() == "M1" and listed["下发日期"].item() == again["下发日期"]
+    same = status.filter(pl.col("warning_id") == kept["预警编号"]).row(0, named=True)
+    assert (same["status"], same["result"]) == ("verified_true", "属实")
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    try:
+        stored = dict(con.sql("SELECT warning_id, rules FROM feedback_answers").fetchall())
+    finally:
+        con.close()
+    assert stored == {x["预警编号"]: "M2", kept["预警编号"]: "M1"}
