@@ -124,9 +124,12 @@ def _text(e: pl.Expr) -> pl.Expr:
 
 def _rule_list(rules: pl.Expr) -> pl.Expr:
     """A 预警规则 as written (`M1、M2`, `m2,M1`, `M1 / M2`) -> its rules, NFKC, upper case, sorted,
-    joined by '、' (null: none)."""
+    joined by '、' (null: none). Only what reads as a rule's name (a letter, then letters or
+    digits): a clerk's own words typed into the cell (见备注) name no rule, and an answer must not
+    be taken as verifying none of its row's rules (its warning would be sent again)."""
     r = (rules.cast(pl.String).str.normalize("NFKC").str.to_uppercase()
-         .str.replace_all(r"[、,，;；/\s]+", "、").str.split("、").list.eval(pl.element().filter(pl.element() != ""))
+         .str.replace_all(r"[、,，;；/\s]+", "、").str.split("、")
+         .list.eval(pl.element().filter(pl.element().str.contains(r"^[A-Z][A-Z0-9_]*$")))
          .list.unique().list.sort().list.join("、"))
     return pl.when(r.str.len_chars() > 0).then(r)
 

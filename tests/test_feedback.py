@@ -1816,6 +1816,10 @@ def test_an_answer_verifies_the_rules_its_row_showed_not_a_rule_a_rerun_put_unde
         rules=pl.Series([" m2，M1 ", None]))
     acc, _, _ = check_feedback(returned, ISSUED.with_columns(rules=pl.lit("M1")), AS_OF)
     assert acc.select("warning_id", "rules").rows() == [(W1, "M1、M2"), (W2, "M1")]
+    # a clerk's words typed into 预警规则 name no rule: the rules the row was sent with, its rule names kept
+    typed, _, _ = check_feedback(returned.with_columns(rules=pl.Series(["见备注", "m2 见备注"])),
+                                 ISSUED.with_columns(rules=pl.lit("M1")), AS_OF)
+    assert typed.select("warning_id", "rules").rows() == [(W1, "M1"), (W2, "M2")]
     # a re-run of the period re-takes an answer its last run took: a file without 预警规则 keeps the rules taken then
     # (a re-run of the warning's own period may have changed them since)
     before_taken = acc.with_columns(rules=pl.lit("M2"), period=pl.lit("2026-11"))
