@@ -1,6 +1,8 @@
 """The county's monthly report (县级预警工作报告) as one self-contained HTML page.
 
-Counts only: no name, ID number, phone or 预警编号 reaches the page. Charts are inline SVG drawn
+Counts, and the data-quality findings as the county's 数据质量报告 words them (they name files,
+record numbers, 户编号 and 预警编号 for the county's staff to act on): no ID number or phone reaches
+the page (`_scrub`), and no township's list is in it. Charts are inline SVG drawn
 here in Python; the page loads nothing (no script, no stylesheet, no font, no image, no link), so
 it opens offline, from a USB stick or an intranet share, and prints.
 
