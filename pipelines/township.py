@@ -2,7 +2,7 @@
 
 One township row per 预警编号 (household or lead x risk type). No ID number leaves here: any
 18-character ID embedded in a text (残疾人证号, `G`+ID 学籍号, a department's record number) keeps
-its first 6 and last 4 characters only; a 户编号 that is an ID number (a county numbering its
+its first 6 and last 4 characters only, a 15-digit old ID its first 6 and last 3; a 户编号 that is an ID number (a county numbering its
 households by the head's) is masked as the lists are written (`mask_full_ids`, `feedback.as_sent`).
 """
 
@@ -13,34 +13,55 @@ from datetime import date
 
 import polars as pl
 
-from matchers.ids import is_full_id
+from matchers.ids import OLD_ID, is_full_id, upgrade_old_id
 from pipelines.rules import SEVERITY_RANK, households
 from schemas.outputs import FEEDBACK_COLUMNS, TOWNSHIP_COLUMNS
 
 # an 18-character ID number, also with spaces typed inside it (SPEC §1: IDs come with spaces;
 # `\d` matches full-width digits too)
 ID_PATTERN = r"((?:\d\s*){6})(?:\d\s*){8}((?:\d\s*){3}[\dXxＸｘ])"
+# a 15-digit old ID (SPEC §1, GB 11643-1989): a region (first digit 1-6), a real yymmdd date of
+# the 1900s and 3 sequence digits, not part of a longer run of digits (a 结算流水号 of 15 digits
+# that is no such ID stays readable). The regex has no look-around, so the digits either side are
+# matched and put back.
+_DAY = r"(?:(?:0[13578]|1[02])(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)(?:0[1-9]|[12][0-9]|30)|02(?:0[1-9]|1[0-9]|2[0-8]))"
+_YYMMDD = rf"(?:[0-9]{{2}}{_DAY}|(?:[02468][48]|[13579][26]|[2468]0)0229)"  # 1900 was no leap year
+OLD_ID_PATTERN = rf"(^|[^0-9])([1-6][0-9]{{5}}){_YYMMDD}([0-9]{{3}})([^0-9]|$)"
 UNPLACED = "（未落位线索）"
 
 
 def mask_ids(e: pl.Expr) -> pl.Expr:
     """Mask every embedded 18-character ID number: 341302********123X (341302 ********123X
-    when typed with a space after the region)."""
-    return e.str.replace_all(ID_PATTERN, "${1}********${2}")
+    when typed with a space after the region), and every old 15-digit one: 341302******273.
+    The old IDs are replaced twice: one match takes the character after it, which may be the
+    one before the next (`341302620111273、341302650203128`)."""
+    old = "${1}${2}******${3}${4}"
+    return (e.str.replace_all(ID_PATTERN, "${1}********${2}")
+            .str.replace_all(OLD_ID_PATTERN, old).str.replace_all(OLD_ID_PATTERN, old))
 
 
 def mask_full_ids(df: pl.DataFrame, columns: Collection[str], known: pl.Series | None = None) -> pl.DataFrame:
     """`df` with every 18-character run in `columns` that is a whole ID number (`matchers.ids.is_full_id`:
     valid, or one of `known`, the roster's 证件号码) masked as `mask_ids` masks: a county that numbers
     its households by the head's ID writes it into 户编号 (and 状态's `已分户至 <户编号>`). An 18-digit
-    户编号 that is no ID stays as written: clerks know their households by it."""
+    户编号 that is no ID stays as written: clerks know their households by it. A 15-digit run is
+    masked as `mask_ids` masks an old ID only when the ID it became is one of `known` (the roster
+    reads a head's old ID so): such a run is as likely a household code (region + village + serial)."""
     cols = [c for c in columns if c in df.columns]
-    runs = pl.concat([df[c].cast(pl.Utf8).str.extract_all(r"[0-9]{17}[0-9Xx]").explode() for c in cols]
-                     ).drop_nulls().unique() if cols else pl.Series([], dtype=pl.Utf8)
+    texts = pl.concat([df[c].cast(pl.Utf8) for c in cols]) if cols else pl.Series([], dtype=pl.Utf8)
+    runs = texts.str.extract_all(r"[0-9]{17}[0-9Xx]").explode().drop_nulls().unique()
+    old = texts.str.extract_all(r"[0-9]+").explode().drop_nulls().unique()
+    old = old.filter(old.str.contains(OLD_ID))
+    if known is None:  # (an old ID's upgrade always passes its check: only `known` tells one)
+        old = old.clear()
+    else:
+        became = pl.select(upgrade_old_id(pl.lit(old))).to_series()
+        old = old.filter(became.is_in(known.cast(pl.Utf8).str.strip_chars().str.to_uppercase().implode())).sort()
     ids = runs.filter(is_full_id(runs, known)).sort()
-    if ids.is_empty():
+    if ids.is_empty() and old.is_empty():
         return df
-    masked = ids.str.slice(0, 6) + "********" + ids.str.slice(14)
+    masked = pl.concat([ids.str.slice(0, 6) + "********" + ids.str.slice(14), old.str.slice(0, 6) + "******" + old.str.slice(12)])
+    ids = pl.concat([ids, old])
     return df.with_columns(pl.col(c).cast(pl.Utf8).str.replace_many(ids.to_list(), masked.to_list()) for c in cols)
 
 

@@ -187,3 +187,48 @@ def test_ids_numbering_households_are_masked_and_a_household_code_is_not():
     slipped = head[:17] + str((int(head[17]) + 1) % 10) if head[17] != "X" else head[:17] + "0"
     known = mask_full_ids(pl.DataFrame({"户编号": [slipped]}), ["户编号"], pl.Series([slipped]))
     assert known["户编号"].to_list() == [slipped[:6] + "********" + slipped[-4:]]
+
+
+def test_an_old_15_digit_id_is_masked_wherever_an_18_character_one_is():
+    """A department still holding someone's old 15-digit ID (SPEC §1) may type it into a lead's
+    name, its record number or a `G`+ID 学籍号: the township's list and the county's unplaced
+    leads keep its first 6 and last 3 only."""
+    old, masked = "341302620111273", "341302******273"
+    w = W.with_columns(
+        lead_name=pl.when(pl.col("lead_key").is_not_null()).then(pl.lit(f"孙七{old}")).otherwise("lead_name"),
+        basis=pl.when(pl.col("lead_key").is_not_null()).then(pl.lit(f"非监测对象 孙七{old} 新增特困")).otherwise("basis"),
+        record_ids=pl.when(pl.col("rule") == "C2").then(pl.lit([f"G{old}"])).when(pl.col("rule") == "M3")
+        .then(pl.lit([old])).otherwise("record_ids"))
+    t = township_rows(w, ROSTER, GRID, ISSUE, DEADLINE, HEADS)
+    lead = t.filter(pl.col("预警编号") == "YJ202610-ddd").row(0, named=True)
+    assert (lead["户主姓名"], lead["涉及人员"]) == (f"孙七{masked}", f"孙七{masked}")
+    assert lead["预警依据"] == f"C2：非监测对象 孙七{masked} 新增特困" and lead["来源记录编号"] == f"G{masked}"
+    u = unplaced_leads(w).row(0, named=True)
+    assert u["姓名"] == f"孙七{masked}" and u["预警依据"] == f"M3：非监测对象 孙七{masked} 新增特困"
+    assert old not in t.write_csv() + unplaced_leads(w).write_csv()
+
+
+def test_only_a_15_digit_run_that_can_be_an_old_id_is_masked():
+    """Region 1-6, a real yymmdd (1900 no leap year) and no longer run of digits around it: a
+    结算流水号 of 15 digits stays readable, and so do two IDs side by side masked both."""
+    raw = pl.Series(["341302620111273、341302650203128", "202610001520123", "341302000229123",
+                     "341302040229123", "3413026201112731", "34130262011127", "741302620111273"])
+    got = pl.select(mask_ids(pl.lit(raw))).to_series().to_list()
+    assert got == ["341302******273、341302******128", "202610001520123", "341302000229123",
+                   "341302******123", "3413026201112731", "34130262011127", "741302620111273"]
+
+
+def test_a_household_numbered_by_its_heads_old_id_is_masked_and_a_15_digit_code_is_not():
+    """`mask_full_ids`: a 15-digit 户编号 that is a head's old ID (the roster reads it as the ID it
+    became, `known`) keeps its first 6 and last 3, also in 状态; a 15-digit household code that
+    is no roster person's ID stays as written, dated-looking or not."""
+    from matchers.ids import check_char
+    from pipelines.township import mask_full_ids
+
+    old, code = "341302620111273", "341302101201000"  # (its '101201' reads as a date)
+    new = "34130219620111273" + check_char("34130219620111273")
+    df = pl.DataFrame({"户编号": [old, code], "状态": [f"待核实（王睿 已分户至 {old}）", "新下发"]})
+    got = mask_full_ids(df, ["户编号", "状态"], pl.Series([new, "34130219900101123X"]))
+    assert got["户编号"].to_list() == ["341302******273", code]
+    assert got["状态"].to_list() == ["待核实（王睿 已分户至 341302******273）", "新下发"]
+    assert mask_full_ids(df, ["户编号", "状态"]).equals(df)
