@@ -642,7 +642,8 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     roster = pl.read_parquet(work / "roster.parquet")
     # (its 户编号 as the roster writes them, for the lists here and the report in `publish`)
     folder = cfg.kinds["grid"].folder
-    delivered, aside = reference.grid_deliveries(pl.read_parquet(work / "files.parquet"),
+    files = pl.read_parquet(work / "files.parquet")
+    delivered, aside = reference.grid_deliveries(files,
                                                  _read(work / "rejected__discover.parquet"),
                                                  _read(work / f"rejected_{folder}.parquet"), folder)
     grid, found = reference.check_grid(_read(work / "grid.parquet"), roster, cfg.kinds["grid"].fields,
@@ -676,7 +677,7 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
                               params=[period, read]).pl()
         finally:
             con.close()
-        accounting.changed_since_last_run(pl.read_parquet(work / "files.parquet"), stored, pl.read_parquet(work / "links.parquet", columns=["dept", "record_id"]),
+        accounting.changed_since_last_run(files, stored, pl.read_parquet(work / "links.parquet", columns=["dept", "record_id"]),
                                           records, read).write_parquet(work / "findings_since.parquet")
     status.write_parquet(work / "status_all.parquet")
     now, taken_back = feedback.withdrawn_count(withdrawn, before)

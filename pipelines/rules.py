@@ -1151,14 +1151,13 @@ def assign_warnings(
         township=pl.col("township").fill_null(
             pl.col("household_id").replace_strict(
                 dict(roster.select("household_id", "township").unique("household_id").iter_rows()), default=None)),
-        _suffix=pl.struct(k=pl.coalesce("household_id", "lead_key"), r="risk_type",
-                          kd=_keyed(s["household_id"], roster, secret)).map_elements(
-            lambda x: keyed_suffix(x["k"], x["r"], secret) if x["kd"] else warning_suffix(x["k"], x["r"]),
-            return_dtype=pl.Utf8),
+        _suffix=pl.Series(_suffixes(s.select(pl.coalesce("household_id", "lead_key")).to_series(), s["risk_type"],
+                                    _keyed(s["household_id"], roster, secret), secret), dtype=pl.Utf8),
     ).with_columns(warning_id=prefix + pl.col("_suffix")).with_row_index("_sig")
     if secret is not None and issued is not None and not issued.is_empty():  # (`_suffix` stays keyed: the repeats)
-        plain = prefix + pl.struct(k=pl.coalesce("household_id", "lead_key"), r="risk_type").map_elements(
-            lambda x: warning_suffix(x["k"], x["r"]), return_dtype=pl.Utf8)
+        keys = s.select(pl.coalesce("household_id", "lead_key")).to_series()
+        plain = pl.lit(prefix + pl.Series(_suffixes(keys, s["risk_type"], pl.repeat(False, s.height, eager=True), None),
+                                          dtype=pl.Utf8))
         s = s.with_columns(warning_id=pl.when(plain.is_in(issued.implode())).then(plain).otherwise("warning_id"))
     collide = s.group_by("warning_id").agg(k=pl.coalesce("household_id", "lead_key").n_unique()).filter(pl.col("k") > 1)
     if collide.height:
