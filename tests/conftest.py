@@ -35,6 +35,33 @@ def read_rows(path: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
+def write_rows(path: Path, rows: list[list[str]], end: str = "\n") -> None:
+    """Rows as a UTF-8 CSV with BOM (as a county clerk's Excel saves one)."""
+    s = io.StringIO()
+    csv.writer(s, lineterminator=end).writerows(rows)
+    path.write_text(s.getvalue(), encoding="utf-8-sig")
+
+
+def every_cell(path: Path) -> list[str]:
+    """Every cell of a CSV, or of every sheet of an XLSX (what anyone holding the file can read)."""
+    if path.suffix == ".xlsx":
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True)
+        return [str(v) for ws in wb.worksheets for r in ws.iter_rows(values_only=True) for v in r if v is not None]
+    return [c for r in read_rows(path) for c in r]
+
+
+def township_lists(out: Path, period: str):
+    """Every township's 预警清单 CSV of the period under OUT, as one frame of strings, 户编号 without
+    the `="…"` that keeps Excel from reading it as a number."""
+    import polars as pl
+
+    files = sorted((out / period / "townships").rglob("*_预警清单.csv"))
+    return pl.concat([pl.read_csv(f, infer_schema=False) for f in files]).with_columns(
+        pl.col("户编号").str.replace(r'^="(.*)"$', "$1"))
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings

@@ -8,29 +8,20 @@ persons and household, and 行数核对 balances."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from pathlib import Path
 
-import openpyxl
 import polars as pl
 import pytest
 
 import cli
 from config import load_config
-from tests.conftest import read_rows
+from tests.conftest import every_cell, read_rows, township_lists, write_rows
 
 CFG = load_config()
 SEP, OCT = "2026-09", "2026-10"
 ISSUE = {SEP: "2026-10-09", OCT: "2026-11-02"}
 MASKED = re.compile(r"^\d{6}\*{8}\d{3}[\dX]$")
-
-
-def _put(path: Path, rows: list[list[str]]) -> None:
-    s = io.StringIO()
-    csv.writer(s, lineterminator="\n").writerows(rows)
-    path.write_text(s.getvalue(), encoding="utf-8-sig")
 
 
 def _csv(folder: Path) -> Path:
@@ -40,7 +31,7 @@ def _csv(folder: Path) -> Path:
         df = pl.read_excel(f, infer_schema_length=0)
         f.unlink()
         f = f.with_suffix(".csv")
-        _put(f, [df.columns, *[["" if v is None else v for v in r] for r in df.rows()]])
+        write_rows(f, [df.columns, *[["" if v is None else v for v in r] for r in df.rows()]])
     return f
 
 
@@ -62,29 +53,15 @@ def _ids_as_households(period_dir: Path) -> None:
         if r[rel] == "户主":
             head.setdefault(r[hh], r[idn])
     head = first | head
-    _put(roster, [rows[0], *[[head[c] if i == hh else c for i, c in enumerate(r)] for r in rows[1:]]])
+    write_rows(roster, [rows[0], *[[head[c] if i == hh else c for i, c in enumerate(r)] for r in rows[1:]]])
     grid = _csv(period_dir / "网格")
     g = read_rows(grid)
     at = _col(g[0], "户编号")
-    _put(grid, [g[0], *[[head.get(c, c) if i == at else c for i, c in enumerate(r)] for r in g[1:]]])
+    write_rows(grid, [g[0], *[[head.get(c, c) if i == at else c for i, c in enumerate(r)] for r in g[1:]]])
 
 
 def _run(inbox: Path, out: Path, period: str) -> int:
     return cli.main(["run", "--inbox", str(inbox), "--period", period, "--out", str(out), "--issue-date", ISSUE[period]])
-
-
-def _cells(path: Path) -> list[str]:
-    """Every cell of a CSV, or of every sheet of an XLSX."""
-    if path.suffix == ".xlsx":
-        wb = openpyxl.load_workbook(path, read_only=True)
-        return [str(v) for ws in wb.worksheets for r in ws.iter_rows(values_only=True) for v in r if v is not None]
-    return [c for r in read_rows(path) for c in r]
-
-
-def _lists(out: Path, period: str) -> pl.DataFrame:
-    files = sorted((out / period / "townships").rglob("*_预警清单.csv"))
-    return pl.concat([pl.read_csv(f, infer_schema=False) for f in files]).with_columns(
-        pl.col("户编号").str.replace(r'^="(.*)"$', "$1"))
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +114,7 @@ def county(prefect_harness, tmp_path_factory):
         elif r[hh] == moved_w["household_id"]:
             r[town], r[vil], r[grp] = there[town], there[vil], there[grp]
     assert split[1] not in heads
-    _put(roster, rows)
+    write_rows(roster, rows)
     assert _run(inbox, out, OCT) == 0
     ids = {r[idn].upper() for p in (SEP, OCT) for r in read_rows(_csv(inbox / p / "户籍底册"))[1:]}
     return {"out": out, "inbox": inbox, "answered": answered, "split": split,
@@ -150,10 +127,10 @@ def test_no_township_file_holds_a_full_id_when_households_are_numbered_by_id(cou
     files = sorted(p for per in (SEP, OCT) for p in (county["out"] / per / "townships").rglob("*")
                    if p.suffix in (".csv", ".xlsx"))
     assert any(p.suffix == ".xlsx" for p in files) and any(p.suffix == ".csv" for p in files)
-    leaked = {(p.name, i) for p in files for c in _cells(p) for i in county["ids"] if i in c.upper()}
+    leaked = {(p.name, i) for p in files for c in every_cell(p) for i in county["ids"] if i in c.upper()}
     assert not leaked
     for per in (SEP, OCT):
-        hh = _lists(county["out"], per)["户编号"].drop_nulls()
+        hh = township_lists(county["out"], per)["户编号"].drop_nulls()
         assert hh.len() and hh.str.contains(MASKED.pattern).all(), hh.filter(~hh.str.contains(MASKED.pattern))
     overdue = pl.read_csv(county["out"] / OCT / "county" / "逾期未核实清单.csv", infer_schema=False)
     assert not any(i in c.upper() for c in overdue["户编号"].drop_nulls() for i in county["ids"])
@@ -175,7 +152,7 @@ def test_the_returned_lists_are_taken_whole_with_the_ids_masked(county):
 def test_carried_warnings_follow_their_household_and_persons_with_the_id_masked(county):
     """The warning whose person split off into a household of their own is listed saying so, the
     new 户编号 (their ID) masked; the moved household's warning is in its new township's list."""
-    lists = _lists(county["out"], OCT)
+    lists = township_lists(county["out"], OCT)
     wid, idn = county["split"]
     row = lists.filter(pl.col("预警编号") == wid).row(0, named=True)
     assert f"已分户至 {idn[:6]}********{idn[-4:]}" in row["状态"], row["状态"]

@@ -9,21 +9,18 @@ file the run writes holds a lead's key."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from pathlib import Path
 
 import duckdb
-import openpyxl
 import polars as pl
 import pytest
 
 import cli
 from adapters import warehouse
 from pipelines.rules import lead_hash, warning_suffix
-from tests.conftest import read_rows
+from tests.conftest import every_cell, township_lists, write_rows
 
 SEP, OCT = "2026-09", "2026-10"
 ISSUE = {SEP: "2026-10-09", OCT: "2026-11-02"}
@@ -32,12 +29,6 @@ SETTLED = ["结算流水号", "姓名", "证件号码", "参保地", "就诊机�
 # (name, ID, 个人自付 in September, in October): a repeat, an escalation (≥ 2 x September's sum)
 LEADS = [("钱多多", "341302195603120417", 25000.0, 1000.0), ("孙大成", "341302196211050838", 21000.0, 25000.0)]
 DISABLED = ("郝友仁", "341302194807230915")  # a new 残疾人证 in October, placed in 大店镇
-
-
-def _put(path: Path, rows: list[list[str]]) -> None:
-    s = io.StringIO()
-    csv.writer(s, lineterminator="\n").writerows(rows)
-    path.write_text(s.getvalue(), encoding="utf-8-sig")
 
 
 def _settlements(period: str, at: int) -> list[list[str]]:
@@ -49,17 +40,6 @@ def _settlements(period: str, at: int) -> list[list[str]]:
 
 def _run(inbox: Path, out: Path, period: str) -> int:
     return cli.main(["run", "--inbox", str(inbox), "--period", period, "--out", str(out), "--issue-date", ISSUE[period]])
-
-
-def _cells(path: Path) -> list[str]:
-    if path.suffix == ".xlsx":
-        wb = openpyxl.load_workbook(path, read_only=True)
-        return [str(v) for ws in wb.worksheets for r in ws.iter_rows(values_only=True) for v in r if v is not None]
-    return [c for r in read_rows(path) for c in r]
-
-
-def _lists(out: Path, period: str) -> pl.DataFrame:
-    return pl.concat([pl.read_csv(f, infer_schema=False) for f in sorted((out / period / "townships").rglob("*_预警清单.csv"))])
 
 
 def _id_from_row(row: dict) -> str | None:
@@ -88,9 +68,9 @@ def county(prefect_harness, tmp_path_factory):
     generate(root, seed=13, periods=(SEP, OCT), households=300)
     inbox, out = root / "inbox", root / "out"
     for at, period in enumerate((SEP, OCT)):
-        _put(inbox / period / "医保" / f"结算明细_{period}_外院.csv", [SETTLED, *_settlements(period, at)])
+        write_rows(inbox / period / "医保" / f"结算明细_{period}_外院.csv", [SETTLED, *_settlements(period, at)])
     name, idn = DISABLED
-    _put(inbox / OCT / "残联" / f"残疾人证_{OCT}_补办.csv",
+    write_rows(inbox / OCT / "残联" / f"残疾人证_{OCT}_补办.csv",
          [["残疾人证号", "姓名", "残疾类别", "残疾等级", "办证类型", "发证日期", "乡（镇）"],
           [f"{idn}62", name, "精神", "二级", "新办", f"{OCT}-06", "大店镇"]])
     with pytest.MonkeyPatch.context() as mp:  # (a run before the key was kept)
@@ -127,9 +107,9 @@ def _stored(county) -> pl.DataFrame:
 def test_the_lead_rows_issued_with_the_key_do_not_give_their_ids_back(county):
     """September's (a run before the key): the ID comes back from a lead row showing it masked
     (the leak). October's new lead rows (状态 新下发), the 残疾人证 among them, keyed: none."""
-    sep = _lists(county["out"], SEP).filter(pl.col("户类型") == "新增线索")
+    sep = township_lists(county["out"], SEP).filter(pl.col("户类型") == "新增线索")
     assert any(_id_from_row(r) for r in sep.iter_rows(named=True))
-    new = _lists(county["out"], OCT).filter(pl.col("户类型") == "新增线索", pl.col("状态") == "新下发")
+    new = township_lists(county["out"], OCT).filter(pl.col("户类型") == "新增线索", pl.col("状态") == "新下发")
     shown = new.filter(pl.col("户主姓名") == DISABLED[0])
     assert shown.height == 1 and shown["来源记录编号"][0] == f"{DISABLED[1][:6]}********{DISABLED[1][14:]}62"
     assert new.filter(pl.col("来源记录编号").str.contains(r"\*{8}")).height > 1
@@ -167,7 +147,7 @@ def test_no_file_the_run_writes_holds_a_lead_s_key(county):
     files = [p for per in (SEP, OCT) for p in (county["out"] / per).rglob("*") if p.suffix in (".csv", ".xlsx", ".html")]
     assert any("townships" in p.parts for p in files) and any("county" in p.parts for p in files)
     leaked = {(p.name, k) for p in files for k in keys
-              if any(k in c for c in (_cells(p) if p.suffix != ".html" else [p.read_text(encoding="utf-8")]))}
+              if any(k in c for c in (every_cell(p) if p.suffix != ".html" else [p.read_text(encoding="utf-8")]))}
     assert not leaked
     for p in (p for per in (SEP, OCT) for p in (county["out"] / per).glob("*.parquet")):
         df = pl.read_parquet(p)

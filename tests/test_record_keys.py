@@ -6,8 +6,6 @@ delivers October's settlements again, spelled as stored or with the zeros gone."
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 import shutil
@@ -21,7 +19,7 @@ import pytest
 import cli
 from config import load_config
 from schemas.inputs import record_key
-from tests.conftest import read_rows
+from tests.conftest import read_rows, write_rows
 
 CFG = load_config()
 OCT, NOV = "2026-10", "2026-11"
@@ -29,9 +27,7 @@ FIXED = 4  # records each correction delivers again
 
 
 def _put(path: Path, rows: list[list[str]], later: float | None = None, end: str = "\n") -> None:
-    s = io.StringIO()
-    csv.writer(s, lineterminator=end).writerows(rows)
-    path.write_text(s.getvalue(), encoding="utf-8-sig")
+    write_rows(path, rows, end)
     if later:
         os.utime(path, (later, later))
 

@@ -6,8 +6,6 @@ townships returned carried, the lists showing October's spelling."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import shutil
 from pathlib import Path
@@ -18,17 +16,11 @@ import pytest
 import cli
 from config import load_config
 from schemas.inputs import record_key
-from tests.conftest import read_rows
+from tests.conftest import read_rows, township_lists, write_rows
 
 CFG = load_config()
 SEP, OCT = "2026-09", "2026-10"
 ISSUE = {SEP: "2026-10-09", OCT: "2026-11-02"}
-
-
-def _put(path: Path, rows: list[list[str]]) -> None:
-    s = io.StringIO()
-    csv.writer(s, lineterminator="\n").writerows(rows)
-    path.write_text(s.getvalue(), encoding="utf-8-sig")
 
 
 def _digits(cell: str, strip: bool) -> str:
@@ -51,18 +43,12 @@ def _respell(period_dir: Path, strip: bool) -> None:
                 f = f.with_suffix(".csv")
             top = next(i for i, r in enumerate(rows) if "户编号" in r)
             at = [i for i, h in enumerate(rows[top]) if h in ("户编号", "人编号")]
-            _put(f, rows[:top + 1] + [[_digits(c, strip) if i in at else c for i, c in enumerate(r)]
+            write_rows(f, rows[:top + 1] + [[_digits(c, strip) if i in at else c for i, c in enumerate(r)]
                                       for r in rows[top + 1:]])
 
 
 def _run(inbox: Path, out: Path, period: str) -> int:
     return cli.main(["run", "--inbox", str(inbox), "--period", period, "--out", str(out), "--issue-date", ISSUE[period]])
-
-
-def _lists(out: Path, period: str) -> pl.DataFrame:
-    files = sorted((out / period / "townships").rglob("*_预警清单.csv"))
-    return pl.concat([pl.read_csv(f, infer_schema=False) for f in files]).with_columns(
-        pl.col("户编号").str.replace(r'^="(.*)"$', "$1"))
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +103,7 @@ def test_a_roster_re_saved_in_excel_warns_as_the_roster_spelled_as_stored(octobe
                                      stored.join(stripped, on=stored.columns, how="anti"))
     sup = {k: pl.read_parquet(o / OCT / "work" / "suppressed.parquet").height if (o / OCT / "work").exists() else None
            for k, o in octobers.items()}
-    lists = {k: _lists(o, OCT) for k, o in octobers.items()}
+    lists = {k: township_lists(o, OCT) for k, o in octobers.items()}
     assert lists["stripped"].height == lists["as_stored"].height, sup
     # (September's warnings carried under their 预警编号; October's own are made from October's spelling)
     carried = {k: set(df.filter(pl.col("预警编号").str.starts_with("YJ202609"))["预警编号"]) for k, df in lists.items()}
