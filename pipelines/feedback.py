@@ -632,8 +632,11 @@ def reissued(issued: pl.DataFrame, answers: pl.DataFrame | None) -> pl.DataFrame
     open again (`warning_status`); what the answer found stands for the rules it verified.
     Not those taken back (`withdrawn`): no rule of theirs is to verify. Columns: warning_id, rules
     (now), answered_rules, result, verify_date (the earlier answer's)."""
-    iss = _issued(issued)
-    dec = _deciding(_answers(answers))
+    return _reissued(_issued(issued), _deciding(_answers(answers)))
+
+
+def _reissued(iss: pl.DataFrame, dec: pl.DataFrame) -> pl.DataFrame:
+    """`reissued` of the warnings as `_issued` reads them and their deciding answers (`_deciding`)."""
     return iss.filter(~pl.col("withdrawn").fill_null(False)).join(dec, on="warning_id").rename(
         {"rules": "_now", "rules_right": "answered_rules"}).filter(_uncovered(pl.col("_now"), pl.col("answered_rules"))).select(
         "warning_id", rules="_now", answered_rules="answered_rules", result="result", verify_date="verify_date")
@@ -652,7 +655,8 @@ def warning_status(issued: pl.DataFrame, answers: pl.DataFrame | None, as_of: da
     on the warning now go beyond (`reissued`) does not verify it; it is open or overdue as if
     unanswered (by the 核实截止日期 its row was sent again with, `first_sent`)."""
     iss = _issued(issued)
-    dec = _deciding(_answers(answers)).join(reissued(iss, answers).select("warning_id"), on="warning_id", how="anti")
+    dec = _deciding(_answers(answers))
+    dec = dec.join(_reissued(iss, dec).select("warning_id"), on="warning_id", how="anti")
     res = pl.col("result")
     s = iss.join(dec, on="warning_id", how="left").with_columns(
         status=pl.when(res == "属实").then(pl.lit("verified_true"))
