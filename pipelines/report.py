@@ -42,6 +42,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from pipelines.township import ID_PATTERN, OLD_ID_PATTERN
 from schemas.outputs import QUALITY_COLUMNS
 
 __all__ = ["county_report_html", "report_inputs", "verification_by_township", "INPUT_SCHEMAS", "UNPLACED"]
@@ -88,9 +89,10 @@ FONT = ('"Microsoft YaHei","PingFang SC","Noto Sans CJK SC","Source Han Sans SC"
         '"SimHei","SimSun",sans-serif')
 
 # A report must carry no personal data; the inputs are counts, but free text (findings, file
-# names) is scrubbed as a last line of defence: 15/18-char ID numbers (also inside 20-char
-# 残疾人证号 or G+学籍号) and 11-digit mobile numbers.
-_ID_RE = re.compile(r"(?<![0-9])(\d{6})\d{8}(\d{3}[\dXx])|(?<![0-9])(\d{6})\d{6}(\d{3})(?![0-9Xx])")
+# names) is scrubbed as a last line of defence: ID numbers as the township lists mask them
+# (`pipelines.township.mask_ids`' rule: 18-character and old 15-digit ones, also full-width or
+# typed with spaces, inside a 残疾人证号 or G+学籍号) and 11-digit mobile numbers.
+_ID_RE, _OLD_ID_RE = re.compile(ID_PATTERN), re.compile(OLD_ID_PATTERN)
 _PHONE_RE = re.compile(r"(?<![0-9])(1[3-9]\d)\d{4}(\d{4})(?![0-9])")
 
 
@@ -98,7 +100,9 @@ def _scrub(s: object) -> str:
     if s is None:
         return ""
     text = str(s)
-    text = _ID_RE.sub(lambda m: f"{m[1]}********{m[2]}" if m[1] else f"{m[3]}******{m[4]}", text)
+    text = _ID_RE.sub(r"\1********\2", text)
+    for _ in range(2):  # (as mask_ids: a match takes the character before the next ID)
+        text = _OLD_ID_RE.sub(r"\1\2******\3\4\5", text)
     return _PHONE_RE.sub(r"\1****\2", text)
 
 

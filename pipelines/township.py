@@ -20,22 +20,43 @@ from schemas.outputs import FEEDBACK_COLUMNS, TOWNSHIP_COLUMNS
 # an 18-character ID number, also with spaces typed inside it (SPEC §1: IDs come with spaces;
 # `\d` matches full-width digits too)
 ID_PATTERN = r"((?:\d\s*){6})(?:\d\s*){8}((?:\d\s*){3}[\dXxＸｘ])"
-# a 15-digit old ID (SPEC §1, GB 11643-1989): a region (first digit 1-6), a real yymmdd date of
-# the 1900s and 3 sequence digits, not part of a longer run of digits (a 结算流水号 of 15 digits
-# that is no such ID stays readable). The regex has no look-around, so the digits either side are
-# matched and put back.
-_DAY = r"(?:(?:0[13578]|1[02])(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)(?:0[1-9]|[12][0-9]|30)|02(?:0[1-9]|1[0-9]|2[0-8]))"
-_YYMMDD = rf"(?:[0-9]{{2}}{_DAY}|(?:[02468][48]|[13579][26]|[2468]0)0229)"  # 1900 was no leap year
-OLD_ID_PATTERN = rf"(^|[^0-9])([1-6][0-9]{{5}}){_YYMMDD}([0-9]{{3}})([^0-9]|$)"
+# a 15-digit old ID (SPEC §1, GB 11643-1989), typed as an 18-character one may be (full-width
+# digits, spaces inside): a province of GB/T 2260 (11-15, 21-23, 31-37, 41-46, 50-54, 61-65: every
+# code an old ID was issued under) and 4 digits, a real yymmdd date of the 1900s and 3 sequence
+# digits, alone or followed by 2 more (a 残疾人证号 made from an old ID: type and level digits), not
+# part of a longer run of digits (a 结算流水号 of 15 or 16 digits that is no such ID stays readable).
+# The regex has no look-around, so the characters either side are matched and put back.
+_FW = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def _d(digits: str) -> str:
+    """One digit of `digits` (a class's body: `0-9`, `13578`), half- or full-width, and the spaces
+    typed after it."""
+    return rf"(?:[{digits}{digits.translate(_FW)}]\s*)"
+
+
+_DD = f"{_d('0')}{_d('1-9')}|{_d('12')}{_d('0-9')}"
+_DAY = "|".join([
+    f"(?:{_d('0')}{_d('13578')}|{_d('1')}{_d('02')})(?:{_DD}|{_d('3')}{_d('01')})",  # 31 days
+    f"(?:{_d('0')}{_d('469')}|{_d('1')}{_d('1')})(?:{_DD}|{_d('3')}{_d('0')})",  # 30 days
+    f"{_d('0')}{_d('2')}(?:{_d('0')}{_d('1-9')}|{_d('1')}{_d('0-9')}|{_d('2')}{_d('0-8')})",
+])
+_LEAP = f"(?:{_d('02468')}{_d('48')}|{_d('13579')}{_d('26')}|{_d('2468')}{_d('0')}){_d('0')}{_d('2')}{_d('2')}{_d('9')}"
+_YYMMDD = f"(?:{_d('0-9')}{{2}}(?:{_DAY})|{_LEAP})"  # 1900 was no leap year
+_PROVINCE = "|".join(_d(a) + _d(b) for a, b in (("1", "1-5"), ("2", "1-3"), ("3", "1-7"), ("4", "1-6"), ("5", "0-4"), ("6", "1-5")))
+_DIGIT, _NO_DIGIT = "[0-9０-９]", "[^0-9０-９]"
+OLD_ID_PATTERN = (f"(^|{_NO_DIGIT})((?:{_PROVINCE}){_d('0-9')}{{4}}){_YYMMDD}({_d('0-9')}{{2}}{_DIGIT})"
+                  rf"((?:\s*{_DIGIT}){{2}})?({_NO_DIGIT}|$)")
 UNPLACED = "（未落位线索）"
 
 
 def mask_ids(e: pl.Expr) -> pl.Expr:
     """Mask every embedded 18-character ID number: 341302********123X (341302 ********123X
-    when typed with a space after the region), and every old 15-digit one: 341302******273.
+    when typed with a space after the region), and every old 15-digit one: 341302******273
+    (341302******27341 in a 17-digit 残疾人证号).
     The old IDs are replaced twice: one match takes the character after it, which may be the
     one before the next (`341302620111273、341302650203128`)."""
-    old = "${1}${2}******${3}${4}"
+    old = "${1}${2}******${3}${4}${5}"
     return (e.str.replace_all(ID_PATTERN, "${1}********${2}")
             .str.replace_all(OLD_ID_PATTERN, old).str.replace_all(OLD_ID_PATTERN, old))
 

@@ -126,6 +126,17 @@ def test_self_contained_escaped_and_no_personal_data():
     assert page.count("<svg") == page.count("</svg>") >= 4
 
 
+
+def test_the_page_masks_ids_as_the_township_lists_do():
+    """A finding naming an old ID full-width, typed with spaces or inside a 17-digit 残疾人证号
+    is scrubbed as `pipelines.township.mask_ids` masks it (one rule); a 15-digit record number
+    that is no ID (2026-09, serial 000218123) stays readable."""
+    detail = ("证件号码 ３４１３０２６２０１１１２７３、341302 620111 273，残疾人证号 34130262011127341，"
+              "结算流水号 202609000218123")
+    page = render(quality=QUALITY.with_columns(detail=pl.lit(detail)))
+    assert ("证件号码 ３４１３０２******２７３、341302 ******273，残疾人证号 341302******27341，"
+            "结算流水号 202609000218123") in page
+
 def _png_size(path) -> tuple[int, int]:
     head = path.read_bytes()[:24]
     assert head[:8] == b"\x89PNG\r\n\x1a\n"

@@ -218,6 +218,36 @@ def test_only_a_15_digit_run_that_can_be_an_old_id_is_masked():
                    "341302******123", "3413026201112731", "34130262011127", "741302620111273"]
 
 
+def test_an_old_id_typed_full_width_or_with_spaces_or_in_a_17_digit_disability_number_is_masked():
+    """SPEC §1's dirt on an old 15-digit ID as on an 18-character one: full-width digits, spaces
+    typed inside, and a 残疾人证号 made from it (the ID and its type and level digits, 17 in all).
+    The list keeps the first 6 and last 3 as typed, and the 残疾人证号's last 2."""
+    raw = pl.Series(["３４１３０２６２０１１１２７３", "341302 620111 273", "3413 0262 0111 273",
+                     "34130262011127341", "残疾人证号３４１３０２６５０２０３１２８４２（注销）",
+                     "3413 0262 0111 2734 1、341302650203128"])
+    got = pl.select(mask_ids(pl.lit(raw))).to_series().to_list()
+    assert got == ["３４１３０２******２７３", "341302 ******273", "3413 02******273",
+                   "341302******27341", "残疾人证号３４１３０２******１２８４２（注销）",
+                   "3413 02******2734 1、341302******128"]
+    w = W.with_columns(record_ids=pl.when(pl.col("rule") == "C2").then(pl.lit(["34130262011127341"]))
+                       .otherwise("record_ids"))
+    lead = township_rows(w, ROSTER, GRID, ISSUE, DEADLINE, HEADS).filter(pl.col("预警编号") == "YJ202610-ddd")
+    assert lead["来源记录编号"].item() == "341302******27341"
+
+
+def test_an_old_id_is_read_only_under_a_province_code():
+    """Old IDs were issued under the province codes of GB/T 2260 only (11-15, 21-23, 31-37, 41-46,
+    50-54, 61-65; 46 and 50 since 1988 and 1997): a dated 15-digit record number under any other
+    first 2 digits (202609000218123: 2026-09, serial 000218123) stays readable, an old ID under
+    every province is masked."""
+    provinces = [11, 12, 13, 14, 15, 21, 22, 23, *range(31, 38), *range(41, 47), *range(50, 55), *range(61, 66)]
+    raw = pl.Series([f"{p:02d}1302620111273" for p in range(100)] + ["202609000218123"])
+    got = pl.select(mask_ids(pl.lit(raw))).to_series().to_list()
+    masked = [r for r, g in zip(raw, got) if g == r[:6] + "******" + r[-3:]]
+    assert masked == [f"{p:02d}1302620111273" for p in provinces]
+    assert got[-1] == "202609000218123"
+
+
 def test_a_household_numbered_by_its_heads_old_id_is_masked_and_a_15_digit_code_is_not():
     """`mask_full_ids`: a 15-digit 户编号 that is a head's old ID (the roster reads it as the ID it
     became, `known`) keeps its first 6 and last 3, also in 状态; a 15-digit household code that
