@@ -1011,9 +1011,10 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     counted; None = the period's first run, nothing changes) dated `sent_on`, with `deadline`: a warning first published now
     is sent now, not on the period's old 下发日期, and is not overdue on arrival. So is one the
     period's lists gave another township before (a corrected 户籍底册 moved its household,
-    `moved_in_rerun`): its township first gets it now. So is one whose 预警规则 the re-run changed
-    after a township answered it for rules that do not cover them now (`answers`: every answer
-    taken, later periods' too; `reissued`): the rule it gains is sent now."""
+    `moved_in_rerun`): its township first gets it now. So is one whose 预警规则 the re-run gave a
+    rule its row did not show before, unless an answer verified every rule on it now (`answers`:
+    every answer taken, later periods' too): the rule it gains is sent now and due 3 working days
+    later, also when an answer to the old row comes back after it (`reissued`: open again)."""
     if before is None:
         return new_rows
     # (one taken back and raised again: sent now; a 迁出 row: the township listing it is another)
@@ -1022,7 +1023,10 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
                       ).unique("预警编号", keep="first")
     rules = _rule_list(pl.col("预警规则"))
     answered = _deciding(_answers(answers)).select(预警编号="warning_id", _answered="rules")
-    again = pl.col("_was_rules").ne_missing(rules) & _uncovered(rules, pl.col("_answered"))
+    # a rule the row did not show before is sent now, answered or not (an answer to the old row
+    # reopens the warning for it, due when it was sent), unless an answer verified it already
+    gained = _uncovered(rules, pl.col("_was_rules"))
+    again = gained & (pl.col("_answered").is_null() | _uncovered(rules, pl.col("_answered")))
     now = pl.col("_held").is_null() | pl.col("_was").ne_missing(pl.col("township")) | again
     # one the list held, sent after the period's lists went out (an earlier re-run sent it): as sent
     # then, not re-dated to the period's 下发日期 (it would read overdue from before it went out). The
@@ -1182,19 +1186,22 @@ def withdrawn_count(withdrawn: pl.DataFrame, before: pl.DataFrame | None) -> tup
 
 
 def rerun_changes(new_rows: pl.DataFrame, withdrawn: pl.DataFrame, before: pl.DataFrame | None,
-                  issue_date: date) -> pl.DataFrame:
+                  issue_date: date, again: pl.DataFrame | None = None) -> pl.DataFrame:
     """A re-run's new rows (`first_sent()` output), the rows it takes back (`withdrawn_rows()`)
     and the rows the period's last run wrote (`before`; None: its first run) -> QualityFinding
     rows for the county, one per township and change, naming the warnings with their rules: those
     taken back now (as `withdrawn_count` counts them) and those sent now, with their date and
-    deadline (as `sent_now` counts them; those sent again, their rules changed after an answer,
-    apart). The console only counts them; the county tells the
-    townships which rows of the lists they hold changed."""
+    deadline (as `sent_now` counts them; those sent again, a rule added to their row, apart:
+    those an answer verified only other rules of, `again`'s (`reissued()` rows), apart from those
+    not answered yet). The console only counts them; the county tells the townships which rows
+    of the lists they hold changed."""
     if before is None:
         return pl.DataFrame(schema=QUALITY_COLUMNS)
     held = before.filter(_state(before).ne_missing(STATUS_WITHDRAWN))["预警编号"]
     gone = withdrawn.filter(pl.col("预警编号").is_in(held.implode())).unique("预警编号", keep="first", maintain_order=True)
-    sent, again = _sent_now(new_rows, before, issue_date)
+    sent, redated = _sent_now(new_rows, before, issue_date)
+    redated = redated.with_columns(_answered=pl.col("预警编号").is_in(
+        (again["warning_id"] if again is not None else pl.Series([], dtype=pl.String)).implode()))
     said = pl.format("{}（{}）", "预警编号", pl.col("预警规则").fill_null("—"))
     # (one an earlier warning of the household and risk type covers now, `COVERED_NOTE`, names it)
     by = pl.col("备注").str.extract(f"^{_COVERED}$", 1)
@@ -1209,10 +1216,15 @@ def rerun_changes(new_rows: pl.DataFrame, withdrawn: pl.DataFrame, before: pl.Da
             "count", detail=pl.format("{}：{}本次重新运行新下发（此前清单未列或已撤回），下发日期 {}，核实截止 {}"
                                       " — sent now: raised by the re-run, not listed before or withdrawn",
                                       "township", "_ids", "下发日期", "核实截止日期")),
-        again.group_by(town, "下发日期", "核实截止日期", maintain_order=True).agg(_ids=said.str.join("、"), count=pl.len()).select(
-            "count", detail=pl.format("{}：{}本次重新运行改变了预警规则，此前反馈的核实结果未核实新的规则，重新下发，下发日期 {}，核实截止 {}"
-                                      " — sent again: the re-run changed their rules after an answer that verified others",
-                                      "township", "_ids", "下发日期", "核实截止日期")),
+        redated.group_by(town, "下发日期", "核实截止日期", "_answered", maintain_order=True).agg(
+            _ids=said.str.join("、"), count=pl.len()).select(
+            "count", detail=pl.when("_answered").then(pl.format(
+                "{}：{}本次重新运行改变了预警规则，此前反馈的核实结果未核实新的规则，重新下发，下发日期 {}，核实截止 {}"
+                " — sent again: the re-run changed their rules after an answer that verified others",
+                "township", "_ids", "下发日期", "核实截止日期")).otherwise(pl.format(
+                "{}：{}本次重新运行增加了此前清单该行未列的预警规则，重新下发，下发日期 {}，核实截止 {}"
+                " — sent again: the re-run added a rule their row did not show",
+                "township", "_ids", "下发日期", "核实截止日期"))),
     ]
     return pl.concat(parts).select(
         category=pl.lit(Finding.RERUN), dept=pl.lit(None, pl.String), file=pl.lit(None, pl.String), detail="detail",

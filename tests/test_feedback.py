@@ -1833,11 +1833,12 @@ def test_an_answer_verifies_the_rules_its_row_showed_not_a_rule_a_rerun_put_unde
     got = first_sent(new, before, now, deadline, a).select("预警编号", "下发日期", "核实截止日期").rows()
     assert got == [("w-x", "2026-12-07", "2026-12-10"), ("w-same", "2026-10-09", "2026-10-13"),
                    ("w-old", "2026-10-09", "2026-10-13")]
-    assert first_sent(new, before, now, deadline).equals(new)  # (no answer: as before)
+    # (no answer yet: the rule it gains is sent now all the same, `test_a_rule_a_rerun_adds_before_any_answer_...`)
+    assert first_sent(new, before, now, deadline).equals(first_sent(new, before, now, deadline, a))
     # ... counted as sent now, and named apart in the county's report
     redated = first_sent(new, before, now, deadline, a)
     assert sent_now(redated, before, D(2026, 10, 9)) == 1 and sent_now(new, before, D(2026, 10, 9)) == 0
-    assert rerun_changes(redated, before.head(0), before, D(2026, 10, 9))["detail"].to_list() == [
+    assert rerun_changes(redated, before.head(0), before, D(2026, 10, 9), reissued(issued, a))["detail"].to_list() == [
         "大店镇：w-x（M1）本次重新运行改变了预警规则，此前反馈的核实结果未核实新的规则，重新下发，下发日期 2026-12-07，核实截止 2026-12-10"
         " — sent again: the re-run changed their rules after an answer that verified others"]
     # ... its row says why, and what the earlier answer found
@@ -1851,3 +1852,33 @@ def test_an_answer_verifies_the_rules_its_row_showed_not_a_rule_a_rerun_put_unde
     is_now = pl.DataFrame({"warning_id": ["w-x"], "status": ["open"]})
     assert dispatch_changes(is_now, was, again=true).is_empty()
     assert dispatch_changes(is_now, was)["action"].to_list() == ["撤回（复核改为不属实）"]
+
+
+def test_a_rule_a_rerun_adds_before_any_answer_is_due_from_that_rerun():
+    """October's list (10-09, due 10-13) had w-x's 因病 row with M2. A re-run on 10-20, before any
+    answer, gave it M1 too under the same 预警编号. Before, the re-run's row kept 10-09/10-13 (a
+    rule sent on 10-20 due a week before), and when the township's answer to the old list (M2 属实)
+    came back, w-x reopened for M1 overdue since 10-13. The row carrying the new rule is sent the
+    day the re-run sends it, due 3 working days later: the reopened M1 is due then. A re-run that
+    adds no rule (drops one, or changes none) keeps the row's dates; so does one whose answer
+    already verified every rule on the row now."""
+    old = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {"预警规则": "M2"},
+                        township_row("w-drop", "大店镇", "2026-10", hh="D") | {"预警规则": "M1、M2"},
+                        township_row("w-same", "大店镇", "2026-10", hh="S") | {"预警规则": "M1"}]).drop("period")
+    before = old.with_columns(状态=pl.lit("新下发")).cast(pl.String)
+    new = old.with_columns(预警规则=pl.Series(["M1、M2", "M1", "M1"]))
+    sent = first_sent(new, before, D(2026, 10, 20), D(2026, 10, 23))
+    assert sent.select("预警编号", "下发日期", "核实截止日期").rows() == [
+        ("w-x", "2026-10-20", "2026-10-23"), ("w-drop", "2026-10-09", "2026-10-13"), ("w-same", "2026-10-09", "2026-10-13")]
+    # the township's answer to the old list (showing M2) verifies M2 only: w-x open again, due 10-23
+    a = answers(("2026-11", "反馈/大店镇.csv", 2, "w-x", "属实", D(2026, 10, 12), None)).with_columns(rules=pl.lit("M2"))
+    issued = issued_from_rows(sent.with_columns(状态=pl.lit("新下发"), period=pl.lit("2026-10")))
+    assert warning_status(issued, a, D(2026, 10, 21)).filter(pl.col("warning_id") == "w-x").select("status", "days_overdue").row(0) == ("open", 0)
+    assert warning_status(issued, a, D(2026, 11, 2)).filter(pl.col("warning_id") == "w-x").select("status", "days_overdue").row(0) == ("overdue", 10)
+    # an answer that already verified the rules now (a row showing M1、M2 answered): not sent again
+    both = answers(("2026-11", "反馈/大店镇.csv", 2, "w-x", "属实", D(2026, 10, 12), None)).with_columns(rules=pl.lit("M1、M2"))
+    assert first_sent(new, before, D(2026, 10, 20), D(2026, 10, 23), both).row(0, named=True)["下发日期"] == "2026-10-09"
+    # the county is told the row went out again for a rule it did not show (no answer said otherwise yet)
+    assert rerun_changes(sent, before.head(0), before, D(2026, 10, 9))["detail"].to_list() == [
+        "大店镇：w-x（M1、M2）本次重新运行增加了此前清单该行未列的预警规则，重新下发，下发日期 2026-10-20，核实截止 2026-10-23"
+        " — sent again: the re-run added a rule their row did not show"]
