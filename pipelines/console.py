@@ -96,6 +96,10 @@ def summary_lines(result: dict) -> list[str]:
         out.append(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']}"
               + (f" ({fb['without_result']} of them without 核实结果: they verify nothing, the next lists ask for it)"
                  if fb.get("without_result") else "")
+              # (核实进度 counts them 待核实: the county's numbers would read as answers lost)
+              + (f" ({fb['reopened']} of them answer warnings a re-run added a rule to since their row went out: "
+                 f"they verify the rules it showed, the warnings stay open for the others, 核实进度 重新下发未核实)"
+                 if fb.get("reopened") else "")
               + f" + unanswered {fb['unanswered']} + set aside {fb['set_aside']}")
     ra = result["review_answers"]
     renamed = ra.get("renamed", 0)  # (rows of tables whose reason asks whether a column was renamed)

@@ -141,6 +141,12 @@ def _uncovered(now: pl.Expr, answered: pl.Expr) -> pl.Expr:
     return (now.str.split("、").list.set_difference(answered.str.split("、")).list.len() > 0).fill_null(False)
 
 
+def _not_verified(now: pl.Expr, answered: pl.Expr) -> pl.Expr:
+    """A warning's rules now and the rules an answer verified (`_rule_list` text) -> the rules
+    now the answer did not verify, `_rule_list` text."""
+    return now.str.split("、").list.set_difference(answered.str.split("、")).list.sort().list.join("、")
+
+
 def _own_words(note: pl.Expr) -> pl.Expr:
     """A returned 备注 without what this system wrote into it (`carry_over`'s `PARTIAL_NOTE`
     before the township's earlier note, a 撤回 row's `WITHDRAWN_NOTE`), which a list sent back
@@ -474,8 +480,10 @@ def take_returns(
     told: what each township is told back — the rows not taken, those a later file overruled
     (`disagreements`) and the cells not read (`values_not_read` of `blanked`); findings: the
     disagreements and year slips for the report. counts: returned = accepted + unanswered +
-    set aside (the validator's rows too: the console says so), and how many accepted carry no
-    核实结果 (they verify nothing); raises AccountingError when a row is not accounted for."""
+    set aside (the validator's rows too: the console says so), how many accepted carry no
+    核实结果 (they verify nothing), and how many warnings the delivery answers verifying only some
+    of the rules on them now (`reopened`: a re-run added a rule after the row answered went
+    out, `reissued`; they stay open); raises AccountingError when a row is not accounted for."""
     invalid = 0 if set_aside is None else set_aside.filter(pl.col("line").is_not_null()).height
     counts = {"returned": invalid, "accepted": 0, "unanswered": 0, "set_aside": invalid}
     if returned is None or returned.is_empty():
@@ -497,6 +505,10 @@ def take_returns(
     counts["set_aside"] += invalid
     # (taken, but they verify nothing: a console saying only "accepted" hides a 核实结果 column not read)
     counts["without_result"] = accepted.filter(pl.col("result").is_null()).height
+    # (and those whose result verifies only some of the rules on their warning now: open again, not 已核实)
+    decides = accepted.filter(pl.col("result").is_not_null()).sort("rank").unique("warning_id", keep="first")
+    counts["reopened"] = decides.join(_issued(issued).select("warning_id", _now="rules"), on="warning_id").filter(
+        _uncovered(pl.col("_now"), pl.col("rules"))).height
     return (counts, accepted.with_columns(received_period=pl.lit(period)), refused.drop("township").cast(REJECTED_SCHEMA),
             pl.concat([refused, overruled, not_read]), findings)
 
@@ -653,12 +665,15 @@ def warning_status(issued: pl.DataFrame, answers: pl.DataFrame | None, as_of: da
     its visit stands (a 属实 stays verified_true and dispatched). See `_deciding` for which
     answer counts. An answer verifies the rules its row showed (`rules`): one a re-run's rules
     on the warning now go beyond (`reissued`) does not verify it; it is open or overdue as if
-    unanswered (by the 核实截止日期 its row was sent again with, `first_sent`)."""
+    unanswered (by the 核实截止日期 its row was sent again with, `first_sent`), `reopened_for`
+    naming the rules it is open for (null for every other warning)."""
     iss = _issued(issued)
     dec = _deciding(_answers(answers))
-    dec = dec.join(_reissued(iss, dec).select("warning_id"), on="warning_id", how="anti")
+    again = _reissued(iss, dec)
+    dec = dec.join(again.select("warning_id"), on="warning_id", how="anti")
     res = pl.col("result")
-    s = iss.join(dec, on="warning_id", how="left").with_columns(
+    s = iss.join(dec, on="warning_id", how="left").join(again.select("warning_id", reopened_for=_not_verified(
+        pl.col("rules"), pl.col("answered_rules"))), on="warning_id", how="left").with_columns(
         status=pl.when(res == "属实").then(pl.lit("verified_true"))
         .when((res == "不属实") | pl.col("withdrawn")).then(pl.lit("verified_false"))
         .when(pl.col("deadline").is_not_null() & (pl.lit(as_of) > pl.col("deadline"))).then(pl.lit("overdue"))
@@ -703,16 +718,22 @@ def overdue_by_township(status: pl.DataFrame, ids: pl.Series | None = None) -> t
     """WarningStatus -> (summary, overdue list), Chinese headers, for the county.
 
     summary: one row per 乡（镇） (unplaced leads under （未落位线索）) and a 合计 row: 预警总数,
-    待核实, 逾期未核实, 已核实, 其中属实, 其中不属实, 逾期率 (= 逾期未核实 / 预警总数, 4 decimals),
-    最长逾期天数. overdue list: 乡（镇）, 预警编号, 户编号, 逾期天数, longest overdue first; passed on to
+    待核实, 逾期未核实, 重新下发未核实, 已核实, 其中属实, 其中不属实, 逾期率 (= 逾期未核实 / 预警总数,
+    4 decimals), 最长逾期天数. 待核实 + 逾期未核实 + 已核实 = 预警总数. 重新下发未核实: of 待核实 and
+    逾期未核实, the warnings the township answered whose answer verified only some of the rules
+    on them now (`reopened_for`: a re-run added a rule after it answered): open again as its list
+    shows them, not 已核实, though the township answered (a 属实 among them stays dispatched).
+    overdue list: 乡（镇）, 预警编号, 户编号, 逾期天数, longest overdue first; passed on to
     the townships, so a 户编号 that is an ID number is masked as their lists mask it (`as_sent`, `ids`).
     Warnings a re-run took back that no township answered were never to verify: not counted."""
     s = status.filter(~_taken_back(status)).with_columns(pl.col("township").fill_null(UNPLACED))
     st = pl.col("status")
+    reopened = pl.col("reopened_for").is_not_null() if "reopened_for" in status.columns else pl.lit(False)
     counts = [
         pl.len().cast(pl.Int64).alias("预警总数"),
         (st == "open").sum().cast(pl.Int64).alias("待核实"),
         (st == "overdue").sum().cast(pl.Int64).alias("逾期未核实"),
+        (st.is_in(["open", "overdue"]) & reopened).sum().cast(pl.Int64).alias("重新下发未核实"),
         st.is_in(["verified_true", "verified_false"]).sum().cast(pl.Int64).alias("已核实"),
         (st == "verified_true").sum().cast(pl.Int64).alias("其中属实"),
         (st == "verified_false").sum().cast(pl.Int64).alias("其中不属实"),
@@ -723,7 +744,8 @@ def overdue_by_township(status: pl.DataFrame, ids: pl.Series | None = None) -> t
     per = s.group_by("township").agg(counts).sort("township").rename({"township": "乡（镇）"})
     total = s.select(pl.lit("合计").alias("乡（镇）"), *counts)
     summary = pl.concat([per, total]).with_columns(rate.alias("逾期率")).select(
-        "乡（镇）", "预警总数", "待核实", "逾期未核实", "已核实", "其中属实", "其中不属实", "逾期率", "最长逾期天数")
+        "乡（镇）", "预警总数", "待核实", "逾期未核实", "重新下发未核实", "已核实", "其中属实", "其中不属实", "逾期率",
+        "最长逾期天数")
     overdue = (
         s.filter(st == "overdue")
         .sort(["township", "days_overdue", "warning_id"], descending=[False, True, False])
@@ -938,8 +960,7 @@ def with_reissued(rows: pl.DataFrame, again: pl.DataFrame) -> pl.DataFrame:
             REISSUED_NOTE, "rules", "result",
             pl.when(pl.col("verify_date").is_not_null()).then(pl.format("（{}）", pl.col("verify_date").dt.to_string("%Y-%m-%d")))
             .otherwise(pl.lit("")), "answered_rules",
-            pl.col("rules").str.split("、").list.set_difference(pl.col("answered_rules").str.split("、")).list.sort()
-            .list.join("、")))
+            _not_verified(pl.col("rules"), pl.col("answered_rules"))))
     listed = _state(rows).ne_missing(STATUS_WITHDRAWN) & ~_moved_out(rows)
     return rows.join(note, on="预警编号", how="left", maintain_order="left").with_columns(
         状态=pl.when(listed & pl.col("_note").is_not_null()).then(pl.col("状态") + pl.col("_note")).otherwise("状态")

@@ -460,7 +460,8 @@ def test_status_transitions_open_overdue_verified():
     one = ISSUED.filter(pl.col("warning_id") == W1)
     row = lambda a, on: warning_status(one, a, on).row(0, named=True)  # noqa: E731
     assert row(None, DEADLINE) | {} == dict(warning_id=W1, township="大店镇", household_id="A", status="open",
-                                            result=None, verified_on=None, days_overdue=0, withdrawn=False)
+                                            result=None, verified_on=None, days_overdue=0, withdrawn=False,
+                                            reopened_for=None)
     late = row(None, DEADLINE + dt.timedelta(days=9))
     assert (late["status"], late["days_overdue"]) == ("overdue", 9)
     a = answers(("2026-11", "反馈/大店镇.csv", 2, W1, "属实", D(2026, 10, 20), None))
@@ -1529,7 +1530,7 @@ def test_overdue_summary_counts_both_results_and_warnings_of_unknown_withdrawal_
     assert overdue_by_township(many)[0]["乡（镇）"].to_list() == [
         *sorted(t for t in towns if t), "（未落位线索）", "合计"]
     summary, overdue = overdue_by_township(status.clear())
-    assert summary.rows() == [("合计", 0, 0, 0, 0, 0, 0, 0.0, 0)] and overdue.is_empty()
+    assert summary.rows() == [("合计", 0, 0, 0, 0, 0, 0, 0, 0.0, 0)] and overdue.is_empty()
 
 
 CARRY_SCHEMA = {c: pl.String for c in ["状态", *TOWNSHIP_COLUMNS, "township", "period"]}
@@ -1697,7 +1698,7 @@ def test_the_returns_taken_are_accounted_for_and_told_back():
                                         (NOV, 5, W4, "大店镇", None, None, None, None, None))])
     invalid = pl.DataFrame({"line": [7, None]}, schema={"line": pl.Int64})  # (a file set aside whole has no line)
     counts, accepted, refused, told, findings = take_returns(returned, invalid, ISSUED, AS_OF, "2026-12", CFG, files)
-    assert counts == {"returned": 7, "accepted": 4, "unanswered": 1, "set_aside": 2, "without_result": 0}
+    assert counts == {"returned": 7, "accepted": 4, "unanswered": 1, "set_aside": 2, "without_result": 0, "reopened": 0}
     assert accepted["received_period"].unique().to_list() == ["2026-12"]
     assert refused.columns == list(Rejected.to_schema().columns) and refused["line"].to_list() == [4]
     assert sorted(told.select("file", "line").rows()) == [(NOV, 2), (NOV, 4)]
@@ -1882,3 +1883,41 @@ def test_a_rule_a_rerun_adds_before_any_answer_is_due_from_that_rerun():
     assert rerun_changes(sent, before.head(0), before, D(2026, 10, 9))["detail"].to_list() == [
         "大店镇：w-x（M1、M2）本次重新运行增加了此前清单该行未列的预警规则，重新下发，下发日期 2026-10-20，核实截止 2026-10-23"
         " — sent again: the re-run added a rule their row did not show"]
+
+
+def test_a_warning_reopened_for_a_rule_its_answer_did_not_verify_counts_open_and_is_named_apart():
+    """w-x was answered 属实 on a row showing M2; a re-run gave it M1 too. It is open again (not
+    已核实: its township's list asks for M1), so 核实进度 counts it under 待核实 (then 逾期未核实),
+    its status row naming the rules it is open for (`reopened_for`), and 核实进度 names such
+    warnings apart (重新下发未核实): a township that answered every row sees why the county counts
+    one open. 待核实 + 逾期未核实 + 已核实 = 预警总数, per township and in 合计."""
+    rows = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {"预警规则": "M1、M2"},
+                         township_row("w-y", "大店镇", "2026-10", hh="Y") | {"预警规则": "M1"},
+                         township_row("w-z", "大店镇", "2026-10", hh="Z") | {"预警规则": "M1"},
+                         township_row("w-j", "夹沟镇", "2026-10", hh="J") | {"预警规则": "M1"}])
+    a = answers(("2026-11", "反馈/大店镇.csv", 2, "w-x", "属实", D(2026, 10, 12), None),
+                ("2026-11", "反馈/大店镇.csv", 3, "w-y", "属实", D(2026, 10, 12), None)).with_columns(
+        rules=pl.Series(["M2", "M1"]))
+    issued = issued_from_rows(rows)
+    status = warning_status(issued, a, D(2026, 10, 12))
+    assert status.select("warning_id", "status", "result", "reopened_for").rows() == [
+        ("w-j", "open", None, None), ("w-x", "open", None, "M1"), ("w-y", "verified_true", "属实", None),
+        ("w-z", "open", None, None)]
+    cols = ["预警总数", "待核实", "逾期未核实", "重新下发未核实", "已核实", "其中属实"]
+    for as_of, want in ((D(2026, 10, 12), (3, 2, 0, 1, 1, 1)), (D(2026, 10, 20), (3, 0, 2, 1, 1, 1))):
+        summary, _ = overdue_by_township(warning_status(issued, a, as_of))
+        got = {r["乡（镇）"]: r for r in summary.iter_rows(named=True)}
+        assert tuple(got["大店镇"][c] for c in cols) == want
+        assert got["夹沟镇"]["重新下发未核实"] == 0 and got["合计"]["重新下发未核实"] == 1
+        assert all(r["待核实"] + r["逾期未核实"] + r["已核实"] == r["预警总数"] for r in got.values())
+    # a status written before the column was (an older warehouse's): none reopened
+    summary, _ = overdue_by_township(status.drop("reopened_for"))
+    assert summary["重新下发未核实"].to_list() == [0, 0, 0]
+    # the run taking the answers in counts them for the console: accepted, yet open
+    town = "反馈/大店镇_2026-10_预警清单.csv"
+    returned = fb((town, 2, "w-x", "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+                  (town, 3, "w-y", "大店镇", "属实", "是", "张", D(2026, 10, 12), None)).with_columns(
+        rules=pl.Series(["M2", "M1"]))
+    files = pl.DataFrame({"dept": ["反馈"], "file": [town], "modified": [dt.datetime(2026, 11, 1)]})
+    counts = take_returns(returned, None, issued, D(2026, 11, 2), "2026-11", CFG, files)[0]
+    assert (counts["accepted"], counts["reopened"]) == (2, 1)
