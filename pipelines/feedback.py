@@ -1115,12 +1115,15 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
     `answered_later`: the answers later periods took in (`feedback_answers` rows of periods after
     the one re-run, which its own statuses do not see): a moved warning a township has answered
     since says so on the new township's row, `…；<乡镇>已于<核实日期>反馈属实，无需再核实）`, so the
-    household is not visited again for it (the later periods' runs keep the answer).
+    household is not visited again for it (the later periods' runs keep the answer); not one whose
+    answer verified only some of the rules on the row now (its `rules`, `_uncovered`): it is open
+    for the others, and `with_reissued`'s note on the row says what the answer found.
     Same columns as `rows`."""
     if before is None or before.is_empty():
         return rows, rows.clear()
     now = rows.filter(pl.col("township").is_not_null()).select(
-        "预警编号", _now="township", _split=_went_with_persons(pl.col("状态"))).unique("预警编号")
+        "预警编号", _now="township", _split=_went_with_persons(pl.col("状态")),
+        _rules=_rule_list(pl.col("预警规则") if "预警规则" in rows.columns else pl.lit(None, pl.String))).unique("预警编号")
     # (a township whose row a re-run took back before, 撤回, was sent it too: told where it is now)
     had = (before.filter(pl.col("township").is_not_null())
            .with_columns(_out=_moved_out(before))
@@ -1147,12 +1150,16 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
             place, pl.when(pl.col("_f_town") == pl.col("_now")).then(pl.lit("迁回")).otherwise(pl.lit("迁入")),
             pl.lit("，原下发日期"), pl.col("_first").fill_null(""), pl.lit("）"), ignore_nulls=True))
     if answered_later is not None and answered_later.height:  # (the latest answer: the last period's, its rank 1)
+        answered = pl.col("rules") if "rules" in answered_later.columns else pl.lit(None, pl.String)
         since = (answered_later.filter(pl.col("result").is_not_null()).sort("period", "rank", descending=[False, True])
                  .unique("warning_id", keep="last").select(
                      # (an answer's 乡（镇） left blank, the file telling the township: said without it)
                      预警编号="warning_id", _since=pl.concat_str(
                          pl.lit("；"), "township", pl.lit("已于"), pl.coalesce(pl.col("verify_date").cast(pl.String), "period"),
-                         pl.lit("反馈"), "result", pl.lit("，无需再核实"), ignore_nulls=True)))
+                         pl.lit("反馈"), "result", pl.lit("，无需再核实"), ignore_nulls=True), _answered=_rule_list(answered))
+                 # (one that verified only some of the rules on it now needs a visit: `with_reissued` says so)
+                 .join(now.select("预警编号", "_rules"), on="预警编号", how="left")
+                 .filter(~_uncovered(pl.col("_rules"), pl.col("_answered"))).drop("_answered", "_rules"))
         was = was.join(since, on="预警编号", how="left").with_columns(
             _note=pl.when(pl.col("_since").is_not_null())
             .then(pl.col("_note").str.strip_suffix("）") + pl.col("_since") + "）").otherwise("_note")).drop("_since")

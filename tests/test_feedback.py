@@ -1921,3 +1921,32 @@ def test_a_warning_reopened_for_a_rule_its_answer_did_not_verify_counts_open_and
     files = pl.DataFrame({"dept": ["反馈"], "file": [town], "modified": [dt.datetime(2026, 11, 1)]})
     counts = take_returns(returned, None, issued, D(2026, 11, 2), "2026-11", CFG, files)[0]
     assert (counts["accepted"], counts["reopened"]) == (2, 1)
+
+
+def test_a_moved_warning_answered_for_some_of_its_rules_is_not_said_to_need_no_visit():
+    """A re-run moved w-mv to 夹沟镇 (its 户籍底册 corrected) and gave it M1 beside the M2 大店镇's
+    row showed; 大店镇 had answered that row 属实 since (a later period's 反馈/). Before, 夹沟镇's row
+    said `大店镇已于…反馈属实，无需再核实`: no one would visit for M1. An answer verifies the rules
+    its row showed: the row says nothing of needing no visit, and the re-issue note says what the
+    answer found and what to verify. An answer that verified every rule on it now: as before."""
+    def row(town, village, rules):
+        return township_row("w-mv", town, "2026-10", village=village, hh="A") | {"预警规则": rules}
+
+    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
+    before = with_carry_over(pl.DataFrame([row("大店镇", "韩湖村", "M2")], schema=schema),
+                             pl.DataFrame(schema={"状态": pl.String, "逾期天数": pl.Int64, **schema}))
+    new = pl.DataFrame([row("夹沟镇", "王庄村", "M1、M2")], schema=schema)
+    now, deadline = D(2026, 12, 4), D(2026, 12, 9)
+    answered = pl.DataFrame({"warning_id": ["w-mv"], "township": ["大店镇"], "result": ["属实"],
+                             "verify_date": [D(2026, 11, 20)], "period": ["2026-11"], "rank": [1], "rules": ["M2"]})
+    listed = with_carry_over(first_sent(new, before, now, deadline, answered), before.head(0))
+    told, out = moved_in_rerun(listed, before, answered)
+    assert told["状态"].to_list() == ["新下发（由大店镇韩湖村迁入，原下发日期2026-10-09）"]
+    issued = issued_from_rows(pl.concat([told, out]).with_columns(period=pl.lit("2026-10")))
+    assert with_reissued(told, reissued(issued, answered))["状态"].to_list() == [
+        "新下发（由大店镇韩湖村迁入，原下发日期2026-10-09）（重新下发：重新运行后预警规则为M1、M2，"
+        "此前反馈的核实结果“属实”（2026-11-20）只核实了M2，请就M1核实）"]
+    # one that verified both, or stored before answers kept their rules: no visit needed
+    for rules in ("M1、M2", None):
+        told, _ = moved_in_rerun(listed, before, answered.with_columns(rules=pl.lit(rules, pl.String)))
+        assert told["状态"].to_list() == ["新下发（由大店镇韩湖村迁入，原下发日期2026-10-09；大店镇已于2026-11-20反馈属实，无需再核实）"]
