@@ -689,8 +689,10 @@ def warning_status(issued: pl.DataFrame, answers: pl.DataFrame | None, as_of: da
 
 def answer_history(answers: pl.DataFrame | None) -> pl.DataFrame:
     """Every answer ever received, per warning in the order received: answer_no (1 = first),
-    received_period, file, line, township, the five answer columns, `decides` (the answer that
-    sets the status) and `latest` (the last answer received)."""
+    received_period, file, line, township, the five answer columns, `rules` (the rules the answered
+    row showed, those it verified: a re-run may have changed the warning's since; null for an
+    answer stored before answers kept them), `decides` (the answer that sets the status) and
+    `latest` (the last answer received)."""
     a = _answers(answers).with_row_index("_order")
     dec = _deciding(_answers(answers)).select("_order", decides=pl.lit(True))
     return (
@@ -701,7 +703,7 @@ def answer_history(answers: pl.DataFrame | None) -> pl.DataFrame:
             latest=pl.col("_order") == pl.col("_order").max().over("warning_id"),
         )
         .sort("warning_id", "answer_no")
-        .select("warning_id", "answer_no", "received_period", "file", "line", "township", *ANSWER_FIELDS,
+        .select("warning_id", "answer_no", "received_period", "file", "line", "township", *ANSWER_FIELDS, "rules",
                 "decides", "latest")
     )
 

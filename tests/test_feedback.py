@@ -1950,3 +1950,16 @@ def test_a_moved_warning_answered_for_some_of_its_rules_is_not_said_to_need_no_v
     for rules in ("M1、M2", None):
         told, _ = moved_in_rerun(listed, before, answered.with_columns(rules=pl.lit(rules, pl.String)))
         assert told["状态"].to_list() == ["新下发（由大店镇韩湖村迁入，原下发日期2026-10-09；大店镇已于2026-11-20反馈属实，无需再核实）"]
+
+
+def test_the_answer_history_shows_the_rules_each_answer_verified():
+    """What the county sees of every answer says which rules each verified (the 预警规则 its row
+    showed): a re-run may have changed the warning's since, and an answer verifies only those.
+    Answers stored before they kept their rules (an older warehouse's, without the column) show none."""
+    a = answers(("2026-11", "反馈/大店镇.csv", 2, W1, "属实", D(2026, 10, 12), None),
+                ("2026-12", "反馈/大店镇.csv", 2, W1, "属实", D(2026, 11, 12), None)).with_columns(
+        rules=pl.Series(["M2", "M1、M2"]))
+    h = answer_history(a)
+    assert h.select("answer_no", "result", "rules", "decides").rows() == [(1, "属实", "M2", False), (2, "属实", "M1、M2", True)]
+    assert h.columns.index("rules") == h.columns.index("note") + 1
+    assert answer_history(a.drop("rules"))["rules"].to_list() == [None, None]
