@@ -124,6 +124,9 @@ def summary_lines(result: dict) -> list[str]:
     if result.get("sent_now"):
         out.append(f"  {result['sent_now']} warnings the period's lists did not hold before go out now: 下发日期 "
               f"{result['sent_on']}, their own deadline")
+    if result.get("sent_again"):  # (held before: said apart from those the lists never had)
+        out.append(f"  {result['sent_again']} warnings sent again: the re-run added a rule their row did not show "
+              f"(after their township answered it, or before): 下发日期 {result['sent_on']}, their own deadline")
     if result.get("withdrawn"):
         out.append(f"撤回 withdrawn: {result['withdrawn']} warnings of the lists sent before are no longer warned "
               f"({result['withdrawn_all']} warnings 撤回 in all; answers to them kept; a warning a township found 属实 "

@@ -54,7 +54,7 @@ __all__ = [
     "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "STATUS_WITHDRAWN", "UNKNOWN_TOWNSHIP",
     "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "year_slips", "disagreements",
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
-    "moved_in_rerun", "sent_now", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
+    "moved_in_rerun", "sent_now", "sent_again", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
     "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "told_back", "list_sheets", "list_rows",
     "rerun_changes", "reissued", "with_reissued", "REISSUED_NOTE",
 ]
@@ -1074,11 +1074,16 @@ def sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: da
     (`before`; None: its first run) -> how many warnings go out now that the period's lists did not
     hold before: dated otherwise than the period's `issue_date` and not listed before in the same
     township (撤回 and 迁出 rows not counted: a warning a corrected roster moved to another
-    township's list is sent to that township now; one an earlier re-run sent keeps its date), or
-    listed there dated otherwise before (its rules changed after an answer that does not cover
-    them, `first_sent`: sent again now)."""
-    sent, again = _sent_now(new_rows, before, issue_date)
-    return sent.height + again.height
+    township's list is sent to that township now; one an earlier re-run sent keeps its date).
+    Not those the lists held there, sent again now (`sent_again`)."""
+    return _sent_now(new_rows, before, issue_date)[0].height
+
+
+def sent_again(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: date) -> int:
+    """As `sent_now`, how many warnings the period's lists held in the same township go out again
+    now, re-dated: the re-run added a rule their row did not show (`first_sent`: after the
+    township answered it, or before any answer)."""
+    return _sent_now(new_rows, before, issue_date)[1].height
 
 
 def _sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: date) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -71,6 +71,13 @@ def test_summary_lines_say_each_part_of_a_run_that_has_it():
             "--issue-date to change it), 核实截止 deadline 2026-11-10") in lines
     assert ("  3 warnings the period's lists did not hold before go out now: 下发日期 2026-11-12, their own deadline"
             in lines)
+    # those the lists held, sent again for a rule the re-run added, are said apart
+    again = summary_lines(_full_result(sent_again=2))
+    assert again[again.index("  3 warnings the period's lists did not hold before go out now: 下发日期 2026-11-12, "
+                             "their own deadline") + 1] == (
+        "  2 warnings sent again: the re-run added a rule their row did not show (after their township answered it, "
+        "or before): 下发日期 2026-11-12, their own deadline")
+    assert not any("sent again" in x for x in lines)
     assert any(x.startswith("撤回 withdrawn: 2 warnings of the lists sent before") and "(4 warnings 撤回 in all;" in x
                for x in lines)
     assert any(x.startswith("note: 2026-10 was last run with default settings;") for x in lines)

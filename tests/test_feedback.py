@@ -11,6 +11,7 @@ from pipelines.feedback import (
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK, sent_now,
     list_rows, list_sheets, take_returns, told_back, withdrawn_count, rerun_changes, SPLIT_OFF, reissued, with_reissued,
+    sent_again,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import REJECTED_SCHEMA, delivery_ranks, validate
@@ -1836,9 +1837,11 @@ def test_an_answer_verifies_the_rules_its_row_showed_not_a_rule_a_rerun_put_unde
                    ("w-old", "2026-10-09", "2026-10-13")]
     # (no answer yet: the rule it gains is sent now all the same, `test_a_rule_a_rerun_adds_before_any_answer_...`)
     assert first_sent(new, before, now, deadline).equals(first_sent(new, before, now, deadline, a))
-    # ... counted as sent now, and named apart in the county's report
+    # ... counted as sent again (the console says it apart from those the lists never held), and named apart in
+    # the county's report
     redated = first_sent(new, before, now, deadline, a)
-    assert sent_now(redated, before, D(2026, 10, 9)) == 1 and sent_now(new, before, D(2026, 10, 9)) == 0
+    assert (sent_now(redated, before, D(2026, 10, 9)), sent_again(redated, before, D(2026, 10, 9))) == (0, 1)
+    assert (sent_now(new, before, D(2026, 10, 9)), sent_again(new, before, D(2026, 10, 9))) == (0, 0)
     assert rerun_changes(redated, before.head(0), before, D(2026, 10, 9), reissued(issued, a))["detail"].to_list() == [
         "大店镇：w-x（M1）本次重新运行改变了预警规则，此前反馈的核实结果未核实新的规则，重新下发，下发日期 2026-12-07，核实截止 2026-12-10"
         " — sent again: the re-run changed their rules after an answer that verified others"]
@@ -1879,6 +1882,8 @@ def test_a_rule_a_rerun_adds_before_any_answer_is_due_from_that_rerun():
     # an answer that already verified the rules now (a row showing M1、M2 answered): not sent again
     both = answers(("2026-11", "反馈/大店镇.csv", 2, "w-x", "属实", D(2026, 10, 12), None)).with_columns(rules=pl.lit("M1、M2"))
     assert first_sent(new, before, D(2026, 10, 20), D(2026, 10, 23), both).row(0, named=True)["下发日期"] == "2026-10-09"
+    # the console counts it sent again, not as one the lists never held
+    assert (sent_now(sent, before, D(2026, 10, 9)), sent_again(sent, before, D(2026, 10, 9))) == (0, 1)
     # the county is told the row went out again for a rule it did not show (no answer said otherwise yet)
     assert rerun_changes(sent, before.head(0), before, D(2026, 10, 9))["detail"].to_list() == [
         "大店镇：w-x（M1、M2）本次重新运行增加了此前清单该行未列的预警规则，重新下发，下发日期 2026-10-20，核实截止 2026-10-23"

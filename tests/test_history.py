@@ -1360,7 +1360,8 @@ def test_a_rule_a_rerun_adds_before_the_answer_is_due_from_the_rerun(august_13, 
     aug = _town_files(out, "2026-08")
     rows = pl.concat(list(aug.values()))
     x = rows.filter(pl.col("预警规则") == "M2").row(0, named=True)
-    assert _rerun(county, out, "2026-08", "--set", "rules.M1.threshold=100")[0] == 0
+    code, said = _rerun(county, out, "2026-08", "--set", "rules.M1.threshold=100")
+    assert code == 0 and "warnings sent again: the re-run added a rule their row did not show" in said
     again = pl.concat(list(_town_files(out, "2026-08").values())).filter(pl.col("预警编号") == x["预警编号"]).row(0, named=True)
     assert again["预警规则"] == "M1、M2", "the re-run must add M1 to x's row under the same 预警编号"
     assert again["下发日期"] > x["下发日期"] and again["核实截止日期"] > again["下发日期"], "sent again the day of the re-run"
