@@ -664,10 +664,12 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
         answers, _read(work / "answers_later.parquet"), roster, grid, persons, period, issue_date)
     rows.write_parquet(work / "township_rows.parquet")
     # (a 属实 a re-run's new rule reopened stays dispatched: `publish`)
-    feedback.reissued(feedback.issued_from_rows(accounting.together([earlier, rows.with_columns(period=pl.lit(period))])),
-                      answers).write_parquet(work / "reissued.parquet")
+    issued = feedback.issued_from_rows(accounting.together([earlier, rows.with_columns(period=pl.lit(period))]))
+    feedback.reissued(issued, answers).write_parquet(work / "reissued.parquet")
     moved.write_parquet(work / "findings_moved.parquet")
-    feedback.rerun_changes(new, withdrawn, before, issue_date).write_parquet(work / "findings_rerun.parquet")
+    # (sent again after an answer, later periods' too, or before any: named apart)
+    again = feedback.reissued(issued, accounting.together([answers, _read(work / "answers_later.parquet")]))
+    feedback.rerun_changes(new, withdrawn, before, issue_date, again).write_parquet(work / "findings_rerun.parquet")
     if before is not None:  # a re-run: the files and records read again, against the period's last run
         read = [d for d in cfg.departments if d in (paths.only or cfg.departments)]
         con = warehouse.connect(paths.warehouse)
@@ -682,6 +684,7 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     status.write_parquet(work / "status_all.parquet")
     now, taken_back = feedback.withdrawn_count(withdrawn, before)
     return {"deadline": deadline.isoformat(), "sent_now": feedback.sent_now(new, before, issue_date),
+            "sent_again": feedback.sent_again(new, before, issue_date),
             "sent_on": sent_on.isoformat(), "withdrawn": now, "withdrawn_all": taken_back}
 
 

@@ -96,6 +96,10 @@ def summary_lines(result: dict) -> list[str]:
         out.append(f"反馈 feedback rows: {fb['returned']} = accepted {fb['accepted']}"
               + (f" ({fb['without_result']} of them without 核实结果: they verify nothing, the next lists ask for it)"
                  if fb.get("without_result") else "")
+              # (核实进度 counts them 待核实: the county's numbers would read as answers lost)
+              + (f" ({fb['reopened']} of them answer warnings a re-run added a rule to since their row went out: "
+                 f"they verify the rules it showed, the warnings stay open for the others, 核实进度 重新下发未核实)"
+                 if fb.get("reopened") else "")
               + f" + unanswered {fb['unanswered']} + set aside {fb['set_aside']}")
     ra = result["review_answers"]
     renamed = ra.get("renamed", 0)  # (rows of tables whose reason asks whether a column was renamed)
@@ -120,6 +124,9 @@ def summary_lines(result: dict) -> list[str]:
     if result.get("sent_now"):
         out.append(f"  {result['sent_now']} warnings the period's lists did not hold before go out now: 下发日期 "
               f"{result['sent_on']}, their own deadline")
+    if result.get("sent_again"):  # (held before: said apart from those the lists never had)
+        out.append(f"  {result['sent_again']} warnings sent again: the re-run added a rule their row did not show "
+              f"(after their township answered it, or before): 下发日期 {result['sent_on']}, their own deadline")
     if result.get("withdrawn"):
         out.append(f"撤回 withdrawn: {result['withdrawn']} warnings of the lists sent before are no longer warned "
               f"({result['withdrawn_all']} warnings 撤回 in all; answers to them kept; a warning a township found 属实 "

@@ -54,7 +54,7 @@ __all__ = [
     "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "STATUS_WITHDRAWN", "UNKNOWN_TOWNSHIP",
     "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "year_slips", "disagreements",
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
-    "moved_in_rerun", "sent_now", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
+    "moved_in_rerun", "sent_now", "sent_again", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
     "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "told_back", "list_sheets", "list_rows",
     "rerun_changes", "reissued", "with_reissued", "REISSUED_NOTE",
 ]
@@ -139,6 +139,12 @@ def _uncovered(now: pl.Expr, answered: pl.Expr) -> pl.Expr:
     a rule now on it was not on the row answered (a re-run changed them under the same 预警编号);
     false when either is not known (an answer stored before its rules were, a list without 预警规则)."""
     return (now.str.split("、").list.set_difference(answered.str.split("、")).list.len() > 0).fill_null(False)
+
+
+def _not_verified(now: pl.Expr, answered: pl.Expr) -> pl.Expr:
+    """A warning's rules now and the rules an answer verified (`_rule_list` text) -> the rules
+    now the answer did not verify, `_rule_list` text."""
+    return now.str.split("、").list.set_difference(answered.str.split("、")).list.sort().list.join("、")
 
 
 def _own_words(note: pl.Expr) -> pl.Expr:
@@ -474,8 +480,10 @@ def take_returns(
     told: what each township is told back — the rows not taken, those a later file overruled
     (`disagreements`) and the cells not read (`values_not_read` of `blanked`); findings: the
     disagreements and year slips for the report. counts: returned = accepted + unanswered +
-    set aside (the validator's rows too: the console says so), and how many accepted carry no
-    核实结果 (they verify nothing); raises AccountingError when a row is not accounted for."""
+    set aside (the validator's rows too: the console says so), how many accepted carry no
+    核实结果 (they verify nothing), and how many warnings the delivery answers verifying only some
+    of the rules on them now (`reopened`: a re-run added a rule after the row answered went
+    out, `reissued`; they stay open); raises AccountingError when a row is not accounted for."""
     invalid = 0 if set_aside is None else set_aside.filter(pl.col("line").is_not_null()).height
     counts = {"returned": invalid, "accepted": 0, "unanswered": 0, "set_aside": invalid}
     if returned is None or returned.is_empty():
@@ -497,6 +505,10 @@ def take_returns(
     counts["set_aside"] += invalid
     # (taken, but they verify nothing: a console saying only "accepted" hides a 核实结果 column not read)
     counts["without_result"] = accepted.filter(pl.col("result").is_null()).height
+    # (and those whose result verifies only some of the rules on their warning now: open again, not 已核实)
+    decides = accepted.filter(pl.col("result").is_not_null()).sort("rank").unique("warning_id", keep="first")
+    counts["reopened"] = decides.join(_issued(issued).select("warning_id", _now="rules"), on="warning_id").filter(
+        _uncovered(pl.col("_now"), pl.col("rules"))).height
     return (counts, accepted.with_columns(received_period=pl.lit(period)), refused.drop("township").cast(REJECTED_SCHEMA),
             pl.concat([refused, overruled, not_read]), findings)
 
@@ -653,12 +665,15 @@ def warning_status(issued: pl.DataFrame, answers: pl.DataFrame | None, as_of: da
     its visit stands (a 属实 stays verified_true and dispatched). See `_deciding` for which
     answer counts. An answer verifies the rules its row showed (`rules`): one a re-run's rules
     on the warning now go beyond (`reissued`) does not verify it; it is open or overdue as if
-    unanswered (by the 核实截止日期 its row was sent again with, `first_sent`)."""
+    unanswered (by the 核实截止日期 its row was sent again with, `first_sent`), `reopened_for`
+    naming the rules it is open for (null for every other warning)."""
     iss = _issued(issued)
     dec = _deciding(_answers(answers))
-    dec = dec.join(_reissued(iss, dec).select("warning_id"), on="warning_id", how="anti")
+    again = _reissued(iss, dec)
+    dec = dec.join(again.select("warning_id"), on="warning_id", how="anti")
     res = pl.col("result")
-    s = iss.join(dec, on="warning_id", how="left").with_columns(
+    s = iss.join(dec, on="warning_id", how="left").join(again.select("warning_id", reopened_for=_not_verified(
+        pl.col("rules"), pl.col("answered_rules"))), on="warning_id", how="left").with_columns(
         status=pl.when(res == "属实").then(pl.lit("verified_true"))
         .when((res == "不属实") | pl.col("withdrawn")).then(pl.lit("verified_false"))
         .when(pl.col("deadline").is_not_null() & (pl.lit(as_of) > pl.col("deadline"))).then(pl.lit("overdue"))
@@ -674,8 +689,10 @@ def warning_status(issued: pl.DataFrame, answers: pl.DataFrame | None, as_of: da
 
 def answer_history(answers: pl.DataFrame | None) -> pl.DataFrame:
     """Every answer ever received, per warning in the order received: answer_no (1 = first),
-    received_period, file, line, township, the five answer columns, `decides` (the answer that
-    sets the status) and `latest` (the last answer received)."""
+    received_period, file, line, township, the five answer columns, `rules` (the rules the answered
+    row showed, those it verified: a re-run may have changed the warning's since; null for an
+    answer stored before answers kept them), `decides` (the answer that sets the status) and
+    `latest` (the last answer received)."""
     a = _answers(answers).with_row_index("_order")
     dec = _deciding(_answers(answers)).select("_order", decides=pl.lit(True))
     return (
@@ -686,7 +703,7 @@ def answer_history(answers: pl.DataFrame | None) -> pl.DataFrame:
             latest=pl.col("_order") == pl.col("_order").max().over("warning_id"),
         )
         .sort("warning_id", "answer_no")
-        .select("warning_id", "answer_no", "received_period", "file", "line", "township", *ANSWER_FIELDS,
+        .select("warning_id", "answer_no", "received_period", "file", "line", "township", *ANSWER_FIELDS, "rules",
                 "decides", "latest")
     )
 
@@ -703,16 +720,22 @@ def overdue_by_township(status: pl.DataFrame, ids: pl.Series | None = None) -> t
     """WarningStatus -> (summary, overdue list), Chinese headers, for the county.
 
     summary: one row per 乡（镇） (unplaced leads under （未落位线索）) and a 合计 row: 预警总数,
-    待核实, 逾期未核实, 已核实, 其中属实, 其中不属实, 逾期率 (= 逾期未核实 / 预警总数, 4 decimals),
-    最长逾期天数. overdue list: 乡（镇）, 预警编号, 户编号, 逾期天数, longest overdue first; passed on to
+    待核实, 逾期未核实, 重新下发未核实, 已核实, 其中属实, 其中不属实, 逾期率 (= 逾期未核实 / 预警总数,
+    4 decimals), 最长逾期天数. 待核实 + 逾期未核实 + 已核实 = 预警总数. 重新下发未核实: of 待核实 and
+    逾期未核实, the warnings the township answered whose answer verified only some of the rules
+    on them now (`reopened_for`: a re-run added a rule after it answered): open again as its list
+    shows them, not 已核实, though the township answered (a 属实 among them stays dispatched).
+    overdue list: 乡（镇）, 预警编号, 户编号, 逾期天数, longest overdue first; passed on to
     the townships, so a 户编号 that is an ID number is masked as their lists mask it (`as_sent`, `ids`).
     Warnings a re-run took back that no township answered were never to verify: not counted."""
     s = status.filter(~_taken_back(status)).with_columns(pl.col("township").fill_null(UNPLACED))
     st = pl.col("status")
+    reopened = pl.col("reopened_for").is_not_null() if "reopened_for" in status.columns else pl.lit(False)
     counts = [
         pl.len().cast(pl.Int64).alias("预警总数"),
         (st == "open").sum().cast(pl.Int64).alias("待核实"),
         (st == "overdue").sum().cast(pl.Int64).alias("逾期未核实"),
+        (st.is_in(["open", "overdue"]) & reopened).sum().cast(pl.Int64).alias("重新下发未核实"),
         st.is_in(["verified_true", "verified_false"]).sum().cast(pl.Int64).alias("已核实"),
         (st == "verified_true").sum().cast(pl.Int64).alias("其中属实"),
         (st == "verified_false").sum().cast(pl.Int64).alias("其中不属实"),
@@ -723,7 +746,8 @@ def overdue_by_township(status: pl.DataFrame, ids: pl.Series | None = None) -> t
     per = s.group_by("township").agg(counts).sort("township").rename({"township": "乡（镇）"})
     total = s.select(pl.lit("合计").alias("乡（镇）"), *counts)
     summary = pl.concat([per, total]).with_columns(rate.alias("逾期率")).select(
-        "乡（镇）", "预警总数", "待核实", "逾期未核实", "已核实", "其中属实", "其中不属实", "逾期率", "最长逾期天数")
+        "乡（镇）", "预警总数", "待核实", "逾期未核实", "重新下发未核实", "已核实", "其中属实", "其中不属实", "逾期率",
+        "最长逾期天数")
     overdue = (
         s.filter(st == "overdue")
         .sort(["township", "days_overdue", "warning_id"], descending=[False, True, False])
@@ -938,8 +962,7 @@ def with_reissued(rows: pl.DataFrame, again: pl.DataFrame) -> pl.DataFrame:
             REISSUED_NOTE, "rules", "result",
             pl.when(pl.col("verify_date").is_not_null()).then(pl.format("（{}）", pl.col("verify_date").dt.to_string("%Y-%m-%d")))
             .otherwise(pl.lit("")), "answered_rules",
-            pl.col("rules").str.split("、").list.set_difference(pl.col("answered_rules").str.split("、")).list.sort()
-            .list.join("、")))
+            _not_verified(pl.col("rules"), pl.col("answered_rules"))))
     listed = _state(rows).ne_missing(STATUS_WITHDRAWN) & ~_moved_out(rows)
     return rows.join(note, on="预警编号", how="left", maintain_order="left").with_columns(
         状态=pl.when(listed & pl.col("_note").is_not_null()).then(pl.col("状态") + pl.col("_note")).otherwise("状态")
@@ -1011,9 +1034,10 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     counted; None = the period's first run, nothing changes) dated `sent_on`, with `deadline`: a warning first published now
     is sent now, not on the period's old 下发日期, and is not overdue on arrival. So is one the
     period's lists gave another township before (a corrected 户籍底册 moved its household,
-    `moved_in_rerun`): its township first gets it now. So is one whose 预警规则 the re-run changed
-    after a township answered it for rules that do not cover them now (`answers`: every answer
-    taken, later periods' too; `reissued`): the rule it gains is sent now."""
+    `moved_in_rerun`): its township first gets it now. So is one whose 预警规则 the re-run gave a
+    rule its row did not show before, unless an answer verified every rule on it now (`answers`:
+    every answer taken, later periods' too): the rule it gains is sent now and due 3 working days
+    later, also when an answer to the old row comes back after it (`reissued`: open again)."""
     if before is None:
         return new_rows
     # (one taken back and raised again: sent now; a 迁出 row: the township listing it is another)
@@ -1022,7 +1046,10 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
                       ).unique("预警编号", keep="first")
     rules = _rule_list(pl.col("预警规则"))
     answered = _deciding(_answers(answers)).select(预警编号="warning_id", _answered="rules")
-    again = pl.col("_was_rules").ne_missing(rules) & _uncovered(rules, pl.col("_answered"))
+    # a rule the row did not show before is sent now, answered or not (an answer to the old row
+    # reopens the warning for it, due when it was sent), unless an answer verified it already
+    gained = _uncovered(rules, pl.col("_was_rules"))
+    again = gained & (pl.col("_answered").is_null() | _uncovered(rules, pl.col("_answered")))
     now = pl.col("_held").is_null() | pl.col("_was").ne_missing(pl.col("township")) | again
     # one the list held, sent after the period's lists went out (an earlier re-run sent it): as sent
     # then, not re-dated to the period's 下发日期 (it would read overdue from before it went out). The
@@ -1047,11 +1074,16 @@ def sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: da
     (`before`; None: its first run) -> how many warnings go out now that the period's lists did not
     hold before: dated otherwise than the period's `issue_date` and not listed before in the same
     township (撤回 and 迁出 rows not counted: a warning a corrected roster moved to another
-    township's list is sent to that township now; one an earlier re-run sent keeps its date), or
-    listed there dated otherwise before (its rules changed after an answer that does not cover
-    them, `first_sent`: sent again now)."""
-    sent, again = _sent_now(new_rows, before, issue_date)
-    return sent.height + again.height
+    township's list is sent to that township now; one an earlier re-run sent keeps its date).
+    Not those the lists held there, sent again now (`sent_again`)."""
+    return _sent_now(new_rows, before, issue_date)[0].height
+
+
+def sent_again(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: date) -> int:
+    """As `sent_now`, how many warnings the period's lists held in the same township go out again
+    now, re-dated: the re-run added a rule their row did not show (`first_sent`: after the
+    township answered it, or before any answer)."""
+    return _sent_now(new_rows, before, issue_date)[1].height
 
 
 def _sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: date) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -1090,12 +1122,15 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
     `answered_later`: the answers later periods took in (`feedback_answers` rows of periods after
     the one re-run, which its own statuses do not see): a moved warning a township has answered
     since says so on the new township's row, `…；<乡镇>已于<核实日期>反馈属实，无需再核实）`, so the
-    household is not visited again for it (the later periods' runs keep the answer).
+    household is not visited again for it (the later periods' runs keep the answer); not one whose
+    answer verified only some of the rules on the row now (its `rules`, `_uncovered`): it is open
+    for the others, and `with_reissued`'s note on the row says what the answer found.
     Same columns as `rows`."""
     if before is None or before.is_empty():
         return rows, rows.clear()
     now = rows.filter(pl.col("township").is_not_null()).select(
-        "预警编号", _now="township", _split=_went_with_persons(pl.col("状态"))).unique("预警编号")
+        "预警编号", _now="township", _split=_went_with_persons(pl.col("状态")),
+        _rules=_rule_list(pl.col("预警规则") if "预警规则" in rows.columns else pl.lit(None, pl.String))).unique("预警编号")
     # (a township whose row a re-run took back before, 撤回, was sent it too: told where it is now)
     had = (before.filter(pl.col("township").is_not_null())
            .with_columns(_out=_moved_out(before))
@@ -1122,12 +1157,16 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
             place, pl.when(pl.col("_f_town") == pl.col("_now")).then(pl.lit("迁回")).otherwise(pl.lit("迁入")),
             pl.lit("，原下发日期"), pl.col("_first").fill_null(""), pl.lit("）"), ignore_nulls=True))
     if answered_later is not None and answered_later.height:  # (the latest answer: the last period's, its rank 1)
+        answered = pl.col("rules") if "rules" in answered_later.columns else pl.lit(None, pl.String)
         since = (answered_later.filter(pl.col("result").is_not_null()).sort("period", "rank", descending=[False, True])
                  .unique("warning_id", keep="last").select(
                      # (an answer's 乡（镇） left blank, the file telling the township: said without it)
                      预警编号="warning_id", _since=pl.concat_str(
                          pl.lit("；"), "township", pl.lit("已于"), pl.coalesce(pl.col("verify_date").cast(pl.String), "period"),
-                         pl.lit("反馈"), "result", pl.lit("，无需再核实"), ignore_nulls=True)))
+                         pl.lit("反馈"), "result", pl.lit("，无需再核实"), ignore_nulls=True), _answered=_rule_list(answered))
+                 # (one that verified only some of the rules on it now needs a visit: `with_reissued` says so)
+                 .join(now.select("预警编号", "_rules"), on="预警编号", how="left")
+                 .filter(~_uncovered(pl.col("_rules"), pl.col("_answered"))).drop("_answered", "_rules"))
         was = was.join(since, on="预警编号", how="left").with_columns(
             _note=pl.when(pl.col("_since").is_not_null())
             .then(pl.col("_note").str.strip_suffix("）") + pl.col("_since") + "）").otherwise("_note")).drop("_since")
@@ -1182,19 +1221,22 @@ def withdrawn_count(withdrawn: pl.DataFrame, before: pl.DataFrame | None) -> tup
 
 
 def rerun_changes(new_rows: pl.DataFrame, withdrawn: pl.DataFrame, before: pl.DataFrame | None,
-                  issue_date: date) -> pl.DataFrame:
+                  issue_date: date, again: pl.DataFrame | None = None) -> pl.DataFrame:
     """A re-run's new rows (`first_sent()` output), the rows it takes back (`withdrawn_rows()`)
     and the rows the period's last run wrote (`before`; None: its first run) -> QualityFinding
     rows for the county, one per township and change, naming the warnings with their rules: those
     taken back now (as `withdrawn_count` counts them) and those sent now, with their date and
-    deadline (as `sent_now` counts them; those sent again, their rules changed after an answer,
-    apart). The console only counts them; the county tells the
-    townships which rows of the lists they hold changed."""
+    deadline (as `sent_now` counts them; those sent again, a rule added to their row, apart:
+    those an answer verified only other rules of, `again`'s (`reissued()` rows), apart from those
+    not answered yet). The console only counts them; the county tells the townships which rows
+    of the lists they hold changed."""
     if before is None:
         return pl.DataFrame(schema=QUALITY_COLUMNS)
     held = before.filter(_state(before).ne_missing(STATUS_WITHDRAWN))["预警编号"]
     gone = withdrawn.filter(pl.col("预警编号").is_in(held.implode())).unique("预警编号", keep="first", maintain_order=True)
-    sent, again = _sent_now(new_rows, before, issue_date)
+    sent, redated = _sent_now(new_rows, before, issue_date)
+    redated = redated.with_columns(_answered=pl.col("预警编号").is_in(
+        (again["warning_id"] if again is not None else pl.Series([], dtype=pl.String)).implode()))
     said = pl.format("{}（{}）", "预警编号", pl.col("预警规则").fill_null("—"))
     # (one an earlier warning of the household and risk type covers now, `COVERED_NOTE`, names it)
     by = pl.col("备注").str.extract(f"^{_COVERED}$", 1)
@@ -1209,10 +1251,15 @@ def rerun_changes(new_rows: pl.DataFrame, withdrawn: pl.DataFrame, before: pl.Da
             "count", detail=pl.format("{}：{}本次重新运行新下发（此前清单未列或已撤回），下发日期 {}，核实截止 {}"
                                       " — sent now: raised by the re-run, not listed before or withdrawn",
                                       "township", "_ids", "下发日期", "核实截止日期")),
-        again.group_by(town, "下发日期", "核实截止日期", maintain_order=True).agg(_ids=said.str.join("、"), count=pl.len()).select(
-            "count", detail=pl.format("{}：{}本次重新运行改变了预警规则，此前反馈的核实结果未核实新的规则，重新下发，下发日期 {}，核实截止 {}"
-                                      " — sent again: the re-run changed their rules after an answer that verified others",
-                                      "township", "_ids", "下发日期", "核实截止日期")),
+        redated.group_by(town, "下发日期", "核实截止日期", "_answered", maintain_order=True).agg(
+            _ids=said.str.join("、"), count=pl.len()).select(
+            "count", detail=pl.when("_answered").then(pl.format(
+                "{}：{}本次重新运行改变了预警规则，此前反馈的核实结果未核实新的规则，重新下发，下发日期 {}，核实截止 {}"
+                " — sent again: the re-run changed their rules after an answer that verified others",
+                "township", "_ids", "下发日期", "核实截止日期")).otherwise(pl.format(
+                "{}：{}本次重新运行增加了此前清单该行未列的预警规则，重新下发，下发日期 {}，核实截止 {}"
+                " — sent again: the re-run added a rule their row did not show",
+                "township", "_ids", "下发日期", "核实截止日期"))),
     ]
     return pl.concat(parts).select(
         category=pl.lit(Finding.RERUN), dept=pl.lit(None, pl.String), file=pl.lit(None, pl.String), detail="detail",

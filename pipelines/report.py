@@ -16,7 +16,9 @@ it opens offline, from a USB stick or an intranet share, and prints.
 - `trend`     `period`, `risk_type`, `warnings` (distinct 预警编号 issued in that period).
 - `verification`  one row per 预警编号 ever issued, its state after the report period's run:
               `warning_id`, `township`, `status` (open / overdue / verified_true /
-              verified_false; not those a re-run took back unanswered), `days_overdue` (int). Empty before any feedback loop exists.
+              verified_false; not those a re-run took back unanswered), `days_overdue` (int),
+              `reopened_for` (optional: the rules an open or overdue warning is open again for,
+              its answer having verified only the others; null otherwise). Empty before any feedback loop exists.
 - `quality`   the run's data-quality findings (`schemas.outputs.QualityFinding`,
               pipelines.accounting.quality_report's frame). May be empty.
 - `accounting` per department: `dept`, `rows_read`, `superseded`, `matched`, `review`,
@@ -53,7 +55,8 @@ INPUT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "periods": {"period": pl.Utf8, "status": pl.Utf8, "finished_at": pl.Datetime("us"), "runs": pl.Int64},
     "warnings_by_town_risk": {"township": pl.Utf8, "risk_type": pl.Utf8, "warnings": pl.Int64},
     "trend": {"period": pl.Utf8, "risk_type": pl.Utf8, "warnings": pl.Int64},
-    "verification": {"warning_id": pl.Utf8, "township": pl.Utf8, "status": pl.Utf8, "days_overdue": pl.Int64},
+    "verification": {"warning_id": pl.Utf8, "township": pl.Utf8, "status": pl.Utf8, "days_overdue": pl.Int64,
+                     "reopened_for": pl.Utf8},
     "quality": QUALITY_COLUMNS,
     "accounting": {"dept": pl.Utf8, "rows_read": pl.Int64, "superseded": pl.Int64, "matched": pl.Int64,
                    "review": pl.Int64, "unmatched": pl.Int64, "rejected": pl.Int64, "balanced": pl.Boolean},
@@ -373,12 +376,14 @@ def _runs_table(periods: pl.DataFrame, period: str) -> str:
 
 
 def verification_by_township(verification: pl.DataFrame) -> pl.DataFrame:
-    """warning-status rows -> per township: total, one column per status, progress and overdue
-    rate (shares of all warnings issued to it), mean and max days overdue of the overdue ones."""
+    """warning-status rows -> per township: total, one column per status, `reopened` (of the open
+    and overdue, those open again after an answer that verified only some of their rules now),
+    progress and overdue rate (shares of all warnings issued to it), mean and max days overdue of
+    the overdue ones."""
     v = _coerce(verification, "verification").with_columns(pl.col("township").fill_null(UNPLACED))
     if v.is_empty():
         return pl.DataFrame(schema={"township": pl.Utf8, "total": pl.Int64, **{s: pl.Int64 for s in STATUS_LABELS},
-                                    "progress": pl.Float64, "overdue_rate": pl.Float64,
+                                    "reopened": pl.Int64, "progress": pl.Float64, "overdue_rate": pl.Float64,
                                     "mean_days_overdue": pl.Float64, "max_days_overdue": pl.Int64})
     v = v.unique("warning_id", keep="last")
     od = pl.col("status") == "overdue"
@@ -386,6 +391,8 @@ def verification_by_township(verification: pl.DataFrame) -> pl.DataFrame:
         v.group_by("township").agg(
             pl.len().cast(pl.Int64).alias("total"),
             *[(pl.col("status") == s).sum().cast(pl.Int64).alias(s) for s in STATUS_LABELS],
+            (pl.col("status").is_in(["open", "overdue"]) & pl.col("reopened_for").is_not_null()).sum().cast(pl.Int64)
+            .alias("reopened"),
             pl.col("days_overdue").filter(od).mean().alias("mean_days_overdue"),
             pl.col("days_overdue").filter(od).max().cast(pl.Int64).alias("max_days_overdue"),
         )
@@ -404,7 +411,9 @@ def _section_verification(verification: pl.DataFrame) -> str:
         return head + ('<p class="empty">尚无乡镇核实反馈。各乡镇在核实截止日期前入户核实并回传清单后，'
                        "此处显示核实进度和逾期率。<br><small>No township feedback yet: progress and overdue "
                        "rates appear once townships return their verified lists.</small></p>")
-    tot = {c: int(s[c].sum()) for c in ("total", *STATUS_LABELS)}
+    tot = {c: int(s[c].sum()) for c in ("total", *STATUS_LABELS, "reopened")}
+    # (a column only when a re-run reopened an answered warning: counted open, its township answered it)
+    again = tot["reopened"] > 0
     keys = [(f"{zh} {en}", c) for zh, en, c in STATUS_LABELS.values()]
     rows = [(r["township"], [(STATUS_LABELS[k][0], r[k], STATUS_LABELS[k][2]) for k in STATUS_LABELS])
             for r in s.iter_rows(named=True)]
@@ -415,6 +424,7 @@ def _section_verification(verification: pl.DataFrame) -> str:
     body = "".join(
         f"<tr><th>{_e(r['township'])}</th><td>{_n(r['total'])}</td>"
         + "".join(f"<td>{_n(r[k])}</td>" for k in STATUS_LABELS)
+        + (f"<td>{_n(r['reopened'])}</td>" if again else "")
         + f"<td>{_pct(r['verified_true'] + r['verified_false'], r['total'])}</td>"
         + f"<td class=\"{'bad' if r['overdue'] else ''}\">{_pct(r['overdue'], r['total'])}</td>"
         + f"<td>{fmt_days(r['mean_days_overdue'])}</td>"
@@ -422,9 +432,11 @@ def _section_verification(verification: pl.DataFrame) -> str:
         for r in s.iter_rows(named=True))
     foot = (f"<tr><th>合计 <small>total</small></th><td>{_n(tot['total'])}</td>"
             + "".join(f"<td>{_n(tot[k])}</td>" for k in STATUS_LABELS)
+            + (f"<td>{_n(tot['reopened'])}</td>" if again else "")
             + f"<td>{_pct(tot['verified_true'] + tot['verified_false'], tot['total'])}</td>"
             + f"<td>{_pct(tot['overdue'], tot['total'])}</td><td></td><td></td></tr>")
-    ths = "".join(f"<th>{zh}<br><small>{en}</small></th>" for zh, en, _ in STATUS_LABELS.values())
+    ths = "".join(f"<th>{zh}<br><small>{en}</small></th>" for zh, en, _ in STATUS_LABELS.values()) + (
+        "<th>重新下发未核实<br><small>reopened</small></th>" if again else "")
     table = ('<table class="num"><thead><tr><th>乡（镇）<br><small>township</small></th><th>预警数<br><small>issued</small>'
              f"</th>{ths}<th>核实进度<br><small>progress</small></th><th>逾期率<br><small>overdue rate</small></th>"
              "<th>平均逾期天数<br><small>mean days overdue</small></th><th>最长逾期天数<br><small>max days</small></th>"
@@ -433,6 +445,11 @@ def _section_verification(verification: pl.DataFrame) -> str:
             "（核实期限为下发后 3 个工作日，第十六条）。按逾期率从高到低排列。<br><small>All 预警编号 issued so far. "
             "Progress = verified ÷ issued; overdue rate = overdue ÷ issued (3 working days, Article 16). "
             "Sorted by overdue rate.</small></p>")
+    if again:
+        note += ('<p class="note">重新下发未核实：乡镇已反馈，但重新运行后预警规则增加了该反馈未核实的规则，已重新下发，'
+                 "计入待核实或逾期未核实，不计入已核实（原反馈对其核实过的规则仍有效，属实的派单不撤回）。<br><small>Reopened: "
+                 "answered, but a re-run added a rule the answer did not verify; sent again and counted open or "
+                 "overdue, not verified (the answer stands for the rules it verified; a 属实 stays dispatched).</small></p>")
     return head + table + note + f'<div class="fig">{chart}</div>'
 
 
@@ -688,8 +705,9 @@ def report_inputs(con, period: str, months: int = 12) -> dict[str, pl.DataFrame]
     if _has_table(con, "warning_status"):
         taken_back = ("coalesce(withdrawn, false) AND result IS NULL" if _has_table(con, "warning_status", "withdrawn")
                       else "false")  # (taken back by a re-run, unanswered: never to verify; older tables lack it)
+        reopened = "reopened_for" if _has_table(con, "warning_status", "reopened_for") else "NULL AS reopened_for"
         out["verification"] = _query(con, "verification", f"""
-            SELECT warning_id, township, status, days_overdue FROM warning_status
+            SELECT warning_id, township, status, days_overdue, {reopened} FROM warning_status
             WHERE period = ? AND NOT ({taken_back})""", [period])
     if _has_table(con, "accounting"):
         out["accounting"] = _query(con, "accounting", """

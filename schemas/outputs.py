@@ -43,6 +43,10 @@ class WarningStatus(pa.DataFrameModel):
     days_overdue: int = pa.Field(ge=0)
     withdrawn: bool = pa.Field(description="a re-run no longer raises it (its list row says 撤回); unanswered, "
                                            "it is verified_false with a null result: closed by the county")
+    reopened_for: str = pa.Field(nullable=True, description="the rules on it now that its answer did not verify "
+                                                            "(a re-run added them after the township answered): it is open "
+                                                            "or overdue again for them, its answer standing for the others; "
+                                                            "null otherwise")
 
 
 class QualityFinding(pa.DataFrameModel):

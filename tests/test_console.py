@@ -60,12 +60,24 @@ def test_summary_lines_say_each_part_of_a_run_that_has_it():
     partial = summary_lines(_full_result(feedback=dict(returned=9, accepted=5, unanswered=3, set_aside=1, without_result=4)))
     assert ("反馈 feedback rows: 9 = accepted 5 (4 of them without 核实结果: they verify nothing, the next lists ask for "
             "it) + unanswered 3 + set aside 1") in partial
+    # answers a re-run's added rule leaves open: accepted, yet 核实进度 counts their warnings open
+    again = summary_lines(_full_result(feedback=dict(returned=9, accepted=5, unanswered=3, set_aside=1, reopened=2)))
+    assert ("反馈 feedback rows: 9 = accepted 5 (2 of them answer warnings a re-run added a rule to since their row "
+            "went out: they verify the rules it showed, the warnings stay open for the others, 核实进度 重新下发未核实) "
+            "+ unanswered 3 + set aside 1") in again
     assert ("复核 review answers: 8 = used 4 + blank 3 + set aside 1; in the departments re-read, records linked by "
             "answers 2, with candidates ruled out 1") in lines
     assert ("乡镇清单 township lists: 1 townships, 下发日期 issued 2026-11-05 (kept from the period’s earlier run; "
             "--issue-date to change it), 核实截止 deadline 2026-11-10") in lines
     assert ("  3 warnings the period's lists did not hold before go out now: 下发日期 2026-11-12, their own deadline"
             in lines)
+    # those the lists held, sent again for a rule the re-run added, are said apart
+    again = summary_lines(_full_result(sent_again=2))
+    assert again[again.index("  3 warnings the period's lists did not hold before go out now: 下发日期 2026-11-12, "
+                             "their own deadline") + 1] == (
+        "  2 warnings sent again: the re-run added a rule their row did not show (after their township answered it, "
+        "or before): 下发日期 2026-11-12, their own deadline")
+    assert not any("sent again" in x for x in lines)
     assert any(x.startswith("撤回 withdrawn: 2 warnings of the lists sent before") and "(4 warnings 撤回 in all;" in x
                for x in lines)
     assert any(x.startswith("note: 2026-10 was last run with default settings;") for x in lines)

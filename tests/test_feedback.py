@@ -11,6 +11,7 @@ from pipelines.feedback import (
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK, sent_now,
     list_rows, list_sheets, take_returns, told_back, withdrawn_count, rerun_changes, SPLIT_OFF, reissued, with_reissued,
+    sent_again,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import REJECTED_SCHEMA, delivery_ranks, validate
@@ -460,7 +461,8 @@ def test_status_transitions_open_overdue_verified():
     one = ISSUED.filter(pl.col("warning_id") == W1)
     row = lambda a, on: warning_status(one, a, on).row(0, named=True)  # noqa: E731
     assert row(None, DEADLINE) | {} == dict(warning_id=W1, township="大店镇", household_id="A", status="open",
-                                            result=None, verified_on=None, days_overdue=0, withdrawn=False)
+                                            result=None, verified_on=None, days_overdue=0, withdrawn=False,
+                                            reopened_for=None)
     late = row(None, DEADLINE + dt.timedelta(days=9))
     assert (late["status"], late["days_overdue"]) == ("overdue", 9)
     a = answers(("2026-11", "反馈/大店镇.csv", 2, W1, "属实", D(2026, 10, 20), None))
@@ -1529,7 +1531,7 @@ def test_overdue_summary_counts_both_results_and_warnings_of_unknown_withdrawal_
     assert overdue_by_township(many)[0]["乡（镇）"].to_list() == [
         *sorted(t for t in towns if t), "（未落位线索）", "合计"]
     summary, overdue = overdue_by_township(status.clear())
-    assert summary.rows() == [("合计", 0, 0, 0, 0, 0, 0, 0.0, 0)] and overdue.is_empty()
+    assert summary.rows() == [("合计", 0, 0, 0, 0, 0, 0, 0, 0.0, 0)] and overdue.is_empty()
 
 
 CARRY_SCHEMA = {c: pl.String for c in ["状态", *TOWNSHIP_COLUMNS, "township", "period"]}
@@ -1697,7 +1699,7 @@ def test_the_returns_taken_are_accounted_for_and_told_back():
                                         (NOV, 5, W4, "大店镇", None, None, None, None, None))])
     invalid = pl.DataFrame({"line": [7, None]}, schema={"line": pl.Int64})  # (a file set aside whole has no line)
     counts, accepted, refused, told, findings = take_returns(returned, invalid, ISSUED, AS_OF, "2026-12", CFG, files)
-    assert counts == {"returned": 7, "accepted": 4, "unanswered": 1, "set_aside": 2, "without_result": 0}
+    assert counts == {"returned": 7, "accepted": 4, "unanswered": 1, "set_aside": 2, "without_result": 0, "reopened": 0}
     assert accepted["received_period"].unique().to_list() == ["2026-12"]
     assert refused.columns == list(Rejected.to_schema().columns) and refused["line"].to_list() == [4]
     assert sorted(told.select("file", "line").rows()) == [(NOV, 2), (NOV, 4)]
@@ -1833,11 +1835,14 @@ def test_an_answer_verifies_the_rules_its_row_showed_not_a_rule_a_rerun_put_unde
     got = first_sent(new, before, now, deadline, a).select("预警编号", "下发日期", "核实截止日期").rows()
     assert got == [("w-x", "2026-12-07", "2026-12-10"), ("w-same", "2026-10-09", "2026-10-13"),
                    ("w-old", "2026-10-09", "2026-10-13")]
-    assert first_sent(new, before, now, deadline).equals(new)  # (no answer: as before)
-    # ... counted as sent now, and named apart in the county's report
+    # (no answer yet: the rule it gains is sent now all the same, `test_a_rule_a_rerun_adds_before_any_answer_...`)
+    assert first_sent(new, before, now, deadline).equals(first_sent(new, before, now, deadline, a))
+    # ... counted as sent again (the console says it apart from those the lists never held), and named apart in
+    # the county's report
     redated = first_sent(new, before, now, deadline, a)
-    assert sent_now(redated, before, D(2026, 10, 9)) == 1 and sent_now(new, before, D(2026, 10, 9)) == 0
-    assert rerun_changes(redated, before.head(0), before, D(2026, 10, 9))["detail"].to_list() == [
+    assert (sent_now(redated, before, D(2026, 10, 9)), sent_again(redated, before, D(2026, 10, 9))) == (0, 1)
+    assert (sent_now(new, before, D(2026, 10, 9)), sent_again(new, before, D(2026, 10, 9))) == (0, 0)
+    assert rerun_changes(redated, before.head(0), before, D(2026, 10, 9), reissued(issued, a))["detail"].to_list() == [
         "大店镇：w-x（M1）本次重新运行改变了预警规则，此前反馈的核实结果未核实新的规则，重新下发，下发日期 2026-12-07，核实截止 2026-12-10"
         " — sent again: the re-run changed their rules after an answer that verified others"]
     # ... its row says why, and what the earlier answer found
@@ -1851,3 +1856,115 @@ def test_an_answer_verifies_the_rules_its_row_showed_not_a_rule_a_rerun_put_unde
     is_now = pl.DataFrame({"warning_id": ["w-x"], "status": ["open"]})
     assert dispatch_changes(is_now, was, again=true).is_empty()
     assert dispatch_changes(is_now, was)["action"].to_list() == ["撤回（复核改为不属实）"]
+
+
+def test_a_rule_a_rerun_adds_before_any_answer_is_due_from_that_rerun():
+    """October's list (10-09, due 10-13) had w-x's 因病 row with M2. A re-run on 10-20, before any
+    answer, gave it M1 too under the same 预警编号. Before, the re-run's row kept 10-09/10-13 (a
+    rule sent on 10-20 due a week before), and when the township's answer to the old list (M2 属实)
+    came back, w-x reopened for M1 overdue since 10-13. The row carrying the new rule is sent the
+    day the re-run sends it, due 3 working days later: the reopened M1 is due then. A re-run that
+    adds no rule (drops one, or changes none) keeps the row's dates; so does one whose answer
+    already verified every rule on the row now."""
+    old = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {"预警规则": "M2"},
+                        township_row("w-drop", "大店镇", "2026-10", hh="D") | {"预警规则": "M1、M2"},
+                        township_row("w-same", "大店镇", "2026-10", hh="S") | {"预警规则": "M1"}]).drop("period")
+    before = old.with_columns(状态=pl.lit("新下发")).cast(pl.String)
+    new = old.with_columns(预警规则=pl.Series(["M1、M2", "M1", "M1"]))
+    sent = first_sent(new, before, D(2026, 10, 20), D(2026, 10, 23))
+    assert sent.select("预警编号", "下发日期", "核实截止日期").rows() == [
+        ("w-x", "2026-10-20", "2026-10-23"), ("w-drop", "2026-10-09", "2026-10-13"), ("w-same", "2026-10-09", "2026-10-13")]
+    # the township's answer to the old list (showing M2) verifies M2 only: w-x open again, due 10-23
+    a = answers(("2026-11", "反馈/大店镇.csv", 2, "w-x", "属实", D(2026, 10, 12), None)).with_columns(rules=pl.lit("M2"))
+    issued = issued_from_rows(sent.with_columns(状态=pl.lit("新下发"), period=pl.lit("2026-10")))
+    assert warning_status(issued, a, D(2026, 10, 21)).filter(pl.col("warning_id") == "w-x").select("status", "days_overdue").row(0) == ("open", 0)
+    assert warning_status(issued, a, D(2026, 11, 2)).filter(pl.col("warning_id") == "w-x").select("status", "days_overdue").row(0) == ("overdue", 10)
+    # an answer that already verified the rules now (a row showing M1、M2 answered): not sent again
+    both = answers(("2026-11", "反馈/大店镇.csv", 2, "w-x", "属实", D(2026, 10, 12), None)).with_columns(rules=pl.lit("M1、M2"))
+    assert first_sent(new, before, D(2026, 10, 20), D(2026, 10, 23), both).row(0, named=True)["下发日期"] == "2026-10-09"
+    # the console counts it sent again, not as one the lists never held
+    assert (sent_now(sent, before, D(2026, 10, 9)), sent_again(sent, before, D(2026, 10, 9))) == (0, 1)
+    # the county is told the row went out again for a rule it did not show (no answer said otherwise yet)
+    assert rerun_changes(sent, before.head(0), before, D(2026, 10, 9))["detail"].to_list() == [
+        "大店镇：w-x（M1、M2）本次重新运行增加了此前清单该行未列的预警规则，重新下发，下发日期 2026-10-20，核实截止 2026-10-23"
+        " — sent again: the re-run added a rule their row did not show"]
+
+
+def test_a_warning_reopened_for_a_rule_its_answer_did_not_verify_counts_open_and_is_named_apart():
+    """w-x was answered 属实 on a row showing M2; a re-run gave it M1 too. It is open again (not
+    已核实: its township's list asks for M1), so 核实进度 counts it under 待核实 (then 逾期未核实),
+    its status row naming the rules it is open for (`reopened_for`), and 核实进度 names such
+    warnings apart (重新下发未核实): a township that answered every row sees why the county counts
+    one open. 待核实 + 逾期未核实 + 已核实 = 预警总数, per township and in 合计."""
+    rows = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {"预警规则": "M1、M2"},
+                         township_row("w-y", "大店镇", "2026-10", hh="Y") | {"预警规则": "M1"},
+                         township_row("w-z", "大店镇", "2026-10", hh="Z") | {"预警规则": "M1"},
+                         township_row("w-j", "夹沟镇", "2026-10", hh="J") | {"预警规则": "M1"}])
+    a = answers(("2026-11", "反馈/大店镇.csv", 2, "w-x", "属实", D(2026, 10, 12), None),
+                ("2026-11", "反馈/大店镇.csv", 3, "w-y", "属实", D(2026, 10, 12), None)).with_columns(
+        rules=pl.Series(["M2", "M1"]))
+    issued = issued_from_rows(rows)
+    status = warning_status(issued, a, D(2026, 10, 12))
+    assert status.select("warning_id", "status", "result", "reopened_for").rows() == [
+        ("w-j", "open", None, None), ("w-x", "open", None, "M1"), ("w-y", "verified_true", "属实", None),
+        ("w-z", "open", None, None)]
+    cols = ["预警总数", "待核实", "逾期未核实", "重新下发未核实", "已核实", "其中属实"]
+    for as_of, want in ((D(2026, 10, 12), (3, 2, 0, 1, 1, 1)), (D(2026, 10, 20), (3, 0, 2, 1, 1, 1))):
+        summary, _ = overdue_by_township(warning_status(issued, a, as_of))
+        got = {r["乡（镇）"]: r for r in summary.iter_rows(named=True)}
+        assert tuple(got["大店镇"][c] for c in cols) == want
+        assert got["夹沟镇"]["重新下发未核实"] == 0 and got["合计"]["重新下发未核实"] == 1
+        assert all(r["待核实"] + r["逾期未核实"] + r["已核实"] == r["预警总数"] for r in got.values())
+    # a status written before the column was (an older warehouse's): none reopened
+    summary, _ = overdue_by_township(status.drop("reopened_for"))
+    assert summary["重新下发未核实"].to_list() == [0, 0, 0]
+    # the run taking the answers in counts them for the console: accepted, yet open
+    town = "反馈/大店镇_2026-10_预警清单.csv"
+    returned = fb((town, 2, "w-x", "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+                  (town, 3, "w-y", "大店镇", "属实", "是", "张", D(2026, 10, 12), None)).with_columns(
+        rules=pl.Series(["M2", "M1"]))
+    files = pl.DataFrame({"dept": ["反馈"], "file": [town], "modified": [dt.datetime(2026, 11, 1)]})
+    counts = take_returns(returned, None, issued, D(2026, 11, 2), "2026-11", CFG, files)[0]
+    assert (counts["accepted"], counts["reopened"]) == (2, 1)
+
+
+def test_a_moved_warning_answered_for_some_of_its_rules_is_not_said_to_need_no_visit():
+    """A re-run moved w-mv to 夹沟镇 (its 户籍底册 corrected) and gave it M1 beside the M2 大店镇's
+    row showed; 大店镇 had answered that row 属实 since (a later period's 反馈/). Before, 夹沟镇's row
+    said `大店镇已于…反馈属实，无需再核实`: no one would visit for M1. An answer verifies the rules
+    its row showed: the row says nothing of needing no visit, and the re-issue note says what the
+    answer found and what to verify. An answer that verified every rule on it now: as before."""
+    def row(town, village, rules):
+        return township_row("w-mv", town, "2026-10", village=village, hh="A") | {"预警规则": rules}
+
+    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
+    before = with_carry_over(pl.DataFrame([row("大店镇", "韩湖村", "M2")], schema=schema),
+                             pl.DataFrame(schema={"状态": pl.String, "逾期天数": pl.Int64, **schema}))
+    new = pl.DataFrame([row("夹沟镇", "王庄村", "M1、M2")], schema=schema)
+    now, deadline = D(2026, 12, 4), D(2026, 12, 9)
+    answered = pl.DataFrame({"warning_id": ["w-mv"], "township": ["大店镇"], "result": ["属实"],
+                             "verify_date": [D(2026, 11, 20)], "period": ["2026-11"], "rank": [1], "rules": ["M2"]})
+    listed = with_carry_over(first_sent(new, before, now, deadline, answered), before.head(0))
+    told, out = moved_in_rerun(listed, before, answered)
+    assert told["状态"].to_list() == ["新下发（由大店镇韩湖村迁入，原下发日期2026-10-09）"]
+    issued = issued_from_rows(pl.concat([told, out]).with_columns(period=pl.lit("2026-10")))
+    assert with_reissued(told, reissued(issued, answered))["状态"].to_list() == [
+        "新下发（由大店镇韩湖村迁入，原下发日期2026-10-09）（重新下发：重新运行后预警规则为M1、M2，"
+        "此前反馈的核实结果“属实”（2026-11-20）只核实了M2，请就M1核实）"]
+    # one that verified both, or stored before answers kept their rules: no visit needed
+    for rules in ("M1、M2", None):
+        told, _ = moved_in_rerun(listed, before, answered.with_columns(rules=pl.lit(rules, pl.String)))
+        assert told["状态"].to_list() == ["新下发（由大店镇韩湖村迁入，原下发日期2026-10-09；大店镇已于2026-11-20反馈属实，无需再核实）"]
+
+
+def test_the_answer_history_shows_the_rules_each_answer_verified():
+    """What the county sees of every answer says which rules each verified (the 预警规则 its row
+    showed): a re-run may have changed the warning's since, and an answer verifies only those.
+    Answers stored before they kept their rules (an older warehouse's, without the column) show none."""
+    a = answers(("2026-11", "反馈/大店镇.csv", 2, W1, "属实", D(2026, 10, 12), None),
+                ("2026-12", "反馈/大店镇.csv", 2, W1, "属实", D(2026, 11, 12), None)).with_columns(
+        rules=pl.Series(["M2", "M1、M2"]))
+    h = answer_history(a)
+    assert h.select("answer_no", "result", "rules", "decides").rows() == [(1, "属实", "M2", False), (2, "属实", "M1、M2", True)]
+    assert h.columns.index("rules") == h.columns.index("note") + 1
+    assert answer_history(a.drop("rules"))["rules"].to_list() == [None, None]

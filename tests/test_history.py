@@ -1345,3 +1345,39 @@ def test_an_answer_verifies_the_rules_its_row_showed_not_a_rule_a_rerun_put_unde
     finally:
         con.close()
     assert stored == {x["预警编号"]: "M2", kept["预警编号"]: "M1"}
+
+
+def test_a_rule_a_rerun_adds_before_the_answer_is_due_from_the_rerun(august_13, tmp_path, capsys):
+    """August's list had household x's 因病 row with M2 only. Before any answer came back, the
+    analyst re-ran August with a lower M1 threshold: x's row now shows M1、M2 under the same
+    预警编号. Then x's township returned its August list (the old row, M2) 属实 in September's
+    反馈/. Before, the re-run's row kept August's 下发日期 and 核实截止日期 (M1 sent due before it
+    was sent), and September reopened x for M1 overdue since August's deadline. The re-run sends
+    the row carrying M1 that day, due 3 working days later: September finds x open for M1 by that
+    deadline, and carries the row so dated, saying why; 核实进度 counts x 待核实 and names it
+    重新下发未核实, as the console does of the answer it took."""
+    county, out = _copy(august_13, tmp_path)
+    aug = _town_files(out, "2026-08")
+    rows = pl.concat(list(aug.values()))
+    x = rows.filter(pl.col("预警规则") == "M2").row(0, named=True)
+    code, said = _rerun(county, out, "2026-08", "--set", "rules.M1.threshold=100")
+    assert code == 0 and "warnings sent again: the re-run added a rule their row did not show" in said
+    again = pl.concat(list(_town_files(out, "2026-08").values())).filter(pl.col("预警编号") == x["预警编号"]).row(0, named=True)
+    assert again["预警规则"] == "M1、M2", "the re-run must add M1 to x's row under the same 预警编号"
+    assert again["下发日期"] > x["下发日期"] and again["核实截止日期"] > again["下发日期"], "sent again the day of the re-run"
+    folder = county / "inbox" / "2026-09" / "反馈"
+    folder.mkdir(parents=True)
+    town = x["乡（镇）"]
+    aug[town].filter(pl.col("预警编号") == x["预警编号"]).with_columns(  # (the old list's row: M2)
+        核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("是"), 核实人=pl.lit("张网格"), 核实日期=pl.lit("2026-09-04"),
+    ).write_csv(folder / f"{town}_2026-08_预警清单.csv")
+    capsys.readouterr()
+    assert _run(county, out, "2026-09") == 0
+    assert "(1 of them answer warnings a re-run added a rule to since their row went out" in capsys.readouterr().out
+    status = pl.read_parquet(out / "2026-09" / "warning_status.parquet").filter(pl.col("warning_id") == x["预警编号"])
+    assert status.select("status", "days_overdue", "reopened_for").row(0) == ("open", 0, "M1"), "due by the re-run's deadline"
+    progress = pl.read_csv(out / "2026-09" / "county" / "核实进度_乡镇.csv").filter(pl.col("乡（镇）") == town).row(0, named=True)
+    assert progress["重新下发未核实"] == 1 and progress["待核实"] >= 1
+    listed = pl.concat(list(_town_files(out, "2026-09").values())).filter(pl.col("预警编号") == x["预警编号"])
+    assert listed.select("下发日期", "核实截止日期").row(0) == (again["下发日期"], again["核实截止日期"])
+    assert listed["状态"].item().startswith("待核实") and "只核实了M2，请就M1核实" in listed["状态"].item()

@@ -246,6 +246,33 @@ def test_a_warning_s_latest_status_row_is_the_one_counted():
             '<div class="card"><div class="v">1</div><div class="k">逾期未核实') in page
 
 
+def test_a_warning_reopened_after_its_answer_counts_open_and_is_named_apart(tmp_path):
+    """A warning its township answered, which a re-run since gave a rule the answer did not verify
+    (`reopened_for`), is open again: section 三 counts it under 待核实 (or 逾期未核实), as
+    核实进度_乡镇.csv does, and says so in a column of its own with a note; without one, the table
+    is as before. `report_inputs` reads the column, and a warehouse written before it was gives none."""
+    v = VERIFICATION.with_columns(reopened_for=pl.when(pl.col("warning_id").is_in(["YJ-2", "YJ-5"])).then(pl.lit("M1")))
+    s = verification_by_township(v)
+    assert dict(s.select("township", "reopened").rows()) == {"大店镇": 1, "夹沟镇": 1, UNPLACED: 0}
+    sec = render(verification=v)
+    sec = sec[sec.index("三、核实进度与逾期"):sec.index("四、各部门数据质量")]
+    assert cell_values(sec, "大店镇") == ["4", "1", "1", "1", "1", "1", "50.0%", "25.0%", "2.0", "2"]
+    assert "<th>重新下发未核实<br><small>reopened</small></th>" in sec and "不计入已核实" in sec
+    plain = render()
+    assert "重新下发未核实" not in plain
+    con = warehouse.connect(tmp_path / "warehouse.duckdb")
+    status = pl.DataFrame({"warning_id": ["W1", "W2"], "township": ["大店镇"] * 2, "household_id": ["H1", "H2"],
+                           "status": ["open", "verified_true"], "result": [None, "属实"],
+                           "verified_on": [None, dt.date(2026, 10, 20)], "days_overdue": [0, 0],
+                           "withdrawn": [False, False]}, schema_overrides={"verified_on": pl.Date})
+    warehouse.replace_period(con, "2026-09", {"warning_status": status})  # (before the column was)
+    assert report_inputs(con, "2026-09")["verification"]["reopened_for"].to_list() == [None, None]
+    warehouse.replace_period(con, "2026-10", {"warning_status": status.with_columns(
+        reopened_for=pl.Series(["M1", None], dtype=pl.String))})
+    got = report_inputs(con, "2026-10")["verification"].sort("warning_id")
+    assert got["reopened_for"].to_list() == ["M1", None]
+
+
 def _cards(page: str) -> dict[str, str]:
     return dict((k, v) for v, k in re.findall(r'<div class="card"><div class="v">([^<]*)</div><div class="k">([^<]*)<br>', page))
 
