@@ -75,14 +75,16 @@ from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, listed, per
 from pipelines import accounting, calendar, console, feedback, reference, report, rules, township  # noqa: E402
 from pipelines.identify import (fits_finding, fits_of_period, leads_with_fits, links_with_fits, shown_on_lists,  # noqa: E402
                                 unmatched_fits)
-from pipelines.review_answers import ANSWER_SCHEMA, apply_answers, best_guess, in_folders, take_answers  # noqa: E402
+from pipelines.review_answers import (ANSWER_SCHEMA, answered, apply_answers, asked, best_guess, in_folders,  # noqa: E402
+                                     known_records, listed_as_roster, spelled_as_records, take_answers)
 from pipelines.validate import (  # noqa: E402
     REJECTED_SCHEMA, in_headers, rejected_files, to_person_records, why_set_aside,
 )
-from pipelines.year_to_date import (RELINK_COLUMNS, RELINK_KEYS, YTD_COLUMNS, changed_since_previous, lead_sums, merge,  # noqa: E402
-                                    relink_keys, relinked_review, rows_to_sum, settle_years, split_relinked, to_relink,
-                                    with_answers, with_relink)
-from schemas.inputs import as_written, record_key, respelled  # noqa: E402
+from pipelines.year_to_date import (RELINK_KEYS, YTD_COLUMNS, changed_since_previous, compared_periods,  # noqa: E402
+                                    delivered_again, lead_sums, relink_of_year, relink_records, relinked_review,
+                                    settle_years, split_relinked, summed_columns, with_links, with_relink,
+                                    year_settlements)
+from schemas.inputs import as_written, respelled  # noqa: E402
 from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
 
 TIMEZONE = "Asia/Shanghai"
@@ -234,9 +236,6 @@ def collect_records(paths: RunPaths, cfg: Config, kinds: list[str]) -> None:
     to_person_records(extracts, cfg.matching.prior_groups).write_parquet(paths.work / "person_records.parquet")
 
 
-_YEAR_CHUNK = 2_000_000  # rows of the year's earlier settlements `earlier_settlements` reads at a time
-
-
 @task(**STEP)
 def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
     """The settlements delivered before this period that its year-to-date sums read (those of the
@@ -256,33 +255,22 @@ def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
         n = warehouse.write_year_to_date_settlements(con, period, settle_years(current, period),
                                                      [*YTD_COLUMNS, *RELINK_KEYS], ytd)
         previous = warehouse.previous_period(con, period)
-        stored = pl.scan_parquet(ytd).select(pl.col("period").unique()).collect()["period"].to_list() if n else []
-        changed = warehouse.roster_changes(con, roster, sorted({*stored, *([previous] if previous else [])}))
+        changed = warehouse.roster_changes(con, roster, compared_periods(pl.scan_parquet(ytd) if n else None, previous))
     finally:
         con.close()
     changed_since_previous(changed, previous).write_parquet(paths.work / "changed_now.parquet")
     if not n:
         return
-    # a city's month of settlements at a time, in their order (its December would hold eleven at
-    # once), without those delivered again now: found once (the filter by this period's 2M
-    # 结算流水号 cost a city's December 16 s CPU done for each month's rows, 1.8 s once)
-    # (however a month spelled them, `record_key`: Excel's 12345 is the 0012345 stored; kept as stored
-    # for `year_to_date` to leave them out by)
-    again_now = pl.scan_parquet(ytd).select("record_id").filter(record_key(pl.col("record_id")).is_in(
-        current.select(record_key(pl.col("record_id")))["record_id"].implode())).collect()["record_id"]
+    again_now = delivered_again(pl.scan_parquet(ytd), current)
     again_now.to_frame().write_parquet(paths.work / "ytd_again.parquet")
-    again = pl.concat([to_relink(pl.scan_parquet(ytd).select(RELINK_COLUMNS).slice(i, _YEAR_CHUNK).filter(
-        ~pl.col("record_id").is_in(again_now.implode())).collect(), changed, roster)
-        for i in range(0, n, _YEAR_CHUNK)])
+    again = relink_of_year(pl.scan_parquet(ytd), n, again_now, changed, roster)
     if again.height:  # linked as delivered: every column (the place hints, ...)
         con = warehouse.connect(paths.warehouse)
         try:
             again = warehouse.settlement_rows(con, again.select("record_id", "period"))
         finally:
             con.close()
-        (to_person_records({"med_settlement": again}, cfg.matching.prior_groups)
-         .join(again.select("record_id", "period"), on="record_id", how="left")
-         .write_parquet(paths.work / "relink_records.parquet"))
+        relink_records(again, cfg.matching.prior_groups).write_parquet(paths.work / "relink_records.parquet")
 
 
 @task(**STEP)
@@ -385,24 +373,16 @@ def take_review_answers(paths: RunPaths, cfg: Config, period: str) -> dict:
         before = warehouse.table(con, "review_answers", "period = ?", [period])  # as the period's last run took them
         if returned is not None:
             returned = in_folders(returned, cfg)
-            asked = returned.select(dept="record_dept", record_id="record_id").unique()
-            known = accounting.together([shown.select("dept", "record_id"), warehouse.records_seen(con, period, asked)])
-        # an answer names its record however Excel or a hand spelled the number (`record_key`): as this
-        # period's records spell it, else as the latest stored period did; so it is checked, kept and applied
-        named = lambda f, spelled: respelled(  # noqa: E731
-            f, "record_id", spelled.select(record_dept="dept", record_id="record_id"), ["record_dept"], keep="first")
-        returned = None if returned is None else named(returned, known)
-        earlier, before = (None if f is None else named(f, shown) for f in (earlier, before))
-        # (the candidates the queues listed for every record answered, now or earlier, as the answers spell it)
-        answered = [f.select(dept="record_dept", record_id="record_id") for f in (returned, earlier, before)
-                    if f is not None]
-        queued = warehouse.queue_listed(con, period, pl.concat(answered).unique()) if answered else None
+            known = known_records(shown, warehouse.records_seen(con, period, asked(returned)))
+        returned = spelled_as_records(returned, known)
+        earlier, before = spelled_as_records(earlier, shown), spelled_as_records(before, shown)
+        records = answered(returned, earlier, before)  # (the candidates the queues listed for them)
+        queued = None if records is None else warehouse.queue_listed(con, period, records)
     finally:
         con.close()
     roster = pl.read_parquet(work / "roster.parquet")
-    if queued is not None:  # (its 人编号 as this period's roster spells them, as `take_answers` reads them; the
-        # year's sums weigh the answers about earlier months' settlements as taken here)
-        queued = respelled(queued, "person_id", roster.select("person_id"))
+    if queued is not None:
+        queued = listed_as_roster(queued, roster)
         queued.write_parquet(work / "review_listed.parquet")
     counts, refused, new, decided, finding = take_answers(
         returned, _read(work / f"rejected_{folder}.parquet"), roster, shown, known,
@@ -424,40 +404,22 @@ def year_to_date(paths: RunPaths, cfg: Config, period: str) -> None:
     """This period's settlements with their links, plus the earlier ones of their calendar years
     (`earlier_settlements`) but those delivered again now however spelled (`ytd_again.parquet`),
     those linked again by this run with their new links (`merge`), all with the review answers
-    received since they were stored."""
+    received since they were stored (`year_settlements`)."""
     current = _read(paths.work / "med_settlement.parquet")
     if current is None:
         return
-    links = pl.scan_parquet(paths.work / "links_person.parquet").filter(pl.col("kind") == "med_settlement").select(
-        "record_id", "decision", "person_id", "household_id", "score").collect()
-    current = current.join(links, on="record_id", how="left")
-    del links
-    current.hstack(relink_keys(current)).write_parquet(paths.work / "settlements_linked.parquet")  # (stored)
-    current = current.select([c for c in current.columns if c in YTD_COLUMNS])  # (what the sums read)
-    changed = _read(paths.work / "changed_now.parquet")
-    relinked = _read(paths.work / "links_relinked.parquet")
-    decided = _read(paths.work / "review_decided.parquet")
-    # the earlier ones whose link this run may change (linked again, or answered) are read whole;
-    # the others' stored links stand (`rows_to_sum`); `_at`: where each was read, for the sums' order
-    earlier = (pl.scan_parquet(paths.work / "ytd_earlier.parquet").with_row_index("_at")
-               if (paths.work / "ytd_earlier.parquet").exists() else None)
-    again = _read(paths.work / "ytd_again.parquet")  # (the earlier ones delivered again now, as stored)
-    delivered = current["record_id"] if again is None else pl.concat([current["record_id"], again["record_id"]])
-    moving = pl.concat([f["record_id"] for f in (relinked, decided) if f is not None] + [pl.Series("record_id", [], pl.Utf8)])
-    ytd = merge(current.with_columns(_at=pl.lit(None, pl.UInt32)),
-                None if earlier is None else earlier.filter(pl.col("record_id").is_in(moving.implode())).collect(),
-                relinked, pl.Series("person_id", [], pl.Utf8) if changed is None else changed["person_id"])
-    del relinked  # (a city's December: 1.7M links with their reasons, merged)
-    if decided is not None:  # answers about earlier months' rows
-        ytd = with_answers(ytd, decided, pl.read_parquet(paths.work / "roster.parquet"), period,
-                           cfg.matching.answer_max_id_differences, _read(paths.work / "review_listed.parquet"))
-    if earlier is not None:
-        left_out = pl.concat([delivered, moving])
-        stands = earlier.filter(~pl.col("record_id").is_in(left_out.implode()))
-        sums = lead_sums(paths.work / "ytd_earlier.parquet", left_out, int(period[:4]), cfg.run.year_sum_memory,
-                         paths.work / "spill")
-        ytd = rows_to_sum(ytd, stands, rules.lead_floor(cfg), int(period[:4]), sums)
-    ytd.drop("_at").write_parquet(paths.work / "ytd_settlements.parquet")
+    current = with_links(current, pl.scan_parquet(paths.work / "links_person.parquet"))
+    current.write_parquet(paths.work / "settlements_linked.parquet")  # (stored)
+    current = summed_columns(current)
+    earlier = paths.work / "ytd_earlier.parquet"
+    # (the links relinked read into the call alone: it lets go of them once merged)
+    ytd = year_settlements(
+        current, pl.scan_parquet(earlier) if earlier.exists() else None, _read(paths.work / "ytd_again.parquet"),
+        _read(paths.work / "links_relinked.parquet"), _read(paths.work / "review_decided.parquet"),
+        _read(paths.work / "changed_now.parquet"), pl.scan_parquet(paths.work / "roster.parquet"),
+        _read(paths.work / "review_listed.parquet"), period, rules.lead_floor(cfg), cfg.matching.answer_max_id_differences,
+        lambda left_out: lead_sums(earlier, left_out, int(period[:4]), cfg.run.year_sum_memory, paths.work / "spill"))
+    ytd.write_parquet(paths.work / "ytd_settlements.parquet")
 
 
 @task(**STEP)

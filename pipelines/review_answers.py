@@ -11,7 +11,7 @@ import polars as pl
 from config import Config
 from matchers.ids import fixed_stars, id_text, normalize_ids, shows_mask
 from matchers.review import answer_cite
-from pipelines.accounting import AccountingError
+from pipelines.accounting import AccountingError, together
 from pipelines.standardize import asks_renamed
 from pipelines.validate import REJECTED_SCHEMA, delivery_order, original_file, without_sheet
 from schemas.inputs import EXCEL_ZERO_TAIL, PERSON_KINDS, record_key, respelled
@@ -446,6 +446,44 @@ def in_folders(returned: pl.DataFrame, cfg: Config) -> pl.DataFrame:
     knows the name (医保局, medical ...), as the records are stored under it."""
     return returned.with_columns(record_dept=pl.col("record_dept").replace(
         {d: c for d in returned["record_dept"].unique().to_list() if (c := cfg.folder_of(d))}))
+
+
+def asked(returned: pl.DataFrame) -> pl.DataFrame:
+    """The records (dept, record_id) the returned answers (`in_folders`) name, once each: those
+    `check_answers` looks for among the earlier periods' (`warehouse.records_seen`)."""
+    return returned.select(dept="record_dept", record_id="record_id").unique()
+
+
+def known_records(shown: pl.DataFrame, seen: pl.DataFrame | None) -> pl.DataFrame:
+    """dept, record_id of the records answers may name (`check_answers`' `known`): the period's
+    person records (`shown`) and those of earlier periods the answers name (`seen`, latest first)."""
+    return together([shown.select("dept", "record_id"), seen])
+
+
+def spelled_as_records(answers: pl.DataFrame | None, records: pl.DataFrame | None) -> pl.DataFrame | None:
+    """`answers` (ReviewAnswer rows, or stored ones; None: none) with each 记录编号 as `records`
+    (dept, record_id) spell it under the same 部门, the first spelling of each (`record_key`): an
+    answer names its record however Excel or a hand spelled the number, and is checked, kept and
+    applied as the record is spelled — this period's, else the latest stored period's (`known_records`)."""
+    if answers is None:
+        return None
+    return respelled(answers, "record_id", records.select(record_dept="dept", record_id="record_id"), ["record_dept"],
+                     keep="first")
+
+
+def answered(*answers: pl.DataFrame | None) -> pl.DataFrame | None:
+    """The records (dept, record_id) the `answers` (returned now, stored earlier, by this period's
+    last run; None: none) name, once each: those whose stored queues' candidates
+    (`warehouse.queue_listed`) `check_answers` and `unconfirmable` read. None when none is given."""
+    named = [f.select(dept="record_dept", record_id="record_id") for f in answers if f is not None]
+    return pl.concat(named).unique() if named else None
+
+
+def listed_as_roster(listed: pl.DataFrame, roster: pl.DataFrame) -> pl.DataFrame:
+    """The candidates the stored queues listed (`warehouse.queue_listed`) with their 人编号 as the
+    period's `roster` spells them (a roster re-saved in Excel: 1023 for 0001023), as `take_answers`
+    reads the answers' and the year's sums weigh the answers about earlier months' settlements."""
+    return respelled(listed, "person_id", roster.select("person_id"))
 
 
 def take_answers(

@@ -556,3 +556,36 @@ def test_a_person_number_typed_without_its_zeros_or_in_lower_case_names_the_rost
     got, refused = check_answers(answers, roster, DEPTS, known, shown, ("med_enrollment",), 2)
     assert got.select("record_id", "person_id").rows() == [("A", "0001023"), ("B", "H0012")]
     assert refused.select("line", "field").rows() == [(4, "person_id")]
+
+
+def test_an_answer_names_its_record_as_the_period_s_records_or_the_latest_stored_period_spell_it():
+    """Excel or a hand spelled the 记录编号 of an answer otherwise: it is the record the period's
+    records (`shown`) or, else, the earlier periods' (`seen`, the latest first: the first
+    spelling is taken) spell the same under the same 部门 (`known_records`, `spelled_as_records`);
+    under another 部门 it names no such record. The records answered, now or earlier, are asked
+    for once each (`asked`, `answered`), and the candidates their queues listed are read with
+    their 人编号 as the period's roster spells them (`listed_as_roster`)."""
+    from pipelines.review_answers import answered, asked, known_records, listed_as_roster, spelled_as_records
+
+    returned = _answers([("复核/q.csv", 2, "医保", "12345", "1023", "是"), ("复核/q.csv", 3, "医保", "12345", "P2", "否"),
+                         ("复核/q.csv", 4, "民政", "s7", "P1", "是"), ("复核/q.csv", 5, "民政", "777", "P1", "是"),
+                         ("复核/q.csv", 6, "住建", "12345", "P3", "是")]).drop("period")
+    assert sorted(asked(returned).rows()) == [("住建", "12345"), ("医保", "12345"), ("民政", "777"), ("民政", "s7")]
+    shown = pl.DataFrame({"dept": ["医保", "民政"], "kind": ["med_settlement", "civil"], "record_id": ["0012345", "S7"],
+                          "id_raw": [None, None]}, schema_overrides={"id_raw": pl.Utf8})
+    seen = pl.DataFrame({"dept": ["民政", "民政"], "record_id": ["0777", "00777"]})  # (the latest period's first)
+    known = known_records(shown, seen)
+    assert known.columns == ["dept", "record_id"] and known.height == 4
+    got = spelled_as_records(returned, known)
+    assert got["record_id"].to_list() == ["0012345", "0012345", "S7", "0777", "12345"]
+    assert spelled_as_records(None, known) is None
+    stored = _answers([("复核/p.csv", 2, "医保", "012345", "P1", "否")], "2026-09")
+    assert spelled_as_records(stored, shown)["record_id"].to_list() == ["0012345"]
+    records = answered(got, spelled_as_records(stored, shown), None)
+    assert records.columns == ["dept", "record_id"]
+    assert sorted(records.rows()) == [("住建", "12345"), ("医保", "0012345"), ("民政", "0777"), ("民政", "S7")]
+    assert answered(None, None, None) is None
+    listed = pl.DataFrame({"record_dept": ["医保"] * 2, "record_id": ["0012345"] * 2, "person_id": ["1023", "p2"],
+                           "id_raw": [None, None]}, schema_overrides={"id_raw": pl.Utf8})
+    roster = pl.DataFrame({"person_id": ["0001023", "P2"]})
+    assert listed_as_roster(listed, roster)["person_id"].to_list() == ["0001023", "P2"]

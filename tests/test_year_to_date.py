@@ -554,3 +554,127 @@ def test_of_the_settlements_linked_again_only_those_sent_to_review_are_stored():
     again = pl.DataFrame({"record_id": ["E1", "E2", "E3"], "decision": ["review", "matched", "unmatched"]})
     assert relinked_review(again)["record_id"].to_list() == ["E1"]
     assert relinked_review(pl.DataFrame()).is_empty()
+
+
+def test_the_earlier_settlements_delivered_again_now_are_found_however_spelled_and_their_periods_compared():
+    """A settlement this period delivers again is its row alone: the stored one is found by its
+    key (Excel's 12345 is the 0012345 stored) and named as stored (`delivered_again`); the periods
+    whose stored roster the period's is compared with are those that delivered the year's earlier
+    settlements and the previous one (`compared_periods`)."""
+    from pipelines.year_to_date import compared_periods, delivered_again
+
+    earlier = settlements([("0012345", "2026-08", None, "matched", "H2-01"), ("S2", "2026-07", None, "matched", "H2-01"),
+                           ("S3", "2026-08", None, "unmatched", None)]).lazy()
+    current = settlements([("12345", "2026-10", None, "matched", "H2-01"), ("s3x", "2026-10", None, "matched", "H2-01")])
+    assert delivered_again(earlier, current.drop("period")).to_list() == ["0012345"]
+    assert compared_periods(earlier, "2026-09") == ["2026-07", "2026-08", "2026-09"]
+    assert compared_periods(earlier, "2026-08") == ["2026-07", "2026-08"]
+    assert compared_periods(None, "2026-09") == ["2026-09"] and compared_periods(None, None) == []
+
+
+def test_the_earlier_settlements_to_link_again_are_chosen_a_chunk_at_a_time_as_over_the_whole_year():
+    """`relink_of_year` reads the year's earlier settlements a chunk at a time (a city's December
+    holds eleven months): the same rows, in their order, as `to_relink` over the whole year, but
+    those delivered again now (this period's row is theirs, linked with the period's)."""
+    from pipelines.year_to_date import RELINK_COLUMNS, relink_of_year
+
+    changed = pl.DataFrame({"since": ["2026-10"] * 4, "person_id": ["H1-01", "H2-01", "H3-01", "H4-01"]})
+    year = stored(EARLIER)
+    whole = ["S_SPLIT", "S_KEPT", "S_FIXED", "S_NEW", "S_NOID"]  # (S_KEPT's H9-01 is not on this roster)
+    assert to_relink(year, changed, ROSTER)["record_id"].to_list() == whole
+    for chunk in (1, 2, 4, 6, 100):
+        got = relink_of_year(year.lazy(), year.height, pl.Series(["S_NEW"]), changed, ROSTER, chunk)
+        assert got.columns == list(RELINK_COLUMNS)
+        assert got["record_id"].to_list() == [r for r in whole if r != "S_NEW"], chunk
+
+
+def test_the_earlier_settlements_linked_again_are_person_records_with_the_period_that_delivered_them():
+    """Linked as delivered (`relink_records`): a person record of each, with its prior group (医疗救助
+    paid for), and the `period` that delivered it, which `split_relinked` and `merge` part them by."""
+    from pipelines.year_to_date import relink_records
+
+    rows = pl.DataFrame({"dept": ["医保"] * 2, "kind": ["med_settlement"] * 2, "file": ["a.csv", "b.csv"], "line": [2, 3],
+                         "record_id": ["S1", "S2"], "period": ["2026-08", "2026-09"], "name": ["陈强鹏", "李*"],
+                         "id_raw": ["341302198001011234", None], "assistance_pay": [100.0, 0.0]})
+    got = relink_records(rows, {"assistance_pay": "医疗救助"})
+    assert got.select("record_id", "name", "prior_group", "period").rows() == [
+        ("S1", "陈强鹏", "医疗救助", "2026-08"), ("S2", "李*", None, "2026-09")]
+
+
+def test_the_period_s_settlements_are_stored_with_their_own_links_and_keys_and_summed_with_the_year_s_columns():
+    """`with_links`: each settlement with its link (a record of another kind under the same number
+    is not its), and the keys `to_relink` reads later months (of those not linked only);
+    `summed_columns`: what the year's sums read, not the rest of the delivery."""
+    from pipelines.year_to_date import YTD_COLUMNS, summed_columns, with_links
+
+    current = settlements([("S1", "2026-10", "341302198001011234", None, None),
+                           ("S2", "2026-10", "341302********7777", None, None)]).drop(
+        "period", "decision", "person_id", "household_id", "score").with_columns(hospital=pl.lit("县医院"))
+    links = pl.DataFrame({"dept": ["民政", "医保", "医保"], "kind": ["civil", "med_settlement", "med_settlement"],
+                          "record_id": ["S1", "S1", "S2"], "decision": ["unmatched", "matched", "unmatched"],
+                          "person_id": [None, "H2-01", None], "household_id": [None, "H2", None],
+                          "score": [0.1, 0.99, 0.2], "reason": ["r"] * 3})
+    got = with_links(current, links.lazy())
+    assert got.select("record_id", "decision", "person_id", "household_id", "key_last4").rows() == [
+        ("S1", "matched", "H2-01", "H2", None), ("S2", "unmatched", None, None, "L7777")]
+    assert "reason" not in got.columns and "hospital" in got.columns
+    summed = summed_columns(got)
+    assert set(summed.columns) == set(YTD_COLUMNS) - {"township", "village"} and summed.height == 2
+
+
+def test_the_year_s_rows_are_this_period_s_the_moved_earlier_ones_and_the_standing_ones_in_their_order(tmp_path):
+    """`year_settlements`: this period's rows; of the earlier ones, none delivered again now (as
+    stored, 0012345 for this period's 12345), those linked again with their new link (the roster
+    changed now: this period's news), those answered since with the answer's link, and of the
+    others those `rows_to_sum` reads, after this period's in the order read. The leads' sums of
+    the earlier ones standing (`sums`, out of core) leave out every one read otherwise, and give
+    the rows summed in polars."""
+    from config import load_config
+    from pipelines.review_answers import answers_in_effect
+    from pipelines.rules import lead_floor
+    from pipelines.year_to_date import lead_sums, year_settlements
+
+    current = settlements([("N1", "2026-10", "341302198001011234", "matched", "H2-01"),
+                           ("12345", "2026-10", "341302198001011234", "matched", "H2-01"),
+                           ("N2", "2026-10", "341302********4321", "unmatched", None)]).drop("period").with_columns(
+        out_of_pocket=pl.Series([1000.0, 1000.0, 15000.0]))
+    earlier = settlements([("0012345", "2026-08", "341302198001011234", "matched", "H2-01"),  # delivered again now
+                           ("S_KEPT", "2026-08", None, "matched", "H9-01"),  # its link stands
+                           ("S_SPLIT", "2026-09", "341302********1234", "matched", "H1-01"),  # linked again
+                           ("E_REV", "2026-09", "341302********1234", "review", None),  # answered 是 now
+                           ("S_LEAD", "2026-09", "341302********4321", "unmatched", None),  # N2's lead: 24,000
+                           ("S_ALONE", "2026-09", "341302********9999", "unmatched", None)])  # nothing new
+    earlier = earlier.with_columns(out_of_pocket=pl.Series([5000.0, 1.0, 1.0, 1.0, 9000.0, 30000.0]))
+    earlier.write_parquet(tmp_path / "year.parquet")
+    again = pl.DataFrame({"record_id": ["0012345"]})
+    relinked = pl.DataFrame({"dept": ["医保"], "kind": ["med_settlement"], "record_id": ["S_SPLIT"],
+                             "decision": ["matched"], "person_id": ["H2-01"], "household_id": ["H2"], "score": [0.999],
+                             "reason": ["r"], "n_candidates": [1]})
+    answers = pl.DataFrame({"dept": ["复核"], "kind": ["review_answer"], "file": ["复核/q.csv"], "line": [2],
+                            "record_dept": ["医保"], "record_id": ["E_REV"], "rec_name": [None], "person_id": ["H2-01"],
+                            "verdict": ["是"], "reviewer": [None], "note": [None], "period": ["2026-10"]},
+                           schema_overrides={"rec_name": pl.Utf8, "reviewer": pl.Utf8, "note": pl.Utf8})
+    changed = pl.DataFrame({"person_id": ["H1-01", "H2-01"]})
+
+    def year(floor, sums=None, relinked=relinked, changed=changed):
+        return year_settlements(current, pl.scan_parquet(tmp_path / "year.parquet"), again, relinked,
+                                answers_in_effect(answers), changed, ROSTER.lazy(), None, "2026-10", floor, sums=sums)
+
+    got = year(None)
+    assert "_at" not in got.columns
+    assert got.select("record_id", "decision", "person_id", "relinked_now", "answered_now").rows() == [
+        ("N1", "matched", "H2-01", False, False), ("12345", "matched", "H2-01", False, False),
+        ("N2", "unmatched", None, False, False), ("S_KEPT", "matched", "H9-01", False, False),
+        ("S_SPLIT", "matched", "H2-01", True, False), ("E_REV", "matched", "H2-01", False, True)]
+    # the same re-link next month: the roster changed the month before
+    assert not year(None, changed=None)["relinked_now"].any()
+    floor, left_out = lead_floor(load_config()), []
+
+    def out_of_core(leave_out):
+        left_out.append(sorted(leave_out.to_list()))
+        return lead_sums(tmp_path / "year.parquet", leave_out, 2026, "64MB", tmp_path / "spill")
+
+    got = year(floor, out_of_core)
+    assert left_out == [sorted(["N1", "12345", "N2", "0012345", "S_SPLIT", "E_REV"])]
+    assert got["record_id"].to_list() == ["N1", "12345", "N2", "S_KEPT", "S_SPLIT", "E_REV", "S_LEAD"]
+    assert got.equals(year(floor))
