@@ -615,22 +615,24 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
         grid.write_parquet(work / "grid.parquet")
     found.write_parquet(work / "findings_grid.parquet")
     answers = _read(work / "answers_all.parquet")
+    later = _read(work / "answers_later.parquet")  # (a re-run: the answers later periods took in since)
     new = feedback.first_sent(township.township_rows(warnings, roster, grid, issue_date, deadline,
                                                    cfg.matching.head_relations),
-                              before, sent_on, sent_deadline,
-                              accounting.together([answers, _read(work / "answers_later.parquet")]))
+                              before, sent_on, sent_deadline, accounting.together([answers, later]))
     persons = rules.persons_followed(_read(work / "warnings_earlier.parquet"), _read(work / "persons_now.parquet"), cfg)
     earlier = _read(work / "township_rows_earlier.parquet")
-    rows, moved, status, withdrawn = feedback.list_rows(
-        new, before, earlier, _read(work / "status_earlier.parquet"),
-        answers, _read(work / "answers_later.parquet"), roster, grid, persons, period, issue_date)
+    rows, moved, status, withdrawn, again = feedback.list_rows(
+        new, before, earlier, _read(work / "status_earlier.parquet"), answers, later, roster, grid, persons, period,
+        issue_date)
     rows.write_parquet(work / "township_rows.parquet")
-    # (a 属实 a re-run's new rule reopened stays dispatched: `publish`)
+    # (a 属实 a re-run's new rule reopened stays dispatched: `publish`. The 派单 compares the period's
+    # status, which reads this period's answers and earlier ones: the warnings it reopened are those
+    # of these answers. A later period's 属实 is that period's to send, and to keep sent when the
+    # cascade re-runs it: `again`, of every answer, is what the lists and the report say)
     issued = feedback.issued_from_rows(accounting.together([earlier, rows.with_columns(period=pl.lit(period))]))
     feedback.reissued(issued, answers).write_parquet(work / "reissued.parquet")
     moved.write_parquet(work / "findings_moved.parquet")
-    # (sent again after an answer, later periods' too, or before any: named apart)
-    again = feedback.reissued(issued, accounting.together([answers, _read(work / "answers_later.parquet")]))
+    # (sent again after an answer, later periods' too, or before any: named apart, as the rows say)
     feedback.rerun_changes(new, withdrawn, before, issue_date, again).write_parquet(work / "findings_rerun.parquet")
     if before is not None:  # a re-run: the files and records read again, against the period's last run
         read = [d for d in cfg.departments if d in (paths.only or cfg.departments)]

@@ -56,7 +56,7 @@ __all__ = [
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
     "moved_in_rerun", "sent_now", "sent_again", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
     "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "told_back", "list_sheets", "list_rows",
-    "rerun_changes", "reissued", "with_reissued", "REISSUED_NOTE",
+    "rerun_changes", "reissued", "with_reissued", "REISSUED_NOTE", "rules_added", "ADDED_NOTE",
 ]
 
 # The five columns a township fills in (internal names of FEEDBACK_COLUMNS).
@@ -687,14 +687,23 @@ def warning_status(issued: pl.DataFrame, answers: pl.DataFrame | None, as_of: da
     return WarningStatus.validate(s.select(_STATUS_COLUMNS).sort("warning_id"))
 
 
-def answer_history(answers: pl.DataFrame | None) -> pl.DataFrame:
+def answer_history(answers: pl.DataFrame | None, issued: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every answer ever received, per warning in the order received: answer_no (1 = first),
     received_period, file, line, township, the five answer columns, `rules` (the rules the answered
     row showed, those it verified: a re-run may have changed the warning's since; null for an
-    answer stored before answers kept them), `decides` (the answer that sets the status) and
-    `latest` (the last answer received)."""
+    answer stored before answers kept them), `decides` (the answer that sets the status, as
+    `warning_status` takes it), `reopened_for` and `latest` (the last answer received).
+    Given `issued` (the warnings, their rules now), an answer that verified only some of the rules
+    on its warning now (`reissued`: a re-run added one since) does not decide it: the warning is
+    open again, and `reopened_for` names the rules it did not verify (null on every other row),
+    as in `warning_status`; its result stands for its rules. Without `issued` the rules now are
+    not known: the latest answer with a 核实结果 decides."""
     a = _answers(answers).with_row_index("_order")
-    dec = _deciding(_answers(answers)).select("_order", decides=pl.lit(True))
+    dec = _deciding(_answers(answers))
+    again = (_reissued(_issued(issued), dec).select("warning_id", reopened_for=_not_verified(pl.col("rules"), pl.col("answered_rules")))
+             if issued is not None else pl.DataFrame(schema={"warning_id": pl.String, "reopened_for": pl.String}))
+    dec = dec.join(again, on="warning_id", how="left").select(
+        "_order", decides=pl.col("reopened_for").is_null(), reopened_for="reopened_for")
     return (
         a.join(dec, on="_order", how="left")
         .with_columns(
@@ -704,7 +713,7 @@ def answer_history(answers: pl.DataFrame | None) -> pl.DataFrame:
         )
         .sort("warning_id", "answer_no")
         .select("warning_id", "answer_no", "received_period", "file", "line", "township", *ANSWER_FIELDS, "rules",
-                "decides", "latest")
+                "decides", "reopened_for", "latest")
     )
 
 
@@ -916,8 +925,8 @@ def with_carry_over(new_rows: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFra
 def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.DataFrame | None,
               status_earlier: pl.DataFrame | None, answers: pl.DataFrame | None, answers_later: pl.DataFrame | None,
               roster: pl.DataFrame, grid: pl.DataFrame | None, persons: pl.DataFrame, period: str, issue_date: date,
-              ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The period's township rows -> (rows, moved, status, withdrawn).
+              ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The period's township rows -> (rows, moved, status, withdrawn, again).
 
     `new`: this period's warnings' rows (`first_sent`); `before`: the rows the period's last run
     sent (a re-run; else None); `earlier_rows`, `status_earlier`: the rows of the periods before
@@ -929,7 +938,12 @@ def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.D
     so, `with_reissued`), then those a re-run moved to another township's list (迁出,
     `moved_in_rerun`) and those it takes back (`withdrawn_rows`: withdrawn); moved: the finding of
     the warnings that moved (`moved_warnings`); status: every warning ever issued, as of
-    `issue_date` (`warning_status`)."""
+    `issue_date` (`warning_status`, of `answers`: a later period's answer is that period's);
+    again: the warnings an answer verified only some of the rules of (`reissued`, of every
+    answer: the lists go out now, and say what later periods' answers verified), which the rows'
+    notes say and the county's report names (`rerun_changes`).
+    What `status` reopened is `reissued(issued, answers)`: what the period's 派单 reads
+    (`dispatch_changes`), as it compares that status."""
     carried = (carry_over(status_earlier, earlier_rows, before_period=period, answers=answers, roster=roster, grid=grid,
                           persons=persons)
                if earlier_rows is not None and status_earlier is not None else None)
@@ -942,27 +956,39 @@ def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.D
     rows = pl.concat([rows, moved_out, withdrawn])
     issued = issued_from_rows(together([earlier_rows, rows.with_columns(period=pl.lit(period))]))
     # (one a re-run gave a rule its township's answer did not verify: its row says so, later answers too;
-    # the note goes on listed rows only, which is neither 撤回 nor 迁出: `issued` stands)
-    rows = with_reissued(rows, reissued(issued, together([answers, answers_later])))
+    # so does one it gave a rule before any answer; the notes go on listed rows only, which are
+    # neither 撤回 nor 迁出: `issued` stands)
+    every = together([answers, answers_later])
+    again = reissued(issued, every)
+    rows = with_reissued(rows, again, rules_added(new, before, every))
     status = warning_status(issued, answers, issue_date)
-    return rows, moved, status, withdrawn
+    return rows, moved, status, withdrawn, again
 
 
 REISSUED_NOTE = "（重新下发：重新运行后预警规则为{}，此前反馈的核实结果“{}”{}只核实了{}，请就{}核实）"
+# ... of a row a re-run gave a rule before any answer: sent again, re-dated (`rules_added`)
+ADDED_NOTE = "（重新下发：重新运行后预警规则增加{}，请一并核实）"
+_ADDED = re.escape(ADDED_NOTE).replace(r"\{\}", r"([^，）]+)")
 
 
-def with_reissued(rows: pl.DataFrame, again: pl.DataFrame) -> pl.DataFrame:
+def with_reissued(rows: pl.DataFrame, again: pl.DataFrame, added: pl.DataFrame | None = None) -> pl.DataFrame:
     """List rows + `reissued()` -> the same, the 状态 of a row listing such a warning (not 撤回 nor
     迁出) followed by `REISSUED_NOTE`: its rules now, the earlier answer (result, 核实日期) and the
-    rules it verified, and the rules to verify now. The earlier answer stands for its rules."""
-    if again.is_empty():
-        return rows
-    note = again.select(
+    rules it verified, and the rules to verify now. The earlier answer stands for its rules.
+    `added` (`rules_added()`): a row a re-run sent again for a rule it added before any answer
+    says so, `ADDED_NOTE` (else the clerk sees a row of the list come back re-dated, no reason
+    given); a returned row keeps reading as sent (`check_feedback`: its 状态 begins as sent)."""
+    notes = [again.select(
         预警编号="warning_id", _note=pl.format(
             REISSUED_NOTE, "rules", "result",
             pl.when(pl.col("verify_date").is_not_null()).then(pl.format("（{}）", pl.col("verify_date").dt.to_string("%Y-%m-%d")))
             .otherwise(pl.lit("")), "answered_rules",
-            _not_verified(pl.col("rules"), pl.col("answered_rules"))))
+            _not_verified(pl.col("rules"), pl.col("answered_rules"))))]
+    if added is not None:
+        notes.append(added.select(预警编号="warning_id", _note=pl.format(ADDED_NOTE, "added")))
+    note = pl.concat(notes).unique("预警编号", keep="first", maintain_order=True)
+    if note.is_empty():
+        return rows
     listed = _state(rows).ne_missing(STATUS_WITHDRAWN) & ~_moved_out(rows)
     return rows.join(note, on="预警编号", how="left", maintain_order="left").with_columns(
         状态=pl.when(listed & pl.col("_note").is_not_null()).then(pl.col("状态") + pl.col("_note")).otherwise("状态")
@@ -1036,20 +1062,17 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     period's lists gave another township before (a corrected 户籍底册 moved its household,
     `moved_in_rerun`): its township first gets it now. So is one whose 预警规则 the re-run gave a
     rule its row did not show before, unless an answer verified every rule on it now (`answers`:
-    every answer taken, later periods' too): the rule it gains is sent now and due 3 working days
-    later, also when an answer to the old row comes back after it (`reissued`: open again)."""
+    every answer taken, later periods' too; one stored before answers kept their rules verified
+    the warning, as `warning_status` takes it): the rule it gains is sent now and due 3 working
+    days later, also when an answer to the old row comes back after it (`reissued`: open again).
+    Its row says why (`rules_added`, or `reissued` when answered: `with_reissued`)."""
     if before is None:
         return new_rows
-    # (one taken back and raised again: sent now; a 迁出 row: the township listing it is another)
     live = _listed(before)
-    was = live.select("预警编号", _was="township", _held=pl.lit(True), _was_rules=_rule_list(pl.col("预警规则"))
-                      ).unique("预警编号", keep="first")
-    rules = _rule_list(pl.col("预警规则"))
-    answered = _deciding(_answers(answers)).select(预警编号="warning_id", _answered="rules")
+    gains = _gains(new_rows, before, answers)
     # a rule the row did not show before is sent now, answered or not (an answer to the old row
     # reopens the warning for it, due when it was sent), unless an answer verified it already
-    gained = _uncovered(rules, pl.col("_was_rules"))
-    again = gained & (pl.col("_answered").is_null() | _uncovered(rules, pl.col("_answered")))
+    again = pl.col("_gained").is_not_null() & ~pl.col("_covered")
     now = pl.col("_held").is_null() | pl.col("_was").ne_missing(pl.col("township")) | again
     # one the list held, sent after the period's lists went out (an earlier re-run sent it): as sent
     # then, not re-dated to the period's 下发日期 (it would read overdue from before it went out). The
@@ -1062,11 +1085,55 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     later = (pl.col("_sent").is_not_null() & (pl.col("_sent") > pl.lit(lists_out)) if lists_out is not None
              else pl.lit(False))
     return new_rows.join(sent, on="预警编号", how="left", maintain_order="left").join(
-        was, on="预警编号", how="left", maintain_order="left").join(
-        answered, on="预警编号", how="left", maintain_order="left").with_columns(
+        gains, on="预警编号", how="left", maintain_order="left").with_columns(
         下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).when(later).then("_sent").otherwise("下发日期"),
         核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).when(later).then("_due").otherwise("核实截止日期"),
-    ).drop("_sent", "_due", "_was", "_held", "_was_rules", "_answered")
+    ).drop("_sent", "_due", *gains.columns[1:])
+
+
+def _gains(new_rows: pl.DataFrame, before: pl.DataFrame, answers: pl.DataFrame | None) -> pl.DataFrame:
+    """`first_sent`'s new rows against the rows the period's last run wrote (`before`, 撤回 and
+    迁出 rows not counted: one taken back and raised again is sent now; a 迁出 row's township
+    lists it no more) -> 预警编号, `_was` (the township its row was in), `_held` (true: it had
+    one), `_gained` (the rules on it now that row did not show, `_rule_list` text; null: none),
+    `_noted` (those of them that row's 状态 said a re-run sent it again for, `ADDED_NOTE`: a
+    second re-run keeps saying so), `_decided` (an answer decides it, `_deciding` over
+    `answers`) and `_covered` (that answer verified every rule on it now; an answer stored
+    before answers kept their rules counts as verifying them, as `warning_status` takes it)."""
+    rules = _rule_list(pl.col("预警规则"))
+    live = _listed(before)
+    was = live.select("预警编号", _was="township", _held=pl.lit(True), _was_rules=_rule_list(pl.col("预警规则")),
+                      _said=_state(live).cast(pl.String).str.extract(_ADDED, 1)).unique("预警编号", keep="first")
+    answered = _deciding(_answers(answers)).select(预警编号="warning_id", _answered="rules", _decided=pl.lit(True))
+    gained, said = _not_verified(pl.col("_now"), pl.col("_was_rules")), _rule_list(pl.col("_said"))
+    return new_rows.select("预警编号", rules.alias("_now")).join(was, on="预警编号", how="left", maintain_order="left").join(
+        answered, on="预警编号", how="left", maintain_order="left").select(
+        "预警编号", "_was", "_held",
+        _gained=pl.when(_uncovered(pl.col("_now"), pl.col("_was_rules"))).then(gained),
+        _noted=_rule_list(_not_verified(said, _not_verified(said, pl.col("_now")).fill_null(""))),
+        _decided=pl.col("_decided").fill_null(False),
+        _covered=pl.col("_decided").fill_null(False) & ~_uncovered(pl.col("_now"), pl.col("_answered")),
+    ).unique("预警编号", keep="first", maintain_order=True)
+
+
+def rules_added(new_rows: pl.DataFrame, before: pl.DataFrame | None, answers: pl.DataFrame | None = None) -> pl.DataFrame:
+    """A re-run's new rows (`first_sent()` output) + the rows the period's last run wrote
+    (`before`; None: its first run) + every answer taken (`answers`, later periods' too) -> the
+    warnings the lists held in the same township whose row the re-run gave a rule it did not
+    show before any answer decided them: `first_sent` sends them again dated the re-run's day,
+    and their row says why (`with_reissued`, `ADDED_NOTE`). Also those a re-run before sent
+    again so (its row's 状态 says so), while still unanswered: a re-run that changes nothing
+    keeps the note with the date. One answered gets `REISSUED_NOTE` instead (`reissued`); one
+    the re-run moved to another township is new there (`moved_in_rerun`). Columns: warning_id,
+    added (the rules added, `_rule_list` text)."""
+    schema = {"warning_id": pl.String, "added": pl.String}
+    if before is None or before.is_empty():
+        return pl.DataFrame(schema=schema)
+    g = new_rows.select("预警编号", "township").join(_gains(new_rows, before, answers), on="预警编号", how="left")
+    both = pl.concat_str(pl.col("_noted"), pl.col("_gained"), separator="、", ignore_nulls=True)
+    return g.filter(pl.col("_was").eq_missing(pl.col("township")), ~pl.col("_decided"),
+                    pl.col("_gained").is_not_null() | pl.col("_noted").is_not_null()).select(
+        warning_id="预警编号", added=_rule_list(both)).unique("warning_id", keep="first", maintain_order=True).cast(schema)
 
 
 def sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: date) -> int:
@@ -1277,33 +1344,48 @@ def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None,
     warnings verified 属实 now and not before (`action` SEND), and those verified 属实 before but
     no longer (a later answer says 不属实: `action` WITHDRAW, so a department does not go on
     acting on a dispatch the township took back). `sent_before`: a re-run's period status as its
-    last run stored it (None: the period's first run): a 属实 that run sent, which a corrected
-    answer received since takes back, is withdrawn too (its 派单 went out with that run's files).
+    last run stored it (None: the period's first run, `sent_before()`): a 属实 that run sent, which
+    a corrected answer received since takes back, is withdrawn too (its 派单 went out with that
+    run's files).
     A warning a re-run took back after a township verified it 属实 stays sent: what the visit
     found stands; so does one a re-run gave a rule the 属实 did not verify (`again`: `reissued()`
-    rows), open again for that rule only."""
+    rows of the answers `status` reads, those it reopened), open again for that rule only: the
+    period's 派单 that sent it keeps its row (SEND, `verified_on` and `rules_verified`, the rules
+    the 属实 verified, from that answer), or a re-run would rewrite it without. `rules_verified`
+    is null on every other row."""
     def true(f: pl.DataFrame | None) -> pl.DataFrame:  # (the warning ids a status verified 属实)
         f = status.clear() if f is None or f.is_empty() else f
         return f.filter(pl.col("status") == "verified_true").select("warning_id")
 
+    def here(f: pl.DataFrame | None) -> pl.DataFrame:  # (those the period's published 派单 sent)
+        if f is None or "dispatched" not in f.columns:
+            return true(f)
+        return f.filter(pl.col("dispatched") | (pl.col("status") == "verified_true")).select("warning_id")
+
+    none = pl.lit(None, pl.String).alias("rules_verified")
     now = status.filter(pl.col("status") == "verified_true")
     sent = true(previous)
-    before = pl.concat([sent, true(sent_before)]).unique(maintain_order=True)
-    stands = (again.filter(pl.col("result") == "属实").select("warning_id") if again is not None
-              else before.clear())
+    before = pl.concat([sent, here(sent_before)]).unique(maintain_order=True)
+    stands = (again.filter(pl.col("result") == "属实").select("warning_id", _on="verify_date", _rules="answered_rules")
+              if again is not None else pl.DataFrame(schema={"warning_id": pl.String, "_on": pl.Date, "_rules": pl.String}))
+    kept = status.join(stands.join(here(sent_before), on="warning_id", how="semi")
+                       .join(sent, on="warning_id", how="anti"), on="warning_id", maintain_order="left")
     return pl.concat([
-        now.join(sent, on="warning_id", how="anti", maintain_order="left").with_columns(action=pl.lit(SEND)),
+        now.join(sent, on="warning_id", how="anti", maintain_order="left").with_columns(none, action=pl.lit(SEND)),
+        kept.with_columns(verified_on="_on", rules_verified="_rules", action=pl.lit(SEND)).drop("_on", "_rules"),
         status.join(before, on="warning_id", how="semi").filter(pl.col("status") != "verified_true")
-        .join(stands, on="warning_id", how="anti", maintain_order="left").with_columns(action=pl.lit(WITHDRAW)),
-    ])
+        .join(stands, on="warning_id", how="anti", maintain_order="left").with_columns(none, action=pl.lit(WITHDRAW)),
+    ], how="diagonal_relaxed")
 
 
 def sent_before(status: pl.DataFrame, dispatched: pl.Series) -> pl.DataFrame:
     """A re-run's period status as its last run stored it (`status`), for `dispatch_changes`:
     of its 属实 those the period's published 派单 sent (`dispatched`: their 预警编号; a row of 派单动作
-    派单, `dispatched_of`), the others whatever they were. One an earlier period sent, which that
-    period's re-run withdrew, is not withdrawn again by each later period a cascade re-runs."""
-    return status.filter((pl.col("status") != "verified_true") | pl.col("warning_id").is_in(dispatched.implode()))
+    派单, `dispatched_of`), the others whatever they were, `dispatched` saying which the 派单 sent
+    (an open one too: a 属实 a re-run reopened, its row kept). One an earlier period sent, which
+    that period's re-run withdrew, is not withdrawn again by each later period a cascade re-runs."""
+    sent = pl.col("warning_id").is_in(dispatched.implode())
+    return status.filter((pl.col("status") != "verified_true") | sent).with_columns(dispatched=sent)
 
 
 def dispatched_of(sheets: list[pl.DataFrame]) -> pl.Series:
@@ -1324,11 +1406,18 @@ def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config,
     风险类型, 严重程度, 乡（镇）, 户编号, 核实日期, 预警规则, 预警依据 (ID numbers masked), 来源部门;
     sorted by 风险类型, 乡（镇）, 户编号. Pass `dispatch_changes(...)` as `status` to send only what
     changed (its `action` becomes the first column, 派单动作: 派单 or 撤回); plain status rows are
-    all sent."""
+    all sent. A row whose `rules_verified` is given (a 属实 a re-run reopened for a rule it did not
+    verify, `dispatch_changes`) names those rules and their 预警依据 only: what was found."""
     opt = lambda c: pl.col(c) if c in warnings.columns else pl.lit(None, pl.String)  # noqa: E731
+    rows = warnings.select("warning_id", "risk_type", opt("rule").alias("rule"), opt("severity").alias("severity"),
+                           opt("basis").alias("basis"), opt("dept").alias("dept"))
+    verified = pl.col("rules_verified") if "rules_verified" in status.columns else pl.lit(None, pl.String)
+    only = status.select("warning_id", _only=verified.str.split("、")).filter(pl.col("_only").is_not_null())
+    if only.height:
+        rows = rows.join(only, on="warning_id", how="left").filter(
+            pl.col("_only").is_null() | pl.col("rule").is_null() | pl.col("_only").list.contains(pl.col("rule"))).drop("_only")
     w = (
-        warnings.select("warning_id", "risk_type", opt("rule").alias("rule"), opt("severity").alias("severity"),
-                        opt("basis").alias("basis"), opt("dept").alias("dept"))
+        rows
         .sort("warning_id", "rule", maintain_order=True, nulls_last=True)
         .group_by("warning_id", maintain_order=True)
         .agg(
@@ -1360,7 +1449,7 @@ def dispatch(status: pl.DataFrame, warnings: pl.DataFrame, cfg: Config,
         pl.col("warning_id").alias("预警编号"), pl.col("risk_type").alias("风险类型"),
         pl.col("severity").alias("严重程度"),
         pl.col("township").alias("乡（镇）"), as_written(pl.col("household_id")).alias("户编号"),
-        pl.col("verified_on").alias("核实日期"), pl.col("rules").alias("预警规则"),
+        pl.col("verified_on").alias("核实日期"), pl.coalesce(verified, "rules").alias("预警规则"),
         mask_ids(pl.col("bases")).alias("预警依据"), pl.col("depts").alias("来源部门"),
     )
     return {to: df.drop("_to") for (to,), df in out.partition_by("_to", as_dict=True, maintain_order=True).items()}

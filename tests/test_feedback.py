@@ -11,7 +11,7 @@ from pipelines.feedback import (
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK, sent_now,
     list_rows, list_sheets, take_returns, told_back, withdrawn_count, rerun_changes, SPLIT_OFF, reissued, with_reissued,
-    sent_again,
+    sent_again, sent_before,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import REJECTED_SCHEMA, delivery_ranks, validate
@@ -1748,18 +1748,18 @@ def test_the_lists_rows_carry_the_open_earlier_warnings_before_the_periods_own_a
                        schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]}).drop("period")
     earlier = EARLIER.filter(pl.col("period") < "2026-11")
     persons = pl.DataFrame(schema={"warning_id": pl.String, "person_id": pl.String})
-    rows, moved, status, withdrawn = list_rows(new, None, earlier, STATUS.filter(pl.col("warning_id") != "w-now"), None, None,
+    rows, moved, status, withdrawn, _ = list_rows(new, None, earlier, STATUS.filter(pl.col("warning_id") != "w-now"), None, None,
                                                roster, GRID_NOW, persons, "2026-11", D(2026, 12, 7))
     assert rows.select("预警编号", "township").rows() == [("w-late", "大店镇"), ("w-open", "大店镇"), ("w-new", "大店镇"),
                                                        ("w-over", "夹沟镇"), ("w-jg", "夹沟镇")]
     assert moved["count"].to_list() == [1] and withdrawn.is_empty()
     assert sorted(status["warning_id"].to_list()) == ["w-done", "w-jg", "w-late", "w-new", "w-open", "w-over"]
-    rows, moved, status, _ = list_rows(new, None, None, None, None, None, roster, None, persons, "2026-11", D(2026, 12, 7))
+    rows, moved, status, *_ = list_rows(new, None, None, None, None, None, roster, None, persons, "2026-11", D(2026, 12, 7))
     assert rows["预警编号"].to_list() == ["w-new"] and moved.is_empty() and status["warning_id"].to_list() == ["w-new"]
     # a re-run no longer raising w-gone, which its period's list held: the row goes out again as 撤回, last
     before = pl.DataFrame([township_row("w-gone", "大店镇", "2026-11", hh="G", issued="2026-12-07")],
                           schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]}).drop("period")
-    rows, _, status, withdrawn = list_rows(new, before, None, None, None, None, roster, None, persons, "2026-11",
+    rows, _, status, withdrawn, _ = list_rows(new, before, None, None, None, None, roster, None, persons, "2026-11",
                                            D(2026, 12, 7))
     assert rows.select("预警编号", "状态").rows()[-1] == ("w-gone", "撤回") and withdrawn["预警编号"].to_list() == ["w-gone"]
     assert sorted(status["warning_id"].to_list()) == ["w-gone", "w-new"]
@@ -1968,3 +1968,113 @@ def test_the_answer_history_shows_the_rules_each_answer_verified():
     assert h.select("answer_no", "result", "rules", "decides").rows() == [(1, "属实", "M2", False), (2, "属实", "M1、M2", True)]
     assert h.columns.index("rules") == h.columns.index("note") + 1
     assert answer_history(a.drop("rules"))["rules"].to_list() == [None, None]
+
+
+def test_a_row_a_rerun_sends_again_for_a_rule_it_added_before_any_answer_says_why():
+    """October's list (10-09) had w-x's 因病 row with M2; a re-run on 10-20, before any answer,
+    gave it M1 too: `first_sent` re-dates it. Before, its 状态 said only 新下发: the clerk saw a
+    row of the list come back dated otherwise, no reason given. It says why now, as a row an
+    answer verified only part of does (`REISSUED_NOTE`, which such a row w-ans keeps, alone); not
+    a row whose rules were only dropped (w-drop), nor one the re-run moved to another township
+    (new there: its 迁入 note says so; its 迁出 row, none), nor one an answer stored before answers
+    kept their rules decided (it verified the warning, as `warning_status` takes it: not sent
+    again either). A second re-run that changes nothing keeps the date and the note; a returned
+    row with the note still reads as sent."""
+    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
+    old = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {"预警规则": "M2"},
+                        township_row("w-drop", "大店镇", "2026-10", hh="D") | {"预警规则": "M1、M2"},
+                        township_row("w-mv", "大店镇", "2026-10", hh="V") | {"预警规则": "M2"},
+                        township_row("w-ans", "大店镇", "2026-10", hh="N") | {"预警规则": "M2"},
+                        township_row("w-old", "大店镇", "2026-10", hh="O") | {"预警规则": "M2"}], schema=schema)
+    before = with_carry_over(old, pl.DataFrame(schema={"状态": pl.String, "逾期天数": pl.Int64, **schema})).drop("逾期天数")
+    towns = pl.Series(["大店镇", "大店镇", "夹沟镇", "大店镇", "大店镇"])
+    now = old.with_columns(pl.Series("预警规则", ["M1、M2", "M1", "M1、M2", "M1、M2", "M1、M2"]),
+                           towns.alias("乡（镇）"), towns.alias("township"))
+    a = answers(("2026-11", "反馈/大店镇.csv", 2, "w-ans", "不属实", D(2026, 10, 12), None),
+                ("2026-11", "反馈/大店镇.csv", 3, "w-old", "属实", D(2026, 10, 12), None)).with_columns(
+        rules=pl.Series(["M2", None], dtype=pl.String), period=pl.lit("2026-11"), rank=pl.lit(1))  # (November's: later)
+    roster = roster_of(("X", "大店镇", "韩湖村", None))
+    persons = pl.DataFrame(schema={"warning_id": pl.String, "person_id": pl.String})
+
+    def rerun(before, on):
+        new = first_sent(now, before, on, add_working_days(on, CFG.run.verify_working_days)[0], a)
+        return list_rows(new, before, None, None, None, a, roster, None, persons, "2026-10", ISSUE)[0]
+
+    rows = rerun(before, D(2026, 10, 20))
+    got = {(r["预警编号"], r["township"]): (r["状态"], r["下发日期"]) for r in rows.iter_rows(named=True)}
+    assert got == {
+        ("w-x", "大店镇"): ("新下发（重新下发：重新运行后预警规则增加M1，请一并核实）", "2026-10-20"),
+        ("w-drop", "大店镇"): ("新下发", "2026-10-09"),
+        ("w-mv", "夹沟镇"): ("新下发（由大店镇韩湖村迁入，原下发日期2026-10-09）", "2026-10-20"),
+        ("w-mv", "大店镇"): (got[("w-mv", "大店镇")][0], "2026-10-09"),
+        ("w-ans", "大店镇"): ("新下发（重新下发：重新运行后预警规则为M1、M2，此前反馈的核实结果“不属实”（2026-10-12）只核实了M2，"
+                           "请就M1核实）", "2026-10-20"),
+        ("w-old", "大店镇"): ("新下发", "2026-10-09"),
+    }
+    assert got[("w-mv", "大店镇")][0].startswith("迁出") and "重新下发" not in got[("w-mv", "大店镇")][0]
+    issued = issued_from_rows(rows.with_columns(period=pl.lit("2026-10")))
+    assert warning_status(issued, a, D(2026, 11, 2)).filter(pl.col("warning_id") == "w-old")["status"].item() == "verified_true"
+    # re-run again, nothing changed: the row keeps the re-run's date, and says why still
+    again = rerun(rows.drop("逾期天数"), D(2026, 10, 27))
+    assert again.filter(pl.col("预警编号") == "w-x").select("状态", "下发日期").row(0) == (
+        "新下发（重新下发：重新运行后预警规则增加M1，请一并核实）", "2026-10-20")
+    # the township returns it as sent, then answered: no answer in its 状态, then an answer as any
+    x = rows.filter(pl.col("预警编号") == "w-x").row(0, named=True)
+    returned = fb((DADIAN, 2, "w-x", "大店镇", None, None, None, None, None),
+                  (DADIAN, 3, "w-x", "大店镇", "属实", "是", "张", D(2026, 10, 21), None)).with_columns(
+        list_state=pl.lit(x["状态"]), rules=pl.lit(x["预警规则"]))
+    acc, blank, refused = check_feedback(returned, issued, D(2026, 11, 2))
+    assert (acc["line"].to_list(), blank["line"].to_list(), refused.height) == ([3], [2], 0)
+    assert acc["rules"].to_list() == ["M1、M2"]
+
+
+def test_the_answer_history_decides_as_the_status_does_and_says_what_an_answer_left_open():
+    """W1's row went out with M2; its township answered it 属实, then a re-run gave W1 M1 too.
+    `warning_status` takes the answer as verifying M2 only: W1 is open again for M1. Before, the
+    answer history said the answer `decides` W1 (the answer that sets the status), while the
+    status was set by none. Given the warnings as issued now, it decides no more and says the
+    rules it left open (`reopened_for`, as the status does); W2's answer, covering its rules,
+    decides. Without the warnings (their rules now unknown): as before."""
+    a = answers(("2026-11", "反馈/大店镇.csv", 2, W1, "属实", D(2026, 10, 12), None),
+                ("2026-11", "反馈/大店镇.csv", 3, W2, "不属实", D(2026, 10, 12), None)).with_columns(
+        rules=pl.Series(["M2", "M1"]))
+    issued = ISSUED.with_columns(rules=pl.when(pl.col("warning_id") == W1).then(pl.lit("M1、M2")).otherwise(pl.lit("M1")))
+    h = answer_history(a, issued)
+    assert h.select("warning_id", "result", "decides", "reopened_for").rows() == [
+        (W1, "属实", False, "M1"), (W2, "不属实", True, None)]
+    status = warning_status(issued, a, AS_OF).filter(pl.col("warning_id").is_in([W1, W2]))
+    assert status.select("warning_id", "result", "reopened_for").rows() == h.select(
+        "warning_id", pl.when("decides").then("result"), "reopened_for").rows()
+    assert answer_history(a).select("decides", "reopened_for").rows() == [(True, None), (True, None)]
+
+
+def test_a_true_verdict_a_rerun_reopened_stays_on_the_dispatch_that_sent_it():
+    """September's 派单 sent w-x (属实 on its row showing M2). A re-run then gave w-x M1 too:
+    September's status (re-run by the cascade) finds it open for M1. Before, its 派单 neither
+    withdrew w-x nor listed it: the period's published 派单 was rewritten without the dispatch it
+    made, and the next re-run of the period no longer knew it sent it. It keeps its row, naming
+    what the 属实 verified (M2, its 核实日期 and 预警依据), on every re-run; a later answer 不属实 on the
+    row showing M1、M2 withdraws it. One an earlier period's 派单 sent is that one's: no row here."""
+    status = pl.DataFrame({"warning_id": ["w-x"], "township": ["大店镇"], "household_id": ["X"], "status": ["open"],
+                           "result": [None], "verified_on": [None], "days_overdue": [0], "withdrawn": [False],
+                           "reopened_for": ["M1"]}, schema_overrides={"verified_on": pl.Date, "result": pl.String})
+    stored = status.with_columns(status=pl.lit("verified_true"), result=pl.lit("属实"), verified_on=pl.lit(D(2026, 9, 4)),
+                                 reopened_for=pl.lit(None, pl.String))
+    again = pl.DataFrame({"warning_id": ["w-x"], "rules": ["M1、M2"], "answered_rules": ["M2"], "result": ["属实"],
+                          "verify_date": [D(2026, 9, 4)]})
+    warnings = pl.DataFrame({"warning_id": ["w-x", "w-x"], "risk_type": ["因病", "因病"], "rule": ["M1", "M2"],
+                             "severity": ["中", "中"], "basis": ["自付 9000 元", "自付占收入 60%"], "dept": ["医保", "医保"]})
+    sent = dispatch_changes(status, None, sent_before(stored, pl.Series(["w-x"])), again)
+    assert sent.select("warning_id", "action").rows() == [("w-x", "派单")]
+    assert sent.select("warning_id", "action", "verified_on", "rules_verified").rows() == [
+        ("w-x", "派单", D(2026, 9, 4), "M2")]
+    row = dispatch(sent, warnings, CFG)["医保"].row(0, named=True)
+    assert (row["派单动作"], row["核实日期"], row["预警规则"], row["预警依据"]) == ("派单", D(2026, 9, 4), "M2", "M2：自付占收入 60%")
+    # re-run again: the 派单 it published holds the row, the stored status has w-x open
+    assert dispatch_changes(status, None, sent_before(status, pl.Series(["w-x"])), again)["action"].to_list() == ["派单"]
+    # answered 不属实 since on the row showing both rules: taken back
+    no = status.with_columns(status=pl.lit("verified_false"), result=pl.lit("不属实"), reopened_for=pl.lit(None, pl.String))
+    assert dispatch_changes(no, None, sent_before(status, pl.Series(["w-x"])), again.clear())["action"].to_list() == [
+        "撤回（复核改为不属实）"]
+    # sent by an earlier period's 派单: not this one's to list
+    assert dispatch_changes(status, stored, sent_before(stored, pl.Series([], dtype=pl.String)), again).is_empty()

@@ -1347,6 +1347,47 @@ def test_an_answer_verifies_the_rules_its_row_showed_not_a_rule_a_rerun_put_unde
     assert stored == {x["预警编号"]: "M2", kept["预警编号"]: "M1"}
 
 
+def test_a_true_verdict_a_later_period_took_stays_dispatched_when_a_rerun_adds_a_rule(august_13, tmp_path):
+    """x's August row showed M2; its township answered it 属实 in September's 反馈/, and
+    September's 派单 sent it. The analyst then re-ran August with a lower M1 threshold: x shows
+    M1、M2 now. August's re-run sends x's row again saying what the answer verified (a later
+    period's answer: the lists go out now), and names it in its report; but August's status, as of
+    August, holds no answer to x (open, not reopened), so August's 派单 neither sends nor withdraws
+    it: the 派单 reads the answers its status reads. September, re-run by the cascade, finds x
+    open for M1 (`reopened_for`), and its 派单 does not withdraw the 属实 it sent: what the visit
+    found stands for M2. Before, September's rewritten 派单 dropped x's row (neither sent nor
+    withdrawn): it keeps it, naming what the 属实 verified (M2, its 核实日期), on every re-run."""
+    county, out = _copy(august_13, tmp_path)
+    aug = _town_files(out, "2026-08")
+    x = pl.concat(list(aug.values())).filter(pl.col("预警规则") == "M2").row(0, named=True)
+    folder = county / "inbox" / "2026-09" / "反馈"
+    folder.mkdir(parents=True)
+    town = x["乡（镇）"]
+    aug[town].filter(pl.col("预警编号") == x["预警编号"]).with_columns(
+        核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("是"), 核实人=pl.lit("张网格"), 核实日期=pl.lit("2026-09-04"),
+    ).write_csv(folder / f"{town}_2026-08_预警清单.csv")
+    assert _run(county, out, "2026-09") == 0
+    assert ("派单", x["预警编号"]) in _dispatched(out, "2026-09")
+    assert _rerun(county, out, "2026-08", "--set", "rules.M1.threshold=100")[0] == 0
+    again = pl.concat(list(_town_files(out, "2026-08").values())).filter(pl.col("预警编号") == x["预警编号"]).row(0, named=True)
+    assert again["预警规则"] == "M1、M2", "the re-run must add M1 to x's row under the same 预警编号"
+    assert again["状态"] == "新下发（重新下发：重新运行后预警规则为M1、M2，此前反馈的核实结果“属实”（2026-09-04）只核实了M2，请就M1核实）"
+    report = pl.read_csv(out / "2026-08" / "county" / "数据质量报告.csv")["说明"].to_list()
+    assert any(x["预警编号"] in d and "此前反馈的核实结果未核实新的规则" in d for d in report), report
+    status = pl.read_parquet(out / "2026-08" / "warning_status.parquet").filter(pl.col("warning_id") == x["预警编号"])
+    assert status.select("status", "result", "reopened_for").row(0) == ("open", None, None)
+    assert x["预警编号"] not in [w for _, w in _dispatched(out, "2026-08")]
+    status = pl.read_parquet(out / "2026-09" / "warning_status.parquet").filter(pl.col("warning_id") == x["预警编号"])
+    assert status.select("status", "reopened_for").row(0) == ("open", "M1")
+    assert ("撤回（复核改为不属实）", x["预警编号"]) not in _dispatched(out, "2026-09")
+    assert ("派单", x["预警编号"]) in _dispatched(out, "2026-09"), "September's 派单 keeps the dispatch it made"
+    sheets = (out / "2026-09" / "county" / "派单").glob("*.csv")
+    row = pl.concat([pl.read_csv(f, infer_schema=False) for f in sheets]).filter(pl.col("预警编号") == x["预警编号"]).row(0, named=True)
+    assert (row["核实日期"], row["预警规则"]) == ("2026-09-04", "M2"), "what the 属实 verified"
+    assert _rerun(county, out, "2026-09")[0] == 0  # (its published 派单 holds the row; its status, x open)
+    assert ("派单", x["预警编号"]) in _dispatched(out, "2026-09")
+
+
 def test_a_rule_a_rerun_adds_before_the_answer_is_due_from_the_rerun(august_13, tmp_path, capsys):
     """August's list had household x's 因病 row with M2 only. Before any answer came back, the
     analyst re-ran August with a lower M1 threshold: x's row now shows M1、M2 under the same
@@ -1365,6 +1406,7 @@ def test_a_rule_a_rerun_adds_before_the_answer_is_due_from_the_rerun(august_13, 
     again = pl.concat(list(_town_files(out, "2026-08").values())).filter(pl.col("预警编号") == x["预警编号"]).row(0, named=True)
     assert again["预警规则"] == "M1、M2", "the re-run must add M1 to x's row under the same 预警编号"
     assert again["下发日期"] > x["下发日期"] and again["核实截止日期"] > again["下发日期"], "sent again the day of the re-run"
+    assert again["状态"] == "新下发（重新下发：重新运行后预警规则增加M1，请一并核实）", "the clerk is told why"
     folder = county / "inbox" / "2026-09" / "反馈"
     folder.mkdir(parents=True)
     town = x["乡（镇）"]
