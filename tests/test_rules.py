@@ -1728,9 +1728,37 @@ def test_an_earlier_warning_without_a_status_is_taken_as_open():
     assert (sup.height, w.height) == (1, 0)
 
 
+@pytest.mark.parametrize("before,now", [("二级", "一级"), ("四级", "三级")])
+def test_d1_a_level_more_severe_escalates_however_far_from_doubled(before, now):
+    """张三's 二级 certificate warned in September (高, rank 3) and still open: 一级 in October (高,
+    rank 4, not twice 3) is the level more severe (SPEC §4): escalated, its basis naming the levels."""
+    cert = lambda level: dict(disability_type="肢体", level=level, cert_type="新办", issue_date=D(2026, 9, 1),  # noqa: E731
+                              township="大店镇")
+    w, sup, sep = _repeat_in_october("disability", "残联", cert(before), cert(now))
+    assert (w["escalates"].to_list(), sup.height) == ([sep], 0)
+    assert w["basis"][0].endswith(f"（升级：前次预警 {sep} 等级{before}，本次{now}）")
+
+
 def test_m3_a_masked_name_under_an_id_showing_two_whole_names_stays_apart():
     """张*敏 under an ID text that 张妹敏 and 张丽敏 both show fits either: added to neither."""
     sig = run({"med_settlement": med((None, "张妹敏", "341323********5108", 7612.24),
                                      (None, "张丽敏", "341323********5108", 7612.24),
                                      (None, "张*敏", "341323********5108", 13247.19))})
     assert fired(sig, "M3").is_empty()
+
+
+@pytest.mark.parametrize("renumbered", [True, False])
+def test_a_split_off_member_s_level_more_severe_escalates_her_earlier_warning(renumbered):
+    """李四's 二级 certificate warned in September under household A, still open; in October,
+    split off into S, hers is 一级: the level more severe escalates it, naming household A."""
+    def d1(pid, level, roster, period):
+        df, links = frame("disability", "残联", [dict(
+            record_id="CJ1", pid=pid, name="李四", id_raw=None, disability_type="肢体", level=level, cert_type="新办",
+            issue_date=D(2026, 9, 1), township="大店镇")])
+        return run_rules({"disability": df}, links, roster, CFG, period)
+    sep = assign_warnings(d1("A-02", "二级", ROSTER, "2026-09"), ROSTER, "2026-09", None, CFG)[0]
+    h = sep.with_columns(period=pl.lit("2026-09"), status=pl.lit("open"), verified_on=pl.lit(None, pl.Date))
+    roster, now, her = split(renumbered)
+    w, sup = assign_warnings(d1(her, "一级", roster, P), roster, P, h, CFG, persons_now=now)
+    assert w.select("household_id", "escalates").rows() == [("S", sep["warning_id"][0])] and sup.is_empty()
+    assert w["basis"][0].endswith(f"（升级：前次预警 {sep['warning_id'][0]}（原户 A） 等级二级，本次一级）")
