@@ -495,6 +495,32 @@ def _reaches(value: pl.Expr, bar: pl.Expr) -> pl.Expr:
     return value >= bar - bar.abs() * 1e-9
 
 
+# Rules whose signal is a level's rank (H1's 鉴定等级, D1's 残疾等级): a higher one is the level got
+# more severe (SPEC §4), an escalation however far from doubled (二级 3 -> 一级 4), said by name.
+LEVEL_NAMES = {"H1": {float(v): f"{k}级" for k, v in _GRADE_RANK.items()},
+               "D1": {float(v): k for k, v in _LEVEL_RANK.items()}}
+
+
+def _level_rules(cfg: Config) -> dict[str, dict[float, str]]:
+    """Per configured rule measuring a level (`LEVEL_NAMES`, by its `impl`): rank -> level name."""
+    return {name: LEVEL_NAMES[rc.get("impl", name)] for name, rc in cfg.rules.items() if rc.get("impl", name) in LEVEL_NAMES}
+
+
+def _grew(signal: str, cfg: Config) -> pl.Expr:
+    """The signal (column `signal`) grew enough to escalate an earlier warning's (`prev_signal`):
+    escalation_factor x it, or, of a rule measuring a level (`_level_rules`), any higher level."""
+    prev = pl.col("prev_signal")
+    higher = pl.col("rule").is_in(list(_level_rules(cfg))) & (pl.col(signal) > prev)
+    return (prev > 0) & (_reaches(pl.col(signal), cfg.run.escalation_factor * prev) | higher)
+
+
+def _level_said(col: str, cfg: Config) -> pl.Expr:
+    """The level name a level rule's signal (column `col`) ranks; null for the other rules."""
+    said = [pl.when(pl.col("rule") == name).then(pl.col(col).replace_strict(names, default=None, return_dtype=pl.Utf8))
+            for name, names in _level_rules(cfg).items()]
+    return pl.coalesce(*said) if said else pl.lit(None, pl.Utf8)
+
+
 def m2(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
     if (s := d.settlements) is None:
         return None
@@ -1014,8 +1040,7 @@ def _take_out_warned(s: pl.DataFrame, named: pl.DataFrame, cfg: Config) -> tuple
                         left_on=["rule", "person_id"], right_on=["rule", "person_id_now"])
             .filter(pl.col("prev_household") != pl.col("household_id"), (pl.col("prev_year") == pl.col("p_year")).fill_null(True))
             .sort("period", "prev_id").group_by("_sig", "person_id", maintain_order=True).last())
-    grew = (pl.col("prev_signal") > 0) & _reaches(pl.col("p_signal"), cfg.run.escalation_factor * pl.col("prev_signal"))
-    hits = hits.with_columns(_esc=grew.fill_null(False) | (rank("p_severity") > rank("prev_severity")))
+    hits = hits.with_columns(_esc=_grew("p_signal", cfg).fill_null(False) | (rank("p_severity") > rank("prev_severity")))
     escalating = hits.filter("_esc").sort("_sig", "period", "prev_id", descending=[False, True, False]).group_by(
         "_sig", maintain_order=True).first().select(
         "_sig", x_prev_id="prev_id", x_prev_household="prev_household", x_prev_signal="prev_signal",
@@ -1195,8 +1220,9 @@ def assign_warnings(
         ).drop(escalating.columns[1:])
 
     rank = lambda c: pl.col(c).replace_strict(SEVERITY_RANK, default=0)  # noqa: E731
-    grew = (pl.col("prev_signal") > 0) & _reaches(pl.col("signal"), cfg.run.escalation_factor * pl.col("prev_signal"))
+    grew = _grew("signal", cfg)
     rose = rank("severity") > rank("prev_severity")
+    leveled = _level_said("prev_signal", cfg).is_not_null() & _level_said("signal", cfg).is_not_null()
     has_prev = pl.col("prev_id").is_not_null()
     new_year = pl.col("prev_year").is_not_null() & pl.col("signal_year").is_not_null() & (
         pl.col("prev_year") != pl.col("signal_year"))
@@ -1206,10 +1232,12 @@ def assign_warnings(
     why_grew = pl.format("（升级：前次预警 {} 信号 {}，本次 {}）", earlier,
                          pl.col("prev_signal").round(2), pl.col("signal").round(2))
     why_rose = pl.format("（升级：前次预警 {} 严重程度{}，本次{}）", earlier, "prev_severity", "severity")
+    why_level = pl.format("（升级：前次预警 {} 等级{}，本次{}）", earlier, _level_said("prev_signal", cfg), _level_said("signal", cfg))
     why_year = pl.format("（新年度：前次预警 {} 据 {} 年的合计，{} 年重新累计）", earlier, "prev_year", "signal_year")
     s = s.with_columns(
         basis=pl.when(pl.col("_new_year")).then(pl.col("basis") + why_year)
         .when(pl.col("escalate") & rose).then(pl.col("basis") + why_rose)
+        .when(pl.col("escalate") & leveled).then(pl.col("basis") + why_level)
         .when(pl.col("escalate")).then(pl.col("basis") + why_grew).otherwise("basis"),
         escalates=pl.when("escalate").then("prev_id"),
     )

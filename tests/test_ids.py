@@ -1,4 +1,5 @@
 import polars as pl
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from matchers.ids import check_char, fixed_stars, normalize_ids, one_edit_ids
@@ -223,3 +224,61 @@ def test_a_whole_id_is_valid_and_dated_or_a_roster_persons_and_an_18_digit_code_
     s = pl.Series([valid, x.lower(), slipped, code, "H0000123", None, valid + "1"])
     assert is_full_id(s).to_list() == [True, True, False, False, False, False, False]
     assert is_full_id(s, pl.Series([slipped.lower(), None])).to_list() == [True, True, True, False, False, False, False]
+
+
+@pytest.mark.parametrize("raw,old", [
+    ("341302250315***", "34130219250315****"),  # month 15
+    ("34130225031035*", "3413021925031035**"),  # day 35
+    ("341302620111***", "34130219620111****"),  # year 6201
+])
+def test_a_15_character_mask_whose_new_id_reading_shows_no_date_is_an_old_id(raw, old):
+    """An old ID masked at its end (341302250315***: born 1925-03-15) where the department's
+    masks are all 15 characters long (fixed stars): read as a new ID's first digits its birth
+    date would be no date (2503-15-**), so it is the old ID whatever the department's stars."""
+    out = normalize_ids(pl.DataFrame({"id_raw": [raw, "341302*****2734"], "dept": ["医保"] * 2}))
+    assert out["id_norm"][0] == old
+
+
+def test_a_department_with_exactly_half_its_masks_15_long_writes_fixed_stars():
+    """One masked ID of 15 characters, one of 18 (distinct IDs counted, a settlement repeated
+    being one): at least half, so its 341302*****1273 is a new ID's first 6 and last 4."""
+    df = pl.DataFrame({"id_raw": ["341302*****1273", "342201********2205", "342201********2205"], "dept": ["医保"] * 3})
+    assert fixed_stars(df)["_fixed"].to_list() == [True]
+    assert normalize_ids(df)["id_norm"][0] == "341302********1273"
+
+
+def test_a_roster_person_without_an_id_number_is_not_named_as_failing_its_check():
+    """A roster row with no 证件号码 has no check character to fail: not named in the finding."""
+    from matchers.ids import roster_check_fails
+
+    good = "34130219900101001" + check_char("34130219900101001")
+    roster = pl.DataFrame({"dept": ["户籍底册"] * 2, "file": ["户籍底册/a.csv"] * 2, "line": [2, 3],
+                           "person_id": ["H1-01", "H1-02"], "id_number": [good, None]})
+    assert roster_check_fails(roster).is_empty()
+
+
+def test_an_id_masked_with_any_mask_character_shows_a_mask():
+    """`shows_mask` (what tells a record's whole IDs from its masked ones without normalising):
+    full-width stars and the other systems' masks as `*`; a dirty whole ID shows none."""
+    from matchers.ids import shows_mask
+
+    raw = ["341302＊＊＊＊＊＊＊＊6128", "341302********6128", "341302########123X", "341302●●●●●●●●6128",
+           " ３４１３０２196201112734", "'34130219620111273x", None]
+    got = pl.DataFrame({"id_raw": raw}, schema={"id_raw": pl.Utf8}).select(shows_mask(pl.col("id_raw")))
+    assert got.to_series().to_list() == [True, True, True, True, False, False, None]
+
+
+def test_a_masked_id_ending_in_zeros_is_masked_not_destroyed():
+    """341302********1000 (sequence 100, check character 0) shows its last four as sent: only
+    a whole 18-digit number ending in 000 is Excel's zero-fill."""
+    out = norm("341302********1000", "34130219620111****")
+    assert out["id_status"].to_list() == ["masked", "masked"]
+    assert out["id_norm"][0] == "341302********1000"
+
+
+def test_an_id_of_a_person_born_in_this_century_is_a_whole_id():
+    """A 户编号 that is the ID of a head born in 2003 is one (its 预警编号 keyed as any other's)."""
+    from matchers.ids import is_full_id
+
+    born_2003 = "34130220030101001" + check_char("34130220030101001")
+    assert is_full_id(pl.Series([born_2003])).to_list() == [True]

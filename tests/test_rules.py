@@ -1623,3 +1623,142 @@ def test_a_default_rule_the_config_leaves_out_is_said_in_each_runs_report(tmp_pa
     (tmp_path / "own.toml").write_text(own, encoding="utf-8")
     assert [n for n, _ in rules_left_out(load_config(tmp_path / "own.toml"))] == ["R1"]
     assert rules_left_out(CFG) == [] and held_back_findings([], None, CFG).is_empty()
+
+
+@pytest.mark.parametrize("change,fires", [("死亡注销", True), ("停发", False), ("调整", False), ("新增", False)])
+def test_c1_fires_on_a_death_cancellation_only(change, fires):
+    """李四 (60) stopped or adjusted in 低保 is no lost labourer: C1 is a 死亡注销 alone."""
+    sig = run({"civil": civil(("A-02", "李四", None, None, "低保", change, D(2026, 10, 5)))})
+    assert fired(sig, "C1").height == int(fires)
+
+
+@pytest.mark.parametrize("cert,fires", [("新办", True), ("换领", False), ("注销", False)])
+def test_d1_fires_on_a_new_certificate_only(cert, fires):
+    """A certificate re-issued or cancelled is no new disability: D1 reads 新办 alone."""
+    sig = run({"disability": frame("disability", "残联", [dict(
+        record_id="CJ1", pid="A-01", name="张三", id_raw=None, disability_type="肢体", level="二级", cert_type=cert,
+        issue_date=D(2026, 10, 2), township="大店镇")])})
+    assert fired(sig, "D1").height == int(fires)
+
+
+def _repeat_in_october(kind, dept, september: dict, october: dict) -> tuple[pl.DataFrame, pl.DataFrame, str]:
+    """(warnings, suppressed, September's 预警编号): household A's record as in September, warned
+    then and still open, and as in October."""
+    def of(row, period):
+        df, links = frame(kind, dept, [dict(record_id="R1", pid="A-01", name="张三", id_raw=None, **row)])
+        return run_rules({kind: df}, links, ROSTER, CFG, period)
+    sep = assign_warnings(of(september, "2026-09"), ROSTER, "2026-09", None, CFG)[0]
+    h = sep.with_columns(period=pl.lit("2026-09"), status=pl.lit("open"), verified_on=pl.lit(None, pl.Date))
+    return *assign_warnings(of(october, P), ROSTER, P, h, CFG), sep["warning_id"][0]
+
+
+@pytest.mark.parametrize("before,now,escalates", [("四级", "三级", True), ("三级", "二级", True), ("一级", "一级", False),
+                                                  ("一级", "三级", False)])
+def test_d1_escalates_when_the_level_got_more_severe(before, now, escalates):
+    """张三's 新办 certificate warned in September and still open: the level more severe in
+    October escalates it (SPEC §4); the same or a milder level is a repeat."""
+    cert = lambda level: dict(disability_type="肢体", level=level, cert_type="新办", issue_date=D(2026, 9, 1),  # noqa: E731
+                              township="大店镇")
+    w, sup, sep = _repeat_in_october("disability", "残联", cert(before), cert(now))
+    assert (w["escalates"].to_list(), sup.height) == (([sep], 0) if escalates else ([], 1))
+
+
+@pytest.mark.parametrize("months,escalates", [(6, True), (5, False)])
+def test_r1_escalates_when_the_months_unpaid_doubled(months, escalates):
+    """张三 warned in September for 3 months unpaid, still open: 6 months in October is the
+    signal doubled, an escalation; 5 is a repeat."""
+    ev = lambda m: dict(event_type="停止缴费", event_date=D(2026, 9, 1), months_unpaid=m)  # noqa: E731
+    w, sup, sep = _repeat_in_october("hr", "人社", ev(3), ev(months))
+    assert (w["escalates"].to_list(), sup.height) == (([sep], 0) if escalates else ([], 1))
+
+
+@pytest.mark.parametrize("earlier,suppressed", [(3000.01, True), (3000.0, False)])
+def test_a_sum_grown_but_not_doubled_is_a_repeat(earlier, suppressed):
+    """王五's 6,000 against an open warning of 3,000.01: grown, not doubled, suppressed; of 3,000 it escalates."""
+    sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
+    w, sup = assign_warnings(sig, ROSTER, P, hist(earlier, "open"), CFG)
+    assert (sup.height, w.height) == ((1, 0) if suppressed else (0, 1))
+
+
+def test_a_household_s_size_is_its_stated_one_when_the_roster_lists_fewer_members():
+    """A roster listing 1 of a household's 4 (家庭人口数 4, the others not monitored): its annual
+    income is 4 x 年人均纯收入, so 个人自付 of 3,000 is 30% of 10,000 (M2 quiet), not 120% of 2,500."""
+    from pipelines.rules import households
+
+    roster = ROSTER.with_columns(household_size=pl.when(pl.col("household_id") == "B").then(4)
+                                 .otherwise("household_size"), income_per_capita=pl.lit(2500.0))
+    assert households(roster).filter(pl.col("household_id") == "B")["size"].to_list() == [4]
+    df, links = med(("B-01", "王五", None, 3000.0))
+    assert fired(run_rules({"med_settlement": df}, links, roster, CFG, P), "M2").is_empty()
+
+
+@pytest.mark.parametrize("status,fires", [("辍学", True), ("休学", True), ("在读", False), ("转出", False), ("毕业", False)])
+def test_e1_fires_on_a_pupil_out_of_school_only(status, fires):
+    """A 初中 pupil in school, transferred or graduated has not dropped out: E1 is 辍学/休学 alone."""
+    sig = run({"education": frame("education", "教育", [dict(
+        record_id="G1", pid="A-01", name="张三", id_raw=None, school="一中", stage="初中", status=status,
+        change_date=D(2026, 10, 1), annual_cost=None)])})
+    assert fired(sig, "E1").height == int(fires)
+
+
+@pytest.mark.parametrize("stage,fires", [("高中", True), ("中职", True), ("高校", True), ("初中", False), ("小学", False)])
+def test_e2_is_of_schooling_beyond_the_compulsory_years_only(stage, fires):
+    """12,000 a year borne by a 初中 or 小学 pupil is no E2 (compulsory schooling is free: E1 watches it)."""
+    sig = run({"education": frame("education", "教育", [dict(
+        record_id="G1", pid="A-01", name="张三", id_raw=None, school="一中", stage=stage, status="在读",
+        change_date=D(2026, 10, 1), annual_cost=12000.0)])})
+    assert fired(sig, "E2").height == int(fires)
+
+
+@pytest.mark.parametrize("decision,households", [("unmatched", ["B", None]), ("review", ["B"])])
+def test_c2_a_record_waiting_for_review_is_no_lead(decision, households):
+    """孙七's 新增 特困 waits for a human to say whose it is (a roster person may be behind it):
+    no new-household lead until then; left unmatched, it is one."""
+    df, links = civil(("B-01", "王五", None, "大店镇", "临时救助", "新增", D(2026, 10, 2)),
+                      (None, "孙七", "341302********9999", "夹沟", "特困", "新增", D(2026, 10, 2)))
+    links = links.with_columns(decision=pl.when(pl.col("person_id").is_null()).then(pl.lit(decision)).otherwise("decision"))
+    assert fired(run({"civil": (df, links)}), "C2")["household_id"].to_list() == households
+
+
+def test_an_earlier_warning_without_a_status_is_taken_as_open():
+    """A history row whose status nobody gave (a caller without `with_status`) still suppresses its repeat."""
+    sig = run({"med_settlement": med(("B-01", "王五", None, 6000.0))})
+    h = hist(6000.0, "open", period="2026-05").with_columns(status=pl.lit(None, pl.Utf8))
+    w, sup = assign_warnings(sig, ROSTER, P, h, CFG)
+    assert (sup.height, w.height) == (1, 0)
+
+
+@pytest.mark.parametrize("before,now", [("二级", "一级"), ("四级", "三级")])
+def test_d1_a_level_more_severe_escalates_however_far_from_doubled(before, now):
+    """张三's 二级 certificate warned in September (高, rank 3) and still open: 一级 in October (高,
+    rank 4, not twice 3) is the level more severe (SPEC §4): escalated, its basis naming the levels."""
+    cert = lambda level: dict(disability_type="肢体", level=level, cert_type="新办", issue_date=D(2026, 9, 1),  # noqa: E731
+                              township="大店镇")
+    w, sup, sep = _repeat_in_october("disability", "残联", cert(before), cert(now))
+    assert (w["escalates"].to_list(), sup.height) == ([sep], 0)
+    assert w["basis"][0].endswith(f"（升级：前次预警 {sep} 等级{before}，本次{now}）")
+
+
+def test_m3_a_masked_name_under_an_id_showing_two_whole_names_stays_apart():
+    """张*敏 under an ID text that 张妹敏 and 张丽敏 both show fits either: added to neither."""
+    sig = run({"med_settlement": med((None, "张妹敏", "341323********5108", 7612.24),
+                                     (None, "张丽敏", "341323********5108", 7612.24),
+                                     (None, "张*敏", "341323********5108", 13247.19))})
+    assert fired(sig, "M3").is_empty()
+
+
+@pytest.mark.parametrize("renumbered", [True, False])
+def test_a_split_off_member_s_level_more_severe_escalates_her_earlier_warning(renumbered):
+    """李四's 二级 certificate warned in September under household A, still open; in October,
+    split off into S, hers is 一级: the level more severe escalates it, naming household A."""
+    def d1(pid, level, roster, period):
+        df, links = frame("disability", "残联", [dict(
+            record_id="CJ1", pid=pid, name="李四", id_raw=None, disability_type="肢体", level=level, cert_type="新办",
+            issue_date=D(2026, 9, 1), township="大店镇")])
+        return run_rules({"disability": df}, links, roster, CFG, period)
+    sep = assign_warnings(d1("A-02", "二级", ROSTER, "2026-09"), ROSTER, "2026-09", None, CFG)[0]
+    h = sep.with_columns(period=pl.lit("2026-09"), status=pl.lit("open"), verified_on=pl.lit(None, pl.Date))
+    roster, now, her = split(renumbered)
+    w, sup = assign_warnings(d1(her, "一级", roster, P), roster, P, h, CFG, persons_now=now)
+    assert w.select("household_id", "escalates").rows() == [("S", sep["warning_id"][0])] and sup.is_empty()
+    assert w["basis"][0].endswith(f"（升级：前次预警 {sep['warning_id'][0]}（原户 A） 等级二级，本次一级）")
