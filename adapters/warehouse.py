@@ -64,6 +64,12 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     con.execute("SET enable_progress_bar = false")  # (at a terminal it would print over the run's own lines)
     if not existed:
         os.chmod(path, 0o600)
+    try:  # every table below current (the common case), asked in one statement: the checks below cost
+        # ~15 ms of catalog reads an opening, and a run opens the warehouse ~15 times
+        _run(con, _CURRENT)
+        return con
+    except duckdb.Error:
+        pass
     _run(
         con,
         """CREATE TABLE IF NOT EXISTS runs (
@@ -84,6 +90,13 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     if _has_table(con, "settlements") and not set(RELINK_KEYS) <= set(_columns(con, "settlements")):
         _settlement_keys(con)  # written before settlements carried their keys
     return con
+
+
+# binds only when `connect` has nothing to add or convert: runs' added columns, cascades_pending, the
+# status log (`_status_to_log`), settlements' keys (`_settlement_keys`)
+_CURRENT = ("SELECT NULL FROM (SELECT issue_date, config_path, config_text, overrides, stored_at FROM runs LIMIT 0), "
+            f"(SELECT * FROM cascades_pending LIMIT 0), (SELECT * FROM {STATUS_LOG} LIMIT 0), "
+            "(SELECT " + ", ".join(f'"{k}"' for k in RELINK_KEYS) + " FROM settlements LIMIT 0)")
 
 
 def warning_key(con: duckdb.DuckDBPyConnection) -> str:
