@@ -57,6 +57,8 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    if (kept := _held.get(Path(path).resolve())) is not None:  # (`held`)
+        return kept.cursor()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     existed = path.exists()
@@ -90,6 +92,36 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     if _has_table(con, "settlements") and not set(RELINK_KEYS) <= set(_columns(con, "settlements")):
         _settlement_keys(con)  # written before settlements carried their keys
     return con
+
+
+_held: dict[Path, duckdb.DuckDBPyConnection] = {}
+
+
+@contextmanager
+def held(path: Path):
+    """The warehouse at `path` kept open while the block runs: each `connect` (and `reading`) of it
+    is then a cursor of this DuckDB, not a DuckDB opened again (~20 ms each, and a run's steps open
+    it ~15 times). Readers in other processes wait for the block's end, as for any run's."""
+    key = Path(path).resolve()
+    con = connect(path)
+    _held[key] = con
+    try:
+        yield
+    finally:
+        del _held[key]
+        con.close()
+
+
+@contextmanager
+def reading(path: Path):
+    """The warehouse at `path` opened read-only (a cursor of it while `held`, which takes no
+    other opening of its file)."""
+    kept = _held.get(Path(path).resolve())
+    con = duckdb.connect(str(path), read_only=True) if kept is None else kept.cursor()
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 # binds only when `connect` has nothing to add or convert: runs' added columns, cascades_pending, the
@@ -241,7 +273,7 @@ def period_tables(path: Path, period: str) -> set[str]:
     queries read; `runs` and `cascades_pending` are logs a run adds to, not the period's rows)."""
     if not Path(path).exists():
         return set()
-    with duckdb.connect(str(path), read_only=True) as con:
+    with reading(path) as con:
         tables = [t for (t,) in _run(con, "SELECT c.table_name FROM information_schema.columns c JOIN "
                                           "information_schema.tables USING (table_name) WHERE column_name = 'period' "
                                           "AND table_type = 'BASE TABLE' AND table_name NOT IN ('runs', 'cascades_pending')")]
