@@ -246,7 +246,8 @@ def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
     `period` that delivered them; the persons changed since the previous period; and the roster's
     digests, stored with the period for later runs to compare with (`warehouse.roster_digests`)."""
     roster = pl.read_parquet(paths.work / "roster.parquet")
-    warehouse.roster_digests(roster).write_parquet(paths.work / "roster_persons.parquet")
+    digests = warehouse.roster_digests(roster)  # (stored, and compared below: worked out once)
+    digests.write_parquet(paths.work / "roster_persons.parquet")
     current = _read(paths.work / "med_settlement.parquet")
     if current is None:
         return
@@ -257,7 +258,7 @@ def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
                                                      [*YTD_COLUMNS, *RELINK_KEYS], ytd)
         previous = warehouse.previous_period(con, period)
         stored = pl.scan_parquet(ytd).select(pl.col("period").unique()).collect()["period"].to_list() if n else []
-        changed = warehouse.roster_changes(con, roster, sorted({*stored, *([previous] if previous else [])}))
+        changed = warehouse.roster_changes(con, roster, sorted({*stored, *([previous] if previous else [])}), digests)
     finally:
         con.close()
     changed_since_previous(changed, previous).write_parquet(paths.work / "changed_now.parquet")

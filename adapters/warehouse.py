@@ -592,15 +592,17 @@ def persons_now(con: duckdb.DuckDBPyConnection, period: str, roster: pl.DataFram
     return pl.concat([same, found.cast(out)]).sort("period", "person_id"), None
 
 
-def roster_changes(con: duckdb.DuckDBPyConnection, roster: pl.DataFrame, since: list[str]) -> pl.DataFrame:
+def roster_changes(con: duckdb.DuckDBPyConnection, roster: pl.DataFrame, since: list[str],
+                   digests: pl.DataFrame | None = None) -> pl.DataFrame:
     """`RosterChange` rows: for each period of `since`, the persons whose roster row `roster`
     (this period's) holds differently from that period's stored one: new, 证件号码 or 姓名
     changed, or gone (on that period's roster, not on this one). A period whose roster was not
-    stored (run by an older version) counts every person of `roster` as changed."""
+    stored (run by an older version) counts every person of `roster` as changed. `digests`:
+    `roster_digests(roster)`, when the caller has them (a run stores them too)."""
     out = {"since": pl.Utf8, "person_id": pl.Utf8}
     if not since:
         return pl.DataFrame(schema=out)
-    digests = roster_digests(roster)
+    digests = roster_digests(roster) if digests is None else digests
     stored = ([p for (p,) in _run(con, "SELECT DISTINCT period FROM roster_persons WHERE list_contains(?::VARCHAR[], period)",
                                   [since])] if _has_table(con, "roster_persons") else [])
     unknown = [pl.DataFrame({"since": p, "person_id": digests["person_id"]}) for p in since if p not in stored]
