@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -245,7 +245,8 @@ def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
     `period` that delivered them; the persons changed since the previous period; and the roster's
     digests, stored with the period for later runs to compare with (`warehouse.roster_digests`)."""
     roster = pl.read_parquet(paths.work / "roster.parquet")
-    warehouse.roster_digests(roster).write_parquet(paths.work / "roster_persons.parquet")
+    digests = warehouse.roster_digests(roster)  # (stored, and compared below: worked out once)
+    digests.write_parquet(paths.work / "roster_persons.parquet")
     current = _read(paths.work / "med_settlement.parquet")
     if current is None:
         return
@@ -255,7 +256,8 @@ def earlier_settlements(paths: RunPaths, cfg: Config, period: str) -> None:
         n = warehouse.write_year_to_date_settlements(con, period, settle_years(current, period),
                                                      [*YTD_COLUMNS, *RELINK_KEYS], ytd)
         previous = warehouse.previous_period(con, period)
-        changed = warehouse.roster_changes(con, roster, compared_periods(pl.scan_parquet(ytd) if n else None, previous))
+        changed = warehouse.roster_changes(con, roster, compared_periods(pl.scan_parquet(ytd) if n else None, previous),
+                                           digests)
     finally:
         con.close()
     changed_since_previous(changed, previous).write_parquet(paths.work / "changed_now.parquet")
@@ -861,48 +863,53 @@ def monthly_run(
     cfg = load_config(config_path, overrides or [])
     step_cfg = quote(cfg)  # passed to the steps unopened: Prefect would walk its ~3,400 values at each (~0.4 s a run)
     paths = plan_paths(inbox_dir, period, out_dir, warehouse_path, resolve_departments(cfg, departments), dry_run)
-    run_id, dates = _begin_run(paths, period, cfg, issue_date, config_path, overrides)
-    issued = dates["issued"]
-    status, after = "failed", None  # `after`: the step running once the period is stored and published
-    try:
-        depts = discover_inputs(paths, step_cfg)
-        if paths.only:
-            keep_other_departments(paths, step_cfg, period)
-        # departments are read side by side (polars and DuckDB release the GIL), largest first
-        futures = {d: ingest_department.submit(paths, step_cfg, d) for d in largest_first(paths, depts)}
-        ingested = [futures[d].result() for d in depts]
-        kinds = sorted({k for i in ingested for k in i["kinds"]})
-        if (why := _no_roster(paths, kinds, cfg)) is not None:
-            raise RunError(why)
-        collect_records(paths, step_cfg, kinds)
-        reviewed = take_review_answers(paths, step_cfg, period)
-        earlier_settlements(paths, step_cfg, period)
-        decisions = link_records(paths, step_cfg, kinds)
-        year_to_date(paths, step_cfg, period)
-        answers = take_feedback(paths, step_cfg, period, issued)
-        accounts = settle_accounts.submit(paths, step_cfg, depts, ingested)  # beside the warnings: needs none
-        issued_counts = issue_warnings(paths, step_cfg, period, kinds)
-        table = accounts.result()
-        lists = prepare_lists(paths, step_cfg, period, issued, dates["sent_on"])
-        result = publish(paths, step_cfg, period, issued, lists["deadline"], run_id) | lists | {
-            "feedback": answers, "review_answers": reviewed, "issue_date": issued.isoformat(),
-            "issue_date_kept": dates["kept"], "settings_before": dates["settings_before"],
-            "settings_now": dates["settings_now"]}
-        if dry_run:
-            result["would_write"] = describe_dry_run(paths)
-        else:
-            after = announce.name
-            announce(paths, period, table, county, result["review_queue"])
-        status = "ok"
-    except BaseException as exc:
-        if after is None:
-            raise
-        status = "ok"  # (its period is out: the run is recorded as what it did)
-        if not isinstance(exc, Exception):  # (an interrupt: itself)
-            raise
-        raise PartlyDone(_failed_after(paths, period, after, exc)) from exc
-    finally:
-        _finish_run(paths, run_id, status)
+    with ExitStack() as kept:  # the warehouse held open for the run's steps (`warehouse.held`)
+        kept.enter_context(warehouse.held(paths.warehouse))
+        run_id, dates = _begin_run(paths, period, cfg, issue_date, config_path, overrides)
+        issued = dates["issued"]
+        status, after = "failed", None  # `after`: the step running once the period is stored and published
+        try:
+            depts = discover_inputs(paths, step_cfg)
+            if paths.only:
+                keep_other_departments(paths, step_cfg, period)
+            # departments are read side by side (polars and DuckDB release the GIL), largest first
+            futures = {d: ingest_department.submit(paths, step_cfg, d) for d in largest_first(paths, depts)}
+            ingested = [futures[d].result() for d in depts]
+            kinds = sorted({k for i in ingested for k in i["kinds"]})
+            if (why := _no_roster(paths, kinds, cfg)) is not None:
+                raise RunError(why)
+            collect_records(paths, step_cfg, kinds)
+            reviewed = take_review_answers(paths, step_cfg, period)
+            earlier_settlements(paths, step_cfg, period)
+            decisions = link_records(paths, step_cfg, kinds)
+            year_to_date(paths, step_cfg, period)
+            answers = take_feedback(paths, step_cfg, period, issued)
+            accounts = settle_accounts.submit(paths, step_cfg, depts, ingested)  # beside the warnings: needs none
+            issued_counts = issue_warnings(paths, step_cfg, period, kinds)
+            table = accounts.result()
+            lists = prepare_lists(paths, step_cfg, period, issued, dates["sent_on"])
+            result = publish(paths, step_cfg, period, issued, lists["deadline"], run_id) | lists | {
+                "feedback": answers, "review_answers": reviewed, "issue_date": issued.isoformat(),
+                "issue_date_kept": dates["kept"], "settings_before": dates["settings_before"],
+                "settings_now": dates["settings_now"]}
+            if dry_run:
+                result["would_write"] = describe_dry_run(paths)
+            else:
+                after = announce.name
+                announce(paths, period, table, county, result["review_queue"])
+            status = "ok"
+        except BaseException as exc:
+            if after is None:
+                raise
+            status = "ok"  # (its period is out: the run is recorded as what it did)
+            if not isinstance(exc, Exception):  # (an interrupt: itself)
+                raise
+            raise PartlyDone(_failed_after(paths, period, after, exc)) from exc
+        finally:
+            try:
+                kept.close()  # (let go first: `_finish_run` removes a dry run's scratch copy)
+            finally:
+                _finish_run(paths, run_id, status)
     return {"out": str(paths.final), "period": period, "accounting": table.to_dicts(), "decisions": decisions,
             "departments": list(paths.only), "dry_run": dry_run, **issued_counts, **result}
 
@@ -1175,16 +1182,11 @@ def _finish_run(paths: RunPaths, run_id: str, status: str) -> None:
 
 def full_run_done(warehouse_path: Path, period: str) -> bool:
     """True when the warehouse records a successful full (not partial) run of `period`."""
-    import duckdb
-
     if not Path(warehouse_path).exists():
         return False
-    con = duckdb.connect(str(warehouse_path), read_only=True)
-    try:
+    with warehouse.reading(warehouse_path) as con:
         runs = warehouse.table(con, "runs", "period = ? AND status = 'ok' AND coalesce(summary, '') NOT LIKE 'partial%'",
                                [period])
-    finally:
-        con.close()
     return runs is not None
 
 

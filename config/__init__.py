@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -277,18 +278,29 @@ class RunConfig:
             raise ValueError(f"run.holidays and run.workdays share {sorted(set(self.holidays) & set(self.workdays))}")
         # (a number a `--set` gives: nan and inf are numbers to TOML, and nan passes every "at least")
         # (DuckDB reads it only in a month with earlier settlements: 很多 or 1,5GB failed that run after linking)
-        import duckdb
-        try:
-            with duckdb.connect() as con:
-                con.execute("SET memory_limit = ?", [self.year_sum_memory])
-        except duckdb.Error:
+        if not (_memory_amount(self.year_sum_memory) if isinstance(self.year_sum_memory, str)
+                else _memory_amount.__wrapped__(self.year_sum_memory)):
             raise ValueError(f"run.year_sum_memory must be an amount of memory such as \"1GB\", \"512MB\" or \"80%\", "
-                             f"got {self.year_sum_memory!r}") from None
+                             f"got {self.year_sum_memory!r}")
         # (days are counted whole: suppress_days = 90.5 was taken and counted as 90)
         for name, least, whole in (("verify_working_days", 1, True), ("suppress_days", 0, True),
                                    ("escalation_factor", 1, False), ("max_grid_households", 1, True),
                                    ("split_search_max_pairs", 0, True), ("busy_wait_minutes", 0, False)):
             _at_least(f"run.{name}", getattr(self, name), least, whole)
+
+
+@functools.lru_cache(maxsize=64)
+def _memory_amount(value: Any) -> bool:
+    """DuckDB takes `value` as its memory_limit. Asked once per value: a DuckDB opened to ask
+    costs ~25 ms, and a run makes its settings several times (the command, the flow, each re-run)."""
+    import duckdb
+
+    try:
+        with duckdb.connect() as con:
+            con.execute("SET memory_limit = ?", [value])
+    except duckdb.Error:
+        return False
+    return True
 
 
 def _at_least(key: str, v: Any, least: float, whole: bool) -> None:

@@ -454,3 +454,19 @@ def test_a_value_refused_from_a_set_names_that_set_not_the_file(tmp_path):
     assert load_config(bad, ["M1.threshold=8000"]).rules["M1"]["threshold"] == 8000
     with pytest.raises(ValueError, match=f"^{re.escape(str(bad))}, line \\d+: rules.M1.threshold must be a number"):
         load_config(bad, ["M2.share_of_income=0.3"])
+
+
+def test_the_year_sum_memory_is_asked_of_duckdb_once_per_value(monkeypatch):
+    """Each time settings are made (the command, the flow, each period a cascade re-runs) the same
+    amount is checked again: DuckDB is opened to ask only the first time, and a refused one is
+    refused every time."""
+    import duckdb
+
+    opened = []
+    real = duckdb.connect
+    monkeypatch.setattr(duckdb, "connect", lambda *a, **k: opened.append(a) or real(*a, **k))
+    for _ in range(3):
+        assert load_config(None, ["run.year_sum_memory=1234MB"]).run.year_sum_memory == "1234MB"
+        with pytest.raises(ValueError, match="run.year_sum_memory must be an amount of memory"):
+            load_config(None, ["run.year_sum_memory=1,234MB"])
+    assert len(opened) == 2

@@ -469,3 +469,39 @@ def test_the_warning_id_key_is_made_once_and_kept(tmp_path):
         finally:
             con.close()
     assert keys[0] == keys[1] != keys[2] and len(keys[0]) == 64
+
+
+def test_a_warehouse_a_run_stored_is_opened_without_its_checks(tmp_path):
+    """Opening a warehouse whose tables are current asks one statement (`_CURRENT`), not the
+    checks converting older ones: it binds on every table as a run stores it (a run opens the
+    warehouse ~15 times, the checks cost ~15 ms each)."""
+    from pipelines.year_to_date import relink_keys
+
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    rows = pl.DataFrame({"record_id": ["S1"], "id_raw": ["341302196903317777"], "name": ["吴国建"],
+                         "decision": ["unmatched"], "out_of_pocket": [1.0]})
+    warehouse.replace_period(con, "2026-09", {"settlements": rows.hstack(relink_keys(rows)), "warning_status": SEP})
+    con.execute(warehouse._CURRENT)
+    con.close()
+
+
+def test_a_held_warehouse_is_opened_once_and_let_go_at_the_end(tmp_path, monkeypatch):
+    """While a run holds its warehouse (`held`), every opening of it by its steps (`connect`, and
+    `reading` for what only reads) is a cursor of the one DuckDB, not the file opened again; once
+    the run lets go, the file opens read-only as before (as the next command, or another process, opens it)."""
+    path = tmp_path / "w.duckdb"
+    warehouse.connect(path).close()
+    opened = []
+    real = duckdb.connect
+    monkeypatch.setattr(duckdb, "connect", lambda *a, **k: opened.append(a) or real(*a, **k))
+    with warehouse.held(path):
+        for _ in range(3):
+            con = warehouse.connect(tmp_path / "." / "w.duckdb")
+            warehouse.mark_cascade(con, "2026-09")
+            con.close()
+        with warehouse.reading(path) as con:
+            assert con.sql("SELECT count(*) FROM cascades_pending").fetchall() == [(3,)]
+        assert warehouse.period_tables(path, "2026-09") == set()
+    assert len(opened) == 1
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM cascades_pending").fetchall() == [(3,)]

@@ -500,6 +500,8 @@ def test_a_roster_re_saved_in_excel_is_the_same_persons_to_the_warehouse(tmp_pat
     warehouse.replace_period(con, "2026-09", {"roster_persons": warehouse.roster_digests(september)})
     changed = warehouse.roster_changes(con, october, ["2026-09"])
     assert changed.rows() == [("2026-09", "401")]  # (its ID corrected; 0000401 is not gone)
+    # (a run passes the digests it stores: worked out once, the same answer)
+    assert warehouse.roster_changes(con, october, ["2026-09"], warehouse.roster_digests(october)).equals(changed)
     asked = pl.DataFrame({"period": ["2026-09"] * 2, "person_id": ["0000201", "h0301"]})
     got, _ = warehouse.persons_now(con, "2026-10", october, asked, max_pairs=100)
     assert sorted(got.rows()) == [("2026-09", "0000201", "201"), ("2026-09", "h0301", "H0301")]
