@@ -506,9 +506,8 @@ def take_returns(
     # (taken, but they verify nothing: a console saying only "accepted" hides a 核实结果 column not read)
     counts["without_result"] = accepted.filter(pl.col("result").is_null()).height
     # (and those whose result verifies only some of the rules on their warning now: open again, not 已核实)
-    decides = accepted.filter(pl.col("result").is_not_null()).sort("rank").unique("warning_id", keep="first")
-    counts["reopened"] = decides.join(_issued(issued).select("warning_id", _now="rules"), on="warning_id").filter(
-        _uncovered(pl.col("_now"), pl.col("rules"))).height
+    # (as `warning_status` takes them: the delivery's answers agreeing verify together)
+    counts["reopened"] = _reissued(_issued(issued), _deciding(_answers(accepted))).height
     return (counts, accepted.with_columns(received_period=pl.lit(period)), refused.drop("township").cast(REJECTED_SCHEMA),
             pl.concat([refused, overruled, not_read]), findings)
 
@@ -628,13 +627,20 @@ def _answers(answers: pl.DataFrame | None) -> pl.DataFrame:
 
 def _deciding(a: pl.DataFrame) -> pl.DataFrame:
     """Per warning the answer that decides: the latest one carrying a 核实结果. A later answer
-    without one (a note, a verifier) does not undo a verification; it stays in the history."""
-    return (
-        a.with_row_index("_order")
-        .filter(pl.col("result").is_not_null())
-        .group_by("warning_id").agg(pl.all().sort_by("_order").last())
-        .select("warning_id", "result", "verify_date", "rules", "_order")
-    )
+    without one (a note, a verifier) does not undo a verification; it stays in the history.
+    Its `rules`: those it and the answers before it giving the same 核实结果 (since the last that
+    gave another) verified together: a copy of the old list's row answered after the row a
+    re-run sent again does not take back what the answer to that row verified (null: one of
+    them stored before answers kept their rules, which verified its warning)."""
+    r = a.with_row_index("_order").filter(pl.col("result").is_not_null()).sort("_order")
+    last = pl.col("result").last().over("warning_id")
+    agree = r.filter((pl.col("result") != last).cast(pl.Int64).cum_sum(reverse=True).over("warning_id") == 0)
+    return agree.group_by("warning_id").agg(
+        pl.col("result", "verify_date", "_order").last(),
+        rules=pl.when(pl.col("rules").is_not_null().all()).then(
+            pl.col("rules").str.split("、").list.explode(keep_nulls=False, empty_as_null=False).unique().sort()
+            .str.join("、")),
+    ).select("warning_id", "result", "verify_date", "rules", "_order")
 
 
 def reissued(issued: pl.DataFrame, answers: pl.DataFrame | None) -> pl.DataFrame:

@@ -2078,3 +2078,40 @@ def test_a_true_verdict_a_rerun_reopened_stays_on_the_dispatch_that_sent_it():
         "撤回（复核改为不属实）"]
     # sent by an earlier period's 派单: not this one's to list
     assert dispatch_changes(status, stored, sent_before(stored, pl.Series([], dtype=pl.String)), again).is_empty()
+
+
+def test_an_answer_to_the_old_row_does_not_reopen_a_rule_an_agreeing_answer_verified():
+    """A re-run gave w-x M1 beside the M2 its October row showed, and sent the row again. The
+    township answered the row sent again 属实 (M1、M2, visited 10-21), and a copy of the old list's
+    row 属实 (M2, visited 10-12) came back put in after it, in the same delivery or a later one.
+    Before, the last answer alone counted: w-x was open again for M1, overdue, its list asking
+    for a visit the township had made, though no answer says otherwise of M1. Answers agreeing
+    since the last one that said otherwise verify together: w-x is verified; the console's count
+    and the answer history read it so too. One whose answer on the row showing both
+    said 不属实 before the 属实 on the old row stays open for M1."""
+    rows = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {
+        "预警规则": "M1、M2", "下发日期": "2026-10-20", "核实截止日期": "2026-10-23"}])
+    issued = issued_from_rows(rows)
+    town, old = "反馈/大店镇_2026-10_预警清单_重新下发.csv", "反馈/大店镇_2026-10_预警清单.csv"
+    same = answers(("2026-11", town, 2, "w-x", "属实", D(2026, 10, 21), None),
+                   ("2026-11", old, 2, "w-x", "属实", D(2026, 10, 12), None)).with_columns(
+        rules=pl.Series(["M1、M2", "M2"]), rank=pl.Series([2, 1]))
+    later = same.with_columns(received_period=pl.Series(["2026-11", "2026-12"]), rank=pl.lit(1))
+    for a in (same, later):
+        got = warning_status(issued, a, D(2026, 12, 5)).row(0, named=True)
+        assert (got["status"], got["result"], got["reopened_for"]) == ("verified_true", "属实", None)
+        assert reissued(issued, a).is_empty()
+        assert answer_history(a, issued).select("answer_no", "decides", "reopened_for").rows() == [
+            (1, False, None), (2, True, None)]
+    # taken in one delivery: not counted as answers that leave their warning open
+    returned = fb((town, 2, "w-x", "大店镇", "属实", "是", "张", D(2026, 10, 21), None),
+                  (old, 2, "w-x", "大店镇", "属实", "是", "张", D(2026, 10, 12), None)).with_columns(
+        rules=pl.Series(["M1、M2", "M2"]))
+    files = pl.DataFrame({"dept": ["反馈"] * 2, "file": [town, old],
+                          "modified": [dt.datetime(2026, 11, 1), dt.datetime(2026, 11, 2)]})
+    counts = take_returns(returned, None, issued, D(2026, 11, 2), "2026-11", CFG, files,
+                          first_out={"2026-10": D(2026, 10, 9)})[0]  # (the old list went out 10-09)
+    assert (counts["accepted"], counts["reopened"]) == (2, 0)
+    # 不属实 on the row showing both, then 属实 on the old row: M1's last word is 不属实, open for it
+    differ = later.with_columns(result=pl.Series(["不属实", "属实"]))
+    assert warning_status(issued, differ, D(2026, 12, 5)).select("status", "reopened_for").row(0) == ("overdue", "M1")
