@@ -972,9 +972,12 @@ def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.D
 
 
 REISSUED_NOTE = "（重新下发：重新运行后预警规则为{}，此前反馈的核实结果“{}”{}只核实了{}，请就{}核实）"
-# ... of a row a re-run gave a rule before any answer: sent again, re-dated (`rules_added`)
-ADDED_NOTE = "（重新下发：重新运行后预警规则增加{}，请一并核实）"
-_ADDED = re.escape(ADDED_NOTE).replace(r"\{\}", r"([^，）]+)")
+# ... of a row a re-run gave a rule before any answer: sent again, re-dated (`rules_added`); the
+# date and deadline it was first sent with, for a re-run that takes the rule back (`first_sent`)
+ADDED_NOTE = "（重新下发：重新运行后预警规则增加{}，请一并核实；原下发日期{}，原核实截止日期{}）"
+# (read back from the rows a run wrote; one written before the note said the dates: none)
+_ADDED = (re.escape(ADDED_NOTE.split("；")[0]).replace(r"\{\}", r"([^，）；]+)")
+          + r"(?:；原下发日期(\d{4}-\d{2}-\d{2})，原核实截止日期(\d{4}-\d{2}-\d{2}))?）")
 
 
 def with_reissued(rows: pl.DataFrame, again: pl.DataFrame, added: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -991,7 +994,7 @@ def with_reissued(rows: pl.DataFrame, again: pl.DataFrame, added: pl.DataFrame |
             .otherwise(pl.lit("")), "answered_rules",
             _not_verified(pl.col("rules"), pl.col("answered_rules"))))]
     if added is not None:
-        notes.append(added.select(预警编号="warning_id", _note=pl.format(ADDED_NOTE, "added")))
+        notes.append(added.select(预警编号="warning_id", _note=pl.format(ADDED_NOTE, "added", "sent", "due")))
     note = pl.concat(notes).unique("预警编号", keep="first", maintain_order=True)
     if note.is_empty():
         return rows
@@ -1080,6 +1083,9 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     # reopens the warning for it, due when it was sent), unless an answer verified it already
     again = pl.col("_gained").is_not_null() & ~pl.col("_covered")
     now = pl.col("_held").is_null() | pl.col("_was").ne_missing(pl.col("township")) | again
+    # one an earlier re-run sent again for rules this one takes back, none added now: as first sent
+    undone = (pl.col("_said").is_not_null() & pl.col("_noted").is_null() & pl.col("_gained").is_null()
+              & pl.col("_first_on").is_not_null() & pl.col("_was").eq_missing(pl.col("township")))
     # one the list held, sent after the period's lists went out (an earlier re-run sent it): as sent
     # then, not re-dated to the period's 下发日期 (it would read overdue from before it went out). The
     # lists' date is the earliest 下发日期 the list gave this period's warnings; those sent with them
@@ -1092,8 +1098,10 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
              else pl.lit(False))
     return new_rows.join(sent, on="预警编号", how="left", maintain_order="left").join(
         gains, on="预警编号", how="left", maintain_order="left").with_columns(
-        下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).when(later).then("_sent").otherwise("下发日期"),
-        核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).when(later).then("_due").otherwise("核实截止日期"),
+        下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).when(undone).then("_first_on").when(later).then("_sent")
+        .otherwise("下发日期"),
+        核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).when(undone).then("_first_due").when(later).then("_due")
+        .otherwise("核实截止日期"),
     ).drop("_sent", "_due", *gains.columns[1:])
 
 
@@ -1103,18 +1111,24 @@ def _gains(new_rows: pl.DataFrame, before: pl.DataFrame, answers: pl.DataFrame |
     lists it no more) -> 预警编号, `_was` (the township its row was in), `_held` (true: it had
     one), `_gained` (the rules on it now that row did not show, `_rule_list` text; null: none),
     `_noted` (those of them that row's 状态 said a re-run sent it again for, `ADDED_NOTE`: a
-    second re-run keeps saying so), `_decided` (an answer decides it, `_deciding` over
+    second re-run keeps saying so; `_said`: all it said), `_first_on` and `_first_due` (the
+    下发日期 and 核实截止日期 it was first sent with: as that note says, else that row's), `_decided`
+    (an answer decides it, `_deciding` over
     `answers`) and `_covered` (that answer verified every rule on it now; an answer stored
     before answers kept their rules counts as verifying them, as `warning_status` takes it)."""
     rules = _rule_list(pl.col("预警规则"))
     live = _listed(before)
+    note = _state(live).cast(pl.String)
     was = live.select("预警编号", _was="township", _held=pl.lit(True), _was_rules=_rule_list(pl.col("预警规则")),
-                      _said=_state(live).cast(pl.String).str.extract(_ADDED, 1)).unique("预警编号", keep="first")
+                      _said=note.str.extract(_ADDED, 1),
+                      _first_on=pl.coalesce(note.str.extract(_ADDED, 2), pl.col("下发日期").cast(pl.String)),
+                      _first_due=pl.coalesce(note.str.extract(_ADDED, 3), pl.col("核实截止日期").cast(pl.String)),
+                      ).unique("预警编号", keep="first")
     answered = _deciding(_answers(answers)).select(预警编号="warning_id", _answered="rules", _decided=pl.lit(True))
     gained, said = _not_verified(pl.col("_now"), pl.col("_was_rules")), _rule_list(pl.col("_said"))
     return new_rows.select("预警编号", rules.alias("_now")).join(was, on="预警编号", how="left", maintain_order="left").join(
         answered, on="预警编号", how="left", maintain_order="left").select(
-        "预警编号", "_was", "_held",
+        "预警编号", "_was", "_held", "_said", "_first_on", "_first_due",
         _gained=pl.when(_uncovered(pl.col("_now"), pl.col("_was_rules"))).then(gained),
         _noted=_rule_list(_not_verified(said, _not_verified(said, pl.col("_now")).fill_null(""))),
         _decided=pl.col("_decided").fill_null(False),
@@ -1131,15 +1145,16 @@ def rules_added(new_rows: pl.DataFrame, before: pl.DataFrame | None, answers: pl
     again so (its row's 状态 says so), while still unanswered: a re-run that changes nothing
     keeps the note with the date. One answered gets `REISSUED_NOTE` instead (`reissued`); one
     the re-run moved to another township is new there (`moved_in_rerun`). Columns: warning_id,
-    added (the rules added, `_rule_list` text)."""
-    schema = {"warning_id": pl.String, "added": pl.String}
+    added (the rules added, `_rule_list` text), sent and due (the 下发日期 and 核实截止日期 the row
+    was first sent with, before a re-run added a rule)."""
+    schema = {"warning_id": pl.String, "added": pl.String, "sent": pl.String, "due": pl.String}
     if before is None or before.is_empty():
         return pl.DataFrame(schema=schema)
     g = new_rows.select("预警编号", "township").join(_gains(new_rows, before, answers), on="预警编号", how="left")
     both = pl.concat_str(pl.col("_noted"), pl.col("_gained"), separator="、", ignore_nulls=True)
     return g.filter(pl.col("_was").eq_missing(pl.col("township")), ~pl.col("_decided"),
                     pl.col("_gained").is_not_null() | pl.col("_noted").is_not_null()).select(
-        warning_id="预警编号", added=_rule_list(both)).unique("warning_id", keep="first", maintain_order=True).cast(schema)
+        warning_id="预警编号", added=_rule_list(both), sent="_first_on", due="_first_due").unique("warning_id", keep="first", maintain_order=True).cast(schema)
 
 
 def sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: date) -> int:

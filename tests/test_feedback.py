@@ -2003,7 +2003,7 @@ def test_a_row_a_rerun_sends_again_for_a_rule_it_added_before_any_answer_says_wh
     rows = rerun(before, D(2026, 10, 20))
     got = {(r["预警编号"], r["township"]): (r["状态"], r["下发日期"]) for r in rows.iter_rows(named=True)}
     assert got == {
-        ("w-x", "大店镇"): ("新下发（重新下发：重新运行后预警规则增加M1，请一并核实）", "2026-10-20"),
+        ("w-x", "大店镇"): ("新下发（重新下发：重新运行后预警规则增加M1，请一并核实；原下发日期2026-10-09，原核实截止日期2026-10-13）", "2026-10-20"),
         ("w-drop", "大店镇"): ("新下发", "2026-10-09"),
         ("w-mv", "夹沟镇"): ("新下发（由大店镇韩湖村迁入，原下发日期2026-10-09）", "2026-10-20"),
         ("w-mv", "大店镇"): (got[("w-mv", "大店镇")][0], "2026-10-09"),
@@ -2017,7 +2017,7 @@ def test_a_row_a_rerun_sends_again_for_a_rule_it_added_before_any_answer_says_wh
     # re-run again, nothing changed: the row keeps the re-run's date, and says why still
     again = rerun(rows.drop("逾期天数"), D(2026, 10, 27))
     assert again.filter(pl.col("预警编号") == "w-x").select("状态", "下发日期").row(0) == (
-        "新下发（重新下发：重新运行后预警规则增加M1，请一并核实）", "2026-10-20")
+        "新下发（重新下发：重新运行后预警规则增加M1，请一并核实；原下发日期2026-10-09，原核实截止日期2026-10-13）", "2026-10-20")
     # the township returns it as sent, then answered: no answer in its 状态, then an answer as any
     x = rows.filter(pl.col("预警编号") == "w-x").row(0, named=True)
     returned = fb((DADIAN, 2, "w-x", "大店镇", None, None, None, None, None),
@@ -2115,3 +2115,42 @@ def test_an_answer_to_the_old_row_does_not_reopen_a_rule_an_agreeing_answer_veri
     # 不属实 on the row showing both, then 属实 on the old row: M1's last word is 不属实, open for it
     differ = later.with_columns(result=pl.Series(["不属实", "属实"]))
     assert warning_status(issued, differ, D(2026, 12, 5)).select("status", "reopened_for").row(0) == ("overdue", "M1")
+
+
+def test_a_rerun_that_takes_back_the_rule_an_earlier_rerun_added_sends_the_row_as_first_sent():
+    """October's list (10-09, due 10-13) had w-x with M2. A re-run on 10-20, before any answer,
+    gave it M1 too: the row went out again dated 10-20, due 10-23, saying why (and since when it
+    was sent). A second re-run on 10-27 with the first settings took M1 back: w-x is M2 again,
+    as the list first sent it. Before, its row kept 10-20 and 10-23 and said nothing: the clerk
+    saw a row re-dated for no reason, and M2, due 10-13, was not overdue until 10-23. It is the
+    row as first sent again: 10-09, due 10-13, overdue as w-y beside it (never changed). One a
+    re-run first raised (w-n, sent 10-16 by it) and then gave a rule goes back to 10-16."""
+    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
+    old = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {"预警规则": "M2"},
+                        township_row("w-y", "大店镇", "2026-10", hh="Y") | {"预警规则": "M2"},
+                        township_row("w-n", "大店镇", "2026-10", hh="N", issued="2026-10-16") | {
+                            "预警规则": "M2", "核实截止日期": "2026-10-21"}], schema=schema)
+    before = with_carry_over(old, pl.DataFrame(schema={"状态": pl.String, "逾期天数": pl.Int64, **schema})).drop("逾期天数")
+    roster = roster_of(("X", "大店镇", "韩湖村", None), ("Y", "大店镇", "韩湖村", None), ("N", "大店镇", "韩湖村", None))
+    persons = pl.DataFrame(schema={"warning_id": pl.String, "person_id": pl.String})
+
+    def rerun(before, on, rules):
+        now = old.with_columns(pl.Series("预警规则", rules), 下发日期=pl.lit("2026-10-09"), 核实截止日期=pl.lit("2026-10-13"))
+        new = first_sent(now, before, on, add_working_days(on, CFG.run.verify_working_days)[0])
+        return list_rows(new, before, None, None, None, None, roster, None, persons, "2026-10", ISSUE)[0].drop("逾期天数")
+
+    added = rerun(before, D(2026, 10, 20), ["M1、M2", "M2", "M1、M2"])
+    got = {r["预警编号"]: (r["状态"], r["下发日期"], r["核实截止日期"]) for r in added.iter_rows(named=True)}
+    assert got["w-x"] == ("新下发（重新下发：重新运行后预警规则增加M1，请一并核实；原下发日期2026-10-09，原核实截止日期2026-10-13）",
+                          "2026-10-20", "2026-10-23")
+    assert got["w-n"][1:] == ("2026-10-20", "2026-10-23") and "原下发日期2026-10-16，原核实截止日期2026-10-21" in got["w-n"][0]
+    # re-run again with M3 added to w-x too: the note says both, and the first dates still
+    more = rerun(added, D(2026, 10, 22), ["M1、M2、M3", "M2", "M1、M2"])
+    assert more.filter(pl.col("预警编号") == "w-x").select("状态", "下发日期").row(0) == (
+        "新下发（重新下发：重新运行后预警规则增加M1、M3，请一并核实；原下发日期2026-10-09，原核实截止日期2026-10-13）", "2026-10-22")
+    back = rerun(more, D(2026, 10, 27), ["M2", "M2", "M2"])
+    got = {r["预警编号"]: (r["状态"], r["下发日期"], r["核实截止日期"]) for r in back.iter_rows(named=True)}
+    assert got == {"w-x": ("新下发", "2026-10-09", "2026-10-13"), "w-y": ("新下发", "2026-10-09", "2026-10-13"),
+                   "w-n": ("新下发", "2026-10-16", "2026-10-21")}
+    status = warning_status(issued_from_rows(back.with_columns(period=pl.lit("2026-10"))), None, D(2026, 10, 26))
+    assert status.select("warning_id", "status").rows() == [("w-n", "overdue"), ("w-x", "overdue"), ("w-y", "overdue")]
