@@ -1244,14 +1244,16 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
                                   & pl.col("_f_town").ne_missing(pl.col("_now"))).then(pl.col("_f_place") + "经"),
             place, pl.when(pl.col("_f_town") == pl.col("_now")).then(pl.lit("迁回")).otherwise(pl.lit("迁入")),
             pl.lit("，原下发日期"), pl.col("_first").fill_null(""), pl.lit("）"), ignore_nulls=True))
-    if answered_later is not None and answered_later.height:  # (the latest answer: the last period's, its rank 1)
-        answered = pl.col("rules") if "rules" in answered_later.columns else pl.lit(None, pl.String)
-        since = (answered_later.filter(pl.col("result").is_not_null()).sort("period", "rank", descending=[False, True])
-                 .unique("warning_id", keep="last").select(
+    if answered_later is not None and answered_later.height:
+        # (the answer that decides, `_deciding`: the last period's latest, with the rules the answers
+        # agreeing with it verified, as `warning_status` takes them)
+        got = _answers(answered_later.with_columns(received_period=pl.col("period"))).with_row_index("_order")
+        since = (got.join(_deciding(got.drop("_order")).select("_order", _answered="rules"), on="_order").select(
                      # (an answer's 乡（镇） left blank, the file telling the township: said without it)
                      预警编号="warning_id", _since=pl.concat_str(
-                         pl.lit("；"), "township", pl.lit("已于"), pl.coalesce(pl.col("verify_date").cast(pl.String), "period"),
-                         pl.lit("反馈"), "result", pl.lit("，无需再核实"), ignore_nulls=True), _answered=_rule_list(answered))
+                         pl.lit("；"), "township", pl.lit("已于"),
+                         pl.coalesce(pl.col("verify_date").cast(pl.String), "received_period"),
+                         pl.lit("反馈"), "result", pl.lit("，无需再核实"), ignore_nulls=True), _answered=_rule_list(pl.col("_answered")))
                  # (one that verified only some of the rules on it now needs a visit: `with_reissued` says so)
                  .join(now.select("预警编号", "_rules"), on="预警编号", how="left")
                  .filter(~_uncovered(pl.col("_rules"), pl.col("_answered"))).drop("_answered", "_rules"))

@@ -2154,3 +2154,26 @@ def test_a_rerun_that_takes_back_the_rule_an_earlier_rerun_added_sends_the_row_a
                    "w-n": ("新下发", "2026-10-16", "2026-10-21")}
     status = warning_status(issued_from_rows(back.with_columns(period=pl.lit("2026-10"))), None, D(2026, 10, 26))
     assert status.select("warning_id", "status").rows() == [("w-n", "overdue"), ("w-x", "overdue"), ("w-y", "overdue")]
+
+
+def test_a_moved_warning_verified_by_agreeing_answers_is_said_to_need_no_visit():
+    """A re-run moved w-mv to 夹沟镇 and gave it M1 beside M2. Later periods took 大店镇's answers:
+    the row showing M1、M2 属实, then a copy of the old row (M2) 属实. `warning_status` takes them
+    together as verifying both (w-x is closed); the moved row says so, `…无需再核实`, as for one
+    answer that verified both: not silent, the household visited again for nothing."""
+    def row(town, village, rules):
+        return township_row("w-mv", town, "2026-10", village=village, hh="A") | {"预警规则": rules}
+
+    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
+    before = with_carry_over(pl.DataFrame([row("大店镇", "韩湖村", "M2")], schema=schema),
+                             pl.DataFrame(schema={"状态": pl.String, "逾期天数": pl.Int64, **schema}))
+    new = pl.DataFrame([row("夹沟镇", "王庄村", "M1、M2")], schema=schema)
+    answered = pl.DataFrame({"warning_id": ["w-mv", "w-mv"], "township": ["大店镇", "大店镇"], "result": ["属实", "属实"],
+                             "verify_date": [D(2026, 11, 20), D(2026, 11, 6)], "period": ["2026-11", "2026-12"],
+                             "rank": [1, 1], "rules": ["M1、M2", "M2"]})
+    listed = with_carry_over(first_sent(new, before, D(2026, 12, 4), D(2026, 12, 9), answered), before.head(0))
+    told, out = moved_in_rerun(listed, before, answered)
+    issued = issued_from_rows(pl.concat([told, out]).with_columns(period=pl.lit("2026-10")))
+    assert warning_status(issued, answered, D(2026, 12, 10))["status"].to_list() == ["verified_true"]
+    assert with_reissued(told, reissued(issued, answered))["状态"].to_list() == [
+        "新下发（由大店镇韩湖村迁入，原下发日期2026-10-09；大店镇已于2026-11-06反馈属实，无需再核实）"]
