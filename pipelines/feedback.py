@@ -1084,6 +1084,7 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     again = pl.col("_gained").is_not_null() & ~pl.col("_covered")
     now = pl.col("_held").is_null() | pl.col("_was").ne_missing(pl.col("township")) | again
     # one an earlier re-run sent again for rules this one takes back, none added now: as first sent
+    # (with the lists, or as the re-run that first sent it dated it)
     undone = (pl.col("_said").is_not_null() & pl.col("_noted").is_null() & pl.col("_gained").is_null()
               & pl.col("_first_on").is_not_null() & pl.col("_was").eq_missing(pl.col("township")))
     # one the list held, sent after the period's lists went out (an earlier re-run sent it): as sent
@@ -1096,12 +1097,14 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     lists_out = own["_sent"].drop_nulls().min() if own.height else None
     later = (pl.col("_sent").is_not_null() & (pl.col("_sent") > pl.lit(lists_out)) if lists_out is not None
              else pl.lit(False))
+    # (one undone was first sent with the lists, taking their date as it is now, or by a re-run after)
+    first_later = pl.col("_first_on") > pl.lit(lists_out) if lists_out is not None else pl.lit(False)
     return new_rows.join(sent, on="预警编号", how="left", maintain_order="left").join(
         gains, on="预警编号", how="left", maintain_order="left").with_columns(
-        下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).when(undone).then("_first_on").when(later).then("_sent")
-        .otherwise("下发日期"),
-        核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).when(undone).then("_first_due").when(later).then("_due")
-        .otherwise("核实截止日期"),
+        下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).when(undone & first_later).then("_first_on")
+        .when(later & ~undone).then("_sent").otherwise("下发日期"),
+        核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).when(undone & first_later).then("_first_due")
+        .when(later & ~undone).then("_due").otherwise("核实截止日期"),
     ).drop("_sent", "_due", *gains.columns[1:])
 
 

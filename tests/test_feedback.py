@@ -2123,8 +2123,9 @@ def test_a_rerun_that_takes_back_the_rule_an_earlier_rerun_added_sends_the_row_a
     was sent). A second re-run on 10-27 with the first settings took M1 back: w-x is M2 again,
     as the list first sent it. Before, its row kept 10-20 and 10-23 and said nothing: the clerk
     saw a row re-dated for no reason, and M2, due 10-13, was not overdue until 10-23. It is the
-    row as first sent again: 10-09, due 10-13, overdue as w-y beside it (never changed). One a
-    re-run first raised (w-n, sent 10-16 by it) and then gave a rule goes back to 10-16."""
+    row as first sent again: 10-09, due 10-13, overdue as w-y beside it (never changed); sent with
+    the period's lists, it takes their date as it is now (an --issue-date moves it). One a re-run
+    first raised (w-n, sent 10-16 by it) and then gave a rule goes back to 10-16."""
     schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
     old = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {"预警规则": "M2"},
                         township_row("w-y", "大店镇", "2026-10", hh="Y") | {"预警规则": "M2"},
@@ -2134,8 +2135,8 @@ def test_a_rerun_that_takes_back_the_rule_an_earlier_rerun_added_sends_the_row_a
     roster = roster_of(("X", "大店镇", "韩湖村", None), ("Y", "大店镇", "韩湖村", None), ("N", "大店镇", "韩湖村", None))
     persons = pl.DataFrame(schema={"warning_id": pl.String, "person_id": pl.String})
 
-    def rerun(before, on, rules):
-        now = old.with_columns(pl.Series("预警规则", rules), 下发日期=pl.lit("2026-10-09"), 核实截止日期=pl.lit("2026-10-13"))
+    def rerun(before, on, rules, lists=("2026-10-09", "2026-10-13")):
+        now = old.with_columns(pl.Series("预警规则", rules), 下发日期=pl.lit(lists[0]), 核实截止日期=pl.lit(lists[1]))
         new = first_sent(now, before, on, add_working_days(on, CFG.run.verify_working_days)[0])
         return list_rows(new, before, None, None, None, None, roster, None, persons, "2026-10", ISSUE)[0].drop("逾期天数")
 
@@ -2154,6 +2155,10 @@ def test_a_rerun_that_takes_back_the_rule_an_earlier_rerun_added_sends_the_row_a
                    "w-n": ("新下发", "2026-10-16", "2026-10-21")}
     status = warning_status(issued_from_rows(back.with_columns(period=pl.lit("2026-10"))), None, D(2026, 10, 26))
     assert status.select("warning_id", "status").rows() == [("w-n", "overdue"), ("w-x", "overdue"), ("w-y", "overdue")]
+    # taken back by a re-run that also re-dates the period's lists (--issue-date 10-12): sent with them, as w-y
+    moved = rerun(more, D(2026, 10, 27), ["M2", "M2", "M2"], ("2026-10-12", "2026-10-15"))
+    assert {r["预警编号"]: (r["下发日期"], r["核实截止日期"]) for r in moved.iter_rows(named=True)} == {
+        "w-x": ("2026-10-12", "2026-10-15"), "w-y": ("2026-10-12", "2026-10-15"), "w-n": ("2026-10-16", "2026-10-21")}
 
 
 def test_a_moved_warning_verified_by_agreeing_answers_is_said_to_need_no_visit():
