@@ -290,7 +290,8 @@ def check_feedback(
     before ...) and `is_latest` (rank == 1).
     A row without answer whose 状态 the clerk rewrote (已核实, 属实: the answer put there, 核实结果
     left empty) is set aside saying where the answer goes, unless another row of the delivery
-    answers that warning; a 状态 as sent (新下发, 待核实, 逾期未核实, 撤回, 迁出 and their notes) is no answer.
+    answers that warning; a 状态 as sent (新下发, 待核实, 逾期未核实, 撤回, 迁出 and their notes, or a re-run's
+    note alone, `（重新下发：…`: the word before it cut) is no answer.
     `period` (the 反馈 folder's): an unknown 预警编号 of that period or later (YJ<YYYYMM>-…) is a
     list of this period put back into its own 反馈/, and its reason says where answers go.
     `townships` (the roster's): the county's townships besides those warnings went to, for telling
@@ -371,8 +372,9 @@ def check_feedback(
     blank = pl.all_horizontal(pl.col(c).is_null() for c in ANSWER_FIELDS)
     # a clerk who wrote the answer into the list's 状态 (已核实, 属实) and left 核实结果 empty: not
     # an unanswered row (the township believes it answered), but told back where the answer goes
-    sent_state = pl.col("_state").str.contains(
-        "^(" + "|".join(map(re.escape, (STATUS_NEW, STATUS_OPEN, STATUS_OVERDUE, STATUS_WITHDRAWN, STATUS_MOVED_OUT))) + ")")
+    # (nor a 状态 that begins with a re-run's note, the word before it cut: `REISSUED_NOTE`, `ADDED_NOTE`)
+    sent_state = pl.col("_state").str.contains("^(" + "|".join(map(re.escape, (
+        STATUS_NEW, STATUS_OPEN, STATUS_OVERDUE, STATUS_WITHDRAWN, STATUS_MOVED_OUT, _REISSUE_MARK))) + ")")
     # (one whose answer another row of the delivery gives, e.g. the earlier list's, is answered)
     in_state = (~unknown & blank & pl.col("_state").is_not_null() & ~sent_state
                 & blank.all().over(pl.coalesce("_wid", pl.col("warning_id"))))
@@ -976,6 +978,7 @@ REISSUED_NOTE = "（重新下发：重新运行后预警规则为{}，此前反�
 # date and deadline it was first sent with, for a re-run that takes the rule back (`first_sent`)
 ADDED_NOTE = "（重新下发：重新运行后预警规则增加{}，请一并核实；原下发日期{}，原核实截止日期{}）"
 # (read back from the rows a run wrote; one written before the note said the dates: none)
+_REISSUE_MARK = "（重新下发："  # (how both begin)
 _ADDED = (re.escape(ADDED_NOTE.split("；")[0]).replace(r"\{\}", r"([^，）；]+)")
           + r"(?:；原下发日期(\d{4}-\d{2}-\d{2})，原核实截止日期(\d{4}-\d{2}-\d{2}))?）")
 

@@ -2182,3 +2182,20 @@ def test_a_moved_warning_verified_by_agreeing_answers_is_said_to_need_no_visit()
     assert warning_status(issued, answered, D(2026, 12, 10))["status"].to_list() == ["verified_true"]
     assert with_reissued(told, reissued(issued, answered))["状态"].to_list() == [
         "新下发（由大店镇韩湖村迁入，原下发日期2026-10-09；大店镇已于2026-11-06反馈属实，无需再核实）"]
+
+
+def test_a_returned_row_whose_clerk_cut_the_word_before_a_rerun_s_note_is_no_answer():
+    """w-x's row went out again after a re-run, 状态 `新下发（重新下发：…）`. Its clerk tidied the
+    cell, leaving only the note (the word before it cut), and did not answer. Before, the row was
+    set aside as an answer written into 状态 (`请填在“核实结果”列`): the township told it answered
+    where it had not, the row counted set aside. The note is this system's words: the row is
+    unanswered, as with the word; a 状态 the clerk wrote an answer into is still told back."""
+    rows = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {
+        "预警规则": "M1、M2", "下发日期": "2026-10-20", "核实截止日期": "2026-10-23"}])
+    f = "反馈/大店镇_2026-10_预警清单.csv"
+    for state, taken in (("（重新下发：重新运行后预警规则增加M1，请一并核实；原下发日期2026-10-09，原核实截止日期2026-10-13）", True),
+                         ("（重新下发：重新运行后预警规则为M1、M2，此前反馈的核实结果“属实”（2026-10-12）只核实了M2，请就M1核实）", True),
+                         ("已核实属实", False)):
+        returned = fb((f, 2, "w-x", "大店镇", None, None, None, None, None)).with_columns(list_state=pl.lit(state))
+        _, blank, refused = check_feedback(returned, issued_from_rows(rows), D(2026, 11, 2))
+        assert (blank.height, refused.height) == ((1, 0) if taken else (0, 1)), state
