@@ -1188,8 +1188,10 @@ def _sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: d
     x = new_rows.filter(pl.col("下发日期") != issue_date.isoformat()).join(
         listed.unique(["预警编号", "township"], keep="first"), on=["预警编号", "township"], how="left",
         nulls_equal=True, maintain_order="left")  # (an unplaced lead: no township)
+    # (sent again: dated after the row it had; one dated back, a re-run taking back the rule an
+    # earlier one added, `first_sent`, is sent as it first was, not again)
     return (x.filter(pl.col("_was").is_null()).drop("_was"),
-            x.filter(pl.col("_was").is_not_null(), pl.col("_was") != pl.col("下发日期")).drop("_was"))
+            x.filter(pl.col("_was").is_not_null(), pl.col("下发日期") > pl.col("_was")).drop("_was"))
 
 
 def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,

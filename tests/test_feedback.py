@@ -2153,6 +2153,9 @@ def test_a_rerun_that_takes_back_the_rule_an_earlier_rerun_added_sends_the_row_a
     got = {r["预警编号"]: (r["状态"], r["下发日期"], r["核实截止日期"]) for r in back.iter_rows(named=True)}
     assert got == {"w-x": ("新下发", "2026-10-09", "2026-10-13"), "w-y": ("新下发", "2026-10-09", "2026-10-13"),
                    "w-n": ("新下发", "2026-10-16", "2026-10-21")}
+    # none is sent now, nor sent again: the console and the report say nothing of them so
+    assert (sent_now(back, more, ISSUE), sent_again(back, more, ISSUE)) == (0, 0)
+    assert rerun_changes(back, back.clear(), more, ISSUE).is_empty()
     status = warning_status(issued_from_rows(back.with_columns(period=pl.lit("2026-10"))), None, D(2026, 10, 26))
     assert status.select("warning_id", "status").rows() == [("w-n", "overdue"), ("w-x", "overdue"), ("w-y", "overdue")]
     # taken back by a re-run that also re-dates the period's lists (--issue-date 10-12): sent with them, as w-y
