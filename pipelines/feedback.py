@@ -968,7 +968,9 @@ def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.D
     # neither 撤回 nor 迁出: `issued` stands)
     every = together([answers, answers_later])
     again = reissued(issued, every)
-    rows = with_reissued(rows, again, rules_added(new, before, every))
+    # (a carried row an earlier period's re-run sent again for a rule it added: as its row there says)
+    noted = _added_before(earlier_rows, period) if earlier_rows is not None else None
+    rows = with_reissued(rows, again, together([rules_added(new, before, every), noted]))
     status = warning_status(issued, answers, issue_date)
     return rows, moved, status, withdrawn, again
 
@@ -981,6 +983,17 @@ ADDED_NOTE = "（重新下发：重新运行后预警规则增加{}，请一并�
 _REISSUE_MARK = "（重新下发："  # (how both begin)
 _ADDED = (re.escape(ADDED_NOTE.split("；")[0]).replace(r"\{\}", r"([^，）；]+)")
           + r"(?:；原下发日期(\d{4}-\d{2}-\d{2})，原核实截止日期(\d{4}-\d{2}-\d{2}))?）")
+
+
+def _added_before(earlier_rows: pl.DataFrame, period: str) -> pl.DataFrame:
+    """The rows of the periods before `period` -> `rules_added` columns of the warnings whose
+    latest row there (not 撤回 nor 迁出: the one `carry_over` carries) says a re-run sent it again
+    for a rule it added (`ADDED_NOTE`): the carried row says so still, until answered."""
+    last = _listed(earlier_rows.filter(pl.col("period") < period)).sort("period", maintain_order=True).unique(
+        "预警编号", keep="last", maintain_order=True)
+    note = _state(last).cast(pl.String)
+    return last.select(warning_id="预警编号", added=note.str.extract(_ADDED, 1), sent=note.str.extract(_ADDED, 2),
+                       due=note.str.extract(_ADDED, 3)).filter(pl.col("sent").is_not_null())
 
 
 def with_reissued(rows: pl.DataFrame, again: pl.DataFrame, added: pl.DataFrame | None = None) -> pl.DataFrame:

@@ -2202,3 +2202,26 @@ def test_a_returned_row_whose_clerk_cut_the_word_before_a_rerun_s_note_is_no_ans
         returned = fb((f, 2, "w-x", "大店镇", None, None, None, None, None)).with_columns(list_state=pl.lit(state))
         _, blank, refused = check_feedback(returned, issued_from_rows(rows), D(2026, 11, 2))
         assert (blank.height, refused.height) == ((1, 0) if taken else (0, 1)), state
+
+
+def test_a_carried_row_an_earlier_rerun_sent_again_for_an_added_rule_says_why_still():
+    """October's list had w-x (M2, 10-09, due 10-13); a re-run of October gave it M1 before any
+    answer and sent it again, 10-20, due 10-23, saying why. November's list (a run after, or the
+    cascade re-running it) carries w-x, still unanswered. Before, its row read 待核实, dated 10-20
+    with M1、M2, and said nothing: November's list it replaced had it 逾期未核实, dated 10-09 with M2,
+    and the clerk saw it come back re-dated for no reason. It says why, as October's row does
+    (and as a carried row reopened after an answer does, `REISSUED_NOTE`); w-y, never re-dated,
+    is carried as it was."""
+    note = "（重新下发：重新运行后预警规则增加M1，请一并核实；原下发日期2026-10-09，原核实截止日期2026-10-13）"
+    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]}
+    earlier = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {
+                                "预警规则": "M1、M2", "下发日期": "2026-10-20", "核实截止日期": "2026-10-23"},
+                            township_row("w-y", "大店镇", "2026-10", hh="Y") | {"预警规则": "M2"}], schema=schema
+                           ).with_columns(状态=pl.Series(["新下发" + note, "新下发"]))
+    roster = roster_of(("X", "大店镇", "韩湖村", None), ("Y", "大店镇", "韩湖村", None), ("G", "大店镇", "韩湖村", None))
+    new = pl.DataFrame([township_row("w-new", "大店镇", "2026-11", hh="G", issued="2026-12-07")], schema=schema).drop("period")
+    persons = pl.DataFrame(schema={"warning_id": pl.String, "person_id": pl.String})
+    status = warning_status(issued_from_rows(earlier), None, D(2026, 11, 2))
+    rows = list_rows(new, None, earlier, status, None, None, roster, None, persons, "2026-11", D(2026, 12, 7))[0]
+    assert rows.select("预警编号", "状态", "下发日期").rows() == [
+        ("w-y", "逾期未核实", "2026-10-09"), ("w-x", "逾期未核实" + note, "2026-10-20"), ("w-new", "新下发", "2026-12-07")]
