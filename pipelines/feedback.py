@@ -979,8 +979,8 @@ REISSUED_NOTE = "（重新下发：重新运行后预警规则为{}，此前反�
 # ... of a row a re-run gave a rule before any answer: sent again, re-dated (`rules_added`); the
 # date and deadline it was first sent with, for a re-run that takes the rule back (`first_sent`)
 ADDED_NOTE = "（重新下发：重新运行后预警规则增加{}，请一并核实；原下发日期{}，原核实截止日期{}）"
-# (read back from the rows a run wrote; one written before the note said the dates: none)
 _REISSUE_MARK = "（重新下发："  # (how both begin)
+# (read back from the rows a run wrote; one written before the note said the dates: none)
 _ADDED = (re.escape(ADDED_NOTE.split("；")[0]).replace(r"\{\}", r"([^，）；]+)")
           + r"(?:；原下发日期(\d{4}-\d{2}-\d{2})，原核实截止日期(\d{4}-\d{2}-\d{2}))?）")
 
@@ -1131,9 +1131,8 @@ def _gains(new_rows: pl.DataFrame, before: pl.DataFrame, answers: pl.DataFrame |
     one), `_gained` (the rules on it now that row did not show, `_rule_list` text; null: none),
     `_noted` (those of them that row's 状态 said a re-run sent it again for, `ADDED_NOTE`: a
     second re-run keeps saying so; `_said`: all it said), `_first_on` and `_first_due` (the
-    下发日期 and 核实截止日期 it was first sent with: as that note says, else that row's), `_decided`
-    (an answer decides it, `_deciding` over
-    `answers`) and `_covered` (that answer verified every rule on it now; an answer stored
+    下发日期 and 核实截止日期 it was first sent with: as that note says, else that row's),
+    `_decided` (an answer decides it, `_deciding` over `answers`) and `_covered` (that answer verified every rule on it now; an answer stored
     before answers kept their rules counts as verifying them, as `warning_status` takes it)."""
     rules = _rule_list(pl.col("预警规则"))
     live = _listed(before)
@@ -1173,7 +1172,8 @@ def rules_added(new_rows: pl.DataFrame, before: pl.DataFrame | None, answers: pl
     both = pl.concat_str(pl.col("_noted"), pl.col("_gained"), separator="、", ignore_nulls=True)
     return g.filter(pl.col("_was").eq_missing(pl.col("township")), ~pl.col("_decided"),
                     pl.col("_gained").is_not_null() | pl.col("_noted").is_not_null()).select(
-        warning_id="预警编号", added=_rule_list(both), sent="_first_on", due="_first_due").unique("warning_id", keep="first", maintain_order=True).cast(schema)
+        warning_id="预警编号", added=_rule_list(both), sent="_first_on", due="_first_due").unique(
+        "warning_id", keep="first", maintain_order=True).cast(schema)
 
 
 def sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: date) -> int:
