@@ -1090,7 +1090,9 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     every answer taken, later periods' too; one stored before answers kept their rules verified
     the warning, as `warning_status` takes it): the rule it gains is sent now and due 3 working
     days later, also when an answer to the old row comes back after it (`reissued`: open again).
-    Its row says why (`rules_added`, or `reissued` when answered: `with_reissued`)."""
+    Its row says why (`rules_added`, or `reissued` when answered: `with_reissued`). One a later
+    re-run takes every such rule back from, adding none, is dated as first sent again (its note's
+    原下发日期: with the lists, their date as it is now)."""
     if before is None:
         return new_rows
     live = _listed(before)
