@@ -290,7 +290,8 @@ def check_feedback(
     before ...) and `is_latest` (rank == 1).
     A row without answer whose 状态 the clerk rewrote (已核实, 属实: the answer put there, 核实结果
     left empty) is set aside saying where the answer goes, unless another row of the delivery
-    answers that warning; a 状态 as sent (新下发, 待核实, 逾期未核实, 撤回, 迁出 and their notes) is no answer.
+    answers that warning; a 状态 as sent (新下发, 待核实, 逾期未核实, 撤回, 迁出 and their notes, or a re-run's
+    note alone, `（重新下发：…`: the word before it cut) is no answer.
     `period` (the 反馈 folder's): an unknown 预警编号 of that period or later (YJ<YYYYMM>-…) is a
     list of this period put back into its own 反馈/, and its reason says where answers go.
     `townships` (the roster's): the county's townships besides those warnings went to, for telling
@@ -371,8 +372,9 @@ def check_feedback(
     blank = pl.all_horizontal(pl.col(c).is_null() for c in ANSWER_FIELDS)
     # a clerk who wrote the answer into the list's 状态 (已核实, 属实) and left 核实结果 empty: not
     # an unanswered row (the township believes it answered), but told back where the answer goes
-    sent_state = pl.col("_state").str.contains(
-        "^(" + "|".join(map(re.escape, (STATUS_NEW, STATUS_OPEN, STATUS_OVERDUE, STATUS_WITHDRAWN, STATUS_MOVED_OUT))) + ")")
+    # (nor a 状态 that begins with a re-run's note, the word before it cut: `REISSUED_NOTE`, `ADDED_NOTE`)
+    sent_state = pl.col("_state").str.contains("^(" + "|".join(map(re.escape, (
+        STATUS_NEW, STATUS_OPEN, STATUS_OVERDUE, STATUS_WITHDRAWN, STATUS_MOVED_OUT, _REISSUE_MARK))) + ")")
     # (one whose answer another row of the delivery gives, e.g. the earlier list's, is answered)
     in_state = (~unknown & blank & pl.col("_state").is_not_null() & ~sent_state
                 & blank.all().over(pl.coalesce("_wid", pl.col("warning_id"))))
@@ -506,9 +508,8 @@ def take_returns(
     # (taken, but they verify nothing: a console saying only "accepted" hides a 核实结果 column not read)
     counts["without_result"] = accepted.filter(pl.col("result").is_null()).height
     # (and those whose result verifies only some of the rules on their warning now: open again, not 已核实)
-    decides = accepted.filter(pl.col("result").is_not_null()).sort("rank").unique("warning_id", keep="first")
-    counts["reopened"] = decides.join(_issued(issued).select("warning_id", _now="rules"), on="warning_id").filter(
-        _uncovered(pl.col("_now"), pl.col("rules"))).height
+    # (as `warning_status` takes them: the delivery's answers agreeing verify together)
+    counts["reopened"] = _reissued(_issued(issued), _deciding(_answers(accepted))).height
     return (counts, accepted.with_columns(received_period=pl.lit(period)), refused.drop("township").cast(REJECTED_SCHEMA),
             pl.concat([refused, overruled, not_read]), findings)
 
@@ -628,13 +629,20 @@ def _answers(answers: pl.DataFrame | None) -> pl.DataFrame:
 
 def _deciding(a: pl.DataFrame) -> pl.DataFrame:
     """Per warning the answer that decides: the latest one carrying a 核实结果. A later answer
-    without one (a note, a verifier) does not undo a verification; it stays in the history."""
-    return (
-        a.with_row_index("_order")
-        .filter(pl.col("result").is_not_null())
-        .group_by("warning_id").agg(pl.all().sort_by("_order").last())
-        .select("warning_id", "result", "verify_date", "rules", "_order")
-    )
+    without one (a note, a verifier) does not undo a verification; it stays in the history.
+    Its `rules`: those it and the answers before it giving the same 核实结果 (since the last that
+    gave another) verified together: a copy of the old list's row answered after the row a
+    re-run sent again does not take back what the answer to that row verified (null: one of
+    them stored before answers kept their rules, which verified its warning)."""
+    r = a.with_row_index("_order").filter(pl.col("result").is_not_null()).sort("_order")
+    last = pl.col("result").last().over("warning_id")
+    agree = r.filter((pl.col("result") != last).cast(pl.Int64).cum_sum(reverse=True).over("warning_id") == 0)
+    return agree.group_by("warning_id").agg(
+        pl.col("result", "verify_date", "_order").last(),
+        rules=pl.when(pl.col("rules").is_not_null().all()).then(
+            pl.col("rules").str.split("、").list.explode(keep_nulls=False, empty_as_null=False).unique().sort()
+            .str.join("、")),
+    ).select("warning_id", "result", "verify_date", "rules", "_order")
 
 
 def reissued(issued: pl.DataFrame, answers: pl.DataFrame | None) -> pl.DataFrame:
@@ -960,15 +968,32 @@ def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.D
     # neither 撤回 nor 迁出: `issued` stands)
     every = together([answers, answers_later])
     again = reissued(issued, every)
-    rows = with_reissued(rows, again, rules_added(new, before, every))
+    # (a carried row an earlier period's re-run sent again for a rule it added: as its row there says)
+    noted = _added_before(earlier_rows, period) if earlier_rows is not None else None
+    rows = with_reissued(rows, again, together([rules_added(new, before, every), noted]))
     status = warning_status(issued, answers, issue_date)
     return rows, moved, status, withdrawn, again
 
 
 REISSUED_NOTE = "（重新下发：重新运行后预警规则为{}，此前反馈的核实结果“{}”{}只核实了{}，请就{}核实）"
-# ... of a row a re-run gave a rule before any answer: sent again, re-dated (`rules_added`)
-ADDED_NOTE = "（重新下发：重新运行后预警规则增加{}，请一并核实）"
-_ADDED = re.escape(ADDED_NOTE).replace(r"\{\}", r"([^，）]+)")
+# ... of a row a re-run gave a rule before any answer: sent again, re-dated (`rules_added`); the
+# date and deadline it was first sent with, for a re-run that takes the rule back (`first_sent`)
+ADDED_NOTE = "（重新下发：重新运行后预警规则增加{}，请一并核实；原下发日期{}，原核实截止日期{}）"
+_REISSUE_MARK = "（重新下发："  # (how both begin)
+# (read back from the rows a run wrote; one written before the note said the dates: none)
+_ADDED = (re.escape(ADDED_NOTE.split("；")[0]).replace(r"\{\}", r"([^，）；]+)")
+          + r"(?:；原下发日期(\d{4}-\d{2}-\d{2})，原核实截止日期(\d{4}-\d{2}-\d{2}))?）")
+
+
+def _added_before(earlier_rows: pl.DataFrame, period: str) -> pl.DataFrame:
+    """The rows of the periods before `period` -> `rules_added` columns of the warnings whose
+    latest row there (not 撤回 nor 迁出: the one `carry_over` carries) says a re-run sent it again
+    for a rule it added (`ADDED_NOTE`): the carried row says so still, until answered."""
+    last = _listed(earlier_rows.filter(pl.col("period") < period)).sort("period", maintain_order=True).unique(
+        "预警编号", keep="last", maintain_order=True)
+    note = _state(last).cast(pl.String)
+    return last.select(warning_id="预警编号", added=note.str.extract(_ADDED, 1), sent=note.str.extract(_ADDED, 2),
+                       due=note.str.extract(_ADDED, 3)).filter(pl.col("sent").is_not_null())
 
 
 def with_reissued(rows: pl.DataFrame, again: pl.DataFrame, added: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -985,7 +1010,7 @@ def with_reissued(rows: pl.DataFrame, again: pl.DataFrame, added: pl.DataFrame |
             .otherwise(pl.lit("")), "answered_rules",
             _not_verified(pl.col("rules"), pl.col("answered_rules"))))]
     if added is not None:
-        notes.append(added.select(预警编号="warning_id", _note=pl.format(ADDED_NOTE, "added")))
+        notes.append(added.select(预警编号="warning_id", _note=pl.format(ADDED_NOTE, "added", "sent", "due")))
     note = pl.concat(notes).unique("预警编号", keep="first", maintain_order=True)
     if note.is_empty():
         return rows
@@ -1065,7 +1090,9 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     every answer taken, later periods' too; one stored before answers kept their rules verified
     the warning, as `warning_status` takes it): the rule it gains is sent now and due 3 working
     days later, also when an answer to the old row comes back after it (`reissued`: open again).
-    Its row says why (`rules_added`, or `reissued` when answered: `with_reissued`)."""
+    Its row says why (`rules_added`, or `reissued` when answered: `with_reissued`). One a later
+    re-run takes every such rule back from, adding none, is dated as first sent again (its note's
+    原下发日期: with the lists, their date as it is now)."""
     if before is None:
         return new_rows
     live = _listed(before)
@@ -1074,6 +1101,10 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     # reopens the warning for it, due when it was sent), unless an answer verified it already
     again = pl.col("_gained").is_not_null() & ~pl.col("_covered")
     now = pl.col("_held").is_null() | pl.col("_was").ne_missing(pl.col("township")) | again
+    # one an earlier re-run sent again for rules this one takes back, none added now: as first sent
+    # (with the lists, or as the re-run that first sent it dated it)
+    undone = (pl.col("_said").is_not_null() & pl.col("_noted").is_null() & pl.col("_gained").is_null()
+              & pl.col("_first_on").is_not_null() & pl.col("_was").eq_missing(pl.col("township")))
     # one the list held, sent after the period's lists went out (an earlier re-run sent it): as sent
     # then, not re-dated to the period's 下发日期 (it would read overdue from before it went out). The
     # lists' date is the earliest 下发日期 the list gave this period's warnings; those sent with them
@@ -1084,10 +1115,14 @@ def first_sent(new_rows: pl.DataFrame, before: pl.DataFrame | None, sent_on: dat
     lists_out = own["_sent"].drop_nulls().min() if own.height else None
     later = (pl.col("_sent").is_not_null() & (pl.col("_sent") > pl.lit(lists_out)) if lists_out is not None
              else pl.lit(False))
+    # (one undone was first sent with the lists, taking their date as it is now, or by a re-run after)
+    first_later = pl.col("_first_on") > pl.lit(lists_out) if lists_out is not None else pl.lit(False)
     return new_rows.join(sent, on="预警编号", how="left", maintain_order="left").join(
         gains, on="预警编号", how="left", maintain_order="left").with_columns(
-        下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).when(later).then("_sent").otherwise("下发日期"),
-        核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).when(later).then("_due").otherwise("核实截止日期"),
+        下发日期=pl.when(now).then(pl.lit(sent_on.isoformat())).when(undone & first_later).then("_first_on")
+        .when(later & ~undone).then("_sent").otherwise("下发日期"),
+        核实截止日期=pl.when(now).then(pl.lit(deadline.isoformat())).when(undone & first_later).then("_first_due")
+        .when(later & ~undone).then("_due").otherwise("核实截止日期"),
     ).drop("_sent", "_due", *gains.columns[1:])
 
 
@@ -1097,18 +1132,23 @@ def _gains(new_rows: pl.DataFrame, before: pl.DataFrame, answers: pl.DataFrame |
     lists it no more) -> 预警编号, `_was` (the township its row was in), `_held` (true: it had
     one), `_gained` (the rules on it now that row did not show, `_rule_list` text; null: none),
     `_noted` (those of them that row's 状态 said a re-run sent it again for, `ADDED_NOTE`: a
-    second re-run keeps saying so), `_decided` (an answer decides it, `_deciding` over
-    `answers`) and `_covered` (that answer verified every rule on it now; an answer stored
+    second re-run keeps saying so; `_said`: all it said), `_first_on` and `_first_due` (the
+    下发日期 and 核实截止日期 it was first sent with: as that note says, else that row's),
+    `_decided` (an answer decides it, `_deciding` over `answers`) and `_covered` (that answer verified every rule on it now; an answer stored
     before answers kept their rules counts as verifying them, as `warning_status` takes it)."""
     rules = _rule_list(pl.col("预警规则"))
     live = _listed(before)
+    note = _state(live).cast(pl.String)
     was = live.select("预警编号", _was="township", _held=pl.lit(True), _was_rules=_rule_list(pl.col("预警规则")),
-                      _said=_state(live).cast(pl.String).str.extract(_ADDED, 1)).unique("预警编号", keep="first")
+                      _said=note.str.extract(_ADDED, 1),
+                      _first_on=pl.coalesce(note.str.extract(_ADDED, 2), pl.col("下发日期").cast(pl.String)),
+                      _first_due=pl.coalesce(note.str.extract(_ADDED, 3), pl.col("核实截止日期").cast(pl.String)),
+                      ).unique("预警编号", keep="first")
     answered = _deciding(_answers(answers)).select(预警编号="warning_id", _answered="rules", _decided=pl.lit(True))
     gained, said = _not_verified(pl.col("_now"), pl.col("_was_rules")), _rule_list(pl.col("_said"))
     return new_rows.select("预警编号", rules.alias("_now")).join(was, on="预警编号", how="left", maintain_order="left").join(
         answered, on="预警编号", how="left", maintain_order="left").select(
-        "预警编号", "_was", "_held",
+        "预警编号", "_was", "_held", "_said", "_first_on", "_first_due",
         _gained=pl.when(_uncovered(pl.col("_now"), pl.col("_was_rules"))).then(gained),
         _noted=_rule_list(_not_verified(said, _not_verified(said, pl.col("_now")).fill_null(""))),
         _decided=pl.col("_decided").fill_null(False),
@@ -1125,15 +1165,17 @@ def rules_added(new_rows: pl.DataFrame, before: pl.DataFrame | None, answers: pl
     again so (its row's 状态 says so), while still unanswered: a re-run that changes nothing
     keeps the note with the date. One answered gets `REISSUED_NOTE` instead (`reissued`); one
     the re-run moved to another township is new there (`moved_in_rerun`). Columns: warning_id,
-    added (the rules added, `_rule_list` text)."""
-    schema = {"warning_id": pl.String, "added": pl.String}
+    added (the rules added, `_rule_list` text), sent and due (the 下发日期 and 核实截止日期 the row
+    was first sent with, before a re-run added a rule)."""
+    schema = {"warning_id": pl.String, "added": pl.String, "sent": pl.String, "due": pl.String}
     if before is None or before.is_empty():
         return pl.DataFrame(schema=schema)
     g = new_rows.select("预警编号", "township").join(_gains(new_rows, before, answers), on="预警编号", how="left")
     both = pl.concat_str(pl.col("_noted"), pl.col("_gained"), separator="、", ignore_nulls=True)
     return g.filter(pl.col("_was").eq_missing(pl.col("township")), ~pl.col("_decided"),
                     pl.col("_gained").is_not_null() | pl.col("_noted").is_not_null()).select(
-        warning_id="预警编号", added=_rule_list(both)).unique("warning_id", keep="first", maintain_order=True).cast(schema)
+        warning_id="预警编号", added=_rule_list(both), sent="_first_on", due="_first_due").unique(
+        "warning_id", keep="first", maintain_order=True).cast(schema)
 
 
 def sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: date) -> int:
@@ -1161,8 +1203,10 @@ def _sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: d
     x = new_rows.filter(pl.col("下发日期") != issue_date.isoformat()).join(
         listed.unique(["预警编号", "township"], keep="first"), on=["预警编号", "township"], how="left",
         nulls_equal=True, maintain_order="left")  # (an unplaced lead: no township)
+    # (sent again: dated after the row it had; one dated back, a re-run taking back the rule an
+    # earlier one added, `first_sent`, is sent as it first was, not again)
     return (x.filter(pl.col("_was").is_null()).drop("_was"),
-            x.filter(pl.col("_was").is_not_null(), pl.col("_was") != pl.col("下发日期")).drop("_was"))
+            x.filter(pl.col("_was").is_not_null(), pl.col("下发日期") > pl.col("_was")).drop("_was"))
 
 
 def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
@@ -1223,14 +1267,16 @@ def moved_in_rerun(rows: pl.DataFrame, before: pl.DataFrame | None,
                                   & pl.col("_f_town").ne_missing(pl.col("_now"))).then(pl.col("_f_place") + "经"),
             place, pl.when(pl.col("_f_town") == pl.col("_now")).then(pl.lit("迁回")).otherwise(pl.lit("迁入")),
             pl.lit("，原下发日期"), pl.col("_first").fill_null(""), pl.lit("）"), ignore_nulls=True))
-    if answered_later is not None and answered_later.height:  # (the latest answer: the last period's, its rank 1)
-        answered = pl.col("rules") if "rules" in answered_later.columns else pl.lit(None, pl.String)
-        since = (answered_later.filter(pl.col("result").is_not_null()).sort("period", "rank", descending=[False, True])
-                 .unique("warning_id", keep="last").select(
+    if answered_later is not None and answered_later.height:
+        # (the answer that decides, `_deciding`: the last period's latest, with the rules the answers
+        # agreeing with it verified, as `warning_status` takes them)
+        got = _answers(answered_later.with_columns(received_period=pl.col("period"))).with_row_index("_order")
+        since = (got.join(_deciding(got.drop("_order")).select("_order", _answered="rules"), on="_order").select(
                      # (an answer's 乡（镇） left blank, the file telling the township: said without it)
                      预警编号="warning_id", _since=pl.concat_str(
-                         pl.lit("；"), "township", pl.lit("已于"), pl.coalesce(pl.col("verify_date").cast(pl.String), "period"),
-                         pl.lit("反馈"), "result", pl.lit("，无需再核实"), ignore_nulls=True), _answered=_rule_list(answered))
+                         pl.lit("；"), "township", pl.lit("已于"),
+                         pl.coalesce(pl.col("verify_date").cast(pl.String), "received_period"),
+                         pl.lit("反馈"), "result", pl.lit("，无需再核实"), ignore_nulls=True), _answered=_rule_list(pl.col("_answered")))
                  # (one that verified only some of the rules on it now needs a visit: `with_reissued` says so)
                  .join(now.select("预警编号", "_rules"), on="预警编号", how="left")
                  .filter(~_uncovered(pl.col("_rules"), pl.col("_answered"))).drop("_answered", "_rules"))

@@ -2003,7 +2003,7 @@ def test_a_row_a_rerun_sends_again_for_a_rule_it_added_before_any_answer_says_wh
     rows = rerun(before, D(2026, 10, 20))
     got = {(r["预警编号"], r["township"]): (r["状态"], r["下发日期"]) for r in rows.iter_rows(named=True)}
     assert got == {
-        ("w-x", "大店镇"): ("新下发（重新下发：重新运行后预警规则增加M1，请一并核实）", "2026-10-20"),
+        ("w-x", "大店镇"): ("新下发（重新下发：重新运行后预警规则增加M1，请一并核实；原下发日期2026-10-09，原核实截止日期2026-10-13）", "2026-10-20"),
         ("w-drop", "大店镇"): ("新下发", "2026-10-09"),
         ("w-mv", "夹沟镇"): ("新下发（由大店镇韩湖村迁入，原下发日期2026-10-09）", "2026-10-20"),
         ("w-mv", "大店镇"): (got[("w-mv", "大店镇")][0], "2026-10-09"),
@@ -2017,7 +2017,7 @@ def test_a_row_a_rerun_sends_again_for_a_rule_it_added_before_any_answer_says_wh
     # re-run again, nothing changed: the row keeps the re-run's date, and says why still
     again = rerun(rows.drop("逾期天数"), D(2026, 10, 27))
     assert again.filter(pl.col("预警编号") == "w-x").select("状态", "下发日期").row(0) == (
-        "新下发（重新下发：重新运行后预警规则增加M1，请一并核实）", "2026-10-20")
+        "新下发（重新下发：重新运行后预警规则增加M1，请一并核实；原下发日期2026-10-09，原核实截止日期2026-10-13）", "2026-10-20")
     # the township returns it as sent, then answered: no answer in its 状态, then an answer as any
     x = rows.filter(pl.col("预警编号") == "w-x").row(0, named=True)
     returned = fb((DADIAN, 2, "w-x", "大店镇", None, None, None, None, None),
@@ -2078,3 +2078,150 @@ def test_a_true_verdict_a_rerun_reopened_stays_on_the_dispatch_that_sent_it():
         "撤回（复核改为不属实）"]
     # sent by an earlier period's 派单: not this one's to list
     assert dispatch_changes(status, stored, sent_before(stored, pl.Series([], dtype=pl.String)), again).is_empty()
+
+
+def test_an_answer_to_the_old_row_does_not_reopen_a_rule_an_agreeing_answer_verified():
+    """A re-run gave w-x M1 beside the M2 its October row showed, and sent the row again. The
+    township answered the row sent again 属实 (M1、M2, visited 10-21), and a copy of the old list's
+    row 属实 (M2, visited 10-12) came back put in after it, in the same delivery or a later one.
+    Before, the last answer alone counted: w-x was open again for M1, overdue, its list asking
+    for a visit the township had made, though no answer says otherwise of M1. Answers agreeing
+    since the last one that said otherwise verify together: w-x is verified; the console's count
+    and the answer history read it so too. One whose answer on the row showing both
+    said 不属实 before the 属实 on the old row stays open for M1."""
+    rows = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {
+        "预警规则": "M1、M2", "下发日期": "2026-10-20", "核实截止日期": "2026-10-23"}])
+    issued = issued_from_rows(rows)
+    town, old = "反馈/大店镇_2026-10_预警清单_重新下发.csv", "反馈/大店镇_2026-10_预警清单.csv"
+    same = answers(("2026-11", town, 2, "w-x", "属实", D(2026, 10, 21), None),
+                   ("2026-11", old, 2, "w-x", "属实", D(2026, 10, 12), None)).with_columns(
+        rules=pl.Series(["M1、M2", "M2"]), rank=pl.Series([2, 1]))
+    later = same.with_columns(received_period=pl.Series(["2026-11", "2026-12"]), rank=pl.lit(1))
+    for a in (same, later):
+        got = warning_status(issued, a, D(2026, 12, 5)).row(0, named=True)
+        assert (got["status"], got["result"], got["reopened_for"]) == ("verified_true", "属实", None)
+        assert reissued(issued, a).is_empty()
+        assert answer_history(a, issued).select("answer_no", "decides", "reopened_for").rows() == [
+            (1, False, None), (2, True, None)]
+    # taken in one delivery: not counted as answers that leave their warning open
+    returned = fb((town, 2, "w-x", "大店镇", "属实", "是", "张", D(2026, 10, 21), None),
+                  (old, 2, "w-x", "大店镇", "属实", "是", "张", D(2026, 10, 12), None)).with_columns(
+        rules=pl.Series(["M1、M2", "M2"]))
+    files = pl.DataFrame({"dept": ["反馈"] * 2, "file": [town, old],
+                          "modified": [dt.datetime(2026, 11, 1), dt.datetime(2026, 11, 2)]})
+    counts = take_returns(returned, None, issued, D(2026, 11, 2), "2026-11", CFG, files,
+                          first_out={"2026-10": D(2026, 10, 9)})[0]  # (the old list went out 10-09)
+    assert (counts["accepted"], counts["reopened"]) == (2, 0)
+    # 不属实 on the row showing both, then 属实 on the old row: M1's last word is 不属实, open for it
+    differ = later.with_columns(result=pl.Series(["不属实", "属实"]))
+    assert warning_status(issued, differ, D(2026, 12, 5)).select("status", "reopened_for").row(0) == ("overdue", "M1")
+
+
+def test_a_rerun_that_takes_back_the_rule_an_earlier_rerun_added_sends_the_row_as_first_sent():
+    """October's list (10-09, due 10-13) had w-x with M2. A re-run on 10-20, before any answer,
+    gave it M1 too: the row went out again dated 10-20, due 10-23, saying why (and since when it
+    was sent). A second re-run on 10-27 with the first settings took M1 back: w-x is M2 again,
+    as the list first sent it. Before, its row kept 10-20 and 10-23 and said nothing: the clerk
+    saw a row re-dated for no reason, and M2, due 10-13, was not overdue until 10-23. It is the
+    row as first sent again: 10-09, due 10-13, overdue as w-y beside it (never changed); sent with
+    the period's lists, it takes their date as it is now (an --issue-date moves it). One a re-run
+    first raised (w-n, sent 10-16 by it) and then gave a rule goes back to 10-16."""
+    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
+    old = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {"预警规则": "M2"},
+                        township_row("w-y", "大店镇", "2026-10", hh="Y") | {"预警规则": "M2"},
+                        township_row("w-n", "大店镇", "2026-10", hh="N", issued="2026-10-16") | {
+                            "预警规则": "M2", "核实截止日期": "2026-10-21"}], schema=schema)
+    before = with_carry_over(old, pl.DataFrame(schema={"状态": pl.String, "逾期天数": pl.Int64, **schema})).drop("逾期天数")
+    roster = roster_of(("X", "大店镇", "韩湖村", None), ("Y", "大店镇", "韩湖村", None), ("N", "大店镇", "韩湖村", None))
+    persons = pl.DataFrame(schema={"warning_id": pl.String, "person_id": pl.String})
+
+    def rerun(before, on, rules, lists=("2026-10-09", "2026-10-13")):
+        now = old.with_columns(pl.Series("预警规则", rules), 下发日期=pl.lit(lists[0]), 核实截止日期=pl.lit(lists[1]))
+        new = first_sent(now, before, on, add_working_days(on, CFG.run.verify_working_days)[0])
+        return list_rows(new, before, None, None, None, None, roster, None, persons, "2026-10", ISSUE)[0].drop("逾期天数")
+
+    added = rerun(before, D(2026, 10, 20), ["M1、M2", "M2", "M1、M2"])
+    got = {r["预警编号"]: (r["状态"], r["下发日期"], r["核实截止日期"]) for r in added.iter_rows(named=True)}
+    assert got["w-x"] == ("新下发（重新下发：重新运行后预警规则增加M1，请一并核实；原下发日期2026-10-09，原核实截止日期2026-10-13）",
+                          "2026-10-20", "2026-10-23")
+    assert got["w-n"][1:] == ("2026-10-20", "2026-10-23") and "原下发日期2026-10-16，原核实截止日期2026-10-21" in got["w-n"][0]
+    # re-run again with M3 added to w-x too: the note says both, and the first dates still
+    more = rerun(added, D(2026, 10, 22), ["M1、M2、M3", "M2", "M1、M2"])
+    assert more.filter(pl.col("预警编号") == "w-x").select("状态", "下发日期").row(0) == (
+        "新下发（重新下发：重新运行后预警规则增加M1、M3，请一并核实；原下发日期2026-10-09，原核实截止日期2026-10-13）", "2026-10-22")
+    back = rerun(more, D(2026, 10, 27), ["M2", "M2", "M2"])
+    got = {r["预警编号"]: (r["状态"], r["下发日期"], r["核实截止日期"]) for r in back.iter_rows(named=True)}
+    assert got == {"w-x": ("新下发", "2026-10-09", "2026-10-13"), "w-y": ("新下发", "2026-10-09", "2026-10-13"),
+                   "w-n": ("新下发", "2026-10-16", "2026-10-21")}
+    # none is sent now, nor sent again: the console and the report say nothing of them so
+    assert (sent_now(back, more, ISSUE), sent_again(back, more, ISSUE)) == (0, 0)
+    assert rerun_changes(back, back.clear(), more, ISSUE).is_empty()
+    status = warning_status(issued_from_rows(back.with_columns(period=pl.lit("2026-10"))), None, D(2026, 10, 26))
+    assert status.select("warning_id", "status").rows() == [("w-n", "overdue"), ("w-x", "overdue"), ("w-y", "overdue")]
+    # taken back by a re-run that also re-dates the period's lists (--issue-date 10-12): sent with them, as w-y
+    moved = rerun(more, D(2026, 10, 27), ["M2", "M2", "M2"], ("2026-10-12", "2026-10-15"))
+    assert {r["预警编号"]: (r["下发日期"], r["核实截止日期"]) for r in moved.iter_rows(named=True)} == {
+        "w-x": ("2026-10-12", "2026-10-15"), "w-y": ("2026-10-12", "2026-10-15"), "w-n": ("2026-10-16", "2026-10-21")}
+
+
+def test_a_moved_warning_verified_by_agreeing_answers_is_said_to_need_no_visit():
+    """A re-run moved w-mv to 夹沟镇 and gave it M1 beside M2. Later periods took 大店镇's answers:
+    the row showing M1、M2 属实, then a copy of the old row (M2) 属实. `warning_status` takes them
+    together as verifying both (w-x is closed); the moved row says so, `…无需再核实`, as for one
+    answer that verified both: not silent, the household visited again for nothing."""
+    def row(town, village, rules):
+        return township_row("w-mv", town, "2026-10", village=village, hh="A") | {"预警规则": rules}
+
+    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
+    before = with_carry_over(pl.DataFrame([row("大店镇", "韩湖村", "M2")], schema=schema),
+                             pl.DataFrame(schema={"状态": pl.String, "逾期天数": pl.Int64, **schema}))
+    new = pl.DataFrame([row("夹沟镇", "王庄村", "M1、M2")], schema=schema)
+    answered = pl.DataFrame({"warning_id": ["w-mv", "w-mv"], "township": ["大店镇", "大店镇"], "result": ["属实", "属实"],
+                             "verify_date": [D(2026, 11, 20), D(2026, 11, 6)], "period": ["2026-11", "2026-12"],
+                             "rank": [1, 1], "rules": ["M1、M2", "M2"]})
+    listed = with_carry_over(first_sent(new, before, D(2026, 12, 4), D(2026, 12, 9), answered), before.head(0))
+    told, out = moved_in_rerun(listed, before, answered)
+    issued = issued_from_rows(pl.concat([told, out]).with_columns(period=pl.lit("2026-10")))
+    assert warning_status(issued, answered, D(2026, 12, 10))["status"].to_list() == ["verified_true"]
+    assert with_reissued(told, reissued(issued, answered))["状态"].to_list() == [
+        "新下发（由大店镇韩湖村迁入，原下发日期2026-10-09；大店镇已于2026-11-06反馈属实，无需再核实）"]
+
+
+def test_a_returned_row_whose_clerk_cut_the_word_before_a_rerun_s_note_is_no_answer():
+    """w-x's row went out again after a re-run, 状态 `新下发（重新下发：…）`. Its clerk tidied the
+    cell, leaving only the note (the word before it cut), and did not answer. Before, the row was
+    set aside as an answer written into 状态 (`请填在“核实结果”列`): the township told it answered
+    where it had not, the row counted set aside. The note is this system's words: the row is
+    unanswered, as with the word; a 状态 the clerk wrote an answer into is still told back."""
+    rows = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {
+        "预警规则": "M1、M2", "下发日期": "2026-10-20", "核实截止日期": "2026-10-23"}])
+    f = "反馈/大店镇_2026-10_预警清单.csv"
+    for state, taken in (("（重新下发：重新运行后预警规则增加M1，请一并核实；原下发日期2026-10-09，原核实截止日期2026-10-13）", True),
+                         ("（重新下发：重新运行后预警规则为M1、M2，此前反馈的核实结果“属实”（2026-10-12）只核实了M2，请就M1核实）", True),
+                         ("已核实属实", False)):
+        returned = fb((f, 2, "w-x", "大店镇", None, None, None, None, None)).with_columns(list_state=pl.lit(state))
+        _, blank, refused = check_feedback(returned, issued_from_rows(rows), D(2026, 11, 2))
+        assert (blank.height, refused.height) == ((1, 0) if taken else (0, 1)), state
+
+
+def test_a_carried_row_an_earlier_rerun_sent_again_for_an_added_rule_says_why_still():
+    """October's list had w-x (M2, 10-09, due 10-13); a re-run of October gave it M1 before any
+    answer and sent it again, 10-20, due 10-23, saying why. November's list (a run after, or the
+    cascade re-running it) carries w-x, still unanswered. Before, its row read 待核实, dated 10-20
+    with M1、M2, and said nothing: November's list it replaced had it 逾期未核实, dated 10-09 with M2,
+    and the clerk saw it come back re-dated for no reason. It says why, as October's row does
+    (and as a carried row reopened after an answer does, `REISSUED_NOTE`); w-y, never re-dated,
+    is carried as it was."""
+    note = "（重新下发：重新运行后预警规则增加M1，请一并核实；原下发日期2026-10-09，原核实截止日期2026-10-13）"
+    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]}
+    earlier = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {
+                                "预警规则": "M1、M2", "下发日期": "2026-10-20", "核实截止日期": "2026-10-23"},
+                            township_row("w-y", "大店镇", "2026-10", hh="Y") | {"预警规则": "M2"}], schema=schema
+                           ).with_columns(状态=pl.Series(["新下发" + note, "新下发"]))
+    roster = roster_of(("X", "大店镇", "韩湖村", None), ("Y", "大店镇", "韩湖村", None), ("G", "大店镇", "韩湖村", None))
+    new = pl.DataFrame([township_row("w-new", "大店镇", "2026-11", hh="G", issued="2026-12-07")], schema=schema).drop("period")
+    persons = pl.DataFrame(schema={"warning_id": pl.String, "person_id": pl.String})
+    status = warning_status(issued_from_rows(earlier), None, D(2026, 11, 2))
+    rows = list_rows(new, None, earlier, status, None, None, roster, None, persons, "2026-11", D(2026, 12, 7))[0]
+    assert rows.select("预警编号", "状态", "下发日期").rows() == [
+        ("w-y", "逾期未核实", "2026-10-09"), ("w-x", "逾期未核实" + note, "2026-10-20"), ("w-new", "新下发", "2026-12-07")]

@@ -1406,7 +1406,8 @@ def test_a_rule_a_rerun_adds_before_the_answer_is_due_from_the_rerun(august_13, 
     again = pl.concat(list(_town_files(out, "2026-08").values())).filter(pl.col("预警编号") == x["预警编号"]).row(0, named=True)
     assert again["预警规则"] == "M1、M2", "the re-run must add M1 to x's row under the same 预警编号"
     assert again["下发日期"] > x["下发日期"] and again["核实截止日期"] > again["下发日期"], "sent again the day of the re-run"
-    assert again["状态"] == "新下发（重新下发：重新运行后预警规则增加M1，请一并核实）", "the clerk is told why"
+    assert again["状态"] == (f"新下发（重新下发：重新运行后预警规则增加M1，请一并核实；原下发日期{x['下发日期']}，"
+                           f"原核实截止日期{x['核实截止日期']}）"), "the clerk is told why"
     folder = county / "inbox" / "2026-09" / "反馈"
     folder.mkdir(parents=True)
     town = x["乡（镇）"]
