@@ -469,6 +469,8 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         feedback.warning_status(issued, answers, as_of).write_parquet(paths.work / "status_earlier.parquet")
     if previous_status is not None:
         previous_status.write_parquet(paths.work / "status_previous.parquet")
+        if earlier_answers is not None:  # (what it read: which of its reopened warnings an earlier 派单 sent 属实)
+            earlier_answers.write_parquet(paths.work / "answers_earlier.parquet")
     if status_sent is not None and status_sent.height:  # (of its 属实, those the period's published 派单 sent)
         feedback.sent_before(status_sent, _dispatched_before(paths.final or paths.out, period)).write_parquet(
             paths.work / "status_sent_before.parquet")
@@ -627,9 +629,9 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
         new, before, earlier, _read(work / "status_earlier.parquet"), answers, later, roster, grid, persons, period,
         issue_date)
     rows.write_parquet(work / "township_rows.parquet")
-    # (a 属实 a re-run's new rule reopened stays dispatched: `publish`. The 派单 compares the period's
-    # status, which reads this period's answers and earlier ones: the warnings it reopened are those
-    # of these answers. A later period's 属实 is that period's to send, and to keep sent when the
+    # (a 属实 a re-run's new rule reopened, before the answer came or after, is dispatched for the rules
+    # it verified: `publish`. The 派单 compares the period's status, which reads this period's answers
+    # and earlier ones: the warnings it reopened are those of these answers. A later period's 属实 is that period's to send, and to keep sent when the
     # cascade re-runs it: `again`, of every answer, is what the lists and the report say)
     issued = feedback.issued_from_rows(accounting.together([earlier, rows.with_columns(period=pl.lit(period))]))
     feedback.reissued(issued, answers).write_parquet(work / "reissued.parquet")
@@ -744,7 +746,8 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     # the lists' rows, its 撤回 row too, say what was sent)
     dispatched = feedback.dispatch(feedback.dispatch_changes(status, _read(work / "status_previous.parquet"),
                                                              _read(work / "status_sent_before.parquet"),
-                                                             _read(work / "reissued.parquet")),
+                                                             _read(work / "reissued.parquet"),
+                                                             _read(work / "answers_earlier.parquet")),
                                    all_warnings, cfg, sent=accounting.together([_read(work / "township_rows_earlier.parquet"), rows]))
     for dept, df in dispatched.items():
         outputs.write_csv(df, county / "派单" / f"派单_{dept}_{period}.csv")

@@ -98,7 +98,8 @@ def summary_lines(result: dict) -> list[str]:
                  if fb.get("without_result") else "")
               # (核实进度 counts them 待核实: the county's numbers would read as answers lost)
               + (f" ({fb['reopened']} of them answer warnings a re-run added a rule to since their row went out: "
-                 f"they verify the rules it showed, the warnings stay open for the others, 核实进度 重新下发未核实)"
+                 f"they verify the rules it showed (a 属实 goes to 派单 for them), the warnings stay open for the others, "
+                 f"核实进度 重新下发未核实)"
                  if fb.get("reopened") else "")
               + f" + unanswered {fb['unanswered']} + set aside {fb['set_aside']}")
     ra = result["review_answers"]

@@ -1385,7 +1385,8 @@ SEND, WITHDRAW = "派单", "撤回（复核改为不属实）"  # 派单动作 o
 
 
 def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None,
-                     sent_before: pl.DataFrame | None = None, again: pl.DataFrame | None = None) -> pl.DataFrame:
+                     sent_before: pl.DataFrame | None = None, again: pl.DataFrame | None = None,
+                     earlier: pl.DataFrame | None = None) -> pl.DataFrame:
     """What this run tells the departments (`previous` status: None = nothing sent before): the
     warnings verified 属实 now and not before (`action` SEND), and those verified 属实 before but
     no longer (a later answer says 不属实: `action` WITHDRAW, so a department does not go on
@@ -1395,10 +1396,13 @@ def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None,
     run's files).
     A warning a re-run took back after a township verified it 属实 stays sent: what the visit
     found stands; so does one a re-run gave a rule the 属实 did not verify (`again`: `reissued()`
-    rows of the answers `status` reads, those it reopened), open again for that rule only: the
-    period's 派单 that sent it keeps its row (SEND, `verified_on` and `rules_verified`, the rules
-    the 属实 verified, from that answer), or a re-run would rewrite it without. `rules_verified`
-    is null on every other row."""
+    rows of the answers `status` reads, those it reopened), open again for that rule only,
+    whichever came first, the re-run or the answer: the period's 派单 sends it and keeps its row
+    on every re-run (SEND, `verified_on` and `rules_verified`, the rules the 属实 verified, from
+    that answer), or the department would hear of it only had the answer come first. One
+    `previous` held so (reopened, `reopened_for`, its deciding answer among `earlier`, the answers
+    received before the period, 属实) an earlier period's 派单 sent: not this one's to send, but
+    to withdraw. `rules_verified` is null on every other row."""
     def true(f: pl.DataFrame | None) -> pl.DataFrame:  # (the warning ids a status verified 属实)
         f = status.clear() if f is None or f.is_empty() else f
         return f.filter(pl.col("status") == "verified_true").select("warning_id")
@@ -1411,11 +1415,15 @@ def dispatch_changes(status: pl.DataFrame, previous: pl.DataFrame | None,
     none = pl.lit(None, pl.String).alias("rules_verified")
     now = status.filter(pl.col("status") == "verified_true")
     sent = true(previous)
-    before = pl.concat([sent, here(sent_before)]).unique(maintain_order=True)
+    # (reopened 属实 an earlier period sent, for the rules it verified: a status keeps no result of a reopened one)
+    part = (previous.filter(pl.col("reopened_for").is_not_null()).select("warning_id").join(
+        _deciding(_answers(earlier)).filter(pl.col("result") == "属实"), on="warning_id", how="semi")
+        if previous is not None and "reopened_for" in previous.columns else sent.clear())
+    before = pl.concat([sent, part, here(sent_before)]).unique(maintain_order=True)
     stands = (again.filter(pl.col("result") == "属实").select("warning_id", _on="verify_date", _rules="answered_rules")
               if again is not None else pl.DataFrame(schema={"warning_id": pl.String, "_on": pl.Date, "_rules": pl.String}))
-    kept = status.join(stands.join(here(sent_before), on="warning_id", how="semi")
-                       .join(sent, on="warning_id", how="anti"), on="warning_id", maintain_order="left")
+    kept = status.join(stands.join(pl.concat([sent, part]), on="warning_id", how="anti"), on="warning_id",
+                       maintain_order="left")
     return pl.concat([
         now.join(sent, on="warning_id", how="anti", maintain_order="left").with_columns(none, action=pl.lit(SEND)),
         kept.with_columns(verified_on="_on", rules_verified="_rules", action=pl.lit(SEND)).drop("_on", "_rules"),

@@ -447,9 +447,9 @@ def _section_verification(verification: pl.DataFrame) -> str:
             "Sorted by overdue rate.</small></p>")
     if again:
         note += ('<p class="note">重新下发未核实：乡镇已反馈，但重新运行后预警规则增加了该反馈未核实的规则，已重新下发，'
-                 "计入待核实或逾期未核实，不计入已核实（原反馈对其核实过的规则仍有效，属实的派单不撤回）。<br><small>Reopened: "
+                 "计入待核实或逾期未核实，不计入已核实（原反馈对其核实过的规则仍有效，属实的按其核实的规则派单，不撤回）。<br><small>Reopened: "
                  "answered, but a re-run added a rule the answer did not verify; sent again and counted open or "
-                 "overdue, not verified (the answer stands for the rules it verified; a 属实 stays dispatched).</small></p>")
+                 "overdue, not verified (the answer stands for the rules it verified; a 属实 is dispatched for them and stays so).</small></p>")
     return head + table + note + f'<div class="fig">{chart}</div>'
 
 

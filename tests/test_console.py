@@ -63,7 +63,8 @@ def test_summary_lines_say_each_part_of_a_run_that_has_it():
     # answers a re-run's added rule leaves open: accepted, yet 核实进度 counts their warnings open
     again = summary_lines(_full_result(feedback=dict(returned=9, accepted=5, unanswered=3, set_aside=1, reopened=2)))
     assert ("反馈 feedback rows: 9 = accepted 5 (2 of them answer warnings a re-run added a rule to since their row "
-            "went out: they verify the rules it showed, the warnings stay open for the others, 核实进度 重新下发未核实) "
+            "went out: they verify the rules it showed (a 属实 goes to 派单 for them), the warnings stay open for the "
+            "others, 核实进度 重新下发未核实) "
             "+ unanswered 3 + set aside 1") in again
     assert ("复核 review answers: 8 = used 4 + blank 3 + set aside 1; in the departments re-read, records linked by "
             "answers 2, with candidates ruled out 1") in lines

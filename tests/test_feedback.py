@@ -2225,3 +2225,42 @@ def test_a_carried_row_an_earlier_rerun_sent_again_for_an_added_rule_says_why_st
     rows = list_rows(new, None, earlier, status, None, None, roster, None, persons, "2026-11", D(2026, 12, 7))[0]
     assert rows.select("预警编号", "状态", "下发日期").rows() == [
         ("w-y", "逾期未核实", "2026-10-09"), ("w-x", "逾期未核实" + note, "2026-10-20"), ("w-new", "新下发", "2026-12-07")]
+
+
+def test_a_true_verdict_that_comes_after_a_rerun_reopened_its_warning_is_dispatched():
+    """A re-run gave w-x M1 beside the M2 its August row showed before anyone answered; the
+    township then returned the old row (M2) 属实 in September's 反馈/: w-x is open for M1. Before,
+    September's 派单 did not send it (only a 属实 its 派单 had sent before the re-run kept its
+    row): had the answer come first, the department would have heard of it. It is sent, naming
+    what the 属实 verified (M2, its 核实日期 and 预警依据), and kept on every re-run of September;
+    October's 派单 (September's the one that sent it) says nothing of it, and withdraws it when
+    a corrected answer on the old row says 不属实. Verified whole later, it goes out whole."""
+    rows = pl.DataFrame([township_row("w-x", "大店镇", "2026-08", hh="X") | {
+        "预警规则": "M1、M2", "下发日期": "2026-09-10", "核实截止日期": "2026-09-15"}])
+    issued = issued_from_rows(rows)
+    old = "反馈/大店镇_2026-08_预警清单.csv"
+    yes = answers(("2026-09", old, 2, "w-x", "属实", D(2026, 9, 4), None)).with_columns(rules=pl.lit("M2"))
+    sep = warning_status(issued, yes, D(2026, 9, 12))
+    assert sep.select("status", "result", "reopened_for").row(0) == ("open", None, "M1")
+    warnings = pl.DataFrame({"warning_id": ["w-x", "w-x"], "risk_type": ["因病", "因病"], "rule": ["M1", "M2"],
+                             "severity": ["中", "中"], "basis": ["自付 9000 元", "自付占收入 60%"], "dept": ["医保", "医保"]})
+    sent = dispatch_changes(sep, None, None, reissued(issued, yes))
+    assert sent.select("warning_id", "action", "verified_on", "rules_verified").rows() == [
+        ("w-x", "派单", D(2026, 9, 4), "M2")]
+    row = dispatch(sent, warnings, CFG)["医保"].row(0, named=True)
+    assert (row["派单动作"], row["核实日期"], row["预警规则"], row["预警依据"]) == ("派单", D(2026, 9, 4), "M2", "M2：自付占收入 60%")
+    # September re-run: its published 派单 holds the row
+    assert dispatch_changes(sep, None, sent_before(sep, pl.Series(["w-x"])), reissued(issued, yes)).rows() == sent.rows()
+    # October: September's 派单 sent it
+    assert dispatch_changes(sep, sep, None, reissued(issued, yes), yes).is_empty()
+    # October, the old row corrected to 不属实: taken back
+    no = pl.concat([yes, answers(("2026-10", old, 2, "w-x", "不属实", D(2026, 10, 12), None)).with_columns(
+        rules=pl.lit("M2"))])
+    octo = warning_status(issued, no, D(2026, 10, 14))
+    assert dispatch_changes(octo, sep, None, reissued(issued, no), yes).select("warning_id", "action").rows() == [
+        ("w-x", "撤回（复核改为不属实）")]
+    # October, the row showing M1、M2 answered 属实: verified whole, sent whole
+    both = pl.concat([yes, answers(("2026-10", "反馈/大店镇_2026-08_预警清单_重新下发.csv", 2, "w-x", "属实",
+                                    D(2026, 10, 12), None)).with_columns(rules=pl.lit("M1、M2"))])
+    whole = dispatch_changes(warning_status(issued, both, D(2026, 10, 14)), sep, None, reissued(issued, both), yes)
+    assert whole.select("warning_id", "action", "rules_verified").rows() == [("w-x", "派单", None)]

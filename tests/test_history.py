@@ -1424,3 +1424,50 @@ def test_a_rule_a_rerun_adds_before_the_answer_is_due_from_the_rerun(august_13, 
     listed = pl.concat(list(_town_files(out, "2026-09").values())).filter(pl.col("预警编号") == x["预警编号"])
     assert listed.select("下发日期", "核实截止日期").row(0) == (again["下发日期"], again["核实截止日期"])
     assert listed["状态"].item().startswith("待核实") and "只核实了M2，请就M1核实" in listed["状态"].item()
+
+
+def _dispatch_rows(out: Path, period: str, wid: str) -> list[dict]:
+    """`wid`'s rows in `period`'s 派单 files, as written."""
+    sheets = [pl.read_csv(f, infer_schema=False) for f in sorted((out / period / "county" / "派单").glob("*.csv"))]
+    return [r for df in sheets for r in df.filter(pl.col("预警编号") == wid).iter_rows(named=True)]
+
+
+def test_a_true_verdict_that_comes_after_a_rerun_added_a_rule_is_dispatched(august_13, tmp_path):
+    """The other order of `test_a_true_verdict_a_later_period_took_stays_dispatched_when_a_rerun_adds_a_rule`:
+    the analyst re-ran August with a lower M1 threshold before anyone answered (x's row M1、M2),
+    then x's township returned the old row (M2) 属实 in September's 反馈/. Before, September's 派单
+    did not send it (x open for M1): the department heard of the 属实 only had it come before the
+    re-run. September's 派单 sends it, naming what the 属实 verified (M2, its 核实日期), and keeps it
+    when September is re-run; October's says nothing of it, and withdraws it when the township
+    corrects the old row to 不属实 in October's 反馈/."""
+    county, out = _copy(august_13, tmp_path)
+    aug = _town_files(out, "2026-08")
+    x = pl.concat(list(aug.values())).filter(pl.col("预警规则") == "M2").row(0, named=True)
+    wid, town = x["预警编号"], x["乡（镇）"]
+    assert _rerun(county, out, "2026-08", "--set", "rules.M1.threshold=100")[0] == 0
+    again = pl.concat(list(_town_files(out, "2026-08").values())).filter(pl.col("预警编号") == wid)
+    assert again["预警规则"].item() == "M1、M2", "the re-run must add M1 to x's row under the same 预警编号"
+
+    def answer(period: str, result: str) -> None:  # (the old list's row: M2)
+        folder = county / "inbox" / period / "反馈"
+        folder.mkdir(parents=True, exist_ok=True)
+        aug[town].filter(pl.col("预警编号") == wid).with_columns(
+            核实结果=pl.lit(result), 是否纳入监测=pl.lit("是"), 核实人=pl.lit("张网格"), 核实日期=pl.lit(f"{period}-04"),
+        ).write_csv(folder / f"{town}_2026-08_预警清单.csv")
+
+    answer("2026-09", "属实")
+    assert _run(county, out, "2026-09") == 0
+    status = pl.read_parquet(out / "2026-09" / "warning_status.parquet").filter(pl.col("warning_id") == wid)
+    assert status.select("status", "reopened_for").row(0) == ("open", "M1")
+    for rerun in (False, True):
+        if rerun:
+            assert _rerun(county, out, "2026-09")[0] == 0  # (its published 派单 holds the row)
+        got = _dispatch_rows(out, "2026-09", wid)
+        assert [(r["派单动作"], r["核实日期"], r["预警规则"]) for r in got] == [("派单", "2026-09-04", "M2")], got
+        assert got[0]["预警依据"].startswith("M2：") and "M1：" not in got[0]["预警依据"], "what the 属实 verified"
+    assert _run(county, out, "2026-10") == 0
+    assert _dispatch_rows(out, "2026-10", wid) == [], "September's 派单 sent it"
+    answer("2026-10", "不属实")
+    assert _run(county, out, "2026-10") == 0
+    assert [r["派单动作"] for r in _dispatch_rows(out, "2026-10", wid)] == ["撤回（复核改为不属实）"]
+    assert [r["派单动作"] for r in _dispatch_rows(out, "2026-09", wid)] == ["派单"]
