@@ -637,7 +637,10 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     feedback.reissued(issued, answers).write_parquet(work / "reissued.parquet")
     moved.write_parquet(work / "findings_moved.parquet")
     # (sent again after an answer, later periods' too, or before any: named apart, as the rows say)
-    feedback.rerun_changes(new, withdrawn, before, issue_date, again).write_parquet(work / "findings_rerun.parquet")
+    # (and those it took a rule off, before any answer: their rows say so)
+    feedback.rerun_changes(new, withdrawn, before, issue_date, again,
+                           feedback.rules_dropped(new, before, accounting.together([answers, later]))
+                           ).write_parquet(work / "findings_rerun.parquet")
     if before is not None:  # a re-run: the files and records read again, against the period's last run
         read = [d for d in cfg.departments if d in (paths.only or cfg.departments)]
         con = warehouse.connect(paths.warehouse)

@@ -56,7 +56,8 @@ __all__ = [
     "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
     "moved_in_rerun", "sent_now", "sent_again", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
     "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "told_back", "list_sheets", "list_rows",
-    "rerun_changes", "reissued", "with_reissued", "REISSUED_NOTE", "rules_added", "ADDED_NOTE",
+    "rerun_changes", "reissued", "with_reissued", "REISSUED_NOTE", "rules_added", "ADDED_NOTE", "rules_dropped",
+    "DROPPED_NOTE",
 ]
 
 # The five columns a township fills in (internal names of FEEDBACK_COLUMNS).
@@ -372,9 +373,10 @@ def check_feedback(
     blank = pl.all_horizontal(pl.col(c).is_null() for c in ANSWER_FIELDS)
     # a clerk who wrote the answer into the list's 状态 (已核实, 属实) and left 核实结果 empty: not
     # an unanswered row (the township believes it answered), but told back where the answer goes
-    # (nor a 状态 that begins with a re-run's note, the word before it cut: `REISSUED_NOTE`, `ADDED_NOTE`)
+    # (nor a 状态 that begins with a re-run's note, the word before it cut: `REISSUED_NOTE`, `ADDED_NOTE`,
+    # `DROPPED_NOTE`)
     sent_state = pl.col("_state").str.contains("^(" + "|".join(map(re.escape, (
-        STATUS_NEW, STATUS_OPEN, STATUS_OVERDUE, STATUS_WITHDRAWN, STATUS_MOVED_OUT, _REISSUE_MARK))) + ")")
+        STATUS_NEW, STATUS_OPEN, STATUS_OVERDUE, STATUS_WITHDRAWN, STATUS_MOVED_OUT, _REISSUE_MARK, _DROPPED_MARK))) + ")")
     # (one whose answer another row of the delivery gives, e.g. the earlier list's, is answered)
     in_state = (~unknown & blank & pl.col("_state").is_not_null() & ~sent_state
                 & blank.all().over(pl.coalesce("_wid", pl.col("warning_id"))))
@@ -970,7 +972,10 @@ def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.D
     again = reissued(issued, every)
     # (a carried row an earlier period's re-run sent again for a rule it added: as its row there says)
     noted = _added_before(earlier_rows, period) if earlier_rows is not None else None
-    rows = with_reissued(rows, again, together([rules_added(new, before, every), noted]))
+    # (so does one an earlier period's re-run took a rule off)
+    off = _dropped_before(earlier_rows, period) if earlier_rows is not None else None
+    rows = with_reissued(rows, again, together([rules_added(new, before, every), noted]),
+                         together([rules_dropped(new, before, every), off]))
     status = warning_status(issued, answers, issue_date)
     return rows, moved, status, withdrawn, again
 
@@ -983,6 +988,11 @@ _REISSUE_MARK = "（重新下发："  # (how both begin)
 # (read back from the rows a run wrote; one written before the note said the dates: none)
 _ADDED = (re.escape(ADDED_NOTE.split("；")[0]).replace(r"\{\}", r"([^，）；]+)")
           + r"(?:；原下发日期(\d{4}-\d{2}-\d{2})，原核实截止日期(\d{4}-\d{2}-\d{2}))?）")
+# ... of a row a re-run took a rule off before any answer (`rules_dropped`): its dates stay, but the
+# grid worker about to visit for that rule is told, and what to verify now
+DROPPED_NOTE = "（重新运行后不再预警{}，请就{}核实）"
+_DROPPED_MARK = DROPPED_NOTE.split("{}")[0]
+_DROPPED = re.escape(DROPPED_NOTE).replace(r"\{\}", r"([^，）；]+)")
 
 
 def _added_before(earlier_rows: pl.DataFrame, period: str) -> pl.DataFrame:
@@ -996,13 +1006,25 @@ def _added_before(earlier_rows: pl.DataFrame, period: str) -> pl.DataFrame:
                        due=note.str.extract(_ADDED, 3)).filter(pl.col("sent").is_not_null())
 
 
-def with_reissued(rows: pl.DataFrame, again: pl.DataFrame, added: pl.DataFrame | None = None) -> pl.DataFrame:
+def _dropped_before(earlier_rows: pl.DataFrame, period: str) -> pl.DataFrame:
+    """As `_added_before`, `rules_dropped` columns of the warnings whose latest row before `period`
+    says a re-run took a rule off it (`DROPPED_NOTE`): the carried row says so still, until answered."""
+    last = _listed(earlier_rows.filter(pl.col("period") < period)).sort("period", maintain_order=True).unique(
+        "预警编号", keep="last", maintain_order=True)
+    note = _state(last).cast(pl.String)
+    return last.select(warning_id="预警编号", dropped=note.str.extract(_DROPPED, 1),
+                       rules=note.str.extract(_DROPPED, 2)).filter(pl.col("dropped").is_not_null())
+
+
+def with_reissued(rows: pl.DataFrame, again: pl.DataFrame, added: pl.DataFrame | None = None,
+                  dropped: pl.DataFrame | None = None) -> pl.DataFrame:
     """List rows + `reissued()` -> the same, the 状态 of a row listing such a warning (not 撤回 nor
     迁出) followed by `REISSUED_NOTE`: its rules now, the earlier answer (result, 核实日期) and the
     rules it verified, and the rules to verify now. The earlier answer stands for its rules.
     `added` (`rules_added()`): a row a re-run sent again for a rule it added before any answer
     says so, `ADDED_NOTE` (else the clerk sees a row of the list come back re-dated, no reason
-    given); a returned row keeps reading as sent (`check_feedback`: its 状态 begins as sent)."""
+    given); a returned row keeps reading as sent (`check_feedback`: its 状态 begins as sent).
+    `dropped` (`rules_dropped()`): a row a re-run took a rule off says so after, `DROPPED_NOTE`."""
     notes = [again.select(
         预警编号="warning_id", _note=pl.format(
             REISSUED_NOTE, "rules", "result",
@@ -1012,6 +1034,11 @@ def with_reissued(rows: pl.DataFrame, again: pl.DataFrame, added: pl.DataFrame |
     if added is not None:
         notes.append(added.select(预警编号="warning_id", _note=pl.format(ADDED_NOTE, "added", "sent", "due")))
     note = pl.concat(notes).unique("预警编号", keep="first", maintain_order=True)
+    if dropped is not None and dropped.height:
+        gone = dropped.unique("warning_id", keep="first", maintain_order=True).select(
+            预警编号="warning_id", _gone=pl.format(DROPPED_NOTE, "dropped", "rules"))
+        note = note.join(gone, on="预警编号", how="full", coalesce=True, maintain_order="left").select(
+            "预警编号", _note=pl.concat_str("_note", "_gone", ignore_nulls=True))
     if note.is_empty():
         return rows
     listed = _state(rows).ne_missing(STATUS_WITHDRAWN) & ~_moved_out(rows)
@@ -1135,7 +1162,9 @@ def _gains(new_rows: pl.DataFrame, before: pl.DataFrame, answers: pl.DataFrame |
     second re-run keeps saying so; `_said`: all it said), `_first_on` and `_first_due` (the
     下发日期 and 核实截止日期 it was first sent with: as that note says, else that row's),
     `_decided` (an answer decides it, `_deciding` over `answers`) and `_covered` (that answer verified every rule on it now; an answer stored
-    before answers kept their rules counts as verifying them, as `warning_status` takes it)."""
+    before answers kept their rules counts as verifying them, as `warning_status` takes it), `_lost`
+    (the rules that row showed, or its 状态 said a re-run took off, `DROPPED_NOTE`, not on it now;
+    not those an earlier re-run added that this one takes back, the row sent as first sent: null: none)."""
     rules = _rule_list(pl.col("预警规则"))
     live = _listed(before)
     note = _state(live).cast(pl.String)
@@ -1143,17 +1172,25 @@ def _gains(new_rows: pl.DataFrame, before: pl.DataFrame, answers: pl.DataFrame |
                       _said=note.str.extract(_ADDED, 1),
                       _first_on=pl.coalesce(note.str.extract(_ADDED, 2), pl.col("下发日期").cast(pl.String)),
                       _first_due=pl.coalesce(note.str.extract(_ADDED, 3), pl.col("核实截止日期").cast(pl.String)),
-                      ).unique("预警编号", keep="first")
+                      _was_lost=note.str.extract(_DROPPED, 1)).unique("预警编号", keep="first")
     answered = _deciding(_answers(answers)).select(预警编号="warning_id", _answered="rules", _decided=pl.lit(True))
     gained, said = _not_verified(pl.col("_now"), pl.col("_was_rules")), _rule_list(pl.col("_said"))
-    return new_rows.select("预警编号", rules.alias("_now")).join(was, on="预警编号", how="left", maintain_order="left").join(
+    g = new_rows.select("预警编号", rules.alias("_now")).join(was, on="预警编号", how="left", maintain_order="left").join(
         answered, on="预警编号", how="left", maintain_order="left").select(
-        "预警编号", "_was", "_held", "_said", "_first_on", "_first_due",
+        "预警编号", "_was", "_held", "_said", "_first_on", "_first_due", "_now", "_was_rules", "_was_lost",
         _gained=pl.when(_uncovered(pl.col("_now"), pl.col("_was_rules"))).then(gained),
         _noted=_rule_list(_not_verified(said, _not_verified(said, pl.col("_now")).fill_null(""))),
         _decided=pl.col("_decided").fill_null(False),
         _covered=pl.col("_decided").fill_null(False) & ~_uncovered(pl.col("_now"), pl.col("_answered")),
-    ).unique("预警编号", keep="first", maintain_order=True)
+    )
+    # (the rules an earlier re-run added, all taken back now and none added: the row goes back to
+    # its first dates, as first sent, `first_sent`; their going needs no note)
+    back = pl.when(pl.col("_said").is_not_null() & pl.col("_noted").is_null() & pl.col("_gained").is_null()
+                   & pl.col("_first_on").is_not_null()).then(said).otherwise(pl.lit(""))
+    had = pl.concat_str("_was_rules", "_was_lost", separator="、", ignore_nulls=True)
+    lost = _rule_list(_not_verified(_not_verified(had, pl.col("_now").fill_null("")), back))
+    return g.with_columns(_lost=lost).drop("_now", "_was_rules", "_was_lost").unique(
+        "预警编号", keep="first", maintain_order=True)
 
 
 def rules_added(new_rows: pl.DataFrame, before: pl.DataFrame | None, answers: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -1176,6 +1213,24 @@ def rules_added(new_rows: pl.DataFrame, before: pl.DataFrame | None, answers: pl
                     pl.col("_gained").is_not_null() | pl.col("_noted").is_not_null()).select(
         warning_id="预警编号", added=_rule_list(both), sent="_first_on", due="_first_due").unique(
         "warning_id", keep="first", maintain_order=True).cast(schema)
+
+
+def rules_dropped(new_rows: pl.DataFrame, before: pl.DataFrame | None, answers: pl.DataFrame | None = None) -> pl.DataFrame:
+    """As `rules_added`, the warnings the lists held in the same township whose row the re-run took
+    a rule off before any answer decided them (因病 M1、M2 -> M2: the corrected sums no longer reach
+    M1's): the row keeps its dates, but the grid worker about to visit for M1 is told, and what to
+    verify now (`with_reissued`, `DROPPED_NOTE`); a re-run that changes nothing keeps saying so. Not
+    the rules an earlier re-run added that this one takes back (the row goes back to its first
+    dates, no note, `first_sent`), nor a row the re-run moved (new in its township). Columns:
+    warning_id, dropped (the rules taken off, `_rule_list` text), rules (those on the row now)."""
+    schema = {"warning_id": pl.String, "dropped": pl.String, "rules": pl.String}
+    if before is None or before.is_empty():
+        return pl.DataFrame(schema=schema)
+    g = new_rows.select("预警编号", "township", _rules=_rule_list(pl.col("预警规则"))).join(
+        _gains(new_rows, before, answers), on="预警编号", how="left")
+    return g.filter(pl.col("_was").eq_missing(pl.col("township")), ~pl.col("_decided"), pl.col("_lost").is_not_null(),
+                    pl.col("_rules").is_not_null()).select(
+        warning_id="预警编号", dropped="_lost", rules="_rules").unique("warning_id", keep="first", maintain_order=True).cast(schema)
 
 
 def sent_now(new_rows: pl.DataFrame, before: pl.DataFrame | None, issue_date: date) -> int:
@@ -1334,14 +1389,16 @@ def withdrawn_count(withdrawn: pl.DataFrame, before: pl.DataFrame | None) -> tup
 
 
 def rerun_changes(new_rows: pl.DataFrame, withdrawn: pl.DataFrame, before: pl.DataFrame | None,
-                  issue_date: date, again: pl.DataFrame | None = None) -> pl.DataFrame:
+                  issue_date: date, again: pl.DataFrame | None = None, dropped: pl.DataFrame | None = None,
+                  ) -> pl.DataFrame:
     """A re-run's new rows (`first_sent()` output), the rows it takes back (`withdrawn_rows()`)
     and the rows the period's last run wrote (`before`; None: its first run) -> QualityFinding
     rows for the county, one per township and change, naming the warnings with their rules: those
     taken back now (as `withdrawn_count` counts them) and those sent now, with their date and
     deadline (as `sent_now` counts them; those sent again, a rule added to their row, apart:
     those an answer verified only other rules of, `again`'s (`reissued()` rows), apart from those
-    not answered yet). The console only counts them; the county tells the townships which rows
+    not answered yet), and those it took a rule off, keeping their dates (`dropped`, `rules_dropped()`
+    rows: their row says so). The console only counts them; the county tells the townships which rows
     of the lists they hold changed."""
     if before is None:
         return pl.DataFrame(schema=QUALITY_COLUMNS)
@@ -1374,6 +1431,18 @@ def rerun_changes(new_rows: pl.DataFrame, withdrawn: pl.DataFrame, before: pl.Da
                 " — sent again: the re-run added a rule their row did not show",
                 "township", "_ids", "下发日期", "核实截止日期"))),
     ]
+    if dropped is not None and dropped.height:
+        # (those this re-run took a rule off: one whose row said so before, unchanged since, was named
+        # then; one it no longer lists, moved or taken back, is said so above)
+        was = _listed(before).select("预警编号", "township", _was=_rule_list(pl.col("预警规则")))
+        off = new_rows.select("预警编号", "township").join(dropped.rename({"warning_id": "预警编号"}), on="预警编号").join(
+            was.unique(["预警编号", "township"], keep="first"), on=["预警编号", "township"], nulls_equal=True).filter(
+            _uncovered(pl.col("_was"), pl.col("rules")))
+        parts.append(off.group_by(town, maintain_order=True).agg(
+            _ids=pl.format("{}（{}，不再预警{}）", "预警编号", "rules", "dropped").str.join("、"), count=pl.len()).select(
+            "count", detail=pl.format("{}：{}本次重新运行去掉了清单该行的部分预警规则，下发日期不变，请就余下规则核实"
+                                      " — a rule taken off: the re-run no longer warns of it, the row keeps its dates",
+                                      "township", "_ids")))
     return pl.concat(parts).select(
         category=pl.lit(Finding.RERUN), dept=pl.lit(None, pl.String), file=pl.lit(None, pl.String), detail="detail",
         count=pl.col("count").cast(pl.Int64)).cast(QUALITY_COLUMNS)

@@ -11,7 +11,7 @@ from pipelines.feedback import (
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK, sent_now,
     list_rows, list_sheets, take_returns, told_back, withdrawn_count, rerun_changes, SPLIT_OFF, reissued, with_reissued,
-    sent_again, sent_before,
+    sent_again, sent_before, rules_dropped,
 )
 from pipelines.standardize import standardize
 from pipelines.validate import REJECTED_SCHEMA, delivery_ranks, validate
@@ -1974,8 +1974,8 @@ def test_a_row_a_rerun_sends_again_for_a_rule_it_added_before_any_answer_says_wh
     """October's list (10-09) had w-x's 因病 row with M2; a re-run on 10-20, before any answer,
     gave it M1 too: `first_sent` re-dates it. Before, its 状态 said only 新下发: the clerk saw a
     row of the list come back dated otherwise, no reason given. It says why now, as a row an
-    answer verified only part of does (`REISSUED_NOTE`, which such a row w-ans keeps, alone); not
-    a row whose rules were only dropped (w-drop), nor one the re-run moved to another township
+    answer verified only part of does (`REISSUED_NOTE`, which such a row w-ans keeps, alone); a
+    row whose rules were only dropped (w-drop) keeps its date, saying which went; not one the re-run moved to another township
     (new there: its 迁入 note says so; its 迁出 row, none), nor one an answer stored before answers
     kept their rules decided (it verified the warning, as `warning_status` takes it: not sent
     again either). A second re-run that changes nothing keeps the date and the note; a returned
@@ -2004,7 +2004,7 @@ def test_a_row_a_rerun_sends_again_for_a_rule_it_added_before_any_answer_says_wh
     got = {(r["预警编号"], r["township"]): (r["状态"], r["下发日期"]) for r in rows.iter_rows(named=True)}
     assert got == {
         ("w-x", "大店镇"): ("新下发（重新下发：重新运行后预警规则增加M1，请一并核实；原下发日期2026-10-09，原核实截止日期2026-10-13）", "2026-10-20"),
-        ("w-drop", "大店镇"): ("新下发", "2026-10-09"),
+        ("w-drop", "大店镇"): ("新下发（重新运行后不再预警M2，请就M1核实）", "2026-10-09"),
         ("w-mv", "夹沟镇"): ("新下发（由大店镇韩湖村迁入，原下发日期2026-10-09）", "2026-10-20"),
         ("w-mv", "大店镇"): (got[("w-mv", "大店镇")][0], "2026-10-09"),
         ("w-ans", "大店镇"): ("新下发（重新下发：重新运行后预警规则为M1、M2，此前反馈的核实结果“不属实”（2026-10-12）只核实了M2，"
@@ -2264,3 +2264,78 @@ def test_a_true_verdict_that_comes_after_a_rerun_reopened_its_warning_is_dispatc
                                     D(2026, 10, 12), None)).with_columns(rules=pl.lit("M1、M2"))])
     whole = dispatch_changes(warning_status(issued, both, D(2026, 10, 14)), sep, None, reissued(issued, both), yes)
     assert whole.select("warning_id", "action", "rules_verified").rows() == [("w-x", "派单", None)]
+
+
+def test_a_row_a_rerun_takes_a_rule_off_before_any_answer_says_so_and_keeps_its_dates():
+    """October's list (10-09, due 10-13) had w-x's 因病 row with M1、M2; a re-run on 10-20, before any
+    answer, found the corrected settlements no longer reach M1's threshold: w-x is M2. Before, the
+    row silently showed fewer rules and another 预警依据: a grid worker about to visit for M1 was
+    not told, nor did the county's report name it. The row keeps its dates and says so,
+    `（重新运行后不再预警M1，请就M2核实）`, and 重新运行变动 names it; a re-run after that changes
+    nothing keeps the words. Not w-ans (answered for both: nothing to verify), w-back (M1 an earlier
+    re-run added, taken back: sent as first sent, its own handling), nor w-mv's rows (moved: new in
+    夹沟镇, 迁出 in 大店镇). A returned row carrying the note (or the note alone, the word before it cut)
+    reads as sent; an answer to it verifies the rules it showed (M2)."""
+    added = "（重新下发：重新运行后预警规则增加M1，请一并核实；原下发日期2026-10-09，原核实截止日期2026-10-13）"
+    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
+    old = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {"预警规则": "M1、M2"},
+                        township_row("w-ans", "大店镇", "2026-10", hh="N") | {"预警规则": "M1、M2"},
+                        township_row("w-back", "大店镇", "2026-10", hh="B", issued="2026-10-16") | {
+                            "预警规则": "M1、M2", "核实截止日期": "2026-10-21"},
+                        township_row("w-mv", "大店镇", "2026-10", hh="V") | {"预警规则": "M1、M2"}], schema=schema)
+    before = with_carry_over(old, pl.DataFrame(schema={"状态": pl.String, "逾期天数": pl.Int64, **schema})).drop(
+        "逾期天数").with_columns(状态=pl.Series(["新下发", "新下发", "新下发" + added, "新下发"]))
+    towns = pl.Series(["大店镇", "大店镇", "大店镇", "夹沟镇"])
+    now = old.with_columns(pl.lit("M2").alias("预警规则"), towns.alias("乡（镇）"), towns.alias("township"),
+                           下发日期=pl.lit("2026-10-09"), 核实截止日期=pl.lit("2026-10-13"))
+    a = answers(("2026-11", "反馈/大店镇.csv", 2, "w-ans", "属实", D(2026, 10, 12), None)).with_columns(
+        rules=pl.lit("M1、M2"), period=pl.lit("2026-11"), rank=pl.lit(1))
+    roster = roster_of(("X", "大店镇", "韩湖村", None))
+    persons = pl.DataFrame(schema={"warning_id": pl.String, "person_id": pl.String})
+
+    def rerun(before, on):
+        new = first_sent(now, before, on, add_working_days(on, CFG.run.verify_working_days)[0], a)
+        return new, list_rows(new, before, None, None, None, a, roster, None, persons, "2026-10", ISSUE)[0]
+
+    new, rows = rerun(before, D(2026, 10, 20))
+    got = {(r["预警编号"], r["township"]): (r["状态"], r["下发日期"], r["核实截止日期"]) for r in rows.iter_rows(named=True)}
+    assert {k: v for k, v in got.items() if k != ("w-mv", "大店镇")} == {
+        ("w-x", "大店镇"): ("新下发（重新运行后不再预警M1，请就M2核实）", "2026-10-09", "2026-10-13"),
+        ("w-ans", "大店镇"): ("新下发", "2026-10-09", "2026-10-13"),
+        ("w-back", "大店镇"): ("新下发", "2026-10-09", "2026-10-13"),
+        ("w-mv", "夹沟镇"): ("新下发（由大店镇韩湖村迁入，原下发日期2026-10-09）", "2026-10-20", "2026-10-23"),
+    }
+    assert got[("w-mv", "大店镇")][0].startswith("迁出") and "不再预警" not in got[("w-mv", "大店镇")][0]
+    # the county's report names it, with what the row shows now and what it no longer warns of
+    dropped = rules_dropped(new, before, a)
+    assert dropped.rows() == [("w-x", "M1", "M2")]
+    said = rerun_changes(new, before.head(0), before, D(2026, 10, 9), reissued(issued_from_rows(before.with_columns(period=pl.lit("2026-10"))), a), dropped)
+    assert [d for d in said["detail"] if "不再预警" in d] == [
+        "大店镇：w-x（M2，不再预警M1）本次重新运行去掉了清单该行的部分预警规则，下发日期不变，请就余下规则核实"
+        " — a rule taken off: the re-run no longer warns of it, the row keeps its dates"]
+    # re-run again, nothing changed: the row keeps its dates and the words (the report named it already)
+    new, again = rerun(rows.drop("逾期天数"), D(2026, 10, 27))
+    assert again.filter(pl.col("预警编号") == "w-x").select("状态", "下发日期").row(0) == (
+        "新下发（重新运行后不再预警M1，请就M2核实）", "2026-10-09")
+    kept = rows.drop("逾期天数")
+    assert not rerun_changes(new, kept.head(0), kept, D(2026, 10, 9), None, rules_dropped(new, kept, a))[
+        "detail"].str.contains("不再预警").any()
+    # November's list carries w-x, still unanswered: it says so still, as October's row does
+    earlier = again.drop("逾期天数").with_columns(period=pl.lit("2026-10"))
+    status = warning_status(issued_from_rows(earlier), a, D(2026, 11, 2))
+    nov = pl.DataFrame([township_row("w-new", "大店镇", "2026-11", hh="X", issued="2026-11-02")], schema=schema)
+    carried = list_rows(nov, None, earlier, status, a, None, roster, None, persons, "2026-11", D(2026, 11, 2))[0]
+    assert carried.filter(pl.col("预警编号") == "w-x")["状态"].to_list() == ["逾期未核实（重新运行后不再预警M1，请就M2核实）"]
+    # the township returns it as sent, the note alone (the word before it cut), then answered for M2
+    issued = issued_from_rows(rows.with_columns(period=pl.lit("2026-10")))
+    returned = fb((DADIAN, 2, "w-x", "大店镇", None, None, None, None, None),
+                  (DADIAN, 3, "w-x", "大店镇", None, None, None, None, None),
+                  (DADIAN, 4, "w-x", "大店镇", "属实", "是", "张", D(2026, 10, 21), None)).with_columns(
+        list_state=pl.Series(["新下发（重新运行后不再预警M1，请就M2核实）", "（重新运行后不再预警M1，请就M2核实）",
+                              "新下发（重新运行后不再预警M1，请就M2核实）"]), rules=pl.lit("M2"))
+    acc, blank, refused = check_feedback(returned, issued, D(2026, 11, 2))
+    assert (acc["line"].to_list(), blank["line"].to_list(), refused.height) == ([4], [2, 3], 0)
+    assert acc["rules"].to_list() == ["M2"]
+    taken = acc.with_columns(received_period=pl.lit("2026-11"))
+    assert warning_status(issued, taken, D(2026, 11, 2)).filter(pl.col("warning_id") == "w-x").select(
+        "status", "reopened_for").row(0) == ("verified_true", None)
