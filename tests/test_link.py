@@ -7,8 +7,8 @@ import pytest
 
 from config import MatchingConfig
 from matchers.ids import check_char
-from matchers.link import (_block, _census_members, _complete_snapshots, _near_ids, _prepare_records, _prepare_roster, link,
-                           slip_findings, slip_rates)
+from matchers.link import (_block, _census_members, _complete_snapshots, _held_by_others, _keep_top, _near_ids,
+                           _prepare_records, _prepare_roster, link, slip_findings, slip_rates)
 from schemas.outputs import Finding
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
@@ -174,6 +174,17 @@ def test_a_department_may_ask_for_a_stricter_threshold(roster):
     assert other["t"]["decision"] == "matched"
 
 
+def test_a_record_whose_p_is_just_the_threshold_reaches_it(roster):
+    """match_threshold is the probability an automatic link needs: a department whose threshold
+    is the record's p to the bit has it linked, not sent to review."""
+    p = roster.row(7, named=True)
+    i, name = p["id_number"], p["name"]
+    rows = [dict(record_id="t", name=name[0] + "*" + name[-1], id_raw=i[:4] + "*" * 10 + i[14:])]
+    score = run(roster, rows)[2]["t"]["score"]
+    _, _, at = run(roster, rows, dataclasses.replace(CFG, match_threshold_by_dept={"医保": score}))
+    assert at["t"]["decision"] == "matched" and at["t"]["score"] == score, at["t"]["reason"]
+
+
 def test_twins_go_to_review_never_a_guess(roster):
     rows = [dict(record_id="t", name="欧晓*", id_raw="******19900101****")]
     links, review, d = run(roster, rows)
@@ -186,6 +197,18 @@ def test_twins_go_to_review_never_a_guess(roster):
     assert d["t"]["decision"] == "review" and review["score"].n_unique() == 1 and d["t"]["score"] >= 0.3, d["t"]
     assert review["rank"].to_list() == [1, 2]
     assert review["cause"].to_list() == ["ambiguous"] * 2 and review["rivals"].is_null().all()
+    # equal fits are ranked in 人编号 order, as the roster is read: the same data, the same queue
+    assert review.sort("rank")["person_id"].to_list() == ["HT-01", "HT-02"]
+
+
+@pytest.mark.parametrize("shown", [0, 1])
+def test_twins_are_no_guess_however_few_candidates_the_queue_shows(roster, shown):
+    """The second best is weighed (ambiguity_ratio) even where the queue shows one candidate or
+    none (review_max_candidates): equal twins still go to review, neither linked."""
+    cfg = dataclasses.replace(CFG, match_threshold=0.3, review_threshold=0.2, ambiguity_ratio=1.0,
+                              review_max_candidates=shown)
+    _, _, d = run(roster, [dict(record_id="t", name="欧晓*", id_raw="******19900101****")], cfg)
+    assert d["t"]["decision"] == "review" and d["t"]["person_id"] is None, d["t"]
 
 
 def test_non_roster_lookalikes_are_not_matched(roster):
@@ -234,6 +257,19 @@ def test_a_snapshot_record_keeping_its_person_links_only_if_its_share_reaches_th
         d = {r["record_id"]: r for r in link(recs, roster, cfg)[0].iter_rows(named=True)}
         assert (d["x"]["decision"], d["y"]["decision"]) == (decision, "unmatched"), (d["x"]["reason"], d["y"]["reason"])
         assert 0.99 <= d["x"]["score"] < 0.995 and "holds 99% of the person" in d["x"]["reason"], d["x"]["reason"]
+
+
+def test_a_snapshot_claimant_as_strong_as_the_strongest_is_close_and_the_strongest_keeps_its_person(roster):
+    """ambiguity_ratio 1 (only ties are close): x, the strongest claimant of x, is within it of
+    itself, the only one close, and keeps her; y, weaker, loses her."""
+    x = roster.row(12, named=True)
+    rows = [dict(record_id="x", name=x["name"], id_raw=mask64(x["id_number"])),
+            dict(record_id="y", name=x["name"][0] + "*", id_raw=mask64(x["id_number"]))]
+    recs = records(rows).with_columns(kind=pl.lit("med_enrollment"))
+    links, _ = link(recs, roster, dataclasses.replace(CFG, ambiguity_ratio=1.0))
+    d = {r["record_id"]: r for r in links.iter_rows(named=True)}
+    assert (d["x"]["decision"], d["x"]["person_id"], d["y"]["decision"]) == ("matched", x["person_id"], "unmatched"), (
+        d["x"]["reason"], d["y"]["reason"])
 
 
 def test_a_record_in_review_lists_all_its_best_candidates_however_weak(roster):
@@ -857,7 +893,8 @@ def test_a_record_whose_name_disagrees_is_never_linked_unseen(roster):
     """A record whose masked ID and village agree with roster person p but whose name shows
     another surname: however high its p (here a county whose departments often write another
     name), it waits in review, saying why; with `no_link_name_levels` emptied it would link. A
-    record showing p's whole ID is p's, whatever its name reads."""
+    record showing p's whole ID is p's, whatever its name reads; one keeping 17 of its characters
+    is not."""
     p = roster.row(20, named=True)
     other = next(s for s in SURNAMES if s != p["name"][0])
     row = dict(record_id="t", name=other + "*", id_raw=mask64(p["id_number"]), township=p["township"], village=p["village"])
@@ -874,6 +911,9 @@ def test_a_record_whose_name_disagrees_is_never_linked_unseen(roster):
     assert d["t"]["decision"] == "matched" and d["t"]["person_id"] == p["person_id"]
     _, _, d = run(roster, [dict(row, id_raw=p["id_number"])], cfg)
     assert d["t"]["decision"] == "matched" and d["t"]["person_id"] == p["person_id"], d["t"]
+    # 17 characters kept (the check character masked) are not the whole ID: the name still rules
+    _, _, d = run(roster, [dict(row, id_raw=p["id_number"][:17] + "*")], cfg)
+    assert d["t"]["decision"] == "review" and d["t"]["reason"].startswith("the name is not the candidate's"), d["t"]
 
 
 def _equal_fits(roster, n):
@@ -1005,8 +1045,39 @@ def test_an_unmatched_record_lists_its_candidates_that_may_be_it_and_is_not_call
     assert d["w"]["decision"] == "unmatched" and d["w"]["reason"].startswith("ID 10/18 kept (6+4)"), d["w"]["reason"]
     assert cands["rank"].to_list() == [1, 2, 3, 4, 5] and set(cands["decision"]) == {"unmatched"}
     assert (cands["score"] >= CFG.candidate_floor).all()
+    # a candidate holding just candidate_floor holds it: listed
+    floor = cands["score"][4]
+    _, at, _ = run(ros, rows, dataclasses.replace(CFG, candidate_floor=floor))
+    assert at["rank"].to_list() == [1, 2, 3, 4, 5] and at["score"][4] == floor
     _, cands, _ = run(ros, rows, dataclasses.replace(CFG, review_max_candidates=2))
     assert cands["rank"].to_list() == [1, 2]
+
+
+def test_candidates_past_those_the_queue_shows_are_kept_while_they_may_reach_the_floor():
+    """Scoring keeps a record's review_max_candidates best (at least 2) and any other whose w is
+    candidate_floor of its candidates' Σ w (p can reach the floor: a complete snapshot's claims
+    read it); the rest are dropped, their w still in W."""
+    pairs = pl.DataFrame({"rid": [0] * 5, "pidx": [1, 2, 3, 4, 5], "w": [10.0, 5.0, 3.0, 1.0, 0.5],
+                          "id_level": ["kept-agree"] * 5, "pass": ["id"] * 5}, schema_overrides={"rid": pl.UInt32})
+    kept = _keep_top(pairs, dataclasses.replace(CFG, review_max_candidates=1, candidate_floor=0.05))
+    assert kept["pidx"].to_list() == [1, 2, 3, 4] and kept["W"].unique().to_list() == [19.5]
+    assert kept["n_cand"].unique().to_list() == [5]
+
+
+def test_a_list_record_asked_about_keeps_its_place_in_review_while_its_free_candidates_hold_the_threshold():
+    """w (参保名单) waits in review only as one of A, B, C together (0.25 each); B is record b's,
+    matched. A and C, free, hold 0.5: just review_threshold, so w is still asked about, not
+    called someone else."""
+    out = pl.DataFrame({"rid": [0, 1], "decision": ["review", "matched"], "p1": [0.25, 0.999], "asked": [False] * 2,
+                        "rival": [False] * 2, "taken": [False] * 2, "person_id": ["A", "B"]},
+                       schema_overrides={"rid": pl.UInt32})
+    top = pl.DataFrame({"rid": [0, 0, 0, 1], "pidx": [0, 1, 2, 1], "p": [0.25, 0.25, 0.25, 0.999]},
+                       schema_overrides={"rid": pl.UInt32, "pidx": pl.UInt32})
+    ros = pl.DataFrame({"pidx": [0, 1, 2], "person_id": ["A", "B", "C"]}, schema_overrides={"pidx": pl.UInt32})
+    recs = pl.DataFrame({"kind": ["med_enrollment"] * 2})
+    assert _held_by_others(out, top, recs, ros, CFG)["decision"].to_list() == ["review", "matched"]
+    less = top.with_columns(p=pl.when(pl.col("pidx") == 2).then(0.2).otherwise("p"))
+    assert _held_by_others(out, less, recs, ros, CFG)["decision"].to_list() == ["unmatched", "matched"]
 
 
 def test_list_completeness_measures_the_share_of_insured_off_roster_persons_the_list_holds(roster):

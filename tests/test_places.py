@@ -275,3 +275,16 @@ def test_an_order_without_a_township_in_a_village_two_townships_have_says_none_w
     d = places_not_found(water, resolved, date(2026, 10, 31))["detail"].to_list()
     assert len(d) == 1 and d[0].startswith("未解决的工单未写乡镇，其行政村名在户籍底册中属多个乡镇") and "w（王庄）" in d[0], d
     assert "均非工单所写乡镇" not in d[0] and "没有监测对象户" not in d[0]
+
+
+def test_a_place_under_five_higher_units_and_a_name_holding_one_after_another_unit():
+    """A village written under five units (省, 市, 区, a 开发区, 镇) is the village; a township whose
+    name holds a county's unit after a county (埇桥区新市镇) is cut at the county, not at the 市 of
+    its name (a unit is cut at its first occurrence, one at a time)."""
+    assert norm(["安徽省宿州市埇桥区宿州经济技术开发区大店镇王庄村"]) == ["王庄"]
+    assert norm(["埇桥区新市镇", "宿州市埇桥区新市镇"], "township") == ["新市", "新市"]
+
+
+def test_groups_joined_by_and_are_each_named():
+    """3组和5组, 3组及4组: a work order names two groups with 和 or 及 as with 、."""
+    assert [group_keys(v) for v in ["3组和5组", "3组及4组", "3和4组"]] == [["3", "5"], ["3", "4"], ["3", "4"]]

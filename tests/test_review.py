@@ -1,7 +1,8 @@
 import polars as pl
 
-from matchers.review import (COLUMNS, FIRST_COLUMN, IMPACT_COLUMN, first_queued, queue_ages, review_queue, with_first_queued,
-                             with_kept)
+from matchers.ids import check_char
+from matchers.review import (COLUMNS, FIRST_COLUMN, IMPACT_COLUMN, answer_cite, cut_p, first_queued, queue_ages,
+                             review_queue, with_first_queued, with_kept)
 
 
 def test_review_queue_shows_candidates_side_by_side_without_revealing_ids():
@@ -249,3 +250,37 @@ def test_the_period_s_queue_holds_the_records_sent_to_review_and_notes_a_list_s_
     settlements = [f.with_columns(kind=pl.lit("med_settlement")) for f in (candidates, records, links)]
     q = period_queue(*settlements[:2], settlements[2], roster, MatchingConfig(match_threshold=0.995))
     assert q["记录编号"].to_list() == ["CB5", "CB5"] and not q["复核原因"].str.contains("已自动关联").any()
+
+
+def test_a_probability_cut_to_four_places_keeps_a_value_written_with_four():
+    """0.57 is 5699.999… ten-thousandths as a float: cut, it is still 0.57, not 0.5699 (0.98996 is
+    0.9899)."""
+    assert pl.select(p=cut_p(pl.Series([0.57, 0.98996, 0.29]))).to_series().to_list() == [0.57, 0.9899, 0.29]
+
+
+def test_a_queued_records_mask_is_read_as_its_departments_masks_are():
+    """A 15-character mask (341302*****1273) among a department's 18-character ones is an old ID:
+    the queue shows the candidate's characters where the old ID kept them, as the link read it,
+    not as the queued record alone would be read (five fixed stars: the last four)."""
+    review = pl.DataFrame({
+        "dept": ["医保"], "kind": ["med_settlement"], "record_id": ["JS1"], "rank": [1], "person_id": ["H1-01"],
+        "household_id": ["H1"], "score": [0.6], "reason": ["ID 8/18 kept"], "cause": ["weak"], "rivals": [None],
+    }, schema_overrides={"rivals": pl.Utf8})
+    records = pl.DataFrame({
+        "dept": ["医保"] * 3, "kind": ["med_settlement"] * 3, "record_id": ["JS1", "JS2", "JS3"], "name": ["张*"] * 3,
+        "id_raw": ["341302*****1273", "342201********2205", "341302********6128"], "township": [None] * 3,
+        "village": [None] * 3}, schema_overrides={"township": pl.Utf8, "village": pl.Utf8})
+    i = "34130219620101273" + check_char("34130219620101273")
+    roster = pl.DataFrame({"person_id": ["H1-01"], "name": ["张明"], "id_number": [i], "township": ["大店镇"],
+                           "village": ["韩湖村"], "group": ["1组"]})
+    shown = review_queue(review, records, roster, 0.99)["候选人证件号码（按记录保留位）"]
+    assert shown.to_list() == ["341302*******1273*"]
+
+
+def test_counts_of_queued_records_and_answers_cited_keep_each_departments_records_apart():
+    """Record numbers are a department's own: 医保's 1 and 人社's 1 are two records waiting. An
+    answer is cited by its file, line and the period it was received in."""
+    queue = pl.DataFrame({"部门": ["医保", "人社"], "记录编号": ["1", "1"], FIRST_COLUMN: ["2026-10", "2026-10"]})
+    assert queue_ages(queue, "2026-10").rows() == [("人社", "2026-10", 1, True), ("医保", "2026-10", 1, True)]
+    cite = pl.DataFrame({"file": ["复核/a.csv"], "line": [3], "period": ["2026-11"]}).select(c=answer_cite())["c"]
+    assert cite.to_list() == ["复核/a.csv 第 3 行，2026-11 收到"]
