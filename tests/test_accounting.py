@@ -518,3 +518,66 @@ def test_a_rerun_says_which_files_and_records_changed_since_the_period_s_last_ru
     kept = found.with_columns(pl.all().cast(pl.Utf8))
     assert county_quality(found.head(0), empty, pl.DataFrame(schema=SUPERSEDED_SCHEMA), None, None, 300,
                           others=["医保"], kept=kept).is_empty()
+
+
+def test_a_record_of_the_last_run_without_a_number_is_not_said_to_be_gone():
+    """A link the last run stored without a record number (nothing to compare by) is no record
+    withdrawn: a re-run of the same files says nothing."""
+    files = pl.DataFrame({"dept": ["医保"], "file": ["医保/结算明细.csv"], "sha256": ["s1"]})
+    then = pl.DataFrame({"dept": ["医保", "医保"], "record_id": ["JS1", None]})
+    now = pl.DataFrame({"dept": ["医保"], "record_id": ["JS1"]})
+    assert changed_since_last_run(files, files, now, then, ["医保"]).is_empty()
+
+
+def test_a_row_set_aside_with_its_record_number_is_linked_under_that_number():
+    """links.parquet names a row set aside by its record number (SPEC §5: one row per department
+    record); only one without a number is named by file and line."""
+    rejected = pl.DataFrame({"dept": ["医保", "医保"], "kind": ["med_settlement"] * 2, "file": ["医保/a.csv"] * 2,
+                             "line": [2, 3], "record_id": ["JS9", None], "field": ["settle_date", "record_id"],
+                             "value": ["2026-13-01", None], "reason": ["日期无法解析", "必填项为空"]}, schema=REJECTED_SCHEMA)
+    links, *_ = settle(None, None, rejected, pl.DataFrame(schema=SUPERSEDED_SCHEMA), pl.DataFrame({"dept": ["医保"], "rows": [2]}),
+                       ["医保"], ["医保"])
+    assert links.select("record_id", "decision").rows() == [("JS9", "rejected"), ("医保/a.csv#3", "rejected")]
+
+
+def test_the_records_gone_since_the_last_run_are_named_at_most_as_many_as_shown():
+    files = pl.DataFrame({"dept": ["医保"], "file": ["医保/结算明细.csv"], "sha256": ["s1"]})
+    then = pl.DataFrame({"dept": ["医保"] * 3, "record_id": ["JS1", "JS2", "JS3"]})
+    found = changed_since_last_run(files, files, then.head(0), then, ["医保"], shown=2)
+    assert found.select("detail", "count").rows() == [
+        ("本期上次运行时有、现已无文件报送的记录：JS1、JS2 等 3 条 — records of the period's last run no file delivers now", 3)]
+    exactly = changed_since_last_run(files, files, then.head(0), then.head(2), ["医保"], shown=2)
+    assert exactly["detail"].to_list() == ["本期上次运行时有、现已无文件报送的记录：JS1、JS2 — records of the period's last run no file "
+                                           "delivers now"]
+
+
+def test_a_partial_run_says_nothing_itself_of_the_departments_it_did_not_re_read():
+    """A re-run of 医保 alone: 民政's superseded rows (kept from its last run) are in the period's
+    rows, but its findings are those published then (`kept`), not said again."""
+    superseded = pl.DataFrame({"dept": ["民政", "医保"], "kind": ["civil", "med_settlement"], "file": ["民政/a.csv", "医保/a.csv"],
+                               "line": [2, 2], "record_id": ["M1", "JS1"], "superseded_by": ["民政/b.csv:2", "医保/b.csv:2"],
+                               "changed": [True, True], "other_year": [False, False], "other_person": [False, False]},
+                              schema=SUPERSEDED_SCHEMA)
+    q = county_quality(pl.DataFrame(schema=QUALITY_COLUMNS), pl.DataFrame(schema=REJECTED_SCHEMA), superseded, None, None,
+                       300, others=["民政"])
+    assert q.select("category", "dept", "file").rows() == [(Finding.REPLACED, "医保", "医保/a.csv")]
+
+
+def test_a_record_the_last_run_linked_twice_spelled_otherwise_is_one_record_gone():
+    """The last run's links held 0007 and 7 (one record by `record_key`, a row and Excel's
+    re-save of it): gone now, it is one record, named once."""
+    files = pl.DataFrame({"dept": ["医保"], "file": ["医保/结算明细.csv"], "sha256": ["s1"]})
+    then = pl.DataFrame({"dept": ["医保"] * 3, "record_id": ["JS1", "0007", "7"]})
+    found = changed_since_last_run(files, files, then.head(1), then, ["医保"])
+    assert found.select("detail", "count").rows() == [
+        ("本期上次运行时有、现已无文件报送的记录：0007 — records of the period's last run no file delivers now", 1)]
+
+
+def test_a_partial_runs_report_keeps_a_file_set_aside_at_the_periods_root():
+    """A file put at the period's root (no department) is set aside whole; a re-run of 医保 alone
+    still says so (found again by every run), whichever departments it leaves to their stored rows."""
+    rejected = pl.DataFrame({"dept": [None], "kind": [None], "file": ["名单.csv"], "line": [None], "record_id": [None],
+                             "field": [None], "value": [None], "reason": ["不在部门文件夹中"]}, schema=REJECTED_SCHEMA)
+    q = county_quality(pl.DataFrame(schema=QUALITY_COLUMNS), rejected, pl.DataFrame(schema=SUPERSEDED_SCHEMA), None, None,
+                       300, others=["民政"])
+    assert q.select("category", "file").rows() == [(Finding.FILE_SET_ASIDE, "名单.csv")]

@@ -89,3 +89,17 @@ def test_a_reruns_warnings_sent_later_have_their_own_deadline_and_the_calendar_n
     assert deadlines(date(2026, 11, 27), date(2026, 11, 27), True, run) == (date(2026, 12, 2), date(2026, 12, 2), None)
     due, sent_due, note = deadlines(date(2026, 11, 27), date(2026, 12, 30), True, run)
     assert (due, sent_due) == (date(2026, 12, 2), date(2027, 1, 5)) and "2027年" in note
+
+
+def test_an_unknown_years_weekend_counted_through_is_warned_of_though_the_deadline_falls_in_a_known_year():
+    """Lists issued Fri 2028-12-29 are due Tue 2029-01-02 (the bureau entered 2029's schedule):
+    2028's Sat and Sun on the way may be make-up workdays its unknown schedule has, so the
+    deadline is said to be counted without it."""
+    day, note = add_working_days(date(2028, 12, 29), 1, RunConfig(holidays=("2029-01-01",)))
+    assert day == date(2029, 1, 2) and note and "2028年" in note and "2029年" not in note
+
+
+def test_a_year_the_bureau_entered_only_make_up_workdays_of_is_known():
+    """Entering 2027's make-up workday alone (Sat 02-06) says the year's schedule is the bureau's:
+    no warning, and no 补假 guessed for the weekend (Thu 4, Sat 6, Tue 9)."""
+    assert add_working_days(date(2027, 2, 3), 3, RunConfig(workdays=("2027-02-06",))) == (date(2027, 2, 9), None)

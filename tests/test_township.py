@@ -262,3 +262,45 @@ def test_a_household_numbered_by_its_heads_old_id_is_masked_and_a_15_digit_code_
     assert got["户编号"].to_list() == ["341302******273", code]
     assert got["状态"].to_list() == ["待核实（王睿 已分户至 341302******273）", "新下发"]
     assert mask_full_ids(df, ["户编号", "状态"]).equals(df)
+
+
+def test_without_a_head_said_the_head_is_the_households_first_person_by_number_whatever_the_row_order():
+    """A roster without 与户主关系 (or none of the configured words): 户主姓名 is the household's
+    first person by 人编号, not whoever the file happened to list first."""
+    roster = ROSTER.with_columns(relation=pl.lit(None, pl.Utf8))
+    for r in (roster, roster.reverse()):
+        assert dict(heads(r, HEADS).iter_rows()) == {"A": "张三", "B": "王五"}
+
+
+def test_a_villages_households_are_listed_by_their_group_before_their_number():
+    """A clerk walks a village group by group: 1组's household C comes before 2组's household A."""
+    roster = pl.concat([ROSTER.with_columns(group=pl.lit("2组")),
+                        ROSTER.head(1).with_columns(person_id=pl.lit("C-01"), household_id=pl.lit("C"), name=pl.lit("赵六"),
+                                                    group=pl.lit("1组"), relation=pl.lit("户主"))])
+    w = W.filter(pl.col("warning_id") == "YJ202610-bbb").vstack(W.filter(pl.col("warning_id") == "YJ202610-bbb").with_columns(
+        warning_id=pl.lit("YJ202610-fff"), household_id=pl.lit("C"), person_ids=pl.lit(["C-01"])))
+    t = township_rows(w, roster, GRID, ISSUE, DEADLINE, HEADS)
+    assert t.select("户编号", "村民小组").rows() == [("C", "1组"), ("A", "2组")]
+
+
+def test_the_county_summary_lists_its_townships_in_order_the_total_last():
+    towns = ["夹沟镇", "大店镇", "永镇镇", "符离镇", "朱仙庄镇", "桃园镇", "灰古镇", "杨庄乡", "顺河乡", "大泽乡镇"]
+    w = pl.DataFrame({"warning_id": [f"YJ202610-{i}" for i in range(len(towns))], "township": towns,
+                      "risk_type": ["因病"] * len(towns)})
+    for x in (w, w.reverse()):
+        assert county_summary(x)["乡（镇）"].to_list() == [*sorted(towns), "合计"]
+
+
+def test_a_leads_village_and_name_said_by_one_of_its_rules_only_are_on_its_row():
+    """A lead warned by C2 (民政, no village given) and M3 (医保, 马集村) in one 预警编号: the
+    row names the village and township one rule gave, whichever rule sorts first."""
+    lead = W.filter(pl.col("warning_id") == "YJ202610-ddd")
+    w = pl.concat([lead.with_columns(lead_village=pl.lit(None, pl.Utf8), township=pl.lit(None, pl.Utf8)),
+                   lead.with_columns(rule=pl.lit("M3"), dept=pl.lit("医保"))])
+    r = township_rows(w, ROSTER, GRID, ISSUE, DEADLINE, HEADS).row(0, named=True)
+    assert (r["乡（镇）"], r["行政村"], r["预警规则"]) == ("永镇镇", "马集村", "C2、M3")
+
+
+def test_a_month_without_warnings_has_a_summary_saying_0():
+    """No warning this period: the county's summary still holds its 合计 row, 0, not an empty table."""
+    assert county_summary(W.head(0)).rows() == [("合计", 0)]

@@ -1144,3 +1144,56 @@ def test_two_persons_under_one_人编号_however_spelled_in_one_table_are_set_as
     latest, _, superseded = keep_latest({"roster": [valid]}, rejected, {"户籍底册/r.csv": 0}, CFG)
     assert latest["roster"]["person_id"].to_list() == ["P7", "P8"]
     assert superseded.select("line", "record_id", "changed").rows() == [(4, "p7", False)]
+
+
+def test_a_planned_date_after_the_latest_is_kept_a_late_date_of_another_field_still_sets_its_row_aside():
+    """A ledger's 解决日期 (`inbox.planned_date_fields`) may be a plan, after the period; the
+    other dates of the row may not."""
+    valid = pl.DataFrame({"dept": ["水利"] * 2, "kind": ["water"] * 2, "file": ["水利/w.csv"] * 2, "line": [2, 3],
+                          "record_id": ["GS1", "GS2"], "report_date": [date(2026, 12, 1), date(2027, 1, 2)],
+                          "resolved_date": [date(2027, 3, 1), None]})
+    kept, rejected = set_aside_future_dates(valid, date(2026, 12, 30), ("resolved_date",))
+    assert kept["record_id"].to_list() == ["GS1"]
+    assert rejected.select("line", "field").rows() == [(3, "report_date")]
+
+
+def test_another_id_and_a_name_with_a_character_dropped_inside_is_a_correction_not_another_person():
+    """张明 corrected to 张晓明 (a character dropped in the middle, first and last alike) with its
+    ID corrected too: one person, not a department numbering each file from 1."""
+    rows = pl.DataFrame({"dept": ["医保"] * 2, "kind": ["med_settlement"] * 2, "file": ["医保/一.csv", "医保/二.csv"],
+                         "line": [2, 2], "record_id": ["JS1", "JS1"], "id_raw": ["341302199001011234", "341302199001019999"],
+                         "name": ["张明", "张晓明"]})
+    _, superseded = supersede(rows, ranks("医保/一.csv", "医保/二.csv"))
+    assert superseded.select("changed", "other_person").rows() == [(True, False)]
+
+
+@pytest.mark.parametrize("persons,within", [(["1", "2", "1", "2"], True), (["1", "2", "1", "3"], False)])
+def test_person_numbers_are_read_as_counted_within_households_when_most_rows_share_theirs(persons, within):
+    """Two households each numbering 1, 2: every row shares its 人编号 with another household's,
+    read as H1-1 …; half the rows sharing theirs (a slip) is not most: left as given."""
+    from pipelines.validate import numbered_within_households
+
+    df = pl.DataFrame({"person_id": persons, "household_id": ["H1", "H1", "H2", "H2"], "line": [2, 3, 4, 5]})
+    got, lines = numbered_within_households(df, CFG.kinds["roster"])
+    read = [f"{h}-{p}" for h, p in zip(df["household_id"], persons)]
+    assert (got["person_id"].to_list(), lines) == ((read, [2, 3, 4, 5]) if within else (persons, []))
+
+
+def test_a_value_cut_short_for_being_too_long_still_has_its_id_number_masked():
+    """A 600-character blob beginning with an ID (Article 27): echoed cut to its first characters,
+    the ID in them masked."""
+    shown = mask_value("341302199001011234" + "某" * 600, "note")
+    assert shown.startswith("341302****") and "199001011234" not in shown and shown.endswith("(618字符 chars)")
+
+
+def test_why_a_folder_was_set_aside_says_each_reason_once_without_the_values_it_quotes():
+    """Every 证件号码 of a roster destroyed by Excel: the run's refusal says the reason once, not
+    each row's (masked) value."""
+    from pipelines.validate import why_set_aside
+
+    rejected = pl.DataFrame({"dept": ["户籍底册"] * 2, "kind": ["roster"] * 2, "file": ["户籍底册/底册.csv"] * 2, "line": [2, 3],
+                             "record_id": ["P1", "P2"], "field": ["id_number"] * 2, "value": ["3.41302E+17", "3.41303E+17"],
+                             "reason": ["id_number 已被Excel截断: '3.41302E+17'", "id_number 已被Excel截断: '3.41303E+17'"]},
+                            schema=REJECTED_SCHEMA)
+    said = why_set_aside(rejected, CFG.kinds)
+    assert said.count("已被Excel截断") == 1 and "E+17" not in said and said.startswith("; 户籍底册/底册.csv: ")
