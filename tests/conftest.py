@@ -62,6 +62,26 @@ def township_lists(out: Path, period: str):
         pl.col("户编号").str.replace(r'^="(.*)"$', "$1"))
 
 
+def answer_lists(out: Path, period: str, back: Path, on: str, **columns) -> dict:
+    """Townships answer the first half of each of the period's lists under OUT (属实 and 不属实 in
+    turn, 是否纳入监测 是/否, 核实人, 核实日期 `on`) and return them as CSV into `back` (a 反馈/
+    folder), the other columns as sent but `columns` (expressions, e.g. a 户编号 as Excel keeps it).
+    Returns {预警编号: 核实结果} of the rows returned."""
+    import polars as pl
+
+    back.mkdir(parents=True, exist_ok=True)
+    answered: dict[str, str] = {}
+    for f in sorted((out / period / "townships").rglob("*_预警清单.csv")):
+        df = pl.read_csv(f, infer_schema=False).with_row_index("i").with_columns(
+            核实结果=pl.when(pl.col("i") % 2 == 0).then(pl.lit("属实")).otherwise(pl.lit("不属实")),
+            是否纳入监测=pl.when(pl.col("i") % 2 == 0).then(pl.lit("是")).otherwise(pl.lit("否")),
+            核实人=pl.lit("张网格"), 核实日期=pl.lit(on), **columns).drop("i")
+        part = df.head(max(df.height // 2, 1))
+        part.write_csv(back / f.name)
+        answered |= dict(zip(part["预警编号"], part["核实结果"]))
+    return answered
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     from prefect.settings import (PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED,

@@ -1928,19 +1928,25 @@ def test_a_warning_reopened_for_a_rule_its_answer_did_not_verify_counts_open_and
     assert (counts["accepted"], counts["reopened"]) == (2, 1)
 
 
-def test_a_moved_warning_answered_for_some_of_its_rules_is_not_said_to_need_no_visit():
-    """A re-run moved w-mv to 夹沟镇 (its 户籍底册 corrected) and gave it M1 beside the M2 大店镇's
-    row showed; 大店镇 had answered that row 属实 since (a later period's 反馈/). Before, 夹沟镇's row
-    said `大店镇已于…反馈属实，无需再核实`: no one would visit for M1. An answer verifies the rules
-    its row showed: the row says nothing of needing no visit, and the re-issue note says what the
-    answer found and what to verify. An answer that verified every rule on it now: as before."""
+def _moved_with_a_rule_added() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the rows the period's last run wrote, a re-run's new rows): w-mv listed by 大店镇 with M2, now
+    moved to 夹沟镇 (its 户籍底册 corrected) with M1 beside it."""
     def row(town, village, rules):
         return township_row("w-mv", town, "2026-10", village=village, hh="A") | {"预警规则": rules}
 
     schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
     before = with_carry_over(pl.DataFrame([row("大店镇", "韩湖村", "M2")], schema=schema),
                              pl.DataFrame(schema={"状态": pl.String, "逾期天数": pl.Int64, **schema}))
-    new = pl.DataFrame([row("夹沟镇", "王庄村", "M1、M2")], schema=schema)
+    return before, pl.DataFrame([row("夹沟镇", "王庄村", "M1、M2")], schema=schema)
+
+
+def test_a_moved_warning_answered_for_some_of_its_rules_is_not_said_to_need_no_visit():
+    """A re-run moved w-mv to 夹沟镇 (its 户籍底册 corrected) and gave it M1 beside the M2 大店镇's
+    row showed; 大店镇 had answered that row 属实 since (a later period's 反馈/). Before, 夹沟镇's row
+    said `大店镇已于…反馈属实，无需再核实`: no one would visit for M1. An answer verifies the rules
+    its row showed: the row says nothing of needing no visit, and the re-issue note says what the
+    answer found and what to verify. An answer that verified every rule on it now: as before."""
+    before, new = _moved_with_a_rule_added()
     now, deadline = D(2026, 12, 4), D(2026, 12, 9)
     answered = pl.DataFrame({"warning_id": ["w-mv"], "township": ["大店镇"], "result": ["属实"],
                              "verify_date": [D(2026, 11, 20)], "period": ["2026-11"], "rank": [1], "rules": ["M2"]})
@@ -2169,13 +2175,7 @@ def test_a_moved_warning_verified_by_agreeing_answers_is_said_to_need_no_visit()
     the row showing M1、M2 属实, then a copy of the old row (M2) 属实. `warning_status` takes them
     together as verifying both (w-x is closed); the moved row says so, `…无需再核实`, as for one
     answer that verified both: not silent, the household visited again for nothing."""
-    def row(town, village, rules):
-        return township_row("w-mv", town, "2026-10", village=village, hh="A") | {"预警规则": rules}
-
-    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
-    before = with_carry_over(pl.DataFrame([row("大店镇", "韩湖村", "M2")], schema=schema),
-                             pl.DataFrame(schema={"状态": pl.String, "逾期天数": pl.Int64, **schema}))
-    new = pl.DataFrame([row("夹沟镇", "王庄村", "M1、M2")], schema=schema)
+    before, new = _moved_with_a_rule_added()
     answered = pl.DataFrame({"warning_id": ["w-mv", "w-mv"], "township": ["大店镇", "大店镇"], "result": ["属实", "属实"],
                              "verify_date": [D(2026, 11, 20), D(2026, 11, 6)], "period": ["2026-11", "2026-12"],
                              "rank": [1, 1], "rules": ["M1、M2", "M2"]})

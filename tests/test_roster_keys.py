@@ -16,7 +16,7 @@ import pytest
 import cli
 from config import load_config
 from schemas.inputs import record_key
-from tests.conftest import read_rows, township_lists, write_rows
+from tests.conftest import answer_lists, read_rows, township_lists, write_rows
 
 CFG = load_config()
 SEP, OCT = "2026-09", "2026-10"
@@ -65,15 +65,8 @@ def octobers(prefect_harness, tmp_path_factory):
     out = county / "out"
     assert _run(inbox, out, SEP) == 0
     # townships answer September's lists (every row, 属实 and 不属实 in turn), as CSV from Excel
-    back = inbox / OCT / "反馈"
-    back.mkdir(exist_ok=True)
-    for f in sorted((out / SEP / "townships").rglob("*_预警清单.csv")):
-        df = pl.read_csv(f, infer_schema=False).with_row_index("i").with_columns(
-            核实结果=pl.when(pl.col("i") % 2 == 0).then(pl.lit("属实")).otherwise(pl.lit("不属实")),
-            是否纳入监测=pl.when(pl.col("i") % 2 == 0).then(pl.lit("是")).otherwise(pl.lit("否")),
-            核实人=pl.lit("张网格"), 核实日期=pl.lit("2026-10-12"),
-            户编号=pl.col("户编号").str.replace(r'^="0*(\d)(.*)"$', "$1$2")).drop("i")  # (Excel's)
-        df.head(max(df.height // 2, 1)).write_csv(back / f.name)
+    answer_lists(out, SEP, inbox / OCT / "反馈", "2026-10-12",
+                 户编号=pl.col("户编号").str.replace(r'^="0*(\d)(.*)"$', "$1$2"))  # (Excel's)
     got = {}
     for name, strip in (("as_stored", False), ("stripped", True)):
         dest = tmp_path_factory.mktemp(f"oct_{name}")
