@@ -970,10 +970,9 @@ def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.D
     # neither 撤回 nor 迁出: `issued` stands)
     every = together([answers, answers_later])
     again = reissued(issued, every)
-    # (a carried row an earlier period's re-run sent again for a rule it added: as its row there says)
-    noted = _added_before(earlier_rows, period) if earlier_rows is not None else None
-    # (so does one an earlier period's re-run took a rule off)
-    off = _dropped_before(earlier_rows, period) if earlier_rows is not None else None
+    # (a carried row an earlier period's re-run sent again for a rule it added, or took a rule off: as
+    # its row there says)
+    noted, off = _noted_before(earlier_rows, period) if earlier_rows is not None else (None, None)
     rows = with_reissued(rows, again, together([rules_added(new, before, every), noted]),
                          together([rules_dropped(new, before, every), off]))
     status = warning_status(issued, answers, issue_date)
@@ -995,25 +994,19 @@ _DROPPED_MARK = DROPPED_NOTE.split("{}")[0]
 _DROPPED = re.escape(DROPPED_NOTE).replace(r"\{\}", r"([^，）；]+)")
 
 
-def _added_before(earlier_rows: pl.DataFrame, period: str) -> pl.DataFrame:
-    """The rows of the periods before `period` -> `rules_added` columns of the warnings whose
-    latest row there (not 撤回 nor 迁出: the one `carry_over` carries) says a re-run sent it again
-    for a rule it added (`ADDED_NOTE`): the carried row says so still, until answered."""
+def _noted_before(earlier_rows: pl.DataFrame, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rows of the periods before `period` -> (`rules_added` columns, `rules_dropped` columns) of
+    the warnings whose latest row there (not 撤回 nor 迁出: the one `carry_over` carries) says a
+    re-run sent it again for a rule it added (`ADDED_NOTE`), or took a rule off it (`DROPPED_NOTE`):
+    the carried row says so still, until answered."""
     last = _listed(earlier_rows.filter(pl.col("period") < period)).sort("period", maintain_order=True).unique(
         "预警编号", keep="last", maintain_order=True)
     note = _state(last).cast(pl.String)
-    return last.select(warning_id="预警编号", added=note.str.extract(_ADDED, 1), sent=note.str.extract(_ADDED, 2),
-                       due=note.str.extract(_ADDED, 3)).filter(pl.col("sent").is_not_null())
-
-
-def _dropped_before(earlier_rows: pl.DataFrame, period: str) -> pl.DataFrame:
-    """As `_added_before`, `rules_dropped` columns of the warnings whose latest row before `period`
-    says a re-run took a rule off it (`DROPPED_NOTE`): the carried row says so still, until answered."""
-    last = _listed(earlier_rows.filter(pl.col("period") < period)).sort("period", maintain_order=True).unique(
-        "预警编号", keep="last", maintain_order=True)
-    note = _state(last).cast(pl.String)
-    return last.select(warning_id="预警编号", dropped=note.str.extract(_DROPPED, 1),
-                       rules=note.str.extract(_DROPPED, 2)).filter(pl.col("dropped").is_not_null())
+    added = last.select(warning_id="预警编号", added=note.str.extract(_ADDED, 1), sent=note.str.extract(_ADDED, 2),
+                        due=note.str.extract(_ADDED, 3)).filter(pl.col("sent").is_not_null())
+    dropped = last.select(warning_id="预警编号", dropped=note.str.extract(_DROPPED, 1),
+                          rules=note.str.extract(_DROPPED, 2)).filter(pl.col("dropped").is_not_null())
+    return added, dropped
 
 
 def with_reissued(rows: pl.DataFrame, again: pl.DataFrame, added: pl.DataFrame | None = None,
