@@ -594,10 +594,11 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     """Township rows (still-open earlier warnings first, each in the township its household lives
     in now, or its persons when all were split off into one new household, then this period's,
     then those a re-run moved to another township's list, 迁出, and those it takes back), the
-    warnings that moved (a
-    data-quality finding) and the status of every warning ever issued. A re-run dates the
-    warnings its period's list did not hold before `sent_on`. Returns the verification deadline
-    of this period's warnings, how many were first sent now and how many taken back."""
+    warnings that moved (a data-quality finding), the status of every warning ever issued and
+    every answer taken up to the period (`feedback.answer_history`; a later period's answers are
+    that period's). A re-run dates the warnings its period's list did not hold before `sent_on`.
+    Returns the verification deadline of this period's warnings, how many were first sent now and
+    how many taken back."""
     work = paths.work
     warnings = pl.read_parquet(work / "warnings.parquet")
     before = _read(work / "township_rows_before.parquet")
@@ -635,6 +636,8 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     # cascade re-runs it: `again`, of every answer, is what the lists and the report say)
     issued = feedback.issued_from_rows(accounting.together([earlier, rows.with_columns(period=pl.lit(period))]))
     feedback.reissued(issued, answers).write_parquet(work / "reissued.parquet")
+    # (the county's 核实台账: every answer taken up to this period, deciding as `status` does)
+    feedback.answer_history(answers, issued).write_parquet(work / "answer_history.parquet")
     moved.write_parquet(work / "findings_moved.parquet")
     # (sent again after an answer, later periods' too, or before any: named apart, as the rows say)
     # (and those it took a rule off, before any answer: their rows say so)
@@ -744,6 +747,8 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     summary, overdue = feedback.overdue_by_township(status, roster["id_number"])
     outputs.write_csv(summary, county / "核实进度_乡镇.csv")
     outputs.write_csv(overdue, county / "逾期未核实清单.csv")
+    answered = pl.read_parquet(work / "answer_history.parquet")
+    outputs.write_csv(feedback.answer_ledger(answered), county / "核实台账.csv")
     all_warnings = accounting.together([_read(work / "warnings_earlier.parquet"), warnings])
     # (a warning a re-run took back after a township found it 属实 is no longer in the warnings:
     # the lists' rows, its 撤回 row too, say what was sent)
@@ -766,6 +771,7 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
         stage / "warnings.parquet",
     )
     outputs.write_parquet(status.with_columns(written), stage / "warning_status.parquet")
+    outputs.write_parquet(answered, stage / "answer_history.parquet")
     inputs = report.report_inputs(con, period)
     outputs.write_text(report.county_report_html(**inputs, quality=quality, review_queue=ages, meta={
         "period": period, "issue_date": issue_date.isoformat(), "deadline": deadline,

@@ -47,13 +47,14 @@ from pipelines.township import UNPLACED, grid_workers, mask_full_ids, mask_ids
 from pipelines.validate import (REJECTED_SCHEMA, TENS, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
                                 mask_value, original_file, without_sheet)
 from schemas.inputs import as_written, respelled
-from schemas.outputs import (FEEDBACK_COLUMNS, LIST_STATE_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, Finding,
-                             WarningStatus)
+from schemas.outputs import (FEEDBACK_COLUMNS, LIST_STATE_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, AnswerHistory,
+                             Finding, WarningStatus)
 
 __all__ = [
     "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "STATUS_WITHDRAWN", "UNKNOWN_TOWNSHIP",
     "issued_from_rows", "first_sent", "withdrawn_rows", "file_township", "check_feedback", "year_slips", "disagreements",
-    "warning_status", "answer_history", "overdue_by_township", "carry_over", "with_carry_over", "moved_warnings",
+    "warning_status", "answer_history", "answer_ledger", "LEDGER_HEADERS", "overdue_by_township", "carry_over",
+    "with_carry_over", "moved_warnings",
     "moved_in_rerun", "sent_now", "sent_again", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
     "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "told_back", "list_sheets", "list_rows",
     "rerun_changes", "reissued", "with_reissued", "REISSUED_NOTE", "rules_added", "ADDED_NOTE", "rules_dropped",
@@ -714,7 +715,7 @@ def answer_history(answers: pl.DataFrame | None, issued: pl.DataFrame | None = N
              if issued is not None else pl.DataFrame(schema={"warning_id": pl.String, "reopened_for": pl.String}))
     dec = dec.join(again, on="warning_id", how="left").select(
         "_order", decides=pl.col("reopened_for").is_null(), reopened_for="reopened_for")
-    return (
+    return AnswerHistory.validate(
         a.join(dec, on="_order", how="left")
         .with_columns(
             answer_no=(pl.int_range(pl.len()).over("warning_id") + 1).cast(pl.Int64),
@@ -725,6 +726,27 @@ def answer_history(answers: pl.DataFrame | None, issued: pl.DataFrame | None = N
         .select("warning_id", "answer_no", "received_period", "file", "line", "township", *ANSWER_FIELDS, "rules",
                 "decides", "reopened_for", "latest")
     )
+
+
+# 核实台账.csv's headers, of `answer_history`'s columns (`latest` is the last row of its warning)
+LEDGER_HEADERS = {
+    "warning_id": "预警编号", "answer_no": "第几次反馈", "received_period": "收到期次", "file": "反馈文件", "line": "行号",
+    "township": "乡（镇）", "result": "核实结果", "include_monitoring": "是否纳入监测", "verifier": "核实人",
+    "verify_date": "核实日期", "note": "备注", "rules": "核实的预警规则", "decides": "是否决定状态",
+    "reopened_for": "重新下发待核的规则",
+}
+
+
+def answer_ledger(history: pl.DataFrame) -> pl.DataFrame:
+    """`answer_history` -> the county's 核实台账 (Article 16's ledger: what each township answered,
+    when, in which file), Chinese headers (`LEDGER_HEADERS`), by 预警编号 then order received,
+    是否决定状态 是/否. A county file, still without a full ID number: 预警编号 carry none (a
+    household numbered by an ID gets a keyed one), but 核实人, 备注 and the file's name are the
+    township's own words, masked as the lists mask them (`mask_ids`). No answer yet: headers only."""
+    yes_no = lambda c: pl.when(pl.col(c)).then(pl.lit("是")).otherwise(pl.lit("否")).alias(c)  # noqa: E731
+    return history.sort("warning_id", "answer_no").select(
+        *[mask_ids(pl.col(c)) if c in ("file", "verifier", "note") else yes_no(c) if c == "decides" else pl.col(c)
+          for c in LEDGER_HEADERS]).rename(LEDGER_HEADERS)
 
 
 # --- 3. overdue per township ------------------------------------------------------------------

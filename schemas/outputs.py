@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pandera.polars as pa
 
-__all__ = ["Warning", "WarningStatus", "QualityFinding", "QUALITY_COLUMNS", "Finding", "TOWNSHIP_COLUMNS",
-           "FEEDBACK_COLUMNS", "FEEDBACK_CHOICES", "REVIEW_ANSWER_COLUMNS", "REVIEW_CHOICES"]
+__all__ = ["Warning", "WarningStatus", "AnswerHistory", "QualityFinding", "QUALITY_COLUMNS", "Finding",
+           "TOWNSHIP_COLUMNS", "FEEDBACK_COLUMNS", "FEEDBACK_CHOICES", "REVIEW_ANSWER_COLUMNS", "REVIEW_CHOICES"]
 
 
 class Warning(pa.DataFrameModel):
@@ -47,6 +47,34 @@ class WarningStatus(pa.DataFrameModel):
                                                             "(a re-run added them after the township answered): it is open "
                                                             "or overdue again for them, its answer standing for the others; "
                                                             "null otherwise")
+
+
+class AnswerHistory(pa.DataFrameModel):
+    """answer_history.parquet (and county/核实台账.csv, in Chinese): one row per answer a township
+    returned and a run accepted, up to and including the period (the warehouse's
+    `feedback_answers`, read by `pipelines.feedback.answer_history`), per warning in the order
+    received. `decides`: the answer that sets the warning's status in warning_status.parquet;
+    `latest`: the last one received. No answer yet: no rows, the columns still there."""
+
+    warning_id: str
+    answer_no: int = pa.Field(ge=1, description="1 = the warning's first answer received")
+    received_period: str = pa.Field(nullable=True, description="YYYY-MM of the run that took it in")
+    file: str = pa.Field(nullable=True)
+    line: int = pa.Field(nullable=True)
+    township: str = pa.Field(nullable=True)
+    result: str = pa.Field(nullable=True, isin=["属实", "不属实"])
+    include_monitoring: str = pa.Field(nullable=True, isin=["是", "否"])
+    verifier: str = pa.Field(nullable=True)
+    verify_date: pl.Date = pa.Field(nullable=True)
+    note: str = pa.Field(nullable=True)
+    rules: str = pa.Field(nullable=True, description="the rules the answered row showed (those it verified); "
+                                                     "null for an answer stored before answers kept them")
+    decides: bool
+    reopened_for: str = pa.Field(nullable=True, description="on the latest answer with a 核实结果 when it verified "
+                                                            "only some of the rules on its warning now (a re-run added "
+                                                            "them since): the rules it left open, and it does not "
+                                                            "decide; null otherwise")
+    latest: bool
 
 
 class QualityFinding(pa.DataFrameModel):

@@ -6,7 +6,7 @@ import pytest
 from config import load_config
 from pipelines.calendar import add_working_days
 from pipelines.feedback import (
-    UNKNOWN_TOWNSHIP, answer_history, as_sent, carry_over, check_feedback, disagreements, year_slips, dispatch,
+    UNKNOWN_TOWNSHIP, LEDGER_HEADERS, answer_history, answer_ledger, as_sent, carry_over, check_feedback, disagreements, year_slips, dispatch,
     file_township,
     first_sent, issued_from_rows, dispatch_changes, moved_warnings, overdue_by_township, returned_to_township,
     values_not_read, warning_status, with_carry_over, withdrawn_rows, moved_in_rerun, MOVED_OUT_BLANK, sent_now,
@@ -2052,6 +2052,32 @@ def test_the_answer_history_decides_as_the_status_does_and_says_what_an_answer_l
     assert status.select("warning_id", "result", "reopened_for").rows() == h.select(
         "warning_id", pl.when("decides").then("result"), "reopened_for").rows()
     assert answer_history(a).select("decides", "reopened_for").rows() == [(True, None), (True, None)]
+
+
+def test_the_county_ledger_lists_every_answer_in_order_received_without_a_full_id_number():
+    """核实台账.csv: every answer of the history, by 预警编号 then order received, in the bureau's
+    words (是否决定状态 是/否, the rules each verified, the rules left open). The township's own
+    words may hold an ID number (a 备注 naming the head, a file named after him, an old 15-digit
+    one as 核实人): masked as the lists mask them. No answer yet: the headers, no row."""
+    full, old = "341302199001011238", "341302650203128"
+    named = f"反馈/{full}补报.csv"
+    a = answers(("2026-12", named, 2, W1, "不属实", D(2026, 11, 12), f"户主{full}已外出"),
+                ("2026-11", "反馈/大店镇.csv", 3, W2, "属实", D(2026, 10, 12), None),
+                ("2026-11", "反馈/大店镇.csv", 2, W1, "属实", D(2026, 10, 12), None)).with_columns(
+        rules=pl.Series(["M2", "M1", "M1、M2"]), verifier=pl.Series([old, "张", "张"]))
+    issued = ISSUED.with_columns(rules=pl.when(pl.col("warning_id") == W1).then(pl.lit("M1、M2")).otherwise(pl.lit("M1")))
+    ledger = answer_ledger(answer_history(a, issued))
+    assert ledger.columns == list(LEDGER_HEADERS.values())
+    assert ledger.select("预警编号", "第几次反馈", "收到期次", "核实结果", "核实的预警规则", "是否决定状态",
+                         "重新下发待核的规则").rows() == [
+        (W1, 1, "2026-11", "属实", "M1、M2", "否", None), (W1, 2, "2026-12", "不属实", "M2", "否", "M1"),
+        (W2, 1, "2026-11", "属实", "M1", "是", None)]
+    text = ledger.write_csv()
+    assert full not in text and old not in text
+    assert ledger.row(1, named=True) | {} == ledger.row(1, named=True) | {
+        "反馈文件": "反馈/341302********1238补报.csv", "备注": "户主341302********1238已外出", "核实人": "341302******128"}
+    empty = answer_ledger(answer_history(None, issued))
+    assert empty.height == 0 and empty.columns == list(LEDGER_HEADERS.values())
 
 
 def test_a_true_verdict_a_rerun_reopened_stays_on_the_dispatch_that_sent_it():

@@ -160,6 +160,18 @@ def test_returned_answers_are_taken_and_mistakes_sent_back(three_months):
     n = con.sql("SELECT count(*) FROM feedback_answers WHERE period = '2026-09'").fetchall()[0][0]
     con.close()
     assert n == ret["answered_a"].height + ret["answered_b"].height
+    # ... and in the county's 核实台账 (its parquet too) of September, re-run, and of October, the
+    # cascade re-running it: each answer once, the one the status reads deciding; August's, before
+    # any answer, headers only
+    for period in ("2026-09", "2026-10"):
+        history = pl.read_parquet(out / period / "answer_history.parquet")
+        ledger = pl.read_csv(out / period / "county" / "核实台账.csv", infer_schema=False)
+        assert history.height == ledger.height == n, period
+        decided = pl.read_parquet(out / period / "warning_status.parquet").filter(pl.col("result").is_not_null())
+        assert sorted(ledger.filter(pl.col("是否决定状态") == "是").select("预警编号", "核实结果").rows()) == sorted(
+            decided.select("warning_id", "result").rows()), period
+    aug = pl.read_csv(out / "2026-08" / "county" / "核实台账.csv", infer_schema=False)
+    assert aug.height == 0 and aug.columns[:3] == ["预警编号", "第几次反馈", "收到期次"]
 
 
 def test_open_warnings_are_carried_first_and_overdue_listed(three_months):
