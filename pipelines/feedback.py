@@ -733,7 +733,7 @@ LEDGER_HEADERS = {
     "warning_id": "预警编号", "answer_no": "第几次反馈", "received_period": "收到期次", "file": "反馈文件", "line": "行号",
     "township": "乡（镇）", "result": "核实结果", "include_monitoring": "是否纳入监测", "verifier": "核实人",
     "verify_date": "核实日期", "note": "备注", "rules": "核实的预警规则", "decides": "是否决定状态",
-    "reopened_for": "重新下发待核的规则",
+    "reopened_for": "重新下发待核实的规则",
 }
 
 

@@ -2069,7 +2069,7 @@ def test_the_county_ledger_lists_every_answer_in_order_received_without_a_full_i
     ledger = answer_ledger(answer_history(a, issued))
     assert ledger.columns == list(LEDGER_HEADERS.values())
     assert ledger.select("预警编号", "第几次反馈", "收到期次", "核实结果", "核实的预警规则", "是否决定状态",
-                         "重新下发待核的规则").rows() == [
+                         "重新下发待核实的规则").rows() == [
         (W1, 1, "2026-11", "属实", "M1、M2", "否", None), (W1, 2, "2026-12", "不属实", "M2", "否", "M1"),
         (W2, 1, "2026-11", "属实", "M1", "是", None)]
     text = ledger.write_csv()
