@@ -85,6 +85,16 @@ def shows_mask(id_raw: pl.Expr) -> pl.Expr:
 
 
 OLD_ID = r"^[0-9]{15}$"  # an old 15-digit ID (GB 11643-1989), as `id_text` reads it
+# GB/T 2260 provinces (first digit, second digits): every region code an old ID was issued under,
+# 11-15, 21-23, 31-37, 41-46, 50-54, 61-65
+PROVINCES = (("1", "1-5"), ("2", "1-3"), ("3", "1-7"), ("4", "1-6"), ("5", "0-4"), ("6", "1-5"))
+# a province as far as shown (`*` for a masked digit)
+_PROVINCE_SHOWN = "^(?:" + "|".join(f"{a}[{b}*]" for a, b in PROVINCES) + r"|\*[0-9*])"
+_ID18 = r"[0-9*]{17}[0-9X*]"
+CERT = rf"^{_ID18}[0-9]{{2}}$"  # 残疾人证号 (SPEC §1): the ID, type and level digits
+# a 残疾人证号 made from an old ID: its 15 characters, type 1-7 and level 1-4 (no check character
+# tells such a number from any 17 digits: the type and level, the region and the date do)
+OLD_CERT = r"^[0-9*]{15}[1-7][1-4]$"
 
 
 def upgrade_old_id(s: pl.Expr) -> pl.Expr:
@@ -92,6 +102,13 @@ def upgrade_old_id(s: pl.Expr) -> pl.Expr:
     became (GB 11643: the century 19 after the region, the check character computed)."""
     head = pl.concat_str([s.str.slice(0, 6), pl.lit("19"), s.str.slice(6, 9)])
     return pl.concat_str([head, _check_expr(head)])
+
+
+def _could_be_old_id(s: pl.Expr) -> pl.Expr:
+    """Whether the digits `s` begins with can be an old ID: a province's region (`PROVINCES`) and a
+    day of the 1900s."""
+    born = pl.concat_str([pl.lit("19"), s.str.slice(6, 6)]).str.to_date("%Y%m%d", strict=False)
+    return s.str.contains(_PROVINCE_SHOWN) & born.is_not_null()
 
 
 def _pad_mask(s: pl.Expr) -> pl.Expr:
@@ -113,14 +130,15 @@ def _kept(id_norm: pl.Expr) -> pl.Expr:
 
 
 def _old_mask(s: pl.Expr) -> pl.Expr:
-    """A masked 15-character old ID (6 region + yymmdd + 3 sequence digits, SPEC §1) -> its
-    18-character reading: every character where the new ID holds it, the check character
-    unknown (341302*****1273 -> 341302*******1273*). The century is 19 (an old ID was issued to a
-    person born in the 1900s) where the whole yymmdd is shown: the reading then keys on a whole
-    birth date, as a new ID's birth-date mask does (******620111*** -> ******19620111****).
-    Beside part of a date it adds nothing the roster's shares (`link._id_u`) do not weigh, and
-    would only count as shown what the record does not show (`link._describe`), or key a mask
-    showing the region alone on region + century (a region-wide join)."""
+    """A masked 15-character old ID (6 region + yymmdd + 3 sequence digits, SPEC §1), or the first
+    15 of a 17-character 残疾人证号 made from one, -> its 18-character reading: every character
+    where the new ID holds it, the check character unknown (341302*****1273 -> 341302*******1273*).
+    The century is 19 (an old ID was issued to a person born in the 1900s) where the whole yymmdd
+    is shown: the reading then keys on a whole birth date, as a new ID's birth-date mask does
+    (******620111*** -> ******19620111****). Beside part of a date it adds nothing the roster's
+    shares (`link._id_u`) do not weigh, and would only count as shown what the record does not
+    show (`link._describe`), or key a mask showing the region alone on region + century (a
+    region-wide join)."""
     whole = s.str.slice(6, 6).str.contains(r"^[0-9]{6}$")
     return pl.concat_str([s.str.slice(0, 6), pl.when(whole).then(pl.lit("19")).otherwise(pl.lit("**")),
                           s.str.slice(6, 9), pl.lit("*")])
@@ -130,7 +148,9 @@ def fixed_stars(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:
     """Per department and kind of `df` (its `dept`, `kind`, those it has; one row when neither):
     `_fixed`, whether at least half of its masked IDs are 15 characters long, i.e. its system writes five
     stars whatever the ID (`341302*****2734` is a new ID's first 6 and last 4; distinct IDs counted), rather than
-    masking the odd old 15-digit ID among 18-character masks (`normalize_ids`). Given to
+    masking the odd old 15-digit ID among 18-character masks (`normalize_ids`); `_certs`, whether at
+    least half of its IDs are 残疾人证号 (`CERT`, `OLD_CERT`: a 残联 list), where a masked 17-character
+    one is made from an old ID rather than a new ID shown with a star too few. Given to
     `normalize_ids` of a part of the rows (a review queue's records), the part is read as the
     whole is."""
     by = [c for c in ("dept", "kind") if c in df.columns]
@@ -138,7 +158,8 @@ def fixed_stars(df: pl.DataFrame, col: str = "id_raw") -> pl.DataFrame:
     text = id_text(pl.col(col))
     masked = text.str.contains("*", literal=True).fill_null(False)
     fixed = ((text.str.len_chars() == 15) & masked).sum() * 2 >= masked.sum()
-    return df.group_by(by).agg(_fixed=fixed) if by else df.select(_fixed=fixed)
+    certs = (text.str.contains(CERT) | text.str.contains(OLD_CERT)).sum() * 2 >= (text.str.len_chars() > 0).sum()
+    return df.group_by(by).agg(_fixed=fixed, _certs=certs) if by else df.select(_fixed=fixed, _certs=certs)
 
 
 def normalize_ids(df: pl.DataFrame, col: str = "id_raw", fixed: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -150,7 +171,11 @@ def normalize_ids(df: pl.DataFrame, col: str = "id_raw", fixed: pl.DataFrame | N
     could have, it is that one; when both do, its department and kind decide (`fixed_stars` of
     `df`, or `fixed` when given, of all the rows `df` is a part of): a 15-character mask among
     mostly 18-character ones is an old ID; where most masks are 15 characters the system writes
-    a fixed number of stars.
+    a fixed number of stars. A masked 残疾人证号 made from an old ID (341302******27341, `OLD_CERT`)
+    is read so too, the old ID at its first 15; where both readings hold a date, it is one among
+    certificates (`fixed_stars`' `_certs`), elsewhere a new ID with a star too few. A whole one
+    (34130276051527341) is the 18-character ID the old ID became, when it can be one
+    (`_could_be_old_id`); otherwise it is no ID, as any 17 digits.
 
     Never raises on odd input: anything unusable becomes `missing`. Each distinct value is
     worked out once (department extracts repeat a person's ID on many rows).
@@ -159,17 +184,18 @@ def normalize_ids(df: pl.DataFrame, col: str = "id_raw", fixed: pl.DataFrame | N
     out = df.join(_normalize_unique(df.select(col).unique(), col), on=col, how="left", nulls_equal=True,
                   maintain_order="left")
     if out["_old"].is_null().all():
-        return out.drop("_old", "_old_kept", "_old_only")
+        return out.drop("_old", "_old_kept", "_old_only", "_cert")
     groups = fixed_stars(df, col) if fixed is None else fixed
     by = [c for c in ("dept", "kind") if c in groups.columns and c in df.columns]
-    out = (out.join(groups.group_by(by).agg(pl.col("_fixed").all()), on=by, how="left", maintain_order="left",
-                    nulls_equal=True) if by
-           else out.with_columns(_fixed=pl.lit(bool(groups["_fixed"].any()))))
-    use = pl.col("_old").is_not_null() & pl.col("_old_only").fill_null(~pl.col("_fixed").fill_null(False))
+    out = (out.join(groups.group_by(by).agg(pl.col("_fixed", "_certs").all()), on=by, how="left",
+                    maintain_order="left", nulls_equal=True) if by
+           else out.with_columns(_fixed=pl.lit(bool(groups["_fixed"].any())), _certs=pl.lit(bool(groups["_certs"].any()))))
+    either = pl.when(pl.col("_cert")).then(pl.col("_certs").fill_null(True)).otherwise(~pl.col("_fixed").fill_null(False))
+    use = pl.col("_old").is_not_null() & pl.col("_old_only").fill_null(either)
     return out.with_columns(id_norm=pl.when(use).then(pl.col("_old")).otherwise(pl.col("id_norm")),
                             kept=pl.when(use).then(pl.col("_old_kept")).otherwise(pl.col("kept")),
                             id_status=pl.when(use).then(pl.lit("masked")).otherwise(pl.col("id_status"))
-                            ).drop("_old", "_old_kept", "_old_only", "_fixed")
+                            ).drop("_old", "_old_kept", "_old_only", "_cert", "_fixed", "_certs")
 
 
 def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
@@ -182,11 +208,12 @@ def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
     sci_id = pl.when(sci.struct[2].cast(pl.Int64, strict=False) == 17).then(
         sci_kept.str.pad_end(18, "*")
     )
-    id18 = r"^[0-9*]{17}[0-9X*]"
     cand = (
-        pl.when(s.str.contains(id18 + r"[0-9]{2}$")).then(s.str.slice(0, 18))  # 残疾人证号
-        .when(s.str.contains(r"^G" + id18.lstrip("^") + "$")).then(s.str.slice(1, 18))  # 学籍号
+        pl.when(s.str.contains(CERT)).then(s.str.slice(0, 18))  # 残疾人证号
+        .when(s.str.contains(rf"^G{_ID18}$")).then(s.str.slice(1, 18))  # 学籍号
         .when(s.str.contains(OLD_ID)).then(upgrade_old_id(s))
+        .when(s.str.contains(OLD_CERT) & ~s.str.contains("*", literal=True) & _could_be_old_id(s))
+        .then(upgrade_old_id(s.str.slice(0, 15)))  # 残疾人证号 made from an old ID
         .when(s.str.contains(r"^\d\.?\d*E\+?\d+$")).then(sci_id)
         .when(s.str.contains(r"^[0-9]*\*+[0-9]*X?$")).then(_pad_mask(s))  # X only as the check character
     )
@@ -221,11 +248,15 @@ def _normalize_unique(df: pl.DataFrame, col: str) -> pl.DataFrame:
         .otherwise(pl.lit("masked"))
     )
     out = out.with_columns(id_norm=id_norm.fill_null("*" * 18), id_status=status)
-    # a masked value of 15 characters: its old-ID reading too, and whether only that one holds a date
-    old = s.str.contains(r"^[0-9*]{15}$") & s.str.contains("*", literal=True) & s.str.contains("[0-9]")
+    # a masked value of 15 characters, or of 17 ending in type and level digits whose region can be
+    # a province's (`OLD_CERT`): its old-ID reading too, and whether only that one holds a date
+    head = s.str.slice(0, 15)
+    cert = s.str.contains(OLD_CERT) & head.str.contains(_PROVINCE_SHOWN)
+    old = ((s.str.contains(r"^[0-9*]{15}$") | cert) & head.str.contains("*", literal=True)
+           & head.str.contains("[0-9]"))
     old_ok = pl.col("_old").str.slice(6, 8).str.contains(_BIRTH_OK)
     new_ok = pl.col("id_norm").str.slice(6, 8).str.contains(_BIRTH_OK) & (pl.col("id_status") != "missing")
-    out = out.with_columns(_old=pl.when(old).then(_old_mask(s)))
+    out = out.with_columns(_old=pl.when(old).then(_old_mask(s)), _cert=cert)
     out = out.with_columns(_old_only=pl.when(pl.col("_old").is_not_null()).then(
         pl.when(old_ok & new_ok).then(None).otherwise(old_ok)))
     return out.with_columns(kept=_kept(pl.col("id_norm")), _old_kept=_kept(pl.col("_old"))).drop("_cand", "_sci", "_s")

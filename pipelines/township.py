@@ -13,7 +13,7 @@ from datetime import date
 
 import polars as pl
 
-from matchers.ids import OLD_ID, is_full_id, upgrade_old_id
+from matchers.ids import OLD_ID, PROVINCES, is_full_id, upgrade_old_id
 from pipelines.rules import SEVERITY_RANK, households
 from schemas.outputs import FEEDBACK_COLUMNS, TOWNSHIP_COLUMNS
 
@@ -21,8 +21,8 @@ from schemas.outputs import FEEDBACK_COLUMNS, TOWNSHIP_COLUMNS
 # `\d` matches full-width digits too)
 ID_PATTERN = r"((?:\d\s*){6})(?:\d\s*){8}((?:\d\s*){3}[\dXxＸｘ])"
 # a 15-digit old ID (SPEC §1, GB 11643-1989), typed as an 18-character one may be (full-width
-# digits, spaces inside): a province of GB/T 2260 (11-15, 21-23, 31-37, 41-46, 50-54, 61-65: every
-# code an old ID was issued under) and 4 digits, a real yymmdd date of the 1900s and 3 sequence
+# digits, spaces inside): a province of GB/T 2260 (`matchers.ids.PROVINCES`: every code an old ID
+# was issued under) and 4 digits, a real yymmdd date of the 1900s and 3 sequence
 # digits, alone or followed by 2 more (a 残疾人证号 made from an old ID: type and level digits), not
 # part of a longer run of digits (a 结算流水号 of 15 or 16 digits that is no such ID stays readable).
 # The regex has no look-around, so the characters either side are matched and put back.
@@ -43,7 +43,7 @@ _DAY = "|".join([
 ])
 _LEAP = f"(?:{_d('02468')}{_d('48')}|{_d('13579')}{_d('26')}|{_d('2468')}{_d('0')}){_d('0')}{_d('2')}{_d('2')}{_d('9')}"
 _YYMMDD = f"(?:{_d('0-9')}{{2}}(?:{_DAY})|{_LEAP})"  # 1900 was no leap year
-_PROVINCE = "|".join(_d(a) + _d(b) for a, b in (("1", "1-5"), ("2", "1-3"), ("3", "1-7"), ("4", "1-6"), ("5", "0-4"), ("6", "1-5")))
+_PROVINCE = "|".join(_d(a) + _d(b) for a, b in PROVINCES)
 _DIGIT, _NO_DIGIT = "[0-9０-９]", "[^0-9０-９]"
 OLD_ID_PATTERN = (f"(^|{_NO_DIGIT})((?:{_PROVINCE}){_d('0-9')}{{4}}){_YYMMDD}({_d('0-9')}{{2}}{_DIGIT})"
                   rf"((?:\s*{_DIGIT}){{2}})?({_NO_DIGIT}|$)")

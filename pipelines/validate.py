@@ -24,10 +24,11 @@ REJECTED_SCHEMA = {
 }
 _ID_FIELDS = {"id_raw", "id_number"}
 # an ID number inside a value (学籍号 G + ID, 残疾人证号 = ID + 2 digits): a region code, a birth
-# date, 3 digits and a check character (18), or an old 15-digit ID standing alone; a record number
-# that merely has many digits (YB3413232026100002935: no date at the right place) is not one
+# date, 3 digits and a check character (18), or an old 15-digit ID standing alone or followed by
+# type and level digits (a 17-digit 残疾人证号 made from it); a record number that merely has many
+# digits (YB3413232026100002935: no date at the right place) is not one
 _DATE = r"(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"
-_HOLDS_ID = re.compile(rf"(?=[1-6]\d{{5}}(18|19|20)\d{{2}}{_DATE}\d{{3}}[\dXx])|(?<!\d)[1-6]\d{{7}}{_DATE}\d{{3}}(?!\d)")
+_HOLDS_ID = re.compile(rf"(?=[1-6]\d{{5}}(18|19|20)\d{{2}}{_DATE}\d{{3}}[\dXx])|(?<!\d)[1-6]\d{{7}}{_DATE}\d{{3}}(\d{{2}})?(?!\d)")
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 # A cell holding only a dash (-, —, －, --, and Excel's accounting format, which shows 0 as ` -  `
 # or `¥ -` and saves it so in a CSV): nothing, i.e. an amount of 0 and no date.

@@ -69,6 +69,20 @@ def test_ids_that_read_as_none_are_reported_per_file_with_lines_and_a_masked_exa
     assert unreadable_ids(df.filter(pl.col("file") == "医保/b.csv")).is_empty()
 
 
+def test_a_17_digit_disability_certificate_is_an_id_shown_not_one_read_as_none():
+    """A 残疾人证号 made from an old ID (17 digits: the old ID, type and level) is a whole ID: no
+    'read as none' finding for its file, and its nameless row is kept as a 20-character one's
+    is; 17 digits that can be no old ID (month 13) still read as none."""
+    df = pl.DataFrame({
+        "dept": ["残联"] * 3, "kind": ["disability"] * 3, "file": ["残联/a.csv"] * 3, "line": [2, 3, 4],
+        "record_id": ["34130276051527341", "34222319570410315473", "34130276131527341"], "name": ["*", "*", "张三"],
+    }).with_columns(id_raw=pl.col("record_id"))
+    kept, rejected = set_aside_unidentifiable(df)
+    assert kept["line"].to_list() == [2, 3, 4] and rejected.is_empty()
+    assert unreadable_ids(df)["count"].to_list() == [1]
+    assert unreadable_ids(df.head(2)).is_empty()
+
+
 def test_a_file_no_row_of_which_shows_an_id_is_named():
     """住建 heads its ID column 户主身份证号码 in one county, 号码 in another: a header no
     alias reads leaves every 证件号码 empty, the records linked by name and place alone, and

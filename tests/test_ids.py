@@ -282,3 +282,36 @@ def test_an_id_of_a_person_born_in_this_century_is_a_whole_id():
 
     born_2003 = "34130220030101001" + check_char("34130220030101001")
     assert is_full_id(pl.Series([born_2003])).to_list() == [True]
+
+
+def test_a_17_digit_disability_certificate_made_from_an_old_id_is_read_as_the_id_it_became():
+    """A 残疾人证号 issued to a person still holding an old 15-digit ID is that ID, type and level
+    (34130276051527341): read as the ID the old one became (19 inserted, the check character
+    computed), as a 20-character one is read as its first 18, full-width and spaced too. 17
+    digits that can be no old ID (no such day, a region of no province) or whose type (1-7) or
+    level (1-4) is none stay no ID."""
+    new = "34130219760515273" + check_char("34130219760515273")
+    out = norm("34130276051527341", "３４１３０２ ７６０５１５ ２７３ ４１", new + "41",
+               "34130276023027341", "74130276051527341", "34130276051527381", "34130276051527350")
+    assert out["id_norm"].to_list() == [new] * 3 + ["*" * 18] * 4
+    assert out["id_status"].to_list() == ["full_valid"] * 3 + ["missing"] * 4
+
+
+def test_a_masked_17_digit_certificate_is_read_at_the_old_id_s_places_among_certificates():
+    """Masked (341302******27341, full-width digits and spaces too) it is read as its old ID
+    masked: region and sequence digits where the new ID holds them, as a masked 20-character
+    one is read at its own places. Among a department's 18-character masks a 17-character one
+    is a new ID shown with a star too few, as before; a part of the rows is read as the whole is."""
+    raw = ["341302******27341", "341302******２７３ ４１", "341302*******2734", "34222319570410315473",
+           "341302******27341", "342201********2205", "341302********6128"]
+    dept = ["残联"] * 4 + ["医保"] * 3
+    out = normalize_ids(pl.DataFrame({"id_raw": raw, "dept": dept}))
+    assert out["id_norm"].to_list() == [
+        "341302********273*", "341302********273*", "341302*********27*", "342223195704103154",
+        "341302*******27341", "342201********2205", "341302********6128"]
+    assert out["id_status"].to_list() == ["masked"] * 3 + ["full_valid"] + ["masked"] * 3
+    assert out["kept"][0] == "111111000000001110"
+    part = pl.DataFrame({"id_raw": raw[4:5], "dept": dept[4:5]})
+    assert normalize_ids(part)["id_norm"][0] == "341302********273*"  # (alone, all its numbers are certificates)
+    whole = pl.DataFrame({"id_raw": raw, "dept": dept})
+    assert normalize_ids(part, fixed=fixed_stars(whole))["id_norm"][0] == "341302*******27341"

@@ -159,6 +159,29 @@ def test_a_masked_old_15_digit_id_links_its_person(roster):
         ("matched", o) for o in others["person_id"]]
 
 
+def test_a_17_digit_disability_certificate_made_from_an_old_id_links_its_person(roster):
+    """残联 gave a person still holding an old 15-digit ID a 17-digit 残疾人证号 (the old ID, type
+    and level): it links the roster person whose ID the old one became, as a 20-character one
+    links its (it read as no ID: the record was left to name and place). Masked as the township
+    lists mask it (341302******27341), its kept characters stand at the old ID's places: the
+    person they fit is its candidate."""
+    p = roster.filter(pl.col("id_number").str.slice(6, 2) == "19").row(0, named=True)
+    i = p["id_number"]
+    cert = i[:6] + i[8:17] + "41"
+    others = roster.filter(pl.col("person_id") != p["person_id"]).head(3)
+    name = p["name"]
+    rows = [(cert, name, cert), ("masked", name[0] + "*" + name[-1], cert[:6] + "*" * 6 + cert[12:])] + [
+        (o + "23", n, o + "23") for o, n in others.select("id_number", "name").rows()]
+    recs = pl.DataFrame(rows, schema=["record_id", "name", "id_raw"], orient="row").with_columns(
+        dept=pl.lit("残联"), kind=pl.lit("disability"), township=pl.lit(None, pl.Utf8), village=pl.lit(None, pl.Utf8))
+    links, _ = link(recs, roster, CFG)
+    d = {r["record_id"]: r for r in links.iter_rows(named=True)}
+    assert (d[cert]["decision"], d[cert]["person_id"]) == ("matched", p["person_id"]), d[cert]["reason"]
+    assert "ID 18/18" in d[cert]["reason"], d[cert]["reason"]
+    assert d["masked"]["person_id"] == p["person_id"], d["masked"]["reason"]
+    assert "9/18 kept (6+3, an old 15-digit ID)" in d["masked"]["reason"], d["masked"]["reason"]
+
+
 def test_a_department_may_ask_for_a_stricter_threshold(roster):
     """match_threshold_by_dept: a 4+4 record showing a name's first and last characters links at
     the default 0.99 (p below 0.999); with 医保 asking for 0.999 the same record waits in

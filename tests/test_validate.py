@@ -555,6 +555,20 @@ def test_disability_id_raw_is_cert_number_and_record_id_masked_in_rejections():
     assert rejected["record_id"].to_list() == ["342223**********5474"]
 
 
+
+def test_a_17_digit_disability_certificate_is_an_id_masked_in_rejections():
+    """A 残疾人证号 made from an old 15-digit ID (the old ID, type and level: 17 digits) is copied
+    into id_raw as a 20-character one is, and masked where its row is set aside (it was echoed
+    whole: its old ID stood before two digits, not alone)."""
+    raw = pl.DataFrame(
+        {"残疾人证号": ["34130276051527341", "34130276051527351"], "姓名": ["郝*", "王*"],
+         "残疾等级": ["一级", "五级"], "办证类型": ["新办", "新办"], "line": [2, 3]}
+    )
+    valid, rejected = run(standardize(raw, CFG.kinds["disability"]), "disability", "残联", "残联/d.csv")
+    assert valid["id_raw"].to_list() == ["34130276051527341"]
+    assert rejected["record_id"].to_list() == ["341302*******7351"]
+    assert mask_value("残疾人证号34130276051527341（换领）") == "残疾人证号3****************（换领）"
+
 def test_mask_value():
     assert mask_value("341302196201112734", "id_raw") == "341302********2734"
     assert mask_value("3.41302E+17", "id_raw") == "3.4130*E+17"
