@@ -6,7 +6,7 @@
 Written in the twelfth session by a helper who read only ../shared/SPEC.md and the example inbox,
 never `sample_data/` or `matchers/`: its population, masks, dirt and proportions are its own
 reading of the contract, so what the matcher does here is what it does on a delivery it was not
-tuned on (README, "A county we never generated"). Three styles: `moderate` (灵璧县 341323, half
+tuned on (docs/ACCURACY.md, "A county we never generated"). Three styles: `moderate` (灵璧县 341323, half
 6+4 masks, 30% masked names), `heavy` (泗县 341324, masks spread over every style, 70% masked
 names, ten surnames for a third of the county, Excel date cells), `dirty` (埇桥区 341302, two
 legacy region codes, 12% ID dirt, minority names, English folder names, numeric 人编号, mostly
