@@ -6,6 +6,8 @@ console output and exit codes. Run it as `python flows.py ...` (flows.py hands i
     python flows.py serve --inbox INBOX --out OUT                       monthly schedule (needs a Prefect server)
     python flows.py province --counties counties.toml --period 2026-10  several counties at once
     python flows.py deploy --counties counties.toml --pool suzhou       one deployment per county on a work pool
+    python flows.py backup --out OUT --to FILE                          a consistent copy of the warehouse
+    python flows.py restore --from FILE --out OUT                       that copy put back in its place
 
 Each says one safe line per failure on stderr (no traceback, no personal data) and exits with a
 code scripts can rely on: 0 done, 1 the run failed, 2 bad arguments or configuration, 3 busy
@@ -47,6 +49,9 @@ commands:
   province  several counties, one period, run concurrently (counties listed in a TOML file)
   deploy    register one monthly deployment per county (same TOML file) on a process work pool,
             run by `prefect worker start --pool POOL` on the machines (needs PREFECT_API_URL)
+  backup    copy the warehouse (the county's memory: answers, warning history, the 预警编号 key)
+            to a file, consistently, under the run's lock
+  restore   put such a copy back as the warehouse; the one there before is kept beside it
 
 exit codes:
   0 done   1 the run failed (one-line message on stderr)   2 bad arguments or configuration
@@ -150,6 +155,27 @@ def _parser() -> argparse.ArgumentParser:
     dep.add_argument("--source", default=str(ROOT),
                      help="project folder holding flows.py, at the same path on every worker machine "
                           "(default this one)")
+
+    bk = sub.add_parser("backup", formatter_class=fmt, help="copy the warehouse to a file, safely",
+                        description="Copy the warehouse to FILE under the lock a writing run takes (never a copy "
+                                    "torn by a run writing it), check the copy holds every row, and say what it "
+                                    "holds. FILE is readable by its owner only.",
+                        epilog="example (nightly, kept 30 days: docs/OPERATIONS.md):\n  python flows.py backup "
+                               "--out /data/out --to /backup/fanpin/warehouse-$(date +%F).duckdb")
+    bk.add_argument("--out", required=True, help="output folder holding warehouse.duckdb")
+    bk.add_argument("--warehouse", help="DuckDB warehouse file (default OUT/warehouse.duckdb)")
+    bk.add_argument("--to", required=True, metavar="FILE", help="the copy to write (refused if it exists)")
+    bk.add_argument("--force", action="store_true", help="replace FILE when it exists")
+
+    rs = sub.add_parser("restore", formatter_class=fmt, help="put a backup back as the warehouse",
+                        description="Under the warehouse lock, check that FILE is a warehouse of this pipeline and "
+                                    "put a copy of it in place of the warehouse. The warehouse there before is kept "
+                                    "as warehouse.duckdb.before-restore-<time>, never deleted.",
+                        epilog="example:\n  python flows.py restore --from /backup/fanpin/warehouse-2026-11-04.duckdb "
+                               "--out /data/out")
+    rs.add_argument("--from", dest="source", required=True, metavar="FILE", help="a copy `backup` wrote")
+    rs.add_argument("--out", required=True, help="output folder holding warehouse.duckdb")
+    rs.add_argument("--warehouse", help="DuckDB warehouse file (default OUT/warehouse.duckdb)")
     return parser
 
 
@@ -177,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
+    if args.command in ("backup", "restore"):  # (no settings: the warehouse is copied as it is)
+        return _backup(args) if args.command == "backup" else _restore(args)
     try:
         cfg = load_config(args.config, args.set)
     except (OSError, ValueError, KeyError, TypeError) as exc:  # (a file's: `read_toml` names it)
@@ -204,12 +232,69 @@ def main(argv: list[str] | None = None) -> int:
         return _err(_no_full_run(args, wh), EXIT_USAGE)
     try:
         return _run_locked(args, cfg, wh, only)
-    except OSError as exc:  # OUT or the warehouse's folder not writable, a disk full before the run began
-        return _err(f"cannot use {exc.filename or wh}: {exc.strerror or exc}", EXIT_FAILED)
-    except duckdb.Error as exc:  # opened before the run: a --warehouse that is no DuckDB file (a wrong path, a
-        # truncated copy) or one of another DuckDB version; its I/O message names the file only
-        said = str(exc).splitlines()[0] if isinstance(exc, duckdb.IOException) else type(exc).__name__
-        return _err(f"cannot open the warehouse {wh}: {said}", EXIT_FAILED)
+    except (OSError, duckdb.Error) as exc:
+        return _err(_cannot(exc, wh), EXIT_FAILED)
+
+
+def _cannot(exc: OSError | duckdb.Error, wh: Path) -> str:
+    """What an OS or DuckDB error before or around a run (or a backup) says, in one line."""
+    if isinstance(exc, OSError):  # OUT or the warehouse's folder not writable, a disk full before the run began
+        return f"cannot use {exc.filename or wh}: {exc.strerror or exc}"
+    # opened before the run: a --warehouse that is no DuckDB file (a wrong path, a truncated copy)
+    # or one of another DuckDB version; its I/O message names the file only
+    said = str(exc).splitlines()[0] if isinstance(exc, duckdb.IOException) else type(exc).__name__
+    return f"cannot open the warehouse {wh}: {said}"
+
+
+def _holds(held: dict) -> str:
+    """`warehouse.holdings` in words."""
+    def n(count: int, what: str) -> str:
+        return f"{count} {what}{'s' * (count != 1)}"
+    periods = held["periods"]
+    return (n(len(periods), "period")
+            + (f" ({periods[0]} to {periods[-1]})" if len(periods) > 1 else f" ({periods[0]})" if periods else "")
+            + f", {n(held['township_answers'], 'township answer')}, {n(held['review_answers'], 'review answer')}")
+
+
+def _backup(args) -> int:
+    wh = Path(args.warehouse) if args.warehouse else Path(args.out) / "warehouse.duckdb"
+    to = Path(args.to)
+    if not wh.is_file():  # refused before the lock file (and OUT) would be created
+        return _err(f"no warehouse {wh} to back up", EXIT_USAGE)
+    if to.is_dir():
+        return _err(f"--to {to} is a folder: name the file to write in it", EXIT_USAGE)
+    if to.exists() and not args.force:
+        return _err(f"{to} exists: give another --to, or --force to replace it", EXIT_USAGE)
+    try:
+        with warehouse_lock(wh) as held:
+            if not held:
+                return _err(f"another run is using {wh}; wait for it to finish", EXIT_BUSY)
+            holds = warehouse.backup(wh, to)
+    except ValueError as exc:  # the copy checked holds other rows: not written
+        return _err(str(exc), EXIT_FAILED)
+    except (OSError, duckdb.Error) as exc:
+        return _err(_cannot(exc, wh), EXIT_FAILED)
+    print(f"backed up {wh} to {to}: {to.stat().st_size / 1e6:.1f} MB, {_holds(holds)}")
+    return EXIT_OK
+
+
+def _restore(args) -> int:
+    wh = Path(args.warehouse) if args.warehouse else Path(args.out) / "warehouse.duckdb"
+    source = Path(args.source)
+    if not source.is_file():
+        return _err(f"no file {source} to restore", EXIT_USAGE)
+    try:
+        with warehouse_lock(wh) as held:
+            if not held:
+                return _err(f"another run is using {wh}; wait for it to finish", EXIT_BUSY)
+            holds, kept = warehouse.restore(wh, source)
+    except warehouse.NotAWarehouse as exc:
+        return _err(f"{exc}; {wh} is unchanged", EXIT_USAGE)
+    except (OSError, duckdb.Error) as exc:
+        return _err(_cannot(exc, wh), EXIT_FAILED)
+    print(f"restored {wh} from {source}: {_holds(holds)}; "
+          + (f"the warehouse before is kept as {kept}" if kept else "there was no warehouse before"))
+    return EXIT_OK
 
 
 def _no_full_run(args, wh: Path) -> str:

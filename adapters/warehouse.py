@@ -27,6 +27,8 @@ one transaction, so a re-run never duplicates anything):
                   set_aside_fits`): a partial run keeps the other departments' for the report
 - `secrets`       (no period) the county's key for the 预警编号 of households numbered by an ID
                   number and of leads (`warning_key`)
+
+`backup` copies it whole and `restore` puts such a copy back (`python flows.py backup|restore`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from __future__ import annotations
 import getpass
 import os
 import secrets
+import shutil
 import socket
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -42,6 +45,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from adapters.outputs import _fsync, atomic_path
 from pipelines.year_to_date import RELINK_KEYS, relink_keys
 from schemas.inputs import record_key_sql, respelled
 from schemas.links import RosterChange, RosterDigest
@@ -701,3 +705,79 @@ def status_before(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame |
         return None
     last = _run(con, f"SELECT max(period) FROM {STATUS_PERIODS} WHERE period < ? AND warnings > 0", [period])[0][0]
     return None if last is None else table(con, STATUS, "period = ?", [last])
+
+
+class NotAWarehouse(ValueError):
+    """A file given to `restore` that is no warehouse of this pipeline."""
+
+
+def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Each table's number of rows (views aside: they read the tables)."""
+    tables = _run(con, "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+                       "AND table_catalog = current_database() AND table_schema = 'main' ORDER BY table_name")
+    return {t: _run(con, f'SELECT count(*) FROM "{t}"')[0][0] for (t,) in tables}
+
+
+def holdings(con: duckdb.DuckDBPyConnection) -> dict:
+    """What a warehouse holds, as a backup or restore says it: the periods run successfully, the
+    township answers (`feedback_answers`) and review answers (`review_answers`) it keeps."""
+    def count(table: str) -> int:
+        return _run(con, f"SELECT count(*) FROM {table}")[0][0] if _has_table(con, table) else 0
+    return {"periods": [p for (p,) in _run(con, "SELECT DISTINCT period FROM runs WHERE status = 'ok' ORDER BY period")],
+            "township_answers": count("feedback_answers"), "review_answers": count("review_answers")}
+
+
+def backup(path: Path, to: Path) -> dict:
+    """Copy the warehouse at `path` to `to`, the caller holding the warehouse lock (no run writes
+    it): what its WAL still holds is first written into the file (CHECKPOINT: a copy of the file
+    alone lacks it), the file copied to a temporary name beside `to`, put on disk, checked (each
+    table as many rows as the warehouse's) and only then renamed onto `to`, so that `to` is never
+    a half copy; mode 0600 (it holds what the warehouse holds). -> `holdings` of the copy."""
+    con = duckdb.connect(str(path))  # (not `connect`: the copy is the warehouse as it is, not upgraded)
+    try:
+        _run(con, "CHECKPOINT")
+        counts = row_counts(con)
+    finally:
+        con.close()
+    with atomic_path(to) as tmp:
+        shutil.copyfile(path, tmp)
+        _fsync(tmp)
+        with reading(tmp) as copy:
+            if (copied := row_counts(copy)) != counts:
+                differ = sorted(t for t in counts.keys() | copied.keys() if counts.get(t) != copied.get(t))
+                raise ValueError(f"the copy of {path} does not hold what it holds (tables {', '.join(differ)}); "
+                                 f"{to} was not written")
+            held = holdings(copy)
+    _fsync(Path(to).parent)
+    return held
+
+
+def restore(path: Path, source: Path) -> tuple[dict, Path | None]:
+    """Put `source` (a `backup`) in place of the warehouse at `path`, the caller holding the
+    warehouse lock: copied beside it, put on disk, checked to be a warehouse (`runs`, `secrets`;
+    one of an older layout is upgraded by the next run's `connect`), then renamed onto `path`. The
+    warehouse there before keeps a name of its own, `<name>.before-restore-<time>` (with the WAL
+    a killed run left it), taken before the rename: never deleted, and `path` never missing.
+    -> (`holdings` of the copy, the name the one before is kept under, None when there was none).
+    Raises `NotAWarehouse` for a file that is not one."""
+    path, kept = Path(path), None
+    with atomic_path(path) as tmp:
+        shutil.copyfile(source, tmp)
+        _fsync(tmp)
+        try:
+            with reading(tmp) as con:
+                missing = [t for t in ("runs", "secrets") if not _has_table(con, t)]
+                held = holdings(con) if not missing else None
+        except duckdb.Error as exc:  # (no DuckDB file, or one of a newer DuckDB: its first line names the file)
+            said = str(exc).splitlines()[0] if isinstance(exc, duckdb.IOException) else type(exc).__name__
+            raise NotAWarehouse(f"{source} is not a warehouse: {said.replace(str(tmp), str(source))}") from None
+        if missing:
+            raise NotAWarehouse(f"{source} is not a warehouse of this pipeline: it has no {' or '.join(missing)} table")
+        if path.exists():
+            kept = path.with_name(f"{path.name}.before-restore-{datetime.now():%Y%m%dT%H%M%S}")
+            os.link(path, kept)  # (refuses an existing name: nothing is overwritten)
+            wal = path.with_name(path.name + ".wal")
+            if wal.exists():  # a killed run's: the old warehouse's, never to be replayed into the copy
+                os.replace(wal, kept.with_name(kept.name + ".wal"))
+    _fsync(path.parent)
+    return held, kept

@@ -1,0 +1,179 @@
+"""`python flows.py backup` and `restore`: a consistent copy of the warehouse (the county's answers,
+warning history and 预警编号 key), taken and put back under the lock a writing run takes."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+import cli
+import flows
+from adapters import warehouse
+
+
+def _warehouse(wh: Path, periods=("2026-09", "2026-10")) -> str:
+    """A small warehouse as runs leave it (no county run): each period stored and recorded ok, a
+    township answer and the key; the last period's rows still in the WAL (the connection kept
+    open, as a run's is while it writes). -> the key."""
+    con = warehouse.connect(wh)
+    key = warehouse.warning_key(con)
+    for period in periods:
+        run_id = warehouse.begin_run(con, period, "x")
+        warehouse.replace_period(con, period, {
+            "warnings": pl.DataFrame({"warning_id": [f"YJ{period}-1", f"YJ{period}-2"]}),
+            "feedback_answers": pl.DataFrame({"warning_id": [f"YJ{period}-1"], "result": ["属实"]})})
+        warehouse.mark_stored(con, run_id)
+        warehouse.finish_run(con, run_id, "ok")
+        if period != periods[-1]:
+            con.execute("CHECKPOINT")
+    _open.append(con)
+    return key
+
+
+_open: list[duckdb.DuckDBPyConnection] = []
+
+
+def _close() -> None:
+    while _open:
+        _open.pop().close()
+
+
+def _tables(path: Path) -> dict[str, list]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {t: sorted(con.sql(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in warehouse.row_counts(con)}
+    finally:
+        con.close()
+
+
+def _backup(wh: Path, to: Path, *extra: str) -> int:
+    return cli.main(["backup", "--out", str(wh.parent), "--to", str(to), *extra])
+
+
+def test_backup_copies_every_table_with_what_the_wal_still_holds(tmp_path, capsys):
+    """The copy holds every row of every table, also the period still in the WAL (a copy of the
+    file alone lacks it), is its owner's only, and the line says what it holds."""
+    wh, to = tmp_path / "out" / "warehouse.duckdb", tmp_path / "backup" / "wh.duckdb"
+    _warehouse(wh)
+    try:
+        assert _backup(wh, to) == 0, capsys.readouterr().err
+    finally:
+        _close()
+    want = _tables(wh)
+    assert _tables(to) == want and len(want["warnings"]) == 4 and want["secrets"]
+    assert stat.S_IMODE(to.stat().st_mode) == 0o600
+    assert [p.name for p in to.parent.iterdir()] == ["wh.duckdb"]  # (no temporary file left)
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"backed up {wh} to {to}: ") and " MB, 2 periods (2026-09 to 2026-10), " in line, line
+    assert line.endswith("2 township answers, 0 review answers"), line
+
+
+def test_backup_while_a_run_holds_the_warehouse_exits_3_and_writes_nothing(tmp_path, capsys):
+    wh, to = tmp_path / "out" / "warehouse.duckdb", tmp_path / "wh.duckdb"
+    _warehouse(wh)
+    _close()
+    with flows.warehouse_lock(wh) as held:
+        assert held
+        assert _backup(wh, to) == 3
+    assert capsys.readouterr().err.strip() == f"error: another run is using {wh}; wait for it to finish"
+    assert not to.exists() and [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_backup_refuses_an_existing_file_unless_forced_and_a_missing_warehouse(tmp_path, capsys):
+    wh, to = tmp_path / "out" / "warehouse.duckdb", tmp_path / "wh.duckdb"
+    assert _backup(wh, to) == 2
+    assert capsys.readouterr().err.strip() == f"error: no warehouse {wh} to back up"
+    assert not (tmp_path / "out").exists()  # (no lock file, no OUT made)
+    _warehouse(wh)
+    _close()
+    to.write_text("last night's")
+    assert _backup(wh, to) == 2
+    assert capsys.readouterr().err.strip() == f"error: {to} exists: give another --to, or --force to replace it"
+    assert to.read_text() == "last night's"
+    assert _backup(wh, to, "--force") == 0
+    assert _tables(to) == _tables(wh)
+    assert _backup(wh, tmp_path, "--force") == 2
+    assert capsys.readouterr().err.strip() == f"error: --to {tmp_path} is a folder: name the file to write in it"
+
+
+def test_restore_keeps_the_warehouse_before_and_puts_the_copy_in_place(tmp_path, capsys):
+    """A backup of September and October restored over a warehouse that went on to November
+    (or was damaged): the copy is the warehouse, with its key; the one before is kept under a
+    name of its own, with the WAL a killed run left it."""
+    wh, to = tmp_path / "out" / "warehouse.duckdb", tmp_path / "wh.duckdb"
+    key = _warehouse(wh)
+    _close()
+    assert _backup(wh, to) == 0
+    con = warehouse.connect(wh)
+    run_id = warehouse.begin_run(con, "2026-11", "x")
+    warehouse.finish_run(con, run_id, "ok")
+    con.close()
+    before, saved = _tables(wh), _tables(to)
+    wal = wh.with_name(wh.name + ".wal")
+    wal.write_bytes(b"a killed run's")  # (not the copy's: never to be replayed into it)
+    capsys.readouterr()
+    assert cli.main(["restore", "--from", str(to), "--out", str(wh.parent)]) == 0
+    kept = sorted(p for p in wh.parent.iterdir() if p.name.startswith("warehouse.duckdb.before-restore-"))
+    assert [p.name for p in kept] == [kept[0].name, kept[0].name + ".wal"], kept
+    kept = kept[0]
+    assert not wal.exists() and (kept.parent / (kept.name + ".wal")).read_bytes() == b"a killed run's"
+    (kept.parent / (kept.name + ".wal")).unlink()
+    assert _tables(wh) == saved and _tables(kept) == before
+    con = warehouse.connect(wh)
+    assert warehouse.warning_key(con) == key
+    con.close()
+    assert stat.S_IMODE(wh.stat().st_mode) == 0o600
+    line = capsys.readouterr().out.strip()
+    assert line == (f"restored {wh} from {to}: 2 periods (2026-09 to 2026-10), 2 township answers, 0 review answers; "
+                    f"the warehouse before is kept as {kept}"), line
+
+
+def test_restore_refuses_a_file_that_is_no_warehouse_and_leaves_the_warehouse(tmp_path, capsys):
+    wh = tmp_path / "out" / "warehouse.duckdb"
+    _warehouse(wh)
+    _close()
+    before = wh.read_bytes()
+    text, other = tmp_path / "notes.duckdb", tmp_path / "other.duckdb"
+    text.write_text("not a database")
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE runs (period VARCHAR)")
+    con.close()
+    for given, said in [(text, "is not a warehouse: IO Error"),
+                        (other, "is not a warehouse of this pipeline: it has no secrets table")]:
+        assert cli.main(["restore", "--from", str(given), "--out", str(wh.parent)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"error: {given} {said}") and err.endswith(f"; {wh} is unchanged"), err
+        assert ".tmp" not in err, err
+    assert wh.read_bytes() == before
+    assert sorted(p.name for p in wh.parent.iterdir()) == ["warehouse.duckdb", "warehouse.duckdb.lock"]
+
+
+def test_restore_while_a_run_holds_the_warehouse_exits_3(tmp_path, capsys):
+    wh, to = tmp_path / "out" / "warehouse.duckdb", tmp_path / "wh.duckdb"
+    _warehouse(wh)
+    _close()
+    assert _backup(wh, to) == 0
+    before = wh.read_bytes()
+    with flows.warehouse_lock(wh):
+        assert cli.main(["restore", "--from", str(to), "--out", str(wh.parent)]) == 3
+    assert capsys.readouterr().err.strip() == f"error: another run is using {wh}; wait for it to finish"
+    assert wh.read_bytes() == before and not any("before-restore" in p.name for p in wh.parent.iterdir())
+
+
+def test_a_copy_that_does_not_hold_every_row_is_not_written(tmp_path, monkeypatch, capsys):
+    """The copy is checked before it takes the name: one lacking rows (here, a copy of an older
+    warehouse, as a torn or short copy would) exits 1 and leaves neither FILE nor a temporary."""
+    wh, to, older = tmp_path / "out" / "warehouse.duckdb", tmp_path / "backup" / "wh.duckdb", tmp_path / "old.duckdb"
+    _warehouse(older, periods=("2026-09",))
+    _warehouse(wh)
+    _close()
+    copy = warehouse.shutil.copyfile
+    monkeypatch.setattr(warehouse.shutil, "copyfile", lambda src, dst: copy(older, dst))
+    assert _backup(wh, to) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: the copy of {wh} does not hold what it holds (tables ") and "warnings" in err, err
+    assert err.endswith(f"{to} was not written"), err
+    assert list(to.parent.iterdir()) == []
