@@ -452,7 +452,8 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         returned, _read(paths.work / f"rejected_{folder}.parquet"), issued, as_of, period, cfg,
         pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == folder),
         townships=roster["township"].unique(),
-        first_out=first_out, blanked=_read(paths.work / f"blanked_{folder}.parquet"), taken_before=taken_before)
+        first_out=first_out, blanked=_read(paths.work / f"blanked_{folder}.parquet"), taken_before=taken_before,
+        earlier_rows=earlier_rows)  # (a copy of a row a re-run sent again since: the rules that row showed)
     if accepted is not None:
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
         refused.write_parquet(paths.work / f"rejected_{folder}_answers.parquet")
