@@ -948,8 +948,8 @@ def with_carry_over(new_rows: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFra
 def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.DataFrame | None,
               status_earlier: pl.DataFrame | None, answers: pl.DataFrame | None, answers_later: pl.DataFrame | None,
               roster: pl.DataFrame, grid: pl.DataFrame | None, persons: pl.DataFrame, period: str, issue_date: date,
-              ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The period's township rows -> (rows, moved, status, withdrawn, again).
+              ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The period's township rows -> (rows, moved, status, withdrawn, again, dropped).
 
     `new`: this period's warnings' rows (`first_sent`); `before`: the rows the period's last run
     sent (a re-run; else None); `earlier_rows`, `status_earlier`: the rows of the periods before
@@ -964,7 +964,9 @@ def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.D
     `issue_date` (`warning_status`, of `answers`: a later period's answer is that period's);
     again: the warnings an answer verified only some of the rules of (`reissued`, of every
     answer: the lists go out now, and say what later periods' answers verified), which the rows'
-    notes say and the county's report names (`rerun_changes`).
+    notes say and the county's report names (`rerun_changes`); dropped: the rows of this period's
+    warnings a re-run took a rule off before any answer (`rules_dropped`), which their notes say
+    and the report names too.
     What `status` reopened is `reissued(issued, answers)`: what the period's 派单 reads
     (`dispatch_changes`), as it compares that status."""
     carried = (carry_over(status_earlier, earlier_rows, before_period=period, answers=answers, roster=roster, grid=grid,
@@ -986,10 +988,13 @@ def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.D
     # (a carried row an earlier period's re-run sent again for a rule it added, or took a rule off: as
     # its row there says)
     noted, off = _noted_before(earlier_rows, period) if earlier_rows is not None else (None, None)
-    rows = with_reissued(rows, again, together([rules_added(new, before, every), noted]),
-                         together([rules_dropped(new, before, every), off]))
+    # (what the re-run changed of each row's rules, found once for the rules it added and those it took
+    # off: `_gains` reads every answer ever taken)
+    gains = _gains(new, before, every) if before is not None and before.height else None
+    dropped = _dropped(new, gains)
+    rows = with_reissued(rows, again, together([_added(new, gains), noted]), together([dropped, off]))
     status = warning_status(issued, answers, issue_date)
-    return rows, moved, status, withdrawn, again
+    return rows, moved, status, withdrawn, again, dropped
 
 
 REISSUED_NOTE = "（重新下发：重新运行后预警规则为{}，此前反馈的核实结果“{}”{}只核实了{}，请就{}核实）"
@@ -1234,10 +1239,15 @@ def rules_added(new_rows: pl.DataFrame, before: pl.DataFrame | None, answers: pl
     the re-run moved to another township is new there (`moved_in_rerun`). Columns: warning_id,
     added (the rules added, `_rule_list` text), sent and due (the 下发日期 and 核实截止日期 the row
     was first sent with, before a re-run added a rule)."""
+    return _added(new_rows, _gains(new_rows, before, answers) if before is not None and before.height else None)
+
+
+def _added(new_rows: pl.DataFrame, gains: pl.DataFrame | None) -> pl.DataFrame:
+    """`rules_added` of the re-run's `_gains` of `new_rows` (None: the period's first run)."""
     schema = {"warning_id": pl.String, "added": pl.String, "sent": pl.String, "due": pl.String}
-    if before is None or before.is_empty():
+    if gains is None:
         return pl.DataFrame(schema=schema)
-    g = new_rows.select("预警编号", "township").join(_gains(new_rows, before, answers), on="预警编号", how="left")
+    g = new_rows.select("预警编号", "township").join(gains, on="预警编号", how="left")
     both = pl.concat_str(pl.col("_noted"), pl.col("_gained"), separator="、", ignore_nulls=True)
     return g.filter(pl.col("_was").eq_missing(pl.col("township")), ~pl.col("_decided"),
                     pl.col("_gained").is_not_null() | pl.col("_noted").is_not_null()).select(
@@ -1253,11 +1263,15 @@ def rules_dropped(new_rows: pl.DataFrame, before: pl.DataFrame | None, answers: 
     the rules an earlier re-run added that this one takes back (the row goes back to its first
     dates, no note, `first_sent`), nor a row the re-run moved (new in its township). Columns:
     warning_id, dropped (the rules taken off, `_rule_list` text), rules (those on the row now)."""
+    return _dropped(new_rows, _gains(new_rows, before, answers) if before is not None and before.height else None)
+
+
+def _dropped(new_rows: pl.DataFrame, gains: pl.DataFrame | None) -> pl.DataFrame:
+    """`rules_dropped` of the re-run's `_gains` of `new_rows` (None: the period's first run)."""
     schema = {"warning_id": pl.String, "dropped": pl.String, "rules": pl.String}
-    if before is None or before.is_empty():
+    if gains is None:
         return pl.DataFrame(schema=schema)
-    g = new_rows.select("预警编号", "township", _rules=_rule_list(pl.col("预警规则"))).join(
-        _gains(new_rows, before, answers), on="预警编号", how="left")
+    g = new_rows.select("预警编号", "township", _rules=_rule_list(pl.col("预警规则"))).join(gains, on="预警编号", how="left")
     return g.filter(pl.col("_was").eq_missing(pl.col("township")), ~pl.col("_decided"), pl.col("_lost").is_not_null(),
                     pl.col("_rules").is_not_null()).select(
         warning_id="预警编号", dropped="_lost", rules="_rules").unique("warning_id", keep="first", maintain_order=True).cast(schema)

@@ -1748,8 +1748,8 @@ def test_the_lists_rows_carry_the_open_earlier_warnings_before_the_periods_own_a
                        schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]}).drop("period")
     earlier = EARLIER.filter(pl.col("period") < "2026-11")
     persons = pl.DataFrame(schema={"warning_id": pl.String, "person_id": pl.String})
-    rows, moved, status, withdrawn, _ = list_rows(new, None, earlier, STATUS.filter(pl.col("warning_id") != "w-now"), None, None,
-                                               roster, GRID_NOW, persons, "2026-11", D(2026, 12, 7))
+    rows, moved, status, withdrawn, *_ = list_rows(new, None, earlier, STATUS.filter(pl.col("warning_id") != "w-now"), None, None,
+                                                roster, GRID_NOW, persons, "2026-11", D(2026, 12, 7))
     assert rows.select("预警编号", "township").rows() == [("w-late", "大店镇"), ("w-open", "大店镇"), ("w-new", "大店镇"),
                                                        ("w-over", "夹沟镇"), ("w-jg", "夹沟镇")]
     assert moved["count"].to_list() == [1] and withdrawn.is_empty()
@@ -1759,8 +1759,8 @@ def test_the_lists_rows_carry_the_open_earlier_warnings_before_the_periods_own_a
     # a re-run no longer raising w-gone, which its period's list held: the row goes out again as 撤回, last
     before = pl.DataFrame([township_row("w-gone", "大店镇", "2026-11", hh="G", issued="2026-12-07")],
                           schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]}).drop("period")
-    rows, _, status, withdrawn, _ = list_rows(new, before, None, None, None, None, roster, None, persons, "2026-11",
-                                           D(2026, 12, 7))
+    rows, _, status, withdrawn, *_ = list_rows(new, before, None, None, None, None, roster, None, persons, "2026-11",
+                                            D(2026, 12, 7))
     assert rows.select("预警编号", "状态").rows()[-1] == ("w-gone", "撤回") and withdrawn["预警编号"].to_list() == ["w-gone"]
     assert sorted(status["warning_id"].to_list()) == ["w-gone", "w-new"]
 
@@ -2368,6 +2368,8 @@ def test_a_row_a_rerun_takes_a_rule_off_before_any_answer_says_so_and_keeps_its_
     # the county's report names it, with what the row shows now and what it no longer warns of
     dropped = rules_dropped(new, before, a)
     assert dropped.rows() == [("w-x", "M1", "M2")]
+    # (`list_rows` gives them, found with the notes: the run does not work them out again for the report)
+    assert list_rows(new, before, None, None, None, a, roster, None, persons, "2026-10", ISSUE)[5].equals(dropped)
     said = rerun_changes(new, before.head(0), before, D(2026, 10, 9), reissued(issued_from_rows(before.with_columns(period=pl.lit("2026-10"))), a), dropped)
     assert [d for d in said["detail"] if "不再预警" in d] == [
         "大店镇：w-x（M2，不再预警M1）本次重新运行去掉了清单该行的部分预警规则，下发日期不变，请就余下规则核实"
