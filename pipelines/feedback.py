@@ -444,7 +444,8 @@ def check_feedback(
             pl.col(c).map_elements(mask_value, return_dtype=pl.String) for c in ("record_id", "value"))
 
     cols = list(_ANSWER_SCHEMA)
-    first = (_first_rows(earlier_rows, period) if earlier_rows is not None
+    first = (_first_rows(earlier_rows.filter(pl.col("预警编号").is_in(x["_wid"].drop_nulls().implode())), period)
+             if earlier_rows is not None  # (of the warnings answered: a city's rows of every period are many)
              else pl.DataFrame(schema={"warning_id": pl.String, "_first_on": pl.Date, "_first_rules": pl.String}))
     unanswered = x.filter(~pl.col("_bad") & pl.col("_blank")).with_columns(warning_id="_wid").select("_row", *cols)
     accepted = (
@@ -1042,13 +1043,13 @@ def _first_rows(earlier_rows: pl.DataFrame, period: str | None) -> pl.DataFrame:
     it now). Not one whose note's date is its row's own (a re-run the day the lists went out): a
     copy of either row says the same 下发日期."""
     last = _latest_listed(earlier_rows, period)
-    note = _state(last).cast(pl.String)
-    now = _rule_list(pl.col("预警规则") if "预警规则" in last.columns else pl.lit(None, pl.String))
-    shown = _rule_list(_not_verified(now, _rule_list(note.str.extract(_ADDED, 1))))
-    return last.select(
-        warning_id="预警编号", _first_on=note.str.extract(_ADDED, 2).str.to_date("%Y-%m-%d", strict=False),
-        _first_rules=pl.coalesce(shown, _rule_list(note.str.extract(_DROPPED, 1))), _on=_as_date(last, "下发日期"),
-    ).filter(pl.col("_first_on").is_not_null(), pl.col("_first_on").ne_missing(pl.col("_on"))).drop("_on")
+    x = last.select(warning_id="预警编号", _now=pl.col("预警规则") if "预警规则" in last.columns else pl.lit(None, pl.String),
+                    _note=_state(last).cast(pl.String), _on=_as_date(last, "下发日期")).with_columns(
+        _first_on=pl.col("_note").str.extract(_ADDED, 2).str.to_date("%Y-%m-%d", strict=False)
+    ).filter(pl.col("_first_on").is_not_null(), pl.col("_first_on").ne_missing(pl.col("_on")))
+    shown = _rule_list(_not_verified(_rule_list(pl.col("_now")), _rule_list(pl.col("_note").str.extract(_ADDED, 1))))
+    return x.select("warning_id", "_first_on",
+                    _first_rules=pl.coalesce(shown, _rule_list(pl.col("_note").str.extract(_DROPPED, 1))))
 
 
 def with_reissued(rows: pl.DataFrame, again: pl.DataFrame, added: pl.DataFrame | None = None,
