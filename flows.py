@@ -452,7 +452,8 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         returned, _read(paths.work / f"rejected_{folder}.parquet"), issued, as_of, period, cfg,
         pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == folder),
         townships=roster["township"].unique(),
-        first_out=first_out, blanked=_read(paths.work / f"blanked_{folder}.parquet"), taken_before=taken_before)
+        first_out=first_out, blanked=_read(paths.work / f"blanked_{folder}.parquet"), taken_before=taken_before,
+        earlier_rows=earlier_rows)  # (a copy of a row a re-run sent again since: the rules that row showed)
     if accepted is not None:
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
         refused.write_parquet(paths.work / f"rejected_{folder}_answers.parquet")
@@ -626,7 +627,7 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
                               before, sent_on, sent_deadline, accounting.together([answers, later]))
     persons = rules.persons_followed(_read(work / "warnings_earlier.parquet"), _read(work / "persons_now.parquet"), cfg)
     earlier = _read(work / "township_rows_earlier.parquet")
-    rows, moved, status, withdrawn, again = feedback.list_rows(
+    rows, moved, status, withdrawn, again, dropped = feedback.list_rows(
         new, before, earlier, _read(work / "status_earlier.parquet"), answers, later, roster, grid, persons, period,
         issue_date)
     rows.write_parquet(work / "township_rows.parquet")
@@ -641,9 +642,7 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     moved.write_parquet(work / "findings_moved.parquet")
     # (sent again after an answer, later periods' too, or before any: named apart, as the rows say)
     # (and those it took a rule off, before any answer: their rows say so)
-    feedback.rerun_changes(new, withdrawn, before, issue_date, again,
-                           feedback.rules_dropped(new, before, accounting.together([answers, later]))
-                           ).write_parquet(work / "findings_rerun.parquet")
+    feedback.rerun_changes(new, withdrawn, before, issue_date, again, dropped).write_parquet(work / "findings_rerun.parquet")
     if before is not None:  # a re-run: the files and records read again, against the period's last run
         read = [d for d in cfg.departments if d in (paths.only or cfg.departments)]
         con = warehouse.connect(paths.warehouse)

@@ -45,7 +45,7 @@ from pipelines.accounting import AccountingError, together
 from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
 from pipelines.township import UNPLACED, grid_workers, mask_full_ids, mask_ids
 from pipelines.validate import (REJECTED_SCHEMA, TENS, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
-                                mask_value, original_file, without_sheet)
+                                mask_value, original_file, parse_date, without_sheet)
 from schemas.inputs import as_written, respelled
 from schemas.outputs import (FEEDBACK_COLUMNS, LIST_STATE_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, AnswerHistory,
                              Finding, WarningStatus)
@@ -271,6 +271,7 @@ def check_feedback(
     feedback: pl.DataFrame, issued: pl.DataFrame, as_of: date, places: PlaceNames = PlaceNames(),
     ranks: Mapping[str, int] | None = None, period: str | None = None, townships: Iterable[str] = (),
     first_out: Mapping[str, date] | None = None, taken_before: pl.DataFrame | None = None,
+    earlier_rows: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """One delivery of returned rows -> (accepted, unanswered, rejected); every input row lands in
     exactly one (asserted).
@@ -285,11 +286,14 @@ def check_feedback(
     its letters and digits alone (`_id_key`) when one issued id alone shows them.
     accepted: the rest (a partial answer without 核实结果 included), input columns with
     `warning_id` spelled as issued, `rules` the rules it verifies (`_rule_list` of the row's
-    预警规则 as returned, else as the period's last run took the same answer, `taken_before`: its
-    `feedback_answers` rows — a re-run of the warning's period may have changed its rules since —
-    else of the warning as issued now), in the order put in, plus `rank` (1 = the latest answer to
-    that warning in this delivery: by the file's place in `ranks`, then line; 2 = the one
-    before ...) and `is_latest` (rank == 1).
+    预警规则 as returned; else, when its 下发日期 (`issue_date`) is the one its row was first sent
+    with before a re-run sent it again for a rule it added, the rules that row showed (a clerk
+    filled in a copy of the old row: nobody looked at the rule added; `earlier_rows`, the township
+    rows of the periods before, tell them, `_first_rows`); else as the period's last run took the
+    same answer, `taken_before`: its `feedback_answers` rows — a re-run of the warning's period
+    may have changed its rules since — else of the warning as issued now), in the order put in,
+    plus `rank` (1 = the latest answer to that warning in this delivery: by the file's place in
+    `ranks`, then line; 2 = the one before ...) and `is_latest` (rank == 1).
     A row without answer whose 状态 the clerk rewrote (已核实, 属实: the answer put there, 核实结果
     left empty) is set aside saying where the answer goes, unless another row of the delivery
     answers that warning; a 状态 as sent (新下发, 待核实, 逾期未核实, 撤回, 迁出 and their notes, or a re-run's
@@ -311,6 +315,8 @@ def check_feedback(
         [pl.col(c).cast(t) if c in feedback.columns else pl.lit(None, t).alias(c) for c, t in _ANSWER_SCHEMA.items()],
         _state=_text(pl.col("list_state")) if "list_state" in feedback.columns else pl.lit(None, pl.String),
         _tens=(pl.col(TENS_OF_DATE).cast(pl.Date) if TENS_OF_DATE in feedback.columns else pl.lit(None, pl.Date)),
+        # (the 下发日期 returned, as Excel and WPS re-save a date; one not read is none)
+        _sent=parse_date("issue_date", as_of) if "issue_date" in feedback.columns else pl.lit(None, pl.Date),
     )
     fb = fb.with_columns(
         _text(pl.col(c)).alias(c) for c in ANSWER_FIELDS if c != "verify_date"
@@ -439,13 +445,20 @@ def check_feedback(
             pl.col(c).map_elements(mask_value, return_dtype=pl.String) for c in ("record_id", "value"))
 
     cols = list(_ANSWER_SCHEMA)
+    first = (_first_rows(earlier_rows.filter(pl.col("预警编号").is_in(x["_wid"].drop_nulls().implode())), period)
+             if earlier_rows is not None  # (of the warnings answered: a city's rows of every period are many)
+             else pl.DataFrame(schema={"warning_id": pl.String, "_first_on": pl.Date, "_first_rules": pl.String}))
     unanswered = x.filter(~pl.col("_bad") & pl.col("_blank")).with_columns(warning_id="_wid").select("_row", *cols)
     accepted = (
         x.filter(~pl.col("_bad") & ~pl.col("_blank"))
         .with_columns(warning_id="_wid")
         .join(_rules_taken(taken_before), on=["file", "line", "warning_id"], how="left", maintain_order="left")
-        # (the rules the answered row showed: its 预警规则 as returned, else as taken before, else the warning's now)
-        .with_columns(rules=pl.coalesce(_rule_list(pl.col("rules")), "_taken_rules", "_w_rules"))
+        .join(first, on="warning_id", how="left", maintain_order="left")
+        # (the rules the answered row showed: its 预警规则 as returned, else those of the row first sent
+        # when its 下发日期 is that row's, else as taken before, else the warning's now)
+        .with_columns(rules=pl.coalesce(_rule_list(pl.col("rules")),
+                                        pl.when(pl.col("_sent") == pl.col("_first_on")).then("_first_rules"),
+                                        "_taken_rules", "_w_rules"))
         .sort(delivery_place(pl.col("file"), ranks or {}), delivery_order(pl.col("file")), "line", maintain_order=True)
         .with_columns(rank=(pl.len() - pl.int_range(pl.len())).over("warning_id").cast(pl.Int64))
         .with_columns(is_latest=pl.col("rank") == 1)
@@ -473,14 +486,14 @@ def _rules_taken(taken: pl.DataFrame | None) -> pl.DataFrame:
 def take_returns(
     returned: pl.DataFrame | None, set_aside: pl.DataFrame | None, issued: pl.DataFrame | None, as_of: date, period: str,
     cfg: Config, files: pl.DataFrame, townships: Iterable[str] = (), first_out: Mapping[str, date] | None = None,
-    blanked: pl.DataFrame | None = None, taken_before: pl.DataFrame | None = None,
+    blanked: pl.DataFrame | None = None, taken_before: pl.DataFrame | None = None, earlier_rows: pl.DataFrame | None = None,
 ) -> tuple[dict, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]:
     """The period's returned township lists (`returned`: the 反馈 rows read, None when none were;
     `set_aside`: the folder's `Rejected` rows the validator set aside, a 核实结果 outside
     属实/不属实 ...) -> (counts, accepted, refused, told, findings), each frame None when no row
     was returned. The rows are checked against the warnings `issued` before (`check_feedback`:
     a later file's answer first, by the order the folder's `files` were put in, `delivery_ranks`;
-    `townships`, `first_out`, `taken_before` as it takes them); accepted: those taken, with their
+    `townships`, `first_out`, `taken_before`, `earlier_rows` as it takes them); accepted: those taken, with their
     `received_period`; refused: those not, as REJECTED_SCHEMA rows (the row accounting's);
     told: what each township is told back — the rows not taken, those a later file overruled
     (`disagreements`) and the cells not read (`values_not_read` of `blanked`); findings: the
@@ -496,7 +509,8 @@ def take_returns(
     folder = cfg.kinds["feedback"].folder
     accepted, unanswered, refused = check_feedback(returned, issued, as_of, cfg.matching.places,
                                                    delivery_ranks(files, cfg.inbox.later_marks), period=period,
-                                                   townships=townships, first_out=first_out, taken_before=taken_before)
+                                                   townships=townships, first_out=first_out, taken_before=taken_before,
+                                                   earlier_rows=earlier_rows)
     overruled, findings = disagreements(accepted, cfg.inbox.later_marks)
     findings = pl.concat([findings, year_slips(returned, accepted)])
     # an answer whose 核实日期 could not be read was taken undated (`kinds.feedback.blank_unreadable`):
@@ -957,8 +971,8 @@ def with_carry_over(new_rows: pl.DataFrame, carried: pl.DataFrame) -> pl.DataFra
 def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.DataFrame | None,
               status_earlier: pl.DataFrame | None, answers: pl.DataFrame | None, answers_later: pl.DataFrame | None,
               roster: pl.DataFrame, grid: pl.DataFrame | None, persons: pl.DataFrame, period: str, issue_date: date,
-              ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """The period's township rows -> (rows, moved, status, withdrawn, again).
+              ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The period's township rows -> (rows, moved, status, withdrawn, again, dropped).
 
     `new`: this period's warnings' rows (`first_sent`); `before`: the rows the period's last run
     sent (a re-run; else None); `earlier_rows`, `status_earlier`: the rows of the periods before
@@ -973,7 +987,9 @@ def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.D
     `issue_date` (`warning_status`, of `answers`: a later period's answer is that period's);
     again: the warnings an answer verified only some of the rules of (`reissued`, of every
     answer: the lists go out now, and say what later periods' answers verified), which the rows'
-    notes say and the county's report names (`rerun_changes`).
+    notes say and the county's report names (`rerun_changes`); dropped: the rows of this period's
+    warnings a re-run took a rule off before any answer (`rules_dropped`), which their notes say
+    and the report names too.
     What `status` reopened is `reissued(issued, answers)`: what the period's 派单 reads
     (`dispatch_changes`), as it compares that status."""
     carried = (carry_over(status_earlier, earlier_rows, before_period=period, answers=answers, roster=roster, grid=grid,
@@ -995,10 +1011,13 @@ def list_rows(new: pl.DataFrame, before: pl.DataFrame | None, earlier_rows: pl.D
     # (a carried row an earlier period's re-run sent again for a rule it added, or took a rule off: as
     # its row there says)
     noted, off = _noted_before(earlier_rows, period) if earlier_rows is not None else (None, None)
-    rows = with_reissued(rows, again, together([rules_added(new, before, every), noted]),
-                         together([rules_dropped(new, before, every), off]))
+    # (what the re-run changed of each row's rules, found once for the rules it added and those it took
+    # off: `_gains` reads every answer ever taken)
+    gains = _gains(new, before, every) if before is not None and before.height else None
+    dropped = _dropped(new, gains)
+    rows = with_reissued(rows, again, together([_added(new, gains), noted]), together([dropped, off]))
     status = warning_status(issued, answers, issue_date)
-    return rows, moved, status, withdrawn, again
+    return rows, moved, status, withdrawn, again, dropped
 
 
 REISSUED_NOTE = "（重新下发：重新运行后预警规则为{}，此前反馈的核实结果“{}”{}只核实了{}，请就{}核实）"
@@ -1016,19 +1035,43 @@ _DROPPED_MARK = DROPPED_NOTE.split("{}")[0]
 _DROPPED = re.escape(DROPPED_NOTE).replace(r"\{\}", r"([^，）；]+)")
 
 
+def _latest_listed(earlier_rows: pl.DataFrame, period: str | None) -> pl.DataFrame:
+    """The rows of the periods before `period` (None: all of them) -> each warning's latest row
+    there that lists it (not 撤回 nor 迁出: the one `carry_over` carries)."""
+    rows = earlier_rows if period is None else earlier_rows.filter(pl.col("period") < period)
+    return _listed(rows).sort("period", maintain_order=True).unique("预警编号", keep="last", maintain_order=True)
+
+
 def _noted_before(earlier_rows: pl.DataFrame, period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The rows of the periods before `period` -> (`rules_added` columns, `rules_dropped` columns) of
-    the warnings whose latest row there (not 撤回 nor 迁出: the one `carry_over` carries) says a
-    re-run sent it again for a rule it added (`ADDED_NOTE`), or took a rule off it (`DROPPED_NOTE`):
-    the carried row says so still, until answered."""
-    last = _listed(earlier_rows.filter(pl.col("period") < period)).sort("period", maintain_order=True).unique(
-        "预警编号", keep="last", maintain_order=True)
+    the warnings whose latest row there (`_latest_listed`) says a re-run sent it again for a rule it
+    added (`ADDED_NOTE`), or took a rule off it (`DROPPED_NOTE`): the carried row says so still,
+    until answered."""
+    last = _latest_listed(earlier_rows, period)
     note = _state(last).cast(pl.String)
     added = last.select(warning_id="预警编号", added=note.str.extract(_ADDED, 1), sent=note.str.extract(_ADDED, 2),
                         due=note.str.extract(_ADDED, 3)).filter(pl.col("sent").is_not_null())
     dropped = last.select(warning_id="预警编号", dropped=note.str.extract(_DROPPED, 1),
                           rules=note.str.extract(_DROPPED, 2)).filter(pl.col("dropped").is_not_null())
     return added, dropped
+
+
+def _first_rows(earlier_rows: pl.DataFrame, period: str | None) -> pl.DataFrame:
+    """The rows of the periods before `period` (None: all of them) -> `warning_id`, `_first_on`
+    (Date) and `_first_rules` of each warning whose latest row there (`_latest_listed`) a re-run
+    sent again, re-dated, for a rule it added before any answer (`ADDED_NOTE`): the 下发日期 its
+    row was first sent with, and the rules on it now that row showed (those the note does not say
+    were added; none: the rules the re-run took off, `DROPPED_NOTE`, which verify none of those on
+    it now). Not one whose note's date is its row's own (a re-run the day the lists went out): a
+    copy of either row says the same 下发日期."""
+    last = _latest_listed(earlier_rows, period)
+    x = last.select(warning_id="预警编号", _now=pl.col("预警规则") if "预警规则" in last.columns else pl.lit(None, pl.String),
+                    _note=_state(last).cast(pl.String), _on=_as_date(last, "下发日期")).with_columns(
+        _first_on=pl.col("_note").str.extract(_ADDED, 2).str.to_date("%Y-%m-%d", strict=False)
+    ).filter(pl.col("_first_on").is_not_null(), pl.col("_first_on").ne_missing(pl.col("_on")))
+    shown = _rule_list(_not_verified(_rule_list(pl.col("_now")), _rule_list(pl.col("_note").str.extract(_ADDED, 1))))
+    return x.select("warning_id", "_first_on",
+                    _first_rules=pl.coalesce(shown, _rule_list(pl.col("_note").str.extract(_DROPPED, 1))))
 
 
 def with_reissued(rows: pl.DataFrame, again: pl.DataFrame, added: pl.DataFrame | None = None,
@@ -1219,10 +1262,15 @@ def rules_added(new_rows: pl.DataFrame, before: pl.DataFrame | None, answers: pl
     the re-run moved to another township is new there (`moved_in_rerun`). Columns: warning_id,
     added (the rules added, `_rule_list` text), sent and due (the 下发日期 and 核实截止日期 the row
     was first sent with, before a re-run added a rule)."""
+    return _added(new_rows, _gains(new_rows, before, answers) if before is not None and before.height else None)
+
+
+def _added(new_rows: pl.DataFrame, gains: pl.DataFrame | None) -> pl.DataFrame:
+    """`rules_added` of the re-run's `_gains` of `new_rows` (None: the period's first run)."""
     schema = {"warning_id": pl.String, "added": pl.String, "sent": pl.String, "due": pl.String}
-    if before is None or before.is_empty():
+    if gains is None:
         return pl.DataFrame(schema=schema)
-    g = new_rows.select("预警编号", "township").join(_gains(new_rows, before, answers), on="预警编号", how="left")
+    g = new_rows.select("预警编号", "township").join(gains, on="预警编号", how="left")
     both = pl.concat_str(pl.col("_noted"), pl.col("_gained"), separator="、", ignore_nulls=True)
     return g.filter(pl.col("_was").eq_missing(pl.col("township")), ~pl.col("_decided"),
                     pl.col("_gained").is_not_null() | pl.col("_noted").is_not_null()).select(
@@ -1238,11 +1286,15 @@ def rules_dropped(new_rows: pl.DataFrame, before: pl.DataFrame | None, answers: 
     the rules an earlier re-run added that this one takes back (the row goes back to its first
     dates, no note, `first_sent`), nor a row the re-run moved (new in its township). Columns:
     warning_id, dropped (the rules taken off, `_rule_list` text), rules (those on the row now)."""
+    return _dropped(new_rows, _gains(new_rows, before, answers) if before is not None and before.height else None)
+
+
+def _dropped(new_rows: pl.DataFrame, gains: pl.DataFrame | None) -> pl.DataFrame:
+    """`rules_dropped` of the re-run's `_gains` of `new_rows` (None: the period's first run)."""
     schema = {"warning_id": pl.String, "dropped": pl.String, "rules": pl.String}
-    if before is None or before.is_empty():
+    if gains is None:
         return pl.DataFrame(schema=schema)
-    g = new_rows.select("预警编号", "township", _rules=_rule_list(pl.col("预警规则"))).join(
-        _gains(new_rows, before, answers), on="预警编号", how="left")
+    g = new_rows.select("预警编号", "township", _rules=_rule_list(pl.col("预警规则"))).join(gains, on="预警编号", how="left")
     return g.filter(pl.col("_was").eq_missing(pl.col("township")), ~pl.col("_decided"), pl.col("_lost").is_not_null(),
                     pl.col("_rules").is_not_null()).select(
         warning_id="预警编号", dropped="_lost", rules="_rules").unique("warning_id", keep="first", maintain_order=True).cast(schema)

@@ -283,6 +283,9 @@ class Feedback(SourceRow):
     list_state: Optional[str] = pa.Field(nullable=True)
     # 预警规则 as returned (optional): the rules the answered row showed, `feedback.check_feedback`
     rules: Optional[str] = pa.Field(nullable=True)
+    # 下发日期 as returned (optional), text: `feedback.check_feedback` reads it (`validate.parse_date`)
+    # to tell which row a copy without 预警规则 was written on; one it cannot read sets no row aside
+    issue_date: Optional[str] = pa.Field(nullable=True)
     # (optional: frames built without it validate; `pipelines.validate.tens_date` fills it)
     verify_date_tens: Optional[pl.Date] = pa.Field(nullable=True)
 

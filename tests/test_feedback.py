@@ -1748,8 +1748,8 @@ def test_the_lists_rows_carry_the_open_earlier_warnings_before_the_periods_own_a
                        schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]}).drop("period")
     earlier = EARLIER.filter(pl.col("period") < "2026-11")
     persons = pl.DataFrame(schema={"warning_id": pl.String, "person_id": pl.String})
-    rows, moved, status, withdrawn, _ = list_rows(new, None, earlier, STATUS.filter(pl.col("warning_id") != "w-now"), None, None,
-                                               roster, GRID_NOW, persons, "2026-11", D(2026, 12, 7))
+    rows, moved, status, withdrawn, *_ = list_rows(new, None, earlier, STATUS.filter(pl.col("warning_id") != "w-now"), None, None,
+                                                roster, GRID_NOW, persons, "2026-11", D(2026, 12, 7))
     assert rows.select("预警编号", "township").rows() == [("w-late", "大店镇"), ("w-open", "大店镇"), ("w-new", "大店镇"),
                                                        ("w-over", "夹沟镇"), ("w-jg", "夹沟镇")]
     assert moved["count"].to_list() == [1] and withdrawn.is_empty()
@@ -1759,8 +1759,8 @@ def test_the_lists_rows_carry_the_open_earlier_warnings_before_the_periods_own_a
     # a re-run no longer raising w-gone, which its period's list held: the row goes out again as 撤回, last
     before = pl.DataFrame([township_row("w-gone", "大店镇", "2026-11", hh="G", issued="2026-12-07")],
                           schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]}).drop("period")
-    rows, _, status, withdrawn, _ = list_rows(new, before, None, None, None, None, roster, None, persons, "2026-11",
-                                           D(2026, 12, 7))
+    rows, _, status, withdrawn, *_ = list_rows(new, before, None, None, None, None, roster, None, persons, "2026-11",
+                                            D(2026, 12, 7))
     assert rows.select("预警编号", "状态").rows()[-1] == ("w-gone", "撤回") and withdrawn["预警编号"].to_list() == ["w-gone"]
     assert sorted(status["warning_id"].to_list()) == ["w-gone", "w-new"]
 
@@ -2253,6 +2253,65 @@ def test_a_carried_row_an_earlier_rerun_sent_again_for_an_added_rule_says_why_st
         ("w-y", "逾期未核实", "2026-10-09"), ("w-x", "逾期未核实" + note, "2026-10-20"), ("w-new", "新下发", "2026-12-07")]
 
 
+def test_a_copy_of_the_old_row_returned_without_its_rules_verifies_the_rules_that_row_showed():
+    """October's list (10-09) had w-x's 因病 row with M2; a re-run on 10-20, before any answer,
+    gave it M1 too and sent it again dated 10-20, saying so (`ADDED_NOTE`). The township filled in
+    a copy of the old row and deleted the 预警规则 column. Before, the answer verified the rules on
+    w-x now, M1 too, which nobody looked at, and w-x was closed. Its 下发日期, the old row's (10-09,
+    as Excel re-saves it: 2026/10/9), tells the row copied: the answer verifies M2, and w-x stays
+    open for M1; so when November's list carries w-x. w-swap, given M1 and its M2 taken off: a copy
+    of the old row verifies none of its rules now. A copy of the row sent again (10-20), one without
+    下发日期, or with one no row was sent with or that cannot be read: the rules on it now, as
+    before, none set aside; so for a re-run the day the lists went out (both rows say 10-09). A
+    预警规则 returned still decides."""
+    schema = {c: pl.String for c in [*TOWNSHIP_COLUMNS, "township"]}
+    old = pl.DataFrame([township_row("w-x", "大店镇", "2026-10", hh="X") | {"预警规则": "M2"},
+                        township_row("w-swap", "大店镇", "2026-10", hh="S") | {"预警规则": "M2"}], schema=schema)
+    before = with_carry_over(old, pl.DataFrame(schema={"状态": pl.String, "逾期天数": pl.Int64, **schema})).drop("逾期天数")
+    now = old.with_columns(预警规则=pl.Series(["M1、M2", "M1"]))
+    roster = roster_of(("X", "大店镇", "韩湖村", None), ("S", "大店镇", "韩湖村", None))
+    persons = pl.DataFrame(schema={"warning_id": pl.String, "person_id": pl.String})
+
+    def rerun(on):
+        new = first_sent(now, before, on, add_working_days(on, CFG.run.verify_working_days)[0])
+        rows = list_rows(new, before, None, None, None, None, roster, None, persons, "2026-10", ISSUE)[0]
+        return rows.drop("逾期天数").with_columns(period=pl.lit("2026-10"))
+
+    october = rerun(D(2026, 10, 20))
+    assert october.select("预警编号", "下发日期").rows() == [("w-x", "2026-10-20"), ("w-swap", "2026-10-20")]
+    dates = ["2026/10/9", "2026-10-20", None, "2026-10-01", "见上", "2026年10月9日", "2026-10-09"]
+    returned = Feedback.validate(fb(*[(DADIAN, n, w, "大店镇", "属实", "是", "张", D(2026, 10, 12), None) for n, w in
+                                      enumerate(["w-x"] * 5 + ["w-swap", "w-x"], start=2)]).with_columns(
+        issue_date=pl.Series(dates), rules=pl.Series([None] * 6 + ["M1、M2"], dtype=pl.String)))
+
+    def taken(earlier, rows=returned):
+        acc, blank, refused = check_feedback(rows, issued_from_rows(earlier), D(2026, 11, 2), period="2026-11",
+                                             first_out={"2026-10": ISSUE}, earlier_rows=earlier)
+        assert (blank.height, refused.height) == (0, 0)
+        return acc
+
+    acc = taken(october)
+    assert acc.select("line", "rules").rows() == [(2, "M2"), (3, "M1、M2"), (4, "M1、M2"), (5, "M1、M2"), (6, "M1、M2"),
+                                                  (7, "M2"), (8, "M1、M2")]
+    # w-x and w-swap stay open for M1, which no answer verified
+    status = warning_status(issued_from_rows(october), acc.filter(pl.col("line").is_in([2, 7])).with_columns(
+        received_period=pl.lit("2026-11")), D(2026, 11, 2))
+    assert sorted(status.select("warning_id", "status", "reopened_for").rows()) == [
+        ("w-swap", "overdue", "M1"), ("w-x", "overdue", "M1")]
+    # November's list carried w-x, saying why it was sent again: answered in December, the same
+    open_ = warning_status(issued_from_rows(october), None, D(2026, 11, 2))
+    nov = pl.DataFrame([township_row("w-new", "大店镇", "2026-11", hh="X", issued="2026-11-02")],
+                       schema={**schema, "period": pl.String}).drop("period")
+    carried = list_rows(nov, None, october, open_, None, None, roster, None, persons, "2026-11", D(2026, 11, 2))[0]
+    assert carried.filter(pl.col("预警编号") == "w-x")["状态"].item().startswith("逾期未核实（重新下发：")
+    both = pl.concat([october, carried.drop("逾期天数").with_columns(period=pl.lit("2026-11"))], how="diagonal")
+    assert taken(both, returned.head(1))["rules"].to_list() == ["M2"]
+    # a re-run the day the lists went out: the row sent again says 10-09 too, which row was copied is not told
+    same = rerun(ISSUE)
+    assert same.filter(pl.col("预警编号") == "w-x")["下发日期"].item() == "2026-10-09"
+    assert taken(same, returned.head(1))["rules"].to_list() == ["M1、M2"]
+
+
 def test_a_true_verdict_that_comes_after_a_rerun_reopened_its_warning_is_dispatched():
     """A re-run gave w-x M1 beside the M2 its August row showed before anyone answered; the
     township then returned the old row (M2) 属实 in September's 反馈/: w-x is open for M1. Before,
@@ -2335,6 +2394,8 @@ def test_a_row_a_rerun_takes_a_rule_off_before_any_answer_says_so_and_keeps_its_
     # the county's report names it, with what the row shows now and what it no longer warns of
     dropped = rules_dropped(new, before, a)
     assert dropped.rows() == [("w-x", "M1", "M2")]
+    # (`list_rows` gives them, found with the notes: the run does not work them out again for the report)
+    assert list_rows(new, before, None, None, None, a, roster, None, persons, "2026-10", ISSUE)[5].equals(dropped)
     said = rerun_changes(new, before.head(0), before, D(2026, 10, 9), reissued(issued_from_rows(before.with_columns(period=pl.lit("2026-10"))), a), dropped)
     assert [d for d in said["detail"] if "不再预警" in d] == [
         "大店镇：w-x（M2，不再预警M1）本次重新运行去掉了清单该行的部分预警规则，下发日期不变，请就余下规则核实"

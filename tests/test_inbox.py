@@ -11,6 +11,7 @@ import xlsxwriter
 from adapters.inbox import ReadError, discover, read_delivery, read_department, read_period, read_table, read_tables
 from config import load_config
 from pipelines.standardize import detect_kind, known_headers
+from pipelines.validate import parse_date
 from schemas.outputs import Finding
 from tests.conftest import SHARED_EXAMPLES
 
@@ -511,6 +512,33 @@ def test_a_date_typed_on_the_10th_that_excel_kept_as_a_number_carries_the_day_ty
                            ("YJ3", D(2026, 11, 1), None), ("YJ4", D(2026, 11, 1), None)]
     assert got[".xlsx"] == [("YJ1", D(2026, 11, 2), D(2026, 11, 20)), ("YJ2", D(2026, 12, 3), D(2026, 12, 30)),
                             ("YJ3", D(2026, 11, 1), D(2026, 11, 10)), ("YJ4", D(2026, 11, 1), None)]
+
+
+def test_a_returned_lists_issue_date_is_read_as_excel_and_wps_save_it_and_sets_no_row_aside(tmp_path):
+    """A returned list's 下发日期 tells which row a copy without 预警规则 was written on
+    (`feedback.check_feedback`): read as `issue_date` however Excel or WPS re-saved it (2026/10/9 in
+    a CSV, a date cell in a workbook), as text `parse_date` reads. One that cannot be read (见上) is
+    no date: its row is not set aside for it, nor the township told to fill it in again."""
+    csv = write(tmp_path / "反馈" / "f.csv", "预警编号,乡（镇）,下发日期,核实结果\nYJ1,大店镇,2026/10/9,属实\n"
+                                             "YJ2,大店镇,见上,属实\nYJ3,大店镇,,属实\n")
+    xlsx = tmp_path / "反馈" / "f.xlsx"
+    wb = xlsxwriter.Workbook(xlsx)
+    ws = wb.add_worksheet("因病")
+    ws.write_row(0, 0, ["预警编号", "乡（镇）", "下发日期", "核实结果"])
+    ws.write_row(1, 0, ["YJ1", "大店镇"])
+    ws.write_datetime(1, 2, datetime.datetime(2026, 10, 9), wb.add_format({"num_format": "yyyy/m/d"}))
+    ws.write(1, 3, "属实")
+    ws.write_row(2, 0, ["YJ2", "大店镇", "见上", "属实"])
+    ws.write_row(3, 0, ["YJ3", "大店镇", None, "属实"])
+    wb.close()
+    for path in (csv, xlsx):
+        blanked = []
+        valid, rejected, _, _ = read_delivery(path, f"反馈/{path.name}", "反馈", CFG, KNOWN, blanked=blanked,
+                                              latest=datetime.date(2026, 11, 30))
+        assert rejected.is_empty() and blanked == [], path.name
+        df = valid[0][1]
+        assert df.select("warning_id", parse_date("issue_date", datetime.date(2026, 11, 30))).rows() == [
+            ("YJ1", datetime.date(2026, 10, 9)), ("YJ2", None), ("YJ3", None)], path.name
 
 
 def test_a_formulas_error_value_in_a_workbook_is_read_as_excel_shows_it(tmp_path):
