@@ -657,7 +657,7 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
     status.write_parquet(work / "status_all.parquet")
     now, taken_back = feedback.withdrawn_count(withdrawn, before)
     return {"deadline": deadline.isoformat(), "sent_now": feedback.sent_now(new, before, issue_date),
-            "sent_again": feedback.sent_again(new, before, issue_date),
+            "sent_again": feedback.sent_again(new, before, issue_date), "rule_dropped": dropped.height,
             "sent_on": sent_on.isoformat(), "withdrawn": now, "withdrawn_all": taken_back}
 
 

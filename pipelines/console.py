@@ -128,6 +128,9 @@ def summary_lines(result: dict) -> list[str]:
     if result.get("sent_again"):  # (held before: said apart from those the lists never had)
         out.append(f"  {result['sent_again']} warnings sent again: the re-run added a rule their row did not show "
               f"(after their township answered it, or before): 下发日期 {result['sent_on']}, their own deadline")
+    if result.get("rule_dropped"):  # (their rows keep their dates: only the 状态 note tells the township)
+        out.append(f"  {result['rule_dropped']} warnings the re-run took a rule off before any answer: same 下发日期, "
+                   f"状态 says which rule is no longer warned (重新运行后不再预警…)")
     if result.get("withdrawn"):
         out.append(f"撤回 withdrawn: {result['withdrawn']} warnings of the lists sent before are no longer warned "
               f"({result['withdrawn_all']} warnings 撤回 in all; answers to them kept; a warning a township found 属实 "

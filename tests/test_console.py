@@ -79,6 +79,11 @@ def test_summary_lines_say_each_part_of_a_run_that_has_it():
         "  2 warnings sent again: the re-run added a rule their row did not show (after their township answered it, "
         "or before): 下发日期 2026-11-12, their own deadline")
     assert not any("sent again" in x for x in lines)
+    # those it took a rule off keep their dates: the console counts them, as their rows' 状态 names the rule
+    dropped = summary_lines(_full_result(rule_dropped=1))
+    assert ("  1 warnings the re-run took a rule off before any answer: same 下发日期, 状态 says which rule is no "
+            "longer warned (重新运行后不再预警…)") in dropped
+    assert not any("took a rule off" in x for x in lines)
     assert any(x.startswith("撤回 withdrawn: 2 warnings of the lists sent before") and "(4 warnings 撤回 in all;" in x
                for x in lines)
     assert any(x.startswith("note: 2026-10 was last run with default settings;") for x in lines)
