@@ -722,6 +722,28 @@ def test_a_row_set_aside_is_a_delivery_of_its_record_too():
     assert superseded.height + latest["civil"].height + rejected.height == 10
 
 
+def test_a_bad_row_delivered_again_as_a_workbook_reads_is_unchanged_not_a_correction():
+    """An extract sent as CSV and again as .xlsx: a row set aside in both (an unknown code) whose
+    amount the CSV writes 561.00 and the workbook's number cell 561, its date a date-time cell, is
+    the same row delivered again (重复记录), not one delivered with other content (更正记录); a
+    bad row whose amount did change still is."""
+    spec = CFG.kinds["civil"]
+
+    def civil(file: str, amounts: list[str], day: str):
+        raw = pl.DataFrame({"记录编号": ["MZ1", "MZ2"], "姓名": ["张三", "李四"], "救助类别": ["五保", "五保"],
+                            "变动类型": ["新增", "新增"], "变动日期": [day, day], "月救助金额": amounts, "line": [2, 3]},
+                           schema_overrides={"line": pl.Int64})
+        std = standardize(raw, spec)
+        ok, bad = validate(std, spec, "民政", file)
+        return ok, bad, stand_ins(std, bad, spec, "民政", file)
+
+    first = civil("民政/救助变动.csv", ["561.00", "300.00"], "2026-10-03")
+    again = civil("民政/救助变动.xlsx", ["561", "350"], "2026-10-03 00:00:00")
+    _, _, superseded = keep_latest({"civil": [first[0], first[2], again[0], again[2]]}, pl.concat([first[1], again[1]]),
+                                   ranks("民政/救助变动.csv", "民政/救助变动.xlsx"), CFG)
+    assert superseded.sort("record_id").select("record_id", "changed").rows() == [("MZ1", False), ("MZ2", True)]
+
+
 def test_to_person_records_and_rejected_files():
     valid, _ = run(settlements(out_of_pocket=["1", "2"]))
     water = pl.DataFrame({"dept": ["水利"], "kind": ["water"], "record_id": ["GS1"], "township": ["x"], "village": ["y"]})
