@@ -592,14 +592,18 @@ def _header_columns(header: list[str | None], rel: str, notes: list | None) -> d
     return keep
 
 
+# what a system's database export writes in an empty cell (SQL's NULL, as tools spell it; MySQL's \N)
+NULL_WORDS = ("NULL", "null", "Null", "(null)", "(NULL)", "<null>", "<NULL>", "\\N")
+
+
 def _value(cell: pl.Expr) -> pl.Expr:
-    """A raw cell as a value: stripped, empty -> null, and Excel's text-formula form `="…"` (how
-    many systems export a long number or a date to CSV so that Excel shows it as text:
-    `="341302199001011234"`) read as the text inside, as Excel shows it."""
+    """A raw cell as a value: stripped, empty (or a database's NULL, `NULL_WORDS`) -> null, and
+    Excel's text-formula form `="…"` (how many systems export a long number or a date to CSV so
+    that Excel shows it as text: `="341302199001011234"`) read as the text inside, as Excel shows it."""
     v = cell.str.strip_chars()
     formula = v.str.starts_with('="') & v.str.ends_with('"') & (v.str.len_chars() >= 3)
     v = pl.when(formula).then(v.str.slice(2, v.str.len_chars() - 3).str.strip_chars()).otherwise(v)
-    return v.replace("", None)
+    return v.replace(["", *NULL_WORDS], None)
 
 
 def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
@@ -635,8 +639,16 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
         filled = grid.select(_value(pl.col(f"c{i}")).is_not_null().any().alias(str(i)) for i in ix).row(0)
         return next((i for i, f in zip(ix, filled) if f), ix[0])
 
+    read = {h: f"c{first_filled(ix)}" for h, ix in keep.items()}
+    if notes is not None and read and grid.height:
+        # (read as empty, it no longer sets a row aside as an unparseable date or amount: said once)
+        said = grid.select(pl.sum_horizontal(pl.col(c).str.strip_chars().is_in(NULL_WORDS).fill_null(False).cast(pl.Int64)
+                                             for c in read.values()).sum()).item()
+        if said:
+            notes.append(ReadError(rel, f"{said} 个单元格为 NULL（数据库导出的空值），已按空值读取 {said} cell(s) hold NULL "
+                                        "(a database's empty value): read as empty", None, False))
     return grid.select(
-        *[_value(pl.col(f"c{first_filled(ix)}")).alias(h) for h, ix in keep.items()],
+        *[_value(pl.col(c)).alias(h) for h, c in read.items()],
         pl.col("line").cast(pl.Int64),
     ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else []))
 

@@ -1645,3 +1645,27 @@ def test_who_the_roster_s_rows_set_aside_show_is_kept_for_their_records_to_be_to
         ("户籍底册/底册.csv", 6, "P4", "H4", "赵五", "永镇镇", "孙集村", "34130219620111415X")]
     assert sorted(latest["roster"]["person_id"].to_list()) == ["P1", "P2"]
     assert read_department(per, files, "户籍底册", CFG, [])[0]["roster"].equals(latest["roster"])
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_null_a_database_export_writes_in_an_empty_cell_is_an_empty_value(tmp_path, newline):
+    """A system's database export writes NULL where a value is empty. Read as the text, an
+    outpatient settlement's 入院日期 and unpaid 大病保险支付 set it aside (its 个人自付 lost to M1),
+    an unresolved water problem's 解决日期 set it aside (no W1): read as empty, the file noted once."""
+    head = "结算流水号,姓名,证件号码,就诊类型,入院日期,结算日期,大病保险支付,医疗救助支付,个人自付"
+    rows = [head, "JS1,张三,341302196201112734,普通门诊,NULL,2026-10-05,NULL,(null),40.00",
+            "JS2,李四,341302********123X,住院,2026-10-01,2026-10-06,0.00,\\N,null", "JS3,NULL,,住院,,2026-10-07,,,8"]
+    notes = []
+    path = write(tmp_path / "医保" / "a.csv", newline.join(rows) + newline)
+    df = read_table(path, "医保/a.csv", KNOWN, notes)
+    assert df.select("入院日期", "大病保险支付", "医疗救助支付", "个人自付").rows() == [
+        (None, None, None, "40.00"), ("2026-10-01", "0.00", None, None), (None, None, None, "8")]
+    assert df["姓名"].to_list() == ["张三", "李四", None]
+    assert [n.problem for n in notes] == ["6 个单元格为 NULL（数据库导出的空值），已按空值读取 6 cell(s) hold NULL "
+                                          "(a database's empty value): read as empty"]
+    valid, rejected, _, _ = read_delivery(path, "医保/a.csv", "医保", CFG, KNOWN)
+    assert valid[0][1]["record_id"].to_list() == ["JS1", "JS3"]
+    assert rejected.select("record_id", "field").rows() == [("JS2", "out_of_pocket")]  # (individual pay required)
+    book = workbook(tmp_path / "w.xlsx", [("Sheet1", [r.split(",") for r in rows])])
+    assert read_table(book, "医保/w.xlsx", KNOWN).select("入院日期", "医疗救助支付").rows() == [
+        (None, None), ("2026-10-01", None), (None, None)]
