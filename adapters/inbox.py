@@ -654,6 +654,7 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
 
 
 UNDER_HEADER_CELLS = 3  # filled cells of a row under the header that make it the field codes or column numbers
+_COLUMN_LABEL = re.compile(r"栏次|栏号|[甲乙丙丁戊己]|[A-F]")  # what a form writes before its columns' numbers
 
 
 def _under_header(row: dict, columns: list[int]) -> str | None:
@@ -669,7 +670,9 @@ def _under_header(row: dict, columns: list[int]) -> str | None:
     if all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", c) for c in filled):
         return (f"第 {line} 行为表头的英文字段名（{'、'.join(filled[:3])}…），不是记录，未读取 line {line} holds the "
                 "header's field codes, not a record: not read")
-    if filled == [str(n) for n in range(1, len(filled) + 1)] or filled == [str(n) for n in range(len(filled))]:
+    # (after a label, as a statistical form prints it: 栏次 under 序号, or 甲, 乙 over its text columns)
+    numbers = list(itertools.dropwhile(_COLUMN_LABEL.fullmatch, filled))
+    if len(numbers) >= 2 and numbers in ([str(n) for n in range(1, len(numbers) + 1)], [str(n) for n in range(len(numbers))]):
         return f"第 {line} 行为栏次（1、2、3…），不是记录，未读取 line {line} numbers the columns, not a record: not read"
     return None
 

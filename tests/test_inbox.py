@@ -717,6 +717,19 @@ def test_field_codes_or_column_numbers_under_the_header_are_no_record(tmp_path):
     assert valid[0][1]["record_id"].to_list() == ["JS1", "JS2"] and read == 2 and notes == []
 
 
+@pytest.mark.parametrize("head, numbers", [("序号," + HEADER, "栏次,1,2,3,4,5"), (HEADER, "甲,乙,1,2,3"), (HEADER, "A,B,1,2,3")])
+def test_column_numbers_under_the_header_after_their_label_are_no_record(tmp_path, head, numbers):
+    """A statistical form numbers its columns under the header after a label: 栏次 under 序号, or
+    甲, 乙 (A, B) over its text columns and 1, 2, 3 over the others. That row was read as a record
+    and set aside (人员编号 1, an unknown 参保状态 4): it is noted and not read."""
+    first = "1," if head.startswith("序号") else ""
+    path = write(tmp_path / "a.csv", f"{head}\n{numbers}\n{first}JS1,张三,,2026-10-05,1\n")
+    notes = []
+    valid, rejected, _, read = read_delivery(path, "医保/a.csv", "医保", CFG, KNOWN, notes)
+    assert valid[0][1]["record_id"].to_list() == ["JS1"] and rejected.is_empty() and read == 1
+    assert [n.problem for n in notes] == ["第 2 行为栏次（1、2、3…），不是记录，未读取 line 2 numbers the columns, not a record: not read"]
+
+
 def test_dates_naming_only_a_month_are_read_and_the_file_told(tmp_path):
     """民政's 变动日期 written by the month (2026年10月, 202610): the rows are kept, dated the 1st,
     and the file is told which lines were read so (文件说明)."""
