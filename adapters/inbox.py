@@ -39,7 +39,7 @@ HIDDEN_TABLE_NAMES = 4  # known column names that make a hidden sheet's table lo
 # export, or Excel's "Text (tab delimited)" renamed .csv); the one that finds it is noted.
 SEPARATORS = {",": None, "\t": ("制表符", "tabs"), ";": ("分号", "semicolons"), "|": ("竖线", "vertical bars"),
               "，": ("全角逗号", "full-width commas")}  # (a file typed by hand with a Chinese input method)
-_TOTAL_WORD = r"(合\s*计|总\s*计|小\s*计)"
+_TOTAL_WORD = r"(合\s*计|总\s*计|小\s*计|汇\s*总)"  # (汇总: the total row of a Chinese Excel's or WPS's table, Ctrl+T)
 _TOTAL = re.compile(rf"^(本页|本表)?{_TOTAL_WORD}")
 # ... or a place's (or page's) subtotal, the place before the word: 大营镇小计, 李洼村 合计, 第1页小计
 _PLACE_TOTAL = re.compile(rf"^\S{{0,12}}?(镇|乡|村|街道|社区|区|县|组|页)\s*{_TOTAL_WORD}")
@@ -55,7 +55,7 @@ FOOTER_CELLS = 2
 # 填报日期：2026-11-05, one per cell)
 _SIGNATURE = re.compile(rf"^{_LABEL}")
 # the first cell of a row that may be one of these (the others, nearly all, skip the test)
-_MAYBE_FOOTER = rf"^[合总小本填制审负联统经打导注说备共第]|[:：]|{_TOTAL_WORD}$"
+_MAYBE_FOOTER = rf"^[合总小汇本填制审负联统经打导注说备共第]|[:：]|{_TOTAL_WORD}$"
 
 
 @dataclass(frozen=True)
@@ -946,6 +946,8 @@ def _sub_header(header: list[str | None], cells: Sequence | None, known) -> list
     if cells is None or known is None:
         return None
     cells = [_cell(c) for c in cells]
+    if units := _with_units(header, cells):
+        return units
     merged = list(header) + [None] * (len(cells) - len(header))
     filled = [(i, c, merged[i] is None or not known(merged[i])) for i, c in enumerate(cells) if c]
     if not any(under_open and known(c) for _, c, under_open in filled):
@@ -955,6 +957,20 @@ def _sub_header(header: list[str | None], cells: Sequence | None, known) -> list
     for i, c, _ in filled:
         merged[i] = c
     return merged
+
+
+# a unit alone in a cell, as written on a row of its own under the header: （元）, 元, 万元, 单位：元, (元/人)
+_UNIT_CELL = re.compile(r"^[(（]?\s*(?:单位\s*[:：]\s*)?(元|万元|人|户|个|个月|月|天|次|岁|%|亩)(/(人|户|年|月))?\s*[)）]?$")
+
+
+def _with_units(header: list[str | None], cells: list[str | None]) -> list[str | None] | None:
+    """The header with the units of the row under it (`（元）` under 医疗总费用, `万元` under 损失金额)
+    put in its names, as they are written in one cell (医疗总费用（元）: `standardize` reads a
+    column in 万元 in 元); None unless every filled cell of that row is a unit under a named column."""
+    units = {i: _UNIT_CELL.match(c) for i, c in enumerate(cells) if c}
+    if not units or not all(i < len(header) and header[i] and m for i, m in units.items()):
+        return None
+    return [f"{h}({units[i].group(1)}{units[i].group(2) or ''})" if i in units else h for i, h in enumerate(header)]
 
 
 def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | None) -> pl.DataFrame | None:

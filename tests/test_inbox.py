@@ -109,6 +109,17 @@ def test_total_and_blank_rows_wherever_their_text_starts(tmp_path):
     assert df["line"].to_list() == [2, 6, 8]
 
 
+def test_an_excel_tables_total_row_huizong_is_not_a_record(tmp_path):
+    """A Chinese Excel's or WPS's table (Ctrl+T) labels its total row 汇总, as a place's subtotal
+    may be (大营镇汇总): no record, as 合计 is not (it was read as one and set aside, a settlement
+    without its date). A record whose first cell merely starts with 汇 is kept."""
+    rows = ["JS1,张三,,2026-10-05,1", "汇金001,李四,,2026-10-05,2", "大营镇汇总,,,,3", "汇 总,,,,3"]
+    path = write(tmp_path / "医保" / "t.csv", "\n".join([HEADER, *rows]) + "\n")
+    valid, rejected, _, read = read_delivery(path, "医保/t.csv", "医保", CFG, KNOWN)
+    assert valid[0][1].select("record_id", "line").rows() == [("JS1", 2), ("汇金001", 3)]
+    assert rejected.is_empty() and read == 2
+
+
 def test_a_places_subtotal_row_is_not_a_record(tmp_path):
     """A subtotal per township or village (大营镇小计, 李洼村合计, 第1页小计), its place before the
     word: the row was read as a record numbered 大营镇小计 and set aside as missing its date and
@@ -353,6 +364,22 @@ def test_a_header_on_two_rows_takes_the_names_of_the_second(tmp_path):
     # a first record right under a one-row header is a record, not a sub-header
     one = read_table(write(tmp_path / "o.csv", "鉴定编号,户主姓名,乡（镇）\nJD1,张三,大店镇\n"), "o.csv", KNOWN)
     assert one.rows() == [("JD1", "张三", "大店镇", 2)]
+
+
+def test_units_on_the_row_under_the_header_are_the_headers_units(tmp_path):
+    """Units written on a row of their own under the header ((元) under 医疗总费用, 万元 under
+    损失金额): that row was read as a record and set aside; it is the header's second row, its
+    units read with their columns (a loss in 万元 in 元, as under 损失金额（万元）)."""
+    text = "报案编号,户主姓名,灾害类型,损失金额,发生日期\n,,,万元,\nNY1,张三,洪涝,1.5,2026-10-05\n"
+    valid, rejected, _, read = read_delivery(write(tmp_path / "农业农村" / "a.csv", text), "农业农村/a.csv", "农业农村", CFG, KNOWN)
+    assert valid[0][1].select("record_id", "loss_amount", "line").rows() == [("NY1", 15_000.0, 3)]
+    assert rejected.is_empty() and read == 1
+    rows = [["结算流水号", "姓名", "证件号码", "结算日期", "医疗总费用", "个人自付"], [None, None, None, None, "（元）", "(元)"],
+            ["JS1", "张三", "341302********1234", "2026-10-05", "300.00", "120.00"]]
+    for path in (workbook(tmp_path / "s.xlsx", [("Sheet1", rows)]),
+                 write(tmp_path / "s.csv", "\n".join(",".join(c or "" for c in r) for r in rows) + "\n")):
+        df = read_table(path, f"医保/{path.name}", KNOWN)
+        assert df.rows() == [("JS1", "张三", "341302********1234", "2026-10-05", "300.00", "120.00", 3)], path.name
 
 
 SETTLEMENT_TWO_ROWS = [["宿州市医疗保障局 2026年10月结算明细"],
