@@ -26,10 +26,12 @@ import polars as pl
 
 from config import Config
 from pipelines.calendar import period_end
-from pipelines.standardize import describe_misfit, detect_kind, field_columns, known_headers, normalize_header, standardize
+from pipelines.standardize import (describe_misfit, detect_kind, field_columns, known_headers, normalize_header, says_unit,
+                                   standardize)
 from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks,
                                 keep_latest, month_only_lines, numbered_within_households, old_id_lines, older_versions,
                                 persons_set_aside, rejected_files, set_aside_future_dates, sheet_label, sheet_of, stand_ins, validate)
+from schemas.inputs import EXTRACT_MODELS
 from schemas.outputs import Finding
 
 EXTENSIONS = (".csv", ".xlsx")
@@ -529,7 +531,8 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     head = buf[:head_end].decode("utf-8")
     for sep in SEPARATORS:
         reader = csv.reader(io.StringIO(head, newline=""), delimiter=sep)
-        h, header = _find_header(reader, known)
+        titled: list[str] = []
+        h, header = _find_header(reader, known, titled)
         if header is not None:
             break
     if header is None:
@@ -558,7 +561,7 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     if grid.height != len(lines):
         return None
     found: list = [ReadError(rel, n, None, False, category) for n, category in said]
-    found += [ReadError(rel, n, None, False) for n in (_separated(sep),) if n]
+    found += [ReadError(rel, n, None, False) for n in (_separated(sep), *titled) if n]
     df = _frame_table(header, grid.with_columns(line=pl.Series(lines, dtype=pl.Int64)), rel, found)
     if notes is not None:
         notes.extend(found)
@@ -879,9 +882,12 @@ def _as_spreadsheet_numbers(cells: pl.DataFrame, numeric: pl.DataFrame) -> pl.Da
 def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | None) -> pl.DataFrame | None:
     """A sheet's frame -> the table below its header row (as `_table`, vectorised); None
     when no header is among its first rows. `line` is the Excel row number."""
-    h, header = _find_header(df.head(HEADER_SCAN_ROWS).iter_rows(), known)
+    titled: list[str] = []
+    h, header = _find_header(df.head(HEADER_SCAN_ROWS).iter_rows(), known, titled)
     if header is None:
         return None
+    if notes is not None:
+        notes.extend(ReadError(rel, t, None, False) for t in titled)
     if merged := _sub_header(header, df.row(h + 1) if h + 1 < df.height else None, known):
         header, h = merged, h + 1
     grid = df.slice(h + 1).select([pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(df.columns)])
@@ -927,14 +933,37 @@ def _is_header(cells: list[str | None], known: Callable[[str], frozenset | None]
     return any(not (a & b) for a, b in itertools.combinations(fields, 2))
 
 
-def _find_header(rows: Iterator[Sequence], known) -> tuple[int, list[str | None] | None]:
-    """(index, cells) of the header among the first HEADER_SCAN_ROWS rows, or (-1, None). Reads no
-    row past the header, so the caller's iterator continues with the first data row."""
+def _find_header(rows: Iterator[Sequence], known, told: list | None = None) -> tuple[int, list[str | None] | None]:
+    """(index, cells) of the header among the first HEADER_SCAN_ROWS rows, or (-1, None), its
+    amounts' names given the unit a title line above says (`_title_unit`; what it did to `told`).
+    Reads no row past the header, so the caller's iterator continues with the first data row."""
+    above: list[list[str | None]] = []
     for h, cells in enumerate(itertools.islice(rows, HEADER_SCAN_ROWS)):
         cells = [_cell(c) for c in cells]
         if _is_header(cells, known):
-            return h, cells
+            return h, _title_unit(cells, above, known, told)
+        above.append(cells)
     return -1, None
+
+
+# a title line's unit of the table's amounts (填报单位：区农业农村局　单位：万元, 金额单位：万元); 元 changes nothing
+_TITLE_UNIT = re.compile(r"单位\s*[:：]\s*万元(?=$|[\s,，;；、)）])")
+# the amounts: every kind's fields read as numbers with decimals (`kind.field`, as `known_headers` names them)
+AMOUNTS = frozenset(f"{kind}.{f}" for kind, model in EXTRACT_MODELS.items()
+                    for f, c in model.to_schema().columns.items() if c.dtype.type == pl.Float64)
+
+
+def _title_unit(header: list[str | None], above: list[list[str | None]], known, told: list | None) -> list[str | None]:
+    """The header with `(万元)` after the names of its amounts that say no unit of their own when
+    a title line above it says 单位：万元 (`standardize` then reads them in 元, as under 损失金额（万元）):
+    read as 元, a loss of 1.5 万元 was 1.5 元. What was done is said in `told`."""
+    if known is None or not any(c and _TITLE_UNIT.search(c) for row in above for c in row):
+        return header
+    amounts = {i for i, h in enumerate(header) if h and (known(h) or frozenset()) & AMOUNTS and not says_unit(h)}
+    if amounts and told is not None:
+        names = "、".join(header[i] for i in sorted(amounts))
+        told.append(f"标题行注明「单位：万元」：{names} 按万元读取 the title says the unit is 万元: {names} read so, in 元")
+    return [f"{h}(万元)" if i in amounts else h for i, h in enumerate(header)]
 
 
 def _sub_header(header: list[str | None], cells: Sequence | None, known) -> list[str | None] | None:
@@ -975,9 +1004,12 @@ def _with_units(header: list[str | None], cells: list[str | None]) -> list[str |
 
 def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | None) -> pl.DataFrame | None:
     it = iter(rows)
-    _, header = _find_header((cells for _, cells in it), known)
+    titled: list[str] = []
+    _, header = _find_header((cells for _, cells in it), known, titled)
     if header is None:
         return None
+    if notes is not None:
+        notes.extend(ReadError(rel, t, None, False) for t in titled)
     nxt = next(it, None)
     merged = _sub_header(header, nxt[1] if nxt else None, known)
     if merged:

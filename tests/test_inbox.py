@@ -382,6 +382,27 @@ def test_units_on_the_row_under_the_header_are_the_headers_units(tmp_path):
         assert df.rows() == [("JS1", "张三", "341302********1234", "2026-10-05", "300.00", "120.00", 3)], path.name
 
 
+def test_a_title_line_saying_the_amounts_are_in_wan_yuan_reads_them_in_yuan(tmp_path):
+    """A table's title lines often say its unit (填报单位：… 单位：万元). Under a 损失金额 without a
+    unit of its own, 1.5 was read as 1.5 元 (no A1 for a 15,000 元 loss): the amounts are read in
+    万元, as under 损失金额（万元）, and the file told; the ID number is no amount, and a header
+    saying its own unit (元) keeps it."""
+    rows = [["宿州市埇桥区2026年10月灾情损失统计表"], ["填报单位：区农业农村局", None, None, "单位：万元"],
+            ["报案编号", "户主姓名", "证件号码", "灾害类型", "损失金额", "发生日期"],
+            ["NY1", "张三", "341302199001011234", "洪涝", "1.5", "2026-10-05"]]
+    text = "\n".join(",".join(c or "" for c in r) for r in rows) + "\n"
+    for path in (write(tmp_path / "农业农村" / "a.csv", text), workbook(tmp_path / "农业农村" / "a.xlsx", [("Sheet1", rows)]),
+                 write(tmp_path / "农业农村" / "r.csv", text.replace("\n", "\r"))):  # (\r: the csv-module path)
+        notes = []
+        valid, rejected, _, _ = read_delivery(path, f"农业农村/{path.name}", "农业农村", CFG, KNOWN, notes)
+        assert valid[0][1].select("record_id", "id_raw", "loss_amount").rows() == [("NY1", "341302199001011234", 15_000.0)]
+        assert [n.problem for n in notes] == ["标题行注明「单位：万元」：损失金额 按万元读取 the title says the unit is 万元: "
+                                              "损失金额 read so, in 元"], path.name
+    own = text.replace("损失金额,", "损失金额（元）,")
+    valid, _, _, _ = read_delivery(write(tmp_path / "农业农村" / "b.csv", own), "农业农村/b.csv", "农业农村", CFG, KNOWN, [])
+    assert valid[0][1]["loss_amount"].to_list() == [1.5]
+
+
 SETTLEMENT_TWO_ROWS = [["宿州市医疗保障局 2026年10月结算明细"],
                        ["结算流水号", "姓名", "证件号码", "结算日期", "费用信息（元）", None, None],
                        [None, None, None, None, "医疗总费用", "个人自付", "其中：自费"],
