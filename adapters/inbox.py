@@ -234,6 +234,22 @@ def _sniff(data: bytes) -> str | None:
         return "ZIP/XLSX内容，不是文本CSV ZIP/XLSX content, not a text CSV"
     if head.startswith(b"%PDF"):
         return "这是PDF文件 a PDF file, not a data table"
+    # what many systems export as "Excel" (a .xls Excel opens after a warning): a web page, Excel 2003's XML
+    lead = head.lstrip(codecs.BOM_UTF8 + b" \t\r\n").lower()
+    if lead.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in head:
+        return ("这是Excel 2003 XML表格，不是CSV/XLSX：请用Excel打开后另存为.xlsx an Excel 2003 XML spreadsheet, not "
+                "CSV/XLSX: open it in Excel and save it as .xlsx")
+    if lead.startswith((b"<html", b"<!doctype html")) or (lead.startswith(b"<") and b"<table" in lead):
+        return ("这是网页（HTML）表格，不是CSV/XLSX（系统导出的“Excel”常是网页）：请用Excel打开后另存为.xlsx a web page (HTML) "
+                "table, not CSV/XLSX (as many systems export 'Excel'): open it in Excel and save it as .xlsx")
+    return None
+
+
+def _text_table(head: bytes) -> str | None:
+    """The problem of a `.xlsx` whose content is a text table (a CSV renamed), or None."""
+    text = _decode(head) if not _binary(head) else None
+    if text and any(sep in text[0].partition("\n")[0] for sep in (",", "\t", "，")):
+        return "内容是文本表格（CSV），不是XLSX：请把扩展名改为.csv a text (CSV) table, not an XLSX file: rename it .csv"
     return None
 
 
@@ -748,7 +764,7 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
     with open(path, "rb") as fh:
         head = fh.read(1 << 20)
     if not head.startswith(b"PK"):
-        return _sniff(head) or "不是XLSX文件（内容不是ZIP） not an XLSX file (no ZIP content)"
+        return _sniff(head) or _text_table(head) or "不是XLSX文件（内容不是ZIP） not an XLSX file (no ZIP content)"
     try:
         book = fastexcel.read_excel(str(path))
         wb = openpyxl.load_workbook(path, read_only=True)

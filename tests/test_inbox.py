@@ -1065,6 +1065,8 @@ def test_a_workbook_row_is_named_by_its_excel_row_whatever_the_exporter_wrote_ar
 
 
 OLE2 = bytes.fromhex("D0CF11E0A1B11AE1") + bytes(504)  # the legacy Office container's header
+HTML_TABLE = ('<html xmlns:x="urn:schemas-microsoft-com:office:excel"><head><meta charset="utf-8"></head><body><table>'
+              f'<tr><td>{"</td><td>".join(HEADER.split(","))}</td></tr></table></body></html>').encode()
 
 
 UNREADABLE = [
@@ -1084,6 +1086,12 @@ UNREADABLE = [
     ("u16.csv", f"{HEADER}\n".encode("utf-16"), "encoded as UTF-16"),
     ("u16be.csv", codecs.BOM_UTF16_BE + f"{HEADER}\n".encode("utf-16-be"), "encoded as UTF-16"),
     ("u16nobom.csv", f"{HEADER}\nJS1,张三,341302196201112734,2026-10-05,100\n".encode("utf-16-le"), "encoded as UTF-16"),
+    # a system's "Excel" export that is a web page or Excel 2003's XML, and a CSV renamed .xlsx:
+    # "not an XLSX file (no ZIP content)" left the sender, whose Excel opens it, at a loss
+    ("web.xlsx", HTML_TABLE, "a web page (HTML) table"), ("web.csv", b"\r\n" + HTML_TABLE, "a web page (HTML) table"),
+    ("xml.xlsx", b'<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n<Workbook xmlns="urn:schemas-'
+                 b'microsoft-com:office:spreadsheet"><Worksheet ss:Name="Sheet1"><Table>', "Excel 2003 XML"),
+    ("text.xlsx", f"{HEADER}\nJS1,张三,341302196201112734,2026-10-05,100\n".encode("gb18030"), "a text (CSV) table"),
 ]
 
 
