@@ -1095,12 +1095,15 @@ def read_tables(
             sheets = _xlsx_sheets(path, rel)
             if isinstance(sheets, str):
                 return ReadError(rel, sheets)
-            found, unread, hidden = [], [], []
+            found, unread, hidden, said = [], [], [], []
             blank = True  # (no value on any visible sheet: a workbook made and never filled)
             for name, offset, frame, visible, uncomputed in sheets:
                 if visible and blank and frame.width and frame.height:
                     blank = not frame.select(pl.any_horizontal(pl.all().is_not_null())).to_series().any()
-                if (df := _sheet_table(offset, frame, known, rel, notes if visible else None)) is None:
+                start = len(notes) if notes is not None else 0
+                df = _sheet_table(offset, frame, known, rel, notes if visible else None)
+                said.append((name, start, len(notes) if notes is not None else 0))
+                if df is None:
                     if visible and (rows := _table_rows(frame)) >= TABLE_ROWS and not _lists_fields(frame, known):
                         if is_summary_sheet(name, summary_sheets):
                             if notes is not None:
@@ -1131,6 +1134,9 @@ def read_tables(
                                       f"sheet(s) '{shown}', not read: unhide and deliver again")
             if not found:
                 return ReadError(rel, "空文件（工作簿中没有任何值） empty file (a workbook without any value)") if blank else no_header
+            if len(found) > 1 and notes is not None:  # (the notes on a sheet's table name its sheet, as its rows do)
+                for name, start, end in said:
+                    notes[start:end] = [replace(n, file=sheet_label(rel, name)) if n.file == rel else n for n in notes[start:end]]
             # a sheet that reads like a table but whose header is not found is set aside, not skipped
             return ([(rel, found[0][1])] if len(found) == 1 else [(sheet_label(rel, name), df) for name, df in found]) + [
                 (e.file, e) for e in unread]

@@ -778,6 +778,20 @@ def test_column_numbers_under_the_header_after_their_label_are_no_record(tmp_pat
     assert [n.problem for n in notes] == ["第 2 行为栏次（1、2、3…），不是记录，未读取 line 2 numbers the columns, not a record: not read"]
 
 
+def test_a_note_on_one_sheet_of_a_workbook_of_several_names_its_sheet(tmp_path):
+    """A workbook of two sheets of records, one with its columns' numbers under the header: the
+    note said 第 2 行 of the file, not of which sheet (its rows set aside name theirs)."""
+    rows = [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", "1"]]
+    path = workbook(tmp_path / "w.xlsx", [("第一批", rows), ("第二批", [rows[0], ["1", "2", "3", "4", "5"], ["JS2", *rows[1][1:]]])])
+    notes = []
+    tables = read_tables(path, "医保/w.xlsx", KNOWN, notes)
+    assert [label for label, _ in tables] == ["医保/w.xlsx（工作表 第一批）", "医保/w.xlsx（工作表 第二批）"]
+    assert [(n.file, n.problem[:9]) for n in notes] == [("医保/w.xlsx（工作表 第二批）", "第 2 行为栏次（")]
+    one = workbook(tmp_path / "o.xlsx", [("第二批", [rows[0], ["1", "2", "3", "4", "5"], rows[1]])])
+    read_tables(one, "医保/o.xlsx", KNOWN, notes := [])
+    assert [n.file for n in notes] == ["医保/o.xlsx"]  # (a workbook of one table is named as its file)
+
+
 def test_dates_naming_only_a_month_are_read_and_the_file_told(tmp_path):
     """民政's 变动日期 written by the month (2026年10月, 202610): the rows are kept, dated the 1st,
     and the file is told which lines were read so (文件说明)."""
