@@ -152,6 +152,18 @@ def test_a_dash_is_an_amount_of_0_and_no_date():
     assert "negative" in reasons[0] and "missing" in reasons[1]
 
 
+def test_an_amount_written_as_none_is_empty_as_such_a_date_is():
+    """People write 无 (暂无, /) in an amount cell with nothing in it, as they write it in a date
+    cell with no date: a settlement whose 大病保险支付 said 无 was set aside as an unparseable
+    number (its 个人自付 lost to M1). It is empty, as such a date is: a required amount so written
+    is missing; a word that is no such answer (不详) is still unparseable."""
+    n = 6
+    valid, rejected = run(settlements(critical_pay=["无", "暂无", "/", " 无 ", "\\", "不详"], out_of_pocket=["无"] + ["10"] * (n - 1)))
+    assert valid["critical_pay"].to_list() == [None] * 4 and valid["out_of_pocket"].to_list() == [10.0] * 4
+    assert rejected.sort("line").select("line", "field", "value").rows() == [(2, "out_of_pocket", "无"), (7, "critical_pay", "不详")]
+    assert "missing" in rejected.sort("line")["reason"][0] and "unparseable" in rejected.sort("line")["reason"][1]
+
+
 def test_a_date_written_as_not_yet_is_no_date():
     """A ledger writes 未解决 (or 无, /, 暂无) in 解决日期 where the SPEC leaves it empty: that work
     order was set aside as an unparseable date, and W1 warned no one of an unresolved problem. It
