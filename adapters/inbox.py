@@ -247,8 +247,8 @@ def _sniff(data: bytes) -> str | None:
 
 def _text_table(head: bytes) -> str | None:
     """The problem of a `.xlsx` whose content is a text table (a CSV renamed), or None."""
-    text = _decode(head) if not _binary(head) else None
-    if text and any(sep in text[0].partition("\n")[0] for sep in (",", "\t", "，")):
+    decoded = _decode(head) if not _binary(head) else None
+    if decoded and any(sep in decoded[0].partition("\n")[0] for sep in (",", "\t", "，")):
         return "内容是文本表格（CSV），不是XLSX：请把扩展名改为.csv a text (CSV) table, not an XLSX file: rename it .csv"
     return None
 

@@ -769,8 +769,8 @@ def stand_ins(df: pl.DataFrame, rejected: pl.DataFrame, spec: KindSpec, dept: st
     # its cells as they read where they do, else as delivered: the CSV's 561.00 and a workbook's
     # number cell 561 are one value, as on a valid row (the same bad row again, not a correction)
     typed = _parsed(bad, spec, EXTRACT_MODELS[spec.name])[0]
-    read = bad.drop("line").select(pl.coalesce(typed[c].cast(pl.String), pl.col(c)).alias(c) if c in typed.columns
-                                   else pl.col(c) for c in bad.columns if c != "line")
+    read = bad.select(pl.coalesce(typed[c].cast(pl.String), pl.col(c)).alias(c) if c in typed.columns else pl.col(c)
+                      for c in bad.columns if c != "line")
     return bad.select(pl.lit(dept).alias("dept"), pl.lit(spec.name).alias("kind"), pl.lit(file).alias("file"),
                       pl.col("line").cast(pl.Int64), key.alias(spec.record_id),
                       *[pl.col(c).cast(pl.String) for c in SHOWN if c in bad.columns],
