@@ -179,17 +179,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _named_otherwise(inbox: Path, period: str) -> str:
+def _named_otherwise(inbox: Path, period: str, cfg: Config | None = None) -> str:
     """What to add to `no period folder`: the inbox's folders naming the period otherwise (202610,
-    2026年10月, 2026.10), to be renamed; empty when there are none."""
+    2026年10月, 2026.10), to be renamed; or, when the inbox holds department folders, that it is
+    the period's folder itself (the inbox is the folder above it: folders named as `cfg`, else the
+    default configuration, names them); empty when neither."""
     year, month = period.split("-")
     try:
-        found = [p.name for p in sorted(inbox.iterdir()) if p.is_dir() and re.findall(r"\d+", p.name)[:2] in (
-            [year, month], [year, str(int(month))], [year + month])]
+        folders = [p for p in sorted(inbox.iterdir()) if p.is_dir()]
     except OSError:
         return ""
+    found = [p.name for p in folders if re.findall(r"\d+", p.name)[:2] in ([year, month], [year, str(int(month))], [year + month])]
     shown = ", ".join(f"'{f}'" for f in found)
-    return f" (the month's deliveries in {shown}? rename it {period})" if found else ""
+    if found:
+        return f" (the month's deliveries in {shown}? rename it {period})"
+    if any((cfg or load_config()).folder_of(p.name) for p in folders):
+        rename = "" if inbox.name == period else f", and name this folder {period}"
+        return (f" ({inbox} holds the department folders: it is the period's folder itself; the inbox is the folder above "
+                f"it, --inbox {inbox.parent}{rename})")
+    return ""
 
 
 def _err(message: str, code: int) -> int:
@@ -220,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         return _err(bad, EXIT_USAGE)
     period_dir = Path(args.inbox) / args.period
     if not period_dir.is_dir():
-        return _err(f"no period folder {period_dir}{_named_otherwise(Path(args.inbox), args.period)}", EXIT_USAGE)
+        return _err(f"no period folder {period_dir}{_named_otherwise(Path(args.inbox), args.period, cfg)}", EXIT_USAGE)
     if Path(args.out).exists() and not Path(args.out).is_dir():  # (a dry run would not find out)
         return _err(f"--out {args.out} is a file, not a folder", EXIT_USAGE)
     try:

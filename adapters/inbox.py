@@ -26,10 +26,12 @@ import polars as pl
 
 from config import Config
 from pipelines.calendar import period_end
-from pipelines.standardize import describe_misfit, detect_kind, field_columns, known_headers, normalize_header, standardize
+from pipelines.standardize import (describe_misfit, detect_kind, field_columns, known_headers, normalize_header, says_unit,
+                                   standardize)
 from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks,
                                 keep_latest, month_only_lines, numbered_within_households, old_id_lines, older_versions,
                                 persons_set_aside, rejected_files, set_aside_future_dates, sheet_label, sheet_of, stand_ins, validate)
+from schemas.inputs import EXTRACT_MODELS
 from schemas.outputs import Finding
 
 EXTENSIONS = (".csv", ".xlsx")
@@ -39,7 +41,7 @@ HIDDEN_TABLE_NAMES = 4  # known column names that make a hidden sheet's table lo
 # export, or Excel's "Text (tab delimited)" renamed .csv); the one that finds it is noted.
 SEPARATORS = {",": None, "\t": ("制表符", "tabs"), ";": ("分号", "semicolons"), "|": ("竖线", "vertical bars"),
               "，": ("全角逗号", "full-width commas")}  # (a file typed by hand with a Chinese input method)
-_TOTAL_WORD = r"(合\s*计|总\s*计|小\s*计)"
+_TOTAL_WORD = r"(合\s*计|总\s*计|小\s*计|汇\s*总)"  # (汇总: the total row of a Chinese Excel's or WPS's table, Ctrl+T)
 _TOTAL = re.compile(rf"^(本页|本表)?{_TOTAL_WORD}")
 # ... or a place's (or page's) subtotal, the place before the word: 大营镇小计, 李洼村 合计, 第1页小计
 _PLACE_TOTAL = re.compile(rf"^\S{{0,12}}?(镇|乡|村|街道|社区|区|县|组|页)\s*{_TOTAL_WORD}")
@@ -55,7 +57,7 @@ FOOTER_CELLS = 2
 # 填报日期：2026-11-05, one per cell)
 _SIGNATURE = re.compile(rf"^{_LABEL}")
 # the first cell of a row that may be one of these (the others, nearly all, skip the test)
-_MAYBE_FOOTER = rf"^[合总小本填制审负联统经打导注说备共第]|[:：]|{_TOTAL_WORD}$"
+_MAYBE_FOOTER = rf"^[合总小汇本填制审负联统经打导注说备共第]|[:：]|{_TOTAL_WORD}$"
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,22 @@ def _sniff(data: bytes) -> str | None:
         return "ZIP/XLSX内容，不是文本CSV ZIP/XLSX content, not a text CSV"
     if head.startswith(b"%PDF"):
         return "这是PDF文件 a PDF file, not a data table"
+    # what many systems export as "Excel" (a .xls Excel opens after a warning): a web page, Excel 2003's XML
+    lead = head.lstrip(codecs.BOM_UTF8 + b" \t\r\n").lower()
+    if lead.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in head:
+        return ("这是Excel 2003 XML表格，不是CSV/XLSX：请用Excel打开后另存为.xlsx an Excel 2003 XML spreadsheet, not "
+                "CSV/XLSX: open it in Excel and save it as .xlsx")
+    if lead.startswith((b"<html", b"<!doctype html")) or (lead.startswith(b"<") and b"<table" in lead):
+        return ("这是网页（HTML）表格，不是CSV/XLSX（系统导出的“Excel”常是网页）：请用Excel打开后另存为.xlsx a web page (HTML) "
+                "table, not CSV/XLSX (as many systems export 'Excel'): open it in Excel and save it as .xlsx")
+    return None
+
+
+def _text_table(head: bytes) -> str | None:
+    """The problem of a `.xlsx` whose content is a text table (a CSV renamed), or None."""
+    decoded = _decode(head) if not _binary(head) else None
+    if decoded and any(sep in decoded[0].partition("\n")[0] for sep in (",", "\t", "，")):
+        return "内容是文本表格（CSV），不是XLSX：请把扩展名改为.csv a text (CSV) table, not an XLSX file: rename it .csv"
     return None
 
 
@@ -529,7 +547,8 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     head = buf[:head_end].decode("utf-8")
     for sep in SEPARATORS:
         reader = csv.reader(io.StringIO(head, newline=""), delimiter=sep)
-        h, header = _find_header(reader, known)
+        titled: list[str] = []
+        h, header = _find_header(reader, known, titled)
         if header is not None:
             break
     if header is None:
@@ -558,7 +577,7 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
     if grid.height != len(lines):
         return None
     found: list = [ReadError(rel, n, None, False, category) for n, category in said]
-    found += [ReadError(rel, n, None, False) for n in (_separated(sep),) if n]
+    found += [ReadError(rel, n, None, False) for n in (_separated(sep), *titled) if n]
     df = _frame_table(header, grid.with_columns(line=pl.Series(lines, dtype=pl.Int64)), rel, found)
     if notes is not None:
         notes.extend(found)
@@ -592,14 +611,18 @@ def _header_columns(header: list[str | None], rel: str, notes: list | None) -> d
     return keep
 
 
+# what a system's database export writes in an empty cell (SQL's NULL, as tools spell it; MySQL's \N)
+NULL_WORDS = ("NULL", "null", "Null", "(null)", "(NULL)", "<null>", "<NULL>", "\\N")
+
+
 def _value(cell: pl.Expr) -> pl.Expr:
-    """A raw cell as a value: stripped, empty -> null, and Excel's text-formula form `="…"` (how
-    many systems export a long number or a date to CSV so that Excel shows it as text:
-    `="341302199001011234"`) read as the text inside, as Excel shows it."""
+    """A raw cell as a value: stripped, empty (or a database's NULL, `NULL_WORDS`) -> null, and
+    Excel's text-formula form `="…"` (how many systems export a long number or a date to CSV so
+    that Excel shows it as text: `="341302199001011234"`) read as the text inside, as Excel shows it."""
     v = cell.str.strip_chars()
     formula = v.str.starts_with('="') & v.str.ends_with('"') & (v.str.len_chars() >= 3)
     v = pl.when(formula).then(v.str.slice(2, v.str.len_chars() - 3).str.strip_chars()).otherwise(v)
-    return v.replace("", None)
+    return v.replace(["", *NULL_WORDS], None)
 
 
 def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
@@ -635,13 +658,22 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
         filled = grid.select(_value(pl.col(f"c{i}")).is_not_null().any().alias(str(i)) for i in ix).row(0)
         return next((i for i, f in zip(ix, filled) if f), ix[0])
 
+    read = {h: f"c{first_filled(ix)}" for h, ix in keep.items()}
+    if notes is not None and read and grid.height:
+        # (read as empty, it no longer sets a row aside as an unparseable date or amount: said once)
+        said = grid.select(pl.sum_horizontal(pl.col(c).str.strip_chars().is_in(NULL_WORDS).fill_null(False).cast(pl.Int64)
+                                             for c in read.values()).sum()).item()
+        if said:
+            notes.append(ReadError(rel, f"{said} 个单元格为 NULL（数据库导出的空值），已按空值读取 {said} cell(s) hold NULL "
+                                        "(a database's empty value): read as empty", None, False))
     return grid.select(
-        *[_value(pl.col(f"c{first_filled(ix)}")).alias(h) for h, ix in keep.items()],
+        *[_value(pl.col(c)).alias(h) for h, c in read.items()],
         pl.col("line").cast(pl.Int64),
     ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else []))
 
 
 UNDER_HEADER_CELLS = 3  # filled cells of a row under the header that make it the field codes or column numbers
+_COLUMN_LABEL = re.compile(r"栏次|栏号|[甲乙丙丁戊己]|[A-F]")  # what a form writes before its columns' numbers
 
 
 def _under_header(row: dict, columns: list[int]) -> str | None:
@@ -657,7 +689,9 @@ def _under_header(row: dict, columns: list[int]) -> str | None:
     if all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", c) for c in filled):
         return (f"第 {line} 行为表头的英文字段名（{'、'.join(filled[:3])}…），不是记录，未读取 line {line} holds the "
                 "header's field codes, not a record: not read")
-    if filled == [str(n) for n in range(1, len(filled) + 1)] or filled == [str(n) for n in range(len(filled))]:
+    # (after a label, as a statistical form prints it: 栏次 under 序号, or 甲, 乙 over its text columns)
+    numbers = list(itertools.dropwhile(_COLUMN_LABEL.fullmatch, filled))
+    if len(numbers) >= 2 and numbers in ([str(n) for n in range(1, len(numbers) + 1)], [str(n) for n in range(len(numbers))]):
         return f"第 {line} 行为栏次（1、2、3…），不是记录，未读取 line {line} numbers the columns, not a record: not read"
     return None
 
@@ -730,7 +764,7 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
     with open(path, "rb") as fh:
         head = fh.read(1 << 20)
     if not head.startswith(b"PK"):
-        return _sniff(head) or "不是XLSX文件（内容不是ZIP） not an XLSX file (no ZIP content)"
+        return _sniff(head) or _text_table(head) or "不是XLSX文件（内容不是ZIP） not an XLSX file (no ZIP content)"
     try:
         book = fastexcel.read_excel(str(path))
         wb = openpyxl.load_workbook(path, read_only=True)
@@ -864,9 +898,12 @@ def _as_spreadsheet_numbers(cells: pl.DataFrame, numeric: pl.DataFrame) -> pl.Da
 def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | None) -> pl.DataFrame | None:
     """A sheet's frame -> the table below its header row (as `_table`, vectorised); None
     when no header is among its first rows. `line` is the Excel row number."""
-    h, header = _find_header(df.head(HEADER_SCAN_ROWS).iter_rows(), known)
+    titled: list[str] = []
+    h, header = _find_header(df.head(HEADER_SCAN_ROWS).iter_rows(), known, titled)
     if header is None:
         return None
+    if notes is not None:
+        notes.extend(ReadError(rel, t, None, False) for t in titled)
     if merged := _sub_header(header, df.row(h + 1) if h + 1 < df.height else None, known):
         header, h = merged, h + 1
     grid = df.slice(h + 1).select([pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(df.columns)])
@@ -912,14 +949,37 @@ def _is_header(cells: list[str | None], known: Callable[[str], frozenset | None]
     return any(not (a & b) for a, b in itertools.combinations(fields, 2))
 
 
-def _find_header(rows: Iterator[Sequence], known) -> tuple[int, list[str | None] | None]:
-    """(index, cells) of the header among the first HEADER_SCAN_ROWS rows, or (-1, None). Reads no
-    row past the header, so the caller's iterator continues with the first data row."""
+def _find_header(rows: Iterator[Sequence], known, told: list | None = None) -> tuple[int, list[str | None] | None]:
+    """(index, cells) of the header among the first HEADER_SCAN_ROWS rows, or (-1, None), its
+    amounts' names given the unit a title line above says (`_title_unit`; what it did to `told`).
+    Reads no row past the header, so the caller's iterator continues with the first data row."""
+    above: list[list[str | None]] = []
     for h, cells in enumerate(itertools.islice(rows, HEADER_SCAN_ROWS)):
         cells = [_cell(c) for c in cells]
         if _is_header(cells, known):
-            return h, cells
+            return h, _title_unit(cells, above, known, told)
+        above.append(cells)
     return -1, None
+
+
+# a title line's unit of the table's amounts (填报单位：区农业农村局　单位：万元, 金额单位：万元); 元 changes nothing
+_TITLE_UNIT = re.compile(r"单位\s*[:：]\s*万元(?=$|[\s,，;；、)）])")
+# the amounts: every kind's fields read as numbers with decimals (`kind.field`, as `known_headers` names them)
+AMOUNTS = frozenset(f"{kind}.{f}" for kind, model in EXTRACT_MODELS.items()
+                    for f, c in model.to_schema().columns.items() if c.dtype.type == pl.Float64)
+
+
+def _title_unit(header: list[str | None], above: list[list[str | None]], known, told: list | None) -> list[str | None]:
+    """The header with `(万元)` after the names of its amounts that say no unit of their own when
+    a title line above it says 单位：万元 (`standardize` then reads them in 元, as under 损失金额（万元）):
+    read as 元, a loss of 1.5 万元 was 1.5 元. What was done is said in `told`."""
+    if known is None or not any(c and _TITLE_UNIT.search(c) for row in above for c in row):
+        return header
+    amounts = {i for i, h in enumerate(header) if h and (known(h) or frozenset()) & AMOUNTS and not says_unit(h)}
+    if amounts and told is not None:
+        names = "、".join(header[i] for i in sorted(amounts))
+        told.append(f"标题行注明「单位：万元」：{names} 按万元读取 the title says the unit is 万元: {names} read so, in 元")
+    return [f"{h}(万元)" if i in amounts else h for i, h in enumerate(header)]
 
 
 def _sub_header(header: list[str | None], cells: Sequence | None, known) -> list[str | None] | None:
@@ -931,6 +991,8 @@ def _sub_header(header: list[str | None], cells: Sequence | None, known) -> list
     if cells is None or known is None:
         return None
     cells = [_cell(c) for c in cells]
+    if units := _with_units(header, cells):
+        return units
     merged = list(header) + [None] * (len(cells) - len(header))
     filled = [(i, c, merged[i] is None or not known(merged[i])) for i, c in enumerate(cells) if c]
     if not any(under_open and known(c) for _, c, under_open in filled):
@@ -942,11 +1004,28 @@ def _sub_header(header: list[str | None], cells: Sequence | None, known) -> list
     return merged
 
 
+# a unit alone in a cell, as written on a row of its own under the header: （元）, 元, 万元, 单位：元, (元/人)
+_UNIT_CELL = re.compile(r"^[(（]?\s*(?:单位\s*[:：]\s*)?(元|万元|人|户|个|个月|月|天|次|岁|%|亩)(/(人|户|年|月))?\s*[)）]?$")
+
+
+def _with_units(header: list[str | None], cells: list[str | None]) -> list[str | None] | None:
+    """The header with the units of the row under it (`（元）` under 医疗总费用, `万元` under 损失金额)
+    put in its names, as they are written in one cell (医疗总费用（元）: `standardize` reads a
+    column in 万元 in 元); None unless every filled cell of that row is a unit under a named column."""
+    units = {i: _UNIT_CELL.match(c) for i, c in enumerate(cells) if c}
+    if not units or not all(i < len(header) and header[i] and m for i, m in units.items()):
+        return None
+    return [f"{h}({units[i].group(1)}{units[i].group(2) or ''})" if i in units else h for i, h in enumerate(header)]
+
+
 def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | None) -> pl.DataFrame | None:
     it = iter(rows)
-    _, header = _find_header((cells for _, cells in it), known)
+    titled: list[str] = []
+    _, header = _find_header((cells for _, cells in it), known, titled)
     if header is None:
         return None
+    if notes is not None:
+        notes.extend(ReadError(rel, t, None, False) for t in titled)
     nxt = next(it, None)
     merged = _sub_header(header, nxt[1] if nxt else None, known)
     if merged:
@@ -1016,12 +1095,15 @@ def read_tables(
             sheets = _xlsx_sheets(path, rel)
             if isinstance(sheets, str):
                 return ReadError(rel, sheets)
-            found, unread, hidden = [], [], []
+            found, unread, hidden, said = [], [], [], []
             blank = True  # (no value on any visible sheet: a workbook made and never filled)
             for name, offset, frame, visible, uncomputed in sheets:
                 if visible and blank and frame.width and frame.height:
                     blank = not frame.select(pl.any_horizontal(pl.all().is_not_null())).to_series().any()
-                if (df := _sheet_table(offset, frame, known, rel, notes if visible else None)) is None:
+                start = len(notes) if notes is not None else 0
+                df = _sheet_table(offset, frame, known, rel, notes if visible else None)
+                said.append((name, start, len(notes) if notes is not None else 0))
+                if df is None:
                     if visible and (rows := _table_rows(frame)) >= TABLE_ROWS and not _lists_fields(frame, known):
                         if is_summary_sheet(name, summary_sheets):
                             if notes is not None:
@@ -1052,6 +1134,9 @@ def read_tables(
                                       f"sheet(s) '{shown}', not read: unhide and deliver again")
             if not found:
                 return ReadError(rel, "空文件（工作簿中没有任何值） empty file (a workbook without any value)") if blank else no_header
+            if len(found) > 1 and notes is not None:  # (the notes on a sheet's table name its sheet, as its rows do)
+                for name, start, end in said:
+                    notes[start:end] = [replace(n, file=sheet_label(rel, name)) if n.file == rel else n for n in notes[start:end]]
             # a sheet that reads like a table but whose header is not found is set aside, not skipped
             return ([(rel, found[0][1])] if len(found) == 1 else [(sheet_label(rel, name), df) for name, df in found]) + [
                 (e.file, e) for e in unread]

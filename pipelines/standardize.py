@@ -38,6 +38,11 @@ def normalize_header(h: str) -> str:
     return _UNIT.sub("", _plain(h).lower())
 
 
+def says_unit(h: str) -> bool:
+    """Whether a header says a unit (or form) of its own after its name: 损失金额（元）, 损失金额/万元."""
+    return normalize_header(h) != _plain(h).lower()
+
+
 def _in_ten_thousands(h: str) -> bool:
     return bool(_TEN_THOUSAND.search(_plain(h)))
 

@@ -36,6 +36,10 @@ _DASH = r"^[-‐‑–—―－−]+$"
 # A date cell saying there is none (yet): a ledger's 解决日期 written 未解决 where the SPEC leaves
 # it empty (an unresolved problem), a form's / for "not applicable". No date, as empty.
 _NO_DATE = r"^(未解决|未完成|未整改|未办结|尚未解决|暂无|无|/|\\)$"
+# An amount (or count) cell of a record saying there is none: 无, 暂无, a form's / for "not
+# applicable". Empty, as such a date is (a required one: missing, not unparseable); not where an
+# unreadable value is left empty and told back (`blank_unreadable`: the roster's 年人均纯收入 暂无).
+_NO_AMOUNT = r"^(暂无|无|没有|/|\\)$"
 EXTRA = "_extra"  # the column adapters.inbox gives a row's first field past the header's width
 WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
 MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
@@ -296,10 +300,11 @@ PLAIN = {
 
 
 def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | None = None,
-                 latest: date | None = None) -> tuple[pl.Expr, pl.Expr | None, pl.Expr | None]:
+                 latest: date | None = None, none_said: bool = False) -> tuple[pl.Expr, pl.Expr | None, pl.Expr | None]:
     """(typed value, unparseable flag or None, too-long flag or None) of one field; each a
     function of that column's raw value only. `spellings`: a code field's other spellings of its
-    values (`KindSpec.codes`), given the SPEC's; `latest`: see `parse_date`."""
+    values (`KindSpec.codes`), given the SPEC's; `latest`: see `parse_date`; `none_said`: a number
+    written as none (`_NO_AMOUNT`: 无) is empty, not unparseable."""
     too_long = None
     if dt == pl.String:
         too_long = pl.col(name).cast(pl.String).str.len_chars().fill_null(0) > MAX_FIELD_CHARS
@@ -310,6 +315,8 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
         fail = (_text(name).fill_null("") != "") & ~_text(name).str.contains(_DASH).fill_null(False) & e.is_null()
         if dt == pl.Date:
             fail = fail & ~_text(name).str.contains(_NO_DATE).fill_null(False)
+        elif none_said:
+            fail = fail & ~_text(name).str.contains(_NO_AMOUNT).fill_null(False)
     elif name in codes:
         # (a detail in brackets after the code is not part of it: 门诊慢特病（高血压）, 低保（农村）; nor
         # the full stop a clerk ends a cell with: 属实。)
@@ -361,7 +368,7 @@ def _parsed(df: pl.DataFrame, spec: KindSpec, model, latest: date | None = None
         if name not in df.columns:
             cols[name] = pl.Series(name, [None] * n, dtype=col.dtype.type)
             continue
-        e, fail, long = _field_exprs(name, dt, codes, spec.codes.get(name), latest)
+        e, fail, long = _field_exprs(name, dt, codes, spec.codes.get(name), latest, name not in spec.blank_unreadable)
         raw = df.select(pl.col(name).cast(pl.String))
         if dt in PLAIN and n >= 1000:
             pattern, cast = PLAIN[dt]
@@ -760,12 +767,17 @@ def stand_ins(df: pl.DataFrame, rejected: pl.DataFrame, spec: KindSpec, dept: st
     bad = df.filter(pl.col("line").is_in(lines.implode()))
     key, _, _ = _field_exprs(spec.record_id, pl.String, _codes(EXTRACT_MODELS[spec.name]))
     year = spec.snapshot_year  # (the year a row is about decides which of a record's rows is its: `supersede`)
+    # its cells as they read where they do, else as delivered: the CSV's 561.00 and a workbook's
+    # number cell 561 are one value, as on a valid row (the same bad row again, not a correction)
+    typed = _parsed(bad, spec, EXTRACT_MODELS[spec.name])[0]
+    read = bad.select(pl.coalesce(typed[c].cast(pl.String), pl.col(c)).alias(c) if c in typed.columns else pl.col(c)
+                      for c in bad.columns if c != "line")
     return bad.select(pl.lit(dept).alias("dept"), pl.lit(spec.name).alias("kind"), pl.lit(file).alias("file"),
                       pl.col("line").cast(pl.Int64), key.alias(spec.record_id),
                       *[pl.col(c).cast(pl.String) for c in SHOWN if c in bad.columns],
                       *([parse_int(year)] if year in bad.columns else [])
                       ).with_columns(
-        bad.drop("line").hash_rows().alias(SET_ASIDE))
+        read.hash_rows().alias(SET_ASIDE))
 
 
 def supersede(delivered: pl.DataFrame, ranks: Mapping[str, int], key: str = "record_id",

@@ -211,6 +211,17 @@ def test_a_period_folder_named_otherwise_is_asked_about(folder, tmp_path, capsys
     assert "no period folder" in said and f"'{folder}'" in said and "2026年9月" not in said
 
 
+@pytest.mark.parametrize("inbox", ["2026-10", "十月报送"])
+def test_an_inbox_given_as_the_period_folder_itself_is_told_to_give_the_folder_above(inbox, tmp_path, capsys):
+    """--inbox named the month's folder itself (its department folders inside): `no period folder
+    …/2026-10/2026-10` alone did not say that the folder above it is the inbox."""
+    (tmp_path / inbox / "医保").mkdir(parents=True)
+    (tmp_path / inbox / "roster").mkdir()
+    assert cli.main(["run", "--inbox", str(tmp_path / inbox), "--period", "2026-10", "--out", str(tmp_path / "o")]) == 2
+    said = capsys.readouterr().err
+    assert "no period folder" in said and f"--inbox {tmp_path}" in said and "department folders" in said
+
+
 def test_an_out_that_cannot_be_written_is_one_line_not_a_traceback(tmp_path, capsys):
     (tmp_path / "2026-10").mkdir()
     blocked = tmp_path / "out_is_a_file"

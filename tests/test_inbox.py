@@ -110,6 +110,17 @@ def test_total_and_blank_rows_wherever_their_text_starts(tmp_path):
     assert df["line"].to_list() == [2, 6, 8]
 
 
+def test_an_excel_tables_total_row_huizong_is_not_a_record(tmp_path):
+    """A Chinese Excel's or WPS's table (Ctrl+T) labels its total row 汇总, as a place's subtotal
+    may be (大营镇汇总): no record, as 合计 is not (it was read as one and set aside, a settlement
+    without its date). A record whose first cell merely starts with 汇 is kept."""
+    rows = ["JS1,张三,,2026-10-05,1", "汇金001,李四,,2026-10-05,2", "大营镇汇总,,,,3", "汇 总,,,,3"]
+    path = write(tmp_path / "医保" / "t.csv", "\n".join([HEADER, *rows]) + "\n")
+    valid, rejected, _, read = read_delivery(path, "医保/t.csv", "医保", CFG, KNOWN)
+    assert valid[0][1].select("record_id", "line").rows() == [("JS1", 2), ("汇金001", 3)]
+    assert rejected.is_empty() and read == 2
+
+
 def test_a_places_subtotal_row_is_not_a_record(tmp_path):
     """A subtotal per township or village (大营镇小计, 李洼村合计, 第1页小计), its place before the
     word: the row was read as a record numbered 大营镇小计 and set aside as missing its date and
@@ -354,6 +365,43 @@ def test_a_header_on_two_rows_takes_the_names_of_the_second(tmp_path):
     # a first record right under a one-row header is a record, not a sub-header
     one = read_table(write(tmp_path / "o.csv", "鉴定编号,户主姓名,乡（镇）\nJD1,张三,大店镇\n"), "o.csv", KNOWN)
     assert one.rows() == [("JD1", "张三", "大店镇", 2)]
+
+
+def test_units_on_the_row_under_the_header_are_the_headers_units(tmp_path):
+    """Units written on a row of their own under the header ((元) under 医疗总费用, 万元 under
+    损失金额): that row was read as a record and set aside; it is the header's second row, its
+    units read with their columns (a loss in 万元 in 元, as under 损失金额（万元）)."""
+    text = "报案编号,户主姓名,灾害类型,损失金额,发生日期\n,,,万元,\nNY1,张三,洪涝,1.5,2026-10-05\n"
+    valid, rejected, _, read = read_delivery(write(tmp_path / "农业农村" / "a.csv", text), "农业农村/a.csv", "农业农村", CFG, KNOWN)
+    assert valid[0][1].select("record_id", "loss_amount", "line").rows() == [("NY1", 15_000.0, 3)]
+    assert rejected.is_empty() and read == 1
+    rows = [["结算流水号", "姓名", "证件号码", "结算日期", "医疗总费用", "个人自付"], [None, None, None, None, "（元）", "(元)"],
+            ["JS1", "张三", "341302********1234", "2026-10-05", "300.00", "120.00"]]
+    for path in (workbook(tmp_path / "s.xlsx", [("Sheet1", rows)]),
+                 write(tmp_path / "s.csv", "\n".join(",".join(c or "" for c in r) for r in rows) + "\n")):
+        df = read_table(path, f"医保/{path.name}", KNOWN)
+        assert df.rows() == [("JS1", "张三", "341302********1234", "2026-10-05", "300.00", "120.00", 3)], path.name
+
+
+def test_a_title_line_saying_the_amounts_are_in_wan_yuan_reads_them_in_yuan(tmp_path):
+    """A table's title lines often say its unit (填报单位：… 单位：万元). Under a 损失金额 without a
+    unit of its own, 1.5 was read as 1.5 元 (no A1 for a 15,000 元 loss): the amounts are read in
+    万元, as under 损失金额（万元）, and the file told; the ID number is no amount, and a header
+    saying its own unit (元) keeps it."""
+    rows = [["宿州市埇桥区2026年10月灾情损失统计表"], ["填报单位：区农业农村局", None, None, "单位：万元"],
+            ["报案编号", "户主姓名", "证件号码", "灾害类型", "损失金额", "发生日期"],
+            ["NY1", "张三", "341302199001011234", "洪涝", "1.5", "2026-10-05"]]
+    text = "\n".join(",".join(c or "" for c in r) for r in rows) + "\n"
+    for path in (write(tmp_path / "农业农村" / "a.csv", text), workbook(tmp_path / "农业农村" / "a.xlsx", [("Sheet1", rows)]),
+                 write(tmp_path / "农业农村" / "r.csv", text.replace("\n", "\r"))):  # (\r: the csv-module path)
+        notes = []
+        valid, rejected, _, _ = read_delivery(path, f"农业农村/{path.name}", "农业农村", CFG, KNOWN, notes)
+        assert valid[0][1].select("record_id", "id_raw", "loss_amount").rows() == [("NY1", "341302199001011234", 15_000.0)]
+        assert [n.problem for n in notes] == ["标题行注明「单位：万元」：损失金额 按万元读取 the title says the unit is 万元: "
+                                              "损失金额 read so, in 元"], path.name
+    own = text.replace("损失金额,", "损失金额（元）,")
+    valid, _, _, _ = read_delivery(write(tmp_path / "农业农村" / "b.csv", own), "农业农村/b.csv", "农业农村", CFG, KNOWN, [])
+    assert valid[0][1]["loss_amount"].to_list() == [1.5]
 
 
 SETTLEMENT_TWO_ROWS = [["宿州市医疗保障局 2026年10月结算明细"],
@@ -745,6 +793,33 @@ def test_field_codes_or_column_numbers_under_the_header_are_no_record(tmp_path):
     assert valid[0][1]["record_id"].to_list() == ["JS1", "JS2"] and read == 2 and notes == []
 
 
+@pytest.mark.parametrize("head, numbers", [("序号," + HEADER, "栏次,1,2,3,4,5"), (HEADER, "甲,乙,1,2,3"), (HEADER, "A,B,1,2,3")])
+def test_column_numbers_under_the_header_after_their_label_are_no_record(tmp_path, head, numbers):
+    """A statistical form numbers its columns under the header after a label: 栏次 under 序号, or
+    甲, 乙 (A, B) over its text columns and 1, 2, 3 over the others. That row was read as a record
+    and set aside (人员编号 1, an unknown 参保状态 4): it is noted and not read."""
+    first = "1," if head.startswith("序号") else ""
+    path = write(tmp_path / "a.csv", f"{head}\n{numbers}\n{first}JS1,张三,,2026-10-05,1\n")
+    notes = []
+    valid, rejected, _, read = read_delivery(path, "医保/a.csv", "医保", CFG, KNOWN, notes)
+    assert valid[0][1]["record_id"].to_list() == ["JS1"] and rejected.is_empty() and read == 1
+    assert [n.problem for n in notes] == ["第 2 行为栏次（1、2、3…），不是记录，未读取 line 2 numbers the columns, not a record: not read"]
+
+
+def test_a_note_on_one_sheet_of_a_workbook_of_several_names_its_sheet(tmp_path):
+    """A workbook of two sheets of records, one with its columns' numbers under the header: the
+    note said 第 2 行 of the file, not of which sheet (its rows set aside name theirs)."""
+    rows = [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", "1"]]
+    path = workbook(tmp_path / "w.xlsx", [("第一批", rows), ("第二批", [rows[0], ["1", "2", "3", "4", "5"], ["JS2", *rows[1][1:]]])])
+    notes = []
+    tables = read_tables(path, "医保/w.xlsx", KNOWN, notes)
+    assert [label for label, _ in tables] == ["医保/w.xlsx（工作表 第一批）", "医保/w.xlsx（工作表 第二批）"]
+    assert [(n.file, n.problem[:9]) for n in notes] == [("医保/w.xlsx（工作表 第二批）", "第 2 行为栏次（")]
+    one = workbook(tmp_path / "o.xlsx", [("第二批", [rows[0], ["1", "2", "3", "4", "5"], rows[1]])])
+    read_tables(one, "医保/o.xlsx", KNOWN, notes := [])
+    assert [n.file for n in notes] == ["医保/o.xlsx"]  # (a workbook of one table is named as its file)
+
+
 def test_dates_naming_only_a_month_are_read_and_the_file_told(tmp_path):
     """民政's 变动日期 written by the month (2026年10月, 202610): the rows are kept, dated the 1st,
     and the file is told which lines were read so (文件说明)."""
@@ -1032,6 +1107,8 @@ def test_a_workbook_row_is_named_by_its_excel_row_whatever_the_exporter_wrote_ar
 
 
 OLE2 = bytes.fromhex("D0CF11E0A1B11AE1") + bytes(504)  # the legacy Office container's header
+HTML_TABLE = ('<html xmlns:x="urn:schemas-microsoft-com:office:excel"><head><meta charset="utf-8"></head><body><table>'
+              f'<tr><td>{"</td><td>".join(HEADER.split(","))}</td></tr></table></body></html>').encode()
 
 
 UNREADABLE = [
@@ -1051,6 +1128,12 @@ UNREADABLE = [
     ("u16.csv", f"{HEADER}\n".encode("utf-16"), "encoded as UTF-16"),
     ("u16be.csv", codecs.BOM_UTF16_BE + f"{HEADER}\n".encode("utf-16-be"), "encoded as UTF-16"),
     ("u16nobom.csv", f"{HEADER}\nJS1,张三,341302196201112734,2026-10-05,100\n".encode("utf-16-le"), "encoded as UTF-16"),
+    # a system's "Excel" export that is a web page or Excel 2003's XML, and a CSV renamed .xlsx:
+    # "not an XLSX file (no ZIP content)" left the sender, whose Excel opens it, at a loss
+    ("web.xlsx", HTML_TABLE, "a web page (HTML) table"), ("web.csv", b"\r\n" + HTML_TABLE, "a web page (HTML) table"),
+    ("xml.xlsx", b'<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n<Workbook xmlns="urn:schemas-'
+                 b'microsoft-com:office:spreadsheet"><Worksheet ss:Name="Sheet1"><Table>', "Excel 2003 XML"),
+    ("text.xlsx", f"{HEADER}\nJS1,张三,341302196201112734,2026-10-05,100\n".encode("gb18030"), "a text (CSV) table"),
 ]
 
 
@@ -1673,3 +1756,27 @@ def test_who_the_roster_s_rows_set_aside_show_is_kept_for_their_records_to_be_to
         ("户籍底册/底册.csv", 6, "P4", "H4", "赵五", "永镇镇", "孙集村", "34130219620111415X")]
     assert sorted(latest["roster"]["person_id"].to_list()) == ["P1", "P2"]
     assert read_department(per, files, "户籍底册", CFG, [])[0]["roster"].equals(latest["roster"])
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_null_a_database_export_writes_in_an_empty_cell_is_an_empty_value(tmp_path, newline):
+    """A system's database export writes NULL where a value is empty. Read as the text, an
+    outpatient settlement's 入院日期 and unpaid 大病保险支付 set it aside (its 个人自付 lost to M1),
+    an unresolved water problem's 解决日期 set it aside (no W1): read as empty, the file noted once."""
+    head = "结算流水号,姓名,证件号码,就诊类型,入院日期,结算日期,大病保险支付,医疗救助支付,个人自付"
+    rows = [head, "JS1,张三,341302196201112734,普通门诊,NULL,2026-10-05,NULL,(null),40.00",
+            "JS2,李四,341302********123X,住院,2026-10-01,2026-10-06,0.00,\\N,null", "JS3,NULL,,住院,,2026-10-07,,,8"]
+    notes = []
+    path = write(tmp_path / "医保" / "a.csv", newline.join(rows) + newline)
+    df = read_table(path, "医保/a.csv", KNOWN, notes)
+    assert df.select("入院日期", "大病保险支付", "医疗救助支付", "个人自付").rows() == [
+        (None, None, None, "40.00"), ("2026-10-01", "0.00", None, None), (None, None, None, "8")]
+    assert df["姓名"].to_list() == ["张三", "李四", None]
+    assert [n.problem for n in notes] == ["6 个单元格为 NULL（数据库导出的空值），已按空值读取 6 cell(s) hold NULL "
+                                          "(a database's empty value): read as empty"]
+    valid, rejected, _, _ = read_delivery(path, "医保/a.csv", "医保", CFG, KNOWN)
+    assert valid[0][1]["record_id"].to_list() == ["JS1", "JS3"]
+    assert rejected.select("record_id", "field").rows() == [("JS2", "out_of_pocket")]  # (individual pay required)
+    book = workbook(tmp_path / "w.xlsx", [("Sheet1", [r.split(",") for r in rows])])
+    assert read_table(book, "医保/w.xlsx", KNOWN).select("入院日期", "医疗救助支付").rows() == [
+        (None, None), ("2026-10-01", None), (None, None)]

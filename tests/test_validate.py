@@ -152,6 +152,18 @@ def test_a_dash_is_an_amount_of_0_and_no_date():
     assert "negative" in reasons[0] and "missing" in reasons[1]
 
 
+def test_an_amount_written_as_none_is_empty_as_such_a_date_is():
+    """People write 无 (暂无, /) in an amount cell with nothing in it, as they write it in a date
+    cell with no date: a settlement whose 大病保险支付 said 无 was set aside as an unparseable
+    number (its 个人自付 lost to M1). It is empty, as such a date is: a required amount so written
+    is missing; a word that is no such answer (不详) is still unparseable."""
+    n = 6
+    valid, rejected = run(settlements(critical_pay=["无", "暂无", "/", " 无 ", "\\", "不详"], out_of_pocket=["无"] + ["10"] * (n - 1)))
+    assert valid["critical_pay"].to_list() == [None] * 4 and valid["out_of_pocket"].to_list() == [10.0] * 4
+    assert rejected.sort("line").select("line", "field", "value").rows() == [(2, "out_of_pocket", "无"), (7, "critical_pay", "不详")]
+    assert "missing" in rejected.sort("line")["reason"][0] and "unparseable" in rejected.sort("line")["reason"][1]
+
+
 def test_a_date_written_as_not_yet_is_no_date():
     """A ledger writes 未解决 (or 无, /, 暂无) in 解决日期 where the SPEC leaves it empty: that work
     order was set aside as an unparseable date, and W1 warned no one of an unresolved problem. It
@@ -734,6 +746,28 @@ def test_a_row_set_aside_is_a_delivery_of_its_record_too():
         ("民政/救助变动.csv", 6, "MZ5", "民政/救助变动_更正.csv:6", True)]
     # every row read ends once: superseded, valid or set aside
     assert superseded.height + latest["civil"].height + rejected.height == 10
+
+
+def test_a_bad_row_delivered_again_as_a_workbook_reads_is_unchanged_not_a_correction():
+    """An extract sent as CSV and again as .xlsx: a row set aside in both (an unknown code) whose
+    amount the CSV writes 561.00 and the workbook's number cell 561, its date a date-time cell, is
+    the same row delivered again (重复记录), not one delivered with other content (更正记录); a
+    bad row whose amount did change still is."""
+    spec = CFG.kinds["civil"]
+
+    def civil(file: str, amounts: list[str], day: str):
+        raw = pl.DataFrame({"记录编号": ["MZ1", "MZ2"], "姓名": ["张三", "李四"], "救助类别": ["五保", "五保"],
+                            "变动类型": ["新增", "新增"], "变动日期": [day, day], "月救助金额": amounts, "line": [2, 3]},
+                           schema_overrides={"line": pl.Int64})
+        std = standardize(raw, spec)
+        ok, bad = validate(std, spec, "民政", file)
+        return ok, bad, stand_ins(std, bad, spec, "民政", file)
+
+    first = civil("民政/救助变动.csv", ["561.00", "300.00"], "2026-10-03")
+    again = civil("民政/救助变动.xlsx", ["561", "350"], "2026-10-03 00:00:00")
+    _, _, superseded = keep_latest({"civil": [first[0], first[2], again[0], again[2]]}, pl.concat([first[1], again[1]]),
+                                   ranks("民政/救助变动.csv", "民政/救助变动.xlsx"), CFG)
+    assert superseded.sort("record_id").select("record_id", "changed").rows() == [("MZ1", False), ("MZ2", True)]
 
 
 def test_to_person_records_and_rejected_files():
