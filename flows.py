@@ -529,7 +529,7 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     notes = rules.held_back(extracts, links, roster, cfg, period, candidates=shown, delivered=delivered)
     rules.review_impact(extracts, links, roster, cfg, period, signals, best_guess(candidates),
                         ytd_settlements=ytd, candidates=shown,
-                        history=history, held={name for name, _ in notes}, persons_now=persons_now,
+                        history=history, persons_now=persons_now,
                         secret=secret).write_parquet(
         paths.work / "review_impact.parquet")
     rules.held_back_findings(notes, skipped, cfg).write_parquet(paths.work / "findings_rules.parquet")

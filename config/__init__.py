@@ -607,13 +607,14 @@ _SHARES = {"matching": frozenset({"roster_share", "ambiguity_ratio", "candidate_
                                   "census_coverage", "census_min_coverage", "max_roster_prior",
                                   "absentee_max_share"})}
 # rule parameters that are shares: at most 1
-_RULE_SHARES = frozenset({"min_roster_share", "share_of_income", "shown_min_p"})
+_RULE_SHARES = frozenset({"min_roster_share", "min_township_share", "share_of_income", "shown_min_p"})
 # settings naming records' fields (columns), a list or a table's keys
 _FIELD_LISTS = frozenset({"matching.prior_groups", "matching.place_hint_fields", "inbox.planned_date_fields"})
 # what a rule may leave out: its description and flags (defaults in build_config) and the
 # parameters the rules read with a default (`RuleConfig.get`): every other key of the default rule is read
 _RULE_OPTIONAL = frozenset({"label", "severity", "lead", "per_person", "impl", "high_threshold", "high_grades",
-                            "min_roster_share", "shown_min_p", "risk_type_by_disaster"})
+                            "min_roster_share", "min_township_share", "township_z", "shown_min_p",
+                            "risk_type_by_disaster"})
 
 
 def _shape(v: Any) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Collection
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 from typing import Callable
@@ -81,6 +81,9 @@ class RuleInputs:
     water_places: pl.DataFrame | None = None
     candidates: pl.DataFrame | None = None  # ReviewCandidate rows (plausible, not linked)
     places: PlaceNames = PlaceNames()  # how place names compare (`MatchingConfig.places`)
+    # each M4 rule's `absence_held` as the period's run decided it over the whole roster (for
+    # `review_impact`'s run over a few households); None: decided from these inputs
+    held: dict[str, AbsenceHold | None] | None = None
     _shown_memo: dict = field(default_factory=dict, init=False, repr=False)
 
     @property
@@ -576,6 +579,66 @@ def enrollment_too_short(rc: RuleConfig, d: RuleInputs) -> str | None:
             f"{rc['min_roster_share']:.0%}), a partial delivery: no one is warned as absent from it this period")
 
 
+def townships_too_short(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
+    """The townships whose part of the list looks left out (one township 医保 office's export not
+    merged in) while the county's whole passes `enrollment_too_short`: township, persons, share
+    (of its roster persons the list shows for the period's year), rest (the rest of the county's
+    share). Held back when even the upper bound (at `township_z`) of its share is under
+    `min_township_share` x rest: far less than the county shows, not a few uninsured families.
+    The bound counts its households, not its persons, as the sample: a household is insured or not
+    together, so a township of 3 households with one absent is not partial at 67%."""
+    out = {"township": pl.Utf8, "persons": pl.UInt32, "share": pl.Float64, "rest": pl.Float64}
+    e = d.extracts.get("med_enrollment")
+    bar, z = rc.get("min_township_share", 0.0), rc.get("township_z", 0.0)
+    if e is None or e.is_empty() or not bar:
+        return pl.DataFrame(schema=out)
+    min_p = rc.get("shown_min_p", 0.0)
+    p = d.persons.select("household_id", township="r_township",
+                         shown=pl.col("person_id").is_in(d.enrolled(min_p).implode()))
+    n, shown = p.height, pl.col("shown").sum()
+    t = (p.filter(pl.col("township").is_not_null()).group_by("township")
+         .agg(persons=pl.len(), households=pl.col("household_id").n_unique(), k=shown)
+         .filter(pl.col("persons") < n)  # (a county of one township: `enrollment_too_short` is its guard)
+         .with_columns(share=pl.col("k") / pl.col("persons"),
+                       rest=(p["shown"].sum() - pl.col("k")) / (n - pl.col("persons"))))
+    # (Wilson's bound with continuity correction, near the exact binomial one: without it a township of
+    # one family, none of it on the list, would read as below 73% for sure)
+    h, s = pl.col("households"), pl.col("share")
+    spread = z * (z * z + 2 - 1 / h + 4 * s * (h * (1 - s) - 1)).clip(lower_bound=0).sqrt()
+    upper = pl.when(s < 1).then((2 * h * s + z * z + 1 + spread) / (2 * (h + z * z))).otherwise(1.0)
+    return t.filter(upper < bar * pl.col("rest")).sort("township").select(list(out)).cast(out)
+
+
+@dataclass(frozen=True)
+class AbsenceHold:
+    """Where a period's M4 calls no one absent from the 参保名单 (`absence_held`), and why: the whole
+    list (`townships` None) or the townships named; 暂停/终止 statuses are warned there still."""
+
+    why: str
+    townships: frozenset[str] | None = None
+
+
+def absence_held(rc: RuleConfig, d: RuleInputs) -> AbsenceHold | None:
+    """Where M4 does not call roster persons absent this period: the whole county when the list
+    is too short for it (`enrollment_too_short`), else the townships it is too short for
+    (`townships_too_short`); None: nowhere. What M4 warns, what the data-quality report says and
+    what `review_impact` weighs all follow this one decision."""
+    if why := enrollment_too_short(rc, d):
+        return AbsenceHold(why)
+    short = townships_too_short(rc, d)
+    if short.is_empty():
+        return None
+    said = "、".join(f"{r['township']} {r['share']:.0%}" for r in short.iter_rows(named=True))
+    told = ", ".join(f"{r['township']} {r['share']:.0%}" for r in short.iter_rows(named=True))
+    rest = f"{short['rest'].min():.0%}" if short.height == 1 else f"{short['rest'].min():.0%}–{short['rest'].max():.0%}"
+    return AbsenceHold(
+        f"参保名单只显示以下乡镇底册中的人：{said}（其余乡镇 {rest}），疑为这些乡镇的名单未并入（或未更新到本年度）："
+        f"本期这些乡镇不按“不在名单中”预警，只按暂停/终止参保预警 the enrollment list shows of these townships' "
+        f"roster persons only {told} (the rest of the county {rest}): their part of the list looks left out (or not "
+        f"yet of the period's year), no one there is warned as absent from it this period",
+        frozenset(short["township"].to_list()))
+
+
 def m4(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
     e = d.extracts.get("med_enrollment")
     if e is None:
@@ -587,8 +650,12 @@ def m4(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
     min_p = rc.get("shown_min_p", 0.0)
     absentees = d.persons.filter(~pl.col("person_id").is_in(d.enrolled(min_p).implode())).with_columns(
         before=pl.col("person_id").is_in(d.enrolled_before(min_p).implode()))
+    hold = d.held.get(rc.name) if d.held is not None else absence_held(rc, d)
+    if hold is not None:
+        absentees = (absentees.clear() if hold.townships is None
+                     else absentees.filter(~pl.col("r_township").is_in(list(hold.townships)).fill_null(False)))
     absent = _say(
-        (absentees.clear() if enrollment_too_short(rc, d) else absentees).select(
+        absentees.select(
             "person_id", "household_id", "before", township="r_township", p_name="p_name"),
         lambda r: f"{r['p_name']} 不在医保参保名单（{d.period}）中" if not r["before"] else
         f"{r['p_name']} 在医保参保名单（{d.period}）中无 {d.year} 年度的参保行（只有往年的）").drop("before")
@@ -745,14 +812,15 @@ RULES: dict[str, Callable[[RuleConfig, RuleInputs], pl.DataFrame | None]] = {
 def run_rules(
     extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config, period: str,
     ytd_settlements: pl.DataFrame | None = None, water_places: pl.DataFrame | None = None,
-    candidates: pl.DataFrame | None = None,
+    candidates: pl.DataFrame | None = None, held: dict[str, AbsenceHold | None] | None = None,
 ) -> pl.DataFrame:
     """Every rule in `cfg.rules` whose source kind was delivered -> signals (SIGNAL_SCHEMA).
-    `candidates`: the matcher's plausible candidates of records it did not link.
+    `candidates`: the matcher's plausible candidates of records it did not link; `held`: M4's
+    holds decided already (`absence_holds`; None: decided here).
 
     A rule's function is `RULES[name]`, or `RULES[impl]` when the config gives `impl = "M1"`
     (a second M1 with other numbers)."""
-    d = RuleInputs(extracts, links, roster, period, ytd_settlements, water_places, candidates, cfg.matching.places)
+    d = RuleInputs(extracts, links, roster, period, ytd_settlements, water_places, candidates, cfg.matching.places, held)
     out = []
     for name, rc in cfg.rules.items():
         fn = RULES.get(rc.get("impl", name))
@@ -777,9 +845,17 @@ def held_back(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl
         if folder in delivered and (rc.kind not in extracts or extracts[rc.kind].is_empty()):
             out.append((name, f"本期没有可用的 {rc.kind} 数据行（文件未报送、被整体搁置或没有数据行），规则未运行 "
                               f"no usable {rc.kind} rows this period (file not sent, set aside whole, or empty): rule not run"))
-        elif rc.get("impl", name) == "M4" and rc.kind in extracts and (why := enrollment_too_short(rc, d)):
-            out.append((name, why))
+        elif rc.get("impl", name) == "M4" and rc.kind in extracts and (hold := absence_held(rc, d)):
+            out.append((name, hold.why))
     return out
+
+
+def absence_holds(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config,
+                  period: str, candidates: pl.DataFrame | None = None) -> dict[str, AbsenceHold | None]:
+    """Each M4 rule's `absence_held` over the whole roster, by its name (its list delivered)."""
+    d = RuleInputs(extracts, links, roster, period, candidates=candidates)
+    return {name: absence_held(rc, d) for name, rc in cfg.rules.items()
+            if rc.get("impl", name) == "M4" and rc.kind in extracts}
 
 
 def held_back_findings(notes: list[tuple[str, str]], skipped: int | None, cfg: Config) -> pl.DataFrame:
@@ -809,14 +885,14 @@ def held_back_findings(notes: list[tuple[str, str]], skipped: int | None, cfg: C
 def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config,
                   period: str, signals: pl.DataFrame, guess: pl.DataFrame,
                   ytd_settlements: pl.DataFrame | None = None, candidates: pl.DataFrame | None = None,
-                  history: pl.DataFrame | None = None, held: Collection[str] = (),
+                  history: pl.DataFrame | None = None,
                   persons_now: pl.DataFrame | None = None, secret: str | None = None) -> pl.DataFrame:
     """Which review records matter: link each to its best candidate (`guess`, ReviewDecision
     rows from `pipelines.review_answers.best_guess`; all at once) and run the rules again over those
     candidates' households only; a household warning that `signals` (this period's) lacks, and
     that `history` (with `persons_now` and `secret`, as for `assign_warnings`) would not suppress as a repeat,
-    is what the answers about the records it cites could raise. `held`: the rules the run held back (`held_back`): an
-    M4 the period's list was too partial for stays held back on the households' smaller roster. -> dept, record_id, impact (`<rule> <risk type>：
+    is what the answers about the records it cites could raise. M4 holds back where the period's run does
+    (`absence_holds`, over the whole roster), not where the households' smaller roster would. -> dept, record_id, impact (`<rule> <risk type>：
     <basis>`, and the other waiting records it needs too; several joined by '；'), one row per
     record cited by such a warning."""
     out = {"dept": pl.Utf8, "record_id": pl.Utf8, "impact": pl.Utf8}
@@ -831,14 +907,13 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
     ytd = (None if ytd_settlements is None else apply_answers(
         ytd_settlements.filter(pl.col("household_id").is_in(scope) | waiting), guess, people)[0])
     rows = linked.select("kind", "record_id")
-    # M4 asks how much of the whole roster the list shows: as the period's own run found it
-    rules = {name: replace(rc, params={**rc.params, "min_roster_share": 2.0 if name in held else 0.0})
-             if rc.get("impl", name) == "M4" and rc.kind in extracts else rc for name, rc in cfg.rules.items()}
+    # M4 asks how much of the whole roster (and of each township's) the list shows: as the period's own run found it
+    held = absence_holds(extracts, links, roster, cfg, period, candidates)
     hypo = run_rules({k: df.join(rows, on=["kind", "record_id"], how="semi") if "record_id" in df.columns else df.clear()
                       for k, df in extracts.items() if k in {rc.kind for rc in cfg.rules.values()}},
-                     linked, people, replace(cfg, rules=rules), period, ytd_settlements=ytd,
+                     linked, people, cfg, period, ytd_settlements=ytd,
                      candidates=None if candidates is None else candidates.filter(
-                         pl.col("person_id").is_in(people["person_id"].implode())))
+                         pl.col("person_id").is_in(people["person_id"].implode())), held=held)
     new = hypo.filter(pl.col("household_id").is_not_null()).join(
         signals.select("household_id", "rule"), on=["household_id", "rule"], how="anti")
     if new.height:  # a repeat of a warning still open (or verified lately) would be suppressed
