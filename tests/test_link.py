@@ -672,6 +672,30 @@ def test_the_census_does_not_vouch_for_a_record_whose_kept_digits_may_hold_a_typ
     assert "census (参保名单): 1 insured off-roster person(s) fit too" in links["reason"][0], links["reason"][0]
 
 
+def test_a_stranger_of_another_name_sharing_a_typo_records_kept_digits_does_not_make_the_census_vouch_for_it(roster):
+    """As above, and the roster also holds a person of another surname who shares the record's
+    kept characters (no fit: the typo pass still looks). The record, its person's only by the
+    typo pass, may still be an insured person whose census row the typo hides: the census adds
+    nothing to it. (It did: that stranger agreeing on the kept characters made it vouch, 0.64 to
+    0.99. In a county's roster a 6+4 record's kept characters are often someone else's too.)"""
+    p = roster.row(21, named=True)
+    i = p["id_number"]
+    typo = i[:15] + str((int(i[15]) + 1) % 10) + i[16:]
+    other = "欧" if p["name"][0] != "欧" else "司"
+    ros = pl.concat([roster, pl.DataFrame([dict(township="时村乡", village="南王庄村", household_id="HX", person_id="HX-01",
+                                                 name=other + "丰收", id_number=_same_kept_id(typo, set(roster["id_number"])))])])
+    listed = [dict(record_id=f"CB{j}", name="王" + "伟芳娜敏静"[j % 5], id_raw=mask64(x))
+              for j, x in enumerate(_off_roster_ids(random.Random(9), 20, set(roster["id_number"])))]
+    got = []
+    for census in ([], listed):
+        recs = pl.concat([records([dict(record_id="t", name=p["name"], id_raw=mask64(typo))]),
+                          records(census).with_columns(kind=pl.lit("med_enrollment"))])
+        got.append(link(recs, ros, CFG)[0].row(0, named=True))
+    assert "[typo pass]" in got[0]["reason"] and "2 candidate(s)" in got[0]["reason"], got[0]["reason"]
+    assert got[1]["score"] <= got[0]["score"] * (1 + 1e-9), (got[0]["score"], got[1]["reason"])
+    assert "census" not in got[1]["reason"], got[1]["reason"]
+
+
 def test_a_department_whose_full_ids_fail_the_check_is_trusted_to_mistype_kept_digits(roster):
     """The slip rate per ID character is read off the department's own full IDs: of 60, none
     failing the check, or 8 (a slip in one of 17 digits fails it 10 times in 11). A masked
@@ -1062,6 +1086,17 @@ def test_candidates_past_those_the_queue_shows_are_kept_while_they_may_reach_the
     kept = _keep_top(pairs, dataclasses.replace(CFG, review_max_candidates=1, candidate_floor=0.05))
     assert kept["pidx"].to_list() == [1, 2, 3, 4] and kept["W"].unique().to_list() == [19.5]
     assert kept["n_cand"].unique().to_list() == [5]
+
+
+def test_whether_the_census_may_vouch_for_a_record_is_read_off_its_best_candidate():
+    """`agree` (the census may vouch for the record's kept characters) is its best candidate's:
+    a typo-pass candidate outweighing a stranger who agrees on the kept characters leaves the
+    record unvouched; a candidate agreeing and outweighing a typo-pass one vouches for it."""
+    pairs = pl.DataFrame({"rid": [0, 0, 1, 1], "pidx": [1, 2, 1, 2], "w": [100.0, 0.01, 1.0, 100.0],
+                          "id_level": ["one-differs", "kept-agree"] * 2, "pass": ["typo", "id"] * 2},
+                         schema_overrides={"rid": pl.UInt32})
+    kept = _keep_top(pairs, CFG)
+    assert dict(kept.select("rid", "agree").unique().iter_rows()) == {0: False, 1: True}
 
 
 def test_a_list_record_asked_about_keeps_its_place_in_review_while_its_free_candidates_hold_the_threshold():
