@@ -1238,16 +1238,17 @@ def _rank_in_run() -> pl.Expr:
 
 def _keep_top(pairs: pl.DataFrame, cfg: MatchingConfig) -> pl.DataFrame:
     """A slice of scored pairs (whole records) -> what the rest of linking reads of it: per
-    record W (Σ w of all its candidates), n_cand and agree (some candidate agrees on every kept
-    ID character, or with one of the valid IDs one slip from a roster ID failing the check: the
-    roster-slip pass's, whose kept characters the roster's slip, not the record's, sets apart),
+    record W (Σ w of all its candidates), n_cand and agree (its best candidate agrees on every
+    kept ID character, or with one of the valid IDs one slip from a roster ID failing the check:
+    the roster-slip pass's, whose kept characters the roster's slip, not the record's, sets apart;
+    a stranger of another name sharing them does not make a record the typo pass found whole),
     and only the candidates that can matter: its `review_max_candidates` best
     (at least 2) and any other holding w >= candidate_floor * W (p can reach the floor, which a
     complete snapshot's claims need). A city's tens of millions of pairs are not all held."""
     ranked = pairs.sort(["rid", "w", "pidx"], descending=[False, True, False])
     return ranked.with_columns(
         W=pl.col("w").sum().over("rid"), n_cand=pl.len().over("rid").cast(pl.UInt32),
-        agree=((pl.col("id_level") == "kept-agree") | (pl.col("pass") == ROSTER_SLIP)).any().over("rid"),
+        agree=((pl.col("id_level") == "kept-agree") | (pl.col("pass") == ROSTER_SLIP)).first().over("rid"),
         _rank=_rank_in_run(),
     ).filter((pl.col("_rank") <= max(2, cfg.review_max_candidates)) | (pl.col("w") >= cfg.candidate_floor * pl.col("W"))
              ).drop("_rank")
@@ -1459,9 +1460,9 @@ def _census(pairs: pl.DataFrame, snap: pl.DataFrame, snap_rec: pl.DataFrame, rec
     characters with the record's (the others say nothing about it and keep the average), and
     w the record's likelihood ratio against e's shown ID characters and name. One insured
     look-alike (same kept characters and name) sends the record to review; a record that no
-    insured off-roster person fits is its roster candidate's all the more. Records without a
-    candidate agreeing on every kept ID character (a kept digit may be mistyped, so the census
-    would miss its person) only gain mass; one whose candidate's roster ID fails the check and
+    insured off-roster person fits is its roster candidate's all the more. Records whose best
+    candidate does not agree on every kept ID character (a kept digit may be mistyped, so the
+    census would miss its person) only gain mass; one whose candidate's roster ID fails the check and
     is one slip from what the record keeps (roster-slip pass: the slip is the roster's, the
     record's characters are whole) is weighed as an agreeing one. Columns: rid, factor, census_fits (the expected
     number of insured off-roster persons fitting the record, Σ q_e over e with w >= 1; null
