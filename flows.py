@@ -838,10 +838,14 @@ def _no_roster(paths: RunPaths, kinds: list[str], cfg: Config) -> str | None:
     """Why the period has no usable roster, or None: no roster table read (`kinds`: those the
     ingests read), or none of its persons kept (a file of headers only, every row set aside: the
     run went on, linked no record and warned no roster household, and said nothing of it), with
-    why its rows were set aside."""
-    if "roster" in kinds and pl.scan_parquet(paths.work / "roster.parquet").select(pl.len()).collect().item():
-        return None
+    why its rows were set aside; or too few of its persons or households usable
+    (`reference.roster_unusable`: 969 of 1,052 set aside, and the lists went out on the rest)."""
     folder = cfg.kinds["roster"].folder
+    if "roster" in kinds and pl.scan_parquet(paths.work / "roster.parquet").select(pl.len()).collect().item():
+        return reference.roster_unusable(
+            pl.read_parquet(paths.work / "roster.parquet", columns=["file", "line", "household_id", "relation"]),
+            _read(paths.work / f"rejected_{folder}.parquet"), cfg.kinds,
+            cfg.matching.head_relations, cfg.run.roster_min_usable_share, str(paths.period_dir))
     why = why_set_aside(_read(paths.work / f"rejected_{folder}.parquet"), cfg.kinds)
     if "roster" in kinds and not why:
         why = f"; {folder} 的文件中没有人员行 its files hold no person"

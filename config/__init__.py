@@ -254,6 +254,9 @@ class RunConfig:
     year_sum_memory: str = "1GB"
     max_grid_households: int = 100
     busy_wait_minutes: float = 30.0
+    # a roster whose persons (or households) the run can use are fewer than this share of those it
+    # holds is refused (`pipelines.reference.roster_unusable`): its lists would leave most unwarned
+    roster_min_usable_share: float = 0.9
     # a year's 部分节假日安排 (YYYY-MM-DD), for years chinese_calendar does not know, and the
     # statutory holidays a year neither knows is counted without (`pipelines.calendar.statutory_days`)
     holidays: tuple[str, ...] = ()
@@ -287,6 +290,9 @@ class RunConfig:
                                    ("escalation_factor", 1, False), ("max_grid_households", 1, True),
                                    ("split_search_max_pairs", 0, True), ("busy_wait_minutes", 0, False)):
             _at_least(f"run.{name}", getattr(self, name), least, whole)
+        _at_least("run.roster_min_usable_share", self.roster_min_usable_share, 0, False)
+        if self.roster_min_usable_share > 1:
+            raise ValueError(f"run.roster_min_usable_share must be a share from 0 to 1, got {self.roster_min_usable_share!r}")
 
 
 @functools.lru_cache(maxsize=64)
@@ -603,7 +609,8 @@ SEVERITIES = ("高", "中", "低")
 # settings whose default is a word but that take a number too ("measured", or a share from 0 to 1)
 _EITHER_SHAPE = {"matching.census_completeness": ("text", "a number")}
 # settings that are shares (or probabilities): at most 1
-_SHARES = {"matching": frozenset({"roster_share", "ambiguity_ratio", "candidate_floor", "max_snapshot_presence",
+_SHARES = {"run": frozenset({"roster_min_usable_share"}),
+           "matching": frozenset({"roster_share", "ambiguity_ratio", "candidate_floor", "max_snapshot_presence",
                                   "census_coverage", "census_min_coverage", "max_roster_prior",
                                   "absentee_max_share"})}
 # rule parameters that are shares: at most 1

@@ -14,7 +14,7 @@ from config import Config, PlaceNames
 from matchers.ids import roster_check_fails
 from matchers.places import normalize_place
 from pipelines.identify import destroyed_ids, unreadable_ids
-from pipelines.validate import without_sheet
+from pipelines.validate import EXCEL_DESTROYED, REJECTED_SCHEMA, in_headers, mask_value, without_sheet
 from schemas.inputs import (EXCEL_NUMBER, EXCEL_ZERO_TAIL, PERSON_KINDS, SHARED_MARK, as_written, record_key,
                            respelled)
 from schemas.outputs import QUALITY_COLUMNS, Finding
@@ -522,6 +522,55 @@ def check_roster(roster: pl.DataFrame, head_relations: Collection[str], fields: 
         townships_written_twice(roster, names),
         persons_listed_twice(roster),
     ])
+
+
+def roster_unusable(roster: pl.DataFrame, rejected: pl.DataFrame | None, kinds: dict, head_relations: Collection[str],
+                    min_share: float, where: str = "") -> str | None:
+    """Why a roster that holds persons is still no roster to warn by, in one line, or None: the
+    persons the run can use (`roster`) are fewer than `min_share` (`run.roster_min_usable_share`)
+    of its person rows (those and its rows set aside, `rejected`), or its households told apart
+    are fewer than that of those it holds: 户编号 that Excel cut to 15 digits and zeros
+    (`EXCEL_ZERO_TAIL`) and that hold several 户主 hold as many households, read as one.
+    Published, such a month's lists look normal and leave most households unwarned; a real roster
+    loses a few persons to slips, never a tenth. Names the files, how many of how many, the commonest
+    reason with an example line (its value masked) and what to do; `where`: the period folder."""
+    aside = (pl.DataFrame(schema=REJECTED_SCHEMA) if rejected is None else rejected).filter(
+        pl.col("kind") == "roster", pl.col("line").is_not_null())
+    set_aside = aside.select("file", "line").n_unique()
+    total = roster.height + set_aside
+    files = (f"in {where} " if where else "") + f"({', '.join(sorted(set(roster['file']) | set(aside['file'])))})"
+    if total and roster.height < min_share * total:
+        said = in_headers(aside.with_columns(_field="field"), kinds).with_columns(
+            pl.col("reason").str.replace(r": '.*'$", ""))  # (the value it quotes: said masked, once, below)
+        top = (said.group_by("reason", maintain_order=True).agg(pl.col("file", "line", "field", "_field", "value").first(),
+                                                                n=pl.len())
+               .sort("n", descending=True, maintain_order=True).row(0, named=True))
+        top["value"] = mask_value(top["value"], top["_field"])
+        value = f": {top['field']} '{top['value']}'" if top["value"] is not None else ""
+        todo = (f"set its {top['field']} column as text (设为文本) where the roster is kept, export it again"
+                if EXCEL_DESTROYED in top["reason"] else "correct those rows, deliver the roster again")
+        return (f"roster unusable {files}: {set_aside} of {total} persons ({set_aside / total:.0%}) set aside "
+                f"(the run needs {min_share:.0%} usable: run.roster_min_usable_share); commonest reason ({top['n']} rows): "
+                f"{top['reason']} (e.g. {top['file']} line {top['line']}{value}); nothing was published: {todo} "
+                f"and run the period again")
+    if "relation" not in roster.columns or roster.is_empty():
+        return None
+    is_head = pl.col("relation").is_in(list(head_relations)).fill_null(False)
+    ids = roster.sort("file", "line").group_by("household_id", maintain_order=True).agg(
+        pl.col("file").first(), heads=is_head.sum(), line=pl.col("line").filter(is_head).get(1, null_on_oob=True),
+    ).with_columns(shown=as_written(pl.col("household_id")))
+    ids = ids.with_columns(held=pl.max_horizontal("heads", 1),  # (a 户编号 with k 户主 holds k households)
+                           cut=(pl.col("heads") > 1) & pl.col("shown").str.contains(EXCEL_ZERO_TAIL))
+    held, lost = ids["held"].sum(), ids.filter("cut")["held"].sum()
+    if not held or held - lost >= min_share * held:
+        return None
+    ex = ids.filter("cut").sort("held", descending=True, maintain_order=True).row(0, named=True)
+    return (f"roster unusable {files}: {lost} of {held} households "
+            f"({lost / held:.0%}) share their 户编号 with others (the run needs {min_share:.0%} usable: "
+            f"run.roster_min_usable_share); reason: 户编号 over 15 digits ending in zeros, as Excel keeps a long number, "
+            f"several households under one (e.g. {ex['file']} line {ex['line']}: 户编号 '{mask_value(ex['shown'], 'household_id')}' "
+            f"holds {ex['heads']} 户主); nothing was published: set the 户编号 column as text (设为文本) where the roster "
+            f"is kept, export it again and run the period again")
 
 
 def grid_deliveries(files: pl.DataFrame, discovered: pl.DataFrame | None, rejected: pl.DataFrame | None,

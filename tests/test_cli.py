@@ -396,6 +396,53 @@ def test_run_failure_exits_1_with_one_line(prefect_harness, tmp_path, capsys):
     assert err[-1].startswith("error: ") and "roster" in err[-1]
 
 
+def _roster_of(inbox: Path, destroyed: int, persons: int = 20) -> None:
+    """The period's 户籍底册 alone: `persons` of one household each, the first `destroyed` of them
+    with the 证件号码 Excel saved as a number (3.41302E+17)."""
+    from matchers.ids import check_char
+
+    ids = [f"3413021962{1 + i // 28:02d}{1 + i % 28:02d}{101 + 2 * i:03d}" for i in range(persons)]
+    rows = [f"大店镇,李湖村,H{i},P{i},张{'一二三四五六七八九十'[i % 10]}{i},"
+            f"{'3.41302E+17' if i < destroyed else d + check_char(d)},户主" for i, d in enumerate(ids)]
+    (inbox / PERIOD / "户籍底册").mkdir(parents=True, exist_ok=True)
+    (inbox / PERIOD / "户籍底册" / "底册.csv").write_text(
+        "\n".join(["乡（镇）,行政村,户编号,人编号,姓名,证件号码,与户主关系", *rows]) + "\n", encoding="utf-8-sig")
+
+
+def _period_rows(wh: Path) -> dict[str, list]:
+    """Every warehouse table's rows of the period (what a run of it replaces)."""
+    from adapters import warehouse
+
+    with warehouse.reading(wh) as con:
+        return {t: sorted(map(str, con.execute(f"SELECT * FROM {t} WHERE period = ?", [PERIOD]).fetchall()))
+                for t in warehouse.period_tables(wh, PERIOD)}
+
+
+def test_a_roster_mostly_set_aside_is_refused_and_a_few_set_aside_still_run(prefect_harness, tmp_path, capsys):
+    """A roster whose 证件号码 column went through Excel (969 of 1,052 persons set aside) ran and
+    published lists built on the rest, looking normal. Such a run, and its dry run, now fail (exit
+    1) in one line naming the file, how many of how many, the reason with a line, no ID number, and
+    what to do; the published period and the warehouse's rows of it stay as they were. A roster
+    with one person of 20 set aside runs."""
+    inbox, out = tmp_path / "inbox", tmp_path / "out"
+    _roster_of(inbox, destroyed=1)
+    assert _run(inbox, out) == 0
+    published, stored = _tree(out / PERIOD), _period_rows(out / "warehouse.duckdb")
+    assert stored
+    _roster_of(inbox, destroyed=19)
+    for extra in ((), ("--dry-run",)):
+        capsys.readouterr()
+        assert _run(inbox, out, *extra) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith(f"error: roster unusable in {inbox / PERIOD} (户籍底册/底册.csv): 19 of 20 "
+                                  "persons (95%) set aside"), err[-1]
+        assert "证件号码 已被Excel截为15位有效数字" in err[-1] and "line 2: 证件号码 '3.4130*E+17'" in err[-1]
+        assert "set its 证件号码 column as text" in err[-1] and not ID18.search("\n".join(err))
+        assert _tree(out / PERIOD) == published and _period_rows(out / "warehouse.duckdb") == stored
+    fresh = tmp_path / "fresh"
+    assert _run(inbox, fresh) == 1 and not (fresh / PERIOD).exists()
+
+
 def test_artifacts_hold_counts_and_links_only(full_run):
     from prefect import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey

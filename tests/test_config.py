@@ -100,6 +100,7 @@ def test_a_setting_at_the_edge_of_its_range_is_taken_as_given(setting, read):
     ('matching.role_levels={head=0.95, member=0.05, other=0.1}', "matching.role_levels"),
     ("matching.roster_share=1.5", "matching.roster_share must be a share from 0 to 1, got 1.5"),
     ("matching.absentee_max_share=1.5", "matching.absentee_max_share must be a share from 0 to 1, got 1.5"),
+    ("run.roster_min_usable_share=90", "run.roster_min_usable_share must be a share from 0 to 1, got 90"),
     ("M2.share_of_income=40", "rules.M2.share_of_income must be a share from 0 to 1 (40% = 0.4), got 40"),
     ("A1.share_of_income=30", "rules.A1.share_of_income must be a share from 0 to 1 (40% = 0.4), got 30"),
     ('M2.share_of_income="40%"', "rules.M2.share_of_income must be a number (40% is written 0.4), got '40%'"),

@@ -976,7 +976,8 @@ def test_a_partial_run_needs_the_full_run_s_published_county_folder_too(tmp_path
 def test_a_roster_holding_no_person_is_no_usable_roster(tmp_path):
     """A 户籍底册 of headers only, or whose every row was set aside (its 人编号 destroyed by Excel),
     was a roster: the run linked no record, warned no roster household and said nothing. It is
-    refused as a missing one is, saying why; a roster with a person is usable."""
+    refused as a missing one is, saying why; so is one most of whose rows were set aside; a roster
+    with a person and no row set aside is usable."""
     from config import load_config
     from pipelines.validate import REJECTED_SCHEMA
 
@@ -994,7 +995,12 @@ def test_a_roster_holding_no_person_is_no_usable_roster(tmp_path):
          for c in REJECTED_SCHEMA]).cast(REJECTED_SCHEMA).write_parquet(paths.work / "rejected_户籍底册.parquet")
     assert flows._no_roster(paths, ["roster"], cfg).endswith(
         "nothing can be linked; 户籍底册/a.csv: 人编号 已被Excel截为15位有效数字")
-    pl.DataFrame({"person_id": ["P1"]}).write_parquet(paths.work / "roster.parquet")
+    pl.DataFrame({"file": ["户籍底册/a.csv"], "line": [4], "household_id": ["H1"], "relation": ["户主"],
+                  "person_id": ["P1"]}).write_parquet(paths.work / "roster.parquet")
+    # (a person kept beside two set aside: too few to warn by, `reference.roster_unusable`)
+    assert flows._no_roster(paths, ["roster"], cfg).startswith(
+        f"roster unusable in {paths.period_dir} (户籍底册/a.csv): 2 of 3 persons (67%) set aside")
+    (paths.work / "rejected_户籍底册.parquet").unlink()
     assert flows._no_roster(paths, ["roster"], cfg) is None
 
 

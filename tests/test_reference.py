@@ -7,7 +7,7 @@ import polars as pl
 
 from pipelines.console import attention_lines
 from pipelines.reference import (align_grid, check_extracts, check_grid, check_roster, dates_reversed, grid_fields_missing, grid_missing, grid_phones_destroyed, household_size_disagrees,
-                                 households_without_head, persons_listed_twice, record_fields_missing, roster_fields_missing,
+                                 households_without_head, persons_listed_twice, record_fields_missing, roster_fields_missing, roster_unusable,
                                  shared_household_ids, shared_notes, split_shared_households, townships_written_twice)
 from schemas.outputs import Finding
 
@@ -523,3 +523,48 @@ def test_the_grid_s_files_delivered_are_those_read_once_and_those_set_aside_as_f
     assert aside.select("file", "line").rows() == [("网格/a.csv", 3), ("网格/网格.xls", None), ("网格/a.csv", None)]
     assert grid_deliveries(files, None, rejected, "网格")[0] == ["网格/a.csv"]
     assert grid_deliveries(files.filter(pl.col("dept") == "民政"), None, None, "网格") == ([], None)
+
+
+def test_a_roster_most_of_whose_persons_or_households_are_unusable_is_refused_in_one_line():
+    """969 of a roster's 1,052 persons were set aside (its 证件号码 saved by Excel as 3.41302E+17)
+    and the lists went out on the rest, looking normal. Fewer usable persons (or households told
+    apart: a long 户编号 Excel cut to 15 digits and zeros, several 户主 under it) than the share
+    set is a line naming the file, how many of how many, the commonest reason with a line and its
+    value masked, and what to do; a few set aside, or a slip of two heads, are not."""
+    from config import load_config
+    from pipelines.validate import EXCEL_DESTROYED, REJECTED_SCHEMA
+
+    kinds = load_config().kinds
+    roster = _roster([(f"H{i}", f"p{i}", "大店镇", "李湖村", "户主") for i in range(2)])
+
+    def aside(n: int, reason: str = EXCEL_DESTROYED, value: str = "3.41302E+17") -> pl.DataFrame:
+        return pl.DataFrame([dict(dept="户籍底册", kind="roster", file="户籍底册/底册.csv", line=4 + i, record_id=f"q{i}",
+                                  field="id_number", value=value, reason=f"id_number {reason}: '{value}'")
+                             for i in range(n)], schema=REJECTED_SCHEMA)
+
+    rejected = pl.concat([aside(1, "必填项为空 missing value", None), aside(16)]).with_columns(line=pl.int_range(4, 21))
+    said = roster_unusable(roster, rejected, kinds, HEADS, 0.9, "inbox/2026-10")
+    assert said.startswith("roster unusable in inbox/2026-10 (户籍底册/底册.csv): 17 of 19 persons (89%) set aside "
+                           "(the run needs 90% usable: run.roster_min_usable_share); commonest reason (16 rows): 证件号码 已被Excel")
+    assert said.endswith("(e.g. 户籍底册/底册.csv line 5: 证件号码 '3.4130*E+17'); nothing was published: set its 证件号码 "
+                         "column as text (设为文本) where the roster is kept, export it again and run the period again")
+    assert "\n" not in said
+    # (a full ID quoted by a reason is said masked)
+    full = "34130219620111273" + "4"
+    said = roster_unusable(roster, aside(17, "身份证号校验位不符 ID check character fails", full), kinds, HEADS, 0.9)
+    assert full not in said and "line 4: 证件号码 '341302********2734')" in said and "correct those rows" in said
+    assert roster_unusable(roster, None, kinds, HEADS, 0.9) is None
+    many = _roster([(f"H{i}", f"p{i}", "大店镇", "李湖村", "户主") for i in range(18)])
+    assert roster_unusable(many, aside(2), kinds, HEADS, 0.9) is None  # (18 of 20: usable enough)
+    assert roster_unusable(many, aside(3), kinds, HEADS, 0.9) is not None
+    assert roster_unusable(many, aside(3), kinds, HEADS, 0.8) is None
+    # households: 9 of 10 under one 户编号 Excel cut; two heads of one household a slip, not a cut one
+    cut = "341302101201000000"
+    hh = _roster([(cut if i < 9 else "H9", f"p{i}", "大店镇", "李湖村", "户主") for i in range(10)])
+    said = roster_unusable(hh, None, kinds, HEADS, 0.9, "inbox/2026-10")
+    assert said.startswith("roster unusable in inbox/2026-10 (户籍底册/底册.csv): 9 of 10 households (90%) share "
+                           "their 户编号 with others"), said
+    assert "(e.g. 户籍底册/底册.csv line 3: 户编号 '341302101201000000' holds 9 户主)" in said and "户编号 column as text" in said
+    assert roster_unusable(hh.with_columns(household_id=pl.lit("H1")), None, kinds, HEADS, 0.9) is None
+    assert roster_unusable(hh.head(2).vstack(_roster([(f"H{i}", f"q{i}", "大店镇", "李湖村", "户主") for i in range(20)])),
+                           None, kinds, HEADS, 0.9) is None
