@@ -269,11 +269,18 @@ def test_same_signals_next_month_are_suppressed_and_growth_escalates(prefect_har
 
 
 @pytest.fixture(scope="module")
-def in_order_13(august_13, tmp_path_factory) -> Path:
+def august_september_13(august_13, tmp_path_factory) -> tuple[Path, Path]:
+    """August_13 run on: September, no answer returned. Read-only, like august_13."""
+    county, out = _copy(august_13, tmp_path_factory.mktemp("aug_sep"))
+    assert _run(county, out, "2026-09") == 0
+    return county, out
+
+
+@pytest.fixture(scope="module")
+def in_order_13(august_september_13, tmp_path_factory) -> Path:
     """The seed-13 county's three months run in order (August's run, then September, October)."""
-    county, out = _copy(august_13, tmp_path_factory.mktemp("in_order"))
-    for p in PERIODS[1:]:
-        assert _run(county, out, p) == 0
+    county, out = _copy(august_september_13, tmp_path_factory.mktemp("in_order"))
+    assert _run(county, out, "2026-10") == 0
     return out
 
 
@@ -1098,10 +1105,10 @@ def test_last_months_settlements_put_in_again_do_not_undo_last_months_correction
     assert mine.filter(pl.col("out_of_pocket") != pl.col("out_of_pocket_latest")).height == 0
 
 
-def _a_household_to_move(august_13, tmp_path):
-    """A private copy of August's run; its lists; the township with the most rows (A) and another
-    (B); a warning w1 of A's (not a water one) and its household h1."""
-    county, out = _copy(august_13, tmp_path)
+def _a_household_to_move(run, tmp_path):
+    """A private copy of a run of August (and maybe later months); August's lists; the township
+    with the most rows (A) and another (B); a warning w1 of A's (not a water one) and its household h1."""
+    county, out = _copy(run, tmp_path)
     aug = _town_files(out, "2026-08")
     town_a = max(aug, key=lambda t: aug[t].height)
     town_b = next(t for t in sorted(aug) if t != town_a)
@@ -1119,6 +1126,16 @@ def _answer_true(county, aug, town_a, w1):
         aug[town_a].filter(pl.col("预警编号") == w1).with_columns(
             核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("是"), 核实人=pl.lit("王网格"), 核实日期=pl.lit("2026-09-04"))
         .write_csv().encode("utf-8-sig"))
+
+
+@pytest.fixture(scope="module")
+def w1_answered_13(august_13, tmp_path_factory) -> tuple[Path, Path]:
+    """August_13 run on: A answers w1 属实 in September's 反馈/ (`_answer_true`), September run.
+    Read-only, like august_13."""
+    county, out, aug, town_a, _, w1, _ = _a_household_to_move(august_13, tmp_path_factory.mktemp("w1_true"))
+    _answer_true(county, aug, town_a, w1)
+    assert _run(county, out, "2026-09") == 0
+    return county, out
 
 
 def test_a_rerun_after_a_roster_correction_moved_a_household_still_takes_the_old_townships_answer(august_13, tmp_path,
@@ -1167,7 +1184,7 @@ def test_a_rerun_after_a_roster_correction_moved_a_household_still_takes_the_old
 
 
 def test_a_rerun_that_moved_a_household_cascades_into_the_next_period_and_an_answer_is_dispatched_there(
-        august_13, tmp_path):
+        august_september_13, tmp_path):
     """August and September ran (w1 of household h1 in A unanswered: September carries it in A's
     list). The county corrects August's and September's 户籍底册 (h1 lives in B) and re-runs
     August; the cascade re-runs September. September: B's list carries w1 with the deadline B was
@@ -1175,8 +1192,7 @@ def test_a_rerun_that_moved_a_household_cascades_into_the_next_period_and_an_ans
     details, and warning_status has w1 open under B (not overdue: in no 逾期未核实清单). October: A answers 属实 in
     the 迁出 row of its re-published September list (household details blank), late: taken, and
     the 派单 names B and h1."""
-    county, out, aug, town_a, town_b, w1, h1 = _a_household_to_move(august_13, tmp_path)
-    assert _run(county, out, "2026-09") == 0
+    county, out, aug, town_a, town_b, w1, h1 = _a_household_to_move(august_september_13, tmp_path)
     assert w1 in _town_files(out, "2026-09")[town_a]["预警编号"].to_list()  # (carried, unanswered)
     like = aug[town_b].filter(pl.col("户编号").is_not_null())["户编号"][0]
     for p in PERIODS:
@@ -1212,15 +1228,13 @@ def test_a_rerun_that_moved_a_household_cascades_into_the_next_period_and_an_ans
     assert sent.filter(pl.col("预警编号") == w1).select("乡（镇）", "户编号").rows() == [(town_b, h1)]
 
 
-def test_a_rerun_that_moved_a_household_does_not_send_a_warning_answered_since_to_verify_again(august_13, tmp_path):
+def test_a_rerun_that_moved_a_household_does_not_send_a_warning_answered_since_to_verify_again(w1_answered_13, tmp_path):
     """August ran; A answered w1 属实 in September's 反馈/ and September ran (w1 verified, dispatched).
     Then the county corrects the 户籍底册 (h1 lives in B) and re-runs August: B's re-published
     August list should not ask B to visit h1 for w1 as a warning just sent: its 状态 says A answered
     属实 on 09-04 and that no visit is needed (the re-run of August reads its own period's answers,
     and those later periods took in for what it says)."""
-    county, out, aug, town_a, town_b, w1, h1 = _a_household_to_move(august_13, tmp_path)
-    _answer_true(county, aug, town_a, w1)
-    assert _run(county, out, "2026-09") == 0
+    county, out, aug, town_a, town_b, w1, h1 = _a_household_to_move(w1_answered_13, tmp_path)  # (answered, Sept. run)
     status = pl.read_parquet(out / "2026-09" / "warning_status.parquet").filter(pl.col("warning_id") == w1)
     assert status["status"].to_list() == ["verified_true"]
     like = aug[town_b].filter(pl.col("户编号").is_not_null())["户编号"][0]
@@ -1282,14 +1296,14 @@ def _dispatched(out: Path, period: str) -> list[tuple[str, str]]:
                   for r in pl.read_csv(f, infer_schema=False).iter_rows(named=True))
 
 
-def test_a_cascade_withdraws_a_dispatch_once_in_the_period_that_took_it_back(august_13, tmp_path):
+def test_a_cascade_withdraws_a_dispatch_once_in_the_period_that_took_it_back(w1_answered_13, tmp_path):
     """大店镇 answers w1 属实 in September's 反馈/: September's 派单 sends it, October's (run
     after) says nothing of it. The township then corrects its answer to 不属实 in the same
     folder and September is run again: its 派单 withdraws w1 (what September's run sent,
     `sent_before`). The cascade re-ran October, whose 派单 withdrew w1 again — October never
     sent it (its stored status held w1 属实 as September's answer left it), and each later
     period a cascade re-runs says 撤回 once more to the same department."""
-    county, out = _copy(august_13, tmp_path)
+    county, out = _copy(w1_answered_13, tmp_path)  # (w1 answered 属实 as `answer` does, September run)
     aug = _town_files(out, "2026-08")
     town = max(aug, key=lambda t: aug[t].height)
     row = aug[town].filter(pl.col("户编号").is_not_null(), pl.col("风险类型") != "饮水出现安全问题").head(1)
@@ -1302,8 +1316,9 @@ def test_a_cascade_withdraws_a_dispatch_once_in_the_period_that_took_it_back(aug
             核实结果=pl.lit(result), 是否纳入监测=pl.lit("是" if result == "属实" else "否"), 核实人=pl.lit("王网格"),
             核实日期=pl.lit("2026-09-04")).write_csv().encode("utf-8-sig"))
 
+    was = (folder / f"{town}_2026-08_预警清单.csv").read_bytes()
     answer("属实")
-    assert _run(county, out, "2026-09") == 0
+    assert (folder / f"{town}_2026-08_预警清单.csv").read_bytes() == was, "the answer September's run took"
     assert ("派单", w1) in _dispatched(out, "2026-09")
     assert _run(county, out, "2026-10") == 0
     assert w1 not in [w for _, w in _dispatched(out, "2026-10")]
@@ -1400,7 +1415,34 @@ def test_a_true_verdict_a_later_period_took_stays_dispatched_when_a_rerun_adds_a
     assert ("派单", x["预警编号"]) in _dispatched(out, "2026-09")
 
 
-def test_a_rule_a_rerun_adds_before_the_answer_is_due_from_the_rerun(august_13, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def m1_added_then_answered_13(august_13, tmp_path_factory) -> dict:
+    """August_13 re-run with a lower M1 threshold before any answer came back (household x's 因病
+    row, M2 on the list sent, shows M1、M2 now); then x's township returns the old row (M2) 属实 in
+    September's 反馈/ and September is run. Read-only: the tests that go on from it copy it."""
+    import contextlib
+    import io
+
+    county, out = _copy(august_13, tmp_path_factory.mktemp("m1_added"))
+    aug = _town_files(out, "2026-08")
+    x = pl.concat(list(aug.values())).filter(pl.col("预警规则") == "M2").row(0, named=True)
+    code, rerun_said = _rerun(county, out, "2026-08", "--set", "rules.M1.threshold=100")
+    assert code == 0
+    again = pl.concat(list(_town_files(out, "2026-08").values())).filter(pl.col("预警编号") == x["预警编号"])
+    folder = county / "inbox" / "2026-09" / "反馈"
+    folder.mkdir(parents=True)
+    town = x["乡（镇）"]
+    aug[town].filter(pl.col("预警编号") == x["预警编号"]).with_columns(  # (the old list's row: M2)
+        核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("是"), 核实人=pl.lit("张网格"), 核实日期=pl.lit("2026-09-04"),
+    ).write_csv(folder / f"{town}_2026-08_预警清单.csv")
+    sep_said = io.StringIO()
+    with contextlib.redirect_stdout(sep_said):
+        assert _run(county, out, "2026-09") == 0
+    return {"county": county, "out": out, "aug": aug, "x": x, "again": again,
+            "rerun_said": rerun_said, "sep_said": sep_said.getvalue()}
+
+
+def test_a_rule_a_rerun_adds_before_the_answer_is_due_from_the_rerun(m1_added_then_answered_13):
     """August's list had household x's 因病 row with M2 only. Before any answer came back, the
     analyst re-ran August with a lower M1 threshold: x's row now shows M1、M2 under the same
     预警编号. Then x's township returned its August list (the old row, M2) 属实 in September's
@@ -1409,26 +1451,16 @@ def test_a_rule_a_rerun_adds_before_the_answer_is_due_from_the_rerun(august_13, 
     the row carrying M1 that day, due 3 working days later: September finds x open for M1 by that
     deadline, and carries the row so dated, saying why; 核实进度 counts x 待核实 and names it
     重新下发未核实, as the console does of the answer it took."""
-    county, out = _copy(august_13, tmp_path)
-    aug = _town_files(out, "2026-08")
-    rows = pl.concat(list(aug.values()))
-    x = rows.filter(pl.col("预警规则") == "M2").row(0, named=True)
-    code, said = _rerun(county, out, "2026-08", "--set", "rules.M1.threshold=100")
-    assert code == 0 and "warnings sent again: the re-run added a rule their row did not show" in said
-    again = pl.concat(list(_town_files(out, "2026-08").values())).filter(pl.col("预警编号") == x["预警编号"]).row(0, named=True)
+    r = m1_added_then_answered_13
+    out, x, said = r["out"], r["x"], r["rerun_said"]
+    assert "warnings sent again: the re-run added a rule their row did not show" in said
+    again = r["again"].row(0, named=True)
     assert again["预警规则"] == "M1、M2", "the re-run must add M1 to x's row under the same 预警编号"
     assert again["下发日期"] > x["下发日期"] and again["核实截止日期"] > again["下发日期"], "sent again the day of the re-run"
     assert again["状态"] == (f"新下发（重新下发：重新运行后预警规则增加M1，请一并核实；原下发日期{x['下发日期']}，"
                            f"原核实截止日期{x['核实截止日期']}）"), "the clerk is told why"
-    folder = county / "inbox" / "2026-09" / "反馈"
-    folder.mkdir(parents=True)
-    town = x["乡（镇）"]
-    aug[town].filter(pl.col("预警编号") == x["预警编号"]).with_columns(  # (the old list's row: M2)
-        核实结果=pl.lit("属实"), 是否纳入监测=pl.lit("是"), 核实人=pl.lit("张网格"), 核实日期=pl.lit("2026-09-04"),
-    ).write_csv(folder / f"{town}_2026-08_预警清单.csv")
-    capsys.readouterr()
-    assert _run(county, out, "2026-09") == 0
-    assert "(1 of them answer warnings a re-run added a rule to since their row went out" in capsys.readouterr().out
+    town = x["乡（镇）"]  # (its old row, M2, returned 属实 in September's 反馈/; September run)
+    assert "(1 of them answer warnings a re-run added a rule to since their row went out" in r["sep_said"]
     status = pl.read_parquet(out / "2026-09" / "warning_status.parquet").filter(pl.col("warning_id") == x["预警编号"])
     assert status.select("status", "days_overdue", "reopened_for").row(0) == ("open", 0, "M1"), "due by the re-run's deadline"
     progress = pl.read_csv(out / "2026-09" / "county" / "核实进度_乡镇.csv").filter(pl.col("乡（镇）") == town).row(0, named=True)
@@ -1444,7 +1476,7 @@ def _dispatch_rows(out: Path, period: str, wid: str) -> list[dict]:
     return [r for df in sheets for r in df.filter(pl.col("预警编号") == wid).iter_rows(named=True)]
 
 
-def test_a_true_verdict_that_comes_after_a_rerun_added_a_rule_is_dispatched(august_13, tmp_path):
+def test_a_true_verdict_that_comes_after_a_rerun_added_a_rule_is_dispatched(m1_added_then_answered_13, tmp_path):
     """The other order of `test_a_true_verdict_a_later_period_took_stays_dispatched_when_a_rerun_adds_a_rule`:
     the analyst re-ran August with a lower M1 threshold before anyone answered (x's row M1、M2),
     then x's township returned the old row (M2) 属实 in September's 反馈/. Before, September's 派单
@@ -1452,13 +1484,11 @@ def test_a_true_verdict_that_comes_after_a_rerun_added_a_rule_is_dispatched(augu
     re-run. September's 派单 sends it, naming what the 属实 verified (M2, its 核实日期), and keeps it
     when September is re-run; October's says nothing of it, and withdraws it when the township
     corrects the old row to 不属实 in October's 反馈/."""
-    county, out = _copy(august_13, tmp_path)
-    aug = _town_files(out, "2026-08")
-    x = pl.concat(list(aug.values())).filter(pl.col("预警规则") == "M2").row(0, named=True)
+    r = m1_added_then_answered_13  # (the re-run, then the old row answered 属实 and September run)
+    county, out = _copy((r["county"], r["out"]), tmp_path)
+    aug, x = r["aug"], r["x"]
     wid, town = x["预警编号"], x["乡（镇）"]
-    assert _rerun(county, out, "2026-08", "--set", "rules.M1.threshold=100")[0] == 0
-    again = pl.concat(list(_town_files(out, "2026-08").values())).filter(pl.col("预警编号") == wid)
-    assert again["预警规则"].item() == "M1、M2", "the re-run must add M1 to x's row under the same 预警编号"
+    assert r["again"]["预警规则"].item() == "M1、M2", "the re-run must add M1 to x's row under the same 预警编号"
 
     def answer(period: str, result: str) -> None:  # (the old list's row: M2)
         folder = county / "inbox" / period / "反馈"
@@ -1467,8 +1497,9 @@ def test_a_true_verdict_that_comes_after_a_rerun_added_a_rule_is_dispatched(augu
             核实结果=pl.lit(result), 是否纳入监测=pl.lit("是"), 核实人=pl.lit("张网格"), 核实日期=pl.lit(f"{period}-04"),
         ).write_csv(folder / f"{town}_2026-08_预警清单.csv")
 
+    was = (county / "inbox" / "2026-09" / "反馈" / f"{town}_2026-08_预警清单.csv").read_bytes()
     answer("2026-09", "属实")
-    assert _run(county, out, "2026-09") == 0
+    assert (county / "inbox" / "2026-09" / "反馈" / f"{town}_2026-08_预警清单.csv").read_bytes() == was, "as taken"
     status = pl.read_parquet(out / "2026-09" / "warning_status.parquet").filter(pl.col("warning_id") == wid)
     assert status.select("status", "reopened_for").row(0) == ("open", "M1")
     for rerun in (False, True):
