@@ -235,13 +235,23 @@ def main(argv: list[str] | None = None) -> int:
         only = resolve_departments(cfg, args.dept)
     except ValueError as exc:
         return _err(str(exc), EXIT_USAGE)
-    wh = Path(args.warehouse) if args.warehouse else Path(args.out) / "warehouse.duckdb"
+    wh = _warehouse_path(args)
     if only and not wh.exists():  # refused before the lock file (and OUT) would be created
         return _err(_no_full_run(args, wh), EXIT_USAGE)
     try:
         return _run_locked(args, cfg, wh, only)
     except (OSError, duckdb.Error) as exc:
         return _err(_cannot(exc, wh), EXIT_FAILED)
+
+
+def _warehouse_path(args) -> Path:
+    """The warehouse a command works on: --warehouse, else OUT/warehouse.duckdb (SPEC §5)."""
+    return Path(args.warehouse) if args.warehouse else Path(args.out) / "warehouse.duckdb"
+
+
+def _busy(wh: Path) -> str:
+    """What a command says when another run holds the warehouse's lock (exit 3)."""
+    return f"another run is using {wh}; wait for it to finish"
 
 
 def _cannot(exc: OSError | duckdb.Error, wh: Path) -> str:
@@ -265,7 +275,7 @@ def _holds(held: dict) -> str:
 
 
 def _backup(args) -> int:
-    wh = Path(args.warehouse) if args.warehouse else Path(args.out) / "warehouse.duckdb"
+    wh = _warehouse_path(args)
     to = Path(args.to)
     if not wh.is_file():  # refused before the lock file (and OUT) would be created
         return _err(f"no warehouse {wh} to back up", EXIT_USAGE)
@@ -276,7 +286,7 @@ def _backup(args) -> int:
     try:
         with warehouse_lock(wh) as held:
             if not held:
-                return _err(f"another run is using {wh}; wait for it to finish", EXIT_BUSY)
+                return _err(_busy(wh), EXIT_BUSY)
             holds = warehouse.backup(wh, to)
     except ValueError as exc:  # the copy checked holds other rows: not written
         return _err(str(exc), EXIT_FAILED)
@@ -287,14 +297,14 @@ def _backup(args) -> int:
 
 
 def _restore(args) -> int:
-    wh = Path(args.warehouse) if args.warehouse else Path(args.out) / "warehouse.duckdb"
+    wh = _warehouse_path(args)
     source = Path(args.source)
     if not source.is_file():
         return _err(f"no file {source} to restore", EXIT_USAGE)
     try:
         with warehouse_lock(wh) as held:
             if not held:
-                return _err(f"another run is using {wh}; wait for it to finish", EXIT_BUSY)
+                return _err(_busy(wh), EXIT_BUSY)
             holds, kept = warehouse.restore(wh, source)
     except warehouse.NotAWarehouse as exc:
         return _err(f"{exc}; {wh} is unchanged", EXIT_USAGE)
@@ -315,7 +325,7 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
     later ones (cascade). Exit code."""
     with warehouse_lock(wh, shared=args.dry_run) as held:
         if not held:
-            return _err(f"another run is using {wh}; wait for it to finish", EXIT_BUSY)
+            return _err(_busy(wh), EXIT_BUSY)
         if not args.dry_run:
             recover_interrupted(Path(args.out), wh)
         elif left := outputs.left_by_killed_runs(Path(args.out)):  # (a dry run writes nothing: said, not done)
