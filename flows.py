@@ -519,16 +519,18 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     unread = [pl.read_parquet(f) for f in sorted(paths.work.glob("unread_*.parquet"))]
     shown = shown_on_lists(candidates, pl.concat(unread) if unread else None, extracts, roster,
                            cfg.matching.min_kept_for_id_block)
+    # (where M4 calls no one absent: decided once, over the whole roster, for the rules, the report and the queue)
+    held = rules.absence_holds(extracts, links, roster, cfg, period, candidates=shown)
     signals = rules.run_rules(
         extracts, links, roster, cfg, period,
         ytd_settlements=(ytd := _read(paths.work / "ytd_settlements.parquet")),
         water_places=_read(paths.work / "water_places.parquet"),
-        candidates=shown,
+        candidates=shown, held=held,
     )
     delivered = set(pl.read_parquet(paths.work / "files.parquet")["dept"].to_list())
-    notes = rules.held_back(extracts, links, roster, cfg, period, candidates=shown, delivered=delivered)
+    notes = rules.held_back(extracts, links, roster, cfg, period, candidates=shown, delivered=delivered, held=held)
     rules.review_impact(extracts, links, roster, cfg, period, signals, best_guess(candidates),
-                        ytd_settlements=ytd, candidates=shown,
+                        ytd_settlements=ytd, candidates=shown, held=held,
                         history=history, persons_now=persons_now,
                         secret=secret).write_parquet(
         paths.work / "review_impact.parquet")

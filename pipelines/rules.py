@@ -639,6 +639,11 @@ def absence_held(rc: RuleConfig, d: RuleInputs) -> AbsenceHold | None:
         frozenset(short["township"].to_list()))
 
 
+def _absence(rc: RuleConfig, d: RuleInputs) -> AbsenceHold | None:
+    """`absence_held` of M4 rule `rc`, as the run decided it (`d.held`) or decided now."""
+    return d.held.get(rc.name) if d.held is not None else absence_held(rc, d)
+
+
 def m4(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
     e = d.extracts.get("med_enrollment")
     if e is None:
@@ -650,7 +655,7 @@ def m4(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame | None:
     min_p = rc.get("shown_min_p", 0.0)
     absentees = d.persons.filter(~pl.col("person_id").is_in(d.enrolled(min_p).implode())).with_columns(
         before=pl.col("person_id").is_in(d.enrolled_before(min_p).implode()))
-    hold = d.held.get(rc.name) if d.held is not None else absence_held(rc, d)
+    hold = _absence(rc, d)
     if hold is not None:
         absentees = (absentees.clear() if hold.townships is None
                      else absentees.filter(~pl.col("r_township").is_in(list(hold.townships)).fill_null(False)))
@@ -832,20 +837,22 @@ def run_rules(
 
 
 def held_back(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config, period: str,
-              candidates: pl.DataFrame | None = None, delivered: Collection[str] = ()) -> list[tuple[str, str]]:
+              candidates: pl.DataFrame | None = None, delivered: Collection[str] = (),
+              held: dict[str, AbsenceHold | None] | None = None) -> list[tuple[str, str]]:
     """(rule, why) for every rule that holds part of itself back this period because its input
     looks partial, and every rule of a `delivered` department (folder names with files this run)
     that did not run because none of its extract's rows could be used: the file is missing
     (参保名单 not sent with the settlements) or was set aside whole. For the data-quality report;
-    a department that sent nothing is reported as missing already."""
-    d = RuleInputs(extracts, links, roster, period, candidates=candidates)
+    a department that sent nothing is reported as missing already. `held`: M4's holds decided
+    already (`absence_holds`; None: decided here)."""
+    d = RuleInputs(extracts, links, roster, period, candidates=candidates, held=held)
     out = []
     for name, rc in cfg.rules.items():
         folder = cfg.kinds[rc.kind].folder
         if folder in delivered and (rc.kind not in extracts or extracts[rc.kind].is_empty()):
             out.append((name, f"本期没有可用的 {rc.kind} 数据行（文件未报送、被整体搁置或没有数据行），规则未运行 "
                               f"no usable {rc.kind} rows this period (file not sent, set aside whole, or empty): rule not run"))
-        elif rc.get("impl", name) == "M4" and rc.kind in extracts and (hold := absence_held(rc, d)):
+        elif rc.get("impl", name) == "M4" and rc.kind in extracts and (hold := _absence(rc, d)):
             out.append((name, hold.why))
     return out
 
@@ -886,13 +893,14 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
                   period: str, signals: pl.DataFrame, guess: pl.DataFrame,
                   ytd_settlements: pl.DataFrame | None = None, candidates: pl.DataFrame | None = None,
                   history: pl.DataFrame | None = None,
-                  persons_now: pl.DataFrame | None = None, secret: str | None = None) -> pl.DataFrame:
+                  persons_now: pl.DataFrame | None = None, secret: str | None = None,
+                  held: dict[str, AbsenceHold | None] | None = None) -> pl.DataFrame:
     """Which review records matter: link each to its best candidate (`guess`, ReviewDecision
     rows from `pipelines.review_answers.best_guess`; all at once) and run the rules again over those
     candidates' households only; a household warning that `signals` (this period's) lacks, and
     that `history` (with `persons_now` and `secret`, as for `assign_warnings`) would not suppress as a repeat,
     is what the answers about the records it cites could raise. M4 holds back where the period's run does
-    (`absence_holds`, over the whole roster), not where the households' smaller roster would. -> dept, record_id, impact (`<rule> <risk type>：
+    (`held`: its `absence_holds`, over the whole roster; None: worked out here), not where the households' smaller roster would. -> dept, record_id, impact (`<rule> <risk type>：
     <basis>`, and the other waiting records it needs too; several joined by '；'), one row per
     record cited by such a warning."""
     out = {"dept": pl.Utf8, "record_id": pl.Utf8, "impact": pl.Utf8}
@@ -908,7 +916,7 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
         ytd_settlements.filter(pl.col("household_id").is_in(scope) | waiting), guess, people)[0])
     rows = linked.select("kind", "record_id")
     # M4 asks how much of the whole roster (and of each township's) the list shows: as the period's own run found it
-    held = absence_holds(extracts, links, roster, cfg, period, candidates)
+    held = absence_holds(extracts, links, roster, cfg, period, candidates) if held is None else held
     hypo = run_rules({k: df.join(rows, on=["kind", "record_id"], how="semi") if "record_id" in df.columns else df.clear()
                       for k, df in extracts.items() if k in {rc.kind for rc in cfg.rules.values()}},
                      linked, people, cfg, period, ytd_settlements=ytd,
