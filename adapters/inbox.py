@@ -613,16 +613,19 @@ def _header_columns(header: list[str | None], rel: str, notes: list | None) -> d
 
 # what a system's database export writes in an empty cell (SQL's NULL, as tools spell it; MySQL's \N)
 NULL_WORDS = ("NULL", "null", "Null", "(null)", "(NULL)", "<null>", "<NULL>", "\\N")
+# ... and what pandas writes for one (an analyst's df.astype(str).to_csv: NaN, None, pd.NA, NaT)
+PANDAS_WORDS = ("nan", "NaN", "None", "<NA>", "NaT")
+EMPTY_WORDS = NULL_WORDS + PANDAS_WORDS  # (whole cells only: Nana, <NA>医院 are values)
 
 
 def _value(cell: pl.Expr) -> pl.Expr:
-    """A raw cell as a value: stripped, empty (or a database's NULL, `NULL_WORDS`) -> null, and
+    """A raw cell as a value: stripped, empty (or a database's NULL or pandas' nan, `EMPTY_WORDS`) -> null, and
     Excel's text-formula form `="…"` (how many systems export a long number or a date to CSV so
     that Excel shows it as text: `="341302199001011234"`) read as the text inside, as Excel shows it."""
     v = cell.str.strip_chars()
     formula = v.str.starts_with('="') & v.str.ends_with('"') & (v.str.len_chars() >= 3)
     v = pl.when(formula).then(v.str.slice(2, v.str.len_chars() - 3).str.strip_chars()).otherwise(v)
-    return v.replace(["", *NULL_WORDS], None)
+    return v.replace(["", *EMPTY_WORDS], None)
 
 
 def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
@@ -633,16 +636,19 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     rows aside)."""
     keep = _header_columns(header, rel, notes)
     cols = [c for c in grid.columns if c != "line"]
-    text = pl.concat_str([pl.col(c) for c in cols], ignore_nulls=True).fill_null("").str.strip_chars_start()
-    filled = pl.sum_horizontal([(pl.col(c).fill_null("").str.strip_chars() != "").cast(pl.Int32) for c in cols])
-    signed = pl.all_horizontal([pl.col(c).fill_null("").str.strip_chars().str.contains(rf"^$|{_SIGNATURE.pattern}")
-                                for c in cols])
+    # (a cell holding an empty word, NULL or nan, is the empty cell it stands for: a row of them
+    # alone is blank, an empty row of an analyst's frame; a footer beside them is a footer)
+    shown = [pl.when(pl.col(c).str.strip_chars().is_in(EMPTY_WORDS)).then(None).otherwise(pl.col(c)) for c in cols]
+    text = pl.concat_str(shown, ignore_nulls=True).fill_null("").str.strip_chars_start()
+    filled = pl.sum_horizontal([(c.fill_null("").str.strip_chars() != "").cast(pl.Int32) for c in shown])
+    signed = pl.all_horizontal([c.fill_null("").str.strip_chars().str.contains(rf"^$|{_SIGNATURE.pattern}") for c in shown])
     drop = ((text.str.strip_chars() == "") | text.str.contains(_TOTAL.pattern) | text.str.contains(_PLACE_TOTAL.pattern)
             | (text.str.contains(_FOOTER.pattern) & ((filled <= FOOTER_CELLS) | signed)))
-    # Only a row whose first cell is blank or starts like 合计/总计/小计 or a footer can be any of
-    # these: the others (nearly all) skip building the row's text.
+    # Only a row whose first cell is blank (or an empty word) or starts like 合计/总计/小计 or a
+    # footer can be any of these: the others (nearly all) skip building the row's text.
     first = pl.col(cols[0]).fill_null("").str.strip_chars_start() if cols else pl.lit("")
-    maybe = grid.select((first == "") | first.str.contains(_MAYBE_FOOTER)).to_series().arg_true()
+    maybe = grid.select((first == "") | first.str.strip_chars().is_in(EMPTY_WORDS) | first.str.contains(_MAYBE_FOOTER)
+                        ).to_series().arg_true()
     if maybe.len():
         dropped = pl.repeat(False, grid.height, eager=True).scatter(maybe, grid[maybe].select(drop).to_series())
         grid = grid.filter(~dropped)
@@ -661,11 +667,14 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     read = {h: f"c{first_filled(ix)}" for h, ix in keep.items()}
     if notes is not None and read and grid.height:
         # (read as empty, it no longer sets a row aside as an unparseable date or amount: said once)
-        said = grid.select(pl.sum_horizontal(pl.col(c).str.strip_chars().is_in(NULL_WORDS).fill_null(False).cast(pl.Int64)
-                                             for c in read.values()).sum()).item()
-        if said:
-            notes.append(ReadError(rel, f"{said} 个单元格为 NULL（数据库导出的空值），已按空值读取 {said} cell(s) hold NULL "
-                                        "(a database's empty value): read as empty", None, False))
+        for words, zh, en in ((NULL_WORDS, "NULL（数据库导出的空值）", "NULL (a database's empty value)"),
+                              (PANDAS_WORDS, "nan、NaN、None、<NA> 或 NaT（pandas 等程序导出的空值）",
+                               "nan, NaN, None, <NA> or NaT (the empty value pandas writes)")):
+            said = grid.select(pl.sum_horizontal(pl.col(c).str.strip_chars().is_in(words).fill_null(False).cast(pl.Int64)
+                                                 for c in read.values()).sum()).item()
+            if said:
+                notes.append(ReadError(rel, f"{said} 个单元格为 {zh}，已按空值读取 {said} cell(s) hold {en}: read as empty",
+                                       None, False))
     return grid.select(
         *[_value(pl.col(c)).alias(h) for h, c in read.items()],
         pl.col("line").cast(pl.Int64),

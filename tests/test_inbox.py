@@ -1780,3 +1780,30 @@ def test_null_a_database_export_writes_in_an_empty_cell_is_an_empty_value(tmp_pa
     book = workbook(tmp_path / "w.xlsx", [("Sheet1", [r.split(",") for r in rows])])
     assert read_table(book, "医保/w.xlsx", KNOWN).select("入院日期", "医疗救助支付").rows() == [
         (None, None), ("2026-10-01", None), (None, None)]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_what_pandas_writes_in_an_empty_cell_is_an_empty_value(tmp_path, newline):
+    """An analyst's `df.astype(str).to_csv` writes nan, NaN, None, <NA> or NaT where a value is
+    empty. Read as text, they set a settlement aside (入院日期 NaT, 大病保险支付 nan: its 个人自付
+    lost to M1) and an unresolved water problem (解决日期 NaT: no W1), and a 姓名 None was a name.
+    As whole cells they are empty, as NULL is, the file noted with their count; inside a value
+    they stay, and a row of them alone (an empty row of the frame) is a blank row."""
+    head = "结算流水号,姓名,证件号码,就诊机构,就诊类型,入院日期,结算日期,大病保险支付,医疗救助支付,个人自付"
+    rows = [head, "JS1,张三,341302196201112734,None,普通门诊,NaT,2026-10-05,nan,NaN,40.00",
+            "JS2,None,341302********123X,<NA>医院,住院,2026-10-01,2026-10-06,<NA>,None,8",
+            "nan,nan,nan,nan,nan,NaT,NaT,nan,nan,nan", "JS3,Nana,,Nan诊所,住院,2026-10-02,2026-10-07,,,9"]
+    notes = []
+    path = write(tmp_path / "医保" / "a.csv", newline.join(rows) + newline)
+    df = read_table(path, "医保/a.csv", KNOWN, notes)
+    assert df.select("姓名", "就诊机构", "入院日期", "大病保险支付", "医疗救助支付").rows() == [
+        ("张三", None, None, None, None), (None, "<NA>医院", "2026-10-01", None, None), ("Nana", "Nan诊所", "2026-10-02", None, None)]
+    assert df["line"].to_list() == [2, 3, 5]
+    assert [n.problem for n in notes] == ["7 个单元格为 nan、NaN、None、<NA> 或 NaT（pandas 等程序导出的空值），已按空值读取 7 cell(s) "
+                                          "hold nan, NaN, None, <NA> or NaT (the empty value pandas writes): read as empty"]
+    valid, rejected, _, read = read_delivery(path, "医保/a.csv", "医保", CFG, KNOWN)
+    assert valid[0][1]["record_id"].to_list() == ["JS1", "JS2", "JS3"] and rejected.is_empty() and read == 3
+    water = write(tmp_path / "水利" / "w.csv", newline.join([
+        "工单编号,乡（镇）,行政村,村民小组,问题类型,发现日期,解决日期,影响户数", "GS1,大营镇,邓湖村,None,有管无水,2026-10-17,NaT,21"]))
+    valid, rejected, _, _ = read_delivery(water, "水利/w.csv", "水利", CFG, KNOWN)
+    assert rejected.is_empty() and valid[0][1].select("group", "resolved_date").rows() == [(None, None)]
