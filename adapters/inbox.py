@@ -28,9 +28,10 @@ from config import Config
 from pipelines.calendar import period_end
 from pipelines.standardize import (describe_misfit, detect_kind, field_columns, known_headers, normalize_header, says_unit,
                                    standardize)
-from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks,
-                                keep_latest, month_only_lines, numbered_within_households, old_id_lines, older_versions,
-                                persons_set_aside, rejected_files, set_aside_future_dates, sheet_label, sheet_of, stand_ins, validate)
+from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, TEMPLATE, delivery_place,
+                                delivery_ranks, keep_latest, month_only_lines, numbered_within_households, old_id_lines,
+                                older_versions, persons_set_aside, rejected_files, set_aside_future_dates, sheet_label, sheet_of,
+                                stand_ins, template_rows, validate)
 from schemas.inputs import EXTRACT_MODELS
 from schemas.outputs import Finding
 
@@ -657,6 +658,7 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
         if notes is not None:
             notes.append(ReadError(rel, what, None, False))
     extra = grid[EXTRA].str.strip_chars().replace("", None) if EXTRA in grid.columns else None
+    template = _template_cells(grid, [f"c{i}" for ix in keep.values() for i in ix])
 
     def first_filled(ix: list[int]) -> int:
         if len(ix) == 1:
@@ -678,7 +680,32 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     return grid.select(
         *[_value(pl.col(c)).alias(h) for h, c in read.items()],
         pl.col("line").cast(pl.Int64),
-    ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else []))
+    ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else [])
+                   + ([template.alias(TEMPLATE)] if template is not None else []))
+
+
+TEMPLATE_ROWS = 5  # rows right under the header a template's own (its 填表说明, its 示例 rows) may take
+# a cell of such a row: the template's instructions (填表说明, 填报说明, 填写说明), or its example
+# (示例, 样例, 范例 in the record number, the name or the 序号 column; 例：JS…, 例 alone)
+_TEMPLATE_CELL = r"^(填表|填报|填写)说明|示例|样例|范例|^例\s*[:：]|^[(（]?例[)）]?$"
+
+
+def _template_cells(grid: pl.DataFrame, columns: list[str]) -> pl.Series | None:
+    """Per row of a table (its raw cells, `columns` those under a header), the cell saying the row
+    is its template's own — of the first rows under the header, up to the first row that is a
+    record — else null; None when no row is. A department filling in its template leaves them
+    in; `validate.template_rows` sets them aside (the 栏次 row under a form's header, which holds
+    no value of a record, is only noted: `_under_header`)."""
+    if not grid.height or not columns:
+        return None
+    cells = [pl.col(c).str.strip_chars() for c in columns]
+    said = grid.head(TEMPLATE_ROWS).select(pl.coalesce([pl.when(c.str.contains(_TEMPLATE_CELL)).then(c) for c in cells]))
+    said = said.to_series()
+    lead = said.is_not_null().cum_min()  # (the first rows only: the same words further down are a record's)
+    if not lead.any():
+        return None
+    return pl.concat([said.zip_with(lead, pl.Series([None] * said.len(), dtype=pl.String)),
+                      pl.Series([None] * (grid.height - said.len()), dtype=pl.String)])
 
 
 UNDER_HEADER_CELLS = 3  # filled cells of a row under the header that make it the field codes or column numbers
@@ -716,7 +743,7 @@ def _without_repeated_header(df: pl.DataFrame, rel: str, notes: list | None) -> 
     `normalize_header` reads it), at least REPEATED_HEADER_CELLS of them; and the title lines
     exported with each (up to TITLE_LINES lines right above it, each of one filled cell holding
     words). They are not records: dropped, and noted with their lines."""
-    names = [c for c in df.columns if c not in ("line", EXTRA)]
+    names = [c for c in df.columns if c not in ("line", EXTRA, TEMPLATE)]
     if len(names) < REPEATED_HEADER_CELLS or df.is_empty():
         return df
     # (only a row whose first filled cell is a column's name, as `normalize_header` reads it, can
@@ -1219,7 +1246,7 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
     rejected += [rejected_files([replace(t, dept=dept)]) for _, t in tables if isinstance(t, ReadError)]
     tables = [(label, t) for label, t in tables if not isinstance(t, ReadError)]
     for label, table in tables:  # a workbook: one table per sheet with a header
-        headers = [c for c in table.columns if c not in ("line", EXTRA)]
+        headers = [c for c in table.columns if c not in ("line", EXTRA, TEMPLATE)]
         spec = detect_kind(headers, dept, cfg)
         sheet = sheet_of(label)
         if spec is None and sheet is not None and is_summary_sheet(sheet, cfg.inbox.summary_sheets):
@@ -1244,7 +1271,9 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
                     notes.append(ReadError(label, f"「{also}」与「{hs[0]}」都读作{spec.fields[f][0]}：先读「{hs[0]}」，"
                                                   f"其为空的行读「{also}」 columns '{also}' read as '{hs[0]}' too: "
                                                   f"where '{hs[0]}' is empty", None, False))
-        std, within = numbered_within_households(standardize(table, spec), spec)
+        std, template = template_rows(standardize(table, spec), spec, dept, label)
+        rejected.append(template)
+        std, within = numbered_within_households(std, spec)
         if within and notes is not None:
             header = (columns.get(spec.record_id) or [spec.record_id])[0]
             example = std.filter(pl.col("line") == within[0])[spec.record_id][0]

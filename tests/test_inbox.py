@@ -1807,3 +1807,36 @@ def test_what_pandas_writes_in_an_empty_cell_is_an_empty_value(tmp_path, newline
         "工单编号,乡（镇）,行政村,村民小组,问题类型,发现日期,解决日期,影响户数", "GS1,大营镇,邓湖村,None,有管无水,2026-10-17,NaT,21"]))
     valid, rejected, _, _ = read_delivery(water, "水利/w.csv", "水利", CFG, KNOWN)
     assert rejected.is_empty() and valid[0][1].select("group", "resolved_date").rows() == [(None, None)]
+
+
+def test_a_templates_example_and_instructions_rows_are_set_aside_as_no_record(tmp_path):
+    """A department filling in its template leaves the template's 填表说明 line and 示例 row under
+    the header (示例/样例/例： in the record number, the name or the 序号 column). Read as a record,
+    the example 张三's 新增 临时救助 was a C2 lead for a person who does not exist. They are set
+    aside, counted as read, as no record (no record number: never linked, nor taken for a
+    delivery of one); the same words on a later row leave it a record."""
+    head = "记录编号,姓名,证件号码,乡（镇）,行政村,救助类别,变动类型,变动日期,月救助金额"
+    real = "MZ1,李四,341302********1234,时村乡,王集村,低保,新增,2026-10-02,300"
+    rows = [head, "填表说明,请按示例填写，日期格式为2026-10-01,,,,,,,",
+            "示例,张三,341302199001011234,时村乡,王集村,临时救助,新增,2026-10-01,500.00", real]
+    for path in (write(tmp_path / "民政" / "a.csv", "\n".join(rows) + "\n"),
+                 workbook(tmp_path / "民政" / "a.xlsx", [("Sheet1", [r.split(",") for r in rows])])):
+        valid, rejected, _, read = read_delivery(path, f"民政/{path.name}", "民政", CFG, KNOWN, [])
+        assert valid[0][1]["record_id"].to_list() == ["MZ1"] and read == 3, path.name
+        assert rejected.select("line", "record_id", "field", "value").rows() == [
+            (2, None, "(整行 row)", "填表说明"), (3, None, "(整行 row)", "示例")], path.name
+        assert rejected["reason"].str.contains("不是记录").all()
+    said = write(tmp_path / "民政" / "b.csv", "\n".join([head, "例：MZ0,张三,341302********1234,时村乡,王集村,临时救助,新增,"
+                                                               "2026-10-01,500", real, real.replace("MZ1,李四", "MZ2,样例")]) + "\n")
+    valid, rejected, _, read = read_delivery(said, "民政/b.csv", "民政", CFG, KNOWN, [])
+    assert valid[0][1]["record_id"].to_list() == ["MZ1", "MZ2"] and rejected["line"].to_list() == [2] and read == 3
+    # a 参保名单's example (序号 示例): not a person the list shows (M4 held back for them), nor a record
+    per = tmp_path / "2026-10"
+    write(per / "医保" / "参保名单.csv", "\n".join([
+        "序号,人员编号,姓名,证件号码,参保状态,参保年度", "示例,CB1,张三,341302********1234,正常参保,2026",
+        "1,CB1,王五,341302********2345,正常参保,2026", "2,CB2,赵六,341302********3456,停保,2026"]) + "\n")
+    files, _ = discover(per, CFG)
+    latest, rejected, superseded, rows, unread = read_department(per, files, "医保", CFG, [])
+    assert latest["med_enrollment"].select("record_id", "name").rows() == [("CB1", "王五")] and superseded.is_empty()
+    assert rejected.select("line", "record_id").rows() == [(2, None), (4, "CB2")] and rows == 3
+    assert unread["record_id"].to_list() == ["CB2"]
