@@ -28,10 +28,10 @@ from config import Config
 from pipelines.calendar import period_end
 from pipelines.standardize import (describe_misfit, detect_kind, field_columns, known_headers, normalize_header, says_unit,
                                    standardize)
-from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, TEMPLATE, delivery_place,
-                                delivery_ranks, keep_latest, month_only_lines, numbered_within_households, old_id_lines,
-                                older_versions, persons_set_aside, rejected_files, set_aside_future_dates, sheet_label, sheet_of,
-                                stand_ins, template_rows, validate)
+from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, TEMPLATE, TEMPLATE_ROW,
+                                delivery_place, delivery_ranks, keep_latest, month_only_lines, numbered_within_households,
+                                old_id_lines, older_versions, persons_set_aside, rejected_files, set_aside_future_dates,
+                                sheet_label, sheet_of, stand_ins, template_rows, validate)
 from schemas.inputs import EXTRACT_MODELS
 from schemas.outputs import Finding
 
@@ -1378,6 +1378,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
         return *read_delivery(period_dir / rel, rel, dept, cfg, known, found, latest_date, cells, people), found, cells, people
 
     shown: list[pl.DataFrame] = []  # (who the roster's rows set aside show)
+    records, headed_only = 0, []  # (data rows other than a template's own; the files of a header and no such row)
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         reading = {rel: pool.submit(read, rel) for rel in files.sort("size", descending=True, maintain_order=True)["file"]}
@@ -1407,12 +1408,18 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
                                                 f"delivered then); an earlier period's file put in again? check it",
                                            dept, False, Finding.EARLIER_COPY))
             rows_read += rows
+            own = bad.filter(pl.col("reason") == TEMPLATE_ROW).height
+            records += rows - own
+            if tables and rows == own:
+                headed_only.append((rel, own))
             notes.extend(found)
             if blanked is not None:
                 blanked.extend(cells)
             rejected.append(bad)
             for kind, df in tables + set_aside:
                 delivered.setdefault(kind, []).append(df)
+    if records or dept in cfg.departments:  # (a grid or roster without rows has its own finding)
+        notes.extend(header_only(rel, own, dept, records) for rel, own in headed_only)
     ranks = delivery_ranks(files, cfg.inbox.later_marks, period)
     latest, bad, superseded = keep_latest(
         delivered, pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]).cast(REJECTED_SCHEMA), ranks, cfg, period_year)
@@ -1447,6 +1454,22 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
         rows = [*shown, *(f.select(list(ASIDE_PERSON)) for f in delivered["roster"] if SET_ASIDE not in f.columns)]
         aside.append(persons_set_aside(pl.concat(rows, how="diagonal_relaxed").cast(ASIDE_PERSON), rejected))
     return latest, rejected, superseded, rows_read, unread
+
+
+def header_only(rel: str, own: int, dept: str, records: int) -> ReadError:
+    """The note on a department's file of a header and no row (but `own` rows of its template's,
+    `validate.template_rows`), saying whether the folder's other files held any (`records`, data
+    rows of the folder): an empty export sent beside the others, or the department sent nothing
+    this month. Said, the analyst tells it from a file that was skipped."""
+    zh, en = ("只有表头和填表模板的示例行或填表说明、没有数据行", "holds a header and its template's example or instructions "
+              "rows, no record") if own else ("只有表头、没有数据行", "holds a header and no row")
+    if records:
+        return ReadError(rel, f"{zh}（{dept} 本期其他文件有 {records} 行数据）：误报了空表？请核对，有数据请重新导出后重报 {en} "
+                              f"({records} rows in {dept}'s other files this period): an empty export sent by mistake? "
+                              f"check it", dept, False, Finding.NO_ROWS)
+    return ReadError(rel, f"{zh}，{dept} 本期没有其他有数据行的文件：该部门本期未报送任何记录，其规则未运行 {en}, and no "
+                          f"other file of {dept} this period holds one: the department sent no record this month, its "
+                          f"rules did not run", dept, False, Finding.NO_ROWS)
 
 
 def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, list[ReadError]]:

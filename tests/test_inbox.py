@@ -1377,7 +1377,8 @@ def test_a_township_date_typed_without_its_year_takes_the_year_of_its_period(tmp
 @pytest.mark.skipif(not EXAMPLE.exists(), reason="shared example inbox not present")
 def test_example_inbox_read_period_and_supersede():
     extracts, rejected, superseded, problems = read_period(EXAMPLE, CFG)
-    assert rejected.height == 0 and problems == []
+    # (农业农村 sent its header alone this month: said, as a department that sent no record)
+    assert rejected.height == 0 and [(p.file, p.category) for p in problems] == [("农业农村/灾情损失.csv", Finding.NO_ROWS)]
     assert extracts["med_settlement"].height == 200 and superseded.height == 20  # 补报 repeats 20 records of 第一批
     assert superseded["superseded_by"].str.starts_with("医保/结算明细_2026-10_补报.csv:").all()
     assert extracts["civil"].filter(pl.col("record_id") == "MZ2026100000206")["id_raw"].to_list() == ["3.41302E+17"]
@@ -1840,3 +1841,39 @@ def test_a_templates_example_and_instructions_rows_are_set_aside_as_no_record(tm
     assert latest["med_enrollment"].select("record_id", "name").rows() == [("CB1", "王五")] and superseded.is_empty()
     assert rejected.select("line", "record_id").rows() == [(2, None), (4, "CB2")] and rows == 3
     assert unread["record_id"].to_list() == ["CB2"]
+
+
+def test_a_file_of_a_header_and_no_row_is_said_naming_it_and_whether_its_folder_had_rows(tmp_path):
+    """A department's export of a header and no row beside its files with rows (an empty batch
+    sent by mistake?), or as its only file (it sent nothing this month): nothing was said, and
+    the analyst could not tell an empty file from one skipped. One note per such file, on the
+    console, naming it and the rows of the folder's other files; a file holding only its
+    template's example row is one too. The grid's has its own finding (网格文件无可用行)."""
+    from pipelines.console import attention_lines
+    from pipelines.reference import check_extracts
+
+    per = tmp_path / "2026-10"
+    write(per / "医保" / "结算_第一批.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四,,2026-10-05,2\n")
+    write(per / "医保" / "结算_第二批.csv", f"宿州市医疗保障局2026年10月结算明细\n{HEADER}\n")
+    write(per / "残联" / "残疾人证.csv", "残疾人证号,姓名,残疾类别,残疾等级,办证类型,发证日期\n")
+    write(per / "民政" / "救助变动.csv", "记录编号,姓名,证件号码,救助类别,变动类型,变动日期\n示例,张三,,临时救助,新增,2026-10-01\n")
+    write(per / "网格" / "网格.csv", "网格编号,乡（镇）,行政村,网格员,户编号\n")
+    files, _ = discover(per, CFG)
+    said = {}
+    for (dept,), mine in files.partition_by("dept", as_dict=True, maintain_order=True).items():
+        notes = []
+        read_department(per, mine, dept, CFG, notes)
+        said[dept] = [(n.file, n.problem) for n in notes if (n.category or "").startswith("文件无数据行")]
+        if dept == "医保":
+            lines = attention_lines(check_extracts({}, notes, dept, CFG), CFG.reference_folders)
+    assert said["医保"] == [("医保/结算_第二批.csv",
+                             "只有表头、没有数据行（医保 本期其他文件有 2 行数据）：误报了空表？请核对，有数据请重新导出后重报 holds a "
+                             "header and no row (2 rows in 医保's other files this period): an empty export sent by "
+                             "mistake? check it")]
+    assert lines == [f"文件无数据行 医保 医保/结算_第二批.csv {said['医保'][0][1]}"]
+    assert said["残联"] == [("残联/残疾人证.csv",
+                             "只有表头、没有数据行，残联 本期没有其他有数据行的文件：该部门本期未报送任何记录，其规则未运行 holds a "
+                             "header and no row, and no other file of 残联 this period holds one: the department sent "
+                             "no record this month, its rules did not run")]
+    assert said["民政"][0][1].startswith("只有表头和填表模板的示例行或填表说明、没有数据行，民政 本期没有其他")
+    assert said["网格"] == []
