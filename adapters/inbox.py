@@ -1418,7 +1418,8 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
             rejected.append(bad)
             for kind, df in tables + set_aside:
                 delivered.setdefault(kind, []).append(df)
-    if records or dept in cfg.departments:  # (a grid or roster without rows has its own finding)
+    # (a grid or roster without any row has its own finding; the answers returned, their own counts)
+    if dept in cfg.departments or (records and dept not in {cfg.kinds[k].folder for k in cfg.ANSWER_KINDS}):
         notes.extend(header_only(rel, own, dept, records) for rel, own in headed_only)
     ranks = delivery_ranks(files, cfg.inbox.later_marks, period)
     latest, bad, superseded = keep_latest(

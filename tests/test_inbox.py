@@ -1858,6 +1858,8 @@ def test_a_file_of_a_header_and_no_row_is_said_naming_it_and_whether_its_folder_
     write(per / "残联" / "残疾人证.csv", "残疾人证号,姓名,残疾类别,残疾等级,办证类型,发证日期\n")
     write(per / "民政" / "救助变动.csv", "记录编号,姓名,证件号码,救助类别,变动类型,变动日期\n示例,张三,,临时救助,新增,2026-10-01\n")
     write(per / "网格" / "网格.csv", "网格编号,乡（镇）,行政村,网格员,户编号\n")
+    write(per / "反馈" / "大店镇.csv", "预警编号,乡（镇）,核实结果\nYJ1,大店镇,属实\n")
+    write(per / "反馈" / "大营镇.csv", "预警编号,乡（镇）,核实结果\n")  # (a township's answers: counted as answers)
     files, _ = discover(per, CFG)
     said = {}
     for (dept,), mine in files.partition_by("dept", as_dict=True, maintain_order=True).items():
@@ -1876,4 +1878,4 @@ def test_a_file_of_a_header_and_no_row_is_said_naming_it_and_whether_its_folder_
                              "header and no row, and no other file of 残联 this period holds one: the department sent "
                              "no record this month, its rules did not run")]
     assert said["民政"][0][1].startswith("只有表头和填表模板的示例行或填表说明、没有数据行，民政 本期没有其他")
-    assert said["网格"] == []
+    assert said["网格"] == said["反馈"] == []
