@@ -1458,10 +1458,10 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
 
 
 def header_only(rel: str, own: int, dept: str, records: int) -> ReadError:
-    """The note on a department's file of a header and no row (but `own` rows of its template's,
-    `validate.template_rows`), saying whether the folder's other files held any (`records`, data
-    rows of the folder): an empty export sent beside the others, or the department sent nothing
-    this month. Said, the analyst tells it from a file that was skipped."""
+    """The note on a file of folder `dept` holding a header and no row (but `own` rows of its
+    template's, `validate.template_rows`), saying whether the folder's other files held any
+    (`records`, its data rows): an empty export sent beside the others, or the department sent
+    nothing this month. Said, the analyst tells it from a file that was skipped."""
     zh, en = ("只有表头和填表模板的示例行或填表说明、没有数据行", "holds a header and its template's example or instructions "
               "rows, no record") if own else ("只有表头、没有数据行", "holds a header and no row")
     if records:
