@@ -28,9 +28,10 @@ from config import Config
 from pipelines.calendar import period_end
 from pipelines.standardize import (describe_misfit, detect_kind, field_columns, known_headers, normalize_header, says_unit,
                                    standardize)
-from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, delivery_place, delivery_ranks,
-                                keep_latest, month_only_lines, numbered_within_households, old_id_lines, older_versions,
-                                persons_set_aside, rejected_files, set_aside_future_dates, sheet_label, sheet_of, stand_ins, validate)
+from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, TEMPLATE, TEMPLATE_ROW,
+                                delivery_place, delivery_ranks, keep_latest, month_only_lines, numbered_within_households,
+                                old_id_lines, older_versions, persons_set_aside, rejected_files, set_aside_future_dates,
+                                sheet_label, sheet_of, stand_ins, template_rows, validate)
 from schemas.inputs import EXTRACT_MODELS
 from schemas.outputs import Finding
 
@@ -613,16 +614,19 @@ def _header_columns(header: list[str | None], rel: str, notes: list | None) -> d
 
 # what a system's database export writes in an empty cell (SQL's NULL, as tools spell it; MySQL's \N)
 NULL_WORDS = ("NULL", "null", "Null", "(null)", "(NULL)", "<null>", "<NULL>", "\\N")
+# ... and what pandas writes for one (an analyst's df.astype(str).to_csv: NaN, None, pd.NA, NaT)
+PANDAS_WORDS = ("nan", "NaN", "None", "<NA>", "NaT")
+EMPTY_WORDS = NULL_WORDS + PANDAS_WORDS  # (whole cells only: Nana, <NA>医院 are values)
 
 
 def _value(cell: pl.Expr) -> pl.Expr:
-    """A raw cell as a value: stripped, empty (or a database's NULL, `NULL_WORDS`) -> null, and
+    """A raw cell as a value: stripped, empty (or a database's NULL or pandas' nan, `EMPTY_WORDS`) -> null, and
     Excel's text-formula form `="…"` (how many systems export a long number or a date to CSV so
     that Excel shows it as text: `="341302199001011234"`) read as the text inside, as Excel shows it."""
     v = cell.str.strip_chars()
     formula = v.str.starts_with('="') & v.str.ends_with('"') & (v.str.len_chars() >= 3)
     v = pl.when(formula).then(v.str.slice(2, v.str.len_chars() - 3).str.strip_chars()).otherwise(v)
-    return v.replace(["", *NULL_WORDS], None)
+    return v.replace(["", *EMPTY_WORDS], None)
 
 
 def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: list | None) -> pl.DataFrame:
@@ -633,16 +637,19 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     rows aside)."""
     keep = _header_columns(header, rel, notes)
     cols = [c for c in grid.columns if c != "line"]
-    text = pl.concat_str([pl.col(c) for c in cols], ignore_nulls=True).fill_null("").str.strip_chars_start()
-    filled = pl.sum_horizontal([(pl.col(c).fill_null("").str.strip_chars() != "").cast(pl.Int32) for c in cols])
-    signed = pl.all_horizontal([pl.col(c).fill_null("").str.strip_chars().str.contains(rf"^$|{_SIGNATURE.pattern}")
-                                for c in cols])
+    # (a cell holding an empty word, NULL or nan, is the empty cell it stands for: a row of them
+    # alone is blank, an empty row of an analyst's frame; a footer beside them is a footer)
+    shown = [pl.when(pl.col(c).str.strip_chars().is_in(EMPTY_WORDS)).then(None).otherwise(pl.col(c)) for c in cols]
+    text = pl.concat_str(shown, ignore_nulls=True).fill_null("").str.strip_chars_start()
+    filled = pl.sum_horizontal([(c.fill_null("").str.strip_chars() != "").cast(pl.Int32) for c in shown])
+    signed = pl.all_horizontal([c.fill_null("").str.strip_chars().str.contains(rf"^$|{_SIGNATURE.pattern}") for c in shown])
     drop = ((text.str.strip_chars() == "") | text.str.contains(_TOTAL.pattern) | text.str.contains(_PLACE_TOTAL.pattern)
             | (text.str.contains(_FOOTER.pattern) & ((filled <= FOOTER_CELLS) | signed)))
-    # Only a row whose first cell is blank or starts like 合计/总计/小计 or a footer can be any of
-    # these: the others (nearly all) skip building the row's text.
+    # Only a row whose first cell is blank (or an empty word) or starts like 合计/总计/小计 or a
+    # footer can be any of these: the others (nearly all) skip building the row's text.
     first = pl.col(cols[0]).fill_null("").str.strip_chars_start() if cols else pl.lit("")
-    maybe = grid.select((first == "") | first.str.contains(_MAYBE_FOOTER)).to_series().arg_true()
+    maybe = grid.select((first == "") | first.str.strip_chars().is_in(EMPTY_WORDS) | first.str.contains(_MAYBE_FOOTER)
+                        ).to_series().arg_true()
     if maybe.len():
         dropped = pl.repeat(False, grid.height, eager=True).scatter(maybe, grid[maybe].select(drop).to_series())
         grid = grid.filter(~dropped)
@@ -651,6 +658,7 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
         if notes is not None:
             notes.append(ReadError(rel, what, None, False))
     extra = grid[EXTRA].str.strip_chars().replace("", None) if EXTRA in grid.columns else None
+    template = _template_cells(grid, [f"c{i}" for ix in keep.values() for i in ix])
 
     def first_filled(ix: list[int]) -> int:
         if len(ix) == 1:
@@ -661,15 +669,43 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     read = {h: f"c{first_filled(ix)}" for h, ix in keep.items()}
     if notes is not None and read and grid.height:
         # (read as empty, it no longer sets a row aside as an unparseable date or amount: said once)
-        said = grid.select(pl.sum_horizontal(pl.col(c).str.strip_chars().is_in(NULL_WORDS).fill_null(False).cast(pl.Int64)
-                                             for c in read.values()).sum()).item()
-        if said:
-            notes.append(ReadError(rel, f"{said} 个单元格为 NULL（数据库导出的空值），已按空值读取 {said} cell(s) hold NULL "
-                                        "(a database's empty value): read as empty", None, False))
+        for words, zh, en in ((NULL_WORDS, "NULL（数据库导出的空值）", "NULL (a database's empty value)"),
+                              (PANDAS_WORDS, "nan、NaN、None、<NA> 或 NaT（pandas 等程序导出的空值）",
+                               "nan, NaN, None, <NA> or NaT (the empty value pandas writes)")):
+            said = grid.select(pl.sum_horizontal(pl.col(c).str.strip_chars().is_in(words).fill_null(False).cast(pl.Int64)
+                                                 for c in read.values()).sum()).item()
+            if said:
+                notes.append(ReadError(rel, f"{said} 个单元格为 {zh}，已按空值读取 {said} cell(s) hold {en}: read as empty",
+                                       None, False))
     return grid.select(
         *[_value(pl.col(c)).alias(h) for h, c in read.items()],
         pl.col("line").cast(pl.Int64),
-    ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else []))
+    ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else [])
+                   + ([template.alias(TEMPLATE)] if template is not None else []))
+
+
+TEMPLATE_ROWS = 5  # rows right under the header a template's own (its 填表说明, its 示例 rows) may take
+# a cell of such a row: the template's instructions (填表说明, 填报说明, 填写说明), or its example
+# (示例, 样例, 范例 in the record number, the name or the 序号 column; 例：JS…, 例 alone)
+_TEMPLATE_CELL = r"^(填表|填报|填写)说明|示例|样例|范例|^例\s*[:：]|^[(（]?例[)）]?$"
+
+
+def _template_cells(grid: pl.DataFrame, columns: list[str]) -> pl.Series | None:
+    """Per row of a table (its raw cells, `columns` those under a header), the cell saying the row
+    is its template's own — of the first rows under the header, up to the first row that is a
+    record — else null; None when no row is. A department filling in its template leaves them
+    in; `validate.template_rows` sets them aside (the 栏次 row under a form's header, which holds
+    no value of a record, is only noted: `_under_header`)."""
+    if not grid.height or not columns:
+        return None
+    cells = [pl.col(c).str.strip_chars() for c in columns]
+    said = grid.head(TEMPLATE_ROWS).select(pl.coalesce([pl.when(c.str.contains(_TEMPLATE_CELL)).then(c) for c in cells]))
+    said = said.to_series()
+    lead = said.is_not_null().cum_min()  # (the first rows only: the same words further down are a record's)
+    if not lead.any():
+        return None
+    return pl.concat([said.zip_with(lead, pl.Series([None] * said.len(), dtype=pl.String)),
+                      pl.Series([None] * (grid.height - said.len()), dtype=pl.String)])
 
 
 UNDER_HEADER_CELLS = 3  # filled cells of a row under the header that make it the field codes or column numbers
@@ -707,7 +743,7 @@ def _without_repeated_header(df: pl.DataFrame, rel: str, notes: list | None) -> 
     `normalize_header` reads it), at least REPEATED_HEADER_CELLS of them; and the title lines
     exported with each (up to TITLE_LINES lines right above it, each of one filled cell holding
     words). They are not records: dropped, and noted with their lines."""
-    names = [c for c in df.columns if c not in ("line", EXTRA)]
+    names = [c for c in df.columns if c not in ("line", EXTRA, TEMPLATE)]
     if len(names) < REPEATED_HEADER_CELLS or df.is_empty():
         return df
     # (only a row whose first filled cell is a column's name, as `normalize_header` reads it, can
@@ -1210,7 +1246,7 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
     rejected += [rejected_files([replace(t, dept=dept)]) for _, t in tables if isinstance(t, ReadError)]
     tables = [(label, t) for label, t in tables if not isinstance(t, ReadError)]
     for label, table in tables:  # a workbook: one table per sheet with a header
-        headers = [c for c in table.columns if c not in ("line", EXTRA)]
+        headers = [c for c in table.columns if c not in ("line", EXTRA, TEMPLATE)]
         spec = detect_kind(headers, dept, cfg)
         sheet = sheet_of(label)
         if spec is None and sheet is not None and is_summary_sheet(sheet, cfg.inbox.summary_sheets):
@@ -1235,7 +1271,9 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
                     notes.append(ReadError(label, f"「{also}」与「{hs[0]}」都读作{spec.fields[f][0]}：先读「{hs[0]}」，"
                                                   f"其为空的行读「{also}」 columns '{also}' read as '{hs[0]}' too: "
                                                   f"where '{hs[0]}' is empty", None, False))
-        std, within = numbered_within_households(standardize(table, spec), spec)
+        std, template = template_rows(standardize(table, spec), spec, dept, label)
+        rejected.append(template)
+        std, within = numbered_within_households(std, spec)
         if within and notes is not None:
             header = (columns.get(spec.record_id) or [spec.record_id])[0]
             example = std.filter(pl.col("line") == within[0])[spec.record_id][0]
@@ -1340,6 +1378,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
         return *read_delivery(period_dir / rel, rel, dept, cfg, known, found, latest_date, cells, people), found, cells, people
 
     shown: list[pl.DataFrame] = []  # (who the roster's rows set aside show)
+    records, headed_only = 0, []  # (data rows other than a template's own; the files of a header and no such row)
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         reading = {rel: pool.submit(read, rel) for rel in files.sort("size", descending=True, maintain_order=True)["file"]}
@@ -1369,12 +1408,19 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
                                                 f"delivered then); an earlier period's file put in again? check it",
                                            dept, False, Finding.EARLIER_COPY))
             rows_read += rows
+            own = bad.filter(pl.col("reason") == TEMPLATE_ROW).height
+            records += rows - own
+            if tables and rows == own:
+                headed_only.append((rel, own))
             notes.extend(found)
             if blanked is not None:
                 blanked.extend(cells)
             rejected.append(bad)
             for kind, df in tables + set_aside:
                 delivered.setdefault(kind, []).append(df)
+    # (a grid or roster without any row has its own finding; the answers returned, their own counts)
+    if dept in cfg.departments or (records and dept not in {cfg.kinds[k].folder for k in cfg.ANSWER_KINDS}):
+        notes.extend(header_only(rel, own, dept, records) for rel, own in headed_only)
     ranks = delivery_ranks(files, cfg.inbox.later_marks, period)
     latest, bad, superseded = keep_latest(
         delivered, pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]).cast(REJECTED_SCHEMA), ranks, cfg, period_year)
@@ -1409,6 +1455,22 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
         rows = [*shown, *(f.select(list(ASIDE_PERSON)) for f in delivered["roster"] if SET_ASIDE not in f.columns)]
         aside.append(persons_set_aside(pl.concat(rows, how="diagonal_relaxed").cast(ASIDE_PERSON), rejected))
     return latest, rejected, superseded, rows_read, unread
+
+
+def header_only(rel: str, own: int, dept: str, records: int) -> ReadError:
+    """The note on a file of folder `dept` holding a header and no row (but `own` rows of its
+    template's, `validate.template_rows`), saying whether the folder's other files held any
+    (`records`, its data rows): an empty export sent beside the others, or the department sent
+    nothing this month. Said, the analyst tells it from a file that was skipped."""
+    zh, en = ("只有表头和填表模板的示例行或填表说明、没有数据行", "holds a header and its template's example or instructions "
+              "rows, no record") if own else ("只有表头、没有数据行", "holds a header and no row")
+    if records:
+        return ReadError(rel, f"{zh}（{dept} 本期其他文件有 {records} 行数据）：误报了空表？请核对，有数据请重新导出后重报 {en} "
+                              f"({records} rows in {dept}'s other files this period): an empty export sent by mistake? "
+                              f"check it", dept, False, Finding.NO_ROWS)
+    return ReadError(rel, f"{zh}，{dept} 本期没有其他有数据行的文件：该部门本期未报送任何记录，其规则未运行 {en}, and no "
+                          f"other file of {dept} this period holds one: the department sent no record this month, its "
+                          f"rules did not run", dept, False, Finding.NO_ROWS)
 
 
 def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, list[ReadError]]:

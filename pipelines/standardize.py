@@ -9,7 +9,7 @@ from difflib import SequenceMatcher
 import polars as pl
 
 from config import Config, KindSpec
-from pipelines.validate import EXTRA, parse_float
+from pipelines.validate import EXTRA, TEMPLATE, parse_float
 from schemas.outputs import LIST_STATE_COLUMNS, TOWNSHIP_COLUMNS
 
 # A trailing unit in brackets or after a slash, e.g. 年人均纯收入（元）, （单位：元）, （元/人）, [元], /元, an ID's
@@ -102,12 +102,13 @@ def detect_kind(headers: list[str], dept: str, cfg: Config) -> KindSpec | None:
 
 def standardize(raw: pl.DataFrame, spec: KindSpec) -> pl.DataFrame:
     """Rename alias headers to field names, drop extra columns, add missing fields as null
-    String; keeps `line` (and `_extra`, a field past the header, for validation). A column
+    String; keeps `line` (and `_extra`, a field past the header, for validation; `_template`, a
+    template's own row, for `validate.template_rows`). A column
     headed in 万元 (损失金额（万元）) has its numbers given in 元 (× 10,000; a value that is not a
     number stays as delivered, for validation to set aside). A field with several columns
     (`field_columns`) takes the first one's value, or where that is empty the next one's.
     Columns: the spec's fields in config order, then `line`."""
-    meta = [c for c in ("line", EXTRA) if c in raw.columns]
+    meta = [c for c in ("line", EXTRA, TEMPLATE) if c in raw.columns]
     got = field_columns([c for c in raw.columns if c not in meta], spec)
 
     def one(h: str) -> pl.Expr:

@@ -41,6 +41,10 @@ _NO_DATE = r"^(未解决|未完成|未整改|未办结|尚未解决|暂无|无|/
 # unreadable value is left empty and told back (`blank_unreadable`: the roster's 年人均纯收入 暂无).
 _NO_AMOUNT = r"^(暂无|无|没有|/|\\)$"
 EXTRA = "_extra"  # the column adapters.inbox gives a row's first field past the header's width
+# ... and a template's own row under its header (its 填表说明 line, its 示例 row): the cell saying so
+TEMPLATE = "_template"
+TEMPLATE_ROW = ("填表模板的示例行或填表说明，不是记录，未读取（请删去后报送） a template's example (示例) or instructions "
+                "(填表说明) row, not a record: not read (delete it before delivering)")
 WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
 MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
 _SHOW_CHARS = 60  # a rejected value is echoed back at most this long
@@ -594,6 +598,24 @@ def validate(df: pl.DataFrame, spec: KindSpec, dept: str, file: str, latest: dat
     bad = pl.Series(list(by_row), dtype=pl.Int64)
     valid = typed.with_row_index("_i").filter(~pl.col("_i").cast(pl.Int64).is_in(bad.implode())).drop("_i")
     return valid, rejected
+
+
+def template_rows(df: pl.DataFrame, spec: KindSpec, dept: str, file: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A standardised table -> (its rows but those `adapters.inbox` found to be its template's own
+    (`TEMPLATE`: the 填表说明 line, the 示例 row a department left under the header), those rows as
+    `Rejected` (`TEMPLATE_ROW`)). Read, the example 张三 was a record: linked, or a new-household
+    lead. Set aside, they are counted as read; without a record number (file#line), so that they
+    are never linked, nor taken for a delivery of a record, nor for a person a list shows."""
+    if TEMPLATE not in df.columns:
+        return df, pl.DataFrame(schema=REJECTED_SCHEMA)
+    own = df[TEMPLATE].is_not_null()
+    said = df.filter(own).select(
+        dept=pl.lit(dept), kind=pl.lit(spec.name), file=pl.lit(file), line=pl.col("line").cast(pl.Int64),
+        record_id=pl.lit(None, pl.String), field=pl.lit(WHOLE_ROW),
+        value=pl.col(TEMPLATE).map_elements(lambda v: mask_value(v[:_SHOW_CHARS] + ("…" if len(v) > _SHOW_CHARS else "")),
+                                            return_dtype=pl.String),
+        reason=pl.lit(TEMPLATE_ROW))
+    return df.filter(~own).drop(TEMPLATE), said.cast(REJECTED_SCHEMA)
 
 
 def _blanked_cells(cells: pl.DataFrame, df: pl.DataFrame, typed: pl.DataFrame, spec: KindSpec, columns

@@ -1377,7 +1377,8 @@ def test_a_township_date_typed_without_its_year_takes_the_year_of_its_period(tmp
 @pytest.mark.skipif(not EXAMPLE.exists(), reason="shared example inbox not present")
 def test_example_inbox_read_period_and_supersede():
     extracts, rejected, superseded, problems = read_period(EXAMPLE, CFG)
-    assert rejected.height == 0 and problems == []
+    # (农业农村 sent its header alone this month: said, as a department that sent no record)
+    assert rejected.height == 0 and [(p.file, p.category) for p in problems] == [("农业农村/灾情损失.csv", Finding.NO_ROWS)]
     assert extracts["med_settlement"].height == 200 and superseded.height == 20  # 补报 repeats 20 records of 第一批
     assert superseded["superseded_by"].str.starts_with("医保/结算明细_2026-10_补报.csv:").all()
     assert extracts["civil"].filter(pl.col("record_id") == "MZ2026100000206")["id_raw"].to_list() == ["3.41302E+17"]
@@ -1780,3 +1781,101 @@ def test_null_a_database_export_writes_in_an_empty_cell_is_an_empty_value(tmp_pa
     book = workbook(tmp_path / "w.xlsx", [("Sheet1", [r.split(",") for r in rows])])
     assert read_table(book, "医保/w.xlsx", KNOWN).select("入院日期", "医疗救助支付").rows() == [
         (None, None), ("2026-10-01", None), (None, None)]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_what_pandas_writes_in_an_empty_cell_is_an_empty_value(tmp_path, newline):
+    """An analyst's `df.astype(str).to_csv` writes nan, NaN, None, <NA> or NaT where a value is
+    empty. Read as text, they set a settlement aside (入院日期 NaT, 大病保险支付 nan: its 个人自付
+    lost to M1) and an unresolved water problem (解决日期 NaT: no W1), and a 姓名 None was a name.
+    As whole cells they are empty, as NULL is, the file noted with their count; inside a value
+    they stay, and a row of them alone (an empty row of the frame) is a blank row."""
+    head = "结算流水号,姓名,证件号码,就诊机构,就诊类型,入院日期,结算日期,大病保险支付,医疗救助支付,个人自付"
+    rows = [head, "JS1,张三,341302196201112734,None,普通门诊,NaT,2026-10-05,nan,NaN,40.00",
+            "JS2,None,341302********123X,<NA>医院,住院,2026-10-01,2026-10-06,<NA>,None,8",
+            "nan,nan,nan,nan,nan,NaT,NaT,nan,nan,nan", "JS3,Nana,,Nan诊所,住院,2026-10-02,2026-10-07,,,9"]
+    notes = []
+    path = write(tmp_path / "医保" / "a.csv", newline.join(rows) + newline)
+    df = read_table(path, "医保/a.csv", KNOWN, notes)
+    assert df.select("姓名", "就诊机构", "入院日期", "大病保险支付", "医疗救助支付").rows() == [
+        ("张三", None, None, None, None), (None, "<NA>医院", "2026-10-01", None, None), ("Nana", "Nan诊所", "2026-10-02", None, None)]
+    assert df["line"].to_list() == [2, 3, 5]
+    assert [n.problem for n in notes] == ["7 个单元格为 nan、NaN、None、<NA> 或 NaT（pandas 等程序导出的空值），已按空值读取 7 cell(s) "
+                                          "hold nan, NaN, None, <NA> or NaT (the empty value pandas writes): read as empty"]
+    valid, rejected, _, read = read_delivery(path, "医保/a.csv", "医保", CFG, KNOWN)
+    assert valid[0][1]["record_id"].to_list() == ["JS1", "JS2", "JS3"] and rejected.is_empty() and read == 3
+    water = write(tmp_path / "水利" / "w.csv", newline.join([
+        "工单编号,乡（镇）,行政村,村民小组,问题类型,发现日期,解决日期,影响户数", "GS1,大营镇,邓湖村,None,有管无水,2026-10-17,NaT,21"]))
+    valid, rejected, _, _ = read_delivery(water, "水利/w.csv", "水利", CFG, KNOWN)
+    assert rejected.is_empty() and valid[0][1].select("group", "resolved_date").rows() == [(None, None)]
+
+
+def test_a_templates_example_and_instructions_rows_are_set_aside_as_no_record(tmp_path):
+    """A department filling in its template leaves the template's 填表说明 line and 示例 row under
+    the header (示例/样例/例： in the record number, the name or the 序号 column). Read as a record,
+    the example 张三's 新增 临时救助 was a C2 lead for a person who does not exist. They are set
+    aside, counted as read, as no record (no record number: never linked, nor taken for a
+    delivery of one); the same words on a later row leave it a record."""
+    head = "记录编号,姓名,证件号码,乡（镇）,行政村,救助类别,变动类型,变动日期,月救助金额"
+    real = "MZ1,李四,341302********1234,时村乡,王集村,低保,新增,2026-10-02,300"
+    rows = [head, "填表说明,请按示例填写，日期格式为2026-10-01,,,,,,,",
+            "示例,张三,341302199001011234,时村乡,王集村,临时救助,新增,2026-10-01,500.00", real]
+    for path in (write(tmp_path / "民政" / "a.csv", "\n".join(rows) + "\n"),
+                 workbook(tmp_path / "民政" / "a.xlsx", [("Sheet1", [r.split(",") for r in rows])])):
+        valid, rejected, _, read = read_delivery(path, f"民政/{path.name}", "民政", CFG, KNOWN, [])
+        assert valid[0][1]["record_id"].to_list() == ["MZ1"] and read == 3, path.name
+        assert rejected.select("line", "record_id", "field", "value").rows() == [
+            (2, None, "(整行 row)", "填表说明"), (3, None, "(整行 row)", "示例")], path.name
+        assert rejected["reason"].str.contains("不是记录").all()
+    said = write(tmp_path / "民政" / "b.csv", "\n".join([head, "例：MZ0,张三,341302********1234,时村乡,王集村,临时救助,新增,"
+                                                               "2026-10-01,500", real, real.replace("MZ1,李四", "MZ2,样例")]) + "\n")
+    valid, rejected, _, read = read_delivery(said, "民政/b.csv", "民政", CFG, KNOWN, [])
+    assert valid[0][1]["record_id"].to_list() == ["MZ1", "MZ2"] and rejected["line"].to_list() == [2] and read == 3
+    # a 参保名单's example (序号 示例): not a person the list shows (M4 held back for them), nor a record
+    per = tmp_path / "2026-10"
+    write(per / "医保" / "参保名单.csv", "\n".join([
+        "序号,人员编号,姓名,证件号码,参保状态,参保年度", "示例,CB1,张三,341302********1234,正常参保,2026",
+        "1,CB1,王五,341302********2345,正常参保,2026", "2,CB2,赵六,341302********3456,停保,2026"]) + "\n")
+    files, _ = discover(per, CFG)
+    latest, rejected, superseded, rows, unread = read_department(per, files, "医保", CFG, [])
+    assert latest["med_enrollment"].select("record_id", "name").rows() == [("CB1", "王五")] and superseded.is_empty()
+    assert rejected.select("line", "record_id").rows() == [(2, None), (4, "CB2")] and rows == 3
+    assert unread["record_id"].to_list() == ["CB2"]
+
+
+def test_a_file_of_a_header_and_no_row_is_said_naming_it_and_whether_its_folder_had_rows(tmp_path):
+    """A department's export of a header and no row beside its files with rows (an empty batch
+    sent by mistake?), or as its only file (it sent nothing this month): nothing was said, and
+    the analyst could not tell an empty file from one skipped. One note per such file, on the
+    console, naming it and the rows of the folder's other files; a file holding only its
+    template's example row is one too. The grid's has its own finding (网格文件无可用行)."""
+    from pipelines.console import attention_lines
+    from pipelines.reference import check_extracts
+
+    per = tmp_path / "2026-10"
+    write(per / "医保" / "结算_第一批.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\nJS2,李四,,2026-10-05,2\n")
+    write(per / "医保" / "结算_第二批.csv", f"宿州市医疗保障局2026年10月结算明细\n{HEADER}\n")
+    write(per / "残联" / "残疾人证.csv", "残疾人证号,姓名,残疾类别,残疾等级,办证类型,发证日期\n")
+    write(per / "民政" / "救助变动.csv", "记录编号,姓名,证件号码,救助类别,变动类型,变动日期\n示例,张三,,临时救助,新增,2026-10-01\n")
+    write(per / "网格" / "网格.csv", "网格编号,乡（镇）,行政村,网格员,户编号\n")
+    write(per / "反馈" / "大店镇.csv", "预警编号,乡（镇）,核实结果\nYJ1,大店镇,属实\n")
+    write(per / "反馈" / "大营镇.csv", "预警编号,乡（镇）,核实结果\n")  # (a township's answers: counted as answers)
+    files, _ = discover(per, CFG)
+    said = {}
+    for (dept,), mine in files.partition_by("dept", as_dict=True, maintain_order=True).items():
+        notes = []
+        read_department(per, mine, dept, CFG, notes)
+        said[dept] = [(n.file, n.problem) for n in notes if (n.category or "").startswith("文件无数据行")]
+        if dept == "医保":
+            lines = attention_lines(check_extracts({}, notes, dept, CFG), CFG.reference_folders)
+    assert said["医保"] == [("医保/结算_第二批.csv",
+                             "只有表头、没有数据行（医保 本期其他文件有 2 行数据）：误报了空表？请核对，有数据请重新导出后重报 holds a "
+                             "header and no row (2 rows in 医保's other files this period): an empty export sent by "
+                             "mistake? check it")]
+    assert lines == [f"文件无数据行 医保 医保/结算_第二批.csv {said['医保'][0][1]}"]
+    assert said["残联"] == [("残联/残疾人证.csv",
+                             "只有表头、没有数据行，残联 本期没有其他有数据行的文件：该部门本期未报送任何记录，其规则未运行 holds a "
+                             "header and no row, and no other file of 残联 this period holds one: the department sent "
+                             "no record this month, its rules did not run")]
+    assert said["民政"][0][1].startswith("只有表头和填表模板的示例行或填表说明、没有数据行，民政 本期没有其他")
+    assert said["网格"] == said["反馈"] == []
