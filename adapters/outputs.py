@@ -36,8 +36,10 @@ def _private_dirs(folder: Path) -> None:
 
 
 @contextmanager
-def atomic_path(target: Path):
-    """Yield a temporary path in the target's folder; on success rename it onto the target."""
+def atomic_path(target: Path, durable: bool = False):
+    """Yield a temporary path in the target's folder; on success rename it onto the target.
+    `durable` (a file standing alone, not in a folder `swap_in` flushes: a warehouse backup or
+    restore): the file is on disk before the rename, and the rename before it returns (`_fsync`)."""
     target = Path(target)
     _private_dirs(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -45,10 +47,14 @@ def atomic_path(target: Path):
     try:
         yield Path(tmp)
         os.chmod(tmp, PRIVATE_FILE_MODE)
+        if durable:
+            _fsync(Path(tmp))
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if durable:
+        _fsync(target.parent)
 
 
 def defuse_formulas(df: pl.DataFrame) -> pl.DataFrame:

@@ -45,7 +45,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from adapters.outputs import _fsync, atomic_path
+from adapters.outputs import atomic_path
 from pipelines.year_to_date import RELINK_KEYS, relink_keys
 from schemas.inputs import record_key_sql, respelled
 from schemas.links import RosterChange, RosterDigest
@@ -739,16 +739,14 @@ def backup(path: Path, to: Path) -> dict:
         counts = row_counts(con)
     finally:
         con.close()
-    with atomic_path(to) as tmp:
+    with atomic_path(to, durable=True) as tmp:
         shutil.copyfile(path, tmp)
-        _fsync(tmp)
         with reading(tmp) as copy:
             if (copied := row_counts(copy)) != counts:
                 differ = sorted(t for t in counts.keys() | copied.keys() if counts.get(t) != copied.get(t))
                 raise ValueError(f"the copy of {path} does not hold what it holds (tables {', '.join(differ)}); "
                                  f"{to} was not written")
             held = holdings(copy)
-    _fsync(Path(to).parent)
     return held
 
 
@@ -761,9 +759,8 @@ def restore(path: Path, source: Path) -> tuple[dict, Path | None]:
     -> (`holdings` of the copy, the name the one before is kept under, None when there was none).
     Raises `NotAWarehouse` for a file that is not one."""
     path, kept = Path(path), None
-    with atomic_path(path) as tmp:
+    with atomic_path(path, durable=True) as tmp:
         shutil.copyfile(source, tmp)
-        _fsync(tmp)
         try:
             with reading(tmp) as con:
                 missing = [t for t in ("runs", "secrets") if not _has_table(con, t)]
@@ -779,5 +776,4 @@ def restore(path: Path, source: Path) -> tuple[dict, Path | None]:
             wal = path.with_name(path.name + ".wal")
             if wal.exists():  # a killed run's: the old warehouse's, never to be replayed into the copy
                 os.replace(wal, kept.with_name(kept.name + ".wal"))
-    _fsync(path.parent)
     return held, kept
