@@ -711,6 +711,10 @@ class NotAWarehouse(ValueError):
     """A file given to `restore` that is no warehouse of this pipeline."""
 
 
+# the columns of `runs` every warehouse has had (`connect` adds the others), which `restore` asks for
+_FIRST_RUNS = ("run_id", "period", "started_at", "finished_at", "status")
+
+
 def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Each table's number of rows (views aside: they read the tables)."""
     tables = _run(con, "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
@@ -752,8 +756,9 @@ def backup(path: Path, to: Path) -> dict:
 
 def restore(path: Path, source: Path) -> tuple[dict, Path | None]:
     """Put `source` (a `backup`) in place of the warehouse at `path`, the caller holding the
-    warehouse lock: copied beside it, put on disk, checked to be a warehouse (`runs`, `secrets`;
-    one of an older layout is upgraded by the next run's `connect`), then renamed onto `path`. The
+    warehouse lock: copied beside it, put on disk, checked to be a warehouse (its `runs` table;
+    one of an older layout is upgraded by the next run's `connect`, one from before the key,
+    without `secrets`, given its key by the next run, as a run of it would), then renamed onto `path`. The
     warehouse there before keeps a name of its own, `<name>.before-restore-<time>` (with the WAL
     a killed run left it), taken before the rename: never deleted, and `path` never missing.
     -> (`holdings` of the copy, the name the one before is kept under, None when there was none).
@@ -763,13 +768,14 @@ def restore(path: Path, source: Path) -> tuple[dict, Path | None]:
         shutil.copyfile(source, tmp)
         try:
             with reading(tmp) as con:
-                missing = [t for t in ("runs", "secrets") if not _has_table(con, t)]
-                held = holdings(con) if not missing else None
+                lacks = [c for c in _FIRST_RUNS if c not in _columns(con, "runs")]
+                held = holdings(con) if not lacks else None
         except duckdb.Error as exc:  # (no DuckDB file, or one of a newer DuckDB: its first line names the file)
             said = str(exc).splitlines()[0] if isinstance(exc, duckdb.IOException) else type(exc).__name__
             raise NotAWarehouse(f"{source} is not a warehouse: {said.replace(str(tmp), str(source))}") from None
-        if missing:
-            raise NotAWarehouse(f"{source} is not a warehouse of this pipeline: it has no {' or '.join(missing)} table")
+        if lacks:
+            raise NotAWarehouse(f"{source} is not a warehouse of this pipeline: it has no runs table"
+                                + (f" with {', '.join(lacks)}" if len(lacks) < len(_FIRST_RUNS) else ""))
         if path.exists():
             kept = path.with_name(f"{path.name}.before-restore-{datetime.now():%Y%m%dT%H%M%S}")
             os.link(path, kept)  # (refuses an existing name: nothing is overwritten)

@@ -142,13 +142,35 @@ def test_restore_refuses_a_file_that_is_no_warehouse_and_leaves_the_warehouse(tm
     con.execute("CREATE TABLE runs (period VARCHAR)")
     con.close()
     for given, said in [(text, "is not a warehouse: IO Error"),
-                        (other, "is not a warehouse of this pipeline: it has no secrets table")]:
+                        (other, "is not a warehouse of this pipeline: it has no runs table with run_id, "
+                                "started_at, finished_at, status")]:
         assert cli.main(["restore", "--from", str(given), "--out", str(wh.parent)]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith(f"error: {given} {said}") and err.endswith(f"; {wh} is unchanged"), err
         assert ".tmp" not in err, err
     assert wh.read_bytes() == before
     assert sorted(p.name for p in wh.parent.iterdir()) == ["warehouse.duckdb", "warehouse.duckdb.lock"]
+
+
+def test_a_warehouse_from_before_the_key_is_backed_up_and_restored_as_a_run_takes_it(tmp_path, capsys):
+    """A warehouse an older version left without `secrets` (made before the 预警编号 key) is one a
+    run takes (its first run makes the key): backup copies it and restore puts it back, and the
+    key is made then, as by a run of it before the restore."""
+    wh, to = tmp_path / "out" / "warehouse.duckdb", tmp_path / "wh.duckdb"
+    _warehouse(wh)
+    _close()
+    con = duckdb.connect(str(wh))
+    con.execute("DROP TABLE secrets")
+    con.close()
+    assert _backup(wh, to) == 0, capsys.readouterr().err
+    assert "secrets" not in _tables(to)
+    assert cli.main(["restore", "--from", str(to), "--out", str(wh.parent)]) == 0, capsys.readouterr().err
+    assert _tables(wh) == _tables(to)
+    con = warehouse.connect(wh)
+    try:
+        assert len(warehouse.warning_key(con)) == 64
+    finally:
+        con.close()
 
 
 def test_restore_while_a_run_holds_the_warehouse_exits_3(tmp_path, capsys):
