@@ -11,8 +11,9 @@ console output and exit codes. Run it as `python flows.py ...` (flows.py hands i
 
 Each says one safe line per failure on stderr (no traceback, no personal data) and exits with a
 code scripts can rely on: 0 done, 1 the run failed, 2 bad arguments or configuration, 3 busy
-(another run is using the warehouse), 4 partly done (the period is stored and published, but a
-step after its commit or a later period it re-ran failed). Operating it: docs/OPERATIONS.md.
+(another run is using the warehouse, or another program holds it open), 4 partly done (the
+period is stored and published, but a step after its commit or a later period it re-ran failed).
+Operating it: docs/OPERATIONS.md.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 # flows first: it sets Prefect's and polars' environment (PREFECT_HOME, the allocator) before they load
-from flows import (ROOT, TIMEZONE, PartlyDone, cascading, check_dates, flow_result, full_run_done, safe_error,
+from flows import (ROOT, TIMEZONE, Busy, PartlyDone, cascading, check_dates, flow_result, full_run_done, safe_error,
                    county_settings, monthly_run, province_run, recover_interrupted, rerun_later_periods,
                    resolve_departments, scheduled_run, summary_text, warehouse_lock)
 
@@ -55,7 +56,8 @@ commands:
 
 exit codes:
   0 done   1 the run failed (one-line message on stderr)   2 bad arguments or configuration
-  3 busy: another run is using the same warehouse (try again later)
+  3 busy: another run is using the same warehouse, or another program holds it open (named):
+    try again later
   4 partly done: the period was run and published, but a step after it (the Prefect artifacts)
     or a later period re-run after it failed (one line names it, why, and what to run)
 """
@@ -249,9 +251,9 @@ def _warehouse_path(args) -> Path:
     return Path(args.warehouse) if args.warehouse else Path(args.out) / "warehouse.duckdb"
 
 
-def _busy(wh: Path) -> str:
-    """What a command says when another run holds the warehouse's lock (exit 3)."""
-    return f"another run is using {wh}; wait for it to finish"
+def _busy(held: Busy) -> str:
+    """What a command says when it cannot hold the warehouse (exit 3): who has it (`warehouse_lock`)."""
+    return f"{held}; wait for it to finish" if held.holder is None else f"{held}, then try again"
 
 
 def _cannot(exc: OSError | duckdb.Error, wh: Path) -> str:
@@ -286,7 +288,7 @@ def _backup(args) -> int:
     try:
         with warehouse_lock(wh) as held:
             if not held:
-                return _err(_busy(wh), EXIT_BUSY)
+                return _err(_busy(held), EXIT_BUSY)
             holds = warehouse.backup(wh, to)
     except ValueError as exc:  # the copy checked holds other rows: not written
         return _err(str(exc), EXIT_FAILED)
@@ -304,7 +306,7 @@ def _restore(args) -> int:
     try:
         with warehouse_lock(wh) as held:
             if not held:
-                return _err(_busy(wh), EXIT_BUSY)
+                return _err(_busy(held), EXIT_BUSY)
             holds, kept = warehouse.restore(wh, source)
     except warehouse.NotAWarehouse as exc:
         return _err(f"{exc}; {wh} is unchanged", EXIT_USAGE)
@@ -325,7 +327,7 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
     later ones (cascade). Exit code."""
     with warehouse_lock(wh, shared=args.dry_run) as held:
         if not held:
-            return _err(_busy(wh), EXIT_BUSY)
+            return _err(_busy(held), EXIT_BUSY)
         if not args.dry_run:
             recover_interrupted(Path(args.out), wh)
         elif left := outputs.left_by_killed_runs(Path(args.out)):  # (a dry run writes nothing: said, not done)

@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import getpass
 import os
+import pwd
+import re
 import secrets
 import shutil
 import socket
@@ -126,6 +128,29 @@ def reading(path: Path):
         yield con
     finally:
         con.close()
+
+
+def open_elsewhere(path: Path, read_only: bool = False) -> str | None:
+    """Who holds the DuckDB file at `path` open in another program (an analyst's `duckdb` shell or
+    notebook), taking DuckDB's own lock of it, as DuckDB names them: `duckdb, PID 4242, user ana`;
+    None when no one does, there is no such file, or DuckDB cannot open it for another reason (what
+    opens it next says that). `read_only`: held against a reader too (a writer holds it), not only
+    against a writer (any program holding it)."""
+    if not Path(path).is_file():
+        return None
+    try:
+        duckdb.connect(str(path), read_only=read_only).close()  # (this process's own openings share its lock)
+        return None
+    except duckdb.Error as exc:
+        found = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)(?: by user (\S+))?", str(exc))
+    if found is None:
+        return None
+    program, pid, user = found.groups()
+    try:  # (DuckDB names the user only where it can look them up)
+        user = user or pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid).pw_name
+    except (OSError, KeyError):
+        pass
+    return f"{Path(program).name}, PID {pid}" + (f", user {user}" if user else "")
 
 
 # binds only when `connect` has nothing to add or convert: runs' added columns, cascades_pending, the

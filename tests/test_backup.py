@@ -3,7 +3,10 @@ warning history and 预警编号 key), taken and put back under the lock a writi
 
 from __future__ import annotations
 
+import getpass
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -199,3 +202,33 @@ def test_a_copy_that_does_not_hold_every_row_is_not_written(tmp_path, monkeypatc
     assert err.startswith(f"error: the copy of {wh} does not hold what it holds (tables ") and "warnings" in err, err
     assert err.endswith(f"{to} was not written"), err
     assert list(to.parent.iterdir()) == []
+
+
+def test_backup_restore_and_run_while_another_program_holds_the_duckdb_file_exit_3_saying_who(tmp_path, capsys):
+    """An analyst's `duckdb OUT/warehouse.duckdb` left open holds DuckDB's own lock of the file: a
+    backup (its CHECKPOINT) or a run would fail on it, and a restore under it would have the
+    analyst's WAL replayed into the copy. Each says so as busy (exit 3), naming the program to ask,
+    and changes nothing."""
+    wh, to = tmp_path / "out" / "warehouse.duckdb", tmp_path / "wh.duckdb"
+    _warehouse(wh)
+    _close()
+    assert _backup(wh, to) == 0
+    (tmp_path / "inbox" / "2026-10").mkdir(parents=True)
+    before = sorted(p.name for p in wh.parent.iterdir())
+    analyst = subprocess.Popen([sys.executable, "-c", "import sys, duckdb; c = duckdb.connect(sys.argv[1]); "
+                                "print('open', flush=True); sys.stdin.read()", str(wh)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert analyst.stdout.readline() == "open\n"
+        capsys.readouterr()
+        run = ["run", "--inbox", str(tmp_path / "inbox"), "--period", "2026-10", "--out", str(wh.parent)]
+        for args in (["backup", "--out", str(wh.parent), "--to", str(tmp_path / "again.duckdb")],
+                     ["restore", "--from", str(to), "--out", str(wh.parent)], run, [*run, "--dry-run"]):
+            assert cli.main(args) == 3, args
+            err = capsys.readouterr().err.strip()
+            assert err.startswith(f"error: {wh} is open in another program (") and err.endswith(
+                f", PID {analyst.pid}, user {getpass.getuser()}): ask its user to close it, then try again"), err
+    finally:
+        analyst.stdin.close()
+        analyst.wait()
+    assert sorted(p.name for p in wh.parent.iterdir()) == before and not (tmp_path / "again.duckdb").exists()
