@@ -172,7 +172,9 @@ def _parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("restore", formatter_class=fmt, help="put a backup back as the warehouse",
                         description="Under the warehouse lock, check that FILE is a warehouse of this pipeline and "
                                     "put a copy of it in place of the warehouse. The warehouse there before is kept "
-                                    "as warehouse.duckdb.before-restore-<time>, never deleted.",
+                                    "as warehouse.duckdb.before-restore-<time>, never deleted. Its line names the periods "
+                                    "OUT holds lists of that the copy does not hold (run after the backup), with the runs "
+                                    "that take them in again.",
                         epilog="example:\n  python flows.py restore --from /backup/fanpin/warehouse-2026-11-04.duckdb "
                                "--out /data/out")
     rs.add_argument("--from", dest="source", required=True, metavar="FILE", help="a copy `backup` wrote")
@@ -313,8 +315,39 @@ def _restore(args) -> int:
     except (OSError, duckdb.Error) as exc:
         return _err(_cannot(exc, wh), EXIT_FAILED)
     print(f"restored {wh} from {source}: {_holds(holds)}; "
-          + (f"the warehouse before is kept as {kept}" if kept else "there was no warehouse before"))
+          + (f"the warehouse before is kept as {kept}" if kept else "there was no warehouse before")
+          + _run_again_after_restore(args, holds))
     return EXIT_OK
+
+
+def _run_again_after_restore(args, held: dict) -> str:
+    """What a restore adds to its line: the periods whose lists OUT holds and the warehouse put
+    back does not (published after its last run, or never run in it), and the runs that make it
+    hold them again, in order (empty when there are none). The first one's cascade re-runs the
+    later periods the warehouse holds; a period it never ran is given the 下发日期 its lists went
+    out with (else its run dates them today, and the answers the townships dated before that are
+    set aside as verified before the list). Answers are read from the inbox, never from OUT:
+    township answers from INBOX/<period>/反馈/ (the period after the list's), review answers from
+    INBOX/<period>/复核/, each by the run of the period whose folder holds them."""
+    published = outputs.published_periods(Path(args.out))
+    ran, last = held["periods"], held["last_run"]
+    after = [p for p, at in published.items() if p not in ran or last is None or at > last]
+    if not after:
+        return ""
+
+    def command(period: str) -> str:
+        issued = None if period in ran else outputs.issued_on(Path(args.out) / period) or "<下发日期 of its lists>"
+        return (f"`python flows.py run --inbox INBOX --period {period} --out {args.out}"
+                + (f" --warehouse {args.warehouse}" if args.warehouse else "")
+                + (f" --issue-date {issued}" if issued else "") + "`")
+
+    cascaded = [p for p in ran if p > after[0]]  # (the first run's cascade runs them again)
+    runs = [command(after[0]) + (f" (it runs {', '.join(cascaded)} again after it)" if cascaded else ""),
+            *[command(p) for p in after[1:] if p not in ran]]
+    return (f"; OUT holds lists of {', '.join(after)} that this warehouse does not hold (published after the backup, "
+            f"or never run in it): run {'it' if len(after) == 1 else 'them'} again, in order: {', then '.join(runs)}; "
+            f"each run takes in again the township and review answers in its own inbox folder (INBOX/<period>/反馈/ "
+            f"and 复核/: a list's answers are in the next period's), none from OUT")
 
 
 def _no_full_run(args, wh: Path) -> str:

@@ -749,11 +749,14 @@ def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def holdings(con: duckdb.DuckDBPyConnection) -> dict:
     """What a warehouse holds, as a backup or restore says it: the periods run successfully, the
-    township answers (`feedback_answers`) and review answers (`review_answers`) it keeps."""
+    township answers (`feedback_answers`) and review answers (`review_answers`) it keeps; and
+    when its last run ended (`last_run`, UTC; None before any): a period folder published later
+    is one it does not hold."""
     def count(table: str) -> int:
         return _run(con, f"SELECT count(*) FROM {table}")[0][0] if _has_table(con, table) else 0
     return {"periods": [p for (p,) in _run(con, "SELECT DISTINCT period FROM runs WHERE status = 'ok' ORDER BY period")],
-            "township_answers": count("feedback_answers"), "review_answers": count("review_answers")}
+            "township_answers": count("feedback_answers"), "review_answers": count("review_answers"),
+            "last_run": _run(con, "SELECT max(coalesce(finished_at, stored_at, started_at)) FROM runs")[0][0]}
 
 
 def backup(path: Path, to: Path) -> dict:

@@ -4,9 +4,13 @@ warning history and 预警编号 key), taken and put back under the lock a writi
 from __future__ import annotations
 
 import getpass
+import os
+import shutil
 import stat
 import subprocess
 import sys
+import time
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -14,7 +18,7 @@ import polars as pl
 
 import cli
 import flows
-from adapters import warehouse
+from adapters import outputs, warehouse
 
 
 def _warehouse(wh: Path, periods=("2026-09", "2026-10")) -> str:
@@ -132,6 +136,46 @@ def test_restore_keeps_the_warehouse_before_and_puts_the_copy_in_place(tmp_path,
     line = capsys.readouterr().out.strip()
     assert line == (f"restored {wh} from {to}: 2 periods (2026-09 to 2026-10), 2 township answers, 0 review answers; "
                     f"the warehouse before is kept as {kept}"), line
+
+
+def test_restore_names_the_periods_published_after_the_backup_with_the_runs_that_take_them_in_again(tmp_path, capsys):
+    """OUT still holds the lists of periods run after the backup: 2026-09 re-run (and 2026-10 by its
+    cascade), 2026-11 run for the first time; 2026-08's are the backup's own. The restore names
+    them with the runs to make, in order: one of 2026-09 (its cascade runs 2026-10 again), one of
+    2026-11 with the 下发日期 its lists went out with (run without it, a period the warehouse never
+    ran is dated today: the answers dated before are set aside as verified before the list); and
+    says where the answers are read again from (the inbox; OUT holds none)."""
+    wh, to = tmp_path / "out" / "warehouse.duckdb", tmp_path / "wh.duckdb"
+    out = wh.parent
+    _warehouse(wh, periods=("2026-08", "2026-09", "2026-10"))
+    _close()
+    assert _backup(wh, to) == 0
+    for period in ("2026-08", "2026-09", "2026-10", "2026-11"):
+        (out / period / "county").mkdir(parents=True)
+    outputs.write_xlsx({"人工复核队列": pl.DataFrame({"记录编号": ["R1"]})}, out / "2026-11" / "county" / "人工复核队列.xlsx",
+                       created=datetime(2026, 12, 4))
+    (out / ".2026-10.old-2026-10-x").mkdir()  # (what a killed run left: not a published period)
+    day_before = time.time() - 86400
+    os.utime(out / "2026-08", (day_before, day_before))  # (published by the backup's own runs)
+    capsys.readouterr()
+    assert cli.main(["restore", "--from", str(to), "--out", str(out)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "3 periods (2026-08 to 2026-10), 3 township answers, 0 review answers; the warehouse before is kept as " in line
+    run = f"python flows.py run --inbox INBOX --period {{}} --out {out}"
+    assert line.endswith(
+        "; OUT holds lists of 2026-09, 2026-10, 2026-11 that this warehouse does not hold (published after the backup, "
+        f"or never run in it): run them again, in order: `{run.format('2026-09')}` (it runs 2026-10 again after it), "
+        f"then `{run.format('2026-11')} --issue-date 2026-12-04`; each run takes in again the township and review "
+        "answers in its own inbox folder (INBOX/<period>/反馈/ and 复核/: a list's answers are in the next period's), "
+        "none from OUT"), line
+    os.utime(out / "2026-09", (day_before, day_before))
+    os.utime(out / "2026-10", (day_before, day_before))
+    shutil.rmtree(out / "2026-11")
+    for kept in out.glob("warehouse.duckdb.before-restore-*"):  # (a second restore within the second takes its name)
+        kept.unlink()
+    assert cli.main(["restore", "--from", str(to), "--out", str(out)]) == 0
+    kept = next(out.glob("warehouse.duckdb.before-restore-*"))
+    assert capsys.readouterr().out.strip().endswith(f" 0 review answers; the warehouse before is kept as {kept}")
 
 
 def test_restore_refuses_a_file_that_is_no_warehouse_and_leaves_the_warehouse(tmp_path, capsys):
