@@ -345,7 +345,7 @@ def _run_again_after_restore(args, held: dict) -> str:
     runs = [command(after[0]) + (f" (it runs {', '.join(cascaded)} again after it)" if cascaded else ""),
             *[command(p) for p in after[1:] if p not in ran]]
     return (f"; OUT holds lists of {', '.join(after)} that this warehouse does not hold (published after the backup, "
-            f"or never run in it): run {'it' if len(after) == 1 else 'them'} again, in order: {', then '.join(runs)}; "
+            f"or never run in it): run {'it again' if len(after) == 1 else 'them again, in order'}: {', then '.join(runs)}; "
             f"each run takes in again the township and review answers in its own inbox folder (INBOX/<period>/反馈/ "
             f"and 复核/: a list's answers are in the next period's), none from OUT")
 

@@ -134,8 +134,8 @@ def open_elsewhere(path: Path, read_only: bool = False) -> str | None:
     """Who holds the DuckDB file at `path` open in another program (an analyst's `duckdb` shell or
     notebook), taking DuckDB's own lock of it, as DuckDB names them: `duckdb, PID 4242, user ana`;
     None when no one does, there is no such file, or DuckDB cannot open it for another reason (what
-    opens it next says that). `read_only`: held against a reader too (a writer holds it), not only
-    against a writer (any program holding it)."""
+    opens it next says that). `read_only`: asked as a reader (a dry run's copy), whom only a program
+    writing it holds off; else as a writer, whom any program holding it does."""
     if not Path(path).is_file():
         return None
     try:
