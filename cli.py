@@ -11,8 +11,9 @@ console output and exit codes. Run it as `python flows.py ...` (flows.py hands i
 
 Each says one safe line per failure on stderr (no traceback, no personal data) and exits with a
 code scripts can rely on: 0 done, 1 the run failed, 2 bad arguments or configuration, 3 busy
-(another run is using the warehouse), 4 partly done (the period is stored and published, but a
-step after its commit or a later period it re-ran failed). Operating it: docs/OPERATIONS.md.
+(another run is using the warehouse, or another program holds it open), 4 partly done (the
+period is stored and published, but a step after its commit or a later period it re-ran failed).
+Operating it: docs/OPERATIONS.md.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 # flows first: it sets Prefect's and polars' environment (PREFECT_HOME, the allocator) before they load
-from flows import (ROOT, TIMEZONE, PartlyDone, cascading, check_dates, flow_result, full_run_done, safe_error,
+from flows import (ROOT, TIMEZONE, Busy, PartlyDone, cascading, check_dates, flow_result, full_run_done, safe_error,
                    county_settings, monthly_run, province_run, recover_interrupted, rerun_later_periods,
                    resolve_departments, scheduled_run, summary_text, warehouse_lock)
 
@@ -55,7 +56,8 @@ commands:
 
 exit codes:
   0 done   1 the run failed (one-line message on stderr)   2 bad arguments or configuration
-  3 busy: another run is using the same warehouse (try again later)
+  3 busy: another run is using the same warehouse, or another program holds it open (named):
+    try again later
   4 partly done: the period was run and published, but a step after it (the Prefect artifacts)
     or a later period re-run after it failed (one line names it, why, and what to run)
 """
@@ -170,7 +172,9 @@ def _parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("restore", formatter_class=fmt, help="put a backup back as the warehouse",
                         description="Under the warehouse lock, check that FILE is a warehouse of this pipeline and "
                                     "put a copy of it in place of the warehouse. The warehouse there before is kept "
-                                    "as warehouse.duckdb.before-restore-<time>, never deleted.",
+                                    "as warehouse.duckdb.before-restore-<time>, never deleted. Its line names the periods "
+                                    "OUT holds lists of that the copy does not hold (run after the backup), with the runs "
+                                    "that take them in again.",
                         epilog="example:\n  python flows.py restore --from /backup/fanpin/warehouse-2026-11-04.duckdb "
                                "--out /data/out")
     rs.add_argument("--from", dest="source", required=True, metavar="FILE", help="a copy `backup` wrote")
@@ -249,9 +253,9 @@ def _warehouse_path(args) -> Path:
     return Path(args.warehouse) if args.warehouse else Path(args.out) / "warehouse.duckdb"
 
 
-def _busy(wh: Path) -> str:
-    """What a command says when another run holds the warehouse's lock (exit 3)."""
-    return f"another run is using {wh}; wait for it to finish"
+def _busy(held: Busy) -> str:
+    """What a command says when it cannot hold the warehouse (exit 3): who has it (`warehouse_lock`)."""
+    return f"{held}; wait for it to finish" if held.holder is None else f"{held}, then try again"
 
 
 def _cannot(exc: OSError | duckdb.Error, wh: Path) -> str:
@@ -286,7 +290,7 @@ def _backup(args) -> int:
     try:
         with warehouse_lock(wh) as held:
             if not held:
-                return _err(_busy(wh), EXIT_BUSY)
+                return _err(_busy(held), EXIT_BUSY)
             holds = warehouse.backup(wh, to)
     except ValueError as exc:  # the copy checked holds other rows: not written
         return _err(str(exc), EXIT_FAILED)
@@ -304,15 +308,46 @@ def _restore(args) -> int:
     try:
         with warehouse_lock(wh) as held:
             if not held:
-                return _err(_busy(wh), EXIT_BUSY)
+                return _err(_busy(held), EXIT_BUSY)
             holds, kept = warehouse.restore(wh, source)
     except warehouse.NotAWarehouse as exc:
         return _err(f"{exc}; {wh} is unchanged", EXIT_USAGE)
     except (OSError, duckdb.Error) as exc:
         return _err(_cannot(exc, wh), EXIT_FAILED)
     print(f"restored {wh} from {source}: {_holds(holds)}; "
-          + (f"the warehouse before is kept as {kept}" if kept else "there was no warehouse before"))
+          + (f"the warehouse before is kept as {kept}" if kept else "there was no warehouse before")
+          + _run_again_after_restore(args, holds))
     return EXIT_OK
+
+
+def _run_again_after_restore(args, held: dict) -> str:
+    """What a restore adds to its line: the periods whose lists OUT holds and the warehouse put
+    back does not (published after its last run, or never run in it), and the runs that make it
+    hold them again, in order (empty when there are none). The first one's cascade re-runs the
+    later periods the warehouse holds; a period it never ran is given the 下发日期 its lists went
+    out with (else its run dates them today, and the answers the townships dated before that are
+    set aside as verified before the list). Answers are read from the inbox, never from OUT:
+    township answers from INBOX/<period>/反馈/ (the period after the list's), review answers from
+    INBOX/<period>/复核/, each by the run of the period whose folder holds them."""
+    published = outputs.published_periods(Path(args.out))
+    ran, last = held["periods"], held["last_run"]
+    after = [p for p, at in published.items() if p not in ran or last is None or at > last]
+    if not after:
+        return ""
+
+    def command(period: str) -> str:
+        issued = None if period in ran else outputs.issued_on(Path(args.out) / period) or "<下发日期 of its lists>"
+        return (f"`python flows.py run --inbox INBOX --period {period} --out {args.out}"
+                + (f" --warehouse {args.warehouse}" if args.warehouse else "")
+                + (f" --issue-date {issued}" if issued else "") + "`")
+
+    cascaded = [p for p in ran if p > after[0]]  # (the first run's cascade runs them again)
+    runs = [command(after[0]) + (f" (it runs {', '.join(cascaded)} again after it)" if cascaded else ""),
+            *[command(p) for p in after[1:] if p not in ran]]
+    return (f"; OUT holds lists of {', '.join(after)} that this warehouse does not hold (published after the backup, "
+            f"or never run in it): run {'it again' if len(after) == 1 else 'them again, in order'}: {', then '.join(runs)}; "
+            f"each run takes in again the township and review answers in its own inbox folder (INBOX/<period>/反馈/ "
+            f"and 复核/: a list's answers are in the next period's), none from OUT")
 
 
 def _no_full_run(args, wh: Path) -> str:
@@ -325,7 +360,7 @@ def _run_locked(args, cfg: Config, wh: Path, only: tuple[str, ...]) -> int:
     later ones (cascade). Exit code."""
     with warehouse_lock(wh, shared=args.dry_run) as held:
         if not held:
-            return _err(_busy(wh), EXIT_BUSY)
+            return _err(_busy(held), EXIT_BUSY)
         if not args.dry_run:
             recover_interrupted(Path(args.out), wh)
         elif left := outputs.left_by_killed_runs(Path(args.out)):  # (a dry run writes nothing: said, not done)

@@ -955,9 +955,9 @@ def scheduled_run(
     log = get_run_logger()
     minutes = load_config(config_path, overrides or []).run.busy_wait_minutes
     with warehouse_lock(wh, wait=minutes * 60,
-                        on_wait=lambda: log.warning(f"another run is using {wh}: trying again in a minute")) as held:
+                        on_wait=lambda: log.warning(f"{wh} is in use: trying again in a minute")) as held:
         if not held:
-            raise RunError(f"another run is using {wh} (waited {minutes:g} min)")
+            raise RunError(f"{held} (waited {minutes:g} min)")
         for line in recover_interrupted(Path(out_dir), wh):
             log.warning(f"recovered after an interrupted run: {line}")
         with cascading(wh, period):
@@ -977,7 +977,7 @@ def run_county(county: dict, period: str, config_path: str | None, overrides: li
     settings = county_settings(county, config_path, overrides)
     with warehouse_lock(wh) as held:
         if not held:
-            raise RunError(f"{county['name']}: another run is using {wh}")
+            raise RunError(f"{county['name']}: {held}")
         recover_interrupted(Path(county["out"]), wh)
         with cascading(wh, period):
             result = flow_result(monthly_run.with_options(flow_run_name=f"{_artifact_slug(label)}-{period}")(
@@ -1284,13 +1284,32 @@ def cascading(wh: Path, period: str, on: bool = True):
     clear()
 
 
+class Busy:
+    """What `warehouse_lock` yields when it cannot hold the warehouse: false, and said as who has
+    it, for the user to wait for or ask (`holder`: the other program holding its DuckDB file open,
+    `warehouse.open_elsewhere`; None: another run)."""
+
+    def __init__(self, warehouse_path: Path, holder: str | None = None):
+        self.warehouse_path, self.holder = warehouse_path, holder
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        if self.holder is None:
+            return f"another run is using {self.warehouse_path}"
+        return f"{self.warehouse_path} is open in another program ({self.holder}): ask its user to close it"
+
+
 @contextmanager
 def warehouse_lock(warehouse_path: Path, shared: bool = False, wait: float = 0.0,
                    on_wait: Callable[[], None] | None = None):
-    """One writing run per warehouse at a time: yields True when held, False when another run has
-    it (the caller refuses clearly instead of corrupting it). `shared` (dry runs): only waits out
-    no writer, never creates the lock file. `wait`: seconds to keep trying (every minute, calling
-    `on_wait` before each pause) before yielding False.
+    """One writing run per warehouse at a time: yields True when held, a `Busy` (false) when another
+    run has it, or another program holds its DuckDB file open (an analyst's `duckdb` shell: a run
+    would fail on DuckDB's own lock, and a restore under it have that program's WAL replayed into the
+    copy), so that the caller refuses clearly instead. `shared` (dry runs): only waits out no writer,
+    never creates the lock file. `wait`: seconds to keep trying (every minute, calling `on_wait`
+    before each pause) before yielding the `Busy`.
     A writing run holds umask 077 with the lock (restored before the lock is released: runs of
     one warehouse in threads of one process, serialised by it, never interleave the process's
     umask; runs of several warehouses at once each have a process): every file it creates
@@ -1300,7 +1319,8 @@ def warehouse_lock(warehouse_path: Path, shared: bool = False, wait: float = 0.0
     lock_file = Path(warehouse_path).with_suffix(Path(warehouse_path).suffix + ".lock")
     if shared:
         if not lock_file.exists():
-            yield True
+            holder = warehouse.open_elsewhere(warehouse_path, read_only=True)
+            yield True if holder is None else Busy(warehouse_path, holder)
             return
         fh = open(lock_file)
     else:
@@ -1309,16 +1329,20 @@ def warehouse_lock(warehouse_path: Path, shared: bool = False, wait: float = 0.0
     until = time.monotonic() + wait
     try:
         while True:
+            holder = None
             try:
                 fcntl.flock(fh, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-                break
+                if (holder := warehouse.open_elsewhere(warehouse_path, read_only=shared)) is None:
+                    break
+                fcntl.flock(fh, fcntl.LOCK_UN)  # (not held while waiting for that program)
             except BlockingIOError:
-                if time.monotonic() >= until:
-                    yield False
-                    return
-                if on_wait is not None:
-                    on_wait()
-                time.sleep(max(0.5, min(60.0, until - time.monotonic())))
+                pass
+            if time.monotonic() >= until:
+                yield Busy(warehouse_path, holder)
+                return
+            if on_wait is not None:
+                on_wait()
+            time.sleep(max(0.5, min(60.0, until - time.monotonic())))
         mask = None if shared else os.umask(0o077)
         try:
             yield True

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import zipfile
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -36,8 +36,10 @@ def _private_dirs(folder: Path) -> None:
 
 
 @contextmanager
-def atomic_path(target: Path):
-    """Yield a temporary path in the target's folder; on success rename it onto the target."""
+def atomic_path(target: Path, durable: bool = False):
+    """Yield a temporary path in the target's folder; on success rename it onto the target.
+    `durable` (a file standing alone, not in a folder `swap_in` flushes: a warehouse backup or
+    restore): the file is on disk before the rename, and the rename before it returns (`_fsync`)."""
     target = Path(target)
     _private_dirs(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -45,10 +47,14 @@ def atomic_path(target: Path):
     try:
         yield Path(tmp)
         os.chmod(tmp, PRIVATE_FILE_MODE)
+        if durable:
+            _fsync(Path(tmp))
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if durable:
+        _fsync(target.parent)
 
 
 def defuse_formulas(df: pl.DataFrame) -> pl.DataFrame:
@@ -595,6 +601,33 @@ def swap_back(final: Path, aside: Path) -> None:
 def drop_replaced(aside: Path) -> None:
     """Remove what `swap_in` left beside the folder (the one it replaced), once the swap is final."""
     shutil.rmtree(aside, ignore_errors=True)
+
+
+_PERIOD_FOLDER = re.compile(r"^\d{4}-\d{2}$")
+
+
+def published_periods(out_dir: Path) -> dict[str, datetime]:
+    """The period folders published in `out_dir` (OUT/YYYY-MM, each swapped in whole by
+    `swap_in`) -> when (the folder's time, UTC: its run wrote it before it stored the period)."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return {}
+    return {p.name: datetime.fromtimestamp(p.stat().st_mtime, timezone.utc).replace(tzinfo=None)
+            for p in sorted(out_dir.iterdir()) if p.is_dir() and _PERIOD_FOLDER.match(p.name)}
+
+
+def issued_on(period_dir: Path) -> date | None:
+    """The 下发日期 a published period's lists went out with, as its county workbook carries it
+    (`write_xlsx`'s `created`, which the run pins to it); None when there is none to read."""
+    for book in sorted(Path(period_dir).glob("county/*.xlsx")):
+        try:
+            with zipfile.ZipFile(book) as zf:
+                found = re.search(r"<dcterms:created[^>]*>(\d{4}-\d{2}-\d{2})", zf.read("docProps/core.xml").decode())
+        except (OSError, KeyError, zipfile.BadZipFile):
+            continue
+        if found:
+            return date.fromisoformat(found[1])
+    return None
 
 
 def left_by_killed_runs(out_dir: Path) -> list[str]:

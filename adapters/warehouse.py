@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import getpass
 import os
+import pwd
+import re
 import secrets
 import shutil
 import socket
@@ -45,7 +47,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from adapters.outputs import _fsync, atomic_path
+from adapters.outputs import atomic_path
 from pipelines.year_to_date import RELINK_KEYS, relink_keys
 from schemas.inputs import record_key_sql, respelled
 from schemas.links import RosterChange, RosterDigest
@@ -126,6 +128,29 @@ def reading(path: Path):
         yield con
     finally:
         con.close()
+
+
+def open_elsewhere(path: Path, read_only: bool = False) -> str | None:
+    """Who holds the DuckDB file at `path` open in another program (an analyst's `duckdb` shell or
+    notebook), taking DuckDB's own lock of it, as DuckDB names them: `duckdb, PID 4242, user ana`;
+    None when no one does, there is no such file, or DuckDB cannot open it for another reason (what
+    opens it next says that). `read_only`: asked as a reader (a dry run's copy), whom only a program
+    writing it holds off; else as a writer, whom any program holding it does."""
+    if not Path(path).is_file():
+        return None
+    try:
+        duckdb.connect(str(path), read_only=read_only).close()  # (this process's own openings share its lock)
+        return None
+    except duckdb.Error as exc:
+        found = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)(?: by user (\S+))?", str(exc))
+    if found is None:
+        return None
+    program, pid, user = found.groups()
+    try:  # (DuckDB names the user only where it can look them up)
+        user = user or pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid).pw_name
+    except (OSError, KeyError):
+        pass
+    return f"{Path(program).name}, PID {pid}" + (f", user {user}" if user else "")
 
 
 # binds only when `connect` has nothing to add or convert: runs' added columns, cascades_pending, the
@@ -711,6 +736,10 @@ class NotAWarehouse(ValueError):
     """A file given to `restore` that is no warehouse of this pipeline."""
 
 
+# the columns of `runs` every warehouse has had (`connect` adds the others), which `restore` asks for
+_FIRST_RUNS = ("run_id", "period", "started_at", "finished_at", "status")
+
+
 def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Each table's number of rows (views aside: they read the tables)."""
     tables = _run(con, "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
@@ -720,11 +749,14 @@ def row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def holdings(con: duckdb.DuckDBPyConnection) -> dict:
     """What a warehouse holds, as a backup or restore says it: the periods run successfully, the
-    township answers (`feedback_answers`) and review answers (`review_answers`) it keeps."""
+    township answers (`feedback_answers`) and review answers (`review_answers`) it keeps; and
+    when its last run ended (`last_run`, UTC; None before any): a period folder published later
+    is one it does not hold."""
     def count(table: str) -> int:
         return _run(con, f"SELECT count(*) FROM {table}")[0][0] if _has_table(con, table) else 0
     return {"periods": [p for (p,) in _run(con, "SELECT DISTINCT period FROM runs WHERE status = 'ok' ORDER BY period")],
-            "township_answers": count("feedback_answers"), "review_answers": count("review_answers")}
+            "township_answers": count("feedback_answers"), "review_answers": count("review_answers"),
+            "last_run": _run(con, "SELECT max(coalesce(finished_at, stored_at, started_at)) FROM runs")[0][0]}
 
 
 def backup(path: Path, to: Path) -> dict:
@@ -739,45 +771,43 @@ def backup(path: Path, to: Path) -> dict:
         counts = row_counts(con)
     finally:
         con.close()
-    with atomic_path(to) as tmp:
+    with atomic_path(to, durable=True) as tmp:
         shutil.copyfile(path, tmp)
-        _fsync(tmp)
         with reading(tmp) as copy:
             if (copied := row_counts(copy)) != counts:
                 differ = sorted(t for t in counts.keys() | copied.keys() if counts.get(t) != copied.get(t))
                 raise ValueError(f"the copy of {path} does not hold what it holds (tables {', '.join(differ)}); "
                                  f"{to} was not written")
             held = holdings(copy)
-    _fsync(Path(to).parent)
     return held
 
 
 def restore(path: Path, source: Path) -> tuple[dict, Path | None]:
     """Put `source` (a `backup`) in place of the warehouse at `path`, the caller holding the
-    warehouse lock: copied beside it, put on disk, checked to be a warehouse (`runs`, `secrets`;
-    one of an older layout is upgraded by the next run's `connect`), then renamed onto `path`. The
+    warehouse lock: copied beside it, put on disk, checked to be a warehouse (its `runs` table;
+    one of an older layout is upgraded by the next run's `connect`, one from before the key,
+    without `secrets`, given its key by the next run, as a run of it would), then renamed onto `path`. The
     warehouse there before keeps a name of its own, `<name>.before-restore-<time>` (with the WAL
     a killed run left it), taken before the rename: never deleted, and `path` never missing.
     -> (`holdings` of the copy, the name the one before is kept under, None when there was none).
     Raises `NotAWarehouse` for a file that is not one."""
     path, kept = Path(path), None
-    with atomic_path(path) as tmp:
+    with atomic_path(path, durable=True) as tmp:
         shutil.copyfile(source, tmp)
-        _fsync(tmp)
         try:
             with reading(tmp) as con:
-                missing = [t for t in ("runs", "secrets") if not _has_table(con, t)]
-                held = holdings(con) if not missing else None
+                lacks = [c for c in _FIRST_RUNS if c not in _columns(con, "runs")]
+                held = holdings(con) if not lacks else None
         except duckdb.Error as exc:  # (no DuckDB file, or one of a newer DuckDB: its first line names the file)
             said = str(exc).splitlines()[0] if isinstance(exc, duckdb.IOException) else type(exc).__name__
             raise NotAWarehouse(f"{source} is not a warehouse: {said.replace(str(tmp), str(source))}") from None
-        if missing:
-            raise NotAWarehouse(f"{source} is not a warehouse of this pipeline: it has no {' or '.join(missing)} table")
+        if lacks:
+            raise NotAWarehouse(f"{source} is not a warehouse of this pipeline: it has no runs table"
+                                + (f" with {', '.join(lacks)}" if len(lacks) < len(_FIRST_RUNS) else ""))
         if path.exists():
             kept = path.with_name(f"{path.name}.before-restore-{datetime.now():%Y%m%dT%H%M%S}")
             os.link(path, kept)  # (refuses an existing name: nothing is overwritten)
             wal = path.with_name(path.name + ".wal")
             if wal.exists():  # a killed run's: the old warehouse's, never to be replayed into the copy
                 os.replace(wal, kept.with_name(kept.name + ".wal"))
-    _fsync(path.parent)
     return held, kept

@@ -3,7 +3,14 @@ warning history and 预警编号 key), taken and put back under the lock a writi
 
 from __future__ import annotations
 
+import getpass
+import os
+import shutil
 import stat
+import subprocess
+import sys
+import time
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -11,7 +18,7 @@ import polars as pl
 
 import cli
 import flows
-from adapters import warehouse
+from adapters import outputs, warehouse
 
 
 def _warehouse(wh: Path, periods=("2026-09", "2026-10")) -> str:
@@ -131,6 +138,46 @@ def test_restore_keeps_the_warehouse_before_and_puts_the_copy_in_place(tmp_path,
                     f"the warehouse before is kept as {kept}"), line
 
 
+def test_restore_names_the_periods_published_after_the_backup_with_the_runs_that_take_them_in_again(tmp_path, capsys):
+    """OUT still holds the lists of periods run after the backup: 2026-09 re-run (and 2026-10 by its
+    cascade), 2026-11 run for the first time; 2026-08's are the backup's own. The restore names
+    them with the runs to make, in order: one of 2026-09 (its cascade runs 2026-10 again), one of
+    2026-11 with the 下发日期 its lists went out with (run without it, a period the warehouse never
+    ran is dated today: the answers dated before are set aside as verified before the list); and
+    says where the answers are read again from (the inbox; OUT holds none)."""
+    wh, to = tmp_path / "out" / "warehouse.duckdb", tmp_path / "wh.duckdb"
+    out = wh.parent
+    _warehouse(wh, periods=("2026-08", "2026-09", "2026-10"))
+    _close()
+    assert _backup(wh, to) == 0
+    for period in ("2026-08", "2026-09", "2026-10", "2026-11"):
+        (out / period / "county").mkdir(parents=True)
+    outputs.write_xlsx({"人工复核队列": pl.DataFrame({"记录编号": ["R1"]})}, out / "2026-11" / "county" / "人工复核队列.xlsx",
+                       created=datetime(2026, 12, 4))
+    (out / ".2026-10.old-2026-10-x").mkdir()  # (what a killed run left: not a published period)
+    day_before = time.time() - 86400
+    os.utime(out / "2026-08", (day_before, day_before))  # (published by the backup's own runs)
+    capsys.readouterr()
+    assert cli.main(["restore", "--from", str(to), "--out", str(out)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "3 periods (2026-08 to 2026-10), 3 township answers, 0 review answers; the warehouse before is kept as " in line
+    run = f"python flows.py run --inbox INBOX --period {{}} --out {out}"
+    assert line.endswith(
+        "; OUT holds lists of 2026-09, 2026-10, 2026-11 that this warehouse does not hold (published after the backup, "
+        f"or never run in it): run them again, in order: `{run.format('2026-09')}` (it runs 2026-10 again after it), "
+        f"then `{run.format('2026-11')} --issue-date 2026-12-04`; each run takes in again the township and review "
+        "answers in its own inbox folder (INBOX/<period>/反馈/ and 复核/: a list's answers are in the next period's), "
+        "none from OUT"), line
+    os.utime(out / "2026-09", (day_before, day_before))
+    os.utime(out / "2026-10", (day_before, day_before))
+    shutil.rmtree(out / "2026-11")
+    for kept in out.glob("warehouse.duckdb.before-restore-*"):  # (a second restore within the second takes its name)
+        kept.unlink()
+    assert cli.main(["restore", "--from", str(to), "--out", str(out)]) == 0
+    kept = next(out.glob("warehouse.duckdb.before-restore-*"))
+    assert capsys.readouterr().out.strip().endswith(f" 0 review answers; the warehouse before is kept as {kept}")
+
+
 def test_restore_refuses_a_file_that_is_no_warehouse_and_leaves_the_warehouse(tmp_path, capsys):
     wh = tmp_path / "out" / "warehouse.duckdb"
     _warehouse(wh)
@@ -142,13 +189,35 @@ def test_restore_refuses_a_file_that_is_no_warehouse_and_leaves_the_warehouse(tm
     con.execute("CREATE TABLE runs (period VARCHAR)")
     con.close()
     for given, said in [(text, "is not a warehouse: IO Error"),
-                        (other, "is not a warehouse of this pipeline: it has no secrets table")]:
+                        (other, "is not a warehouse of this pipeline: it has no runs table with run_id, "
+                                "started_at, finished_at, status")]:
         assert cli.main(["restore", "--from", str(given), "--out", str(wh.parent)]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith(f"error: {given} {said}") and err.endswith(f"; {wh} is unchanged"), err
         assert ".tmp" not in err, err
     assert wh.read_bytes() == before
     assert sorted(p.name for p in wh.parent.iterdir()) == ["warehouse.duckdb", "warehouse.duckdb.lock"]
+
+
+def test_a_warehouse_from_before_the_key_is_backed_up_and_restored_as_a_run_takes_it(tmp_path, capsys):
+    """A warehouse an older version left without `secrets` (made before the 预警编号 key) is one a
+    run takes (its first run makes the key): backup copies it and restore puts it back, and the
+    key is made then, as by a run of it before the restore."""
+    wh, to = tmp_path / "out" / "warehouse.duckdb", tmp_path / "wh.duckdb"
+    _warehouse(wh)
+    _close()
+    con = duckdb.connect(str(wh))
+    con.execute("DROP TABLE secrets")
+    con.close()
+    assert _backup(wh, to) == 0, capsys.readouterr().err
+    assert "secrets" not in _tables(to)
+    assert cli.main(["restore", "--from", str(to), "--out", str(wh.parent)]) == 0, capsys.readouterr().err
+    assert _tables(wh) == _tables(to)
+    con = warehouse.connect(wh)
+    try:
+        assert len(warehouse.warning_key(con)) == 64
+    finally:
+        con.close()
 
 
 def test_restore_while_a_run_holds_the_warehouse_exits_3(tmp_path, capsys):
@@ -177,3 +246,33 @@ def test_a_copy_that_does_not_hold_every_row_is_not_written(tmp_path, monkeypatc
     assert err.startswith(f"error: the copy of {wh} does not hold what it holds (tables ") and "warnings" in err, err
     assert err.endswith(f"{to} was not written"), err
     assert list(to.parent.iterdir()) == []
+
+
+def test_backup_restore_and_run_while_another_program_holds_the_duckdb_file_exit_3_saying_who(tmp_path, capsys):
+    """An analyst's `duckdb OUT/warehouse.duckdb` left open holds DuckDB's own lock of the file: a
+    backup (its CHECKPOINT) or a run would fail on it, and a restore under it would have the
+    analyst's WAL replayed into the copy. Each says so as busy (exit 3), naming the program to ask,
+    and changes nothing."""
+    wh, to = tmp_path / "out" / "warehouse.duckdb", tmp_path / "wh.duckdb"
+    _warehouse(wh)
+    _close()
+    assert _backup(wh, to) == 0
+    (tmp_path / "inbox" / "2026-10").mkdir(parents=True)
+    before = sorted(p.name for p in wh.parent.iterdir())
+    analyst = subprocess.Popen([sys.executable, "-c", "import sys, duckdb; c = duckdb.connect(sys.argv[1]); "
+                                "print('open', flush=True); sys.stdin.read()", str(wh)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert analyst.stdout.readline() == "open\n"
+        capsys.readouterr()
+        run = ["run", "--inbox", str(tmp_path / "inbox"), "--period", "2026-10", "--out", str(wh.parent)]
+        for args in (["backup", "--out", str(wh.parent), "--to", str(tmp_path / "again.duckdb")],
+                     ["restore", "--from", str(to), "--out", str(wh.parent)], run, [*run, "--dry-run"]):
+            assert cli.main(args) == 3, args
+            err = capsys.readouterr().err.strip()
+            assert err.startswith(f"error: {wh} is open in another program (") and err.endswith(
+                f", PID {analyst.pid}, user {getpass.getuser()}): ask its user to close it, then try again"), err
+    finally:
+        analyst.stdin.close()
+        analyst.wait()
+    assert sorted(p.name for p in wh.parent.iterdir()) == before and not (tmp_path / "again.duckdb").exists()

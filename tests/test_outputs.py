@@ -38,6 +38,24 @@ def test_a_file_is_written_under_a_hidden_name_beside_its_target_until_it_is_who
     assert target.read_text() == "new" and [p.name for p in target.parent.iterdir()] == ["x.csv"]
 
 
+def test_a_durable_write_is_on_disk_before_its_rename_and_the_rename_before_it_returns(tmp_path, monkeypatch):
+    """A file standing alone (a warehouse backup) outlives a power cut whole or not at all: its
+    temporary file is flushed (fsync) before the rename, the folder holding it after; a plain
+    write (a file `swap_in` flushes with its folder) is not flushed twice."""
+    events, fsync, replace = [], os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))), fsync(fd)))
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("replace", str(a))), replace(a, b)))
+    target = tmp_path / "backup" / "wh.duckdb"
+    with outputs.atomic_path(target, durable=True) as tmp:
+        tmp.write_text("copy")
+    assert events == [("fsync", str(tmp)), ("replace", str(tmp)), ("fsync", str(target.parent))]
+    assert target.read_text() == "copy"
+    events.clear()
+    with outputs.atomic_path(target) as tmp:
+        tmp.write_text("plain")
+    assert events == [("replace", str(tmp))]
+
+
 def test_xlsx_is_reproducible_and_keeps_codes_as_text(tmp_path):
     df = pl.DataFrame({"户编号": ["0012"], "金额": [1.5]})
     a = outputs.write_xlsx({"汇总": df, "因病": df}, tmp_path / "a.xlsx")
