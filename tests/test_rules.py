@@ -1959,3 +1959,24 @@ def test_c1_of_a_household_left_without_a_living_member_asks_to_check_its_closin
     dead = known_dead(deaths(None, pl.DataFrame(), CFG), earlier, ROSTER, P)
     c1 = fired(run({"civil": civil(("A-01", "张三", None, None, "低保", "死亡注销", D(2026, 10, 3)))}, deceased=dead), "C1")
     assert c1["basis"].item().endswith("死亡注销；户内在册成员均已死亡注销，请核实是否销户")
+
+
+def test_the_review_queue_does_not_weigh_a_warning_of_a_person_known_dead():
+    """An 人社 record in review whose best candidate is 张三, whom 民政 reported dead: its answer
+    would raise no R1 (his death explains it), so the queue does not say it would; 王五's would."""
+    from pipelines.review_answers import best_guess
+    from pipelines.rules import review_impact
+
+    df, links = frame("hr", "人社", [dict(record_id=f"RS{i}", pid=pid, name=n, id_raw=None, event_type="失业登记",
+                                          event_date=D(2026, 10, 1), months_unpaid=0)
+                                     for i, (pid, n) in enumerate([("A-01", "张*"), ("B-01", "王*")])])
+    links = links.with_columns(decision=pl.lit("review"), score=pl.lit(0.9), reason=pl.lit("x"), n_candidates=pl.lit(1))
+    candidates = pl.DataFrame({
+        "dept": ["人社"] * 2, "kind": ["hr"] * 2, "record_id": ["RS0", "RS1"], "decision": ["review"] * 2,
+        "rank": [1] * 2, "person_id": ["A-01", "B-01"], "household_id": ["A", "B"], "score": [0.9] * 2,
+        "reason": ["x"] * 2, "cause": ["weak"] * 2, "rivals": [None] * 2}, schema_overrides={"rivals": pl.Utf8})
+    signals = run_rules({"hr": df}, links, ROSTER, CFG, P, candidates=candidates)
+    dead = _dead_in_october(("A-01", "死亡注销", D(2026, 9, 30)))
+    impact = lambda **kw: review_impact({"hr": df}, links, ROSTER, CFG, P, signals, best_guess(candidates),  # noqa: E731
+                                        candidates=candidates, **kw)["record_id"].to_list()
+    assert sorted(impact()) == ["RS0", "RS1"] and impact(deceased=dead) == ["RS1"]
