@@ -170,7 +170,8 @@ def discover_inputs(paths: RunPaths, cfg: Config) -> list[str]:
     return sorted(set(files["dept"].to_list()) if files.height else set())
 
 
-KEPT_TABLES = ("links", "warnings", "rejected", "superseded", "accounting", "deliveries", "relinked_review", "aside_fits")
+KEPT_TABLES = ("links", "warnings", "rejected", "superseded", "accounting", "deliveries", "relinked_review", "aside_fits",
+               "deaths")
 
 
 @task(**STEP)
@@ -503,6 +504,7 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
         secret = warehouse.warning_key(con)  # (the 预警编号 of a household numbered by an ID and of a lead: `rules.keyed_suffix`)
         history = warehouse.table(con, "warnings", "period < ?", [period])
         issued = warehouse.table(con, "warnings", "period = ?", [period])  # (a re-run: the 预警编号 its lists sent)
+        died_before = warehouse.table(con, "deaths", "period < ?", [period])  # (民政's 死亡注销 of earlier periods)
         if history is not None:
             history = rules.spelled_now(history, roster, secret)  # (a roster re-saved in Excel: the same households)
             history.drop("_suffix").write_parquet(paths.work / "warnings_earlier.parquet")
@@ -521,18 +523,25 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
                            cfg.matching.min_kept_for_id_block)
     # (where M4 calls no one absent: decided once, over the whole roster, for the rules, the report and the queue)
     held = rules.absence_holds(extracts, links, roster, cfg, period, candidates=shown)
+    # the persons 民政 reported dead, this period (a partial run: as its earlier run stored them) and before
+    died = accounting.together([rules.deaths(extracts.get("civil"), links, cfg),
+                                _read(paths.work / "kept_deaths.parquet")], rules.DEATHS)
+    died.write_parquet(paths.work / "deaths.parquet")
+    dead = rules.known_dead(died, died_before, roster, period)
     signals = rules.run_rules(
         extracts, links, roster, cfg, period,
         ytd_settlements=(ytd := _read(paths.work / "ytd_settlements.parquet")),
         water_places=_read(paths.work / "water_places.parquet"),
-        candidates=shown, held=held,
+        candidates=shown, held=held, deceased=dead,
     )
+    signals, not_sent = rules.for_the_living(signals, dead, cfg, period)
     delivered = set(pl.read_parquet(paths.work / "files.parquet")["dept"].to_list())
     notes = rules.held_back(extracts, links, roster, cfg, period, candidates=shown, delivered=delivered, held=held)
+    notes += rules.death_notes(not_sent, period)
     rules.review_impact(extracts, links, roster, cfg, period, signals, best_guess(candidates),
                         ytd_settlements=ytd, candidates=shown, held=held,
                         history=history, persons_now=persons_now,
-                        secret=secret).write_parquet(
+                        secret=secret, deceased=dead).write_parquet(
         paths.work / "review_impact.parquet")
     rules.held_back_findings(notes, skipped, cfg).write_parquet(paths.work / "findings_rules.parquet")
     warnings, suppressed = rules.assign_warnings(signals, roster, period, history, cfg, persons_now, secret,
@@ -580,7 +589,7 @@ def period_frames(paths: RunPaths) -> dict[str, pl.DataFrame]:
     frames["relinked_review"] = relinked_review(accounting.together(
         [_read(paths.work / f) for f in ("links_relinked.parquet", "kept_relinked_review.parquet")]))
     for table, name in [("settlements", "settlements_linked"), ("census_records", "census_records"),
-                        ("roster_persons", "roster_persons"),
+                        ("roster_persons", "roster_persons"), ("deaths", "deaths"),
                         ("township_rows", "township_rows"),
                         ("feedback_answers", "answers_new"), ("warning_status", "status_all"),
                         ("review_answers", "review_answers_new"), ("aside_fits", "aside_fits_period")]:

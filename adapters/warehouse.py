@@ -11,6 +11,8 @@ one transaction, so a re-run never duplicates anything):
 - `roster_persons` each roster person's 人编号 and a digest of their row (what changed since a period)
 - `links`         one row per department record and period: decision, person, household, score
 - `warnings`      one row per warning issued (household or lead x rule)
+- `deaths`        民政 records of the period saying a roster person died (linked matched): later
+                  periods read them (`pipelines.rules.known_dead`)
 - `rejected`      rows set aside, with file, line, field and reason
 - `superseded`    rows replaced by a later delivery of the same record: file, line, and the file:line that won
 - `accounting`    per department: rows read = superseded + matched + review + unmatched + rejected

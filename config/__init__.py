@@ -219,6 +219,10 @@ class RuleConfig:
     # their household: a member split off into a new household who was warned under the old one
     # is not warned again for it under the new one (`pipelines.rules.assign_warnings`).
     per_person: bool = False
+    # A fact a person's death explains (no longer insured, no longer paying in): not warned for a
+    # person 民政 reported dead (`run.death_change_types`) by the period's end
+    # (`pipelines.rules.for_the_living`). Only of a rule about persons.
+    explained_by_death: bool = False
     params: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
@@ -257,6 +261,9 @@ class RunConfig:
     # a roster whose persons (or households) the run can use are fewer than this share of those it
     # holds is refused (`pipelines.reference.roster_unusable`): its lists would leave most unwarned
     roster_min_usable_share: float = 0.9
+    # 民政 变动类型 that say the person died: the run knows them dead from then on
+    # (`pipelines.rules.deaths`), and rules `explained_by_death` warn them no more
+    death_change_types: tuple[str, ...] = ("死亡注销",)
     # a year's 部分节假日安排 (YYYY-MM-DD), for years chinese_calendar does not know, and the
     # statutory holidays a year neither knows is counted without (`pipelines.calendar.statutory_days`)
     holidays: tuple[str, ...] = ()
@@ -532,6 +539,21 @@ _RULE_VALUE_FIELDS = {"bad_status": "status", "grades": "grade", "high_grades": 
                       "cert_types": "cert_type", "severe_levels": "level", "event_types": "event_type"}
 
 
+def _check_death_types(run: RunConfig, kinds: dict[str, KindSpec]) -> None:
+    """`run.death_change_types` holds only 民政 变动类型 records are read as: 死亡 for 死亡注销 would
+    know no one dead, and every rule `explained_by_death` warn the dead again, unseen."""
+    from schemas.inputs import EXTRACT_MODELS
+
+    columns = EXTRACT_MODELS["civil"].to_schema().columns if "civil" in kinds else {}
+    isin = [c for c in columns["change_type"].checks if c.name == "isin"] if "change_type" in columns else []
+    if not isin:
+        return
+    allowed = list(isin[0].statistics["allowed_values"]) + list(kinds["civil"].values.get("change_type", ()))
+    if wrong := [v for v in run.death_change_types if v not in allowed]:
+        raise ValueError(f"run.death_change_types: {wrong} are not among the 变动类型 records are read as "
+                         f"({'、'.join(allowed)})")
+
+
 def _check_rule_values(rules: dict[str, RuleConfig], kinds: dict[str, KindSpec]) -> None:
     """A rule's list of code values (H1's grades, M4's bad_status) holds only values its kind's
     field can hold (the SPEC's list and the kind's `values`): records are read as those (C级 as C,
@@ -577,8 +599,15 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
     rules = {}
     base = (defaults or {}).get("rules", {})
     for name, r in raw["rules"].items():
-        params = {k: v for k, v in r.items() if k not in {"kind", "risk_type", "label", "severity", "lead", "per_person"}}
-        per_person = r.get("per_person", base.get(r.get("impl", name), base.get(name, {})).get("per_person", False))
+        params = {k: v for k, v in r.items() if k not in {"kind", "risk_type", "label", "severity", "lead", "per_person",
+                                                          "explained_by_death"}}
+        of_base = base.get(r.get("impl", name), base.get(name, {}))
+        per_person = r.get("per_person", of_base.get("per_person", False))
+        # (a copy made before the key existed takes the default rule's, as per_person)
+        by_death = r.get("explained_by_death", of_base.get("explained_by_death", False))
+        if by_death and not per_person:
+            raise ValueError(f"rules.{name}.explained_by_death: only a rule about persons (per_person = true) can be "
+                             f"explained by one person's death; {name} is about the household")
         rules[name] = RuleConfig(
             name=name,
             kind=r["kind"],
@@ -587,11 +616,14 @@ def build_config(raw: dict[str, Any], defaults: dict[str, Any] | None = None) ->
             severity=r.get("severity", "中"),
             lead=bool(r.get("lead", False)),
             per_person=bool(per_person),
+            explained_by_death=bool(by_death),
             params=params,
         )
     _check_rule_values(rules, kinds)
+    run = RunConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("run", {}).items()})
+    _check_death_types(run, kinds)
     return Config(
-        run=RunConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.get("run", {}).items()}),
+        run=run,
         folders={k: tuple(v) for k, v in raw["folders"].items()},
         kinds=kinds,
         matching=_matching(raw.get("matching", {}), raw["folders"]),
@@ -619,7 +651,7 @@ _RULE_SHARES = frozenset({"min_roster_share", "min_township_share", "share_of_in
 _FIELD_LISTS = frozenset({"matching.prior_groups", "matching.place_hint_fields", "inbox.planned_date_fields"})
 # what a rule may leave out: its description and flags (defaults in build_config) and the
 # parameters the rules read with a default (`RuleConfig.get`): every other key of the default rule is read
-_RULE_OPTIONAL = frozenset({"label", "severity", "lead", "per_person", "impl", "high_threshold", "high_grades",
+_RULE_OPTIONAL = frozenset({"label", "severity", "lead", "per_person", "explained_by_death", "impl", "high_threshold", "high_grades",
                             "min_roster_share", "min_township_share", "township_z", "shown_min_p",
                             "risk_type_by_disaster"})
 
@@ -714,7 +746,7 @@ def check_values(raw: dict[str, Any], default: dict[str, Any]) -> None:
             raise ValueError(f"rules.{name}.{missing[0]} is missing (config/default.toml's rules."
                              f"{rule.get('impl', name)} has {missing[0]} = {base[missing[0]]!r})")
         for k, v in rule.items():
-            if k in base or k in ("lead", "per_person"):  # (a flag the rule it runs leaves out is false)
+            if k in base or k in ("lead", "per_person", "explained_by_death"):  # (a flag the rule it runs leaves out is false)
                 check(f"rules.{name}.{k}", v, base.get(k, False))
             if _shape(v) == "a number" and not (math.isfinite(v) and v >= 0):  # (nan >= 0 is false too)
                 raise ValueError(f"rules.{name}.{k} must be a number of at least 0, got {v!r}")

@@ -84,6 +84,7 @@ class RuleInputs:
     # each M4 rule's `absence_held` as the period's run decided it over the whole roster (for
     # `review_impact`'s run over a few households); None: decided from these inputs
     held: dict[str, AbsenceHold | None] | None = None
+    deceased: pl.DataFrame | None = None  # `known_dead` rows: roster persons 民政 reported dead (C1 reads them)
     _shown_memo: dict = field(default_factory=dict, init=False, repr=False)
 
     @property
@@ -740,8 +741,19 @@ def _in_age(rc: RuleConfig, x: pl.DataFrame, at: str, period: str) -> pl.DataFra
 def c1(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
     x = _records(d, d.extracts["civil"]).filter("matched", pl.col("change_type").is_in(rc["change_types"]))
     x = _in_age(rc, x, "change_date", d.period)
-    return _emit(rc, _say(x.with_columns(signal=pl.lit(1.0)), lambda r: (
+    out = _emit(rc, _say(x.with_columns(signal=pl.lit(1.0)), lambda r: (
         f"家庭成员 {r['p_name']}（{r['age']}岁）{_d(r.get('change_date'))} {r['change_type']}")), "sum")
+    # a household whose roster holds no one else alive: the clerk checks whether to close it (销户)
+    dead = pl.concat([x["person_id"], dead_by(d.deceased, d.period)]).drop_nulls().unique()
+    left = (d.roster.filter(pl.col("household_id").is_in(out["household_id"].implode()))
+            .group_by("household_id").agg(n=pl.len(), alive=(~pl.col("person_id").is_in(dead.implode())).sum())
+            .filter(pl.col("alive") == 0))
+    if left.is_empty():
+        return out
+    note = pl.when(pl.col("n") == 1).then(pl.lit("；户内无其他在册成员，请核实是否销户")).otherwise(
+        pl.lit("；户内在册成员均已死亡注销，请核实是否销户"))
+    return out.join(left.select("household_id", _note=note), on="household_id", how="left", maintain_order="left").with_columns(
+        basis=pl.col("basis") + pl.col("_note").fill_null("")).drop("_note")
 
 
 def c2(rc: RuleConfig, d: RuleInputs) -> pl.DataFrame:
@@ -818,14 +830,18 @@ def run_rules(
     extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config, period: str,
     ytd_settlements: pl.DataFrame | None = None, water_places: pl.DataFrame | None = None,
     candidates: pl.DataFrame | None = None, held: dict[str, AbsenceHold | None] | None = None,
+    deceased: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Every rule in `cfg.rules` whose source kind was delivered -> signals (SIGNAL_SCHEMA).
     `candidates`: the matcher's plausible candidates of records it did not link; `held`: M4's
-    holds decided already (`absence_holds`; None: decided here).
+    holds decided already (`absence_holds`; None: decided here); `deceased`: the persons known
+    dead (`known_dead`), whom C1 does not count as a household's members left. The signals
+    still name the dead: `for_the_living` takes them out of the rules their death explains.
 
     A rule's function is `RULES[name]`, or `RULES[impl]` when the config gives `impl = "M1"`
     (a second M1 with other numbers)."""
-    d = RuleInputs(extracts, links, roster, period, ytd_settlements, water_places, candidates, cfg.matching.places, held)
+    d = RuleInputs(extracts, links, roster, period, ytd_settlements, water_places, candidates, cfg.matching.places, held,
+                   deceased)
     out = []
     for name, rc in cfg.rules.items():
         fn = RULES.get(rc.get("impl", name))
@@ -894,13 +910,14 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
                   ytd_settlements: pl.DataFrame | None = None, candidates: pl.DataFrame | None = None,
                   history: pl.DataFrame | None = None,
                   persons_now: pl.DataFrame | None = None, secret: str | None = None,
-                  held: dict[str, AbsenceHold | None] | None = None) -> pl.DataFrame:
+                  held: dict[str, AbsenceHold | None] | None = None, deceased: pl.DataFrame | None = None) -> pl.DataFrame:
     """Which review records matter: link each to its best candidate (`guess`, ReviewDecision
     rows from `pipelines.review_answers.best_guess`; all at once) and run the rules again over those
     candidates' households only; a household warning that `signals` (this period's) lacks, and
     that `history` (with `persons_now` and `secret`, as for `assign_warnings`) would not suppress as a repeat,
     is what the answers about the records it cites could raise. M4 holds back where the period's run does
-    (`held`: its `absence_holds`, over the whole roster; None: worked out here), not where the households' smaller roster would. -> dept, record_id, impact (`<rule> <risk type>：
+    (`held`: its `absence_holds`, over the whole roster; None: worked out here), not where the households' smaller roster would;
+    and warns no one the run knows dead of a rule their death explains (`deceased`: `known_dead`). -> dept, record_id, impact (`<rule> <risk type>：
     <basis>`, and the other waiting records it needs too; several joined by '；'), one row per
     record cited by such a warning."""
     out = {"dept": pl.Utf8, "record_id": pl.Utf8, "impact": pl.Utf8}
@@ -921,7 +938,8 @@ def review_impact(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster
                       for k, df in extracts.items() if k in {rc.kind for rc in cfg.rules.values()}},
                      linked, people, cfg, period, ytd_settlements=ytd,
                      candidates=None if candidates is None else candidates.filter(
-                         pl.col("person_id").is_in(people["person_id"].implode())), held=held)
+                         pl.col("person_id").is_in(people["person_id"].implode())), held=held, deceased=deceased)
+    hypo = for_the_living(hypo, deceased, cfg, period)[0]  # (as the period's signals: no warning for the dead)
     new = hypo.filter(pl.col("household_id").is_not_null()).join(
         signals.select("household_id", "rule"), on=["household_id", "rule"], how="anti")
     if new.height:  # a repeat of a warning still open (or verified lately) would be suppressed
@@ -950,6 +968,110 @@ def canonical_townships(signals: pl.DataFrame, roster: pl.DataFrame, names: Plac
         one, on="_k", how="left", maintain_order="left").with_columns(
         township=pl.when(pl.col("township").is_in(known["township"].implode())).then("township").otherwise("_one"),
     ).select(signals.columns)
+
+
+# --- persons 民政 reported dead --------------------------------------------------------------
+
+DEATHS = {"dept": pl.Utf8, "record_id": pl.Utf8, "person_id": pl.Utf8, "household_id": pl.Utf8,
+          "change_type": pl.Utf8, "change_date": pl.Date}
+# `known_dead`: DEATHS + the period whose 民政 extract said it
+DEAD = DEATHS | {"reported": pl.Utf8}
+# `for_the_living`: a person taken out of a signal; `whole`: the signal named no one else (not sent)
+NOT_SENT = {"rule": pl.Utf8, "household_id": pl.Utf8, "person_id": pl.Utf8, "change_type": pl.Utf8,
+            "change_date": pl.Date, "reported": pl.Utf8, "whole": pl.Boolean}
+
+
+def deaths(civil: pl.DataFrame | None, links: pl.DataFrame, cfg: Config) -> pl.DataFrame:
+    """DEATHS: the period's 民政 records of a death (变动类型 in `run.death_change_types`) linked
+    `matched` to a roster person, as the warehouse keeps them (`deaths`) for the periods after. A
+    link in review or unmatched is a doubt: it silences no warning."""
+    if civil is None or civil.is_empty() or "change_type" not in civil.columns:
+        return pl.DataFrame(schema=DEATHS)
+    x = civil.filter(pl.col("change_type").is_in(list(cfg.run.death_change_types)))
+    lk = links.filter(pl.col("kind") == "civil", pl.col("decision") == "matched", pl.col("person_id").is_not_null())
+    return (x.select(pl.col("record_id").cast(pl.Utf8), dept=_col(x, "dept"), change_type="change_type",
+                     change_date=_col(x, "change_date", pl.Date))
+            .join(lk.select(pl.col("record_id").cast(pl.Utf8), "person_id", household_id=_col(lk, "household_id")),
+                  on="record_id")
+            .select([pl.col(c).cast(t) for c, t in DEATHS.items()]).sort("person_id", "record_id"))
+
+
+def known_dead(now: pl.DataFrame, earlier: pl.DataFrame | None, roster: pl.DataFrame, period: str) -> pl.DataFrame:
+    """DEAD: the persons of `roster` 民政 reported dead, this period (`now`: `deaths`) or in an
+    earlier one (`earlier`: the warehouse's `deaths` rows, with `period`), one row each (its
+    earliest death said: two assistance categories cancelled), its 人编号 as this roster spells
+    it and its household the roster's now."""
+    rows = [now.select(*DEATHS).with_columns(reported=pl.lit(period))]
+    if earlier is not None and earlier.height:
+        old = respelled(earlier.filter(pl.col("period") < period), "person_id", roster.select("person_id"))
+        rows.append(old.select([pl.col(c).cast(t) for c, t in DEATHS.items()] + [pl.col("period").alias("reported")]))
+    x = pl.concat(rows).drop("household_id").join(roster.select("person_id", "household_id"), on="person_id")
+    return (x.sort("person_id", "change_date", "reported", nulls_last=True).unique("person_id", keep="first")
+            .select([pl.col(c).cast(t) for c, t in DEAD.items()]).sort("person_id"))
+
+
+def dead_by(deceased: pl.DataFrame | None, period: str) -> pl.Series:
+    """The 人编号 of `deceased` (`known_dead`) dead on or before the period's last day (a
+    变动日期 not said: reported by then, so dead by then)."""
+    if deceased is None or deceased.is_empty():
+        return pl.Series("person_id", [], pl.Utf8)
+    end = period_end(period)
+    return deceased.filter(pl.col("change_date").is_null() | (pl.col("change_date") <= end))["person_id"]
+
+
+def for_the_living(signals: pl.DataFrame, deceased: pl.DataFrame | None, cfg: Config,
+                   period: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(signals, not sent): the persons dead by the period's end (`dead_by`) taken out of the
+    signals of the rules their death explains (`RuleConfig.explained_by_death`: M4, R1), the
+    rest of each added up again as its rule does; a signal naming no one else is not sent. A
+    household rule, and a rule whose signal a death does not explain (M1: costs before it), keeps
+    them. `not sent`: NOT_SENT, one row per person taken out of a signal, for `death_notes`."""
+    none = pl.DataFrame(schema=NOT_SENT)
+    explained = [n for n, rc in cfg.rules.items() if rc.explained_by_death and rc.per_person]
+    gone = dead_by(deceased, period)
+    if not explained or gone.is_empty() or signals.is_empty():
+        return signals, none
+    s = signals.with_row_index("_sig")
+    items = (s.filter(pl.col("rule").is_in(explained), pl.col("parts").is_not_null())
+             .select("_sig", "signal_agg", "parts").explode("parts").unnest("parts"))
+    dead = pl.col("person_id").is_in(gone.implode()).fill_null(False)
+    hit = items.filter(dead)
+    if hit.is_empty():
+        return signals, none
+    touched = s["_sig"].is_in(hit["_sig"].implode())
+    rest = items.filter(pl.col("_sig").is_in(hit["_sig"].implode()), ~dead)
+    folded = ["person_ids", "record_ids", "basis", "signal", "severity", "parts", "signal_year"]
+    left = s.filter(touched).drop(folded).join(_fold_items(rest), on="_sig").select(s.columns)
+    out = pl.concat([s.filter(~touched), left]).sort("_sig")
+    not_sent = (hit.select("_sig", "person_id").unique()
+                .join(s.select("_sig", "rule", "household_id"), on="_sig")
+                .join(deceased.drop("household_id"), on="person_id")
+                .with_columns(whole=~pl.col("_sig").is_in(left["_sig"].implode()))
+                .sort("_sig", "person_id").select(list(NOT_SENT)).cast(NOT_SENT))
+    return out.drop("_sig"), not_sent
+
+
+def death_notes(not_sent: pl.DataFrame, period: str, listed: int = 10) -> list[tuple[str, str]]:
+    """(rule, why) per rule `for_the_living` took persons out of (`not_sent`): how many warnings
+    were not sent, how many went out without them, and who, with the death each 民政 reported
+    (`listed` at most, then how many more): as `held_back` says a rule held back, for
+    `held_back_findings` (the data-quality report, the console)."""
+    out = []
+    for (rule,), x in not_sent.partition_by("rule", as_dict=True, maintain_order=True).items():
+        n = x["person_id"].n_unique()
+        whole = x.filter("whole")["household_id"].n_unique()
+        part = x.filter(~pl.col("whole"))["household_id"].n_unique()
+        who = "、".join(
+            f"{r['person_id']}（民政 {r['change_type']} {_d(r['change_date'])}"
+            + (f"，{r['reported']} 报送" if r["reported"] != period else "") + "）"
+            for r in x.unique("person_id", keep="first", maintain_order=True).head(listed).iter_rows(named=True))
+        more = f" 等 {n} 人" if n > listed else ""
+        out.append((rule, (
+            f"{n} 人已由民政报告死亡（变动日期不晚于 {period_end(period).isoformat()}），本规则不再为其预警："
+            f"{whole} 条预警未下发" + (f"，{part} 条预警去掉其人后下发" if part else "") + f"：{who}{more} — "
+            f"persons 民政 reported dead by the period's end ({n}) are not warned by this rule: warnings not sent {whole}"
+            + (f", sent without them {part}" if part else ""))))
+    return out
 
 
 # --- 预警编号 and repeat suppression ---------------------------------------------------------
@@ -1089,6 +1211,17 @@ def persons_followed(history: pl.DataFrame | None, persons_now: pl.DataFrame | N
             .select("warning_id", person_id="person_id_now").unique().sort("warning_id", "person_id").cast(out))
 
 
+def _fold_items(items: pl.DataFrame) -> pl.DataFrame:
+    """Items of per-person signals (`parts` unnested: _sig, person_id, basis, record_ids, signal,
+    severity, signal_year, signal_agg) -> per `_sig` its persons, records, basis, signal, severity
+    and `parts` again, added up as its rule does (`signal_agg`)."""
+    items = items.with_columns(person_ids=pl.concat_list("person_id"))
+    parts = pl.struct(person_id="person_id", basis="basis", record_ids="record_ids", signal="signal", severity="severity",
+                      signal_year="signal_year")
+    by_agg = items.partition_by("signal_agg", as_dict=True) or {("max",): items}  # (none: an empty frame)
+    return pl.concat([_fold(p, ["_sig"], agg, parts=parts) for (agg,), p in by_agg.items()])
+
+
 def _take_out_warned(s: pl.DataFrame, named: pl.DataFrame, cfg: Config) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Signals (`_sig` numbered) of per-person rules -> the same without the persons an earlier
     warning of the rule (`named`: `_named` rows of the active ones) named under another household
@@ -1132,16 +1265,9 @@ def _take_out_warned(s: pl.DataFrame, named: pl.DataFrame, cfg: Config) -> tuple
     if warned.is_empty():
         return s, none[0], escalating
 
-    def fold(part: pl.DataFrame) -> pl.DataFrame:
-        part = part.with_columns(person_ids=pl.concat_list("person_id"))
-        parts = pl.struct(person_id="person_id", basis="basis", record_ids="record_ids", signal="signal", severity="severity",
-                          signal_year="signal_year")
-        by_agg = part.partition_by("signal_agg", as_dict=True) or {("max",): part}  # (none: an empty frame)
-        return pl.concat([_fold(p, ["_sig"], agg, parts=parts) for (agg,), p in by_agg.items()])
-
     key = ["_sig", "person_id"]
-    out = fold(items.join(warned.select(key), on=key, how="semi"))
-    rest = fold(items.join(warned.select(key), on=key, how="anti"))
+    out = _fold_items(items.join(warned.select(key), on=key, how="semi"))
+    rest = _fold_items(items.join(warned.select(key), on=key, how="anti"))
     said = (warned.sort("_sig", "period", "prev_id").group_by("_sig", maintain_order=True).agg(
         suppressed_by=pl.col("prev_id").last(),
         reason=pl.format("前次预警 {}（原户 {}，{}）", "prev_id", "prev_household", pl.col("prev_status").fill_null("open"))

@@ -692,6 +692,7 @@ def truth_warnings(w: World, cfg: Config, by_period: dict[str, list[OutFile]]) -
     rules = cfg.rules
     out: dict[tuple, dict] = {}
     ytd: dict[str, dict] = {}
+    died: dict[str, date] = {}  # roster person -> the 变动日期 of their 民政 死亡注销, this period or before
 
     def warn(P, rule, hid, r: Rec | None, township, risk=None, lead_key=None):
         key = (P, rule, hid or f"lead:{lead_key}", risk or rules[rule].risk_type)
@@ -710,6 +711,12 @@ def truth_warnings(w: World, cfg: Config, by_period: dict[str, list[OutFile]]) -
             if r.valid:
                 recs.setdefault(r.kind, []).append(r)
         hh = lambda p: w.by_hid[p.hid]
+        for r in recs.get("civil", []):
+            if r.person.pid and r.f["change_type"] in cfg.run.death_change_types:
+                died.setdefault(r.person.pid, r.f["change_date"])
+        end = month_days(P)[1]
+        # a rule a person's death explains (M4, R1) does not warn them once dead (`rules.for_the_living`)
+        alive = lambda rule, p: not (rules[rule].explained_by_death and p.pid in died and died[p.pid] <= end)  # noqa: E731
         # 医保 settlements, year to date
         year = ytd.setdefault(P[:4], {})
         year.update({r.rid: r for r in recs.get("med_settlement", [])})
@@ -740,7 +747,7 @@ def truth_warnings(w: World, cfg: Config, by_period: dict[str, list[OutFile]]) -
             status = {r.person.key: r for r in recs.get("med_enrollment", [])}
             for p in w.persons:
                 r = status.get(p.key)
-                if r is None or r.f["status"] in rules["M4"]["bad_status"]:
+                if alive("M4", p) and (r is None or r.f["status"] in rules["M4"]["bad_status"]):
                     warn(P, "M4", p.hid, r, hh(p).village.township)
         for r in recs.get("housing", []):
             if r.person.hid and r.f["grade"] in rules["H1"]["grades"] and r.f["renovation"] not in rules["H1"]["done_status"]:
@@ -781,7 +788,7 @@ def truth_warnings(w: World, cfg: Config, by_period: dict[str, list[OutFile]]) -
         r1 = rules["R1"]
         for r in recs.get("hr", []):
             p = r.person
-            if p.hid and r1["min_age"] <= age_on(p.birth, r.f["event_date"]) <= r1["max_age"] and (
+            if p.hid and alive("R1", p) and r1["min_age"] <= age_on(p.birth, r.f["event_date"]) <= r1["max_age"] and (
                     r.f["event_type"] in r1["event_types"] or r.f["months_unpaid"] >= r1["months_unpaid"]):
                 warn(P, "R1", p.hid, r, hh(p).village.township)
         a1 = rules["A1"]

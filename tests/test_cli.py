@@ -341,8 +341,13 @@ def test_partial_rerun_keeps_the_other_departments(full_run, tmp_path, capsys):
         n_deliv = con.sql("SELECT count(DISTINCT dept) FROM deliveries WHERE period = ?", params=[PERIOD]).fetchall()[0][0]
         superseded = con.sql("SELECT dept, count(*) AS n FROM superseded WHERE period = ? GROUP BY dept",
                              params=[PERIOD]).pl()
+        dead = "SELECT record_id, person_id, change_date FROM deaths WHERE period = ? ORDER BY ALL"
+        deaths = con.sql(dead, params=[PERIOD]).fetchall()
     finally:
         con.close()
+    # 民政 not re-read: the persons it reported dead stay known with the period (later months read them)
+    with duckdb.connect(str(full_run.out / "warehouse.duckdb"), read_only=True) as con:
+        assert deaths and deaths == con.sql(dead, params=[PERIOD]).fetchall()
     assert runs[-1] == ("ok", "partial: 医保,人社")
     assert n_links == la.height
     # the rows replaced by a later delivery: the re-read departments' and the kept ones', once each

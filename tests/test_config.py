@@ -4,6 +4,7 @@ prints it as one line, exit 2: tests/test_cli.py). Never a traceback, never a ke
 
 from __future__ import annotations
 
+import copy
 import re
 import tomllib
 
@@ -197,7 +198,7 @@ def test_a_rule_leaving_out_its_description_and_flags_takes_the_defaults(tmp_pat
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")
     m4 = DEFAULT_RAW["rules"]["M4"]
     own = "".join(f"{k} = {v!r}\n".replace("'", '"') for k, v in m4.items()
-                  if k not in ("label", "severity", "lead", "per_person", "min_roster_share"))
+                  if k not in ("label", "severity", "lead", "per_person", "explained_by_death", "min_roster_share"))
     text = text.replace('"C级" = "C"', '"Ｃ 级" = "C"') + f'\n[rules.M4B]\nimpl = "M4"\n{own}'
     text = text.replace("disaster_type = []", 'disaster_type = ["雪\u3000灾", "低温冻害"]')
     text = text.replace('risk_type_by_disaster = { "产业项目失败" = "因产业项目失败" }\n', "")  # (A1's, optional too)
@@ -205,7 +206,7 @@ def test_a_rule_leaving_out_its_description_and_flags_takes_the_defaults(tmp_pat
     assert "min_roster_share" in m4 and "min_roster_share" not in own
     cfg = load_config(_copy(tmp_path, text))
     rule = cfg.rules["M4B"]
-    assert (rule.label, rule.severity, rule.lead, rule.per_person) == ("M4B", "中", False, True)
+    assert (rule.label, rule.severity, rule.lead, rule.per_person, rule.explained_by_death) == ("M4B", "中", False, True, True)
     assert rule["impl"] == "M4"
     assert cfg.kinds["housing"].codes["grade"]["C级"] == "C" and cfg.kinds["agri"].values["disaster_type"] == ("雪灾", "低温冻害")
     assert (cfg.rules["M3"].lead, cfg.rules["M2"].per_person, cfg.rules["M2"].severity) == (True, False, "高")
@@ -471,3 +472,18 @@ def test_the_year_sum_memory_is_asked_of_duckdb_once_per_value(monkeypatch):
         with pytest.raises(ValueError, match="run.year_sum_memory must be an amount of memory"):
             load_config(None, ["run.year_sum_memory=1,234MB"])
     assert len(opened) == 2
+
+
+def test_a_death_explains_only_a_rule_about_persons_and_is_read_as_records_are():
+    """M4 and R1 are explained by a person's death (民政 死亡注销), M1-M3 and the household rules
+    not. A household rule told so is refused (one member's death does not explain a house or an
+    income), and so is a 变动类型 no record is read as (死亡 knew no one dead, unseen)."""
+    assert [n for n, rc in CFG.rules.items() if rc.explained_by_death] == ["M4", "R1"]
+    assert CFG.run.death_change_types == ("死亡注销",)
+    raw = copy.deepcopy(DEFAULT_RAW)
+    raw["rules"]["M2"]["explained_by_death"] = True
+    with pytest.raises(ValueError, match=r"rules\.M2\.explained_by_death: only a rule about persons"):
+        build_config(raw, DEFAULT_RAW)
+    with pytest.raises(ValueError, match=r"run\.death_change_types: \['死亡'\] are not among"):
+        load_config(overrides=['run.death_change_types=["死亡"]'])
+    assert not load_config(overrides=["R1.explained_by_death=false"]).rules["R1"].explained_by_death

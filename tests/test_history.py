@@ -14,7 +14,7 @@ import pytest
 
 import cli
 import flows
-from tests.conftest import read_rows
+from tests.conftest import read_rows, write_rows
 
 PERIODS = ("2026-08", "2026-09", "2026-10")
 ISSUE = {"2026-08": "2026-09-02", "2026-09": "2026-10-09", "2026-10": "2026-11-02", "2026-11": "2026-12-03",
@@ -254,8 +254,36 @@ def test_same_signals_next_month_are_suppressed_and_growth_escalates(prefect_har
     changed = sum(_rewrite_csv_amounts(f, set(m1["record_ids"]), 3.0)
                   for f in (county / "inbox" / "2026-09" / "医保").glob("*.csv"))
     assert changed > 0
+    # a roster person 民政 reported dead in August (linked for sure), whose household had no M4:
+    # September's 参保名单 no longer shows them and 民政 sends nothing this time. The warehouse
+    # knows the death: no M4 sends a grid worker to the family, and the report says why
+    sep_dir, links = county / "inbox" / "2026-09", pl.read_parquet(out / "2026-08" / "links.parquet")
+    civil = next(d for d in sep_dir.iterdir() if d.name in ("民政", "civil"))
+    died = set()
+    for f in civil.glob("*.csv"):
+        rows = read_rows(f)
+        h = next(i for i, r in enumerate(rows) if "变动类型" in r)
+        rid, change = rows[h].index("记录编号"), rows[h].index("变动类型")
+        died |= {r[rid] for r in rows[h + 1:] if len(r) > change and r[change] == "死亡注销"}
+    dead = links.filter(pl.col("dept") == "民政", pl.col("decision") == "matched", pl.col("record_id").is_in(list(died)),
+                        ~pl.col("household_id").is_in(aug.filter(pl.col("rule") == "M4")["household_id"].implode())
+                        ).sort("person_id")["person_id"][0]
+    enrolled = set(links.filter(pl.col("kind") == "med_enrollment", pl.col("person_id") == dead)["record_id"])
+    shutil.rmtree(civil)
+    dropped = 0
+    for f in next(d for d in sep_dir.iterdir() if d.name in ("医保", "medical")).glob("*.csv"):
+        rows = read_rows(f)
+        if (h := next((i for i, r in enumerate(rows) if "人员编号" in r), None)) is not None:
+            kept = rows[:h + 1] + [r for r in rows[h + 1:] if r[rows[h].index("人员编号")] not in enrolled]
+            dropped += len(rows) - len(kept)
+            write_rows(f, kept)
+    assert enrolled and dropped == len(enrolled)
     assert _run(county, out, "2026-09") == 0
     sep = pl.read_parquet(out / "2026-09" / "warnings.parquet")
+    assert dead not in sep.filter(pl.col("rule") == "M4")["person_ids"].explode().to_list()
+    header, *quality = read_rows(out / "2026-09" / "county" / "数据质量报告.csv")
+    said = [r[header.index("说明")] for r in quality if r[header.index("说明")].startswith("M4: ")]
+    assert any("人已由民政报告死亡" in d and f"{dead}（民政 死亡注销 2026-08-" in d and "2026-08 报送" in d for d in said), said
     # 预警编号 = YJ<period>-<household x risk type>: the same suffix is the same household and risk
     suffix = pl.col("warning_id").str.split("-").list.last().alias("key")
     aug, sep = aug.with_columns(suffix), sep.with_columns(suffix)

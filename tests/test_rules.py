@@ -7,8 +7,9 @@ import polars as pl
 import pytest
 
 from config import load_config
-from pipelines.rules import (RuleInputs, _fitting_whole_ids, _records, assign_warnings, held_back, held_back_findings, lead_keys,
-                             run_rules, with_kept, with_status, with_withdrawn)
+from pipelines.rules import (RuleInputs, _fitting_whole_ids, _records, assign_warnings, death_notes, deaths, for_the_living,
+                             held_back, held_back_findings, known_dead, lead_keys, run_rules, with_kept, with_status,
+                             with_withdrawn)
 from pipelines.year_to_date import YTD_COLUMNS
 from schemas.outputs import Finding, Warning
 
@@ -1856,3 +1857,126 @@ def test_review_impact_holds_back_a_township_the_run_held_back():
                         candidates=candidates)
     assert got["record_id"].to_list() == ["CBR1"]
     assert got["impact"][0] == "M4 未参加基本医疗保险：桃沟乡11 参保状态为暂停参保（2026年度）"
+
+
+# --- persons 民政 reported dead --------------------------------------------------------------
+
+def _hr(*rows):
+    return frame("hr", "人社", [dict(record_id=f"RS{i}", pid=pid, name=n, id_raw=None, event_type="失业登记",
+                                    event_date=D(2026, 10, 1), months_unpaid=0) for i, (pid, n) in enumerate(rows)])
+
+
+def _dead_in_october(*rows, decision="matched", earlier=None):
+    """`known_dead` of 民政 records (pid, 变动类型, 变动日期) delivered in October, linked as `decision`."""
+    df, lk = civil(*[(p, "某", None, None, "低保", ct, d) for p, ct, d in rows])
+    return known_dead(deaths(df, lk.with_columns(decision=pl.lit(decision)), CFG), earlier, ROSTER, P)
+
+
+def _october(**kw):
+    """张三 (A-01, 56) absent from the 参保名单, 李四 (A-02) 暂停参保, 张三 unemployed and with
+    6,000 元 of his own medical costs: M4 names both, R1 and M1 张三, M2 the household."""
+    return run({"med_enrollment": enrollment(("A-02", "暂停参保"), ("B-01", "正常参保"), ("C-01", "正常参保")),
+                "hr": _hr(("A-01", "张三")), "med_settlement": med(("A-01", "张三", None, 6000.0)),
+                "civil": civil(("A-01", "张三", None, None, "低保", "死亡注销", D(2026, 10, 3)))}, LIST_OF_4, **kw)
+
+
+def test_a_person_reported_dead_is_not_warned_of_what_their_death_explains():
+    """张三 died on 2026-10-03 (民政 死亡注销, linked): his insurance ending (M4) and his being out of
+    work (R1) are explained by it, and no grid worker goes to his family to ask. His medical costs
+    before it (M1, M2) are a real risk to the household, and C1 is the death itself: they go out. M4's
+    warning of the household goes out for 李四, without him; R1 names no one else: not sent."""
+    dead = _dead_in_october(("A-01", "死亡注销", D(2026, 10, 3)))
+    assert dead.select("person_id", "household_id", "change_date", "reported").rows() == [
+        ("A-01", "A", D(2026, 10, 3), P)]
+    sig = _october(deceased=dead)
+    kept, not_sent = for_the_living(sig, dead, LIST_OF_4, P)
+    assert sorted(kept["rule"]) == ["C1", "M1", "M2", "M4"]
+    m4 = fired(kept, "M4").row(0, named=True)
+    assert m4["person_ids"] == ["A-02"] and "张三" not in m4["basis"] and "李四 参保状态为暂停参保" in m4["basis"]
+    assert m4["signal"] == 1.0 and [p["person_id"] for p in m4["parts"]] == ["A-02"]
+    assert all(fired(kept, r).equals(fired(sig, r)) for r in ("M1", "M2", "C1"))
+    assert not_sent.select("rule", "household_id", "person_id", "whole").rows() == [
+        ("M4", "A", "A-01", False), ("R1", "A", "A-01", True)]
+    # said as a rule held back is: the data-quality report, and the console's attention lines
+    notes = death_notes(not_sent, P)
+    assert [r for r, _ in notes] == ["M4", "R1"]
+    assert notes[1][1].startswith("1 人已由民政报告死亡（变动日期不晚于 2026-10-31），本规则不再为其预警：1 条预警未下发："
+                                  "A-01（民政 死亡注销 2026-10-03）"), notes
+    assert "0 条预警未下发，1 条预警去掉其人后下发：A-01（民政 死亡注销 2026-10-03）" in notes[0][1]
+    found = held_back_findings(notes, None, LIST_OF_4)
+    assert found.select("category", "dept").rows() == [(Finding.RULE_HELD_BACK, "医保"), (Finding.RULE_HELD_BACK, "人社")]
+    assert found["detail"][1].startswith("R1: 1 人已由民政报告死亡")
+
+
+def test_a_death_the_warehouse_holds_of_an_earlier_period_silences_every_later_month():
+    """张三's 死亡注销 came in August's 民政 extract; the roster still lists him in October, absent
+    from the 参保名单: he is not warned, and the note says when it was reported."""
+    earlier = pl.DataFrame({"dept": ["民政"], "record_id": ["MZ9"], "person_id": ["A-01"], "household_id": ["A"],
+                            "change_type": ["死亡注销"], "change_date": [D(2026, 8, 20)], "period": ["2026-08"]})
+    dead = known_dead(deaths(None, pl.DataFrame(), CFG), earlier, ROSTER, P)
+    kept, not_sent = for_the_living(_october(), dead, LIST_OF_4, P)
+    assert fired(kept, "R1").is_empty() and fired(kept, "M4")["person_ids"].to_list() == [["A-02"]]
+    assert "A-01（民政 死亡注销 2026-08-20，2026-08 报送）" in death_notes(not_sent, P)[0][1]
+    # a death stored of a later period (a re-run of October after November ran) is not yet known
+    assert known_dead(deaths(None, pl.DataFrame(), CFG), earlier.with_columns(period=pl.lit("2026-11")), ROSTER, P).is_empty()
+
+
+@pytest.mark.parametrize("decision,when,change", [
+    ("review", D(2026, 10, 3), "死亡注销"),     # a doubtful link silences no warning
+    ("unmatched", D(2026, 10, 3), "死亡注销"),
+    ("matched", D(2026, 11, 2), "死亡注销"),    # dead after the period's end: alive in October
+    ("matched", D(2026, 10, 3), "停发"),        # 低保 stopped: alive
+])
+def test_only_a_death_linked_for_sure_by_the_periods_end_silences_a_warning(decision, when, change):
+    dead = _dead_in_october(("A-01", change, when), decision=decision)
+    sig = _october()
+    kept, not_sent = for_the_living(sig, dead, LIST_OF_4, P)
+    assert kept.equals(sig) and not_sent.is_empty() and death_notes(not_sent, P) == []
+
+
+def test_the_rules_a_death_explains_are_the_configs():
+    """Which rules a death explains is data: M4 without `explained_by_death` warns 张三 again; a
+    death with no 变动日期 said is one reported by the period's end."""
+    dead = _dead_in_october(("A-01", "死亡注销", None))
+    cfg = load_config(overrides=["M4.min_roster_share=0.5", "M4.explained_by_death=false"])
+    kept, not_sent = for_the_living(_october(), dead, cfg, P)
+    assert fired(kept, "M4")["person_ids"].to_list() == [["A-01", "A-02"]] and fired(kept, "R1").is_empty()
+    assert not_sent["rule"].to_list() == ["R1"] and "A-01（民政 死亡注销 日期不详）" in death_notes(not_sent, P)[0][1]
+
+
+def test_c1_of_a_household_left_without_a_living_member_asks_to_check_its_closing():
+    """王五 was household B's only roster member: C1 still goes out (the household may need help, or
+    closing), its basis saying so. 张三's household keeps 李四: nothing added; with 李四 reported dead
+    in August, no one is left alive."""
+    sig = run({"civil": civil(("B-01", "王五", None, None, "低保", "死亡注销", D(2026, 10, 3)),
+                              ("A-01", "张三", None, None, "低保", "死亡注销", D(2026, 10, 3)))})
+    c1 = fired(sig, "C1").sort("household_id")
+    assert c1["household_id"].to_list() == ["A", "B"]
+    assert c1["basis"][1] == "家庭成员 王五（36岁）2026-10-03 死亡注销；户内无其他在册成员，请核实是否销户"
+    assert "户内" not in c1["basis"][0]
+    earlier = pl.DataFrame({"dept": ["民政"], "record_id": ["MZ9"], "person_id": ["A-02"], "household_id": ["A"],
+                            "change_type": ["死亡注销"], "change_date": [D(2026, 8, 20)], "period": ["2026-08"]})
+    dead = known_dead(deaths(None, pl.DataFrame(), CFG), earlier, ROSTER, P)
+    c1 = fired(run({"civil": civil(("A-01", "张三", None, None, "低保", "死亡注销", D(2026, 10, 3)))}, deceased=dead), "C1")
+    assert c1["basis"].item().endswith("死亡注销；户内在册成员均已死亡注销，请核实是否销户")
+
+
+def test_the_review_queue_does_not_weigh_a_warning_of_a_person_known_dead():
+    """An 人社 record in review whose best candidate is 张三, whom 民政 reported dead: its answer
+    would raise no R1 (his death explains it), so the queue does not say it would; 王五's would."""
+    from pipelines.review_answers import best_guess
+    from pipelines.rules import review_impact
+
+    df, links = frame("hr", "人社", [dict(record_id=f"RS{i}", pid=pid, name=n, id_raw=None, event_type="失业登记",
+                                          event_date=D(2026, 10, 1), months_unpaid=0)
+                                     for i, (pid, n) in enumerate([("A-01", "张*"), ("B-01", "王*")])])
+    links = links.with_columns(decision=pl.lit("review"), score=pl.lit(0.9), reason=pl.lit("x"), n_candidates=pl.lit(1))
+    candidates = pl.DataFrame({
+        "dept": ["人社"] * 2, "kind": ["hr"] * 2, "record_id": ["RS0", "RS1"], "decision": ["review"] * 2,
+        "rank": [1] * 2, "person_id": ["A-01", "B-01"], "household_id": ["A", "B"], "score": [0.9] * 2,
+        "reason": ["x"] * 2, "cause": ["weak"] * 2, "rivals": [None] * 2}, schema_overrides={"rivals": pl.Utf8})
+    signals = run_rules({"hr": df}, links, ROSTER, CFG, P, candidates=candidates)
+    dead = _dead_in_october(("A-01", "死亡注销", D(2026, 9, 30)))
+    impact = lambda **kw: review_impact({"hr": df}, links, ROSTER, CFG, P, signals, best_guess(candidates),  # noqa: E731
+                                        candidates=candidates, **kw)["record_id"].to_list()
+    assert sorted(impact()) == ["RS0", "RS1"] and impact(deceased=dead) == ["RS1"]
