@@ -536,7 +536,9 @@ def issue_warnings(paths: RunPaths, cfg: Config, period: str, kinds: list[str]) 
     )
     signals, not_sent = rules.for_the_living(signals, dead, cfg, period)
     delivered = set(pl.read_parquet(paths.work / "files.parquet")["dept"].to_list())
-    notes = rules.held_back(extracts, links, roster, cfg, period, candidates=shown, delivered=delivered, held=held)
+    rejected = accounting.together([pl.read_parquet(f) for f in sorted(paths.work.glob("rejected_*.parquet"))], REJECTED_SCHEMA)
+    notes = rules.held_back(extracts, links, roster, cfg, period, candidates=shown, delivered=delivered, held=held,
+                            rejected=rejected)
     notes += rules.death_notes(not_sent, period)
     rules.review_impact(extracts, links, roster, cfg, period, signals, best_guess(candidates),
                         ytd_settlements=ytd, candidates=shown, held=held,
@@ -789,9 +791,11 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
         "departments": list(cfg.departments),
         "county": roster["county"].drop_nulls().mode().first() if roster["county"].drop_nulls().len() else None,
     }), county / "县级预警报告.html")
+    delivery = accounting.delivery_states(pl.read_parquet(work / "accounting.parquet"), quality, cfg.departments)
     shutil.rmtree(work)
     return {"townships": towns, "attention": console.attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")],
                                                                   roster["id_number"]),
+            "delivery": delivery,
             "review_queue": ages.drop("new").to_dicts()}
 
 

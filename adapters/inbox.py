@@ -76,6 +76,15 @@ class ReadError:
         return f"{self.file}: {self.problem}"
 
 
+@dataclass(frozen=True)
+class OnlyDropped(ReadError):
+    """The note on a table holding no record under its header but `lines` dropped as 合计/小计/汇总
+    or footer lines (填表说明：…, 说明：…, 填表人：…; `_frame_table`). A department's file is said
+    once, by `header_only`, which counts them (`read_department` takes this note in)."""
+
+    lines: int = 0
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -633,8 +642,8 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     """The tail of every read path (polars' CSV reader, the csv module's `_table`, a workbook's
     `_sheet_table`): String columns c0..c{n-1} (raw cells) + `line` (+ `EXTRA`, a field past the
     header) -> the header-named, stripped frame without blank, 合计/总计/小计 and footer
-    (填表人：…, 注：…) rows; `EXTRA` is kept only when some row has one (validation sets those
-    rows aside)."""
+    (填表人：…, 注：…) rows (counted in an `OnlyDropped` note when no record is left under the
+    header); `EXTRA` is kept only when some row has one (validation sets those rows aside)."""
     keep = _header_columns(header, rel, notes)
     cols = [c for c in grid.columns if c != "line"]
     # (a cell holding an empty word, NULL or nan, is the empty cell it stands for: a row of them
@@ -650,8 +659,11 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     first = pl.col(cols[0]).fill_null("").str.strip_chars_start() if cols else pl.lit("")
     maybe = grid.select((first == "") | first.str.strip_chars().is_in(EMPTY_WORDS) | first.str.contains(_MAYBE_FOOTER)
                         ).to_series().arg_true()
+    totals = 0  # (the lines dropped as 合计/汇总 rows or footers; a blank one is nothing)
     if maybe.len():
-        dropped = pl.repeat(False, grid.height, eager=True).scatter(maybe, grid[maybe].select(drop).to_series())
+        marks = grid[maybe].select(drop.alias("drop"), (drop & (text.str.strip_chars() != "")).alias("said"))
+        dropped = pl.repeat(False, grid.height, eager=True).scatter(maybe, marks["drop"])
+        totals = int(marks["said"].sum())
         grid = grid.filter(~dropped)
     if grid.height and (what := _under_header(grid.row(0, named=True), [i[0] for i in keep.values()])):
         grid = grid.slice(1)
@@ -659,6 +671,11 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
             notes.append(ReadError(rel, what, None, False))
     extra = grid[EXTRA].str.strip_chars().replace("", None) if EXTRA in grid.columns else None
     template = _template_cells(grid, [f"c{i}" for ix in keep.values() for i in ix])
+    no_record = not grid.height if template is None else template.is_not_null().all()
+    if totals and no_record and notes is not None:  # (the file's note counts what was there, 合计 and footers alike)
+        notes.append(OnlyDropped(rel, f"表头下只有 {totals} 行合计、小计或表尾说明（填表说明：、填表人：等），不是记录，没有数据行 "
+                                      f"holds under its header {totals} total or footer line(s) alone (填表说明：…, "
+                                      f"填表人：…), no record", None, False, Finding.NO_ROWS, totals))
 
     def first_filled(ix: list[int]) -> int:
         if len(ix) == 1:
@@ -1410,9 +1427,10 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
             rows_read += rows
             own = bad.filter(pl.col("reason") == TEMPLATE_ROW).height
             records += rows - own
+            dropped = sum(n.lines for n in found if isinstance(n, OnlyDropped))  # (said by `header_only`)
             if tables and rows == own:
-                headed_only.append((rel, own))
-            notes.extend(found)
+                headed_only.append((rel, own, dropped))
+            notes.extend(n for n in found if not isinstance(n, OnlyDropped))
             if blanked is not None:
                 blanked.extend(cells)
             rejected.append(bad)
@@ -1420,7 +1438,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
                 delivered.setdefault(kind, []).append(df)
     # (a grid or roster without any row has its own finding; the answers returned, their own counts)
     if dept in cfg.departments or (records and dept not in {cfg.kinds[k].folder for k in cfg.ANSWER_KINDS}):
-        notes.extend(header_only(rel, own, dept, records) for rel, own in headed_only)
+        notes.extend(header_only(rel, own, dept, records, dropped) for rel, own, dropped in headed_only)
     ranks = delivery_ranks(files, cfg.inbox.later_marks, period)
     latest, bad, superseded = keep_latest(
         delivered, pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]).cast(REJECTED_SCHEMA), ranks, cfg, period_year)
@@ -1457,13 +1475,17 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     return latest, rejected, superseded, rows_read, unread
 
 
-def header_only(rel: str, own: int, dept: str, records: int) -> ReadError:
+def header_only(rel: str, own: int, dept: str, records: int, dropped: int = 0) -> ReadError:
     """The note on a file of folder `dept` holding a header and no row (but `own` rows of its
-    template's, `validate.template_rows`), saying whether the folder's other files held any
-    (`records`, its data rows): an empty export sent beside the others, or the department sent
-    nothing this month. Said, the analyst tells it from a file that was skipped."""
-    zh, en = ("只有表头和填表模板的示例行或填表说明、没有数据行", "holds a header and its template's example or instructions "
-              "rows, no record") if own else ("只有表头、没有数据行", "holds a header and no row")
+    template's, `validate.template_rows`, and `dropped` 合计/小计/汇总 or footer lines, `OnlyDropped`:
+    counted alike), saying whether the folder's other files held any (`records`, its data rows): an
+    empty export sent beside the others, or the department sent nothing this month. Said, the
+    analyst tells it from a file that was skipped."""
+    zh, en = ("只有表头和填表模板的示例行或填表说明", "holds a header and its template's example or instructions "
+              "rows") if own else ("只有表头", "holds a header")
+    if dropped:
+        zh, en = f"{zh}及 {dropped} 行合计或表尾说明", f"{en} and {dropped} total or footer line(s)"
+    zh, en = f"{zh}、没有数据行", (f"{en}, no record" if own or dropped else f"{en} and no row")
     if records:
         return ReadError(rel, f"{zh}（{dept} 本期其他文件有 {records} 行数据）：误报了空表？请核对，有数据请重新导出后重报 {en} "
                               f"({records} rows in {dept}'s other files this period): an empty export sent by mistake? "

@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Mapping
 import polars as pl
 
 from matchers.places import water_links
-from pipelines.validate import REJECTED_SCHEMA, SUPERSEDED_SCHEMA
+from pipelines.validate import REJECTED_SCHEMA, SUPERSEDED_SCHEMA, TEMPLATE_ROW
 from schemas.inputs import EXCEL_ZERO_TAIL, record_key
 from schemas.outputs import QUALITY_COLUMNS, Finding, QualityFinding
 
@@ -387,6 +387,36 @@ def answers_put_in_late(found: pl.DataFrame, delivered: pl.DataFrame | None, per
                          "period", pl.lit(period), "dept", "period", "period", "dept", "period"),
         count=pl.lit(1, pl.Int64),
     ).cast(cols)
+
+
+# What a department with no usable row this period did (`delivery_states`), in words: (Chinese, English)
+NOT_DELIVERED = ("本期未报送", "not delivered")
+EMPTY = ("空表（只有表头）", "delivered empty: a header and no record")
+SET_ASIDE = ("整体搁置（见搁置行）", "set aside whole, every row (see 搁置行及原因.csv)")
+NONE_USABLE = ("无可用行（见数据质量报告）", "no usable row (see 数据质量报告.csv)")
+# (a template's own row set aside is no record: its file is empty; cut as `quality_report` cuts a reason)
+_TEMPLATE_DETAIL = TEMPLATE_ROW.split("；")[0].split(":")[0]
+
+
+def delivery_states(acc: pl.DataFrame, quality: pl.DataFrame, departments: Iterable[str]
+                    ) -> dict[str, tuple[str, str]]:
+    """Each department that has no usable row this period (none matched, in review or unmatched)
+    -> what it did, in words: `NOT_DELIVERED` (one of `departments` without a row in `acc`, the
+    accounting table: no file), `SET_ASIDE` (its files or every row set aside: `quality` names a
+    file or rows set aside but a template's own), `EMPTY` (a file of a header and no record:
+    `Finding.NO_ROWS`), else `NONE_USABLE`. A department with usable rows is not in it. For the
+    console and the county report alike: their row of zeros told none of these apart."""
+    said = quality.filter(pl.col("dept").is_not_null())
+    aside = set(said.filter((pl.col("category") == Finding.FILE_SET_ASIDE)
+                            | ((pl.col("category") == Finding.ROWS_SET_ASIDE)
+                               & (pl.col("detail").fill_null("") != _TEMPLATE_DETAIL)))["dept"].to_list())
+    empty = set(said.filter(pl.col("category") == Finding.NO_ROWS)["dept"].to_list())
+    states = {d: NOT_DELIVERED for d in departments if d not in set(acc["dept"].to_list())}
+    for r in acc.iter_rows(named=True):
+        if not sum(r[k] or 0 for k in ("matched", "review", "unmatched")):
+            d = r["dept"]
+            states[d] = SET_ASIDE if d in aside else EMPTY if d in empty else NONE_USABLE
+    return states
 
 
 def in_report_order(quality: pl.DataFrame) -> pl.DataFrame:

@@ -77,6 +77,13 @@ def queue_line(ages: list[dict], period: str) -> str:
             f"{waiting} waiting since an earlier period{f' ({since})' if since else ''}")
 
 
+def delivery_words(state: tuple[str, str]) -> str:
+    """A department's `accounting.delivery_states` words on the console: what it did, and that its
+    rules did not run."""
+    zh, en = state
+    return f"{zh}，其规则未运行 {en}; its rules did not run"
+
+
 def summary_lines(result: dict) -> list[str]:
     """The console's summary of a monthly run (`flows.monthly_run`'s result): accounting,
     warnings, answers taken, the review queue, the lists and what needs attention."""
@@ -85,9 +92,15 @@ def summary_lines(result: dict) -> list[str]:
         out.append(f"部分重跑 partial run: re-read {', '.join(result['departments'])}; the other departments' "
               "results of this period were kept as they were")
     out.append("行数核对 accounting: rows read = superseded + matched + review + unmatched + rejected")
+    # (a department without a usable row says what it did, as the county report does:
+    # `accounting.delivery_states`; its row of zeros told none of it)
+    states = result.get("delivery") or {}
     for r in result["accounting"]:
         out.append(f"  {r['dept']}: {r['rows_read']} = {r['superseded']} + {r['matched']} + {r['review']} + "
-              f"{r['unmatched']} + {r['rejected']}  {'OK' if r['balanced'] else 'MISMATCH'}")
+              f"{r['unmatched']} + {r['rejected']}  {'OK' if r['balanced'] else 'MISMATCH'}"
+              + (f"  {delivery_words(states[r['dept']])}" if r["dept"] in states else ""))
+    shown = {r["dept"] for r in result["accounting"]}
+    out.extend(f"  {dept}: {delivery_words(state)}" for dept, state in states.items() if dept not in shown)
     # (a partial run counts the repeats its re-read departments' rules suppressed: the kept ones' are not stored)
     scope = f" in the re-read {', '.join(result['departments'])}" if result.get("departments") else ""
     out.append(f"预警 warnings issued: {result['warnings']} (repeats suppressed{scope}: {result['suppressed']})")

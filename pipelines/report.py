@@ -44,6 +44,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from pipelines.accounting import delivery_states
 from pipelines.township import ID_PATTERN, OLD_ID_PATTERN
 from schemas.outputs import QUALITY_COLUMNS
 
@@ -490,11 +491,22 @@ def _queue_ages(queue: pl.DataFrame, period: str) -> str:
             "until answered).</small></p>")
 
 
+def _state(state: tuple[str, str] | None) -> str:
+    """A department's 报送情况 cell (`accounting.delivery_states`, its words): its rules did not run
+    when it has no usable row; '' for one that has."""
+    if state is None:
+        return ""
+    zh, en = state
+    return f"{_e(zh)}，其规则未运行<br><small>{_e(en)}; its rules did not run</small>"
+
+
 def _section_quality(acc: pl.DataFrame, quality: pl.DataFrame, departments: list[str], queue: str = "") -> str:
     head = "<h2>四、各部门数据质量<small>Data quality per department</small></h2>"
     acc = acc.with_columns(pl.col(c).fill_null(0) for c in ("rows_read", *DECISION_LABELS))
     present = set(acc["dept"].to_list())
     missing = [d for d in departments if d not in present]
+    # (a department without a usable row says what it did: a row of zeros told none of it)
+    states = delivery_states(acc, quality, departments)
     parts = [head]
     if acc.is_empty():
         parts.append('<p class="empty">本期没有部门数据的行数核对。No department rows accounted this period.</p>')
@@ -513,25 +525,30 @@ def _section_quality(acc: pl.DataFrame, quality: pl.DataFrame, departments: list
                 f"<tr><th>{_e(r['dept'])}</th><td>{_n(r['rows_read'])}</td>"
                 + "".join(f"<td>{_n(r[k])}</td>" for k in DECISION_LABELS)
                 + f"<td>{_pct(r['matched'], linkable)}</td><td>{_pct(r['rejected'], r['rows_read'])}</td>"
+                + f"<td class=\"txt{' bad' if r['dept'] in states else ''}\">{_state(states.get(r['dept']))}</td>"
                 + f"<td class=\"{'' if ok else 'bad'}\">{'✓ 平衡' if ok else '✗ 不平衡'}</td></tr>")
         for d in missing:
-            body.append(f'<tr class="missing"><th>{_e(d)}</th><td colspan="{len(DECISION_LABELS) + 4}" class="txt">'
-                        "本期未报送，其规则未运行 not delivered; its rules did not run</td></tr>")
+            body.append(f'<tr class="missing"><th>{_e(d)}</th><td colspan="{len(DECISION_LABELS) + 5}" class="txt">'
+                        f"{_state(states[d])}</td></tr>")
         tot = {k: int(acc[k].sum()) for k in ("rows_read", *DECISION_LABELS)}
         linkable = tot["matched"] + tot["review"] + tot["unmatched"]
         foot = (f"<tr><th>合计 <small>total</small></th><td>{_n(tot['rows_read'])}</td>"
                 + "".join(f"<td>{_n(tot[k])}</td>" for k in DECISION_LABELS)
-                + f"<td>{_pct(tot['matched'], linkable)}</td><td>{_pct(tot['rejected'], tot['rows_read'])}</td><td></td></tr>")
+                + f"<td>{_pct(tot['matched'], linkable)}</td><td>{_pct(tot['rejected'], tot['rows_read'])}</td><td></td>"
+                + "<td></td></tr>")
         ths = "".join(f"<th>{zh}<br><small>{en}</small></th>" for zh, en, _ in DECISION_LABELS.values())
         parts.append(
             '<table class="num"><thead><tr><th>部门<br><small>department</small></th><th>读取行数<br><small>rows read</small>'
             f"</th>{ths}<th>匹配率<br><small>match rate</small></th><th>搁置率<br><small>rejected rate</small></th>"
-            f"<th>行数核对<br><small>accounting</small></th></tr></thead><tbody>{''.join(body)}</tbody>"
+            f"<th>报送情况<br><small>delivery</small></th><th>行数核对<br><small>accounting</small></th></tr></thead>"
+            f"<tbody>{''.join(body)}</tbody>"
             f"<tfoot>{foot}</tfoot></table>"
             '<p class="note">读取行数 = 被更正覆盖 + 已匹配 + 待人工复核 + 未匹配 + 搁置。匹配率 = 已匹配 ÷（已匹配 + 待复核 + 未匹配）；'
-            "未匹配多为不在底册的人员，属正常。水利记录按村落位。<br><small>rows read = superseded + matched + review + "
+            "未匹配多为不在底册的人员，属正常。水利记录按村落位。报送情况：部门本期没有可用行时，是未报送、只报了表头，"
+            "还是所报的行全被搁置。<br><small>rows read = superseded + matched + review + "
             "unmatched + rejected. Match rate = matched ÷ linkable rows; most unmatched rows are people not on the "
-            "roster. Water work orders link to villages, not persons.</small></p>"
+            "roster. Water work orders link to villages, not persons. Delivery: for a department without a usable "
+            "row, whether it sent nothing, a header alone, or rows all set aside.</small></p>"
             f'<div class="fig">{chart}</div>')
     if missing and acc.is_empty():
         parts.append(f'<p class="bad">本期未报送的部门 not delivered: {_e("、".join(missing))}</p>')

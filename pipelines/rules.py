@@ -30,6 +30,7 @@ from matchers.places import normalize_place
 from pipelines.calendar import period_end
 from pipelines.reference import kept_off_roster
 from pipelines.review_answers import apply_answers
+from pipelines.validate import TEMPLATE_ROW
 
 from config import SEVERITIES, Config, PlaceNames, RuleConfig, rules_left_out
 from schemas.inputs import as_written, respelled
@@ -852,22 +853,48 @@ def run_rules(
     return canonical_townships(pl.concat(out), roster, cfg.matching.places) if out else empty_signals()
 
 
+def no_rows_why(kind: str, folder: str, extracts: dict[str, pl.DataFrame], rejected: pl.DataFrame | None
+                ) -> tuple[str, str]:
+    """Why a delivered `folder` has no usable row of `kind` (its extract missing or empty), in
+    words (Chinese, English), from what its files gave: every row of the kind set aside (`rejected`,
+    REJECTED_SCHEMA rows; a template's own are no record), its file of a header and no record (the
+    kind read, empty), a file of the folder set aside whole (its header fits no kind, or unreadable:
+    kind unknown), else the kind's file not sent beside the folder's others (参保名单 without the
+    settlements). Without `rejected` (None: not known) the three are named as possible."""
+    if rejected is None:
+        return "文件未报送、被整体搁置或没有数据行", "file not sent, set aside whole, or empty"
+    mine = rejected.filter(pl.col("dept") == folder)
+    aside = mine.filter(pl.col("kind") == kind, pl.col("reason") != TEMPLATE_ROW)
+    if aside.height:
+        return (f"文件中 {aside.height} 行全部被搁置，见搁置行及原因.csv",
+                f"its {aside.height} rows all set aside, see 搁置行及原因.csv")
+    if kind in extracts:
+        return "文件只有表头、没有数据行", "its file holds a header and no record"
+    if (whole := mine.filter(pl.col("kind").is_null())).height:
+        files = "、".join(whole["file"].unique(maintain_order=True).to_list())
+        return f"文件被整体搁置：{files}", f"set aside whole: {files}"
+    return f"未收到其文件，{folder} 的其他文件已收到", f"its file not sent; {folder}'s other files were"
+
+
 def held_back(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl.DataFrame, cfg: Config, period: str,
               candidates: pl.DataFrame | None = None, delivered: Collection[str] = (),
-              held: dict[str, AbsenceHold | None] | None = None) -> list[tuple[str, str]]:
+              held: dict[str, AbsenceHold | None] | None = None, rejected: pl.DataFrame | None = None
+              ) -> list[tuple[str, str]]:
     """(rule, why) for every rule that holds part of itself back this period because its input
     looks partial, and every rule of a `delivered` department (folder names with files this run)
-    that did not run because none of its extract's rows could be used: the file is missing
-    (参保名单 not sent with the settlements) or was set aside whole. For the data-quality report;
-    a department that sent nothing is reported as missing already. `held`: M4's holds decided
-    already (`absence_holds`; None: decided here)."""
+    that did not run because none of its extract's rows could be used, saying which of the causes
+    it was (`no_rows_why`, from the run's `rejected` rows): the file is missing (参保名单 not sent
+    with the settlements), set aside whole or row by row, or holds a header alone. For the
+    data-quality report; a department that sent nothing is reported as missing already. `held`:
+    M4's holds decided already (`absence_holds`; None: decided here)."""
     d = RuleInputs(extracts, links, roster, period, candidates=candidates, held=held)
     out = []
     for name, rc in cfg.rules.items():
         folder = cfg.kinds[rc.kind].folder
         if folder in delivered and (rc.kind not in extracts or extracts[rc.kind].is_empty()):
-            out.append((name, f"本期没有可用的 {rc.kind} 数据行（文件未报送、被整体搁置或没有数据行），规则未运行 "
-                              f"no usable {rc.kind} rows this period (file not sent, set aside whole, or empty): rule not run"))
+            zh, en = no_rows_why(rc.kind, folder, extracts, rejected)
+            out.append((name, f"本期没有可用的 {rc.kind} 数据行（{zh}），规则未运行 "
+                              f"no usable {rc.kind} rows this period ({en}): rule not run"))
         elif rc.get("impl", name) == "M4" and rc.kind in extracts and (hold := _absence(rc, d)):
             out.append((name, hold.why))
     return out

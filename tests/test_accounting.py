@@ -581,3 +581,28 @@ def test_a_partial_runs_report_keeps_a_file_set_aside_at_the_periods_root():
     q = county_quality(pl.DataFrame(schema=QUALITY_COLUMNS), rejected, pl.DataFrame(schema=SUPERSEDED_SCHEMA), None, None,
                        300, others=["民政"])
     assert q.select("category", "file").rows() == [(Finding.FILE_SET_ASIDE, "名单.csv")]
+
+
+def test_a_department_without_a_usable_row_is_told_not_delivered_empty_or_set_aside():
+    """A department without a usable row this period showed a row of zeros (or of rows set
+    aside): not delivered (no folder), delivered empty (a header alone, or its template's own
+    rows alone: `Finding.NO_ROWS`) and set aside whole (every row, a file of the wrong folder)
+    read alike. `delivery_states` says which from the accounting and the findings, for the
+    console and the report alike; a department with usable rows is not in it."""
+    from pipelines.accounting import EMPTY, NOT_DELIVERED, SET_ASIDE, delivery_states
+    from pipelines.validate import TEMPLATE_ROW
+
+    acc = pl.DataFrame({"dept": ["医保", "残联", "民政", "教育"], "rows_read": [10, 0, 195, 1], "superseded": [0] * 4,
+                        "matched": [6, 0, 0, 0], "review": [0] * 4, "unmatched": [3, 0, 0, 0], "rejected": [1, 0, 195, 1]})
+    quality = pl.DataFrame([
+        dict(category=Finding.ROWS_SET_ASIDE, dept="医保", file="医保/a.csv", detail="日期无法解析", count=1),
+        dict(category=Finding.NO_ROWS, dept="残联", file="残联/a.csv", detail="只有表头、没有数据行", count=1),
+        dict(category=Finding.FILE_SET_ASIDE, dept="民政", file="民政/a.csv", detail="缺少必需列", count=195),
+        # (a template's example row alone is no record set aside: the file is empty)
+        dict(category=Finding.ROWS_SET_ASIDE, dept="教育", file="教育/a.csv",
+             detail=TEMPLATE_ROW.split("；")[0].split(":")[0], count=1),
+        dict(category=Finding.NO_ROWS, dept="教育", file="教育/a.csv", detail="只有表头和填表模板的示例行", count=1),
+    ], schema=QUALITY_COLUMNS)
+    states = delivery_states(acc, quality, ["医保", "残联", "民政", "教育", "水利"])
+    assert states == {"水利": NOT_DELIVERED, "残联": EMPTY, "民政": SET_ASIDE, "教育": EMPTY}
+    assert [zh for zh, _ in (NOT_DELIVERED, EMPTY, SET_ASIDE)] == ["本期未报送", "空表（只有表头）", "整体搁置（见搁置行）"]

@@ -152,3 +152,22 @@ def test_attention_lines_mask_an_id_numbering_a_household():
     lines = attention_lines(q, ["户籍底册"], pl.Series([head]))
     assert lines == [f"户编号多户共用 户籍底册 底册.csv 户编号 {head[:6]}********{head[-4:]}：第 3、7 行",
                      f"户编号多户共用 户籍底册 底册.csv 户编号 {code}：第 9、12 行"]
+
+
+def test_summary_lines_say_what_a_department_without_a_usable_row_did():
+    """Its accounting line was a row of zeros, and a department not delivered had none: each
+    says what it did (`accounting.delivery_states`, as the county report does)."""
+    from pipelines.accounting import EMPTY, NOT_DELIVERED, SET_ASIDE
+
+    zeros = dict(superseded=0, matched=0, review=0, unmatched=0, rejected=0, balanced=True)
+    lines = summary_lines(_full_result(departments=None, accounting=[
+        dict(zeros, dept="医保", rows_read=3, matched=3), dict(zeros, dept="残联", rows_read=0),
+        dict(zeros, dept="民政", rows_read=195, rejected=195)],
+        delivery={"水利": NOT_DELIVERED, "残联": EMPTY, "民政": SET_ASIDE}))
+    block = lines[lines.index("行数核对 accounting: rows read = superseded + matched + review + unmatched + rejected") + 1:][:4]
+    assert block == ["  医保: 3 = 0 + 3 + 0 + 0 + 0  OK",
+                     "  残联: 0 = 0 + 0 + 0 + 0 + 0  OK  空表（只有表头），其规则未运行 delivered empty: a header and no "
+                     "record; its rules did not run",
+                     "  民政: 195 = 0 + 0 + 0 + 0 + 195  OK  整体搁置（见搁置行），其规则未运行 set aside whole, every row "
+                     "(see 搁置行及原因.csv); its rules did not run",
+                     "  水利: 本期未报送，其规则未运行 not delivered; its rules did not run"]

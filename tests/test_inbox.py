@@ -1879,3 +1879,31 @@ def test_a_file_of_a_header_and_no_row_is_said_naming_it_and_whether_its_folder_
                              "no record this month, its rules did not run")]
     assert said["民政"][0][1].startswith("只有表头和填表模板的示例行或填表说明、没有数据行，民政 本期没有其他")
     assert said["网格"] == said["反馈"] == []
+
+
+def test_a_file_s_note_counts_its_footer_and_total_lines_alike_when_it_holds_no_record(tmp_path):
+    """A one-cell 填表说明：… or 说明：… line (a footer), like a 合计 row, is never a record and is
+    dropped; a file holding nothing else under its header was said as 只有表头 though the analyst
+    opening it sees lines, while a 填表说明 row of several cells (its template's own) was said.
+    The file's note (文件无数据行) counts them all one way; a file with records says nothing of
+    its footer or 合计 row, as before."""
+    per = tmp_path / "2026-10"
+    write(per / "医保" / "结算_第一批.csv", f"{HEADER}\nJS1,张三,,2026-10-05,1\n合计,,,,1\n说明：本表由系统导出\n")
+    write(per / "医保" / "结算_第二批.csv", f"{HEADER}\n填表说明：无结算的月份报表头即可\n")
+    write(per / "残联" / "残疾人证.csv", "残疾人证号,姓名,残疾类别,残疾等级,办证类型,发证日期\n合计,0,,,,\n说明：本月无新办证\n")
+    files, _ = discover(per, CFG)
+    said = {}
+    for (dept,), mine in files.partition_by("dept", as_dict=True, maintain_order=True).items():
+        notes = []
+        _, rejected, _, rows, _ = read_department(per, mine, dept, CFG, notes)
+        said[dept] = [(n.file, n.problem, n.category) for n in notes]
+        assert rejected.is_empty() and rows == (1 if dept == "医保" else 0)
+    assert said["医保"] == [("医保/结算_第二批.csv",
+                             "只有表头及 1 行合计或表尾说明、没有数据行（医保 本期其他文件有 1 行数据）：误报了空表？请核对，有数据请重新导出后"
+                             "重报 holds a header and 1 total or footer line(s), no record (1 rows in 医保's other "
+                             "files this period): an empty export sent by mistake? check it", Finding.NO_ROWS)]
+    assert said["残联"] == [("残联/残疾人证.csv",
+                             "只有表头及 2 行合计或表尾说明、没有数据行，残联 本期没有其他有数据行的文件：该部门本期未报送任何记录，其规则未运行 "
+                             "holds a header and 2 total or footer line(s), no record, and no other file of 残联 this "
+                             "period holds one: the department sent no record this month, its rules did not run",
+                             Finding.NO_ROWS)]

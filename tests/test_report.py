@@ -343,3 +343,25 @@ def test_the_trend_covers_the_latest_months_up_to_the_report_s_period(tmp_path):
     got = report_inputs(con, "2026-10", months=2)
     assert got["trend"]["period"].to_list() == ["2026-09", "2026-10"]
     assert got["periods"]["period"].to_list() == ["2026-09", "2026-10"]
+
+
+def test_the_department_table_says_in_words_what_a_department_without_a_usable_row_did():
+    """A department that sent nothing, one whose file held a header alone and one whose every row
+    was set aside (the wrong folder's file) were rows of zeros, or of rows set aside, a reader
+    could not tell apart: each says which in its row (报送情况), with the console's words
+    (`accounting.delivery_states`); a department with usable rows says nothing there."""
+    acc = pl.concat([ACCOUNTING, pl.DataFrame({
+        "dept": ["残联", "民政"], "rows_read": [0, 195], "superseded": [0, 0], "matched": [0, 0], "review": [0, 0],
+        "unmatched": [0, 0], "rejected": [0, 195], "balanced": [True, True]})])
+    quality = pl.concat([QUALITY, pl.DataFrame({
+        "category": ["文件无数据行 file holding a header and no row", "文件被搁置 file set aside"], "dept": ["残联", "民政"],
+        "file": ["残联/a.csv", "民政/a.csv"], "detail": ["只有表头、没有数据行", "缺少必需列"], "count": [1, 195]})])
+    sec = render(accounting=acc, quality=quality)
+    sec = sec[sec.index("四、各部门数据质量"):sec.index("问题清单")]
+    assert "<th>报送情况<br><small>delivery</small></th>" in sec
+    assert cell_values(sec, "残联")[-2:] == [("空表（只有表头），其规则未运行delivered empty: a header and no record; its "
+                                            "rules did not run"), "✓ 平衡"]
+    assert cell_values(sec, "民政")[:6] == ["195", "0", "0", "0", "195", "0"]
+    assert cell_values(sec, "民政")[-2].startswith("整体搁置（见搁置行），其规则未运行set aside whole")
+    assert cell_values(sec, "水利") == ["本期未报送，其规则未运行not delivered; its rules did not run"]
+    assert cell_values(sec, "医保")[-2:] == ["", "✓ 平衡"] and cell_values(sec, "住建")[-2] == ""

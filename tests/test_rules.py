@@ -470,6 +470,36 @@ def test_rules_of_a_delivered_department_without_usable_rows_are_said_not_to_hav
     assert "rule not run" not in ran.get("M4", "")  # a list of one row ran (as a partial delivery)
 
 
+def test_a_rule_not_run_for_want_of_usable_rows_says_which_cause_it_was():
+    """Its line listed three possible causes (文件未报送、被整体搁置或没有数据行) when the run knows
+    which (`no_rows_why`, from the rows set aside): 医保's 参保名单 not sent beside its
+    settlements, sent as a header alone, its every row set aside, or a file of the folder set
+    aside whole (its header fits no kind)."""
+    from pipelines.validate import REJECTED_SCHEMA, TEMPLATE_ROW
+
+    df, lk = enrollment(("A-01", "正常参保"))
+
+    def why(extracts, rejected=None):
+        return dict(held_back(extracts, lk, ROSTER, LIST_OF_4, P, delivered={"医保"}, rejected=rejected))["M4"]
+
+    def aside(*rows):
+        return pl.DataFrame([dict(zip(("dept", "kind", "file", "line", "reason"), r)) for r in rows],
+                            schema=REJECTED_SCHEMA)
+    sent = {"med_settlement": pl.DataFrame()}
+    assert why(sent, aside()) == ("本期没有可用的 med_enrollment 数据行（未收到其文件，医保 的其他文件已收到），规则未运行 no usable "
+                         "med_enrollment rows this period (its file not sent; 医保's other files were): rule not run")
+    # (its template's example row alone is no record set aside: the file is empty)
+    empty = aside(("医保", "med_enrollment", "医保/参保.csv", 2, TEMPLATE_ROW))
+    assert "（文件只有表头、没有数据行）" in why(sent | {"med_enrollment": df.clear()}, empty)
+    rows = aside(("医保", "med_enrollment", "医保/参保.csv", 2, "日期无法解析"), ("医保", "med_enrollment", "医保/参保.csv", 3, "x"),
+                 ("民政", "med_enrollment", "民政/参保.csv", 2, "x"))
+    assert "（文件中 2 行全部被搁置，见搁置行及原因.csv）" in why(sent | {"med_enrollment": df.clear()}, rows)
+    whole = aside(("医保", None, "医保/参保.xls", None, "请另存为 .xlsx"), ("医保", None, "医保/参保.xls", None, "x"))
+    said = why(sent, whole)
+    assert "（文件被整体搁置：医保/参保.xls）" in said and "set aside whole: 医保/参保.xls" in said
+    assert "文件未报送、被整体搁置或没有数据行" not in said
+
+
 def test_h1_grades_and_renovation():
     rows = [("A-01", "C", "未改造"), ("B-01", "D", "改造中"), ("C-01", "C", "已改造"), (None, "D", "未改造")]
     sig = run({"housing": frame("housing", "住建", [
