@@ -442,7 +442,9 @@ def check_feedback(
     )
     if rejected.height:
         rejected = rejected.with_columns(
-            pl.col(c).map_elements(mask_value, return_dtype=pl.String) for c in ("record_id", "value"))
+            *[pl.col(c).map_elements(mask_value, return_dtype=pl.String) for c in ("record_id", "value")],
+            # (a reason quotes the cell: an ID typed into 乡（镇） or 状态 is masked there too)
+            reason=mask_ids(pl.col("reason")))
 
     cols = list(_ANSWER_SCHEMA)
     first = (_first_rows(earlier_rows.filter(pl.col("预警编号").is_in(x["_wid"].drop_nulls().implode())), period)

@@ -92,6 +92,16 @@ def test_rejections_name_field_and_reason():
     assert got[5]["township"] == "大店镇" and got[-2]["township"] == "夹沟镇" and got[4]["township"] == "大店镇"
 
 
+def test_a_township_cell_holding_an_id_number_is_told_back_masked_in_the_reason_too():
+    """A clerk typed a household's ID into 乡（镇）(a column shifted): the row is another
+    township's, and the reason quoting the cell goes into the township's 反馈退回 and the county's
+    搁置行: masked there as in 填报内容 (Article 27)."""
+    full = "342223194804228128"
+    rej = check_feedback(fb((DADIAN, 2, W1, full, "属实", "是", "张", D(2026, 10, 12), None)), ISSUED, AS_OF)[2]
+    assert rej["field"].to_list() == ["township"] and rej["value"].to_list() == ["342223********8128"]
+    assert full not in rej["reason"][0] and "342223********8128" in rej["reason"][0]
+
+
 def test_a_visit_before_a_rerun_raised_the_warning_again_is_not_early():
     """An analyst re-ran October with another threshold (the warning taken back) and then as it
     was (raised again: re-dated the day of that run, 2026-12-06). The township had it from
