@@ -44,7 +44,7 @@ from matchers.places import normalize_place, place_key
 from pipelines.accounting import AccountingError, together
 from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
 from pipelines.township import UNPLACED, grid_workers, mask_full_ids, mask_ids
-from pipelines.validate import (REJECTED_SCHEMA, TENS, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
+from pipelines.validate import (DETAIL, REJECTED_SCHEMA, TENS, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
                                 mask_value, original_file, parse_date, without_sheet)
 from schemas.inputs import as_written, respelled
 from schemas.outputs import (FEEDBACK_COLUMNS, LIST_STATE_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, AnswerHistory,
@@ -93,6 +93,8 @@ _ANSWER_SCHEMA = {
 _STATUS_COLUMNS = list(WarningStatus.to_schema().columns)
 # a returned 核实日期 as typed where Excel kept `11.1` of `11.10` (`schemas.inputs.Feedback`)
 TENS_OF_DATE = "verify_date" + TENS
+# the words a clerk wrote in brackets after a code (不属实（已外出）), kept in 备注 (`_with_details`)
+_DETAILS = ["result" + DETAIL, "include_monitoring" + DETAIL]
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -156,6 +158,16 @@ def _own_words(note: pl.Expr) -> pl.Expr:
     kept as its answer and asked again in front of itself every month."""
     own = note.str.replace(rf"^({re.escape(PARTIAL_NOTE)}\s*(：|:|$)\s*)+", "")
     return _text(pl.when((own != WITHDRAWN_NOTE) & ~own.str.contains(f"^{_COVERED}$")).then(own))
+
+
+def _with_details(note: pl.Expr) -> pl.Expr:
+    """A returned 备注 (`_own_words`) with the words written in brackets after 核实结果 or
+    是否纳入监测 (`_DETAILS`: 不属实（已外出）, read as 不属实) added, each one it does not hold
+    already: the clerk's reason, which the code alone would lose."""
+    for d in map(pl.col, _DETAILS):
+        note = pl.when(d.is_null() | note.str.contains(d, literal=True).fill_null(False)).then(note).otherwise(
+            pl.concat_str([note, d], separator="；", ignore_nulls=True))
+    return note
 
 
 def _moved_out(rows: pl.DataFrame) -> pl.Expr:
@@ -312,7 +324,8 @@ def check_feedback(
     """
     iss = _issued(issued)
     fb = feedback.select(
-        [pl.col(c).cast(t) if c in feedback.columns else pl.lit(None, t).alias(c) for c, t in _ANSWER_SCHEMA.items()],
+        [pl.col(c).cast(t) if c in feedback.columns else pl.lit(None, t).alias(c)
+         for c, t in {**_ANSWER_SCHEMA, **dict.fromkeys(_DETAILS, pl.String)}.items()],
         _state=_text(pl.col("list_state")) if "list_state" in feedback.columns else pl.lit(None, pl.String),
         _tens=(pl.col(TENS_OF_DATE).cast(pl.Date) if TENS_OF_DATE in feedback.columns else pl.lit(None, pl.Date)),
         # (the 下发日期 returned, as Excel and WPS re-save a date; one not read is none)
@@ -320,7 +333,7 @@ def check_feedback(
     )
     fb = fb.with_columns(
         _text(pl.col(c)).alias(c) for c in ANSWER_FIELDS if c != "verify_date"
-    ).with_columns(note=_own_words(pl.col("note"))).with_row_index("_row")
+    ).with_columns(note=_with_details(_own_words(pl.col("note")))).drop(_DETAILS).with_row_index("_row")
     towns = _known_towns(iss, townships)
     by_key = {}
     for t in sorted(towns):

@@ -216,6 +216,16 @@ def tens_date(c: str, latest: date) -> pl.Expr:
     return pl.when(t.str.contains(EXCEL_TENS)).then(_without_year(t + "0", latest))
 
 
+DETAIL = "_detail"  # a model's `<code field>_detail` column: `code_detail` of that field (`schemas.inputs.Feedback`)
+
+
+def code_detail(c: str) -> pl.Expr:
+    """Column `c`'s words in brackets after its code, which the code is read without (`_field_exprs`:
+    不属实（已外出） is 不属实) -> those words (已外出), else null."""
+    d = _text(c).str.replace(r"[.。,，;；!！、\s]+$", "").str.extract(r".\(([^()]*)\)$").str.strip_chars()
+    return pl.when(d != "").then(d)
+
+
 def _id_number(c: str) -> pl.Expr:
     """A roster's 身份证号 as typed -> its text: no spaces, no leading apostrophe, upper case."""
     return _text(c).str.replace_all(r"\s", "").str.strip_chars_start(TEXT_MARKS).str.to_uppercase()
@@ -350,7 +360,8 @@ def _parsed(df: pl.DataFrame, spec: KindSpec, model, latest: date | None = None
             ) -> tuple[pl.DataFrame, pl.DataFrame, list[str], pl.DataFrame]:
     """Typed columns, one boolean column per parsed field flagging unparseable values, and one
     per text field flagging values over MAX_FIELD_CHARS. A model's `<date field>_tens` column
-    (`TENS`), in answers (`latest` given), is `tens_date` of that field.
+    (`TENS`), in answers (`latest` given), is `tens_date` of that field; a `<code field>_detail`
+    column (`DETAIL`) is `code_detail` of that field.
 
     Every value is a function of its own raw cell, so a column with few distinct values (dates,
     codes, places) is parsed once per distinct value and joined back; the others are parsed in
@@ -368,6 +379,9 @@ def _parsed(df: pl.DataFrame, spec: KindSpec, model, latest: date | None = None
         dt = col.dtype.type
         if name.endswith(TENS) and latest is not None and name.removesuffix(TENS) in df.columns:
             cols[name] = df.select(tens_date(name.removesuffix(TENS), latest).alias(name)).to_series()
+            continue
+        if name.endswith(DETAIL) and name.removesuffix(DETAIL) in df.columns:
+            cols[name] = df.select(code_detail(name.removesuffix(DETAIL)).alias(name)).to_series()
             continue
         if name not in df.columns:
             cols[name] = pl.Series(name, [None] * n, dtype=col.dtype.type)

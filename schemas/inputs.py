@@ -288,6 +288,11 @@ class Feedback(SourceRow):
     issue_date: Optional[str] = pa.Field(nullable=True)
     # (optional: frames built without it validate; `pipelines.validate.tens_date` fills it)
     verify_date_tens: Optional[pl.Date] = pa.Field(nullable=True)
+    # the words written in brackets after 核实结果 or 是否纳入监测 (不属实（已外出）: 已外出), which the
+    # code is read without (optional; `pipelines.validate.code_detail` fills them): the clerk's
+    # reason, `feedback.check_feedback` keeps it in 备注
+    result_detail: Optional[str] = pa.Field(nullable=True)
+    include_monitoring_detail: Optional[str] = pa.Field(nullable=True)
 
 
 class ReviewAnswer(SourceRow):

@@ -418,6 +418,23 @@ def test_free_text_is_kept_as_written_codes_and_dates_are_normalised():
     assert acc["note"].to_list() == ["户主外出，未见到人（电话：１３８）"]
 
 
+def test_a_reason_a_clerk_put_in_brackets_after_the_answer_is_kept_in_the_note():
+    """不属实（已外出）: the answer is 不属实, and 已外出 the clerk's reason for it — dropped with the
+    brackets as a department's detail is (门诊慢特病（高血压）), it is kept in 备注, after the
+    clerk's own note and not said twice; so is one after 是否纳入监测."""
+    raw = pl.DataFrame({"预警编号": [W1, W2, W1], "乡（镇）": ["大店镇"] * 3,
+                        "核实结果": ["不属实（已外出）", "属实 (户主住院)。", "属实（已外出）"],
+                        "是否纳入监测": ["否", "是（边缘易致贫户）", "否"], "核实日期": ["2026-10-12"] * 3,
+                        "备注": [None, "已电话回访", "已外出务工"], "line": [2, 3, 4]})
+    spec = CFG.kinds["feedback"]
+    valid, bad = validate(standardize(raw, spec), spec, "反馈", DADIAN, AS_OF)
+    assert bad.is_empty()
+    acc = check_feedback(valid, ISSUED, AS_OF)[0].sort("line")
+    assert acc["result"].to_list() == ["不属实", "属实", "属实"]
+    assert acc["include_monitoring"].to_list() == ["否", "是", "否"]
+    assert acc["note"].to_list() == ["已外出", "已电话回访；户主住院；边缘易致贫户", "已外出务工"]
+
+
 def test_unplaced_lead_answer_is_not_refused_on_township_and_ids_are_matched_loosely():
     f = fb(("反馈/大店镇.csv", 2, f" {W4.upper()} ", "大店镇", "属实", None, None, None, None))
     acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)
