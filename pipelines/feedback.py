@@ -498,10 +498,46 @@ def _rules_taken(taken: pl.DataFrame | None) -> pl.DataFrame:
             .filter(pl.col("_taken_rules").is_not_null()).unique(["file", "line", "warning_id"], keep="last"))
 
 
+def answered_before(returned: pl.DataFrame, files: pl.DataFrame, earlier_files: pl.DataFrame | None,
+                    earlier_answers: pl.DataFrame | None) -> pl.DataFrame:
+    """The returned rows of a file byte for byte one an earlier period read (`files`: the
+    delivery's `file`, `sha256`; `earlier_files`: the same of the 反馈 files delivered before,
+    with their `period`) whose answer that period took (`earlier_answers`: the answers received
+    before, `received_period`, `file`, `line`) -> file, line, period, was (that period's file):
+    the same file sent again, its answers taken then. The rows it refused then (dated after that
+    run, and told to put it into the next 反馈/) are not among them: they are answers now."""
+    schema = {"file": pl.String, "line": pl.Int64, "period": pl.String, "was": pl.String}
+    if earlier_files is None or earlier_answers is None or earlier_files.is_empty() or earlier_answers.is_empty():
+        return pl.DataFrame(schema=schema)
+    sheet = pl.col("file").str.strip_prefix(without_sheet(pl.col("file")))  # (a workbook's sheet: the same sheet)
+    same = files.select(_base="file", sha256="sha256").join(
+        earlier_files.select("period", "sha256", was="file"), on="sha256")
+    taken = earlier_answers.select(period="received_period", was=without_sheet(pl.col("file")), _sheet=sheet, line="line")
+    return (returned.select("file", "line", _base=without_sheet(pl.col("file")), _sheet=sheet)
+            .join(same, on="_base").join(taken, on=["period", "was", "_sheet", "line"])
+            .sort("period").unique(["file", "line"], keep="first", maintain_order=True)
+            .select(*schema).cast(schema))
+
+
+def _sent_again_notes(again: pl.DataFrame) -> pl.DataFrame:
+    """`answered_before`'s rows -> QUALITY_COLUMNS rows for the county, one per file: which of
+    its lines were answers taken in which period, not taken again."""
+    return again.sort("file", "line").group_by("file", "period", "was", maintain_order=True).agg(
+        pl.col("line").cast(pl.String).str.join("、").alias("_lines"), count=pl.len().cast(pl.Int64),
+    ).select(
+        category=pl.lit(Finding.EARLIER_COPY), dept=pl.lit("反馈"), file="file",
+        detail=pl.format("与 {} 期收到的 {} 完全相同：第{}行的答复已在 {} 期采纳，不再重复计入（重报了往期文件？）"
+                         " identical to {} received in {}: the answers of these lines were taken then, not again",
+                         "period", "was", "_lines", "period", "was", "period"),
+        count="count",
+    ).cast(QUALITY_COLUMNS)
+
+
 def take_returns(
     returned: pl.DataFrame | None, set_aside: pl.DataFrame | None, issued: pl.DataFrame | None, as_of: date, period: str,
     cfg: Config, files: pl.DataFrame, townships: Iterable[str] = (), first_out: Mapping[str, date] | None = None,
     blanked: pl.DataFrame | None = None, taken_before: pl.DataFrame | None = None, earlier_rows: pl.DataFrame | None = None,
+    earlier_files: pl.DataFrame | None = None, earlier_answers: pl.DataFrame | None = None,
 ) -> tuple[dict, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]:
     """The period's returned township lists (`returned`: the 反馈 rows read, None when none were;
     `set_aside`: the folder's `Rejected` rows the validator set aside, a 核实结果 outside
@@ -516,18 +552,23 @@ def take_returns(
     set aside (the validator's rows too: the console says so), how many accepted carry no
     核实结果 (they verify nothing), and how many warnings the delivery answers verifying only some
     of the rules on them now (`reopened`: a re-run added a rule after the row answered went
-    out, `reissued`; they stay open); raises AccountingError when a row is not accounted for."""
+    out, `reissued`; they stay open); raises AccountingError when a row is not accounted for.
+    A file sent again byte for byte (`earlier_files`, `earlier_answers`: `answered_before`) is not
+    read again where an earlier period took its answers: those rows are not counted as returned,
+    and the findings name them."""
     invalid = 0 if set_aside is None else set_aside.filter(pl.col("line").is_not_null()).height
     counts = {"returned": invalid, "accepted": 0, "unanswered": 0, "set_aside": invalid}
     if returned is None or returned.is_empty():
         return counts, None, None, None, None
+    again = answered_before(returned, files, earlier_files, earlier_answers)
+    returned = returned.join(again, on=["file", "line"], how="anti", maintain_order="left")
     folder = cfg.kinds["feedback"].folder
     accepted, unanswered, refused = check_feedback(returned, issued, as_of, cfg.matching.places,
                                                    delivery_ranks(files, cfg.inbox.later_marks), period=period,
                                                    townships=townships, first_out=first_out, taken_before=taken_before,
                                                    earlier_rows=earlier_rows)
     overruled, findings = disagreements(accepted, cfg.inbox.later_marks)
-    findings = pl.concat([findings, year_slips(returned, accepted)])
+    findings = pl.concat([findings, year_slips(returned, accepted), _sent_again_notes(again)])
     # an answer whose 核实日期 could not be read was taken undated (`kinds.feedback.blank_unreadable`):
     # not set aside, but the township is told to fill the date in again
     not_read = values_not_read(blanked, accepted, overruled, cfg.kinds["feedback"].fields)

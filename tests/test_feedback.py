@@ -1735,6 +1735,39 @@ def test_the_returns_taken_are_accounted_for_and_told_back():
         "returned": 1, "accepted": 0, "unanswered": 0, "set_aside": 1}
 
 
+def test_a_returned_file_sent_again_in_a_later_period_does_not_take_its_answers_again():
+    """大店镇 returned its list in November, and a correction (更正) answering W1 otherwise; in
+    December it sends the first file again, byte for byte (every file sent again, or by mistake).
+    Its answers were taken in November: taken again they were December's latest and undid the
+    correction (W1 属实 again), and the ledger listed each twice. The rows November took are not
+    taken again (the county told, naming the file and period); a row November refused (dated after
+    that run: 'put it into the next period's 反馈/') is checked now."""
+    first, fix = "反馈/大店镇_2026-10_预警清单.csv", "反馈/大店镇_2026-10_预警清单(更正).csv"
+    sent = fb((first, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+              (first, 3, W2, "大店镇", "属实", "是", "张", D(2026, 11, 20), None))
+    nov_files = pl.DataFrame({"dept": ["反馈"] * 2, "file": [first, fix], "sha256": ["s1", "s2"],
+                              "modified": [dt.datetime(2026, 11, 4, 9), dt.datetime(2026, 11, 4, 10)]})
+    nov = take_returns(pl.concat([sent, fb((fix, 2, W1, "大店镇", "不属实", "否", "张", D(2026, 10, 12), None))]),
+                       None, ISSUED, AS_OF, "2026-11", CFG, nov_files)[1]
+    assert nov.select("file", "line").rows() == [(first, 2), (fix, 2)]  # (line 3: dated after the run)
+    dec_files = pl.DataFrame({"dept": ["反馈"], "file": [first], "sha256": ["s1"],
+                              "modified": [dt.datetime(2026, 12, 3, 9)]})
+    earlier_files = nov_files.with_columns(period=pl.lit("2026-11"))
+    counts, dec, _, _, findings = take_returns(sent, None, ISSUED, D(2026, 12, 7), "2026-12", CFG, dec_files,
+                                               earlier_files=earlier_files, earlier_answers=nov)
+    assert dec.select("file", "line").rows() == [(first, 3)] and counts["returned"] == 1
+    status = warning_status(ISSUED, pl.concat([nov, dec], how="diagonal_relaxed"), D(2026, 12, 7))
+    assert dict(status.select("warning_id", "result").rows())[W1] == "不属实"
+    said = findings.filter(pl.col("category") == Finding.EARLIER_COPY)
+    assert said["file"].to_list() == [first] and said["count"].to_list() == [1]
+    assert "2026-11" in said["detail"][0] and "第2行" in said["detail"][0]
+    # (every row of it taken then: nothing read now, the county still told)
+    counts, dec, _, _, findings = take_returns(sent.head(1), None, ISSUED, D(2026, 12, 7), "2026-12", CFG, dec_files,
+                                               earlier_files=earlier_files, earlier_answers=nov)
+    assert dec.is_empty() and counts["returned"] == 0
+    assert findings["category"].to_list() == [Finding.EARLIER_COPY]
+
+
 def test_the_files_of_the_returns_not_read_are_told_back_to_their_townships():
     """A 反馈 file set aside before reading (a .xls) and a hidden sheet holding a table are told to
     the township the file names, like the rows not taken; another department's file is not; with
