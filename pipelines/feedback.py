@@ -1792,7 +1792,7 @@ def returned_to_township(
     the townships of `issued` and `townships`), else the township of the warning named in
     `record_id`; rows where none is
     known go under UNKNOWN_TOWNSHIP for the county. Columns: 文件, 行号, 预警编号, 字段 (Chinese
-    header), 填报内容, 原因; sorted by 文件, 行号."""
+    header), 填报内容, 原因 (an ID number in them masked: `mask_ids`); sorted by 文件, 行号."""
     r = in_headers(rejected.with_columns(pl.col("kind").fill_null("feedback")), {"feedback": cfg.kinds["feedback"]})
     r = r.with_columns(
         (pl.col("township") if "township" in rejected.columns else pl.lit(None, pl.String)).alias("_town"))
@@ -1804,7 +1804,8 @@ def returned_to_township(
                           "_w_town"))
     out = r.sort("file", "line", nulls_last=True, maintain_order=True).select(
         pl.col("_town").fill_null(UNKNOWN_TOWNSHIP).alias("_town"),
-        pl.col("file").alias("文件"), pl.col("line").alias("行号"), pl.col("record_id").alias("预警编号"),
-        pl.col("field").alias("字段"), pl.col("value").alias("填报内容"), pl.col("reason").alias("原因"),
+        # (a township file: a file named after its household's ID, and a reason quoting it, masked)
+        mask_ids(pl.col("file")).alias("文件"), pl.col("line").alias("行号"), pl.col("record_id").alias("预警编号"),
+        pl.col("field").alias("字段"), mask_ids(pl.col("value")).alias("填报内容"), mask_ids(pl.col("reason")).alias("原因"),
     )
     return {t: df.drop("_town") for (t,), df in out.partition_by("_town", as_dict=True, maintain_order=True).items()}

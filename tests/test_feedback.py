@@ -1189,6 +1189,18 @@ def test_returned_to_township_includes_validator_rejections():
     assert list(lost) == [UNKNOWN_TOWNSHIP]
 
 
+def test_a_returned_file_named_with_an_id_number_is_told_back_masked():
+    """A clerk named the file after the household it answers (李伟学342201194806178891核实表.csv):
+    its 反馈退回 is a township file, which holds no full ID number; the name and a reason quoting
+    it (a later file overruling) are masked as the county's ledger masks them."""
+    named = "反馈/大店镇/李伟学342201194806178891核实表.csv"
+    rej = check_feedback(fb((named, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 1), None)), ISSUED, AS_OF)[2]
+    said = rej.with_columns(reason=pl.lit(f"与后放入的 {named} 第2行答复不一致"))
+    out = returned_to_township(pl.concat([rej, said]), CFG, ISSUED)["大店镇"]
+    assert out["文件"].to_list() == ["反馈/大店镇/李伟学342201********8891核实表.csv"] * 2
+    assert not out.select(pl.all().cast(pl.String).str.contains("342201194806178891").any()).row(0).count(True)
+
+
 def test_an_answer_whose_date_cannot_be_read_is_taken_undated_and_the_township_told():
     """A clerk's 属实 with 核实日期 `11月` (no day) was set aside whole and returned: the family was
     visited, but the warning stayed open and counted overdue until the row came back again, while
