@@ -93,8 +93,9 @@ _ANSWER_SCHEMA = {
 _STATUS_COLUMNS = list(WarningStatus.to_schema().columns)
 # a returned 核实日期 as typed where Excel kept `11.1` of `11.10` (`schemas.inputs.Feedback`)
 TENS_OF_DATE = "verify_date" + TENS
-# the words a clerk wrote in brackets after a code (不属实（已外出）), kept in 备注 (`_with_details`)
-_DETAILS = ["result" + DETAIL, "include_monitoring" + DETAIL]
+# the words a clerk wrote in brackets after a code (不属实（已外出）) or in a column added for what the
+# visit found (核实情况), kept in 备注 (`_with_details`)
+_DETAILS = ["situation", "result" + DETAIL, "include_monitoring" + DETAIL]
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -161,10 +162,11 @@ def _own_words(note: pl.Expr) -> pl.Expr:
 
 
 def _with_details(note: pl.Expr) -> pl.Expr:
-    """A returned 备注 (`_own_words`) with the words written in brackets after 核实结果 or
-    是否纳入监测 (`_DETAILS`: 不属实（已外出）, read as 不属实) added, each one it does not hold
-    already: the clerk's reason, which the code alone would lose."""
-    for d in map(pl.col, _DETAILS):
+    """A returned 备注 (`_own_words`) with what the clerk wrote in a column added for the visit
+    (核实情况) and in brackets after 核实结果 or 是否纳入监测 (`_DETAILS`: 不属实（已外出）, read as
+    不属实) added, each one it does not hold already: the code alone would lose the reason, and a
+    row written in the added column alone read as unanswered."""
+    for d in (_text(pl.col(c)) for c in _DETAILS):
         note = pl.when(d.is_null() | note.str.contains(d, literal=True).fill_null(False)).then(note).otherwise(
             pl.concat_str([note, d], separator="；", ignore_nulls=True))
     return note

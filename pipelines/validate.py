@@ -62,8 +62,9 @@ EXCEL_DESTROYED = ("已被Excel截为15位有效数字（如 2.0261E+19），无
                    "Excel (a long number cut to 15 digits, e.g. 2.0261E+19): deliver again with the column as text")
 # fields kept as delivered but for surrounding whitespace (no NFKC): a masked ID and a name are
 # compared by the matcher in their own way; a township's 核实人 and 备注 and an analyst's 复核人
-# and 复核备注 are people's words, stored and sent back as written (`户主外出，未见到人`)
-AS_WRITTEN = frozenset({"id_raw", "name", "verifier", "reviewer", "note"})
+# and 复核备注 are people's words, stored and sent back as written (`户主外出，未见到人`), as is what a
+# clerk wrote in a column added for the visit (核实情况: kept in 备注)
+AS_WRITTEN = frozenset({"id_raw", "name", "verifier", "reviewer", "note", "situation"})
 
 
 def in_headers(rejected: pl.DataFrame, kinds: Mapping[str, KindSpec]) -> pl.DataFrame:

@@ -293,6 +293,9 @@ class Feedback(SourceRow):
     # reason, `feedback.check_feedback` keeps it in 备注
     result_detail: Optional[str] = pa.Field(nullable=True)
     include_monitoring_detail: Optional[str] = pa.Field(nullable=True)
+    # a column the clerk added for what the visit found (核实情况, optional): `feedback.check_feedback`
+    # keeps it in 备注
+    situation: Optional[str] = pa.Field(nullable=True)
 
 
 class ReviewAnswer(SourceRow):

@@ -435,6 +435,20 @@ def test_a_reason_a_clerk_put_in_brackets_after_the_answer_is_kept_in_the_note()
     assert acc["note"].to_list() == ["已外出", "已电话回访；户主住院；边缘易致贫户", "已外出务工"]
 
 
+def test_what_a_clerk_wrote_in_a_column_added_for_it_is_the_note_not_nothing():
+    """A clerk added a column 核实情况 beside the list's and wrote the visit there (属实，已纳入监测),
+    leaving 核实结果 empty: the row read as unanswered, the warning overdue, nobody told. What it
+    says is the answer's 备注 (after the list's 备注, once): an answer without 核实结果, which the
+    next list asks for."""
+    raw = pl.DataFrame({"预警编号": [W1, W2], "乡（镇）": ["大店镇"] * 2, "核实结果": [None, "属实"],
+                        "备注": [None, "电话联系"], "核实情况": ["属实，已纳入监测", "户主住院"], "line": [2, 3]})
+    spec = CFG.kinds["feedback"]
+    valid, bad = validate(standardize(raw, spec), spec, "反馈", DADIAN, AS_OF)
+    acc, una, _ = check_feedback(valid, ISSUED, AS_OF)
+    assert una.is_empty() and acc.sort("line")["note"].to_list() == ["属实，已纳入监测", "电话联系；户主住院"]
+    assert acc.sort("line")["result"].to_list() == [None, "属实"]
+
+
 def test_unplaced_lead_answer_is_not_refused_on_township_and_ids_are_matched_loosely():
     f = fb(("反馈/大店镇.csv", 2, f" {W4.upper()} ", "大店镇", "属实", None, None, None, None))
     acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)
