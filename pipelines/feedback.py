@@ -96,6 +96,8 @@ TENS_OF_DATE = "verify_date" + TENS
 # the words a clerk wrote in brackets after a code (不属实（已外出）) or in a column added for what the
 # visit found (核实情况), kept in 备注 (`_with_details`)
 _DETAILS = ["situation", "result" + DETAIL, "include_monitoring" + DETAIL]
+# the list's 户编号 and 户主姓名 as returned, compared with those sent (`_households_sent`)
+_SENT_AS = ["listed_household", "listed_head"]
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -170,6 +172,32 @@ def _with_details(note: pl.Expr) -> pl.Expr:
         note = pl.when(d.is_null() | note.str.contains(d, literal=True).fill_null(False)).then(note).otherwise(
             pl.concat_str([note, d], separator="；", ignore_nulls=True))
     return note
+
+
+def _household_key(e: pl.Expr) -> pl.Expr:
+    """A 户编号 as a list showed it and Excel may give it back (`="0012"`, `'0012`, 12, h0012)."""
+    k = (e.cast(pl.String).str.normalize("NFKC").str.replace(r'^\s*="(.*)"\s*$', "$1").str.replace_all(r"[\s'\"]", "")
+         .str.to_uppercase().str.replace(r"^0+", ""))
+    return pl.when(k != "").then(k)
+
+
+def _name_key(e: pl.Expr) -> pl.Expr:
+    """A 户主姓名 without its spaces and the dots of a name in parts."""
+    k = e.cast(pl.String).str.normalize("NFKC").str.replace_all(r"[\s·•.\-]", "")
+    return pl.when(k != "").then(k)
+
+
+def _households_sent(earlier_rows: pl.DataFrame | None, wids: pl.Series) -> pl.DataFrame:
+    """The township rows written before (`earlier_rows`) -> per 预警编号 of `wids` (`_wid`), the
+    households (`_hh_sent`, `_household_key`; `_hh_shown` as written) and heads (`_head_sent`,
+    `_name_key`) any list sent it for: a carried row may show a head or number changed since."""
+    schema = {"_wid": pl.String, "_hh_sent": pl.List(pl.String), "_head_sent": pl.List(pl.String), "_hh_shown": pl.String}
+    if earlier_rows is None or not {"户编号", "户主姓名"} <= set(earlier_rows.columns):
+        return pl.DataFrame(schema=schema)
+    return earlier_rows.filter(pl.col("预警编号").is_in(wids.drop_nulls().implode())).group_by("预警编号").agg(
+        _hh_sent=_household_key(pl.col("户编号")).drop_nulls().unique(), _head_sent=_name_key(pl.col("户主姓名")).drop_nulls().unique(),
+        _hh_shown=pl.col("户编号").drop_nulls().unique(maintain_order=True).str.join("、"),
+    ).rename({"预警编号": "_wid"}).cast(schema)
 
 
 def _moved_out(rows: pl.DataFrame) -> pl.Expr:
@@ -327,7 +355,7 @@ def check_feedback(
     iss = _issued(issued)
     fb = feedback.select(
         [pl.col(c).cast(t) if c in feedback.columns else pl.lit(None, t).alias(c)
-         for c, t in {**_ANSWER_SCHEMA, **dict.fromkeys(_DETAILS, pl.String)}.items()],
+         for c, t in {**_ANSWER_SCHEMA, **dict.fromkeys([*_DETAILS, *_SENT_AS], pl.String)}.items()],
         _state=_text(pl.col("list_state")) if "list_state" in feedback.columns else pl.lit(None, pl.String),
         _tens=(pl.col(TENS_OF_DATE).cast(pl.Date) if TENS_OF_DATE in feedback.columns else pl.lit(None, pl.Date)),
         # (the 下发日期 returned, as Excel and WPS re-save a date; one not read is none)
@@ -359,6 +387,7 @@ def check_feedback(
                    _first=pl.col("period").replace_strict(dict(first_out or {}), default=None, return_dtype=pl.Date)),
         on="_wid", how="left",
     )
+    x = x.join(_households_sent(earlier_rows, x["_wid"]), on="_wid", how="left", maintain_order="left")
     x = x.with_columns(
         _row_town=_text(pl.col("township").str.normalize("NFKC").str.replace_all(r"\s", "")),
     ).with_columns(
@@ -402,10 +431,18 @@ def check_feedback(
     # (one whose answer another row of the delivery gives, e.g. the earlier list's, is answered)
     in_state = (~unknown & blank & pl.col("_state").is_not_null() & ~sent_state
                 & blank.all().over(pl.coalesce("_wid", pl.col("warning_id"))))
+    # a row answered beside a household and a head that no list sent its 预警编号 for (the answer
+    # columns sorted alone, answers pasted in another order): another family's answer
+    hh, head = _household_key(pl.col("listed_household")), _name_key(pl.col("listed_head"))
+    shifted = (~unknown & ~blank & hh.is_not_null() & head.is_not_null()
+               & (pl.col("_hh_sent").list.len() > 0) & (pl.col("_head_sent").list.len() > 0)
+               & ~pl.col("_hh_sent").list.contains(hh) & ~pl.col("_head_sent").list.contains(head))
     x = x.with_columns(
         _unknown=unknown, _wrong_row=wrong_row.fill_null(False), _wrong_file=wrong_file.fill_null(False),
         _early=early.fill_null(False), _future=future.fill_null(False), _blank=blank, _in_state=in_state.fill_null(False),
-    ).with_columns(_bad=pl.any_horizontal("_unknown", "_wrong_row", "_wrong_file", "_early", "_future", "_in_state"))
+        _shifted=shifted.fill_null(False),
+    ).with_columns(_bad=pl.any_horizontal("_unknown", "_wrong_row", "_wrong_file", "_early", "_future", "_in_state",
+                                          "_shifted"))
 
     vds = vd.dt.to_string("%Y-%m-%d")
     this_or_later = pl.lit(False)
@@ -422,6 +459,10 @@ def check_feedback(
          pl.format("乡（镇）填写为“{}”，与该预警所属乡镇不符 warning belongs to another township", "_row_town")),
         ("_wrong_file", "file", pl.col("file"),
          pl.format("反馈文件属于{}，该预警不属于该乡镇 file is from another township", "_file_town")),
+        ("_shifted", "listed_household", pl.col("listed_household"),
+         pl.format("本行户编号“{}”、户主姓名“{}”不是该预警编号下发时的户（户编号 {}）：排序或粘贴时错行了？答复未采纳，请核对后重报 "
+                   "the row's household and head are not those its warning was sent for (rows shifted by sorting or "
+                   "pasting?): not taken", "listed_household", "listed_head", "_hh_shown")),
         ("_early", "verify_date", vds,
          pl.concat_str([
              pl.format("核实日期{}早于下发日期{} verify date before issue date", vds, out_on.dt.to_string("%Y-%m-%d")),

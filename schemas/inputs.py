@@ -296,6 +296,10 @@ class Feedback(SourceRow):
     # a column the clerk added for what the visit found (核实情况, optional): `feedback.check_feedback`
     # keeps it in 备注
     situation: Optional[str] = pa.Field(nullable=True)
+    # 户编号 and 户主姓名 as returned (optional): `feedback.check_feedback` compares them with the
+    # household its 预警编号 was sent for
+    listed_household: Optional[str] = pa.Field(nullable=True)
+    listed_head: Optional[str] = pa.Field(nullable=True)
 
 
 class ReviewAnswer(SourceRow):

@@ -449,6 +449,30 @@ def test_what_a_clerk_wrote_in_a_column_added_for_it_is_the_note_not_nothing():
     assert acc.sort("line")["result"].to_list() == [None, "属实"]
 
 
+def test_an_answer_on_a_row_whose_household_is_not_the_warnings_is_told_back_not_taken():
+    """A clerk sorted the answer columns alone (Excel's 'continue with the current selection'), or
+    pasted answers in another order: each 预警编号 came back beside another household's 户编号
+    and 户主姓名 and its answer — taken, silently, for the wrong family. A row naming neither the
+    household nor the head any list sent under its 预警编号 is set aside saying so; one naming
+    either (a head changed since, 户编号 as Excel keeps it: `="0012"`, 12) is taken."""
+    sent = pl.DataFrame([township_row(W1, "大店镇", "2026-10", hh="0012") | {"户主姓名": "张三"},
+                         township_row(W2, "大店镇", "2026-10", hh="0034") | {"户主姓名": "李四"}],
+                        schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]})
+    rows = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+              (DADIAN, 3, W2, "大店镇", "不属实", "否", "张", D(2026, 10, 12), None),
+              (DADIAN, 4, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+              (DADIAN, 5, W2, "大店镇", "不属实", "否", "张", D(2026, 10, 12), None),
+              (DADIAN, 6, W2, "大店镇", None, None, None, None, None)).with_columns(
+        listed_household=pl.Series(["0034", '="0012"', '="0012"', "34", "0012"]),
+        listed_head=pl.Series(["李 四", "张三", "张三", "王五", "张三"]))
+    acc, una, rej = check_feedback(rows, issued_from_rows(sent), AS_OF, earlier_rows=sent)
+    assert rej["line"].to_list() == [2, 3] and set(rej["field"]) == {"listed_household"}
+    assert "0034" in rej["reason"][0] and "0012" in rej["reason"][0] and "错行" in rej["reason"][0]
+    assert acc["line"].to_list() == [4, 5] and una["line"].to_list() == [6]
+    told = returned_to_township(rej, CFG, ISSUED)["大店镇"]
+    assert told["字段"].to_list() == ["户编号", "户编号"]
+
+
 def test_unplaced_lead_answer_is_not_refused_on_township_and_ids_are_matched_loosely():
     f = fb(("反馈/大店镇.csv", 2, f" {W4.upper()} ", "大店镇", "属实", None, None, None, None))
     acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)
