@@ -327,7 +327,7 @@ def check_feedback(
     A 预警编号 is matched as issued (NFKC, case and surrounding spaces aside) or, failing that, by
     its letters and digits alone (`_id_key`) when one issued id alone shows them.
     accepted: the rest (a partial answer without 核实结果 included), input columns with
-    `warning_id` spelled as issued, `rules` the rules it verifies (`_rule_list` of the row's
+    `warning_id` spelled as issued, `township` the file's where the row gives none, `rules` the rules it verifies (`_rule_list` of the row's
     预警规则 as returned; else, when its 下发日期 (`issue_date`) is the one its row was first sent
     with before a re-run sent it again for a rule it added, the rules that row showed (a clerk
     filled in a copy of the old row: nobody looked at the rule added; `earlier_rows`, the township
@@ -509,7 +509,8 @@ def check_feedback(
     unanswered = x.filter(~pl.col("_bad") & pl.col("_blank")).with_columns(warning_id="_wid").select("_row", *cols)
     accepted = (
         x.filter(~pl.col("_bad") & ~pl.col("_blank"))
-        .with_columns(warning_id="_wid")
+        # (a file cut down to the columns answered: its township is the file's, for the county's ledger)
+        .with_columns(warning_id="_wid", township=pl.coalesce("township", "_file_town"))
         .join(_rules_taken(taken_before), on=["file", "line", "warning_id"], how="left", maintain_order="left")
         .join(first, on="warning_id", how="left", maintain_order="left")
         # (the rules the answered row showed: its 预警规则 as returned, else those of the row first sent

@@ -508,6 +508,19 @@ def test_file_township():
     assert file_township("反馈/新建 Microsoft Excel 工作表.xlsx", towns, sufs) is None
 
 
+def test_an_answer_from_a_file_without_the_township_column_is_the_files_township_in_the_ledger():
+    """A clerk cut the list down to the columns answered (no 乡（镇）): the county's 核实台账 showed
+    the answer under no township, filtered out by anyone looking for 夹沟镇's. Its file's
+    township (反馈/夹沟镇/…) is the answer's; a county's file of several townships names none."""
+    rows = fb((JIAGOU, 2, W3, None, "属实", "是", "王", D(2026, 10, 12), None),
+              ("反馈/县汇总.xlsx", 3, W5, None, "属实", "是", "王", D(2026, 10, 12), None),
+              (JIAGOU, 4, W5, " 夹沟 ", "属实", "是", "王", D(2026, 10, 12), None))
+    acc = check_feedback(rows, ISSUED, AS_OF, CFG.matching.places)[0].with_columns(received_period=pl.lit("2026-11"))
+    assert acc.sort("line")["township"].to_list() == ["夹沟镇", None, " 夹沟 "]  # (one written: as written)
+    ledger = answer_ledger(answer_history(acc, ISSUED))
+    assert ledger.filter(pl.col("乡（镇）") == "夹沟镇")["预警编号"].to_list() == [W3]
+
+
 def test_empty_delivery():
     acc, una, rej = check_feedback(DELIVERY.clear(), ISSUED, AS_OF, CFG.matching.places)
     assert acc.height == una.height == rej.height == 0
