@@ -44,7 +44,7 @@ from matchers.places import normalize_place, place_key
 from pipelines.accounting import AccountingError, together
 from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
 from pipelines.township import UNPLACED, grid_workers, mask_full_ids, mask_ids
-from pipelines.validate import (DETAIL, REJECTED_SCHEMA, TENS, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
+from pipelines.validate import (DETAIL, MAX_FIELD_CHARS, REJECTED_SCHEMA, TENS, TOO_LONG, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
                                 mask_value, original_file, parse_date, without_sheet)
 from schemas.inputs import as_written, respelled
 from schemas.outputs import (FEEDBACK_COLUMNS, LIST_STATE_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, AnswerHistory,
@@ -1774,6 +1774,14 @@ def values_not_read(blanked: pl.DataFrame, accepted: pl.DataFrame, overruled: pl
                       "the {} again", "_h", "_v", "_h", "_how", "_f", "_f")
     empty = pl.format("{}“{}”读不出，已按未填处理，请补填{}{} {} not readable, taken as empty: please fill it in again",
                       "_h", "_v", "_h", "_how", "_f")
+    # (a 备注 over MAX_FIELD_CHARS: not unreadable, too long)
+    long = pl.col("reason").str.starts_with(TOO_LONG).fill_null(False)
+    n = MAX_FIELD_CHARS
+    long_taken = pl.format(f"{{}}过长（超过{n}字符），未读入；核实结果已采纳，请精简后补填{{}} {{}} over {n} characters, not "
+                           "read: the answer is taken, please fill in a shorter one", "_h", "_h", "_f")
+    long_empty = pl.format(f"{{}}过长（超过{n}字符），已按未填处理，请精简后补填{{}} {{}} over {n} characters, taken as "
+                           "empty: please fill in a shorter one", "_h", "_h", "_f")
+    taken, empty = pl.when(long).then(long_taken).otherwise(taken), pl.when(long).then(long_empty).otherwise(empty)
     return x.select(
         pl.col("dept").fill_null("反馈"), pl.col("kind").fill_null("feedback"), "file", "line", "record_id", "field",
         "value", reason=pl.when(pl.col("_taken").fill_null(False)).then(taken).otherwise(empty),

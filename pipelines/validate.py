@@ -47,6 +47,7 @@ TEMPLATE_ROW = ("填表模板的示例行或填表说明，不是记录，未读
                 "(填表说明) row, not a record: not read (delete it before delivering)")
 WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
 MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
+TOO_LONG = f"值过长（超过{MAX_FIELD_CHARS}字符）"  # (the reason's words: `feedback.values_not_read` tells it apart)
 _SHOW_CHARS = 60  # a rejected value is echoed back at most this long
 # several required fields empty under lines that have them, or one so on many rows (a share
 # MERGED_SHARE of the table's, MERGED_MIN_ROWS at least): how a sheet's merged cells (a 网格员, a
@@ -450,7 +451,7 @@ def _reason(check: str, dtype, value: str | None) -> str:
         return {pl.Date: "日期无法解析 unparseable date", pl.Int64: "整数无法解析 unparseable integer"}.get(
             dtype, "数值无法解析 unparseable number") + v
     if check == "too_long":
-        return f"值过长（超过{MAX_FIELD_CHARS}字符） value too long (over {MAX_FIELD_CHARS} characters)"
+        return f"{TOO_LONG} value too long (over {MAX_FIELD_CHARS} characters)"
     if check == "not_nullable":
         return "必填项为空 missing value"
     if check.startswith("isin"):

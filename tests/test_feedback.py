@@ -13,6 +13,7 @@ from pipelines.feedback import (
     list_rows, list_sheets, take_returns, told_back, withdrawn_count, rerun_changes, SPLIT_OFF, reissued, with_reissued,
     sent_again, sent_before, rules_dropped,
 )
+from adapters.inbox import blanked_notes
 from pipelines.standardize import standardize
 from pipelines.validate import REJECTED_SCHEMA, delivery_ranks, validate
 from schemas.inputs import Feedback, Rejected
@@ -1289,6 +1290,30 @@ def test_an_answer_whose_date_cannot_be_read_is_taken_undated_and_the_township_t
     assert got == ("verified_true", None, 0) == blank.filter(pl.col("warning_id") == W1).select(
         "status", "verified_on", "days_overdue").row(0)
     assert status.filter(pl.col("warning_id") == W2)["verified_on"].item() == D(2026, 10, 12)
+
+
+def test_an_answer_whose_note_is_over_long_is_taken_and_the_township_asked_for_a_shorter_one():
+    """A grid worker pasted the whole visit report into 备注 (over 500 characters): the 属实 was
+    set aside with it and the warning stayed overdue, though the family was visited. The note is
+    left empty as an unreadable value is (`kinds.feedback.blank_unreadable`), the answer taken, and
+    the township asked for a shorter note."""
+    report = "经入户核实，" + "该户家庭成员因病住院治疗，医疗费用较高，家庭收入明显下降。" * 20
+    raw = pl.DataFrame({"预警编号": [W1], "乡（镇）": ["大店镇"], "核实结果": ["属实"], "是否纳入监测": ["是"],
+                        "核实日期": ["2026-10-12"], "备注": [report], "line": [2]})
+    spec, cells = CFG.kinds["feedback"], []
+    valid, bad = validate(standardize(raw, spec), spec, "反馈", DADIAN, D(2026, 11, 30), cells)
+    assert bad.is_empty()
+    acc = check_feedback(valid, ISSUED, AS_OF, CFG.matching.places)[0]
+    assert acc.select("warning_id", "result", "note").rows() == [(W1, "属实", None)]
+    told = returned_to_township(values_not_read(pl.concat(cells), acc, disagreements(acc)[0], spec.fields), CFG, ISSUED)
+    reason = told["大店镇"]["原因"][0]
+    assert reason.startswith("备注过长（超过500字符），未读入；核实结果已采纳，请精简后补填备注") and "读不出" not in reason
+    # (the console's note names the lines, not what two such notes say about their families)
+    two = validate(standardize(pl.concat([raw, raw.with_columns(备注=pl.lit("户主王建" + report), line=pl.lit(3, pl.Int64))]), spec),
+                   spec, "反馈", DADIAN, D(2026, 11, 30), cells := [])[0]
+    assert two.height == 2
+    said = blanked_notes(cells, {"note": ["备注"]}, DADIAN, "反馈")[0].problem
+    assert "第 2、3 行" in said and "王建" not in said and "住院" not in said
 
 
 def test_an_answer_whose_inclusion_cannot_be_read_is_taken_and_the_township_asked_for_it():
