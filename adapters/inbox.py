@@ -29,7 +29,7 @@ from pipelines.calendar import period_end
 from pipelines.standardize import (describe_misfit, detect_kind, field_columns, known_headers, normalize_header, says_unit,
                                    standardize)
 from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, TEMPLATE, TEMPLATE_ROW,
-                                delivery_place, delivery_ranks, keep_latest, month_only_lines, numbered_within_households,
+                                TOO_LONG, delivery_place, delivery_ranks, keep_latest, month_only_lines, numbered_within_households,
                                 old_id_lines, older_versions, persons_set_aside, rejected_files, set_aside_future_dates,
                                 sheet_label, sheet_of, stand_ins, template_rows, validate)
 from schemas.inputs import EXTRACT_MODELS
@@ -1330,7 +1330,8 @@ def blanked_notes(blanked: list[pl.DataFrame], headers: dict[str, list[str]], la
         header = (headers.get(field) or [field])[0]
         first = cells.head(10)
         reason = cells["reason"][0]
-        if cells["value"].n_unique() > 1:
+        # (a 备注 too long is a clerk's words about a family, not a value to show on the console)
+        if cells["value"].n_unique() > 1 and not reason.startswith(TOO_LONG):
             reason = reason.replace(f": '{cells['value'][0]}'", "", 1)  # (each value is said after its line)
             lines = "、".join(f"第 {n} 行“{v}”" for n, v in first.select("line", "value").iter_rows())
         else:

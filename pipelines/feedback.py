@@ -44,7 +44,7 @@ from matchers.places import normalize_place, place_key
 from pipelines.accounting import AccountingError, together
 from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
 from pipelines.township import UNPLACED, grid_workers, mask_full_ids, mask_ids
-from pipelines.validate import (REJECTED_SCHEMA, TENS, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
+from pipelines.validate import (DETAIL, MAX_FIELD_CHARS, REJECTED_SCHEMA, TENS, TOO_LONG, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
                                 mask_value, original_file, parse_date, without_sheet)
 from schemas.inputs import as_written, respelled
 from schemas.outputs import (FEEDBACK_COLUMNS, LIST_STATE_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, AnswerHistory,
@@ -93,6 +93,11 @@ _ANSWER_SCHEMA = {
 _STATUS_COLUMNS = list(WarningStatus.to_schema().columns)
 # a returned 核实日期 as typed where Excel kept `11.1` of `11.10` (`schemas.inputs.Feedback`)
 TENS_OF_DATE = "verify_date" + TENS
+# the words a clerk wrote in brackets after a code (不属实（已外出）) or in a column added for what the
+# visit found (核实情况), kept in 备注 (`_with_details`)
+_DETAILS = ["situation", "result" + DETAIL, "include_monitoring" + DETAIL]
+# the list's 户编号 and 户主姓名 as returned, compared with those sent (`_households_sent`)
+_SENT_AS = ["listed_household", "listed_head"]
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -156,6 +161,43 @@ def _own_words(note: pl.Expr) -> pl.Expr:
     kept as its answer and asked again in front of itself every month."""
     own = note.str.replace(rf"^({re.escape(PARTIAL_NOTE)}\s*(：|:|$)\s*)+", "")
     return _text(pl.when((own != WITHDRAWN_NOTE) & ~own.str.contains(f"^{_COVERED}$")).then(own))
+
+
+def _with_details(note: pl.Expr) -> pl.Expr:
+    """A returned 备注 (`_own_words`) with what the clerk wrote in a column added for the visit
+    (核实情况) and in brackets after 核实结果 or 是否纳入监测 (`_DETAILS`: 不属实（已外出）, read as
+    不属实) added, each one it does not hold already: the code alone would lose the reason, and a
+    row written in the added column alone read as unanswered."""
+    for d in (_text(pl.col(c)) for c in _DETAILS):
+        note = pl.when(d.is_null() | note.str.contains(d, literal=True).fill_null(False)).then(note).otherwise(
+            pl.concat_str([note, d], separator="；", ignore_nulls=True))
+    return note
+
+
+def _household_key(e: pl.Expr) -> pl.Expr:
+    """A 户编号 as a list showed it and Excel may give it back (`="0012"`, `'0012`, 12, h0012)."""
+    k = (e.cast(pl.String).str.normalize("NFKC").str.replace(r'^\s*="(.*)"\s*$', "$1").str.replace_all(r"[\s'\"]", "")
+         .str.to_uppercase().str.replace(r"^0+", ""))
+    return pl.when(k != "").then(k)
+
+
+def _name_key(e: pl.Expr) -> pl.Expr:
+    """A 户主姓名 without its spaces and the dots of a name in parts."""
+    k = e.cast(pl.String).str.normalize("NFKC").str.replace_all(r"[\s·•.\-]", "")
+    return pl.when(k != "").then(k)
+
+
+def _households_sent(earlier_rows: pl.DataFrame | None, wids: pl.Series) -> pl.DataFrame:
+    """The township rows written before (`earlier_rows`) -> per 预警编号 of `wids` (`_wid`), the
+    households (`_hh_sent`, `_household_key`; `_hh_shown` as written) and heads (`_head_sent`,
+    `_name_key`) any list sent it for: a carried row may show a head or number changed since."""
+    schema = {"_wid": pl.String, "_hh_sent": pl.List(pl.String), "_head_sent": pl.List(pl.String), "_hh_shown": pl.String}
+    if earlier_rows is None or not {"户编号", "户主姓名"} <= set(earlier_rows.columns):
+        return pl.DataFrame(schema=schema)
+    return earlier_rows.filter(pl.col("预警编号").is_in(wids.drop_nulls().implode())).group_by("预警编号").agg(
+        _hh_sent=_household_key(pl.col("户编号")).drop_nulls().unique(), _head_sent=_name_key(pl.col("户主姓名")).drop_nulls().unique(),
+        _hh_shown=pl.col("户编号").drop_nulls().unique(maintain_order=True).str.join("、"),
+    ).rename({"预警编号": "_wid"}).cast(schema)
 
 
 def _moved_out(rows: pl.DataFrame) -> pl.Expr:
@@ -285,7 +327,7 @@ def check_feedback(
     A 预警编号 is matched as issued (NFKC, case and surrounding spaces aside) or, failing that, by
     its letters and digits alone (`_id_key`) when one issued id alone shows them.
     accepted: the rest (a partial answer without 核实结果 included), input columns with
-    `warning_id` spelled as issued, `rules` the rules it verifies (`_rule_list` of the row's
+    `warning_id` spelled as issued, `township` the file's where the row gives none, `rules` the rules it verifies (`_rule_list` of the row's
     预警规则 as returned; else, when its 下发日期 (`issue_date`) is the one its row was first sent
     with before a re-run sent it again for a rule it added, the rules that row showed (a clerk
     filled in a copy of the old row: nobody looked at the rule added; `earlier_rows`, the township
@@ -312,7 +354,8 @@ def check_feedback(
     """
     iss = _issued(issued)
     fb = feedback.select(
-        [pl.col(c).cast(t) if c in feedback.columns else pl.lit(None, t).alias(c) for c, t in _ANSWER_SCHEMA.items()],
+        [pl.col(c).cast(t) if c in feedback.columns else pl.lit(None, t).alias(c)
+         for c, t in {**_ANSWER_SCHEMA, **dict.fromkeys([*_DETAILS, *_SENT_AS], pl.String)}.items()],
         _state=_text(pl.col("list_state")) if "list_state" in feedback.columns else pl.lit(None, pl.String),
         _tens=(pl.col(TENS_OF_DATE).cast(pl.Date) if TENS_OF_DATE in feedback.columns else pl.lit(None, pl.Date)),
         # (the 下发日期 returned, as Excel and WPS re-save a date; one not read is none)
@@ -320,7 +363,7 @@ def check_feedback(
     )
     fb = fb.with_columns(
         _text(pl.col(c)).alias(c) for c in ANSWER_FIELDS if c != "verify_date"
-    ).with_columns(note=_own_words(pl.col("note"))).with_row_index("_row")
+    ).with_columns(note=_with_details(_own_words(pl.col("note")))).drop(_DETAILS).with_row_index("_row")
     towns = _known_towns(iss, townships)
     by_key = {}
     for t in sorted(towns):
@@ -344,6 +387,7 @@ def check_feedback(
                    _first=pl.col("period").replace_strict(dict(first_out or {}), default=None, return_dtype=pl.Date)),
         on="_wid", how="left",
     )
+    x = x.join(_households_sent(earlier_rows, x["_wid"]), on="_wid", how="left", maintain_order="left")
     x = x.with_columns(
         _row_town=_text(pl.col("township").str.normalize("NFKC").str.replace_all(r"\s", "")),
     ).with_columns(
@@ -387,10 +431,18 @@ def check_feedback(
     # (one whose answer another row of the delivery gives, e.g. the earlier list's, is answered)
     in_state = (~unknown & blank & pl.col("_state").is_not_null() & ~sent_state
                 & blank.all().over(pl.coalesce("_wid", pl.col("warning_id"))))
+    # a row answered beside a household and a head that no list sent its 预警编号 for (the answer
+    # columns sorted alone, answers pasted in another order): another family's answer
+    hh, head = _household_key(pl.col("listed_household")), _name_key(pl.col("listed_head"))
+    shifted = (~unknown & ~blank & hh.is_not_null() & head.is_not_null()
+               & (pl.col("_hh_sent").list.len() > 0) & (pl.col("_head_sent").list.len() > 0)
+               & ~pl.col("_hh_sent").list.contains(hh) & ~pl.col("_head_sent").list.contains(head))
     x = x.with_columns(
         _unknown=unknown, _wrong_row=wrong_row.fill_null(False), _wrong_file=wrong_file.fill_null(False),
         _early=early.fill_null(False), _future=future.fill_null(False), _blank=blank, _in_state=in_state.fill_null(False),
-    ).with_columns(_bad=pl.any_horizontal("_unknown", "_wrong_row", "_wrong_file", "_early", "_future", "_in_state"))
+        _shifted=shifted.fill_null(False),
+    ).with_columns(_bad=pl.any_horizontal("_unknown", "_wrong_row", "_wrong_file", "_early", "_future", "_in_state",
+                                          "_shifted"))
 
     vds = vd.dt.to_string("%Y-%m-%d")
     this_or_later = pl.lit(False)
@@ -407,6 +459,10 @@ def check_feedback(
          pl.format("乡（镇）填写为“{}”，与该预警所属乡镇不符 warning belongs to another township", "_row_town")),
         ("_wrong_file", "file", pl.col("file"),
          pl.format("反馈文件属于{}，该预警不属于该乡镇 file is from another township", "_file_town")),
+        ("_shifted", "listed_household", pl.col("listed_household"),
+         pl.format("本行户编号“{}”、户主姓名“{}”不是该预警编号下发时的户（户编号 {}）：排序或粘贴时错行了？答复未采纳，请核对后重报 "
+                   "the row's household and head are not those its warning was sent for (rows shifted by sorting or "
+                   "pasting?): not taken", "listed_household", "listed_head", "_hh_shown")),
         ("_early", "verify_date", vds,
          pl.concat_str([
              pl.format("核实日期{}早于下发日期{} verify date before issue date", vds, out_on.dt.to_string("%Y-%m-%d")),
@@ -442,7 +498,9 @@ def check_feedback(
     )
     if rejected.height:
         rejected = rejected.with_columns(
-            pl.col(c).map_elements(mask_value, return_dtype=pl.String) for c in ("record_id", "value"))
+            *[pl.col(c).map_elements(mask_value, return_dtype=pl.String) for c in ("record_id", "value")],
+            # (a reason quotes the cell: an ID typed into 乡（镇） or 状态 is masked there too)
+            reason=mask_ids(pl.col("reason")))
 
     cols = list(_ANSWER_SCHEMA)
     first = (_first_rows(earlier_rows.filter(pl.col("预警编号").is_in(x["_wid"].drop_nulls().implode())), period)
@@ -451,7 +509,8 @@ def check_feedback(
     unanswered = x.filter(~pl.col("_bad") & pl.col("_blank")).with_columns(warning_id="_wid").select("_row", *cols)
     accepted = (
         x.filter(~pl.col("_bad") & ~pl.col("_blank"))
-        .with_columns(warning_id="_wid")
+        # (a file cut down to the columns answered: its township is the file's, for the county's ledger)
+        .with_columns(warning_id="_wid", township=pl.coalesce("township", "_file_town"))
         .join(_rules_taken(taken_before), on=["file", "line", "warning_id"], how="left", maintain_order="left")
         .join(first, on="warning_id", how="left", maintain_order="left")
         # (the rules the answered row showed: its 预警规则 as returned, else those of the row first sent
@@ -483,10 +542,46 @@ def _rules_taken(taken: pl.DataFrame | None) -> pl.DataFrame:
             .filter(pl.col("_taken_rules").is_not_null()).unique(["file", "line", "warning_id"], keep="last"))
 
 
+def answered_before(returned: pl.DataFrame, files: pl.DataFrame, earlier_files: pl.DataFrame | None,
+                    earlier_answers: pl.DataFrame | None) -> pl.DataFrame:
+    """The returned rows of a file byte for byte one an earlier period read (`files`: the
+    delivery's `file`, `sha256`; `earlier_files`: the same of the 反馈 files delivered before,
+    with their `period`) whose answer that period took (`earlier_answers`: the answers received
+    before, `received_period`, `file`, `line`) -> file, line, period, was (that period's file):
+    the same file sent again, its answers taken then. The rows it refused then (dated after that
+    run, and told to put it into the next 反馈/) are not among them: they are answers now."""
+    schema = {"file": pl.String, "line": pl.Int64, "period": pl.String, "was": pl.String}
+    if earlier_files is None or earlier_answers is None or earlier_files.is_empty() or earlier_answers.is_empty():
+        return pl.DataFrame(schema=schema)
+    sheet = pl.col("file").str.strip_prefix(without_sheet(pl.col("file")))  # (a workbook's sheet: the same sheet)
+    same = files.select(_base="file", sha256="sha256").join(
+        earlier_files.select("period", "sha256", was="file"), on="sha256")
+    taken = earlier_answers.select(period="received_period", was=without_sheet(pl.col("file")), _sheet=sheet, line="line")
+    return (returned.select("file", "line", _base=without_sheet(pl.col("file")), _sheet=sheet)
+            .join(same, on="_base").join(taken, on=["period", "was", "_sheet", "line"])
+            .sort("period").unique(["file", "line"], keep="first", maintain_order=True)
+            .select(*schema).cast(schema))
+
+
+def _sent_again_notes(again: pl.DataFrame) -> pl.DataFrame:
+    """`answered_before`'s rows -> QUALITY_COLUMNS rows for the county, one per file: which of
+    its lines were answers taken in which period, not taken again."""
+    return again.sort("file", "line").group_by("file", "period", "was", maintain_order=True).agg(
+        pl.col("line").cast(pl.String).str.join("、").alias("_lines"), count=pl.len().cast(pl.Int64),
+    ).select(
+        category=pl.lit(Finding.EARLIER_COPY), dept=pl.lit("反馈"), file="file",
+        detail=pl.format("与 {} 期收到的 {} 完全相同：第{}行的答复已在 {} 期采纳，不再重复计入（重报了往期文件？）"
+                         " identical to {} received in {}: the answers of these lines were taken then, not again",
+                         "period", "was", "_lines", "period", "was", "period"),
+        count="count",
+    ).cast(QUALITY_COLUMNS)
+
+
 def take_returns(
     returned: pl.DataFrame | None, set_aside: pl.DataFrame | None, issued: pl.DataFrame | None, as_of: date, period: str,
     cfg: Config, files: pl.DataFrame, townships: Iterable[str] = (), first_out: Mapping[str, date] | None = None,
     blanked: pl.DataFrame | None = None, taken_before: pl.DataFrame | None = None, earlier_rows: pl.DataFrame | None = None,
+    earlier_files: pl.DataFrame | None = None, earlier_answers: pl.DataFrame | None = None,
 ) -> tuple[dict, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]:
     """The period's returned township lists (`returned`: the 反馈 rows read, None when none were;
     `set_aside`: the folder's `Rejected` rows the validator set aside, a 核实结果 outside
@@ -501,18 +596,23 @@ def take_returns(
     set aside (the validator's rows too: the console says so), how many accepted carry no
     核实结果 (they verify nothing), and how many warnings the delivery answers verifying only some
     of the rules on them now (`reopened`: a re-run added a rule after the row answered went
-    out, `reissued`; they stay open); raises AccountingError when a row is not accounted for."""
+    out, `reissued`; they stay open); raises AccountingError when a row is not accounted for.
+    A file sent again byte for byte (`earlier_files`, `earlier_answers`: `answered_before`) is not
+    read again where an earlier period took its answers: those rows are not counted as returned,
+    and the findings name them."""
     invalid = 0 if set_aside is None else set_aside.filter(pl.col("line").is_not_null()).height
     counts = {"returned": invalid, "accepted": 0, "unanswered": 0, "set_aside": invalid}
     if returned is None or returned.is_empty():
         return counts, None, None, None, None
+    again = answered_before(returned, files, earlier_files, earlier_answers)
+    returned = returned.join(again, on=["file", "line"], how="anti", maintain_order="left")
     folder = cfg.kinds["feedback"].folder
     accepted, unanswered, refused = check_feedback(returned, issued, as_of, cfg.matching.places,
                                                    delivery_ranks(files, cfg.inbox.later_marks), period=period,
                                                    townships=townships, first_out=first_out, taken_before=taken_before,
                                                    earlier_rows=earlier_rows)
     overruled, findings = disagreements(accepted, cfg.inbox.later_marks)
-    findings = pl.concat([findings, year_slips(returned, accepted)])
+    findings = pl.concat([findings, year_slips(returned, accepted), _sent_again_notes(again)])
     # an answer whose 核实日期 could not be read was taken undated (`kinds.feedback.blank_unreadable`):
     # not set aside, but the township is told to fill the date in again
     not_read = values_not_read(blanked, accepted, overruled, cfg.kinds["feedback"].fields)
@@ -1674,6 +1774,14 @@ def values_not_read(blanked: pl.DataFrame, accepted: pl.DataFrame, overruled: pl
                       "the {} again", "_h", "_v", "_h", "_how", "_f", "_f")
     empty = pl.format("{}“{}”读不出，已按未填处理，请补填{}{} {} not readable, taken as empty: please fill it in again",
                       "_h", "_v", "_h", "_how", "_f")
+    # (a 备注 over MAX_FIELD_CHARS: not unreadable, too long)
+    long = pl.col("reason").str.starts_with(TOO_LONG).fill_null(False)
+    n = MAX_FIELD_CHARS
+    long_taken = pl.format(f"{{}}过长（超过{n}字符），未读入；核实结果已采纳，请精简后补填{{}} {{}} over {n} characters, not "
+                           "read: the answer is taken, please fill in a shorter one", "_h", "_h", "_f")
+    long_empty = pl.format(f"{{}}过长（超过{n}字符），已按未填处理，请精简后补填{{}} {{}} over {n} characters, taken as "
+                           "empty: please fill in a shorter one", "_h", "_h", "_f")
+    taken, empty = pl.when(long).then(long_taken).otherwise(taken), pl.when(long).then(long_empty).otherwise(empty)
     return x.select(
         pl.col("dept").fill_null("反馈"), pl.col("kind").fill_null("feedback"), "file", "line", "record_id", "field",
         "value", reason=pl.when(pl.col("_taken").fill_null(False)).then(taken).otherwise(empty),
@@ -1736,7 +1844,7 @@ def returned_to_township(
     the townships of `issued` and `townships`), else the township of the warning named in
     `record_id`; rows where none is
     known go under UNKNOWN_TOWNSHIP for the county. Columns: 文件, 行号, 预警编号, 字段 (Chinese
-    header), 填报内容, 原因; sorted by 文件, 行号."""
+    header), 填报内容, 原因 (an ID number in them masked: `mask_ids`); sorted by 文件, 行号."""
     r = in_headers(rejected.with_columns(pl.col("kind").fill_null("feedback")), {"feedback": cfg.kinds["feedback"]})
     r = r.with_columns(
         (pl.col("township") if "township" in rejected.columns else pl.lit(None, pl.String)).alias("_town"))
@@ -1748,7 +1856,8 @@ def returned_to_township(
                           "_w_town"))
     out = r.sort("file", "line", nulls_last=True, maintain_order=True).select(
         pl.col("_town").fill_null(UNKNOWN_TOWNSHIP).alias("_town"),
-        pl.col("file").alias("文件"), pl.col("line").alias("行号"), pl.col("record_id").alias("预警编号"),
-        pl.col("field").alias("字段"), pl.col("value").alias("填报内容"), pl.col("reason").alias("原因"),
+        # (a township file: a file named after its household's ID, and a reason quoting it, masked)
+        mask_ids(pl.col("file")).alias("文件"), pl.col("line").alias("行号"), pl.col("record_id").alias("预警编号"),
+        pl.col("field").alias("字段"), mask_ids(pl.col("value")).alias("填报内容"), mask_ids(pl.col("reason")).alias("原因"),
     )
     return {t: df.drop("_town") for (t,), df in out.partition_by("_town", as_dict=True, maintain_order=True).items()}

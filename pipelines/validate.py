@@ -47,6 +47,7 @@ TEMPLATE_ROW = ("填表模板的示例行或填表说明，不是记录，未读
                 "(填表说明) row, not a record: not read (delete it before delivering)")
 WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
 MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
+TOO_LONG = f"值过长（超过{MAX_FIELD_CHARS}字符）"  # (the reason's words: `feedback.values_not_read` tells it apart)
 _SHOW_CHARS = 60  # a rejected value is echoed back at most this long
 # several required fields empty under lines that have them, or one so on many rows (a share
 # MERGED_SHARE of the table's, MERGED_MIN_ROWS at least): how a sheet's merged cells (a 网格员, a
@@ -62,8 +63,9 @@ EXCEL_DESTROYED = ("已被Excel截为15位有效数字（如 2.0261E+19），无
                    "Excel (a long number cut to 15 digits, e.g. 2.0261E+19): deliver again with the column as text")
 # fields kept as delivered but for surrounding whitespace (no NFKC): a masked ID and a name are
 # compared by the matcher in their own way; a township's 核实人 and 备注 and an analyst's 复核人
-# and 复核备注 are people's words, stored and sent back as written (`户主外出，未见到人`)
-AS_WRITTEN = frozenset({"id_raw", "name", "verifier", "reviewer", "note"})
+# and 复核备注 are people's words, stored and sent back as written (`户主外出，未见到人`), as is what a
+# clerk wrote in a column added for the visit (核实情况: kept in 备注)
+AS_WRITTEN = frozenset({"id_raw", "name", "verifier", "reviewer", "note", "situation"})
 
 
 def in_headers(rejected: pl.DataFrame, kinds: Mapping[str, KindSpec]) -> pl.DataFrame:
@@ -216,6 +218,16 @@ def tens_date(c: str, latest: date) -> pl.Expr:
     return pl.when(t.str.contains(EXCEL_TENS)).then(_without_year(t + "0", latest))
 
 
+DETAIL = "_detail"  # a model's `<code field>_detail` column: `code_detail` of that field (`schemas.inputs.Feedback`)
+
+
+def code_detail(c: str) -> pl.Expr:
+    """Column `c`'s words in brackets after its code, which the code is read without (`_field_exprs`:
+    不属实（已外出） is 不属实) -> those words (已外出), else null."""
+    d = _text(c).str.replace(r"[.。,，;；!！、\s]+$", "").str.extract(r".\(([^()]*)\)$").str.strip_chars()
+    return pl.when(d != "").then(d)
+
+
 def _id_number(c: str) -> pl.Expr:
     """A roster's 身份证号 as typed -> its text: no spaces, no leading apostrophe, upper case."""
     return _text(c).str.replace_all(r"\s", "").str.strip_chars_start(TEXT_MARKS).str.to_uppercase()
@@ -350,7 +362,8 @@ def _parsed(df: pl.DataFrame, spec: KindSpec, model, latest: date | None = None
             ) -> tuple[pl.DataFrame, pl.DataFrame, list[str], pl.DataFrame]:
     """Typed columns, one boolean column per parsed field flagging unparseable values, and one
     per text field flagging values over MAX_FIELD_CHARS. A model's `<date field>_tens` column
-    (`TENS`), in answers (`latest` given), is `tens_date` of that field.
+    (`TENS`), in answers (`latest` given), is `tens_date` of that field; a `<code field>_detail`
+    column (`DETAIL`) is `code_detail` of that field.
 
     Every value is a function of its own raw cell, so a column with few distinct values (dates,
     codes, places) is parsed once per distinct value and joined back; the others are parsed in
@@ -368,6 +381,9 @@ def _parsed(df: pl.DataFrame, spec: KindSpec, model, latest: date | None = None
         dt = col.dtype.type
         if name.endswith(TENS) and latest is not None and name.removesuffix(TENS) in df.columns:
             cols[name] = df.select(tens_date(name.removesuffix(TENS), latest).alias(name)).to_series()
+            continue
+        if name.endswith(DETAIL) and name.removesuffix(DETAIL) in df.columns:
+            cols[name] = df.select(code_detail(name.removesuffix(DETAIL)).alias(name)).to_series()
             continue
         if name not in df.columns:
             cols[name] = pl.Series(name, [None] * n, dtype=col.dtype.type)
@@ -435,7 +451,7 @@ def _reason(check: str, dtype, value: str | None) -> str:
         return {pl.Date: "日期无法解析 unparseable date", pl.Int64: "整数无法解析 unparseable integer"}.get(
             dtype, "数值无法解析 unparseable number") + v
     if check == "too_long":
-        return f"值过长（超过{MAX_FIELD_CHARS}字符） value too long (over {MAX_FIELD_CHARS} characters)"
+        return f"{TOO_LONG} value too long (over {MAX_FIELD_CHARS} characters)"
     if check == "not_nullable":
         return "必填项为空 missing value"
     if check.startswith("isin"):

@@ -288,6 +288,18 @@ class Feedback(SourceRow):
     issue_date: Optional[str] = pa.Field(nullable=True)
     # (optional: frames built without it validate; `pipelines.validate.tens_date` fills it)
     verify_date_tens: Optional[pl.Date] = pa.Field(nullable=True)
+    # the words written in brackets after 核实结果 or 是否纳入监测 (不属实（已外出）: 已外出), which the
+    # code is read without (optional; `pipelines.validate.code_detail` fills them): the clerk's
+    # reason, `feedback.check_feedback` keeps it in 备注
+    result_detail: Optional[str] = pa.Field(nullable=True)
+    include_monitoring_detail: Optional[str] = pa.Field(nullable=True)
+    # a column the clerk added for what the visit found (核实情况, optional): `feedback.check_feedback`
+    # keeps it in 备注
+    situation: Optional[str] = pa.Field(nullable=True)
+    # 户编号 and 户主姓名 as returned (optional): `feedback.check_feedback` compares them with the
+    # household its 预警编号 was sent for
+    listed_household: Optional[str] = pa.Field(nullable=True)
+    listed_head: Optional[str] = pa.Field(nullable=True)
 
 
 class ReviewAnswer(SourceRow):

@@ -13,6 +13,7 @@ from pipelines.feedback import (
     list_rows, list_sheets, take_returns, told_back, withdrawn_count, rerun_changes, SPLIT_OFF, reissued, with_reissued,
     sent_again, sent_before, rules_dropped,
 )
+from adapters.inbox import blanked_notes
 from pipelines.standardize import standardize
 from pipelines.validate import REJECTED_SCHEMA, delivery_ranks, validate
 from schemas.inputs import Feedback, Rejected
@@ -90,6 +91,16 @@ def test_rejections_name_field_and_reason():
     assert set(rej["dept"]) == {"反馈"} and set(rej["kind"]) == {"feedback"}
     # told back to the township the answer came from, never to the warning's owner
     assert got[5]["township"] == "大店镇" and got[-2]["township"] == "夹沟镇" and got[4]["township"] == "大店镇"
+
+
+def test_a_township_cell_holding_an_id_number_is_told_back_masked_in_the_reason_too():
+    """A clerk typed a household's ID into 乡（镇）(a column shifted): the row is another
+    township's, and the reason quoting the cell goes into the township's 反馈退回 and the county's
+    搁置行: masked there as in 填报内容 (Article 27)."""
+    full = "342223194804228128"
+    rej = check_feedback(fb((DADIAN, 2, W1, full, "属实", "是", "张", D(2026, 10, 12), None)), ISSUED, AS_OF)[2]
+    assert rej["field"].to_list() == ["township"] and rej["value"].to_list() == ["342223********8128"]
+    assert full not in rej["reason"][0] and "342223********8128" in rej["reason"][0]
 
 
 def test_a_visit_before_a_rerun_raised_the_warning_again_is_not_early():
@@ -408,6 +419,61 @@ def test_free_text_is_kept_as_written_codes_and_dates_are_normalised():
     assert acc["note"].to_list() == ["户主外出，未见到人（电话：１３８）"]
 
 
+def test_a_reason_a_clerk_put_in_brackets_after_the_answer_is_kept_in_the_note():
+    """不属实（已外出）: the answer is 不属实, and 已外出 the clerk's reason for it — dropped with the
+    brackets as a department's detail is (门诊慢特病（高血压）), it is kept in 备注, after the
+    clerk's own note and not said twice; so is one after 是否纳入监测."""
+    raw = pl.DataFrame({"预警编号": [W1, W2, W1], "乡（镇）": ["大店镇"] * 3,
+                        "核实结果": ["不属实（已外出）", "属实 (户主住院)。", "属实（已外出）"],
+                        "是否纳入监测": ["否", "是（边缘易致贫户）", "否"], "核实日期": ["2026-10-12"] * 3,
+                        "备注": [None, "已电话回访", "已外出务工"], "line": [2, 3, 4]})
+    spec = CFG.kinds["feedback"]
+    valid, bad = validate(standardize(raw, spec), spec, "反馈", DADIAN, AS_OF)
+    assert bad.is_empty()
+    acc = check_feedback(valid, ISSUED, AS_OF)[0].sort("line")
+    assert acc["result"].to_list() == ["不属实", "属实", "属实"]
+    assert acc["include_monitoring"].to_list() == ["否", "是", "否"]
+    assert acc["note"].to_list() == ["已外出", "已电话回访；户主住院；边缘易致贫户", "已外出务工"]
+
+
+def test_what_a_clerk_wrote_in_a_column_added_for_it_is_the_note_not_nothing():
+    """A clerk added a column 核实情况 beside the list's and wrote the visit there (属实，已纳入监测),
+    leaving 核实结果 empty: the row read as unanswered, the warning overdue, nobody told. What it
+    says is the answer's 备注 (after the list's 备注, once): an answer without 核实结果, which the
+    next list asks for."""
+    raw = pl.DataFrame({"预警编号": [W1, W2], "乡（镇）": ["大店镇"] * 2, "核实结果": [None, "属实"],
+                        "备注": [None, "电话联系"], "核实情况": ["属实，已纳入监测", "户主住院"], "line": [2, 3]})
+    spec = CFG.kinds["feedback"]
+    valid, bad = validate(standardize(raw, spec), spec, "反馈", DADIAN, AS_OF)
+    acc, una, _ = check_feedback(valid, ISSUED, AS_OF)
+    assert una.is_empty() and acc.sort("line")["note"].to_list() == ["属实，已纳入监测", "电话联系；户主住院"]
+    assert acc.sort("line")["result"].to_list() == [None, "属实"]
+
+
+def test_an_answer_on_a_row_whose_household_is_not_the_warnings_is_told_back_not_taken():
+    """A clerk sorted the answer columns alone (Excel's 'continue with the current selection'), or
+    pasted answers in another order: each 预警编号 came back beside another household's 户编号
+    and 户主姓名 and its answer — taken, silently, for the wrong family. A row naming neither the
+    household nor the head any list sent under its 预警编号 is set aside saying so; one naming
+    either (a head changed since, 户编号 as Excel keeps it: `="0012"`, 12) is taken."""
+    sent = pl.DataFrame([township_row(W1, "大店镇", "2026-10", hh="0012") | {"户主姓名": "张三"},
+                         township_row(W2, "大店镇", "2026-10", hh="0034") | {"户主姓名": "李四"}],
+                        schema={c: pl.String for c in [*TOWNSHIP_COLUMNS, "township", "period"]})
+    rows = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+              (DADIAN, 3, W2, "大店镇", "不属实", "否", "张", D(2026, 10, 12), None),
+              (DADIAN, 4, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+              (DADIAN, 5, W2, "大店镇", "不属实", "否", "张", D(2026, 10, 12), None),
+              (DADIAN, 6, W2, "大店镇", None, None, None, None, None)).with_columns(
+        listed_household=pl.Series(["0034", '="0012"', '="0012"', "34", "0012"]),
+        listed_head=pl.Series(["李 四", "张三", "张三", "王五", "张三"]))
+    acc, una, rej = check_feedback(rows, issued_from_rows(sent), AS_OF, earlier_rows=sent)
+    assert rej["line"].to_list() == [2, 3] and set(rej["field"]) == {"listed_household"}
+    assert "0034" in rej["reason"][0] and "0012" in rej["reason"][0] and "错行" in rej["reason"][0]
+    assert acc["line"].to_list() == [4, 5] and una["line"].to_list() == [6]
+    told = returned_to_township(rej, CFG, ISSUED)["大店镇"]
+    assert told["字段"].to_list() == ["户编号", "户编号"]
+
+
 def test_unplaced_lead_answer_is_not_refused_on_township_and_ids_are_matched_loosely():
     f = fb(("反馈/大店镇.csv", 2, f" {W4.upper()} ", "大店镇", "属实", None, None, None, None))
     acc, _, rej = check_feedback(f, ISSUED, AS_OF, CFG.matching.places)
@@ -441,6 +507,19 @@ def test_file_township():
     assert file_township("反馈/大店集镇_反馈.xlsx", towns, sufs) == "大店集镇"  # not also 大店镇
     assert file_township("反馈/大店镇_夹沟镇_合并.xlsx", towns, sufs) is None
     assert file_township("反馈/新建 Microsoft Excel 工作表.xlsx", towns, sufs) is None
+
+
+def test_an_answer_from_a_file_without_the_township_column_is_the_files_township_in_the_ledger():
+    """A clerk cut the list down to the columns answered (no 乡（镇）): the county's 核实台账 showed
+    the answer under no township, filtered out by anyone looking for 夹沟镇's. Its file's
+    township (反馈/夹沟镇/…) is the answer's; a county's file of several townships names none."""
+    rows = fb((JIAGOU, 2, W3, None, "属实", "是", "王", D(2026, 10, 12), None),
+              ("反馈/县汇总.xlsx", 3, W5, None, "属实", "是", "王", D(2026, 10, 12), None),
+              (JIAGOU, 4, W5, " 夹沟 ", "属实", "是", "王", D(2026, 10, 12), None))
+    acc = check_feedback(rows, ISSUED, AS_OF, CFG.matching.places)[0].with_columns(received_period=pl.lit("2026-11"))
+    assert acc.sort("line")["township"].to_list() == ["夹沟镇", None, " 夹沟 "]  # (one written: as written)
+    ledger = answer_ledger(answer_history(acc, ISSUED))
+    assert ledger.filter(pl.col("乡（镇）") == "夹沟镇")["预警编号"].to_list() == [W3]
 
 
 def test_empty_delivery():
@@ -1162,6 +1241,18 @@ def test_returned_to_township_includes_validator_rejections():
     assert list(lost) == [UNKNOWN_TOWNSHIP]
 
 
+def test_a_returned_file_named_with_an_id_number_is_told_back_masked():
+    """A clerk named the file after the household it answers (李伟学342201194806178891核实表.csv):
+    its 反馈退回 is a township file, which holds no full ID number; the name and a reason quoting
+    it (a later file overruling) are masked as the county's ledger masks them."""
+    named = "反馈/大店镇/李伟学342201194806178891核实表.csv"
+    rej = check_feedback(fb((named, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 1), None)), ISSUED, AS_OF)[2]
+    said = rej.with_columns(reason=pl.lit(f"与后放入的 {named} 第2行答复不一致"))
+    out = returned_to_township(pl.concat([rej, said]), CFG, ISSUED)["大店镇"]
+    assert out["文件"].to_list() == ["反馈/大店镇/李伟学342201********8891核实表.csv"] * 2
+    assert not out.select(pl.all().cast(pl.String).str.contains("342201194806178891").any()).row(0).count(True)
+
+
 def test_an_answer_whose_date_cannot_be_read_is_taken_undated_and_the_township_told():
     """A clerk's 属实 with 核实日期 `11月` (no day) was set aside whole and returned: the family was
     visited, but the warning stayed open and counted overdue until the row came back again, while
@@ -1199,6 +1290,30 @@ def test_an_answer_whose_date_cannot_be_read_is_taken_undated_and_the_township_t
     assert got == ("verified_true", None, 0) == blank.filter(pl.col("warning_id") == W1).select(
         "status", "verified_on", "days_overdue").row(0)
     assert status.filter(pl.col("warning_id") == W2)["verified_on"].item() == D(2026, 10, 12)
+
+
+def test_an_answer_whose_note_is_over_long_is_taken_and_the_township_asked_for_a_shorter_one():
+    """A grid worker pasted the whole visit report into 备注 (over 500 characters): the 属实 was
+    set aside with it and the warning stayed overdue, though the family was visited. The note is
+    left empty as an unreadable value is (`kinds.feedback.blank_unreadable`), the answer taken, and
+    the township asked for a shorter note."""
+    report = "经入户核实，" + "该户家庭成员因病住院治疗，医疗费用较高，家庭收入明显下降。" * 20
+    raw = pl.DataFrame({"预警编号": [W1], "乡（镇）": ["大店镇"], "核实结果": ["属实"], "是否纳入监测": ["是"],
+                        "核实日期": ["2026-10-12"], "备注": [report], "line": [2]})
+    spec, cells = CFG.kinds["feedback"], []
+    valid, bad = validate(standardize(raw, spec), spec, "反馈", DADIAN, D(2026, 11, 30), cells)
+    assert bad.is_empty()
+    acc = check_feedback(valid, ISSUED, AS_OF, CFG.matching.places)[0]
+    assert acc.select("warning_id", "result", "note").rows() == [(W1, "属实", None)]
+    told = returned_to_township(values_not_read(pl.concat(cells), acc, disagreements(acc)[0], spec.fields), CFG, ISSUED)
+    reason = told["大店镇"]["原因"][0]
+    assert reason.startswith("备注过长（超过500字符），未读入；核实结果已采纳，请精简后补填备注") and "读不出" not in reason
+    # (the console's note names the lines, not what two such notes say about their families)
+    two = validate(standardize(pl.concat([raw, raw.with_columns(备注=pl.lit("户主王建" + report), line=pl.lit(3, pl.Int64))]), spec),
+                   spec, "反馈", DADIAN, D(2026, 11, 30), cells := [])[0]
+    assert two.height == 2
+    said = blanked_notes(cells, {"note": ["备注"]}, DADIAN, "反馈")[0].problem
+    assert "第 2、3 行" in said and "王建" not in said and "住院" not in said
 
 
 def test_an_answer_whose_inclusion_cannot_be_read_is_taken_and_the_township_asked_for_it():
@@ -1706,6 +1821,39 @@ def test_the_returns_taken_are_accounted_for_and_told_back():
     assert findings.cast(QUALITY_COLUMNS)["category"].to_list() == [Finding.DISAGREE]
     assert take_returns(None, invalid, None, AS_OF, "2026-12", CFG, files)[0] == {
         "returned": 1, "accepted": 0, "unanswered": 0, "set_aside": 1}
+
+
+def test_a_returned_file_sent_again_in_a_later_period_does_not_take_its_answers_again():
+    """大店镇 returned its list in November, and a correction (更正) answering W1 otherwise; in
+    December it sends the first file again, byte for byte (every file sent again, or by mistake).
+    Its answers were taken in November: taken again they were December's latest and undid the
+    correction (W1 属实 again), and the ledger listed each twice. The rows November took are not
+    taken again (the county told, naming the file and period); a row November refused (dated after
+    that run: 'put it into the next period's 反馈/') is checked now."""
+    first, fix = "反馈/大店镇_2026-10_预警清单.csv", "反馈/大店镇_2026-10_预警清单(更正).csv"
+    sent = fb((first, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+              (first, 3, W2, "大店镇", "属实", "是", "张", D(2026, 11, 20), None))
+    nov_files = pl.DataFrame({"dept": ["反馈"] * 2, "file": [first, fix], "sha256": ["s1", "s2"],
+                              "modified": [dt.datetime(2026, 11, 4, 9), dt.datetime(2026, 11, 4, 10)]})
+    nov = take_returns(pl.concat([sent, fb((fix, 2, W1, "大店镇", "不属实", "否", "张", D(2026, 10, 12), None))]),
+                       None, ISSUED, AS_OF, "2026-11", CFG, nov_files)[1]
+    assert nov.select("file", "line").rows() == [(first, 2), (fix, 2)]  # (line 3: dated after the run)
+    dec_files = pl.DataFrame({"dept": ["反馈"], "file": [first], "sha256": ["s1"],
+                              "modified": [dt.datetime(2026, 12, 3, 9)]})
+    earlier_files = nov_files.with_columns(period=pl.lit("2026-11"))
+    counts, dec, _, _, findings = take_returns(sent, None, ISSUED, D(2026, 12, 7), "2026-12", CFG, dec_files,
+                                               earlier_files=earlier_files, earlier_answers=nov)
+    assert dec.select("file", "line").rows() == [(first, 3)] and counts["returned"] == 1
+    status = warning_status(ISSUED, pl.concat([nov, dec], how="diagonal_relaxed"), D(2026, 12, 7))
+    assert dict(status.select("warning_id", "result").rows())[W1] == "不属实"
+    said = findings.filter(pl.col("category") == Finding.EARLIER_COPY)
+    assert said["file"].to_list() == [first] and said["count"].to_list() == [1]
+    assert "2026-11" in said["detail"][0] and "第2行" in said["detail"][0]
+    # (every row of it taken then: nothing read now, the county still told)
+    counts, dec, _, _, findings = take_returns(sent.head(1), None, ISSUED, D(2026, 12, 7), "2026-12", CFG, dec_files,
+                                               earlier_files=earlier_files, earlier_answers=nov)
+    assert dec.is_empty() and counts["returned"] == 0
+    assert findings["category"].to_list() == [Finding.EARLIER_COPY]
 
 
 def test_the_files_of_the_returns_not_read_are_told_back_to_their_townships():
