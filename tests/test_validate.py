@@ -106,6 +106,17 @@ def test_a_month_and_day_typed_into_a_date_cell_is_read_as_typed_in_an_answer():
     assert df.select(parse_date("d")).to_series().to_list() == [date(1900, 1, 10)] * 3 + [date(1900, 1, 9)] + [date(1900, 1, 10)] * 2
 
 
+def test_an_answers_date_is_read_by_one_tree_of_expressions_not_copies_of_it():
+    """Each reading of a 核实日期 reads its text worked out once (`_let`): built so, the tree of
+    `parse_date` was 119 KB, copies of the text it reads evaluated one by one (~0.1 s a file of
+    one row, twice: value and flag). A long number, which no reading takes, is no date, not an error."""
+    from pipelines.validate import parse_date
+    assert len(str(parse_date("d", date(2026, 12, 7)))) < 15_000
+    assert len(str(tens_date("d", date(2026, 12, 7)))) < 5_000
+    df = pl.DataFrame({"d": ["20261005202610052026", "46300", "1900-01-10 03:36:00"]})
+    assert df.select(parse_date("d", date(2026, 12, 7))).to_series().to_list() == [None, date(2026, 10, 5), date(2026, 10, 15)]
+
+
 def test_a_month_without_its_day_is_its_first_day_in_an_extract_not_in_an_answer():
     """A ledger's 解决日期 or a benefit's 变动日期 written by the month (2026年10月, 2026-10, 202610)
     was no date: an empty 解决日期 is a problem unsolved (W1 warned a whole village). In an
