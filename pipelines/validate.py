@@ -289,21 +289,24 @@ def month_only_lines(df: pl.DataFrame, spec: KindSpec) -> dict[str, list[int]]:
 
 def parse_float(c: str) -> pl.Expr:
     """Amounts: thousands separators, `元`/`¥`, full-width digits, inner spaces allowed, a unit
-    after the number (`3个月`, `120元`; `1.5万`, `1.5万元` are 15,000); a dash alone is 0 (`_DASH`)."""
-    t = _text(c).str.replace_all(r"[,，\s¥￥]", "")
-    s = t.str.replace(r"[\u4e00-\u9fff]+$", "")
-    unit = t.str.extract(r"([\u4e00-\u9fff]+)$", 1)
-    scale = pl.when(unit.str.starts_with("万")).then(1e4).when(unit.str.starts_with("亿")).then(1e8).otherwise(1.0)
-    f = s.cast(pl.Float64, strict=False)
-    f = pl.when(scale != 1.0).then((f * scale).round(4)).otherwise(f)  # (0.57 x 10,000 is 5,699.999999999999: as `standardize`'s 万元)
-    return (pl.when(s.str.contains(_NUMBER) & f.is_finite()).then(f)  # `1e999` is not an amount
-            .when(s.str.contains(_DASH)).then(pl.lit(0.0)))
+    after the number (`3个月`, `120元`; `1.5万`, `1.5万元` are 15,000); a dash alone is 0 (`_DASH`).
+    (The text, the number and its scale each worked out once: `_let`.)"""
+    def read(t: pl.Expr) -> pl.Expr:
+        s = t.str.replace(r"[\u4e00-\u9fff]+$", "")
+        unit = t.str.extract(r"([\u4e00-\u9fff]+)$", 1)
+        scale = pl.when(unit.str.starts_with("万")).then(1e4).when(unit.str.starts_with("亿")).then(1e8).otherwise(1.0)
+        return pl.struct(s=s, f=s.cast(pl.Float64, strict=False), scale=scale)
+    x = _let(_text(c).str.replace_all(r"[,，\s¥￥]", ""), read)
+    s, f, scale = pl.field("s"), pl.field("f"), pl.field("scale")
+    x = x.struct.with_fields(  # (0.57 x 10,000 is 5,699.999999999999: as `standardize`'s 万元)
+        pl.when(scale != 1.0).then((f * scale).round(4)).otherwise(f).alias("f"))
+    return x.struct.with_fields((pl.when(s.str.contains(_NUMBER) & f.is_finite()).then(f)  # `1e999` is not an amount
+                                 .when(s.str.contains(_DASH)).then(pl.lit(0.0))).alias("_r")).struct.field("_r").alias(c)
 
 
 def parse_int(c: str) -> pl.Expr:
     """`3`, `3.0`, `３`, `3个月` -> 3; `3.5` -> null."""
-    f = parse_float(c)
-    return pl.when(f == f.floor()).then(f.cast(pl.Int64, strict=False))
+    return _let(parse_float(c), lambda f: pl.when(f == f.floor()).then(f.cast(pl.Int64, strict=False))).alias(c)
 
 
 def _codes(model) -> set[str]:

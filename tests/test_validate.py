@@ -113,6 +113,12 @@ def test_an_answers_date_is_read_by_one_tree_of_expressions_not_copies_of_it():
     from pipelines.validate import parse_date
     assert len(str(parse_date("d", date(2026, 12, 7)))) < 15_000
     assert len(str(tens_date("d", date(2026, 12, 7)))) < 5_000
+    # (so are an amount's and a count's: the number, its unit, its scale; 6 and 19 KB before)
+    from pipelines.validate import parse_float, parse_int
+    assert len(str(parse_float("d"))) < 2_000 and len(str(parse_int("d"))) < 2_000
+    df = pl.DataFrame({"d": ["1.5万元", "3个月", "3.5", "-", "1e999", None]})
+    assert df.select(parse_float("d"), i=parse_int("d")).rows() == [
+        (15000.0, 15000), (3.0, 3), (3.5, None), (0.0, 0), (None, None), (None, None)]
     df = pl.DataFrame({"d": ["20261005202610052026", "46300", "1900-01-10 03:36:00"]})
     assert df.select(parse_date("d", date(2026, 12, 7))).to_series().to_list() == [None, date(2026, 10, 5), date(2026, 10, 15)]
 
