@@ -156,16 +156,9 @@ def _as_typed(t: pl.Expr) -> pl.Expr:
                                 .then(typed).otherwise(t).alias("_r")).struct.field("_r")
 
 
-def _date_readings(c: str, answer: bool = False) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
-    """`parse_date`'s readings of column `c`: its text (a weekday and a time after it taken off,
-    Chinese numerals in digits), and the date it is read as an Excel serial, as year-month-day,
-    as 8 digits, as a month without its day (null where it is not). `answer`: a month.day typed
-    into a date cell is read as typed (`_as_typed`)."""
-    return _readings(_date_text(c, answer))
-
-
 def _date_text(c: str, answer: bool = False) -> pl.Expr:
-    """Column `c` as `_readings` reads it: a weekday taken off, Chinese numerals in digits, 号 as 日."""
+    """Column `c` as `_readings` reads it: a weekday taken off, Chinese numerals in digits, 号 as 日.
+    `answer`: a month.day typed into a date cell is read as typed (`_as_typed`)."""
     s = _as_typed(_text(c)) if answer else _text(c)
     s = s.str.replace(r"\s*\(?(星期|礼拜|周)[一二三四五六日天]\)?", "")  # (Excel's 2026年10月5日星期一)
     s = _in_digits(s)
@@ -174,7 +167,9 @@ def _date_text(c: str, answer: bool = False) -> pl.Expr:
 
 
 def _readings(s: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
-    """`_date_readings` of the text `s` (`_date_text`)."""
+    """`parse_date`'s readings of the text `s` (`_date_text` of a column): the text (a time after
+    it taken off), and the date it is read as an Excel serial, as year-month-day, as 8 digits, as
+    a month without its day (null where it is not). Each reads `s` several times: bind it first (`_let`)."""
     # (the cast not strict: under `_let` a failing cast raises on rows the `when` leaves out too, a
     # long number's; five digits always cast)
     serial = pl.when(s.str.contains(r"^\d{5}(\.\d+)?$")).then(
@@ -280,9 +275,10 @@ def month_only_lines(df: pl.DataFrame, spec: KindSpec) -> dict[str, list[int]]:
     found = {}
     for f in [f for f, c in columns.items() if c.dtype.type == pl.Date and f in df.columns]:
         other = df.select(f, "line").filter(~pl.col(f).cast(pl.String).str.contains(plain).fill_null(True))
-        _, serial, ymd, compact, ym = _date_readings(f)
-        month = (pl.coalesce(serial, ymd, compact).is_null() & ym.is_not_null()).fill_null(False)
-        if lines := other.filter(month)["line"].to_list():
+        def month(s: pl.Expr) -> pl.Expr:  # (the text read once: `_let`)
+            _, serial, ymd, compact, ym = _readings(s)
+            return (pl.coalesce(serial, ymd, compact).is_null() & ym.is_not_null()).fill_null(False)
+        if lines := other.filter(_let(_date_text(f), month))["line"].to_list():
             found[f] = lines
     return found
 
