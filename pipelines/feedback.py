@@ -751,15 +751,23 @@ def _deciding(a: pl.DataFrame) -> pl.DataFrame:
     gave another) verified together: a copy of the old list's row answered after the row a
     re-run sent again does not take back what the answer to that row verified (null: one of
     them stored before answers kept their rules, which verified its warning)."""
-    r = a.with_row_index("_order").filter(pl.col("result").is_not_null()).sort("_order")
-    last = pl.col("result").last().over("warning_id")
-    agree = r.filter((pl.col("result") != last).cast(pl.Int64).cum_sum(reverse=True).over("warning_id") == 0)
-    return agree.group_by("warning_id").agg(
-        pl.col("result", "verify_date", "_order").last(),
-        rules=pl.when(pl.col("rules").is_not_null().all()).then(
-            pl.col("rules").str.split("、").list.explode(keep_nulls=False, empty_as_null=False).unique().sort()
-            .str.join("、")),
-    ).select("warning_id", "result", "verify_date", "rules", "_order")
+    # (joins and a frame-level explode, not windows and lists in the aggregation: a county's
+    # 250,000 answers took ~2 s, ~2.5x as long, at each of the run's several calls)
+    r = a.select("warning_id", "result", "verify_date", "rules").with_row_index("_order").filter(
+        pl.col("result").is_not_null())
+    r = r.join(r.group_by("warning_id").agg(_last=pl.col("result").last()), on="warning_id", how="left",
+               maintain_order="left")
+    # those after the last answer that gave another 核实结果 than the latest
+    cut = r.filter(pl.col("result") != pl.col("_last")).group_by("warning_id").agg(_cut=pl.col("_order").max())
+    agree = r.join(cut, on="warning_id", how="left", maintain_order="left").filter(
+        pl.col("_cut").is_null() | (pl.col("_order") > pl.col("_cut")))
+    dec = agree.group_by("warning_id").agg(pl.col("result", "verify_date", "_order").last(),
+                                           _known=pl.col("rules").is_not_null().all())
+    rules = (agree.select("warning_id", _r=pl.col("rules").str.split("、"))
+             .explode("_r", keep_nulls=False, empty_as_null=False).unique()
+             .group_by("warning_id").agg(pl.col("_r").sort().str.join("、")))
+    return dec.join(rules, on="warning_id", how="left").select(
+        "warning_id", "result", "verify_date", rules=pl.when("_known").then(pl.col("_r")), _order="_order")
 
 
 def reissued(issued: pl.DataFrame, answers: pl.DataFrame | None) -> pl.DataFrame:

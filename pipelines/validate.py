@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date
 
 import pandera.polars as pa
@@ -138,30 +138,48 @@ def _in_digits(s: pl.Expr) -> pl.Expr:
 _TYPED_INTO_DATE_CELL = r"^1900-01-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$"
 
 
+def _let(value: pl.Expr, body: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """`body(v)`, `v` standing for `value` worked out once. A polars expression used N times is N
+    copies of its tree, each evaluated and its patterns compiled: an answer's date read so was a
+    119 KB tree, ~0.1 s a file however few its rows, twice (value and unparseable flag)."""
+    return pl.struct(value.alias("_v")).struct.with_fields(body(pl.field("_v")).alias("_r")).struct.field("_r")
+
+
 def _as_typed(t: pl.Expr) -> pl.Expr:
     """Text `t` -> the month.day Excel keeps as a January 1900 date-time (`_TYPED_INTO_DATE_CELL`)
-    as the number typed (`1900-01-10 03:36:00` -> `10.15`, `02:24:00` -> `10.1`); other text as is."""
-    g = t.str.extract_groups(_TYPED_INTO_DATE_CELL)
+    as the number typed (`1900-01-10 03:36:00` -> `10.15`, `02:24:00` -> `10.1`); other text as is.
+    (`t`, its groups and the hundredths each worked out once: `_let`.)"""
+    x = pl.struct(t.alias("t")).struct.with_fields(pl.field("t").str.extract_groups(_TYPED_INTO_DATE_CELL).alias("g"))
+    g = pl.field("g")
     seconds = g.struct[1].cast(pl.Int64) * 3600 + g.struct[2].cast(pl.Int64) * 60 + g.struct[3].cast(pl.Int64)
-    cents = (seconds * 100 / 86400).round(0).cast(pl.Int64)
+    x = x.struct.with_fields((seconds * 100 / 86400).round(0).cast(pl.Int64).alias("cents"))
+    cents = pl.field("cents")
     decimals = pl.when(cents % 10 == 0).then((cents // 10).cast(pl.String)).otherwise(
         cents.cast(pl.String).str.zfill(2))
     typed = pl.format("{}.{}", g.struct[0].cast(pl.Int64), decimals)
-    return pl.when(t.str.contains(_TYPED_INTO_DATE_CELL) & (cents > 0) & (cents < 100)).then(typed).otherwise(t)
+    t = pl.field("t")
+    return x.struct.with_fields(pl.when(t.str.contains(_TYPED_INTO_DATE_CELL) & (cents > 0) & (cents < 100))
+                                .then(typed).otherwise(t).alias("_r")).struct.field("_r")
 
 
-def _date_readings(c: str, answer: bool = False) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
-    """`parse_date`'s readings of column `c`: its text (a weekday and a time after it taken off,
-    Chinese numerals in digits), and the date it is read as an Excel serial, as year-month-day,
-    as 8 digits, as a month without its day (null where it is not). `answer`: a month.day typed
-    into a date cell is read as typed (`_as_typed`)."""
+def _date_text(c: str, answer: bool = False) -> pl.Expr:
+    """Column `c` as `_readings` reads it: a weekday taken off, Chinese numerals in digits, 号 as 日.
+    `answer`: a month.day typed into a date cell is read as typed (`_as_typed`)."""
     s = _as_typed(_text(c)) if answer else _text(c)
     s = s.str.replace(r"\s*\(?(星期|礼拜|周)[一二三四五六日天]\)?", "")  # (Excel's 2026年10月5日星期一)
     s = _in_digits(s)
     s = s.str.replace(r"(\d)\s*号", "${1}日").str.replace_all(r"(\d)\s*([年月])\s*(\d)", "${1}${2}${3}")
-    s = s.str.replace(r"(\d)\s+日", "${1}日")
+    return s.str.replace(r"(\d)\s+日", "${1}日")
+
+
+def _readings(s: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+    """`parse_date`'s readings of the text `s` (`_date_text` of a column): the text (a time after
+    it taken off), and the date it is read as an Excel serial, as year-month-day, as 8 digits, as
+    a month without its day (null where it is not). Each reads `s` several times: bind it first (`_let`)."""
+    # (the cast not strict: under `_let` a failing cast raises on rows the `when` leaves out too, a
+    # long number's; five digits always cast)
     serial = pl.when(s.str.contains(r"^\d{5}(\.\d+)?$")).then(
-        pl.lit(date(1899, 12, 30)) + pl.duration(days=s.cast(pl.Float64, strict=False).floor().cast(pl.Int64))
+        pl.lit(date(1899, 12, 30)) + pl.duration(days=s.cast(pl.Float64, strict=False).floor().cast(pl.Int64, strict=False))
     )
     # (a time after the date, 9:30 or 9时30分, of the morning or afternoon as a Chinese locale writes it: 下午 3:30:00)
     s = s.str.replace(r"(\s+|T|日)\s*(上午|下午|中午|晚上|早上|凌晨)?\s*\d{1,2}[:时点].*$", "")
@@ -184,11 +202,10 @@ def parse_date(c: str, latest: date | None = None) -> pl.Expr:
     do not count. A month without its day (`2026年10月`, `2026-10`, `202610`: a ledger's 解决日期, a
     change of benefit by the month) is its first day, not no date (an empty 解决日期 is an
     unsolved problem); not in answers (`latest` given), whose 核实日期 says the day of a visit."""
-    if latest is None:
-        _, serial, ymd, compact, ym = _date_readings(c)
-        return pl.coalesce(serial, ymd, compact, ym)
-    s, serial, ymd, compact, _ = _date_readings(c, answer=True)
-    return pl.coalesce(serial, ymd, compact, _without_year(s, latest))
+    def read(s: pl.Expr) -> pl.Expr:  # (the text read once, its readings of it: `_let`)
+        s, serial, ymd, compact, ym = _readings(s)
+        return pl.coalesce(serial, ymd, compact, ym if latest is None else _without_year(s, latest))
+    return _let(_date_text(c, latest is not None), read)
 
 
 def _without_year(s: pl.Expr, latest: date) -> pl.Expr:
@@ -214,8 +231,8 @@ def tens_date(c: str, latest: date) -> pl.Expr:
     (`EXCEL_TENS`: `11.1` for `11.10`) -> the date `parse_date` would have read from what was
     typed (`11.10`: the 10th, the year as for any date without one, by `latest`); null for any
     other value, or no such day (`2.3`: no 30 February)."""
-    t = _as_typed(pl.col(c).cast(pl.String).str.strip_chars())
-    return pl.when(t.str.contains(EXCEL_TENS)).then(_without_year(t + "0", latest))
+    return _let(_as_typed(pl.col(c).cast(pl.String).str.strip_chars()),
+                lambda t: pl.when(t.str.contains(EXCEL_TENS)).then(_without_year(t + "0", latest)))
 
 
 DETAIL = "_detail"  # a model's `<code field>_detail` column: `code_detail` of that field (`schemas.inputs.Feedback`)
@@ -274,30 +291,34 @@ def month_only_lines(df: pl.DataFrame, spec: KindSpec) -> dict[str, list[int]]:
     found = {}
     for f in [f for f, c in columns.items() if c.dtype.type == pl.Date and f in df.columns]:
         other = df.select(f, "line").filter(~pl.col(f).cast(pl.String).str.contains(plain).fill_null(True))
-        _, serial, ymd, compact, ym = _date_readings(f)
-        month = (pl.coalesce(serial, ymd, compact).is_null() & ym.is_not_null()).fill_null(False)
-        if lines := other.filter(month)["line"].to_list():
+        def month(s: pl.Expr) -> pl.Expr:  # (the text read once: `_let`)
+            _, serial, ymd, compact, ym = _readings(s)
+            return (pl.coalesce(serial, ymd, compact).is_null() & ym.is_not_null()).fill_null(False)
+        if lines := other.filter(_let(_date_text(f), month))["line"].to_list():
             found[f] = lines
     return found
 
 
 def parse_float(c: str) -> pl.Expr:
     """Amounts: thousands separators, `元`/`¥`, full-width digits, inner spaces allowed, a unit
-    after the number (`3个月`, `120元`; `1.5万`, `1.5万元` are 15,000); a dash alone is 0 (`_DASH`)."""
-    t = _text(c).str.replace_all(r"[,，\s¥￥]", "")
-    s = t.str.replace(r"[\u4e00-\u9fff]+$", "")
-    unit = t.str.extract(r"([\u4e00-\u9fff]+)$", 1)
-    scale = pl.when(unit.str.starts_with("万")).then(1e4).when(unit.str.starts_with("亿")).then(1e8).otherwise(1.0)
-    f = s.cast(pl.Float64, strict=False)
-    f = pl.when(scale != 1.0).then((f * scale).round(4)).otherwise(f)  # (0.57 x 10,000 is 5,699.999999999999: as `standardize`'s 万元)
-    return (pl.when(s.str.contains(_NUMBER) & f.is_finite()).then(f)  # `1e999` is not an amount
-            .when(s.str.contains(_DASH)).then(pl.lit(0.0)))
+    after the number (`3个月`, `120元`; `1.5万`, `1.5万元` are 15,000); a dash alone is 0 (`_DASH`).
+    (The text, the number and its scale each worked out once: `_let`.)"""
+    def read(t: pl.Expr) -> pl.Expr:
+        s = t.str.replace(r"[\u4e00-\u9fff]+$", "")
+        unit = t.str.extract(r"([\u4e00-\u9fff]+)$", 1)
+        scale = pl.when(unit.str.starts_with("万")).then(1e4).when(unit.str.starts_with("亿")).then(1e8).otherwise(1.0)
+        return pl.struct(s=s, f=s.cast(pl.Float64, strict=False), scale=scale)
+    x = _let(_text(c).str.replace_all(r"[,，\s¥￥]", ""), read)
+    s, f, scale = pl.field("s"), pl.field("f"), pl.field("scale")
+    x = x.struct.with_fields(  # (0.57 x 10,000 is 5,699.999999999999: as `standardize`'s 万元)
+        pl.when(scale != 1.0).then((f * scale).round(4)).otherwise(f).alias("f"))
+    return x.struct.with_fields((pl.when(s.str.contains(_NUMBER) & f.is_finite()).then(f)  # `1e999` is not an amount
+                                 .when(s.str.contains(_DASH)).then(pl.lit(0.0))).alias("_r")).struct.field("_r").alias(c)
 
 
 def parse_int(c: str) -> pl.Expr:
     """`3`, `3.0`, `３`, `3个月` -> 3; `3.5` -> null."""
-    f = parse_float(c)
-    return pl.when(f == f.floor()).then(f.cast(pl.Int64, strict=False))
+    return _let(parse_float(c), lambda f: pl.when(f == f.floor()).then(f.cast(pl.Int64, strict=False))).alias(c)
 
 
 def _codes(model) -> set[str]:
@@ -807,7 +828,8 @@ def stand_ins(df: pl.DataFrame, rejected: pl.DataFrame, spec: KindSpec, dept: st
     year = spec.snapshot_year  # (the year a row is about decides which of a record's rows is its: `supersede`)
     # its cells as they read where they do, else as delivered: the CSV's 561.00 and a workbook's
     # number cell 561 are one value, as on a valid row (the same bad row again, not a correction)
-    typed = _parsed(bad, spec, EXTRACT_MODELS[spec.name])[0]
+    # (none set aside, as mostly: no cell to read, and reading none cost a table ~0.01 s)
+    typed = _parsed(bad, spec, EXTRACT_MODELS[spec.name])[0] if bad.height else pl.DataFrame()
     read = bad.select(pl.coalesce(typed[c].cast(pl.String), pl.col(c)).alias(c) if c in typed.columns else pl.col(c)
                       for c in bad.columns if c != "line")
     return bad.select(pl.lit(dept).alias("dept"), pl.lit(spec.name).alias("kind"), pl.lit(file).alias("file"),

@@ -106,6 +106,23 @@ def test_a_month_and_day_typed_into_a_date_cell_is_read_as_typed_in_an_answer():
     assert df.select(parse_date("d")).to_series().to_list() == [date(1900, 1, 10)] * 3 + [date(1900, 1, 9)] + [date(1900, 1, 10)] * 2
 
 
+def test_an_answers_date_is_read_by_one_tree_of_expressions_not_copies_of_it():
+    """Each reading of a 核实日期 reads its text worked out once (`_let`): built so, the tree of
+    `parse_date` was 119 KB, copies of the text it reads evaluated one by one (~0.1 s a file of
+    one row, twice: value and flag). A long number, which no reading takes, is no date, not an error."""
+    from pipelines.validate import parse_date
+    assert len(str(parse_date("d", date(2026, 12, 7)))) < 15_000
+    assert len(str(tens_date("d", date(2026, 12, 7)))) < 5_000
+    # (so are an amount's and a count's: the number, its unit, its scale; 6 and 19 KB before)
+    from pipelines.validate import parse_float, parse_int
+    assert len(str(parse_float("d"))) < 2_000 and len(str(parse_int("d"))) < 2_000
+    df = pl.DataFrame({"d": ["1.5万元", "3个月", "3.5", "-", "1e999", None]})
+    assert df.select(parse_float("d"), i=parse_int("d")).rows() == [
+        (15000.0, 15000), (3.0, 3), (3.5, None), (0.0, 0), (None, None), (None, None)]
+    df = pl.DataFrame({"d": ["20261005202610052026", "46300", "1900-01-10 03:36:00"]})
+    assert df.select(parse_date("d", date(2026, 12, 7))).to_series().to_list() == [None, date(2026, 10, 5), date(2026, 10, 15)]
+
+
 def test_a_month_without_its_day_is_its_first_day_in_an_extract_not_in_an_answer():
     """A ledger's 解决日期 or a benefit's 变动日期 written by the month (2026年10月, 2026-10, 202610)
     was no date: an empty 解决日期 is a problem unsolved (W1 warned a whole village). In an
@@ -504,6 +521,22 @@ def test_one_人编号_two_files_give_to_different_persons_is_two_persons_set_as
         ("户籍底册/大店镇.csv", 2, "00001", "person_id"), ("户籍底册/褚兰乡.csv", 2, "00001", "person_id")]
     assert all(DUPLICATED in r and "另一文件中同一编号下是另一人" in r for r in rejected["reason"])
     assert superseded["record_id"].to_list() == ["00002", "00003"]
+
+
+def test_a_table_with_no_row_set_aside_reads_no_cell_for_its_stand_ins(monkeypatch):
+    """`stand_ins` of a table `validate` set no row of aside is empty, as its columns say, without
+    reading its cells again (every table of a run paid ~0.01 s for reading none)."""
+    import pipelines.validate as v
+    std = settlements(record_id=["JS1", "JS2"])
+    valid, rejected = run(std)
+    assert rejected.is_empty()
+    want = stand_ins(std, rejected, CFG.kinds["med_settlement"], "医保", "医保/a.csv")
+
+    def no(*_a, **_k):
+        raise AssertionError("cells read for no row")
+    monkeypatch.setattr(v, "_parsed", no)
+    got = stand_ins(std, rejected, CFG.kinds["med_settlement"], "医保", "医保/a.csv")
+    assert got.is_empty() and got.schema == want.schema
 
 
 def test_a_number_excel_cut_to_15_digits_sets_its_row_aside():
