@@ -155,18 +155,22 @@ def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
         return why + f"（表头符合 {elsewhere} 的数据，放错文件夹？ the headers fit {elsewhere}: wrong folder?）"
     # the file's headers no kind of the folder reads: the one meant is likely among them (个人自付金额)
     names = {normalize_header(a) for spec in cfg.kinds_in(dept) for al in spec.fields.values() for a in al}
+    required = {normalize_header(a) for spec in cfg.kinds_in(dept) for f in spec.required for a in spec.fields[f]}
     other = [h for h in headers if normalize_header(h) not in names]
+    # (a header read only as an optional column may be the required one renamed: 核实情况, a
+    # clerk's added note column, for 核实结果; asked about, not said unread)
+    optional = [h for h in headers if normalize_header(h) in names - required]
     # most like a missing column's name first (核实情况 for 核实结果): a returned list's own columns
     # would otherwise fill the names shown and cut the renamed one off
     like = {h: max(((SequenceMatcher(None, normalize_header(h), a).ratio(), name) for name, a in aliases
-                    if len(set(normalize_header(h)) & set(a)) >= MISFIT_LIKE), default=(0.0, "")) for h in other}
+                    if len(set(normalize_header(h)) & set(a)) >= MISFIT_LIKE), default=(0.0, "")) for h in other + optional}
     other = sorted(other, key=lambda h: -like[h][0])
     shown = "、".join(other[:MISFIT_SHOWN]) + ("…" if len(other) > MISFIT_SHOWN else "")
     # a returned township list's own columns (户编号, 来源记录编号 …) are no renamed column: asking
     # whether 户编号 is the 预警编号 a clerk deleted misleads; a list missing one of its own required
     # columns is asked about that instead
     listed = {normalize_header(c) for c in [*LIST_STATE_COLUMNS, *TOWNSHIP_COLUMNS]}
-    askable = [h for h in other if normalize_header(h) not in listed]
+    askable = sorted([h for h in other + optional if normalize_header(h) not in listed], key=lambda h: -like[h][0])
     gone = [name for name, _ in aliases if name in TOWNSHIP_COLUMNS]
     ask = ""
     if askable and (best := like[askable[0]])[0]:
@@ -174,4 +178,4 @@ def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
     elif gone and 2 * sum(normalize_header(h) in listed for h in headers) >= len(listed):
         ask = (f"；下发清单的「{gone[0]}」列被删除或改名？请在下发的清单上原样保留该列填写 the list's column "
                f"'{gone[0]}' deleted or renamed? answer on the list as sent, keeping it")
-    return why + (f"；未识别的表头 headers not read: {shown}{ask}" if other else "")
+    return why + (f"；未识别的表头 headers not read: {shown}" if other else "") + ask
