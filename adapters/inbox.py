@@ -947,6 +947,36 @@ def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | N
     return _frame_table(header, grid, rel, notes)
 
 
+SIDE_BY_SIDE_NAMES = 2  # header names two tables of one sheet, apart by an empty column, both give: one kind of table twice
+
+
+def _side_by_side(frame: pl.DataFrame, known, rel: str, sheet: str, notes: list | None) -> list[pl.DataFrame]:
+    """A sheet's cells -> its tables set side by side (a clerk's layout: one batch in A:I, the
+    next in K:S, a column left empty between), each with the title rows above: two or more
+    blocks of columns apart by a column empty from the header down, each block's cells on the
+    header row a header, giving `SIDE_BY_SIDE_NAMES` names alike. Read as one table, the second
+    block's columns were the first's names said again and its records were lost. Otherwise
+    the sheet whole. The file is told (its tables are named `并排第2个表` ...)."""
+    h, header = _find_header(frame.head(HEADER_SCAN_ROWS).iter_rows(), known)
+    empty = [i for i, c in enumerate(header or []) if not c]  # (nearly every sheet: none, nothing more read)
+    if not empty:
+        return [frame]
+    cols = [frame.columns[i] for i in empty]
+    used = frame.slice(h).select(pl.col(cols).cast(pl.String).str.strip_chars().fill_null("").ne("").any()).row(0)
+    gaps = [i for i, u in zip(empty, used) if not u]
+    blocks = [(a + 1, b) for a, b in zip([-1, *gaps], [*gaps, frame.width]) if b > a + 1]
+    heads = [[_cell(c) for c in header[a:b]] for a, b in blocks]
+    if len(blocks) < 2 or not all(_is_header(c, known) for c in heads):
+        return [frame]
+    names = [{c for c in cells if c} for cells in heads]
+    if any(len(names[0] & other) < SIDE_BY_SIDE_NAMES for other in names[1:]):
+        return [frame]
+    if notes is not None:
+        notes.append(ReadError(rel, f"工作表「{sheet}」中有并排的 {len(blocks)} 个表（中间隔空列），各自读取 sheet '{sheet}' "
+                                    f"holds {len(blocks)} tables side by side (an empty column between): each is read", None, False))
+    return [frame.select(frame.columns[a:b]) for a, b in blocks]
+
+
 TABLE_ROWS = 2  # rows of 3 values or more that make a sheet without a header found a table set aside (not a cover sheet)
 FIELD_LIST_ROWS = 50  # rows of such a sheet looked at for a table of the fields (a 说明 sheet's 字段 | 说明 | 是否必填)
 
@@ -1133,6 +1163,9 @@ def read_tables(
                 return ReadError(rel, sheets)
             found, unread, hidden, said = [], [], [], []
             blank = True  # (no value on any visible sheet: a workbook made and never filled)
+            sheets = ((name if not i else f"{name} 并排第{i + 1}个表", offset, part, visible, 0 if i else uncomputed)
+                      for name, offset, frame, visible, uncomputed in sheets
+                      for i, part in enumerate(_side_by_side(frame, known, rel, name, notes) if visible else [frame]))
             for name, offset, frame, visible, uncomputed in sheets:
                 if visible and blank and frame.width and frame.height:
                     blank = not frame.select(pl.any_horizontal(pl.all().is_not_null())).to_series().any()

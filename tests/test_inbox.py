@@ -880,6 +880,32 @@ def test_a_table_of_no_kind_is_set_aside_with_its_rows_or_as_a_file(tmp_path):
     assert rejected.select("file", "line").rows() == [("医保/t.csv", None)] and rejected["reason"][0].startswith("缺少必需列")
 
 
+def test_two_tables_side_by_side_on_a_sheet_are_each_read(tmp_path):
+    """A clerk lays a month's second batch beside the first (A:E, then G:K, column F left empty):
+    read as one table, the second block's columns were the first's names said again (noted as
+    duplicated headers) and its records were lost: rows read counted the first table's alone.
+    Each is read, named as a table of its own, the file told; a sheet whose empty column parts
+    the records from something else (a 备注 column) is one table still."""
+    title = ["宿州市医疗保障局 2026年10月结算明细"]
+    first = [["JS1", "张三", "341302********123X", "2026-10-05", "100"], ["JS2", "李四", "", "2026-10-06", "20"]]
+    second = [["JS3", "王五", "341302********2734", "2026-10-07", "30"]]
+    rows = [title, HEADER.split(",") + [None] + HEADER.split(",")]
+    rows += [a + [None] + (second[i] if i < len(second) else [None] * 5) for i, a in enumerate(first)]
+    notes = []
+    tables = read_tables(workbook(tmp_path / "医保.xlsx", [("明细", rows)]), "医保/医保.xlsx", KNOWN, notes)
+    assert [(label, df["结算流水号"].to_list(), df["line"].to_list()) for label, df in tables] == [
+        ("医保/医保.xlsx（工作表 明细）", ["JS1", "JS2"], [3, 4]),
+        ("医保/医保.xlsx（工作表 明细 并排第2个表）", ["JS3"], [3])]
+    assert tables[1][1]["个人自付"].to_list() == ["30"]
+    assert [n.problem for n in notes] == [
+        "工作表「明细」中有并排的 2 个表（中间隔空列），各自读取 sheet '明细' holds 2 tables side by side (an empty column between): each is read"]
+    _, _, _, read = read_delivery(tmp_path / "医保.xlsx", "医保/医保.xlsx", "医保", CFG, KNOWN, [])
+    assert read == 3
+    noted = [title, HEADER.split(",") + [None, "备注"]] + [a + [None, "x"] for a in first]
+    tables = read_tables(workbook(tmp_path / "n.xlsx", [("明细", noted)]), "医保/n.xlsx", KNOWN)
+    assert len(tables) == 1 and tables[0][1].height == 2
+
+
 def test_a_workbook_whose_only_table_is_on_a_hidden_sheet_says_so(tmp_path):
     """A 封面 sheet shown and the records on a sheet hidden by mistake: the file was set aside as
     having no header row (前15行未找到表头), sending the department to look for a header that is
