@@ -288,6 +288,16 @@ def parse_int(c: str) -> pl.Expr:
     return pl.when(f == f.floor()).then(f.cast(pl.Int64, strict=False))
 
 
+def parse_months(c: str) -> pl.Expr:
+    """A count of months (连续未缴费月数) as `parse_int` reads it, but given in years too: `1年` is 12,
+    `1年6个月` 18, `半年` 6 (`parse_int` dropped the 年 and read `1年` as 1)."""
+    t = _text(c).str.replace_all(r"\s", "")
+    years = t.str.extract_groups(r"^(\d+(?:\.5)?)年(?:(\d+)个?月)?$")
+    n = years.struct[0].cast(pl.Float64, strict=False) * 12 + years.struct[1].cast(pl.Float64, strict=False).fill_null(0)
+    return (pl.when(t == "半年").then(pl.lit(6, pl.Int64)).when(n.is_not_null()).then(n.cast(pl.Int64))
+            .otherwise(parse_int(c)))
+
+
 def _codes(model) -> set[str]:
     return {n for n, col in model.to_schema().columns.items() if any(ch.name == "isin" for ch in col.checks)}
 
@@ -313,6 +323,8 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
     if dt == pl.String:
         too_long = pl.col(name).cast(pl.String).str.len_chars().fill_null(0) > MAX_FIELD_CHARS
     parser = {pl.Date: lambda c: parse_date(c, latest), pl.Float64: parse_float, pl.Int64: parse_int}.get(dt)
+    if name == "months_unpaid":
+        parser = parse_months
     fail = None
     if parser is not None:
         e = parser(name)

@@ -1091,6 +1091,13 @@ def test_every_value_of_the_specs_code_lists_is_read(kind, field, values):
     assert rejected.is_empty() and valid[field].to_list() == values
 
 
+def test_months_unpaid_given_in_years_are_those_months():
+    """人社's 连续未缴费月数 written in years (1年, 1年6个月, 半年): the 年 was dropped as a unit and
+    1年 read as 1 month, under R1's 3 (no warning, nothing said). A count of months is as before."""
+    valid, rejected = _rows("hr", "months_unpaid", ["1年", "1年6个月", "半年", "2 年", "3个月", "4"])
+    assert rejected.is_empty() and valid["months_unpaid"].to_list() == [12, 18, 6, 24, 3, 4]
+
+
 @pytest.mark.parametrize("kind, field, said, read", [
     ("civil", "change_type", ["死亡", "死亡停发", "停保", "新纳入", "调标"], ["死亡注销", "死亡注销", "停发", "新增", "调整"]),
     ("hr", "event_type", ["失业", "登记失业", "断缴", "返乡"], ["失业登记", "失业登记", "停止缴费", "返乡登记"]),
