@@ -269,13 +269,17 @@ def month_only_lines(df: pl.DataFrame, spec: KindSpec) -> dict[str, list[int]]:
     return found
 
 
+_SCALES = {"十": 10.0, "百": 100.0, "千": 1e3, "万": 1e4, "十万": 1e5, "百万": 1e6, "千万": 1e7, "亿": 1e8}
+
+
 def parse_float(c: str) -> pl.Expr:
     """Amounts: thousands separators, `元`/`¥`, full-width digits, inner spaces allowed, a unit
-    after the number (`3个月`, `120元`; `1.5万`, `1.5万元` are 15,000); a dash alone is 0 (`_DASH`)."""
+    after the number (`3个月`, `120元`; `1.5万`, `1.5万元` are 15,000, `5千元` 5,000); a dash alone is 0 (`_DASH`)."""
     t = _text(c).str.replace_all(r"[,，\s¥￥]", "")
     s = t.str.replace(r"[\u4e00-\u9fff]+$", "")
     unit = t.str.extract(r"([\u4e00-\u9fff]+)$", 1)
-    scale = pl.when(unit.str.starts_with("万")).then(1e4).when(unit.str.starts_with("亿")).then(1e8).otherwise(1.0)
+    # (5千元 is 5,000: a 千 or 百 was dropped with the unit and 5千 read as 5)
+    scale = unit.str.extract(r"^([十百千万亿]+)", 1).replace_strict(_SCALES, default=1.0, return_dtype=pl.Float64)
     f = s.cast(pl.Float64, strict=False)
     f = pl.when(scale != 1.0).then((f * scale).round(4)).otherwise(f)  # (0.57 x 10,000 is 5,699.999999999999: as `standardize`'s 万元)
     return (pl.when(s.str.contains(_NUMBER) & f.is_finite()).then(f)  # `1e999` is not an amount

@@ -982,6 +982,13 @@ def test_an_amount_in_yi_is_a_hundred_million():
     assert rejected.is_empty() and valid["out_of_pocket"].to_list() == [20000.0, 20000.0]
 
 
+def test_an_amount_in_qian_or_bai_is_thousands_or_hundreds():
+    """A hand-filled amount of 5千元 (a 损失金额, a 个人自付) is 5,000 元: the 千 was dropped with the
+    unit and read as 5 元 (under every threshold, nothing said)."""
+    valid, rejected = run(settlements(out_of_pocket=["5千", "1.2千元", "3百元", "12块"]))
+    assert rejected.is_empty() and valid["out_of_pocket"].to_list() == [5000.0, 1200.0, 300.0, 12.0]
+
+
 def test_a_snapshot_without_a_row_of_the_periods_year_keeps_its_latest_year():
     """A record's rows of 2027 (put in first) and 2025 (put in later), period 2026: the 2027 row."""
     rows = pl.DataFrame({"dept": ["医保"] * 2, "kind": ["med_enrollment"] * 2, "file": ["医保/a.csv", "医保/b.csv"],
