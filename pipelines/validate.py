@@ -274,8 +274,10 @@ _SCALES = {"十": 10.0, "百": 100.0, "千": 1e3, "万": 1e4, "十万": 1e5, "�
 
 def parse_float(c: str) -> pl.Expr:
     """Amounts: thousands separators, `元`/`¥`, full-width digits, inner spaces allowed, a unit
-    after the number (`3个月`, `120元`; `1.5万`, `1.5万元` are 15,000, `5千元` 5,000); a dash alone is 0 (`_DASH`)."""
-    t = _text(c).str.replace_all(r"[,，\s¥￥]", "")
+    after the number (`3个月`, `120元`; `1.5万`, `1.5万元` are 15,000, `5千元` 5,000) and what it
+    is per (`500元/月`); a dash alone is 0 (`_DASH`)."""
+    # (what it is per, after the unit: 月救助金额 500元/月, 年人均纯收入 7685元/人, 个人负担 8000/学年)
+    t = _text(c).str.replace_all(r"[,，\s¥￥]", "").str.replace(r"(\d|[\u4e00-\u9fff])/[\u4e00-\u9fff·]+$", "$1")
     s = t.str.replace(r"[\u4e00-\u9fff]+$", "")
     unit = t.str.extract(r"([\u4e00-\u9fff]+)$", 1)
     # (5千元 is 5,000: a 千 or 百 was dropped with the unit and 5千 read as 5)

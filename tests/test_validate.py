@@ -982,6 +982,17 @@ def test_an_amount_in_yi_is_a_hundred_million():
     assert rejected.is_empty() and valid["out_of_pocket"].to_list() == [20000.0, 20000.0]
 
 
+def test_an_amount_said_per_month_person_or_year_is_that_amount():
+    """民政's 月救助金额 written 500元/月 (or 500/月) was an unparseable number: the whole record was
+    set aside, its 新增 临时救助 no C2 (a rule that reads no amount). So is 年人均纯收入 7685元/人,
+    an annual cost 8000/学年; what is no amount stays set aside."""
+    valid, rejected = _rows("civil", "monthly_amount", ["500元/月", "500/月", "1.2千元/月", "abc/月", "1/2"])
+    assert valid["monthly_amount"].to_list() == [500.0, 500.0, 1200.0]
+    assert rejected["value"].to_list() == ["abc/月", "1/2"]
+    valid, rejected = _rows("education", "annual_cost", ["8000/学年", "7685元/人·年"])
+    assert rejected.is_empty() and valid["annual_cost"].to_list() == [8000.0, 7685.0]
+
+
 def test_an_amount_in_qian_or_bai_is_thousands_or_hundreds():
     """A hand-filled amount of 5千元 (a 损失金额, a 个人自付) is 5,000 元: the 千 was dropped with the
     unit and read as 5 元 (under every threshold, nothing said)."""
