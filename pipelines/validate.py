@@ -13,7 +13,7 @@ import pandera.polars as pa
 import polars as pl
 
 from config import Config, KindSpec
-from matchers.ids import OLD_ID, check_fails, id_text, upgrade_old_id
+from matchers.ids import OLD_ID, check_fails, id_text, upgrade_old_id, without_words
 from matchers.names import normalize_name
 from schemas.inputs import (EXCEL_NUMBER, EXCEL_ZERO_TAIL, EXTRACT_MODELS, IDENTIFYING, TEXT_MARKS, PersonRecord, Rejected,
                            record_key)
@@ -217,8 +217,9 @@ def tens_date(c: str, latest: date) -> pl.Expr:
 
 
 def _id_number(c: str) -> pl.Expr:
-    """A roster's 身份证号 as typed -> its text: no spaces, no leading apostrophe, upper case."""
-    return _text(c).str.replace_all(r"\s", "").str.strip_chars_start(TEXT_MARKS).str.to_uppercase()
+    """A roster's 身份证号 as typed -> its text: no spaces, no leading apostrophe, upper case, without
+    the name typed beside it (`matchers.ids.without_words`)."""
+    return without_words(_text(c).str.replace_all(r"\s", "").str.strip_chars_start(TEXT_MARKS).str.to_uppercase())
 
 
 def old_id_lines(df: pl.DataFrame) -> list[int]:

@@ -1109,6 +1109,15 @@ def test_every_value_of_the_specs_code_lists_is_read(kind, field, values):
     assert rejected.is_empty() and valid[field].to_list() == values
 
 
+def test_a_roster_id_typed_with_the_persons_name_is_that_id():
+    """A roster's 证件号码 cell holding the name too (张三 341302…, 3413…（张三）): the person was set
+    aside (证件号码应为18位), every record of theirs unlinked; it is read as the ID, as a
+    department's is (`matchers.ids.without_words`). A name alone is still no ID."""
+    valid, rejected = _rows("roster", "id_number", ["张三 341302196201112734", "342201195605062205（李四）", "王五"])
+    assert valid["id_number"].to_list() == ["341302196201112734", "342201195605062205"]
+    assert rejected["line"].to_list() == [4]
+
+
 def test_months_unpaid_given_in_years_are_those_months():
     """人社's 连续未缴费月数 written in years (1年, 1年6个月, 半年): the 年 was dropped as a unit and
     1年 read as 1 month, under R1's 3 (no warning, nothing said). A count of months is as before."""
