@@ -289,17 +289,28 @@ def parse_float(c: str) -> pl.Expr:
             .when(s.str.contains(_DASH)).then(pl.lit(0.0)))
 
 
+def _cn_count(n: int) -> str:
+    """1-99 in Chinese numerals, as a count is written by hand (三, 十二, 二十)."""
+    tens, ones = divmod(n, 10)
+    return ("" if tens < 2 else "一二三四五六七八九"[tens - 1]) + ("十" if tens else "") + ("一二三四五六七八九"[ones - 1] if ones else "")
+
+
+_CN_COUNTS = {_cn_count(n): n for n in range(1, 100)} | {"两": 2, "零": 0}
+
+
 def parse_int(c: str) -> pl.Expr:
-    """`3`, `3.0`, `３`, `3个月` -> 3; `3.5` -> null."""
+    """`3`, `3.0`, `３`, `3个月`, `三个月`, `十二` -> 3 (12); `3.5` -> null."""
     f = parse_float(c)
-    return pl.when(f == f.floor()).then(f.cast(pl.Int64, strict=False))
+    cn = _text(c).str.replace_all(r"\s", "").str.extract(r"^([一二两三四五六七八九十零]+)(?:个|名|口)?(?:月|人|户|次)?$", 1)
+    return (pl.when(f == f.floor()).then(f.cast(pl.Int64, strict=False))
+            .otherwise(cn.replace_strict(_CN_COUNTS, default=None, return_dtype=pl.Int64)))
 
 
 def parse_months(c: str) -> pl.Expr:
     """A count of months (连续未缴费月数) as `parse_int` reads it, but given in years too: `1年` is 12,
     `1年6个月` 18, `半年` 6 (`parse_int` dropped the 年 and read `1年` as 1)."""
     t = _text(c).str.replace_all(r"\s", "")
-    years = t.str.extract_groups(r"^(\d+(?:\.5)?)年(?:(\d+)个?月)?$")
+    years = t.str.extract_groups(r"^(\d{1,2}(?:\.5)?)年(?:(\d+)个?月)?$")
     n = years.struct[0].cast(pl.Float64, strict=False) * 12 + years.struct[1].cast(pl.Float64, strict=False).fill_null(0)
     return (pl.when(t == "半年").then(pl.lit(6, pl.Int64)).when(n.is_not_null()).then(n.cast(pl.Int64))
             .otherwise(parse_int(c)))

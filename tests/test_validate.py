@@ -1118,6 +1118,16 @@ def test_a_roster_id_typed_with_the_persons_name_is_that_id():
     assert rejected["line"].to_list() == [4]
 
 
+def test_a_count_written_in_chinese_numerals_is_that_count():
+    """A hand-filled count in Chinese numerals (连续未缴费月数 三个月, 十二; 家庭人口数 四, 两人): 人社's
+    row was set aside whole as an unparseable integer, its 失业登记 no R1; the roster's size left
+    empty. A number no count (一百, 三点五) is still unparseable."""
+    valid, rejected = _rows("hr", "months_unpaid", ["三", "三个月", "十二", "二十一", "一百", "三点五"])
+    assert valid["months_unpaid"].to_list() == [3, 3, 12, 21] and rejected["line"].to_list() == [6, 7]
+    valid, rejected = _rows("roster", "household_size", ["四", "两人", "十口人"])
+    assert rejected.is_empty() and valid["household_size"].to_list() == [4, 2, 10]
+
+
 def test_months_unpaid_given_in_years_are_those_months():
     """人社's 连续未缴费月数 written in years (1年, 1年6个月, 半年): the 年 was dropped as a unit and
     1年 read as 1 month, under R1's 3 (no warning, nothing said). A count of months is as before."""
