@@ -955,12 +955,12 @@ def _blocks(header: list[str | None], cells: pl.DataFrame, known) -> list[tuple[
     in K:S, a column left empty between) as (first, past last) column indexes: two or more
     blocks of columns apart by a column empty from the header down (`cells`, its columns in the
     header's order), each block's names a header, the others giving `SIDE_BY_SIDE_NAMES` names
-    of the first. Read as one table, the second block's columns were the first's names said
-    again and its records were lost. None for one table (nearly every sheet: no empty header
-    cell, nothing more read)."""
+    of the first; or, with no such column, one table's names said over again (`_repeated`). Read
+    as one table, the second block's columns were the first's names said again and its records
+    were lost. None for one table."""
     empty = [i for i, c in enumerate(header) if not c and i < cells.width]
-    if not empty:
-        return None
+    if not empty or empty == list(range(empty[0], len(header))):  # (no gap, or empty columns after the table alone)
+        return _repeated(header, known)
     cols = [cells.columns[i] for i in empty]
     used = cells.select(pl.col(cols).cast(pl.String).str.strip_chars().fill_null("").ne("").any()).row(0)
     gaps = [i for i, u in zip(empty, used) if not u]
@@ -972,10 +972,23 @@ def _blocks(header: list[str | None], cells: pl.DataFrame, known) -> list[tuple[
     return None if any(len(names[0] & other) < SIDE_BY_SIDE_NAMES for other in names[1:]) else blocks
 
 
+def _repeated(header: list[str | None], known) -> list[tuple[int, int]] | None:
+    """The blocks of a header that is one table's names said two or more times over with no
+    column between (a narrow list printed two-up: 序号 姓名 金额 序号 姓名 金额), or None."""
+    names = [_cell(c) for c in header]
+    while names and names[-1] is None:
+        names.pop()
+    for k in range(SIDE_BY_SIDE_NAMES + 1, len(names) // 2 + 1):
+        if (len(names) % k == 0 and None not in names[:k] and len(set(names[:k])) == k
+                and all(names[i] == names[i % k] for i in range(k, len(names))) and _is_header(names[:k], known)):
+            return [(a, a + k) for a in range(0, len(names), k)]
+    return None
+
+
 def _side_by_side_note(rel: str, n: int, sheet: str | None = None) -> ReadError:
     where = f"工作表「{sheet}」中" if sheet else "文件中"
-    return ReadError(rel, f"{where}有并排的 {n} 个表（中间隔空列），各自读取 {f'sheet {sheet!r}' if sheet else 'the file'} "
-                          f"holds {n} tables side by side (an empty column between): each is read", None, False)
+    return ReadError(rel, f"{where}有并排的 {n} 个表，各自读取 {f'sheet {sheet!r}' if sheet else 'the file'} "
+                          f"holds {n} tables side by side: each is read", None, False)
 
 
 def _side_by_side(frame: pl.DataFrame, known, rel: str, sheet: str, notes: list | None) -> list[pl.DataFrame]:
