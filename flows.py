@@ -665,20 +665,6 @@ def prepare_lists(paths: RunPaths, cfg: Config, period: str, issue_date: date, s
             con.close()
         accounting.changed_since_last_run(files, stored, pl.read_parquet(work / "links.parquet", columns=["dept", "record_id"]),
                                           records, read).write_parquet(work / "findings_since.parquet")
-    if Path(paths.warehouse).exists():  # (an extract of an earlier period exported again: its records were delivered then)
-        kinds = [k for k, spec in cfg.kinds.items() if spec.folder in cfg.departments and k not in cfg.inbox.snapshot_kinds
-                 and (not paths.only or spec.folder in paths.only)]
-        mine = pl.col("kind").is_in(kinds)
-        rows = accounting.together(
-            [pl.read_parquet(f, columns=["dept", "file", "record_id"]) for k in kinds if (f := work / f"{k}.parquet").exists()]
-            + [pl.read_parquet(work / f).filter(mine).select("dept", "file", "record_id")
-               for f in ("rejected.parquet", "superseded.parquet")])
-        con = warehouse.connect(paths.warehouse)
-        try:
-            earlier = warehouse.records_before(con, rows.select("dept", "record_id"), period) if rows.height else None
-        finally:
-            con.close()
-        accounting.records_delivered_before(rows, earlier).write_parquet(work / "findings_earlier_records.parquet")
     status.write_parquet(work / "status_all.parquet")
     now, taken_back = feedback.withdrawn_count(withdrawn, before)
     return {"deadline": deadline.isoformat(), "sent_now": feedback.sent_now(new, before, issue_date),

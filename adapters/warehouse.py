@@ -725,22 +725,6 @@ def table(con: duckdb.DuckDBPyConnection, name: str, where: str = "true", params
     return df if df.height else None
 
 
-def records_before(con: duckdb.DuckDBPyConnection, ids: pl.DataFrame, period: str) -> pl.DataFrame | None:
-    """Of `ids` (dept, record_id: this period's records), those the links of the twelve periods
-    before `period` hold (however Excel or a clerk spelled the number then: `record_key_sql`),
-    with that period: dept, record_id as `ids` spell it, period. None without a links table."""
-    if not _has_table(con, "links") or ids.is_empty():
-        return None
-    year, month = int(period[:4]), int(period[5:7])
-    con.register("_now_ids", ids.select("dept", "record_id").unique())
-    try:
-        return con.sql(f"SELECT DISTINCT n.dept, n.record_id, l.period FROM _now_ids n JOIN links l ON l.dept = n.dept "
-                       f"AND {record_key_sql('l.record_id')} = {record_key_sql('n.record_id')} "
-                       "WHERE l.period < ? AND l.period >= ?", params=[period, f"{year - 1}-{month:02d}"]).pl()
-    finally:
-        con.unregister("_now_ids")
-
-
 def status_before(con: duckdb.DuckDBPyConnection, period: str) -> pl.DataFrame | None:
     """The `warning_status` snapshot of the latest period before `period` that stored one with
     rows (the warning status the last run left; None when there is none)."""

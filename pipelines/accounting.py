@@ -334,36 +334,6 @@ def earlier_copies(files: pl.DataFrame, earlier: pl.DataFrame | None, department
             .select(*schema).cast(schema))
 
 
-def records_delivered_before(rows: pl.DataFrame, earlier: pl.DataFrame | None) -> pl.DataFrame:
-    """This period's records of department extracts (`rows`: dept, file, record_id; the lists
-    delivered whole every period aside) and those of their record numbers an earlier period holds
-    (`earlier`: dept, record_id as `rows` spell it, period) -> a `Finding.EARLIER_RECORDS` row per
-    file of two records or more every record number of which one earlier period holds: last
-    month's extract exported again and put in under this month (not byte for byte its file:
-    `earlier_copies` finds that one, not read), or a correction of that month's records. Read as
-    this period's, each counts once in a year's sums, but its rows set aside are sent back again
-    and its records in doubt wait in the review queue again, and nothing was said. (A student's or
-    a certificate's records of several months, a correction beside new records: not named.)"""
-    if earlier is None or earlier.is_empty() or rows.is_empty():
-        return pl.DataFrame(schema=QUALITY_COLUMNS)
-    ids = rows.filter(pl.col("record_id").is_not_null()).unique(["dept", "file", "record_id"])
-    seen = ids.join(earlier.select("dept", "record_id", "period").unique(), on=["dept", "record_id"], how="left")
-    files = (seen.group_by("dept", "file", maintain_order=True)
-             .agg(n=pl.col("record_id").n_unique(), periods=pl.col("period").unique(),
-                  every=pl.col("record_id").filter(pl.col("period").is_not_null()).n_unique())
-             .filter((pl.col("n") >= 2) & (pl.col("every") == pl.col("n")) & (pl.col("periods").list.len() == 1))
-             .with_columns(period=pl.col("periods").list.first()).sort("dept", "file"))
-    return files.select(
-        pl.lit(Finding.EARLIER_RECORDS).alias("category"), "dept", "file",
-        pl.format("其 {} 条记录的编号均已在 {} 期报送过：误放了往期文件（重新导出），还是对该期记录的更正？其记录按本期读入"
-                  "（搁置行、人工复核队列会再次列出）；若是往期文件，请移走后重跑 all {} of its record numbers were delivered "
-                  "in {} already: an earlier period's file exported again, or a correction of that period's records? they "
-                  "are read as this period's (its rows set aside and its records in review are listed again); if it is the "
-                  "earlier file, take it out and run again", "n", "period", "n", "period").alias("detail"),
-        pl.col("n").cast(pl.Int64).alias("count"),
-    ).cast(QUALITY_COLUMNS)
-
-
 def changed_since_last_run(files: pl.DataFrame, before: pl.DataFrame | None, records: pl.DataFrame,
                            records_before: pl.DataFrame | None, departments: Collection[str], shown: int = 20,
                            ) -> pl.DataFrame:

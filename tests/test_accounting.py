@@ -2,7 +2,7 @@ import polars as pl
 import pytest
 
 from pipelines.accounting import (AccountingError, account, county_quality, in_report_order, inbox_findings, quality_report,
-                                  settle, changed_since_last_run, records_delivered_before)
+                                  settle, changed_since_last_run)
 from pipelines.validate import REJECTED_SCHEMA, SUPERSEDED_SCHEMA
 from pipelines.console import attention_lines
 from schemas.outputs import QUALITY_COLUMNS, Finding
@@ -373,34 +373,6 @@ def test_records_replaced_by_another_persons_rows_are_said_as_perhaps_numbered_p
     plain = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), inner.with_columns(other_person=pl.lit(False)), None,
                            None, max_grid_households=100)["detail"].item()
     assert plain == "同一记录在本文件中以不同内容出现两次，以后一行为准 a record twice in the file with other content: the later line is used"
-
-
-def test_a_file_whose_every_record_an_earlier_period_holds_is_said_as_perhaps_last_months():
-    """Last month's settlements exported again (a title line, GB18030: not byte for byte the file
-    2026-09 read, which is said and not read) and put in under 2026-10: its 829 records were read as
-    this period's, their rows set aside sent back again and 10 of them back in the review queue,
-    nothing said. A file of two records or more every record number of which one earlier period
-    holds (spelled however) is named; not one holding a new record, nor one whose records several
-    periods hold (a student's 学籍号 each month a change is sent), nor a single record's."""
-    import duckdb
-
-    from adapters.warehouse import records_before
-    rows = pl.DataFrame({"dept": ["医保"] * 6 + ["教育"] * 2 + ["民政"],
-                         "file": ["医保/三.csv"] * 3 + ["医保/补.csv"] * 2 + ["医保/一.csv"] + ["教育/a.csv"] * 2 + ["民政/a.csv"],
-                         "record_id": ["JS1", "js2", "JS3", "JS3", "JS9", "JS1", "G1", "G2", "MZ1"]})
-    con = duckdb.connect()
-    con.execute("CREATE TABLE links (dept VARCHAR, record_id VARCHAR, period VARCHAR)")
-    con.execute("INSERT INTO links VALUES ('医保', 'JS1', '2026-09'), ('医保', 'JS2', '2026-09'), ('医保', 'JS3', '2026-09'), "
-                "('医保', 'JS9', '2026-10'), ('教育', 'G1', '2026-08'), ('教育', 'G2', '2026-09'), ('民政', 'MZ1', '2026-09'), "
-                "('民政', 'MZ2', '2025-09'), ('人社', 'JS1', '2026-09')")
-    earlier = records_before(con, rows.select("dept", "record_id"), "2026-10")
-    assert sorted(earlier.rows()) == [("医保", "JS1", "2026-09"), ("医保", "JS3", "2026-09"), ("医保", "js2", "2026-09"),
-                                      ("教育", "G1", "2026-08"), ("教育", "G2", "2026-09"), ("民政", "MZ1", "2026-09")]
-    found = records_delivered_before(rows, earlier)
-    assert found.select("category", "dept", "file", "count").rows() == [(Finding.EARLIER_RECORDS, "医保", "医保/三.csv", 3)]
-    assert found["detail"][0].startswith("其 3 条记录的编号均已在 2026-09 期报送过：误放了往期文件（重新导出），还是对该期记录的更正？")
-    assert Finding.EARLIER_RECORDS in Finding.ATTENTION
-    assert records_delivered_before(rows, None).is_empty()
 
 
 def test_the_report_lists_a_category_s_findings_without_a_file_after_those_with_one():
