@@ -519,8 +519,8 @@ def _to_utf8(data: bytes) -> tuple[bytes, list[tuple[str, str | None]]] | None:
     return bytes(out), said
 
 
-def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame | ReadError | None:
-    """A CSV read by polars: transcoded to UTF-8, header found among the first records (as
+def _fast_csv(path: Path, known, rel: str, notes: list | None) -> list[pl.DataFrame] | ReadError | None:
+    """A CSV read by polars (its table, or its tables set side by side: `_frame_tables`): transcoded to UTF-8, header found among the first records (as
     `_table`), the rest parsed by `pl.read_csv` with every column a String. Line numbers are the
     1-based physical line where each record starts, computed from the newline positions outside
     quotes. None when the file is unusual enough (lone CR, unbalanced quotes, a record count that
@@ -588,10 +588,10 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> pl.DataFrame |
         return None
     found: list = [ReadError(rel, n, None, False, category) for n, category in said]
     found += [ReadError(rel, n, None, False) for n in (_separated(sep), *titled) if n]
-    df = _frame_table(header, grid.with_columns(line=pl.Series(lines, dtype=pl.Int64)), rel, found)
+    dfs = _frame_tables(header, grid.with_columns(line=pl.Series(lines, dtype=pl.Int64)), known, rel, found)
     if notes is not None:
         notes.extend(found)
-    return df
+    return dfs
 
 
 # a header said again, renamed with a number: 核实结果2 (an Excel/WPS table), 核实结果.1 (pandas),
@@ -964,6 +964,75 @@ def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | N
     return _frame_table(header, grid, rel, notes)
 
 
+SIDE_BY_SIDE_NAMES = 2  # header names two tables of one sheet, apart by an empty column, both give: one kind of table twice
+
+
+def _blocks(header: list[str | None], cells: pl.DataFrame, known) -> list[tuple[int, int]] | None:
+    """The tables a header row sets side by side (a clerk's layout: one batch in A:I, the next
+    in K:S, a column left empty between) as (first, past last) column indexes: two or more
+    blocks of columns apart by a column empty from the header down (`cells`, its columns in the
+    header's order), each block's names a header, the others giving `SIDE_BY_SIDE_NAMES` names
+    of the first; or, with no such column, one table's names said over again (`_repeated`). Read
+    as one table, the second block's columns were the first's names said again and its records
+    were lost. None for one table."""
+    empty = [i for i, c in enumerate(header) if not c and i < cells.width]
+    if not empty or empty == list(range(empty[0], len(header))):  # (no gap, or empty columns after the table alone)
+        return _repeated(header, known)
+    cols = [cells.columns[i] for i in empty]
+    used = cells.select(pl.col(cols).cast(pl.String).str.strip_chars().fill_null("").ne("").any()).row(0)
+    gaps = [i for i, u in zip(empty, used) if not u]
+    blocks = [(a + 1, b) for a, b in zip([-1, *gaps], [*gaps, len(header)]) if b > a + 1]
+    heads = [[_cell(c) for c in header[a:b]] for a, b in blocks]
+    if len(blocks) < 2 or not all(_is_header(c, known) for c in heads):
+        return None
+    names = [{c for c in cells if c} for cells in heads]
+    return None if any(len(names[0] & other) < SIDE_BY_SIDE_NAMES for other in names[1:]) else blocks
+
+
+def _repeated(header: list[str | None], known) -> list[tuple[int, int]] | None:
+    """The blocks of a header that is one table's names said two or more times over with no
+    column between (a narrow list printed two-up: 序号 姓名 金额 序号 姓名 金额), or None."""
+    names = [_cell(c) for c in header]
+    while names and names[-1] is None:
+        names.pop()
+    for k in range(SIDE_BY_SIDE_NAMES + 1, len(names) // 2 + 1):
+        if (len(names) % k == 0 and None not in names[:k] and len(set(names[:k])) == k
+                and all(names[i] == names[i % k] for i in range(k, len(names))) and _is_header(names[:k], known)):
+            return [(a, a + k) for a in range(0, len(names), k)]
+    return None
+
+
+def _side_by_side_note(rel: str, n: int, sheet: str | None = None) -> ReadError:
+    where = f"工作表「{sheet}」中" if sheet else "文件中"
+    return ReadError(rel, f"{where}有并排的 {n} 个表，各自读取 {f'sheet {sheet!r}' if sheet else 'the file'} "
+                          f"holds {n} tables side by side: each is read", None, False)
+
+
+def _side_by_side(frame: pl.DataFrame, known, rel: str, sheet: str, notes: list | None) -> list[pl.DataFrame]:
+    """A sheet's cells -> its tables set side by side (`_blocks`), each with the title rows
+    above; otherwise the sheet whole. The file is told (its tables are named `并排第2个表` ...)."""
+    h, header = _find_header(frame.head(HEADER_SCAN_ROWS).iter_rows(), known)
+    if header is None or (blocks := _blocks(header, frame.slice(h), known)) is None:
+        return [frame]
+    if notes is not None:
+        notes.append(_side_by_side_note(rel, len(blocks), sheet))
+    return [frame.select(frame.columns[a:b]) for a, b in blocks]
+
+
+def _frame_tables(header: list[str | None], grid: pl.DataFrame, known, rel: str, notes: list | None) -> list[pl.DataFrame]:
+    """A CSV's header and cells (`_frame_table`'s) -> its table, or its tables set side by side
+    (`_blocks`, a sheet so laid out saved as CSV), each read as a table of its own, the file told;
+    a field past the header's width (`EXTRA`) is the last one's."""
+    blocks = _blocks(header, grid.select(f"c{i}" for i in range(len(header))), known)
+    if blocks is None:
+        return [_frame_table(header, grid, rel, notes)]
+    if notes is not None:
+        notes.append(_side_by_side_note(rel, len(blocks)))
+    return [_frame_table(header[a:b], grid.select(*[pl.col(f"c{i}").alias(f"c{i - a}") for i in range(a, b)], "line",
+                                                  *([EXTRA] if EXTRA in grid.columns and b == len(header) else [])),
+                         rel, notes) for a, b in blocks]
+
+
 TABLE_ROWS = 2  # rows of 3 values or more that make a sheet without a header found a table set aside (not a cover sheet)
 FIELD_LIST_ROWS = 50  # rows of such a sheet looked at for a table of the fields (a 说明 sheet's 字段 | 说明 | 是否必填)
 
@@ -1071,7 +1140,7 @@ def _with_units(header: list[str | None], cells: list[str | None]) -> list[str |
     return [f"{h}({units[i].group(1)}{units[i].group(2) or ''})" if i in units else h for i, h in enumerate(header)]
 
 
-def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | None) -> pl.DataFrame | None:
+def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | None) -> list[pl.DataFrame] | None:
     it = iter(rows)
     titled: list[str] = []
     _, header = _find_header((cells for _, cells in it), known, titled)
@@ -1096,7 +1165,7 @@ def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | 
         lines.append(line)
     grid = pl.DataFrame(data, schema={f"c{i}": pl.String for i in range(width)}, orient="row").with_columns(
         line=pl.Series(lines, dtype=pl.Int64), **({EXTRA: pl.Series(extras, dtype=pl.String)} if any(extras) else {}))
-    return _frame_table(header, grid, rel, notes)
+    return _frame_tables(header, grid, known, rel, notes)
 
 
 def _fields_of(known: Callable[[str], bool] | Mapping[str, Collection[str]] | Collection[str] | None
@@ -1150,6 +1219,9 @@ def read_tables(
                 return ReadError(rel, sheets)
             found, unread, hidden, said = [], [], [], []
             blank = True  # (no value on any visible sheet: a workbook made and never filled)
+            sheets = ((name if not i else f"{name} 并排第{i + 1}个表", offset, part, visible, 0 if i else uncomputed)
+                      for name, offset, frame, visible, uncomputed in sheets
+                      for i, part in enumerate(_side_by_side(frame, known, rel, name, notes) if visible else [frame]))
             for name, offset, frame, visible, uncomputed in sheets:
                 if visible and blank and frame.width and frame.height:
                     blank = not frame.select(pl.any_horizontal(pl.all().is_not_null())).to_series().any()
@@ -1200,20 +1272,25 @@ def read_tables(
         if isinstance(fast, ReadError):
             return fast
         if fast is not None:
-            return [(rel, _without_repeated_header(fast, rel, notes))]
+            return [(_part_label(rel, i), _without_repeated_header(df, rel, notes)) for i, df in enumerate(fast)]
         for sep in SEPARATORS:
             found = [] if sep == "," else [ReadError(rel, _separated(sep), None, False)]
             rows = _csv_rows(path, found, rel, sep)
             if isinstance(rows, str):
                 return ReadError(rel, rows)
-            if (df := _table(rows, known, rel, found)) is not None:
-                df = _without_repeated_header(df, rel, found)
+            if (dfs := _table(rows, known, rel, found)) is not None:
+                dfs = [(_part_label(rel, i), _without_repeated_header(df, rel, found)) for i, df in enumerate(dfs)]
                 if notes is not None:
                     notes.extend(found)
-                return [(rel, df)]
+                return dfs
         return no_header
     except Exception as e:  # last resort: a file must never stop the run
         return ReadError(rel, f"无法读取 unreadable: {_one_line(e, path, rel)}")
+
+
+def _part_label(rel: str, i: int) -> str:
+    """A CSV's label (`rel`), or its i-th table's set side by side after the first's (`_frame_tables`)."""
+    return sheet_label(rel, f"并排第{i + 1}个表") if i else rel
 
 
 def is_summary_sheet(sheet: str, words: Collection[str]) -> bool:

@@ -50,6 +50,16 @@ OTHER_MASKS = "[#●○■□※◆★☆]"
 MASKS = "[*＊" + OTHER_MASKS[1:]
 # an ID already in its plain text (digits and `*`, a check character last): nearly every one
 PLAIN_TEXT = r"^[0-9*]{17}[0-9X*]$"
+NAMED_ID = r"[\p{Han}()\[\]【】:;,、。]"  # a name's or a label's characters and their brackets and stops (NFKC'd)
+ID_SHAPE = r"^(?:[0-9*]{17}[0-9X*]|[0-9*]{15})$"
+
+
+def without_words(s: pl.Expr) -> pl.Expr:
+    """An ID's text (NFKC'd, no spaces, upper case) typed into its cell with a name or a word
+    (郑浩旭 341302…, 3413…(赵丽丽), 身份证：3413…) -> the ID it holds, when the rest is one; a cell
+    of words only, or of words and a number no ID, as it was."""
+    bare = s.str.replace_all(NAMED_ID, "")
+    return pl.when(s.str.contains(r"\p{Han}") & bare.str.contains(ID_SHAPE)).then(bare).otherwise(s)
 
 
 def _id_text(s: pl.Expr) -> pl.Expr:
@@ -57,6 +67,7 @@ def _id_text(s: pl.Expr) -> pl.Expr:
         s.str.normalize("NFKC").str.replace_all(r"[\s'\"`‘’“”\-‐‑–—\x{200b}-\x{200d}\x{2060}\x{feff}]", "")
         .str.replace_all(r"[×✕]", "X").str.to_uppercase().str.replace_all(OTHER_MASKS, "*")
     )
+    s = without_words(s)
     body = s.str.slice(0, 17)
     return (pl.when((s.str.len_chars() == 18) & body.str.contains("X", literal=True))
             .then(pl.concat_str([body.str.replace_all("X", "*", literal=True), s.str.slice(17)])).otherwise(s))

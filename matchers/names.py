@@ -40,12 +40,18 @@ def _t2s_batch(s: pl.Series) -> pl.Series:
     return s.replace(changed["old"], changed["new"]) if changed.height else s
 
 
+# a clerk's note in brackets after a name (张桂霞（已故）, 卢强明(残), 李四【户主】): no name holds brackets
+NOTE = r"[(\[【〔][^()\[\]【】〔〕]*[)\]】〕]"
+
+
 def normalize_name(expr: pl.Expr) -> pl.Expr:
-    """Strip spaces, NFKC, `＊` and other mask characters (`matchers.ids.MASKS`: 张●明) -> `*`,
-    middle dots `·•.・` -> `·`, traditional -> simplified. Empty or all-punctuation names become null."""
+    """Strip spaces, NFKC, a note in brackets (`NOTE`), `＊` and other mask characters
+    (`matchers.ids.MASKS`: 张●明) -> `*`, middle dots `·•.・` -> `·`, traditional -> simplified.
+    Empty or all-punctuation names become null."""
     e = (
         expr.cast(pl.Utf8).str.replace_all(r"\s", "").str.replace_all(DOTS, "·")
-        .str.normalize("NFKC").str.replace_all(DOTS, "·").str.strip_chars("·").str.replace_all(OTHER_MASKS, "*")
+        .str.normalize("NFKC").str.replace_all(NOTE, "").str.replace_all(DOTS, "·").str.strip_chars("·")
+        .str.replace_all(OTHER_MASKS, "*")
     )
     e = e.map_batches(_t2s_batch, return_dtype=pl.Utf8)
     return pl.when(e.str.len_chars() > 0).then(e)

@@ -157,6 +157,13 @@ def quality_report(
         others_en = pl.when(some).then(pl.format(
             "; {} of them show another ID and another name: if the department numbers each file from 1, the records "
             "replaced are lost, ask for one numbering", "other")).otherwise(pl.lit(""))
+        # (... or, within one file, each part of it: a file joining townships' lists, each numbered from 1)
+        inner_zh = pl.when(some).then(pl.format(
+            "；其中 {} 行的证件号码与姓名都与之不同，是另一个人：部门是否分段（如各乡镇）各自从 1 编号？如是，前一行的记录未计入，"
+            "请部门统一编号后重报", "other")).otherwise(pl.lit(""))
+        inner_en = pl.when(some).then(pl.format(
+            "; {} of them show another ID and another name: if the department numbers each part (each township) from 1, "
+            "the earlier line's records are lost, ask for one numbering", "other")).otherwise(pl.lit(""))
         parts.append(
             superseded.group_by("dept", "file", pl.col("superseded_by").str.replace(r":\d+$", "").alias("by"), "changed",
                                 other_year.fill_null(False))
@@ -170,9 +177,9 @@ def quality_report(
                     "of another year in the file: the row of the period's year is used (else the latest year's)"))
                 .when(other_year).then(pl.format(
                     "同一记录在 {} 中另有其他年度的行，以该行为准 the record's row of another year in {}: that row is used", "by", "by"))
-                .when(changed & (pl.col("by") == pl.col("file"))).then(pl.lit(
-                    "同一记录在本文件中以不同内容出现两次，以后一行为准 a record twice in the file with other content: "
-                    "the later line is used"))
+                .when(changed & (pl.col("by") == pl.col("file"))).then(pl.format(
+                    "同一记录在本文件中以不同内容出现两次，以后一行为准{} a record twice in the file with other content: "
+                    "the later line is used{}", inner_zh, inner_en))
                 .when(changed).then(pl.format("在 {} 中以不同内容再次报送，以后者为准{} delivered again with other content in {}: "
                                               "that delivery is used{}", "by", others_zh, "by", others_en))
                 .when(pl.col("by") == pl.col("file")).then(pl.lit(

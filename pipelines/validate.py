@@ -13,7 +13,7 @@ import pandera.polars as pa
 import polars as pl
 
 from config import Config, KindSpec
-from matchers.ids import OLD_ID, check_fails, id_text, upgrade_old_id
+from matchers.ids import OLD_ID, check_fails, id_text, upgrade_old_id, without_words
 from matchers.names import normalize_name
 from schemas.inputs import (EXCEL_NUMBER, EXCEL_ZERO_TAIL, EXTRACT_MODELS, IDENTIFYING, TEXT_MARKS, PersonRecord, Rejected,
                            record_key)
@@ -246,8 +246,9 @@ def code_detail(c: str) -> pl.Expr:
 
 
 def _id_number(c: str) -> pl.Expr:
-    """A roster's 身份证号 as typed -> its text: no spaces, no leading apostrophe, upper case."""
-    return _text(c).str.replace_all(r"\s", "").str.strip_chars_start(TEXT_MARKS).str.to_uppercase()
+    """A roster's 身份证号 as typed -> its text: no spaces, no leading apostrophe, upper case, without
+    the name typed beside it (`matchers.ids.without_words`)."""
+    return without_words(_text(c).str.replace_all(r"\s", "").str.strip_chars_start(TEXT_MARKS).str.to_uppercase())
 
 
 def old_id_lines(df: pl.DataFrame) -> list[int]:
@@ -299,16 +300,23 @@ def month_only_lines(df: pl.DataFrame, spec: KindSpec) -> dict[str, list[int]]:
     return found
 
 
+_SCALES = {"十": 10.0, "百": 100.0, "千": 1e3, "万": 1e4, "十万": 1e5, "百万": 1e6, "千万": 1e7, "亿": 1e8}
+
+
 def parse_float(c: str) -> pl.Expr:
     """Amounts: thousands separators, `元`/`¥`, full-width digits, inner spaces allowed, a unit
-    after the number (`3个月`, `120元`; `1.5万`, `1.5万元` are 15,000); a dash alone is 0 (`_DASH`).
-    (The text, the number and its scale each worked out once: `_let`.)"""
+    after the number (`3个月`, `120元`; `1.5万`, `1.5万元` are 15,000, `5千元` 5,000) and what it
+    is per (`500元/月`); a dash alone is 0 (`_DASH`). (The text, the number and its scale each
+    worked out once: `_let`.)"""
     def read(t: pl.Expr) -> pl.Expr:
         s = t.str.replace(r"[\u4e00-\u9fff]+$", "")
         unit = t.str.extract(r"([\u4e00-\u9fff]+)$", 1)
-        scale = pl.when(unit.str.starts_with("万")).then(1e4).when(unit.str.starts_with("亿")).then(1e8).otherwise(1.0)
+        # (5千元 is 5,000: a 千 or 百 was dropped with the unit and 5千 read as 5)
+        scale = unit.str.extract(r"^([十百千万亿]+)", 1).replace_strict(_SCALES, default=1.0, return_dtype=pl.Float64)
         return pl.struct(s=s, f=s.cast(pl.Float64, strict=False), scale=scale)
-    x = _let(_text(c).str.replace_all(r"[,，\s¥￥]", ""), read)
+    # (what it is per, after the unit: 月救助金额 500元/月, 年人均纯收入 7685元/人, 个人负担 8000/学年)
+    x = _let(_text(c).str.replace_all(r"[,，\s¥￥]", "").str.replace(r"(\d|[\u4e00-\u9fff])/[\u4e00-\u9fff·]+$", "$1"),
+             read)
     s, f, scale = pl.field("s"), pl.field("f"), pl.field("scale")
     x = x.struct.with_fields(  # (0.57 x 10,000 is 5,699.999999999999: as `standardize`'s 万元)
         pl.when(scale != 1.0).then((f * scale).round(4)).otherwise(f).alias("f"))
@@ -316,9 +324,30 @@ def parse_float(c: str) -> pl.Expr:
                                  .when(s.str.contains(_DASH)).then(pl.lit(0.0))).alias("_r")).struct.field("_r").alias(c)
 
 
+def _cn_count(n: int) -> str:
+    """1-99 in Chinese numerals, as a count is written by hand (三, 十二, 二十)."""
+    tens, ones = divmod(n, 10)
+    return ("" if tens < 2 else "一二三四五六七八九"[tens - 1]) + ("十" if tens else "") + ("一二三四五六七八九"[ones - 1] if ones else "")
+
+
+_CN_COUNTS = {_cn_count(n): n for n in range(1, 100)} | {"两": 2, "零": 0}
+
+
 def parse_int(c: str) -> pl.Expr:
-    """`3`, `3.0`, `３`, `3个月` -> 3; `3.5` -> null."""
-    return _let(parse_float(c), lambda f: pl.when(f == f.floor()).then(f.cast(pl.Int64, strict=False))).alias(c)
+    """`3`, `3.0`, `３`, `3个月`, `三个月`, `十二` -> 3 (12); `3.5` -> null."""
+    cn = _text(c).str.replace_all(r"\s", "").str.extract(r"^([一二两三四五六七八九十零]+)(?:个|名|口)?(?:月|人|户|次)?$", 1)
+    whole = _let(parse_float(c), lambda f: pl.when(f == f.floor()).then(f.cast(pl.Int64, strict=False)))
+    return pl.coalesce(whole, cn.replace_strict(_CN_COUNTS, default=None, return_dtype=pl.Int64)).alias(c)
+
+
+def parse_months(c: str) -> pl.Expr:
+    """A count of months (连续未缴费月数) as `parse_int` reads it, but given in years too: `1年` is 12,
+    `1年6个月` 18, `半年` 6 (`parse_int` dropped the 年 and read `1年` as 1)."""
+    t = _text(c).str.replace_all(r"\s", "")
+    years = t.str.extract_groups(r"^(\d{1,2}(?:\.5)?)年(?:(\d+)个?月)?$")
+    n = years.struct[0].cast(pl.Float64, strict=False) * 12 + years.struct[1].cast(pl.Float64, strict=False).fill_null(0)
+    return (pl.when(t == "半年").then(pl.lit(6, pl.Int64)).when(n.is_not_null()).then(n.cast(pl.Int64))
+            .otherwise(parse_int(c)))
 
 
 def _codes(model) -> set[str]:
@@ -346,6 +375,8 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
     if dt == pl.String:
         too_long = pl.col(name).cast(pl.String).str.len_chars().fill_null(0) > MAX_FIELD_CHARS
     parser = {pl.Date: lambda c: parse_date(c, latest), pl.Float64: parse_float, pl.Int64: parse_int}.get(dt)
+    if name == "months_unpaid":
+        parser = parse_months
     fail = None
     if parser is not None:
         e = parser(name)

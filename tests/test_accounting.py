@@ -350,7 +350,8 @@ def test_a_stored_superseded_row_without_a_year_said_is_a_correction_not_another
 
 def test_records_replaced_by_another_persons_rows_are_said_as_perhaps_numbered_per_file():
     """A file whose records another file replaced with other persons' rows (another ID and name:
-    files each numbered from 1) says how many and what it likely means, not only 'corrected'."""
+    files each numbered from 1) says how many and what it likely means, not only 'corrected'; so
+    does one whose later lines replace its earlier ones so (parts of it numbered each from 1)."""
     sup = pl.DataFrame({"dept": ["医保"] * 3, "file": ["医保/一.csv"] * 3, "line": [2, 3, 4], "record_id": ["1", "2", "3"],
                         "superseded_by": ["医保/二.csv:2", "医保/二.csv:3", "医保/二.csv:4"], "changed": [True] * 3,
                         "other_year": [False] * 3, "other_person": [True, True, False]})
@@ -362,6 +363,16 @@ def test_records_replaced_by_another_persons_rows_are_said_as_perhaps_numbered_p
     plain = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), sup.drop("other_person"), None, None,
                            max_grid_households=100)["detail"].item()  # (a run stored before the column existed)
     assert plain.endswith("that delivery is used") and "另一个人" not in plain
+    # two persons under one number in one file (a file joining townships' lists, each numbered from 1):
+    # the earlier line's record is lost, said so, not as a correction only
+    inner = sup.with_columns(superseded_by=pl.format("{}:{}", "file", pl.col("line") + 10))
+    row = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), inner, None, None, max_grid_households=100).row(0, named=True)
+    assert row["category"] == Finding.REPLACED and row["count"] == 3
+    assert row["detail"].startswith("同一记录在本文件中以不同内容出现两次，以后一行为准；其中 2 行的证件号码与姓名都与之不同，是另一个人：")
+    assert row["detail"].endswith("the earlier line's records are lost, ask for one numbering")
+    plain = quality_report(NO_FINDINGS, pl.DataFrame(schema=REJECTED), inner.with_columns(other_person=pl.lit(False)), None,
+                           None, max_grid_households=100)["detail"].item()
+    assert plain == "同一记录在本文件中以不同内容出现两次，以后一行为准 a record twice in the file with other content: the later line is used"
 
 
 def test_the_report_lists_a_category_s_findings_without_a_file_after_those_with_one():

@@ -56,6 +56,17 @@ def test_zero_width_characters_pasted_along_are_no_part_of_an_id():
     assert out["id_status"].to_list() == ["full_valid", "full_valid", "masked"]
 
 
+def test_an_id_typed_into_its_cell_with_a_name_or_a_label_is_that_id():
+    """A clerk types the person's name, or 身份证：, into the 证件号码 cell with the ID: the ID was
+    read as none (the record linked by name and place alone, or sent to review). A cell of
+    words only, or of words and a number no ID, stays no ID."""
+    out = norm("郑浩旭 341302199604160734", "342223198811152609（赵丽丽）", "身份证：342201********1119",
+               "341302620111273 王五", "赵丽丽", "张三 12345", "户主 张三")
+    assert out["id_norm"].to_list() == ["341302199604160734", "342223198811152609", "342201********1119",
+                                        "341302196201112734"] + ["*" * 18] * 3
+    assert out["id_status"].to_list() == ["full_valid", "full_valid", "masked", "full_valid"] + ["missing"] * 3
+
+
 def test_other_id_forms():
     out = norm("34222319570410315473", "G341302196201112734", "341302620111273", "341302*****2734")
     assert out["id_norm"].to_list()[:3] == ["342223195704103154", "341302196201112734", "341302196201112734"]

@@ -700,8 +700,8 @@ def test_an_ordinary_csv_is_read_by_the_fast_path(tmp_path, rows):
     every file without such a row, and the slow path quietly read them all.)"""
     from adapters.inbox import _fast_csv, _fields_of
     got = _fast_csv(write(tmp_path / "p.csv", "\n".join([HEADER, *rows]) + "\n"), _fields_of(KNOWN), "p.csv", [])
-    assert isinstance(got, pl.DataFrame) and got.height == len(rows)
-    assert ("_extra" in got.columns) == (len(rows) == 2)
+    assert isinstance(got, list) and len(got) == 1 and got[0].height == len(rows)
+    assert ("_extra" in got[0].columns) == (len(rows) == 2)
 
 
 def test_a_hidden_sheet_of_records_not_read_is_said_on_the_console(tmp_path):
@@ -878,6 +878,47 @@ def test_a_table_of_no_kind_is_set_aside_with_its_rows_or_as_a_file(tmp_path):
     valid, rejected, _, read = read_delivery(empty, "医保/t.csv", "医保", CFG, KNOWN, [])
     assert valid == [] and read == 0
     assert rejected.select("file", "line").rows() == [("医保/t.csv", None)] and rejected["reason"][0].startswith("缺少必需列")
+
+
+def test_two_tables_side_by_side_on_a_sheet_are_each_read(tmp_path):
+    """A clerk lays a month's second batch beside the first (A:E, then G:K, column F left empty):
+    read as one table, the second block's columns were the first's names said again (noted as
+    duplicated headers) and its records were lost: rows read counted the first table's alone.
+    Each is read, named as a table of its own, the file told, and so in the sheet saved as CSV, and
+    a narrow list printed two-up (its names said twice over, no column between); a sheet whose
+    empty column parts the records from something else (a 备注 column) is one table still."""
+    title = ["宿州市医疗保障局 2026年10月结算明细"]
+    first = [["JS1", "张三", "341302********123X", "2026-10-05", "100"], ["JS2", "李四", "", "2026-10-06", "20"]]
+    second = [["JS3", "王五", "341302********2734", "2026-10-07", "30"]]
+    rows = [title, HEADER.split(",") + [None] + HEADER.split(",")]
+    rows += [a + [None] + (second[i] if i < len(second) else [None] * 5) for i, a in enumerate(first)]
+    notes = []
+    tables = read_tables(workbook(tmp_path / "医保.xlsx", [("明细", rows)]), "医保/医保.xlsx", KNOWN, notes)
+    assert [(label, df["结算流水号"].to_list(), df["line"].to_list()) for label, df in tables] == [
+        ("医保/医保.xlsx（工作表 明细）", ["JS1", "JS2"], [3, 4]),
+        ("医保/医保.xlsx（工作表 明细 并排第2个表）", ["JS3"], [3])]
+    assert tables[1][1]["个人自付"].to_list() == ["30"]
+    assert [n.problem for n in notes] == [
+        "工作表「明细」中有并排的 2 个表，各自读取 sheet '明细' holds 2 tables side by side: each is read"]
+    _, _, _, read = read_delivery(tmp_path / "医保.xlsx", "医保/医保.xlsx", "医保", CFG, KNOWN, [])
+    assert read == 3
+    # the sheet saved as CSV, by polars or (a lone CR) the csv module
+    for newline in ["\n", "\r"]:
+        text = newline.join(",".join(c or "" for c in r) for r in rows) + newline
+        notes = []
+        tables = read_tables(write(tmp_path / "医保.csv", text), "医保/医保.csv", KNOWN, notes)
+        assert [(label, df["结算流水号"].to_list(), df["line"].to_list()) for label, df in tables] == [
+            ("医保/医保.csv", ["JS1", "JS2"], [3, 4]), ("医保/医保.csv（工作表 并排第2个表）", ["JS3"], [3])]
+        assert [n.problem for n in notes] == ["文件中有并排的 2 个表，各自读取 the file holds 2 tables side by side: each is read"]
+    # a narrow list printed two-up, no column between
+    two_up = [title, HEADER.split(",") * 2] + [a + (second[i] if i < len(second) else [None] * 5) for i, a in enumerate(first)]
+    for path in (workbook(tmp_path / "二.xlsx", [("明细", two_up)]),
+                 write(tmp_path / "二.csv", "\n".join(",".join(c or "" for c in r) for r in two_up) + "\n")):
+        tables = read_tables(path, f"医保/{path.name}", KNOWN)
+        assert [df["结算流水号"].to_list() for _, df in tables] == [["JS1", "JS2"], ["JS3"]]
+    noted = [title, HEADER.split(",") + [None, "备注"]] + [a + [None, "x"] for a in first]
+    tables = read_tables(workbook(tmp_path / "n.xlsx", [("明细", noted)]), "医保/n.xlsx", KNOWN)
+    assert len(tables) == 1 and tables[0][1].height == 2
 
 
 def test_a_workbook_whose_only_table_is_on_a_hidden_sheet_says_so(tmp_path):

@@ -1015,6 +1015,24 @@ def test_an_amount_in_yi_is_a_hundred_million():
     assert rejected.is_empty() and valid["out_of_pocket"].to_list() == [20000.0, 20000.0]
 
 
+def test_an_amount_said_per_month_person_or_year_is_that_amount():
+    """民政's 月救助金额 written 500元/月 (or 500/月) was an unparseable number: the whole record was
+    set aside, its 新增 临时救助 no C2 (a rule that reads no amount). So is 年人均纯收入 7685元/人,
+    an annual cost 8000/学年; what is no amount stays set aside."""
+    valid, rejected = _rows("civil", "monthly_amount", ["500元/月", "500/月", "1.2千元/月", "abc/月", "1/2"])
+    assert valid["monthly_amount"].to_list() == [500.0, 500.0, 1200.0]
+    assert rejected["value"].to_list() == ["abc/月", "1/2"]
+    valid, rejected = _rows("education", "annual_cost", ["8000/学年", "7685元/人·年"])
+    assert rejected.is_empty() and valid["annual_cost"].to_list() == [8000.0, 7685.0]
+
+
+def test_an_amount_in_qian_or_bai_is_thousands_or_hundreds():
+    """A hand-filled amount of 5千元 (a 损失金额, a 个人自付) is 5,000 元: the 千 was dropped with the
+    unit and read as 5 元 (under every threshold, nothing said)."""
+    valid, rejected = run(settlements(out_of_pocket=["5千", "1.2千元", "3百元", "12块"]))
+    assert rejected.is_empty() and valid["out_of_pocket"].to_list() == [5000.0, 1200.0, 300.0, 12.0]
+
+
 def test_a_snapshot_without_a_row_of_the_periods_year_keeps_its_latest_year():
     """A record's rows of 2027 (put in first) and 2025 (put in later), period 2026: the 2027 row."""
     rows = pl.DataFrame({"dept": ["医保"] * 2, "kind": ["med_enrollment"] * 2, "file": ["医保/a.csv", "医保/b.csv"],
@@ -1122,6 +1140,51 @@ def test_every_value_of_the_specs_code_lists_is_read(kind, field, values):
     救助 调整, a 注销 certificate, an 产业项目失败 loss) would set every such row aside as an unknown code."""
     valid, rejected = _rows(kind, field, values)
     assert rejected.is_empty() and valid[field].to_list() == values
+
+
+def test_a_roster_id_typed_with_the_persons_name_is_that_id():
+    """A roster's 证件号码 cell holding the name too (张三 341302…, 3413…（张三）): the person was set
+    aside (证件号码应为18位), every record of theirs unlinked; it is read as the ID, as a
+    department's is (`matchers.ids.without_words`). A name alone is still no ID."""
+    valid, rejected = _rows("roster", "id_number", ["张三 341302196201112734", "342201195605062205（李四）", "王五"])
+    assert valid["id_number"].to_list() == ["341302196201112734", "342201195605062205"]
+    assert rejected["line"].to_list() == [4]
+
+
+def test_a_count_written_in_chinese_numerals_is_that_count():
+    """A hand-filled count in Chinese numerals (连续未缴费月数 三个月, 十二; 家庭人口数 四, 两人): 人社's
+    row was set aside whole as an unparseable integer, its 失业登记 no R1; the roster's size left
+    empty. A number no count (一百, 三点五) is still unparseable."""
+    valid, rejected = _rows("hr", "months_unpaid", ["三", "三个月", "十二", "二十一", "一百", "三点五"])
+    assert valid["months_unpaid"].to_list() == [3, 3, 12, 21] and rejected["line"].to_list() == [6, 7]
+    valid, rejected = _rows("roster", "household_size", ["四", "两人", "十口人"])
+    assert rejected.is_empty() and valid["household_size"].to_list() == [4, 2, 10]
+
+
+def test_months_unpaid_given_in_years_are_those_months():
+    """人社's 连续未缴费月数 written in years (1年, 1年6个月, 半年): the 年 was dropped as a unit and
+    1年 read as 1 month, under R1's 3 (no warning, nothing said). A count of months is as before."""
+    valid, rejected = _rows("hr", "months_unpaid", ["1年", "1年6个月", "半年", "2 年", "3个月", "4"])
+    assert rejected.is_empty() and valid["months_unpaid"].to_list() == [12, 18, 6, 24, 3, 4]
+
+
+@pytest.mark.parametrize("kind, field, said, read", [
+    ("civil", "change_type", ["死亡", "死亡停发", "停保", "新纳入", "调标"], ["死亡注销", "死亡注销", "停发", "新增", "调整"]),
+    ("hr", "event_type", ["失业", "登记失业", "断缴", "返乡"], ["失业登记", "失业登记", "停止缴费", "返乡登记"]),
+    ("agri", "disaster_type", ["洪水", "内涝", "虫害", "非洲猪瘟", "产业失败"], ["洪涝", "洪涝", "病虫害", "畜禽疫病", "产业项目失败"]),
+    ("education", "stage", ["七年级", "初一", "三年级", "普通高中", "技校"], ["初中", "初中", "小学", "高中", "中职"]),
+    ("education", "status", ["失学", "退学", "休学中"], ["辍学", "辍学", "休学"]),
+    ("med_settlement", "visit_type", ["慢特病门诊", "普通住院", "特殊门诊"], ["门诊慢特病", "住院", "门诊慢特病"]),
+    ("med_enrollment", "status", ["中止参保", "退保"], ["暂停参保", "终止参保"]),
+    ("housing", "renovation", ["未开工", "已竣工"], ["未改造", "已改造"]),
+    ("disability", "cert_type", ["补办", "证件注销"], ["换领", "注销"]),
+])
+def test_a_departments_everyday_word_for_a_code_is_that_code(kind, field, said, read):
+    """The words departments write for SPEC §3's codes (民政's 死亡 for 死亡注销, 人社's 失业 for
+    失业登记, 教育's 七年级): 民政 and 人社 had no other spellings at all, and every such row was set
+    aside as an unknown code — a 死亡 record no C1, and no death known to hold M4/R1 back."""
+    valid, rejected = _rows(kind, field, said)
+    assert rejected.is_empty() and valid[field].to_list() == read
 
 
 @pytest.mark.parametrize("kind, field", [
