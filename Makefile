@@ -28,6 +28,6 @@ demo: sample_data/county/.done
 # one worker per core, each test file on one worker (its module fixtures, a county's run
 # for many tests, are made once): the end-to-end files wait on Prefect and subprocesses
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 .PHONY: setup demo test

@@ -14,6 +14,19 @@ os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+# The files that take longest, first. `make test` hands whole files to the workers in this
+# order (--dist loadfile --no-loadscope-reorder); xdist's own order (most tests first) started the
+# few long real-server tests of test_deploy and test_province last, one worker running them while
+# the other sat idle for about a minute.
+LONGEST_FIRST = ("test_history.py", "test_flows.py", "test_cli.py", "test_faults.py", "test_deploy.py",
+                 "test_province.py", "test_record_keys.py", "test_roster_keys.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # (stable: a file's own order kept)
+
+
 # The contract's example delivery (../shared beside the project; a clone elsewhere, as CI's, reads
 # this machine's copy): every test reading it looks here, and skips when neither is present.
 SHARED_EXAMPLES = next((p for p in (ROOT.parent / "shared", Path("/work/shared")) if p.is_dir()),
