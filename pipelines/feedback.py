@@ -46,7 +46,7 @@ from pipelines.rules import SEVERITY_RANK, WARNING_ID_PREFIX, households
 from pipelines.township import UNPLACED, grid_workers, mask_full_ids, mask_ids
 from pipelines.validate import (DETAIL, MAX_FIELD_CHARS, REJECTED_SCHEMA, TENS, TOO_LONG, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
                                 mask_value, original_file, parse_date, without_sheet)
-from schemas.inputs import as_written, respelled
+from schemas.inputs import as_written, record_key, respelled
 from schemas.outputs import (FEEDBACK_COLUMNS, LIST_STATE_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, AnswerHistory,
                              Finding, WarningStatus)
 
@@ -175,9 +175,9 @@ def _with_details(note: pl.Expr) -> pl.Expr:
 
 
 def _household_key(e: pl.Expr) -> pl.Expr:
-    """A 户编号 as a list showed it and Excel may give it back (`="0012"`, `'0012`, 12, h0012)."""
-    k = (e.cast(pl.String).str.normalize("NFKC").str.replace(r'^\s*="(.*)"\s*$', "$1").str.replace_all(r"[\s'\"]", "")
-         .str.to_uppercase().str.replace(r"^0+", ""))
+    """A 户编号 as a list showed it and Excel may give it back (`'0012`, 12: `record_key`, as a
+    record is compared; full-width as typed on a Chinese keyboard; `="0012"` the reader unwraps)."""
+    k = record_key(e.cast(pl.String).str.normalize("NFKC"))
     return pl.when(k != "").then(k)
 
 
