@@ -686,11 +686,12 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     read = {h: f"c{first_filled(ix)}" for h, ix in keep.items()}
     if notes is not None and read and grid.height:
         # (read as empty, it no longer sets a row aside as an unparseable date or amount: said once)
-        for words, zh, en in ((NULL_WORDS, "NULL（数据库导出的空值）", "NULL (a database's empty value)"),
-                              (PANDAS_WORDS, "nan、NaN、None、<NA> 或 NaT（pandas 等程序导出的空值）",
-                               "nan, NaN, None, <NA> or NaT (the empty value pandas writes)")):
-            said = grid.select(pl.sum_horizontal(pl.col(c).str.strip_chars().is_in(words).fill_null(False).cast(pl.Int64)
-                                                 for c in read.values()).sum()).item()
+        # (each cell stripped once, both kinds counted in one pass over the table)
+        cells = [pl.col(c).str.strip_chars() for c in read.values()]
+        counts = grid.select(*(pl.sum_horizontal(c.is_in(words).fill_null(False).cast(pl.Int64) for c in cells).sum()
+                               .alias(str(i)) for i, words in enumerate((NULL_WORDS, PANDAS_WORDS)))).row(0)
+        for said, zh, en in zip(counts, ("NULL（数据库导出的空值）", "nan、NaN、None、<NA> 或 NaT（pandas 等程序导出的空值）"),
+                                ("NULL (a database's empty value)", "nan, NaN, None, <NA> or NaT (the empty value pandas writes)")):
             if said:
                 notes.append(ReadError(rel, f"{said} 个单元格为 {zh}，已按空值读取 {said} cell(s) hold {en}: read as empty",
                                        None, False))
