@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -245,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _run_locked(args, cfg, wh, only)
     except (OSError, duckdb.Error) as exc:
-        return _err(_cannot(exc, wh), EXIT_FAILED)
+        return _failed(exc, wh)
 
 
 def _warehouse_path(args) -> Path:
@@ -256,6 +257,15 @@ def _warehouse_path(args) -> Path:
 def _busy(held: Busy) -> str:
     """What a command says when it cannot hold the warehouse (exit 3): who has it (`warehouse_lock`)."""
     return f"{held}; wait for it to finish" if held.holder is None else f"{held}, then try again"
+
+
+def _failed(exc: BaseException, wh: Path) -> int:
+    """Exit for an error before or around a run (or a backup): 3, said as `_busy` says it, when
+    DuckDB found the warehouse held by another program (opened after `warehouse_lock` looked: it
+    was a DuckDB I/O error and exit 1); else 1 with `_cannot`'s line."""
+    if isinstance(exc, duckdb.Error) and (holder := warehouse.lock_holder(exc)):
+        return _err(_busy(Busy(wh, holder)), EXIT_BUSY)
+    return _err(_cannot(exc, wh), EXIT_FAILED)
 
 
 def _cannot(exc: OSError | duckdb.Error, wh: Path) -> str:
@@ -295,7 +305,7 @@ def _backup(args) -> int:
     except ValueError as exc:  # the copy checked holds other rows: not written
         return _err(str(exc), EXIT_FAILED)
     except (OSError, duckdb.Error) as exc:
-        return _err(_cannot(exc, wh), EXIT_FAILED)
+        return _failed(exc, wh)
     print(f"backed up {wh} to {to}: {to.stat().st_size / 1e6:.1f} MB, {_holds(holds)}")
     return EXIT_OK
 
@@ -313,14 +323,14 @@ def _restore(args) -> int:
     except warehouse.NotAWarehouse as exc:
         return _err(f"{exc}; {wh} is unchanged", EXIT_USAGE)
     except (OSError, duckdb.Error) as exc:
-        return _err(_cannot(exc, wh), EXIT_FAILED)
+        return _failed(exc, wh)
     print(f"restored {wh} from {source}: {_holds(holds)}; "
           + (f"the warehouse before is kept as {kept}" if kept else "there was no warehouse before")
-          + _run_again_after_restore(args, holds))
+          + _run_again_after_restore(args, holds, kept))
     return EXIT_OK
 
 
-def _run_again_after_restore(args, held: dict) -> str:
+def _run_again_after_restore(args, held: dict, before: Path | None = None) -> str:
     """What a restore adds to its line: the periods whose lists OUT holds and the warehouse put
     back does not (published after its last run, or never run in it), and the runs that make it
     hold them again, in order (empty when there are none). The first one's cascade re-runs the
@@ -328,18 +338,27 @@ def _run_again_after_restore(args, held: dict) -> str:
     out with (else its run dates them today, and the answers the townships dated before that are
     set aside as verified before the list). Answers are read from the inbox, never from OUT:
     township answers from INBOX/<period>/反馈/ (the period after the list's), review answers from
-    INBOX/<period>/复核/, each by the run of the period whose folder holds them."""
+    INBOX/<period>/复核/, each by the run of the period whose folder holds them. Each run carries
+    the --config / --set of the period's last run in the warehouse before (`before`: the one the
+    restore replaced), or says to add them where that warehouse holds none (its cascade re-runs
+    the later periods with their own, as the copy holds them)."""
     published = outputs.published_periods(Path(args.out))
     ran, last = held["periods"], held["last_run"]
     after = [p for p, at in published.items() if p not in ran or last is None or at > last]
     if not after:
         return ""
+    settings = warehouse.run_settings(before, after)
 
     def command(period: str) -> str:
         issued = None if period in ran else outputs.issued_on(Path(args.out) / period) or "<下发日期 of its lists>"
+        config, overrides = settings.get(period, (None, []))
         return (f"`python flows.py run --inbox INBOX --period {period} --out {args.out}"
                 + (f" --warehouse {args.warehouse}" if args.warehouse else "")
-                + (f" --issue-date {issued}" if issued else "") + "`")
+                + (f" --config {shlex.quote(config)}" if config else "")
+                + "".join(f" --set {shlex.quote(o)}" for o in overrides)
+                + (f" --issue-date {issued}" if issued else "") + "`"
+                + ("" if period in settings else " (add the --config / --set it was run with: the warehouse before "
+                                                 "holds no record of them)"))
 
     cascaded = [p for p in ran if p > after[0]]  # (the first run's cascade runs them again)
     runs = [command(after[0]) + (f" (it runs {', '.join(cascaded)} again after it)" if cascaded else ""),
@@ -385,6 +404,8 @@ def _run_and_cascade(args, wh: Path, only: tuple[str, ...]) -> int:
             print(f"  then, as they depend on {args.period}, a real run would run again: {', '.join(later)}")
     except PartlyDone as exc:  # stored and published, the step after failed: 4, as below
         return _err(str(exc), EXIT_PARTLY)
+    except duckdb.Error as exc:  # (held by a program that opened it after the lock was taken: exit 3, nothing done)
+        return _failed(exc, wh) if warehouse.lock_holder(exc) else _err(safe_error(exc), EXIT_FAILED)
     except Exception as exc:  # noqa: BLE001 - every other failure becomes one safe line and exit 1
         return _err(safe_error(exc), EXIT_FAILED)
     if args.no_cascade:

@@ -739,7 +739,6 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
         outputs.write_csv(sheet, stage / "townships" / name / f"{name}_{period}_预警清单.csv")
         workbooks.append((sheets, stage / "townships" / name / f"{name}_{period}_预警清单.xlsx"))
         towns.append(town)
-    outputs.write_xlsx_many(workbooks, created, choices=FEEDBACK_CHOICES | REVIEW_CHOICES)
     county = stage / "county"
     for town, df in returned.items():  # (townships/ holds townships: a row none can be told of is the county's)
         name = outputs.file_name(town)
@@ -759,6 +758,16 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
         kept=_read(work / "kept_quality.parquet"))
     outputs.write_csv(quality.rename(QUALITY_HEADERS), county / "数据质量报告.csv")
     outputs.write_csv(pl.read_parquet(work / "accounting.parquet"), county / "行数核对_accounting.csv")
+    # (what each department delivered, said once for the console, the report and the queue's workbook)
+    delivery = accounting.delivery_states(pl.read_parquet(work / "accounting.parquet"), quality, cfg.departments,
+                                          {d: [k.name for k in cfg.kinds_in(d)] for d in cfg.departments},
+                                          pl.read_parquet(work / "links.parquet"))
+    inputs = report.report_inputs(con, period)
+    # the county's workbook carries the report's department table too (the same frame), on a sheet
+    # named as a summary (`[inbox] summary_sheets`): the queue returned answered into 复核/ is read
+    # without it being set aside as a table without a header
+    workbooks[0][0]["行数核对汇总"] = report.accounting_sheet(inputs["accounting"], cfg.departments, delivery)
+    outputs.write_xlsx_many(workbooks, created, choices=FEEDBACK_CHOICES | REVIEW_CHOICES)
     summary, overdue = feedback.overdue_by_township(status, roster["id_number"])
     outputs.write_csv(summary, county / "核实进度_乡镇.csv")
     outputs.write_csv(overdue, county / "逾期未核实清单.csv")
@@ -787,14 +796,12 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     )
     outputs.write_parquet(status.with_columns(written), stage / "warning_status.parquet")
     outputs.write_parquet(answered, stage / "answer_history.parquet")
-    inputs = report.report_inputs(con, period)
-    outputs.write_text(report.county_report_html(**inputs, quality=quality, review_queue=ages, meta={
+    outputs.write_text(report.county_report_html(**inputs, quality=quality, review_queue=ages, delivery=delivery, meta={
         "period": period, "issue_date": issue_date.isoformat(), "deadline": deadline,
         "generated_at": datetime.combine(issue_date, datetime.min.time()).isoformat(),
         "departments": list(cfg.departments),
         "county": roster["county"].drop_nulls().mode().first() if roster["county"].drop_nulls().len() else None,
     }), county / "县级预警报告.html")
-    delivery = accounting.delivery_states(pl.read_parquet(work / "accounting.parquet"), quality, cfg.departments)
     shutil.rmtree(work)
     return {"townships": towns, "attention": console.attention_lines(quality, [cfg.kinds[k].folder for k in ("roster", "grid")],
                                                                   roster["id_number"]),

@@ -144,7 +144,14 @@ def open_elsewhere(path: Path, read_only: bool = False) -> str | None:
         duckdb.connect(str(path), read_only=read_only).close()  # (this process's own openings share its lock)
         return None
     except duckdb.Error as exc:
-        found = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)(?: by user (\S+))?", str(exc))
+        return lock_holder(exc)
+
+
+def lock_holder(exc: BaseException) -> str | None:
+    """The program a DuckDB error says holds the file's lock (`open_elsewhere`'s words), None when
+    it says no such thing: a program that opened the warehouse after the lock was checked is
+    named so, not as a DuckDB I/O error."""
+    found = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)(?: by user (\S+))?", str(exc))
     if found is None:
         return None
     program, pid, user = found.groups()
@@ -761,6 +768,24 @@ def holdings(con: duckdb.DuckDBPyConnection) -> dict:
             "last_run": _run(con, "SELECT max(coalesce(finished_at, stored_at, started_at)) FROM runs")[0][0]}
 
 
+def run_settings(path: Path | None, periods: list[str]) -> dict[str, tuple[str | None, list[str]]]:
+    """Each of `periods` -> the settings (config path, overrides) of its last successful run in the
+    warehouse file at `path` (read only: the warehouse a restore replaced), as recorded; a period
+    it never ran or ran before settings were kept is left out, as all are when it cannot be read."""
+    if path is None or not periods:
+        return {}
+    try:
+        with reading(path) as con:
+            if not {"config_path", "overrides"} <= set(_columns(con, "runs")):
+                return {}
+            rows = _run(con, "SELECT period, arg_max(config_path, started_at), arg_max(overrides, started_at) FROM runs "
+                             f"WHERE status = 'ok' AND period IN ({', '.join('?' * len(periods))}) GROUP BY period",
+                        list(periods))
+    except duckdb.Error:
+        return {}
+    return {p: (c, list(o)) for p, c, o in rows if o is not None}
+
+
 def backup(path: Path, to: Path) -> dict:
     """Copy the warehouse at `path` to `to`, the caller holding the warehouse lock (no run writes
     it): what its WAL still holds is first written into the file (CHECKPOINT: a copy of the file
@@ -807,8 +832,15 @@ def restore(path: Path, source: Path) -> tuple[dict, Path | None]:
             raise NotAWarehouse(f"{source} is not a warehouse of this pipeline: it has no runs table"
                                 + (f" with {', '.join(lacks)}" if len(lacks) < len(_FIRST_RUNS) else ""))
         if path.exists():
-            kept = path.with_name(f"{path.name}.before-restore-{datetime.now():%Y%m%dT%H%M%S}")
-            os.link(path, kept)  # (refuses an existing name: nothing is overwritten)
+            stamp = f"{path.name}.before-restore-{datetime.now():%Y%m%dT%H%M%S}"
+            for n in range(1, 1000):  # (a second restore within the second: -2, -3 ...)
+                kept = path.with_name(stamp if n == 1 else f"{stamp}-{n}")
+                try:
+                    os.link(path, kept)  # (refuses an existing name: nothing is overwritten)
+                    break
+                except FileExistsError:
+                    if n == 999:
+                        raise
             wal = path.with_name(path.name + ".wal")
             if wal.exists():  # a killed run's: the old warehouse's, never to be replayed into the copy
                 os.replace(wal, kept.with_name(kept.name + ".wal"))

@@ -9,7 +9,7 @@ import polars as pl
 
 from matchers.places import water_links
 from pipelines.validate import REJECTED_SCHEMA, SUPERSEDED_SCHEMA, TEMPLATE_ROW
-from schemas.inputs import EXCEL_ZERO_TAIL, record_key
+from schemas.inputs import EXCEL_ZERO_TAIL, EXTRACT_NAMES, record_key
 from schemas.outputs import QUALITY_COLUMNS, Finding, QualityFinding
 
 DECISIONS = ("matched", "review", "unmatched", "rejected")
@@ -405,14 +405,18 @@ NONE_USABLE = ("无可用行（见数据质量报告）", "no usable row (see �
 _TEMPLATE_DETAIL = TEMPLATE_ROW.split("；")[0].split(":")[0]
 
 
-def delivery_states(acc: pl.DataFrame, quality: pl.DataFrame, departments: Iterable[str]
+def delivery_states(acc: pl.DataFrame, quality: pl.DataFrame, departments: Iterable[str],
+                    kinds: Mapping[str, Collection[str]] | None = None, links: pl.DataFrame | None = None
                     ) -> dict[str, tuple[str, str]]:
     """Each department that has no usable row this period (none matched, in review or unmatched)
     -> what it did, in words: `NOT_DELIVERED` (one of `departments` without a row in `acc`, the
     accounting table: no file), `SET_ASIDE` (its files or every row set aside: `quality` names a
     file or rows set aside but a template's own), `EMPTY` (a file of a header and no record:
-    `Finding.NO_ROWS`), else `NONE_USABLE`. A department with usable rows is not in it. For the
-    console and the county report alike: their row of zeros told none of these apart."""
+    `Finding.NO_ROWS`), else `NONE_USABLE`. And each department with usable rows of some of its
+    kinds but none of another (`kinds`: department -> its kinds; `links`: the period's, with
+    dept, kind, decision, reason; both None: not looked at) -> `missing_kinds`' words (医保's
+    结算明细 without its 参保名单: 缺参保名单). A department with usable rows of every kind is not in
+    it. For the console and the county report alike: their row of zeros told none of these apart."""
     said = quality.filter(pl.col("dept").is_not_null())
     aside = set(said.filter((pl.col("category") == Finding.FILE_SET_ASIDE)
                             | ((pl.col("category") == Finding.ROWS_SET_ASIDE)
@@ -423,7 +427,31 @@ def delivery_states(acc: pl.DataFrame, quality: pl.DataFrame, departments: Itera
         if not sum(r[k] or 0 for k in ("matched", "review", "unmatched")):
             d = r["dept"]
             states[d] = SET_ASIDE if d in aside else EMPTY if d in empty else NONE_USABLE
+    if kinds is not None and links is not None:
+        used = set(acc["dept"].to_list()) - set(states)
+        states |= missing_kinds(links, {d: ks for d, ks in kinds.items() if d in used})
     return states
+
+
+def missing_kinds(links: pl.DataFrame, kinds: Mapping[str, Collection[str]]) -> dict[str, tuple[str, str]]:
+    """Each department of `kinds` (department -> its kinds) of which a kind has no usable row in
+    `links` (dept, kind, decision, reason) -> in words (Chinese, English), by `EXTRACT_NAMES`:
+    `缺<name>` (no row of it, or a template's own alone), `<name>全部搁置` (every row set aside)."""
+    rows = links.group_by("dept", "kind").agg(
+        usable=pl.col("decision").is_in(["matched", "review", "unmatched"]).sum(),
+        aside=((pl.col("decision") == "rejected") & (pl.col("reason").fill_null("") != TEMPLATE_ROW)).sum())
+    got = {(r["dept"], r["kind"]): r for r in rows.iter_rows(named=True)}
+    out = {}
+    for dept, ks in kinds.items():
+        words = []
+        for k in ks:
+            r, name = got.get((dept, k)), EXTRACT_NAMES.get(k, k)
+            if r is None or not r["usable"]:
+                words.append((f"{name}全部搁置（见搁置行）", f"every {name} ({k}) row set aside (see 搁置行及原因.csv)")
+                             if r is not None and r["aside"] else (f"缺{name}", f"no {name} ({k})"))
+        if words:
+            out[dept] = ("；".join(zh for zh, _ in words), "; ".join(en for _, en in words))
+    return out
 
 
 def in_report_order(quality: pl.DataFrame) -> pl.DataFrame:

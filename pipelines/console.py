@@ -37,7 +37,8 @@ def calendar_facts(then, now) -> list[str]:
 
 def attention_lines(quality: pl.DataFrame, reference_folders: Collection[str], ids: pl.Series | None = None) -> list[str]:
     """The data-quality findings an operator must see on the console, not only in
-    数据质量报告.csv: departments or the grid missing, files and folders set aside whole (with
+    数据质量报告.csv: the grid missing (a department missing is said on its accounting line:
+    `summary_lines`), files and folders set aside whole (with
     their reason), records a later file delivered again with other content (naming the file
     whose delivery is used), rules held back (`Finding.ATTENTION`), and the rows set aside of
     the roster and the grid (`reference_folders`: persons no record can be linked to, households

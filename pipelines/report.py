@@ -40,15 +40,16 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import polars as pl
 
 from pipelines.accounting import delivery_states
+from pipelines.console import delivery_words
 from pipelines.township import ID_PATTERN, OLD_ID_PATTERN
 from schemas.outputs import QUALITY_COLUMNS
 
-__all__ = ["county_report_html", "report_inputs", "verification_by_township", "INPUT_SCHEMAS", "UNPLACED"]
+__all__ = ["accounting_sheet", "county_report_html", "report_inputs", "verification_by_township", "INPUT_SCHEMAS", "UNPLACED"]
 
 UNPLACED = "（未落位线索）"  # same label as pipelines.township.UNPLACED
 
@@ -500,26 +501,59 @@ def _state(state: tuple[str, str] | None) -> str:
     return f"{_e(zh)}，其规则未运行<br><small>{_e(en)}; its rules did not run</small>"
 
 
-def _section_quality(acc: pl.DataFrame, quality: pl.DataFrame, departments: list[str], queue: str = "") -> str:
+def _balanced(r: dict) -> bool:
+    """Whether a department's accounting row (zeros for nulls) balances: its `balanced`, else its
+    rows read against the rows accounted."""
+    return r["balanced"] if r.get("balanced") is not None else sum(r[k] for k in DECISION_LABELS) == r["rows_read"]
+
+
+def _counted(acc: pl.DataFrame) -> pl.DataFrame:
+    """The accounting rows as the report shows them: nulls as 0, by department."""
+    return acc.with_columns(pl.col(c).fill_null(0) for c in ("rows_read", *DECISION_LABELS)).sort("dept")
+
+
+def accounting_sheet(accounting: pl.DataFrame | None, departments: Iterable[str],
+                     states: Mapping[str, tuple[str, str]]) -> pl.DataFrame:
+    """The report's department table (四、各部门数据质量) as a workbook sheet (行数核对), from the same
+    `accounting` frame: per department its rows read, where they went, its 报送情况 (`states`,
+    `accounting.delivery_states`, in the console's words) and whether they balance; a configured
+    department (`departments`) without a row after them, as the report shows it; then 合计."""
+    acc = _counted(_coerce(accounting, "accounting"))
+    heads = {"rows_read": "读取行数", **{k: zh for k, (zh, _, _) in DECISION_LABELS.items()}}
+    rows = [{"部门": r["dept"], **{heads[k]: r[k] for k in heads}, "报送情况": _words(states.get(r["dept"])),
+             "行数核对": "✓ 平衡" if _balanced(r) else "✗ 不平衡"} for r in acc.iter_rows(named=True)]
+    rows += [{"部门": d, "报送情况": _words(states.get(d))} for d in departments if d not in set(acc["dept"].to_list())]
+    rows.append({"部门": "合计", **{heads[k]: int(acc[k].sum()) for k in heads}})
+    return pl.DataFrame(rows, schema={"部门": pl.Utf8, **{h: pl.Int64 for h in heads.values()}, "报送情况": pl.Utf8,
+                                      "行数核对": pl.Utf8})
+
+
+def _words(state: tuple[str, str] | None) -> str | None:
+    """A department's 报送情况 as text (the console's words); None for one with usable rows of every kind."""
+    return None if state is None else delivery_words(state)
+
+
+def _section_quality(acc: pl.DataFrame, quality: pl.DataFrame, departments: list[str], queue: str = "",
+                     states: Mapping[str, tuple[str, str]] | None = None) -> str:
     head = "<h2>四、各部门数据质量<small>Data quality per department</small></h2>"
     acc = acc.with_columns(pl.col(c).fill_null(0) for c in ("rows_read", *DECISION_LABELS))
     present = set(acc["dept"].to_list())
     missing = [d for d in departments if d not in present]
-    # (a department without a usable row says what it did: a row of zeros told none of it)
-    states = delivery_states(acc, quality, departments)
+    # (a department without a usable row, or without one of its kinds, says what it did: a row of
+    # zeros told none of it; `states`: the run's `accounting.delivery_states`, else worked out here)
+    states = delivery_states(acc, quality, departments) if states is None else states
     parts = [head]
     if acc.is_empty():
         parts.append('<p class="empty">本期没有部门数据的行数核对。No department rows accounted this period.</p>')
     else:
-        acc = acc.sort("dept")
+        acc = _counted(acc)
         keys = [(f"{zh} {en}", c) for zh, en, c in DECISION_LABELS.values()]
         rows = [(r["dept"], [(DECISION_LABELS[k][0], r[k], DECISION_LABELS[k][2]) for k in DECISION_LABELS])
                 for r in acc.iter_rows(named=True)]
         chart = _hbar_chart(rows, "各部门记录去向占比 where each department's rows went", keys, percent=True)
         body = []
         for r in acc.iter_rows(named=True):
-            accounted = sum(r[k] for k in DECISION_LABELS)
-            ok = r["balanced"] if r["balanced"] is not None else accounted == r["rows_read"]
+            ok = _balanced(r)
             linkable = r["matched"] + r["review"] + r["unmatched"]
             body.append(
                 f"<tr><th>{_e(r['dept'])}</th><td>{_n(r['rows_read'])}</td>"
@@ -644,8 +678,11 @@ def county_report_html(
     accounting: pl.DataFrame | None,
     meta: dict,
     review_queue: pl.DataFrame | None = None,
+    delivery: Mapping[str, tuple[str, str]] | None = None,
 ) -> str:
-    """The county report for `meta['period']` as one self-contained HTML document (see module doc)."""
+    """The county report for `meta['period']` as one self-contained HTML document (see module doc).
+    `delivery`: the run's `accounting.delivery_states` (None: worked out from `accounting` and
+    `quality`, without the kinds a department left out)."""
     period = str(meta["period"])
     county = meta.get("county") or ""
     p = _coerce(periods, "periods")
@@ -670,7 +707,7 @@ def county_report_html(
         _section_towns(w),
         _section_trend(t, p, period),
         _section_verification(v),
-        _section_quality(a, q, [str(d) for d in meta.get("departments") or []], _queue_ages(rq, period)),
+        _section_quality(a, q, [str(d) for d in meta.get("departments") or []], _queue_ages(rq, period), delivery),
         "<footer>本报告仅含统计数量，不含姓名、证件号码、电话等个人信息（第二十七条）；逐户清单见各乡镇预警清单。"
         "<br>Counts only: no names, ID numbers or phone numbers (Article 27). Household lists are in the "
         "township files.</footer>",

@@ -367,6 +367,12 @@ EXTRACT_MODELS: dict[str, type[pa.DataFrameModel]] = {
     "feedback": Feedback,
     "review_answer": ReviewAnswer,
 }
+# Each department extract's name, as SPEC §3 (and the departments) call it: the county's word for a
+# kind a department did not deliver (医保 without its 参保名单).
+EXTRACT_NAMES: dict[str, str] = {
+    "med_settlement": "结算明细", "med_enrollment": "参保名单", "housing": "农村住房安全鉴定", "education": "学籍异动",
+    "water": "农村供水问题台账", "civil": "救助变动", "disability": "残疾人证", "hr": "就业社保变动", "agri": "灾情损失",
+}
 # The kinds whose records name a person (they carry `id_raw`, for 残联 copied from the 残疾人证号):
 # everything but the roster, the grid, 水利's places and the returned answers.
 PERSON_KINDS = [k for k, m in EXTRACT_MODELS.items() if "id_raw" in m.to_schema().columns]

@@ -617,3 +617,28 @@ def test_a_department_without_a_usable_row_is_told_not_delivered_empty_or_set_as
     states = delivery_states(acc, quality, ["医保", "残联", "民政", "教育", "水利"])
     assert states == {"水利": NOT_DELIVERED, "残联": EMPTY, "民政": SET_ASIDE, "教育": EMPTY}
     assert [zh for zh, _ in (NOT_DELIVERED, EMPTY, SET_ASIDE)] == ["本期未报送", "空表（只有表头）", "整体搁置（见搁置行）"]
+
+
+def test_a_department_with_one_kind_of_its_extracts_missing_says_which():
+    """医保 delivered its 结算明细 but no 参保名单: having usable rows, it was not in
+    `delivery_states`, and its 报送情况 said nothing (only M4's 规则暂停 line told). Given each
+    department's kinds and the links, it says 缺参保名单; a kind whose every row was set aside
+    says so; a template's own row is no record."""
+    from pipelines.accounting import NOT_DELIVERED, delivery_states
+    from pipelines.validate import TEMPLATE_ROW
+
+    acc = pl.DataFrame({"dept": ["医保", "住建"], "rows_read": [4, 2], "superseded": [0, 0], "matched": [2, 1],
+                        "review": [0, 0], "unmatched": [1, 1], "rejected": [1, 0]})
+    links = pl.DataFrame({"dept": ["医保"] * 4 + ["住建"] * 2,
+                          "kind": ["med_settlement"] * 3 + ["med_enrollment", "housing", "housing"],
+                          "decision": ["matched", "matched", "unmatched", "rejected", "matched", "unmatched"],
+                          "reason": [None, None, None, TEMPLATE_ROW, None, None]})
+    kinds = {"医保": ["med_settlement", "med_enrollment"], "住建": ["housing"], "水利": ["water"]}
+    quality = pl.DataFrame(schema=QUALITY_COLUMNS)
+    states = delivery_states(acc, quality, list(kinds), kinds, links)
+    assert states == {"医保": ("缺参保名单", "no 参保名单 (med_enrollment)"), "水利": NOT_DELIVERED}
+    aside = links.with_columns(reason=pl.when(pl.col("decision") == "rejected").then(pl.lit("证件号码 被Excel损坏"))
+                               .otherwise("reason"))
+    assert delivery_states(acc, quality, list(kinds), kinds, aside)["医保"] == (
+        "参保名单全部搁置（见搁置行）", "every 参保名单 (med_enrollment) row set aside (see 搁置行及原因.csv)")
+    assert "医保" not in delivery_states(acc, quality, list(kinds))  # (kinds not given: not looked at)

@@ -165,17 +165,68 @@ def test_restore_names_the_periods_published_after_the_backup_with_the_runs_that
     assert line.endswith(
         "; OUT holds lists of 2026-09, 2026-10, 2026-11 that this warehouse does not hold (published after the backup, "
         f"or never run in it): run them again, in order: `{run.format('2026-09')}` (it runs 2026-10 again after it), "
-        f"then `{run.format('2026-11')} --issue-date 2026-12-04`; each run takes in again the township and review "
+        f"then `{run.format('2026-11')} --issue-date 2026-12-04` (add the --config / --set it was run with: the "
+        "warehouse before holds no record of them); each run takes in again the township and review "
         "answers in its own inbox folder (INBOX/<period>/反馈/ and 复核/: a list's answers are in the next period's), "
         "none from OUT"), line
     os.utime(out / "2026-09", (day_before, day_before))
     os.utime(out / "2026-10", (day_before, day_before))
     shutil.rmtree(out / "2026-11")
-    for kept in out.glob("warehouse.duckdb.before-restore-*"):  # (a second restore within the second takes its name)
-        kept.unlink()
     assert cli.main(["restore", "--from", str(to), "--out", str(out)]) == 0
-    kept = next(out.glob("warehouse.duckdb.before-restore-*"))
+    kept = max(out.glob("warehouse.duckdb.before-restore-*"), key=lambda p: p.stat().st_ctime_ns)
     assert capsys.readouterr().out.strip().endswith(f" 0 review answers; the warehouse before is kept as {kept}")
+
+
+def test_a_second_restore_within_the_second_keeps_the_warehouse_before_under_a_name_of_its_own(tmp_path, monkeypatch,
+                                                                                             capsys):
+    """The warehouse a restore replaces was kept as `.before-restore-<time>`, to the second: a second
+    restore within it (the wrong copy put back, then the right one) failed, exit 1, on the name
+    taken. It keeps it as `-2`, and the first is left as it was."""
+    from adapters import warehouse as wh_module
+
+    class Now(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 12, 7, 15, 1, 2)
+
+    monkeypatch.setattr(wh_module, "datetime", Now)
+    wh, to = tmp_path / "out" / "warehouse.duckdb", tmp_path / "wh.duckdb"
+    _warehouse(wh)
+    _close()
+    assert _backup(wh, to) == 0
+    for _ in range(2):
+        assert cli.main(["restore", "--from", str(to), "--out", str(wh.parent)]) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in wh.parent.glob("warehouse.duckdb.before-restore-*")) == [
+        "warehouse.duckdb.before-restore-20261207T150102", "warehouse.duckdb.before-restore-20261207T150102-2"]
+    assert capsys.readouterr().out.strip().splitlines()[-1].endswith(
+        f"the warehouse before is kept as {wh.parent / 'warehouse.duckdb.before-restore-20261207T150102-2'}")
+
+
+def test_the_runs_a_restore_names_carry_the_settings_their_periods_were_run_with(tmp_path, capsys):
+    """The runs a restore names to take in again the periods published after the backup were
+    printed without the --config / --set the analyst ran them with: copied as they were, they ran
+    with the default settings. Each carries those of its period's last run in the warehouse the
+    restore replaced; a period that warehouse never ran says to add them."""
+    wh, to = tmp_path / "out" / "warehouse.duckdb", tmp_path / "wh.duckdb"
+    out = wh.parent
+    _warehouse(wh, periods=("2026-09",))
+    _close()
+    assert _backup(wh, to) == 0
+    con = warehouse.connect(wh)
+    run_id = warehouse.begin_run(con, "2026-10", "y", config_path="/data/我的规则.toml",
+                                 overrides=["M1.threshold=8000", 'run.holidays=["2027-01-01"]'])
+    warehouse.finish_run(con, run_id, "ok")
+    con.close()
+    for period in ("2026-10", "2026-11"):
+        (out / period / "county").mkdir(parents=True)
+    capsys.readouterr()
+    assert cli.main(["restore", "--from", str(to), "--out", str(out)]) == 0
+    line = capsys.readouterr().out.strip()
+    run = f"python flows.py run --inbox INBOX --period {{}} --out {out}"
+    assert (f"`{run.format('2026-10')} --config '/data/我的规则.toml' --set M1.threshold=8000 --set "
+            """'run.holidays=["2027-01-01"]' --issue-date <下发日期 of its lists>`, then """
+            f"`{run.format('2026-11')} --issue-date <下发日期 of its lists>` (add the --config / --set it was run with: "
+            "the warehouse before holds no record of them);") in line, line
 
 
 def test_restore_refuses_a_file_that_is_no_warehouse_and_leaves_the_warehouse(tmp_path, capsys):
@@ -276,3 +327,34 @@ def test_backup_restore_and_run_while_another_program_holds_the_duckdb_file_exit
         analyst.stdin.close()
         analyst.wait()
     assert sorted(p.name for p in wh.parent.iterdir()) == before and not (tmp_path / "again.duckdb").exists()
+
+
+def test_a_program_opening_the_warehouse_just_after_the_busy_check_is_said_as_busy_too(tmp_path, monkeypatch, capsys):
+    """A program that opened the DuckDB file between `warehouse_lock`'s look and the work (here: the
+    look finds no one) made a backup or a run fail with exit 1 and DuckDB's I/O error ("Could not
+    set lock on file … Conflicting lock is held in …"). It is the same busy line and exit 3, naming
+    the program, and nothing is changed."""
+    wh = tmp_path / "out" / "warehouse.duckdb"
+    _warehouse(wh)
+    _close()
+    (tmp_path / "inbox" / "2026-10").mkdir(parents=True)
+    before = sorted(p.name for p in wh.parent.iterdir())
+    monkeypatch.setattr(warehouse, "open_elsewhere", lambda *a, **k: None)  # (it opens the file after the look)
+    analyst = subprocess.Popen([sys.executable, "-c", "import sys, duckdb; c = duckdb.connect(sys.argv[1]); "
+                                "print('open', flush=True); sys.stdin.read()", str(wh)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert analyst.stdout.readline() == "open\n"
+        capsys.readouterr()
+        for args in (["backup", "--out", str(wh.parent), "--to", str(tmp_path / "again.duckdb")],
+                     ["run", "--inbox", str(tmp_path / "inbox"), "--period", "2026-10", "--out", str(wh.parent)]):
+            assert cli.main(args) == 3, (args, capsys.readouterr().err)
+            err = capsys.readouterr().err.strip()
+            assert err.startswith(f"error: {wh} is open in another program (") and err.endswith(
+                f", PID {analyst.pid}, user {getpass.getuser()}): ask its user to close it, then try again"), err
+    finally:
+        analyst.stdin.close()
+        analyst.wait()
+    # (the lock file the commands take is all they leave)
+    assert sorted(p.name for p in wh.parent.iterdir()) == [*before, "warehouse.duckdb.lock"]
+    assert not (tmp_path / "again.duckdb").exists()

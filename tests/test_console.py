@@ -124,10 +124,28 @@ def test_describe_settings_and_attention_lines():
     assert describe_settings({"overrides": []}) == "default settings"
     assert describe_settings({"overrides": ["M1.threshold=8000"], "config_path": "c.toml"}) == (
         "--config c.toml --set M1.threshold=8000")
-    q = pl.DataFrame({"category": ["部门未报送 department missing", "行被搁置 rows set aside", "行被搁置 rows set aside"],
-                      "dept": ["民政", "户籍底册", "医保"], "file": [None, "roster.xlsx", "a.xlsx"],
+    q = pl.DataFrame({"category": ["网格未报送 grid not delivered", "行被搁置 rows set aside", "行被搁置 rows set aside"],
+                      "dept": ["网格", "户籍底册", "医保"], "file": [None, "roster.xlsx", "a.xlsx"],
                       "detail": [None, "缺少人编号", "缺少人编号"], "count": [1, 3, 5]})
-    assert attention_lines(q, ["户籍底册"]) == ["部门未报送 民政", "行被搁置 户籍底册 roster.xlsx 缺少人编号（3 行 rows）"]
+    assert attention_lines(q, ["户籍底册"]) == ["网格未报送 网格", "行被搁置 户籍底册 roster.xlsx 缺少人编号（3 行 rows）"]
+
+
+def test_a_department_that_delivered_nothing_is_said_once_on_its_accounting_line():
+    """水利 without a file was said twice: on its accounting line (本期未报送，其规则未运行) and under
+    请注意 (部门未报送 水利 本期未收到该部门数据，其规则未运行). It is said once, on the line where
+    every department's rows are told, as the county report's department table says it."""
+    import polars as pl
+
+    from pipelines.accounting import delivery_states, inbox_findings
+    from pipelines.console import attention_lines
+
+    files = pl.DataFrame({"dept": ["医保"], "file": ["医保/a.csv"]})
+    quality = inbox_findings([], None, files, ["医保", "水利"])
+    acc = [dict(dept="医保", rows_read=3, superseded=0, matched=3, review=0, unmatched=0, rejected=0, balanced=True)]
+    lines = summary_lines(_full_result(departments=None, accounting=acc, attention=attention_lines(quality, ["户籍底册"]),
+                                       delivery=delivery_states(pl.DataFrame(acc), quality, ["医保", "水利"])))
+    assert [line for line in lines if "水利" in line] == ["  水利: 本期未报送，其规则未运行 not delivered; its rules did not run"]
+    assert "请注意 attention (数据质量报告.csv):" not in lines
 
 
 def test_calendar_facts_a_day_the_newer_schedule_calls_a_holiday_is_no_longer_a_workday():

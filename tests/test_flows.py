@@ -200,6 +200,35 @@ def test_county_files_exist(county_run):
     assert slips["说明"].str.contains(r"of \d+ full IDs fail the check").all()
 
 
+def test_the_county_workbook_holds_the_accounting_and_reads_back_as_answers_alone(county_run, tmp_path):
+    """人工复核队列.xlsx, the county's workbook, had no per-department counts: its 行数核对汇总 sheet
+    holds the accounting the report shows (行数核对_accounting.csv's numbers, each balanced, then
+    合计). Returned answered into 复核/, the sheet is a summary noted, not a table set aside."""
+    from adapters import inbox
+    from config import load_config
+
+    _, out = county_run
+    book = out / PERIOD / "county" / "人工复核队列.xlsx"
+    sheet = pl.read_excel(book, sheet_name="行数核对汇总", infer_schema_length=0)
+    acc = pl.read_csv(out / PERIOD / "county" / "行数核对_accounting.csv")
+    got = sheet.filter(pl.col("部门") != "合计").select(
+        dept="部门", rows_read=pl.col("读取行数").cast(pl.Int64), superseded=pl.col("被更正覆盖").cast(pl.Int64),
+        matched=pl.col("已匹配").cast(pl.Int64), review=pl.col("待人工复核").cast(pl.Int64),
+        unmatched=pl.col("未匹配").cast(pl.Int64), rejected=pl.col("搁置").cast(pl.Int64))
+    assert got.equals(acc.select(got.columns).sort("dept")), got
+    assert sheet["行数核对"].head(acc.height).to_list() == ["✓ 平衡"] * acc.height
+    assert sheet.row(-1)[:2] == ("合计", str(acc["rows_read"].sum()))
+    answers = tmp_path / "2026-11" / "复核"
+    answers.mkdir(parents=True)
+    (answers / book.name).write_bytes(book.read_bytes())
+    cfg, notes = load_config(), []
+    files, _ = inbox.discover(answers.parent, cfg)
+    latest, rejected, _, rows, _ = inbox.read_department(answers.parent, files, "复核", cfg, notes)
+    queue = pl.read_excel(book, sheet_name="人工复核队列", infer_schema_length=0)
+    assert rejected.is_empty() and rows == latest["review_answer"].height == queue.height
+    assert [n.problem.split("（")[0] for n in notes] == ["汇总表，不是记录，未读取"]
+
+
 def test_rerun_replaces_the_period_without_duplicates(county_run, tmp_path):
     import shutil
 

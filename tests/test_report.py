@@ -365,3 +365,32 @@ def test_the_department_table_says_in_words_what_a_department_without_a_usable_r
     assert cell_values(sec, "民政")[-2].startswith("整体搁置（见搁置行），其规则未运行set aside whole")
     assert cell_values(sec, "水利") == ["本期未报送，其规则未运行not delivered; its rules did not run"]
     assert cell_values(sec, "医保")[-2:] == ["", "✓ 平衡"] and cell_values(sec, "住建")[-2] == ""
+
+
+def test_a_department_missing_one_kind_says_it_under_delivery_and_the_workbook_sheet_shows_the_same_table():
+    """医保 with its 结算明细 and no 参保名单 had an empty 报送情况 (only its 规则暂停 finding said it):
+    given the run's `delivery_states` it says 缺参保名单. The county workbook had no per-department
+    counts: `accounting_sheet` is the department table, from the same accounting frame, with the
+    same 报送情况 and balance, the department not delivered after them, and 合计."""
+    from pipelines.accounting import delivery_states
+    from pipelines.report import accounting_sheet
+
+    links = pl.DataFrame({"dept": ["医保", "住建"], "kind": ["med_settlement", "housing"],
+                          "decision": ["matched", "matched"], "reason": [None, None]})
+    kinds = {"医保": ["med_settlement", "med_enrollment"], "住建": ["housing"], "水利": ["water"]}
+    states = delivery_states(ACCOUNTING, QUALITY, META["departments"], kinds, links)
+    sec = render(delivery=states)
+    sec = sec[sec.index("四、各部门数据质量"):sec.index("问题清单")]
+    assert cell_values(sec, "医保")[-2:] == ["缺参保名单，其规则未运行no 参保名单 (med_enrollment); its rules did not run",
+                                           "✓ 平衡"]
+    sheet = accounting_sheet(ACCOUNTING.with_columns(balanced=pl.Series([True, False])), META["departments"], states)
+    assert sheet.columns == ["部门", "读取行数", "已匹配", "待人工复核", "未匹配", "搁置", "被更正覆盖", "报送情况", "行数核对"]
+    assert sheet.rows() == [
+        ("住建", 30, 20, 1, 6, 3, 0, None, "✗ 不平衡"),
+        ("医保", 1000, 600, 20, 360, 10, 10, "缺参保名单，其规则未运行 no 参保名单 (med_enrollment); its rules did not run",
+         "✓ 平衡"),
+        ("水利", None, None, None, None, None, None, "本期未报送，其规则未运行 not delivered; its rules did not run", None),
+        ("合计", 1030, 620, 21, 366, 13, 10, None, None)]
+    html = render(delivery=states)
+    assert all(cell_values(html[html.index("四、各部门数据质量"):], r[0])[:6] == [f"{v:,}" for v in r[1:7]]
+               for r in sheet.rows()[:2])
