@@ -761,7 +761,7 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     # (what each department delivered, said once for the console, the report and the queue's workbook)
     delivery = accounting.delivery_states(pl.read_parquet(work / "accounting.parquet"), quality, cfg.departments,
                                           {d: [k.name for k in cfg.kinds_in(d)] for d in cfg.departments},
-                                          pl.read_parquet(work / "links.parquet"))
+                                          pl.read_parquet(work / "links.parquet", columns=["dept", "kind", "decision", "reason"]))
     inputs = report.report_inputs(con, period)
     # the county's workbook carries the report's department table too (the same frame), on a sheet
     # named as a summary (`[inbox] summary_sheets`): the queue returned answered into 复核/ is read

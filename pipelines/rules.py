@@ -33,7 +33,7 @@ from pipelines.review_answers import apply_answers
 from pipelines.validate import TEMPLATE_ROW
 
 from config import SEVERITIES, Config, PlaceNames, RuleConfig, rules_left_out
-from schemas.inputs import as_written, respelled
+from schemas.inputs import EXTRACT_NAMES, as_written, respelled
 from schemas.outputs import QUALITY_COLUMNS, Finding
 
 # One item of a signal of a per-person rule (`RuleConfig.per_person`): the person it names, its
@@ -893,7 +893,7 @@ def held_back(extracts: dict[str, pl.DataFrame], links: pl.DataFrame, roster: pl
         folder = cfg.kinds[rc.kind].folder
         if folder in delivered and (rc.kind not in extracts or extracts[rc.kind].is_empty()):
             zh, en = no_rows_why(rc.kind, folder, extracts, rejected)
-            out.append((name, f"本期没有可用的 {rc.kind} 数据行（{zh}），规则未运行 "
+            out.append((name, f"本期没有可用的{EXTRACT_NAMES.get(rc.kind, rc.kind)}数据行（{zh}），规则未运行 "
                               f"no usable {rc.kind} rows this period ({en}): rule not run"))
         elif rc.get("impl", name) == "M4" and rc.kind in extracts and (hold := _absence(rc, d)):
             out.append((name, hold.why))

@@ -520,7 +520,7 @@ def test_missing_pieces_are_said_on_the_console_and_in_the_report_and_the_run_go
     town = next((out / "townships").rglob("*_预警清单.csv"))
     assert pl.read_csv(town, infer_schema=False)["网格员"].null_count() == pl.read_csv(town, infer_schema=False).height
     # no 参保名单 beside the settlements: M4 did not run, and that is said
-    assert "M4" in detail("规则暂停") and "M4: 本期没有可用的 med_enrollment" in said
+    assert "M4" in detail("规则暂停") and "M4: 本期没有可用的参保名单" in said
     # ... and 医保's 报送情况 (report, console) says the list it did not send, though its settlements came
     html = (out / "county" / "县级预警报告.html").read_text()
     assert re.search(r"<tr><th>医保</th>.*?<td class=\"txt bad\">缺参保名单，其规则未运行<br>", html)

@@ -486,7 +486,7 @@ def test_a_rule_not_run_for_want_of_usable_rows_says_which_cause_it_was():
         return pl.DataFrame([dict(zip(("dept", "kind", "file", "line", "reason"), r)) for r in rows],
                             schema=REJECTED_SCHEMA)
     sent = {"med_settlement": pl.DataFrame()}
-    assert why(sent, aside()) == ("本期没有可用的 med_enrollment 数据行（未收到其文件，医保 的其他文件已收到），规则未运行 no usable "
+    assert why(sent, aside()) == ("本期没有可用的参保名单数据行（未收到其文件，医保 的其他文件已收到），规则未运行 no usable "
                          "med_enrollment rows this period (its file not sent; 医保's other files were): rule not run")
     # (its template's example row alone is no record set aside: the file is empty)
     empty = aside(("医保", "med_enrollment", "医保/参保.csv", 2, TEMPLATE_ROW))
