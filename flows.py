@@ -214,8 +214,16 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
     copies = _read(paths.work / "earlier_copies.parquet")
     copies = {} if copies is None else {r["file"]: (r["period"], r["was"]) for r in copies.iter_rows(named=True)}
     aside: list[pl.DataFrame] = []
+
+    def linked(folder: str, month: str, keys: pl.Series) -> int:  # (asked of a file dated in an earlier month only)
+        con = warehouse.connect(paths.warehouse)
+        try:
+            return warehouse.records_linked(con, folder, month, keys)
+        finally:
+            con.close()
+
     latest, rejected, superseded, rows_read, unread = inbox.read_department(paths.period_dir, files, dept, cfg, notes,
-                                                                            blanked, copies, aside)
+                                                                            blanked, copies, aside, linked)
     if aside and (persons := pl.concat(aside)).height:  # (the roster's persons set aside: `link_records` looks for them)
         persons.write_parquet(paths.work / "roster_aside.parquet")
     for kind, df in latest.items():

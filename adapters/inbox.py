@@ -32,7 +32,7 @@ from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE,
                                 TOO_LONG, delivery_place, delivery_ranks, keep_latest, month_only_lines, numbered_within_households,
                                 old_id_lines, older_versions, persons_set_aside, rejected_files, set_aside_future_dates,
                                 sheet_label, sheet_of, stand_ins, template_rows, validate)
-from schemas.inputs import EXTRACT_MODELS
+from schemas.inputs import EXTRACT_MODELS, record_key
 from schemas.outputs import Finding
 
 EXTENSIONS = (".csv", ".xlsx")
@@ -1435,7 +1435,7 @@ def month_notes(lines: dict[str, list[int]], headers: dict[str, list[str]], labe
 
 def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Config, notes: list,
                     blanked: list | None = None, copies: Mapping[str, tuple[str, str]] | None = None,
-                    aside: list | None = None
+                    aside: list | None = None, linked: Callable[[str, str, pl.Series], int] | None = None
                     ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, int, pl.DataFrame]:
     """Every file of department folder `dept` (`files`: `discover`'s rows of it, byte-identical
     repeats left out, in the order put in) -> `read_delivery` each, side by side (a city's 15 医保
@@ -1449,10 +1449,19 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     `accounting.earlier_copies`) is not read again unless it holds a list delivered whole every
     period (`[inbox] snapshot_kinds`): its records were delivered then, and read again they would
     replace that period's corrections (SPEC §1: the same file delivered twice must not count
-    twice); it is named (往期文件). The roster's households are keyed here, once for the whole run:
+    twice); it is named (往期文件). So is one of an earlier month's records exported again (not byte
+    for byte): a department file dated in an earlier month (`accounting.export_month`) of whose
+    record numbers at least `[inbox] earlier_records_share` that month's run linked (`linked`:
+    dept, month, record keys -> how many; the warehouse's, asked of such a file only) and whose
+    rows that month's folder holds as they are (`delivered_then`, the same share) is not read but
+    for its lists, its rows counted as a copy's are (not in the rows read), and named (往期记录); a
+    correction of them (other content), one holding fewer of them, or one whose month's files are
+    gone is read and named; `[inbox] read_again` lists the files read all the same. The roster's
+    households are keyed here, once for the whole run:
     a 户编号 shared by persons of several villages is one household per village
     (`split_shared_households`). `aside`: who the roster's rows set aside in the end show
     (`persons_set_aside`: not those a later delivery of the person replaced), appended."""
+    from pipelines.accounting import export_month
     from pipelines.identify import set_aside_unidentifiable
     from pipelines.reference import split_shared_households
 
@@ -1481,28 +1490,62 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
         for rel in files["file"].to_list():
             tables, bad, set_aside, rows, found, cells, people = reading.pop(rel).result()
             shown.extend(people)
+            snapshot, said = cfg.inbox.snapshot_kinds, None  # (said: why its records were delivered then)
             if rel in (copies or {}):
-                snapshot, (period, was) = cfg.inbox.snapshot_kinds, copies[rel]
+                then, was = copies[rel]
+                said = (Finding.EARLIER_COPY, f"与 {then} 期的 {was} 完全相同", f"identical to {was} of {then}",
+                        f"误放了往期文件？请核对；若它属于本期，请从 {then} 期移走后重跑 {then} 期",
+                        f"an earlier period's file put in again? check it; if it is this period's, take it out of "
+                        f"{then} and run {then} again")
+            elif (linked is not None and period and dept in cfg.departments and rel not in cfg.inbox.read_again
+                  and (month := export_month([df for kind, df in tables if kind not in snapshot], period,
+                                             cfg.inbox.earlier_dates_share))):
+                keys, mine = _record_keys(tables, bad, cfg), [(kind, df) for kind, df in tables if kind not in snapshot]
+                then, linked_n, share = month, linked(dept, month, keys), cfg.inbox.earlier_records_share
+                valid = sum(df.height for _, df in mine)
+                # (its numbers that month's: are its rows as they were then? a correction's are not)
+                same = delivered_then(period_dir.parent / month, dept, mine, cfg, known) if linked_n >= share * keys.len() else None
+                head = f"日期多在 {month}、早于本期，其 {keys.len()} 个记录编号中 {linked_n} 个 {month} 期已报送"
+                head_en = f"dated mostly in {month}, before this period, and {linked_n} of its {keys.len()} record numbers {month}'s"
+                alike = same is not None and same >= share * valid
+                if alike and not any(kind in cfg.inbox.standing_kinds for kind, _ in mine):
+                    n = _rows_of(tables, bad, snapshot)
+                    said = (Finding.EARLIER_RECORDS, f"{head}、{same} 行内容与该期相同", f"{head_en}, {same} rows as they were then",
+                            f"是 {month} 期的文件重新导出后又放入本期？其 {n} 行不计入本期；若确属本期，请加 "
+                            f"--set 'inbox.read_again=[\"{rel}\"]' 重跑本期",
+                            f"{month}'s extract exported again and put in here? its {n} rows are not counted this "
+                            f"period; if it is this period's, run again with --set 'inbox.read_again=[\"{rel}\"]'")
+                elif linked_n:
+                    zh, en = ((f"{same} 行内容与该期相同：是 {month} 期的文件重报？其记录所述情况（房屋鉴定、供水问题）可能仍在，故未略去；"
+                               f"若是重报，请移走后重跑本期",
+                               f"{same} rows as they were then: {month}'s file sent again? what its records state "
+                               f"(a house's assessment, a water problem) may still hold, so it is not left out; if "
+                               f"sent again, take it out and run this period again")
+                              if alike else
+                              (f"其中 {valid - same} 行内容与该期不同：是对 {month} 期记录的更正？",
+                               f"{valid - same} rows other than then: a correction of {month}'s records?")
+                              if same is not None else
+                              (f"{month} 期的文件已不在收件箱、未能比对内容：是该期文件重报？",
+                               f"{month}'s files are no longer in the inbox to compare: sent again?")
+                              if linked_n >= share * keys.len() else
+                              (f"部分为 {month} 期记录重报？", f"partly {month}'s records sent again?"))
+                    notes.append(ReadError(rel, f"{head}，{zh}已按本期读入，请核对 {head_en}: {en} read as this period's; "
+                                                f"check it", dept, False, Finding.EARLIER_RECORDS))
+            if said:
+                category, zh, en, ask, ask_en = said
                 if not any(kind in snapshot for kind, _ in tables + set_aside):
-                    notes.append(ReadError(rel, f"与 {period} 期的 {was} 完全相同，未读入（其记录已在 {period} 期报送）：误放了往期文件？"
-                                                f"请核对；若它属于本期，请从 {period} 期移走后重跑 {period} 期 identical to {was} of "
-                                                f"{period}: not read (its records were delivered then); an earlier period's "
-                                                f"file put in again? check it; if it is this period's, take it out of {period} "
-                                                f"and run {period} again",
-                                           dept, False, Finding.EARLIER_COPY))
+                    notes.append(ReadError(rel, f"{zh}，未读入（其记录已在 {then} 期报送）：{ask} {en}: not read (its records "
+                                                f"were delivered then); {ask_en}", dept, False, category))
                     continue
                 if any(kind not in snapshot for kind, _ in tables):  # (a workbook's other sheets: delivered then)
                     other = ~pl.col("kind").is_in(list(snapshot)) | pl.col("kind").is_null()
-                    rows -= (sum(df.height for kind, df in tables if kind not in snapshot)
-                             + bad.filter(other, pl.col("line").is_not_null()).select("file", "line").n_unique())
+                    rows -= _rows_of(tables, bad, snapshot)
                     tables = [(kind, df) for kind, df in tables if kind in snapshot]
                     set_aside = [(kind, df) for kind, df in set_aside if kind in snapshot]
                     bad = bad.filter(~other)
-                    notes.append(ReadError(rel, f"与 {period} 期的 {was} 完全相同，仅读入其中每期整体报送的名单（其余记录已在 {period} "
-                                                f"期报送）：误放了往期文件？请核对 identical to {was} of {period}: only its "
-                                                f"list delivered whole every period is read (its other records were "
-                                                f"delivered then); an earlier period's file put in again? check it",
-                                           dept, False, Finding.EARLIER_COPY))
+                    notes.append(ReadError(rel, f"{zh}，仅读入其中每期整体报送的名单（其余记录已在 {then} 期报送）：{ask} {en}: only "
+                                                f"its list delivered whole every period is read (its other records were "
+                                                f"delivered then); {ask_en}", dept, False, category))
             rows_read += rows
             own = bad.filter(pl.col("reason") == TEMPLATE_ROW).height
             records += rows - own
@@ -1552,6 +1595,55 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
         rows = [*shown, *(f.select(list(ASIDE_PERSON)) for f in delivered["roster"] if SET_ASIDE not in f.columns)]
         aside.append(persons_set_aside(pl.concat(rows, how="diagonal_relaxed").cast(ASIDE_PERSON), rejected))
     return latest, rejected, superseded, rows_read, unread
+
+
+def delivered_then(month_dir: Path, dept: str, tables: list[tuple[str, pl.DataFrame]], cfg: Config, known
+                   ) -> int | None:
+    """How many of one file's valid rows (`tables`, its lists aside) a file of folder `dept` of the
+    earlier month's folder `month_dir` delivered as they are (one record however its number is
+    spelled, `record_key`; the same values read, however the file was exported: a title line,
+    another encoding, XLSX for CSV). None when that folder holds no file of `dept` (taken away
+    since it ran). Asked of a file dated in that month whose record numbers its run linked: a
+    re-export holds that month's rows, a correction of its records other content."""
+    files = discover(month_dir, cfg)[0] if month_dir.is_dir() else pl.DataFrame()
+    files = files.filter(pl.col("dept") == dept, pl.col("duplicate_of").is_null()) if files.height else files
+    if not files.height:
+        return None
+    latest = period_end(month_dir.name) + timedelta(days=cfg.inbox.days_after_period)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        read = list(pool.map(lambda rel: read_delivery(month_dir / rel, rel, dept, cfg, known, [], latest, [], [])[0],
+                             files["file"].to_list()))
+    same = 0
+    for kind in {kind for kind, _ in tables}:
+        now = [df for k, df in tables if k == kind]
+        then = [df for found in read for k, df in found if k == kind]
+        if not then:
+            continue
+        key = cfg.kinds[kind].record_id
+        cols = sorted(set.intersection(*(set(df.columns) for df in now + then)) - {"dept", "kind", "file", "line", key})
+
+        def content(df: pl.DataFrame) -> pl.DataFrame:
+            return df.select(record_key(pl.col(key).cast(pl.String)).alias("_k"), pl.struct(cols).hash().alias("_h"))
+        same += pl.concat([content(df) for df in now]).join(
+            pl.concat([content(df) for df in then]).unique(), on=["_k", "_h"], how="semi").height
+    return same
+
+
+def _rows_of(tables: list[tuple[str, pl.DataFrame]], bad: pl.DataFrame, snapshot: Collection[str]) -> int:
+    """One file's data rows but those of its lists delivered whole every period (`snapshot`)."""
+    other = ~pl.col("kind").is_in(list(snapshot)) | pl.col("kind").is_null()
+    return (sum(df.height for kind, df in tables if kind not in snapshot)
+            + bad.filter(other, pl.col("line").is_not_null()).select("file", "line").n_unique())
+
+
+def _record_keys(tables: list[tuple[str, pl.DataFrame]], bad: pl.DataFrame, cfg: Config) -> pl.Series:
+    """One file's record numbers, valid rows and rows set aside alike, but its lists delivered whole
+    every period (`[inbox] snapshot_kinds`): as `record_key` compares them, each once."""
+    snapshot = cfg.inbox.snapshot_kinds
+    ids = [df.get_column(cfg.kinds[kind].record_id).cast(pl.String) for kind, df in tables if kind not in snapshot]
+    ids.append(bad.filter(pl.col("line").is_not_null(), ~pl.col("kind").is_in(list(snapshot)).fill_null(False))
+               ["record_id"].cast(pl.String))
+    return pl.concat(ids).alias("key").to_frame().select(record_key(pl.col("key"))).to_series().drop_nulls().unique()
 
 
 def header_only(rel: str, own: int, dept: str, records: int, dropped: int = 0) -> ReadError:

@@ -329,13 +329,20 @@ class InboxConfig:
     """Reading the inbox: words in a file's name that say it was delivered after the files
     without them (a correction), for deciding which delivery of a record is the latest; how many
     days after its period's last day a department record's date may fall (a later one cannot
-    have happened when the extract was made: a mistyped year)."""
+    have happened when the extract was made: a mistyped year); when a department file is taken
+    for an earlier month's extract exported again, not read (`pipelines.accounting.export_month`,
+    `earlier_records_share`), and the files read all the same (`read_again`) or whose records
+    state what still holds until it changes (`standing_kinds`)."""
 
     later_marks: tuple[str, ...] = ("更正", "修正", "补充", "补报", "重报", "重发", "corrected", "correction")
     days_after_period: int = 61
     planned_date_fields: tuple[str, ...] = ("resolved_date",)
     snapshot_kinds: tuple[str, ...] = ("roster", "grid", "med_enrollment")
     summary_sheets: tuple[str, ...] = ("汇总", "统计", "合计")
+    earlier_dates_share: float = 0.95
+    earlier_records_share: float = 0.95
+    read_again: tuple[str, ...] = ()
+    standing_kinds: tuple[str, ...] = ("housing", "water")
 
     def __post_init__(self) -> None:
         _at_least("inbox.days_after_period", self.days_after_period, 0, True)
@@ -642,6 +649,7 @@ SEVERITIES = ("高", "中", "低")
 _EITHER_SHAPE = {"matching.census_completeness": ("text", "a number")}
 # settings that are shares (or probabilities): at most 1
 _SHARES = {"run": frozenset({"roster_min_usable_share"}),
+           "inbox": frozenset({"earlier_dates_share", "earlier_records_share"}),
            "matching": frozenset({"roster_share", "ambiguity_ratio", "candidate_floor", "max_snapshot_presence",
                                   "census_coverage", "census_min_coverage", "max_roster_prior",
                                   "absentee_max_share"})}

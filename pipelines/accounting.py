@@ -4,6 +4,7 @@ proves it. Pure functions over the frames the run already has."""
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
+from datetime import date
 
 import polars as pl
 
@@ -332,6 +333,27 @@ def earlier_copies(files: pl.DataFrame, earlier: pl.DataFrame | None, department
     return (files.filter(pl.col("dept").is_in(departments))
             .join(first, on=["dept", "sha256"], how="inner", maintain_order="left")
             .select(*schema).cast(schema))
+
+
+def export_month(tables: Iterable[pl.DataFrame], period: str, share: float) -> str | None:
+    """One department file's valid rows (`tables`: its extracts' validated rows, the lists
+    delivered whole every period aside) -> the earlier month (YYYY-MM) the file may be an export
+    of: each row dated by the latest of its dates (a settlement by its 结算日期, a work order
+    resolved since by its 解决日期), at least `share` of the dated rows lie before `period`'s first
+    day and more than half of them in that month. None otherwise, and for a file of fewer than two
+    dated rows. A month's extract holds the period's new or changed records, late ones with an
+    earlier date among them: this only says which month's records to compare the file with
+    (`inbox.read_department`); dates alone set nothing aside."""
+    dated = [t.select(pl.max_horizontal(dates).alias("d")) for t in tables
+             if (dates := [c for c, kind in t.schema.items() if kind == pl.Date])]
+    days = pl.concat(dated)["d"].drop_nulls() if dated else pl.Series("d", [], pl.Date)
+    if days.len() < 2:
+        return None
+    before = days.filter(days < date(int(period[:4]), int(period[5:7]), 1))
+    if before.len() < share * days.len():
+        return None
+    month, n = (before.dt.year() * 100 + before.dt.month()).value_counts(sort=True).row(0)
+    return f"{month // 100}-{month % 100:02d}" if 2 * n > days.len() else None
 
 
 def changed_since_last_run(files: pl.DataFrame, before: pl.DataFrame | None, records: pl.DataFrame,

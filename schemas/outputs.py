@@ -140,6 +140,7 @@ class Finding:
     OLDER_VERSION = "名单旧版本 an older version of a list left beside the new"
     DAMAGED_BYTES = "字节损坏 lines holding bytes of neither encoding"
     EARLIER_COPY = "往期文件 a file identical to an earlier period's"
+    EARLIER_RECORDS = "往期记录 a file whose records an earlier period delivered"
     ANSWERS_NOT_READ = "往期答复未读 answers put into an earlier period's folder after it ran"
     KEPT_OFF_ROSTER = "保留预警户不在底册 a partial run's kept warnings name households off the roster"
     # (the grid is the county's reference file, not a department: not 部门未报送)
@@ -150,7 +151,7 @@ class Finding:
     ATTENTION = (FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, RULE_LEFT_OUT, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
                  TOWNSHIP_TWICE, ID_UNREADABLE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
                  PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED, TOWNSHIP_SPELLINGS, OLDER_VERSION, HIDDEN_TABLE,
-                 DAMAGED_BYTES, EARLIER_COPY, ANSWERS_NOT_READ, KEPT_OFF_ROSTER, GRID_NOT_DELIVERED, GRID_NO_ROWS,
+                 DAMAGED_BYTES, EARLIER_COPY, EARLIER_RECORDS, ANSWERS_NOT_READ, KEPT_OFF_ROSTER, GRID_NOT_DELIVERED, GRID_NO_ROWS,
                  ASIDE_RECORDS, SINCE_LAST_RUN, NO_ROWS)
 
 

@@ -14,6 +14,7 @@ import pytest
 
 import cli
 import flows
+from adapters import outputs
 from tests.conftest import read_rows, write_rows
 
 PERIODS = ("2026-08", "2026-09", "2026-10")
@@ -1099,6 +1100,32 @@ def test_a_partial_run_keeps_the_warnings_a_warehouse_stored_before_signal_year(
     after = pl.read_parquet(out / "2026-08" / "warnings.parquet")
     key = ["warning_id", "rule"]
     assert after.sort(key).select(key, "basis").equals(before.sort(key).select(key, "basis"))
+
+
+def test_last_months_settlements_exported_again_are_named_and_not_read_as_this_months(august_13, tmp_path, capsys):
+    """A clerk exports August's first batch of 结算明细 again (UTF-8 without its title line: not
+    byte for byte the file August read, so not 往期文件) and puts it in under September. It was
+    read as September's with nothing said: its rows counted in September's 行数核对, its bad rows
+    set aside again, its records in doubt back in the review queue. Its dates are August's,
+    August's run linked its record numbers and August's folder holds its rows as they are: it is
+    named on the console and in 数据质量报告 (往期记录, the month and the counts) and not read;
+    September's links and rows set aside hold none of its records."""
+    county, out = _copy(august_13, tmp_path)
+    batch = next((county / "inbox" / "2026-08" / "医保").glob("结算明细_*第一批.csv"))
+    lines = batch.read_bytes().decode("gb18030").splitlines(keepends=True)
+    again = county / "inbox" / "2026-09" / "医保" / "医保结算_8月.csv"
+    again.write_bytes("".join(lines[1:]).encode("utf-8-sig"))
+    assert _run(county, out, "2026-09") == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "往期记录" in line]
+    assert len(said) == 1 and "医保/医保结算_8月.csv" in said[0] and "2026-08 期已报送" in said[0] and "未读入" in said[0]
+    quality = outputs.read_csv(out / "2026-09" / "county" / "数据质量报告.csv")
+    assert quality.filter(pl.col("类别").str.starts_with("往期记录"))["文件"].to_list() == ["医保/医保结算_8月.csv"]
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    ids = con.sql("SELECT DISTINCT record_id FROM links WHERE period = '2026-08' AND dept = '医保'").pl()["record_id"]
+    read = con.sql("SELECT record_id FROM links WHERE period = '2026-09' AND dept = '医保' AND record_id LIKE 'JS202608%' "
+                   "UNION ALL SELECT record_id FROM rejected WHERE period = '2026-09' AND file = '医保/医保结算_8月.csv'").pl()
+    con.close()
+    assert ids.str.starts_with("JS202608").sum() > 100 and read.is_empty()
 
 
 def test_last_months_settlements_put_in_again_do_not_undo_last_months_corrections(august_13, tmp_path, capsys):

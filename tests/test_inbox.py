@@ -1719,6 +1719,69 @@ def test_an_earlier_periods_extract_put_in_again_is_said_not_read(tmp_path):
     assert len(said) == 1 and said[0].startswith("与 2026-09 期的 医保/结算明细_2026-09.csv 完全相同，未读入")
 
 
+def test_an_earlier_months_extract_exported_again_is_not_read_when_that_month_delivered_its_records(tmp_path):
+    """September's 结算明细 exported again (a title line, GB18030: not byte for byte the file
+    September read, so not 往期文件) and put in under October was read as October's, nothing
+    said: its rows counted in October's 行数核对, its bad row sent back again, its records in doubt
+    back in the review queue. A file dated in one earlier month is compared with that month's
+    records (`linked`, the warehouse's: asked of it alone, with its record numbers, its bad row's
+    too); when that month delivered (nearly) all of them as they are (September's folder read
+    again) it is not read, its rows not counted, and named (往期记录) with the month and the
+    counts. Named and read: a correction (other content), one holding fewer of them, one whose
+    month's files are gone. None of them: read, nothing said."""
+    per, sep = tmp_path / "2026-10", tmp_path / "2026-09"
+    sept = HEADER + "\nJS1,赵六,341302196201112734,2026-09-05,1\nJS2,钱七,,2026-13-01,1\nJS3,孙八,,2026-09-20,1\n"
+    write(sep / "医保" / "结算明细_9月.csv", sept)
+    write(per / "医保" / "医保结算.csv", "宿州市医疗保障局 2026年9月结算明细\n" + sept, "gb18030")
+    write(per / "医保" / "结算明细.csv", HEADER + "\nJS9,孙八,341302196201112734,2026-10-05,1\nJS8,孙八,,2026-09-30,1\n")
+    asked = []
+
+    def read(known: int, cfg=CFG, folder=per):
+        def linked(dept, month, keys):
+            asked.append((dept, month, sorted(keys)))
+            return known
+        notes = []
+        latest, rejected, _, rows, _ = read_department(folder, discover(folder, cfg)[0], "医保", cfg, notes, linked=linked)
+        return latest["med_settlement"]["record_id"].to_list(), rejected, rows, [
+            n.problem for n in notes if n.category == Finding.EARLIER_RECORDS]
+
+    ids, rejected, rows, said = read(3)
+    assert asked == [("医保", "2026-09", ["JS1", "JS2", "JS3"])]
+    assert ids == ["JS9", "JS8"] and rejected.is_empty() and rows == 2
+    assert len(said) == 1 and said[0].startswith("日期多在 2026-09、早于本期，其 3 个记录编号中 3 个 2026-09 期已报送、2 行内容与该期相同，"
+                                                 "未读入")
+    assert "其 3 行不计入本期" in said[0] and "--set 'inbox.read_again=[\"医保/医保结算.csv\"]'" in said[0]
+    ids, rejected, rows, said = read(2)  # (a third of it new: read, as this period's)
+    assert sorted(ids) == ["JS1", "JS3", "JS8", "JS9"] and rejected["record_id"].to_list() == ["JS2"] and rows == 5
+    assert len(said) == 1 and "3 个记录编号中 2 个 2026-09 期已报送，部分为 2026-09 期记录重报？已按本期读入" in said[0]
+    ids, _, rows, said = read(0)
+    assert len(ids) == 4 and rows == 5 and said == []
+    # a correction of September's records: other content, read
+    write(per / "医保" / "医保结算.csv", sept.replace("2026-09-20,1", "2026-09-20,7"))
+    ids, _, rows, said = read(3)
+    assert len(ids) == 4 and rows == 5 and len(said) == 1 and "其中 1 行内容与该期不同：是对 2026-09 期记录的更正？" in said[0]
+    # the analyst's way out: the file listed as this period's all the same is read, not compared
+    write(per / "医保" / "医保结算.csv", sept, "gb18030")
+    asked.clear()
+    ids, _, rows, said = read(3, load_config(None, ['inbox.read_again=["医保/医保结算.csv"]']))
+    assert len(ids) == 4 and rows == 5 and said == [] and asked == []
+    # September run again with the file in its own folder: read as September's, not compared
+    (sep / "医保" / "结算明细_9月.csv").rename(sep / "医保" / "医保结算.csv")
+    ids, _, rows, said = read(3, folder=sep)
+    assert sorted(ids) == ["JS1", "JS3"] and rows == 3 and said == [] and asked == []
+    # September's files gone: not compared, read and said
+    (sep / "医保" / "医保结算.csv").unlink()
+    ids, _, rows, said = read(3)
+    assert len(ids) == 4 and len(said) == 1 and "2026-09 期的文件已不在收件箱、未能比对内容" in said[0]
+    # records stating what holds until it changes (住建's, 水利's: `standing_kinds`), the same as
+    # then: read and named, never left out (a warning due again after its 90 days would be lost)
+    write(sep / "医保" / "结算明细_9月.csv", sept)
+    ids, _, rows, said = read(3, load_config(None, ['inbox.standing_kinds=["med_settlement"]']))
+    assert len(ids) == 4 and rows == 5 and len(said) == 1
+    assert "2 行内容与该期相同：是 2026-09 期的文件重报？" in said[0] and "故未略去" in said[0] and "已按本期读入" in said[0]
+    assert load_config(None, []).inbox.standing_kinds == ("housing", "water")
+
+
 def write_bytes(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
