@@ -1453,7 +1453,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     for byte): a department file dated in an earlier month (`accounting.export_month`) of whose
     record numbers at least `[inbox] earlier_records_share` that month's run linked (`linked`:
     dept, month, record keys -> how many; the warehouse's, asked of such a file only) and whose
-    rows that month's folder holds as they are (`delivered_then`, the same share) is not read but
+    rows that month's folder holds every one as it is (`delivered_then`) is not read but
     for its lists, its rows counted as a copy's are (not in the rows read), and named (往期记录); a
     correction of them (other content), one holding fewer of them, or one whose month's files are
     gone is read and named; `[inbox] read_again` lists the files read all the same. The roster's
@@ -1507,7 +1507,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
                 same = delivered_then(period_dir.parent / month, dept, mine, cfg, known) if linked_n >= share * keys.len() else None
                 head = f"日期多在 {month}、早于本期，其 {keys.len()} 个记录编号中 {linked_n} 个 {month} 期已报送"
                 head_en = f"dated mostly in {month}, before this period, and {linked_n} of its {keys.len()} record numbers {month}'s"
-                alike = same is not None and same >= share * valid
+                alike = same is not None and same == valid  # (a row changed since: a correction, read)
                 if alike and not any(kind in cfg.inbox.standing_kinds for kind, _ in mine):
                     n = _rows_of(tables, bad, snapshot)
                     said = (Finding.EARLIER_RECORDS, f"{head}、{same} 行内容与该期相同", f"{head_en}, {same} rows as they were then",

@@ -1760,6 +1760,14 @@ def test_an_earlier_months_extract_exported_again_is_not_read_when_that_month_de
     write(per / "医保" / "医保结算.csv", sept.replace("2026-09-20,1", "2026-09-20,7"))
     ids, _, rows, said = read(3)
     assert len(ids) == 4 and rows == 5 and len(said) == 1 and "其中 1 行内容与该期不同：是对 2026-09 期记录的更正？" in said[0]
+    # however many of its rows are as they were: the one corrected is read (its sum counts)
+    many = "".join(f"JS{i},孙八,,2026-09-{i % 28 + 1:02d},1\n" for i in range(10, 60))
+    write(sep / "医保" / "结算明细_9月.csv", sept + many)
+    write(per / "医保" / "医保结算.csv", "宿州市医疗保障局\n" + (sept + many).replace("JS59,孙八,,2026-09-04,1", "JS59,孙八,,2026-09-04,9"))
+    ids, _, rows, said = read(53)
+    assert len(ids) == 54 and rows == 55 and len(said) == 1 and "其中 1 行内容与该期不同" in said[0]
+    write(sep / "医保" / "结算明细_9月.csv", sept)
+    write(per / "医保" / "医保结算.csv", sept.replace("2026-09-20,1", "2026-09-20,7"))
     # the analyst's way out: the file listed as this period's all the same is read, not compared
     write(per / "医保" / "医保结算.csv", sept, "gb18030")
     asked.clear()
