@@ -417,7 +417,12 @@ def check_feedback(
     unknown = pl.col("_wid").is_null()
     placed = ~unknown & (pl.col("_wks").list.len() > 0)
     wrong_row = placed & pl.col("_rk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_rk"))
-    wrong_file = placed & pl.col("_fk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_fk"))
+    # a row whose own 乡（镇） names its warning's township is that township's answer, in whatever file
+    # it came (two townships' lists merged, a neighbour's answered rows pasted in): the file's name
+    # does not refuse it, and what is told of it goes to that township, not the file's
+    own_row = placed & pl.col("_rk").is_not_null() & pl.col("_wks").list.contains(pl.col("_rk"))
+    wrong_file = (placed & pl.col("_fk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_fk"))
+                  & ~own_row.fill_null(False))
     vd = pl.col("verify_date")
     early = ~unknown & vd.is_not_null() & out_on.is_not_null() & (vd < out_on)
     future = vd.is_not_null() & (vd > pl.lit(as_of))
@@ -434,13 +439,15 @@ def check_feedback(
     # a row answered beside a household and a head that no list sent its 预警编号 for (the answer
     # columns sorted alone, answers pasted in another order): another family's answer
     hh, head = _household_key(pl.col("listed_household")), _name_key(pl.col("listed_head"))
-    shifted = (~unknown & ~blank & hh.is_not_null() & head.is_not_null()
+    # (not of a row refused as another township's already: its reason would show that township's household)
+    shifted = (~unknown & ~blank & hh.is_not_null() & head.is_not_null() & ~wrong_row.fill_null(False)
+               & ~wrong_file.fill_null(False)
                & (pl.col("_hh_sent").list.len() > 0) & (pl.col("_head_sent").list.len() > 0)
                & ~pl.col("_hh_sent").list.contains(hh) & ~pl.col("_head_sent").list.contains(head))
     x = x.with_columns(
         _unknown=unknown, _wrong_row=wrong_row.fill_null(False), _wrong_file=wrong_file.fill_null(False),
         _early=early.fill_null(False), _future=future.fill_null(False), _blank=blank, _in_state=in_state.fill_null(False),
-        _shifted=shifted.fill_null(False),
+        _shifted=shifted.fill_null(False), _own_row=own_row.fill_null(False),
     ).with_columns(_bad=pl.any_horizontal("_unknown", "_wrong_row", "_wrong_file", "_early", "_future", "_in_state",
                                           "_shifted"))
 
@@ -487,9 +494,11 @@ def check_feedback(
         pl.coalesce([pl.when(f).then(pl.lit(name)) for f, name, _, _ in checks]).alias("field"),
         pl.coalesce([pl.when(f).then(v) for f, _, v, _ in checks]).alias("value"),
         pl.concat_str([pl.when(f).then(r) for f, _, _, r in checks], separator="；", ignore_nulls=True).alias("reason"),
-        # the township to tell: the file's, else the row's (if it is a known township), else the
-        # warning's own township unless the answer came from another township
+        # the township to tell: the row's when it names its warning's (its own row, in any file),
+        # else the file's, else the row's (if it is a known township), else the warning's own
+        # township unless the answer came from another township
         pl.coalesce(
+            pl.when("_own_row").then(pl.col("_rk").replace_strict(by_key, default=None, return_dtype=pl.String)),
             "_file_town",
             pl.col("_rk").replace_strict(by_key, default=None, return_dtype=pl.String),
             pl.when(~pl.col("_wrong_row") & ~pl.col("_wrong_file")).then("_w_town"),
@@ -1859,9 +1868,13 @@ def returned_to_township(
     iss = _issued(issued if issued is not None else pl.DataFrame(schema={"warning_id": pl.String, "township": pl.String}))
     files = {f: file_township(f, _known_towns(iss, townships), cfg.matching.places)
              for f in r["file"].drop_nulls().unique().to_list()}
-    r = r.join(iss.select(record_id="warning_id", _w_town="township"), on="record_id", how="left").with_columns(
-        _town=pl.coalesce("_town", pl.col("file").replace_strict(files, default=None, return_dtype=pl.String),
-                          "_w_town"))
+    # (a row of another township's warning in a file of this one, a township's rows in a merged file:
+    # that township's, whose household it is; the file's township is told of its own rows only)
+    file_town = pl.col("file").replace_strict(files, default=None, return_dtype=pl.String)
+    theirs = pl.col("_w_town").is_not_null() & ~pl.col("_w_towns").list.contains(file_town).fill_null(False)
+    r = r.join(iss.select(record_id="warning_id", _w_town="township", _w_towns="townships"), on="record_id",
+               how="left").with_columns(
+        _town=pl.coalesce("_town", pl.when(theirs).then("_w_town"), file_town, "_w_town"))
     out = r.sort("file", "line", nulls_last=True, maintain_order=True).select(
         pl.col("_town").fill_null(UNKNOWN_TOWNSHIP).alias("_town"),
         # (a township file: a file named after its household's ID, and a reason quoting it, masked)

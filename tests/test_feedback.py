@@ -1873,6 +1873,7 @@ def test_the_files_of_the_returns_not_read_are_told_back_to_their_townships():
     assert told_back(None, None, discovered.filter(pl.col("dept") == "医保"), None, CFG, ISSUED) == {}
 
 
+
 def test_each_townships_list_and_workbook_sheets_count_the_households_still_to_verify():
     rows = pl.DataFrame({"township": ["大店镇", "夹沟镇", "大店镇", "大店镇", None],
                          "预警编号": ["w1", "w2", "w3", "w4", "w5"], "风险类型": ["医疗", "医疗", "住房", "医疗", "医疗"],
@@ -2574,3 +2575,35 @@ def test_a_row_a_rerun_takes_a_rule_off_before_any_answer_says_so_and_keeps_its_
     taken = acc.with_columns(received_period=pl.lit("2026-11"))
     assert warning_status(issued, taken, D(2026, 11, 2)).filter(pl.col("warning_id") == "w-x").select(
         "status", "reopened_for").row(0) == ("verified_true", None)
+
+
+def test_a_neighbours_rows_in_a_townships_file_are_that_neighbours_answers_and_told_to_it():
+    """大店镇's returned file also holds rows of 夹沟镇's list (the county merged two files, or a
+    clerk pasted the neighbour's answered rows). Their 乡（镇） names 夹沟镇, whose warnings they
+    answer: they were refused as 'file is from another township', and what was refused was told
+    to 大店镇 alone (夹沟镇's warnings, and a shifted row's household, in 大店镇's 反馈退回). Such a
+    row is 夹沟镇's answer; what is told of it goes to 夹沟镇. A row that names no township is
+    still refused on the file's name and told to the file's township, without the household."""
+    files = pl.DataFrame({"dept": ["反馈"], "file": [DADIAN], "modified": [dt.datetime(2026, 11, 4, 9)]})
+    rows = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+              (DADIAN, 3, W3, "夹沟镇", "属实", "是", "王", D(2026, 10, 12), None),    # 夹沟镇's row: taken
+              (DADIAN, 4, W5, " 夹沟 ", "不属实", "否", "王", D(2026, 10, 1), None),    # 夹沟镇's, dated early
+              (DADIAN, 5, W5, None, "属实", "是", "王", D(2026, 10, 12), None))        # no township: refused
+    counts, acc, refused, told, _ = take_returns(rows, None, ISSUED, AS_OF, "2026-11", CFG, files)
+    assert acc.select("line", "warning_id", "township").rows() == [(2, W1, "大店镇"), (3, W3, "夹沟镇")]
+    back = told_back(told, None, None, None, CFG, ISSUED)
+    assert back["夹沟镇"].select("行号", "预警编号", "字段").rows() == [(4, W5, "核实日期")]
+    assert back["大店镇"].select("行号", "预警编号", "字段").rows() == [(5, W5, "文件")]
+    # a shifted row of the neighbour's warning (its household is not the one sent) is told to the
+    # neighbour, never with its household to the file's township
+    earlier = pl.DataFrame({"预警编号": [W3], "户编号": ["C"], "户主姓名": ["陈某"], "period": ["2026-10"], "township": ["夹沟镇"]})
+    shifted = fb((DADIAN, 6, W3, "夹沟镇", "属实", "是", "王", D(2026, 10, 12), None)).with_columns(
+        listed_household=pl.lit("Z"), listed_head=pl.lit("赵某"))
+    _, _, _, told, _ = take_returns(shifted, None, ISSUED, AS_OF, "2026-11", CFG, files, earlier_rows=earlier)
+    back = told_back(told, None, None, None, CFG, ISSUED)
+    assert list(back) == ["夹沟镇"] and back["夹沟镇"]["字段"].to_list() == ["户编号"]
+    # one overruled by a later line of the same file: told to 夹沟镇 too
+    twice = fb((DADIAN, 7, W3, "夹沟镇", "不属实", "否", "王", D(2026, 10, 12), None),
+               (DADIAN, 8, W3, "夹沟镇", "属实", "是", "王", D(2026, 10, 12), None))
+    _, _, _, told, _ = take_returns(twice, None, ISSUED, AS_OF, "2026-11", CFG, files)
+    assert list(told_back(told, None, None, None, CFG, ISSUED)) == ["夹沟镇"]
