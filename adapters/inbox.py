@@ -1515,8 +1515,11 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
             rejected.append(bad)
             for kind, df in tables + set_aside:
                 delivered.setdefault(kind, []).append(df)
-    # (a grid or roster without any row has its own finding; the answers returned, their own counts)
-    if dept in cfg.departments or (records and dept not in {cfg.kinds[k].folder for k in cfg.ANSWER_KINDS}):
+    # (a grid or roster without any row has its own finding; a returned list or review queue
+    # without an answer row is said as such, the township or analyst told like other bad returns)
+    if dept in {cfg.kinds[k].folder for k in cfg.ANSWER_KINDS}:
+        notes.extend(ReadError(rel, NO_ANSWER_ROWS, dept, False, Finding.NO_ROWS) for rel, _, _ in headed_only)
+    elif dept in cfg.departments or records:
         notes.extend(header_only(rel, own, dept, records, dropped) for rel, own, dropped in headed_only)
     ranks = delivery_ranks(files, cfg.inbox.later_marks, period)
     latest, bad, superseded = keep_latest(
@@ -1552,6 +1555,12 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
         rows = [*shown, *(f.select(list(ASIDE_PERSON)) for f in delivered["roster"] if SET_ASIDE not in f.columns)]
         aside.append(persons_set_aside(pl.concat(rows, how="diagonal_relaxed").cast(ASIDE_PERSON), rejected))
     return latest, rejected, superseded, rows_read, unread
+
+
+# the note on a returned file (反馈, 复核) holding a header and no row: nothing in it was taken
+NO_ANSWER_ROWS = ("只有表头、无答复行：文件中没有任何答复被采纳（误传了空表，或填写后未保存？），请填写后重报 holds a header "
+                  "and no answer row: nothing in it was taken (an empty list sent, or not saved after filling it "
+                  "in?): fill it in and send it again")
 
 
 def header_only(rel: str, own: int, dept: str, records: int, dropped: int = 0) -> ReadError:

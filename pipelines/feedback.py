@@ -1813,15 +1813,15 @@ def told_back(refused: pl.DataFrame | None, set_aside: pl.DataFrame | None, disc
     answers not taken (`refused`: `take_returns`' told), the 反馈 folder's rows the validator set
     aside (`set_aside`), and what of the folder was not read at all, told like the files that
     could not be read: the files set aside before reading (`discovered`: `inbox.discover`'s
-    rejected rows — a `.xls` or `.et` saved by Excel or WPS, a PDF) and its workbooks' hidden
-    sheets holding a table (`notes`: the folder's findings, `Finding.HIDDEN_TABLE`), which the
-    county's report alone named."""
+    rejected rows — a `.xls` or `.et` saved by Excel or WPS, a PDF), its workbooks' hidden
+    sheets holding a table and its files of a header and no answer row (`notes`: the folder's
+    findings, `Finding.HIDDEN_TABLE`, `Finding.NO_ROWS`), which the county's report alone named."""
     folder = cfg.kinds["feedback"].folder
     found = []
     if discovered is not None:
         found.append(discovered.filter(pl.col("dept") == folder))
     if notes is not None:
-        found.append(notes.filter(pl.col("category") == Finding.HIDDEN_TABLE).select(
+        found.append(notes.filter(pl.col("category").is_in([Finding.HIDDEN_TABLE, Finding.NO_ROWS])).select(
             "dept", kind=pl.lit(None, pl.String), file="file", line=pl.lit(None, pl.Int64),
             **{c: pl.lit(None, pl.String) for c in ("record_id", "field", "value")}, reason="detail"))
     not_read = together(found).cast(REJECTED_SCHEMA) if found else None

@@ -1871,7 +1871,10 @@ def test_the_files_of_the_returns_not_read_are_told_back_to_their_townships():
     assert sorted(back) == ["大店镇", "夹沟镇"]
     assert back["大店镇"]["原因"].to_list() == ["Excel 97-2003 格式"] and back["夹沟镇"]["原因"].to_list() == ["隐藏表 Sheet2 未读"]
     assert told_back(None, None, discovered.filter(pl.col("dept") == "医保"), None, CFG, ISSUED) == {}
-
+    # a returned list of a header and no answer row is told to its township too (it was said nowhere)
+    empty = notes.head(1).with_columns(category=pl.lit(Finding.NO_ROWS), file=pl.lit(DADIAN), detail=pl.lit("只有表头、无答复行"))
+    back = told_back(None, None, None, empty, CFG, ISSUED)
+    assert back["大店镇"].select("文件", "原因").rows() == [(DADIAN, "只有表头、无答复行")]
 
 
 def test_each_townships_list_and_workbook_sheets_count_the_households_still_to_verify():

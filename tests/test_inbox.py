@@ -1900,7 +1900,7 @@ def test_a_file_of_a_header_and_no_row_is_said_naming_it_and_whether_its_folder_
     write(per / "民政" / "救助变动.csv", "记录编号,姓名,证件号码,救助类别,变动类型,变动日期\n示例,张三,,临时救助,新增,2026-10-01\n")
     write(per / "网格" / "网格.csv", "网格编号,乡（镇）,行政村,网格员,户编号\n")
     write(per / "反馈" / "大店镇.csv", "预警编号,乡（镇）,核实结果\nYJ1,大店镇,属实\n")
-    write(per / "反馈" / "大营镇.csv", "预警编号,乡（镇）,核实结果\n")  # (a township's answers: counted as answers)
+    write(per / "反馈" / "大营镇.csv", "预警编号,乡（镇）,核实结果\n")  # (a township's list: no answer row, said so)
     files, _ = discover(per, CFG)
     said = {}
     for (dept,), mine in files.partition_by("dept", as_dict=True, maintain_order=True).items():
@@ -1919,7 +1919,10 @@ def test_a_file_of_a_header_and_no_row_is_said_naming_it_and_whether_its_folder_
                              "header and no row, and no other file of 残联 this period holds one: the department sent "
                              "no record this month, its rules did not run")]
     assert said["民政"][0][1].startswith("只有表头和填表模板的示例行或填表说明、没有数据行，民政 本期没有其他")
-    assert said["网格"] == said["反馈"] == []
+    assert said["网格"] == []
+    assert said["反馈"] == [("反馈/大营镇.csv", "只有表头、无答复行：文件中没有任何答复被采纳（误传了空表，或填写后未保存？），请填写后重报 "
+                             "holds a header and no answer row: nothing in it was taken (an empty list sent, or not "
+                             "saved after filling it in?): fill it in and send it again")]
 
 
 def test_a_file_s_note_counts_its_footer_and_total_lines_alike_when_it_holds_no_record(tmp_path):
