@@ -528,9 +528,7 @@ def check_feedback(
                                         pl.when(pl.col("_sent") == pl.col("_first_on")).then("_first_rules"),
                                         "_taken_rules", "_w_rules"))
         .sort(delivery_place(pl.col("file"), ranks or {}), delivery_order(pl.col("file")), "line", maintain_order=True)
-        .with_columns(rank=(pl.len() - pl.int_range(pl.len())).over("warning_id").cast(pl.Int64))
-        .with_columns(is_latest=pl.col("rank") == 1)
-        .select("_row", *cols, "rank", "is_latest")
+        .pipe(_ranked).select("_row", *cols, "rank", "is_latest")
     )
     seen = pl.concat([accepted["_row"], unanswered["_row"], rejected["_row"]])
     if seen.len() != fb.height or seen.n_unique() != fb.height:  # explicit: survives python -O
@@ -542,6 +540,13 @@ def check_feedback(
     )
 
 
+def _ranked(accepted: pl.DataFrame) -> pl.DataFrame:
+    """Accepted rows in the order put in -> with `rank` (1 = the latest answer to its warning) and
+    `is_latest`."""
+    return accepted.with_columns(rank=(pl.len() - pl.int_range(pl.len())).over("warning_id").cast(pl.Int64)).with_columns(
+        is_latest=pl.col("rank") == 1)
+
+
 def _rules_taken(taken: pl.DataFrame | None) -> pl.DataFrame:
     """`feedback_answers` rows -> file, line, warning_id, `_taken_rules` (one per answer)."""
     schema = {"file": pl.String, "line": pl.Int64, "warning_id": pl.String, "_taken_rules": pl.String}
@@ -551,37 +556,34 @@ def _rules_taken(taken: pl.DataFrame | None) -> pl.DataFrame:
             .filter(pl.col("_taken_rules").is_not_null()).unique(["file", "line", "warning_id"], keep="last"))
 
 
-def answered_before(returned: pl.DataFrame, files: pl.DataFrame, earlier_files: pl.DataFrame | None,
-                    earlier_answers: pl.DataFrame | None) -> pl.DataFrame:
-    """The returned rows of a file byte for byte one an earlier period read (`files`: the
-    delivery's `file`, `sha256`; `earlier_files`: the same of the 反馈 files delivered before,
-    with their `period`) whose answer that period took (`earlier_answers`: the answers received
-    before, `received_period`, `file`, `line`) -> file, line, period, was (that period's file):
-    the same file sent again, its answers taken then. The rows it refused then (dated after that
-    run, and told to put it into the next 反馈/) are not among them: they are answers now."""
+def answered_before(accepted: pl.DataFrame, earlier_answers: pl.DataFrame | None) -> pl.DataFrame:
+    """`check_feedback`'s accepted rows of a delivery whose answer an earlier period took as it
+    reads now (`earlier_answers`: the answers received before, `received_period`, `file`): the
+    same 预警编号 and the five answer columns as read (a file sent again, re-saved by Excel or WPS
+    in between, its bytes changed, or its rows pasted into a new file) -> file, line, period, was
+    (the file that period took it from). An answer changed in any of them is an answer now; so are
+    the rows an earlier period refused (dated after that run, and told to put it into the next
+    反馈/): it took none of them."""
     schema = {"file": pl.String, "line": pl.Int64, "period": pl.String, "was": pl.String}
-    if earlier_files is None or earlier_answers is None or earlier_files.is_empty() or earlier_answers.is_empty():
+    if earlier_answers is None or earlier_answers.is_empty() or accepted.is_empty():
         return pl.DataFrame(schema=schema)
-    sheet = pl.col("file").str.strip_prefix(without_sheet(pl.col("file")))  # (a workbook's sheet: the same sheet)
-    same = files.select(_base="file", sha256="sha256").join(
-        earlier_files.select("period", "sha256", was="file"), on="sha256")
-    taken = earlier_answers.select(period="received_period", was=without_sheet(pl.col("file")), _sheet=sheet, line="line")
-    return (returned.select("file", "line", _base=without_sheet(pl.col("file")), _sheet=sheet)
-            .join(same, on="_base").join(taken, on=["period", "was", "_sheet", "line"])
-            .sort("period").unique(["file", "line"], keep="first", maintain_order=True)
-            .select(*schema).cast(schema))
+    key = ["warning_id", *ANSWER_FIELDS]
+    taken = _answers(earlier_answers).select(*key, period="received_period", was="file")
+    return (accepted.select("file", "line", *key).join(taken, on=key, how="inner", nulls_equal=True)
+            .sort("period", "was").unique(["file", "line"], keep="first", maintain_order=True)
+            .sort("file", "line").select(*schema).cast(schema))
 
 
 def _sent_again_notes(again: pl.DataFrame) -> pl.DataFrame:
-    """`answered_before`'s rows -> QUALITY_COLUMNS rows for the county, one per file: which of
-    its lines were answers taken in which period, not taken again."""
+    """`answered_before`'s rows -> QUALITY_COLUMNS rows for the county, one per file and earlier
+    file: which of its lines were answers taken in which period, not taken again."""
     return again.sort("file", "line").group_by("file", "period", "was", maintain_order=True).agg(
         pl.col("line").cast(pl.String).str.join("、").alias("_lines"), count=pl.len().cast(pl.Int64),
     ).select(
         category=pl.lit(Finding.EARLIER_COPY), dept=pl.lit("反馈"), file="file",
-        detail=pl.format("与 {} 期收到的 {} 完全相同：第{}行的答复已在 {} 期采纳，不再重复计入（重报了往期文件？）"
-                         " identical to {} received in {}: the answers of these lines were taken then, not again",
-                         "period", "was", "_lines", "period", "was", "period"),
+        detail=pl.format("第{}行的答复与 {} 期收到的 {} 中的相同，已在该期采纳，不再重复计入（重报了往期文件？）"
+                         " the answers of these lines are those of {} received in {}: taken then, not again",
+                         "_lines", "period", "was", "was", "period"),
         count="count",
     ).cast(QUALITY_COLUMNS)
 
@@ -590,7 +592,7 @@ def take_returns(
     returned: pl.DataFrame | None, set_aside: pl.DataFrame | None, issued: pl.DataFrame | None, as_of: date, period: str,
     cfg: Config, files: pl.DataFrame, townships: Iterable[str] = (), first_out: Mapping[str, date] | None = None,
     blanked: pl.DataFrame | None = None, taken_before: pl.DataFrame | None = None, earlier_rows: pl.DataFrame | None = None,
-    earlier_files: pl.DataFrame | None = None, earlier_answers: pl.DataFrame | None = None,
+    earlier_answers: pl.DataFrame | None = None,
 ) -> tuple[dict, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]:
     """The period's returned township lists (`returned`: the 反馈 rows read, None when none were;
     `set_aside`: the folder's `Rejected` rows the validator set aside, a 核实结果 outside
@@ -606,20 +608,22 @@ def take_returns(
     核实结果 (they verify nothing), and how many warnings the delivery answers verifying only some
     of the rules on them now (`reopened`: a re-run added a rule after the row answered went
     out, `reissued`; they stay open); raises AccountingError when a row is not accounted for.
-    A file sent again byte for byte (`earlier_files`, `earlier_answers`: `answered_before`) is not
-    read again where an earlier period took its answers: those rows are not counted as returned,
-    and the findings name them."""
+    An answer an earlier period took as it reads now (`earlier_answers`: `answered_before`; a file
+    sent again, however re-saved) is not taken again: those rows are not counted as returned, and
+    the findings name them."""
     invalid = 0 if set_aside is None else set_aside.filter(pl.col("line").is_not_null()).height
     counts = {"returned": invalid, "accepted": 0, "unanswered": 0, "set_aside": invalid}
     if returned is None or returned.is_empty():
         return counts, None, None, None, None
-    again = answered_before(returned, files, earlier_files, earlier_answers)
-    returned = returned.join(again, on=["file", "line"], how="anti", maintain_order="left")
     folder = cfg.kinds["feedback"].folder
     accepted, unanswered, refused = check_feedback(returned, issued, as_of, cfg.matching.places,
                                                    delivery_ranks(files, cfg.inbox.later_marks), period=period,
                                                    townships=townships, first_out=first_out, taken_before=taken_before,
                                                    earlier_rows=earlier_rows)
+    again = answered_before(accepted, earlier_answers)
+    if again.height:  # (the delivery's other answers ranked among themselves)
+        returned = returned.join(again, on=["file", "line"], how="anti", maintain_order="left")
+        accepted = _ranked(accepted.join(again, on=["file", "line"], how="anti", maintain_order="left"))
     overruled, findings = disagreements(accepted, cfg.inbox.later_marks)
     findings = pl.concat([findings, year_slips(returned, accepted), _sent_again_notes(again)])
     # an answer whose 核实日期 could not be read was taken undated (`kinds.feedback.blank_unreadable`):

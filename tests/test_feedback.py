@@ -1840,9 +1840,8 @@ def test_a_returned_file_sent_again_in_a_later_period_does_not_take_its_answers_
     assert nov.select("file", "line").rows() == [(first, 2), (fix, 2)]  # (line 3: dated after the run)
     dec_files = pl.DataFrame({"dept": ["反馈"], "file": [first], "sha256": ["s1"],
                               "modified": [dt.datetime(2026, 12, 3, 9)]})
-    earlier_files = nov_files.with_columns(period=pl.lit("2026-11"))
     counts, dec, _, _, findings = take_returns(sent, None, ISSUED, D(2026, 12, 7), "2026-12", CFG, dec_files,
-                                               earlier_files=earlier_files, earlier_answers=nov)
+                                               earlier_answers=nov)
     assert dec.select("file", "line").rows() == [(first, 3)] and counts["returned"] == 1
     status = warning_status(ISSUED, pl.concat([nov, dec], how="diagonal_relaxed"), D(2026, 12, 7))
     assert dict(status.select("warning_id", "result").rows())[W1] == "不属实"
@@ -1851,9 +1850,36 @@ def test_a_returned_file_sent_again_in_a_later_period_does_not_take_its_answers_
     assert "2026-11" in said["detail"][0] and "第2行" in said["detail"][0]
     # (every row of it taken then: nothing read now, the county still told)
     counts, dec, _, _, findings = take_returns(sent.head(1), None, ISSUED, D(2026, 12, 7), "2026-12", CFG, dec_files,
-                                               earlier_files=earlier_files, earlier_answers=nov)
+                                               earlier_answers=nov)
     assert dec.is_empty() and counts["returned"] == 0
     assert findings["category"].to_list() == [Finding.EARLIER_COPY]
+
+
+def test_the_same_answers_re_saved_by_excel_and_sent_again_are_not_taken_again_a_changed_one_is():
+    """The same answers opened and saved again in WPS (other bytes: another sha256; here as an
+    .xlsx, its lines shifted by a title line) and sent in a later period were taken again, as
+    that period's latest: they undid the correction November took after them, and the ledger
+    listed each twice. The 'already taken' check keys on the answers as read (预警编号 and the
+    five answer columns), not on the file's bytes: they are not taken again, and the county is
+    told; an answer changed in any of them (a 备注 added) is an answer now."""
+    first, fix = "反馈/大店镇_2026-10_预警清单.csv", "反馈/大店镇_2026-10_预警清单(更正).csv"
+    nov_files = pl.DataFrame({"dept": ["反馈"] * 2, "file": [first, fix], "sha256": ["s1", "s2"],
+                              "modified": [dt.datetime(2026, 11, 4, 9), dt.datetime(2026, 11, 4, 10)]})
+    nov = take_returns(fb((first, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+                          (first, 3, W2, "大店镇", "属实", "是", "张", D(2026, 10, 12), "外出"),
+                          (fix, 2, W1, "大店镇", "不属实", "否", "张", D(2026, 10, 12), None)),
+                       None, ISSUED, AS_OF, "2026-11", CFG, nov_files)[1]
+    resaved = "反馈/大店镇_2026-10_预警清单.xlsx"
+    dec_files = pl.DataFrame({"dept": ["反馈"], "file": [resaved], "sha256": ["s3"], "modified": [dt.datetime(2026, 12, 3, 9)]})
+    sent = fb((resaved, 3, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),          # as taken: not again
+              (resaved, 4, W2, "大店镇", "属实", "是", "张", D(2026, 10, 12), "外出，已返乡"))  # changed: taken
+    counts, dec, _, _, findings = take_returns(sent, None, ISSUED, D(2026, 12, 7), "2026-12", CFG, dec_files,
+                                               earlier_answers=nov)
+    assert dec.select("line", "warning_id", "rank", "is_latest").rows() == [(4, W2, 1, True)] and counts["returned"] == 1
+    status = warning_status(ISSUED, pl.concat([nov, dec], how="diagonal_relaxed"), D(2026, 12, 7))
+    assert dict(status.select("warning_id", "result").rows())[W1] == "不属实"
+    said = findings.filter(pl.col("category") == Finding.EARLIER_COPY)
+    assert said["file"].to_list() == [resaved] and "第3行" in said["detail"][0] and first in said["detail"][0]
 
 
 def test_the_files_of_the_returns_not_read_are_told_back_to_their_townships():
