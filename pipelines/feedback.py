@@ -843,7 +843,10 @@ def answer_history(answers: pl.DataFrame | None, issued: pl.DataFrame | None = N
     on its warning now (`reissued`: a re-run added one since) does not decide it: the warning is
     open again, and `reopened_for` names the rules it did not verify (null on every other row),
     as in `warning_status`; its result stands for its rules. Without `issued` the rules now are
-    not known: the latest answer with a 核实结果 decides."""
+    not known: the latest answer with a 核实结果 decides.
+    An output for analysts (answer_history.parquet, 核实台账.csv), without a full ID number: 核实人,
+    备注 and the file's name are the township's own words, masked as the lists mask them
+    (`mask_ids`); the warehouse's `feedback_answers` keep them as written."""
     a = _answers(answers).with_row_index("_order")
     dec = _deciding(_answers(answers))
     again = (_reissued(_issued(issued), dec).select("warning_id", reopened_for=_not_verified(pl.col("rules"), pl.col("answered_rules")))
@@ -858,6 +861,7 @@ def answer_history(answers: pl.DataFrame | None, issued: pl.DataFrame | None = N
             latest=pl.col("_order") == pl.col("_order").max().over("warning_id"),
         )
         .sort("warning_id", "answer_no")
+        .with_columns(mask_ids(pl.col(c)) for c in ("file", "verifier", "note"))
         .select("warning_id", "answer_no", "received_period", "file", "line", "township", *ANSWER_FIELDS, "rules",
                 "decides", "reopened_for", "latest")
     )
@@ -876,12 +880,11 @@ def answer_ledger(history: pl.DataFrame) -> pl.DataFrame:
     """`answer_history` -> the county's 核实台账 (Article 16's ledger: what each township answered,
     when, in which file), Chinese headers (`LEDGER_HEADERS`), by 预警编号 then order received,
     是否决定状态 是/否. A county file, still without a full ID number: 预警编号 carry none (a
-    household numbered by an ID gets a keyed one), but 核实人, 备注 and the file's name are the
-    township's own words, masked as the lists mask them (`mask_ids`). No answer yet: headers only."""
+    household numbered by an ID gets a keyed one), and `answer_history` masked 核实人, 备注 and the
+    file's name. No answer yet: headers only."""
     yes_no = lambda c: pl.when(pl.col(c)).then(pl.lit("是")).otherwise(pl.lit("否")).alias(c)  # noqa: E731
     return history.sort("warning_id", "answer_no").select(
-        *[mask_ids(pl.col(c)) if c in ("file", "verifier", "note") else yes_no(c) if c == "decides" else pl.col(c)
-          for c in LEDGER_HEADERS]).rename(LEDGER_HEADERS)
+        *[yes_no(c) if c == "decides" else pl.col(c) for c in LEDGER_HEADERS]).rename(LEDGER_HEADERS)
 
 
 # --- 3. overdue per township ------------------------------------------------------------------

@@ -2236,7 +2236,8 @@ def test_the_county_ledger_lists_every_answer_in_order_received_without_a_full_i
     """核实台账.csv: every answer of the history, by 预警编号 then order received, in the bureau's
     words (是否决定状态 是/否, the rules each verified, the rules left open). The township's own
     words may hold an ID number (a 备注 naming the head, a file named after him, an old 15-digit
-    one as 核实人): masked as the lists mask them. No answer yet: the headers, no row."""
+    one as 核实人): masked as the lists mask them, in answer_history.parquet too (it kept them
+    whole beside a ledger that masked them). No answer yet: the headers, no row."""
     full, old = "341302199001011238", "341302650203128"
     named = f"反馈/{full}补报.csv"
     a = answers(("2026-12", named, 2, W1, "不属实", D(2026, 11, 12), f"户主{full}已外出"),
@@ -2244,7 +2245,9 @@ def test_the_county_ledger_lists_every_answer_in_order_received_without_a_full_i
                 ("2026-11", "反馈/大店镇.csv", 2, W1, "属实", D(2026, 10, 12), None)).with_columns(
         rules=pl.Series(["M2", "M1", "M1、M2"]), verifier=pl.Series([old, "张", "张"]))
     issued = ISSUED.with_columns(rules=pl.when(pl.col("warning_id") == W1).then(pl.lit("M1、M2")).otherwise(pl.lit("M1")))
-    ledger = answer_ledger(answer_history(a, issued))
+    history = answer_history(a, issued)
+    ledger = answer_ledger(history)
+    assert full not in history.write_csv() and old not in history.write_csv()
     assert ledger.columns == list(LEDGER_HEADERS.values())
     assert ledger.select("预警编号", "第几次反馈", "收到期次", "核实结果", "核实的预警规则", "是否决定状态",
                          "重新下发待核实的规则").rows() == [
