@@ -323,23 +323,29 @@ def test_two_stray_quotes_do_not_swallow_the_records_between_them(tmp_path):
     notes = []
     df = read_table(write(tmp_path / "q.csv", "\n".join(rows) + "\n"), "民政/q.csv", KNOWN, notes)
     assert df["结算流水号"].to_list() == [f"JS{i}" for i in range(1, 9)]
-    assert df["line"].to_list() == [2, 3, 4, 5, 6, 7, 8, 10]
+    assert df["line"].to_list() == [2, 3, 4, 5, 6, 7, 8, 9]  # (JS8 on the row Excel shows it on, under 吴\n九's)
     assert df["姓名"].to_list()[4:7] == ["孙七", "周八", "吴\n九"]
     said = [n.problem for n in notes if "引号" in n.problem]
     assert len(said) == 1 and said[0].startswith("第 3、6 行的引号未配对")
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
-def test_a_value_broken_over_lines_is_one_value_and_the_lines_under_it_keep_their_numbers(tmp_path, newline):
+def test_a_value_broken_over_lines_is_one_value_and_the_rows_under_it_are_those_excel_shows(tmp_path, newline):
     """A quoted value over three lines (a 备注 typed with line breaks, a comma on one of them) is
     one value of one record, not a stray quote's doing; the records under it are named by the
-    lines they are on in the file (a set-aside row was named a line above where the department
-    finds it)."""
+    rows Excel and WPS show them on, as a workbook's are (they were named by the file's lines: a
+    returned list's row after a 备注 typed over two lines was told back one row below the one
+    the clerk sees; a department's file the same), in a department's file and a returned list,
+    by either reading path."""
     text = newline.join([f"结算流水号,备注,{HEADER[6:]}", 'JS1,"住院三次\n其中两次转院,一次急诊\n待核",张三,,2026-10-05,1',
                          "JS2,,李四,,2026-10-05,2", "JS3,,王五,,2026-10-05,3", ""])
     df = read_table(write(tmp_path / "v.csv", text), "医保/v.csv", KNOWN, notes := [])
-    assert df.select("结算流水号", "姓名", "line").rows() == [("JS1", "张三", 2), ("JS2", "李四", 5), ("JS3", "王五", 6)]
+    assert df.select("结算流水号", "姓名", "line").rows() == [("JS1", "张三", 2), ("JS2", "李四", 3), ("JS3", "王五", 4)]
     assert df["备注"][0] == "住院三次\n其中两次转院,一次急诊\n待核" and notes == []
+    fb = newline.join(["大店镇 2026-10 预警清单", "预警编号,乡（镇）,核实结果,核实日期,备注", 'YJ1,大店镇,属实,2026-11-03,"外出务工\n已电话核实"',
+                       "", "YJ2,大店镇,是,2026-11-03,", ""])
+    df = read_table(write(tmp_path / "f.csv", fb), "反馈/f.csv", KNOWN)
+    assert df.select("预警编号", "line").rows() == [("YJ1", 3), ("YJ2", 5)]
 
 
 HOUSING_TWO_ROWS = [["鉴定编号", "户主姓名", "证件号码", "地址", None, None, "鉴定等级"],
