@@ -556,19 +556,26 @@ def _rules_taken(taken: pl.DataFrame | None) -> pl.DataFrame:
             .filter(pl.col("_taken_rules").is_not_null()).unique(["file", "line", "warning_id"], keep="last"))
 
 
-def answered_before(accepted: pl.DataFrame, earlier_answers: pl.DataFrame | None) -> pl.DataFrame:
+def answered_before(accepted: pl.DataFrame, earlier_answers: pl.DataFrame | None,
+                    later_marks: Sequence[str] = ()) -> pl.DataFrame:
     """`check_feedback`'s accepted rows of a delivery whose answer an earlier period took as it
     reads now (`earlier_answers`: the answers received before, `received_period`, `file`): the
     same 预警编号 and the five answer columns as read (a file sent again, re-saved by Excel or WPS
     in between, its bytes changed, or its rows pasted into a new file) -> file, line, period, was
     (the file that period took it from). An answer changed in any of them is an answer now; so are
     the rows an earlier period refused (dated after that run, and told to put it into the next
-    反馈/): it took none of them."""
+    反馈/): it took none of them; and an answer that period overruled and told back (another file
+    or line answering otherwise, `disagreements` of its delivery, `later_marks` as it read them):
+    sent again, it is the township's answer after checking, as it was asked."""
     schema = {"file": pl.String, "line": pl.Int64, "period": pl.String, "was": pl.String}
     if earlier_answers is None or earlier_answers.is_empty() or accepted.is_empty():
         return pl.DataFrame(schema=schema)
     key = ["warning_id", *ANSWER_FIELDS]
-    taken = _answers(earlier_answers).select(*key, period="received_period", was="file")
+    earlier = _answers(earlier_answers)
+    told = [disagreements(a, later_marks)[0].select("file", "line", received_period=pl.lit(p, pl.String))
+            for (p,), a in earlier.partition_by("received_period", as_dict=True).items()]
+    taken = earlier.join(pl.concat(told), on=["received_period", "file", "line"], how="anti").select(
+        *key, period="received_period", was="file")
     return (accepted.select("file", "line", *key).join(taken, on=key, how="inner", nulls_equal=True)
             .sort("period", "was").unique(["file", "line"], keep="first", maintain_order=True)
             .sort("file", "line").select(*schema).cast(schema))
@@ -620,7 +627,7 @@ def take_returns(
                                                    delivery_ranks(files, cfg.inbox.later_marks), period=period,
                                                    townships=townships, first_out=first_out, taken_before=taken_before,
                                                    earlier_rows=earlier_rows)
-    again = answered_before(accepted, earlier_answers)
+    again = answered_before(accepted, earlier_answers, cfg.inbox.later_marks)
     if again.height:  # (the delivery's other answers ranked among themselves)
         returned = returned.join(again, on=["file", "line"], how="anti", maintain_order="left")
         accepted = _ranked(accepted.join(again, on=["file", "line"], how="anti", maintain_order="left"))

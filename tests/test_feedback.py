@@ -1880,6 +1880,17 @@ def test_the_same_answers_re_saved_by_excel_and_sent_again_are_not_taken_again_a
     assert dict(status.select("warning_id", "result").rows())[W1] == "不属实"
     said = findings.filter(pl.col("category") == Finding.EARLIER_COPY)
     assert said["file"].to_list() == [resaved] and "第3行" in said["detail"][0] and first in said["detail"][0]
+    # an answer November overruled and told back ('本行未采用，请核对'), sent again: the township's
+    # answer after checking, taken now (first's W2 line, overruled by a later file answering otherwise)
+    later = "反馈/大店镇_补充.csv"
+    files = nov_files.vstack(pl.DataFrame({"dept": ["反馈"], "file": [later], "sha256": ["s4"],
+                                           "modified": [dt.datetime(2026, 11, 4, 11)]}))
+    nov = take_returns(fb((first, 3, W2, "大店镇", "属实", "是", "张", D(2026, 10, 12), "外出"),
+                          (later, 2, W2, "大店镇", "不属实", "否", "李", D(2026, 10, 13), None)),
+                       None, ISSUED, AS_OF, "2026-11", CFG, files)[1]
+    dec = take_returns(fb((resaved, 4, W2, "大店镇", "属实", "是", "张", D(2026, 10, 12), "外出")), None, ISSUED,
+                       D(2026, 12, 7), "2026-12", CFG, dec_files, earlier_answers=nov)[1]
+    assert dec.select("line", "result").rows() == [(4, "属实")]
 
 
 def test_the_files_of_the_returns_not_read_are_told_back_to_their_townships():
