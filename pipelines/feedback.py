@@ -56,7 +56,7 @@ __all__ = [
     "warning_status", "answer_history", "answer_ledger", "LEDGER_HEADERS", "overdue_by_township", "carry_over",
     "with_carry_over", "moved_warnings",
     "moved_in_rerun", "sent_now", "sent_again", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
-    "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "told_back", "list_sheets", "list_rows",
+    "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "without_answers", "told_back", "list_sheets", "list_rows",
     "rerun_changes", "reissued", "with_reissued", "REISSUED_NOTE", "rules_added", "ADDED_NOTE", "rules_dropped",
     "DROPPED_NOTE",
 ]
@@ -632,7 +632,8 @@ def take_returns(
         returned = returned.join(again, on=["file", "line"], how="anti", maintain_order="left")
         accepted = _ranked(accepted.join(again, on=["file", "line"], how="anti", maintain_order="left"))
     overruled, findings = disagreements(accepted, cfg.inbox.later_marks)
-    findings = pl.concat([findings, year_slips(returned, accepted), _sent_again_notes(again)])
+    unfilled = without_answers(unanswered, [accepted, refused, again, set_aside, blanked])
+    findings = pl.concat([findings, year_slips(returned, accepted), _sent_again_notes(again), unfilled])
     # an answer whose 核实日期 could not be read was taken undated (`kinds.feedback.blank_unreadable`):
     # not set aside, but the township is told to fill the date in again
     not_read = values_not_read(blanked, accepted, overruled, cfg.kinds["feedback"].fields)
@@ -647,8 +648,32 @@ def take_returns(
     # (and those whose result verifies only some of the rules on their warning now: open again, not 已核实)
     # (as `warning_status` takes them: the delivery's answers agreeing verify together)
     counts["reopened"] = _reissued(_issued(issued), _deciding(_answers(accepted))).height
+    told = pl.concat([refused, overruled, not_read, unfilled.select(
+        "dept", kind=pl.lit("feedback"), file="file", line=pl.lit(None, pl.Int64),
+        **{c: pl.lit(None, pl.String) for c in ("record_id", "field", "value")}, reason="detail",
+        township=pl.lit(None, pl.String)).cast({**REJECTED_SCHEMA, "township": pl.String})])
     return (counts, accepted.with_columns(received_period=pl.lit(period)), refused.drop("township").cast(REJECTED_SCHEMA),
-            pl.concat([refused, overruled, not_read]), findings)
+            told, findings)
+
+
+def without_answers(unanswered: pl.DataFrame, others: Sequence[pl.DataFrame | None]) -> pl.DataFrame:
+    """The returned files (a workbook with all its sheets) every row of which is unanswered
+    (`unanswered`: `check_feedback`'s; `others`: the delivery's rows taken, refused, taken before,
+    set aside or holding a value not read, by `file`) -> QUALITY_COLUMNS rows, one per file: the
+    list sent back as it came (the unfilled copy sent instead of the filled one), which the
+    township believes it answered. Told back to it (`take_returns`) and named on the console."""
+    base = without_sheet(pl.col("file"))
+    some = [df.select(_base=base) for df in others if df is not None and df.height and "file" in df.columns]
+    blank = unanswered.select("file", "dept", _base=base)
+    if some:
+        blank = blank.join(pl.concat(some).unique(), on="_base", how="anti")
+    return blank.group_by("_base", maintain_order=True).agg(pl.col("dept").first(), count=pl.len()).select(
+        category=pl.lit(Finding.NO_ANSWERS), dept=pl.col("dept").fill_null("反馈"), file="_base",
+        detail=pl.format("文件中 {} 行的核实结果等反馈列均为空、无答复行：是否误传了未填写的清单？请填写后重报 none of its {} rows "
+                         "holds an answer (the feedback columns are empty): the list sent back unfilled? fill it in and "
+                         "send it again", "count", "count"),
+        count=pl.col("count").cast(pl.Int64),
+    ).cast(QUALITY_COLUMNS)
 
 
 def year_slips(returned: pl.DataFrame, accepted: pl.DataFrame) -> pl.DataFrame:

@@ -2650,3 +2650,27 @@ def test_a_neighbours_rows_in_a_townships_file_are_that_neighbours_answers_and_t
                (DADIAN, 8, W3, "夹沟镇", "属实", "是", "王", D(2026, 10, 12), None))
     _, _, _, told, _ = take_returns(twice, None, ISSUED, AS_OF, "2026-11", CFG, files)
     assert list(told_back(told, None, None, None, CFG, ISSUED)) == ["夹沟镇"]
+
+
+def test_a_list_sent_back_unfilled_is_told_to_its_township_and_named_for_the_county():
+    """大店镇 returned its list as it came (the unfilled copy sent instead of the filled one; here
+    a workbook, every risk-type sheet unanswered): its rows were counted as unanswered and nothing
+    more, nothing told, though the township believes it answered. Now the file is named
+    (反馈无答复, on the console) and told back to 大店镇; a file answering some of its rows, or
+    whose rows were taken before, or set aside by the validator, is not."""
+    book = "反馈/大店镇_2026-10_预警清单.xlsx"
+    files = pl.DataFrame({"dept": ["反馈"] * 3, "file": [book, JIAGOU, DADIAN],
+                          "modified": [dt.datetime(2026, 11, 4, 9)] * 3})
+    rows = fb((f"{book}（工作表 因病）", 2, W1, "大店镇", None, None, None, None, None),
+              (f"{book}（工作表 因残）", 2, W2, "大店镇", None, None, None, None, None),
+              (JIAGOU, 2, W3, "夹沟镇", "属实", None, None, None, None),     # answered: a row left blank is pending
+              (JIAGOU, 3, W5, "夹沟镇", None, None, None, None, None),
+              (DADIAN, 2, W2, "大店镇", None, None, None, None, None))       # the validator set its other row aside
+    aside = pl.DataFrame({"file": [DADIAN], "line": [3]}, schema={"file": pl.String, "line": pl.Int64})
+    counts, _, _, told, findings = take_returns(rows, aside, ISSUED, AS_OF, "2026-11", CFG, files)
+    assert counts["unanswered"] == 4
+    said = findings.filter(pl.col("category") == Finding.NO_ANSWERS)
+    assert said.select("file", "count").rows() == [(book, 2)] and Finding.NO_ANSWERS in Finding.ATTENTION
+    assert said["detail"][0].startswith("文件中 2 行的核实结果等反馈列均为空、无答复行")
+    back = told_back(told, None, None, None, CFG, ISSUED)
+    assert list(back) == ["大店镇"] and back["大店镇"].select("文件", "行号").rows() == [(book, None)]
