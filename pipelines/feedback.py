@@ -560,7 +560,7 @@ def answered_before(accepted: pl.DataFrame, earlier_answers: pl.DataFrame | None
                     later_marks: Sequence[str] = ()) -> pl.DataFrame:
     """`check_feedback`'s accepted rows of a delivery whose answer an earlier period took as it
     reads now (`earlier_answers`: the answers received before, `received_period`, `file`): the
-    same 预警编号 and the five answer columns as read (a file sent again, re-saved by Excel or WPS
+    same 预警编号, five answer columns and rules verified as read (a file sent again, re-saved by Excel or WPS
     in between, its bytes changed, or its rows pasted into a new file) -> file, line, period, was
     (the file that period took it from). An answer changed in any of them is an answer now; so are
     the rows an earlier period refused (dated after that run, and told to put it into the next
@@ -570,7 +570,9 @@ def answered_before(accepted: pl.DataFrame, earlier_answers: pl.DataFrame | None
     schema = {"file": pl.String, "line": pl.Int64, "period": pl.String, "was": pl.String}
     if earlier_answers is None or earlier_answers.is_empty() or accepted.is_empty():
         return pl.DataFrame(schema=schema)
-    key = ["warning_id", *ANSWER_FIELDS]
+    # (and the rules the answered row showed: the row a re-run sent again for a rule it added,
+    # answered as before, verifies that rule too, and is taken)
+    key = ["warning_id", *ANSWER_FIELDS, "rules"]
     earlier = _answers(earlier_answers)
     told = [disagreements(a, later_marks)[0].select("file", "line", received_period=pl.lit(p, pl.String))
             for (p,), a in earlier.partition_by("received_period", as_dict=True).items()]

@@ -1891,6 +1891,17 @@ def test_the_same_answers_re_saved_by_excel_and_sent_again_are_not_taken_again_a
     dec = take_returns(fb((resaved, 4, W2, "大店镇", "属实", "是", "张", D(2026, 10, 12), "外出")), None, ISSUED,
                        D(2026, 12, 7), "2026-12", CFG, dec_files, earlier_answers=nov)[1]
     assert dec.select("line", "result").rows() == [(4, "属实")]
+    # the row a re-run sent again for a rule it added (预警规则 M1 -> M1、M2), answered as before:
+    # it verifies M2 too, and is taken
+    nov = take_returns(fb((first, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None)).with_columns(rules=pl.lit("M1")),
+                       None, ISSUED, AS_OF, "2026-11", CFG, nov_files)[1]
+    again = fb((resaved, 3, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None))
+    dec = take_returns(again.with_columns(rules=pl.lit("M1、M2")), None, ISSUED, D(2026, 12, 7), "2026-12", CFG, dec_files,
+                       earlier_answers=nov)[1]
+    assert dec.select("line", "rules").rows() == [(3, "M1、M2")]
+    dec = take_returns(again.with_columns(rules=pl.lit("M1")), None, ISSUED, D(2026, 12, 7), "2026-12", CFG, dec_files,
+                       earlier_answers=nov)[1]
+    assert dec.is_empty()
 
 
 def test_the_files_of_the_returns_not_read_are_told_back_to_their_townships():
