@@ -650,12 +650,43 @@ def take_returns(
     # (and those whose result verifies only some of the rules on their warning now: open again, not 已核实)
     # (as `warning_status` takes them: the delivery's answers agreeing verify together)
     counts["reopened"] = _reissued(_issued(issued), _deciding(_answers(accepted))).height
-    told = pl.concat([refused, overruled, not_read, unfilled.select(
+    pasted = _found_elsewhere(accepted, _known_towns(_issued(issued), townships), cfg.matching.places)
+    told = pl.concat([refused, overruled, not_read, pasted, unfilled.select(
         "dept", kind=pl.lit("feedback"), file="file", line=pl.lit(None, pl.Int64),
         **{c: pl.lit(None, pl.String) for c in ("record_id", "field", "value")}, reason="detail",
         township=pl.lit(None, pl.String)).cast({**REJECTED_SCHEMA, "township": pl.String})])
     return (counts, accepted.with_columns(received_period=pl.lit(period)), refused.drop("township").cast(REJECTED_SCHEMA),
             told, findings)
+
+
+def _found_elsewhere(accepted: pl.DataFrame, towns: Sequence[str], places: PlaceNames) -> pl.DataFrame:
+    """`check_feedback`'s accepted rows taken as another township's answers than the file's (their
+    own 乡（镇） names their warning's township: two lists merged, a neighbour's rows pasted in) ->
+    REJECTED_SCHEMA + `township` rows telling that township, one per file: its answers were found
+    in that file and taken as its own (line null; the lines in the reason), to check if it did not
+    give them. Nothing of them is told to the file's township."""
+    schema = {**REJECTED_SCHEMA, "township": pl.String}
+    if accepted.is_empty():
+        return pl.DataFrame(schema=schema)
+    by_key = {}
+    for t in sorted(towns):
+        by_key.setdefault(_stem(t, places), t)
+    files = {f: file_township(f, towns, places) for f in accepted["file"].drop_nulls().unique().to_list()}
+    x = accepted.with_columns(
+        _file_town=pl.col("file").replace_strict(files, default=None, return_dtype=pl.String),
+        _town=_town_key(pl.col("township"), places).replace_strict(by_key, default=None, return_dtype=pl.String),
+    ).filter(pl.col("_file_town").is_not_null(), pl.col("_town").is_not_null(), pl.col("_town") != pl.col("_file_town"))
+    return x.sort("file", "line").group_by("dept", "kind", "file", "_town", "_file_town", maintain_order=True).agg(
+        pl.col("line").cast(pl.String).str.join("、").alias("_lines"), pl.len().alias("_n"),
+    ).select(
+        pl.col("dept").fill_null("反馈"), pl.col("kind").fill_null("feedback"), "file", line=pl.lit(None, pl.Int64),
+        record_id=pl.lit(None, pl.String), field=pl.lit("township"), value="_town",
+        reason=pl.format("本乡镇 {} 条预警的答复见于{}的反馈文件（第{}行，乡（镇）填的是本乡镇），已按本乡镇的答复采纳；如非本乡镇核实，"
+                         "请核对后在本乡镇的文件中重报 {} answers to this township's warnings were found in {}'s file "
+                         "(lines {}, 乡（镇） naming this township) and taken as this township's: if it did not give "
+                         "them, check and send its own", "_n", "_file_town", "_lines", "_n", "_file_town", "_lines"),
+        township="_town",
+    ).cast(schema)
 
 
 def without_answers(unanswered: pl.DataFrame, others: Sequence[pl.DataFrame | None]) -> pl.DataFrame:

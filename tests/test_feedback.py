@@ -2636,7 +2636,8 @@ def test_a_neighbours_rows_in_a_townships_file_are_that_neighbours_answers_and_t
     clerk pasted the neighbour's answered rows). Their 乡（镇） names 夹沟镇, whose warnings they
     answer: they were refused as 'file is from another township', and what was refused was told
     to 大店镇 alone (夹沟镇's warnings, and a shifted row's household, in 大店镇's 反馈退回). Such a
-    row is 夹沟镇's answer; what is told of it goes to 夹沟镇. A row that names no township is
+    row is 夹沟镇's answer (夹沟镇 told it was taken from 大店镇's file, to check it gave it); what
+    is told of it goes to 夹沟镇. A row that names no township is
     still refused on the file's name and told to the file's township, without the household."""
     files = pl.DataFrame({"dept": ["反馈"], "file": [DADIAN], "modified": [dt.datetime(2026, 11, 4, 9)]})
     rows = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
@@ -2646,7 +2647,9 @@ def test_a_neighbours_rows_in_a_townships_file_are_that_neighbours_answers_and_t
     counts, acc, refused, told, _ = take_returns(rows, None, ISSUED, AS_OF, "2026-11", CFG, files)
     assert acc.select("line", "warning_id", "township").rows() == [(2, W1, "大店镇"), (3, W3, "夹沟镇")]
     back = told_back(told, None, None, None, CFG, ISSUED)
-    assert back["夹沟镇"].select("行号", "预警编号", "字段").rows() == [(4, W5, "核实日期")]
+    # (夹沟镇 is told its answers taken from 大店镇's file, to check them if it did not give them)
+    assert back["夹沟镇"].select("行号", "预警编号", "字段").rows() == [(4, W5, "核实日期"), (None, None, "乡（镇）")]
+    assert back["夹沟镇"]["原因"][1].startswith("本乡镇 1 条预警的答复见于大店镇的反馈文件（第3行")
     assert back["大店镇"].select("行号", "预警编号", "字段").rows() == [(5, W5, "文件")]
     # a shifted row of the neighbour's warning (its household is not the one sent) is told to the
     # neighbour, never with its household to the file's township
