@@ -447,8 +447,6 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         previous_status = warehouse.status_before(con, period)
         status_sent = warehouse.table(con, "warning_status", "period = ?", [period])  # a re-run: what it sent
         first_out = warehouse.first_issue_dates(con)
-        # (a returned file sent again: the answers an earlier period took of it are not taken again)
-        earlier_files = warehouse.table(con, "deliveries", "period < ? AND dept = ?", [period, cfg.kinds["feedback"].folder])
     finally:
         con.close()
     roster = pl.read_parquet(paths.work / "roster.parquet", columns=["township", "household_id"])
@@ -465,7 +463,7 @@ def take_feedback(paths: RunPaths, cfg: Config, period: str, as_of: date) -> dic
         townships=roster["township"].unique(),
         first_out=first_out, blanked=_read(paths.work / f"blanked_{folder}.parquet"), taken_before=taken_before,
         earlier_rows=earlier_rows,  # (a copy of a row a re-run sent again since: the rules that row showed)
-        earlier_files=earlier_files, earlier_answers=earlier_answers)
+        earlier_answers=earlier_answers)  # (an answer sent again, however re-saved: not taken again)
     if accepted is not None:
         findings.write_parquet(paths.work / "findings_disagreements.parquet")
         refused.write_parquet(paths.work / f"rejected_{folder}_answers.parquet")

@@ -443,20 +443,22 @@ def _csv_rows(path: Path, notes: list | None = None, rel: str | None = None,
         # (`"石集`), taking the lines under it into that field up to the next quote (or the end)
         after = np.cumsum([line.count('"') for line in reversed(lines)])[::-1] if lines else []
         first = 0  # lines read so far
+        row = 0  # records read so far: a record's number is the row Excel and WPS show it on (`_fast_csv`)
         while first < len(lines):
             odd = after[first] % 2 == 1
             reader = csv.reader((lines[i] for i in range(first, len(lines))), delimiter=sep)
             start = first + 1
             for cells in reader:
                 end = first + reader.line_num
+                row += 1
                 if end > start and _swallowed(lines[start - 1:end], sep, odd):
                     # that quote's line is read on its own, the quote aside; the lines under it are records again
                     cells = next(csv.reader([lines[start - 1]], delimiter=sep, quoting=csv.QUOTE_NONE), [])
-                    strays.append(start)
-                    yield start, [c.strip('"') for c in cells]
+                    strays.append(row)
+                    yield row, [c.strip('"') for c in cells]
                     first = start
                     break
-                yield start, cells
+                yield row, cells
                 start = end + 1
             else:
                 return
@@ -522,8 +524,9 @@ def _to_utf8(data: bytes) -> tuple[bytes, list[tuple[str, str | None]]] | None:
 def _fast_csv(path: Path, known, rel: str, notes: list | None) -> list[pl.DataFrame] | ReadError | None:
     """A CSV read by polars (its table, or its tables set side by side: `_frame_tables`): transcoded to UTF-8, header found among the first records (as
     `_table`), the rest parsed by `pl.read_csv` with every column a String. Line numbers are the
-    1-based physical line where each record starts, computed from the newline positions outside
-    quotes. None when the file is unusual enough (lone CR, unbalanced quotes, a record count that
+    rows Excel and WPS show the records on (as a workbook's are: a sheet's row), counted from the
+    newline positions outside quotes: a quoted value over several lines (a 备注 typed with line
+    breaks) is one row, and the records under it keep the rows the user sees. None when the file is unusual enough (lone CR, unbalanced quotes, a record count that
     disagrees with polars) for the exact Python csv path to read it instead."""
     raw = _text_bytes(path)
     if isinstance(raw, str):
@@ -567,13 +570,14 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> list[pl.DataFr
     if merged := _sub_header(header, next(reader, None), known):
         header, first = merged, h + 2
     width = len(header)
-    lines = (1 + np.searchsorted(nl, starts[first:])).astype(np.int64)
-    if len(quotes) and len(lines):
+    lines = np.arange(first + 1, len(starts) + 1, dtype=np.int64)  # (the rows Excel shows them on)
+    physical = (1 + np.searchsorted(nl, starts[first:])).astype(np.int64)
+    if len(quotes) and len(physical):
         # a record over three lines or more (rare): whole records taken into a field by stray quotes?
-        spans = np.diff(np.append(lines, 1 + len(nl) + (int(starts[-1]) > int(nl[-1]) if len(nl) else 1)))
+        spans = np.diff(np.append(physical, 1 + len(nl) + (int(starts[-1]) > int(nl[-1]) if len(nl) else 1)))
         for i in np.flatnonzero(spans >= 3):
             a = int(starts[first + i])
-            b = int(nl[lines[i] + spans[i] - 2]) if lines[i] + spans[i] - 2 < len(nl) else len(buf)
+            b = int(nl[physical[i] + spans[i] - 2]) if physical[i] + spans[i] - 2 < len(nl) else len(buf)
             if _swallowed(buf[a:b].decode("utf-8").split("\n"), sep, False):
                 return None
     if first < len(starts):
@@ -1558,8 +1562,11 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
             rejected.append(bad)
             for kind, df in tables + set_aside:
                 delivered.setdefault(kind, []).append(df)
-    # (a grid or roster without any row has its own finding; the answers returned, their own counts)
-    if dept in cfg.departments or (records and dept not in {cfg.kinds[k].folder for k in cfg.ANSWER_KINDS}):
+    # (a grid or roster without any row has its own finding; a returned list or review queue
+    # without an answer row is said as such, the township or analyst told like other bad returns)
+    if dept in {cfg.kinds[k].folder for k in cfg.ANSWER_KINDS}:
+        notes.extend(ReadError(rel, NO_ANSWER_ROWS, dept, False, Finding.NO_ROWS) for rel, _, _ in headed_only)
+    elif dept in cfg.departments or records:
         notes.extend(header_only(rel, own, dept, records, dropped) for rel, own, dropped in headed_only)
     ranks = delivery_ranks(files, cfg.inbox.later_marks, period)
     latest, bad, superseded = keep_latest(
@@ -1644,6 +1651,12 @@ def _record_keys(tables: list[tuple[str, pl.DataFrame]], bad: pl.DataFrame, cfg:
     ids.append(bad.filter(pl.col("line").is_not_null(), ~pl.col("kind").is_in(list(snapshot)).fill_null(False))
                ["record_id"].cast(pl.String))
     return pl.concat(ids).alias("key").to_frame().select(record_key(pl.col("key"))).to_series().drop_nulls().unique()
+
+
+# the note on a returned file (反馈, 复核) holding a header and no row: nothing in it was taken
+NO_ANSWER_ROWS = ("只有表头、无答复行：文件中没有任何答复被采纳（误传了空表，或填写后未保存？），请填写后重报 holds a header "
+                  "and no answer row: nothing in it was taken (an empty list sent, or not saved after filling it "
+                  "in?): fill it in and send it again")
 
 
 def header_only(rel: str, own: int, dept: str, records: int, dropped: int = 0) -> ReadError:

@@ -56,7 +56,7 @@ __all__ = [
     "warning_status", "answer_history", "answer_ledger", "LEDGER_HEADERS", "overdue_by_township", "carry_over",
     "with_carry_over", "moved_warnings",
     "moved_in_rerun", "sent_now", "sent_again", "STATUS_MOVED_OUT", "MOVED_OUT_BLANK", "dispatch", "dispatch_changes", "as_sent",
-    "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "told_back", "list_sheets", "list_rows",
+    "values_not_read", "returned_to_township", "withdrawn_count", "take_returns", "without_answers", "told_back", "list_sheets", "list_rows",
     "rerun_changes", "reissued", "with_reissued", "REISSUED_NOTE", "rules_added", "ADDED_NOTE", "rules_dropped",
     "DROPPED_NOTE",
 ]
@@ -417,7 +417,12 @@ def check_feedback(
     unknown = pl.col("_wid").is_null()
     placed = ~unknown & (pl.col("_wks").list.len() > 0)
     wrong_row = placed & pl.col("_rk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_rk"))
-    wrong_file = placed & pl.col("_fk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_fk"))
+    # a row whose own 乡（镇） names its warning's township is that township's answer, in whatever file
+    # it came (two townships' lists merged, a neighbour's answered rows pasted in): the file's name
+    # does not refuse it, and what is told of it goes to that township, not the file's
+    own_row = placed & pl.col("_rk").is_not_null() & pl.col("_wks").list.contains(pl.col("_rk"))
+    wrong_file = (placed & pl.col("_fk").is_not_null() & ~pl.col("_wks").list.contains(pl.col("_fk"))
+                  & ~own_row.fill_null(False))
     vd = pl.col("verify_date")
     early = ~unknown & vd.is_not_null() & out_on.is_not_null() & (vd < out_on)
     future = vd.is_not_null() & (vd > pl.lit(as_of))
@@ -434,13 +439,15 @@ def check_feedback(
     # a row answered beside a household and a head that no list sent its 预警编号 for (the answer
     # columns sorted alone, answers pasted in another order): another family's answer
     hh, head = _household_key(pl.col("listed_household")), _name_key(pl.col("listed_head"))
-    shifted = (~unknown & ~blank & hh.is_not_null() & head.is_not_null()
+    # (not of a row refused as another township's already: its reason would show that township's household)
+    shifted = (~unknown & ~blank & hh.is_not_null() & head.is_not_null() & ~wrong_row.fill_null(False)
+               & ~wrong_file.fill_null(False)
                & (pl.col("_hh_sent").list.len() > 0) & (pl.col("_head_sent").list.len() > 0)
                & ~pl.col("_hh_sent").list.contains(hh) & ~pl.col("_head_sent").list.contains(head))
     x = x.with_columns(
         _unknown=unknown, _wrong_row=wrong_row.fill_null(False), _wrong_file=wrong_file.fill_null(False),
         _early=early.fill_null(False), _future=future.fill_null(False), _blank=blank, _in_state=in_state.fill_null(False),
-        _shifted=shifted.fill_null(False),
+        _shifted=shifted.fill_null(False), _own_row=own_row.fill_null(False),
     ).with_columns(_bad=pl.any_horizontal("_unknown", "_wrong_row", "_wrong_file", "_early", "_future", "_in_state",
                                           "_shifted"))
 
@@ -487,9 +494,11 @@ def check_feedback(
         pl.coalesce([pl.when(f).then(pl.lit(name)) for f, name, _, _ in checks]).alias("field"),
         pl.coalesce([pl.when(f).then(v) for f, _, v, _ in checks]).alias("value"),
         pl.concat_str([pl.when(f).then(r) for f, _, _, r in checks], separator="；", ignore_nulls=True).alias("reason"),
-        # the township to tell: the file's, else the row's (if it is a known township), else the
-        # warning's own township unless the answer came from another township
+        # the township to tell: the row's when it names its warning's (its own row, in any file),
+        # else the file's, else the row's (if it is a known township), else the warning's own
+        # township unless the answer came from another township
         pl.coalesce(
+            pl.when("_own_row").then(pl.col("_rk").replace_strict(by_key, default=None, return_dtype=pl.String)),
             "_file_town",
             pl.col("_rk").replace_strict(by_key, default=None, return_dtype=pl.String),
             pl.when(~pl.col("_wrong_row") & ~pl.col("_wrong_file")).then("_w_town"),
@@ -519,9 +528,7 @@ def check_feedback(
                                         pl.when(pl.col("_sent") == pl.col("_first_on")).then("_first_rules"),
                                         "_taken_rules", "_w_rules"))
         .sort(delivery_place(pl.col("file"), ranks or {}), delivery_order(pl.col("file")), "line", maintain_order=True)
-        .with_columns(rank=(pl.len() - pl.int_range(pl.len())).over("warning_id").cast(pl.Int64))
-        .with_columns(is_latest=pl.col("rank") == 1)
-        .select("_row", *cols, "rank", "is_latest")
+        .pipe(_ranked).select("_row", *cols, "rank", "is_latest")
     )
     seen = pl.concat([accepted["_row"], unanswered["_row"], rejected["_row"]])
     if seen.len() != fb.height or seen.n_unique() != fb.height:  # explicit: survives python -O
@@ -533,6 +540,13 @@ def check_feedback(
     )
 
 
+def _ranked(accepted: pl.DataFrame) -> pl.DataFrame:
+    """Accepted rows in the order put in -> with `rank` (1 = the latest answer to its warning) and
+    `is_latest`."""
+    return accepted.with_columns(rank=(pl.len() - pl.int_range(pl.len())).over("warning_id").cast(pl.Int64)).with_columns(
+        is_latest=pl.col("rank") == 1)
+
+
 def _rules_taken(taken: pl.DataFrame | None) -> pl.DataFrame:
     """`feedback_answers` rows -> file, line, warning_id, `_taken_rules` (one per answer)."""
     schema = {"file": pl.String, "line": pl.Int64, "warning_id": pl.String, "_taken_rules": pl.String}
@@ -542,37 +556,43 @@ def _rules_taken(taken: pl.DataFrame | None) -> pl.DataFrame:
             .filter(pl.col("_taken_rules").is_not_null()).unique(["file", "line", "warning_id"], keep="last"))
 
 
-def answered_before(returned: pl.DataFrame, files: pl.DataFrame, earlier_files: pl.DataFrame | None,
-                    earlier_answers: pl.DataFrame | None) -> pl.DataFrame:
-    """The returned rows of a file byte for byte one an earlier period read (`files`: the
-    delivery's `file`, `sha256`; `earlier_files`: the same of the 反馈 files delivered before,
-    with their `period`) whose answer that period took (`earlier_answers`: the answers received
-    before, `received_period`, `file`, `line`) -> file, line, period, was (that period's file):
-    the same file sent again, its answers taken then. The rows it refused then (dated after that
-    run, and told to put it into the next 反馈/) are not among them: they are answers now."""
+def answered_before(accepted: pl.DataFrame, earlier_answers: pl.DataFrame | None,
+                    later_marks: Sequence[str] = ()) -> pl.DataFrame:
+    """`check_feedback`'s accepted rows of a delivery whose answer an earlier period took as it
+    reads now (`earlier_answers`: the answers received before, `received_period`, `file`): the
+    same 预警编号, five answer columns and rules verified as read (a file sent again, re-saved by Excel or WPS
+    in between, its bytes changed, or its rows pasted into a new file) -> file, line, period, was
+    (the file that period took it from). An answer changed in any of them is an answer now; so are
+    the rows an earlier period refused (dated after that run, and told to put it into the next
+    反馈/): it took none of them; and an answer that period overruled and told back (another file
+    or line answering otherwise, `disagreements` of its delivery, `later_marks` as it read them):
+    sent again, it is the township's answer after checking, as it was asked."""
     schema = {"file": pl.String, "line": pl.Int64, "period": pl.String, "was": pl.String}
-    if earlier_files is None or earlier_answers is None or earlier_files.is_empty() or earlier_answers.is_empty():
+    if earlier_answers is None or earlier_answers.is_empty() or accepted.is_empty():
         return pl.DataFrame(schema=schema)
-    sheet = pl.col("file").str.strip_prefix(without_sheet(pl.col("file")))  # (a workbook's sheet: the same sheet)
-    same = files.select(_base="file", sha256="sha256").join(
-        earlier_files.select("period", "sha256", was="file"), on="sha256")
-    taken = earlier_answers.select(period="received_period", was=without_sheet(pl.col("file")), _sheet=sheet, line="line")
-    return (returned.select("file", "line", _base=without_sheet(pl.col("file")), _sheet=sheet)
-            .join(same, on="_base").join(taken, on=["period", "was", "_sheet", "line"])
-            .sort("period").unique(["file", "line"], keep="first", maintain_order=True)
-            .select(*schema).cast(schema))
+    # (and the rules the answered row showed: the row a re-run sent again for a rule it added,
+    # answered as before, verifies that rule too, and is taken)
+    key = ["warning_id", *ANSWER_FIELDS, "rules"]
+    earlier = _answers(earlier_answers)
+    told = [disagreements(a, later_marks)[0].select("file", "line", received_period=pl.lit(p, pl.String))
+            for (p,), a in earlier.partition_by("received_period", as_dict=True).items()]
+    taken = earlier.join(pl.concat(told), on=["received_period", "file", "line"], how="anti").select(
+        *key, period="received_period", was="file")
+    return (accepted.select("file", "line", *key).join(taken, on=key, how="inner", nulls_equal=True)
+            .sort("period", "was").unique(["file", "line"], keep="first", maintain_order=True)
+            .sort("file", "line").select(*schema).cast(schema))
 
 
 def _sent_again_notes(again: pl.DataFrame) -> pl.DataFrame:
-    """`answered_before`'s rows -> QUALITY_COLUMNS rows for the county, one per file: which of
-    its lines were answers taken in which period, not taken again."""
+    """`answered_before`'s rows -> QUALITY_COLUMNS rows for the county, one per file and earlier
+    file: which of its lines were answers taken in which period, not taken again."""
     return again.sort("file", "line").group_by("file", "period", "was", maintain_order=True).agg(
         pl.col("line").cast(pl.String).str.join("、").alias("_lines"), count=pl.len().cast(pl.Int64),
     ).select(
         category=pl.lit(Finding.EARLIER_COPY), dept=pl.lit("反馈"), file="file",
-        detail=pl.format("与 {} 期收到的 {} 完全相同：第{}行的答复已在 {} 期采纳，不再重复计入（重报了往期文件？）"
-                         " identical to {} received in {}: the answers of these lines were taken then, not again",
-                         "period", "was", "_lines", "period", "was", "period"),
+        detail=pl.format("第{}行的答复与 {} 期收到的 {} 中的相同，已在该期采纳，不再重复计入（重报了往期文件？）"
+                         " the answers of these lines are those of {} received in {}: taken then, not again",
+                         "_lines", "period", "was", "was", "period"),
         count="count",
     ).cast(QUALITY_COLUMNS)
 
@@ -581,7 +601,7 @@ def take_returns(
     returned: pl.DataFrame | None, set_aside: pl.DataFrame | None, issued: pl.DataFrame | None, as_of: date, period: str,
     cfg: Config, files: pl.DataFrame, townships: Iterable[str] = (), first_out: Mapping[str, date] | None = None,
     blanked: pl.DataFrame | None = None, taken_before: pl.DataFrame | None = None, earlier_rows: pl.DataFrame | None = None,
-    earlier_files: pl.DataFrame | None = None, earlier_answers: pl.DataFrame | None = None,
+    earlier_answers: pl.DataFrame | None = None,
 ) -> tuple[dict, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None, pl.DataFrame | None]:
     """The period's returned township lists (`returned`: the 反馈 rows read, None when none were;
     `set_aside`: the folder's `Rejected` rows the validator set aside, a 核实结果 outside
@@ -597,22 +617,25 @@ def take_returns(
     核实结果 (they verify nothing), and how many warnings the delivery answers verifying only some
     of the rules on them now (`reopened`: a re-run added a rule after the row answered went
     out, `reissued`; they stay open); raises AccountingError when a row is not accounted for.
-    A file sent again byte for byte (`earlier_files`, `earlier_answers`: `answered_before`) is not
-    read again where an earlier period took its answers: those rows are not counted as returned,
-    and the findings name them."""
+    An answer an earlier period took as it reads now (`earlier_answers`: `answered_before`; a file
+    sent again, however re-saved) is not taken again: those rows are not counted as returned, and
+    the findings name them."""
     invalid = 0 if set_aside is None else set_aside.filter(pl.col("line").is_not_null()).height
     counts = {"returned": invalid, "accepted": 0, "unanswered": 0, "set_aside": invalid}
     if returned is None or returned.is_empty():
         return counts, None, None, None, None
-    again = answered_before(returned, files, earlier_files, earlier_answers)
-    returned = returned.join(again, on=["file", "line"], how="anti", maintain_order="left")
     folder = cfg.kinds["feedback"].folder
     accepted, unanswered, refused = check_feedback(returned, issued, as_of, cfg.matching.places,
                                                    delivery_ranks(files, cfg.inbox.later_marks), period=period,
                                                    townships=townships, first_out=first_out, taken_before=taken_before,
                                                    earlier_rows=earlier_rows)
+    again = answered_before(accepted, earlier_answers, cfg.inbox.later_marks)
+    if again.height:  # (the delivery's other answers ranked among themselves)
+        returned = returned.join(again, on=["file", "line"], how="anti", maintain_order="left")
+        accepted = _ranked(accepted.join(again, on=["file", "line"], how="anti", maintain_order="left"))
     overruled, findings = disagreements(accepted, cfg.inbox.later_marks)
-    findings = pl.concat([findings, year_slips(returned, accepted), _sent_again_notes(again)])
+    unfilled = without_answers(unanswered, [accepted, refused, again, set_aside, blanked])
+    findings = pl.concat([findings, year_slips(returned, accepted), _sent_again_notes(again), unfilled])
     # an answer whose 核实日期 could not be read was taken undated (`kinds.feedback.blank_unreadable`):
     # not set aside, but the township is told to fill the date in again
     not_read = values_not_read(blanked, accepted, overruled, cfg.kinds["feedback"].fields)
@@ -627,8 +650,63 @@ def take_returns(
     # (and those whose result verifies only some of the rules on their warning now: open again, not 已核实)
     # (as `warning_status` takes them: the delivery's answers agreeing verify together)
     counts["reopened"] = _reissued(_issued(issued), _deciding(_answers(accepted))).height
+    pasted = _found_elsewhere(accepted, _known_towns(_issued(issued), townships), cfg.matching.places)
+    told = pl.concat([refused, overruled, not_read, pasted, unfilled.select(
+        "dept", kind=pl.lit("feedback"), file="file", line=pl.lit(None, pl.Int64),
+        **{c: pl.lit(None, pl.String) for c in ("record_id", "field", "value")}, reason="detail",
+        township=pl.lit(None, pl.String)).cast({**REJECTED_SCHEMA, "township": pl.String})])
     return (counts, accepted.with_columns(received_period=pl.lit(period)), refused.drop("township").cast(REJECTED_SCHEMA),
-            pl.concat([refused, overruled, not_read]), findings)
+            told, findings)
+
+
+def _found_elsewhere(accepted: pl.DataFrame, towns: Sequence[str], places: PlaceNames) -> pl.DataFrame:
+    """`check_feedback`'s accepted rows taken as another township's answers than the file's (their
+    own 乡（镇） names their warning's township: two lists merged, a neighbour's rows pasted in) ->
+    REJECTED_SCHEMA + `township` rows telling that township, one per file: its answers were found
+    in that file and taken as its own (line null; the lines in the reason), to check if it did not
+    give them. Nothing of them is told to the file's township."""
+    schema = {**REJECTED_SCHEMA, "township": pl.String}
+    if accepted.is_empty():
+        return pl.DataFrame(schema=schema)
+    by_key = {}
+    for t in sorted(towns):
+        by_key.setdefault(_stem(t, places), t)
+    files = {f: file_township(f, towns, places) for f in accepted["file"].drop_nulls().unique().to_list()}
+    x = accepted.with_columns(
+        _file_town=pl.col("file").replace_strict(files, default=None, return_dtype=pl.String),
+        _town=_town_key(pl.col("township"), places).replace_strict(by_key, default=None, return_dtype=pl.String),
+    ).filter(pl.col("_file_town").is_not_null(), pl.col("_town").is_not_null(), pl.col("_town") != pl.col("_file_town"))
+    return x.sort("file", "line").group_by("dept", "kind", "file", "_town", "_file_town", maintain_order=True).agg(
+        pl.col("line").cast(pl.String).str.join("、").alias("_lines"), pl.len().alias("_n"),
+    ).select(
+        pl.col("dept").fill_null("反馈"), pl.col("kind").fill_null("feedback"), "file", line=pl.lit(None, pl.Int64),
+        record_id=pl.lit(None, pl.String), field=pl.lit("township"), value="_town",
+        reason=pl.format("本乡镇 {} 条预警的答复见于{}的反馈文件（第{}行，乡（镇）填的是本乡镇），已按本乡镇的答复采纳；如非本乡镇核实，"
+                         "请核对后在本乡镇的文件中重报 {} answers to this township's warnings were found in {}'s file "
+                         "(lines {}, 乡（镇） naming this township) and taken as this township's: if it did not give "
+                         "them, check and send its own", "_n", "_file_town", "_lines", "_n", "_file_town", "_lines"),
+        township="_town",
+    ).cast(schema)
+
+
+def without_answers(unanswered: pl.DataFrame, others: Sequence[pl.DataFrame | None]) -> pl.DataFrame:
+    """The returned files (a workbook with all its sheets) every row of which is unanswered
+    (`unanswered`: `check_feedback`'s; `others`: the delivery's rows taken, refused, taken before,
+    set aside or holding a value not read, by `file`) -> QUALITY_COLUMNS rows, one per file: the
+    list sent back as it came (the unfilled copy sent instead of the filled one), which the
+    township believes it answered. Told back to it (`take_returns`) and named on the console."""
+    base = without_sheet(pl.col("file"))
+    some = [df.select(_base=base) for df in others if df is not None and df.height and "file" in df.columns]
+    blank = unanswered.select("file", "dept", _base=base)
+    if some:
+        blank = blank.join(pl.concat(some).unique(), on="_base", how="anti")
+    return blank.group_by("_base", maintain_order=True).agg(pl.col("dept").first(), count=pl.len()).select(
+        category=pl.lit(Finding.NO_ANSWERS), dept=pl.col("dept").fill_null("反馈"), file="_base",
+        detail=pl.format("文件中 {} 行的核实结果等反馈列均为空、无答复行：是否误传了未填写的清单？请填写后重报 none of its {} rows "
+                         "holds an answer (the feedback columns are empty): the list sent back unfilled? fill it in and "
+                         "send it again", "count", "count"),
+        count=pl.col("count").cast(pl.Int64),
+    ).cast(QUALITY_COLUMNS)
 
 
 def year_slips(returned: pl.DataFrame, accepted: pl.DataFrame) -> pl.DataFrame:
@@ -830,7 +908,10 @@ def answer_history(answers: pl.DataFrame | None, issued: pl.DataFrame | None = N
     on its warning now (`reissued`: a re-run added one since) does not decide it: the warning is
     open again, and `reopened_for` names the rules it did not verify (null on every other row),
     as in `warning_status`; its result stands for its rules. Without `issued` the rules now are
-    not known: the latest answer with a 核实结果 decides."""
+    not known: the latest answer with a 核实结果 decides.
+    An output for analysts (answer_history.parquet, 核实台账.csv), without a full ID number: 核实人,
+    备注 and the file's name are the township's own words, masked as the lists mask them
+    (`mask_ids`); the warehouse's `feedback_answers` keep them as written."""
     a = _answers(answers).with_row_index("_order")
     dec = _deciding(_answers(answers))
     again = (_reissued(_issued(issued), dec).select("warning_id", reopened_for=_not_verified(pl.col("rules"), pl.col("answered_rules")))
@@ -845,6 +926,7 @@ def answer_history(answers: pl.DataFrame | None, issued: pl.DataFrame | None = N
             latest=pl.col("_order") == pl.col("_order").max().over("warning_id"),
         )
         .sort("warning_id", "answer_no")
+        .with_columns(mask_ids(pl.col(c)) for c in ("file", "verifier", "note"))
         .select("warning_id", "answer_no", "received_period", "file", "line", "township", *ANSWER_FIELDS, "rules",
                 "decides", "reopened_for", "latest")
     )
@@ -863,12 +945,11 @@ def answer_ledger(history: pl.DataFrame) -> pl.DataFrame:
     """`answer_history` -> the county's 核实台账 (Article 16's ledger: what each township answered,
     when, in which file), Chinese headers (`LEDGER_HEADERS`), by 预警编号 then order received,
     是否决定状态 是/否. A county file, still without a full ID number: 预警编号 carry none (a
-    household numbered by an ID gets a keyed one), but 核实人, 备注 and the file's name are the
-    township's own words, masked as the lists mask them (`mask_ids`). No answer yet: headers only."""
+    household numbered by an ID gets a keyed one), and `answer_history` masked 核实人, 备注 and the
+    file's name. No answer yet: headers only."""
     yes_no = lambda c: pl.when(pl.col(c)).then(pl.lit("是")).otherwise(pl.lit("否")).alias(c)  # noqa: E731
     return history.sort("warning_id", "answer_no").select(
-        *[mask_ids(pl.col(c)) if c in ("file", "verifier", "note") else yes_no(c) if c == "decides" else pl.col(c)
-          for c in LEDGER_HEADERS]).rename(LEDGER_HEADERS)
+        *[yes_no(c) if c == "decides" else pl.col(c) for c in LEDGER_HEADERS]).rename(LEDGER_HEADERS)
 
 
 # --- 3. overdue per township ------------------------------------------------------------------
@@ -1804,15 +1885,15 @@ def told_back(refused: pl.DataFrame | None, set_aside: pl.DataFrame | None, disc
     answers not taken (`refused`: `take_returns`' told), the 反馈 folder's rows the validator set
     aside (`set_aside`), and what of the folder was not read at all, told like the files that
     could not be read: the files set aside before reading (`discovered`: `inbox.discover`'s
-    rejected rows — a `.xls` or `.et` saved by Excel or WPS, a PDF) and its workbooks' hidden
-    sheets holding a table (`notes`: the folder's findings, `Finding.HIDDEN_TABLE`), which the
-    county's report alone named."""
+    rejected rows — a `.xls` or `.et` saved by Excel or WPS, a PDF), its workbooks' hidden
+    sheets holding a table and its files of a header and no answer row (`notes`: the folder's
+    findings, `Finding.HIDDEN_TABLE`, `Finding.NO_ROWS`), which the county's report alone named."""
     folder = cfg.kinds["feedback"].folder
     found = []
     if discovered is not None:
         found.append(discovered.filter(pl.col("dept") == folder))
     if notes is not None:
-        found.append(notes.filter(pl.col("category") == Finding.HIDDEN_TABLE).select(
+        found.append(notes.filter(pl.col("category").is_in([Finding.HIDDEN_TABLE, Finding.NO_ROWS])).select(
             "dept", kind=pl.lit(None, pl.String), file="file", line=pl.lit(None, pl.Int64),
             **{c: pl.lit(None, pl.String) for c in ("record_id", "field", "value")}, reason="detail"))
     not_read = together(found).cast(REJECTED_SCHEMA) if found else None
@@ -1859,9 +1940,13 @@ def returned_to_township(
     iss = _issued(issued if issued is not None else pl.DataFrame(schema={"warning_id": pl.String, "township": pl.String}))
     files = {f: file_township(f, _known_towns(iss, townships), cfg.matching.places)
              for f in r["file"].drop_nulls().unique().to_list()}
-    r = r.join(iss.select(record_id="warning_id", _w_town="township"), on="record_id", how="left").with_columns(
-        _town=pl.coalesce("_town", pl.col("file").replace_strict(files, default=None, return_dtype=pl.String),
-                          "_w_town"))
+    # (a row of another township's warning in a file of this one, a township's rows in a merged file:
+    # that township's, whose household it is; the file's township is told of its own rows only)
+    file_town = pl.col("file").replace_strict(files, default=None, return_dtype=pl.String)
+    theirs = pl.col("_w_town").is_not_null() & ~pl.col("_w_towns").list.contains(file_town).fill_null(False)
+    r = r.join(iss.select(record_id="warning_id", _w_town="township", _w_towns="townships"), on="record_id",
+               how="left").with_columns(
+        _town=pl.coalesce("_town", pl.when(theirs).then("_w_town"), file_town, "_w_town"))
     out = r.sort("file", "line", nulls_last=True, maintain_order=True).select(
         pl.col("_town").fill_null(UNKNOWN_TOWNSHIP).alias("_town"),
         # (a township file: a file named after its household's ID, and a reason quoting it, masked)

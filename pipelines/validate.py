@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date
 
@@ -238,11 +239,25 @@ def tens_date(c: str, latest: date) -> pl.Expr:
 DETAIL = "_detail"  # a model's `<code field>_detail` column: `code_detail` of that field (`schemas.inputs.Feedback`)
 
 
-def code_detail(c: str) -> pl.Expr:
+def code_detail(c: str, words: Collection[str] = ()) -> pl.Expr:
     """Column `c`'s words in brackets after its code, which the code is read without (`_field_exprs`:
-    不属实（已外出） is 不属实) -> those words (已外出), else null."""
-    d = _text(c).str.replace(r"[.。,，;；!！、\s]+$", "").str.extract(r".\(([^()]*)\)$").str.strip_chars()
+    不属实（已外出） is 不属实) -> those words (已外出), else null; given the field's code `words`,
+    also those after a comma, semicolon, colon or 、 (不属实，已外出) holding none of them
+    (`_after_code`)."""
+    t = _text(c).str.replace(r"[.。,，;；!！、\s]+$", "")
+    d = t.str.extract(r".\(([^()]*)\)$").str.strip_chars()
+    if words:
+        d = pl.coalesce(d, _after_code(t, words).str.strip_chars())
     return pl.when(d != "").then(d)
+
+
+def _after_code(t: pl.Expr, words: Collection[str]) -> pl.Expr:
+    """A code cell's text (NFKC) -> what follows its first comma, semicolon, colon or 、 when the
+    text before it holds no bracket and what follows names none of the field's code `words` (属实，
+    已外出: 已外出; 属实，不属实 names two answers: null, the cell is no code and is told back)."""
+    rest = t.str.extract(r"^[^,;:、()]+[,;:、](.+)$")
+    named = pl.any_horizontal([rest.str.contains(w, literal=True) for w in sorted(words)])
+    return pl.when(~named.fill_null(True)).then(rest)
 
 
 def _id_number(c: str) -> pl.Expr:
@@ -350,6 +365,13 @@ def parse_months(c: str) -> pl.Expr:
             .otherwise(parse_int(c)))
 
 
+def _code_words(col, spellings: Mapping[str, str] | None) -> set[str]:
+    """A code column's (pandera) allowed values and their other spellings (`KindSpec.codes`), NFKC."""
+    allowed = [v for ch in col.checks if ch.name == "isin" for v in ch.statistics["allowed_values"]]
+    words = {*allowed, *(spellings or {}), *(spellings or {}).values()}
+    return {unicodedata.normalize("NFKC", w) for w in words}
+
+
 def _codes(model) -> set[str]:
     return {n for n, col in model.to_schema().columns.items() if any(ch.name == "isin" for ch in col.checks)}
 
@@ -366,11 +388,14 @@ PLAIN = {
 
 
 def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | None = None,
-                 latest: date | None = None, none_said: bool = False) -> tuple[pl.Expr, pl.Expr | None, pl.Expr | None]:
+                 latest: date | None = None, none_said: bool = False, words: Collection[str] = ()
+                 ) -> tuple[pl.Expr, pl.Expr | None, pl.Expr | None]:
     """(typed value, unparseable flag or None, too-long flag or None) of one field; each a
     function of that column's raw value only. `spellings`: a code field's other spellings of its
     values (`KindSpec.codes`), given the SPEC's; `latest`: see `parse_date`; `none_said`: a number
-    written as none (`_NO_AMOUNT`: 无) is empty, not unparseable."""
+    written as none (`_NO_AMOUNT`: 无) is empty, not unparseable; `words`: a code field's code
+    words when the model keeps its details (`DETAIL`): a code followed by a comma and the clerk's
+    words (不属实，已外出) is read as the code (`_after_code`)."""
     too_long = None
     if dt == pl.String:
         too_long = pl.col(name).cast(pl.String).str.len_chars().fill_null(0) > MAX_FIELD_CHARS
@@ -390,6 +415,8 @@ def _field_exprs(name: str, dt, codes: set[str], spellings: Mapping[str, str] | 
         # the full stop a clerk ends a cell with: 属实。)
         e = (_text(name).str.replace_all(r"\s", "").str.replace(r"(.)[.。,，;；!！、]+$", "$1")
              .str.replace(r"(.)\([^()]*\)$", "$1"))
+        if words:
+            e = pl.when(_after_code(e, words).is_not_null()).then(e.str.replace(r"[,;:、].*$", "")).otherwise(e)
         if spellings:
             e = e.replace(dict(spellings))
     elif name == "id_number":  # (an old 15-digit one: the ID it became, `old_id_lines` names them)
@@ -435,12 +462,15 @@ def _parsed(df: pl.DataFrame, spec: KindSpec, model, latest: date | None = None
             cols[name] = df.select(tens_date(name.removesuffix(TENS), latest).alias(name)).to_series()
             continue
         if name.endswith(DETAIL) and name.removesuffix(DETAIL) in df.columns:
-            cols[name] = df.select(code_detail(name.removesuffix(DETAIL)).alias(name)).to_series()
+            base = name.removesuffix(DETAIL)
+            cols[name] = df.select(code_detail(base, _code_words(schema[base], spec.codes.get(base))).alias(name)).to_series()
             continue
         if name not in df.columns:
             cols[name] = pl.Series(name, [None] * n, dtype=col.dtype.type)
             continue
-        e, fail, long = _field_exprs(name, dt, codes, spec.codes.get(name), latest, name not in spec.blank_unreadable)
+        words = _code_words(col, spec.codes.get(name)) if name + DETAIL in schema else ()
+        e, fail, long = _field_exprs(name, dt, codes, spec.codes.get(name), latest, name not in spec.blank_unreadable,
+                                     words)
         raw = df.select(pl.col(name).cast(pl.String))
         if dt in PLAIN and n >= 1000:
             pattern, cast = PLAIN[dt]

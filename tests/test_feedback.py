@@ -1840,9 +1840,8 @@ def test_a_returned_file_sent_again_in_a_later_period_does_not_take_its_answers_
     assert nov.select("file", "line").rows() == [(first, 2), (fix, 2)]  # (line 3: dated after the run)
     dec_files = pl.DataFrame({"dept": ["反馈"], "file": [first], "sha256": ["s1"],
                               "modified": [dt.datetime(2026, 12, 3, 9)]})
-    earlier_files = nov_files.with_columns(period=pl.lit("2026-11"))
     counts, dec, _, _, findings = take_returns(sent, None, ISSUED, D(2026, 12, 7), "2026-12", CFG, dec_files,
-                                               earlier_files=earlier_files, earlier_answers=nov)
+                                               earlier_answers=nov)
     assert dec.select("file", "line").rows() == [(first, 3)] and counts["returned"] == 1
     status = warning_status(ISSUED, pl.concat([nov, dec], how="diagonal_relaxed"), D(2026, 12, 7))
     assert dict(status.select("warning_id", "result").rows())[W1] == "不属实"
@@ -1851,9 +1850,58 @@ def test_a_returned_file_sent_again_in_a_later_period_does_not_take_its_answers_
     assert "2026-11" in said["detail"][0] and "第2行" in said["detail"][0]
     # (every row of it taken then: nothing read now, the county still told)
     counts, dec, _, _, findings = take_returns(sent.head(1), None, ISSUED, D(2026, 12, 7), "2026-12", CFG, dec_files,
-                                               earlier_files=earlier_files, earlier_answers=nov)
+                                               earlier_answers=nov)
     assert dec.is_empty() and counts["returned"] == 0
     assert findings["category"].to_list() == [Finding.EARLIER_COPY]
+
+
+def test_the_same_answers_re_saved_by_excel_and_sent_again_are_not_taken_again_a_changed_one_is():
+    """The same answers opened and saved again in WPS (other bytes: another sha256; here as an
+    .xlsx, its lines shifted by a title line) and sent in a later period were taken again, as
+    that period's latest: they undid the correction November took after them, and the ledger
+    listed each twice. The 'already taken' check keys on the answers as read (预警编号 and the
+    five answer columns), not on the file's bytes: they are not taken again, and the county is
+    told; an answer changed in any of them (a 备注 added) is an answer now."""
+    first, fix = "反馈/大店镇_2026-10_预警清单.csv", "反馈/大店镇_2026-10_预警清单(更正).csv"
+    nov_files = pl.DataFrame({"dept": ["反馈"] * 2, "file": [first, fix], "sha256": ["s1", "s2"],
+                              "modified": [dt.datetime(2026, 11, 4, 9), dt.datetime(2026, 11, 4, 10)]})
+    nov = take_returns(fb((first, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+                          (first, 3, W2, "大店镇", "属实", "是", "张", D(2026, 10, 12), "外出"),
+                          (fix, 2, W1, "大店镇", "不属实", "否", "张", D(2026, 10, 12), None)),
+                       None, ISSUED, AS_OF, "2026-11", CFG, nov_files)[1]
+    resaved = "反馈/大店镇_2026-10_预警清单.xlsx"
+    dec_files = pl.DataFrame({"dept": ["反馈"], "file": [resaved], "sha256": ["s3"], "modified": [dt.datetime(2026, 12, 3, 9)]})
+    sent = fb((resaved, 3, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),          # as taken: not again
+              (resaved, 4, W2, "大店镇", "属实", "是", "张", D(2026, 10, 12), "外出，已返乡"))  # changed: taken
+    counts, dec, _, _, findings = take_returns(sent, None, ISSUED, D(2026, 12, 7), "2026-12", CFG, dec_files,
+                                               earlier_answers=nov)
+    assert dec.select("line", "warning_id", "rank", "is_latest").rows() == [(4, W2, 1, True)] and counts["returned"] == 1
+    status = warning_status(ISSUED, pl.concat([nov, dec], how="diagonal_relaxed"), D(2026, 12, 7))
+    assert dict(status.select("warning_id", "result").rows())[W1] == "不属实"
+    said = findings.filter(pl.col("category") == Finding.EARLIER_COPY)
+    assert said["file"].to_list() == [resaved] and "第3行" in said["detail"][0] and first in said["detail"][0]
+    # an answer November overruled and told back ('本行未采用，请核对'), sent again: the township's
+    # answer after checking, taken now (first's W2 line, overruled by a later file answering otherwise)
+    later = "反馈/大店镇_补充.csv"
+    files = nov_files.vstack(pl.DataFrame({"dept": ["反馈"], "file": [later], "sha256": ["s4"],
+                                           "modified": [dt.datetime(2026, 11, 4, 11)]}))
+    nov = take_returns(fb((first, 3, W2, "大店镇", "属实", "是", "张", D(2026, 10, 12), "外出"),
+                          (later, 2, W2, "大店镇", "不属实", "否", "李", D(2026, 10, 13), None)),
+                       None, ISSUED, AS_OF, "2026-11", CFG, files)[1]
+    dec = take_returns(fb((resaved, 4, W2, "大店镇", "属实", "是", "张", D(2026, 10, 12), "外出")), None, ISSUED,
+                       D(2026, 12, 7), "2026-12", CFG, dec_files, earlier_answers=nov)[1]
+    assert dec.select("line", "result").rows() == [(4, "属实")]
+    # the row a re-run sent again for a rule it added (预警规则 M1 -> M1、M2), answered as before:
+    # it verifies M2 too, and is taken
+    nov = take_returns(fb((first, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None)).with_columns(rules=pl.lit("M1")),
+                       None, ISSUED, AS_OF, "2026-11", CFG, nov_files)[1]
+    again = fb((resaved, 3, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None))
+    dec = take_returns(again.with_columns(rules=pl.lit("M1、M2")), None, ISSUED, D(2026, 12, 7), "2026-12", CFG, dec_files,
+                       earlier_answers=nov)[1]
+    assert dec.select("line", "rules").rows() == [(3, "M1、M2")]
+    dec = take_returns(again.with_columns(rules=pl.lit("M1")), None, ISSUED, D(2026, 12, 7), "2026-12", CFG, dec_files,
+                       earlier_answers=nov)[1]
+    assert dec.is_empty()
 
 
 def test_the_files_of_the_returns_not_read_are_told_back_to_their_townships():
@@ -1871,6 +1919,10 @@ def test_the_files_of_the_returns_not_read_are_told_back_to_their_townships():
     assert sorted(back) == ["大店镇", "夹沟镇"]
     assert back["大店镇"]["原因"].to_list() == ["Excel 97-2003 格式"] and back["夹沟镇"]["原因"].to_list() == ["隐藏表 Sheet2 未读"]
     assert told_back(None, None, discovered.filter(pl.col("dept") == "医保"), None, CFG, ISSUED) == {}
+    # a returned list of a header and no answer row is told to its township too (it was said nowhere)
+    empty = notes.head(1).with_columns(category=pl.lit(Finding.NO_ROWS), file=pl.lit(DADIAN), detail=pl.lit("只有表头、无答复行"))
+    back = told_back(None, None, None, empty, CFG, ISSUED)
+    assert back["大店镇"].select("文件", "原因").rows() == [(DADIAN, "只有表头、无答复行")]
 
 
 def test_each_townships_list_and_workbook_sheets_count_the_households_still_to_verify():
@@ -2206,7 +2258,8 @@ def test_the_county_ledger_lists_every_answer_in_order_received_without_a_full_i
     """核实台账.csv: every answer of the history, by 预警编号 then order received, in the bureau's
     words (是否决定状态 是/否, the rules each verified, the rules left open). The township's own
     words may hold an ID number (a 备注 naming the head, a file named after him, an old 15-digit
-    one as 核实人): masked as the lists mask them. No answer yet: the headers, no row."""
+    one as 核实人): masked as the lists mask them, in answer_history.parquet too (it kept them
+    whole beside a ledger that masked them). No answer yet: the headers, no row."""
     full, old = "341302199001011238", "341302650203128"
     named = f"反馈/{full}补报.csv"
     a = answers(("2026-12", named, 2, W1, "不属实", D(2026, 11, 12), f"户主{full}已外出"),
@@ -2214,7 +2267,9 @@ def test_the_county_ledger_lists_every_answer_in_order_received_without_a_full_i
                 ("2026-11", "反馈/大店镇.csv", 2, W1, "属实", D(2026, 10, 12), None)).with_columns(
         rules=pl.Series(["M2", "M1", "M1、M2"]), verifier=pl.Series([old, "张", "张"]))
     issued = ISSUED.with_columns(rules=pl.when(pl.col("warning_id") == W1).then(pl.lit("M1、M2")).otherwise(pl.lit("M1")))
-    ledger = answer_ledger(answer_history(a, issued))
+    history = answer_history(a, issued)
+    ledger = answer_ledger(history)
+    assert full not in history.write_csv() and old not in history.write_csv()
     assert ledger.columns == list(LEDGER_HEADERS.values())
     assert ledger.select("预警编号", "第几次反馈", "收到期次", "核实结果", "核实的预警规则", "是否决定状态",
                          "重新下发待核实的规则").rows() == [
@@ -2574,3 +2629,62 @@ def test_a_row_a_rerun_takes_a_rule_off_before_any_answer_says_so_and_keeps_its_
     taken = acc.with_columns(received_period=pl.lit("2026-11"))
     assert warning_status(issued, taken, D(2026, 11, 2)).filter(pl.col("warning_id") == "w-x").select(
         "status", "reopened_for").row(0) == ("verified_true", None)
+
+
+def test_a_neighbours_rows_in_a_townships_file_are_that_neighbours_answers_and_told_to_it():
+    """大店镇's returned file also holds rows of 夹沟镇's list (the county merged two files, or a
+    clerk pasted the neighbour's answered rows). Their 乡（镇） names 夹沟镇, whose warnings they
+    answer: they were refused as 'file is from another township', and what was refused was told
+    to 大店镇 alone (夹沟镇's warnings, and a shifted row's household, in 大店镇's 反馈退回). Such a
+    row is 夹沟镇's answer (夹沟镇 told it was taken from 大店镇's file, to check it gave it); what
+    is told of it goes to 夹沟镇. A row that names no township is
+    still refused on the file's name and told to the file's township, without the household."""
+    files = pl.DataFrame({"dept": ["反馈"], "file": [DADIAN], "modified": [dt.datetime(2026, 11, 4, 9)]})
+    rows = fb((DADIAN, 2, W1, "大店镇", "属实", "是", "张", D(2026, 10, 12), None),
+              (DADIAN, 3, W3, "夹沟镇", "属实", "是", "王", D(2026, 10, 12), None),    # 夹沟镇's row: taken
+              (DADIAN, 4, W5, " 夹沟 ", "不属实", "否", "王", D(2026, 10, 1), None),    # 夹沟镇's, dated early
+              (DADIAN, 5, W5, None, "属实", "是", "王", D(2026, 10, 12), None))        # no township: refused
+    counts, acc, refused, told, _ = take_returns(rows, None, ISSUED, AS_OF, "2026-11", CFG, files)
+    assert acc.select("line", "warning_id", "township").rows() == [(2, W1, "大店镇"), (3, W3, "夹沟镇")]
+    back = told_back(told, None, None, None, CFG, ISSUED)
+    # (夹沟镇 is told its answers taken from 大店镇's file, to check them if it did not give them)
+    assert back["夹沟镇"].select("行号", "预警编号", "字段").rows() == [(4, W5, "核实日期"), (None, None, "乡（镇）")]
+    assert back["夹沟镇"]["原因"][1].startswith("本乡镇 1 条预警的答复见于大店镇的反馈文件（第3行")
+    assert back["大店镇"].select("行号", "预警编号", "字段").rows() == [(5, W5, "文件")]
+    # a shifted row of the neighbour's warning (its household is not the one sent) is told to the
+    # neighbour, never with its household to the file's township
+    earlier = pl.DataFrame({"预警编号": [W3], "户编号": ["C"], "户主姓名": ["陈某"], "period": ["2026-10"], "township": ["夹沟镇"]})
+    shifted = fb((DADIAN, 6, W3, "夹沟镇", "属实", "是", "王", D(2026, 10, 12), None)).with_columns(
+        listed_household=pl.lit("Z"), listed_head=pl.lit("赵某"))
+    _, _, _, told, _ = take_returns(shifted, None, ISSUED, AS_OF, "2026-11", CFG, files, earlier_rows=earlier)
+    back = told_back(told, None, None, None, CFG, ISSUED)
+    assert list(back) == ["夹沟镇"] and back["夹沟镇"]["字段"].to_list() == ["户编号"]
+    # one overruled by a later line of the same file: told to 夹沟镇 too
+    twice = fb((DADIAN, 7, W3, "夹沟镇", "不属实", "否", "王", D(2026, 10, 12), None),
+               (DADIAN, 8, W3, "夹沟镇", "属实", "是", "王", D(2026, 10, 12), None))
+    _, _, _, told, _ = take_returns(twice, None, ISSUED, AS_OF, "2026-11", CFG, files)
+    assert list(told_back(told, None, None, None, CFG, ISSUED)) == ["夹沟镇"]
+
+
+def test_a_list_sent_back_unfilled_is_told_to_its_township_and_named_for_the_county():
+    """大店镇 returned its list as it came (the unfilled copy sent instead of the filled one; here
+    a workbook, every risk-type sheet unanswered): its rows were counted as unanswered and nothing
+    more, nothing told, though the township believes it answered. Now the file is named
+    (反馈无答复, on the console) and told back to 大店镇; a file answering some of its rows, or
+    whose rows were taken before, or set aside by the validator, is not."""
+    book = "反馈/大店镇_2026-10_预警清单.xlsx"
+    files = pl.DataFrame({"dept": ["反馈"] * 3, "file": [book, JIAGOU, DADIAN],
+                          "modified": [dt.datetime(2026, 11, 4, 9)] * 3})
+    rows = fb((f"{book}（工作表 因病）", 2, W1, "大店镇", None, None, None, None, None),
+              (f"{book}（工作表 因残）", 2, W2, "大店镇", None, None, None, None, None),
+              (JIAGOU, 2, W3, "夹沟镇", "属实", None, None, None, None),     # answered: a row left blank is pending
+              (JIAGOU, 3, W5, "夹沟镇", None, None, None, None, None),
+              (DADIAN, 2, W2, "大店镇", None, None, None, None, None))       # the validator set its other row aside
+    aside = pl.DataFrame({"file": [DADIAN], "line": [3]}, schema={"file": pl.String, "line": pl.Int64})
+    counts, _, _, told, findings = take_returns(rows, aside, ISSUED, AS_OF, "2026-11", CFG, files)
+    assert counts["unanswered"] == 4
+    said = findings.filter(pl.col("category") == Finding.NO_ANSWERS)
+    assert said.select("file", "count").rows() == [(book, 2)] and Finding.NO_ANSWERS in Finding.ATTENTION
+    assert said["detail"][0].startswith("文件中 2 行的核实结果等反馈列均为空、无答复行")
+    back = told_back(told, None, None, None, CFG, ISSUED)
+    assert list(back) == ["大店镇"] and back["大店镇"].select("文件", "行号").rows() == [(book, None)]

@@ -730,7 +730,10 @@ def test_a_returned_list_the_run_cannot_read_is_told_back_to_its_township(august
     assert back[xls].select("文件", "行号").rows() == [(f"反馈/{xls}_2026-08_预警清单.xls", None)]
     assert back[et]["文件"].to_list() == [f"反馈/{et}反馈.et"]
     assert "wrong file type" in back[xls]["原因"][0] and "wrong file type" in back[et]["原因"][0]
-    assert back[hid]["原因"].to_list()[0].startswith(f"隐藏的工作表「{ws.title}」有表头")
+    # (its visible sheets answer nothing: told so too, 无答复行)
+    said = back[hid]["原因"].to_list()
+    assert len(said) == 2 and said[0].startswith("文件中 3 行的核实结果等反馈列均为空、无答复行")
+    assert said[1].startswith(f"隐藏的工作表「{ws.title}」有表头")
 
 
 def test_an_answer_whose_date_cannot_be_read_is_taken_and_the_township_told_to_date_it(august_13, tmp_path, capsys):

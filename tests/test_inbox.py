@@ -323,23 +323,29 @@ def test_two_stray_quotes_do_not_swallow_the_records_between_them(tmp_path):
     notes = []
     df = read_table(write(tmp_path / "q.csv", "\n".join(rows) + "\n"), "民政/q.csv", KNOWN, notes)
     assert df["结算流水号"].to_list() == [f"JS{i}" for i in range(1, 9)]
-    assert df["line"].to_list() == [2, 3, 4, 5, 6, 7, 8, 10]
+    assert df["line"].to_list() == [2, 3, 4, 5, 6, 7, 8, 9]  # (JS8 on the row Excel shows it on, under 吴\n九's)
     assert df["姓名"].to_list()[4:7] == ["孙七", "周八", "吴\n九"]
     said = [n.problem for n in notes if "引号" in n.problem]
     assert len(said) == 1 and said[0].startswith("第 3、6 行的引号未配对")
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
-def test_a_value_broken_over_lines_is_one_value_and_the_lines_under_it_keep_their_numbers(tmp_path, newline):
+def test_a_value_broken_over_lines_is_one_value_and_the_rows_under_it_are_those_excel_shows(tmp_path, newline):
     """A quoted value over three lines (a 备注 typed with line breaks, a comma on one of them) is
     one value of one record, not a stray quote's doing; the records under it are named by the
-    lines they are on in the file (a set-aside row was named a line above where the department
-    finds it)."""
+    rows Excel and WPS show them on, as a workbook's are (they were named by the file's lines: a
+    returned list's row after a 备注 typed over two lines was told back one row below the one
+    the clerk sees; a department's file the same), in a department's file and a returned list,
+    by either reading path."""
     text = newline.join([f"结算流水号,备注,{HEADER[6:]}", 'JS1,"住院三次\n其中两次转院,一次急诊\n待核",张三,,2026-10-05,1',
                          "JS2,,李四,,2026-10-05,2", "JS3,,王五,,2026-10-05,3", ""])
     df = read_table(write(tmp_path / "v.csv", text), "医保/v.csv", KNOWN, notes := [])
-    assert df.select("结算流水号", "姓名", "line").rows() == [("JS1", "张三", 2), ("JS2", "李四", 5), ("JS3", "王五", 6)]
+    assert df.select("结算流水号", "姓名", "line").rows() == [("JS1", "张三", 2), ("JS2", "李四", 3), ("JS3", "王五", 4)]
     assert df["备注"][0] == "住院三次\n其中两次转院,一次急诊\n待核" and notes == []
+    fb = newline.join(["大店镇 2026-10 预警清单", "预警编号,乡（镇）,核实结果,核实日期,备注", 'YJ1,大店镇,属实,2026-11-03,"外出务工\n已电话核实"',
+                       "", "YJ2,大店镇,是,2026-11-03,", ""])
+    df = read_table(write(tmp_path / "f.csv", fb), "反馈/f.csv", KNOWN)
+    assert df.select("预警编号", "line").rows() == [("YJ1", 3), ("YJ2", 5)]
 
 
 HOUSING_TWO_ROWS = [["鉴定编号", "户主姓名", "证件号码", "地址", None, None, "鉴定等级"],
@@ -1971,7 +1977,7 @@ def test_a_file_of_a_header_and_no_row_is_said_naming_it_and_whether_its_folder_
     write(per / "民政" / "救助变动.csv", "记录编号,姓名,证件号码,救助类别,变动类型,变动日期\n示例,张三,,临时救助,新增,2026-10-01\n")
     write(per / "网格" / "网格.csv", "网格编号,乡（镇）,行政村,网格员,户编号\n")
     write(per / "反馈" / "大店镇.csv", "预警编号,乡（镇）,核实结果\nYJ1,大店镇,属实\n")
-    write(per / "反馈" / "大营镇.csv", "预警编号,乡（镇）,核实结果\n")  # (a township's answers: counted as answers)
+    write(per / "反馈" / "大营镇.csv", "预警编号,乡（镇）,核实结果\n")  # (a township's list: no answer row, said so)
     files, _ = discover(per, CFG)
     said = {}
     for (dept,), mine in files.partition_by("dept", as_dict=True, maintain_order=True).items():
@@ -1990,7 +1996,10 @@ def test_a_file_of_a_header_and_no_row_is_said_naming_it_and_whether_its_folder_
                              "header and no row, and no other file of 残联 this period holds one: the department sent "
                              "no record this month, its rules did not run")]
     assert said["民政"][0][1].startswith("只有表头和填表模板的示例行或填表说明、没有数据行，民政 本期没有其他")
-    assert said["网格"] == said["反馈"] == []
+    assert said["网格"] == []
+    assert said["反馈"] == [("反馈/大营镇.csv", "只有表头、无答复行：文件中没有任何答复被采纳（误传了空表，或填写后未保存？），请填写后重报 "
+                             "holds a header and no answer row: nothing in it was taken (an empty list sent, or not "
+                             "saved after filling it in?): fill it in and send it again")]
 
 
 def test_a_file_s_note_counts_its_footer_and_total_lines_alike_when_it_holds_no_record(tmp_path):

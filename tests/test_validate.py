@@ -1341,3 +1341,26 @@ def test_why_a_folder_was_set_aside_says_each_reason_once_without_the_values_it_
                             schema=REJECTED_SCHEMA)
     said = why_set_aside(rejected, CFG.kinds)
     assert said.count("已被Excel截断") == 1 and "E+17" not in said and said.startswith("; 户籍底册/底册.csv: ")
+
+
+def test_an_answer_followed_by_a_comma_and_the_clerks_words_is_the_answer_and_the_words_its_detail():
+    """不属实，已外出 (the reason after a comma, as clerks type it, not in brackets) was set aside as a
+    核实结果 outside 属实/不属实 and told back, though 不属实（已外出） was read. Now the code before a
+    comma, semicolon, colon or 、 is the answer and the words after it its detail (kept in 备注),
+    when they name no answer themselves: 属实，不属实 and 是，纳入监测 stay unread and are told back.
+    A department's code (no detail kept) is not read so."""
+    spec = CFG.kinds["feedback"]
+    raw = pl.DataFrame({"预警编号": ["Y1", "Y2", "Y3", "Y4", "Y5"], "乡（镇）": ["大店镇"] * 5,
+                        "核实结果": ["不属实，已外出", "属实; 户主住院", "属实：经核实", "属实，不属实", "属实"],
+                        "是否纳入监测": ["否、已脱贫", "是", "是", "是", "是，纳入监测"],
+                        "核实日期": ["2026-10-12"] * 5, "line": [2, 3, 4, 5, 6]})
+    valid, bad = validate(standardize(raw, spec), spec, "反馈", "反馈/大店镇.csv", date(2026, 11, 5))
+    assert valid.select("line", "result", "result_detail", "include_monitoring", "include_monitoring_detail").rows() == [
+        (2, "不属实", "已外出", "否", "已脱贫"), (3, "属实", "户主住院", "是", None), (4, "属实", "经核实", "是", None),
+        (6, "属实", None, None, None)]  # (是否纳入监测 not read is left empty, the township told: `blank_unreadable`)
+    assert bad.select("line", "field").rows() == [(5, "result")]
+    civil = CFG.kinds["civil"]
+    row = {"记录编号": ["MZ1"], "姓名": ["张三"], "证件号码": ["341302199001011238"], "救助类别": ["临时救助，特困"],
+           "变动类型": ["新增"], "变动日期": ["2026-10-05"], "line": [2]}
+    _, bad = validate(standardize(pl.DataFrame(row), civil), civil, "民政", "民政/a.csv")
+    assert bad["field"].to_list() == ["category"]
