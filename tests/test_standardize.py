@@ -53,6 +53,26 @@ def test_normalize_header_equal(a, b):
     assert normalize_header(a) == normalize_header(b)
 
 
+@pytest.mark.parametrize("h", ["1.记录编号", "1、记录编号", "１．记录编号", "（1）记录编号", "(1)记录编号", "一、记录编号",
+                               "（十二）记录编号", "①记录编号", "*1.记录编号", "12.记录编号"])
+def test_a_forms_number_before_a_header_is_no_part_of_its_name(h):
+    """A form numbering its columns (1.记录编号, （1）姓名, 一、证件号码): the header was not read, the
+    file set aside as holding no header row. A number that is the name's own stays."""
+    assert normalize_header(h) == "记录编号"
+
+
+@pytest.mark.parametrize("h", ["12.5万", "1月金额", "2026年度", "一户一档", "十组"])
+def test_a_number_that_is_the_headers_own_is_kept(h):
+    assert normalize_header(h) == h
+
+
+def test_numbered_headers_detect_their_kind():
+    headers = ["序号", "1.结算流水号", "2、姓名", "（3）证件号码", "四、结算日期", "⑤个人自付（元）"]
+    spec = detect_kind(headers, "医保", CFG)
+    assert spec.name == "med_settlement"
+    assert resolve_headers(headers, spec)["out_of_pocket"] == "⑤个人自付（元）"
+
+
 def test_normalize_header_keeps_non_unit_brackets():
     assert normalize_header("乡（镇）") == "乡(镇)"
     assert normalize_header("县（市、区）") == "县(市、区)"
