@@ -949,20 +949,67 @@ def _as_spreadsheet_numbers(cells: pl.DataFrame, numeric: pl.DataFrame) -> pl.Da
         .otherwise(pl.col(c)).alias(c) for c in numeric.columns)
 
 
-def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | None) -> pl.DataFrame | None:
-    """A sheet's frame -> the table below its header row (as `_table`, vectorised); None
-    when no header is among its first rows. `line` is the Excel row number."""
+def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | None
+                 ) -> tuple[pl.DataFrame | None, tuple[list[str | None], list[str | None]] | None]:
+    """A sheet's frame -> (the table below its header row (as `_table`, vectorised), its header
+    and the kind of value in each of its columns (`_column_kinds`: what a sheet continuing it
+    must show)); (None, None) when no header is among its first rows. `line` is the Excel row number."""
     titled: list[str] = []
     h, header = _find_header(df.head(HEADER_SCAN_ROWS).iter_rows(), known, titled)
     if header is None:
-        return None
+        return None, None
     if notes is not None:
         notes.extend(ReadError(rel, t, None, False) for t in titled)
     if merged := _sub_header(header, df.row(h + 1) if h + 1 < df.height else None, known):
         header, h = merged, h + 1
     grid = df.slice(h + 1).select([pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(df.columns)])
     grid = grid.with_columns(line=pl.int_range(offset + h + 2, offset + h + 2 + grid.height, dtype=pl.Int64))
-    return _frame_table(header, grid, rel, notes)
+    return _frame_table(header, grid, rel, notes), (header, _column_kinds(grid.drop("line")))
+
+
+KIND_ROWS = 50  # rows of a column whose values tell its kind (`_column_kinds`)
+_KINDS = (("date", r"^(19|20)\d{2}\s*[-/.年]\s*\d{1,2}"), ("number", r"^[-+]?\d[\d,]*(\.\d+)?$"))
+CONTINUED_COLUMNS = 3  # columns holding values of one kind under both sheets that make a sheet without a header the previous one's
+
+
+def _column_kinds(grid: pl.DataFrame) -> list[str | None]:
+    """Per column of a table's cells, the kind most of its first KIND_ROWS values are: a date, a
+    number (an amount, a count, an unmasked ID) or text (a name, a masked ID, a code); None for
+    a column without a value there."""
+    out: list[str | None] = []
+    for c in grid.columns:
+        v = grid[c].head(KIND_ROWS).cast(pl.String).str.strip_chars().replace("", None).drop_nulls()
+        if v.is_empty():
+            out.append(None)
+            continue
+        kinds = v.to_frame("v").select(pl.coalesce([pl.when(pl.col("v").str.contains(p)).then(pl.lit(k)) for k, p in _KINDS]
+                                                   + [pl.lit("text")]).alias("k"))["k"]
+        out.append(kinds.mode().sort()[0])
+    return out
+
+
+def _continued(offset: int, frame: pl.DataFrame, shape: tuple[list[str | None], list[str | None]], rel: str,
+               notes: list | None) -> pl.DataFrame | None:
+    """A sheet without a header row that continues the table of the sheet before it (a long
+    extract split over Sheet1 and Sheet2, its header on the first alone) -> its rows read under
+    that table's header (`shape`: the header and its columns' kinds, `_sheet_table`'s), or None
+    when it does not fit it: more columns than the header names, or a column whose values are of
+    another kind than the header's table has there (at least CONTINUED_COLUMNS columns alike)."""
+    header, kinds = shape
+    named = max((i + 1 for i, h in enumerate(header) if h), default=0)
+    if not frame.width or frame.width > named:
+        return None
+    grid = frame.select([pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(frame.columns)])
+    # (its first row of values too: a header of its own in words no kind reads, settle_no | name …, is no continuation)
+    first = next((r for r in grid.iter_rows() if sum(bool(c and c.strip()) for c in r) >= CONTINUED_COLUMNS), None)
+    if first is None:
+        return None
+    for own in (_column_kinds(grid), _column_kinds(pl.DataFrame([list(first)], schema=grid.columns, orient="row"))):
+        pairs = [(a, b) for a, b in zip(kinds, own) if a and b]
+        if len(pairs) < CONTINUED_COLUMNS or any(a != b for a, b in pairs):
+            return None
+    grid = grid.with_columns(line=pl.int_range(offset + 1, offset + 1 + grid.height, dtype=pl.Int64))
+    return _frame_table(header[:frame.width], grid, rel, notes)
 
 
 SIDE_BY_SIDE_NAMES = 2  # header names two tables of one sheet, apart by an empty column, both give: one kind of table twice
@@ -1223,11 +1270,20 @@ def read_tables(
             sheets = ((name if not i else f"{name} 并排第{i + 1}个表", offset, part, visible, 0 if i else uncomputed)
                       for name, offset, frame, visible, uncomputed in sheets
                       for i, part in enumerate(_side_by_side(frame, known, rel, name, notes) if visible else [frame]))
+            shape = before = None  # (the header and column kinds of the table on the visible sheet before, and its name)
             for name, offset, frame, visible, uncomputed in sheets:
                 if visible and blank and frame.width and frame.height:
                     blank = not frame.select(pl.any_horizontal(pl.all().is_not_null())).to_series().any()
                 start = len(notes) if notes is not None else 0
-                df = _sheet_table(offset, frame, known, rel, notes if visible else None)
+                df, own = _sheet_table(offset, frame, known, rel, notes if visible else None)
+                if df is None and visible and shape is not None and not is_summary_sheet(name, summary_sheets) and (
+                        df := _continued(offset, frame, shape, rel, notes)) is not None and notes is not None:
+                    notes.append(ReadError(rel, f"工作表「{name}」没有表头，其各列与工作表「{before}」的表相符，按「{before}」的表头读取"
+                                                f"（同一张表分在两个工作表？请核对） sheet '{name}' has no header row; its columns fit "
+                                                f"the table on sheet '{before}': read under that header (one table split over "
+                                                f"two sheets? please check)", None, False))
+                if visible:
+                    shape, before = (own, name) if own is not None else (shape, before) if df is not None else (None, None)
                 said.append((name, start, len(notes) if notes is not None else 0))
                 if df is None:
                     if visible and (rows := _table_rows(frame)) >= TABLE_ROWS and not _lists_fields(frame, known):

@@ -1575,6 +1575,36 @@ def test_a_sheet_of_records_whose_header_is_not_found_is_set_aside_not_skipped(t
     assert rejected["reason"].str.starts_with("前15行未找到表头，工作表未读取").all()
 
 
+def test_a_sheet_continuing_the_table_of_the_sheet_before_is_read_under_its_header(tmp_path):
+    """A long extract split over Sheet1 and Sheet2, its header on the first alone: Sheet2's rows
+    were set aside whole (no header found), back to the department. A sheet without a header whose
+    columns hold values of the kinds the table before has there is read under that header, its rows
+    named by their own sheet and row, the file told; a third sheet continues it too. A sheet whose
+    columns hold other kinds (a list of another shape), or headed in words no kind reads, is still
+    set aside."""
+    rows = [["JS1", "张三", "341302********123X", "2026-10-05", 100], ["JS2", "李四", "341302********1234", "2026-10-06", 20.5]]
+    more = [["JS3", "王五", "341302********1235", "2026-10-07", 300], ["JS4", "赵六", "341302********1236", "2026-10-08", 4]]
+    path = workbook(tmp_path / "医保.xlsx", [("Sheet1", [HEADER.split(","), *rows]), ("Sheet2", more),
+                                             ("Sheet3", [["JS5", "钱七", "341302********1237", "2026-10-09", 5]])])
+    notes = []
+    valid, rejected, _, read = read_delivery(path, "医保/医保.xlsx", "医保", CFG, KNOWN, notes)
+    got = pl.concat([df for _, df in valid])
+    assert got.select("file", "line", "record_id", "out_of_pocket").rows() == [
+        ("医保/医保.xlsx（工作表 Sheet1）", 2, "JS1", 100.0), ("医保/医保.xlsx（工作表 Sheet1）", 3, "JS2", 20.5),
+        ("医保/医保.xlsx（工作表 Sheet2）", 1, "JS3", 300.0), ("医保/医保.xlsx（工作表 Sheet2）", 2, "JS4", 4.0),
+        ("医保/医保.xlsx（工作表 Sheet3）", 1, "JS5", 5.0)]
+    assert rejected.is_empty() and read == 5
+    said = [n for n in notes if "没有表头" in n.problem]
+    assert [n.file for n in said] == ["医保/医保.xlsx（工作表 Sheet2）", "医保/医保.xlsx（工作表 Sheet3）"]
+    assert "按「Sheet1」的表头读取" in said[0].problem and not said[0].set_aside
+    # another shape: names where the dates are, dates where the amounts are
+    other = [["JS3", "王五", "341302********1235", "王五", "2026-10-07"], ["JS4", "赵六", "341302********1236", "赵六", "2026-10-08"]]
+    path = workbook(tmp_path / "医保2.xlsx", [("Sheet1", [HEADER.split(","), *rows]), ("Sheet2", other)])
+    valid, rejected, _, read = read_delivery(path, "医保/医保2.xlsx", "医保", CFG, KNOWN, [])
+    assert read == 2 and rejected.select("file", "line").rows() == [("医保/医保2.xlsx（工作表 Sheet2）", None)]
+    assert rejected["reason"][0].startswith("前15行未找到表头")
+
+
 def test_a_note_of_blanked_values_does_not_give_the_first_value_as_every_row_s():
     """`blanked_notes` lists each differing value after its line and takes the first value off the
     reason with `removesuffix(": 'v'")`; a code's reason (`_reason` of an `isin` check) carries the
