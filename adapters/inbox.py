@@ -29,7 +29,7 @@ from pipelines.calendar import period_end
 from pipelines.standardize import (describe_misfit, detect_kind, field_columns, known_headers, normalize_header, says_unit,
                                    standardize)
 from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, TEMPLATE, TEMPLATE_ROW,
-                                TOO_LONG, delivery_place, delivery_ranks, keep_latest, month_only_lines, numbered_within_households,
+                                TOO_LONG, dates_in_order, delivery_place, delivery_ranks, keep_latest, month_only_lines, numbered_within_households,
                                 old_id_lines, older_versions, persons_set_aside, rejected_files, set_aside_future_dates,
                                 sheet_label, sheet_of, stand_ins, template_rows, validate)
 from schemas.inputs import EXTRACT_MODELS
@@ -1431,6 +1431,13 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
             notes.append(ReadError(label, f"「{header}」为户内编号（多数户都有同样的编号），已按「户编号-{header}」读作人编号（如 "
                                           f"{example}，{len(within)} 行） '{header}' numbers persons within each household: "
                                           f"read as 户编号-{header}", dept, False))
+        std, orders = dates_in_order(std, spec)
+        if notes is not None:
+            for f, (order, line, value) in orders.items():
+                header, zh = (columns.get(f) or [f])[0], {"M/D/Y": "月/日/年", "D/M/Y": "日/月/年"}[order]
+                notes.append(ReadError(label, f"「{header}」的日期写作年份在后，按“{zh}”读取（第 {line} 行的 {value} 定此顺序） dates of "
+                                              f"'{header}' written with the year last: read as {order}, as line {line} ({value}) "
+                                              f"shows", dept, False))
         cells: list[pl.DataFrame] = []
         ok, bad = validate(std, spec, dept, label, latest if spec.name in cfg.ANSWER_KINDS else None, cells)
         if blanked is not None and spec.name in cfg.ANSWER_KINDS:

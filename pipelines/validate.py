@@ -300,6 +300,47 @@ def month_only_lines(df: pl.DataFrame, spec: KindSpec) -> dict[str, list[int]]:
     return found
 
 
+# a date written day and month before the year (10/5/2026, 25.10.2026: an export of a system set to
+# another locale), a time after it allowed: which of the two is the month only a day over 12 tells
+_DAY_MONTH = r"^(\d{1,2})\s*([/.-])\s*(\d{1,2})\s*[/.-]\s*((?:19|20)\d{2})((?:\s+|T).*)?$"
+AMBIGUOUS_ORDER = "月、日顺序不明"  # (the reason's words: `_reason`)
+
+
+def dates_in_order(df: pl.DataFrame, spec: KindSpec) -> tuple[pl.DataFrame, dict[str, tuple[str, int, str]]]:
+    """A table (standardised strings `df`, with `line`) whose date fields hold dates written with the
+    year last (`10/5/2026`, `_DAY_MONTH`) -> the table with those dates written year first
+    (`2026-10-05`), read as the column says: a day over 12 in one of its dates (`10/25/2026`) fixes
+    the order, month first or day first, for the whole column; a date whose two numbers are equal,
+    or one of them over 12, says its own. A date of a column that does not say (no day over 12, or
+    both orders in it) is left as written: `validate` sets its row aside saying the order is not
+    known (`AMBIGUOUS_ORDER`). Also: per field whose order its column fixed, (the order, `M/D/Y` or
+    `D/M/Y`, the line and value that fixed it), what the file is told."""
+    columns = EXTRACT_MODELS[spec.name].to_schema().columns
+    said, out = {}, []
+    for f in [f for f, c in columns.items() if c.dtype.type == pl.Date and f in df.columns]:
+        t = df[f].cast(pl.String).str.normalize("NFKC").str.strip_chars()
+        g = t.str.extract_groups(_DAY_MONTH)
+        if g.struct[0].is_null().all():
+            continue
+        a, b = g.struct[0].cast(pl.Int64), g.struct[2].cast(pl.Int64)
+        month_first, day_first = (b > 12) & (a <= 12), (a > 12) & (b <= 12)
+        order = None
+        if month_first.any() and not day_first.any():
+            order, at = "M/D/Y", month_first.arg_true()[0]
+        elif day_first.any() and not month_first.any():
+            order, at = "D/M/Y", day_first.arg_true()[0]
+        month = (pl.when(month_first | (a == b)).then(a).when(day_first).then(b)
+                 .when(pl.lit(order == "M/D/Y")).then(a).when(pl.lit(order == "D/M/Y")).then(b))
+        day = pl.when(month == a).then(b).otherwise(a)
+        v = pl.DataFrame({"t": t, "g": g}).select(pl.when(month.is_not_null()).then(pl.format(
+            "{}-{}-{}{}", pl.col("g").struct[3], month, day, pl.col("g").struct[4].fill_null(""))).otherwise(pl.col("t"))
+        ).to_series().alias(f)
+        out.append(pl.when(g.struct[0].is_not_null()).then(v).otherwise(pl.col(f)).alias(f))
+        if order:
+            said[f] = (order, df["line"][at], t[at])
+    return (df.with_columns(out) if out else df), said
+
+
 _SCALES = {"十": 10.0, "百": 100.0, "千": 1e3, "万": 1e4, "十万": 1e5, "百万": 1e6, "千万": 1e7, "亿": 1e8}
 
 
@@ -499,6 +540,9 @@ def _reason(check: str, dtype, value: str | None) -> str:
     if check == "extra_fields":
         return ("字段数多于表头，各列的值已错位（某个值含未加引号的逗号？如 1,234.50） more fields than the header, "
                 "the values have shifted (an unquoted comma in a value, e.g. 1,234.50?); first extra field" + v)
+    if check == "parse" and dtype == pl.Date and value is not None and re.search(_DAY_MONTH, value.strip()):
+        return (f"{AMBIGUOUS_ORDER}：不知{v.removeprefix(': ')}是“月/日/年”还是“日/月/年”（该列没有大于12的日定出顺序，或两种顺序都有；"
+                f"请写成 2026-10-05 的样式） ambiguous date, month/day or day/month: no day over 12 in the column tells one order{v}")
     if check == "parse":
         return {pl.Date: "日期无法解析 unparseable date", pl.Int64: "整数无法解析 unparseable integer"}.get(
             dtype, "数值无法解析 unparseable number") + v

@@ -1605,6 +1605,20 @@ def test_a_sheet_continuing_the_table_of_the_sheet_before_is_read_under_its_head
     assert rejected["reason"][0].startswith("前15行未找到表头")
 
 
+def test_dates_with_the_year_last_are_read_as_their_column_tells_and_the_file_told(tmp_path):
+    """A US-style export (10/5/2026): read month first when a day over 12 in the column says so,
+    the file told which line fixed the order; a column that does not say sets its rows aside."""
+    rows = ["JS1,张三,,10/5/2026,1", "JS2,李四,,10/25/2026,2"]
+    notes = []
+    path = write(tmp_path / "医保" / "us.csv", "\n".join([HEADER, *rows]) + "\n")
+    valid, rejected, _, read = read_delivery(path, "医保/us.csv", "医保", CFG, KNOWN, notes)
+    assert valid[0][1]["settle_date"].to_list() == [datetime.date(2026, 10, 5), datetime.date(2026, 10, 25)]
+    assert len(notes) == 1 and notes[0].problem.startswith("「结算日期」的日期写作年份在后，按“月/日/年”读取（第 3 行的 10/25/2026")
+    path = write(tmp_path / "医保" / "us2.csv", "\n".join([HEADER, rows[0]]) + "\n")
+    valid, rejected, _, read = read_delivery(path, "医保/us2.csv", "医保", CFG, KNOWN, [])
+    assert read == 1 and rejected["reason"][0].startswith("settle_date 月、日顺序不明")
+
+
 def test_a_note_of_blanked_values_does_not_give_the_first_value_as_every_row_s():
     """`blanked_notes` lists each differing value after its line and takes the first value off the
     reason with `removesuffix(": 'v'")`; a code's reason (`_reason` of an `isin` check) carries the
