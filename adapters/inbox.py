@@ -29,7 +29,7 @@ from pipelines.calendar import period_end
 from pipelines.standardize import (describe_misfit, detect_kind, field_columns, known_headers, normalize_header, says_unit,
                                    standardize)
 from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, TEMPLATE, TEMPLATE_ROW,
-                                TOO_LONG, dates_in_order, delivery_place, delivery_ranks, keep_latest, month_only_lines, numbered_within_households,
+                                TOO_LONG, approximate_lines, dates_in_order, delivery_place, delivery_ranks, keep_latest, month_only_lines, numbered_within_households,
                                 old_id_lines, older_versions, persons_set_aside, rejected_files, set_aside_future_dates,
                                 sheet_label, sheet_of, stand_ins, template_rows, validate)
 from schemas.inputs import EXTRACT_MODELS
@@ -1446,6 +1446,11 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
             notes.extend(blanked_notes(cells, columns, label, dept))
             if spec.name not in cfg.ANSWER_KINDS:
                 notes.extend(month_notes(month_only_lines(std, spec), columns, label, dept))
+            for f, ns in approximate_lines(std, spec).items():
+                header = (columns.get(f) or [f])[0]
+                notes.append(ReadError(label, f"「{header}」{len(ns)} 个值为约数（约500、500左右），按所写数值读取（第 {_first_lines(ns)} 行），"
+                                              f"请核对 {len(ns)} values of '{header}' are approximate (约500, 500左右): read as "
+                                              f"the number written", dept, False))
             if lines := old_id_lines(std):
                 header = (columns.get("id_number") or ["身份证号"])[0]
                 notes.append(ReadError(label, f"「{header}」{len(lines)} 个为15位旧号，已按国家标准升为18位（补19、算校验位）读取，请在底册中"

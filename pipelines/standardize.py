@@ -9,7 +9,7 @@ from difflib import SequenceMatcher
 import polars as pl
 
 from config import Config, KindSpec
-from pipelines.validate import EXTRA, TEMPLATE, parse_float
+from pipelines.validate import APPROXIMATE, EXTRA, TEMPLATE, parse_float
 from schemas.outputs import LIST_STATE_COLUMNS, TOWNSHIP_COLUMNS
 
 # A trailing unit in brackets or after a slash, e.g. 年人均纯收入（元）, （单位：元）, （元/人）, [元], /元, an ID's
@@ -120,8 +120,10 @@ def standardize(raw: pl.DataFrame, spec: KindSpec) -> pl.DataFrame:
 
     def one(h: str) -> pl.Expr:
         if _in_ten_thousands(h):
-            yuan = (parse_float(h) * 10_000).round(4)
-            return pl.when(yuan.is_not_null()).then(yuan.cast(pl.String)).otherwise(pl.col(h).cast(pl.String))
+            yuan = (parse_float(h) * 10_000).round(4).cast(pl.String)
+            # (约1.2 stays said to be about so much: 约12000.0, which validation reads and the file is told)
+            about = pl.col(h).cast(pl.String).str.contains(APPROXIMATE).fill_null(False)
+            return pl.when(yuan.is_not_null()).then(pl.when(about).then("约" + yuan).otherwise(yuan)).otherwise(pl.col(h).cast(pl.String))
         return pl.col(h).cast(pl.String)
 
     def column(f: str) -> pl.Expr:

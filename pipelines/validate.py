@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date
 
@@ -341,6 +342,26 @@ def dates_in_order(df: pl.DataFrame, spec: KindSpec) -> tuple[pl.DataFrame, dict
     return (df.with_columns(out) if out else df), said
 
 
+_ABOUT = r"^(?:大约|约计|约合|约)(\d)"  # before a number: 约500
+# a number said approximately: 约500, 500左右, 500元左右, 5千多, 500余元
+APPROXIMATE = rf"{_ABOUT}|\d\s*[十百千万亿]?\s*(元|万元)?\s*(左右|上下|余|多)"
+# a range for one number (500-600, 500~600, 500至600元): no amount to read, the row set aside saying so
+_RANGE = r"^\d[\d,.]*\s*[十百千万]?\s*(元|万元)?\s*([-~～〜—–－]|至|到)\s*\d[\d,.]*\s*[十百千万]?\s*(元|万元)?$"
+
+
+def approximate_lines(df: pl.DataFrame, spec: KindSpec) -> dict[str, list[int]]:
+    """Per number field of the kind's model (standardised strings `df`, with `line`), the lines
+    whose value is said to be about so much (约500, 500左右, 5千多: `APPROXIMATE`), read as that
+    number (`parse_float`): what the file is told, the figure being not exact."""
+    columns = EXTRACT_MODELS[spec.name].to_schema().columns
+    found = {}
+    for f in [f for f, c in columns.items() if c.dtype.type in (pl.Float64, pl.Int64) and f in df.columns and f != "line"]:
+        said = df.select(f, "line").filter(pl.col(f).cast(pl.String).str.contains(APPROXIMATE).fill_null(False))
+        if lines := said.filter(parse_float(f).is_not_null())["line"].to_list():  # (few rows parsed: a city's millions are not)
+            found[f] = lines
+    return found
+
+
 _SCALES = {"十": 10.0, "百": 100.0, "千": 1e3, "万": 1e4, "十万": 1e5, "百万": 1e6, "千万": 1e7, "亿": 1e8}
 
 
@@ -356,8 +377,9 @@ def parse_float(c: str) -> pl.Expr:
         scale = unit.str.extract(r"^([十百千万亿]+)", 1).replace_strict(_SCALES, default=1.0, return_dtype=pl.Float64)
         return pl.struct(s=s, f=s.cast(pl.Float64, strict=False), scale=scale)
     # (what it is per, after the unit: 月救助金额 500元/月, 年人均纯收入 7685元/人, 个人负担 8000/学年)
-    x = _let(_text(c).str.replace_all(r"[,，\s¥￥]", "").str.replace(r"(\d|[\u4e00-\u9fff])/[\u4e00-\u9fff·]+$", "$1"),
-             read)
+    # (an amount said to be about so much, 约500 or 500左右: that amount, the file told, `approximate_lines`)
+    x = _let(_text(c).str.replace_all(r"[,，\s¥￥]", "").str.replace(r"(\d|[\u4e00-\u9fff])/[\u4e00-\u9fff·]+$", "$1")
+             .str.replace(_ABOUT, "${1}"), read)
     s, f, scale = pl.field("s"), pl.field("f"), pl.field("scale")
     x = x.struct.with_fields(  # (0.57 x 10,000 is 5,699.999999999999: as `standardize`'s 万元)
         pl.when(scale != 1.0).then((f * scale).round(4)).otherwise(f).alias("f"))
@@ -543,6 +565,9 @@ def _reason(check: str, dtype, value: str | None) -> str:
     if check == "parse" and dtype == pl.Date and value is not None and re.search(_DAY_MONTH, value.strip()):
         return (f"{AMBIGUOUS_ORDER}：不知{v.removeprefix(': ')}是“月/日/年”还是“日/月/年”（该列没有大于12的日定出顺序，或两种顺序都有；"
                 f"请写成 2026-10-05 的样式） ambiguous date, month/day or day/month: no day over 12 in the column tells one order{v}")
+    if check == "parse" and dtype in (pl.Float64, pl.Int64) and value is not None and re.search(
+            _RANGE, unicodedata.normalize("NFKC", value).strip()):
+        return f"数值为区间，不是一个确切的数{v}（请填写确切数值） a range, not one number{v}: give the exact figure"
     if check == "parse":
         return {pl.Date: "日期无法解析 unparseable date", pl.Int64: "整数无法解析 unparseable integer"}.get(
             dtype, "数值无法解析 unparseable number") + v

@@ -1619,6 +1619,15 @@ def test_dates_with_the_year_last_are_read_as_their_column_tells_and_the_file_to
     assert read == 1 and rejected["reason"][0].startswith("settle_date 月、日顺序不明")
 
 
+def test_amounts_said_to_be_about_so_much_are_named_in_the_files_note(tmp_path):
+    rows = ["JS1,张三,,2026-10-05,约500", "JS2,李四,,2026-10-05,600左右", "JS3,王五,,2026-10-05,700"]
+    notes = []
+    path = write(tmp_path / "医保" / "about.csv", "\n".join([HEADER, *rows]) + "\n")
+    valid, rejected, _, read = read_delivery(path, "医保/about.csv", "医保", CFG, KNOWN, notes)
+    assert valid[0][1]["out_of_pocket"].to_list() == [500.0, 600.0, 700.0] and rejected.is_empty()
+    assert [n.problem.split(" values")[0] for n in notes] == ["「个人自付」2 个值为约数（约500、500左右），按所写数值读取（第 2、3 行），请核对 2"]
+
+
 def test_a_note_of_blanked_values_does_not_give_the_first_value_as_every_row_s():
     """`blanked_notes` lists each differing value after its line and takes the first value off the
     reason with `removesuffix(": 'v'")`; a code's reason (`_reason` of an `isin` check) carries the

@@ -147,11 +147,12 @@ def test_a_column_in_ten_thousand_yuan_is_read_in_yuan():
     """损失金额（万元）: 1.5 is 15,000 元 (read as 元 it would be 10,000 times too small to warn on);
     what is not a number stays as delivered for validation to set aside."""
     spec = CFG.kinds["agri"]
-    raw = pl.DataFrame({"报案编号": ["BA1", "BA2", "BA3", "BA4"], "户主姓名": ["张三"] * 4,
-                        "损失金额（单位：万元）": ["1.5", "0.01234", "约1.2", "-"], "line": [2, 3, 4, 5]})
-    assert standardize(raw, spec)["loss_amount"].to_list() == ["15000.0", "123.4", "约1.2", "0.0"]  # (to the 角, not the 元)
+    raw = pl.DataFrame({"报案编号": ["BA1", "BA2", "BA3", "BA4", "BA5"], "户主姓名": ["张三"] * 5,
+                        "损失金额（单位：万元）": ["1.5", "0.01234", "1.2？", "-", "约1.2"], "line": [2, 3, 4, 5, 6]})
+    # (to the 角, not the 元; about so much stays said so, for the file's note)
+    assert standardize(raw, spec)["loss_amount"].to_list() == ["15000.0", "123.4", "1.2？", "0.0", "约12000.0"]
     plain = raw.rename({"损失金额（单位：万元）": "损失金额（元）"})
-    assert standardize(plain, spec)["loss_amount"].to_list() == ["1.5", "0.01234", "约1.2", "-"]
+    assert standardize(plain, spec)["loss_amount"].to_list() == ["1.5", "0.01234", "1.2？", "-", "约1.2"]
 
 
 def test_known_headers_covers_all_aliases():

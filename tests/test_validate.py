@@ -11,7 +11,7 @@ from config import load_config
 from matchers.ids import check_char
 from pipelines.reference import households_without_head
 from pipelines.standardize import standardize
-from pipelines.validate import (DUPLICATED, MAX_FIELD_CHARS, REJECTED_SCHEMA, dates_in_order, delivery_ranks, in_headers, keep_latest, mask_value,
+from pipelines.validate import (DUPLICATED, MAX_FIELD_CHARS, REJECTED_SCHEMA, approximate_lines, dates_in_order, delivery_ranks, in_headers, keep_latest, mask_value,
                                 old_id_lines, older_versions, parse_date, rejected_files, set_aside_future_dates, stand_ins,
                                 supersede, tens_date, to_person_records, validate)
 from schemas.inputs import EXTRACT_MODELS, PersonRecord, Rejected
@@ -194,6 +194,22 @@ def test_a_dash_is_an_amount_of_0_and_no_date():
     assert rejected.sort("line").select("line", "field").rows() == [(7, "out_of_pocket"), (8, "settle_date")]
     reasons = rejected.sort("line")["reason"].to_list()
     assert "negative" in reasons[0] and "missing" in reasons[1]
+
+
+def test_an_amount_said_to_be_about_so_much_is_that_amount_and_a_range_is_set_aside_saying_so():
+    """约500 was set aside as an unparseable number (its 医保 record back to the department, its
+    sum short), 500左右 read as 500 with nothing said. Both are read as the number written, the
+    lines named (`approximate_lines`, for the file's note: the figure is not exact); a range
+    (500-600, 500至600元) is no one amount: set aside asking for the exact figure, not guessed."""
+    amounts = ["约500", "500左右", "大约5千元", "1.2万元左右", "5千多", "500余元", "500", "-3", "500-600", "500至600元", "1,000~2,000"]
+    df = settlements(out_of_pocket=amounts)
+    assert approximate_lines(df, CFG.kinds["med_settlement"]) == {"out_of_pocket": [2, 3, 4, 5, 6, 7]}
+    valid, rejected = run(df)
+    assert valid["out_of_pocket"].to_list() == [500.0, 500.0, 5000.0, 12000.0, 5000.0, 500.0, 500.0]
+    assert rejected["line"].to_list() == [9, 10, 11, 12]
+    assert rejected["reason"].to_list()[1:] == [
+        f"out_of_pocket 数值为区间，不是一个确切的数: '{v}'（请填写确切数值） a range, not one number: '{v}': give the exact figure"
+        for v in ("500-600", "500至600元", "1,000~2,000")]
 
 
 def test_an_amount_written_as_none_is_empty_as_such_a_date_is():
