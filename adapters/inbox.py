@@ -31,7 +31,7 @@ from pipelines.standardize import (describe_misfit, detect_kind, field_columns, 
 from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, TEMPLATE, TEMPLATE_ROW,
                                 TOO_LONG, approximate_lines, dates_in_order, delivery_place, delivery_ranks, keep_latest, month_only_lines, numbered_within_households,
                                 old_id_lines, older_versions, persons_set_aside, rejected_files, set_aside_future_dates,
-                                sheet_label, sheet_of, stand_ins, template_rows, validate)
+                                sheet_label, sheet_of, stand_ins, template_rows, validate, years_of_period)
 from schemas.inputs import EXTRACT_MODELS
 from schemas.outputs import Finding
 
@@ -1375,7 +1375,8 @@ def read_table(
 
 
 def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: list | None = None,
-                  latest: date | None = None, blanked: list | None = None, aside: list | None = None
+                  latest: date | None = None, blanked: list | None = None, aside: list | None = None,
+                  period_year: int | None = None
                   ) -> tuple[list[tuple[str, pl.DataFrame]], pl.DataFrame, list[tuple[str, pl.DataFrame]], int]:
     """One delivered file of folder `dept` -> read, detect each table's kind, standardise,
     validate: ([(kind, valid rows)] per table, `Rejected` rows, [(kind, `stand_ins` of its rows
@@ -1389,7 +1390,8 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
     extract's such cells are only noted, per column). A table of no kind on a sheet
     named as a summary (`[inbox] summary_sheets`) beside other tables is noted, not read: its
     rows are totals, not records, and count as no row read. `aside`: who a roster table's rows set
-    aside show (`persons_set_aside`), appended."""
+    aside show (`persons_set_aside`), appended. `period_year`: the period's year, which a 参保年度
+    given as the years it spans (2026-2027) is read as when they hold it (`years_of_period`)."""
     tables = read_tables(path, rel, known, notes, cfg.inbox.summary_sheets)
     if isinstance(tables, ReadError):
         return [], rejected_files([replace(tables, dept=dept)]), [], 0
@@ -1431,6 +1433,12 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
             notes.append(ReadError(label, f"「{header}」为户内编号（多数户都有同样的编号），已按「户编号-{header}」读作人编号（如 "
                                           f"{example}，{len(within)} 行） '{header}' numbers persons within each household: "
                                           f"read as 户编号-{header}", dept, False))
+        std, spans = years_of_period(std, spec, period_year)
+        if spans and notes is not None:
+            header = (columns.get(spec.snapshot_year) or [spec.snapshot_year])[0]
+            notes.append(ReadError(label, f"「{header}」{len(spans)} 个为跨年区间（如 2026-2027），含本期所在的 {period_year} 年，按 {period_year} "
+                                          f"读取（第 {_first_lines(spans)} 行） {len(spans)} values of '{header}' span two years "
+                                          f"holding the period's: read as {period_year}", dept, False))
         std, orders = dates_in_order(std, spec)
         if notes is not None:
             for f, (order, line, value) in orders.items():
@@ -1539,7 +1547,8 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
         found: list[ReadError] = []
         cells: list[pl.DataFrame] = []
         people: list[pl.DataFrame] = []
-        return *read_delivery(period_dir / rel, rel, dept, cfg, known, found, latest_date, cells, people), found, cells, people
+        return (*read_delivery(period_dir / rel, rel, dept, cfg, known, found, latest_date, cells, people, period_year),
+                found, cells, people)
 
     shown: list[pl.DataFrame] = []  # (who the roster's rows set aside show)
     records, headed_only = 0, []  # (data rows other than a template's own; the files of a header and no such row)

@@ -301,6 +301,27 @@ def month_only_lines(df: pl.DataFrame, spec: KindSpec) -> dict[str, list[int]]:
     return found
 
 
+# a year given as the period it spans (参保年度 2026-2027, 2026至2027年度, 2026—2027学年)
+_YEARS = r"^((?:19|20)\d{2})\s*年?\s*(?:[-~～〜—–－/]|至|到)\s*((?:19|20)\d{2})\s*(?:年度?|学年|年)?$"
+
+
+def years_of_period(df: pl.DataFrame, spec: KindSpec, period_year: int | None) -> tuple[pl.DataFrame, list[int]]:
+    """A snapshot's year (`KindSpec.snapshot_year`: 参保名单's 参保年度) given as the years it spans
+    (`2026-2027`) -> the period's year where those years hold it (`2026` in 2026-10, in 2027-01
+    `2027`), and the lines so read (what the file is told). One that does not hold it, or without
+    a period, is left as written: `validate` sets its row aside, the value being a range
+    (`_reason`). `2026年度` needs nothing: `parse_int` reads it."""
+    f = spec.snapshot_year
+    if not f or f not in df.columns or period_year is None:
+        return df, []
+    g = df[f].cast(pl.String).str.normalize("NFKC").str.strip_chars().str.extract_groups(_YEARS)
+    holds = (g.struct[0].cast(pl.Int64) <= period_year) & (g.struct[1].cast(pl.Int64) >= period_year)
+    holds = holds.fill_null(False)
+    if not holds.any():
+        return df, []
+    return df.with_columns(pl.when(holds).then(pl.lit(str(period_year))).otherwise(pl.col(f)).alias(f)), df.filter(holds)["line"].to_list()
+
+
 # a date written day and month before the year (10/5/2026, 25.10.2026: an export of a system set to
 # another locale), a time after it allowed: which of the two is the month only a day over 12 tells
 _DAY_MONTH = r"^(\d{1,2})\s*([/.-])\s*(\d{1,2})\s*[/.-]\s*((?:19|20)\d{2})((?:\s+|T).*)?$"
@@ -565,6 +586,8 @@ def _reason(check: str, dtype, value: str | None) -> str:
     if check == "parse" and dtype == pl.Date and value is not None and re.search(_DAY_MONTH, value.strip()):
         return (f"{AMBIGUOUS_ORDER}：不知{v.removeprefix(': ')}是“月/日/年”还是“日/月/年”（该列没有大于12的日定出顺序，或两种顺序都有；"
                 f"请写成 2026-10-05 的样式） ambiguous date, month/day or day/month: no day over 12 in the column tells one order{v}")
+    if check == "parse" and dtype == pl.Int64 and value is not None and re.search(_YEARS, unicodedata.normalize("NFKC", value).strip()):
+        return f"年度为跨年区间，本期所在年份不在其中{v}（请填写一个年份，如 2026） years spanned, not the period's year{v}"
     if check == "parse" and dtype in (pl.Float64, pl.Int64) and value is not None and re.search(
             _RANGE, unicodedata.normalize("NFKC", value).strip()):
         return f"数值为区间，不是一个确切的数{v}（请填写确切数值） a range, not one number{v}: give the exact figure"

@@ -1559,6 +1559,26 @@ def test_a_list_over_two_enrollment_years_keeps_each_person_s_row_of_the_period_
     assert rows == superseded.height + latest["med_enrollment"].height + rejected.height
 
 
+def test_an_enrollment_year_given_as_the_years_it_spans_is_the_periods_year_when_they_hold_it(tmp_path):
+    """参保年度 `2026-2027` (a list of the scheme's year spanning two) was set aside as an
+    unparseable integer, the person's row back to 医保 and M4 reading them as absent. Read as the
+    period's year when the span holds it, the file told which lines; a span not holding it is set
+    aside saying so; `2026年度` is 2026."""
+    per = tmp_path / "2026-10"
+    write(per / "医保" / "参保名单.csv", "\n".join([
+        "人员编号,姓名,证件号码,参保状态,参保年度", "CB1,张三,341302********1234,正常参保,2026-2027",
+        "CB2,李四,341302********2345,正常参保,2025—2026年度", "CB3,王五,341302********3456,正常参保,2026年度",
+        "CB4,赵六,341302********4567,正常参保,2027-2028"]) + "\n")
+    files, _ = discover(per, CFG)
+    notes = []
+    latest, rejected, _, rows, _ = read_department(per, files, "医保", CFG, notes)
+    assert latest["med_enrollment"].select("record_id", "year").rows() == [("CB1", 2026), ("CB2", 2026), ("CB3", 2026)]
+    assert rejected.select("record_id", "field").rows() == [("CB4", "year")]
+    assert rejected["reason"][0].startswith("year 年度为跨年区间，本期所在年份不在其中: '2027-2028'")
+    assert any(n.problem.startswith("「参保年度」2 个为跨年区间（如 2026-2027），含本期所在的 2026 年，按 2026 读取（第 2、3 行）")
+               for n in notes)
+
+
 def test_a_sheet_of_records_whose_header_is_not_found_is_set_aside_not_skipped(tmp_path):
     """A workbook of three sheets of settlements, the second headed in English, the third below
     16 title lines: their rows were skipped like a cover sheet's, read by no one and counted
