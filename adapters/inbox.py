@@ -586,6 +586,20 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> list[pl.DataFr
         grid = pl.DataFrame(schema={f"c{i}": pl.String for i in range(width)})
     if grid.height != len(lines):
         return None
+    # a row blank as far as the header's width and one past it may hold a value further right (a
+    # 填表说明 typed beside the table): its first such value is its `EXTRA`, as on the csv module's path
+    blank = grid.select(pl.all_horizontal(pl.all().str.strip_chars().fill_null("") == "")).to_series().arg_true()
+    if blank.len():
+        at, past = [], []
+        for i in blank.to_list():
+            k = first + i
+            line = buf[int(starts[k]):int(ends[k]) if k < len(ends) else len(buf)]
+            if line.strip(b" \t\r" + sep.encode()):  # (most blank rows hold separators alone)
+                row = next(csv.reader([line.decode("utf-8").rstrip("\r\n")], delimiter=sep), [])
+                at.append(i)
+                past.append(next((c for c in row[width:] if c and c.strip()), None))
+        if at:
+            grid = grid.with_columns(grid[EXTRA].scatter(at, past))
     found: list = [ReadError(rel, n, None, False, category) for n, category in said]
     found += [ReadError(rel, n, None, False) for n in (_separated(sep), *titled) if n]
     dfs = _frame_tables(header, grid.with_columns(line=pl.Series(lines, dtype=pl.Int64)), known, rel, found)
@@ -652,8 +666,20 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     text = pl.concat_str(shown, ignore_nulls=True).fill_null("").str.strip_chars_start()
     filled = pl.sum_horizontal([(c.fill_null("").str.strip_chars() != "").cast(pl.Int32) for c in shown])
     signed = pl.all_horizontal([c.fill_null("").str.strip_chars().str.contains(rf"^$|{_SIGNATURE.pattern}") for c in shown])
-    drop = ((text.str.strip_chars() == "") | text.str.contains(_TOTAL.pattern) | text.str.contains(_PLACE_TOTAL.pattern)
-            | (text.str.contains(_FOOTER.pattern) & ((filled <= FOOTER_CELLS) | signed)))
+    totalled = text.str.contains(_TOTAL.pattern) | text.str.contains(_PLACE_TOTAL.pattern)
+    drop = ((text.str.strip_chars() == "") | totalled | (text.str.contains(_FOOTER.pattern) & ((filled <= FOOTER_CELLS) | signed)))
+    # a row holding values only outside the header's named columns (a 填表说明 or 备注 typed in a
+    # column right of the table, past its last row) is no record, nor a footer dropped uncounted:
+    # set aside as a template's own row is (`TEMPLATE`), the note shown
+    named = {f"c{i}" for ix in keep.values() for i in ix}
+    outside = [e for c, e in zip(cols, shown) if c not in named]
+    if outside:
+        inside = [e for c, e in zip(cols, shown) if c in named]
+        nothing = pl.all_horizontal([e.fill_null("").str.strip_chars() == "" for e in inside]) if inside else pl.lit(True)
+        beside = pl.when(nothing & ~totalled).then(pl.coalesce([pl.when(e.str.strip_chars() != "").then(e.str.strip_chars())
+                                                                 for e in outside]))
+        grid = grid.with_columns(beside.alias(BESIDE))
+        drop = drop & pl.col(BESIDE).is_null()
     # Only a row whose first cell is blank (or an empty word) or starts like 合计/总计/小计 or a
     # footer can be any of these: the others (nearly all) skip building the row's text.
     first = pl.col(cols[0]).fill_null("").str.strip_chars_start() if cols else pl.lit("")
@@ -671,6 +697,10 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
             notes.append(ReadError(rel, what, None, False))
     extra = grid[EXTRA].str.strip_chars().replace("", None) if EXTRA in grid.columns else None
     template = _template_cells(grid, [f"c{i}" for ix in keep.values() for i in ix])
+    if BESIDE in grid.columns:
+        if grid[BESIDE].is_not_null().any():
+            template = grid[BESIDE] if template is None else template.fill_null(grid[BESIDE])
+        grid = grid.drop(BESIDE)
     no_record = not grid.height if template is None else template.is_not_null().all()
     if totals and no_record and notes is not None:  # (the file's note counts what was there, 合计 and footers alike)
         notes.append(OnlyDropped(rel, f"表头下只有 {totals} 行合计、小计或表尾说明（填表说明：、填表人：等），不是记录，没有数据行 "
@@ -702,6 +732,7 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
                    + ([template.alias(TEMPLATE)] if template is not None else []))
 
 
+BESIDE = "_beside"  # (while a table is read: the note a row holds beside the table, outside its named columns)
 TEMPLATE_ROWS = 5  # rows right under the header a template's own (its 填表说明, its 示例 rows) may take
 # a cell of such a row: the template's instructions (填表说明, 填报说明, 填写说明), or its example
 # (示例, 样例, 范例 in the record number, the name or the 序号 column; 例：JS…, 例 alone)

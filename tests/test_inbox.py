@@ -1648,6 +1648,30 @@ def test_amounts_said_to_be_about_so_much_are_named_in_the_files_note(tmp_path):
     assert [n.problem.split(" values")[0] for n in notes] == ["「个人自付」2 个值为约数（约500、500左右），按所写数值读取（第 2、3 行），请核对 2"]
 
 
+def test_a_note_typed_beside_the_table_is_set_aside_as_a_row_not_dropped_uncounted(tmp_path):
+    """A 填表说明 or 备注 typed in a column right of the table, on a row past its records: the row
+    was dropped as a footer (or, in a CSV read by polars, as blank) and counted nowhere; unlabelled,
+    it was set aside as a record missing every value. It is now set aside as a template's own row
+    (`(整行 row)`, the note shown), counted as read; a note beside a record leaves the record read."""
+    rows = [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", 1], ["JS2", "李四", "", "2026-10-06", 2]]
+    wb = xlsxwriter.Workbook(tmp_path / "医保.xlsx")
+    ws = wb.add_worksheet("Sheet1")
+    for i, r in enumerate(rows):
+        ws.write_row(i, 0, r)
+    ws.write(1, 7, "备注：含补报")  # (beside a record)
+    ws.write(5, 7, "填表说明：金额单位为元")
+    ws.write(6, 6, "数据来源于医保信息平台")
+    wb.close()
+    csv = write(tmp_path / "医保.csv", "\n".join([HEADER, "JS1,张三,,2026-10-05,1", "JS2,李四,,2026-10-06,2",
+                                                   ",,,,,,,填表说明：金额单位为元", ",,,,,,数据来源于医保信息平台", ",,,,,,"]) + "\n")
+    for path in (tmp_path / "医保.xlsx", csv):
+        valid, rejected, _, read = read_delivery(path, f"医保/{path.name}", "医保", CFG, KNOWN, [])
+        assert valid[0][1]["record_id"].to_list() == ["JS1", "JS2"] and read == 4
+        assert rejected.select("line", "field", "value").rows() == [
+            (4 if path == csv else 6, "(整行 row)", "填表说明：金额单位为元"), (5 if path == csv else 7, "(整行 row)", "数据来源于医保信息平台")]
+        assert rejected["reason"].str.starts_with("填表模板的示例行或填表说明（或表格右侧的说明、备注），不是记录").all()
+
+
 def test_a_note_of_blanked_values_does_not_give_the_first_value_as_every_row_s():
     """`blanked_notes` lists each differing value after its line and takes the first value off the
     reason with `removesuffix(": 'v'")`; a code's reason (`_reason` of an `isin` check) carries the
