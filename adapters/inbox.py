@@ -30,7 +30,7 @@ from pipelines.standardize import (describe_misfit, detect_kind, field_columns, 
                                    standardize)
 from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, TEMPLATE, TEMPLATE_ROW,
                                 TOO_LONG, approximate_lines, dates_in_order, delivery_place, delivery_ranks, keep_latest, month_only_lines, numbered_within_households,
-                                old_id_lines, older_versions, persons_set_aside, rejected_files, set_aside_future_dates,
+                                old_id_lines, older_versions, periods_named, persons_set_aside, rejected_files, set_aside_future_dates,
                                 sheet_label, sheet_of, stand_ins, template_rows, validate, years_of_period)
 from schemas.inputs import EXTRACT_MODELS
 from schemas.outputs import Finding
@@ -1583,6 +1583,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
 
     shown: list[pl.DataFrame] = []  # (who the roster's rows set aside show)
     records, headed_only = 0, []  # (data rows other than a template's own; the files of a header and no such row)
+    read_files: list[str] = []  # (the files read: not those identical to an earlier period's)
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         reading = {rel: pool.submit(read, rel) for rel in files.sort("size", descending=True, maintain_order=True)["file"]}
@@ -1612,6 +1613,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
                                                 f"delivered then); an earlier period's file put in again? check it",
                                            dept, False, Finding.EARLIER_COPY))
             rows_read += rows
+            read_files.append(rel)
             own = bad.filter(pl.col("reason") == TEMPLATE_ROW).height
             records += rows - own
             dropped = sum(n.lines for n in found if isinstance(n, OnlyDropped))  # (said by `header_only`)
@@ -1626,6 +1628,15 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     # (a grid or roster without any row has its own finding; the answers returned, their own counts)
     if dept in cfg.departments or (records and dept not in {cfg.kinds[k].folder for k in cfg.ANSWER_KINDS}):
         notes.extend(header_only(rel, own, dept, records, dropped) for rel, own, dropped in headed_only)
+    if period and dept in cfg.departments:
+        # (a file named for another period: last month's extract put in again, its records read as this period's)
+        for rel in read_files:
+            if (named := periods_named(rel)) and period not in named:
+                said = "、".join(sorted(named))
+                notes.append(ReadError(rel, f"文件名标明 {said} 期，却在 {period} 期中，其记录按 {period} 期读取：误放了其他期的文件？请核对"
+                                            f" the file's name gives period {said}, but it is in {period}'s folder: its records "
+                                            f"are read as {period}'s; another period's file put in by mistake? please check",
+                                       dept, False, Finding.OTHER_PERIOD))
     ranks = delivery_ranks(files, cfg.inbox.later_marks, period)
     latest, bad, superseded = keep_latest(
         delivered, pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]).cast(REJECTED_SCHEMA), ranks, cfg, period_year)

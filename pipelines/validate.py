@@ -862,6 +862,15 @@ def original_file(file: pl.Expr) -> pl.Expr:
 _PERIOD_IN_NAME = r"(?:^|\D)(20\d{2})(?:(0[1-9]|1[0-2])|\s*[-_./年]\s*(0?[1-9]|1[0-2]))(?:\D|$)"
 
 
+def periods_named(file: str) -> set[str]:
+    """The periods (YYYY-MM) a file's name gives (`_PERIOD_IN_NAME`: 结算明细_2026-09, 2026年9月, 202609);
+    none for a name giving a span of months (2026年1-10月累计), which is no one period."""
+    name = unicodedata.normalize("NFKC", re.sub(r"\.[^./]*$", "", file.rsplit("/", 1)[-1]))
+    if re.search(r"\d{1,2}\s*(?:[-~至到])\s*\d{1,2}\s*月", name):
+        return set()
+    return {f"{m.group(1)}-{(m.group(2) or m.group(3)).zfill(2)}" for m in re.finditer(_PERIOD_IN_NAME, name)}
+
+
 def delivery_ranks(files: pl.DataFrame, later_marks: Sequence[str], period: str | None = None) -> dict[str, int]:
     """`files` (`file`: path under the period folder, `modified`: its modification time) -> each
     file's place in the order the files were put in, first to last: a file whose name says it

@@ -1579,6 +1579,25 @@ def test_an_enrollment_year_given_as_the_years_it_spans_is_the_periods_year_when
                for n in notes)
 
 
+def test_a_department_file_named_for_another_period_is_said(tmp_path):
+    """残疾人证_2026-09.csv in 2026-10's folder (last month's extract put in again, or misnamed): its
+    records were read as October's with nothing said. They still are (which it is, no one here can
+    tell), and the file is named on the console (`文件名为他期`); a name of the period, of none, or of
+    a span of months (1-10月累计) is not."""
+    per = tmp_path / "2026-10"
+    body = "\n".join([HEADER, "JS1,张三,341302********1234,2026-10-05,1"]) + "\n"
+    for i, name in enumerate(("结算明细_2026-09.csv", "结算明细_2026-10_补报.csv", "结算明细.csv", "2026年1-10月累计.csv")):
+        write(per / "医保" / name, body.replace("JS1", f"JS{i}"))
+    files, _ = discover(per, CFG)
+    notes = []
+    latest, _, _, rows, _ = read_department(per, files, "医保", CFG, notes)
+    assert rows == 4 and latest["med_settlement"].height == 4
+    said = [n for n in notes if n.category == Finding.OTHER_PERIOD]
+    assert [(n.file, n.dept) for n in said] == [("医保/结算明细_2026-09.csv", "医保")]
+    assert said[0].problem.startswith("文件名标明 2026-09 期，却在 2026-10 期中，其记录按 2026-10 期读取")
+    assert Finding.OTHER_PERIOD in Finding.ATTENTION
+
+
 def test_a_sheet_of_records_whose_header_is_not_found_is_set_aside_not_skipped(tmp_path):
     """A workbook of three sheets of settlements, the second headed in English, the third below
     16 title lines: their rows were skipped like a cover sheet's, read by no one and counted
