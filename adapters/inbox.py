@@ -981,7 +981,7 @@ def _as_spreadsheet_numbers(cells: pl.DataFrame, numeric: pl.DataFrame) -> pl.Da
 
 
 def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | None
-                 ) -> tuple[pl.DataFrame | None, tuple[list[str | None], list[str | None]] | None]:
+                 ) -> tuple[pl.DataFrame | None, tuple[list[str | None], list[frozenset[str]]] | None]:
     """A sheet's frame -> (the table below its header row (as `_table`, vectorised), its header
     and the kind of value in each of its columns (`_column_kinds`: what a sheet continuing it
     must show)); (None, None) when no header is among its first rows. `line` is the Excel row number."""
@@ -998,34 +998,39 @@ def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | N
     return _frame_table(header, grid, rel, notes), (header, _column_kinds(grid.drop("line")))
 
 
-KIND_ROWS = 50  # rows of a column whose values tell its kind (`_column_kinds`)
-_KINDS = (("date", r"^(19|20)\d{2}\s*[-/.年]\s*\d{1,2}"), ("number", r"^[-+]?\d[\d,]*(\.\d+)?$"))
+KIND_ROWS = 50  # rows of a column whose values tell its kinds (`_column_kinds`)
+KIND_SHARE = 0.2  # share of those values a kind must hold to be one of the column's
+# a value's kind: a date; a code (an ID, a phone number, a long record number: digits, masked or not);
+# a number (an amount, a count); else text (a name, a place, a code word)
+_KINDS = (("date", r"^(19|20)\d{2}\s*[-/.年]\s*\d{1,2}"), ("code", r"^'?[\dXx*＊#●]{7,}$"),
+          ("number", r"^[-+]?\d[\d,]*(\.\d+)?$"))
 CONTINUED_COLUMNS = 3  # columns holding values of one kind under both sheets that make a sheet without a header the previous one's
 
 
-def _column_kinds(grid: pl.DataFrame) -> list[str | None]:
-    """Per column of a table's cells, the kind most of its first KIND_ROWS values are: a date, a
-    number (an amount, a count, an unmasked ID) or text (a name, a masked ID, a code); None for
-    a column without a value there."""
-    out: list[str | None] = []
+def _column_kinds(grid: pl.DataFrame) -> list[frozenset[str]]:
+    """Per column of a table's cells, the kinds (`_KINDS`, or text) at least KIND_SHARE of its
+    first KIND_ROWS values are (an ID column masked on some rows is codes all the same); empty for a
+    column without a value there."""
+    out: list[frozenset[str]] = []
     for c in grid.columns:
         v = grid[c].head(KIND_ROWS).cast(pl.String).str.strip_chars().replace("", None).drop_nulls()
         if v.is_empty():
-            out.append(None)
+            out.append(frozenset())
             continue
         kinds = v.to_frame("v").select(pl.coalesce([pl.when(pl.col("v").str.contains(p)).then(pl.lit(k)) for k, p in _KINDS]
-                                                   + [pl.lit("text")]).alias("k"))["k"]
-        out.append(kinds.mode().sort()[0])
+                                                   + [pl.lit("text")]).alias("k"))["k"].value_counts(normalize=True)
+        out.append(frozenset(kinds.filter(pl.col("proportion") >= KIND_SHARE)["k"].to_list()))
     return out
 
 
-def _continued(offset: int, frame: pl.DataFrame, shape: tuple[list[str | None], list[str | None]], rel: str,
+def _continued(offset: int, frame: pl.DataFrame, shape: tuple[list[str | None], list[frozenset[str]]], rel: str,
                notes: list | None) -> pl.DataFrame | None:
     """A sheet without a header row that continues the table of the sheet before it (a long
     extract split over Sheet1 and Sheet2, its header on the first alone) -> its rows read under
     that table's header (`shape`: the header and its columns' kinds, `_sheet_table`'s), or None
-    when it does not fit it: more columns than the header names, or a column whose values are of
-    another kind than the header's table has there (at least CONTINUED_COLUMNS columns alike)."""
+    when it does not fit it: more columns than the header names, or a column whose values (or its
+    first row's value) are of no kind the header's table has there (at least CONTINUED_COLUMNS
+    columns compared)."""
     header, kinds = shape
     named = max((i + 1 for i, h in enumerate(header) if h), default=0)
     if not frame.width or frame.width > named:
@@ -1037,7 +1042,7 @@ def _continued(offset: int, frame: pl.DataFrame, shape: tuple[list[str | None], 
         return None
     for own in (_column_kinds(grid), _column_kinds(pl.DataFrame([list(first)], schema=grid.columns, orient="row"))):
         pairs = [(a, b) for a, b in zip(kinds, own) if a and b]
-        if len(pairs) < CONTINUED_COLUMNS or any(a != b for a, b in pairs):
+        if len(pairs) < CONTINUED_COLUMNS or any(not (a & b) for a, b in pairs):
             return None
     grid = grid.with_columns(line=pl.int_range(offset + 1, offset + 1 + grid.height, dtype=pl.Int64))
     return _frame_table(header[:frame.width], grid, rel, notes)
