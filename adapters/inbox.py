@@ -659,7 +659,7 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     (填表人：…, 注：…) rows (counted in an `OnlyDropped` note when no record is left under the
     header); `EXTRA` is kept only when some row has one (validation sets those rows aside)."""
     keep = _header_columns(header, rel, notes)
-    cols = [c for c in grid.columns if c != "line"]
+    cols = [c for c in grid.columns if c not in ("line", MERGED)]
     # (a cell holding an empty word, NULL or nan, is the empty cell it stands for: a row of them
     # alone is blank, an empty row of an analyst's frame; a footer beside them is a footer)
     shown = [pl.when(pl.col(c).str.strip_chars().is_in(EMPTY_WORDS)).then(None).otherwise(pl.col(c)) for c in cols]
@@ -671,13 +671,16 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     # a row holding values only outside the header's named columns (a 填表说明 or 备注 typed in a
     # column right of the table, past its last row) is no record, nor a footer dropped uncounted:
     # set aside as a template's own row is (`TEMPLATE`), the note shown
+    # ... and so is a note merged across the table's columns under it (`_merged_notes`)
     named = {f"c{i}" for ix in keep.values() for i in ix}
     outside = [e for c, e in zip(cols, shown) if c not in named]
-    if outside:
+    if outside or MERGED in grid.columns:
         inside = [e for c, e in zip(cols, shown) if c in named]
         nothing = pl.all_horizontal([e.fill_null("").str.strip_chars() == "" for e in inside]) if inside else pl.lit(True)
         beside = pl.when(nothing & ~totalled).then(pl.coalesce([pl.when(e.str.strip_chars() != "").then(e.str.strip_chars())
-                                                                 for e in outside]))
+                                                                 for e in outside] or [pl.lit(None, pl.String)]))
+        if MERGED in grid.columns:
+            beside = pl.coalesce(pl.col(MERGED), beside)
         grid = grid.with_columns(beside.alias(BESIDE))
         drop = drop & pl.col(BESIDE).is_null()
     # Only a row whose first cell is blank (or an empty word) or starts like 合计/总计/小计 or a
@@ -700,7 +703,7 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     if BESIDE in grid.columns:
         if grid[BESIDE].is_not_null().any():
             template = grid[BESIDE] if template is None else template.fill_null(grid[BESIDE])
-        grid = grid.drop(BESIDE)
+        grid = grid.drop(BESIDE, MERGED, strict=False)
     no_record = not grid.height if template is None else template.is_not_null().all()
     if totals and no_record and notes is not None:  # (the file's note counts what was there, 合计 and footers alike)
         notes.append(OnlyDropped(rel, f"表头下只有 {totals} 行合计、小计或表尾说明（填表说明：、填表人：等），不是记录，没有数据行 "
@@ -733,6 +736,7 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
 
 
 BESIDE = "_beside"  # (while a table is read: the note a row holds beside the table, outside its named columns)
+MERGED = "_merged"  # (while a sheet's table is read: the note a row holds alone in a cell merged across columns)
 TEMPLATE_ROWS = 5  # rows right under the header a template's own (its 填表说明, its 示例 rows) may take
 # a cell of such a row: the template's instructions (填表说明, 填报说明, 填写说明), or its example
 # (示例, 样例, 范例 in the record number, the name or the 序号 column; 例：JS…, 例 alone)
@@ -834,9 +838,10 @@ def _without_repeated_header(df: pl.DataFrame, rel: str, notes: list | None) -> 
     return df.filter(~pl.col("line").is_in(lines + titles))
 
 
-def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame, bool, int]] | str:
+def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame, bool, int, dict[int, str]]] | str:
     """Per sheet, (its name, rows above its first non-empty one, its cells as a String frame,
-    whether it is visible, how many of its formula cells hold no computed value); or a problem
+    whether it is visible, how many of its formula cells hold no computed value, the text of each
+    row a cell merged across columns holds alone, by its row in the frame: `_merged_notes`); or a problem
     message. The cells stay in a polars frame (never a Python string per cell), so a large
     workbook costs what calamine needs to hold it.
 
@@ -871,13 +876,14 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
             numeric = book.load_sheet(ws.title, header_row=None, use_columns=long,
                                       dtypes={i: "boolean" for i in long}).to_polars()
             cells = _as_spreadsheet_numbers(cells, numeric)
-        merges, uncomputed = _sheet_xml_facts(path, getattr(ws, "_worksheet_path", None))
-        if merges:
+        merges, across, uncomputed = _sheet_xml_facts(path, getattr(ws, "_worksheet_path", None))
+        if merges or across:
             # (calamine's frame also starts at the first non-empty column)
             left = min((next(i for i, c in enumerate(r) if c is not None) for r in ws.iter_rows(values_only=True)
                         if any(c is not None for c in r)), default=0)
             cells = _fill_merged(cells, merges, offset, left)
-        return ws.title, offset, cells, getattr(ws, "sheet_state", "visible") == "visible", uncomputed
+        notes = _merged_notes(cells, across, offset, left) if across else {}
+        return ws.title, offset, cells, getattr(ws, "sheet_state", "visible") == "visible", uncomputed, notes
 
     return (sheet(ws) for ws in wb.worksheets)
 
@@ -916,15 +922,16 @@ _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 _UNCOMPUTED = re.compile(rb'<(?:\w+:)?f(?:\s[^>]*)?(?:/>|>[^<]*</(?:\w+:)?f>)\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>|</(?:\w+:)?c>)')
 
 
-def _sheet_xml_facts(path: Path, member: str | None) -> tuple[list[tuple[int, int, int]], int]:
+def _sheet_xml_facts(path: Path, member: str | None) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]], int]:
     """What the cells read by calamine do not tell, from the sheet's XML in one pass: its merged
     ranges one column wide and more than one row high, as (column, first row, last row), 0-based
     (a value typed once for several rows: a 网格员 merged over the households of their grid;
-    they follow the cells), and how many formula cells hold no computed value (they read empty)."""
+    they follow the cells); those over several columns, as (first row, first column) (a note
+    under the table merged across it); and how many formula cells hold no computed value (they read empty)."""
     if not member:
-        return [], 0
+        return [], [], 0
     col = lambda letters: sum((ord(ch) - 64) * 26 ** i for i, ch in enumerate(reversed(letters))) - 1  # noqa: E731
-    out, uncomputed, tail = [], 0, b""
+    out, across, uncomputed, tail = [], [], 0, b""
     try:
         with zipfile.ZipFile(path) as z, z.open(member.lstrip("/")) as fh:
             while chunk := fh.read(1 << 22):
@@ -936,10 +943,34 @@ def _sheet_xml_facts(path: Path, member: str | None) -> tuple[list[tuple[int, in
                         c1, r1, c2, r2 = m.group(1).decode(), int(m.group(2)), m.group(3).decode(), int(m.group(4))
                         if c1 == c2 and r2 > r1:
                             out.append((col(c1), r1 - 1, r2 - 1))
+                        elif c1 != c2:
+                            across.append((r1 - 1, col(c1)))
                 tail = text[-200:]  # (a tag cut by the chunk's end is found whole next time; found twice, kept once)
     except (KeyError, OSError, zipfile.BadZipFile):  # (the cells were read: the file is read without these)
-        return [], 0
-    return sorted(set(out)), uncomputed
+        return [], [], 0
+    return sorted(set(out)), sorted(set(across)), uncomputed
+
+
+# what a form or a system prints under its table, signed or counted (填表人：…, 导出时间：…, 共 N 条, 第 1 页):
+# a footer, merged across the table or not; a note merged across it (填表说明：…, 备注：…) is set aside
+_SIGNED = re.compile(r"^((填表|填报|制表|审核|负责|联系|统计|经办|打印|导出)人|(填表|填报|制表|统计|打印|导出)(日期|时间|单位)"
+                     r"|共\s*\d+\s*(条|行|笔|人|户|项|页)|第\s*\d+\s*页|数据来源|报送单位|单位)")
+
+
+def _merged_notes(cells: pl.DataFrame, across: list[tuple[int, int]], top: int, left: int) -> dict[int, str]:
+    """The rows of `cells` (a sheet's frame from row `top` and column `left`, 0-based) that a cell
+    merged across columns holds alone (a 填表说明 or 备注 typed under the table over its width), by
+    row in the frame: its text, but a footer's (`_SIGNED`) or a total's."""
+    out = {}
+    for r, c in across:
+        i, j = r - top, c - left
+        if 0 <= i < cells.height and 0 <= j < cells.width:
+            row = cells.row(i)
+            v = (row[j] or "").strip()
+            if v and sum(x is not None and str(x).strip() != "" for x in row) == 1 and not _SIGNED.match(v) \
+                    and not _TOTAL.match(v) and not _PLACE_TOTAL.match(v):
+                out[i] = v
+    return out
 
 
 def _fill_merged(cells: pl.DataFrame, merges: list[tuple[int, int, int]], top: int, left: int) -> pl.DataFrame:
@@ -980,11 +1011,13 @@ def _as_spreadsheet_numbers(cells: pl.DataFrame, numeric: pl.DataFrame) -> pl.Da
         .otherwise(pl.col(c)).alias(c) for c in numeric.columns)
 
 
-def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | None
+def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | None, across: Mapping[int, str] | None = None
                  ) -> tuple[pl.DataFrame | None, tuple[list[str | None], list[frozenset[str]]] | None]:
     """A sheet's frame -> (the table below its header row (as `_table`, vectorised), its header
-    and the kind of value in each of its columns (`_column_kinds`: what a sheet continuing it
-    must show)); (None, None) when no header is among its first rows. `line` is the Excel row number."""
+    and the kinds of value in each of its columns (`_column_kinds`: what a sheet continuing it
+    must show)); (None, None) when no header is among its first rows. `line` is the Excel row
+    number. `across`: the notes a cell merged across columns holds alone on its row (`_merged_notes`),
+    by row of `df`: set aside as a note beside the table is (`_frame_table`)."""
     titled: list[str] = []
     h, header = _find_header(df.head(HEADER_SCAN_ROWS).iter_rows(), known, titled)
     if header is None:
@@ -995,7 +1028,10 @@ def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | N
         header, h = merged, h + 1
     grid = df.slice(h + 1).select([pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(df.columns)])
     grid = grid.with_columns(line=pl.int_range(offset + h + 2, offset + h + 2 + grid.height, dtype=pl.Int64))
-    return _frame_table(header, grid, rel, notes), (header, _column_kinds(grid.drop("line")))
+    kinds = _column_kinds(grid.drop("line"))
+    if below := {i - h - 1: v for i, v in (across or {}).items() if i > h}:
+        grid = grid.with_columns(pl.Series(MERGED, [below.get(i) for i in range(grid.height)], dtype=pl.String))
+    return _frame_table(header, grid, rel, notes), (header, kinds)
 
 
 KIND_ROWS = 50  # rows of a column whose values tell its kinds (`_column_kinds`)
@@ -1303,15 +1339,17 @@ def read_tables(
                 return ReadError(rel, sheets)
             found, unread, hidden, said = [], [], [], []
             blank = True  # (no value on any visible sheet: a workbook made and never filled)
-            sheets = ((name if not i else f"{name} 并排第{i + 1}个表", offset, part, visible, 0 if i else uncomputed)
-                      for name, offset, frame, visible, uncomputed in sheets
-                      for i, part in enumerate(_side_by_side(frame, known, rel, name, notes) if visible else [frame]))
+            sheets = ((name if not i else f"{name} 并排第{i + 1}个表", offset, part, visible, 0 if i else uncomputed,
+                       merged if len(parts) == 1 else {})
+                      for name, offset, frame, visible, uncomputed, merged in sheets
+                      for parts in [_side_by_side(frame, known, rel, name, notes) if visible else [frame]]
+                      for i, part in enumerate(parts))
             shape = before = None  # (the header and column kinds of the table on the visible sheet before, and its name)
-            for name, offset, frame, visible, uncomputed in sheets:
+            for name, offset, frame, visible, uncomputed, merged in sheets:
                 if visible and blank and frame.width and frame.height:
                     blank = not frame.select(pl.any_horizontal(pl.all().is_not_null())).to_series().any()
                 start = len(notes) if notes is not None else 0
-                df, own = _sheet_table(offset, frame, known, rel, notes if visible else None)
+                df, own = _sheet_table(offset, frame, known, rel, notes if visible else None, merged)
                 if df is None and visible and shape is not None and not is_summary_sheet(name, summary_sheets) and (
                         df := _continued(offset, frame, shape, rel, notes)) is not None and notes is not None:
                     notes.append(ReadError(rel, f"工作表「{name}」没有表头，其各列与工作表「{before}」的表相符，按「{before}」的表头读取"

@@ -44,8 +44,9 @@ _NO_AMOUNT = r"^(暂无|无|没有|/|\\)$"
 EXTRA = "_extra"  # the column adapters.inbox gives a row's first field past the header's width
 # ... and a template's own row under its header (its 填表说明 line, its 示例 row): the cell saying so
 TEMPLATE = "_template"
-TEMPLATE_ROW = ("填表模板的示例行或填表说明（或表格右侧的说明、备注），不是记录，未读取（请删去后报送） a template's example (示例) or "
-                "instructions (填表说明) row, or a note beside the table, not a record: not read (delete it before delivering)")
+TEMPLATE_ROW = ("填表模板的示例行或填表说明（或表格旁、表下合并单元格中的说明、备注），不是记录，未读取（请删去后报送） a template's example "
+                "(示例) or instructions (填表说明) row, or a note beside or under the table, not a record: not read (delete it "
+                "before delivering)")
 WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
 MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
 TOO_LONG = f"值过长（超过{MAX_FIELD_CHARS}字符）"  # (the reason's words: `feedback.values_not_read` tells it apart)

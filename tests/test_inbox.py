@@ -1689,7 +1689,27 @@ def test_a_note_typed_beside_the_table_is_set_aside_as_a_row_not_dropped_uncount
         assert valid[0][1]["record_id"].to_list() == ["JS1", "JS2"] and read == 4
         assert rejected.select("line", "field", "value").rows() == [
             (4 if path == csv else 6, "(整行 row)", "填表说明：金额单位为元"), (5 if path == csv else 7, "(整行 row)", "数据来源于医保信息平台")]
-        assert rejected["reason"].str.starts_with("填表模板的示例行或填表说明（或表格右侧的说明、备注），不是记录").all()
+        assert rejected["reason"].str.starts_with("填表模板的示例行或填表说明（或表格旁、表下合并单元格中的说明、备注），不是记录").all()
+
+
+def test_a_note_merged_across_the_table_under_it_is_set_aside_as_a_row_a_signature_is_a_footer(tmp_path):
+    """A 填表说明 or 备注 merged across the table's columns under it: dropped as a footer (labelled)
+    or set aside as a record missing its values (not). Set aside as a note, counted; the form's
+    signature or the export's count merged so is still a footer."""
+    rows = [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", 1], ["JS2", "李四", "", "2026-10-06", 2]]
+    wb = xlsxwriter.Workbook(tmp_path / "医保.xlsx")
+    ws = wb.add_worksheet("Sheet1")
+    for i, r in enumerate(rows):
+        ws.write_row(i, 0, r)
+    ws.merge_range(4, 0, 4, 4, "填表说明：金额单位为元")
+    ws.merge_range(5, 0, 6, 4, "本表数据截至2026年10月31日")
+    ws.merge_range(7, 0, 7, 2, "填表人：王五")
+    ws.merge_range(8, 0, 8, 4, "共 2 条")
+    wb.close()
+    valid, rejected, _, read = read_delivery(tmp_path / "医保.xlsx", "医保/医保.xlsx", "医保", CFG, KNOWN, [])
+    assert valid[0][1]["record_id"].to_list() == ["JS1", "JS2"] and read == 4
+    assert rejected.select("line", "field", "value").rows() == [
+        (5, "(整行 row)", "填表说明：金额单位为元"), (6, "(整行 row)", "本表数据截至2026年10月31日")]
 
 
 def test_a_note_of_blanked_values_does_not_give_the_first_value_as_every_row_s():
