@@ -29,9 +29,10 @@ from pipelines.calendar import period_end
 from pipelines.standardize import (describe_misfit, detect_kind, field_columns, known_headers, normalize_header, says_unit,
                                    standardize)
 from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, TEMPLATE, TEMPLATE_ROW,
-                                TOO_LONG, delivery_place, delivery_ranks, keep_latest, month_only_lines, numbered_within_households,
-                                old_id_lines, older_versions, persons_set_aside, rejected_files, set_aside_future_dates,
-                                sheet_label, sheet_of, stand_ins, template_rows, validate)
+                                TOO_LONG, approximate_lines, dates_in_order, delivery_place, delivery_ranks, keep_latest,
+                                month_only_lines, numbered_within_households, old_id_lines, older_versions, periods_named,
+                                persons_set_aside, rejected_files, set_aside_future_dates, sheet_label, sheet_of, stand_ins,
+                                template_rows, validate, years_of_period)
 from schemas.inputs import EXTRACT_MODELS, record_key
 from schemas.outputs import Finding
 
@@ -590,6 +591,20 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> list[pl.DataFr
         grid = pl.DataFrame(schema={f"c{i}": pl.String for i in range(width)})
     if grid.height != len(lines):
         return None
+    # a row blank as far as the header's width and one past it may hold a value further right (a
+    # 填表说明 typed beside the table): its first such value is its `EXTRA`, as on the csv module's path
+    blank = grid.select(pl.all_horizontal(pl.all().str.strip_chars().fill_null("") == "")).to_series().arg_true()
+    if blank.len():
+        at, past = [], []
+        for i in blank.to_list():
+            k = first + i
+            line = buf[int(starts[k]):int(ends[k]) if k < len(ends) else len(buf)]
+            if line.strip(b" \t\r" + sep.encode()):  # (most blank rows hold separators alone)
+                row = next(csv.reader([line.decode("utf-8").rstrip("\r\n")], delimiter=sep), [])
+                at.append(i)
+                past.append(next((c for c in row[width:] if c and c.strip()), None))
+        if at:
+            grid = grid.with_columns(grid[EXTRA].scatter(at, past))
     found: list = [ReadError(rel, n, None, False, category) for n, category in said]
     found += [ReadError(rel, n, None, False) for n in (_separated(sep), *titled) if n]
     dfs = _frame_tables(header, grid.with_columns(line=pl.Series(lines, dtype=pl.Int64)), known, rel, found)
@@ -649,15 +664,30 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
     (填表人：…, 注：…) rows (counted in an `OnlyDropped` note when no record is left under the
     header); `EXTRA` is kept only when some row has one (validation sets those rows aside)."""
     keep = _header_columns(header, rel, notes)
-    cols = [c for c in grid.columns if c != "line"]
+    cols = [c for c in grid.columns if c not in ("line", MERGED)]
     # (a cell holding an empty word, NULL or nan, is the empty cell it stands for: a row of them
     # alone is blank, an empty row of an analyst's frame; a footer beside them is a footer)
     shown = [pl.when(pl.col(c).str.strip_chars().is_in(EMPTY_WORDS)).then(None).otherwise(pl.col(c)) for c in cols]
     text = pl.concat_str(shown, ignore_nulls=True).fill_null("").str.strip_chars_start()
     filled = pl.sum_horizontal([(c.fill_null("").str.strip_chars() != "").cast(pl.Int32) for c in shown])
     signed = pl.all_horizontal([c.fill_null("").str.strip_chars().str.contains(rf"^$|{_SIGNATURE.pattern}") for c in shown])
-    drop = ((text.str.strip_chars() == "") | text.str.contains(_TOTAL.pattern) | text.str.contains(_PLACE_TOTAL.pattern)
-            | (text.str.contains(_FOOTER.pattern) & ((filled <= FOOTER_CELLS) | signed)))
+    totalled = text.str.contains(_TOTAL.pattern) | text.str.contains(_PLACE_TOTAL.pattern)
+    drop = ((text.str.strip_chars() == "") | totalled | (text.str.contains(_FOOTER.pattern) & ((filled <= FOOTER_CELLS) | signed)))
+    # a row holding values only outside the header's named columns (a 填表说明 or 备注 typed in a
+    # column right of the table, past its last row) is no record, nor a footer dropped uncounted:
+    # set aside as a template's own row is (`TEMPLATE`), the note shown
+    # ... and so is a note merged across the table's columns under it (`_merged_notes`)
+    named = {f"c{i}" for ix in keep.values() for i in ix}
+    outside = [e for c, e in zip(cols, shown) if c not in named]
+    if outside or MERGED in grid.columns:
+        inside = [e for c, e in zip(cols, shown) if c in named]
+        nothing = pl.all_horizontal([e.fill_null("").str.strip_chars() == "" for e in inside]) if inside else pl.lit(True)
+        beside = pl.when(nothing & ~totalled).then(pl.coalesce([pl.when(e.str.strip_chars() != "").then(e.str.strip_chars())
+                                                                 for e in outside] or [pl.lit(None, pl.String)]))
+        if MERGED in grid.columns:
+            beside = pl.coalesce(pl.col(MERGED), beside)
+        grid = grid.with_columns(beside.alias(BESIDE))
+        drop = drop & pl.col(BESIDE).is_null()
     # Only a row whose first cell is blank (or an empty word) or starts like 合计/总计/小计 or a
     # footer can be any of these: the others (nearly all) skip building the row's text.
     first = pl.col(cols[0]).fill_null("").str.strip_chars_start() if cols else pl.lit("")
@@ -675,6 +705,10 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
             notes.append(ReadError(rel, what, None, False))
     extra = grid[EXTRA].str.strip_chars().replace("", None) if EXTRA in grid.columns else None
     template = _template_cells(grid, [f"c{i}" for ix in keep.values() for i in ix])
+    if BESIDE in grid.columns:
+        if grid[BESIDE].is_not_null().any():
+            template = grid[BESIDE] if template is None else template.fill_null(grid[BESIDE])
+        grid = grid.drop(BESIDE, MERGED, strict=False)
     no_record = not grid.height if template is None else template.is_not_null().all()
     if totals and no_record and notes is not None:  # (the file's note counts what was there, 合计 and footers alike)
         notes.append(OnlyDropped(rel, f"表头下只有 {totals} 行合计、小计或表尾说明（填表说明：、填表人：等），不是记录，没有数据行 "
@@ -706,6 +740,8 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
                    + ([template.alias(TEMPLATE)] if template is not None else []))
 
 
+BESIDE = "_beside"  # (while a table is read: the note a row holds beside the table, outside its named columns)
+MERGED = "_merged"  # (while a sheet's table is read: the note a row holds alone in a cell merged across columns)
 TEMPLATE_ROWS = 5  # rows right under the header a template's own (its 填表说明, its 示例 rows) may take
 # a cell of such a row: the template's instructions (填表说明, 填报说明, 填写说明), or its example
 # (示例, 样例, 范例 in the record number, the name or the 序号 column; 例：JS…, 例 alone)
@@ -807,9 +843,10 @@ def _without_repeated_header(df: pl.DataFrame, rel: str, notes: list | None) -> 
     return df.filter(~pl.col("line").is_in(lines + titles))
 
 
-def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame, bool, int]] | str:
+def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataFrame, bool, int, dict[int, str]]] | str:
     """Per sheet, (its name, rows above its first non-empty one, its cells as a String frame,
-    whether it is visible, how many of its formula cells hold no computed value); or a problem
+    whether it is visible, how many of its formula cells hold no computed value, the text of each
+    row a cell merged across columns holds alone, by its row in the frame: `_merged_notes`); or a problem
     message. The cells stay in a polars frame (never a Python string per cell), so a large
     workbook costs what calamine needs to hold it.
 
@@ -844,13 +881,14 @@ def _xlsx_sheets(path: Path, rel: str = "") -> Iterable[tuple[str, int, pl.DataF
             numeric = book.load_sheet(ws.title, header_row=None, use_columns=long,
                                       dtypes={i: "boolean" for i in long}).to_polars()
             cells = _as_spreadsheet_numbers(cells, numeric)
-        merges, uncomputed = _sheet_xml_facts(path, getattr(ws, "_worksheet_path", None))
-        if merges:
+        merges, across, uncomputed = _sheet_xml_facts(path, getattr(ws, "_worksheet_path", None))
+        if merges or across:
             # (calamine's frame also starts at the first non-empty column)
             left = min((next(i for i, c in enumerate(r) if c is not None) for r in ws.iter_rows(values_only=True)
                         if any(c is not None for c in r)), default=0)
             cells = _fill_merged(cells, merges, offset, left)
-        return ws.title, offset, cells, getattr(ws, "sheet_state", "visible") == "visible", uncomputed
+        notes = _merged_notes(cells, across, offset, left) if across else {}
+        return ws.title, offset, cells, getattr(ws, "sheet_state", "visible") == "visible", uncomputed, notes
 
     return (sheet(ws) for ws in wb.worksheets)
 
@@ -889,15 +927,16 @@ _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 _UNCOMPUTED = re.compile(rb'<(?:\w+:)?f(?:\s[^>]*)?(?:/>|>[^<]*</(?:\w+:)?f>)\s*(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>|</(?:\w+:)?c>)')
 
 
-def _sheet_xml_facts(path: Path, member: str | None) -> tuple[list[tuple[int, int, int]], int]:
+def _sheet_xml_facts(path: Path, member: str | None) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]], int]:
     """What the cells read by calamine do not tell, from the sheet's XML in one pass: its merged
     ranges one column wide and more than one row high, as (column, first row, last row), 0-based
     (a value typed once for several rows: a 网格员 merged over the households of their grid;
-    they follow the cells), and how many formula cells hold no computed value (they read empty)."""
+    they follow the cells); those over several columns, as (first row, first column) (a note
+    under the table merged across it); and how many formula cells hold no computed value (they read empty)."""
     if not member:
-        return [], 0
+        return [], [], 0
     col = lambda letters: sum((ord(ch) - 64) * 26 ** i for i, ch in enumerate(reversed(letters))) - 1  # noqa: E731
-    out, uncomputed, tail = [], 0, b""
+    out, across, uncomputed, tail = [], [], 0, b""
     try:
         with zipfile.ZipFile(path) as z, z.open(member.lstrip("/")) as fh:
             while chunk := fh.read(1 << 22):
@@ -909,10 +948,34 @@ def _sheet_xml_facts(path: Path, member: str | None) -> tuple[list[tuple[int, in
                         c1, r1, c2, r2 = m.group(1).decode(), int(m.group(2)), m.group(3).decode(), int(m.group(4))
                         if c1 == c2 and r2 > r1:
                             out.append((col(c1), r1 - 1, r2 - 1))
+                        elif c1 != c2:
+                            across.append((r1 - 1, col(c1)))
                 tail = text[-200:]  # (a tag cut by the chunk's end is found whole next time; found twice, kept once)
     except (KeyError, OSError, zipfile.BadZipFile):  # (the cells were read: the file is read without these)
-        return [], 0
-    return sorted(set(out)), uncomputed
+        return [], [], 0
+    return sorted(set(out)), sorted(set(across)), uncomputed
+
+
+# what a form or a system prints under its table, signed or counted (填表人：…, 导出时间：…, 共 N 条, 第 1 页):
+# a footer, merged across the table or not; a note merged across it (填表说明：…, 备注：…) is set aside
+_SIGNED = re.compile(r"^((填表|填报|制表|审核|负责|联系|统计|经办|打印|导出)人|(填表|填报|制表|统计|打印|导出)(日期|时间|单位)"
+                     r"|共\s*\d+\s*(条|行|笔|人|户|项|页)|第\s*\d+\s*页|数据来源|报送单位|单位)")
+
+
+def _merged_notes(cells: pl.DataFrame, across: list[tuple[int, int]], top: int, left: int) -> dict[int, str]:
+    """The rows of `cells` (a sheet's frame from row `top` and column `left`, 0-based) that a cell
+    merged across columns holds alone (a 填表说明 or 备注 typed under the table over its width), by
+    row in the frame: its text, but a footer's (`_SIGNED`) or a total's."""
+    out = {}
+    for r, c in across:
+        i, j = r - top, c - left
+        if 0 <= i < cells.height and 0 <= j < cells.width:
+            row = cells.row(i)
+            v = (row[j] or "").strip()
+            if v and sum(x is not None and str(x).strip() != "" for x in row) == 1 and not _SIGNED.match(v) \
+                    and not _TOTAL.match(v) and not _PLACE_TOTAL.match(v):
+                out[i] = v
+    return out
 
 
 def _fill_merged(cells: pl.DataFrame, merges: list[tuple[int, int, int]], top: int, left: int) -> pl.DataFrame:
@@ -953,20 +1016,77 @@ def _as_spreadsheet_numbers(cells: pl.DataFrame, numeric: pl.DataFrame) -> pl.Da
         .otherwise(pl.col(c)).alias(c) for c in numeric.columns)
 
 
-def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | None) -> pl.DataFrame | None:
-    """A sheet's frame -> the table below its header row (as `_table`, vectorised); None
-    when no header is among its first rows. `line` is the Excel row number."""
+def _sheet_table(offset: int, df: pl.DataFrame, known, rel: str, notes: list | None, across: Mapping[int, str] | None = None
+                 ) -> tuple[pl.DataFrame | None, tuple[list[str | None], list[frozenset[str]]] | None]:
+    """A sheet's frame -> (the table below its header row (as `_table`, vectorised), its header
+    and the kinds of value in each of its columns (`_column_kinds`: what a sheet continuing it
+    must show)); (None, None) when no header is among its first rows. `line` is the Excel row
+    number. `across`: the notes a cell merged across columns holds alone on its row (`_merged_notes`),
+    by row of `df`: set aside as a note beside the table is (`_frame_table`)."""
     titled: list[str] = []
     h, header = _find_header(df.head(HEADER_SCAN_ROWS).iter_rows(), known, titled)
     if header is None:
-        return None
+        return None, None
     if notes is not None:
         notes.extend(ReadError(rel, t, None, False) for t in titled)
     if merged := _sub_header(header, df.row(h + 1) if h + 1 < df.height else None, known):
         header, h = merged, h + 1
     grid = df.slice(h + 1).select([pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(df.columns)])
     grid = grid.with_columns(line=pl.int_range(offset + h + 2, offset + h + 2 + grid.height, dtype=pl.Int64))
-    return _frame_table(header, grid, rel, notes)
+    kinds = _column_kinds(grid.drop("line"))
+    if below := {i - h - 1: v for i, v in (across or {}).items() if i > h}:
+        grid = grid.with_columns(pl.Series(MERGED, [below.get(i) for i in range(grid.height)], dtype=pl.String))
+    return _frame_table(header, grid, rel, notes), (header, kinds)
+
+
+KIND_ROWS = 50  # rows of a column whose values tell its kinds (`_column_kinds`)
+KIND_SHARE = 0.2  # share of those values a kind must hold to be one of the column's
+# a value's kind: a date; a code (an ID, a phone number, a long record number: digits, masked or not);
+# a number (an amount, a count); else text (a name, a place, a code word)
+_KINDS = (("date", r"^(19|20)\d{2}\s*[-/.年]\s*\d{1,2}"), ("code", r"^'?[\dXx*＊#●]{7,}$"),
+          ("number", r"^[-+]?\d[\d,]*(\.\d+)?$"))
+CONTINUED_COLUMNS = 3  # columns holding values of one kind under both sheets that make a sheet without a header the previous one's
+
+
+def _column_kinds(grid: pl.DataFrame) -> list[frozenset[str]]:
+    """Per column of a table's cells, the kinds (`_KINDS`, or text) at least KIND_SHARE of its
+    first KIND_ROWS values are (an ID column masked on some rows is codes all the same); empty for a
+    column without a value there."""
+    out: list[frozenset[str]] = []
+    for c in grid.columns:
+        v = grid[c].head(KIND_ROWS).cast(pl.String).str.strip_chars().replace("", None).drop_nulls()
+        if v.is_empty():
+            out.append(frozenset())
+            continue
+        kinds = v.to_frame("v").select(pl.coalesce([pl.when(pl.col("v").str.contains(p)).then(pl.lit(k)) for k, p in _KINDS]
+                                                   + [pl.lit("text")]).alias("k"))["k"].value_counts(normalize=True)
+        out.append(frozenset(kinds.filter(pl.col("proportion") >= KIND_SHARE)["k"].to_list()))
+    return out
+
+
+def _continued(offset: int, frame: pl.DataFrame, shape: tuple[list[str | None], list[frozenset[str]]], rel: str,
+               notes: list | None) -> pl.DataFrame | None:
+    """A sheet without a header row that continues the table of the sheet before it (a long
+    extract split over Sheet1 and Sheet2, its header on the first alone) -> its rows read under
+    that table's header (`shape`: the header and its columns' kinds, `_sheet_table`'s), or None
+    when it does not fit it: more columns than the header names, or a column whose values (or its
+    first row's value) are of no kind the header's table has there (at least CONTINUED_COLUMNS
+    columns compared)."""
+    header, kinds = shape
+    named = max((i + 1 for i, h in enumerate(header) if h), default=0)
+    if not frame.width or frame.width > named:
+        return None
+    grid = frame.select([pl.col(c).cast(pl.String).alias(f"c{i}") for i, c in enumerate(frame.columns)])
+    # (its first row of values too: a header of its own in words no kind reads, settle_no | name …, is no continuation)
+    first = next((r for r in grid.iter_rows() if sum(bool(c and c.strip()) for c in r) >= CONTINUED_COLUMNS), None)
+    if first is None:
+        return None
+    for own in (_column_kinds(grid), _column_kinds(pl.DataFrame([list(first)], schema=grid.columns, orient="row"))):
+        pairs = [(a, b) for a, b in zip(kinds, own) if a and b]
+        if len(pairs) < CONTINUED_COLUMNS or any(not (a & b) for a, b in pairs):
+            return None
+    grid = grid.with_columns(line=pl.int_range(offset + 1, offset + 1 + grid.height, dtype=pl.Int64))
+    return _frame_table(header[:frame.width], grid, rel, notes)
 
 
 SIDE_BY_SIDE_NAMES = 2  # header names two tables of one sheet, apart by an empty column, both give: one kind of table twice
@@ -1224,14 +1344,25 @@ def read_tables(
                 return ReadError(rel, sheets)
             found, unread, hidden, said = [], [], [], []
             blank = True  # (no value on any visible sheet: a workbook made and never filled)
-            sheets = ((name if not i else f"{name} 并排第{i + 1}个表", offset, part, visible, 0 if i else uncomputed)
-                      for name, offset, frame, visible, uncomputed in sheets
-                      for i, part in enumerate(_side_by_side(frame, known, rel, name, notes) if visible else [frame]))
-            for name, offset, frame, visible, uncomputed in sheets:
+            sheets = ((name if not i else f"{name} 并排第{i + 1}个表", offset, part, visible, 0 if i else uncomputed,
+                       merged if len(parts) == 1 else {})
+                      for name, offset, frame, visible, uncomputed, merged in sheets
+                      for parts in [_side_by_side(frame, known, rel, name, notes) if visible else [frame]]
+                      for i, part in enumerate(parts))
+            shape = before = None  # (the header and column kinds of the table on the visible sheet before, and its name)
+            for name, offset, frame, visible, uncomputed, merged in sheets:
                 if visible and blank and frame.width and frame.height:
                     blank = not frame.select(pl.any_horizontal(pl.all().is_not_null())).to_series().any()
                 start = len(notes) if notes is not None else 0
-                df = _sheet_table(offset, frame, known, rel, notes if visible else None)
+                df, own = _sheet_table(offset, frame, known, rel, notes if visible else None, merged)
+                if df is None and visible and shape is not None and not is_summary_sheet(name, summary_sheets) and (
+                        df := _continued(offset, frame, shape, rel, notes)) is not None and notes is not None:
+                    notes.append(ReadError(rel, f"工作表「{name}」没有表头，其各列与工作表「{before}」的表相符，按「{before}」的表头读取"
+                                                f"（同一张表分在两个工作表？请核对） sheet '{name}' has no header row; its columns fit "
+                                                f"the table on sheet '{before}': read under that header (one table split over "
+                                                f"two sheets? please check)", None, False))
+                if visible:
+                    shape, before = (own, name) if own is not None else (shape, before) if df is not None else (None, None)
                 said.append((name, start, len(notes) if notes is not None else 0))
                 if df is None:
                     if visible and (rows := _table_rows(frame)) >= TABLE_ROWS and not _lists_fields(frame, known):
@@ -1323,7 +1454,8 @@ def read_table(
 
 
 def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: list | None = None,
-                  latest: date | None = None, blanked: list | None = None, aside: list | None = None
+                  latest: date | None = None, blanked: list | None = None, aside: list | None = None,
+                  period_year: int | None = None
                   ) -> tuple[list[tuple[str, pl.DataFrame]], pl.DataFrame, list[tuple[str, pl.DataFrame]], int]:
     """One delivered file of folder `dept` -> read, detect each table's kind, standardise,
     validate: ([(kind, valid rows)] per table, `Rejected` rows, [(kind, `stand_ins` of its rows
@@ -1337,7 +1469,8 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
     extract's such cells are only noted, per column). A table of no kind on a sheet
     named as a summary (`[inbox] summary_sheets`) beside other tables is noted, not read: its
     rows are totals, not records, and count as no row read. `aside`: who a roster table's rows set
-    aside show (`persons_set_aside`), appended."""
+    aside show (`persons_set_aside`), appended. `period_year`: the period's year, which a 参保年度
+    given as the years it spans (2026-2027) is read as when they hold it (`years_of_period`)."""
     tables = read_tables(path, rel, known, notes, cfg.inbox.summary_sheets)
     if isinstance(tables, ReadError):
         return [], rejected_files([replace(tables, dept=dept)]), [], 0
@@ -1379,6 +1512,19 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
             notes.append(ReadError(label, f"「{header}」为户内编号（多数户都有同样的编号），已按「户编号-{header}」读作人编号（如 "
                                           f"{example}，{len(within)} 行） '{header}' numbers persons within each household: "
                                           f"read as 户编号-{header}", dept, False))
+        std, spans = years_of_period(std, spec, period_year)
+        if spans and notes is not None:
+            header = (columns.get(spec.snapshot_year) or [spec.snapshot_year])[0]
+            notes.append(ReadError(label, f"「{header}」{len(spans)} 个为跨年区间（如 2026-2027），含本期所在的 {period_year} 年，按 {period_year} "
+                                          f"读取（第 {_first_lines(spans)} 行） {len(spans)} values of '{header}' span two years "
+                                          f"holding the period's: read as {period_year}", dept, False))
+        std, orders = dates_in_order(std, spec)
+        if notes is not None:
+            for f, (order, line, value) in orders.items():
+                header, zh = (columns.get(f) or [f])[0], {"M/D/Y": "月/日/年", "D/M/Y": "日/月/年"}[order]
+                notes.append(ReadError(label, f"「{header}」的日期写作年份在后，按“{zh}”读取（第 {line} 行的 {value} 定此顺序） dates of "
+                                              f"'{header}' written with the year last: read as {order}, as line {line} ({value}) "
+                                              f"shows", dept, False))
         cells: list[pl.DataFrame] = []
         ok, bad = validate(std, spec, dept, label, latest if spec.name in cfg.ANSWER_KINDS else None, cells)
         if blanked is not None and spec.name in cfg.ANSWER_KINDS:
@@ -1387,6 +1533,11 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
             notes.extend(blanked_notes(cells, columns, label, dept))
             if spec.name not in cfg.ANSWER_KINDS:
                 notes.extend(month_notes(month_only_lines(std, spec), columns, label, dept))
+            for f, ns in approximate_lines(std, spec).items():
+                header = (columns.get(f) or [f])[0]
+                notes.append(ReadError(label, f"「{header}」{len(ns)} 个值为约数（约500、500左右），按所写数值读取（第 {_first_lines(ns)} 行），"
+                                              f"请核对 {len(ns)} values of '{header}' are approximate (约500, 500左右): read as "
+                                              f"the number written", dept, False))
             if lines := old_id_lines(std):
                 header = (columns.get("id_number") or ["身份证号"])[0]
                 notes.append(ReadError(label, f"「{header}」{len(lines)} 个为15位旧号，已按国家标准升为18位（补19、算校验位）读取，请在底册中"
@@ -1484,10 +1635,12 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
         found: list[ReadError] = []
         cells: list[pl.DataFrame] = []
         people: list[pl.DataFrame] = []
-        return *read_delivery(period_dir / rel, rel, dept, cfg, known, found, latest_date, cells, people), found, cells, people
+        return (*read_delivery(period_dir / rel, rel, dept, cfg, known, found, latest_date, cells, people, period_year),
+                found, cells, people)
 
     shown: list[pl.DataFrame] = []  # (who the roster's rows set aside show)
     records, headed_only = 0, []  # (data rows other than a template's own; the files of a header and no such row)
+    read_files: list[str] = []  # (the files read: not those identical to an earlier period's)
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         reading = {rel: pool.submit(read, rel) for rel in files.sort("size", descending=True, maintain_order=True)["file"]}
@@ -1551,6 +1704,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
                                                 f"its list delivered whole every period is read (its other records were "
                                                 f"delivered then); {ask_en}", dept, False, category))
             rows_read += rows
+            read_files.append(rel)
             own = bad.filter(pl.col("reason") == TEMPLATE_ROW).height
             records += rows - own
             dropped = sum(n.lines for n in found if isinstance(n, OnlyDropped))  # (said by `header_only`)
@@ -1568,6 +1722,15 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
         notes.extend(ReadError(rel, NO_ANSWER_ROWS, dept, False, Finding.NO_ROWS) for rel, _, _ in headed_only)
     elif dept in cfg.departments or records:
         notes.extend(header_only(rel, own, dept, records, dropped) for rel, own, dropped in headed_only)
+    if period and dept in cfg.departments:
+        # (a file named for another period: last month's extract put in again, its records read as this period's)
+        for rel in read_files:
+            if (named := periods_named(rel)) and period not in named:
+                said = "、".join(sorted(named))
+                notes.append(ReadError(rel, f"文件名标明 {said} 期，却在 {period} 期中，其记录按 {period} 期读取：误放了其他期的文件？请核对"
+                                            f" the file's name gives period {said}, but it is in {period}'s folder: its records "
+                                            f"are read as {period}'s; another period's file put in by mistake? please check",
+                                       dept, False, Finding.OTHER_PERIOD))
     ranks = delivery_ranks(files, cfg.inbox.later_marks, period)
     latest, bad, superseded = keep_latest(
         delivered, pl.concat([pl.DataFrame(schema=REJECTED_SCHEMA), *rejected]).cast(REJECTED_SCHEMA), ranks, cfg, period_year)

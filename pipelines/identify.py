@@ -36,6 +36,11 @@ def set_aside_unidentifiable(valid: pl.DataFrame) -> tuple[pl.DataFrame, pl.Data
     return valid.filter(~bad), rejected.cast(REJECTED_SCHEMA)
 
 
+# the number of another document than a resident ID card: a passport (E12345678, G12345678, EA1234567),
+# a 港澳居民来往内地通行证 (H12345678, M12345678), a 往来港澳通行证 (C12345678)
+OTHER_DOCUMENT = r"^[A-Za-z]{1,2}\d{7,9}$"
+
+
 def unreadable_ids(valid: pl.DataFrame, id_in_record_id: bool = False) -> pl.DataFrame:
     """Validated person-level rows (with `id_raw`, file, line) -> QualityFinding rows, one per
     file: the rows whose 证件号码 holds something that reads as no ID at all (neither whole, masked
@@ -68,10 +73,23 @@ def unreadable_ids(valid: pl.DataFrame, id_in_record_id: bool = False) -> pl.Dat
     bad = odd.filter(normalize_ids(odd.select("id_raw"))["id_status"] == "missing").sort("file", "line")
     if bad.is_empty():
         return none
-    return _lines_per_file(
-        bad, Finding.ID_UNREADABLE, pl.col("id_raw").first(),
-        "证件号码读不出身份证号（如 '{}'，第 {} 行），这些记录只能按姓名与地点关联 — ID numbers that read as "
-        "none (e.g. '{}'): their records are linked by name and place alone", "example", "lines", "example").vstack(none)
+    # (a passport's or a 港澳台 permit's number, E12345678, C01234567: another document, rightly
+    # delivered under 证件号码 beside its 证件类型; said, not as an ID the run failed to read)
+    other = bad["id_raw"].str.strip_chars().str.contains(OTHER_DOCUMENT).fill_null(False)
+    found = [none]
+    if other.any():
+        found.insert(0, _lines_per_file(
+            bad.filter(other), Finding.FILE_NOTE,
+            pl.col("id_raw").first().str.strip_chars().str.replace(r"^(..).*(...)$", "${1}****${2}"),  # (masked: E1****678)
+            "证件号码为护照、港澳台通行证等其他证件的号码（如 '{}'，第 {} 行），这些记录只能按姓名与地点关联 — numbers of "
+            "another document than an ID card (a passport, e.g. '{}'): their records are linked by name and place alone",
+            "example", "lines", "example"))
+    if not other.all():
+        found.insert(0, _lines_per_file(
+            bad.filter(~other), Finding.ID_UNREADABLE, pl.col("id_raw").first(),
+            "证件号码读不出身份证号（如 '{}'，第 {} 行），这些记录只能按姓名与地点关联 — ID numbers that read as "
+            "none (e.g. '{}'): their records are linked by name and place alone", "example", "lines", "example"))
+    return pl.concat(found)
 
 
 def _lines_per_file(bad: pl.DataFrame, category: str, example: pl.Expr, detail: str, *args: str) -> pl.DataFrame:

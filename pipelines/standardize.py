@@ -9,7 +9,7 @@ from difflib import SequenceMatcher
 import polars as pl
 
 from config import Config, KindSpec
-from pipelines.validate import EXTRA, TEMPLATE, parse_float
+from pipelines.validate import APPROXIMATE, EXTRA, TEMPLATE, parse_float
 from schemas.outputs import LIST_STATE_COLUMNS, TOWNSHIP_COLUMNS
 
 # A trailing unit in brackets or after a slash, e.g. 年人均纯收入（元）, （单位：元）, （元/人）, [元], /元, an ID's
@@ -27,9 +27,16 @@ _TEN_THOUSAND = re.compile(r"\((单位:)?万元(/(人|户|年|月))?\)$|/(单位
 _BRACKETS = str.maketrans("[]【】〔〕〖〗", "()()()()")  # a unit in other brackets: 个人自付[元], 个人自付【元】
 
 
+# a form's number before a column's name: 1.记录编号, 2、姓名, （3）证件号码, 一、证件号码, （四）金额, ①姓名
+# (NFKC'd: ① is 1, （3） is (3), ． is .)
+_NUMBERED = re.compile(r"^(\d{1,2}[.、:)]|\(\d{1,2}\)|[一二三四五六七八九十]{1,3}[、.:]|\([一二三四五六七八九十]{1,3}\))(?=\D)")
+
+
 def _plain(h: str) -> str:
-    """A header NFKC (full-width -> half-width), without whitespace or a template's required-field mark `*`."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(h))).strip("*").translate(_BRACKETS)
+    """A header NFKC (full-width -> half-width), without whitespace, a template's required-field
+    mark `*` or a form's number before the name (`_NUMBERED`: 1.记录编号 is 记录编号)."""
+    t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", re.sub(r"^\s*[①-⑳]", "", str(h)))).strip("*")
+    return _NUMBERED.sub("", t).strip("*").translate(_BRACKETS)
 
 
 def normalize_header(h: str) -> str:
@@ -113,8 +120,10 @@ def standardize(raw: pl.DataFrame, spec: KindSpec) -> pl.DataFrame:
 
     def one(h: str) -> pl.Expr:
         if _in_ten_thousands(h):
-            yuan = (parse_float(h) * 10_000).round(4)
-            return pl.when(yuan.is_not_null()).then(yuan.cast(pl.String)).otherwise(pl.col(h).cast(pl.String))
+            yuan = (parse_float(h) * 10_000).round(4).cast(pl.String)
+            # (约1.2 stays said to be about so much: 约12000.0, which validation reads and the file is told)
+            about = pl.col(h).cast(pl.String).str.contains(APPROXIMATE).fill_null(False)
+            return pl.when(yuan.is_not_null()).then(pl.when(about).then("约" + yuan).otherwise(yuan)).otherwise(pl.col(h).cast(pl.String))
         return pl.col(h).cast(pl.String)
 
     def column(f: str) -> pl.Expr:

@@ -44,8 +44,9 @@ _NO_AMOUNT = r"^(暂无|无|没有|/|\\)$"
 EXTRA = "_extra"  # the column adapters.inbox gives a row's first field past the header's width
 # ... and a template's own row under its header (its 填表说明 line, its 示例 row): the cell saying so
 TEMPLATE = "_template"
-TEMPLATE_ROW = ("填表模板的示例行或填表说明，不是记录，未读取（请删去后报送） a template's example (示例) or instructions "
-                "(填表说明) row, not a record: not read (delete it before delivering)")
+TEMPLATE_ROW = ("填表模板的示例行或填表说明（或表格旁、表下合并单元格中的说明、备注），不是记录，未读取（请删去后报送） a template's example "
+                "(示例) or instructions (填表说明) row, or a note beside or under the table, not a record: not read (delete it "
+                "before delivering)")
 WHOLE_ROW = "(整行 row)"  # the field named for a fault of the whole row
 MAX_FIELD_CHARS = 500  # no delivered field is longer; a longer value is garbage (or an attack) and is set aside
 TOO_LONG = f"值过长（超过{MAX_FIELD_CHARS}字符）"  # (the reason's words: `feedback.values_not_read` tells it apart)
@@ -315,6 +316,88 @@ def month_only_lines(df: pl.DataFrame, spec: KindSpec) -> dict[str, list[int]]:
     return found
 
 
+# a year given as the period it spans (参保年度 2026-2027, 2026至2027年度, 2026—2027学年)
+_YEARS = r"^((?:19|20)\d{2})\s*年?\s*(?:[-~～〜—–－/]|至|到)\s*((?:19|20)\d{2})\s*(?:年度?|学年|年)?$"
+
+
+def years_of_period(df: pl.DataFrame, spec: KindSpec, period_year: int | None) -> tuple[pl.DataFrame, list[int]]:
+    """A snapshot's year (`KindSpec.snapshot_year`: 参保名单's 参保年度) given as the years it spans
+    (`2026-2027`) -> the period's year where those years hold it (`2026` in 2026-10, in 2027-01
+    `2027`), and the lines so read (what the file is told). One that does not hold it, or without
+    a period, is left as written: `validate` sets its row aside, the value being a range
+    (`_reason`). `2026年度` needs nothing: `parse_int` reads it."""
+    f = spec.snapshot_year
+    if not f or f not in df.columns or period_year is None:
+        return df, []
+    g = df[f].cast(pl.String).str.normalize("NFKC").str.strip_chars().str.extract_groups(_YEARS)
+    holds = (g.struct[0].cast(pl.Int64) <= period_year) & (g.struct[1].cast(pl.Int64) >= period_year)
+    holds = holds.fill_null(False)
+    if not holds.any():
+        return df, []
+    return df.with_columns(pl.when(holds).then(pl.lit(str(period_year))).otherwise(pl.col(f)).alias(f)), df.filter(holds)["line"].to_list()
+
+
+# a date written day and month before the year (10/5/2026, 25.10.2026: an export of a system set to
+# another locale), a time after it allowed: which of the two is the month only a day over 12 tells
+_DAY_MONTH = r"^(\d{1,2})\s*([/.-])\s*(\d{1,2})\s*[/.-]\s*((?:19|20)\d{2})((?:\s+|T).*)?$"
+AMBIGUOUS_ORDER = "月、日顺序不明"  # (the reason's words: `_reason`)
+
+
+def dates_in_order(df: pl.DataFrame, spec: KindSpec) -> tuple[pl.DataFrame, dict[str, tuple[str, int, str]]]:
+    """A table (standardised strings `df`, with `line`) whose date fields hold dates written with the
+    year last (`10/5/2026`, `_DAY_MONTH`) -> the table with those dates written year first
+    (`2026-10-05`), read as the column says: a day over 12 in one of its dates (`10/25/2026`) fixes
+    the order, month first or day first, for the whole column; a date whose two numbers are equal,
+    or one of them over 12, says its own. A date of a column that does not say (no day over 12, or
+    both orders in it) is left as written: `validate` sets its row aside saying the order is not
+    known (`AMBIGUOUS_ORDER`). Also: per field whose order its column fixed, (the order, `M/D/Y` or
+    `D/M/Y`, the line and value that fixed it), what the file is told."""
+    columns = EXTRACT_MODELS[spec.name].to_schema().columns
+    said, out = {}, []
+    for f in [f for f, c in columns.items() if c.dtype.type == pl.Date and f in df.columns]:
+        t = df[f].cast(pl.String).str.normalize("NFKC").str.strip_chars()
+        g = t.str.extract_groups(_DAY_MONTH)
+        if g.struct[0].is_null().all():
+            continue
+        a, b = g.struct[0].cast(pl.Int64), g.struct[2].cast(pl.Int64)
+        month_first, day_first = (b > 12) & (a <= 12), (a > 12) & (b <= 12)
+        order = None
+        if month_first.any() and not day_first.any():
+            order, at = "M/D/Y", month_first.arg_true()[0]
+        elif day_first.any() and not month_first.any():
+            order, at = "D/M/Y", day_first.arg_true()[0]
+        month = (pl.when(month_first | (a == b)).then(a).when(day_first).then(b)
+                 .when(pl.lit(order == "M/D/Y")).then(a).when(pl.lit(order == "D/M/Y")).then(b))
+        day = pl.when(month == a).then(b).otherwise(a)
+        v = pl.DataFrame({"t": t, "g": g}).select(pl.when(month.is_not_null()).then(pl.format(
+            "{}-{}-{}{}", pl.col("g").struct[3], month, day, pl.col("g").struct[4].fill_null(""))).otherwise(pl.col("t"))
+        ).to_series().alias(f)
+        out.append(pl.when(g.struct[0].is_not_null()).then(v).otherwise(pl.col(f)).alias(f))
+        if order:
+            said[f] = (order, df["line"][at], t[at])
+    return (df.with_columns(out) if out else df), said
+
+
+_ABOUT = r"^(?:大约|约计|约合|约)(\d)"  # before a number: 约500
+# a number said approximately: 约500, 500左右, 500元左右, 5千多, 500余元
+APPROXIMATE = rf"{_ABOUT}|\d\s*[十百千万亿]?\s*(元|万元)?\s*(左右|上下|余|多)"
+# a range for one number (500-600, 500~600, 500至600元): no amount to read, the row set aside saying so
+_RANGE = r"^\d[\d,.]*\s*[十百千万]?\s*(元|万元)?\s*([-~～〜—–－]|至|到)\s*\d[\d,.]*\s*[十百千万]?\s*(元|万元)?$"
+
+
+def approximate_lines(df: pl.DataFrame, spec: KindSpec) -> dict[str, list[int]]:
+    """Per number field of the kind's model (standardised strings `df`, with `line`), the lines
+    whose value is said to be about so much (约500, 500左右, 5千多: `APPROXIMATE`), read as that
+    number (`parse_float`): what the file is told, the figure being not exact."""
+    columns = EXTRACT_MODELS[spec.name].to_schema().columns
+    found = {}
+    for f in [f for f, c in columns.items() if c.dtype.type in (pl.Float64, pl.Int64) and f in df.columns and f != "line"]:
+        said = df.select(f, "line").filter(pl.col(f).cast(pl.String).str.contains(APPROXIMATE).fill_null(False))
+        if lines := said.filter(parse_float(f).is_not_null())["line"].to_list():  # (few rows parsed: a city's millions are not)
+            found[f] = lines
+    return found
+
+
 _SCALES = {"十": 10.0, "百": 100.0, "千": 1e3, "万": 1e4, "十万": 1e5, "百万": 1e6, "千万": 1e7, "亿": 1e8}
 
 
@@ -330,8 +413,9 @@ def parse_float(c: str) -> pl.Expr:
         scale = unit.str.extract(r"^([十百千万亿]+)", 1).replace_strict(_SCALES, default=1.0, return_dtype=pl.Float64)
         return pl.struct(s=s, f=s.cast(pl.Float64, strict=False), scale=scale)
     # (what it is per, after the unit: 月救助金额 500元/月, 年人均纯收入 7685元/人, 个人负担 8000/学年)
-    x = _let(_text(c).str.replace_all(r"[,，\s¥￥]", "").str.replace(r"(\d|[\u4e00-\u9fff])/[\u4e00-\u9fff·]+$", "$1"),
-             read)
+    # (an amount said to be about so much, 约500 or 500左右: that amount, the file told, `approximate_lines`)
+    x = _let(_text(c).str.replace_all(r"[,，\s¥￥]", "").str.replace(r"(\d|[\u4e00-\u9fff])/[\u4e00-\u9fff·]+$", "$1")
+             .str.replace(_ABOUT, "${1}"), read)
     s, f, scale = pl.field("s"), pl.field("f"), pl.field("scale")
     x = x.struct.with_fields(  # (0.57 x 10,000 is 5,699.999999999999: as `standardize`'s 万元)
         pl.when(scale != 1.0).then((f * scale).round(4)).otherwise(f).alias("f"))
@@ -529,6 +613,14 @@ def _reason(check: str, dtype, value: str | None) -> str:
     if check == "extra_fields":
         return ("字段数多于表头，各列的值已错位（某个值含未加引号的逗号？如 1,234.50） more fields than the header, "
                 "the values have shifted (an unquoted comma in a value, e.g. 1,234.50?); first extra field" + v)
+    if check == "parse" and dtype == pl.Date and value is not None and re.search(_DAY_MONTH, value.strip()):
+        return (f"{AMBIGUOUS_ORDER}：不知{v.removeprefix(': ')}是“月/日/年”还是“日/月/年”（该列没有大于12的日定出顺序，或两种顺序都有；"
+                f"请写成 2026-10-05 的样式） ambiguous date, month/day or day/month: no day over 12 in the column tells one order{v}")
+    if check == "parse" and dtype == pl.Int64 and value is not None and re.search(_YEARS, unicodedata.normalize("NFKC", value).strip()):
+        return f"年度为跨年区间，本期所在年份不在其中{v}（请填写一个年份，如 2026） years spanned, not the period's year{v}"
+    if check == "parse" and dtype in (pl.Float64, pl.Int64) and value is not None and re.search(
+            _RANGE, unicodedata.normalize("NFKC", value).strip()):
+        return f"数值为区间，不是一个确切的数{v}（请填写确切数值） a range, not one number{v}: give the exact figure"
     if check == "parse":
         return {pl.Date: "日期无法解析 unparseable date", pl.Int64: "整数无法解析 unparseable integer"}.get(
             dtype, "数值无法解析 unparseable number") + v
@@ -798,6 +890,15 @@ def original_file(file: pl.Expr) -> pl.Expr:
 
 # A period a file's name gives (结算明细_2026-09.csv, 底册202609.xlsx, 2026年9月名单.csv): year, month.
 _PERIOD_IN_NAME = r"(?:^|\D)(20\d{2})(?:(0[1-9]|1[0-2])|\s*[-_./年]\s*(0?[1-9]|1[0-2]))(?:\D|$)"
+
+
+def periods_named(file: str) -> set[str]:
+    """The periods (YYYY-MM) a file's name gives (`_PERIOD_IN_NAME`: 结算明细_2026-09, 2026年9月, 202609);
+    none for a name giving a span of months (2026年1-10月累计), which is no one period."""
+    name = unicodedata.normalize("NFKC", re.sub(r"\.[^./]*$", "", file.rsplit("/", 1)[-1]))
+    if re.search(r"\d{1,2}\s*(?:[-~至到])\s*\d{1,2}\s*月", name):
+        return set()
+    return {f"{m.group(1)}-{(m.group(2) or m.group(3)).zfill(2)}" for m in re.finditer(_PERIOD_IN_NAME, name)}
 
 
 def delivery_ranks(files: pl.DataFrame, later_marks: Sequence[str], period: str | None = None) -> dict[str, int]:

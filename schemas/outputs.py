@@ -149,11 +149,12 @@ class Finding:
     ASIDE_RECORDS = "底册搁置人员或有记录 records that may be of roster persons set aside"
     NO_ROWS = "文件无数据行 file holding a header and no row"
     NO_ANSWERS = "反馈无答复 returned list without any answer"
+    OTHER_PERIOD = "文件名为他期 a file named for another period"
     ATTENTION = (FILE_SET_ASIDE, REPLACED, RULE_HELD_BACK, RULE_LEFT_OUT, CALENDAR, MOVED, DISAGREE, SPLIT_NOT_SOUGHT,
                  TOWNSHIP_TWICE, ID_UNREADABLE, HOUSEHOLD_SHARED, NO_HEAD, PERSON_TWICE,
                  PHONE_DESTROYED, COLUMN_MISSING, VALUES_BLANKED, TOWNSHIP_SPELLINGS, OLDER_VERSION, HIDDEN_TABLE,
                  DAMAGED_BYTES, EARLIER_COPY, EARLIER_RECORDS, ANSWERS_NOT_READ, KEPT_OFF_ROSTER, GRID_NOT_DELIVERED, GRID_NO_ROWS,
-                 ASIDE_RECORDS, SINCE_LAST_RUN, NO_ROWS, NO_ANSWERS)
+                 ASIDE_RECORDS, SINCE_LAST_RUN, NO_ROWS, NO_ANSWERS, OTHER_PERIOD)
 
 
 # Township warning list (预警清单), in column order. The last five are for the township to fill.

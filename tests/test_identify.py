@@ -69,6 +69,21 @@ def test_ids_that_read_as_none_are_reported_per_file_with_lines_and_a_masked_exa
     assert unreadable_ids(df.filter(pl.col("file") == "医保/b.csv")).is_empty()
 
 
+def test_a_passports_number_under_the_id_header_is_said_as_another_document_not_an_unreadable_id():
+    """A settlement of a person insured with a passport (证件类型 护照, 证件号码 E12345678) was named on the
+    console as an ID the run could not read, as a phone number there is. It is another document:
+    noted per file (文件说明, the number masked), its records linked by name and place alone as before."""
+    df = pl.DataFrame({
+        "dept": ["医保"] * 4, "kind": ["med_settlement"] * 4, "file": ["医保/a.csv"] * 4, "line": [2, 3, 4, 5],
+        "record_id": list("ABCD"), "name": ["张三"] * 4,
+        "id_raw": ["E12345678", "13912345678", "C01234567", "341302********2734"],
+    })
+    f = unreadable_ids(df)
+    assert f.select("category", "count").rows() == [(Finding.ID_UNREADABLE, 1), (Finding.FILE_NOTE, 2)]
+    assert "第 3 行" in f["detail"][0] and f["detail"][1].startswith("证件号码为护照、港澳台通行证等其他证件的号码（如 'E1****678'，第 2、4 行）")
+    assert unreadable_ids(df.filter(pl.col("line") != 3))["category"].to_list() == [Finding.FILE_NOTE]
+
+
 def test_a_17_digit_disability_certificate_is_an_id_shown_not_one_read_as_none():
     """A 残疾人证号 made from an old ID (17 digits: the old ID, type and level) is a whole ID: no
     'read as none' finding for its file, and its nameless row is kept as a 20-character one's

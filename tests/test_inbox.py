@@ -1565,6 +1565,45 @@ def test_a_list_over_two_enrollment_years_keeps_each_person_s_row_of_the_period_
     assert rows == superseded.height + latest["med_enrollment"].height + rejected.height
 
 
+def test_an_enrollment_year_given_as_the_years_it_spans_is_the_periods_year_when_they_hold_it(tmp_path):
+    """参保年度 `2026-2027` (a list of the scheme's year spanning two) was set aside as an
+    unparseable integer, the person's row back to 医保 and M4 reading them as absent. Read as the
+    period's year when the span holds it, the file told which lines; a span not holding it is set
+    aside saying so; `2026年度` is 2026."""
+    per = tmp_path / "2026-10"
+    write(per / "医保" / "参保名单.csv", "\n".join([
+        "人员编号,姓名,证件号码,参保状态,参保年度", "CB1,张三,341302********1234,正常参保,2026-2027",
+        "CB2,李四,341302********2345,正常参保,2025—2026年度", "CB3,王五,341302********3456,正常参保,2026年度",
+        "CB4,赵六,341302********4567,正常参保,2027-2028"]) + "\n")
+    files, _ = discover(per, CFG)
+    notes = []
+    latest, rejected, _, rows, _ = read_department(per, files, "医保", CFG, notes)
+    assert latest["med_enrollment"].select("record_id", "year").rows() == [("CB1", 2026), ("CB2", 2026), ("CB3", 2026)]
+    assert rejected.select("record_id", "field").rows() == [("CB4", "year")]
+    assert rejected["reason"][0].startswith("year 年度为跨年区间，本期所在年份不在其中: '2027-2028'")
+    assert any(n.problem.startswith("「参保年度」2 个为跨年区间（如 2026-2027），含本期所在的 2026 年，按 2026 读取（第 2、3 行）")
+               for n in notes)
+
+
+def test_a_department_file_named_for_another_period_is_said(tmp_path):
+    """残疾人证_2026-09.csv in 2026-10's folder (last month's extract put in again, or misnamed): its
+    records were read as October's with nothing said. They still are (which it is, no one here can
+    tell), and the file is named on the console (`文件名为他期`); a name of the period, of none, or of
+    a span of months (1-10月累计) is not."""
+    per = tmp_path / "2026-10"
+    body = "\n".join([HEADER, "JS1,张三,341302********1234,2026-10-05,1"]) + "\n"
+    for i, name in enumerate(("结算明细_2026-09.csv", "结算明细_2026-10_补报.csv", "结算明细.csv", "2026年1-10月累计.csv")):
+        write(per / "医保" / name, body.replace("JS1", f"JS{i}"))
+    files, _ = discover(per, CFG)
+    notes = []
+    latest, _, _, rows, _ = read_department(per, files, "医保", CFG, notes)
+    assert rows == 4 and latest["med_settlement"].height == 4
+    said = [n for n in notes if n.category == Finding.OTHER_PERIOD]
+    assert [(n.file, n.dept) for n in said] == [("医保/结算明细_2026-09.csv", "医保")]
+    assert said[0].problem.startswith("文件名标明 2026-09 期，却在 2026-10 期中，其记录按 2026-10 期读取")
+    assert Finding.OTHER_PERIOD in Finding.ATTENTION
+
+
 def test_a_sheet_of_records_whose_header_is_not_found_is_set_aside_not_skipped(tmp_path):
     """A workbook of three sheets of settlements, the second headed in English, the third below
     16 title lines: their rows were skipped like a cover sheet's, read by no one and counted
@@ -1579,6 +1618,104 @@ def test_a_sheet_of_records_whose_header_is_not_found_is_set_aside_not_skipped(t
     assert [k for k, _ in valid] == ["med_settlement"] and valid[0][1].height == 2 and read == 2
     assert rejected.select("file", "line").rows() == [("医保/医保.xlsx（工作表 下）", None), ("医保/医保.xlsx（工作表 补报）", None)]
     assert rejected["reason"].str.starts_with("前15行未找到表头，工作表未读取").all()
+
+
+def test_a_sheet_continuing_the_table_of_the_sheet_before_is_read_under_its_header(tmp_path):
+    """A long extract split over Sheet1 and Sheet2, its header on the first alone: Sheet2's rows
+    were set aside whole (no header found), back to the department. A sheet without a header whose
+    columns hold values of the kinds the table before has there is read under that header, its rows
+    named by their own sheet and row, the file told; a third sheet continues it too. A sheet whose
+    columns hold other kinds (a list of another shape), or headed in words no kind reads, is still
+    set aside."""
+    rows = [["JS1", "张三", "341302********123X", "2026-10-05", 100], ["JS2", "李四", "341302********1234", "2026-10-06", 20.5]]
+    # (an ID column masked on some rows, whole on others, is one kind of column)
+    more = [["JS3", "王五", "341302199001011235", "2026-10-07", 300], ["JS4", "赵六", "341302199001011236", "2026-10-08", 4]]
+    path = workbook(tmp_path / "医保.xlsx", [("Sheet1", [HEADER.split(","), *rows]), ("Sheet2", more),
+                                             ("Sheet3", [["JS5", "钱七", "341302********1237", "2026-10-09", 5]])])
+    notes = []
+    valid, rejected, _, read = read_delivery(path, "医保/医保.xlsx", "医保", CFG, KNOWN, notes)
+    got = pl.concat([df for _, df in valid])
+    assert got.select("file", "line", "record_id", "out_of_pocket").rows() == [
+        ("医保/医保.xlsx（工作表 Sheet1）", 2, "JS1", 100.0), ("医保/医保.xlsx（工作表 Sheet1）", 3, "JS2", 20.5),
+        ("医保/医保.xlsx（工作表 Sheet2）", 1, "JS3", 300.0), ("医保/医保.xlsx（工作表 Sheet2）", 2, "JS4", 4.0),
+        ("医保/医保.xlsx（工作表 Sheet3）", 1, "JS5", 5.0)]
+    assert rejected.is_empty() and read == 5
+    said = [n for n in notes if "没有表头" in n.problem]
+    assert [n.file for n in said] == ["医保/医保.xlsx（工作表 Sheet2）", "医保/医保.xlsx（工作表 Sheet3）"]
+    assert "按「Sheet1」的表头读取" in said[0].problem and not said[0].set_aside
+    # another shape: names where the dates are, dates where the amounts are
+    other = [["JS3", "王五", "341302********1235", "王五", "2026-10-07"], ["JS4", "赵六", "341302********1236", "赵六", "2026-10-08"]]
+    path = workbook(tmp_path / "医保2.xlsx", [("Sheet1", [HEADER.split(","), *rows]), ("Sheet2", other)])
+    valid, rejected, _, read = read_delivery(path, "医保/医保2.xlsx", "医保", CFG, KNOWN, [])
+    assert read == 2 and rejected.select("file", "line").rows() == [("医保/医保2.xlsx（工作表 Sheet2）", None)]
+    assert rejected["reason"][0].startswith("前15行未找到表头")
+
+
+def test_dates_with_the_year_last_are_read_as_their_column_tells_and_the_file_told(tmp_path):
+    """A US-style export (10/5/2026): read month first when a day over 12 in the column says so,
+    the file told which line fixed the order; a column that does not say sets its rows aside."""
+    rows = ["JS1,张三,,10/5/2026,1", "JS2,李四,,10/25/2026,2"]
+    notes = []
+    path = write(tmp_path / "医保" / "us.csv", "\n".join([HEADER, *rows]) + "\n")
+    valid, rejected, _, read = read_delivery(path, "医保/us.csv", "医保", CFG, KNOWN, notes)
+    assert valid[0][1]["settle_date"].to_list() == [datetime.date(2026, 10, 5), datetime.date(2026, 10, 25)]
+    assert len(notes) == 1 and notes[0].problem.startswith("「结算日期」的日期写作年份在后，按“月/日/年”读取（第 3 行的 10/25/2026")
+    path = write(tmp_path / "医保" / "us2.csv", "\n".join([HEADER, rows[0]]) + "\n")
+    valid, rejected, _, read = read_delivery(path, "医保/us2.csv", "医保", CFG, KNOWN, [])
+    assert read == 1 and rejected["reason"][0].startswith("settle_date 月、日顺序不明")
+
+
+def test_amounts_said_to_be_about_so_much_are_named_in_the_files_note(tmp_path):
+    rows = ["JS1,张三,,2026-10-05,约500", "JS2,李四,,2026-10-05,600左右", "JS3,王五,,2026-10-05,700"]
+    notes = []
+    path = write(tmp_path / "医保" / "about.csv", "\n".join([HEADER, *rows]) + "\n")
+    valid, rejected, _, read = read_delivery(path, "医保/about.csv", "医保", CFG, KNOWN, notes)
+    assert valid[0][1]["out_of_pocket"].to_list() == [500.0, 600.0, 700.0] and rejected.is_empty()
+    assert [n.problem.split(" values")[0] for n in notes] == ["「个人自付」2 个值为约数（约500、500左右），按所写数值读取（第 2、3 行），请核对 2"]
+
+
+def test_a_note_typed_beside_the_table_is_set_aside_as_a_row_not_dropped_uncounted(tmp_path):
+    """A 填表说明 or 备注 typed in a column right of the table, on a row past its records: the row
+    was dropped as a footer (or, in a CSV read by polars, as blank) and counted nowhere; unlabelled,
+    it was set aside as a record missing every value. It is now set aside as a template's own row
+    (`(整行 row)`, the note shown), counted as read; a note beside a record leaves the record read."""
+    rows = [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", 1], ["JS2", "李四", "", "2026-10-06", 2]]
+    wb = xlsxwriter.Workbook(tmp_path / "医保.xlsx")
+    ws = wb.add_worksheet("Sheet1")
+    for i, r in enumerate(rows):
+        ws.write_row(i, 0, r)
+    ws.write(1, 7, "备注：含补报")  # (beside a record)
+    ws.write(5, 7, "填表说明：金额单位为元")
+    ws.write(6, 6, "数据来源于医保信息平台")
+    wb.close()
+    csv = write(tmp_path / "医保.csv", "\n".join([HEADER, "JS1,张三,,2026-10-05,1", "JS2,李四,,2026-10-06,2",
+                                                   ",,,,,,,填表说明：金额单位为元", ",,,,,,数据来源于医保信息平台", ",,,,,,"]) + "\n")
+    for path in (tmp_path / "医保.xlsx", csv):
+        valid, rejected, _, read = read_delivery(path, f"医保/{path.name}", "医保", CFG, KNOWN, [])
+        assert valid[0][1]["record_id"].to_list() == ["JS1", "JS2"] and read == 4
+        assert rejected.select("line", "field", "value").rows() == [
+            (4 if path == csv else 6, "(整行 row)", "填表说明：金额单位为元"), (5 if path == csv else 7, "(整行 row)", "数据来源于医保信息平台")]
+        assert rejected["reason"].str.starts_with("填表模板的示例行或填表说明（或表格旁、表下合并单元格中的说明、备注），不是记录").all()
+
+
+def test_a_note_merged_across_the_table_under_it_is_set_aside_as_a_row_a_signature_is_a_footer(tmp_path):
+    """A 填表说明 or 备注 merged across the table's columns under it: dropped as a footer (labelled)
+    or set aside as a record missing its values (not). Set aside as a note, counted; the form's
+    signature or the export's count merged so is still a footer."""
+    rows = [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", 1], ["JS2", "李四", "", "2026-10-06", 2]]
+    wb = xlsxwriter.Workbook(tmp_path / "医保.xlsx")
+    ws = wb.add_worksheet("Sheet1")
+    for i, r in enumerate(rows):
+        ws.write_row(i, 0, r)
+    ws.merge_range(4, 0, 4, 4, "填表说明：金额单位为元")
+    ws.merge_range(5, 0, 6, 4, "本表数据截至2026年10月31日")
+    ws.merge_range(7, 0, 7, 2, "填表人：王五")
+    ws.merge_range(8, 0, 8, 4, "共 2 条")
+    wb.close()
+    valid, rejected, _, read = read_delivery(tmp_path / "医保.xlsx", "医保/医保.xlsx", "医保", CFG, KNOWN, [])
+    assert valid[0][1]["record_id"].to_list() == ["JS1", "JS2"] and read == 4
+    assert rejected.select("line", "field", "value").rows() == [
+        (5, "(整行 row)", "填表说明：金额单位为元"), (6, "(整行 row)", "本表数据截至2026年10月31日")]
 
 
 def test_a_note_of_blanked_values_does_not_give_the_first_value_as_every_row_s():

@@ -53,6 +53,26 @@ def test_normalize_header_equal(a, b):
     assert normalize_header(a) == normalize_header(b)
 
 
+@pytest.mark.parametrize("h", ["1.记录编号", "1、记录编号", "１．记录编号", "（1）记录编号", "(1)记录编号", "一、记录编号",
+                               "（十二）记录编号", "①记录编号", "*1.记录编号", "12.记录编号"])
+def test_a_forms_number_before_a_header_is_no_part_of_its_name(h):
+    """A form numbering its columns (1.记录编号, （1）姓名, 一、证件号码): the header was not read, the
+    file set aside as holding no header row. A number that is the name's own stays."""
+    assert normalize_header(h) == "记录编号"
+
+
+@pytest.mark.parametrize("h", ["12.5万", "1月金额", "2026年度", "一户一档", "十组"])
+def test_a_number_that_is_the_headers_own_is_kept(h):
+    assert normalize_header(h) == h
+
+
+def test_numbered_headers_detect_their_kind():
+    headers = ["序号", "1.结算流水号", "2、姓名", "（3）证件号码", "四、结算日期", "⑤个人自付（元）"]
+    spec = detect_kind(headers, "医保", CFG)
+    assert spec.name == "med_settlement"
+    assert resolve_headers(headers, spec)["out_of_pocket"] == "⑤个人自付（元）"
+
+
 def test_normalize_header_keeps_non_unit_brackets():
     assert normalize_header("乡（镇）") == "乡(镇)"
     assert normalize_header("县（市、区）") == "县(市、区)"
@@ -127,11 +147,12 @@ def test_a_column_in_ten_thousand_yuan_is_read_in_yuan():
     """损失金额（万元）: 1.5 is 15,000 元 (read as 元 it would be 10,000 times too small to warn on);
     what is not a number stays as delivered for validation to set aside."""
     spec = CFG.kinds["agri"]
-    raw = pl.DataFrame({"报案编号": ["BA1", "BA2", "BA3", "BA4"], "户主姓名": ["张三"] * 4,
-                        "损失金额（单位：万元）": ["1.5", "0.01234", "约1.2", "-"], "line": [2, 3, 4, 5]})
-    assert standardize(raw, spec)["loss_amount"].to_list() == ["15000.0", "123.4", "约1.2", "0.0"]  # (to the 角, not the 元)
+    raw = pl.DataFrame({"报案编号": ["BA1", "BA2", "BA3", "BA4", "BA5"], "户主姓名": ["张三"] * 5,
+                        "损失金额（单位：万元）": ["1.5", "0.01234", "1.2？", "-", "约1.2"], "line": [2, 3, 4, 5, 6]})
+    # (to the 角, not the 元; about so much stays said so, for the file's note)
+    assert standardize(raw, spec)["loss_amount"].to_list() == ["15000.0", "123.4", "1.2？", "0.0", "约12000.0"]
     plain = raw.rename({"损失金额（单位：万元）": "损失金额（元）"})
-    assert standardize(plain, spec)["loss_amount"].to_list() == ["1.5", "0.01234", "约1.2", "-"]
+    assert standardize(plain, spec)["loss_amount"].to_list() == ["1.5", "0.01234", "1.2？", "-", "约1.2"]
 
 
 def test_known_headers_covers_all_aliases():

@@ -11,7 +11,7 @@ from config import load_config
 from matchers.ids import check_char
 from pipelines.reference import households_without_head
 from pipelines.standardize import standardize
-from pipelines.validate import (DUPLICATED, MAX_FIELD_CHARS, REJECTED_SCHEMA, delivery_ranks, in_headers, keep_latest, mask_value,
+from pipelines.validate import (DUPLICATED, MAX_FIELD_CHARS, REJECTED_SCHEMA, approximate_lines, dates_in_order, delivery_ranks, in_headers, keep_latest, mask_value,
                                 old_id_lines, older_versions, parse_date, rejected_files, set_aside_future_dates, stand_ins,
                                 supersede, tens_date, to_person_records, validate)
 from schemas.inputs import EXTRACT_MODELS, PersonRecord, Rejected
@@ -60,6 +60,33 @@ def test_date_formats(text):
     valid, rejected = run(settlements(settle_date=[text]))
     assert rejected.height == 0
     assert valid["settle_date"].to_list() == [date(2026, 10, 5)]
+
+
+@pytest.mark.parametrize("dates,order,read", [
+    # a day over 12 fixes the column's order: month first (a US export), or day first
+    (["10/5/2026", "10/25/2026", "9/9/2026 9:30"], "M/D/Y", [date(2026, 10, 5), date(2026, 10, 25), date(2026, 9, 9)]),
+    (["10/5/2026", "25.10.2026", "５/１０/２０２６"], "D/M/Y", [date(2026, 5, 10), date(2026, 10, 25), date(2026, 10, 5)]),
+])
+def test_dates_with_the_year_last_are_read_in_the_order_a_day_over_12_in_their_column_tells(dates, order, read):
+    """`10/5/2026` (a system set to another locale) was set aside as an unparseable date, every
+    such record back to the department. A day over 12 in one of the column's dates tells which
+    number is the month for the whole column; the file is told which line fixed it."""
+    df, said = dates_in_order(settlements(settle_date=dates), CFG.kinds["med_settlement"])
+    assert said == {"settle_date": (order, 3, dates[1])}
+    valid, rejected = run(df)
+    assert valid["settle_date"].to_list() == read and rejected.is_empty()
+
+
+def test_dates_with_the_year_last_whose_column_tells_no_order_are_set_aside_saying_so():
+    """No day over 12 in the column (or both orders in it): 10/5/2026 may be 5 October or 10 May,
+    not guessed. A date whose numbers are equal, or one over 12, says its own order and is read."""
+    spec = CFG.kinds["med_settlement"]
+    for dates in (["10/5/2026", "5/5/2026", "2026-10-06"], ["10/5/2026", "5/5/2026", "25/10/2026", "10/26/2026"]):
+        df, said = dates_in_order(settlements(settle_date=dates), spec)
+        assert said == {}
+        valid, rejected = run(df)
+        assert valid["settle_date"].to_list()[:2] == [date(2026, 5, 5), date(2026, 10, 6) if len(dates) == 3 else date(2026, 10, 25)]
+        assert rejected["line"].to_list() == [2] and rejected["reason"][0].startswith("settle_date 月、日顺序不明：不知'10/5/2026'是")
 
 
 def test_chinese_numeral_dates_read_every_day_of_the_month():
@@ -167,6 +194,22 @@ def test_a_dash_is_an_amount_of_0_and_no_date():
     assert rejected.sort("line").select("line", "field").rows() == [(7, "out_of_pocket"), (8, "settle_date")]
     reasons = rejected.sort("line")["reason"].to_list()
     assert "negative" in reasons[0] and "missing" in reasons[1]
+
+
+def test_an_amount_said_to_be_about_so_much_is_that_amount_and_a_range_is_set_aside_saying_so():
+    """约500 was set aside as an unparseable number (its 医保 record back to the department, its
+    sum short), 500左右 read as 500 with nothing said. Both are read as the number written, the
+    lines named (`approximate_lines`, for the file's note: the figure is not exact); a range
+    (500-600, 500至600元) is no one amount: set aside asking for the exact figure, not guessed."""
+    amounts = ["约500", "500左右", "大约5千元", "1.2万元左右", "5千多", "500余元", "500", "-3", "500-600", "500至600元", "1,000~2,000"]
+    df = settlements(out_of_pocket=amounts)
+    assert approximate_lines(df, CFG.kinds["med_settlement"]) == {"out_of_pocket": [2, 3, 4, 5, 6, 7]}
+    valid, rejected = run(df)
+    assert valid["out_of_pocket"].to_list() == [500.0, 500.0, 5000.0, 12000.0, 5000.0, 500.0, 500.0]
+    assert rejected["line"].to_list() == [9, 10, 11, 12]
+    assert rejected["reason"].to_list()[1:] == [
+        f"out_of_pocket 数值为区间，不是一个确切的数: '{v}'（请填写确切数值） a range, not one number: '{v}': give the exact figure"
+        for v in ("500-600", "500至600元", "1,000~2,000")]
 
 
 def test_an_amount_written_as_none_is_empty_as_such_a_date_is():
