@@ -29,7 +29,7 @@ from pipelines.calendar import period_end
 from pipelines.standardize import (describe_misfit, detect_kind, field_columns, known_headers, normalize_header, says_unit,
                                    standardize)
 from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE, SHOWN, SUPERSEDED_SCHEMA, TEMPLATE, TEMPLATE_ROW,
-                                TOO_LONG, approximate_lines, dates_in_order, delivery_place, delivery_ranks, keep_latest,
+                                TOO_LONG, approximate_lines, dates_in_order, delivery_place, delivery_ranks, keep_latest, mask_value,
                                 month_only_lines, numbered_within_households, old_id_lines, older_versions, periods_named,
                                 persons_set_aside, rejected_files, set_aside_future_dates, sheet_label, sheet_of, stand_ins,
                                 template_rows, validate, years_of_period)
@@ -591,20 +591,25 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> list[pl.DataFr
         grid = pl.DataFrame(schema={f"c{i}": pl.String for i in range(width)})
     if grid.height != len(lines):
         return None
-    # a row blank as far as the header's width and one past it may hold a value further right (a
-    # 填表说明 typed beside the table): its first such value is its `EXTRA`, as on the csv module's path
-    blank = grid.select(pl.all_horizontal(pl.all().str.strip_chars().fill_null("") == "")).to_series().arg_true()
-    if blank.len():
-        at, past = [], []
-        for i in blank.to_list():
-            k = first + i
-            line = buf[int(starts[k]):int(ends[k]) if k < len(ends) else len(buf)]
-            if line.strip(b" \t\r" + sep.encode()):  # (most blank rows hold separators alone)
-                row = next(csv.reader([line.decode("utf-8").rstrip("\r\n")], delimiter=sep), [])
-                at.append(i)
-                past.append(next((c for c in row[width:] if c and c.strip()), None))
-        if at:
-            grid = grid.with_columns(grid[EXTRA].scatter(at, past))
+    # polars reads one field past the header's width (`EXTRA`); a record holding more (a note typed
+    # beside the table, past an empty field) is longer in bytes than the fields read: it is read
+    # again by the csv module for its first value further right (`PAST`), as on the csv module's path
+    if len(lines):
+        a = np.frombuffer(buf, dtype=np.uint8)
+        stop = np.append(ends, len(buf))[first:len(starts)]
+        size = stop - starts[first:] - (a[np.maximum(stop - 1, 0)] == 13)
+        if len(quotes):  # (a record's quotes, less the quotes its values hold: `"a""b"` is a"b)
+            size = size - np.bincount(np.searchsorted(starts, quotes, "right") - 1, minlength=len(starts))[first:]
+        fields = [f"c{i}" for i in range(width)] + [EXTRA]
+        got = grid.select(pl.sum_horizontal(pl.col(c).str.len_bytes().fill_null(0) - pl.col(c).str.count_matches('"', literal=True)
+                                            .fill_null(0) for c in fields)).to_series().to_numpy()
+        longer = np.flatnonzero(size > got + width * len(sep.encode()))
+        if len(longer):
+            past = []
+            for i in longer.tolist():
+                row = next(csv.reader([buf[int(starts[first + i]):int(stop[i])].decode("utf-8").rstrip("\r\n")], delimiter=sep), [])
+                past.append(next((c for c in row[width + 1:] if c and c.strip()), None))
+            grid = grid.with_columns(pl.repeat(None, grid.height, dtype=pl.String, eager=True).scatter(longer, past).alias(PAST))
     found: list = [ReadError(rel, n, None, False, category) for n, category in said]
     found += [ReadError(rel, n, None, False) for n in (_separated(sep), *titled) if n]
     dfs = _frame_tables(header, grid.with_columns(line=pl.Series(lines, dtype=pl.Int64)), known, rel, found)
@@ -709,6 +714,21 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
         if grid[BESIDE].is_not_null().any():
             template = grid[BESIDE] if template is None else template.fill_null(grid[BESIDE])
         grid = grid.drop(BESIDE, MERGED, strict=False)
+    # a record with a value right of the table's named columns (past an empty field on a CSV: right
+    # after the header's width, `EXTRA`, its values have shifted) is read, the value said: a note beside it
+    if notes is not None and (right := [c for c in cols if c != EXTRA and c not in named and (
+            not c.startswith("c") or int(c[1:]) > max((i for ix in keep.values() for i in ix), default=-1))]):
+        record = (pl.lit(True) if extra is None else pl.lit(extra).is_null()) & (
+            pl.lit(True) if template is None else pl.lit(template).is_null())
+        beside = grid.select("line", pl.coalesce([pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c).str.strip_chars())
+                                                  for c in right]).alias("v")).filter(record & pl.col("v").is_not_null())
+        if beside.height:
+            texts = "」「".join(mask_value(v[:BESIDE_CHARS] + ("…" if len(v) > BESIDE_CHARS else ""))
+                                for v in beside["v"].unique(maintain_order=True).head(3))
+            shown = _first_lines(beside["line"].to_list())
+            notes.append(ReadError(rel, f"第 {shown} 行在表格右侧另有文字（「{texts}」），不是表中的列，未读取；记录照常读取 line(s) "
+                                        f"{shown}: text typed right of the table beside the record ('{texts}'), no column of "
+                                        "the table: not read; the records are read", None, False))
     no_record = not grid.height if template is None else template.is_not_null().all()
     if totals and no_record and notes is not None:  # (the file's note counts what was there, 合计 and footers alike)
         notes.append(OnlyDropped(rel, f"表头下只有 {totals} 行合计、小计或表尾说明（填表说明：、填表人：等），不是记录，没有数据行 "
@@ -740,6 +760,8 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
                    + ([template.alias(TEMPLATE)] if template is not None else []))
 
 
+BESIDE_CHARS = 30  # (of a note beside a record, shown in the file's note)
+PAST = "_past"  # (while a CSV's table is read: a row's first value further right than `EXTRA`, past an empty field)
 BESIDE = "_beside"  # (while a table is read: the note a row holds beside the table, outside its named columns)
 MERGED = "_merged"  # (while a sheet's table is read: the note a row holds alone in a cell merged across columns)
 TEMPLATE_ROWS = 5  # rows right under the header a template's own (its 填表说明, its 示例 rows) may take
@@ -1147,14 +1169,14 @@ def _side_by_side(frame: pl.DataFrame, known, rel: str, sheet: str, notes: list 
 def _frame_tables(header: list[str | None], grid: pl.DataFrame, known, rel: str, notes: list | None) -> list[pl.DataFrame]:
     """A CSV's header and cells (`_frame_table`'s) -> its table, or its tables set side by side
     (`_blocks`, a sheet so laid out saved as CSV), each read as a table of its own, the file told;
-    a field past the header's width (`EXTRA`) is the last one's."""
+    the fields past the header's width (`EXTRA`, `PAST`) are the last one's."""
     blocks = _blocks(header, grid.select(f"c{i}" for i in range(len(header))), known)
     if blocks is None:
         return [_frame_table(header, grid, rel, notes)]
     if notes is not None:
         notes.append(_side_by_side_note(rel, len(blocks)))
     return [_frame_table(header[a:b], grid.select(*[pl.col(f"c{i}").alias(f"c{i - a}") for i in range(a, b)], "line",
-                                                  *([EXTRA] if EXTRA in grid.columns and b == len(header) else [])),
+                                                  *[c for c in (EXTRA, PAST) if c in grid.columns and b == len(header)]),
                          rel, notes) for a, b in blocks]
 
 
@@ -1283,13 +1305,16 @@ def _table(rows: Iterable[tuple[int, Sequence]], known, rel: str, notes: list | 
     data: list[list] = []
     lines: list[int] = []
     extras: list[str | None] = []
+    past: list[str | None] = []
     for line, cells in it:
-        extras.append(next((c for c in cells[width:] if c and c.strip()), None))
+        extras.append(cells[width] if len(cells) > width else None)
+        past.append(next((c for c in cells[width + 1:] if c and c.strip()), None))
         cells = list(cells[:width])
         data.append(cells + [None] * (width - len(cells)))
         lines.append(line)
     grid = pl.DataFrame(data, schema={f"c{i}": pl.String for i in range(width)}, orient="row").with_columns(
-        line=pl.Series(lines, dtype=pl.Int64), **({EXTRA: pl.Series(extras, dtype=pl.String)} if any(extras) else {}))
+        line=pl.Series(lines, dtype=pl.Int64), **({EXTRA: pl.Series(extras, dtype=pl.String)} if any(extras) else {}),
+        **({PAST: pl.Series(past, dtype=pl.String)} if any(past) else {}))
     return _frame_tables(header, grid, known, rel, notes)
 
 
@@ -1317,9 +1342,10 @@ def read_tables(
 ) -> list[tuple[str, pl.DataFrame]] | ReadError:
     """Read one CSV/XLSX into (label, frame) per table: String columns named as in its header
     row, plus `line` (1-based line in the file; Excel row number for XLSX), plus `EXTRA` when a
-    CSV row has more fields than the header (an unquoted comma, e.g. 1,234.50: the values have
-    shifted). A CSV is one table labelled `rel`; a workbook has one per sheet with a header row
-    (a returned township list: one sheet per risk type, the 汇总 sheet has none), labelled `rel`
+    CSV row has a value right after the header's width (an unquoted comma, e.g. 1,234.50: the
+    values have shifted; a value further right, past an empty field, is a note beside the table,
+    said in `notes` as a workbook's is: `_frame_table`). A CSV is one table labelled `rel`; a
+    workbook has one per sheet with a header row (a returned township list: one sheet per risk type, the 汇总 sheet has none), labelled `rel`
     when it is the only one, else `sheet_label(rel, sheet)`.
 
     `known`: header names (any alias form; `known_headers(cfg)` also says which fields each

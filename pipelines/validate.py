@@ -41,7 +41,7 @@ _NO_DATE = r"^(未解决|未完成|未整改|未办结|尚未解决|暂无|无|/
 # applicable". Empty, as such a date is (a required one: missing, not unparseable); not where an
 # unreadable value is left empty and told back (`blank_unreadable`: the roster's 年人均纯收入 暂无).
 _NO_AMOUNT = r"^(暂无|无|没有|/|\\)$"
-EXTRA = "_extra"  # the column adapters.inbox gives a row's first field past the header's width
+EXTRA = "_extra"  # the column adapters.inbox gives a CSV row's field right after the header's width (filled: shifted values)
 # ... and a template's own row under its header (its 填表说明 line, its 示例 row): the cell saying so
 TEMPLATE = "_template"
 TEMPLATE_ROW = ("填表模板的示例行或填表说明（或表格旁、表下合并单元格中的说明、备注），不是记录，未读取（请删去后报送） a template's example "

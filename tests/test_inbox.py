@@ -2165,3 +2165,35 @@ def test_a_file_s_note_counts_its_footer_and_total_lines_alike_when_it_holds_no_
                              "holds a header and 2 total or footer line(s), no record, and no other file of 残联 this "
                              "period holds one: the department sent no record this month, its rules did not run",
                              Finding.NO_ROWS)]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # \r: a lone CR takes the csv-module path
+def test_a_note_beside_a_record_past_an_empty_field_is_read_and_said_a_value_right_after_the_header_is_shifted(
+        tmp_path, newline):
+    """A record with a clerk's note typed beside the table, an empty field between (`…,100,,已核对`):
+    the csv module's path set the record aside as shifted values, polars' read it and dropped the
+    note unsaid. Both read the record and say the note (file, lines, text) in a file note; a value
+    right after the header's last column (`…,200,已核对`: an unquoted comma?) still sets its row aside."""
+    rows = [HEADER, "JS1,张三,,2026-10-05,100,,已核对", "JS2,李四,,2026-10-06,200,已核对", "JS3,王五,,2026-10-07,300,,,,待补 ",
+            "JS4,赵六,,2026-10-08,400"]
+    notes = []
+    path = write(tmp_path / "医保.csv", newline.join(rows) + newline)
+    valid, rejected, _, read = read_delivery(path, "医保/医保.csv", "医保", CFG, KNOWN, notes)
+    assert valid[0][1]["record_id"].to_list() == ["JS1", "JS3", "JS4"] and read == 4
+    assert rejected.select("line", "field", "value").rows() == [(3, "(整行 row)", "已核对")]
+    assert rejected["reason"].str.contains("字段数多于表头").all()
+    said = [n for n in notes if "表格右侧" in n.problem]
+    assert len(said) == 1 and said[0].file == "医保/医保.csv"
+    assert "第 2、4 行" in said[0].problem and "「已核对」「待补」" in said[0].problem
+
+
+def test_a_note_beside_a_record_on_a_sheet_is_said_as_in_a_csv(tmp_path):
+    """A workbook's record with a note in a column right of the table (past an empty one): read,
+    the note said (it was dropped unsaid), as a CSV's is."""
+    rows = [HEADER.split(","), ["JS1", "张三", "", "2026-10-05", 1, None, "已核对"], ["JS2", "李四", "", "2026-10-06", 2]]
+    notes = []
+    valid, rejected, _, read = read_delivery(workbook(tmp_path / "医保.xlsx", [("Sheet1", rows)]), "医保/医保.xlsx", "医保",
+                                             CFG, KNOWN, notes)
+    assert valid[0][1]["record_id"].to_list() == ["JS1", "JS2"] and read == 2 and rejected.height == 0
+    said = [n.problem for n in notes if "表格右侧" in n.problem]
+    assert len(said) == 1 and "第 2 行" in said[0] and "已核对" in said[0]
