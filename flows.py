@@ -737,7 +737,8 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
     queue = with_first_queued(queue, first_queued(queued, history, period))
     ages = queue_ages(queue, period)
     # the queue's workbook is written beside the townships' (a city's holds ~300,000 rows)
-    workbooks = [(outputs.split_sheets("人工复核队列", queue), stage / "county" / "人工复核队列.xlsx")]
+    queue_sheets = outputs.split_sheets("人工复核队列", queue)
+    workbooks = [(queue_sheets, stage / "county" / "人工复核队列.xlsx")]
     towns = []
     rows = feedback.as_sent(rows, reference.shared_notes(roster, cfg.matching.head_relations), roster["id_number"])
     for town, (sheet, sheets) in feedback.list_sheets(rows).items():
@@ -763,16 +764,17 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
         others=[d for d in cfg.departments if d not in (paths.only or cfg.departments)],
         kept=_read(work / "kept_quality.parquet"))
     outputs.write_csv(quality.rename(QUALITY_HEADERS), county / "数据质量报告.csv")
-    outputs.write_csv(pl.read_parquet(work / "accounting.parquet"), county / "行数核对_accounting.csv")
+    acc = pl.read_parquet(work / "accounting.parquet")
+    outputs.write_csv(acc, county / "行数核对_accounting.csv")
     # (what each department delivered, said once for the console, the report and the queue's workbook)
-    delivery = accounting.delivery_states(pl.read_parquet(work / "accounting.parquet"), quality, cfg.departments,
+    delivery = accounting.delivery_states(acc, quality, cfg.departments,
                                           {d: [k.name for k in cfg.kinds_in(d)] for d in cfg.departments},
                                           pl.read_parquet(work / "links.parquet", columns=["dept", "kind", "decision", "reason"]))
     inputs = report.report_inputs(con, period)
     # the county's workbook carries the report's department table too (the same frame), on a sheet
     # named as a summary (`[inbox] summary_sheets`): the queue returned answered into 复核/ is read
     # without it being set aside as a table without a header
-    workbooks[0][0]["行数核对汇总"] = report.accounting_sheet(inputs["accounting"], cfg.departments, delivery)
+    queue_sheets["行数核对汇总"] = report.accounting_sheet(inputs["accounting"], cfg.departments, delivery)
     outputs.write_xlsx_many(workbooks, created, choices=FEEDBACK_CHOICES | REVIEW_CHOICES)
     summary, overdue = feedback.overdue_by_township(status, roster["id_number"])
     outputs.write_csv(summary, county / "核实进度_乡镇.csv")
