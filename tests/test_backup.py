@@ -3,6 +3,7 @@ warning history and 预警编号 key), taken and put back under the lock a writi
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shutil
@@ -299,6 +300,28 @@ def test_a_copy_that_does_not_hold_every_row_is_not_written(tmp_path, monkeypatc
     assert list(to.parent.iterdir()) == []
 
 
+@contextlib.contextmanager
+def _analyst_holding(wh: Path):
+    """An analyst's `duckdb` session holding the warehouse open (DuckDB's own lock of the file)
+    while the block runs: the process, its PID to be named."""
+    analyst = subprocess.Popen([sys.executable, "-c", "import sys, duckdb; c = duckdb.connect(sys.argv[1]); "
+                                "print('open', flush=True); sys.stdin.read()", str(wh)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert analyst.stdout.readline() == "open\n"
+        yield analyst
+    finally:
+        analyst.stdin.close()
+        analyst.wait()
+
+
+def _said_busy(err: str, wh: Path, pid: int) -> None:
+    """The one busy line run, backup and restore print, naming the program holding `wh`."""
+    err = err.strip()
+    assert err.startswith(f"error: {wh} is open in another program (") and err.endswith(
+        f", PID {pid}, user {getpass.getuser()}): ask its user to close it, then try again"), err
+
+
 def test_backup_restore_and_run_while_another_program_holds_the_duckdb_file_exit_3_saying_who(tmp_path, capsys):
     """An analyst's `duckdb OUT/warehouse.duckdb` left open holds DuckDB's own lock of the file: a
     backup (its CHECKPOINT) or a run would fail on it, and a restore under it would have the
@@ -310,22 +333,13 @@ def test_backup_restore_and_run_while_another_program_holds_the_duckdb_file_exit
     assert _backup(wh, to) == 0
     (tmp_path / "inbox" / "2026-10").mkdir(parents=True)
     before = sorted(p.name for p in wh.parent.iterdir())
-    analyst = subprocess.Popen([sys.executable, "-c", "import sys, duckdb; c = duckdb.connect(sys.argv[1]); "
-                                "print('open', flush=True); sys.stdin.read()", str(wh)],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert analyst.stdout.readline() == "open\n"
+    with _analyst_holding(wh) as analyst:
         capsys.readouterr()
         run = ["run", "--inbox", str(tmp_path / "inbox"), "--period", "2026-10", "--out", str(wh.parent)]
         for args in (["backup", "--out", str(wh.parent), "--to", str(tmp_path / "again.duckdb")],
                      ["restore", "--from", str(to), "--out", str(wh.parent)], run, [*run, "--dry-run"]):
             assert cli.main(args) == 3, args
-            err = capsys.readouterr().err.strip()
-            assert err.startswith(f"error: {wh} is open in another program (") and err.endswith(
-                f", PID {analyst.pid}, user {getpass.getuser()}): ask its user to close it, then try again"), err
-    finally:
-        analyst.stdin.close()
-        analyst.wait()
+            _said_busy(capsys.readouterr().err, wh, analyst.pid)
     assert sorted(p.name for p in wh.parent.iterdir()) == before and not (tmp_path / "again.duckdb").exists()
 
 
@@ -340,21 +354,12 @@ def test_a_program_opening_the_warehouse_just_after_the_busy_check_is_said_as_bu
     (tmp_path / "inbox" / "2026-10").mkdir(parents=True)
     before = sorted(p.name for p in wh.parent.iterdir())
     monkeypatch.setattr(warehouse, "open_elsewhere", lambda *a, **k: None)  # (it opens the file after the look)
-    analyst = subprocess.Popen([sys.executable, "-c", "import sys, duckdb; c = duckdb.connect(sys.argv[1]); "
-                                "print('open', flush=True); sys.stdin.read()", str(wh)],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert analyst.stdout.readline() == "open\n"
+    with _analyst_holding(wh) as analyst:
         capsys.readouterr()
         for args in (["backup", "--out", str(wh.parent), "--to", str(tmp_path / "again.duckdb")],
                      ["run", "--inbox", str(tmp_path / "inbox"), "--period", "2026-10", "--out", str(wh.parent)]):
             assert cli.main(args) == 3, (args, capsys.readouterr().err)
-            err = capsys.readouterr().err.strip()
-            assert err.startswith(f"error: {wh} is open in another program (") and err.endswith(
-                f", PID {analyst.pid}, user {getpass.getuser()}): ask its user to close it, then try again"), err
-    finally:
-        analyst.stdin.close()
-        analyst.wait()
+            _said_busy(capsys.readouterr().err, wh, analyst.pid)
     # (the lock file the commands take is all they leave)
     assert sorted(p.name for p in wh.parent.iterdir()) == [*before, "warehouse.duckdb.lock"]
     assert not (tmp_path / "again.duckdb").exists()
