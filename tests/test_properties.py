@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, example, given, settings, strategies
 from config import load_config
 from matchers.ids import check_char, normalize_ids
 from pipelines.standardize import standardize
-from pipelines.validate import MAX_FIELD_CHARS, parse_date, parse_float, parse_int, validate
+from pipelines.validate import MAX_FIELD_CHARS, PLAIN, _field_exprs, parse_date, parse_float, parse_int, validate
 
 CFG = load_config()
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -161,6 +161,27 @@ def test_amounts_round_trip(x, style):
     text = {"plain": f"{x:.2f}", "comma": f"{x:,.2f}", "yuan": f"¥{x:.2f}元",
             "fullwidth": f"{x:.2f}".translate(str.maketrans("0123456789.", "０１２３４５６７８９．"))}[style]
     assert _apply(parse_float, [text])[0] == pytest.approx(x)
+
+
+@FAST
+@given(st.sampled_from([("admit_date", pl.Date, r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"),
+                        ("total_cost", pl.Float64, r"\A-?[0-9]{1,15}(\.[0-9]{1,6})?\Z"),
+                        ("household_size", pl.Int64, r"\A-?[0-9]{1,15}\Z"),
+                        ("months_unpaid", pl.Int64, r"\A-?[0-9]{1,15}\Z")]).flatmap(
+    lambda f: st.tuples(st.just(f[:2]), st.lists(st.from_regex(f[2]), min_size=1, max_size=20))),
+       st.sampled_from([None, date(2026, 11, 10)]))
+def test_a_plain_value_reads_by_its_one_cast_as_the_full_parser_reads_it(case, latest):
+    # every table's plain dates and numbers skip the full parser (`PLAIN`): 2026-02-30, 007, -0.5
+    # and 999999999999999 must read, or fail, exactly as the parser would have them
+    (name, dtype), values = case
+    df = pl.DataFrame({name: values})
+    value, fail, _ = _field_exprs(name, dtype, set(), None, latest, True)
+    full = df.select(value.alias("v"), fail.alias("f"))
+    pattern, cast = PLAIN[dtype]
+    assert df[name].str.contains(pattern).all()
+    fast = df.select(cast(pl.col(name)).alias("v"))["v"]
+    assert fast.to_list() == full["v"].to_list()
+    assert fast.is_null().to_list() == full["f"].to_list()
 
 
 def test_non_finite_amounts_are_not_amounts():
