@@ -86,6 +86,16 @@ class OnlyDropped(ReadError):
     lines: int = 0
 
 
+@dataclass(frozen=True)
+class Unheaded(ReadError):
+    """The note on a table with columns under an empty header cell, between named ones, holding
+    values (a header cell deleted by accident: `姓名,,身份证号`): not read (`_unheaded`).
+    `columns`: each as a misfit's reason asks whether it is the required column missing
+    (`describe_misfit`)."""
+
+    columns: tuple[str, ...] = ()
+
+
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -729,6 +739,8 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
             notes.append(ReadError(rel, f"第 {shown} 行在表格右侧另有文字（「{texts}」），不是表中的列，未读取；记录照常读取 line(s) "
                                         f"{shown}: text typed right of the table beside the record ('{texts}'), no column of "
                                         "the table: not read; the records are read", None, False))
+    if notes is not None and (note := _unheaded(header, grid, keep, extra, template, rel)):
+        notes.append(note)
     no_record = not grid.height if template is None else template.is_not_null().all()
     if totals and no_record and notes is not None:  # (the file's note counts what was there, 合计 and footers alike)
         notes.append(OnlyDropped(rel, f"表头下只有 {totals} 行合计、小计或表尾说明（填表说明：、填表人：等），不是记录，没有数据行 "
@@ -758,6 +770,38 @@ def _frame_table(header: list[str | None], grid: pl.DataFrame, rel: str, notes: 
         pl.col("line").cast(pl.Int64),
     ).with_columns(([extra.alias(EXTRA)] if extra is not None and extra.is_not_null().any() else [])
                    + ([template.alias(TEMPLATE)] if template is not None else []))
+
+
+def _unheaded(header: list[str | None], grid: pl.DataFrame, keep: dict[str, list[int]], extra: pl.Series | None,
+              template: pl.Series | None, rel: str) -> Unheaded | None:
+    """The note on the columns of a table's records under an empty header cell between two named
+    ones that hold values (`_frame_table`; the header's name lost, their values were dropped
+    unsaid): each by its position and the names beside it, how many values, the first; None when
+    there is none. An empty column (a spacer) is no loss; one right of the last name is a note
+    beside the records, said as such; one left of the first (an analyst's row numbers) is not said."""
+    named = sorted(i for ix in keep.values() for i in ix)
+    inner = [i for i in range(named[0] + 1, named[-1]) if i not in named and f"c{i}" in grid.columns] if named else []
+    if not inner or not grid.height:
+        return None
+    record = pl.repeat(True, grid.height, eager=True)
+    for aside in (extra, template):  # (a row set aside whole: shifted values, a template's row, a note beside the table)
+        if aside is not None:
+            record = record & aside.is_null()
+    values = grid.filter(record).select(
+        *[_value(pl.col(f"c{i}")).count().alias(f"n{i}") for i in inner],
+        *[_value(pl.col(f"c{i}")).drop_nulls().first().alias(f"v{i}") for i in inner]).row(0, named=True)
+    lost = [i for i in inner if values[f"n{i}"]]
+    if not lost:
+        return None
+    zh, en, asked = [], [], []
+    for i in lost:
+        left, right = header[max(j for j in named if j < i)], header[min(j for j in named if j > i)]
+        n, v = values[f"n{i}"], mask_value(values[f"v{i}"][:BESIDE_CHARS] + ("…" if len(values[f"v{i}"]) > BESIDE_CHARS else ""))
+        zh.append(f"表格第 {i + 1} 列（「{left}」与「{right}」之间）表头为空，其 {n} 个值（如「{v}」）未读取")
+        en.append(f"the table's column {i + 1} (between '{left}' and '{right}') has no header: its {n} value(s) (e.g. '{v}') not read")
+        asked.append(f"「{left}」与「{right}」之间无表头的表格第 {i + 1} 列（{n} 个值）")
+    return Unheaded(rel, f"{'；'.join(zh)}；请补上表头后重报 {'; '.join(en)}: restore the header and deliver again",
+                    None, False, None, tuple(asked))
 
 
 BESIDE_CHARS = 30  # (of a note beside a record, shown in the file's note)
@@ -1497,7 +1541,12 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
     rows are totals, not records, and count as no row read. `aside`: who a roster table's rows set
     aside show (`persons_set_aside`), appended. `period_year`: the period's year, which a 参保年度
     given as the years it spans (2026-2027) is read as when they hold it (`years_of_period`)."""
-    tables = read_tables(path, rel, known, notes, cfg.inbox.summary_sheets)
+    found: list[ReadError] = []
+    tables = read_tables(path, rel, known, found, cfg.inbox.summary_sheets)
+    if notes is not None:
+        notes.extend(found)
+    # (a column under an empty header cell, holding values: a table missing a required column is asked whether it is that one)
+    unheaded = {n.file: n.columns for n in found if isinstance(n, Unheaded)}
     if isinstance(tables, ReadError):
         return [], rejected_files([replace(tables, dept=dept)]), [], 0
     valid, rejected, set_aside, summaries = [], [pl.DataFrame(schema=REJECTED_SCHEMA)], [], 0
@@ -1513,13 +1562,13 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
             summaries += table.height
             continue
         if spec is None and table.is_empty():  # no row to set aside: the table itself is
-            rejected.append(rejected_files([ReadError(label, describe_misfit(headers, dept, cfg), dept)]))
+            rejected.append(rejected_files([ReadError(label, describe_misfit(headers, dept, cfg, unheaded.get(label, ())), dept)]))
             continue
         if spec is None:
             rejected.append(table.select(
                 pl.lit(dept).alias("dept"), pl.lit(None, pl.String).alias("kind"), pl.lit(label).alias("file"),
                 pl.col("line").cast(pl.Int64), *[pl.lit(None, pl.String).alias(c) for c in ("record_id", "field", "value")],
-                pl.lit(describe_misfit(headers, dept, cfg)).alias("reason")))
+                pl.lit(describe_misfit(headers, dept, cfg, unheaded.get(label, ()))).alias("reason")))
             continue
         columns = field_columns(headers, spec)  # each field's headers, in the order read
         if notes is not None:

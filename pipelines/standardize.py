@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 import polars as pl
@@ -141,16 +142,19 @@ MISFIT_LIKE = 2  # characters an unread header shares with a missing column's na
 
 def asks_renamed(reason: pl.Expr) -> pl.Expr:
     """Whether a misfit's reason (`describe_misfit`) asks if a header is a column renamed
-    (「是否为本人」是否即「是否本人」？): the table is the folder's own, not another folder's."""
-    return reason.str.contains("」是否即「", literal=True).fill_null(False)
+    (「是否为本人」是否即「是否本人」？), or a column without a header (…无表头的第 3 列（12 个值）是否即「是否本人」？):
+    the table is the folder's own, not another folder's."""
+    return reason.str.contains("是否即「", literal=True).fill_null(False)
 
 
-def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
+def describe_misfit(headers: list[str], dept: str, cfg: Config, unheaded: Sequence[str] = ()) -> str:
     """Why no kind of folder `dept` fits `headers`, in one line naming the missing required
     columns per kind (by their first Chinese alias), e.g. for a 农业农村 file without 损失金额:
     `缺少必需列 missing required columns: agri: 损失金额（元）`; and the folders whose extract the
     headers fit (a file put in the wrong folder), or else the headers no kind of the folder reads
-    (the column meant is often among them: 个人自付金额（元）)."""
+    (the column meant is often among them: 个人自付金额（元）). `unheaded`: the table's columns
+    holding values under an empty header cell (`adapters.inbox.Unheaded`), as said: the first is
+    asked whether it is the first column missing (its name deleted by accident)."""
     parts, aliases = [], []
     for spec in cfg.kinds_in(dept):
         got = resolve_headers(headers, spec)
@@ -182,7 +186,10 @@ def describe_misfit(headers: list[str], dept: str, cfg: Config) -> str:
     askable = sorted([h for h in other + optional if normalize_header(h) not in listed], key=lambda h: -like[h][0])
     gone = [name for name, _ in aliases if name in TOWNSHIP_COLUMNS]
     ask = ""
-    if askable and (best := like[askable[0]])[0]:
+    if unheaded and aliases:
+        ask = (f"；{unheaded[0]}是否即「{aliases[0][0]}」？请补上表头 is the column without a header meant as "
+               f"'{aliases[0][0]}'? restore its header")
+    elif askable and (best := like[askable[0]])[0]:
         ask = f"；「{askable[0]}」是否即「{best[1]}」？ is '{askable[0]}' meant as '{best[1]}'?"
     elif gone and 2 * sum(normalize_header(h) in listed for h in headers) >= len(listed):
         ask = (f"；下发清单的「{gone[0]}」列被删除或改名？请在下发的清单上原样保留该列填写 the list's column "

@@ -2197,3 +2197,62 @@ def test_a_note_beside_a_record_on_a_sheet_is_said_as_in_a_csv(tmp_path):
     assert valid[0][1]["record_id"].to_list() == ["JS1", "JS2"] and read == 2 and rejected.height == 0
     said = [n.problem for n in notes if "表格右侧" in n.problem]
     assert len(said) == 1 and "第 2 行" in said[0] and "已核对" in said[0]
+
+
+def _unheaded(notes: list) -> list[str]:
+    return [n.problem for n in notes if "表头为空" in n.problem]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r"])  # (polars' path; the csv module's, a lone CR)
+def test_a_column_under_an_empty_header_cell_holding_values_is_said_once(tmp_path, newline):
+    """A header cell deleted by accident between two named ones (结算日期,,个人自付): its column's
+    values were dropped unsaid. Now the records are read as before and the file is told, once:
+    which column (its position, the names beside it), how many values, that they were not read;
+    a note typed right of the table stays said as such, not as that column."""
+    rows = ["结算流水号,姓名,证件号码,结算日期,,个人自付", "JS1,张三,,2026-10-05,大营镇,100", "JS2,李四,,2026-10-06,,200",
+            "JS3,王五,,2026-10-07,石集乡,300,,已核对"]
+    notes = []
+    path = write(tmp_path / "医保.csv", newline.join(rows) + newline)
+    valid, rejected, _, read = read_delivery(path, "医保/医保.csv", "医保", CFG, KNOWN, notes)
+    assert valid[0][1]["record_id"].to_list() == ["JS1", "JS2", "JS3"] and rejected.is_empty()
+    said = _unheaded(notes)
+    assert len(said) == 1 and "表格第 5 列（「结算日期」与「个人自付」之间）" in said[0]
+    assert "2 个值（如「大营镇」）未读取" in said[0] and "请补上表头" in said[0] and "已核对" not in said[0]
+    assert sum("表格右侧" in n.problem and "已核对" in n.problem for n in notes) == 1
+
+
+def test_a_sheets_column_under_an_empty_header_cell_is_said(tmp_path):
+    """The same in a workbook (a header cell cleared): the sheet's records read, the column said."""
+    rows = [["结算流水号", "姓名", None, "证件号码", "结算日期", "个人自付"], ["JS1", "张三", "大营镇", "", "2026-10-05", 1],
+            ["JS2", "李四", "石集乡", "", "2026-10-06", 2]]
+    notes = []
+    valid, rejected, _, read = read_delivery(workbook(tmp_path / "医保.xlsx", [("Sheet1", rows)]), "医保/医保.xlsx", "医保",
+                                             CFG, KNOWN, notes)
+    assert valid[0][1]["record_id"].to_list() == ["JS1", "JS2"] and rejected.is_empty()
+    said = _unheaded(notes)
+    assert len(said) == 1 and "表格第 3 列（「姓名」与「证件号码」之间）表头为空，其 2 个值" in said[0]
+
+
+def test_a_required_columns_header_left_empty_is_asked_about_in_the_rejection(tmp_path):
+    """The header of a required column left empty (姓名,,结算日期): the table is set aside for the
+    missing 证件号码, as before, and its reason asks whether the column without a header is it
+    (the ID shown masked in the note)."""
+    text = "结算流水号,姓名,,结算日期,个人自付\nJS1,张三,341302199001011234,2026-10-05,1\n"
+    notes = []
+    valid, rejected, _, _ = read_delivery(write(tmp_path / "医保.csv", text), "医保/医保.csv", "医保", CFG, KNOWN, notes)
+    assert valid == [] and rejected.height == 1
+    assert "「姓名」与「结算日期」之间无表头的表格第 3 列（1 个值）是否即「证件号码」？" in rejected["reason"][0]
+    said = _unheaded(notes)
+    assert len(said) == 1 and "341302********1234" in said[0] and "341302199001011234" not in said[0]
+
+
+@pytest.mark.parametrize("ext", ["csv", "xlsx"])
+def test_an_empty_column_under_an_empty_header_cell_is_not_said(tmp_path, ext):
+    """A spacer column (no header, no value) between named ones, and empty columns after the
+    table, lose nothing: nothing is said."""
+    rows = [["结算流水号", "姓名", "证件号码", None, "结算日期", "个人自付", None], ["JS1", "张三", "", None, "2026-10-05", "1", None]]
+    path = (write(tmp_path / "医保.csv", "\n".join(",".join(c or "" for c in r) for r in rows) + "\n") if ext == "csv"
+            else workbook(tmp_path / "医保.xlsx", [("Sheet1", rows)]))
+    notes = []
+    valid, rejected, _, _ = read_delivery(path, f"医保/医保.{ext}", "医保", CFG, KNOWN, notes)
+    assert valid[0][1]["record_id"].to_list() == ["JS1"] and rejected.is_empty() and notes == []

@@ -324,3 +324,17 @@ def test_a_misfit_names_up_to_eight_headers_not_read_then_says_there_are_more():
     assert describe_misfit(heads + other[:MISFIT_SHOWN], "农业农村", CFG).endswith(
         "headers not read: " + "、".join(other[:MISFIT_SHOWN]))
     assert describe_misfit(heads + other, "农业农村", CFG).endswith("headers not read: " + "、".join(other[:MISFIT_SHOWN]) + "…")
+
+
+def test_a_misfit_asks_whether_a_column_without_a_header_is_the_one_missing():
+    """A review answer whose 是否本人 header was cleared: asked whether the column without a header
+    (as `adapters.inbox` says it) is 是否本人, and so told apart from another folder's table
+    (`asks_renamed`), as an answer with the column renamed is."""
+    from pipelines.standardize import asks_renamed, describe_misfit
+
+    heads = ["部门", "记录编号", "记录姓名", "人编号", "复核人"]
+    unheaded = ("「人编号」与「复核人」之间无表头的表格第 5 列（3 个值）",)
+    msg = describe_misfit(heads, "复核", CFG, unheaded)
+    assert "；「人编号」与「复核人」之间无表头的表格第 5 列（3 个值）是否即「是否本人」？请补上表头" in msg
+    assert pl.select(asks_renamed(pl.lit(msg))).item()
+    assert "是否即" not in describe_misfit(heads, "复核", CFG)
