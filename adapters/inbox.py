@@ -1075,8 +1075,10 @@ def _as_spreadsheet_numbers(cells: pl.DataFrame, numeric: pl.DataFrame) -> pl.Da
     where the cell is a number), row for row."""
     if numeric.height != cells.height:  # (not expected: both reads start at the same first row)
         raise ValueError(f"cell types read for {numeric.height} rows, values for {cells.height}")
+    # (evaluated on every cell, short ones too: the count of zeros is signed and never below 0; as
+    # an unsigned length minus 15 it wrapped round to ~4 billion zeros under polars 2.2)
     kept = lambda c: pl.concat_str(c.str.slice(0, EXACT_DIGITS), pl.lit("0").repeat_by(  # noqa: E731
-        c.str.len_chars() - EXACT_DIGITS).list.join(""))
+        (c.str.len_chars().cast(pl.Int64) - EXACT_DIGITS).clip(lower_bound=0)).list.join(""))
     return cells.with_columns(
         pl.when(numeric[c].is_not_null() & pl.col(c).str.contains(LONG_NUMBER)).then(kept(pl.col(c)))
         .otherwise(pl.col(c)).alias(c) for c in numeric.columns)
