@@ -9,9 +9,12 @@ PERIOD ?= 2026-10
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# the tested versions (constraints.txt); `make setup CONSTRAINTS=` installs the newest pyproject allows
+CONSTRAINTS ?= constraints.txt
+
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test]" $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 	touch $@
 
 setup: $(VENV)/.installed
