@@ -66,7 +66,7 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # noqa: E402
 
-from adapters import inbox, outputs, warehouse  # noqa: E402
+from adapters import inbox, outputs, usable_cpus, warehouse  # noqa: E402
 from config import Config, MatchingConfig, load_config, read_text  # noqa: E402
 from matchers.link import census_of, link, link_with_census, measured_completeness, slip_findings  # noqa: E402
 from matchers.places import places_not_found, resolve_places  # noqa: E402
@@ -894,7 +894,7 @@ def _artifact_slug(county: str | None) -> str:
 # Flows
 
 
-@flow(name="monthly-run", task_runner=ThreadPoolTaskRunner(max_workers=os.cpu_count() or 1))
+@flow(name="monthly-run", task_runner=ThreadPoolTaskRunner(max_workers=usable_cpus()))
 def monthly_run(
     inbox_dir: str, period: str, out_dir: str, warehouse_path: str | None = None,
     config_path: str | None = None, overrides: list[str] | None = None, issue_date: str | None = None,
@@ -909,6 +909,7 @@ def monthly_run(
     if (bad := check_dates(period, issue_date)) is not None:  # a deployment's parameters come unchecked
         raise RunError(bad)
     cfg = load_config(config_path, overrides or [])
+    pl.Config.set_engine_affinity(cfg.run.polars_engine)  # (the process's: a run is the process's work)
     step_cfg = quote(cfg)  # passed to the steps unopened: Prefect would walk its ~3,400 values at each (~0.4 s a run)
     paths = plan_paths(inbox_dir, period, out_dir, warehouse_path, resolve_departments(cfg, departments), dry_run)
     with ExitStack() as kept:  # the warehouse held open for the run's steps (`warehouse.held`)

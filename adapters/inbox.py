@@ -11,7 +11,6 @@ import csv
 import hashlib
 import itertools
 import io
-import os
 import re
 import unicodedata
 import zipfile
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from adapters import usable_cpus
 from config import Config
 from pipelines.calendar import period_end
 from pipelines.standardize import (describe_misfit, detect_kind, field_columns, known_headers, normalize_header, says_unit,
@@ -1719,7 +1719,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     records, headed_only = 0, []  # (data rows other than a template's own; the files of a header and no such row)
     read_files: list[str] = []  # (the files read: not those identical to an earlier period's)
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(max_workers=usable_cpus()) as pool:
         reading = {rel: pool.submit(read, rel) for rel in files.sort("size", descending=True, maintain_order=True)["file"]}
         for rel in files["file"].to_list():
             tables, bad, set_aside, rows, found, cells, people = reading.pop(rel).result()
@@ -1857,7 +1857,7 @@ def delivered_then(month_dir: Path, dept: str, tables: list[tuple[str, pl.DataFr
     if not files.height:
         return None
     latest = period_end(month_dir.name) + timedelta(days=cfg.inbox.days_after_period)
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(max_workers=usable_cpus()) as pool:
         read = list(pool.map(lambda rel: read_delivery(month_dir / rel, rel, dept, cfg, known, [], latest, [], [])[0],
                              files["file"].to_list()))
     same = 0

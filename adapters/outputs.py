@@ -18,6 +18,8 @@ from typing import Callable
 
 import polars as pl
 
+from adapters import usable_cpus
+
 # Files with personal data are readable by the owner only (Article 27).
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
@@ -533,12 +535,12 @@ def write_xlsx(sheets: dict[str, pl.DataFrame], target: Path, created: datetime 
 def write_xlsx_many(jobs: list[tuple[dict[str, pl.DataFrame], Path]], created: datetime | None,
                     workers: int | None = None, choices: dict[str, list[str]] | None = None) -> None:
     """`write_xlsx` for many workbooks (a city's township lists), on `workers` threads (every
-    core by default): building the XML (polars) and compressing it (zlib) run outside the GIL."""
+    core the process may use by default): building the XML (polars) and compressing it (zlib) run outside the GIL."""
     from concurrent.futures import ThreadPoolExecutor
 
     # largest first, so that no core is left with a big one at the end
     order = sorted(jobs, key=lambda j: -sum(df.height for df in j[0].values()))
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(max_workers=workers or usable_cpus()) as pool:
         for done in [pool.submit(write_xlsx, sheets, target, created, choices) for sheets, target in order]:
             done.result()
 

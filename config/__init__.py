@@ -245,6 +245,9 @@ def _statutory_rule(rule: object) -> bool:
     return bool(m) and 1 <= int(m[1]) <= 12 and 1 <= int(m[2]) <= 30
 
 
+POLARS_ENGINES = ("in-memory", "auto", "streaming")
+
+
 @dataclass(frozen=True)
 class RunConfig:
     verify_working_days: int = 3
@@ -258,6 +261,8 @@ class RunConfig:
     year_sum_memory: str = "1GB"
     max_grid_households: int = 100
     busy_wait_minutes: float = 30.0
+    # polars' engine for the run's lazy queries (`flows.monthly_run` sets it): a county's are small
+    polars_engine: str = "in-memory"
     # a roster whose persons (or households) the run can use are fewer than this share of those it
     # holds is refused (`pipelines.reference.roster_unusable`): its lists would leave most unwarned
     roster_min_usable_share: float = 0.9
@@ -284,6 +289,8 @@ class RunConfig:
                     raise ValueError(f"run.{name} must list dates as {fmt.replace('%Y', 'YYYY').replace('%m', 'MM').replace('%d', 'DD')}"
                                      + (", 农历MM-DD, 农历除夕 or a solar term (清明)" if name == "fixed_holidays" else "")
                                      + f", got {day!r}")
+        if self.polars_engine not in POLARS_ENGINES:
+            raise ValueError(f"run.polars_engine must be one of {', '.join(POLARS_ENGINES)}, got {self.polars_engine!r}")
         if set(self.holidays) & set(self.workdays):
             raise ValueError(f"run.holidays and run.workdays share {sorted(set(self.holidays) & set(self.workdays))}")
         # (a number a `--set` gives: nan and inf are numbers to TOML, and nan passes every "at least")

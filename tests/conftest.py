@@ -7,12 +7,28 @@ import io
 import os
 from pathlib import Path
 
-import pytest
+# Each xdist worker on a core of its own (and what it starts: its Prefect server, a run's
+# subprocess): the suite keeps both cores busy from start to end, and a worker whose polars, DuckDB and
+# reading threads all took turns with the other worker's spent ~30% more CPU on a run than on one core
+# (the run sizes its threads by the cores it may use, `adapters.usable_cpus`; polars its own when
+# first imported: so before importing it)
+if (worker := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw") and hasattr(os, "sched_setaffinity"):
+    cores = sorted(os.sched_getaffinity(0))
+    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")) <= len(cores):
+        os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
+
+import polars as pl  # noqa: E402
+import pytest  # noqa: E402
+
+from config import load_config  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("PREFECT_HOME", str(ROOT / ".prefect"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+# polars' engine as a run sets it (`run.polars_engine`), for the tests that call the steps directly
+pl.Config.set_engine_affinity(load_config().run.polars_engine)
 
 # The files that take longest, first. `make test` hands whole files to the workers in this
 # order (--dist loadfile --no-loadscope-reorder); xdist's own order (most tests first) started the
@@ -98,14 +114,21 @@ def answer_lists(out: Path, period: str, back: Path, on: str, **columns) -> dict
 @pytest.fixture(scope="session")
 def prefect_harness():
     from prefect.settings import (PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED,
+                                  PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE,
+                                  PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL,
+                                  PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE,
                                   PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED, temporary_settings)
     from prefect.testing.utilities import prefect_test_harness
 
     # the test server keeps no events and runs no automations (no test reads either; it still records
     # flow and task runs, logs and artifacts): a run's ~60 task-state events cost its server ~0.25 s
-    # of CPU, on the cores the tests share
+    # of CPU, on the cores the tests share. It records those task states each second, in one write
+    # (Prefect's default: one write an event, ~1.3 s of the server's CPU a run, 0.4 s so)
     with temporary_settings(updates={PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED: False,
-                                     PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED: False}), \
+                                     PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED: False,
+                                     PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE: 100,
+                                     PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE: 100,
+                                     PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL: 1}), \
             prefect_test_harness(server_startup_timeout=120), \
             temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         # no flow-run heartbeats (a server's check for crashed runs; none watches this one): ending a

@@ -148,6 +148,7 @@ def test_a_setting_past_the_edge_of_its_range_is_refused_naming_it(setting, key)
     ("matching.id_levels={}", "matching.id_levels must give kept-agree, one-differs, two-differ, disagree each a share"),
     ('matching.place_levels={village=0.9, township=0.1}', "matching.place_levels must give village, township, disagree"),
     ("matching.name_levels.exact=1.5", "matching.name_levels must give exact"),
+    ("run.polars_engine=gpu", "run.polars_engine must be one of in-memory, auto, streaming, got 'gpu'"),
 ])
 def test_a_set_the_pipeline_could_not_follow_is_refused_naming_it(setting, says):
     """Each was taken and then did something else than the analyst said, or failed later:

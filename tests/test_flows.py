@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -267,8 +268,10 @@ def test_a_config_copy_without_a_default_rule_says_each_run_that_it_did_not_run(
     (tmp_path / "bureau.toml").write_text(text, encoding="utf-8")
     pop = json.loads((sample_county / "truth" / "population.json").read_text())["county_population"]
     capsys.readouterr()
+    pl.Config.set_engine_affinity("auto")  # (the run sets the copy's run.polars_engine for its queries)
     assert _run(sample_county / "inbox", tmp_path / "out", "--config", str(tmp_path / "bureau.toml"),
                 "--set", f"matching.county_population={pop}") == 0
+    assert os.environ.get("POLARS_ENGINE_AFFINITY") == "in-memory"
     assert "R1" not in pl.read_parquet(tmp_path / "out" / PERIOD / "warnings.parquet")["rule"].to_list()
     report = pl.read_csv(tmp_path / "out" / PERIOD / "county" / "数据质量报告.csv", infer_schema=False)
     line = report.filter(pl.col("类别").str.starts_with("规则未配置"))["说明"].to_list()
