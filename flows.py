@@ -66,8 +66,8 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 from prefect.utilities.annotations import quote  # noqa: E402
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner  # noqa: E402
 
-from adapters import inbox, outputs, usable_cpus, warehouse  # noqa: E402
-from config import Config, MatchingConfig, load_config, read_text  # noqa: E402
+from adapters import inbox, outputs, warehouse  # noqa: E402
+from config import Config, MatchingConfig, load_config, read_text, usable_cpus  # noqa: E402
 from matchers.link import census_of, link, link_with_census, measured_completeness, slip_findings  # noqa: E402
 from matchers.places import places_not_found, resolve_places  # noqa: E402
 from matchers.review import (COLUMNS as QUEUE_COLUMNS, first_queued, listed, period_queue, queue_ages,  # noqa: E402

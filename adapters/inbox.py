@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from adapters import usable_cpus
-from config import Config
+from config import Config, usable_cpus
 from pipelines.calendar import period_end
 from pipelines.standardize import (describe_misfit, detect_kind, field_columns, known_headers, normalize_header, says_unit,
                                    standardize)

@@ -18,7 +18,7 @@ from typing import Callable
 
 import polars as pl
 
-from adapters import usable_cpus
+from config import usable_cpus
 
 # Files with personal data are readable by the owner only (Article 27).
 PRIVATE_FILE_MODE = 0o600

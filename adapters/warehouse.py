@@ -50,6 +50,7 @@ import duckdb
 import polars as pl
 
 from adapters.outputs import atomic_path
+from config import usable_cpus
 from pipelines.year_to_date import RELINK_KEYS, relink_keys
 from schemas.inputs import record_key_sql, respelled
 from schemas.links import RosterChange, RosterDigest
@@ -72,6 +73,7 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     existed = path.exists()
     con = duckdb.connect(str(path))
     con.execute("SET enable_progress_bar = false")  # (at a terminal it would print over the run's own lines)
+    con.execute(f"SET threads = {usable_cpus()}")  # (DuckDB counts the machine's cores, not those the run may use)
     if not existed:
         os.chmod(path, 0o600)
     try:  # every table below current (the common case), asked in one statement: the checks below cost
@@ -570,6 +572,7 @@ def roster_digests(roster: pl.DataFrame) -> pl.DataFrame:
     can tell whose roster row is new, changed or gone since then (`roster_changes`)."""
     con = duckdb.connect()
     try:
+        con.execute(f"SET threads = {usable_cpus()}")
         con.register("_roster", roster.select("person_id", "id_number", "name"))
         return RosterDigest.validate(con.sql(
             f"SELECT person_id, {_digest('person_id', 'id_number', 'name')} AS digest FROM _roster").pl())

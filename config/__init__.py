@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import math
+import os
 import re
 import tomllib
 import unicodedata
@@ -243,6 +244,16 @@ def _statutory_rule(rule: object) -> bool:
         return True
     m = re.fullmatch(r"农历(\d\d)-(\d\d)", rule)
     return bool(m) and 1 <= int(m[1]) <= 12 and 1 <= int(m[2]) <= 30
+
+
+def usable_cpus() -> int:
+    """The cores this process may run on (`taskset`, a container's cpuset), not the machine's:
+    a run given one core of two reads with one thread, not two taking turns on that core; its
+    DuckDB connections too (DuckDB counts the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # (no affinity on this system)
+        return os.cpu_count() or 1
 
 
 POLARS_ENGINES = ("in-memory", "auto", "streaming")

@@ -47,7 +47,7 @@ import duckdb
 import numpy as np
 import polars as pl
 
-from config import MatchingConfig
+from config import MatchingConfig, usable_cpus
 from matchers.ids import char_matrix, check_fails, normalize_ids, one_edit_ids, shows_mask
 from matchers.names import (NameCodes, compare_codes, edge_pinyin, full_pinyin, name_stats, name_u, normalize_name,
                             other_readings)
@@ -313,6 +313,7 @@ def _block(rec: pl.DataFrame, ros: pl.DataFrame, near: pl.DataFrame, cfg: Matchi
         slips = _roster_near_ids(ros)
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")  # (at a terminal it would print over the run's own lines)
+    con.execute(f"SET threads = {usable_cpus()}")  # (DuckDB counts the machine's cores, not those the run may use)
     # A name read more than one way (曾 ceng or zeng) has a row per reading on either side, so that
     # every pinyin key below meets the names `compare_codes` reads alike (增国强 and 曾国强)
     keyed = _read_every_way(ros.select("pidx", "id_number", "csurname", "cname", "ctn", "cvn", "cfirst_py", "clast_py",

@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from config import usable_cpus
 from matchers.ids import fixed_stars, normalize_ids
 from matchers.names import edge_pinyin, normalize_name
 from pipelines.review_answers import apply_answers, changed_now, unconfirmable, without_yes
@@ -290,6 +291,7 @@ def lead_sums(path: Path, leave_out: pl.Series, year: int, memory_limit: str, sp
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET threads = {usable_cpus()}")
         con.execute("SET memory_limit = ?", [memory_limit])
         con.execute("SET temp_directory = ?", [str(spill)])
         con.execute("SET preserve_insertion_order = false")

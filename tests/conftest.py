@@ -10,7 +10,7 @@ from pathlib import Path
 # Each xdist worker on a core of its own (and what it starts: its Prefect server, a run's
 # subprocess): the suite keeps both cores busy from start to end, and a worker whose polars, DuckDB and
 # reading threads all took turns with the other worker's spent ~30% more CPU on a run than on one core
-# (the run sizes its threads by the cores it may use, `adapters.usable_cpus`; polars its own when
+# (the run sizes its threads by the cores it may use, `config.usable_cpus`; polars its own when
 # first imported: so before importing it)
 if (worker := os.environ.get("PYTEST_XDIST_WORKER", "")).startswith("gw") and hasattr(os, "sched_setaffinity"):
     cores = sorted(os.sched_getaffinity(0))

@@ -5,8 +5,10 @@ prints it as one line, exit 2: tests/test_cli.py). Never a traceback, never a ke
 from __future__ import annotations
 
 import copy
+import os
 import re
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -489,3 +491,23 @@ def test_a_death_explains_only_a_rule_about_persons_and_is_read_as_records_are()
     with pytest.raises(ValueError, match=r"run\.death_change_types: \['死亡'\] are not among"):
         load_config(overrides=['run.death_change_types=["死亡"]'])
     assert not load_config(overrides=["R1.explained_by_death=false"]).rules["R1"].explained_by_death
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2,
+                    reason="needs a machine of two cores or more with CPU affinity")
+def test_a_process_given_one_core_sizes_its_threads_by_that_core_not_the_machine(tmp_path):
+    """A county server's run started under `taskset -c 0` (or in a container given one core):
+    its reading and writing threads, and the warehouse's DuckDB, number the cores it may use; a
+    thread per machine core took turns on the one core (~30% more CPU a run, DuckDB's ~13%)."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys, pathlib; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
+            "from config import usable_cpus; from adapters import warehouse; "
+            "con = warehouse.connect(pathlib.Path(sys.argv[1])); "
+            "print(usable_cpus(), os.cpu_count(), con.execute(\"SELECT current_setting('threads')\").fetchall()[0][0])")
+    got = subprocess.run([sys.executable, "-c", code, str(tmp_path / "w.duckdb")], cwd=Path(__file__).resolve().parents[1],
+                         capture_output=True, text=True, timeout=60)
+    assert got.returncode == 0, got.stderr
+    one, machine, duck = map(int, got.stdout.split())
+    assert (one, machine > 1, duck) == (1, True, 1)
