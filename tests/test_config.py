@@ -498,7 +498,8 @@ def test_a_death_explains_only_a_rule_about_persons_and_is_read_as_records_are()
 def test_a_process_given_one_core_sizes_its_threads_by_that_core_not_the_machine(tmp_path):
     """A county server's run started under `taskset -c 0` (or in a container given one core):
     its reading and writing threads, and the warehouse's DuckDB, number the cores it may use; a
-    thread per machine core took turns on the one core (~30% more CPU a run, DuckDB's ~13%)."""
+    thread per machine core took turns on the one core (~30% more CPU a run; DuckDB's share ~13% in
+    one measurement of single runs, not shown on two test files)."""
     import subprocess
     import sys
 
