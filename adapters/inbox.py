@@ -613,6 +613,17 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> list[pl.DataFr
         got = grid.select(pl.sum_horizontal(pl.col(c).str.len_bytes().fill_null(0) - pl.col(c).str.count_matches('"', literal=True)
                                             .fill_null(0) for c in fields)).to_series().to_numpy()
         longer = np.flatnonzero(size > got + width * len(sep.encode()))
+        if len(longer) and len(sep.encode()) == 1:
+            # ... but a record longer by empty fields alone (`…,县医院,,,`: an export padding every row
+            # past a shorter header) has nothing past them: its trailing separators and spaces are not counted
+            end = stop[longer] - (a[np.maximum(stop[longer] - 1, 0)] == 13)
+            begin, pad = starts[first:][longer], np.zeros(len(longer), dtype=np.int64)
+            alive = np.arange(len(longer))
+            while len(alive):
+                pos = end[alive] - pad[alive] - 1
+                alive = alive[(pos >= begin[alive]) & np.isin(a[np.maximum(pos, 0)], (ord(sep), 32))]
+                pad[alive] += 1
+            longer = longer[size[longer] - pad > got[longer] + width]
         if len(longer):
             past = []
             for i in longer.tolist():

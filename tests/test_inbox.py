@@ -2175,16 +2175,17 @@ def test_a_note_beside_a_record_past_an_empty_field_is_read_and_said_a_value_rig
     note unsaid. Both read the record and say the note (file, lines, text) in a file note; a value
     right after the header's last column (`…,200,已核对`: an unquoted comma?) still sets its row aside."""
     rows = [HEADER, "JS1,张三,,2026-10-05,100,,已核对", "JS2,李四,,2026-10-06,200,已核对", "JS3,王五,,2026-10-07,300,,,,待补 ",
-            "JS4,赵六,,2026-10-08,400"]
+            "JS4,赵六,,2026-10-08,400", "JS5,钱七,,2026-10-09,500,,,, ,,", "JS6,孙八,,2026-10-10,600,,,补,,,,"]
     notes = []
     path = write(tmp_path / "医保.csv", newline.join(rows) + newline)
     valid, rejected, _, read = read_delivery(path, "医保/医保.csv", "医保", CFG, KNOWN, notes)
-    assert valid[0][1]["record_id"].to_list() == ["JS1", "JS3", "JS4"] and read == 4
+    assert valid[0][1]["record_id"].to_list() == ["JS1", "JS3", "JS4", "JS5", "JS6"] and read == 6
     assert rejected.select("line", "field", "value").rows() == [(3, "(整行 row)", "已核对")]
     assert rejected["reason"].str.contains("字段数多于表头").all()
     said = [n for n in notes if "表格右侧" in n.problem]
     assert len(said) == 1 and said[0].file == "医保/医保.csv"
-    assert "第 2、4 行" in said[0].problem and "「已核对」「待补」" in said[0].problem
+    # (JS5's empty fields and a space after them are nothing past the table; JS6's 补 before its padding is)
+    assert "第 2、4、7 行" in said[0].problem and "「已核对」「待补」「补」" in said[0].problem
 
 
 def test_a_note_beside_a_record_on_a_sheet_is_said_as_in_a_csv(tmp_path):
