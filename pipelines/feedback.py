@@ -573,7 +573,12 @@ def answered_before(accepted: pl.DataFrame, earlier_answers: pl.DataFrame | None
     # (and the rules the answered row showed: the row a re-run sent again for a rule it added,
     # answered as before, verifies that rule too, and is taken)
     key = ["warning_id", *ANSWER_FIELDS, "rules"]
-    earlier = _answers(earlier_answers)
+    # (only the warnings this delivery answers: `disagreements` weighs each warning's answers alone,
+    # and a year's earlier answers are millions at city scale)
+    earlier = _answers(earlier_answers.join(accepted.select(pl.col("warning_id").cast(earlier_answers.schema["warning_id"])).unique(),
+                                            on="warning_id", how="semi"))
+    if earlier.is_empty():
+        return pl.DataFrame(schema=schema)
     told = [disagreements(a, later_marks)[0].select("file", "line", received_period=pl.lit(p, pl.String))
             for (p,), a in earlier.partition_by("received_period", as_dict=True).items()]
     taken = earlier.join(pl.concat(told), on=["received_period", "file", "line"], how="anti").select(
