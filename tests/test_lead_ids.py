@@ -81,10 +81,6 @@ def county(prefect_harness, tmp_path_factory):
     return {"out": out, "answered": answered}
 
 
-def _warnings(county, period: str) -> pl.DataFrame:
-    return pl.read_parquet(county["out"] / period / "warnings.parquet")
-
-
 def _stored(county) -> pl.DataFrame:
     con = duckdb.connect(str(county["out"] / "warehouse.duckdb"), read_only=True)
     try:
