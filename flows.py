@@ -205,10 +205,9 @@ def keep_other_departments(paths: RunPaths, cfg: Config, period: str) -> list[st
 def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
     """Read, standardise and validate every file of one department folder; the latest delivery of
     each record wins, valid or set aside (`inbox.read_department`). Writes <kind>.parquet, and
-    this department's rejected/superseded rows."""
-    files = pl.read_parquet(paths.work / "files.parquet").filter(
-        (pl.col("dept") == dept) & pl.col("duplicate_of").is_null()
-    )
+    this department's rejected/superseded rows; returns its data rows (those of the files left out
+    as copies of another, `copies`, included) for the row accounting."""
+    files = pl.read_parquet(paths.work / "files.parquet").filter(pl.col("dept") == dept)
     notes: list[inbox.ReadError] = []
     blanked: list[pl.DataFrame] = []  # (an answer's unreadable cells left empty: told back, `take_feedback`)
     copies = _read(paths.work / "earlier_copies.parquet")
@@ -222,8 +221,9 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
         finally:
             con.close()
 
+    copied: dict[str, int] = {}  # (the rows of the files left out as copies: in the row accounting)
     latest, rejected, superseded, rows_read, unread = inbox.read_department(paths.period_dir, files, dept, cfg, notes,
-                                                                            blanked, copies, aside, linked)
+                                                                            blanked, copies, aside, linked, copied)
     if aside and (persons := pl.concat(aside)).height:  # (the roster's persons set aside: `link_records` looks for them)
         persons.write_parquet(paths.work / "roster_aside.parquet")
     for kind, df in latest.items():
@@ -235,7 +235,7 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
         pl.concat(blanked).write_parquet(paths.work / f"blanked_{dept}.parquet")
     superseded.write_parquet(paths.work / f"superseded_{dept}.parquet")
     reference.check_extracts(latest, notes, dept, cfg).write_parquet(paths.work / f"findings_{dept}.parquet")
-    return {"dept": dept, "rows": rows_read, "kinds": sorted(latest)}
+    return {"dept": dept, "rows": rows_read + sum(copied.values()), "copies": sum(copied.values()), "kinds": sorted(latest)}
 
 
 @task(**STEP)
@@ -830,10 +830,10 @@ def announce(paths: RunPaths, period: str, table: pl.DataFrame, county: str | No
     number, phone or 预警编号 ever goes into an artifact."""
     slug = _artifact_slug(county)
     final = paths.final or paths.out
-    acc = table.select("dept", pl.col("rows_read").alias("rows_in"), "superseded", "matched", "review",
+    acc = table.select("dept", pl.col("rows_read").alias("rows_in"), "copies", "superseded", "matched", "review",
                        "unmatched", "rejected", "balanced")
     create_table_artifact(acc.to_dicts(), key=f"{slug}-accounting",
-                          description=f"{county or ''} {period}: rows in = superseded + matched + review + unmatched + rejected")
+                          description=f"{county or ''} {period}: rows in = copies + superseded + matched + review + unmatched + rejected")
     warnings = pl.read_parquet(final / "warnings.parquet")
     by_town = (warnings.group_by(pl.col("township").fill_null(report.UNPLACED), "risk_type")
                .agg(pl.col("warning_id").n_unique().alias("warnings")).sort("township", "risk_type"))

@@ -1677,10 +1677,11 @@ def month_notes(lines: dict[str, list[int]], headers: dict[str, list[str]], labe
 
 def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Config, notes: list,
                     blanked: list | None = None, copies: Mapping[str, tuple[str, str]] | None = None,
-                    aside: list | None = None, linked: Callable[[str, str, pl.Series], int] | None = None
+                    aside: list | None = None, linked: Callable[[str, str, pl.Series], int] | None = None,
+                    copied: dict[str, int] | None = None
                     ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, int, pl.DataFrame]:
-    """Every file of department folder `dept` (`files`: `discover`'s rows of it, byte-identical
-    repeats left out, in the order put in) -> `read_delivery` each, side by side (a city's 15 医保
+    """Every file of department folder `dept` (`files`: `discover`'s rows of it, in the order put
+    in; a byte-identical repeat of another, `duplicate_of`, is not read) -> `read_delivery` each, side by side (a city's 15 医保
     files on one core left the other idle; largest first, taken in the folder's order), then the
     latest delivery of each record, valid or set aside (`keep_latest`), and the rows nobody can
     identify set aside (`set_aside_unidentifiable`): (rows per kind, `Rejected` rows file by file
@@ -1702,12 +1703,19 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     households are keyed here, once for the whole run:
     a 户编号 shared by persons of several villages is one household per village
     (`split_shared_households`). `aside`: who the roster's rows set aside in the end show
-    (`persons_set_aside`: not those a later delivery of the person replaced), appended."""
+    (`persons_set_aside`: not those a later delivery of the person replaced), appended.
+    `copied`: each file left out as a copy (a repeat, 往期文件, 往期记录; a workbook's sheets
+    delivered then) -> its data rows not read, for the row accounting (`accounting.account`): a
+    repeat has its first's."""
     from pipelines.accounting import export_month
     from pipelines.identify import set_aside_unidentifiable
     from pipelines.reference import split_shared_households
 
     known = known_headers(cfg)
+    repeats = files.filter(pl.col("duplicate_of").is_not_null()) if "duplicate_of" in files.columns else files.clear()
+    files = files.join(repeats, on="file", how="anti", maintain_order="left")
+    rows_of: dict[str, int] = {}  # (each file's data rows, read or not)
+    copied = {} if copied is None else copied
     delivered: dict[str, list[pl.DataFrame]] = {}
     rejected: list[pl.DataFrame] = []
     rows_read = 0
@@ -1733,6 +1741,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
         reading = {rel: pool.submit(read, rel) for rel in files.sort("size", descending=True, maintain_order=True)["file"]}
         for rel in files["file"].to_list():
             tables, bad, set_aside, rows, found, cells, people = reading.pop(rel).result()
+            rows_of[rel] = rows
             shown.extend(people)
             snapshot, said = cfg.inbox.snapshot_kinds, None  # (said: why its records were delivered then)
             if rel in (copies or {}):
@@ -1780,10 +1789,12 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
                 if not any(kind in snapshot for kind, _ in tables + set_aside):
                     notes.append(ReadError(rel, f"{zh}，未读入（其记录已在 {then} 期报送）：{ask} {en}: not read (its records "
                                                 f"were delivered then); {ask_en}", dept, False, category))
+                    copied[rel] = rows
                     continue
                 if any(kind not in snapshot for kind, _ in tables):  # (a workbook's other sheets: delivered then)
                     other = ~pl.col("kind").is_in(list(snapshot)) | pl.col("kind").is_null()
-                    rows -= _rows_of(tables, bad, snapshot)
+                    copied[rel] = _rows_of(tables, bad, snapshot)
+                    rows -= copied[rel]
                     tables = [(kind, df) for kind, df in tables if kind in snapshot]
                     set_aside = [(kind, df) for kind, df in set_aside if kind in snapshot]
                     bad = bad.filter(~other)
@@ -1803,6 +1814,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
             rejected.append(bad)
             for kind, df in tables + set_aside:
                 delivered.setdefault(kind, []).append(df)
+    copied.update({r["file"]: rows_of.get(r["duplicate_of"], 0) for r in repeats.iter_rows(named=True)})
     # (a grid or roster without any row has its own finding; a returned list or review queue
     # without an answer row is said as such, the township or analyst told like other bad returns)
     if dept in {cfg.kinds[k].folder for k in cfg.ANSWER_KINDS}:
@@ -1938,7 +1950,6 @@ def read_period(period_dir: Path, cfg: Config) -> tuple[dict[str, pl.DataFrame],
     """
     period_dir = Path(period_dir)
     files, problems = discover(period_dir, cfg)
-    files = files.filter(pl.col("duplicate_of").is_null())
     latest: dict[str, pl.DataFrame] = {}
     rejected = [rejected_files([p for p in problems if p.set_aside])]
     superseded = [pl.DataFrame(schema=SUPERSEDED_SCHEMA)]

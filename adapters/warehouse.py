@@ -15,7 +15,7 @@ one transaction, so a re-run never duplicates anything):
                   periods read them (`pipelines.rules.known_dead`)
 - `rejected`      rows set aside, with file, line, field and reason
 - `superseded`    rows replaced by a later delivery of the same record: file, line, and the file:line that won
-- `accounting`    per department: rows read = superseded + matched + review + unmatched + rejected
+- `accounting`    per department: rows read = copies + superseded + matched + review + unmatched + rejected
 - `township_rows` every row written to a township list (new and carried over), as written
 - `feedback_answers` every answer a township returned and the run accepted (`period` = received)
 - `warning_status` the status of every warning ever issued, as of each run: a view over

@@ -17,13 +17,16 @@ DECISIONS = ("matched", "review", "unmatched", "rejected")
 
 
 class AccountingError(RuntimeError):
-    """Raised when rows read != superseded + matched + review + unmatched + rejected."""
+    """Raised when rows read != copies + superseded + matched + review + unmatched + rejected."""
 
 
 def account(rows_read: pl.DataFrame, links: pl.DataFrame, superseded: pl.DataFrame) -> pl.DataFrame:
-    """Per department: rows read, superseded duplicates, and the decisions of the rest.
+    """Per department: rows read, the rows of files left out as copies, superseded duplicates,
+    and the decisions of the rest.
 
-    `rows_read`: dept, rows (data rows read from files that were not byte-identical repeats).
+    `rows_read`: dept, rows (the data rows of its files), copies (of them, those of files left out
+    as copies of another: a byte-identical repeat, an earlier period's file or its records exported
+    again; absent: none).
     `links`: one row per department record (rejected rows included), with `dept, decision`.
     `superseded`: one row per row replaced by a later delivery of the same record, with `dept`.
     Raises AccountingError naming the department when a row is unaccounted for.
@@ -36,13 +39,14 @@ def account(rows_read: pl.DataFrame, links: pl.DataFrame, superseded: pl.DataFra
         if d not in counts.columns:
             counts = counts.with_columns(pl.lit(0, pl.UInt32).alias(d))
     sup = superseded.group_by("dept").len(name="superseded")
+    copies = pl.col("copies").sum() if "copies" in rows_read.columns else pl.lit(0, pl.Int64)
     table = (
-        rows_read.group_by("dept").agg(pl.col("rows").sum().alias("rows_read"))
+        rows_read.group_by("dept").agg(pl.col("rows").sum().alias("rows_read"), copies.alias("copies"))
         .join(sup, on="dept", how="full", coalesce=True)
         .join(counts, on="dept", how="full", coalesce=True)
         .fill_null(0)
-        .select("dept", "rows_read", "superseded", *DECISIONS)
-        .with_columns(pl.sum_horizontal("superseded", *DECISIONS).alias("accounted"))
+        .select("dept", "rows_read", "copies", "superseded", *DECISIONS)
+        .with_columns(pl.sum_horizontal("copies", "superseded", *DECISIONS).alias("accounted"))
         .with_columns((pl.col("rows_read") == pl.col("accounted")).alias("balanced"))
         .sort("dept")
     )
@@ -74,7 +78,7 @@ def settle(person: pl.DataFrame | None, water: pl.DataFrame | None, rejected: pl
 
     `person`: the person records' Link rows; `water`: the work orders' places (`resolve_places`;
     None: none delivered); `rejected`, `superseded`: the run's `Rejected` and `Superseded` rows;
-    `rows_read`: dept, rows read (`ingest_department`'s); `read`: the folders read this run, of
+    `rows_read`: dept, rows, copies (`ingest_department`'s, as `account` reads them); `read`: the folders read this run, of
     which `departments` (the config's, not the reference folders) are accounted. links: one row
     per department record, a row set aside as `rejected` (its record_id, else file#line; a file
     set aside whole has no row), sorted; table: `account`'s (raising AccountingError). A partial
@@ -95,14 +99,17 @@ def settle(person: pl.DataFrame | None, water: pl.DataFrame | None, rejected: pl
     person_depts = [d for d in read if d in departments]
     links = together(parts).filter(pl.col("dept").is_in(person_depts))
     links = links.with_columns(pl.col("n_candidates").cast(pl.Int64)).sort("dept", "kind", "record_id")
-    rows = rows_read.select("dept", "rows").filter(pl.col("dept").is_in(person_depts))
+    rows = rows_read.filter(pl.col("dept").is_in(person_depts))
     table = account(rows, links, superseded.filter(pl.col("dept").is_in(person_depts)))
     kept = kept or {}
     links = together([links, kept.get("links")]).sort("dept", "kind", "record_id")
     rejected = together([rejected, kept.get("rejected")], REJECTED_SCHEMA).sort(
         "dept", nulls_last=True, maintain_order=True)  # (in the order a full run gives: by folder)
     superseded = together([superseded, kept.get("superseded")], SUPERSEDED_SCHEMA)
-    table = together([table, kept.get("accounting")]).cast(table.schema).sort("dept")
+    both = together([table, kept.get("accounting")])
+    # (a department kept as a warehouse stored it before it counted copies: none)
+    both = both if "copies" in both.columns else both.with_columns(copies=pl.lit(None, pl.Int64))
+    table = both.select(table.columns).cast(table.schema).with_columns(pl.col("copies").fill_null(0)).sort("dept")
     return links, rejected, superseded, table
 
 

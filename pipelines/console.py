@@ -92,12 +92,12 @@ def summary_lines(result: dict) -> list[str]:
     if result.get("departments"):
         out.append(f"部分重跑 partial run: re-read {', '.join(result['departments'])}; the other departments' "
               "results of this period were kept as they were")
-    out.append("行数核对 accounting: rows read = superseded + matched + review + unmatched + rejected")
+    out.append("行数核对 accounting: rows read = copies + superseded + matched + review + unmatched + rejected")
     # (a department without a usable row says what it did, as the county report does:
     # `accounting.delivery_states`; its row of zeros told none of it)
     states = result.get("delivery") or {}
     for r in result["accounting"]:
-        out.append(f"  {r['dept']}: {r['rows_read']} = {r['superseded']} + {r['matched']} + {r['review']} + "
+        out.append(f"  {r['dept']}: {r['rows_read']} = {r.get('copies') or 0} + {r['superseded']} + {r['matched']} + {r['review']} + "
               f"{r['unmatched']} + {r['rejected']}  {'OK' if r['balanced'] else 'MISMATCH'}"
               + (f"  {delivery_words(states[r['dept']])}" if r["dept"] in states else ""))
     shown = {r["dept"] for r in result["accounting"]}

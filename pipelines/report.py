@@ -21,7 +21,7 @@ it opens offline, from a USB stick or an intranet share, and prints.
               its answer having verified only the others; null otherwise). Empty before any feedback loop exists.
 - `quality`   the run's data-quality findings (`schemas.outputs.QualityFinding`,
               pipelines.accounting.quality_report's frame). May be empty.
-- `accounting` per department: `dept`, `rows_read`, `superseded`, `matched`, `review`,
+- `accounting` per department: `dept`, `rows_read`, `copies`, `superseded`, `matched`, `review`,
               `unmatched`, `rejected` (+ optional `balanced`).
 - `review_queue`  the period's review queue (人工复核队列) by department and the period each
               record was first sent to review: `dept`, `first_queued` (YYYY-MM), `records`
@@ -60,7 +60,7 @@ INPUT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "verification": {"warning_id": pl.Utf8, "township": pl.Utf8, "status": pl.Utf8, "days_overdue": pl.Int64,
                      "reopened_for": pl.Utf8},
     "quality": QUALITY_COLUMNS,
-    "accounting": {"dept": pl.Utf8, "rows_read": pl.Int64, "superseded": pl.Int64, "matched": pl.Int64,
+    "accounting": {"dept": pl.Utf8, "rows_read": pl.Int64, "copies": pl.Int64, "superseded": pl.Int64, "matched": pl.Int64,
                    "review": pl.Int64, "unmatched": pl.Int64, "rejected": pl.Int64, "balanced": pl.Boolean},
     "review_queue": {"dept": pl.Utf8, "first_queued": pl.Utf8, "records": pl.Int64},
 }
@@ -88,6 +88,7 @@ DECISION_LABELS = {  # order = stacking order
     "unmatched": ("未匹配", "unmatched", "#90a4ae"),
     "rejected": ("搁置", "rejected", "#c62828"),
     "superseded": ("被更正覆盖", "superseded", "#ce93d8"),
+    "copies": ("重复文件未读", "copies not read", "#bcaaa4"),  # (a repeat, 往期文件, 往期记录)
 }
 
 FONT = ('"Microsoft YaHei","PingFang SC","Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei",'
@@ -577,10 +578,12 @@ def _section_quality(acc: pl.DataFrame, quality: pl.DataFrame, departments: list
             f"<th>报送情况<br><small>delivery</small></th><th>行数核对<br><small>accounting</small></th></tr></thead>"
             f"<tbody>{''.join(body)}</tbody>"
             f"<tfoot>{foot}</tfoot></table>"
-            '<p class="note">读取行数 = 被更正覆盖 + 已匹配 + 待人工复核 + 未匹配 + 搁置。匹配率 = 已匹配 ÷（已匹配 + 待复核 + 未匹配）；'
+            '<p class="note">读取行数 = 重复文件未读 + 被更正覆盖 + 已匹配 + 待人工复核 + 未匹配 + 搁置（重复文件：与另一文件'
+            '完全相同、与往期文件相同或往期记录重新导出，其行未读入，文件列于下方）。匹配率 = 已匹配 ÷（已匹配 + 待复核 + 未匹配）；'
             "未匹配多为不在底册的人员，属正常。水利记录按村落位。报送情况：部门本期没有可用行时，是未报送、只报了表头，"
-            "还是所报的行全被搁置。<br><small>rows read = superseded + matched + review + "
-            "unmatched + rejected. Match rate = matched ÷ linkable rows; most unmatched rows are people not on the "
+            "还是所报的行全被搁置。<br><small>rows read = copies + superseded + matched + review + "
+            "unmatched + rejected (copies: the rows of a file identical to another, to an earlier period's, or an "
+            "earlier month's records exported again: not read, the files listed below). Match rate = matched ÷ linkable rows; most unmatched rows are people not on the "
             "roster. Water work orders link to villages, not persons. Delivery: for a department without a usable "
             "row, whether it sent nothing, a header alone, or rows all set aside.</small></p>"
             f'<div class="fig">{chart}</div>')

@@ -415,6 +415,22 @@ def test_the_period_settles_one_link_per_record_rows_set_aside_included_the_kept
     links, rej, sup, table = settle(person, None, rejected, superseded, rows.head(1), ["医保"], ["医保", "民政"], kept)
     assert links["dept"].to_list() == ["医保"] * 3 + ["民政"] and table["dept"].to_list() == ["医保", "民政"]
     assert rej["dept"].to_list() == ["医保", "医保", "民政"] and sup.height == 1
+    # (民政's row as a warehouse stored it before copies were counted: none)
+    _, _, _, table = settle(person, None, rejected, superseded, rows.head(1).with_columns(rows=pl.lit(7), copies=pl.lit(3)),
+                            ["医保"], ["医保", "民政"], {**kept, "accounting": kept["accounting"].drop("copies")})
+    assert table.select("dept", "rows_read", "copies", "balanced").rows() == [("医保", 7, 3, True), ("民政", 4, 0, True)]
+
+
+def test_the_rows_of_files_left_out_as_copies_are_accounted_and_without_them_a_row_is_lost():
+    """A department's rows read include those of its files left out as copies of another (a repeat
+    put in twice, an earlier period's file, its records exported again): `copies` accounts for them.
+    Not given, the repeat's rows are rows lost."""
+    links = _links([("农业农村", "matched"), ("农业农村", "unmatched")])
+    t = account(pl.DataFrame({"dept": ["农业农村", "农业农村"], "rows": [2, 2], "copies": [0, 2]}), links,
+                pl.DataFrame(schema={"dept": pl.Utf8}))
+    assert t.select("dept", "rows_read", "copies", "accounted", "balanced").rows() == [("农业农村", 4, 2, 4, True)]
+    with pytest.raises(AccountingError, match="农业农村: read 4 but accounted 2"):
+        account(pl.DataFrame({"dept": ["农业农村"], "rows": [4]}), links, pl.DataFrame(schema={"dept": pl.Utf8}))
 
 
 def test_a_partial_runs_report_keeps_the_published_findings_of_the_departments_not_re_read():

@@ -462,7 +462,8 @@ def test_artifacts_hold_counts_and_links_only(full_run):
     acc = arts["341399-accounting"].data
     acc = acc if isinstance(acc, list) else __import__("json").loads(acc)
     assert {r["dept"] for r in acc} == {"医保", "住建", "教育", "水利", "民政", "残联", "人社", "农业农村"}
-    assert all(r["rows_in"] == r["superseded"] + r["matched"] + r["review"] + r["unmatched"] + r["rejected"] for r in acc)
+    assert all(r["rows_in"] == r["copies"] + r["superseded"] + r["matched"] + r["review"] + r["unmatched"] + r["rejected"]
+               for r in acc)
     assert "file://" in str(arts["341399-townships"].data)
     assert re.search(r"review queue \(records\) \| \d+: \d+ new, \d+ waiting", str(arts["341399-summary"].data))
     text = " ".join(str(a.data) + str(a.description) for a in arts.values())

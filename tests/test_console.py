@@ -26,12 +26,13 @@ def test_summary_lines_prove_the_accounting_and_stop_at_a_dry_run():
                   issue_date="2026-11-05", deadline="2026-11-10", review_queue=[],
                   feedback=dict(returned=0), review_answers=dict(files=0, confirmed=0, excluded=0, held=0, pending=0,
                                                                 withdrawn=0),
-                  accounting=[dict(dept="医保", rows_read=10, superseded=1, matched=6, review=1, unmatched=1, rejected=1,
-                                   balanced=True),
+                  accounting=[dict(dept="医保", rows_read=12, copies=2, superseded=1, matched=6, review=1, unmatched=1,
+                                   rejected=1, balanced=True),
                               dict(dept="民政", rows_read=4, superseded=0, matched=1, review=0, unmatched=1, rejected=1,
                                    balanced=False)])
     lines = summary_lines(result)
-    assert "  医保: 10 = 1 + 6 + 1 + 1 + 1  OK" in lines and "  民政: 4 = 0 + 1 + 0 + 1 + 1  MISMATCH" in lines
+    # (民政's row as a warehouse stored it before copies were counted: none)
+    assert "  医保: 12 = 2 + 1 + 6 + 1 + 1 + 1  OK" in lines and "  民政: 4 = 0 + 0 + 1 + 0 + 1 + 1  MISMATCH" in lines
     assert "预警 warnings issued: 5 (repeats suppressed: 1)" in lines
     assert lines[-1] == "输出 outputs: OUT/2026-10/townships/  (county files: OUT/2026-10/county/)"
     dry = summary_lines(dict(result, dry_run=True, would_write=["OUT/2026-10/townships/"]))
@@ -182,10 +183,10 @@ def test_summary_lines_say_what_a_department_without_a_usable_row_did():
         dict(zeros, dept="医保", rows_read=3, matched=3), dict(zeros, dept="残联", rows_read=0),
         dict(zeros, dept="民政", rows_read=195, rejected=195)],
         delivery={"水利": NOT_DELIVERED, "残联": EMPTY, "民政": SET_ASIDE}))
-    block = lines[lines.index("行数核对 accounting: rows read = superseded + matched + review + unmatched + rejected") + 1:][:4]
-    assert block == ["  医保: 3 = 0 + 3 + 0 + 0 + 0  OK",
-                     "  残联: 0 = 0 + 0 + 0 + 0 + 0  OK  空表（只有表头），其规则未运行 delivered empty: a header and no "
+    block = lines[lines.index("行数核对 accounting: rows read = copies + superseded + matched + review + unmatched + rejected") + 1:][:4]
+    assert block == ["  医保: 3 = 0 + 0 + 3 + 0 + 0 + 0  OK",
+                     "  残联: 0 = 0 + 0 + 0 + 0 + 0 + 0  OK  空表（只有表头），其规则未运行 delivered empty: a header and no "
                      "record; its rules did not run",
-                     "  民政: 195 = 0 + 0 + 0 + 0 + 195  OK  整体搁置（见搁置行），其规则未运行 set aside whole, every row "
+                     "  民政: 195 = 0 + 0 + 0 + 0 + 0 + 195  OK  整体搁置（见搁置行），其规则未运行 set aside whole, every row "
                      "(see 搁置行及原因.csv); its rules did not run",
                      "  水利: 本期未报送，其规则未运行 not delivered; its rules did not run"]

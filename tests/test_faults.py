@@ -365,8 +365,9 @@ def test_every_file_set_aside_whole_is_said_on_the_console_with_its_reason(bad_r
 def redelivered_run(prefect_harness, county, reference, tmp_path_factory):
     """The same month with re-deliveries: 医保 sends 结算明细_2026-10_更正.csv (put in after the
     others) correcting a settlement of 第二批 (更 U+66F4 sorts before 第 U+7B2C); 残联's file is also
-    dropped into 教育 byte for byte (教育 sorts before 残联); and 民政 sends 救助变动_2026-10_更正.csv
-    correcting the rows the uninterrupted run set aside (an unknown code, a negative amount)."""
+    dropped into 教育 byte for byte (教育 sorts before 残联); 人社's file is put in twice (表(1).csv,
+    byte for byte); and 民政 sends 救助变动_2026-10_更正.csv correcting the rows the uninterrupted run
+    set aside (an unknown code, a negative amount)."""
     import shutil
 
     dest = tmp_path_factory.mktemp("redelivered")
@@ -389,6 +390,8 @@ def redelivered_run(prefect_harness, county, reference, tmp_path_factory):
 
     disability = next(folder["残联"].glob("*.csv"))
     shutil.copy2(disability, folder["教育"] / disability.name)
+    hr = next(folder["人社"].glob("*.*"))
+    shutil.copy2(hr, folder["人社"] / f"{hr.stem}(1){hr.suffix}")
     civil = next(folder["民政"].glob("救助变动_*.csv"))
     bad = pl.read_csv(reference / PERIOD / "county" / "搁置行及原因.csv", infer_schema=False).filter(
         (pl.col("文件") == f"{folder['民政'].name}/{civil.name}") & pl.col("字段").is_in(["救助类别", "月救助金额"]))
@@ -433,6 +436,9 @@ def test_a_copy_in_another_departments_folder_does_not_take_the_real_files_place
     acc = {r["dept"]: r for r in pl.read_csv(out / PERIOD / "county" / "行数核对_accounting.csv").iter_rows(named=True)}
     ref = {r["dept"]: r for r in pl.read_csv(reference / PERIOD / "county" / "行数核对_accounting.csv").iter_rows(named=True)}
     assert acc["残联"] == ref["残联"]
+    # (人社's repeat is not read, its rows counted as a copy's: the department balances)
+    assert acc["人社"] == {**ref["人社"], "rows_read": 2 * ref["人社"]["rows_read"], "copies": ref["人社"]["rows_read"],
+                         "accounted": 2 * ref["人社"]["rows_read"]} and ref["人社"]["rows_read"] > 0
     assert acc["教育"]["rows_read"] == ref["教育"]["rows_read"] + ref["残联"]["rows_read"]
     rejected = pl.read_csv(out / PERIOD / "county" / "搁置行及原因.csv", infer_schema=False)
     copied = rejected.filter(pl.col("文件") == copy)  # set aside in 教育, saying whose data it looks like
@@ -455,19 +461,21 @@ def test_a_corrected_bad_row_is_superseded_not_left_to_be_fixed(redelivered_run)
 
 def test_every_row_read_is_in_the_warehouse_as_linked_or_superseded(redelivered_run):
     """Nothing lost, row by row: each department's rows read = its rows in `links` (decided or set
-    aside) + its rows in `superseded`, which names the file, line and the delivery that replaced it."""
+    aside) + its rows in `superseded`, which names the file, line and the delivery that replaced it,
+    + the rows of its files left out as copies (人社's repeat)."""
     out, _, record, fixed, _ = redelivered_run
     con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
     try:
         sup = con.sql("SELECT * FROM superseded WHERE period = ?", params=[PERIOD]).pl()
-        per_dept = con.sql("""SELECT a.dept, a.rows_read, a.superseded,
+        per_dept = con.sql("""SELECT a.dept, a.rows_read, a.superseded, a.copies,
                                      (SELECT count(*) FROM links l WHERE l.period = a.period AND l.dept = a.dept) AS linked,
                                      (SELECT count(*) FROM superseded s WHERE s.period = a.period AND s.dept = a.dept) AS stored
                               FROM accounting a WHERE a.period = ?""", params=[PERIOD]).pl()
     finally:
         con.close()
     assert (per_dept["stored"] == per_dept["superseded"]).all()
-    assert (per_dept["linked"] + per_dept["stored"] == per_dept["rows_read"]).all()
+    assert (per_dept["linked"] + per_dept["stored"] + per_dept["copies"] == per_dept["rows_read"]).all()
+    assert "人社" in per_dept.filter(pl.col("copies") > 0)["dept"].to_list()
     by = dict(zip(sup["record_id"], sup["superseded_by"]))
     assert by[record].startswith("医保/结算明细_2026-10_更正.csv:")
     assert all(by[r].startswith("民政/救助变动_2026-10_更正.csv:") for r in fixed)

@@ -1105,6 +1105,22 @@ def test_a_partial_run_keeps_the_warnings_a_warehouse_stored_before_signal_year(
     assert after.sort(key).select(key, "basis").equals(before.sort(key).select(key, "basis"))
 
 
+def _copies(out: Path, period: str, dept: str) -> int:
+    """A department's rows of files left out as copies, from the period's 行数核对 (which balances)."""
+    acc = pl.read_csv(out / period / "county" / "行数核对_accounting.csv").filter(pl.col("dept") == dept)
+    assert acc["balanced"].to_list() == [True]
+    return acc["copies"].item()
+
+
+def _data_rows(path: Path, dept: str) -> int:
+    """The data rows of a department's file as a run reads them."""
+    from adapters.inbox import known_headers, read_delivery
+    from config import load_config
+
+    cfg = load_config()
+    return read_delivery(path, f"{dept}/{path.name}", dept, cfg, known_headers(cfg), [])[3]
+
+
 def test_last_months_settlements_exported_again_are_named_and_not_read_as_this_months(august_13, tmp_path, capsys):
     """A clerk exports August's first batch of 结算明细 again (UTF-8 without its title line: not
     byte for byte the file August read, so not 往期文件) and puts it in under September. It was
@@ -1112,7 +1128,8 @@ def test_last_months_settlements_exported_again_are_named_and_not_read_as_this_m
     set aside again, its records in doubt back in the review queue. Its dates are August's,
     August's run linked its record numbers and August's folder holds its rows as they are: it is
     named on the console and in 数据质量报告 (往期记录, the month and the counts) and not read;
-    September's links and rows set aside hold none of its records."""
+    September's links and rows set aside hold none of its records, and its rows are in September's
+    行数核对 as a copy's (`copies`): the department still balances."""
     county, out = _copy(august_13, tmp_path)
     batch = next((county / "inbox" / "2026-08" / "医保").glob("结算明细_*第一批.csv"))
     lines = batch.read_bytes().decode("gb18030").splitlines(keepends=True)
@@ -1129,6 +1146,7 @@ def test_last_months_settlements_exported_again_are_named_and_not_read_as_this_m
                    "UNION ALL SELECT record_id FROM rejected WHERE period = '2026-09' AND file = '医保/医保结算_8月.csv'").pl()
     con.close()
     assert ids.str.starts_with("JS202608").sum() > 100 and read.is_empty()
+    assert _copies(out, "2026-09", "医保") == _data_rows(again, "医保") > 100
 
 
 def test_last_months_settlements_put_in_again_do_not_undo_last_months_corrections(august_13, tmp_path, capsys):
@@ -1154,6 +1172,7 @@ def test_last_months_settlements_put_in_again_do_not_undo_last_months_correction
     shutil.copy2(aug / Path(copied).name, sep / Path(copied).name)
     assert _run(county, out, "2026-09") == 0
     assert "往期文件" in capsys.readouterr().out
+    assert _copies(out, "2026-09", "医保") == _data_rows(sep / Path(copied).name, "医保") > 0
     con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
     latest = con.sql("""SELECT record_id, arg_max(out_of_pocket, period) AS out_of_pocket FROM settlements
                         WHERE period <= '2026-09' GROUP BY record_id""").pl()  # (what the year's sums read)

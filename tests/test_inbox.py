@@ -1565,6 +1565,22 @@ def test_a_list_over_two_enrollment_years_keeps_each_person_s_row_of_the_period_
     assert rows == superseded.height + latest["med_enrollment"].height + rejected.height
 
 
+def test_a_file_put_in_twice_is_read_once_its_repeat_s_rows_said_as_a_copy_s(tmp_path):
+    """A department's file and its byte-identical repeat (表(1).csv, Windows' copy): the repeat is
+    not read, and its data rows (its first's: a 合计 row is no data row) are given as a copy's
+    for the row accounting; the first's rows are the rows read."""
+    per = tmp_path / "2026-10"
+    body = "\n".join(["人员编号,姓名,证件号码,参保状态,参保年度", "CB1,张三,341302********2734,正常参保,2026",
+                      "CB2,李四,341302********1234,正常参保,2026", "合计,2人,,,"]) + "\n"
+    write(per / "医保" / "参保名单.csv", body)
+    write(per / "医保" / "参保名单(1).csv", body, modified=PUT_IN + datetime.timedelta(hours=1))
+    files, _ = discover(per, CFG)
+    copied = {}
+    latest, rejected, superseded, rows, _ = read_department(per, files, "医保", CFG, [], copied=copied)
+    assert latest["med_enrollment"]["record_id"].to_list() == ["CB1", "CB2"] and superseded.is_empty()
+    assert rows == 2 and copied == {"医保/参保名单(1).csv": 2}
+
+
 def test_an_enrollment_year_given_as_the_years_it_spans_is_the_periods_year_when_they_hold_it(tmp_path):
     """参保年度 `2026-2027` (a list of the scheme's year spanning two) was set aside as an
     unparseable integer, the person's row back to 医保 and M4 reading them as absent. Read as the

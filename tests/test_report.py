@@ -384,13 +384,13 @@ def test_a_department_missing_one_kind_says_it_under_delivery_and_the_workbook_s
     assert cell_values(sec, "医保")[-2:] == ["缺参保名单，其规则未运行no 参保名单 (med_enrollment); its rules did not run",
                                            "✓ 平衡"]
     sheet = accounting_sheet(ACCOUNTING.with_columns(balanced=pl.Series([True, False])), META["departments"], states)
-    assert sheet.columns == ["部门", "读取行数", "已匹配", "待人工复核", "未匹配", "搁置", "被更正覆盖", "报送情况", "行数核对"]
+    assert sheet.columns == ["部门", "读取行数", "已匹配", "待人工复核", "未匹配", "搁置", "被更正覆盖", "重复文件未读", "报送情况", "行数核对"]
     assert sheet.rows() == [
-        ("住建", 30, 20, 1, 6, 3, 0, None, "✗ 不平衡"),
-        ("医保", 1000, 600, 20, 360, 10, 10, "缺参保名单，其规则未运行 no 参保名单 (med_enrollment); its rules did not run",
+        ("住建", 30, 20, 1, 6, 3, 0, 0, None, "✗ 不平衡"),
+        ("医保", 1000, 600, 20, 360, 10, 10, 0, "缺参保名单，其规则未运行 no 参保名单 (med_enrollment); its rules did not run",
          "✓ 平衡"),
-        ("水利", None, None, None, None, None, None, "本期未报送，其规则未运行 not delivered; its rules did not run", None),
-        ("合计", 1030, 620, 21, 366, 13, 10, None, None)]
+        ("水利", None, None, None, None, None, None, None, "本期未报送，其规则未运行 not delivered; its rules did not run", None),
+        ("合计", 1030, 620, 21, 366, 13, 10, 0, None, None)]
     html = render(delivery=states)
-    assert all(cell_values(html[html.index("四、各部门数据质量"):], r[0])[:6] == [f"{v:,}" for v in r[1:7]]
+    assert all(cell_values(html[html.index("四、各部门数据质量"):], r[0])[:7] == [f"{v:,}" for v in r[1:8]]
                for r in sheet.rows()[:2])
