@@ -341,6 +341,9 @@ def years_of_period(df: pl.DataFrame, spec: KindSpec, period_year: int | None) -
 # another locale), a time after it allowed: which of the two is the month only a day over 12 tells
 _DAY_MONTH = r"^(\d{1,2})\s*([/.-])\s*(\d{1,2})\s*[/.-]\s*((?:19|20)\d{2})((?:\s+|T).*)?$"
 AMBIGUOUS_ORDER = "月、日顺序不明"  # (the reason's words: `_reason`)
+# a date whose year is written with two digits (10/5/26, 26.10.05): which number is the year, and
+# which century, is a guess (the reason asks for the year in full)
+_SHORT_YEAR = r"^(\d{1,2}\s*([/.-])\s*\d{1,2}\s*\2\s*\d{2}|\d{2}\s*([/.-])\s*\d{1,2}\s*\3\s*\d{1,2})$"
 
 
 def dates_in_order(df: pl.DataFrame, spec: KindSpec) -> tuple[pl.DataFrame, dict[str, tuple[str, int, str]]]:
@@ -624,6 +627,9 @@ def _reason(check: str, dtype, value: str | None) -> str:
     if check == "parse" and dtype in (pl.Float64, pl.Int64) and value is not None and re.search(
             _RANGE, unicodedata.normalize("NFKC", value).strip()):
         return f"数值为区间，不是一个确切的数{v}（请填写确切数值） a range, not one number{v}: give the exact figure"
+    if check == "parse" and dtype == pl.Date and value is not None and re.search(_SHORT_YEAR, value.strip()):
+        return (f"日期无法解析 unparseable date{v}（年份只有两位，看不出哪个数是年，请写四位年份，如 2026-10-05 "
+                "a two-digit year: write the year in full)")
     if check == "parse":
         return {pl.Date: "日期无法解析 unparseable date", pl.Int64: "整数无法解析 unparseable integer"}.get(
             dtype, "数值无法解析 unparseable number") + v

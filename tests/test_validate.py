@@ -89,6 +89,17 @@ def test_dates_with_the_year_last_whose_column_tells_no_order_are_set_aside_sayi
         assert rejected["line"].to_list() == [2] and rejected["reason"][0].startswith("settle_date 月、日顺序不明：不知'10/5/2026'是")
 
 
+def test_a_date_with_a_two_digit_year_is_set_aside_asking_for_the_year_in_full():
+    """10/5/26 (a US Excel's short date) or 26.10.05: which number is the year, and which century,
+    is not guessed; the reason, read by the department, said only 'unparseable' and now asks for
+    the year in four digits. A date of four-digit year, and other bad text, say as before."""
+    valid, rejected = run(settlements(settle_date=["10/5/26", "26.10.05", "2026-13-45", "2026-10-05"]))
+    assert valid["settle_date"].to_list() == [date(2026, 10, 5)]
+    short = "（年份只有两位，看不出哪个数是年，请写四位年份"
+    assert [(r["line"], short in r["reason"]) for r in rejected.iter_rows(named=True)] == [(2, True), (3, True), (4, False)]
+    assert rejected["reason"][0].startswith("settle_date 日期无法解析 unparseable date: '10/5/26'（")
+
+
 def test_chinese_numeral_dates_read_every_day_of_the_month():
     """二〇二六年十月五日 (Excel's and WPS's Chinese numeral date format, as a CSV saved from it holds
     it): 十 alone, before a digit, after one, between two."""
