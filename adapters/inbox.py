@@ -1764,10 +1764,10 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
                 if alike and not any(kind in cfg.inbox.standing_kinds for kind, _ in mine):
                     n = _rows_of(tables, bad, snapshot)
                     said = (Finding.EARLIER_RECORDS, f"{head}、{same} 行内容与该期相同", f"{head_en}, {same} rows as they were then",
-                            f"是 {month} 期的文件重新导出后又放入本期？其 {n} 行不计入本期；若确属本期，请加 "
+                            f"是 {month} 期的文件重新导出后又放入本期？其 {n} 行不作本期记录（行数核对中计为重复文件未读）；若确属本期，请加 "
                             f"--set 'inbox.read_again=[\"{rel}\"]' 重跑本期",
-                            f"{month}'s extract exported again and put in here? its {n} rows are not counted this "
-                            f"period; if it is this period's, run again with --set 'inbox.read_again=[\"{rel}\"]'")
+                            f"{month}'s extract exported again and put in here? its {n} rows are not this "
+                            f"period's records (copies in 行数核对); if it is this period's, run again with --set 'inbox.read_again=[\"{rel}\"]'")
                 elif linked_n:
                     zh, en = ((f"{same} 行内容与该期相同：是 {month} 期的文件重报？其记录所述情况（房屋鉴定、供水问题）可能仍在，故未略去；"
                                f"若是重报，请移走后重跑本期",

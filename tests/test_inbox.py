@@ -1909,7 +1909,7 @@ def test_an_earlier_months_extract_exported_again_is_not_read_when_that_month_de
     assert ids == ["JS9", "JS8"] and rejected.is_empty() and rows == 2
     assert len(said) == 1 and said[0].startswith("日期多在 2026-09、早于本期，其 3 个记录编号中 3 个 2026-09 期已报送、2 行内容与该期相同，"
                                                  "未读入")
-    assert "其 3 行不计入本期" in said[0] and "--set 'inbox.read_again=[\"医保/医保结算.csv\"]'" in said[0]
+    assert "其 3 行不作本期记录（行数核对中计为重复文件未读）" in said[0] and "--set 'inbox.read_again=[\"医保/医保结算.csv\"]'" in said[0]
     ids, rejected, rows, said = read(2)  # (a third of it new: read, as this period's)
     assert sorted(ids) == ["JS1", "JS3", "JS8", "JS9"] and rejected["record_id"].to_list() == ["JS2"] and rows == 5
     assert len(said) == 1 and "3 个记录编号中 2 个 2026-09 期已报送，部分为 2026-09 期记录重报？已按本期读入" in said[0]
