@@ -85,7 +85,7 @@ from pipelines.year_to_date import (RELINK_KEYS, YTD_COLUMNS, changed_since_prev
                                     settle_years, split_relinked, summed_columns, with_links, with_relink,
                                     year_settlements)
 from schemas.inputs import as_written, respelled  # noqa: E402
-from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REVIEW_CHOICES, Finding  # noqa: E402
+from schemas.outputs import FEEDBACK_CHOICES, QUALITY_COLUMNS, REJECTED_HEADERS, REVIEW_CHOICES, Finding  # noqa: E402
 
 TIMEZONE = "Asia/Shanghai"
 
@@ -817,8 +817,6 @@ def _write_outputs(paths: RunPaths, cfg: Config, period: str, issue_date: date, 
             "review_queue": ages.drop("new").to_dicts()}
 
 
-REJECTED_HEADERS = {"dept": "部门", "kind": "表类型", "file": "文件", "line": "行号", "record_id": "记录编号",
-                    "field": "字段", "value": "值", "reason": "原因"}
 QUALITY_HEADERS = {"category": "类别", "dept": "部门", "file": "文件", "detail": "说明", "count": "数量"}
 
 

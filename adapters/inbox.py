@@ -33,7 +33,7 @@ from pipelines.validate import (ASIDE_PERSON, EXTRA, REJECTED_SCHEMA, SET_ASIDE,
                                 persons_set_aside, rejected_files, set_aside_future_dates, sheet_label, sheet_of, stand_ins,
                                 template_rows, validate, years_of_period)
 from schemas.inputs import EXTRACT_MODELS, record_key
-from schemas.outputs import Finding
+from schemas.outputs import REJECTED_HEADERS, RETURNED_COLUMNS, Finding
 
 EXTENSIONS = (".csv", ".xlsx")
 HEADER_SCAN_ROWS = 15  # title lines + blank lines above the header we are prepared to skip
@@ -93,6 +93,35 @@ class Unheaded(ReadError):
     (`describe_misfit`)."""
 
     columns: tuple[str, ...] = ()
+
+
+# The run's own lists put back into the inbox (a township sending its 反馈退回 back filled in, a
+# department its 搁置行及原因 corrected): their header (columns added beside it or not) -> what the
+# sender is told instead of "no header" or of the columns a department's table misses
+OWN_LISTS = {
+    frozenset(RETURNED_COLUMNS): (
+        "这是本系统发回乡镇的《反馈退回》（上次未被采纳的答复及原因），不是答复，未读取：请在预警清单中改正这些行后放回 反馈/",
+        "the run's own 反馈退回 (answers not taken, and why), not an answer: not read; correct those rows in the "
+        "township's 预警清单 and put that back"),
+    frozenset(REJECTED_HEADERS.values()): (
+        "这是本系统输出的《搁置行及原因》，不是部门报送的数据，未读取：请按其中原因改正原文件中的这些行后重报",
+        "the run's own 搁置行及原因 (rows set aside, and why), not a department's extract: not read; correct those "
+        "rows in the department's file and deliver it again"),
+}
+
+
+def own_list(cells: Iterable) -> str | None:
+    """What a sender is told when a row of these cells is the header of one of the run's own lists
+    (`OWN_LISTS`), else None."""
+    filled = {c for c in map(_cell, cells) if c}
+    return next((" ".join(words) for own, words in OWN_LISTS.items() if own <= filled), None)
+
+
+def _not_headed(rel: str, rows: Iterable[Sequence]) -> ReadError:
+    """The file set aside for want of a header among its first rows (`rows`: its cells), saying
+    so, or that it is one of the run's own lists put back (`own_list`)."""
+    said = next((s for cells in itertools.islice(rows, HEADER_SCAN_ROWS) if (s := own_list(cells))), None)
+    return ReadError(rel, said or f"前{HEADER_SCAN_ROWS}行未找到表头 no header row found")
 
 
 def _sha256(path: Path) -> str:
@@ -575,7 +604,7 @@ def _fast_csv(path: Path, known, rel: str, notes: list | None) -> list[pl.DataFr
         if header is not None:
             break
     if header is None:
-        return ReadError(rel, f"前{HEADER_SCAN_ROWS}行未找到表头 no header row found")
+        return _not_headed(rel, csv.reader(io.StringIO(head, newline="")))
     first = h + 1
     if merged := _sub_header(header, next(reader, None), known):
         header, first = merged, h + 2
@@ -1416,7 +1445,6 @@ def read_tables(
     """
     known = _fields_of(known)
     path = Path(path)
-    no_header = ReadError(rel, f"前{HEADER_SCAN_ROWS}行未找到表头 no header row found")
     try:
         if path.suffix.lower() == ".xlsx":
             if path.stat().st_size == 0:
@@ -1432,7 +1460,10 @@ def read_tables(
                       for parts in [_side_by_side(frame, known, rel, name, notes) if visible else [frame]]
                       for i, part in enumerate(parts))
             shape = before = None  # (the header and column kinds of the table on the visible sheet before, and its name)
+            tops = None  # (the first visible sheet's first rows: what a file without a header is said to be)
             for name, offset, frame, visible, uncomputed, merged in sheets:
+                if visible and tops is None:
+                    tops = frame.head(HEADER_SCAN_ROWS).rows()
                 if visible and blank and frame.width and frame.height:
                     blank = not frame.select(pl.any_horizontal(pl.all().is_not_null())).to_series().any()
                 start = len(notes) if notes is not None else 0
@@ -1476,7 +1507,8 @@ def read_tables(
                 return ReadError(rel, f"表格在隐藏的工作表「{shown}」中，未读取：请取消隐藏后重报 the table is on hidden "
                                       f"sheet(s) '{shown}', not read: unhide and deliver again")
             if not found:
-                return ReadError(rel, "空文件（工作簿中没有任何值） empty file (a workbook without any value)") if blank else no_header
+                return (ReadError(rel, "空文件（工作簿中没有任何值） empty file (a workbook without any value)") if blank
+                        else _not_headed(rel, tops or []))
             if len(found) > 1 and notes is not None:  # (the notes on a sheet's table name its sheet, as its rows do)
                 for name, start, end in said:
                     notes[start:end] = [replace(n, file=sheet_label(rel, name)) if n.file == rel else n for n in notes[start:end]]
@@ -1501,7 +1533,8 @@ def read_tables(
                 if notes is not None:
                     notes.extend(found)
                 return dfs
-        return no_header
+        rows = _csv_rows(path, None, rel)
+        return _not_headed(rel, [] if isinstance(rows, str) else (cells for _, cells in rows))
     except Exception as e:  # last resort: a file must never stop the run
         return ReadError(rel, f"无法读取 unreadable: {_one_line(e, path, rel)}")
 
@@ -1567,6 +1600,7 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
     for label, table in tables:  # a workbook: one table per sheet with a header
         headers = [c for c in table.columns if c not in ("line", EXTRA, TEMPLATE)]
         spec = detect_kind(headers, dept, cfg)
+        misfit = None if spec else own_list(headers) or describe_misfit(headers, dept, cfg, unheaded.get(label, ()))
         sheet = sheet_of(label)
         if spec is None and sheet is not None and is_summary_sheet(sheet, cfg.inbox.summary_sheets):
             if notes is not None:
@@ -1574,13 +1608,13 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
             summaries += table.height
             continue
         if spec is None and table.is_empty():  # no row to set aside: the table itself is
-            rejected.append(rejected_files([ReadError(label, describe_misfit(headers, dept, cfg, unheaded.get(label, ())), dept)]))
+            rejected.append(rejected_files([ReadError(label, misfit, dept)]))
             continue
         if spec is None:
             rejected.append(table.select(
                 pl.lit(dept).alias("dept"), pl.lit(None, pl.String).alias("kind"), pl.lit(label).alias("file"),
                 pl.col("line").cast(pl.Int64), *[pl.lit(None, pl.String).alias(c) for c in ("record_id", "field", "value")],
-                pl.lit(describe_misfit(headers, dept, cfg, unheaded.get(label, ()))).alias("reason")))
+                pl.lit(misfit).alias("reason")))
             continue
         columns = field_columns(headers, spec)  # each field's headers, in the order read
         if notes is not None:

@@ -47,8 +47,8 @@ from pipelines.township import UNPLACED, grid_workers, mask_full_ids, mask_ids
 from pipelines.validate import (DETAIL, MAX_FIELD_CHARS, REJECTED_SCHEMA, TENS, TOO_LONG, delivery_order, delivery_place, delivery_ranks, in_headers, later_words,
                                 mask_value, original_file, parse_date, without_sheet)
 from schemas.inputs import as_written, record_key, respelled
-from schemas.outputs import (FEEDBACK_COLUMNS, LIST_STATE_COLUMNS, QUALITY_COLUMNS, TOWNSHIP_COLUMNS, AnswerHistory,
-                             Finding, WarningStatus)
+from schemas.outputs import (FEEDBACK_COLUMNS, LIST_STATE_COLUMNS, QUALITY_COLUMNS, RETURNED_COLUMNS, TOWNSHIP_COLUMNS,
+                             AnswerHistory, Finding, WarningStatus)
 
 __all__ = [
     "ANSWER_FIELDS", "STATUS_OVERDUE", "STATUS_OPEN", "STATUS_NEW", "STATUS_WITHDRAWN", "UNKNOWN_TOWNSHIP",
@@ -1955,7 +1955,7 @@ def returned_to_township(
     out = r.sort("file", "line", nulls_last=True, maintain_order=True).select(
         pl.col("_town").fill_null(UNKNOWN_TOWNSHIP).alias("_town"),
         # (a township file: a file named after its household's ID, and a reason quoting it, masked)
-        mask_ids(pl.col("file")).alias("文件"), pl.col("line").alias("行号"), pl.col("record_id").alias("预警编号"),
-        pl.col("field").alias("字段"), mask_ids(pl.col("value")).alias("填报内容"), mask_ids(pl.col("reason")).alias("原因"),
+        *(e.alias(c) for c, e in zip(RETURNED_COLUMNS, (mask_ids(pl.col("file")), pl.col("line"), pl.col("record_id"),
+                                                         pl.col("field"), mask_ids(pl.col("value")), mask_ids(pl.col("reason"))))),
     )
     return {t: df.drop("_town") for (t,), df in out.partition_by("_town", as_dict=True, maintain_order=True).items()}

@@ -173,3 +173,8 @@ FEEDBACK_CHOICES = {"核实结果": ["属实", "不属实"], "是否纳入监测
 # record's person, 否 on a candidate ruled out (`schemas.inputs.ReviewAnswer` reads them back).
 REVIEW_ANSWER_COLUMNS = ["是否本人", "复核人", "复核备注"]
 REVIEW_CHOICES = {"是否本人": ["是", "否"]}
+# 搁置行及原因.csv (the county's rows set aside, for the departments): `Rejected`'s columns so headed
+REJECTED_HEADERS = {"dept": "部门", "kind": "表类型", "file": "文件", "line": "行号", "record_id": "记录编号",
+                    "field": "字段", "value": "值", "reason": "原因"}
+# 反馈退回.csv (a township's answers not taken, and why: `feedback.returned_to_township`), in column order
+RETURNED_COLUMNS = ["文件", "行号", "预警编号", "字段", "填报内容", "原因"]

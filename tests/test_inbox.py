@@ -2274,3 +2274,27 @@ def test_an_empty_column_under_an_empty_header_cell_is_not_said(tmp_path, ext):
     valid, rejected, _, _ = read_delivery(path, f"医保/医保.{ext}", "医保", CFG, KNOWN, notes)
     assert valid[0][1]["record_id"].to_list() == ["JS1"] and rejected.is_empty() and notes == []
 
+
+
+@pytest.mark.parametrize("lone_cr", [False, True])  # (a lone CR: the csv module's path)
+def test_the_runs_own_lists_put_back_into_the_inbox_are_named_not_said_to_lack_a_header(tmp_path, lone_cr):
+    """A township sends back its 反馈退回 filled in (in 反馈/), a department its 搁置行及原因 corrected
+    (saved from Excel as XLSX, a column added): neither holds a list's or an extract's fields, and
+    each was set aside as having no header, sending the sender to look for one. Each is named as
+    the run's own list, and told what to send instead; a file of other columns still lacks a header."""
+    nl = "\r" if lone_cr else "\n"
+    back = write(tmp_path / "反馈" / "大店镇_2026-10_反馈退回.csv", nl.join([
+        "文件,行号,预警编号,字段,填报内容,原因", "反馈/大店镇.csv,3,YJ202610-39ce8427d4,核实结果,属实,核实结果 代码不在允许值中"]) + nl,
+        encoding="utf-8-sig")
+    _, rejected, _, read = read_delivery(back, "反馈/大店镇_2026-10_反馈退回.csv", "反馈", CFG, KNOWN, [])
+    assert read == 0 and rejected.select("file", "line").rows() == [("反馈/大店镇_2026-10_反馈退回.csv", None)]
+    assert rejected["reason"][0].startswith("这是本系统发回乡镇的《反馈退回》") and "请在预警清单中改正这些行后放回 反馈/" in rejected["reason"][0]
+    (tmp_path / "民政").mkdir()
+    aside = workbook(tmp_path / "民政" / "搁置行及原因.xlsx", [("Sheet1", [
+        ["部门", "表类型", "文件", "行号", "记录编号", "字段", "值", "原因", "改正后"],
+        ["民政", "civil", "民政/救助变动.csv", 5, "MZ1", "救助类别", "低包", "代码不在允许值中", "低保"]])])
+    _, rejected, _, _ = read_delivery(aside, "民政/搁置行及原因.xlsx", "民政", CFG, KNOWN, [])
+    assert rejected["reason"][0].startswith("这是本系统输出的《搁置行及原因》，不是部门报送的数据，未读取")
+    other = write(tmp_path / "民政" / "说明.csv", nl.join(["文件,行号,说明", "a.csv,3,备注"]) + nl)
+    _, rejected, _, _ = read_delivery(other, "民政/说明.csv", "民政", CFG, KNOWN, [])
+    assert rejected["reason"][0].startswith("前15行未找到表头")
