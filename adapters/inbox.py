@@ -1600,7 +1600,7 @@ def read_delivery(path: Path, rel: str, dept: str, cfg: Config, known, notes: li
     for label, table in tables:  # a workbook: one table per sheet with a header
         headers = [c for c in table.columns if c not in ("line", EXTRA, TEMPLATE)]
         spec = detect_kind(headers, dept, cfg)
-        misfit = None if spec else own_list(headers) or describe_misfit(headers, dept, cfg, unheaded.get(label, ()))
+        misfit = None if spec is not None else own_list(headers) or describe_misfit(headers, dept, cfg, unheaded.get(label, ()))
         sheet = sheet_of(label)
         if spec is None and sheet is not None and is_summary_sheet(sheet, cfg.inbox.summary_sheets):
             if notes is not None:
