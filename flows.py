@@ -214,10 +214,10 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
     copies = {} if copies is None else {r["file"]: (r["period"], r["was"]) for r in copies.iter_rows(named=True)}
     aside: list[pl.DataFrame] = []
 
-    def linked(folder: str, month: str, keys: pl.Series) -> int:  # (asked of a file dated in an earlier month only)
+    def linked(folder: str, months: list[str], keys: pl.Series) -> int:  # (asked of a file dated in earlier months only)
         con = warehouse.connect(paths.warehouse)
         try:
-            return warehouse.records_linked(con, folder, month, keys)
+            return warehouse.records_linked(con, folder, months, keys)
         finally:
             con.close()
 

@@ -1711,7 +1711,7 @@ def month_notes(lines: dict[str, list[int]], headers: dict[str, list[str]], labe
 
 def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Config, notes: list,
                     blanked: list | None = None, copies: Mapping[str, tuple[str, str]] | None = None,
-                    aside: list | None = None, linked: Callable[[str, str, pl.Series], int] | None = None,
+                    aside: list | None = None, linked: Callable[[str, list[str], pl.Series], int] | None = None,
                     copied: dict[str, int] | None = None
                     ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame, pl.DataFrame, int, pl.DataFrame]:
     """Every file of department folder `dept` (`files`: `discover`'s rows of it, in the order put
@@ -1726,14 +1726,14 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     `accounting.earlier_copies`) is not read again unless it holds a list delivered whole every
     period (`[inbox] snapshot_kinds`): its records were delivered then, and read again they would
     replace that period's corrections (SPEC §1: the same file delivered twice must not count
-    twice); it is named (往期文件). So is one of an earlier month's records exported again (not byte
-    for byte): a department file dated in an earlier month (`accounting.export_month`) of whose
-    record numbers at least `[inbox] earlier_records_share` that month's run linked (`linked`:
-    dept, month, record keys -> how many; the warehouse's, asked of such a file only) and whose
-    rows that month's folder holds every one as it is (`delivered_then`) is not read but
-    for its lists, its rows counted as a copy's are (not in the rows read), and named (往期记录); a
-    correction of them (other content), one holding fewer of them, or one whose month's files are
-    gone is read and named; `[inbox] read_again` lists the files read all the same. The roster's
+    twice); it is named (往期文件). So is one of earlier months' records exported again (not byte
+    for byte; a month's, or a quarter's): a department file dated in earlier months
+    (`accounting.export_months`) of whose record numbers at least `[inbox] earlier_records_share`
+    those months' runs linked (`linked`: dept, months, record keys -> how many; the warehouse's,
+    asked of such a file only) and whose rows those months' folders hold every one as it is
+    (`delivered_then`) is not read but for its lists, its rows counted as a copy's are, and named
+    (往期记录); a correction of them (other content), one holding fewer of them, or one whose
+    months' files are gone is read and named; `[inbox] read_again` lists the files read all the same. The roster's
     households are keyed here, once for the whole run:
     a 户编号 shared by persons of several villages is one household per village
     (`split_shared_households`). `aside`: who the roster's rows set aside in the end show
@@ -1741,7 +1741,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     `copied`: each file left out as a copy (a repeat, 往期文件, 往期记录; a workbook's sheets
     delivered then) -> its data rows not read, for the row accounting (`accounting.account`): a
     repeat has its first's."""
-    from pipelines.accounting import export_month
+    from pipelines.accounting import export_months
     from pipelines.identify import set_aside_unidentifiable
     from pipelines.reference import split_shared_households
 
@@ -1785,13 +1785,15 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
                         f"an earlier period's file put in again? check it; if it is this period's, take it out of "
                         f"{then} and run {then} again")
             elif (linked is not None and period and dept in cfg.departments and rel not in cfg.inbox.read_again
-                  and (month := export_month([df for kind, df in tables if kind not in snapshot], period,
-                                             cfg.inbox.earlier_dates_share))):
+                  and (months := export_months([df for kind, df in tables if kind not in snapshot], period,
+                                               cfg.inbox.earlier_dates_share))):
                 keys, mine = _record_keys(tables, bad, cfg), [(kind, df) for kind, df in tables if kind not in snapshot]
-                then, linked_n, share = month, linked(dept, month, keys), cfg.inbox.earlier_records_share
+                month = "、".join(months)  # (as said: one month's extract, or a quarter's)
+                then, linked_n, share = month, linked(dept, months, keys), cfg.inbox.earlier_records_share
                 valid = sum(df.height for _, df in mine)
-                # (its numbers that month's: are its rows as they were then? a correction's are not)
-                same = delivered_then(period_dir.parent / month, dept, mine, cfg, known) if linked_n >= share * keys.len() else None
+                # (its numbers those months': are its rows as they were then? a correction's are not)
+                same, gone = (delivered_then([period_dir.parent / m for m in months], dept, mine, cfg, known)
+                              if linked_n >= share * keys.len() else None) or (None, [])
                 head = f"日期多在 {month}、早于本期，其 {keys.len()} 个记录编号中 {linked_n} 个 {month} 期已报送"
                 head_en = f"dated mostly in {month}, before this period, and {linked_n} of its {keys.len()} record numbers {month}'s"
                 alike = same is not None and same == valid  # (a row changed since: a correction, read)
@@ -1809,8 +1811,10 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
                                f"(a house's assessment, a water problem) may still hold, so it is not left out; if "
                                f"sent again, take it out and run this period again")
                               if alike else
-                              (f"其中 {valid - same} 行内容与该期不同：是对 {month} 期记录的更正？",
-                               f"{valid - same} rows other than then: a correction of {month}'s records?")
+                              (f"其中 {valid - same} 行内容与该期不同：是对 {month} 期记录的更正？"
+                               + (f"（{'、'.join(gone)} 期的文件已不在收件箱，未能比对）" if gone else ""),
+                               f"{valid - same} rows other than then: a correction of {month}'s records?"
+                               + (f" ({', '.join(gone)}'s files are no longer in the inbox to compare)" if gone else ""))
                               if same is not None else
                               (f"{month} 期的文件已不在收件箱、未能比对内容：是该期文件重报？",
                                f"{month}'s files are no longer in the inbox to compare: sent again?")
@@ -1900,22 +1904,26 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     return latest, rejected, superseded, rows_read, unread
 
 
-def delivered_then(month_dir: Path, dept: str, tables: list[tuple[str, pl.DataFrame]], cfg: Config, known
-                   ) -> int | None:
-    """How many of one file's valid rows (`tables`, its lists aside) a file of folder `dept` of the
-    earlier month's folder `month_dir` delivered as they are (one record however its number is
-    spelled, `record_key`; the same values read, however the file was exported: a title line,
-    another encoding, XLSX for CSV). None when that folder holds no file of `dept` (taken away
-    since it ran). Asked of a file dated in that month whose record numbers its run linked: a
-    re-export holds that month's rows, a correction of its records other content."""
-    files = discover(month_dir, cfg)[0] if month_dir.is_dir() else pl.DataFrame()
-    files = files.filter(pl.col("dept") == dept, pl.col("duplicate_of").is_null()) if files.height else files
-    if not files.height:
+def delivered_then(month_dirs: Sequence[Path], dept: str, tables: list[tuple[str, pl.DataFrame]], cfg: Config, known
+                   ) -> tuple[int, list[str]] | None:
+    """How many of one file's valid rows (`tables`, its lists aside) a file of folder `dept` of
+    the earlier months' folders `month_dirs` delivered as they are (one record however its number
+    is spelled, `record_key`; the same values read, however the file was exported: a title line,
+    another encoding, XLSX for CSV; a late record of one month may have been delivered in the
+    next's), and the months whose folder holds no file of `dept` (taken away since they ran);
+    None when none does. Asked of a file dated in those months whose record numbers their runs
+    linked: a re-export holds those months' rows, a correction of their records other content."""
+    found, gone = [], []
+    for month_dir in month_dirs:
+        files = discover(month_dir, cfg)[0] if month_dir.is_dir() else pl.DataFrame()
+        files = files.filter(pl.col("dept") == dept, pl.col("duplicate_of").is_null()) if files.height else files
+        latest = period_end(month_dir.name) + timedelta(days=cfg.inbox.days_after_period)
+        found += [(month_dir, rel, latest) for rel in (files["file"].to_list() if files.height else [])]
+        gone += [] if files.height else [month_dir.name]
+    if not found:
         return None
-    latest = period_end(month_dir.name) + timedelta(days=cfg.inbox.days_after_period)
     with ThreadPoolExecutor(max_workers=usable_cpus()) as pool:
-        read = list(pool.map(lambda rel: read_delivery(month_dir / rel, rel, dept, cfg, known, [], latest, [], [])[0],
-                             files["file"].to_list()))
+        read = list(pool.map(lambda f: read_delivery(f[0] / f[1], f[1], dept, cfg, known, [], f[2], [], [])[0], found))
     same = 0
     for kind in {kind for kind, _ in tables}:
         now = [df for k, df in tables if k == kind]
@@ -1929,7 +1937,7 @@ def delivered_then(month_dir: Path, dept: str, tables: list[tuple[str, pl.DataFr
             return df.select(record_key(pl.col(key).cast(pl.String)).alias("_k"), pl.struct(cols).hash().alias("_h"))
         same += pl.concat([content(df) for df in now]).join(
             pl.concat([content(df) for df in then]).unique(), on=["_k", "_h"], how="semi").height
-    return same
+    return same, gone
 
 
 def _rows_of(tables: list[tuple[str, pl.DataFrame]], bad: pl.DataFrame, snapshot: Collection[str]) -> int:

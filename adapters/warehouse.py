@@ -42,6 +42,7 @@ import re
 import secrets
 import shutil
 import socket
+from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -735,17 +736,17 @@ def table(con: duckdb.DuckDBPyConnection, name: str, where: str = "true", params
     return df if df.height else None
 
 
-def records_linked(con: duckdb.DuckDBPyConnection, dept: str, period: str, keys: pl.Series) -> int:
+def records_linked(con: duckdb.DuckDBPyConnection, dept: str, periods: Sequence[str], keys: pl.Series) -> int:
     """How many of `keys` (one file's record numbers, as `record_key` compares them) the links of
-    `period` hold for `dept` (its run delivered them then, however Excel or a clerk spelled them;
-    0 without a links table). Asked only of a file dated in an earlier month
-    (`accounting.export_month`): it reads that month's links of one department, no more."""
-    if keys.is_empty() or not _has_table(con, "links"):
+    `periods` hold for `dept` (their runs delivered them then, however Excel or a clerk spelled
+    them; each counted once; 0 without a links table). Asked only of a file dated in earlier
+    months (`accounting.export_months`): it reads those months' links of one department, no more."""
+    if keys.is_empty() or not periods or not _has_table(con, "links"):
         return 0
     con.register("_file_keys", pl.DataFrame({"key": keys.unique()}))
     try:
         return _run(con, f"SELECT count(*) FROM _file_keys WHERE key IN (SELECT {record_key_sql('record_id')} FROM links "
-                         "WHERE period = ? AND dept = ?)", [period, dept])[0][0]
+                         f"WHERE period IN ({', '.join('?' * len(periods))}) AND dept = ?)", [*periods, dept])[0][0]
     finally:
         con.unregister("_file_keys")
 

@@ -348,7 +348,7 @@ class InboxConfig:
     without them (a correction), for deciding which delivery of a record is the latest; how many
     days after its period's last day a department record's date may fall (a later one cannot
     have happened when the extract was made: a mistyped year); when a department file is taken
-    for an earlier month's extract exported again, not read (`pipelines.accounting.export_month`,
+    for an earlier month's extract exported again, not read (`pipelines.accounting.export_months`,
     `earlier_records_share`), and the files read all the same (`read_again`) or whose records
     state what still holds until it changes (`standing_kinds`)."""
 

@@ -342,25 +342,25 @@ def earlier_copies(files: pl.DataFrame, earlier: pl.DataFrame | None, department
             .select(*schema).cast(schema))
 
 
-def export_month(tables: Iterable[pl.DataFrame], period: str, share: float) -> str | None:
+def export_months(tables: Iterable[pl.DataFrame], period: str, share: float) -> list[str]:
     """One department file's valid rows (`tables`: its extracts' validated rows, the lists
-    delivered whole every period aside) -> the earlier month (YYYY-MM) the file may be an export
-    of: each row dated by the latest of its dates (a settlement by its 结算日期, a work order
-    resolved since by its 解决日期), at least `share` of the dated rows lie before `period`'s first
-    day and more than half of them in that month. None otherwise, and for a file of fewer than two
-    dated rows. A month's extract holds the period's new or changed records, late ones with an
-    earlier date among them: this only says which month's records to compare the file with
+    delivered whole every period aside) -> the earlier months (YYYY-MM, in order) the file may be
+    an export of: each row dated by the latest of its dates (a settlement by its 结算日期, a work
+    order resolved since by its 解决日期); when at least `share` of the dated rows lie before
+    `period`'s first day, the months those lie in (one month's extract, late ones of the month
+    before among them; a quarter's). Empty otherwise, and for a file of fewer than two dated rows.
+    A month's extract holds the period's new or changed records, late ones with an earlier date
+    among them: this only says which months' records to compare the file with
     (`inbox.read_department`); dates alone set nothing aside."""
     dated = [t.select(pl.max_horizontal(dates).alias("d")) for t in tables
              if (dates := [c for c, kind in t.schema.items() if kind == pl.Date])]
     days = pl.concat(dated)["d"].drop_nulls() if dated else pl.Series("d", [], pl.Date)
     if days.len() < 2:
-        return None
+        return []
     before = days.filter(days < date(int(period[:4]), int(period[5:7]), 1))
     if before.len() < share * days.len():
-        return None
-    month, n = (before.dt.year() * 100 + before.dt.month()).value_counts(sort=True).row(0)
-    return f"{month // 100}-{month % 100:02d}" if 2 * n > days.len() else None
+        return []
+    return before.dt.strftime("%Y-%m").unique().sort().to_list()
 
 
 def changed_since_last_run(files: pl.DataFrame, before: pl.DataFrame | None, records: pl.DataFrame,

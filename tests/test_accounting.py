@@ -1,7 +1,7 @@
 import polars as pl
 import pytest
 
-from pipelines.accounting import (AccountingError, account, county_quality, export_month, in_report_order, inbox_findings,
+from pipelines.accounting import (AccountingError, account, county_quality, export_months, in_report_order, inbox_findings,
                                   quality_report, settle, changed_since_last_run)
 from pipelines.validate import REJECTED_SCHEMA, SUPERSEDED_SCHEMA
 from pipelines.console import attention_lines
@@ -667,28 +667,29 @@ def _dated(*days: str, **more: list) -> pl.DataFrame:
                          **{k: [datetime.date.fromisoformat(d) if d else None for d in v] for k, v in more.items()}})
 
 
-def test_a_file_dated_before_its_period_mostly_in_one_month_is_compared_with_that_months_records():
+def test_a_file_dated_before_its_period_is_compared_with_the_records_of_the_months_it_is_dated_in():
     """September's extract exported again and put in under October: its rows are September's
-    (late ones of August among them). A file is compared with a month's records when at least
-    `share` of its dated rows lie before the period, more than half in that month; an October
-    extract holding late records of earlier months is not, nor one too short to tell, nor the
-    file in its own month's folder (a re-run of 2026-09 reads it)."""
+    (late ones of August among them); a quarter's export, July to September. A file is compared
+    with the records of the months its dated rows lie in when at least `share` of them lie before
+    the period; an October extract holding late records of earlier months is not, nor one too
+    short to tell, nor the file in its own month's folder (a re-run of 2026-09 reads it)."""
     september = _dated(*["2026-09-05"] * 17, "2026-08-30", "2026-08-02", None)
-    assert export_month([september], "2026-10", 0.95) == "2026-09"
-    assert export_month([september.head(10), september.tail(10)], "2026-10", 0.95) == "2026-09"  # (a workbook's sheets)
-    assert export_month([september], "2026-11", 0.95) == "2026-09"  # (two months on)
-    assert export_month([september], "2026-09", 0.95) is None  # its own month
+    assert export_months([september], "2026-10", 0.95) == ["2026-08", "2026-09"]
+    assert export_months([september.head(10), september.tail(10)], "2026-10", 0.95) == ["2026-08", "2026-09"]  # (sheets)
+    assert export_months([september], "2026-11", 0.95) == ["2026-08", "2026-09"]  # (two months on)
+    assert export_months([september], "2026-09", 0.95) == []  # its own month
     # late records are normal: an October extract with a few of September's
-    assert export_month([_dated(*["2026-10-03"] * 3, "2026-09-28", "2026-09-29")], "2026-10", 0.95) is None
+    assert export_months([_dated(*["2026-10-03"] * 3, "2026-09-28", "2026-09-29")], "2026-10", 0.95) == []
     # nearly all before the period: 19 of 20 is 0.95, 18 of 20 is not
-    assert export_month([_dated(*["2026-09-05"] * 19, "2026-10-02")], "2026-10", 0.95) == "2026-09"
-    assert export_month([_dated(*["2026-09-05"] * 18, "2026-10-02", "2026-10-03")], "2026-10", 0.95) is None
-    # all before the period but spread over months, none holding more than half: not one month's extract
-    assert export_month([_dated("2026-07-05", "2026-08-05", "2026-09-05", "2026-09-06")], "2026-10", 0.95) is None
+    assert export_months([_dated(*["2026-09-05"] * 19, "2026-10-02")], "2026-10", 0.95) == ["2026-09"]
+    assert export_months([_dated(*["2026-09-05"] * 18, "2026-10-02", "2026-10-03")], "2026-10", 0.95) == []
+    # all before the period, spread over months: a quarter's export, compared with each month's records
+    assert export_months([_dated("2026-07-05", "2026-08-05", "2026-09-05", "2026-09-06")], "2026-10", 0.95) == [
+        "2026-07", "2026-08", "2026-09"]
     # a row is dated by its latest date: admitted in September, settled in October
-    assert export_month([_dated("2026-10-02", "2026-10-03", admit_date=["2026-09-20", "2026-09-21"])], "2026-10",
-                        0.95) is None
+    assert export_months([_dated("2026-10-02", "2026-10-03", admit_date=["2026-09-20", "2026-09-21"])], "2026-10",
+                         0.95) == []
     # too short to tell: one dated row; no dates at all (a file of lists or of rows set aside)
-    assert export_month([_dated("2026-09-05", None)], "2026-10", 0.95) is None
-    assert export_month([pl.DataFrame({"record_id": ["R1", "R2"]})], "2026-10", 0.95) is None
-    assert export_month([], "2026-10", 0.95) is None
+    assert export_months([_dated("2026-09-05", None)], "2026-10", 0.95) == []
+    assert export_months([pl.DataFrame({"record_id": ["R1", "R2"]})], "2026-10", 0.95) == []
+    assert export_months([], "2026-10", 0.95) == []

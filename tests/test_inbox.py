@@ -1878,6 +1878,40 @@ def test_an_earlier_periods_extract_put_in_again_is_said_not_read(tmp_path):
     assert len(said) == 1 and said[0].startswith("与 2026-09 期的 医保/结算明细_2026-09.csv 完全相同，未读入")
 
 
+def test_a_quarters_extract_exported_again_is_not_read_when_its_months_delivered_its_records(tmp_path):
+    """August's and September's 结算明细 exported together (一个季度的导出) and put in under October:
+    no month held more than half its rows, so it was read as October's, nothing said. It is
+    compared with the records of both months (their runs' links, their folders read again: a
+    late record of August delivered in September's extract is found there), not read, its rows
+    counted as a copy's, and named with both months; a month's folder gone is no reason to read it
+    when the others hold every row."""
+    per, aug, sep = tmp_path / "2026-10", tmp_path / "2026-08", tmp_path / "2026-09"
+    august = "JS1,赵六,341302196201112734,2026-08-05,1\nJS2,钱七,,2026-08-20,1\n"
+    september = "JS3,孙八,,2026-09-20,1\nJS4,孙八,,2026-08-30,1\nJS5,周九,,2026-09-21,1\n"  # (JS4: August's, late)
+    write(aug / "医保" / "结算明细_8月.csv", HEADER + "\n" + august)
+    write(sep / "医保" / "结算明细_9月.csv", HEADER + "\n" + september)
+    write(per / "医保" / "医保结算_三季度.csv", "宿州市医疗保障局 2026年8-9月结算明细\n" + HEADER + "\n" + august + september, "gb18030")
+    write(per / "医保" / "结算明细.csv", HEADER + "\nJS9,孙八,341302196201112734,2026-10-05,1\n")
+    asked, copied, notes = [], {}, []
+
+    def linked(dept, months, keys):
+        asked.append((dept, months, sorted(keys)))
+        return len(keys)
+    latest, _, _, rows, _ = read_department(per, discover(per, CFG)[0], "医保", CFG, notes, linked=linked, copied=copied)
+    assert asked == [("医保", ["2026-08", "2026-09"], ["JS1", "JS2", "JS3", "JS4", "JS5"])]
+    assert latest["med_settlement"]["record_id"].to_list() == ["JS9"] and rows == 1
+    assert copied == {"医保/医保结算_三季度.csv": 5}
+    said = [n.problem for n in notes if n.category == Finding.EARLIER_RECORDS]
+    assert len(said) == 1 and said[0].startswith("日期多在 2026-08、2026-09、早于本期，其 5 个记录编号中 5 个 2026-08、2026-09 期已报送、"
+                                                 "5 行内容与该期相同，未读入")
+    import shutil
+    shutil.rmtree(aug)  # (August's folder gone: September's holds JS4, not JS1 and JS2)
+    copied, notes = {}, []
+    latest, _, _, rows, _ = read_department(per, discover(per, CFG)[0], "医保", CFG, notes, linked=linked, copied=copied)
+    assert rows == 6 and copied == {} and "其中 2 行内容与该期不同：是对 2026-08、2026-09 期记录的更正？（2026-08 期的文件已不在收件箱，未能比对）" in next(
+        n.problem for n in notes if n.category == Finding.EARLIER_RECORDS)
+
+
 def test_an_earlier_months_extract_exported_again_is_not_read_when_that_month_delivered_its_records(tmp_path):
     """September's 结算明细 exported again (a title line, GB18030: not byte for byte the file
     September read, so not 往期文件) and put in under October was read as October's, nothing
@@ -1905,7 +1939,7 @@ def test_an_earlier_months_extract_exported_again_is_not_read_when_that_month_de
             n.problem for n in notes if n.category == Finding.EARLIER_RECORDS]
 
     ids, rejected, rows, said = read(3)
-    assert asked == [("医保", "2026-09", ["JS1", "JS2", "JS3"])]
+    assert asked == [("医保", ["2026-09"], ["JS1", "JS2", "JS3"])]
     assert ids == ["JS9", "JS8"] and rejected.is_empty() and rows == 2
     assert len(said) == 1 and said[0].startswith("日期多在 2026-09、早于本期，其 3 个记录编号中 3 个 2026-09 期已报送、2 行内容与该期相同，"
                                                  "未读入")

@@ -507,16 +507,18 @@ def test_a_held_warehouse_is_opened_once_and_let_go_at_the_end(tmp_path, monkeyp
         assert con.sql("SELECT count(*) FROM cascades_pending").fetchall() == [(3,)]
 
 
-def test_records_linked_counts_a_files_record_numbers_one_months_run_of_the_department_linked():
-    """Asked only of a file dated in an earlier month: how many of its record numbers (as
-    `record_key` compares them: 0012 is 12, js1 JS1) that month's links hold for that department;
-    another month's or department's do not count, and a warehouse without links holds none."""
+def test_records_linked_counts_a_files_record_numbers_the_months_runs_of_the_department_linked():
+    """Asked only of a file dated in earlier months: how many of its record numbers (as
+    `record_key` compares them: 0012 is 12, js1 JS1) those months' links hold for that department,
+    each once; another month's or department's do not count, and a warehouse without links holds none."""
     con = duckdb.connect()
     keys = pl.Series(["12", "JS1", "JS7", "JS8"])
-    assert warehouse.records_linked(con, "医保", "2026-09", keys) == 0
+    assert warehouse.records_linked(con, "医保", ["2026-09"], keys) == 0
     con.execute("CREATE TABLE links (period VARCHAR, dept VARCHAR, record_id VARCHAR)")
     con.execute("INSERT INTO links VALUES ('2026-09', '医保', '0012'), ('2026-09', '医保', 'js1'), "
-                "('2026-08', '医保', 'JS7'), ('2026-09', '民政', 'JS8'), ('2026-09', '医保', 'JS9')")
-    assert warehouse.records_linked(con, "医保", "2026-09", keys) == 2
-    assert warehouse.records_linked(con, "医保", "2026-08", keys) == 1
-    assert warehouse.records_linked(con, "医保", "2026-09", pl.Series([], dtype=pl.String)) == 0
+                "('2026-08', '医保', 'JS7'), ('2026-09', '民政', 'JS8'), ('2026-09', '医保', 'JS9'), ('2026-08', '医保', 'JS1')")
+    assert warehouse.records_linked(con, "医保", ["2026-09"], keys) == 2
+    assert warehouse.records_linked(con, "医保", ["2026-08"], keys) == 2
+    assert warehouse.records_linked(con, "医保", ["2026-08", "2026-09"], keys) == 3  # (JS1 both months: once)
+    assert warehouse.records_linked(con, "医保", ["2026-09"], pl.Series([], dtype=pl.String)) == 0
+    assert warehouse.records_linked(con, "医保", [], keys) == 0
