@@ -1786,7 +1786,8 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
                         f"{then} and run {then} again")
             elif (linked is not None and period and dept in cfg.departments and rel not in cfg.inbox.read_again
                   and (months := export_months([df for kind, df in tables if kind not in snapshot], period,
-                                               cfg.inbox.earlier_dates_share))):
+                                               cfg.inbox.earlier_dates_share))
+                  and len(months) <= cfg.inbox.earlier_months):
                 keys, mine = _record_keys(tables, bad, cfg), [(kind, df) for kind, df in tables if kind not in snapshot]
                 month = "、".join(months)  # (as said: one month's extract, or a quarter's)
                 then, linked_n, share = month, linked(dept, months, keys), cfg.inbox.earlier_records_share
@@ -1912,32 +1913,35 @@ def delivered_then(month_dirs: Sequence[Path], dept: str, tables: list[tuple[str
     another encoding, XLSX for CSV; a late record of one month may have been delivered in the
     next's), and the months whose folder holds no file of `dept` (taken away since they ran);
     None when none does. Asked of a file dated in those months whose record numbers their runs
-    linked: a re-export holds those months' rows, a correction of their records other content."""
-    found, gone = [], []
+    linked: a re-export holds those months' rows, a correction of their records other content.
+    The months are read one after another (a city's month of 医保 is 2M rows)."""
+    now = {kind: pl.concat([df for k, df in tables if k == kind]).with_row_index("_i") for kind in {k for k, _ in tables}}
+    hit = {kind: np.zeros(df.height, dtype=bool) for kind, df in now.items()}
+    gone, any_files = [], False
     for month_dir in month_dirs:
         files = discover(month_dir, cfg)[0] if month_dir.is_dir() else pl.DataFrame()
         files = files.filter(pl.col("dept") == dept, pl.col("duplicate_of").is_null()) if files.height else files
-        latest = period_end(month_dir.name) + timedelta(days=cfg.inbox.days_after_period)
-        found += [(month_dir, rel, latest) for rel in (files["file"].to_list() if files.height else [])]
-        gone += [] if files.height else [month_dir.name]
-    if not found:
-        return None
-    with ThreadPoolExecutor(max_workers=usable_cpus()) as pool:
-        read = list(pool.map(lambda f: read_delivery(f[0] / f[1], f[1], dept, cfg, known, [], f[2], [], [])[0], found))
-    same = 0
-    for kind in {kind for kind, _ in tables}:
-        now = [df for k, df in tables if k == kind]
-        then = [df for found in read for k, df in found if k == kind]
-        if not then:
+        if not files.height:
+            gone.append(month_dir.name)
             continue
-        key = cfg.kinds[kind].record_id
-        cols = sorted(set.intersection(*(set(df.columns) for df in now + then)) - {"dept", "kind", "file", "line", key})
+        any_files = True
+        latest = period_end(month_dir.name) + timedelta(days=cfg.inbox.days_after_period)
+        with ThreadPoolExecutor(max_workers=usable_cpus()) as pool:
+            read = list(pool.map(lambda rel: read_delivery(month_dir / rel, rel, dept, cfg, known, [], latest, [], [])[0],
+                                 files["file"].to_list()))
+        for kind, df in now.items():
+            then = [t for found in read for k, t in found if k == kind]
+            if not then:
+                continue
+            key = cfg.kinds[kind].record_id
+            cols = sorted(set.intersection(*(set(t.columns) for t in [df, *then])) - {"dept", "kind", "file", "line", key, "_i"})
 
-        def content(df: pl.DataFrame) -> pl.DataFrame:
-            return df.select(record_key(pl.col(key).cast(pl.String)).alias("_k"), pl.struct(cols).hash().alias("_h"))
-        same += pl.concat([content(df) for df in now]).join(
-            pl.concat([content(df) for df in then]).unique(), on=["_k", "_h"], how="semi").height
-    return same, gone
+            def content(t: pl.DataFrame) -> pl.DataFrame:
+                return t.select(record_key(pl.col(key).cast(pl.String)).alias("_k"), pl.struct(cols).hash().alias("_h"))
+            hit[kind][content(df).with_columns(df["_i"]).join(
+                pl.concat([content(t) for t in then]).unique(), on=["_k", "_h"], how="semi")["_i"].to_numpy()] = True
+        del read
+    return (int(sum(h.sum() for h in hit.values())), gone) if any_files else None
 
 
 def _rows_of(tables: list[tuple[str, pl.DataFrame]], bad: pl.DataFrame, snapshot: Collection[str]) -> int:

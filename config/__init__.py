@@ -359,11 +359,13 @@ class InboxConfig:
     summary_sheets: tuple[str, ...] = ("汇总", "统计", "合计")
     earlier_dates_share: float = 0.95
     earlier_records_share: float = 0.95
+    earlier_months: int = 3
     read_again: tuple[str, ...] = ()
     standing_kinds: tuple[str, ...] = ("housing", "water")
 
     def __post_init__(self) -> None:
         _at_least("inbox.days_after_period", self.days_after_period, 0, True)
+        _at_least("inbox.earlier_months", self.earlier_months, 1, True)
         # (a word is looked for in a name: "" is in every one, every sheet a summary, every file a correction)
         for key in ("later_marks", "summary_sheets"):
             if any(not str(w).strip() for w in getattr(self, key)):

@@ -121,6 +121,7 @@ def test_a_setting_at_the_edge_of_its_range_is_taken_as_given(setting, read):
     ("run.max_grid_households=2.5", "run.max_grid_households must be a whole number of at least 1, got 2.5"),
     ("run.split_search_max_pairs=2.5", "run.split_search_max_pairs"),
     ("inbox.days_after_period=2.5", "inbox.days_after_period"),
+    ("inbox.earlier_months=0", "inbox.earlier_months must be a whole number of at least 1, got 0"),
     ("inbox.earlier_records_share=95", "inbox.earlier_records_share must be a share from 0 to 1, got 95"),
     ("run.year_sum_memory=1,5GB", "run.year_sum_memory must be an amount of memory such as \"1GB\""),  # (failed in
     ("run.year_sum_memory=很多", "run.year_sum_memory must be an amount of memory"),  # year_to_date, after linking)

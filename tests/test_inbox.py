@@ -1884,7 +1884,8 @@ def test_a_quarters_extract_exported_again_is_not_read_when_its_months_delivered
     compared with the records of both months (their runs' links, their folders read again: a
     late record of August delivered in September's extract is found there), not read, its rows
     counted as a copy's, and named with both months; a month's folder gone is no reason to read it
-    when the others hold every row."""
+    when the others hold every row. One dated over more months than `[inbox] earlier_months` is
+    not compared (each month compared is read again)."""
     per, aug, sep = tmp_path / "2026-10", tmp_path / "2026-08", tmp_path / "2026-09"
     august = "JS1,赵六,341302196201112734,2026-08-05,1\nJS2,钱七,,2026-08-20,1\n"
     september = "JS3,孙八,,2026-09-20,1\nJS4,孙八,,2026-08-30,1\nJS5,周九,,2026-09-21,1\n"  # (JS4: August's, late)
@@ -1904,6 +1905,11 @@ def test_a_quarters_extract_exported_again_is_not_read_when_its_months_delivered
     said = [n.problem for n in notes if n.category == Finding.EARLIER_RECORDS]
     assert len(said) == 1 and said[0].startswith("日期多在 2026-08、2026-09、早于本期，其 5 个记录编号中 5 个 2026-08、2026-09 期已报送、"
                                                  "5 行内容与该期相同，未读入")
+    # (over more months than `[inbox] earlier_months`: not compared, read as this period's)
+    asked.clear()
+    one = load_config(overrides=["inbox.earlier_months=1"])
+    latest, _, _, rows, _ = read_department(per, discover(per, one)[0], "医保", one, [], linked=linked)
+    assert asked == [] and rows == 6 and len(latest["med_settlement"]) == 6
     import shutil
     shutil.rmtree(aug)  # (August's folder gone: September's holds JS4, not JS1 and JS2)
     copied, notes = {}, []
