@@ -1915,8 +1915,11 @@ def delivered_then(month_dirs: Sequence[Path], dept: str, tables: list[tuple[str
     None when none does. Asked of a file dated in those months whose record numbers their runs
     linked: a re-export holds those months' rows, a correction of their records other content.
     The months are read one after another (a city's month of 医保 is 2M rows)."""
-    now = {kind: pl.concat([df for k, df in tables if k == kind]).with_row_index("_i") for kind in {k for k, _ in tables}}
-    hit = {kind: np.zeros(df.height, dtype=bool) for kind, df in now.items()}
+    # (each kind's frames, as several sheets may give them: their rows numbered one after another)
+    now: dict[str, list[pl.DataFrame]] = {}
+    for kind, df in tables:
+        now.setdefault(kind, []).append(df.with_row_index("_i", offset=sum(d.height for d in now.get(kind, []))))
+    hit = {kind: np.zeros(sum(d.height for d in dfs), dtype=bool) for kind, dfs in now.items()}
     gone, any_files = [], False
     for month_dir in month_dirs:
         files = discover(month_dir, cfg)[0] if month_dir.is_dir() else pl.DataFrame()
@@ -1929,16 +1932,17 @@ def delivered_then(month_dirs: Sequence[Path], dept: str, tables: list[tuple[str
         with ThreadPoolExecutor(max_workers=usable_cpus()) as pool:
             read = list(pool.map(lambda rel: read_delivery(month_dir / rel, rel, dept, cfg, known, [], latest, [], [])[0],
                                  files["file"].to_list()))
-        for kind, df in now.items():
+        for kind, dfs in now.items():
             then = [t for found in read for k, t in found if k == kind]
             if not then:
                 continue
             key = cfg.kinds[kind].record_id
-            cols = sorted(set.intersection(*(set(t.columns) for t in [df, *then])) - {"dept", "kind", "file", "line", key, "_i"})
+            cols = sorted(set.intersection(*(set(t.columns) for t in dfs + then)) - {"dept", "kind", "file", "line", key, "_i"})
 
             def content(t: pl.DataFrame) -> pl.DataFrame:
-                return t.select(record_key(pl.col(key).cast(pl.String)).alias("_k"), pl.struct(cols).hash().alias("_h"))
-            hit[kind][content(df).with_columns(df["_i"]).join(
+                return t.select(record_key(pl.col(key).cast(pl.String)).alias("_k"), pl.struct(cols).hash().alias("_h"),
+                                *(["_i"] if "_i" in t.columns else []))
+            hit[kind][pl.concat([content(d) for d in dfs]).join(
                 pl.concat([content(t) for t in then]).unique(), on=["_k", "_h"], how="semi")["_i"].to_numpy()] = True
         del read
     return (int(sum(h.sum() for h in hit.values())), gone) if any_files else None

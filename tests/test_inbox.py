@@ -1905,6 +1905,15 @@ def test_a_quarters_extract_exported_again_is_not_read_when_its_months_delivered
     said = [n.problem for n in notes if n.category == Finding.EARLIER_RECORDS]
     assert len(said) == 1 and said[0].startswith("日期多在 2026-08、2026-09、早于本期，其 5 个记录编号中 5 个 2026-08、2026-09 期已报送、"
                                                  "5 行内容与该期相同，未读入")
+    # (a workbook's sheet a month: the rows of both compared)
+    wb = [["JS1", "赵六", "341302196201112734", "2026-08-05", 1], ["JS2", "钱七", None, "2026-08-20", 1]]
+    (per / "医保" / "医保结算_三季度.csv").unlink()
+    workbook(per / "医保" / "医保结算_三季度.xlsx", [("8月", [HEADER.split(","), *wb]), ("9月", [
+        HEADER.split(","), ["JS3", "孙八", None, "2026-09-20", 1], ["JS4", "孙八", None, "2026-08-30", 1],
+        ["JS5", "周九", None, "2026-09-21", 1]])])
+    copied = {}
+    latest, _, _, rows, _ = read_department(per, discover(per, CFG)[0], "医保", CFG, [], linked=linked, copied=copied)
+    assert rows == 1 and copied == {"医保/医保结算_三季度.xlsx": 5}
     # (over more months than `[inbox] earlier_months`: not compared, read as this period's)
     asked.clear()
     one = load_config(overrides=["inbox.earlier_months=1"])
