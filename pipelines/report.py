@@ -559,7 +559,7 @@ def _section_quality(acc: pl.DataFrame, quality: pl.DataFrame, departments: list
             body.append(
                 f"<tr><th>{_e(r['dept'])}</th><td>{_n(r['rows_read'])}</td>"
                 + "".join(f"<td>{_n(r[k])}</td>" for k in DECISION_LABELS)
-                + f"<td>{_pct(r['matched'], linkable)}</td><td>{_pct(r['rejected'], r['rows_read'])}</td>"
+                + f"<td>{_pct(r['matched'], linkable)}</td><td>{_pct(r['rejected'], r['rows_read'] - r['copies'])}</td>"
                 + f"<td class=\"txt{' bad' if r['dept'] in states else ''}\">{_state(states.get(r['dept']))}</td>"
                 + f"<td class=\"{'' if ok else 'bad'}\">{'✓ 平衡' if ok else '✗ 不平衡'}</td></tr>")
         for d in missing:
@@ -569,7 +569,7 @@ def _section_quality(acc: pl.DataFrame, quality: pl.DataFrame, departments: list
         linkable = tot["matched"] + tot["review"] + tot["unmatched"]
         foot = (f"<tr><th>合计 <small>total</small></th><td>{_n(tot['rows_read'])}</td>"
                 + "".join(f"<td>{_n(tot[k])}</td>" for k in DECISION_LABELS)
-                + f"<td>{_pct(tot['matched'], linkable)}</td><td>{_pct(tot['rejected'], tot['rows_read'])}</td><td></td>"
+                + f"<td>{_pct(tot['matched'], linkable)}</td><td>{_pct(tot['rejected'], tot['rows_read'] - tot['copies'])}</td><td></td>"
                 + "<td></td></tr>")
         ths = "".join(f"<th>{zh}<br><small>{en}</small></th>" for zh, en, _ in DECISION_LABELS.values())
         parts.append(
@@ -579,11 +579,11 @@ def _section_quality(acc: pl.DataFrame, quality: pl.DataFrame, departments: list
             f"<tbody>{''.join(body)}</tbody>"
             f"<tfoot>{foot}</tfoot></table>"
             '<p class="note">读取行数 = 重复文件未读 + 被更正覆盖 + 已匹配 + 待人工复核 + 未匹配 + 搁置（重复文件：与另一文件'
-            '完全相同、与往期文件相同或往期记录重新导出，其行未读入，文件列于下方）。匹配率 = 已匹配 ÷（已匹配 + 待复核 + 未匹配）；'
+            '完全相同、与往期文件相同或往期记录重新导出，其行未读入，文件列于下方）。匹配率 = 已匹配 ÷（已匹配 + 待复核 + 未匹配）；搁置率 = 搁置 ÷（读取行数 − 重复文件未读）；'
             "未匹配多为不在底册的人员，属正常。水利记录按村落位。报送情况：部门本期没有可用行时，是未报送、只报了表头，"
             "还是所报的行全被搁置。<br><small>rows read = copies + superseded + matched + review + "
             "unmatched + rejected (copies: the rows of a file identical to another, to an earlier period's, or an "
-            "earlier month's records exported again: not read, the files listed below). Match rate = matched ÷ linkable rows; most unmatched rows are people not on the "
+            "earlier month's records exported again: not read, the files listed below). Match rate = matched ÷ linkable rows; rejected rate = rejected ÷ (rows read − copies); most unmatched rows are people not on the "
             "roster. Water work orders link to villages, not persons. Delivery: for a department without a usable "
             "row, whether it sent nothing, a header alone, or rows all set aside.</small></p>"
             f'<div class="fig">{chart}</div>')

@@ -78,6 +78,10 @@ def test_key_numbers_and_townships():
     assert "本期未报送" in page and "水利" in page  # configured department with no rows
     acc = page[page.index("四、各部门数据质量"):]
     assert cell_values(acc, "医保")[:3] == ["1,000", "600", "20"] and "61.2%" in cell_values(acc, "医保")
+    # (the rows of a file left out as a copy are no rows read for the rejected rate: 10 of 800, not of 1,000)
+    copied = render(accounting=ACCOUNTING.with_columns(rows_read=pl.Series([1200, 30]), copies=pl.Series([200, 0])))
+    cells = cell_values(copied[copied.index("四、各部门数据质量"):], "医保")
+    assert cells[0] == "1,200" and cells[6] == "200" and cells[8] == "1.0%"
 
 
 def test_the_review_queue_says_how_many_records_are_new_and_how_many_have_waited_since_when():
