@@ -235,7 +235,8 @@ def ingest_department(paths: RunPaths, cfg: Config, dept: str) -> dict:
         pl.concat(blanked).write_parquet(paths.work / f"blanked_{dept}.parquet")
     superseded.write_parquet(paths.work / f"superseded_{dept}.parquet")
     reference.check_extracts(latest, notes, dept, cfg).write_parquet(paths.work / f"findings_{dept}.parquet")
-    return {"dept": dept, "rows": rows_read + sum(copied.values()), "copies": sum(copied.values()), "kinds": sorted(latest)}
+    n_copies = sum(copied.values())
+    return {"dept": dept, "rows": rows_read + n_copies, "copies": n_copies, "kinds": sorted(latest)}
 
 
 @task(**STEP)

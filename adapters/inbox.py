@@ -1746,7 +1746,7 @@ def read_department(period_dir: Path, files: pl.DataFrame, dept: str, cfg: Confi
     from pipelines.reference import split_shared_households
 
     known = known_headers(cfg)
-    repeats = files.filter(pl.col("duplicate_of").is_not_null()) if "duplicate_of" in files.columns else files.clear()
+    repeats = files.filter(pl.col("duplicate_of").is_not_null())
     files = files.join(repeats, on="file", how="anti", maintain_order="left")
     rows_of: dict[str, int] = {}  # (each file's data rows, read or not)
     copied = {} if copied is None else copied
@@ -1920,14 +1920,13 @@ def delivered_then(month_dirs: Sequence[Path], dept: str, tables: list[tuple[str
     for kind, df in tables:
         now.setdefault(kind, []).append(df.with_row_index("_i", offset=sum(d.height for d in now.get(kind, []))))
     hit = {kind: np.zeros(sum(d.height for d in dfs), dtype=bool) for kind, dfs in now.items()}
-    gone, any_files = [], False
+    gone = []
     for month_dir in month_dirs:
         files = discover(month_dir, cfg)[0] if month_dir.is_dir() else pl.DataFrame()
         files = files.filter(pl.col("dept") == dept, pl.col("duplicate_of").is_null()) if files.height else files
         if not files.height:
             gone.append(month_dir.name)
             continue
-        any_files = True
         latest = period_end(month_dir.name) + timedelta(days=cfg.inbox.days_after_period)
         with ThreadPoolExecutor(max_workers=usable_cpus()) as pool:
             read = list(pool.map(lambda rel: read_delivery(month_dir / rel, rel, dept, cfg, known, [], latest, [], [])[0],
@@ -1945,7 +1944,7 @@ def delivered_then(month_dirs: Sequence[Path], dept: str, tables: list[tuple[str
             hit[kind][pl.concat([content(d) for d in dfs]).join(
                 pl.concat([content(t) for t in then]).unique(), on=["_k", "_h"], how="semi")["_i"].to_numpy()] = True
         del read
-    return (int(sum(h.sum() for h in hit.values())), gone) if any_files else None
+    return None if len(gone) == len(month_dirs) else (int(sum(h.sum() for h in hit.values())), gone)
 
 
 def _rows_of(tables: list[tuple[str, pl.DataFrame]], bad: pl.DataFrame, snapshot: Collection[str]) -> int:
